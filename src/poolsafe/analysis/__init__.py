@@ -1,0 +1,1 @@
+"""Project index, value resolution, wrapper inference and per-function flow analysis."""

@@ -1,0 +1,112 @@
+"""Small helpers over libcst nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    """`a.b.c` for a chain of names and attributes, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def strip_await(node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
+    awaited = False
+    while isinstance(node, cst.Await):
+        node = node.expression
+        awaited = True
+    return node, awaited
+
+
+def call_name(call: cst.Call) -> str | None:
+    """The last name of a call's callee: `getconn` for `pool.getconn()`."""
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    if isinstance(func, cst.Name):
+        return func.value
+    return None
+
+
+def iter_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
+    """Calls inside `node` in evaluation order (arguments before the call), skipping
+    nested function and class bodies and lambdas."""
+    stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
+    while stack:
+        cur, done = stack.pop()
+        if done:
+            assert isinstance(cur, cst.Call)
+            yield cur
+            continue
+        if cur is not node and isinstance(cur, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(cur, cst.Call):
+            stack.append((cur, True))
+        for child in reversed(cur.children):
+            stack.append((child, False))
+
+
+def iter_nodes(node: cst.CSTNode, *, into_functions: bool = False) -> Iterator[cst.CSTNode]:
+    """Every node under `node` (pre-order), by default not entering nested scopes."""
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        cur = stack.pop()
+        yield cur
+        if (
+            not into_functions
+            and cur is not node
+            and isinstance(cur, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+        ):
+            continue
+        stack.extend(reversed(cur.children))
+
+
+def names_in(node: cst.CSTNode) -> set[str]:
+    """Every plain name read anywhere under `node`, nested scopes included."""
+    return {n.value for n in iter_nodes(node, into_functions=True) if isinstance(n, cst.Name)}
+
+
+def positional_args(call: cst.Call) -> list[cst.BaseExpression]:
+    return [a.value for a in call.args if a.keyword is None and not a.star]
+
+
+def keyword_arg(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    for a in call.args:
+        if a.keyword is not None and a.keyword.value == name:
+            return a.value
+    return None
+
+
+def is_true(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+def string_value(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        try:
+            value = node.evaluated_value
+        except Exception:
+            return None
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        left = string_value(node.left)
+        right = string_value(node.right)
+        return None if left is None or right is None else left + right
+    return None
+
+
+def body_statements(body: cst.BaseSuite) -> list[cst.BaseStatement]:
+    if isinstance(body, cst.IndentedBlock):
+        return list(body.body)
+    if isinstance(body, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=body.body)]
+    return []

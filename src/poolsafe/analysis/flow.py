@@ -1,0 +1,691 @@
+"""Per-function flow analysis of connection checkouts, with exception edges.
+
+The analysis interprets a function's statements over an abstract state: the set
+of checkouts that may still be held (`Held`) and the connections that may sit in
+an aborted transaction after an `except` swallowed a database error
+(`Aborted`). Structured control flow is followed exactly: each statement returns
+an `Outcome` holding the state on its normal exit and on every abrupt exit
+(return, break, continue, exception), so `try`/`except`/`else`/`finally`, `with`,
+loops and early returns compose without building an explicit graph.
+
+Exception edges: every statement that calls, awaits or yields may raise; the
+state it raises with is the one before its effect (an acquisition that raised did
+not happen), minus what it released. A typed `except` passes on what it does
+not catch. A `yield` is a point where the consumer can throw in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import (
+    body_statements,
+    dotted_name,
+    iter_calls,
+    iter_nodes,
+    names_in,
+    positional_args,
+    string_value,
+    strip_await,
+)
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.values import Connection, External, ManagedContext
+from poolsafe.knowledge import (
+    BROAD_EXCEPTIONS,
+    DB_ERROR_NAMES,
+    DB_ERROR_ROOTS,
+    NON_WORK_METHODS,
+    ConnectionKind,
+)
+
+
+@dataclass(frozen=True)
+class Held:
+    var: str
+    site: int
+
+
+@dataclass(frozen=True)
+class Aborted:
+    resource: str
+    handler: int
+
+
+Fact = Held | Aborted
+State = frozenset[Fact]
+
+#: methods that store their argument somewhere that outlives the call
+_STORING_METHODS = frozenset(
+    {"append", "appendleft", "add", "put", "put_nowait", "insert", "extend", "setdefault",
+     "update", "push", "register", "enter_context", "callback", "push_async_callback",
+     "enter_async_context", "set"}
+)
+_CLOSING = frozenset({"closing", "aclosing"})
+
+
+def _join(a: State | None, b: State | None) -> State | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a | b
+
+
+@dataclass
+class Outcome:
+    normal: State | None = None
+    ret: State | None = None
+    brk: State | None = None
+    cont: State | None = None
+    exc: State | None = None
+
+    def absorb_abrupt(self, other: Outcome) -> None:
+        self.ret = _join(self.ret, other.ret)
+        self.brk = _join(self.brk, other.brk)
+        self.cont = _join(self.cont, other.cont)
+        self.exc = _join(self.exc, other.exc)
+
+
+@dataclass(frozen=True)
+class AcquireSite:
+    call: cst.Call
+    var: str
+    conn: Connection
+
+
+@dataclass
+class FlowResult:
+    sites: list[AcquireSite] = field(default_factory=list)
+    #: site index -> "path" (some normal path), "exception" (only exceptional
+    #: paths) or "overwritten" (rebound while held)
+    leaks: dict[int, str] = field(default_factory=dict)
+    #: `with <checkout> as x:` whose exit does not give the connection back
+    with_leaks: list[tuple[cst.Call, Connection]] = field(default_factory=list)
+    #: a close() (or a closing `with`) on a connection whose close does not release it
+    close_mistakes: list[tuple[cst.CSTNode, AcquireSite]] = field(default_factory=list)
+    handlers: list[cst.ExceptHandler] = field(default_factory=list)
+    #: handler index -> (resource, why)
+    swallowing_handlers: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+class FunctionFlow:
+    def __init__(self, index: ProjectIndex, func: FunctionInfo) -> None:
+        self.index = index
+        self.func = func
+        self.module = func.module
+        self.res = FunctionResources(index, func)
+        self.result = FlowResult()
+        self._site_of_call: dict[int, int] = {}
+        self._handler_ids: dict[int, int] = {}
+        self._released_anywhere = index.released_names(func.node.body, func)
+
+    # ================================================================== driver
+    def run(self) -> FlowResult:
+        start: State = frozenset()
+        out = self.block(body_statements(self.func.node.body), start)
+        normal_exit = _join(out.normal, out.ret)
+        for fact in normal_exit or ():
+            if isinstance(fact, Held):
+                self.result.leaks.setdefault(fact.site, "path")
+            elif isinstance(fact, Aborted) and not self.res.is_local(fact.resource):
+                self._report_handler(fact, "the caller gets it back in a failed transaction")
+        for fact in out.exc or ():
+            if isinstance(fact, Held):
+                self.result.leaks.setdefault(fact.site, "exception")
+        return self.result
+
+    # =============================================================== blocks
+    def block(self, stmts: list[cst.BaseStatement], state: State) -> Outcome:
+        out = Outcome()
+        cur: State | None = state
+        for stmt in stmts:
+            if cur is None:
+                break
+            o = self.statement(stmt, cur)
+            out.absorb_abrupt(o)
+            cur = o.normal
+        out.normal = cur
+        return out
+
+    def statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            out = Outcome()
+            cur: State | None = state
+            for small in stmt.body:
+                if cur is None:
+                    break
+                o = self.small(small, cur)
+                out.absorb_abrupt(o)
+                cur = o.normal
+            out.normal = cur
+            return out
+        if isinstance(stmt, cst.If):
+            return self.if_(stmt, state)
+        if isinstance(stmt, (cst.Try, cst.TryStar)):
+            return self.try_(stmt, state)
+        if isinstance(stmt, cst.With):
+            return self.with_(stmt, state)
+        if isinstance(stmt, cst.For):
+            return self.for_(stmt, state)
+        if isinstance(stmt, cst.While):
+            return self.while_(stmt, state)
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            return Outcome(normal=self._escape_names(state, names_in(stmt)))
+        if isinstance(stmt, cst.Match):
+            return self.match_(stmt, state)
+        return Outcome(normal=state)
+
+    # ======================================================== simple statements
+    def small(self, node: cst.BaseSmallStatement, state: State) -> Outcome:
+        if isinstance(node, cst.Pass):
+            return Outcome(normal=state)
+        if isinstance(node, cst.Break):
+            return Outcome(brk=state)
+        if isinstance(node, cst.Continue):
+            return Outcome(cont=state)
+        if isinstance(node, cst.Return):
+            after, exc = self.effects(node, state)
+            if node.value is not None:
+                after = self._escape_names(
+                    after, _escaping_names(node.value, through_calls=True))
+            return Outcome(ret=after, exc=exc)
+        if isinstance(node, cst.Raise):
+            after, _ = self.effects(node, state)
+            return Outcome(exc=after)
+        if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+            return self.assign(node, state)
+        after, exc = self.effects(node, state)
+        if isinstance(node, cst.Assert):
+            exc = _join(exc, after)
+        return Outcome(normal=after, exc=exc)
+
+    def assign(self, node: cst.Assign | cst.AnnAssign | cst.AugAssign,
+               state: State) -> Outcome:
+        value = node.value
+        targets: list[cst.BaseExpression]
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        else:
+            targets = [node.target]
+        after, exc = self.effects(node, state)
+        if value is None:
+            return Outcome(normal=after, exc=exc)
+        acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None
+        escaping = _escaping_names(value)
+        for target in targets:
+            if isinstance(target, cst.Name):
+                var = target.value
+                # rebinding a name that still holds a checkout loses it
+                if var not in escaping:
+                    for fact in after:
+                        if isinstance(fact, Held) and fact.var == var:
+                            self.result.leaks[fact.site] = "overwritten"
+                after = frozenset(f for f in after if not (isinstance(f, Held) and f.var == var))
+                if acquired is not None:
+                    call, conn = acquired
+                    site = self._site(call, var, conn)
+                    after = after | {Held(var, site)}
+        # a checkout stored on an attribute, in a container or under another name moved on
+        if acquired is None:
+            after = self._escape_names(after, escaping)
+        return Outcome(normal=after, exc=exc)
+
+    def _acquisition(self, value: cst.BaseExpression) -> tuple[cst.Call, Connection] | None:
+        inner, _ = strip_await(value)
+        if not isinstance(inner, cst.Call):
+            return None
+        result = self.index.evaluate(inner, self.module, self.func)
+        if isinstance(result, Connection) and result.kind.tracked:
+            return inner, result
+        return None
+
+    def _site(self, call: cst.Call, var: str, conn: Connection) -> int:
+        key = id(call)
+        if key not in self._site_of_call:
+            self._site_of_call[key] = len(self.result.sites)
+            self.result.sites.append(AcquireSite(call, var, conn))
+        return self._site_of_call[key]
+
+    # ============================================================ effects
+    def effects(self, node: cst.CSTNode, state: State) -> tuple[State, State | None]:
+        """Apply the calls inside a statement or expression; return the state after
+        it and the state an exception raised by it carries (None if it cannot raise)."""
+        may_raise = False
+        cur = state
+        released_before_raise: set[str] = set()
+        for sub in iter_nodes(node):
+            if isinstance(sub, (cst.Await, cst.Yield)):
+                may_raise = True
+            if isinstance(sub, cst.Lambda):
+                cur = self._escape_names(cur, names_in(sub))
+            if isinstance(sub, cst.Yield) and isinstance(sub.value, cst.BaseExpression):
+                yielded = _escaping_names(sub.value) - self._released_anywhere
+                cur = self._escape_names(cur, yielded)
+        for call in iter_calls(node):
+            may_raise = True
+            cur, released = self._call_effect(call, cur)
+            released_before_raise |= released
+        if isinstance(node, cst.Raise | cst.Assert):
+            may_raise = True
+        exc: State | None = None
+        if may_raise:
+            exc = frozenset(f for f in state if not (
+                isinstance(f, Held) and f.var in released_before_raise))
+        return cur, exc
+
+    def _call_effect(self, call: cst.Call, state: State) -> tuple[State, set[str]]:
+        f = call.func
+        held = {fact.var: fact for fact in state if isinstance(fact, Held)}
+        released: set[str] = set()
+        # releases: pool.putconn(conn), release_db_connection(conn), conn.close()
+        for name in self.index.released_by_call(call, self.func):
+            is_close = (isinstance(f, cst.Attribute) and f.attr.value == "close"
+                        and isinstance(f.value, cst.Name) and f.value.value == name)
+            if name in held:
+                site = self.result.sites[held[name].site]
+                if is_close and site.conn.kind.close_is_mistake:
+                    self.result.close_mistakes.append((call, site))
+            released.add(name)
+        if released:
+            state = frozenset(
+                fact for fact in state
+                if not (isinstance(fact, Held) and fact.var in released)
+                and not (isinstance(fact, Aborted) and fact.resource in released))
+            return state, released
+        method = f.attr.value if isinstance(f, cst.Attribute) else None
+        # storing a checkout in a container or handing it to a constructor moves it on
+        arg_names = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
+        if method in _STORING_METHODS or _is_constructor(f) or self._is_closing(f):
+            moved = arg_names & set(held)
+            if moved:
+                state = self._escape_names(state, moved)
+        # rollback clears an aborted transaction
+        target = self.res.receiver(call)
+        if target is not None:
+            resource, m = target
+            if m == "rollback" or (m in ("execute", "exec_driver_sql") and _is_rollback_sql(call)):
+                return _drop_aborted(state, resource), released
+            if m not in NON_WORK_METHODS:
+                state = self._db_work(state, resource)
+        # a connection passed to a function is used by it (or rolled back by it)
+        for name in arg_names:
+            owner = self.res.owner(cst.Name(name))
+            if owner is None:
+                continue
+            if self._rolls_back_argument(call, name):
+                state = _drop_aborted(state, owner)
+            else:
+                state = self._db_work(state, owner)
+        return state, released
+
+    def _rolls_back_argument(self, call: cst.Call, name: str) -> bool:
+        from poolsafe.analysis.values import FunctionRef
+
+        callee = self.index.evaluate(call.func, self.module, self.func)
+        if not isinstance(callee, FunctionRef):
+            return False
+        positions = self.index.rollback_positions(callee.func)
+        return any(i in positions and isinstance(a, cst.Name) and a.value == name
+                   for i, a in enumerate(positional_args(call)))
+
+    def _is_closing(self, func: cst.BaseExpression) -> bool:
+        name = dotted_name(func)
+        return name is not None and name.rsplit(".", 1)[-1] in _CLOSING
+
+    def _db_work(self, state: State, resource: str) -> State:
+        hit = [f for f in state if isinstance(f, Aborted) and f.resource == resource]
+        for fact in hit:
+            self._report_handler(fact, "it is used again before a rollback")
+        return state - frozenset(hit) if hit else state
+
+    def _report_handler(self, fact: Aborted, why: str) -> None:
+        self.result.swallowing_handlers.setdefault(fact.handler, (fact.resource, why))
+
+    def _escape_names(self, state: State, names: set[str]) -> State:
+        if not names:
+            return state
+        return frozenset(f for f in state if not (isinstance(f, Held) and f.var in names))
+
+    # ============================================================ compound
+    def if_(self, node: cst.If, state: State) -> Outcome:
+        after, exc = self.effects(node.test, state)
+        true_state, false_state = self._refine(node.test, after)
+        out = Outcome(exc=exc)
+        body = self.block(body_statements(node.body), true_state)
+        out.absorb_abrupt(body)
+        normal = body.normal
+        if node.orelse is None:
+            normal = _join(normal, false_state)
+        elif isinstance(node.orelse, cst.If):
+            o = self.if_(node.orelse, false_state)
+            out.absorb_abrupt(o)
+            normal = _join(normal, o.normal)
+        else:
+            o = self.block(body_statements(node.orelse.body), false_state)
+            out.absorb_abrupt(o)
+            normal = _join(normal, o.normal)
+        out.normal = normal
+        return out
+
+    def _refine(self, test: cst.BaseExpression, state: State) -> tuple[State, State]:
+        """Split the state on a guard like `if conn:` / `if conn is not None:`."""
+        var, truthy_when_held = _guard(test)
+        if var is None:
+            return state, state
+        without = frozenset(f for f in state if not (
+            (isinstance(f, Held) and f.var == var)
+            or (isinstance(f, Aborted) and f.resource == var)))
+        if truthy_when_held:
+            return state, without
+        return without, state
+
+    def while_(self, node: cst.While, state: State) -> Outcome:
+        infinite = isinstance(node.test, (cst.Name, cst.Integer)) and (
+            getattr(node.test, "value", None) in ("True", "1"))
+        return self._loop(node.test, node.body, node.orelse, state, infinite)
+
+    def for_(self, node: cst.For, state: State) -> Outcome:
+        return self._loop(node.iter, node.body, node.orelse, state, False, iterates=True)
+
+    def _loop(self, head: cst.BaseExpression, body: cst.BaseSuite,
+              orelse: cst.Else | None, state: State, infinite: bool,
+              iterates: bool = False) -> Outcome:
+        out = Outcome()
+        entry = state
+        body_out = Outcome()
+        for _ in range(25):
+            after_head, exc = self.effects(head, entry)
+            if iterates:
+                exc = _join(exc, entry)
+            out.exc = _join(out.exc, exc)
+            body_out = self.block(body_statements(body), after_head)
+            new_entry = entry | (body_out.normal or frozenset()) | (body_out.cont or frozenset())
+            if new_entry == entry:
+                break
+            entry = new_entry
+        out.ret = _join(out.ret, body_out.ret)
+        out.exc = _join(out.exc, body_out.exc)
+        exit_state: State | None = None if infinite else entry
+        if orelse is not None and exit_state is not None:
+            o = self.block(body_statements(orelse.body), exit_state)
+            out.absorb_abrupt(o)
+            exit_state = o.normal
+        out.normal = _join(exit_state, body_out.brk)
+        out.brk = None
+        out.cont = None
+        return out
+
+    def match_(self, node: cst.Match, state: State) -> Outcome:
+        after, exc = self.effects(node.subject, state)
+        out = Outcome(exc=exc)
+        normal: State | None = after
+        for case in node.cases:
+            o = self.block(body_statements(case.body), after)
+            out.absorb_abrupt(o)
+            normal = _join(normal, o.normal)
+        out.normal = normal
+        return out
+
+    # ----------------------------------------------------------------- try
+    def try_(self, node: cst.Try | cst.TryStar, state: State) -> Outcome:
+        body = self.block(body_statements(node.body), state)
+        out = Outcome(ret=body.ret, brk=body.brk, cont=body.cont)
+        raised = body.exc
+        normal: State | None = None
+        caught_all = False
+        if raised is not None:
+            worked = self._db_work_in(node.body)
+            for handler in node.handlers:
+                catches_db, catches_all = self._catches(handler)
+                entry = raised
+                if catches_db:
+                    hid = self._handler_id(handler)
+                    entry = entry | {Aborted(r, hid) for r in worked}
+                o = self.block(body_statements(handler.body), entry)
+                out.absorb_abrupt(o)
+                normal = _join(normal, o.normal)
+                if catches_all:
+                    caught_all = True
+                    break
+        if not caught_all:
+            out.exc = _join(out.exc, raised)
+        if node.orelse is not None and body.normal is not None:
+            o = self.block(body_statements(node.orelse.body), body.normal)
+            out.absorb_abrupt(o)
+            normal = _join(normal, o.normal)
+        else:
+            normal = _join(normal, body.normal)
+        out.normal = normal
+        if node.finalbody is None:
+            return out
+        return self._finally(body_statements(node.finalbody.body), out)
+
+    def _finally(self, stmts: list[cst.BaseStatement], before: Outcome) -> Outcome:
+        result = Outcome()
+        for attr in ("normal", "ret", "brk", "cont", "exc"):
+            st = getattr(before, attr)
+            if st is None:
+                continue
+            o = self.block(stmts, st)
+            setattr(result, attr, _join(getattr(result, attr), o.normal))
+            result.absorb_abrupt(o)
+        return result
+
+    def _handler_id(self, handler: cst.ExceptHandler) -> int:
+        key = id(handler)
+        if key not in self._handler_ids:
+            self._handler_ids[key] = len(self.result.handlers)
+            self.result.handlers.append(handler)
+        return self._handler_ids[key]
+
+    def _catches(self, handler: cst.ExceptHandler) -> tuple[bool, bool]:
+        """(may catch a database error, catches everything)."""
+        if handler.type is None:
+            return True, True
+        types = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
+        nodes = [e.value for e in types] if types is not None else [handler.type]
+        db = False
+        everything = False
+        for t in nodes:
+            name = dotted_name(t)
+            if name in BROAD_EXCEPTIONS:
+                db = everything = True
+                continue
+            value = self.index.evaluate(t, self.module, self.func)
+            qual = value.qualname if isinstance(value, External) else (name or "")
+            root = qual.split(".")[0]
+            last = qual.rsplit(".", 1)[-1]
+            if (root in DB_ERROR_ROOTS and isinstance(value, External)) or last in DB_ERROR_NAMES:
+                db = True
+        return db, everything
+
+    def _db_work_in(self, stmts: cst.BaseSuite) -> set[str]:
+        """Resources a try body works on (outside transactions that roll back by themselves)."""
+        found: set[str] = set()
+        stack: list[cst.CSTNode] = [stmts]
+        while stack:
+            cur = stack.pop()
+            if isinstance(cur, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                continue
+            if isinstance(cur, cst.With) and self._is_transactional_with(cur):
+                continue
+            if isinstance(cur, cst.Call):
+                target = self.res.receiver(cur)
+                if target is not None and target[1] not in NON_WORK_METHODS:
+                    found.add(target[0])
+                for a in cur.args:
+                    if isinstance(a.value, cst.Name):
+                        owner = self.res.owner(a.value)
+                        if owner is not None and not self.index.released_by_call(cur, self.func):
+                            found.add(owner)
+            stack.extend(cur.children)
+        return {r for r in found if self._can_abort(r)}
+
+    def _can_abort(self, resource: str) -> bool:
+        kind: ConnectionKind | None = self.res.kind(resource)
+        return kind is not None and kind.aborts_on_error and resource not in self.res.autocommit
+
+    def _is_transactional_with(self, node: cst.With) -> bool:
+        for item in node.items:
+            value = self.index.evaluate(item.item, self.module, self.func)
+            if isinstance(value, ManagedContext) and value.transactional:
+                return True
+            if isinstance(item.item, cst.Call) and isinstance(item.item.func, cst.Attribute) \
+                    and item.item.func.attr.value in ("begin", "begin_nested", "transaction"):
+                return True
+            if isinstance(item.item, cst.Name):
+                # psycopg2/psycopg `with conn:` rolls back on error
+                if self.res.kind(item.item.value) is not None:
+                    return True
+        return False
+
+    # ---------------------------------------------------------------- with
+    def with_(self, node: cst.With, state: State) -> Outcome:
+        cur = state
+        exc: State | None = None
+        closes: set[str] = set()       # names the exit closes/releases
+        managed: set[str] = set()      # resources whose exit rolls back or closes
+        commits: set[str] = set()      # resources whose exit commits (a transaction)
+        for item in node.items:
+            expr = item.item
+            cur, e = self.effects(expr, cur)
+            exc = _join(exc, e)
+            bound = item.asname.name.value if (
+                item.asname is not None and isinstance(item.asname.name, cst.Name)) else None
+            held = {f.var: f for f in cur if isinstance(f, Held)}
+            inner, _ = strip_await(expr)
+            if isinstance(inner, cst.Name) and inner.value in held:
+                site = self.result.sites[held[inner.value].site]
+                kind = site.conn.kind
+                if kind.with_var_closes:
+                    if kind.close_is_mistake:
+                        self.result.close_mistakes.append((inner, site))
+                    closes.add(inner.value)
+                else:
+                    managed.add(inner.value)
+                continue
+            if isinstance(inner, cst.Call) and self._is_closing(inner.func):
+                args = positional_args(inner)
+                if args and isinstance(args[0], cst.Name) and args[0].value in held:
+                    site = self.result.sites[held[args[0].value].site]
+                    if site.conn.kind.close_is_mistake:
+                        self.result.close_mistakes.append((inner, site))
+                    closes.add(args[0].value)
+                    continue
+            value = self.index.evaluate(inner, self.module, self.func) if isinstance(
+                inner, cst.Call) else None
+            if isinstance(value, Connection):
+                if value.kind.tracked and not value.kind.with_acquire_releases:
+                    assert isinstance(inner, cst.Call)
+                    self.result.with_leaks.append((inner, value))
+                elif bound is not None:
+                    managed.add(bound)
+            elif isinstance(value, ManagedContext):
+                if bound is not None:
+                    managed.add(bound)
+                if value.transactional:
+                    owner = self._owner_of_cm(inner)
+                    if owner is not None:
+                        commits.add(owner)
+                    if bound is not None:
+                        commits.add(bound)
+        body = self.block(body_statements(node.body), cur)
+        out = Outcome()
+        for attr in ("normal", "ret", "brk", "cont", "exc"):
+            st = getattr(body, attr)
+            if st is None:
+                continue
+            if attr != "exc":
+                for fact in st:
+                    if isinstance(fact, Aborted) and fact.resource in commits:
+                        self._report_handler(fact, "the transaction commits on exit")
+            st = frozenset(
+                f for f in st
+                if not (isinstance(f, Held) and f.var in closes)
+                and not (isinstance(f, Aborted) and f.resource in (managed | closes | commits)))
+            setattr(out, attr, st)
+        out.exc = _join(out.exc, exc)
+        return out
+
+    def _owner_of_cm(self, call: cst.BaseExpression) -> str | None:
+        if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute):
+            return self.res.owner(call.func.value)
+        return None
+
+
+# ---------------------------------------------------------------- helpers
+def _drop_aborted(state: State, resource: str) -> State:
+    return frozenset(f for f in state if not (isinstance(f, Aborted) and f.resource == resource))
+
+
+def _is_constructor(func: cst.BaseExpression) -> bool:
+    name = dotted_name(func)
+    if name is None:
+        return False
+    last = name.rsplit(".", 1)[-1]
+    return last[:1].isupper()
+
+
+def _is_rollback_sql(call: cst.Call) -> bool:
+    args = positional_args(call)
+    if not args:
+        return False
+    text = string_value(args[0])
+    if text is None and isinstance(args[0], cst.Call) and positional_args(args[0]):
+        text = string_value(positional_args(args[0])[0])  # text("ROLLBACK")
+    return text is not None and text.strip().upper().startswith("ROLLBACK")
+
+
+def _escaping_names(expr: cst.BaseExpression, *, through_calls: bool = False) -> set[str]:
+    """Names whose object itself flows out of `expr` (not just a method call on it).
+
+    Arguments of calls count only with `through_calls` (what a returned call
+    builds may carry the connection out; an assigned call's result is a use)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [expr]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            out.add(cur.value)
+            continue
+        if isinstance(cur, cst.Attribute):
+            # `conn.cursor()` uses conn; `conn` itself does not flow out
+            if not isinstance(cur.value, cst.Name):
+                stack.append(cur.value)
+            continue
+        if isinstance(cur, cst.Call):
+            stack.append(cur.func)
+            if through_calls:
+                stack.extend(a.value for a in cur.args)
+            continue
+        stack.extend(cur.children)
+    return out
+
+
+def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
+    """`conn` / `conn is not None` -> (conn, True); `not conn` / `conn is None` -> (conn, False)."""
+    if isinstance(test, cst.Name):
+        return test.value, True
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        var, truthy = _guard(test.expression)
+        return var, not truthy
+    if (
+        isinstance(test, cst.Comparison)
+        and isinstance(test.left, cst.Name)
+        and len(test.comparisons) == 1
+    ):
+        comp = test.comparisons[0]
+        if isinstance(comp.comparator, cst.Name) and comp.comparator.value == "None":
+            if isinstance(comp.operator, cst.IsNot):
+                return test.left.value, True
+            if isinstance(comp.operator, cst.Is):
+                return test.left.value, False
+    return None, True
+
+
+def analyse_function(index: ProjectIndex, func: FunctionInfo) -> FlowResult:
+    return FunctionFlow(index, func).run()

@@ -1,0 +1,480 @@
+"""The project index: resolves names across modules and infers the project's own
+acquire/release wrappers.
+
+Evaluation is demand-driven and memoised: nothing is computed for a name until a
+rule asks what it is, so a large project costs only what its database code needs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import (
+    call_name,
+    dotted_name,
+    iter_calls,
+    iter_nodes,
+    keyword_arg,
+    positional_args,
+    strip_await,
+)
+from poolsafe.analysis.module import (
+    ClassInfo,
+    FunctionInfo,
+    ImportBinding,
+    ModuleInfo,
+    Opaque,
+    WithBinding,
+)
+from poolsafe.analysis.values import (
+    ClassRef,
+    Connection,
+    External,
+    ExternalInstance,
+    FunctionRef,
+    Instance,
+    LibraryObject,
+    ManagedContext,
+    ModuleRef,
+    Value,
+)
+from poolsafe.knowledge import (
+    CONNECTION_KINDS,
+    CONTEXTMANAGER_DECORATORS,
+    DEPENDS,
+    DIRECT_ACQUIRERS,
+    OBJECT_CONSTRUCTORS,
+    OBJECT_TYPES,
+    POOL_RELEASE_METHODS,
+    TRANSACTION_CM_METHODS,
+    match_qualname,
+)
+from poolsafe.knowledge.libraries import async_psycopg_connect
+
+_MAX_DEPTH = 40
+
+
+@dataclass
+class ProjectConfig:
+    """What configuration adds to inference (`[tool.poolsafe]` acquire/release lists)."""
+
+    acquire: dict[str, str] = field(default_factory=dict)  # function name -> kind key
+    release: set[str] = field(default_factory=set)
+    session_dependencies: set[str] = field(default_factory=set)
+
+
+class ProjectIndex:
+    def __init__(self, modules: Iterable[ModuleInfo],
+                 config: ProjectConfig | None = None) -> None:
+        self.modules = list(modules)
+        self.config = config or ProjectConfig()
+        self.by_name: dict[str, list[ModuleInfo]] = {}
+        for m in self.modules:
+            for n in m.names:
+                self.by_name.setdefault(n, []).append(m)
+        self._memo: dict[int, Value | None] = {}
+        self._active: set[int] = set()
+        self._acquirer_memo: dict[int, Connection | None] = {}
+        self._cm_memo: dict[int, ManagedContext | None] = {}
+        self._releaser_memo: dict[int, frozenset[int]] = {}
+        self._rollbacker_memo: dict[int, frozenset[int]] = {}
+        self._dependencies: set[int] | None = None
+
+    # ------------------------------------------------------------------ names
+    def resolve_qualname(self, qualname: str, near: ModuleInfo) -> Value | None:
+        """A dotted name from an import: a project symbol, or an external name."""
+        parts = qualname.split(".")
+        for i in range(len(parts), 0, -1):
+            candidates = self.by_name.get(".".join(parts[:i]))
+            if not candidates:
+                continue
+            module = _closest(candidates, near)
+            value: Value | None = ModuleRef(module)
+            for attr in parts[i:]:
+                value = self._attribute(value, attr, module, 0)
+                if value is None:
+                    break
+            if value is not None:
+                return value
+        return External(qualname)
+
+    def lookup_module_name(self, module: ModuleInfo, name: str, depth: int) -> Value | None:
+        if name in module.functions:
+            return FunctionRef(module.functions[name])
+        if name in module.classes:
+            return ClassRef(module.classes[name])
+        if name in module.assigns:
+            return self._first(module.assigns[name], module, None, depth)
+        if name in module.imports:
+            return self.resolve_qualname(module.imports[name], module)
+        return None
+
+    def _first(self, values: list[cst.BaseExpression], module: ModuleInfo,
+               func: FunctionInfo | None, depth: int) -> Value | None:
+        for v in reversed(values):
+            result = self.evaluate(v, module, func, depth + 1)
+            if result is not None:
+                return result
+        return None
+
+    # ------------------------------------------------------------- evaluation
+    def evaluate(self, node: cst.BaseExpression, module: ModuleInfo,
+                 func: FunctionInfo | None, depth: int = 0) -> Value | None:
+        key = id(node)
+        if key in self._memo:
+            return self._memo[key]
+        if key in self._active or depth > _MAX_DEPTH:
+            return None
+        self._active.add(key)
+        try:
+            result = self._evaluate(node, module, func, depth)
+        finally:
+            self._active.discard(key)
+        self._memo[key] = result
+        return result
+
+    def _evaluate(self, node: cst.BaseExpression, module: ModuleInfo,
+                  func: FunctionInfo | None, depth: int) -> Value | None:
+        node, _ = strip_await(node)
+        if isinstance(node, cst.Name):
+            return self._name(node.value, module, func, depth)
+        if isinstance(node, cst.Attribute):
+            base = self.evaluate(node.value, module, func, depth + 1)
+            return self._attribute(base, node.attr.value, module, depth)
+        if isinstance(node, cst.Call):
+            return self._call(node, module, func, depth)
+        return None
+
+    def evaluate_dotted(self, key: str, module: ModuleInfo,
+                        func: FunctionInfo | None) -> Value | None:
+        """What `a.b.c` is inside `func` (a name chain, evaluated without a node)."""
+        first, *rest = key.split(".")
+        value = self._name(first, module, func, 0)
+        for attr in rest:
+            value = self._attribute(value, attr, module, 0)
+        return value
+
+    def _name(self, name: str, module: ModuleInfo, func: FunctionInfo | None,
+              depth: int) -> Value | None:
+        scope = func
+        while scope is not None:
+            if name in scope.locals:
+                return self._local(scope.locals[name], module, scope, depth)
+            if name in scope.all_param_names():
+                return None
+            scope = scope.parent
+        return self.lookup_module_name(module, name, depth)
+
+    def _local(self, values: list[object], module: ModuleInfo, func: FunctionInfo,
+               depth: int) -> Value | None:
+        for v in reversed(values):
+            if isinstance(v, Opaque):
+                continue
+            if isinstance(v, ImportBinding):
+                return self.resolve_qualname(v.qualname, module)
+            if isinstance(v, WithBinding):
+                entered = self.evaluate(v.item, module, func, depth + 1)
+                if isinstance(entered, ManagedContext):
+                    return Connection(entered.kind_key, entered.origin)
+                if isinstance(entered, Connection):
+                    return entered
+                continue
+            assert isinstance(v, cst.BaseExpression)
+            result = self.evaluate(v, module, func, depth + 1)
+            if result is not None:
+                return result
+        return None
+
+    def _attribute(self, base: Value | None, attr: str, module: ModuleInfo,
+                   depth: int) -> Value | None:
+        if base is None:
+            return None
+        if isinstance(base, External):
+            return External(f"{base.qualname}.{attr}")
+        if isinstance(base, ModuleRef):
+            found = self.lookup_module_name(base.module, attr, depth + 1)
+            if found is None:
+                sub = [m for n in base.module.names[:1]
+                       for m in self.by_name.get(f"{n}.{attr}", [])]
+                if sub:
+                    return ModuleRef(_closest(sub, module))
+            return found
+        if isinstance(base, LibraryObject):
+            attrs = base.type.attributes or {}
+            if attr in attrs:
+                return LibraryObject(attrs[attr])
+            return None
+        if isinstance(base, (Instance, ClassRef)):
+            cls = base.cls
+            if attr in cls.methods:
+                return FunctionRef(cls.methods[attr])
+            if attr in cls.attributes:
+                method = next(iter(cls.methods.values()), None)
+                return self._first(list(cls.attributes[attr]), cls.module, method, depth)
+        return None
+
+    def _call(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
+              depth: int) -> Value | None:
+        callee_node = call.func
+        # `obj.method()` on a known library object
+        if isinstance(callee_node, cst.Attribute):
+            method = callee_node.attr.value
+            base = self.evaluate(callee_node.value, module, func, depth + 1)
+            if isinstance(base, LibraryObject):
+                return self._library_method(base, method, call)
+            if isinstance(base, Connection) and method in TRANSACTION_CM_METHODS:
+                return ManagedContext(base.kind_key, _source(call), transactional=True)
+            if base is None and method == "getconn":
+                # an unknown object's getconn(): psycopg2 and psycopg_pool agree on
+                # what it means (putconn returns it, close() does not)
+                return Connection("psycopg2-pool", _source(call))
+        callee = self.evaluate(callee_node, module, func, depth + 1)
+        if isinstance(callee, External):
+            return self._external_call(callee.qualname, call)
+        if isinstance(callee, LibraryObject):
+            t = callee.type
+            if t.call_kind is not None:
+                return Connection(t.call_kind, _source(call))
+            return None
+        if isinstance(callee, FunctionRef):
+            return self._project_call(callee.func, call)
+        if isinstance(callee, ClassRef):
+            return Instance(callee.cls)
+        return None
+
+    def _library_method(self, obj: LibraryObject, method: str, call: cst.Call) -> Value | None:
+        t = obj.type
+        if method in t.acquire_methods:
+            kind = t.acquire_methods[method]
+            for flag, overrides in (t.keyword_kinds or {}).items():
+                if flag in obj.flags and method in overrides:
+                    kind = overrides[method]
+            return Connection(kind, _source(call))
+        if method in t.cm_methods:
+            kind_key = next(iter(t.acquire_methods.values()), t.call_kind or "session")
+            if t.is_session_factory:
+                kind_key = t.call_kind or "session"
+            if t.is_engine:
+                kind_key = t.acquire_methods.get("connect", kind_key)
+            return ManagedContext(kind_key, _source(call), transactional=True)
+        return None
+
+    def _external_call(self, qualname: str, call: cst.Call) -> Value | None:
+        if async_psycopg_connect(qualname):
+            return Connection("psycopg-async", _source(call))
+        ctor = match_qualname(qualname, OBJECT_CONSTRUCTORS)
+        if ctor is not None:
+            type_key = OBJECT_CONSTRUCTORS[ctor]
+            flags = frozenset(
+                a.keyword.value for a in call.args
+                if a.keyword is not None and isinstance(a.value, cst.Name)
+                and a.value.value == "True"
+            )
+            return LibraryObject(type_key, flags)
+        acq = match_qualname(qualname, DIRECT_ACQUIRERS)
+        if acq is not None:
+            spec = DIRECT_ACQUIRERS[acq]
+            kind = spec.kind
+            for kw, pooled_kind in spec.pooled_by:
+                if keyword_arg(call, kw) is not None:
+                    kind = pooled_kind
+            return Connection(kind, _source(call))
+        last = qualname.rsplit(".", 1)[-1]
+        if last[:1].isupper():
+            return ExternalInstance(qualname)
+        return None
+
+    def _project_call(self, func: FunctionInfo, call: cst.Call) -> Value | None:
+        configured = self.config.acquire.get(func.name) or self.config.acquire.get(
+            f"{func.module.names[0] if func.module.names else ''}.{func.qualname}")
+        if configured:
+            return Connection(configured, _source(call), via=func.name)
+        cm = self.context_manager_of(func)
+        if cm is not None:
+            return ManagedContext(cm.kind_key, _source(call), cm.transactional)
+        conn = self.acquirer_of(func)
+        if conn is not None:
+            return Connection(conn.kind_key, _source(call), via=func.name)
+        if func.is_generator:
+            return None
+        # a factory of pools, engines or session makers: `def get_engine(): return ...`
+        for ret in _returns(func):
+            if ret.value is None:
+                continue
+            value = self.evaluate(ret.value, func.module, func)
+            if isinstance(value, (LibraryObject, Instance)):
+                return value
+        return None
+
+    # -------------------------------------------------------- wrapper inference
+    def acquirer_of(self, func: FunctionInfo) -> Connection | None:
+        """`func` returns a fresh checkout (it is a project acquire wrapper)."""
+        key = id(func.node)
+        if key in self._acquirer_memo:
+            return self._acquirer_memo[key]
+        self._acquirer_memo[key] = None
+        result: Connection | None = None
+        if not func.is_generator:
+            for ret in _returns(func):
+                if ret.value is None:
+                    continue
+                value = self.evaluate(ret.value, func.module, func)
+                if isinstance(value, Connection):
+                    result = Connection(value.kind_key, f"{func.name}()", via=func.name)
+                    break
+        self._acquirer_memo[key] = result
+        return result
+
+    def context_manager_of(self, func: FunctionInfo) -> ManagedContext | None:
+        """`func` is a @contextmanager that yields a connection (a safe `with` source)."""
+        key = id(func.node)
+        if key in self._cm_memo:
+            return self._cm_memo[key]
+        self._cm_memo[key] = None
+        result: ManagedContext | None = None
+        if func.is_generator and self._is_contextmanager(func):
+            for node in iter_nodes(func.node.body):
+                if isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
+                    value = self.evaluate(node.value, func.module, func)
+                    if isinstance(value, Connection):
+                        result = ManagedContext(value.kind_key, f"{func.name}()", False)
+                        break
+        self._cm_memo[key] = result
+        return result
+
+    def _is_contextmanager(self, func: FunctionInfo) -> bool:
+        for deco in func.node.decorators:
+            value = self.evaluate(deco.decorator, func.module, func.parent)
+            if isinstance(value, External) and match_qualname(
+                    value.qualname, CONTEXTMANAGER_DECORATORS):
+                return True
+        return False
+
+    def releaser_positions(self, func: FunctionInfo) -> frozenset[int]:
+        """Positional indexes of the parameters that `func` releases."""
+        key = id(func.node)
+        if key in self._releaser_memo:
+            return self._releaser_memo[key]
+        self._releaser_memo[key] = frozenset()
+        if func.name in self.config.release:
+            result = frozenset({0})
+        else:
+            params = func.param_names()
+            released = self.released_names(func.node.body, func)
+            result = frozenset(i for i, p in enumerate(params) if p in released)
+        self._releaser_memo[key] = result
+        return result
+
+    def released_names(self, body: cst.CSTNode, func: FunctionInfo) -> set[str]:
+        """Names that some call under `body` releases, closes or gives back."""
+        names: set[str] = set()
+        for call in iter_calls(body):
+            names.update(self.released_by_call(call, func))
+        return names
+
+    def released_by_call(self, call: cst.Call, func: FunctionInfo | None) -> set[str]:
+        """Names that this one call releases: `pool.putconn(c)`, `c.close()`,
+        `release_db_connection(c)`."""
+        f = call.func
+        out: set[str] = set()
+        if isinstance(f, cst.Attribute):
+            if f.attr.value in POOL_RELEASE_METHODS:
+                args = positional_args(call)
+                if args and isinstance(args[0], cst.Name):
+                    out.add(args[0].value)
+                conn_kw = keyword_arg(call, "conn") or keyword_arg(call, "connection")
+                if isinstance(conn_kw, cst.Name):
+                    out.add(conn_kw.value)
+            if f.attr.value == "close" and isinstance(f.value, cst.Name):
+                out.add(f.value.value)
+        if func is None:
+            return out
+        name = call_name(call)
+        if name is None or (isinstance(f, cst.Attribute) and name in ("close",)):
+            return out
+        if not self._may_be_project_function(name):
+            return out
+        callee = self.evaluate(f, func.module, func)
+        if isinstance(callee, FunctionRef):
+            positions = self.releaser_positions(callee.func)
+            for i, arg in enumerate(positional_args(call)):
+                if i in positions and isinstance(arg, cst.Name):
+                    out.add(arg.value)
+        return out
+
+    def rollback_positions(self, func: FunctionInfo) -> frozenset[int]:
+        """Positional indexes of the parameters that `func` rolls back."""
+        key = id(func.node)
+        if key in self._rollbacker_memo:
+            return self._rollbacker_memo[key]
+        params = func.param_names()
+        rolled: set[str] = set()
+        for call in iter_calls(func.node.body):
+            f = call.func
+            if isinstance(f, cst.Attribute) and f.attr.value == "rollback":
+                base = dotted_name(f.value)
+                if base is not None:
+                    rolled.add(base.split(".")[0])
+        result = frozenset(i for i, p in enumerate(params) if p in rolled)
+        self._rollbacker_memo[key] = result
+        return result
+
+    def _may_be_project_function(self, name: str) -> bool:
+        return any(name in m.functions or any(name in c.methods for c in m.classes.values())
+                   for m in self.modules)
+
+    # --------------------------------------------------------------- FastAPI
+    def dependency_functions(self) -> set[int]:
+        """id() of every function used in `Depends(...)` anywhere in the project."""
+        if self._dependencies is None:
+            found: set[int] = set()
+            for m in self.modules:
+                for arg in m.depends_args:
+                    value = self.evaluate(arg, m, None)
+                    if isinstance(value, FunctionRef):
+                        found.add(id(value.func.node))
+                for f in m.all_functions:
+                    if f.name in self.config.session_dependencies:
+                        found.add(id(f.node))
+            self._dependencies = found
+        return self._dependencies
+
+    def is_depends_call(self, node: cst.BaseExpression, module: ModuleInfo) -> bool:
+        if not isinstance(node, cst.Call):
+            return False
+        callee = self.evaluate(node.func, module, None)
+        return isinstance(callee, External) and match_qualname(callee.qualname,
+                                                               DEPENDS) is not None
+
+    def kind_of_connection_key(self, key: str) -> str:
+        return CONNECTION_KINDS[key].label
+
+    def object_type(self, key: str) -> str:
+        return OBJECT_TYPES[key].label
+
+
+def _source(call: cst.Call) -> str:
+    """A short rendering of a call for messages: `pool.getconn()`."""
+    name = dotted_name(call.func)
+    if name is None:
+        name = call_name(call) or "call"
+    return f"{name}()"
+
+
+def _returns(func: FunctionInfo) -> list[cst.Return]:
+    return [n for n in iter_nodes(func.node.body) if isinstance(n, cst.Return)]
+
+
+def _closest(candidates: list[ModuleInfo], near: ModuleInfo) -> ModuleInfo:
+    if len(candidates) == 1:
+        return candidates[0]
+    here = str(near.abspath)
+
+    def shared(m: ModuleInfo) -> int:
+        return len(os.path.commonpath([here, str(m.abspath)]))
+
+    return max(candidates, key=shared)

@@ -1,0 +1,287 @@
+"""What one walk over a parsed module collects: imports, names, functions, classes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import dotted_name
+
+
+@dataclass(frozen=True)
+class WithBinding:
+    """A name bound by `with <item> as name`: the value is what the manager enters."""
+
+    item: cst.BaseExpression
+
+
+@dataclass(frozen=True)
+class ImportBinding:
+    """A name bound by an import inside a function."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A name bound by something the analysis does not follow (a loop target, ...)."""
+
+
+LocalValue = cst.BaseExpression | WithBinding | ImportBinding | Opaque
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    name: str
+    node: cst.ClassDef
+    module: ModuleInfo
+    methods: dict[str, FunctionInfo] = field(default_factory=dict)
+    #: `self.x = value` anywhere in the class's methods
+    attributes: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class FunctionInfo:
+    name: str
+    qualname: str
+    node: cst.FunctionDef
+    module: ModuleInfo
+    cls: ClassInfo | None
+    parent: FunctionInfo | None
+    #: local name -> every value bound to it in this function
+    locals: dict[str, list[LocalValue]] = field(default_factory=dict)
+    globals_declared: set[str] = field(default_factory=set)
+    is_generator: bool = False
+
+    @property
+    def is_async(self) -> bool:
+        return self.node.asynchronous is not None
+
+    @property
+    def is_method(self) -> bool:
+        if self.cls is None or self.parent is not None:
+            return False
+        for deco in self.node.decorators:
+            if dotted_name(deco.decorator) == "staticmethod":
+                return False
+        return True
+
+    def param_names(self) -> list[str]:
+        """Positional parameter names as a caller sees them (no `self`/`cls`)."""
+        params = [p.name.value for p in (*self.node.params.posonly_params,
+                                          *self.node.params.params)]
+        if self.is_method and params:
+            params = params[1:]
+        return params
+
+    def all_param_names(self) -> set[str]:
+        p = self.node.params
+        names = {x.name.value for x in (*p.posonly_params, *p.params, *p.kwonly_params)}
+        if isinstance(p.star_arg, cst.Param):
+            names.add(p.star_arg.name.value)
+        if p.star_kwarg is not None:
+            names.add(p.star_kwarg.name.value)
+        return names
+
+
+@dataclass(eq=False)
+class ModuleInfo:
+    path: str
+    abspath: Path
+    #: dotted names this module may be imported as, longest first
+    names: tuple[str, ...]
+    is_package: bool
+    tree: cst.Module
+    source: str
+    imports: dict[str, str] = field(default_factory=dict)
+    assigns: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+    all_functions: list[FunctionInfo] = field(default_factory=list)
+    #: expressions passed to `Depends(...)` (resolved by the index)
+    depends_args: list[cst.BaseExpression] = field(default_factory=list)
+    #: id(FunctionDef) -> info
+    by_node: dict[int, FunctionInfo] = field(default_factory=dict)
+
+    @property
+    def package(self) -> str:
+        full = self.names[0] if self.names else ""
+        if self.is_package:
+            return full
+        return full.rpartition(".")[0]
+
+
+def module_names(rel: Path) -> tuple[tuple[str, ...], bool]:
+    parts = list(rel.with_suffix("").parts)
+    is_package = bool(parts) and parts[-1] == "__init__"
+    if is_package:
+        parts = parts[:-1]
+    names = tuple(".".join(parts[i:]) for i in range(len(parts)) if all(
+        p.isidentifier() for p in parts[i:]))
+    return names, is_package
+
+
+class _Collector(cst.CSTVisitor):
+    """One walk: imports, module names, functions with their locals, classes."""
+
+    def __init__(self, info: ModuleInfo) -> None:
+        self.info = info
+        #: innermost scope last: a ClassInfo or a FunctionInfo
+        self.scopes: list[ClassInfo | FunctionInfo] = []
+
+    @property
+    def func(self) -> FunctionInfo | None:
+        for scope in reversed(self.scopes):
+            if isinstance(scope, FunctionInfo):
+                return scope
+        return None
+
+    # imports -------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = dotted_name(alias.name) or ""
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self._bind_import(alias.asname.name.value, full)
+            else:
+                root = full.split(".")[0]
+                self._bind_import(root, root)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        base = dotted_name(node.module) if node.module is not None else ""
+        level = len(node.relative)
+        if level:
+            pkg = self.info.package.split(".") if self.info.package else []
+            drop = level - 1
+            pkg = pkg[: len(pkg) - drop] if drop <= len(pkg) else []
+            base = ".".join([*pkg, base] if base else pkg)
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = dotted_name(alias.name) or ""
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self._bind_import(local, f"{base}.{name}" if base else name)
+
+    def _bind_import(self, local: str, qualname: str) -> None:
+        func = self.func
+        if func is None:
+            self.info.imports[local] = qualname
+        else:
+            func.locals.setdefault(local, []).append(ImportBinding(qualname))
+
+    # scopes --------------------------------------------------------------
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        info = ClassInfo(node.name.value, node, self.info)
+        if not self.scopes:
+            self.info.classes[info.name] = info
+        self.scopes.append(info)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        enclosing = self.scopes[-1] if self.scopes else None
+        parent = self.func
+        cls = enclosing if isinstance(enclosing, ClassInfo) else None
+        if isinstance(enclosing, FunctionInfo):
+            prefix = enclosing.qualname + ".<locals>."
+        elif cls is not None:
+            prefix = cls.name + "."
+        else:
+            prefix = ""
+        info = FunctionInfo(node.name.value, prefix + node.name.value, node, self.info,
+                            cls, parent if cls is None else None)
+        self.info.all_functions.append(info)
+        self.info.by_node[id(node)] = info
+        if enclosing is None:
+            self.info.functions[info.name] = info
+        elif cls is not None:
+            cls.methods[info.name] = info
+        self.scopes.append(info)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    # assignments ---------------------------------------------------------
+    def visit_Global(self, node: cst.Global) -> None:
+        func = self.func
+        if func is not None:
+            func.globals_declared.update(n.name.value for n in node.names)
+
+    def _bind(self, name: str, value: LocalValue) -> None:
+        func = self.func
+        if func is None:
+            if not self.scopes and isinstance(value, cst.BaseExpression):
+                self.info.assigns.setdefault(name, []).append(value)
+        elif name in func.globals_declared:
+            if isinstance(value, cst.BaseExpression):
+                self.info.assigns.setdefault(name, []).append(value)
+        else:
+            func.locals.setdefault(name, []).append(value)
+
+    def _record_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self._bind(target.value, value)
+        elif (
+            isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value == "self"
+        ):
+            func = self.func
+            while func is not None and func.cls is None:
+                func = func.parent
+            if func is not None and func.cls is not None:
+                func.cls.attributes.setdefault(target.attr.value, []).append(value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            if isinstance(value, (cst.Tuple, cst.List)) and len(target.elements) == len(
+                    value.elements):
+                for t, v in zip(target.elements, value.elements):
+                    self._record_target(t.value, v.value)
+            else:
+                for t in target.elements:
+                    if isinstance(t.value, cst.Name):
+                        self._bind(t.value.value, Opaque())
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for t in node.targets:
+            self._record_target(t.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._record_target(node.target, node.value)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._record_target(node.target, node.value)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None and isinstance(node.asname.name, cst.Name):
+            self._bind(node.asname.name.value, WithBinding(node.item))
+
+    def visit_For(self, node: cst.For) -> None:
+        if isinstance(node.target, cst.Name):
+            self._bind(node.target.value, Opaque())
+
+    # yields and Depends --------------------------------------------------
+    def visit_Yield(self, node: cst.Yield) -> None:
+        func = self.func
+        if func is not None:
+            func.is_generator = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        last = func.attr.value if isinstance(func, cst.Attribute) else (
+            func.value if isinstance(func, cst.Name) else None)
+        if last in ("Depends", "Security") and node.args:
+            self.info.depends_args.append(node.args[0].value)
+
+
+def collect_module(path: str, abspath: Path, rel: Path, source: str,
+                   tree: cst.Module) -> ModuleInfo:
+    names, is_package = module_names(rel)
+    info = ModuleInfo(path=path, abspath=abspath, names=names, is_package=is_package,
+                      tree=tree, source=source)
+    tree.visit(_Collector(info))
+    return info

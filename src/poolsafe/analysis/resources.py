@@ -1,0 +1,208 @@
+"""Which expressions in a function are connections or sessions, and of what kind.
+
+Resources are recognised by what produced them (a pool, an engine, a session
+factory, an annotation naming a library type, a `Depends(...)` default), never
+by their names.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import dotted_name, iter_nodes, keyword_arg, string_value
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, WithBinding
+from poolsafe.analysis.values import (
+    Connection,
+    External,
+    FunctionRef,
+    LibraryObject,
+    ManagedContext,
+)
+from poolsafe.knowledge import CONNECTION_KINDS, ConnectionKind
+
+#: (package root, final name) of annotations that mark a parameter as a connection
+_ANNOTATION_KINDS: dict[tuple[str, str], str] = {
+    ("sqlalchemy", "Session"): "session",
+    ("sqlmodel", "Session"): "session",
+    ("sqlalchemy", "AsyncSession"): "async-session",
+    ("sqlalchemy", "Connection"): "sqlalchemy-connection",
+    ("sqlalchemy", "AsyncConnection"): "sqlalchemy-async-connection",
+    ("psycopg2", "connection"): "psycopg2",
+    ("psycopg", "Connection"): "psycopg",
+    ("psycopg", "AsyncConnection"): "psycopg-async",
+    ("asyncpg", "Connection"): "asyncpg",
+    ("pymysql", "Connection"): "pymysql",
+}
+
+
+def _annotation_kind(qualname: str) -> str | None:
+    root, _, _ = qualname.partition(".")
+    last = qualname.rsplit(".", 1)[-1]
+    for (r, name), kind in _ANNOTATION_KINDS.items():
+        if r == root and name == last:
+            return kind
+    return None
+
+
+class FunctionResources:
+    """Resolves receivers like `conn`, `cur`, `self.conn`, `db.session` to a resource."""
+
+    def __init__(self, index: ProjectIndex, func: FunctionInfo) -> None:
+        self.index = index
+        self.func = func
+        self.module = func.module
+        self._kinds: dict[str, ConnectionKind | None] = {}
+        self._params = self._param_kinds()
+        self.cursors = self._cursor_aliases()
+        self.autocommit = self._autocommit_names()
+
+    # --------------------------------------------------------------- params
+    def _param_kinds(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        p = self.func.node.params
+        for param in (*p.posonly_params, *p.params, *p.kwonly_params):
+            kind = None
+            if param.annotation is not None:
+                ann = param.annotation.annotation
+                if isinstance(ann, cst.Subscript):  # Annotated[Session, Depends(get_db)]
+                    ann = ann.value
+                value = self.index.evaluate(ann, self.module, None)
+                if isinstance(value, External):
+                    kind = _annotation_kind(value.qualname)
+            if kind is None and param.default is not None:
+                kind = self._depends_kind(param.default)
+            if kind is not None:
+                out[param.name.value] = kind
+        return out
+
+    def _depends_kind(self, default: cst.BaseExpression) -> str | None:
+        if not self.index.is_depends_call(default, self.module):
+            return None
+        assert isinstance(default, cst.Call)
+        if not default.args:
+            return None
+        dep = self.index.evaluate(default.args[0].value, self.module, None)
+        if not isinstance(dep, FunctionRef):
+            return None
+        f = dep.func
+        for node in iter_nodes(f.node.body):
+            value_node: cst.BaseExpression | None = None
+            if isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
+                value_node = node.value
+            elif isinstance(node, cst.Return):
+                value_node = node.value
+            if value_node is not None:
+                v = self.index.evaluate(value_node, f.module, f)
+                if isinstance(v, Connection):
+                    return v.kind_key
+        return None
+
+    # -------------------------------------------------------------- cursors
+    def _cursor_aliases(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, values in self.func.locals.items():
+            for v in values:
+                item = v.item if isinstance(v, WithBinding) else v
+                if isinstance(item, cst.Await):
+                    item = item.expression
+                if (
+                    isinstance(item, cst.Call)
+                    and isinstance(item.func, cst.Attribute)
+                    and item.func.attr.value == "cursor"
+                ):
+                    owner = dotted_name(item.func.value)
+                    if owner is not None and self.kind(owner) is not None:
+                        out[name] = owner
+        return out
+
+    def _autocommit_names(self) -> set[str]:
+        out: set[str] = set()
+        for node in iter_nodes(self.func.node.body):
+            if isinstance(node, cst.Assign):
+                for t in node.targets:
+                    tgt = t.target
+                    if (isinstance(tgt, cst.Attribute) and tgt.attr.value == "autocommit"
+                            and isinstance(node.value, cst.Name) and node.value.value == "True"):
+                        base = dotted_name(tgt.value)
+                        if base:
+                            out.add(base)
+            elif isinstance(node, cst.Call):
+                ac = keyword_arg(node, "autocommit")
+                iso = keyword_arg(node, "isolation_level")
+                if (isinstance(ac, cst.Name) and ac.value == "True") or (
+                        iso is not None and string_value(iso) == "AUTOCOMMIT"):
+                    owner = _owner_of_call(node)
+                    if owner:
+                        out.add(owner)
+        # an acquisition with autocommit=True: `conn = psycopg.connect(..., autocommit=True)`
+        for name, values in self.func.locals.items():
+            for v in values:
+                if isinstance(v, cst.BaseExpression):
+                    inner = v.expression if isinstance(v, cst.Await) else v
+                    if isinstance(inner, cst.Call):
+                        ac = keyword_arg(inner, "autocommit")
+                        if isinstance(ac, cst.Name) and ac.value == "True":
+                            out.add(name)
+        return out
+
+    # ---------------------------------------------------------------- kinds
+    def kind(self, key: str) -> ConnectionKind | None:
+        """The kind of connection `key` (a name or dotted name) holds, if it is one."""
+        if key in self._kinds:
+            return self._kinds[key]
+        self._kinds[key] = None
+        result: ConnectionKind | None = None
+        if key in self._params:
+            result = CONNECTION_KINDS[self._params[key]]
+        else:
+            value = self.index.evaluate_dotted(key, self.module, self.func)
+            if isinstance(value, Connection):
+                result = value.kind
+            elif isinstance(value, ManagedContext):
+                result = CONNECTION_KINDS[value.kind_key]
+            elif isinstance(value, LibraryObject) and value.type.is_scoped:
+                result = CONNECTION_KINDS["session"]
+        self._kinds[key] = result
+        return result
+
+    def owner(self, expr: cst.BaseExpression) -> str | None:
+        """The resource a method call's receiver stands for: `cur` -> `conn`."""
+        name = dotted_name(expr)
+        if name is None:
+            return None
+        if name in self.cursors:
+            return self.cursors[name]
+        if self.kind(name) is not None:
+            return name
+        return None
+
+    def receiver(self, call: cst.Call) -> tuple[str, str] | None:
+        """(resource, method) for `conn.execute(...)`, `cur.fetchall()`,
+        `session.query(X).all()`, `conn.cursor().execute(...)`."""
+        f = call.func
+        if not isinstance(f, cst.Attribute):
+            return None
+        method = f.attr.value
+        base: cst.BaseExpression = f.value
+        while True:
+            owner = self.owner(base)
+            if owner is not None:
+                return owner, method
+            if isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute):
+                base = base.func.value
+                continue
+            if isinstance(base, cst.Attribute) and not isinstance(base.value, cst.Name):
+                base = base.value
+                continue
+            return None
+
+    def is_local(self, key: str) -> bool:
+        return key in self.func.locals and key not in self._params
+
+
+def _owner_of_call(call: cst.Call) -> str | None:
+    f = call.func
+    if isinstance(f, cst.Attribute):
+        return dotted_name(f.value)
+    return None

@@ -1,0 +1,183 @@
+"""Find the Python files to scan: walk paths, skip virtualenvs and build output,
+honour `.gitignore`, never follow directory symlinks out of the tree."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SKIP_DIRS = frozenset(
+    {".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "build", "dist", "node_modules",
+     "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".poolsafe_cache",
+     "site-packages", ".eggs"}
+)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    #: the path shown to users: as given on the command line, joined with the walk
+    display: str
+    path: Path
+    #: the path relative to the argument it was found under (for module names)
+    relative: Path
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    regex: re.Pattern[str]
+    negated: bool
+    dir_only: bool
+    base: Path
+
+
+def _translate(pattern: str) -> str:
+    """A gitignore glob as a regular expression over a '/'-separated relative path."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("/**", i) and i + 3 == len(pattern):
+            out.append("/.*")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = pattern.find("]", i + 1)
+            if j == -1:
+                out.append(re.escape(c))
+            else:
+                out.append("[" + pattern[i + 1:j].replace("!", "^", 1) + "]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+def _load_gitignore(directory: Path) -> list[_Pattern]:
+    path = directory / ".gitignore"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    patterns = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        if negated:
+            line = line[1:]
+        dir_only = line.endswith("/")
+        line = line.rstrip("/")
+        if not line:
+            continue
+        anchored = "/" in line
+        line = line.lstrip("/")
+        body = _translate(line)
+        regex = re.compile(("^" if anchored else "^(?:.*/)?") + body + "$")
+        patterns.append(_Pattern(regex, negated, dir_only, directory))
+    return patterns
+
+
+def _ignored(path: Path, is_dir: bool, patterns: list[_Pattern]) -> bool:
+    ignored = False
+    for p in patterns:
+        if p.dir_only and not is_dir:
+            continue
+        try:
+            rel = path.relative_to(p.base).as_posix()
+        except ValueError:
+            continue
+        if p.regex.match(rel):
+            ignored = not p.negated
+    return ignored
+
+
+def _is_virtualenv(directory: Path) -> bool:
+    return (directory / "pyvenv.cfg").is_file()
+
+
+def _git_root_patterns(start: Path) -> list[_Pattern]:
+    """.gitignore files of the directories above `start`, up to the repository root."""
+    patterns: list[_Pattern] = []
+    chain = []
+    cur = start
+    while True:
+        chain.append(cur)
+        if (cur / ".git").exists() or cur.parent == cur:
+            break
+        cur = cur.parent
+    if not (chain[-1] / ".git").exists():
+        return []
+    for d in reversed(chain[1:]):
+        patterns.extend(_load_gitignore(d))
+    return patterns
+
+
+def discover(paths: list[str], *, follow_symlinks: bool = False,
+             excluded: list[re.Pattern[str]] | None = None) -> Iterator[SourceFile | str]:
+    """Yield files to scan, or a message string for a path that cannot be walked."""
+    for arg in paths:
+        root = Path(arg)
+        if root.is_file() or (root.suffix == ".py" and not root.is_dir() and root.exists()):
+            yield SourceFile(display=arg, path=root, relative=Path(root.name))
+            continue
+        if not root.is_dir():
+            yield f"{arg}: no such file or directory"
+            continue
+        base_patterns = _git_root_patterns(root.resolve())
+        yield from _walk(arg, root, root, base_patterns, follow_symlinks, excluded or [])
+
+
+def _walk(arg: str, root: Path, directory: Path, inherited: list[_Pattern],
+          follow_symlinks: bool, excluded: list[re.Pattern[str]]) -> Iterator[SourceFile | str]:
+    patterns = inherited + _load_gitignore(directory)
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        yield f"{directory}: cannot read directory: {exc.strerror or exc}"
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        rel = path.relative_to(root)
+        display = os.path.join(arg, *rel.parts) if arg not in (".", "./") else rel.as_posix()
+        rel_posix = rel.as_posix()
+        if any(rx.search(rel_posix) for rx in excluded):
+            continue
+        try:
+            is_link = entry.is_symlink()
+            is_dir = entry.is_dir(follow_symlinks=follow_symlinks)
+            is_file = entry.is_file(follow_symlinks=follow_symlinks)
+        except OSError:
+            continue
+        if is_dir:
+            if entry.name in SKIP_DIRS or entry.name.endswith(".egg-info"):
+                continue
+            if is_link and not follow_symlinks:
+                continue
+            if _ignored(path, True, patterns) or _is_virtualenv(path):
+                continue
+            yield from _walk(arg, root, path, patterns, follow_symlinks, excluded)
+        elif entry.name.endswith((".py", ".pyi")) and not entry.name.endswith(".pyi"):
+            if is_link and not follow_symlinks:
+                continue
+            if not is_file and not is_link:
+                continue
+            if _ignored(path, False, patterns):
+                continue
+            yield SourceFile(display=display, path=path, relative=rel)

@@ -1,0 +1,498 @@
+"""Library facts: connection kinds, the objects that hand them out, and frameworks.
+
+Qualified names are matched by their package root and final name
+(`match_qualname`), so `sqlalchemy.orm.sessionmaker` and
+`sqlalchemy.orm.session.sessionmaker` are the same fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConnectionKind:
+    """One kind of checked-out connection or session and how it must end."""
+
+    key: str
+    label: str
+    #: `x.close()` gives the connection back (or ends it properly).
+    close_releases: bool
+    #: `with <acquiring call> as x:` ends it properly.
+    with_acquire_releases: bool
+    #: `with x:` (x already bound) calls close(); False means it only ends a transaction.
+    with_var_closes: bool
+    #: `x.close()` is the PS101 mistake: the pool still counts it as checked out.
+    close_is_mistake: bool = False
+    #: pool methods that take it back, as in `pool.putconn(conn)`.
+    pool_release: str | None = None
+    is_async: bool = False
+    is_session: bool = False
+    #: PS102 reports leaks of this kind (sqlite3 files are closed by refcounting).
+    tracked: bool = True
+    #: a failed statement leaves the transaction aborted until rollback (PS103).
+    aborts_on_error: bool = True
+    #: how the safe form reads, for messages and fixes.
+    safe_form: str = ""
+
+
+def _kind(**kw: object) -> ConnectionKind:
+    return ConnectionKind(**kw)  # type: ignore[arg-type]
+
+
+CONNECTION_KINDS: dict[str, ConnectionKind] = {
+    k.key: k
+    for k in (
+        _kind(
+            key="psycopg2-pool",
+            label="psycopg2 pool connection",
+            close_releases=False,
+            with_acquire_releases=False,
+            with_var_closes=False,
+            close_is_mistake=True,
+            pool_release="putconn",
+            safe_form="try/finally: pool.putconn(conn)",
+        ),
+        _kind(
+            key="psycopg-pool",
+            label="psycopg_pool connection",
+            close_releases=False,
+            with_acquire_releases=False,
+            with_var_closes=True,
+            close_is_mistake=True,
+            pool_release="putconn",
+            safe_form="with pool.connection() as conn",
+        ),
+        _kind(
+            key="psycopg-pool-returning",
+            label="psycopg_pool connection (close_returns=True)",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            pool_release="putconn",
+            safe_form="with pool.connection() as conn",
+        ),
+        _kind(
+            key="psycopg-pool-async",
+            label="psycopg_pool async connection",
+            close_releases=False,
+            with_acquire_releases=False,
+            with_var_closes=True,
+            close_is_mistake=True,
+            pool_release="putconn",
+            is_async=True,
+            safe_form="async with pool.connection() as conn",
+        ),
+        _kind(
+            key="asyncpg-pool",
+            label="asyncpg pool connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            pool_release="release",
+            is_async=True,
+            aborts_on_error=False,
+            safe_form="async with pool.acquire() as conn",
+        ),
+        _kind(
+            key="mysql-pool",
+            label="mysql.connector pooled connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            safe_form="try/finally: conn.close()",
+        ),
+        _kind(
+            key="sqlalchemy-connection",
+            label="SQLAlchemy connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            safe_form="with engine.connect() as conn",
+        ),
+        _kind(
+            key="sqlalchemy-async-connection",
+            label="SQLAlchemy async connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            is_async=True,
+            safe_form="async with engine.connect() as conn",
+        ),
+        _kind(
+            key="sqlalchemy-raw",
+            label="SQLAlchemy raw DBAPI connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            safe_form="try/finally: conn.close()",
+        ),
+        _kind(
+            key="session",
+            label="SQLAlchemy session",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            is_session=True,
+            safe_form="with SessionLocal() as session",
+        ),
+        _kind(
+            key="async-session",
+            label="SQLAlchemy async session",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            is_async=True,
+            is_session=True,
+            safe_form="async with async_session() as session",
+        ),
+        _kind(
+            key="psycopg2",
+            label="psycopg2 connection",
+            close_releases=True,
+            with_acquire_releases=False,
+            with_var_closes=False,
+            safe_form="try/finally: conn.close()",
+        ),
+        _kind(
+            key="psycopg",
+            label="psycopg connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            safe_form="with psycopg.connect(...) as conn",
+        ),
+        _kind(
+            key="psycopg-async",
+            label="psycopg async connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            is_async=True,
+            safe_form="async with await psycopg.AsyncConnection.connect(...) as conn",
+        ),
+        _kind(
+            key="pymysql",
+            label="pymysql connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            safe_form="with pymysql.connect(...) as conn",
+        ),
+        _kind(
+            key="mysql-connector",
+            label="mysql.connector connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            safe_form="with mysql.connector.connect(...) as conn",
+        ),
+        _kind(
+            key="asyncpg",
+            label="asyncpg connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            is_async=True,
+            aborts_on_error=False,
+            safe_form="try/finally: await conn.close()",
+        ),
+        _kind(
+            key="sqlite3",
+            label="sqlite3 connection",
+            close_releases=True,
+            with_acquire_releases=False,
+            with_var_closes=False,
+            tracked=False,
+            aborts_on_error=False,
+            safe_form="contextlib.closing(sqlite3.connect(...))",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    """A library object that hands out connections (a pool, an engine, a factory)."""
+
+    key: str
+    label: str
+    #: method name -> connection kind key, for `obj.method()`
+    acquire_methods: dict[str, str]
+    #: methods that are context managers only (`with obj.method() as x` is safe)
+    cm_methods: frozenset[str] = frozenset()
+    #: the kind produced by calling the object itself (`SessionLocal()`)
+    call_kind: str | None = None
+    #: `obj.attr` values that are themselves known objects
+    attributes: dict[str, str] | None = None
+    #: when the constructor has this keyword set to True, the kind changes
+    keyword_kinds: dict[str, dict[str, str]] | None = None
+    is_engine: bool = False
+    is_session_factory: bool = False
+    is_scoped: bool = False
+    is_pool: bool = False
+
+
+OBJECT_TYPES: dict[str, ObjectType] = {
+    t.key: t
+    for t in (
+        ObjectType(
+            key="psycopg2.pool",
+            label="psycopg2 connection pool",
+            acquire_methods={"getconn": "psycopg2-pool"},
+            is_pool=True,
+        ),
+        ObjectType(
+            key="psycopg_pool",
+            label="psycopg_pool ConnectionPool",
+            acquire_methods={"getconn": "psycopg-pool"},
+            cm_methods=frozenset({"connection"}),
+            keyword_kinds={"close_returns": {"getconn": "psycopg-pool-returning"}},
+            is_pool=True,
+        ),
+        ObjectType(
+            key="psycopg_pool.async",
+            label="psycopg_pool AsyncConnectionPool",
+            acquire_methods={"getconn": "psycopg-pool-async"},
+            cm_methods=frozenset({"connection"}),
+            is_pool=True,
+        ),
+        ObjectType(
+            key="asyncpg.pool",
+            label="asyncpg pool",
+            acquire_methods={"acquire": "asyncpg-pool"},
+            is_pool=True,
+        ),
+        ObjectType(
+            key="mysql.pool",
+            label="mysql.connector pool",
+            acquire_methods={"get_connection": "mysql-pool"},
+            is_pool=True,
+        ),
+        ObjectType(
+            key="sqlalchemy.engine",
+            label="SQLAlchemy engine",
+            acquire_methods={"connect": "sqlalchemy-connection", "raw_connection": "sqlalchemy-raw"},
+            cm_methods=frozenset({"begin"}),
+            is_engine=True,
+        ),
+        ObjectType(
+            key="sqlalchemy.async_engine",
+            label="SQLAlchemy async engine",
+            acquire_methods={"connect": "sqlalchemy-async-connection"},
+            cm_methods=frozenset({"begin"}),
+            is_engine=True,
+        ),
+        ObjectType(
+            key="sqlalchemy.sessionmaker",
+            label="SQLAlchemy sessionmaker",
+            acquire_methods={},
+            cm_methods=frozenset({"begin"}),
+            call_kind="session",
+            is_session_factory=True,
+        ),
+        ObjectType(
+            key="sqlalchemy.async_sessionmaker",
+            label="SQLAlchemy async_sessionmaker",
+            acquire_methods={},
+            cm_methods=frozenset({"begin"}),
+            call_kind="async-session",
+            is_session_factory=True,
+        ),
+        ObjectType(
+            key="sqlalchemy.scoped_session",
+            label="SQLAlchemy scoped_session",
+            acquire_methods={},
+            is_scoped=True,
+            is_session_factory=True,
+        ),
+        ObjectType(
+            key="flask_sqlalchemy",
+            label="Flask-SQLAlchemy extension",
+            acquire_methods={},
+            attributes={"session": "sqlalchemy.scoped_session", "engine": "sqlalchemy.engine"},
+        ),
+    )
+}
+
+#: (package root, final name) -> object type key, for constructors and factories.
+OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
+    ("psycopg2", "SimpleConnectionPool"): "psycopg2.pool",
+    ("psycopg2", "ThreadedConnectionPool"): "psycopg2.pool",
+    ("psycopg2", "PersistentConnectionPool"): "psycopg2.pool",
+    ("psycopg2", "AbstractConnectionPool"): "psycopg2.pool",
+    ("psycopg_pool", "ConnectionPool"): "psycopg_pool",
+    ("psycopg_pool", "NullConnectionPool"): "psycopg_pool",
+    ("psycopg_pool", "AsyncConnectionPool"): "psycopg_pool.async",
+    ("psycopg_pool", "AsyncNullConnectionPool"): "psycopg_pool.async",
+    ("asyncpg", "create_pool"): "asyncpg.pool",
+    ("asyncpg", "Pool"): "asyncpg.pool",
+    ("mysql.connector", "MySQLConnectionPool"): "mysql.pool",
+    ("sqlalchemy", "create_engine"): "sqlalchemy.engine",
+    ("sqlalchemy", "engine_from_config"): "sqlalchemy.engine",
+    ("sqlmodel", "create_engine"): "sqlalchemy.engine",
+    ("sqlalchemy", "create_async_engine"): "sqlalchemy.async_engine",
+    ("sqlalchemy", "async_engine_from_config"): "sqlalchemy.async_engine",
+    ("sqlalchemy", "sessionmaker"): "sqlalchemy.sessionmaker",
+    ("sqlalchemy", "async_sessionmaker"): "sqlalchemy.async_sessionmaker",
+    ("sqlalchemy", "scoped_session"): "sqlalchemy.scoped_session",
+    ("sqlalchemy", "async_scoped_session"): "sqlalchemy.scoped_session",
+    ("flask_sqlalchemy", "SQLAlchemy"): "flask_sqlalchemy",
+}
+
+
+@dataclass(frozen=True)
+class DirectAcquirer:
+    """A library function or class whose call is itself a connection."""
+
+    kind: str
+    #: keyword arguments that make the result a pooled connection of another kind
+    pooled_by: tuple[tuple[str, str], ...] = ()
+
+
+DIRECT_ACQUIRERS: dict[tuple[str, str], DirectAcquirer] = {
+    ("psycopg2", "connect"): DirectAcquirer("psycopg2"),
+    ("psycopg", "connect"): DirectAcquirer("psycopg"),
+    ("pymysql", "connect"): DirectAcquirer("pymysql"),
+    ("pymysql", "Connect"): DirectAcquirer("pymysql"),
+    ("MySQLdb", "connect"): DirectAcquirer("pymysql"),
+    ("mysql.connector", "connect"): DirectAcquirer(
+        "mysql-connector", pooled_by=(("pool_name", "mysql-pool"), ("pool_size", "mysql-pool"))
+    ),
+    ("sqlite3", "connect"): DirectAcquirer("sqlite3"),
+    ("asyncpg", "connect"): DirectAcquirer("asyncpg"),
+    ("sqlalchemy", "Session"): DirectAcquirer("session"),
+    ("sqlmodel", "Session"): DirectAcquirer("session"),
+    ("sqlalchemy", "AsyncSession"): DirectAcquirer("async-session"),
+}
+
+#: Overrides where the final name alone is ambiguous inside one package.
+_ASYNC_PSYCOPG = ("psycopg", "AsyncConnection")
+
+#: Every method name that can hand out a connection, for cheap pre-checks.
+ACQUIRE_METHOD_NAMES: frozenset[str] = frozenset(
+    m for t in OBJECT_TYPES.values() for m in t.acquire_methods
+)
+
+#: `pool.<name>(conn)` gives the connection back, whatever `pool` is.
+POOL_RELEASE_METHODS: frozenset[str] = frozenset(
+    k.pool_release for k in CONNECTION_KINDS.values() if k.pool_release
+)
+
+#: `with x.<name>():` on a connection or session is a transaction that rolls back on error.
+TRANSACTION_CM_METHODS: frozenset[str] = frozenset(
+    {"begin", "begin_nested", "transaction"}
+)
+
+#: Methods of a connection, session or cursor that do no database work.
+NON_WORK_METHODS: frozenset[str] = frozenset(
+    {
+        "close",
+        "rollback",
+        "cursor",
+        "invalidate",
+        "expunge",
+        "expunge_all",
+        "get_bind",
+        "in_transaction",
+        "get_transaction_status",
+        "get_dsn_parameters",
+        "set_session",
+        "set_isolation_level",
+        "is_active",
+        "begin",
+        "begin_nested",
+        "transaction",
+        "execution_options",
+        "mogrify",
+    }
+)
+
+#: Exceptions that catch everything a statement can raise.
+BROAD_EXCEPTIONS: frozenset[str] = frozenset({"Exception", "BaseException"})
+
+#: Packages whose exception classes are database errors.
+DB_ERROR_ROOTS: frozenset[str] = frozenset(
+    {"psycopg2", "psycopg", "sqlalchemy", "asyncpg", "pymysql", "MySQLdb", "mysql", "sqlite3",
+     "django", "sqlmodel"}
+)
+
+#: DB-API and driver error class names, recognised even when imported oddly.
+DB_ERROR_NAMES: frozenset[str] = frozenset(
+    {
+        "DatabaseError",
+        "IntegrityError",
+        "OperationalError",
+        "ProgrammingError",
+        "DataError",
+        "InterfaceError",
+        "InternalError",
+        "NotSupportedError",
+        "SQLAlchemyError",
+        "DBAPIError",
+        "PendingRollbackError",
+        "StatementError",
+        "PostgresError",
+        "UniqueViolation",
+        "ForeignKeyViolation",
+        "UniqueViolationError",
+        "SerializationFailure",
+        "DeadlockDetected",
+    }
+)
+
+CONTEXTMANAGER_DECORATORS: frozenset[tuple[str, str]] = frozenset(
+    {("contextlib", "contextmanager"), ("contextlib", "asynccontextmanager")}
+)
+
+DEPENDS: frozenset[tuple[str, str]] = frozenset({("fastapi", "Depends"), ("fastapi", "Security")})
+
+
+@dataclass(frozen=True)
+class RouteFramework:
+    name: str
+    #: (package root, final name) of the app/router classes
+    app_types: frozenset[tuple[str, str]]
+    #: decorator method names that register a request handler
+    route_methods: frozenset[str]
+
+
+ROUTE_FRAMEWORKS: tuple[RouteFramework, ...] = (
+    RouteFramework(
+        name="fastapi",
+        app_types=frozenset({("fastapi", "FastAPI"), ("fastapi", "APIRouter")}),
+        route_methods=frozenset(
+            {"get", "post", "put", "delete", "patch", "options", "head", "trace",
+             "api_route", "websocket"}
+        ),
+    ),
+    RouteFramework(
+        name="flask",
+        app_types=frozenset({("flask", "Flask"), ("flask", "Blueprint")}),
+        route_methods=frozenset({"route", "get", "post", "put", "delete", "patch"}),
+    ),
+)
+
+
+def _root_matches(qualname: str, root: str) -> bool:
+    return qualname == root or qualname.startswith(root + ".")
+
+
+def match_qualname(qualname: str, table: dict[tuple[str, str], str] | dict[
+        tuple[str, str], DirectAcquirer] | frozenset[tuple[str, str]]) -> tuple[str, str] | None:
+    """Find the (root, name) key of `table` that `qualname` stands for."""
+    last = qualname.rsplit(".", 1)[-1]
+    if qualname.startswith("psycopg.") and ".AsyncConnection." in qualname + ".":
+        # psycopg.AsyncConnection.connect is the async twin of psycopg.connect
+        return None
+    for root, name in table:
+        if name == last and _root_matches(qualname, root):
+            return (root, name)
+    return None
+
+
+def async_psycopg_connect(qualname: str) -> bool:
+    """`psycopg.AsyncConnection.connect(...)`, awaited, is an async psycopg connection."""
+    return qualname.startswith(_ASYNC_PSYCOPG[0] + ".") and qualname.endswith(
+        _ASYNC_PSYCOPG[1] + ".connect"
+    )

@@ -1,0 +1,84 @@
+"""The data that flows through poolsafe: rules, findings, errors."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """What a rule is, independent of any file it runs on."""
+
+    code: str
+    name: str
+    summary: str
+    severity: Severity
+    fixable: bool
+    doc: str
+
+
+@dataclass(frozen=True)
+class Location:
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass
+class RawFinding:
+    """A finding as a rule reports it: anchored to a node, positions resolved later."""
+
+    code: str
+    node: cst.CSTNode
+    message: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    location: Location
+    code: str
+    name: str
+    message: str
+    severity: Severity
+    fixable: bool
+
+    @property
+    def line(self) -> int:
+        return self.location.line
+
+    @property
+    def column(self) -> int:
+        return self.location.column
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.location.line, self.location.column, self.code)
+
+
+@dataclass(frozen=True)
+class FileError:
+    path: str
+    message: str
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    files_scanned: int = 0
+    #: internal errors (a rule crashed on a file); these make the exit code 2
+    internal_errors: int = 0

@@ -1,0 +1,30 @@
+"""The rule registry: one module per rule, each with its documentation and cases."""
+
+from __future__ import annotations
+
+from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.ps101_close_pooled_connection import ClosePooledConnection
+from poolsafe.rules.ps102_unreleased_connection import UnreleasedConnection
+from poolsafe.rules.ps103_except_without_rollback import ExceptWithoutRollback
+from poolsafe.rules.ps104_session_dependency_returns import SessionDependencyReturns
+from poolsafe.rules.ps105_session_in_route import SessionInRoute
+
+ALL_RULES: tuple[type[Rule], ...] = (
+    ClosePooledConnection,
+    UnreleasedConnection,
+    ExceptWithoutRollback,
+    SessionDependencyReturns,
+    SessionInRoute,
+)
+
+RULES_BY_CODE: dict[str, type[Rule]] = {r.code: r for r in ALL_RULES}
+
+
+def rule_by_code_or_name(key: str) -> type[Rule] | None:
+    for r in ALL_RULES:
+        if key.upper() == r.code or key == r.name:
+            return r
+    return None
+
+
+__all__ = ["ALL_RULES", "RULES_BY_CODE", "Case", "FileContext", "Rule", "rule_by_code_or_name"]

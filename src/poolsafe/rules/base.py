@@ -1,0 +1,73 @@
+"""The rule interface: metadata, documentation, cases, and a `check` over one file."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from poolsafe.analysis.flow import FlowResult, analyse_function
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.model import RawFinding, RuleMeta, Severity
+
+
+@dataclass(frozen=True)
+class Case:
+    """A code sample for a rule's test harness.
+
+    The lines that must be reported end with a `# expect: PSxxx` comment; a VALID
+    case has none. `files` adds other modules of the same small project (for
+    wrapper inference across modules); `path` names the module under test.
+    """
+
+    code: str
+    files: dict[str, str] = field(default_factory=dict)
+    path: str = "case.py"
+    note: str = ""
+
+
+class FileContext:
+    """One parsed module with the project index, and flow results computed once and
+    shared by every rule that needs them."""
+
+    def __init__(self, module: ModuleInfo, index: ProjectIndex) -> None:
+        self.module = module
+        self.index = index
+        self._flows: dict[int, FlowResult] = {}
+
+    def flow(self, func: FunctionInfo) -> FlowResult:
+        key = id(func.node)
+        if key not in self._flows:
+            self._flows[key] = analyse_function(self.index, func)
+        return self._flows[key]
+
+    def flows(self) -> Iterator[tuple[FunctionInfo, FlowResult]]:
+        for func in self.module.all_functions:
+            yield func, self.flow(func)
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.ERROR
+    fixable: ClassVar[bool] = False
+    VALID: ClassVar[list[Case]] = []
+    INVALID: ClassVar[list[Case]] = []
+
+    @classmethod
+    def meta(cls) -> RuleMeta:
+        return RuleMeta(code=cls.code, name=cls.name, summary=cls.summary,
+                        severity=cls.severity, fixable=cls.fixable,
+                        doc=inspect.cleandoc(cls.__doc__ or ""))
+
+    def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        raise NotImplementedError
+
+    def finding(self, node: object, message: str) -> RawFinding:
+        import libcst as cst
+
+        assert isinstance(node, cst.CSTNode)
+        return RawFinding(self.code, node, message)

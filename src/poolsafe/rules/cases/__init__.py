@@ -1,0 +1,1 @@
+"""VALID/INVALID code samples, one module per rule."""

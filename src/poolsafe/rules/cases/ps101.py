@@ -1,0 +1,4 @@
+from poolsafe.rules.base import Case
+
+VALID: list[Case] = []
+INVALID: list[Case] = []

@@ -1,0 +1,35 @@
+"""Runtime side of poolsafe: a tracked connection pool, fault injection and
+``track()`` for existing pools.
+
+``ConnectionPool`` is a drop-in for ``psycopg2.pool.ThreadedConnectionPool`` that
+records who holds every connection and reports leaks instead of losing slots.
+"""
+
+from __future__ import annotations
+
+from .errors import DriverUnavailableError, Error, InjectedFault, LeakError, PoolError, PoolTimeout
+from .faults import FaultInjector, FaultSet
+from .pool import ConnectionPool, PoolStats
+from .proxy import PooledConnection, PooledCursor
+from .track import Tracker, TrackerStats, track
+from .tracking import Event, Holder
+
+__all__ = [
+    "ConnectionPool",
+    "DriverUnavailableError",
+    "Error",
+    "Event",
+    "FaultInjector",
+    "FaultSet",
+    "Holder",
+    "InjectedFault",
+    "LeakError",
+    "PoolError",
+    "PoolStats",
+    "PoolTimeout",
+    "PooledConnection",
+    "PooledCursor",
+    "Tracker",
+    "TrackerStats",
+    "track",
+]

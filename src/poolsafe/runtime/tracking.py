@@ -1,0 +1,213 @@
+"""Cheap checkout stacks, holder descriptions and the registry of live monitors.
+
+Stacks are captured with a ``sys._getframe`` walk that stores ``(code, lasti)``
+pairs (the bytecode offset, cheaper than ``f_lineno``); line numbers and source
+lines are only computed when a report is formatted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import os
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from types import CodeType
+from typing import Protocol
+
+Frame = tuple[CodeType, int]
+
+STACK_LIMIT = 48
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PLUGIN_FILE = os.path.join(os.path.dirname(_RUNTIME_DIR.rstrip(os.sep)), "pytest_plugin.py")
+
+_seq = itertools.count(1)
+next_seq = _seq.__next__
+"""Global, monotonically increasing sequence shared by checkouts and events."""
+
+
+def capture_stack(limit: int = STACK_LIMIT) -> list[Frame]:
+    """Return the caller's stack, innermost first, without the runtime's own frames."""
+    f = sys._getframe(1)
+    runtime_dir = _RUNTIME_DIR
+    while f is not None and f.f_code.co_filename.startswith(runtime_dir):
+        f = f.f_back  # type: ignore[assignment]
+    frames: list[Frame] = []
+    append = frames.append
+    while f is not None and limit:
+        append((f.f_code, f.f_lasti))
+        f = f.f_back  # type: ignore[assignment]
+        limit -= 1
+    return frames
+
+
+def line_of(code: CodeType, lasti: int) -> int:
+    """Line number of the instruction at byte offset ``lasti`` of ``code``."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end and line is not None:
+            return line
+    return code.co_firstlineno
+
+
+def _library_prefixes() -> tuple[str, ...]:
+    """Directories whose frames are never "the place that took the connection"."""
+    prefixes = [_RUNTIME_DIR, _PLUGIN_FILE]
+    for name in ("contextlib", "sqlalchemy", "psycopg_pool", "psycopg2", "psycopg", "threading"):
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        if os.path.basename(path) == "__init__.py":
+            prefixes.append(os.path.dirname(os.path.abspath(path)) + os.sep)
+        else:
+            prefixes.append(os.path.abspath(path))
+    return tuple(prefixes)
+
+
+def short_path(filename: str) -> str:
+    """``filename`` relative to the working directory when it lies below it."""
+    try:
+        rel = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if rel.startswith("..") else rel
+
+
+def site_of(frames: Sequence[Frame]) -> str:
+    """``file:line in function`` of the innermost frame outside pool/driver code."""
+    if not frames:
+        return "<unknown>"
+    prefixes = _library_prefixes()
+    chosen = frames[0]
+    for frame in frames:
+        if not os.path.abspath(frame[0].co_filename).startswith(prefixes):
+            chosen = frame
+            break
+    code, lasti = chosen
+    return f"{short_path(code.co_filename)}:{line_of(code, lasti)} in {code.co_name}"
+
+
+def format_stack(frames: Sequence[Frame]) -> str:
+    """Format like a traceback: outermost call first, with source lines."""
+    lines: list[str] = []
+    for code, lasti in reversed(frames):
+        lineno = line_of(code, lasti)
+        lines.append(f'  File "{code.co_filename}", line {lineno}, in {code.co_name}\n')
+        source = linecache.getline(code.co_filename, lineno).strip()
+        if source:
+            lines.append(f"    {source}\n")
+    return "".join(lines)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a connection, from where, and since when."""
+
+    pool: str
+    connection: str
+    thread: str
+    site: str
+    since: float
+    age: float
+    state: str
+    seq: int
+    frames: tuple[Frame, ...] = field(repr=False, compare=False, default=())
+
+    @property
+    def stack(self) -> str:
+        return format_stack(self.frames)
+
+    def describe(self) -> str:
+        note = "" if self.state == "checked out" else f" [{self.state}]"
+        return (
+            f"{self.connection} held by thread {self.thread!r} for {self.age:.2f} s, "
+            f"taken at {self.site}{note}"
+        )
+
+    def report(self) -> str:
+        return f"{self.describe()}\n{self.stack}"
+
+
+def make_holder(
+    pool: str,
+    connection: str,
+    thread: threading.Thread,
+    started: float,
+    frames: Sequence[Frame],
+    state: str,
+    seq: int,
+    now: float | None = None,
+) -> Holder:
+    now = time.monotonic() if now is None else now
+    age = max(0.0, now - started)
+    return Holder(
+        pool=pool,
+        connection=connection,
+        thread=thread.name,
+        site=site_of(frames),
+        since=time.time() - age,
+        age=age,
+        state=state,
+        seq=seq,
+        frames=tuple(frames),
+    )
+
+
+def describe_holders(holders: Iterable[Holder]) -> str:
+    return "".join(f"\n  - {h.describe()}" for h in holders)
+
+
+# --- events and the registry used by the pytest plugin -------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that went wrong with a connection, kept for the pytest plugin."""
+
+    seq: int
+    kind: str  # "collected", "closed", "bad_return", "closed_pool"
+    message: str
+    holder: Holder
+
+
+_EVENTS: deque[Event] = deque(maxlen=2000)
+
+
+def record_event(kind: str, message: str, holder: Holder) -> Event:
+    event = Event(next_seq(), kind, message, holder)
+    _EVENTS.append(event)
+    return event
+
+
+def events_since(seq: int) -> list[Event]:
+    return [e for e in list(_EVENTS) if e.seq > seq]
+
+
+class Monitor(Protocol):
+    """A pool or tracker whose holders the plugin inspects."""
+
+    def holders(self) -> list[Holder]: ...
+
+
+_MONITORS: weakref.WeakSet[Monitor] = weakref.WeakSet()
+_MONITORS_LOCK = threading.Lock()
+
+
+def register(monitor: Monitor) -> None:
+    with _MONITORS_LOCK:
+        _MONITORS.add(monitor)
+
+
+def unregister(monitor: Monitor) -> None:
+    with _MONITORS_LOCK:
+        _MONITORS.discard(monitor)
+
+
+def live_monitors() -> list[Monitor]:
+    with _MONITORS_LOCK:
+        return list(_MONITORS)

@@ -1,0 +1,325 @@
+"""ConnectionPool on SQLite: the psycopg2-compatible API, tracking and return policy."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from poolsafe.runtime import ConnectionPool, LeakError, PooledConnection, PoolError, PoolTimeout
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    dsn = f"sqlite:///{tmp_path / 'test.db'}"
+    pool = ConnectionPool(0, 1, dsn=dsn)
+    with pool.connection() as conn:
+        conn.execute("CREATE TABLE t (x INTEGER)")
+    pool.closeall()
+    return dsn
+
+
+@pytest.fixture
+def pool(db: str):
+    pool = ConnectionPool(1, 2, dsn=db)
+    yield pool
+    if not pool.closed:
+        pool.closeall()
+
+
+def count_rows(dsn: str) -> int:
+    conn = sqlite3.connect(dsn.removeprefix("sqlite:///"))
+    try:
+        return int(conn.execute("SELECT count(*) FROM t").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_getconn_putconn_reuses_the_driver_connection(pool: ConnectionPool) -> None:
+    conn = pool.getconn()
+    assert isinstance(conn, PooledConnection)
+    raw = conn.raw
+    assert isinstance(raw, sqlite3.Connection)
+    pool.putconn(conn)
+    again = pool.getconn()
+    assert again.raw is raw
+    pool.putconn(again)
+    stats = pool.stats()
+    assert (stats.size, stats.available, stats.in_use, stats.requests) == (1, 1, 0, 2)
+    assert stats.connects == 1
+
+
+def test_exhausted_error_names_every_holder(pool: ConnectionPool) -> None:
+    first = pool.getconn()  # line A
+    line_a = first._record.frames and __import__("inspect").currentframe().f_lineno - 1
+    second = pool.getconn()
+    with pytest.raises(PoolError) as info:
+        pool.getconn()
+    message = str(info.value)
+    assert message.startswith("connection pool exhausted (2 of 2 in use):")
+    assert f"test_pool.py:{line_a} in test_exhausted_error_names_every_holder" in message
+    assert f"test_pool.py:{line_a + 1} in " in message
+    assert "held by thread 'MainThread'" in message
+    assert pool.stats().exhausted == 1
+    pool.putconn(first)
+    pool.putconn(second)
+
+
+def test_holders_report_thread_site_and_age(pool: ConnectionPool) -> None:
+    taken: list[PooledConnection] = []
+    worker = threading.Thread(target=lambda: taken.append(pool.getconn()), name="worker-7")
+    worker.start()
+    worker.join()
+    time.sleep(0.02)
+    (holder,) = pool.holders()
+    assert holder.thread == "worker-7"
+    assert holder.site.startswith("tests/runtime/test_pool.py:") or "test_pool.py:" in holder.site
+    assert "<lambda>" in holder.site
+    assert holder.age >= 0.02
+    assert holder.state == "checked out"
+    assert "taken.append(pool.getconn())" in holder.stack
+    pool.putconn(taken[0])
+    assert pool.holders() == []
+
+
+def test_unkeyed_and_closed_errors(pool: ConnectionPool) -> None:
+    conn = pool.getconn()
+    pool.putconn(conn)
+    with pytest.raises(PoolError, match="^trying to put unkeyed connection$"):
+        pool.putconn(conn)
+    with pytest.raises(PoolError, match="^connection was already returned to the pool$"):
+        conn.cursor()
+    pool.closeall()
+    with pytest.raises(PoolError, match="^connection pool is closed$"):
+        pool.getconn()
+    with pytest.raises(PoolError, match="^connection pool is closed$"):
+        pool.putconn(conn)
+    with pytest.raises(PoolError, match="^connection pool is closed$"):
+        pool.closeall()
+
+
+def test_keyed_getconn_returns_the_same_connection(pool: ConnectionPool) -> None:
+    a = pool.getconn("job")
+    assert pool.getconn("job") is a
+    b = pool.getconn("other")
+    assert b is not a
+    pool.putconn(a, key="job")
+    pool.putconn(b)
+    assert pool.stats().in_use == 0
+
+
+def test_timeout_waits_for_a_returned_connection(pool: ConnectionPool) -> None:
+    held = [pool.getconn(), pool.getconn()]
+    timer = threading.Timer(0.1, pool.putconn, args=(held.pop(),))
+    timer.start()
+    started = time.monotonic()
+    conn = pool.getconn(timeout=2.0)
+    assert 0.05 < time.monotonic() - started < 1.5
+    pool.putconn(conn)
+    pool.putconn(held.pop())
+    timer.join()
+
+
+def test_timeout_error_message_and_counter(db: str) -> None:
+    pool = ConnectionPool(0, 1, dsn=db, timeout=0.05)
+    held = pool.getconn()
+    with pytest.raises(PoolTimeout) as info:
+        pool.getconn()
+    assert str(info.value).startswith(
+        "connection pool exhausted: timed out after 0.05 s waiting for a connection (1 of 1 in use):"
+    )
+    assert "test_pool.py:" in str(info.value)
+    assert isinstance(info.value, PoolError)
+    stats = pool.stats()
+    assert (stats.timeouts, stats.waiting) == (1, 0)
+    pool.putconn(held)
+    pool.closeall()
+
+
+def test_connection_context_commits_or_rolls_back(pool: ConnectionPool, db: str) -> None:
+    with pool.connection() as conn:
+        conn.execute("INSERT INTO t VALUES (1)")
+    assert count_rows(db) == 1
+    with pytest.raises(ZeroDivisionError), pool.connection() as conn:
+        conn.execute("INSERT INTO t VALUES (2)")
+        raise ZeroDivisionError
+    assert count_rows(db) == 1
+    stats = pool.stats()
+    assert (stats.in_use, stats.returns_bad) == (0, 0)
+
+
+def test_with_conn_commits_but_does_not_close(pool: ConnectionPool, db: str) -> None:
+    conn = pool.getconn()
+    with conn:
+        conn.cursor().execute("INSERT INTO t VALUES (5)")
+    assert count_rows(db) == 1
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+    pool.putconn(conn)
+
+
+def test_return_inside_transaction_is_rolled_back_and_counted(
+    pool: ConnectionPool, db: str
+) -> None:
+    conn = pool.getconn()
+    raw = conn.raw
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO t VALUES (3)")
+    assert raw.in_transaction
+    pool.putconn(conn)
+    assert not raw.in_transaction
+    assert count_rows(db) == 0
+    assert pool.stats().returns_bad == 1
+
+
+def test_close_instead_of_putconn_leaks_the_slot_like_psycopg2(pool: ConnectionPool) -> None:
+    for _ in range(2):
+        conn = pool.getconn()
+        conn.close()
+    with pytest.raises(PoolError, match="connection pool exhausted") as info:
+        pool.getconn()
+    assert "[closed without putconn()]" in str(info.value)
+    stats = pool.stats()
+    assert (stats.in_use, stats.closed_by_borrower) == (2, 2)
+    del conn
+    gc.collect()
+    assert pool.stats().in_use == 2  # the slot is lost, as in psycopg2
+
+
+def test_putconn_after_close_discards_and_frees_the_slot(pool: ConnectionPool) -> None:
+    conn = pool.getconn()
+    conn.close()
+    pool.putconn(conn)
+    stats = pool.stats()
+    assert (stats.in_use, stats.size) == (0, 0)
+    fresh = pool.getconn()
+    assert fresh.execute("SELECT 1").fetchone() == (1,)
+    pool.putconn(fresh)
+
+
+def test_garbage_collected_connection_is_reported_and_recovered(
+    pool: ConnectionPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    def forgetful() -> None:
+        pool.getconn()
+
+    with caplog.at_level(logging.WARNING, logger="poolsafe.runtime"):
+        forgetful()
+        gc.collect()
+    stats = pool.stats()
+    assert (stats.in_use, stats.collected) == (0, 1)
+    assert "garbage-collected while checked out" in caplog.text
+    assert "in forgetful" in caplog.text
+
+
+def test_leak_threshold_logs_and_logs_the_late_return(
+    db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = ConnectionPool(0, 2, dsn=db, leak_threshold=30)
+    conn = pool.getconn()
+    with caplog.at_level(logging.INFO, logger="poolsafe.runtime"):
+        assert pool.check_leaks() == []
+        (holder,) = pool.check_leaks(now=time.monotonic() + 31)
+        assert pool.check_leaks(now=time.monotonic() + 40) == []  # reported once
+        pool.putconn(conn)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0].startswith("Connection leak detection triggered for connection")
+    assert "test_leak_threshold_logs_and_logs_the_late_return" in messages[0]
+    assert "conn = pool.getconn()" in messages[0]
+    assert messages[1].startswith("Previously reported leaked connection")
+    assert "was returned" in messages[1]
+    assert pool.stats().leaks_reported == 1
+    pool.closeall()
+
+
+def test_leak_threshold_background_watcher(db: str, caplog: pytest.LogCaptureFixture) -> None:
+    pool = ConnectionPool(0, 1, dsn=db, leak_threshold=0.05)
+    with caplog.at_level(logging.WARNING, logger="poolsafe.runtime"):
+        conn = pool.getconn()
+        deadline = time.monotonic() + 3
+        while pool.stats().leaks_reported == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert pool.stats().leaks_reported == 1
+    assert "Connection leak detection triggered" in caplog.text
+    pool.putconn(conn)
+    pool.closeall()
+
+
+def test_stack_line_numbers_are_exact(pool: ConnectionPool) -> None:
+    import inspect
+
+    frame = inspect.currentframe()
+    assert frame is not None
+    conn = pool.getconn(); line = frame.f_lineno  # noqa: E702
+    assert pool.holders()[0].site.endswith(f"test_pool.py:{line} in test_stack_line_numbers_are_exact")
+    pool.putconn(conn)
+
+
+def test_assert_no_leaks(pool: ConnectionPool) -> None:
+    pool.assert_no_leaks()
+    conn = pool.getconn()
+    with pytest.raises(LeakError, match=r"1 connection\(s\) of .* still checked out"):
+        pool.assert_no_leaks()
+    pool.putconn(conn)
+
+
+def test_memory_database_is_shared_by_the_pool() -> None:
+    pool = ConnectionPool(0, 2)
+    a = pool.getconn()
+    a.execute("CREATE TABLE m (x)")
+    a.commit()
+    b = pool.getconn()
+    assert b.execute("SELECT count(*) FROM m").fetchone() == (0,)
+    pool.putconn(a)
+    pool.putconn(b)
+    pool.closeall()
+
+
+def test_threads_share_the_pool_without_losing_connections(db: str) -> None:
+    pool = ConnectionPool(1, 3, dsn=db, timeout=5)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(200):
+                with pool.connection() as conn:
+                    conn.execute("SELECT 1").fetchall()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stats = pool.stats()
+    assert stats.in_use == 0
+    assert stats.requests == 1600
+    assert stats.size <= 3
+    assert stats.available == stats.size
+    pool.closeall()
+
+
+def test_constructor_validation(db: str) -> None:
+    with pytest.raises(ValueError):
+        ConnectionPool(3, 2, dsn=db)
+    with pytest.raises(TypeError):
+        ConnectionPool(0, 1, dsn=db, connect=lambda: None)
+    with pytest.raises(ValueError, match="unknown driver"):
+        ConnectionPool(0, 1, dsn=db, driver="oracle")
+
+
+def test_connect_callable_detects_sqlite(db: str) -> None:
+    path = db.removeprefix("sqlite:///")
+    pool = ConnectionPool(1, 1, connect=lambda: sqlite3.connect(path, check_same_thread=False))
+    assert pool.driver == "sqlite"
+    conn = pool.getconn()
+    conn.execute("INSERT INTO t VALUES (1)")
+    pool.putconn(conn)
+    assert pool.stats().returns_bad == 1
+    pool.closeall()
