@@ -474,7 +474,7 @@ ROUTE_FRAMEWORKS: tuple[RouteFramework, ...] = (
 )
 
 
-def _root_matches(qualname: str, root: str) -> bool:
+def root_matches(qualname: str, root: str) -> bool:
     return qualname == root or qualname.startswith(root + ".")
 
 
@@ -486,7 +486,7 @@ def match_qualname(qualname: str, table: dict[tuple[str, str], str] | dict[
         # psycopg.AsyncConnection.connect is the async twin of psycopg.connect
         return None
     for root, name in table:
-        if name == last and _root_matches(qualname, root):
+        if name == last and root_matches(qualname, root):
             return (root, name)
     return None
 

@@ -7,33 +7,11 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes, strip_await
-from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo
-from poolsafe.analysis.values import Connection, ExternalInstance
-from poolsafe.knowledge import ROUTE_FRAMEWORKS
-from poolsafe.knowledge.libraries import _root_matches
+from poolsafe.analysis.frameworks import route_framework
+from poolsafe.analysis.values import Connection
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import Case, FileContext, Rule
 from poolsafe.rules.cases.ps105 import INVALID, VALID
-
-
-def route_framework(index: ProjectIndex, func: FunctionInfo) -> str | None:
-    """'fastapi' or 'flask' when `func` is registered as a request handler."""
-    for deco in func.node.decorators:
-        expr = deco.decorator
-        if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
-            continue
-        method = expr.func.attr.value
-        owner = index.evaluate(expr.func.value, func.module, None)
-        if not isinstance(owner, ExternalInstance):
-            continue
-        for fw in ROUTE_FRAMEWORKS:
-            if method in fw.route_methods and any(
-                owner.qualname.rsplit(".", 1)[-1] == name and _root_matches(owner.qualname, root)
-                for root, name in fw.app_types
-            ):
-                return fw.name
-    return None
 
 
 class SessionInRoute(Rule):
