@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
@@ -55,15 +56,15 @@ def test_getconn_putconn_reuses_the_driver_connection(pool: ConnectionPool) -> N
 
 
 def test_exhausted_error_names_every_holder(pool: ConnectionPool) -> None:
-    first = pool.getconn()  # line A
-    line_a = first._record.frames and __import__("inspect").currentframe().f_lineno - 1
+    first = pool.getconn()
+    line_a = sys._getframe().f_lineno - 1
     second = pool.getconn()
     with pytest.raises(PoolError) as info:
         pool.getconn()
     message = str(info.value)
     assert message.startswith("connection pool exhausted (2 of 2 in use):")
     assert f"test_pool.py:{line_a} in test_exhausted_error_names_every_holder" in message
-    assert f"test_pool.py:{line_a + 1} in " in message
+    assert f"test_pool.py:{line_a + 2} in " in message
     assert "held by thread 'MainThread'" in message
     assert pool.stats().exhausted == 1
     pool.putconn(first)
