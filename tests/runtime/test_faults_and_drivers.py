@@ -48,9 +48,11 @@ def test_commit_fault_leaves_transaction_for_the_pool_to_roll_back(pool: Connect
     with pool.connection() as conn:
         conn.execute("CREATE TABLE t (x)")
     pool.faults(commits=1)
-    with pytest.raises(sqlite3.OperationalError, match="injected fault: commit"):
-        with pool.connection() as conn:
-            conn.execute("INSERT INTO t VALUES (1)")
+    with (
+        pytest.raises(sqlite3.OperationalError, match="injected fault: commit"),
+        pool.connection() as conn,
+    ):
+        conn.execute("INSERT INTO t VALUES (1)")
     with pool.connection() as conn:
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
     assert pool.stats().returns_bad == 1  # returned in a transaction after the failed commit
@@ -69,11 +71,12 @@ def test_connect_faults_release_the_reserved_slot(pool: ConnectionPool) -> None:
 
 def test_context_manager_cancels_unfired_faults(pool: ConnectionPool) -> None:
     conn = pool.getconn()
-    with pool.faults(statements=5):
-        with pytest.raises(sqlite3.OperationalError):
-            conn.execute("SELECT 1")
+    with pool.faults(statements=5), pytest.raises(sqlite3.OperationalError):
+        conn.execute("SELECT 1")
     assert conn.execute("SELECT 1").fetchone() == (1,)
-    assert pool.fault_injector.history == ["poolsafe injected fault: statement 'SELECT 1' failed (1 of 5)"]
+    assert pool.fault_injector.history == [
+        "poolsafe injected fault: statement 'SELECT 1' failed (1 of 5)"
+    ]
     pool.putconn(conn)
 
 

@@ -92,10 +92,18 @@ def site_of(frames: Sequence[Frame]) -> str:
     return f"{short_path(code.co_filename)}:{line_of(code, lasti)} in {code.co_name}"
 
 
+_HARNESS = (os.sep + "_pytest" + os.sep, os.sep + "pluggy" + os.sep)
+
+
 def format_stack(frames: Sequence[Frame]) -> str:
-    """Format like a traceback: outermost call first, with source lines."""
+    """Format like a traceback: outermost call first, with source lines.
+
+    Frames of the test runner itself (pytest, pluggy) are left out.
+    """
     lines: list[str] = []
     for code, lasti in reversed(frames):
+        if any(part in code.co_filename for part in _HARNESS):
+            continue
         lineno = line_of(code, lasti)
         lines.append(f'  File "{code.co_filename}", line {lineno}, in {code.co_name}\n')
         source = linecache.getline(code.co_filename, lineno).strip()
