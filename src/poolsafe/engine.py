@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,9 @@ class ScanOptions:
     ignore: set[str] = field(default_factory=set)
     project: ProjectConfig = field(default_factory=ProjectConfig)
     exclude: list[re.Pattern[str]] = field(default_factory=list)
+    #: called as progress(phase, path) after each file is parsed ("parse") and
+    #: checked ("check"); the CLI uses it for its progress bar and file list
+    progress: Callable[[str, str], None] | None = None
 
 
 @dataclass
@@ -139,6 +142,8 @@ def parse_all(paths: list[str], options: ScanOptions,
             result.errors.append(FileError(item.split(":", 1)[0], item.split(": ", 1)[-1]))
             continue
         loaded = load(item)
+        if options.progress is not None:
+            options.progress("parse", item.display)
         if isinstance(loaded, FileError):
             result.errors.append(loaded)
         else:
@@ -157,6 +162,8 @@ def scan(paths: list[str], options: ScanOptions | None = None) -> ScanResult:
         rules = enabled_rules(options)
         for p in parsed:
             findings, errors = check_module(p, index, rules)
+            if options.progress is not None:
+                options.progress("check", p.source_file.display)
             result.findings.extend(findings)
             for e in errors:
                 result.errors.append(e)
