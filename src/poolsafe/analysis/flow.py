@@ -66,6 +66,23 @@ _STORING_METHODS = frozenset(
 )
 _CLOSING = frozenset({"closing", "aclosing"})
 
+#: calls treated as not raising: logging, printing, and ending a transaction or a
+#: cursor (a release placed after them in each `except` counts as a release)
+_NON_RAISING_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
+     "rollback", "close"}
+)
+_NON_RAISING_FUNCTIONS = frozenset({"print", "len", "str", "repr", "isinstance", "id"})
+
+
+def _may_raise(call: cst.Call) -> bool:
+    f = call.func
+    if isinstance(f, cst.Attribute):
+        return f.attr.value not in _NON_RAISING_METHODS
+    if isinstance(f, cst.Name):
+        return f.value not in _NON_RAISING_FUNCTIONS
+    return True
+
 
 def _join(a: State | None, b: State | None) -> State | None:
     if a is None:
@@ -107,7 +124,7 @@ class FlowResult:
     with_leaks: list[tuple[cst.Call, Connection]] = field(default_factory=list)
     #: a close() (or a closing `with`) on a connection whose close does not release it
     close_mistakes: list[tuple[cst.CSTNode, AcquireSite]] = field(default_factory=list)
-    handlers: list[cst.ExceptHandler] = field(default_factory=list)
+    handlers: list[cst.ExceptHandler | cst.ExceptStarHandler] = field(default_factory=list)
     #: handler index -> (resource, why)
     swallowing_handlers: dict[int, tuple[str, str]] = field(default_factory=dict)
 
@@ -266,7 +283,7 @@ class FunctionFlow:
                 yielded = _escaping_names(sub.value) - self._released_anywhere
                 cur = self._escape_names(cur, yielded)
         for call in iter_calls(node):
-            may_raise = True
+            may_raise = may_raise or _may_raise(call)
             cur, released = self._call_effect(call, cur)
             released_before_raise |= released
         if isinstance(node, cst.Raise | cst.Assert):
@@ -299,10 +316,14 @@ class FunctionFlow:
         method = f.attr.value if isinstance(f, cst.Attribute) else None
         # storing a checkout in a container or handing it to a constructor moves it on
         arg_names = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
-        if method in _STORING_METHODS or _is_constructor(f) or self._is_closing(f):
-            moved = arg_names & set(held)
+        if (method in _STORING_METHODS or _is_constructor(f)) and not self._is_closing(f):
+            passed: set[str] = set()
+            for a in call.args:
+                passed |= _escaping_names(a.value, through_calls=True)
+            moved = passed & set(held)
             if moved:
                 state = self._escape_names(state, moved)
+                released |= moved
         # rollback clears an aborted transaction
         target = self.res.receiver(call)
         if target is not None:
@@ -475,14 +496,14 @@ class FunctionFlow:
             result.absorb_abrupt(o)
         return result
 
-    def _handler_id(self, handler: cst.ExceptHandler) -> int:
+    def _handler_id(self, handler: cst.ExceptHandler | cst.ExceptStarHandler) -> int:
         key = id(handler)
         if key not in self._handler_ids:
             self._handler_ids[key] = len(self.result.handlers)
             self.result.handlers.append(handler)
         return self._handler_ids[key]
 
-    def _catches(self, handler: cst.ExceptHandler) -> tuple[bool, bool]:
+    def _catches(self, handler: cst.ExceptHandler | cst.ExceptStarHandler) -> tuple[bool, bool]:
         """(may catch a database error, catches everything)."""
         if handler.type is None:
             return True, True
@@ -537,10 +558,9 @@ class FunctionFlow:
             if isinstance(item.item, cst.Call) and isinstance(item.item.func, cst.Attribute) \
                     and item.item.func.attr.value in ("begin", "begin_nested", "transaction"):
                 return True
-            if isinstance(item.item, cst.Name):
-                # psycopg2/psycopg `with conn:` rolls back on error
-                if self.res.kind(item.item.value) is not None:
-                    return True
+            # psycopg2/psycopg `with conn:` rolls back on error
+            if isinstance(item.item, cst.Name) and self.res.kind(item.item.value) is not None:
+                return True
         return False
 
     # ---------------------------------------------------------------- with

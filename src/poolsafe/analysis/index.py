@@ -23,9 +23,9 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.module import (
-    ClassInfo,
     FunctionInfo,
     ImportBinding,
+    LocalValue,
     ModuleInfo,
     Opaque,
     WithBinding,
@@ -165,11 +165,14 @@ class ProjectIndex:
             if name in scope.locals:
                 return self._local(scope.locals[name], module, scope, depth)
             if name in scope.all_param_names():
+                params = [p.name.value for p in scope.node.params.params]
+                if scope.is_method and scope.cls is not None and params and name == params[0]:
+                    return Instance(scope.cls)
                 return None
             scope = scope.parent
         return self.lookup_module_name(module, name, depth)
 
-    def _local(self, values: list[object], module: ModuleInfo, func: FunctionInfo,
+    def _local(self, values: list[LocalValue], module: ModuleInfo, func: FunctionInfo,
                depth: int) -> Value | None:
         for v in reversed(values):
             if isinstance(v, Opaque):

@@ -63,10 +63,7 @@ class FunctionInfo:
     def is_method(self) -> bool:
         if self.cls is None or self.parent is not None:
             return False
-        for deco in self.node.decorators:
-            if dotted_name(deco.decorator) == "staticmethod":
-                return False
-        return True
+        return all(dotted_name(d.decorator) != "staticmethod" for d in self.node.decorators)
 
     def param_names(self) -> list[str]:
         """Positional parameter names as a caller sees them (no `self`/`cls`)."""
@@ -238,7 +235,7 @@ class _Collector(cst.CSTVisitor):
         elif isinstance(target, (cst.Tuple, cst.List)):
             if isinstance(value, (cst.Tuple, cst.List)) and len(target.elements) == len(
                     value.elements):
-                for t, v in zip(target.elements, value.elements):
+                for t, v in zip(target.elements, value.elements, strict=True):
                     self._record_target(t.value, v.value)
             else:
                 for t in target.elements:

@@ -88,9 +88,7 @@ class FunctionResources:
         f = dep.func
         for node in iter_nodes(f.node.body):
             value_node: cst.BaseExpression | None = None
-            if isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
-                value_node = node.value
-            elif isinstance(node, cst.Return):
+            if (isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression)) or isinstance(node, cst.Return):
                 value_node = node.value
             if value_node is not None:
                 v = self.index.evaluate(value_node, f.module, f)
@@ -138,8 +136,9 @@ class FunctionResources:
         # an acquisition with autocommit=True: `conn = psycopg.connect(..., autocommit=True)`
         for name, values in self.func.locals.items():
             for v in values:
-                if isinstance(v, cst.BaseExpression):
-                    inner = v.expression if isinstance(v, cst.Await) else v
+                bound = v.item if isinstance(v, WithBinding) else v
+                if isinstance(bound, cst.BaseExpression):
+                    inner = bound.expression if isinstance(bound, cst.Await) else bound
                     if isinstance(inner, cst.Call):
                         ac = keyword_arg(inner, "autocommit")
                         if isinstance(ac, cst.Name) and ac.value == "True":

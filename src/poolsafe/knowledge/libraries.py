@@ -272,7 +272,10 @@ OBJECT_TYPES: dict[str, ObjectType] = {
         ObjectType(
             key="sqlalchemy.engine",
             label="SQLAlchemy engine",
-            acquire_methods={"connect": "sqlalchemy-connection", "raw_connection": "sqlalchemy-raw"},
+            acquire_methods={
+                "connect": "sqlalchemy-connection",
+                "raw_connection": "sqlalchemy-raw",
+            },
             cm_methods=frozenset({"begin"}),
             is_engine=True,
         ),

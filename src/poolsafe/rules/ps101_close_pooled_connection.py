@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
 from poolsafe.analysis.cstutil import dotted_name
 from poolsafe.analysis.flow import AcquireSite
 from poolsafe.model import RawFinding
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps101 import INVALID, VALID
 
 
@@ -16,8 +18,8 @@ def release_hint(site: AcquireSite) -> str:
     call = site.call
     var = site.var
     kind = site.conn.kind
-    if site.conn.via is None and hasattr(call.func, "value"):
-        pool = dotted_name(call.func.value)  # type: ignore[attr-defined]
+    if site.conn.via is None and isinstance(call.func, cst.Attribute):
+        pool = dotted_name(call.func.value)
         if pool and kind.pool_release:
             prefix = "await " if kind.is_async else ""
             return f"{prefix}{pool}.{kind.pool_release}({var})"
@@ -71,8 +73,8 @@ class ClosePooledConnection(Rule):
     name = "close-pooled-connection"
     summary = "close() on a pooled connection whose close does not return it to the pool"
     fixable = True
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for _func, flow in ctx.flows():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.model import RawFinding
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps102 import INVALID, VALID
 
 
@@ -68,8 +68,8 @@ class UnreleasedConnection(Rule):
     name = "unreleased-connection"
     summary = "a checkout that some path neither releases, closes nor hands on"
     fixable = True
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for _func, flow in ctx.flows():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.model import RawFinding
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps103 import INVALID, VALID
 
 
@@ -62,8 +62,8 @@ class ExceptWithoutRollback(Rule):
     name = "except-without-rollback"
     summary = "an except that swallows a database error without rollback()"
     fixable = True
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for _func, flow in ctx.flows():

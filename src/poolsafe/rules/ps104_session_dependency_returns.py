@@ -9,7 +9,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import iter_nodes
 from poolsafe.analysis.values import Connection
 from poolsafe.model import RawFinding
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps104 import INVALID, VALID
 
 
@@ -55,8 +55,8 @@ class SessionDependencyReturns(Rule):
     name = "session-dependency-returns"
     summary = "a Depends() dependency that returns a session instead of yielding it"
     fixable = True
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         deps = ctx.index.dependency_functions()

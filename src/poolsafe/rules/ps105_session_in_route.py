@@ -10,7 +10,7 @@ from poolsafe.analysis.cstutil import iter_nodes, strip_await
 from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.values import Connection
 from poolsafe.model import RawFinding
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps105 import INVALID, VALID
 
 
@@ -54,8 +54,8 @@ class SessionInRoute(Rule):
     name = "session-in-route"
     summary = "a session built by hand inside a FastAPI route"
     fixable = True
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for func in ctx.module.all_functions:

@@ -1,4 +1,333 @@
+"""PS102 unreleased-connection: INVALID cases mark the acquiring call's line."""
+
 from poolsafe.rules.base import Case
 
-VALID: list[Case] = []
-INVALID: list[Case] = []
+_PG_POOL = """\
+from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+"""
+
+INVALID: list[Case] = [
+    Case(_PG_POOL + """
+def get_user(user_id):
+    conn = pool.getconn()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT * FROM users WHERE id = %s", (user_id,))
+    row = cur.fetchone()
+    pool.putconn(conn)
+    return row
+""", note="release only on the happy path"),
+    Case(_PG_POOL + """
+def get_user(user_id):
+    conn = pool.getconn()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT * FROM users WHERE id = %s", (user_id,))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    pool.putconn(conn)
+    return row
+""", note="an early return skips the release"),
+    Case(_PG_POOL + """
+import psycopg2
+
+def update(user_id):
+    conn = pool.getconn()  # expect: PS102
+    try:
+        conn.cursor().execute("UPDATE users SET seen = now() WHERE id = %s", (user_id,))
+        conn.commit()
+        pool.putconn(conn)
+    except psycopg2.Error:
+        conn.rollback()
+        pool.putconn(conn)
+""", note="except psycopg2.Error does not cover a KeyError or a TypeError"),
+    Case(_PG_POOL + """
+def rows():
+    with pool.getconn() as conn:  # expect: PS102
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        return cur.fetchall()
+""", note="psycopg2 `with conn:` ends the transaction but does not return the connection"),
+    Case("""
+from psycopg_pool import ConnectionPool
+pool = ConnectionPool("dbname=app")
+
+def rows():
+    with pool.getconn() as conn:  # expect: PS102
+        return conn.execute("SELECT 1").fetchall()
+""", note="psycopg 3: the with block closes the connection, the pool loses the slot"),
+    Case("""
+import asyncpg
+
+async def fetch_user(pool: "asyncpg.Pool", user_id: int):
+    pool = await asyncpg.create_pool("postgresql://localhost/app")
+    conn = await pool.acquire()  # expect: PS102
+    row = await conn.fetchrow("SELECT * FROM users WHERE id = $1", user_id)
+    await pool.release(conn)
+    return row
+""", note="asyncpg acquire without try/finally"),
+    Case("""
+from sqlalchemy import create_engine, text
+engine = create_engine("postgresql://localhost/app")
+
+def count():
+    conn = engine.connect()  # expect: PS102
+    n = conn.execute(text("SELECT count(*) FROM users")).scalar()
+    conn.close()
+    return n
+""", note="SQLAlchemy connection closed only on the happy path"),
+    Case("""
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy import create_engine
+SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
+
+def rename(user_id, name):
+    db = SessionLocal()  # expect: PS102
+    user = db.get(User, user_id)
+    user.name = name
+    db.commit()
+""", note="a session that is never closed"),
+    Case("""
+from db import get_db_connection, release_db_connection
+
+def report():
+    conn = get_db_connection()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    release_db_connection(conn)
+""", files={"db.py": _PG_POOL + """
+def get_db_connection():
+    return pool.getconn()
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+"""}, path="reports.py", note="the project's wrappers are inferred across modules"),
+    Case("""
+from contextlib import contextmanager
+from db import pool
+
+@contextmanager
+def connection():
+    conn = pool.getconn()  # expect: PS102
+    yield conn
+    pool.putconn(conn)
+""", files={"db.py": _PG_POOL}, path="helpers.py",
+        note="an exception thrown in at the yield skips the release"),
+    Case(_PG_POOL + """
+def each(ids):
+    for user_id in ids:
+        conn = pool.getconn()  # expect: PS102
+        conn.cursor().execute("DELETE FROM sessions WHERE user_id = %s", (user_id,))
+        if user_id < 0:
+            continue
+        pool.putconn(conn)
+""", note="continue skips the release"),
+    Case("""
+import pymysql
+
+def dump():
+    conn = pymysql.connect(host="db", user="app")  # expect: PS102
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+        rows = cur.fetchall()
+    conn.close()
+    return rows
+""", note="raw driver connection closed only on the happy path"),
+    Case("""
+import psycopg2
+
+def migrate():
+    with psycopg2.connect("dbname=app") as conn:  # expect: PS102
+        conn.cursor().execute("ALTER TABLE users ADD COLUMN x int")
+""", note="psycopg2.connect() in a with block is never closed"),
+    Case(_PG_POOL + """
+class Repository:
+    def __init__(self):
+        self.pool = ThreadedConnectionPool(1, 5, dsn="dbname=app")
+
+    def names(self):
+        conn = self.pool.getconn()  # expect: PS102
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM users")
+        return [r[0] for r in cur.fetchall()]
+""", note="a pool on self, connection never returned"),
+]
+
+VALID: list[Case] = [
+    Case(_PG_POOL + """
+def get_user(user_id):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT * FROM users WHERE id = %s", (user_id,))
+        return cur.fetchone()
+    finally:
+        pool.putconn(conn)
+""", note="release in finally"),
+    Case(_PG_POOL + """
+def get_user(user_id):
+    conn = None
+    try:
+        conn = pool.getconn()
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        return cur.fetchone()
+    finally:
+        if conn:
+            pool.putconn(conn)
+""", note="conditional release guarded by `if conn:`"),
+    Case(_PG_POOL + """
+def get_user(user_id):
+    conn = None
+    try:
+        conn = pool.getconn()
+        return conn.cursor().execute("SELECT 1")
+    finally:
+        if conn is not None:
+            pool.putconn(conn)
+""", note="guarded by `is not None`"),
+    Case(_PG_POOL + """
+def update(user_id):
+    conn = pool.getconn()
+    try:
+        conn.cursor().execute("UPDATE users SET seen = now()")
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        pool.putconn(conn)
+        raise
+    else:
+        pool.putconn(conn)
+""", note="released on every path: each except and the else"),
+    Case(_PG_POOL + """
+def get_db_connection():
+    return pool.getconn()
+
+class Handle:
+    def __init__(self):
+        self.conn = pool.getconn()
+""", note="a connection handed to the caller or stored on self has moved on"),
+    Case("""
+from sqlalchemy import create_engine, text
+engine = create_engine("postgresql://localhost/app")
+
+def count():
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM users")).scalar()
+
+def insert():
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+""", note="SQLAlchemy context managers release"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+def rename(user_id, name):
+    with SessionLocal() as db:
+        db.get(User, user_id).name = name
+        db.commit()
+""", note="close() is the release for SQLAlchemy sessions; the generator closes in finally"),
+    Case("""
+import asyncpg
+
+async def fetch_user(user_id: int):
+    pool = await asyncpg.create_pool("postgresql://localhost/app")
+    async with pool.acquire() as conn:
+        return await conn.fetchrow("SELECT 1")
+""", note="async with pool.acquire() releases"),
+    Case("""
+from psycopg_pool import ConnectionPool
+pool = ConnectionPool("dbname=app")
+returning = ConnectionPool("dbname=app", close_returns=True)
+
+def rows():
+    with pool.connection() as conn:
+        return conn.execute("SELECT 1").fetchall()
+
+def more_rows():
+    with returning.getconn() as conn:
+        return conn.execute("SELECT 1").fetchall()
+""", note="pool.connection() and close_returns=True pools give the connection back"),
+    Case("""
+from db import connection, get_db_connection, release_db_connection
+
+def report():
+    conn = get_db_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+    finally:
+        release_db_connection(conn)
+
+def with_helper():
+    with connection() as conn:
+        conn.cursor().execute("SELECT 1")
+""", files={"db.py": _PG_POOL + """
+from contextlib import contextmanager
+
+def get_db_connection():
+    return pool.getconn()
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+
+@contextmanager
+def connection():
+    conn = pool.getconn()
+    try:
+        yield conn
+    finally:
+        pool.putconn(conn)
+"""}, path="reports.py", note="project wrappers and a safe @contextmanager across modules"),
+    Case("""
+import mysql.connector.pooling
+pool = mysql.connector.pooling.MySQLConnectionPool(pool_name="app", pool_size=5)
+
+def names():
+    conn = pool.get_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM users")
+        return cur.fetchall()
+    finally:
+        conn.close()
+""", note="mysql.connector pooled connections: close() returns them"),
+    Case(_PG_POOL + """
+import threading
+
+def start_worker():
+    conn = pool.getconn()
+    threading.Thread(target=work, args=(conn,)).start()
+
+def register(conns):
+    conn = pool.getconn()
+    conns.append(conn)
+""", note="handed to a constructor or stored in a container"),
+    Case("""
+import sqlite3
+
+def local_rows(path):
+    conn = sqlite3.connect(path)
+    return conn.execute("SELECT 1").fetchall()
+""", note="sqlite3 connections are file handles closed by reference counting, not pool slots"),
+    Case(_PG_POOL + """
+def loop(ids):
+    for user_id in ids:
+        conn = pool.getconn()
+        try:
+            conn.cursor().execute("SELECT %s", (user_id,))
+            if user_id < 0:
+                continue
+        finally:
+            pool.putconn(conn)
+""", note="continue inside try still runs the finally"),
+]

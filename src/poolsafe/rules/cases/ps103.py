@@ -1,4 +1,291 @@
+"""PS103 except-without-rollback: INVALID cases mark the `except` line."""
+
 from poolsafe.rules.base import Case
 
-VALID: list[Case] = []
-INVALID: list[Case] = []
+_PG_POOL = """\
+from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+"""
+
+_SESSION = """\
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
+"""
+
+INVALID: list[Case] = [
+    Case(_SESSION + """
+def create_user(db: Session, name: str):
+    try:
+        db.add(User(name=name))
+        db.commit()
+    except IntegrityError:  # expect: PS103
+        return None
+""", note="the caller's session is left needing a rollback"),
+    Case(_PG_POOL + """
+import psycopg2
+
+def import_rows(rows):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        for row in rows:
+            try:
+                cur.execute("INSERT INTO t VALUES (%s)", row)
+            except psycopg2.IntegrityError:  # expect: PS103
+                continue
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+""", note="the next statement runs in an aborted transaction"),
+    Case(_SESSION + """
+import logging
+log = logging.getLogger(__name__)
+
+def upsert(db: Session, item):
+    try:
+        db.add(item)
+        db.flush()
+    except Exception:  # expect: PS103
+        log.exception("insert failed")
+    db.commit()
+""", note="PendingRollbackError on the commit"),
+    Case(_SESSION + """
+def rename(user_id, name):
+    with SessionLocal() as db:
+        with db.begin():
+            try:
+                db.get(User, user_id).name = name
+                db.flush()
+            except SQLAlchemyError:  # expect: PS103
+                pass
+""", note="the enclosing transaction commits on exit"),
+    Case(_PG_POOL + """
+def touch(ids):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("UPDATE t SET x = 1")
+        except:  # expect: PS103
+            print("failed")
+        cur.execute("SELECT count(*) FROM t")
+        return cur.fetchone()
+    finally:
+        pool.putconn(conn)
+""", note="a bare except"),
+    Case("""
+from flask_sqlalchemy import SQLAlchemy
+db = SQLAlchemy()
+
+def add_tag(tag):
+    try:
+        db.session.add(tag)
+        db.session.commit()
+    except Exception:  # expect: PS103
+        return False
+    return True
+""", note="Flask-SQLAlchemy's db.session"),
+    Case("""
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import IntegrityError
+
+async def create(session: AsyncSession, item):
+    try:
+        session.add(item)
+        await session.commit()
+    except IntegrityError:  # expect: PS103
+        return None
+    return item
+""", note="async session"),
+    Case("""
+import psycopg2
+
+class Repo:
+    def __init__(self, dsn):
+        self.conn = psycopg2.connect(dsn)
+
+    def save(self, item):
+        cur = self.conn.cursor()
+        try:
+            cur.execute("INSERT INTO items VALUES (%s)", (item,))
+            self.conn.commit()
+        except psycopg2.DatabaseError:  # expect: PS103
+            return False
+        return True
+""", note="a long-lived connection on self"),
+    Case(_SESSION + """
+from fastapi import Depends
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+def create(item, db=Depends(get_db)):
+    try:
+        db.add(item)
+        db.commit()
+    except (ValueError, IntegrityError):  # expect: PS103
+        pass
+    return db.query(Item).count()
+""", note="a Depends() session, a tuple of exception types"),
+    Case(_PG_POOL + """
+import psycopg2
+
+def two_steps():
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("DELETE FROM a")
+        except psycopg2.Error:  # expect: PS103
+            pass
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+""", note="the commit then runs on the aborted transaction"),
+    Case("""
+import pymysql
+from pymysql.err import IntegrityError
+
+def save(item):
+    conn = pymysql.connect(host="db")
+    try:
+        with conn.cursor() as cur:
+            try:
+                cur.execute("INSERT INTO t VALUES (%s)", (item,))
+            except IntegrityError:  # expect: PS103
+                pass
+            cur.execute("INSERT INTO log VALUES (%s)", (item,))
+        conn.commit()
+    finally:
+        conn.close()
+"""),
+]
+
+VALID: list[Case] = [
+    Case(_SESSION + """
+def create_user(db: Session, name: str):
+    try:
+        db.add(User(name=name))
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        return None
+""", note="rolled back"),
+    Case(_SESSION + """
+def create_user(db: Session, name: str):
+    try:
+        db.add(User(name=name))
+        db.commit()
+    except IntegrityError:
+        raise ValueError("duplicate")
+""", note="re-raised"),
+    Case(_SESSION + """
+def parse(db: Session, payload):
+    try:
+        data = payload["user"]
+        db.add(User(**data))
+    except KeyError:
+        return None
+""", note="KeyError is not a database error"),
+    Case(_PG_POOL + """
+import psycopg2
+
+def one():
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        return cur.fetchone()
+    except psycopg2.Error:
+        return None
+    finally:
+        pool.putconn(conn)
+""", note="putconn rolls back; nothing uses the connection after the handler"),
+    Case(_SESSION + """
+def rename(user_id, name):
+    with SessionLocal() as db:
+        try:
+            db.get(User, user_id).name = name
+            db.commit()
+        except SQLAlchemyError:
+            pass
+""", note="close() at the end of the with block rolls back"),
+    Case(_SESSION + """
+def rename(db: Session, user_id, name):
+    try:
+        with db.begin_nested():
+            db.get(User, user_id).name = name
+    except IntegrityError:
+        pass
+    db.commit()
+""", note="begin_nested() rolls back to its savepoint by itself"),
+    Case(_PG_POOL + """
+import psycopg2
+
+def safe(rows):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        for row in rows:
+            try:
+                cur.execute("SAVEPOINT s")
+                cur.execute("INSERT INTO t VALUES (%s)", row)
+            except psycopg2.IntegrityError:
+                cur.execute("ROLLBACK TO SAVEPOINT s")
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+""", note="ROLLBACK TO SAVEPOINT"),
+    Case("""
+import asyncpg
+
+async def insert(pool, item):
+    async with pool.acquire() as conn:
+        try:
+            await conn.execute("INSERT INTO t VALUES ($1)", item)
+        except asyncpg.UniqueViolationError:
+            pass
+        await conn.execute("INSERT INTO log VALUES ($1)", item)
+""", note="asyncpg outside a transaction: nothing is aborted"),
+    Case("""
+import psycopg
+
+def ddl(dsn):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            conn.execute("CREATE INDEX i ON t (x)")
+        except psycopg.Error:
+            pass
+        conn.execute("ANALYZE t")
+""", note="autocommit connection"),
+    Case(_SESSION + """
+def handle_error(db):
+    db.rollback()
+
+def create(db: Session, item):
+    try:
+        db.add(item)
+        db.commit()
+    except IntegrityError:
+        handle_error(db)
+        return None
+""", note="a project function that rolls back its argument"),
+    Case("""
+import sqlite3
+
+def save(path, item):
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("INSERT INTO t VALUES (?)", (item,))
+    except sqlite3.IntegrityError:
+        pass
+    conn.commit()
+    conn.close()
+""", note="sqlite3 does not abort the transaction on a failed statement"),
+]

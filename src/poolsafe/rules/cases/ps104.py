@@ -1,4 +1,242 @@
+"""PS104 session-dependency-returns: INVALID cases mark the `return`."""
+
 from poolsafe.rules.base import Case
 
-VALID: list[Case] = []
-INVALID: list[Case] = []
+_DB = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+engine = create_engine("postgresql://localhost/app")
+SessionLocal = sessionmaker(bind=engine)
+"""
+
+_ROUTE = """
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/users")
+def users(db=Depends(get_db)):
+    return db.query(User).all()
+"""
+
+INVALID: list[Case] = [
+    Case(_DB + """
+def get_db():
+    db = SessionLocal()
+    try:
+        return db  # expect: PS104
+    finally:
+        db.close()
+""" + _ROUTE, note="the finally closes the session before the route runs"),
+    Case(_DB + """
+def get_db():
+    return SessionLocal()  # expect: PS104
+""" + _ROUTE, note="nothing ever closes the session"),
+    Case(_DB + """
+def get_db():
+    db = SessionLocal()
+    return db  # expect: PS104
+""" + _ROUTE),
+    Case(_DB + """
+from sqlalchemy.orm import Session
+
+def get_session():
+    return Session(engine)  # expect: PS104
+
+from fastapi import Depends, APIRouter
+router = APIRouter()
+
+@router.post("/items")
+def create(item: dict, session=Depends(get_session)):
+    session.add(Item(**item))
+""", note="Session(engine), an APIRouter"),
+    Case("""
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+engine = create_async_engine("postgresql+asyncpg://localhost/app")
+async_session = async_sessionmaker(engine)
+
+async def get_session():
+    session = async_session()
+    return session  # expect: PS104
+
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/")
+async def index(session=Depends(get_session)):
+    return await session.scalar(1)
+""", note="async_sessionmaker"),
+    Case(_DB + """
+def get_db():
+    return SessionLocal()  # expect: PS104
+""", files={"main.py": """
+from deps import get_db
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/users")
+def users(db=Depends(get_db)):
+    return db.query(User).all()
+"""}, path="deps.py", note="the dependency is used from another module"),
+    Case(_DB + """
+from typing import Annotated
+from fastapi import Depends, FastAPI
+from sqlalchemy.orm import Session
+
+def get_db():
+    if engine is None:
+        raise RuntimeError("no engine")
+    return SessionLocal()  # expect: PS104
+
+DB = Annotated[Session, Depends(get_db)]
+app = FastAPI()
+""", note="Annotated dependency alias"),
+    Case(_DB + """
+def get_conn():
+    return engine.connect()  # expect: PS104
+
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/n")
+def n(conn=Depends(get_conn)):
+    return conn.execute("SELECT 1").scalar()
+""", note="an engine connection returned from a dependency"),
+    Case(_DB + """
+class Database:
+    def session(self):
+        return SessionLocal()  # expect: PS104
+
+database = Database()
+
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/")
+def index(db=Depends(database.session)):
+    return db.query(User).count()
+""", note="a bound method as dependency"),
+    Case(_DB + """
+from fastapi import Depends, FastAPI, Security
+app = FastAPI()
+
+def current_db():
+    db = SessionLocal()
+    db.info["request"] = True
+    return db  # expect: PS104
+
+@app.get("/me")
+def me(db=Security(current_db)):
+    return db.query(User).first()
+""", note="Security() is Depends() too"),
+]
+
+VALID: list[Case] = [
+    Case(_DB + """
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+""" + _ROUTE, note="the recommended form"),
+    Case(_DB + """
+def get_db():
+    with SessionLocal() as db:
+        yield db
+""" + _ROUTE),
+    Case(_DB + """
+def make_session():
+    return SessionLocal()
+""", note="not used as a dependency: a plain factory"),
+    Case(_DB + """
+def get_settings():
+    return {"dsn": "x"}
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/")
+def index(settings=Depends(get_settings), db=Depends(get_db)):
+    return settings
+""", note="a dependency that returns something else"),
+    Case("""
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+engine = create_async_engine("postgresql+asyncpg://localhost/app")
+async_session = async_sessionmaker(engine)
+
+async def get_session():
+    async with async_session() as session:
+        yield session
+
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/")
+async def index(session=Depends(get_session)):
+    return 1
+"""),
+    Case(_DB + """
+def get_engine():
+    return engine
+
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/")
+def index(engine=Depends(get_engine)):
+    with engine.connect() as conn:
+        return conn.execute("SELECT 1").scalar()
+""", note="returning the engine is fine"),
+    Case(_DB + """
+def get_user_repo():
+    return UserRepository(SessionLocal)
+
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/")
+def index(repo=Depends(get_user_repo)):
+    return repo.count()
+""", note="returning a repository that holds the factory"),
+    Case(_DB + """
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+        db.commit()
+    except Exception:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+""" + _ROUTE),
+    Case(_DB + """
+def get_pagination(page: int = 1):
+    return page
+
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/")
+def index(page=Depends(get_pagination)):
+    return page
+"""),
+    Case(_DB + """
+def get_db():
+    return SessionLocal()
+
+def handler():
+    db = get_db()
+    try:
+        return db.query(User).all()
+    finally:
+        db.close()
+""", note="a factory named get_db that is not a Depends() dependency"),
+]
