@@ -87,9 +87,7 @@ class FunctionResources:
             return None
         f = dep.func
         for node in iter_nodes(f.node.body):
-            value_node: cst.BaseExpression | None = None
-            if (isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression)) or isinstance(node, cst.Return):
-                value_node = node.value
+            value_node = _produced_value(node)
             if value_node is not None:
                 v = self.index.evaluate(value_node, f.module, f)
                 if isinstance(v, Connection):
@@ -198,6 +196,15 @@ class FunctionResources:
 
     def is_local(self, key: str) -> bool:
         return key in self.func.locals and key not in self._params
+
+
+def _produced_value(node: cst.CSTNode) -> cst.BaseExpression | None:
+    """The value a `yield x` or `return x` hands out."""
+    if isinstance(node, cst.Yield):
+        return node.value if isinstance(node.value, cst.BaseExpression) else None
+    if isinstance(node, cst.Return):
+        return node.value
+    return None
 
 
 def _owner_of_call(call: cst.Call) -> str | None:
