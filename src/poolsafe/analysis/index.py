@@ -409,6 +409,18 @@ class ProjectIndex:
                     out.add(arg.value)
         return out
 
+    def release_wrapper_for(self, acquirer_name: str) -> FunctionInfo | None:
+        """The project function that releases what the acquire wrapper `acquirer_name`
+        hands out: a releaser of its first parameter defined beside it."""
+        for m in self.modules:
+            acquirer = m.functions.get(acquirer_name)
+            if acquirer is None:
+                continue
+            for f in m.functions.values():
+                if f is not acquirer and 0 in self.releaser_positions(f):
+                    return f
+        return None
+
     def rollback_positions(self, func: FunctionInfo) -> frozenset[int]:
         """Positional indexes of the parameters that `func` rolls back."""
         key = id(func.node)

@@ -8,12 +8,13 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name
 from poolsafe.analysis.flow import AcquireSite
+from poolsafe.analysis.index import ProjectIndex
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps101 import INVALID, VALID
 
 
-def release_hint(site: AcquireSite) -> str:
+def release_hint(site: AcquireSite, index: ProjectIndex) -> str:
     """How this checkout is given back: `pool.putconn(conn)` or the project's wrapper."""
     call = site.call
     var = site.var
@@ -24,6 +25,9 @@ def release_hint(site: AcquireSite) -> str:
             prefix = "await " if kind.is_async else ""
             return f"{prefix}{pool}.{kind.pool_release}({var})"
     if site.conn.via is not None:
+        wrapper = index.release_wrapper_for(site.conn.via)
+        if wrapper is not None:
+            return f"{'await ' if wrapper.is_async else ''}{wrapper.name}({var})"
         return f"the pool's release for `{site.conn.via}()`"
     return f"the pool's {kind.pool_release or 'release'}()"
 
@@ -82,5 +86,5 @@ class ClosePooledConnection(Rule):
                 yield self.finding(
                     node,
                     f"`close()` on a {site.conn.kind.label} from `{site.conn.origin}` does not "
-                    f"return it to the pool (the slot is lost); use {release_hint(site)}",
+                    f"return it to the pool (the slot is lost); use {release_hint(site, ctx.index)}",
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.model import RawFinding
+from poolsafe.rules.ps101_close_pooled_connection import release_hint
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps102 import INVALID, VALID
 
@@ -93,8 +94,13 @@ class UnreleasedConnection(Rule):
                     when = f"is overwritten while still checked out (never {verb})"
                 else:
                     when = f"is not {verb} on every path"
+                if kind.pool_release or site.conn.via is not None:
+                    advice = f"try/finally: {release_hint(site, ctx.index)}"
+                    if kind.pool_release is None:
+                        advice = kind.safe_form
+                else:
+                    advice = kind.safe_form
                 yield self.finding(
                     site.call,
-                    f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; "
-                    f"use {kind.safe_form}",
+                    f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",
                 )
