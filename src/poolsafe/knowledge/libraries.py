@@ -32,8 +32,11 @@ class ConnectionKind:
     tracked: bool = True
     #: a failed statement leaves the transaction aborted until rollback (PS103).
     aborts_on_error: bool = True
-    #: how the safe form reads, for messages and fixes.
+    #: how the safe form reads, for messages and fixes (`{var}` is the variable).
     safe_form: str = ""
+
+    def safe_form_for(self, var: str) -> str:
+        return self.safe_form.replace("{var}", var)
 
 
 def _kind(**kw: object) -> ConnectionKind:
@@ -51,7 +54,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_var_closes=False,
             close_is_mistake=True,
             pool_release="putconn",
-            safe_form="try/finally: pool.putconn(conn)",
+            safe_form="try/finally: pool.putconn({var})",
         ),
         _kind(
             key="psycopg-pool",
@@ -61,7 +64,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_var_closes=True,
             close_is_mistake=True,
             pool_release="putconn",
-            safe_form="with pool.connection() as conn",
+            safe_form="with pool.connection() as {var}",
         ),
         _kind(
             key="psycopg-pool-returning",
@@ -70,7 +73,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=True,
             pool_release="putconn",
-            safe_form="with pool.connection() as conn",
+            safe_form="with pool.connection() as {var}",
         ),
         _kind(
             key="psycopg-pool-async",
@@ -81,7 +84,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             close_is_mistake=True,
             pool_release="putconn",
             is_async=True,
-            safe_form="async with pool.connection() as conn",
+            safe_form="async with pool.connection() as {var}",
         ),
         _kind(
             key="asyncpg-pool",
@@ -92,7 +95,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             pool_release="release",
             is_async=True,
             aborts_on_error=False,
-            safe_form="async with pool.acquire() as conn",
+            safe_form="async with pool.acquire() as {var}",
         ),
         _kind(
             key="mysql-pool",
@@ -100,7 +103,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             close_releases=True,
             with_acquire_releases=True,
             with_var_closes=True,
-            safe_form="try/finally: conn.close()",
+            safe_form="try/finally: {var}.close()",
         ),
         _kind(
             key="sqlalchemy-connection",
@@ -108,7 +111,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             close_releases=True,
             with_acquire_releases=True,
             with_var_closes=True,
-            safe_form="with engine.connect() as conn",
+            safe_form="with engine.connect() as {var}",
         ),
         _kind(
             key="sqlalchemy-async-connection",
@@ -117,7 +120,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=True,
             is_async=True,
-            safe_form="async with engine.connect() as conn",
+            safe_form="async with engine.connect() as {var}",
         ),
         _kind(
             key="sqlalchemy-raw",
@@ -125,7 +128,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             close_releases=True,
             with_acquire_releases=True,
             with_var_closes=False,
-            safe_form="try/finally: conn.close()",
+            safe_form="try/finally: {var}.close()",
         ),
         _kind(
             key="session",
@@ -134,7 +137,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=True,
             is_session=True,
-            safe_form="with SessionLocal() as session",
+            safe_form="with SessionLocal() as {var}",
         ),
         _kind(
             key="async-session",
@@ -144,7 +147,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_var_closes=True,
             is_async=True,
             is_session=True,
-            safe_form="async with async_session() as session",
+            safe_form="async with async_session() as {var}",
         ),
         _kind(
             key="psycopg2",
@@ -152,7 +155,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             close_releases=True,
             with_acquire_releases=False,
             with_var_closes=False,
-            safe_form="try/finally: conn.close()",
+            safe_form="try/finally: {var}.close()",
         ),
         _kind(
             key="psycopg",
@@ -160,7 +163,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             close_releases=True,
             with_acquire_releases=True,
             with_var_closes=True,
-            safe_form="with psycopg.connect(...) as conn",
+            safe_form="with psycopg.connect(...) as {var}",
         ),
         _kind(
             key="psycopg-async",
@@ -169,7 +172,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=True,
             is_async=True,
-            safe_form="async with await psycopg.AsyncConnection.connect(...) as conn",
+            safe_form="async with await psycopg.AsyncConnection.connect(...) as {var}",
         ),
         _kind(
             key="pymysql",
@@ -177,7 +180,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             close_releases=True,
             with_acquire_releases=True,
             with_var_closes=True,
-            safe_form="with pymysql.connect(...) as conn",
+            safe_form="with pymysql.connect(...) as {var}",
         ),
         _kind(
             key="mysql-connector",
@@ -185,7 +188,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             close_releases=True,
             with_acquire_releases=True,
             with_var_closes=True,
-            safe_form="with mysql.connector.connect(...) as conn",
+            safe_form="with mysql.connector.connect(...) as {var}",
         ),
         _kind(
             key="asyncpg",
@@ -195,7 +198,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_var_closes=False,
             is_async=True,
             aborts_on_error=False,
-            safe_form="try/finally: await conn.close()",
+            safe_form="try/finally: await {var}.close()",
         ),
         _kind(
             key="sqlite3",

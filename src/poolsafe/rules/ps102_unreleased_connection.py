@@ -82,7 +82,8 @@ class UnreleasedConnection(Rule):
                     why = "only ends the transaction; it does not release the connection"
                 yield self.finding(
                     call,
-                    f"`with {conn.origin}` on a {kind.label} {why}; use {kind.safe_form}",
+                    f"`with {conn.origin}` on a {kind.label} {why}; "
+                    f"use {kind.safe_form_for('conn')}",
                 )
             for site_index, how in sorted(flow.leaks.items()):
                 site = flow.sites[site_index]
@@ -97,9 +98,9 @@ class UnreleasedConnection(Rule):
                 if kind.pool_release or site.conn.via is not None:
                     advice = f"try/finally: {release_hint(site, ctx.index)}"
                     if kind.pool_release is None:
-                        advice = kind.safe_form
+                        advice = kind.safe_form_for(site.var)
                 else:
-                    advice = kind.safe_form
+                    advice = kind.safe_form_for(site.var)
                 yield self.finding(
                     site.call,
                     f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",
