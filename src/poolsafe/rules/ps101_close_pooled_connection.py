@@ -86,5 +86,6 @@ class ClosePooledConnection(Rule):
                 yield self.finding(
                     node,
                     f"`close()` on a {site.conn.kind.label} from `{site.conn.origin}` does not "
-                    f"return it to the pool (the slot is lost); use {release_hint(site, ctx.index)}",
+                    "return it to the pool (the slot is lost); "
+                    f"use {release_hint(site, ctx.index)}",
                 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.model import RawFinding
-from poolsafe.rules.ps101_close_pooled_connection import release_hint
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps102 import INVALID, VALID
+from poolsafe.rules.ps101_close_pooled_connection import release_hint
 
 
 class UnreleasedConnection(Rule):
