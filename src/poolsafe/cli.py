@@ -2,28 +2,261 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import json
+import os
 import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any, TypeVar
 
 import click
 from rich.console import Console
 
 from poolsafe import __version__
+from poolsafe import baseline as baseline_mod
+from poolsafe.config import (
+    Config,
+    ConfigError,
+    exclude_regexes,
+    is_known_selector,
+    matches_any,
+    resolve_config,
+)
+from poolsafe.discovery import discover
 from poolsafe.engine import ScanOptions, scan
-from poolsafe.report import json_report, text_report
-from poolsafe.rules import ALL_RULES, rule_by_code_or_name
+from poolsafe.model import RuleMeta, ScanResult, Severity
+from poolsafe.postprocess import Outcome, UnusedSuppression, process
+from poolsafe.report import ReportContext, concise, github, json_report, junit, sarif, text_report
+from poolsafe.report import statistics as stats_report
+from poolsafe.rules import ALL_RULES, Rule, rule_by_code_or_name
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
+#: scans of more files than this show a progress bar (on a terminal, outside CI)
+PROGRESS_THRESHOLD = 300
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _codes(value: str | None) -> set[str] | None:
+class Fatal(click.ClickException):
+    """Usage, configuration or internal error: one line on stderr, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"poolsafe: error: {self.message}", err=True)
+
+
+def known_rules() -> tuple[type[Rule], ...]:
+    """Every rule a user can name: the analysis rules and PS001 (unused suppression)."""
+    return (UnusedSuppression, *ALL_RULES)
+
+
+def _known_codes() -> list[str]:
+    return [r.code for r in known_rules()]
+
+
+def _split(value: str | None) -> list[str] | None:
     if value is None:
         return None
-    codes = {c.strip().upper() for c in value.split(",") if c.strip()}
-    known = {r.code for r in ALL_RULES}
+    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
+    known = _known_codes()
     for c in codes:
-        if c != "ALL" and not any(k.startswith(c) for k in known):
-            raise click.UsageError(f"unknown rule code {c!r} (see `poolsafe rules`)")
-    return None if "ALL" in codes else codes
+        if not is_known_selector(c, known):
+            raise Fatal(f"unknown rule code {c!r} (see `poolsafe rules`)")
+    return codes
+
+
+def _expand(selectors: list[str]) -> set[str]:
+    codes = [r.code for r in ALL_RULES]
+    return {c for c in codes for s in selectors if s == "ALL" or c.startswith(s)}
+
+
+@dataclass
+class Selection:
+    select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+
+    def enabled(self, cfg: Config) -> set[str]:
+        """Ruff's layering: `--select` on the command line replaces the configured
+        selection (and its ignores); otherwise the configuration's `select` (default:
+        every rule) plus `extend-select`, minus the configured and given ignores."""
+        if self.select is not None:
+            base = _expand(self.select) | _expand(self.extend_select)
+            return base - _expand(self.ignore)
+        base = _expand(cfg.select) if cfg.select is not None else _expand(["ALL"])
+        base |= _expand(cfg.extend_select + self.extend_select)
+        return base - _expand(cfg.ignore + self.ignore)
+
+
+def _config_options(func: F) -> F:
+    options = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                     help="Read settings from this file instead of the nearest "
+                          "pyproject.toml with a [tool.poolsafe] table."),
+        click.option("--isolated", is_flag=True, help="Ignore configuration files."),
+        click.option("--select", help="Comma-separated rule codes or prefixes to enable "
+                                      "(replaces the configured selection)."),
+        click.option("--extend-select", help="Rule codes or prefixes to enable in addition."),
+        click.option("--ignore", help="Comma-separated rule codes or prefixes to disable."),
+        click.option("--extend-exclude", help="Comma-separated globs of paths to skip, in "
+                                              "addition to the configured ones."),
+        click.option("--force-exclude", is_flag=True, default=None,
+                     help="Apply excludes to paths named on the command line too (for "
+                          "pre-commit)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _fatal_on_errors(func: F) -> F:
+    """Turn configuration errors and crashes into one line and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, baseline_mod.BaselineError) as exc:
+            raise Fatal(str(exc)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise Fatal("interrupted") from None
+        except Exception as exc:
+            if os.environ.get("POOLSAFE_DEBUG"):
+                traceback.print_exc()
+            raise Fatal(f"internal error: {type(exc).__name__}: {exc} "
+                        "(set POOLSAFE_DEBUG=1 for a traceback)") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass
+class Run:
+    cfg: Config
+    enabled: set[str]
+    result: ScanResult
+    scanned: list[str]
+
+
+def _progress_wanted() -> bool:
+    if os.environ.get("CI") or os.environ.get("POOLSAFE_NO_PROGRESS"):
+        return False
+    return Console(stderr=True).is_terminal
+
+
+@contextlib.contextmanager
+def _progress(paths: list[str], options: ScanOptions,
+              scanned: list[str]) -> Iterator[None]:
+    def record(phase: str, path: str) -> None:
+        if phase == "check":
+            scanned.append(path)
+
+    options.progress = record
+    if not _progress_wanted():
+        yield
+        return
+    total = sum(1 for item in discover(paths, excluded=options.exclude)
+                if not isinstance(item, str))
+    if total <= PROGRESS_THRESHOLD:
+        yield
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        parse_task = bar.add_task("parsing ", total=total)
+        check_task = bar.add_task("checking", total=total)
+
+        def advance(phase: str, path: str) -> None:
+            record(phase, path)
+            bar.advance(parse_task if phase == "parse" else check_task)
+
+        options.progress = advance
+        yield
+
+
+def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
+         select: str | None, extend_select: str | None, ignore: str | None,
+         extend_exclude: str | None, force_exclude: bool | None) -> Run:
+    sel = Selection(_split(select), _split(extend_select) or [], _split(ignore) or [])
+    targets = list(paths) or ["."]
+    for p in targets:
+        if not os.path.lexists(p):
+            raise Fatal(f"{p}: no such file or directory")
+    cfg = resolve_config(targets, config_file, isolated, _known_codes())
+    excludes = [*cfg.exclude, *cfg.extend_exclude]
+    if extend_exclude:
+        excludes.extend(g.strip() for g in extend_exclude.split(",") if g.strip())
+    if force_exclude or (force_exclude is None and cfg.force_exclude):
+        targets = [p for p in targets
+                   if not (os.path.isfile(p) and matches_any(p, excludes, cfg.root))]
+    enabled = sel.enabled(cfg)
+    options = ScanOptions(select=enabled, project=cfg.project,
+                          exclude=exclude_regexes(excludes, targets, cfg.root))
+    scanned: list[str] = []
+    if not targets:
+        return Run(cfg, enabled, ScanResult(), scanned)
+    with _progress(targets, options, scanned):
+        result = scan(targets, options)
+    return Run(cfg, enabled, result, scanned)
+
+
+def _rule_metas(enabled: set[str], cfg: Config, report_unused: bool) -> list[RuleMeta]:
+    metas = []
+    for r in known_rules():
+        if r.code in enabled or (r is UnusedSuppression and report_unused):
+            m = r.meta()
+            if m.code in cfg.severity:
+                m = replace(m, severity=cfg.severity[m.code])
+            metas.append(m)
+    return metas
+
+
+def _sarif_root() -> Path:
+    """The repository root around the current directory (GitHub resolves SARIF
+    paths against it), or the current directory."""
+    cwd = Path.cwd()
+    for d in (cwd, *cwd.parents):
+        if (d / ".git").exists():
+            return d
+    return cwd
+
+
+def _stale_notes(outcome: Outcome, verbose: bool) -> list[str]:
+    if not outcome.stale_baseline:
+        return []
+    n = len(outcome.stale_baseline)
+    notes = [f"Baseline {outcome.baseline_path} has {n} stale entr{'ies' if n != 1 else 'y'} "
+             "(fixed or changed code); refresh it with "
+             f"`poolsafe baseline {outcome.baseline_path}`."]
+    if verbose:
+        for k in outcome.stale_baseline:
+            where = f" in {k.function}" if k.function else ""
+            notes.append(f"  stale: {k.path}: {k.code}{where}: {k.source}")
+    return notes
+
+
+def _fails(result: ScanResult, fail_on: str | None) -> bool:
+    if result.errors:
+        return True
+    if fail_on == "error":
+        return any(f.severity == Severity.ERROR for f in result.findings)
+    return bool(result.findings)
+
+
+def _open_output(output_file: str | None) -> contextlib.AbstractContextManager[IO[str]]:
+    if output_file is None:
+        return contextlib.nullcontext(sys.stdout)
+    try:
+        return open(output_file, "w", encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise Fatal(f"{output_file}: cannot write: {exc.strerror or exc}") from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,44 +269,153 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
               show_default=True, help="Output format.")
-@click.option("--select", help="Comma-separated rule codes or prefixes to enable.")
-@click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False),
+              help="Write the report to this file instead of stdout.")
+@_config_options
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-def check(paths: tuple[str, ...], fmt: str, select: str | None, ignore: str | None,
-          exit_zero: bool) -> None:
-    """Scan PATHS (default: the current directory) for connection leaks."""
-    options = ScanOptions(select=_codes(select), ignore=_codes(ignore) or set())
-    result = scan(list(paths) or ["."], options)
-    if fmt == "json":
-        click.echo(json_report.render(result), nl=False)
-    else:
-        text_report.render(result, Console(highlight=False))
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
+              help="Lowest severity that fails the run (default: any finding).")
+@click.option("--statistics", is_flag=True, help="Show counts per rule instead of findings.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False),
+              help="Do not report findings listed in this baseline "
+                   "(write one with `poolsafe baseline`).")
+@click.option("--show-suppressed", is_flag=True,
+              help="Also list findings suppressed by comments or the baseline.")
+@click.option("--report-unused-ignores", is_flag=True,
+              help="Report `# poolsafe: ignore` comments that suppress nothing (PS001) "
+                   "and list stale baseline entries.")
+@_fatal_on_errors
+def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
+          config_file: str | None, isolated: bool, select: str | None,
+          extend_select: str | None, ignore: str | None, extend_exclude: str | None,
+          force_exclude: bool | None, exit_zero: bool, fail_on: str | None,
+          statistics: bool, baseline_file: str | None, show_suppressed: bool,
+          report_unused_ignores: bool) -> None:
+    """Scan PATHS (default: the current directory) for connection leaks.
+
+    Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
+    """
+    baseline = baseline_mod.read(Path(baseline_file)) if baseline_file else None
+    run = _run(paths, config_file=config_file, isolated=isolated, select=select,
+               extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
+               force_exclude=force_exclude)
+    outcome = process(run.result, run.cfg, enabled=run.enabled, baseline=baseline,
+                      scanned=run.scanned, report_unused=report_unused_ignores)
+    result = outcome.result
+    ctx = ReportContext(result, rules=_rule_metas(run.enabled, run.cfg, report_unused_ignores),
+                        scanned=sorted(run.scanned), suppressed=outcome.suppressed,
+                        show_suppressed=show_suppressed, root=_sarif_root(),
+                        notes=_stale_notes(outcome, report_unused_ignores))
+
+    with _open_output(output_file) as out:
+        if fmt in ("text", "concise"):
+            console = Console(file=out, highlight=False) if output_file else Console(
+                highlight=False)
+            if statistics:
+                stats_report.render_text(result, console)
+                text_report.render(ctx, console, findings=False)
+            elif fmt == "text":
+                text_report.render(ctx, console)
+            else:
+                out.write(concise.render(ctx))
+                out.flush()
+                for note in ctx.notes:
+                    console.print(note, highlight=False, markup=False, soft_wrap=True)
+                console.print(text_report.summary_line(result, len(ctx.suppressed)),
+                              highlight=False, markup=False, soft_wrap=True)
+        else:
+            if statistics and fmt == "json":
+                out.write(stats_report.render_json(result))
+            elif fmt == "json":
+                out.write(json_report.render(result))
+            elif fmt == "sarif":
+                out.write(sarif.render(ctx))
+            elif fmt == "github":
+                out.write(github.render(ctx))
+            else:
+                out.write(junit.render(ctx))
+            for note in ctx.notes:
+                click.echo(f"poolsafe: {note.strip()}", err=True)
+
     if result.internal_errors:
         sys.exit(2)
     if exit_zero:
         sys.exit(0)
-    sys.exit(1 if (result.findings or result.errors) else 0)
+    sys.exit(1 if _fails(result, fail_on) else 0)
+
+
+@main.command(name="baseline")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, type=click.Path())
+@_config_options
+@_fatal_on_errors
+def baseline_command(file: str, paths: tuple[str, ...], config_file: str | None,
+                     isolated: bool, select: str | None, extend_select: str | None,
+                     ignore: str | None, extend_exclude: str | None,
+                     force_exclude: bool | None) -> None:
+    """Write the current findings of PATHS to the baseline FILE.
+
+    `poolsafe check --baseline FILE` then reports only findings that are not in it.
+    Findings are matched by file, code, enclosing function and the text of the
+    line, so code that moves stays baselined.
+    """
+    run = _run(paths, config_file=config_file, isolated=isolated, select=select,
+               extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
+               force_exclude=force_exclude)
+    outcome = process(run.result, run.cfg, enabled=run.enabled, scanned=run.scanned)
+    try:
+        n = baseline_mod.write(Path(file), outcome.result.findings)
+    except OSError as exc:
+        raise Fatal(f"{file}: cannot write: {exc.strerror or exc}") from None
+    for e in outcome.result.errors:
+        click.echo(f"{e.path}: error: {e.message}", err=True)
+    click.echo(f"Wrote {n} entr{'ies' if n != 1 else 'y'} to {file} "
+               f"({run.result.files_scanned} file{'s' if run.result.files_scanned != 1 else ''}"
+               " scanned).")
+    sys.exit(2 if run.result.internal_errors else 0)
 
 
 @main.command()
 @click.argument("code")
 def explain(code: str) -> None:
-    """Print the documentation of rule CODE (e.g. PS102)."""
+    """Print the documentation of rule CODE (e.g. PS102, or unreleased-connection)."""
     rule = rule_by_code_or_name(code)
+    if rule is None and code.upper() in (UnusedSuppression.code, UnusedSuppression.name.upper()):
+        rule = UnusedSuppression
     if rule is None:
-        raise click.UsageError(f"unknown rule {code!r} (see `poolsafe rules`)")
+        raise Fatal(f"unknown rule {code!r} (see `poolsafe rules`)")
     meta = rule.meta()
-    click.echo(f"# {meta.code} {meta.name} ({meta.severity})\n")
-    click.echo(meta.doc)
+    fix = "fixable with `poolsafe fix`" if meta.fixable else "no automatic fix"
+    header = f"# {meta.code} {meta.name}\n\nSeverity: {meta.severity}; {fix}.\n\n"
+    console = Console()
+    if console.is_terminal:
+        from rich.markdown import Markdown
+
+        console.print(Markdown(header + meta.doc))
+    else:
+        click.echo(header + meta.doc)
 
 
 @main.command()
-def rules() -> None:
-    """List every rule: code, name, severity, fixable."""
-    for r in ALL_RULES:
-        m = r.meta()
-        click.echo(f"{m.code}  {m.name:<32} {m.severity!s:<8} "
-                   f"{'fixable' if m.fixable else '-':<8} {m.summary}")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def rules(fmt: str) -> None:
+    """List every rule: code, name, severity, fixable, summary."""
+    metas = [r.meta() for r in known_rules()]
+    if fmt == "json":
+        click.echo(json.dumps([{"code": m.code, "name": m.name, "summary": m.summary,
+                                "severity": str(m.severity), "fixable": m.fixable}
+                               for m in metas], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("code", "name", "severity", "fixable", "summary"):
+        table.add_column(column, no_wrap=column != "summary")
+    for m in metas:
+        table.add_row(m.code, m.name, str(m.severity), "yes" if m.fixable else "",
+                      m.summary)
+    Console(highlight=False).print(table)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from poolsafe.model import Finding, ScanResult
+from poolsafe.report import ReportContext
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow"}
 
@@ -26,32 +27,52 @@ def _frame(lines: list[str], f: Finding) -> list[str]:
     return out
 
 
-def render(result: ScanResult, console: Console) -> None:
+def _print_finding(console: Console, f: Finding, cache: dict[str, list[str]],
+                   suffix: str = "") -> None:
+    style = _SEVERITY_STYLE.get(str(f.severity), "bold")
+    console.print(
+        f"[bold]{escape(f.path)}[/]:{f.line}:{f.column}: [{style}]{f.code}[/] "
+        f"[dim]{f.severity}[/] {escape(f.message)}"
+        + (" [cyan]\\[*][/]" if f.fixable else "") + suffix,
+        highlight=False,
+        soft_wrap=True,
+    )
+    if f.path not in cache:
+        try:
+            cache[f.path] = Path(f.path).read_text(encoding="utf-8",
+                                                   errors="replace").splitlines()
+        except OSError:
+            cache[f.path] = []
+    for line in _frame(cache[f.path], f):
+        console.print(escape(line), style="dim", highlight=False, soft_wrap=True)
+
+
+def render(ctx: ReportContext | ScanResult, console: Console, *,
+           findings: bool = True) -> None:
+    """Findings with code frames, errors, suppressed findings (when asked), notes and
+    the summary line. `findings=False` prints only errors, notes and the summary
+    (used under `--statistics`)."""
+    if isinstance(ctx, ScanResult):
+        ctx = ReportContext(ctx)
+    result = ctx.result
     cache: dict[str, list[str]] = {}
-    for f in result.findings:
-        style = _SEVERITY_STYLE.get(str(f.severity), "bold")
-        console.print(
-            f"[bold]{escape(f.path)}[/]:{f.line}:{f.column}: [{style}]{f.code}[/] "
-            f"[dim]{f.severity}[/] {escape(f.message)}"
-            + (" [cyan]\\[*][/]" if f.fixable else ""),
-            highlight=False,
-            soft_wrap=True,
-        )
-        if f.path not in cache:
-            try:
-                cache[f.path] = Path(f.path).read_text(encoding="utf-8",
-                                                       errors="replace").splitlines()
-            except OSError:
-                cache[f.path] = []
-        for line in _frame(cache[f.path], f):
-            console.print(escape(line), style="dim", highlight=False, soft_wrap=True)
+    if findings:
+        for f in result.findings:
+            _print_finding(console, f, cache)
     for e in result.errors:
         console.print(f"[bold]{escape(e.path)}[/]: [bold magenta]error[/] {escape(e.message)}",
                       highlight=False, soft_wrap=True)
-    console.print(summary_line(result), highlight=False)
+    if ctx.show_suppressed and ctx.suppressed:
+        console.print(f"[bold]Suppressed ({len(ctx.suppressed)}):[/]", highlight=False)
+        for s in ctx.suppressed:
+            _print_finding(console, s.finding, cache,
+                           f" [dim](suppressed by {escape(s.reason)})[/]")
+    for note in ctx.notes:
+        console.print(escape(note), highlight=False, soft_wrap=True)
+    console.print(summary_line(result, len(ctx.suppressed)), highlight=False, soft_wrap=True)
 
 
-def summary_line(result: ScanResult) -> str:
+def summary_line(result: ScanResult, suppressed: int = 0) -> str:
     n = len(result.findings)
     fixable = sum(1 for f in result.findings if f.fixable)
     files = len({f.path for f in result.findings})
@@ -64,6 +85,8 @@ def summary_line(result: ScanResult) -> str:
     else:
         parts.append(f"All clear: no findings in {result.files_scanned} "
                      f"file{'s' if result.files_scanned != 1 else ''}")
+    if suppressed:
+        parts.append(f"{suppressed} suppressed")
     if result.errors:
         parts.append(f"{len(result.errors)} file{'s' if len(result.errors) != 1 else ''} "
                      "could not be checked")
