@@ -1,0 +1,4 @@
+"""Shared test configuration."""
+
+# the runtime tests drive the pytest plugin through pytester
+pytest_plugins = ["pytester"]
