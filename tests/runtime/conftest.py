@@ -9,7 +9,6 @@ import pytest
 
 from poolsafe.runtime.drivers import mysql_params as parse_mysql_dsn
 
-
 PG_DSN = os.environ.get(
     "POOLSAFE_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test?connect_timeout=3"
 )
