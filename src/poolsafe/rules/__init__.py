@@ -8,6 +8,8 @@ from poolsafe.rules.ps102_unreleased_connection import UnreleasedConnection
 from poolsafe.rules.ps103_except_without_rollback import ExceptWithoutRollback
 from poolsafe.rules.ps104_session_dependency_returns import SessionDependencyReturns
 from poolsafe.rules.ps105_session_in_route import SessionInRoute
+from poolsafe.rules.ps201_connect_per_request import ConnectPerRequest
+from poolsafe.rules.ps202_engine_per_call import EnginePerCall
 
 ALL_RULES: tuple[type[Rule], ...] = (
     ClosePooledConnection,
@@ -15,6 +17,8 @@ ALL_RULES: tuple[type[Rule], ...] = (
     ExceptWithoutRollback,
     SessionDependencyReturns,
     SessionInRoute,
+    ConnectPerRequest,
+    EnginePerCall,
 )
 
 RULES_BY_CODE: dict[str, type[Rule]] = {r.code: r for r in ALL_RULES}

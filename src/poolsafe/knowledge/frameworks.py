@@ -1,0 +1,245 @@
+"""Facts about frameworks, schedulers, HTTP clients and pool settings, as data.
+
+The PS2xx rules (pool settings and connection lifecycles) read these tables;
+adding a scheduler, an HTTP client or a web framework is a table entry here.
+Qualified names are written as (package root, final name) pairs and matched with
+`poolsafe.knowledge.match_qualname`, like the tables in `libraries.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ----------------------------------------------------------------- raw connects
+
+#: Connection kinds (`libraries.CONNECTION_KINDS`) that a driver's own `connect()`
+#: produces: one new server connection per call, no pool (PS201).
+RAW_CONNECT_KINDS: frozenset[str] = frozenset(
+    {"psycopg2", "psycopg", "psycopg-async", "pymysql", "mysql-connector", "asyncpg"}
+)
+
+# ------------------------------------------------------------ request handlers
+
+#: Base classes whose subclasses' HTTP-method methods are request handlers.
+VIEW_BASE_ROOTS: tuple[str, ...] = (
+    "django.views",
+    "rest_framework.views",
+    "rest_framework.viewsets",
+    "rest_framework.generics",
+    "flask.views",
+)
+
+#: Methods of a class-based view that handle a request.
+VIEW_HANDLER_METHODS: frozenset[str] = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "dispatch",
+     # Django REST framework viewset actions
+     "list", "create", "retrieve", "update", "partial_update", "destroy"}
+)
+
+#: Packages whose presence in a `views` module's imports makes its
+#: `def view(request, ...)` functions Django request handlers.
+DJANGO_ROOTS: tuple[str, ...] = ("django", "rest_framework")
+
+#: The module (last dotted part) where Django keeps function views.
+DJANGO_VIEW_MODULES: frozenset[str] = frozenset({"views", "api", "viewsets"})
+
+#: Decorators that only wrap request handlers (Django and DRF).
+DJANGO_VIEW_DECORATORS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("django.views.decorators", "require_http_methods"),
+        ("django.views.decorators", "require_GET"),
+        ("django.views.decorators", "require_POST"),
+        ("django.views.decorators", "require_safe"),
+        ("django.contrib.auth.decorators", "login_required"),
+        ("django.contrib.auth.decorators", "permission_required"),
+        ("rest_framework.decorators", "api_view"),
+    }
+)
+
+#: Decorators that make a function a command-line entry point, run once per process.
+CLI_DECORATORS: frozenset[tuple[str, str]] = frozenset(
+    {("click", "command"), ("click", "group"), ("typer", "command"), ("typer", "callback")}
+)
+
+#: Methods that store their argument in a longer-lived container or registry
+#: (`ENGINES.append(engine)`, `app.extensions.setdefault("db", engine)`).
+STORE_METHODS: frozenset[str] = frozenset(
+    {"append", "add", "extend", "insert", "setdefault", "update", "register", "set", "put",
+     "__setitem__"}
+)
+
+#: Decorators that keep a function's result for later calls (the engine outlives the call).
+CACHING_DECORATORS: frozenset[tuple[str, str]] = frozenset(
+    {("functools", "lru_cache"), ("functools", "cache"), ("functools", "cached_property"),
+     ("cachetools", "cached")}
+)
+
+# ---------------------------------------------------------------------- Flask
+
+#: Flask classes whose instances carry `config`, `teardown_*` and `app_context`.
+FLASK_APP_TYPES: frozenset[tuple[str, str]] = frozenset(
+    {("flask", "Flask"), ("flask", "Blueprint")}
+)
+#: Decorator/registration methods whose function runs at the end of every request
+#: or app context (where `scoped_session.remove()` belongs).
+FLASK_TEARDOWN_METHODS: frozenset[str] = frozenset(
+    {"teardown_appcontext", "teardown_request", "teardown_app_request"}
+)
+#: `with app.<method>():` pushes an application context.
+FLASK_CONTEXT_METHODS: frozenset[str] = frozenset(
+    {"app_context", "test_request_context", "request_context"}
+)
+#: Flask-SQLAlchemy configuration keys.
+FLASK_SQLALCHEMY_URI_KEY = "SQLALCHEMY_DATABASE_URI"
+FLASK_SQLALCHEMY_OPTIONS_KEY = "SQLALCHEMY_ENGINE_OPTIONS"
+#: `SQLAlchemy(engine_options={...})` sets default engine options for every engine.
+FLASK_SQLALCHEMY_OPTIONS_KEYWORD = "engine_options"
+#: `app.config.<method>(KEY=value)` sets configuration keys.
+FLASK_CONFIG_UPDATE_METHODS: frozenset[str] = frozenset({"update", "from_mapping"})
+#: Attributes of a Flask-SQLAlchemy model class that run queries (`User.query`).
+FLASK_MODEL_QUERY_ATTRIBUTES: frozenset[str] = frozenset({"query"})
+#: The base class attribute of the extension object (`class User(db.Model)`).
+FLASK_MODEL_BASE_ATTRIBUTE = "Model"
+#: Attributes of the Flask-SQLAlchemy extension that need an application context.
+FLASK_SQLALCHEMY_CONTEXT_ATTRIBUTES: frozenset[str] = frozenset(
+    {"session", "engine", "engines", "create_all", "drop_all", "reflect", "get_engine",
+     "get_or_404", "first_or_404", "one_or_404", "paginate"}
+)
+
+# ---------------------------------------------------------- background jobs
+
+
+@dataclass(frozen=True)
+class JobRegistrar:
+    """A method or function that runs a callable later, outside any request.
+
+    For a method, `owner_types` are the classes whose instances have it; for a
+    plain function or class (`threading.Thread`), `owner_types` is empty and
+    `callee` names it.
+    """
+
+    name: str
+    owner_types: frozenset[tuple[str, str]] = frozenset()
+    callee: frozenset[tuple[str, str]] = frozenset()
+    #: where the callable is passed: positional index and keyword
+    position: int | None = 0
+    keyword: str | None = None
+    #: True when the method is a decorator (`@scheduler.scheduled_job(...)`)
+    decorator: bool = False
+
+
+APSCHEDULER_TYPES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("apscheduler", "BackgroundScheduler"),
+        ("apscheduler", "BlockingScheduler"),
+        ("apscheduler", "AsyncIOScheduler"),
+        ("apscheduler", "GeventScheduler"),
+        ("apscheduler", "TornadoScheduler"),
+        ("apscheduler", "TwistedScheduler"),
+        ("apscheduler", "QtScheduler"),
+        ("apscheduler", "BaseScheduler"),
+        ("flask_apscheduler", "APScheduler"),
+    }
+)
+CELERY_APP_TYPES: frozenset[tuple[str, str]] = frozenset({("celery", "Celery")})
+
+JOB_REGISTRARS: tuple[JobRegistrar, ...] = (
+    JobRegistrar("add_job", owner_types=APSCHEDULER_TYPES, position=0, keyword="func"),
+    JobRegistrar("scheduled_job", owner_types=APSCHEDULER_TYPES, decorator=True),
+    # Flask-APScheduler's `@scheduler.task("interval", ...)`
+    JobRegistrar("task", owner_types=frozenset({("flask_apscheduler", "APScheduler")}),
+                 decorator=True),
+    JobRegistrar("task", owner_types=CELERY_APP_TYPES, decorator=True),
+    JobRegistrar("shared_task", callee=frozenset({("celery", "shared_task")}), decorator=True),
+    # Thread(group=None, target=None, ...): target is the second positional
+    JobRegistrar("Thread", callee=frozenset({("threading", "Thread")}), position=1,
+                 keyword="target"),
+    JobRegistrar("Timer", callee=frozenset({("threading", "Timer")}), position=1,
+                 keyword="function"),
+    JobRegistrar("submit", owner_types=frozenset(
+        {("concurrent.futures", "ThreadPoolExecutor"),
+         ("concurrent.futures", "ProcessPoolExecutor")}), position=0, keyword="fn"),
+)
+
+# ------------------------------------------------------------ network calls
+
+#: Library functions that make a network request.
+NETWORK_FUNCTIONS: frozenset[tuple[str, str]] = frozenset(
+    {(root, m) for root in ("requests", "httpx")
+     for m in ("get", "post", "put", "patch", "delete", "head", "options", "request",
+               "stream")}
+    | {("urllib.request", "urlopen"), ("urllib3", "request")}
+)
+
+#: Client classes whose instances make requests with these methods.
+NETWORK_CLIENT_METHODS: dict[tuple[str, str], frozenset[str]] = {
+    ("requests", "Session"): frozenset(
+        {"get", "post", "put", "patch", "delete", "head", "options", "request", "send"}),
+    ("httpx", "Client"): frozenset(
+        {"get", "post", "put", "patch", "delete", "head", "options", "request", "send",
+         "stream"}),
+    ("httpx", "AsyncClient"): frozenset(
+        {"get", "post", "put", "patch", "delete", "head", "options", "request", "send",
+         "stream"}),
+    ("aiohttp", "ClientSession"): frozenset(
+        {"get", "post", "put", "patch", "delete", "head", "options", "request", "ws_connect"}),
+    ("urllib3", "PoolManager"): frozenset({"request", "urlopen"}),
+}
+
+#: Annotations that make a parameter a connection or session (`db: Session`).
+HANDLE_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("sqlalchemy", "Session"),
+        ("sqlalchemy", "AsyncSession"),
+        ("sqlalchemy", "Connection"),
+        ("sqlalchemy", "AsyncConnection"),
+        ("sqlmodel", "Session"),
+        ("psycopg2", "connection"),
+        ("psycopg", "Connection"),
+        ("psycopg", "AsyncConnection"),
+        ("asyncpg", "Connection"),
+        ("pymysql", "Connection"),
+    }
+)
+
+#: Methods that end a transaction on a connection or session.
+TRANSACTION_END_METHODS: frozenset[str] = frozenset({"commit", "rollback", "close"})
+
+#: Methods of a connection that hand out a cursor sharing its transaction.
+CURSOR_METHODS: frozenset[str] = frozenset({"cursor"})
+
+# ------------------------------------------------------------------ engines
+
+#: Engine constructors and the name of their URL parameter.
+ENGINE_CONSTRUCTORS: frozenset[tuple[str, str]] = frozenset(
+    {("sqlalchemy", "create_engine"), ("sqlalchemy", "create_async_engine"),
+     ("sqlmodel", "create_engine")}
+)
+ENGINE_URL_KEYWORD = "url"
+
+#: `sqlalchemy.engine.URL.create(drivername, ...)` builds a URL from parts; the
+#: second item is the dotted tail of the qualified name.
+URL_BUILDERS: frozenset[tuple[str, str]] = frozenset({("sqlalchemy", "URL.create")})
+URL_DRIVER_KEYWORD = "drivername"
+#: Functions that return their URL argument parsed or as text.
+URL_PASSTHROUGH: frozenset[tuple[str, str]] = frozenset(
+    {("sqlalchemy", "make_url"), ("builtins", "str")}
+)
+
+#: Database dialects that are files in-process, not servers (URL scheme before `+`).
+EMBEDDED_DIALECTS: frozenset[str] = frozenset({"sqlite", "duckdb"})
+
+#: Pool classes that keep no idle connections, so pre-ping and overflow do not apply.
+NON_POOLING_CLASSES: frozenset[tuple[str, str]] = frozenset(
+    {("sqlalchemy", "NullPool"), ("sqlalchemy", "StaticPool"),
+     ("sqlalchemy", "SingletonThreadPool"), ("sqlalchemy", "AssertionPool")}
+)
+
+#: SQLAlchemy's QueuePool defaults.
+DEFAULT_POOL_SIZE = 5
+DEFAULT_MAX_OVERFLOW = 10
+
+#: Environment lookups whose second argument is the default value.
+ENV_LOOKUPS: frozenset[tuple[str, str]] = frozenset(
+    {("os", "getenv"), ("os.environ", "get")}
+)

@@ -1,0 +1,305 @@
+"""PS201 connect-per-request: INVALID cases mark the connect() call."""
+
+from poolsafe.rules.base import Case
+
+INVALID: list[Case] = [
+    Case("""
+import psycopg2
+from flask import Flask, jsonify
+
+app = Flask(__name__)
+
+@app.route("/users/<int:user_id>")
+def show_user(user_id):
+    conn = psycopg2.connect("dbname=app")  # expect: PS201
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM users WHERE id = %s", (user_id,))
+        return jsonify(cur.fetchone())
+    finally:
+        conn.close()
+"""),
+    Case("""
+import psycopg
+from fastapi import FastAPI
+
+app = FastAPI()
+
+@app.get("/orders")
+def list_orders():
+    with psycopg.connect("dbname=shop") as conn:  # expect: PS201
+        return conn.execute("SELECT id FROM orders").fetchall()
+""", note="psycopg 3 in a `with`: still one server connection per request"),
+    Case("""
+import pymysql
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__)
+
+@bp.get("/reports")
+def reports():
+    conn = pymysql.connect(host="db", user="app", database="app")  # expect: PS201
+    with conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM reports")
+            return {"count": cur.fetchone()[0]}
+"""),
+    Case("""
+import mysql.connector
+from fastapi import APIRouter
+
+router = APIRouter()
+
+@router.post("/items")
+async def add_item(name: str):
+    conn = mysql.connector.connect(user="app", database="shop")  # expect: PS201
+    try:
+        cur = conn.cursor()
+        cur.execute("INSERT INTO items (name) VALUES (%s)", (name,))
+        conn.commit()
+    finally:
+        conn.close()
+"""),
+    Case("""
+import psycopg2
+from flask import Flask, g
+
+app = Flask(__name__)
+
+def get_db():
+    if "db" not in g:
+        g.db = psycopg2.connect("dbname=app")  # expect: PS201
+    return g.db
+
+@app.route("/")
+def index():
+    cur = get_db().cursor()
+    cur.execute("SELECT 1")
+    return "ok"
+
+@app.route("/health")
+def health():
+    get_db()
+    return "ok"
+""", note="the Flask `g` pattern still connects once per request"),
+    Case("""
+from psycopg2 import connect as pg_connect
+
+DSN = "dbname=app"
+
+def open_connection():
+    return pg_connect(DSN)  # expect: PS201
+""", files={"routes.py": """
+from fastapi import FastAPI
+from case import open_connection
+
+app = FastAPI()
+
+@app.get("/ping")
+def ping():
+    conn = open_connection()
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        conn.close()
+"""}, note="a helper in another module that only a route calls"),
+    Case("""
+import psycopg2
+from django.http import JsonResponse
+
+def order_list(request):
+    conn = psycopg2.connect("dbname=shop")  # expect: PS201
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT id FROM orders")
+        return JsonResponse({"orders": cur.fetchall()})
+    finally:
+        conn.close()
+""", path="shop/views.py", note="a Django function view"),
+    Case("""
+import pymysql
+from django.views import View
+from django.http import HttpResponse
+
+class OrderView(View):
+    def get(self, request, order_id):
+        conn = pymysql.connect(host="db", database="shop")  # expect: PS201
+        try:
+            return HttpResponse(str(order_id))
+        finally:
+            conn.close()
+""", note="a Django class-based view"),
+    Case("""
+import psycopg2
+from flask.views import MethodView
+
+class UserAPI(MethodView):
+    def post(self):
+        conn = psycopg2.connect("dbname=app")  # expect: PS201
+        try:
+            with conn:
+                conn.cursor().execute("INSERT INTO users DEFAULT VALUES")
+        finally:
+            conn.close()
+        return "", 201
+"""),
+    Case("""
+from base_views import BaseView
+import psycopg2
+
+class ReportView(BaseView):
+    def get(self, request):
+        conn = psycopg2.connect("dbname=app")  # expect: PS201
+        conn.close()
+""", files={"base_views.py": """
+from rest_framework.views import APIView
+
+class BaseView(APIView):
+    pass
+"""}, note="a DRF view through a project base class"),
+]
+
+VALID: list[Case] = [
+    Case("""
+import psycopg2
+
+def main():
+    conn = psycopg2.connect("dbname=app")
+    try:
+        with conn:
+            conn.cursor().execute("VACUUM ANALYZE")
+    finally:
+        conn.close()
+
+if __name__ == "__main__":
+    main()
+""", note="a maintenance script connects once"),
+    Case("""
+import click
+import pymysql
+
+@click.command()
+@click.option("--days", default=30)
+def purge(days):
+    conn = pymysql.connect(host="db", database="app")
+    with conn:
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM logs WHERE age > %s", (days,))
+        conn.commit()
+"""),
+    Case("""
+import psycopg2
+from flask import Flask
+
+app = Flask(__name__)
+conn = psycopg2.connect("dbname=app")
+
+@app.route("/")
+def index():
+    return "ok"
+""", note="one connection at import time (other rules judge its sharing)"),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+from flask import Flask
+
+app = Flask(__name__)
+pool = ThreadedConnectionPool(1, 10, "dbname=app")
+
+@app.route("/users")
+def users():
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM users")
+        return {"users": cur.fetchall()}
+    finally:
+        pool.putconn(conn)
+"""),
+    Case("""
+import mysql.connector
+from fastapi import FastAPI
+
+app = FastAPI()
+
+@app.get("/items")
+def items():
+    conn = mysql.connector.connect(pool_name="web", pool_size=5, database="shop")
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT id FROM items")
+        return cur.fetchall()
+    finally:
+        conn.close()
+""", note="pool_name= makes connect() a pool checkout"),
+    Case("""
+import sys
+import psycopg2
+from flask import Flask
+
+app = Flask(__name__)
+
+def open_db():
+    return psycopg2.connect("dbname=app")
+
+@app.route("/")
+def index():
+    conn = open_db()
+    conn.close()
+    return "ok"
+
+def cli():
+    conn = open_db()
+    conn.close()
+
+if __name__ == "__main__":
+    sys.exit(cli())
+""", note="a helper that a CLI entry point calls too is not request-only"),
+    Case("""
+import sqlite3
+from flask import Flask
+
+app = Flask(__name__)
+
+@app.route("/notes")
+def notes():
+    conn = sqlite3.connect("notes.db")
+    try:
+        return {"notes": conn.execute("SELECT body FROM notes").fetchall()}
+    finally:
+        conn.close()
+""", note="SQLite is a file, not a server connection"),
+    Case("""
+import psycopg2
+from django.core.management.base import BaseCommand
+
+def rebuild_index(request_id):
+    conn = psycopg2.connect("dbname=shop")
+    conn.close()
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        rebuild_index(1)
+""", path="shop/management/commands/reindex.py", note="a Django management command"),
+    Case("""
+import psycopg2
+
+def export(request):
+    conn = psycopg2.connect("dbname=shop")
+    conn.close()
+""", path="shop/views.py",
+         note="a `views` module that is not Django's (no django import)"),
+    Case("""
+import psycopg2
+from fastapi import FastAPI
+
+app = FastAPI()
+
+def unused_helper():
+    conn = psycopg2.connect("dbname=app")
+    conn.close()
+
+@app.get("/")
+def index():
+    return {"ok": True}
+""", note="a function nothing calls is not known to serve requests"),
+]

@@ -1,0 +1,217 @@
+"""PS202 engine-per-call: INVALID cases mark the create_engine() call."""
+
+from poolsafe.rules.base import Case
+
+INVALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine, text
+
+DATABASE_URL = "postgresql://app@db/app"
+
+def count_users():
+    engine = create_engine(DATABASE_URL)  # expect: PS202
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM users")).scalar()
+"""),
+    Case("""
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import text
+
+async def latest_orders(url):
+    engine = create_async_engine(url)  # expect: PS202
+    try:
+        async with engine.connect() as conn:
+            result = await conn.execute(text("SELECT id FROM orders LIMIT 10"))
+            return result.all()
+    finally:
+        await engine.dispose()
+""", note="dispose() does not change that the pool is built per call"),
+    Case("""
+import pandas as pd
+from sqlalchemy import create_engine
+
+def load_sales(url):
+    engine = create_engine(url, pool_pre_ping=True)  # expect: PS202
+    return pd.read_sql("SELECT * FROM sales", engine)
+""", note="returning data read through the engine does not keep the engine"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+class ReportRepository:
+    def __init__(self, url):
+        self.url = url
+
+    def totals(self):
+        engine = create_engine(self.url)  # expect: PS202
+        with engine.begin() as conn:
+            return list(conn.execute(text("SELECT region, sum(total) FROM sales GROUP BY 1")))
+"""),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+def archive(user_id):
+    Session = sessionmaker(bind=create_engine("postgresql://app@db/app"))  # expect: PS202
+    with Session() as session:
+        session.execute("UPDATE users SET archived = true WHERE id = :id", {"id": user_id})
+        session.commit()
+""", note="a sessionmaker that stays local does not keep the engine"),
+    Case("""
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+app = Flask(__name__)
+
+@app.route("/stats")
+def stats():
+    engine = create_engine(app.config["DATABASE_URL"])  # expect: PS202
+    with engine.connect() as conn:
+        return {"users": conn.execute(text("SELECT count(*) FROM users")).scalar()}
+"""),
+    Case("""
+import sqlalchemy as sa
+
+def migrate_tenants(tenant_urls):
+    for url in tenant_urls:
+        engine = sa.create_engine(url)  # expect: PS202
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE t ADD COLUMN c int"))
+        finally:
+            engine.dispose()
+
+def run_nightly(urls):
+    migrate_tenants(urls)
+"""),
+    Case("""
+from sqlmodel import Session, create_engine, select
+
+def find_hero(name: str):
+    engine = create_engine("postgresql://app@db/heroes")  # expect: PS202
+    with Session(engine) as session:
+        return session.exec(select("Hero").where(name == name)).first()
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+def rows(sql, results):
+    engine = create_engine("mysql+pymysql://app@db/app")  # expect: PS202
+    with engine.connect() as conn:
+        results.extend(conn.exec_driver_sql(sql).fetchall())
+""", note="storing query results in a list is not storing the engine"),
+]
+
+VALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine
+
+def make_engine(url):
+    return create_engine(url, pool_pre_ping=True)
+""", note="a factory that returns the engine"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = None
+
+def init_db(url):
+    global engine
+    engine = create_engine(url, pool_pre_ping=True)
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+class Database:
+    def __init__(self, url):
+        self.engine = create_engine(url, pool_pre_ping=True)
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+def init_app(app):
+    engine = create_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
+    app.engine = engine
+"""),
+    Case("""
+from functools import lru_cache
+from sqlalchemy import create_engine
+
+@lru_cache
+def get_engine():
+    return create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+@lru_cache(maxsize=None)
+def reporting_engine():
+    engine = create_engine("postgresql://app@db/reports", pool_pre_ping=True)
+    with engine.connect():
+        pass
+    return engine
+"""),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+def make_session_factory(url):
+    engine = create_engine(url, pool_pre_ping=True)
+    Session = sessionmaker(bind=engine)
+    return Session
+""", note="the returned sessionmaker keeps the engine"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+def main():
+    engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+    with engine.begin() as conn:
+        conn.execute(text("VACUUM"))
+
+if __name__ == "__main__":
+    main()
+""", note="a script's entry point runs once"),
+    Case("""
+import click
+from sqlalchemy import create_engine
+
+@click.command()
+@click.argument("url")
+def seed(url):
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO roles (name) VALUES ('admin')")
+"""),
+    Case("""
+from contextlib import asynccontextmanager
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+    app.state.engine = engine
+    yield
+    await engine.dispose()
+
+app = FastAPI(lifespan=lifespan)
+""", note="a lifespan keeps the engine across its yield"),
+    Case("""
+from sqlalchemy import create_engine
+
+ENGINES = {}
+
+def engine_for(tenant, url):
+    if tenant not in ENGINES:
+        ENGINES[tenant] = create_engine(url, pool_pre_ping=True)
+    return ENGINES[tenant]
+
+def register(url, registry):
+    engine = create_engine(url, pool_pre_ping=True)
+    registry.append(engine)
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+def handler():
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT 1").scalar()
+""", note="module level"),
+]

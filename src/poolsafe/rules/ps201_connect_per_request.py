@@ -1,0 +1,104 @@
+"""PS201 connect-per-request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from poolsafe.analysis.cstutil import iter_calls
+from poolsafe.analysis.values import Connection
+from poolsafe.knowledge.frameworks import RAW_CONNECT_KINDS
+from poolsafe.model import RawFinding, Severity
+from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.cases.ps201 import INVALID, VALID
+from poolsafe.rules.ps2_common import facts, request_handler
+
+_LABELS = {"fastapi": "FastAPI route", "flask": "Flask view", "django": "Django view"}
+
+
+class ConnectPerRequest(Rule):
+    """
+    ## What it does
+    Flags a raw driver connection (`psycopg2.connect`, `psycopg.connect`,
+    `pymysql.connect`, `mysql.connector.connect`, `asyncpg.connect`) opened inside
+    a request handler, or inside a function that only request handlers call.
+
+    Request handlers are FastAPI and Flask routes (decorators of a `FastAPI`,
+    `APIRouter`, `Flask` or `Blueprint` instance), the HTTP-method methods of a
+    class deriving from Django's `View`, a DRF view or Flask's `MethodView`, and
+    the functions of a Django `views` module that take `request` first (or carry
+    a Django view decorator). A function counts as "only called by handlers"
+    when it has callers and every one of them is a handler or such a function.
+
+    A `connect()` in a maintenance script, a CLI command or at module level runs
+    once and is not reported; neither is `mysql.connector.connect(pool_name=...)`,
+    which checks out of a pool.
+
+    ## Why is this bad?
+    Each request pays a TCP and TLS handshake and server-side authentication
+    (for PostgreSQL, a new backend process), typically 5-50 ms. Under load the
+    server runs out of connection slots ("remaining connection slots are
+    reserved", "Too many connections") long before the application runs out of
+    CPU, and any path that misses `close()` leaks a server connection.
+
+    ## Example
+    ```python
+    @app.route("/users/<int:user_id>")
+    def show_user(user_id):
+        conn = psycopg2.connect(DSN)
+        try:
+            ...
+        finally:
+            conn.close()
+    ```
+
+    ## Use instead
+    ```python
+    pool = ThreadedConnectionPool(1, 10, DSN)   # once, at startup
+
+    @app.route("/users/<int:user_id>")
+    def show_user(user_id):
+        conn = pool.getconn()
+        try:
+            ...
+        finally:
+            pool.putconn(conn)
+    ```
+    or a SQLAlchemy engine created once at module level.
+
+    ## Fix safety
+    No automatic fix: where the pool lives and how it is configured is the
+    application's decision.
+    """
+
+    code = "PS201"
+    name = "connect-per-request"
+    summary = "a raw driver connect() inside a request handler"
+    severity = Severity.WARNING
+    VALID: list[Case] = VALID
+    INVALID: list[Case] = INVALID
+
+    def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        for func in ctx.module.all_functions:
+            handler: str | None = None
+            decided = False
+            for call in iter_calls(func.node.body):
+                value = ctx.index.evaluate(call, ctx.module, func)
+                if not (isinstance(value, Connection) and value.via is None
+                        and value.kind_key in RAW_CONNECT_KINDS):
+                    continue
+                if not decided:
+                    decided = True
+                    handler = request_handler(ctx.index, func)
+                    if handler is None and facts(ctx.index).request_only(func):
+                        handler = "helper"
+                if handler is None:
+                    continue
+                if handler == "helper":
+                    where = f"`{func.name}`, which only request handlers call,"
+                else:
+                    where = f"{_LABELS[handler]} `{func.name}`"
+                yield self.finding(
+                    call,
+                    f"{where} opens a new {value.kind.label} with `{value.origin}` on every "
+                    "request; create a pool (or engine) once at startup and check out of it",
+                )
