@@ -10,6 +10,8 @@ from poolsafe.rules.ps104_session_dependency_returns import SessionDependencyRet
 from poolsafe.rules.ps105_session_in_route import SessionInRoute
 from poolsafe.rules.ps201_connect_per_request import ConnectPerRequest
 from poolsafe.rules.ps202_engine_per_call import EnginePerCall
+from poolsafe.rules.ps203_pool_without_pre_ping import PoolWithoutPrePing
+from poolsafe.rules.ps204_overflow_too_large import OverflowTooLarge
 
 ALL_RULES: tuple[type[Rule], ...] = (
     ClosePooledConnection,
@@ -19,6 +21,8 @@ ALL_RULES: tuple[type[Rule], ...] = (
     SessionInRoute,
     ConnectPerRequest,
     EnginePerCall,
+    PoolWithoutPrePing,
+    OverflowTooLarge,
 )
 
 RULES_BY_CODE: dict[str, type[Rule]] = {r.code: r for r in ALL_RULES}

@@ -838,3 +838,56 @@ def is_model_class(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
         if isinstance(value, ClassRef) and is_model_class(index, value.cls, depth + 1):
             return True
     return False
+
+
+# ----------------------------------------------------- engine settings (PS203/4)
+@dataclass
+class EngineSite:
+    """A place that configures an engine: a `create_engine()` call, or one
+    Flask-SQLAlchemy configuration (`SQLALCHEMY_DATABASE_URI` with
+    `SQLALCHEMY_ENGINE_OPTIONS`, or `SQLAlchemy(engine_options=...)`)."""
+
+    label: str
+    #: the dialect of the URL when its scheme is visible (`postgresql`), else None
+    dialect: str | None
+    #: the keyword arguments / engine options; None when they cannot be read
+    options: Options | None
+    #: where a missing setting is reported
+    anchor: cst.CSTNode | None
+    call: cst.Call | None = None
+    from_config: bool = False
+
+
+def engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSite]:
+    for ec in engine_calls(index, module):
+        url = engine_url(ec.call)
+        dialect = None if url is None else dialect_of(
+            string_prefix(index, url, module, ec.func))
+        short = ec.qualname.rsplit(".", 1)[-1]
+        yield EngineSite(f"`{short}()`", dialect, call_options(index, ec.call, module, ec.func),
+                         ec.call, call=ec.call)
+    for unit in flask_config_units(index, module):
+        dialect = None
+        if unit.uri is not None:
+            dialect = dialect_of(string_prefix(index, unit.uri.expr, unit.uri.module,
+                                               unit.uri.func))
+        options: Options | None = Options()
+        if unit.options is not None:
+            options = mapping_options(index, unit.options.expr, unit.options.module,
+                                      unit.options.func)
+        anchor: cst.CSTNode | None = None
+        if unit.own_options and unit.options is not None:
+            anchor = unit.options.expr
+        elif unit.own_uri and unit.uri is not None:
+            anchor = unit.uri.expr
+        yield EngineSite(unit.label, dialect, options, anchor, from_config=True)
+    for call, opts in flask_sqlalchemy_constructors(index, module):
+        yield EngineSite("`SQLAlchemy(engine_options=...)`", None,
+                         mapping_options(index, opts.expr, opts.module, opts.func), opts.expr,
+                         call=call, from_config=True)
+
+
+def is_embedded(dialect: str | None) -> bool:
+    from poolsafe.knowledge.frameworks import EMBEDDED_DIALECTS
+
+    return dialect is not None and dialect in EMBEDDED_DIALECTS

@@ -1,0 +1,158 @@
+"""PS203 pool-without-pre-ping: INVALID cases mark the create_engine() call, or for
+Flask-SQLAlchemy the SQLALCHEMY_ENGINE_OPTIONS dict / SQLALCHEMY_DATABASE_URI value."""
+
+from poolsafe.rules.base import Case
+
+INVALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql+psycopg2://app@db/app", pool_size=10)  # expect: PS203
+"""),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+user = os.environ["DB_USER"]
+engine = create_engine(  # expect: PS203
+    f"mysql+pymysql://{user}@db/shop",
+    pool_recycle=3600,
+)
+""", note="the literal start of an f-string gives the scheme"),
+    Case("""
+from sqlalchemy import create_engine
+from settings import DATABASE_URL
+
+engine = create_engine(DATABASE_URL, echo=False)  # expect: PS203
+""", files={"settings.py": 'DATABASE_URL = "postgresql://app@db/app"\n'},
+         note="a constant of another module"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://localhost/dev")
+
+def make_engine():
+    return create_engine(DATABASE_URL)  # expect: PS203
+""", note="judged by the visible default"),
+    Case("""
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=False)  # expect: PS203
+"""),
+    Case("""
+import os
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URL", "postgresql://app@db/app")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "pool_recycle": 1800}  # expect: PS203
+""", note="Flask config class: reported at the options dict"),
+    Case("""
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "mysql://app@db/app"  # expect: PS203
+    db.init_app(app)
+    return app
+""", note="no SQLALCHEMY_ENGINE_OPTIONS: reported at the URI"),
+    Case("""
+class BaseConfig:
+    SQLALCHEMY_DATABASE_URI = "sqlite:///dev.db"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 300}
+
+class ProductionConfig(BaseConfig):
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"  # expect: PS203
+""", note="inherited options, own server URI: reported at the URI"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL
+
+url = URL.create("postgresql+psycopg2", username="app", host="db", database="app")
+engine = create_engine(url)  # expect: PS203
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+class Settings:
+    database_url: str = "postgresql://app@db/app"
+
+settings = Settings()
+engine = create_engine(settings.database_url, pool_size=20)  # expect: PS203
+"""),
+]
+
+VALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("sqlite:///app.db")
+memory = create_engine("sqlite+pysqlite:///:memory:")
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, pool_pre_ping=True)
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+def make_engine(url):
+    return create_engine(url)
+""", note="nothing is known about the URL"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"])
+local = create_engine(os.environ.get("CACHE_URL", "sqlite:///cache.db"))
+"""),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+engine = create_engine("postgresql://app@pgbouncer/app", poolclass=NullPool)
+""", note="no pool, nothing idle to go stale"),
+    Case("""
+class Config:
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800}
+
+class TestConfig(Config):
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+"""),
+    Case("""
+from flask import Flask
+
+def create_app():
+    app = Flask(__name__)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI="postgresql://app@db/app",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+    )
+    return app
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+def make_engine(**engine_kwargs):
+    return create_engine("postgresql://app@db/app", **engine_kwargs)
+""", note="options hidden behind **kwargs"),
+    Case("""
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy(engine_options={"pool_pre_ping": True})
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+""", note="the extension's engine_options apply to every configuration"),
+    Case("""
+from sqlalchemy import create_engine
+
+ENGINE_OPTIONS = {"pool_size": 10, "pool_pre_ping": True}
+engine = create_engine("mysql+pymysql://app@db/app", **ENGINE_OPTIONS)
+"""),
+]

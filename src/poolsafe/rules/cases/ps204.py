@@ -1,0 +1,134 @@
+"""PS204 overflow-too-large: INVALID cases mark the max_overflow value (or the
+pool_size value when max_overflow is left at its default of 10)."""
+
+from poolsafe.rules.base import Case
+
+INVALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine(
+    "postgresql://app@db/app",
+    pool_size=5,
+    max_overflow=20,  # expect: PS204
+    pool_pre_ping=True,
+)
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, pool_pre_ping=True)  # expect: PS204
+""", note="only pool_size: the default max_overflow=10 is judged, reported at pool_size"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", max_overflow=-1, pool_pre_ping=True)  # expect: PS204
+""", note="-1 is unlimited overflow"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", max_overflow=6, pool_pre_ping=True)  # expect: PS204
+""", note="default pool_size=5"),
+    Case("""
+class Config:
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "pool_size": 10,
+        "max_overflow": 30,  # expect: PS204
+    }
+"""),
+    Case("""
+from flask import Flask
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 4, "pool_pre_ping": True}  # expect: PS204
+    return app
+"""),
+    Case("""
+import os
+from sqlalchemy.ext.asyncio import create_async_engine
+
+POOL_SIZE = 8
+MAX_OVERFLOW = int(os.environ.get("DB_MAX_OVERFLOW", "16"))
+
+engine = create_async_engine(
+    "postgresql+asyncpg://app@db/app",
+    pool_size=POOL_SIZE,
+    max_overflow=MAX_OVERFLOW,  # expect: PS204
+    pool_pre_ping=True,
+)
+"""),
+    Case("""
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy(engine_options={"pool_pre_ping": True, "max_overflow": 15})  # expect: PS204
+"""),
+    Case("""
+from sqlalchemy import create_engine
+from dbconf import POOL
+
+engine = create_engine("mysql+pymysql://app@db/app", pool_pre_ping=True,
+                       pool_size=POOL, max_overflow=POOL)  # expect: PS204
+""", files={"dbconf.py": "POOL = 12\n"}),
+]
+
+VALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+""", note="neither setting given: the library defaults are not judged"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=20, max_overflow=10,
+                       pool_pre_ping=True)
+""", note="exactly half is fine"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=20, pool_pre_ping=True)
+""", note="default overflow 10 is half of 20"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", max_overflow=0, pool_pre_ping=True)
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("sqlite:///app.db", pool_size=5, max_overflow=20)
+""", note="SQLite is exempt"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+engine = create_engine("postgresql://app@db/app", poolclass=NullPool, max_overflow=20)
+"""),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True,
+                       pool_size=int(os.environ["POOL_SIZE"]), max_overflow=5)
+""", note="an unknown pool_size is not judged"),
+    Case("""
+class Config:
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 30, "max_overflow": 10}
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=0, max_overflow=5,
+                       pool_pre_ping=True)
+""", note="pool_size=0 means no size limit"),
+    Case("""
+from sqlalchemy import create_engine
+
+def make_engine(url, **pool):
+    return create_engine(url, pool_size=8, **pool)
+""", note="max_overflow may come in **pool"),
+]

@@ -1,0 +1,92 @@
+"""PS203 pool-without-pre-ping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from poolsafe.model import RawFinding, Severity
+from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.cases.ps203 import INVALID, VALID
+from poolsafe.rules.ps2_common import engine_sites, facts, is_embedded, is_false, is_non_pooling
+
+_KEY = "pool_pre_ping"
+
+
+class PoolWithoutPrePing(Rule):
+    """
+    ## What it does
+    Flags a SQLAlchemy engine for a server database (PostgreSQL, MySQL, ...)
+    built without `pool_pre_ping=True`:
+    - a `create_engine(...)` / `create_async_engine(...)` call, reported at the
+      call;
+    - a Flask-SQLAlchemy configuration whose `SQLALCHEMY_DATABASE_URI` is a server
+      database and whose `SQLALCHEMY_ENGINE_OPTIONS` lack `pool_pre_ping`: a
+      config class (attributes inherited from project base classes count), a
+      config module, or the `app.config[...]` / `app.config.update(...)` writes of
+      one function. It is reported at the `SQLALCHEMY_ENGINE_OPTIONS` dict when
+      that configuration writes one, else at the `SQLALCHEMY_DATABASE_URI` value.
+      `SQLAlchemy(engine_options={"pool_pre_ping": True})` anywhere in the
+      project covers every configuration.
+
+    The database is judged by the URL's scheme when the text is visible: a
+    string literal, the literal start of an f-string or concatenation, a module
+    or class constant (across modules), the default of `os.environ.get` /
+    `os.getenv`, or `URL.create("postgresql+psycopg2", ...)`. SQLite (and
+    DuckDB) URLs are exempt, and nothing is reported when the URL is not known.
+    Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
+    and are exempt; options hidden behind `**kwargs` that cannot be read are
+    given the benefit of the doubt.
+
+    ## Why is this bad?
+    A pooled connection can die while idle: the server restarts or fails over,
+    a firewall or load balancer drops idle TCP sessions, `wait_timeout` or
+    `idle_session_timeout` closes it. The next checkout then fails with
+    `server closed the connection unexpectedly` or `MySQL server has gone away`.
+    `pool_pre_ping=True` tests each connection at checkout and replaces dead
+    ones transparently.
+
+    ## Example
+    ```python
+    engine = create_engine("postgresql+psycopg2://app@db/app", pool_size=10)
+    ```
+
+    ## Use instead
+    ```python
+    engine = create_engine("postgresql+psycopg2://app@db/app", pool_size=10,
+                           pool_pre_ping=True)
+    ```
+
+    ## Fix safety
+    The fix adds `pool_pre_ping=True` (to the call or the options dict). It costs
+    one round trip per checkout and changes no results; it is safe.
+    """
+
+    code = "PS203"
+    name = "pool-without-pre-ping"
+    summary = "a server-database engine without pool_pre_ping=True"
+    severity = Severity.WARNING
+    fixable = True
+    VALID: list[Case] = VALID
+    INVALID: list[Case] = INVALID
+
+    def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        for site in engine_sites(ctx.index, ctx.module):
+            if site.dialect is None or is_embedded(site.dialect) or site.anchor is None:
+                continue
+            opts = site.options
+            if opts is None or is_non_pooling(ctx.index, opts):
+                continue
+            ping = opts.values.get(_KEY)
+            if ping is not None and not is_false(ping.expr):
+                continue
+            if ping is None and opts.open:
+                continue
+            if site.from_config and facts(ctx.index).global_pre_ping():
+                continue
+            where = ("`SQLALCHEMY_ENGINE_OPTIONS`" if site.from_config else site.label)
+            yield self.finding(
+                site.anchor,
+                f"{site.label}: {site.dialect} engine without `pool_pre_ping=True`; a "
+                "connection that died while idle (server restart, failover, idle timeout) "
+                f"fails the next request; add `pool_pre_ping=True` to {where}",
+            )

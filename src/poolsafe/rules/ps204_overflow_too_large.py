@@ -1,0 +1,104 @@
+"""PS204 overflow-too-large."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from poolsafe.knowledge.frameworks import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
+from poolsafe.model import RawFinding, Severity
+from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.cases.ps204 import INVALID, VALID
+from poolsafe.rules.ps2_common import engine_sites, int_value, is_embedded, is_non_pooling
+
+
+class OverflowTooLarge(Rule):
+    """
+    ## What it does
+    Flags a SQLAlchemy pool whose `max_overflow` is more than half of its
+    `pool_size`, in `create_engine(...)` / `create_async_engine(...)` keywords,
+    in a Flask `SQLALCHEMY_ENGINE_OPTIONS` dict, and in
+    `SQLAlchemy(engine_options=...)`.
+
+    Only explicit settings are judged, with SQLAlchemy's defaults (`pool_size=5`,
+    `max_overflow=10`) filling in the other one:
+    - `max_overflow` given: reported at its value when it is above half of
+      `pool_size` (or negative, which means unlimited);
+    - only `pool_size` given: the default overflow of 10 is judged against it and
+      the finding is reported at the `pool_size` value (a pool of fewer than 20);
+    - neither given: not reported. The library's default pair is a known
+      starting point, and a rule that fired on every engine would be noise.
+
+    Values are read from literals, constants (across modules) and
+    `int(os.environ.get("POOL_SIZE", "10"))` defaults; unknown values are not
+    judged. `pool_size=0` (no limit), `NullPool`/`StaticPool` and SQLite URLs are
+    exempt.
+
+    ## Why is this bad?
+    Overflow connections are opened on demand and closed as soon as they are
+    returned, so a pool that lives in its overflow pays a connect and a
+    disconnect per checkout exactly when it is busiest. With several worker
+    processes, `(pool_size + max_overflow) * workers` can exceed the server's
+    `max_connections`, and the failure ("remaining connection slots are
+    reserved", "Too many connections") appears only at peak load. Size the pool
+    for the steady load and keep the overflow for short bursts.
+
+    ## Example
+    ```python
+    engine = create_engine(URL, pool_size=5, max_overflow=20, pool_pre_ping=True)
+    ```
+
+    ## Use instead
+    ```python
+    engine = create_engine(URL, pool_size=20, max_overflow=5, pool_pre_ping=True)
+    ```
+
+    ## Fix safety
+    No automatic fix: the right sizes depend on the workers and the server's
+    connection limit.
+    """
+
+    code = "PS204"
+    name = "overflow-too-large"
+    summary = "max_overflow above half of pool_size"
+    severity = Severity.WARNING
+    VALID: list[Case] = VALID
+    INVALID: list[Case] = INVALID
+
+    def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        for site in engine_sites(ctx.index, ctx.module):
+            opts = site.options
+            if opts is None or is_embedded(site.dialect) or is_non_pooling(ctx.index, opts):
+                continue
+            if site.from_config and site.anchor is None:
+                continue  # inherited options: reported where they are written
+            size_b = opts.values.get("pool_size")
+            over_b = opts.values.get("max_overflow")
+            if size_b is None and over_b is None:
+                continue
+            if (size_b is None or over_b is None) and opts.open:
+                continue
+            size = DEFAULT_POOL_SIZE if size_b is None else int_value(
+                ctx.index, size_b.expr, size_b.module, size_b.func)
+            over = DEFAULT_MAX_OVERFLOW if over_b is None else int_value(
+                ctx.index, over_b.expr, over_b.module, over_b.func)
+            if size is None or over is None or size <= 0:
+                continue
+            if over >= 0 and 2 * over <= size:
+                continue
+            anchor = over_b if over_b is not None else size_b
+            assert anchor is not None
+            if anchor.module is not ctx.module:
+                continue
+            if over < 0:
+                detail = f"max_overflow={over} lets the pool grow without limit"
+            elif over_b is None:
+                detail = (f"pool_size={size} keeps the default max_overflow={over}, more than "
+                          "half of it")
+            else:
+                detail = f"max_overflow={over} is more than half of pool_size={size}"
+            yield self.finding(
+                anchor.expr,
+                f"{site.label}: {detail}; overflow connections are opened and closed per "
+                "checkout at peak load and can exceed the server's max_connections; raise "
+                f"pool_size or set max_overflow to at most {size // 2}",
+            )
