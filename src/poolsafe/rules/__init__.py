@@ -12,6 +12,7 @@ from poolsafe.rules.ps201_connect_per_request import ConnectPerRequest
 from poolsafe.rules.ps202_engine_per_call import EnginePerCall
 from poolsafe.rules.ps203_pool_without_pre_ping import PoolWithoutPrePing
 from poolsafe.rules.ps204_overflow_too_large import OverflowTooLarge
+from poolsafe.rules.ps205_scoped_session_never_removed import ScopedSessionNeverRemoved
 
 ALL_RULES: tuple[type[Rule], ...] = (
     ClosePooledConnection,
@@ -23,6 +24,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     EnginePerCall,
     PoolWithoutPrePing,
     OverflowTooLarge,
+    ScopedSessionNeverRemoved,
 )
 
 RULES_BY_CODE: dict[str, type[Rule]] = {r.code: r for r in ALL_RULES}

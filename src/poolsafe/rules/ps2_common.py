@@ -100,6 +100,24 @@ def instance_type(value: Value | None, pairs: Pairs) -> bool:
     return isinstance(value, ExternalInstance) and qual_match(value.qualname, pairs) is not None
 
 
+def may_call(call: cst.Call, names: set[str] | frozenset[str], module: ModuleInfo,
+             func: FunctionInfo | None) -> bool:
+    """A cheap pre-check: the call's last name is one of `names`, or the callee is an
+    imported alias (`from sqlalchemy import create_engine as ce`)."""
+    name = call_name(call)
+    if name in names:
+        return True
+    if isinstance(call.func, cst.Name):
+        if name in module.imports:
+            return True
+        scope = func
+        while scope is not None:
+            if name in scope.locals:
+                return True
+            scope = scope.parent
+    return False
+
+
 def decorator_target(deco: cst.Decorator) -> cst.BaseExpression:
     expr = deco.decorator
     return expr.func if isinstance(expr, cst.Call) else expr
@@ -378,7 +396,7 @@ def engine_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall
     scopes.extend((f.node.body, f) for f in module.all_functions)
     for body, func in scopes:
         for call in iter_calls(body):
-            if call_name(call) not in names:
+            if not may_call(call, names, module, func):
                 continue
             qual = external_name(index, call.func, module, func)
             if qual is not None and qual_match(qual, ENGINE_CONSTRUCTORS):

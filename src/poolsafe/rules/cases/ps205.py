@@ -1,0 +1,206 @@
+"""PS205 scoped-session-never-removed: INVALID cases mark the scoped_session() call."""
+
+from poolsafe.rules.base import Case
+
+_ENGINE = """\
+from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+"""
+
+INVALID: list[Case] = [
+    Case(_ENGINE + """
+db_session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+
+app = Flask(__name__)
+
+@app.route("/users")
+def users():
+    return {"n": db_session.execute("SELECT count(*) FROM users").scalar()}
+"""),
+    Case(_ENGINE + """
+db_session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+app = Flask(__name__)
+
+@app.teardown_appcontext
+def shutdown_session(exception=None):
+    db_session.close()
+""", note="close() ends the session but leaves it registered in the scope"),
+    Case(_ENGINE + """
+main_session = scoped_session(sessionmaker(bind=engine))
+audit_session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+app = Flask(__name__)
+
+@app.teardown_appcontext
+def cleanup(exception=None):
+    main_session.remove()
+""", note="only the other scoped_session is removed"),
+    Case(_ENGINE + """
+db_session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+app = Flask(__name__)
+
+@app.after_request
+def cleanup(response):
+    db_session.remove()
+    return response
+""", note="after_request does not run when the view raises"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+""", files={"app.py": """
+from flask import Flask
+from case import Session
+
+app = Flask(__name__)
+
+@app.route("/")
+def index():
+    return str(Session.execute("SELECT 1").scalar())
+"""}, note="the Flask app lives in another module"),
+    Case(_ENGINE + """
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+legacy_session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+app = Flask(__name__)
+
+@app.teardown_appcontext
+def cleanup(exception=None):
+    db.session.remove()
+""", note="removing Flask-SQLAlchemy's session does not remove this one"),
+    Case("""
+from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session as make_scoped, sessionmaker
+
+factory = sessionmaker(bind=create_engine("mysql://app@db/app", pool_pre_ping=True))
+session = make_scoped(factory)  # expect: PS205
+app = Flask(__name__)
+"""),
+    Case("""
+from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+def create_app():
+    app = Flask(__name__)
+    engine = create_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
+    app.session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+    return app
+"""),
+    Case("""
+import flask
+import sqlalchemy.orm as orm
+from db import SessionFactory
+
+Session = orm.scoped_session(SessionFactory)  # expect: PS205
+app = flask.Flask(__name__)
+
+@app.teardown_request
+def log_teardown(exc):
+    app.logger.info("request done")
+""", files={"db.py": """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+SessionFactory = sessionmaker(bind=create_engine("sqlite://"))
+"""}, note="a teardown that does not remove"),
+]
+
+VALID: list[Case] = [
+    Case(_ENGINE + """
+db_session = scoped_session(sessionmaker(bind=engine))
+app = Flask(__name__)
+
+@app.teardown_appcontext
+def shutdown_session(exception=None):
+    db_session.remove()
+"""),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+Session = scoped_session(sessionmaker(bind=create_engine("sqlite:///app.db")))
+""", files={"app.py": """
+from flask import Flask
+from case import Session
+
+app = Flask(__name__)
+
+@app.teardown_request
+def remove_session(exc):
+    Session.remove()
+"""}, note="the teardown lives in another module"),
+    Case(_ENGINE + """
+db_session = scoped_session(sessionmaker(bind=engine))
+app = Flask(__name__)
+
+def shutdown_session(exception=None):
+    db_session.remove()
+
+app.teardown_appcontext(shutdown_session)
+""", note="registered by a call"),
+    Case(_ENGINE + """
+db_session = scoped_session(sessionmaker(bind=engine))
+app = Flask(__name__)
+app.teardown_appcontext(lambda exc: db_session.remove())
+"""),
+    Case("""
+from fastapi import FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+db_session = scoped_session(sessionmaker(bind=engine))
+app = FastAPI()
+""", note="not a Flask project"),
+    Case("""
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+app = Flask(__name__)
+db.init_app(app)
+
+@app.route("/")
+def index():
+    return str(db.session.execute(db.text("SELECT 1")).scalar())
+""", note="Flask-SQLAlchemy removes its own session"),
+    Case(_ENGINE + """
+db_session = scoped_session(sessionmaker(bind=engine))
+
+def init_db(app):
+    @app.teardown_appcontext
+    def cleanup(exception=None):
+        db_session.remove()
+""", note="registered on an app passed in"),
+    Case(_ENGINE + """
+db_session = scoped_session(sessionmaker(bind=engine))
+bp = __import__("flask").Blueprint("api", __name__)
+
+def close_db():
+    db_session.remove()
+
+def register(app: Flask):
+    @app.teardown_request
+    def teardown(exc):
+        close_db()
+""", note="removed through a project helper"),
+    Case("""
+from flask import Blueprint
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+Session = scoped_session(sessionmaker(bind=create_engine("postgresql://app@db/app",
+                                                         pool_pre_ping=True)))
+bp = Blueprint("api", __name__)
+
+@bp.teardown_app_request
+def remove_session(exc):
+    Session.remove()
+"""),
+]

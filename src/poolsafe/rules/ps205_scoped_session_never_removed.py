@@ -1,0 +1,146 @@
+"""PS205 scoped-session-never-removed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import iter_calls
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.values import FunctionRef, LibraryObject
+from poolsafe.knowledge import OBJECT_CONSTRUCTORS
+from poolsafe.model import RawFinding, Severity
+from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.cases.ps205 import INVALID, VALID
+from poolsafe.rules.ps2_common import (
+    external_name,
+    facts,
+    is_flask_db,
+    may_call,
+    qual_match,
+    resolve,
+)
+
+_SCOPED_CTORS = frozenset(k for k, v in OBJECT_CONSTRUCTORS.items()
+                          if v == "sqlalchemy.scoped_session")
+_REMOVE = "remove"
+
+
+class ScopedSessionNeverRemoved(Rule):
+    """
+    ## What it does
+    Flags a SQLAlchemy `scoped_session(...)` in a project that uses Flask when no
+    Flask teardown handler calls `.remove()` on it. Teardown handlers are
+    functions decorated with (or passed to) `teardown_appcontext`,
+    `teardown_request` or a blueprint's `teardown_app_request`, in any module of
+    the project, including handlers registered on an `app` parameter
+    (`def init_db(app): @app.teardown_appcontext ...`); a `.remove()` in a project
+    function that the handler calls counts too.
+
+    A `.remove()` whose receiver cannot be resolved is taken to be this session;
+    one that resolves to another `scoped_session` or to Flask-SQLAlchemy's
+    `db.session` is not. Flask-SQLAlchemy's own `db.session` is removed by the
+    extension and is never reported.
+
+    ## Why is this bad?
+    A `scoped_session` keeps one session per thread (or per scope). Flask reuses
+    worker threads, so without `remove()` at the end of each request the session
+    -- with its connection, its open transaction and its identity map -- lives on
+    into the next request on that thread: connections stay checked out ("QueuePool
+    limit ... reached"), transactions stay "idle in transaction", and requests see
+    each other's stale objects.
+
+    ## Example
+    ```python
+    db_session = scoped_session(sessionmaker(bind=engine))
+
+    app = Flask(__name__)
+    ```
+
+    ## Use instead
+    ```python
+    db_session = scoped_session(sessionmaker(bind=engine))
+
+    app = Flask(__name__)
+
+    @app.teardown_appcontext
+    def shutdown_session(exception=None):
+        db_session.remove()
+    ```
+
+    ## Fix safety
+    The fix adds a `teardown_appcontext` handler next to the Flask app when the
+    app is a module-level object; it is safe (removing a session at the end of a
+    context only closes what the request no longer uses).
+    """
+
+    code = "PS205"
+    name = "scoped-session-never-removed"
+    summary = "a Flask app's scoped_session that no teardown handler removes"
+    severity = Severity.WARNING
+    fixable = True
+    VALID: list[Case] = VALID
+    INVALID: list[Case] = INVALID
+
+    def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        names = {tail for _, tail in _SCOPED_CTORS}
+        project = facts(ctx.index)
+        scopes: list[tuple[cst.CSTNode, FunctionInfo | None]] = [(ctx.module.tree, None)]
+        scopes.extend((f.node.body, f) for f in ctx.module.all_functions)
+        for body, func in scopes:
+            for call in iter_calls(body):
+                if not may_call(call, names, ctx.module, func) or not _is_scoped_ctor(
+                        ctx.index, call, ctx.module, func):
+                    continue
+                if not project.uses_flask():
+                    return
+                if any(_removes(ctx.index, call, b, m, f, 0)
+                       for b, m, f in project.teardowns()):
+                    continue
+                yield self.finding(
+                    call,
+                    "this `scoped_session` is never removed at the end of a Flask request: "
+                    "its session and connection carry over to the next request on the thread; "
+                    "call `.remove()` in a `@app.teardown_appcontext` handler",
+                )
+
+
+def _is_scoped_ctor(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+                    func: FunctionInfo | None) -> bool:
+    qual = external_name(index, call.func, module, func)
+    return qual is not None and qual_match(qual, _SCOPED_CTORS) is not None
+
+
+def _removes(index: ProjectIndex, target: cst.Call, body: cst.CSTNode, module: ModuleInfo,
+             func: FunctionInfo | None, depth: int) -> bool:
+    """Some call under `body` removes the scoped session built by `target`."""
+    for call in iter_calls(body):
+        f = call.func
+        if isinstance(f, cst.Attribute) and f.attr.value == _REMOVE and not call.args:
+            if _is_this_session(index, target, f.value, module, func):
+                return True
+            continue
+        if depth < 2:
+            callee = index.evaluate(f, module, func)
+            if isinstance(callee, FunctionRef) and _removes(
+                    index, target, callee.func.node.body, callee.func.module, callee.func,
+                    depth + 1):
+                return True
+    return False
+
+
+def _is_this_session(index: ProjectIndex, target: cst.Call, receiver: cst.BaseExpression,
+                     module: ModuleInfo, func: FunctionInfo | None) -> bool:
+    if isinstance(receiver, cst.Attribute) and is_flask_db(
+            index.evaluate(receiver.value, module, func)):
+        return False  # Flask-SQLAlchemy's db.session, removed by the extension anyway
+    bound = resolve(index, receiver, module, func)
+    if bound.expr is target:
+        return True
+    if isinstance(bound.expr, cst.Call) and _is_scoped_ctor(index, bound.expr, bound.module,
+                                                            bound.func):
+        return False  # another scoped_session
+    value = index.evaluate(receiver, module, func)
+    return value is None or (isinstance(value, LibraryObject) and value.type.is_scoped)
