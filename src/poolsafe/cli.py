@@ -82,15 +82,16 @@ class Selection:
     ignore: list[str] = field(default_factory=list)
 
     def enabled(self, cfg: Config) -> set[str]:
-        """Ruff's layering: `--select` on the command line replaces the configured
-        selection (and its ignores); otherwise the configuration's `select` (default:
-        every rule) plus `extend-select`, minus the configured and given ignores."""
+        """Ruff's layering: the configuration's `select` (default: every rule) plus
+        its `extend-select`, minus its `ignore`; then the command line on top:
+        `--select` replaces all of that, `--extend-select` adds (even a configured
+        ignore), `--ignore` removes."""
         if self.select is not None:
-            base = _expand(self.select) | _expand(self.extend_select)
-            return base - _expand(self.ignore)
-        base = _expand(cfg.select) if cfg.select is not None else _expand(["ALL"])
-        base |= _expand(cfg.extend_select + self.extend_select)
-        return base - _expand(cfg.ignore + self.ignore)
+            base = _expand(self.select)
+        else:
+            base = _expand(cfg.select) if cfg.select is not None else _expand(["ALL"])
+            base = (base | _expand(cfg.extend_select)) - _expand(cfg.ignore)
+        return (base | _expand(self.extend_select)) - _expand(self.ignore)
 
 
 def _config_options(func: F) -> F:
