@@ -13,6 +13,7 @@ from poolsafe.rules.ps202_engine_per_call import EnginePerCall
 from poolsafe.rules.ps203_pool_without_pre_ping import PoolWithoutPrePing
 from poolsafe.rules.ps204_overflow_too_large import OverflowTooLarge
 from poolsafe.rules.ps205_scoped_session_never_removed import ScopedSessionNeverRemoved
+from poolsafe.rules.ps206_job_without_app_context import JobWithoutAppContext
 
 ALL_RULES: tuple[type[Rule], ...] = (
     ClosePooledConnection,
@@ -25,6 +26,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     PoolWithoutPrePing,
     OverflowTooLarge,
     ScopedSessionNeverRemoved,
+    JobWithoutAppContext,
 )
 
 RULES_BY_CODE: dict[str, type[Rule]] = {r.code: r for r in ALL_RULES}
