@@ -9,6 +9,16 @@ import libcst as cst
 from poolsafe.analysis.cstutil import dotted_name
 from poolsafe.analysis.flow import AcquireSite
 from poolsafe.analysis.index import ProjectIndex
+from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.fix.edits import (
+    as_block,
+    enclosing_function,
+    in_finally,
+    parent_map,
+    parse_line,
+    release_for_site,
+    statement_line,
+)
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps101 import INVALID, VALID
@@ -69,8 +79,14 @@ class ClosePooledConnection(Rule):
     ```
 
     ## Fix safety
-    The fix replaces the `close()` with the pool's release (or the project's
-    release wrapper) in a `finally`; it is safe when the pool is known.
+    The fix replaces the `close()` with the pool's release: `pool.putconn(conn)`
+    for the pool the connection came from, or the project's release wrapper (found
+    beside the acquire wrapper, imported when needed). A `close()` in a `finally`
+    is replaced in place; elsewhere the code after the checkout is wrapped in
+    `try`/`finally` as for PS102 (or, when that is not possible, the call is
+    replaced where it is). `with closing(conn):` becomes `try`/`finally`. These are
+    safe. psycopg 3's `with conn:` also commits (or rolls back) on exit, which the
+    pool's release does not do, so that fix is unsafe.
     """
 
     code = "PS101"
@@ -89,3 +105,49 @@ class ClosePooledConnection(Rule):
                     "return it to the pool (the slot is lost); "
                     f"use {release_hint(site, ctx.index)}",
                 )
+
+    # ------------------------------------------------------------------ fix
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        from poolsafe.rules.ps102_unreleased_connection import fix_site
+
+        node = finding.node
+        parents = parent_map(ctx.module.tree)
+        func = enclosing_function(node, parents, ctx.module)
+        if func is None:
+            return Unfixable(self.code, "not inside a function")
+        site = next((s for n, s in ctx.flow(func).close_mistakes if n is node), None)
+        if site is None:
+            return Unfixable(self.code, "the close() was not found")
+        module = ctx.module.tree
+        plan = FixPlan(self.code, "return the connection to its pool")
+        release = release_for_site(plan, ctx.index, ctx.module, func, site)
+        if isinstance(release, Unfixable):
+            return release
+        plan.description = f"use {release.description} instead of close()"
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value == "close":
+            line = statement_line(node, parents)
+            if line is None or not isinstance(line.body[0], cst.Expr):
+                return Unfixable(self.code, "the close() is not a statement of its own")
+            if not in_finally(line, parents):
+                wrapped = fix_site(ctx, func, parents, site, self.code, extra=line)
+                if isinstance(wrapped, FixPlan):
+                    wrapped.description = plan.description + " in `finally`"
+                    return wrapped
+            new_small = parse_line(module, release.code(site.var)).body[0]
+            plan.replace(line.body[0], new_small)
+            return plan
+        item = parents.get(id(node))
+        stmt = parents.get(id(item))
+        if not isinstance(item, cst.WithItem) or not isinstance(stmt, cst.With) \
+                or len(stmt.items) != 1 or stmt.asynchronous is not None:
+            return Unfixable(self.code, "a `with` statement the fix cannot rewrite")
+        new = cst.Try(body=as_block(stmt.body),
+                      finalbody=cst.Finally(cst.IndentedBlock(
+                          [parse_line(module, release.code(site.var))])),
+                      leading_lines=stmt.leading_lines)
+        if isinstance(node, cst.Name):
+            plan.mark_unsafe("`with conn:` also committed or rolled back the transaction; "
+                             "the pool's release rolls back uncommitted work")
+        plan.replace(stmt, new)
+        return plan

@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
+from poolsafe.analysis.cstutil import iter_calls
+from poolsafe.analysis.flow import AcquireSite
+from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.values import Connection
+from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.fix.edits import (
+    WITH_PREFERRED,
+    acquire_statement,
+    as_block,
+    enclosing_function,
+    escape_reason,
+    find_region,
+    parent_map,
+    parse_line,
+    release_for_site,
+    wrap_try,
+    wrap_with,
+)
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps102 import INVALID, VALID
@@ -62,7 +82,18 @@ class UnreleasedConnection(Rule):
     `with pool.connection() as conn`, `async with pool.acquire() as conn`), use it.
 
     ## Fix safety
-    Wrapping in `try`/`finally` keeps behaviour on the happy path; it is safe.
+    The fix wraps the code after the checkout, up to its last release (or the end of
+    the block), in `try`/`finally` with the release, moving the happy-path releases
+    into the `finally`; a single `try` without `finally` just gets one. Where the
+    acquiring call is a context manager that only closes (`engine.connect()`,
+    `SessionLocal()`, `async_session()`, asyncpg `pool.acquire()`), it becomes a
+    `with` / `async with` block instead. `with pool.getconn() as conn:` becomes
+    `with pool.connection() as conn:` for psycopg_pool, and for psycopg2 (where
+    `with conn:` only ends the transaction) the checkout moves before a
+    `try: with conn: ... finally: pool.putconn(conn)`, keeping the transaction
+    behaviour. The fix is safe: it only adds releases on the paths that missed
+    them. It is not offered when the connection is returned, stored, rebound or
+    released in a way it cannot move (`putconn(conn, close=True)`).
     """
 
     code = "PS102"
@@ -105,3 +136,95 @@ class UnreleasedConnection(Rule):
                     site.call,
                     f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",
                 )
+
+    # ------------------------------------------------------------------ fix
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        node = finding.node
+        parents = parent_map(ctx.module.tree)
+        func = enclosing_function(node, parents, ctx.module)
+        if func is None:
+            return Unfixable(self.code, "not inside a function")
+        flow = ctx.flow(func)
+        for call, conn in flow.with_leaks:
+            if call is node:
+                return self._fix_with(ctx, func, parents, call, conn)
+        for site in flow.sites:
+            if site.call is node:
+                return fix_site(ctx, func, parents, site, self.code)
+        return Unfixable(self.code, "the checkout was not found")
+
+    def _fix_with(self, ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNode],
+                  call: cst.Call, conn: Connection) -> FixOutcome:
+        item = parents.get(id(call))
+        stmt = parents.get(id(item))
+        if not isinstance(item, cst.WithItem) or not isinstance(stmt, cst.With):
+            return Unfixable(self.code, "the checkout is not a plain `with` item")
+        kind = conn.kind
+        plan = FixPlan(self.code, f"use {kind.safe_form}")
+        if (kind.key in ("psycopg-pool", "psycopg-pool-async") and conn.via is None
+                and isinstance(call.func, cst.Attribute) and call.func.attr.value == "getconn"):
+            plan.replace(call.func.attr, cst.Name("connection"))
+            return plan
+        if len(stmt.items) != 1 or item.asname is None \
+                or not isinstance(item.asname.name, cst.Name) or stmt.asynchronous is not None:
+            return Unfixable(self.code, "a `with` statement with several items or no name")
+        var = item.asname.name.value
+        body = list(stmt.body.body) if isinstance(stmt.body, cst.IndentedBlock) else []
+        reason = escape_reason(body, var)
+        if reason is not None:
+            return Unfixable(self.code, reason)
+        if any(var in ctx.index.released_by_call(c, func) for s in body for c in iter_calls(s)):
+            return Unfixable(self.code, f"`{var}` is also released inside the block")
+        release = release_for_site(plan, ctx.index, ctx.module, func,
+                                   AcquireSite(call, var, conn))
+        if isinstance(release, Unfixable):
+            return release
+        module = ctx.module.tree
+        acquire = cst.SimpleStatementLine(
+            body=[cst.Assign(targets=[cst.AssignTarget(cst.Name(var))], value=call)],
+            leading_lines=stmt.leading_lines)
+        if kind.with_var_closes:
+            inner: cst.BaseStatement = cst.Try(
+                body=as_block(stmt.body),
+                finalbody=cst.Finally(cst.IndentedBlock([parse_line(module, release.code(var))])))
+            plan.mark_unsafe("`with conn:` also ended the transaction; the pool's release "
+                             "rolls back uncommitted work")
+            plan.replace(stmt, cst.FlattenSentinel([acquire, inner]))
+            return plan
+        inner_with = stmt.with_changes(items=[cst.WithItem(item=cst.Name(var))],
+                                       leading_lines=[])
+        new_try = cst.Try(body=cst.IndentedBlock([inner_with]),
+                          finalbody=cst.Finally(cst.IndentedBlock(
+                              [parse_line(module, release.code(var))])))
+        plan.replace(stmt, cst.FlattenSentinel([acquire, new_try]))
+        return plan
+
+
+def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNode],
+             site: AcquireSite, code: str,
+             extra: cst.SimpleStatementLine | None = None) -> FixOutcome:
+    """Wrap the region of a `var = <checkout>` statement in try/finally (or `with`).
+    `extra`, when given, must be among the releases the region moves."""
+    found = acquire_statement(site.call, parents)
+    if found is None:
+        return Unfixable(code, "the checkout is not a plain `name = ...` statement")
+    line, var = found
+    kind = site.conn.kind
+    module = ctx.module.tree
+    plan = FixPlan(code, f"release `{var}` in `finally`")
+    region = find_region(ctx.index, func, parents, line, var, code)
+    if isinstance(region, Unfixable):
+        return region
+    if extra is not None and not any(id(s) in region.removals for s in extra.body):
+        return Unfixable(code, "the close() is not in the checkout's region")
+    if kind.key in WITH_PREFERRED and site.conn.via is None \
+            and (not kind.is_async or func.is_async):
+        plan.description = f"use {kind.safe_form}"
+        wrap_with(module, plan, region, line, var, site.call, kind.is_async)
+        return plan
+    release = release_for_site(plan, ctx.index, ctx.module, func, site)
+    if isinstance(release, Unfixable):
+        return release
+    plan.description = f"release `{var}` with {release.description} in `finally`"
+    wrap_try(module, plan, region, release.code(var))
+    return plan

@@ -1,0 +1,84 @@
+"""The fix API: what a rule's fixer returns.
+
+A fixer looks at one finding (its node in the parsed module) and returns either a
+`FixPlan` (node replacements by identity, new top-level statements, imports to
+add) or `Unfixable` with the reason. Plans never touch source text directly, so
+libcst keeps every comment and all formatting that a plan does not replace.
+
+A plan is *safe* unless the fixer marks it unsafe: a fix that would drop a comment
+or change behaviour beyond the leak itself is unsafe and is applied only with
+`--unsafe-fixes`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, TypeAlias
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from poolsafe.model import RawFinding
+    from poolsafe.rules.base import FileContext
+
+Replacement: TypeAlias = "cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]"
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """`from <module> import <name>` (or `import <module>` when name is empty)."""
+
+    module: str
+    name: str = ""
+
+
+@dataclass
+class FixPlan:
+    code: str
+    description: str
+    safe: bool = True
+    unsafe_reasons: list[str] = field(default_factory=list)
+    #: id(original node) -> (original node, replacement)
+    replacements: dict[int, tuple[cst.CSTNode, Replacement]] = field(default_factory=dict)
+    #: id(top-level statement) -> (statement, statements to insert before it)
+    insert_before: dict[int, tuple[cst.CSTNode, list[cst.BaseStatement]]] = field(
+        default_factory=dict)
+    imports: list[ImportRequest] = field(default_factory=list)
+
+    def replace(self, node: cst.CSTNode, new: Replacement) -> None:
+        self.replacements[id(node)] = (node, new)
+
+    def remove(self, node: cst.CSTNode) -> None:
+        self.replacements[id(node)] = (node, cst.RemovalSentinel.REMOVE)
+
+    def add_before(self, top_level: cst.CSTNode, stmts: list[cst.BaseStatement]) -> None:
+        _, existing = self.insert_before.get(id(top_level), (top_level, []))
+        self.insert_before[id(top_level)] = (top_level, [*existing, *stmts])
+
+    def add_import(self, module: str, name: str = "") -> None:
+        req = ImportRequest(module, name)
+        if req not in self.imports:
+            self.imports.append(req)
+
+    def mark_unsafe(self, reason: str) -> None:
+        self.safe = False
+        if reason not in self.unsafe_reasons:
+            self.unsafe_reasons.append(reason)
+
+    def targets(self) -> list[cst.CSTNode]:
+        return [node for node, _ in self.replacements.values()]
+
+
+@dataclass(frozen=True)
+class Unfixable:
+    code: str
+    reason: str
+
+
+FixOutcome: TypeAlias = "FixPlan | Unfixable"
+
+
+class Fixer(Protocol):
+    """What a rule provides to be fixable: `fix(ctx, finding)`."""
+
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome: ...

@@ -1,0 +1,427 @@
+"""The fix loop: lint, plan, apply non-overlapping plans, verify, re-lint, repeat.
+
+Everything here works on text in memory (`FixFile.text`); `writer` puts the result
+on disk. Each pass rebuilds the project index (wrapper inference crosses modules),
+asks every enabled rule's fixer for a plan per finding, applies the plans whose
+edited nodes do not overlap (the others wait for the next pass, so nested findings
+are fixed rather than dropped), and checks that the result parses and compiles; a
+file whose result does not is reverted plan by plan and the broken fix reported.
+The loop stops when a pass changes nothing, or after `max_passes`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ModuleInfo
+from poolsafe.discovery import SourceFile, discover
+from poolsafe.engine import ScanOptions, enabled_rules, load, parse_source, positions
+from poolsafe.fix.api import FixOutcome, FixPlan, ImportRequest, Replacement, Unfixable
+from poolsafe.fix.edits import enclosing_function, parent_map
+from poolsafe.model import FileError, Finding, Location, RawFinding
+from poolsafe.rules import FileContext, Rule
+from poolsafe.source import DecodedSource, decode
+from poolsafe.suppression import parse_comments
+
+MAX_PASSES = 10
+
+FixFunction = Callable[[FileContext, RawFinding], FixOutcome]
+
+
+@dataclass
+class FixFile:
+    display: str
+    path: Path
+    relative: Path
+    decoded: DecodedSource
+    original: str
+    text: str
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+
+@dataclass(frozen=True)
+class AppliedFix:
+    path: str
+    code: str
+    line: int
+    description: str
+    safe: bool
+    pass_number: int
+
+
+@dataclass(frozen=True)
+class LeftFinding:
+    finding: Finding
+    #: why it was not fixed: no fix for the rule, the fixer's reason, "unsafe", ...
+    reason: str
+
+
+@dataclass
+class FixResult:
+    files: list[FixFile] = field(default_factory=list)
+    applied: list[AppliedFix] = field(default_factory=list)
+    left: list[LeftFinding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    internal_errors: int = 0
+    passes: int = 0
+    converged: bool = True
+
+    @property
+    def changed_files(self) -> list[FixFile]:
+        return [f for f in self.files if f.changed]
+
+    def sources(self) -> dict[str, str]:
+        return {f.display: f.text for f in self.files}
+
+
+# ------------------------------------------------------------------ fixers
+def _extra_fixers() -> dict[str, FixFunction]:
+    """Fixers that live outside their rule's module (PS20x, see fix/ps20x.py)."""
+    try:
+        from poolsafe.fix import ps20x
+    except ImportError:  # pragma: no cover - the PS20x rules are optional
+        return {}
+    found: dict[str, FixFunction] = ps20x.fixers()
+    return found
+
+
+def fixer_for(rule: Rule, extra: dict[str, FixFunction]) -> FixFunction | None:
+    fix = getattr(rule, "fix", None)
+    if callable(fix):
+        return fix  # type: ignore[no-any-return]
+    return extra.get(rule.code)
+
+
+# ----------------------------------------------------------------- applying
+class _PlanApplier(cst.CSTTransformer):
+    def __init__(self, plans: list[FixPlan]) -> None:
+        self.replacements: dict[int, Replacement] = {}
+        self.inserts: dict[int, list[cst.BaseStatement]] = {}
+        for p in plans:
+            for key, (_node, new) in p.replacements.items():
+                self.replacements[key] = new
+            for key, (_node, stmts) in p.insert_before.items():
+                self.inserts.setdefault(key, []).extend(stmts)
+
+    def on_leave(  # type: ignore[override]
+            self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        key = id(original_node)
+        result: Replacement = self.replacements.get(key, updated_node)
+        if key in self.inserts:
+            if isinstance(result, cst.RemovalSentinel):
+                items: list[cst.CSTNode] = []
+            elif isinstance(result, cst.FlattenSentinel):
+                items = list(result.nodes)
+            else:
+                items = [result]
+            return cst.FlattenSentinel([*self.inserts[key], *items])
+        return result
+
+
+def _import_bound(module: cst.Module, req: ImportRequest) -> bool:
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.ImportFrom) and not small.relative \
+                    and small.module is not None and not isinstance(small.names, cst.ImportStar):
+                mod = cst.Module([]).code_for_node(small.module)
+                if mod == req.module and any(
+                        a.asname is None and cst.Module([]).code_for_node(a.name) == req.name
+                        for a in small.names):
+                    return True
+            if isinstance(small, cst.Import) and not req.name and any(
+                    a.asname is None and cst.Module([]).code_for_node(a.name) == req.module
+                    for a in small.names):
+                return True
+    return False
+
+
+def _is_import_line(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
+
+
+def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module:
+    new_lines: list[cst.BaseStatement] = []
+    for req in reqs:
+        if _import_bound(module, req):
+            continue
+        code = f"from {req.module} import {req.name}" if req.name else f"import {req.module}"
+        line = cst.parse_statement(code + module.default_newline,
+                                   config=module.config_for_parsing)
+        if not any(cst.Module([]).code_for_node(x) == cst.Module([]).code_for_node(line)
+                   for x in new_lines):
+            new_lines.append(line)
+    if not new_lines:
+        return module
+    body = list(module.body)
+    at = 0
+    for i, stmt in enumerate(body):
+        is_doc = (i == 0 and isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                  and isinstance(stmt.body[0], cst.Expr)
+                  and isinstance(stmt.body[0].value, (cst.SimpleString,
+                                                      cst.ConcatenatedString)))
+        if is_doc or _is_import_line(stmt):
+            at = i + 1
+        else:
+            break
+    return module.with_changes(body=[*body[:at], *new_lines, *body[at:]])
+
+
+def apply_plans(module: cst.Module, plans: list[FixPlan]) -> cst.Module:
+    new = module.visit(_PlanApplier(plans))
+    reqs = [r for p in plans for r in p.imports]
+    return add_imports(new, reqs)
+
+
+def _compiles(code: str, filename: str) -> str | None:
+    try:
+        cst.parse_module(code)
+    except Exception as exc:
+        return f"does not parse: {type(exc).__name__}"
+    try:
+        compile(code, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        return f"does not compile: {exc}"
+    return None
+
+
+def select_plans(module: cst.Module, plans: list[FixPlan]) -> list[FixPlan]:
+    """The plans whose edited nodes neither coincide with nor contain one another."""
+    parents = parent_map(module)
+    taken: set[int] = set()
+    taken_ancestors: set[int] = set()
+    accepted = []
+    for plan in plans:
+        ids = {id(n) for n in plan.targets()}
+        ancestors: set[int] = set()
+        for n in plan.targets():
+            cur = parents.get(id(n))
+            while cur is not None:
+                ancestors.add(id(cur))
+                cur = parents.get(id(cur))
+        if ids & (taken | taken_ancestors) or ancestors & taken:
+            continue
+        accepted.append(plan)
+        taken |= ids
+        taken_ancestors |= ancestors
+    return accepted
+
+
+# ------------------------------------------------------------------- linting
+@dataclass
+class _Linted:
+    file: FixFile
+    module: ModuleInfo
+    raw: list[tuple[RawFinding, Location]]
+
+
+def _parse(files: list[FixFile], result: FixResult | None) -> list[tuple[FixFile, ModuleInfo]]:
+    out = []
+    for f in files:
+        try:
+            module = parse_source(f.display, f.path, f.relative, f.text)
+        except Exception as exc:
+            if result is not None:
+                result.errors.append(FileError(f.display, f"cannot parse: {exc}"))
+            continue
+        out.append((f, module))
+    return out
+
+
+def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
+          rules: list[Rule], result: FixResult
+          ) -> tuple[ProjectIndex, list[tuple[_Linted, FileContext]]]:
+    index = ProjectIndex([m for _, m in parsed], options.project)
+    out = []
+    for f, module in parsed:
+        ctx = FileContext(module, index)
+        raw: list[RawFinding] = []
+        for rule in rules:
+            try:
+                raw.extend(rule.check(ctx))
+            except Exception as exc:
+                result.errors.append(FileError(
+                    f.display, f"internal error in {rule.code}: {type(exc).__name__}: {exc}"))
+                result.internal_errors += 1
+        where = positions(module.tree, (r.node for r in raw)) if raw else {}
+        ignores = parse_comments(f.text) if "poolsafe" in f.text.lower() else {}
+        kept: list[tuple[RawFinding, Location]] = []
+        seen: set[tuple[str, int, int]] = set()
+        for r in raw:
+            loc = where.get(id(r.node))
+            if loc is None or (r.code, loc.line, loc.column) in seen:
+                continue
+            seen.add((r.code, loc.line, loc.column))
+            comment = ignores.get(loc.line)
+            if comment is not None and comment.covers(r.code):
+                continue
+            kept.append((r, loc))
+        out.append((_Linted(f, module, kept), ctx))
+    return index, out
+
+
+def _fingerprint(ctx: FileContext, raw: RawFinding, occurrences: dict[tuple[str, ...], int]
+                 ) -> tuple[str, ...]:
+    parents = parent_map(ctx.module.tree)
+    func = enclosing_function(raw.node, parents, ctx.module)
+    base = (ctx.module.path, raw.code, func.qualname if func else "",
+            ctx.module.tree.code_for_node(raw.node))
+    n = occurrences.get(base, 0)
+    occurrences[base] = n + 1
+    return (*base, str(n))
+
+
+def _finding(linted: _Linted, raw: RawFinding, loc: Location, rule: Rule) -> Finding:
+    m = rule.meta()
+    return Finding(linted.file.display, loc, raw.code, m.name, raw.message, m.severity,
+                   m.fixable)
+
+
+# ---------------------------------------------------------------------- loop
+def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
+              unsafe: bool = False, max_passes: int = MAX_PASSES) -> FixResult:
+    options = options or ScanOptions()
+    result = FixResult(files=files)
+    rules = enabled_rules(options)
+    by_code = {r.code: r for r in rules}
+    extra = _extra_fixers()
+    done: set[tuple[str, ...]] = set()
+    reasons: dict[tuple[str, int, str], str] = {}
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, 10_000))
+    try:
+        first = True
+        while True:
+            if result.passes >= max_passes:
+                result.converged = False
+                break
+            parsed = _parse(files, result if first else None)
+            first = False
+            _, linted = _lint(parsed, options, rules, result)
+            changed_any = False
+            result.passes += 1
+            for item, ctx in linted:
+                if _fix_one_file(item, ctx, by_code, extra, unsafe, done, reasons, result):
+                    changed_any = True
+            if not changed_any:
+                break
+        # what is left, with the reason each was not fixed
+        _, linted = _lint(_parse(files, None), options, rules, FixResult())
+        for item, _ctx in linted:
+            for raw, loc in item.raw:
+                key = (item.file.display, loc.line, raw.code)
+                fixable = fixer_for(by_code[raw.code], extra) is not None
+                reason = reasons.get(key, "a fix is available but was not applied"
+                                     if fixable else "no automatic fix for this rule")
+                result.left.append(LeftFinding(_finding(item, raw, loc, by_code[raw.code]),
+                                               reason))
+    finally:
+        sys.setrecursionlimit(old_limit)
+    result.left.sort(key=lambda x: x.finding.sort_key())
+    return result
+
+
+def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
+                  extra: dict[str, FixFunction], unsafe: bool, done: set[tuple[str, ...]],
+                  reasons: dict[tuple[str, int, str], str], result: FixResult) -> bool:
+    f = item.file
+    plans: list[tuple[FixPlan, Location, tuple[str, ...]]] = []
+    occurrences: dict[tuple[str, ...], int] = {}
+    for raw, loc in item.raw:
+        key = (f.display, loc.line, raw.code)
+        fixer = fixer_for(by_code[raw.code], extra)
+        if fixer is None:
+            continue
+        fp = _fingerprint(ctx, raw, occurrences)
+        if fp in done:
+            reasons[key] = "the fix was applied but the finding remains"
+            continue
+        try:
+            outcome = fixer(ctx, raw)
+        except Exception as exc:
+            reasons[key] = f"internal error in the {raw.code} fixer: {type(exc).__name__}: {exc}"
+            result.errors.append(FileError(f.display, f"line {loc.line}: {reasons[key]}"))
+            result.internal_errors += 1
+            done.add(fp)
+            continue
+        if isinstance(outcome, Unfixable):
+            reasons[key] = f"not fixable: {outcome.reason}"
+            continue
+        if not outcome.safe and not unsafe:
+            why = "; ".join(outcome.unsafe_reasons) or "it may change behaviour"
+            reasons[key] = f"unsafe fix available (--unsafe-fixes): {why}"
+            continue
+        plans.append((outcome, loc, fp))
+    if not plans:
+        return False
+    tree = item.module.tree
+    # overlapping plans wait for the next pass (their findings are linted again)
+    accepted = select_plans(tree, [p for p, _, _ in plans])
+    info = {id(p): (loc, fp) for p, loc, fp in plans}
+    originally_ok = _compiles(f.text, f.display) is None
+    new_text = apply_plans(tree, accepted).code
+    problem = _compiles(new_text, f.display) if originally_ok else None
+    good = accepted
+    if problem is not None:
+        good = []
+        for plan in accepted:
+            text = apply_plans(tree, [*good, plan]).code
+            err = _compiles(text, f.display)
+            if err is None:
+                good.append(plan)
+                continue
+            loc, fp = info[id(plan)]
+            done.add(fp)
+            msg = f"the {plan.code} fix at line {loc.line} was reverted: the result {err}"
+            result.errors.append(FileError(f.display, msg))
+            reasons[(f.display, loc.line, plan.code)] = msg
+        new_text = apply_plans(tree, good).code
+    if new_text == f.text:
+        return False
+    f.text = new_text
+    for plan in good:
+        loc, fp = info[id(plan)]
+        done.add(fp)
+        result.applied.append(AppliedFix(f.display, plan.code, loc.line, plan.description,
+                                         plan.safe, result.passes))
+    return True
+
+
+# ------------------------------------------------------------------ entries
+def fix_sources(files: dict[str, str], options: ScanOptions | None = None, *,
+                unsafe: bool = False, max_passes: int = MAX_PASSES) -> FixResult:
+    """Fix in-memory modules ({relative path: source}); nothing touches the disk."""
+    items = []
+    for name, text in files.items():
+        decoded = decode(text.encode("utf-8"))
+        items.append(FixFile(name, Path("/virtual") / name, Path(name), decoded, text, text))
+    return fix_files(items, options, unsafe=unsafe, max_passes=max_passes)
+
+
+def load_files(paths: list[str], options: ScanOptions) -> tuple[list[FixFile], list[FileError]]:
+    files: list[FixFile] = []
+    errors: list[FileError] = []
+    for item in discover(paths, excluded=options.exclude):
+        if isinstance(item, str):
+            errors.append(FileError(item.split(":", 1)[0], item.split(": ", 1)[-1]))
+            continue
+        loaded = load(item)
+        if isinstance(loaded, FileError):
+            errors.append(loaded)
+            continue
+        sf: SourceFile = loaded.source_file
+        text = loaded.decoded.text
+        files.append(FixFile(sf.display, sf.path, sf.relative, loaded.decoded, text, text))
+    return files, errors

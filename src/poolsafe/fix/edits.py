@@ -1,0 +1,590 @@
+"""Building blocks the rule fixers share: locating nodes, building statements, naming
+the release of a checkout, and wrapping a checkout's region in `try`/`finally` (or a
+`with` block) while moving the happy-path releases into it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.flow import AcquireSite
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.values import FunctionRef, LibraryObject
+from poolsafe.fix.api import FixPlan, Unfixable
+from poolsafe.knowledge import POOL_RELEASE_METHODS
+
+#: connection kinds whose acquiring call is also a context manager that does
+#: exactly what `close()` does on exit (no commit): the fix prefers `with` for them
+WITH_PREFERRED = frozenset(
+    {"sqlalchemy-connection", "sqlalchemy-async-connection", "session", "async-session",
+     "asyncpg-pool"})
+
+_STORING = frozenset(
+    {"append", "appendleft", "add", "put", "put_nowait", "insert", "extend", "setdefault",
+     "update", "push", "register", "enter_context", "callback", "push_async_callback",
+     "enter_async_context", "set"})
+
+_LOOPS = (cst.For, cst.While)
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+# ------------------------------------------------------------------ locating
+_PARENTS: dict[int, tuple[cst.CSTNode, dict[int, cst.CSTNode]]] = {}
+
+
+def parent_map(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
+    """id(node) -> parent for every node under `root` (the last few trees are cached)."""
+    cached = _PARENTS.get(id(root))
+    if cached is not None and cached[0] is root:
+        return cached[1]
+    parents = _build_parents(root)
+    if len(_PARENTS) > 16:
+        _PARENTS.clear()
+    _PARENTS[id(root)] = (root, parents)
+    return parents
+
+
+def _build_parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
+    parents: dict[int, cst.CSTNode] = {}
+    stack = [root]
+    while stack:
+        cur = stack.pop()
+        for child in cur.children:
+            parents[id(child)] = cur
+            stack.append(child)
+    return parents
+
+
+def ancestors(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> Iterator[cst.CSTNode]:
+    cur = parents.get(id(node))
+    while cur is not None:
+        yield cur
+        cur = parents.get(id(cur))
+
+
+def enclosing_function(node: cst.CSTNode, parents: dict[int, cst.CSTNode],
+                       module: ModuleInfo) -> FunctionInfo | None:
+    for anc in ancestors(node, parents):
+        if isinstance(anc, cst.FunctionDef):
+            return module.by_node.get(id(anc))
+    return None
+
+
+def statement_line(node: cst.CSTNode,
+                   parents: dict[int, cst.CSTNode]) -> cst.SimpleStatementLine | None:
+    """The `SimpleStatementLine` holding `node` when it is its only small statement."""
+    small: cst.CSTNode | None = None
+    for anc in (node, *ancestors(node, parents)):
+        if isinstance(anc, cst.BaseSmallStatement) and small is None:
+            small = anc
+        if isinstance(anc, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            if isinstance(anc, cst.SimpleStatementLine) and len(anc.body) == 1:
+                return anc
+            return None
+        if isinstance(anc, cst.BaseCompoundStatement):
+            return None
+    return None
+
+
+def top_level_statement(node: cst.CSTNode, parents: dict[int, cst.CSTNode],
+                        module: cst.Module) -> cst.CSTNode | None:
+    prev: cst.CSTNode = node
+    for anc in ancestors(node, parents):
+        if anc is module:
+            return prev
+        prev = anc
+    return None
+
+
+def in_finally(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> bool:
+    for anc in ancestors(node, parents):
+        if isinstance(anc, cst.Finally):
+            return True
+        if isinstance(anc, _SCOPES):
+            return False
+    return False
+
+
+# ------------------------------------------------------------------ building
+def parse_line(module: cst.Module, code: str) -> cst.SimpleStatementLine:
+    stmt = cst.parse_statement(code + module.default_newline, config=module.config_for_parsing)
+    assert isinstance(stmt, cst.SimpleStatementLine)
+    return stmt
+
+
+def parse_expr(module: cst.Module, code: str) -> cst.BaseExpression:
+    return cst.parse_expression(code, config=module.config_for_parsing)
+
+
+def as_block(suite: cst.BaseSuite) -> cst.IndentedBlock:
+    if isinstance(suite, cst.IndentedBlock):
+        return suite
+    assert isinstance(suite, cst.SimpleStatementSuite)
+    return cst.IndentedBlock(body=[cst.SimpleStatementLine(list(suite.body))],
+                             header=suite.trailing_whitespace)
+
+
+def comments_of(line: cst.SimpleStatementLine) -> list[str]:
+    out = [e.comment.value for e in line.leading_lines if e.comment is not None]
+    if line.trailing_whitespace.comment is not None:
+        out.append(line.trailing_whitespace.comment.value)
+    return out
+
+
+def non_empty(stmts: list[cst.BaseStatement], module: cst.Module) -> list[cst.BaseStatement]:
+    return stmts or [parse_line(module, "pass")]
+
+
+def free_name(func: FunctionInfo, preferred: list[str]) -> str:
+    taken = set(func.locals) | func.all_param_names() | set(func.module.imports) | set(
+        func.module.functions) | set(func.module.assigns)
+    for name in preferred:
+        if name not in taken:
+            return name
+    base = preferred[0]
+    i = 2
+    while f"{base}{i}" in taken:
+        i += 1
+    return f"{base}{i}"
+
+
+# ------------------------------------------------------------------- imports
+def module_binding(index: ProjectIndex, module: ModuleInfo,
+                   target: FunctionInfo | tuple[ModuleInfo, str]) -> str | None:
+    """The name under which `target` (a project function or a module-level name) is
+    already reachable at the top level of `module`."""
+    if isinstance(target, FunctionInfo):
+        if target.module is module and target.cls is None and target.parent is None:
+            return target.name
+        for local in module.imports:
+            value = index.lookup_module_name(module, local, 0)
+            if isinstance(value, FunctionRef) and value.func is target:
+                return local
+        return None
+    tmod, tname = target
+    if tmod is module:
+        return tname
+    for local, qual in module.imports.items():
+        if tmod.names and qual == f"{tmod.names[0]}.{tname}":
+            return local
+    return None
+
+
+def reference(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
+              target: FunctionInfo | tuple[ModuleInfo, str]) -> str | None:
+    """A name for `target` usable in `module`, adding an import to the plan if needed."""
+    found = module_binding(index, module, target)
+    if found is not None:
+        return found
+    if isinstance(target, FunctionInfo):
+        tmod, tname = target.module, target.name
+        if target.cls is not None or target.parent is not None:
+            return None
+    else:
+        tmod, tname = target
+    if not tmod.names or tname in module.imports or tname in module.functions \
+            or tname in module.classes or tname in module.assigns:
+        return None
+    plan.add_import(tmod.names[0], tname)
+    return tname
+
+
+# ------------------------------------------------------------------ releases
+@dataclass
+class Release:
+    """How a checkout is given back: a statement template over the variable."""
+
+    template: str  # e.g. "pool.putconn({var})"
+    is_async: bool = False
+    description: str = ""
+
+    def code(self, var: str) -> str:
+        text = self.template.format(var=var)
+        return f"await {text}" if self.is_async else text
+
+
+def _single_module_assignment(module: ModuleInfo, name: str) -> bool:
+    if len(module.assigns.get(name, [])) != 1:
+        return False
+    return all(name not in f.globals_declared for f in module.all_functions)
+
+
+def _underlying_pool(index: ProjectIndex, func: FunctionInfo,
+                     depth: int = 0) -> tuple[ModuleInfo, str] | None:
+    """The module-level pool a project acquire wrapper takes its connections from."""
+    if depth > 5:
+        return None
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.Return) or node.value is None:
+            continue
+        value, _ = strip_await(node.value)
+        if isinstance(value, cst.Name) and value.value in func.locals:
+            bound = [v for v in func.locals[value.value] if isinstance(v, cst.BaseExpression)]
+            if len(bound) != 1:
+                return None
+            value, _ = strip_await(bound[0])
+        if not isinstance(value, cst.Call):
+            continue
+        f = value.func
+        if isinstance(f, cst.Attribute) and f.attr.value == "getconn" \
+                and isinstance(f.value, cst.Name):
+            name = f.value.value
+            if name in func.module.assigns and isinstance(
+                    index.lookup_module_name(func.module, name, 0), LibraryObject):
+                return (func.module, name)
+            return None
+        callee = index.evaluate(f, func.module, func)
+        if isinstance(callee, FunctionRef):
+            return _underlying_pool(index, callee.func, depth + 1)
+    return None
+
+
+def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo) -> FunctionInfo | None:
+    """A project function that releases its first argument, defined beside the acquire
+    wrapper or imported into its module."""
+    module = acquirer.module
+    candidates: list[FunctionInfo] = [f for f in module.functions.values() if f is not acquirer]
+    for local in module.imports:
+        value = index.lookup_module_name(module, local, 0)
+        if isinstance(value, FunctionRef):
+            candidates.append(value.func)
+    good = []
+    for f in candidates:
+        if 0 not in index.releaser_positions(f) or f.is_generator:
+            continue
+        params = [*f.node.params.posonly_params, *f.node.params.params]
+        required = [p for p in params[1:] if p.default is None]
+        if required or (f.node.params.kwonly_params and any(
+                p.default is None for p in f.node.params.kwonly_params)):
+            continue
+        good.append(f)
+
+    def score(f: FunctionInfo) -> int:
+        n = f.name.lower()
+        return -sum(w in n for w in ("release", "put", "return", "give", "close"))
+
+    good.sort(key=score)
+    return good[0] if good else None
+
+
+def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
+                     func: FunctionInfo, site: AcquireSite) -> Release | Unfixable:
+    """The statement that gives `site`'s checkout back, from the code that acquired it."""
+    kind = site.conn.kind
+    call = site.call
+    is_async = kind.is_async and func.is_async
+    if site.conn.via is not None:
+        callee = index.evaluate(call.func, module, func)
+        if isinstance(callee, FunctionRef):
+            wrapper = release_wrapper(index, callee.func)
+            if wrapper is not None:
+                ref = reference(plan, index, module, wrapper)
+                if ref is not None:
+                    return Release(ref + "({var})", is_async=wrapper.node.asynchronous
+                                   is not None, description=f"{wrapper.name}()")
+            if kind.close_releases:
+                return Release("{var}.close()", is_async=is_async, description="close()")
+            pool = _underlying_pool(index, callee.func)
+            if pool is not None and kind.pool_release and not pool[1].startswith("_") \
+                    and _single_module_assignment(*pool):
+                ref = reference(plan, index, module, pool)
+                if ref is not None:
+                    return Release(f"{ref}.{kind.pool_release}({{var}})", is_async=is_async,
+                                   description=f"{ref}.{kind.pool_release}()")
+        return Unfixable(plan.code, f"no release function found for `{site.conn.via}()`")
+    if kind.pool_release and isinstance(call.func, cst.Attribute) and not kind.close_releases:
+        pool_name = dotted_name(call.func.value)
+        if pool_name is None:
+            return Unfixable(plan.code, "the pool is not a plain name")
+        return Release(f"{pool_name}.{kind.pool_release}({{var}})", is_async=is_async,
+                       description=f"{pool_name}.{kind.pool_release}()")
+    if kind.pool_release and isinstance(call.func, cst.Attribute) and kind.is_async:
+        pool_name = dotted_name(call.func.value)
+        if pool_name is not None:
+            return Release(f"{pool_name}.{kind.pool_release}({{var}})", is_async=is_async,
+                           description=f"{pool_name}.{kind.pool_release}()")
+    if kind.close_releases:
+        return Release("{var}.close()", is_async=is_async, description="close()")
+    return Unfixable(plan.code, f"no known release for a {kind.label}")
+
+
+# ------------------------------------------------------------- escape checks
+def escaping_names(expr: cst.CSTNode, *, through_calls: bool) -> set[str]:
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [expr]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            out.add(cur.value)
+        elif isinstance(cur, cst.Attribute):
+            if not isinstance(cur.value, cst.Name):
+                stack.append(cur.value)
+        elif isinstance(cur, cst.Call):
+            stack.append(cur.func)
+            if through_calls:
+                stack.extend(a.value for a in cur.args)
+        else:
+            stack.extend(cur.children)
+    return out
+
+
+def _target_names(target: cst.CSTNode) -> set[str]:
+    return {n.value for n in iter_nodes(target) if isinstance(n, cst.Name)} if not isinstance(
+        target, cst.Attribute | cst.Subscript) else set()
+
+
+def escape_reason(stmts: list[cst.BaseStatement], var: str,
+                  skip: frozenset[int] = frozenset()) -> str | None:
+    """Why the checkout in `var` cannot be wrapped here: it is returned, stored, rebound
+    or captured inside `stmts` (None when it stays local)."""
+    for stmt in stmts:
+        for node in iter_nodes(stmt, into_functions=True):
+            if isinstance(node, _SCOPES) and node is not stmt and any(
+                    isinstance(n, cst.Name) and n.value == var
+                    for n in iter_nodes(node, into_functions=True)):
+                return f"`{var}` is used by a nested function"
+            if isinstance(node, cst.FunctionDef) and node is stmt:
+                return f"`{var}` is used by a nested function"
+            if isinstance(node, cst.Return) and node.value is not None and id(node) not in skip \
+                    and var in escaping_names(node.value, through_calls=True):
+                return f"`{var}` is returned"
+            if isinstance(node, (cst.Global, cst.Nonlocal)) and any(
+                    n.name.value == var for n in node.names):
+                return f"`{var}` is global"
+            if isinstance(node, cst.Del) and var in _target_names(node.target):
+                return f"`{var}` is deleted"
+            if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
+                targets: list[cst.CSTNode]
+                if isinstance(node, cst.Assign):
+                    targets = [t.target for t in node.targets]
+                else:
+                    targets = [node.target]
+                if any(var in _target_names(t) for t in targets):
+                    return f"`{var}` is rebound"
+                if node.value is not None and var in escaping_names(node.value,
+                                                                    through_calls=False):
+                    return f"`{var}` is stored"
+            if isinstance(node, (cst.For, cst.CompFor)) and var in _target_names(node.target):
+                return f"`{var}` is rebound"
+            if isinstance(node, cst.AsName) and var in _target_names(node.name):
+                return f"`{var}` is rebound"
+            if isinstance(node, cst.Call):
+                f = node.func
+                method = f.attr.value if isinstance(f, cst.Attribute) else None
+                name = dotted_name(f)
+                ctor = name is not None and name.rsplit(".", 1)[-1][:1].isupper()
+                if method in _STORING or ctor:
+                    for a in node.args:
+                        if var in escaping_names(a.value, through_calls=True):
+                            return f"`{var}` is handed to `{name or method}`"
+    return None
+
+
+# ------------------------------------------------------------------- regions
+def is_removable_release(call: cst.Call, var: str) -> bool:
+    f = call.func
+    if isinstance(f, cst.Attribute) and f.attr.value == "close":
+        return isinstance(f.value, cst.Name) and f.value.value == var and not call.args
+    if len(call.args) != 1:
+        return False
+    a = call.args[0]
+    if a.keyword is not None or a.star or not (isinstance(a.value, cst.Name)
+                                               and a.value.value == var):
+        return False
+    if isinstance(f, cst.Attribute):
+        return f.attr.value in POOL_RELEASE_METHODS
+    return isinstance(f, cst.Name)
+
+
+@dataclass
+class Region:
+    block: cst.IndentedBlock
+    start: int  # index of the acquiring statement in block.body
+    stmts: list[cst.BaseStatement]  # the statements wrapped (original nodes)
+    removals: set[int] = field(default_factory=set)  # id() of small statements to drop
+    moved_comments: list[cst.SimpleStatementLine] = field(default_factory=list)
+
+
+class _Rewriter(cst.CSTTransformer):
+    """Drops the given small statements (emptied blocks get `pass`) and swaps others."""
+
+    def __init__(self, removals: set[int], swaps: dict[int, cst.BaseSmallStatement]) -> None:
+        self.removals = removals
+        self.swaps = swaps
+
+    def on_leave(  # type: ignore[override]
+            self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel:
+        if id(original_node) in self.removals:
+            return cst.RemovalSentinel.REMOVE
+        if id(original_node) in self.swaps:
+            return self.swaps[id(original_node)]
+        if isinstance(updated_node, cst.SimpleStatementLine) and not updated_node.body:
+            return cst.RemovalSentinel.REMOVE
+        if isinstance(updated_node, cst.SimpleStatementSuite) and not updated_node.body:
+            return updated_node.with_changes(body=[cst.Pass()])
+        if isinstance(updated_node, cst.IndentedBlock) and not updated_node.body:
+            return updated_node.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
+        return updated_node
+
+
+def rewrite(stmts: list[cst.BaseStatement], removals: set[int],
+            swaps: dict[int, cst.BaseSmallStatement] | None = None) -> list[cst.BaseStatement]:
+    out: list[cst.BaseStatement] = []
+    rw = _Rewriter(removals, swaps or {})
+    for s in stmts:
+        new = s.visit(rw)
+        if isinstance(new, cst.BaseStatement):
+            out.append(new)
+    return out
+
+
+def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.CSTNode],
+                acquire: cst.BaseStatement, var: str, code: str,
+                end_at: cst.BaseStatement | None = None,
+                skip: frozenset[int] = frozenset()) -> Region | Unfixable:
+    """The statements after `acquire` in its block that hold the checkout: up to the last
+    release at the same level when nothing after it uses `var`, else to the block's end.
+    Every release inside must be a plain statement the fix can move into `finally`."""
+    block = parents.get(id(acquire))
+    if not isinstance(block, cst.IndentedBlock):
+        return Unfixable(code, "the checkout is not on a line of its own")
+    body = list(block.body)
+    start = next(i for i, s in enumerate(body) if s is acquire)
+    rest = body[start + 1:]
+    releases: list[tuple[cst.Call, cst.SimpleStatementLine | None, int]] = []
+    for pos, stmt in enumerate(rest):
+        for call in iter_calls(stmt):
+            if var in index.released_by_call(call, func):
+                releases.append((call, statement_line(call, parents), pos))
+    end = len(rest)
+    if end_at is not None:
+        end = next(i for i, s in enumerate(rest) if s is end_at) + 1
+    else:
+        top = [pos for _, line, pos in releases if line is not None and line is rest[pos]]
+        if top:
+            last = max(top)
+            after = rest[last + 1:]
+            if not any(isinstance(n, cst.Name) and n.value == var
+                       for s in after for n in iter_nodes(s, into_functions=True)):
+                end = last + 1
+    region = rest[:end]
+    reason = escape_reason(region, var, skip)
+    if reason is not None:
+        return Unfixable(code, reason)
+    result = Region(block, start, region)
+    for call, _line, pos in releases:
+        if pos >= end:
+            continue
+        small = _small_of(call, parents)
+        if small is None or not is_removable_release(call, var):
+            return Unfixable(code, f"a release of `{var}` the fix cannot move into `finally`")
+        for anc in ancestors(call, parents):
+            if anc is block:
+                break
+            if isinstance(anc, _LOOPS):
+                return Unfixable(code, f"`{var}` is released inside a loop")
+        result.removals.add(id(small))
+        line = statement_line(call, parents)
+        if line is not None and comments_of(line):
+            result.moved_comments.append(line)
+    return result
+
+
+def _small_of(call: cst.Call, parents: dict[int, cst.CSTNode]) -> cst.Expr | None:
+    parent = parents.get(id(call))
+    if isinstance(parent, cst.Await):
+        parent = parents.get(id(parent))
+    return parent if isinstance(parent, cst.Expr) else None
+
+
+def release_line(module: cst.Module, release_code: str, region: Region,
+                 plan: FixPlan) -> cst.SimpleStatementLine:
+    """The `finally` statement, carrying the comments of the release it replaces."""
+    line = parse_line(module, release_code)
+    if region.moved_comments:
+        first = region.moved_comments[0]
+        line = line.with_changes(
+            leading_lines=[e for e in first.leading_lines if e.comment is not None],
+            trailing_whitespace=first.trailing_whitespace)
+        if len(region.moved_comments) > 1:
+            plan.mark_unsafe("the comments on all but one moved release are dropped")
+    return line
+
+
+def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: str,
+             swaps: dict[int, cst.BaseSmallStatement] | None = None) -> None:
+    """`try: <region> finally: <release>`; a region that is a single `try` without a
+    `finally` gets the `finally` added instead of a second `try`."""
+    final = release_line(module, release_code, region, plan)
+    finally_ = cst.Finally(body=cst.IndentedBlock(body=[final]))
+    stmts = region.stmts
+    if len(stmts) == 1 and isinstance(stmts[0], cst.Try) and stmts[0].finalbody is None:
+        new_try = rewrite(stmts, region.removals, swaps)[0]
+        assert isinstance(new_try, cst.Try)
+        plan.replace(stmts[0], new_try.with_changes(finalbody=finally_))
+        return
+    body = non_empty(rewrite(stmts, region.removals, swaps), module)
+    first_leading: list[cst.EmptyLine] = []
+    if isinstance(body[0], (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        # blank lines above the first wrapped statement move above the `try`; its
+        # comments stay with it
+        lines = list(body[0].leading_lines)
+        while lines and lines[0].comment is None:
+            first_leading.append(lines.pop(0))
+        body[0] = body[0].with_changes(leading_lines=lines)
+    new = cst.Try(body=cst.IndentedBlock(body=body), finalbody=finally_,
+                  leading_lines=first_leading)
+    _replace_region(plan, region, new)
+
+
+def wrap_with(module: cst.Module, plan: FixPlan, region: Region, acquire: cst.SimpleStatementLine,
+              var: str, call: cst.Call, is_async: bool,
+              swaps: dict[int, cst.BaseSmallStatement] | None = None) -> None:
+    """`with <call> as var: <region>` in place of the acquiring statement."""
+    body = non_empty(rewrite(region.stmts, region.removals, swaps), module)
+    if region.moved_comments:
+        plan.mark_unsafe("a comment on a removed release is dropped")
+    new = cst.With(
+        items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(var)))],
+        body=cst.IndentedBlock(body=body, header=acquire.trailing_whitespace),
+        asynchronous=cst.Asynchronous() if is_async else None,
+        leading_lines=acquire.leading_lines,
+    )
+    plan.replace(acquire, new)
+    for s in region.stmts:
+        plan.remove(s)
+
+
+def _replace_region(plan: FixPlan, region: Region, new: cst.BaseStatement) -> None:
+    if not region.stmts:
+        acquire = region.block.body[region.start]
+        plan.replace(acquire, cst.FlattenSentinel([acquire, new]))
+        return
+    plan.replace(region.stmts[0], new)
+    for s in region.stmts[1:]:
+        plan.remove(s)
+
+
+def acquire_statement(call: cst.CSTNode, parents: dict[int, cst.CSTNode]
+                      ) -> tuple[cst.SimpleStatementLine, str] | None:
+    """`var = <call>` / `var = await <call>` / `var: T = <call>` on a line of its own."""
+    line = statement_line(call, parents)
+    if line is None:
+        return None
+    small = line.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+        value = small.value
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target, value = small.target, small.value
+    else:
+        return None
+    if not isinstance(target, cst.Name) or strip_await(value)[0] is not call:
+        return None
+    return line, target.value
+
