@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
+from poolsafe.analysis.cstutil import dotted_name, iter_nodes
+from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.values import External
+from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.fix.edits import ancestors, enclosing_function, parent_map, parse_line
+from poolsafe.knowledge import BROAD_EXCEPTIONS, DB_ERROR_NAMES, DB_ERROR_ROOTS
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps103 import INVALID, VALID
@@ -54,8 +63,17 @@ class ExceptWithoutRollback(Rule):
     ```
 
     ## Fix safety
-    Inserting `rollback()` at the top of the handler is safe; where the name
-    may be unbound there, the fix guards it with `if conn is not None:`.
+    The fix inserts `conn.rollback()` (`await session.rollback()` for async
+    sessions) at the top of the handler, replacing a lone `pass`. Where the name
+    may be `None` there, it is guarded with `if conn is not None:`; where it may
+    be unbound (assigned only inside the `try`), `conn = None` is added before the
+    `try` as well. The fix is safe when the handler catches only database errors.
+    It is unsafe when the handler also catches other errors (a bare `except`,
+    `Exception`, a tuple with `ValueError`): a non-database error would now also
+    discard the transaction's uncommitted work; and when the `try` is inside a
+    loop, where rolling back discards the rows of earlier iterations that a later
+    commit used to keep (consider a `SAVEPOINT` instead); and inside a
+    `with session.begin():` block, whose own exit ends the transaction.
     """
 
     code = "PS103"
@@ -74,3 +92,155 @@ class ExceptWithoutRollback(Rule):
                     f"`except` swallows a database error on `{resource}` without "
                     f"`rollback()`, and {why}; call `{resource}.rollback()` in the handler",
                 )
+
+    # ------------------------------------------------------------------ fix
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        handler = finding.node
+        if not isinstance(handler, (cst.ExceptHandler, cst.ExceptStarHandler)):
+            return Unfixable(self.code, "not an except handler")
+        parents = parent_map(ctx.module.tree)
+        func = enclosing_function(handler, parents, ctx.module)
+        if func is None:
+            return Unfixable(self.code, "not inside a function")
+        flow = ctx.flow(func)
+        index = next((i for i, h in enumerate(flow.handlers) if h is handler), None)
+        if index is None or index not in flow.swallowing_handlers:
+            return Unfixable(self.code, "the handler was not found")
+        resource, why = flow.swallowing_handlers[index]
+        kind = FunctionResources(ctx.index, func).kind(resource)
+        is_async = kind is not None and kind.is_async and func.is_async
+        plan = FixPlan(self.code, f"roll back `{resource}` in the handler")
+        module = ctx.module.tree
+        try_stmt = parents.get(id(handler))
+        if not isinstance(try_stmt, (cst.Try, cst.TryStar)):
+            return Unfixable(self.code, "the handler's try was not found")
+        root = resource.split(".")[0]
+        state = _binding_state(func, root, try_stmt, parents)
+        if state == "unknown":
+            return Unfixable(self.code, f"`{root}` may be unbound in the handler")
+        rollback = f"{'await ' if is_async else ''}{resource}.rollback()"
+        if state in ("maybe-none", "unbound"):
+            stmt: cst.BaseStatement = cst.parse_statement(
+                f"if {root} is not None:{module.default_newline}"
+                f"{module.default_indent}{rollback}{module.default_newline}",
+                config=module.config_for_parsing)
+        else:
+            stmt = parse_line(module, rollback)
+        if not _catches_only_db_errors(ctx, func, handler):
+            plan.mark_unsafe("the handler also catches non-database errors, whose "
+                             "uncommitted work the rollback now discards")
+        if any(isinstance(a, (cst.For, cst.While)) for a in ancestors(try_stmt, parents)
+               if not isinstance(a, cst.FunctionDef)) and _in_function_loop(try_stmt, parents):
+            plan.mark_unsafe("inside a loop, the rollback also discards the work of earlier "
+                             "iterations")
+        if "commits on exit" in why:
+            plan.mark_unsafe("inside a transaction block (`with x.begin():`) the rollback "
+                             "ends the block's transaction before its exit")
+        body = handler.body
+        if isinstance(body, cst.IndentedBlock):
+            old = list(body.body)
+            if len(old) == 1 and isinstance(old[0], cst.SimpleStatementLine) \
+                    and len(old[0].body) == 1 and isinstance(old[0].body[0], cst.Pass) \
+                    and not old[0].leading_lines and old[0].trailing_whitespace.comment is None:
+                old = []
+            new_body = body.with_changes(body=[stmt, *old])
+        else:
+            assert isinstance(body, cst.SimpleStatementSuite)
+            rest = [] if len(body.body) == 1 and isinstance(body.body[0], cst.Pass) \
+                and body.trailing_whitespace.comment is None \
+                else [cst.SimpleStatementLine(list(body.body))]
+            new_body = cst.IndentedBlock(body=[stmt, *rest], header=body.trailing_whitespace)
+        new_handler = handler.with_changes(body=new_body)
+        if state == "unbound":
+            handlers = [new_handler if h is handler else h for h in try_stmt.handlers]
+            new_try = try_stmt.with_changes(handlers=handlers, leading_lines=[])
+            init = parse_line(module, f"{root} = None").with_changes(
+                leading_lines=try_stmt.leading_lines)
+            plan.replace(try_stmt, cst.FlattenSentinel([init, new_try]))
+        else:
+            plan.replace(handler, new_handler)
+        return plan
+
+
+def _in_function_loop(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> bool:
+    for anc in ancestors(node, parents):
+        if isinstance(anc, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        if isinstance(anc, (cst.For, cst.While)):
+            return True
+    return False
+
+
+def _catches_only_db_errors(ctx: FileContext, func: FunctionInfo,
+                            handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    if handler.type is None:
+        return False
+    types = [e.value for e in handler.type.elements] if isinstance(
+        handler.type, cst.Tuple) else [handler.type]
+    for t in types:
+        name = dotted_name(t) or ""
+        if name in BROAD_EXCEPTIONS:
+            return False
+        value = ctx.index.evaluate(t, ctx.module, func)
+        qual = value.qualname if isinstance(value, External) else name
+        if not ((isinstance(value, External) and qual.split(".")[0] in DB_ERROR_ROOTS)
+                or qual.rsplit(".", 1)[-1] in DB_ERROR_NAMES):
+            return False
+    return True
+
+
+def _binds(stmt: cst.CSTNode, name: str) -> list[cst.CSTNode]:
+    """Assignments to `name` directly in `stmt` (a simple statement line or a with)."""
+    out: list[cst.CSTNode] = []
+    for node in iter_nodes(stmt):
+        if isinstance(node, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
+            out.append(node.value)
+        elif isinstance(node, (cst.AnnAssign, cst.NamedExpr)) and isinstance(
+                node.target, cst.Name) and node.target.value == name and node.value is not None:
+            out.append(node.value)
+        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name) \
+                and node.name.value == name:
+            out.append(node)
+        elif isinstance(node, (cst.For, cst.CompFor)) and isinstance(
+                node.target, cst.Name) and node.target.value == name:
+            out.append(node)
+    return out
+
+
+def _is_none(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _binding_state(func: FunctionInfo, root: str, try_stmt: cst.CSTNode,
+                   parents: dict[int, cst.CSTNode]) -> str:
+    """'bound', 'maybe-none', 'unbound' (assigned only inside the try) or 'unknown'."""
+    params = func.node.params
+    for p in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if p.name.value == root:
+            return "maybe-none" if p.default is not None and _is_none(p.default) else "bound"
+    if root not in func.locals or root in func.globals_declared:
+        return "bound"  # a module-level name, `self`, ...
+    any_none = any(_is_none(v) for v in func.locals[root] if isinstance(v, cst.BaseExpression))
+    # statements that run before the try on the way to it
+    child: cst.CSTNode = try_stmt
+    for anc in ancestors(try_stmt, parents):
+        if isinstance(anc, cst.IndentedBlock):
+            before = []
+            for s in anc.body:
+                if s is child:
+                    break
+                before.append(s)
+            for s in reversed(before):
+                if isinstance(s, cst.SimpleStatementLine) and _binds(s, root):
+                    return "maybe-none" if any_none else "bound"
+        if isinstance(anc, cst.FunctionDef):
+            break
+        if isinstance(anc, cst.With) and any(
+                i.asname is not None and isinstance(i.asname.name, cst.Name)
+                and i.asname.name.value == root for i in anc.items):
+            return "maybe-none" if any_none else "bound"
+        child = anc
+    inside = any(_binds(s, root) for s in iter_nodes(try_stmt)
+                 if isinstance(s, cst.SimpleStatementLine))
+    return "unbound" if inside else "unknown"
