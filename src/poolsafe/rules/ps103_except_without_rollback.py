@@ -189,23 +189,19 @@ def _catches_only_db_errors(ctx: FileContext, func: FunctionInfo,
     return True
 
 
-def _binds(stmt: cst.CSTNode, name: str) -> list[cst.CSTNode]:
-    """Assignments to `name` directly in `stmt` (a simple statement line or a with)."""
-    out: list[cst.CSTNode] = []
+def _binds(stmt: cst.CSTNode, name: str) -> bool:
+    """Whether `stmt` assigns `name` (an assignment, `with ... as`, a loop target)."""
     for node in iter_nodes(stmt):
-        if isinstance(node, cst.Assign) and any(
-                isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
-            out.append(node.value)
-        elif isinstance(node, (cst.AnnAssign, cst.NamedExpr)) and isinstance(
-                node.target, cst.Name) and node.target.value == name and node.value is not None:
-            out.append(node.value)
-        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name) \
-                and node.name.value == name:
-            out.append(node)
-        elif isinstance(node, (cst.For, cst.CompFor)) and isinstance(
-                node.target, cst.Name) and node.target.value == name:
-            out.append(node)
-    return out
+        targets: list[cst.CSTNode] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor)):
+            targets = [node.target]
+        elif isinstance(node, cst.AsName):
+            targets = [node.name]
+        if any(isinstance(t, cst.Name) and t.value == name for t in targets):
+            return True
+    return False
 
 
 def _is_none(node: cst.CSTNode) -> bool:
