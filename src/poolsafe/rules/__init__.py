@@ -14,6 +14,7 @@ from poolsafe.rules.ps203_pool_without_pre_ping import PoolWithoutPrePing
 from poolsafe.rules.ps204_overflow_too_large import OverflowTooLarge
 from poolsafe.rules.ps205_scoped_session_never_removed import ScopedSessionNeverRemoved
 from poolsafe.rules.ps206_job_without_app_context import JobWithoutAppContext
+from poolsafe.rules.ps207_io_in_transaction import IoInTransaction
 
 ALL_RULES: tuple[type[Rule], ...] = (
     ClosePooledConnection,
@@ -27,6 +28,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     OverflowTooLarge,
     ScopedSessionNeverRemoved,
     JobWithoutAppContext,
+    IoInTransaction,
 )
 
 RULES_BY_CODE: dict[str, type[Rule]] = {r.code: r for r in ALL_RULES}
