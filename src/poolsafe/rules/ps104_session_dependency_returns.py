@@ -6,8 +6,22 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes
-from poolsafe.analysis.values import Connection
+from poolsafe.analysis.cstutil import call_name, iter_nodes, strip_await
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.values import Connection, FunctionRef
+from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.fix.edits import (
+    ancestors,
+    enclosing_function,
+    find_region,
+    free_name,
+    parent_map,
+    parse_expr,
+    parse_line,
+    statement_line,
+    wrap_try,
+)
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps104 import INVALID, VALID
@@ -47,8 +61,14 @@ class SessionDependencyReturns(Rule):
     ```
 
     ## Fix safety
-    Turning the function into a generator is safe for FastAPI dependencies; it is
-    marked unsafe when the function is also called directly elsewhere.
+    `return db` inside a `try` whose `finally` closes it becomes `yield db`;
+    `return SessionLocal()` becomes `db = SessionLocal()` and
+    `try: yield db finally: db.close()`; `db = SessionLocal(); ...; return db`
+    wraps the code after the checkout the same way. A return annotation `T`
+    becomes `Iterator[T]` (`AsyncIterator[T]`). Turning the function into a
+    generator is safe for FastAPI dependencies; it is marked unsafe when the
+    function is also called directly elsewhere in the project (those callers
+    would get a generator), and not offered when it returns other values too.
     """
 
     code = "PS104"
@@ -73,3 +93,103 @@ class SessionDependencyReturns(Rule):
                         f"dependency `{func.name}` returns a {value.kind.label}; FastAPI cannot "
                         "close it after the request: `yield` it inside try/finally instead",
                     )
+
+    # ------------------------------------------------------------------ fix
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        ret = finding.node
+        if not isinstance(ret, cst.Return) or ret.value is None:
+            return Unfixable(self.code, "not a return statement")
+        parents = parent_map(ctx.module.tree)
+        func = enclosing_function(ret, parents, ctx.module)
+        line = statement_line(ret, parents)
+        if func is None or line is None:
+            return Unfixable(self.code, "the return is not a statement of its own")
+        others = [n for n in iter_nodes(func.node.body)
+                  if isinstance(n, cst.Return) and n is not ret and n.value is not None]
+        if others:
+            return Unfixable(self.code, "the function returns other values too")
+        value = ctx.index.evaluate(ret.value, ctx.module, func)
+        if not isinstance(value, Connection):
+            return Unfixable(self.code, "the returned value is not a checkout")
+        module = ctx.module.tree
+        is_async = value.kind.is_async and func.is_async
+        close = f"{'await ' if is_async else ''}{{var}}.close()"
+        plan = FixPlan(self.code, "yield the session inside try/finally")
+        inner, _ = strip_await(ret.value)
+        if isinstance(inner, cst.Name):
+            var = inner.value
+            yield_small = cst.Expr(cst.Yield(cst.Name(var)))
+            # already inside a try whose finally closes it: just yield
+            for anc in ancestors(ret, parents):
+                if isinstance(anc, cst.FunctionDef):
+                    break
+                if isinstance(anc, cst.Try) and anc.finalbody is not None and any(
+                        var in ctx.index.released_by_call(c, func)
+                        for c in iter_nodes(anc.finalbody) if isinstance(c, cst.Call)):
+                    plan.replace(ret, yield_small)
+                    return self._finish(ctx, func, plan)
+            acquire = _acquire_line(func, var, line, parents)
+            if acquire is None:
+                return Unfixable(self.code, f"`{var}` is not made in the returning block")
+            region = find_region(ctx.index, func, parents, acquire, var, self.code,
+                                 end_at=line, skip=frozenset({id(ret)}))
+            if isinstance(region, Unfixable):
+                return region
+            wrap_try(module, plan, region, close.format(var=var), {id(ret): yield_small})
+            return self._finish(ctx, func, plan)
+        var = free_name(func, ["db"] if value.kind.is_session else ["conn"])
+        assign = parse_line(module, f"{var} = {module.code_for_node(ret.value)}").with_changes(
+            leading_lines=line.leading_lines, trailing_whitespace=line.trailing_whitespace)
+        try_stmt = cst.parse_statement(
+            f"try:{module.default_newline}{module.default_indent}yield {var}"
+            f"{module.default_newline}finally:{module.default_newline}"
+            f"{module.default_indent}{close.format(var=var)}{module.default_newline}",
+            config=module.config_for_parsing)
+        plan.replace(line, cst.FlattenSentinel([assign, try_stmt]))
+        return self._finish(ctx, func, plan)
+
+    def _finish(self, ctx: FileContext, func: FunctionInfo, plan: FixPlan) -> FixPlan:
+        returns = func.node.returns
+        if returns is not None:
+            module = ctx.module.tree
+            wrapper = "AsyncIterator" if func.is_async else "Iterator"
+            bound = ctx.module.imports.get(wrapper)
+            if bound is None and wrapper not in ctx.module.assigns:
+                plan.add_import("collections.abc", wrapper)
+            elif bound is not None and bound.rsplit(".", 1)[-1] != wrapper:
+                return plan  # the name means something else here: leave the annotation
+            text = module.code_for_node(returns.annotation)
+            plan.replace(returns.annotation, parse_expr(module, f"{wrapper}[{text}]"))
+        if _called_directly(ctx.index, func):
+            plan.mark_unsafe(f"`{func.name}` is also called directly; its callers would get "
+                             "a generator")
+        return plan
+
+
+def _acquire_line(func: FunctionInfo, var: str, ret_line: cst.SimpleStatementLine,
+                  parents: dict[int, cst.CSTNode]) -> cst.SimpleStatementLine | None:
+    block = parents.get(id(ret_line))
+    if not isinstance(block, cst.IndentedBlock):
+        return None
+    found = None
+    for stmt in block.body:
+        if stmt is ret_line:
+            return found
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+            small = stmt.body[0]
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(
+                    small.targets[0].target, cst.Name) and small.targets[0].target.value == var:
+                found = stmt
+    return None
+
+
+def _called_directly(index: ProjectIndex, func: FunctionInfo) -> bool:
+    for m in index.modules:
+        if func.name not in m.source:
+            continue
+        for node in iter_nodes(m.tree, into_functions=True):
+            if isinstance(node, cst.Call) and call_name(node) == func.name:
+                callee = index.evaluate(node.func, m, None)
+                if isinstance(callee, FunctionRef) and callee.func is func:
+                    return True
+    return False
