@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import os
 import sys
@@ -410,13 +411,22 @@ def rules(fmt: str) -> None:
         return
     from rich.table import Table
 
+    console = Console(highlight=False)
+    terminal = console.is_terminal
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("code", "name", "severity", "fixable", "summary"):
-        table.add_column(column, no_wrap=column != "summary")
+        table.add_column(column, no_wrap=not terminal or column != "summary")
     for m in metas:
         table.add_row(m.code, m.name, str(m.severity), "yes" if m.fixable else "",
                       m.summary)
-    Console(highlight=False).print(table)
+    if terminal:
+        console.print(table)
+        return
+    # off a terminal (pipes, scripts): one line per rule, no padding at line ends
+    plain = Console(file=io.StringIO(), width=1000, highlight=False, no_color=True)
+    with plain.capture() as captured:
+        plain.print(table)
+    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from typing import Any
@@ -39,4 +40,11 @@ def render_text(result: ScanResult, console: Console) -> None:
     for r in data:
         table.add_row(str(r["count"]), r["code"], r["name"], r["severity"],
                       "[*]" if r["fixable"] else "")
-    console.print(table)
+    if console.is_terminal:
+        console.print(table)
+        return
+    plain = Console(file=io.StringIO(), width=1000, no_color=True)
+    with plain.capture() as captured:
+        plain.print(table)
+    for line in captured.get().splitlines():
+        console.print(line.rstrip(), markup=False, highlight=False, soft_wrap=True)
