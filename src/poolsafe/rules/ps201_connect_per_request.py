@@ -8,7 +8,7 @@ from poolsafe.analysis.cstutil import iter_calls
 from poolsafe.analysis.values import Connection
 from poolsafe.knowledge.frameworks import RAW_CONNECT_KINDS
 from poolsafe.model import RawFinding, Severity
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps201 import INVALID, VALID
 from poolsafe.rules.ps2_common import facts, request_handler
 
@@ -74,8 +74,8 @@ class ConnectPerRequest(Rule):
     name = "connect-per-request"
     summary = "a raw driver connect() inside a request handler"
     severity = Severity.WARNING
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for func in ctx.module.all_functions:

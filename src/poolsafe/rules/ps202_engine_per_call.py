@@ -12,7 +12,7 @@ from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import Connection, ExternalInstance, Instance, LibraryObject
 from poolsafe.knowledge.frameworks import CACHING_DECORATORS, STORE_METHODS
 from poolsafe.model import RawFinding, Severity
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps202 import INVALID, VALID
 from poolsafe.rules.ps2_common import (
     decorator_target,
@@ -74,8 +74,8 @@ class EnginePerCall(Rule):
     name = "engine-per-call"
     summary = "create_engine() in a function whose engine does not outlive the call"
     severity = Severity.WARNING
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         verdicts: dict[int, bool] = {}

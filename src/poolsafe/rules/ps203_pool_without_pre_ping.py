@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.model import RawFinding, Severity
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps203 import INVALID, VALID
 from poolsafe.rules.ps2_common import engine_sites, facts, is_embedded, is_false, is_non_pooling
 
@@ -66,8 +66,8 @@ class PoolWithoutPrePing(Rule):
     summary = "a server-database engine without pool_pre_ping=True"
     severity = Severity.WARNING
     fixable = True
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for site in engine_sites(ctx.index, ctx.module):

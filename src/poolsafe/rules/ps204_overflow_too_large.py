@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from poolsafe.knowledge.frameworks import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
 from poolsafe.model import RawFinding, Severity
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps204 import INVALID, VALID
 from poolsafe.rules.ps2_common import engine_sites, int_value, is_embedded, is_non_pooling
 
@@ -61,8 +61,8 @@ class OverflowTooLarge(Rule):
     name = "overflow-too-large"
     summary = "max_overflow above half of pool_size"
     severity = Severity.WARNING
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for site in engine_sites(ctx.index, ctx.module):

@@ -12,7 +12,7 @@ from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import FunctionRef, LibraryObject
 from poolsafe.knowledge import OBJECT_CONSTRUCTORS
 from poolsafe.model import RawFinding, Severity
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps205 import INVALID, VALID
 from poolsafe.rules.ps2_common import (
     external_name,
@@ -81,8 +81,8 @@ class ScopedSessionNeverRemoved(Rule):
     summary = "a Flask app's scoped_session that no teardown handler removes"
     severity = Severity.WARNING
     fixable = True
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         names = {tail for _, tail in _SCOPED_CTORS}

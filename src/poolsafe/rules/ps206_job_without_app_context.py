@@ -17,7 +17,7 @@ from poolsafe.knowledge.frameworks import (
     FLASK_SQLALCHEMY_CONTEXT_ATTRIBUTES,
 )
 from poolsafe.model import RawFinding, Severity
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps206 import INVALID, VALID
 from poolsafe.rules.ps2_common import (
     facts,
@@ -84,8 +84,8 @@ class JobWithoutAppContext(Rule):
     summary = "a background job that uses the Flask app's database outside app_context()"
     severity = Severity.WARNING
     fixable = True
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         jobs = facts(ctx.index).jobs()

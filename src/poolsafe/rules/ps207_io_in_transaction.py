@@ -26,7 +26,7 @@ from poolsafe.knowledge.frameworks import (
     TRANSACTION_END_METHODS,
 )
 from poolsafe.model import RawFinding, Severity
-from poolsafe.rules.base import Case, FileContext, Rule
+from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps207 import INVALID, VALID
 from poolsafe.rules.ps2_common import (
     external_name,
@@ -94,8 +94,8 @@ class IoInTransaction(Rule):
     name = "io-in-transaction"
     summary = "a network call while a transaction is open"
     severity = Severity.WARNING
-    VALID: list[Case] = VALID
-    INVALID: list[Case] = INVALID
+    VALID = VALID
+    INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for func in ctx.module.all_functions:

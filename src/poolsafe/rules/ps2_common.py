@@ -675,10 +675,10 @@ class ProjectFacts:
                             found.append((f.node.body, m, f))
             for method in FLASK_TEARDOWN_METHODS:
                 for site in self.call_sites(method):
-                    f = site.call.func
+                    callee = site.call.func
                     args = positional_args(site.call)
-                    if not (isinstance(f, cst.Attribute) and args and _flask_or_unknown(
-                            self.index, f.value, site.module, site.func)):
+                    if not (isinstance(callee, cst.Attribute) and args and _flask_or_unknown(
+                            self.index, callee.value, site.module, site.func)):
                         continue
                     handler = args[0]
                     if isinstance(handler, cst.Lambda):
@@ -849,9 +849,9 @@ def is_model_class(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
         return False
     for base in cls.node.bases:
         expr = base.value
-        if isinstance(expr, cst.Attribute) and expr.attr.value == FLASK_MODEL_BASE_ATTRIBUTE:
-            if is_flask_db(index.evaluate(expr.value, cls.module, None)):
-                return True
+        if (isinstance(expr, cst.Attribute) and expr.attr.value == FLASK_MODEL_BASE_ATTRIBUTE
+                and is_flask_db(index.evaluate(expr.value, cls.module, None))):
+            return True
         value = index.evaluate(expr, cls.module, None)
         if isinstance(value, ClassRef) and is_model_class(index, value.cls, depth + 1):
             return True

@@ -38,7 +38,7 @@ def make_engine():
     Case("""
 from sqlalchemy.ext.asyncio import create_async_engine
 
-engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=False)  # expect: PS203
+engine = create_async_engine("postgresql+asyncpg://db/app", pool_pre_ping=False)  # expect: PS203
 """),
     Case("""
 import os

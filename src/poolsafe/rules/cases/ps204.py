@@ -22,12 +22,12 @@ engine = create_engine("postgresql://app@db/app", pool_size=10, pool_pre_ping=Tr
     Case("""
 from sqlalchemy import create_engine
 
-engine = create_engine("postgresql://app@db/app", max_overflow=-1, pool_pre_ping=True)  # expect: PS204
+engine = create_engine("postgresql://db/app", max_overflow=-1, pool_pre_ping=True)  # expect: PS204
 """, note="-1 is unlimited overflow"),
     Case("""
 from sqlalchemy import create_engine
 
-engine = create_engine("postgresql://app@db/app", max_overflow=6, pool_pre_ping=True)  # expect: PS204
+engine = create_engine("postgresql://db/app", max_overflow=6, pool_pre_ping=True)  # expect: PS204
 """, note="default pool_size=5"),
     Case("""
 class Config:
@@ -43,7 +43,10 @@ from flask import Flask
 
 def create_app():
     app = Flask(__name__)
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 4, "pool_pre_ping": True}  # expect: PS204
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "pool_size": 4,  # expect: PS204
+        "pool_pre_ping": True,
+    }
     return app
 """),
     Case("""
