@@ -429,5 +429,10 @@ def rules(fmt: str) -> None:
     click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
+from poolsafe.fix.cli import fix_command  # noqa: E402 (registered last: `poolsafe fix`)
+
+main.add_command(fix_command)
+
+
 if __name__ == "__main__":
     main()
