@@ -30,6 +30,8 @@ from poolsafe.source import DecodedSource, decode
 from poolsafe.suppression import parse_comments
 
 MAX_PASSES = 10
+#: the order in which overlapping plans win within one pass
+PRIORITY = ("PS105", "PS104", "PS101", "PS103", "PS102")
 
 FixFunction = Callable[[FileContext, RawFinding], FixOutcome]
 
@@ -367,7 +369,10 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
     if not plans:
         return False
     tree = item.module.tree
-    # overlapping plans wait for the next pass (their findings are linted again)
+    # overlapping plans wait for the next pass (their findings are linted again); the
+    # narrower rules go first (a route's session becomes a dependency, PS105, rather
+    # than a `with` block, PS102)
+    plans.sort(key=lambda x: PRIORITY.index(x[0].code) if x[0].code in PRIORITY else 99)
     accepted = select_plans(tree, [p for p, _, _ in plans])
     info = {id(p): (loc, fp) for p, loc, fp in plans}
     originally_ok = _compiles(f.text, f.display) is None

@@ -465,7 +465,8 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     if end_at is not None:
         end = next(i for i, s in enumerate(rest) if s is end_at) + 1
     else:
-        top = [pos for _, line, pos in releases if line is not None and line is rest[pos]]
+        # the last top-level statement that releases (or holds a release)
+        top = [pos for _, _line, pos in releases]
         if top:
             last = max(top)
             after = rest[last + 1:]
