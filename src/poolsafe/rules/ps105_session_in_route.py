@@ -8,7 +8,21 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes, strip_await
 from poolsafe.analysis.frameworks import route_framework
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import Connection
+from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.fix.edits import (
+    acquire_statement,
+    comments_of,
+    enclosing_function,
+    escape_reason,
+    parent_map,
+    parse_expr,
+    reference,
+    statement_line,
+    top_level_statement,
+)
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps105 import INVALID, VALID
@@ -45,9 +59,16 @@ class SessionInRoute(Rule):
     ```
 
     ## Fix safety
-    The fix adds the parameter (creating `get_db` if the project has none) and
-    removes the manual session and its `close()`; it is unsafe when the route
-    commits or configures the session in ways a shared dependency would not.
+    The fix adds a `db: Session = Depends(get_db)` parameter (named like the
+    route's variable), using the project's dependency that yields a session from
+    the same factory call, or creating `get_db` beside the route; it removes the
+    manual session, its `close()` calls, and a `try`/`finally` that only closed
+    it, and imports `Depends`/`Session` as needed. Commits stay where they are (the
+    dependency hands out the same kind of session), so a route that commits is
+    still safe. The fix is unsafe when the route configures the session
+    (assigns its attributes, `db.info[...] = ...`), when the route is also called
+    directly (its signature changes), and when a comment on a removed line would
+    be lost. It is not offered when the session is returned, stored or rebound.
     """
 
     code = "PS105"
@@ -77,3 +98,266 @@ class SessionInRoute(Rule):
                         f"`{value.origin}`; take it as a parameter: "
                         "`db: Session = Depends(get_db)`",
                     )
+
+    # ------------------------------------------------------------------ fix
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        call = finding.node
+        if not isinstance(call, cst.Call):
+            return Unfixable(self.code, "not a call")
+        parents = parent_map(ctx.module.tree)
+        func = enclosing_function(call, parents, ctx.module)
+        if func is None or func.parent is not None:
+            return Unfixable(self.code, "not a top-level route function")
+        conn = ctx.index.evaluate(call, ctx.module, func)
+        if not isinstance(conn, Connection):
+            return Unfixable(self.code, "the session was not recognised")
+        plan = FixPlan(self.code, "take the session from a Depends() dependency")
+        found = acquire_statement(call, parents)
+        body = list(iter_nodes(func.node.body))
+        if found is not None:
+            line, var = found
+        else:
+            line, var = None, "db"
+        if var in func.all_param_names():
+            return Unfixable(self.code, f"the route already has a parameter `{var}`")
+        if found is None and var in func.locals:
+            return Unfixable(self.code, f"`{var}` is already used in the route")
+        dep_name = self._dependency(ctx, func, call, conn, plan, parents)
+        if dep_name is None:
+            return Unfixable(self.code, "no name for a dependency function")
+        # the session's statement and its close() calls go
+        edits: dict[int, tuple[cst.CSTNode, cst.CSTNode | cst.RemovalSentinel
+                               | cst.FlattenSentinel[cst.CSTNode]]] = {}
+        if line is not None:
+            stmts = [s for s in (func.node.body.body if isinstance(
+                func.node.body, cst.IndentedBlock) else [])]
+            reason = escape_reason([s for s in stmts if s is not line], var)
+            if reason is not None:
+                return Unfixable(self.code, reason)
+            edits[id(line)] = (line, cst.RemovalSentinel.REMOVE)
+            for node in body:
+                close = _close_line(node, var, parents)
+                if close is None:
+                    continue
+                if comments_of(close):
+                    plan.mark_unsafe("a comment on a removed close() is dropped")
+                holder = parents.get(id(parents.get(id(close))))
+                try_stmt = parents.get(id(holder))
+                if isinstance(holder, cst.Finally) and isinstance(try_stmt, cst.Try) \
+                        and isinstance(holder.body, cst.IndentedBlock) \
+                        and len(holder.body.body) == 1:
+                    if try_stmt.handlers:
+                        edits[id(try_stmt)] = (try_stmt, try_stmt.with_changes(finalbody=None))
+                    elif isinstance(try_stmt.body, cst.IndentedBlock):
+                        inner = list(try_stmt.body.body)
+                        first = inner[0]
+                        if isinstance(first, (cst.SimpleStatementLine,
+                                              cst.BaseCompoundStatement)):
+                            inner[0] = first.with_changes(
+                                leading_lines=[*try_stmt.leading_lines, *first.leading_lines])
+                        edits[id(try_stmt)] = (try_stmt, cst.FlattenSentinel(inner))
+                    continue
+                edits[id(close)] = (close, cst.RemovalSentinel.REMOVE)
+            for node in body:
+                if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+                    targets = [t.target for t in node.targets] if isinstance(
+                        node, cst.Assign) else [node.target]
+                    if any(isinstance(t, (cst.Attribute, cst.Subscript))
+                           and _root(t) == var for t in targets):
+                        plan.mark_unsafe(f"the route configures `{var}`; the shared "
+                                         "dependency does not")
+        else:
+            edits[id(call)] = (call, cst.Name(var))
+        if line is not None and comments_of(line):
+            self._keep_comments(line, edits, parents, plan)
+        # a removed statement nested in an edited try: apply it inside the new try
+        for key, (node, new) in list(edits.items()):
+            if isinstance(new, cst.RemovalSentinel):
+                for tnode, _new in edits.values():
+                    if tnode is not node and any(a is tnode for a in _ancestors(node, parents)):
+                        return Unfixable(self.code, "the session's statements are nested "
+                                                    "in a way the fix cannot follow")
+            plan.replacements[key] = (node, new)
+        plan.replace(func.node.params, self._params(ctx, func, var, conn, dep_name, plan))
+        if _route_called_directly(ctx.index, func):
+            plan.mark_unsafe(f"`{func.name}` is also called directly; its signature changes")
+        return plan
+
+    def _keep_comments(self, line: cst.SimpleStatementLine,
+                       edits: dict[int, tuple[cst.CSTNode, cst.CSTNode | cst.RemovalSentinel
+                                              | cst.FlattenSentinel[cst.CSTNode]]],
+                       parents: dict[int, cst.CSTNode], plan: FixPlan) -> None:
+        """Move the comments of the removed session line onto the next statement."""
+        comments = [e for e in line.leading_lines if e.comment is not None]
+        if line.trailing_whitespace.comment is not None:
+            comments.append(cst.EmptyLine(comment=line.trailing_whitespace.comment))
+        block = parents.get(id(line))
+        siblings = list(block.body) if isinstance(block, cst.IndentedBlock) else []
+        pos = next((i for i, x in enumerate(siblings) if x is line), -1)
+        nxt = siblings[pos + 1] if 0 <= pos < len(siblings) - 1 else None
+        if nxt is None:
+            plan.mark_unsafe("a comment on the removed session line is dropped")
+            return
+        if id(nxt) in edits:
+            node, new = edits[id(nxt)]
+            if isinstance(new, cst.FlattenSentinel) and new.nodes:
+                first = new.nodes[0]
+                if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                    nodes = [first.with_changes(leading_lines=[*comments,
+                                                               *first.leading_lines]),
+                             *new.nodes[1:]]
+                    edits[id(nxt)] = (node, cst.FlattenSentinel(nodes))
+                    return
+            plan.mark_unsafe("a comment on the removed session line is dropped")
+            return
+        inside = any(any(a is nxt for a in _ancestors(n, parents)) for n, _ in edits.values())
+        if inside or not isinstance(nxt, (cst.SimpleStatementLine,
+                                          cst.BaseCompoundStatement)):
+            plan.mark_unsafe("a comment on the removed session line is dropped")
+            return
+        edits[id(nxt)] = (nxt, nxt.with_changes(leading_lines=[*comments,
+                                                               *nxt.leading_lines]))
+
+    def _params(self, ctx: FileContext, func: FunctionInfo, var: str, conn: Connection,
+                dep: str, plan: FixPlan) -> cst.Parameters:
+        module = ctx.module.tree
+        imports = ctx.module.imports
+        cls, where = ("AsyncSession", "sqlalchemy.ext.asyncio") if conn.kind.is_async \
+            else ("Session", "sqlalchemy.orm")
+        annotation: str | None = cls
+        if cls in imports:
+            if imports[cls].rsplit(".", 1)[-1] != cls or not imports[cls].startswith(
+                    "sqlalchemy"):
+                annotation = None
+        elif cls in ctx.module.assigns or cls in ctx.module.classes \
+                or cls in ctx.module.functions:
+            annotation = None
+        else:
+            plan.add_import(where, cls)
+        depends = "Depends"
+        if "Depends" in imports:
+            if imports["Depends"] != "fastapi.Depends":
+                depends = "fastapi.Depends" if imports.get("fastapi") == "fastapi" else ""
+        elif imports.get("fastapi") == "fastapi":
+            depends = "fastapi.Depends"
+        else:
+            plan.add_import("fastapi", "Depends")
+        if not depends:
+            return func.node.params
+        spaced = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(" "),
+                                 whitespace_after=cst.SimpleWhitespace(" "))
+        param = cst.Param(
+            name=cst.Name(var),
+            annotation=cst.Annotation(parse_expr(module, annotation)) if annotation else None,
+            default=parse_expr(module, f"{depends}({dep})"),
+            equal=spaced if annotation else cst.AssignEqual(
+                whitespace_before=cst.SimpleWhitespace(""),
+                whitespace_after=cst.SimpleWhitespace("")))
+        params = func.node.params
+        if isinstance(params.star_arg, cst.Param) or params.kwonly_params:
+            return params.with_changes(kwonly_params=[*params.kwonly_params, param])
+        return params.with_changes(params=[*params.params, param])
+
+    def _dependency(self, ctx: FileContext, func: FunctionInfo, call: cst.Call,
+                    conn: Connection, plan: FixPlan,
+                    parents: dict[int, cst.CSTNode]) -> str | None:
+        """The project's dependency yielding a session from the same factory call, or a
+        new `get_db` beside the route."""
+        module = ctx.module.tree
+        call_code = module.code_for_node(call)
+        key = _factory_key(ctx.index, ctx.module, call)
+        for m in ctx.index.modules:
+            for f in m.functions.values():
+                if not f.is_generator or f.cls is not None:
+                    continue
+                for node in iter_nodes(f.node.body):
+                    if not isinstance(node, cst.Call) or m.tree.code_for_node(node) != call_code:
+                        continue
+                    value = ctx.index.evaluate(node, m, f)
+                    if isinstance(value, Connection) and value.kind_key == conn.kind_key \
+                            and _factory_key(ctx.index, m, node) == key and _yields(f):
+                        plan.description = f"take the session from Depends({f.name})"
+                        return reference(plan, ctx.index, ctx.module, f)
+        taken = set(ctx.module.functions) | set(ctx.module.imports) | set(ctx.module.assigns)
+        name = next((n for n in ("get_db", "get_session", "get_db_session") if n not in taken),
+                    None)
+        if name is None:
+            return None
+        top = top_level_statement(func.node, parents, module)
+        if top is None:
+            return None
+        nl, ind = module.default_newline, module.default_indent
+        aw = "await " if conn.kind.is_async else ""
+        code = (f"{'async ' if conn.kind.is_async else ''}def {name}():{nl}"
+                f"{ind}db = {call_code}{nl}{ind}try:{nl}{ind}{ind}yield db{nl}"
+                f"{ind}finally:{nl}{ind}{ind}{aw}db.close(){nl}")
+        new = cst.parse_statement(code, config=module.config_for_parsing)
+        new = new.with_changes(leading_lines=[])
+        blank = [cst.EmptyLine(), cst.EmptyLine()]
+        plan.add_before(top, [new.with_changes(leading_lines=list(
+            getattr(top, "leading_lines", [])) or blank)])
+        # the route keeps its own leading blank lines after the new function
+        plan.description = f"take the session from a new Depends({name})"
+        return name
+
+
+def _root(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _ancestors(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> list[cst.CSTNode]:
+    out = []
+    cur = parents.get(id(node))
+    while cur is not None:
+        out.append(cur)
+        cur = parents.get(id(cur))
+    return out
+
+
+def _close_line(node: cst.CSTNode, var: str,
+                parents: dict[int, cst.CSTNode]) -> cst.SimpleStatementLine | None:
+    if not isinstance(node, cst.Call) or node.args:
+        return None
+    f = node.func
+    if not (isinstance(f, cst.Attribute) and f.attr.value == "close"
+            and isinstance(f.value, cst.Name) and f.value.value == var):
+        return None
+    line = statement_line(node, parents)
+    if line is None or not isinstance(line.body[0], cst.Expr):
+        return None
+    return line
+
+
+def _yields(f: FunctionInfo) -> bool:
+    return any(isinstance(n, cst.Yield) for n in iter_nodes(f.node.body))
+
+
+def _factory_key(index: ProjectIndex, module: ModuleInfo, call: cst.Call) -> tuple[str, str]:
+    """Where the factory's name is defined: (module path, name)."""
+    root = _root(call.func) if isinstance(call.func, (cst.Attribute, cst.Name)) else None
+    if root is None:
+        return ("", "")
+    if root in module.imports:
+        qual = module.imports[root]
+        mod, _, name = qual.rpartition(".")
+        for m in index.by_name.get(mod, []):
+            return (m.path, name)
+        return (qual, "")
+    return (module.path, root)
+
+
+def _route_called_directly(index: ProjectIndex, func: FunctionInfo) -> bool:
+    from poolsafe.analysis.values import FunctionRef
+
+    for m in index.modules:
+        if func.name not in m.source:
+            continue
+        for node in iter_nodes(m.tree, into_functions=True):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
+                    and node.func.value == func.name:
+                callee = index.evaluate(node.func, m, None)
+                if isinstance(callee, FunctionRef) and callee.func is func:
+                    return True
+    return False
