@@ -19,6 +19,7 @@ from rich.console import Console
 
 from poolsafe import __version__
 from poolsafe import baseline as baseline_mod
+from poolsafe.cache import CACHE_DIR_NAME, clear_cache
 from poolsafe.config import (
     Config,
     ConfigError,
@@ -95,6 +96,12 @@ class Selection:
         return (base | _expand(self.extend_select)) - _expand(self.ignore)
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """Engine settings (--jobs, --no-cache) that _run reads from the click context."""
+    ctx.meta[f"poolsafe.{param.name}"] = value
+    return value
+
+
 def _config_options(func: F) -> F:
     options = [
         click.option("--config", "config_file", type=click.Path(dir_okay=False),
@@ -110,6 +117,11 @@ def _config_options(func: F) -> F:
         click.option("--force-exclude", is_flag=True, default=None,
                      help="Apply excludes to paths named on the command line too (for "
                           "pre-commit)."),
+        click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, expose_value=False,
+                     callback=_remember, help="Worker processes (default 0: one per core; "
+                                              "1: no worker processes)."),
+        click.option("--no-cache", is_flag=True, expose_value=False, callback=_remember,
+                     help=f"Do not read or write the cache ({CACHE_DIR_NAME}/)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -201,11 +213,19 @@ def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
     enabled = sel.enabled(cfg)
     options = ScanOptions(select=enabled, project=cfg.project,
                           exclude=exclude_regexes(excludes, targets, cfg.root))
+    meta = click.get_current_context().meta
+    options.jobs = meta.get("poolsafe.jobs", 0) or None
+    options.cache_dir = None if meta.get("poolsafe.no_cache") else Path(CACHE_DIR_NAME)
     scanned: list[str] = []
     if not targets:
         return Run(cfg, enabled, ScanResult(), scanned)
     with _progress(targets, options, scanned):
         result = scan(targets, options)
+    if not scanned and result.files_scanned:
+        # an engine that does not report progress: list the files ourselves
+        failed = {e.path for e in result.errors}
+        scanned = [item.display for item in discover(targets, excluded=options.exclude)
+                   if not isinstance(item, str) and item.display not in failed]
     return Run(cfg, enabled, result, scanned)
 
 
@@ -432,6 +452,13 @@ def rules(fmt: str) -> None:
 from poolsafe.fix.cli import fix_command  # noqa: E402 (registered last: `poolsafe fix`)
 
 main.add_command(fix_command)
+
+
+@main.command()
+def clean() -> None:
+    """Remove the cache directory (.poolsafe_cache/) of the current directory."""
+    if clear_cache(Path(CACHE_DIR_NAME)):
+        click.echo(f"Removed {CACHE_DIR_NAME}/")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -16,7 +18,21 @@ from poolsafe.analysis.module import ModuleInfo, collect_module
 from poolsafe.discovery import SourceFile, discover
 from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult
 from poolsafe.rules import ALL_RULES, FileContext, Rule
-from poolsafe.source import DecodedSource, SourceError, decode
+from poolsafe.source import (
+    MAX_BRACKET_DEPTH,
+    DecodedSource,
+    SourceError,
+    bracket_depth,
+    decode,
+)
+
+#: libcst needs about 1 GB of memory per MB of source: larger files are reported, not parsed
+MAX_FILE_BYTES = 2_000_000
+#: stack and recursion limit for parsing and analysing deeply nested code
+STACK_BYTES = 512 * 1024 * 1024
+RECURSION_LIMIT = 60_000
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -28,6 +44,14 @@ class ScanOptions:
     #: called as progress(phase, path) after each file is parsed ("parse") and
     #: checked ("check"); the CLI uses it for its progress bar and file list
     progress: Callable[[str, str], None] | None = None
+    #: files larger than this are reported as errors instead of parsed
+    max_file_bytes: int = MAX_FILE_BYTES
+    #: worker processes (1: serial in this process; 0 or None: one per core)
+    jobs: int | None = 1
+    #: where the persistent cache lives (None: no cache)
+    cache_dir: Path | None = None
+    #: skip files that mention no database name (see poolsafe.prefilter)
+    prefilter: bool = True
 
 
 @dataclass
@@ -51,9 +75,26 @@ def _parse_error_message(exc: Exception) -> str:
     return f"cannot parse: {type(exc).__name__}: {exc}"
 
 
-def load(source_file: SourceFile) -> ParsedFile | FileError:
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+def _read_limited(path: Path, max_bytes: int) -> bytes:
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise _TooLarge(path.stat().st_size)
+    return data
+
+
+def load(source_file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile | FileError:
     try:
-        data = source_file.path.read_bytes()
+        data = _read_limited(source_file.path, max_bytes)
+    except _TooLarge as exc:
+        return FileError(source_file.display,
+                         f"skipped: {exc.size / 1e6:.1f} MB is above the "
+                         f"{max_bytes / 1e6:.1f} MB limit for one file")
     except FileNotFoundError:
         return FileError(source_file.display, "file disappeared before it could be read")
     except IsADirectoryError:
@@ -66,6 +107,11 @@ def load(source_file: SourceFile) -> ParsedFile | FileError:
         return FileError(source_file.display, str(exc))
     if "\0" in decoded.text:
         return FileError(source_file.display, "cannot parse: the file contains a NUL byte")
+    depth = bracket_depth(decoded.text)
+    if depth > MAX_BRACKET_DEPTH:
+        return FileError(source_file.display,
+                         f"cannot parse: brackets nested {depth} levels deep (too deeply "
+                         f"nested; Python allows {MAX_BRACKET_DEPTH})")
     try:
         module = parse_source(source_file.display, source_file.path, source_file.relative,
                               decoded.text)
@@ -141,7 +187,7 @@ def parse_all(paths: list[str], options: ScanOptions,
         if isinstance(item, str):
             result.errors.append(FileError(item.split(":", 1)[0], item.split(": ", 1)[-1]))
             continue
-        loaded = load(item)
+        loaded = load(item, options.max_file_bytes)
         if options.progress is not None:
             options.progress("parse", item.display)
         if isinstance(loaded, FileError):
@@ -151,27 +197,58 @@ def parse_all(paths: list[str], options: ScanOptions,
     return parsed
 
 
-def scan(paths: list[str], options: ScanOptions | None = None) -> ScanResult:
-    options = options or ScanOptions()
-    result = ScanResult()
+def run_deep(fn: Callable[[], T]) -> T:
+    """Run `fn` in a thread with a large stack and a raised recursion limit, so that
+    deeply nested code makes a RecursionError (reported per file) rather than a crash
+    of the interpreter."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # re-raised in the calling thread
+            box["error"] = exc
+
     old_limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old_limit, 10_000))
+    old_stack = threading.stack_size()
+    sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
     try:
-        parsed = parse_all(paths, options, result)
-        index = ProjectIndex([p.module for p in parsed], options.project)
-        rules = enabled_rules(options)
-        for p in parsed:
-            findings, errors = check_module(p, index, rules)
-            if options.progress is not None:
-                options.progress("check", p.source_file.display)
-            result.findings.extend(findings)
-            for e in errors:
-                result.errors.append(e)
-                if e.message.startswith("internal error"):
-                    result.internal_errors += 1
-        result.files_scanned = len(parsed)
+        try:
+            threading.stack_size(STACK_BYTES)
+        except (ValueError, RuntimeError):  # platform without adjustable stacks
+            sys.setrecursionlimit(max(old_limit, 10_000))
+            return fn()
+        thread = threading.Thread(target=target, name="poolsafe-scan")
+        threading.stack_size(old_stack)
+        thread.start()
+        thread.join()
     finally:
         sys.setrecursionlimit(old_limit)
+    if "error" in box:
+        raise box["error"]
+    return cast(T, box["value"])
+
+
+def scan(paths: list[str], options: ScanOptions | None = None) -> ScanResult:
+    opts = options or ScanOptions()
+    return run_deep(lambda: _scan(paths, opts))
+
+
+def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
+    result = ScanResult()
+    parsed = parse_all(paths, options, result)
+    index = ProjectIndex([p.module for p in parsed], options.project)
+    rules = enabled_rules(options)
+    for p in parsed:
+        findings, errors = check_module(p, index, rules)
+        if options.progress is not None:
+            options.progress("check", p.source_file.display)
+        result.findings.extend(findings)
+        for e in errors:
+            result.errors.append(e)
+            if e.message.startswith("internal error"):
+                result.internal_errors += 1
+    result.files_scanned = len(parsed)
     result.findings.sort(key=Finding.sort_key)
     result.errors.sort(key=lambda e: e.path)
     return result

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import io
+import itertools
 import tokenize
 from dataclasses import dataclass
+
+#: CPython's tokenizer refuses more than this many nested brackets (MAXLEVEL)
+MAX_BRACKET_DEPTH = 200
+_BRACKET_STEP = {ord("("): 1, ord("["): 1, ord("{"): 1, ord(")"): -1, ord("]"): -1,
+                 ord("}"): -1}
+_KEEP_BRACKETS = bytes(range(256)).translate(None, b"()[]{}")
 
 
 @dataclass(frozen=True)
@@ -42,3 +49,27 @@ def encode(source: DecodedSource, text: str) -> bytes:
     if source.bom and not data.startswith(b"\xef\xbb\xbf"):
         data = b"\xef\xbb\xbf" + data
     return data
+
+
+def bracket_depth(text: str) -> int:
+    """The deepest bracket nesting in `text`, ignoring brackets in strings and
+    comments. A cheap upper bound is computed first; the exact (tokenizer) count
+    runs only for the rare file whose bound exceeds MAX_BRACKET_DEPTH."""
+    data = text.encode("utf-8", "surrogatepass")
+    only = data.translate(None, _KEEP_BRACKETS)
+    if len(only) <= MAX_BRACKET_DEPTH:
+        return 0
+    bound = max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, only)), default=0)
+    if bound <= MAX_BRACKET_DEPTH:
+        return bound
+    depth = deepest = 0
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.OP and tok.string in "([{":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif tok.type == tokenize.OP and tok.string in ")]}":
+                depth -= 1
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass
+    return deepest
