@@ -1,0 +1,476 @@
+"""Fixes over every rule's INVALID cases: the result parses and compiles, the rule no
+longer reports it, and fixing again changes nothing; plus exact before/after goldens."""
+
+from __future__ import annotations
+
+import pytest
+
+from poolsafe.engine import ScanOptions, scan_sources
+from poolsafe.fix.apply import fix_sources
+from poolsafe.rules import ALL_RULES, Case, Rule
+
+FIXABLE = [r for r in ALL_RULES if callable(getattr(r, "fix", None))]
+
+
+def _files(case: Case) -> dict[str, str]:
+    return {**case.files, case.path: case.code}
+
+
+def _params() -> list[object]:
+    return [pytest.param(rule, case, id=f"{rule.code}-invalid-{i}")
+            for rule in FIXABLE for i, case in enumerate(rule.INVALID)]
+
+
+@pytest.mark.parametrize(("rule", "case"), _params())
+def test_fix_every_invalid_case(rule: type[Rule], case: Case) -> None:
+    options = ScanOptions(select={rule.code})
+    result = fix_sources(_files(case), options, unsafe=True)
+    assert not result.errors, result.errors
+    assert result.applied, [x.reason for x in result.left]
+    fixed = result.sources()
+    for name, text in fixed.items():
+        compile(text, name, "exec")
+    after = scan_sources(fixed, options)
+    assert not [f for f in after.findings if f.code == rule.code], after.findings
+    again = fix_sources(fixed, options, unsafe=True)
+    assert again.sources() == fixed
+    assert not again.applied
+
+
+def test_every_fixable_rule_has_cases() -> None:
+    assert {r.code for r in FIXABLE} >= {"PS101", "PS102", "PS103", "PS104", "PS105"}
+
+
+def _fix(code: str, source: str, *, unsafe: bool = False, files: dict[str, str] | None = None,
+         path: str = "case.py", select: str | None = None) -> str:
+    result = fix_sources({**(files or {}), path: source},
+                         ScanOptions(select={select or code}), unsafe=unsafe)
+    assert not result.errors, result.errors
+    return result.sources()[path]
+
+
+PG = """\
+from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+"""
+
+
+# ------------------------------------------------------------------ PS101
+def test_ps101_close_in_finally_replaced_in_place_keeping_comments() -> None:
+    before = PG + """
+def rows():
+    conn = pool.getconn()
+    try:
+        return conn.cursor().fetchall()
+    finally:
+        # give it back
+        conn.close()  # done
+"""
+    assert _fix("PS101", before) == PG + """
+def rows():
+    conn = pool.getconn()
+    try:
+        return conn.cursor().fetchall()
+    finally:
+        # give it back
+        pool.putconn(conn)  # done
+"""
+
+
+def test_ps101_wrapper_release_is_imported() -> None:
+    db = PG + """
+def get_db_connection():
+    return pool.getconn()
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+"""
+    before = """from db import get_db_connection
+
+def report():
+    conn = get_db_connection()
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        conn.close()
+"""
+    assert _fix("PS101", before, files={"db.py": db}, path="reports.py") == \
+        """from db import get_db_connection
+from db import release_db_connection
+
+def report():
+    conn = get_db_connection()
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        release_db_connection(conn)
+"""
+
+
+def test_ps101_close_without_try_moves_into_finally() -> None:
+    before = PG + """
+def rows():
+    conn = pool.getconn()
+    data = conn.cursor().fetchall()
+    conn.close()
+    return data
+"""
+    assert _fix("PS101", before) == PG + """
+def rows():
+    conn = pool.getconn()
+    try:
+        data = conn.cursor().fetchall()
+    finally:
+        pool.putconn(conn)
+    return data
+"""
+
+
+def test_ps101_async_putconn_is_awaited() -> None:
+    before = """from psycopg_pool import AsyncConnectionPool
+pool = AsyncConnectionPool("dbname=app")
+
+async def rows():
+    conn = await pool.getconn()
+    try:
+        return await conn.execute("SELECT 1")
+    finally:
+        await conn.close()
+"""
+    assert "        await pool.putconn(conn)\n" in _fix("PS101", before)
+
+
+def test_ps101_psycopg3_with_conn_is_unsafe() -> None:
+    before = """from psycopg_pool import ConnectionPool
+pool = ConnectionPool("dbname=app")
+
+def rows():
+    conn = pool.getconn()
+    with conn:
+        return conn.execute("SELECT 1").fetchall()
+"""
+    assert _fix("PS101", before) == before
+    assert "pool.putconn(conn)" in _fix("PS101", before, unsafe=True)
+
+
+# ------------------------------------------------------------------ PS102
+def test_ps102_happy_path_release_moves_into_finally() -> None:
+    before = PG + """
+def get_user(user_id):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    row = cur.fetchone()
+    if row is None:
+        return None
+    pool.putconn(conn)
+    return row
+"""
+    assert _fix("PS102", before) == PG + """
+def get_user(user_id):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        row = cur.fetchone()
+        if row is None:
+            return None
+    finally:
+        pool.putconn(conn)
+    return row
+"""
+
+
+def test_ps102_existing_try_gets_the_finally() -> None:
+    before = PG + """import psycopg2
+
+def update():
+    conn = pool.getconn()
+    try:
+        conn.commit()
+        pool.putconn(conn)
+    except psycopg2.Error:
+        conn.rollback()
+        pool.putconn(conn)
+        raise
+    return 1
+"""
+    assert _fix("PS102", before) == PG + """import psycopg2
+
+def update():
+    conn = pool.getconn()
+    try:
+        conn.commit()
+    except psycopg2.Error:
+        conn.rollback()
+        raise
+    finally:
+        pool.putconn(conn)
+    return 1
+"""
+
+
+def test_ps102_prefers_with_for_sqlalchemy() -> None:
+    before = """from sqlalchemy import create_engine, text
+engine = create_engine("postgresql://localhost/app")
+
+def count():
+    conn = engine.connect()
+    n = conn.execute(text("SELECT 1")).scalar()
+    conn.close()
+    return n
+"""
+    assert _fix("PS102", before) == """from sqlalchemy import create_engine, text
+engine = create_engine("postgresql://localhost/app")
+
+def count():
+    with engine.connect() as conn:
+        n = conn.execute(text("SELECT 1")).scalar()
+    return n
+"""
+
+
+def test_ps102_psycopg2_with_getconn_keeps_transaction_block() -> None:
+    before = PG + """
+def rows():
+    with pool.getconn() as conn:
+        return conn.cursor().fetchall()
+"""
+    assert _fix("PS102", before) == PG + """
+def rows():
+    conn = pool.getconn()
+    try:
+        with conn:
+            return conn.cursor().fetchall()
+    finally:
+        pool.putconn(conn)
+"""
+
+
+def test_ps102_psycopg_pool_with_getconn_becomes_connection() -> None:
+    before = """from psycopg_pool import ConnectionPool
+pool = ConnectionPool("dbname=app")
+
+def rows():
+    with pool.getconn() as conn:
+        return conn.execute("SELECT 1").fetchall()
+"""
+    assert "    with pool.connection() as conn:\n" in _fix("PS102", before)
+
+
+def test_ps102_returned_connection_is_not_fixed() -> None:
+    before = PG + """
+def maybe(flag):
+    conn = pool.getconn()
+    if flag:
+        return conn
+    conn.cursor().execute("SELECT 1")
+"""
+    result = fix_sources({"case.py": before}, ScanOptions(select={"PS102"}))
+    assert result.sources()["case.py"] == before
+    assert [x.reason for x in result.left] == ["not fixable: `conn` is returned"]
+
+
+# ------------------------------------------------------------------ PS103
+SESSION = """\
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+"""
+
+
+def test_ps103_rollback_replaces_pass() -> None:
+    before = SESSION + """
+def create(db: Session, item):
+    try:
+        db.add(item)
+        db.commit()
+    except IntegrityError:
+        pass
+    return db.query(Item).count()
+"""
+    assert _fix("PS103", before) == SESSION + """
+def create(db: Session, item):
+    try:
+        db.add(item)
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+    return db.query(Item).count()
+"""
+
+
+def test_ps103_broad_except_is_unsafe() -> None:
+    before = SESSION + """
+def create(db: Session, item):
+    try:
+        db.flush()
+    except Exception:  # keep going
+        log("x")
+    db.commit()
+"""
+    assert _fix("PS103", before) == before
+    assert _fix("PS103", before, unsafe=True) == SESSION + """
+def create(db: Session, item):
+    try:
+        db.flush()
+    except Exception:  # keep going
+        db.rollback()
+        log("x")
+    db.commit()
+"""
+
+
+def test_ps103_guard_when_name_may_be_unbound() -> None:
+    before = """import psycopg2
+
+def touch(dsn):
+    try:
+        conn = psycopg2.connect(dsn)
+        conn.cursor().execute("UPDATE t SET x = 1")
+    except psycopg2.Error:
+        pass
+    conn.commit()
+"""
+    fixed = _fix("PS103", before)
+    if fixed != before:  # only when the analysis reports it
+        assert "    conn = None\n    try:" in fixed
+        assert "        if conn is not None:\n            conn.rollback()\n" in fixed
+
+
+# ------------------------------------------------------------------ PS104
+DB = """\
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
+app = FastAPI()
+"""
+ROUTE = """
+@app.get("/")
+def index(db=Depends(get_db)):
+    return db.query(User).count()
+"""
+
+
+def test_ps104_return_factory_call() -> None:
+    before = DB + """
+def get_db() -> Session:
+    return SessionLocal()
+""" + ROUTE
+    assert _fix("PS104", before) == DB.replace(
+        "sessionmaker\n", "sessionmaker\nfrom collections.abc import Iterator\n", 1) + """
+def get_db() -> Iterator[Session]:
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+""" + ROUTE
+
+
+def test_ps104_return_in_try_becomes_yield() -> None:
+    before = DB + """
+def get_db():
+    db = SessionLocal()
+    try:
+        return db
+    finally:
+        db.close()
+""" + ROUTE
+    assert _fix("PS104", before) == before.replace("return db\n", "yield db\n", 1)
+
+
+def test_ps104_unsafe_when_called_directly() -> None:
+    before = DB + """
+def get_db():
+    return SessionLocal()
+
+def script():
+    get_db().execute("SELECT 1")
+""" + ROUTE
+    assert _fix("PS104", before) == before
+    assert "yield db" in _fix("PS104", before, unsafe=True)
+
+
+# ------------------------------------------------------------------ PS105
+def test_ps105_uses_existing_dependency() -> None:
+    dep = """
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+"""
+    before = DB + dep + """
+@app.get("/users/{user_id}")
+def read_user(user_id: int):
+    db = SessionLocal()
+    try:
+        return db.get(User, user_id)
+    finally:
+        db.close()
+"""
+    assert _fix("PS105", before) == DB + dep + """
+@app.get("/users/{user_id}")
+def read_user(user_id: int, db: Session = Depends(get_db)):
+    return db.get(User, user_id)
+"""
+
+
+def test_ps105_creates_dependency_and_imports() -> None:
+    before = """from fastapi import FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
+app = FastAPI()
+
+
+@app.get("/n")
+def n():
+    db = SessionLocal()
+    count = db.query(User).count()
+    db.close()
+    return count
+"""
+    assert _fix("PS105", before) == """from fastapi import FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session
+from fastapi import Depends
+SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@app.get("/n")
+def n(db: Session = Depends(get_db)):
+    count = db.query(User).count()
+    return count
+"""
+
+
+def test_nested_findings_are_all_fixed() -> None:
+    """A PS101 inside a PS102 region and a PS103 inside it: all fixed over passes."""
+    before = PG + """import psycopg2
+
+def job():
+    conn = pool.getconn()
+    cur = conn.cursor()
+    try:
+        cur.execute("DELETE FROM a")
+    except psycopg2.Error:
+        pass
+    conn.commit()
+    conn.close()
+"""
+    result = fix_sources({"case.py": before}, ScanOptions())
+    fixed = result.sources()["case.py"]
+    assert not result.left, result.left
+    compile(fixed, "case.py", "exec")
+    assert "pool.putconn(conn)" in fixed and "conn.rollback()" in fixed
