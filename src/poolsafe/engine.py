@@ -14,9 +14,10 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from poolsafe.analysis.index import ProjectConfig, ProjectIndex
-from poolsafe.analysis.module import ModuleInfo, collect_module
+from poolsafe.analysis.module import ModuleInfo, collect_module, module_names
 from poolsafe.discovery import SourceFile, discover
 from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult
+from poolsafe.prefilter import LazyIndex, select
 from poolsafe.rules import ALL_RULES, FileContext, Rule
 from poolsafe.source import (
     MAX_BRACKET_DEPTH,
@@ -101,6 +102,11 @@ def load(source_file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile
         return FileError(source_file.display, "is a directory")
     except OSError as exc:
         return FileError(source_file.display, f"cannot read: {exc.strerror or exc}")
+    return load_data(source_file, data)
+
+
+def load_data(source_file: SourceFile, data: bytes) -> ParsedFile | FileError:
+    """Decode, check and parse one file's bytes."""
     try:
         decoded = decode(data)
     except SourceError as exc:
@@ -235,6 +241,8 @@ def scan(paths: list[str], options: ScanOptions | None = None) -> ScanResult:
 
 
 def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
+    if options.prefilter:
+        return _scan_selected(paths, options)
     result = ScanResult()
     parsed = parse_all(paths, options, result)
     index = ProjectIndex([p.module for p in parsed], options.project)
@@ -249,6 +257,83 @@ def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
             if e.message.startswith("internal error"):
                 result.internal_errors += 1
     result.files_scanned = len(parsed)
+    result.findings.sort(key=Finding.sort_key)
+    result.errors.sort(key=lambda e: e.path)
+    return result
+
+
+def _read(source_file: SourceFile) -> bytes | FileError:
+    try:
+        return source_file.path.read_bytes()
+    except FileNotFoundError:
+        return FileError(source_file.display, "file disappeared before it could be read")
+    except IsADirectoryError:
+        return FileError(source_file.display, "is a directory")
+    except OSError as exc:
+        return FileError(source_file.display, f"cannot read: {exc.strerror or exc}")
+
+
+def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
+    """Read every file, parse only those the prefilter selects (and, on demand, the
+    modules their analysis resolves), check the selected ones."""
+    result = ScanResult()
+    files: list[SourceFile] = []
+    datas: list[bytes] = []
+    for item in discover(paths, excluded=options.exclude):
+        if isinstance(item, str):
+            result.errors.append(FileError(item.split(":", 1)[0], item.split(": ", 1)[-1]))
+            continue
+        data = _read(item)
+        if isinstance(data, FileError):
+            result.errors.append(data)
+            continue
+        files.append(item)
+        datas.append(data)
+    selection = select(datas, options.project)
+    chosen = set(selection.targets)
+    by_path = {str(f.path): (f, d) for f, d in zip(files, datas, strict=True)}
+    files_by_name: dict[str, list[str]] = {}
+    for f in files:
+        for n in module_names(f.relative)[0]:
+            files_by_name.setdefault(n, []).append(str(f.path))
+
+    def too_large(f: SourceFile, d: bytes) -> FileError | None:
+        if len(d) > options.max_file_bytes:
+            return FileError(f.display, f"skipped: {len(d) / 1e6:.1f} MB is above the "
+                                        f"{options.max_file_bytes / 1e6:.1f} MB limit for one file")
+        return None
+
+    def load_dependency(path: str) -> ModuleInfo | None:
+        f, d = by_path[path]
+        if too_large(f, d) is not None:
+            return None
+        loaded = load_data(f, d)
+        return None if isinstance(loaded, FileError) else loaded.module
+
+    parsed: list[ParsedFile] = []
+    for i, (f, d) in enumerate(zip(files, datas, strict=True)):
+        if i in chosen:
+            loaded = too_large(f, d) or load_data(f, d)
+            if isinstance(loaded, FileError):
+                result.errors.append(loaded)
+            else:
+                parsed.append(loaded)
+        if options.progress is not None:
+            options.progress("parse", f.display)
+    index = LazyIndex([p.module for p in parsed], options.project, load_dependency,
+                      files_by_name, selection.def_names)
+    rules = enabled_rules(options)
+    for p in parsed:
+        findings, errors = check_module(p, index, rules)
+        result.findings.extend(findings)
+        for e in errors:
+            result.errors.append(e)
+            if e.message.startswith("internal error"):
+                result.internal_errors += 1
+    if options.progress is not None:
+        for f in files:
+            options.progress("check", f.display)
+    result.files_scanned = len(files)
     result.findings.sort(key=Finding.sort_key)
     result.errors.sort(key=lambda e: e.path)
     return result

@@ -1,0 +1,88 @@
+"""The prefilter never changes the findings: every rule case and every fixture app
+is scanned with and without it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.engine import ScanOptions, scan
+from poolsafe.prefilter import seed_roots, select
+from poolsafe.rules import ALL_RULES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(base: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        p = base / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+
+
+def _key(result: object) -> tuple[list[tuple[object, ...]], list[tuple[str, str]]]:
+    findings = [(f.path, f.line, f.column, f.code, f.message)
+                for f in result.findings]  # type: ignore[attr-defined]
+    errors = [(e.path, e.message) for e in result.errors]  # type: ignore[attr-defined]
+    return findings, errors
+
+
+def _cases() -> list[object]:
+    out = []
+    for rule in ALL_RULES:
+        for kind, cases in (("valid", rule.VALID), ("invalid", rule.INVALID)):
+            for i, case in enumerate(cases):
+                out.append(pytest.param({**case.files, case.path: case.code},
+                                        id=f"{rule.code}-{kind}-{i}"))
+    return out
+
+
+def _same(paths: list[str], monkeypatch: pytest.MonkeyPatch, cwd: Path) -> None:
+    monkeypatch.chdir(cwd)
+    full = scan(paths, ScanOptions(prefilter=False))
+    fast = scan(paths, ScanOptions(prefilter=True))
+    assert _key(fast) == _key(full)
+
+
+@pytest.mark.parametrize("files", _cases())
+def test_rule_case_same_with_prefilter(files: dict[str, str], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, files)
+    _same(["."], monkeypatch, tmp_path)
+
+
+def test_all_rule_cases_together_same_with_prefilter(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """All cases side by side in one project, each in its own package."""
+    for i, p in enumerate(_cases()):
+        _write(tmp_path / f"case{i}", p.values[0])  # type: ignore[attr-defined]
+    _same(["."], monkeypatch, tmp_path)
+
+
+FIXTURES = sorted(p for p in (ROOT / "fixtures").glob("*/*") if p.is_dir())
+
+
+@pytest.mark.parametrize("app", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixture_same_with_prefilter(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _same(["."], monkeypatch, app)
+
+
+def test_prefilter_skips_unrelated_files() -> None:
+    datas = [b"import psycopg2\ndef get():\n    return psycopg2.connect()\n",
+             b"from db import get\nget()\n",
+             b"import os\nprint(os.getcwd())\n",
+             b"x = 'psycopg2 is only mentioned'\n"]
+    sel = select(datas)
+    assert sel.targets == [0, 1]
+
+
+def test_seed_roots_come_from_the_knowledge_base() -> None:
+    roots = seed_roots()
+    assert {"psycopg2", "sqlalchemy", "asyncpg", "fastapi"} <= roots
+    assert "contextlib" not in roots and "requests" not in roots
+
+
+def test_index_still_has_the_hook_lazyindex_overrides() -> None:
+    assert hasattr(ProjectIndex, "_may_be_project_function")
