@@ -17,6 +17,7 @@ from poolsafe.fix.edits import (
     comments_of,
     enclosing_function,
     escape_reason,
+    module_binding,
     parent_map,
     parse_expr,
     reference,
@@ -266,18 +267,29 @@ class SessionInRoute(Rule):
         module = ctx.module.tree
         call_code = module.code_for_node(call)
         key = _factory_key(ctx.index, ctx.module, call)
+        deps = ctx.index.dependency_functions()
+        candidates: list[FunctionInfo] = []
         for m in ctx.index.modules:
             for f in m.functions.values():
-                if not f.is_generator or f.cls is not None:
+                # a generator dependency, or one that still returns the session (PS104
+                # turns it into a generator in the same run)
+                if f.cls is not None or not (f.is_generator or id(f.node) in deps):
                     continue
                 for node in iter_nodes(f.node.body):
                     if not isinstance(node, cst.Call) or m.tree.code_for_node(node) != call_code:
                         continue
                     value = ctx.index.evaluate(node, m, f)
                     if isinstance(value, Connection) and value.kind_key == conn.kind_key \
-                            and _factory_key(ctx.index, m, node) == key and _yields(f):
-                        plan.description = f"take the session from Depends({f.name})"
-                        return reference(plan, ctx.index, ctx.module, f)
+                            and _factory_key(ctx.index, m, node) == key and _hands_out(f):
+                        candidates.append(f)
+                        break
+        # the ones the route's module already reaches first
+        candidates.sort(key=lambda f: module_binding(ctx.index, ctx.module, f) is None)
+        for f in candidates:
+            ref = reference(plan, ctx.index, ctx.module, f)
+            if ref is not None:
+                plan.description = f"take the session from Depends({f.name})"
+                return ref
         taken = set(ctx.module.functions) | set(ctx.module.imports) | set(ctx.module.assigns)
         name = next((n for n in ("get_db", "get_session", "get_db_session") if n not in taken),
                     None)
@@ -330,8 +342,8 @@ def _close_line(node: cst.CSTNode, var: str,
     return line
 
 
-def _yields(f: FunctionInfo) -> bool:
-    return any(isinstance(n, cst.Yield) for n in iter_nodes(f.node.body))
+def _hands_out(f: FunctionInfo) -> bool:
+    return any(isinstance(n, (cst.Yield, cst.Return)) for n in iter_nodes(f.node.body))
 
 
 def _factory_key(index: ProjectIndex, module: ModuleInfo, call: cst.Call) -> tuple[str, str]:
