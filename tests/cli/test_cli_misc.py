@@ -47,7 +47,7 @@ def test_exit_codes(project: Path, cli: Invoke) -> None:
     assert cli("check").code == 1
     assert cli("check", "app/clean.py").code == 0
     assert cli("check", "--exit-zero").code == 0
-    (project / "broken.py").write_text("def f(:\n")
+    (project / "broken.py").write_text("import psycopg2\nconn = pool.getconn(\n")
     r = cli("check", "broken.py")
     assert r.code == 1 and "broken.py" in r.out and "syntax error" in r.out
 
@@ -100,3 +100,18 @@ def test_version(cli: Invoke) -> None:
     from poolsafe import __version__
 
     assert __version__ in cli("--version").out
+
+
+def test_file_list_without_progress_reports(project: Path, cli: Invoke,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the engine stops calling the progress hook, junit and stale baseline
+    detection still know which files were scanned."""
+    original = cli_mod.scan
+
+    def silent(paths: list[str], options: cli_mod.ScanOptions) -> object:
+        options.progress = None
+        return original(paths, options)
+
+    monkeypatch.setattr(cli_mod, "scan", silent)
+    r = cli("check", "--format", "junit")
+    assert r.out.count("<testcase ") == 4

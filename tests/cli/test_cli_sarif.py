@@ -128,7 +128,7 @@ def test_suppressed_results_carry_suppressions(project: Path, cli: Invoke) -> No
 
 
 def test_file_errors_are_notifications(project: Path, cli: Invoke) -> None:
-    (project / "broken.py").write_text("def f(:\n")
+    (project / "broken.py").write_text("import psycopg2\nconn = pool.getconn(\n")
     doc = sarif(cli)
     validate(doc)
     notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
