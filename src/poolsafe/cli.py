@@ -331,8 +331,9 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
 
     with _open_output(output_file) as out:
         if fmt in ("text", "concise"):
-            console = Console(file=out, highlight=False) if output_file else Console(
-                highlight=False)
+            # a file never gets colour, whatever FORCE_COLOR says
+            console = (Console(file=out, highlight=False, force_terminal=False, no_color=True)
+                       if output_file else Console(highlight=False))
             if statistics:
                 stats_report.render_text(result, console)
                 text_report.render(ctx, console, findings=False)

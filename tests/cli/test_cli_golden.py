@@ -151,4 +151,4 @@ def test_output_file(project: Path, cli: Invoke, tmp_path: Path) -> None:
     cli("check", "--select", SELECT, "-o", str(text_target),
         env={"FORCE_COLOR": "1", "TTY_COMPATIBLE": "1"})
     content = text_target.read_text()
-    assert "PS102" in content
+    assert "PS102" in content and "\x1b[" not in content
