@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import operator
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar
@@ -67,6 +68,15 @@ class Driver:
         """Whether the proxy must remember that statements ran since the last commit."""
         return False
 
+    def idle_probe(self) -> tuple[Callable[[Any], object], object] | None:
+        """A cheap (C-level, no server round trip) function of a connection and the
+        value it returns exactly when the connection is open and idle.
+
+        ``putconn`` calls it first and only falls back to :meth:`status` when the
+        value differs (or the probe raises). ``None``: no probe, always ``status()``.
+        """
+        return None
+
 
 class SqliteDriver(Driver):
     name = "sqlite"
@@ -80,6 +90,9 @@ class SqliteDriver(Driver):
 
     def is_closed(self, conn: Any) -> bool:
         return self.status(conn, False) == CLOSED
+
+    def idle_probe(self) -> tuple[Callable[[Any], object], object] | None:
+        return operator.attrgetter("in_transaction"), False  # raises once closed
 
     def error(self, message: str) -> Exception:
         import sqlite3
@@ -97,6 +110,12 @@ class Psycopg2Driver(Driver):
             return CLOSED
         return self._MAP.get(conn.get_transaction_status(), UNKNOWN)
 
+    def idle_probe(self) -> tuple[Callable[[Any], object], object] | None:
+        # libpq's PQtransactionStatus: IDLE (0) only on an open, healthy connection
+        # (closed or broken ones report UNKNOWN); a C call, no server round trip.
+        connection = _import("psycopg2").extensions.connection
+        return connection.get_transaction_status, 0
+
     def error(self, message: str) -> Exception:
         return _import("psycopg2").OperationalError(message)  # type: ignore[no-any-return]
 
@@ -110,6 +129,11 @@ class PsycopgDriver(Driver):
         if conn.closed:
             return CLOSED
         return self._MAP.get(int(conn.info.transaction_status), UNKNOWN)
+
+    def idle_probe(self) -> tuple[Callable[[Any], object], object] | None:
+        # The same libpq call as ``conn.info.transaction_status``, without building
+        # the ConnectionInfo object and the enum.
+        return operator.attrgetter("pgconn.transaction_status"), 0
 
     def error(self, message: str) -> Exception:
         return _import("psycopg").OperationalError(message)  # type: ignore[no-any-return]

@@ -7,78 +7,90 @@ pool must see: statements (faults, transaction tracking), commit/rollback,
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from .errors import PoolError
-from .tracking import Frame
 
 if TYPE_CHECKING:
     from .pool import ConnectionPool
 
 OUT = "checked out"
 CLOSED_BY_BORROWER = "closed without putconn()"
+RETURNED = "returned"
+POOL_CLOSED = "pool closed"
+
+# --- the checkout record ---------------------------------------------------------------
+#
+# One record per checkout, shared by the pool (``ConnectionPool._out``) and the proxy.
+# It is a plain list rather than a class: a list display is the cheapest mutable
+# object CPython can build (a ``__slots__`` class costs ~3x as much to create), and
+# ``record[STATE]`` with a module constant is as fast as a slot read. The layout:
+CONN: Final = 0  # the driver connection
+POOL: Final = 1  # the ConnectionPool
+NUMBER: Final = 2  # checkout number (the pool's request counter), for labels
+KEY: Final = 3  # getconn() key, or None
+THREAD: Final = 4  # threading.Thread of the borrower
+STARTED: Final = 5  # time.monotonic() of the checkout
+FRAMES: Final = 6  # tracking.RawStack: the borrower's stack, innermost first
+SEQ: Final = 7  # tracking.next_seq() at checkout (orders checkouts and events)
+STATE: Final = 8  # OUT, CLOSED_BY_BORROWER, RETURNED or POOL_CLOSED
+REPORTED: Final = 9  # leak_threshold warning logged
+SUSPECT: Final = 10  # a driver error went through the proxy: ping before reuse
+DIRTY: Final = 11  # statements since the last commit/rollback (pymysql)
+REF: Final = 12  # weakref.ref to the proxy, with the pool's "collected" callback
+
+Checkout: TypeAlias = "list[Any]"
+"""A checkout record: ``[conn, pool, number, key, thread, started, frames, seq,
+state, reported, suspect, dirty, ref]`` (see the index constants above)."""
 
 
-class Checkout:
-    """Bookkeeping of one checkout."""
-
-    __slots__ = (
-        "conn",
-        "dirty",
-        "frames",
-        "key",
-        "number",
-        "reported",
-        "seq",
-        "started",
-        "state",
-        "suspect",
-        "thread",
-    )
-
-    def __init__(
-        self,
-        conn: Any,
-        number: int,
-        key: object,
-        thread: threading.Thread,
-        started: float,
-        frames: list[Frame],
-        seq: int,
-    ) -> None:
-        self.conn = conn
-        self.number = number
-        self.key = key
-        self.thread = thread
-        self.started = started
-        self.frames = frames
-        self.seq = seq
-        self.state = OUT
-        self.reported = False  # leak_threshold warning logged
-        self.suspect = False  # a driver error went through the proxy
-        self.dirty = False  # statements since the last commit/rollback (pymysql)
+def new_checkout(
+    conn: Any,
+    pool: ConnectionPool,
+    number: int,
+    key: object,
+    thread: Any,
+    started: float,
+    frames: list[Any],
+    seq: int,
+) -> Checkout:
+    """A fresh record in state ``OUT``, no proxy yet (``getconn`` builds the same
+    list inline)."""
+    return [conn, pool, number, key, thread, started, frames, seq, OUT, False, False, False, None]
 
 
 class PooledConnection:
     """Proxy of a checked-out driver connection; ``with conn:`` commits or rolls
-    back (psycopg2 semantics) but does not close."""
+    back (psycopg2 semantics) but does not close.
 
-    __slots__ = ("__weakref__", "_conn", "_pool", "_record")
+    Its only state is the checkout record; once the record is returned, every use
+    raises :class:`PoolError`. The pool notices a proxy garbage-collected while
+    checked out through the weak reference in the record (a weakref callback is
+    cheaper than a ``__del__`` that would run for every proxy).
+    """
 
-    def __init__(self, conn: Any, pool: ConnectionPool, record: Checkout | None = None) -> None:
-        object.__setattr__(self, "_conn", conn)
-        object.__setattr__(self, "_pool", pool)
-        object.__setattr__(self, "_record", record)
+    __slots__ = ("__weakref__", "_record")
+
+    def __init__(self, record: Checkout) -> None:
+        set_record(self, record)
 
     # -- access --------------------------------------------------------------------
     def _live(self) -> Any:
-        if self._record is None:
+        record = self._record
+        if record[STATE] == RETURNED:
             raise PoolError("connection was already returned to the pool")
-        return self._conn
+        return record[CONN]
+
+    @property
+    def _conn(self) -> Any:
+        return self._record[CONN]
+
+    @property
+    def _pool(self) -> ConnectionPool:
+        pool: ConnectionPool = self._record[POOL]
+        return pool
 
     @property
     def raw(self) -> Any:
@@ -93,22 +105,20 @@ class PooledConnection:
 
     def __repr__(self) -> str:
         record = self._record
-        number = f"#{record.number}" if record is not None else "(idle)"
-        return f"<PooledConnection {number} of {self._pool.name} wrapping {self._conn!r}>"
+        number = f"#{record[NUMBER]}" if record[STATE] != RETURNED else "(idle)"
+        return f"<PooledConnection {number} of {record[POOL].name} wrapping {record[CONN]!r}>"
 
     # -- statements ------------------------------------------------------------------
     def _before_statement(self, sql: Any) -> None:
-        pool = self._pool
+        record = self._record
+        pool = record[POOL]
         if pool._faults.active:
             pool._faults.check("statement", sql if isinstance(sql, str) else str(sql))
-        record = self._record
-        if record is not None and pool._track_dirty:
-            record.dirty = not self._live().get_autocommit()
+        if pool._track_dirty:
+            record[DIRTY] = not self._live().get_autocommit()
 
     def _failed(self) -> None:
-        record = self._record
-        if record is not None:
-            record.suspect = True
+        self._record[SUSPECT] = True
 
     def cursor(self, *args: Any, **kwargs: Any) -> PooledCursor:
         return PooledCursor(self._live().cursor(*args, **kwargs), self)
@@ -126,7 +136,8 @@ class PooledConnection:
 
     def commit(self) -> None:
         conn = self._live()
-        pool = self._pool
+        record = self._record
+        pool = record[POOL]
         try:
             if pool._faults.active:
                 pool._faults.check("commit")
@@ -134,8 +145,7 @@ class PooledConnection:
         except Exception:
             self._failed()
             raise
-        if self._record is not None:
-            self._record.dirty = False
+        record[DIRTY] = False
 
     def rollback(self) -> None:
         conn = self._live()
@@ -144,8 +154,7 @@ class PooledConnection:
         except Exception:
             self._failed()
             raise
-        if self._record is not None:
-            self._record.dirty = False
+        self._record[DIRTY] = False
 
     def close(self) -> None:
         """Close the driver connection. Like psycopg2's pool, the slot is *not*
@@ -153,8 +162,8 @@ class PooledConnection:
         conn = self._live()
         record = self._record
         conn.close()
-        if record is not None and record.state == OUT:
-            self._pool._closed_by_borrower(record)
+        if record[STATE] == OUT:
+            record[POOL]._closed_by_borrower(record)
 
     # -- context manager: psycopg2 semantics -----------------------------------------
     def __enter__(self) -> PooledConnection:
@@ -172,25 +181,17 @@ class PooledConnection:
         else:
             self.rollback()
 
-    def __del__(self) -> None:
-        record = self._record
-        if record is not None and record.state == OUT:
-            with contextlib.suppress(Exception):  # interpreter shutdown
-                self._pool._collected(record)
 
 
-# Slot setters: the proxy overrides __setattr__, these bypass it cheaply.
+# Slot accessors: the proxy overrides __getattr__/__setattr__, these bypass them.
 set_record = PooledConnection._record.__set__  # type: ignore[attr-defined]
-_set_conn = PooledConnection._conn.__set__  # type: ignore[attr-defined]
-_set_pool = PooledConnection._pool.__set__  # type: ignore[attr-defined]
-_new = object.__new__
+get_record = PooledConnection._record.__get__  # type: ignore[attr-defined]
+new_proxy_object = object.__new__
 
 
-def new_proxy(conn: Any, pool: ConnectionPool, record: Checkout) -> PooledConnection:
-    """Same as ``PooledConnection(conn, pool, record)``, without the ``__init__`` cost."""
-    proxy: PooledConnection = _new(PooledConnection)
-    _set_conn(proxy, conn)
-    _set_pool(proxy, pool)
+def new_proxy(record: Checkout) -> PooledConnection:
+    """Same as ``PooledConnection(record)``, without the ``__init__`` cost."""
+    proxy: PooledConnection = new_proxy_object(PooledConnection)
     set_record(proxy, record)
     return proxy
 

@@ -29,7 +29,7 @@ class TrackerStats:
 class _Entry:
     __slots__ = ("frames", "number", "seq", "started", "thread")
 
-    def __init__(self, number: int, frames: list[tracking.Frame]) -> None:
+    def __init__(self, number: int, frames: tracking.RawStack) -> None:
         self.number = number
         self.frames = frames
         self.thread = threading.current_thread()
