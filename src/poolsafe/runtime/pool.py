@@ -62,11 +62,8 @@ _WAIT_SLICE = 0.05  # waiters wake up at least this often to collect reclaimed s
 # Hot-path helpers, bound once.
 _getframe = sys._getframe
 _monotonic = time.monotonic
-_get_ident = threading.get_ident
-_current_thread = threading.current_thread
-_threads: dict[int, threading.Thread] = getattr(threading, "_active", {})  # ident -> Thread
 _weakref = weakref.ref
-_THIS_FILE = __file__
+_local = threading.local()  # .thread: the current Thread (cheaper than current_thread())
 
 
 @dataclass(frozen=True)
@@ -182,17 +179,19 @@ class ConnectionPool:
         # tracking.capture_stack() (this is the hot path).
         f: FrameType | None = _getframe(1)
         frames: RawStack = []
-        append = frames.append
         depth = self.stack_depth
         while f is not None and depth:
-            append(f.f_code)
-            append(f.f_lasti)
+            frames.append(f.f_code)
+            frames.append(f.f_lasti)
             f = f.f_back
             depth -= 1
-        if frames and frames[0].co_filename == _THIS_FILE:
+        if frames and frames[0] is _BORROW_ENTER:
             # Called by pool.connection(): start at its caller instead.
-            frames = capture_stack(self.stack_depth)
-        thread = _threads.get(_get_ident()) or _current_thread()
+            frames = capture_stack(depth=self.stack_depth)
+        try:
+            thread = _local.thread
+        except AttributeError:
+            thread = _local.thread = threading.current_thread()
         # acquire()/try/finally: half the cost of ``with lock:`` on CPython 3.11.
         self._acquire()
         try:
@@ -294,48 +293,69 @@ class ConnectionPool:
         counted in ``returns_bad``); a closed or broken one is discarded."""
         if self.closed:
             raise PoolError("connection pool is closed")
-        if type(conn) is PooledConnection and key is None:
+        if type(conn) is PooledConnection and key is None and not close:
+            # Fast path: a proxy, checked out and open, idle according to the
+            # driver's probe (a client-side C call, no server round trip).
             record = get_record(conn)
-            if record[STATE] == RETURNED:
-                raise PoolError("trying to put unkeyed connection")
-        else:
-            record = self._record_of(conn, key)
-        raw = record[CONN]
-        state = record[STATE]
-        bad = False
-        keep = not close and state == OUT
-        if keep:
-            # First the driver's cheap probe (a C call on the client side); the full
-            # status() only when it does not say "open and idle".
+            raw = record[CONN]
             probe = self._probe
             try:
                 idle = probe is not None and probe(raw) == self._probe_idle
             except Exception:
                 idle = False
-            if not idle:
-                status = self._driver.status(raw, record[DIRTY])
-                if status in (drivers.INTRANS, drivers.INERROR):
-                    bad = True
-                    keep = self._rollback(raw)
-                elif status != drivers.IDLE:
-                    keep = False
-                elif record[SUSPECT]:
-                    keep = self._ping(raw)
+            if idle and record[STATE] == OUT and not record[SUSPECT]:
+                done = False
+                self._acquire()
+                try:
+                    current: Any = self._out.get(id(raw))
+                    if current is record and not self.closed:
+                        del self._out[id(raw)]
+                        record[STATE] = RETURNED
+                        record[REF] = None  # the proxy may go now, no "collected" callback
+                        if record[KEY] is not None:
+                            self._keyed.pop(record[KEY], None)
+                        self._idle.append(raw)
+                        if self.validate_idle is not None:
+                            self._idle_since[id(raw)] = _monotonic()
+                        if self._waiting:
+                            self._cond.notify()
+                        done = True
+                finally:
+                    self._release()
+                if done:
+                    if record[REPORTED]:
+                        self._log_late_return(record)
+                    return
+            if record[STATE] == RETURNED:
+                raise PoolError("trying to put unkeyed connection")
+        else:
+            record = self._record_of(conn, key)
+        self._putconn_slow(record, close)
+
+    def _putconn_slow(self, record: Checkout, close: bool) -> None:
+        raw = record[CONN]
+        state = record[STATE]
+        bad = False
+        keep = not close and state == OUT
+        if keep:
+            status = self._driver.status(raw, record[DIRTY])
+            if status in (drivers.INTRANS, drivers.INERROR):
+                bad = True
+                keep = self._rollback(raw)
+            elif status != drivers.IDLE:
+                keep = False
             elif record[SUSPECT]:
                 keep = self._ping(raw)
         if not keep:
             _close_quietly(raw)
-        self._acquire()
-        try:
-            out = self._out
-            current: Any = out.pop(id(raw), None)
+        with self._lock:
+            current: Any = self._out.get(id(raw))
             if current is not record:
                 # Not ours, or returned meanwhile (and maybe checked out again since).
-                if current is not None:
-                    out[id(raw)] = current
                 raise PoolError("trying to put unkeyed connection")
+            del self._out[id(raw)]
             record[STATE] = RETURNED
-            record[REF] = None  # the proxy may go now without a "collected" callback
+            record[REF] = None
             if record[KEY] is not None:
                 self._keyed.pop(record[KEY], None)
             if keep and not self.closed:
@@ -348,8 +368,6 @@ class ConnectionPool:
                 self._n_bad += 1
             if self._waiting:
                 self._cond.notify()
-        finally:
-            self._release()
         if bad:
             holder = self._holder(record, "returned inside a transaction")
             tracking.record_event(
@@ -359,13 +377,15 @@ class ConnectionPool:
                 holder,
             )
         if record[REPORTED]:
-            logger.info(
-                "Previously reported leaked connection %s on thread %s was returned "
-                "after %.3f s",
-                self._label(record),
-                record[THREAD].name,
-                time.monotonic() - record[STARTED],
-            )
+            self._log_late_return(record)
+
+    def _log_late_return(self, record: Checkout) -> None:
+        logger.info(
+            "Previously reported leaked connection %s on thread %s was returned after %.3f s",
+            self._label(record),
+            record[THREAD].name,
+            time.monotonic() - record[STARTED],
+        )
 
     def closeall(self) -> None:
         """Close every connection, including those in use, and close the pool."""
@@ -727,3 +747,6 @@ def _start_leak_watcher(pool: ConnectionPool, threshold: float, stop: threading.
             del target
 
     threading.Thread(target=watch, name=f"poolsafe-leak-watcher-{pool.name}", daemon=True).start()
+
+
+_BORROW_ENTER = _Borrow.__enter__.__code__

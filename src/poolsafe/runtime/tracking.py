@@ -36,20 +36,19 @@ next_seq = _seq.__next__
 """Global, monotonically increasing sequence shared by checkouts and events."""
 
 
-def capture_stack(limit: int = STACK_LIMIT) -> RawStack:
-    """Return the caller's stack (a :data:`RawStack`, at most ``limit`` frames),
+def capture_stack(depth: int = STACK_LIMIT) -> RawStack:
+    """Return the caller's stack (a :data:`RawStack`, at most ``depth`` frames),
     innermost first, without the runtime's own frames."""
     f = sys._getframe(1)
     runtime_dir = _RUNTIME_DIR
     while f is not None and f.f_code.co_filename.startswith(runtime_dir):
         f = f.f_back  # type: ignore[assignment]
     frames: RawStack = []
-    append = frames.append
-    while f is not None and limit:
-        append(f.f_code)
-        append(f.f_lasti)
+    while f is not None and depth:
+        frames.append(f.f_code)  # (frames.append beats a bound-method local on 3.11)
+        frames.append(f.f_lasti)
         f = f.f_back  # type: ignore[assignment]
-        limit -= 1
+        depth -= 1
     return frames
 
 
