@@ -326,3 +326,93 @@ def test_connect_callable_detects_sqlite(db: str) -> None:
     pool.putconn(conn)
     assert pool.stats().returns_bad == 1
     pool.closeall()
+
+
+def test_connection_context_records_the_callers_site(pool: ConnectionPool) -> None:
+    with pool.connection() as conn:
+        (holder,) = pool.holders()
+        assert "in test_connection_context_records_the_callers_site" in holder.site
+        assert "__enter__" not in holder.stack  # the pool's own frames are skipped
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_stack_depth_bounds_the_captured_frames(db: str) -> None:
+    def inner(pool: ConnectionPool) -> PooledConnection:
+        return pool.getconn()  # type: ignore[no-any-return]
+
+    shallow = ConnectionPool(0, 1, dsn=db, stack_depth=2)
+    conn = inner(shallow)
+    (holder,) = shallow.holders()
+    assert [code.co_name for code, _ in holder.frames] == [
+        "inner",
+        "test_stack_depth_bounds_the_captured_frames",
+    ]
+    assert "in inner" in holder.site
+    shallow.putconn(conn)
+    shallow.closeall()
+
+    blind = ConnectionPool(0, 1, dsn=db, stack_depth=0)
+    conn = blind.getconn()
+    assert blind.holders()[0].site == "<unknown>"
+    blind.putconn(conn)
+    blind.closeall()
+
+
+def test_putconn_of_the_driver_connection_retires_the_proxy(pool: ConnectionPool) -> None:
+    conn = pool.getconn()
+    raw = conn.raw
+    pool.putconn(raw)
+    with pytest.raises(PoolError, match=r"^connection was already returned to the pool$"):
+        conn.cursor()
+    again = pool.getconn()  # the same driver connection, a new checkout
+    assert again.raw is raw
+    with pytest.raises(PoolError, match=r"^trying to put unkeyed connection$"):
+        pool.putconn(conn)  # the stale proxy must not give back the new checkout
+    assert pool.stats().in_use == 1
+    pool.putconn(again)
+    del conn
+    gc.collect()
+    assert pool.stats().collected == 0
+
+
+def test_returned_proxies_are_not_reported_when_collected(
+    pool: ConnectionPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="poolsafe.runtime"):
+        for _ in range(50):
+            pool.putconn(pool.getconn())
+        gc.collect()
+    assert pool.stats().collected == 0
+    assert caplog.records == []
+
+
+def test_garbage_collected_keyed_connection_frees_the_key(
+    pool: ConnectionPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="poolsafe.runtime"):
+        first = pool.getconn("job")
+        raw = first.raw
+        del first
+        gc.collect()
+    assert "garbage-collected while checked out" in caplog.text
+    assert pool.stats().collected == 1
+    second = pool.getconn("job")  # a new checkout, not the collected one
+    assert second.raw is not raw
+    pool.putconn(second)
+    assert pool.stats().in_use == 0
+
+
+def test_collected_in_a_reference_cycle(pool: ConnectionPool) -> None:
+    class Holder:
+        pass
+
+    def forget() -> None:
+        box = Holder()
+        box.self = box  # type: ignore[attr-defined]
+        box.conn = pool.getconn()  # type: ignore[attr-defined]
+
+    forget()
+    assert pool.stats().in_use == 1  # the cycle keeps the proxy alive until gc runs
+    gc.collect()
+    stats = pool.stats()
+    assert (stats.in_use, stats.collected) == (0, 1)

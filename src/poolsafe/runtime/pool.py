@@ -162,7 +162,8 @@ class ConnectionPool:
         for _ in range(self.minconn):
             conn = self._new_connection()
             self._idle.append(conn)
-            self._idle_since[id(conn)] = time.monotonic()
+            if validate_idle is not None:
+                self._idle_since[id(conn)] = time.monotonic()
         if leak_threshold is not None:
             _start_leak_watcher(self, leak_threshold, self._stop_watch)
         tracking.register(self)
@@ -298,12 +299,14 @@ class ConnectionPool:
             # driver's probe (a client-side C call, no server round trip).
             record = get_record(conn)
             raw = record[CONN]
-            probe = self._probe
-            try:
-                idle = probe is not None and probe(raw) == self._probe_idle
-            except Exception:
-                idle = False
-            if idle and record[STATE] == OUT and not record[SUSPECT]:
+            idle = False
+            if record[STATE] == OUT and not record[SUSPECT]:
+                probe = self._probe
+                try:
+                    idle = probe is not None and probe(raw) == self._probe_idle
+                except Exception:
+                    idle = False
+            if idle:
                 done = False
                 self._acquire()
                 try:
