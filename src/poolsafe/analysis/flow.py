@@ -22,6 +22,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import (
     body_statements,
+    children,
     dotted_name,
     iter_calls,
     iter_nodes,
@@ -108,6 +109,15 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class _Shape:
+    calls: tuple[cst.Call, ...]
+    raises: bool
+    lambda_names: frozenset[str]
+    #: names yielded to the consumer that the function never releases itself
+    yielded: frozenset[str]
+
+
+@dataclass(frozen=True)
 class AcquireSite:
     call: cst.Call
     var: str
@@ -139,6 +149,7 @@ class FunctionFlow:
         self._site_of_call: dict[int, int] = {}
         self._handler_ids: dict[int, int] = {}
         self._released_anywhere = index.released_names(func.node.body, func)
+        self._shapes: dict[int, _Shape] = {}
 
     # ================================================================== driver
     def run(self) -> FlowResult:
@@ -268,28 +279,41 @@ class FunctionFlow:
         return self._site_of_call[key]
 
     # ============================================================ effects
+    def _shape(self, node: cst.CSTNode) -> _Shape:
+        """What a statement or expression contains, computed once per node (loops and
+        `finally` blocks are interpreted more than once)."""
+        key = id(node)
+        shape = self._shapes.get(key)
+        if shape is None:
+            suspends = False
+            lambda_names: set[str] = set()
+            yielded: set[str] = set()
+            for sub in iter_nodes(node):
+                if isinstance(sub, (cst.Await, cst.Yield)):
+                    suspends = True
+                if isinstance(sub, cst.Lambda):
+                    lambda_names |= names_in(sub)
+                if isinstance(sub, cst.Yield) and isinstance(sub.value, cst.BaseExpression):
+                    yielded |= _escaping_names(sub.value)
+            calls = tuple(iter_calls(node))
+            raises = suspends or isinstance(node, cst.Raise | cst.Assert) or any(
+                _may_raise(c) for c in calls)
+            shape = _Shape(calls, raises, frozenset(lambda_names),
+                           frozenset(yielded - self._released_anywhere))
+            self._shapes[key] = shape
+        return shape
+
     def effects(self, node: cst.CSTNode, state: State) -> tuple[State, State | None]:
         """Apply the calls inside a statement or expression; return the state after
         it and the state an exception raised by it carries (None if it cannot raise)."""
-        may_raise = False
-        cur = state
+        shape = self._shape(node)
+        cur = self._escape_names(state, set(shape.lambda_names | shape.yielded))
         released_before_raise: set[str] = set()
-        for sub in iter_nodes(node):
-            if isinstance(sub, (cst.Await, cst.Yield)):
-                may_raise = True
-            if isinstance(sub, cst.Lambda):
-                cur = self._escape_names(cur, names_in(sub))
-            if isinstance(sub, cst.Yield) and isinstance(sub.value, cst.BaseExpression):
-                yielded = _escaping_names(sub.value) - self._released_anywhere
-                cur = self._escape_names(cur, yielded)
-        for call in iter_calls(node):
-            may_raise = may_raise or _may_raise(call)
+        for call in shape.calls:
             cur, released = self._call_effect(call, cur)
             released_before_raise |= released
-        if isinstance(node, cst.Raise | cst.Assert):
-            may_raise = True
         exc: State | None = None
-        if may_raise:
+        if shape.raises:
             exc = frozenset(f for f in state if not (
                 isinstance(f, Held) and f.var in released_before_raise))
         return cur, exc
@@ -543,7 +567,7 @@ class FunctionFlow:
                         owner = self.res.owner(a.value)
                         if owner is not None and not self.index.released_by_call(cur, self.func):
                             found.add(owner)
-            stack.extend(cur.children)
+            stack.extend(children(cur))
         return {r for r in found if self._can_abort(r)}
 
     def _can_abort(self, resource: str) -> bool:
@@ -682,7 +706,7 @@ def _escaping_names(expr: cst.BaseExpression, *, through_calls: bool = False) ->
             if through_calls:
                 stack.extend(a.value for a in cur.args)
             continue
-        stack.extend(cur.children)
+        stack.extend(children(cur))
     return out
 
 

@@ -83,10 +83,21 @@ class ProjectIndex:
         self._releaser_memo: dict[int, frozenset[int]] = {}
         self._rollbacker_memo: dict[int, frozenset[int]] = {}
         self._dependencies: set[int] | None = None
+        self._qualname_memo: dict[tuple[str, int], Value | None] = {}
+        self._function_names: set[str] | None = None
 
     # ------------------------------------------------------------------ names
     def resolve_qualname(self, qualname: str, near: ModuleInfo) -> Value | None:
         """A dotted name from an import: a project symbol, or an external name."""
+        key = (qualname, id(near))
+        if key in self._qualname_memo:
+            return self._qualname_memo[key]
+        self._qualname_memo[key] = External(qualname)  # a cycle of re-exports ends here
+        result = self._resolve_qualname(qualname, near)
+        self._qualname_memo[key] = result
+        return result
+
+    def _resolve_qualname(self, qualname: str, near: ModuleInfo) -> Value | None:
         parts = qualname.split(".")
         for i in range(len(parts), 0, -1):
             candidates = self.by_name.get(".".join(parts[:i]))
@@ -439,8 +450,12 @@ class ProjectIndex:
         return result
 
     def _may_be_project_function(self, name: str) -> bool:
-        return any(name in m.functions or any(name in c.methods for c in m.classes.values())
-                   for m in self.modules)
+        if self._function_names is None:
+            self._function_names = {
+                n for m in self.modules
+                for n in (*m.functions, *(meth for c in m.classes.values() for meth in c.methods))
+            }
+        return name in self._function_names
 
     # --------------------------------------------------------------- FastAPI
     def dependency_functions(self) -> set[int]:
