@@ -10,7 +10,9 @@ connection.
 from __future__ import annotations
 
 import importlib
+import shutil
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -52,11 +54,22 @@ class _PgStyleConnection:
         return getattr(self._conn, name)
 
 
+def _fixed_copy(tmp_path: Path) -> Path:
+    """`before/` after `poolsafe fix` (safe fixes only)."""
+    target = tmp_path / "fixed"
+    shutil.copytree(FIXTURE / "before", target)
+    run = subprocess.run([sys.executable, "-m", "poolsafe", "fix", str(target)],
+                         capture_output=True, text=True, check=False)
+    assert "Fixed 3 findings (PS101 x1, PS102 x2)." in run.stdout + run.stderr, run.stderr
+    return target
+
+
 def _load(form: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType,
                                                                                 ConnectionPool]:
     for name in ("db", "app"):
         monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.syspath_prepend(str(FIXTURE / form))
+    source = _fixed_copy(tmp_path) if form == "fixed" else FIXTURE / form
+    monkeypatch.syspath_prepend(str(source))
     db = importlib.import_module("db")
     app_module = importlib.import_module("app")
     path = str(tmp_path / "orders.db")
@@ -107,9 +120,10 @@ def test_before_close_loses_the_slot(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert client.get("/orders/1").status_code == 500
 
 
-def test_after_returns_every_connection(tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    app_module, pool = _load("after", tmp_path, monkeypatch)
+@pytest.mark.parametrize("form", ["after", "fixed"])
+def test_after_and_fixed_before_return_every_connection(
+        form: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app_module, pool = _load(form, tmp_path, monkeypatch)
     client = app_module.app.test_client()
     for _ in range(MAXCONN * 3):
         with pool.faults(statements=1, match="FROM orders WHERE id"):

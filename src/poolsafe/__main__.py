@@ -1,0 +1,5 @@
+"""`python -m poolsafe`."""
+
+from poolsafe.cli import main
+
+main()
