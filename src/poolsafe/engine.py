@@ -289,7 +289,12 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
             continue
         files.append(item)
         datas.append(data)
-    selection = select(datas, options.project)
+    modules = []
+    for f in files:
+        names, is_package = module_names(f.relative)
+        full = names[0] if names else ""
+        modules.append((names, full if is_package else full.rpartition(".")[0]))
+    selection = select(datas, options.project, modules=modules)
     chosen = set(selection.targets)
     by_path = {str(f.path): (f, d) for f, d in zip(files, datas, strict=True)}
     files_by_name: dict[str, list[str]] = {}

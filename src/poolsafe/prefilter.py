@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import itertools
 import pkgutil
 import re
 from collections.abc import Callable, Iterable
@@ -133,13 +134,28 @@ def _bound_names(target: ast.AST) -> list[str]:
     return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
 
 
+_BLOCK_START = re.compile(rb"^(?=[^\s#])", re.M)
+
+
+def _approximate_definitions(data: bytes) -> Definitions:
+    """For a file `ast` cannot read: each top-level block (a line at column 0 and the
+    indented lines after it) defines the name at its start and uses its words."""
+    out = Definitions(approximate=True)
+    starts = [m.start() for m in _BLOCK_START.finditer(data)] + [len(data)]
+    for a, b in itertools.pairwise(starts):
+        block = data[a:b]
+        m = _TOP_NAME.match(block)
+        if m is not None:
+            name = (m.group(1) or m.group(2)).decode()
+            out.defs.setdefault(name, set()).update(w.decode() for w in _WORD.findall(block))
+    return out
+
+
 def definitions(data: bytes) -> Definitions:
     try:
         tree = ast.parse(data)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        names = {(m.group(1) or m.group(2)).decode() for m in _TOP_NAME.finditer(data)}
-        everything = {w.decode() for w in _WORD.findall(data)}
-        return Definitions({n: everything for n in names}, approximate=True)
+        return _approximate_definitions(data)
     out = Definitions()
 
     def visit(stmts: list[ast.stmt]) -> None:
@@ -172,6 +188,29 @@ def definitions(data: bytes) -> Definitions:
     return out
 
 
+def imports_of(data: bytes, package: str) -> list[tuple[str, str | None]] | None:
+    """(module, imported name or None) for every import in the file, relative ones
+    resolved against `package`; None when `ast` cannot read the file."""
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+    out: list[tuple[str, str | None]] = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            out.extend((a.name, None) for a in n.names)
+        elif isinstance(n, ast.ImportFrom):
+            base = n.module or ""
+            if n.level:
+                parts = package.split(".") if package else []
+                parts = parts[: len(parts) - (n.level - 1)] if n.level - 1 <= len(parts) else []
+                base = ".".join([*parts, base] if base else parts)
+            for a in n.names:
+                out.append((base, a.name))
+                out.append((f"{base}.{a.name}" if base else a.name, None))
+    return out
+
+
 # -------------------------------------------------------------------- selection
 @dataclass
 class Selection:
@@ -184,7 +223,11 @@ class Selection:
 
 
 def select(datas: list[bytes], config: ProjectConfig | None = None,
-           definitions_of: Callable[[int], Definitions] | None = None) -> Selection:
+           definitions_of: Callable[[int], Definitions] | None = None,
+           modules: list[tuple[tuple[str, ...], str]] | None = None) -> Selection:
+    """`modules` gives each file's module names and package (from its path); with it,
+    a file is selected for a tainted name only when it imports that name (or its
+    module) from a selected file, not merely because it spells the same word."""
     """The files to parse, given each file's bytes (see the module docstring)."""
     config = config or ProjectConfig()
     roots = seed_roots()
@@ -196,6 +239,8 @@ def select(datas: list[bytes], config: ProjectConfig | None = None,
     selected: set[int] = set()
     frontier = [i for i, d in enumerate(datas) if seed.search(d)]
     taint: set[str] = set(roots) | set(tokens)
+    #: module name -> its tainted top-level names
+    exported: dict[str, set[str]] = {}
     while frontier:
         selected.update(frontier)
         new_names: set[str] = set()
@@ -210,13 +255,39 @@ def select(datas: list[bytes], config: ProjectConfig | None = None,
                         local.add(name)
                         changed = True
             new_names |= {n for n in defs if n in local and n not in taint}
+            if modules is not None:
+                for mod in modules[i][0]:
+                    exported.setdefault(mod, set()).update(n for n in defs if n in local)
         taint |= new_names
         pattern = _words_pattern(new_names)
         if pattern is None:
             break
         frontier = [i for i, d in enumerate(datas) if i not in selected and pattern.search(d)]
+        if modules is not None:
+            frontier = [i for i in frontier if _imports_tainted(datas[i], modules[i][1],
+                                                                exported)]
     def_names = frozenset(m.decode() for d in datas for m in _DEF.findall(d))
     return Selection(sorted(selected), def_names, taint)
+
+
+def _imports_tainted(data: bytes, package: str, exported: dict[str, set[str]]) -> bool:
+    imports = imports_of(data, package)
+    if imports is None:
+        return True  # unreadable by ast: keep it (libcst decides)
+    words: set[bytes] | None = None
+    for module, name in imports:
+        if name is not None:
+            if (name == "*" and exported.get(module)) or name in exported.get(module, ()):
+                return True
+            continue
+        # `import pkg.mod` / `from pkg import mod`: the module object, used as mod.name
+        for mod, names in exported.items():
+            if names and (mod == module or mod.startswith(module + ".")):
+                if words is None:
+                    words = set(_WORD.findall(data))
+                if any(n.encode() in words for n in names):
+                    return True
+    return False
 
 
 # ------------------------------------------------------------------- lazy index
