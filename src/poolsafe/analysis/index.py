@@ -410,7 +410,8 @@ class ProjectIndex:
         name = call_name(call)
         if name is None or (isinstance(f, cst.Attribute) and name in ("close",)):
             return out
-        if not self._may_be_project_function(name):
+        imported = isinstance(f, cst.Name) and name in func.module.imports
+        if not imported and not self._may_be_project_function(name):
             return out
         callee = self.evaluate(f, func.module, func)
         if isinstance(callee, FunctionRef):

@@ -289,6 +289,23 @@ def connection():
         pool.putconn(conn)
 """}, path="reports.py", note="project wrappers and a safe @contextmanager across modules"),
     Case("""
+from db import get_db_connection
+from db import release_db_connection as give_back
+
+def report():
+    conn = get_db_connection()
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        give_back(conn)
+""", files={"db.py": _PG_POOL + """
+def get_db_connection():
+    return pool.getconn()
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+"""}, path="reports.py", note="a release wrapper imported under another name"),
+    Case("""
 import mysql.connector.pooling
 pool = mysql.connector.pooling.MySQLConnectionPool(pool_name="app", pool_size=5)
 
