@@ -44,6 +44,10 @@ class FixPlan:
     insert_before: dict[int, tuple[cst.CSTNode, list[cst.BaseStatement]]] = field(
         default_factory=dict)
     imports: list[ImportRequest] = field(default_factory=list)
+    #: the module (`ModuleInfo.path`) whose nodes the plan edits, when it is not the
+    #: finding's own module: a fix that belongs beside other code (a Flask teardown
+    #: handler next to the app). Such a plan edits only that module.
+    path: str | None = None
 
     def replace(self, node: cst.CSTNode, new: Replacement) -> None:
         self.replacements[id(node)] = (node, new)

@@ -314,8 +314,14 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
             _, linted = _lint(parsed, options, rules, result)
             changed_any = False
             result.passes += 1
+            by_path = {item.file.display: item for item, _ in linted}
+            #: files changed in this pass: their parsed trees are stale until the next
+            touched: set[str] = set()
             for item, ctx in linted:
-                if _fix_one_file(item, ctx, by_code, extra, unsafe, done, reasons, result):
+                if item.file.display in touched:
+                    continue  # another file's fix edited it; its own wait for the next pass
+                if _fix_one_file(item, ctx, by_code, extra, unsafe, done, reasons, result,
+                                 by_path, touched):
                     changed_any = True
             if not changed_any:
                 break
@@ -337,9 +343,13 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
 
 def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
                   extra: dict[str, FixFunction], unsafe: bool, done: set[tuple[str, ...]],
-                  reasons: dict[tuple[str, int, str], str], result: FixResult) -> bool:
+                  reasons: dict[tuple[str, int, str], str], result: FixResult,
+                  by_path: dict[str, _Linted] | None = None,
+                  touched: set[str] | None = None) -> bool:
     f = item.file
+    touched = set() if touched is None else touched
     plans: list[tuple[FixPlan, Location, tuple[str, ...]]] = []
+    foreign: list[tuple[FixPlan, Location, tuple[str, ...]]] = []
     occurrences: dict[tuple[str, ...], int] = {}
     for raw, loc in item.raw:
         key = (f.display, loc.line, raw.code)
@@ -365,7 +375,54 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
             why = "; ".join(outcome.unsafe_reasons) or "it may change behaviour"
             reasons[key] = f"unsafe fix available (--unsafe-fixes): {why}"
             continue
-        plans.append((outcome, loc, fp))
+        if outcome.path is not None and outcome.path != f.display:
+            foreign.append((outcome, loc, fp))
+        else:
+            plans.append((outcome, loc, fp))
+    changed = _apply_own(item, plans, done, reasons, result)
+    if changed:
+        touched.add(f.display)
+    for plan, loc, fp in foreign:
+        if _apply_foreign(item, plan, loc, fp, by_path or {}, touched, done, reasons, result):
+            changed = True
+    return changed
+
+
+def _apply_foreign(item: _Linted, plan: FixPlan, loc: Location, fp: tuple[str, ...],
+                   by_path: dict[str, _Linted], touched: set[str], done: set[tuple[str, ...]],
+                   reasons: dict[tuple[str, int, str], str], result: FixResult) -> bool:
+    """A plan that edits another module of the project (`FixPlan.path`)."""
+    key = (item.file.display, loc.line, plan.code)
+    target = by_path.get(plan.path or "")
+    if target is None:
+        reasons[key] = f"not fixable: the fix edits {plan.path}, which is not being fixed"
+        return False
+    if target.file.display in touched:
+        reasons[key] = f"the fix edits {plan.path}, already changed in this pass"
+        return False
+    tf = target.file
+    new_text = apply_plans(target.module.tree, [plan]).code
+    err = _compiles(new_text, tf.display) if _compiles(tf.text, tf.display) is None else None
+    done.add(fp)
+    if err is not None:
+        msg = f"the {plan.code} fix at line {loc.line} was reverted: {tf.display} {err}"
+        result.errors.append(FileError(item.file.display, msg))
+        reasons[key] = msg
+        return False
+    if new_text == tf.text:
+        return False
+    tf.text = new_text
+    touched.add(tf.display)
+    result.applied.append(AppliedFix(item.file.display, plan.code, loc.line,
+                                     f"{plan.description} (in {tf.display})", plan.safe,
+                                     result.passes))
+    return True
+
+
+def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, tuple[str, ...]]],
+               done: set[tuple[str, ...]], reasons: dict[tuple[str, int, str], str],
+               result: FixResult) -> bool:
+    f = item.file
     if not plans:
         return False
     tree = item.module.tree
