@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from poolsafe.analysis.cstutil import iter_calls
 from poolsafe.analysis.values import Connection
+from poolsafe.knowledge import DIRECT_ACQUIRERS
 from poolsafe.knowledge.frameworks import RAW_CONNECT_KINDS
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps201 import INVALID, VALID
-from poolsafe.rules.ps2_common import facts, request_handler
+from poolsafe.rules.ps2_common import facts, inventory, may_call, request_handler
+
+#: final names of the driver functions whose call is a raw connection
+_CONNECT_NAMES = frozenset(
+    name for (_, name), acq in DIRECT_ACQUIRERS.items() if acq.kind in RAW_CONNECT_KINDS
+) | {"connect"}
 
 _LABELS = {"fastapi": "FastAPI route", "flask": "Flask view", "django": "Django view"}
 
@@ -78,27 +83,29 @@ class ConnectPerRequest(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
-        for func in ctx.module.all_functions:
-            handler: str | None = None
-            decided = False
-            for call in iter_calls(func.node.body):
-                value = ctx.index.evaluate(call, ctx.module, func)
-                if not (isinstance(value, Connection) and value.via is None
-                        and value.kind_key in RAW_CONNECT_KINDS):
-                    continue
-                if not decided:
-                    decided = True
-                    handler = request_handler(ctx.index, func)
-                    if handler is None and facts(ctx.index).request_only(func):
-                        handler = "helper"
-                if handler is None:
-                    continue
-                if handler == "helper":
-                    where = f"`{func.name}`, which only request handlers call,"
-                else:
-                    where = f"{_LABELS[handler]} `{func.name}`"
-                yield self.finding(
-                    call,
-                    f"{where} opens a new {value.kind.label} with `{value.origin}` on every "
-                    "request; create a pool (or engine) once at startup and check out of it",
-                )
+        handlers: dict[int, str | None] = {}
+        for call, func in inventory(ctx.module).calls:
+            if func is None or not may_call(call, _CONNECT_NAMES, ctx.module, func):
+                continue
+            value = ctx.index.evaluate(call, ctx.module, func)
+            if not (isinstance(value, Connection) and value.via is None
+                    and value.kind_key in RAW_CONNECT_KINDS):
+                continue
+            key = id(func.node)
+            if key not in handlers:
+                handler = request_handler(ctx.index, func)
+                if handler is None and facts(ctx.index).request_only(func):
+                    handler = "helper"
+                handlers[key] = handler
+            handler = handlers[key]
+            if handler is None:
+                continue
+            if handler == "helper":
+                where = f"`{func.name}`, which only request handlers call,"
+            else:
+                where = f"{_LABELS[handler]} `{func.name}`"
+            yield self.finding(
+                call,
+                f"{where} opens a new {value.kind.label} with `{value.origin}` on every "
+                "request; create a pool (or engine) once at startup and check out of it",
+            )

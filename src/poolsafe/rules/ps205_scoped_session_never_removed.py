@@ -17,6 +17,7 @@ from poolsafe.rules.cases.ps205 import INVALID, VALID
 from poolsafe.rules.ps2_common import (
     external_name,
     facts,
+    inventory,
     is_flask_db,
     may_call,
     qual_match,
@@ -87,24 +88,20 @@ class ScopedSessionNeverRemoved(Rule):
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         names = {tail for _, tail in _SCOPED_CTORS}
         project = facts(ctx.index)
-        scopes: list[tuple[cst.CSTNode, FunctionInfo | None]] = [(ctx.module.tree, None)]
-        scopes.extend((f.node.body, f) for f in ctx.module.all_functions)
-        for body, func in scopes:
-            for call in iter_calls(body):
-                if not may_call(call, names, ctx.module, func) or not _is_scoped_ctor(
-                        ctx.index, call, ctx.module, func):
-                    continue
-                if not project.uses_flask():
-                    return
-                if any(_removes(ctx.index, call, b, m, f, 0)
-                       for b, m, f in project.teardowns()):
-                    continue
-                yield self.finding(
-                    call,
-                    "this `scoped_session` is never removed at the end of a Flask request: "
-                    "its session and connection carry over to the next request on the thread; "
-                    "call `.remove()` in a `@app.teardown_appcontext` handler",
-                )
+        for call, func in inventory(ctx.module).calls:
+            if not may_call(call, names, ctx.module, func) or not _is_scoped_ctor(
+                    ctx.index, call, ctx.module, func):
+                continue
+            if not project.uses_flask():
+                return
+            if any(_removes(ctx.index, call, b, m, f, 0) for b, m, f in project.teardowns()):
+                continue
+            yield self.finding(
+                call,
+                "this `scoped_session` is never removed at the end of a Flask request: "
+                "its session and connection carry over to the next request on the thread; "
+                "call `.remove()` in a `@app.teardown_appcontext` handler",
+            )
 
 
 def _is_scoped_ctor(index: ProjectIndex, call: cst.Call, module: ModuleInfo,

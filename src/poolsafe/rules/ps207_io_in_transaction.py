@@ -6,7 +6,13 @@ from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import body_statements, dotted_name, iter_calls, strip_await
+from poolsafe.analysis.cstutil import (
+    body_statements,
+    call_name,
+    dotted_name,
+    iter_calls,
+    strip_await,
+)
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, WithBinding
 from poolsafe.analysis.values import (
@@ -30,12 +36,18 @@ from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps207 import INVALID, VALID
 from poolsafe.rules.ps2_common import (
     external_name,
+    inventory,
     is_flask_db,
     is_model_class,
     qual_match,
 )
 
 State = frozenset[str]
+#: loops nested deeper than this are followed once (the repeat doubles the work)
+_LOOP_REPEAT_DEPTH = 4
+#: final names of every network function and client method, for a cheap pre-check
+_NET_NAMES = frozenset({tail.rsplit(".", 1)[-1] for _, tail in NETWORK_FUNCTIONS}
+                       | {m for ms in NETWORK_CLIENT_METHODS.values() for m in ms})
 #: the handle key shared by Flask-SQLAlchemy's `db.session` and `Model.query`
 _FLASK_SESSION = "db.session"
 
@@ -98,7 +110,15 @@ class IoInTransaction(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        candidates: dict[int, FunctionInfo] = {}
+        for call, func in inventory(ctx.module).calls:
+            if func is None or id(func.node) in candidates or call_name(call) not in _NET_NAMES:
+                continue
+            if _Walker(ctx.index, func).network(call) is not None:
+                candidates[id(func.node)] = func
         for func in ctx.module.all_functions:
+            if id(func.node) not in candidates:
+                continue  # no network call: nothing to report
             walker = _Walker(ctx.index, func)
             walker.block(body_statements(func.node.body), frozenset())
             for call, what, keys in walker.found:
@@ -120,6 +140,7 @@ class _Walker:
         self.autocommit: set[str] = set()
         self.found: list[tuple[cst.Call, str, State]] = []
         self._seen: set[int] = set()
+        self.loop_depth = 0
 
     # ------------------------------------------------------------ statements
     def block(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
@@ -146,9 +167,13 @@ class _Walker:
             return then | other
         if isinstance(st, (cst.For, cst.While)):
             state = self.calls(st.iter if isinstance(st, cst.For) else st.test, state)
+            self.loop_depth += 1
             first = self.suite(st.body, state)
-            second = self.suite(st.body, state | first)
-            out = state | first | second
+            out = state | first
+            if self.loop_depth <= _LOOP_REPEAT_DEPTH and first != state:
+                # the next iteration starts with what the first one left open
+                out = out | self.suite(st.body, out)
+            self.loop_depth -= 1
             if st.orelse is not None:
                 out = self.suite(st.orelse.body, out)
             return out

@@ -8,6 +8,7 @@ per index, on first use, and cached.
 
 from __future__ import annotations
 
+import os
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,6 @@ import libcst as cst
 from poolsafe.analysis.cstutil import (
     call_name,
     dotted_name,
-    iter_calls,
     keyword_arg,
     positional_args,
     string_value,
@@ -197,6 +197,9 @@ def _step(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
             if name in scope.all_param_names():
                 return None
             if name in scope.locals:
+                last = scope.locals[name][-1]
+                if isinstance(last, ImportBinding):
+                    return _imported(index, last.qualname, module)
                 values = [v for v in scope.locals[name] if isinstance(v, cst.BaseExpression)]
                 return Bound(values[-1], module, scope) if values else None
             scope = scope.parent
@@ -230,8 +233,8 @@ def _imported(index: ProjectIndex, qualname: str, near: ModuleInfo) -> Bound | N
     candidates = index.by_name.get(modname)
     if not candidates or not attr:
         return None
-    target = candidates[0] if len(candidates) == 1 else next(
-        (m for m in candidates if m.abspath.parent == near.abspath.parent), candidates[0])
+    here = str(near.abspath)
+    target = max(candidates, key=lambda m: len(os.path.commonpath([here, str(m.abspath)])))
     if attr in target.assigns:
         return Bound(target.assigns[attr][-1], target, None)
     if attr in target.imports:
@@ -380,6 +383,40 @@ def call_options(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
     return out
 
 
+# ------------------------------------------------------------ module inventory
+@dataclass
+class Inventory:
+    """Every call and assignment of a module with its enclosing function, from one
+    walk of the tree shared by all PS2xx rules (and the project-wide call index)."""
+
+    calls: list[tuple[cst.Call, FunctionInfo | None]] = field(default_factory=list)
+    assigns: list[tuple[cst.Assign, FunctionInfo | None]] = field(default_factory=list)
+
+
+_INVENTORY: weakref.WeakKeyDictionary[ModuleInfo, Inventory] = weakref.WeakKeyDictionary()
+
+
+def inventory(module: ModuleInfo) -> Inventory:
+    found = _INVENTORY.get(module)
+    if found is not None:
+        return found
+    inv = Inventory()
+    stack: list[tuple[cst.CSTNode, FunctionInfo | None]] = [(module.tree, None)]
+    while stack:
+        node, func = stack.pop()
+        if isinstance(node, cst.Call):
+            inv.calls.append((node, func))
+        elif isinstance(node, cst.Assign):
+            inv.assigns.append((node, func))
+        if isinstance(node, cst.FunctionDef):
+            inner = module.by_node.get(id(node), func)
+            stack.extend((c, inner if c is node.body else func) for c in node.children)
+        else:
+            stack.extend((c, func) for c in node.children)
+    _INVENTORY[module] = inv
+    return inv
+
+
 # ----------------------------------------------------------------- engines
 @dataclass(frozen=True)
 class EngineCall:
@@ -392,15 +429,12 @@ class EngineCall:
 def engine_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall]:
     """Every `create_engine(...)` / `create_async_engine(...)` call in the module."""
     names = {tail for _, tail in ENGINE_CONSTRUCTORS}
-    scopes: list[tuple[cst.CSTNode, FunctionInfo | None]] = [(module.tree, None)]
-    scopes.extend((f.node.body, f) for f in module.all_functions)
-    for body, func in scopes:
-        for call in iter_calls(body):
-            if not may_call(call, names, module, func):
-                continue
-            qual = external_name(index, call.func, module, func)
-            if qual is not None and qual_match(qual, ENGINE_CONSTRUCTORS):
-                yield EngineCall(call, qual, module, func)
+    for call, func in inventory(module).calls:
+        if not may_call(call, names, module, func):
+            continue
+        qual = external_name(index, call.func, module, func)
+        if qual is not None and qual_match(qual, ENGINE_CONSTRUCTORS):
+            yield EngineCall(call, qual, module, func)
 
 
 def engine_url(call: cst.Call) -> cst.BaseExpression | None:
@@ -465,28 +499,25 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
             unit.own_options = True
         units.append(unit)
     # app.config["KEY"] = value and app.config.update(KEY=value), per function
-    scopes: list[tuple[cst.CSTNode, FunctionInfo | None]] = [(module.tree, None)]
-    scopes.extend((f.node.body, f) for f in module.all_functions)
-    for body, func in scopes:
-        unit = FlaskConfigUnit("`app.config`")
-        for node in _config_writes(body):
-            if isinstance(node, cst.Assign):
-                for t in node.targets:
-                    target = t.target
-                    if not isinstance(target, cst.Subscript) or not _is_app_config(
-                            index, target.value, module, func):
-                        continue
-                    key = _subscript_key(target)
-                    _set_unit(unit, key, Bound(node.value, module, func))
-            elif isinstance(node, cst.Call):
-                f = node.func
-                if (isinstance(f, cst.Attribute) and f.attr.value in FLASK_CONFIG_UPDATE_METHODS
-                        and _is_app_config(index, f.value, module, func)):
-                    for arg in node.args:
-                        if arg.keyword is not None:
-                            _set_unit(unit, arg.keyword.value, Bound(arg.value, module, func))
-        if unit.own_uri or unit.own_options:
-            units.append(unit)
+    per_scope: dict[int, FlaskConfigUnit] = {}
+    inv = inventory(module)
+    for assign, func in inv.assigns:
+        for t in assign.targets:
+            target = t.target
+            if (isinstance(target, cst.Subscript) and _subscript_key(target) in keys
+                    and _is_app_config(index, target.value, module, func)):
+                unit = per_scope.setdefault(id(func), FlaskConfigUnit("`app.config`"))
+                _set_unit(unit, _subscript_key(target), Bound(assign.value, module, func))
+    for call, func in inv.calls:
+        f = call.func
+        if (isinstance(f, cst.Attribute) and f.attr.value in FLASK_CONFIG_UPDATE_METHODS
+                and any(a.keyword is not None and a.keyword.value in keys for a in call.args)
+                and _is_app_config(index, f.value, module, func)):
+            unit = per_scope.setdefault(id(func), FlaskConfigUnit("`app.config`"))
+            for arg in call.args:
+                if arg.keyword is not None:
+                    _set_unit(unit, arg.keyword.value, Bound(arg.value, module, func))
+    units.extend(per_scope.values())
     return units
 
 
@@ -504,14 +535,6 @@ def _set_unit(unit: FlaskConfigUnit, key: str | None, value: Bound) -> None:
 
 def _all_classes(module: ModuleInfo) -> list[ClassInfo]:
     return list(module.classes.values())
-
-
-def _config_writes(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    from poolsafe.analysis.cstutil import iter_nodes
-
-    for node in iter_nodes(body):
-        if isinstance(node, (cst.Assign, cst.Call)):
-            yield node
 
 
 def _subscript_key(target: cst.Subscript) -> str | None:
@@ -536,16 +559,13 @@ def _is_app_config(index: ProjectIndex, expr: cst.BaseExpression, module: Module
 def flask_sqlalchemy_constructors(index: ProjectIndex,
                                   module: ModuleInfo) -> Iterator[tuple[cst.Call, Bound]]:
     """`SQLAlchemy(engine_options={...})` calls in the module, with the options."""
-    scopes: list[tuple[cst.CSTNode, FunctionInfo | None]] = [(module.tree, None)]
-    scopes.extend((f.node.body, f) for f in module.all_functions)
-    for body, func in scopes:
-        for call in iter_calls(body):
-            opts = keyword_arg(call, FLASK_SQLALCHEMY_OPTIONS_KEYWORD)
-            if opts is None:
-                continue
-            value = index.evaluate(call, module, func)
-            if isinstance(value, LibraryObject) and value.type_key == "flask_sqlalchemy":
-                yield call, Bound(opts, module, func)
+    for call, func in inventory(module).calls:
+        opts = keyword_arg(call, FLASK_SQLALCHEMY_OPTIONS_KEYWORD)
+        if opts is None:
+            continue
+        value = index.evaluate(call, module, func)
+        if isinstance(value, LibraryObject) and value.type_key == "flask_sqlalchemy":
+            yield call, Bound(opts, module, func)
 
 
 # ------------------------------------------------------ project-wide facts
@@ -571,13 +591,10 @@ class ProjectFacts:
         if self._sites is None:
             sites: dict[str, list[CallSite]] = {}
             for m in self.index.modules:
-                scopes: list[tuple[cst.CSTNode, FunctionInfo | None]] = [(m.tree, None)]
-                scopes.extend((f.node.body, f) for f in m.all_functions)
-                for body, func in scopes:
-                    for call in iter_calls(body):
-                        n = call_name(call)
-                        if n is not None:
-                            sites.setdefault(n, []).append(CallSite(call, m, func))
+                for call, func in inventory(m).calls:
+                    n = call_name(call)
+                    if n is not None:
+                        sites.setdefault(n, []).append(CallSite(call, m, func))
             self._sites = sites
         return self._sites.get(name, [])
 
@@ -876,7 +893,19 @@ class EngineSite:
     from_config: bool = False
 
 
-def engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSite]:
+_SITES: weakref.WeakKeyDictionary[ModuleInfo, list[EngineSite]] = weakref.WeakKeyDictionary()
+
+
+def engine_sites(index: ProjectIndex, module: ModuleInfo) -> list[EngineSite]:
+    """The module's engine configurations, computed once for PS203 and PS204."""
+    found = _SITES.get(module)
+    if found is None:
+        found = list(_engine_sites(index, module))
+        _SITES[module] = found
+    return found
+
+
+def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSite]:
     for ec in engine_calls(index, module):
         url = engine_url(ec.call)
         dialect = None if url is None else dialect_of(
