@@ -310,9 +310,13 @@ class ConnectionPool:
                 done = False
                 self._acquire()
                 try:
-                    current: Any = self._out.get(id(raw))
-                    if current is record and not self.closed:
-                        del self._out[id(raw)]
+                    out = self._out  # (emptied by closeall(): no separate closed check)
+                    current: Any = out.pop(id(raw), None)
+                    if current is not record:
+                        # Returned meanwhile by another thread, maybe checked out again.
+                        if current is not None:
+                            out[id(raw)] = current
+                    else:
                         record[STATE] = RETURNED
                         record[REF] = None  # the proxy may go now, no "collected" callback
                         if record[KEY] is not None:
