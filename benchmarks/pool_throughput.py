@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'pool':<40} {'ops/s':>10} {'us/op':>7} {'vs psycopg2':>12} {'min..max ratio':>15}")
     for subject in subjects:
         per_op = statistics.median(subject.runs)
-        ratios = [mine / theirs for mine, theirs in zip(subject.runs, base)]
+        ratios = [mine / theirs for mine, theirs in zip(subject.runs, base, strict=True)]
         print(f"{subject.name:<40} {1 / per_op:>10,.0f} {per_op * 1e6:>7.2f} "
               f"{statistics.median(ratios):>11.2f}x {min(ratios):>7.2f}..{max(ratios):.2f}")
     return 0
