@@ -1,0 +1,503 @@
+"""PS203/PS205/PS206 fixes (registered in poolsafe.fix.ps20x): exact before/after
+goldens, every INVALID case (compiles, re-lints clean or is reported not fixable,
+idempotent), and the flask_scheduler fixture."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from poolsafe.cli import main
+from poolsafe.engine import ScanOptions, scan_sources
+from poolsafe.fix.apply import fix_sources
+from poolsafe.fix.ps20x import fixers
+from poolsafe.rules import ALL_RULES, Case, Rule
+
+CODES = ("PS203", "PS205", "PS206")
+RULES = [r for r in ALL_RULES if r.code in CODES]
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "flask_scheduler" / "before"
+
+
+def _files(case: Case) -> dict[str, str]:
+    return {**case.files, case.path: case.code}
+
+
+def _fix(code: str, source: str, *, unsafe: bool = False, files: dict[str, str] | None = None,
+         path: str = "case.py") -> dict[str, str]:
+    result = fix_sources({**(files or {}), path: source}, ScanOptions(select={code}),
+                         unsafe=unsafe)
+    assert not result.errors, result.errors
+    return result.sources()
+
+
+def _left(code: str, source: str, files: dict[str, str] | None = None) -> list[str]:
+    result = fix_sources({**(files or {}), "case.py": source}, ScanOptions(select={code}),
+                         unsafe=True)
+    return [x.reason for x in result.left]
+
+
+def test_registry_covers_the_rules() -> None:
+    assert set(fixers()) == set(CODES)
+    assert {r.code for r in RULES} == set(CODES)
+
+
+# ------------------------------------------------------- every INVALID case
+def _outcome(rule: type[Rule], case: Case) -> str:
+    """'safe', 'unsafe' or 'not fixable', after checking the fix's guarantees."""
+    options = ScanOptions(select={rule.code})
+    files = _files(case)
+    result = fix_sources(files, options, unsafe=True)
+    assert not result.errors, result.errors
+    fixed = result.sources()
+    for name, text in fixed.items():
+        compile(text, name, "exec")
+    again = fix_sources(fixed, options, unsafe=True)
+    assert again.sources() == fixed
+    assert not again.applied
+    left = [x for x in result.left if x.finding.code == rule.code]
+    if not result.applied:
+        assert left and all(x.reason.startswith("not fixable") for x in left), left
+        assert fixed == files
+        return "not fixable"
+    after = scan_sources(fixed, options)
+    assert not [f for f in after.findings if f.code == rule.code], after.findings
+    return "safe" if all(a.safe for a in result.applied) else "unsafe"
+
+
+def _params() -> list[object]:
+    return [pytest.param(rule, case, id=f"{rule.code}-invalid-{i}")
+            for rule in RULES for i, case in enumerate(rule.INVALID)]
+
+
+@pytest.mark.parametrize(("rule", "case"), _params())
+def test_fix_every_invalid_case(rule: type[Rule], case: Case) -> None:
+    assert _outcome(rule, case) in {"safe", "unsafe", "not fixable"}
+
+
+def test_fix_rate_over_invalid_cases() -> None:
+    """The tally reported in docs/fix.md; a change here is a change in what is fixed."""
+    tally = {r.code: Counter(_outcome(r, c) for c in r.INVALID) for r in RULES}
+    assert tally == {
+        "PS203": Counter(safe=9, unsafe=1),
+        "PS205": Counter(safe=9),
+        "PS206": Counter(safe=8, unsafe=1),
+    }
+
+
+def test_unsafe_fixes_wait_for_the_flag() -> None:
+    before = """from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://db/app", pool_pre_ping=False)
+"""
+    assert _fix("PS203", before)["case.py"] == before
+    assert "pool_pre_ping=True)" in _fix("PS203", before, unsafe=True)["case.py"]
+    assert any("explicit `pool_pre_ping=False`" in r
+               for r in fix_sources({"case.py": before}, ScanOptions(select={"PS203"})).left
+               for r in [r.reason])
+
+
+# ------------------------------------------------------------------- PS203
+def test_ps203_single_line_call() -> None:
+    before = """from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10)  # main
+"""
+    assert _fix("PS203", before)["case.py"] == """from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, pool_pre_ping=True)  # main
+"""
+
+
+def test_ps203_multi_line_call_keeps_layout_and_comments() -> None:
+    before = """from sqlalchemy import create_engine
+
+engine = create_engine(
+    "postgresql://app@db/app",
+    pool_size=10,  # per worker
+)
+aligned = create_engine("mysql://app@db/app",
+                        pool_recycle=3600)
+no_trailing_comma = create_engine(
+    "postgresql://app@db/other",
+    echo=True  # noisy
+)
+"""
+    assert _fix("PS203", before)["case.py"] == """from sqlalchemy import create_engine
+
+engine = create_engine(
+    "postgresql://app@db/app",
+    pool_size=10,  # per worker
+    pool_pre_ping=True,
+)
+aligned = create_engine("mysql://app@db/app",
+                        pool_recycle=3600,
+                        pool_pre_ping=True)
+no_trailing_comma = create_engine(
+    "postgresql://app@db/other",
+    echo=True,  # noisy
+    pool_pre_ping=True
+)
+"""
+
+
+def test_ps203_flask_options_dict() -> None:
+    before = """class Config:
+    SQLALCHEMY_DATABASE_URI = 'postgresql://app@db/app'
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        'pool_size': 10,
+        'pool_recycle': 1800,
+    }
+"""
+    assert _fix("PS203", before)["case.py"] == """class Config:
+    SQLALCHEMY_DATABASE_URI = 'postgresql://app@db/app'
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        'pool_size': 10,
+        'pool_recycle': 1800,
+        'pool_pre_ping': True,
+    }
+"""
+
+
+def test_ps203_options_added_beside_the_uri() -> None:
+    config_module = """import os
+
+SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "postgresql://app@db/app")
+DEBUG = False
+"""
+    assert _fix("PS203", config_module)["case.py"] == """import os
+
+SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "postgresql://app@db/app")
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+DEBUG = False
+"""
+    inherited = """class Base:
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_recycle": 300}
+
+class Production(Base):
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+"""
+    assert _fix("PS203", inherited)["case.py"] == inherited + (
+        '    SQLALCHEMY_ENGINE_OPTIONS = {**Base.SQLALCHEMY_ENGINE_OPTIONS, '
+        '"pool_pre_ping": True}\n')
+
+
+def test_ps203_app_config_keeps_options_loaded_before() -> None:
+    before = """from flask import Flask
+
+def create_app():
+    app = Flask(__name__)
+    app.config.from_object("settings")
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+    return app
+"""
+    assert _fix("PS203", before)["case.py"] == before.replace(
+        '"postgresql://app@db/app"\n',
+        '"postgresql://app@db/app"\n    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = '
+        '{**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_pre_ping": True}\n')
+
+
+def test_ps203_config_update_gets_a_keyword() -> None:
+    before = """from flask import Flask
+
+def create_app():
+    app = Flask(__name__)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI="postgresql://app@db/app",
+        SECRET_KEY="x",
+    )
+    return app
+"""
+    assert _fix("PS203", before)["case.py"] == """from flask import Flask
+
+def create_app():
+    app = Flask(__name__)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI="postgresql://app@db/app",
+        SECRET_KEY="x",
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+    )
+    return app
+"""
+
+
+def test_ps203_false_in_a_mapping_is_set_where_written() -> None:
+    before = """from sqlalchemy import create_engine
+
+OPTIONS = {"pool_size": 5, "pool_pre_ping": False}
+engine = create_engine("postgresql://app@db/app", **OPTIONS)
+"""
+    after = _fix("PS203", before, unsafe=True)["case.py"]
+    assert after == before.replace('"pool_pre_ping": False', '"pool_pre_ping": True')
+
+
+# ------------------------------------------------------------------- PS205
+ENGINE = """from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+"""
+
+
+def test_ps205_module_level_app() -> None:
+    before = ENGINE + """db_session = scoped_session(sessionmaker(bind=engine))
+app = Flask(__name__)
+
+
+@app.route("/")
+def index():
+    return "ok"
+"""
+    assert _fix("PS205", before)["case.py"] == ENGINE + """\
+db_session = scoped_session(sessionmaker(bind=engine))
+app = Flask(__name__)
+
+
+@app.teardown_appcontext
+def remove_db_session(exception=None):
+    db_session.remove()
+
+
+@app.route("/")
+def index():
+    return "ok"
+"""
+
+
+def test_ps205_handler_follows_a_session_made_after_the_app() -> None:
+    before = ENGINE + """app = Flask(__name__)
+db_session = scoped_session(sessionmaker(bind=engine))
+"""
+    assert _fix("PS205", before)["case.py"] == before + """
+
+@app.teardown_appcontext
+def remove_db_session(exception=None):
+    db_session.remove()
+"""
+
+
+def test_ps205_factory_in_another_module_imports_the_session() -> None:
+    db = """from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+ReportSession = scoped_session(sessionmaker(bind=create_engine("sqlite://")))
+"""
+    app = """from flask import Flask
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["X"] = 1
+    return app
+"""
+    fixed = _fix("PS205", db, files={"myapp/__init__.py": app}, path="myapp/db.py")
+    assert fixed["myapp/db.py"] == db
+    assert fixed["myapp/__init__.py"] == """from flask import Flask
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["X"] = 1
+
+    from myapp.db import ReportSession
+
+    @app.teardown_appcontext
+    def remove_report_session(exception=None):
+        ReportSession.remove()
+
+    return app
+"""
+
+
+def test_ps205_module_level_app_elsewhere_gets_a_top_import() -> None:
+    db = """from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+Session = scoped_session(sessionmaker(bind=create_engine("sqlite://")))
+"""
+    app = """from flask import Flask
+
+app = Flask(__name__)
+"""
+    fixed = _fix("PS205", db, files={"web.py": app}, path="models.py")
+    assert fixed["web.py"] == """from flask import Flask
+from models import Session
+
+app = Flask(__name__)
+
+
+@app.teardown_appcontext
+def remove_session(exception=None):
+    Session.remove()
+"""
+
+
+def test_ps205_import_cycle_imports_inside_the_handler() -> None:
+    db = """from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+from web import app
+
+Session = scoped_session(sessionmaker(bind=create_engine("sqlite://")))
+"""
+    app = """from flask import Flask
+
+app = Flask(__name__)
+"""
+    fixed = _fix("PS205", db, files={"web.py": app}, path="models.py")
+    assert fixed["web.py"] == """from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.teardown_appcontext
+def remove_session(exception=None):
+    from models import Session
+
+    Session.remove()
+"""
+
+
+def test_ps205_handler_name_is_free() -> None:
+    before = ENGINE + """db_session = scoped_session(sessionmaker(bind=engine))
+app = Flask(__name__)
+
+def remove_db_session():
+    pass
+"""
+    assert "def remove_db_session_2(exception=None):" in _fix("PS205", before)["case.py"]
+
+
+def test_ps205_ambiguous_app_is_not_fixable() -> None:
+    db = """from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+Session = scoped_session(sessionmaker(bind=create_engine("sqlite://")))
+"""
+    files = {"web.py": "from flask import Flask\napp = Flask(__name__)\n",
+             "admin.py": "from flask import Flask\nadmin = Flask(__name__)\n"}
+    assert _left("PS205", db, files) == [
+        "not fixable: 2 Flask apps in the project; which one serves the session is not clear"]
+
+
+def test_ps205_session_made_outside_the_factory_is_not_fixable() -> None:
+    before = ENGINE + """app = Flask(__name__)
+
+def init_db():
+    session = scoped_session(sessionmaker(bind=engine))
+    return session
+"""
+    [reason] = _left("PS205", before)
+    assert reason.startswith("not fixable: the scoped_session is made in `init_db()`")
+
+
+# ------------------------------------------------------------------- PS206
+APP = {"myapp/__init__.py": """from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+def create_app():
+    app = Flask(__name__)
+    db.init_app(app)
+    return app
+"""}
+
+
+def test_ps206_body_wrapped_with_comments_kept() -> None:
+    before = """import threading
+from myapp import create_app, db
+
+def job():
+    \"\"\"Nightly.\"\"\"
+    app = create_app()
+
+    # purge first
+    db.session.execute(db.text("DELETE FROM t"))  # old rows
+    if app.debug:
+        print("done")
+    db.session.commit()
+
+threading.Thread(target=job).start()
+"""
+    assert _fix("PS206", before, files=APP)["case.py"] == """import threading
+from myapp import create_app, db
+
+def job():
+    \"\"\"Nightly.\"\"\"
+    app = create_app()
+
+    with app.app_context():
+        # purge first
+        db.session.execute(db.text("DELETE FROM t"))  # old rows
+        if app.debug:
+            print("done")
+        db.session.commit()
+
+threading.Thread(target=job).start()
+"""
+
+
+def test_ps206_existing_context_block_is_merged_unsafely() -> None:
+    before = """import threading
+from myapp import create_app, db
+
+def job():
+    app = create_app()
+    with app.app_context():  # read
+        n = db.session.execute(db.text("SELECT 1")).scalar()
+    db.session.commit()
+
+threading.Thread(target=job).start()
+"""
+    assert _fix("PS206", before, files=APP)["case.py"] == before
+    assert _fix("PS206", before, files=APP, unsafe=True)["case.py"] == """import threading
+from myapp import create_app, db
+
+def job():
+    app = create_app()
+    with app.app_context():
+        # read
+        n = db.session.execute(db.text("SELECT 1")).scalar()
+        db.session.commit()
+
+threading.Thread(target=job).start()
+"""
+
+
+def test_ps206_unbound_app_is_not_fixable() -> None:
+    before = """import threading
+from myapp import create_app, db
+
+def job():
+    create_app()
+    db.session.commit()
+
+threading.Thread(target=job).start()
+"""
+    assert _left("PS206", before, APP) == [
+        "not fixable: the app built by the factory is not bound to a name"]
+
+
+# ----------------------------------------------------------------- fixture
+def test_fixture_flask_scheduler_leaves_no_ps20x_fixable(tmp_path: Path) -> None:
+    root = tmp_path / "before"
+    shutil.copytree(FIXTURE, root)
+    runner = CliRunner()
+    first = runner.invoke(main, ["fix", str(root)])
+    assert first.exit_code == 1, first.output  # PS201/PS204/PS207 have no fix
+    check = runner.invoke(main, ["check", "--select", ",".join(CODES), str(root)])
+    assert check.exit_code == 0, check.output
+    for path in root.rglob("*.py"):
+        compile(path.read_text(), str(path), "exec")
+    snapshot = {p: p.read_text() for p in root.rglob("*.py")}
+    runner.invoke(main, ["fix", str(root)])
+    assert {p: p.read_text() for p in root.rglob("*.py")} == snapshot
+    init = (root / "inventory" / "__init__.py").read_text()
+    assert "    from inventory.reporting import ReportSession\n" in init
+    assert "    @app.teardown_appcontext\n    def remove_report_session(exception=None):\n" \
+           "        ReportSession.remove()\n\n    return app\n" in init
