@@ -86,3 +86,19 @@ def test_seed_roots_come_from_the_knowledge_base() -> None:
 
 def test_index_still_has_the_hook_lazyindex_overrides() -> None:
     assert hasattr(ProjectIndex, "_may_be_project_function")
+
+
+def test_prefilter_ignores_a_plain_django_connection_import() -> None:
+    datas = [b"from django.db import connection\n\ndef f():\n"
+             b"    with connection.cursor() as c:\n        c.execute('SELECT 1')\n",
+             b"import MySQLdb as Database\n\ndef get_new_connection(p):\n"
+             b"    return Database.connect(**p)\n",
+             b"from backend import get_new_connection\nc = get_new_connection({})\n"]
+    mods = [(("views",), ""), (("backend",), ""), (("user",), "")]
+    assert select(datas, modules=mods).targets == [1, 2]
+
+
+def test_prefilter_needs_no_parse_of_unreadable_files() -> None:
+    datas = [b"import psycopg2\ndef get(:\n    return psycopg2.connect()\n",
+             b"from db import get\nget()\n"]
+    assert select(datas, modules=[(("db",), ""), (("use",), "")]).targets == [0, 1]
