@@ -22,7 +22,7 @@ from poolsafe.rules import ALL_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DEFAULT_EXAMPLES = 12
+DEFAULT_EXAMPLES = 25
 EXAMPLES = max(1, int(os.environ.get("POOLSAFE_FUZZ_EXAMPLES", DEFAULT_EXAMPLES)))
 RANDOM = os.environ.get("POOLSAFE_FUZZ_RANDOM", "") not in ("", "0")
 
