@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 _START = pytest.StashKey[int]()
 _CALL = pytest.StashKey[tuple[int, int]]()
+_PREVIOUS_DEPTH = pytest.StashKey[int]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -44,7 +45,24 @@ def pytest_configure(config: pytest.Config) -> None:
     strict = bool(config.getoption("poolsafe_strict") or config.getini("poolsafe_strict"))
     enabled = bool(config.getoption("poolsafe") or config.getini("poolsafe") or strict)
     if enabled:
+        from poolsafe.runtime import tracking
+
+        # Reports should show how the test reached the leak, not only the line
+        # that took the connection: record deeper stacks than the pool's default
+        # (unless POOLSAFE_STACK_DEPTH asks for something else).
+        if not os.environ.get("POOLSAFE_STACK_DEPTH", "").strip():
+            config.stash[_PREVIOUS_DEPTH] = tracking.set_default_stack_depth(
+                tracking.DEEP_STACK_DEPTH
+            )
         config.pluginmanager.register(LeakCheck(strict), "poolsafe-leak-check")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _PREVIOUS_DEPTH in config.stash:
+        from poolsafe.runtime import tracking
+
+        tracking.set_default_stack_depth(config.stash[_PREVIOUS_DEPTH])
+        del config.stash[_PREVIOUS_DEPTH]
 
 
 class LeakCheck:

@@ -162,3 +162,32 @@ def test_tracked_sqlalchemy_engine_leak(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--poolsafe", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*still checked out*taken at test_sa.py:9 in test_leak*"])
+
+
+def test_poolsafe_records_deep_stacks(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_deep="""
+        from poolsafe.runtime import ConnectionPool, default_stack_depth
+
+        POOL = ConnectionPool(0, 2, name="deep-pool")
+        KEEP = []
+
+        def borrow():
+            return POOL.getconn()
+
+        def test_leaks_through_a_helper():
+            KEEP.append(borrow())
+
+        def test_default_depth():
+            assert default_stack_depth() == 16
+        """
+    )
+    result = pytester.runpytest("--poolsafe", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*taken at test_deep.py:7 in borrow*",
+            "*KEEP.append(borrow())*",
+            "*return POOL.getconn()*",
+        ]
+    )

@@ -416,3 +416,57 @@ def test_collected_in_a_reference_cycle(pool: ConnectionPool) -> None:
     gc.collect()
     stats = pool.stats()
     assert (stats.in_use, stats.collected) == (0, 1)
+
+
+def test_default_records_only_the_borrowers_frame(db: str) -> None:
+    def inner(pool: ConnectionPool) -> PooledConnection:
+        return pool.getconn()  # type: ignore[no-any-return]
+
+    pool = ConnectionPool(0, 2, dsn=db)
+    assert pool.stack_depth == 1
+    conn = inner(pool)
+    with pool.connection():
+        first, second = pool.holders()
+    assert [code.co_name for code, _ in first.frames] == ["inner"]
+    assert [code.co_name for code, _ in second.frames] == [
+        "test_default_records_only_the_borrowers_frame"
+    ]
+    assert "return pool.getconn()" in first.stack
+    pool.putconn(conn)
+    pool.closeall()
+
+
+def test_set_default_stack_depth_reaches_live_pools(db: str) -> None:
+    from poolsafe.runtime import default_stack_depth, set_default_stack_depth
+
+    following = ConnectionPool(0, 1, dsn=db)
+    explicit = ConnectionPool(0, 1, dsn=db, stack_depth=3)
+    watched = ConnectionPool(0, 1, dsn=db, leak_threshold=60)
+    assert (following.stack_depth, explicit.stack_depth, watched.stack_depth) == (1, 3, 16)
+    previous = set_default_stack_depth(24)
+    try:
+        assert default_stack_depth() == 24
+        assert (following.stack_depth, explicit.stack_depth, watched.stack_depth) == (24, 3, 24)
+        assert ConnectionPool(0, 1, dsn=db).stack_depth == 24
+        conn = following.getconn()
+        assert len(following.holders()[0].frames) > 1
+        following.putconn(conn)
+    finally:
+        set_default_stack_depth(previous)
+    assert following.stack_depth == 1
+    with pytest.raises(ValueError):
+        set_default_stack_depth(-1)
+    for pool in (following, explicit, watched):
+        pool.closeall()
+
+
+def test_stack_depth_environment_variable() -> None:
+    import os
+    import subprocess
+
+    code = "from poolsafe.runtime import default_stack_depth; print(default_stack_depth())"
+    env = dict(os.environ, POOLSAFE_STACK_DEPTH="7")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "7"

@@ -12,7 +12,7 @@ from .faults import FaultInjector, FaultSet
 from .pool import ConnectionPool, PoolStats
 from .proxy import PooledConnection, PooledCursor
 from .track import Tracker, TrackerStats, track
-from .tracking import Event, Holder
+from .tracking import Event, Holder, default_stack_depth, set_default_stack_depth
 
 __all__ = [
     "ConnectionPool",
@@ -31,5 +31,7 @@ __all__ = [
     "PooledCursor",
     "Tracker",
     "TrackerStats",
+    "default_stack_depth",
+    "set_default_stack_depth",
     "track",
 ]

@@ -12,7 +12,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from . import drivers, tracking
@@ -44,7 +44,7 @@ from .proxy import (
     set_record,
 )
 from .tracking import (
-    STACK_LIMIT,
+    DEEP_STACK_DEPTH,
     Holder,
     RawStack,
     capture_stack,
@@ -110,7 +110,7 @@ class ConnectionPool:
         leak_threshold: float | None = None,
         validate_idle: float | None = None,
         name: str | None = None,
-        stack_depth: int = STACK_LIMIT,
+        stack_depth: int | None = None,
         **connect_kwargs: Any,
     ) -> None:
         self.minconn = int(minconn)
@@ -123,7 +123,9 @@ class ConnectionPool:
         self.timeout = timeout
         self.leak_threshold = leak_threshold
         self.validate_idle = validate_idle
-        self.stack_depth = stack_depth
+        self._stack_depth_given = stack_depth
+        self.stack_depth = 0  # frames recorded per checkout (set just below)
+        self._follow_default_depth(tracking.default_stack_depth())
         self.name = name or f"pool-{next(_pool_ids)}"
         self.dsn = dsn
         if connect is None:
@@ -176,19 +178,16 @@ class ConnectionPool:
         ``PoolError("connection pool exhausted")`` at once, like psycopg2;
         with one, the call waits up to that many seconds, then raises ``PoolTimeout``.
         """
-        # The borrower's stack, innermost first: an inline copy of
-        # tracking.capture_stack() (this is the hot path).
-        f: FrameType | None = _getframe(1)
-        frames: RawStack = []
+        # Who is borrowing: by default only the caller's own frame (code object
+        # and bytecode offset: file, line and function), read without a loop.
         depth = self.stack_depth
-        while f is not None and depth:
-            frames.append(f.f_code)
-            frames.append(f.f_lasti)
-            f = f.f_back
-            depth -= 1
-        if frames and frames[0] is _BORROW_ENTER:
-            # Called by pool.connection(): start at its caller instead.
-            frames = capture_stack(depth=self.stack_depth)
+        if depth == 1:
+            f = _getframe(1)
+            if f.f_code is _BORROW_ENTER:  # pool.connection(): its caller borrows
+                f = f.f_back  # type: ignore[assignment]
+            frames: RawStack = [f.f_code, f.f_lasti]
+        else:
+            frames = capture_stack(depth)
         try:
             thread = _local.thread
         except AttributeError:
@@ -549,6 +548,16 @@ class ConnectionPool:
         if key is not None:
             self._keyed[key] = record
         return proxy
+
+    def _follow_default_depth(self, default: int) -> None:
+        """Apply the process-wide default stack depth unless ``stack_depth=`` was given."""
+        given = self._stack_depth_given
+        if given is not None:
+            self.stack_depth = int(given)
+        elif self.leak_threshold is not None:
+            self.stack_depth = max(default, DEEP_STACK_DEPTH)
+        else:
+            self.stack_depth = default
 
     def _record_of(self, conn: Any, key: Hashable | None) -> Checkout:
         record: Checkout | None = None

@@ -28,6 +28,25 @@ RawStack: TypeAlias = "list[Any]"
 """A captured stack, innermost first, flattened: ``[code, lasti, code, lasti, ...]``."""
 
 STACK_LIMIT = 48
+"""Frames kept by :func:`capture_stack` when no depth is given (``track()``)."""
+DEEP_STACK_DEPTH = 16
+"""Default depth of pools with ``leak_threshold=`` and under ``pytest --poolsafe``."""
+
+
+def _env_depth() -> int:
+    value = os.environ.get("POOLSAFE_STACK_DEPTH", "").strip()
+    if not value:
+        return 1
+    try:
+        depth = int(value)
+    except ValueError:
+        raise ValueError(f"POOLSAFE_STACK_DEPTH must be an integer, not {value!r}") from None
+    if depth < 0:
+        raise ValueError(f"POOLSAFE_STACK_DEPTH must be >= 0, not {depth}")
+    return depth
+
+
+_default_depth = _env_depth()
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _PLUGIN_FILE = os.path.join(os.path.dirname(_RUNTIME_DIR.rstrip(os.sep)), "pytest_plugin.py")
 
@@ -50,6 +69,27 @@ def capture_stack(depth: int = STACK_LIMIT) -> RawStack:
         f = f.f_back  # type: ignore[assignment]
         depth -= 1
     return frames
+
+
+def default_stack_depth() -> int:
+    """Frames a pool built without ``stack_depth=`` records per checkout: 1 (the
+    borrower's own frame), ``POOLSAFE_STACK_DEPTH`` or :func:`set_default_stack_depth`."""
+    return _default_depth
+
+
+def set_default_stack_depth(depth: int) -> int:
+    """Set the stack depth of pools built without ``stack_depth=``, those alive
+    now included; returns the previous default."""
+    global _default_depth
+    depth = int(depth)
+    if depth < 0:
+        raise ValueError("stack depth must be >= 0")
+    previous, _default_depth = _default_depth, depth
+    for monitor in live_monitors():
+        follow = getattr(monitor, "_follow_default_depth", None)
+        if follow is not None:
+            follow(depth)
+    return previous
 
 
 def frames_of(raw: Sequence[Any]) -> tuple[Frame, ...]:
