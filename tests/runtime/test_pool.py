@@ -211,8 +211,7 @@ def test_garbage_collected_connection_is_reported_and_recovered(
 
     with caplog.at_level(logging.WARNING, logger="poolsafe.runtime"):
         forgetful()
-        gc.collect()
-    stats = pool.stats()
+        stats = pool.stats()  # the pool notices dropped proxies when consulted
     assert (stats.in_use, stats.collected) == (0, 1)
     assert "garbage-collected while checked out" in caplog.text
     assert "in forgetful" in caplog.text
@@ -393,10 +392,9 @@ def test_garbage_collected_keyed_connection_frees_the_key(
         first = pool.getconn("job")
         raw = first.raw
         del first
-        gc.collect()
+        second = pool.getconn("job")  # a new checkout, not the collected one
     assert "garbage-collected while checked out" in caplog.text
     assert pool.stats().collected == 1
-    second = pool.getconn("job")  # a new checkout, not the collected one
     assert second.raw is not raw
     pool.putconn(second)
     assert pool.stats().in_use == 0
@@ -470,3 +468,33 @@ def test_stack_depth_environment_variable() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "7"
+
+
+def test_dropped_connection_is_recovered_when_the_pool_runs_out(
+    pool: ConnectionPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    kept = pool.getconn()
+    with caplog.at_level(logging.WARNING, logger="poolsafe.runtime"):
+        pool.getconn()  # dropped at once: the pool now has no idle connection
+        again = pool.getconn()  # would be "exhausted" without the recovery
+    assert "garbage-collected while checked out" in caplog.text
+    assert pool.stats().collected == 1
+    pool.putconn(again)
+    pool.putconn(kept)
+
+
+def test_a_cursor_keeps_its_connection_checked_out(pool: ConnectionPool) -> None:
+    cursor = pool.getconn().cursor()
+    stats = pool.stats()
+    assert (stats.in_use, stats.collected) == (1, 0)
+    cursor.connection.rollback()
+    pool.putconn(cursor.connection)
+    assert pool.stats().in_use == 0
+
+
+def test_closed_without_putconn_and_dropped_keeps_the_slot(pool: ConnectionPool) -> None:
+    pool.getconn().close()
+    gc.collect()
+    stats = pool.stats()
+    assert (stats.in_use, stats.closed_by_borrower, stats.collected) == (1, 1, 0)
+    assert pool.holders()[0].state == "closed without putconn()"

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import sys
 import threading
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from types import TracebackType
@@ -27,7 +25,7 @@ from .proxy import (
     NUMBER,
     OUT,
     POOL_CLOSED,
-    REF,
+    PROXY,
     REPORTED,
     RETURNED,
     SEQ,
@@ -62,7 +60,7 @@ _WAIT_SLICE = 0.05  # waiters wake up at least this often to collect reclaimed s
 # Hot-path helpers, bound once.
 _getframe = sys._getframe
 _monotonic = time.monotonic
-_weakref = weakref.ref
+_getrefcount = sys.getrefcount
 _local = threading.local()  # .thread: the current Thread (cheaper than current_thread())
 
 
@@ -154,8 +152,6 @@ class ConnectionPool:
         self._out: dict[int, Checkout] = {}  # id(driver connection) -> checkout record
         self._keyed: dict[Hashable, Checkout] = {}
         self._opening = 0
-        self._pending: deque[weakref.ref[PooledConnection]] = deque()  # collected proxies
-        self._gone = _collected_callback(weakref.ref(self))
         self._n_requests = self._n_timeouts = self._n_exhausted = self._n_bad = 0
         self._n_discarded = self._n_closed = self._n_collected = 0
         self._n_leaks = self._n_connects = self._waiting = 0
@@ -198,8 +194,6 @@ class ConnectionPool:
             if self.closed:
                 raise PoolError("connection pool is closed")
             self._n_requests += 1
-            if self._pending:
-                self._drain_pending()
             if key is None and self._idle and self.validate_idle is None:
                 # Fast path: inline _checkout() of the most recently returned connection.
                 conn = self._idle.pop()
@@ -208,9 +202,8 @@ class ConnectionPool:
                     next_seq(), OUT, False, False, False, None,
                 ]  # fmt: skip
                 self._out[id(conn)] = record
-                proxy = new_proxy_object(PooledConnection)
+                proxy = record[PROXY] = new_proxy_object(PooledConnection)
                 set_record(proxy, record)
-                record[REF] = _weakref(proxy, self._gone)
                 return proxy
         finally:
             self._release()
@@ -229,14 +222,12 @@ class ConnectionPool:
         with self._lock:
             if self.closed:
                 raise PoolError("connection pool is closed")
-            if self._pending:
-                self._drain_pending()
+            if self._out:
+                self._reap()  # a dropped proxy frees its key and its slot
             if key is not None:
                 known = self._keyed.get(key)
-                if known is not None:
-                    proxy = known[REF]()
-                    if proxy is not None:
-                        return proxy
+                if known is not None and known[PROXY] is not None:
+                    return known[PROXY]
             while True:
                 if self._idle:
                     conn = self._idle.pop()
@@ -268,8 +259,7 @@ class ConnectionPool:
                     self._waiting -= 1
                 if self.closed:
                     raise PoolError("connection pool is closed")
-                if self._pending:
-                    self._drain_pending()
+                self._reap()
         # A slot is reserved: validate the idle connection or open a new one.
         try:
             if conn is not None and not self._ping(conn):
@@ -317,7 +307,7 @@ class ConnectionPool:
                             out[id(raw)] = current
                     else:
                         record[STATE] = RETURNED
-                        record[REF] = None  # the proxy may go now, no "collected" callback
+                        record[PROXY] = None  # the proxy may go now
                         if record[KEY] is not None:
                             self._keyed.pop(record[KEY], None)
                         self._idle.append(raw)
@@ -361,7 +351,7 @@ class ConnectionPool:
                 raise PoolError("trying to put unkeyed connection")
             del self._out[id(raw)]
             record[STATE] = RETURNED
-            record[REF] = None
+            record[PROXY] = None
             if record[KEY] is not None:
                 self._keyed.pop(record[KEY], None)
             if keep and not self.closed:
@@ -418,6 +408,7 @@ class ConnectionPool:
                     holder,
                 )
             record[STATE] = POOL_CLOSED
+            record[PROXY] = None
         for conn in idle + [r[CONN] for r in records]:
             _close_quietly(conn)
 
@@ -452,8 +443,7 @@ class ConnectionPool:
 
     def stats(self) -> PoolStats:
         with self._lock:
-            if self._pending:
-                self._drain_pending()
+            self._reap()
             in_use = len(self._out) + self._opening
             return PoolStats(
                 min=self.minconn,
@@ -476,8 +466,7 @@ class ConnectionPool:
     def holders(self) -> list[Holder]:
         """Who holds which connection, from where, since when (oldest first)."""
         with self._lock:
-            if self._pending:
-                self._drain_pending()
+            self._reap()
             records = sorted(self._out.values(), key=_started)
         now = time.monotonic()
         return [self._holder(r, r[STATE], now) for r in records]
@@ -492,6 +481,7 @@ class ConnectionPool:
             return []
         now = time.monotonic() if now is None else now
         with self._lock:
+            self._reap()
             late = [
                 r
                 for r in self._out.values()
@@ -543,8 +533,7 @@ class ConnectionPool:
             conn, self, self._n_requests, key, thread, _monotonic(), frames, next_seq()
         )
         self._out[id(conn)] = record
-        proxy = new_proxy(record)
-        record[REF] = _weakref(proxy, self._gone)
+        proxy = record[PROXY] = new_proxy(record)
         if key is not None:
             self._keyed[key] = record
         return proxy
@@ -644,29 +633,23 @@ class ConnectionPool:
         logger.warning("%s", message)
         tracking.record_event("closed", message, holder)
 
-    def _collected(self, ref: weakref.ref[PooledConnection]) -> None:
-        """A proxy was garbage-collected while checked out (its weakref callback)."""
-        if self.closed:
-            return
-        self._pending.append(ref)
-        if self._lock.acquire(blocking=False):
-            try:
-                self._drain_pending()
-            finally:
-                self._lock.release()
+    def _reap(self) -> None:
+        """Recover the slots of checked-out proxies nobody references any more; the
+        lock is held.
 
-    def _drain_pending(self) -> None:
-        """Recover the slots of collected proxies; the lock is held."""
-        while self._pending:
-            ref = self._pending.popleft()
-            for record in self._out.values():
-                if record[REF] is ref:
-                    break
-            else:
-                continue
-            record[REF] = None
+        A checkout record holds its proxy until the connection is returned, so a
+        borrower that drops its proxy without ``putconn()`` leaves the record's
+        reference as the only one. This runs whenever the pool is consulted
+        (``stats()``, ``holders()``, ``check_leaks()`` and its watcher, and every
+        checkout that cannot be served from an idle connection), not on each
+        checkout. A proxy kept alive by a reference cycle counts as referenced until
+        the garbage collector breaks the cycle.
+        """
+        dropped = [r for r in self._out.values() if _only_the_record_holds(r)]
+        for record in dropped:
+            record[PROXY] = None  # the proxy goes now
             if record[STATE] != OUT:
-                continue
+                continue  # closed without putconn(): the slot stays lost (psycopg2)
             conn = record[CONN]
             del self._out[id(conn)]
             if record[KEY] is not None:
@@ -721,18 +704,21 @@ class _Borrow:
                 self._pool.putconn(conn)
 
 
-def _collected_callback(
-    pool_ref: weakref.ref[ConnectionPool],
-) -> Callable[[weakref.ref[PooledConnection]], None]:
-    """The weakref callback of a pool's proxies (holds the pool only weakly)."""
+def _only_the_record_holds(record: Checkout) -> bool:
+    """Whether the record's proxy is referenced by the record alone."""
+    return _getrefcount(record[PROXY]) <= _RECORD_ONLY
 
-    def gone(ref: weakref.ref[PooledConnection]) -> None:
-        pool = pool_ref()
-        if pool is not None:
-            with contextlib.suppress(Exception):  # interpreter shutdown
-                pool._collected(ref)
 
-    return gone
+def _record_only_count() -> int:
+    """What :func:`_only_the_record_holds` sees for a proxy nobody else references
+    (the same expression, so the interpreter's own temporary references match)."""
+    record: Checkout = [None] * (PROXY + 1)
+    record[PROXY] = object()
+    count: int = _getrefcount(record[PROXY])
+    return count
+
+
+_RECORD_ONLY = _record_only_count()
 
 
 def _started(record: Checkout) -> float:

@@ -39,11 +39,11 @@ STATE: Final = 8  # OUT, CLOSED_BY_BORROWER, RETURNED or POOL_CLOSED
 REPORTED: Final = 9  # leak_threshold warning logged
 SUSPECT: Final = 10  # a driver error went through the proxy: ping before reuse
 DIRTY: Final = 11  # statements since the last commit/rollback (pymysql)
-REF: Final = 12  # weakref.ref to the proxy, with the pool's "collected" callback
+PROXY: Final = 12  # the proxy while checked out (None once returned or collected)
 
 Checkout: TypeAlias = "list[Any]"
 """A checkout record: ``[conn, pool, number, key, thread, started, frames, seq,
-state, reported, suspect, dirty, ref]`` (see the index constants above)."""
+state, reported, suspect, dirty, proxy]`` (see the index constants above)."""
 
 
 def new_checkout(
@@ -66,9 +66,9 @@ class PooledConnection:
     back (psycopg2 semantics) but does not close.
 
     Its only state is the checkout record; once the record is returned, every use
-    raises :class:`PoolError`. The pool notices a proxy garbage-collected while
-    checked out through the weak reference in the record (a weakref callback is
-    cheaper than a ``__del__`` that would run for every proxy).
+    raises :class:`PoolError`. While checked out, the record references the proxy
+    too: the pool notices a proxy its borrower dropped when the record's reference
+    is the last one (``ConnectionPool._reap``), which costs nothing per checkout.
     """
 
     __slots__ = ("__weakref__", "_record")
