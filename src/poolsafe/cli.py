@@ -19,7 +19,7 @@ from rich.console import Console
 
 from poolsafe import __version__
 from poolsafe import baseline as baseline_mod
-from poolsafe.cache import CACHE_DIR_NAME, clear_cache
+from poolsafe.cache import CACHE_DIR_NAME, clear_cache, default_cache_dir
 from poolsafe.config import (
     Config,
     ConfigError,
@@ -215,7 +215,7 @@ def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
                           exclude=exclude_regexes(excludes, targets, cfg.root))
     meta = click.get_current_context().meta
     options.jobs = meta.get("poolsafe.jobs", 0) or None
-    options.cache_dir = None if meta.get("poolsafe.no_cache") else Path(CACHE_DIR_NAME)
+    options.cache_dir = None if meta.get("poolsafe.no_cache") else default_cache_dir()
     scanned: list[str] = []
     if not targets:
         return Run(cfg, enabled, ScanResult(), scanned)
@@ -457,8 +457,8 @@ main.add_command(fix_command)
 
 @main.command()
 def clean() -> None:
-    """Remove the cache directory (.poolsafe_cache/) of the current directory."""
-    if clear_cache(Path(CACHE_DIR_NAME)):
+    """Remove the cache (.poolsafe_cache/ beside the nearest pyproject.toml or git root)."""
+    if clear_cache(default_cache_dir()):
         click.echo(f"Removed {CACHE_DIR_NAME}/")
 
 

@@ -13,10 +13,12 @@ from typing import Any, TypeVar, cast
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from poolsafe import __version__
 from poolsafe.analysis.index import ProjectConfig, ProjectIndex
 from poolsafe.analysis.module import ModuleInfo, collect_module, module_names
+from poolsafe.cache import config_key, content_hash, load_entry, store_entry
 from poolsafe.discovery import SourceFile, discover
-from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult
+from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult, Severity
 from poolsafe.prefilter import LazyIndex, select
 from poolsafe.rules import ALL_RULES, FileContext, Rule
 from poolsafe.source import (
@@ -302,6 +304,33 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
         for n in module_names(f.relative)[0]:
             files_by_name.setdefault(n, []).append(str(f.path))
 
+    hashes: dict[str, str] = {}
+
+    def hash_of(path: str) -> str:
+        if path not in hashes:
+            hashes[path] = content_hash(by_path[path][1])
+        return hashes[path]
+
+    key = ""
+    if options.cache_dir is not None:
+        key = _cache_key(options)
+        selected_hashes = {str(files[i].path): hash_of(str(files[i].path))
+                           for i in selection.targets}
+        cached = _from_cache(load_entry(options.cache_dir, key), selected_hashes,
+                             files_by_name, hash_of, {str(f.path): f.display for f in files})
+        if cached is not None:
+            result.findings.extend(cached.findings)
+            result.errors.extend(cached.errors)
+            result.internal_errors += cached.internal_errors
+            if options.progress is not None:
+                for f in files:
+                    options.progress("parse", f.display)
+                    options.progress("check", f.display)
+            result.files_scanned = len(files)
+            result.findings.sort(key=Finding.sort_key)
+            result.errors.sort(key=lambda e: e.path)
+            return result
+
     def too_large(f: SourceFile, d: bytes) -> FileError | None:
         if len(d) > options.max_file_bytes:
             return FileError(f.display, f"skipped: {len(d) / 1e6:.1f} MB is above the "
@@ -328,13 +357,32 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
     index = LazyIndex([p.module for p in parsed], options.project, load_dependency,
                       files_by_name, selection.def_names)
     rules = enabled_rules(options)
+    first_error = len(result.errors)
+    analysed = ScanResult()
     for p in parsed:
         findings, errors = check_module(p, index, rules)
-        result.findings.extend(findings)
+        analysed.findings.extend(findings)
         for e in errors:
-            result.errors.append(e)
+            analysed.errors.append(e)
             if e.message.startswith("internal error"):
-                result.internal_errors += 1
+                analysed.internal_errors += 1
+    selected_paths = {f.display for i, f in enumerate(files) if i in chosen}
+    parse_errors = [e for e in result.errors[first_error:] if e.path in selected_paths]
+    result.findings.extend(analysed.findings)
+    result.errors.extend(analysed.errors)
+    result.internal_errors += analysed.internal_errors
+    if options.cache_dir is not None:
+        display_to_abs = {f.display: str(f.path) for f in files}
+        store_entry(options.cache_dir, key, {
+            "selected": {str(files[i].path): hash_of(str(files[i].path))
+                         for i in selection.targets},
+            "lookups": {name: [[p, hash_of(p)] for p in paths]
+                        for name, paths in index.lookups.items()},
+            "findings": [_finding_json(f, display_to_abs) for f in analysed.findings],
+            "errors": [[display_to_abs.get(e.path, e.path), e.message]
+                       for e in [*parse_errors, *analysed.errors]],
+            "internal_errors": analysed.internal_errors,
+        })
     if options.progress is not None:
         for f in files:
             options.progress("check", f.display)
@@ -342,6 +390,47 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
     result.findings.sort(key=Finding.sort_key)
     result.errors.sort(key=lambda e: e.path)
     return result
+
+
+def _cache_key(options: ScanOptions) -> str:
+    rules = sorted(r.code for r in enabled_rules(options))
+    project = options.project
+    return config_key((__version__, rules, sorted(project.acquire.items()),
+                       sorted(project.release), sorted(project.session_dependencies),
+                       options.max_file_bytes))
+
+
+def _finding_json(f: Finding, display_to_abs: dict[str, str]) -> list[Any]:
+    loc = f.location
+    return [display_to_abs.get(f.path, f.path), loc.line, loc.column, loc.end_line,
+            loc.end_column, f.code, f.name, f.message, f.severity.value, f.fixable]
+
+
+def _from_cache(entry: dict[str, Any] | None, selected: dict[str, str],
+                files_by_name: dict[str, list[str]], hash_of: Callable[[str], str],
+                display: dict[str, str]) -> ScanResult | None:
+    """The cached result, when the selection and every recorded lookup still hold."""
+    if entry is None or entry.get("selected") != selected:
+        return None
+    for name, recorded in entry.get("lookups", {}).items():
+        current = files_by_name.get(name, [])
+        if [p for p, _ in recorded] != current:
+            return None
+        if any(hash_of(p) != h for p, h in recorded):
+            return None
+    out = ScanResult()
+    try:
+        for path, line, col, end_line, end_col, code, name, message, sev, fixable in entry[
+                "findings"]:
+            out.findings.append(Finding(display.get(path, path),
+                                        Location(line, col, end_line, end_col), code, name,
+                                        message, Severity(sev), fixable))
+        for path, message in entry["errors"]:
+            out.errors.append(FileError(display.get(path, path), message))
+        out.internal_errors = int(entry.get("internal_errors", 0))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return out
 
 
 def scan_sources(files: dict[str, str], options: ScanOptions | None = None) -> ScanResult:

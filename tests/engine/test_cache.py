@@ -1,0 +1,91 @@
+"""The persistent cache: a second run parses nothing, an edit re-analyses what
+depends on it, and the cache never changes the findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import poolsafe.engine as engine
+from poolsafe.engine import ScanOptions, scan
+
+WRAPPER = "import psycopg2.pool\npool = psycopg2.pool.SimpleConnectionPool(1, 5)\n\n" \
+          "def get_conn():\n    return pool.getconn()\n\n" \
+          "def put_conn(conn):\n    pool.putconn(conn)\n"
+USER = "from db import get_conn, put_conn\n\ndef report():\n    conn = get_conn()\n" \
+       "    conn.cursor().execute('SELECT 1')\n    put_conn(conn)\n"
+OTHER = "def unrelated():\n    return 1\n"
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    orig = engine.parse_source
+
+    def counting(display: str, *args: object) -> object:
+        seen.append(display)
+        return orig(display, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "parse_source", counting)
+    return seen
+
+
+def _key(result: object) -> list[tuple[object, ...]]:
+    return [(f.path, f.line, f.column, f.code, f.message)
+            for f in result.findings]  # type: ignore[attr-defined]
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "db.py").write_text(WRAPPER)
+    (tmp_path / "user.py").write_text(USER)
+    (tmp_path / "other.py").write_text(OTHER)
+    return tmp_path
+
+
+def test_second_run_parses_nothing(tmp_path: Path, parses: list[str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_project(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    first = scan(["."], opts)
+    assert parses and _key(first)
+    parses.clear()
+    second = scan(["."], opts)
+    assert parses == []
+    assert _key(second) == _key(first)
+    assert _key(scan(["."], ScanOptions())) == _key(first)
+
+
+def test_editing_the_wrapper_invalidates_the_user(tmp_path: Path, parses: list[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_project(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    before = scan(["."], opts)
+    assert any(f.path == "user.py" for f in before.findings)
+    # the wrapper now releases with close(): user.py's finding changes
+    (tmp_path / "db.py").write_text(WRAPPER.replace("pool.putconn(conn)", "conn.close()"))
+    parses.clear()
+    after = scan(["."], opts)
+    assert "user.py" in parses
+    assert _key(after) == _key(scan(["."], ScanOptions()))
+
+
+def test_editing_an_unrelated_file_parses_nothing(tmp_path: Path, parses: list[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_project(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    before = scan(["."], opts)
+    (tmp_path / "other.py").write_text(OTHER + "\n\ndef more():\n    return 2\n")
+    parses.clear()
+    assert _key(scan(["."], opts)) == _key(before)
+    assert parses == []
+
+
+def test_cache_key_follows_rule_selection(tmp_path: Path, parses: list[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_project(tmp_path))
+    cache = tmp_path / ".poolsafe_cache"
+    full = scan(["."], ScanOptions(cache_dir=cache))
+    only = scan(["."], ScanOptions(cache_dir=cache, select={"PS101"}))
+    assert all(f.code == "PS101" for f in only.findings)
+    assert _key(scan(["."], ScanOptions(cache_dir=cache))) == _key(full)
