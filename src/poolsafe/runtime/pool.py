@@ -175,15 +175,19 @@ class ConnectionPool:
         with one, the call waits up to that many seconds, then raises ``PoolTimeout``.
         """
         # Who is borrowing: by default only the caller's own frame (code object
-        # and bytecode offset: file, line and function), read without a loop.
+        # and bytecode offset: file, line and function), read without a loop and
+        # stored in the record itself. Deeper stacks (stack_depth=) are walked.
         depth = self.stack_depth
+        deeper: RawStack | None = None
         if depth == 1:
             f = _getframe(1)
             if f.f_code is _BORROW_ENTER:  # pool.connection(): its caller borrows
                 f = f.f_back  # type: ignore[assignment]
-            frames: RawStack = [f.f_code, f.f_lasti]
+            code: Any = f.f_code
+            lasti: Any = f.f_lasti
         else:
-            frames = capture_stack(depth)
+            deeper = capture_stack(depth)
+            code = lasti = None
         try:
             thread = _local.thread
         except AttributeError:
@@ -198,15 +202,19 @@ class ConnectionPool:
                 # Fast path: inline _checkout() of the most recently returned connection.
                 conn = self._idle.pop()
                 record = [
-                    conn, self, self._n_requests, None, thread, _monotonic(), frames,
-                    next_seq(), OUT, False, False, False, None,
+                    conn, self, self._n_requests, None, thread, _monotonic(), next_seq(),
+                    OUT, False, False, False, None, code, lasti,
                 ]  # fmt: skip
+                if deeper is not None:
+                    record[FRAMES:] = deeper
                 self._out[id(conn)] = record
-                proxy = record[PROXY] = new_proxy_object(PooledConnection)
+                proxy = new_proxy_object(PooledConnection)
                 set_record(proxy, record)
+                record[PROXY] = proxy
                 return proxy
         finally:
             self._release()
+        frames = [code, lasti] if deeper is None else deeper
         return self._getconn_slow(key, timeout, thread, frames)
 
     def _getconn_slow(
@@ -286,7 +294,7 @@ class ConnectionPool:
         if type(conn) is PooledConnection and key is None and not close:
             # Fast path: a proxy, checked out and open, idle according to the
             # driver's probe (a client-side C call, no server round trip).
-            record = get_record(conn)
+            record = conn._record  # (a plain slot read: __getattr__ is not involved)
             raw = record[CONN]
             idle = False
             if record[STATE] == OUT and not record[SUSPECT]:
@@ -607,7 +615,7 @@ class ConnectionPool:
             self._label(record),
             record[THREAD],
             record[STARTED],
-            record[FRAMES],
+            record[FRAMES:],
             state,
             record[SEQ],
             now,

@@ -33,17 +33,19 @@ NUMBER: Final = 2  # checkout number (the pool's request counter), for labels
 KEY: Final = 3  # getconn() key, or None
 THREAD: Final = 4  # threading.Thread of the borrower
 STARTED: Final = 5  # time.monotonic() of the checkout
-FRAMES: Final = 6  # tracking.RawStack: the borrower's stack, innermost first
-SEQ: Final = 7  # tracking.next_seq() at checkout (orders checkouts and events)
-STATE: Final = 8  # OUT, CLOSED_BY_BORROWER, RETURNED or POOL_CLOSED
-REPORTED: Final = 9  # leak_threshold warning logged
-SUSPECT: Final = 10  # a driver error went through the proxy: ping before reuse
-DIRTY: Final = 11  # statements since the last commit/rollback (pymysql)
-PROXY: Final = 12  # the proxy while checked out (None once returned or collected)
+SEQ: Final = 6  # tracking.next_seq() at checkout (orders checkouts and events)
+STATE: Final = 7  # OUT, CLOSED_BY_BORROWER, RETURNED or POOL_CLOSED
+REPORTED: Final = 8  # leak_threshold warning logged
+SUSPECT: Final = 9  # a driver error went through the proxy: ping before reuse
+DIRTY: Final = 10  # statements since the last commit/rollback (pymysql)
+PROXY: Final = 11  # the proxy while checked out (None once returned or collected)
+FRAMES: Final = 12  # record[FRAMES:]: the borrower's stack (a tracking.RawStack)
 
 Checkout: TypeAlias = "list[Any]"
-"""A checkout record: ``[conn, pool, number, key, thread, started, frames, seq,
-state, reported, suspect, dirty, proxy]`` (see the index constants above)."""
+"""A checkout record: ``[conn, pool, number, key, thread, started, seq, state,
+reported, suspect, dirty, proxy, code, lasti, code, lasti, ...]`` (see the index
+constants above); the borrower's stack is stored flat at its end, so that the
+default one-frame stack costs no list of its own."""
 
 
 def new_checkout(
@@ -58,7 +60,7 @@ def new_checkout(
 ) -> Checkout:
     """A fresh record in state ``OUT``, no proxy yet (``getconn`` builds the same
     list inline)."""
-    return [conn, pool, number, key, thread, started, frames, seq, OUT, False, False, False, None]
+    return [conn, pool, number, key, thread, started, seq, OUT, False, False, False, None, *frames]
 
 
 class PooledConnection:
