@@ -498,3 +498,8 @@ def test_closed_without_putconn_and_dropped_keeps_the_slot(pool: ConnectionPool)
     stats = pool.stats()
     assert (stats.in_use, stats.closed_by_borrower, stats.collected) == (1, 1, 0)
     assert pool.holders()[0].state == "closed without putconn()"
+
+
+def test_a_proxy_without_a_record_is_not_a_connection() -> None:
+    with pytest.raises(AttributeError):
+        PooledConnection().cursor  # noqa: B018

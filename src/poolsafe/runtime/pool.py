@@ -38,7 +38,6 @@ from .proxy import (
     get_record,
     new_checkout,
     new_proxy,
-    new_proxy_object,
     set_record,
 )
 from .tracking import (
@@ -181,9 +180,10 @@ class ConnectionPool:
         deeper: RawStack | None = None
         if depth == 1:
             f = _getframe(1)
-            if f.f_code is _BORROW_ENTER:  # pool.connection(): its caller borrows
-                f = f.f_back  # type: ignore[assignment]
             code: Any = f.f_code
+            if code is _BORROW_ENTER:  # pool.connection(): its caller borrows
+                f = f.f_back  # type: ignore[assignment]
+                code = f.f_code
             lasti: Any = f.f_lasti
         else:
             deeper = capture_stack(depth)
@@ -208,7 +208,7 @@ class ConnectionPool:
                 if deeper is not None:
                     record[FRAMES:] = deeper
                 self._out[id(conn)] = record
-                proxy = new_proxy_object(PooledConnection)
+                proxy = PooledConnection()
                 set_record(proxy, record)
                 record[PROXY] = proxy
                 return proxy

@@ -75,8 +75,9 @@ class PooledConnection:
 
     __slots__ = ("__weakref__", "_record")
 
-    def __init__(self, record: Checkout) -> None:
-        set_record(self, record)
+    # No __init__: the pool builds proxies with ``PooledConnection()`` and then sets
+    # the record slot (see new_proxy()); calling the class without an __init__ of
+    # its own is the cheapest way CPython has to make one.
 
     # -- access --------------------------------------------------------------------
     def _live(self) -> Any:
@@ -100,6 +101,8 @@ class PooledConnection:
         return self._live()
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_record":  # a proxy made without new_proxy(): not a connection
+            raise AttributeError(name)
         return getattr(self._live(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -188,12 +191,11 @@ class PooledConnection:
 # Slot accessors: the proxy overrides __getattr__/__setattr__, these bypass them.
 set_record = PooledConnection._record.__set__  # type: ignore[attr-defined]
 get_record = PooledConnection._record.__get__  # type: ignore[attr-defined]
-new_proxy_object = object.__new__
 
 
 def new_proxy(record: Checkout) -> PooledConnection:
-    """Same as ``PooledConnection(record)``, without the ``__init__`` cost."""
-    proxy: PooledConnection = new_proxy_object(PooledConnection)
+    """The proxy of a checkout record (``getconn`` does the same inline)."""
+    proxy = PooledConnection()
     set_record(proxy, record)
     return proxy
 
