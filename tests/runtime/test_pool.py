@@ -502,4 +502,4 @@ def test_closed_without_putconn_and_dropped_keeps_the_slot(pool: ConnectionPool)
 
 def test_a_proxy_without_a_record_is_not_a_connection() -> None:
     with pytest.raises(AttributeError):
-        PooledConnection().cursor  # noqa: B018
+        PooledConnection().autocommit  # noqa: B018  (delegated, not RecursionError)
