@@ -13,6 +13,11 @@ time the process waits for a core on a loaded machine); ``--clock wall`` for
 
     python benchmarks/pool_throughput.py --dsn postgresql://postgres@127.0.0.1:5432/test
     python benchmarks/pool_throughput.py --baseline HEAD~3   # also time an older poolsafe
+    python benchmarks/pool_throughput.py --stack-depth 16    # and a pool with deeper stacks
+
+The poolsafe pools use their defaults (one stack frame per checkout) unless
+``--stack-depth`` adds one more; ``getconn()`` is called three frames below the
+module, so deeper captures have real frames to walk.
 
 ``--baseline REF`` loads ``src/poolsafe/runtime`` as of git revision ``REF`` under
 another package name and measures it in the same rounds (before/after tables).
@@ -125,6 +130,14 @@ def build(args: argparse.Namespace) -> list[Subject]:
         Subject("poolsafe ConnectionPool (psycopg2)", tracked.getconn, tracked.putconn,
                 tracked.closeall, _pg2_status)
     )
+    if args.stack_depth is not None:
+        deep = ConnectionPool(
+            1, 4, dsn=args.dsn, driver="psycopg2", stack_depth=args.stack_depth
+        )
+        subjects.append(
+            Subject(f"poolsafe stack_depth={args.stack_depth} (psycopg2)", deep.getconn,
+                    deep.putconn, deep.closeall, _pg2_status)
+        )
     if args.baseline:
         old = load_baseline(args.baseline).ConnectionPool(1, 4, dsn=args.dsn, driver="psycopg2")
         subjects.append(
@@ -151,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=7, help="rounds (interleaved)")
     parser.add_argument("--baseline", metavar="REF", help="also time poolsafe at git REF")
+    parser.add_argument("--stack-depth", type=int, metavar="N",
+                        help="also time a poolsafe pool recording N frames per checkout")
     parser.add_argument("--psycopg2-only", action="store_true",
                         help="skip psycopg 3 and psycopg_pool")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
