@@ -230,12 +230,12 @@ class ConnectionPool:
         with self._lock:
             if self.closed:
                 raise PoolError("connection pool is closed")
-            if self._out:
-                self._reap()  # a dropped proxy frees its key and its slot
             if key is not None:
                 known = self._keyed.get(key)
                 if known is not None and known[PROXY] is not None:
-                    return known[PROXY]
+                    if not _only_the_record_holds(known):
+                        return known[PROXY]
+                    self._reap()  # dropped by its borrower: the key is free again
             while True:
                 if self._idle:
                     conn = self._idle.pop()
@@ -245,6 +245,8 @@ class ConnectionPool:
                         return self._checkout(conn, key, thread, frames)
                     self._opening += 1  # reserve the slot while pinging outside the lock
                     break
+                if self._out:
+                    self._reap()  # recover dropped connections before growing or failing
                 if len(self._out) + self._opening < self.maxconn:
                     self._opening += 1
                     break
@@ -267,7 +269,6 @@ class ConnectionPool:
                     self._waiting -= 1
                 if self.closed:
                     raise PoolError("connection pool is closed")
-                self._reap()
         # A slot is reserved: validate the idle connection or open a new one.
         try:
             if conn is not None and not self._ping(conn):
