@@ -503,3 +503,17 @@ def test_closed_without_putconn_and_dropped_keeps_the_slot(pool: ConnectionPool)
 def test_a_proxy_without_a_record_is_not_a_connection() -> None:
     with pytest.raises(AttributeError):
         PooledConnection().autocommit  # noqa: B018  (delegated, not RecursionError)
+
+
+def test_leak_watcher_recovers_dropped_connections(
+    db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = ConnectionPool(0, 1, dsn=db, leak_threshold=0.05)
+    with caplog.at_level(logging.WARNING, logger="poolsafe.runtime"):
+        pool.getconn()  # dropped at once; nothing else consults the pool
+        deadline = time.monotonic() + 5
+        while "garbage-collected" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert "garbage-collected while checked out" in caplog.text
+    assert pool.stats().collected == 1
+    pool.closeall()
