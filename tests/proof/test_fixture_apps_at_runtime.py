@@ -81,7 +81,9 @@ def _load(form: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[M
     )
     setup.commit()
     setup.close()
-    pool = ConnectionPool(1, MAXCONN, connect=lambda: _PgStyleConnection(path), driver="sqlite")
+    # a deeper stack than the default borrower frame: the app's line, not just the wrapper's
+    pool = ConnectionPool(1, MAXCONN, connect=lambda: _PgStyleConnection(path), driver="sqlite",
+                          stack_depth=8)
     monkeypatch.setattr(db, "_pool", pool)
     app_module.app.config["PROPAGATE_EXCEPTIONS"] = False
     return app_module, pool

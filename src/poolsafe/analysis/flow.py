@@ -31,6 +31,7 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
+from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resources import FunctionResources
@@ -71,9 +72,13 @@ _CLOSING = frozenset({"closing", "aclosing"})
 #: cursor (a release placed after them in each `except` counts as a release)
 _NON_RAISING_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
-     "rollback", "close"}
+     "rollback", "close", "cursor", "begin"}
 )
-_NON_RAISING_FUNCTIONS = frozenset({"print", "len", "str", "repr", "isinstance", "id"})
+_NON_RAISING_FUNCTIONS = frozenset(
+    {"print", "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable",
+     "locals", "dir", "vars", "globals"}
+)
+_SCOPE_FUNCTIONS = frozenset({"locals", "dir", "vars", "globals"})
 
 
 def _may_raise(call: cst.Call) -> bool:
@@ -122,6 +127,8 @@ class AcquireSite:
     call: cst.Call
     var: str
     conn: Connection
+    #: acquired as `with <call> as var:` (whose exit does not release it)
+    in_with: bool = False
 
 
 @dataclass
@@ -150,6 +157,10 @@ class FunctionFlow:
         self._handler_ids: dict[int, int] = {}
         self._released_anywhere = index.released_names(func.node.body, func)
         self._shapes: dict[int, _Shape] = {}
+        #: a consumer can throw into this generator at each `yield` (not a pytest fixture)
+        self._yield_throws = not _is_pytest_fixture(index, func)
+        #: the web framework closes the request's session (Flask teardown, FastAPI Depends)
+        self._framework_closes_session = route_framework(index, func) is not None
 
     # ================================================================== driver
     def run(self) -> FlowResult:
@@ -159,7 +170,8 @@ class FunctionFlow:
         for fact in normal_exit or ():
             if isinstance(fact, Held):
                 self.result.leaks.setdefault(fact.site, "path")
-            elif isinstance(fact, Aborted) and not self.res.is_local(fact.resource):
+            elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
+                  and not self._framework_closes_session):
                 self._report_handler(fact, "the caller gets it back in a failed transaction")
         for fact in out.exc or ():
             if isinstance(fact, Held):
@@ -252,8 +264,11 @@ class FunctionFlow:
                     for fact in after:
                         if isinstance(fact, Held) and fact.var == var:
                             self.result.leaks[fact.site] = "overwritten"
-                after = frozenset(f for f in after if not (isinstance(f, Held) and f.var == var))
-                if acquired is not None:
+                after = frozenset(f for f in after if not (
+                    (isinstance(f, Held) and f.var == var)
+                    or (isinstance(f, Aborted) and f.resource == var)))
+                if acquired is not None and var not in self.func.globals_declared:
+                    # (a checkout bound to a `global`/`nonlocal` name is stored beyond the call)
                     call, conn = acquired
                     site = self._site(call, var, conn)
                     after = after | {Held(var, site)}
@@ -271,11 +286,11 @@ class FunctionFlow:
             return inner, result
         return None
 
-    def _site(self, call: cst.Call, var: str, conn: Connection) -> int:
+    def _site(self, call: cst.Call, var: str, conn: Connection, in_with: bool = False) -> int:
         key = id(call)
         if key not in self._site_of_call:
             self._site_of_call[key] = len(self.result.sites)
-            self.result.sites.append(AcquireSite(call, var, conn))
+            self.result.sites.append(AcquireSite(call, var, conn, in_with))
         return self._site_of_call[key]
 
     # ============================================================ effects
@@ -289,7 +304,8 @@ class FunctionFlow:
             lambda_names: set[str] = set()
             yielded: set[str] = set()
             for sub in iter_nodes(node):
-                if isinstance(sub, (cst.Await, cst.Yield)):
+                if isinstance(sub, cst.Await) or (isinstance(sub, cst.Yield)
+                                                  and self._yield_throws):
                     suspends = True
                 if isinstance(sub, cst.Lambda):
                     lambda_names |= names_in(sub)
@@ -315,7 +331,8 @@ class FunctionFlow:
         exc: State | None = None
         if shape.raises:
             exc = frozenset(f for f in state if not (
-                isinstance(f, Held) and f.var in released_before_raise))
+                (isinstance(f, Held) and f.var in released_before_raise)
+                or (isinstance(f, Aborted) and f.resource in released_before_raise)))
         return cur, exc
 
     def _call_effect(self, call: cst.Call, state: State) -> tuple[State, set[str]]:
@@ -623,9 +640,19 @@ class FunctionFlow:
             value = self.index.evaluate(inner, self.module, self.func) if isinstance(
                 inner, cst.Call) else None
             if isinstance(value, Connection):
-                if value.kind.tracked and not value.kind.with_acquire_releases:
-                    assert isinstance(inner, cst.Call)
-                    self.result.with_leaks.append((inner, value))
+                assert isinstance(inner, cst.Call)
+                kind = value.kind
+                if kind.tracked and not kind.with_acquire_releases:
+                    if bound is not None and not kind.with_var_closes:
+                        # psycopg2: the block only ends a transaction; the checkout goes
+                        # on, and a later release (say in an enclosing finally) counts
+                        site = self._site(inner, bound, value, in_with=True)
+                        cur = frozenset(f for f in cur if not (
+                            isinstance(f, Held) and f.var == bound)) | {Held(bound, site)}
+                        managed.add(bound)
+                    elif bound is None or bound not in self._released_anywhere:
+                        # psycopg_pool: the block closes the connection instead
+                        self.result.with_leaks.append((inner, value))
                 elif bound is not None:
                     managed.add(bound)
             elif isinstance(value, ManagedContext):
@@ -714,6 +741,17 @@ def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
     """`conn` / `conn is not None` -> (conn, True); `not conn` / `conn is None` -> (conn, False)."""
     if isinstance(test, cst.Name):
         return test.value, True
+    if (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, (cst.In, cst.NotIn))
+        and isinstance(test.comparisons[0].comparator, cst.Call)
+        and dotted_name(test.comparisons[0].comparator.func) in _SCOPE_FUNCTIONS
+    ):
+        # `if "conn" in locals():` is true exactly when `conn` was bound
+        name = string_value(test.left)
+        if name is not None and name.isidentifier():
+            return name, isinstance(test.comparisons[0].operator, cst.In)
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         var, truthy = _guard(test.expression)
         return var, not truthy
@@ -729,6 +767,16 @@ def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
             if isinstance(comp.operator, cst.Is):
                 return test.left.value, False
     return None, True
+
+
+def _is_pytest_fixture(index: ProjectIndex, func: FunctionInfo) -> bool:
+    for deco in func.node.decorators:
+        expr = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
+        value = index.evaluate(expr, func.module, None)
+        if isinstance(value, External) and value.qualname.split(".")[0] in (
+                "pytest", "pytest_asyncio") and value.qualname.endswith(".fixture"):
+            return True
+    return False
 
 
 def analyse_function(index: ProjectIndex, func: FunctionInfo) -> FlowResult:

@@ -179,6 +179,9 @@ class ProjectIndex:
                 params = [p.name.value for p in scope.node.params.params]
                 if scope.is_method and scope.cls is not None and params and name == params[0]:
                     return Instance(scope.cls)
+                annotation = _param_annotation(scope, name)
+                if annotation is not None:
+                    return self._annotated(annotation, scope.module, depth)
                 return None
             scope = scope.parent
         return self.lookup_module_name(module, name, depth)
@@ -201,6 +204,18 @@ class ProjectIndex:
             result = self.evaluate(v, module, func, depth + 1)
             if result is not None:
                 return result
+        return None
+
+    def _annotated(self, annotation: cst.BaseExpression, module: ModuleInfo,
+                   depth: int) -> Value | None:
+        """A pool, engine or session factory named by a type annotation
+        (`pool: asyncpg.Pool`, `Optional[Engine]`, `"ThreadedConnectionPool | None"`)."""
+        for node in _annotation_parts(annotation):
+            value = self.evaluate(node, module, None, depth + 1)
+            if isinstance(value, External):
+                ctor = match_qualname(value.qualname, OBJECT_CONSTRUCTORS)
+                if ctor is not None and ctor[1][:1].isupper():
+                    return LibraryObject(OBJECT_CONSTRUCTORS[ctor])
         return None
 
     def _attribute(self, base: Value | None, attr: str, module: ModuleInfo,
@@ -227,8 +242,13 @@ class ProjectIndex:
             if attr in cls.methods:
                 return FunctionRef(cls.methods[attr])
             if attr in cls.attributes:
-                method = next(iter(cls.methods.values()), None)
-                return self._first(list(cls.attributes[attr]), cls.module, method, depth)
+                pairs = zip(cls.attributes[attr], cls.attribute_scopes[attr], strict=True)
+                for value, scope in reversed(list(pairs)):
+                    result = self.evaluate(value, cls.module, scope, depth + 1)
+                    if result is not None:
+                        return result
+            if attr in cls.annotations:
+                return self._annotated(cls.annotations[attr], cls.module, depth)
         return None
 
     def _call(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
@@ -486,6 +506,33 @@ class ProjectIndex:
 
     def object_type(self, key: str) -> str:
         return OBJECT_TYPES[key].label
+
+
+def _param_annotation(func: FunctionInfo, name: str) -> cst.BaseExpression | None:
+    p = func.node.params
+    for param in (*p.posonly_params, *p.params, *p.kwonly_params):
+        if param.name.value == name and param.annotation is not None:
+            return param.annotation.annotation
+    return None
+
+
+def _annotation_parts(annotation: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The types an annotation names: `Optional[X]` -> X, `X | None` -> X, `"X"` -> X."""
+    if isinstance(annotation, cst.SimpleString):
+        try:
+            text = annotation.evaluated_value
+            annotation = cst.parse_expression(text) if isinstance(text, str) else annotation
+        except Exception:
+            return []
+    if isinstance(annotation, cst.BinaryOperation):
+        return _annotation_parts(annotation.left) + _annotation_parts(annotation.right)
+    if isinstance(annotation, cst.Subscript):
+        out = [annotation.value]
+        for element in annotation.slice:
+            if isinstance(element.slice, cst.Index):
+                out.extend(_annotation_parts(element.slice.value))
+        return out
+    return [annotation]
 
 
 def _source(call: cst.Call) -> str:

@@ -40,6 +40,10 @@ class ClassInfo:
     methods: dict[str, FunctionInfo] = field(default_factory=dict)
     #: `self.x = value` anywhere in the class's methods
     attributes: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
+    #: the method each of those assignments is in (aligned with `attributes`)
+    attribute_scopes: dict[str, list[FunctionInfo]] = field(default_factory=dict)
+    #: `x: T` declared in the class body
+    annotations: dict[str, cst.BaseExpression] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -208,6 +212,11 @@ class _Collector(cst.CSTVisitor):
         if func is not None:
             func.globals_declared.update(n.name.value for n in node.names)
 
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        func = self.func
+        if func is not None:
+            func.globals_declared.update(n.name.value for n in node.names)
+
     def _bind(self, name: str, value: LocalValue) -> None:
         func = self.func
         if func is None:
@@ -232,6 +241,7 @@ class _Collector(cst.CSTVisitor):
                 func = func.parent
             if func is not None and func.cls is not None:
                 func.cls.attributes.setdefault(target.attr.value, []).append(value)
+                func.cls.attribute_scopes.setdefault(target.attr.value, []).append(func)
         elif isinstance(target, (cst.Tuple, cst.List)):
             if isinstance(value, (cst.Tuple, cst.List)) and len(target.elements) == len(
                     value.elements):
@@ -249,6 +259,9 @@ class _Collector(cst.CSTVisitor):
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
             self._record_target(node.target, node.value)
+        scope = self.scopes[-1] if self.scopes else None
+        if isinstance(scope, ClassInfo) and isinstance(node.target, cst.Name):
+            scope.annotations[node.target.value] = node.annotation.annotation
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self._record_target(node.target, node.value)

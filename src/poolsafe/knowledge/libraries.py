@@ -31,6 +31,8 @@ class ConnectionKind:
     #: PS102 reports leaks of this kind (sqlite3 files are closed by refcounting).
     tracked: bool = True
     #: a failed statement leaves the transaction aborted until rollback (PS103).
+    #: PostgreSQL aborts the whole transaction; MySQL/InnoDB rolls back the one
+    #: statement; sqlite3 and asyncpg outside a transaction have nothing to abort.
     aborts_on_error: bool = True
     #: how the safe form reads, for messages and fixes (`{var}` is the variable).
     safe_form: str = ""
@@ -104,6 +106,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=True,
             safe_form="try/finally: {var}.close()",
+            aborts_on_error=False,
         ),
         _kind(
             key="sqlalchemy-connection",
@@ -181,6 +184,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=True,
             safe_form="with pymysql.connect(...) as {var}",
+            aborts_on_error=False,
         ),
         _kind(
             key="mysql-connector",
@@ -189,6 +193,16 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=True,
             safe_form="with mysql.connector.connect(...) as {var}",
+            aborts_on_error=False,
+        ),
+        _kind(
+            key="mysqldb",
+            label="MySQLdb connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            aborts_on_error=False,
+            safe_form="try/finally: {var}.close()",
         ),
         _kind(
             key="asyncpg",
@@ -338,6 +352,8 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("sqlalchemy", "engine_from_config"): "sqlalchemy.engine",
     ("sqlmodel", "create_engine"): "sqlalchemy.engine",
     ("sqlalchemy", "create_async_engine"): "sqlalchemy.async_engine",
+    ("sqlalchemy", "Engine"): "sqlalchemy.engine",
+    ("sqlalchemy", "AsyncEngine"): "sqlalchemy.async_engine",
     ("sqlalchemy", "async_engine_from_config"): "sqlalchemy.async_engine",
     ("sqlalchemy", "sessionmaker"): "sqlalchemy.sessionmaker",
     ("sqlalchemy", "async_sessionmaker"): "sqlalchemy.async_sessionmaker",
@@ -361,7 +377,7 @@ DIRECT_ACQUIRERS: dict[tuple[str, str], DirectAcquirer] = {
     ("psycopg", "connect"): DirectAcquirer("psycopg"),
     ("pymysql", "connect"): DirectAcquirer("pymysql"),
     ("pymysql", "Connect"): DirectAcquirer("pymysql"),
-    ("MySQLdb", "connect"): DirectAcquirer("pymysql"),
+    ("MySQLdb", "connect"): DirectAcquirer("mysqldb"),
     ("mysql.connector", "connect"): DirectAcquirer(
         "mysql-connector", pooled_by=(("pool_name", "mysql-pool"), ("pool_size", "mysql-pool"))
     ),
@@ -411,6 +427,9 @@ NON_WORK_METHODS: frozenset[str] = frozenset(
         "transaction",
         "execution_options",
         "mogrify",
+        "is_connected",
+        "ping",
+        "fileno",
     }
 )
 

@@ -119,6 +119,14 @@ class UnreleasedConnection(Rule):
             for site_index, how in sorted(flow.leaks.items()):
                 site = flow.sites[site_index]
                 kind = site.conn.kind
+                if site.in_with:
+                    yield self.finding(
+                        site.call,
+                        f"`with {site.conn.origin}` on a {kind.label} only ends the transaction; "
+                        f"it does not release the connection; use "
+                        f"try/finally: {release_hint(site, ctx.index)}",
+                    )
+                    continue
                 verb = "returned to the pool" if kind.pool_release else "closed"
                 if how == "exception":
                     when = f"is not {verb} if an exception is raised"

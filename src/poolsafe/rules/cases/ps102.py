@@ -8,6 +8,25 @@ pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
 """
 
 INVALID: list[Case] = [
+    Case("""
+import asyncpg
+
+class Repo:
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+
+    async def count(self):
+        conn = await self.pool.acquire()  # expect: PS102
+        n = await conn.fetchval("SELECT count(*) FROM users")
+        await self.pool.release(conn)
+        return n
+
+async def count(pool: "asyncpg.Pool | None"):
+    conn = await pool.acquire()  # expect: PS102
+    n = await conn.fetchval("SELECT count(*) FROM users")
+    await pool.release(conn)
+    return n
+""", note="a pool known from a parameter's annotation, also through self"),
     Case(_PG_POOL + """
 def get_user(user_id):
     conn = pool.getconn()  # expect: PS102
@@ -154,6 +173,67 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case("""
+import psycopg2
+conn = None
+
+def reconnect():
+    global conn
+    conn = psycopg2.connect("dbname=app")
+""", note="a connection stored in a module global outlives the call"),
+    Case("""
+import psycopg2
+
+def list_users():
+    try:
+        conn = psycopg2.connect("dbname=app")
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM users")
+        return cur.fetchall()
+    except psycopg2.Error:
+        return []
+    finally:
+        if "conn" in locals():
+            conn.close()
+""", note="`in locals()` is true exactly when the connection was made"),
+    Case("""
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+engine = create_engine("postgresql://localhost/test")
+
+@pytest.fixture
+def db_session():
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(bind=connection)
+    yield session
+    session.close()
+    transaction.rollback()
+    connection.close()
+""", note="pytest resumes a fixture with next(), never throw(): teardown always runs"),
+    Case(_PG_POOL + """
+def count_orders():
+    try:
+        with pool.getconn() as conn:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM orders")
+                return cur.fetchone()[0]
+    finally:
+        pool.putconn(conn)
+""", note="`with conn` ends the transaction; the finally returns the connection"),
+    Case(_PG_POOL + """
+from contextlib import contextmanager
+
+@contextmanager
+def connection():
+    conn = pool.getconn()
+    try:
+        yield conn
+    finally:
+        broken = bool(conn.closed)
+        pool.putconn(conn, close=broken)
+""", note="bool() of an attribute does not raise"),
     Case(_PG_POOL + """
 def get_user(user_id):
     conn = pool.getconn()

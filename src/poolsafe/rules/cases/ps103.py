@@ -149,6 +149,23 @@ def two_steps():
         pool.putconn(conn)
 """, note="the commit then runs on the aborted transaction"),
     Case("""
+from psycopg_pool import ConnectionPool
+import psycopg
+
+pool = ConnectionPool("dbname=app")
+
+def import_events(events):
+    with pool.connection() as conn:
+        for event in events:
+            try:
+                conn.execute("INSERT INTO events VALUES (%s)", (event,))
+            except psycopg.errors.UniqueViolation:  # expect: PS103
+                continue
+""", note="psycopg 3: the next INSERT fails, current transaction is aborted"),
+]
+
+VALID: list[Case] = [
+    Case("""
 import pymysql
 from pymysql.err import IntegrityError
 
@@ -158,16 +175,39 @@ def save(item):
         with conn.cursor() as cur:
             try:
                 cur.execute("INSERT INTO t VALUES (%s)", (item,))
-            except IntegrityError:  # expect: PS103
+            except IntegrityError:
                 pass
             cur.execute("INSERT INTO log VALUES (%s)", (item,))
         conn.commit()
     finally:
         conn.close()
-"""),
-]
+""", note="MySQL/InnoDB rolls back the failed statement only; the transaction goes on"),
+    Case(_SESSION + """
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+app = Flask(__name__)
+db = SQLAlchemy(app)
 
-VALID: list[Case] = [
+@app.post("/register")
+def register():
+    db.session.add(User(email="a@b.c"))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        return "email already registered", 409
+    return "created", 201
+""", note="a Flask view: the request's session is removed (rolled back) at teardown"),
+    Case("""
+import psycopg2
+conn = psycopg2.connect("dbname=app")
+
+def ensure_connection():
+    global conn
+    try:
+        conn.cursor().execute("SELECT 1")
+    except psycopg2.OperationalError:
+        conn = psycopg2.connect("dbname=app")
+""", note="the handler replaces the connection: nothing uses the aborted one"),
     Case(_SESSION + """
 def create_user(db: Session, name: str):
     try:
