@@ -646,9 +646,9 @@ class FunctionFlow:
                     if bound is not None and not kind.with_var_closes:
                         # psycopg2: the block only ends a transaction; the checkout goes
                         # on, and a later release (say in an enclosing finally) counts
-                        site = self._site(inner, bound, value, in_with=True)
+                        index = self._site(inner, bound, value, in_with=True)
                         cur = frozenset(f for f in cur if not (
-                            isinstance(f, Held) and f.var == bound)) | {Held(bound, site)}
+                            isinstance(f, Held) and f.var == bound)) | {Held(bound, index)}
                         managed.add(bound)
                     elif bound is None or bound not in self._released_anywhere:
                         # psycopg_pool: the block closes the connection instead
