@@ -66,7 +66,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 class LeakCheck:
-    """Snapshots the global sequence before each phase and reports what happened."""
+    """Starts a new tracking phase around each test phase and reports what
+    happened in it (checkouts and events carry the phase they happened in)."""
 
     def __init__(self, strict: bool) -> None:
         self.strict = strict
@@ -89,11 +90,11 @@ class LeakCheck:
             start = item.stash[_CALL][0]
             end = _now()
             item.stash[_CALL] = (start, end)
-            problems = self._problems(start, lambda seq: seq > start)
+            problems = self._problems(start, lambda seq: seq >= start)
         elif call.when == "teardown" and _START in item.stash:
             begin = item.stash[_START]
             window = item.stash.get(_CALL, (0, 0))
-            problems = self._problems(begin, lambda seq: not window[0] < seq <= window[1])
+            problems = self._problems(begin, lambda seq: not window[0] <= seq < window[1])
         else:
             return
         if not problems:
@@ -111,7 +112,7 @@ class LeakCheck:
         lines: list[str] = []
         for monitor in tracking.live_monitors():
             for holder in monitor.holders():
-                if holder.seq > since and counts(holder.seq):
+                if holder.seq >= since and counts(holder.seq):
                     lines.append(_format_holder("still checked out", holder))
         for event in tracking.events_since(since):
             if not counts(event.holder.seq):
@@ -125,7 +126,7 @@ class LeakCheck:
 def _now() -> int:
     from poolsafe.runtime import tracking
 
-    return tracking.next_seq()
+    return tracking.new_phase()
 
 
 def _format_holder(title: str, holder: Holder) -> str:

@@ -517,3 +517,15 @@ def test_leak_watcher_recovers_dropped_connections(
     assert "garbage-collected while checked out" in caplog.text
     assert pool.stats().collected == 1
     pool.closeall()
+
+
+def test_checkouts_carry_the_tracking_phase(pool: ConnectionPool) -> None:
+    from poolsafe.runtime import tracking
+
+    first = pool.getconn()
+    phase = tracking.new_phase()
+    second = pool.getconn()
+    before, after = (h.seq for h in pool.holders())
+    assert before < phase <= after
+    pool.putconn(first)
+    pool.putconn(second)

@@ -42,12 +42,12 @@ from .proxy import (
 )
 from .tracking import (
     DEEP_STACK_DEPTH,
+    PHASE,
     Holder,
     RawStack,
     capture_stack,
     describe_holders,
     make_holder,
-    next_seq,
 )
 
 logger = logging.getLogger("poolsafe.runtime")
@@ -202,7 +202,7 @@ class ConnectionPool:
                 # Fast path: inline _checkout() of the most recently returned connection.
                 conn = self._idle.pop()
                 record = [
-                    conn, self, self._n_requests, None, thread, _monotonic(), next_seq(),
+                    conn, self, self._n_requests, None, thread, _monotonic(), PHASE[0],
                     OUT, False, False, False, None, code, lasti,
                 ]  # fmt: skip
                 if deeper is not None:
@@ -539,7 +539,7 @@ class ConnectionPool:
     ) -> PooledConnection:
         """Register a checkout and wrap the connection in a new proxy; the lock is held."""
         record = new_checkout(
-            conn, self, self._n_requests, key, thread, _monotonic(), frames, next_seq()
+            conn, self, self._n_requests, key, thread, _monotonic(), frames, PHASE[0]
         )
         self._out[id(conn)] = record
         proxy = record[PROXY] = new_proxy(record)

@@ -11,7 +11,7 @@ from typing import Any
 
 from . import tracking
 from .errors import LeakError
-from .tracking import Holder, capture_stack, make_holder, next_seq
+from .tracking import PHASE, Holder, capture_stack, make_holder
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class _Entry:
         self.frames = frames
         self.thread = threading.current_thread()
         self.started = time.monotonic()
-        self.seq = next_seq()
+        self.seq = PHASE[0]
 
 
 class Tracker:

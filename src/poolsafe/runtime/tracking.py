@@ -10,7 +10,6 @@ and source lines are only computed when a report is formatted.
 
 from __future__ import annotations
 
-import itertools
 import linecache
 import os
 import sys
@@ -50,9 +49,19 @@ _default_depth = _env_depth()
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _PLUGIN_FILE = os.path.join(os.path.dirname(_RUNTIME_DIR.rstrip(os.sep)), "pytest_plugin.py")
 
-_seq = itertools.count(1)
-next_seq = _seq.__next__
-"""Global, monotonically increasing sequence shared by checkouts and events."""
+PHASE = [1]
+"""``PHASE[0]``: the current phase, stamped on every checkout and event (their
+``seq``). Only :func:`new_phase` changes it — the pytest plugin, at the start and
+end of each test phase — so a checkout reads one list item instead of drawing a
+number of its own, and "taken after phase ``p`` began" is ``seq >= p``."""
+_PHASE_LOCK = threading.Lock()
+
+
+def new_phase() -> int:
+    """Start a new phase and return its number (greater than every ``seq`` so far)."""
+    with _PHASE_LOCK:
+        PHASE[0] += 1
+        return PHASE[0]
 
 
 def capture_stack(depth: int = STACK_LIMIT) -> RawStack:
@@ -240,13 +249,14 @@ _EVENTS: deque[Event] = deque(maxlen=2000)
 
 
 def record_event(kind: str, message: str, holder: Holder) -> Event:
-    event = Event(next_seq(), kind, message, holder)
+    event = Event(PHASE[0], kind, message, holder)
     _EVENTS.append(event)
     return event
 
 
-def events_since(seq: int) -> list[Event]:
-    return [e for e in list(_EVENTS) if e.seq > seq]
+def events_since(phase: int) -> list[Event]:
+    """Events recorded since ``phase`` began."""
+    return [e for e in list(_EVENTS) if e.seq >= phase]
 
 
 class Monitor(Protocol):
