@@ -158,6 +158,8 @@ class UnreleasedConnection(Rule):
                 return self._fix_with(ctx, func, parents, call, conn)
         for site in flow.sites:
             if site.call is node:
+                if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
+                    return self._fix_with(ctx, func, parents, site.call, site.conn)
                 return fix_site(ctx, func, parents, site, self.code)
         return Unfixable(self.code, "the checkout was not found")
 
