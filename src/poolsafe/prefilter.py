@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from poolsafe.analysis.index import ProjectConfig, ProjectIndex
+from poolsafe.analysis.index import ProjectConfig, ProjectIndex, importable_from
 from poolsafe.analysis.module import ModuleInfo
 
 #: Packages that appear in knowledge tables only as context (decorators, HTTP
@@ -534,3 +534,28 @@ class LazyIndex(ProjectIndex):
 
     def _may_be_project_function(self, name: str) -> bool:
         return name in self._def_names or super()._may_be_project_function(name)
+
+    def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
+        """Like the index's, but decides by path before parsing anything: an
+        `import json` must not parse every project file called json.py."""
+        files = self._files_by_name.get(name, [])
+        self.lookups[name] = files
+        here = str(near.abspath)
+        out = [m for m in dict.get(self.by_name, name, [])
+               if importable_from(str(m.abspath), name, here)]
+        for path in files:
+            if not importable_from(path, name, here):
+                continue
+            if path not in self._loaded:
+                m = self._load_file(path)
+                self._loaded[path] = m
+                if m is not None:
+                    self.modules.append(m)
+                    for n in m.names:
+                        lst = dict.setdefault(self.by_name, n, [])
+                        if not any(x is m for x in lst):
+                            lst.append(m)
+            found = self._loaded[path]
+            if found is not None and not any(x is found for x in out):
+                out.append(found)
+        return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
 
@@ -100,7 +101,7 @@ class ProjectIndex:
     def _resolve_qualname(self, qualname: str, near: ModuleInfo) -> Value | None:
         parts = qualname.split(".")
         for i in range(len(parts), 0, -1):
-            candidates = self.by_name.get(".".join(parts[:i]))
+            candidates = self._candidates(".".join(parts[:i]), near)
             if not candidates:
                 continue
             module = _closest(candidates, near)
@@ -112,6 +113,11 @@ class ProjectIndex:
             if value is not None:
                 return value
         return External(qualname)
+
+    def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
+        """Project modules that an `import <name>` in `near` can mean."""
+        return [m for m in self.by_name.get(name, [])
+                if importable_from(str(m.abspath), name, str(near.abspath))]
 
     def lookup_module_name(self, module: ModuleInfo, name: str, depth: int) -> Value | None:
         if name in module.functions:
@@ -506,6 +512,25 @@ class ProjectIndex:
 
     def object_type(self, key: str) -> str:
         return OBJECT_TYPES[key].label
+
+
+def importable_from(path: str, name: str, importer: str) -> bool:
+    """Whether the module file `path`, known by the (suffix) name `name`, is what an
+    import of `name` means in the file `importer`.
+
+    A dotted name (`app.db`) is specific enough to trust. A single name (`json`)
+    only means a project file when its import root (the directory it would be
+    imported from) contains the importer; otherwise `import json` in Django would
+    resolve to `django/core/serializers/json.py`."""
+    if "." in name:
+        return True
+    p = Path(path)
+    root = p.parent.parent if p.name == "__init__.py" else p.parent
+    try:
+        Path(importer).relative_to(root)
+    except ValueError:
+        return False
+    return True
 
 
 def _param_annotation(func: FunctionInfo, name: str) -> cst.BaseExpression | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name
+from poolsafe.analysis.cstutil import children, dotted_name
 
 
 @dataclass(frozen=True)
@@ -293,5 +295,34 @@ def collect_module(path: str, abspath: Path, rel: Path, source: str,
     names, is_package = module_names(rel)
     info = ModuleInfo(path=path, abspath=abspath, names=names, is_package=is_package,
                       tree=tree, source=source)
-    tree.visit(_Collector(info))
+    walk(tree, _Collector(info))
     return info
+
+
+_Handler = Callable[[Any, Any], Any]  # an unbound visit_/leave_ method
+_HANDLERS: dict[tuple[type, type], tuple[_Handler | None, _Handler | None]] = {}
+
+
+def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """Call the visitor's `visit_<Node>` / `leave_<Node>` methods over the tree, in the
+    order libcst would, but iteratively and without libcst's visitor machinery (which
+    rebuilds every node as it goes and costs about twice the parse)."""
+    stack: list[tuple[cst.CSTNode, bool]] = [(tree, False)]
+    vtype = type(visitor)
+    while stack:
+        node, leaving = stack.pop()
+        key = (vtype, type(node))
+        handlers = _HANDLERS.get(key)
+        if handlers is None:
+            name = type(node).__name__
+            handlers = (getattr(vtype, "visit_" + name, None),
+                        getattr(vtype, "leave_" + name, None))
+            _HANDLERS[key] = handlers
+        if leaving:
+            if handlers[1] is not None:
+                handlers[1](visitor, node)
+            continue
+        if handlers[0] is not None and handlers[0](visitor, node) is False:
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children(node)))

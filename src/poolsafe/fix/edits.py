@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.flow import AcquireSite
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
@@ -53,7 +53,7 @@ def _build_parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
     stack = [root]
     while stack:
         cur = stack.pop()
-        for child in cur.children:
+        for child in children(cur):
             parents[id(child)] = cur
             stack.append(child)
     return parents
@@ -328,7 +328,7 @@ def escaping_names(expr: cst.CSTNode, *, through_calls: bool) -> set[str]:
             if through_calls:
                 stack.extend(a.value for a in cur.args)
         else:
-            stack.extend(cur.children)
+            stack.extend(children(cur))
     return out
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes
+from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.values import ClassRef, FunctionRef
@@ -151,7 +151,7 @@ def _db_use_outside_context(index: ProjectIndex, func: FunctionInfo, body: cst.C
         use = _use_at(index, func, node, depth, skip)
         if use is not None:
             return use
-        stack.extend(reversed(node.children))
+        stack.extend(reversed(children(node)))
     return None
 
 

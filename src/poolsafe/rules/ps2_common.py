@@ -17,6 +17,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import (
     call_name,
+    children,
     dotted_name,
     keyword_arg,
     positional_args,
@@ -410,9 +411,9 @@ def inventory(module: ModuleInfo) -> Inventory:
             inv.assigns.append((node, func))
         if isinstance(node, cst.FunctionDef):
             inner = module.by_node.get(id(node), func)
-            stack.extend((c, inner if c is node.body else func) for c in node.children)
+            stack.extend((c, inner if c is node.body else func) for c in children(node))
         else:
-            stack.extend((c, func) for c in node.children)
+            stack.extend((c, func) for c in children(node))
     _INVENTORY[module] = inv
     return inv
 
