@@ -17,6 +17,7 @@ not catch. A `yield` is a point where the consumer can throw in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import libcst as cst
 
@@ -151,16 +152,42 @@ class FunctionFlow:
         self.index = index
         self.func = func
         self.module = func.module
-        self.res = FunctionResources(index, func)
         self.result = FlowResult()
         self._site_of_call: dict[int, int] = {}
         self._handler_ids: dict[int, int] = {}
-        self._released_anywhere = index.released_names(func.node.body, func)
         self._shapes: dict[int, _Shape] = {}
-        #: a consumer can throw into this generator at each `yield` (not a pytest fixture)
-        self._yield_throws = not _is_pytest_fixture(index, func)
-        #: the web framework closes the request's session (Flask teardown, FastAPI Depends)
-        self._framework_closes_session = route_framework(index, func) is not None
+
+    # the facts below cost a walk each: computed only for functions that need them
+    @cached_property
+    def res(self) -> FunctionResources:
+        return FunctionResources(self.index, self.func)
+
+    @cached_property
+    def _released_anywhere(self) -> set[str]:
+        return self.index.released_names(self.func.node.body, self.func)
+
+    @cached_property
+    def _yield_throws(self) -> bool:
+        """A consumer can throw into this generator at each `yield` (not a pytest fixture)."""
+        return not _is_pytest_fixture(self.index, self.func)
+
+    @cached_property
+    def _framework_closes_session(self) -> bool:
+        """The web framework closes the request's session (Flask teardown, FastAPI Depends)."""
+        return route_framework(self.index, self.func) is not None
+
+    def relevant(self) -> bool:
+        """Whether this function can hold a checkout or swallow a database error: some
+        call in it produces a connection, or some `try` body in it works on one.
+        Everything else (most functions of most files) has nothing to analyse."""
+        body = self.func.node.body
+        for call in iter_calls(body):
+            if isinstance(self.index.evaluate(call, self.module, self.func), Connection):
+                return True
+        return any(
+            isinstance(node, (cst.Try, cst.TryStar)) and self._db_work_in(node.body)
+            for node in iter_nodes(body)
+        )
 
     # ================================================================== driver
     def run(self) -> FlowResult:
@@ -780,4 +807,5 @@ def _is_pytest_fixture(index: ProjectIndex, func: FunctionInfo) -> bool:
 
 
 def analyse_function(index: ProjectIndex, func: FunctionInfo) -> FlowResult:
-    return FunctionFlow(index, func).run()
+    flow = FunctionFlow(index, func)
+    return flow.run() if flow.relevant() else FlowResult()
