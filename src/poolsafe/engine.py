@@ -176,6 +176,7 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
         errors.append(FileError(parsed.module.path, "internal error: nested too deeply"))
         return [], errors
     meta = {r.code: r.meta() for r in rules}
+    by_code = {r.code: r for r in rules}
     findings: dict[tuple[str, int, int], Finding] = {}
     for f in raw:
         loc = where.get(id(f.node))
@@ -183,9 +184,28 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
             continue
         m = meta[f.code]
         key = (f.code, loc.line, loc.column)
-        findings.setdefault(key, Finding(parsed.module.path, loc, f.code, m.name, f.message,
-                                         m.severity, m.fixable))
+        if key in findings:
+            continue
+        fixable = m.fixable and safe_fix_available(ctx, by_code[f.code], f)
+        findings[key] = Finding(parsed.module.path, loc, f.code, m.name, f.message,
+                                m.severity, fixable)
     return list(findings.values()), errors
+
+
+def safe_fix_available(ctx: FileContext, rule: Rule, finding: RawFinding) -> bool:
+    """Whether `poolsafe fix` (without --unsafe-fixes) has a fix for this finding: the
+    `[*]` that `check` shows and the `fixable` field of the JSON output."""
+    from poolsafe.fix.api import FixPlan
+    from poolsafe.fix.apply import extra_fixers, fixer_for
+
+    fixer = fixer_for(rule, extra_fixers())
+    if fixer is None:
+        return False
+    try:
+        outcome = fixer(ctx, finding)
+    except Exception:  # a fixer that cannot plan offers no fix; `fix` reports it
+        return False
+    return isinstance(outcome, FixPlan) and outcome.safe
 
 
 def parse_all(paths: list[str], options: ScanOptions,

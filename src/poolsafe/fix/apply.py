@@ -86,7 +86,7 @@ class FixResult:
 
 
 # ------------------------------------------------------------------ fixers
-def _extra_fixers() -> dict[str, FixFunction]:
+def extra_fixers() -> dict[str, FixFunction]:
     """Fixers that live outside their rule's module (PS20x, see fix/ps20x.py)."""
     try:
         from poolsafe.fix import ps20x
@@ -298,7 +298,7 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
     result = FixResult(files=files)
     rules = enabled_rules(options)
     by_code = {r.code: r for r in rules}
-    extra = _extra_fixers()
+    extra = extra_fixers()
     done: set[tuple[str, ...]] = set()
     reasons: dict[tuple[str, int, str], str] = {}
     old_limit = sys.getrecursionlimit()
