@@ -97,7 +97,7 @@ class Selection:
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: object) -> object:
-    """Engine settings (--jobs, --no-cache) that _run reads from the click context."""
+    """Engine settings (--no-cache) that _run reads from the click context."""
     ctx.meta[f"poolsafe.{param.name}"] = value
     return value
 
@@ -117,9 +117,6 @@ def _config_options(func: F) -> F:
         click.option("--force-exclude", is_flag=True, default=None,
                      help="Apply excludes to paths named on the command line too (for "
                           "pre-commit)."),
-        click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, expose_value=False,
-                     callback=_remember, help="Worker processes (default 0: one per core; "
-                                              "1: no worker processes)."),
         click.option("--no-cache", is_flag=True, expose_value=False, callback=_remember,
                      help=f"Do not read or write the cache ({CACHE_DIR_NAME}/)."),
     ]
@@ -214,7 +211,6 @@ def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
     options = ScanOptions(select=enabled, project=cfg.project,
                           exclude=exclude_regexes(excludes, targets, cfg.root))
     meta = click.get_current_context().meta
-    options.jobs = meta.get("poolsafe.jobs", 0) or None
     options.cache_dir = None if meta.get("poolsafe.no_cache") else default_cache_dir()
     scanned: list[str] = []
     if not targets:

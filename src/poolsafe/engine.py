@@ -49,8 +49,6 @@ class ScanOptions:
     progress: Callable[[str, str], None] | None = None
     #: files larger than this are reported as errors instead of parsed
     max_file_bytes: int = MAX_FILE_BYTES
-    #: worker processes (1: serial in this process; 0 or None: one per core)
-    jobs: int | None = 1
     #: where the persistent cache lives (None: no cache)
     cache_dir: Path | None = None
     #: skip files that mention no database name (see poolsafe.prefilter)

@@ -106,7 +106,7 @@ def test_crashing_rule_is_reported_and_others_still_run(tree: Path) -> None:
         "    return orig(self, ctx)\n"
         "m.ClosePooledConnection.check = boom\n"
         "from poolsafe.cli import main\n"
-        "sys.argv = ['poolsafe', 'check', '--format', 'json', '--no-cache', '--jobs', '1',"
+        "sys.argv = ['poolsafe', 'check', '--format', 'json', '--no-cache',"
         " 'proj/app']\n"
         "main()\n"
     )
