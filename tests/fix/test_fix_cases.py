@@ -297,7 +297,8 @@ def create(db: Session, item):
 """
 
 
-def test_ps103_broad_except_is_unsafe() -> None:
+def test_ps103_broad_except_rolls_back_only_database_errors() -> None:
+    # a safe fix: a non-database exception keeps its uncommitted work as before
     before = SESSION + """
 def create(db: Session, item):
     try:
@@ -306,16 +307,41 @@ def create(db: Session, item):
         log("x")
     db.commit()
 """
-    assert _fix("PS103", before) == before
-    assert _fix("PS103", before, unsafe=True) == SESSION + """
+    assert _fix("PS103", before) == SESSION + """from sqlalchemy.exc import SQLAlchemyError
+
 def create(db: Session, item):
     try:
         db.flush()
-    except Exception:  # keep going
-        db.rollback()
+    except Exception as exc:  # keep going
+        if isinstance(exc, SQLAlchemyError):
+            db.rollback()
         log("x")
     db.commit()
 """
+
+
+def test_ps103_bare_except_names_its_exception_for_the_guard() -> None:
+    before = PG + """
+def touch():
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("UPDATE t SET x = 1")
+        except:
+            print("failed")
+        cur.execute("SELECT 1")
+    finally:
+        pool.putconn(conn)
+"""
+    after = _fix("PS103", before)
+    assert """        except BaseException as exc:
+            if isinstance(exc, psycopg2.Error):
+                conn.rollback()
+            print("failed")""" in after
+    assert after.count("import psycopg2\n") == 1
+    compile(after, "case.py", "exec")
+    assert _fix("PS103", after) == after
 
 
 def test_ps103_guard_when_name_may_be_unbound() -> None:

@@ -461,7 +461,11 @@ class FunctionFlow:
         return out
 
     def _refine(self, test: cst.BaseExpression, state: State) -> tuple[State, State]:
-        """Split the state on a guard like `if conn:` / `if conn is not None:`."""
+        """Split the state on a guard like `if conn:` / `if conn is not None:`, or
+        `if isinstance(exc, psycopg2.Error):` in a handler (no database error, no
+        aborted transaction)."""
+        if self._is_db_error_check(test):
+            return state, frozenset(f for f in state if not isinstance(f, Aborted))
         var, truthy_when_held = _guard(test)
         if var is None:
             return state, state
@@ -563,6 +567,22 @@ class FunctionFlow:
             setattr(result, attr, _join(getattr(result, attr), o.normal))
             result.absorb_abrupt(o)
         return result
+
+    def _is_db_error_check(self, test: cst.BaseExpression) -> bool:
+        """`isinstance(<name>, <database error class or tuple>)`."""
+        if not (isinstance(test, cst.Call) and dotted_name(test.func) == "isinstance"
+                and len(test.args) == 2 and isinstance(test.args[0].value, cst.Name)):
+            return False
+        types = test.args[1].value
+        nodes = [e.value for e in types.elements] if isinstance(types, cst.Tuple) else [types]
+        return all(self._is_db_error_type(t) for t in nodes)
+
+    def _is_db_error_type(self, node: cst.BaseExpression) -> bool:
+        value = self.index.evaluate(node, self.module, self.func)
+        if not isinstance(value, External):
+            return False
+        return (value.qualname.split(".")[0] in DB_ERROR_ROOTS
+                or value.qualname.rsplit(".", 1)[-1] in DB_ERROR_NAMES)
 
     def _handler_id(self, handler: cst.ExceptHandler | cst.ExceptStarHandler) -> int:
         key = id(handler)

@@ -126,9 +126,23 @@ class ExceptWithoutRollback(Rule):
                 config=module.config_for_parsing)
         else:
             stmt = parse_line(module, rollback)
+        guarded_by: str | None = None
         if not _catches_only_db_errors(ctx, func, handler):
-            plan.mark_unsafe("the handler also catches non-database errors, whose "
-                             "uncommitted work the rollback now discards")
+            error = _DB_ERROR_CLASS.get(kind.key) if kind is not None else None
+            if error is None:
+                plan.mark_unsafe("the handler also catches non-database errors, whose "
+                                 "uncommitted work the rollback now discards")
+            else:
+                # roll back only for a database error: other exceptions keep their
+                # uncommitted work exactly as before
+                module_name, imported, expression = error
+                plan.add_import(module_name, imported)
+                guarded_by = _exception_name(handler, func)
+                stmt = cst.parse_statement(
+                    f"if isinstance({guarded_by}, {expression}):{module.default_newline}"
+                    f"{module.default_indent}"
+                    f"{_statement_source(module, stmt)}{module.default_newline}",
+                    config=module.config_for_parsing)
         if any(isinstance(a, (cst.For, cst.While)) for a in ancestors(try_stmt, parents)
                if not isinstance(a, cst.FunctionDef)) and _in_function_loop(try_stmt, parents):
             plan.mark_unsafe("inside a loop, the rollback also discards the work of earlier "
@@ -151,6 +165,13 @@ class ExceptWithoutRollback(Rule):
                 else [cst.SimpleStatementLine(list(body.body))]
             new_body = cst.IndentedBlock(body=[stmt, *rest], header=body.trailing_whitespace)
         new_handler = handler.with_changes(body=new_body)
+        if guarded_by is not None and handler.name is None:
+            new_handler = new_handler.with_changes(
+                type=handler.type or cst.Name("BaseException"),
+                name=cst.AsName(name=cst.Name(guarded_by),
+                                whitespace_before_as=cst.SimpleWhitespace(" "),
+                                whitespace_after_as=cst.SimpleWhitespace(" ")),
+                whitespace_after_except=cst.SimpleWhitespace(" "))
         if state == "unbound":
             handlers = [new_handler if h is handler else h for h in try_stmt.handlers]
             new_try = try_stmt.with_changes(handlers=handlers, leading_lines=[])
@@ -160,6 +181,40 @@ class ExceptWithoutRollback(Rule):
         else:
             plan.replace(handler, new_handler)
         return plan
+
+
+#: connection kind -> (module to import, name to import or "", the base database error)
+_DB_ERROR_CLASS: dict[str, tuple[str, str, str]] = {
+    "psycopg2": ("psycopg2", "", "psycopg2.Error"),
+    "psycopg2-pool": ("psycopg2", "", "psycopg2.Error"),
+    "psycopg": ("psycopg", "", "psycopg.Error"),
+    "psycopg-async": ("psycopg", "", "psycopg.Error"),
+    "psycopg-pool": ("psycopg", "", "psycopg.Error"),
+    "psycopg-pool-async": ("psycopg", "", "psycopg.Error"),
+    "psycopg-pool-returning": ("psycopg", "", "psycopg.Error"),
+    "session": ("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
+    "async-session": ("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
+    "sqlalchemy-connection": ("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
+    "sqlalchemy-async-connection": ("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
+    "asyncpg": ("asyncpg", "", "asyncpg.PostgresError"),
+    "asyncpg-pool": ("asyncpg", "", "asyncpg.PostgresError"),
+}
+
+
+def _exception_name(handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                    func: FunctionInfo) -> str:
+    """The name the handler binds its exception to (a fresh one when it binds none)."""
+    if handler.name is not None and isinstance(handler.name.name, cst.Name):
+        return handler.name.name.value
+    taken = set(func.locals) | func.all_param_names()
+    for candidate in ("exc", "db_error", "error"):
+        if candidate not in taken:
+            return candidate
+    return "poolsafe_exc"
+
+
+def _statement_source(module: cst.Module, stmt: cst.BaseStatement) -> str:
+    return module.code_for_node(stmt).strip()
 
 
 def _in_function_loop(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> bool:
