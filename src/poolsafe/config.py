@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from poolsafe.analysis.index import ProjectConfig
+from poolsafe.discovery import translate_glob
 from poolsafe.knowledge.libraries import CONNECTION_KINDS
 from poolsafe.model import Severity
 
@@ -266,36 +267,7 @@ def glob_regex(pattern: str) -> str:
         pattern = pattern[2:]
     anchored = "/" in pattern.rstrip("/")
     pattern = pattern.strip("/")
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        c = pattern[i]
-        if c == "*":
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = pattern.find("]", i + 1)
-            if j == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1:j]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return ("^" if anchored else "^(?:.*/)?") + "".join(out) + "(?:/.*)?$"
+    return ("^" if anchored else "^(?:.*/)?") + translate_glob(pattern) + "(?:/.*)?$"
 
 
 def relative_posix(path: str | Path, root: Path) -> str | None:

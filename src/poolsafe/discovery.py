@@ -33,8 +33,10 @@ class _Pattern:
     base: Path
 
 
-def _translate(pattern: str) -> str:
-    """A gitignore glob as a regular expression over a '/'-separated relative path."""
+def translate_glob(pattern: str) -> str:
+    """A gitignore glob as the body of a regular expression over a '/'-separated
+    relative path: `*` and `?` stay within one component, `**` crosses them,
+    `[!...]` negates a class. Shared by .gitignore and the configured excludes."""
     out = []
     i = 0
     while i < len(pattern):
@@ -60,7 +62,10 @@ def _translate(pattern: str) -> str:
             if j == -1:
                 out.append(re.escape(c))
             else:
-                out.append("[" + pattern[i + 1:j].replace("!", "^", 1) + "]")
+                body = pattern[i + 1:j]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
                 i = j
         else:
             out.append(re.escape(c))
@@ -88,7 +93,7 @@ def _load_gitignore(directory: Path) -> list[_Pattern]:
             continue
         anchored = "/" in line
         line = line.lstrip("/")
-        body = _translate(line)
+        body = translate_glob(line)
         regex = re.compile(("^" if anchored else "^(?:.*/)?") + body + "$")
         patterns.append(_Pattern(regex, negated, dir_only, directory))
     return patterns
