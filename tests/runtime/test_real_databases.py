@@ -38,6 +38,28 @@ def _run_threads(pool: ConnectionPool, threads: int, per_thread: int, sql: str) 
     assert errors == []
 
 
+def _wait_until_gone(dsn: str, query: str, ident: int, timeout: float = 10.0) -> None:
+    """Wait for the server to finish ending a killed session (a fixed sleep is not
+    enough on a loaded machine): poll `query` until it counts no such session."""
+    watcher = ConnectionPool(0, 1, dsn=dsn)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with watcher.connection() as w:
+                cur = w.cursor()
+                cur.execute(query, (ident,))
+                if cur.fetchone()[0] == 0:
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"session {ident} still present after {timeout} s")
+    finally:
+        watcher.closeall()
+
+
+_PG_GONE = "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
+_MYSQL_GONE = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s"
+
+
 # --- PostgreSQL -------------------------------------------------------------------------
 
 
@@ -53,7 +75,7 @@ def test_pg_killed_backend_is_discarded_and_replaced(pg_dsn: str, driver: str) -
     conn.commit()
     with killer.connection() as k:
         k.cursor().execute("SELECT pg_terminate_backend(%s)", (pid,))
-    time.sleep(0.05)
+    _wait_until_gone(pg_dsn, _PG_GONE, pid)
     with pytest.raises(Exception, match=r"terminat|closed|consuming input"):
         conn.cursor().execute("SELECT 1")
     pool.putconn(conn)
@@ -75,7 +97,7 @@ def test_pg_idle_killed_backend_is_replaced_on_checkout(pg_dsn: str) -> None:
         pid = cur.fetchone()[0]
     with ConnectionPool(0, 1, dsn=pg_dsn).connection() as k:
         k.cursor().execute("SELECT pg_terminate_backend(%s)", (pid,))
-    time.sleep(0.05)
+    _wait_until_gone(pg_dsn, _PG_GONE, pid)
     with pool.connection() as conn:
         cur = conn.cursor()
         cur.execute("SELECT pg_backend_pid()")
@@ -194,7 +216,7 @@ def test_mysql_killed_connection_is_discarded_and_replaced(mysql_dsn: str) -> No
     conn_id = conn.thread_id()
     with ConnectionPool(0, 1, dsn=mysql_dsn).connection() as k:
         k.cursor().execute(f"KILL {conn_id}")
-    time.sleep(0.05)
+    _wait_until_gone(mysql_dsn, _MYSQL_GONE, conn_id)
     with pytest.raises(pymysql.err.OperationalError):
         conn.cursor().execute("SELECT 1")
     pool.putconn(conn)
