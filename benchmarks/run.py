@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -56,6 +57,19 @@ def tool(name: str) -> str:
     return str(VENV / "bin" / name)
 
 
+def outside_git(src: Path) -> Path:
+    """A copy of `src` outside any git work tree: fixit (like git) skips what the
+    enclosing repository's .gitignore lists, and benchmarks/.data/ is listed."""
+    inside = subprocess.run(["git", "-C", str(src), "rev-parse", "--is-inside-work-tree"],
+                            capture_output=True, text=True).stdout.strip() == "true"
+    if not inside:
+        return src
+    target = Path(tempfile.gettempdir()) / f"poolsafe-bench-{src.name}"
+    if not target.exists():
+        shutil.copytree(src, target)
+    return target
+
+
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one run, in a fresh wrapper process so that
     RUSAGE_CHILDREN's maximum is this run's."""
@@ -76,7 +90,7 @@ def main() -> None:
     ap.add_argument("--dense", action="store_true")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    src = fetch(args.project)
+    src = outside_git(fetch(args.project))
     if args.dense:
         dense(src)
         return
