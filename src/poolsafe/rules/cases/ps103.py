@@ -165,6 +165,23 @@ def import_events(events):
 ]
 
 VALID: list[Case] = [
+    Case(_PG_POOL + """
+import psycopg2
+
+def healthy_connection():
+    for _ in range(2):
+        conn = pool.getconn()
+        try:
+            conn.cursor().execute("SELECT 1")
+            conn.rollback()
+            return conn
+        except psycopg2.OperationalError:
+            try:
+                pool.putconn(conn, close=True)
+            except Exception:
+                pass
+    raise RuntimeError("no healthy connection")
+""", note="a retry loop: the broken connection is discarded and the name rebound"),
     Case("""
 import pymysql
 from pymysql.err import IntegrityError
