@@ -34,7 +34,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.values import Connection, External, ManagedContext
 from poolsafe.knowledge import (
@@ -573,16 +573,8 @@ class FunctionFlow:
         if not (isinstance(test, cst.Call) and dotted_name(test.func) == "isinstance"
                 and len(test.args) == 2 and isinstance(test.args[0].value, cst.Name)):
             return False
-        types = test.args[1].value
-        nodes = [e.value for e in types.elements] if isinstance(types, cst.Tuple) else [types]
-        return all(self._is_db_error_type(t) for t in nodes)
-
-    def _is_db_error_type(self, node: cst.BaseExpression) -> bool:
-        value = self.index.evaluate(node, self.module, self.func)
-        if not isinstance(value, External):
-            return False
-        return (value.qualname.split(".")[0] in DB_ERROR_ROOTS
-                or value.qualname.rsplit(".", 1)[-1] in DB_ERROR_NAMES)
+        return all(is_db_error_type(self.index, t, self.module, self.func)
+                   for t in exception_types(test.args[1].value))
 
     def _handler_id(self, handler: cst.ExceptHandler | cst.ExceptStarHandler) -> int:
         key = id(handler)
@@ -595,20 +587,12 @@ class FunctionFlow:
         """(may catch a database error, catches everything)."""
         if handler.type is None:
             return True, True
-        types = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
-        nodes = [e.value for e in types] if types is not None else [handler.type]
         db = False
         everything = False
-        for t in nodes:
-            name = dotted_name(t)
-            if name in BROAD_EXCEPTIONS:
+        for t in exception_types(handler.type):
+            if dotted_name(t) in BROAD_EXCEPTIONS:
                 db = everything = True
-                continue
-            value = self.index.evaluate(t, self.module, self.func)
-            qual = value.qualname if isinstance(value, External) else (name or "")
-            root = qual.split(".")[0]
-            last = qual.rsplit(".", 1)[-1]
-            if (root in DB_ERROR_ROOTS and isinstance(value, External)) or last in DB_ERROR_NAMES:
+            elif is_db_error_type(self.index, t, self.module, self.func):
                 db = True
         return db, everything
 
@@ -814,6 +798,23 @@ def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
             if isinstance(comp.operator, cst.Is):
                 return test.left.value, False
     return None, True
+
+
+def exception_types(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The classes an `except` clause or an `isinstance` check names: `(A, B)` -> A, B."""
+    if isinstance(expr, cst.Tuple):
+        return [e.value for e in expr.elements]
+    return [expr]
+
+
+def is_db_error_type(index: ProjectIndex, node: cst.BaseExpression, module: ModuleInfo,
+                     func: FunctionInfo | None) -> bool:
+    """Whether an exception class is a database error: a class of a database package
+    (`psycopg2.Error`, `sqlalchemy.exc.IntegrityError`) or a DB-API error name."""
+    value = index.evaluate(node, module, func)
+    qual = value.qualname if isinstance(value, External) else (dotted_name(node) or "")
+    return ((isinstance(value, External) and qual.split(".")[0] in DB_ERROR_ROOTS)
+            or qual.rsplit(".", 1)[-1] in DB_ERROR_NAMES)
 
 
 def _is_pytest_fixture(index: ProjectIndex, func: FunctionInfo) -> bool:

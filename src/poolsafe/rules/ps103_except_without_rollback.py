@@ -7,12 +7,12 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, iter_nodes
+from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resources import FunctionResources
-from poolsafe.analysis.values import External
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import ancestors, enclosing_function, parent_map, parse_line
-from poolsafe.knowledge import BROAD_EXCEPTIONS, DB_ERROR_NAMES, DB_ERROR_ROOTS
+from poolsafe.knowledge import BROAD_EXCEPTIONS
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps103 import INVALID, VALID
@@ -230,18 +230,9 @@ def _catches_only_db_errors(ctx: FileContext, func: FunctionInfo,
                             handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
     if handler.type is None:
         return False
-    types = [e.value for e in handler.type.elements] if isinstance(
-        handler.type, cst.Tuple) else [handler.type]
-    for t in types:
-        name = dotted_name(t) or ""
-        if name in BROAD_EXCEPTIONS:
-            return False
-        value = ctx.index.evaluate(t, ctx.module, func)
-        qual = value.qualname if isinstance(value, External) else name
-        if not ((isinstance(value, External) and qual.split(".")[0] in DB_ERROR_ROOTS)
-                or qual.rsplit(".", 1)[-1] in DB_ERROR_NAMES):
-            return False
-    return True
+    return all(dotted_name(t) not in BROAD_EXCEPTIONS
+               and is_db_error_type(ctx.index, t, ctx.module, func)
+               for t in exception_types(handler.type))
 
 
 def _binds(stmt: cst.CSTNode, name: str) -> bool:
