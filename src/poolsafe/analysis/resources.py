@@ -19,7 +19,7 @@ from poolsafe.analysis.values import (
     LibraryObject,
     ManagedContext,
 )
-from poolsafe.knowledge import CONNECTION_KINDS, ConnectionKind
+from poolsafe.knowledge import CONNECTION_KINDS, ConnectionKind, match_qualname
 
 #: (package root, final name) of annotations that mark a parameter as a connection
 _ANNOTATION_KINDS: dict[tuple[str, str], str] = {
@@ -37,12 +37,8 @@ _ANNOTATION_KINDS: dict[tuple[str, str], str] = {
 
 
 def _annotation_kind(qualname: str) -> str | None:
-    root, _, _ = qualname.partition(".")
-    last = qualname.rsplit(".", 1)[-1]
-    for (r, name), kind in _ANNOTATION_KINDS.items():
-        if r == root and name == last:
-            return kind
-    return None
+    key = match_qualname(qualname, _ANNOTATION_KINDS)
+    return None if key is None else _ANNOTATION_KINDS[key]
 
 
 class FunctionResources:

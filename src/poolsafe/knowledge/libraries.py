@@ -507,9 +507,6 @@ def match_qualname(qualname: str, table: dict[tuple[str, str], str] | dict[
         tuple[str, str], DirectAcquirer] | frozenset[tuple[str, str]]) -> tuple[str, str] | None:
     """Find the (root, name) key of `table` that `qualname` stands for."""
     last = qualname.rsplit(".", 1)[-1]
-    if qualname.startswith("psycopg.") and ".AsyncConnection." in qualname + ".":
-        # psycopg.AsyncConnection.connect is the async twin of psycopg.connect
-        return None
     for root, name in table:
         if name == last and root_matches(qualname, root):
             return (root, name)
