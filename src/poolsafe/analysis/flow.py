@@ -258,7 +258,7 @@ class FunctionFlow:
             after, exc = self.effects(node, state)
             if node.value is not None:
                 after = self._escape_names(
-                    after, _escaping_names(node.value, through_calls=True))
+                    after, escaping_names(node.value, through_calls=True))
             return Outcome(ret=after, exc=exc)
         if isinstance(node, cst.Raise):
             after, _ = self.effects(node, state)
@@ -282,7 +282,7 @@ class FunctionFlow:
         if value is None:
             return Outcome(normal=after, exc=exc)
         acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None
-        escaping = _escaping_names(value)
+        escaping = escaping_names(value)
         for target in targets:
             if isinstance(target, cst.Name):
                 var = target.value
@@ -337,7 +337,7 @@ class FunctionFlow:
                 if isinstance(sub, cst.Lambda):
                     lambda_names |= names_in(sub)
                 if isinstance(sub, cst.Yield) and isinstance(sub.value, cst.BaseExpression):
-                    yielded |= _escaping_names(sub.value)
+                    yielded |= escaping_names(sub.value)
             calls = tuple(iter_calls(node))
             raises = suspends or isinstance(node, cst.Raise | cst.Assert) or any(
                 _may_raise(c) for c in calls)
@@ -387,7 +387,7 @@ class FunctionFlow:
         if (method in _STORING_METHODS or _is_constructor(f)) and not self._is_closing(f):
             passed: set[str] = set()
             for a in call.args:
-                passed |= _escaping_names(a.value, through_calls=True)
+                passed |= escaping_names(a.value, through_calls=True)
             moved = passed & set(held)
             if moved:
                 state = self._escape_names(state, moved)
@@ -742,7 +742,7 @@ def _is_rollback_sql(call: cst.Call) -> bool:
     return text is not None and text.strip().upper().startswith("ROLLBACK")
 
 
-def _escaping_names(expr: cst.BaseExpression, *, through_calls: bool = False) -> set[str]:
+def escaping_names(expr: cst.BaseExpression, *, through_calls: bool = False) -> set[str]:
     """Names whose object itself flows out of `expr` (not just a method call on it).
 
     Arguments of calls count only with `through_calls` (what a returned call

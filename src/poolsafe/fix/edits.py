@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_nodes, strip_await
-from poolsafe.analysis.flow import AcquireSite
+from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import FunctionRef, LibraryObject
@@ -313,23 +313,6 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
 
 
 # ------------------------------------------------------------- escape checks
-def escaping_names(expr: cst.CSTNode, *, through_calls: bool) -> set[str]:
-    out: set[str] = set()
-    stack: list[cst.CSTNode] = [expr]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, cst.Name):
-            out.add(cur.value)
-        elif isinstance(cur, cst.Attribute):
-            if not isinstance(cur.value, cst.Name):
-                stack.append(cur.value)
-        elif isinstance(cur, cst.Call):
-            stack.append(cur.func)
-            if through_calls:
-                stack.extend(a.value for a in cur.args)
-        else:
-            stack.extend(children(cur))
-    return out
 
 
 def _target_names(target: cst.CSTNode) -> set[str]:
