@@ -93,16 +93,24 @@ def load(source_file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile
     try:
         data = _read_limited(source_file.path, max_bytes)
     except _TooLarge as exc:
-        return FileError(source_file.display,
-                         f"skipped: {exc.size / 1e6:.1f} MB is above the "
-                         f"{max_bytes / 1e6:.1f} MB limit for one file")
-    except FileNotFoundError:
-        return FileError(source_file.display, "file disappeared before it could be read")
-    except IsADirectoryError:
-        return FileError(source_file.display, "is a directory")
+        return too_large_error(source_file, exc.size, max_bytes)
     except OSError as exc:
-        return FileError(source_file.display, f"cannot read: {exc.strerror or exc}")
+        return read_error(source_file, exc)
     return load_data(source_file, data)
+
+
+def read_error(source_file: SourceFile, exc: OSError) -> FileError:
+    """The `errors` entry for a file that could not be read."""
+    if isinstance(exc, FileNotFoundError):
+        return FileError(source_file.display, "file disappeared before it could be read")
+    if isinstance(exc, IsADirectoryError):
+        return FileError(source_file.display, "is a directory")
+    return FileError(source_file.display, f"cannot read: {exc.strerror or exc}")
+
+
+def too_large_error(source_file: SourceFile, size: int, max_bytes: int) -> FileError:
+    return FileError(source_file.display, f"skipped: {size / 1e6:.1f} MB is above the "
+                                          f"{max_bytes / 1e6:.1f} MB limit for one file")
 
 
 def load_data(source_file: SourceFile, data: bytes) -> ParsedFile | FileError:
@@ -285,12 +293,8 @@ def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
 def _read(source_file: SourceFile) -> bytes | FileError:
     try:
         return source_file.path.read_bytes()
-    except FileNotFoundError:
-        return FileError(source_file.display, "file disappeared before it could be read")
-    except IsADirectoryError:
-        return FileError(source_file.display, "is a directory")
     except OSError as exc:
-        return FileError(source_file.display, f"cannot read: {exc.strerror or exc}")
+        return read_error(source_file, exc)
 
 
 def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
@@ -351,8 +355,7 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
 
     def too_large(f: SourceFile, d: bytes) -> FileError | None:
         if len(d) > options.max_file_bytes:
-            return FileError(f.display, f"skipped: {len(d) / 1e6:.1f} MB is above the "
-                                        f"{options.max_file_bytes / 1e6:.1f} MB limit for one file")
+            return too_large_error(f, len(d), options.max_file_bytes)
         return None
 
     def load_dependency(path: str) -> ModuleInfo | None:
