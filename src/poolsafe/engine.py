@@ -381,7 +381,8 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
     first_error = len(result.errors)
     analysed = ScanResult()
     for p in parsed:
-        findings, errors = check_module(p, index, rules)
+        with index.connections_only():
+            findings, errors = check_module(p, index, rules)
         analysed.findings.extend(findings)
         for e in errors:
             analysed.errors.append(e)

@@ -38,7 +38,9 @@ import importlib
 import itertools
 import pkgutil
 import re
-from collections.abc import Callable, Iterable
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,13 +65,12 @@ SYNTACTIC_TOKENS: frozenset[str] = frozenset(
 CALL_TOKENS: frozenset[str] = frozenset({"Depends", "Security"})
 
 #: Names from the knowledge tables that are too common to select a file alone
-#: (`connect`, `Session`, `Pool`); they count only as calls in a file that also
-#: spells a database package (see `seed_pattern`).
-GENERIC_NAMES: frozenset[str] = frozenset({"connect", "Connect", "Session", "Pool", "SQLAlchemy"})
-
-#: Calls that select a file that also spells a database package's name.
-GENERIC_CALLS: tuple[bytes, ...] = (rb"\bSession\s*\(", rb"\.connect\s*\(", rb"\.begin\s*\(",
-                                    rb"\.acquire\s*\(", rb"\bSQLAlchemy\s*\(")
+#: (`connect`, `Session`, `Pool`; Django's template `Engine`, redis's
+#: `ConnectionPool`): a file that uses the library's class also imports its package,
+#: which selects it, or imports the name from a project module, which taint does.
+GENERIC_NAMES: frozenset[str] = frozenset(
+    {"connect", "Connect", "Session", "Pool", "SQLAlchemy", "Engine", "ConnectionPool"}
+)
 
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _DEF = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
@@ -145,6 +146,18 @@ def acquire_calls() -> frozenset[str]:
     return frozenset(names)
 
 
+def generic_methods() -> frozenset[str]:
+    """Acquire and transaction methods with common names (`.connect()`, `.begin()`,
+    `.acquire()`, `.copy()`): on an object the analysis cannot type they mean
+    nothing, so calling one taints a block only when the block also spells a
+    tainted name (the receiver, or the annotation that types it)."""
+    from poolsafe.knowledge import ACQUIRE_METHOD_NAMES, OBJECT_TYPES, TRANSACTION_CM_METHODS
+
+    methods = set(ACQUIRE_METHOD_NAMES) | set(TRANSACTION_CM_METHODS)
+    methods |= {m for t in OBJECT_TYPES.values() for m in t.cm_methods}
+    return frozenset(methods - seed_tokens())
+
+
 def _alt(words: Iterable[str]) -> bytes:
     return b"|".join(re.escape(w.encode()) for w in sorted(words, key=lambda w: (-len(w), w)))
 
@@ -173,8 +186,12 @@ class Block:
     """What one top-level definition spells."""
 
     words: set[str] = field(default_factory=set)
-    #: names spelled as calls (`name(`) or in a class's bases
+    #: names spelled as calls (`name(`, `x.name(`) or in a class's bases
     called: set[str] = field(default_factory=set)
+    #: names spelled as method calls (`x.name(`)
+    methods: set[str] = field(default_factory=set)
+    #: for an import: the top-level packages it imports from (`psycopg2`)
+    import_roots: set[str] = field(default_factory=set)
     #: a `def` or `class` (used elsewhere only through a call or a subclass); else a
     #: value (an assignment or import: any mention passes it on)
     callable: bool = False
@@ -197,6 +214,7 @@ _NESTED_NAME = re.compile(
     rb"(?::[^=\n]*)?=(?!=))", re.M)
 _NAME_LIST = re.compile(rb"[A-Za-z_]\w*")
 _CALLED = re.compile(rb"([A-Za-z_]\w*)[ \t]*\(")
+_METHOD_CALLED = re.compile(rb"\.[ \t]*([A-Za-z_]\w*)[ \t]*\(")
 _CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.M)
 _FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]*"
                    rb"(\([^)]*\)|(?:[^\n\\]|\\\r?\n)*)", re.M)
@@ -259,12 +277,13 @@ def definitions(data: bytes) -> Definitions:
                 # `from psycopg import Json`: a class of a database package is not
                 # database code by itself; `import psycopg2`, `from psycopg2 import
                 # pool` (a module) and `from sqlalchemy import Session` (a known
-                # name, see acquire_calls) are
+                # name, see acquire_calls) are. A project module's name is tainted
+                # here when that module exports it tainted (`select`), not by its path
                 blk = out.defs.setdefault(bound, Block())
                 blk.words.add(name or module)
                 blk.called.add(name or module)
                 if not name[:1].isupper():
-                    blk.words.update(module.split("."))
+                    blk.import_roots.add(module.split(".")[0])
             current = []
             continue
         elif _HEAD_COMPOUND.match(data, a):
@@ -280,14 +299,33 @@ def definitions(data: bytes) -> Definitions:
             continue
         words = {w.decode() for w in _WORD.findall(block)}
         called = {w.decode() for w in _CALLED.findall(block)}
+        methods = {w.decode() for w in _METHOD_CALLED.findall(block)}
         for bases in _CLASS_BASES.findall(block):
             called.update(w.decode() for w in _WORD.findall(bases))
         for n in current:
             blk = out.defs.setdefault(n, Block())
             blk.words |= words
             blk.called |= called
+            blk.methods |= methods
             blk.callable = blk.callable or is_callable
     return out
+
+
+def _absolute(module: str, package: str) -> str:
+    """`..m` (as `_import_bindings` spells it) read from inside `package`."""
+    level = len(module) - len(module.lstrip("."))
+    if not level:
+        return module
+    parts = package.split(".") if package else []
+    parts = parts[: len(parts) - (level - 1)] if level - 1 <= len(parts) else []
+    base = module[level:]
+    return ".".join([*parts, base] if base else parts)
+
+
+def bindings_of(data: bytes, package: str) -> list[tuple[str, str, str]]:
+    """`_import_bindings` of the whole file, relative modules made absolute."""
+    return [(bound, _absolute(module, package), name)
+            for bound, module, name in _import_bindings(data)]
 
 
 def imports_of(data: bytes, package: str) -> list[tuple[str, str | None]]:
@@ -296,12 +334,8 @@ def imports_of(data: bytes, package: str) -> list[tuple[str, str | None]]:
     import spelled inside a string counts too, which only selects more)."""
     out: list[tuple[str, str | None]] = []
     for m in _FROM.finditer(data):
-        level = len(m.group(1))
-        base = m.group(2).decode("ascii", "replace")
-        if level:
-            parts = package.split(".") if package else []
-            parts = parts[: len(parts) - (level - 1)] if level - 1 <= len(parts) else []
-            base = ".".join([*parts, base] if base else parts)
+        base = _absolute(m.group(1).decode() + m.group(2).decode("ascii", "replace"),
+                         package)
         for part in _COMMENT.sub(b"", m.group(3)).strip(b"()").split(b","):
             words = part.split()
             if not words:
@@ -334,7 +368,6 @@ _DB_WORDS_CACHE: dict[str, Any] = {}
 
 
 def _patterns(config: ProjectConfig) -> tuple[frozenset[str], frozenset[str],
-                                              re.Pattern[bytes], re.Pattern[bytes],
                                               re.Pattern[bytes]]:
     configured = set(config.acquire) | set(config.release) | set(config.session_dependencies)
     configured = {c.rsplit(".", 1)[-1] for c in configured if c}
@@ -343,14 +376,12 @@ def _patterns(config: ProjectConfig) -> tuple[frozenset[str], frozenset[str],
         roots = seed_roots()
         tokens = seed_tokens() | configured
         seed = seed_pattern(roots, tokens)
-        db_word = re.compile(rb"\b(?:" + _alt(roots) + rb")\b")
-        generic = re.compile(b"|".join(GENERIC_CALLS))
-        _DB_WORDS_CACHE[key] = (roots, frozenset(tokens), seed, db_word, generic)
+        _DB_WORDS_CACHE[key] = (roots, frozenset(tokens), seed)
     return _DB_WORDS_CACHE[key]  # type: ignore[no-any-return]
 
 
 def is_seed(data: bytes, config: ProjectConfig | None = None) -> bool:
-    roots, tokens, seed, _, _ = _patterns(config or ProjectConfig())
+    roots, tokens, seed = _patterns(config or ProjectConfig())
     key = (roots, tokens)
     literals = _LITERALS.get(key)
     if literals is None:
@@ -364,98 +395,181 @@ def is_seed(data: bytes, config: ProjectConfig | None = None) -> bool:
 _LITERALS: dict[tuple[frozenset[str], frozenset[str]], tuple[bytes, ...]] = {}
 
 
-def select(datas: list[bytes], config: ProjectConfig | None = None,
-           definitions_of: Callable[[int], Definitions] | None = None,
-           modules: list[tuple[tuple[str, ...], str]] | None = None) -> Selection:
+class _Exports:
+    """Each selected module's tainted top-level names, by module name.
+
+    A file is known by every suffix of its dotted path (`django.core.serializers.json`,
+    ..., `json`), because the scan does not know the import root. A dotted name is
+    specific enough to trust from anywhere; a bare name (`json`) means the file only
+    to importers under the directory it would be imported from, as `importable_from`
+    decides for the index: Django's `import json` is not its serializer."""
+
+    def __init__(self) -> None:
+        self.by_module: dict[str, set[str]] = {}
+        #: bare name -> import root package -> names
+        self.by_bare: dict[str, dict[str, set[str]]] = {}
+        self._below: dict[str, set[str]] | None = None
+
+    def add(self, names: tuple[str, ...], tainted: set[str]) -> bool:
+        """Record a module's tainted names; whether anything was new."""
+        full = names[0] if names else ""
+        grew = False
+        for n in names:
+            if "." in n or n == full:
+                target = self.by_module.setdefault(n, set())
+            else:
+                root = full[: -len(n) - 1]
+                target = self.by_bare.setdefault(n, {}).setdefault(root, set())
+            if not tainted <= target:
+                target |= tainted
+                grew = True
+        if grew:
+            self._below = None
+        return grew
+
+    def names(self, module: str, importer: str) -> set[str]:
+        """The tainted names of `module` as the file in package `importer` imports it."""
+        out = set(self.by_module.get(module, ()))
+        for root, names in self.by_bare.get(module, {}).items():
+            if not root or importer == root or importer.startswith(root + "."):
+                out |= names
+        return out
+
+    def below(self, module: str, importer: str) -> set[str]:
+        """The tainted names of `module` and of every module inside it."""
+        if self._below is None:
+            self._below = {}
+            for mod, names in self.by_module.items():
+                parts = mod.split(".")
+                for k in range(1, len(parts) + 1):
+                    self._below.setdefault(".".join(parts[:k]), set()).update(names)
+        return self._below.get(module, set()) | self.names(module, importer)
+
+    def all_names(self) -> set[str]:
+        out: set[str] = set().union(*self.by_module.values())
+        for roots in self.by_bare.values():
+            out = out.union(*roots.values())
+        return out
+
+
+def select(datas: list[bytes], config: ProjectConfig | None = None, *,
+           modules: list[tuple[tuple[str, ...], str]]) -> Selection:
     """The files to parse, given each file's bytes (see the module docstring).
 
-    `modules` gives each file's module names and package (from its path); with it,
-    a file is selected for a tainted name only when it imports that name (or its
-    module) from a selected file, not merely because it spells the same word."""
+    `modules` gives each file's module names and package (from its path). Taint is
+    per file: a name is tainted in a file when the file defines it from tainted
+    names, or imports it from a selected module that exports it tainted; a file is
+    selected when it imports a tainted name, not merely because it spells the same
+    word (Django's `format` or `name` says nothing about an unrelated `format`)."""
     config = config or ProjectConfig()
-    roots, tokens, _, _, _ = _patterns(config)
-    get_defs = definitions_of or (lambda i: definitions(datas[i]))
-    calls = acquire_calls() | set(tokens)
-    selected: set[int] = set()
-    frontier = [i for i, d in enumerate(datas) if is_seed(d, config)]
-    seeds = list(frontier)
-    #: tainted values (any mention passes taint on) and callables (a call does)
-    values: set[str] = set(roots)
-    callables: set[str] = set(calls)
-    taint_words = values | callables
-    #: names already searched for in the other files
-    propagated: set[str] = set()
+    roots, tokens, _ = _patterns(config)
+    generic = generic_methods()
+    calls = frozenset((acquire_calls() | set(tokens)) - generic)
+    selected: set[int] = {i for i, d in enumerate(datas) if is_seed(d, config)}
+    seeds = sorted(selected)
+    defs_memo: dict[int, Definitions] = {}
     import_memo: dict[int, list[tuple[str, str | None]]] = {}
-    #: module name -> its tainted top-level names
-    exported: dict[str, set[str]] = {}
-    while frontier:
-        selected.update(frontier)
-        new_names: set[str] = set()
-        for i in frontier:
-            defs = get_defs(i).defs
-            local_values, local_callables = set(values), set(callables)
-            local: set[str] = set()
-            changed = True
-            while changed:
-                changed = False
-                for name, blk in defs.items():
-                    if name in local:
-                        continue
-                    if (blk.words.isdisjoint(local_values)
-                            and blk.called.isdisjoint(local_callables)):
-                        continue
-                    local.add(name)
-                    (local_callables if blk.callable else local_values).add(name)
-                    changed = True
-            fresh = local - propagated - roots
-            new_names |= fresh
-            values |= local_values - local_callables
-            callables |= local_callables & local
-            if modules is not None:
-                for mod in modules[i][0]:
-                    exported.setdefault(mod, set()).update(local)
-        propagated |= new_names
-        if not new_names:
-            break
-        if modules is None:
-            pattern = _words_pattern(new_names)
-            assert pattern is not None
-            frontier = [i for i, d in enumerate(datas) if i not in selected
-                        and pattern.search(d)]
+    binding_memo: dict[int, list[tuple[str, str, str]]] = {}
+    exports = _Exports()
+    module_names = {n for names, _ in modules for n in names if "." in n}
+    #: the imported tainted names each file's taint was last computed from
+    computed_from: dict[int, frozenset[str]] = {}
+    while True:
+        grew = False
+        for i in sorted(selected):
+            if i not in binding_memo:
+                binding_memo[i] = bindings_of(datas[i], modules[i][1])
+            imported = _imported_taint(binding_memo[i], exports, modules[i][1])
+            if computed_from.get(i) == imported:
+                continue
+            computed_from[i] = imported
+            if i not in defs_memo:
+                defs_memo[i] = definitions(datas[i])
+            local = _file_taint(defs_memo[i], roots, imported, calls, generic)
+            # `import pkg.mod` and `from pkg import mod` bind a module here: the
+            # module's own names are what importers reach, not this re-binding
+            local -= {bound for bound, module, name in binding_memo[i]
+                      if not name or f"{module}.{name}" in module_names}
+            grew = exports.add(modules[i][0], local) or grew
+        if grew:
             continue
-        prefixes: dict[str, set[str]] = {}
-        for mod, names in exported.items():
-            parts = mod.split(".")
-            for k in range(1, len(parts) + 1):
-                prefixes.setdefault(".".join(parts[:k]), set()).update(names)
+        patterns: dict[tuple[str, str], re.Pattern[bytes] | None] = {}
         frontier = []
-        patterns: dict[str, re.Pattern[bytes] | None] = {}
         for i, d in enumerate(datas):
             if i in selected:
                 continue
             if i not in import_memo:
                 import_memo[i] = imports_of(d, modules[i][1])
-            if _imports_tainted(d, import_memo[i], exported, prefixes, patterns):
+            if _imports_tainted(d, import_memo[i], exports, modules[i][1], patterns):
                 frontier.append(i)
+        if not frontier:
+            break
+        selected.update(frontier)
     def_names = frozenset(m.decode() for d in datas for m in _DEF.findall(d))
-    return Selection(sorted(selected), def_names, taint_words | propagated, seeds)
+    return Selection(sorted(selected), def_names, set(roots | calls) | exports.all_names(),
+                     seeds)
 
 
-def _imports_tainted(data: bytes, imports: list[tuple[str, str | None]],
-                     exported: dict[str, set[str]], prefixes: dict[str, set[str]],
-                     patterns: dict[str, re.Pattern[bytes] | None]) -> bool:
+def _file_taint(defs: Definitions, roots: frozenset[str], imported: frozenset[str],
+                calls: frozenset[str], generic: frozenset[str]) -> set[str]:
+    """The file's tainted top-level names, to a fixed point: a block is tainted when
+    it imports from a database package, spells a tainted value, calls a tainted
+    callable, or calls a common-named acquire method (`.connect()`) while spelling
+    a tainted callable (the annotation or constructor that types the receiver)."""
+    local_values, local_callables = set(roots | imported), set(calls)
+    local: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, blk in defs.defs.items():
+            if name in local:
+                continue
+            if (blk.words.isdisjoint(local_values)
+                    and blk.called.isdisjoint(local_callables)
+                    and blk.import_roots.isdisjoint(roots)
+                    and (blk.methods.isdisjoint(generic)
+                         or blk.words.isdisjoint(local_callables))):
+                continue
+            local.add(name)
+            (local_callables if blk.callable else local_values).add(name)
+            changed = True
+    return local
+
+
+def _imported_taint(bindings: list[tuple[str, str, str]], exports: _Exports,
+                    importer: str) -> frozenset[str]:
+    """The names a file binds by importing something tainted: `from m import name`
+    of a tainted name (or of a module with tainted names), `from m import *` of a
+    tainted module, `import pkg.m` of a package with tainted names inside it."""
+    out: set[str] = set()
+    for bound, module, name in bindings:
+        if name == "*":
+            out |= exports.names(module, importer)
+        elif name:
+            if name in exports.names(module, importer) or exports.below(
+                    f"{module}.{name}" if module else name, importer):
+                out.add(bound)
+        elif exports.below(module, importer):
+            out.add(bound)
+    return frozenset(out)
+
+
+def _imports_tainted(data: bytes, imports: list[tuple[str, str | None]], exports: _Exports,
+                     importer: str,
+                     patterns: dict[tuple[str, str], re.Pattern[bytes] | None]) -> bool:
     """The file imports a tainted name from a selected module (`from m import name`),
     or a module whose tainted names it then spells (`import pkg.m` ... `.name`)."""
     for module, name in imports:
         if name is not None:
-            names = exported.get(module)
-            if names and (name == "*" or name in names):
+            if name == "*" and exports.names(module, importer):
+                return True
+            if name in exports.names(module, importer):
                 return True
             continue
-        if module not in patterns:
-            names = prefixes.get(module)
-            patterns[module] = _words_pattern(names) if names else None
-        pattern = patterns[module]
+        key = (module, "" if "." in module else importer)
+        if key not in patterns:
+            patterns[key] = _words_pattern(exports.below(module, importer))
+        pattern = patterns[key]
         if pattern is not None and pattern.search(data):
             return True
     return False
@@ -463,36 +577,51 @@ def _imports_tainted(data: bytes, imports: list[tuple[str, str | None]],
 
 # ------------------------------------------------------------------- lazy index
 class _LazyNames(dict[str, list[ModuleInfo]]):
-    """`ProjectIndex.by_name` that parses a module the first time its name is asked."""
+    """`ProjectIndex.by_name` that parses a module the first time its name is asked,
+    and shows only the modules that `visible` admits."""
 
     def __init__(self, initial: dict[str, list[ModuleInfo]],
-                 load: Callable[[str], list[ModuleInfo]]) -> None:
+                 load: Callable[[str], tuple[list[ModuleInfo], bool]],
+                 visible: Callable[[ModuleInfo], bool]) -> None:
         super().__init__(initial)
         self._load = load
+        self._visible = visible
         self._done: set[str] = set()
 
     def _ensure(self, name: str) -> None:
         if name in self._done:
             return
-        self._done.add(name)
-        for m in self._load(name):
+        found, complete = self._load(name)
+        if complete:
+            self._done.add(name)
+        for m in found:
             for n in m.names:
                 lst = super().setdefault(n, [])
                 if not any(x is m for x in lst):
                     lst.append(m)
 
-    def get(self, name: str, default: Any = None) -> Any:
+    def _shown(self, name: str) -> list[ModuleInfo] | None:
         self._ensure(name)
-        return super().get(name, default)
+        found = super().get(name)
+        return None if found is None else [m for m in found if self._visible(m)]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        shown = self._shown(name)
+        return shown if shown else default
 
     def __getitem__(self, name: str) -> list[ModuleInfo]:
-        self._ensure(name)
-        return super().__getitem__(name)
+        shown = self._shown(name)
+        if not shown:
+            raise KeyError(name)
+        return shown
 
     def __contains__(self, name: object) -> bool:
-        if isinstance(name, str):
-            self._ensure(name)
-        return super().__contains__(name)
+        return isinstance(name, str) and bool(self._shown(name))
+
+
+#: the index's memo tables (see `LazyIndex.connections_only`)
+_MEMOS = ("_memo", "_acquirer_memo", "_cm_memo", "_releaser_memo", "_rollbacker_memo",
+          "_qualname_memo")
 
 
 class LazyIndex(ProjectIndex):
@@ -515,13 +644,63 @@ class LazyIndex(ProjectIndex):
         self.lookups: dict[str, list[str]] = {}
         for m in self.modules:
             self._loaded[str(m.abspath)] = m
-        self.by_name = _LazyNames(self.by_name, self._load_name)
+        self._selected = frozenset(self._loaded)
+        self._restricted = False
+        #: what `connections_only` scopes learnt, kept apart from the full answers
+        self._restricted_memos: dict[str, dict[Any, Any]] = {a: {} for a in _MEMOS}
+        self.by_name = _LazyNames(self.by_name, self._load_name,
+                                  lambda m: self._loadable(str(m.abspath)))
 
-    def _load_name(self, name: str) -> list[ModuleInfo]:
+    @contextmanager
+    def connections_only(self) -> Iterator[None]:
+        """Only the selected modules can make a connection, session, pool or engine
+        (a module the prefilter left out spells no database word and imports no
+        tainted name), so inside this scope resolution does not parse the others.
+        Its answers (less precise about anything else) live in memos of their own."""
+        with self._scope(restricted=True):
+            yield
+
+    @contextmanager
+    def full_resolution(self) -> Iterator[None]:
+        """Undo `connections_only` for a question about other values: a constant, a
+        base class, a configuration key defined in a module with no database word."""
+        with self._scope(restricted=False):
+            yield
+
+    @contextmanager
+    def _scope(self, restricted: bool) -> Iterator[None]:
+        if restricted == self._restricted:
+            yield
+            return
+        saved = {a: getattr(self, a) for a in _MEMOS}
+        if restricted:
+            for a in _MEMOS:
+                setattr(self, a, ChainMap(self._restricted_memos[a], saved[a]))
+        else:
+            for a in _MEMOS:
+                setattr(self, a, saved[a].maps[1])
+        self._restricted = restricted
+        try:
+            yield
+        finally:
+            self._restricted = not restricted
+            for a in _MEMOS:
+                setattr(self, a, saved[a])
+
+    def _loadable(self, path: str) -> bool:
+        return not self._restricted or path in self._selected
+
+    def _load_name(self, name: str) -> tuple[list[ModuleInfo], bool]:
+        """The modules called `name`, parsed now if need be, and whether that is all of
+        them (inside `connections_only`, the unselected ones wait)."""
         files = self._files_by_name.get(name, [])
         self.lookups[name] = files
         out = []
+        complete = True
         for path in files:
+            if not self._loadable(path):
+                complete = False
+                continue
             if path not in self._loaded:
                 m = self._load_file(path)
                 self._loaded[path] = m
@@ -530,7 +709,7 @@ class LazyIndex(ProjectIndex):
             found = self._loaded[path]
             if found is not None:
                 out.append(found)
-        return out
+        return out, complete
 
     def _may_be_project_function(self, name: str) -> bool:
         return name in self._def_names or super()._may_be_project_function(name)
@@ -542,9 +721,10 @@ class LazyIndex(ProjectIndex):
         self.lookups[name] = files
         here = str(near.abspath)
         out = [m for m in dict.get(self.by_name, name, [])
-               if importable_from(str(m.abspath), name, here)]
+               if importable_from(str(m.abspath), name, here)
+               and self._loadable(str(m.abspath))]
         for path in files:
-            if not importable_from(path, name, here):
+            if not importable_from(path, name, here) or not self._loadable(path):
                 continue
             if path not in self._loaded:
                 m = self._load_file(path)

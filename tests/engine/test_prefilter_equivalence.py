@@ -74,7 +74,7 @@ def test_prefilter_skips_unrelated_files() -> None:
              b"from db import get\nget()\n",
              b"import os\nprint(os.getcwd())\n",
              b"x = 'psycopg2 is only mentioned'\n"]
-    sel = select(datas)
+    sel = select(datas, modules=[(("db",), ""), (("use",), ""), (("os_use",), ""), (("text",), "")])
     assert sel.targets == [0, 1]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Iterator
 
 import libcst as cst
@@ -28,6 +29,24 @@ def _kind(t: type) -> int:
     return k
 
 
+def _node_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node class that can hold a child node other than whitespace
+    and punctuation, read off the dataclass annotations (`whitespace_before`,
+    `lpar`, `comma` never can). A field whose annotation cannot be read is kept."""
+    return tuple(f.name for f in dataclasses.fields(cls) if _may_hold_node(f.type))
+
+
+def _may_hold_node(annotation: object) -> bool:
+    if isinstance(annotation, type):
+        return issubclass(annotation, cst.CSTNode) and not issubclass(annotation, _SKIP)
+    if annotation is None or typing.get_origin(annotation) is typing.Literal:
+        return False
+    args = typing.get_args(annotation)
+    if not args:  # a string or forward reference: unknown
+        return True
+    return any(_may_hold_node(a) for a in args)
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The child nodes of `node` in field (source) order, without whitespace and
     punctuation. Much cheaper than libcst's `children`, which runs a visitor, and
@@ -35,8 +54,7 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     cls = type(node)
     names = _FIELDS.get(cls)
     if names is None:
-        names = tuple(f.name for f in dataclasses.fields(node))
-        _FIELDS[cls] = names
+        names = _FIELDS[cls] = _node_fields(cls)
     out: list[cst.CSTNode] = []
     for name in names:
         value = getattr(node, name)

@@ -8,7 +8,8 @@ rule asks what it is, so a large project costs only what its database code needs
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,15 +78,28 @@ class ProjectIndex:
         for m in self.modules:
             for n in m.names:
                 self.by_name.setdefault(n, []).append(m)
-        self._memo: dict[int, Value | None] = {}
+        self._memo: MutableMapping[int, Value | None] = {}
         self._active: set[int] = set()
-        self._acquirer_memo: dict[int, Connection | None] = {}
-        self._cm_memo: dict[int, ManagedContext | None] = {}
-        self._releaser_memo: dict[int, frozenset[int]] = {}
-        self._rollbacker_memo: dict[int, frozenset[int]] = {}
+        self._acquirer_memo: MutableMapping[int, Connection | None] = {}
+        self._cm_memo: MutableMapping[int, ManagedContext | None] = {}
+        self._releaser_memo: MutableMapping[int, frozenset[int]] = {}
+        self._rollbacker_memo: MutableMapping[int, frozenset[int]] = {}
         self._dependencies: set[int] | None = None
-        self._qualname_memo: dict[tuple[str, int], Value | None] = {}
+        self._qualname_memo: MutableMapping[tuple[str, int], Value | None] = {}
         self._function_names: set[str] | None = None
+
+    @contextmanager
+    def connections_only(self) -> Iterator[None]:
+        """A scope whose questions are only "is this a connection, session, pool or
+        engine?" (is a function worth a flow analysis?). An index that loads modules
+        on demand may skip the modules that cannot answer yes; this one has all."""
+        yield
+
+    @contextmanager
+    def full_resolution(self) -> Iterator[None]:
+        """A scope that needs every module, whatever `connections_only` said (a
+        constant, a base class)."""
+        yield
 
     # ------------------------------------------------------------------ names
     def resolve_qualname(self, qualname: str, near: ModuleInfo) -> Value | None:

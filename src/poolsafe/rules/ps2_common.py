@@ -155,9 +155,12 @@ def class_body_assigns(cls: ClassInfo) -> dict[str, cst.BaseExpression]:
 
 
 def class_bases(index: ProjectIndex, cls: ClassInfo) -> Iterator[Value | None]:
+    """What each base class is (a base of a base may live in any module)."""
     for base in cls.node.bases:
         if base.keyword is None:
-            yield index.evaluate(base.value, cls.module, None)
+            with index.full_resolution():
+                value = index.evaluate(base.value, cls.module, None)
+            yield value
 
 
 def class_attribute(index: ProjectIndex, cls: ClassInfo, name: str,
@@ -180,12 +183,14 @@ def resolve(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
             func: FunctionInfo | None) -> Bound:
     """Follow names and attributes to the expression they were last assigned from:
     locals, module constants, imports of another module's constants, class
-    attributes. Stops at anything it cannot follow (a parameter, a call)."""
-    for _ in range(_MAX):
-        nxt = _step(index, expr, module, func)
-        if nxt is None:
-            break
-        expr, module, func = nxt.expr, nxt.module, nxt.func
+    attributes. Stops at anything it cannot follow (a parameter, a call). Constants
+    live anywhere, so this reads every module."""
+    with index.full_resolution():
+        for _ in range(_MAX):
+            nxt = _step(index, expr, module, func)
+            if nxt is None:
+                break
+            expr, module, func = nxt.expr, nxt.module, nxt.func
     return Bound(expr, module, func)
 
 
