@@ -13,17 +13,23 @@ their analysis reaches. Selection reads each file's bytes once and never parses:
      `sessionmaker`, `ThreadedConnectionPool`...), the pool methods (`getconn`,
      `putconn`, `raw_connection`), FastAPI's `Depends(`, Flask-SQLAlchemy's config
      keys and teardown hooks, job decorators, names from `[tool.poolsafe]`;
-2. Taint, by blocks: each top-level statement of a selected file (a `def`, `class`,
-   assignment or import with its indented lines) defines names; a block is tainted
-   when it calls an acquirer or constructor of the knowledge base (`connect(`,
-   `getconn(`, `sessionmaker(`...) or a tainted function, or spells a tainted value
-   (a module-level name bound to one); classes pass nothing on, and
-   `from psycopg import Json` taints nothing. A file that imports a
-   tainted name from a selected module (`from app.db import get_conn`, or
-   `import app.db` and `.get_conn`) is selected too, until nothing changes. Imports
-   are read with a regular expression over the bytes already in memory.
-3. Everything else that the analysis of selected files resolves (a helper module
-   imported by a selected file) is parsed on demand by `LazyIndex`.
+2. Taint, per file and by blocks: each top-level statement of a selected file (a
+   `def`, assignment or import with its indented lines) defines names; a block is
+   tainted when it imports from a database package, calls an acquirer or
+   constructor of the knowledge base (`getconn(`, `sessionmaker(`...), calls a
+   common-named acquire method (`.connect(`, `.begin(`) beside a tainted name that
+   types its receiver, or uses a tainted name of its own file or one it imports.
+   Classes pass nothing on, and `from psycopg import Json` taints nothing. A name
+   imported from a selected module is tainted only if that module exports it
+   tainted; an imported module (`import pkg.m`) counts only where the file spells
+   one of its tainted names after it (`pkg.m.get_conn`). A file that imports a
+   tainted name, or reaches one through a module it imports, is selected too,
+   until nothing changes. Imports are read with regular expressions over the bytes
+   already in memory; a bare module name (`json`) means a project file only for
+   importers under that file's import root, as in the index.
+3. The analysis of the selected files never parses an unselected module to learn
+   whether something is a connection (it cannot be); it parses one on demand
+   (`LazyIndex`) only for a constant or a base class that lives there.
 
 A file that mentions no database package and imports no tainted name can hold no
 connection, session, pool or engine, so it has no findings and contributes nothing
@@ -171,13 +177,6 @@ def seed_pattern(roots: Iterable[str], tokens: Iterable[str]) -> re.Pattern[byte
     calls = _alt(t for t in tokens if t in CALL_TOKENS)
     return re.compile(imports + (rb"|\b(?:" + words + rb")\b" if words else b"")
                       + (rb"|\b(?:" + calls + rb")[ \t]*\(" if calls else b""), re.M)
-
-
-def _words_pattern(words: Iterable[str]) -> re.Pattern[bytes] | None:
-    ws = list(words)
-    if not ws:
-        return None
-    return re.compile(rb"\b(?:" + _alt(ws) + rb")\b")
 
 
 # ------------------------------------------------------------------ definitions
@@ -328,29 +327,6 @@ def bindings_of(data: bytes, package: str) -> list[tuple[str, str, str]]:
             for bound, module, name in _import_bindings(data)]
 
 
-def imports_of(data: bytes, package: str) -> list[tuple[str, str | None]]:
-    """(module, imported name or None) for every import statement in the bytes,
-    relative ones resolved against `package` (read with regular expressions: an
-    import spelled inside a string counts too, which only selects more)."""
-    out: list[tuple[str, str | None]] = []
-    for m in _FROM.finditer(data):
-        base = _absolute(m.group(1).decode() + m.group(2).decode("ascii", "replace"),
-                         package)
-        for part in _COMMENT.sub(b"", m.group(3)).strip(b"()").split(b","):
-            words = part.split()
-            if not words:
-                continue
-            name = words[0].decode("ascii", "replace")
-            out.append((base, name))
-            out.append((f"{base}.{name}" if base else name, None))
-    for m in _IMPORT.finditer(data):
-        for part in _COMMENT.sub(b"", m.group(1)).replace(b"\\", b" ").split(b","):
-            words = part.split()
-            if words:
-                out.append((words[0].decode("ascii", "replace"), None))
-    return out
-
-
 # -------------------------------------------------------------------- selection
 @dataclass
 class Selection:
@@ -468,12 +444,11 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     selected: set[int] = {i for i, d in enumerate(datas) if is_seed(d, config)}
     seeds = sorted(selected)
     defs_memo: dict[int, Definitions] = {}
-    import_memo: dict[int, list[tuple[str, str | None]]] = {}
     binding_memo: dict[int, list[tuple[str, str, str]]] = {}
     exports = _Exports()
     module_names = {n for names, _ in modules for n in names if "." in n}
-    #: the imported tainted names each file's taint was last computed from
-    computed_from: dict[int, frozenset[str]] = {}
+    #: the imports each file's taint was last computed from
+    computed_from: dict[int, _Imported] = {}
     while True:
         grew = False
         for i in sorted(selected):
@@ -493,14 +468,15 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
             grew = exports.add(modules[i][0], local) or grew
         if grew:
             continue
-        patterns: dict[tuple[str, str], re.Pattern[bytes] | None] = {}
+        patterns: dict[tuple[str, frozenset[str]], re.Pattern[bytes]] = {}
         frontier = []
         for i, d in enumerate(datas):
             if i in selected:
                 continue
-            if i not in import_memo:
-                import_memo[i] = imports_of(d, modules[i][1])
-            if _imports_tainted(d, import_memo[i], exports, modules[i][1], patterns):
+            if i not in binding_memo:
+                binding_memo[i] = bindings_of(d, modules[i][1])
+            if _imports_tainted(d, _imported_taint(binding_memo[i], exports, modules[i][1]),
+                                patterns):
                 frontier.append(i)
         if not frontier:
             break
@@ -510,13 +486,14 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
                      seeds)
 
 
-def _file_taint(defs: Definitions, roots: frozenset[str], imported: frozenset[str],
+def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
                 calls: frozenset[str], generic: frozenset[str]) -> set[str]:
     """The file's tainted top-level names, to a fixed point: a block is tainted when
-    it imports from a database package, spells a tainted value, calls a tainted
-    callable, or calls a common-named acquire method (`.connect()`) while spelling
-    a tainted callable (the annotation or constructor that types the receiver)."""
-    local_values, local_callables = set(roots | imported), set(calls)
+    it imports from a database package, spells a tainted value, spells an imported
+    module with a tainted name of that module, calls a tainted callable, or calls a
+    common-named acquire method (`.connect()`) while spelling a tainted callable
+    (the annotation or constructor that types the receiver)."""
+    local_values, local_callables = set(roots | imported.names), set(calls)
     local: set[str] = set()
     changed = True
     while changed:
@@ -528,7 +505,9 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: frozenset[st
                     and blk.called.isdisjoint(local_callables)
                     and blk.import_roots.isdisjoint(roots)
                     and (blk.methods.isdisjoint(generic)
-                         or blk.words.isdisjoint(local_callables))):
+                         or blk.words.isdisjoint(local_callables))
+                    and not any(bound in blk.words and not blk.words.isdisjoint(inside)
+                                for bound, inside in imported.modules)):
                 continue
             local.add(name)
             (local_callables if blk.callable else local_values).add(name)
@@ -536,41 +515,45 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: frozenset[st
     return local
 
 
+@dataclass(frozen=True)
+class _Imported:
+    """What a file's imports make tainted: names it binds to tainted values, and
+    modules it binds (`import pkg.m`, `from pkg import m`) with the tainted names
+    inside them, which a block must spell beside the module's name to use one."""
+
+    names: frozenset[str]
+    modules: frozenset[tuple[str, frozenset[str]]]
+
+
 def _imported_taint(bindings: list[tuple[str, str, str]], exports: _Exports,
-                    importer: str) -> frozenset[str]:
-    """The names a file binds by importing something tainted: `from m import name`
-    of a tainted name (or of a module with tainted names), `from m import *` of a
-    tainted module, `import pkg.m` of a package with tainted names inside it."""
-    out: set[str] = set()
+                    importer: str) -> _Imported:
+    names: set[str] = set()
+    modules: set[tuple[str, frozenset[str]]] = set()
     for bound, module, name in bindings:
         if name == "*":
-            out |= exports.names(module, importer)
-        elif name:
-            if name in exports.names(module, importer) or exports.below(
-                    f"{module}.{name}" if module else name, importer):
-                out.add(bound)
-        elif exports.below(module, importer):
-            out.add(bound)
-    return frozenset(out)
+            names |= exports.names(module, importer)
+        elif name and name in exports.names(module, importer):
+            names.add(bound)
+        else:
+            inside = exports.below(f"{module}.{name}" if module and name else module or name,
+                                   importer)
+            if inside:
+                modules.add((bound, frozenset(inside)))
+    return _Imported(frozenset(names), frozenset(modules))
 
 
-def _imports_tainted(data: bytes, imports: list[tuple[str, str | None]], exports: _Exports,
-                     importer: str,
-                     patterns: dict[tuple[str, str], re.Pattern[bytes] | None]) -> bool:
+def _imports_tainted(data: bytes, imported: _Imported,
+                     patterns: dict[tuple[str, frozenset[str]], re.Pattern[bytes]]) -> bool:
     """The file imports a tainted name from a selected module (`from m import name`),
-    or a module whose tainted names it then spells (`import pkg.m` ... `.name`)."""
-    for module, name in imports:
-        if name is not None:
-            if name == "*" and exports.names(module, importer):
-                return True
-            if name in exports.names(module, importer):
-                return True
-            continue
-        key = (module, "" if "." in module else importer)
+    or a module whose tainted names it then reaches (`import pkg.m` ... `pkg.m.name`)."""
+    if imported.names:
+        return True
+    for bound, inside in imported.modules:
+        key = (bound, inside)
         if key not in patterns:
-            patterns[key] = _words_pattern(exports.below(module, importer))
-        pattern = patterns[key]
-        if pattern is not None and pattern.search(data):
+            patterns[key] = re.compile(rb"\b" + re.escape(bound.encode())
+                                       + rb"(?:\s*\.\s*\w+)*\s*\.\s*(?:" + _alt(inside) + rb")\b")
+        if patterns[key].search(data):
             return True
     return False
 
