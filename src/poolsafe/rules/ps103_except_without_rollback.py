@@ -70,10 +70,19 @@ class ExceptWithoutRollback(Rule):
     `try` as well. The fix is safe when the handler catches only database errors.
     It is unsafe when the handler also catches other errors (a bare `except`,
     `Exception`, a tuple with `ValueError`): a non-database error would now also
-    discard the transaction's uncommitted work; and when the `try` is inside a
-    loop, where rolling back discards the rows of earlier iterations that a later
-    commit used to keep (consider a `SAVEPOINT` instead); and inside a
+    discard the transaction's uncommitted work; and inside a
     `with session.begin():` block, whose own exit ends the transaction.
+
+    Inside a loop, rolling back would also discard what earlier iterations did
+    (and let later ones commit without it), so the fix instead puts the `try`
+    body in a savepoint, `with db.begin_nested():` (SQLAlchemy sessions and
+    connections) or `with conn.transaction():` (psycopg 3), which undoes only
+    the failed iteration. It is safe when every handler of the `try` catches
+    only database errors (otherwise a non-database error would now undo the
+    iteration's work too). Where no savepoint can be placed (psycopg2 and other
+    drivers without a savepoint context manager, a body that commits or passes
+    the connection to a helper that might, a generator body) the loop falls back
+    to the rollback, marked unsafe.
     """
 
     code = "PS103"
@@ -115,6 +124,13 @@ class ExceptWithoutRollback(Rule):
         if not isinstance(try_stmt, (cst.Try, cst.TryStar)):
             return Unfixable(self.code, "the handler's try was not found")
         root = resource.split(".")[0]
+        no_savepoint = ""
+        if _in_function_loop(try_stmt, parents):
+            savepoint = _savepoint_fix(self.code, ctx, func, try_stmt, resource,
+                                       kind.key if kind is not None else "", is_async)
+            if isinstance(savepoint, FixPlan):
+                return savepoint
+            no_savepoint = savepoint
         state = _binding_state(func, root, try_stmt, parents)
         if state == "unknown":
             return Unfixable(self.code, f"`{root}` may be unbound in the handler")
@@ -143,10 +159,9 @@ class ExceptWithoutRollback(Rule):
                     f"{module.default_indent}"
                     f"{_statement_source(module, stmt)}{module.default_newline}",
                     config=module.config_for_parsing)
-        if any(isinstance(a, (cst.For, cst.While)) for a in ancestors(try_stmt, parents)
-               if not isinstance(a, cst.FunctionDef)) and _in_function_loop(try_stmt, parents):
+        if no_savepoint:
             plan.mark_unsafe("inside a loop, the rollback also discards the work of earlier "
-                             "iterations")
+                             f"iterations, and no savepoint fits: {no_savepoint}")
         if "commits on exit" in why:
             plan.mark_unsafe("inside a transaction block (`with x.begin():`) the rollback "
                              "ends the block's transaction before its exit")
@@ -199,6 +214,76 @@ _DB_ERROR_CLASS: dict[str, tuple[str, str, str]] = {
     "asyncpg": ("asyncpg", "", "asyncpg.PostgresError"),
     "asyncpg-pool": ("asyncpg", "", "asyncpg.PostgresError"),
 }
+
+
+#: connection kind -> the method whose context manager is a savepoint inside a transaction
+_SAVEPOINT_METHOD: dict[str, str] = {
+    "session": "begin_nested",
+    "async-session": "begin_nested",
+    "sqlalchemy-connection": "begin_nested",
+    "sqlalchemy-async-connection": "begin_nested",
+    "psycopg": "transaction",
+    "psycopg-async": "transaction",
+    "psycopg-pool": "transaction",
+    "psycopg-pool-async": "transaction",
+    "psycopg-pool-returning": "transaction",
+}
+
+#: methods that end or replace the transaction a savepoint would live in
+_ENDS_TRANSACTION = frozenset({"commit", "rollback", "close", "begin", "begin_nested",
+                               "transaction", "reset", "invalidate", "expunge_all"})
+
+
+def _savepoint_fix(code: str, ctx: FileContext, func: FunctionInfo, try_stmt: cst.CSTNode,
+                   resource: str, kind_key: str, is_async: bool) -> FixPlan | str:
+    """Inside a loop, a plain rollback would also discard what earlier iterations
+    did; a savepoint around the `try` body undoes only the failed iteration:
+
+        for item in items:              for item in items:
+            try:                            try:
+                db.add(item)       ->           with db.begin_nested():
+                db.flush()                          db.add(item)
+            except IntegrityError:                  db.flush()
+                log(item)                   except IntegrityError:
+                                                log(item)
+
+    Otherwise (the caller falls back to the rollback, unsafe) the reason: the
+    driver has no savepoint context manager, or the body ends the transaction
+    itself or hands the connection to a call that might (a helper that commits
+    inside a savepoint breaks it)."""
+    method = _SAVEPOINT_METHOD.get(kind_key)
+    if method is None:
+        return "the driver has no savepoint context manager"
+    if not isinstance(try_stmt, cst.Try) or not isinstance(try_stmt.body, cst.IndentedBlock):
+        return "the `try` body is not a block"
+    root = resource.split(".")[0]
+    for node in iter_nodes(try_stmt.body):
+        if isinstance(node, cst.Yield):
+            return "the `try` body yields (a savepoint held across a suspension)"
+        if not isinstance(node, cst.Call):
+            continue
+        callee = dotted_name(node.func)
+        if callee is not None and callee.startswith(resource + ".") and \
+                callee.rsplit(".", 1)[-1] in _ENDS_TRANSACTION:
+            return f"the `try` body calls `{callee}()`"
+        for arg in node.args:
+            if any(isinstance(n, cst.Name) and n.value == root for n in iter_nodes(arg.value)):
+                return f"the `try` body passes `{root}` to a call that may commit"
+    plan = FixPlan(code, f"undo only the failed iteration: a savepoint on `{resource}` "
+                         f"around the `try` body")
+    if not all(_catches_only_db_errors(ctx, func, h) for h in try_stmt.handlers):
+        plan.mark_unsafe("a handler also catches non-database errors, which now undo "
+                         "the iteration's work too")
+    body = try_stmt.body
+    inner = body.with_changes(header=cst.TrailingWhitespace())
+    with_stmt = cst.With(
+        items=[cst.WithItem(item=cst.parse_expression(f"{resource}.{method}()"))],
+        body=inner,
+        asynchronous=cst.Asynchronous() if is_async else None,
+    )
+    outer = cst.IndentedBlock(body=[with_stmt], header=body.header, indent=body.indent)
+    plan.replace(try_stmt, try_stmt.with_changes(body=outer))
+    return plan
 
 
 def _exception_name(handler: cst.ExceptHandler | cst.ExceptStarHandler,

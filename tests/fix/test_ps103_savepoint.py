@@ -1,0 +1,150 @@
+"""PS103 inside a loop: a savepoint around the `try` body undoes only the failed
+iteration (a plain rollback would also discard what earlier iterations did)."""
+
+from __future__ import annotations
+
+from poolsafe.engine import ScanOptions
+from poolsafe.fix.apply import fix_sources
+
+SESSION = """\
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+"""
+
+
+def _fix(source: str, *, unsafe: bool = False) -> tuple[str, list[str]]:
+    result = fix_sources({"case.py": source}, ScanOptions(select={"PS103"}), unsafe=unsafe)
+    assert not result.errors, result.errors
+    return result.sources()["case.py"], [x.reason for x in result.left]
+
+
+def test_session_loop_gets_a_savepoint_keeping_comments() -> None:
+    before = SESSION + """
+def load(db: Session, items):
+    for item in items:
+        try:  # one bad row must not stop the batch
+            # add it
+            db.add(item)
+            db.flush()
+        except IntegrityError:
+            log(item)
+    db.commit()
+"""
+    after, left = _fix(before)
+    assert after == SESSION + """
+def load(db: Session, items):
+    for item in items:
+        try:  # one bad row must not stop the batch
+            with db.begin_nested():
+                # add it
+                db.add(item)
+                db.flush()
+        except IntegrityError:
+            log(item)
+    db.commit()
+"""
+    assert left == []
+    assert _fix(after) == (after, [])
+
+
+def test_async_session_loop_gets_an_async_savepoint() -> None:
+    before = """\
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def load(db: AsyncSession, items):
+    while items:
+        try:
+            db.add(items.pop())
+            await db.flush()
+        except IntegrityError:
+            pass
+    await db.commit()
+"""
+    after, left = _fix(before)
+    assert """        try:
+            async with db.begin_nested():
+                db.add(items.pop())
+                await db.flush()
+        except IntegrityError:
+            pass
+""" in after
+    assert left == []
+
+
+def test_psycopg3_loop_uses_a_nested_transaction_block() -> None:
+    before = """\
+import psycopg
+from psycopg_pool import ConnectionPool
+
+pool = ConnectionPool("dbname=app")
+
+
+def load(rows):
+    with pool.connection() as conn:
+        for row in rows:
+            try:
+                conn.execute("INSERT INTO t VALUES (%s)", (row,))
+            except psycopg.errors.UniqueViolation:
+                print("duplicate", row)
+"""
+    after, left = _fix(before)
+    assert """            try:
+                with conn.transaction():
+                    conn.execute("INSERT INTO t VALUES (%s)", (row,))
+            except psycopg.errors.UniqueViolation:
+""" in after
+    assert left == []
+
+
+def test_a_helper_given_the_session_gets_no_savepoint() -> None:
+    # the helper may commit, which would end the savepoint's transaction under it
+    before = SESSION + """
+def load(db: Session, items):
+    for item in items:
+        try:
+            save(db, item)
+        except IntegrityError:
+            log(item)
+    db.commit()
+"""
+    after, left = _fix(before)
+    assert after == before
+    assert left == ["unsafe fix available (--unsafe-fixes): inside a loop, the rollback also "
+                    "discards the work of earlier iterations, and no savepoint fits: the "
+                    "`try` body passes `db` to a call that may commit"]
+
+
+def test_a_body_that_commits_gets_no_savepoint() -> None:
+    before = SESSION + """
+def load(db: Session, items):
+    for item in items:
+        try:
+            db.add(item)
+            db.commit()
+        except IntegrityError:
+            log(item)
+"""
+    after, _ = _fix(before, unsafe=True)
+    assert "begin_nested" not in after
+    assert "            db.rollback()\n" in after
+
+
+def test_a_broad_handler_makes_the_savepoint_unsafe() -> None:
+    before = SESSION + """
+def load(db: Session, items):
+    for item in items:
+        try:
+            db.add(item)
+            db.flush()
+        except Exception:
+            log(item)
+    db.commit()
+"""
+    after, left = _fix(before)
+    assert after == before
+    assert left == ["unsafe fix available (--unsafe-fixes): a handler also catches "
+                    "non-database errors, which now undo the iteration's work too"]
+    after, left = _fix(before, unsafe=True)
+    assert "            with db.begin_nested():\n" in after and left == []
