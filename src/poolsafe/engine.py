@@ -313,6 +313,15 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
             continue
         files.append(item)
         datas.append(data)
+    key = tree = ""
+    if options.cache_dir is not None:
+        key = _cache_key(options)
+        tree = _tree_digest(files, datas)
+        entry = load_entry(options.cache_dir, key)
+        cached = (_cached_findings(entry, {str(f.path): f.display for f in files})
+                  if entry is not None and entry.get("tree") == tree else None)
+        if cached is not None:  # nothing changed: not even the selection is needed
+            return _cached_result(result, cached, files, options)
     modules = []
     for f in files:
         names, is_package = module_names(f.relative)
@@ -333,25 +342,16 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
             hashes[path] = content_hash(by_path[path][1])
         return hashes[path]
 
-    key = ""
     if options.cache_dir is not None:
-        key = _cache_key(options)
         selected_hashes = {str(files[i].path): hash_of(str(files[i].path))
                            for i in selection.targets}
-        cached = _from_cache(load_entry(options.cache_dir, key), selected_hashes,
-                             files_by_name, hash_of, {str(f.path): f.display for f in files})
-        if cached is not None:
-            result.findings.extend(cached.findings)
-            result.errors.extend(cached.errors)
-            result.internal_errors += cached.internal_errors
-            if options.progress is not None:
-                for f in files:
-                    options.progress("parse", f.display)
-                    options.progress("check", f.display)
-            result.files_scanned = len(files)
-            result.findings.sort(key=Finding.sort_key)
-            result.errors.sort(key=lambda e: e.path)
-            return result
+        entry = load_entry(options.cache_dir, key)
+        cached = _from_cache(entry, selected_hashes, files_by_name, hash_of,
+                             {str(f.path): f.display for f in files})
+        if cached is not None:  # the edits touched no file that the findings depend on
+            assert entry is not None
+            store_entry(options.cache_dir, key, {**entry, "tree": tree})
+            return _cached_result(result, cached, files, options)
 
     def too_large(f: SourceFile, d: bytes) -> FileError | None:
         if len(d) > options.max_file_bytes:
@@ -396,6 +396,7 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
     if options.cache_dir is not None:
         display_to_abs = {f.display: str(f.path) for f in files}
         store_entry(options.cache_dir, key, {
+            "tree": tree,
             "selected": {str(files[i].path): hash_of(str(files[i].path))
                          for i in selection.targets},
             "lookups": {name: [[p, hash_of(p)] for p in paths]
@@ -407,6 +408,27 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
         })
     if options.progress is not None:
         for f in files:
+            options.progress("check", f.display)
+    result.files_scanned = len(files)
+    result.findings.sort(key=Finding.sort_key)
+    result.errors.sort(key=lambda e: e.path)
+    return result
+
+
+def _tree_digest(files: list[SourceFile], datas: list[bytes]) -> str:
+    """Every file's path and content: equal digests mean an unchanged tree."""
+    return content_hash("\n".join(f"{f.path}\0{content_hash(d)}"
+                                  for f, d in zip(files, datas, strict=True)).encode())
+
+
+def _cached_result(result: ScanResult, cached: ScanResult, files: list[SourceFile],
+                   options: ScanOptions) -> ScanResult:
+    result.findings.extend(cached.findings)
+    result.errors.extend(cached.errors)
+    result.internal_errors += cached.internal_errors
+    if options.progress is not None:
+        for f in files:
+            options.progress("parse", f.display)
             options.progress("check", f.display)
     result.files_scanned = len(files)
     result.findings.sort(key=Finding.sort_key)
@@ -440,6 +462,11 @@ def _from_cache(entry: dict[str, Any] | None, selected: dict[str, str],
             return None
         if any(hash_of(p) != h for p, h in recorded):
             return None
+    return _cached_findings(entry, display)
+
+
+def _cached_findings(entry: dict[str, Any], display: dict[str, str]) -> ScanResult | None:
+    """The findings and errors a cache entry holds (None if it is malformed)."""
     out = ScanResult()
     try:
         for path, line, col, end_line, end_col, code, name, message, sev, fixable in entry[

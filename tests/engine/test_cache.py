@@ -56,6 +56,22 @@ def test_second_run_parses_nothing(tmp_path: Path, parses: list[str],
     assert _key(scan(["."], ScanOptions())) == _key(first)
 
 
+def test_unchanged_tree_needs_not_even_the_selection(tmp_path: Path, parses: list[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_project(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    first = scan(["."], opts)
+
+    def no_select(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the prefilter ran on an unchanged tree")
+
+    monkeypatch.setattr(engine, "select", no_select)
+    assert _key(scan(["."], opts)) == _key(first)
+    (tmp_path / "other.py").write_text(OTHER + "# edited\n")
+    with pytest.raises(AssertionError, match="prefilter ran"):
+        scan(["."], opts)
+
+
 def test_editing_the_wrapper_invalidates_the_user(tmp_path: Path, parses: list[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(_project(tmp_path))
