@@ -31,6 +31,7 @@ from poolsafe.config import (
 from poolsafe.discovery import discover
 from poolsafe.engine import ScanOptions, scan
 from poolsafe.model import RuleMeta, ScanResult, Severity
+from poolsafe.parallel import default_jobs
 from poolsafe.postprocess import Outcome, UnusedSuppression, process
 from poolsafe.report import ReportContext, concise, github, json_report, junit, sarif, text_report
 from poolsafe.report import statistics as stats_report
@@ -119,6 +120,9 @@ def _config_options(func: F) -> F:
                           "pre-commit)."),
         click.option("--no-cache", is_flag=True, expose_value=False, callback=_remember,
                      help=f"Do not read or write the cache ({CACHE_DIR_NAME}/)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                     expose_value=False, callback=_remember,
+                     help="Worker processes for the analysis (default: one per core)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -212,6 +216,7 @@ def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
                           exclude=exclude_regexes(excludes, targets, cfg.root))
     meta = click.get_current_context().meta
     options.cache_dir = None if meta.get("poolsafe.no_cache") else default_cache_dir()
+    options.jobs = meta.get("poolsafe.jobs") or default_jobs()
     scanned: list[str] = []
     if not targets:
         return Run(cfg, enabled, ScanResult(), scanned)

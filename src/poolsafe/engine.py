@@ -19,6 +19,7 @@ from poolsafe.analysis.module import ModuleInfo, collect_module, module_names
 from poolsafe.cache import config_key, content_hash, load_entry, store_entry
 from poolsafe.discovery import SourceFile, discover
 from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult, Severity
+from poolsafe.parallel import CheckResults, check_all
 from poolsafe.prefilter import LazyIndex, select
 from poolsafe.rules import ALL_RULES, FileContext, Rule
 from poolsafe.source import (
@@ -53,6 +54,8 @@ class ScanOptions:
     cache_dir: Path | None = None
     #: skip files that mention no database name (see poolsafe.prefilter)
     prefilter: bool = True
+    #: worker processes for the check phase (see poolsafe.parallel)
+    jobs: int = 1
 
 
 @dataclass
@@ -379,15 +382,24 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
                       files_by_name, selection.def_names)
     rules = enabled_rules(options)
     first_error = len(result.errors)
-    analysed = ScanResult()
-    for p in parsed:
-        with index.connections_only():
-            findings, errors = check_module(p, index, rules)
-        analysed.findings.extend(findings)
-        for e in errors:
-            analysed.errors.append(e)
-            if e.message.startswith("internal error"):
-                analysed.internal_errors += 1
+
+    def check_share(share: list[ParsedFile]) -> CheckResults:
+        out = CheckResults()
+        for p in share:
+            with index.connections_only():
+                findings, errors = check_module(p, index, rules)
+            out.findings.extend(findings)
+            out.errors.extend(errors)
+        out.lookups = index.lookups
+        return out
+
+    checked = check_all(parsed, [len(p.module.source) for p in parsed], options.jobs,
+                        check_share)
+    for name, paths in checked.lookups.items():
+        index.lookups.setdefault(name, paths)
+    analysed = ScanResult(findings=checked.findings, errors=checked.errors)
+    analysed.internal_errors = sum(e.message.startswith("internal error")
+                                   for e in checked.errors)
     selected_paths = {f.display for i, f in enumerate(files) if i in chosen}
     parse_errors = [e for e in result.errors[first_error:] if e.path in selected_paths]
     result.findings.extend(analysed.findings)

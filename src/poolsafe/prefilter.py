@@ -684,15 +684,24 @@ class LazyIndex(ProjectIndex):
             if not self._loadable(path):
                 complete = False
                 continue
-            if path not in self._loaded:
-                m = self._load_file(path)
-                self._loaded[path] = m
-                if m is not None:
-                    self.modules.append(m)
-            found = self._loaded[path]
+            found = self._module_at(path)
             if found is not None:
                 out.append(found)
         return out, complete
+
+    def _module_at(self, path: str) -> ModuleInfo | None:
+        """The module in `path`, parsed the first time it is asked for. It does not
+        join `modules`: project-wide facts read the selected modules only, not
+        whatever resolution happened to parse before they were computed."""
+        if path not in self._loaded:
+            m = self._load_file(path)
+            self._loaded[path] = m
+            if m is not None:
+                for n in m.names:
+                    lst = dict.setdefault(self.by_name, n, [])
+                    if not any(x is m for x in lst):
+                        lst.append(m)
+        return self._loaded[path]
 
     def _may_be_project_function(self, name: str) -> bool:
         return name in self._def_names or super()._may_be_project_function(name)
@@ -709,16 +718,7 @@ class LazyIndex(ProjectIndex):
         for path in files:
             if not importable_from(path, name, here) or not self._loadable(path):
                 continue
-            if path not in self._loaded:
-                m = self._load_file(path)
-                self._loaded[path] = m
-                if m is not None:
-                    self.modules.append(m)
-                    for n in m.names:
-                        lst = dict.setdefault(self.by_name, n, [])
-                        if not any(x is m for x in lst):
-                            lst.append(m)
-            found = self._loaded[path]
+            found = self._module_at(path)
             if found is not None and not any(x is found for x in out):
                 out.append(found)
         return out

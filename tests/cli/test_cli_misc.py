@@ -115,3 +115,15 @@ def test_file_list_without_progress_reports(project: Path, cli: Invoke,
     monkeypatch.setattr(cli_mod, "scan", silent)
     r = cli("check", "--format", "junit")
     assert r.out.count("<testcase ") == 4
+
+
+def test_jobs_option_gives_the_same_output(project: Path, cli: Invoke) -> None:
+    serial = cli("check", "--no-cache", "-j", "1", ".")
+    assert serial.code == 1
+    assert cli("check", "--no-cache", "--jobs", "2", ".") == serial
+
+
+def test_jobs_must_be_positive(project: Path, cli: Invoke) -> None:
+    run = cli("check", "-j", "0", ".")
+    assert run.code == 2
+    assert "--jobs" in run.err and "0" in run.err

@@ -1,0 +1,100 @@
+"""Check the parsed files on several cores (`--jobs`).
+
+Parsing stays in the parent: a libcst tree is far too costly to send between
+processes, and the project-wide facts (jobs, FastAPI dependencies, call sites) need
+every selected module anyway. Once the files are parsed and the index is built, the
+parent forks one worker per share of the files; each inherits the trees and the
+index without copying (copy-on-write), checks its share, and sends back only the
+findings, the errors and the module lookups the cache records.
+
+Where `fork` does not exist (Windows) or a worker fails, the files are checked in
+this process, so `--jobs` never changes the findings, only the time.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import TypeVar
+
+from poolsafe.model import FileError, Finding
+
+#: below this much selected source, forking costs more than it saves
+MIN_PARALLEL_BYTES = 200_000
+
+P = TypeVar("P")
+
+
+@dataclass
+class CheckResults:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    #: module name -> the files that name resolution asked for (for the cache)
+    lookups: dict[str, list[str]] = field(default_factory=dict)
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def shares(sizes: Sequence[int], jobs: int) -> list[list[int]]:
+    """Indexes split into `jobs` shares of about equal total size (largest first,
+    each to the lightest share), each share in its original order."""
+    out: list[list[int]] = [[] for _ in range(jobs)]
+    load = [0] * jobs
+    for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
+        k = load.index(min(load))
+        out[k].append(i)
+        load[k] += sizes[i]
+    return [sorted(s) for s in out if s]
+
+
+def check_all(items: Sequence[P], sizes: Sequence[int], jobs: int,
+              check: Callable[[list[P]], CheckResults]) -> CheckResults:
+    """`check` over every item, split across `jobs` forked workers when that pays."""
+    if (jobs <= 1 or len(items) < 2 or sum(sizes) < MIN_PARALLEL_BYTES
+            or "fork" not in multiprocessing.get_all_start_methods()
+            or sys.platform == "darwin"):  # fork without exec is unsafe on macOS
+        return check(list(items))
+    ctx = multiprocessing.get_context("fork")
+    workers: list[tuple[multiprocessing.process.BaseProcess, Connection, list[int]]] = []
+    for share in shares(sizes, min(jobs, len(items))):
+        reader, writer = ctx.Pipe(duplex=False)
+        worker = ctx.Process(target=_worker, args=(writer, check, [items[i] for i in share]),
+                             daemon=True)
+        worker.start()
+        writer.close()
+        workers.append((worker, reader, share))
+    merged = CheckResults()
+    for proc, reader, share in workers:
+        try:
+            part = reader.recv()
+        except (EOFError, OSError):
+            part = None
+        proc.join()
+        if not isinstance(part, CheckResults):  # the worker died: do its share here
+            part = check([items[i] for i in share])
+        merged.findings.extend(part.findings)
+        merged.errors.extend(part.errors)
+        for name, files in part.lookups.items():
+            merged.lookups.setdefault(name, files)
+    return merged
+
+
+def _worker(writer: Connection, check: Callable[[list[P]], CheckResults],
+            share: list[P]) -> None:
+    try:
+        result: CheckResults | None = check(share)
+    except BaseException:  # the parent checks this share itself
+        result = None
+    try:
+        writer.send(result)
+    finally:
+        writer.close()

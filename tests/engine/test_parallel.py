@@ -1,0 +1,82 @@
+"""`--jobs`: the check phase in forked workers gives the same findings as one process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import poolsafe.parallel as parallel
+from poolsafe.engine import ScanOptions, scan
+from poolsafe.model import FileError
+from poolsafe.parallel import CheckResults, check_all, shares
+from poolsafe.rules import ALL_RULES
+
+needs_fork = pytest.mark.skipif(
+    "fork" not in __import__("multiprocessing").get_all_start_methods(),
+    reason="no fork on this platform")
+
+
+def test_shares_balance_by_size_and_keep_order() -> None:
+    assert shares([5, 1, 1, 1, 1, 1], 2) == [[0], [1, 2, 3, 4, 5]]
+    assert shares([3, 3, 2, 2], 2) == [[0, 2], [1, 3]]
+    assert shares([1], 4) == [[0]]
+
+
+def _pids(items: list[int]) -> CheckResults:
+    return CheckResults(errors=[FileError(str(i), str(os.getpid())) for i in items])
+
+
+@needs_fork
+def test_workers_are_other_processes_and_every_item_comes_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    out = check_all(list(range(10)), [1] * 10, 3, _pids)
+    assert sorted(int(e.path) for e in out.errors) == list(range(10))
+    pids = {e.message for e in out.errors}
+    assert len(pids) == 3 and str(os.getpid()) not in pids
+
+
+@needs_fork
+def test_a_failing_worker_has_its_share_checked_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    parent = os.getpid()
+
+    def fails_in_workers(items: list[int]) -> CheckResults:
+        if os.getpid() != parent and 0 in items:
+            raise RuntimeError("worker crash")
+        return _pids(items)
+
+    out = check_all(list(range(6)), [1] * 6, 2, fails_in_workers)
+    assert sorted(int(e.path) for e in out.errors) == list(range(6))
+    assert str(parent) in {e.message for e in out.errors}
+
+
+def test_small_work_stays_in_this_process() -> None:
+    out = check_all([1, 2], [10, 10], 4, _pids)
+    assert {e.message for e in out.errors} == {str(os.getpid())}
+
+
+@needs_fork
+def test_all_rule_cases_give_the_same_findings_with_jobs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    n = 0
+    for rule in ALL_RULES:
+        for case in [*rule.VALID, *rule.INVALID]:
+            for name, text in {**case.files, case.path: case.code}.items():
+                p = tmp_path / f"case{n}" / name
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(text)
+            n += 1
+    monkeypatch.chdir(tmp_path)
+
+    def key(jobs: int) -> list[tuple[object, ...]]:
+        result = scan(["."], ScanOptions(jobs=jobs))
+        return [(f.path, f.line, f.column, f.code, f.message) for f in result.findings]
+
+    serial = key(1)
+    assert len(serial) > 100
+    assert key(2) == serial
+    assert key(3) == serial
