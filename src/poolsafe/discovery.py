@@ -158,6 +158,13 @@ def _walk(arg: str, root: Path, directory: Path, inherited: list[_Pattern],
         yield f"{directory}: cannot read directory: {exc.strerror or exc}"
         return
     for entry in entries:
+        name = entry.name
+        try:
+            is_dir = entry.is_dir(follow_symlinks=follow_symlinks)
+        except OSError:
+            continue
+        if not is_dir and not name.endswith(".py"):
+            continue  # most entries of a large tree (data, locale, templates)
         path = Path(entry.path)
         rel = path.relative_to(root)
         display = os.path.join(arg, *rel.parts) if arg not in (".", "./") else rel.as_posix()
@@ -166,19 +173,18 @@ def _walk(arg: str, root: Path, directory: Path, inherited: list[_Pattern],
             continue
         try:
             is_link = entry.is_symlink()
-            is_dir = entry.is_dir(follow_symlinks=follow_symlinks)
             is_file = entry.is_file(follow_symlinks=follow_symlinks)
         except OSError:
             continue
         if is_dir:
-            if entry.name in SKIP_DIRS or entry.name.endswith(".egg-info"):
+            if name in SKIP_DIRS or name.endswith(".egg-info"):
                 continue
             if is_link and not follow_symlinks:
                 continue
             if _ignored(path, True, patterns) or _is_virtualenv(path):
                 continue
             yield from _walk(arg, root, path, patterns, follow_symlinks, excluded)
-        elif entry.name.endswith((".py", ".pyi")) and not entry.name.endswith(".pyi"):
+        else:
             if is_link and not follow_symlinks:
                 continue
             if not is_file and not is_link:
