@@ -180,14 +180,10 @@ class FunctionFlow:
         """Whether this function can hold a checkout or swallow a database error: some
         call in it produces a connection, or some `try` body in it works on one.
         Everything else (most functions of most files) has nothing to analyse."""
-        body = self.func.node.body
-        for call in iter_calls(body):
+        for call in self.func.direct_calls:
             if isinstance(self.index.evaluate(call, self.module, self.func), Connection):
                 return True
-        return any(
-            isinstance(node, (cst.Try, cst.TryStar)) and self._db_work_in(node.body)
-            for node in iter_nodes(body)
-        )
+        return any(self._db_work_in(node.body) for node in self.func.tries)
 
     # ================================================================== driver
     def run(self) -> FlowResult:

@@ -60,6 +60,11 @@ class FunctionInfo:
     locals: dict[str, list[LocalValue]] = field(default_factory=dict)
     globals_declared: set[str] = field(default_factory=set)
     is_generator: bool = False
+    #: calls in this function's own body, not in nested functions, classes or
+    #: lambdas, in source order (what `iter_calls(node.body)` yields, unordered)
+    direct_calls: list[cst.Call] = field(default_factory=list)
+    #: `try` statements in this function's own body, likewise
+    tries: list[cst.Try | cst.TryStar] = field(default_factory=list)
 
     @property
     def is_async(self) -> bool:
@@ -107,6 +112,11 @@ class ModuleInfo:
     depends_args: list[cst.BaseExpression] = field(default_factory=list)
     #: id(FunctionDef) -> info
     by_node: dict[int, FunctionInfo] = field(default_factory=dict)
+    #: every call and assignment, with the function whose body holds it (classes and
+    #: lambdas count as their enclosing function; decorators and defaults as the
+    #: function around the `def`)
+    calls: list[tuple[cst.Call, FunctionInfo | None]] = field(default_factory=list)
+    assign_nodes: list[tuple[cst.Assign, FunctionInfo | None]] = field(default_factory=list)
 
     @property
     def package(self) -> str:
@@ -133,6 +143,13 @@ class _Collector(cst.CSTVisitor):
         self.info = info
         #: innermost scope last: a ClassInfo or a FunctionInfo
         self.scopes: list[ClassInfo | FunctionInfo] = []
+        #: id(FunctionDef.body) -> its function
+        self.bodies: dict[int, FunctionInfo] = {}
+        #: the function whose own body we are in (None in a class body, a lambda, a
+        #: def's decorators and defaults, or at module level)
+        self.direct: list[FunctionInfo | None] = [None]
+        #: the innermost function whose body we are in, whatever lies between
+        self.enclosing_body: list[FunctionInfo | None] = [None]
 
     @property
     def func(self) -> FunctionInfo | None:
@@ -181,9 +198,50 @@ class _Collector(cst.CSTVisitor):
         if not self.scopes:
             self.info.classes[info.name] = info
         self.scopes.append(info)
+        self.direct.append(None)
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self.scopes.pop()
+        self.direct.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.direct.append(None)
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.direct.pop()
+
+    def _enter_block(self, node: cst.BaseSuite) -> None:
+        func = self.bodies.get(id(node))
+        if func is not None:
+            self.direct.append(func)
+            self.enclosing_body.append(func)
+
+    def _leave_block(self, node: cst.BaseSuite) -> None:
+        if id(node) in self.bodies:
+            self.direct.pop()
+            self.enclosing_body.pop()
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._enter_block(node)
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock) -> None:
+        self._leave_block(original_node)
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        self._enter_block(node)
+
+    def leave_SimpleStatementSuite(self, original_node: cst.SimpleStatementSuite) -> None:
+        self._leave_block(original_node)
+
+    def visit_Try(self, node: cst.Try) -> None:
+        func = self.direct[-1]
+        if func is not None:
+            func.tries.append(node)
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        func = self.direct[-1]
+        if func is not None:
+            func.tries.append(node)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         enclosing = self.scopes[-1] if self.scopes else None
@@ -204,9 +262,12 @@ class _Collector(cst.CSTVisitor):
         elif cls is not None:
             cls.methods[info.name] = info
         self.scopes.append(info)
+        self.bodies[id(node.body)] = info
+        self.direct.append(None)  # decorators, defaults, annotations
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
+        self.direct.pop()
 
     # assignments ---------------------------------------------------------
     def visit_Global(self, node: cst.Global) -> None:
@@ -255,6 +316,7 @@ class _Collector(cst.CSTVisitor):
                         self._bind(t.value.value, Opaque())
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        self.info.assign_nodes.append((node, self.enclosing_body[-1]))
         for t in node.targets:
             self._record_target(t.target, node.value)
 
@@ -283,6 +345,10 @@ class _Collector(cst.CSTVisitor):
             func.is_generator = True
 
     def visit_Call(self, node: cst.Call) -> None:
+        self.info.calls.append((node, self.enclosing_body[-1]))
+        own = self.direct[-1]
+        if own is not None:
+            own.direct_calls.append(node)
         func = node.func
         last = func.attr.value if isinstance(func, cst.Attribute) else (
             func.value if isinstance(func, cst.Name) else None)

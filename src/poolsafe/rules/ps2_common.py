@@ -17,7 +17,6 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import (
     call_name,
-    children,
     dotted_name,
     keyword_arg,
     positional_args,
@@ -392,35 +391,16 @@ def call_options(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
 # ------------------------------------------------------------ module inventory
 @dataclass
 class Inventory:
-    """Every call and assignment of a module with its enclosing function, from one
-    walk of the tree shared by all PS2xx rules (and the project-wide call index)."""
+    """Every call and assignment of a module with its enclosing function, collected
+    by the module walk (`collect_module`) and shared by all PS2xx rules (and the
+    project-wide call index)."""
 
     calls: list[tuple[cst.Call, FunctionInfo | None]] = field(default_factory=list)
     assigns: list[tuple[cst.Assign, FunctionInfo | None]] = field(default_factory=list)
 
 
-_INVENTORY: weakref.WeakKeyDictionary[ModuleInfo, Inventory] = weakref.WeakKeyDictionary()
-
-
 def inventory(module: ModuleInfo) -> Inventory:
-    found = _INVENTORY.get(module)
-    if found is not None:
-        return found
-    inv = Inventory()
-    stack: list[tuple[cst.CSTNode, FunctionInfo | None]] = [(module.tree, None)]
-    while stack:
-        node, func = stack.pop()
-        if isinstance(node, cst.Call):
-            inv.calls.append((node, func))
-        elif isinstance(node, cst.Assign):
-            inv.assigns.append((node, func))
-        if isinstance(node, cst.FunctionDef):
-            inner = module.by_node.get(id(node), func)
-            stack.extend((c, inner if c is node.body else func) for c in children(node))
-        else:
-            stack.extend((c, func) for c in children(node))
-    _INVENTORY[module] = inv
-    return inv
+    return Inventory(module.calls, module.assign_nodes)
 
 
 # ----------------------------------------------------------------- engines
