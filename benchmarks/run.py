@@ -144,7 +144,7 @@ import os, sys, time
 sys.setrecursionlimit(20000)
 os.chdir({str(src)!r})
 import libcst as cst
-from poolsafe.engine import _scan, ScanOptions
+from poolsafe.engine import scan, ScanOptions
 from poolsafe.discovery import discover
 from poolsafe.analysis.module import module_names
 from poolsafe.prefilter import select
@@ -161,7 +161,7 @@ for i in sel:
     cst.parse_module(datas[i].decode("utf-8", "replace"))
 parse = time.perf_counter() - t
 t = time.perf_counter()
-_scan(paths, ScanOptions(prefilter=False))
+scan(paths, ScanOptions(prefilter=False, jobs=1))
 full = time.perf_counter() - t
 print(f"dense set: {{len(sel)}} files; libcst parse {{parse:.2f}} s; poolsafe {{full:.2f}} s; "
       f"analysis adds {{(full - parse) / parse:.0%}}")

@@ -80,3 +80,23 @@ def test_all_rule_cases_give_the_same_findings_with_jobs(
     assert len(serial) > 100
     assert key(2) == serial
     assert key(3) == serial
+
+
+def test_parsed_trees_are_kept_from_the_collector_only_during_a_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    (tmp_path / "db.py").write_text("import psycopg2\n\ndef f():\n    return psycopg2.connect('')\n")
+    monkeypatch.chdir(tmp_path)
+    frozen: list[int] = []
+    real_freeze = gc.freeze
+
+    def counting_freeze() -> None:
+        real_freeze()
+        frozen.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(gc, "freeze", counting_freeze)
+    before = gc.get_freeze_count()
+    scan(["."], ScanOptions())
+    assert frozen and frozen[-1] > before
+    assert gc.get_freeze_count() == 0

@@ -583,7 +583,7 @@ def _source(call: cst.Call) -> str:
 
 
 def _returns(func: FunctionInfo) -> list[cst.Return]:
-    return [n for n in iter_nodes(func.node.body) if isinstance(n, cst.Return)]
+    return func.returns
 
 
 def _closest(candidates: list[ModuleInfo], near: ModuleInfo) -> ModuleInfo:

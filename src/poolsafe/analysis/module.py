@@ -65,6 +65,8 @@ class FunctionInfo:
     direct_calls: list[cst.Call] = field(default_factory=list)
     #: `try` statements in this function's own body, likewise
     tries: list[cst.Try | cst.TryStar] = field(default_factory=list)
+    #: `return` statements of this function (not of nested ones)
+    returns: list[cst.Return] = field(default_factory=list)
 
     @property
     def is_async(self) -> bool:
@@ -243,6 +245,11 @@ class _Collector(cst.CSTVisitor):
         if func is not None:
             func.tries.append(node)
 
+    def visit_Return(self, node: cst.Return) -> None:
+        func = self.direct[-1]
+        if func is not None:
+            func.returns.append(node)
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         enclosing = self.scopes[-1] if self.scopes else None
         parent = self.func
@@ -369,14 +376,28 @@ _Handler = Callable[[Any, Any], Any]  # an unbound visit_/leave_ method
 _HANDLERS: dict[tuple[type, type], tuple[_Handler | None, _Handler | None]] = {}
 
 
+class _Leave:
+    """A stack entry: call `handler` on `node` once its children are done."""
+
+    __slots__ = ("handler", "node")
+
+    def __init__(self, handler: _Handler, node: cst.CSTNode) -> None:
+        self.handler = handler
+        self.node = node
+
+
 def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
     """Call the visitor's `visit_<Node>` / `leave_<Node>` methods over the tree, in the
     order libcst would, but iteratively and without libcst's visitor machinery (which
     rebuilds every node as it goes and costs about twice the parse)."""
-    stack: list[tuple[cst.CSTNode, bool]] = [(tree, False)]
+    stack: list[cst.CSTNode | _Leave] = [tree]
     vtype = type(visitor)
     while stack:
-        node, leaving = stack.pop()
+        node = stack.pop()
+        if type(node) is _Leave:
+            node.handler(visitor, node.node)
+            continue
+        assert isinstance(node, cst.CSTNode)
         key = (vtype, type(node))
         handlers = _HANDLERS.get(key)
         if handlers is None:
@@ -384,11 +405,11 @@ def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             handlers = (getattr(vtype, "visit_" + name, None),
                         getattr(vtype, "leave_" + name, None))
             _HANDLERS[key] = handlers
-        if leaving:
-            if handlers[1] is not None:
-                handlers[1](visitor, node)
-            continue
         if handlers[0] is not None and handlers[0](visitor, node) is False:
             continue
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(children(node)))
+        if handlers[1] is not None:
+            stack.append(_Leave(handlers[1], node))
+        below = children(node)
+        if below:
+            below.reverse()
+            stack.extend(below)
