@@ -86,7 +86,8 @@ def test_parsed_trees_are_kept_from_the_collector_only_during_a_scan(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
-    (tmp_path / "db.py").write_text("import psycopg2\n\ndef f():\n    return psycopg2.connect('')\n")
+    (tmp_path / "db.py").write_text(
+        "import psycopg2\n\ndef f():\n    return psycopg2.connect('')\n")
     monkeypatch.chdir(tmp_path)
     frozen: list[int] = []
     real_freeze = gc.freeze
