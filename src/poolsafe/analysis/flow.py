@@ -593,26 +593,49 @@ class FunctionFlow:
         return db, everything
 
     def _db_work_in(self, stmts: cst.BaseSuite) -> set[str]:
-        """Resources a try body works on (outside transactions that roll back by themselves)."""
+        """Resources a try body works on (outside transactions that roll back by
+        themselves, and outside the `with` block that opened and closes them)."""
         found: set[str] = set()
-        stack: list[cst.CSTNode] = [stmts]
+        stack: list[tuple[cst.CSTNode, frozenset[str]]] = [(stmts, frozenset())]
         while stack:
-            cur = stack.pop()
+            cur, closed_here = stack.pop()
             if isinstance(cur, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 continue
-            if isinstance(cur, cst.With) and self._is_transactional_with(cur):
-                continue
+            if isinstance(cur, cst.With):
+                if self._is_transactional_with(cur):
+                    continue
+                closed_here = closed_here | self._closed_by_with(cur)
             if isinstance(cur, cst.Call):
                 target = self.res.receiver(cur)
-                if target is not None and target[1] not in NON_WORK_METHODS:
+                if target is not None and target[1] not in NON_WORK_METHODS \
+                        and target[0] not in closed_here:
                     found.add(target[0])
                 for a in cur.args:
                     if isinstance(a.value, cst.Name):
                         owner = self.res.owner(a.value)
-                        if owner is not None and not self.index.released_by_call(cur, self.func):
+                        if owner is not None and owner not in closed_here \
+                                and not self.index.released_by_call(cur, self.func):
                             found.add(owner)
-            stack.extend(children(cur))
+            stack.extend((child, closed_here) for child in children(cur))
         return {r for r in found if self._can_abort(r)}
+
+    def _closed_by_with(self, node: cst.With) -> frozenset[str]:
+        """Names that a `with` opens and whose exit closes or releases them, error or
+        not (`async with sessionmaker() as session:`): what failed inside is over
+        when the block is, whatever an enclosing handler does."""
+        out: set[str] = set()
+        for item in node.items:
+            if item.asname is None or not isinstance(item.asname.name, cst.Name):
+                continue
+            inner, _ = strip_await(item.item)
+            if not isinstance(inner, cst.Call):
+                continue
+            value = self.index.evaluate(inner, self.module, self.func)
+            if (isinstance(value, Connection)
+                    and (value.kind.with_acquire_releases or value.kind.with_var_closes)) \
+                    or (isinstance(value, ManagedContext) and not value.transactional):
+                out.add(item.asname.name.value)
+        return frozenset(out)
 
     def _can_abort(self, resource: str) -> bool:
         kind: ConnectionKind | None = self.res.kind(resource)

@@ -345,4 +345,22 @@ def save(path, item):
     conn.commit()
     conn.close()
 """, note="sqlite3 does not abort the transaction on a failed statement"),
+    Case("""
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+factory = async_sessionmaker(create_async_engine("postgresql+asyncpg://localhost/app"))
+
+async def migrate(orgs):
+    for org in orgs:
+        try:
+            async with factory() as session:
+                session.add(org)
+                await session.commit()
+            async with factory() as session:
+                await session.execute(cleanup(org))
+                await session.commit()
+        except Exception as exc:
+            print("failed", org, exc)
+""", note="each session is closed (and rolled back) by its own `async with`; the next "
+          "one is a new session"),
 ]
