@@ -228,6 +228,39 @@ def count():
 """
 
 
+def test_ps102_a_name_reused_for_a_second_checkout_fixes_each_one() -> None:
+    before = """from sqlalchemy.orm import sessionmaker
+Session = sessionmaker()
+
+def close_table(items, history):
+    db = Session()
+    db.add(history)
+    db.commit()
+    db.close()
+
+    db = Session()  # a second session under the same name
+    for item in items:
+        db.delete(item)
+    db.commit()
+    db.close()
+    return len(items)
+"""
+    assert _fix("PS102", before) == """from sqlalchemy.orm import sessionmaker
+Session = sessionmaker()
+
+def close_table(items, history):
+    with Session() as db:
+        db.add(history)
+        db.commit()
+
+    with Session() as db:  # a second session under the same name
+        for item in items:
+            db.delete(item)
+        db.commit()
+    return len(items)
+"""
+
+
 def test_ps102_psycopg2_with_getconn_keeps_transaction_block() -> None:
     before = PG + """
 def rows():

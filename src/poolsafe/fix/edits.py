@@ -448,11 +448,13 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     if end_at is not None:
         end = next(i for i, s in enumerate(rest) if s is end_at) + 1
     else:
-        # the last top-level statement that releases (or holds a release)
-        top = [pos for _, _line, pos in releases]
+        # the last top-level statement that releases (or holds a release) before the
+        # name is bound to something else (`db = Session()` again: a new checkout)
+        rebound = next((i for i, s in enumerate(rest) if _rebinds(s, var)), len(rest))
+        top = [pos for _, _line, pos in releases if pos < rebound]
         if top:
             last = max(top)
-            after = rest[last + 1:]
+            after = rest[last + 1:rebound]
             if not any(isinstance(n, cst.Name) and n.value == var
                        for s in after for n in iter_nodes(s, into_functions=True)):
                 end = last + 1
@@ -477,6 +479,20 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
         if line is not None and comments_of(line):
             result.moved_comments.append(line)
     return result
+
+
+def _rebinds(stmt: cst.BaseStatement, var: str) -> bool:
+    """`var = ...` as a statement of its own (not inside a nested block)."""
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    for small in stmt.body:
+        if isinstance(small, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == var for t in small.targets):
+            return True
+        if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) \
+                and small.target.value == var and small.value is not None:
+            return True
+    return False
 
 
 def _small_of(call: cst.Call, parents: dict[int, cst.CSTNode]) -> cst.Expr | None:
