@@ -95,12 +95,15 @@ def main() -> None:
         dense(src)
         return
     poolsafe = shutil.which("poolsafe", path=str(Path(sys.executable).parent)) or "poolsafe"
-    edited = next(p for p in sorted(src.rglob("*.py")) if "db" in p.parts)
-    original = edited.read_bytes()
+    selected, other = edit_targets(src)
+    edits = {"poolsafe edit sel": selected, "poolsafe edit other": other}
+    originals = {name: path.read_bytes() for name, path in edits.items()}
     cmds: dict[str, list[str]] = {
         "poolsafe cold": [poolsafe, "check", "--no-cache", "--exit-zero", "."],
+        "poolsafe cold -j1": [poolsafe, "check", "--no-cache", "--exit-zero", "-j", "1", "."],
         "poolsafe warm": [poolsafe, "check", "--exit-zero", "."],
-        "poolsafe 1 edit": [poolsafe, "check", "--exit-zero", "."],
+        "poolsafe edit sel": [poolsafe, "check", "--exit-zero", "."],
+        "poolsafe edit other": [poolsafe, "check", "--exit-zero", "."],
         "ruff": [tool("ruff"), "check", "--no-cache", "--select", "ALL", "--exit-zero", "."],
     }
     if "pylint" not in skip:
@@ -115,26 +118,53 @@ def main() -> None:
     try:
         for r in range(args.runs):
             for name, cmd in cmds.items():
-                if name == "poolsafe 1 edit":
-                    edited.write_bytes(original + f"\n# edit {r}\n".encode())
+                if name in edits:
+                    edits[name].write_bytes(originals[name] + f"\n# edit {r}\n".encode())
                 times[name].append(timed(cmd, src))
-                if name == "poolsafe 1 edit":
-                    edited.write_bytes(original)
+                if name in edits:
+                    edits[name].write_bytes(originals[name])
                     subprocess.run([poolsafe, "check", "--exit-zero", "."], cwd=src,
                                    capture_output=True)
             print(f"round {r + 1}/{args.runs} done", file=sys.stderr, flush=True)
     finally:
-        edited.write_bytes(original)
+        for name, path in edits.items():
+            path.write_bytes(originals[name])
     ruff = statistics.median(w for w, _ in times["ruff"]) if "ruff" in times else None
     n = len(list(src.rglob("*.py")))
-    print(f"\n{args.project}: {n} files, {args.runs} runs, {os.cpu_count()} CPUs; "
-          f"edited file: {edited.relative_to(src)}")
-    print(f"{'command':<18}{'median s':>10}{'min s':>9}{'peak MB':>9}{'x ruff':>8}")
+    print(f"\n{args.project}: {n} files, {args.runs} runs, {os.cpu_count()} CPUs; edited: "
+          f"{selected.relative_to(src)} (selected), {other.relative_to(src)} (not selected)")
+    print(f"{'command':<21}{'median s':>10}{'min s':>9}{'peak MB':>9}{'x ruff':>8}")
     for name, rows in times.items():
         med = statistics.median(w for w, _ in rows)
         ratio = f"{med / ruff:.2f}" if ruff else "-"
-        print(f"{name:<18}{med:>10.2f}{min(w for w, _ in rows):>9.2f}"
+        print(f"{name:<21}{med:>10.2f}{min(w for w, _ in rows):>9.2f}"
               f"{max(m for _, m in rows):>9.0f}{ratio:>8}")
+
+
+def edit_targets(src: Path) -> tuple[Path, Path]:
+    """A file the prefilter selects (its edit re-analyses the selection) and one it
+    does not (its edit re-runs only the prefilter), both under a `db` directory
+    where there is one."""
+    code = f"""
+import os
+os.chdir({str(src)!r})
+from poolsafe.discovery import discover
+from poolsafe.analysis.module import module_names
+from poolsafe.prefilter import select
+files = [f for f in discover(["."]) if not isinstance(f, str)]
+datas = [f.path.read_bytes() for f in files]
+mods = []
+for f in files:
+    names, pkg = module_names(f.relative); full = names[0] if names else ""
+    mods.append((names, full if pkg else full.rpartition(".")[0]))
+chosen = set(select(datas, modules=mods).targets)
+rank = lambda i: ("db" not in files[i].relative.parts, str(files[i].relative))
+print(files[min(chosen, key=rank)].relative)
+print(files[min(set(range(len(files))) - chosen, key=rank)].relative)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return src / out[0], src / out[1]
 
 
 def dense(src: Path) -> None:
