@@ -142,9 +142,10 @@ def main() -> None:
 
 
 def edit_targets(src: Path) -> tuple[Path, Path]:
-    """A file the prefilter selects (its edit re-analyses the selection) and one it
-    does not (its edit re-runs only the prefilter), both under a `db` directory
-    where there is one."""
+    """A file the prefilter selects, under a `db` directory where there is one (its
+    edit re-analyses the selection), and the last one by path that it does not
+    select (its edit re-runs the prefilter, and the analysis only if a resolution
+    had looked it up)."""
     code = f"""
 import os
 os.chdir({str(src)!r})
@@ -160,7 +161,8 @@ for f in files:
 chosen = set(select(datas, modules=mods).targets)
 rank = lambda i: ("db" not in files[i].relative.parts, str(files[i].relative))
 print(files[min(chosen, key=rank)].relative)
-print(files[min(set(range(len(files))) - chosen, key=rank)].relative)
+# the last unselected file by path: a leaf module, far from the database code
+print(files[max(set(range(len(files))) - chosen, key=lambda i: str(files[i].relative))].relative)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
