@@ -848,11 +848,4 @@ def _is_pytest_fixture(index: ProjectIndex, func: FunctionInfo) -> bool:
 
 def analyse_function(index: ProjectIndex, func: FunctionInfo) -> FlowResult:
     flow = FunctionFlow(index, func)
-    with index.connections_only():
-        relevant = flow.relevant()
-    if not relevant:
-        return FlowResult()
-    # facts cached while answering only "is anything here a connection?"
-    for name in ("res", "_released_anywhere", "_yield_throws", "_framework_closes_session"):
-        flow.__dict__.pop(name, None)
-    return flow.run()
+    return flow.run() if flow.relevant() else FlowResult()

@@ -90,9 +90,10 @@ class ProjectIndex:
 
     @contextmanager
     def connections_only(self) -> Iterator[None]:
-        """A scope whose questions are only "is this a connection, session, pool or
-        engine?" (is a function worth a flow analysis?). An index that loads modules
-        on demand may skip the modules that cannot answer yes; this one has all."""
+        """A scope whose questions are about connections, sessions, pools and engines
+        (the engine checks each file inside one; `full_resolution` marks the
+        questions that are not). An index that loads modules on demand may skip the
+        modules that cannot hold one; this one has all."""
         yield
 
     @contextmanager

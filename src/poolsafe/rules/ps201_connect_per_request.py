@@ -87,8 +87,7 @@ class ConnectPerRequest(Rule):
         for call, func in inventory(ctx.module).calls:
             if func is None or not may_call(call, _CONNECT_NAMES, ctx.module, func):
                 continue
-            with ctx.index.connections_only():
-                value = ctx.index.evaluate(call, ctx.module, func)
+            value = ctx.index.evaluate(call, ctx.module, func)
             if not (isinstance(value, Connection) and value.via is None
                     and value.kind_key in RAW_CONNECT_KINDS):
                 continue
