@@ -150,14 +150,11 @@ def edit_targets(src: Path) -> tuple[Path, Path]:
 import os
 os.chdir({str(src)!r})
 from poolsafe.discovery import discover
-from poolsafe.analysis.module import module_names
+from poolsafe.analysis.module import module_key
 from poolsafe.prefilter import select
 files = [f for f in discover(["."]) if not isinstance(f, str)]
 datas = [f.path.read_bytes() for f in files]
-mods = []
-for f in files:
-    names, pkg = module_names(f.relative); full = names[0] if names else ""
-    mods.append((names, full if pkg else full.rpartition(".")[0]))
+mods = [module_key(f.relative) for f in files]
 chosen = set(select(datas, modules=mods).targets)
 rank = lambda i: ("db" not in files[i].relative.parts, str(files[i].relative))
 print(files[min(chosen, key=rank)].relative)
@@ -178,14 +175,11 @@ os.chdir({str(src)!r})
 import libcst as cst
 from poolsafe.engine import scan, ScanOptions
 from poolsafe.discovery import discover
-from poolsafe.analysis.module import module_names
+from poolsafe.analysis.module import module_key
 from poolsafe.prefilter import select
 files = [f for f in discover(["."]) if not isinstance(f, str)]
 datas = [f.path.read_bytes() for f in files]
-mods = []
-for f in files:
-    names, pkg = module_names(f.relative); full = names[0] if names else ""
-    mods.append((names, full if pkg else full.rpartition(".")[0]))
+mods = [module_key(f.relative) for f in files]
 sel = select(datas, modules=mods).targets
 paths = [str(files[i].path) for i in sel]
 t = time.perf_counter()

@@ -17,7 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from poolsafe import __version__
 from poolsafe.analysis.index import ProjectConfig, ProjectIndex
-from poolsafe.analysis.module import ModuleInfo, collect_module, module_names
+from poolsafe.analysis.module import ModuleInfo, collect_module, module_key
 from poolsafe.cache import config_key, content_hash, load_entry, store_entry
 from poolsafe.discovery import SourceFile, discover
 from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult, Severity
@@ -355,17 +355,13 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
                   if entry is not None and entry.get("tree") == tree else None)
         if cached is not None:  # nothing changed: not even the selection is needed
             return _cached_result(result, cached, files, options)
-    modules = []
-    for f in files:
-        names, is_package = module_names(f.relative)
-        full = names[0] if names else ""
-        modules.append((names, full if is_package else full.rpartition(".")[0]))
+    modules = [module_key(f.relative) for f in files]
     selection = select(datas, options.project, modules=modules)
     chosen = set(selection.targets)
     by_path = {str(f.path): (f, d) for f, d in zip(files, datas, strict=True)}
     files_by_name: dict[str, list[str]] = {}
-    for f in files:
-        for n in module_names(f.relative)[0]:
+    for f, (names, _) in zip(files, modules, strict=True):
+        for n in names:
             files_by_name.setdefault(n, []).append(str(f.path))
 
     hashes: dict[str, str] = {}

@@ -574,14 +574,10 @@ class _LazyNames(dict[str, list[ModuleInfo]]):
     def _ensure(self, name: str) -> None:
         if name in self._done:
             return
-        found, complete = self._load(name)
+        # the loader registers what it parses under every name of the module
+        _, complete = self._load(name)
         if complete:
             self._done.add(name)
-        for m in found:
-            for n in m.names:
-                lst = super().setdefault(n, [])
-                if not any(x is m for x in lst):
-                    lst.append(m)
 
     def _shown(self, name: str) -> list[ModuleInfo] | None:
         self._ensure(name)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from poolsafe.analysis.module import module_names
+from poolsafe.analysis.module import module_key
 from poolsafe.engine import ScanOptions, _scan
 from poolsafe.prefilter import select
 
@@ -15,11 +15,7 @@ from poolsafe.prefilter import select
 def _select(files: dict[str, str]) -> list[str]:
     names = sorted(files)
     datas = [files[n].encode() for n in names]
-    modules = []
-    for n in names:
-        mods, is_package = module_names(Path(n))
-        full = mods[0] if mods else ""
-        modules.append((mods, full if is_package else full.rpartition(".")[0]))
+    modules = [module_key(Path(n)) for n in names]
     return [names[i] for i in select(datas, modules=modules).targets]
 
 

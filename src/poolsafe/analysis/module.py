@@ -122,10 +122,18 @@ class ModuleInfo:
 
     @property
     def package(self) -> str:
-        full = self.names[0] if self.names else ""
-        if self.is_package:
-            return full
-        return full.rpartition(".")[0]
+        return package_of(self.names, self.is_package)
+
+
+def module_key(rel: Path) -> tuple[tuple[str, ...], str]:
+    """A file's possible module names and the package its relative imports start from."""
+    names, is_package = module_names(rel)
+    return names, package_of(names, is_package)
+
+
+def package_of(names: tuple[str, ...], is_package: bool) -> str:
+    full = names[0] if names else ""
+    return full if is_package else full.rpartition(".")[0]
 
 
 def module_names(rel: Path) -> tuple[tuple[str, ...], bool]:
