@@ -19,7 +19,13 @@ from rich.console import Console
 
 from poolsafe import __version__
 from poolsafe import baseline as baseline_mod
-from poolsafe.cache import CACHE_DIR_NAME, clear_cache, default_cache_dir
+from poolsafe.cache import (
+    CACHE_DIR_NAME,
+    CacheError,
+    cache_problem,
+    clear_cache,
+    default_cache_dir,
+)
 from poolsafe.config import (
     Config,
     ConfigError,
@@ -196,6 +202,16 @@ def _progress(paths: list[str], options: ScanOptions,
         yield
 
 
+def _usable_cache_dir() -> Path | None:
+    """The cache directory, or None (with a warning) when it must not be used."""
+    directory = default_cache_dir()
+    problem = cache_problem(directory)
+    if problem is None:
+        return directory
+    click.echo(f"poolsafe: warning: {problem}: running without a cache", err=True)
+    return None
+
+
 def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
          select: str | None, extend_select: str | None, ignore: str | None,
          extend_exclude: str | None, force_exclude: bool | None) -> Run:
@@ -215,7 +231,7 @@ def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
     options = ScanOptions(select=enabled, project=cfg.project,
                           exclude=exclude_regexes(excludes, targets, cfg.root))
     meta = click.get_current_context().meta
-    options.cache_dir = None if meta.get("poolsafe.no_cache") else default_cache_dir()
+    options.cache_dir = None if meta.get("poolsafe.no_cache") else _usable_cache_dir()
     options.jobs = meta.get("poolsafe.jobs") or default_jobs()
     scanned: list[str] = []
     if not targets:
@@ -458,8 +474,17 @@ main.add_command(fix_command)
 
 @main.command()
 def clean() -> None:
-    """Remove the cache (.poolsafe_cache/ beside the nearest pyproject.toml or git root)."""
-    if clear_cache(default_cache_dir()):
+    """Remove the cache (.poolsafe_cache/ in the project root): only what poolsafe wrote."""
+    directory = default_cache_dir()
+    existed = directory.exists()
+    try:
+        left = clear_cache(directory)
+    except (CacheError, OSError) as exc:
+        raise Fatal(f"{exc}; nothing removed") from None
+    if left:
+        click.echo(f"Removed poolsafe's files from {CACHE_DIR_NAME}/; left what poolsafe did "
+                   f"not write: {', '.join(left)}")
+    elif existed:
         click.echo(f"Removed {CACHE_DIR_NAME}/")
 
 

@@ -11,6 +11,7 @@ The loop stops when a pass changes nothing, or after `max_passes`.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from poolsafe.engine import ScanOptions, enabled_rules, load, parse_source, posi
 from poolsafe.fix.api import FixOutcome, FixPlan, ImportRequest, Replacement, Unfixable
 from poolsafe.fix.edits import enclosing_function, parent_map
 from poolsafe.model import FileError, Finding, Location, RawFinding
+from poolsafe.project import find_project_root, is_within
 from poolsafe.rules import FileContext, Rule
 from poolsafe.source import DecodedSource, decode
 from poolsafe.suppression import parse_comments
@@ -472,10 +474,33 @@ def fix_sources(files: dict[str, str], options: ScanOptions | None = None, *,
     return fix_files(items, options, unsafe=unsafe, max_passes=max_passes)
 
 
+def symlink_refusal(path: str) -> str | None:
+    """Why `fix` must not follow `path`, a path named on the command line: a symbolic
+    link to a file (rewriting it would replace the link by a regular file), or to a
+    directory outside the project the link sits in."""
+    if not os.path.islink(path):
+        return None
+    target = Path(os.path.realpath(path))
+    if not target.is_dir():
+        return "is a symbolic link: skipped (name the file it points to, to fix that)"
+    root = find_project_root(path)
+    if not is_within(target, root.resolve()):
+        return (f"is a symbolic link to a directory outside the project ({target}): "
+                "not followed")
+    return None
+
+
 def load_files(paths: list[str], options: ScanOptions) -> tuple[list[FixFile], list[FileError]]:
     files: list[FixFile] = []
     errors: list[FileError] = []
-    for item in discover(paths, excluded=options.exclude):
+    followed = []
+    for p in paths:
+        refusal = symlink_refusal(p)
+        if refusal is None:
+            followed.append(p)
+        else:
+            errors.append(FileError(p, refusal))
+    for item in discover(followed, excluded=options.exclude):
         if isinstance(item, str):
             errors.append(FileError(item.split(":", 1)[0], item.split(": ", 1)[-1]))
             continue

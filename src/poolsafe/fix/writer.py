@@ -47,6 +47,8 @@ def write(f: FixFile) -> WriteError | None:
     alone and reported (a fix must not override a permission), and so is a file that
     changed on disk since it was read."""
     path = f.path
+    if os.path.islink(path):
+        return WriteError(f.display, "is a symbolic link: fixes not written")
     try:
         st = os.stat(path)
     except OSError as exc:

@@ -1,0 +1,63 @@
+"""The project a scan belongs to: its root directory and its import roots.
+
+The paths a user names choose which files are *reported*; resolution (imports,
+wrapper inference, project-wide facts) always sees the whole project, so that a
+pre-commit run on one staged file, an editor buffer and a whole-tree scan agree on
+every finding of that file.
+
+The project root of a path is the nearest directory, walking up from it (from a
+file's own directory), that holds any of `ROOT_MARKERS`: `pyproject.toml`,
+`setup.cfg`, `setup.py` or `.git`. The nearest directory wins whichever marker it
+has, so a sub-project with its own `pyproject.toml` inside a git repository is a
+project of its own. A path with no marker above it is its own root (a file: its
+directory). `--project-root` overrides the search.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+
+
+def absolute(path: str | Path) -> Path:
+    """`path` made absolute without resolving symbolic links (a link's location, not
+    its target, decides which project it belongs to)."""
+    return Path(os.path.abspath(path))
+
+
+def find_project_root(path: str | Path) -> Path:
+    """The project root of `path` (see the module docstring)."""
+    start = absolute(path)
+    if not start.is_dir():
+        start = start.parent
+    for directory in (start, *start.parents):
+        if any(os.path.lexists(directory / marker) for marker in ROOT_MARKERS):
+            return directory
+    return start
+
+
+def is_within(path: str | Path, root: Path) -> bool:
+    try:
+        Path(path).relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def import_root_of(path: Path, import_roots: Sequence[Path]) -> Path | None:
+    """The deepest import root that contains `path` (None: none does)."""
+    best: Path | None = None
+    for root in import_roots:
+        if is_within(path, root) and (best is None or len(root.parts) > len(best.parts)):
+            best = root
+    return best
+
+
+def import_roots(root: Path, src: Iterable[str]) -> list[Path]:
+    """`[tool.poolsafe] src` entries (relative to the project root) as absolute paths;
+    the project root itself when none is given."""
+    out = [absolute(root / s) for s in src]
+    return out or [root]
