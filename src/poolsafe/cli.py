@@ -35,7 +35,7 @@ from poolsafe.config import (
     resolve_config,
 )
 from poolsafe.discovery import discover
-from poolsafe.engine import ScanOptions, scan
+from poolsafe.engine import ScanOptions, scan, scope_options
 from poolsafe.model import RuleMeta, ScanResult, Severity
 from poolsafe.parallel import default_jobs
 from poolsafe.postprocess import Outcome, UnusedSuppression, process
@@ -129,6 +129,11 @@ def _config_options(func: F) -> F:
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
                      expose_value=False, callback=_remember,
                      help="Worker processes for the analysis (default: one per core)."),
+        click.option("--project-root", type=click.Path(file_okay=False, exists=True),
+                     default=None, expose_value=False, callback=_remember,
+                     help="The project that imports and wrappers are resolved in "
+                          "(default: the nearest directory above each file with "
+                          "pyproject.toml, setup.cfg, setup.py or .git)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -228,9 +233,10 @@ def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
         targets = [p for p in targets
                    if not (os.path.isfile(p) and matches_any(p, excludes, cfg.root))]
     enabled = sel.enabled(cfg)
-    options = ScanOptions(select=enabled, project=cfg.project,
-                          exclude=exclude_regexes(excludes, targets, cfg.root))
     meta = click.get_current_context().meta
+    options = ScanOptions(select=enabled, project=cfg.project,
+                          exclude=exclude_regexes(excludes, targets, cfg.root),
+                          **scope_options(cfg, excludes, meta.get("poolsafe.project_root")))
     options.cache_dir = None if meta.get("poolsafe.no_cache") else _usable_cache_dir()
     options.jobs = meta.get("poolsafe.jobs") or default_jobs()
     scanned: list[str] = []

@@ -41,6 +41,7 @@ KEYS = (
     "acquire",
     "release",
     "session-dependencies",
+    "src",
 )
 
 
@@ -63,6 +64,8 @@ class Config:
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     severity: dict[str, Severity] = field(default_factory=dict)
     project: ProjectConfig = field(default_factory=ProjectConfig)
+    #: import roots, relative to the project root (like Ruff's `src`)
+    src: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -197,6 +200,8 @@ def parse_table(table: dict[str, Any], *, path: Path | None, known_codes: Iterab
             cfg.project.release = set(r.strings(key, value))
         elif key == "session-dependencies":
             cfg.project.session_dependencies = set(r.strings(key, value))
+        elif key == "src":
+            cfg.src = r.strings(key, value)
     return cfg
 
 

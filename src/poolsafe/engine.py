@@ -19,11 +19,13 @@ from poolsafe import __version__
 from poolsafe.analysis.index import ProjectConfig, ProjectIndex
 from poolsafe.analysis.module import ModuleInfo, collect_module, module_key
 from poolsafe.cache import config_key, content_hash, load_entry, store_entry
-from poolsafe.discovery import SourceFile, discover
+from poolsafe.config import Config
+from poolsafe.discovery import SourceFile
 from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult, Severity
 from poolsafe.parallel import CheckResults, check_all
 from poolsafe.prefilter import LazyIndex, select
 from poolsafe.rules import ALL_RULES, FileContext, Rule
+from poolsafe.scope import ProjectScope, ScopeSettings, build_scope, read_error
 from poolsafe.source import (
     MAX_BRACKET_DEPTH,
     DecodedSource,
@@ -58,6 +60,28 @@ class ScanOptions:
     prefilter: bool = True
     #: worker processes for the check phase (see poolsafe.parallel)
     jobs: int = 1
+    #: the configured exclude globs and the directory they are relative to: applied
+    #: when walking a project root for resolution (`exclude` is for the named paths)
+    exclude_globs: list[str] = field(default_factory=list)
+    config_root: Path | None = None
+    #: every file's project root (None: found for each file, see poolsafe.project)
+    project_root: Path | None = None
+    #: import roots, relative to the project root (`[tool.poolsafe] src`)
+    src: list[str] = field(default_factory=list)
+    #: absolute path -> bytes to scan instead of the file on disk (editor buffers)
+    overrides: dict[Path, bytes] = field(default_factory=dict)
+
+    def scope_settings(self) -> ScopeSettings:
+        return ScopeSettings(exclude=self.exclude, exclude_globs=self.exclude_globs,
+                             config_root=self.config_root, project_root=self.project_root,
+                             src=self.src, overrides=self.overrides)
+
+
+def scope_options(cfg: Config, excludes: list[str], project_root: str | None
+                  ) -> dict[str, Any]:
+    """The ScanOptions fields that say what resolution sees around the named paths."""
+    return {"exclude_globs": excludes, "config_root": cfg.root, "src": cfg.src,
+            "project_root": Path(project_root) if project_root else None}
 
 
 @dataclass
@@ -125,15 +149,6 @@ def load(source_file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile
     except OSError as exc:
         return read_error(source_file, exc)
     return load_data(source_file, data)
-
-
-def read_error(source_file: SourceFile, exc: OSError) -> FileError:
-    """The `errors` entry for a file that could not be read."""
-    if isinstance(exc, FileNotFoundError):
-        return FileError(source_file.display, "file disappeared before it could be read")
-    if isinstance(exc, IsADirectoryError):
-        return FileError(source_file.display, "is a directory")
-    return FileError(source_file.display, f"cannot read: {exc.strerror or exc}")
 
 
 def too_large_error(source_file: SourceFile, size: int, max_bytes: int) -> FileError:
@@ -242,23 +257,6 @@ def safe_fix_available(ctx: FileContext, rule: Rule, finding: RawFinding) -> boo
     return isinstance(outcome, FixPlan) and outcome.safe
 
 
-def parse_all(paths: list[str], options: ScanOptions,
-              result: ScanResult) -> list[ParsedFile]:
-    parsed: list[ParsedFile] = []
-    for item in discover(paths, excluded=options.exclude):
-        if isinstance(item, str):
-            result.errors.append(FileError(item.split(":", 1)[0], item.split(": ", 1)[-1]))
-            continue
-        loaded = load(item, options.max_file_bytes)
-        if options.progress is not None:
-            options.progress("parse", item.display)
-        if isinstance(loaded, FileError):
-            result.errors.append(loaded)
-        else:
-            parsed.append(loaded)
-    return parsed
-
-
 def run_deep(fn: Callable[[], T]) -> T:
     """Run `fn` in a thread with a large stack and a raised recursion limit, so that
     deeply nested code makes a RecursionError (reported per file) rather than a crash
@@ -302,68 +300,90 @@ def scan(paths: list[str], options: ScanOptions | None = None) -> ScanResult:
 
 
 def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
-    if options.prefilter:
-        return _scan_selected(paths, options)
+    """Report the files of `paths`; resolve each against its whole project."""
     result = ScanResult()
-    parsed = parse_all(paths, options, result)
-    index = ProjectIndex([p.module for p in parsed], options.project)
-    rules = enabled_rules(options)
-    for p in parsed:
-        findings, errors = check_module(p, index, rules)
-        if options.progress is not None:
-            options.progress("check", p.source_file.display)
-        result.findings.extend(findings)
-        for e in errors:
-            result.errors.append(e)
-            if e.message.startswith("internal error"):
-                result.internal_errors += 1
-    result.files_scanned = len(parsed)
+    scope = build_scope(paths, options.scope_settings())
+    result.errors.extend(scope.errors)
+    for project in scope.projects:
+        if options.prefilter:
+            _scan_selected(project, options, result)
+        else:
+            _scan_everything(project, options, result)
+    result.files_scanned = scope.reported_count
     result.findings.sort(key=Finding.sort_key)
     result.errors.sort(key=lambda e: e.path)
     return result
 
 
-def _read(source_file: SourceFile) -> bytes | FileError:
-    try:
-        return source_file.path.read_bytes()
-    except OSError as exc:
-        return read_error(source_file, exc)
+def _too_large(f: SourceFile, d: bytes, options: ScanOptions) -> FileError | None:
+    if len(d) > options.max_file_bytes:
+        return too_large_error(f, len(d), options.max_file_bytes)
+    return None
 
 
-def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
-    """Read every file, parse only those the prefilter selects (and, on demand, the
-    modules their analysis resolves), check the selected ones."""
-    result = ScanResult()
-    files: list[SourceFile] = []
-    datas: list[bytes] = []
-    for item in discover(paths, excluded=options.exclude):
-        if isinstance(item, str):
-            result.errors.append(FileError(item.split(":", 1)[0], item.split(": ", 1)[-1]))
+def _load_checked(f: SourceFile, d: bytes, options: ScanOptions) -> ParsedFile | FileError:
+    return _too_large(f, d, options) or load_data(f, d)
+
+
+def _record(result: ScanResult, findings: list[Finding], errors: list[FileError]) -> None:
+    result.findings.extend(findings)
+    for e in errors:
+        result.errors.append(e)
+        if e.message.startswith("internal error"):
+            result.internal_errors += 1
+
+
+def _scan_everything(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:
+    """Without the prefilter: parse every file of the project, check the reported."""
+    reported = set(project.reported)
+    parsed: dict[int, ParsedFile] = {}
+    for i, (f, d) in enumerate(zip(project.files, project.datas, strict=True)):
+        loaded = _load_checked(f, d, options)
+        if isinstance(loaded, FileError):
+            if i in reported:
+                result.errors.append(loaded)
+        else:
+            parsed[i] = loaded
+        if i in reported and options.progress is not None:
+            options.progress("parse", f.display)
+    index = ProjectIndex([p.module for p in parsed.values()], options.project)
+    rules = enabled_rules(options)
+    for i in project.reported:
+        if i not in parsed:
             continue
-        data = _read(item)
-        if isinstance(data, FileError):
-            result.errors.append(data)
-            continue
-        files.append(item)
-        datas.append(data)
+        findings, errors = check_module(parsed[i], index, rules)
+        if options.progress is not None:
+            options.progress("check", project.files[i].display)
+        _record(result, findings, errors)
+
+
+def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:
+    """Read every file of the project, parse those the prefilter selects (and, on
+    demand, the modules their analysis resolves), check the selected reported ones.
+
+    A project's cache entry holds the findings of every file checked so far, with
+    what they were computed from (see poolsafe.cache); a later run answers each file
+    it reports from there while nothing that file's findings depend on has changed."""
+    files, datas, reported = project.files, project.datas, project.reported
+    paths = [str(f.path) for f in files]
+    display = {paths[i]: files[i].display for i in reported}
     key = tree = ""
+    entry: dict[str, Any] | None = None
     if options.cache_dir is not None:
-        key = _cache_key(options)
+        key = _cache_key(options, project.root)
         tree = _tree_digest(files, datas)
         entry = load_entry(options.cache_dir, key)
-        cached = (_cached_findings(entry, {str(f.path): f.display for f in files})
-                  if entry is not None and entry.get("tree") == tree else None)
-        if cached is not None:  # nothing changed: not even the selection is needed
-            return _cached_result(result, cached, files, options)
+        if entry is not None and entry.get("tree") == tree:
+            wanted = [paths[i] for i in reported if paths[i] in entry.get("selected", {})]
+            cached = _cached_files(entry, wanted, display)
+            if cached is not None:  # nothing changed: not even the selection is needed
+                _cached_result(result, cached, [files[i] for i in reported], options)
+                return
     modules = [module_key(f.relative) for f in files]
     selection = select(datas, options.project, modules=modules)
     chosen = set(selection.targets)
-    by_path = {str(f.path): (f, d) for f, d in zip(files, datas, strict=True)}
-    files_by_name: dict[str, list[str]] = {}
-    for f, (names, _) in zip(files, modules, strict=True):
-        for n in names:
-            files_by_name.setdefault(n, []).append(str(f.path))
-
+    by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
+    files_by_name = _names_to_files(paths, modules)
     hashes: dict[str, str] = {}
 
     def hash_of(path: str) -> str:
@@ -371,43 +391,45 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
             hashes[path] = content_hash(by_path[path][1])
         return hashes[path]
 
-    if options.cache_dir is not None:
-        selected_hashes = {str(files[i].path): hash_of(str(files[i].path))
-                           for i in selection.targets}
-        entry = load_entry(options.cache_dir, key)
-        cached = _from_cache(entry, selected_hashes, files_by_name, hash_of,
-                             {str(f.path): f.display for f in files})
-        if cached is not None:  # the edits touched no file that the findings depend on
-            assert entry is not None
+    selected = {paths[i]: hash_of(paths[i]) for i in selection.targets}
+    wanted = [paths[i] for i in reported if i in chosen]
+    known: dict[str, Any] = {}
+    if entry is not None and (entry.get("tree") == tree or _still_valid(
+            entry, selected, files_by_name, hash_of)):
+        known = entry.get("files", {})
+    cached = _cached_files({"files": known}, [p for p in wanted if p in known], display)
+    if cached is None:
+        known, cached = {}, ScanResult()
+    to_check = {p for p in wanted if p not in known}
+    if not to_check:  # the edits touched nothing these findings depend on
+        if options.cache_dir is not None and entry is not None:
             store_entry(options.cache_dir, key, {**entry, "tree": tree})
-            return _cached_result(result, cached, files, options)
-
-    def too_large(f: SourceFile, d: bytes) -> FileError | None:
-        if len(d) > options.max_file_bytes:
-            return too_large_error(f, len(d), options.max_file_bytes)
-        return None
+        _cached_result(result, cached, [files[i] for i in reported], options)
+        return
 
     def load_dependency(path: str) -> ModuleInfo | None:
         f, d = by_path[path]
-        if too_large(f, d) is not None:
-            return None
-        loaded = load_data(f, d)
+        loaded = _load_checked(f, d, options)
         return None if isinstance(loaded, FileError) else loaded.module
 
     parsed: list[ParsedFile] = []
-    for i, (f, d) in enumerate(zip(files, datas, strict=True)):
-        if i in chosen:
-            loaded = too_large(f, d) or load_data(f, d)
-            if isinstance(loaded, FileError):
-                result.errors.append(loaded)
-            else:
-                parsed.append(loaded)
-        if options.progress is not None:
-            options.progress("parse", f.display)
+    own: list[ParsedFile] = []
+    new_errors: list[FileError] = []
+    for i in sorted(chosen):
+        loaded = _load_checked(files[i], datas[i], options)
+        if isinstance(loaded, FileError):
+            if paths[i] in to_check:
+                new_errors.append(loaded)
+            continue
+        parsed.append(loaded)
+        if paths[i] in to_check:
+            own.append(loaded)
+    if options.progress is not None:
+        for i in reported:
+            options.progress("parse", files[i].display)
     index = LazyIndex([p.module for p in parsed], options.project, load_dependency,
                       files_by_name, selection.def_names)
     rules = enabled_rules(options)
-    first_error = len(result.errors)
 
     def check_share(share: list[ParsedFile]) -> CheckResults:
         out = CheckResults()
@@ -419,38 +441,70 @@ def _scan_selected(paths: list[str], options: ScanOptions) -> ScanResult:
         out.lookups = index.lookups
         return out
 
-    checked = check_all(parsed, [len(p.module.source) for p in parsed], options.jobs,
-                        check_share)
-    for name, paths in checked.lookups.items():
-        index.lookups.setdefault(name, paths)
-    analysed = ScanResult(findings=checked.findings, errors=checked.errors)
-    analysed.internal_errors = sum(e.message.startswith("internal error")
-                                   for e in checked.errors)
-    selected_paths = {f.display for i, f in enumerate(files) if i in chosen}
-    parse_errors = [e for e in result.errors[first_error:] if e.path in selected_paths]
-    result.findings.extend(analysed.findings)
-    result.errors.extend(analysed.errors)
-    result.internal_errors += analysed.internal_errors
+    checked = check_all(own, [len(p.module.source) for p in own], options.jobs, check_share)
+    for name, looked_up in checked.lookups.items():
+        index.lookups.setdefault(name, looked_up)
+    new_errors.extend(checked.errors)
+    _record(result, cached.findings, cached.errors)
+    _record(result, checked.findings, new_errors)
     if options.cache_dir is not None:
-        display_to_abs = {f.display: str(f.path) for f in files}
+        previous = entry.get("lookups", {}) if known and entry is not None else {}
         store_entry(options.cache_dir, key, {
             "tree": tree,
-            "selected": {str(files[i].path): hash_of(str(files[i].path))
-                         for i in selection.targets},
-            "lookups": {name: [[p, hash_of(p)] for p in paths]
-                        for name, paths in index.lookups.items()},
-            "findings": [_finding_json(f, display_to_abs) for f in analysed.findings],
-            "errors": [[display_to_abs.get(e.path, e.path), e.message]
-                       for e in [*parse_errors, *analysed.errors]],
-            "internal_errors": analysed.internal_errors,
+            "selected": selected,
+            "lookups": {**previous, **{name: [[p, hash_of(p)] for p in looked_up]
+                                       for name, looked_up in index.lookups.items()}},
+            "files": {**known, **_files_json(to_check, checked.findings, new_errors,
+                                             {files[i].display: paths[i] for i in reported})},
         })
     if options.progress is not None:
-        for f in files:
-            options.progress("check", f.display)
-    result.files_scanned = len(files)
-    result.findings.sort(key=Finding.sort_key)
-    result.errors.sort(key=lambda e: e.path)
-    return result
+        for i in reported:
+            options.progress("check", files[i].display)
+
+
+def _names_to_files(paths: list[str], modules: list[tuple[tuple[str, ...], str]]
+                    ) -> dict[str, list[str]]:
+    """Module name -> the files (absolute paths) that may be that module."""
+    out: dict[str, list[str]] = {}
+    for path, (names, _) in zip(paths, modules, strict=True):
+        for n in names:
+            out.setdefault(n, []).append(path)
+    return out
+
+
+class ProjectResolution:
+    """A project around files that are checked from other text than the disk's (the
+    fix loop's rewritten files): an index over those files plus the modules the
+    prefilter selects in the rest of the project, exactly what a scan of the
+    project resolves against."""
+
+    def __init__(self, project: ProjectScope, options: ScanOptions) -> None:
+        self.options = options
+        self.paths = [str(f.path) for f in project.files]
+        modules = [module_key(f.relative) for f in project.files]
+        self.selection = select(project.datas, options.project, modules=modules)
+        self.by_path = dict(zip(self.paths, zip(project.files, project.datas, strict=True),
+                                strict=True))
+        self.files_by_name = _names_to_files(self.paths, modules)
+
+    def _load(self, path: str) -> ModuleInfo | None:
+        f, d = self.by_path[path]
+        loaded = _load_checked(f, d, self.options)
+        return None if isinstance(loaded, FileError) else loaded.module
+
+    def index(self, checked: list[ModuleInfo]) -> LazyIndex:
+        """An index whose modules are `checked` in place of their files on disk, and
+        the other selected modules of the project, in the project's order."""
+        mine = {str(m.abspath): m for m in checked}
+        modules = []
+        for i in sorted(self.selection.targets):
+            path = self.paths[i]
+            m = mine.pop(path, None) or self._load(path)
+            if m is not None:
+                modules.append(m)
+        modules.extend(mine.values())
+        return LazyIndex(modules, self.options.project, self._load, self.files_by_name,
+                         self.selection.def_names)
 
 
 def _tree_digest(files: list[SourceFile], datas: list[bytes]) -> str:
@@ -460,61 +514,74 @@ def _tree_digest(files: list[SourceFile], datas: list[bytes]) -> str:
 
 
 def _cached_result(result: ScanResult, cached: ScanResult, files: list[SourceFile],
-                   options: ScanOptions) -> ScanResult:
-    result.findings.extend(cached.findings)
-    result.errors.extend(cached.errors)
-    result.internal_errors += cached.internal_errors
+                   options: ScanOptions) -> None:
+    _record(result, cached.findings, cached.errors)
     if options.progress is not None:
         for f in files:
             options.progress("parse", f.display)
             options.progress("check", f.display)
-    result.files_scanned = len(files)
-    result.findings.sort(key=Finding.sort_key)
-    result.errors.sort(key=lambda e: e.path)
-    return result
 
 
-def _cache_key(options: ScanOptions) -> str:
+def _cache_key(options: ScanOptions, root: Path) -> str:
     rules = sorted(r.code for r in enabled_rules(options))
     project = options.project
-    return config_key((__version__, rules, sorted(project.acquire.items()),
+    return config_key((__version__, str(root), rules, sorted(project.acquire.items()),
                        sorted(project.release), sorted(project.session_dependencies),
                        options.max_file_bytes))
 
 
-def _finding_json(f: Finding, display_to_abs: dict[str, str]) -> list[Any]:
+def _finding_json(f: Finding) -> list[Any]:
     loc = f.location
-    return [display_to_abs.get(f.path, f.path), loc.line, loc.column, loc.end_line,
-            loc.end_column, f.code, f.name, f.message, f.severity.value, f.fixable]
+    return [loc.line, loc.column, loc.end_line, loc.end_column, f.code, f.name, f.message,
+            f.severity.value, f.fixable]
 
 
-def _from_cache(entry: dict[str, Any] | None, selected: dict[str, str],
-                files_by_name: dict[str, list[str]], hash_of: Callable[[str], str],
-                display: dict[str, str]) -> ScanResult | None:
-    """The cached result, when the selection and every recorded lookup still hold."""
-    if entry is None or entry.get("selected") != selected:
-        return None
+def _files_json(paths: set[str], findings: list[Finding], errors: list[FileError],
+                abs_of: dict[str, str]) -> dict[str, Any]:
+    """Per checked file (absolute path): its findings and errors, for the cache."""
+    out: dict[str, Any] = {p: {"findings": [], "errors": []} for p in paths}
+    for f in findings:
+        out[abs_of.get(f.path, f.path)]["findings"].append(_finding_json(f))
+    for e in errors:
+        out[abs_of.get(e.path, e.path)]["errors"].append(e.message)
+    return out
+
+
+def _still_valid(entry: dict[str, Any], selected: dict[str, str],
+                 files_by_name: dict[str, list[str]], hash_of: Callable[[str], str]) -> bool:
+    """Whether an entry made from another tree still holds: the same selected files
+    with the same contents (project-wide facts read them all), and every module name
+    resolution looked up still answered by the same files, unchanged."""
+    if entry.get("selected") != selected:
+        return False
     for name, recorded in entry.get("lookups", {}).items():
-        current = files_by_name.get(name, [])
-        if [p for p, _ in recorded] != current:
-            return None
+        if [p for p, _ in recorded] != files_by_name.get(name, []):
+            return False
         if any(hash_of(p) != h for p, h in recorded):
-            return None
-    return _cached_findings(entry, display)
+            return False
+    return True
 
 
-def _cached_findings(entry: dict[str, Any], display: dict[str, str]) -> ScanResult | None:
-    """The findings and errors a cache entry holds (None if it is malformed)."""
+def _cached_files(entry: dict[str, Any], paths: list[str],
+                  display: dict[str, str]) -> ScanResult | None:
+    """The cached findings and errors of `paths` (None if one of them is not in the
+    entry, or the entry is malformed)."""
     out = ScanResult()
+    files = entry.get("files")
+    if not isinstance(files, dict):
+        return None
     try:
-        for path, line, col, end_line, end_col, code, name, message, sev, fixable in entry[
-                "findings"]:
-            out.findings.append(Finding(display.get(path, path),
-                                        Location(line, col, end_line, end_col), code, name,
-                                        message, Severity(sev), fixable))
-        for path, message in entry["errors"]:
-            out.errors.append(FileError(display.get(path, path), message))
-        out.internal_errors = int(entry.get("internal_errors", 0))
+        for path in paths:
+            record = files.get(path)
+            if record is None:
+                return None
+            shown = display.get(path, path)
+            for line, col, end_line, end_col, code, name, message, sev, fixable in record[
+                    "findings"]:
+                out.findings.append(Finding(shown, Location(line, col, end_line, end_col),
+                                            code, name, message, Severity(sev), fixable))
+            for message in record["errors"]:
+                out.errors.append(FileError(shown, message))
     except (KeyError, TypeError, ValueError):
         return None
     return out

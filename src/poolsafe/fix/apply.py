@@ -21,13 +21,22 @@ import libcst as cst
 
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
-from poolsafe.discovery import SourceFile, discover
-from poolsafe.engine import ScanOptions, enabled_rules, load, parse_source, positions
+from poolsafe.discovery import SourceFile
+from poolsafe.engine import (
+    ProjectResolution,
+    ScanOptions,
+    enabled_rules,
+    load_data,
+    parse_source,
+    positions,
+)
 from poolsafe.fix.api import FixOutcome, FixPlan, ImportRequest, Replacement, Unfixable
 from poolsafe.fix.edits import enclosing_function, parent_map
 from poolsafe.model import FileError, Finding, Location, RawFinding
+from poolsafe.prefilter import LazyIndex
 from poolsafe.project import find_project_root, is_within
 from poolsafe.rules import FileContext, Rule
+from poolsafe.scope import build_scope
 from poolsafe.source import DecodedSource, decode
 from poolsafe.suppression import parse_comments
 
@@ -46,6 +55,8 @@ class FixFile:
     decoded: DecodedSource
     original: str
     text: str
+    #: the project this file is resolved in (None: only the files being fixed)
+    project: ProjectResolution | None = None
 
     @property
     def changed(self) -> bool:
@@ -244,17 +255,41 @@ def _parse(files: list[FixFile], result: FixResult | None) -> list[tuple[FixFile
     return out
 
 
+def _indexes(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions
+             ) -> dict[int, ProjectIndex]:
+    """id(FixFile) -> the index it is checked against: its project's, as a scan
+    resolves it, with every file being fixed in its current text."""
+    groups: dict[int, tuple[ProjectResolution | None, list[tuple[FixFile, ModuleInfo]]]] = {}
+    for f, module in parsed:
+        groups.setdefault(id(f.project), (f.project, []))[1].append((f, module))
+    out: dict[int, ProjectIndex] = {}
+    for project, members in groups.values():
+        modules = [m for _, m in members]
+        index = (project.index(modules) if project is not None
+                 else ProjectIndex(modules, options.project))
+        for f, _ in members:
+            out[id(f)] = index
+    return out
+
+
+def _check(ctx: FileContext, rule: Rule) -> list[RawFinding]:
+    """One rule on one file, resolved as a scan resolves it."""
+    if isinstance(ctx.index, LazyIndex):
+        with ctx.index.connections_only():
+            return list(rule.check(ctx))
+    return list(rule.check(ctx))
+
+
 def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
-          rules: list[Rule], result: FixResult
-          ) -> tuple[ProjectIndex, list[tuple[_Linted, FileContext]]]:
-    index = ProjectIndex([m for _, m in parsed], options.project)
+          rules: list[Rule], result: FixResult) -> list[tuple[_Linted, FileContext]]:
+    indexes = _indexes(parsed, options)
     out = []
     for f, module in parsed:
-        ctx = FileContext(module, index)
+        ctx = FileContext(module, indexes[id(f)])
         raw: list[RawFinding] = []
         for rule in rules:
             try:
-                raw.extend(rule.check(ctx))
+                raw.extend(_check(ctx, rule))
             except Exception as exc:
                 result.errors.append(FileError(
                     f.display, f"internal error in {rule.code}: {type(exc).__name__}: {exc}"))
@@ -273,7 +308,7 @@ def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
                 continue
             kept.append((r, loc))
         out.append((_Linted(f, module, kept), ctx))
-    return index, out
+    return out
 
 
 def _fingerprint(ctx: FileContext, raw: RawFinding, occurrences: dict[tuple[str, ...], int]
@@ -313,7 +348,7 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
                 break
             parsed = _parse(files, result if first else None)
             first = False
-            _, linted = _lint(parsed, options, rules, result)
+            linted = _lint(parsed, options, rules, result)
             changed_any = False
             result.passes += 1
             by_path = {item.file.display: item for item, _ in linted}
@@ -328,7 +363,7 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
             if not changed_any:
                 break
         # what is left, with the reason each was not fixed
-        _, linted = _lint(_parse(files, None), options, rules, FixResult())
+        linted = _lint(_parse(files, None), options, rules, FixResult())
         for item, _ctx in linted:
             for raw, loc in item.raw:
                 key = (item.file.display, loc.line, raw.code)
@@ -491,7 +526,8 @@ def symlink_refusal(path: str) -> str | None:
 
 
 def load_files(paths: list[str], options: ScanOptions) -> tuple[list[FixFile], list[FileError]]:
-    files: list[FixFile] = []
+    """The files of `paths` to fix, each resolved in its whole project (see
+    poolsafe.scope); symbolic links that `symlink_refusal` refuses are reported."""
     errors: list[FileError] = []
     followed = []
     for p in paths:
@@ -500,15 +536,18 @@ def load_files(paths: list[str], options: ScanOptions) -> tuple[list[FixFile], l
             followed.append(p)
         else:
             errors.append(FileError(p, refusal))
-    for item in discover(followed, excluded=options.exclude):
-        if isinstance(item, str):
-            errors.append(FileError(item.split(":", 1)[0], item.split(": ", 1)[-1]))
-            continue
-        loaded = load(item)
-        if isinstance(loaded, FileError):
-            errors.append(loaded)
-            continue
-        sf: SourceFile = loaded.source_file
-        text = loaded.decoded.text
-        files.append(FixFile(sf.display, sf.path, sf.relative, loaded.decoded, text, text))
+    scope = build_scope(followed, options.scope_settings())
+    errors.extend(scope.errors)
+    files: list[FixFile] = []
+    for project in scope.projects:
+        resolution = ProjectResolution(project, options)
+        for i in project.reported:
+            loaded = load_data(project.files[i], project.datas[i])
+            if isinstance(loaded, FileError):
+                errors.append(loaded)
+                continue
+            sf: SourceFile = loaded.source_file
+            text = loaded.decoded.text
+            files.append(FixFile(sf.display, sf.path, sf.relative, loaded.decoded, text, text,
+                                 resolution))
     return files, errors

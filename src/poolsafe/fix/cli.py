@@ -9,7 +9,7 @@ from collections import Counter
 import click
 
 from poolsafe.config import ConfigError, exclude_regexes, is_known_selector, resolve_config
-from poolsafe.engine import ScanOptions
+from poolsafe.engine import ScanOptions, scope_options
 from poolsafe.fix.apply import FixResult, fix_files, load_files
 from poolsafe.fix.writer import unified_diff, write
 from poolsafe.rules import ALL_RULES
@@ -71,10 +71,14 @@ def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="Read settings from this file instead of the nearest pyproject.toml.")
 @click.option("--isolated", is_flag=True, help="Ignore configuration files.")
+@click.option("--project-root", type=click.Path(file_okay=False, exists=True), default=None,
+              help="The project that imports and wrappers are resolved in (default: the "
+                   "nearest directory above each file with pyproject.toml, setup.cfg, "
+                   "setup.py or .git).")
 @click.option("-v", "--verbose", is_flag=True, help="List every fix and every finding left.")
 def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
                 select: str | None, ignore: str | None, config_file: str | None,
-                isolated: bool, verbose: bool) -> None:
+                isolated: bool, project_root: str | None, verbose: bool) -> None:
     """Rewrite connection leaks in PATHS (default: .) into the safe pattern.
 
     Fixes are libcst rewrites that keep comments and formatting; after each pass the
@@ -100,9 +104,10 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
         enabled |= _expand(cfg.extend_select)
         ign = [*cfg.ignore, *ign]
     enabled -= _expand(ign)
+    excludes = [*cfg.exclude, *cfg.extend_exclude]
     options = ScanOptions(select=enabled, project=cfg.project,
-                          exclude=exclude_regexes([*cfg.exclude, *cfg.extend_exclude],
-                                                  targets, cfg.root))
+                          exclude=exclude_regexes(excludes, targets, cfg.root),
+                          **scope_options(cfg, excludes, project_root))
     files, errors = load_files(targets, options)
     result = fix_files(files, options, unsafe=unsafe_fixes)
     result.errors[:0] = errors

@@ -1,0 +1,208 @@
+"""What one scan covers: the files it *reports* (the paths the user named) and, for
+each of them, the whole project that *resolution* sees.
+
+Every reported file belongs to the project whose root `poolsafe.project` finds for
+it (or `--project-root`). For each project, the scope holds every Python file of
+the project (the walk of its root, honouring `.gitignore` and the configured
+excludes), each file's module names relative to its import root (`src`), and the
+bytes of each file (an editor's unsaved buffer, from `overrides`, in place of the
+file on disk). Reported files keep the display path the user gave.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from poolsafe.config import exclude_regexes
+from poolsafe.discovery import SourceFile, discover
+from poolsafe.model import FileError
+from poolsafe.project import absolute, find_project_root, import_root_of, import_roots
+
+
+@dataclass
+class ScopeSettings:
+    #: excludes for walking the named paths (see `config.exclude_regexes`)
+    exclude: list[re.Pattern[str]] = field(default_factory=list)
+    #: the configured exclude globs, and the directory they are relative to, for
+    #: walking a project root
+    exclude_globs: list[str] = field(default_factory=list)
+    config_root: Path | None = None
+    #: the project root of every file (None: found for each file)
+    project_root: Path | None = None
+    #: import roots relative to the project root (`[tool.poolsafe] src`)
+    src: list[str] = field(default_factory=list)
+    #: absolute path -> content to use instead of the file on disk (editor buffers,
+    #: stdin); such a path is scanned even when no file exists there
+    overrides: dict[Path, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class ProjectScope:
+    root: Path
+    #: every file of the project; `path` is absolute, `relative` is relative to the
+    #: file's import root (module names come from it)
+    files: list[SourceFile] = field(default_factory=list)
+    datas: list[bytes] = field(default_factory=list)
+    #: indexes into `files` of the files to report, in the order they were named
+    reported: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Scope:
+    projects: list[ProjectScope]
+    #: paths that could not be walked or read, among the reported ones
+    errors: list[FileError]
+
+    @property
+    def reported_count(self) -> int:
+        return sum(len(p.reported) for p in self.projects)
+
+
+def read_error(source_file: SourceFile, exc: OSError) -> FileError:
+    """The `errors` entry for a file that could not be read."""
+    if isinstance(exc, FileNotFoundError):
+        return FileError(source_file.display, "file disappeared before it could be read")
+    if isinstance(exc, IsADirectoryError):
+        return FileError(source_file.display, "is a directory")
+    return FileError(source_file.display, f"cannot read: {exc.strerror or exc}")
+
+
+def discovery_error(message: str) -> FileError:
+    """A `discover` message (`path: problem`) as an `errors` entry."""
+    return FileError(message.split(":", 1)[0], message.split(": ", 1)[-1])
+
+
+def reported_files(paths: Sequence[str], settings: ScopeSettings
+                   ) -> tuple[list[SourceFile], list[FileError]]:
+    """The files the named paths stand for, with their display paths; a path that is
+    an override (an unsaved buffer) stands for itself even when it is not on disk."""
+    files: list[SourceFile] = []
+    errors: list[FileError] = []
+    walked: list[str] = []
+    for p in paths:
+        if absolute(p) in settings.overrides:
+            files.append(SourceFile(p, Path(p), Path(Path(p).name)))
+        else:
+            walked.append(p)
+    for item in discover(walked, excluded=settings.exclude):
+        if isinstance(item, str):
+            errors.append(discovery_error(item))
+        else:
+            files.append(item)
+    return files, errors
+
+
+class _Roots:
+    """Project roots per directory, each looked up once."""
+
+    def __init__(self, fixed: Path | None) -> None:
+        self.fixed = absolute(fixed) if fixed is not None else None
+        self.memo: dict[Path, Path] = {}
+
+    def of(self, path: Path) -> Path:
+        if self.fixed is not None:
+            return self.fixed
+        directory = path.parent
+        if directory not in self.memo:
+            self.memo[directory] = find_project_root(directory)
+        return self.memo[directory]
+
+
+def build_scope(paths: Sequence[str], settings: ScopeSettings) -> Scope:
+    """The reported files of `paths`, each with its whole project around it."""
+    named, errors = reported_files(paths, settings)
+    roots = _Roots(settings.project_root)
+    projects: dict[Path, ProjectScope] = {}
+    positions: dict[Path, dict[Path, int]] = {}
+    for sf in named:
+        path = absolute(sf.path)
+        root = roots.of(path)
+        if root not in projects:
+            projects[root], positions[root] = _walk_project(root, settings, roots)
+        project, where = projects[root], positions[root]
+        i = where.get(path)
+        if i is None:  # named, but not part of the walk (excluded, or a buffer)
+            i = where[path] = len(project.files)
+            project.files.append(sf)
+            project.datas.append(b"")
+        if i in project.reported:
+            continue
+        project.files[i] = _with_module_path(sf.display, path, root, settings)
+        data = _read(project.files[i], settings)
+        if isinstance(data, FileError):
+            errors.append(data)
+            continue
+        project.datas[i] = data
+        project.reported.append(i)
+    for project in projects.values():
+        _read_context(project, settings)
+    return Scope(list(projects.values()), errors)
+
+
+def _with_module_path(display: str, path: Path, root: Path,
+                      settings: ScopeSettings) -> SourceFile:
+    base = import_root_of(path, import_roots(root, settings.src)) or import_root_of(
+        path, [root])
+    relative = path.relative_to(base) if base is not None else Path(path.name)
+    return SourceFile(display, path, relative)
+
+
+def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots
+                  ) -> tuple[ProjectScope, dict[Path, int]]:
+    """Every file of the project at `root`, not read yet (files of a nested project
+    with a root of its own belong to that project, not to this one)."""
+    project = ProjectScope(root)
+    where: dict[Path, int] = {}
+    excluded = exclude_regexes(settings.exclude_globs, [str(root)],
+                               settings.config_root or root)
+    for item in discover([str(root)], excluded=excluded):
+        if isinstance(item, str):
+            continue  # an unreadable directory outside the reported paths
+        path = absolute(item.path)
+        if roots.of(path) != root:
+            continue
+        where[path] = len(project.files)
+        project.files.append(_with_module_path(item.display, path, root, settings))
+        project.datas.append(b"")
+    for path in settings.overrides:
+        if path not in where and roots.of(path) == root:
+            where[path] = len(project.files)
+            project.files.append(_with_module_path(str(path), path, root, settings))
+            project.datas.append(b"")
+    return project, where
+
+
+
+def _read(sf: SourceFile, settings: ScopeSettings) -> bytes | FileError:
+    override = settings.overrides.get(absolute(sf.path))
+    if override is not None:
+        return override
+    try:
+        return sf.path.read_bytes()
+    except OSError as exc:
+        return read_error(sf, exc)
+
+
+def _read_context(project: ProjectScope, settings: ScopeSettings) -> None:
+    """Read the files that are not reported; one that cannot be read is left out of
+    resolution (its errors are not this scan's to report)."""
+    reported = set(project.reported)
+    keep = list(project.reported)
+    for i, sf in enumerate(project.files):
+        if i in reported:
+            continue
+        data = _read(sf, settings)
+        if isinstance(data, FileError):
+            continue
+        project.datas[i] = data
+        keep.append(i)
+    if len(keep) == len(project.files):
+        return
+    order = sorted(keep)
+    renumber = {old: new for new, old in enumerate(order)}
+    project.files = [project.files[i] for i in order]
+    project.datas = [project.datas[i] for i in order]
+    project.reported = [renumber[i] for i in project.reported]
