@@ -165,7 +165,7 @@ def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots
         if roots.of(path) != root:
             continue
         where[path] = len(project.files)
-        project.files.append(_with_module_path(item.display, path, root, settings))
+        project.files.append(_with_module_path(_shown(path), path, root, settings))
         project.datas.append(b"")
     for path in settings.overrides:
         if path not in where and roots.of(path) == root:
@@ -174,6 +174,15 @@ def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots
             project.datas.append(b"")
     return project, where
 
+
+
+def _shown(path: Path) -> str:
+    """How messages name a file that was not named: relative to the working
+    directory when it is below it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _read(sf: SourceFile, settings: ScopeSettings) -> bytes | FileError:

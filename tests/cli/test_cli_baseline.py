@@ -129,3 +129,39 @@ def test_bad_baseline_file(project: Path, cli: Invoke) -> None:
     r = cli("check", "--baseline", "bad.json")
     assert r.code == 2 and "not a poolsafe baseline" in r.err
     assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.all
+
+
+def test_a_root_baseline_used_from_a_subdirectory_has_no_stale_entries(
+        project: Path, cli: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wrappers live at the root; the leaks in a package that uses them. From the
+    package directory, every entry is live: the scan still resolves the wrappers."""
+    Path("dbutil.py").write_text(HEADER + '''
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+''')
+    Path("jobs").mkdir()
+    Path("jobs/__init__.py").write_text("")
+    Path("jobs/nightly.py").write_text('''from dbutil import get_db_connection, release_db_connection
+
+
+def run():
+    conn = get_db_connection()
+    conn.cursor().execute("SELECT 1")
+    release_db_connection(conn)
+''')
+    r = cli("baseline", "b.json")
+    assert r.code == 0, r.all
+    entries = json.loads(Path("b.json").read_text())["entries"]
+    assert {"path": "jobs/nightly.py", "code": "PS102"}.items() <= next(
+        e for e in entries if e["path"] == "jobs/nightly.py").items()
+    monkeypatch.chdir(project / "jobs")
+    r = cli("check", "--baseline", "../b.json", "--report-unused-ignores", ".")
+    assert r.code == 0, r.all
+    assert "stale" not in r.all
+    r = cli("check", "--baseline", "../b.json", "nightly.py")
+    assert r.code == 0 and "stale" not in r.all, r.all

@@ -140,3 +140,53 @@ def test_poolsafe_fix_hook_if_the_fix_command_exists(
     assert r.returncode in (0, 1), out
     if after != LEAK:
         assert r.returncode == 1
+
+
+DB = '''from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+'''
+
+APP = '''from db import get_db_connection, release_db_connection
+
+
+def count_orders():
+    conn = get_db_connection()
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM orders")
+    n = cur.fetchone()[0]
+    release_db_connection(conn)
+    return n
+'''
+
+
+def test_hooks_resolve_a_staged_module_against_the_unstaged_project(
+        hooks: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """Only app.py is staged; its wrappers live in db.py, committed earlier. The
+    check hook must see them (it used to say Passed), and the fix hook must fix
+    app.py with them."""
+    project = make_project(tmp_path, {"db.py": DB})
+    git(project, "commit", "-q", "-m", "db")
+    (project / "app.py").write_text(APP)
+    git(project, "add", "app.py")
+    repo, env = hooks
+    assert PRE_COMMIT is not None
+    r = subprocess.run([PRE_COMMIT, "try-repo", str(repo), "poolsafe"], cwd=project, env=env,
+                       capture_output=True, text=True, timeout=900)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert "app.py:5:12: PS102" in out, out
+    r = subprocess.run([PRE_COMMIT, "try-repo", str(repo), "poolsafe-fix"], cwd=project,
+                       env=env, capture_output=True, text=True, timeout=900)
+    fixed = (project / "app.py").read_text()
+    assert r.returncode == 1, r.stdout + r.stderr  # files were modified
+    assert "finally:\n        release_db_connection(conn)" in fixed
+    assert (project / "db.py").read_text() == DB

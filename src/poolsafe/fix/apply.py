@@ -432,7 +432,8 @@ def _apply_foreign(item: _Linted, plan: FixPlan, loc: Location, fp: tuple[str, .
     key = (item.file.display, loc.line, plan.code)
     target = by_path.get(plan.path or "")
     if target is None:
-        reasons[key] = f"not fixable: the fix edits {plan.path}, which is not being fixed"
+        reasons[key] = (f"not fixable here: the fix edits {plan.path}, which is not being "
+                        "fixed (name it too)")
         return False
     if target.file.display in touched:
         reasons[key] = f"the fix edits {plan.path}, already changed in this pass"

@@ -1,0 +1,314 @@
+"""Whole-project resolution: the paths a scan names choose what it reports; each
+file is resolved in its whole project. So `check F` reports exactly what `check
+<root>` reports for F, for every rule, and `fix --diff F` writes what a fix of the
+whole project writes for F."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from poolsafe import engine
+from poolsafe.engine import ScanOptions, scan
+from poolsafe.fix.apply import FixResult, fix_files, load_files
+from poolsafe.model import Finding, ScanResult
+from poolsafe.project import find_project_root
+from poolsafe.rules import ALL_RULES
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+APP_ROOTS = sorted(p for p in FIXTURES.glob("*/*") if (p / "pyproject.toml").is_file())
+
+Key = tuple[str, int, int, str, str, bool]
+
+
+def keyed(result: ScanResult) -> dict[str, set[Key]]:
+    out: dict[str, set[Key]] = {}
+    for f in result.findings:
+        out.setdefault(os.path.abspath(f.path), set()).add(_key(f))
+    return out
+
+
+def _key(f: Finding) -> Key:
+    return (f.code, f.line, f.column, f.message, f.severity.value, f.fixable)
+
+
+def python_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def assert_each_file_as_the_whole(root: Path) -> int:
+    """Every file of `root`, scanned alone, reports what the root scan reports for
+    it; returns how many findings the root scan has."""
+    whole = keyed(scan([str(root)]))
+    for path in python_files(root):
+        alone = scan([str(path)])
+        assert not alone.errors, alone.errors
+        assert keyed(alone).get(str(path), set()) == whole.get(str(path), set()), path
+        assert {os.path.abspath(f.path) for f in alone.findings} <= {str(path)}
+    return sum(len(v) for v in whole.values())
+
+
+def test_every_fixture_app_is_a_project_of_its_own() -> None:
+    assert len(APP_ROOTS) == 12
+    for root in APP_ROOTS:
+        for path in python_files(root):
+            assert find_project_root(path) == root
+
+
+@pytest.mark.parametrize("root", APP_ROOTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_a_file_alone_reports_what_its_project_reports(root: Path) -> None:
+    total = assert_each_file_as_the_whole(root)
+    assert (total > 0) == (root.name == "before")
+
+
+def test_the_wrapper_module_need_not_be_named() -> None:
+    """The first defect of the issue: the wrappers live in db.py, not named."""
+    app = FIXTURES / "flask_psycopg2" / "before" / "app.py"
+    result = scan([str(app)])
+    assert sorted((f.line, f.code) for f in result.findings) == [
+        (16, "PS102"), (35, "PS101"), (50, "PS103"), (64, "PS102")]
+
+
+def test_a_subdirectory_reports_what_the_project_reports_for_it() -> None:
+    root = FIXTURES / "fastapi_sqlalchemy" / "before"
+    whole = keyed(scan([str(root)]))
+    sub = keyed(scan([str(root / "app")]))
+    assert sub == {p: k for p, k in whole.items() if p.startswith(str(root / "app") + os.sep)}
+    assert sum(len(v) for v in sub.values()) == 4
+
+
+#: rules whose fix edits another module than the finding's (PS203 adds pre-ping
+#: where the options are defined, PS205 a teardown where the app is)
+CROSS_FILE_FIXES = {"PS203", "PS205"}
+
+
+def _fixed(paths: list[str], select: set[str] | None = None) -> FixResult:
+    options = ScanOptions(select=select)
+    files, errors = load_files(paths, options)
+    assert not errors
+    return fix_files(files, options)
+
+
+def _texts(result: FixResult) -> dict[str, str]:
+    return {os.path.abspath(f.path): f.text for f in result.files}
+
+
+@pytest.mark.parametrize("root", [r for r in APP_ROOTS if r.name == "before"],
+                         ids=lambda p: p.parent.name)
+def test_fix_of_one_file_writes_what_the_project_fix_writes(root: Path) -> None:
+    """Identical for every fix that edits the finding's own file; a fix that must
+    edit a file that was not named is left, saying which file (below)."""
+    rules = {r.code for r in ALL_RULES} - CROSS_FILE_FIXES
+    whole = _texts(_fixed([str(root)], rules))
+    changed = 0
+    for path in python_files(root):
+        alone = _texts(_fixed([str(path)], rules))
+        assert alone == {str(path): whole[str(path)]}, path
+        changed += alone[str(path)] != path.read_text()
+    # reporting_jobs has only findings with no automatic fix (PS202, PS207)
+    assert (changed > 0) == (root.parent.name != "reporting_jobs")
+
+
+def test_a_fix_that_edits_a_file_not_named_is_left_with_the_reason() -> None:
+    root = FIXTURES / "flask_scheduler" / "before" / "inventory"
+    whole = _fixed([str(root)], {"PS205"})
+    assert [a.code for a in whole.applied] == ["PS205"] and not whole.left
+    alone = _fixed([str(root / "reporting.py")], {"PS205"})
+    assert alone.applied == [] and len(alone.left) == 1
+    assert "inventory/__init__.py, which is not being fixed" in alone.left[0].reason
+
+
+# --------------------------------------------------------------------- the cache
+APP = {
+    "pyproject.toml": "[project]\nname = 'shop'\nversion = '0'\n",
+    "shop/__init__.py": "",
+    "shop/db.py": '''from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=shop")
+
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+''',
+    "shop/orders.py": '''from shop.db import get_db_connection, release_db_connection
+
+
+def count_orders():
+    conn = get_db_connection()
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM orders")
+    n = cur.fetchone()[0]
+    release_db_connection(conn)
+    return n
+''',
+    "shop/util.py": "def slug(text):\n    return text.lower()\n",
+}
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_a_one_file_run_is_answered_from_the_cache_of_a_whole_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_tree(tmp_path, APP)
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    whole = scan([str(tmp_path)], opts)
+    assert [(f.line, f.code) for f in whole.findings] == [(5, "PS102")]
+    parsed: list[str] = []
+    real = engine.parse_source
+
+    def counting(display: str, path: Path, relative: Path, text: str) -> object:
+        parsed.append(display)
+        return real(display, path, relative, text)
+
+    monkeypatch.setattr(engine, "parse_source", counting)
+    one = scan([str(tmp_path / "shop" / "orders.py")], opts)
+    assert [(f.line, f.code) for f in one.findings] == [(5, "PS102")]
+    assert parsed == []
+    # an edit to the wrapper module is seen by the one-file run
+    write_tree(tmp_path, {"shop/db.py": APP["shop/db.py"].replace(
+        "    pool.putconn(conn)", "    pass")})
+    edited = scan([str(tmp_path / "shop" / "orders.py")], opts)
+    assert parsed, "the edit must be re-analysed"
+    assert edited.findings == scan([str(tmp_path / "shop" / "orders.py")]).findings
+    # an edit to a module nothing depends on is not
+    parsed.clear()
+    write_tree(tmp_path, {"shop/util.py": APP["shop/util.py"] + "\n"})
+    again = scan([str(tmp_path / "shop" / "orders.py")], opts)
+    assert again.findings == edited.findings and parsed == []
+
+
+def test_files_checked_by_separate_runs_share_one_cache_entry(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {**APP, "shop/items.py": APP["shop/orders.py"].replace("orders", "items")}
+    write_tree(tmp_path, files)
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    first = scan([str(tmp_path / "shop" / "orders.py")], opts)
+    second = scan([str(tmp_path / "shop" / "items.py"), str(tmp_path / "shop" / "db.py")],
+                  opts)
+    calls: list[int] = []
+    real = engine.check_module
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "check_module", counting)
+    both = scan([str(tmp_path / "shop")], opts)
+    assert calls == []  # every selected file of shop/ was checked by one of the runs
+    assert both.findings == sorted(first.findings + second.findings, key=Finding.sort_key)
+
+
+# ------------------------------------------------------- buffers, roots, src
+def test_an_unsaved_buffer_is_scanned_with_the_whole_project(tmp_path: Path) -> None:
+    write_tree(tmp_path, APP)
+    orders = tmp_path / "shop" / "orders.py"
+    fixed = APP["shop/orders.py"].replace("    cur = conn.cursor()", "    try:\n        cur = conn.cursor()")
+    assert scan([str(orders)]).findings
+    clean = '''from shop.db import get_db_connection, release_db_connection
+
+
+def count_orders():
+    conn = get_db_connection()
+    try:
+        return conn.cursor().fetchone()
+    finally:
+        release_db_connection(conn)
+'''
+    assert fixed  # the disk keeps the leak; the buffer does not
+    assert scan([str(orders)], ScanOptions(overrides={orders: clean.encode()})).findings == []
+    new = tmp_path / "shop" / "unsaved.py"  # a buffer never saved
+    result = scan([str(new)], ScanOptions(overrides={new: APP["shop/orders.py"].encode()}))
+    assert [(f.line, f.code) for f in result.findings] == [(5, "PS102")]
+
+
+def test_project_root_option_widens_a_project_without_markers(tmp_path: Path) -> None:
+    write_tree(tmp_path, {k: v for k, v in APP.items() if k != "pyproject.toml"})
+    write_tree(tmp_path, {"shop/__init__.py": "", "shop/nested/marker.py": ""})
+    (tmp_path / "shop" / "nested" / "setup.cfg").write_text("[metadata]\nname = x\n")
+    sub = tmp_path / "shop" / "nested" / "orders.py"
+    sub.write_text(APP["shop/orders.py"])
+    # setup.cfg makes shop/nested a project of its own: shop.db is not in it
+    assert scan([str(sub)]).findings == []
+    widened = scan([str(sub)], ScanOptions(project_root=tmp_path))
+    assert [(f.line, f.code) for f in widened.findings] == [(5, "PS102")]
+
+
+def test_src_layout(tmp_path: Path) -> None:
+    files = {("src/" + k if k.startswith("shop/") else k): v for k, v in APP.items()}
+    write_tree(tmp_path, files)
+    orders = tmp_path / "src" / "shop" / "orders.py"
+    for src in ([], ["src"]):
+        result = scan([str(orders)], ScanOptions(src=src))
+        assert [(f.line, f.code) for f in result.findings] == [(5, "PS102")], src
+
+
+# -------------------------------------------------- generated multi-module projects
+@st.composite
+def projects(draw: st.DrawFn) -> tuple[dict[str, str], set[tuple[str, int]]]:
+    """A package with its wrappers in one module (at some depth) and callers in
+    others, each caller leaking or not; returns the files and the planted leaks."""
+    depth = draw(st.integers(0, 2))
+    pkg = "/".join(["proj", *(f"p{i}" for i in range(depth))])
+    dotted = pkg.replace("/", ".")
+    files = {"pyproject.toml": "[project]\nname = 'proj'\nversion = '0'\n"}
+    for i in range(depth + 1):
+        files["/".join(["proj", *(f"p{j}" for j in range(i))]) + "/__init__.py"] = ""
+    acquire = draw(st.sampled_from(["get_db_connection", "checkout", "borrow"]))
+    release = draw(st.sampled_from(["release_db_connection", "give_back", "checkin"]))
+    files[f"{pkg}/dbutil.py"] = (
+        "from psycopg2 import pool as pg_pool\n\n"
+        "POOL = pg_pool.SimpleConnectionPool(1, 4, dsn='dbname=x')\n\n\n"
+        f"def {acquire}():\n    return POOL.getconn()\n\n\n"
+        f"def {release}(conn):\n    POOL.putconn(conn)\n")
+    leaks: set[tuple[str, int]] = set()
+    callers = draw(st.lists(st.booleans(), min_size=1, max_size=4))
+    for n, leaking in enumerate(callers):
+        style = draw(st.sampled_from(["absolute", "relative", "module"]))
+        if style == "absolute":
+            head = f"from {dotted}.dbutil import {acquire}, {release}\n\n\n"
+            get, put = acquire, release
+        elif style == "relative":
+            head = f"from .dbutil import {acquire}, {release}\n\n\n"
+            get, put = acquire, release
+        else:
+            head = f"from {dotted} import dbutil\n\n\n"
+            get, put = f"dbutil.{acquire}", f"dbutil.{release}"
+        if leaking:
+            body = (f"def work():\n    conn = {get}()\n    conn.cursor().execute('SELECT 1')\n"
+                    f"    {put}(conn)\n")
+        else:
+            body = (f"def work():\n    conn = {get}()\n    try:\n"
+                    f"        conn.cursor().execute('SELECT 1')\n    finally:\n"
+                    f"        {put}(conn)\n")
+        name = f"{pkg}/caller{n}.py"
+        files[name] = head + body
+        if leaking:
+            leaks.add((name, 5))
+    return files, leaks
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(projects())
+def test_generated_projects(tmp_path_factory: pytest.TempPathFactory,
+                            project: tuple[dict[str, str], set[tuple[str, int]]]) -> None:
+    files, leaks = project
+    root = tmp_path_factory.mktemp("gen")
+    write_tree(root, files)
+    whole = scan([str(root)])
+    assert {(Path(f.path).relative_to(root).as_posix(), f.line) for f in whole.findings
+            if f.code == "PS102"} == leaks
+    assert_each_file_as_the_whole(root)
