@@ -146,7 +146,8 @@ def release_db_connection(conn):
 ''')
     Path("jobs").mkdir()
     Path("jobs/__init__.py").write_text("")
-    Path("jobs/nightly.py").write_text('''from dbutil import get_db_connection, release_db_connection
+    Path("jobs/nightly.py").write_text('''\
+from dbutil import get_db_connection, release_db_connection
 
 
 def run():
