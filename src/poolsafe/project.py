@@ -9,8 +9,9 @@ The project root of a path is the nearest directory, walking up from it (from a
 file's own directory), that holds any of `ROOT_MARKERS`: `pyproject.toml`,
 `setup.cfg`, `setup.py` or `.git`. The nearest directory wins whichever marker it
 has, so a sub-project with its own `pyproject.toml` inside a git repository is a
-project of its own. A path with no marker above it is its own root (a file: its
-directory). `--project-root` overrides the search.
+project of its own. With no marker above it, a path below the working directory
+belongs to the working directory (as Ruff does); any other path is its own root (a
+file: its directory). `--project-root` overrides the search.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def find_project_root(path: str | Path) -> Path:
     for directory in (start, *start.parents):
         if any(os.path.lexists(directory / marker) for marker in ROOT_MARKERS):
             return directory
-    return start
+    cwd = absolute(Path.cwd())
+    return cwd if is_within(start, cwd) else start
 
 
 def is_within(path: str | Path, root: Path) -> bool:
