@@ -412,23 +412,23 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         loaded = _load_checked(f, d, options)
         return None if isinstance(loaded, FileError) else loaded.module
 
-    parsed: list[ParsedFile] = []
     own: list[ParsedFile] = []
     new_errors: list[FileError] = []
     for i in sorted(chosen):
+        if paths[i] not in to_check:
+            continue  # parsed when a fact needs it (see LazyIndex.modules_mentioning)
         loaded = _load_checked(files[i], datas[i], options)
         if isinstance(loaded, FileError):
-            if paths[i] in to_check:
-                new_errors.append(loaded)
-            continue
-        parsed.append(loaded)
-        if paths[i] in to_check:
+            new_errors.append(loaded)
+        else:
             own.append(loaded)
     if options.progress is not None:
         for i in reported:
             options.progress("parse", files[i].display)
-    index = LazyIndex([p.module for p in parsed], options.project, load_dependency,
-                      files_by_name, selection.def_names)
+    index = LazyIndex([p.module for p in own], options.project, load_dependency,
+                      files_by_name, selection.def_names,
+                      selected=[paths[i] for i in sorted(chosen)],
+                      source=lambda path: by_path[path][1])
     rules = enabled_rules(options)
 
     def check_share(share: list[ParsedFile]) -> CheckResults:
@@ -495,16 +495,10 @@ class ProjectResolution:
     def index(self, checked: list[ModuleInfo]) -> LazyIndex:
         """An index whose modules are `checked` in place of their files on disk, and
         the other selected modules of the project, in the project's order."""
-        mine = {str(m.abspath): m for m in checked}
-        modules = []
-        for i in sorted(self.selection.targets):
-            path = self.paths[i]
-            m = mine.pop(path, None) or self._load(path)
-            if m is not None:
-                modules.append(m)
-        modules.extend(mine.values())
-        return LazyIndex(modules, self.options.project, self._load, self.files_by_name,
-                         self.selection.def_names)
+        return LazyIndex(checked, self.options.project, self._load, self.files_by_name,
+                         self.selection.def_names,
+                         selected=[self.paths[i] for i in sorted(self.selection.targets)],
+                         source=lambda path: self.by_path[path][1])
 
 
 def _tree_digest(files: list[SourceFile], datas: list[bytes]) -> str:

@@ -45,12 +45,12 @@ import itertools
 import pkgutil
 import re
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from poolsafe.analysis.index import ProjectConfig, ProjectIndex, importable_from
+from poolsafe.analysis.index import ProjectConfig, ProjectIndex, importable_from, word_pattern
 from poolsafe.analysis.module import ModuleInfo
 
 #: Packages that appear in knowledge tables only as context (decorators, HTTP
@@ -613,7 +613,13 @@ class LazyIndex(ProjectIndex):
 
     def __init__(self, modules: Iterable[ModuleInfo], config: ProjectConfig | None,
                  load: Callable[[str], ModuleInfo | None],
-                 files_by_name: dict[str, list[str]], def_names: frozenset[str]) -> None:
+                 files_by_name: dict[str, list[str]], def_names: frozenset[str],
+                 selected: Sequence[str] | None = None,
+                 source: Callable[[str], bytes] | None = None) -> None:
+        """`modules` are parsed already; `selected` (absolute paths, in the project's
+        order; default: those of `modules`) are the modules project-wide facts read,
+        parsed when a fact needs them (`source` gives their bytes for
+        `modules_mentioning`)."""
         super().__init__(modules, config)
         self._load_file = load
         self._files_by_name = files_by_name
@@ -621,9 +627,14 @@ class LazyIndex(ProjectIndex):
         self._loaded: dict[str, ModuleInfo | None] = {}
         #: module name -> the files that resolution asked for (the cache records them)
         self.lookups: dict[str, list[str]] = {}
-        for m in self.modules:
+        for m in self._modules:
             self._loaded[str(m.abspath)] = m
-        self._selected = frozenset(self._loaded)
+        self._order = (list(selected) if selected is not None
+                       else [str(m.abspath) for m in self._modules])
+        self._given = [m for m in self._modules if str(m.abspath) not in set(self._order)]
+        self._all_parsed = selected is None
+        self._source = source
+        self._selected = frozenset(self._loaded) | frozenset(self._order)
         self._restricted = False
         #: what `connections_only` scopes learnt, kept apart from the full answers
         self._restricted_memos: dict[str, dict[Any, Any]] = {a: {} for a in _MEMOS}
@@ -699,8 +710,38 @@ class LazyIndex(ProjectIndex):
                         lst.append(m)
         return self._loaded[path]
 
+    @property
+    def modules(self) -> list[ModuleInfo]:
+        """Every selected module (parsed now if need be, in the project's order), then
+        any module given that is not selected (a file being fixed)."""
+        if not self._all_parsed:
+            self._modules = [*self._selected_modules(self._order), *self._given]
+            self._all_parsed = True
+        return self._modules
+
+    def modules_mentioning(self, words: Iterable[str]) -> list[ModuleInfo]:
+        if self._all_parsed or self._source is None:
+            return super().modules_mentioning(words)
+        pattern = word_pattern(words)
+        source = self._source
+
+        def mentions(path: str) -> bool:
+            parsed = self._loaded.get(path)
+            return bool(pattern.search(parsed.source.encode() if parsed else source(path)))
+
+        return [*self._selected_modules(p for p in self._order if mentions(p)),
+                *(m for m in self._given if pattern.search(m.source.encode()))]
+
+    def _selected_modules(self, paths: Iterable[str]) -> list[ModuleInfo]:
+        return [m for m in map(self._module_at, paths) if m is not None]
+
     def _may_be_project_function(self, name: str) -> bool:
-        return name in self._def_names or super()._may_be_project_function(name)
+        """`def_names` has every function name the project's files define (found by
+        a regex over their bytes), so no module needs parsing to answer."""
+        if name in self._def_names:
+            return True
+        return any(name in m.functions or any(name in c.methods for c in m.classes.values())
+                   for m in self._loaded.values() if m is not None)
 
     def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
         """Like the index's, but decides by path before parsing anything: an

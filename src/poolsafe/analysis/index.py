@@ -8,6 +8,7 @@ rule asks what it is, so a large project costs only what its database code needs
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,10 +73,10 @@ class ProjectConfig:
 class ProjectIndex:
     def __init__(self, modules: Iterable[ModuleInfo],
                  config: ProjectConfig | None = None) -> None:
-        self.modules = list(modules)
+        self._modules = list(modules)
         self.config = config or ProjectConfig()
         self.by_name: dict[str, list[ModuleInfo]] = {}
-        for m in self.modules:
+        for m in self._modules:
             for n in m.names:
                 self.by_name.setdefault(n, []).append(m)
         self._memo: MutableMapping[int, Value | None] = {}
@@ -87,6 +88,19 @@ class ProjectIndex:
         self._dependencies: set[int] | None = None
         self._qualname_memo: MutableMapping[tuple[str, int], Value | None] = {}
         self._function_names: set[str] | None = None
+
+    @property
+    def modules(self) -> list[ModuleInfo]:
+        """The project's modules that project-wide facts are read from."""
+        return self._modules
+
+    def modules_mentioning(self, words: Iterable[str]) -> list[ModuleInfo]:
+        """The modules of `modules` whose source has one of `words` as a whole word,
+        in the same order: every module that can add to a fact keyed by those words
+        (a call of `name`, a decorator, an import of `flask`). An index that parses
+        on demand parses these only, not the whole project."""
+        pattern = word_pattern(words)
+        return [m for m in self.modules if pattern.search(m.source.encode())]
 
     @contextmanager
     def connections_only(self) -> Iterator[None]:
@@ -527,6 +541,18 @@ class ProjectIndex:
 
     def object_type(self, key: str) -> str:
         return OBJECT_TYPES[key].label
+
+
+_WORD_PATTERNS: dict[frozenset[str], re.Pattern[bytes]] = {}
+
+
+def word_pattern(words: Iterable[str]) -> re.Pattern[bytes]:
+    """A regex matching any of `words` as a whole word, over a file's bytes."""
+    key = frozenset(words)
+    if key not in _WORD_PATTERNS:
+        alternatives = "|".join(re.escape(w) for w in sorted(key)) or r"(?!x)x"
+        _WORD_PATTERNS[key] = re.compile(rf"\b(?:{alternatives})\b".encode())
+    return _WORD_PATTERNS[key]
 
 
 def importable_from(path: str, name: str, importer: str) -> bool:
