@@ -479,7 +479,7 @@ class ProjectIndex:
     def release_wrapper_for(self, acquirer_name: str) -> FunctionInfo | None:
         """The project function that releases what the acquire wrapper `acquirer_name`
         hands out: a releaser of its first parameter defined beside it."""
-        for m in self.modules:
+        for m in self.modules_mentioning([acquirer_name]):
             acquirer = m.functions.get(acquirer_name)
             if acquirer is None:
                 continue
@@ -518,7 +518,9 @@ class ProjectIndex:
         """id() of every function used in `Depends(...)` anywhere in the project."""
         if self._dependencies is None:
             found: set[int] = set()
-            for m in self.modules:
+            # the calls `collect_module` records, and the configured dependencies
+            words = ["Depends", "Security", *self.config.session_dependencies]
+            for m in self.modules_mentioning(words):
                 for arg in m.depends_args:
                     value = self.evaluate(arg, m, None)
                     if isinstance(value, FunctionRef):

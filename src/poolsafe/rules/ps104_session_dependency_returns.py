@@ -184,9 +184,7 @@ def _acquire_line(func: FunctionInfo, var: str, ret_line: cst.SimpleStatementLin
 
 
 def _called_directly(index: ProjectIndex, func: FunctionInfo) -> bool:
-    for m in index.modules:
-        if func.name not in m.source:
-            continue
+    for m in index.modules_mentioning([func.name]):
         for node in iter_nodes(m.tree, into_functions=True):
             if isinstance(node, cst.Call) and call_name(node) == func.name:
                 callee = index.evaluate(node.func, m, None)

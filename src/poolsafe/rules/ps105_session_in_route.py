@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes, strip_await
+from poolsafe.analysis.cstutil import call_name, iter_nodes, strip_await
 from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
@@ -269,7 +269,9 @@ class SessionInRoute(Rule):
         key = _factory_key(ctx.index, ctx.module, call)
         deps = ctx.index.dependency_functions()
         candidates: list[FunctionInfo] = []
-        for m in ctx.index.modules:
+        # a module with the same call spells its callee's name
+        callee = call_name(call)
+        for m in (ctx.index.modules_mentioning([callee]) if callee else ctx.index.modules):
             for f in m.functions.values():
                 # a generator dependency, or one that still returns the session (PS104
                 # turns it into a generator in the same run)
@@ -363,9 +365,7 @@ def _factory_key(index: ProjectIndex, module: ModuleInfo, call: cst.Call) -> tup
 def _route_called_directly(index: ProjectIndex, func: FunctionInfo) -> bool:
     from poolsafe.analysis.values import FunctionRef
 
-    for m in index.modules:
-        if func.name not in m.source:
-            continue
+    for m in index.modules_mentioning([func.name]):
         for node in iter_nodes(m.tree, into_functions=True):
             if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
                     and node.func.value == func.name:
