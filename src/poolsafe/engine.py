@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from poolsafe import __version__
 from poolsafe.analysis.index import ProjectConfig, ProjectIndex
@@ -23,6 +22,7 @@ from poolsafe.config import Config
 from poolsafe.discovery import SourceFile
 from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult, Severity
 from poolsafe.parallel import CheckResults, check_all
+from poolsafe.positions import spans
 from poolsafe.prefilter import LazyIndex, select
 from poolsafe.rules import ALL_RULES, FileContext, Rule
 from poolsafe.scope import ProjectScope, ScopeSettings, build_scope, read_error
@@ -191,16 +191,9 @@ def enabled_rules(options: ScanOptions) -> list[Rule]:
 
 
 def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Location]:
-    """Line/column of the given nodes; metadata is computed only for files that report."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    ranges = wrapper.resolve(PositionProvider)
-    out: dict[int, Location] = {}
-    for node in nodes:
-        r = ranges.get(node)
-        if r is not None:
-            out[id(node)] = Location(r.start.line, r.start.column + 1, r.end.line,
-                                     r.end.column + 1)
-    return out
+    """Line/column of the given nodes (computed only for files that report)."""
+    return {key: Location(s.start_line, s.start_column + 1, s.end_line, s.end_column + 1)
+            for key, s in spans(module, nodes).items()}
 
 
 def check_module(parsed: ParsedFile, index: ProjectIndex,
