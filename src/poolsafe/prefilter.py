@@ -50,7 +50,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from poolsafe.analysis.index import ProjectConfig, ProjectIndex, importable_from, word_pattern
+from poolsafe.analysis.index import ProjectConfig, ProjectIndex, importable_from
 from poolsafe.analysis.module import ModuleInfo
 
 #: Packages that appear in knowledge tables only as context (decorators, HTTP
@@ -719,10 +719,9 @@ class LazyIndex(ProjectIndex):
             self._all_parsed = True
         return self._modules
 
-    def modules_mentioning(self, words: Iterable[str]) -> list[ModuleInfo]:
+    def modules_matching(self, pattern: re.Pattern[bytes]) -> list[ModuleInfo]:
         if self._all_parsed or self._source is None:
-            return super().modules_mentioning(words)
-        pattern = word_pattern(words)
+            return super().modules_matching(pattern)
         source = self._source
 
         def mentions(path: str) -> bool:

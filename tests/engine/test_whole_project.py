@@ -311,3 +311,27 @@ def test_generated_projects(tmp_path_factory: pytest.TempPathFactory,
     assert {(Path(f.path).relative_to(root).as_posix(), f.line) for f in whole.findings
             if f.code == "PS102"} == leaks
     assert_each_file_as_the_whole(root)
+
+
+def test_a_one_file_scan_parses_what_its_findings_depend_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forty other modules use the same wrappers; checking one of them parses it
+    and the wrapper module, not the project (and still reports what the whole-tree
+    scan reports for it)."""
+    files = dict(APP)
+    for n in range(40):
+        files[f"shop/more{n}.py"] = APP["shop/orders.py"].replace("count_orders", f"c{n}")
+    write_tree(tmp_path, files)
+    parsed: list[str] = []
+    real = engine.parse_source
+
+    def counting(display: str, path: Path, relative: Path, text: str) -> object:
+        parsed.append(Path(path).name)
+        return real(display, path, relative, text)
+
+    monkeypatch.setattr(engine, "parse_source", counting)
+    target = tmp_path / "shop" / "more7.py"
+    alone = scan([str(target)])
+    assert sorted(parsed) == ["db.py", "more7.py"]
+    whole = scan([str(tmp_path)])
+    assert keyed(alone) == {str(target): keyed(whole)[str(target)]}

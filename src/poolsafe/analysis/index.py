@@ -99,7 +99,14 @@ class ProjectIndex:
         in the same order: every module that can add to a fact keyed by those words
         (a call of `name`, a decorator, an import of `flask`). An index that parses
         on demand parses these only, not the whole project."""
-        pattern = word_pattern(words)
+        return self.modules_matching(word_pattern(words))
+
+    def modules_defining(self, names: Iterable[str]) -> list[ModuleInfo]:
+        """The modules that may `def` one of `names` (a superset, by a regex)."""
+        return self.modules_matching(def_pattern(names))
+
+    def modules_matching(self, pattern: re.Pattern[bytes]) -> list[ModuleInfo]:
+        """The modules of `modules` whose source (as UTF-8) matches `pattern`."""
         return [m for m in self.modules if pattern.search(m.source.encode())]
 
     @contextmanager
@@ -479,7 +486,7 @@ class ProjectIndex:
     def release_wrapper_for(self, acquirer_name: str) -> FunctionInfo | None:
         """The project function that releases what the acquire wrapper `acquirer_name`
         hands out: a releaser of its first parameter defined beside it."""
-        for m in self.modules_mentioning([acquirer_name]):
+        for m in self.modules_defining([acquirer_name]):
             acquirer = m.functions.get(acquirer_name)
             if acquirer is None:
                 continue
@@ -554,6 +561,15 @@ def word_pattern(words: Iterable[str]) -> re.Pattern[bytes]:
     if key not in _WORD_PATTERNS:
         alternatives = "|".join(re.escape(w) for w in sorted(key)) or r"(?!x)x"
         _WORD_PATTERNS[key] = re.compile(rf"\b(?:{alternatives})\b".encode())
+    return _WORD_PATTERNS[key]
+
+
+def def_pattern(names: Iterable[str]) -> re.Pattern[bytes]:
+    """A regex matching `def NAME` for any of `names`."""
+    key = frozenset(f"def:{n}" for n in names)
+    if key not in _WORD_PATTERNS:
+        alternatives = "|".join(re.escape(n) for n in sorted(names)) or r"(?!x)x"
+        _WORD_PATTERNS[key] = re.compile(rf"\bdef\s+(?:{alternatives})\b".encode())
     return _WORD_PATTERNS[key]
 
 

@@ -555,6 +555,13 @@ def flask_sqlalchemy_constructors(index: ProjectIndex,
 
 
 # ------------------------------------------------------ project-wide facts
+#: a module that registers a job with a decorator spells one of these
+_JOB_DECORATOR_WORDS = frozenset(
+    {reg.name for reg in JOB_REGISTRARS if reg.decorator}
+    | {tail.rsplit(".", 1)[-1] for reg in JOB_REGISTRARS if reg.decorator
+       for _root, tail in reg.callee})
+
+
 @dataclass(frozen=True)
 class CallSite:
     call: cst.Call
@@ -566,7 +573,8 @@ class CallSite:
 @dataclass
 class ProjectFacts:
     index: ProjectIndex
-    _sites: dict[str, list[CallSite]] | None = None
+    #: call sites by callee name, computed per name over the modules that spell it
+    _sites: dict[str, list[CallSite]] = field(default_factory=dict)
     _jobs: dict[int, str] | None = None
     _teardowns: list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]] | None = None
     _flask: bool | None = None
@@ -574,15 +582,13 @@ class ProjectFacts:
     _global_pre_ping: bool | None = None
 
     def call_sites(self, name: str) -> list[CallSite]:
-        if self._sites is None:
-            sites: dict[str, list[CallSite]] = {}
-            for m in self.index.modules:
-                for call, func in inventory(m).calls:
-                    n = call_name(call)
-                    if n is not None:
-                        sites.setdefault(n, []).append(CallSite(call, m, func))
-            self._sites = sites
-        return self._sites.get(name, [])
+        """Every call in the project whose callee's last name is `name`."""
+        if name not in self._sites:
+            self._sites[name] = [CallSite(call, m, func)
+                                 for m in self.index.modules_mentioning([name])
+                                 for call, func in inventory(m).calls
+                                 if call_name(call) == name]
+        return self._sites[name]
 
     def callers(self, func: FunctionInfo) -> list[CallSite]:
         out = []
@@ -597,7 +603,7 @@ class ProjectFacts:
         """id(FunctionDef) -> how it is registered, for every background job."""
         if self._jobs is None:
             self._jobs = {}
-            for m in self.index.modules:
+            for m in self.index.modules_mentioning(_JOB_DECORATOR_WORDS):
                 for f in m.all_functions:
                     how = self._decorated_job(f)
                     if how is not None:
@@ -657,7 +663,7 @@ class ProjectFacts:
         if self._flask is None:
             self._flask = any(
                 root_matches(q, "flask")
-                for m in self.index.modules
+                for m in self.index.modules_mentioning(["flask"])
                 for q in [*m.imports.values(), *(
                     v.qualname for f in m.all_functions for vs in f.locals.values()
                     for v in vs if isinstance(v, ImportBinding))]
@@ -668,7 +674,7 @@ class ProjectFacts:
         """Bodies of the functions Flask runs at the end of a request or app context."""
         if self._teardowns is None:
             found: list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]] = []
-            for m in self.index.modules:
+            for m in self.index.modules_mentioning(FLASK_TEARDOWN_METHODS):
                 for f in m.all_functions:
                     for deco in f.node.decorators:
                         target = decorator_target(deco)
@@ -697,7 +703,7 @@ class ProjectFacts:
         """Some `SQLAlchemy(engine_options=...)` in the project turns pre-ping on."""
         if self._global_pre_ping is None:
             self._global_pre_ping = False
-            for m in self.index.modules:
+            for m in self.index.modules_mentioning([FLASK_SQLALCHEMY_OPTIONS_KEYWORD]):
                 for _call, opts in flask_sqlalchemy_constructors(self.index, m):
                     o = mapping_options(self.index, opts.expr, opts.module, opts.func)
                     pp = o.values.get("pool_pre_ping") if o else None
