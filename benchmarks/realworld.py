@@ -2,6 +2,7 @@
 
     python benchmarks/realworld.py prefilter CORPUS   # findings with and without the prefilter
     python benchmarks/realworld.py fix CORPUS         # safe-fix rate, compile check, idempotence
+    python benchmarks/realworld.py alone CORPUS       # each file alone vs the whole tree
 
 `benchmarks/corpus.txt` lists the 72 public repositories our notes quote; clone them
 (`git clone --depth 1 https://github.com/OWNER/NAME CORPUS/OWNER+NAME`) to reproduce.
@@ -109,13 +110,43 @@ def fix(corpus: Path) -> int:
     return 1 if broken or again else 0
 
 
+def alone(corpus: Path) -> int:
+    """Whole-project resolution (issue 12): every file that has findings in the
+    whole-tree scan of its repository, scanned on its own (as pre-commit and editors
+    do), must report exactly those findings."""
+    sys.setrecursionlimit(20000)
+    from poolsafe.engine import ScanOptions, scan
+
+    totals = Counter()
+    for repo in repos(corpus):
+        os.chdir(repo)
+        per: dict[str, set[tuple[str, int, int]]] = {}
+        for f in scan(["."], ScanOptions()).findings:
+            per.setdefault(os.path.normpath(f.path), set()).add((f.code, f.line, f.column))
+        for path, want in sorted(per.items()):
+            got = {(f.code, f.line, f.column) for f in scan([path], ScanOptions()).findings}
+            for code, line, _ in sorted(want - got):
+                print(f"{repo.name}/{path}:{line}: {code} missed when scanned alone")
+            for code, line, _ in sorted(got - want):
+                print(f"{repo.name}/{path}:{line}: {code} only when scanned alone")
+            totals["findings"] += len(want)
+            totals["missed"] += len(want - got)
+            totals["extra"] += len(got - want)
+            totals["files"] += 1
+    print(f"{len(repos(corpus))} repositories, {totals['files']} files with findings, "
+          f"{totals['findings']} findings; scanned alone: {totals['missed']} missed, "
+          f"{totals['extra']} extra")
+    return 1 if totals["missed"] or totals["extra"] else 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["prefilter", "fix"])
+    ap.add_argument("what", choices=["prefilter", "fix", "alone"])
     ap.add_argument("corpus", type=Path)
     args = ap.parse_args()
     corpus = args.corpus.resolve()
-    sys.exit(prefilter(corpus) if args.what == "prefilter" else fix(corpus))
+    run = {"prefilter": prefilter, "fix": fix, "alone": alone}[args.what]
+    sys.exit(run(corpus))
 
 
 if __name__ == "__main__":
