@@ -10,8 +10,10 @@ entries cover two findings. Entries that match nothing in a scanned file are sta
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -140,6 +142,27 @@ def read(path: Path) -> Baseline:
     return Baseline(path, entries)
 
 
+#: suffixes of files that are never a baseline (writing one over them loses code)
+_SOURCE_SUFFIXES = (".py", ".pyi", ".pyw", ".pyx", ".toml", ".cfg", ".ini", ".txt", ".md")
+
+
+def overwrite_refusal(path: Path) -> str | None:
+    """Why writing a baseline to `path` could destroy something (None when it cannot):
+    a source or configuration file by its name, or an existing file that is not a
+    poolsafe baseline. `poolsafe baseline --force` writes anyway."""
+    if path.suffix.lower() in _SOURCE_SUFFIXES:
+        return f"{path} looks like a source or configuration file, not a baseline"
+    if not os.path.lexists(path):
+        return None
+    if path.is_symlink() or not path.is_file():
+        return f"{path} exists and is not a regular file"
+    try:
+        read(path)
+    except BaselineError:
+        return f"{path} exists and is not a poolsafe baseline"
+    return None
+
+
 def write(path: Path, findings: Iterable[Finding], info: SourceInfo | None = None) -> int:
     info = info or SourceInfo()
     base = path.parent
@@ -150,7 +173,16 @@ def write(path: Path, findings: Iterable[Finding], info: SourceInfo | None = Non
                         "source": k.source, "message": f.message})
     entries.sort(key=lambda e: (e["path"], e["code"], e["function"], e["source"], e["message"]))
     doc = {"poolsafe-baseline": FORMAT_VERSION, "entries": entries}
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return len(entries)
 
 

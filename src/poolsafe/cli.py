@@ -394,17 +394,24 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("paths", nargs=-1, type=click.Path())
 @_config_options
+@click.option("--force", is_flag=True,
+              help="Write FILE even when it exists and is not a poolsafe baseline.")
 @_fatal_on_errors
 def baseline_command(file: str, paths: tuple[str, ...], config_file: str | None,
                      isolated: bool, select: str | None, extend_select: str | None,
                      ignore: str | None, extend_exclude: str | None,
-                     force_exclude: bool | None) -> None:
+                     force_exclude: bool | None, force: bool) -> None:
     """Write the current findings of PATHS to the baseline FILE.
 
     `poolsafe check --baseline FILE` then reports only findings that are not in it.
     Findings are matched by file, code, enclosing function and the text of the
-    line, so code that moves stays baselined.
+    line, so code that moves stays baselined. FILE is replaced only when it is a
+    poolsafe baseline already (or with --force): `poolsafe baseline app.py` would
+    otherwise overwrite the code.
     """
+    refusal = None if force else baseline_mod.overwrite_refusal(Path(file))
+    if refusal is not None:
+        raise Fatal(f"{refusal}; not overwritten (use --force to write it anyway)")
     run = _run(paths, config_file=config_file, isolated=isolated, select=select,
                extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
                force_exclude=force_exclude)

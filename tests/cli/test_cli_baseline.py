@@ -166,3 +166,25 @@ def run():
     assert "stale" not in r.all
     r = cli("check", "--baseline", "../b.json", "nightly.py")
     assert r.code == 0 and "stale" not in r.all, r.all
+
+
+@pytest.mark.parametrize("target", ["app/db.py", "pyproject.toml", "notes.json"])
+def test_baseline_never_overwrites_what_is_not_a_baseline(
+        project: Path, cli: Invoke, target: str) -> None:
+    Path("notes.json").write_text('{"mine": true}\n')
+    before = Path(target).read_bytes()
+    r = cli("baseline", target)
+    assert r.code == 2, r.all
+    assert "not overwritten" in r.err and "--force" in r.err and "Traceback" not in r.all
+    assert Path(target).read_bytes() == before
+
+
+def test_baseline_replaces_a_baseline_and_force_writes_anyway(
+        project: Path, cli: Invoke) -> None:
+    assert cli("baseline", "b.json").code == 0
+    assert cli("baseline", "b.json").code == 0  # a baseline may be rewritten
+    Path("other.json").write_text("[]\n")
+    assert cli("baseline", "other.json").code == 2
+    r = cli("baseline", "--force", "other.json")
+    assert r.code == 0, r.all
+    assert json.loads(Path("other.json").read_text())["poolsafe-baseline"] == 1
