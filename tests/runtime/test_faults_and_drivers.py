@@ -107,10 +107,30 @@ def test_unknown_driver_faults_use_injected_fault() -> None:
         ("mysql+pymysql://u@h/db", "pymysql"),
         ("sqlite:///x.db", "sqlite"),
         (":memory:", "sqlite"),
+        ("host=127.0.0.1 user=postgres dbname=test", "psycopg2"),
+        ("dbname=app", "psycopg2"),
     ],
 )
 def test_driver_is_chosen_from_the_dsn(dsn: str, driver: str) -> None:
     assert driver_for_dsn(dsn).name == driver
+
+
+@pytest.mark.parametrize("dsn", ["app.db", "orders", ""])
+def test_a_string_that_names_no_database_is_refused(dsn: str) -> None:
+    with pytest.raises(ValueError, match="cannot tell which database"):
+        driver_for_dsn(dsn)
+
+
+def test_a_libpq_dsn_never_becomes_a_sqlite_file(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """It used to create a SQLite file named after the DSN in the working directory."""
+    monkeypatch.chdir(tmp_path)
+    pool = ConnectionPool(0, 1, dsn="host=127.0.0.1 user=postgres dbname=test")
+    try:
+        assert pool._driver.name == "psycopg2"
+    finally:
+        pool.closeall()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unsupported_scheme() -> None:

@@ -191,21 +191,35 @@ def driver_for_connection(conn: Any) -> Driver:
     return Driver()
 
 
+def _postgres_driver() -> Driver:
+    try:
+        importlib.import_module("psycopg2")
+    except ImportError:
+        return DRIVERS["psycopg"]
+    return DRIVERS["psycopg2"]
+
+
 def driver_for_dsn(dsn: str) -> Driver:
+    """The driver a DSN asks for. Without a URL scheme, `key=value` pairs are a
+    libpq DSN (PostgreSQL, as psycopg2's pools read it) and only `:memory:` is
+    SQLite: any other string would become a SQLite database file in the working
+    directory, named after the string, so it is refused."""
     scheme = dsn.split("://", 1)[0].lower() if "://" in dsn else ""
     base, _, variant = scheme.partition("+")
     if not scheme:
-        return DRIVERS["sqlite"]
+        if dsn.strip() == ":memory:":
+            return DRIVERS["sqlite"]
+        if "=" in dsn:
+            return _postgres_driver()
+        raise ValueError(f"cannot tell which database {dsn!r} is: give a URL "
+                         "(postgresql://, mysql://, sqlite:///path.db), a libpq "
+                         "'key=value' DSN, or driver=")
     if base == "sqlite":
         return DRIVERS["sqlite"]
     if base in ("postgresql", "postgres"):
         if variant:
             return get_driver(variant)
-        try:
-            importlib.import_module("psycopg2")
-        except ImportError:
-            return DRIVERS["psycopg"]
-        return DRIVERS["psycopg2"]
+        return _postgres_driver()
     if base in ("mysql", "mariadb"):
         return DRIVERS["pymysql"]
     raise ValueError(f"cannot choose a driver for DSN scheme {scheme!r}")
