@@ -25,7 +25,7 @@ from typing import Any
 from poolsafe.project import find_project_root
 
 CACHE_DIR_NAME = ".poolsafe_cache"
-FORMAT = 1
+FORMAT = 2
 TAG_NAME = "CACHEDIR.TAG"
 TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
             "# poolsafe cache (https://bford.info/cachedir/)\n")

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import json
 import os
 import sys
-import traceback
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO
 
 import click
 from rich.console import Console
@@ -22,144 +20,31 @@ from poolsafe import baseline as baseline_mod
 from poolsafe.cache import (
     CACHE_DIR_NAME,
     CacheError,
-    cache_problem,
     clear_cache,
     default_cache_dir,
 )
+from poolsafe.cli_common import (
+    Fatal,
+    config_options,
+    fatal_on_errors,
+    known_rules,
+    prepare,
+)
 from poolsafe.config import (
     Config,
-    ConfigError,
-    exclude_regexes,
-    is_known_selector,
-    matches_any,
-    resolve_config,
 )
 from poolsafe.discovery import discover
-from poolsafe.engine import ScanOptions, scan, scope_options
+from poolsafe.engine import ScanOptions, scan
 from poolsafe.model import RuleMeta, ScanResult, Severity
-from poolsafe.parallel import default_jobs
 from poolsafe.postprocess import Outcome, UnusedSuppression, process
 from poolsafe.report import ReportContext, concise, github, json_report, junit, sarif, text_report
 from poolsafe.report import statistics as stats_report
-from poolsafe.rules import ALL_RULES, Rule, rule_by_code_or_name
+from poolsafe.rules import rule_by_code_or_name
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
 #: scans of more files than this show a progress bar (on a terminal, outside CI)
 PROGRESS_THRESHOLD = 300
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Fatal(click.ClickException):
-    """Usage, configuration or internal error: one line on stderr, exit 2."""
-
-    exit_code = 2
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"poolsafe: error: {self.message}", err=True)
-
-
-def known_rules() -> tuple[type[Rule], ...]:
-    """Every rule a user can name: the analysis rules and PS001 (unused suppression)."""
-    return (UnusedSuppression, *ALL_RULES)
-
-
-def _known_codes() -> list[str]:
-    return [r.code for r in known_rules()]
-
-
-def _split(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
-    known = _known_codes()
-    for c in codes:
-        if not is_known_selector(c, known):
-            raise Fatal(f"unknown rule code {c!r} (see `poolsafe rules`)")
-    return codes
-
-
-def _expand(selectors: list[str]) -> set[str]:
-    codes = [r.code for r in ALL_RULES]
-    return {c for c in codes for s in selectors if s == "ALL" or c.startswith(s)}
-
-
-@dataclass
-class Selection:
-    select: list[str] | None = None
-    extend_select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
-
-    def enabled(self, cfg: Config) -> set[str]:
-        """Ruff's layering: the configuration's `select` (default: every rule) plus
-        its `extend-select`, minus its `ignore`; then the command line on top:
-        `--select` replaces all of that, `--extend-select` adds (even a configured
-        ignore), `--ignore` removes."""
-        if self.select is not None:
-            base = _expand(self.select)
-        else:
-            base = _expand(cfg.select) if cfg.select is not None else _expand(["ALL"])
-            base = (base | _expand(cfg.extend_select)) - _expand(cfg.ignore)
-        return (base | _expand(self.extend_select)) - _expand(self.ignore)
-
-
-def _remember(ctx: click.Context, param: click.Parameter, value: object) -> object:
-    """Engine settings (--no-cache) that _run reads from the click context."""
-    ctx.meta[f"poolsafe.{param.name}"] = value
-    return value
-
-
-def _config_options(func: F) -> F:
-    options = [
-        click.option("--config", "config_file", type=click.Path(dir_okay=False),
-                     help="Read settings from this file instead of the nearest "
-                          "pyproject.toml with a [tool.poolsafe] table."),
-        click.option("--isolated", is_flag=True, help="Ignore configuration files."),
-        click.option("--select", help="Comma-separated rule codes or prefixes to enable "
-                                      "(replaces the configured selection)."),
-        click.option("--extend-select", help="Rule codes or prefixes to enable in addition."),
-        click.option("--ignore", help="Comma-separated rule codes or prefixes to disable."),
-        click.option("--extend-exclude", help="Comma-separated globs of paths to skip, in "
-                                              "addition to the configured ones."),
-        click.option("--force-exclude", is_flag=True, default=None,
-                     help="Apply excludes to paths named on the command line too (for "
-                          "pre-commit)."),
-        click.option("--no-cache", is_flag=True, expose_value=False, callback=_remember,
-                     help=f"Do not read or write the cache ({CACHE_DIR_NAME}/)."),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-                     expose_value=False, callback=_remember,
-                     help="Worker processes for the analysis (default: one per core)."),
-        click.option("--project-root", type=click.Path(file_okay=False, exists=True),
-                     default=None, expose_value=False, callback=_remember,
-                     help="The project that imports and wrappers are resolved in "
-                          "(default: the nearest directory above each file with "
-                          "pyproject.toml, setup.cfg, setup.py or .git)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _fatal_on_errors(func: F) -> F:
-    """Turn configuration errors and crashes into one line and exit 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (ConfigError, baseline_mod.BaselineError) as exc:
-            raise Fatal(str(exc)) from None
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except KeyboardInterrupt:
-            raise Fatal("interrupted") from None
-        except Exception as exc:
-            if os.environ.get("POOLSAFE_DEBUG"):
-                traceback.print_exc()
-            raise Fatal(f"internal error: {type(exc).__name__}: {exc} "
-                        "(set POOLSAFE_DEBUG=1 for a traceback)") from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 @dataclass
@@ -207,38 +92,13 @@ def _progress(paths: list[str], options: ScanOptions,
         yield
 
 
-def _usable_cache_dir() -> Path | None:
-    """The cache directory, or None (with a warning) when it must not be used."""
-    directory = default_cache_dir()
-    problem = cache_problem(directory)
-    if problem is None:
-        return directory
-    click.echo(f"poolsafe: warning: {problem}: running without a cache", err=True)
-    return None
-
-
 def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
          select: str | None, extend_select: str | None, ignore: str | None,
          extend_exclude: str | None, force_exclude: bool | None) -> Run:
-    sel = Selection(_split(select), _split(extend_select) or [], _split(ignore) or [])
-    targets = list(paths) or ["."]
-    for p in targets:
-        if not os.path.lexists(p):
-            raise Fatal(f"{p}: no such file or directory")
-    cfg = resolve_config(targets, config_file, isolated, _known_codes())
-    excludes = [*cfg.exclude, *cfg.extend_exclude]
-    if extend_exclude:
-        excludes.extend(g.strip() for g in extend_exclude.split(",") if g.strip())
-    if force_exclude or (force_exclude is None and cfg.force_exclude):
-        targets = [p for p in targets
-                   if not (os.path.isfile(p) and matches_any(p, excludes, cfg.root))]
-    enabled = sel.enabled(cfg)
-    meta = click.get_current_context().meta
-    options = ScanOptions(select=enabled, project=cfg.project,
-                          exclude=exclude_regexes(excludes, targets, cfg.root),
-                          **scope_options(cfg, excludes, meta.get("poolsafe.project_root")))
-    options.cache_dir = None if meta.get("poolsafe.no_cache") else _usable_cache_dir()
-    options.jobs = meta.get("poolsafe.jobs") or default_jobs()
+    cfg, enabled, options, targets = prepare(
+        paths, config_file=config_file, isolated=isolated, select=select,
+        extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
+        force_exclude=force_exclude)
     scanned: list[str] = []
     if not targets:
         return Run(cfg, enabled, ScanResult(), scanned)
@@ -316,7 +176,7 @@ def main() -> None:
               show_default=True, help="Output format.")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False),
               help="Write the report to this file instead of stdout.")
-@_config_options
+@config_options
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
               help="Lowest severity that fails the run (default: any finding).")
@@ -329,7 +189,7 @@ def main() -> None:
 @click.option("--report-unused-ignores", is_flag=True,
               help="Report `# poolsafe: ignore` comments that suppress nothing (PS001) "
                    "and list stale baseline entries.")
-@_fatal_on_errors
+@fatal_on_errors
 def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
           config_file: str | None, isolated: bool, select: str | None,
           extend_select: str | None, ignore: str | None, extend_exclude: str | None,
@@ -393,10 +253,10 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
 @main.command(name="baseline")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("paths", nargs=-1, type=click.Path())
-@_config_options
+@config_options
 @click.option("--force", is_flag=True,
               help="Write FILE even when it exists and is not a poolsafe baseline.")
-@_fatal_on_errors
+@fatal_on_errors
 def baseline_command(file: str, paths: tuple[str, ...], config_file: str | None,
                      isolated: bool, select: str | None, extend_select: str | None,
                      ignore: str | None, extend_exclude: str | None,
@@ -421,7 +281,7 @@ def baseline_command(file: str, paths: tuple[str, ...], config_file: str | None,
     except OSError as exc:
         raise Fatal(f"{file}: cannot write: {exc.strerror or exc}") from None
     for e in outcome.result.errors:
-        click.echo(f"{e.path}: error: {e.message}", err=True)
+        click.echo(f"{e.where}: error: {e.message}", err=True)
     click.echo(f"Wrote {n} entr{'ies' if n != 1 else 'y'} to {file} "
                f"({run.result.files_scanned} file{'s' if run.result.files_scanned != 1 else ''}"
                " scanned).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gc
 import re
 import sys
@@ -119,13 +120,23 @@ def trees_kept_out_of_gc() -> Iterator[None]:
             gc.unfreeze()
 
 
-def _parse_error_message(exc: Exception) -> str:
+def parse_error(display: str, text: str, exc: Exception) -> FileError:
+    """The `errors` entry for a file libcst could not parse: for a syntax error,
+    Python's own message and position (`path:line:column: syntax error: ...`), which
+    libcst's do not always match; libcst's where Python accepts the code."""
+    if isinstance(exc, RecursionError):
+        return FileError(display, "cannot parse: too deeply nested")
+    try:
+        compile(text, display, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as err:
+        return FileError(display, f"syntax error: {err.msg}", err.lineno, err.offset)
+    except (ValueError, RecursionError, MemoryError):
+        pass
     if isinstance(exc, cst.ParserSyntaxError):
         first = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
-        return f"syntax error at line {exc.raw_line}, column {exc.raw_column + 1}: {first}"
-    if isinstance(exc, RecursionError):
-        return "too deeply nested to parse"
-    return f"cannot parse: {type(exc).__name__}: {exc}"
+        return FileError(display, f"syntax error (libcst): {first}", exc.raw_line,
+                         exc.raw_column + 1)
+    return FileError(display, f"cannot parse: {type(exc).__name__}: {exc}")
 
 
 class _TooLarge(Exception):
@@ -172,10 +183,8 @@ def load_data(source_file: SourceFile, data: bytes) -> ParsedFile | FileError:
     try:
         module = parse_source(source_file.display, source_file.path, source_file.relative,
                               decoded.text)
-    except RecursionError as exc:
-        return FileError(source_file.display, _parse_error_message(exc))
     except Exception as exc:  # libcst raises several kinds on hostile input
-        return FileError(source_file.display, _parse_error_message(exc))
+        return parse_error(source_file.display, decoded.text, exc)
     return ParsedFile(source_file, decoded, module)
 
 
@@ -530,7 +539,7 @@ def _files_json(paths: set[str], findings: list[Finding], errors: list[FileError
     for f in findings:
         out[abs_of.get(f.path, f.path)]["findings"].append(_finding_json(f))
     for e in errors:
-        out[abs_of.get(e.path, e.path)]["errors"].append(e.message)
+        out[abs_of.get(e.path, e.path)]["errors"].append([e.message, e.line, e.column])
     return out
 
 
@@ -567,8 +576,8 @@ def _cached_files(entry: dict[str, Any], paths: list[str],
                     "findings"]:
                 out.findings.append(Finding(shown, Location(line, col, end_line, end_col),
                                             code, name, message, Severity(sev), fixable))
-            for message in record["errors"]:
-                out.errors.append(FileError(shown, message))
+            for message, line, column in record["errors"]:
+                out.errors.append(FileError(shown, message, line, column))
     except (KeyError, TypeError, ValueError):
         return None
     return out

@@ -73,6 +73,16 @@ class Finding:
 class FileError:
     path: str
     message: str
+    #: where in the file, when the problem has a place (a syntax error)
+    line: int | None = None
+    column: int | None = None
+
+    @property
+    def where(self) -> str:
+        """`path:line:column`, or the path alone."""
+        if self.line is None:
+            return self.path
+        return f"{self.path}:{self.line}:{self.column or 1}"
 
 
 @dataclass

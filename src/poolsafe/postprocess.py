@@ -81,7 +81,7 @@ def process(result: ScanResult, cfg: Config, *, enabled: Iterable[str],
     findings = list(result.findings)
 
     if cfg.per_file_ignores:
-        findings = [f for f in findings if not _per_file_ignored(f, cfg)]
+        findings = [f for f in findings if not per_file_ignored(f.path, f.code, cfg)]
     if cfg.severity:
         findings = [dataclasses.replace(f, severity=cfg.severity[f.code])
                     if f.code in cfg.severity else f for f in findings]
@@ -121,10 +121,11 @@ def process(result: ScanResult, cfg: Config, *, enabled: Iterable[str],
     return Outcome(out, suppressed, stale, str(baseline.path) if baseline else None)
 
 
-def _per_file_ignored(f: Finding, cfg: Config) -> bool:
+def per_file_ignored(path: str, code: str, cfg: Config) -> bool:
+    """Whether `per-file-ignores` turns `code` off for the file at `path`."""
     for glob, codes in cfg.per_file_ignores.items():
-        if any(c == "ALL" or f.code.startswith(c) for c in codes) and matches_any(
-                f.path, [glob], cfg.root):
+        if any(c == "ALL" or code.startswith(c) for c in codes) and matches_any(
+                path, [glob], cfg.root):
             return True
     return False
 

@@ -27,6 +27,7 @@ from poolsafe.engine import (
     ScanOptions,
     enabled_rules,
     load_data,
+    parse_error,
     parse_source,
     positions,
 )
@@ -249,7 +250,7 @@ def _parse(files: list[FixFile], result: FixResult | None) -> list[tuple[FixFile
             module = parse_source(f.display, f.path, f.relative, f.text)
         except Exception as exc:
             if result is not None:
-                result.errors.append(FileError(f.display, f"cannot parse: {exc}"))
+                result.errors.append(parse_error(f.display, f.text, exc))
             continue
         out.append((f, module))
     return out
@@ -281,7 +282,9 @@ def _check(ctx: FileContext, rule: Rule) -> list[RawFinding]:
 
 
 def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
-          rules: list[Rule], result: FixResult) -> list[tuple[_Linted, FileContext]]:
+          rules: list[Rule], result: FixResult,
+          ignored: Callable[[str, str], bool] | None = None
+          ) -> list[tuple[_Linted, FileContext]]:
     indexes = _indexes(parsed, options)
     out = []
     for f, module in parsed:
@@ -303,6 +306,8 @@ def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
             if loc is None or (r.code, loc.line, loc.column) in seen:
                 continue
             seen.add((r.code, loc.line, loc.column))
+            if ignored is not None and ignored(f.display, r.code):
+                continue
             comment = ignores.get(loc.line)
             if comment is not None and comment.covers(r.code):
                 continue
@@ -330,7 +335,11 @@ def _finding(linted: _Linted, raw: RawFinding, loc: Location, rule: Rule) -> Fin
 
 # ---------------------------------------------------------------------- loop
 def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
-              unsafe: bool = False, max_passes: int = MAX_PASSES) -> FixResult:
+              unsafe: bool = False, max_passes: int = MAX_PASSES,
+              ignored: Callable[[str, str], bool] | None = None) -> FixResult:
+    """Fix `files` pass after pass until nothing changes; `ignored(path, code)` says
+    which findings configuration turns off for a file (per-file-ignores): those are
+    neither fixed nor reported as left."""
     options = options or ScanOptions()
     result = FixResult(files=files)
     rules = enabled_rules(options)
@@ -348,7 +357,7 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
                 break
             parsed = _parse(files, result if first else None)
             first = False
-            linted = _lint(parsed, options, rules, result)
+            linted = _lint(parsed, options, rules, result, ignored)
             changed_any = False
             result.passes += 1
             by_path = {item.file.display: item for item, _ in linted}
@@ -363,7 +372,7 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
             if not changed_any:
                 break
         # what is left, with the reason each was not fixed
-        linted = _lint(_parse(files, None), options, rules, FixResult())
+        linted = _lint(_parse(files, None), options, rules, FixResult(), ignored)
         for item, _ctx in linted:
             for raw, loc in item.raw:
                 key = (item.file.display, loc.line, raw.code)

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import Counter
 
 import click
 
-from poolsafe.config import ConfigError, exclude_regexes, is_known_selector, resolve_config
-from poolsafe.engine import ScanOptions, scope_options
+from poolsafe.cli_common import config_options, fatal_on_errors, prepare
 from poolsafe.fix.apply import FixResult, fix_files, load_files
-from poolsafe.fix.writer import unified_diff, write
-from poolsafe.rules import ALL_RULES
-
-
-def _known_codes() -> list[str]:
-    return [r.code for r in ALL_RULES]
-
-
-def _selectors(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    out = [c.strip().upper() for c in value.split(",") if c.strip()]
-    for c in out:
-        if not is_known_selector(c, _known_codes()):
-            raise click.UsageError(f"unknown rule code {c!r} (see `poolsafe rules`)")
-    return out
-
-
-def _expand(selectors: list[str]) -> set[str]:
-    return {c for c in _known_codes() for s in selectors if s == "ALL" or c.startswith(s)}
+from poolsafe.fix.writer import original_line, unified_diff, write
+from poolsafe.postprocess import per_file_ignored
 
 
 def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
@@ -53,9 +33,22 @@ def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
         lines.append(f"{files} file{'s' if files != 1 else ''} would change.")
     else:
         lines.append(f"{written} file{'s' if written != 1 else ''} changed.")
+    unreadable = len({e.path for e in result.errors})
+    if unreadable:
+        lines.append(f"{unreadable} file{'s' if unreadable != 1 else ''} could not be read, "
+                     "parsed or fixed (see above): not fixed.")
     if not result.converged:
         lines.append(f"Stopped after {result.passes} passes: the fixes did not settle.")
     return lines
+
+
+def on_disk_line(result: FixResult, path: str, line: int) -> int:
+    """A line of a file's fixed text, as the line of the file on disk (`--diff`
+    writes nothing, so that is where a user looks)."""
+    for f in result.files:
+        if f.display == path:
+            return original_line(f, line)
+    return line
 
 
 @click.command(name="fix")
@@ -66,50 +59,29 @@ def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
 @click.option("--unsafe-fixes", is_flag=True,
               help="Also apply fixes marked unsafe (they may change behaviour or drop "
                    "a comment).")
-@click.option("--select", help="Comma-separated rule codes or prefixes to fix.")
-@click.option("--ignore", help="Comma-separated rule codes or prefixes not to fix.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="Read settings from this file instead of the nearest pyproject.toml.")
-@click.option("--isolated", is_flag=True, help="Ignore configuration files.")
-@click.option("--project-root", type=click.Path(file_okay=False, exists=True), default=None,
-              help="The project that imports and wrappers are resolved in (default: the "
-                   "nearest directory above each file with pyproject.toml, setup.cfg, "
-                   "setup.py or .git).")
+@config_options
 @click.option("-v", "--verbose", is_flag=True, help="List every fix and every finding left.")
+@fatal_on_errors
 def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
-                select: str | None, ignore: str | None, config_file: str | None,
-                isolated: bool, project_root: str | None, verbose: bool) -> None:
+                config_file: str | None, isolated: bool, select: str | None,
+                extend_select: str | None, ignore: str | None, extend_exclude: str | None,
+                force_exclude: bool | None, verbose: bool) -> None:
     """Rewrite connection leaks in PATHS (default: .) into the safe pattern.
 
     Fixes are libcst rewrites that keep comments and formatting; after each pass the
-    code is checked again, until nothing changes. Exit status: 0 nothing left to fix
-    (with --diff: no changes), 1 findings left, files not written (with --diff: there
-    is a diff), 2 usage, configuration or internal error.
+    code is checked again, until nothing changes. It fixes what `poolsafe check`
+    reports with the same options and configuration (per-file-ignores included).
+    Exit status: 0 nothing left to fix (with --diff: no changes), 1 findings left,
+    a file that could not be read, parsed or written (with --diff: there is a
+    diff), 2 usage, configuration or internal error.
     """
-    targets = list(paths) or ["."]
-    for p in targets:
-        if not os.path.lexists(p):
-            raise click.UsageError(f"{p}: no such file or directory")
-    try:
-        cfg = resolve_config(targets, config_file, isolated, _known_codes())
-    except ConfigError as exc:
-        click.echo(f"poolsafe: error: {exc}", err=True)
-        sys.exit(2)
-    sel = _selectors(select)
-    ign = _selectors(ignore) or []
-    if sel is not None:
-        enabled = _expand(sel)
-    else:
-        enabled = _expand(cfg.select) if cfg.select is not None else _expand(["ALL"])
-        enabled |= _expand(cfg.extend_select)
-        ign = [*cfg.ignore, *ign]
-    enabled -= _expand(ign)
-    excludes = [*cfg.exclude, *cfg.extend_exclude]
-    options = ScanOptions(select=enabled, project=cfg.project,
-                          exclude=exclude_regexes(excludes, targets, cfg.root),
-                          **scope_options(cfg, excludes, project_root))
+    cfg, _enabled, options, targets = prepare(
+        paths, config_file=config_file, isolated=isolated, select=select,
+        extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
+        force_exclude=force_exclude)
     files, errors = load_files(targets, options)
-    result = fix_files(files, options, unsafe=unsafe_fixes)
+    result = fix_files(files, options, unsafe=unsafe_fixes,
+                       ignored=lambda path, code: per_file_ignored(path, code, cfg))
     result.errors[:0] = errors
     written = 0
     write_failed = False
@@ -130,13 +102,14 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
             click.echo(f"{a.path}:{a.line}: {a.code} fixed: {a.description}{tag}", err=True)
     for x in result.left:
         fnd = x.finding
+        line = on_disk_line(result, fnd.path, fnd.line) if show_diff else fnd.line
         if verbose or x.reason.startswith(("not fixable", "unsafe fix", "the fix")):
-            click.echo(f"{fnd.path}:{fnd.line}:{fnd.column}: {fnd.code} left: {x.reason}",
+            click.echo(f"{fnd.path}:{line}:{fnd.column}: {fnd.code} left: {x.reason}",
                        err=True)
     for e in result.errors:
-        click.echo(f"{e.path}: {e.message}", err=True)
-    for line in _summary(result, written, show_diff):
-        click.echo(line, err=True)
+        click.echo(f"{e.where}: error: {e.message}", err=True)
+    for line_text in _summary(result, written, show_diff):
+        click.echo(line_text, err=True)
     if result.internal_errors:
         sys.exit(2)
     if show_diff:

@@ -21,23 +21,30 @@ class WriteError:
 
 
 def unified_diff(f: FixFile) -> str:
-    """The change to one file, as `diff -u` shows it (line endings normalised)."""
+    """The change to one file, as `diff -u` shows it. Each line keeps its own ending
+    (a CRLF file's lines end in CRLF), so `patch` applies the diff to the file."""
     before = f.original.splitlines(keepends=True)
     after = f.text.splitlines(keepends=True)
-    lines = difflib.unified_diff(
-        [_lf(x) for x in before], [_lf(x) for x in after],
-        fromfile=f"a/{f.display}", tofile=f"b/{f.display}")
+    lines = difflib.unified_diff(before, after, fromfile=f"a/{f.display}",
+                                 tofile=f"b/{f.display}")
     out = []
     for line in lines:
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        out.append(line if line.endswith(("\n", "\r")) else
+                   line + "\n\\ No newline at end of file\n")
     return "".join(out)
 
 
-def _lf(line: str) -> str:
-    if line.endswith("\r\n"):
-        return line[:-2] + "\n"
-    if line.endswith("\r"):
-        return line[:-1] + "\n"
+def original_line(f: FixFile, line: int) -> int:
+    """The line of the original text that a line of the fixed text stands for: the
+    same line where the fix kept it, the first line of what it replaced otherwise."""
+    matcher = difflib.SequenceMatcher(None, f.original.splitlines(), f.text.splitlines(),
+                                      autojunk=False)
+    index = line - 1
+    for tag, i1, _i2, j1, j2 in matcher.get_opcodes():
+        if j1 <= index < j2:
+            if tag == "equal":
+                return i1 + (index - j1) + 1
+            return i1 + 1
     return line
 
 

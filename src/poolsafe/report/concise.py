@@ -7,7 +7,7 @@ from poolsafe.report import ReportContext
 
 def render(ctx: ReportContext) -> str:
     out = [f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}" for f in ctx.result.findings]
-    out.extend(f"{e.path}: error: {e.message}" for e in ctx.result.errors)
+    out.extend(f"{e.where}: error: {e.message}" for e in ctx.result.errors)
     if ctx.show_suppressed:
         out.extend(f"{s.finding.path}:{s.finding.line}:{s.finding.column}: {s.finding.code} "
                    f"{s.finding.message} (suppressed by {s.reason})" for s in ctx.suppressed)

@@ -24,5 +24,6 @@ def render(ctx: ReportContext) -> str:
                  f"title={_prop(f'{f.code} {f.name}')}")
         out.append(f"::{level} {props}::{_data(f.message)}")
     for e in ctx.result.errors:
-        out.append(f"::error file={_prop(e.path)},title=poolsafe::{_data(e.message)}")
+        place = f",line={e.line},col={e.column or 1}" if e.line is not None else ""
+        out.append(f"::error file={_prop(e.path)}{place},title=poolsafe::{_data(e.message)}")
     return "".join(line + "\n" for line in out)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from poolsafe import __version__
-from poolsafe.model import ScanResult
+from poolsafe.model import FileError, ScanResult
 
 
 def as_dict(result: ScanResult) -> dict[str, Any]:
@@ -27,9 +27,17 @@ def as_dict(result: ScanResult) -> dict[str, Any]:
             }
             for f in result.findings
         ],
-        "errors": [{"path": e.path, "message": e.message} for e in result.errors],
+        "errors": [_error(e) for e in result.errors],
     }
 
 
 def render(result: ScanResult) -> str:
     return json.dumps(as_dict(result), indent=2) + "\n"
+
+
+def _error(e: FileError) -> dict[str, object]:
+    """`path` and `message`; `line` and `column` where the problem has a place."""
+    out: dict[str, object] = {"path": e.path, "message": e.message}
+    if e.line is not None:
+        out.update(line=e.line, column=e.column or 1)
+    return out

@@ -60,7 +60,7 @@ def render(ctx: ReportContext | ScanResult, console: Console, *,
         for f in result.findings:
             _print_finding(console, f, cache)
     for e in result.errors:
-        console.print(f"[bold]{escape(e.path)}[/]: [bold magenta]error[/] {escape(e.message)}",
+        console.print(f"[bold]{escape(e.where)}[/]: [bold magenta]error:[/] {escape(e.message)}",
                       highlight=False, soft_wrap=True)
     if ctx.show_suppressed and ctx.suppressed:
         console.print(f"[bold]Suppressed ({len(ctx.suppressed)}):[/]", highlight=False)
@@ -82,12 +82,17 @@ def summary_line(result: ScanResult, suppressed: int = 0) -> str:
                      f"file{'s' if files != 1 else ''} ({result.files_scanned} scanned)")
         if fixable:
             parts.append(f"{fixable} fixable with `poolsafe fix` [*]")
+    elif result.errors:  # never "All clear" over a file that was not checked
+        failed = len({e.path for e in result.errors})
+        checked = max(0, result.files_scanned - failed)
+        parts.append(f"No findings in the {checked} file{'s' if checked != 1 else ''} "
+                     "that could be checked")
     else:
         parts.append(f"All clear: no findings in {result.files_scanned} "
                      f"file{'s' if result.files_scanned != 1 else ''}")
     if suppressed:
         parts.append(f"{suppressed} suppressed")
     if result.errors:
-        parts.append(f"{len(result.errors)} file{'s' if len(result.errors) != 1 else ''} "
-                     "could not be checked")
+        failed = len({e.path for e in result.errors})
+        parts.append(f"{failed} file{'s' if failed != 1 else ''} could not be checked")
     return "; ".join(parts) + "."

@@ -1,0 +1,183 @@
+"""What `check`, `baseline` and `fix` share on the command line: the rule and
+configuration options, how they combine into the scan's options, and how errors
+become one line with exit status 2."""
+
+from __future__ import annotations
+
+import functools
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+
+from poolsafe import baseline as baseline_mod
+from poolsafe.cache import CACHE_DIR_NAME, cache_problem, default_cache_dir
+from poolsafe.config import (
+    Config,
+    ConfigError,
+    exclude_regexes,
+    is_known_selector,
+    matches_any,
+    resolve_config,
+)
+from poolsafe.engine import ScanOptions, scope_options
+from poolsafe.parallel import default_jobs
+from poolsafe.postprocess import UnusedSuppression
+from poolsafe.rules import ALL_RULES, Rule
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Fatal(click.ClickException):
+    """Usage, configuration or internal error: one line on stderr, exit 2."""
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"poolsafe: error: {self.message}", err=True)
+
+
+def known_rules() -> tuple[type[Rule], ...]:
+    """Every rule a user can name: the analysis rules and PS001 (unused suppression)."""
+    return (UnusedSuppression, *ALL_RULES)
+
+
+def known_codes() -> list[str]:
+    return [r.code for r in known_rules()]
+
+
+def split_codes(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
+    known = known_codes()
+    for c in codes:
+        if not is_known_selector(c, known):
+            raise Fatal(f"unknown rule code {c!r} (see `poolsafe rules`)")
+    return codes
+
+
+def expand(selectors: list[str]) -> set[str]:
+    codes = [r.code for r in ALL_RULES]
+    return {c for c in codes for s in selectors if s == "ALL" or c.startswith(s)}
+
+
+@dataclass
+class Selection:
+    select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+
+    def enabled(self, cfg: Config) -> set[str]:
+        """Ruff's layering: the configuration's `select` (default: every rule) plus
+        its `extend-select`, minus its `ignore`; then the command line on top:
+        `--select` replaces all of that, `--extend-select` adds (even a configured
+        ignore), `--ignore` removes."""
+        if self.select is not None:
+            base = expand(self.select)
+        else:
+            base = expand(cfg.select) if cfg.select is not None else expand(["ALL"])
+            base = (base | expand(cfg.extend_select)) - expand(cfg.ignore)
+        return (base | expand(self.extend_select)) - expand(self.ignore)
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """Engine settings (--no-cache) that _run reads from the click context."""
+    ctx.meta[f"poolsafe.{param.name}"] = value
+    return value
+
+
+def config_options(func: F) -> F:
+    options = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False),
+                     help="Read settings from this file instead of the nearest "
+                          "pyproject.toml with a [tool.poolsafe] table."),
+        click.option("--isolated", is_flag=True, help="Ignore configuration files."),
+        click.option("--select", help="Comma-separated rule codes or prefixes to enable "
+                                      "(replaces the configured selection)."),
+        click.option("--extend-select", help="Rule codes or prefixes to enable in addition."),
+        click.option("--ignore", help="Comma-separated rule codes or prefixes to disable."),
+        click.option("--extend-exclude", help="Comma-separated globs of paths to skip, in "
+                                              "addition to the configured ones."),
+        click.option("--force-exclude", is_flag=True, default=None,
+                     help="Apply excludes to paths named on the command line too (for "
+                          "pre-commit)."),
+        click.option("--no-cache", is_flag=True, expose_value=False, callback=_remember,
+                     help=f"Do not read or write the cache ({CACHE_DIR_NAME}/)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+                     expose_value=False, callback=_remember,
+                     help="Worker processes for the analysis (default: one per core)."),
+        click.option("--project-root", type=click.Path(file_okay=False, exists=True),
+                     default=None, expose_value=False, callback=_remember,
+                     help="The project that imports and wrappers are resolved in "
+                          "(default: the nearest directory above each file with "
+                          "pyproject.toml, setup.cfg, setup.py or .git)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def fatal_on_errors(func: F) -> F:
+    """Turn configuration errors and crashes into one line and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, baseline_mod.BaselineError) as exc:
+            raise Fatal(str(exc)) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise Fatal("interrupted") from None
+        except Exception as exc:
+            if os.environ.get("POOLSAFE_DEBUG"):
+                traceback.print_exc()
+            raise Fatal(f"internal error: {type(exc).__name__}: {exc} "
+                        "(set POOLSAFE_DEBUG=1 for a traceback)") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def usable_cache_dir() -> Path | None:
+    """The cache directory, or None (with a warning) when it must not be used."""
+    directory = default_cache_dir()
+    problem = cache_problem(directory)
+    if problem is None:
+        return directory
+    click.echo(f"poolsafe: warning: {problem}: running without a cache", err=True)
+    return None
+
+
+def prepare(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
+            select: str | None, extend_select: str | None, ignore: str | None,
+            extend_exclude: str | None, force_exclude: bool | None
+            ) -> tuple[Config, set[str], ScanOptions, list[str]]:
+    """The configuration, the enabled rule codes, the scan options and the paths to
+    scan, from the options `config_options` adds (the same for every command)."""
+    sel = Selection(split_codes(select), split_codes(extend_select) or [],
+                    split_codes(ignore) or [])
+    targets = list(paths) or ["."]
+    for p in targets:
+        if not os.path.lexists(p):
+            raise Fatal(f"{p}: no such file or directory")
+    cfg = resolve_config(targets, config_file, isolated, known_codes())
+    excludes = [*cfg.exclude, *cfg.extend_exclude]
+    if extend_exclude:
+        excludes.extend(g.strip() for g in extend_exclude.split(",") if g.strip())
+    if force_exclude or (force_exclude is None and cfg.force_exclude):
+        targets = [p for p in targets
+                   if not (os.path.isfile(p) and matches_any(p, excludes, cfg.root))]
+    enabled = sel.enabled(cfg)
+    meta = click.get_current_context().meta
+    options = ScanOptions(select=enabled, project=cfg.project,
+                          exclude=exclude_regexes(excludes, targets, cfg.root),
+                          **scope_options(cfg, excludes, meta.get("poolsafe.project_root")))
+    options.cache_dir = None if meta.get("poolsafe.no_cache") else usable_cache_dir()
+    options.jobs = meta.get("poolsafe.jobs") or default_jobs()
+    return cfg, enabled, options, targets
