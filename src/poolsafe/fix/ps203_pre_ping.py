@@ -17,7 +17,9 @@ from __future__ import annotations
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_calls, string_value
+from poolsafe.analysis.engines import EngineSite, engine_sites
 from poolsafe.analysis.module import ClassInfo, FunctionInfo
+from poolsafe.analysis.resolution import Bound, instance_type, resolve
 from poolsafe.analysis.values import ClassRef
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import enclosing_function, parent_map, parse_expr, parse_line
@@ -28,7 +30,6 @@ from poolsafe.knowledge.frameworks import (
 )
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext
-from poolsafe.rules.ps2_common import Bound, EngineSite, engine_sites, instance_type, resolve
 
 CODE = "PS203"
 KEY = "pool_pre_ping"
@@ -197,7 +198,7 @@ def _options_beside(ctx: FileContext, plan: FixPlan, node: cst.CSTNode,
 def _inherited_from(ctx: FileContext, cls_node: cst.ClassDef) -> str | Unfixable | None:
     """The base class expression (code) through which `cls_node` inherits
     `SQLALCHEMY_ENGINE_OPTIONS`, None when it inherits none."""
-    from poolsafe.rules.ps2_common import class_attribute
+    from poolsafe.analysis.resolution import class_attribute
 
     cls = next((c for c in _classes(ctx) if c.node is cls_node), None)
     if cls is None:

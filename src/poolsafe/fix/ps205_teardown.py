@@ -31,6 +31,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.resolution import instance_type
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import (
     enclosing_function,
@@ -41,7 +42,6 @@ from poolsafe.fix.edits import (
 )
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext
-from poolsafe.rules.ps2_common import instance_type
 
 CODE = "PS205"
 _FLASK = frozenset({("flask", "Flask")})

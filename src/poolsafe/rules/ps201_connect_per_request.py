@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from poolsafe.analysis.project_facts import facts, request_handler
+from poolsafe.analysis.resolution import inventory, may_call
 from poolsafe.analysis.values import Connection
 from poolsafe.knowledge import DIRECT_ACQUIRERS
 from poolsafe.knowledge.frameworks import RAW_CONNECT_KINDS
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps201 import INVALID, VALID
-from poolsafe.rules.ps2_common import facts, inventory, may_call, request_handler
 
 #: final names of the driver functions whose call is a raw connection
 _CONNECT_NAMES = frozenset(

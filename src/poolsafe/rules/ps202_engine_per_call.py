@@ -7,20 +7,16 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.engines import engine_calls
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.project_facts import is_cli_entry
+from poolsafe.analysis.resolution import decorator_target, external_name, qual_match
 from poolsafe.analysis.values import Connection, ExternalInstance, Instance, LibraryObject
 from poolsafe.knowledge.frameworks import CACHING_DECORATORS, STORE_METHODS
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps202 import INVALID, VALID
-from poolsafe.rules.ps2_common import (
-    decorator_target,
-    engine_calls,
-    external_name,
-    is_cli_entry,
-    qual_match,
-)
 
 
 class EnginePerCall(Rule):

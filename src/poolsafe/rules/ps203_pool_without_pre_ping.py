@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
+from poolsafe.analysis.project_facts import facts
+from poolsafe.analysis.resolution import is_false
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps203 import INVALID, VALID
-from poolsafe.rules.ps2_common import engine_sites, facts, is_embedded, is_false, is_non_pooling
 
 _KEY = "pool_pre_ping"
 

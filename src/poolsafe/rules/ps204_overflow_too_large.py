@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
+from poolsafe.analysis.resolution import int_value
 from poolsafe.knowledge.frameworks import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps204 import INVALID, VALID
-from poolsafe.rules.ps2_common import engine_sites, int_value, is_embedded, is_non_pooling
 
 
 class OverflowTooLarge(Rule):

@@ -9,20 +9,13 @@ import libcst as cst
 from poolsafe.analysis.cstutil import iter_calls
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.project_facts import facts, is_flask_db
+from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.values import FunctionRef, LibraryObject
 from poolsafe.knowledge import OBJECT_CONSTRUCTORS
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps205 import INVALID, VALID
-from poolsafe.rules.ps2_common import (
-    external_name,
-    facts,
-    inventory,
-    is_flask_db,
-    may_call,
-    qual_match,
-    resolve,
-)
 
 _SCOPED_CTORS = frozenset(k for k, v in OBJECT_CONSTRUCTORS.items()
                           if v == "sqlalchemy.scoped_session")

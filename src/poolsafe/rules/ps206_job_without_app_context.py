@@ -9,6 +9,8 @@ import libcst as cst
 from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.project_facts import facts, is_flask_db, is_model_class, returned_instance
+from poolsafe.analysis.resolution import instance_type
 from poolsafe.analysis.values import ClassRef, FunctionRef
 from poolsafe.knowledge.frameworks import (
     FLASK_APP_TYPES,
@@ -19,13 +21,6 @@ from poolsafe.knowledge.frameworks import (
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps206 import INVALID, VALID
-from poolsafe.rules.ps2_common import (
-    facts,
-    instance_type,
-    is_flask_db,
-    is_model_class,
-    returned_instance,
-)
 
 _PUSH = "push"
 

@@ -15,6 +15,8 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, WithBinding
+from poolsafe.analysis.project_facts import is_flask_db, is_model_class
+from poolsafe.analysis.resolution import external_name, inventory, qual_match
 from poolsafe.analysis.values import (
     ClassRef,
     Connection,
@@ -34,13 +36,6 @@ from poolsafe.knowledge.frameworks import (
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps207 import INVALID, VALID
-from poolsafe.rules.ps2_common import (
-    external_name,
-    inventory,
-    is_flask_db,
-    is_model_class,
-    qual_match,
-)
 
 State = frozenset[str]
 #: loops nested deeper than this are followed once (the repeat doubles the work)

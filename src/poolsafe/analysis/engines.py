@@ -1,0 +1,264 @@
+"""Where engines and pools are configured: `create_engine(...)` calls and their
+options, Flask configuration (`SQLALCHEMY_ENGINE_OPTIONS` in config classes, dicts
+and `app.config[...]`), Flask-SQLAlchemy constructors, and the engine sites the
+pool-settings rules read (PS203, PS204).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import (
+    keyword_arg,
+    positional_args,
+    string_value,
+)
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
+from poolsafe.analysis.resolution import (
+    Bound,
+    Options,
+    call_options,
+    class_attribute,
+    class_body_assigns,
+    dialect_of,
+    external_name,
+    instance_type,
+    inventory,
+    mapping_options,
+    may_call,
+    qual_match,
+    string_prefix,
+)
+from poolsafe.analysis.values import (
+    LibraryObject,
+)
+from poolsafe.knowledge.frameworks import (
+    ENGINE_CONSTRUCTORS,
+    ENGINE_URL_KEYWORD,
+    FLASK_APP_TYPES,
+    FLASK_SQLALCHEMY_OPTIONS_KEYWORD,
+    NON_POOLING_CLASSES,
+)
+
+
+# ----------------------------------------------------------------- engines
+@dataclass(frozen=True)
+class EngineCall:
+    call: cst.Call
+    qualname: str
+    module: ModuleInfo
+    func: FunctionInfo | None
+
+
+def engine_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall]:
+    """Every `create_engine(...)` / `create_async_engine(...)` call in the module."""
+    names = {tail for _, tail in ENGINE_CONSTRUCTORS}
+    for call, func in inventory(module).calls:
+        if not may_call(call, names, module, func):
+            continue
+        qual = external_name(index, call.func, module, func)
+        if qual is not None and qual_match(qual, ENGINE_CONSTRUCTORS):
+            yield EngineCall(call, qual, module, func)
+
+
+def engine_url(call: cst.Call) -> cst.BaseExpression | None:
+    args = positional_args(call)
+    return args[0] if args else keyword_arg(call, ENGINE_URL_KEYWORD)
+
+
+def is_non_pooling(index: ProjectIndex, opts: Options) -> bool:
+    pc = opts.values.get("poolclass")
+    if pc is None:
+        return False
+    qual = external_name(index, pc.expr, pc.module, pc.func)
+    return qual is not None and qual_match(qual, NON_POOLING_CLASSES) is not None
+
+
+# ---------------------------------------------------------- Flask configuration
+@dataclass
+class FlaskConfigUnit:
+    """One place that configures Flask-SQLAlchemy: a config class, a config module,
+    or the `app.config[...]` assignments of one function."""
+
+    label: str
+    uri: Bound | None = None
+    options: Bound | None = None
+    #: the URI and options are written here (not inherited)
+    own_uri: bool = False
+    own_options: bool = False
+
+
+def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskConfigUnit]:
+    from poolsafe.knowledge.frameworks import (
+        FLASK_CONFIG_UPDATE_METHODS,
+        FLASK_SQLALCHEMY_OPTIONS_KEY,
+        FLASK_SQLALCHEMY_URI_KEY,
+    )
+
+    keys = (FLASK_SQLALCHEMY_URI_KEY, FLASK_SQLALCHEMY_OPTIONS_KEY)
+    units: list[FlaskConfigUnit] = []
+    # config classes, inherited keys included
+    for cls in _all_classes(module):
+        own = class_body_assigns(cls)
+        if not any(k in own for k in keys):
+            continue
+        unit = FlaskConfigUnit(f"config class `{cls.name}`")
+        uri = class_attribute(index, cls, FLASK_SQLALCHEMY_URI_KEY)
+        opts = class_attribute(index, cls, FLASK_SQLALCHEMY_OPTIONS_KEY)
+        if uri is not None:
+            unit.uri = Bound(uri[0], uri[1].module, None)
+            unit.own_uri = uri[1] is cls
+        if opts is not None:
+            unit.options = Bound(opts[0], opts[1].module, None)
+            unit.own_options = opts[1] is cls
+        units.append(unit)
+    # a config module (`app.config.from_pyfile` / `from_object("settings")`)
+    if any(k in module.assigns for k in keys):
+        unit = FlaskConfigUnit(f"config module `{module.path}`")
+        if FLASK_SQLALCHEMY_URI_KEY in module.assigns:
+            unit.uri = Bound(module.assigns[FLASK_SQLALCHEMY_URI_KEY][-1], module, None)
+            unit.own_uri = True
+        if FLASK_SQLALCHEMY_OPTIONS_KEY in module.assigns:
+            unit.options = Bound(module.assigns[FLASK_SQLALCHEMY_OPTIONS_KEY][-1], module, None)
+            unit.own_options = True
+        units.append(unit)
+    # app.config["KEY"] = value and app.config.update(KEY=value), per function
+    per_scope: dict[int, FlaskConfigUnit] = {}
+    inv = inventory(module)
+    for assign, func in inv.assigns:
+        for t in assign.targets:
+            target = t.target
+            if (isinstance(target, cst.Subscript) and _subscript_key(target) in keys
+                    and _is_app_config(index, target.value, module, func)):
+                unit = per_scope.setdefault(id(func), FlaskConfigUnit("`app.config`"))
+                _set_unit(unit, _subscript_key(target), Bound(assign.value, module, func))
+    for call, func in inv.calls:
+        f = call.func
+        if (isinstance(f, cst.Attribute) and f.attr.value in FLASK_CONFIG_UPDATE_METHODS
+                and any(a.keyword is not None and a.keyword.value in keys for a in call.args)
+                and _is_app_config(index, f.value, module, func)):
+            unit = per_scope.setdefault(id(func), FlaskConfigUnit("`app.config`"))
+            for arg in call.args:
+                if arg.keyword is not None:
+                    _set_unit(unit, arg.keyword.value, Bound(arg.value, module, func))
+    units.extend(per_scope.values())
+    return units
+
+
+def _set_unit(unit: FlaskConfigUnit, key: str | None, value: Bound) -> None:
+    from poolsafe.knowledge.frameworks import (
+        FLASK_SQLALCHEMY_OPTIONS_KEY,
+        FLASK_SQLALCHEMY_URI_KEY,
+    )
+
+    if key == FLASK_SQLALCHEMY_URI_KEY:
+        unit.uri, unit.own_uri = value, True
+    elif key == FLASK_SQLALCHEMY_OPTIONS_KEY:
+        unit.options, unit.own_options = value, True
+
+
+def _all_classes(module: ModuleInfo) -> list[ClassInfo]:
+    return list(module.classes.values())
+
+
+def _subscript_key(target: cst.Subscript) -> str | None:
+    if len(target.slice) != 1:
+        return None
+    sl = target.slice[0].slice
+    return string_value(sl.value) if isinstance(sl, cst.Index) else None
+
+
+def _is_app_config(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                   func: FunctionInfo | None) -> bool:
+    """`app.config` for a Flask app (or for an app passed in as a parameter)."""
+    if not isinstance(expr, cst.Attribute) or expr.attr.value != "config":
+        return False
+    owner = index.evaluate(expr.value, module, func)
+    if owner is None:
+        # `def init(app): app.config[...]`: a parameter; the key names are Flask's
+        return True
+    return instance_type(owner, FLASK_APP_TYPES)
+
+
+def flask_sqlalchemy_constructors(index: ProjectIndex,
+                                  module: ModuleInfo) -> Iterator[tuple[cst.Call, Bound]]:
+    """`SQLAlchemy(engine_options={...})` calls in the module, with the options."""
+    for call, func in inventory(module).calls:
+        opts = keyword_arg(call, FLASK_SQLALCHEMY_OPTIONS_KEYWORD)
+        if opts is None:
+            continue
+        value = index.evaluate(call, module, func)
+        if isinstance(value, LibraryObject) and value.type_key == "flask_sqlalchemy":
+            yield call, Bound(opts, module, func)
+
+
+
+
+# ----------------------------------------------------- engine settings (PS203/4)
+@dataclass
+class EngineSite:
+    """A place that configures an engine: a `create_engine()` call, or one
+    Flask-SQLAlchemy configuration (`SQLALCHEMY_DATABASE_URI` with
+    `SQLALCHEMY_ENGINE_OPTIONS`, or `SQLAlchemy(engine_options=...)`)."""
+
+    label: str
+    #: the dialect of the URL when its scheme is visible (`postgresql`), else None
+    dialect: str | None
+    #: the keyword arguments / engine options; None when they cannot be read
+    options: Options | None
+    #: where a missing setting is reported
+    anchor: cst.CSTNode | None
+    call: cst.Call | None = None
+    from_config: bool = False
+
+
+_SITES: weakref.WeakKeyDictionary[ModuleInfo, list[EngineSite]] = weakref.WeakKeyDictionary()
+
+
+def engine_sites(index: ProjectIndex, module: ModuleInfo) -> list[EngineSite]:
+    """The module's engine configurations, computed once for PS203 and PS204."""
+    found = _SITES.get(module)
+    if found is None:
+        found = list(_engine_sites(index, module))
+        _SITES[module] = found
+    return found
+
+
+def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSite]:
+    for ec in engine_calls(index, module):
+        url = engine_url(ec.call)
+        dialect = None if url is None else dialect_of(
+            string_prefix(index, url, module, ec.func))
+        short = ec.qualname.rsplit(".", 1)[-1]
+        yield EngineSite(f"`{short}()`", dialect, call_options(index, ec.call, module, ec.func),
+                         ec.call, call=ec.call)
+    for unit in flask_config_units(index, module):
+        dialect = None
+        if unit.uri is not None:
+            dialect = dialect_of(string_prefix(index, unit.uri.expr, unit.uri.module,
+                                               unit.uri.func))
+        options: Options | None = Options()
+        if unit.options is not None:
+            options = mapping_options(index, unit.options.expr, unit.options.module,
+                                      unit.options.func)
+        anchor: cst.CSTNode | None = None
+        if unit.own_options and unit.options is not None:
+            anchor = unit.options.expr
+        elif unit.own_uri and unit.uri is not None:
+            anchor = unit.uri.expr
+        yield EngineSite(unit.label, dialect, options, anchor, from_config=True)
+    for call, opts in flask_sqlalchemy_constructors(index, module):
+        yield EngineSite("`SQLAlchemy(engine_options=...)`", None,
+                         mapping_options(index, opts.expr, opts.module, opts.func), opts.expr,
+                         call=call, from_config=True)
+
+
+def is_embedded(dialect: str | None) -> bool:
+    from poolsafe.knowledge.frameworks import EMBEDDED_DIALECTS
+
+    return dialect is not None and dialect in EMBEDDED_DIALECTS

@@ -1,0 +1,376 @@
+"""Project-wide facts, computed once per index on first use: who calls a function,
+which functions are background jobs or Flask teardown handlers, whether the project
+uses Flask, which functions handle requests, which classes are Flask models.
+
+Each fact reads only the modules that can add to it (`ProjectIndex.
+modules_mentioning`), so checking one file does not parse the whole project.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import (
+    call_name,
+    dotted_name,
+    keyword_arg,
+    positional_args,
+    strip_await,
+)
+from poolsafe.analysis.engines import (
+    flask_sqlalchemy_constructors,
+)
+from poolsafe.analysis.frameworks import route_framework
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ImportBinding, ModuleInfo
+from poolsafe.analysis.resolution import (
+    MAX_RESOLUTION_DEPTH,
+    class_bases,
+    decorator_target,
+    external_name,
+    instance_type,
+    inventory,
+    is_false,
+    mapping_options,
+    qual_match,
+    resolve,
+)
+from poolsafe.analysis.values import (
+    ClassRef,
+    External,
+    ExternalInstance,
+    FunctionRef,
+    LibraryObject,
+    Value,
+)
+from poolsafe.knowledge.frameworks import (
+    CLI_DECORATORS,
+    DJANGO_ROOTS,
+    DJANGO_VIEW_DECORATORS,
+    DJANGO_VIEW_MODULES,
+    FLASK_APP_TYPES,
+    FLASK_MODEL_BASE_ATTRIBUTE,
+    FLASK_SQLALCHEMY_OPTIONS_KEYWORD,
+    FLASK_TEARDOWN_METHODS,
+    JOB_REGISTRARS,
+    VIEW_BASE_ROOTS,
+    VIEW_HANDLER_METHODS,
+)
+from poolsafe.knowledge.libraries import root_matches
+
+# ------------------------------------------------------ project-wide facts
+#: a module that registers a job with a decorator spells one of these
+_JOB_DECORATOR_WORDS = frozenset(
+    {reg.name for reg in JOB_REGISTRARS if reg.decorator}
+    | {tail.rsplit(".", 1)[-1] for reg in JOB_REGISTRARS if reg.decorator
+       for _root, tail in reg.callee})
+
+
+@dataclass(frozen=True)
+class CallSite:
+    call: cst.Call
+    module: ModuleInfo
+    #: None for module-level code
+    func: FunctionInfo | None
+
+
+@dataclass
+class ProjectFacts:
+    index: ProjectIndex
+    #: call sites by callee name, computed per name over the modules that spell it
+    _sites: dict[str, list[CallSite]] = field(default_factory=dict)
+    _jobs: dict[int, str] | None = None
+    _teardowns: list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]] | None = None
+    _flask: bool | None = None
+    _request_only: dict[int, bool] = field(default_factory=dict)
+    _global_pre_ping: bool | None = None
+
+    def call_sites(self, name: str) -> list[CallSite]:
+        """Every call in the project whose callee's last name is `name`."""
+        if name not in self._sites:
+            self._sites[name] = [CallSite(call, m, func)
+                                 for m in self.index.modules_mentioning([name])
+                                 for call, func in inventory(m).calls
+                                 if call_name(call) == name]
+        return self._sites[name]
+
+    def callers(self, func: FunctionInfo) -> list[CallSite]:
+        out = []
+        for site in self.call_sites(func.name):
+            callee = self.index.evaluate(site.call.func, site.module, site.func)
+            if isinstance(callee, FunctionRef) and callee.func is func:
+                out.append(site)
+        return out
+
+    # background jobs ------------------------------------------------------
+    def jobs(self) -> dict[int, str]:
+        """id(FunctionDef) -> how it is registered, for every background job."""
+        if self._jobs is None:
+            self._jobs = {}
+            for m in self.index.modules_mentioning(_JOB_DECORATOR_WORDS):
+                for f in m.all_functions:
+                    how = self._decorated_job(f)
+                    if how is not None:
+                        self._jobs[id(f.node)] = how
+            for reg in JOB_REGISTRARS:
+                if reg.decorator:
+                    continue
+                for site in self.call_sites(reg.name):
+                    target = self._registered(reg, site)
+                    if target is not None:
+                        self._jobs.setdefault(id(target.node), reg.name)
+        return self._jobs
+
+    def _decorated_job(self, f: FunctionInfo) -> str | None:
+        for deco in f.node.decorators:
+            target = decorator_target(deco)
+            for reg in JOB_REGISTRARS:
+                if not reg.decorator:
+                    continue
+                if reg.owner_types and isinstance(target, cst.Attribute) and (
+                        target.attr.value == reg.name):
+                    owner = instance_value(self.index, target.value, f.module, f.parent)
+                    if instance_type(owner, reg.owner_types):
+                        return f"@{dotted_name(target) or reg.name}"
+                if reg.callee:
+                    qual = external_name(self.index, target, f.module, f.parent)
+                    if qual is not None and qual_match(qual, reg.callee):
+                        return f"@{reg.name}"
+        return None
+
+    def _registered(self, reg: object, site: CallSite) -> FunctionInfo | None:
+        from poolsafe.knowledge.frameworks import JobRegistrar
+
+        assert isinstance(reg, JobRegistrar)
+        call = site.call
+        if reg.owner_types:
+            if not isinstance(call.func, cst.Attribute):
+                return None
+            owner = instance_value(self.index, call.func.value, site.module, site.func)
+            if not instance_type(owner, reg.owner_types):
+                return None
+        else:
+            qual = external_name(self.index, call.func, site.module, site.func)
+            if qual is None or not qual_match(qual, reg.callee):
+                return None
+        arg = keyword_arg(call, reg.keyword) if reg.keyword else None
+        if arg is None and reg.position is not None:
+            args = positional_args(call)
+            arg = args[reg.position] if len(args) > reg.position else None
+        if arg is None:
+            return None
+        value = self.index.evaluate(arg, site.module, site.func)
+        return value.func if isinstance(value, FunctionRef) else None
+
+    # Flask ----------------------------------------------------------------
+    def uses_flask(self) -> bool:
+        if self._flask is None:
+            self._flask = any(
+                root_matches(q, "flask")
+                for m in self.index.modules_mentioning(["flask"])
+                for q in [*m.imports.values(), *(
+                    v.qualname for f in m.all_functions for vs in f.locals.values()
+                    for v in vs if isinstance(v, ImportBinding))]
+            )
+        return self._flask
+
+    def teardowns(self) -> list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]]:
+        """Bodies of the functions Flask runs at the end of a request or app context."""
+        if self._teardowns is None:
+            found: list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]] = []
+            for m in self.index.modules_mentioning(FLASK_TEARDOWN_METHODS):
+                for f in m.all_functions:
+                    for deco in f.node.decorators:
+                        target = decorator_target(deco)
+                        if (isinstance(target, cst.Attribute)
+                                and target.attr.value in FLASK_TEARDOWN_METHODS
+                                and _flask_or_unknown(self.index, target.value, m, f.parent)):
+                            found.append((f.node.body, m, f))
+            for method in FLASK_TEARDOWN_METHODS:
+                for site in self.call_sites(method):
+                    callee = site.call.func
+                    args = positional_args(site.call)
+                    if not (isinstance(callee, cst.Attribute) and args and _flask_or_unknown(
+                            self.index, callee.value, site.module, site.func)):
+                        continue
+                    handler = args[0]
+                    if isinstance(handler, cst.Lambda):
+                        found.append((handler.body, site.module, site.func))
+                        continue
+                    value = self.index.evaluate(handler, site.module, site.func)
+                    if isinstance(value, FunctionRef):
+                        found.append((value.func.node.body, value.func.module, value.func))
+            self._teardowns = found
+        return self._teardowns
+
+    def global_pre_ping(self) -> bool:
+        """Some `SQLAlchemy(engine_options=...)` in the project turns pre-ping on."""
+        if self._global_pre_ping is None:
+            self._global_pre_ping = False
+            for m in self.index.modules_mentioning([FLASK_SQLALCHEMY_OPTIONS_KEYWORD]):
+                for _call, opts in flask_sqlalchemy_constructors(self.index, m):
+                    o = mapping_options(self.index, opts.expr, opts.module, opts.func)
+                    pp = o.values.get("pool_pre_ping") if o else None
+                    if pp is not None and not is_false(pp.expr):
+                        self._global_pre_ping = True
+        return self._global_pre_ping
+
+    # request handlers -----------------------------------------------------
+    def request_only(self, func: FunctionInfo, depth: int = 0) -> bool:
+        """Every call of `func` in the project is in a request handler, or in a
+        function that only request handlers call."""
+        key = id(func.node)
+        if key in self._request_only:
+            return self._request_only[key]
+        self._request_only[key] = False  # cycles and depth: not known to be request-only
+        if depth > 6:
+            return False
+        sites = self.callers(func)
+        result = bool(sites) and all(
+            s.func is not None and (request_handler(self.index, s.func) is not None
+                                    or self.request_only(s.func, depth + 1))
+            for s in sites
+        )
+        self._request_only[key] = result
+        return result
+
+
+_FACTS: weakref.WeakKeyDictionary[ProjectIndex, ProjectFacts] = weakref.WeakKeyDictionary()
+
+
+def facts(index: ProjectIndex) -> ProjectFacts:
+    found = _FACTS.get(index)
+    if found is None:
+        found = ProjectFacts(index)
+        _FACTS[index] = found
+    return found
+
+
+def _flask_or_unknown(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                      func: FunctionInfo | None) -> bool:
+    value = instance_value(index, expr, module, func)
+    return value is None or instance_type(value, FLASK_APP_TYPES)
+
+
+def instance_value(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                   func: FunctionInfo | None) -> Value | None:
+    """What `expr` is, also through a project factory that returns a library instance
+    (`app = create_app()`, `celery = make_celery(app)`)."""
+    value = index.evaluate(expr, module, func)
+    if value is not None:
+        return value
+    b = resolve(index, strip_await(expr)[0], module, func)
+    node = strip_await(b.expr)[0]
+    if isinstance(node, cst.Call):
+        callee = index.evaluate(node.func, b.module, b.func)
+        if isinstance(callee, FunctionRef):
+            return returned_instance(index, callee.func)
+    return None
+
+
+def returned_instance(index: ProjectIndex, func: FunctionInfo) -> ExternalInstance | None:
+    """The library instance a project function returns (`create_app()` -> Flask)."""
+    from poolsafe.analysis.cstutil import iter_nodes
+
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Return) and node.value is not None:
+            value = index.evaluate(node.value, func.module, func)
+            if isinstance(value, ExternalInstance):
+                return value
+    return None
+
+
+# ------------------------------------------------------------ request handlers
+def request_handler(index: ProjectIndex, func: FunctionInfo) -> str | None:
+    """'fastapi', 'flask' or 'django' when `func` handles HTTP requests."""
+    fw = route_framework(index, func)
+    if fw is not None:
+        return fw
+    if func.parent is not None:
+        return None
+    if func.cls is not None:
+        if func.name in VIEW_HANDLER_METHODS:
+            return view_class_framework(index, func.cls)
+        return None
+    if _django_decorated(index, func):
+        return "django"
+    params = func.param_names()
+    if not params or params[0] != "request":
+        return None
+    m = func.module
+    if not m.names:
+        return None
+    parts = m.names[0].split(".")
+    in_views = parts[-1] in DJANGO_VIEW_MODULES or (
+        m.is_package is False and len(parts) > 1 and parts[-2] in DJANGO_VIEW_MODULES)
+    if in_views and any(root_matches(q, r) for q in m.imports.values() for r in DJANGO_ROOTS):
+        return "django"
+    return None
+
+
+def _django_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
+    for deco in func.node.decorators:
+        qual = external_name(index, decorator_target(deco), func.module, None)
+        if qual is not None and qual_match(qual, DJANGO_VIEW_DECORATORS):
+            return True
+    return False
+
+
+def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> str | None:
+    if depth > MAX_RESOLUTION_DEPTH:
+        return None
+    for base in class_bases(index, cls):
+        if isinstance(base, External):
+            for root in VIEW_BASE_ROOTS:
+                if root_matches(base.qualname, root):
+                    return "flask" if root.startswith("flask") else "django"
+        elif isinstance(base, ClassRef):
+            found = view_class_framework(index, base.cls, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def is_cli_entry(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A click/typer command, or a function called only from module-level code
+    (`if __name__ == "__main__": main()`): it runs once per process."""
+    for deco in func.node.decorators:
+        target = decorator_target(deco)
+        qual = external_name(index, target, func.module, None)
+        if qual is not None and qual_match(qual, CLI_DECORATORS):
+            return True
+        if isinstance(target, cst.Attribute) and target.attr.value in {"command", "group"}:
+            owner = instance_value(index, target.value, func.module, None)
+            if isinstance(owner, FunctionRef) or (
+                    isinstance(owner, ExternalInstance)
+                    and any(root_matches(owner.qualname, r) for r, _ in CLI_DECORATORS)):
+                return True
+    if func.parent is not None or func.cls is not None:
+        return False
+    sites = facts(index).callers(func)
+    return bool(sites) and all(s.func is None for s in sites)
+
+
+# ---------------------------------------------------------------- Flask models
+def is_flask_db(value: Value | None) -> bool:
+    return isinstance(value, LibraryObject) and value.type_key == "flask_sqlalchemy"
+
+
+def is_model_class(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
+    """A Flask-SQLAlchemy model: derives (perhaps indirectly) from `db.Model`."""
+    if depth > MAX_RESOLUTION_DEPTH:
+        return False
+    for base in cls.node.bases:
+        expr = base.value
+        if (isinstance(expr, cst.Attribute) and expr.attr.value == FLASK_MODEL_BASE_ATTRIBUTE
+                and is_flask_db(index.evaluate(expr.value, cls.module, None))):
+            return True
+        value = index.evaluate(expr, cls.module, None)
+        if isinstance(value, ClassRef) and is_model_class(index, value.cls, depth + 1):
+            return True
+    return False
+
+

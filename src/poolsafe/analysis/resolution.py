@@ -1,0 +1,385 @@
+"""Value resolution for the pool-settings and lifecycle analysis: qualified names
+of library objects, following bindings through assignments, class attributes and
+imports, constant strings and integers, option mappings (`create_engine(**opts)`,
+dict literals and `dict(...)`), and each module's call/assignment inventory.
+
+Everything resolves names through the project index; the library facts it uses
+live in `poolsafe.knowledge.frameworks`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import (
+    call_name,
+    keyword_arg,
+    positional_args,
+    string_value,
+)
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ImportBinding, ModuleInfo
+from poolsafe.analysis.values import (
+    ClassRef,
+    External,
+    ExternalInstance,
+    Instance,
+    ModuleRef,
+    Value,
+)
+from poolsafe.knowledge.frameworks import (
+    ENV_LOOKUPS,
+    URL_BUILDERS,
+    URL_DRIVER_KEYWORD,
+    URL_PASSTHROUGH,
+)
+from poolsafe.knowledge.libraries import root_matches
+
+Pairs = Iterable[tuple[str, str]]
+MAX_RESOLUTION_DEPTH = 12
+
+
+# ------------------------------------------------------------------ qualnames
+def qual_match(qualname: str, pairs: Pairs) -> tuple[str, str] | None:
+    """The (root, tail) pair that `qualname` stands for: the root package matches
+    and the qualified name ends with the tail (`sqlalchemy.engine.URL.create` is
+    `("sqlalchemy", "URL.create")`)."""
+    for root, tail in pairs:
+        if root_matches(qualname, root) and (qualname == f"{root}.{tail}" or qualname.endswith(
+                "." + tail)):
+            return (root, tail)
+        if root == "builtins" and qualname == tail:
+            return (root, tail)
+    return None
+
+
+def external_name(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                  func: FunctionInfo | None) -> str | None:
+    value = index.evaluate(expr, module, func)
+    if isinstance(value, External):
+        return value.qualname
+    if value is None and isinstance(expr, cst.Name) and _unbound(expr.value, module, func):
+        return expr.value  # a builtin such as `str` or `int`
+    return None
+
+
+def _unbound(name: str, module: ModuleInfo, func: FunctionInfo | None) -> bool:
+    scope = func
+    while scope is not None:
+        if name in scope.locals or name in scope.all_param_names():
+            return False
+        scope = scope.parent
+    return not (name in module.assigns or name in module.imports or name in module.functions
+                or name in module.classes)
+
+
+def instance_type(value: Value | None, pairs: Pairs) -> bool:
+    return isinstance(value, ExternalInstance) and qual_match(value.qualname, pairs) is not None
+
+
+def may_call(call: cst.Call, names: set[str] | frozenset[str], module: ModuleInfo,
+             func: FunctionInfo | None) -> bool:
+    """A cheap pre-check: the call's last name is one of `names`, or the callee is an
+    imported alias (`from sqlalchemy import create_engine as ce`)."""
+    name = call_name(call)
+    if name in names:
+        return True
+    if isinstance(call.func, cst.Name):
+        if name in module.imports:
+            return True
+        scope = func
+        while scope is not None:
+            if name in scope.locals:
+                return True
+            scope = scope.parent
+    return False
+
+
+def decorator_target(deco: cst.Decorator) -> cst.BaseExpression:
+    expr = deco.decorator
+    return expr.func if isinstance(expr, cst.Call) else expr
+
+
+# --------------------------------------------------------- following bindings
+@dataclass(frozen=True)
+class Bound:
+    """An expression with the scope it is evaluated in."""
+
+    expr: cst.BaseExpression
+    module: ModuleInfo
+    func: FunctionInfo | None
+
+
+def class_body_assigns(cls: ClassInfo) -> dict[str, cst.BaseExpression]:
+    """`NAME = value` and `name: T = value` directly in a class body."""
+    out: dict[str, cst.BaseExpression] = {}
+    body = cls.node.body
+    if not isinstance(body, cst.IndentedBlock):
+        return out
+    for stmt in body.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for t in small.targets:
+                    if isinstance(t.target, cst.Name):
+                        out[t.target.value] = small.value
+            elif (isinstance(small, cst.AnnAssign) and small.value is not None
+                  and isinstance(small.target, cst.Name)):
+                out[small.target.value] = small.value
+    return out
+
+
+def class_bases(index: ProjectIndex, cls: ClassInfo) -> Iterator[Value | None]:
+    """What each base class is (a base of a base may live in any module)."""
+    for base in cls.node.bases:
+        if base.keyword is None:
+            with index.full_resolution():
+                value = index.evaluate(base.value, cls.module, None)
+            yield value
+
+
+def class_attribute(index: ProjectIndex, cls: ClassInfo, name: str,
+                    depth: int = 0) -> tuple[cst.BaseExpression, ClassInfo] | None:
+    """A class-level attribute, looked up through project base classes."""
+    own = class_body_assigns(cls)
+    if name in own:
+        return own[name], cls
+    if depth > MAX_RESOLUTION_DEPTH:
+        return None
+    for base in class_bases(index, cls):
+        if isinstance(base, ClassRef):
+            found = class_attribute(index, base.cls, name, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def resolve(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+            func: FunctionInfo | None) -> Bound:
+    """Follow names and attributes to the expression they were last assigned from:
+    locals, module constants, imports of another module's constants, class
+    attributes. Stops at anything it cannot follow (a parameter, a call). Constants
+    live anywhere, so this reads every module."""
+    with index.full_resolution():
+        for _ in range(MAX_RESOLUTION_DEPTH):
+            nxt = _step(index, expr, module, func)
+            if nxt is None:
+                break
+            expr, module, func = nxt.expr, nxt.module, nxt.func
+    return Bound(expr, module, func)
+
+
+def _step(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+          func: FunctionInfo | None) -> Bound | None:
+    if isinstance(expr, cst.Name):
+        name = expr.value
+        scope = func
+        while scope is not None:
+            if name in scope.all_param_names():
+                return None
+            if name in scope.locals:
+                last = scope.locals[name][-1]
+                if isinstance(last, ImportBinding):
+                    return _imported(index, last.qualname, module)
+                values = [v for v in scope.locals[name] if isinstance(v, cst.BaseExpression)]
+                return Bound(values[-1], module, scope) if values else None
+            scope = scope.parent
+        if name in module.assigns:
+            return Bound(module.assigns[name][-1], module, None)
+        if name in module.imports:
+            return _imported(index, module.imports[name], module)
+        return None
+    if isinstance(expr, cst.Attribute):
+        base = index.evaluate(expr.value, module, func)
+        attr = expr.attr.value
+        if isinstance(base, ModuleRef):
+            target = base.module
+            if attr in target.assigns:
+                return Bound(target.assigns[attr][-1], target, None)
+            if attr in target.imports:
+                return _imported(index, target.imports[attr], target)
+            return None
+        if isinstance(base, (ClassRef, Instance)):
+            found = class_attribute(index, base.cls, attr)
+            if found is not None:
+                return Bound(found[0], found[1].module, None)
+            if attr in base.cls.attributes:
+                method = next(iter(base.cls.methods.values()), None)
+                return Bound(base.cls.attributes[attr][-1], base.cls.module, method)
+    return None
+
+
+def _imported(index: ProjectIndex, qualname: str, near: ModuleInfo) -> Bound | None:
+    modname, _, attr = qualname.rpartition(".")
+    candidates = index.by_name.get(modname)
+    if not candidates or not attr:
+        return None
+    here = str(near.abspath)
+    target = max(candidates, key=lambda m: len(os.path.commonpath([here, str(m.abspath)])))
+    if attr in target.assigns:
+        return Bound(target.assigns[attr][-1], target, None)
+    if attr in target.imports:
+        return _imported(index, target.imports[attr], target)
+    return None
+
+
+# --------------------------------------------------------------- constant values
+def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                  func: FunctionInfo | None, depth: int = 0) -> str | None:
+    """The known beginning of a string value (all of it for a literal)."""
+    if depth > MAX_RESOLUTION_DEPTH:
+        return None
+    b = resolve(index, expr, module, func)
+    node = b.expr
+    text = string_value(node)
+    if text is not None:
+        return text
+    if isinstance(node, cst.FormattedString):
+        out = ""
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out += part.value
+            else:
+                break
+        return out or None
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        return string_prefix(index, node.left, b.module, b.func, depth + 1)
+    if isinstance(node, cst.Call):
+        f = node.func
+        if isinstance(f, cst.Attribute) and f.attr.value == "format":
+            return string_prefix(index, f.value, b.module, b.func, depth + 1)
+        qual = external_name(index, f, b.module, b.func)
+        if qual is None:
+            return None
+        args = positional_args(node)
+        if qual_match(qual, ENV_LOOKUPS):
+            default = args[1] if len(args) > 1 else keyword_arg(node, "default")
+            if default is None:
+                return None
+            return string_prefix(index, default, b.module, b.func, depth + 1)
+        if qual_match(qual, URL_BUILDERS):
+            driver = args[0] if args else keyword_arg(node, URL_DRIVER_KEYWORD)
+            if driver is None:
+                return None
+            name = string_prefix(index, driver, b.module, b.func, depth + 1)
+            return None if name is None else name + "://"
+        if qual_match(qual, URL_PASSTHROUGH) and args:
+            return string_prefix(index, args[0], b.module, b.func, depth + 1)
+    return None
+
+
+def dialect_of(prefix: str | None) -> str | None:
+    """`postgresql` for `postgresql+psycopg2://...`; None when the scheme is not known."""
+    if prefix is None or "://" not in prefix:
+        return None
+    scheme = prefix.split("://", 1)[0].strip()
+    if not scheme or not all(c.isalnum() or c in "+_-." for c in scheme):
+        return None
+    return scheme.split("+", 1)[0].lower()
+
+
+def int_value(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+              func: FunctionInfo | None) -> int | None:
+    b = resolve(index, expr, module, func)
+    node = b.expr
+    if isinstance(node, cst.Integer):
+        return int(node.evaluated_value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = int_value(index, node.expression, b.module, b.func)
+        return None if inner is None else -inner
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "int":
+        args = positional_args(node)
+        if args:
+            text = string_prefix(index, args[0], b.module, b.func)
+            if text is not None and text.strip().lstrip("-").isdigit():
+                return int(text)
+            return int_value(index, args[0], b.module, b.func)
+    return None
+
+
+def is_false(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"
+
+
+# -------------------------------------------------------------- option mappings
+@dataclass
+class Options:
+    """Engine keyword arguments as known: name -> value expression (in `where`)."""
+
+    values: dict[str, Bound] = field(default_factory=dict)
+    #: something (`**kwargs`, a call) may add keywords we cannot see
+    open: bool = False
+
+
+def mapping_options(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                    func: FunctionInfo | None, depth: int = 0) -> Options | None:
+    """The keys of a dict literal or `dict(k=v)` call, following names."""
+    b = resolve(index, expr, module, func)
+    node = b.expr
+    out = Options()
+    if isinstance(node, cst.Dict):
+        for el in node.elements:
+            if isinstance(el, cst.DictElement):
+                key = string_value(el.key)
+                if key is None:
+                    out.open = True
+                else:
+                    out.values[key] = Bound(el.value, b.module, b.func)
+            elif isinstance(el, cst.StarredDictElement):
+                _merge(out, index, el.value, b, depth)
+        return out
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "dict":
+        for arg in node.args:
+            if arg.keyword is not None:
+                out.values[arg.keyword.value] = Bound(arg.value, b.module, b.func)
+            elif arg.star == "**" or not arg.star:
+                _merge(out, index, arg.value, b, depth)
+            else:
+                out.open = True
+        return out
+    return None
+
+
+def _merge(out: Options, index: ProjectIndex, expr: cst.BaseExpression, where: Bound,
+           depth: int) -> None:
+    inner = mapping_options(index, expr, where.module, where.func, depth + 1) if (
+        depth < MAX_RESOLUTION_DEPTH) else None
+    if inner is None:
+        out.open = True
+    else:
+        out.values.update(inner.values)
+        out.open = out.open or inner.open
+
+
+def call_options(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+                 func: FunctionInfo | None) -> Options:
+    out = Options()
+    for arg in call.args:
+        if arg.keyword is not None:
+            out.values[arg.keyword.value] = Bound(arg.value, module, func)
+        elif arg.star == "**":
+            _merge(out, index, arg.value, Bound(arg.value, module, func), 0)
+        elif arg.star == "*":
+            out.open = True
+    return out
+
+
+# ------------------------------------------------------------ module inventory
+@dataclass
+class Inventory:
+    """Every call and assignment of a module with its enclosing function, collected
+    by the module walk (`collect_module`) and shared by all PS2xx rules (and the
+    project-wide call index)."""
+
+    calls: list[tuple[cst.Call, FunctionInfo | None]] = field(default_factory=list)
+    assigns: list[tuple[cst.Assign, FunctionInfo | None]] = field(default_factory=list)
+
+
+def inventory(module: ModuleInfo) -> Inventory:
+    return Inventory(module.calls, module.assign_nodes)
+
