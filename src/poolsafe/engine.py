@@ -237,26 +237,10 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
         key = (f.code, loc.line, loc.column)
         if key in findings:
             continue
-        fixable = m.fixable and safe_fix_available(ctx, by_code[f.code], f)
+        fixable = by_code[f.code].safe_fix_available(ctx, f)
         findings[key] = Finding(parsed.module.path, loc, f.code, m.name, f.message,
                                 m.severity, fixable)
     return list(findings.values()), errors
-
-
-def safe_fix_available(ctx: FileContext, rule: Rule, finding: RawFinding) -> bool:
-    """Whether `poolsafe fix` (without --unsafe-fixes) has a fix for this finding: the
-    `[*]` that `check` shows and the `fixable` field of the JSON output."""
-    from poolsafe.fix.api import FixPlan
-    from poolsafe.fix.apply import extra_fixers, fixer_for
-
-    fixer = fixer_for(rule, extra_fixers())
-    if fixer is None:
-        return False
-    try:
-        outcome = fixer(ctx, finding)
-    except Exception:  # a fixer that cannot plan offers no fix; `fix` reports it
-        return False
-    return isinstance(outcome, FixPlan) and outcome.safe
 
 
 def run_deep(fn: Callable[[], T]) -> T:

@@ -13,13 +13,9 @@ or change behaviour beyond the leak itself is unsafe and is applied only with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TypeAlias
 
 import libcst as cst
-
-if TYPE_CHECKING:
-    from poolsafe.model import RawFinding
-    from poolsafe.rules.base import FileContext
 
 Replacement: TypeAlias = "cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]"
 
@@ -81,8 +77,3 @@ class Unfixable:
 
 FixOutcome: TypeAlias = "FixPlan | Unfixable"
 
-
-class Fixer(Protocol):
-    """What a rule provides to be fixable: `fix(ctx, finding)`."""
-
-    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome: ...

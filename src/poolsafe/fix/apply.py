@@ -31,7 +31,7 @@ from poolsafe.engine import (
     parse_source,
     positions,
 )
-from poolsafe.fix.api import FixOutcome, FixPlan, ImportRequest, Replacement, Unfixable
+from poolsafe.fix.api import FixPlan, ImportRequest, Replacement, Unfixable
 from poolsafe.fix.edits import enclosing_function, parent_map
 from poolsafe.model import FileError, Finding, Location, RawFinding
 from poolsafe.prefilter import LazyIndex
@@ -45,7 +45,6 @@ MAX_PASSES = 10
 #: the order in which overlapping plans win within one pass
 PRIORITY = ("PS105", "PS104", "PS101", "PS103", "PS102")
 
-FixFunction = Callable[[FileContext, RawFinding], FixOutcome]
 
 
 @dataclass
@@ -97,24 +96,6 @@ class FixResult:
 
     def sources(self) -> dict[str, str]:
         return {f.display: f.text for f in self.files}
-
-
-# ------------------------------------------------------------------ fixers
-def extra_fixers() -> dict[str, FixFunction]:
-    """Fixers that live outside their rule's module (PS20x, see fix/ps20x.py)."""
-    try:
-        from poolsafe.fix import ps20x
-    except ImportError:  # pragma: no cover - the PS20x rules are optional
-        return {}
-    found: dict[str, FixFunction] = ps20x.fixers()
-    return found
-
-
-def fixer_for(rule: Rule, extra: dict[str, FixFunction]) -> FixFunction | None:
-    fix = getattr(rule, "fix", None)
-    if callable(fix):
-        return fix  # type: ignore[no-any-return]
-    return extra.get(rule.code)
 
 
 # ----------------------------------------------------------------- applying
@@ -344,7 +325,6 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
     result = FixResult(files=files)
     rules = enabled_rules(options)
     by_code = {r.code: r for r in rules}
-    extra = extra_fixers()
     done: set[tuple[str, ...]] = set()
     reasons: dict[tuple[str, int, str], str] = {}
     old_limit = sys.getrecursionlimit()
@@ -366,7 +346,7 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
             for item, ctx in linted:
                 if item.file.display in touched:
                     continue  # another file's fix edited it; its own wait for the next pass
-                if _fix_one_file(item, ctx, by_code, extra, unsafe, done, reasons, result,
+                if _fix_one_file(item, ctx, by_code, unsafe, done, reasons, result,
                                  by_path, touched):
                     changed_any = True
             if not changed_any:
@@ -376,7 +356,7 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
         for item, _ctx in linted:
             for raw, loc in item.raw:
                 key = (item.file.display, loc.line, raw.code)
-                fixable = fixer_for(by_code[raw.code], extra) is not None
+                fixable = by_code[raw.code].fixable
                 reason = reasons.get(key, "a fix is available but was not applied"
                                      if fixable else "no automatic fix for this rule")
                 result.left.append(LeftFinding(_finding(item, raw, loc, by_code[raw.code]),
@@ -388,7 +368,7 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
 
 
 def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
-                  extra: dict[str, FixFunction], unsafe: bool, done: set[tuple[str, ...]],
+                  unsafe: bool, done: set[tuple[str, ...]],
                   reasons: dict[tuple[str, int, str], str], result: FixResult,
                   by_path: dict[str, _Linted] | None = None,
                   touched: set[str] | None = None) -> bool:
@@ -399,20 +379,23 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
     occurrences: dict[tuple[str, ...], int] = {}
     for raw, loc in item.raw:
         key = (f.display, loc.line, raw.code)
-        fixer = fixer_for(by_code[raw.code], extra)
-        if fixer is None:
+        rule = by_code[raw.code]
+        if not rule.fixable:
             continue
         fp = _fingerprint(ctx, raw, occurrences)
         if fp in done:
             reasons[key] = "the fix was applied but the finding remains"
             continue
         try:
-            outcome = fixer(ctx, raw)
+            outcome = rule.fix(ctx, raw)
         except Exception as exc:
             reasons[key] = f"internal error in the {raw.code} fixer: {type(exc).__name__}: {exc}"
             result.errors.append(FileError(f.display, f"line {loc.line}: {reasons[key]}"))
             result.internal_errors += 1
             done.add(fp)
+            continue
+        if outcome is None:
+            reasons[key] = "no automatic fix for this rule"
             continue
         if isinstance(outcome, Unfixable):
             reasons[key] = f"not fixable: {outcome.reason}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -14,8 +15,11 @@ from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import FunctionRef, LibraryObject
-from poolsafe.fix.api import FixPlan, Unfixable
+from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.knowledge import POOL_RELEASE_METHODS
+
+if TYPE_CHECKING:  # the fixers' context; no import at run time
+    from poolsafe.rules.base import FileContext
 
 #: connection kinds whose acquiring call is also a context manager that does
 #: exactly what `close()` does on exit (no commit): the fix prefers `with` for them
@@ -588,3 +592,50 @@ def acquire_statement(call: cst.CSTNode, parents: dict[int, cst.CSTNode]
         return None
     return line, target.value
 
+
+def release_hint(site: AcquireSite, index: ProjectIndex) -> str:
+    """How this checkout is given back: `pool.putconn(conn)` or the project's wrapper."""
+    call = site.call
+    var = site.var
+    kind = site.conn.kind
+    if site.conn.via is None and isinstance(call.func, cst.Attribute):
+        pool = dotted_name(call.func.value)
+        if pool and kind.pool_release:
+            prefix = "await " if kind.is_async else ""
+            return f"{prefix}{pool}.{kind.pool_release}({var})"
+    if site.conn.via is not None:
+        wrapper = index.release_wrapper_for(site.conn.via)
+        if wrapper is not None:
+            return f"{'await ' if wrapper.is_async else ''}{wrapper.name}({var})"
+        return f"the pool's release for `{site.conn.via}()`"
+    return f"the pool's {kind.pool_release or 'release'}()"
+
+
+def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNode],
+             site: AcquireSite, code: str,
+             extra: cst.SimpleStatementLine | None = None) -> FixOutcome:
+    """Wrap the region of a `var = <checkout>` statement in try/finally (or `with`).
+    `extra`, when given, must be among the releases the region moves."""
+    found = acquire_statement(site.call, parents)
+    if found is None:
+        return Unfixable(code, "the checkout is not a plain `name = ...` statement")
+    line, var = found
+    kind = site.conn.kind
+    module = ctx.module.tree
+    plan = FixPlan(code, f"release `{var}` in `finally`")
+    region = find_region(ctx.index, func, parents, line, var, code)
+    if isinstance(region, Unfixable):
+        return region
+    if extra is not None and not any(id(s) in region.removals for s in extra.body):
+        return Unfixable(code, "the close() is not in the checkout's region")
+    if kind.key in WITH_PREFERRED and site.conn.via is None \
+            and (not kind.is_async or func.is_async):
+        plan.description = f"use {kind.safe_form}"
+        wrap_with(module, plan, region, line, var, site.call, kind.is_async)
+        return plan
+    release = release_for_site(plan, ctx.index, ctx.module, func, site)
+    if isinstance(release, Unfixable):
+        return release
+    plan.description = f"release `{var}` with {release.description} in `finally`"
+    wrap_try(module, plan, region, release.code(var))
+    return plan

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from poolsafe.analysis.app_context import db_use_outside_context
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import acquire_statement, enclosing_function, parent_map, parse_expr
@@ -76,12 +77,8 @@ def fix_app_context(ctx: FileContext, finding: RawFinding) -> FixOutcome:
 def _uses_db(ctx: FileContext, func: FunctionInfo, stmts: list[cst.BaseStatement],
              skip: cst.Call) -> bool:
     """Some statement uses Flask-SQLAlchemy outside a context (the rule's own test)."""
-    from poolsafe.rules import ps206_job_without_app_context as rule
-
-    check = getattr(rule, "_db_use_outside_context", None)
-    if check is None:  # pragma: no cover - the rule's helper was renamed
-        return False
-    return any(check(ctx.index, func, s, 0, skip) is not None for s in stmts)
+    return any(db_use_outside_context(ctx.index, func, s, 0, skip) is not None
+               for s in stmts)
 
 
 def _own_context_block(stmt: cst.BaseStatement, app: str) -> cst.With | None:

@@ -10,6 +10,7 @@ from typing import ClassVar
 from poolsafe.analysis.flow import FlowResult, analyse_function
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.fix.api import FixOutcome, FixPlan
 from poolsafe.model import RawFinding, RuleMeta, Severity
 
 
@@ -65,6 +66,21 @@ class Rule:
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         raise NotImplementedError
+
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome | None:
+        """The rewrite for one of this rule's findings (None: the rule has no fix)."""
+        return None
+
+    def safe_fix_available(self, ctx: FileContext, finding: RawFinding) -> bool:
+        """Whether `poolsafe fix` (without --unsafe-fixes) fixes this finding: the `[*]`
+        that `check` shows and the `fixable` field of its JSON output."""
+        if not self.fixable:
+            return False
+        try:
+            outcome = self.fix(ctx, finding)
+        except Exception:  # a fixer that cannot plan offers no fix; `fix` reports it
+            return False
+        return isinstance(outcome, FixPlan) and outcome.safe
 
     def finding(self, node: object, message: str) -> RawFinding:
         import libcst as cst

@@ -6,40 +6,21 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name
-from poolsafe.analysis.flow import AcquireSite
-from poolsafe.analysis.index import ProjectIndex
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import (
     as_block,
     enclosing_function,
+    fix_site,
     in_finally,
     parent_map,
     parse_line,
     release_for_site,
+    release_hint,
     statement_line,
 )
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps101 import INVALID, VALID
-
-
-def release_hint(site: AcquireSite, index: ProjectIndex) -> str:
-    """How this checkout is given back: `pool.putconn(conn)` or the project's wrapper."""
-    call = site.call
-    var = site.var
-    kind = site.conn.kind
-    if site.conn.via is None and isinstance(call.func, cst.Attribute):
-        pool = dotted_name(call.func.value)
-        if pool and kind.pool_release:
-            prefix = "await " if kind.is_async else ""
-            return f"{prefix}{pool}.{kind.pool_release}({var})"
-    if site.conn.via is not None:
-        wrapper = index.release_wrapper_for(site.conn.via)
-        if wrapper is not None:
-            return f"{'await ' if wrapper.is_async else ''}{wrapper.name}({var})"
-        return f"the pool's release for `{site.conn.via}()`"
-    return f"the pool's {kind.pool_release or 'release'}()"
 
 
 class ClosePooledConnection(Rule):
@@ -108,7 +89,6 @@ class ClosePooledConnection(Rule):
 
     # ------------------------------------------------------------------ fix
     def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
-        from poolsafe.rules.ps102_unreleased_connection import fix_site
 
         node = finding.node
         parents = parent_map(ctx.module.tree)

@@ -12,22 +12,18 @@ from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.values import Connection
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import (
-    WITH_PREFERRED,
-    acquire_statement,
     as_block,
     enclosing_function,
     escape_reason,
-    find_region,
+    fix_site,
     parent_map,
     parse_line,
     release_for_site,
-    wrap_try,
-    wrap_with,
+    release_hint,
 )
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps102 import INVALID, VALID
-from poolsafe.rules.ps101_close_pooled_connection import release_hint
 
 
 class UnreleasedConnection(Rule):
@@ -210,31 +206,3 @@ class UnreleasedConnection(Rule):
         return plan
 
 
-def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNode],
-             site: AcquireSite, code: str,
-             extra: cst.SimpleStatementLine | None = None) -> FixOutcome:
-    """Wrap the region of a `var = <checkout>` statement in try/finally (or `with`).
-    `extra`, when given, must be among the releases the region moves."""
-    found = acquire_statement(site.call, parents)
-    if found is None:
-        return Unfixable(code, "the checkout is not a plain `name = ...` statement")
-    line, var = found
-    kind = site.conn.kind
-    module = ctx.module.tree
-    plan = FixPlan(code, f"release `{var}` in `finally`")
-    region = find_region(ctx.index, func, parents, line, var, code)
-    if isinstance(region, Unfixable):
-        return region
-    if extra is not None and not any(id(s) in region.removals for s in extra.body):
-        return Unfixable(code, "the close() is not in the checkout's region")
-    if kind.key in WITH_PREFERRED and site.conn.via is None \
-            and (not kind.is_async or func.is_async):
-        plan.description = f"use {kind.safe_form}"
-        wrap_with(module, plan, region, line, var, site.call, kind.is_async)
-        return plan
-    release = release_for_site(plan, ctx.index, ctx.module, func, site)
-    if isinstance(release, Unfixable):
-        return release
-    plan.description = f"release `{var}` with {release.description} in `finally`"
-    wrap_try(module, plan, region, release.code(var))
-    return plan

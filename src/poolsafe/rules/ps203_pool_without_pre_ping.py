@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
 from poolsafe.analysis.project_facts import facts
 from poolsafe.analysis.resolution import is_false
+from poolsafe.fix.api import FixOutcome
+from poolsafe.fix.ps203_pre_ping import fix_pre_ping
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps203 import INVALID, VALID
@@ -70,6 +72,9 @@ class PoolWithoutPrePing(Rule):
     fixable = True
     VALID = VALID
     INVALID = INVALID
+
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        return fix_pre_ping(ctx, finding)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for site in engine_sites(ctx.index, ctx.module):

@@ -12,6 +12,8 @@ from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_flask_db
 from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.values import FunctionRef, LibraryObject
+from poolsafe.fix.api import FixOutcome
+from poolsafe.fix.ps205_teardown import fix_teardown
 from poolsafe.knowledge import OBJECT_CONSTRUCTORS
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
@@ -77,6 +79,9 @@ class ScopedSessionNeverRemoved(Rule):
     fixable = True
     VALID = VALID
     INVALID = INVALID
+
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        return fix_teardown(ctx, finding)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         names = {tail for _, tail in _SCOPED_CTORS}

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import libcst as cst
-
-from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_nodes
-from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo
-from poolsafe.analysis.project_facts import facts, is_flask_db, is_model_class, returned_instance
-from poolsafe.analysis.resolution import instance_type
-from poolsafe.analysis.values import ClassRef, FunctionRef
-from poolsafe.knowledge.frameworks import (
-    FLASK_APP_TYPES,
-    FLASK_CONTEXT_METHODS,
-    FLASK_MODEL_QUERY_ATTRIBUTES,
-    FLASK_SQLALCHEMY_CONTEXT_ATTRIBUTES,
+from poolsafe.analysis.app_context import (
+    app_factory_call,
+    db_use_outside_context,
+    pushes_context,
 )
+from poolsafe.analysis.cstutil import dotted_name
+from poolsafe.analysis.project_facts import facts
+from poolsafe.fix.api import FixOutcome
+from poolsafe.fix.ps206_app_context import fix_app_context
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps206 import INVALID, VALID
-
-_PUSH = "push"
 
 
 class JobWithoutAppContext(Rule):
@@ -82,16 +75,19 @@ class JobWithoutAppContext(Rule):
     VALID = VALID
     INVALID = INVALID
 
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        return fix_app_context(ctx, finding)
+
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         jobs = facts(ctx.index).jobs()
         for func in ctx.module.all_functions:
             how = jobs.get(id(func.node))
             if how is None:
                 continue
-            app_call = _app_factory_call(ctx.index, func)
-            if app_call is None or _pushes_context(func.node.body):
+            app_call = app_factory_call(ctx.index, func)
+            if app_call is None or pushes_context(func.node.body):
                 continue
-            use = _db_use_outside_context(ctx.index, func, func.node.body, 0, app_call)
+            use = db_use_outside_context(ctx.index, func, func.node.body, 0, app_call)
             if use is None:
                 continue
             factory = dotted_name(app_call.func) or "create_app"
@@ -101,71 +97,3 @@ class JobWithoutAppContext(Rule):
                 f"uses {use} outside `with app.app_context():` (\"Working outside of "
                 "application context\"); wrap the database work in `with app.app_context():`",
             )
-
-
-def _app_factory_call(index: ProjectIndex, func: FunctionInfo) -> cst.Call | None:
-    for call in iter_calls(func.node.body):
-        callee = index.evaluate(call.func, func.module, func)
-        if isinstance(callee, FunctionRef) and instance_type(
-                returned_instance(index, callee.func), FLASK_APP_TYPES):
-            return call
-    return None
-
-
-def _is_context_call(node: cst.BaseExpression) -> bool:
-    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in FLASK_CONTEXT_METHODS)
-
-
-def _pushes_context(body: cst.CSTNode) -> bool:
-    """`app.app_context().push()`, or `ctx = app.app_context()` ... `ctx.push()`."""
-    ctx_names: set[str] = set()
-    for node in iter_nodes(body):
-        if isinstance(node, cst.Assign) and _is_context_call(node.value):
-            ctx_names.update(t.target.value for t in node.targets
-                             if isinstance(t.target, cst.Name))
-    for call in iter_calls(body):
-        f = call.func
-        if isinstance(f, cst.Attribute) and f.attr.value == _PUSH and (
-                _is_context_call(f.value)
-                or (isinstance(f.value, cst.Name) and f.value.value in ctx_names)):
-            return True
-    return False
-
-
-def _db_use_outside_context(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
-                            depth: int, skip: cst.Call | None) -> str | None:
-    stack: list[cst.CSTNode] = [body]
-    while stack:
-        node = stack.pop()
-        if node is not body and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        if isinstance(node, cst.With) and any(
-                _is_context_call(item.item) for item in node.items):
-            continue  # the body runs inside an application context
-        use = _use_at(index, func, node, depth, skip)
-        if use is not None:
-            return use
-        stack.extend(reversed(children(node)))
-    return None
-
-
-def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode, depth: int,
-            skip: cst.Call | None) -> str | None:
-    if isinstance(node, cst.Attribute):
-        attr = node.attr.value
-        if attr in FLASK_SQLALCHEMY_CONTEXT_ATTRIBUTES and is_flask_db(
-                index.evaluate(node.value, func.module, func)):
-            return f"`{dotted_name(node) or attr}`"
-        if attr in FLASK_MODEL_QUERY_ATTRIBUTES:
-            owner = index.evaluate(node.value, func.module, func)
-            if isinstance(owner, ClassRef) and is_model_class(index, owner.cls):
-                return f"`{owner.cls.name}.{attr}`"
-    elif isinstance(node, cst.Call) and node is not skip and depth < 2:
-        callee = index.evaluate(node.func, func.module, func)
-        if isinstance(callee, FunctionRef) and callee.func is not func:
-            inner = _db_use_outside_context(index, callee.func, callee.func.node.body,
-                                            depth + 1, None)
-            if inner is not None:
-                return f"`{callee.func.name}()`, which uses {inner},"
-    return None

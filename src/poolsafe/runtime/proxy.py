@@ -9,17 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
 from .errors import PoolError
 
 if TYPE_CHECKING:
-    from .pool import ConnectionPool
+    from .faults import FaultInjector
 
 OUT = "checked out"
 CLOSED_BY_BORROWER = "closed without putconn()"
 RETURNED = "returned"
 POOL_CLOSED = "pool closed"
+
+
+class PoolSide(Protocol):
+    """What a proxy uses of the pool that made it. The pool module imports this one;
+    naming the pool class here instead would make the two modules import each other."""
+
+    name: str
+    _faults: FaultInjector
+    _track_dirty: bool
+
+    def _closed_by_borrower(self, record: Checkout) -> None: ...
 
 # --- the checkout record ---------------------------------------------------------------
 #
@@ -50,7 +61,7 @@ default one-frame stack costs no list of its own."""
 
 def new_checkout(
     conn: Any,
-    pool: ConnectionPool,
+    pool: PoolSide,
     number: int,
     key: object,
     thread: Any,
@@ -91,8 +102,8 @@ class PooledConnection:
         return self._record[CONN]
 
     @property
-    def _pool(self) -> ConnectionPool:
-        pool: ConnectionPool = self._record[POOL]
+    def _pool(self) -> PoolSide:
+        pool: PoolSide = self._record[POOL]
         return pool
 
     @property
