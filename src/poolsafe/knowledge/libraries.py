@@ -36,6 +36,12 @@ class ConnectionKind:
     aborts_on_error: bool = True
     #: how the safe form reads, for messages and fixes (`{var}` is the variable).
     safe_form: str = ""
+    #: the driver's base database error, for a rollback guarded by `isinstance`:
+    #: (module to import from, name to import or "" for `import module`, expression)
+    db_error: tuple[str, str, str] | None = None
+    #: the method whose context manager is a savepoint inside a transaction (PS103's
+    #: fix in a loop: `with session.begin_nested():`, psycopg 3's `conn.transaction()`)
+    savepoint_method: str | None = None
 
     def safe_form_for(self, var: str) -> str:
         return self.safe_form.replace("{var}", var)
@@ -50,6 +56,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
     for k in (
         _kind(
             key="psycopg2-pool",
+            db_error=("psycopg2", "", "psycopg2.Error"),
             label="psycopg2 pool connection",
             close_releases=False,
             with_acquire_releases=False,
@@ -60,6 +67,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg-pool",
+            db_error=("psycopg", "", "psycopg.Error"),
+            savepoint_method="transaction",
             label="psycopg_pool connection",
             close_releases=False,
             with_acquire_releases=False,
@@ -70,6 +79,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg-pool-returning",
+            db_error=("psycopg", "", "psycopg.Error"),
+            savepoint_method="transaction",
             label="psycopg_pool connection (close_returns=True)",
             close_releases=True,
             with_acquire_releases=True,
@@ -79,6 +90,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg-pool-async",
+            db_error=("psycopg", "", "psycopg.Error"),
+            savepoint_method="transaction",
             label="psycopg_pool async connection",
             close_releases=False,
             with_acquire_releases=False,
@@ -90,6 +103,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="asyncpg-pool",
+            db_error=("asyncpg", "", "asyncpg.PostgresError"),
             label="asyncpg pool connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -110,6 +124,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="sqlalchemy-connection",
+            db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
+            savepoint_method="begin_nested",
             label="SQLAlchemy connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -118,6 +134,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="sqlalchemy-async-connection",
+            db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
+            savepoint_method="begin_nested",
             label="SQLAlchemy async connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -135,6 +153,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="session",
+            db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
+            savepoint_method="begin_nested",
             label="SQLAlchemy session",
             close_releases=True,
             with_acquire_releases=True,
@@ -144,6 +164,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="async-session",
+            db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
+            savepoint_method="begin_nested",
             label="SQLAlchemy async session",
             close_releases=True,
             with_acquire_releases=True,
@@ -154,6 +176,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg2",
+            db_error=("psycopg2", "", "psycopg2.Error"),
             label="psycopg2 connection",
             close_releases=True,
             with_acquire_releases=False,
@@ -162,6 +185,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg",
+            db_error=("psycopg", "", "psycopg.Error"),
+            savepoint_method="transaction",
             label="psycopg connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -170,6 +195,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg-async",
+            db_error=("psycopg", "", "psycopg.Error"),
+            savepoint_method="transaction",
             label="psycopg async connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -206,6 +233,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="asyncpg",
+            db_error=("asyncpg", "", "asyncpg.PostgresError"),
             label="asyncpg connection",
             close_releases=True,
             with_acquire_releases=True,

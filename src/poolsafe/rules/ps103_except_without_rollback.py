@@ -12,7 +12,7 @@ from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import ancestors, enclosing_function, parent_map, parse_line
-from poolsafe.knowledge import BROAD_EXCEPTIONS
+from poolsafe.knowledge import BROAD_EXCEPTIONS, CONNECTION_KINDS
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps103 import INVALID, VALID
@@ -144,7 +144,7 @@ class ExceptWithoutRollback(Rule):
             stmt = parse_line(module, rollback)
         guarded_by: str | None = None
         if not _catches_only_db_errors(ctx, func, handler):
-            error = _DB_ERROR_CLASS.get(kind.key) if kind is not None else None
+            error = kind.db_error if kind is not None else None
             if error is None:
                 plan.mark_unsafe("the handler also catches non-database errors, whose "
                                  "uncommitted work the rollback now discards")
@@ -198,37 +198,6 @@ class ExceptWithoutRollback(Rule):
         return plan
 
 
-#: connection kind -> (module to import, name to import or "", the base database error)
-_DB_ERROR_CLASS: dict[str, tuple[str, str, str]] = {
-    "psycopg2": ("psycopg2", "", "psycopg2.Error"),
-    "psycopg2-pool": ("psycopg2", "", "psycopg2.Error"),
-    "psycopg": ("psycopg", "", "psycopg.Error"),
-    "psycopg-async": ("psycopg", "", "psycopg.Error"),
-    "psycopg-pool": ("psycopg", "", "psycopg.Error"),
-    "psycopg-pool-async": ("psycopg", "", "psycopg.Error"),
-    "psycopg-pool-returning": ("psycopg", "", "psycopg.Error"),
-    "session": ("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
-    "async-session": ("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
-    "sqlalchemy-connection": ("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
-    "sqlalchemy-async-connection": ("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
-    "asyncpg": ("asyncpg", "", "asyncpg.PostgresError"),
-    "asyncpg-pool": ("asyncpg", "", "asyncpg.PostgresError"),
-}
-
-
-#: connection kind -> the method whose context manager is a savepoint inside a transaction
-_SAVEPOINT_METHOD: dict[str, str] = {
-    "session": "begin_nested",
-    "async-session": "begin_nested",
-    "sqlalchemy-connection": "begin_nested",
-    "sqlalchemy-async-connection": "begin_nested",
-    "psycopg": "transaction",
-    "psycopg-async": "transaction",
-    "psycopg-pool": "transaction",
-    "psycopg-pool-async": "transaction",
-    "psycopg-pool-returning": "transaction",
-}
-
 #: methods that end or replace the transaction a savepoint would live in
 _ENDS_TRANSACTION = frozenset({"commit", "rollback", "close", "begin", "begin_nested",
                                "transaction", "reset", "invalidate", "expunge_all"})
@@ -251,7 +220,8 @@ def _savepoint_fix(code: str, ctx: FileContext, func: FunctionInfo, try_stmt: cs
     driver has no savepoint context manager, or the body ends the transaction
     itself or hands the connection to a call that might (a helper that commits
     inside a savepoint breaks it)."""
-    method = _SAVEPOINT_METHOD.get(kind_key)
+    kind = CONNECTION_KINDS.get(kind_key)
+    method = kind.savepoint_method if kind is not None else None
     if method is None:
         return "the driver has no savepoint context manager"
     if not isinstance(try_stmt, cst.Try) or not isinstance(try_stmt.body, cst.IndentedBlock):
