@@ -600,7 +600,7 @@ class _LazyNames(dict[str, list[ModuleInfo]]):
 
 #: the index's memo tables (see `LazyIndex.connections_only`)
 _MEMOS = ("_memo", "_acquirer_memo", "_cm_memo", "_releaser_memo", "_rollbacker_memo",
-          "_qualname_memo")
+          "_qualname_memo", "_release_wrapper_memo")
 
 
 class LazyIndex(ProjectIndex):

@@ -88,6 +88,7 @@ class ProjectIndex:
         self._dependencies: set[int] | None = None
         self._qualname_memo: MutableMapping[tuple[str, int], Value | None] = {}
         self._function_names: set[str] | None = None
+        self._release_wrapper_memo: MutableMapping[str, FunctionInfo | None] = {}
 
     @property
     def modules(self) -> list[ModuleInfo]:
@@ -486,6 +487,11 @@ class ProjectIndex:
     def release_wrapper_for(self, acquirer_name: str) -> FunctionInfo | None:
         """The project function that releases what the acquire wrapper `acquirer_name`
         hands out: a releaser of its first parameter defined beside it."""
+        if acquirer_name not in self._release_wrapper_memo:
+            self._release_wrapper_memo[acquirer_name] = self._release_wrapper_for(acquirer_name)
+        return self._release_wrapper_memo[acquirer_name]
+
+    def _release_wrapper_for(self, acquirer_name: str) -> FunctionInfo | None:
         for m in self.modules_defining([acquirer_name]):
             acquirer = m.functions.get(acquirer_name)
             if acquirer is None:
