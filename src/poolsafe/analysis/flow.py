@@ -130,6 +130,8 @@ class AcquireSite:
     conn: Connection
     #: acquired as `with <call> as var:` (whose exit does not release it)
     in_with: bool = False
+    #: every name of an unpacking target (`conn, cur = get_conn()`), for messages
+    unpacked: tuple[str, ...] = ()
 
 
 @dataclass
@@ -280,6 +282,20 @@ class FunctionFlow:
         acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None
         escaping = escaping_names(value)
         for target in targets:
+            if acquired is not None and acquired[1].packed is not None:
+                # `conn, cur = get_conn()`: the checkout is one element of the target
+                unpacked = _unpacked_name(target, acquired[1].packed)
+                names = _target_names(target)
+                after = frozenset(f for f in after if not (
+                    (isinstance(f, Held) and f.var in names)
+                    or (isinstance(f, Aborted) and f.resource in names)))
+                if unpacked is not None and unpacked not in self.func.globals_declared:
+                    call, conn = acquired
+                    shown = tuple(dotted_name(e.value) or "_" for e in target.elements
+                                  ) if isinstance(target, (cst.Tuple, cst.List)) else ()
+                    site = self._site(call, unpacked, conn, unpacked=shown)
+                    after = after | {Held(unpacked, site)}
+                continue
             if isinstance(target, cst.Name):
                 var = target.value
                 # rebinding a name that still holds a checkout loses it
@@ -309,11 +325,12 @@ class FunctionFlow:
             return inner, result
         return None
 
-    def _site(self, call: cst.Call, var: str, conn: Connection, in_with: bool = False) -> int:
+    def _site(self, call: cst.Call, var: str, conn: Connection, in_with: bool = False,
+              unpacked: tuple[str, ...] = ()) -> int:
         key = id(call)
         if key not in self._site_of_call:
             self._site_of_call[key] = len(self.result.sites)
-            self.result.sites.append(AcquireSite(call, var, conn, in_with))
+            self.result.sites.append(AcquireSite(call, var, conn, in_with, unpacked))
         return self._site_of_call[key]
 
     # ============================================================ effects
@@ -849,3 +866,25 @@ def _is_pytest_fixture(index: ProjectIndex, func: FunctionInfo) -> bool:
 def analyse_function(index: ProjectIndex, func: FunctionInfo) -> FlowResult:
     flow = FunctionFlow(index, func)
     return flow.run() if flow.relevant() else FlowResult()
+
+
+def _unpacked_name(target: cst.BaseExpression, packed: tuple[int, int]) -> str | None:
+    """The name an unpacking target binds at `packed`'s position, when the target is a
+    tuple or list of exactly that many plain names (no starred element)."""
+    if not isinstance(target, (cst.Tuple, cst.List)):
+        return None
+    index, size = packed
+    items = target.elements
+    if len(items) != size or any(isinstance(e, cst.StarredElement) for e in items):
+        return None
+    value = items[index].value
+    return value.value if isinstance(value, cst.Name) else None
+
+
+def _target_names(target: cst.BaseExpression) -> set[str]:
+    """The plain names an assignment target (re)binds."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {n for e in target.elements for n in _target_names(e.value)}
+    return set()

@@ -375,7 +375,7 @@ class ProjectIndex:
             return ManagedContext(cm.kind_key, _source(call), cm.transactional)
         conn = self.acquirer_of(func)
         if conn is not None:
-            return Connection(conn.kind_key, _source(call), via=func.name)
+            return Connection(conn.kind_key, _source(call), via=func.name, packed=conn.packed)
         if func.is_generator:
             return None
         # a factory of pools, engines or session makers: `def get_engine(): return ...`
@@ -401,10 +401,35 @@ class ProjectIndex:
                     continue
                 value = self.evaluate(ret.value, func.module, func)
                 if isinstance(value, Connection):
-                    result = Connection(value.kind_key, f"{func.name}()", via=func.name)
+                    result = Connection(value.kind_key, f"{func.name}()", via=func.name,
+                                        packed=value.packed)
+                    break
+                packed = self._packed_connection(ret.value, func)
+                if packed is not None:
+                    result = packed
                     break
         self._acquirer_memo[key] = result
         return result
+
+    def _packed_connection(self, value: cst.BaseExpression,
+                           func: FunctionInfo) -> Connection | None:
+        """`return conn, conn.cursor()` (a tuple or list literal holding exactly one
+        connection, no starred element): the connection, with its position."""
+        if not isinstance(value, (cst.Tuple, cst.List)):
+            return None
+        items = value.elements
+        if any(isinstance(e, cst.StarredElement) for e in items):
+            return None
+        found: list[tuple[int, Connection]] = []
+        for i, element in enumerate(items):
+            item = self.evaluate(element.value, func.module, func)
+            if isinstance(item, Connection) and item.packed is None:
+                found.append((i, item))
+        if len(found) != 1:
+            return None
+        i, conn = found[0]
+        return Connection(conn.kind_key, f"{func.name}()", via=func.name,
+                          packed=(i, len(items)))
 
     def context_manager_of(self, func: FunctionInfo) -> ManagedContext | None:
         """`func` is a @contextmanager that yields a connection (a safe `with` source)."""
@@ -486,7 +511,7 @@ class ProjectIndex:
 
     def release_wrapper_for(self, acquirer_name: str) -> FunctionInfo | None:
         """The project function that releases what the acquire wrapper `acquirer_name`
-        hands out: a releaser of its first parameter defined beside it."""
+        hands out: a releaser defined beside it (of its first parameter if one is)."""
         if acquirer_name not in self._release_wrapper_memo:
             self._release_wrapper_memo[acquirer_name] = self._release_wrapper_for(acquirer_name)
         return self._release_wrapper_memo[acquirer_name]
@@ -496,9 +521,15 @@ class ProjectIndex:
             acquirer = m.functions.get(acquirer_name)
             if acquirer is None:
                 continue
-            for f in m.functions.values():
-                if f is not acquirer and 0 in self.releaser_positions(f):
+            releasers = [f for f in m.functions.values()
+                         if f is not acquirer and self.releaser_positions(f)]
+            # one that releases its first parameter (`release(conn)`), else any
+            # (`unlease(name, conn)`)
+            for f in releasers:
+                if 0 in self.releaser_positions(f):
                     return f
+            if releasers:
+                return releasers[0]
         return None
 
     def rollback_positions(self, func: FunctionInfo) -> frozenset[int]:

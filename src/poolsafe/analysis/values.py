@@ -64,6 +64,9 @@ class Connection:
     origin: str
     #: the project function it came through, if any (a wrapper like `get_db_connection`)
     via: str | None = None
+    #: (position, length) when the call returns it inside a tuple or list, as
+    #: `return conn, conn.cursor()` does: `conn, cur = get_conn()` binds position 0
+    packed: tuple[int, int] | None = None
 
     @property
     def kind(self) -> ConnectionKind:

@@ -606,9 +606,25 @@ def release_hint(site: AcquireSite, index: ProjectIndex) -> str:
     if site.conn.via is not None:
         wrapper = index.release_wrapper_for(site.conn.via)
         if wrapper is not None:
-            return f"{'await ' if wrapper.is_async else ''}{wrapper.name}({var})"
+            args = _release_arguments(site, wrapper, index)
+            return f"{'await ' if wrapper.is_async else ''}{wrapper.name}({', '.join(args)})"
         return f"the pool's release for `{site.conn.via}()`"
     return f"the pool's {kind.pool_release or 'release'}()"
+
+
+def _release_arguments(site: AcquireSite, wrapper: FunctionInfo,
+                       index: ProjectIndex) -> list[str]:
+    """The arguments a release wrapper is called with, as its signature reads:
+    `close_conn(conn, cur)` for `conn, cur = get_conn()`, `unlease(name, conn)` with
+    the connection where the wrapper releases it."""
+    params = wrapper.param_names()
+    if len(params) <= 1:
+        return [site.var]
+    if len(site.unpacked) == len(params):
+        return list(site.unpacked)
+    released = sorted(index.releaser_positions(wrapper))
+    at = released[0] if released else 0
+    return [site.var if i == at else p for i, p in enumerate(params)]
 
 
 def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNode],

@@ -27,6 +27,9 @@ class Case:
     files: dict[str, str] = field(default_factory=dict)
     path: str = "case.py"
     note: str = ""
+    #: for an INVALID case of a fixable rule: why `poolsafe fix` leaves it (the fix
+    #: tests check that it does, with this reason); empty when it is fixed
+    unfixable: str = ""
 
 
 class FileContext:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls
-from poolsafe.analysis.flow import AcquireSite
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes
+from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.values import Connection
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
@@ -100,7 +100,7 @@ class UnreleasedConnection(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
-        for _func, flow in ctx.flows():
+        for func, flow in ctx.flows():
             for call, conn in flow.with_leaks:
                 kind = conn.kind
                 if kind.with_var_closes:
@@ -128,6 +128,8 @@ class UnreleasedConnection(Rule):
                     when = f"is not {verb} if an exception is raised"
                 elif how == "overwritten":
                     when = f"is overwritten while still checked out (never {verb})"
+                elif _never_released(ctx, func, site.var):
+                    when = f"is never {verb}"
                 else:
                     when = f"is not {verb} on every path"
                 if kind.pool_release or site.conn.via is not None:
@@ -206,3 +208,13 @@ class UnreleasedConnection(Rule):
         return plan
 
 
+def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:
+    """No call in the function releases `var` and no `return`/`yield` hands it on: no
+    path gives it back (the message says "never", not "not on every path")."""
+    if var in ctx.index.released_names(func.node.body, func):
+        return False
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, (cst.Return, cst.Yield)) and isinstance(
+                node.value, cst.BaseExpression) and var in escaping_names(node.value):
+            return False
+    return True

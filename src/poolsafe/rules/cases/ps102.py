@@ -7,7 +7,44 @@ from psycopg2.pool import ThreadedConnectionPool
 pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
 """
 
+_TUPLE_WRAPPERS = _PG_POOL + """
+
+def get_conn():
+    conn = pool.getconn()
+    return conn, conn.cursor()
+
+
+def close_conn(conn, cur):
+    cur.close()
+    pool.putconn(conn)
+"""
+
 INVALID: list[Case] = [
+    Case("""
+from db import close_conn, get_conn
+
+
+def leaky(user_id):
+    conn, cur = get_conn()  # expect: PS102
+    cur.execute("SELECT * FROM users WHERE id = %s", (user_id,))
+    row = cur.fetchone()
+    close_conn(conn, cur)
+    return row
+
+
+def never():
+    conn, cur = get_conn()  # expect: PS102
+    cur.execute("SELECT 1")
+    return cur.fetchone()
+
+
+def swapped():
+    [connection, cursor] = get_conn()  # expect: PS102
+    cursor.execute("SELECT 1")
+    close_conn(connection, cursor)
+""", files={"db.py": _TUPLE_WRAPPERS}, path="app.py",
+         note="an acquire wrapper that returns (conn, cursor), a release wrapper of both",
+         unfixable="the checkout is not a plain `name = ...` statement"),
     Case("""
 import asyncpg
 
@@ -173,6 +210,34 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case("""
+from db import close_conn, get_conn
+
+
+def safe(user_id):
+    conn, cur = get_conn()
+    try:
+        cur.execute("SELECT * FROM users WHERE id = %s", (user_id,))
+        return cur.fetchone()
+    finally:
+        close_conn(conn, cur)
+
+
+def hands_back():
+    conn, cur = get_conn()
+    return conn, cur
+
+
+def kept_whole():
+    pair = get_conn()
+    return pair
+
+
+def two_values_only(pool_getter):
+    a, b = 1, 2
+    return a + b
+""", files={"db.py": _TUPLE_WRAPPERS}, path="app.py",
+         note="a tuple checkout released in finally, handed on, or kept whole"),
     Case("""
 import psycopg2
 conn = None

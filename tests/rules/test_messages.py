@@ -1,0 +1,73 @@
+"""Messages say exactly what is wrong and how the project releases: "never" only
+when no path gives the connection back, and the release with its real signature."""
+
+from __future__ import annotations
+
+from poolsafe.engine import ScanOptions, scan_sources
+from poolsafe.rules.cases.ps102 import _PG_POOL, _TUPLE_WRAPPERS
+
+
+def _messages(files: dict[str, str]) -> list[tuple[int, str]]:
+    result = scan_sources(files, ScanOptions(select={"PS102"}))
+    return [(f.line, f.message) for f in result.findings if f.path == "app.py"]
+
+
+def test_tuple_wrapper_messages_name_both_arguments() -> None:
+    app = '''from db import close_conn, get_conn
+
+
+def leaky():
+    conn, cur = get_conn()
+    cur.execute("SELECT 1")
+    close_conn(conn, cur)
+
+
+def never():
+    conn, cur = get_conn()
+    cur.execute("SELECT 1")
+'''
+    assert _messages({"db.py": _TUPLE_WRAPPERS, "app.py": app}) == [
+        (5, "psycopg2 pool connection `conn` from `get_conn()` is not returned to the pool "
+            "if an exception is raised; use try/finally: close_conn(conn, cur)"),
+        (11, "psycopg2 pool connection `conn` from `get_conn()` is never returned to the "
+             "pool; use try/finally: close_conn(conn, cur)"),
+    ]
+
+
+def test_a_release_wrapper_with_the_connection_second() -> None:
+    db = _PG_POOL + '''
+
+def lease():
+    return pool.getconn()
+
+
+def unlease(name, conn):
+    print("returning", name)
+    pool.putconn(conn)
+'''
+    app = '''from db import lease, unlease
+
+
+def work():
+    c = lease()
+    c.cursor().execute("SELECT 1")
+    unlease("work", c)
+'''
+    [(line, message)] = _messages({"db.py": db, "app.py": app})
+    assert line == 5
+    assert message.endswith("use try/finally: unlease(name, c)"), message
+    assert "if an exception is raised" in message
+
+
+def test_not_on_every_path_is_not_never() -> None:
+    app = '''from db import close_conn, get_conn
+
+
+def early(flag):
+    conn, cur = get_conn()
+    if flag:
+        return None
+    close_conn(conn, cur)
+'''
+    [(line, message)] = _messages({"db.py": _TUPLE_WRAPPERS, "app.py": app})
+    assert "is not returned to the pool on every path" in message and "never" not in message
