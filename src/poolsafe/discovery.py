@@ -30,7 +30,8 @@ class _Pattern:
     regex: re.Pattern[str]
     negated: bool
     dir_only: bool
-    base: Path
+    #: the directory of the .gitignore (a path string)
+    base: str
 
 
 def translate_glob(pattern: str) -> str:
@@ -73,10 +74,11 @@ def translate_glob(pattern: str) -> str:
     return "".join(out)
 
 
-def _load_gitignore(directory: Path) -> list[_Pattern]:
-    path = directory / ".gitignore"
+def _load_gitignore(directory: str) -> list[_Pattern]:
+    path = os.path.join(directory, ".gitignore")
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
     except OSError:
         return []
     patterns = []
@@ -99,22 +101,24 @@ def _load_gitignore(directory: Path) -> list[_Pattern]:
     return patterns
 
 
-def _ignored(path: Path, is_dir: bool, patterns: list[_Pattern]) -> bool:
+def _ignored(path: str, is_dir: bool, patterns: list[_Pattern]) -> bool:
     ignored = False
     for p in patterns:
         if p.dir_only and not is_dir:
             continue
-        try:
-            rel = path.relative_to(p.base).as_posix()
-        except ValueError:
+        base = p.base.rstrip(os.sep) + os.sep
+        if not path.startswith(base):
             continue
+        rel = path[len(base):]
+        if os.sep != "/":
+            rel = rel.replace(os.sep, "/")
         if p.regex.match(rel):
             ignored = not p.negated
     return ignored
 
 
-def _is_virtualenv(directory: Path) -> bool:
-    return (directory / "pyvenv.cfg").is_file()
+def _is_virtualenv(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
 
 
 def _git_root_patterns(start: Path) -> list[_Pattern]:
@@ -130,7 +134,7 @@ def _git_root_patterns(start: Path) -> list[_Pattern]:
     if not (chain[-1] / ".git").exists():
         return []
     for d in reversed(chain[1:]):
-        patterns.extend(_load_gitignore(d))
+        patterns.extend(_load_gitignore(str(d)))
     return patterns
 
 
@@ -146,10 +150,12 @@ def discover(paths: list[str], *, follow_symlinks: bool = False,
             yield f"{arg}: no such file or directory"
             continue
         base_patterns = _git_root_patterns(root.resolve())
-        yield from _walk(arg, root, root, base_patterns, follow_symlinks, excluded or [])
+        # the walk works on strings (a Path per entry costs more than the walk itself)
+        top = str(root)
+        yield from _walk(arg, top, top, base_patterns, follow_symlinks, excluded or [])
 
 
-def _walk(arg: str, root: Path, directory: Path, inherited: list[_Pattern],
+def _walk(arg: str, root: str, directory: str, inherited: list[_Pattern],
           follow_symlinks: bool, excluded: list[re.Pattern[str]]) -> Iterator[SourceFile | str]:
     patterns = inherited + _load_gitignore(directory)
     try:
@@ -157,6 +163,8 @@ def _walk(arg: str, root: Path, directory: Path, inherited: list[_Pattern],
     except OSError as exc:
         yield f"{directory}: cannot read directory: {exc.strerror or exc}"
         return
+    # every path the walk builds is `root` joined with more names
+    cut = len(root) if root.endswith(os.sep) else len(root) + 1
     for entry in entries:
         name = entry.name
         try:
@@ -165,10 +173,9 @@ def _walk(arg: str, root: Path, directory: Path, inherited: list[_Pattern],
             continue
         if not is_dir and not name.endswith(".py"):
             continue  # most entries of a large tree (data, locale, templates)
-        path = Path(entry.path)
-        rel = path.relative_to(root)
-        display = os.path.join(arg, *rel.parts) if arg not in (".", "./") else rel.as_posix()
-        rel_posix = rel.as_posix()
+        path = entry.path
+        rel_posix = path[cut:] if os.sep == "/" else path[cut:].replace(os.sep, "/")
+        display = os.path.join(arg, rel_posix) if arg not in (".", "./") else rel_posix
         if any(rx.search(rel_posix) for rx in excluded):
             continue
         try:
@@ -191,4 +198,4 @@ def _walk(arg: str, root: Path, directory: Path, inherited: list[_Pattern],
                 continue
             if _ignored(path, False, patterns):
                 continue
-            yield SourceFile(display=display, path=path, relative=rel)
+            yield SourceFile(display=display, path=Path(path), relative=Path(rel_posix))

@@ -34,11 +34,40 @@ def find_project_root(path: str | Path) -> Path:
     start = absolute(path)
     if not start.is_dir():
         start = start.parent
-    for directory in (start, *start.parents):
-        if any(os.path.lexists(directory / marker) for marker in ROOT_MARKERS):
-            return directory
+    return root_of_directory(str(start), {})
+
+
+def root_of_directory(directory: str, memo: dict[str, str | None]) -> Path:
+    """The project root of an absolute directory; `memo` keeps what each directory on
+    the way up was found to be, for the next directory of the same project."""
+    marked = _marked_above(directory, memo)
+    if marked is not None:
+        return Path(marked)
+    start = Path(directory)
     cwd = absolute(Path.cwd())
     return cwd if is_within(start, cwd) else start
+
+
+def _marked_above(directory: str, memo: dict[str, str | None]) -> str | None:
+    """The nearest directory at or above `directory` with a root marker, or None."""
+    chain = []
+    found: str | None = None
+    current = directory
+    while True:
+        if current in memo:
+            found = memo[current]
+            break
+        chain.append(current)
+        if any(os.path.lexists(os.path.join(current, m)) for m in ROOT_MARKERS):
+            found = current
+            break
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for d in chain:
+        memo[d] = found
+    return found
 
 
 def is_within(path: str | Path, root: Path) -> bool:

@@ -11,6 +11,7 @@ file on disk). Reported files keep the display path the user gave.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 from poolsafe.config import exclude_regexes
 from poolsafe.discovery import SourceFile, discover
 from poolsafe.model import FileError
-from poolsafe.project import absolute, find_project_root, import_root_of, import_roots
+from poolsafe.project import absolute, import_root_of, import_roots, root_of_directory
 
 
 @dataclass
@@ -100,15 +101,18 @@ class _Roots:
 
     def __init__(self, fixed: Path | None) -> None:
         self.fixed = absolute(fixed) if fixed is not None else None
-        self.memo: dict[Path, Path] = {}
+        self.roots: dict[str, Path] = {}
+        self.marked: dict[str, str | None] = {}
 
     def of(self, path: Path) -> Path:
+        """The project root of an absolute file path."""
         if self.fixed is not None:
             return self.fixed
-        directory = path.parent
-        if directory not in self.memo:
-            self.memo[directory] = find_project_root(directory)
-        return self.memo[directory]
+        directory = os.path.dirname(str(path))
+        root = self.roots.get(directory)
+        if root is None:
+            root = self.roots[directory] = root_of_directory(directory, self.marked)
+        return root
 
 
 def build_scope(paths: Sequence[str], settings: ScopeSettings) -> Scope:
