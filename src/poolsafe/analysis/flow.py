@@ -39,9 +39,12 @@ from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.values import Connection, External, ManagedContext
 from poolsafe.knowledge import (
     BROAD_EXCEPTIONS,
+    CONNECTION_KINDS,
     DB_ERROR_NAMES,
     DB_ERROR_ROOTS,
     NON_WORK_METHODS,
+    SESSION_QUEUE_METHODS,
+    SYNC_SESSION_QUEUE_METHODS,
     ConnectionKind,
 )
 
@@ -411,7 +414,7 @@ class FunctionFlow:
             resource, m = target
             if m == "rollback" or (m in ("execute", "exec_driver_sql") and _is_rollback_sql(call)):
                 return _drop_aborted(state, resource), released
-            if m not in NON_WORK_METHODS:
+            if m not in NON_WORK_METHODS and not self._only_queues(resource, m):
                 state = self._db_work(state, resource)
         # a connection passed to a function is used by it (or rolled back by it)
         for name in arg_names:
@@ -625,7 +628,7 @@ class FunctionFlow:
             if isinstance(cur, cst.Call):
                 target = self.res.receiver(cur)
                 if target is not None and target[1] not in NON_WORK_METHODS \
-                        and target[0] not in closed_here:
+                        and not self._only_queues(*target) and target[0] not in closed_here:
                     found.add(target[0])
                 for a in cur.args:
                     if isinstance(a.value, cst.Name):
@@ -725,7 +728,13 @@ class FunctionFlow:
             elif isinstance(value, ManagedContext):
                 if bound is not None:
                     managed.add(bound)
-                if value.transactional:
+                quiet = CONNECTION_KINDS[value.kind_key].exit_commit_rolls_back_aborted
+                if value.transactional and quiet:
+                    # psycopg 3: the exit rolls the failed transaction back, no error
+                    owner = self._owner_of_cm(inner)
+                    if owner is not None:
+                        managed.add(owner)
+                elif value.transactional:
                     owner = self._owner_of_cm(inner)
                     if owner is not None:
                         commits.add(owner)
@@ -748,6 +757,13 @@ class FunctionFlow:
             setattr(out, attr, st)
         out.exc = _join(out.exc, exc)
         return out
+
+    def _only_queues(self, resource: str, method: str) -> bool:
+        """`session.add(obj)`: the session queues the change and sends no SQL."""
+        kind = self.res.kind(resource)
+        if kind is None or not kind.is_session:
+            return False
+        return method in (SESSION_QUEUE_METHODS if kind.is_async else SYNC_SESSION_QUEUE_METHODS)
 
     def _owner_of_cm(self, call: cst.BaseExpression) -> str | None:
         if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute):

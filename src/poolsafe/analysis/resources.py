@@ -120,6 +120,11 @@ class FunctionResources:
                         if base:
                             out.add(base)
             elif isinstance(node, cst.Call):
+                if _sets_autocommit_level(node):
+                    owner = _owner_of_call(node)
+                    if owner:
+                        out.add(owner)
+                    continue
                 ac = keyword_arg(node, "autocommit")
                 iso = keyword_arg(node, "isolation_level")
                 if (isinstance(ac, cst.Name) and ac.value == "True") or (
@@ -208,3 +213,18 @@ def _owner_of_call(call: cst.Call) -> str | None:
     if isinstance(f, cst.Attribute):
         return dotted_name(f.value)
     return None
+
+
+def _sets_autocommit_level(call: cst.Call) -> bool:
+    """psycopg2's `conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)` (or `0`)."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "set_isolation_level"):
+        return False
+    args = [a.value for a in call.args if a.keyword is None]
+    if not args:
+        return False
+    level = args[0]
+    if isinstance(level, cst.Integer):
+        return level.value == "0"
+    name = dotted_name(level)
+    return name is not None and name.rsplit(".", 1)[-1] == "ISOLATION_LEVEL_AUTOCOMMIT"

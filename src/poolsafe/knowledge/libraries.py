@@ -42,6 +42,10 @@ class ConnectionKind:
     #: the method whose context manager is a savepoint inside a transaction (PS103's
     #: fix in a loop: `with session.begin_nested():`, psycopg 3's `conn.transaction()`)
     savepoint_method: str | None = None
+    #: psycopg 3: a `with` block that commits on exit ends a failed transaction with a
+    #: rollback and no error (the server answers COMMIT with ROLLBACK), and the pool
+    #: gets a clean connection back; SQLAlchemy raises instead
+    exit_commit_rolls_back_aborted: bool = False
 
     def safe_form_for(self, var: str) -> str:
         return self.safe_form.replace("{var}", var)
@@ -67,6 +71,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg-pool",
+            exit_commit_rolls_back_aborted=True,
             db_error=("psycopg", "", "psycopg.Error"),
             savepoint_method="transaction",
             label="psycopg_pool connection",
@@ -79,6 +84,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg-pool-returning",
+            exit_commit_rolls_back_aborted=True,
             db_error=("psycopg", "", "psycopg.Error"),
             savepoint_method="transaction",
             label="psycopg_pool connection (close_returns=True)",
@@ -90,6 +96,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg-pool-async",
+            exit_commit_rolls_back_aborted=True,
             db_error=("psycopg", "", "psycopg.Error"),
             savepoint_method="transaction",
             label="psycopg_pool async connection",
@@ -185,6 +192,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg",
+            exit_commit_rolls_back_aborted=True,
             db_error=("psycopg", "", "psycopg.Error"),
             savepoint_method="transaction",
             label="psycopg connection",
@@ -195,6 +203,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg-async",
+            exit_commit_rolls_back_aborted=True,
             db_error=("psycopg", "", "psycopg.Error"),
             savepoint_method="transaction",
             label="psycopg async connection",
@@ -460,6 +469,13 @@ NON_WORK_METHODS: frozenset[str] = frozenset(
         "fileno",
     }
 )
+
+#: Session methods that only queue work in the unit of work, without SQL: a `try`
+#: around them alone leaves no failed transaction to roll back (the flush, commit or
+#: query that sends the SQL is the database work). `AsyncSession.delete` is left out:
+#: it may load cascades.
+SESSION_QUEUE_METHODS: frozenset[str] = frozenset({"add", "add_all", "expire", "expire_all"})
+SYNC_SESSION_QUEUE_METHODS: frozenset[str] = SESSION_QUEUE_METHODS | {"delete"}
 
 #: Exceptions that catch everything a statement can raise.
 BROAD_EXCEPTIONS: frozenset[str] = frozenset({"Exception", "BaseException"})

@@ -15,6 +15,46 @@ SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
 """
 
 INVALID: list[Case] = [
+    Case("""
+import psycopg2
+from psycopg2.extensions import ISOLATION_LEVEL_SERIALIZABLE
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    conn.set_isolation_level(ISOLATION_LEVEL_SERIALIZABLE)
+    try:
+        for r in rows:
+            try:
+                conn.cursor().execute("INSERT INTO t VALUES (%s)", (r,))
+            except psycopg2.IntegrityError:  # expect: PS103
+                pass
+        conn.commit()
+    finally:
+        conn.close()
+""", note="an isolation level that is not autocommit keeps the transaction"),
+    Case("""
+import psycopg
+from psycopg_pool import ConnectionPool
+
+pool = ConnectionPool("dbname=app")
+
+def store(rows):
+    with pool.connection() as conn:
+        try:
+            conn.execute("INSERT INTO t VALUES (1)")
+        except psycopg.Error:  # expect: PS103
+            pass
+        conn.execute("INSERT INTO audit VALUES (1)")
+""", note="psycopg 3 pool block: the aborted transaction is used again inside the block"),
+    Case(_SESSION + """
+def create(db: Session, item):
+    try:
+        db.add(item)
+        db.flush()
+    except IntegrityError:  # expect: PS103
+        pass
+    db.commit()
+""", note="add() then flush(): the flush sends the SQL that fails"),
     Case(_SESSION + """
 def create_user(db: Session, name: str):
     try:
@@ -165,6 +205,58 @@ def import_events(events):
 ]
 
 VALID: list[Case] = [
+    Case("""
+import psycopg2
+from psycopg2 import extensions
+from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+        for r in rows:
+            try:
+                conn.cursor().execute("INSERT INTO t VALUES (%s)", (r,))
+            except psycopg2.IntegrityError:
+                pass
+        conn.cursor().execute("SELECT 1")
+    finally:
+        conn.close()
+
+def load_too(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.set_isolation_level(extensions.ISOLATION_LEVEL_AUTOCOMMIT)
+        for r in rows:
+            try:
+                conn.cursor().execute("INSERT INTO t VALUES (%s)", (r,))
+            except psycopg2.IntegrityError:
+                pass
+    finally:
+        conn.close()
+""", note="autocommit through set_isolation_level: no transaction to abort"),
+    Case("""
+import psycopg
+from psycopg_pool import ConnectionPool
+
+pool = ConnectionPool("dbname=app")
+
+def store():
+    with pool.connection() as conn:
+        try:
+            conn.execute("INSERT INTO t VALUES (1)")
+        except psycopg.Error:
+            pass
+""", note="psycopg 3: the pool block's exit rolls the failed transaction back, no error"),
+    Case(_SESSION + """
+def remember(db: Session, item, other):
+    try:
+        db.add(item)
+        db.delete(other)
+    except Exception:
+        pass
+    db.commit()
+""", note="add()/delete() only queue work: no SQL ran in the try"),
     Case(_PG_POOL + """
 import psycopg2
 
