@@ -150,7 +150,7 @@ def edit_targets(src: Path) -> tuple[Path, Path]:
 import os
 os.chdir({str(src)!r})
 from poolsafe.discovery import discover
-from poolsafe.analysis.module import module_key
+from poolsafe.project import module_key
 from poolsafe.prefilter import select
 files = [f for f in discover(["."]) if not isinstance(f, str)]
 datas = [f.path.read_bytes() for f in files]
@@ -175,7 +175,7 @@ os.chdir({str(src)!r})
 import libcst as cst
 from poolsafe.engine import scan, ScanOptions
 from poolsafe.discovery import discover
-from poolsafe.analysis.module import module_key
+from poolsafe.project import module_key
 from poolsafe.prefilter import select
 files = [f for f in discover(["."]) if not isinstance(f, str)]
 datas = [f.path.read_bytes() for f in files]

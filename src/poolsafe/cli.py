@@ -207,7 +207,9 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
     outcome = process(run.result, run.cfg, enabled=run.enabled, baseline=baseline,
                       scanned=run.scanned, report_unused=report_unused_ignores)
     result = outcome.result
-    ctx = ReportContext(result, rules=_rule_metas(run.enabled, run.cfg, report_unused_ignores),
+    # only SARIF lists the rules (their metadata loads every rule module)
+    metas = _rule_metas(run.enabled, run.cfg, report_unused_ignores) if fmt == "sarif" else []
+    ctx = ReportContext(result, rules=metas,
                         scanned=sorted(run.scanned), suppressed=outcome.suppressed,
                         show_suppressed=show_suppressed, root=_sarif_root(),
                         notes=_stale_notes(outcome, report_unused_ignores))

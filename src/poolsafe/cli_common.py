@@ -27,7 +27,8 @@ from poolsafe.config import (
 from poolsafe.engine import ScanOptions, scope_options
 from poolsafe.parallel import default_jobs
 from poolsafe.postprocess import UnusedSuppression
-from poolsafe.rules import ALL_RULES, Rule
+from poolsafe.rule_codes import RULE_CODES
+from poolsafe.rules import Rule
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,11 +44,13 @@ class Fatal(click.ClickException):
 
 def known_rules() -> tuple[type[Rule], ...]:
     """Every rule a user can name: the analysis rules and PS001 (unused suppression)."""
+    from poolsafe.rules import ALL_RULES  # loads the rule modules: only when needed
+
     return (UnusedSuppression, *ALL_RULES)
 
 
 def known_codes() -> list[str]:
-    return [r.code for r in known_rules()]
+    return [UnusedSuppression.code, *RULE_CODES]
 
 
 def split_codes(value: str | None) -> list[str] | None:
@@ -62,8 +65,7 @@ def split_codes(value: str | None) -> list[str] | None:
 
 
 def expand(selectors: list[str]) -> set[str]:
-    codes = [r.code for r in ALL_RULES]
-    return {c for c in codes for s in selectors if s == "ALL" or c.startswith(s)}
+    return {c for c in RULE_CODES for s in selectors if s == "ALL" or c.startswith(s)}
 
 
 @dataclass

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poolsafe.analysis.index import ProjectConfig
 from poolsafe.discovery import translate_glob
 from poolsafe.knowledge.libraries import CONNECTION_KINDS
 from poolsafe.model import Severity
+from poolsafe.project import ProjectConfig
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,42 +1,30 @@
-"""Parse each file once, build the project index, run every rule, resolve positions."""
+"""A scan: what it reports and resolves (poolsafe.scope), what the cache already
+knows (poolsafe.cache), what the prefilter selects, and then, only for the files
+that need it, parsing and checking (poolsafe.checking, imported on demand, so a
+cached answer or a tree without database code loads no parser)."""
 
 from __future__ import annotations
 
-import ast
-import gc
-import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import libcst as cst
-
 from poolsafe import __version__
-from poolsafe.analysis.index import ProjectConfig, ProjectIndex
-from poolsafe.analysis.module import ModuleInfo, collect_module, module_key
 from poolsafe.cache import config_key, content_hash, load_entry, store_entry
-from poolsafe.config import Config
 from poolsafe.discovery import SourceFile
-from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult, Severity
-from poolsafe.parallel import CheckResults, check_all
-from poolsafe.positions import spans
-from poolsafe.prefilter import LazyIndex, select
-from poolsafe.rules import ALL_RULES, FileContext, Rule
-from poolsafe.scope import ProjectScope, ScopeSettings, build_scope, read_error
-from poolsafe.source import (
-    MAX_BRACKET_DEPTH,
-    DecodedSource,
-    SourceError,
-    bracket_depth,
-    decode,
-)
+from poolsafe.gc_scope import trees_kept_out_of_gc
+from poolsafe.model import FileError, Finding, Location, ScanResult, Severity
+from poolsafe.options import MAX_FILE_BYTES, ScanOptions, scope_options
+from poolsafe.prefilter import select
+from poolsafe.project import module_key, names_to_files
+from poolsafe.rule_codes import enabled_codes
+from poolsafe.scope import ProjectScope, build_scope
 
-#: libcst needs about 1 GB of memory per MB of source: larger files are reported, not parsed
-MAX_FILE_BYTES = 2_000_000
+__all__ = ["MAX_FILE_BYTES", "ScanOptions", "run_deep", "scan", "scan_sources",
+           "scope_options"]
+
 #: stack and recursion limit for parsing and analysing deeply nested code
 STACK_BYTES = 512 * 1024 * 1024
 RECURSION_LIMIT = 60_000
@@ -44,203 +32,34 @@ RECURSION_LIMIT = 60_000
 T = TypeVar("T")
 
 
-@dataclass
-class ScanOptions:
-    select: set[str] | None = None
-    ignore: set[str] = field(default_factory=set)
-    project: ProjectConfig = field(default_factory=ProjectConfig)
-    exclude: list[re.Pattern[str]] = field(default_factory=list)
-    #: called as progress(phase, path) after each file is parsed ("parse") and
-    #: checked ("check"); the CLI uses it for its progress bar and file list
-    progress: Callable[[str, str], None] | None = None
-    #: files larger than this are reported as errors instead of parsed
-    max_file_bytes: int = MAX_FILE_BYTES
-    #: where the persistent cache lives (None: no cache)
-    cache_dir: Path | None = None
-    #: skip files that mention no database name (see poolsafe.prefilter)
-    prefilter: bool = True
-    #: worker processes for the check phase (see poolsafe.parallel)
-    jobs: int = 1
-    #: the configured exclude globs and the directory they are relative to: applied
-    #: when walking a project root for resolution (`exclude` is for the named paths)
-    exclude_globs: list[str] = field(default_factory=list)
-    config_root: Path | None = None
-    #: every file's project root (None: found for each file, see poolsafe.project)
-    project_root: Path | None = None
-    #: import roots, relative to the project root (`[tool.poolsafe] src`)
-    src: list[str] = field(default_factory=list)
-    #: absolute path -> bytes to scan instead of the file on disk (editor buffers)
-    overrides: dict[Path, bytes] = field(default_factory=dict)
-
-    def scope_settings(self) -> ScopeSettings:
-        return ScopeSettings(exclude=self.exclude, exclude_globs=self.exclude_globs,
-                             config_root=self.config_root, project_root=self.project_root,
-                             src=self.src, overrides=self.overrides)
 
 
-def scope_options(cfg: Config, excludes: list[str], project_root: str | None
-                  ) -> dict[str, Any]:
-    """The ScanOptions fields that say what resolution sees around the named paths."""
-    return {"exclude_globs": excludes, "config_root": cfg.root, "src": cfg.src,
-            "project_root": Path(project_root) if project_root else None}
 
 
-@dataclass
-class ParsedFile:
-    source_file: SourceFile
-    decoded: DecodedSource
-    module: ModuleInfo
 
 
-def parse_source(display: str, path: Path, relative: Path, text: str) -> ModuleInfo:
-    tree = cst.parse_module(text)
-    module = collect_module(display, path, relative, text, tree)
-    if _trees_kept:
-        gc.freeze()
-    return module
 
 
-#: inside `trees_kept_out_of_gc`: how deep
-_trees_kept = 0
 
 
-@contextmanager
-def trees_kept_out_of_gc() -> Iterator[None]:
-    """A scan keeps every parsed tree (millions of small objects, no reference cycles)
-    until it ends, and Python's cyclic collector would walk all of them again on each
-    full collection: a third of a dense scan's time. So each module is moved out of
-    its sight (`gc.freeze`) once built, and handed back when the scan is done."""
-    global _trees_kept
-    _trees_kept += 1
-    try:
-        yield
-    finally:
-        _trees_kept -= 1
-        if not _trees_kept:
-            gc.unfreeze()
 
 
-def parse_error(display: str, text: str, exc: Exception) -> FileError:
-    """The `errors` entry for a file libcst could not parse: for a syntax error,
-    Python's own message and position (`path:line:column: syntax error: ...`), which
-    libcst's do not always match; libcst's where Python accepts the code."""
-    if isinstance(exc, RecursionError):
-        return FileError(display, "cannot parse: too deeply nested")
-    try:
-        compile(text, display, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as err:
-        return FileError(display, f"syntax error: {err.msg}", err.lineno, err.offset)
-    except (ValueError, RecursionError, MemoryError):
-        pass
-    if isinstance(exc, cst.ParserSyntaxError):
-        first = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
-        return FileError(display, f"syntax error (libcst): {first}", exc.raw_line,
-                         exc.raw_column + 1)
-    return FileError(display, f"cannot parse: {type(exc).__name__}: {exc}")
 
 
-class _TooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        self.size = size
 
 
-def _read_limited(path: Path, max_bytes: int) -> bytes:
-    with open(path, "rb") as f:
-        data = f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise _TooLarge(path.stat().st_size)
-    return data
 
 
-def load(source_file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile | FileError:
-    try:
-        data = _read_limited(source_file.path, max_bytes)
-    except _TooLarge as exc:
-        return too_large_error(source_file, exc.size, max_bytes)
-    except OSError as exc:
-        return read_error(source_file, exc)
-    return load_data(source_file, data)
 
 
-def too_large_error(source_file: SourceFile, size: int, max_bytes: int) -> FileError:
-    return FileError(source_file.display, f"skipped: {size / 1e6:.1f} MB is above the "
-                                          f"{max_bytes / 1e6:.1f} MB limit for one file")
 
 
-def load_data(source_file: SourceFile, data: bytes) -> ParsedFile | FileError:
-    """Decode, check and parse one file's bytes."""
-    try:
-        decoded = decode(data)
-    except SourceError as exc:
-        return FileError(source_file.display, str(exc))
-    if "\0" in decoded.text:
-        return FileError(source_file.display, "cannot parse: the file contains a NUL byte")
-    depth = bracket_depth(decoded.text)
-    if depth > MAX_BRACKET_DEPTH:
-        return FileError(source_file.display,
-                         f"cannot parse: brackets nested {depth} levels deep (too deeply "
-                         f"nested; Python allows {MAX_BRACKET_DEPTH})")
-    try:
-        module = parse_source(source_file.display, source_file.path, source_file.relative,
-                              decoded.text)
-    except Exception as exc:  # libcst raises several kinds on hostile input
-        return parse_error(source_file.display, decoded.text, exc)
-    return ParsedFile(source_file, decoded, module)
 
 
-def enabled_rules(options: ScanOptions) -> list[Rule]:
-    rules = []
-    for rule_cls in ALL_RULES:
-        code = rule_cls.code
-        selected = options.select is None or any(code.startswith(s) for s in options.select)
-        ignored = any(code.startswith(s) for s in options.ignore)
-        if selected and not ignored:
-            rules.append(rule_cls())
-    return rules
 
 
-def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Location]:
-    """Line/column of the given nodes (computed only for files that report)."""
-    return {key: Location(s.start_line, s.start_column + 1, s.end_line, s.end_column + 1)
-            for key, s in spans(module, nodes).items()}
 
 
-def check_module(parsed: ParsedFile, index: ProjectIndex,
-                 rules: list[Rule]) -> tuple[list[Finding], list[FileError]]:
-    ctx = FileContext(parsed.module, index)
-    raw: list[RawFinding] = []
-    errors: list[FileError] = []
-    for rule in rules:
-        try:
-            raw.extend(rule.check(ctx))
-        except RecursionError:
-            errors.append(FileError(parsed.module.path,
-                                    f"internal error in {rule.code}: code nested too deeply"))
-        except Exception as exc:
-            errors.append(FileError(parsed.module.path,
-                                    f"internal error in {rule.code}: {type(exc).__name__}: {exc}"))
-    if not raw:
-        return [], errors
-    try:
-        where = positions(parsed.module.tree, (f.node for f in raw))
-    except RecursionError:
-        errors.append(FileError(parsed.module.path, "internal error: nested too deeply"))
-        return [], errors
-    meta = {r.code: r.meta() for r in rules}
-    by_code = {r.code: r for r in rules}
-    findings: dict[tuple[str, int, int], Finding] = {}
-    for f in raw:
-        loc = where.get(id(f.node))
-        if loc is None:
-            continue
-        m = meta[f.code]
-        key = (f.code, loc.line, loc.column)
-        if key in findings:
-            continue
-        fixable = by_code[f.code].safe_fix_available(ctx, f)
-        findings[key] = Finding(parsed.module.path, loc, f.code, m.name, f.message,
-                                m.severity, fixable)
-    return list(findings.values()), errors
 
 
 def run_deep(fn: Callable[[], T]) -> T:
@@ -294,53 +113,21 @@ def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
         if options.prefilter:
             _scan_selected(project, options, result)
         else:
-            _scan_everything(project, options, result)
+            from poolsafe.checking import scan_everything
+
+            scan_everything(project, options, result)
     result.files_scanned = scope.reported_count
     result.findings.sort(key=Finding.sort_key)
     result.errors.sort(key=lambda e: e.path)
     return result
 
 
-def _too_large(f: SourceFile, d: bytes, options: ScanOptions) -> FileError | None:
-    if len(d) > options.max_file_bytes:
-        return too_large_error(f, len(d), options.max_file_bytes)
-    return None
 
 
-def _load_checked(f: SourceFile, d: bytes, options: ScanOptions) -> ParsedFile | FileError:
-    return _too_large(f, d, options) or load_data(f, d)
 
 
-def _record(result: ScanResult, findings: list[Finding], errors: list[FileError]) -> None:
-    result.findings.extend(findings)
-    for e in errors:
-        result.errors.append(e)
-        if e.message.startswith("internal error"):
-            result.internal_errors += 1
 
 
-def _scan_everything(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:
-    """Without the prefilter: parse every file of the project, check the reported."""
-    reported = set(project.reported)
-    parsed: dict[int, ParsedFile] = {}
-    for i, (f, d) in enumerate(zip(project.files, project.datas, strict=True)):
-        loaded = _load_checked(f, d, options)
-        if isinstance(loaded, FileError):
-            if i in reported:
-                result.errors.append(loaded)
-        else:
-            parsed[i] = loaded
-        if i in reported and options.progress is not None:
-            options.progress("parse", f.display)
-    index = ProjectIndex([p.module for p in parsed.values()], options.project)
-    rules = enabled_rules(options)
-    for i in project.reported:
-        if i not in parsed:
-            continue
-        findings, errors = check_module(parsed[i], index, rules)
-        if options.progress is not None:
-            options.progress("check", project.files[i].display)
-        _record(result, findings, errors)
 
 
 def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:
@@ -369,7 +156,7 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     selection = select(datas, options.project, modules=modules)
     chosen = set(selection.targets)
     by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
-    files_by_name = _names_to_files(paths, modules)
+    files_by_name = names_to_files(paths, modules)
     hashes: dict[str, str] = {}
 
     def hash_of(path: str) -> str:
@@ -393,53 +180,20 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         _cached_result(result, cached, [files[i] for i in reported], options)
         return
 
-    def load_dependency(path: str) -> ModuleInfo | None:
-        f, d = by_path[path]
-        loaded = _load_checked(f, d, options)
-        return None if isinstance(loaded, FileError) else loaded.module
+    from poolsafe.checking import check_selected  # the parser, only when needed
 
-    own: list[ParsedFile] = []
-    new_errors: list[FileError] = []
-    for i in sorted(chosen):
-        if paths[i] not in to_check:
-            continue  # parsed when a fact needs it (see LazyIndex.modules_mentioning)
-        loaded = _load_checked(files[i], datas[i], options)
-        if isinstance(loaded, FileError):
-            new_errors.append(loaded)
-        else:
-            own.append(loaded)
-    if options.progress is not None:
-        for i in reported:
-            options.progress("parse", files[i].display)
-    index = LazyIndex([p.module for p in own], options.project, load_dependency,
-                      files_by_name, selection.def_names,
-                      selected=[paths[i] for i in sorted(chosen)],
-                      source=lambda path: by_path[path][1])
-    rules = enabled_rules(options)
-
-    def check_share(share: list[ParsedFile]) -> CheckResults:
-        out = CheckResults()
-        for p in share:
-            with index.connections_only():
-                findings, errors = check_module(p, index, rules)
-            out.findings.extend(findings)
-            out.errors.extend(errors)
-        out.lookups = index.lookups
-        return out
-
-    checked = check_all(own, [len(p.module.source) for p in own], options.jobs, check_share)
-    for name, looked_up in checked.lookups.items():
-        index.lookups.setdefault(name, looked_up)
-    new_errors.extend(checked.errors)
-    _record(result, cached.findings, cached.errors)
-    _record(result, checked.findings, new_errors)
+    checked = check_selected(project, options, selection.targets, selection.def_names,
+                             to_check, files_by_name)
+    new_errors = checked.errors
+    result.record(cached.findings, cached.errors)
+    result.record(checked.findings, new_errors)
     if options.cache_dir is not None:
         previous = entry.get("lookups", {}) if known and entry is not None else {}
         store_entry(options.cache_dir, key, {
             "tree": tree,
             "selected": selected,
             "lookups": {**previous, **{name: [[p, hash_of(p)] for p in looked_up]
-                                       for name, looked_up in index.lookups.items()}},
+                                       for name, looked_up in checked.lookups.items()}},
             "files": {**known, **_files_json(to_check, checked.findings, new_errors,
                                              {files[i].display: paths[i] for i in reported})},
         })
@@ -448,43 +202,8 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
             options.progress("check", files[i].display)
 
 
-def _names_to_files(paths: list[str], modules: list[tuple[tuple[str, ...], str]]
-                    ) -> dict[str, list[str]]:
-    """Module name -> the files (absolute paths) that may be that module."""
-    out: dict[str, list[str]] = {}
-    for path, (names, _) in zip(paths, modules, strict=True):
-        for n in names:
-            out.setdefault(n, []).append(path)
-    return out
 
 
-class ProjectResolution:
-    """A project around files that are checked from other text than the disk's (the
-    fix loop's rewritten files): an index over those files plus the modules the
-    prefilter selects in the rest of the project, exactly what a scan of the
-    project resolves against."""
-
-    def __init__(self, project: ProjectScope, options: ScanOptions) -> None:
-        self.options = options
-        self.paths = [str(f.path) for f in project.files]
-        modules = [module_key(f.relative) for f in project.files]
-        self.selection = select(project.datas, options.project, modules=modules)
-        self.by_path = dict(zip(self.paths, zip(project.files, project.datas, strict=True),
-                                strict=True))
-        self.files_by_name = _names_to_files(self.paths, modules)
-
-    def _load(self, path: str) -> ModuleInfo | None:
-        f, d = self.by_path[path]
-        loaded = _load_checked(f, d, self.options)
-        return None if isinstance(loaded, FileError) else loaded.module
-
-    def index(self, checked: list[ModuleInfo]) -> LazyIndex:
-        """An index whose modules are `checked` in place of their files on disk, and
-        the other selected modules of the project, in the project's order."""
-        return LazyIndex(checked, self.options.project, self._load, self.files_by_name,
-                         self.selection.def_names,
-                         selected=[self.paths[i] for i in sorted(self.selection.targets)],
-                         source=lambda path: self.by_path[path][1])
 
 
 def _tree_digest(files: list[SourceFile], datas: list[bytes]) -> str:
@@ -495,7 +214,7 @@ def _tree_digest(files: list[SourceFile], datas: list[bytes]) -> str:
 
 def _cached_result(result: ScanResult, cached: ScanResult, files: list[SourceFile],
                    options: ScanOptions) -> None:
-    _record(result, cached.findings, cached.errors)
+    result.record(cached.findings, cached.errors)
     if options.progress is not None:
         for f in files:
             options.progress("parse", f.display)
@@ -503,7 +222,7 @@ def _cached_result(result: ScanResult, cached: ScanResult, files: list[SourceFil
 
 
 def _cache_key(options: ScanOptions, root: Path) -> str:
-    rules = sorted(r.code for r in enabled_rules(options))
+    rules = enabled_codes(options.select, options.ignore)
     project = options.project
     return config_key((__version__, str(root), rules, sorted(project.acquire.items()),
                        sorted(project.release), sorted(project.session_dependencies),
@@ -568,20 +287,7 @@ def _cached_files(entry: dict[str, Any], paths: list[str],
 
 
 def scan_sources(files: dict[str, str], options: ScanOptions | None = None) -> ScanResult:
-    """Scan in-memory modules (used by the rule-case harness)."""
-    options = options or ScanOptions()
-    result = ScanResult()
-    parsed: list[ParsedFile] = []
-    for name, text in files.items():
-        path = Path("/virtual") / name
-        module = parse_source(name, path, Path(name), text)
-        parsed.append(ParsedFile(SourceFile(name, path, Path(name)), decode(text.encode()),
-                                 module))
-    index = ProjectIndex([p.module for p in parsed], options.project)
-    rules = enabled_rules(options)
-    for p in parsed:
-        findings, errors = check_module(p, index, rules)
-        result.findings.extend(findings)
-        result.errors.extend(errors)
-    result.findings.sort(key=Finding.sort_key)
-    return result
+    """Scan in-memory modules (the rule-case harness)."""
+    from poolsafe.checking import scan_sources as scan_in_memory
+
+    return scan_in_memory(files, options)

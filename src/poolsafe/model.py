@@ -92,3 +92,12 @@ class ScanResult:
     files_scanned: int = 0
     #: internal errors (a rule crashed on a file); these make the exit code 2
     internal_errors: int = 0
+
+    def record(self, findings: list[Finding], errors: list[FileError]) -> None:
+        """Add one file's (or one share's) findings and errors, counting the
+        internal ones."""
+        self.findings.extend(findings)
+        for e in errors:
+            self.errors.append(e)
+            if e.message.startswith("internal error"):
+                self.internal_errors += 1

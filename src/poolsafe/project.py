@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -92,3 +93,62 @@ def import_roots(root: Path, src: Iterable[str]) -> list[Path]:
     the project root itself when none is given."""
     out = [absolute(root / s) for s in src]
     return out or [root]
+
+
+@dataclass
+class ProjectConfig:
+    """What configuration adds to inference (`[tool.poolsafe]` acquire/release lists)."""
+
+    acquire: dict[str, str] = field(default_factory=dict)  # function name -> kind key
+    release: set[str] = field(default_factory=set)
+    session_dependencies: set[str] = field(default_factory=set)
+
+
+def importable_from(path: str, name: str, importer: str) -> bool:
+    """Whether the module file `path`, known by the (suffix) name `name`, is what an
+    import of `name` means in the file `importer`.
+
+    A dotted name (`app.db`) is specific enough to trust. A single name (`json`)
+    only means a project file when its import root (the directory it would be
+    imported from) contains the importer; otherwise `import json` in Django would
+    resolve to `django/core/serializers/json.py`."""
+    if "." in name:
+        return True
+    p = Path(path)
+    root = p.parent.parent if p.name == "__init__.py" else p.parent
+    try:
+        Path(importer).relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def module_key(rel: Path) -> tuple[tuple[str, ...], str]:
+    """A file's possible module names and the package its relative imports start from."""
+    names, is_package = module_names(rel)
+    return names, package_of(names, is_package)
+
+
+def package_of(names: tuple[str, ...], is_package: bool) -> str:
+    full = names[0] if names else ""
+    return full if is_package else full.rpartition(".")[0]
+
+
+def module_names(rel: Path) -> tuple[tuple[str, ...], bool]:
+    parts = list(rel.with_suffix("").parts)
+    is_package = bool(parts) and parts[-1] == "__init__"
+    if is_package:
+        parts = parts[:-1]
+    names = tuple(".".join(parts[i:]) for i in range(len(parts)) if all(
+        p.isidentifier() for p in parts[i:]))
+    return names, is_package
+
+
+def names_to_files(paths: list[str], modules: list[tuple[tuple[str, ...], str]]
+                    ) -> dict[str, list[str]]:
+    """Module name -> the files (absolute paths) that may be that module."""
+    out: dict[str, list[str]] = {}
+    for path, (names, _) in zip(paths, modules, strict=True):
+        for n in names:
+            out.setdefault(n, []).append(path)
+    return out

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import poolsafe.checking as checking
 import poolsafe.engine as engine
 from poolsafe.engine import ScanOptions, scan
 
@@ -21,13 +22,13 @@ OTHER = "def unrelated():\n    return 1\n"
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
-    orig = engine.parse_source
+    orig = checking.parse_source
 
     def counting(display: str, *args: object) -> object:
         seen.append(display)
         return orig(display, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "parse_source", counting)
+    monkeypatch.setattr(checking, "parse_source", counting)
     return seen
 
 

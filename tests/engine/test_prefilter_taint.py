@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from poolsafe.analysis.module import module_key
+from poolsafe.project import module_key
 from poolsafe.engine import ScanOptions, _scan
 from poolsafe.prefilter import select
 
@@ -84,7 +84,7 @@ def test_analysis_parses_an_unselected_module_only_for_constants(
     (tmp_path / "helpers.py").write_text("def slugify(x):\n    return x.lower()\n")
     (tmp_path / "settings.py").write_text("URL = 'postgresql://app@db/app'\n")
     monkeypatch.chdir(tmp_path)
-    import poolsafe.engine as engine
+    import poolsafe.checking as engine
 
     parsed: list[str] = []
     real = engine.load_data

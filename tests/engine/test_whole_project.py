@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poolsafe import engine
+from poolsafe import checking
 from poolsafe.engine import ScanOptions, scan
 from poolsafe.fix.apply import FixResult, fix_files, load_files
 from poolsafe.model import Finding, ScanResult
@@ -167,13 +167,13 @@ def test_a_one_file_run_is_answered_from_the_cache_of_a_whole_run(
     whole = scan([str(tmp_path)], opts)
     assert [(f.line, f.code) for f in whole.findings] == [(5, "PS102")]
     parsed: list[str] = []
-    real = engine.parse_source
+    real = checking.parse_source
 
     def counting(display: str, path: Path, relative: Path, text: str) -> object:
         parsed.append(display)
         return real(display, path, relative, text)
 
-    monkeypatch.setattr(engine, "parse_source", counting)
+    monkeypatch.setattr(checking, "parse_source", counting)
     one = scan([str(tmp_path / "shop" / "orders.py")], opts)
     assert [(f.line, f.code) for f in one.findings] == [(5, "PS102")]
     assert parsed == []
@@ -199,13 +199,13 @@ def test_files_checked_by_separate_runs_share_one_cache_entry(
     second = scan([str(tmp_path / "shop" / "items.py"), str(tmp_path / "shop" / "db.py")],
                   opts)
     calls: list[int] = []
-    real = engine.check_module
+    real = checking.check_module
 
     def counting(*args: object, **kwargs: object) -> object:
         calls.append(1)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "check_module", counting)
+    monkeypatch.setattr(checking, "check_module", counting)
     both = scan([str(tmp_path / "shop")], opts)
     assert calls == []  # every selected file of shop/ was checked by one of the runs
     assert both.findings == sorted(first.findings + second.findings, key=Finding.sort_key)
@@ -323,13 +323,13 @@ def test_a_one_file_scan_parses_what_its_findings_depend_on(
         files[f"shop/more{n}.py"] = APP["shop/orders.py"].replace("count_orders", f"c{n}")
     write_tree(tmp_path, files)
     parsed: list[str] = []
-    real = engine.parse_source
+    real = checking.parse_source
 
     def counting(display: str, path: Path, relative: Path, text: str) -> object:
         parsed.append(Path(path).name)
         return real(display, path, relative, text)
 
-    monkeypatch.setattr(engine, "parse_source", counting)
+    monkeypatch.setattr(checking, "parse_source", counting)
     target = tmp_path / "shop" / "more7.py"
     alone = scan([str(target)])
     assert sorted(parsed) == ["db.py", "more7.py"]

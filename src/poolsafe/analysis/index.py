@@ -11,8 +11,6 @@ import os
 import re
 from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import libcst as cst
 
@@ -57,17 +55,9 @@ from poolsafe.knowledge import (
     match_qualname,
 )
 from poolsafe.knowledge.libraries import async_psycopg_connect
+from poolsafe.project import ProjectConfig, importable_from
 
 _MAX_DEPTH = 40
-
-
-@dataclass
-class ProjectConfig:
-    """What configuration adds to inference (`[tool.poolsafe]` acquire/release lists)."""
-
-    acquire: dict[str, str] = field(default_factory=dict)  # function name -> kind key
-    release: set[str] = field(default_factory=set)
-    session_dependencies: set[str] = field(default_factory=set)
 
 
 class ProjectIndex:
@@ -608,25 +598,6 @@ def def_pattern(names: Iterable[str]) -> re.Pattern[bytes]:
         alternatives = "|".join(re.escape(n) for n in sorted(names)) or r"(?!x)x"
         _WORD_PATTERNS[key] = re.compile(rf"\bdef\s+(?:{alternatives})\b".encode())
     return _WORD_PATTERNS[key]
-
-
-def importable_from(path: str, name: str, importer: str) -> bool:
-    """Whether the module file `path`, known by the (suffix) name `name`, is what an
-    import of `name` means in the file `importer`.
-
-    A dotted name (`app.db`) is specific enough to trust. A single name (`json`)
-    only means a project file when its import root (the directory it would be
-    imported from) contains the importer; otherwise `import json` in Django would
-    resolve to `django/core/serializers/json.py`."""
-    if "." in name:
-        return True
-    p = Path(path)
-    root = p.parent.parent if p.name == "__init__.py" else p.parent
-    try:
-        Path(importer).relative_to(root)
-    except ValueError:
-        return False
-    return True
 
 
 def _param_annotation(func: FunctionInfo, name: str) -> cst.BaseExpression | None:

@@ -10,6 +10,7 @@ from typing import Any
 import libcst as cst
 
 from poolsafe.analysis.cstutil import children, dotted_name
+from poolsafe.project import module_names, package_of
 
 
 @dataclass(frozen=True)
@@ -123,27 +124,6 @@ class ModuleInfo:
     @property
     def package(self) -> str:
         return package_of(self.names, self.is_package)
-
-
-def module_key(rel: Path) -> tuple[tuple[str, ...], str]:
-    """A file's possible module names and the package its relative imports start from."""
-    names, is_package = module_names(rel)
-    return names, package_of(names, is_package)
-
-
-def package_of(names: tuple[str, ...], is_package: bool) -> str:
-    full = names[0] if names else ""
-    return full if is_package else full.rpartition(".")[0]
-
-
-def module_names(rel: Path) -> tuple[tuple[str, ...], bool]:
-    parts = list(rel.with_suffix("").parts)
-    is_package = bool(parts) and parts[-1] == "__init__"
-    if is_package:
-        parts = parts[:-1]
-    names = tuple(".".join(parts[i:]) for i in range(len(parts)) if all(
-        p.isidentifier() for p in parts[i:]))
-    return names, is_package
 
 
 class _Collector(cst.CSTVisitor):

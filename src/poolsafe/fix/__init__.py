@@ -1,5 +1,6 @@
-"""`poolsafe fix`: libcst codemods that rewrite findings into the safe pattern."""
+"""`poolsafe fix`: libcst codemods that rewrite findings into the safe pattern.
 
-from poolsafe.fix.api import FixOutcome, FixPlan, ImportRequest, Unfixable
-
-__all__ = ["FixOutcome", "FixPlan", "ImportRequest", "Unfixable"]
+The plans are in `poolsafe.fix.api`, the edits in `poolsafe.fix.edits`, the loop in
+`poolsafe.fix.apply`. The package itself imports nothing, so that the command line
+loads libcst only when a command needs it.
+"""

@@ -21,20 +21,20 @@ import libcst as cst
 
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
-from poolsafe.discovery import SourceFile
-from poolsafe.engine import (
+from poolsafe.checking import (
     ProjectResolution,
-    ScanOptions,
     enabled_rules,
     load_data,
     parse_error,
     parse_source,
     positions,
 )
+from poolsafe.discovery import SourceFile
 from poolsafe.fix.api import FixPlan, ImportRequest, Replacement, Unfixable
 from poolsafe.fix.edits import enclosing_function, parent_map
+from poolsafe.lazy_index import LazyIndex
 from poolsafe.model import FileError, Finding, Location, RawFinding
-from poolsafe.prefilter import LazyIndex
+from poolsafe.options import ScanOptions
 from poolsafe.project import find_project_root, is_within
 from poolsafe.rules import FileContext, Rule
 from poolsafe.scope import build_scope

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import click
 
 from poolsafe.cli_common import config_options, fatal_on_errors, prepare
-from poolsafe.fix.apply import FixResult, fix_files, load_files
-from poolsafe.fix.writer import original_line, unified_diff, write
 from poolsafe.postprocess import per_file_ignored
+
+if TYPE_CHECKING:
+    from poolsafe.fix.apply import FixResult
 
 
 def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
@@ -45,6 +47,8 @@ def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
 def on_disk_line(result: FixResult, path: str, line: int) -> int:
     """A line of a file's fixed text, as the line of the file on disk (`--diff`
     writes nothing, so that is where a user looks)."""
+    from poolsafe.fix.writer import original_line
+
     for f in result.files:
         if f.display == path:
             return original_line(f, line)
@@ -75,6 +79,10 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
     a file that could not be read, parsed or written (with --diff: there is a
     diff), 2 usage, configuration or internal error.
     """
+    # the fix loop loads the analysis: only when `fix` runs, not for every command
+    from poolsafe.fix.apply import fix_files, load_files
+    from poolsafe.fix.writer import unified_diff, write
+
     cfg, _enabled, options, targets = prepare(
         paths, config_file=config_file, isolated=isolated, select=select,
         extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,

@@ -1,17 +1,23 @@
-"""The rule interface: metadata, documentation, cases, and a `check` over one file."""
+"""The rule interface: metadata, documentation, cases, and a `check` over one file.
+
+Loading it loads no parser: reading a rule's metadata (the command line, reports of
+a cached result) must stay cheap, so the analysis is imported where it runs.
+"""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from poolsafe.analysis.flow import FlowResult, analyse_function
-from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.fix.api import FixOutcome, FixPlan
 from poolsafe.model import RawFinding, RuleMeta, Severity
+
+if TYPE_CHECKING:
+    from poolsafe.analysis.flow import FlowResult
+    from poolsafe.analysis.index import ProjectIndex
+    from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+    from poolsafe.fix.api import FixOutcome
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class FileContext:
     def flow(self, func: FunctionInfo) -> FlowResult:
         key = id(func.node)
         if key not in self._flows:
+            from poolsafe.analysis.flow import analyse_function
+
             self._flows[key] = analyse_function(self.index, func)
         return self._flows[key]
 
@@ -79,6 +87,8 @@ class Rule:
         that `check` shows and the `fixable` field of its JSON output."""
         if not self.fixable:
             return False
+        from poolsafe.fix.api import FixPlan
+
         try:
             outcome = self.fix(ctx, finding)
         except Exception:  # a fixer that cannot plan offers no fix; `fix` reports it

@@ -1,0 +1,319 @@
+"""Parsing and checking: libcst parses each selected file once, the rules run on it
+against the project index, and the reported nodes get their positions.
+
+The engine (`poolsafe.engine`) imports this module only when a scan has a file to
+parse: a cached result, or a tree without database code, loads no parser.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import libcst as cst
+
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ModuleInfo, collect_module
+from poolsafe.discovery import SourceFile
+from poolsafe.gc_scope import keep_new_objects
+from poolsafe.lazy_index import LazyIndex
+from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult
+from poolsafe.options import MAX_FILE_BYTES, ScanOptions
+from poolsafe.parallel import CheckResults, check_all
+from poolsafe.positions import spans
+from poolsafe.prefilter import select
+from poolsafe.project import module_key, names_to_files
+from poolsafe.rule_codes import enabled_codes
+from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
+from poolsafe.scope import ProjectScope, read_error
+from poolsafe.source import (
+    MAX_BRACKET_DEPTH,
+    DecodedSource,
+    SourceError,
+    bracket_depth,
+    decode,
+)
+
+
+@dataclass
+class ParsedFile:
+    source_file: SourceFile
+    decoded: DecodedSource
+    module: ModuleInfo
+
+
+
+def parse_source(display: str, path: Path, relative: Path, text: str) -> ModuleInfo:
+    tree = cst.parse_module(text)
+    module = collect_module(display, path, relative, text, tree)
+    keep_new_objects()
+    return module
+
+
+
+def parse_error(display: str, text: str, exc: Exception) -> FileError:
+    """The `errors` entry for a file libcst could not parse: for a syntax error,
+    Python's own message and position (`path:line:column: syntax error: ...`), which
+    libcst's do not always match; libcst's where Python accepts the code."""
+    if isinstance(exc, RecursionError):
+        return FileError(display, "cannot parse: too deeply nested")
+    try:
+        compile(text, display, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as err:
+        return FileError(display, f"syntax error: {err.msg}", err.lineno, err.offset)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    if isinstance(exc, cst.ParserSyntaxError):
+        first = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
+        return FileError(display, f"syntax error (libcst): {first}", exc.raw_line,
+                         exc.raw_column + 1)
+    return FileError(display, f"cannot parse: {type(exc).__name__}: {exc}")
+
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+
+def _read_limited(path: Path, max_bytes: int) -> bytes:
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise _TooLarge(path.stat().st_size)
+    return data
+
+
+
+def load(source_file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile | FileError:
+    try:
+        data = _read_limited(source_file.path, max_bytes)
+    except _TooLarge as exc:
+        return too_large_error(source_file, exc.size, max_bytes)
+    except OSError as exc:
+        return read_error(source_file, exc)
+    return load_data(source_file, data)
+
+
+
+def too_large_error(source_file: SourceFile, size: int, max_bytes: int) -> FileError:
+    return FileError(source_file.display, f"skipped: {size / 1e6:.1f} MB is above the "
+                                          f"{max_bytes / 1e6:.1f} MB limit for one file")
+
+
+
+def load_data(source_file: SourceFile, data: bytes) -> ParsedFile | FileError:
+    """Decode, check and parse one file's bytes."""
+    try:
+        decoded = decode(data)
+    except SourceError as exc:
+        return FileError(source_file.display, str(exc))
+    if "\0" in decoded.text:
+        return FileError(source_file.display, "cannot parse: the file contains a NUL byte")
+    depth = bracket_depth(decoded.text)
+    if depth > MAX_BRACKET_DEPTH:
+        return FileError(source_file.display,
+                         f"cannot parse: brackets nested {depth} levels deep (too deeply "
+                         f"nested; Python allows {MAX_BRACKET_DEPTH})")
+    try:
+        module = parse_source(source_file.display, source_file.path, source_file.relative,
+                              decoded.text)
+    except Exception as exc:  # libcst raises several kinds on hostile input
+        return parse_error(source_file.display, decoded.text, exc)
+    return ParsedFile(source_file, decoded, module)
+
+
+
+def enabled_rules(options: ScanOptions) -> list[Rule]:
+    return [RULES_BY_CODE[code]() for code in enabled_codes(options.select, options.ignore)]
+
+
+
+def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Location]:
+    """Line/column of the given nodes (computed only for files that report)."""
+    return {key: Location(s.start_line, s.start_column + 1, s.end_line, s.end_column + 1)
+            for key, s in spans(module, nodes).items()}
+
+
+
+def check_module(parsed: ParsedFile, index: ProjectIndex,
+                 rules: list[Rule]) -> tuple[list[Finding], list[FileError]]:
+    ctx = FileContext(parsed.module, index)
+    raw: list[RawFinding] = []
+    errors: list[FileError] = []
+    for rule in rules:
+        try:
+            raw.extend(rule.check(ctx))
+        except RecursionError:
+            errors.append(FileError(parsed.module.path,
+                                    f"internal error in {rule.code}: code nested too deeply"))
+        except Exception as exc:
+            errors.append(FileError(parsed.module.path,
+                                    f"internal error in {rule.code}: {type(exc).__name__}: {exc}"))
+    if not raw:
+        return [], errors
+    try:
+        where = positions(parsed.module.tree, (f.node for f in raw))
+    except RecursionError:
+        errors.append(FileError(parsed.module.path, "internal error: nested too deeply"))
+        return [], errors
+    meta = {r.code: r.meta() for r in rules}
+    by_code = {r.code: r for r in rules}
+    findings: dict[tuple[str, int, int], Finding] = {}
+    for f in raw:
+        loc = where.get(id(f.node))
+        if loc is None:
+            continue
+        m = meta[f.code]
+        key = (f.code, loc.line, loc.column)
+        if key in findings:
+            continue
+        fixable = by_code[f.code].safe_fix_available(ctx, f)
+        findings[key] = Finding(parsed.module.path, loc, f.code, m.name, f.message,
+                                m.severity, fixable)
+    return list(findings.values()), errors
+
+
+
+def _too_large(f: SourceFile, d: bytes, options: ScanOptions) -> FileError | None:
+    if len(d) > options.max_file_bytes:
+        return too_large_error(f, len(d), options.max_file_bytes)
+    return None
+
+
+
+def _load_checked(f: SourceFile, d: bytes, options: ScanOptions) -> ParsedFile | FileError:
+    return _too_large(f, d, options) or load_data(f, d)
+
+
+
+def scan_everything(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:
+    """Without the prefilter: parse every file of the project, check the reported."""
+    reported = set(project.reported)
+    parsed: dict[int, ParsedFile] = {}
+    for i, (f, d) in enumerate(zip(project.files, project.datas, strict=True)):
+        loaded = _load_checked(f, d, options)
+        if isinstance(loaded, FileError):
+            if i in reported:
+                result.errors.append(loaded)
+        else:
+            parsed[i] = loaded
+        if i in reported and options.progress is not None:
+            options.progress("parse", f.display)
+    index = ProjectIndex([p.module for p in parsed.values()], options.project)
+    rules = enabled_rules(options)
+    for i in project.reported:
+        if i not in parsed:
+            continue
+        findings, errors = check_module(parsed[i], index, rules)
+        if options.progress is not None:
+            options.progress("check", project.files[i].display)
+        result.record(findings, errors)
+
+
+
+class ProjectResolution:
+    """A project around files that are checked from other text than the disk's (the
+    fix loop's rewritten files): an index over those files plus the modules the
+    prefilter selects in the rest of the project, exactly what a scan of the
+    project resolves against."""
+
+    def __init__(self, project: ProjectScope, options: ScanOptions) -> None:
+        self.options = options
+        self.paths = [str(f.path) for f in project.files]
+        modules = [module_key(f.relative) for f in project.files]
+        self.selection = select(project.datas, options.project, modules=modules)
+        self.by_path = dict(zip(self.paths, zip(project.files, project.datas, strict=True),
+                                strict=True))
+        self.files_by_name = names_to_files(self.paths, modules)
+
+    def _load(self, path: str) -> ModuleInfo | None:
+        f, d = self.by_path[path]
+        loaded = _load_checked(f, d, self.options)
+        return None if isinstance(loaded, FileError) else loaded.module
+
+    def index(self, checked: list[ModuleInfo]) -> LazyIndex:
+        """An index whose modules are `checked` in place of their files on disk, and
+        the other selected modules of the project, in the project's order."""
+        return LazyIndex(checked, self.options.project, self._load, self.files_by_name,
+                         self.selection.def_names,
+                         selected=[self.paths[i] for i in sorted(self.selection.targets)],
+                         source=lambda path: self.by_path[path][1])
+
+
+
+def scan_sources(files: dict[str, str], options: ScanOptions | None = None) -> ScanResult:
+    """Scan in-memory modules (used by the rule-case harness)."""
+    options = options or ScanOptions()
+    result = ScanResult()
+    parsed: list[ParsedFile] = []
+    for name, text in files.items():
+        path = Path("/virtual") / name
+        module = parse_source(name, path, Path(name), text)
+        parsed.append(ParsedFile(SourceFile(name, path, Path(name)), decode(text.encode()),
+                                 module))
+    index = ProjectIndex([p.module for p in parsed], options.project)
+    rules = enabled_rules(options)
+    for p in parsed:
+        findings, errors = check_module(p, index, rules)
+        result.findings.extend(findings)
+        result.errors.extend(errors)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+def check_selected(project: ProjectScope, options: ScanOptions, selected: list[int],
+                   def_names: frozenset[str], to_check: set[str],
+                   files_by_name: dict[str, list[str]]) -> CheckResults:
+    """Check the files of `to_check` (absolute paths, all selected): parse them, and
+    resolve against the project, whose other selected modules are parsed when a
+    name or a project-wide fact reaches them (see `LazyIndex`). The result holds the
+    findings, the errors (parse errors included) and the module names looked up."""
+    files, datas = project.files, project.datas
+    paths = [str(f.path) for f in files]
+    by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
+    chosen = sorted(selected)
+    reported = project.reported
+
+    def load_dependency(path: str) -> ModuleInfo | None:
+        f, d = by_path[path]
+        loaded = _load_checked(f, d, options)
+        return None if isinstance(loaded, FileError) else loaded.module
+
+    own: list[ParsedFile] = []
+    new_errors: list[FileError] = []
+    for i in chosen:
+        if paths[i] not in to_check:
+            continue  # parsed when a fact needs it (see LazyIndex.modules_mentioning)
+        loaded = _load_checked(files[i], datas[i], options)
+        if isinstance(loaded, FileError):
+            new_errors.append(loaded)
+        else:
+            own.append(loaded)
+    if options.progress is not None:
+        for i in reported:
+            options.progress("parse", files[i].display)
+    index = LazyIndex([p.module for p in own], options.project, load_dependency,
+                      files_by_name, def_names,
+                      selected=[paths[i] for i in chosen],
+                      source=lambda path: by_path[path][1])
+    rules = enabled_rules(options)
+
+    def check_share(share: list[ParsedFile]) -> CheckResults:
+        out = CheckResults()
+        for p in share:
+            with index.connections_only():
+                findings, errors = check_module(p, index, rules)
+            out.findings.extend(findings)
+            out.errors.extend(errors)
+        out.lookups = index.lookups
+        return out
+
+    checked = check_all(own, [len(p.module.source) for p in own], options.jobs, check_share)
+    checked.errors[:0] = new_errors
+    for name, looked_up in checked.lookups.items():
+        index.lookups.setdefault(name, looked_up)
+    checked.lookups = index.lookups
+    return checked

@@ -1,0 +1,219 @@
+"""The project index a scan resolves with: built over the files it checks, it parses
+any other project module when name resolution or a project-wide fact reaches it.
+
+See `LazyIndex`; the prefilter (`poolsafe.prefilter`) decides, from bytes, which
+modules are selected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ModuleInfo
+from poolsafe.project import ProjectConfig, importable_from
+
+
+class _LazyNames(dict[str, list[ModuleInfo]]):
+    """`ProjectIndex.by_name` that parses a module the first time its name is asked,
+    and shows only the modules that `visible` admits."""
+
+    def __init__(self, initial: dict[str, list[ModuleInfo]],
+                 load: Callable[[str], tuple[list[ModuleInfo], bool]],
+                 visible: Callable[[ModuleInfo], bool]) -> None:
+        super().__init__(initial)
+        self._load = load
+        self._visible = visible
+        self._done: set[str] = set()
+
+    def _ensure(self, name: str) -> None:
+        if name in self._done:
+            return
+        # the loader registers what it parses under every name of the module
+        _, complete = self._load(name)
+        if complete:
+            self._done.add(name)
+
+    def _shown(self, name: str) -> list[ModuleInfo] | None:
+        self._ensure(name)
+        found = super().get(name)
+        return None if found is None else [m for m in found if self._visible(m)]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        shown = self._shown(name)
+        return shown if shown else default
+
+    def __getitem__(self, name: str) -> list[ModuleInfo]:
+        shown = self._shown(name)
+        if not shown:
+            raise KeyError(name)
+        return shown
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and bool(self._shown(name))
+
+
+#: the index's memo tables (see `LazyIndex.connections_only`)
+_MEMOS = ("_memo", "_acquirer_memo", "_cm_memo", "_releaser_memo", "_rollbacker_memo",
+          "_qualname_memo", "_release_wrapper_memo")
+
+
+class LazyIndex(ProjectIndex):
+    """A project index over the selected modules that parses any other project
+    module when name resolution reaches it.
+
+    `def_names` (every function name defined in any file, by regex) answers the
+    index's cheap "may this be a project function?" pre-check, which otherwise
+    depends on which modules happen to be loaded yet."""
+
+    def __init__(self, modules: Iterable[ModuleInfo], config: ProjectConfig | None,
+                 load: Callable[[str], ModuleInfo | None],
+                 files_by_name: dict[str, list[str]], def_names: frozenset[str],
+                 selected: Sequence[str] | None = None,
+                 source: Callable[[str], bytes] | None = None) -> None:
+        """`modules` are parsed already; `selected` (absolute paths, in the project's
+        order; default: those of `modules`) are the modules project-wide facts read,
+        parsed when a fact needs them (`source` gives their bytes for
+        `modules_mentioning`)."""
+        super().__init__(modules, config)
+        self._load_file = load
+        self._files_by_name = files_by_name
+        self._def_names = def_names
+        self._loaded: dict[str, ModuleInfo | None] = {}
+        #: module name -> the files that resolution asked for (the cache records them)
+        self.lookups: dict[str, list[str]] = {}
+        for m in self._modules:
+            self._loaded[str(m.abspath)] = m
+        self._order = (list(selected) if selected is not None
+                       else [str(m.abspath) for m in self._modules])
+        self._given = [m for m in self._modules if str(m.abspath) not in set(self._order)]
+        self._all_parsed = selected is None
+        self._source = source
+        self._selected = frozenset(self._loaded) | frozenset(self._order)
+        self._restricted = False
+        #: what `connections_only` scopes learnt, kept apart from the full answers
+        self._restricted_memos: dict[str, dict[Any, Any]] = {a: {} for a in _MEMOS}
+        self.by_name = _LazyNames(self.by_name, self._load_name,
+                                  lambda m: self._loadable(str(m.abspath)))
+
+    @contextmanager
+    def connections_only(self) -> Iterator[None]:
+        """Only the selected modules can make a connection, session, pool or engine
+        (a module the prefilter left out spells no database word and imports no
+        tainted name), so inside this scope resolution does not parse the others.
+        Its answers (less precise about anything else) live in memos of their own."""
+        with self._scope(restricted=True):
+            yield
+
+    @contextmanager
+    def full_resolution(self) -> Iterator[None]:
+        """Undo `connections_only` for a question about other values: a constant, a
+        base class, a configuration key defined in a module with no database word."""
+        with self._scope(restricted=False):
+            yield
+
+    @contextmanager
+    def _scope(self, restricted: bool) -> Iterator[None]:
+        if restricted == self._restricted:
+            yield
+            return
+        saved = {a: getattr(self, a) for a in _MEMOS}
+        if restricted:
+            for a in _MEMOS:
+                setattr(self, a, ChainMap(self._restricted_memos[a], saved[a]))
+        else:
+            for a in _MEMOS:
+                setattr(self, a, saved[a].maps[1])
+        self._restricted = restricted
+        try:
+            yield
+        finally:
+            self._restricted = not restricted
+            for a in _MEMOS:
+                setattr(self, a, saved[a])
+
+    def _loadable(self, path: str) -> bool:
+        return not self._restricted or path in self._selected
+
+    def _load_name(self, name: str) -> tuple[list[ModuleInfo], bool]:
+        """The modules called `name`, parsed now if need be, and whether that is all of
+        them (inside `connections_only`, the unselected ones wait)."""
+        files = self._files_by_name.get(name, [])
+        self.lookups[name] = files
+        out = []
+        complete = True
+        for path in files:
+            if not self._loadable(path):
+                complete = False
+                continue
+            found = self._module_at(path)
+            if found is not None:
+                out.append(found)
+        return out, complete
+
+    def _module_at(self, path: str) -> ModuleInfo | None:
+        """The module in `path`, parsed the first time it is asked for. It does not
+        join `modules`: project-wide facts read the selected modules only, not
+        whatever resolution happened to parse before they were computed."""
+        if path not in self._loaded:
+            m = self._load_file(path)
+            self._loaded[path] = m
+            if m is not None:
+                for n in m.names:
+                    lst = dict.setdefault(self.by_name, n, [])
+                    if not any(x is m for x in lst):
+                        lst.append(m)
+        return self._loaded[path]
+
+    @property
+    def modules(self) -> list[ModuleInfo]:
+        """Every selected module (parsed now if need be, in the project's order), then
+        any module given that is not selected (a file being fixed)."""
+        if not self._all_parsed:
+            self._modules = [*self._selected_modules(self._order), *self._given]
+            self._all_parsed = True
+        return self._modules
+
+    def modules_matching(self, pattern: re.Pattern[bytes]) -> list[ModuleInfo]:
+        if self._all_parsed or self._source is None:
+            return super().modules_matching(pattern)
+        source = self._source
+
+        def mentions(path: str) -> bool:
+            parsed = self._loaded.get(path)
+            return bool(pattern.search(parsed.source.encode() if parsed else source(path)))
+
+        return [*self._selected_modules(p for p in self._order if mentions(p)),
+                *(m for m in self._given if pattern.search(m.source.encode()))]
+
+    def _selected_modules(self, paths: Iterable[str]) -> list[ModuleInfo]:
+        return [m for m in map(self._module_at, paths) if m is not None]
+
+    def _may_be_project_function(self, name: str) -> bool:
+        """`def_names` has every function name the project's files define (found by
+        a regex over their bytes), so no module needs parsing to answer."""
+        if name in self._def_names:
+            return True
+        return any(name in m.functions or any(name in c.methods for c in m.classes.values())
+                   for m in self._loaded.values() if m is not None)
+
+    def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
+        """Like the index's, but decides by path before parsing anything: an
+        `import json` must not parse every project file called json.py."""
+        files = self._files_by_name.get(name, [])
+        self.lookups[name] = files
+        here = str(near.abspath)
+        out = [m for m in dict.get(self.by_name, name, [])
+               if importable_from(str(m.abspath), name, here)
+               and self._loadable(str(m.abspath))]
+        for path in files:
+            if not importable_from(path, name, here) or not self._loadable(path):
+                continue
+            found = self._module_at(path)
+            if found is not None and not any(x is found for x in out):
+                out.append(found)
+        return out

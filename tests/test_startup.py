@@ -1,0 +1,62 @@
+"""Start-up loads no parser: a tree without database code, or an unchanged tree
+answered from the cache, never imports libcst; the light rule-code list agrees with
+the rules themselves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from poolsafe.rule_codes import RULE_CODES, enabled_codes
+from poolsafe.rules import ALL_RULES
+
+PROBE = """
+import sys
+from click.testing import CliRunner
+from poolsafe.cli import main
+result = CliRunner().invoke(main, sys.argv[1:])
+print(result.exit_code, any(m == "libcst" or m.startswith("libcst.") for m in sys.modules))
+"""
+
+LEAK = '''from psycopg2.pool import SimpleConnectionPool
+
+pool = SimpleConnectionPool(1, 5, "dbname=x")
+
+
+def load():
+    conn = pool.getconn()
+    conn.cursor().execute("SELECT 1")
+    pool.putconn(conn)
+'''
+
+
+def _run(cwd: Path, *args: str) -> tuple[int, bool]:
+    out = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=cwd, capture_output=True,
+                         text=True, check=True).stdout.split()
+    return int(out[0]), out[1] == "True"
+
+
+def test_a_tree_without_database_code_loads_no_parser(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    for i in range(20):
+        (tmp_path / f"m{i}.py").write_text(f"def f{i}(x):\n    return x * {i}\n")
+    assert _run(tmp_path, "check", "--no-cache", ".") == (0, False)
+
+
+def test_a_cached_answer_loads_no_parser(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "leak.py").write_text(LEAK)
+    assert _run(tmp_path, "check", ".") == (1, True)  # the first run parses
+    assert _run(tmp_path, "check", ".") == (1, False)  # the second reads the cache
+    assert _run(tmp_path, "check", "--format", "json", "leak.py") == (1, False)
+
+
+def test_the_rule_codes_are_the_rules() -> None:
+    assert RULE_CODES == tuple(r.code for r in ALL_RULES)
+
+
+def test_enabled_codes() -> None:
+    assert enabled_codes(None, []) == list(RULE_CODES)
+    assert enabled_codes({"PS1"}, ["PS103"]) == ["PS101", "PS102", "PS104", "PS105"]
+    assert enabled_codes(set(), []) == []
