@@ -53,7 +53,7 @@ def test_a_cached_answer_loads_no_parser(tmp_path: Path) -> None:
 
 
 def test_the_rule_codes_are_the_rules() -> None:
-    assert RULE_CODES == tuple(r.code for r in ALL_RULES)
+    assert tuple(r.code for r in ALL_RULES) == RULE_CODES
 
 
 def test_enabled_codes() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from poolsafe.project import module_key
 from poolsafe.engine import ScanOptions, _scan
 from poolsafe.prefilter import select
+from poolsafe.project import module_key
 
 
 def _select(files: dict[str, str]) -> list[str]:

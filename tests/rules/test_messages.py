@@ -70,4 +70,5 @@ def early(flag):
     close_conn(conn, cur)
 '''
     [(line, message)] = _messages({"db.py": _TUPLE_WRAPPERS, "app.py": app})
+    assert line == 5
     assert "is not returned to the pool on every path" in message and "never" not in message
