@@ -46,6 +46,9 @@ class ConnectionKind:
     #: rollback and no error (the server answers COMMIT with ROLLBACK), and the pool
     #: gets a clean connection back; SQLAlchemy raises instead
     exit_commit_rolls_back_aborted: bool = False
+    #: a connection of its own, from no pool (`psycopg2.connect()`): the server frees
+    #: it when the process exits, so a one-shot script that runs it once loses nothing
+    direct: bool = False
 
     def safe_form_for(self, var: str) -> str:
         return self.safe_form.replace("{var}", var)
@@ -183,6 +186,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg2",
+            direct=True,
             db_error=("psycopg2", "", "psycopg2.Error"),
             label="psycopg2 connection",
             close_releases=True,
@@ -192,6 +196,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg",
+            direct=True,
             exit_commit_rolls_back_aborted=True,
             db_error=("psycopg", "", "psycopg.Error"),
             savepoint_method="transaction",
@@ -203,6 +208,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="psycopg-async",
+            direct=True,
             exit_commit_rolls_back_aborted=True,
             db_error=("psycopg", "", "psycopg.Error"),
             savepoint_method="transaction",
@@ -215,6 +221,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="pymysql",
+            direct=True,
             label="pymysql connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -224,6 +231,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="mysql-connector",
+            direct=True,
             label="mysql.connector connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -233,6 +241,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="mysqldb",
+            direct=True,
             label="MySQLdb connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -242,6 +251,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="asyncpg",
+            direct=True,
             db_error=("asyncpg", "", "asyncpg.PostgresError"),
             label="asyncpg connection",
             close_releases=True,

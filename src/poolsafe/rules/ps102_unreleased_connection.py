@@ -9,6 +9,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import iter_calls, iter_nodes
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.project_facts import is_cli_entry
 from poolsafe.analysis.values import Connection
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import (
@@ -44,6 +45,15 @@ class UnreleasedConnection(Rule):
     `with pool.getconn() as conn:` is reported too: for psycopg2, `with conn:`
     only ends the transaction; for psycopg_pool it closes the connection rather
     than returning it.
+
+    **One-shot scripts.** A connection of its own (`psycopg2.connect()`,
+    `pymysql.connect()`, `asyncpg.connect()`: no pool) opened once in code that runs
+    once per process (a `click`/`typer` command, or a function called only from
+    module-level code such as `if __name__ == "__main__": main()`) is not reported:
+    when the process exits the server frees the connection, and nothing else is
+    held. Such a connection opened inside a loop, a pooled checkout, an engine
+    connection or a session in the same code is still reported, and so is any code
+    that also runs from elsewhere (a route, a worker).
 
     ## Why is this bad?
     Every path that skips the release keeps a slot checked out. Under errors the
@@ -115,6 +125,8 @@ class UnreleasedConnection(Rule):
             for site_index, how in sorted(flow.leaks.items()):
                 site = flow.sites[site_index]
                 kind = site.conn.kind
+                if how != "overwritten" and _one_shot(ctx, func, site):
+                    continue
                 if site.in_with:
                     yield self.finding(
                         site.call,
@@ -218,3 +230,17 @@ def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:
                 node.value, cst.BaseExpression) and var in escaping_names(node.value):
             return False
     return True
+
+
+def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
+    """A direct connection opened once in code that runs once per process (see the
+    rule's "One-shot scripts"): the process exit frees it."""
+    if not site.conn.kind.direct or site.in_with:
+        return False
+    parents = parent_map(func.node)
+    node: cst.CSTNode | None = site.call
+    while node is not None and node is not func.node:
+        if isinstance(node, (cst.For, cst.While, cst.CompFor)):
+            return False
+        node = parents.get(id(node))
+    return is_cli_entry(ctx.index, func)

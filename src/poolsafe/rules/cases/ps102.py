@@ -21,6 +21,40 @@ def close_conn(conn, cur):
 
 INVALID: list[Case] = [
     Case("""
+import sys
+import psycopg2
+from psycopg2.pool import SimpleConnectionPool
+
+pool = SimpleConnectionPool(1, 4, dsn="dbname=app")
+
+
+def main(paths):
+    for path in paths:
+        conn = psycopg2.connect("dbname=app")  # expect: PS102
+        conn.cursor().execute("COPY t FROM %s", (path,))
+        conn.close()
+    pooled = pool.getconn()  # expect: PS102
+    pooled.cursor().execute("SELECT 1")
+    pool.putconn(pooled)
+
+
+def handler(event):
+    conn = psycopg2.connect("dbname=app")  # expect: PS102
+    conn.cursor().execute("SELECT 1")
+    conn.close()
+
+
+def serve(events):
+    for event in events:
+        handler(event)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+    handler({})
+""", note="one-shot script: a connection per loop iteration, a pooled checkout, and a "
+           "function that also runs from elsewhere are still reported"),
+    Case("""
 from db import close_conn, get_conn
 
 
@@ -210,6 +244,29 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case("""
+import sys
+import click
+import psycopg2
+
+
+def main(path):
+    conn = psycopg2.connect("dbname=app")
+    cur = conn.cursor()
+    cur.execute("COPY t FROM %s", (path,))
+    conn.commit()
+    conn.close()
+
+
+@click.command()
+def load():
+    conn = psycopg2.connect("dbname=app")
+    conn.cursor().execute("SELECT 1")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
+""", note="one-shot script: a direct connection opened once per process; the exit frees it"),
     Case("""
 from db import close_conn, get_conn
 
