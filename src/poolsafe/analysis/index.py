@@ -474,7 +474,7 @@ class ProjectIndex:
         f = call.func
         out: set[str] = set()
         if isinstance(f, cst.Attribute):
-            if f.attr.value in POOL_RELEASE_METHODS:
+            if f.attr.value in POOL_RELEASE_METHODS and not self._not_a_pool(f.value, func):
                 args = positional_args(call)
                 if args and isinstance(args[0], cst.Name):
                     out.add(args[0].value)
@@ -498,6 +498,14 @@ class ProjectIndex:
                 if i in positions and isinstance(arg, cst.Name):
                     out.add(arg.value)
         return out
+
+    def _not_a_pool(self, receiver: cst.BaseExpression, func: FunctionInfo | None) -> bool:
+        """`psycopg2.pool.putconn(conn)`: a module (or a class) is no pool, so the call
+        releases nothing (it raises)."""
+        if func is None:
+            return False
+        value = self.evaluate(receiver, func.module, func)
+        return isinstance(value, (External, ModuleRef, ClassRef))
 
     def release_wrapper_for(self, acquirer_name: str) -> FunctionInfo | None:
         """The project function that releases what the acquire wrapper `acquirer_name`

@@ -21,6 +21,28 @@ def close_conn(conn, cur):
 
 INVALID: list[Case] = [
     Case("""
+from psycopg2 import pool as pgpool
+
+POOL = pgpool.SimpleConnectionPool(1, 4, dsn="dbname=app")
+
+
+def no_argument():
+    conn = POOL.getconn()  # expect: PS102
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        POOL.putconn()
+
+
+def on_the_module():
+    conn = POOL.getconn()  # expect: PS102
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        pgpool.putconn(conn)
+""", note="putconn() without the connection, or on the module instead of the pool, "
+           "releases nothing (it raises)"),
+    Case("""
 import sys
 import psycopg2
 from psycopg2.pool import SimpleConnectionPool
