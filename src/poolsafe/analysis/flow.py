@@ -76,7 +76,9 @@ _CLOSING = frozenset({"closing", "aclosing"})
 #: cursor (a release placed after them in each `except` counts as a release)
 _NON_RAISING_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
-     "rollback", "close", "cursor", "begin"}
+     "rollback", "close", "cursor", "begin",
+     # mysql.connector answers False when the server is gone; it does not raise
+     "is_connected"}
 )
 _NON_RAISING_FUNCTIONS = frozenset(
     {"print", "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable",
@@ -482,6 +484,14 @@ class FunctionFlow:
         aborted transaction)."""
         if self._is_db_error_check(test):
             return state, frozenset(f for f in state if not isinstance(f, Aborted))
+        connected, positive = _connected_check(test)
+        if connected is not None:
+            # `if conn.is_connected(): conn.close()`: a direct connection that is not
+            # connected holds nothing on the server; a pooled one still holds its
+            # slot (the pool gets it back only from close()), so it stays held
+            gone = frozenset(f for f in state if isinstance(f, Held) and f.var == connected
+                             and self.result.sites[f.site].conn.kind.direct)
+            return (state, state - gone) if positive else (state - gone, state)
         var, truthy_when_held = _guard(test)
         if var is None:
             return state, state
@@ -818,6 +828,23 @@ def escaping_names(expr: cst.BaseExpression, *, through_calls: bool = False) -> 
             continue
         stack.extend(children(cur))
     return out
+
+
+def _connected_check(test: cst.BaseExpression) -> tuple[str | None, bool]:
+    """`conn.is_connected()` (mysql.connector), `conn.open` (pymysql), `not
+    conn.closed` (psycopg) -> (conn, True); their negations -> (conn, False)."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        var, positive = _connected_check(test.expression)
+        return var, not positive
+    if isinstance(test, cst.Call) and not test.args and isinstance(test.func, cst.Attribute) \
+            and test.func.attr.value == "is_connected" and isinstance(test.func.value, cst.Name):
+        return test.func.value.value, True
+    if isinstance(test, cst.Attribute) and isinstance(test.value, cst.Name):
+        if test.attr.value == "open":
+            return test.value.value, True
+        if test.attr.value == "closed":
+            return test.value.value, False
+    return None, True
 
 
 def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:

@@ -144,6 +144,15 @@ class UnreleasedConnection(Rule):
                     when = f"is never {verb}"
                 else:
                     when = f"is not {verb} on every path"
+                if _close_behind_connected_check(func, site.var):
+                    yield self.finding(
+                        site.call,
+                        f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}: it is "
+                        f"closed only `if {site.var}.is_connected()`, and a dead pooled "
+                        f"connection must still go back to the pool; call "
+                        f"`{site.var}.close()` without that guard, in `finally`",
+                    )
+                    continue
                 if kind.pool_release or site.conn.via is not None:
                     advice = f"try/finally: {release_hint(site, ctx.index)}"
                     if kind.pool_release is None:
@@ -244,3 +253,20 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
             return False
         node = parents.get(id(node))
     return is_cli_entry(ctx.index, func)
+
+
+def _close_behind_connected_check(func: FunctionInfo, var: str) -> bool:
+    """`if conn.is_connected(): conn.close()` somewhere in the function."""
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.If):
+            continue
+        test = node.test
+        if (isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
+                and test.func.attr.value == "is_connected"
+                and isinstance(test.func.value, cst.Name) and test.func.value.value == var):
+            for call in iter_calls(node.body):
+                if (isinstance(call.func, cst.Attribute) and call.func.attr.value == "close"
+                        and isinstance(call.func.value, cst.Name)
+                        and call.func.value.value == var):
+                    return True
+    return False

@@ -21,6 +21,23 @@ def close_conn(conn, cur):
 
 INVALID: list[Case] = [
     Case("""
+from mysql.connector import pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def report():
+    conn = cnxpool.get_connection()  # expect: PS102
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        return cur.fetchall()
+    finally:
+        if conn.is_connected():
+            conn.close()
+""", note="a pooled mysql.connector connection closed only if still connected: a dead "
+           "one never goes back to the pool"),
+    Case("""
 from psycopg2 import pool as pgpool
 
 POOL = pgpool.SimpleConnectionPool(1, 4, dsn="dbname=app")
@@ -266,6 +283,40 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case("""
+import mysql.connector
+import pymysql
+import psycopg2
+
+
+def mysql_direct():
+    conn = mysql.connector.connect(host="db")
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        return cur.fetchall()
+    finally:
+        if conn.is_connected():
+            conn.close()
+
+
+def pymysql_direct():
+    conn = pymysql.connect(host="db")
+    try:
+        return conn.cursor().execute("SELECT 1")
+    finally:
+        if conn.open:
+            conn.close()
+
+
+def psycopg2_direct():
+    conn = psycopg2.connect("dbname=app")
+    try:
+        return conn.cursor().execute("SELECT 1")
+    finally:
+        if not conn.closed:
+            conn.close()
+""", note="a direct connection that is no longer connected holds nothing on the server"),
     Case("""
 import sys
 import click
