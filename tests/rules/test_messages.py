@@ -72,3 +72,41 @@ def early(flag):
     [(line, message)] = _messages({"db.py": _TUPLE_WRAPPERS, "app.py": app})
     assert line == 5
     assert "is not returned to the pool on every path" in message and "never" not in message
+
+
+def test_a_wrapper_named_like_a_pool_suggests_the_pools_release() -> None:
+    app = '''import asyncpg
+
+
+class Db:
+    pool: asyncpg.Pool
+
+    @staticmethod
+    async def get_pool():
+        return await Db.pool.acquire()
+
+
+async def work():
+    conn = await Db.get_pool()
+    await conn.execute("SELECT 1")
+    await Db.pool.release(conn)
+'''
+    [(line, message)] = _messages({"app.py": app})
+    assert line == 13
+    assert message.endswith("use try/finally: await Db.pool.release(conn)"), message
+
+
+def test_no_message_has_an_unfilled_placeholder() -> None:
+    import re
+
+    from poolsafe.rules import ALL_RULES
+
+    seen = 0
+    for rule in ALL_RULES:
+        for case in rule.INVALID:
+            result = scan_sources({**case.files, case.path: case.code},
+                                  ScanOptions(select={rule.code}))
+            for f in result.findings:
+                seen += 1
+                assert not re.search(r"\{\w*\}", f.message), (rule.code, f.message)
+    assert seen > 100

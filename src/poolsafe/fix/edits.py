@@ -16,7 +16,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import FunctionRef, LibraryObject
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.knowledge import POOL_RELEASE_METHODS
+from poolsafe.knowledge import ACQUIRE_METHOD_NAMES, POOL_RELEASE_METHODS
 
 if TYPE_CHECKING:  # the fixers' context; no import at run time
     from poolsafe.rules.base import FileContext
@@ -593,8 +593,11 @@ def acquire_statement(call: cst.CSTNode, parents: dict[int, cst.CSTNode]
     return line, target.value
 
 
-def release_hint(site: AcquireSite, index: ProjectIndex) -> str:
-    """How this checkout is given back: `pool.putconn(conn)` or the project's wrapper."""
+def release_hint(site: AcquireSite, index: ProjectIndex,
+                 func: FunctionInfo | None = None) -> str:
+    """How this checkout is given back: `pool.putconn(conn)`, the project's release
+    wrapper, or the release of the pool the acquire wrapper takes it from (`func`,
+    the function the checkout is in, lets the wrapper be looked up)."""
     call = site.call
     var = site.var
     kind = site.conn.kind
@@ -608,8 +611,31 @@ def release_hint(site: AcquireSite, index: ProjectIndex) -> str:
         if wrapper is not None:
             args = _release_arguments(site, wrapper, index)
             return f"{'await ' if wrapper.is_async else ''}{wrapper.name}({', '.join(args)})"
+        pool = _wrapped_pool(site, index, func)
+        if pool is not None and kind.pool_release:
+            prefix = "await " if kind.is_async else ""
+            return f"{prefix}{pool}.{kind.pool_release}({var})"
         return f"the pool's release for `{site.conn.via}()`"
     return f"the pool's {kind.pool_release or 'release'}()"
+
+
+def _wrapped_pool(site: AcquireSite, index: ProjectIndex,
+                  func: FunctionInfo | None) -> str | None:
+    """`Db.pool` when the acquire wrapper the checkout came through returns
+    `Db.pool.acquire()` (or `getconn()`, ...) of a pool named by a dotted name."""
+    if func is None:
+        return None
+    callee = index.evaluate(site.call.func, func.module, func)
+    if not isinstance(callee, FunctionRef):
+        return None
+    for ret in callee.func.returns:
+        if ret.value is None:
+            continue
+        value, _ = strip_await(ret.value)
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+                and value.func.attr.value in ACQUIRE_METHOD_NAMES:
+            return dotted_name(value.func.value)
+    return None
 
 
 def _release_arguments(site: AcquireSite, wrapper: FunctionInfo,

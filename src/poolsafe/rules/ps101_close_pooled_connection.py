@@ -78,13 +78,13 @@ class ClosePooledConnection(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
-        for _func, flow in ctx.flows():
+        for func, flow in ctx.flows():
             for node, site in flow.close_mistakes:
                 yield self.finding(
                     node,
                     f"`close()` on a {site.conn.kind.label} from `{site.conn.origin}` does not "
                     "return it to the pool (the slot is lost); "
-                    f"use {release_hint(site, ctx.index)}",
+                    f"use {release_hint(site, ctx.index, func)}",
                 )
 
     # ------------------------------------------------------------------ fix

@@ -132,7 +132,7 @@ class UnreleasedConnection(Rule):
                         site.call,
                         f"`with {site.conn.origin}` on a {kind.label} only ends the transaction; "
                         f"it does not release the connection; use "
-                        f"try/finally: {release_hint(site, ctx.index)}",
+                        f"try/finally: {release_hint(site, ctx.index, func)}",
                     )
                     continue
                 verb = "returned to the pool" if kind.pool_release else "closed"
@@ -154,7 +154,7 @@ class UnreleasedConnection(Rule):
                     )
                     continue
                 if kind.pool_release or site.conn.via is not None:
-                    advice = f"try/finally: {release_hint(site, ctx.index)}"
+                    advice = f"try/finally: {release_hint(site, ctx.index, func)}"
                     if kind.pool_release is None:
                         advice = kind.safe_form_for(site.var)
                 else:
