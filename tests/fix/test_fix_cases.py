@@ -538,3 +538,26 @@ def job():
     assert not result.left, result.left
     compile(fixed, "case.py", "exec")
     assert "pool.putconn(conn)" in fixed and "conn.rollback()" in fixed
+
+
+def test_ps104_return_inside_async_with_becomes_a_yield_there() -> None:
+    source = '''from fastapi import Depends, FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+Factory = async_sessionmaker(create_async_engine("postgresql+asyncpg://app@db/app"))
+app = FastAPI()
+
+
+async def get_session():
+    async with Factory() as session:  # the block closes it
+        return session
+
+
+@app.get("/items")
+async def items(session=Depends(get_session)):
+    return await session.execute("SELECT 1")
+'''
+    result = fix_sources({"case.py": source}, ScanOptions(select={"PS104"}))
+    assert [a.safe for a in result.applied] == [True]
+    assert result.sources()["case.py"] == source.replace(
+        "        return session\n", "        yield session\n")

@@ -119,10 +119,15 @@ class SessionDependencyReturns(Rule):
         if isinstance(inner, cst.Name):
             var = inner.value
             yield_small = cst.Expr(cst.Yield(cst.Name(var)))
-            # already inside a try whose finally closes it: just yield
+            # already inside a try whose finally closes it, or a `with` that made it
+            # and closes it on exit: just yield
             for anc in ancestors(ret, parents):
                 if isinstance(anc, cst.FunctionDef):
                     break
+                if isinstance(anc, cst.With) and _with_binds(anc, var) \
+                        and value.kind.with_acquire_releases:
+                    plan.replace(ret, yield_small)
+                    return self._finish(ctx, func, plan)
                 if isinstance(anc, cst.Try) and anc.finalbody is not None and any(
                         var in ctx.index.released_by_call(c, func)
                         for c in iter_nodes(anc.finalbody) if isinstance(c, cst.Call)):
@@ -164,6 +169,16 @@ class SessionDependencyReturns(Rule):
             plan.mark_unsafe(f"`{func.name}` is also called directly; its callers would get "
                              "a generator")
         return plan
+
+
+def _with_binds(node: cst.With, var: str) -> bool:
+    """`with <factory>() as var:` / `async with ...`: the block made `var` and its exit
+    closes it (the detection only reports a session the function made)."""
+    return any(item.asname is not None and isinstance(item.asname.name, cst.Name)
+               and item.asname.name.value == var and isinstance(
+                   item.item.expression if isinstance(item.item, cst.Await) else item.item,
+                   cst.Call)
+               for item in node.items)
 
 
 def _acquire_line(func: FunctionInfo, var: str, ret_line: cst.SimpleStatementLine,

@@ -19,6 +19,24 @@ def users(db=Depends(get_db)):
 """
 
 INVALID: list[Case] = [
+    Case("""
+from fastapi import Depends, FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+Factory = async_sessionmaker(create_async_engine("postgresql+asyncpg://app@db/app"))
+app = FastAPI()
+
+
+async def get_session():
+    async with Factory() as session:
+        return session  # expect: PS104
+
+
+@app.get("/items")
+async def items(session: AsyncSession = Depends(get_session)):
+    return await session.execute("SELECT 1")
+""", note="the `async with` closes the session as the dependency returns; the fix yields "
+           "it inside the block"),
     Case(_DB + """
 def get_db():
     db = SessionLocal()
