@@ -561,3 +561,42 @@ async def items(session=Depends(get_session)):
     assert [a.safe for a in result.applied] == [True]
     assert result.sources()["case.py"] == source.replace(
         "        return session\n", "        yield session\n")
+
+
+def test_ps102_guard_for_a_failed_checkout_stays_outside_the_try() -> None:
+    """`conn = get_connection()` may give None; the guard that leaves then must stay
+    before the `try`, or `finally: release(conn)` runs with None (a behaviour change)."""
+    source = '''from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 5, dsn="dbname=x")
+
+
+def get_connection():
+    try:
+        return pool.getconn()
+    except Exception:
+        return None
+
+
+def load():
+    conn = get_connection()
+    if not conn:
+        return None
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    pool.putconn(conn)
+    return cur
+'''
+    result = fix_sources({"case.py": source}, ScanOptions(select={"PS102"}))
+    assert [a.safe for a in result.applied] == [True]
+    assert result.sources()["case.py"] == source.replace('''    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    pool.putconn(conn)
+''', '''    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+    finally:
+        pool.putconn(conn)
+''')
+    again = fix_sources(result.sources(), ScanOptions(select={"PS102"}))
+    assert again.applied == [] and again.left == []

@@ -394,6 +394,9 @@ class Region:
     stmts: list[cst.BaseStatement]  # the statements wrapped (original nodes)
     removals: set[int] = field(default_factory=set)  # id() of small statements to drop
     moved_comments: list[cst.SimpleStatementLine] = field(default_factory=list)
+    #: guards right after the checkout that leave when it is None (`if not conn:
+    #: return`): they stay before the `try`, whose `finally` must not see a None
+    guards: int = 0
 
 
 class _Rewriter(cst.CSTTransformer):
@@ -442,7 +445,12 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
         return Unfixable(code, "the checkout is not on a line of its own")
     body = list(block.body)
     start = next(i for i, s in enumerate(body) if s is acquire)
-    rest = body[start + 1:]
+    guards = 0
+    while start + 1 + guards < len(body) and _leaves_when_none(body[start + 1 + guards], var):
+        guards += 1
+    rest = body[start + 1 + guards:]
+    if not rest:
+        return Unfixable(code, f"nothing uses `{var}` after the checkout")
     releases: list[tuple[cst.Call, cst.SimpleStatementLine | None, int]] = []
     for pos, stmt in enumerate(rest):
         for call in iter_calls(stmt):
@@ -466,7 +474,7 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     reason = escape_reason(region, var, skip)
     if reason is not None:
         return Unfixable(code, reason)
-    result = Region(block, start, region)
+    result = Region(block, start, region, guards=guards)
     for call, _line, pos in releases:
         if pos >= end:
             continue
@@ -483,6 +491,26 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
         if line is not None and comments_of(line):
             result.moved_comments.append(line)
     return result
+
+
+def _leaves_when_none(stmt: cst.BaseStatement, var: str) -> bool:
+    """`if not var: return` / `if var is None: raise ...` (no else): a guard that leaves
+    the block when the checkout failed."""
+    if not isinstance(stmt, cst.If) or stmt.orelse is not None:
+        return False
+    test = stmt.test
+    falsy = (isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+             and isinstance(test.expression, cst.Name) and test.expression.value == var)
+    is_none = (isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name)
+               and test.left.value == var and len(test.comparisons) == 1
+               and isinstance(test.comparisons[0].operator, cst.Is)
+               and isinstance(test.comparisons[0].comparator, cst.Name)
+               and test.comparisons[0].comparator.value == "None")
+    if not (falsy or is_none) or not isinstance(stmt.body, cst.IndentedBlock):
+        return False
+    last = stmt.body.body[-1] if stmt.body.body else None
+    return isinstance(last, cst.SimpleStatementLine) and isinstance(
+        last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
 
 
 def _rebinds(stmt: cst.BaseStatement, var: str) -> bool:
@@ -670,7 +698,7 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         return region
     if extra is not None and not any(id(s) in region.removals for s in extra.body):
         return Unfixable(code, "the close() is not in the checkout's region")
-    if kind.key in WITH_PREFERRED and site.conn.via is None \
+    if kind.key in WITH_PREFERRED and site.conn.via is None and not region.guards \
             and (not kind.is_async or func.is_async):
         plan.description = f"use {kind.safe_form}"
         wrap_with(module, plan, region, line, var, site.call, kind.is_async)
