@@ -47,6 +47,11 @@ PROGRESS_THRESHOLD = 300
 
 
 
+def _remember_stdin(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """`--stdin-filename`, for `prepare` (set whenever `check` runs, so `-` works)."""
+    ctx.meta["poolsafe.stdin_filename"] = value
+
+
 @dataclass
 class Run:
     cfg: Config
@@ -189,6 +194,9 @@ def main() -> None:
 @click.option("--report-unused-ignores", is_flag=True,
               help="Report `# poolsafe: ignore` comments that suppress nothing (PS001) "
                    "and list stale baseline entries.")
+@click.option("--stdin-filename", default=None, expose_value=False, callback=_remember_stdin,
+              help="With PATH `-`: check the code on standard input as if it were this "
+                   "file (its project resolves it; default stdin.py).")
 @fatal_on_errors
 def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
           config_file: str | None, isolated: bool, select: str | None,

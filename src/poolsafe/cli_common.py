@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,8 +166,17 @@ def prepare(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
     sel = Selection(split_codes(select), split_codes(extend_select) or [],
                     split_codes(ignore) or [])
     targets = list(paths) or ["."]
+    meta = click.get_current_context().meta
+    stdin_name: str | None = None
+    if targets == ["-"] and "poolsafe.stdin_filename" in meta:
+        # `check -`: the code comes on standard input, resolved as if it were the file
+        # --stdin-filename names (default: stdin.py here), in that file's project
+        stdin_name = meta.get("poolsafe.stdin_filename") or "stdin.py"
+        targets = [stdin_name]
+    elif "-" in targets:
+        raise Fatal("`-` (standard input) must be the only path, and only for `check`")
     for p in targets:
-        if not os.path.lexists(p):
+        if stdin_name is None and not os.path.lexists(p):
             raise Fatal(f"{p}: no such file or directory")
     cfg = resolve_config(targets, config_file, isolated, known_codes())
     excludes = [*cfg.exclude, *cfg.extend_exclude]
@@ -176,10 +186,13 @@ def prepare(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
         targets = [p for p in targets
                    if not (os.path.isfile(p) and matches_any(p, excludes, cfg.root))]
     enabled = sel.enabled(cfg)
-    meta = click.get_current_context().meta
     options = ScanOptions(select=enabled, project=cfg.project,
                           exclude=exclude_regexes(excludes, targets, cfg.root),
                           **scope_options(cfg, excludes, meta.get("poolsafe.project_root")))
     options.cache_dir = None if meta.get("poolsafe.no_cache") else usable_cache_dir()
     options.jobs = meta.get("poolsafe.jobs") or default_jobs()
+    if stdin_name is not None:
+        data = sys.stdin.buffer.read()
+        options.overrides = {Path(os.path.abspath(stdin_name)): data}
+        options.cache_dir = None  # a buffer is not the tree the cache describes
     return cfg, enabled, options, targets

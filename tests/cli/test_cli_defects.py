@@ -144,3 +144,40 @@ def test_fix_diff_keeps_crlf_so_patch_applies_it(project: Path, cli: Invoke,
     assert cli("fix", "win.py").code == 0
     assert (copy / "win.py").read_bytes() == Path("win.py").read_bytes()
     assert b"\n" not in Path("win.py").read_bytes().replace(b"\r\n", b"")
+
+
+def test_check_reads_standard_input_as_the_named_file(project: Path, cli: Invoke) -> None:
+    """`check -` with `--stdin-filename`: an editor's unsaved buffer, resolved in the
+    project of the file it names (the wrappers live in another module)."""
+    from click.testing import CliRunner
+
+    from poolsafe.cli import main
+
+    Path("dbutil.py").write_text(LEAK.split("\n\ndef rows")[0] + '''
+
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+''')
+    Path("views.py").write_text("def index():\n    return 'ok'\n")  # the saved version
+    buffer = '''from dbutil import get_db_connection, release_db_connection
+
+
+def index():
+    conn = get_db_connection()
+    conn.cursor().execute("SELECT 1")
+    release_db_connection(conn)
+'''
+    runner = CliRunner()
+    r = runner.invoke(main, ["check", "--stdin-filename", "views.py", "--format", "json", "-"],
+                      input=buffer)
+    assert r.exit_code == 1, r.output
+    found = json.loads(r.stdout)["findings"]
+    assert [(f["path"], f["line"], f["code"]) for f in found] == [("views.py", 5, "PS102")]
+    assert cli("check", "views.py").code == 0  # the file on disk is untouched and clean
+    r = runner.invoke(main, ["check", "-", "app"], input=buffer)
+    assert r.exit_code == 2 and "must be the only path" in r.stderr
