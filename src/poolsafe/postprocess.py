@@ -136,7 +136,7 @@ def _unused(comments: dict[str, dict[int, IgnoreComment]],
     for path, by_line in comments.items():
         for c in by_line.values():
             if c.codes is None:
-                if c.used:
+                if c.used or c.noqa:  # a bare noqa comment may be another tool's
                     continue
                 message = "unused `# poolsafe: ignore`: nothing is reported on this line"
             else:

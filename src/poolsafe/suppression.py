@@ -1,5 +1,7 @@
-"""`# poolsafe: ignore[PS102]` comments: read from the file's tokens (so a `#` inside a
-string is never mistaken for one) and applied to findings after the scan."""
+"""`# poolsafe: ignore[PS102]` comments, and Ruff-style `# noqa: PS102` / bare `# noqa`:
+read from the file's tokens (so a `#` inside a string is never mistaken for one) and
+applied to findings after the scan. A `# noqa` that names only other tools' codes
+(`# noqa: E501`) is not poolsafe's."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from dataclasses import dataclass, field
 from poolsafe.source import SourceError, decode
 
 _DIRECTIVE = re.compile(r"#\s*poolsafe\s*:\s*ignore\b(?:\s*\[([^\]]*)\])?", re.IGNORECASE)
+_NOQA = re.compile(r"#\s*noqa\b(?:\s*:\s*([\w\s,]+))?", re.IGNORECASE)
+#: the words a file needs for `parse_comments` to find anything (a cheap pre-check)
+MARKERS = ("poolsafe", "noqa")
 
 
 @dataclass
@@ -21,9 +26,13 @@ class IgnoreComment:
     codes: frozenset[str] | None
     #: the codes (or "*" for a bare ignore) that suppressed at least one finding
     used: set[str] = field(default_factory=set)
+    #: written as a noqa comment rather than `poolsafe: ignore`
+    noqa: bool = False
 
     @property
     def text(self) -> str:
+        if self.noqa:
+            return "# noqa" if self.codes is None else f"# noqa: {', '.join(sorted(self.codes))}"
         if self.codes is None:
             return "# poolsafe: ignore"
         return f"# poolsafe: ignore[{', '.join(sorted(self.codes))}]"
@@ -40,17 +49,39 @@ def parse_comments(text: str) -> dict[int, IgnoreComment]:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type != tokenize.COMMENT:
                 continue
-            m = _DIRECTIVE.search(tok.string)
-            if not m:
-                continue
-            codes: frozenset[str] | None = None
-            if m.group(1) is not None:
-                codes = frozenset(c.strip().upper() for c in m.group(1).split(",") if c.strip())
             line = tok.start[0]
-            out[line] = IgnoreComment(line, tok.start[1] + m.start() + 1, codes)
+            m = _DIRECTIVE.search(tok.string)
+            if m:
+                codes: frozenset[str] | None = None
+                if m.group(1) is not None:
+                    codes = frozenset(c.strip().upper() for c in m.group(1).split(",")
+                                      if c.strip())
+                out[line] = IgnoreComment(line, tok.start[1] + m.start() + 1, codes)
+                continue
+            m = _NOQA.search(tok.string)
+            if m:
+                noqa_codes = _noqa_codes(m.group(1))
+                if noqa_codes != frozenset():
+                    out[line] = IgnoreComment(line, tok.start[1] + m.start() + 1, noqa_codes,
+                                              noqa=True)
     except (tokenize.TokenError, SyntaxError, ValueError):
         pass
     return out
+
+
+def _noqa_codes(listed: str | None) -> frozenset[str] | None:
+    """None for a bare `# noqa`; poolsafe's codes among those listed (empty when it
+    names only other tools' codes: then it is not poolsafe's)."""
+    if listed is None:
+        return None
+    words = (w.strip().upper() for w in re.split(r"[\s,]+", listed))
+    return frozenset(w for w in words if re.fullmatch(r"PS\d{3}", w))
+
+
+def mentions_directive(text: str) -> bool:
+    """Whether `text` may hold a suppression comment (before tokenizing it)."""
+    lower = text.lower()
+    return any(marker in lower for marker in MARKERS)
 
 
 def read_comments(path: str) -> dict[int, IgnoreComment]:
@@ -60,6 +91,6 @@ def read_comments(path: str) -> dict[int, IgnoreComment]:
         text = decode(data).text
     except (OSError, SourceError):
         return {}
-    if "poolsafe" not in text.lower():
+    if not mentions_directive(text):
         return {}
     return parse_comments(text)

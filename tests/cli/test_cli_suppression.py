@@ -97,3 +97,38 @@ def test_report_unused_ignores(project: Path, cli: Invoke) -> None:
 def test_explain_unused_suppression(project: Path, cli: Invoke) -> None:
     r = cli("explain", "PS001")
     assert r.code == 0 and "unused-suppression" in r.out
+
+
+def test_parse_noqa_comments() -> None:
+    src = '''a = 1  # noqa
+b = 2  # noqa: PS102
+c = 3  # noqa: E501, ps101
+d = 4  # noqa: E501
+e = "# noqa"
+'''
+    c = parse_comments(src)
+    assert sorted(c) == [1, 2, 3]  # `# noqa: E501` is another tool's; a string is no comment
+    assert c[1].codes is None and c[1].noqa
+    assert c[2].codes == frozenset({"PS102"}) and c[2].text == "# noqa: PS102"
+    assert c[3].codes == frozenset({"PS101"})
+
+
+def test_noqa_suppresses_like_ruff(project: Path, cli: Invoke) -> None:
+    db = project / "app" / "db.py"
+    before = found(cli, ".")
+    assert ("app/db.py", 9, "PS102") in before
+    edit(db, "def get_user(user_id):\n    conn = pool.getconn()",
+         "def get_user(user_id):\n    conn = pool.getconn()  # noqa: PS102")
+    assert ("app/db.py", 9, "PS102") not in found(cli, ".")
+    edit(db, "conn = pool.getconn()  # noqa: PS102", "conn = pool.getconn()  # noqa: E501")
+    assert ("app/db.py", 9, "PS102") in found(cli, ".")  # another tool's code only
+    edit(db, "conn = pool.getconn()  # noqa: E501", "conn = pool.getconn()  # noqa")
+    assert ("app/db.py", 9, "PS102") not in found(cli, ".")
+    # a bare noqa that suppresses nothing of ours may be another tool's: never PS001
+    clean = project / "app" / "clean.py"
+    edit(clean, "return a + b", "return a + b  # noqa")
+    r = cli("check", "--report-unused-ignores", "--format", "json", "app/clean.py")
+    assert json.loads(r.out)["findings"] == []
+    edit(clean, "return a + b  # noqa", "return a + b  # noqa: PS102")
+    r = cli("check", "--report-unused-ignores", "--format", "json", "app/clean.py")
+    assert [f["code"] for f in json.loads(r.out)["findings"]] == ["PS001"]

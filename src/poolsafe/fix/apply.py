@@ -39,7 +39,7 @@ from poolsafe.project import find_project_root, is_within
 from poolsafe.rules import FileContext, Rule
 from poolsafe.scope import build_scope
 from poolsafe.source import DecodedSource, decode
-from poolsafe.suppression import parse_comments
+from poolsafe.suppression import mentions_directive, parse_comments
 
 MAX_PASSES = 10
 #: the order in which overlapping plans win within one pass
@@ -279,7 +279,7 @@ def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
                     f.display, f"internal error in {rule.code}: {type(exc).__name__}: {exc}"))
                 result.internal_errors += 1
         where = positions(module.tree, (r.node for r in raw)) if raw else {}
-        ignores = parse_comments(f.text) if "poolsafe" in f.text.lower() else {}
+        ignores = parse_comments(f.text) if mentions_directive(f.text) else {}
         kept: list[tuple[RawFinding, Location]] = []
         seen: set[tuple[str, int, int]] = set()
         for r in raw:
