@@ -194,6 +194,10 @@ def main() -> None:
 @click.option("--report-unused-ignores", is_flag=True,
               help="Report `# poolsafe: ignore` comments that suppress nothing (PS001) "
                    "and list stale baseline entries.")
+@click.option("--fix", "apply_fixes", is_flag=True,
+              help="Apply the safe fixes first (as `poolsafe fix`), then report what is left.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="With --fix: also apply the fixes marked unsafe.")
 @click.option("--stdin-filename", default=None, expose_value=False, callback=_remember_stdin,
               help="With PATH `-`: check the code on standard input as if it were this "
                    "file (its project resolves it; default stdin.py).")
@@ -203,12 +207,24 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
           extend_select: str | None, ignore: str | None, extend_exclude: str | None,
           force_exclude: bool | None, exit_zero: bool, fail_on: str | None,
           statistics: bool, baseline_file: str | None, show_suppressed: bool,
-          report_unused_ignores: bool) -> None:
+          report_unused_ignores: bool, apply_fixes: bool, unsafe_fixes: bool) -> None:
     """Scan PATHS (default: the current directory) for connection leaks.
 
     Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
+    With --fix, the findings are those left after fixing.
     """
     baseline = baseline_mod.read(Path(baseline_file)) if baseline_file else None
+    if apply_fixes:
+        from poolsafe.fix.cli import fix_in_place
+
+        if paths == ("-",):
+            raise Fatal("--fix does not apply to standard input")
+        cfg, _enabled, options, targets = prepare(
+            paths, config_file=config_file, isolated=isolated, select=select,
+            extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
+            force_exclude=force_exclude)
+        fixed = fix_in_place(targets, cfg, options, unsafe_fixes)
+        click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}.", err=True)
     run = _run(paths, config_file=config_file, isolated=isolated, select=select,
                extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
                force_exclude=force_exclude)

@@ -181,3 +181,22 @@ def index():
     assert cli("check", "views.py").code == 0  # the file on disk is untouched and clean
     r = runner.invoke(main, ["check", "-", "app"], input=buffer)
     assert r.exit_code == 2 and "must be the only path" in r.stderr
+
+
+def test_check_fix_applies_the_safe_fixes_then_reports_what_is_left(
+        project: Path, cli: Invoke) -> None:
+    Path("leak.py").write_text(LEAK)
+    r = cli("check", "--fix", "leak.py")
+    assert r.code == 0, r.all
+    assert "Fixed 1 finding." in r.err and "All clear" in r.out
+    assert "finally:\n        pool.putconn(conn)" in Path("leak.py").read_text()
+    assert [c for _, _, c in _codes(cli, "app/db.py")] == ["PS102", "PS101"]
+    r = cli("check", "--fix", "app/db.py")
+    assert r.code == 0 and "Fixed 2 findings." in r.err, r.all
+    assert _codes(cli, "app/db.py") == []
+    assert cli("check", "--fix", "-").code == 2
+
+
+def _codes(cli: Invoke, path: str) -> list[tuple[str, int, str]]:
+    r = cli("check", "--format", "json", path)
+    return [(f["path"], f["line"], f["code"]) for f in json.loads(r.out)["findings"]]

@@ -12,7 +12,9 @@ from poolsafe.cli_common import config_options, fatal_on_errors, prepare
 from poolsafe.postprocess import per_file_ignored
 
 if TYPE_CHECKING:
+    from poolsafe.config import Config
     from poolsafe.fix.apply import FixResult
+    from poolsafe.options import ScanOptions
 
 
 def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
@@ -123,3 +125,23 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
     if show_diff:
         sys.exit(1 if result.changed_files else 0)
     sys.exit(1 if (result.left or result.errors or write_failed) else 0)
+
+
+def fix_in_place(targets: list[str], cfg: Config, options: ScanOptions,
+                 unsafe: bool) -> int:
+    """`poolsafe check --fix`: apply the fixes to the files of `targets` and write them,
+    as `poolsafe fix` would; returns how many findings were fixed (problems writing a
+    file are said on stderr; what is left, `check` reports next)."""
+    from poolsafe.fix.apply import fix_files, load_files
+    from poolsafe.fix.writer import write
+
+    files, _errors = load_files(targets, options)  # `check` reports these itself
+    result = fix_files(files, options, unsafe=unsafe,
+                       ignored=lambda path, code: per_file_ignored(path, code, cfg))
+    fixed = len(result.applied)
+    for f in result.changed_files:
+        problem = write(f)
+        if problem is not None:
+            fixed -= sum(1 for a in result.applied if a.path == f.display)
+            click.echo(f"{problem.path}: {problem.message}", err=True)
+    return fixed
