@@ -21,6 +21,7 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     keyword_arg,
     positional_args,
+    string_value,
     strip_await,
 )
 from poolsafe.analysis.module import (
@@ -32,6 +33,7 @@ from poolsafe.analysis.module import (
     WithBinding,
 )
 from poolsafe.analysis.values import (
+    AUTOCOMMIT_FLAG,
     ClassRef,
     Connection,
     External,
@@ -301,11 +303,12 @@ class ProjectIndex:
                 return Connection("psycopg2-pool", _source(call))
         callee = self.evaluate(callee_node, module, func, depth + 1)
         if isinstance(callee, External):
-            return self._external_call(callee.qualname, call)
+            return self._external_call(callee.qualname, call, module, func, depth)
         if isinstance(callee, LibraryObject):
             t = callee.type
             if t.call_kind is not None:
-                return Connection(t.call_kind, _source(call))
+                return Connection(t.call_kind, _source(call),
+                                  autocommit=AUTOCOMMIT_FLAG in callee.flags)
             return None
         if isinstance(callee, FunctionRef):
             return self._project_call(callee.func, call)
@@ -320,7 +323,7 @@ class ProjectIndex:
             for flag, overrides in (t.keyword_kinds or {}).items():
                 if flag in obj.flags and method in overrides:
                     kind = overrides[method]
-            return Connection(kind, _source(call))
+            return Connection(kind, _source(call), autocommit=AUTOCOMMIT_FLAG in obj.flags)
         if method in t.cm_methods:
             kind_key = next(iter(t.acquire_methods.values()), t.call_kind or "session")
             if t.is_session_factory:
@@ -330,7 +333,8 @@ class ProjectIndex:
             return ManagedContext(kind_key, _source(call), transactional=True)
         return None
 
-    def _external_call(self, qualname: str, call: cst.Call) -> Value | None:
+    def _external_call(self, qualname: str, call: cst.Call, module: ModuleInfo,
+                       func: FunctionInfo | None, depth: int) -> Value | None:
         if async_psycopg_connect(qualname):
             return Connection("psycopg-async", _source(call))
         ctor = match_qualname(qualname, OBJECT_CONSTRUCTORS)
@@ -341,6 +345,8 @@ class ProjectIndex:
                 if a.keyword is not None and isinstance(a.value, cst.Name)
                 and a.value.value == "True"
             )
+            if self._builds_autocommit(call, module, func, depth):
+                flags |= {AUTOCOMMIT_FLAG}
             return LibraryObject(type_key, flags)
         acq = match_qualname(qualname, DIRECT_ACQUIRERS)
         if acq is not None:
@@ -354,6 +360,29 @@ class ProjectIndex:
         if last[:1].isupper():
             return ExternalInstance(qualname)
         return None
+
+    def _builds_autocommit(self, call: cst.Call, module: ModuleInfo,
+                           func: FunctionInfo | None, depth: int) -> bool:
+        """A pool, engine or session factory whose connections run in autocommit:
+        `create_engine(url, isolation_level="AUTOCOMMIT")`, psycopg_pool's
+        `ConnectionPool(kwargs={"autocommit": True})`, `sessionmaker(bind=engine)` over
+        such an engine."""
+        iso = keyword_arg(call, "isolation_level")
+        if iso is not None and string_value(iso) == "AUTOCOMMIT":
+            return True
+        kwargs = keyword_arg(call, "kwargs")
+        if isinstance(kwargs, cst.Dict):
+            for el in kwargs.elements:
+                if (isinstance(el, cst.DictElement) and string_value(el.key) == "autocommit"
+                        and isinstance(el.value, cst.Name) and el.value.value == "True"):
+                    return True
+        bind = keyword_arg(call, "bind")
+        if bind is None and call.args and call.args[0].keyword is None:
+            bind = call.args[0].value
+        if bind is not None:
+            bound = self.evaluate(bind, module, func, depth + 1)
+            return isinstance(bound, LibraryObject) and AUTOCOMMIT_FLAG in bound.flags
+        return False
 
     def _project_call(self, func: FunctionInfo, call: cst.Call) -> Value | None:
         configured = self.config.acquire.get(func.name) or self.config.acquire.get(

@@ -142,6 +142,11 @@ class FunctionResources:
                         ac = keyword_arg(inner, "autocommit")
                         if isinstance(ac, cst.Name) and ac.value == "True":
                             out.add(name)
+                        else:
+                            # from an autocommit engine, pool or session factory
+                            value = self.index.evaluate(inner, self.module, self.func)
+                            if isinstance(value, Connection) and value.autocommit:
+                                out.add(name)
         return out
 
     # ---------------------------------------------------------------- kinds

@@ -44,6 +44,10 @@ class Instance:
     cls: ClassInfo
 
 
+#: a LibraryObject flag: its connections run in autocommit
+AUTOCOMMIT_FLAG = "autocommit"
+
+
 @dataclass(frozen=True)
 class LibraryObject:
     """A pool, engine or session factory the knowledge base describes."""
@@ -67,6 +71,9 @@ class Connection:
     #: (position, length) when the call returns it inside a tuple or list, as
     #: `return conn, conn.cursor()` does: `conn, cur = get_conn()` binds position 0
     packed: tuple[int, int] | None = None
+    #: the pool or engine it came from runs every statement in autocommit
+    #: (`isolation_level="AUTOCOMMIT"`, `kwargs={"autocommit": True}`): no transaction
+    autocommit: bool = False
 
     @property
     def kind(self) -> ConnectionKind:

@@ -16,6 +16,21 @@ SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
 
 INVALID: list[Case] = [
     Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://localhost/app", isolation_level="REPEATABLE READ")
+
+def load(rows):
+    with engine.connect() as conn:
+        for r in rows:
+            try:
+                conn.execute(text("INSERT INTO t VALUES (:r)"), {"r": r})
+            except Exception:  # expect: PS103
+                pass
+        conn.commit()
+""", note="an engine with an isolation level other than AUTOCOMMIT keeps transactions"),
+
+    Case("""
 import psycopg2
 from psycopg2.extensions import ISOLATION_LEVEL_SERIALIZABLE
 
@@ -205,6 +220,69 @@ def import_events(events):
 ]
 
 VALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://localhost/app", isolation_level="AUTOCOMMIT")
+
+def load(rows):
+    with engine.connect() as conn:
+        for r in rows:
+            try:
+                conn.execute(text("INSERT INTO t VALUES (:r)"), {"r": r})
+            except Exception:
+                pass
+""", note="an AUTOCOMMIT engine: each statement commits on its own"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://localhost/app",
+                                          isolation_level="AUTOCOMMIT"))
+
+def load(rows):
+    s = Session()
+    try:
+        for r in rows:
+            try:
+                s.execute(text("INSERT INTO t VALUES (:r)"), {"r": r})
+            except Exception:
+                pass
+    finally:
+        s.close()
+""", note="a session bound to an AUTOCOMMIT engine"),
+    Case("""
+import psycopg
+from psycopg_pool import ConnectionPool
+
+pool = ConnectionPool("dbname=app", kwargs={"autocommit": True})
+
+def load(rows):
+    conn = pool.getconn()
+    try:
+        for r in rows:
+            try:
+                conn.execute("INSERT INTO t VALUES (%s)", (r,))
+            except psycopg.Error:
+                pass
+    finally:
+        pool.putconn(conn)
+""", note="psycopg_pool whose connections are made with autocommit=True"),
+    Case("""
+import psycopg2
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.set_session(autocommit=True)
+        for r in rows:
+            try:
+                conn.cursor().execute("INSERT INTO t VALUES (%s)", (r,))
+            except psycopg2.Error:
+                pass
+    finally:
+        conn.close()
+""", note="autocommit through set_session(autocommit=True)"),
     Case("""
 import psycopg2
 from psycopg2 import extensions
