@@ -25,6 +25,7 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.module import (
+    ClassInfo,
     FunctionInfo,
     ImportBinding,
     LocalValue,
@@ -313,6 +314,9 @@ class ProjectIndex:
         if isinstance(callee, FunctionRef):
             return self._project_call(callee.func, call)
         if isinstance(callee, ClassRef):
+            wrapper = self._pooled_wrapper_kind(callee.cls, call, module, func, depth)
+            if wrapper is not None:
+                return Connection(wrapper, _source(call))
             return Instance(callee.cls)
         return None
 
@@ -360,6 +364,22 @@ class ProjectIndex:
         if last[:1].isupper():
             return ExternalInstance(qualname)
         return None
+
+    def _pooled_wrapper_kind(self, cls: ClassInfo, call: cst.Call, module: ModuleInfo,
+                             func: FunctionInfo | None, depth: int) -> str | None:
+        """`PooledConnection(conn, pool)`: a project class built around a checkout whose
+        `close()` (and maybe `__exit__`) gives it back is itself the checkout; its
+        `close()` is the release. None unless an argument is a connection."""
+        if not any(isinstance(self.evaluate(a.value, module, func, depth + 1), Connection)
+                   for a in call.args):
+            return None
+        close = cls.methods.get("close")
+        if close is None or not _releases_own_attribute(close):
+            return None
+        exit_ = cls.methods.get("__exit__") or cls.methods.get("__aexit__")
+        if exit_ is not None and (_releases_own_attribute(exit_) or _calls_own(exit_, "close")):
+            return "pooled-wrapper-cm"
+        return "pooled-wrapper"
 
     def _builds_autocommit(self, call: cst.Call, module: ModuleInfo,
                            func: FunctionInfo | None, depth: int) -> bool:
@@ -685,3 +705,34 @@ def _closest(candidates: list[ModuleInfo], near: ModuleInfo) -> ModuleInfo:
         return len(os.path.commonpath([here, str(m.abspath)]))
 
     return max(candidates, key=shared)
+
+
+_WRAPPER_RELEASES = frozenset({"putconn", "release", "close", "closeconn"})
+
+
+def _self_attribute(node: cst.BaseExpression) -> bool:
+    return (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+            and node.value.value == "self")
+
+
+def _releases_own_attribute(method: FunctionInfo) -> bool:
+    """`pool.putconn(self._conn)`, `self._pool.release(self.conn)` or `self.conn.close()`
+    in the method's own body."""
+    for call in method.direct_calls:
+        f = call.func
+        if not isinstance(f, cst.Attribute):
+            continue
+        name = f.attr.value
+        if ((name in POOL_RELEASE_METHODS or name in _WRAPPER_RELEASES)
+                and any(_self_attribute(a.value) for a in call.args)):
+            return True
+        if name in {"close", "release"} and _self_attribute(f.value) and not call.args:
+            return True
+    return False
+
+
+def _calls_own(method: FunctionInfo, name: str) -> bool:
+    """`self.<name>()` in the method's own body."""
+    return any(isinstance(c.func, cst.Attribute) and c.func.attr.value == name
+               and isinstance(c.func.value, cst.Name) and c.func.value.value == "self"
+               for c in method.direct_calls)

@@ -262,6 +262,22 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             safe_form="try/finally: await {var}.close()",
         ),
         _kind(
+            key="pooled-wrapper",
+            label="pooled connection wrapper",
+            close_releases=True,
+            with_acquire_releases=False,
+            with_var_closes=False,
+            safe_form="try/finally: {var}.close()",
+        ),
+        _kind(
+            key="pooled-wrapper-cm",
+            label="pooled connection wrapper",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            safe_form="with ... as {var}",
+        ),
+        _kind(
             key="sqlite3",
             label="sqlite3 connection",
             close_releases=True,

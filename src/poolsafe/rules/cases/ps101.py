@@ -7,6 +7,31 @@ from psycopg2.pool import ThreadedConnectionPool
 pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
 """
 
+_WRAPPER = """\
+from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+class PooledConnection:
+    def __init__(self, conn, pool):
+        self._conn = conn
+        self._pool = pool
+
+    def cursor(self):
+        return self._conn.cursor()
+
+    def close(self):
+        self._pool.putconn(self._conn)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+def get_connection():
+    return PooledConnection(pool.getconn(), pool)
+"""
+
 INVALID: list[Case] = [
     Case(_PG_POOL + """
 def get_user(user_id):
@@ -141,6 +166,16 @@ def rows():
 ]
 
 VALID: list[Case] = [
+    Case(_WRAPPER + """
+def count():
+    conn = get_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM t")
+        return cur.fetchone()[0]
+    finally:
+        conn.close()
+""", note="close() on a project wrapper whose close() calls putconn() is the release"),
     Case(_PG_POOL + """
 def rows():
     conn = pool.getconn()

@@ -19,7 +19,42 @@ def close_conn(conn, cur):
     pool.putconn(conn)
 """
 
+_WRAPPER = """\
+from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+class PooledConnection:
+    def __init__(self, conn, pool):
+        self._conn = conn
+        self._pool = pool
+
+    def cursor(self):
+        return self._conn.cursor()
+
+    def close(self):
+        self._pool.putconn(self._conn)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+def get_connection():
+    return PooledConnection(pool.getconn(), pool)
+"""
+
 INVALID: list[Case] = [
+    Case(_WRAPPER + """
+def count():
+    conn = get_connection()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM t")
+    n = cur.fetchone()[0]
+    conn.close()
+    return n
+""", note="a project class around a checkout whose close() puts it back must be closed\n"
+         "on every path"),
     Case("""
 from mysql.connector import pooling
 
@@ -283,6 +318,23 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case(_WRAPPER + """
+def count():
+    conn = get_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM t")
+        return cur.fetchone()[0]
+    finally:
+        conn.close()
+""", note="a pooled-connection wrapper closed in finally: close() is its release"),
+    Case(_WRAPPER + """
+def count():
+    with get_connection() as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM t")
+        return cur.fetchone()[0]
+""", note="a pooled-connection wrapper whose __exit__ calls close()"),
     Case("""
 import mysql.connector
 import pymysql
