@@ -10,11 +10,12 @@ from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.engines import engine_calls
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import is_cli_entry
+from poolsafe.analysis.project_facts import CallSite, facts, is_cli_entry
 from poolsafe.analysis.resolution import decorator_target, external_name, qual_match
 from poolsafe.analysis.values import Connection, ExternalInstance, Instance, LibraryObject
 from poolsafe.knowledge.frameworks import CACHING_DECORATORS, STORE_METHODS
 from poolsafe.model import RawFinding, Severity
+from poolsafe.positions import spans
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps202 import INVALID, VALID
 
@@ -30,6 +31,15 @@ class EnginePerCall(Rule):
     `cached_property`). Names derived from the engine (`Session =
     sessionmaker(bind=engine)`) carry it: returning the sessionmaker keeps the
     engine alive.
+
+    Returning the engine is not keeping it: a factory that returns a new engine
+    (`def get_engine(): return create_engine(url)`) is reported when a function that
+    runs more than once calls it and drops what it got (`with
+    get_engine().connect()` in a route, `sessionmaker(bind=get_engine())` in a
+    yield dependency, a loop over rows, or a global shadowed by a local so the
+    cache never fills). Callers that keep the result (a global, an attribute, a
+    cache, module-level code), that return it (followed up to their own callers),
+    and callers in tests are fine.
 
     Functions that run once per process are not reported: a click/typer
     command, or a function called only from module-level code (`main()` under
@@ -82,15 +92,28 @@ class EnginePerCall(Rule):
             key = id(func.node)
             if key not in verdicts:
                 verdicts[key] = _runs_once_or_keeps(ctx.index, func)
-            if verdicts[key] or _escapes(ctx.index, ctx.module, func, ec.call):
+            if verdicts[key]:
                 continue
             short = ec.qualname.rsplit(".", 1)[-1]
-            yield self.finding(
-                ec.call,
-                f"`{short}()` in `{func.name}` builds a new engine (and connection pool) on "
-                "every call and drops it at the end; create the engine once (module level, "
-                "app factory or a cached factory) and reuse it",
-            )
+            route = _escapes(ctx.index, ctx.module, func, ec.call)
+            if route is None:
+                yield self.finding(
+                    ec.call,
+                    f"`{short}()` in `{func.name}` builds a new engine (and connection pool) "
+                    "on every call and drops it at the end; create the engine once (module "
+                    "level, app factory or a cached factory) and reuse it",
+                )
+            elif route == _RETURNED:
+                caller = _per_call_caller(ctx.index, func, set())
+                if caller is not None and caller.func is not None:
+                    yield self.finding(
+                        ec.call,
+                        f"`{short}()` in `{func.name}` builds a new engine (and connection "
+                        f"pool) on every call, and `{caller.func.name}` "
+                        f"({caller.module.path}:{_line(caller)}) calls it without keeping "
+                        "the engine, so each call opens a new pool; create the engine once "
+                        "(module level, a global, or `functools.cache` on the factory)",
+                    )
 
 
 def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:
@@ -103,10 +126,57 @@ def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:
     return is_cli_entry(index, func)
 
 
+_KEPT = "kept"
+_RETURNED = "returned"
+#: how far up the callers of a factory that returns a new engine are followed
+_MAX_CALLER_DEPTH = 4
+
+
+def _is_test_module(module: ModuleInfo) -> bool:
+    parts = module.path.replace("\\", "/").split("/")
+    name = parts[-1]
+    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+            or any(p in {"tests", "test"} for p in parts[:-1]))
+
+
+def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
+                     seen: set[int], depth: int = 0) -> CallSite | None:
+    """A call of `func` (which returns a new engine, or something that keeps one) in a
+    function that runs more than once and drops what it got: each call builds a pool.
+    Callers that keep it (a global, an attribute, a cache, module-level code, a
+    generator, a CLI entry) are fine; callers that return it are followed up."""
+    if id(func.node) in seen or depth > _MAX_CALLER_DEPTH:
+        return None
+    seen.add(id(func.node))
+    for site in facts(index).callers(func):
+        caller = site.func
+        if caller is None or _is_test_module(site.module):
+            continue
+        per_request_dependency = (caller.is_generator
+                                  and id(caller.node) in index.dependency_functions())
+        if not per_request_dependency and _runs_once_or_keeps(index, caller):
+            continue
+        route = _escapes(index, site.module, caller, site.call)
+        if route is None:
+            return site
+        if route == _RETURNED:
+            found = _per_call_caller(index, caller, seen, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _line(site: CallSite) -> int:
+    span = spans(site.module.tree, [site.call]).get(id(site.call))
+    return span.start_line if span is not None else 1
+
+
 def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
-             call: cst.Call) -> bool:
-    """The engine made by `call`, or a value that keeps it (a sessionmaker bound to
-    it, an object built around it), leaves the function."""
+             call: cst.Call) -> str | None:
+    """How the engine made by `call`, or a value that keeps it (a sessionmaker bound
+    to it, an object built around it), leaves the function: kept for good (a global,
+    an attribute, a container: `_KEPT`), only returned or yielded to the caller
+    (`_RETURNED`), or not at all (None)."""
     carriers: set[str] = set()
     statements = [n for n in iter_nodes(func.node.body)
                   if isinstance(n, (cst.Assign, cst.AnnAssign, cst.Return, cst.Expr,
@@ -155,20 +225,21 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                         carriers.add(n.value)
                         changed = True
     if carriers & func.globals_declared:
-        return True
+        return _KEPT
+    returned = False
     for st in statements:
         if isinstance(st, cst.Return) and holds(st.value):
-            return True
+            returned = True
         if isinstance(st, cst.Yield) and isinstance(st.value, cst.BaseExpression) and holds(
                 st.value):
-            return True
+            returned = True
         value = getattr(st, "value", None)
         if any(isinstance(t, (cst.Attribute, cst.Subscript)) for t in targets_of(st)) and holds(
                 value):
-            return True
+            return _KEPT
     for c in iter_calls(func.node.body):
         f = c.func
         if (isinstance(f, cst.Attribute) and f.attr.value in STORE_METHODS
                 and any(holds(a.value) for a in c.args)):
-            return True
-    return False
+            return _KEPT
+    return _RETURNED if returned else None

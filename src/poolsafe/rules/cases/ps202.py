@@ -4,6 +4,58 @@ from poolsafe.rules.base import Case
 
 INVALID: list[Case] = [
     Case("""
+import os
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+app = Flask(__name__)
+
+def get_engine():
+    return create_engine(os.environ["DATABASE_URL"])  # expect: PS202
+
+@app.route("/items")
+def items():
+    with get_engine().connect() as conn:
+        return str(conn.execute(text("SELECT 1")).all())
+""", note="a factory that returns a new engine, called per request: returning is not keeping"),
+    Case("""
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+app = FastAPI()
+engine = None
+
+def get_engine():
+    engine = create_engine("postgresql://app@db/app")  # expect: PS202
+    return engine
+
+def get_db():
+    db = sessionmaker(bind=get_engine())()
+    try:
+        yield db
+    finally:
+        db.close()
+
+@app.get("/items")
+def items(db: Session = Depends(get_db)):
+    return db.execute(text("SELECT 1")).all()
+""", note="the global is shadowed by a local, so every get_db() builds a new pool"),
+    Case("""
+from sqlalchemy import create_engine
+
+def get_engine():
+    return create_engine("postgresql://app@db/app")  # expect: PS202
+""", files={"jobs.py": """
+from sqlalchemy import text
+from case import get_engine
+
+def sync_rows(rows):
+    for row in rows:
+        with get_engine().begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (:r)"), {"r": row})
+"""}, note="the caller is in another module, once per row"),
+    Case("""
 from sqlalchemy import create_engine, text
 
 DATABASE_URL = "postgresql://app@db/app"
@@ -102,6 +154,69 @@ def rows(sql, results):
 ]
 
 VALID: list[Case] = [
+    Case("""
+import functools
+from sqlalchemy import create_engine, text
+
+@functools.cache
+def get_engine():
+    return create_engine("postgresql://app@db/app")
+
+def count():
+    with get_engine().connect() as conn:
+        return conn.execute(text("SELECT 1")).scalar()
+""", note="a cached factory returns the same engine"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+def make_engine(url):
+    return create_engine(url)
+
+engine = make_engine("postgresql://app@db/app")
+
+def count():
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT 1")).scalar()
+""", note="a factory called once, at module level"),
+    Case("""
+from flask import Flask
+from sqlalchemy import create_engine
+
+def make_engine(url):
+    return create_engine(url)
+
+def create_app():
+    app = Flask(__name__)
+    app.extensions["engine"] = make_engine(app.config["DATABASE_URL"])
+    return app
+""", note="the caller keeps the engine on the app"),
+    Case("""
+from sqlalchemy import create_engine
+
+_engine = None
+
+def _build(url):
+    return create_engine(url)
+
+def get_engine():
+    global _engine
+    if _engine is None:
+        _engine = _build("postgresql://app@db/app")
+    return _engine
+""", note="the caller caches it in a global"),
+    Case("""
+from sqlalchemy import create_engine
+
+def make_engine(url):
+    return create_engine(url)
+""", files={"tests/test_db.py": """
+from case import make_engine
+
+def test_connects():
+    engine = make_engine("sqlite://")
+    with engine.connect():
+        pass
+"""}, note="only tests call the factory, one engine per test"),
     Case("""
 from sqlalchemy import create_engine
 
