@@ -8,6 +8,7 @@ parse: a cached result, or a tree without database code, loads no parser.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,13 +246,26 @@ class ProjectResolution:
 
 
 
+def with_virtual_files(options: ScanOptions, files: dict[str, str]) -> ScanOptions:
+    """`options` whose project carries the in-memory files that are not modules."""
+    extra = {name: text for name, text in files.items() if not name.endswith(".py")}
+    if not extra:
+        return options
+    return dataclasses.replace(options, project=dataclasses.replace(
+        options.project, virtual_files={**options.project.virtual_files, **extra}))
+
+
 def scan_sources(files: dict[str, str], options: ScanOptions | None = None) -> ScanResult:
-    """Scan in-memory modules (used by the rule-case harness)."""
+    """Scan in-memory modules (used by the rule-case harness); files that are not
+    modules (`requirements.txt`) are what the project declares."""
     options = options or ScanOptions()
     result = ScanResult()
     parsed: list[ParsedFile] = []
+    options = with_virtual_files(options, files)
     for name, text in files.items():
         path = Path("/virtual") / name
+        if not name.endswith(".py"):
+            continue
         module = parse_source(name, path, Path(name), text)
         parsed.append(ParsedFile(SourceFile(name, path, Path(name)), decode(text.encode()),
                                  module))

@@ -18,7 +18,7 @@ from poolsafe.gc_scope import trees_kept_out_of_gc
 from poolsafe.model import FileError, Finding, Location, ScanResult, Severity
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions, scope_options
 from poolsafe.prefilter import select
-from poolsafe.project import module_key, names_to_files
+from poolsafe.project import dependency_signature, module_key, names_to_files
 from poolsafe.rule_codes import enabled_codes
 from poolsafe.scope import ProjectScope, build_scope
 
@@ -226,7 +226,7 @@ def _cache_key(options: ScanOptions, root: Path) -> str:
     project = options.project
     return config_key((__version__, str(root), rules, sorted(project.acquire.items()),
                        sorted(project.release), sorted(project.session_dependencies),
-                       options.max_file_bytes))
+                       options.max_file_bytes, dependency_signature(root)))
 
 
 def _finding_json(f: Finding) -> list[Any]:

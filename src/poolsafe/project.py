@@ -102,6 +102,9 @@ class ProjectConfig:
     acquire: dict[str, str] = field(default_factory=dict)  # function name -> kind key
     release: set[str] = field(default_factory=set)
     session_dependencies: set[str] = field(default_factory=set)
+    #: files of an in-memory project that are not modules (`requirements.txt`), by
+    #: relative path: the rule-case harness and `fix_sources` have no disk to read
+    virtual_files: dict[str, str] = field(default_factory=dict)
 
 
 def importable_from(path: str, name: str, importer: str) -> bool:
@@ -152,3 +155,25 @@ def names_to_files(paths: list[str], modules: list[tuple[tuple[str, ...], str]]
         for n in names:
             out.setdefault(n, []).append(path)
     return out
+
+
+#: the files that declare a project's dependencies (read for its database drivers)
+DEPENDENCY_FILES: tuple[str, ...] = ("pyproject.toml", "setup.py", "setup.cfg", "Pipfile")
+
+
+def dependency_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, size, mtime) of the root's dependency files, for cache keys: findings
+    that depend on the declared drivers are stale when one of them changes."""
+    out = []
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return ()
+    for name in names:
+        if name in DEPENDENCY_FILES or name.startswith("requirements"):
+            try:
+                st = os.stat(os.path.join(root, name))
+            except OSError:
+                continue
+            out.append((name, st.st_size, st.st_mtime_ns))
+    return tuple(out)

@@ -215,6 +215,9 @@ class EngineSite:
     anchor: cst.CSTNode | None
     call: cst.Call | None = None
     from_config: bool = False
+    #: when the dialect comes from the project's declared drivers, not the URL:
+    #: `psycopg2-binary in requirements.txt`
+    dialect_evidence: str | None = None
 
 
 _SITES: weakref.WeakKeyDictionary[ModuleInfo, list[EngineSite]] = weakref.WeakKeyDictionary()
@@ -234,14 +237,20 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
         url = engine_url(ec.call)
         dialect = None if url is None else dialect_of(
             string_prefix(index, url, module, ec.func))
+        evidence = None
+        if dialect is None and url is not None:
+            dialect, evidence = _declared(index, module)
         short = ec.qualname.rsplit(".", 1)[-1]
         yield EngineSite(f"`{short}()`", dialect, call_options(index, ec.call, module, ec.func),
-                         ec.call, call=ec.call)
+                         ec.call, call=ec.call, dialect_evidence=evidence)
     for unit in flask_config_units(index, module):
         dialect = None
+        evidence = None
         if unit.uri is not None:
             dialect = dialect_of(string_prefix(index, unit.uri.expr, unit.uri.module,
                                                unit.uri.func))
+            if dialect is None:
+                dialect, evidence = _declared(index, module)
         options: Options | None = Options()
         if unit.options is not None:
             options = mapping_options(index, unit.options.expr, unit.options.module,
@@ -251,11 +260,20 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
             anchor = unit.options.expr
         elif unit.own_uri and unit.uri is not None:
             anchor = unit.uri.expr
-        yield EngineSite(unit.label, dialect, options, anchor, from_config=True)
+        yield EngineSite(unit.label, dialect, options, anchor, from_config=True,
+                         dialect_evidence=evidence)
     for call, opts in flask_sqlalchemy_constructors(index, module):
         yield EngineSite("`SQLAlchemy(engine_options=...)`", None,
                          mapping_options(index, opts.expr, opts.module, opts.func), opts.expr,
                          call=call, from_config=True)
+
+
+def _declared(index: ProjectIndex, module: ModuleInfo) -> tuple[str | None, str | None]:
+    """The dialect the project's declared drivers name, and the evidence."""
+    from poolsafe.analysis.declared_drivers import declared_driver
+
+    found = declared_driver(module.abspath, index.text_files)
+    return (None, None) if found is None else (found.dialect, found.evidence)
 
 
 def is_embedded(dialect: str | None) -> bool:

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
+from pathlib import Path
 
 import libcst as cst
 
@@ -63,11 +64,19 @@ from poolsafe.project import ProjectConfig, importable_from
 _MAX_DEPTH = 40
 
 
+#: where the modules of an in-memory project live (`scan_sources`, `fix_sources`)
+_VIRTUAL_ROOT = Path("/virtual")
+
+
 class ProjectIndex:
     def __init__(self, modules: Iterable[ModuleInfo],
                  config: ProjectConfig | None = None) -> None:
         self._modules = list(modules)
         self.config = config or ProjectConfig()
+        #: files that are not modules, by absolute path, when the project is in
+        #: memory (the rule-case harness): `requirements.txt` and friends
+        self.text_files: dict[Path, str] = {
+            _VIRTUAL_ROOT / name: text for name, text in self.config.virtual_files.items()}
         self.by_name: dict[str, list[ModuleInfo]] = {}
         for m in self._modules:
             for n in m.names:

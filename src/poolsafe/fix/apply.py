@@ -28,6 +28,7 @@ from poolsafe.checking import (
     parse_error,
     parse_source,
     positions,
+    with_virtual_files,
 )
 from poolsafe.discovery import SourceFile
 from poolsafe.fix.api import FixPlan, ImportRequest, Replacement, Unfixable
@@ -494,9 +495,13 @@ def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, tuple[str, ..
 # ------------------------------------------------------------------ entries
 def fix_sources(files: dict[str, str], options: ScanOptions | None = None, *,
                 unsafe: bool = False, max_passes: int = MAX_PASSES) -> FixResult:
-    """Fix in-memory modules ({relative path: source}); nothing touches the disk."""
+    """Fix in-memory modules ({relative path: source}); nothing touches the disk.
+    Files that are not modules (`requirements.txt`) are read, never fixed."""
+    options = with_virtual_files(options or ScanOptions(), files)
     items = []
     for name, text in files.items():
+        if not name.endswith(".py"):
+            continue
         decoded = decode(text.encode("utf-8"))
         items.append(FixFile(name, Path("/virtual") / name, Path(name), decoded, text, text))
     return fix_files(items, options, unsafe=unsafe, max_passes=max_passes)

@@ -243,3 +243,25 @@ DEFAULT_MAX_OVERFLOW = 10
 ENV_LOOKUPS: frozenset[tuple[str, str]] = frozenset(
     {("os", "getenv"), ("os.environ", "get")}
 )
+
+#: Database driver distributions (normalized PyPI names) and the SQL dialect they
+#: serve: a project that declares one talks to that kind of server, which tells the
+#: dialect of an engine whose URL comes from the environment.
+DRIVER_DIALECTS: dict[str, str] = {
+    "psycopg2": "postgresql",
+    "psycopg2-binary": "postgresql",
+    "psycopg": "postgresql",
+    "psycopg-binary": "postgresql",
+    "asyncpg": "postgresql",
+    "pg8000": "postgresql",
+    "pymysql": "mysql",
+    "mysqlclient": "mysql",
+    "mysql-connector-python": "mysql",
+    "aiomysql": "mysql",
+    "asyncmy": "mysql",
+    "mariadb": "mariadb",
+    "oracledb": "oracle",
+    "cx-oracle": "oracle",
+    "pyodbc": "mssql",
+    "pymssql": "mssql",
+}

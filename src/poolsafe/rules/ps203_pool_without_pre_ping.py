@@ -91,9 +91,14 @@ class PoolWithoutPrePing(Rule):
             if site.from_config and facts(ctx.index).global_pre_ping():
                 continue
             where = ("`SQLALCHEMY_ENGINE_OPTIONS`" if site.from_config else site.label)
+            dialect = site.dialect
+            if site.dialect_evidence:
+                dialect = f"{dialect} engine (the project declares {site.dialect_evidence})"
+            else:
+                dialect = f"{dialect} engine"
             yield self.finding(
                 site.anchor,
-                f"{site.label}: {site.dialect} engine without `pool_pre_ping=True`; a "
+                f"{site.label}: {dialect} without `pool_pre_ping=True`; a "
                 "connection that died while idle (server restart, failover, idle timeout) "
                 f"fails the next request; add `pool_pre_ping=True` to {where}",
             )

@@ -5,6 +5,21 @@ from poolsafe.rules.base import Case
 
 INVALID: list[Case] = [
     Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"], pool_size=10)  # expect: PS203
+""", files={"requirements.txt": "fastapi==0.115.0\npsycopg2-binary==2.9.9  # the driver\n"},
+         note="the URL comes from the environment; the declared driver says PostgreSQL"),
+    Case("""
+from sqlalchemy.ext.asyncio import create_async_engine
+from .settings import settings
+
+engine = create_async_engine(settings.database_url)  # expect: PS203
+""", files={"pyproject.toml": "[tool.poetry.dependencies]\npython = '^3.11'\nasyncmy = '*'\n",
+            "settings.py": "class S:\n    database_url: str = ''\nsettings = S()\n"},
+         path="case.py", note="Poetry dependencies declare a MySQL driver"),
+    Case("""
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql+psycopg2://app@db/app", pool_size=10)  # expect: PS203
@@ -86,6 +101,28 @@ engine = create_engine(settings.database_url, pool_size=20)  # expect: PS203
 ]
 
 VALID: list[Case] = [
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"])
+""", files={"requirements.txt": "sqlalchemy\nrequests\n"},
+         note="no declared driver: the server is not known, nothing is guessed"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"])
+""", files={"pyproject.toml": "[project]\nname = 'lib'\ndependencies = ['sqlalchemy']\n"
+            "[project.optional-dependencies]\npostgres = ['psycopg2']\nmysql = ['pymysql']\n"},
+         note="drivers only in optional extras: a library that supports several servers"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
+""", files={"requirements.txt": "psycopg2-binary\n"},
+         note="declared PostgreSQL driver, pre-ping set"),
     Case("""
 from sqlalchemy import create_engine
 
