@@ -600,3 +600,69 @@ def load():
 ''')
     again = fix_sources(result.sources(), ScanOptions(select={"PS102"}))
     assert again.applied == [] and again.left == []
+
+
+def test_ps102_keeps_the_release_the_code_writes() -> None:
+    """The release moved into `finally` is the user's own statement (the pool named as
+    the caller names it), not a close() that would end the connection instead."""
+    source = '''import asyncpg
+
+
+class Db:
+    _pool = None
+
+    @classmethod
+    async def get_conn(cls):
+        if cls._pool is None:
+            cls._pool = await asyncpg.create_pool("postgresql://app@db/app")
+        return await cls._pool.acquire()
+
+
+async def handler():
+    conn = await Db.get_conn()
+    rows = await conn.fetch("SELECT 1")
+    await Db._pool.release(conn)  # give it back
+    return rows
+'''
+    fixed = _fix("PS102", source)
+    assert fixed.endswith('''async def handler():
+    conn = await Db.get_conn()
+    try:
+        rows = await conn.fetch("SELECT 1")
+    finally:
+        await Db._pool.release(conn)  # give it back
+    return rows
+''')
+    assert _fix("PS102", fixed) == fixed
+
+
+def test_ps102_project_wrapper_class_is_closed_in_finally() -> None:
+    source = PG + '''
+class PooledConnection:
+    def __init__(self, conn):
+        self._conn = conn
+
+    def close(self):
+        pool.putconn(self._conn)
+
+
+def get_connection():
+    return PooledConnection(pool.getconn())
+
+
+def count():
+    conn = get_connection()
+    n = conn._conn.cursor().execute("SELECT 1")
+    conn.close()
+    return n
+'''
+    fixed = _fix("PS102", source)
+    assert fixed.endswith('''def count():
+    conn = get_connection()
+    try:
+        n = conn._conn.cursor().execute("SELECT 1")
+    finally:
+        conn.close()
+    return n
+''')
+    compile(fixed, "case.py", "exec")

@@ -289,15 +289,15 @@ class _Collector(cst.CSTVisitor):
     def _record_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name):
             self._bind(target.value, value)
-        elif (
-            isinstance(target, cst.Attribute)
-            and isinstance(target.value, cst.Name)
-            and target.value.value == "self"
-        ):
+        elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+            # `self.x = ...`, and `cls.x = ...` in a classmethod: the method's first
+            # parameter, whatever its name
             func = self.func
             while func is not None and func.cls is None:
                 func = func.parent
-            if func is not None and func.cls is not None:
+            params = [] if func is None else func.node.params.params
+            receiver = params[0].name.value if params else "self"
+            if func is not None and func.cls is not None and target.value.value == receiver:
                 func.cls.attributes.setdefault(target.attr.value, []).append(value)
                 func.cls.attribute_scopes.setdefault(target.attr.value, []).append(func)
         elif isinstance(target, (cst.Tuple, cst.List)):

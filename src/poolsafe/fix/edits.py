@@ -316,6 +316,27 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
     return Unfixable(plan.code, f"no known release for a {kind.label}")
 
 
+def _release_written(module: cst.Module, region: Region, var: str) -> Release | None:
+    """The release the code already writes, when the statements the fix moves into
+    `finally` all read the same and hand `var` to a call (`await Db._pool.release(conn)`,
+    `release_db_connection(conn)`): the user's own release, which keeps what it
+    does (returning to the pool, not closing) and names the pool as the caller can."""
+    texts: set[str] = set()
+    for stmt in region.stmts:
+        for node in iter_nodes(stmt):
+            if id(node) not in region.removals or not isinstance(node, cst.Expr):
+                continue
+            call, _ = strip_await(node.value)
+            if not isinstance(call, cst.Call) or not any(
+                    isinstance(a.value, cst.Name) and a.value.value == var for a in call.args):
+                return None
+            texts.add(module.code_for_node(node.value))
+    if len(texts) != 1:
+        return None
+    text = texts.pop()
+    return Release(text.replace("{", "{{").replace("}", "}}"), description=f"`{text}`")
+
+
 # ------------------------------------------------------------- escape checks
 
 
@@ -662,8 +683,22 @@ def _wrapped_pool(site: AcquireSite, index: ProjectIndex,
         value, _ = strip_await(ret.value)
         if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
                 and value.func.attr.value in ACQUIRE_METHOD_NAMES:
-            return dotted_name(value.func.value)
+            return _as_caller_sees(dotted_name(value.func.value), callee.func, site.call)
     return None
+
+
+def _as_caller_sees(pool: str | None, wrapper: FunctionInfo, call: cst.Call) -> str | None:
+    """`cls._pool` inside `Db.get_pool()` is `Db._pool` where `Db.get_pool()` is
+    called; None when the caller has no name for it."""
+    if pool is None or wrapper.cls is None:
+        return pool
+    params = wrapper.node.params.params
+    receiver = params[0].name.value if params else None
+    head, _, rest = pool.partition(".")
+    if receiver is None or head != receiver:
+        return pool
+    owner = dotted_name(call.func.value) if isinstance(call.func, cst.Attribute) else None
+    return f"{owner}.{rest}" if owner and rest else None
 
 
 def _release_arguments(site: AcquireSite, wrapper: FunctionInfo,
@@ -703,7 +738,8 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         plan.description = f"use {kind.safe_form}"
         wrap_with(module, plan, region, line, var, site.call, kind.is_async)
         return plan
-    release = release_for_site(plan, ctx.index, ctx.module, func, site)
+    release = _release_written(module, region, var) or release_for_site(
+        plan, ctx.index, ctx.module, func, site)
     if isinstance(release, Unfixable):
         return release
     plan.description = f"release `{var}` with {release.description} in `finally`"

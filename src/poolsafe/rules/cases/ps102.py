@@ -45,6 +45,24 @@ def get_connection():
 """
 
 INVALID: list[Case] = [
+    Case("""
+import asyncpg
+
+class Db:
+    _pool = None
+
+    @classmethod
+    async def get_pool(cls):
+        if cls._pool is None:
+            cls._pool = await asyncpg.create_pool("postgresql://app@db/app")
+        return await cls._pool.acquire()
+
+async def handler():
+    conn = await Db.get_pool()  # expect: PS102
+    rows = await conn.fetch("SELECT 1")
+    await Db._pool.release(conn)
+    return rows
+""", note="a classmethod named like a pool getter that acquires from `cls._pool`"),
     Case(_WRAPPER + """
 def count():
     conn = get_connection()  # expect: PS102
