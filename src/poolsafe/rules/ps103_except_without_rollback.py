@@ -10,6 +10,7 @@ from poolsafe.analysis.cstutil import dotted_name, iter_nodes
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.session_state import SessionState, session_state_statements, within
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import ancestors, enclosing_function, parent_map, parse_line
 from poolsafe.knowledge import BROAD_EXCEPTIONS, CONNECTION_KINDS
@@ -83,6 +84,14 @@ class ExceptWithoutRollback(Rule):
     drivers without a savepoint context manager, a body that commits or passes
     the connection to a helper that might, a generator body) the loop falls back
     to the rollback, marked unsafe.
+
+    A rollback also undoes session state set earlier in the transaction: `SET
+    search_path`, `SET ROLE`, any `SET`, `set_config(...)`, a temporary table.
+    After it, the statements that follow would *succeed* in the wrong schema or
+    as the wrong role, where before they failed loudly. When the function runs
+    such a statement, the fix is refused, naming it; a savepoint (which keeps
+    what ran before it) is still used when the statement runs before the
+    `try`, and refused too when it runs inside it.
     """
 
     code = "PS103"
@@ -124,13 +133,20 @@ class ExceptWithoutRollback(Rule):
         if not isinstance(try_stmt, (cst.Try, cst.TryStar)):
             return Unfixable(self.code, "the handler's try was not found")
         root = resource.split(".")[0]
+        states = session_state_statements(ctx.index, func)
         no_savepoint = ""
+        inside = next((st for st in states if within(st, try_stmt.body)), None)
+        if inside is not None:
+            return Unfixable(self.code, _undone(inside, "a rollback or savepoint"))
         if _in_function_loop(try_stmt, parents):
             savepoint = _savepoint_fix(self.code, ctx, func, try_stmt, resource,
                                        kind.key if kind is not None else "", is_async)
             if isinstance(savepoint, FixPlan):
                 return savepoint
             no_savepoint = savepoint
+        if states:
+            # a savepoint would have kept it; a rollback undoes it
+            return Unfixable(self.code, _undone(states[0], "a rollback"))
         state = _binding_state(func, root, try_stmt, parents)
         if state == "unknown":
             return Unfixable(self.code, f"`{root}` may be unbound in the handler")
@@ -254,6 +270,11 @@ def _savepoint_fix(code: str, ctx: FileContext, func: FunctionInfo, try_stmt: cs
     outer = cst.IndentedBlock(body=[with_stmt], header=body.header, indent=body.indent)
     plan.replace(try_stmt, try_stmt.with_changes(body=outer))
     return plan
+
+
+def _undone(state: SessionState, what: str) -> str:
+    return (f"{what} would also undo `{state.sql}` ({state.what} set earlier in this "
+            "transaction), and the statements after it would run without it")
 
 
 def _exception_name(handler: cst.ExceptHandler | cst.ExceptStarHandler,

@@ -16,6 +16,54 @@ SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
 
 INVALID: list[Case] = [
     Case("""
+import psycopg2
+
+def load(dsn, schema, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        cur.execute("SET search_path TO %s", (schema,))
+        for r in rows:
+            try:
+                cur.execute("INSERT INTO t VALUES (%s)", (r,))
+            except psycopg2.IntegrityError:  # expect: PS103
+                pass
+        conn.commit()
+    finally:
+        conn.close()
+""", unfixable="a rollback would also undo `SET search_path TO %s` (SET set earlier in "
+               "this transaction), and the statements after it would run without it",
+         note="psycopg2 has no savepoint context manager, and a rollback reverts search_path"),
+    Case(_SESSION + """
+from sqlalchemy import text
+
+def tag(db: Session, tenant, item):
+    db.execute(text("SELECT set_config('app.tenant', :t, false)"), {"t": tenant})
+    try:
+        db.add(item)
+        db.flush()
+    except IntegrityError:  # expect: PS103
+        pass
+    db.execute(text("UPDATE audit SET n = n + 1"))
+    db.commit()
+""", unfixable="a rollback would also undo `SELECT set_config('app.tenant', :t, false)` "
+               "(set_config() set earlier in this transaction), and the statements after "
+               "it would run without it"),
+    Case(_SESSION + """
+from sqlalchemy import text
+
+def load(db: Session, names):
+    for name in names:
+        try:
+            db.execute(text("CREATE TEMP TABLE scratch (n text)"))
+            db.execute(text("INSERT INTO t VALUES (:n)"), {"n": name})
+        except IntegrityError:  # expect: PS103
+            pass
+    db.commit()
+""", unfixable="a rollback or savepoint would also undo `CREATE TEMP TABLE scratch (n text)` "
+               "(a temporary table set earlier in this transaction), and the statements "
+               "after it would run without it"),
+    Case("""
 from sqlalchemy import create_engine, text
 
 engine = create_engine("postgresql://localhost/app", isolation_level="REPEATABLE READ")
