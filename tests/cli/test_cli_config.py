@@ -223,3 +223,59 @@ def provide_session():
     assert ("app/deps.py", "PS104") not in found(cli, "--select", "PS104")
     write_config('session-dependencies = ["provide_session"]\n')
     assert ("app/deps.py", "PS104") in found(cli, "--select", "PS104")
+
+
+EXTERNAL = '''from corp_db import lease, unlease
+import corp_db
+
+
+def report(name):
+    conn = lease(name)
+    conn.cursor().execute("SELECT 1")
+    unlease(name, conn)
+
+
+def safe(name):
+    conn = corp_db.lease(name)
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        corp_db.unlease(name, conn)
+'''
+
+
+def test_configured_functions_from_outside_the_project(project: Path, cli: Invoke) -> None:
+    """acquire/release name functions of a library the project does not contain (a C
+    extension, a company package), by dotted name, with the connection in any
+    argument position; the message and the fix use the release as written."""
+    Path("app/external.py").write_text(EXTERNAL)
+    assert found(cli, "app/external.py") == []
+    write_config('acquire = ["corp_db.lease"]\nrelease = ["corp_db.unlease"]\n')
+    r = cli("check", "--format", "json", "app/external.py")
+    findings = json.loads(r.out)["findings"]
+    assert [(f["line"], f["code"]) for f in findings] == [(6, "PS102")]
+    assert findings[0]["message"].endswith("use try/finally: unlease(name, conn)")
+    r = cli("fix", "app/external.py")
+    assert r.code == 0, r.all
+    assert '''    conn = lease(name)
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        unlease(name, conn)
+''' in Path("app/external.py").read_text()
+    assert found(cli, "app/external.py") == []
+
+
+def test_a_release_argument_bound_inside_the_region_is_not_moved(project: Path,
+                                                                 cli: Invoke) -> None:
+    Path("app/external.py").write_text('''from corp_db import lease, unlease
+
+
+def report():
+    conn = lease()
+    name = conn.cursor().execute("SELECT 1")
+    unlease(name, conn)
+''')
+    write_config('acquire = ["corp_db.lease"]\nrelease = ["corp_db.unlease"]\n')
+    r = cli("fix", "--diff", "app/external.py")
+    assert "takes an argument bound after the checkout" in r.all

@@ -348,6 +348,12 @@ class ProjectIndex:
 
     def _external_call(self, qualname: str, call: cst.Call, module: ModuleInfo,
                        func: FunctionInfo | None, depth: int) -> Value | None:
+        configured = configured_name(qualname, self.config.acquire)
+        if configured is not None:
+            # a configured acquire function from outside the project (a C extension,
+            # a company library): `acquire = ["corp_db.lease"]`
+            return Connection(self.config.acquire[configured], _source(call),
+                              via=qualname.rsplit(".", 1)[-1])
         if async_psycopg_connect(qualname):
             return Connection("psycopg-async", _source(call))
         ctor = match_qualname(qualname, OBJECT_CONSTRUCTORS)
@@ -510,8 +516,9 @@ class ProjectIndex:
         if key in self._releaser_memo:
             return self._releaser_memo[key]
         self._releaser_memo[key] = frozenset()
-        if func.name in self.config.release:
-            result = frozenset({0})
+        if configured_name(_qualified(func), self.config.release) is not None:
+            # configured: whichever argument is the connection
+            result = frozenset(range(max(1, len(func.param_names()))))
         else:
             params = func.param_names()
             released = self.released_names(func.node.body, func)
@@ -547,7 +554,9 @@ class ProjectIndex:
         if name is None or (isinstance(f, cst.Attribute) and name in ("close",)):
             return out
         imported = isinstance(f, cst.Name) and name in func.module.imports
-        if not imported and not self._may_be_project_function(name):
+        configured = bool(self.config.release) and any(
+            e.rsplit(".", 1)[-1] == name for e in self.config.release)
+        if not imported and not configured and not self._may_be_project_function(name):
             return out
         callee = self.evaluate(f, func.module, func)
         if isinstance(callee, FunctionRef):
@@ -555,6 +564,10 @@ class ProjectIndex:
             for i, arg in enumerate(positional_args(call)):
                 if i in positions and isinstance(arg, cst.Name):
                     out.add(arg.value)
+        elif isinstance(callee, External) and self.config.release and configured_name(
+                callee.qualname, self.config.release) is not None:
+            # a configured release from outside the project: `unlease(name, conn)`
+            out.update(a.value.value for a in call.args if isinstance(a.value, cst.Name))
         return out
 
     def _not_a_pool(self, receiver: cst.BaseExpression, func: FunctionInfo | None) -> bool:
@@ -745,3 +758,19 @@ def _calls_own(method: FunctionInfo, name: str) -> bool:
     return any(isinstance(c.func, cst.Attribute) and c.func.attr.value == name
                and isinstance(c.func.value, cst.Name) and c.func.value.value == "self"
                for c in method.direct_calls)
+
+
+def _qualified(func: FunctionInfo) -> str:
+    """`app.db.get_conn` for a project function (its longest module name)."""
+    module = func.module.names[0] if func.module.names else ""
+    return f"{module}.{func.qualname}" if module else func.qualname
+
+
+def configured_name(qualname: str, entries: Iterable[str]) -> str | None:
+    """The `[tool.poolsafe]` acquire/release entry that names `qualname`: the full
+    dotted name (`corp_db.lease`), a dotted tail of it (`db.lease` for
+    `app.db.lease`), or a bare function name (`lease`)."""
+    for entry in entries:
+        if entry == qualname or qualname.endswith("." + entry):
+            return entry
+    return None

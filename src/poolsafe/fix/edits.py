@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import (
+    call_name,
+    children,
+    dotted_name,
+    iter_calls,
+    iter_nodes,
+    strip_await,
+)
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
@@ -394,18 +401,52 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
 
 # ------------------------------------------------------------------- regions
 def is_removable_release(call: cst.Call, var: str) -> bool:
+    """A release the fix may move into `finally`: `var.close()`, `pool.putconn(var)`,
+    or a release function called with `var` among plain arguments
+    (`close_conn(conn, cur)`, `unlease(name, conn)`; see `_release_arguments_bound`)."""
     f = call.func
     if isinstance(f, cst.Attribute) and f.attr.value == "close":
         return isinstance(f.value, cst.Name) and f.value.value == var and not call.args
-    if len(call.args) != 1:
+    if any(a.star for a in call.args):
         return False
-    a = call.args[0]
-    if a.keyword is not None or a.star or not (isinstance(a.value, cst.Name)
-                                               and a.value.value == var):
+    if not any(a.keyword is None and isinstance(a.value, cst.Name) and a.value.value == var
+               for a in call.args):
         return False
-    if isinstance(f, cst.Attribute):
-        return f.attr.value in POOL_RELEASE_METHODS
-    return isinstance(f, cst.Name)
+    if isinstance(f, cst.Attribute) and f.attr.value in POOL_RELEASE_METHODS:
+        return len(call.args) == 1
+    if len(call.args) > 1 and not all(_plain(a.value) for a in call.args):
+        return False
+    return isinstance(f, (cst.Name, cst.Attribute))
+
+
+def _plain(expr: cst.BaseExpression) -> bool:
+    """A name, a dotted name or a constant: evaluating it in `finally` has no effect."""
+    return dotted_name(expr) is not None or isinstance(
+        expr, (cst.SimpleString, cst.Integer, cst.Float)) or (
+        isinstance(expr, cst.Name) and expr.value in {"None", "True", "False"})
+
+
+def _release_arguments_bound(call: cst.Call, var: str, region: list[cst.BaseStatement]) -> bool:
+    """The release's other arguments are bound before the `try` (not by a statement the
+    fix wraps), so `finally` never meets them unbound."""
+    names = {dotted_name(a.value).split(".")[0]  # type: ignore[union-attr]
+             for a in call.args if dotted_name(a.value) is not None} - {var}
+    return not any(_binds(stmt, name) for stmt in region for name in names)
+
+
+def _binds(stmt: cst.CSTNode, name: str) -> bool:
+    for node in iter_nodes(stmt):
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For)):
+            targets = [node.target]
+        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.BaseExpression):
+            targets = [node.name]
+        for t in targets:
+            if any(isinstance(n, cst.Name) and n.value == name for n in iter_nodes(t)):
+                return True
+    return False
 
 
 @dataclass
@@ -502,6 +543,9 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
         small = _small_of(call, parents)
         if small is None or not is_removable_release(call, var):
             return Unfixable(code, f"a release of `{var}` the fix cannot move into `finally`")
+        if not _release_arguments_bound(call, var, region):
+            return Unfixable(code, f"the release of `{var}` takes an argument bound after "
+                             "the checkout, which `finally` could meet unbound")
         for anc in ancestors(call, parents):
             if anc is block:
                 break
@@ -664,8 +708,37 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
         if pool is not None and kind.pool_release:
             prefix = "await " if kind.is_async else ""
             return f"{prefix}{pool}.{kind.pool_release}({var})"
+        configured = _configured_release(site, index, func)
+        if configured is not None:
+            return configured
         return f"the pool's release for `{site.conn.via}()`"
     return f"the pool's {kind.pool_release or 'release'}()"
+
+
+def _configured_release(site: AcquireSite, index: ProjectIndex,
+                        func: FunctionInfo | None) -> str | None:
+    """A configured release (`release = ["corp_db.unlease"]`) for a configured acquire
+    from outside the project: the call the function already writes
+    (`unlease(name, conn)`), else the one configured beside the acquire function."""
+    releases = index.config.release
+    if not releases:
+        return None
+    if func is not None:
+        for call in func.direct_calls:
+            name = call_name(call)
+            if name is not None and any(e.rsplit(".", 1)[-1] == name for e in releases) \
+                    and any(isinstance(a.value, cst.Name) and a.value.value == site.var
+                            for a in call.args):
+                return func.module.tree.code_for_node(call)
+    acquired = dotted_name(site.call.func) or ""
+    prefix = acquired.rsplit(".", 1)[0] if "." in acquired else ""
+    chosen = sorted(e for e in releases if prefix and e.startswith(prefix + "."))
+    if not chosen and len(releases) == 1:
+        chosen = list(releases)
+    if not chosen:
+        return None
+    name = chosen[0] if prefix else chosen[0].rsplit(".", 1)[-1]
+    return f"{name}({site.var})"
 
 
 def _wrapped_pool(site: AcquireSite, index: ProjectIndex,
