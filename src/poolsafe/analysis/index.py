@@ -307,7 +307,7 @@ class ProjectIndex:
                 return self._library_method(base, method, call)
             if isinstance(base, Connection) and method in TRANSACTION_CM_METHODS:
                 return ManagedContext(base.kind_key, _source(call), transactional=True)
-            if base is None and method == "getconn":
+            if base is None and method == "getconn" and not self._mock_patched(func):
                 # an unknown object's getconn(): psycopg2 and psycopg_pool agree on
                 # what it means (putconn returns it, close() does not)
                 return Connection("psycopg2-pool", _source(call))
@@ -395,6 +395,21 @@ class ProjectIndex:
         if exit_ is not None and (_releases_own_attribute(exit_) or _calls_own(exit_, "close")):
             return "pooled-wrapper-cm"
         return "pooled-wrapper"
+
+    def _mock_patched(self, func: FunctionInfo | None) -> bool:
+        """A test whose parameters `unittest.mock.patch` fills with mocks
+        (`@mock.patch("app.pool")`): their `getconn()` hands out nothing."""
+        while func is not None:
+            for deco in func.node.decorators:
+                target = deco.decorator
+                if isinstance(target, cst.Call):
+                    target = target.func
+                value = self.evaluate(target, func.module, func.parent)
+                if isinstance(value, External) and value.qualname.startswith(
+                        ("unittest.mock.patch", "mock.patch")):
+                    return True
+            func = func.parent
+        return False
 
     def _builds_autocommit(self, call: cst.Call, module: ModuleInfo,
                            func: FunctionInfo | None, depth: int) -> bool:

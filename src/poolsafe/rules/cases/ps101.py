@@ -166,6 +166,14 @@ def rows():
 ]
 
 VALID: list[Case] = [
+    Case("""
+from unittest import mock
+
+@mock.patch("app.db.pool")
+def test_report(pool):
+    conn = pool.getconn()
+    conn.close()
+""", path="tests/test_app.py", note="the pool is a mock that mock.patch passes in"),
     Case(_WRAPPER + """
 def count():
     conn = get_connection()

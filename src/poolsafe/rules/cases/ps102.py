@@ -336,6 +336,25 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case("""
+from unittest import mock
+import psycopg2.pool
+
+def test_report_reads_one_row():
+    pool = mock.MagicMock(spec=psycopg2.pool.SimpleConnectionPool)
+    conn = pool.getconn()
+    conn.cursor().execute("SELECT 1")
+    conn.close()
+""", path="tests/test_report.py", note="a pool built from a mock in test code holds nothing"),
+    Case("""
+from unittest.mock import MagicMock
+
+def test_handler():
+    pool = MagicMock()
+    conn = pool.getconn()
+    conn.cursor().fetchone.return_value = (1,)
+    assert conn.cursor().fetchone() == (1,)
+""", path="tests/test_handler.py", note="getconn() on a MagicMock"),
     Case(_WRAPPER + """
 def count():
     conn = get_connection()

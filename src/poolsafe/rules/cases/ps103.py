@@ -268,6 +268,30 @@ def import_events(events):
 ]
 
 VALID: list[Case] = [
+    Case(_PG_POOL + """
+class Transaction:
+    def __enter__(self):
+        self.conn = pool.getconn()
+        return self.conn
+
+    def __exit__(self, *exc):
+        try:
+            self.conn.rollback()
+        except Exception:
+            pass
+        finally:
+            pool.putconn(self.conn)
+""", note="a cleanup except in __exit__ followed by the release: nothing reuses it"),
+    Case(_PG_POOL + """
+class Handle:
+    def close(self):
+        try:
+            self.conn.cursor().execute("DISCARD ALL")
+        except Exception:
+            pass
+        finally:
+            pool.putconn(self.conn)
+""", note="a cleanup except in close() followed by the release in finally"),
     Case("""
 from sqlalchemy import create_engine, text
 
