@@ -110,3 +110,30 @@ def test_no_message_has_an_unfilled_placeholder() -> None:
                 seen += 1
                 assert not re.search(r"\{\w*\}", f.message), (rule.code, f.message)
     assert seen > 100
+
+
+def test_the_safe_form_uses_the_projects_factory_name() -> None:
+    app = '''from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+import psycopg
+
+Session = sessionmaker(bind=create_engine("postgresql://app@db/app"))
+
+
+def work():
+    s = Session()
+    s.execute(text("SELECT 1"))
+    s.close()
+
+
+def raw(dsn):
+    conn = psycopg.connect(dsn, autocommit=True)
+    conn.execute("SELECT 1")
+    conn.close()
+'''
+    assert _messages({"app.py": app}) == [
+        (9, "SQLAlchemy session `s` from `Session()` is not closed if an exception is "
+            "raised; use with Session() as s"),
+        (15, "psycopg connection `conn` from `psycopg.connect()` is not closed if an "
+             "exception is raised; use with psycopg.connect(...) as conn"),
+    ]

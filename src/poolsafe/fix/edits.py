@@ -715,6 +715,20 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
     return f"the pool's {kind.pool_release or 'release'}()"
 
 
+def safe_form_at(site: AcquireSite) -> str:
+    """How this checkout reads in its safe form, with the project's own names: `with
+    Session() as s` where the session factory is called `Session`."""
+    kind = site.conn.kind
+    origin = site.conn.origin
+    if (kind.safe_form.startswith("with ") and kind.with_acquire_releases
+            and site.conn.via is None and origin.endswith(")") and len(origin) <= 60
+            and "\n" not in origin):
+        if site.call.args and origin.endswith("()"):
+            origin = origin[:-2] + "(...)"
+        return f"with {origin} as {site.var}"
+    return kind.safe_form_for(site.var)
+
+
 def _configured_release(site: AcquireSite, index: ProjectIndex,
                         func: FunctionInfo | None) -> str | None:
     """A configured release (`release = ["corp_db.unlease"]`) for a configured acquire
@@ -808,7 +822,7 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         return Unfixable(code, "the close() is not in the checkout's region")
     if kind.key in WITH_PREFERRED and site.conn.via is None and not region.guards \
             and (not kind.is_async or func.is_async):
-        plan.description = f"use {kind.safe_form}"
+        plan.description = f"use {safe_form_at(site)}"
         wrap_with(module, plan, region, line, var, site.call, kind.is_async)
         return plan
     release = _release_written(module, region, var) or release_for_site(

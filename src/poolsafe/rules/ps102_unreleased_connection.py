@@ -21,6 +21,7 @@ from poolsafe.fix.edits import (
     parse_line,
     release_for_site,
     release_hint,
+    safe_form_at,
 )
 from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
@@ -156,9 +157,9 @@ class UnreleasedConnection(Rule):
                 if kind.pool_release or site.conn.via is not None:
                     advice = f"try/finally: {release_hint(site, ctx.index, func)}"
                     if kind.pool_release is None:
-                        advice = kind.safe_form_for(site.var)
+                        advice = safe_form_at(site)
                 else:
-                    advice = kind.safe_form_for(site.var)
+                    advice = safe_form_at(site)
                 yield self.finding(
                     site.call,
                     f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",
@@ -189,7 +190,9 @@ class UnreleasedConnection(Rule):
         if not isinstance(item, cst.WithItem) or not isinstance(stmt, cst.With):
             return Unfixable(self.code, "the checkout is not a plain `with` item")
         kind = conn.kind
-        plan = FixPlan(self.code, f"use {kind.safe_form}")
+        bound = item.asname.name if item.asname is not None else None
+        plan = FixPlan(self.code, "use " + kind.safe_form_for(
+            bound.value if isinstance(bound, cst.Name) else "it"))
         if (kind.key in ("psycopg-pool", "psycopg-pool-async") and conn.via is None
                 and isinstance(call.func, cst.Attribute) and call.func.attr.value == "getconn"):
             plan.replace(call.func.attr, cst.Name("connection"))
