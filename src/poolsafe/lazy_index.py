@@ -84,6 +84,10 @@ class LazyIndex(ProjectIndex):
         self._files_by_name = files_by_name
         self._def_names = def_names
         self._loaded: dict[str, ModuleInfo | None] = {}
+        #: function and method names of the loaded modules (the first
+        #: `_loaded_names_count` of `_loaded`), for `_may_be_project_function`
+        self._loaded_names: set[str] = set()
+        self._loaded_names_count = 0
         #: module name -> the files that resolution asked for (the cache records them)
         self.lookups: dict[str, list[str]] = {}
         for m in self._modules:
@@ -198,8 +202,16 @@ class LazyIndex(ProjectIndex):
         a regex over their bytes), so no module needs parsing to answer."""
         if name in self._def_names:
             return True
-        return any(name in m.functions or any(name in c.methods for c in m.classes.values())
-                   for m in self._loaded.values() if m is not None)
+        # modules given in memory (editor buffers) may define names the regex did not
+        # see; their names are folded in as modules load, not searched per call
+        if len(self._loaded) != self._loaded_names_count:
+            for m in list(self._loaded.values())[self._loaded_names_count:]:
+                if m is not None:
+                    self._loaded_names.update(m.functions)
+                    for c in m.classes.values():
+                        self._loaded_names.update(c.methods)
+            self._loaded_names_count = len(self._loaded)
+        return name in self._loaded_names
 
     def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
         """Like the index's, but decides by path before parsing anything: an

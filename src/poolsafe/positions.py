@@ -14,8 +14,7 @@ otherwise. `tests/engine/test_positions.py` compares the two on every fixture fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import libcst as cst
@@ -48,27 +47,42 @@ class _TokenSpans(CodegenState):
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         start = self._starts.pop()
-        end = len(self.tokens) + (len(self.dropped) if isinstance(node, cst.Module) else 0)
+        end = len(self.tokens) + (len(self.dropped) if type(node) is cst.Module else 0)
         self.spans.setdefault(id(node), (start, end))
 
     def pop_trailing_newline(self) -> None:
         if self.tokens:
             self.dropped.append(self.tokens.pop())
 
-    @contextmanager
-    def record_syntactic_position(self, node: cst.CSTNode, *,
-                                  start_node: cst.CSTNode | None = None,
-                                  end_node: cst.CSTNode | None = None) -> Iterator[None]:
-        start = len(self.tokens)
-        try:
-            yield
-        finally:
-            end = len(self.tokens)
-            if start_node is not None:
-                start = self.spans[id(start_node)][0]
-            if end_node is not None:
-                end = self.spans[id(end_node)][1]
-            self.spans[id(node)] = (start, end)
+    def record_syntactic_position(  # type: ignore[override]
+            self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
+            end_node: cst.CSTNode | None = None) -> _SyntacticRange:
+        # a plain context manager: libcst calls this for most nodes, and a
+        # generator-based one costs more than the rest of the bookkeeping
+        return _SyntacticRange(self, node, start_node, end_node)
+
+
+class _SyntacticRange:
+    __slots__ = ("end_node", "node", "start", "start_node", "state")
+
+    def __init__(self, state: _TokenSpans, node: cst.CSTNode,
+                 start_node: cst.CSTNode | None, end_node: cst.CSTNode | None) -> None:
+        self.state, self.node = state, node
+        self.start_node, self.end_node = start_node, end_node
+        self.start = 0
+
+    def __enter__(self) -> None:
+        self.start = len(self.state.tokens)
+
+    def __exit__(self, *exc: object) -> None:
+        spans = self.state.spans
+        end = len(self.state.tokens)
+        start = self.start
+        if self.start_node is not None:
+            start = spans[id(self.start_node)][0]
+        if self.end_node is not None:
+            end = spans[id(self.end_node)][1]
+        spans[id(self.node)] = (start, end)
 
 
 def spans(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Span]:

@@ -56,14 +56,25 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     if names is None:
         names = _FIELDS[cls] = _node_fields(cls)
     out: list[cst.CSTNode] = []
+    kinds = _KIND
     for name in names:
         value = getattr(node, name)
-        k = _kind(type(value))
+        k = kinds.get(type(value))
+        if k is None:
+            k = _kind(type(value))
         if k == 1:
             out.append(value)
         elif k == 2:
-            out.extend(v for v in value if _kind(type(v)) == 1)
+            for v in value:
+                kv = kinds.get(type(v))
+                if (kv if kv is not None else _kind(type(v))) == 1:
+                    out.append(v)
     return out
+
+
+#: nested scopes, by exact type: `isinstance` against libcst's classes goes through
+#: `ABCMeta.__instancecheck__`, several times slower on the hot walks below
+_SCOPE_TYPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -100,15 +111,16 @@ def iter_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
     """Calls inside `node` in evaluation order (arguments before the call), skipping
     nested function and class bodies and lambdas."""
     stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
+    call_type = cst.Call
     while stack:
         cur, done = stack.pop()
         if done:
-            assert isinstance(cur, cst.Call)
-            yield cur
+            yield cur  # type: ignore[misc]  # pushed as done only when a Call
             continue
-        if cur is not node and isinstance(cur, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        t = type(cur)
+        if t in _SCOPE_TYPES and cur is not node:
             continue
-        if isinstance(cur, cst.Call):
+        if t is call_type:
             stack.append((cur, True))
         for child in reversed(children(cur)):
             stack.append((child, False))
@@ -120,11 +132,7 @@ def iter_nodes(node: cst.CSTNode, *, into_functions: bool = False) -> Iterator[c
     while stack:
         cur = stack.pop()
         yield cur
-        if (
-            not into_functions
-            and cur is not node
-            and isinstance(cur, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
-        ):
+        if not into_functions and type(cur) in _SCOPE_TYPES and cur is not node:
             continue
         stack.extend(reversed(children(cur)))
 

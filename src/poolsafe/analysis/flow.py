@@ -349,13 +349,16 @@ class FunctionFlow:
             lambda_names: set[str] = set()
             yielded: set[str] = set()
             for sub in iter_nodes(node):
-                if isinstance(sub, cst.Await) or (isinstance(sub, cst.Yield)
-                                                  and self._yield_throws):
+                t = type(sub)  # exact types: isinstance on libcst's ABCs is slow here
+                if t is cst.Await:
                     suspends = True
-                if isinstance(sub, cst.Lambda):
+                elif t is cst.Lambda:
                     lambda_names |= names_in(sub)
-                if isinstance(sub, cst.Yield) and isinstance(sub.value, cst.BaseExpression):
-                    yielded |= escaping_names(sub.value)
+                elif t is cst.Yield:
+                    assert isinstance(sub, cst.Yield)
+                    suspends = suspends or self._yield_throws
+                    if isinstance(sub.value, cst.BaseExpression):
+                        yielded |= escaping_names(sub.value)
             calls = tuple(iter_calls(node))
             raises = suspends or isinstance(node, cst.Raise | cst.Assert) or any(
                 _may_raise(c) for c in calls)

@@ -7,6 +7,8 @@ by their names.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, iter_nodes, keyword_arg, string_value
@@ -51,7 +53,6 @@ class FunctionResources:
         self._kinds: dict[str, ConnectionKind | None] = {}
         self._params = self._param_kinds()
         self.cursors = self._cursor_aliases()
-        self.autocommit = self._autocommit_names()
 
     # --------------------------------------------------------------- params
     def _param_kinds(self) -> dict[str, str]:
@@ -108,9 +109,18 @@ class FunctionResources:
                         out[name] = owner
         return out
 
+    @cached_property
+    def autocommit(self) -> set[str]:
+        """The resources this function puts in autocommit (computed when asked: a walk
+        of the body)."""
+        return self._autocommit_names()
+
     def _autocommit_names(self) -> set[str]:
         out: set[str] = set()
+        wanted = (cst.Assign, cst.Call)
         for node in iter_nodes(self.func.node.body):
+            if type(node) not in wanted:
+                continue
             if isinstance(node, cst.Assign):
                 for t in node.targets:
                     tgt = t.target
