@@ -128,6 +128,12 @@ def _may_raise(call: cst.Call) -> bool:
     return True
 
 
+def call_may_raise(call: cst.Call) -> bool:
+    """Whether the flow analysis lets this call raise (logging, close() and rollback()
+    do not)."""
+    return _may_raise(call)
+
+
 def _join(a: State | None, b: State | None) -> State | None:
     if a is None:
         return b
