@@ -14,6 +14,9 @@ engine = create_engine("postgresql://localhost/app")
 SessionLocal = sessionmaker(bind=engine)
 """
 
+#: why `poolsafe fix` leaves a use after a release
+_USE = "a use after the release: move the release after it"
+
 INVALID: list[Case] = [
     Case(_SA + """
 def get_db():
@@ -51,7 +54,7 @@ def count():
     cur = conn.cursor()  # expect: PS106
     cur.execute("SELECT count(*) FROM users")
     return cur.fetchone()
-"""),
+""", unfixable=_USE),
     Case(_PG + """
 def count():
     conn = pool.getconn()
@@ -59,13 +62,15 @@ def count():
     pool.putconn(conn)
     cur.execute("SELECT count(*) FROM users")  # expect: PS106
     return cur.fetchone()
-""", note="a cursor of the released connection"),
+""", note="a cursor of the released connection",
+         unfixable=_USE),
     Case(_SA + """
 def total():
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     return conn.execute(text("SELECT 2")).scalar()  # expect: PS106
-""", note="after the `with` block closed it"),
+""", note="after the `with` block closed it",
+         unfixable=_USE),
     Case(_SA + """
 def make():
     with SessionLocal() as session:
@@ -77,7 +82,8 @@ def rows(retry):
     for attempt in range(retry):
         conn.cursor().execute("SELECT 1")  # expect: PS106
         pool.putconn(conn)
-""", note="the second iteration uses the connection the first gave back"),
+""", note="the second iteration uses the connection the first gave back",
+         unfixable=_USE),
     Case(_PG + """
 def stream():
     conn = pool.getconn()
@@ -86,7 +92,7 @@ def stream():
     finally:
         pool.putconn(conn)
     yield conn  # expect: PS106
-"""),
+""", unfixable=_USE),
     Case(_PG + """
 def update(user_id, ok):
     conn = pool.getconn()
@@ -94,7 +100,8 @@ def update(user_id, ok):
         pool.putconn(conn)
     conn.commit()  # expect: PS106
     pool.putconn(conn)
-""", note="released on one path that then reaches the use"),
+""", note="released on one path that then reaches the use",
+         unfixable=_USE),
     Case(_SA + """
 def names():
     db = SessionLocal()
@@ -103,7 +110,8 @@ def names():
     finally:
         db.close()
     return db.query(User.name).all()  # expect: PS106
-""", note="a closed session used again opens a connection that nothing closes"),
+""", note="a closed session used again opens a connection that nothing closes",
+         unfixable=_USE),
     Case("""
 import asyncpg
 
@@ -121,7 +129,8 @@ def frame():
     conn = pool.getconn()
     pool.putconn(conn)
     return pd.read_sql("SELECT 1", conn)  # expect: PS106
-""", note="handed to a function after the release"),
+""", note="handed to a function after the release",
+         unfixable=_USE),
 ]
 
 VALID: list[Case] = [
