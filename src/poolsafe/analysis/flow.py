@@ -564,6 +564,8 @@ class FunctionFlow:
         out: set[Fact] = set()
         for name in _plain_names(node.value):
             owner = self.res.cursors.get(name, name)
+            if owner != name and not self._cursor_needs_connection(owner):
+                continue
             if self._tracks_release(owner, held):
                 self._nodes[id(node)] = node
                 out.add(Returned(owner, id(node)))
@@ -591,7 +593,7 @@ class FunctionFlow:
                     elif method not in _NOT_A_USE:
                         out.append((name, sub, "used"))
                         owner = self.res.cursors.get(name)
-                        if owner is not None:
+                        if owner is not None and self._cursor_needs_connection(owner):
                             out.append((owner, sub, "used"))
                 callee = dotted_name(f)
                 last = callee.rsplit(".", 1)[-1] if callee else None
@@ -606,6 +608,12 @@ class FunctionFlow:
                 out.extend((n, sub, "returned") for n in _plain_names(sub.value))
         found = self._uses[key] = tuple(out)
         return found
+
+    def _cursor_needs_connection(self, conn: str) -> bool:
+        """A cursor of `conn` stops working when `conn` is released: not PyMySQL's or
+        MySQLdb's default cursors, which hold the whole result on the client."""
+        kind = self.res.kind(conn)
+        return kind is None or kind.key not in _BUFFERED_CURSOR_KINDS
 
     def _check_uses(self, node: cst.CSTNode, state: State) -> State:
         """Report the uses in `node` of what the state says is released; a closed
@@ -681,6 +689,14 @@ class FunctionFlow:
         if self._is_db_error_check(test):
             return state, frozenset(f for f in state if not isinstance(f, Aborted))
         connected, positive = _connected_check(test)
+        if connected is not None and any(
+                isinstance(f, Released) and f.var == connected for f in state):
+            # PS106: where the test says it is open, it was opened again
+            reopened = frozenset(f for f in state if isinstance(f, Released)
+                                 and f.var == connected)
+            yes, no = state, state - reopened
+            state_pos, state_neg = (no, yes) if positive else (yes, no)
+            return self._refine_connected(connected, positive, state_pos, state_neg)
         if connected is not None:
             # `if conn.is_connected(): conn.close()`: a direct connection that is not
             # connected holds nothing on the server; a pooled one still holds its
@@ -697,6 +713,16 @@ class FunctionFlow:
         if truthy_when_held:
             return state, without
         return without, state
+
+    def _refine_connected(self, var: str, positive: bool, true_state: State,
+                          false_state: State) -> tuple[State, State]:
+        """The PS102 split of a connected check, over states PS106 already split."""
+        def gone(state: State) -> State:
+            return frozenset(f for f in state if isinstance(f, Held) and f.var == var
+                             and self.result.sites[f.site].conn.kind.direct)
+        if positive:
+            return true_state, false_state - gone(false_state)
+        return true_state - gone(true_state), false_state
 
     def while_(self, node: cst.While, state: State) -> Outcome:
         infinite = isinstance(node.test, (cst.Name, cst.Integer)) and (
@@ -1014,6 +1040,8 @@ class FunctionFlow:
 # ---------------------------------------------------------------- helpers
 #: PS106: method calls on a released connection that do not use it
 _NOT_A_USE = frozenset({"close", "aclose", "is_connected", "closed", "__exit__", "__aexit__"})
+#: connections whose default cursor buffers the result: fetching after close() works
+_BUFFERED_CURSOR_KINDS = frozenset({"pymysql", "mysqldb"})
 #: ... and that open it again
 _REOPENING = frozenset({"reconnect", "connect"})
 #: calls whose arguments are not used as connections (logging, printing, bookkeeping)

@@ -253,6 +253,30 @@ app = FastAPI()
 def users(db=Depends(get_db)):
     return db.query(User).all()
 """, note="a FastAPI dependency: PS104 reports it"),
+    Case("""
+import psycopg2
+
+def worker(jobs, dsn):
+    conn = psycopg2.connect(dsn)
+    for job in jobs:
+        if conn.closed:
+            conn = psycopg2.connect(dsn)
+        try:
+            conn.cursor().execute("SELECT %s", (job,))
+        except psycopg2.OperationalError:
+            conn.close()
+    conn.close()
+""", note="a connection closed after an error is opened again where `closed` says so"),
+    Case("""
+import pymysql
+
+def names():
+    conn = pymysql.connect(host="db")
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM users")
+    conn.close()
+    return cur.fetchall()
+""", note="PyMySQL's default cursor holds the whole result on the client"),
     Case(_PG + """
 def rows(conns):
     for conn in conns:
