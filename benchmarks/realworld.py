@@ -10,7 +10,7 @@
 `prefilter` scans every repository twice in this process (prefilter on and off, no
 cache, no configuration) and prints the findings that differ. `fix` copies each
 repository's Python files to a scratch directory, runs `poolsafe fix --isolated
---select PS101,PS102,PS103,PS104,PS105` there (safe fixes only), compiles every file
+--select PS101,PS102,PS103,PS104,PS105,PS106` there (or $POOLSAFE_LEAK_RULES) (safe fixes only), compiles every file
 it changed, runs `fix --diff` again (it must find nothing), and prints the totals.
 """
 
@@ -26,7 +26,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-LEAK_RULES = "PS101,PS102,PS103,PS104,PS105"
+LEAK_RULES = os.environ.get("POOLSAFE_LEAK_RULES", "PS101,PS102,PS103,PS104,PS105,PS106")
 _COUNTS = re.compile(r"(Fixed|Would fix|Left) (\d+) findings? ?(?:\(([^)]*)\))?")
 
 

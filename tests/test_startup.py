@@ -58,5 +58,5 @@ def test_the_rule_codes_are_the_rules() -> None:
 
 def test_enabled_codes() -> None:
     assert enabled_codes(None, []) == list(RULE_CODES)
-    assert enabled_codes({"PS1"}, ["PS103"]) == ["PS101", "PS102", "PS104", "PS105"]
+    assert enabled_codes({"PS1"}, ["PS103"]) == ["PS101", "PS102", "PS104", "PS105", "PS106"]
     assert enabled_codes(set(), []) == []

@@ -100,8 +100,7 @@ def report():
         conn.close()
 """
     assert _fix("PS101", before, files={"db.py": db}, path="reports.py") == \
-        """from db import get_db_connection
-from db import release_db_connection
+        """from db import get_db_connection, release_db_connection
 
 def report():
     conn = get_db_connection()
@@ -345,8 +344,9 @@ def create(db: Session, item):
         log("x")
     db.commit()
 """
-    assert _fix("PS103", before) == SESSION + """from sqlalchemy.exc import SQLAlchemyError
-
+    # (the import joins the existing `from sqlalchemy.exc import ...` line)
+    assert _fix("PS103", before) == SESSION.replace(
+        "import IntegrityError", "import IntegrityError, SQLAlchemyError") + """
 def create(db: Session, item):
     try:
         db.flush()
@@ -495,11 +495,9 @@ def n():
     db.close()
     return count
 """
-    assert _fix("PS105", before) == """from fastapi import FastAPI
+    assert _fix("PS105", before) == """from fastapi import FastAPI, Depends
 from sqlalchemy import create_engine
-from sqlalchemy.orm import sessionmaker
-from sqlalchemy.orm import Session
-from fastapi import Depends
+from sqlalchemy.orm import sessionmaker, Session
 SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
 app = FastAPI()
 

@@ -25,8 +25,10 @@ from poolsafe.analysis.cstutil import (
     body_statements,
     children,
     dotted_name,
+    is_true,
     iter_calls,
     iter_nodes,
+    keyword_arg,
     names_in,
     positional_args,
     string_value,
@@ -61,7 +63,37 @@ class Aborted:
     handler: int
 
 
-Fact = Held | Aborted
+@dataclass(frozen=True)
+class Released:
+    """`var` was released or closed (PS106): a later use on this path is a use after
+    release. `release` is the id of the releasing node (a call or a `with`)."""
+
+    var: str
+    release: int
+    #: a SQLAlchemy session: usable again after close() (it reopens a connection)
+    reusable: bool = False
+
+
+@dataclass(frozen=True)
+class Returned:
+    """`var` is being returned by the `return` whose id is `ret` (on the return path,
+    through the `finally` blocks and `with` exits that run after it)."""
+
+    var: str
+    ret: int
+
+
+@dataclass(frozen=True)
+class Reopened:
+    """A closed session used again (it opened a new connection) at node `use`; reported
+    if no later close() ends it on the way out."""
+
+    var: str
+    use: int
+    release: int
+
+
+Fact = Held | Aborted | Released | Returned | Reopened
 State = frozenset[Fact]
 
 #: methods that store their argument somewhere that outlives the call
@@ -94,6 +126,12 @@ def _may_raise(call: cst.Call) -> bool:
     if isinstance(f, cst.Name):
         return f.value not in _NON_RAISING_FUNCTIONS
     return True
+
+
+def call_may_raise(call: cst.Call) -> bool:
+    """Whether the flow analysis lets this call raise (logging, close() and rollback()
+    do not)."""
+    return _may_raise(call)
 
 
 def _join(a: State | None, b: State | None) -> State | None:
@@ -139,6 +177,20 @@ class AcquireSite:
     unpacked: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class AfterRelease:
+    """A connection or session used, returned or yielded after it was released."""
+
+    node: cst.CSTNode
+    var: str
+    #: "used", "returned", "yielded"
+    use: str
+    #: the releasing call, or the `with` statement whose exit released it
+    release: cst.CSTNode
+    #: the release runs as the function returns it (a `finally`, a `with` exit)
+    on_return: bool = False
+
+
 @dataclass
 class FlowResult:
     sites: list[AcquireSite] = field(default_factory=list)
@@ -152,6 +204,8 @@ class FlowResult:
     handlers: list[cst.ExceptHandler | cst.ExceptStarHandler] = field(default_factory=list)
     #: handler index -> (resource, why)
     swallowing_handlers: dict[int, tuple[str, str]] = field(default_factory=dict)
+    #: uses after a release (PS106), in the order found
+    after_release: list[AfterRelease] = field(default_factory=list)
 
 
 class FunctionFlow:
@@ -163,6 +217,10 @@ class FunctionFlow:
         self._site_of_call: dict[int, int] = {}
         self._handler_ids: dict[int, int] = {}
         self._shapes: dict[int, _Shape] = {}
+        #: PS106: nodes by id (releases, returns, uses), uses per node, reported uses
+        self._nodes: dict[int, cst.CSTNode] = {}
+        self._uses: dict[int, tuple[tuple[str, cst.CSTNode, str], ...]] = {}
+        self._reported_uses: set[int] = set()
 
     # the facts below cost a walk each: computed only for functions that need them
     @cached_property
@@ -203,6 +261,9 @@ class FunctionFlow:
             elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
                   and not self._framework_closes_session):
                 self._report_handler(fact, "the caller gets it back in a failed transaction")
+            elif isinstance(fact, Reopened):
+                # a closed session used again, and nothing closed it after that
+                self._after_release(fact.var, self._nodes[fact.use], "used", fact.release)
         for fact in out.exc or ():
             if isinstance(fact, Held):
                 self.result.leaks.setdefault(fact.site, "exception")
@@ -262,6 +323,7 @@ class FunctionFlow:
             if node.value is not None:
                 after = self._escape_names(
                     after, escaping_names(node.value, through_calls=True))
+                after = after | self._returned_facts(node, state)
             return Outcome(ret=after, exc=exc)
         if isinstance(node, cst.Raise):
             after, _ = self.effects(node, state)
@@ -282,6 +344,11 @@ class FunctionFlow:
         else:
             targets = [node.target]
         after, exc = self.effects(node, state)
+        if not isinstance(node, cst.AugAssign):
+            rebound: set[str] = set()
+            for target in targets:
+                rebound |= _target_names(target)
+            after = _forget_release(after, rebound)
         if value is None:
             return Outcome(normal=after, exc=exc)
         acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None
@@ -371,6 +438,8 @@ class FunctionFlow:
         """Apply the calls inside a statement or expression; return the state after
         it and the state an exception raised by it carries (None if it cannot raise)."""
         shape = self._shape(node)
+        if any(isinstance(f, (Released, Reopened)) for f in state):
+            state = self._check_uses(node, state)
         cur = self._escape_names(state, set(shape.lambda_names | shape.yielded))
         released_before_raise: set[str] = set()
         for call in shape.calls:
@@ -397,10 +466,16 @@ class FunctionFlow:
                     self.result.close_mistakes.append((call, site))
             released.add(name)
         if released:
+            new: set[Fact] = set()
+            for name in released:
+                new |= self._release_facts(call, name, held, state, via_close=(
+                    isinstance(f, cst.Attribute) and f.attr.value == "close"))
             state = frozenset(
                 fact for fact in state
                 if not (isinstance(fact, Held) and fact.var in released)
-                and not (isinstance(fact, Aborted) and fact.resource in released))
+                and not (isinstance(fact, Aborted) and fact.resource in released)
+                and not (isinstance(fact, (Released, Reopened)) and fact.var in released)
+            ) | new
             return state, released
         method = f.attr.value if isinstance(f, cst.Attribute) else None
         # storing a checkout in a container or handing it to a constructor moves it on
@@ -460,6 +535,135 @@ class FunctionFlow:
             return state
         return frozenset(f for f in state if not (isinstance(f, Held) and f.var in names))
 
+    # ================================================== use after release (PS106)
+    def _tracks_release(self, name: str, held: dict[str, Held]) -> bool:
+        """A release of `name` that PS106 follows: a name of this function holding one
+        of its checkouts or a known connection or session."""
+        if name not in self.func.locals and name not in self.func.param_names():
+            return False
+        return name in held or self.res.kind(name) is not None
+
+    def _reusable(self, name: str, held: dict[str, Held]) -> bool:
+        kind = (self.result.sites[held[name].site].conn.kind if name in held
+                else self.res.kind(name))
+        return kind is not None and kind.is_session
+
+    def _release_facts(self, node: cst.CSTNode, name: str, held: dict[str, Held],
+                       state: State, via_close: bool = False) -> set[Fact]:
+        """The facts a release of `name` at `node` adds; a `return` of `name` that the
+        release runs after (a `finally`, a `with` exit) is reported."""
+        if not self._tracks_release(name, held):
+            return set()
+        self._nodes[id(node)] = node
+        for fact in state:
+            if isinstance(fact, Returned) and fact.var == name:
+                self._after_release(name, self._nodes[fact.ret], "returned", id(node),
+                                    on_return=True)
+        return {Released(name, id(node), self._reusable(name, held))}
+
+    def _returned_facts(self, node: cst.Return, state: State) -> set[Fact]:
+        assert node.value is not None
+        held = {f.var: f for f in state if isinstance(f, Held)}
+        out: set[Fact] = set()
+        for name in _plain_names(node.value):
+            owner = self.res.cursors.get(name, name)
+            if owner != name and not self._cursor_needs_connection(owner):
+                continue
+            if self._tracks_release(owner, held):
+                self._nodes[id(node)] = node
+                out.add(Returned(owner, id(node)))
+        return out
+
+    def _uses_in(self, node: cst.CSTNode) -> tuple[tuple[str, cst.CSTNode, str], ...]:
+        """(name, node, how) for each use of a plain name in `node` that matters after a
+        release: a method call on it (or on one of its cursors), an argument of a call
+        that does something with it, a `return` or `yield` of it. "reopen" marks a
+        reconnect."""
+        key = id(node)
+        found = self._uses.get(key)
+        if found is not None:
+            return found
+        out: list[tuple[str, cst.CSTNode, str]] = []
+        for sub in iter_nodes(node):
+            if isinstance(sub, cst.Call):
+                f = sub.func
+                if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name):
+                    method = f.attr.value
+                    name = f.value.value
+                    if method in _REOPENING or (method == "ping" and is_true(
+                            keyword_arg(sub, "reconnect"))):
+                        out.append((name, sub, "reopen"))
+                    elif method not in _NOT_A_USE:
+                        out.append((name, sub, "used"))
+                        owner = self.res.cursors.get(name)
+                        if owner is not None and self._cursor_needs_connection(owner):
+                            out.append((owner, sub, "used"))
+                callee = dotted_name(f)
+                last = callee.rsplit(".", 1)[-1] if callee else None
+                if last is None or (last not in _NOT_AN_ARGUMENT_USE
+                                    and last not in _STORING_METHODS):
+                    for a in sub.args:
+                        if isinstance(a.value, cst.Name):
+                            out.append((a.value.value, sub, "used"))
+            elif isinstance(sub, cst.Yield) and isinstance(sub.value, cst.BaseExpression):
+                out.extend((n, sub, "yielded") for n in _plain_names(sub.value))
+            elif isinstance(sub, cst.Return) and sub.value is not None:
+                out.extend((n, sub, "returned") for n in _plain_names(sub.value))
+        found = self._uses[key] = tuple(out)
+        return found
+
+    def _cursor_needs_connection(self, conn: str) -> bool:
+        """A cursor of `conn` stops working when `conn` is released: not PyMySQL's or
+        MySQLdb's default cursors, which hold the whole result on the client."""
+        kind = self.res.kind(conn)
+        return kind is None or kind.key not in _BUFFERED_CURSOR_KINDS
+
+    def _check_uses(self, node: cst.CSTNode, state: State) -> State:
+        """Report the uses in `node` of what the state says is released; a closed
+        session used again is remembered (it reopened a connection)."""
+        released = {f.var: f for f in state if isinstance(f, (Released, Reopened))}
+        for name, use, how in self._uses_in(node):
+            fact = released.get(name)
+            if fact is None:
+                continue
+            if how == "reopen":
+                state = state - {fact}
+                del released[name]
+                continue
+            if isinstance(fact, Reopened):
+                if how != "used":  # handed on, open again: the receiver owns it now
+                    state = state - {fact}
+                    del released[name]
+                continue
+            if isinstance(use, cst.Call) and name in self.index.released_by_call(use, self.func):
+                continue
+            if fact.reusable and how == "used":
+                self._nodes[id(use)] = use
+                reopened = Reopened(name, id(use), fact.release)
+                state = (state - {fact}) | {reopened}
+                released[name] = reopened
+                continue
+            self._after_release(name, use, how, fact.release)
+            state = state - {fact}
+            del released[name]
+        return state
+
+    def _with_use(self, name: cst.Name, state: State) -> State:
+        """`with conn:` on a released connection uses it."""
+        for fact in state:
+            if isinstance(fact, Released) and fact.var == name.value and not fact.reusable:
+                self._after_release(name.value, name, "used", fact.release)
+                return state - {fact}
+        return state
+
+    def _after_release(self, var: str, node: cst.CSTNode, how: str, release: int,
+                       on_return: bool = False) -> None:
+        if id(node) in self._reported_uses:
+            return
+        self._reported_uses.add(id(node))
+        self.result.after_release.append(
+            AfterRelease(node, var, how, self._nodes[release], on_return))
+
     # ============================================================ compound
     def if_(self, node: cst.If, state: State) -> Outcome:
         after, exc = self.effects(node.test, state)
@@ -488,6 +692,14 @@ class FunctionFlow:
         if self._is_db_error_check(test):
             return state, frozenset(f for f in state if not isinstance(f, Aborted))
         connected, positive = _connected_check(test)
+        if connected is not None and any(
+                isinstance(f, Released) and f.var == connected for f in state):
+            # PS106: where the test says it is open, it was opened again
+            reopened = frozenset(f for f in state if isinstance(f, Released)
+                                 and f.var == connected)
+            yes, no = state, state - reopened
+            state_pos, state_neg = (no, yes) if positive else (yes, no)
+            return self._refine_connected(connected, positive, state_pos, state_neg)
         if connected is not None:
             # `if conn.is_connected(): conn.close()`: a direct connection that is not
             # connected holds nothing on the server; a pooled one still holds its
@@ -505,17 +717,28 @@ class FunctionFlow:
             return state, without
         return without, state
 
+    def _refine_connected(self, var: str, positive: bool, true_state: State,
+                          false_state: State) -> tuple[State, State]:
+        """The PS102 split of a connected check, over states PS106 already split."""
+        def gone(state: State) -> State:
+            return frozenset(f for f in state if isinstance(f, Held) and f.var == var
+                             and self.result.sites[f.site].conn.kind.direct)
+        if positive:
+            return true_state, false_state - gone(false_state)
+        return true_state - gone(true_state), false_state
+
     def while_(self, node: cst.While, state: State) -> Outcome:
         infinite = isinstance(node.test, (cst.Name, cst.Integer)) and (
             getattr(node.test, "value", None) in ("True", "1"))
         return self._loop(node.test, node.body, node.orelse, state, infinite)
 
     def for_(self, node: cst.For, state: State) -> Outcome:
-        return self._loop(node.iter, node.body, node.orelse, state, False, iterates=True)
+        return self._loop(node.iter, node.body, node.orelse, state, False, iterates=True,
+                          targets=_target_names(node.target))
 
     def _loop(self, head: cst.BaseExpression, body: cst.BaseSuite,
               orelse: cst.Else | None, state: State, infinite: bool,
-              iterates: bool = False) -> Outcome:
+              iterates: bool = False, targets: set[str] | None = None) -> Outcome:
         out = Outcome()
         entry = state
         body_out = Outcome()
@@ -524,6 +747,8 @@ class FunctionFlow:
             if iterates:
                 exc = _join(exc, entry)
             out.exc = _join(out.exc, exc)
+            if targets:
+                after_head = _forget_release(after_head, targets)
             body_out = self.block(body_statements(body), after_head)
             new_entry = entry | (body_out.normal or frozenset()) | (body_out.cont or frozenset())
             if new_entry == entry:
@@ -694,14 +919,20 @@ class FunctionFlow:
         closes: set[str] = set()       # names the exit closes/releases
         managed: set[str] = set()      # resources whose exit rolls back or closes
         commits: set[str] = set()      # resources whose exit commits (a transaction)
+        ended: dict[str, bool] = {}    # PS106: names the exit releases -> a session
         for item in node.items:
             expr = item.item
             cur, e = self.effects(expr, cur)
             exc = _join(exc, e)
             bound = item.asname.name.value if (
                 item.asname is not None and isinstance(item.asname.name, cst.Name)) else None
+            if bound is not None:
+                cur = _forget_release(cur, {bound})
             held = {f.var: f for f in cur if isinstance(f, Held)}
             inner, _ = strip_await(expr)
+            if isinstance(inner, cst.Name) and any(
+                    isinstance(f, Released) and f.var == inner.value for f in cur):
+                cur = self._with_use(inner, cur)
             if isinstance(inner, cst.Name) and inner.value in held:
                 site = self.result.sites[held[inner.value].site]
                 kind = site.conn.kind
@@ -709,6 +940,7 @@ class FunctionFlow:
                     if kind.close_is_mistake:
                         self.result.close_mistakes.append((inner, site))
                     closes.add(inner.value)
+                    ended[inner.value] = kind.is_session
                 else:
                     managed.add(inner.value)
                 continue
@@ -719,6 +951,7 @@ class FunctionFlow:
                     if site.conn.kind.close_is_mistake:
                         self.result.close_mistakes.append((inner, site))
                     closes.add(args[0].value)
+                    ended[args[0].value] = site.conn.kind.is_session
                     continue
             value = self.index.evaluate(inner, self.module, self.func) if isinstance(
                 inner, cst.Call) else None
@@ -736,11 +969,18 @@ class FunctionFlow:
                     elif bound is None or bound not in self._released_anywhere:
                         # psycopg_pool: the block closes the connection instead
                         self.result.with_leaks.append((inner, value))
+                    if bound is not None and kind.with_var_closes:
+                        ended[bound] = kind.is_session
                 elif bound is not None:
                     managed.add(bound)
+                    if kind.with_acquire_releases:
+                        ended[bound] = kind.is_session
             elif isinstance(value, ManagedContext):
                 if bound is not None:
                     managed.add(bound)
+                    # a context of its own connection (not `conn.begin()`) ends it
+                    if not value.transactional or self._owner_of_cm(inner) is None:
+                        ended[bound] = CONNECTION_KINDS[value.kind_key].is_session
                 quiet = CONNECTION_KINDS[value.kind_key].exit_commit_rolls_back_aborted
                 if value.transactional and quiet:
                     # psycopg 3: the exit rolls the failed transaction back, no error
@@ -767,9 +1007,25 @@ class FunctionFlow:
                 f for f in st
                 if not (isinstance(f, Held) and f.var in closes)
                 and not (isinstance(f, Aborted) and f.resource in (managed | closes | commits)))
+            if ended:
+                st = self._ended_by_with(node, ended, st, attr)
             setattr(out, attr, st)
         out.exc = _join(out.exc, exc)
         return out
+
+    def _ended_by_with(self, node: cst.With, ended: dict[str, bool], state: State,
+                       attr: str) -> State:
+        """PS106: what leaves a `with` block whose exit released `ended`: a `return` of
+        one of them is reported; after the block they are released."""
+        self._nodes[id(node)] = node
+        for fact in state:
+            if isinstance(fact, Returned) and fact.var in ended:
+                self._after_release(fact.var, self._nodes[fact.ret], "returned", id(node),
+                                    on_return=True)
+        if attr == "ret":
+            return state
+        state = _forget_release(state, set(ended))
+        return state | {Released(var, id(node), reusable) for var, reusable in ended.items()}
 
     def _only_queues(self, resource: str, method: str) -> bool:
         """`session.add(obj)`: the session queues the change and sends no SQL."""
@@ -785,6 +1041,38 @@ class FunctionFlow:
 
 
 # ---------------------------------------------------------------- helpers
+#: PS106: method calls on a released connection that do not use it
+_NOT_A_USE = frozenset({"close", "aclose", "is_connected", "closed", "__exit__", "__aexit__"})
+#: connections whose default cursor buffers the result: fetching after close() works
+_BUFFERED_CURSOR_KINDS = frozenset({"pymysql", "mysqldb"})
+#: ... and that open it again
+_REOPENING = frozenset({"reconnect", "connect"})
+#: calls whose arguments are not used as connections (logging, printing, bookkeeping)
+_NOT_AN_ARGUMENT_USE = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "print",
+     "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable", "getattr",
+     "setattr", "delattr", "hash", "format", "remove", "discard", "pop", "index", "count", "get",
+     "__contains__", "assertIs", "assertIsNone", "assertIsNotNone"})
+
+
+def _forget_release(state: State, names: set[str]) -> State:
+    """`names` are bound again: what PS106 knew about them is over."""
+    if not names:
+        return state
+    return frozenset(f for f in state if not (
+        isinstance(f, (Released, Returned, Reopened)) and f.var in names))
+
+
+def _plain_names(expr: cst.BaseExpression) -> list[str]:
+    """`conn` -> [conn]; `(conn, cur)` -> [conn, cur]; anything else -> []."""
+    inner, _ = strip_await(expr)
+    if isinstance(inner, cst.Name):
+        return [inner.value]
+    if isinstance(inner, (cst.Tuple, cst.List)):
+        return [e.value.value for e in inner.elements if isinstance(e.value, cst.Name)]
+    return []
+
+
 def _drop_aborted(state: State, resource: str) -> State:
     return frozenset(f for f in state if not (isinstance(f, Aborted) and f.resource == resource))
 

@@ -17,6 +17,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import (
     call_name,
+    children,
     dotted_name,
     iter_calls,
     iter_nodes,
@@ -466,7 +467,7 @@ class ProjectIndex:
         result: Connection | None = None
         if not func.is_generator:
             for ret in _returns(func):
-                if ret.value is None:
+                if ret.value is None or self._released_on_return(ret, func):
                     continue
                 value = self.evaluate(ret.value, func.module, func)
                 if isinstance(value, Connection):
@@ -479,6 +480,28 @@ class ProjectIndex:
                     break
         self._acquirer_memo[key] = result
         return result
+
+    def _released_on_return(self, ret: cst.Return, func: FunctionInfo) -> bool:
+        """`try: return conn finally: pool.putconn(conn)` (or `with ... as conn: return
+        conn`): the caller gets a released connection, not a checkout (PS106 reports the
+        `return`), so `func` is no acquire wrapper."""
+        inner = ret.value.expression if isinstance(ret.value, cst.Await) else ret.value
+        if not isinstance(inner, cst.Name):
+            return False
+        name = inner.value
+        for anc in _path_to(func.node.body, ret):
+            if isinstance(anc, cst.Try) and anc.finalbody is not None \
+                    and name in self.released_names(anc.finalbody, func):
+                return True
+            if isinstance(anc, cst.With) and any(
+                    item.asname is not None and isinstance(item.asname.name, cst.Name)
+                    and item.asname.name.value == name
+                    and isinstance(item.item.expression if isinstance(item.item, cst.Await)
+                                   else item.item, cst.Call)
+                    and _with_releases(self.evaluate(item.item, func.module, func))
+                    for item in anc.items):
+                return True
+        return False
 
     def _packed_connection(self, value: cst.BaseExpression,
                            func: FunctionInfo) -> Connection | None:
@@ -727,6 +750,31 @@ def _source(call: cst.Call) -> str:
     if name is None:
         name = call_name(call) or "call"
     return f"{name}()"
+
+
+def _with_releases(value: Value | None) -> bool:
+    """A `with` item whose exit ends the connection it binds."""
+    if isinstance(value, ManagedContext):
+        return not value.transactional
+    return isinstance(value, Connection) and (value.kind.with_acquire_releases
+                                              or value.kind.with_var_closes)
+
+
+def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes from `root` down to `target`'s parent (empty when not found), not
+    entering nested functions."""
+    stack: list[tuple[cst.CSTNode, int]] = [(root, 0)]
+    path: list[cst.CSTNode] = []
+    while stack:
+        node, depth = stack.pop()
+        del path[depth:]
+        if node is target:
+            return path
+        if depth and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        path.append(node)
+        stack.extend((c, depth + 1) for c in reversed(children(node)))
+    return []
 
 
 def _returns(func: FunctionInfo) -> list[cst.Return]:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from poolsafe.analysis.cstutil import children
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.checking import (
@@ -150,10 +151,43 @@ def _is_import_line(stmt: cst.CSTNode) -> bool:
         isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
 
 
+def _extend_from_import(module: cst.Module, req: ImportRequest) -> cst.Module | None:
+    """`from x import a` -> `from x import a, name` for a `from x import ...` line already
+    at the top level (the first one; not a star import, not relative)."""
+    if not req.name:
+        return None
+    body = list(module.body)
+    for i, stmt in enumerate(body):
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            continue
+        small = stmt.body[0]
+        if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None \
+                or isinstance(small.names, cst.ImportStar) \
+                or cst.Module([]).code_for_node(small.module) != req.module:
+            continue
+        names = list(small.names)
+        last = names[-1]
+        alias = cst.ImportAlias(name=cst.Name(req.name))
+        if isinstance(last.comma, cst.Comma):  # a trailing comma: keep the layout
+            alias = alias.with_changes(comma=last.comma)
+            if len(names) > 1 and isinstance(names[-2].comma, cst.Comma):
+                last = last.with_changes(comma=names[-2].comma)
+        else:
+            last = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        new = small.with_changes(names=[*names[:-1], last, alias])
+        body[i] = stmt.with_changes(body=[new])
+        return module.with_changes(body=body)
+    return None
+
+
 def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module:
     new_lines: list[cst.BaseStatement] = []
     for req in reqs:
         if _import_bound(module, req):
+            continue
+        extended = _extend_from_import(module, req)
+        if extended is not None:
+            module = extended
             continue
         code = f"from {req.module} import {req.name}" if req.name else f"import {req.module}"
         line = cst.parse_statement(code + module.default_newline,
@@ -180,7 +214,64 @@ def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module
 def apply_plans(module: cst.Module, plans: list[FixPlan]) -> cst.Module:
     new = module.visit(_PlanApplier(plans))
     reqs = [r for p in plans for r in p.imports]
-    return add_imports(new, reqs)
+    return drop_unused_imports(module, add_imports(new, reqs))
+
+
+def _names_read(module: cst.Module) -> tuple[dict[str, int], str]:
+    """How often each plain name occurs outside import lines, and the text of every
+    string (a name in `__all__` or a string annotation counts as used)."""
+    counts: dict[str, int] = {}
+    strings: list[str] = []
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, (cst.Import, cst.ImportFrom)):
+            continue
+        if isinstance(cur, cst.Name):
+            counts[cur.value] = counts.get(cur.value, 0) + 1
+        elif isinstance(cur, cst.SimpleString):
+            strings.append(cur.value)
+        stack.extend(children(cur))
+    return counts, "\n".join(strings)
+
+
+def drop_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:
+    """Remove a top-level `from x import name` whose name the fix made unused: read in
+    `before`, read nowhere in `after` (nor named in a string). An import line with a
+    comment is left as it is."""
+    read_before, _ = _names_read(before)
+    read_after, strings = _names_read(after)
+    gone = {n for n in read_before if n not in read_after and n not in strings}
+    if not gone:
+        return after
+    body: list[cst.BaseStatement] = []
+    changed = False
+    for stmt in after.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 \
+                and isinstance(stmt.body[0], cst.ImportFrom) \
+                and not isinstance(stmt.body[0].names, cst.ImportStar) \
+                and stmt.trailing_whitespace.comment is None \
+                and not any(e.comment is not None for e in stmt.leading_lines):
+            small = stmt.body[0]
+            assert not isinstance(small.names, cst.ImportStar)
+            names = list(small.names)
+            keep = [a for a in names if _bound_name(a) not in gone]
+            if len(keep) != len(names):
+                changed = True
+                if not keep:
+                    continue
+                if isinstance(names[-1].comma, cst.MaybeSentinel) or small.rpar is None:
+                    keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                stmt = stmt.with_changes(body=[small.with_changes(names=keep)])
+        body.append(stmt)
+    return after.with_changes(body=body) if changed else after
+
+
+def _bound_name(alias: cst.ImportAlias) -> str | None:
+    if alias.asname is not None:
+        name = alias.asname.name
+        return name.value if isinstance(name, cst.Name) else None
+    return alias.name.value if isinstance(alias.name, cst.Name) else None
 
 
 def _compiles(code: str, filename: str) -> str | None:

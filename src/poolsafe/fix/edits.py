@@ -18,7 +18,7 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     strip_await,
 )
-from poolsafe.analysis.flow import AcquireSite, escaping_names
+from poolsafe.analysis.flow import AcquireSite, call_may_raise, escaping_names
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import FunctionRef, LibraryObject
@@ -470,7 +470,7 @@ class _Rewriter(cst.CSTTransformer):
 
     def on_leave(  # type: ignore[override]
             self, original_node: cst.CSTNode, updated_node: cst.CSTNode
-    ) -> cst.CSTNode | cst.RemovalSentinel:
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.BaseStatement]:
         if id(original_node) in self.removals:
             return cst.RemovalSentinel.REMOVE
         if id(original_node) in self.swaps:
@@ -481,7 +481,44 @@ class _Rewriter(cst.CSTTransformer):
             return updated_node.with_changes(body=[cst.Pass()])
         if isinstance(updated_node, cst.IndentedBlock) and not updated_node.body:
             return updated_node.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
+        if isinstance(original_node, cst.Try) and isinstance(updated_node, cst.Try):
+            return _drop_emptied_finally(original_node, updated_node)
         return updated_node
+
+
+def _only_pass(block: cst.BaseSuite) -> bool:
+    stmts = body_statements_of(block)
+    return bool(stmts) and all(
+        isinstance(s, cst.SimpleStatementLine) and all(isinstance(x, cst.Pass) for x in s.body)
+        for s in stmts)
+
+
+def body_statements_of(block: cst.BaseSuite) -> list[cst.BaseStatement]:
+    if isinstance(block, cst.IndentedBlock):
+        return list(block.body)
+    if isinstance(block, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(list(block.body))]
+    return []
+
+
+def _drop_emptied_finally(original: cst.Try, updated: cst.Try
+                          ) -> cst.Try | cst.FlattenSentinel[cst.BaseStatement]:
+    """A `finally` whose only statement (the release) moved out is dropped, never left
+    as `finally: pass`; a `try` left with neither handler nor `finally` becomes its body."""
+    if original.finalbody is None or updated.finalbody is None \
+            or _only_pass(original.finalbody.body) or not _only_pass(updated.finalbody.body):
+        return updated
+    if updated.handlers:
+        return updated.with_changes(finalbody=None)
+    stmts = body_statements_of(updated.body)
+    if updated.orelse is not None:
+        return updated
+    if stmts:
+        first = stmts[0]
+        if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            stmts[0] = first.with_changes(
+                leading_lines=[*updated.leading_lines, *first.leading_lines])
+    return cst.FlattenSentinel(stmts)
 
 
 def rewrite(stmts: list[cst.BaseStatement], removals: set[int],
@@ -492,6 +529,8 @@ def rewrite(stmts: list[cst.BaseStatement], removals: set[int],
         new = s.visit(rw)
         if isinstance(new, cst.BaseStatement):
             out.append(new)
+        elif isinstance(new, cst.FlattenSentinel):
+            out.extend(n for n in new.nodes if isinstance(n, cst.BaseStatement))
     return out
 
 
@@ -620,12 +659,24 @@ def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: st
     final = release_line(module, release_code, region, plan)
     finally_ = cst.Finally(body=cst.IndentedBlock(body=[final]))
     stmts = region.stmts
-    if len(stmts) == 1 and isinstance(stmts[0], cst.Try) and stmts[0].finalbody is None:
-        new_try = rewrite(stmts, region.removals, swaps)[0]
-        assert isinstance(new_try, cst.Try)
-        plan.replace(stmts[0], new_try.with_changes(finalbody=finally_))
-        return
-    body = non_empty(rewrite(stmts, region.removals, swaps), module)
+    body = rewrite(stmts, region.removals, swaps)
+    if len(body) == 1 and isinstance(body[0], cst.Try) and stmts and stmts[0] is not None \
+            and isinstance(stmts[0], cst.Try):
+        # the region is one `try` (its releases moved out): the release joins its
+        # `finally` (after what is there, which must not raise), or becomes one
+        new_try = body[0]
+        if new_try.finalbody is None:
+            _replace_region(plan, region, new_try.with_changes(finalbody=finally_))
+            return
+        existing = [s for s in body_statements_of(new_try.finalbody.body)
+                    if not _only_pass(cst.IndentedBlock([s]))]
+        if not any(call_may_raise(c) for s in existing for c in iter_calls(s)) \
+                and not any(isinstance(s, cst.BaseCompoundStatement) for s in existing):
+            _replace_region(plan, region, new_try.with_changes(
+                finalbody=new_try.finalbody.with_changes(body=cst.IndentedBlock(
+                    body=[*existing, final]))))
+            return
+    body = non_empty(body, module)
     first_leading: list[cst.EmptyLine] = []
     if isinstance(body[0], (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
         # blank lines above the first wrapped statement move above the `try`; its

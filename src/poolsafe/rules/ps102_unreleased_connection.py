@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, iter_nodes
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import is_cli_entry
@@ -14,9 +14,11 @@ from poolsafe.analysis.values import Connection
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import (
     as_block,
+    comments_of,
     enclosing_function,
     escape_reason,
     fix_site,
+    is_removable_release,
     parent_map,
     parse_line,
     release_for_site,
@@ -197,15 +199,23 @@ class UnreleasedConnection(Rule):
                 and isinstance(call.func, cst.Attribute) and call.func.attr.value == "getconn"):
             plan.replace(call.func.attr, cst.Name("connection"))
             return plan
-        if len(stmt.items) != 1 or item.asname is None \
+        if stmt.items[0] is not item or item.asname is None \
                 or not isinstance(item.asname.name, cst.Name) or stmt.asynchronous is not None:
-            return Unfixable(self.code, "a `with` statement with several items or no name")
+            # (a checkout after other items would move before them)
+            return Unfixable(self.code, "a `with` statement whose first item is not "
+                                        "`<checkout> as name`")
         var = item.asname.name.value
         body = list(stmt.body.body) if isinstance(stmt.body, cst.IndentedBlock) else []
-        reason = escape_reason(body, var)
+        later = [i for i in stmt.items[1:]]
+        reason = escape_reason(body, var) or next(
+            (f"`{var}` is rebound by the `with`" for i in later if i.asname is not None
+             and isinstance(i.asname.name, cst.Name) and i.asname.name.value == var), None)
         if reason is not None:
             return Unfixable(self.code, reason)
-        if any(var in ctx.index.released_by_call(c, func) for s in body for c in iter_calls(s)):
+        # a release as the block's last statement moves into the `finally`
+        tail = _tail_release(ctx, func, body, var)
+        if any(var in ctx.index.released_by_call(c, func) for s in body
+               if tail is None or s is not tail for c in iter_calls(s)):
             return Unfixable(self.code, f"`{var}` is also released inside the block")
         release = release_for_site(plan, ctx.index, ctx.module, func,
                                    AcquireSite(call, var, conn))
@@ -223,13 +233,50 @@ class UnreleasedConnection(Rule):
                              "rolls back uncommitted work")
             plan.replace(stmt, cst.FlattenSentinel([acquire, inner]))
             return plan
-        inner_with = stmt.with_changes(items=[cst.WithItem(item=cst.Name(var))],
-                                       leading_lines=[])
+        items = [cst.WithItem(item=cst.Name(var), comma=item.comma), *later]
+        inner_with = stmt.with_changes(items=items, leading_lines=[])
+        if tail is not None:
+            rest = body[:-1] or [parse_line(module, "pass")]
+            inner_with = inner_with.with_changes(body=stmt.body.with_changes(body=rest))
+            if comments_of(tail):
+                plan.mark_unsafe("a comment on the moved release is dropped")
+            if not _ends_transaction(body[:-1], var):
+                plan.mark_unsafe(
+                    "the release ran inside the block, before its commit (the pool rolled "
+                    "back uncommitted work); after the fix the block commits first")
         new_try = cst.Try(body=cst.IndentedBlock([inner_with]),
                           finalbody=cst.Finally(cst.IndentedBlock(
                               [parse_line(module, release.code(var))])))
         plan.replace(stmt, cst.FlattenSentinel([acquire, new_try]))
         return plan
+
+
+def _tail_release(ctx: FileContext, func: FunctionInfo, body: list[cst.BaseStatement],
+                  var: str) -> cst.SimpleStatementLine | None:
+    """The block's last statement when it is just the release of `var`."""
+    if not body:
+        return None
+    last = body[-1]
+    if not isinstance(last, cst.SimpleStatementLine) or len(last.body) != 1 \
+            or not isinstance(last.body[0], cst.Expr):
+        return None
+    call, _ = strip_await(last.body[0].value)
+    if isinstance(call, cst.Call) and is_removable_release(call, var) \
+            and var in ctx.index.released_by_call(call, func):
+        return last
+    return None
+
+
+def _ends_transaction(stmts: list[cst.BaseStatement], var: str) -> bool:
+    """The statement before the release commits or rolls back `var`'s transaction."""
+    if not stmts or not isinstance(stmts[-1], cst.SimpleStatementLine):
+        return False
+    small = stmts[-1].body[-1]
+    if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
+        return False
+    f = small.value.func
+    return isinstance(f, cst.Attribute) and f.attr.value in ("commit", "rollback") \
+        and isinstance(f.value, cst.Name) and f.value.value == var
 
 
 def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:

@@ -1,0 +1,286 @@
+"""PS106 use-after-release: INVALID cases mark the use (or the `return`)."""
+
+from poolsafe.rules.base import Case
+
+_PG = """\
+from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+"""
+
+_SA = """\
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+engine = create_engine("postgresql://localhost/app")
+SessionLocal = sessionmaker(bind=engine)
+"""
+
+#: why `poolsafe fix` leaves a use after a release
+_USE = "a use after the release: move the release after it"
+
+INVALID: list[Case] = [
+    Case(_SA + """
+def get_db():
+    db = SessionLocal()
+    try:
+        return db  # expect: PS106
+    finally:
+        db.close()
+
+
+def users():
+    db = get_db()
+    return db.query(User).all()
+""", note="the finally closes the session the caller gets; its queries open a connection "
+          "that nothing closes"),
+    Case(_PG + """
+def get_connection():
+    conn = pool.getconn()
+    try:
+        return conn  # expect: PS106
+    finally:
+        pool.putconn(conn)
+
+
+def rows():
+    conn = get_connection()
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    return cur.fetchall()
+""", note="the connection goes back to the pool as it is returned: two threads share it"),
+    Case(_PG + """
+def count():
+    conn = pool.getconn()
+    pool.putconn(conn)
+    cur = conn.cursor()  # expect: PS106
+    cur.execute("SELECT count(*) FROM users")
+    return cur.fetchone()
+""", unfixable=_USE),
+    Case(_PG + """
+def count():
+    conn = pool.getconn()
+    cur = conn.cursor()
+    pool.putconn(conn)
+    cur.execute("SELECT count(*) FROM users")  # expect: PS106
+    return cur.fetchone()
+""", note="a cursor of the released connection",
+         unfixable=_USE),
+    Case(_SA + """
+def total():
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return conn.execute(text("SELECT 2")).scalar()  # expect: PS106
+""", note="after the `with` block closed it",
+         unfixable=_USE),
+    Case(_SA + """
+def make():
+    with SessionLocal() as session:
+        return session  # expect: PS106
+""", note="the `with` exit closes the session being returned"),
+    Case(_PG + """
+def rows(retry):
+    conn = pool.getconn()
+    for attempt in range(retry):
+        conn.cursor().execute("SELECT 1")  # expect: PS106
+        pool.putconn(conn)
+""", note="the second iteration uses the connection the first gave back",
+         unfixable=_USE),
+    Case(_PG + """
+def stream():
+    conn = pool.getconn()
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        pool.putconn(conn)
+    yield conn  # expect: PS106
+""", unfixable=_USE),
+    Case(_PG + """
+def update(user_id, ok):
+    conn = pool.getconn()
+    if not ok:
+        pool.putconn(conn)
+    conn.commit()  # expect: PS106
+    pool.putconn(conn)
+""", note="released on one path that then reaches the use",
+         unfixable=_USE),
+    Case(_SA + """
+def names():
+    db = SessionLocal()
+    try:
+        db.query(User).all()
+    finally:
+        db.close()
+    return db.query(User.name).all()  # expect: PS106
+""", note="a closed session used again opens a connection that nothing closes",
+         unfixable=_USE),
+    Case("""
+import asyncpg
+
+async def fetch(pool: asyncpg.Pool):
+    conn = await pool.acquire()
+    try:
+        return conn  # expect: PS106
+    finally:
+        await pool.release(conn)
+"""),
+    Case(_PG + """
+import pandas as pd
+
+def frame():
+    conn = pool.getconn()
+    pool.putconn(conn)
+    return pd.read_sql("SELECT 1", conn)  # expect: PS106
+""", note="handed to a function after the release",
+         unfixable=_USE),
+]
+
+VALID: list[Case] = [
+    Case(_PG + """
+def rows():
+    conn = pool.getconn()
+    pool.putconn(conn)
+    conn = pool.getconn()
+    try:
+        return conn.cursor().fetchall()
+    finally:
+        pool.putconn(conn)
+""", note="the name is bound to a new checkout after the release"),
+    Case(_PG + """
+def update(ok):
+    conn = pool.getconn()
+    if ok:
+        conn.commit()
+    else:
+        pool.putconn(conn)
+        return
+    pool.putconn(conn)
+""", note="released in one branch, used in the other"),
+    Case(_SA + """
+def total():
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT 1")).scalar()
+""", note="used inside its `with` block"),
+    Case(_PG + """
+def rows():
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        data = cur.fetchall()
+        cur.close()
+        conn.commit()
+        return data
+    finally:
+        pool.putconn(conn)
+""", note="closing a cursor does not release its connection"),
+    Case(_PG + """
+def rows():
+    conn = pool.getconn()
+    try:
+        return conn.cursor().fetchall()
+    finally:
+        pool.putconn(conn)
+""", note="the result, not the connection, is returned before the release"),
+    Case(_SA + """
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+"""),
+    Case(_PG + """
+def jobs(items):
+    for item in items:
+        conn = pool.getconn()
+        try:
+            conn.cursor().execute("SELECT %s", (item,))
+        finally:
+            pool.putconn(conn)
+""", note="re-acquired at each iteration"),
+    Case(_SA + """
+def worker(jobs):
+    session = SessionLocal()
+    for job in jobs:
+        session.query(Job).get(job)
+        session.commit()
+        session.close()
+""", note="a session is usable again after close(), and each use is closed again"),
+    Case(_PG + """
+import logging
+log = logging.getLogger(__name__)
+
+def done():
+    conn = pool.getconn()
+    try:
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+    log.info("released %s", conn)
+    return conn is None
+""", note="logging or comparing the object is no use of the connection"),
+    Case(_PG + """
+def rows():
+    conn = pool.getconn()
+    with conn:
+        conn.cursor().execute("SELECT 1")
+    conn.cursor().execute("SELECT 2")
+    pool.putconn(conn)
+""", note="psycopg2 `with conn:` ends a transaction, it does not release"),
+    Case("""
+import pymysql
+
+def ping():
+    conn = pymysql.connect(host="db")
+    conn.close()
+    conn.ping(reconnect=True)
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        conn.close()
+""", note="reconnected before the use"),
+    Case(_SA + """
+def get_db():
+    db = SessionLocal()
+    try:
+        return db
+    finally:
+        db.close()
+
+from fastapi import Depends, FastAPI
+app = FastAPI()
+
+@app.get("/users")
+def users(db=Depends(get_db)):
+    return db.query(User).all()
+""", note="a FastAPI dependency: PS104 reports it"),
+    Case("""
+import psycopg2
+
+def worker(jobs, dsn):
+    conn = psycopg2.connect(dsn)
+    for job in jobs:
+        if conn.closed:
+            conn = psycopg2.connect(dsn)
+        try:
+            conn.cursor().execute("SELECT %s", (job,))
+        except psycopg2.OperationalError:
+            conn.close()
+    conn.close()
+""", note="a connection closed after an error is opened again where `closed` says so"),
+    Case("""
+import pymysql
+
+def names():
+    conn = pymysql.connect(host="db")
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM users")
+    conn.close()
+    return cur.fetchall()
+""", note="PyMySQL's default cursor holds the whole result on the client"),
+    Case(_PG + """
+def rows(conns):
+    for conn in conns:
+        conn.cursor().execute("SELECT 1")
+        pool.putconn(conn)
+""", note="the loop binds a new connection each time"),
+]

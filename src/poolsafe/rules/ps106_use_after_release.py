@@ -1,0 +1,278 @@
+"""PS106 use-after-release."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes
+from poolsafe.analysis.flow import AfterRelease
+from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.values import FunctionRef
+from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.fix.edits import (
+    acquire_statement,
+    enclosing_function,
+    escape_reason,
+    parent_map,
+    parse_expr,
+)
+from poolsafe.model import RawFinding
+from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases.ps106 import INVALID, VALID
+
+
+class UseAfterRelease(Rule):
+    """
+    ## What it does
+    Flags a connection or session that is used, returned or yielded after it was
+    released or closed on that path: `conn.cursor()` after `pool.putconn(conn)`, a
+    cursor of it used after the release, a helper that returns the connection from a
+    `try` whose `finally` gives it back (`try: return db finally: db.close()`), a
+    `with engine.connect() as conn:` block that returns `conn` or is followed by a use
+    of it. The path is followed as PS102 follows it: a release in one branch and a use
+    in the other, a name bound to a new checkout after the release, a loop variable,
+    and a reconnect (`conn.ping(reconnect=True)`) are not reported.
+
+    A SQLAlchemy session can be used again after `close()`: it opens a new connection.
+    Such a use is reported only when nothing closes the session again before the
+    function ends (a worker that closes its session after each unit of work is fine).
+    A FastAPI dependency that returns a session is PS104, not PS106.
+
+    ## Why is this bad?
+    A connection given back to a psycopg2 or asyncpg pool belongs to the pool: the
+    next `getconn()`, possibly in another thread, gets the same connection, and two
+    requests interleave statements in one transaction. A closed psycopg or SQLAlchemy
+    connection raises on use. A closed SQLAlchemy session silently checks out a new
+    connection on its next query, and nobody closes that one, so the pool drains
+    (`QueuePool limit of size 5 overflow 10 reached`).
+
+    ## Example
+    ```python
+    def get_db():
+        db = SessionLocal()
+        try:
+            return db          # closed by the finally before the caller uses it
+        finally:
+            db.close()
+
+    def count():
+        conn = pool.getconn()
+        pool.putconn(conn)
+        cur = conn.cursor()    # another thread may own this connection now
+    ```
+
+    ## Use instead
+    ```python
+    @contextmanager
+    def get_db():
+        db = SessionLocal()
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def users():
+        with get_db() as db:
+            return db.query(User).all()
+    ```
+    and release a connection only after its last use.
+
+    ## Fix safety
+    A helper that returns the connection its own `finally` (or `with` exit) releases
+    becomes a `@contextmanager` (`@asynccontextmanager`) that yields it, and each of its
+    callers, `db = get_db()` as a statement of the calling function's body, becomes
+    `with get_db() as db:` around the rest of that body. The fix is safe when every
+    caller is in the helper's module and has that form, and none hands the object on
+    or releases it itself: the callers then use a live connection until their block
+    ends, and the helper releases it there. Otherwise (a caller in another module,
+    another shape of call, the helper used as a value, or no caller in the project,
+    whose outside callers would get a context manager) the fix is unsafe and rewrites
+    only what it can. Uses after a release are not fixed: where the release belongs
+    is a decision for a person.
+    """
+
+    code = "PS106"
+    name = "use-after-release"
+    summary = "a connection or session used, returned or yielded after it was released"
+    fixable = True
+    VALID = VALID
+    INVALID = INVALID
+
+    def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        deps: set[int] | None = None
+        for func, flow in ctx.flows():
+            if not flow.after_release:
+                continue
+            res = FunctionResources(ctx.index, func)
+            for item in flow.after_release:
+                if item.on_return:
+                    if deps is None:
+                        deps = ctx.index.dependency_functions()
+                    if id(func.node) in deps:
+                        continue  # a FastAPI dependency that returns: PS104
+                yield self.finding(item.node, _message(ctx, func, res, item))
+
+
+    # ------------------------------------------------------------------ fix
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        ret = finding.node
+        if not isinstance(ret, cst.Return) or ret.value is None:
+            return Unfixable(self.code, "a use after the release: move the release after it")
+        parents = parent_map(ctx.module.tree)
+        func = enclosing_function(ret, parents, ctx.module)
+        if func is None or func.cls is not None or func.parent is not None:
+            return Unfixable(self.code, "not a module-level function")
+        if any(r is not ret and r.value is not None for r in func.returns):
+            return Unfixable(self.code, "the function returns other values too")
+        if func.is_generator:
+            return Unfixable(self.code, "the function is a generator already")
+        return _to_context_manager(ctx, func, ret, parents)
+
+
+def _to_context_manager(ctx: FileContext, func: FunctionInfo, ret: cst.Return,
+                        parents: dict[int, cst.CSTNode]) -> FixOutcome:
+    code = UseAfterRelease.code
+    module = ctx.module.tree
+    deco = "asynccontextmanager" if func.is_async else "contextmanager"
+    wrapper = "AsyncIterator" if func.is_async else "Iterator"
+    plan = FixPlan(code, f"make `{func.name}` a @{deco} that yields the connection and "
+                         f"call it in `with`")
+    bound = ctx.module.imports.get(deco)
+    if bound is None:
+        if deco in ctx.module.assigns or deco in ctx.module.functions:
+            return Unfixable(code, f"`{deco}` means something else here")
+        plan.add_import("contextlib", deco)
+    elif bound != f"contextlib.{deco}":
+        return Unfixable(code, f"`{deco}` means something else here")
+    assert ret.value is not None
+    node = func.node
+    returns = node.returns
+    if returns is not None:
+        bound_wrapper = ctx.module.imports.get(wrapper)
+        if bound_wrapper is None and wrapper not in ctx.module.assigns:
+            plan.add_import("collections.abc", wrapper)
+        elif bound_wrapper is None or bound_wrapper.rsplit(".", 1)[-1] != wrapper:
+            return Unfixable(code, f"`{wrapper}` means something else here")
+        text = module.code_for_node(returns.annotation)
+        returns = returns.with_changes(annotation=parse_expr(module, f"{wrapper}[{text}]"))
+    body = node.body.visit(_Swap(ret, cst.Expr(cst.Yield(ret.value))))
+    assert isinstance(body, cst.BaseSuite)
+    plan.replace(node, node.with_changes(
+        decorators=[*node.decorators, cst.Decorator(cst.Name(deco))], returns=returns,
+        body=body))
+    for reason in _rewrite_callers(ctx, func, plan):
+        plan.mark_unsafe(reason)
+    return plan
+
+
+class _Swap(cst.CSTTransformer):
+    def __init__(self, old: cst.CSTNode, new: cst.CSTNode) -> None:
+        self.old = old
+        self.new = new
+
+    def on_leave(  # type: ignore[override]
+            self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> cst.CSTNode:
+        return self.new if original_node is self.old else updated_node
+
+
+def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan) -> list[str]:
+    """Rewrite `var = func(...)` callers in `func`'s module into `with func(...) as var:`;
+    the reasons the fix is unsafe (callers it cannot update)."""
+    problems: list[str] = []
+    found = 0
+    for m in ctx.index.modules_mentioning([func.name]):
+        parents = parent_map(m.tree)
+        for node in iter_nodes(m.tree, into_functions=True):
+            if not isinstance(node, cst.Name) or node.value != func.name:
+                continue
+            parent = parents.get(id(node))
+            if isinstance(parent, (cst.FunctionDef, cst.ImportAlias, cst.Attribute)):
+                continue  # its own name, an import, `x.func` (another object's attribute)
+            caller = enclosing_function(node, parents, m)
+            value = ctx.index.evaluate(node, m, caller)
+            if not isinstance(value, FunctionRef) or value.func is not func:
+                continue
+            found += 1
+            if m is not ctx.module:
+                problems.append(f"`{func.name}` is called from `{m.path}`; those calls "
+                                "need `with` too")
+                continue
+            if not isinstance(parent, cst.Call) or parent.func is not node:
+                problems.append(f"`{func.name}` is used as a value; its users would get a "
+                                "context manager")
+                continue
+            reason = _rewrite_call(ctx, func, caller, parent, parents, plan)
+            if reason is not None:
+                problems.append(reason)
+    if not found:
+        problems.append(f"`{func.name}` has no caller in the project; callers elsewhere "
+                        "would get a context manager")
+    return problems
+
+
+def _rewrite_call(ctx: FileContext, func: FunctionInfo, caller: FunctionInfo | None,
+                  call: cst.Call, parents: dict[int, cst.CSTNode], plan: FixPlan) -> str | None:
+    """`var = func(...)` + the rest of the caller's body -> `with func(...) as var:` around
+    it; the reason when the call has another form."""
+    awaited = isinstance(parents.get(id(call)), cst.Await)
+    found = acquire_statement(call, parents)
+    if caller is None or found is None or caller is func:
+        return f"a call of `{func.name}` that is not `name = {func.name}(...)` in a function"
+    line, var = found
+    block = parents.get(id(line))
+    if block is not caller.node.body or not isinstance(block, cst.IndentedBlock):
+        return f"`{var} = {func.name}()` is not in the calling function's own body"
+    body = list(block.body)
+    rest = body[body.index(line) + 1:]
+    if not rest:
+        return f"nothing uses `{var}` after `{var} = {func.name}()`"
+    reason = escape_reason(rest, var)
+    if reason is not None:
+        return f"in `{caller.name}`, {reason}"
+    if any(var in ctx.index.released_by_call(c, caller) for s in rest for c in iter_calls(s)):
+        return f"`{caller.name}` releases `{var}` itself"
+    if func.is_async and not (caller.is_async and awaited):
+        return f"`{caller.name}` calls `{func.name}` in a way `async with` cannot replace"
+    new = cst.With(
+        items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(var)))],
+        body=cst.IndentedBlock(body=rest, header=line.trailing_whitespace),
+        asynchronous=cst.Asynchronous() if func.is_async else None,
+        leading_lines=line.leading_lines)
+    plan.replace(line, new)
+    for stmt in rest:
+        plan.remove(stmt)
+    return None
+
+
+def _message(ctx: FileContext, func: FunctionInfo, res: FunctionResources,
+             item: AfterRelease) -> str:
+    kind = res.kind(item.var)
+    label = kind.label if kind is not None else "connection"
+    release = _release_text(ctx, item)
+    pooled = kind is not None and kind.pool_release is not None and not kind.close_releases
+    if item.on_return:
+        after = ("the caller gets a connection the pool may hand to another thread"
+                 if pooled else
+                 "the caller's queries open a new connection that nothing closes"
+                 if kind is not None and kind.is_session else
+                 "the caller gets a closed connection")
+        return (f"`{func.name}` returns {label} `{item.var}`, but {release} releases it "
+                f"as the function returns: {after}; make `{func.name}` a "
+                f"`@contextmanager` (or a yield dependency) that yields it")
+    why = ("another thread may hold it now" if pooled else
+           "it opens a new connection that nothing closes"
+           if kind is not None and kind.is_session else "it is closed")
+    return f"{label} `{item.var}` is {item.use} after {release} released it: {why}"
+
+
+def _release_text(ctx: FileContext, item: AfterRelease) -> str:
+    node = item.release
+    if isinstance(node, cst.With):
+        return "the exit of its `with` block"
+    code = ctx.module.tree.code_for_node(node).strip()
+    if len(code) > 60 or "\n" in code:
+        code = code.split("(", 1)[0] + "(...)"
+    return f"`{code}`"

@@ -1,0 +1,194 @@
+"""PS106's fix: a helper returning a connection its `finally` releases becomes a
+`@contextmanager`, its callers `with` blocks; safe only when every caller is rewritten."""
+
+from __future__ import annotations
+
+from poolsafe.engine import ScanOptions, scan_sources
+from poolsafe.fix.apply import FixResult, fix_sources
+
+SA = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+engine = create_engine("postgresql://localhost/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+"""
+
+HELPER = """
+def get_db():
+    db = SessionLocal()
+    try:
+        return db
+    finally:
+        db.close()
+"""
+
+OPTIONS = ScanOptions(select={"PS106"})
+
+
+def _run(files: dict[str, str], unsafe: bool = False) -> FixResult:
+    result = fix_sources(files, OPTIONS, unsafe=unsafe)
+    assert not result.errors, result.errors
+    return result
+
+
+def _checked(files: dict[str, str], unsafe: bool = False) -> dict[str, str]:
+    result = _run(files, unsafe)
+    assert result.applied, [x.reason for x in result.left]
+    fixed = result.sources()
+    for name, text in fixed.items():
+        compile(text, name, "exec")
+    assert not scan_sources(fixed, OPTIONS).findings
+    again = _run(fixed, unsafe)
+    assert again.sources() == fixed and not again.applied
+    return fixed
+
+
+def test_helper_and_its_callers_become_a_context_manager_safely() -> None:
+    before = SA + HELPER + """
+
+def users():
+    db = get_db()  # the caller's session
+    rows = db.query(User).all()
+    return [r.name for r in rows]
+
+
+def count():
+    db = get_db()
+    return db.query(User).count()
+"""
+    result = _run({"app.py": before})
+    assert [a.safe for a in result.applied] == [True]
+    assert _checked({"app.py": before})["app.py"] == """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+from contextlib import contextmanager
+engine = create_engine("postgresql://localhost/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+
+@contextmanager
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def users():
+    with get_db() as db:  # the caller's session
+        rows = db.query(User).all()
+        return [r.name for r in rows]
+
+
+def count():
+    with get_db() as db:
+        return db.query(User).count()
+"""
+
+
+def test_pool_helper_with_annotation_and_existing_contextlib_import() -> None:
+    before = """from contextlib import suppress
+from psycopg2.extensions import connection
+from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+
+def get_connection() -> connection:
+    conn = pool.getconn()
+    try:
+        return conn
+    finally:
+        pool.putconn(conn)
+
+
+def rows():
+    conn = get_connection()
+    with suppress(KeyError):
+        cur = conn.cursor()
+        cur.execute("SELECT 1")
+        return cur.fetchall()
+"""
+    after = _checked({"db.py": before})["db.py"]
+    assert after.startswith("from contextlib import suppress, contextmanager\n"
+                            "from psycopg2.extensions import connection\n"
+                            "from psycopg2.pool import ThreadedConnectionPool\n"
+                            "from collections.abc import Iterator\n")
+    assert "@contextmanager\ndef get_connection() -> Iterator[connection]:\n" in after
+    assert "        yield conn\n" in after
+    assert "    with get_connection() as conn:\n        with suppress(KeyError):\n" in after
+
+
+def test_async_helper_becomes_an_async_context_manager() -> None:
+    before = """import asyncpg
+
+
+async def fetch_conn(pool: asyncpg.Pool):
+    conn = await pool.acquire()
+    try:
+        return conn
+    finally:
+        await pool.release(conn)
+
+
+async def names(pool: asyncpg.Pool):
+    conn = await fetch_conn(pool)
+    return await conn.fetch("SELECT name FROM users")
+"""
+    after = _checked({"a.py": before})["a.py"]
+    assert "@asynccontextmanager\nasync def fetch_conn(pool: asyncpg.Pool):\n" in after
+    assert "    async with fetch_conn(pool) as conn:\n        return await conn.fetch(" in after
+    assert "from contextlib import asynccontextmanager\n" in after
+
+
+def test_a_caller_in_another_module_makes_the_fix_unsafe() -> None:
+    other = """from db import get_db
+
+def report():
+    db = get_db()
+    return db.query(User).count()
+"""
+    files = {"db.py": SA + HELPER, "reports.py": other}
+    safe = _run(files)
+    assert safe.sources() == files
+    assert [x.reason for x in safe.left] == [
+        "unsafe fix available (--unsafe-fixes): `get_db` is called from `reports.py`; "
+        "those calls need `with` too"]
+    fixed = _run(files, unsafe=True).sources()
+    assert "@contextmanager\ndef get_db():" in fixed["db.py"]
+
+
+def test_a_caller_that_hands_the_session_on_makes_the_fix_unsafe() -> None:
+    before = SA + HELPER + """
+
+def make():
+    db = get_db()
+    return db
+"""
+    safe = _run({"app.py": before})
+    assert safe.sources()["app.py"] == before
+    assert [x.reason for x in safe.left] == [
+        "unsafe fix available (--unsafe-fixes): in `make`, `db` is returned"]
+
+
+def test_no_caller_in_the_project_makes_the_fix_unsafe() -> None:
+    before = SA + HELPER
+    safe = _run({"app.py": before})
+    assert [x.reason for x in safe.left] == [
+        "unsafe fix available (--unsafe-fixes): `get_db` has no caller in the project; "
+        "callers elsewhere would get a context manager"]
+    assert "        yield db\n" in _run({"app.py": before}, unsafe=True).sources()["app.py"]
+
+
+def test_a_use_after_release_is_left_with_its_reason() -> None:
+    before = """from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+def count():
+    conn = pool.getconn()
+    pool.putconn(conn)
+    return conn.cursor().fetchone()
+"""
+    result = _run({"app.py": before}, unsafe=True)
+    assert result.sources()["app.py"] == before
+    assert [x.reason for x in result.left] == [
+        "not fixable: a use after the release: move the release after it"]
