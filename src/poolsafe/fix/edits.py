@@ -525,7 +525,11 @@ def rewrite(stmts: list[cst.BaseStatement], removals: set[int],
             swaps: dict[int, cst.BaseSmallStatement] | None = None) -> list[cst.BaseStatement]:
     out: list[cst.BaseStatement] = []
     rw = _Rewriter(removals, swaps or {})
+    touched = removals | set(swaps or ())
     for s in stmts:
+        if not any(id(n) in touched for n in iter_nodes(s, into_functions=True)):
+            out.append(s)  # nothing to drop or swap: the transformer would rebuild it as is
+            continue
         new = s.visit(rw)
         if isinstance(new, cst.BaseStatement):
             out.append(new)
