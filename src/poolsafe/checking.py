@@ -291,42 +291,48 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
     chosen = sorted(selected)
     reported = project.reported
 
+    #: every file parsed so far, by path: the module the index hands out for a path
+    #: is the one that path's findings are computed on
+    parsed_files: dict[str, ParsedFile | FileError] = {}
+
+    def load(path: str) -> ParsedFile | FileError:
+        if path not in parsed_files:
+            f, d = by_path[path]
+            parsed_files[path] = _load_checked(f, d, options)
+        return parsed_files[path]
+
     def load_dependency(path: str) -> ModuleInfo | None:
-        f, d = by_path[path]
-        loaded = _load_checked(f, d, options)
+        loaded = load(path)
         return None if isinstance(loaded, FileError) else loaded.module
 
-    own: list[ParsedFile] = []
-    new_errors: list[FileError] = []
-    for i in chosen:
-        if paths[i] not in to_check:
-            continue  # parsed when a fact needs it (see LazyIndex.modules_mentioning)
-        loaded = _load_checked(files[i], datas[i], options)
-        if isinstance(loaded, FileError):
-            new_errors.append(loaded)
-        else:
-            own.append(loaded)
+    own = [paths[i] for i in chosen if paths[i] in to_check]
     if options.progress is not None:
         for i in reported:
             options.progress("parse", files[i].display)
-    index = LazyIndex([p.module for p in own], options.project, load_dependency,
-                      files_by_name, def_names,
+    # Nothing is parsed up front: each worker parses its share of the files to check
+    # (and whatever their resolution reaches, through the index), so parsing runs on
+    # every core, not only in this process
+    index = LazyIndex([], options.project, load_dependency, files_by_name, def_names,
                       selected=[paths[i] for i in chosen],
                       source=lambda path: by_path[path][1])
     rules = enabled_rules(options)
 
-    def check_share(share: list[ParsedFile]) -> CheckResults:
+    def check_share(share: list[str]) -> CheckResults:
         out = CheckResults()
-        for p in share:
+        for path in share:
+            index.module_at(path)  # through the index, so it knows the module
+            loaded = load(path)
+            if isinstance(loaded, FileError):
+                out.errors.append(loaded)
+                continue
             with index.connections_only():
-                findings, errors = check_module(p, index, rules)
+                findings, errors = check_module(loaded, index, rules)
             out.findings.extend(findings)
             out.errors.extend(errors)
         out.lookups = index.lookups
         return out
 
-    checked = check_all(own, [len(p.module.source) for p in own], options.jobs, check_share)
-    checked.errors[:0] = new_errors
+    checked = check_all(own, [len(by_path[p][1]) for p in own], options.jobs, check_share)
     for name, looked_up in checked.lookups.items():
         index.lookups.setdefault(name, looked_up)
     checked.lookups = index.lookups

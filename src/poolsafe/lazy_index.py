@@ -159,6 +159,10 @@ class LazyIndex(ProjectIndex):
                 out.append(found)
         return out, complete
 
+    def module_at(self, path: str) -> ModuleInfo | None:
+        """The selected module in `path`, parsed now if it was not yet."""
+        return self._module_at(path)
+
     def _module_at(self, path: str) -> ModuleInfo | None:
         """The module in `path`, parsed the first time it is asked for. It does not
         join `modules`: project-wide facts read the selected modules only, not
