@@ -467,7 +467,8 @@ class ProjectIndex:
         result: Connection | None = None
         if not func.is_generator:
             for ret in _returns(func):
-                if ret.value is None or self._released_on_return(ret, func):
+                if ret.value is None or self._released_on_return(ret, func) \
+                        or _cached_elsewhere(ret, func):
                     continue
                 value = self.evaluate(ret.value, func.module, func)
                 if isinstance(value, Connection):
@@ -837,3 +838,27 @@ def configured_name(qualname: str, entries: Iterable[str]) -> str | None:
         if entry == qualname or qualname.endswith("." + entry):
             return entry
     return None
+
+
+def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
+    """`con = g._database_con = connect(...)`, `self.conn = conn`, `_cache[k] = conn`,
+    a `global` name: the returned connection is also kept where the next call (and a
+    teardown) finds it, so `func` is a cached accessor, not an acquire wrapper; its
+    callers do not own what it returns."""
+    value = ret.value.expression if isinstance(ret.value, cst.Await) else ret.value
+    if not isinstance(value, cst.Name):
+        return False
+    name = value.value
+    if name in func.globals_declared:
+        return True
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.Assign):
+            continue
+        targets = [t.target for t in node.targets]
+        stored = any(isinstance(t, (cst.Attribute, cst.Subscript)) for t in targets)
+        if not stored:
+            continue
+        named = any(isinstance(t, cst.Name) and t.value == name for t in targets)
+        if named or (isinstance(node.value, cst.Name) and node.value.value == name):
+            return True
+    return False

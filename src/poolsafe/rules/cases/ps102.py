@@ -337,6 +337,46 @@ class Repository:
 
 VALID: list[Case] = [
     Case("""
+import MySQLdb
+from flask import g, current_app
+
+def register_db(app):
+    @app.teardown_appcontext
+    def close_db(exc):
+        con = getattr(g, "_con", None)
+        if con is not None:
+            con.close()
+
+def get_conn():
+    con = getattr(g, "_con", None)
+    if con is None:
+        con = g._con = MySQLdb.connect(host=current_app.config["DB_HOST"])
+    return con
+
+def count_users():
+    db = get_conn()
+    cur = db.cursor()
+    cur.execute("SELECT count(*) FROM users")
+    return cur.fetchone()[0]
+""", note="Flask's g pattern: the accessor caches the connection on g, a teardown closes it"),
+    Case("""
+import psycopg2
+
+_conn = None
+
+def connection():
+    global _conn
+    if _conn is None:
+        _conn = psycopg2.connect("dbname=app")
+    return _conn
+
+def count():
+    conn = connection()
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    return cur.fetchone()
+""", note="a process-wide connection kept in a global: callers do not own it"),
+    Case("""
 from unittest import mock
 import psycopg2.pool
 
