@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.exit_release import exit_release_gaps
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import is_cli_entry
@@ -57,6 +58,14 @@ class UnreleasedConnection(Rule):
     held. Such a connection opened inside a loop, a pooled checkout, an engine
     connection or a session in the same code is still reported, and so is any code
     that also runs from elsewhere (a route, a worker).
+
+    A class that takes its checkout in one method (`__enter__`, `__init__`) and
+    gives it back in `__exit__` / `close()` is read there: the checkout is
+    reported when that method skips the release if an earlier call raises
+    (`self.conn.commit()` before `pool.putconn(self.conn)`, outside a
+    `finally`), or gives a pooled connection back only while it is alive (`if
+    not self.conn.closed:`, `if self.cnx.is_connected():`), since a dead one then
+    holds its slot for good.
 
     ## Why is this bad?
     Every path that skips the release keeps a slot checked out. Under errors the
@@ -113,6 +122,7 @@ class UnreleasedConnection(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        yield from self._exit_gaps(ctx)
         for func, flow in ctx.flows():
             for call, conn in flow.with_leaks:
                 kind = conn.kind
@@ -167,9 +177,25 @@ class UnreleasedConnection(Rule):
                     f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",
                 )
 
+    def _exit_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
+        """A class that takes its checkout in one method and gives it back in
+        `__exit__`/`close()`, where some path skips the release."""
+        for gap in exit_release_gaps(ctx.index, ctx.module):
+            advice = ("give it back whatever its state" if gap.guarded
+                      else f"put `{gap.release}` in a `finally`")
+            yield self.finding(
+                gap.checkout,
+                f"{gap.conn.kind.label} `{gap.attr}` from `{gap.conn.origin}`: {gap.why}; "
+                f"{advice}",
+            )
+
     # ------------------------------------------------------------------ fix
     def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
         node = finding.node
+        for gap in exit_release_gaps(ctx.index, ctx.module):
+            if gap.checkout is node:
+                return Unfixable(self.code, f"the release is in `{gap.cls.name}."
+                                 f"{gap.method.name}`: change it there by hand")
         parents = parent_map(ctx.module.tree)
         func = enclosing_function(node, parents, ctx.module)
         if func is None:

@@ -45,6 +45,46 @@ def get_connection():
 """
 
 INVALID: list[Case] = [
+    Case(_PG_POOL + """
+class Transaction:
+    def __enter__(self):
+        self.conn = pool.getconn()  # expect: PS102
+        return self.conn.cursor()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.conn.commit()
+        else:
+            self.conn.rollback()
+        pool.putconn(self.conn)
+""", unfixable="the release is in `Transaction.__exit__`: change it there by hand",
+         note="a failed commit in __exit__ skips the release: the slot is lost"),
+    Case(_PG_POOL + """
+class Connection:
+    def __enter__(self):
+        self.conn = pool.getconn()  # expect: PS102
+        return self.conn
+
+    def __exit__(self, *exc):
+        if not self.conn.closed:
+            self.conn.rollback()
+            pool.putconn(self.conn)
+""", unfixable="the release is in `Connection.__exit__`: change it there by hand",
+         note="a connection that died is never given back: each one costs a slot for good"),
+    Case("""
+from mysql.connector import pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5)
+
+class Db:
+    def __init__(self):
+        self.cnx = cnxpool.get_connection()  # expect: PS102
+
+    def close(self):
+        if self.cnx.is_connected():
+            self.cnx.close()
+""", unfixable="the release is in `Db.close`: change it there by hand",
+         note="a pooled mysql.connector connection closed only while connected"),
     Case("""
 import asyncpg
 
@@ -336,6 +376,44 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case(_PG_POOL + """
+class Transaction:
+    def __enter__(self):
+        self.conn = pool.getconn()
+        return self.conn.cursor()
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        finally:
+            pool.putconn(self.conn)
+""", note="__exit__ gives the connection back in finally, whatever commit() does"),
+    Case(_PG_POOL + """
+class Connection:
+    def __enter__(self):
+        self.conn = pool.getconn()
+        return self.conn
+
+    def __exit__(self, *exc):
+        self.conn.rollback()
+        pool.putconn(self.conn, close=self.conn.closed)
+""", note="a dead connection is given back too (and closed by the pool)"),
+    Case("""
+import psycopg2
+
+class Db:
+    def __enter__(self):
+        self.conn = psycopg2.connect("dbname=app")
+        return self.conn
+
+    def __exit__(self, *exc):
+        if not self.conn.closed:
+            self.conn.commit()
+            self.conn.close()
+""", note="a direct connection: a dead one holds nothing, and no pool counts it"),
     Case("""
 import MySQLdb
 from flask import g, current_app

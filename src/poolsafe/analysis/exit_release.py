@@ -1,0 +1,171 @@
+"""Releases in `__exit__` and `close()` that some path skips.
+
+A project class often takes its checkout in `__enter__` (or `__init__`) and gives
+it back in `__exit__` / `close()`: `self.conn = self.pool.getconn()` ...
+`self.pool.putconn(self.conn)`. The flow analysis of one function sees the checkout
+handed on to `self` and the release of an attribute, so it cannot tell when the
+release is skipped. This module reads the releasing method itself:
+
+- a release guarded by the connection's state (`if not self.conn.closed:`,
+  `if self.conn.is_connected():`): a connection that died is never given back,
+  and the pool counts its slot as taken for good;
+- a call that may raise before the release, outside a `try` whose `finally` holds
+  it (`self.conn.commit()` then `putconn`): a failed commit skips the release.
+
+Only pooled connections count: a direct connection that is not closed holds
+nothing once it died, and the process frees it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.flow import call_may_raise
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
+from poolsafe.analysis.values import Connection
+from poolsafe.knowledge import POOL_RELEASE_METHODS
+
+#: the methods that end a class's hold on its connection
+RELEASING_METHODS = ("__exit__", "__aexit__", "close", "release")
+
+
+@dataclass(frozen=True)
+class ExitGap:
+    #: the checkout (`self.pool.getconn()`) whose release is skipped
+    checkout: cst.Call
+    conn: Connection
+    #: `self.conn`
+    attr: str
+    cls: ClassInfo
+    method: FunctionInfo
+    #: the release as written: `self.pool.putconn(self.conn)`
+    release: str
+    #: when it is skipped, as a clause: "`Db.__exit__` skips the release if
+    #: `self.conn.commit()` raises"
+    why: str
+    #: a guard on the connection's state (a dead connection is never given back)
+    guarded: bool
+
+
+def exit_release_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[ExitGap]:
+    for cls in _classes(module):
+        for name in RELEASING_METHODS:
+            method = cls.methods.get(name)
+            if method is not None:
+                yield from _gaps(index, cls, method)
+
+
+def _classes(module: ModuleInfo) -> list[ClassInfo]:
+    seen: dict[int, ClassInfo] = {}
+    for cls in module.classes.values():
+        seen[id(cls)] = cls
+    for f in module.all_functions:
+        if f.cls is not None:
+            seen.setdefault(id(f.cls), f.cls)
+    return list(seen.values())
+
+
+def _released_attribute(call: cst.Call) -> str | None:
+    """`self.conn` for `pool.putconn(self.conn)` / `self.pool.release(self.conn)` /
+    `self.conn.close()`."""
+    f = call.func
+    if not isinstance(f, cst.Attribute):
+        return None
+    if f.attr.value in POOL_RELEASE_METHODS and call.args:
+        name = dotted_name(call.args[0].value)
+        if name is not None and name.startswith("self.") and name.count(".") == 1:
+            return name
+    if f.attr.value == "close" and not call.args:
+        name = dotted_name(f.value)
+        if name is not None and name.startswith("self.") and name.count(".") == 1:
+            return name
+    return None
+
+
+def _checkout(index: ProjectIndex, cls: ClassInfo, attr: str
+              ) -> tuple[cst.Call, Connection] | None:
+    short = attr.split(".", 1)[1]
+    pairs = zip(cls.attributes.get(short, []), cls.attribute_scopes.get(short, []), strict=True)
+    for value, scope in pairs:
+        inner, _ = strip_await(value)
+        if not isinstance(inner, cst.Call):
+            continue
+        conn = index.evaluate(inner, cls.module, scope)
+        if isinstance(conn, Connection) and conn.packed is None and conn.kind.tracked \
+                and not conn.kind.direct and (conn.kind.pool_release or conn.kind.close_releases):
+            return inner, conn
+    return None
+
+
+def _gaps(index: ProjectIndex, cls: ClassInfo, method: FunctionInfo) -> Iterator[ExitGap]:
+    parents: dict[int, cst.CSTNode] = {}
+    for node in iter_nodes(method.node):
+        for child in children(node):
+            parents[id(child)] = node
+    reported: set[str] = set()
+    module = method.module.tree
+    for call in method.direct_calls:
+        attr = _released_attribute(call)
+        if attr is None or attr in reported:
+            continue
+        found = _checkout(index, cls, attr)
+        if found is None:
+            continue
+        checkout, conn = found
+        f = call.func
+        assert isinstance(f, cst.Attribute)
+        if f.attr.value == "close" and not conn.kind.close_releases:
+            continue  # PS101's business: close() does not give it back at all
+        why = _skipped_when(call, attr, method.node, parents, module)
+        if why is None:
+            continue
+        reported.add(attr)
+        text, guarded = why
+        text = f"`{cls.name}.{method.name}` {text}"
+        yield ExitGap(checkout, conn, attr, cls, method, module.code_for_node(call), text,
+                      guarded)
+
+
+def _skipped_when(release: cst.Call, attr: str, top: cst.CSTNode,
+                  parents: dict[int, cst.CSTNode], module: cst.Module
+                  ) -> tuple[str, bool] | None:
+    node: cst.CSTNode = release
+    while node is not top:
+        parent = parents.get(id(node))
+        if parent is None:
+            return None
+        if isinstance(parent, cst.ExceptHandler | cst.ExceptStarHandler):
+            return None  # a release on the error path only: not this module's question
+        if isinstance(parent, cst.If) and node is parent.body and _state_guard(parent.test, attr):
+            return (f"gives it back only `if {module.code_for_node(parent.test)}`: a "
+                    "connection that died is never returned, and its slot is lost for good",
+                    True)
+        if isinstance(parent, cst.IndentedBlock | cst.SimpleStatementLine):
+            body = parent.body
+            index = next((i for i, s in enumerate(body) if s is node), None)
+            for before in body[:index] if index is not None else []:
+                for call in iter_calls(before):
+                    if call_may_raise(call):
+                        return (f"skips the release if `{module.code_for_node(call)}` raises",
+                                False)
+        node = parent
+    return None
+
+
+def _state_guard(test: cst.BaseExpression, attr: str) -> bool:
+    """The test reads the connection's state: `self.conn.closed`, `self.conn.open`,
+    `self.conn.is_connected()`."""
+    for node in iter_nodes(test):
+        if isinstance(node, cst.Attribute) and node.attr.value in {"closed", "open"} \
+                and dotted_name(node.value) == attr:
+            return True
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value == "is_connected" \
+                and dotted_name(node.func.value) == attr:
+            return True
+    return False
