@@ -18,6 +18,7 @@ from poolsafe.analysis.cstutil import (
     dotted_name,
     keyword_arg,
     positional_args,
+    string_value,
     strip_await,
 )
 from poolsafe.analysis.engines import (
@@ -348,10 +349,24 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo) -> bool:
                     isinstance(owner, ExternalInstance)
                     and any(root_matches(owner.qualname, r) for r, _ in CLI_DECORATORS)):
                 return True
+    if _startup_handler(func):
+        return True
     if func.parent is not None or func.cls is not None:
         return False
     sites = facts(index).callers(func)
     return bool(sites) and all(s.func is None for s in sites)
+
+
+def _startup_handler(func: FunctionInfo) -> bool:
+    """`@app.on_event("startup")` (FastAPI/Starlette): runs once, when the process
+    starts serving."""
+    for deco in func.node.decorators:
+        target = deco.decorator
+        if isinstance(target, cst.Call) and isinstance(target.func, cst.Attribute) \
+                and target.func.attr.value == "on_event" and target.args \
+                and string_value(target.args[0].value) == "startup":
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- Flask models

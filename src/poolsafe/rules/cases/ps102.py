@@ -45,6 +45,20 @@ def get_connection():
 """
 
 INVALID: list[Case] = [
+    Case("""
+import psycopg2
+from fastapi import FastAPI
+
+app = FastAPI()
+pool_conns = []
+
+@app.on_event("startup")
+def warm_up():
+    for _ in range(4):
+        conn = psycopg2.connect("dbname=app")  # expect: PS102
+        conn.cursor().execute("SELECT 1")
+        conn.close()
+""", note="a startup handler, but the connections are opened in a loop"),
     Case(_PG_POOL + """
 class Transaction:
     def __enter__(self):
@@ -376,6 +390,20 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case("""
+import psycopg2
+from fastapi import FastAPI
+
+app = FastAPI()
+
+@app.on_event("startup")
+def create_tables():
+    conn = psycopg2.connect("dbname=app")
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE IF NOT EXISTS t (id int)")
+    conn.commit()
+    conn.close()
+""", note="a startup handler runs once per process: the one-shot policy applies"),
     Case(_PG_POOL + """
 class Transaction:
     def __enter__(self):
