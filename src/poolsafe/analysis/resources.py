@@ -142,7 +142,9 @@ class FunctionResources:
                     owner = _owner_of_call(node)
                     if owner:
                         out.add(owner)
-        # an acquisition with autocommit=True: `conn = psycopg.connect(..., autocommit=True)`
+        # an acquisition with autocommit=True: `conn = psycopg.connect(..., autocommit=True)`,
+        # or through keyword arguments: `args["autocommit"] = True; connect(dsn, **args)`
+        autocommit_dicts = self._autocommit_dicts()
         for name, values in self.func.locals.items():
             for v in values:
                 bound = v.item if isinstance(v, WithBinding) else v
@@ -150,13 +152,43 @@ class FunctionResources:
                     inner = bound.expression if isinstance(bound, cst.Await) else bound
                     if isinstance(inner, cst.Call):
                         ac = keyword_arg(inner, "autocommit")
-                        if isinstance(ac, cst.Name) and ac.value == "True":
+                        if (isinstance(ac, cst.Name) and ac.value == "True") or any(
+                                a.star == "**" and isinstance(a.value, cst.Name)
+                                and a.value.value in autocommit_dicts for a in inner.args):
                             out.add(name)
                         else:
                             # from an autocommit engine, pool or session factory
                             value = self.index.evaluate(inner, self.module, self.func)
                             if isinstance(value, Connection) and value.autocommit:
                                 out.add(name)
+        return out
+
+    def _autocommit_dicts(self) -> set[str]:
+        """Names of dicts this function sets `"autocommit": True` in (`args["autocommit"]
+        = True`, `args = {"autocommit": True, ...}`, `args.update(autocommit=True)`)."""
+        out: set[str] = set()
+        for node in iter_nodes(self.func.node.body):
+            if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) \
+                    and node.value.value == "True":
+                for t in node.targets:
+                    tgt = t.target
+                    if isinstance(tgt, cst.Subscript) and isinstance(tgt.value, cst.Name) \
+                            and len(tgt.slice) == 1 \
+                            and isinstance(tgt.slice[0].slice, cst.Index) \
+                            and string_value(tgt.slice[0].slice.value) == "autocommit":
+                        out.add(tgt.value.value)
+            elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Dict):
+                if any(isinstance(el, cst.DictElement) and string_value(el.key) == "autocommit"
+                       and isinstance(el.value, cst.Name) and el.value.value == "True"
+                       for el in node.value.elements):
+                    out.update(t.target.value for t in node.targets
+                               if isinstance(t.target, cst.Name))
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                    and node.func.attr.value == "update" \
+                    and isinstance(node.func.value, cst.Name):
+                ac = keyword_arg(node, "autocommit")
+                if isinstance(ac, cst.Name) and ac.value == "True":
+                    out.add(node.func.value.value)
         return out
 
     # ---------------------------------------------------------------- kinds

@@ -268,6 +268,20 @@ def import_events(events):
 ]
 
 VALID: list[Case] = [
+    Case("""
+import psycopg
+
+async def worker(dsn, queue, **conn_args):
+    conn_args["autocommit"] = True
+    aconn = await psycopg.AsyncConnection.connect(dsn, **conn_args)
+    async with aconn:
+        async with aconn.cursor() as cur:
+            while (sql := await queue.get()) is not None:
+                try:
+                    await cur.execute(sql)
+                except psycopg.errors.DeadlockDetected:
+                    await queue.put(sql)
+""", note="autocommit set in the keyword arguments passed to connect()"),
     Case(_PG_POOL + """
 class Transaction:
     def __enter__(self):
