@@ -47,6 +47,7 @@ from poolsafe.knowledge import (
     NON_WORK_METHODS,
     SESSION_QUEUE_METHODS,
     SYNC_SESSION_QUEUE_METHODS,
+    TRANSACTION_CM_METHODS,
     ConnectionKind,
 )
 
@@ -975,6 +976,17 @@ class FunctionFlow:
                     managed.add(bound)
                     if kind.with_acquire_releases:
                         ended[bound] = kind.is_session
+            elif value is None and isinstance(inner, cst.Call) \
+                    and isinstance(inner.func, cst.Attribute) \
+                    and inner.func.attr.value in TRANSACTION_CM_METHODS:
+                # `with conn.transaction():` on a connection known by its parameter's
+                # type (the index has no value for it): psycopg 3's exit ends a failed
+                # transaction with a rollback (or raises, nested), never silently
+                owner = dotted_name(inner.func.value)
+                owner_kind = self.res.kind(owner) if owner is not None else None
+                if owner is not None and owner_kind is not None \
+                        and owner_kind.exit_commit_rolls_back_aborted:
+                    managed.add(owner)
             elif isinstance(value, ManagedContext):
                 if bound is not None:
                     managed.add(bound)

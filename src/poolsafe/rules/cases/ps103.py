@@ -270,6 +270,18 @@ def import_events(events):
 VALID: list[Case] = [
     Case("""
 import psycopg
+from psycopg import AsyncConnection
+
+async def validate(con: AsyncConnection, sql: str):
+    async with con.transaction(force_rollback=True):
+        try:
+            await con.execute(f"EXPLAIN {sql}")
+            return None
+        except psycopg.Error as e:
+            return str(e)
+""", note="psycopg 3: the transaction() block's exit ends the failed transaction"),
+    Case("""
+import psycopg
 
 async def worker(dsn, queue, **conn_args):
     conn_args["autocommit"] = True
