@@ -335,6 +335,15 @@ def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) ->
     return None
 
 
+def is_test_module(module: ModuleInfo) -> bool:
+    """A test module: `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test`
+    directory. Its engines and pools live for one test, not in production."""
+    parts = module.path.replace("\\", "/").split("/")
+    name = parts[-1]
+    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+            or any(p in {"tests", "test"} for p in parts[:-1]))
+
+
 def is_cli_entry(index: ProjectIndex, func: FunctionInfo) -> bool:
     """A click/typer command, or a function called only from module-level code
     (`if __name__ == "__main__": main()`): it runs once per process."""

@@ -10,7 +10,7 @@ from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.engines import engine_calls
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import CallSite, facts, is_cli_entry
+from poolsafe.analysis.project_facts import CallSite, facts, is_cli_entry, is_test_module
 from poolsafe.analysis.resolution import decorator_target, external_name, qual_match
 from poolsafe.analysis.values import Connection, ExternalInstance, Instance, LibraryObject
 from poolsafe.knowledge.frameworks import CACHING_DECORATORS, STORE_METHODS
@@ -132,13 +132,6 @@ _RETURNED = "returned"
 _MAX_CALLER_DEPTH = 4
 
 
-def _is_test_module(module: ModuleInfo) -> bool:
-    parts = module.path.replace("\\", "/").split("/")
-    name = parts[-1]
-    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-            or any(p in {"tests", "test"} for p in parts[:-1]))
-
-
 def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
                      seen: set[int], depth: int = 0) -> CallSite | None:
     """A call of `func` (which returns a new engine, or something that keeps one) in a
@@ -150,7 +143,7 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
     seen.add(id(func.node))
     for site in facts(index).callers(func):
         caller = site.func
-        if caller is None or _is_test_module(site.module):
+        if caller is None or is_test_module(site.module):
             continue
         per_request_dependency = (caller.is_generator
                                   and id(caller.node) in index.dependency_functions())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
-from poolsafe.analysis.project_facts import facts
+from poolsafe.analysis.project_facts import facts, is_test_module
 from poolsafe.analysis.resolution import is_false
 from poolsafe.fix.api import FixOutcome
 from poolsafe.fix.ps203_pre_ping import fix_pre_ping
@@ -77,6 +77,8 @@ class PoolWithoutPrePing(Rule):
         return fix_pre_ping(ctx, finding)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        if is_test_module(ctx.module):
+            return  # a test's engine lives for one test, not in production
         for site in engine_sites(ctx.index, ctx.module):
             if site.dialect is None or is_embedded(site.dialect) or site.anchor is None:
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
+from poolsafe.analysis.project_facts import is_test_module
 from poolsafe.analysis.resolution import int_value
 from poolsafe.knowledge.frameworks import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
 from poolsafe.model import RawFinding, Severity
@@ -66,6 +67,8 @@ class OverflowTooLarge(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        if is_test_module(ctx.module):
+            return  # a test's engine lives for one test, not in production
         for site in engine_sites(ctx.index, ctx.module):
             opts = site.options
             if opts is None or is_embedded(site.dialect) or is_non_pooling(ctx.index, opts):

@@ -102,6 +102,16 @@ engine = create_engine(settings.database_url, pool_size=20)  # expect: PS203
 
 VALID: list[Case] = [
     Case("""
+import pytest
+from sqlalchemy import create_engine
+
+@pytest.fixture
+def engine():
+    engine = create_engine("postgresql://app@localhost/test")
+    yield engine
+    engine.dispose()
+""", path="tests/conftest.py", note="a test fixture's engine lives for one test run"),
+    Case("""
 import os
 from sqlalchemy import create_engine
 
