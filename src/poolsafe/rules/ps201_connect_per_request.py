@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from poolsafe.analysis.project_facts import facts, request_handler
+from poolsafe.analysis.project_facts import facts, is_test_module, request_handler
 from poolsafe.analysis.resolution import inventory, may_call
 from poolsafe.analysis.values import Connection
 from poolsafe.knowledge import DIRECT_ACQUIRERS
@@ -84,6 +84,8 @@ class ConnectPerRequest(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        if is_test_module(ctx.module):
+            return  # a test server's handlers serve a test run, not production
         handlers: dict[int, str | None] = {}
         for call, func in inventory(ctx.module).calls:
             if func is None or not may_call(call, _CONNECT_NAMES, ctx.module, func):
