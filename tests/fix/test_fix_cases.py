@@ -664,3 +664,29 @@ def count():
     return n
 ''')
     compile(fixed, "case.py", "exec")
+
+
+def test_ps102_tuple_checkout_is_released_with_both_names() -> None:
+    """`conn, cur = get_conn()` with a release wrapper of both: the fix calls it with
+    the names the checkout unpacked, in `finally`."""
+    from poolsafe.rules.cases.ps102 import _TUPLE_WRAPPERS
+
+    source = '''from db import close_conn, get_conn
+
+
+def never():
+    conn, cur = get_conn()
+    cur.execute("SELECT 1")
+    return cur.fetchone()
+'''
+    fixed = _fix("PS102", source, files={"db.py": _TUPLE_WRAPPERS}, path="app.py")
+    assert fixed.endswith('''def never():
+    conn, cur = get_conn()
+    try:
+        cur.execute("SELECT 1")
+        return cur.fetchone()
+    finally:
+        close_conn(conn, cur)
+''')
+    again = _fix("PS102", fixed, files={"db.py": _TUPLE_WRAPPERS}, path="app.py")
+    assert again == fixed

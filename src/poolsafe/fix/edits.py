@@ -254,9 +254,11 @@ def _underlying_pool(index: ProjectIndex, func: FunctionInfo,
     return None
 
 
-def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo) -> FunctionInfo | None:
+def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo,
+                    unpacked: tuple[str, ...] = ()) -> FunctionInfo | None:
     """A project function that releases its first argument, defined beside the acquire
-    wrapper or imported into its module."""
+    wrapper or imported into its module; with `unpacked` (`conn, cur = get_conn()`),
+    also one that takes exactly those names (`close_conn(conn, cur)`)."""
     module = acquirer.module
     candidates: list[FunctionInfo] = [f for f in module.functions.values() if f is not acquirer]
     for local in module.imports:
@@ -265,14 +267,19 @@ def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo) -> FunctionInfo
             candidates.append(value.func)
     good = []
     for f in candidates:
-        if 0 not in index.releaser_positions(f) or f.is_generator:
+        positions = index.releaser_positions(f)
+        if not positions or f.is_generator:
+            continue
+        if f.node.params.kwonly_params and any(
+                p.default is None for p in f.node.params.kwonly_params):
             continue
         params = [*f.node.params.posonly_params, *f.node.params.params]
         required = [p for p in params[1:] if p.default is None]
-        if required or (f.node.params.kwonly_params and any(
-                p.default is None for p in f.node.params.kwonly_params)):
-            continue
-        good.append(f)
+        if 0 in positions and not required:
+            good.append(f)
+        elif unpacked and len(params) == len(unpacked) \
+                and not isinstance(f.node.params.star_arg, cst.Param):
+            good.append(f)  # called with the unpacked names, as `_release_arguments` does
 
     def score(f: FunctionInfo) -> int:
         n = f.name.lower()
@@ -291,11 +298,14 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
     if site.conn.via is not None:
         callee = index.evaluate(call.func, module, func)
         if isinstance(callee, FunctionRef):
-            wrapper = release_wrapper(index, callee.func)
+            wrapper = release_wrapper(index, callee.func, site.unpacked)
             if wrapper is not None:
                 ref = reference(plan, index, module, wrapper)
                 if ref is not None:
-                    return Release(ref + "({var})", is_async=wrapper.node.asynchronous
+                    # with its real signature: `close_conn(conn, cur)`
+                    args = ", ".join("{var}" if a == site.var else a.replace("{", "{{")
+                                     for a in _release_arguments(site, wrapper, index))
+                    return Release(f"{ref}({args})", is_async=wrapper.node.asynchronous
                                    is not None, description=f"{wrapper.name}()")
             if kind.close_releases:
                 return Release("{var}.close()", is_async=is_async, description="close()")
@@ -722,9 +732,10 @@ def _replace_region(plan: FixPlan, region: Region, new: cst.BaseStatement) -> No
         plan.remove(s)
 
 
-def acquire_statement(call: cst.CSTNode, parents: dict[int, cst.CSTNode]
-                      ) -> tuple[cst.SimpleStatementLine, str] | None:
-    """`var = <call>` / `var = await <call>` / `var: T = <call>` on a line of its own."""
+def acquire_statement(call: cst.CSTNode, parents: dict[int, cst.CSTNode],
+                      var: str | None = None) -> tuple[cst.SimpleStatementLine, str] | None:
+    """`var = <call>` / `var = await <call>` / `var: T = <call>` on a line of its own;
+    with `var`, also `var, cur = <call>` (a wrapper that hands out a tuple)."""
     line = statement_line(call, parents)
     if line is None:
         return None
@@ -736,7 +747,13 @@ def acquire_statement(call: cst.CSTNode, parents: dict[int, cst.CSTNode]
         target, value = small.target, small.value
     else:
         return None
-    if not isinstance(target, cst.Name) or strip_await(value)[0] is not call:
+    if strip_await(value)[0] is not call:
+        return None
+    if isinstance(target, (cst.Tuple, cst.List)) and var is not None and all(
+            isinstance(e.value, cst.Name) for e in target.elements) and any(
+            isinstance(e.value, cst.Name) and e.value.value == var for e in target.elements):
+        return line, var
+    if not isinstance(target, cst.Name):
         return None
     return line, target.value
 
@@ -863,7 +880,7 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
              extra: cst.SimpleStatementLine | None = None) -> FixOutcome:
     """Wrap the region of a `var = <checkout>` statement in try/finally (or `with`).
     `extra`, when given, must be among the releases the region moves."""
-    found = acquire_statement(site.call, parents)
+    found = acquire_statement(site.call, parents, site.var)
     if found is None:
         return Unfixable(code, "the checkout is not a plain `name = ...` statement")
     line, var = found

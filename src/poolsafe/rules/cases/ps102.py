@@ -223,8 +223,7 @@ def swapped():
     cursor.execute("SELECT 1")
     close_conn(connection, cursor)
 """, files={"db.py": _TUPLE_WRAPPERS}, path="app.py",
-         note="an acquire wrapper that returns (conn, cursor), a release wrapper of both",
-         unfixable="the checkout is not a plain `name = ...` statement"),
+         note="an acquire wrapper that returns (conn, cursor), a release wrapper of both"),
     Case("""
 import asyncpg
 
