@@ -657,6 +657,11 @@ class ProjectIndex:
         self._rollbacker_memo[key] = result
         return result
 
+    def is_project_function_name(self, name: str) -> bool:
+        """Some function or method of the project is called `name` (a cheap check
+        before evaluating a call)."""
+        return self._may_be_project_function(name)
+
     def _may_be_project_function(self, name: str) -> bool:
         if self._function_names is None:
             self._function_names = {

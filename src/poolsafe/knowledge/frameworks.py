@@ -163,29 +163,6 @@ JOB_REGISTRARS: tuple[JobRegistrar, ...] = (
 
 # ------------------------------------------------------------ network calls
 
-#: Library functions that make a network request.
-NETWORK_FUNCTIONS: frozenset[tuple[str, str]] = frozenset(
-    {(root, m) for root in ("requests", "httpx")
-     for m in ("get", "post", "put", "patch", "delete", "head", "options", "request",
-               "stream")}
-    | {("urllib.request", "urlopen"), ("urllib3", "request")}
-)
-
-#: Client classes whose instances make requests with these methods.
-NETWORK_CLIENT_METHODS: dict[tuple[str, str], frozenset[str]] = {
-    ("requests", "Session"): frozenset(
-        {"get", "post", "put", "patch", "delete", "head", "options", "request", "send"}),
-    ("httpx", "Client"): frozenset(
-        {"get", "post", "put", "patch", "delete", "head", "options", "request", "send",
-         "stream"}),
-    ("httpx", "AsyncClient"): frozenset(
-        {"get", "post", "put", "patch", "delete", "head", "options", "request", "send",
-         "stream"}),
-    ("aiohttp", "ClientSession"): frozenset(
-        {"get", "post", "put", "patch", "delete", "head", "options", "request", "ws_connect"}),
-    ("urllib3", "PoolManager"): frozenset({"request", "urlopen"}),
-}
-
 #: Annotations that make a parameter a connection or session (`db: Session`).
 HANDLE_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(
     {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
 
 import libcst as cst
@@ -17,10 +18,12 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, WithBinding
 from poolsafe.analysis.project_facts import is_flask_db, is_model_class
 from poolsafe.analysis.resolution import external_name, inventory, qual_match
+from poolsafe.analysis.slow_calls import may_be_slow, slow_call
 from poolsafe.analysis.values import (
     ClassRef,
     Connection,
     ExternalInstance,
+    FunctionRef,
     LibraryObject,
     Value,
 )
@@ -29,8 +32,6 @@ from poolsafe.knowledge.frameworks import (
     CURSOR_METHODS,
     FLASK_MODEL_QUERY_ATTRIBUTES,
     HANDLE_ANNOTATIONS,
-    NETWORK_CLIENT_METHODS,
-    NETWORK_FUNCTIONS,
     TRANSACTION_END_METHODS,
 )
 from poolsafe.model import RawFinding, Severity
@@ -38,11 +39,12 @@ from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps207 import INVALID, VALID
 
 State = frozenset[str]
+#: (the slow call as shown, what kind of slow work, the project function it is in)
+Slow = tuple[str, str, "str | None"]
+#: how deep project functions are followed for slow work inside them
+_MAX_HELPER_DEPTH = 2
 #: loops nested deeper than this are followed once (the repeat doubles the work)
 _LOOP_REPEAT_DEPTH = 4
-#: final names of every network function and client method, for a cheap pre-check
-_NET_NAMES = frozenset({tail.rsplit(".", 1)[-1] for _, tail in NETWORK_FUNCTIONS}
-                       | {m for ms in NETWORK_CLIENT_METHODS.values() for m in ms})
 #: the handle key shared by Flask-SQLAlchemy's `db.session` and `Model.query`
 _FLASK_SESSION = "db.session"
 
@@ -50,30 +52,60 @@ _FLASK_SESSION = "db.session"
 class IoInTransaction(Rule):
     """
     ## What it does
-    Flags a network call -- `requests.*`, `httpx.*` (and the methods of
-    `requests.Session`, `httpx.Client`/`AsyncClient`, `aiohttp.ClientSession`,
-    `urllib3.PoolManager` instances), `urllib.request.urlopen` -- made while a
-    transaction is open on a connection or session of the same function: after
-    the first statement on it and before its `commit()`, `rollback()` or
-    `close()`, or before the end of `with engine.begin()`, `with
-    session.begin()`, `with conn.transaction()`, `with SessionLocal() as s` or
-    `with conn:`. Reported at the network call.
+    Flags slow work done while a connection or session of the same function is
+    in an open transaction: after the first statement on it (SQLAlchemy's
+    autobegin: a query, `execute()`, `flush()`, `get()`; psycopg2 after the first
+    `execute()`) and before its `commit()`, `rollback()` or `close()`, or inside
+    `with engine.begin()`, `with session.begin()`, `with conn.transaction()`,
+    `with SessionLocal() as s` or `with conn:`. Reported at the slow call. The
+    slow work it knows (`knowledge/slow_calls.py`):
 
-    Connections and sessions are recognised by where they come from (an engine,
-    a pool, a sessionmaker, a driver `connect()`, a `Depends` parameter annotated
-    `Session`/`AsyncSession`, Flask-SQLAlchemy's `db.session` and `Model.query`);
-    a cursor shares its connection's transaction. A connection with
-    `conn.autocommit = True` has no open transaction. Loops are followed twice,
-    so a call at the top of a loop body that writes below it is found; an
-    `if` keeps a transaction open if any branch leaves it open. Network calls
-    inside project functions called from the transaction are not followed.
+    - HTTP requests: `requests`, `httpx`, `aiohttp`, `urllib3`, `urlopen`;
+    - LLM calls: openai (`chat.completions.create`, `responses.create`,
+      `embeddings.create`...), anthropic (`messages.create`), google-genai,
+      cohere, litellm (`completion`), LangChain chat models (`invoke`,
+      `ainvoke`);
+    - object storage: boto3 clients and resources (`upload_file`, `put_object`,
+      `get_object`, `download_file`, `copy_object`), minio, google-cloud-storage
+      (`upload_from_*`, `download_*`);
+    - search and vector stores: opensearch-py, elasticsearch (`search`, `index`,
+      `bulk`), qdrant, pinecone, weaviate;
+    - waiting on a celery result (`task.delay(...).get()`), subprocesses
+      (`subprocess.run`, `os.system`, `ffmpeg.run`, yt-dlp), `time.sleep` and
+      `asyncio.sleep` of a second or more, `smtplib` sends.
+
+    A call counts only when its receiver is one of these clients (through
+    imports, assignments, `self.` attributes and annotated parameters): a project
+    function called `search` is not a search engine. The slow call may also sit
+    in a project function or a service method called while the transaction is
+    open (followed two calls deep, unless that function ends a transaction
+    itself); a service built with the caller's session (`self.db = db` from a
+    parameter annotated `Session`) counts as holding it. Connections are
+    recognised by where they come from (an engine, a pool, a sessionmaker, a
+    driver `connect()`, a `Depends` parameter annotated `Session`, Flask-SQLAlchemy's
+    `db.session`); a connection with `conn.autocommit = True` holds no
+    transaction.
 
     ## Why is this bad?
-    While the request is in flight the connection sits "idle in transaction": it
-    holds its row locks and its snapshot (blocking vacuum), and it keeps a pool
-    slot. A slow or hanging remote service then stalls every transaction waiting
-    on those locks and drains the pool ("QueuePool limit ... reached"), and
-    `idle_in_transaction_session_timeout` may kill the connection mid-request.
+    While the slow call runs, the connection sits "idle in transaction": it holds
+    its row locks and its snapshot (blocking vacuum and migrations: Alembic waits
+    behind it), and it keeps a pool slot. A slow LLM, a multi-GB upload or a
+    hanging remote service then stalls every transaction waiting on those locks
+    and drains the pool ("QueuePool limit ... reached"), and
+    `idle_in_transaction_session_timeout` may kill the connection mid-call.
+    "Never go to the outside world inside a transaction."
+
+    You can see it happen in PostgreSQL:
+
+    ```sql
+    SELECT pid, now() - xact_start AS held, left(query, 60) AS last_query
+    FROM pg_stat_activity
+    WHERE state = 'idle in transaction'
+    ORDER BY xact_start;
+    ```
+
+    Rows that stay there for seconds, with the last query of the request, are
+    this rule's findings at run time.
 
     ## Example
     ```python
@@ -90,7 +122,9 @@ class IoInTransaction(Rule):
         session.add(order)
         session.commit()
     ```
-    or commit first and record the remote result in a second, short transaction.
+    Finish the database work and commit (or close the session) before the slow
+    call, then record its result in a second, short unit of work; for reads, load
+    what you need first.
 
     ## Fix safety
     No automatic fix: moving the call changes what happens when either side
@@ -99,7 +133,7 @@ class IoInTransaction(Rule):
 
     code = "PS207"
     name = "io-in-transaction"
-    summary = "a network call while a transaction is open"
+    summary = "slow work (HTTP, LLM, storage, search, subprocess) while a transaction is open"
     severity = Severity.WARNING
     VALID = VALID
     INVALID = INVALID
@@ -107,22 +141,30 @@ class IoInTransaction(Rule):
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         candidates: dict[int, FunctionInfo] = {}
         for call, func in inventory(ctx.module).calls:
-            if func is None or id(func.node) in candidates or call_name(call) not in _NET_NAMES:
+            if func is None or id(func.node) in candidates:
                 continue
-            if _Walker(ctx.index, func).network(call) is not None:
+            name = call_name(call)
+            if not may_be_slow(name) and not (
+                    name is not None and ctx.index.is_project_function_name(name)):
+                continue
+            if _Walker(ctx.index, func).slow(call) is not None:
                 candidates[id(func.node)] = func
         for func in ctx.module.all_functions:
             if id(func.node) not in candidates:
-                continue  # no network call: nothing to report
+                continue  # no slow call: nothing to report
             walker = _Walker(ctx.index, func)
             walker.block(body_statements(func.node.body), frozenset())
-            for call, what, keys in walker.found:
+            for call, (what, family, via), keys in walker.found:
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
+                slow = (f"`{what}` ({family})" if via is None
+                        else f"`{via}()`, which makes {family} (`{what}`),")
                 yield self.finding(
                     call,
-                    f"`{what}` is called while a transaction is open on {held}: the connection "
-                    "sits idle in transaction (holding locks and a pool slot) until the remote "
-                    "side answers; make the call before the first statement or after commit",
+                    f"{slow} runs while {held} holds a connection in an open transaction: "
+                    "it sits idle in transaction, holding its locks (and its pool slot) "
+                    "until the call returns; finish the database work and "
+                    "commit (or close the session) before it, and start a new unit of "
+                    "work after it",
                 )
 
 
@@ -133,7 +175,7 @@ class _Walker:
         self.module = func.module
         self.aliases: dict[str, str] = {}
         self.autocommit: set[str] = set()
-        self.found: list[tuple[cst.Call, str, State]] = []
+        self.found: list[tuple[cst.Call, Slow, State]] = []
         self._seen: set[int] = set()
         self.loop_depth = 0
 
@@ -255,7 +297,7 @@ class _Walker:
         return state
 
     def call(self, call: cst.Call, state: State) -> State:
-        what = self.network(call)
+        what = self.slow(call) if state else None  # nothing held: nothing to report
         if what is not None:
             if state and id(call) not in self._seen:
                 self._seen.add(id(call))
@@ -295,7 +337,24 @@ class _Walker:
             return d
         if value is None and isinstance(expr, cst.Name) and self.annotated_handle(expr.value):
             return d
+        if value is None and self.handle_attribute(expr):
+            return d
         return None
+
+    def handle_attribute(self, expr: cst.BaseExpression) -> bool:
+        """`self.db` set in a method from a parameter annotated as a session or
+        connection (`def __init__(self, db: Session): self.db = db`): a service
+        that works through the caller's session."""
+        cls = self.func.cls
+        if cls is None or not isinstance(expr, cst.Attribute) \
+                or not isinstance(expr.value, cst.Name) or expr.value.value != "self":
+            return False
+        attr = expr.attr.value
+        pairs = zip(cls.attributes.get(attr, []), cls.attribute_scopes.get(attr, []),
+                    strict=True)
+        return any(isinstance(value, cst.Name)
+                   and _Walker(self.index, scope).annotated_handle(value.value)
+                   for value, scope in pairs)
 
     def annotated_handle(self, name: str) -> bool:
         """A parameter annotated as a session or connection (`db: Session`)."""
@@ -323,18 +382,18 @@ class _Walker:
                 return None
 
     # --------------------------------------------------------------- network
-    def network(self, call: cst.Call) -> str | None:
-        qual = external_name(self.index, call.func, self.module, self.func)
-        if qual is not None:
-            return qual if qual_match(qual, NETWORK_FUNCTIONS) else None
-        f = call.func
-        if not isinstance(f, cst.Attribute):
-            return None
-        owner = self.client(f.value)
-        if isinstance(owner, ExternalInstance):
-            pair = qual_match(owner.qualname, NETWORK_CLIENT_METHODS)
-            if pair is not None and f.attr.value in NETWORK_CLIENT_METHODS[pair]:
-                return f"{owner.qualname.rsplit('.', 1)[-1]}.{f.attr.value}"
+    def slow(self, call: cst.Call) -> Slow | None:
+        """(the call, its kind of slow work, the project function it is made in) when
+        `call` is slow work, directly or inside a project function it calls."""
+        if may_be_slow(call_name(call)):
+            found = slow_call(self.index, call, self.module, self.func, self.client)
+            if found is not None:
+                return found[0], found[1], None
+        callee = self.index.evaluate(call.func, self.module, self.func)
+        if isinstance(callee, FunctionRef):
+            inside = _slow_inside(self.index, callee.func, 0)
+            if inside is not None:
+                return inside[0], inside[1], callee.func.name
         return None
 
     def client(self, expr: cst.BaseExpression) -> Value | None:
@@ -355,3 +414,39 @@ class _Walker:
                     return ExternalInstance(qual) if qual is not None else None
             scope = scope.parent
         return None
+
+
+_SLOW_INSIDE: weakref.WeakKeyDictionary[ProjectIndex, dict[int, tuple[str, str] | None]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int
+                 ) -> tuple[str, str] | None:
+    """The first slow call a project function makes (or a project function it calls,
+    `_MAX_HELPER_DEPTH` deep), unless it ends a transaction itself (`commit()`,
+    `close()`: then the caller's session may no longer be held when it runs)."""
+    memo = _SLOW_INSIDE.setdefault(index, {})
+    key = id(func.node)
+    if key in memo:
+        return memo[key]
+    memo[key] = None
+    result: tuple[str, str] | None = None
+    calls = func.direct_calls
+    ends = any(isinstance(c.func, cst.Attribute) and c.func.attr.value in TRANSACTION_END_METHODS
+               for c in calls)
+    if not ends:
+        for call in calls:
+            if may_be_slow(call_name(call)):
+                found = slow_call(index, call, func.module, func)
+                if found is not None:
+                    result = found
+                    break
+            if depth < _MAX_HELPER_DEPTH:
+                callee = index.evaluate(call.func, func.module, func)
+                if isinstance(callee, FunctionRef) and callee.func is not func:
+                    inner = _slow_inside(index, callee.func, depth + 1)
+                    if inner is not None:
+                        result = (f"{callee.func.name}() -> {inner[0]}", inner[1])
+                        break
+    memo[key] = result
+    return result

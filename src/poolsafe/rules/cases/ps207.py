@@ -22,7 +22,142 @@ class Order(db.Model):
     status = db.Column(db.String)
 """}
 
+_DB = """\
+from fastapi import Depends
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+"""
+
 INVALID: list[Case] = [
+    Case(_DB + """
+from openai import OpenAI
+
+client = OpenAI()
+
+def summarize(doc_id: int, db: Session = Depends(get_db)):
+    doc = db.execute(text("SELECT body FROM docs WHERE id = :i"), {"i": doc_id}).one()
+    reply = client.chat.completions.create(  # expect: PS207
+        model="gpt-4o-mini", messages=[{"role": "user", "content": doc.body}])
+    db.execute(text("UPDATE docs SET summary = :s WHERE id = :i"),
+               {"s": reply.choices[0].message.content, "i": doc_id})
+    db.commit()
+""", note="an LLM call after the first query: the session's connection idles in transaction"),
+    Case(_DB + """
+import anthropic
+
+async def tag(doc_id, db: Session):
+    row = db.get(dict, doc_id)
+    llm = anthropic.AsyncAnthropic()
+    msg = await llm.messages.create(model="claude", max_tokens=50, messages=[])  # expect: PS207
+    db.commit()
+""", note="anthropic messages.create on a client built in the function"),
+    Case(_DB + """
+import litellm
+
+def classify(db: Session, text_: str):
+    db.execute(text("INSERT INTO jobs (body) VALUES (:b)"), {"b": text_})
+    out = litellm.completion(model="gpt-4o", messages=[])  # expect: PS207
+    db.commit()
+    return out
+""", note="litellm's module-level completion()"),
+    Case(_DB + """
+import boto3
+
+class Uploader:
+    def __init__(self, db: Session):
+        self.db = db
+        self.s3 = boto3.client("s3")
+
+    def store(self, path: str, key: str):
+        self.db.execute(text("INSERT INTO files (k) VALUES (:k)"), {"k": key})
+        self.s3.upload_file(path, "bucket", key)  # expect: PS207
+        self.db.commit()
+""", note="a boto3 client kept on self: upload_file while the insert is uncommitted"),
+    Case(_DB + """
+from minio import Minio
+
+store = Minio("minio:9000")
+
+def save(db: Session, name: str, data):
+    db.execute(text("UPDATE media SET state = 'saving' WHERE name = :n"), {"n": name})
+    store.put_object("media", name, data, length=-1)  # expect: PS207
+    db.commit()
+""", note="MinIO put_object"),
+    Case(_DB + """
+from opensearchpy import OpenSearch
+
+search_client = OpenSearch(hosts=["http://search:9200"])
+
+def reindex(db: Session, doc_id: int):
+    db.execute(text("UPDATE docs SET indexed = true WHERE id = :i"), {"i": doc_id})
+    search_client.index(index="docs", id=doc_id, body={})  # expect: PS207
+    db.commit()
+""", note="an OpenSearch write inside the write transaction"),
+    Case(_DB + """
+import subprocess
+
+def transcode(db: Session, media_id: int):
+    db.execute(text("UPDATE media SET state = 'busy' WHERE id = :i"), {"i": media_id})
+    subprocess.run(["ffmpeg", "-i", "in.mp4", "out.webm"], check=True)  # expect: PS207
+    db.commit()
+""", note="a subprocess while the row is locked"),
+    Case(_DB + """
+import time
+
+def poll(db: Session):
+    db.execute(text("UPDATE jobs SET tries = tries + 1"))
+    time.sleep(30)  # expect: PS207
+    db.commit()
+"""),
+    Case(_DB + """
+import smtplib
+
+def notify(db: Session, user_id: int):
+    db.execute(text("UPDATE users SET notified = true WHERE id = :i"), {"i": user_id})
+    with smtplib.SMTP("mail") as smtp:
+        smtp.send_message(None)  # expect: PS207
+    db.commit()
+"""),
+    Case(_DB + """
+from tasks import render
+
+def export(db: Session, report_id: int):
+    db.execute(text("UPDATE reports SET state = 'exporting' WHERE id = :i"), {"i": report_id})
+    pdf = render.delay(report_id).get(timeout=300)  # expect: PS207
+    db.commit()
+    return pdf
+""", files={"tasks.py": "from celery import shared_task\n\n@shared_task\n"
+                      "def render(i):\n    return i\n"},
+         note="waiting on a celery result"),
+    Case(_DB + """
+from openai import OpenAI
+
+class Summarizer:
+    def __init__(self):
+        self.client = OpenAI()
+
+    def summarize(self, body):
+        return self.client.responses.create(model="gpt-4o-mini", input=body)
+
+summarizer = Summarizer()
+
+def handle(db: Session, doc_id: int):
+    doc = db.execute(text("SELECT body FROM docs WHERE id = :i"), {"i": doc_id}).one()
+    out = summarizer.summarize(doc.body)  # expect: PS207
+    db.commit()
+    return out
+""", note="the slow call is inside a service method the handler calls"),
     Case(_SA + """
 def place_order(payload):
     with SessionLocal() as session:
@@ -154,6 +289,80 @@ def notify(user_id):
 ]
 
 VALID: list[Case] = [
+    Case(_DB + """
+from openai import OpenAI
+
+client = OpenAI()
+
+def summarize(doc_id: int, body: str, db: Session = Depends(get_db)):
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=[])
+    db.execute(text("UPDATE docs SET summary = :s WHERE id = :i"),
+               {"s": reply.choices[0].message.content, "i": doc_id})
+    db.commit()
+""", note="the LLM call before the first query"),
+    Case(_DB + """
+from openai import OpenAI
+
+client = OpenAI()
+
+def summarize(doc_id: int, db: Session = Depends(get_db)):
+    doc = db.execute(text("SELECT body FROM docs WHERE id = :i"), {"i": doc_id}).one()
+    body = doc.body
+    db.commit()
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=[])
+    db.execute(text("UPDATE docs SET summary = :s WHERE id = :i"),
+               {"s": reply.choices[0].message.content, "i": doc_id})
+    db.commit()
+""", note="loaded what it needs, committed, then called the LLM"),
+    Case(_DB + """
+def search(term):
+    return [term]
+
+def find(db: Session, term: str):
+    db.execute(text("INSERT INTO searches (t) VALUES (:t)"), {"t": term})
+    hits = search(term)
+    db.commit()
+    return hits
+""", note="a project function called search is not a search engine"),
+    Case(_DB + """
+import time
+
+def retry(db: Session):
+    db.execute(text("UPDATE jobs SET tries = tries + 1"))
+    time.sleep(0.05)
+    db.commit()
+""", note="a short constant sleep"),
+    Case("""
+import psycopg2
+import subprocess
+
+def backup(dsn):
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        conn.cursor().execute("CHECKPOINT")
+        subprocess.run(["pg_dump", dsn], check=True)
+    finally:
+        conn.close()
+""", note="an autocommit connection holds no transaction"),
+    Case(_DB + """
+import boto3
+
+s3 = boto3.client("s3")
+
+def store(db: Session, path: str, key: str):
+    s3.upload_file(path, "bucket", key)
+    db.execute(text("INSERT INTO files (k) VALUES (:k)"), {"k": key})
+    db.commit()
+""", note="upload first, then a short transaction"),
+    Case(_DB + """
+from openai import OpenAI
+
+def finish(db: Session, body):
+    db.execute(text("INSERT INTO log (b) VALUES (:b)"), {"b": body})
+    db.commit()
+    return OpenAI().chat.completions.create(model="m", messages=[])
+""", note="after commit()"),
     Case(_SA + """
 def place_order(payload):
     with SessionLocal() as session:

@@ -1,0 +1,173 @@
+"""Is this call slow work (PS207)? Recognised through what its receiver is, with the
+families of `knowledge/slow_calls.py`: `client.chat.completions.create(...)` on an
+`openai.OpenAI()`, `self.s3.upload_file(...)` on a `boto3.client("s3")`,
+`subprocess.run(...)`, `time.sleep(30)`, `task.delay(x).get()`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import dotted_name, positional_args
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.resolution import external_name, qual_match, resolve
+from poolsafe.analysis.values import ExternalInstance, Value
+from poolsafe.knowledge.slow_calls import (
+    CELERY_SUBMIT_METHODS,
+    CELERY_WAIT_METHODS,
+    SLEEP_FUNCTIONS,
+    SLOW_FAMILIES,
+    SLOW_SLEEP_SECONDS,
+    SlowFamily,
+)
+
+#: every method name and prefix any family knows, for a cheap pre-check
+SLOW_NAMES: frozenset[str] = frozenset(
+    {path.rsplit(".", 1)[-1] for fam in SLOW_FAMILIES
+     for table in (fam.clients, fam.factories) for paths in table.values() for path in paths}
+    | {tail.rsplit(".", 1)[-1] for fam in SLOW_FAMILIES for _, tail in fam.functions}
+    | {tail for _, tail in SLEEP_FUNCTIONS} | CELERY_WAIT_METHODS)
+SLOW_PREFIXES: tuple[str, ...] = tuple(sorted({p for fam in SLOW_FAMILIES for p in fam.prefixes}))
+
+
+def may_be_slow(name: str | None) -> bool:
+    return name is not None and (name in SLOW_NAMES or name.startswith(SLOW_PREFIXES))
+
+
+def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+              func: FunctionInfo | None,
+              client: Callable[[cst.BaseExpression], Value | None] | None = None
+              ) -> tuple[str, str] | None:
+    """(the call as the message shows it, what kind of slow work) or None. `client`
+    resolves a receiver the index cannot (an annotated parameter, a `with` binding)."""
+    qual = external_name(index, call.func, module, func)
+    if qual is not None:
+        return _slow_function(qual, call)
+    f = call.func
+    if not isinstance(f, cst.Attribute):
+        return None
+    method = f.attr.value
+    if method in CELERY_WAIT_METHODS and _celery_result(index, f.value, module, func):
+        return f"{_shown(f.value)}.{method}", "a wait for a task result"
+    # the chain down to its root: `client.chat.completions.create` -> client, path
+    path = [method]
+    root: cst.BaseExpression = f.value
+    plain = True  # no call in the middle of the chain
+    while True:
+        if isinstance(root, cst.Attribute) and (
+                dotted_name(root) is None or not _is_root(index, root, module, func)):
+            path.append(root.attr.value)
+            root = root.value
+        elif isinstance(root, cst.Call) and isinstance(root.func, cst.Attribute) \
+                and _chain_call(index, root, module, func):
+            plain = False
+            path.append(root.func.attr.value)
+            root = root.func.value
+        else:
+            break
+    dotted = ".".join(reversed(path))
+    for fam in SLOW_FAMILIES:
+        methods = _root_methods(index, root, fam, module, func, client)
+        if methods is None:
+            continue
+        if (plain and dotted in methods) or (
+                fam.prefixes and method.startswith(tuple(fam.prefixes))):
+            return f"{_shown(root)}.{dotted}", fam.what
+    return None
+
+
+def _shown(expr: cst.BaseExpression) -> str:
+    name = dotted_name(expr)
+    if name is not None:
+        return name
+    if isinstance(expr, cst.Call):
+        inner = dotted_name(expr.func)
+        return f"{inner}(...)" if inner else "(...)"
+    return "(...)"
+
+
+def _is_root(index: ProjectIndex, expr: cst.Attribute, module: ModuleInfo,
+             func: FunctionInfo | None) -> bool:
+    """`self.s3` or `app.client` is a receiver of its own (something was assigned to
+    it), not a step of a client's method path like `chat.completions`."""
+    d = dotted_name(expr)
+    if d is None:
+        return False
+    head = d.split(".", 1)[0]
+    if head in {"self", "cls"}:
+        return d.count(".") == 1
+    return index.evaluate(expr, module, func) is not None
+
+
+def _chain_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+                func: FunctionInfo | None) -> bool:
+    """A call in the middle of a chain (`s3.Bucket(b)`, `client.bucket(b).blob(k)`):
+    followed down to the client unless it is a project function."""
+    return index.evaluate(call.func, module, func) is None
+
+
+def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily,
+                  module: ModuleInfo, func: FunctionInfo | None,
+                  client: Callable[[cst.BaseExpression], Value | None] | None
+                  ) -> frozenset[str] | None:
+    """The slow method paths of the family's client or factory that `root` is."""
+    value = index.evaluate(root, module, func)
+    if value is None and client is not None:
+        value = client(root)
+    if isinstance(value, ExternalInstance):
+        pair = qual_match(value.qualname, fam.clients)
+        if pair is not None:
+            return fam.clients[pair]  # empty: only the family's prefixes are slow
+    if value is not None:
+        return None
+    bound = resolve(index, root, module, func)
+    expr = bound.expr
+    if isinstance(expr, cst.Call):
+        qual = external_name(index, expr.func, bound.module, bound.func)
+        if qual is None and isinstance(expr.func, cst.Attribute):
+            # `boto3.Session().client("s3")`
+            owner = index.evaluate(expr.func.value, bound.module, bound.func)
+            if isinstance(owner, ExternalInstance):
+                qual = f"{owner.qualname}.{expr.func.attr.value}"
+        if qual is not None:
+            pair = qual_match(qual, fam.factories)
+            if pair is not None:
+                return fam.factories[pair]
+            pair = qual_match(qual, fam.clients)
+            if pair is not None:
+                return fam.clients[pair]
+    return None
+
+
+def _slow_function(qual: str, call: cst.Call) -> tuple[str, str] | None:
+    short = ".".join(qual.split(".")[-2:])
+    if qual_match(qual, SLEEP_FUNCTIONS) is not None:
+        args = positional_args(call)
+        seconds = _number(args[0]) if args else None
+        if seconds is None:
+            return (short, "a sleep") if qual.startswith("time.") and args else None
+        return (short, "a sleep") if seconds >= SLOW_SLEEP_SECONDS else None
+    for fam in SLOW_FAMILIES:
+        if qual_match(qual, fam.functions) is not None:
+            return short, fam.what
+    return None
+
+
+def _number(expr: cst.BaseExpression) -> float | None:
+    if isinstance(expr, (cst.Integer, cst.Float)):
+        try:
+            return float(expr.evaluated_value)
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def _celery_result(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                   func: FunctionInfo | None) -> bool:
+    """`task.delay(...)` / `task.apply_async(...)`, directly or through a name."""
+    if isinstance(expr, cst.Name):
+        expr = resolve(index, expr, module, func).expr
+    return (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in CELERY_SUBMIT_METHODS)

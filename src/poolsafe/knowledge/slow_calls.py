@@ -1,0 +1,151 @@
+"""Slow work that must not run while a connection is held (PS207), as data.
+
+Each family names what is slow in words the message uses ("an LLM call"), and how
+a call is recognised:
+
+- `functions`: module-level functions, as (import root, qualified tail), matched
+  on the resolved import (`litellm.completion`, `subprocess.run`);
+- `clients`: instances of these classes, (import root, class) -> the method paths
+  that are slow, dotted from the instance (`chat.completions.create` on an
+  `openai.OpenAI()`; an empty set when only the family's prefixes are slow);
+- `factories`: functions that return such a client (`boto3.client("s3")`), with
+  the same method paths;
+- `prefixes`: method name prefixes that are slow on anything reached from a
+  client or factory of the family (`upload_from_` on google-cloud-storage blobs).
+
+A call is slow only when its receiver resolves to one of these (through imports,
+assignments, `self.` attributes and annotated parameters), never by its method
+name alone: a project function called `search` is not OpenSearch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Pair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class SlowFamily:
+    what: str
+    functions: frozenset[Pair] = frozenset()
+    clients: dict[Pair, frozenset[str]] = field(default_factory=dict)
+    factories: dict[Pair, frozenset[str]] = field(default_factory=dict)
+    prefixes: frozenset[str] = frozenset()
+
+
+_HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options",
+                         "request", "send", "stream"})
+_OPENAI = frozenset({"chat.completions.create", "completions.create", "responses.create",
+                     "embeddings.create", "images.generate", "audio.transcriptions.create",
+                     "audio.speech.create", "moderations.create", "beta.chat.completions.parse",
+                     "chat.completions.parse"})
+_CHAT_MODEL = frozenset({"invoke", "ainvoke", "stream", "astream", "batch", "abatch",
+                         "predict", "apredict", "generate", "agenerate"})
+_S3 = frozenset({"upload_file", "upload_fileobj", "download_file", "download_fileobj",
+                 "put_object", "get_object", "copy_object", "copy", "delete_objects",
+                 "list_objects_v2", "head_object", "generate_presigned_post"})
+_SEARCH = frozenset({"search", "index", "bulk", "msearch", "count", "scroll",
+                     "update_by_query", "delete_by_query", "get", "mget", "create",
+                     "update", "delete"})
+_VECTOR = frozenset({"search", "query_points", "upsert", "upload_points", "upload_collection",
+                     "scroll", "recommend", "query", "delete", "retrieve"})
+
+SLOW_FAMILIES: tuple[SlowFamily, ...] = (
+    SlowFamily(
+        "an HTTP request",
+        functions=frozenset(
+            {(root, m) for root in ("requests", "httpx")
+             for m in ("get", "post", "put", "patch", "delete", "head", "options", "request",
+                       "stream")}
+            | {("urllib.request", "urlopen"), ("urllib3", "request")}),
+        clients={("requests", "Session"): _HTTP_VERBS,
+                 ("httpx", "Client"): _HTTP_VERBS, ("httpx", "AsyncClient"): _HTTP_VERBS,
+                 ("aiohttp", "ClientSession"): _HTTP_VERBS | {"ws_connect"},
+                 ("urllib3", "PoolManager"): frozenset({"request", "urlopen"})},
+    ),
+    SlowFamily(
+        "an LLM call",
+        functions=frozenset({("litellm", "completion"), ("litellm", "acompletion"),
+                             ("litellm", "embedding"), ("litellm", "aembedding"),
+                             ("openai", "ChatCompletion.create"), ("openai", "Completion.create"),
+                             ("openai", "Embedding.create")}),
+        clients={("openai", "OpenAI"): _OPENAI, ("openai", "AsyncOpenAI"): _OPENAI,
+                 ("openai", "AzureOpenAI"): _OPENAI, ("openai", "AsyncAzureOpenAI"): _OPENAI,
+                 ("anthropic", "Anthropic"): frozenset(
+                     {"messages.create", "messages.stream", "completions.create"}),
+                 ("anthropic", "AsyncAnthropic"): frozenset(
+                     {"messages.create", "messages.stream", "completions.create"}),
+                 ("google.genai", "Client"): frozenset(
+                     {"models.generate_content", "models.generate_content_stream",
+                      "models.embed_content", "aio.models.generate_content"}),
+                 ("google.generativeai", "GenerativeModel"): frozenset(
+                     {"generate_content", "generate_content_async"}),
+                 ("cohere", "Client"): frozenset({"chat", "generate", "embed", "rerank"}),
+                 ("cohere", "ClientV2"): frozenset({"chat", "generate", "embed", "rerank"}),
+                 ("cohere", "AsyncClient"): frozenset({"chat", "generate", "embed", "rerank"}),
+                 ("langchain_openai", "ChatOpenAI"): _CHAT_MODEL,
+                 ("langchain_openai", "AzureChatOpenAI"): _CHAT_MODEL,
+                 ("langchain_anthropic", "ChatAnthropic"): _CHAT_MODEL,
+                 ("langchain_google_genai", "ChatGoogleGenerativeAI"): _CHAT_MODEL,
+                 ("langchain_community.chat_models", "ChatOllama"): _CHAT_MODEL,
+                 ("langchain_ollama", "ChatOllama"): _CHAT_MODEL},
+        factories={("langchain.chat_models", "init_chat_model"): _CHAT_MODEL},
+    ),
+    SlowFamily(
+        "an object-storage transfer",
+        clients={("minio", "Minio"): frozenset({"put_object", "fput_object", "get_object",
+                                                "fget_object", "copy_object",
+                                                "remove_objects"}),
+                 ("google.cloud.storage", "Client"): frozenset()},
+        factories={("boto3", "client"): _S3, ("boto3", "resource"): frozenset(),
+                   ("boto3", "Session.client"): _S3, ("aioboto3", "Session.client"): _S3},
+        prefixes=frozenset({"upload_from_", "download_to_", "download_as_", "upload_file",
+                            "upload_fileobj", "download_file", "download_fileobj"}),
+    ),
+    SlowFamily(
+        "a search-engine request",
+        functions=frozenset({("opensearchpy.helpers", "bulk"), ("elasticsearch.helpers", "bulk"),
+                             ("opensearchpy.helpers", "scan"),
+                             ("elasticsearch.helpers", "scan")}),
+        clients={("opensearchpy", "OpenSearch"): _SEARCH,
+                 ("opensearchpy", "AsyncOpenSearch"): _SEARCH,
+                 ("elasticsearch", "Elasticsearch"): _SEARCH,
+                 ("elasticsearch", "AsyncElasticsearch"): _SEARCH,
+                 ("qdrant_client", "QdrantClient"): _VECTOR,
+                 ("qdrant_client", "AsyncQdrantClient"): _VECTOR,
+                 ("pinecone", "Pinecone"): frozenset()},
+        factories={("weaviate", "connect_to_local"): frozenset(),
+                   ("weaviate", "connect_to_weaviate_cloud"): frozenset()},
+        prefixes=frozenset({"query", "upsert", "near_text", "near_vector", "bm25", "hybrid",
+                            "fetch_objects", "insert", "insert_many"}),
+    ),
+    SlowFamily(
+        "a wait for a task result",
+        clients={("celery.result", "AsyncResult"): frozenset({"get", "wait"})},
+    ),
+    SlowFamily(
+        "a subprocess",
+        functions=frozenset({("subprocess", "run"), ("subprocess", "check_output"),
+                             ("subprocess", "check_call"), ("subprocess", "call"),
+                             ("subprocess", "getoutput"), ("subprocess", "getstatusoutput"),
+                             ("os", "system"), ("ffmpeg", "run")}),
+        clients={("yt_dlp", "YoutubeDL"): frozenset({"download", "extract_info"}),
+                 ("youtube_dl", "YoutubeDL"): frozenset({"download", "extract_info"})},
+        prefixes=frozenset(),
+    ),
+    SlowFamily(
+        "an email send",
+        clients={("smtplib", "SMTP"): frozenset({"sendmail", "send_message", "login"}),
+                 ("smtplib", "SMTP_SSL"): frozenset({"sendmail", "send_message", "login"})},
+    ),
+)
+
+#: `time.sleep(n)` / `asyncio.sleep(n)`: slow from this many seconds (a constant), or
+#: whatever the argument when it is not a constant (`time.sleep` only)
+SLEEP_FUNCTIONS: frozenset[Pair] = frozenset({("time", "sleep"), ("asyncio", "sleep")})
+SLOW_SLEEP_SECONDS = 1.0
+
+#: `task.delay(...).get()`: waiting on a celery result right away
+CELERY_SUBMIT_METHODS = frozenset({"delay", "apply_async"})
+CELERY_WAIT_METHODS = frozenset({"get", "wait"})
