@@ -19,7 +19,9 @@ their analysis reaches. Selection reads each file's bytes once and never parses:
    constructor of the knowledge base (`getconn(`, `sessionmaker(`...), calls a
    common-named acquire method (`.connect(`, `.begin(`) beside a tainted name that
    types its receiver, or uses a tainted name of its own file or one it imports.
-   Classes pass nothing on, and `from psycopg import Json` taints nothing. A name
+   A class passes on what its methods do (a `Database` whose classmethod checks
+   out of a pool), never its bases (`class User(Base)` is no database work), and
+   `from psycopg import Json` taints nothing. A name
    imported from a selected module is tainted only if that module exports it
    tainted; an imported module (`import pkg.m`) counts only where the file spells
    one of its tainted names after it (`pkg.m.get_conn`). A file that imports a
@@ -216,6 +218,7 @@ _FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]*"
                    rb"(\([^)]*\)|(?:[^\n\\]|\\\r?\n)*)", re.M)
 _IMPORT = re.compile(rb"^[ \t]*import[ \t]+((?:[^\n\\;#]|\\\r?\n)*)", re.M)
 _COMMENT = re.compile(rb"#[^\n]*")
+_GLOBAL = re.compile(rb"^[ \t]+global[ \t]+([\w \t,]+)", re.M)
 
 
 def _import_bindings(stmt: bytes) -> list[tuple[str, str, str]]:
@@ -260,14 +263,14 @@ def definitions(data: bytes) -> Definitions:
         names: list[str]
         is_callable = False
         m = _HEAD_DEF.match(data, a)
-        if m is not None and data.startswith(b"class", a):
-            # a class passes nothing on: its instances reach the analysis through
-            # the module that builds them, which LazyIndex parses on demand
-            current = []
-            continue
+        is_class = m is not None and data.startswith(b"class", a)
         if m is not None:
             names = [m.group(1).decode()]
             is_callable = True
+            # `global _pool` in a function: it defines the module's `_pool` too
+            # (`_pool = await asyncpg.create_pool(...)` inside `init()`)
+            for g in _GLOBAL.findall(block):
+                names += [n.decode() for n in _NAME_LIST.findall(g)]
         elif data.startswith((b"import", b"from"), a) and (imps := _import_bindings(block)):
             for bound, module, name in imps:
                 # `from psycopg import Json`: a class of a database package is not
@@ -293,11 +296,21 @@ def definitions(data: bytes) -> Definitions:
             current = names
         if not current:
             continue
-        words = {w.decode() for w in _WORD.findall(block)}
-        called = {w.decode() for w in _CALLED.findall(block)}
-        methods = {w.decode() for w in _METHOD_CALLED.findall(block)}
-        for bases in _CLASS_BASES.findall(block):
-            called.update(w.decode() for w in _WORD.findall(bases))
+        if is_class:
+            # a class passes on what its methods do (`Database.get_connection()`
+            # checking out of a pool), not what it derives from: `class User(Base)`
+            # is a model, and importing it is no database work by itself
+            body = block[block.find(b":", block.find(b")") if b"(" in block.split(
+                b"\n", 1)[0] else 0) + 1:]
+            words = {w.decode() for w in _WORD.findall(body)}
+            called = {w.decode() for w in _CALLED.findall(body)}
+            methods = {w.decode() for w in _METHOD_CALLED.findall(body)}
+        else:
+            words = {w.decode() for w in _WORD.findall(block)}
+            called = {w.decode() for w in _CALLED.findall(block)}
+            methods = {w.decode() for w in _METHOD_CALLED.findall(block)}
+            for bases in _CLASS_BASES.findall(block):
+                called.update(w.decode() for w in _WORD.findall(bases))
         for n in current:
             blk = out.defs.setdefault(n, Block())
             blk.words |= words
