@@ -261,8 +261,9 @@ class FunctionFlow:
             elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
                   and not self._framework_closes_session):
                 self._report_handler(fact, "the caller gets it back in a failed transaction")
-            elif isinstance(fact, Reopened):
-                # a closed session used again, and nothing closed it after that
+            elif isinstance(fact, Reopened) and self.res.is_local(fact.var):
+                # a closed session of this function used again, and nothing closed it
+                # after that (a caller's session is the caller's to close)
                 self._after_release(fact.var, self._nodes[fact.use], "used", fact.release)
         for fact in out.exc or ():
             if isinstance(fact, Held):

@@ -267,6 +267,27 @@ def worker(jobs, dsn):
             conn.close()
     conn.close()
 """, note="a connection closed after an error is opened again where `closed` says so"),
+    Case(_SA + """
+from sqlalchemy.orm import Session
+
+def refresh(db: Session):
+    db.close()
+    return db.query(User).count()
+""", note="the caller's session: it closes it after the reuse"),
+    Case("""
+import psycopg2
+
+def connect(dsn):
+    conn = None
+    try:
+        conn = psycopg2.connect(dsn)
+        conn.cursor().execute("SELECT version()")
+        return conn
+    except psycopg2.DatabaseError:
+        if conn is not None:
+            conn.close()
+        raise
+""", note="closed only on the error path, which does not return it"),
     Case("""
 import pymysql
 
