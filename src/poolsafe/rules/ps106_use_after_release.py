@@ -252,7 +252,7 @@ def _message(ctx: FileContext, func: FunctionInfo, res: FunctionResources,
     kind = res.kind(item.var)
     label = kind.label if kind is not None else "connection"
     release = _release_text(ctx, item)
-    pooled = kind is not None and kind.pool_release is not None and not kind.close_releases
+    pooled = kind is not None and kind.pool_release is not None
     if item.on_return:
         after = ("the caller gets a connection the pool may hand to another thread"
                  if pooled else
