@@ -448,3 +448,29 @@ def rows():
     assert result.sources()["case.py"] == before
     assert [x.reason for x in result.left] == [
         "not fixable: a `with` statement whose first item is not `<checkout> as name`"]
+
+
+def test_an_import_line_below_the_code_is_not_extended() -> None:
+    # `Depends(get_db)` is evaluated when the route is defined: the name must be bound
+    # by the leading import block, not by a `from fastapi import ...` further down
+    before = """from db import SessionLocal
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/users")
+def users():
+    db = SessionLocal()
+    try:
+        return db.query(User).all()
+    finally:
+        db.close()
+
+
+from fastapi import HTTPException
+"""
+    after = _fixed("PS105", before, files={"db.py": DB}, path="routes.py")
+    assert after.startswith("from fastapi import FastAPI, Depends\nfrom db import get_db\n") \
+        or after.startswith("from db import get_db\nfrom fastapi import FastAPI, Depends\n")
+    assert after.endswith("\nfrom fastapi import HTTPException\n")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,7 +156,9 @@ def _extend_from_import(module: cst.Module, req: ImportRequest) -> cst.Module | 
     if not req.name:
         return None
     body = list(module.body)
-    for i, stmt in enumerate(body):
+    # only a line of the leading import block, where a new line would go: a name used
+    # at import time (a default `Depends(get_db)`) must be bound before the code
+    for i, stmt in enumerate(body[:_import_block_end(body)]):
         if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
             continue
         small = stmt.body[0]
@@ -197,6 +199,12 @@ def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module
     if not new_lines:
         return module
     body = list(module.body)
+    at = _import_block_end(body)
+    return module.with_changes(body=[*body[:at], *new_lines, *body[at:]])
+
+
+def _import_block_end(body: Sequence[cst.BaseStatement]) -> int:
+    """The index after the module's docstring and its leading import lines."""
     at = 0
     for i, stmt in enumerate(body):
         is_doc = (i == 0 and isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
@@ -207,7 +215,7 @@ def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module
             at = i + 1
         else:
             break
-    return module.with_changes(body=[*body[:at], *new_lines, *body[at:]])
+    return at
 
 
 def apply_plans(module: cst.Module, plans: list[FixPlan]) -> cst.Module:
