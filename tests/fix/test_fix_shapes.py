@@ -454,9 +454,7 @@ def test_an_import_line_below_the_code_is_not_extended() -> None:
     # `Depends(get_db)` is evaluated when the route is defined: the name must be bound
     # by the leading import block, not by a `from fastapi import ...` further down
     before = """from db import SessionLocal
-from fastapi import FastAPI
-
-app = FastAPI()
+from main import app
 
 
 @app.get("/users")
@@ -470,7 +468,18 @@ def users():
 
 from fastapi import HTTPException
 """
-    after = _fixed("PS105", before, files={"db.py": DB}, path="routes.py")
-    assert after.startswith("from fastapi import FastAPI, Depends\nfrom db import get_db\n") \
-        or after.startswith("from db import get_db\nfrom fastapi import FastAPI, Depends\n")
-    assert after.endswith("\nfrom fastapi import HTTPException\n")
+    main = "from fastapi import FastAPI\napp = FastAPI()\n"
+    after = _fixed("PS105", before, files={"db.py": DB, "main.py": main}, path="routes.py")
+    assert after == """from db import get_db
+from main import app
+from sqlalchemy.orm import Session
+from fastapi import Depends
+
+
+@app.get("/users")
+def users(db: Session = Depends(get_db)):
+    return db.query(User).all()
+
+
+from fastapi import HTTPException
+"""
