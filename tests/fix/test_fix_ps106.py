@@ -1,8 +1,14 @@
 """PS106's fix: a helper returning a connection its `finally` releases becomes a
-`@contextmanager`, its callers `with` blocks; safe only when every caller is rewritten."""
+`@contextmanager`, its callers `with` blocks (in other modules too, applied together or
+not at all); safe only when every caller is rewritten."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from poolsafe.cli import main
 from poolsafe.engine import ScanOptions, scan_sources
 from poolsafe.fix.apply import FixResult, fix_sources
 
@@ -140,21 +146,62 @@ async def names(pool: asyncpg.Pool):
     assert "from contextlib import asynccontextmanager\n" in after
 
 
-def test_a_caller_in_another_module_makes_the_fix_unsafe() -> None:
-    other = """from db import get_db
+def test_callers_in_other_modules_are_rewritten_with_the_helper() -> None:
+    reports = """from db import get_db
+import db as database
 
 def report():
     db = get_db()
     return db.query(User).count()
+
+
+def names():
+    session = database.get_db()
+    return [u.name for u in session.query(User)]
+"""
+    files = {"db.py": SA + HELPER, "reports.py": reports}
+    result = _run(files)
+    assert [(a.path, a.safe) for a in result.applied] == [("db.py", True)]
+    fixed = _checked(files)
+    assert "@contextmanager\ndef get_db():" in fixed["db.py"]
+    assert fixed["reports.py"] == """from db import get_db
+import db as database
+
+def report():
+    with get_db() as db:
+        return db.query(User).count()
+
+
+def names():
+    with database.get_db() as session:
+        return [u.name for u in session.query(User)]
+"""
+
+
+def test_a_caller_of_another_shape_in_another_module_makes_the_fix_unsafe() -> None:
+    other = """from db import get_db as session_factory
+
+def report():
+    return session_factory().query(User).count()
 """
     files = {"db.py": SA + HELPER, "reports.py": other}
     safe = _run(files)
     assert safe.sources() == files
     assert [x.reason for x in safe.left] == [
-        "unsafe fix available (--unsafe-fixes): `get_db` is called from `reports.py`; "
-        "those calls need `with` too"]
-    fixed = _run(files, unsafe=True).sources()
-    assert "@contextmanager\ndef get_db():" in fixed["db.py"]
+        "unsafe fix available (--unsafe-fixes): a call of `get_db` that is not "
+        "`name = get_db(...)` in a function"]
+
+
+def test_a_caller_in_a_file_not_being_fixed_leaves_the_finding(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    (tmp_path / "db.py").write_text(SA + HELPER, encoding="utf-8")
+    (tmp_path / "reports.py").write_text(
+        "from db import get_db\n\ndef report():\n    db = get_db()\n"
+        "    return db.query(User).count()\n", encoding="utf-8")
+    run = CliRunner().invoke(main, ["fix", "--select", "PS106", str(tmp_path / "db.py")])
+    assert "PS106 left: not fixable here: the fix edits " in run.stderr
+    assert "reports.py, which is not being fixed (name it too)" in run.stderr
+    assert "return db" in (tmp_path / "db.py").read_text(encoding="utf-8")
 
 
 def test_a_caller_that_hands_the_session_on_makes_the_fix_unsafe() -> None:

@@ -448,3 +448,38 @@ def rows():
     assert result.sources()["case.py"] == before
     assert [x.reason for x in result.left] == [
         "not fixable: a `with` statement whose first item is not `<checkout> as name`"]
+
+
+def test_an_import_line_below_the_code_is_not_extended() -> None:
+    # `Depends(get_db)` is evaluated when the route is defined: the name must be bound
+    # by the leading import block, not by a `from fastapi import ...` further down
+    before = """from db import SessionLocal
+from main import app
+
+
+@app.get("/users")
+def users():
+    db = SessionLocal()
+    try:
+        return db.query(User).all()
+    finally:
+        db.close()
+
+
+from fastapi import HTTPException
+"""
+    main = "from fastapi import FastAPI\napp = FastAPI()\n"
+    after = _fixed("PS105", before, files={"db.py": DB, "main.py": main}, path="routes.py")
+    assert after == """from db import get_db
+from main import app
+from sqlalchemy.orm import Session
+from fastapi import Depends
+
+
+@app.get("/users")
+def users(db: Session = Depends(get_db)):
+    return db.query(User).all()
+
+
+from fastapi import HTTPException
+"""

@@ -36,7 +36,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.values import Connection, External, ManagedContext
 from poolsafe.knowledge import (
@@ -229,6 +229,17 @@ class FunctionFlow:
         return FunctionResources(self.index, self.func)
 
     @cached_property
+    def _with_bound_calls(self) -> set[int]:
+        """id() of the calls bound by `with <call> as name:` in this function."""
+        out: set[int] = set()
+        for values in self.func.locals.values():
+            for v in values:
+                if isinstance(v, WithBinding):
+                    inner, _ = strip_await(v.item)
+                    out.add(id(inner))
+        return out
+
+    @cached_property
     def _released_anywhere(self) -> set[str]:
         return self.index.released_names(self.func.node.body, self.func)
 
@@ -247,7 +258,10 @@ class FunctionFlow:
         call in it produces a connection, or some `try` body in it works on one.
         Everything else (most functions of most files) has nothing to analyse."""
         for call in self.func.direct_calls:
-            if isinstance(self.index.evaluate(call, self.module, self.func), Connection):
+            value = self.index.evaluate(call, self.module, self.func)
+            # (a context that makes its own connection: PS106 follows its name)
+            if isinstance(value, Connection) or (isinstance(value, ManagedContext)
+                                                 and id(call) in self._with_bound_calls):
                 return True
         return any(self._db_work_in(node.body) for node in self.func.tries)
 
@@ -262,8 +276,9 @@ class FunctionFlow:
             elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
                   and not self._framework_closes_session):
                 self._report_handler(fact, "the caller gets it back in a failed transaction")
-            elif isinstance(fact, Reopened):
-                # a closed session used again, and nothing closed it after that
+            elif isinstance(fact, Reopened) and self.res.is_local(fact.var):
+                # a closed session of this function used again, and nothing closed it
+                # after that (a caller's session is the caller's to close)
                 self._after_release(fact.var, self._nodes[fact.use], "used", fact.release)
         for fact in out.exc or ():
             if isinstance(fact, Held):

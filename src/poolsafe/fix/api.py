@@ -44,6 +44,9 @@ class FixPlan:
     #: finding's own module: a fix that belongs beside other code (a Flask teardown
     #: handler next to the app). Such a plan edits only that module.
     path: str | None = None
+    #: plans for other modules that must be applied together with this one, or not at
+    #: all (each with its `path`): a helper's callers in other modules
+    companions: list[FixPlan] = field(default_factory=list)
 
     def replace(self, node: cst.CSTNode, new: Replacement) -> None:
         self.replacements[id(node)] = (node, new)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,7 +157,9 @@ def _extend_from_import(module: cst.Module, req: ImportRequest) -> cst.Module | 
     if not req.name:
         return None
     body = list(module.body)
-    for i, stmt in enumerate(body):
+    # only a line of the leading import block, where a new line would go: a name used
+    # at import time (a default `Depends(get_db)`) must be bound before the code
+    for i, stmt in enumerate(body[:_import_block_end(body)]):
         if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
             continue
         small = stmt.body[0]
@@ -198,6 +200,12 @@ def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module
     if not new_lines:
         return module
     body = list(module.body)
+    at = _import_block_end(body)
+    return module.with_changes(body=[*body[:at], *new_lines, *body[at:]])
+
+
+def _import_block_end(body: Sequence[cst.BaseStatement]) -> int:
+    """The index after the module's docstring and its leading import lines."""
     at = 0
     for i, stmt in enumerate(body):
         is_doc = (i == 0 and isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
@@ -208,7 +216,7 @@ def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module
             at = i + 1
         else:
             break
-    return module.with_changes(body=[*body[:at], *new_lines, *body[at:]])
+    return at
 
 
 def apply_plans(module: cst.Module, plans: list[FixPlan]) -> cst.Module:
@@ -496,6 +504,11 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
             why = "; ".join(outcome.unsafe_reasons) or "it may change behaviour"
             reasons[key] = f"unsafe fix available (--unsafe-fixes): {why}"
             continue
+        if outcome.companions:
+            if _apply_together(item, outcome, loc, fp, by_path or {}, touched, done,
+                               reasons, result):
+                return True  # the file's other fixes wait for the next pass
+            continue
         if outcome.path is not None and outcome.path != f.display:
             foreign.append((outcome, loc, fp))
         else:
@@ -537,6 +550,49 @@ def _apply_foreign(item: _Linted, plan: FixPlan, loc: Location, fp: tuple[str, .
     touched.add(tf.display)
     result.applied.append(AppliedFix(item.file.display, plan.code, loc.line,
                                      f"{plan.description} (in {tf.display})", plan.safe,
+                                     result.passes))
+    return True
+
+
+def _apply_together(item: _Linted, plan: FixPlan, loc: Location, fp: tuple[str, ...],
+                    by_path: dict[str, _Linted], touched: set[str],
+                    done: set[tuple[str, ...]], reasons: dict[tuple[str, int, str], str],
+                    result: FixResult) -> bool:
+    """A plan for this file with companion plans for other files: all of them apply, in
+    this pass, or none does."""
+    key = (item.file.display, loc.line, plan.code)
+    targets: list[tuple[_Linted, list[FixPlan]]] = [(item, [plan])]
+    for other in plan.companions:
+        target = by_path.get(other.path or "")
+        if target is None:
+            reasons[key] = (f"not fixable here: the fix edits {other.path}, which is not "
+                            "being fixed (name it too)")
+            return False
+        targets.append((target, [other]))
+    if any(t.file.display in touched for t, _ in targets):
+        reasons[key] = "the fix edits a file already changed in this pass"
+        return False
+    texts: list[tuple[FixFile, str]] = []
+    for target, plans in targets:
+        tf = target.file
+        new_text = apply_plans(target.module.tree, plans).code
+        if _compiles(tf.text, tf.display) is None:
+            err = _compiles(new_text, tf.display)
+            if err is not None:
+                done.add(fp)
+                msg = f"the {plan.code} fix at line {loc.line} was reverted: {tf.display} {err}"
+                result.errors.append(FileError(item.file.display, msg))
+                reasons[key] = msg
+                return False
+        texts.append((tf, new_text))
+    done.add(fp)
+    for tf, new_text in texts:
+        if new_text != tf.text:
+            tf.text = new_text
+            touched.add(tf.display)
+    others = ", ".join(t.file.display for t, _ in targets[1:])
+    result.applied.append(AppliedFix(item.file.display, plan.code, loc.line,
+                                     f"{plan.description} (also in {others})", plan.safe,
                                      result.passes))
     return True
 

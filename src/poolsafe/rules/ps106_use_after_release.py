@@ -84,13 +84,14 @@ class UseAfterRelease(Rule):
     A helper that returns the connection its own `finally` (or `with` exit) releases
     becomes a `@contextmanager` (`@asynccontextmanager`) that yields it, and each of its
     callers, `db = get_db()` as a statement of the calling function's body, becomes
-    `with get_db() as db:` around the rest of that body. The fix is safe when every
-    caller is in the helper's module and has that form, and none hands the object on
-    or releases it itself: the callers then use a live connection until their block
-    ends, and the helper releases it there. Otherwise (a caller in another module,
-    another shape of call, the helper used as a value, or no caller in the project,
-    whose outside callers would get a context manager) the fix is unsafe and rewrites
-    only what it can. Uses after a release are not fixed: where the release belongs
+    `with get_db() as db:` around the rest of that body, in every module of the
+    project (the edits to all of them are applied together, or not at all; each module
+    must be among the files being fixed). The fix is safe when every caller has that
+    form and none hands the object on or releases it itself: the callers then use a
+    live connection until their block ends, and the helper releases it there.
+    Otherwise (another shape of call, the helper used as a value, or no caller in the
+    project, whose outside callers would get a context manager) the fix is unsafe and
+    rewrites only what it can. Uses after a release are not fixed: where the release belongs
     is a decision for a person.
     """
 
@@ -179,34 +180,47 @@ class _Swap(cst.CSTTransformer):
 
 
 def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan) -> list[str]:
-    """Rewrite `var = func(...)` callers in `func`'s module into `with func(...) as var:`;
-    the reasons the fix is unsafe (callers it cannot update)."""
+    """Rewrite the `var = func(...)` callers into `with func(...) as var:` (in other
+    modules through companion plans, applied together with this one); the reasons the
+    fix is unsafe (callers it cannot update)."""
     problems: list[str] = []
     found = 0
+    companions: dict[str, FixPlan] = {}
     for m in ctx.index.modules_mentioning([func.name]):
         parents = parent_map(m.tree)
+        # the names `func` has in `m` (its own, or an import alias)
+        names = {func.name} | {
+            local for local in m.imports
+            if isinstance(v := ctx.index.lookup_module_name(m, local, 0), FunctionRef)
+            and v.func is func}
         for node in iter_nodes(m.tree, into_functions=True):
-            if not isinstance(node, cst.Name) or node.value != func.name:
+            if not isinstance(node, cst.Name) or node.value not in names:
                 continue
             parent = parents.get(id(node))
-            if isinstance(parent, (cst.FunctionDef, cst.ImportAlias, cst.Attribute)):
-                continue  # its own name, an import, `x.func` (another object's attribute)
+            if isinstance(parent, (cst.FunctionDef, cst.ImportAlias, cst.AsName)):
+                continue  # its own name, an import
+            ref: cst.BaseExpression = node
+            if isinstance(parent, cst.Attribute):
+                if parent.attr is not node:
+                    continue
+                ref, parent = parent, parents.get(id(parent))  # `services.get_db`
             caller = enclosing_function(node, parents, m)
-            value = ctx.index.evaluate(node, m, caller)
+            value = ctx.index.evaluate(ref, m, caller)
             if not isinstance(value, FunctionRef) or value.func is not func:
                 continue
             found += 1
-            if m is not ctx.module:
-                problems.append(f"`{func.name}` is called from `{m.path}`; those calls "
-                                "need `with` too")
-                continue
-            if not isinstance(parent, cst.Call) or parent.func is not node:
+            if not isinstance(parent, cst.Call) or parent.func is not ref:
                 problems.append(f"`{func.name}` is used as a value; its users would get a "
                                 "context manager")
                 continue
-            reason = _rewrite_call(ctx, func, caller, parent, parents, plan)
+            target = plan
+            if m is not ctx.module:
+                target = companions.setdefault(m.path, FixPlan(
+                    plan.code, f"call `{func.name}` in `with`", path=m.path))
+            reason = _rewrite_call(ctx, func, caller, parent, parents, target)
             if reason is not None:
                 problems.append(reason)
+    plan.companions = [c for c in companions.values() if c.replacements]
     if not found:
         problems.append(f"`{func.name}` has no caller in the project; callers elsewhere "
                         "would get a context manager")
@@ -252,7 +266,7 @@ def _message(ctx: FileContext, func: FunctionInfo, res: FunctionResources,
     kind = res.kind(item.var)
     label = kind.label if kind is not None else "connection"
     release = _release_text(ctx, item)
-    pooled = kind is not None and kind.pool_release is not None and not kind.close_releases
+    pooled = kind is not None and kind.pool_release is not None
     if item.on_return:
         after = ("the caller gets a connection the pool may hand to another thread"
                  if pooled else

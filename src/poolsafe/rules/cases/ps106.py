@@ -122,6 +122,20 @@ async def fetch(pool: asyncpg.Pool):
     finally:
         await pool.release(conn)
 """),
+    Case("""
+from psycopg_pool import ConnectionPool
+pool = ConnectionPool("dbname=app")
+
+def connection():
+    with pool.connection() as conn:
+        return conn  # expect: PS106
+""", note="psycopg_pool takes the connection back as the block ends"),
+    Case(_SA + """
+def begin():
+    with engine.begin() as conn:
+        conn.execute(text("SELECT 1"))
+        return conn  # expect: PS106
+""", note="engine.begin() commits and closes its connection on exit"),
     Case(_PG + """
 import pandas as pd
 
@@ -267,6 +281,34 @@ def worker(jobs, dsn):
             conn.close()
     conn.close()
 """, note="a connection closed after an error is opened again where `closed` says so"),
+    Case(_SA + """
+def transact():
+    conn = engine.connect()
+    with conn.begin():
+        conn.execute(text("SELECT 1"))
+        return conn
+""", note="`conn.begin()` ends a transaction, not the connection"),
+    Case(_SA + """
+from sqlalchemy.orm import Session
+
+def refresh(db: Session):
+    db.close()
+    return db.query(User).count()
+""", note="the caller's session: it closes it after the reuse"),
+    Case("""
+import psycopg2
+
+def connect(dsn):
+    conn = None
+    try:
+        conn = psycopg2.connect(dsn)
+        conn.cursor().execute("SELECT version()")
+        return conn
+    except psycopg2.DatabaseError:
+        if conn is not None:
+            conn.close()
+        raise
+""", note="closed only on the error path, which does not return it"),
     Case("""
 import pymysql
 
