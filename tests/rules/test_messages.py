@@ -137,3 +137,56 @@ def raw(dsn):
         (15, "psycopg connection `conn` from `psycopg.connect()` is not closed if an "
              "exception is raised; use with psycopg.connect(...) as conn"),
     ]
+
+
+def test_hints_name_a_release_the_caller_can_write() -> None:
+    """A classmethod acquirer's release is the sibling classmethod, named through the
+    class (never a mangled `Database.__pool`); a pool private to another module is
+    not suggested (the pooled connection's own close() is)."""
+    db = '''from psycopg2 import pool
+import asyncpg
+
+_apool = None
+
+
+async def init():
+    global _apool
+    _apool = await asyncpg.create_pool("postgresql://")
+
+
+async def get_aconn():
+    return await _apool.acquire()
+
+
+class Database:
+    __pool = pool.SimpleConnectionPool(1, 10, dsn="dbname=app")
+
+    @classmethod
+    def get_connection(cls):
+        return cls.__pool.getconn()
+
+    @classmethod
+    def put_connection(cls, conn):
+        cls.__pool.putconn(conn)
+'''
+    app = '''from db import Database, get_aconn
+
+
+def handler():
+    conn = Database.get_connection()
+    conn.cursor().execute("SELECT 1")
+    Database.put_connection(conn)
+
+
+async def consume(items):
+    conn = await get_aconn()
+    for item in items:
+        await conn.execute("INSERT INTO t VALUES ($1)", item)
+'''
+    assert _messages({"db.py": db, "app.py": app}) == [
+        (5, "psycopg2 pool connection `conn` from `Database.get_connection()` is not "
+            "returned to the pool if an exception is raised; use try/finally: "
+            "Database.put_connection(conn)"),
+        (11, "asyncpg pool connection `conn` from `get_aconn()` is never returned to the "
+             "pool; use try/finally: await conn.close()"),
+    ]

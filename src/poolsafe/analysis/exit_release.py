@@ -27,7 +27,7 @@ from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_no
 from poolsafe.analysis.flow import call_may_raise
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
-from poolsafe.analysis.values import Connection
+from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.knowledge import POOL_RELEASE_METHODS
 
 #: the methods that end a class's hold on its connection
@@ -87,6 +87,23 @@ def _released_attribute(call: cst.Call) -> str | None:
     return None
 
 
+def _released_through_wrapper(index: ProjectIndex, call: cst.Call,
+                              method: FunctionInfo) -> str | None:
+    """`self.conn` for `Database.put_connection(self.conn)`: a project function that
+    releases the argument at that position."""
+    callee = index.evaluate(call.func, method.module, method)
+    if not isinstance(callee, FunctionRef):
+        return None
+    positions = index.releaser_positions(callee.func)
+    args = [a.value for a in call.args if a.keyword is None and not a.star]
+    for i, arg in enumerate(args):
+        name = dotted_name(arg)
+        if i in positions and name is not None and name.startswith("self.") \
+                and name.count(".") == 1:
+            return name
+    return None
+
+
 def _checkout(index: ProjectIndex, cls: ClassInfo, attr: str
               ) -> tuple[cst.Call, Connection] | None:
     short = attr.split(".", 1)[1]
@@ -110,7 +127,7 @@ def _gaps(index: ProjectIndex, cls: ClassInfo, method: FunctionInfo) -> Iterator
     reported: set[str] = set()
     module = method.module.tree
     for call in method.direct_calls:
-        attr = _released_attribute(call)
+        attr = _released_attribute(call) or _released_through_wrapper(index, call, method)
         if attr is None or attr in reported:
             continue
         found = _checkout(index, cls, attr)

@@ -590,7 +590,7 @@ class ProjectIndex:
         if func is None:
             return out
         name = call_name(call)
-        if name is None or (isinstance(f, cst.Attribute) and name in ("close",)):
+        if name is None or (isinstance(f, cst.Attribute) and name == "close" and not call.args):
             return out
         imported = isinstance(f, cst.Name) and name in func.module.imports
         configured = bool(self.config.release) and any(
@@ -627,9 +627,17 @@ class ProjectIndex:
     def _release_wrapper_for(self, acquirer_name: str) -> FunctionInfo | None:
         for m in self.modules_defining([acquirer_name]):
             acquirer = m.functions.get(acquirer_name)
+            siblings = list(m.functions.values())
             if acquirer is None:
-                continue
-            releasers = [f for f in m.functions.values()
+                # a classmethod acquirer: its release is a method of the same class
+                # (`Database.get_connection()` / `Database.put_connection(conn)`)
+                cls = next((c for c in m.classes.values() if acquirer_name in c.methods),
+                           None)
+                if cls is None:
+                    continue
+                acquirer = cls.methods[acquirer_name]
+                siblings = list(cls.methods.values())
+            releasers = [f for f in siblings
                          if f is not acquirer and self.releaser_positions(f)]
             # one that releases its first parameter (`release(conn)`), else any
             # (`unlease(name, conn)`)

@@ -261,6 +261,8 @@ def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo,
     also one that takes exactly those names (`close_conn(conn, cur)`)."""
     module = acquirer.module
     candidates: list[FunctionInfo] = [f for f in module.functions.values() if f is not acquirer]
+    if acquirer.cls is not None:
+        candidates += [f for f in acquirer.cls.methods.values() if f is not acquirer]
     for local in module.imports:
         value = index.lookup_module_name(module, local, 0)
         if isinstance(value, FunctionRef):
@@ -301,6 +303,12 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
             wrapper = release_wrapper(index, callee.func, site.unpacked)
             if wrapper is not None:
                 ref = reference(plan, index, module, wrapper)
+                if ref is None and wrapper.cls is not None \
+                        and wrapper.cls is callee.func.cls \
+                        and isinstance(call.func, cst.Attribute):
+                    # a method beside the acquiring one, reached the same way
+                    owner = dotted_name(call.func.value)
+                    ref = f"{owner}.{wrapper.name}" if owner else None
                 if ref is not None:
                     # with its real signature: `close_conn(conn, cur)`
                     args = ", ".join("{var}" if a == site.var else a.replace("{", "{{")
@@ -775,7 +783,12 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
         wrapper = index.release_wrapper_for(site.conn.via)
         if wrapper is not None:
             args = _release_arguments(site, wrapper, index)
-            return f"{'await ' if wrapper.is_async else ''}{wrapper.name}({', '.join(args)})"
+            name = wrapper.name
+            if wrapper.cls is not None:  # `Database.put_connection(conn)`
+                owner = (dotted_name(call.func.value) if isinstance(call.func, cst.Attribute)
+                         else None)
+                name = f"{owner or wrapper.cls.name}.{name}"
+            return f"{'await ' if wrapper.is_async else ''}{name}({', '.join(args)})"
         pool = _wrapped_pool(site, index, func)
         if pool is not None and kind.pool_release:
             prefix = "await " if kind.is_async else ""
@@ -783,6 +796,8 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
         configured = _configured_release(site, index, func)
         if configured is not None:
             return configured
+        if kind.close_releases:
+            return f"{'await ' if kind.is_async else ''}{var}.close()"
         return f"the pool's release for `{site.conn.via}()`"
     return f"the pool's {kind.pool_release or 'release'}()"
 
@@ -840,8 +855,16 @@ def _wrapped_pool(site: AcquireSite, index: ProjectIndex,
         if ret.value is None:
             continue
         value, _ = strip_await(ret.value)
+        if isinstance(value, cst.Name):
+            # `conn = await cls._pool.acquire(); return conn`
+            bound = [v for v in callee.func.locals.get(value.value, [])
+                     if isinstance(v, cst.BaseExpression)]
+            if len(bound) == 1:
+                value, _ = strip_await(bound[0])
         if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
                 and value.func.attr.value in ACQUIRE_METHOD_NAMES:
+            if callee.func.cls is None and callee.func.module is not func.module:
+                return None  # a module global of another module: not a name here
             return _as_caller_sees(dotted_name(value.func.value), callee.func, site.call)
     return None
 

@@ -10,7 +10,7 @@ from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.exit_release import exit_release_gaps
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
-from poolsafe.analysis.project_facts import is_cli_entry
+from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import Connection
 from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.edits import (
@@ -59,6 +59,10 @@ class UnreleasedConnection(Rule):
     held. Such a connection opened inside a loop, a pooled checkout, an engine
     connection or a session in the same code is still reported, and so is any code
     that also runs from elsewhere (a route, a worker).
+
+    In test modules (`test_*.py`, `conftest.py`, `tests/`), a checkout missed
+    only when an exception is raised is not reported: a failing test run ends
+    with its process. A checkout a test never releases still is.
 
     A class that takes its checkout in one method (`__enter__`, `__init__`) and
     gives it back in `__exit__` / `close()` is read there: the checkout is
@@ -141,6 +145,8 @@ class UnreleasedConnection(Rule):
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
                     continue
+                if how == "exception" and is_test_module(ctx.module):
+                    continue  # a failing test ends with its process; "never" still counts
                 if site.in_with:
                     yield self.finding(
                         site.call,

@@ -46,6 +46,38 @@ def get_connection():
 
 INVALID: list[Case] = [
     Case("""
+from psycopg2 import pool
+
+class Database:
+    _pool = pool.SimpleConnectionPool(1, 10, dsn="dbname=app")
+
+    @classmethod
+    def get_connection(cls):
+        return cls._pool.getconn()
+
+    @classmethod
+    def return_connection(cls, conn):
+        cls._pool.putconn(conn)
+
+class CursorFromPool:
+    def __enter__(self):
+        self.conn = Database.get_connection()  # expect: PS102
+        return self.conn.cursor()
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.commit()
+        Database.return_connection(self.conn)
+""", unfixable="the release is in `CursorFromPool.__exit__`: change it there by hand",
+         note="__exit__ gives it back through the project's own release, after a commit "
+              "that may raise"),
+    Case("""
+import psycopg2
+
+def test_reads():
+    conn = psycopg2.connect("dbname=test")  # expect: PS102
+    assert conn.cursor() is not None
+""", path="tests/test_reads.py", note="a test that never closes its connection"),
+    Case("""
 import psycopg2
 from fastapi import FastAPI
 
@@ -389,6 +421,25 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case("""
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@localhost/test")
+session_testing = sessionmaker(bind=engine)
+
+@pytest.fixture
+def db_session():
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = session_testing(bind=connection)
+    yield session
+    session.close()
+    transaction.rollback()
+    connection.close()
+""", path="tests/conftest.py",
+         note="a fixture whose setup could raise: in tests only a never-released checkout counts"),
     Case("""
 import psycopg2
 from fastapi import FastAPI
