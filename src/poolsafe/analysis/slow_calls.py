@@ -108,10 +108,14 @@ def _chain_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
     return index.evaluate(call.func, module, func) is None
 
 
+#: how many method calls back from a receiver a client is looked for
+_MAX_REACH = 3
+
+
 def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily,
                   module: ModuleInfo, func: FunctionInfo | None,
-                  client: Callable[[cst.BaseExpression], Value | None] | None
-                  ) -> frozenset[str] | None:
+                  client: Callable[[cst.BaseExpression], Value | None] | None,
+                  depth: int = 0) -> frozenset[str] | None:
     """The slow method paths of the family's client or factory that `root` is."""
     value = index.evaluate(root, module, func)
     if value is None and client is not None:
@@ -138,6 +142,12 @@ def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily
             pair = qual_match(qual, fam.clients)
             if pair is not None:
                 return fam.clients[pair]
+        if fam.prefixes and isinstance(expr.func, cst.Attribute) and depth < _MAX_REACH \
+                and _root_methods(index, expr.func.value, fam, bound.module, bound.func,
+                                  None, depth + 1) is not None:
+            # reached from a client through its methods (`storage.Client().bucket(b)`):
+            # only the family's prefixes are slow on it
+            return frozenset()
     return None
 
 

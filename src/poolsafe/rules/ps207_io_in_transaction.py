@@ -83,8 +83,9 @@ class IoInTransaction(Rule):
     parameter annotated `Session`) counts as holding it. Connections are
     recognised by where they come from (an engine, a pool, a sessionmaker, a
     driver `connect()`, a `Depends` parameter annotated `Session`, Flask-SQLAlchemy's
-    `db.session`); a connection with `conn.autocommit = True` holds no
-    transaction.
+    `db.session`); a connection with `conn.autocommit = True`, or one from an
+    engine or pool that runs in autocommit (`isolation_level="AUTOCOMMIT"`),
+    holds no transaction.
 
     ## Why is this bad?
     While the slow call runs, the connection sits "idle in transaction": it holds
@@ -332,6 +333,8 @@ class _Walker:
             return _FLASK_SESSION
         value = self.index.evaluate(expr, self.module, self.func)
         if isinstance(value, Connection):
+            if value.autocommit:  # from an AUTOCOMMIT engine or pool: no transaction
+                self.autocommit.add(d)
             return d
         if isinstance(value, LibraryObject) and value.type.is_scoped:
             return d

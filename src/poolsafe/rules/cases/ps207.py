@@ -286,6 +286,104 @@ def notify(user_id):
     session.commit()
     session.close()
 """),
+    Case(_DB + """
+from google import genai
+
+gemini = genai.Client()
+
+def caption(db: Session, photo_id: int):
+    photo = db.execute(text("SELECT url FROM photos WHERE id = :i"), {"i": photo_id}).one()
+    out = gemini.models.generate_content(model="gemini", contents=photo.url)  # expect: PS207
+    db.execute(text("UPDATE photos SET caption = :c WHERE id = :i"), {"c": out.text, "i": photo_id})
+    db.commit()
+""", note="google-genai generate_content"),
+    Case(_DB + """
+import cohere
+
+co = cohere.ClientV2()
+
+def rerank(db: Session, query: str):
+    rows = db.execute(text("SELECT body FROM docs")).all()
+    ranked = co.rerank(model="r", query=query, documents=[r.body for r in rows])  # expect: PS207
+    db.execute(text("INSERT INTO queries (q) VALUES (:q)"), {"q": query})
+    db.commit()
+    return ranked
+""", note="cohere rerank"),
+    Case(_DB + """
+from langchain_openai import ChatOpenAI
+
+llm = ChatOpenAI(model="gpt-4o-mini")
+
+def answer(db: Session, question: str):
+    db.execute(text("INSERT INTO questions (q) VALUES (:q)"), {"q": question})
+    reply = llm.invoke(question)  # expect: PS207
+    db.commit()
+    return reply
+""", note="a LangChain chat model's invoke()"),
+    Case(_DB + """
+from google.cloud import storage
+
+bucket = storage.Client().bucket("media")
+
+def publish(db: Session, name: str, path: str):
+    db.execute(text("UPDATE media SET state = 'publishing' WHERE name = :n"), {"n": name})
+    bucket.blob(name).upload_from_filename(path)  # expect: PS207
+    db.commit()
+""", note="google-cloud-storage upload_from_filename on a blob of the client's bucket"),
+    Case(_DB + """
+from elasticsearch import Elasticsearch
+
+es = Elasticsearch("http://search:9200")
+
+def related(db: Session, doc_id: int):
+    db.execute(text("UPDATE docs SET views = views + 1 WHERE id = :i"), {"i": doc_id})
+    hits = es.search(index="docs", query={"match_all": {}})  # expect: PS207
+    db.commit()
+    return hits
+""", note="an Elasticsearch query while the update is uncommitted"),
+    Case(_DB + """
+from qdrant_client import QdrantClient
+
+qdrant = QdrantClient(url="http://qdrant:6333")
+
+def embed_and_store(db: Session, doc_id: int, vector):
+    db.execute(text("UPDATE docs SET embedded = true WHERE id = :i"), {"i": doc_id})
+    qdrant.upsert(collection_name="docs", points=[])  # expect: PS207
+    db.commit()
+""", note="a Qdrant upsert"),
+    Case(_DB + """
+import asyncio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+async def backoff(db: AsyncSession):
+    await db.execute(text("UPDATE jobs SET tries = tries + 1"))
+    await asyncio.sleep(5)  # expect: PS207
+    await db.commit()
+""", note="asyncio.sleep of several seconds"),
+    Case(_DB + """
+from yt_dlp import YoutubeDL
+
+def fetch_media(db: Session, url: str):
+    db.execute(text("INSERT INTO downloads (url) VALUES (:u)"), {"u": url})
+    with YoutubeDL({"format": "bestaudio"}) as ydl:
+        ydl.download([url])  # expect: PS207
+    db.commit()
+""", note="a media download"),
+    Case(_SA + """
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+import httpx
+
+async_engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+AsyncSessionLocal = async_sessionmaker(async_engine)
+
+async def charge(order_id):
+    async with AsyncSessionLocal() as session:
+        async with session.begin():
+            await session.execute(text("UPDATE orders SET paid = true WHERE id = :i"),
+                                  {"i": order_id})
+            async with httpx.AsyncClient() as client:
+                await client.post("https://pay.example/", json={"id": order_id})  # expect: PS207
+""", note="inside async with session.begin()"),
 ]
 
 VALID: list[Case] = [
@@ -456,4 +554,86 @@ def two_phases(ids):
             conn.execute(text("UPDATE t SET n = n + 1 WHERE id = :i"), {"i": i})
         requests.post("https://hooks.example/", json={"id": i})
 """, note="each iteration's transaction ends before the call"),
+    Case(_DB + """
+from fastapi.concurrency import run_in_threadpool
+from openai import OpenAI
+
+client = OpenAI()
+
+def _summarize_alone(doc_id: int):
+    with SessionLocal() as own:
+        body = own.execute(text("SELECT body FROM docs WHERE id = :i"), {"i": doc_id}).scalar_one()
+    return client.chat.completions.create(model="gpt-4o-mini",
+                                          messages=[{"role": "user", "content": body}])
+
+async def summarize(doc_id: int, db: Session = Depends(get_db)):
+    reply = await run_in_threadpool(_summarize_alone, doc_id)
+    db.execute(text("UPDATE docs SET summary = :s WHERE id = :i"), {"s": str(reply), "i": doc_id})
+    db.commit()
+""", note="the LLM call runs in a thread with its own session, closed before it"),
+    Case("""
+from openai import OpenAI
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://app@db/app", isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+client = OpenAI()
+
+def log_and_ask(question):
+    with engine.connect() as conn:
+        conn.execute(text("INSERT INTO questions (q) VALUES (:q)"), {"q": question})
+        return client.chat.completions.create(model="m", messages=[])
+""", note="an AUTOCOMMIT engine holds no transaction"),
+    Case(_DB + """
+import boto3
+
+s3 = boto3.client("s3")
+
+def archive(db: Session, key: str):
+    row = db.execute(text("SELECT path FROM files WHERE k = :k"), {"k": key}).one()
+    path = row.path
+    db.rollback()
+    s3.upload_file(path, "archive", key)
+""", note="read what it needs, ended the transaction, then uploaded"),
+    Case(_DB + """
+from elasticsearch import Elasticsearch
+
+es = Elasticsearch("http://search:9200")
+
+def reindex(db: Session):
+    docs = db.execute(text("SELECT id, body FROM docs")).all()
+    db.commit()
+    for d in docs:
+        es.index(index="docs", id=d.id, document={"body": d.body})
+""", note="loaded, committed, then indexed"),
+    Case(_DB + """
+import subprocess
+
+def convert(db: Session, media_id: int, path: str):
+    subprocess.run(["ffmpeg", "-i", path, path + ".webm"], check=True)
+    db.execute(text("UPDATE media SET state = 'done' WHERE id = :i"), {"i": media_id})
+    db.commit()
+""", note="the subprocess before the first statement"),
+    Case(_DB + """
+from tasks import render
+
+def export(db: Session, report_id: int):
+    render.delay(report_id)
+    db.execute(text("UPDATE reports SET state = 'queued' WHERE id = :i"), {"i": report_id})
+    db.commit()
+""", files={"tasks.py": "from celery import shared_task\n\n@shared_task\n"
+                      "def render(i):\n    return i\n"},
+         note="submitting a task without waiting for it is quick"),
+    Case(_DB + """
+class Index:
+    def search(self, term):
+        return [term]
+
+index = Index()
+
+def find(db: Session, term: str):
+    db.execute(text("INSERT INTO searches (t) VALUES (:t)"), {"t": term})
+    hits = index.search(term)
+    db.commit()
+    return hits
+""", note="a project class's search() method is not a search engine"),
 ]
