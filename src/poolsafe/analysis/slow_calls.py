@@ -13,7 +13,7 @@ from poolsafe.analysis.cstutil import dotted_name, positional_args
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import external_name, qual_match, resolve
-from poolsafe.analysis.values import ExternalInstance, Value
+from poolsafe.analysis.values import External, ExternalInstance, Value
 from poolsafe.knowledge.slow_calls import (
     CELERY_SUBMIT_METHODS,
     CELERY_WAIT_METHODS,
@@ -44,7 +44,11 @@ def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
     resolves a receiver the index cannot (an annotated parameter, a `with` binding)."""
     qual = external_name(index, call.func, module, func)
     if qual is not None:
-        return _slow_function(qual, call)
+        found = _slow_function(qual, call)
+        if found is not None:
+            return found
+        # not a slow library function; `s3.upload_file` on a client another project
+        # module made (`from app.clients import s3`) is read through its receiver
     f = call.func
     if not isinstance(f, cst.Attribute):
         return None
@@ -124,8 +128,10 @@ def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily
         pair = qual_match(value.qualname, fam.clients)
         if pair is not None:
             return fam.clients[pair]  # empty: only the family's prefixes are slow
-    if value is not None:
+    if value is not None and not isinstance(value, External):
         return None
+    # unknown, or a name imported from a module this scan did not analyse
+    # (`from app.clients import s3`): follow it to what it was assigned from
     bound = resolve(index, root, module, func)
     expr = bound.expr
     if isinstance(expr, cst.Call):

@@ -384,6 +384,15 @@ async def charge(order_id):
             async with httpx.AsyncClient() as client:
                 await client.post("https://pay.example/", json={"id": order_id})  # expect: PS207
 """, note="inside async with session.begin()"),
+    Case(_DB + """
+from clients import s3
+
+def store(db: Session, upload, key: str):
+    db.execute(text("INSERT INTO files (k) VALUES (:k)"), {"k": key})
+    s3.upload_fileobj(upload, "bucket", key)  # expect: PS207
+    db.commit()
+""", files={"clients.py": "import boto3\n\ns3 = boto3.client(\"s3\")\n"},
+         note="a client another project module made, with nothing else there to analyse"),
 ]
 
 VALID: list[Case] = [
