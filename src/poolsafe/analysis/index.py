@@ -15,6 +15,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from poolsafe.analysis.autocommit import autocommit_targets
 from poolsafe.analysis.cstutil import (
     call_name,
     children,
@@ -445,7 +446,8 @@ class ProjectIndex:
             return ManagedContext(cm.kind_key, _source(call), cm.transactional)
         conn = self.acquirer_of(func)
         if conn is not None:
-            return Connection(conn.kind_key, _source(call), via=func.name, packed=conn.packed)
+            return Connection(conn.kind_key, _source(call), via=func.name, packed=conn.packed,
+                              autocommit=conn.autocommit)
         if func.is_generator:
             return None
         # a factory of pools, engines or session makers: `def get_engine(): return ...`
@@ -472,8 +474,12 @@ class ProjectIndex:
                     continue
                 value = self.evaluate(ret.value, func.module, func)
                 if isinstance(value, Connection):
+                    # `conn = psycopg2.connect(dsn); conn.autocommit = True; return conn`
+                    autocommit = value.autocommit or (
+                        isinstance(ret.value, cst.Name)
+                        and ret.value.value in autocommit_targets(func.node.body))
                     result = Connection(value.kind_key, f"{func.name}()", via=func.name,
-                                        packed=value.packed)
+                                        packed=value.packed, autocommit=autocommit)
                     break
                 packed = self._packed_connection(ret.value, func)
                 if packed is not None:

@@ -11,6 +11,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from poolsafe.analysis.autocommit import autocommit_targets
 from poolsafe.analysis.cstutil import dotted_name, iter_nodes, keyword_arg, string_value
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, WithBinding
@@ -116,32 +117,7 @@ class FunctionResources:
         return self._autocommit_names()
 
     def _autocommit_names(self) -> set[str]:
-        out: set[str] = set()
-        wanted = (cst.Assign, cst.Call)
-        for node in iter_nodes(self.func.node.body):
-            if type(node) not in wanted:
-                continue
-            if isinstance(node, cst.Assign):
-                for t in node.targets:
-                    tgt = t.target
-                    if (isinstance(tgt, cst.Attribute) and tgt.attr.value == "autocommit"
-                            and isinstance(node.value, cst.Name) and node.value.value == "True"):
-                        base = dotted_name(tgt.value)
-                        if base:
-                            out.add(base)
-            elif isinstance(node, cst.Call):
-                if _sets_autocommit_level(node):
-                    owner = _owner_of_call(node)
-                    if owner:
-                        out.add(owner)
-                    continue
-                ac = keyword_arg(node, "autocommit")
-                iso = keyword_arg(node, "isolation_level")
-                if (isinstance(ac, cst.Name) and ac.value == "True") or (
-                        iso is not None and string_value(iso) == "AUTOCOMMIT"):
-                    owner = _owner_of_call(node)
-                    if owner:
-                        out.add(owner)
+        out = autocommit_targets(self.func.node.body)
         # an acquisition with autocommit=True: `conn = psycopg.connect(..., autocommit=True)`,
         # or through keyword arguments: `args["autocommit"] = True; connect(dsn, **args)`
         autocommit_dicts = self._autocommit_dicts()
@@ -254,24 +230,3 @@ def _produced_value(node: cst.CSTNode) -> cst.BaseExpression | None:
         return node.value
     return None
 
-
-def _owner_of_call(call: cst.Call) -> str | None:
-    f = call.func
-    if isinstance(f, cst.Attribute):
-        return dotted_name(f.value)
-    return None
-
-
-def _sets_autocommit_level(call: cst.Call) -> bool:
-    """psycopg2's `conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)` (or `0`)."""
-    func = call.func
-    if not (isinstance(func, cst.Attribute) and func.attr.value == "set_isolation_level"):
-        return False
-    args = [a.value for a in call.args if a.keyword is None]
-    if not args:
-        return False
-    level = args[0]
-    if isinstance(level, cst.Integer):
-        return level.value == "0"
-    name = dotted_name(level)
-    return name is not None and name.rsplit(".", 1)[-1] == "ISOLATION_LEVEL_AUTOCOMMIT"

@@ -16,7 +16,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, WithBinding
-from poolsafe.analysis.project_facts import is_flask_db, is_model_class
+from poolsafe.analysis.project_facts import is_flask_db, is_model_class, is_test_module
 from poolsafe.analysis.resolution import external_name, inventory, qual_match
 from poolsafe.analysis.slow_calls import may_be_slow, slow_call
 from poolsafe.analysis.values import (
@@ -87,6 +87,10 @@ class IoInTransaction(Rule):
     engine or pool that runs in autocommit (`isolation_level="AUTOCOMMIT"`),
     holds no transaction.
 
+    Test modules (`test_*.py`, `conftest.py`, `tests/`) are not checked: a test
+    that holds its transaction across a test client call or a sleep holds no
+    production pool.
+
     ## Why is this bad?
     While the slow call runs, the connection sits "idle in transaction": it holds
     its row locks and its snapshot (blocking vacuum and migrations: Alembic waits
@@ -140,6 +144,8 @@ class IoInTransaction(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        if is_test_module(ctx.module):
+            return  # a test's transaction holds no production pool
         candidates: dict[int, FunctionInfo] = {}
         for call, func in inventory(ctx.module).calls:
             if func is None or id(func.node) in candidates:

@@ -631,4 +631,27 @@ async def migrate(orgs):
             print("failed", org, exc)
 """, note="each session is closed (and rolled back) by its own `async with`; the next "
           "one is a new session"),
+    Case("""
+import psycopg2
+
+
+def admin_connection(dsn):
+    conn = psycopg2.connect(dsn)
+    conn.set_session(autocommit=True)
+    return conn
+
+
+def drop_all(dsn, names):
+    conn = admin_connection(dsn)
+    try:
+        cur = conn.cursor()
+        for name in names:
+            try:
+                cur.execute(f"DROP DATABASE {name}")
+            except psycopg2.Error:
+                pass
+            cur.execute("SELECT 1")
+    finally:
+        conn.close()
+""", note="a project wrapper's connection in autocommit: a failed statement aborts no transaction"),
 ]

@@ -645,4 +645,37 @@ def find(db: Session, term: str):
     db.commit()
     return hits
 """, note="a project class's search() method is not a search engine"),
+    Case("""
+import subprocess
+import psycopg2
+
+
+def admin_connection(dsn):
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    return conn
+
+
+def rebuild(dsn, name):
+    conn = admin_connection(dsn)
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        subprocess.run(["pg_restore", "-d", name, "dump.sql"], check=True)
+        cur.execute("ANALYZE")
+    finally:
+        conn.close()
+""", note="a project wrapper that puts its connection in autocommit before returning it"),
+    Case("""
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def test_checkout_flow(session: AsyncSession, client: httpx.AsyncClient):
+    await session.execute(text("INSERT INTO carts (id) VALUES (1)"))
+    response = await client.post("/checkout", json={"cart": 1})
+    assert response.status_code == 200
+    await session.commit()
+""", path="tests/test_checkout.py", note="a test module: its transaction holds no production pool"),
 ]
