@@ -215,16 +215,21 @@ def _step(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
 
 
 def _imported(index: ProjectIndex, qualname: str, near: ModuleInfo) -> Bound | None:
-    modname, _, attr = qualname.rpartition(".")
-    candidates = index.by_name.get(modname)
-    if not candidates or not attr:
-        return None
-    here = str(near.abspath)
-    target = max(candidates, key=lambda m: len(os.path.commonpath([here, str(m.abspath)])))
-    if attr in target.assigns:
-        return Bound(target.assigns[attr][-1], target, None)
-    if attr in target.imports:
-        return _imported(index, target.imports[attr], target)
+    """What `qualname` was assigned in the project module that defines it, through
+    re-exports; None past MAX_RESOLUTION_DEPTH hops (modules that import a name from
+    each other, or a package `__init__` that imports it from itself)."""
+    for _ in range(MAX_RESOLUTION_DEPTH):
+        modname, _, attr = qualname.rpartition(".")
+        candidates = index.by_name.get(modname)
+        if not candidates or not attr:
+            return None
+        here = str(near.abspath)
+        target = max(candidates, key=lambda m: len(os.path.commonpath([here, str(m.abspath)])))
+        if attr in target.assigns:
+            return Bound(target.assigns[attr][-1], target, None)
+        if attr not in target.imports:
+            return None
+        qualname, near = target.imports[attr], target
     return None
 
 
