@@ -79,6 +79,20 @@ class _CursorFactories:
             self._originals.add(made)
         return made
 
+    def install(self, conn: Any, saved: dict[int, tuple[Any, type]]) -> None:
+        """Give ``conn`` the faulting subclass of its cursor class."""
+        original = conn.cursor_factory
+        ours = self.faulting(original)
+        conn.cursor_factory = ours
+        saved[id(conn)] = (original, ours)
+
+    def restore(self, conn: Any, saved: dict[int, tuple[Any, type]]) -> None:
+        """Put the connection's cursor class back, unless its borrower chose
+        another one meanwhile (that one stays)."""
+        original, ours = saved.pop(id(conn), (None, None))
+        if ours is not None and conn.cursor_factory is ours:
+            conn.cursor_factory = original
+
 
 def track_psycopg2(pool: Any, name: str | None) -> Tracker:
     existing = tracker_for(pool)
@@ -90,15 +104,13 @@ def track_psycopg2(pool: Any, name: str | None) -> Tracker:
     kinds = ("statement", "connect")
     tracker = Tracker(pool, "psycopg2", name, make_error=psycopg2.OperationalError, kinds=kinds)
     factories = _CursorFactories(tracker.fault_injector, psycopg2.extensions.cursor)
-    saved: dict[int, Any] = {}
+    saved: dict[int, tuple[Any, type]] = {}
 
     def on_checkout(conn: Any) -> None:
-        saved[id(conn)] = conn.cursor_factory
-        conn.cursor_factory = factories.faulting(conn.cursor_factory)
+        factories.install(conn, saved)
 
     def on_return(conn: Any) -> None:
-        if id(conn) in saved:
-            conn.cursor_factory = saved.pop(id(conn))
+        factories.restore(conn, saved)
 
     _wrap_methods(pool, tracker, _psycopg2_in_transaction, on_checkout, on_return)
     original_connect = pool._connect
@@ -124,16 +136,14 @@ def track_psycopg_pool(pool: Any, name: str | None) -> Tracker:
     tracker = Tracker(pool, "psycopg_pool", name, make_error=psycopg.OperationalError, kinds=kinds)
     injector = tracker.fault_injector
     factories = _CursorFactories(injector, psycopg.Cursor)
-    saved: dict[int, Any] = {}
+    saved: dict[int, tuple[Any, type]] = {}
 
     def on_checkout(conn: Any) -> None:
-        saved[id(conn)] = conn.cursor_factory
-        conn.cursor_factory = factories.faulting(conn.cursor_factory)
+        factories.install(conn, saved)
         conn.commit = _faulting_commit(conn, injector)
 
     def on_return(conn: Any) -> None:
-        if id(conn) in saved:
-            conn.cursor_factory = saved.pop(id(conn))
+        factories.restore(conn, saved)
         conn.__dict__.pop("commit", None)
 
     _wrap_methods(pool, tracker, _psycopg_in_transaction, on_checkout, on_return)

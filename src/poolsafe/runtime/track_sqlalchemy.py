@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import InjectedFault
+from .faults import KINDS
 from .tracker import Tracker, remember, tracker_for
 
 
@@ -33,8 +34,9 @@ def _new_tracker(target: Any, pool: Any, engine: Any, name: str | None) -> Track
     dbapi = getattr(dialect, "loaded_dbapi", None) or getattr(dialect, "dbapi", None)
     error = getattr(dbapi, "OperationalError", InjectedFault)
     # Without the engine no statement, commit or connect is seen: a pool alone
-    # cannot fail anything (the engine's hooks add the kinds).
-    tracker = Tracker(target, "sqlalchemy", name, make_error=error, kinds=())
+    # cannot fail anything (the engine's hooks, added just after, can).
+    kinds = KINDS if engine is not None else ()
+    tracker = Tracker(target, "sqlalchemy", name, make_error=error, kinds=kinds)
     remember(pool, tracker)
 
     def on_checkout(dbapi_conn: Any, record: Any, fairy: Any) -> None:
@@ -61,7 +63,7 @@ def _hook_engine(tracker: Tracker, engine: Any) -> None:
     from sqlalchemy import event, exc
 
     injector = tracker.fault_injector
-    injector.kinds = ("statement", "commit", "connect")
+    injector.kinds = KINDS
 
     def before_cursor_execute(
         conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
