@@ -195,9 +195,8 @@ def format_stack(frames: Sequence[Frame], full: bool | None = None) -> str:
     ordered = list(reversed(frames))
     show_all = FULL_STACKS[0] if full is None else full
     library = [is_library_file(code.co_filename) for code, _ in ordered]
-    start = 0
-    if not show_all and not all(library):
-        start = library.index(False)
+    show_all = show_all or all(library)  # no user code at all: hide nothing
+    start = 0 if show_all else library.index(False)
     lines: list[str] = []
     folded = 0
     for (code, lasti), in_library in zip(ordered[start:], library[start:], strict=True):
