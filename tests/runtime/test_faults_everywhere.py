@@ -9,11 +9,20 @@ from typing import Any
 
 import pytest
 
-from poolsafe.runtime import track
+from poolsafe.runtime import ConnectionPool, track
 from poolsafe.runtime.faults import FaultScope
 
 sqlalchemy = pytest.importorskip("sqlalchemy")
 from sqlalchemy.exc import OperationalError  # noqa: E402
+
+
+def sqlite_pool(minconn: int, maxconn: int, url: str = "sqlite://", **options: Any) -> Any:
+    """A reference pool on SQLite, whichever constructor the pool has (a URL
+    through ``from_url`` where it exists, ``dsn=`` before)."""
+    from_url = getattr(ConnectionPool, "from_url", None)
+    if from_url is not None:
+        return from_url(minconn, maxconn, url, **options)
+    return ConnectionPool(minconn, maxconn, dsn=url, **options)
 
 
 @pytest.fixture
@@ -166,9 +175,7 @@ def test_psycopg_pool_faults(pg_dsn: str) -> None:
 
 
 def test_fault_scope_shares_one_count_across_pools() -> None:
-    from poolsafe.runtime import ConnectionPool
-
-    first, second = ConnectionPool(0, 1), ConnectionPool(0, 1)
+    first, second = sqlite_pool(0, 1), sqlite_pool(0, 1)
     scope = FaultScope(lambda: [first.fault_injector, second.fault_injector])
     try:
         faults = scope(statements=1)

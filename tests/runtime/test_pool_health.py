@@ -11,12 +11,22 @@ import pytest
 
 from poolsafe.runtime import ConnectionPool, pool_health, register_prometheus, track
 
+
+def sqlite_pool(minconn: int, maxconn: int, url: str = "sqlite://", **options: Any) -> Any:
+    """A reference pool on SQLite, whichever constructor the pool has (a URL
+    through ``from_url`` where it exists, ``dsn=`` before)."""
+    from_url = getattr(ConnectionPool, "from_url", None)
+    if from_url is not None:
+        return from_url(minconn, maxconn, url, **options)
+    return ConnectionPool(minconn, maxconn, dsn=url, **options)
+
+
 KEYS = {"pool", "min", "max", "available", "in_use", "total", "waiting", "usage_percent", "status"}
 
 
 @pytest.fixture
 def pool(tmp_path: Path) -> Any:
-    pool = ConnectionPool(1, 3, dsn=f"sqlite:///{tmp_path / 'h.db'}", name="health")
+    pool = sqlite_pool(1, 3, f"sqlite:///{tmp_path / 'h.db'}", name="health")
     yield pool
     if not pool.closed:
         pool.closeall()

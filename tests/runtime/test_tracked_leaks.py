@@ -158,12 +158,16 @@ def test_plugin_without_flag_ignores_tests_without_its_fixtures(
 ) -> None:
     pytester.makepyfile(
         test_plain="""
-        from poolsafe.runtime import ConnectionPool
+        import gc
+        import sqlalchemy
+        from poolsafe.runtime import track
 
-        def test_forgets():
-            pool = ConnectionPool(0, 1)
-            pool.getconn()
-            assert pool.stats().collected == 1
+        def test_forgets(tmp_path):
+            engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+            tracker = track(engine)
+            engine.connect()
+            gc.collect()
+            assert tracker.stats().leaked == 1
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
