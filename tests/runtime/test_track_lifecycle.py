@@ -112,3 +112,24 @@ def test_trackers_of_a_test_are_detached_when_it_ends(
 ) -> None:
     pytester.makepyfile(test_scopes=SCOPES)
     pytester.runpytest(*flags, "-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_an_engine_keeps_its_tracker_after_dispose(tmp_path: Path) -> None:
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    tracker = track(engine)
+    try:
+        engine.dispose()  # a new pool, with the old one's listeners
+        assert track(engine) is tracker
+        with engine.connect():
+            pass
+        assert tracker.stats().checkouts == 1
+    finally:
+        tracker.detach()
+        engine.dispose()
+
+
+def test_async_psycopg_pools_are_refused() -> None:
+    psycopg_pool = pytest.importorskip("psycopg_pool")
+    pool = psycopg_pool.AsyncConnectionPool("dbname=test", open=False)
+    with pytest.raises(TypeError, match="not its async pools"):
+        track(pool)

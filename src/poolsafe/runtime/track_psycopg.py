@@ -13,6 +13,7 @@ connections are opened by background workers, statements and commits.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -130,6 +131,11 @@ def track_psycopg_pool(pool: Any, name: str | None) -> Tracker:
     existing = tracker_for(pool)
     if existing is not None:
         return existing
+    if inspect.iscoroutinefunction(type(pool).getconn):
+        raise TypeError(
+            f"cannot track {type(pool).__qualname__}: track() supports psycopg_pool's "
+            "ConnectionPool, not its async pools"
+        )
     import psycopg
 
     kinds = ("statement", "commit")

@@ -19,9 +19,13 @@ def track_sqlalchemy(target: Any, name: str | None) -> Tracker:
     if not isinstance(engine, Engine):
         engine = None
     pool = engine.pool if engine is not None else target
-    tracker = tracker_for(pool)
+    # An engine is looked up by itself too: dispose() gives it a new pool (which
+    # inherits the old pool's listeners, so the tracker keeps seeing it).
+    tracker = (tracker_for(engine) if engine is not None else None) or tracker_for(pool)
     if tracker is None:
         tracker = _new_tracker(target, pool, engine, name)
+    if engine is not None:
+        remember(engine, tracker)
     if engine is not None and id(engine) not in tracker.hooked:
         _hook_engine(tracker, engine)
     return tracker

@@ -249,4 +249,6 @@ def remember(hooked: Any, tracker: Tracker) -> None:
 
 def live_trackers() -> list[Tracker]:
     with _BY_TARGET_LOCK:
-        return [t for t in _BY_TARGET.values() if not t.detached]
+        trackers = list(_BY_TARGET.values())
+    unique = {id(t): t for t in trackers if not t.detached}  # an engine and its pool
+    return list(unique.values())
