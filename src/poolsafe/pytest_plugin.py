@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ _START = pytest.StashKey[int]()
 _CALL = pytest.StashKey[tuple[int, int]]()
 _PREVIOUS_DEPTH = pytest.StashKey[int]()
 _FIXTURES = frozenset({"poolsafe_pool", "poolsafe_faults"})
+_TRACKING_MODULE = "poolsafe.runtime.tracking"
+_TRACKER_MODULE = "poolsafe.runtime.tracker"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,11 +58,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from poolsafe.runtime import tracking
-
     strict = bool(config.getoption("poolsafe_strict") or config.getini("poolsafe_strict"))
     enabled = bool(config.getoption("poolsafe") or config.getini("poolsafe") or strict)
-    tracking.FULL_STACKS[0] = bool(config.getoption("poolsafe_full_stacks"))
+    full_stacks = bool(config.getoption("poolsafe_full_stacks"))
+    config.pluginmanager.register(LeakCheck(enabled, strict), "poolsafe-leak-check")
+    if not (enabled or full_stacks):
+        return  # nothing is loaded until a test uses the runtime
+    from poolsafe.runtime import tracking
+
+    tracking.FULL_STACKS[0] = full_stacks
     if enabled and not os.environ.get("POOLSAFE_STACK_DEPTH", "").strip():
         # Reports should show how the test reached the leak, not only the line
         # that took the connection: record deeper stacks than the pool's default
@@ -67,12 +74,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_PREVIOUS_DEPTH] = tracking.set_default_stack_depth(
             tracking.DEEP_STACK_DEPTH
         )
-    config.pluginmanager.register(LeakCheck(enabled, strict), "poolsafe-leak-check")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from poolsafe.runtime import tracking
-
+    tracking = sys.modules.get(_TRACKING_MODULE)
+    if tracking is None:
+        return
     tracking.FULL_STACKS[0] = False
     if _PREVIOUS_DEPTH in config.stash:
         tracking.set_default_stack_depth(config.stash[_PREVIOUS_DEPTH])
@@ -90,29 +97,36 @@ class LeakCheck:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, None]:
         yield
-        if _START in item.stash:
+        if _START in item.stash and _TRACKER_MODULE in sys.modules:
             _detach_trackers_since(item.stash[_START])
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, Any, None]:
-        from poolsafe.runtime.track import live_trackers
-
         if fixturedef.scope == "function":
             yield
             return
-        before = {id(t) for t in live_trackers()}
+        before = {id(t) for t in _live_trackers()}
         yield
-        for tracker in live_trackers():
+        for tracker in _live_trackers():
             if id(tracker) not in before:
                 tracker.persistent = True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        item.stash[_START] = _now()
+        # Until something imports the runtime there is no pool, tracker or event:
+        # phase 0 stands for "since the start" and nothing is loaded.
+        loaded = self.enabled or _TRACKING_MODULE in sys.modules
+        item.stash[_START] = _now() if loaded else 0
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
-        item.stash[_CALL] = (_now(), 0)
+        if self._checks(item):
+            item.stash[_CALL] = (_now(), 0)
+
+    def _checks(self, item: pytest.Item) -> bool:
+        """Whether ``item`` is checked: all tests with ``--poolsafe``, otherwise
+        those that use the plugin's fixtures."""
+        return self.enabled or not _FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(
@@ -120,7 +134,7 @@ class LeakCheck:
     ) -> Generator[None, Any, None]:
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
-        if not (self.enabled or not _FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))):
+        if not self._checks(item):
             return
         if call.when == "call" and _CALL in item.stash:
             start = item.stash[_CALL][0]
@@ -175,10 +189,14 @@ def _held_since(since: int, counts: Any) -> list[Holder]:
     ]
 
 
-def _detach_trackers_since(start: int) -> None:
-    from poolsafe.runtime.track import live_trackers
+def _live_trackers() -> list[Any]:
+    """The live trackers (none when the runtime has not been imported)."""
+    module = sys.modules.get(_TRACKER_MODULE)
+    return [] if module is None else list(module.live_trackers())
 
-    for tracker in live_trackers():
+
+def _detach_trackers_since(start: int) -> None:
+    for tracker in _live_trackers():
         if tracker.created_seq >= start and not tracker.persistent:
             tracker.detach()
 
