@@ -12,7 +12,6 @@ connections are opened by background workers, statements and commits.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import weakref
 from collections.abc import Callable
@@ -182,8 +181,10 @@ def _wrap_methods(
 
     def getconn(*args: Any, **kwargs: Any) -> Any:
         conn = original_get(*args, **kwargs)
-        with contextlib.suppress(Exception):  # a closed connection: tracked, not faulted
+        try:  # noqa: SIM105 - a try costs less than contextlib.suppress per checkout
             on_checkout(conn)
+        except Exception:  # a closed connection: tracked, not faulted
+            pass
         tracker.checked_out(id(conn), conn)
         return conn
 
@@ -192,8 +193,10 @@ def _wrap_methods(
             bad = in_transaction(conn)
         except Exception:
             bad = False
-        with contextlib.suppress(Exception):
+        try:  # noqa: SIM105
             on_return(conn)
+        except Exception:
+            pass
         result = original_put(conn, *args, **kwargs)
         tracker.checked_in(id(conn), bad)
         return result
