@@ -181,13 +181,13 @@ def test_fault_scope_shares_one_count_across_pools() -> None:
         faults = scope(statements=1)
         a, b = first.getconn(), second.getconn()
         with pytest.raises(Exception, match="injected fault"):
-            b.execute("SELECT 1")
-        a.execute("SELECT 1")  # the one fault has fired
+            b.cursor().execute("SELECT 1")
+        a.cursor().execute("SELECT 1")  # the one fault has fired
         assert faults.fired == 1 and faults.remaining == 0
         scope(statements=1)
         scope.close()  # cancels the unfired plan everywhere
-        a.execute("SELECT 1")
-        b.execute("SELECT 1")
+        a.cursor().execute("SELECT 1")
+        b.cursor().execute("SELECT 1")
         first.putconn(a)
         second.putconn(b)
     finally:

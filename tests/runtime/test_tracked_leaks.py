@@ -80,6 +80,22 @@ def test_returned_connections_are_not_leaks(tmp_path: Path) -> None:
         engine.dispose()
 
 
+def test_a_detached_connection_is_not_a_leak(tmp_path: Path) -> None:
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    tracker = track(engine)
+    try:
+        conn = engine.connect()
+        conn.detach()  # leaves the pool: its borrower owns it
+        conn.close()
+        del conn
+        gc.collect()
+        tracker.assert_no_leaks()
+        assert tracker.stats().leaked == 0
+    finally:
+        tracker.detach()
+        engine.dispose()
+
+
 def test_collected_psycopg_pool_checkout_is_a_leak(pg_dsn: str) -> None:
     psycopg_pool = pytest.importorskip("psycopg_pool")
     pool = psycopg_pool.ConnectionPool(pg_dsn, min_size=0, max_size=2, open=True)

@@ -49,12 +49,18 @@ def _new_tracker(target: Any, pool: Any, engine: Any, name: str | None) -> Track
     def on_checkin(dbapi_conn: Any, record: Any) -> None:
         tracker.checked_in(id(record))
 
-    event.listen(pool, "checkout", on_checkout)
-    event.listen(pool, "checkin", on_checkin)
+    def on_detach(dbapi_conn: Any, record: Any) -> None:
+        # connection.detach(): the connection leaves the pool for good, its
+        # borrower owns it now (no checkin will come)
+        tracker.checked_in(id(record))
+
+    hooks = (("checkout", on_checkout), ("checkin", on_checkin), ("detach", on_detach))
+    for name, hook in hooks:
+        event.listen(pool, name, hook)
 
     def undo() -> None:
-        event.remove(pool, "checkout", on_checkout)
-        event.remove(pool, "checkin", on_checkin)
+        for name, hook in hooks:
+            event.remove(pool, name, hook)
 
     tracker.add_undo(undo)
     return tracker
