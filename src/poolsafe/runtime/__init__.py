@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from .errors import DriverUnavailableError, Error, InjectedFault, LeakError, PoolError, PoolTimeout
 from .faults import FaultInjector, FaultScope, FaultSet
-from .health import pool_health, register_prometheus
+from .health import pool_health
 from .pool import ConnectionPool, PoolStats
+from .prometheus import register_prometheus
 from .proxy import PooledConnection, PooledCursor
 from .track import Tracker, TrackerStats, track
 from .tracking import Event, Holder, default_stack_depth, set_default_stack_depth
