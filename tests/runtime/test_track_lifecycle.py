@@ -133,3 +133,23 @@ def test_async_psycopg_pools_are_refused() -> None:
     pool = psycopg_pool.AsyncConnectionPool("dbname=test", open=False)
     with pytest.raises(TypeError, match="not its async pools"):
         track(pool)
+
+
+def test_a_subclass_of_a_library_pool_is_tracked(pg_dsn: str) -> None:
+    import psycopg2.pool
+
+    from poolsafe.runtime import pool_health
+
+    class AppPool(psycopg2.pool.ThreadedConnectionPool):  # defined in the application
+        pass
+
+    pool = AppPool(0, 2, pg_dsn)
+    tracker = track(pool)
+    try:
+        conn = pool.getconn()
+        assert tracker.stats().in_use == 1
+        assert pool_health(pool)["in_use"] == 1
+        pool.putconn(conn)
+    finally:
+        tracker.detach()
+        pool.closeall()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .tracker import Tracker
+from .tracker import Tracker, library_of
 
 HEALTHY, WARNING, ERROR = "healthy", "warning", "error"
 
@@ -96,14 +96,14 @@ def occupancy_of(pool: Any) -> Occupancy:
     """Read ``pool``'s occupancy (``TypeError`` when it is not a known pool)."""
     if isinstance(pool, Tracker):
         return occupancy_of(pool.target)
-    module = type(pool).__module__
-    if module.startswith("poolsafe.runtime"):
+    library = library_of(pool)
+    if library == "poolsafe.runtime" and hasattr(pool, "stats"):
         return _reference(pool)
-    if module.startswith("psycopg2"):
+    if library == "psycopg2":
         return _psycopg2(pool)
-    if module.startswith("psycopg_pool"):
+    if library == "psycopg_pool":
         return _psycopg_pool(pool)
-    if module.startswith("sqlalchemy"):
+    if library == "sqlalchemy":
         return _sqlalchemy(pool)
     raise TypeError(
         f"pool_health() cannot read a {type(pool).__qualname__}: expected a poolsafe "
@@ -179,8 +179,8 @@ def _probe(pool: Any) -> str | None:
 
 def _run_probe(pool: Any) -> None:
     pool = pool.target if isinstance(pool, Tracker) else pool
-    module = type(pool).__module__
-    if module.startswith("sqlalchemy"):
+    library = library_of(pool)
+    if library == "sqlalchemy":
         engine = getattr(pool, "sync_engine", pool)
         if hasattr(engine, "connect") and hasattr(engine, "dialect"):
             with engine.connect() as conn:
@@ -192,7 +192,7 @@ def _run_probe(pool: Any) -> None:
         finally:
             conn.close()
         return
-    if module.startswith("psycopg_pool"):
+    if library == "psycopg_pool":
         with pool.connection(timeout=5) as conn:
             conn.execute("SELECT 1")
         return

@@ -7,7 +7,7 @@ from typing import Any
 
 from .track_psycopg import track_psycopg2, track_psycopg_pool
 from .track_sqlalchemy import track_sqlalchemy
-from .tracker import Tracker, TrackerStats, live_trackers
+from .tracker import Tracker, TrackerStats, library_of, live_trackers
 
 __all__ = ["Tracker", "TrackerStats", "live_trackers", "track"]
 
@@ -17,12 +17,12 @@ def track(target: Any, *, name: str | None = None) -> Tracker:
     or a psycopg_pool pool. Tracking the same pool again returns the same
     tracker (until it is detached; the pytest plugin detaches trackers made
     during a test when the test ends)."""
-    module = type(target).__module__
-    if module.startswith("sqlalchemy"):
+    library = library_of(target)
+    if library == "sqlalchemy":
         return track_sqlalchemy(target, name)
-    if module.startswith("psycopg2"):
+    if library == "psycopg2":
         return track_psycopg2(target, name)
-    if module.startswith("psycopg_pool"):
+    if library == "psycopg_pool":
         return track_psycopg_pool(target, name)
     raise TypeError(
         f"cannot track {type(target).__qualname__}: expected a SQLAlchemy engine/pool, "

@@ -233,6 +233,21 @@ class Tracker:
         )
 
 
+LIBRARIES = ("sqlalchemy", "psycopg2", "psycopg_pool", "poolsafe.runtime")
+
+
+def library_of(obj: Any) -> str | None:
+    """Which pool library ``obj``'s class comes from, subclasses included (an
+    application's ``class Pool(ThreadedConnectionPool)``): a prefix of
+    :data:`LIBRARIES`, or ``None``."""
+    for cls in type(obj).__mro__:
+        module = cls.__module__
+        for library in LIBRARIES:
+            if module == library or module.startswith(library + "."):
+                return library
+    return None
+
+
 def tracker_for(hooked: Any) -> Tracker | None:
     """The live tracker attached to ``hooked`` (a pool), if any."""
     with _BY_TARGET_LOCK:
