@@ -234,3 +234,42 @@ def test_faults_end_with_the_test():
 def test_poolsafe_faults_arms_every_pool(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_everywhere=FIXTURE_EVERYWHERE)
     pytester.runpytest("--poolsafe", "-p", "no:cacheprovider").assert_outcomes(passed=4)
+
+
+PSYCOPG_POOLS = """
+import psycopg
+import psycopg2
+import psycopg2.pool
+import psycopg_pool
+import pytest
+from poolsafe.runtime import track
+
+DSN = {dsn!r}
+
+def test_psycopg2_pool(poolsafe_faults):
+    pool = psycopg2.pool.ThreadedConnectionPool(0, 2, DSN)
+    track(pool)
+    poolsafe_faults(statements=1, commits=1)   # psycopg2 pools cannot fail commits
+    conn = pool.getconn()
+    with pytest.raises(psycopg2.OperationalError, match="injected fault"):
+        conn.cursor().execute("SELECT 1")
+    conn.rollback()
+    conn.commit()
+    pool.putconn(conn)
+    pool.closeall()
+
+def test_psycopg_pool(poolsafe_faults):
+    poolsafe_faults(commits=1)
+    pool = psycopg_pool.ConnectionPool(DSN, min_size=0, max_size=2, open=True)
+    track(pool)
+    with pytest.raises(psycopg.OperationalError, match="injected fault: commit"):
+        with pool.connection() as conn:
+            conn.execute("SELECT 1")
+    pool.close()
+"""
+
+
+def test_poolsafe_faults_reaches_psycopg_pools(pytester: pytest.Pytester, pg_dsn: str) -> None:
+    pytest.importorskip("psycopg_pool")
+    pytester.makepyfile(test_psycopg_pools=PSYCOPG_POOLS.format(dsn=pg_dsn))
+    pytester.runpytest("--poolsafe", "-p", "no:cacheprovider").assert_outcomes(passed=2)
