@@ -1,24 +1,33 @@
 """pytest plugin: ``--poolsafe`` fails tests that leave connections checked out.
 
-Registered through the ``pytest11`` entry point. Without ``--poolsafe`` (or the
-``poolsafe = true`` ini option) only the option and the fixtures are defined.
+Registered through the ``pytest11`` entry point. With ``--poolsafe`` (or the
+``poolsafe = true`` ini option) every test is checked; without it, the tests
+that use the ``poolsafe_pool`` or ``poolsafe_faults`` fixture are. Trackers made
+by ``track()`` during a test are detached when it ends (those made in fixtures
+wider than a function live on).
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from poolsafe.runtime import ConnectionPool, FaultInjector
+    from poolsafe.runtime import ConnectionPool
+    from poolsafe.runtime.faults import FaultScope
     from poolsafe.runtime.tracking import Event, Holder
 
 _START = pytest.StashKey[int]()
 _CALL = pytest.StashKey[tuple[int, int]]()
 _PREVIOUS_DEPTH = pytest.StashKey[int]()
+_FIXTURES = frozenset({"poolsafe_pool", "poolsafe_faults"})
+_TRACKING_MODULE = "poolsafe.runtime.tracking"
+_TRACKER_MODULE = "poolsafe.runtime.tracker"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,6 +44,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="with --poolsafe, also fail on a connection returned inside a transaction",
     )
+    group.addoption(
+        "--poolsafe-full-stacks",
+        action="store_true",
+        default=False,
+        help="show every frame of a holder's stack (library, pytest and poolsafe "
+        "frames are folded by default)",
+    )
     parser.addini("poolsafe", "enable the poolsafe leak check", type="bool", default=False)
     parser.addini(
         "poolsafe_strict", "also fail on returns inside a transaction", type="bool", default=False
@@ -44,23 +60,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     strict = bool(config.getoption("poolsafe_strict") or config.getini("poolsafe_strict"))
     enabled = bool(config.getoption("poolsafe") or config.getini("poolsafe") or strict)
-    if enabled:
-        from poolsafe.runtime import tracking
+    full_stacks = bool(config.getoption("poolsafe_full_stacks"))
+    config.pluginmanager.register(LeakCheck(enabled, strict), "poolsafe-leak-check")
+    if not (enabled or full_stacks):
+        return  # nothing is loaded until a test uses the runtime
+    from poolsafe.runtime import tracking
 
+    tracking.FULL_STACKS[0] = full_stacks
+    if enabled and not os.environ.get("POOLSAFE_STACK_DEPTH", "").strip():
         # Reports should show how the test reached the leak, not only the line
         # that took the connection: record deeper stacks than the pool's default
         # (unless POOLSAFE_STACK_DEPTH asks for something else).
-        if not os.environ.get("POOLSAFE_STACK_DEPTH", "").strip():
-            config.stash[_PREVIOUS_DEPTH] = tracking.set_default_stack_depth(
-                tracking.DEEP_STACK_DEPTH
-            )
-        config.pluginmanager.register(LeakCheck(strict), "poolsafe-leak-check")
+        config.stash[_PREVIOUS_DEPTH] = tracking.set_default_stack_depth(
+            tracking.DEEP_STACK_DEPTH
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    tracking = sys.modules.get(_TRACKING_MODULE)
+    if tracking is None:
+        return
+    tracking.FULL_STACKS[0] = False
     if _PREVIOUS_DEPTH in config.stash:
-        from poolsafe.runtime import tracking
-
         tracking.set_default_stack_depth(config.stash[_PREVIOUS_DEPTH])
         del config.stash[_PREVIOUS_DEPTH]
 
@@ -69,16 +90,43 @@ class LeakCheck:
     """Starts a new tracking phase around each test phase and reports what
     happened in it (checkouts and events carry the phase they happened in)."""
 
-    def __init__(self, strict: bool) -> None:
+    def __init__(self, enabled: bool, strict: bool) -> None:
+        self.enabled = enabled
         self.strict = strict
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, None]:
+        yield
+        if _START in item.stash and _TRACKER_MODULE in sys.modules:
+            _detach_trackers_since(item.stash[_START])
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, Any, None]:
+        if fixturedef.scope == "function":
+            yield
+            return
+        before = {id(t) for t in _live_trackers()}
+        yield
+        for tracker in _live_trackers():
+            if id(tracker) not in before:
+                tracker.persistent = True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        item.stash[_START] = _now()
+        # Until something imports the runtime there is no pool, tracker or event:
+        # phase 0 stands for "since the start" and nothing is loaded.
+        loaded = self.enabled or _TRACKING_MODULE in sys.modules
+        item.stash[_START] = _now() if loaded else 0
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
-        item.stash[_CALL] = (_now(), 0)
+        if self._checks(item):
+            item.stash[_CALL] = (_now(), 0)
+
+    def _checks(self, item: pytest.Item) -> bool:
+        """Whether ``item`` is checked: all tests with ``--poolsafe``, otherwise
+        those that use the plugin's fixtures."""
+        return self.enabled or not _FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(
@@ -86,6 +134,8 @@ class LeakCheck:
     ) -> Generator[None, Any, None]:
         outcome = yield
         report: pytest.TestReport = outcome.get_result()
+        if not self._checks(item):
+            return
         if call.when == "call" and _CALL in item.stash:
             start = item.stash[_CALL][0]
             end = _now()
@@ -107,13 +157,18 @@ class LeakCheck:
             report.sections.append(("poolsafe", text))
 
     def _problems(self, since: int, counts: Any) -> list[str]:
+        """What went wrong in the phase that began at ``since``: connections
+        still checked out, garbage-collected, closed instead of returned, and
+        (strict) returned inside a transaction."""
+        held = _held_since(since, counts)
+        if held:
+            # A dropped connection in a reference cycle (SQLAlchemy's) waits for
+            # the cycle collector: collect, then look again.
+            gc.collect()
+            held = _held_since(since, counts)
+        lines = [_format_holder("still checked out", h) for h in held]
         from poolsafe.runtime import tracking
 
-        lines: list[str] = []
-        for monitor in tracking.live_monitors():
-            for holder in monitor.holders():
-                if holder.seq >= since and counts(holder.seq):
-                    lines.append(_format_holder("still checked out", holder))
         for event in tracking.events_since(since):
             if not counts(event.holder.seq):
                 continue
@@ -121,6 +176,29 @@ class LeakCheck:
                 continue
             lines.append(_format_event(event))
         return lines
+
+
+def _held_since(since: int, counts: Any) -> list[Holder]:
+    from poolsafe.runtime import tracking
+
+    return [
+        holder
+        for monitor in tracking.live_monitors()
+        for holder in monitor.holders()
+        if holder.seq >= since and counts(holder.seq)
+    ]
+
+
+def _live_trackers() -> list[Any]:
+    """The live trackers (none when the runtime has not been imported)."""
+    module = sys.modules.get(_TRACKER_MODULE)
+    return [] if module is None else list(module.live_trackers())
+
+
+def _detach_trackers_since(start: int) -> None:
+    for tracker in _live_trackers():
+        if tracker.created_seq >= start and not tracker.persistent:
+            tracker.detach()
 
 
 def _now() -> int:
@@ -144,15 +222,38 @@ def poolsafe_pool(tmp_path: Any) -> Iterator[ConnectionPool]:
     from poolsafe.runtime import ConnectionPool
 
     dsn = os.environ.get("POOLSAFE_DSN") or f"sqlite:///{tmp_path / 'poolsafe.db'}"
-    pool = ConnectionPool(0, 3, dsn=dsn, name="poolsafe_pool")
+    from_url = getattr(ConnectionPool, "from_url", None)  # the URL names the driver
+    if from_url is not None:
+        pool = from_url(0, 3, dsn, name="poolsafe_pool")
+    else:
+        pool = ConnectionPool(0, 3, dsn=dsn, name="poolsafe_pool")
     yield pool
     if not pool.closed:
         pool.closeall()
 
 
 @pytest.fixture
-def poolsafe_faults(poolsafe_pool: ConnectionPool) -> Iterator[FaultInjector]:
-    """Inject faults into ``poolsafe_pool``: ``poolsafe_faults(statements=1)``."""
-    injector = poolsafe_pool.fault_injector
-    yield injector
-    injector.clear()
+def poolsafe_faults() -> Iterator[FaultScope]:
+    """Inject faults into every pool built or tracked during the test:
+    ``poolsafe_faults(statements=1)`` fails the next statement any of them runs
+    (also ``commits=``, ``connects=``, ``after=``, ``match=``). Cancelled at teardown."""
+    from poolsafe.runtime import tracking
+    from poolsafe.runtime.faults import FaultScope, injector_of
+
+    def injectors() -> list[Any]:
+        found = (injector_of(m) for m in tracking.live_monitors())
+        return [injector for injector in found if injector is not None]
+
+    scope = FaultScope(injectors)
+
+    def adopt(monitor: Any) -> None:
+        injector = injector_of(monitor)
+        if injector is not None:
+            scope.adopt(injector)
+
+    stop = tracking.on_register(adopt)
+    try:
+        yield scope
+    finally:
+        stop()
+        scope.close()

@@ -191,3 +191,15 @@ def test_poolsafe_records_deep_stacks(pytester: pytest.Pytester) -> None:
             "*return POOL.getconn()*",
         ]
     )
+
+
+def test_without_the_flag_the_runtime_is_not_loaded(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_plain="""
+        import sys
+
+        def test_plain():
+            assert "poolsafe.runtime" not in sys.modules
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -168,7 +168,8 @@ def test_track_psycopg2_pool(pg_dsn: str) -> None:
     pool.putconn(conn)
     tracker.assert_no_leaks()
     assert tracker.stats().as_dict() == {
-        "checkouts": 1, "returns": 1, "in_use": 0, "max_in_use": 1, "returns_bad": 1
+        "checkouts": 1, "returns": 1, "in_use": 0, "max_in_use": 1, "returns_bad": 1,
+        "leaked": 0,
     }
     tracker.detach()
     pool.closeall()

@@ -8,8 +8,10 @@ records who holds every connection and reports leaks instead of losing slots.
 from __future__ import annotations
 
 from .errors import DriverUnavailableError, Error, InjectedFault, LeakError, PoolError, PoolTimeout
-from .faults import FaultInjector, FaultSet
+from .faults import FaultInjector, FaultScope, FaultSet
+from .health import pool_health
 from .pool import ConnectionPool, PoolStats
+from .prometheus import register_prometheus
 from .proxy import PooledConnection, PooledCursor
 from .track import Tracker, TrackerStats, track
 from .tracking import Event, Holder, default_stack_depth, set_default_stack_depth
@@ -20,6 +22,7 @@ __all__ = [
     "Error",
     "Event",
     "FaultInjector",
+    "FaultScope",
     "FaultSet",
     "Holder",
     "InjectedFault",
@@ -32,6 +35,8 @@ __all__ = [
     "Tracker",
     "TrackerStats",
     "default_stack_depth",
+    "pool_health",
+    "register_prometheus",
     "set_default_stack_depth",
     "track",
 ]

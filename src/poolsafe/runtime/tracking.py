@@ -13,11 +13,12 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import sysconfig
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any, Protocol, TypeAlias
@@ -152,24 +153,71 @@ def site_of(frames: Sequence[Frame]) -> str:
     return f"{short_path(code.co_filename)}:{line_of(code, lasti)} in {code.co_name}"
 
 
-_HARNESS = (os.sep + "_pytest" + os.sep, os.sep + "pluggy" + os.sep)
+FULL_STACKS = [False]
+"""``FULL_STACKS[0]``: show every frame of a holder's stack (``pytest
+--poolsafe-full-stacks``) instead of folding library frames."""
+
+_HARNESS_PARTS = tuple(
+    os.sep + part + os.sep for part in ("_pytest", "pluggy", "site-packages", "dist-packages")
+)
+_POOLSAFE_DIR = os.path.dirname(_RUNTIME_DIR.rstrip(os.sep)) + os.sep
 
 
-def format_stack(frames: Sequence[Frame]) -> str:
+def _stdlib_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    keys = ("stdlib", "platstdlib")
+    found = {os.path.abspath(paths[key]) + os.sep for key in keys if key in paths}
+    return tuple(sorted(found))
+
+
+_STDLIB_DIRS = _stdlib_dirs()
+
+
+def is_library_file(filename: str) -> bool:
+    """Whether a frame of ``filename`` is not the user's code: installed packages
+    (site-packages), the standard library, pytest and pluggy, runpy and frozen
+    modules, and poolsafe itself."""
+    if filename.startswith("<"):  # <frozen runpy>, <string>, <stdin>
+        return True
+    if any(part in filename for part in _HARNESS_PARTS):
+        return True
+    path = os.path.abspath(filename)
+    return path.startswith(_POOLSAFE_DIR) or path.startswith(_STDLIB_DIRS)
+
+
+def format_stack(frames: Sequence[Frame], full: bool | None = None) -> str:
     """Format like a traceback: outermost call first, with source lines.
 
-    Frames of the test runner itself (pytest, pluggy) are left out.
+    Unless ``full`` (default: :data:`FULL_STACKS`), the report starts at the first
+    frame of user code and runs of library frames below it are folded into one
+    line (``... 12 library frames ...``), as pytest folds its own traceback.
     """
+    ordered = list(reversed(frames))
+    show_all = FULL_STACKS[0] if full is None else full
+    library = [is_library_file(code.co_filename) for code, _ in ordered]
+    show_all = show_all or all(library)  # no user code at all: hide nothing
+    start = 0 if show_all else library.index(False)
     lines: list[str] = []
-    for code, lasti in reversed(frames):
-        if any(part in code.co_filename for part in _HARNESS):
+    folded = 0
+    for (code, lasti), in_library in zip(ordered[start:], library[start:], strict=True):
+        if in_library and not show_all:
+            folded += 1
             continue
+        if folded:
+            lines.append(_fold_line(folded))
+            folded = 0
         lineno = line_of(code, lasti)
         lines.append(f'  File "{code.co_filename}", line {lineno}, in {code.co_name}\n')
         source = linecache.getline(code.co_filename, lineno).strip()
         if source:
             lines.append(f"    {source}\n")
+    if folded:
+        lines.append(_fold_line(folded))
     return "".join(lines)
+
+
+def _fold_line(count: int) -> str:
+    return f"  ... {count} library frame{'s' if count != 1 else ''} ...\n"
 
 
 @dataclass(frozen=True)
@@ -269,9 +317,31 @@ _MONITORS: weakref.WeakSet[Monitor] = weakref.WeakSet()
 _MONITORS_LOCK = threading.Lock()
 
 
+_LISTENERS: list[Callable[[Any], None]] = []
+
+
 def register(monitor: Monitor) -> None:
+    """Make ``monitor`` (a pool or a tracker) visible to the pytest plugin and
+    to the listeners (the ``poolsafe_faults`` fixture arms its faults in it)."""
     with _MONITORS_LOCK:
         _MONITORS.add(monitor)
+        listeners = list(_LISTENERS)
+    for listener in listeners:
+        listener(monitor)
+
+
+def on_register(listener: Callable[[Any], None]) -> Callable[[], None]:
+    """Call ``listener(monitor)`` for every monitor registered from now on;
+    returns the function that stops it."""
+    with _MONITORS_LOCK:
+        _LISTENERS.append(listener)
+
+    def stop() -> None:
+        with _MONITORS_LOCK:
+            if listener in _LISTENERS:
+                _LISTENERS.remove(listener)
+
+    return stop
 
 
 def unregister(monitor: Monitor) -> None:
