@@ -39,7 +39,6 @@ from poolsafe.model import RuleMeta, ScanResult, Severity
 from poolsafe.postprocess import Outcome, UnusedSuppression, process
 from poolsafe.report import ReportContext, concise, github, json_report, junit, sarif, text_report
 from poolsafe.report import statistics as stats_report
-from poolsafe.rules import rule_by_code_or_name
 
 FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
 #: scans of more files than this show a progress bar (on a terminal, outside CI)
@@ -318,21 +317,19 @@ def baseline_command(file: str, paths: tuple[str, ...], config_file: str | None,
 @click.argument("code")
 def explain(code: str) -> None:
     """Print the documentation of rule CODE (e.g. PS102, or unreleased-connection)."""
-    rule = rule_by_code_or_name(code)
-    if rule is None and code.upper() in (UnusedSuppression.code, UnusedSuppression.name.upper()):
-        rule = UnusedSuppression
+    from poolsafe.report.rule_docs import explain_markdown, find_rule
+
+    rule = find_rule(code)
     if rule is None:
         raise Fatal(f"unknown rule {code!r} (see `poolsafe rules`)")
-    meta = rule.meta()
-    fix = "fixable with `poolsafe fix`" if meta.fixable else "no automatic fix"
-    header = f"# {meta.code} {meta.name}\n\nSeverity: {meta.severity}; {fix}.\n\n"
+    page = explain_markdown(rule.meta())
     console = Console()
     if console.is_terminal:
         from rich.markdown import Markdown
 
-        console.print(Markdown(header + meta.doc))
+        console.print(Markdown(page))
     else:
-        click.echo(header + meta.doc)
+        click.echo(page)
 
 
 @main.command()
@@ -369,6 +366,10 @@ def rules(fmt: str) -> None:
 from poolsafe.fix.cli import fix_command  # noqa: E402 (registered last: `poolsafe fix`)
 
 main.add_command(fix_command)
+
+from poolsafe.lsp.cli import server_command  # noqa: E402 (`poolsafe server`)
+
+main.add_command(server_command)
 
 
 @main.command()

@@ -1,0 +1,127 @@
+"""One file's findings with the fix `poolsafe fix` would plan for each, one at a
+time: what an editor offers as a quick fix per finding, and "fix all".
+
+`lint_file` lints one file (an editor's buffer, through `ScanOptions.overrides`)
+in its whole project, as the fix loop's first pass does, and keeps what it parsed,
+so the plan for a finding is asked for only when an editor wants it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from poolsafe.fix.api import FixPlan, Unfixable
+from poolsafe.fix.apply import (
+    FixResult,
+    _compiles,
+    _lint,
+    _Linted,
+    _parse,
+    apply_plans,
+    fix_files,
+    load_files,
+)
+from poolsafe.model import FileError, Finding, Location, RawFinding
+from poolsafe.options import ScanOptions
+from poolsafe.rules import FileContext, Rule
+
+
+@dataclass(frozen=True)
+class QuickFix:
+    code: str
+    description: str
+    safe: bool
+    #: absolute path -> the whole new text of that file (the finding's own file, and
+    #: any other module the plan edits with it)
+    texts: dict[Path, str]
+
+
+@dataclass
+class LintedFile:
+    """One file's findings (suppressions and per-file-ignores applied) and errors."""
+
+    path: Path
+    text: str | None
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    _linted: _Linted | None = None
+    _ctx: FileContext | None = None
+    _rules: dict[str, Rule] = field(default_factory=dict)
+    _raw: list[tuple[RawFinding, Location]] = field(default_factory=list)
+
+    def quick_fix(self, index: int) -> QuickFix | str:
+        """The plan for `findings[index]` applied alone, or why there is none."""
+        if self._linted is None or self._ctx is None or not 0 <= index < len(self._raw):
+            return "no automatic fix"
+        raw, _loc = self._raw[index]
+        rule = self._rules.get(raw.code)
+        if rule is None or not rule.fixable:
+            return "no automatic fix for this rule"
+        try:
+            outcome = rule.fix(self._ctx, raw)
+        except Exception as exc:  # a fixer that cannot plan offers no fix
+            return f"internal error in the {raw.code} fixer: {type(exc).__name__}: {exc}"
+        if outcome is None:
+            return "no automatic fix for this rule"
+        if isinstance(outcome, Unfixable):
+            return f"not fixable: {outcome.reason}"
+        return self._applied(outcome)
+
+    def _applied(self, plan: FixPlan) -> QuickFix | str:
+        assert self._linted is not None
+        if plan.companions or (plan.path is not None and plan.path != self._linted.file.display):
+            return f"the fix edits other modules too: run `poolsafe fix` on {plan.path or 'them'}"
+        f = self._linted.file
+        new_text = apply_plans(self._linted.module.tree, [plan]).code
+        if _compiles(f.text, f.display) is None:
+            err = _compiles(new_text, f.display)
+            if err is not None:
+                return f"the fix would not compile: {err}"
+        if new_text == f.text:
+            return "the fix changes nothing"
+        return QuickFix(plan.code, plan.description, plan.safe, {f.path: new_text})
+
+
+def lint_file(path: Path, options: ScanOptions,
+              ignored: Callable[[str, str], bool] | None = None) -> LintedFile:
+    """Lint the file at `path` (absolute; its text from `options.overrides` when an
+    editor holds it) in its whole project."""
+    from poolsafe.checking import enabled_rules
+
+    files, errors = load_files([str(path)], options)
+    out = LintedFile(path, None, errors=list(errors))
+    if not files:
+        return out
+    f = files[0]
+    out.text = f.text
+    result = FixResult(files=[f])
+    rules = enabled_rules(options)
+    parsed = _parse([f], result)
+    out.errors.extend(result.errors)
+    if not parsed:
+        return out
+    linted = _lint(parsed, options, rules, result, ignored)
+    out.errors.extend(e for e in result.errors if e not in out.errors)
+    if not linted:
+        return out
+    item, ctx = linted[0]
+    out._linted, out._ctx = item, ctx
+    out._rules = {r.code: r for r in rules}
+    out._raw = list(item.raw)
+    for raw, loc in item.raw:
+        meta = out._rules[raw.code].meta()
+        out.findings.append(Finding(f.display, loc, raw.code, meta.name, raw.message,
+                                    meta.severity, meta.fixable))
+    return out
+
+
+def fix_all(path: Path, options: ScanOptions, *, unsafe: bool = False,
+            ignored: Callable[[str, str], bool] | None = None) -> dict[Path, str]:
+    """What `poolsafe fix` makes of the file at `path` (absolute path -> new text; empty
+    when nothing changes). Nothing is written."""
+    files, _errors = load_files([str(path)], options)
+    result = fix_files(files, options, unsafe=unsafe, ignored=ignored)
+    return {f.path: f.text for f in result.changed_files}
+
