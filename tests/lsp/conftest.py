@@ -6,27 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-DB = '''\
-from psycopg2.pool import SimpleConnectionPool
-
-pool = SimpleConnectionPool(1, 5, "dbname=test")
-
-
-def get_conn():
-    return pool.getconn()
-'''
-
-APP = '''\
-from db import get_conn
-
-
-def handler():
-    conn = get_conn()
-    cur = conn.cursor()
-    cur.execute("select 1")
-    return cur.fetchone()
-'''
+from lsp_project import APP, DB
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
+from lsp_project import APP, DB
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -208,3 +209,29 @@ async def test_configuration_is_reloaded_when_pyproject_changes(
         text_document=types.TextDocumentIdentifier(uri=(project / "pyproject.toml").as_uri())))
     (diag,) = await diagnostics_for(client, uri, 1)
     assert diag.severity == types.DiagnosticSeverity.Warning
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def two_folders(lsp_client: LanguageClient, tmp_path: Path):
+    """A workspace of two folders, each a project of its own; the second turns PS102
+    off in its pyproject.toml."""
+    for name, config in (("one", ""), ("two", '\n[tool.poolsafe]\nignore = ["PS102"]\n')):
+        root = tmp_path / name
+        root.mkdir()
+        (root / "pyproject.toml").write_text(f"[project]\nname = '{name}'\n{config}")
+        (root / "db.py").write_text(DB)
+        (root / "app.py").write_text(APP)
+    await lsp_client.initialize_session(types.InitializeParams(
+        capabilities=types.ClientCapabilities(),
+        workspace_folders=[types.WorkspaceFolder(uri=(tmp_path / n).as_uri(), name=n)
+                           for n in ("one", "two")]))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_each_workspace_folder_is_its_own_project(
+        two_folders: LanguageClient, tmp_path: Path) -> None:
+    one = open_doc(two_folders, tmp_path / "one" / "app.py")
+    assert [d.code for d in await diagnostics_for(two_folders, one, 1)] == ["PS102"]
+    two = open_doc(two_folders, tmp_path / "two" / "app.py")
+    assert await diagnostics_for(two_folders, two, 1) == []
