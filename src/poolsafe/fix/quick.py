@@ -14,11 +14,11 @@ from pathlib import Path
 
 from poolsafe.fix.api import FixPlan, Unfixable
 from poolsafe.fix.apply import (
+    FixFile,
     FixResult,
     _compiles,
     _lint,
     _Linted,
-    _parse,
     apply_plans,
     fix_files,
     load_files,
@@ -26,6 +26,7 @@ from poolsafe.fix.apply import (
 from poolsafe.model import FileError, Finding, Location, RawFinding
 from poolsafe.options import ScanOptions
 from poolsafe.rules import FileContext, Rule
+from poolsafe.scope import build_scope
 
 
 @dataclass(frozen=True)
@@ -88,22 +89,31 @@ def lint_file(path: Path, options: ScanOptions,
               ignored: Callable[[str, str], bool] | None = None) -> LintedFile:
     """Lint the file at `path` (absolute; its text from `options.overrides` when an
     editor holds it) in its whole project."""
-    from poolsafe.checking import enabled_rules
+    from poolsafe.checking import ProjectResolution, enabled_rules, load_data, too_large_error
 
-    files, errors = load_files([str(path)], options)
-    out = LintedFile(path, None, errors=list(errors))
-    if not files:
+    scope = build_scope([str(path)], options.scope_settings())
+    out = LintedFile(path, None, errors=list(scope.errors))
+    project = next((p for p in scope.projects if p.reported), None)
+    if project is None:
         return out
-    f = files[0]
-    out.text = f.text
+    i = project.reported[0]
+    if len(project.datas[i]) > options.max_file_bytes:
+        out.errors.append(too_large_error(project.files[i], len(project.datas[i]),
+                                          options.max_file_bytes))
+        return out
+    loaded = load_data(project.files[i], project.datas[i])  # parsed once, here
+    if isinstance(loaded, FileError):
+        out.errors.append(loaded)
+        return out
+    sf, text = loaded.source_file, loaded.decoded.text
+    f = FixFile(sf.display, sf.path, sf.relative, loaded.decoded, text, text,
+                ProjectResolution(project, options))
+    out.text = text
     result = FixResult(files=[f])
     rules = enabled_rules(options)
-    parsed = _parse([f], result)
-    out.errors.extend(result.errors)
-    if not parsed:
-        return out
+    parsed = [(f, loaded.module)]
     linted = _lint(parsed, options, rules, result, ignored)
-    out.errors.extend(e for e in result.errors if e not in out.errors)
+    out.errors.extend(result.errors)
     if not linted:
         return out
     item, ctx = linted[0]

@@ -47,7 +47,7 @@ from poolsafe.suppression_edits import suppression_edit
 
 #: seconds without a change before a changed buffer is scanned (`debounce` in the
 #: initialization options, in milliseconds, changes it)
-DEBOUNCE = 0.15
+DEBOUNCE = 0.05
 FIX_ALL_KIND = "source.fixAll.poolsafe"
 
 T = TypeVar("T")
