@@ -20,6 +20,8 @@ def find_rule(code: str) -> type[Rule] | None:
 def explain_markdown(meta: RuleMeta) -> str:
     """The rule's page: a title, severity and fixability, then its documentation."""
     fix = "fixable with `poolsafe fix`" if meta.fixable else "no automatic fix"
+    if meta.code == UnusedSuppression.code:
+        fix = "fixable with `poolsafe check --fix --report-unused-ignores`"
     return f"# {meta.code} {meta.name}\n\nSeverity: {meta.severity}; {fix}.\n\n{meta.doc}"
 
 
