@@ -13,6 +13,7 @@ from lsp_project import APP, DB
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+ROOT = Path(__file__).resolve().parents[2]
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "poolsafe", "server"])
 
 pytestmark = pytest.mark.asyncio
@@ -235,3 +236,41 @@ async def test_each_workspace_folder_is_its_own_project(
     assert [d.code for d in await diagnostics_for(two_folders, one, 1)] == ["PS102"]
     two = open_doc(two_folders, tmp_path / "two" / "app.py")
     assert await diagnostics_for(two_folders, two, 1) == []
+
+
+async def test_unsafe_fix_is_labelled_and_not_preferred(
+        client: LanguageClient, project: Path) -> None:
+    """An except that swallows a database error: the rollback fix may change
+    behaviour, so it is offered as unsafe (as `poolsafe fix` needs --unsafe-fixes)."""
+    fixture = ROOT / "fixtures" / "flask_psycopg2" / "before" / "app.py"
+    text = fixture.read_text()
+    target = project / "orders.py"
+    target.write_text(text)
+    for name in ("db.py",):
+        (project / name).write_text((fixture.parent / name).read_text())
+    uri = open_doc(client, target)
+    diags = await diagnostics_for(client, uri, 1)
+    ps103 = [d for d in diags if d.code == "PS103"]
+    assert ps103, [d.code for d in diags]
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=ps103[0].range,
+        context=types.CodeActionContext(diagnostics=ps103)))
+    fixes = [a for a in actions or [] if isinstance(a, types.CodeAction)
+             and a.title.startswith("Fix PS103")]
+    assert len(fixes) == 1
+    assert fixes[0].title.endswith("(unsafe)") and not fixes[0].is_preferred
+
+
+@pytest.mark.parametrize("text", [
+    "x = 1\0\n",                        # a NUL byte
+    "x = " + "(" * 300 + ")" * 300 + "\n",   # nested beyond Python's limit
+    "def f(:\n",                        # a syntax error
+    "\udcff = 1\n",                     # a lone surrogate (not encodable)
+])
+async def test_hostile_buffers_never_stop_the_server(
+        client: LanguageClient, project: Path, text: str) -> None:
+    uri = open_doc(client, project / "app.py", text=text)
+    diags = await diagnostics_for(client, uri, 1)
+    assert len(diags) <= 1
+    change_doc(client, uri, APP, 2)
+    assert [d.code for d in await diagnostics_for(client, uri, 2)] == ["PS102"]
