@@ -8,9 +8,11 @@ so the plan for a finding is asked for only when an editor wants it.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from poolsafe.fix.api import FixPlan, Unfixable
 from poolsafe.fix.apply import (
@@ -27,6 +29,55 @@ from poolsafe.model import FileError, Finding, Location, RawFinding
 from poolsafe.options import ScanOptions
 from poolsafe.rules import FileContext, Rule
 from poolsafe.scope import build_scope
+
+if TYPE_CHECKING:
+    from poolsafe.analysis.module import ModuleInfo
+    from poolsafe.checking import ProjectResolution
+    from poolsafe.discovery import SourceFile
+    from poolsafe.scope import ProjectScope
+
+
+class ModuleMemo:
+    """The parsed modules of a project's other files, kept from one `lint_file` to the
+    next while their bytes stay the same: a language server re-checks the buffer
+    being edited without parsing again the modules its resolution reads."""
+
+    def __init__(self, limit: int = 5000) -> None:
+        self.limit = limit
+        self._modules: OrderedDict[tuple[str, str], ModuleInfo | None] = OrderedDict()
+
+    def module(self, f: SourceFile, data: bytes, options: ScanOptions) -> ModuleInfo | None:
+        from poolsafe.cache import content_hash
+        from poolsafe.checking import load_data
+
+        key = (str(f.path), content_hash(data))
+        if key in self._modules:
+            self._modules.move_to_end(key)
+            return self._modules[key]
+        module = None
+        if len(data) <= options.max_file_bytes:
+            loaded = load_data(f, data)
+            module = None if isinstance(loaded, FileError) else loaded.module
+        self._modules[key] = module
+        while len(self._modules) > self.limit:
+            self._modules.popitem(last=False)
+        return module
+
+
+def _resolution(project: ProjectScope, options: ScanOptions,
+                memo: ModuleMemo | None) -> ProjectResolution:
+    from poolsafe.checking import ProjectResolution
+
+    if memo is None:
+        return ProjectResolution(project, options)
+    kept = memo
+
+    class Remembering(ProjectResolution):
+        def _load(self, path: str) -> ModuleInfo | None:
+            f, d = self.by_path[path]
+            return kept.module(f, d, self.options)
+
+    return Remembering(project, options)
 
 
 @dataclass(frozen=True)
@@ -86,10 +137,12 @@ class LintedFile:
 
 
 def lint_file(path: Path, options: ScanOptions,
-              ignored: Callable[[str, str], bool] | None = None) -> LintedFile:
+              ignored: Callable[[str, str], bool] | None = None,
+              memo: ModuleMemo | None = None) -> LintedFile:
     """Lint the file at `path` (absolute; its text from `options.overrides` when an
-    editor holds it) in its whole project."""
-    from poolsafe.checking import ProjectResolution, enabled_rules, load_data, too_large_error
+    editor holds it) in its whole project; `memo` keeps the other modules parsed
+    between calls."""
+    from poolsafe.checking import enabled_rules, load_data, too_large_error
 
     scope = build_scope([str(path)], options.scope_settings())
     out = LintedFile(path, None, errors=list(scope.errors))
@@ -107,7 +160,7 @@ def lint_file(path: Path, options: ScanOptions,
         return out
     sf, text = loaded.source_file, loaded.decoded.text
     f = FixFile(sf.display, sf.path, sf.relative, loaded.decoded, text, text,
-                ProjectResolution(project, options))
+                _resolution(project, options, memo))
     out.text = text
     result = FixResult(files=[f])
     rules = enabled_rules(options)

@@ -32,7 +32,7 @@ from pygls.workspace import TextDocument
 
 from poolsafe import __version__
 from poolsafe.engine import run_deep
-from poolsafe.fix.quick import LintedFile, QuickFix, fix_all, lint_file
+from poolsafe.fix.quick import LintedFile, ModuleMemo, QuickFix, fix_all, lint_file
 from poolsafe.lsp.convert import (
     SOURCE,
     diagnostic,
@@ -76,6 +76,8 @@ class PoolsafeServer(LanguageServer):
         self.debounce = DEBOUNCE
         self.docs: str | None = docs_base()
         self.initialization_options: Any = None
+        #: the other modules of the projects, parsed once while they do not change
+        self.memo = ModuleMemo()
         #: one scan at a time, off the event loop
         self.worker = concurrent.futures.ThreadPoolExecutor(1, "poolsafe-lsp")
 
@@ -122,7 +124,7 @@ class PoolsafeServer(LanguageServer):
         if settings.excluded(path):
             return None
         options = settings.options(path, overrides)
-        linted = lint_file(path, options, settings.ignored)
+        linted = lint_file(path, options, settings.ignored, self.memo)
         return Analysis(version, text, settings, linted, [])
 
     async def analyse(self, uri: str) -> Analysis | None:
