@@ -274,3 +274,11 @@ async def test_hostile_buffers_never_stop_the_server(
     assert len(diags) <= 1
     change_doc(client, uri, APP, 2)
     assert [d.code for d in await diagnostics_for(client, uri, 2)] == ["PS102"]
+
+
+async def test_a_bad_configuration_falls_back_to_the_defaults(
+        client: LanguageClient, project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.poolsafe]\nselct = [\"PS101\"]\n")
+    uri = open_doc(client, project / "app.py")
+    assert [d.code for d in await diagnostics_for(client, uri, 1)] == ["PS102"]
+    assert any("unknown key 'selct'" in m.message for m in client.log_messages)

@@ -60,7 +60,7 @@ class SettingsCache:
     """The settings of each file, by the configuration file that governs it."""
 
     def __init__(self) -> None:
-        self._configs: dict[Path | None, tuple[Config, str | None]] = {}
+        self._configs: dict[tuple[Path | None, Path | None], tuple[Config, str | None]] = {}
         self.folders: list[Path] = []
 
     def clear(self) -> None:
@@ -83,15 +83,17 @@ class SettingsCache:
         found = find_config_file([str(path)], cwd=path.parent)
         if found is not None and root is not None and not _within(found.parent, root):
             found = None  # a folder is a project of its own: no settings from above it
-        if found not in self._configs:
+        # without a configuration file, the defaults are relative to the folder
+        key = (found, None if found else root or path.parent)
+        if key not in self._configs:
             try:
                 cfg: Config = load_config(found, known_codes()) if found else Config(
                     root=root or path.parent)
                 problem = None
             except ConfigError as exc:
                 cfg, problem = Config(root=found.parent if found else path.parent), str(exc)
-            self._configs[found] = (cfg, problem)
-        cfg, problem = self._configs[found]
+            self._configs[key] = (cfg, problem)
+        cfg, problem = self._configs[key]
         return FileSettings(cfg, Selection().enabled(cfg), root, problem)
 
 
