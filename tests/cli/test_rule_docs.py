@@ -21,3 +21,12 @@ def test_every_rule_has_an_anchor() -> None:
     text = rules_document()
     for rule in ALL_RULES:
         assert f'<a id="{rule.code.lower()}"></a>' in text
+
+
+def test_fixable_codes_are_the_rules_with_a_fix() -> None:
+    """`rule_codes.FIXABLE_CODES` (read without loading the rules, for the summary's
+    hidden fixes) stays equal to the rules themselves."""
+    from poolsafe.rule_codes import FIXABLE_CODES
+    from poolsafe.rules import ALL_RULES
+
+    assert {r.code for r in ALL_RULES if r.fixable} == FIXABLE_CODES
