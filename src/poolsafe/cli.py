@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -25,9 +25,11 @@ from poolsafe.cache import (
 )
 from poolsafe.cli_common import (
     Fatal,
+    PoolsafeGroup,
     config_options,
     fatal_on_errors,
     known_rules,
+    make_console,
     prepare,
 )
 from poolsafe.config import (
@@ -39,9 +41,11 @@ from poolsafe.model import RuleMeta, ScanResult, Severity
 from poolsafe.postprocess import Outcome, UnusedSuppression, process
 from poolsafe.report import ReportContext, concise, github, json_report, junit, sarif, text_report
 from poolsafe.report import statistics as stats_report
-from poolsafe.rules import rule_by_code_or_name
 
-FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
+if TYPE_CHECKING:
+    from poolsafe.fix.apply import AppliedFix, FixResult
+
+FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github", "gitlab", "junit")
 #: scans of more files than this show a progress bar (on a terminal, outside CI)
 PROGRESS_THRESHOLD = 300
 
@@ -58,12 +62,13 @@ class Run:
     enabled: set[str]
     result: ScanResult
     scanned: list[str]
+    options: ScanOptions | None = None
 
 
 def _progress_wanted() -> bool:
     if os.environ.get("CI") or os.environ.get("POOLSAFE_NO_PROGRESS"):
         return False
-    return Console(stderr=True).is_terminal
+    return make_console(stderr=True).is_terminal
 
 
 @contextlib.contextmanager
@@ -85,7 +90,7 @@ def _progress(paths: list[str], options: ScanOptions,
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+                  console=make_console(stderr=True), transient=True) as bar:
         parse_task = bar.add_task("parsing ", total=total)
         check_task = bar.add_task("checking", total=total)
 
@@ -114,7 +119,7 @@ def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
         failed = {e.path for e in result.errors}
         scanned = [item.display for item in discover(targets, excluded=options.exclude)
                    if not isinstance(item, str) and item.display not in failed]
-    return Run(cfg, enabled, result, scanned)
+    return Run(cfg, enabled, result, scanned, options)
 
 
 def _rule_metas(enabled: set[str], cfg: Config, report_unused: bool) -> list[RuleMeta]:
@@ -164,12 +169,15 @@ def _open_output(output_file: str | None) -> contextlib.AbstractContextManager[I
     if output_file is None:
         return contextlib.nullcontext(sys.stdout)
     try:
+        parent = os.path.dirname(output_file)
+        if parent:
+            os.makedirs(parent, exist_ok=True)  # `-o reports/poolsafe.sarif`
         return open(output_file, "w", encoding="utf-8", newline="\n")
     except OSError as exc:
         raise Fatal(f"{output_file}: cannot write: {exc.strerror or exc}") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PoolsafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="poolsafe")
 def main() -> None:
     """Find database connection leaks in Python code."""
@@ -177,8 +185,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
-              show_default=True, help="Output format.")
+@click.option("--format", "--output-format", "fmt", type=click.Choice(FORMATS),
+              default="text", show_default=True, help="Output format.")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False),
               help="Write the report to this file instead of stdout.")
 @config_options
@@ -197,7 +205,19 @@ def main() -> None:
 @click.option("--fix", "apply_fixes", is_flag=True,
               help="Apply the safe fixes first (as `poolsafe fix`), then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True,
-              help="With --fix: also apply the fixes marked unsafe.")
+              help="With --fix or --diff: also apply the fixes marked unsafe.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print the fixes --fix would apply as a unified diff and write nothing "
+                   "(exit 1 when there is a diff).")
+@click.option("--show-fixes", is_flag=True,
+              help="With --fix: list the fixes applied, per file and rule.")
+@click.option("-e", "--exit-non-zero-on-fix", is_flag=True,
+              help="With --fix: exit 1 when a fix was applied, even if no finding is left.")
+@click.option("--add-noqa", is_flag=True,
+              help="Add `# noqa: PSxxx` to every line with a finding (merged into a noqa "
+                   "comment already there), write the files, and exit.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print the findings only: no summary line and no notes.")
 @click.option("--stdin-filename", default=None, expose_value=False, callback=_remember_stdin,
               help="With PATH `-`: check the code on standard input as if it were this "
                    "file (its project resolves it; default stdin.py).")
@@ -207,29 +227,55 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
           extend_select: str | None, ignore: str | None, extend_exclude: str | None,
           force_exclude: bool | None, exit_zero: bool, fail_on: str | None,
           statistics: bool, baseline_file: str | None, show_suppressed: bool,
-          report_unused_ignores: bool, apply_fixes: bool, unsafe_fixes: bool) -> None:
+          report_unused_ignores: bool, apply_fixes: bool, unsafe_fixes: bool,
+          show_diff: bool, show_fixes: bool, exit_non_zero_on_fix: bool, add_noqa: bool,
+          quiet: bool) -> None:
     """Scan PATHS (default: the current directory) for connection leaks.
 
     Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
-    With --fix, the findings are those left after fixing.
+    With --fix, the findings are those left after fixing (and -e makes a fix exit 1);
+    with --diff, 1 when there is a diff.
     """
     baseline = baseline_mod.read(Path(baseline_file)) if baseline_file else None
-    if apply_fixes:
+    fixing = apply_fixes or show_diff
+    if paths == ("-",) and (fixing or add_noqa):
+        raise Fatal(f"{'--add-noqa' if add_noqa else '--fix/--diff'} does not apply to "
+                    "standard input")
+    if add_noqa and fixing:
+        raise Fatal("--add-noqa cannot be combined with --fix or --diff")
+    fixed: list[AppliedFix] = []
+    if fixing:
         from poolsafe.fix.cli import fix_in_place
 
-        if paths == ("-",):
-            raise Fatal("--fix does not apply to standard input")
         cfg, _enabled, options, targets = prepare(
             paths, config_file=config_file, isolated=isolated, select=select,
             extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
             force_exclude=force_exclude)
-        fixed = fix_in_place(targets, cfg, options, unsafe_fixes)
-        click.echo(f"Fixed {fixed} finding{'s' if fixed != 1 else ''}.", err=True)
+        fix_result = fix_in_place(targets, cfg, options, unsafe_fixes,
+                                  write_files=not show_diff)
+        if show_diff:
+            _print_diff(fix_result, quiet)
+        fixed = list(fix_result.applied)
     run = _run(paths, config_file=config_file, isolated=isolated, select=select,
                extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
                force_exclude=force_exclude)
     outcome = process(run.result, run.cfg, enabled=run.enabled, baseline=baseline,
                       scanned=run.scanned, report_unused=report_unused_ignores)
+    if add_noqa:
+        _add_noqa(outcome, quiet)
+    if apply_fixes and outcome.removals:  # PS001's fix: the unused suppressions go
+        fixed.extend(_remove_unused(outcome))
+        run = _run(paths, config_file=config_file, isolated=isolated, select=select,
+                   extend_select=extend_select, ignore=ignore,
+                   extend_exclude=extend_exclude, force_exclude=force_exclude)
+        outcome = process(run.result, run.cfg, enabled=run.enabled, baseline=baseline,
+                          scanned=run.scanned, report_unused=report_unused_ignores)
+    if apply_fixes and not quiet:
+        n = len(fixed)
+        click.echo(f"Fixed {n} finding{'s' if n != 1 else ''}.", err=True)
+        if show_fixes:
+            for line in _fix_listing(fixed):
+                click.echo(line, err=True)
     result = outcome.result
     # only SARIF lists the rules (their metadata loads every rule module)
     metas = _rule_metas(run.enabled, run.cfg, report_unused_ignores) if fmt == "sarif" else []
@@ -242,19 +288,23 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
         if fmt in ("text", "concise"):
             # a file never gets colour, whatever FORCE_COLOR says
             console = (Console(file=out, highlight=False, force_terminal=False, no_color=True)
-                       if output_file else Console(highlight=False))
+                       if output_file else make_console(highlight=False))
+            hidden = 0 if quiet or unsafe_fixes else _hidden_fixes(run, result)
             if statistics:
                 stats_report.render_text(result, console)
-                text_report.render(ctx, console, findings=False)
+                text_report.render(ctx, console, findings=False, summary=not quiet,
+                                   hidden_fixes=hidden)
             elif fmt == "text":
-                text_report.render(ctx, console)
+                text_report.render(ctx, console, summary=not quiet, hidden_fixes=hidden)
             else:
                 out.write(concise.render(ctx))
                 out.flush()
-                for note in ctx.notes:
-                    console.print(note, highlight=False, markup=False, soft_wrap=True)
-                console.print(text_report.summary_line(result, len(ctx.suppressed)),
-                              highlight=False, markup=False, soft_wrap=True)
+                if not quiet:
+                    for note in ctx.notes:
+                        console.print(note, highlight=False, markup=False, soft_wrap=True)
+                    console.print(text_report.summary_line(result, len(ctx.suppressed),
+                                                           hidden),
+                                  highlight=False, markup=False, soft_wrap=True)
         else:
             if statistics and fmt == "json":
                 out.write(stats_report.render_json(result))
@@ -264,6 +314,14 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
                 out.write(sarif.render(ctx))
             elif fmt == "github":
                 out.write(github.render(ctx))
+            elif fmt == "gitlab":
+                from poolsafe.report import gitlab
+
+                out.write(gitlab.render(ctx))
+            elif fmt == "json-lines":
+                from poolsafe.report import json_lines
+
+                out.write(json_lines.render(result))
             else:
                 out.write(junit.render(ctx))
             for note in ctx.notes:
@@ -273,7 +331,84 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
         sys.exit(2)
     if exit_zero:
         sys.exit(0)
+    if apply_fixes and exit_non_zero_on_fix and fixed:
+        sys.exit(1)
     sys.exit(1 if _fails(result, fail_on) else 0)
+
+
+def _hidden_fixes(run: Run, result: ScanResult) -> int:
+    """How many findings only `--unsafe-fixes` would fix (for the summary line)."""
+    from poolsafe.rule_codes import FIXABLE_CODES
+
+    if run.options is None or not any(not f.fixable and f.code in FIXABLE_CODES
+                                      for f in result.findings):
+        return 0  # nothing to ask (and no parser to load)
+    from poolsafe.engine import run_deep
+    from poolsafe.fix.quick import hidden_fix_count
+    from poolsafe.postprocess import per_file_ignored
+
+    options, cfg = run.options, run.cfg
+    return run_deep(lambda: hidden_fix_count(
+        result.findings, options, lambda path, code: per_file_ignored(path, code, cfg)))
+
+
+def _print_diff(fix_result: FixResult, quiet: bool) -> None:
+    """`check --diff`: the fixes as a unified diff on stdout, a count on stderr, and
+    exit 1 when there is a diff (nothing is written)."""
+    from poolsafe.fix.writer import unified_diff
+
+    for f in fix_result.changed_files:
+        click.echo(unified_diff(f), nl=False)
+    if not quiet:
+        n = len(fix_result.applied)
+        click.echo(f"Would fix {n} finding{'s' if n != 1 else ''}.", err=True)
+    sys.exit(2 if fix_result.internal_errors else 1 if fix_result.changed_files else 0)
+
+
+def _add_noqa(outcome: Outcome, quiet: bool) -> None:
+    from poolsafe.fix.suppressions import add_noqa
+
+    written = add_noqa(outcome.result.findings)
+    for p in written.problems:
+        click.echo(f"{p.path}: {p.message}", err=True)
+    if not quiet:
+        n = written.edits
+        click.echo(f"Added {n} noqa directive{'s' if n != 1 else ''}"
+                   + (f" in {written.files} file{'s' if written.files != 1 else ''}"
+                      if n else "") + ".", err=True)
+    sys.exit(1 if written.problems else 0)
+
+
+def _remove_unused(outcome: Outcome) -> list[AppliedFix]:
+    from poolsafe.fix.apply import AppliedFix
+    from poolsafe.fix.suppressions import remove_unused
+
+    written = remove_unused(outcome.removals)
+    for p in written.problems:
+        click.echo(f"{p.path}: {p.message}", err=True)
+    failed = {p.path for p in written.problems}
+    return [AppliedFix(r.path, UnusedSuppression.code, r.line,
+                       "removed an unused suppression", True, 1)
+            for r in outcome.removals if r.path not in failed]
+
+
+def _fix_listing(fixed: list[AppliedFix]) -> list[str]:
+    """`--show-fixes`: per file, how many fixes of each rule (Ruff's layout)."""
+    from collections import Counter
+
+    from poolsafe.rules import RULES_BY_CODE
+
+    lines = []
+    by_file: dict[str, Counter[str]] = {}
+    for a in fixed:
+        by_file.setdefault(a.path, Counter())[a.code] += 1
+    for path in sorted(by_file):
+        lines.append(f"- {path}:")
+        for code, n in sorted(by_file[path].items()):
+            rule = RULES_BY_CODE.get(code)
+            name = rule.name if rule is not None else UnusedSuppression.name
+            lines.append(f"    {n} x {code} ({name})")
+    return lines
 
 
 @main.command(name="baseline")
@@ -318,21 +453,19 @@ def baseline_command(file: str, paths: tuple[str, ...], config_file: str | None,
 @click.argument("code")
 def explain(code: str) -> None:
     """Print the documentation of rule CODE (e.g. PS102, or unreleased-connection)."""
-    rule = rule_by_code_or_name(code)
-    if rule is None and code.upper() in (UnusedSuppression.code, UnusedSuppression.name.upper()):
-        rule = UnusedSuppression
+    from poolsafe.report.rule_docs import explain_markdown, find_rule
+
+    rule = find_rule(code)
     if rule is None:
         raise Fatal(f"unknown rule {code!r} (see `poolsafe rules`)")
-    meta = rule.meta()
-    fix = "fixable with `poolsafe fix`" if meta.fixable else "no automatic fix"
-    header = f"# {meta.code} {meta.name}\n\nSeverity: {meta.severity}; {fix}.\n\n"
-    console = Console()
+    page = explain_markdown(rule.meta())
+    console = make_console()
     if console.is_terminal:
         from rich.markdown import Markdown
 
-        console.print(Markdown(header + meta.doc))
+        console.print(Markdown(page))
     else:
-        click.echo(header + meta.doc)
+        click.echo(page)
 
 
 @main.command()
@@ -348,7 +481,7 @@ def rules(fmt: str) -> None:
         return
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     terminal = console.is_terminal
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("code", "name", "severity", "fixable", "summary"):
@@ -369,6 +502,10 @@ def rules(fmt: str) -> None:
 from poolsafe.fix.cli import fix_command  # noqa: E402 (registered last: `poolsafe fix`)
 
 main.add_command(fix_command)
+
+from poolsafe.lsp.cli import server_command  # noqa: E402 (`poolsafe server`)
+
+main.add_command(server_command)
 
 
 @main.command()

@@ -5,6 +5,7 @@ become one line with exit status 2."""
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
 import traceback
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
+from rich.console import Console
 
 from poolsafe import baseline as baseline_mod
 from poolsafe.cache import CACHE_DIR_NAME, cache_problem, default_cache_dir
@@ -41,6 +43,63 @@ class Fatal(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"poolsafe: error: {self.message}", err=True)
+
+
+class PoolsafeGroup(click.Group):
+    """The `poolsafe` command group: usage errors are one line on stderr, `poolsafe:
+    error: ...`, exit 2 (as every other error), and the command list shows each
+    command's first paragraph whole, never cut mid-sentence."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("standalone_mode", True):
+            return super().main(*args, **kwargs)
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
+            sys.exit(2)
+        except click.UsageError as exc:
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+            click.echo(f"poolsafe: error: {exc.format_message().rstrip('.')}{hint}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is None or cmd.hidden:
+                continue
+            rows.append((name, cmd.short_help or first_paragraph(cmd.help or "")))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def first_paragraph(text: str) -> str:
+    """The first paragraph of a docstring, on one line."""
+    first = inspect.cleandoc(text).split("\n\n", 1)[0]
+    return " ".join(line.strip() for line in first.splitlines() if line.strip() != "\b")
+
+
+def no_color() -> bool:
+    """`NO_COLOR` (https://no-color.org): set and not empty."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def make_console(**kwargs: Any) -> Console:
+    """A rich Console; under NO_COLOR, one that writes no escape code at all (rich's
+    own NO_COLOR handling keeps bold and dim)."""
+    if no_color():
+        kwargs["color_system"] = None
+    return Console(**kwargs)
 
 
 def known_rules() -> tuple[type[Rule], ...]:
@@ -98,7 +157,8 @@ def config_options(func: F) -> F:
     options = [
         click.option("--config", "config_file", type=click.Path(dir_okay=False),
                      help="Read settings from this file instead of the nearest "
-                          "pyproject.toml with a [tool.poolsafe] table."),
+                          ".poolsafe.toml, poolsafe.toml or pyproject.toml with a "
+                          "[tool.poolsafe] table."),
         click.option("--isolated", is_flag=True, help="Ignore configuration files."),
         click.option("--select", help="Comma-separated rule codes or prefixes to enable "
                                       "(replaces the configured selection)."),

@@ -26,6 +26,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+#: configuration files of poolsafe's own, by precedence within one directory (Ruff's
+#: order for .ruff.toml, ruff.toml and pyproject.toml)
+DEDICATED_CONFIG_NAMES = (".poolsafe.toml", "poolsafe.toml")
+
 #: the connection kind of a configured acquire function given as a plain list
 DEFAULT_ACQUIRE_KIND = "psycopg2-pool"
 
@@ -92,8 +96,10 @@ def _has_tool_table(path: Path) -> bool:
 
 
 def find_config_file(paths: Sequence[str], cwd: Path | None = None) -> Path | None:
-    """The nearest `pyproject.toml` with a `[tool.poolsafe]` table, walking up from the
-    common directory of the scanned paths (or the current directory)."""
+    """The nearest configuration, walking up from the common directory of the scanned
+    paths (or the current directory): in each directory `.poolsafe.toml`, then
+    `poolsafe.toml` (settings at the top level), then a `pyproject.toml` with a
+    `[tool.poolsafe]` table."""
     cwd = cwd or Path.cwd()
     starts = []
     for p in paths or ["."]:
@@ -104,6 +110,10 @@ def find_config_file(paths: Sequence[str], cwd: Path | None = None) -> Path | No
     except ValueError:  # different drives
         start = cwd.resolve()
     for directory in (start, *start.parents):
+        for name in DEDICATED_CONFIG_NAMES:  # in a directory, these win (as in Ruff)
+            dedicated = directory / name
+            if dedicated.is_file():
+                return dedicated
         candidate = directory / "pyproject.toml"
         if candidate.is_file() and _has_tool_table(candidate):
             return candidate

@@ -45,13 +45,19 @@ class UnusedSuppression(Rule):
     ```
 
     Codes that name rules not enabled in this run are not reported.
+
+    ## Fix
+    `poolsafe check --fix --report-unused-ignores` removes the unused (and unknown)
+    codes from the comment, or the whole comment when none is left; the rest of a
+    comment it shares with other text (`# noqa: E501`, an explanation) stays. The fix
+    is safe: what is removed suppresses nothing.
     """
 
     code = "PS001"
     name = "unused-suppression"
     summary = "a `# poolsafe: ignore` comment that suppresses nothing"
     severity = Severity.WARNING
-    fixable = False
+    fixable = True
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:  # pragma: no cover
         return iter(())
@@ -64,12 +70,24 @@ class Suppressed:
     reason: str
 
 
+@dataclass(frozen=True)
+class Removal:
+    """What PS001's fix removes: the unused codes of the comment on `line` (None: the
+    whole comment)."""
+
+    path: str
+    line: int
+    codes: list[str] | None
+
+
 @dataclass
 class Outcome:
     result: ScanResult
     suppressed: list[Suppressed] = field(default_factory=list)
     stale_baseline: list[baseline_mod.Key] = field(default_factory=list)
     baseline_path: str | None = None
+    #: PS001's fixes, for `check --fix --report-unused-ignores`
+    removals: list[Removal] = field(default_factory=list)
 
 
 def process(result: ScanResult, cfg: Config, *, enabled: Iterable[str],
@@ -110,15 +128,17 @@ def process(result: ScanResult, cfg: Config, *, enabled: Iterable[str],
         suppressed.extend(Suppressed(f, "baseline") for f in match.baselined)
         stale = match.stale
 
+    removals: list[Removal] = []
     if report_unused:
-        kept.extend(_unused(comments, enabled_codes))
+        kept.extend(_unused(comments, enabled_codes, removals))
 
     kept.sort(key=Finding.sort_key)
     suppressed.sort(key=lambda s: s.finding.sort_key())
     out = ScanResult(findings=kept, errors=list(result.errors),
                      files_scanned=result.files_scanned,
                      internal_errors=result.internal_errors)
-    return Outcome(out, suppressed, stale, str(baseline.path) if baseline else None)
+    return Outcome(out, suppressed, stale, str(baseline.path) if baseline else None,
+                   removals)
 
 
 def per_file_ignored(path: str, code: str, cfg: Config) -> bool:
@@ -130,21 +150,25 @@ def per_file_ignored(path: str, code: str, cfg: Config) -> bool:
     return False
 
 
-def _unused(comments: dict[str, dict[int, IgnoreComment]],
-            enabled: set[str]) -> Iterator[Finding]:
+def _unused(comments: dict[str, dict[int, IgnoreComment]], enabled: set[str],
+            removals: list[Removal] | None = None) -> Iterator[Finding]:
+    """PS001 findings; `removals` receives what PS001's fix removes for each."""
     meta = UnusedSuppression.meta()
+    removals = [] if removals is None else removals
     for path, by_line in comments.items():
         for c in by_line.values():
             if c.codes is None:
                 if c.used or c.noqa:  # a bare noqa comment may be another tool's
                     continue
                 message = "unused `# poolsafe: ignore`: nothing is reported on this line"
+                removals.append(Removal(path, c.line, None))
             else:
                 unknown = sorted(code for code in c.codes if not _is_rule(code))
                 unused = sorted(code for code in c.codes - c.used
                                 if code in enabled and code not in unknown)
                 if not unknown and not unused:
                     continue
+                removals.append(Removal(path, c.line, [*unused, *unknown]))
                 parts = []
                 if unused:
                     parts.append(f"unused code{'s' if len(unused) > 1 else ''} "

@@ -11,6 +11,11 @@ RULE_CODES: tuple[str, ...] = (
     "PS201", "PS202", "PS203", "PS204", "PS205", "PS206", "PS207",
 )
 
+#: the rules with a fix (`Rule.fixable`), equally without loading them
+FIXABLE_CODES: frozenset[str] = frozenset({
+    "PS101", "PS102", "PS103", "PS104", "PS105", "PS106", "PS203", "PS205", "PS206",
+})
+
 
 def enabled_codes(select: Iterable[str] | None, ignore: Iterable[str]) -> list[str]:
     """The rule codes a selection enables: every code starting with a selected prefix

@@ -128,20 +128,22 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
 
 
 def fix_in_place(targets: list[str], cfg: Config, options: ScanOptions,
-                 unsafe: bool) -> int:
-    """`poolsafe check --fix`: apply the fixes to the files of `targets` and write them,
-    as `poolsafe fix` would; returns how many findings were fixed (problems writing a
-    file are said on stderr; what is left, `check` reports next)."""
+                 unsafe: bool, *, write_files: bool = True) -> FixResult:
+    """`poolsafe check --fix` (and `--diff`, with `write_files=False`): the fixes for
+    the files of `targets`, written as `poolsafe fix` writes them; the fixes of a file
+    that could not be written are dropped from `applied` (the problem is said on
+    stderr; what is left, `check` reports next)."""
     from poolsafe.fix.apply import fix_files, load_files
     from poolsafe.fix.writer import write
 
     files, _errors = load_files(targets, options)  # `check` reports these itself
     result = fix_files(files, options, unsafe=unsafe,
                        ignored=lambda path, code: per_file_ignored(path, code, cfg))
-    fixed = len(result.applied)
+    if not write_files:
+        return result
     for f in result.changed_files:
         problem = write(f)
         if problem is not None:
-            fixed -= sum(1 for a in result.applied if a.path == f.display)
+            result.applied = [a for a in result.applied if a.path != f.display]
             click.echo(f"{problem.path}: {problem.message}", err=True)
-    return fixed
+    return result

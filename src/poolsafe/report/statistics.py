@@ -14,12 +14,16 @@ from poolsafe.model import Finding, ScanResult
 
 
 def rows(result: ScanResult) -> list[dict[str, Any]]:
+    """One row per code. `fixable`: whether `poolsafe fix` fixes any of its findings
+    (the `[*]` they show), not only the first; `fixable_count`: how many."""
     counts = Counter(f.code for f in result.findings)
+    fixable = Counter(f.code for f in result.findings if f.fixable)
     first: dict[str, Finding] = {}
     for f in result.findings:
         first.setdefault(f.code, f)
     return [{"code": code, "name": first[code].name, "count": n,
-             "severity": str(first[code].severity), "fixable": first[code].fixable}
+             "severity": str(first[code].severity), "fixable": fixable[code] > 0,
+             "fixable_count": fixable[code]}
             for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 

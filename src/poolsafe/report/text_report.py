@@ -32,8 +32,8 @@ def _print_finding(console: Console, f: Finding, cache: dict[str, list[str]],
     style = _SEVERITY_STYLE.get(str(f.severity), "bold")
     console.print(
         f"[bold]{escape(f.path)}[/]:{f.line}:{f.column}: [{style}]{f.code}[/] "
-        f"[dim]{f.severity}[/] {escape(f.message)}"
-        + (" [cyan]\\[*][/]" if f.fixable else "") + suffix,
+        + ("[cyan]\\[*][/] " if f.fixable else "")
+        + f"[dim]{f.severity}[/] {escape(f.message)}" + suffix,
         highlight=False,
         soft_wrap=True,
     )
@@ -48,10 +48,11 @@ def _print_finding(console: Console, f: Finding, cache: dict[str, list[str]],
 
 
 def render(ctx: ReportContext | ScanResult, console: Console, *,
-           findings: bool = True) -> None:
+           findings: bool = True, summary: bool = True, hidden_fixes: int = 0) -> None:
     """Findings with code frames, errors, suppressed findings (when asked), notes and
     the summary line. `findings=False` prints only errors, notes and the summary
-    (used under `--statistics`)."""
+    (used under `--statistics`); `summary=False` (`--quiet`) leaves out the notes and
+    the summary line."""
     if isinstance(ctx, ScanResult):
         ctx = ReportContext(ctx)
     result = ctx.result
@@ -67,12 +68,17 @@ def render(ctx: ReportContext | ScanResult, console: Console, *,
         for s in ctx.suppressed:
             _print_finding(console, s.finding, cache,
                            f" [dim](suppressed by {escape(s.reason)})[/]")
+    if not summary:
+        return
     for note in ctx.notes:
         console.print(escape(note), highlight=False, soft_wrap=True)
-    console.print(summary_line(result, len(ctx.suppressed)), highlight=False, soft_wrap=True)
+    console.print(summary_line(result, len(ctx.suppressed), hidden_fixes), markup=False,
+                  highlight=False, soft_wrap=True)
 
 
-def summary_line(result: ScanResult, suppressed: int = 0) -> str:
+def summary_line(result: ScanResult, suppressed: int = 0, hidden_fixes: int = 0) -> str:
+    """The last line: what was found, what `poolsafe fix` fixes ([*]), and how many
+    more fixes `--unsafe-fixes` would apply (Ruff's "hidden fixes")."""
     n = len(result.findings)
     fixable = sum(1 for f in result.findings if f.fixable)
     files = len({f.path for f in result.findings})
@@ -82,6 +88,9 @@ def summary_line(result: ScanResult, suppressed: int = 0) -> str:
                      f"file{'s' if files != 1 else ''} ({result.files_scanned} scanned)")
         if fixable:
             parts.append(f"{fixable} fixable with `poolsafe fix` [*]")
+        if hidden_fixes:
+            parts.append(f"{hidden_fixes} hidden fix{'es' if hidden_fixes != 1 else ''} "
+                         "can be enabled with `--unsafe-fixes`")
     elif result.errors:  # never "All clear" over a file that was not checked
         failed = len({e.path for e in result.errors})
         checked = max(0, result.files_scanned - failed)
