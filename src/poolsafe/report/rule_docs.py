@@ -47,10 +47,14 @@ def rules_document() -> str:
 
 
 def _demoted(lines: list[str]) -> list[str]:
-    """Markdown headings one level down; code blocks (Python comments) as they are."""
+    """Markdown headings one level down; code blocks (Python comments) as they are,
+    each Python block marked as a fragment for tests/runtime/test_doc_examples.py
+    (a rule's examples are excerpts: they must parse, they are not run)."""
     out, fenced = [], False
     for line in lines:
         if line.lstrip().startswith("```"):
+            if not fenced and line.strip() == "```python":
+                out.append("<!-- example: fragment -->")
             fenced = not fenced
         out.append("#" + line if line.startswith("#") and not fenced else line)
     return out
