@@ -27,6 +27,7 @@ def _load() -> tuple[type[Rule], ...]:
     from poolsafe.rules.ps205_scoped_session_never_removed import ScopedSessionNeverRemoved
     from poolsafe.rules.ps206_job_without_app_context import JobWithoutAppContext
     from poolsafe.rules.ps207_io_in_transaction import IoInTransaction
+    from poolsafe.rules.ps208_pool_capacity_exceeds_server import PoolCapacityExceedsServer
 
     return (
         ClosePooledConnection,
@@ -42,6 +43,7 @@ def _load() -> tuple[type[Rule], ...]:
         ScopedSessionNeverRemoved,
         JobWithoutAppContext,
         IoInTransaction,
+        PoolCapacityExceedsServer,
     )
 
 

@@ -1,0 +1,176 @@
+"""The deployment files of a project, read safely: compose files, Kubernetes
+manifests, Procfile, Dockerfile, gunicorn configuration, `.env*` files and server
+configuration (`postgresql.conf`, `my.cnf`).
+
+A file that is too large, not UTF-8, or not readable is skipped with a note that
+says why (`Problem`); nothing here raises on user input. The project is either a
+directory on disk or the in-memory files of the rule-case harness.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: deployment files larger than this are not read
+MAX_DEPLOY_FILE_BYTES = 1_000_000
+#: how deep below the root manifests are looked for, and how many files at most
+MAX_DEPTH = 4
+MAX_FILES = 400
+
+_SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "env", "__pycache__",
+                        ".tox", ".mypy_cache", ".ruff_cache", ".pytest_cache", "site-packages",
+                        ".poolsafe_cache", "dist", "build"})
+#: directories whose whole tree is read for manifests (others: one level)
+_DEPLOY_DIRS = frozenset({"k8s", "kubernetes", "kube", "deploy", "deployment", "deployments",
+                          "manifests", "helm", "charts", "infra", "ops", "docker", ".docker",
+                          "config", "conf", "etc", "kustomize", "overlays", "base", ".k8s"})
+#: `.env` files that document variables instead of setting them
+_ENV_TEMPLATES = ("example", "sample", "template", "dist", "defaults", "tmpl")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+@dataclass
+class ProjectFiles:
+    """The files of one project by path relative to its root (POSIX separators)."""
+
+    root: Path
+    #: relative path -> text, for an in-memory project (None: read the disk)
+    virtual: Mapping[str, str] | None = None
+    problems: list[Problem] = field(default_factory=list)
+    _listing: list[str] | None = None
+
+    def listing(self) -> list[str]:
+        if self._listing is None:
+            self._listing = sorted(self.virtual) if self.virtual is not None else _walk(self.root)
+        return self._listing
+
+    def read(self, rel: str) -> str | None:
+        """The text of a file, or None (with a problem recorded) when it cannot be read."""
+        if self.virtual is not None:
+            return self.virtual.get(rel)
+        path = self.root / rel
+        try:
+            size = path.stat().st_size
+            if size > MAX_DEPLOY_FILE_BYTES:
+                self.note(rel, f"not read: {size} bytes, more than {MAX_DEPLOY_FILE_BYTES}")
+                return None
+            data = path.read_bytes()
+        except OSError as exc:
+            self.note(rel, f"not read: {exc.strerror or exc}")
+            return None
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.note(rel, "not read: not UTF-8 text")
+            return None
+
+    def note(self, rel: str, message: str) -> None:
+        problem = Problem(rel, message)
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    # ------------------------------------------------------------ kinds of file
+    def compose_files(self) -> list[str]:
+        return [p for p in self.listing() if _is_compose(p)]
+
+    def yaml_files(self) -> list[str]:
+        return [p for p in self.listing() if p.endswith((".yml", ".yaml")) and not _is_compose(p)
+                and not p.rsplit("/", 1)[-1].startswith(".")]
+
+    def named(self, *names: str) -> list[str]:
+        return [p for p in self.listing() if p.rsplit("/", 1)[-1] in names]
+
+    def env_files(self) -> list[str]:
+        """`.env` and `.env.<name>` at the root (templates such as `.env.example` are
+        not environments)."""
+        out = []
+        for p in self.listing():
+            if "/" in p or not (p == ".env" or p.startswith(".env.")):
+                continue
+            if p.rsplit(".", 1)[-1].lower() in _ENV_TEMPLATES:
+                continue
+            out.append(p)
+        return out
+
+
+def _is_compose(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name.endswith((".yml", ".yaml")) and (
+        name.startswith(("docker-compose", "compose.", "compose-")) or name in {
+            "compose.yml", "compose.yaml"})
+
+
+def _walk(root: Path) -> list[str]:
+    out: list[str] = []
+
+    def visit(directory: str, rel: str, depth: int) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if len(out) >= MAX_FILES:
+                return
+            sub = f"{rel}{entry.name}"
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name in _SKIP_DIRS or depth >= MAX_DEPTH:
+                        continue
+                    # the root's own directories (a monorepo's backend/) and anything
+                    # below a directory of manifests (k8s/overlays/prod/...)
+                    if depth == 0 or entry.name.lower() in _DEPLOY_DIRS or (
+                            set(rel.lower().split("/")) & _DEPLOY_DIRS):
+                        visit(entry.path, sub + "/", depth + 1)
+                elif entry.is_file(follow_symlinks=False) and _interesting(entry.name):
+                    out.append(sub)
+            except OSError:
+                continue
+
+    visit(str(root), "", 0)
+    return out
+
+
+_NAMES = frozenset({"Procfile", "Dockerfile", "gunicorn.conf.py", "gunicorn_conf.py",
+                    "gunicorn.py", "gunicorn_config.py", "postgresql.conf", "my.cnf",
+                    "mysqld.cnf", "pgbouncer.ini", "pyproject.toml"})
+
+
+def _interesting(name: str) -> bool:
+    return (name in _NAMES or name.endswith((".yml", ".yaml")) or name == ".env"
+            or name.startswith((".env.", "Dockerfile.")) or name.endswith(".Dockerfile")
+            or name.endswith(".cnf"))
+
+
+def deployment_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, mtime) of the deployment files, for cache keys: PS208 and PS210
+    findings change when one of them does."""
+    out = []
+    for rel in _walk(root):
+        try:
+            st = (root / rel).stat()
+        except OSError:
+            continue
+        out.append((rel, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    """Lines with backslash continuations joined (Dockerfile, Procfile)."""
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        yield pending + line
+        pending = ""
+    if pending:
+        yield pending

@@ -1,0 +1,128 @@
+"""`poolsafe capacity`: the fixture deployment's arithmetic and exit codes, JSON,
+and hostile deployment files (a clear note, never a traceback)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from poolsafe.cli import main
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "deployment_capacity"
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["capacity", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def test_before_shows_the_arithmetic_and_exits_1() -> None:
+    code, out = _run(str(FIXTURE / "before"))
+    assert code == 1
+    assert "web: 2 replicas x 4 workers x (10 + 5) = 120" in out
+    assert "worker: 1 replica x 2 processes x (10 + 5) = 30; total 150 > 47" in out
+    assert "db: max_connections=50 - 3 reserved" in out
+    assert "OVER [production]" in out
+    assert "ok   [dev]" in out
+    assert "Result: over budget" in out
+
+
+def test_after_is_within_budget_and_exits_0() -> None:
+    code, out = _run(str(FIXTURE / "after"))
+    assert code == 0
+    assert "total 60 <= 97" in out
+    assert "Result: within budget" in out
+
+
+def test_json_report() -> None:
+    code, out = _run(str(FIXTURE / "before"), "--format", "json")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["over"] is True
+    prod = next(e for e in doc["environments"] if e["name"] == "production")
+    assert prod["process_model"] == "docker-compose"
+    [server] = prod["servers"]
+    assert (server["name"], server["limit"], server["demand"], server["over"]) == (
+        "db", 47, 150, True)
+    web = next(g for g in prod["groups"] if g["name"] == "web")
+    assert web["processes"]["value"] == 4
+    assert "WEB_CONCURRENCY" in web["processes"]["source"]
+    [pool] = prod["pools"]
+    assert (pool["size"]["value"], pool["overflow"]["value"]) == (10, 5)
+
+
+def test_missing_path_exits_2() -> None:
+    code, out = _run("/nonexistent/poolsafe-capacity")
+    assert code == 2
+    assert "no such file or directory" in out
+
+
+def _project(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "db.py").write_text(
+        "from sqlalchemy import create_engine\n\n"
+        "engine = create_engine('postgresql://app@db/app', pool_size=10, max_overflow=5)\n")
+    for name, content in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return tmp_path
+
+
+def test_unknowns_are_shown_with_the_assumption(tmp_path: Path) -> None:
+    root = _project(tmp_path, {})
+    code, out = _run(str(root))
+    assert code == 0
+    assert "1? replica x 1? processes x (10 + 5) = 15 <= 97" in out
+    assert "PostgreSQL's default max_connections (100)" in out
+
+
+def test_bad_yaml_is_reported_not_raised(tmp_path: Path) -> None:
+    root = _project(tmp_path, {"docker-compose.yml": "services:\n  web: [unclosed\n",
+                               "k8s/app.yaml": "kind: Deployment\n\tbad: tab\n"})
+    code, out = _run(str(root))
+    assert code == 0
+    assert "docker-compose.yml: not read: invalid YAML" in out
+    assert "k8s/app.yaml: not read: invalid YAML" in out
+
+
+def test_non_utf8_and_huge_files_are_skipped(tmp_path: Path) -> None:
+    root = _project(tmp_path, {".env": b"POOL=\xff\xfe\n",
+                               "Procfile": "web: gunicorn -w 2 app:app\n",
+                               "docker-compose.yml": "x: " + "y" * 1_100_000 + "\n"})
+    code, out = _run(str(root))
+    assert code == 0
+    assert ".env: not read: not UTF-8 text" in out
+    assert "docker-compose.yml: not read:" in out and "bytes" in out
+    assert "web: 1? replica x 2 workers x (10 + 5) = 30" in out
+
+
+def test_yaml_bombs_and_odd_shapes(tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8))
+    root = _project(tmp_path, {
+        "docker-compose.yml": "services: 3\n",
+        "compose.yaml": "- just\n- a list\n",
+        "k8s/bomb.yaml": "kind: Deployment\n" + bomb,
+        "k8s/deep.yaml": "kind: Deployment\nspec: " + "[" * 5000 + "]" * 5000 + "\n",
+        "gunicorn.conf.py": "workers = (" * 200 + "1" + ")" * 200 + "\n",
+    })
+    code, out = _run(str(root))
+    assert code in (0, 1)
+    assert "Traceback" not in out
+
+
+def test_fixture_copy_in_a_nested_directory(tmp_path: Path) -> None:
+    """The deployment files are read from the project root, whatever PATH names."""
+    shutil.copytree(FIXTURE / "before", tmp_path / "app")
+    code, out = _run(str(tmp_path / "app" / "shop"))
+    assert code == 1
+    assert "total 150 > 47" in out
