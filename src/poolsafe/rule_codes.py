@@ -9,7 +9,7 @@ from collections.abc import Iterable
 RULE_CODES: tuple[str, ...] = (
     "PS101", "PS102", "PS103", "PS104", "PS105", "PS106",
     "PS201", "PS202", "PS203", "PS204", "PS205", "PS206", "PS207",
-    "PS208", "PS211",
+    "PS208", "PS210", "PS211",
 )
 
 

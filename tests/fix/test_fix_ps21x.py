@@ -11,7 +11,7 @@ from poolsafe.engine import ScanOptions, scan_sources
 from poolsafe.fix.apply import fix_sources
 from poolsafe.rules import ALL_RULES, Case, Rule
 
-CODES = ("PS211",)
+CODES = ("PS210", "PS211")
 RULES = [r for r in ALL_RULES if r.code in CODES]
 
 
@@ -61,6 +61,7 @@ def test_fix_every_invalid_case(rule: type[Rule], case: Case) -> None:
 def test_fix_rate_over_invalid_cases() -> None:
     tally = {r.code: Counter(_outcome(r, c) for c in r.INVALID) for r in RULES}
     assert tally == {
+        "PS210": Counter(safe=8, unsafe=1),
         "PS211": Counter(safe=5, unsafe=4),
     }
 
@@ -123,3 +124,44 @@ c = create_engine("postgresql://app@db/app")
     found = scan_sources({"case.py": source}, ScanOptions(select={"PS203", "PS211"}))
     assert sorted((f.line, f.code) for f in found.findings) == [
         (3, "PS211"), (4, "PS203"), (5, "PS203")]
+
+
+# ------------------------------------------------------------------- PS210
+def test_ps210_asyncpg_pool_gets_statement_cache_size() -> None:
+    before = """import asyncpg
+
+async def init():
+    return await asyncpg.create_pool("postgresql://app@pgbouncer:6432/app", max_size=10)
+"""
+    assert _fix("PS210", before) == before.replace(
+        "max_size=10)", "max_size=10, statement_cache_size=0)")
+
+
+def test_ps210_sqlalchemy_asyncpg_gets_connect_args() -> None:
+    before = """from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@pgbouncer:6432/app")
+"""
+    assert _fix("PS210", before) == before.replace(
+        '6432/app")', '6432/app", connect_args={"prepared_statement_cache_size": 0})')
+
+
+def test_ps210_existing_connect_args_get_an_entry() -> None:
+    before = """from sqlalchemy import create_engine
+
+ARGS = {"connect_timeout": 5}
+engine = create_engine("postgresql+psycopg://app@pgbouncer:6432/app", connect_args=ARGS)
+"""
+    assert _fix("PS210", before) == """from sqlalchemy import create_engine
+
+ARGS = {"connect_timeout": 5, "prepare_threshold": None}
+engine = create_engine("postgresql+psycopg://app@pgbouncer:6432/app", connect_args=ARGS)
+"""
+
+
+def test_pgbouncer_is_a_known_config_key() -> None:
+    from poolsafe.config import ConfigError, parse_table
+
+    assert parse_table({"pgbouncer": True}, path=None, known_codes=["PS210"]).pgbouncer
+    with pytest.raises(ConfigError, match="pgbouncer"):
+        parse_table({"pgbouncer": "yes"}, path=None, known_codes=["PS210"])

@@ -28,6 +28,9 @@ def _load() -> tuple[type[Rule], ...]:
     from poolsafe.rules.ps206_job_without_app_context import JobWithoutAppContext
     from poolsafe.rules.ps207_io_in_transaction import IoInTransaction
     from poolsafe.rules.ps208_pool_capacity_exceeds_server import PoolCapacityExceedsServer
+    from poolsafe.rules.ps210_prepared_statements_behind_pgbouncer import (
+        PreparedStatementsBehindPgbouncer,
+    )
     from poolsafe.rules.ps211_mysql_without_recycle import MysqlWithoutRecycle
 
     return (
@@ -45,6 +48,7 @@ def _load() -> tuple[type[Rule], ...]:
         JobWithoutAppContext,
         IoInTransaction,
         PoolCapacityExceedsServer,
+        PreparedStatementsBehindPgbouncer,
         MysqlWithoutRecycle,
     )
 
