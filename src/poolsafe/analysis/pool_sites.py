@@ -402,17 +402,28 @@ def connect_settings(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]
 
     out: dict[str, str] = {}
     query = where.query
-    for key in ("connect_timeout", "statement_timeout"):
+    for key in ("connect_timeout", "statement_timeout", "read_timeout"):
         if key in query:
             out[key] = query[key]
     _options_text(query.get("options", ""), out)
-    b = pool.options.values.get("connect_args") or pool.options.values.get("server_settings")
-    if b is not None:
+    if pool.library in ("psycopg2", "aiomysql"):
+        for key in ("connect_timeout", "read_timeout"):
+            text = option_text(index, pool, key, env)
+            if text is not None:
+                out[key] = text
+        _options_text(option_text(index, pool, "options", env) or "", out)
+    holders = [pool.options.values.get(k) for k in ("connect_args", "server_settings", "kwargs")]
+    for b in holders:
+        if b is None:
+            continue
         args = mapping_options(index, b.expr, b.module, b.func)
-        if args is not None:
+        if args is None:
+            out.setdefault("open", "yes")
+        else:
             inner = PoolSite(pool.module, pool.anchor, pool.line, pool.library, pool.label,
                              None, args, pool.dialect)
-            for key in ("connect_timeout", "statement_timeout", "timeout", "command_timeout"):
+            for key in ("connect_timeout", "statement_timeout", "timeout", "command_timeout",
+                        "read_timeout"):
                 text = option_text(index, inner, key, env)
                 if text is not None:
                     out["connect_timeout" if key == "timeout" else key] = text
@@ -421,6 +432,9 @@ def connect_settings(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]
                 _options_text(opts, out)
             if args.open:
                 out.setdefault("open", "yes")
+            init = option_text(index, inner, "init_command", env)
+            if init is not None and "max_execution_time" in init:
+                out["statement_timeout"] = init
     for key, name in (("timeout", "connect_timeout"), ("command_timeout", "statement_timeout")):
         if pool.library == "asyncpg":
             text = option_text(index, pool, key, env)

@@ -28,6 +28,7 @@ def _load() -> tuple[type[Rule], ...]:
     from poolsafe.rules.ps206_job_without_app_context import JobWithoutAppContext
     from poolsafe.rules.ps207_io_in_transaction import IoInTransaction
     from poolsafe.rules.ps208_pool_capacity_exceeds_server import PoolCapacityExceedsServer
+    from poolsafe.rules.ps209_missing_timeouts import MissingTimeouts
     from poolsafe.rules.ps210_prepared_statements_behind_pgbouncer import (
         PreparedStatementsBehindPgbouncer,
     )
@@ -48,6 +49,7 @@ def _load() -> tuple[type[Rule], ...]:
         JobWithoutAppContext,
         IoInTransaction,
         PoolCapacityExceedsServer,
+        MissingTimeouts,
         PreparedStatementsBehindPgbouncer,
         MysqlWithoutRecycle,
     )
