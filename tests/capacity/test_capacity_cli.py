@@ -126,3 +126,24 @@ def test_fixture_copy_in_a_nested_directory(tmp_path: Path) -> None:
     code, out = _run(str(tmp_path / "app" / "shop"))
     assert code == 1
     assert "total 150 > 47" in out
+
+
+def test_the_four_rules_are_listed_and_explained() -> None:
+    runner = CliRunner()
+    listing = runner.invoke(main, ["rules"]).output
+    for code, name in (("PS208", "pool-capacity-exceeds-server"), ("PS209", "missing-timeouts"),
+                       ("PS210", "prepared-statements-behind-pgbouncer"),
+                       ("PS211", "mysql-without-recycle")):
+        assert code in listing and name in listing
+        doc = runner.invoke(main, ["explain", code])
+        assert doc.exit_code == 0
+        assert "## What it does" in doc.output and "## Use instead" in doc.output
+    assert "PS203" in runner.invoke(main, ["explain", "PS211"]).output
+
+
+def test_check_reports_ps208_on_the_fixture() -> None:
+    result = CliRunner().invoke(main, ["check", "--no-cache", str(FIXTURE / "before")])
+    assert result.exit_code == 1
+    assert "PS208" in result.output and "total 150 > 47" in result.output
+    clean = CliRunner().invoke(main, ["check", "--no-cache", str(FIXTURE / "after")])
+    assert clean.exit_code == 0, clean.output
