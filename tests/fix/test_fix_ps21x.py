@@ -62,56 +62,57 @@ def test_fix_rate_over_invalid_cases() -> None:
     tally = {r.code: Counter(_outcome(r, c) for c in r.INVALID) for r in RULES}
     assert tally == {
         "PS210": Counter(safe=8, unsafe=1),
-        "PS211": Counter(safe=5, unsafe=4),
+        "PS211": Counter(safe=8, unsafe=1),
     }
 
 
 # ------------------------------------------------------------------- PS211
-def test_ps211_adds_pool_recycle() -> None:
+def test_ps211_adds_pool_pre_ping() -> None:
     before = """from sqlalchemy import create_engine
 
 engine = create_engine("mysql+pymysql://app@db/shop", pool_size=10)  # main
 """
     assert _fix("PS211", before) == """from sqlalchemy import create_engine
 
-engine = create_engine("mysql+pymysql://app@db/shop", pool_size=10, pool_recycle=3600)  # main
+engine = create_engine("mysql+pymysql://app@db/shop", pool_size=10, pool_pre_ping=True)  # main
 """
 
 
-def test_ps211_multi_line_call_keeps_layout() -> None:
+def test_ps211_multi_line_call_keeps_layout_and_the_recycle_value() -> None:
     before = """from sqlalchemy import create_engine
 
 engine = create_engine(
     "mysql+pymysql://app@db/shop",
-    pool_size=10,  # per worker
+    pool_recycle=28800,  # per worker
 )
 """
     assert _fix("PS211", before) == """from sqlalchemy import create_engine
 
 engine = create_engine(
     "mysql+pymysql://app@db/shop",
-    pool_size=10,  # per worker
-    pool_recycle=3600,
+    pool_recycle=28800,  # per worker
+    pool_pre_ping=True,
 )
 """
 
 
-def test_ps211_short_wait_timeout_halves_it() -> None:
+def test_ps211_explicit_false_waits_for_unsafe() -> None:
+    before = """from sqlalchemy import create_engine
+
+engine = create_engine("mysql://app@db/shop", pool_pre_ping=False)
+"""
+    assert _fix("PS211", before) == before
+    assert "pool_pre_ping=True)" in _fix("PS211", before, unsafe=True)
+
+
+def test_ps211_fix_leaves_nothing_for_ps203() -> None:
     before = """from sqlalchemy import create_engine
 
 engine = create_engine("mysql://app@db/shop")
 """
-    after = _fix("PS211", before, files={"my.cnf": "[mysqld]\nwait_timeout=600\n"})
-    assert "pool_recycle=300)" in after
-
-
-def test_ps211_explicit_value_waits_for_unsafe() -> None:
-    before = """from sqlalchemy import create_engine
-
-engine = create_engine("mysql://app@db/shop", pool_recycle=-1)
-"""
-    assert _fix("PS211", before) == before
-    assert "pool_recycle=3600)" in _fix("PS211", before, unsafe=True)
+    fixed = _fix("PS211", before)
+    found = scan_sources({"case.py": fixed}, ScanOptions(select={"PS203", "PS211"}))
+    assert not found.findings
 
 
 def test_ps203_and_ps211_never_report_one_engine_twice() -> None:

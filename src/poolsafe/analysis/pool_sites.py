@@ -116,10 +116,9 @@ def project_pools(index: ProjectIndex) -> list[PoolSite]:
     found = _SITES.get(index)
     if found is None:
         found = []
-        with index.full_resolution():
-            for module in index.modules_mentioning(POOL_WORDS):
-                if not is_test_module(module):
-                    found.extend(module_pools(index, module))
+        for module in index.modules_mentioning(POOL_WORDS):
+            if not is_test_module(module):
+                found.extend(module_pools(index, module))
         _SITES[index] = found
     return found
 

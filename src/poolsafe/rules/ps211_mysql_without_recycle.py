@@ -8,7 +8,7 @@ from poolsafe.analysis.engines import engine_sites
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.analysis.project_facts import is_test_module
 from poolsafe.fix.api import FixOutcome
-from poolsafe.fix.ps211_recycle import fix_recycle, recycle_seconds
+from poolsafe.fix.ps211_pre_ping import fix_mysql_pre_ping
 from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps211 import INVALID, VALID
@@ -57,10 +57,13 @@ class MysqlWithoutRecycle(Rule):
     ```
 
     ## Fix safety
-    The fix adds `pool_recycle=3600` (half the repository's `wait_timeout` when
-    that is 3600 seconds or less): it only replaces idle connections earlier,
-    and is safe. Replacing an explicit `pool_recycle` value is unsafe (someone
-    chose it); one set in a `**mapping` is not fixed.
+    The fix adds `pool_pre_ping=True`: one round trip per checkout, no change in
+    results, and it also covers PS203 (a restart or failover), so the fixed
+    engine is clean for both rules; an explicit `pool_recycle` is left as it
+    was. It is safe; turning an explicit `pool_pre_ping=False` into `True` is
+    unsafe, and a setting inside a `**mapping` is not fixed. `pool_recycle`
+    below `wait_timeout` is the alternative when a round trip per checkout is
+    too much (PS203 then still asks for pre-ping).
     """
 
     code = "PS211"
@@ -72,7 +75,7 @@ class MysqlWithoutRecycle(Rule):
     INVALID = INVALID
 
     def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
-        return fix_recycle(ctx, finding)
+        return fix_mysql_pre_ping(ctx, finding)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         if is_test_module(ctx.module):
@@ -83,7 +86,7 @@ class MysqlWithoutRecycle(Rule):
                 continue
             evidence = (f" (the project declares {site.dialect_evidence})"
                         if site.dialect_evidence else "")
-            seconds = recycle_seconds(problem.wait_timeout)
+            seconds = 3600 if problem.wait_timeout > 3600 else max(1, problem.wait_timeout // 2)
             yield self.finding(
                 site.call,
                 f"{site.label}: MySQL engine{evidence} with {problem.detail}; the first "

@@ -22,7 +22,7 @@ engine = create_engine("mariadb+mariadbconnector://app@db/shop")  # expect: PS21
 from sqlalchemy import create_engine
 
 engine = create_engine("mysql://app@db/shop", pool_recycle=-1)  # expect: PS211
-""", unfixable="", note="-1 disables recycling (the fix replaces it: unsafe)"),
+""", note="-1 disables recycling"),
     Case("""
 from sqlalchemy import create_engine
 
