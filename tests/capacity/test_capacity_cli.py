@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from poolsafe.cli import main
@@ -147,3 +148,15 @@ def test_check_reports_ps208_on_the_fixture() -> None:
     assert "PS208" in result.output and "total 150 > 47" in result.output
     clean = CliRunner().invoke(main, ["check", "--no-cache", str(FIXTURE / "after")])
     assert clean.exit_code == 0, clean.output
+
+
+def test_a_budget_of_bytes_for_all_deployment_files(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import poolsafe.analysis.deploy_files as deploy_files
+
+    monkeypatch.setattr(deploy_files, "MAX_TOTAL_BYTES", 40)
+    root = _project(tmp_path, {"Procfile": "web: gunicorn -w 2 app:app\n",
+                               "docker-compose.yml": "services: {}\n" + "#" * 60 + "\n"})
+    code, out = _run(str(root))
+    assert code == 0
+    assert "read so far exceed 40 bytes" in out

@@ -13,9 +13,12 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: deployment files larger than this are not read
 MAX_DEPLOY_FILE_BYTES = 1_000_000
+#: all deployment files together: beyond this, further files are not read
+MAX_TOTAL_BYTES = 20_000_000
 #: how deep below the root manifests are looked for, and how many files at most
 MAX_DEPTH = 4
 MAX_FILES = 400
@@ -46,6 +49,9 @@ class ProjectFiles:
     virtual: Mapping[str, str] | None = None
     problems: list[Problem] = field(default_factory=list)
     _listing: list[str] | None = None
+    #: parsed documents by (kind, path), so each file is parsed once per project
+    parsed: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _read_bytes: int = 0
 
     def listing(self) -> list[str]:
         if self._listing is None:
@@ -56,13 +62,29 @@ class ProjectFiles:
         """The text of a file, or None (with a problem recorded) when it cannot be read."""
         if self.virtual is not None:
             return self.virtual.get(rel)
+        key = ("text", rel)
+        if key not in self.parsed:
+            self.parsed[key] = self._read(rel)
+        text: str | None = self.parsed[key]
+        return text
+
+    def _read(self, rel: str) -> str | None:
         path = self.root / rel
         try:
             size = path.stat().st_size
             if size > MAX_DEPLOY_FILE_BYTES:
                 self.note(rel, f"not read: {size} bytes, more than {MAX_DEPLOY_FILE_BYTES}")
                 return None
-            data = path.read_bytes()
+            if self._read_bytes + size > MAX_TOTAL_BYTES:
+                self.note(rel, f"not read: the deployment files read so far exceed "
+                               f"{MAX_TOTAL_BYTES} bytes")
+                return None
+            with path.open("rb") as f:
+                data = f.read(MAX_DEPLOY_FILE_BYTES + 1)
+            if len(data) > MAX_DEPLOY_FILE_BYTES:
+                self.note(rel, f"not read: more than {MAX_DEPLOY_FILE_BYTES} bytes")
+                return None
+            self._read_bytes += len(data)
         except OSError as exc:
             self.note(rel, f"not read: {exc.strerror or exc}")
             return None

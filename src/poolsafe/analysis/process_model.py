@@ -84,6 +84,14 @@ class ProcessModel:
 # ------------------------------------------------------------------ YAML
 def yaml_documents(files: ProjectFiles, rel: str) -> list[Any]:
     """The documents of a YAML file, [] (with a problem noted) when it is malformed."""
+    key = ("yaml", rel)
+    if key not in files.parsed:
+        files.parsed[key] = _yaml_documents(files, rel)
+    docs: list[Any] = files.parsed[key]
+    return docs
+
+
+def _yaml_documents(files: ProjectFiles, rel: str) -> list[Any]:
     import yaml
 
     text = files.read(rel)
