@@ -81,6 +81,8 @@ class PoolSize:
     #: persistent size and overflow (SQLAlchemy); for other pools base is the max
     base: Count
     overflow: Count | None
+    #: the minimum size of a pool that has one (psycopg2, psycopg_pool, asyncpg)
+    minimum: Count | None = None
 
     @property
     def total(self) -> int:
@@ -321,21 +323,31 @@ def pool_size(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) -> Po
                                             "SQLAlchemy's default max_overflow (10)"))
         return PoolSize(size, over)
     ctor = pool.constructor
-    max_b = values.get(ctor.max_keyword)
     args = positional_args(pool.call) if pool.call is not None else []
-    if max_b is None and ctor.max_position is not None and len(args) > ctor.max_position:
-        max_b = Bound(args[ctor.max_position], pool.module, None)
+
+    def argument(keyword: str, position: int | None) -> Bound | None:
+        found = values.get(keyword)
+        if found is None and position is not None and len(args) > position:
+            found = Bound(args[position], pool.module, None)
+        return found
+
+    min_b = argument(ctor.min_keyword, ctor.min_position)
+    minimum = setting_int(index, min_b, env) if min_b is not None else (
+        known(ctor.default_min, f"{ctor.library}'s default {ctor.min_keyword} "
+                                f"({ctor.default_min})") if ctor.default_min is not None
+        else None)
+    max_b = argument(ctor.max_keyword, ctor.max_position)
     if max_b is not None:
-        return PoolSize(setting_int(index, max_b, env), None)
+        return PoolSize(setting_int(index, max_b, env), None, minimum)
     if ctor.default_max is not None:
         return PoolSize(known(ctor.default_max, f"{ctor.library}'s default "
-                                                f"{ctor.max_keyword} ({ctor.default_max})"), None)
-    min_b = values.get(ctor.min_keyword)
-    if min_b is not None:
-        found = setting_int(index, min_b, env)
-        return PoolSize(Count(found.value, f"{ctor.max_keyword} defaults to "
-                                           f"{ctor.min_keyword}: {found.source}"), None)
-    return PoolSize(known(ctor.default_min or 1, f"{ctor.library}'s default size"), None)
+                                                f"{ctor.max_keyword} ({ctor.default_max})"),
+                        None, minimum)
+    if minimum is not None:
+        return PoolSize(Count(minimum.value, f"{ctor.max_keyword} defaults to "
+                                             f"{ctor.min_keyword}: {minimum.source}"), None,
+                        minimum)
+    return PoolSize(unknown(f"{ctor.library}: the maximum size is not given"), None)
 
 
 def target(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) -> Target:

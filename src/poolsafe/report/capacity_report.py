@@ -21,7 +21,10 @@ def _count(c: Count) -> str:
 def _size(use: PoolUse) -> str:
     s = use.size
     if s.overflow is None:
-        text = str(s.base.used) if s.base.known else f"?{s.base.used}"
+        text = str(s.base.used) if s.base.known else "?"
+        if s.minimum is not None:
+            low = str(s.minimum.value) if s.minimum.known else "?"
+            return f"min {low} / max {text}"
         return f"max {text}"
     base = str(s.base.used) if s.base.known else "?"
     over = str(s.overflow.used) if s.overflow.known else "?"
@@ -41,7 +44,7 @@ def render_text(cap: Capacity, console: Console, errors: list[str]) -> None:
     differ = differ or (len(envs) > 1 and any(t != targets[0] for t in targets))
     shown = envs if differ else envs[:1]
     for e in shown:
-        label = f"size [{e.environment.name}]" if differ else "size (pool + overflow)"
+        label = f"size [{e.environment.name}]" if differ else "size"
         pools.add_column(escape(label))
         pools.add_column(escape(f"server [{e.environment.name}]" if differ else "server"))
     for i, pool in enumerate(cap.pools):
@@ -155,6 +158,7 @@ def render_json(cap: Capacity, errors: list[str]) -> str:
                         "command": g.command.text, "replicas": count(g.replicas),
                         "processes": count(g.command.processes)} for g in e.model.groups],
             "pools": [{"location": u.pool.where, "size": count(u.size.base),
+                       "min": count(u.size.minimum),
                        "overflow": count(u.size.overflow), "max": u.size.total,
                        "server": u.server.name if u.server else None, "note": u.note,
                        "settings": u.settings} for u in e.uses],
