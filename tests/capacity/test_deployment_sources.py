@@ -143,3 +143,9 @@ def test_procfile_and_server_files() -> None:
     assert (mysql.limit, mysql.wait_timeout.value) == (500, 600)
     bouncer = default_server("pgbouncer", "pgb", conf)
     assert (bouncer.limit, bouncer.pool_mode) == (2000, "session")
+
+
+@pytest.mark.parametrize("depth", [300, 900, 3000])
+def test_deeply_nested_python_configuration(depth: int) -> None:
+    found = python_settings("workers = " + "-" * depth + "1\n", ("workers",), {}, "g.py")
+    assert all(c.value is None for c in found.values())

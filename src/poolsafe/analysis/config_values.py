@@ -108,11 +108,11 @@ def python_settings(text: str, names: tuple[str, ...], env: Mapping[str, str],
         for name in targets:
             scope[name] = value
             if name in names:
-                where = f"{path}:{stmt.lineno} `{ast.unparse(stmt)[:80]}`"
                 try:
+                    where = f"{path}:{stmt.lineno} `{ast.unparse(stmt)[:80]}`"
                     n, why = _evaluate(value, scope, env, 0)
-                except RecursionError:
-                    n, why = None, "too deeply nested"
+                except (RecursionError, MemoryError, ValueError):
+                    where, n, why = f"{path}:{stmt.lineno}", None, "too deeply nested"
                 out[name] = known(n, where) if n is not None else unknown(f"{where}: {why}")
     return out
 
