@@ -149,3 +149,15 @@ def test_procfile_and_server_files() -> None:
 def test_deeply_nested_python_configuration(depth: int) -> None:
     found = python_settings("workers = " + "-" * depth + "1\n", ("workers",), {}, "g.py")
     assert all(c.value is None for c in found.values())
+
+
+def test_compose_env_file_and_templates() -> None:
+    compose = ("services:\n  web:\n    image: app\n    command: gunicorn app:app\n"
+               "    env_file: [config/web.env]\n")
+    files = _files({"docker-compose.yml": compose, "config/web.env": "WEB_CONCURRENCY=6\n",
+                    "helm/templates/deploy.yaml": "kind: Deployment\nspec:\n"
+                                                  "  replicas: {{ .Values.replicas }}\n"})
+    model = process_model(files, {})
+    [web] = model.groups
+    assert web.command.processes.value == 6
+    assert any("template" in p.message for p in files.problems)

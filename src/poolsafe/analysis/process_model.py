@@ -97,6 +97,9 @@ def _yaml_documents(files: ProjectFiles, rel: str) -> list[Any]:
     text = files.read(rel)
     if text is None:
         return []
+    if "{{" in text:
+        files.note(rel, "not read: a template (`{{ ... }}`, Helm or Jinja), not rendered")
+        return []
     try:
         return [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
@@ -368,7 +371,8 @@ def _compose(files: ProjectFiles,
                     continue
                 name = str(name)
                 where = f"{rel}: services.{name}"
-                service_env = _environment(service.get("environment"), env)
+                service_env = {**_env_files(files, rel, service.get("env_file"), env),
+                               **_environment(service.get("environment"), env)}
                 merged = {**env, **service_env}
                 command = split_command(service.get("command"), merged)
                 entry = split_command(service.get("entrypoint"), merged)
@@ -390,6 +394,30 @@ def _compose(files: ProjectFiles,
                 groups[name] = ProcessGroup(name, where, found, _compose_replicas(
                     service, merged, where), service_env)
     return list(groups.values()), list(servers.values())
+
+
+def _env_files(files: ProjectFiles, compose: str, value: Any,
+               env: Mapping[str, str]) -> dict[str, str]:
+    """The variables of a service's `env_file:` entries (a path, a list of paths or of
+    `{path: ...}`), relative to the compose file; `.env` and `.env.<name>` are the
+    environments already."""
+    from poolsafe.analysis.environments import parse_env
+
+    entries = value if isinstance(value, list) else [value]
+    base = compose.rsplit("/", 1)[0] + "/" if "/" in compose else ""
+    out: dict[str, str] = {}
+    for entry in entries:
+        path = entry.get("path") if isinstance(entry, dict) else entry
+        if not isinstance(path, str):
+            continue
+        rel = (base + path).replace("/./", "/").removeprefix("./")
+        name = rel.rsplit("/", 1)[-1]
+        if "/" not in rel and (name == ".env" or name.startswith(".env.")):
+            continue  # the root's .env files are the environments
+        text = files.read(rel) if rel in files.listing() else None
+        if text is not None:
+            out.update(parse_env(text, env))
+    return out
 
 
 def _build_dockerfile(build: Any, files: ProjectFiles) -> str | None:
