@@ -7,6 +7,7 @@ or a Flask-SQLAlchemy key) and, transitively, the project modules they import
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -44,8 +45,8 @@ def project_capacity(path: str, excluded: list[re.Pattern[str]] | None = None,
     for item in discover([display_root], excluded=excluded):
         if isinstance(item, str):
             errors.append(item)
-        else:
-            sources.append(item)
+        else:  # absolute paths: the project facts (declared drivers) walk up from them
+            sources.append(SourceFile(item.display, absolute(item.path), item.relative))
     by_name: dict[str, list[SourceFile]] = {}
     for f in sources:
         names, _ = module_key(f.relative)
@@ -86,7 +87,21 @@ def project_capacity(path: str, excluded: list[re.Pattern[str]] | None = None,
                                 nxt.append(found)
         frontier = nxt
     index = ProjectIndex(parsed.values(), project)
-    return compute_capacity(index, ProjectFiles(root)), errors
+    capacity = compute_capacity(index, ProjectFiles(root))
+    if not capacity.pools:
+        # a repository's top whose pools live in sub-projects (backend/pyproject.toml)
+        others = sorted({os.path.relpath(find_project_root(m.abspath), root)
+                         for m in module_pools_of(index)} - {"."})
+        if others:
+            capacity.notes.append("the pools are in other projects below: " + ", ".join(
+                f"{o} (`poolsafe capacity {os.path.join(path, o)}`)" for o in others))
+    return capacity, errors
+
+
+def module_pools_of(index: ProjectIndex) -> list[ModuleInfo]:
+    from poolsafe.analysis.pool_sites import project_pools
+
+    return [p.module for p in project_pools(index)]
 
 
 def _prefixes(qualname: str) -> list[str]:

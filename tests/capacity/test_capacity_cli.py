@@ -160,3 +160,62 @@ def test_a_budget_of_bytes_for_all_deployment_files(tmp_path: Path,
     code, out = _run(str(root))
     assert code == 0
     assert "read so far exceed 40 bytes" in out
+
+
+def _monorepo(tmp_path: Path) -> Path:
+    """A repository whose compose file sits at the top and whose Python project is
+    backend/ (a pyproject.toml of its own), built from backend/Dockerfile."""
+    top = tmp_path / "repo"
+    (top / ".git").mkdir(parents=True)
+    (top / "pyproject.toml").write_text("[project]\nname = 'tools'\n")
+    (top / ".env").write_text("POSTGRES_PASSWORD=secret\nPOOL=8\n")
+    (top / "compose.yml").write_text("""services:
+  db:
+    image: postgres:17
+    command: ["postgres", "-c", "max_connections=40"]
+  api:
+    build:
+      context: .
+      dockerfile: backend/Dockerfile
+    environment:
+      DATABASE_URL: postgresql://app:${POSTGRES_PASSWORD:?unset}@db:5432/app
+    deploy:
+      replicas: 2
+""")
+    backend = top / "backend"
+    (backend / "app").mkdir(parents=True)
+    (backend / "pyproject.toml").write_text(
+        "[project]\nname = 'api'\ndependencies = ['sqlalchemy', 'psycopg']\n")
+    (backend / "Dockerfile").write_text(
+        "FROM python:3.12\nWORKDIR /app\nCMD [\"fastapi\", \"run\", \"--workers\", \"4\"]\n")
+    (backend / "app" / "__init__.py").write_text("")
+    (backend / "app" / "db.py").write_text(
+        "import os\nfrom sqlalchemy import create_engine\n\n"
+        "engine = create_engine(os.environ['DATABASE_URL'],\n"
+        "                       pool_size=int(os.getenv('POOL', '2')), max_overflow=0)\n")
+    return top
+
+
+def test_a_sub_project_reads_the_repository_deployment(tmp_path: Path) -> None:
+    top = _monorepo(tmp_path)
+    code, out = _run(str(top / "backend"))
+    assert code == 1
+    assert "../compose.yml: services.api" in out
+    assert "api: 2 replicas x 4 workers x (8 + 0) = 64 > 37" in out
+    result = CliRunner().invoke(main, ["check", "--no-cache", str(top / "backend")])
+    assert "PS208" in result.output
+
+
+def test_the_repository_top_points_to_the_sub_project(tmp_path: Path) -> None:
+    top = _monorepo(tmp_path)
+    code, out = _run(str(top))
+    assert code == 0
+    assert "the pools are in other projects below: backend" in out
+
+
+def test_no_repository_no_files_from_above(tmp_path: Path) -> None:
+    top = _monorepo(tmp_path)
+    shutil.rmtree(top / ".git")
+    code, out = _run(str(top / "backend"))
+    assert "compose.yml" not in out
+    assert "Processes (Dockerfile)" in out

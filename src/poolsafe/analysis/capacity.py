@@ -52,6 +52,7 @@ from poolsafe.knowledge.frameworks import EMBEDDED_DIALECTS
 from poolsafe.project import find_project_root
 
 _UNITS = {"gunicorn": "workers", "uvicorn": "workers", "hypercorn": "workers",
+          "fastapi": "workers",
           "granian": "workers", "celery": "processes", "daphne": "processes",
           "python": "processes"}
 
@@ -140,6 +141,8 @@ class Capacity:
     pools: list[PoolSite]
     environments: list[EnvironmentCapacity]
     problems: list[Problem] = field(default_factory=list)
+    #: hints for the user (pools in sub-projects)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def over(self) -> bool:

@@ -64,6 +64,8 @@ def interpolate(text: str, env: Mapping[str, str]) -> str | None:
             return default or ""
         if op in (":+", "+"):
             return (default or "") if value else ""
+        if op in (":?", "?"):
+            return value or ""  # compose fails when it is unset; the value is unknown
         if value is None:
             missing = True
             return ""

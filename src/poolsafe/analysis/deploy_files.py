@@ -10,6 +10,7 @@ directory on disk or the in-memory files of the rule-case harness.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,9 +55,23 @@ class ProjectFiles:
     _read_bytes: int = 0
 
     def listing(self) -> list[str]:
+        """Relative paths, the project's own first: a monorepo's backend/ project
+        also sees the deployment files of the repository around it (`../compose.yml`)."""
         if self._listing is None:
-            self._listing = sorted(self.virtual) if self.virtual is not None else _walk(self.root)
+            if self.virtual is not None:
+                self._listing = sorted(self.virtual)
+            else:
+                self._listing = sorted(_walk(self.root) + _above(self.root),
+                                       key=lambda p: (p.count("../"), p))
         return self._listing
+
+    def resolve(self, base: str, *parts: str) -> str | None:
+        """`parts` joined to the directory `base` (relative), as a listed path."""
+        joined = posixpath.normpath(posixpath.join(base or ".", *parts))
+        if self.virtual is None:
+            joined = os.path.relpath(os.path.normpath(os.path.join(self.root, joined)),
+                                     self.root).replace(os.sep, "/")
+        return joined if joined in self.listing() else None
 
     def read(self, rel: str) -> str | None:
         """The text of a file, or None (with a problem recorded) when it cannot be read."""
@@ -111,16 +126,54 @@ class ProjectFiles:
         return [p for p in self.listing() if p.rsplit("/", 1)[-1] in names]
 
     def env_files(self) -> list[str]:
-        """`.env` and `.env.<name>` at the root (templates such as `.env.example` are
-        not environments)."""
+        """`.env` and `.env.<name>` at the root or in the directories above it, up to
+        the repository (templates such as `.env.example` are not environments)."""
         out = []
         for p in self.listing():
-            if "/" in p or not (p == ".env" or p.startswith(".env.")):
+            name = p.replace("../", "")
+            if "/" in name or not (name == ".env" or name.startswith(".env.")):
                 continue
             if p.rsplit(".", 1)[-1].lower() in _ENV_TEMPLATES:
                 continue
             out.append(p)
         return out
+
+
+def _above(root: Path) -> list[str]:
+    """The deployment files of the directories above `root`, up to the repository's
+    top (the nearest one with `.git`): their own files and manifest directories, not
+    their other subdirectories (sibling projects). None when no repository holds
+    `root`."""
+    chain = []
+    current = root
+    for _ in range(8):
+        if (current / ".git").exists():
+            break
+        if current.parent == current:
+            return []
+        current = current.parent
+        chain.append(current)
+    else:
+        return []
+    if not chain or not (chain[-1] / ".git").exists():
+        return []
+    out: list[str] = []
+    for depth, directory in enumerate(chain, start=1):
+        prefix = "../" * depth
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and _interesting(entry.name):
+                    out.append(prefix + entry.name)
+                elif entry.is_dir(follow_symlinks=False) and entry.name.lower() in _DEPLOY_DIRS:
+                    out.extend(prefix + entry.name + "/" + p
+                               for p in _walk(Path(entry.path), MAX_DEPTH - 1))
+            except OSError:
+                continue
+    return out[:MAX_FILES]
 
 
 def _is_compose(rel: str) -> bool:
@@ -130,7 +183,7 @@ def _is_compose(rel: str) -> bool:
             "compose.yml", "compose.yaml"})
 
 
-def _walk(root: Path) -> list[str]:
+def _walk(root: Path, max_depth: int = MAX_DEPTH) -> list[str]:
     out: list[str] = []
 
     def visit(directory: str, rel: str, depth: int) -> None:
@@ -144,7 +197,7 @@ def _walk(root: Path) -> list[str]:
             sub = f"{rel}{entry.name}"
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name in _SKIP_DIRS or depth >= MAX_DEPTH:
+                    if entry.name in _SKIP_DIRS or depth >= max_depth:
                         continue
                     # the root's own directories (a monorepo's backend/) and anything
                     # below a directory of manifests (k8s/overlays/prod/...)
@@ -175,7 +228,7 @@ def deployment_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
     """(path, size, mtime) of the deployment files, for cache keys: PS208 and PS210
     findings change when one of them does."""
     out = []
-    for rel in _walk(root):
+    for rel in _walk(root) + _above(root):
         try:
             st = (root / rel).stat()
         except OSError:

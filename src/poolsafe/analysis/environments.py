@@ -60,23 +60,31 @@ def _quiet() -> Iterator[None]:
 
 
 def environments(files: ProjectFiles) -> list[Environment]:
-    names = files.env_files()
+    """The environments: `.env` files (the repository's above a sub-project first,
+    then the project's own) are the base of each `.env.<name>`."""
+    names = sorted(files.env_files(), key=lambda p: (-p.count("../"), p))
     base: dict[str, str] = {}
-    base_sources: tuple[str, ...] = ()
-    if ".env" in names:
-        text = files.read(".env")
-        if text is not None:
-            base = parse_env(text)
-            base_sources = (".env",)
-    out = []
+    base_sources: list[str] = []
     for rel in names:
-        if rel == ".env":
+        if rel.replace("../", "") != ".env":
+            continue
+        text = files.read(rel)
+        if text is not None:
+            base.update(parse_env(text, base))
+            base_sources.append(rel)
+    named: dict[str, Environment] = {}
+    for rel in names:
+        name = rel.replace("../", "")
+        if name == ".env":
             continue
         text = files.read(rel)
         if text is None:
             continue
-        out.append(Environment(rel[len(".env."):], {**base, **parse_env(text, base)},
-                               (*base_sources, rel)))
-    if not out:
-        return [Environment(DEFAULT_ENVIRONMENT, base, base_sources)]
-    return out
+        env_name = name[len(".env."):]
+        before = named.get(env_name)
+        values = {**(before.values if before else base), **parse_env(text, base)}
+        sources = (*(before.sources if before else base_sources), rel)
+        named[env_name] = Environment(env_name, values, sources)
+    if not named:
+        return [Environment(DEFAULT_ENVIRONMENT, base, tuple(base_sources))]
+    return sorted(named.values(), key=lambda e: e.name)

@@ -386,8 +386,8 @@ def _compose(files: ProjectFiles,
                 argv = [*entry, *command]
                 found = analyse_command(argv, merged, files, where) if argv else None
                 if found is None and not argv and service.get("build") is not None:
-                    docker = _dockerfile_command(files, merged, _build_dockerfile(
-                        service.get("build"), files))
+                    path = _build_dockerfile(service.get("build"), files, rel)
+                    docker = _dockerfile_command(files, merged, path) if path else None
                     found = docker[0] if docker else None
                 if found is None:
                     continue
@@ -420,15 +420,17 @@ def _env_files(files: ProjectFiles, compose: str, value: Any,
     return out
 
 
-def _build_dockerfile(build: Any, files: ProjectFiles) -> str | None:
+def _build_dockerfile(build: Any, files: ProjectFiles, compose: str) -> str | None:
+    """The Dockerfile a compose `build:` names (its `dockerfile` is relative to the
+    context, the context to the compose file)."""
     context, dockerfile = ".", "Dockerfile"
     if isinstance(build, str):
         context = build
     elif isinstance(build, dict):
         context = str(build.get("context", "."))
         dockerfile = str(build.get("dockerfile", "Dockerfile"))
-    rel = "/".join(p for p in (context.strip("./"), dockerfile) if p)
-    return rel if rel in files.listing() else None
+    base = compose.rsplit("/", 1)[0] if "/" in compose else ""
+    return files.resolve(base, context, dockerfile)
 
 
 def _compose_replicas(service: dict[str, Any], env: Mapping[str, str], where: str) -> Count:

@@ -78,6 +78,7 @@ WORKER_OPTIONS: dict[str, tuple[tuple[str, ...], int | None]] = {
     "celery": (("-c", "--concurrency"), None),
     "daphne": ((), 1),
     "granian": (("--workers",), 1),
+    "fastapi": (("--workers",), 1),
 }
 #: gunicorn and uvicorn read their default worker count from this variable
 WEB_CONCURRENCY = "WEB_CONCURRENCY"

@@ -100,6 +100,8 @@ def render_text(cap: Capacity, console: Console, errors: list[str]) -> None:
         console.print("[bold]Not read[/bold]")
         for p in problems:
             console.print(f"  - {p}", markup=False, highlight=False)
+    for note in cap.notes:
+        console.print(f"Note: {note}", markup=False, highlight=False)
     verdict = "[bold red]over budget[/bold red]" if cap.over else "[green]within budget[/green]"
     console.print(f"Result: {verdict}")
 
@@ -176,6 +178,7 @@ def render_json(cap: Capacity, errors: list[str]) -> str:
         "environments": envs,
         "assumptions": _assumptions(cap),
         "problems": [f"{p.path}: {p.message}" for p in cap.problems] + errors,
+        "notes": cap.notes,
         "over": cap.over,
     }
     return json.dumps(doc, indent=2) + "\n"
