@@ -217,5 +217,6 @@ def test_no_repository_no_files_from_above(tmp_path: Path) -> None:
     top = _monorepo(tmp_path)
     shutil.rmtree(top / ".git")
     code, out = _run(str(top / "backend"))
+    assert code == 0
     assert "compose.yml" not in out
     assert "Processes (Dockerfile)" in out

@@ -40,6 +40,9 @@ def _processes(command: str, env: dict[str, str] | None = None,
     ("celery -A app worker", ("celery", None)),
     ("sh -c 'alembic upgrade head && exec gunicorn -w 2 app:app'", ("gunicorn", 2)),
     ("python manage.py runserver", ("python", 1)),
+    ("flask db upgrade; flask translate compile; gunicorn -w 3 app:app", ("gunicorn", 3)),
+    ("rq worker tasks", ("rq", 1)),
+    ("dramatiq app.tasks --processes 4 --threads 8", ("dramatiq", 4)),
 ])
 def test_command_lines(command: str, want: tuple[str, int | None]) -> None:
     assert _processes(command) == want
@@ -161,3 +164,10 @@ def test_compose_env_file_and_templates() -> None:
     [web] = model.groups
     assert web.command.processes.value == 6
     assert any("template" in p.message for p in files.problems)
+
+
+def test_a_start_script_named_by_the_command() -> None:
+    script = "#!/bin/sh\nflask db upgrade\nexec gunicorn -w 5 \\\n    app:app\n"
+    assert _processes("./boot.sh", files={"boot.sh": script}) == ("gunicorn", 5)
+    assert _processes("sh scripts/start.sh", files={"scripts/start.sh": script}) == (
+        "gunicorn", 5)

@@ -52,7 +52,7 @@ from poolsafe.knowledge.frameworks import EMBEDDED_DIALECTS
 from poolsafe.project import find_project_root
 
 _UNITS = {"gunicorn": "workers", "uvicorn": "workers", "hypercorn": "workers",
-          "fastapi": "workers",
+          "fastapi": "workers", "rq": "processes", "dramatiq": "processes",
           "granian": "workers", "celery": "processes", "daphne": "processes",
           "python": "processes"}
 

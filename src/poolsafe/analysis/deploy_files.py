@@ -221,7 +221,7 @@ _NAMES = frozenset({"Procfile", "Dockerfile", "gunicorn.conf.py", "gunicorn_conf
 def _interesting(name: str) -> bool:
     return (name in _NAMES or name.endswith((".yml", ".yaml")) or name == ".env"
             or name.startswith((".env.", "Dockerfile.")) or name.endswith(".Dockerfile")
-            or name.endswith(".cnf"))
+            or name.endswith((".cnf", ".sh")))
 
 
 def deployment_signature(root: Path) -> tuple[tuple[str, int, int], ...]:

@@ -129,8 +129,12 @@ def split_command(value: Any, env: Mapping[str, str]) -> list[str]:
         return [interpolate(p, env) or p for p in parts]
     if isinstance(value, str):
         text = interpolate(value, env)
+        # `a; b` and `a && b` come apart into their own tokens
+        lexer = shlex.shlex(text if text is not None else value, posix=True,
+                            punctuation_chars=";&|")
+        lexer.whitespace_split = True
         try:
-            return shlex.split(text if text is not None else value)
+            return list(lexer)
         except ValueError:
             return value.split()
     return []
@@ -166,6 +170,9 @@ def _analyse(argv: list[str], env: Mapping[str, str], files: ProjectFiles, where
                 if found is not None:
                     return found
             return None
+    script = _script(argv, files)
+    if script is not None:
+        return _analyse_script(script, env, files, depth)
     for i, token in enumerate(argv):
         name = token.rsplit("/", 1)[-1]
         if name in WORKER_OPTIONS:
@@ -176,6 +183,32 @@ def _analyse(argv: list[str], env: Mapping[str, str], files: ProjectFiles, where
     if argv[0].rsplit("/", 1)[-1].startswith("python"):
         return Command("python", known(1, f"{where}: one Python process"), text)
     return None
+
+
+def _script(argv: list[str], files: ProjectFiles) -> str | None:
+    """The repository's shell script an argv runs (`./boot.sh`, `sh scripts/start.sh`)."""
+    for token in argv[:2]:
+        if token.endswith(".sh"):
+            rel = token.removeprefix("./").lstrip("/")
+            found = [p for p in files.listing() if p == rel or p.endswith("/" + rel)]
+            if found:
+                return found[0]
+    return None
+
+
+def _analyse_script(rel: str, env: Mapping[str, str], files: ProjectFiles,
+                    depth: int) -> Command | None:
+    """The last line of a start script that starts an application server."""
+    text = files.read(rel) or ""
+    found = None
+    for n, line in enumerate(iter_lines(text), start=1):
+        if line.lstrip().startswith("#"):
+            continue
+        command = _analyse(split_command(line.strip(), env), env, files, f"{rel}:{n}",
+                           depth + 1)
+        if command is not None and command.program != "python":
+            found = command
+    return found
 
 
 def _option(args: list[str], names: tuple[str, ...]) -> str | None:

@@ -79,6 +79,8 @@ WORKER_OPTIONS: dict[str, tuple[tuple[str, ...], int | None]] = {
     "daphne": ((), 1),
     "granian": (("--workers",), 1),
     "fastapi": (("--workers",), 1),
+    "rq": ((), 1),
+    "dramatiq": (("-p", "--processes"), None),
 }
 #: gunicorn and uvicorn read their default worker count from this variable
 WEB_CONCURRENCY = "WEB_CONCURRENCY"
