@@ -220,3 +220,24 @@ def test_no_repository_no_files_from_above(tmp_path: Path) -> None:
     assert code == 0
     assert "compose.yml" not in out
     assert "Processes (Dockerfile)" in out
+
+
+def test_check_with_hostile_deployment_files(tmp_path: Path) -> None:
+    """PS208/PS210 in `check` read the same files: no internal error, no traceback."""
+    root = _project(tmp_path, {
+        ".env": b"POOL=\xff\n",
+        ".env.production": "A=${A}${A}\n" * 1000,
+        "docker-compose.yml": b"\x00\x01 services: [",
+        "k8s/x.yaml": "kind: Deployment\nspec: &a [*a]\n",
+        "Procfile": "web: gunicorn -w 'unterminated\n",
+        "Dockerfile": "CMD [\"gunicorn\", \n",
+        "my.cnf": "[mysqld\nmax_connections=1\n",
+        "gunicorn.conf.py": "workers = -" + "-" * 900 + "1\n",
+    })
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--select", "PS208,PS210",
+                                       str(root)])
+    assert result.exit_code in (0, 1), result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    code, out = _run(str(root))
+    assert code in (0, 1)
+    assert ".env: not read: not UTF-8 text" in out
