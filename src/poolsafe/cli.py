@@ -499,6 +499,34 @@ def rules(fmt: str) -> None:
     click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
+@main.command(name="capacity")
+@click.argument("path", required=False, default=".", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@fatal_on_errors
+def capacity_command(path: str, fmt: str) -> None:
+    """Add up the connections the pools of PATH's project can open (pool sizes x
+    processes x replicas, per environment) and compare them with each server's limit.
+
+    Exit status: 0 within budget, 1 over budget, 2 on errors.
+    """
+    from poolsafe.capacity_scan import CapacityError, project_capacity
+    from poolsafe.report import capacity_report
+
+    try:
+        cap, errors = project_capacity(path)
+    except CapacityError as exc:
+        raise Fatal(str(exc)) from None
+    if fmt == "json":
+        click.echo(capacity_report.render_json(cap, errors), nl=False)
+    else:
+        console = Console(highlight=False)
+        if not console.is_terminal:
+            console = Console(highlight=False, width=200, no_color=True)
+        capacity_report.render_text(cap, console, errors)
+    sys.exit(1 if cap.over else 0)
+
+
 from poolsafe.fix.cli import fix_command  # noqa: E402 (registered last: `poolsafe fix`)
 
 main.add_command(fix_command)

@@ -30,7 +30,7 @@ from poolsafe.config import (
 from poolsafe.engine import ScanOptions, scope_options
 from poolsafe.parallel import default_jobs
 from poolsafe.postprocess import UnusedSuppression
-from poolsafe.rule_codes import RULE_CODES
+from poolsafe.rule_codes import RULE_CODES, enabled_codes, selected
 from poolsafe.rules import Rule
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,6 +125,12 @@ def split_codes(value: str | None) -> list[str] | None:
 
 
 def expand(selectors: list[str]) -> set[str]:
+    """The codes the selectors enable; an opt-in rule (PS209) only by its code or `ALL`."""
+    return {c for c in RULE_CODES if selected(c, tuple(selectors))}
+
+
+def expand_ignored(selectors: list[str]) -> set[str]:
+    """The codes the selectors of an ignore list remove: every code they prefix."""
     return {c for c in RULE_CODES for s in selectors if s == "ALL" or c.startswith(s)}
 
 
@@ -142,9 +148,10 @@ class Selection:
         if self.select is not None:
             base = expand(self.select)
         else:
-            base = expand(cfg.select) if cfg.select is not None else expand(["ALL"])
-            base = (base | expand(cfg.extend_select)) - expand(cfg.ignore)
-        return (base | expand(self.extend_select)) - expand(self.ignore)
+            base = expand(cfg.select) if cfg.select is not None else set(
+                enabled_codes(None, []))
+            base = (base | expand(cfg.extend_select)) - expand_ignored(cfg.ignore)
+        return (base | expand(self.extend_select)) - expand_ignored(self.ignore)
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: object) -> object:

@@ -46,6 +46,7 @@ KEYS = (
     "release",
     "session-dependencies",
     "src",
+    "pgbouncer",
 )
 
 
@@ -70,6 +71,9 @@ class Config:
     project: ProjectConfig = field(default_factory=ProjectConfig)
     #: import roots, relative to the project root (like Ruff's `src`)
     src: list[str] = field(default_factory=list)
+    #: the application reaches PostgreSQL through PgBouncer in transaction mode
+    #: (PS210 reads it from the project's pyproject.toml itself)
+    pgbouncer: bool = False
 
     @property
     def label(self) -> str:
@@ -212,6 +216,10 @@ def parse_table(table: dict[str, Any], *, path: Path | None, known_codes: Iterab
             cfg.project.session_dependencies = set(r.strings(key, value))
         elif key == "src":
             cfg.src = r.strings(key, value)
+        elif key == "pgbouncer":
+            if not isinstance(value, bool):
+                raise r.fail(key, f"expected true or false, got {_type_name(value)}")
+            cfg.pgbouncer = value
     return cfg
 
 

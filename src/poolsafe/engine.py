@@ -18,7 +18,7 @@ from poolsafe.gc_scope import trees_kept_out_of_gc
 from poolsafe.model import FileError, Finding, Location, ScanResult, Severity
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions, scope_options
 from poolsafe.prefilter import select
-from poolsafe.project import dependency_signature, module_key, names_to_files
+from poolsafe.project import DEPLOYMENT_RULES, dependency_signature, module_key, names_to_files
 from poolsafe.rule_codes import enabled_codes
 from poolsafe.scope import ProjectScope, build_scope
 
@@ -226,7 +226,19 @@ def _cache_key(options: ScanOptions, root: Path) -> str:
     project = options.project
     return config_key((__version__, str(root), rules, sorted(project.acquire.items()),
                        sorted(project.release), sorted(project.session_dependencies),
-                       options.max_file_bytes, dependency_signature(root)))
+                       options.max_file_bytes, dependency_signature(root),
+                       _deployment_signature(rules, root)))
+
+
+def _deployment_signature(rules: list[str], root: Path) -> object:
+    """The deployment files (compose, manifests, `.env*`) that PS208 and PS210 read:
+    their findings are stale when one of them changes. Not walked when those rules
+    are off."""
+    if not any(code in rules for code in DEPLOYMENT_RULES):
+        return None
+    from poolsafe.analysis.deploy_files import deployment_signature
+
+    return deployment_signature(root)
 
 
 def _finding_json(f: Finding) -> list[Any]:

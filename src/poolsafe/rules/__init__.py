@@ -27,6 +27,12 @@ def _load() -> tuple[type[Rule], ...]:
     from poolsafe.rules.ps205_scoped_session_never_removed import ScopedSessionNeverRemoved
     from poolsafe.rules.ps206_job_without_app_context import JobWithoutAppContext
     from poolsafe.rules.ps207_io_in_transaction import IoInTransaction
+    from poolsafe.rules.ps208_pool_capacity_exceeds_server import PoolCapacityExceedsServer
+    from poolsafe.rules.ps209_missing_timeouts import MissingTimeouts
+    from poolsafe.rules.ps210_prepared_statements_behind_pgbouncer import (
+        PreparedStatementsBehindPgbouncer,
+    )
+    from poolsafe.rules.ps211_mysql_without_recycle import MysqlWithoutRecycle
 
     return (
         ClosePooledConnection,
@@ -42,6 +48,10 @@ def _load() -> tuple[type[Rule], ...]:
         ScopedSessionNeverRemoved,
         JobWithoutAppContext,
         IoInTransaction,
+        PoolCapacityExceedsServer,
+        MissingTimeouts,
+        PreparedStatementsBehindPgbouncer,
+        MysqlWithoutRecycle,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
+from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.analysis.project_facts import facts, is_test_module
 from poolsafe.analysis.resolution import is_false
 from poolsafe.fix.api import FixOutcome
@@ -40,6 +41,11 @@ class PoolWithoutPrePing(Rule):
     Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
     and are exempt; options hidden behind `**kwargs` that cannot be read are
     given the benefit of the doubt.
+
+    A MySQL/MariaDB `create_engine()` with neither `pool_pre_ping` nor a
+    `pool_recycle` below `wait_timeout` is reported by PS211
+    (mysql-without-recycle) instead, not by both; a MySQL engine that recycles
+    in time but does not pre-ping is still reported here.
 
     ## Why is this bad?
     A pooled connection can die while idle: the server restarts or fails over,
@@ -92,6 +98,8 @@ class PoolWithoutPrePing(Rule):
                 continue
             if site.from_config and facts(ctx.index).global_pre_ping():
                 continue
+            if unprotected_mysql(ctx.index, ctx.module, site) is not None:
+                continue  # PS211 reports it: neither recycle nor pre-ping on MySQL
             where = ("`SQLALCHEMY_ENGINE_OPTIONS`" if site.from_config else site.label)
             dialect = site.dialect
             if site.dialect_evidence:

@@ -15,10 +15,11 @@ engine = create_engine(os.environ["DATABASE_URL"], pool_size=10)  # expect: PS20
 from sqlalchemy.ext.asyncio import create_async_engine
 from .settings import settings
 
-engine = create_async_engine(settings.database_url)  # expect: PS203
+engine = create_async_engine(settings.database_url, pool_recycle=3600)  # expect: PS203
 """, files={"pyproject.toml": "[tool.poetry.dependencies]\npython = '^3.11'\nasyncmy = '*'\n",
             "settings.py": "class S:\n    database_url: str = ''\nsettings = S()\n"},
-         path="case.py", note="Poetry dependencies declare a MySQL driver"),
+         path="case.py", note="Poetry dependencies declare a MySQL driver; it recycles "
+         "(PS211 is satisfied) but does not pre-ping"),
     Case("""
 from sqlalchemy import create_engine
 

@@ -1,0 +1,315 @@
+"""The connection budget of a project: every pool, times the processes that hold
+it, against the connection limit of the server it talks to, per environment.
+
+    web: 2 replicas x 4 workers x (10 + 5) = 120 > 97
+
+Each process group (a compose service, a Kubernetes Deployment, a Procfile line)
+is assumed to open every pool of the project (module-level engines are imported
+by every process); pools that point at different servers (a PgBouncer, another
+database) are budgeted per server. Every number shows where it comes from; an
+unknown one counts as 1 and makes the total a lower bound ("at least"), so an
+over-budget verdict is never built on a guess.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from poolsafe.analysis.config_values import Count, unknown
+from poolsafe.analysis.deploy_files import Problem, ProjectFiles
+from poolsafe.analysis.environments import Environment, environments
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ModuleInfo
+from poolsafe.analysis.pool_sites import (
+    PoolSite,
+    PoolSize,
+    Target,
+    connect_settings,
+    option_text,
+    pool_size,
+    project_pools,
+    target,
+)
+from poolsafe.analysis.process_model import (
+    Command,
+    ProcessGroup,
+    ProcessModel,
+    ServerService,
+    process_model,
+)
+from poolsafe.analysis.server_limits import (
+    Server,
+    ServerFiles,
+    compose_server,
+    default_server,
+    server_files,
+)
+from poolsafe.knowledge.capacity import MYSQL_DIALECTS, PGBOUNCER_PORT
+from poolsafe.knowledge.frameworks import EMBEDDED_DIALECTS
+from poolsafe.project import find_project_root
+
+_UNITS = {"gunicorn": "workers", "uvicorn": "workers", "hypercorn": "workers",
+          "fastapi": "workers", "rq": "processes", "dramatiq": "processes",
+          "granian": "workers", "celery": "processes", "daphne": "processes",
+          "python": "processes"}
+
+
+@dataclass
+class PoolUse:
+    pool: PoolSite
+    size: PoolSize
+    target: Target
+    server: Server | None
+    #: how the server was chosen, when it was assumed
+    note: str = ""
+    #: pre-ping, recycle and timeouts, as the report shows them
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class GroupDemand:
+    group: ProcessGroup
+    uses: list[PoolUse]
+
+    @property
+    def per_process(self) -> int:
+        return sum(u.size.total for u in self.uses)
+
+    @property
+    def total(self) -> int:
+        return self.group.replicas.used * self.group.command.processes.used * self.per_process
+
+    @property
+    def exact(self) -> bool:
+        return (self.group.replicas.known and self.group.command.processes.known
+                and all(u.size.known for u in self.uses))
+
+    def formula(self) -> str:
+        r = self.group.replicas
+        p = self.group.command.processes
+        unit = _UNITS.get(self.group.command.program, "processes")
+        replicas = f"{r.used}{'' if r.known else '?'} replica{'s' if r.used != 1 else ''}"
+        procs = f"{p.used}{'' if p.known else '?'} {unit}"
+        sizes = [u.size.formula() + ("" if u.size.known else "?") for u in self.uses]
+        pools = sizes[0] if len(sizes) == 1 else "(" + " + ".join(sizes) + ")"
+        return f"{replicas} x {procs} x {pools} = {self.total}"
+
+
+@dataclass
+class ServerBudget:
+    server: Server
+    groups: list[GroupDemand]
+
+    @property
+    def demand(self) -> int:
+        return sum(g.total for g in self.groups)
+
+    @property
+    def exact(self) -> bool:
+        return all(g.exact for g in self.groups) and self.server.max_connections.known
+
+    @property
+    def over(self) -> bool:
+        return self.demand > self.server.limit
+
+    def arithmetic(self) -> str:
+        parts = [f"{g.group.name}: {g.formula()}" for g in self.groups]
+        total = "" if len(self.groups) == 1 else f"; total {self.demand}"
+        cmp = ">" if self.over else "<="
+        bound = "" if self.exact else " (at least: some numbers are unknown)"
+        return f"{'; '.join(parts)}{total} {cmp} {self.server.limit_text()}{bound}"
+
+
+@dataclass
+class EnvironmentCapacity:
+    environment: Environment
+    model: ProcessModel
+    uses: list[PoolUse]
+    budgets: list[ServerBudget]
+
+    @property
+    def over(self) -> bool:
+        return any(b.over for b in self.budgets)
+
+
+@dataclass
+class Capacity:
+    root: Path
+    pools: list[PoolSite]
+    environments: list[EnvironmentCapacity]
+    problems: list[Problem] = field(default_factory=list)
+    #: hints for the user (pools in sub-projects)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def over(self) -> bool:
+        return any(e.over for e in self.environments)
+
+    def over_budgets(self, pool: PoolSite) -> list[tuple[str, ServerBudget]]:
+        """The over-budget servers `pool` counts towards, per environment."""
+        out = []
+        for env in self.environments:
+            for budget in env.budgets:
+                if budget.over and any(u.pool is pool for g in budget.groups for u in g.uses):
+                    out.append((env.environment.name, budget))
+        return out
+
+
+# ------------------------------------------------------------------- build
+def compute_capacity(index: ProjectIndex, files: ProjectFiles) -> Capacity:
+    pools = [p for p in project_pools(index) if _in_project(p.module, files)]
+    conf = server_files(files)
+    envs = environments(files)
+    out = Capacity(files.root, pools, [])
+    for env in envs:
+        out.environments.append(_environment(index, files, conf, env, pools))
+    out.problems = list(files.problems)
+    return out
+
+
+def _in_project(module: ModuleInfo, files: ProjectFiles) -> bool:
+    if files.virtual is not None:
+        return True
+    try:
+        return find_project_root(module.abspath) == files.root
+    except OSError:
+        return False
+
+
+def _environment(index: ProjectIndex, files: ProjectFiles, conf: ServerFiles,
+                 env: Environment, pools: list[PoolSite]) -> EnvironmentCapacity:
+    model = process_model(files, env.values)
+    groups = model.groups or [ProcessGroup(
+        "app", "no process model in the repository",
+        Command("python", unknown("no process manager found: 1 process assumed"), ""),
+        unknown("no deployment found: 1 replica assumed"))]
+    registry: dict[str, Server] = {}
+    budgets: dict[str, ServerBudget] = {}
+    first_uses: list[PoolUse] = []
+    for n, group in enumerate(groups):
+        merged = {**env.values, **group.env}
+        per_server: dict[str, list[PoolUse]] = {}
+        for pool in pools:
+            if pool.non_pooling:
+                continue
+            use = pool_use(index, pool, merged, model.servers, conf, registry)
+            if n == 0:
+                first_uses.append(use)
+            if use.server is not None:
+                per_server.setdefault(use.server.name, []).append(use)
+        for name, uses in per_server.items():
+            budget = budgets.setdefault(name, ServerBudget(registry[name], []))
+            budget.groups.append(GroupDemand(group, uses))
+    if not pools:
+        first_uses = []
+    return EnvironmentCapacity(env, model, first_uses, list(budgets.values()))
+
+
+def pool_use(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str],
+             services: list[ServerService], conf: ServerFiles,
+             registry: dict[str, Server]) -> PoolUse:
+    size = pool_size(index, pool, env)
+    where = target(index, pool, env)
+    server, note = _server_for(where, services, conf, registry)
+    return PoolUse(pool, size, where, server, note, _settings(index, pool, env, where))
+
+
+def _settings(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str],
+              where: Target) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if pool.library == "sqlalchemy":
+        for key, name in (("pool_pre_ping", "pre_ping"), ("pool_recycle", "recycle"),
+                          ("pool_timeout", "pool_timeout")):
+            text = option_text(index, pool, key, env)
+            if text is not None:
+                out[name] = text
+    elif pool.library == "psycopg_pool":
+        for key, name in (("timeout", "pool_timeout"), ("max_lifetime", "recycle")):
+            text = option_text(index, pool, key, env)
+            if text is not None:
+                out[name] = text
+    elif pool.library in ("asyncpg", "aiomysql"):
+        text = option_text(index, pool, "max_inactive_connection_lifetime", env) or (
+            option_text(index, pool, "pool_recycle", env))
+        if text is not None:
+            out["recycle"] = text
+    out.update(connect_settings(index, pool, env, where))
+    return out
+
+
+def _server_for(t: Target, services: list[ServerService], conf: ServerFiles,
+                registry: dict[str, Server]) -> tuple[Server | None, str]:
+    dialect = t.dialect
+    if dialect is not None and dialect in EMBEDDED_DIALECTS:
+        return None, f"{dialect}: no server"
+    if dialect is not None and " or " in dialect:
+        dialect = None
+    if dialect in MYSQL_DIALECTS:
+        dialect = "mysql"
+    by_name = {s.name: s for s in services}
+    note = ""
+    service: ServerService | None = None
+    kind = dialect
+    if t.host is not None and t.host in by_name:
+        service = by_name[t.host]
+    elif t.port == PGBOUNCER_PORT or (t.host is not None and "pgbouncer" in t.host.lower()):
+        kind = "pgbouncer"
+        bouncers = [s for s in services if s.kind == "pgbouncer"]
+        service = bouncers[0] if len(bouncers) == 1 else None
+    else:
+        same = [s for s in services if s.kind == dialect] if dialect else [
+            s for s in services if s.kind != "pgbouncer"]
+        if len(same) == 1:
+            service = same[0]
+            if t.host is None:
+                note = f"host not known: the compose service `{service.name}` assumed"
+            elif t.host not in ("localhost", "127.0.0.1", "::1"):
+                note = f"host `{t.host}`: the compose service `{service.name}` assumed"
+    if service is not None:
+        if service.name not in registry:
+            registry[service.name] = compose_server(service, conf)
+        return registry[service.name], note
+    if kind is None:
+        return None, "the database is not known (URL not visible, no driver declared)"
+    name = t.host or {"postgresql": "PostgreSQL server", "mysql": "MySQL server",
+                      "pgbouncer": "PgBouncer"}.get(kind, f"{kind} server")
+    if kind not in ("postgresql", "mysql", "pgbouncer"):
+        return None, f"{kind}: no documented connection limit"
+    if name not in registry:
+        registry[name] = default_server(kind, name, conf)
+    return registry[name], note
+
+
+# -------------------------------------------------- shared with the rules
+def project_files(index: ProjectIndex, module: ModuleInfo) -> ProjectFiles:
+    """The deployment files of the project `module` belongs to."""
+    if index.text_files or module.abspath.parts[:2] == ("/", "virtual"):
+        virtual = {p.relative_to("/virtual").as_posix(): text
+                   for p, text in index.text_files.items()}
+        # Python configuration (gunicorn.conf.py) is a module of the in-memory project
+        for m in index.modules:
+            virtual.setdefault(m.path, m.source)
+        return ProjectFiles(Path("/virtual"), virtual)
+    return ProjectFiles(find_project_root(module.abspath))
+
+
+_CACHE: weakref.WeakKeyDictionary[ProjectIndex, dict[Path, Capacity]] = (
+    weakref.WeakKeyDictionary())
+
+
+def capacity_for(index: ProjectIndex, module: ModuleInfo) -> Capacity:
+    """The capacity of `module`'s project, computed once per index and project."""
+    files = project_files(index, module)
+    per_root = _CACHE.setdefault(index, {})
+    found = per_root.get(files.root)
+    if found is None:
+        found = compute_capacity(index, files)
+        per_root[files.root] = found
+    return found
+
+
+def count_text(c: Count) -> str:
+    return f"{c.used}" if c.known else f"{c.used}? ({c.source})"

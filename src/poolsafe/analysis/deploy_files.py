@@ -1,0 +1,251 @@
+"""The deployment files of a project, read safely: compose files, Kubernetes
+manifests, Procfile, Dockerfile, gunicorn configuration, `.env*` files and server
+configuration (`postgresql.conf`, `my.cnf`).
+
+A file that is too large, not UTF-8, or not readable is skipped with a note that
+says why (`Problem`); nothing here raises on user input. The project is either a
+directory on disk or the in-memory files of the rule-case harness.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: deployment files larger than this are not read
+MAX_DEPLOY_FILE_BYTES = 1_000_000
+#: all deployment files together: beyond this, further files are not read
+MAX_TOTAL_BYTES = 20_000_000
+#: how deep below the root manifests are looked for, and how many files at most
+MAX_DEPTH = 4
+MAX_FILES = 400
+
+_SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "env", "__pycache__",
+                        ".tox", ".mypy_cache", ".ruff_cache", ".pytest_cache", "site-packages",
+                        ".poolsafe_cache", "dist", "build"})
+#: directories whose whole tree is read for manifests (others: one level)
+_DEPLOY_DIRS = frozenset({"k8s", "kubernetes", "kube", "deploy", "deployment", "deployments",
+                          "manifests", "helm", "charts", "infra", "ops", "docker", ".docker",
+                          "config", "conf", "etc", "kustomize", "overlays", "base", ".k8s"})
+#: `.env` files that document variables instead of setting them
+_ENV_TEMPLATES = ("example", "sample", "template", "dist", "defaults", "tmpl")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+@dataclass
+class ProjectFiles:
+    """The files of one project by path relative to its root (POSIX separators)."""
+
+    root: Path
+    #: relative path -> text, for an in-memory project (None: read the disk)
+    virtual: Mapping[str, str] | None = None
+    problems: list[Problem] = field(default_factory=list)
+    _listing: list[str] | None = None
+    #: parsed documents by (kind, path), so each file is parsed once per project
+    parsed: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _read_bytes: int = 0
+
+    def listing(self) -> list[str]:
+        """Relative paths, the project's own first: a monorepo's backend/ project
+        also sees the deployment files of the repository around it (`../compose.yml`)."""
+        if self._listing is None:
+            if self.virtual is not None:
+                self._listing = sorted(self.virtual)
+            else:
+                self._listing = sorted(_walk(self.root) + _above(self.root),
+                                       key=lambda p: (p.count("../"), p))
+        return self._listing
+
+    def resolve(self, base: str, *parts: str) -> str | None:
+        """`parts` joined to the directory `base` (relative), as a listed path."""
+        joined = posixpath.normpath(posixpath.join(base or ".", *parts))
+        if self.virtual is None:
+            joined = os.path.relpath(os.path.normpath(os.path.join(self.root, joined)),
+                                     self.root).replace(os.sep, "/")
+        return joined if joined in self.listing() else None
+
+    def read(self, rel: str) -> str | None:
+        """The text of a file, or None (with a problem recorded) when it cannot be read."""
+        if self.virtual is not None:
+            return self.virtual.get(rel)
+        key = ("text", rel)
+        if key not in self.parsed:
+            self.parsed[key] = self._read(rel)
+        text: str | None = self.parsed[key]
+        return text
+
+    def _read(self, rel: str) -> str | None:
+        path = self.root / rel
+        try:
+            size = path.stat().st_size
+            if size > MAX_DEPLOY_FILE_BYTES:
+                self.note(rel, f"not read: {size} bytes, more than {MAX_DEPLOY_FILE_BYTES}")
+                return None
+            if self._read_bytes + size > MAX_TOTAL_BYTES:
+                self.note(rel, f"not read: the deployment files read so far exceed "
+                               f"{MAX_TOTAL_BYTES} bytes")
+                return None
+            with path.open("rb") as f:
+                data = f.read(MAX_DEPLOY_FILE_BYTES + 1)
+            if len(data) > MAX_DEPLOY_FILE_BYTES:
+                self.note(rel, f"not read: more than {MAX_DEPLOY_FILE_BYTES} bytes")
+                return None
+            self._read_bytes += len(data)
+        except OSError as exc:
+            self.note(rel, f"not read: {exc.strerror or exc}")
+            return None
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.note(rel, "not read: not UTF-8 text")
+            return None
+
+    def note(self, rel: str, message: str) -> None:
+        problem = Problem(rel, message)
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    # ------------------------------------------------------------ kinds of file
+    def compose_files(self) -> list[str]:
+        return [p for p in self.listing() if _is_compose(p)]
+
+    def yaml_files(self) -> list[str]:
+        return [p for p in self.listing() if p.endswith((".yml", ".yaml")) and not _is_compose(p)
+                and not p.rsplit("/", 1)[-1].startswith(".")]
+
+    def named(self, *names: str) -> list[str]:
+        return [p for p in self.listing() if p.rsplit("/", 1)[-1] in names]
+
+    def env_files(self) -> list[str]:
+        """`.env` and `.env.<name>` at the root or in the directories above it, up to
+        the repository (templates such as `.env.example` are not environments)."""
+        out = []
+        for p in self.listing():
+            name = p.replace("../", "")
+            if "/" in name or not (name == ".env" or name.startswith(".env.")):
+                continue
+            if p.rsplit(".", 1)[-1].lower() in _ENV_TEMPLATES:
+                continue
+            out.append(p)
+        return out
+
+
+def _above(root: Path) -> list[str]:
+    """The deployment files of the directories above `root`, up to the repository's
+    top (the nearest one with `.git`): their own files and manifest directories, not
+    their other subdirectories (sibling projects). None when no repository holds
+    `root`."""
+    chain = []
+    current = root
+    for _ in range(8):
+        if (current / ".git").exists():
+            break
+        if current.parent == current:
+            return []
+        current = current.parent
+        chain.append(current)
+    else:
+        return []
+    if not chain or not (chain[-1] / ".git").exists():
+        return []
+    out: list[str] = []
+    for depth, directory in enumerate(chain, start=1):
+        prefix = "../" * depth
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and _interesting(entry.name):
+                    out.append(prefix + entry.name)
+                elif entry.is_dir(follow_symlinks=False) and entry.name.lower() in _DEPLOY_DIRS:
+                    out.extend(prefix + entry.name + "/" + p
+                               for p in _walk(Path(entry.path), MAX_DEPTH - 1))
+            except OSError:
+                continue
+    return out[:MAX_FILES]
+
+
+def _is_compose(rel: str) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return name.endswith((".yml", ".yaml")) and (
+        name.startswith(("docker-compose", "compose.", "compose-")) or name in {
+            "compose.yml", "compose.yaml"})
+
+
+def _walk(root: Path, max_depth: int = MAX_DEPTH) -> list[str]:
+    out: list[str] = []
+
+    def visit(directory: str, rel: str, depth: int) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if len(out) >= MAX_FILES:
+                return
+            sub = f"{rel}{entry.name}"
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name in _SKIP_DIRS or depth >= max_depth:
+                        continue
+                    # the root's own directories (a monorepo's backend/) and anything
+                    # below a directory of manifests (k8s/overlays/prod/...)
+                    if depth == 0 or entry.name.lower() in _DEPLOY_DIRS or (
+                            set(rel.lower().split("/")) & _DEPLOY_DIRS):
+                        visit(entry.path, sub + "/", depth + 1)
+                elif entry.is_file(follow_symlinks=False) and _interesting(entry.name):
+                    out.append(sub)
+            except OSError:
+                continue
+
+    visit(str(root), "", 0)
+    return out
+
+
+_NAMES = frozenset({"Procfile", "Dockerfile", "gunicorn.conf.py", "gunicorn_conf.py",
+                    "gunicorn.py", "gunicorn_config.py", "postgresql.conf", "my.cnf",
+                    "mysqld.cnf", "pgbouncer.ini", "pyproject.toml"})
+
+
+def _interesting(name: str) -> bool:
+    return (name in _NAMES or name.endswith((".yml", ".yaml")) or name == ".env"
+            or name.startswith((".env.", "Dockerfile.")) or name.endswith(".Dockerfile")
+            or name.endswith((".cnf", ".sh")))
+
+
+def deployment_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, mtime) of the deployment files, for cache keys: PS208 and PS210
+    findings change when one of them does."""
+    out = []
+    for rel in _walk(root) + _above(root):
+        try:
+            st = (root / rel).stat()
+        except OSError:
+            continue
+        out.append((rel, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    """Lines with backslash continuations joined (Dockerfile, Procfile)."""
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        yield pending + line
+        pending = ""
+    if pending:
+        yield pending

@@ -1,0 +1,462 @@
+"""Every connection pool of a project with its settings, evaluated per environment:
+SQLAlchemy engines (`create_engine` calls and Flask-SQLAlchemy configuration, from
+`analysis.engines`), psycopg2 pools, psycopg_pool, asyncpg and aiomysql pools.
+
+A setting is followed through constants and settings modules (`resolution.resolve`),
+and an environment lookup (`os.getenv("POOL_SIZE", "10")`, `os.environ["X"]`) takes
+the value an environment's `.env` files give, else its default. What cannot be
+read is unknown, with the reason.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import libcst as cst
+
+from poolsafe.analysis.config_values import Count, known, parse_int, unknown
+from poolsafe.analysis.cstutil import keyword_arg, positional_args, string_value
+from poolsafe.analysis.engines import EngineSite, engine_sites, is_embedded, is_non_pooling
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.project_facts import is_test_module
+from poolsafe.analysis.resolution import (
+    Bound,
+    Options,
+    call_options,
+    external_name,
+    inventory,
+    may_call,
+    qual_match,
+    resolve,
+)
+from poolsafe.knowledge.capacity import (
+    POOL_CONSTRUCTORS,
+    SQLALCHEMY_DEFAULT_MAX_OVERFLOW,
+    SQLALCHEMY_DEFAULT_POOL_SIZE,
+    PoolConstructor,
+)
+from poolsafe.knowledge.frameworks import ENGINE_CONSTRUCTORS, ENV_LOOKUPS
+from poolsafe.positions import spans
+
+#: words a module must spell to hold a pool (the lazy index parses only those)
+POOL_WORDS = sorted({tail.rsplit(".", 1)[-1] for _, tail in ENGINE_CONSTRUCTORS}
+                    | {c.tail.rsplit(".", 1)[-1] for c in POOL_CONSTRUCTORS}
+                    | {"SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "engine_options"})
+
+
+@dataclass
+class PoolSite:
+    module: ModuleInfo
+    #: where findings about the pool are reported (the call, or the config)
+    anchor: cst.CSTNode
+    line: int
+    library: str
+    label: str
+    #: the URL / DSN expression, when there is one
+    url: Bound | None
+    #: keyword arguments (SQLAlchemy options, pool constructor keywords)
+    options: Options
+    #: the dialect known without an environment (the URL's scheme, declared drivers)
+    dialect: str | None
+    #: SQLAlchemy engine site, or the other pool's constructor
+    engine: EngineSite | None = None
+    constructor: PoolConstructor | None = None
+    call: cst.Call | None = None
+    #: keeps no idle connections (NullPool): one connection per checkout
+    non_pooling: bool = False
+
+    @property
+    def where(self) -> str:
+        return f"{self.module.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class PoolSize:
+    """The most connections one copy of the pool opens, and how it is made up."""
+
+    #: persistent size and overflow (SQLAlchemy); for other pools base is the max
+    base: Count
+    overflow: Count | None
+    #: the minimum size of a pool that has one (psycopg2, psycopg_pool, asyncpg)
+    minimum: Count | None = None
+
+    @property
+    def total(self) -> int:
+        return self.base.used + (self.overflow.used if self.overflow is not None else 0)
+
+    @property
+    def known(self) -> bool:
+        return self.base.known and (self.overflow is None or self.overflow.known)
+
+    def formula(self) -> str:
+        if self.overflow is None:
+            return str(self.base.used)
+        return f"({self.base.used} + {self.overflow.used})"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a pool connects, in one environment."""
+
+    dialect: str | None
+    host: str | None
+    port: int | None
+    #: query parameters of the URL (`?prepare_threshold=0`)
+    query: dict[str, str]
+    url_known: bool
+
+
+_SITES: weakref.WeakKeyDictionary[ProjectIndex, list[PoolSite]] = weakref.WeakKeyDictionary()
+
+
+def project_pools(index: ProjectIndex) -> list[PoolSite]:
+    """Every pool of the project outside its tests, in module order (computed once)."""
+    found = _SITES.get(index)
+    if found is None:
+        found = []
+        for module in index.modules_mentioning(POOL_WORDS):
+            if not is_test_module(module):
+                found.extend(module_pools(index, module))
+        _SITES[index] = found
+    return found
+
+
+def module_pools(index: ProjectIndex, module: ModuleInfo) -> list[PoolSite]:
+    out: list[PoolSite] = []
+    for site in engine_sites(index, module):
+        if site.anchor is None or is_embedded(site.dialect):
+            continue
+        if site.from_config and site.call is not None:
+            continue  # SQLAlchemy(engine_options=...): options for the config's engine
+        options = site.options or Options(open=True)
+        url = None
+        if site.call is not None and not site.from_config:
+            args = positional_args(site.call)
+            expr = args[0] if args else keyword_arg(site.call, "url")
+            func = _func_of(module, site.call)
+            url = Bound(expr, module, func) if expr is not None else None
+        else:
+            url = _config_uri(index, module, site)
+        out.append(PoolSite(module, site.anchor, 0, "sqlalchemy", site.label, url, options,
+                            site.dialect, engine=site, call=site.call,
+                            non_pooling=is_non_pooling(index, options)))
+    names = {c.tail.rsplit(".", 1)[-1] for c in POOL_CONSTRUCTORS}
+    for call, func in inventory(module).calls:
+        if not may_call(call, names, module, func):
+            continue
+        qual = external_name(index, call.func, module, func)
+        if qual is None:
+            continue
+        ctor = next((c for c in POOL_CONSTRUCTORS if qual_match(qual, [(c.root, c.tail)])), None)
+        if ctor is None:
+            continue
+        args = positional_args(call)
+        dsn = keyword_arg(call, ctor.dsn_keyword) if ctor.dsn_keyword else None
+        if dsn is None and ctor.dsn_position is not None and len(args) > ctor.dsn_position:
+            dsn = args[ctor.dsn_position]
+        short = ctor.tail.rsplit(".", 1)[-1]
+        out.append(PoolSite(module, call, 0, ctor.library, f"`{short}()`",
+                            Bound(dsn, module, func) if dsn is not None else None,
+                            call_options(index, call, module, func), ctor.dialect,
+                            constructor=ctor, call=call))
+    if out:
+        where = spans(module.tree, [p.anchor for p in out])
+        for p in out:
+            span = where.get(id(p.anchor))
+            p.line = span.start_line if span is not None else 0
+    return out
+
+
+def _func_of(module: ModuleInfo, call: cst.Call) -> FunctionInfo | None:
+    for c, func in module.calls:
+        if c is call:
+            return func
+    return None
+
+
+def _config_uri(index: ProjectIndex, module: ModuleInfo, site: EngineSite) -> Bound | None:
+    from poolsafe.analysis.engines import flask_config_units
+
+    for unit in flask_config_units(index, module):
+        if unit.uri is None:
+            continue
+        if unit.options is not None and unit.options.expr is site.anchor:
+            return unit.uri
+        if unit.uri.expr is site.anchor:
+            return unit.uri
+    return None
+
+
+# ------------------------------------------------------------ values per env
+def setting_int(index: ProjectIndex, b: Bound, env: Mapping[str, str], depth: int = 0) -> Count:
+    where = f"{b.module.path}"
+    if depth > 12:
+        return unknown(f"{where}: too deeply nested")
+    r = resolve(index, b.expr, b.module, b.func)
+    node = r.expr
+    if isinstance(node, cst.Integer):
+        return known(int(node.evaluated_value), where)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = setting_int(index, Bound(node.expression, r.module, r.func), env, depth + 1)
+        return known(-inner.used, inner.source) if inner.known else inner
+    text = string_value(node)
+    if text is not None:
+        n = parse_int(text)
+        return known(n, where) if n is not None else unknown(f"{where}: {text!r} is not a number")
+    if isinstance(node, cst.Call):
+        if isinstance(node.func, cst.Name) and node.func.value == "int":
+            args = positional_args(node)
+            if args:
+                return setting_int(index, Bound(args[0], r.module, r.func), env, depth + 1)
+        lookup = _env_lookup(index, node, r)
+        if lookup is not None:
+            name, default = lookup
+            if name is not None and name in env:
+                n = parse_int(env[name])
+                return known(n, f"${name}") if n is not None else unknown(
+                    f"${name}={env[name]!r} is not a number")
+            if default is not None:
+                found = setting_int(index, default, env, depth + 1)
+                if found.known and name is not None:
+                    return known(found.used, f"${name} default")
+                return found
+            return unknown(f"${name or '?'} is not set in the repository")
+    if isinstance(node, cst.Subscript):
+        name = _environ_key(index, node, r)
+        if name is not None:
+            if name in env:
+                n = parse_int(env[name])
+                if n is not None:
+                    return known(n, f"${name}")
+            return unknown(f"${name} is not set in the repository")
+    code = r.module.tree.code_for_node(node)
+    return unknown(f"`{code[:40]}` is not a constant")
+
+
+def setting_str(index: ProjectIndex, b: Bound, env: Mapping[str, str],
+                depth: int = 0) -> str | None:
+    """The text of a string setting in an environment (None: not known); an unknown
+    part of an f-string becomes `{?}`."""
+    if depth > 12:
+        return None
+    r = resolve(index, b.expr, b.module, b.func)
+    node = r.expr
+    text = string_value(node)
+    if text is not None:
+        return text
+    if isinstance(node, cst.FormattedString):
+        out = ""
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out += part.value
+            elif isinstance(part, cst.FormattedStringExpression):
+                inner = setting_str(index, Bound(part.expression, r.module, r.func), env,
+                                    depth + 1)
+                if inner is None:
+                    n = setting_int(index, Bound(part.expression, r.module, r.func), env,
+                                    depth + 1)
+                    inner = str(n.value) if n.known else "{?}"
+                out += inner
+        return out
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        left = setting_str(index, Bound(node.left, r.module, r.func), env, depth + 1)
+        right = setting_str(index, Bound(node.right, r.module, r.func), env, depth + 1)
+        if left is None:
+            return None
+        return left + (right if right is not None else "{?}")
+    if isinstance(node, cst.Integer):
+        return node.value
+    if isinstance(node, cst.Call):
+        lookup = _env_lookup(index, node, r)
+        if lookup is not None:
+            name, default = lookup
+            if name is not None and name in env:
+                return env[name]
+            if default is not None:
+                return setting_str(index, default, env, depth + 1)
+            return None
+        if isinstance(node.func, cst.Name) and node.func.value == "str":
+            args = positional_args(node)
+            if args:
+                return setting_str(index, Bound(args[0], r.module, r.func), env, depth + 1)
+    if isinstance(node, cst.Subscript):
+        name = _environ_key(index, node, r)
+        if name is not None and name in env:
+            return env[name]
+    return None
+
+
+def _env_lookup(index: ProjectIndex, call: cst.Call,
+                where: Bound) -> tuple[str | None, Bound | None] | None:
+    qual = external_name(index, call.func, where.module, where.func)
+    if qual is None or not qual_match(qual, ENV_LOOKUPS):
+        return None
+    args = positional_args(call)
+    name = string_value(args[0]) if args else None
+    default = args[1] if len(args) > 1 else keyword_arg(call, "default")
+    return name, (Bound(default, where.module, where.func) if default is not None else None)
+
+
+def _environ_key(index: ProjectIndex, node: cst.Subscript, where: Bound) -> str | None:
+    qual = external_name(index, node.value, where.module, where.func)
+    if qual != "os.environ" or len(node.slice) != 1:
+        return None
+    sl = node.slice[0].slice
+    return string_value(sl.value) if isinstance(sl, cst.Index) else None
+
+
+def pool_size(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) -> PoolSize:
+    values = pool.options.values
+    if pool.constructor is None:
+        size_b, over_b = values.get("pool_size"), values.get("max_overflow")
+        size = setting_int(index, size_b, env) if size_b is not None else (
+            unknown("`pool_size` may be set by `**options` that cannot be read")
+            if pool.options.open else known(SQLALCHEMY_DEFAULT_POOL_SIZE,
+                                            "SQLAlchemy's default pool_size (5)"))
+        over = setting_int(index, over_b, env) if over_b is not None else (
+            unknown("`max_overflow` may be set by `**options` that cannot be read")
+            if pool.options.open else known(SQLALCHEMY_DEFAULT_MAX_OVERFLOW,
+                                            "SQLAlchemy's default max_overflow (10)"))
+        return PoolSize(size, over)
+    ctor = pool.constructor
+    args = positional_args(pool.call) if pool.call is not None else []
+
+    def argument(keyword: str, position: int | None) -> Bound | None:
+        found = values.get(keyword)
+        if found is None and position is not None and len(args) > position:
+            found = Bound(args[position], pool.module, None)
+        return found
+
+    min_b = argument(ctor.min_keyword, ctor.min_position)
+    minimum = setting_int(index, min_b, env) if min_b is not None else (
+        known(ctor.default_min, f"{ctor.library}'s default {ctor.min_keyword} "
+                                f"({ctor.default_min})") if ctor.default_min is not None
+        else None)
+    max_b = argument(ctor.max_keyword, ctor.max_position)
+    if max_b is not None:
+        return PoolSize(setting_int(index, max_b, env), None, minimum)
+    if ctor.default_max is not None:
+        return PoolSize(known(ctor.default_max, f"{ctor.library}'s default "
+                                                f"{ctor.max_keyword} ({ctor.default_max})"),
+                        None, minimum)
+    if minimum is not None:
+        return PoolSize(Count(minimum.value, f"{ctor.max_keyword} defaults to "
+                                             f"{ctor.min_keyword}: {minimum.source}"), None,
+                        minimum)
+    return PoolSize(unknown(f"{ctor.library}: the maximum size is not given"), None)
+
+
+def target(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) -> Target:
+    text = setting_str(index, pool.url, env) if pool.url is not None else None
+    if text is None:
+        return Target(pool.dialect, None, None, {}, False)
+    return parse_target(text, pool.dialect)
+
+
+def parse_target(text: str, dialect: str | None) -> Target:
+    """Dialect, host, port and query parameters of a URL or a libpq `key=value` DSN."""
+    if "://" in text:
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            return Target(dialect, None, None, {}, False)
+        scheme = parts.scheme.split("+", 1)[0].lower()
+        if scheme in ("postgres", "postgresql"):
+            scheme = "postgresql"
+        elif scheme == "mariadb":
+            scheme = "mysql"
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        host = unquote(parts.hostname) if parts.hostname and "{?}" not in parts.hostname \
+            else None
+        if host is None and "host" in query:
+            host = query["host"]
+        return Target(scheme or dialect, host, port, query, "{?}" not in (parts.netloc or "?"))
+    pairs: dict[str, str] = {}
+    for token in text.split():
+        key, sep, value = token.partition("=")
+        if sep:
+            pairs[key.strip()] = value.strip().strip("'")
+    if not pairs:
+        return Target(dialect, None, None, {}, False)
+    port = parse_int(pairs.get("port"))
+    return Target(dialect, pairs.get("host"), port, pairs, "host" in pairs)
+
+
+# ------------------------------------------------------------ other settings
+def option_text(index: ProjectIndex, pool: PoolSite, key: str,
+                env: Mapping[str, str]) -> str | None:
+    """A keyword's value as the report shows it (a number, a string, else the code)."""
+    b = pool.options.values.get(key)
+    if b is None:
+        return None
+    n = setting_int(index, b, env)
+    if n.known:
+        return str(n.value)
+    text = setting_str(index, b, env)
+    if text is not None:
+        return text
+    r = resolve(index, b.expr, b.module, b.func)
+    return r.module.tree.code_for_node(r.expr)[:40]
+
+
+def connect_settings(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str],
+                     where: Target) -> dict[str, str]:
+    """`connect_timeout` and `statement_timeout`, wherever the pool sets them: the
+    DSN's query (`?connect_timeout=10&options=-c statement_timeout=5000`),
+    `connect_args={...}` (SQLAlchemy), server settings and keywords of the pool."""
+    from poolsafe.analysis.resolution import mapping_options
+
+    out: dict[str, str] = {}
+    query = where.query
+    for key in ("connect_timeout", "statement_timeout", "read_timeout"):
+        if key in query:
+            out[key] = query[key]
+    _options_text(query.get("options", ""), out)
+    if pool.library in ("psycopg2", "aiomysql"):
+        for key in ("connect_timeout", "read_timeout"):
+            text = option_text(index, pool, key, env)
+            if text is not None:
+                out[key] = text
+        _options_text(option_text(index, pool, "options", env) or "", out)
+    holders = [pool.options.values.get(k) for k in ("connect_args", "server_settings", "kwargs")]
+    for b in holders:
+        if b is None:
+            continue
+        args = mapping_options(index, b.expr, b.module, b.func)
+        if args is None:
+            out.setdefault("open", "yes")
+        else:
+            inner = PoolSite(pool.module, pool.anchor, pool.line, pool.library, pool.label,
+                             None, args, pool.dialect)
+            for key in ("connect_timeout", "statement_timeout", "timeout", "command_timeout",
+                        "read_timeout"):
+                text = option_text(index, inner, key, env)
+                if text is not None:
+                    out["connect_timeout" if key == "timeout" else key] = text
+            opts = option_text(index, inner, "options", env)
+            if opts is not None:
+                _options_text(opts, out)
+            if args.open:
+                out.setdefault("open", "yes")
+            init = option_text(index, inner, "init_command", env)
+            if init is not None and "max_execution_time" in init:
+                out["statement_timeout"] = init
+    for key, name in (("timeout", "connect_timeout"), ("command_timeout", "statement_timeout")):
+        if pool.library == "asyncpg":
+            text = option_text(index, pool, key, env)
+            if text is not None:
+                out[name] = text
+    return out
+
+
+def _options_text(options: str, out: dict[str, str]) -> None:
+    """`-c statement_timeout=5000 -c lock_timeout=1000` (libpq's `options`)."""
+    for token in options.replace("-c", " ").split():
+        key, sep, value = token.partition("=")
+        if sep and key.strip() == "statement_timeout":
+            out["statement_timeout"] = value.strip()

@@ -1,0 +1,86 @@
+"""Facts about servers, pools and process managers that the capacity budget uses
+(`poolsafe capacity`, PS208-PS211): documented defaults, as data.
+
+Every default here is shown to the user as an assumption when it is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: `max_connections` when nothing in the repository sets it (the servers' defaults)
+DEFAULT_MAX_CONNECTIONS: dict[str, int] = {"postgresql": 100, "mysql": 151, "pgbouncer": 100}
+#: PostgreSQL keeps `superuser_reserved_connections` (default 3) for superusers; MySQL
+#: allows one SUPER connection *beyond* max_connections, so nothing is subtracted
+DEFAULT_RESERVED: dict[str, int] = {"postgresql": 3, "mysql": 0, "pgbouncer": 0}
+#: MySQL/MariaDB close connections idle longer than this (seconds)
+MYSQL_DEFAULT_WAIT_TIMEOUT = 28800
+#: the port PgBouncer listens on by default
+PGBOUNCER_PORT = 6432
+#: the dialect names that mean MySQL
+MYSQL_DIALECTS = frozenset({"mysql", "mariadb"})
+
+#: container images (the name without registry and tag) of database servers
+SERVER_IMAGES: dict[str, str] = {
+    "postgres": "postgresql", "postgresql": "postgresql", "postgis": "postgresql",
+    "timescaledb": "postgresql", "timescaledb-ha": "postgresql",
+    "mysql": "mysql", "mariadb": "mysql", "percona": "mysql", "mysql-server": "mysql",
+    "pgbouncer": "pgbouncer",
+}
+
+
+@dataclass(frozen=True)
+class PoolConstructor:
+    """A pool other than SQLAlchemy's: how its maximum size is given."""
+
+    root: str
+    tail: str
+    library: str
+    #: keyword and position of the minimum and the maximum size
+    min_keyword: str
+    min_position: int | None
+    max_keyword: str
+    max_position: int | None
+    #: the library's defaults (None: the maximum defaults to the minimum)
+    default_min: int | None
+    default_max: int | None
+    #: keyword and position of the DSN
+    dsn_keyword: str
+    dsn_position: int | None
+    dialect: str
+
+
+POOL_CONSTRUCTORS: tuple[PoolConstructor, ...] = (
+    PoolConstructor("psycopg2", "pool.SimpleConnectionPool", "psycopg2", "minconn", 0,
+                    "maxconn", 1, None, None, "dsn", 2, "postgresql"),
+    PoolConstructor("psycopg2", "pool.ThreadedConnectionPool", "psycopg2", "minconn", 0,
+                    "maxconn", 1, None, None, "dsn", 2, "postgresql"),
+    PoolConstructor("psycopg_pool", "ConnectionPool", "psycopg_pool", "min_size", None,
+                    "max_size", None, 4, None, "conninfo", 0, "postgresql"),
+    PoolConstructor("psycopg_pool", "AsyncConnectionPool", "psycopg_pool", "min_size", None,
+                    "max_size", None, 4, None, "conninfo", 0, "postgresql"),
+    PoolConstructor("asyncpg", "create_pool", "asyncpg", "min_size", None, "max_size", None,
+                    10, 10, "dsn", 0, "postgresql"),
+    PoolConstructor("aiomysql", "create_pool", "aiomysql", "minsize", None, "maxsize", None,
+                    1, 10, "", None, "mysql"),
+)
+
+#: SQLAlchemy's QueuePool defaults
+SQLALCHEMY_DEFAULT_POOL_SIZE = 5
+SQLALCHEMY_DEFAULT_MAX_OVERFLOW = 10
+
+#: process managers: the options that give the number of processes, and the default
+#: when none is given (None: the number of CPUs, not known from the repository)
+WORKER_OPTIONS: dict[str, tuple[tuple[str, ...], int | None]] = {
+    "gunicorn": (("-w", "--workers"), 1),
+    "uvicorn": (("--workers",), 1),
+    "hypercorn": (("-w", "--workers"), 1),
+    "celery": (("-c", "--concurrency"), None),
+    "daphne": ((), 1),
+    "granian": (("--workers",), 1),
+    "fastapi": (("--workers",), 1),
+    "rq": ((), 1),
+    "dramatiq": (("-p", "--processes"), None),
+}
+#: gunicorn and uvicorn read their default worker count from this variable
+WEB_CONCURRENCY = "WEB_CONCURRENCY"

@@ -1,0 +1,184 @@
+"""`poolsafe capacity` output: rich tables (pools, processes, budget per server and
+environment, assumptions) or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from poolsafe.analysis.capacity import Capacity, EnvironmentCapacity, PoolUse
+from poolsafe.analysis.config_values import Count
+
+
+def _count(c: Count) -> str:
+    return str(c.value) if c.known else f"? (1 assumed: {c.source})"
+
+
+def _size(use: PoolUse) -> str:
+    s = use.size
+    if s.overflow is None:
+        text = str(s.base.used) if s.base.known else "?"
+        if s.minimum is not None:
+            low = str(s.minimum.value) if s.minimum.known else "?"
+            return f"min {low} / max {text}"
+        return f"max {text}"
+    base = str(s.base.used) if s.base.known else "?"
+    over = str(s.overflow.used) if s.overflow.known else "?"
+    return f"{base} + {over}"
+
+
+def render_text(cap: Capacity, console: Console, errors: list[str]) -> None:
+    envs = cap.environments
+    console.print(f"[bold]Connection capacity of {escape(str(cap.root))}[/bold]")
+    # ------------------------------------------------------------ pools
+    pools = Table(title="Pools", title_justify="left", header_style="bold")
+    for col in ("location", "library", "pre-ping", "recycle", "timeouts"):
+        pools.add_column(col)
+    sizes = [[_size(u) for u in e.uses] for e in envs]
+    differ = len(envs) > 1 and any(s != sizes[0] for s in sizes)
+    targets = [[u.server.name if u.server else "?" for u in e.uses] for e in envs]
+    differ = differ or (len(envs) > 1 and any(t != targets[0] for t in targets))
+    shown = envs if differ else envs[:1]
+    for e in shown:
+        label = f"size [{e.environment.name}]" if differ else "size"
+        pools.add_column(escape(label))
+        pools.add_column(escape(f"server [{e.environment.name}]" if differ else "server"))
+    for i, pool in enumerate(cap.pools):
+        first = next((e.uses[i] for e in envs if i < len(e.uses)), None)
+        settings = first.settings if first is not None else {}
+        timeouts = ", ".join(f"{k}={v}" for k, v in settings.items()
+                             if k in ("pool_timeout", "connect_timeout", "statement_timeout"))
+        row = [pool.where, pool.library, settings.get("pre_ping", "-"),
+               settings.get("recycle", "-"), timeouts or "-"]
+        for e in shown:
+            use = next((u for u in e.uses if u.pool is pool), None)
+            if use is None:
+                row.extend(["NullPool" if pool.non_pooling else "-", "-"])
+            else:
+                row.extend([_size(use), use.server.name if use.server else "? " + use.note])
+        pools.add_row(*(escape(cell) for cell in row))
+    if cap.pools:
+        console.print(pools)
+    else:
+        console.print("No connection pools found.")
+    # -------------------------------------------------------- processes
+    for e in shown if differ else envs[:1]:
+        model = e.model
+        title = f"Processes ({model.source})"
+        if differ:
+            title += f" [{e.environment.name}]"
+        table = Table(title=escape(title), title_justify="left", header_style="bold")
+        for col in ("group", "declared in", "program", "replicas", "processes"):
+            table.add_column(col)
+        for g in model.groups:
+            table.add_row(*(escape(cell) for cell in (
+                g.name, g.where, g.command.program, _count(g.replicas),
+                _count(g.command.processes))))
+        if model.groups:
+            console.print(table)
+        else:
+            console.print("No process model found (no Kubernetes, compose, Procfile, "
+                          "Dockerfile or gunicorn configuration): 1 process assumed.")
+        for other in model.also:
+            console.print(f"  also found, not used: {other}", markup=False)
+    # ------------------------------------------------------------ budget
+    console.print("[bold]Budget[/bold]")
+    for e in envs:
+        _budget_lines(e, console, len(envs) > 1)
+    # ------------------------------------------------------ assumptions
+    notes = _assumptions(cap)
+    if notes:
+        console.print("[bold]Assumptions[/bold]")
+        for n in notes:
+            console.print(f"  - {n}", markup=False, highlight=False)
+    problems = [f"{p.path}: {p.message}" for p in cap.problems] + errors
+    if problems:
+        console.print("[bold]Not read[/bold]")
+        for p in problems:
+            console.print(f"  - {p}", markup=False, highlight=False)
+    for note in cap.notes:
+        console.print(f"Note: {note}", markup=False, highlight=False)
+    verdict = "[bold red]over budget[/bold red]" if cap.over else "[green]within budget[/green]"
+    console.print(f"Result: {verdict}")
+
+
+def _budget_lines(e: EnvironmentCapacity, console: Console, named: bool) -> None:
+    prefix = f"[{e.environment.name}] " if named else ""
+    if not e.budgets:
+        console.print(f"  {prefix}no pool with a known server", markup=False)
+    for b in e.budgets:
+        mark = "OVER" if b.over else "ok"
+        console.print(f"  {mark:4} {prefix}{b.server.name} ({b.server.kind}): {b.arithmetic()}",
+                      markup=False, highlight=False)
+
+
+def _assumptions(cap: Capacity) -> list[str]:
+    out: list[str] = []
+
+    def add(text: str) -> None:
+        if text and text not in out:
+            out.append(text)
+
+    for e in cap.environments:
+        for u in e.uses:
+            for c in (u.size.base, u.size.overflow):
+                if c is not None and ("default" in c.source or not c.known):
+                    add(f"{u.pool.where}: {'unknown, 1 assumed: ' if not c.known else ''}"
+                        f"{c.source}")
+            if u.note:
+                add(f"{u.pool.where}: {u.note}")
+        for g in e.model.groups:
+            for c in (g.replicas, g.command.processes):
+                if not c.known or "default" in c.source or "one " in c.source:
+                    add(f"{g.name}: {'unknown, 1 assumed: ' if not c.known else ''}{c.source}")
+        for b in e.budgets:
+            for c in (b.server.max_connections, b.server.reserved):
+                if "default" in c.source:
+                    add(f"{b.server.name}: {c.source}")
+    if cap.pools:
+        add("every process opens every pool of the project (module-level engines)")
+    return out
+
+
+def render_json(cap: Capacity, errors: list[str]) -> str:
+    def count(c: Count | None) -> Any:
+        if c is None:
+            return None
+        return {"value": c.value, "known": c.known, "source": c.source}
+
+    envs = []
+    for e in cap.environments:
+        envs.append({
+            "name": e.environment.name,
+            "env_files": list(e.environment.sources),
+            "process_model": e.model.source,
+            "groups": [{"name": g.name, "where": g.where, "program": g.command.program,
+                        "command": g.command.text, "replicas": count(g.replicas),
+                        "processes": count(g.command.processes)} for g in e.model.groups],
+            "pools": [{"location": u.pool.where, "size": count(u.size.base),
+                       "min": count(u.size.minimum),
+                       "overflow": count(u.size.overflow), "max": u.size.total,
+                       "server": u.server.name if u.server else None, "note": u.note,
+                       "settings": u.settings} for u in e.uses],
+            "servers": [{"name": b.server.name, "kind": b.server.kind,
+                         "max_connections": count(b.server.max_connections),
+                         "reserved": count(b.server.reserved), "limit": b.server.limit,
+                         "demand": b.demand, "exact": b.exact, "over": b.over,
+                         "arithmetic": b.arithmetic()} for b in e.budgets],
+            "over": e.over,
+        })
+    doc = {
+        "root": str(cap.root),
+        "pools": [{"location": p.where, "library": p.library, "label": p.label,
+                   "non_pooling": p.non_pooling} for p in cap.pools],
+        "environments": envs,
+        "assumptions": _assumptions(cap),
+        "problems": [f"{p.path}: {p.message}" for p in cap.problems] + errors,
+        "notes": cap.notes,
+        "over": cap.over,
+    }
+    return json.dumps(doc, indent=2) + "\n"

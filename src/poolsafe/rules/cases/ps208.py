@@ -1,0 +1,202 @@
+"""PS208 pool-capacity-exceeds-server: INVALID cases mark the engine (pool) call or
+configuration whose pools, times the processes, exceed the server's limit."""
+
+from poolsafe.rules.base import Case
+
+_COMPOSE_50 = """
+services:
+  web:
+    build: .
+    command: gunicorn -w 4 app:app
+    deploy:
+      replicas: 2
+  db:
+    image: postgres:16
+    command: postgres -c max_connections=50
+"""
+
+INVALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)  # expect: PS208
+""", files={"docker-compose.yml": _COMPOSE_50},
+         note="2 replicas x 4 workers x (10 + 5) = 120 > 47"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app")  # expect: PS208
+""", files={"docker-compose.yml": _COMPOSE_50},
+         note="SQLAlchemy's defaults 5 + 10: 2 x 4 x 15 = 120"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+POOL = int(os.getenv("POOL_SIZE", "5"))
+engine = create_engine("postgresql://app@db/app", pool_size=POOL, max_overflow=0)  # expect: PS208
+""", files={"docker-compose.yml": _COMPOSE_50, ".env": "POOL_SIZE=20\n"},
+         note="the .env file sets the size: 2 x 4 x 20 = 160"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=20, max_overflow=10)  # expect: PS208
+""", files={"gunicorn.conf.py": "workers = 5\n"},
+         note="no compose: gunicorn.conf.py's 5 workers x 30 = 150 > 97 (PostgreSQL's default)"),
+    Case("""
+import asyncpg
+
+async def init():
+    return await asyncpg.create_pool("postgresql://app@db/app", max_size=30)  # expect: PS208
+""", files={"Procfile": "web: uvicorn app:app --workers 4\n"},
+         note="asyncpg max_size=30 x 4 workers = 120 > 97"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("mysql+pymysql://app@mysql/app",  # expect: PS208
+                       pool_size=20, max_overflow=10)
+""", files={"k8s/deployment.yaml": """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 3
+  template:
+    spec:
+      containers:
+        - name: api
+          image: registry/api:1
+          command: ["gunicorn", "--workers", "2", "app:app"]
+"""}, note="Kubernetes: 3 replicas x 2 workers x 30 = 180 > 151 (MySQL's default)"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)  # expect: PS208
+""", files={"k8s/deployment.yaml": """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+        - name: api
+          image: registry/api:1
+          args: ["uvicorn", "app:app", "--workers", "2"]
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: api
+spec:
+  scaleTargetRef:
+    name: api
+  maxReplicas: 4
+"""}, note="the HPA's maxReplicas: 4 x 2 x 15 = 120 > 97"),
+    Case("""
+class Config:
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "max_overflow": 5}  # expect: PS208
+""", files={"docker-compose.yml": _COMPOSE_50}, note="Flask-SQLAlchemy configuration"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app",  # expect: PS208
+                       pool_size=int(os.getenv("POOL_SIZE", "2")), max_overflow=0)
+""", files={"docker-compose.yml": _COMPOSE_50, ".env.production": "POOL_SIZE=10\n",
+            ".env.dev": "POOL_SIZE=1\n"},
+         note="production: 2 x 4 x 10 = 80 > 47; dev is within"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=5, max_overflow=0)  # expect: PS208
+""", files={"docker-compose.yml": """
+services:
+  web:
+    image: app
+    command: ["sh", "-c", "alembic upgrade head && gunicorn --workers=${WORKERS:-8} app:app"]
+    deploy:
+      replicas: 3
+  db:
+    image: postgres:16
+"""}, note="sh -c with a ${VAR:-default}: 3 x 8 x 5 = 120 > 97"),
+]
+
+VALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=4, max_overflow=1)
+""", files={"docker-compose.yml": _COMPOSE_50}, note="2 x 4 x (4 + 1) = 40 <= 47"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)
+""", note="no deployment in the repository: one process, 15 <= 97"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+engine = create_engine("postgresql://app@db/app", poolclass=NullPool)
+""", files={"docker-compose.yml": _COMPOSE_50}, note="NullPool keeps no connections"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("sqlite:///app.db", pool_size=50)
+""", files={"docker-compose.yml": _COMPOSE_50}, note="SQLite: no server"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@pgbouncer:6432/app", pool_size=10, max_overflow=5)
+""", files={"docker-compose.yml": """
+services:
+  web:
+    image: app
+    command: gunicorn -w 4 app:app
+    deploy:
+      replicas: 2
+  pgbouncer:
+    image: edoburu/pgbouncer
+    environment:
+      MAX_CLIENT_CONN: "500"
+  db:
+    image: postgres:16
+    command: postgres -c max_connections=50
+"""}, note="the pools talk to PgBouncer (500 clients), not to the database"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)
+""", files={"docker-compose.yml": _COMPOSE_50.replace("max_connections=50",
+                                                        "max_connections=500")},
+         note="120 <= 497"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)
+""", files={"docker-compose.yml": """
+services:
+  worker:
+    image: app
+    command: celery -A app worker
+  db:
+    image: postgres:16
+    command: postgres -c max_connections=50
+"""}, note="celery's concurrency is unknown (the CPU count): at least 15, not judged over"),
+    Case("""
+from sqlalchemy import create_engine
+
+def test_engine():
+    return create_engine("postgresql://app@db/app", pool_size=100)
+""", path="tests/test_db.py", files={"docker-compose.yml": _COMPOSE_50},
+         note="a test module's engine is not deployed"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)
+""", files={"docker-compose.yml": "services: [unclosed\n"},
+         note="malformed YAML is skipped: one process, 15 <= 97"),
+]

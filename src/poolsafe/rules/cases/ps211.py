@@ -1,0 +1,117 @@
+"""PS211 mysql-without-recycle: INVALID cases mark the create_engine() call."""
+
+from poolsafe.rules.base import Case
+
+INVALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("mysql+pymysql://app@db/shop", pool_size=10)  # expect: PS211
+"""),
+    Case("""
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("mysql+aiomysql://app@db/shop")  # expect: PS211
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("mariadb+mariadbconnector://app@db/shop")  # expect: PS211
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("mysql://app@db/shop", pool_recycle=-1)  # expect: PS211
+""", note="-1 disables recycling"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("mysql://app@db/shop", pool_recycle=28800)  # expect: PS211
+""", note="not below the default wait_timeout"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("mysql://app@db/shop", pool_recycle=3600)  # expect: PS211
+""", files={"docker-compose.yml": """
+services:
+  db:
+    image: mysql:8
+    command: --wait-timeout=600
+"""}, note="the server's wait_timeout is 600 s"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=False)  # expect: PS211
+""", files={"requirements.txt": "pymysql==1.1.0\n"},
+         note="the declared driver says MySQL; pre-ping turned off"),
+    Case("""
+from sqlalchemy import create_engine
+
+URL = "mysql+pymysql://app@db/shop"
+
+def make_engine():
+    return create_engine(  # expect: PS211
+        URL,
+        pool_size=5,
+    )
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("mysql://app@db/shop", pool_recycle=1800)  # expect: PS211
+""", files={"my.cnf": "[mysqld]\nwait_timeout = 900\n"}, note="my.cnf's wait_timeout"),
+]
+
+VALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("mysql+pymysql://app@db/shop", pool_recycle=3600)
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("mysql+pymysql://app@db/shop", pool_pre_ping=True)
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app")
+""", note="PostgreSQL has no wait_timeout (PS203's business)"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
+
+engine = create_engine("mysql://app@db/shop", poolclass=NullPool)
+"""),
+    Case("""
+from sqlalchemy import create_engine
+
+OPTIONS = load_options()
+engine = create_engine("mysql://app@db/shop", **OPTIONS)
+""", note="options that cannot be read"),
+    Case("""
+class Config:
+    SQLALCHEMY_DATABASE_URI = "mysql+pymysql://app@db/shop"
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10}
+""", note="Flask-SQLAlchemy sets pool_recycle=7200 for MySQL itself"),
+    Case("""
+from sqlalchemy import create_engine
+
+def test_engine():
+    return create_engine("mysql://app@db/shop")
+""", path="tests/test_db.py"),
+    Case("""
+from sqlalchemy import create_engine
+
+RECYCLE = 1800
+engine = create_engine("mysql://app@db/shop", pool_recycle=RECYCLE)
+""", note="a constant below wait_timeout"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"])
+""", note="the database is not known"),
+]

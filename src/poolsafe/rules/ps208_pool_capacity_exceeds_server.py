@@ -1,0 +1,100 @@
+"""PS208 pool-capacity-exceeds-server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from poolsafe.analysis.capacity import capacity_for
+from poolsafe.analysis.pool_sites import module_pools
+from poolsafe.analysis.project_facts import is_test_module
+from poolsafe.model import RawFinding, Severity
+from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases.ps208 import INVALID, VALID
+
+
+class PoolCapacityExceedsServer(Rule):
+    """
+    ## What it does
+    Adds up the connections the project's pools can open in production and
+    compares the sum with the connection limit of the server they talk to, the
+    arithmetic `poolsafe capacity` shows:
+
+        web: 2 replicas x 4 workers x (10 + 5) = 120 > 47 (db: max_connections=50 - 3 reserved)
+
+    - the pools: SQLAlchemy engines (`pool_size + max_overflow`, defaults 5 + 10),
+      Flask-SQLAlchemy configuration, psycopg2, psycopg_pool, asyncpg and
+      aiomysql pools, with values followed through constants, settings modules,
+      `os.getenv` defaults and the `.env` / `.env.<name>` files (each
+      `.env.<name>` is an environment, judged on its own);
+    - the processes: Kubernetes `Deployment` replicas (HPA `maxReplicas`),
+      docker-compose `deploy.replicas` and `command`, Procfile, Dockerfile
+      `CMD`, gunicorn `-w` / `gunicorn.conf.py` / `WEB_CONCURRENCY`, uvicorn
+      `--workers`, celery `--concurrency`; every process is assumed to open
+      every pool of the project;
+    - the server: `postgres -c max_connections=N` in compose, `postgresql.conf`,
+      `my.cnf`, `--max-connections`, PgBouncer's `MAX_CLIENT_CONN`, else the
+      documented default (PostgreSQL 100, MySQL 151), minus
+      `superuser_reserved_connections` (PostgreSQL, default 3). Pools that point
+      at different servers are budgeted per server.
+
+    It is reported at each pool (engine) line that counts towards a server over
+    its limit. A number that cannot be read counts as 1, so the sum is a lower
+    bound: the rule reports only when even that lower bound is over the limit.
+    Test modules are not counted.
+
+    ## Why is this bad?
+    Pools grow under load. When every replica and worker fills its pool at the
+    same time, the server refuses the connections beyond its limit
+    (`FATAL: sorry, too many clients already`, `remaining connection slots are
+    reserved`, MySQL's `Too many connections`) and requests fail exactly at
+    peak traffic or during a rolling deploy, when old and new pods overlap.
+
+    ## Example
+    ```python
+    # docker-compose.yml: web runs `gunicorn -w 4`, deploy.replicas: 2;
+    # db runs `postgres -c max_connections=50`
+    engine = create_engine(DATABASE_URL, pool_size=10, max_overflow=5)
+    ```
+
+    ## Use instead
+    ```python
+    # 2 x 4 x (4 + 2) = 48 <= 97 with max_connections=100, or put PgBouncer in front
+    engine = create_engine(DATABASE_URL, pool_size=4, max_overflow=2)
+    ```
+
+    ## Fix safety
+    No automatic fix: the right numbers depend on the load, the workers and the
+    server; `poolsafe capacity` shows the whole budget.
+    """
+
+    code = "PS208"
+    name = "pool-capacity-exceeds-server"
+    summary = "the pools of all processes can open more connections than the server allows"
+    severity = Severity.WARNING
+    VALID = VALID
+    INVALID = INVALID
+
+    def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        if is_test_module(ctx.module):
+            return
+        mine = module_pools(ctx.index, ctx.module)
+        if not mine:
+            return
+        capacity = capacity_for(ctx.index, ctx.module)
+        lines = {p.line for p in mine}
+        for pool in capacity.pools:
+            if pool.module.path != ctx.module.path or pool.line not in lines:
+                continue
+            over = capacity.over_budgets(pool)
+            if not over:
+                continue
+            env, budget = over[0]
+            where = "" if len(capacity.environments) == 1 else f"[{env}] "
+            anchor = next(p.anchor for p in mine if p.line == pool.line)
+            yield self.finding(
+                anchor,
+                f"{pool.label}: the pools can open more connections than "
+                f"{budget.server.name} allows: {where}{budget.arithmetic()}; lower the pool "
+                "sizes or the processes, raise the server's limit, or put PgBouncer in front "
+                "(see `poolsafe capacity`)",
+            )

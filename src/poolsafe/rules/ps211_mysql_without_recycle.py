@@ -1,0 +1,95 @@
+"""PS211 mysql-without-recycle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from poolsafe.analysis.engines import engine_sites
+from poolsafe.analysis.mysql_recycle import unprotected_mysql
+from poolsafe.analysis.project_facts import is_test_module
+from poolsafe.fix.api import FixOutcome
+from poolsafe.fix.ps211_pre_ping import fix_mysql_pre_ping
+from poolsafe.model import RawFinding, Severity
+from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases.ps211 import INVALID, VALID
+
+
+class MysqlWithoutRecycle(Rule):
+    """
+    ## What it does
+    Flags a SQLAlchemy `create_engine(...)` / `create_async_engine(...)` for
+    MySQL or MariaDB (`mysql+pymysql://`, `mariadb+...`, or a MySQL driver the
+    project declares) that neither pings at checkout (`pool_pre_ping=True`) nor
+    recycles its connections before the server's `wait_timeout`
+    (`0 < pool_recycle < wait_timeout`). `wait_timeout` is read from `my.cnf` or
+    a compose `mysqld --wait-timeout=N` in the repository, else MySQL's default
+    of 28800 seconds (8 hours). `pool_recycle=-1` (no recycling) and values at
+    or above `wait_timeout` do not count.
+
+    Flask-SQLAlchemy configuration is not reported: Flask-SQLAlchemy sets
+    `pool_recycle=7200` for MySQL itself. Engines with `NullPool`, test modules,
+    and options hidden behind an unreadable `**kwargs` are not reported.
+
+    **PS203 and PS211.** Both are about a pooled connection that died while
+    idle. For a MySQL engine with neither setting, PS211 is the one reported
+    (the failure is certain: MySQL closes every connection idle for
+    `wait_timeout`, every night), and PS203 stays silent on that engine, so it
+    is not reported twice for one missing setting. PS203 still reports a MySQL
+    engine that recycles in time but does not pre-ping (a failover or a
+    restart still breaks it), and every other server database. Ignoring PS211
+    therefore also silences those MySQL engines.
+
+    ## Why is this bad?
+    MySQL closes a connection that has been idle for `wait_timeout` seconds.
+    The pool does not know: after a quiet night, the first request that checks
+    the connection out fails with `MySQL server has gone away` (2006) or `Lost
+    connection to MySQL server during query` (2013).
+
+    ## Example
+    ```python
+    engine = create_engine("mysql+pymysql://app@db/shop", pool_size=10)
+    ```
+
+    ## Use instead
+    ```python
+    engine = create_engine("mysql+pymysql://app@db/shop", pool_size=10, pool_recycle=3600)
+    # or pool_pre_ping=True (one round trip per checkout, also survives failovers)
+    ```
+
+    ## Fix safety
+    The fix adds `pool_pre_ping=True`: one round trip per checkout, no change in
+    results, and it also covers PS203 (a restart or failover), so the fixed
+    engine is clean for both rules; an explicit `pool_recycle` is left as it
+    was. It is safe; turning an explicit `pool_pre_ping=False` into `True` is
+    unsafe, and a setting inside a `**mapping` is not fixed. `pool_recycle`
+    below `wait_timeout` is the alternative when a round trip per checkout is
+    too much (PS203 then still asks for pre-ping).
+    """
+
+    code = "PS211"
+    name = "mysql-without-recycle"
+    summary = "a MySQL engine with neither pool_recycle below wait_timeout nor pool_pre_ping"
+    severity = Severity.WARNING
+    fixable = True
+    VALID = VALID
+    INVALID = INVALID
+
+    def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        return fix_mysql_pre_ping(ctx, finding)
+
+    def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        if is_test_module(ctx.module):
+            return
+        for site in engine_sites(ctx.index, ctx.module):
+            problem = unprotected_mysql(ctx.index, ctx.module, site)
+            if problem is None or site.call is None:
+                continue
+            evidence = (f" (the project declares {site.dialect_evidence})"
+                        if site.dialect_evidence else "")
+            seconds = 3600 if problem.wait_timeout > 3600 else max(1, problem.wait_timeout // 2)
+            yield self.finding(
+                site.call,
+                f"{site.label}: MySQL engine{evidence} with {problem.detail}; the first "
+                "checkout after a quiet period fails with `MySQL server has gone away`; add "
+                f"`pool_recycle={seconds}` or `pool_pre_ping=True`",
+            )
