@@ -536,6 +536,15 @@ DB_ERROR_NAMES: frozenset[str] = frozenset(
     }
 )
 
+#: Exceptions of database packages that the client raises after a statement
+#: succeeded, while reading its result (`.one()` found no row or several, Django's
+#: `get()` likewise): the transaction is not aborted, so catching one swallows no
+#: database error.
+CLIENT_RESULT_ERROR_NAMES: frozenset[str] = frozenset(
+    {"NoResultFound", "MultipleResultsFound", "ObjectDoesNotExist", "DoesNotExist",
+     "MultipleObjectsReturned"}
+)
+
 CONTEXTMANAGER_DECORATORS: frozenset[tuple[str, str]] = frozenset(
     {("contextlib", "contextmanager"), ("contextlib", "asynccontextmanager")}
 )

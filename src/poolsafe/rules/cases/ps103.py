@@ -631,4 +631,30 @@ async def migrate(orgs):
             print("failed", org, exc)
 """, note="each session is closed (and rolled back) by its own `async with`; the next "
           "one is a new session"),
+    Case("""
+from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
+from sqlalchemy.ext.asyncio import AsyncSession
+
+async def token_for(session: AsyncSession, link: str):
+    try:
+        row = (await session.execute(select(Link).where(Link.url == link))).scalars().one()
+        return row.token
+    except NoResultFound:
+        return None
+""", note="NoResultFound (and MultipleResultsFound) is raised by the client after the "
+          "query succeeded: the transaction is not aborted"),
+    Case("""
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import MultipleResultsFound, NoResultFound
+
+def rename(db: Session, name, new):
+    try:
+        user = db.query(User).filter_by(name=name).one()
+    except (NoResultFound, MultipleResultsFound):
+        return None
+    user.name = new
+    db.commit()
+    return user
+""", note="client-side result errors, from the legacy sqlalchemy.orm.exc module"),
 ]
