@@ -3,9 +3,14 @@
     python benchmarks/realworld.py prefilter CORPUS   # findings with and without the prefilter
     python benchmarks/realworld.py fix CORPUS         # safe-fix rate, compile check, idempotence
     python benchmarks/realworld.py alone CORPUS       # each file alone vs the whole tree
+    python benchmarks/realworld.py score CORPUS [LABELS]  # precision/recall on hand labels
 
 `benchmarks/corpus.txt` lists the 72 public repositories our notes quote; clone them
 (`git clone --depth 1 https://github.com/OWNER/NAME CORPUS/OWNER+NAME`) to reproduce.
+
+`score` runs `poolsafe check` on every repository a labels file names
+(`benchmarks/labels/corpus2.labels` by default; see benchmarks/README.md for the format)
+and compares the findings, per function and rule, with the labels.
 
 `prefilter` scans every repository twice in this process (prefilter on and off, no
 cache, no configuration) and prints the findings that differ. `fix` copies each
@@ -139,12 +144,153 @@ def alone(corpus: Path) -> int:
     return 1 if totals["missed"] or totals["extra"] else 0
 
 
+# Rules whose findings the labels judge: the leak rules and the per-function PS2xx
+# rules. PS203/PS204 (engine configuration advice) and PS207 are not labelled.
+MEASURED = ("PS101", "PS102", "PS103", "PS104", "PS105", "PS106",
+            "PS201", "PS202", "PS205", "PS206")
+DEFAULT_LABELS = Path(__file__).resolve().parent / "labels" / "corpus2.labels"
+
+
+def _functions(path: Path) -> list[tuple[str, int, int]]:
+    """(qualified name, first line, last line) of every function in a file; a
+    decorated function starts at its first decorator."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return []
+    out: list[tuple[str, int, int]] = []
+
+    def walk(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                start = min([child.lineno] + [d.lineno for d in child.decorator_list])
+                out.append((prefix + child.name, start, child.end_lineno or start))
+                walk(child, prefix + child.name + ".")
+            elif isinstance(child, ast.ClassDef):
+                walk(child, prefix + child.name + ".")
+            else:
+                walk(child, prefix)
+
+    walk(tree, "")
+    return out
+
+
+def _enclosing(functions: list[tuple[str, int, int]], line: int) -> str:
+    best, span = "<module>", 1 << 30
+    for name, start, end in functions:
+        if start <= line <= end and end - start < span:
+            best, span = name, end - start
+    return best
+
+
+def read_labels(path: Path) -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
+    """{(file, function): {rule: (verdict, reason)}}; rule '*' marks a function in
+    the sample where no measured rule should fire."""
+    labels: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(":", 4)
+        if len(parts) != 5 or parts[3] not in ("leak", "ok"):
+            raise SystemExit(f"{path}:{n}: expected file:function:rule:leak|ok:reason")
+        file, function, rule, verdict, reason = parts
+        labels.setdefault((file, function), {})[rule] = (verdict, reason)
+    return labels
+
+
+def _check(repo: Path) -> list[dict[str, object]]:
+    import json
+
+    run = subprocess.run([sys.executable, "-m", "poolsafe", "check", "--isolated", "--no-cache",
+                          "--format", "json", "--exit-zero", "."],
+                         cwd=repo, capture_output=True, text=True)
+    if run.returncode != 0:
+        print(f"{repo.name}: poolsafe check failed: {run.stderr.strip()[:400]}")
+        return []
+    findings: list[dict[str, object]] = json.loads(run.stdout)["findings"]
+    return findings
+
+
+def score(corpus: Path, labels_path: Path = DEFAULT_LABELS) -> int:
+    """Precision and recall per rule on the hand-labelled functions: one unit per
+    (function, rule). A finding in a labelled function whose labels do not say
+    'leak' for its rule is a false positive; a 'leak' label without a finding of
+    its rule in that function is a false negative. Findings in functions nobody
+    labelled are counted apart (not in the ratios)."""
+    labels = read_labels(labels_path)
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    unlabelled: Counter[str] = Counter()
+    missing = 0
+    by_repo: dict[str, list[tuple[str, str]]] = {}
+    for file, function in labels:
+        by_repo.setdefault(file.split("/", 1)[0], []).append((file, function))
+    for repo_name in sorted(by_repo):
+        repo = corpus / repo_name
+        if not repo.is_dir():
+            print(f"{repo_name}: not in {corpus}")
+            missing += 1
+            continue
+        found: dict[tuple[str, str], dict[str, list[str]]] = {}
+        cache: dict[str, list[tuple[str, int, int]]] = {}
+        for f in _check(repo):
+            code = str(f["code"])
+            if code not in MEASURED:
+                continue
+            rel = os.path.normpath(str(f["path"]))
+            if rel not in cache:
+                cache[rel] = _functions(repo / rel)
+            key = (f"{repo_name}/{rel}", _enclosing(cache[rel], int(str(f["line"]))))
+            found.setdefault(key, {}).setdefault(code, []).append(
+                f"{f['line']}: {str(f['message'])[:160]}")
+            if key not in labels:
+                unlabelled[code] += 1
+        for key in by_repo[repo_name]:
+            want = {r for r, (verdict, _) in labels[key].items() if verdict == "leak"}
+            got = found.get(key, {})
+            where = f"{key[0]}:{key[1]}"
+            if not (repo / key[0].split("/", 1)[1]).is_file():
+                print(f"{where}: labelled file not found")
+            for code in sorted(want | set(got)):
+                if code in want and code in got:
+                    tp[code] += 1
+                elif code in want:
+                    fn[code] += 1
+                    print(f"FN {code} {where}: {labels[key][code][1]}")
+                else:
+                    fp[code] += 1
+                    reason = labels[key].get(code, labels[key].get("*", ("", "")))[1]
+                    print(f"FP {code} {where}: {got[code][0]}  [label: {reason}]")
+    print()
+    print(f"{'rule':6} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>10} {'recall':>8}")
+    for code in MEASURED:
+        t, p, n = tp[code], fp[code], fn[code]
+        if t + p + n == 0:
+            continue
+        prec = f"{t / (t + p):.3f}" if t + p else "-"
+        rec = f"{t / (t + n):.3f}" if t + n else "-"
+        print(f"{code:6} {t:4} {p:4} {n:4} {prec:>10} {rec:>8}")
+    t, p, n = sum(tp.values()), sum(fp.values()), sum(fn.values())
+    print(f"{'all':6} {t:4} {p:4} {n:4} {t / max(1, t + p):10.3f} {t / max(1, t + n):8.3f}")
+    print(f"{len(labels)} labelled functions in {len(by_repo)} repositories; "
+          f"findings outside the labelled functions: {dict(unlabelled) or 0}")
+    return 1 if missing else 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["prefilter", "fix", "alone"])
+    ap.add_argument("what", choices=["prefilter", "fix", "alone", "score"])
     ap.add_argument("corpus", type=Path)
+    ap.add_argument("labels", type=Path, nargs="?", default=DEFAULT_LABELS,
+                    help="labels file for 'score' (default: labels/corpus2.labels)")
     args = ap.parse_args()
     corpus = args.corpus.resolve()
+    if args.what == "score":
+        sys.exit(score(corpus, args.labels.resolve()))
     run = {"prefilter": prefilter, "fix": fix, "alone": alone}[args.what]
     sys.exit(run(corpus))
 
