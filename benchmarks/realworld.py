@@ -15,8 +15,9 @@ and compares the findings, per function and rule, with the labels.
 `prefilter` scans every repository twice in this process (prefilter on and off, no
 cache, no configuration) and prints the findings that differ. `fix` copies each
 repository's Python files to a scratch directory, runs `poolsafe fix --isolated
---select PS101,PS102,PS103,PS104,PS105,PS106` there (or $POOLSAFE_LEAK_RULES) (safe fixes only), compiles every file
-it changed, runs `fix --diff` again (it must find nothing), and prints the totals.
+--select PS101,PS102,PS103,PS104,PS105,PS106` there (or $POOLSAFE_LEAK_RULES; safe
+fixes only), compiles every file it changed, runs `fix --diff` again (it must find
+nothing), and prints the totals.
 """
 
 from __future__ import annotations
