@@ -46,6 +46,23 @@ def get_connection():
 
 INVALID: list[Case] = [
     Case("""
+import pymysql
+from sqlalchemy.pool import QueuePool
+
+def _connect():
+    return pymysql.connect(host="db", user="app", db="app")
+
+pool = QueuePool(_connect, pool_size=5)
+
+def frames(kind):
+    conn = pool.connect()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM frames WHERE kind = %s", (kind,))
+    rows = cur.fetchall()
+    conn.close()
+    return rows
+""", note="SQLAlchemy's pool used alone: connect() checks out, close() gives back"),
+    Case("""
 from psycopg2 import pool
 
 class Database:
@@ -421,6 +438,21 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case("""
+import pymysql
+import sqlalchemy.pool as db_pool
+
+pool = db_pool.QueuePool(lambda: pymysql.connect(host="db", db="app"), pool_size=5)
+
+def frames(kind):
+    conn = pool.connect()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM frames WHERE kind = %s", (kind,))
+        return cur.fetchall()
+    finally:
+        conn.close()
+""", note="a SQLAlchemy pool checkout closed in finally goes back to the pool"),
     Case("""
 import pytest
 from sqlalchemy import create_engine

@@ -657,4 +657,24 @@ def rename(db: Session, name, new):
     db.commit()
     return user
 """, note="client-side result errors, from the legacy sqlalchemy.orm.exc module"),
+    Case("""
+import pymysql
+from sqlalchemy.pool import QueuePool
+
+pool = QueuePool(lambda: pymysql.connect(host="db", db="app"), pool_size=5)
+
+def load(rows):
+    conn = pool.connect()
+    try:
+        cur = conn.cursor()
+        for row in rows:
+            try:
+                cur.execute("INSERT INTO t VALUES (%s)", (row,))
+            except Exception as exc:
+                print(exc)
+        conn.commit()
+    finally:
+        conn.close()
+""", note="a SQLAlchemy pool around a creator: the driver (here MySQL, where a failed "
+          "statement aborts nothing) is not known, so nothing is assumed"),
 ]
