@@ -45,6 +45,23 @@ def get_connection():
 """
 
 INVALID: list[Case] = [
+    Case(_PG_POOL + """
+import psycopg2
+
+def save(rows):
+    try:
+        conn = pool.getconn()  # expect: PS102
+        cur = conn.cursor()
+        cur.executemany("INSERT INTO t VALUES (%s)", rows)
+        conn.commit()
+        pool.putconn(conn)
+    except psycopg2.Error:
+        conn.rollback()
+        raise
+""", unfixable="`conn` is used after the statements that hold it (in an `except` or "
+               "`finally` of the enclosing `try`): a `finally` around them would release it "
+               "before that use; give it back after its last use by hand",
+         note="the handler rolls back the checkout: releasing it first would change that"),
     Case("""
 import pymysql
 from sqlalchemy.pool import QueuePool
