@@ -16,8 +16,9 @@ and compares the findings, per function and rule, with the labels.
 cache, no configuration) and prints the findings that differ. `fix` copies each
 repository's Python files to a scratch directory, runs `poolsafe fix --isolated
 --select PS101,PS102,PS103,PS104,PS105,PS106` there (or $POOLSAFE_LEAK_RULES; safe
-fixes only), compiles every file it changed, runs `fix --diff` again (it must find
-nothing), and prints the totals.
+fixes only), compiles every file it changed, checks that the fixes created no new finding (a
+release moved before a later use would be PS106), runs `fix --diff` again (it must
+find nothing), and prints the totals.
 """
 
 from __future__ import annotations
@@ -75,17 +76,31 @@ def _fix(repo: Path, *extra: str) -> tuple[Counter[str], Counter[str], str]:
     return fixed, left, run.stderr
 
 
+def _counts(repo: Path) -> Counter[str]:
+    """Findings of the leak rules in a checkout, per rule."""
+    import json
+
+    run = subprocess.run([sys.executable, "-m", "poolsafe", "check", "--isolated", "--no-cache",
+                          "--select", LEAK_RULES, "--format", "json", "--exit-zero", "."],
+                         cwd=repo, capture_output=True, text=True)
+    try:
+        return Counter(str(f["code"]) for f in json.loads(run.stdout)["findings"])
+    except (ValueError, KeyError):
+        return Counter()
+
+
 def fix(corpus: Path) -> int:
     fixed: Counter[str] = Counter()
     left: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    changed = broken = again = 0
+    changed = broken = again = introduced = 0
     with tempfile.TemporaryDirectory(prefix="poolsafe-realworld-") as scratch:
         for repo in repos(corpus):
             copy = Path(scratch) / repo.name
             shutil.copytree(repo, copy, symlinks=True, ignore=lambda d, names: [
                 n for n in names if not n.endswith(".py") and not os.path.isdir(Path(d) / n)])
             before = {p: p.read_bytes() for p in copy.rglob("*.py") if p.is_file()}
+            found_before = _counts(copy)
             f, lft, err = _fix(copy)
             fixed += f
             left += lft
@@ -101,6 +116,13 @@ def fix(corpus: Path) -> int:
                 except SyntaxError as exc:
                     broken += 1
                     print(f"does not compile after the fix: {path}: {exc}")
+            # a fix must not create findings (a release moved before a use: PS106)
+            found_after = _counts(copy)
+            for code in sorted(found_after):
+                extra = found_after[code] - (found_before[code] - f[code])
+                if extra > 0:
+                    introduced += extra
+                    print(f"{repo.name}: the fixes introduced {extra} {code} finding(s)")
             f2, _, _ = _fix(copy, "--diff")
             if f2:
                 again += sum(f2.values())
@@ -110,10 +132,11 @@ def fix(corpus: Path) -> int:
           f"({n_fixed / max(1, n_fixed + n_left):.1%} fixed by the safe fixes)")
     for code in sorted(fixed | left):
         print(f"  {code}: {fixed[code]} of {fixed[code] + left[code]}")
-    print(f"{changed} files changed, {broken} do not compile; a second run fixes {again}")
+    print(f"{changed} files changed, {broken} do not compile; a second run fixes {again}; "
+          f"{introduced} findings introduced by the fixes")
     for reason, n in reasons.most_common():
         print(f"  {n:3}  left: {reason}")
-    return 1 if broken or again else 0
+    return 1 if broken or again or introduced else 0
 
 
 def alone(corpus: Path) -> int:
