@@ -45,6 +45,27 @@ def get_connection():
 """
 
 INVALID: list[Case] = [
+    Case("""
+from fastapi import APIRouter
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+router = APIRouter()
+SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app"))
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+@router.get("/works")
+def works():
+    db = next(get_db())  # expect: PS102
+    return db.execute(text("SELECT id FROM works")).all()
+""", note="the generator is dropped at once, its finally closes the session, and the "
+          "query opens a new connection that nothing closes"),
     Case(_PG_POOL + """
 import psycopg2
 
@@ -455,6 +476,27 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app"))
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+def nightly():
+    db = get_db().__next__()
+    try:
+        db.execute(text("DELETE FROM sessions WHERE expired"))
+        db.commit()
+    finally:
+        db.close()
+""", note="a session drawn from a dependency generator, closed in finally"),
     Case("""
 import pymysql
 import sqlalchemy.pool as db_pool
