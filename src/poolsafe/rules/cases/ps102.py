@@ -46,6 +46,28 @@ def get_connection():
 
 INVALID: list[Case] = [
     Case("""
+from mysql.connector import Error, pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def transfer(rows):
+    try:
+        conn = cnxpool.get_connection()  # expect: PS102
+        conn.autocommit = False
+        cur = conn.cursor()
+        cur.executemany("INSERT INTO t VALUES (%s)", rows)
+        conn.commit()
+    except Error as error:
+        print(error)
+        conn.rollback()
+    finally:
+        if conn.is_connected():
+            cur.close()
+            conn.close()
+""", note="the handler rolls back before the guarded close: the fix adds the close for a "
+          "dead connection in an `else`, after the rollback as before"),
+    Case("""
 from fastapi import APIRouter
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
