@@ -356,7 +356,7 @@ class ProjectIndex:
             if isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
                 value = self.evaluate(node.value, gen.func.module, gen.func, depth + 1)
                 if isinstance(value, Connection) and value.kind.is_session:
-                    return Connection(value.kind_key, _source(call))
+                    return Connection(value.kind_key, f"next({_source(gen_call)})")
         return None
 
     def _library_method(self, obj: LibraryObject, method: str, call: cst.Call) -> Value | None:
