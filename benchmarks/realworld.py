@@ -3,15 +3,22 @@
     python benchmarks/realworld.py prefilter CORPUS   # findings with and without the prefilter
     python benchmarks/realworld.py fix CORPUS         # safe-fix rate, compile check, idempotence
     python benchmarks/realworld.py alone CORPUS       # each file alone vs the whole tree
+    python benchmarks/realworld.py score CORPUS [LABELS]  # precision/recall on hand labels
 
 `benchmarks/corpus.txt` lists the 72 public repositories our notes quote; clone them
 (`git clone --depth 1 https://github.com/OWNER/NAME CORPUS/OWNER+NAME`) to reproduce.
 
+`score` runs `poolsafe check` on every repository a labels file names
+(`benchmarks/labels/corpus2.labels` by default; see benchmarks/README.md for the format)
+and compares the findings, per function and rule, with the labels.
+
 `prefilter` scans every repository twice in this process (prefilter on and off, no
 cache, no configuration) and prints the findings that differ. `fix` copies each
 repository's Python files to a scratch directory, runs `poolsafe fix --isolated
---select PS101,PS102,PS103,PS104,PS105,PS106` there (or $POOLSAFE_LEAK_RULES) (safe fixes only), compiles every file
-it changed, runs `fix --diff` again (it must find nothing), and prints the totals.
+--select PS101,PS102,PS103,PS104,PS105,PS106` there (or $POOLSAFE_LEAK_RULES; safe
+fixes only), compiles every file it changed, checks that the fixes created no new finding (a
+release moved before a later use would be PS106), runs `fix --diff` again (it must
+find nothing), and prints the totals.
 """
 
 from __future__ import annotations
@@ -69,17 +76,31 @@ def _fix(repo: Path, *extra: str) -> tuple[Counter[str], Counter[str], str]:
     return fixed, left, run.stderr
 
 
+def _counts(repo: Path) -> Counter[str]:
+    """Findings of the leak rules in a checkout, per rule."""
+    import json
+
+    run = subprocess.run([sys.executable, "-m", "poolsafe", "check", "--isolated", "--no-cache",
+                          "--select", LEAK_RULES, "--format", "json", "--exit-zero", "."],
+                         cwd=repo, capture_output=True, text=True)
+    try:
+        return Counter(str(f["code"]) for f in json.loads(run.stdout)["findings"])
+    except (ValueError, KeyError):
+        return Counter()
+
+
 def fix(corpus: Path) -> int:
     fixed: Counter[str] = Counter()
     left: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    changed = broken = again = 0
+    changed = broken = again = introduced = 0
     with tempfile.TemporaryDirectory(prefix="poolsafe-realworld-") as scratch:
         for repo in repos(corpus):
             copy = Path(scratch) / repo.name
             shutil.copytree(repo, copy, symlinks=True, ignore=lambda d, names: [
                 n for n in names if not n.endswith(".py") and not os.path.isdir(Path(d) / n)])
             before = {p: p.read_bytes() for p in copy.rglob("*.py") if p.is_file()}
+            found_before = _counts(copy)
             f, lft, err = _fix(copy)
             fixed += f
             left += lft
@@ -95,6 +116,13 @@ def fix(corpus: Path) -> int:
                 except SyntaxError as exc:
                     broken += 1
                     print(f"does not compile after the fix: {path}: {exc}")
+            # a fix must not create findings (a release moved before a use: PS106)
+            found_after = _counts(copy)
+            for code in sorted(found_after):
+                extra = found_after[code] - (found_before[code] - f[code])
+                if extra > 0:
+                    introduced += extra
+                    print(f"{repo.name}: the fixes introduced {extra} {code} finding(s)")
             f2, _, _ = _fix(copy, "--diff")
             if f2:
                 again += sum(f2.values())
@@ -104,10 +132,11 @@ def fix(corpus: Path) -> int:
           f"({n_fixed / max(1, n_fixed + n_left):.1%} fixed by the safe fixes)")
     for code in sorted(fixed | left):
         print(f"  {code}: {fixed[code]} of {fixed[code] + left[code]}")
-    print(f"{changed} files changed, {broken} do not compile; a second run fixes {again}")
+    print(f"{changed} files changed, {broken} do not compile; a second run fixes {again}; "
+          f"{introduced} findings introduced by the fixes")
     for reason, n in reasons.most_common():
         print(f"  {n:3}  left: {reason}")
-    return 1 if broken or again else 0
+    return 1 if broken or again or introduced else 0
 
 
 def alone(corpus: Path) -> int:
@@ -139,12 +168,153 @@ def alone(corpus: Path) -> int:
     return 1 if totals["missed"] or totals["extra"] else 0
 
 
+# Rules whose findings the labels judge: the leak rules and the per-function PS2xx
+# rules. PS203/PS204 (engine configuration advice) and PS207 are not labelled.
+MEASURED = ("PS101", "PS102", "PS103", "PS104", "PS105", "PS106",
+            "PS201", "PS202", "PS205", "PS206")
+DEFAULT_LABELS = Path(__file__).resolve().parent / "labels" / "corpus2.labels"
+
+
+def _functions(path: Path) -> list[tuple[str, int, int]]:
+    """(qualified name, first line, last line) of every function in a file; a
+    decorated function starts at its first decorator."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return []
+    out: list[tuple[str, int, int]] = []
+
+    def walk(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                start = min([child.lineno] + [d.lineno for d in child.decorator_list])
+                out.append((prefix + child.name, start, child.end_lineno or start))
+                walk(child, prefix + child.name + ".")
+            elif isinstance(child, ast.ClassDef):
+                walk(child, prefix + child.name + ".")
+            else:
+                walk(child, prefix)
+
+    walk(tree, "")
+    return out
+
+
+def _enclosing(functions: list[tuple[str, int, int]], line: int) -> str:
+    best, span = "<module>", 1 << 30
+    for name, start, end in functions:
+        if start <= line <= end and end - start < span:
+            best, span = name, end - start
+    return best
+
+
+def read_labels(path: Path) -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
+    """{(file, function): {rule: (verdict, reason)}}; rule '*' marks a function in
+    the sample where no measured rule should fire."""
+    labels: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(":", 4)
+        if len(parts) != 5 or parts[3] not in ("leak", "ok"):
+            raise SystemExit(f"{path}:{n}: expected file:function:rule:leak|ok:reason")
+        file, function, rule, verdict, reason = parts
+        labels.setdefault((file, function), {})[rule] = (verdict, reason)
+    return labels
+
+
+def _check(repo: Path) -> list[dict[str, object]]:
+    import json
+
+    run = subprocess.run([sys.executable, "-m", "poolsafe", "check", "--isolated", "--no-cache",
+                          "--format", "json", "--exit-zero", "."],
+                         cwd=repo, capture_output=True, text=True)
+    if run.returncode != 0:
+        print(f"{repo.name}: poolsafe check failed: {run.stderr.strip()[:400]}")
+        return []
+    findings: list[dict[str, object]] = json.loads(run.stdout)["findings"]
+    return findings
+
+
+def score(corpus: Path, labels_path: Path = DEFAULT_LABELS) -> int:
+    """Precision and recall per rule on the hand-labelled functions: one unit per
+    (function, rule). A finding in a labelled function whose labels do not say
+    'leak' for its rule is a false positive; a 'leak' label without a finding of
+    its rule in that function is a false negative. Findings in functions nobody
+    labelled are counted apart (not in the ratios)."""
+    labels = read_labels(labels_path)
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    unlabelled: Counter[str] = Counter()
+    missing = 0
+    by_repo: dict[str, list[tuple[str, str]]] = {}
+    for file, function in labels:
+        by_repo.setdefault(file.split("/", 1)[0], []).append((file, function))
+    for repo_name in sorted(by_repo):
+        repo = corpus / repo_name
+        if not repo.is_dir():
+            print(f"{repo_name}: not in {corpus}")
+            missing += 1
+            continue
+        found: dict[tuple[str, str], dict[str, list[str]]] = {}
+        cache: dict[str, list[tuple[str, int, int]]] = {}
+        for f in _check(repo):
+            code = str(f["code"])
+            if code not in MEASURED:
+                continue
+            rel = os.path.normpath(str(f["path"]))
+            if rel not in cache:
+                cache[rel] = _functions(repo / rel)
+            key = (f"{repo_name}/{rel}", _enclosing(cache[rel], int(str(f["line"]))))
+            found.setdefault(key, {}).setdefault(code, []).append(
+                f"{f['line']}: {str(f['message'])[:160]}")
+            if key not in labels:
+                unlabelled[code] += 1
+        for key in by_repo[repo_name]:
+            want = {r for r, (verdict, _) in labels[key].items() if verdict == "leak"}
+            got = found.get(key, {})
+            where = f"{key[0]}:{key[1]}"
+            if not (repo / key[0].split("/", 1)[1]).is_file():
+                print(f"{where}: labelled file not found")
+            for code in sorted(want | set(got)):
+                if code in want and code in got:
+                    tp[code] += 1
+                elif code in want:
+                    fn[code] += 1
+                    print(f"FN {code} {where}: {labels[key][code][1]}")
+                else:
+                    fp[code] += 1
+                    reason = labels[key].get(code, labels[key].get("*", ("", "")))[1]
+                    print(f"FP {code} {where}: {got[code][0]}  [label: {reason}]")
+    print()
+    print(f"{'rule':6} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>10} {'recall':>8}")
+    for code in MEASURED:
+        t, p, n = tp[code], fp[code], fn[code]
+        if t + p + n == 0:
+            continue
+        prec = f"{t / (t + p):.3f}" if t + p else "-"
+        rec = f"{t / (t + n):.3f}" if t + n else "-"
+        print(f"{code:6} {t:4} {p:4} {n:4} {prec:>10} {rec:>8}")
+    t, p, n = sum(tp.values()), sum(fp.values()), sum(fn.values())
+    print(f"{'all':6} {t:4} {p:4} {n:4} {t / max(1, t + p):10.3f} {t / max(1, t + n):8.3f}")
+    print(f"{len(labels)} labelled functions in {len(by_repo)} repositories; "
+          f"findings outside the labelled functions: {dict(unlabelled) or 0}")
+    return 1 if missing else 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["prefilter", "fix", "alone"])
+    ap.add_argument("what", choices=["prefilter", "fix", "alone", "score"])
     ap.add_argument("corpus", type=Path)
+    ap.add_argument("labels", type=Path, nargs="?", default=DEFAULT_LABELS,
+                    help="labels file for 'score' (default: labels/corpus2.labels)")
     args = ap.parse_args()
     corpus = args.corpus.resolve()
+    if args.what == "score":
+        sys.exit(score(corpus, args.labels.resolve()))
     run = {"prefilter": prefilter, "fix": fix, "alone": alone}[args.what]
     sys.exit(run(corpus))
 

@@ -483,3 +483,68 @@ def users(db: Session = Depends(get_db)):
 
 from fastapi import HTTPException
 """
+
+
+# --------------------------------- a close guarded by is_connected() (corpus2)
+MYSQL = """\
+from mysql.connector import Error, pooling
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+"""
+
+
+def test_guarded_close_gets_an_else_and_the_handler_still_runs_first() -> None:
+    before = MYSQL + """
+def save(rows):
+    try:
+        conn = cnxpool.get_connection()
+        cur = conn.cursor()
+        cur.executemany("INSERT INTO t VALUES (%s)", rows)
+        conn.commit()
+    except Error:
+        conn.rollback()
+    finally:
+        if conn.is_connected():
+            cur.close()
+            conn.close()
+"""
+    assert _fixed("PS102", before) == MYSQL + """
+def save(rows):
+    try:
+        conn = cnxpool.get_connection()
+        cur = conn.cursor()
+        cur.executemany("INSERT INTO t VALUES (%s)", rows)
+        conn.commit()
+    except Error:
+        conn.rollback()
+    finally:
+        if conn.is_connected():
+            cur.close()
+            conn.close()
+        else:
+            try:
+                conn.close()
+            except Exception:
+                pass
+"""
+
+
+def test_a_use_in_the_enclosing_handler_is_not_released_before_it() -> None:
+    before = PG + """
+import psycopg2
+
+def save(rows):
+    try:
+        conn = pool.getconn()
+        conn.cursor().executemany("INSERT INTO t VALUES (%s)", rows)
+        conn.commit()
+        pool.putconn(conn)
+    except psycopg2.Error:
+        conn.rollback()
+        raise
+"""
+    result = _fix("PS102", {"case.py": before})
+    assert result.sources()["case.py"] == before
+    assert [x.reason for x in result.left] == [
+        "not fixable: `conn` is used after the statements that hold it (in an `except` or "
+        "`finally` of the enclosing `try`): a `finally` around them would release it before "
+        "that use; give it back after its last use by hand"]

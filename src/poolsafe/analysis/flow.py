@@ -41,6 +41,7 @@ from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.values import Connection, External, ManagedContext
 from poolsafe.knowledge import (
     BROAD_EXCEPTIONS,
+    CLIENT_RESULT_ERROR_NAMES,
     CONNECTION_KINDS,
     DB_ERROR_NAMES,
     DB_ERROR_ROOTS,
@@ -1210,6 +1211,8 @@ def is_db_error_type(index: ProjectIndex, node: cst.BaseExpression, module: Modu
     (`psycopg2.Error`, `sqlalchemy.exc.IntegrityError`) or a DB-API error name."""
     value = index.evaluate(node, module, func)
     qual = value.qualname if isinstance(value, External) else (dotted_name(node) or "")
+    if qual.rsplit(".", 1)[-1] in CLIENT_RESULT_ERROR_NAMES:
+        return False
     return ((isinstance(value, External) and qual.split(".")[0] in DB_ERROR_ROOTS)
             or qual.rsplit(".", 1)[-1] in DB_ERROR_NAMES)
 

@@ -301,6 +301,9 @@ class ProjectIndex:
     def _call(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
               depth: int) -> Value | None:
         callee_node = call.func
+        drawn = self._drawn_session(call, module, func, depth)
+        if drawn is not None:
+            return drawn
         # `obj.method()` on a known library object
         if isinstance(callee_node, cst.Attribute):
             method = callee_node.attr.value
@@ -329,6 +332,32 @@ class ProjectIndex:
             if wrapper is not None:
                 return Connection(wrapper, _source(call))
             return Instance(callee.cls)
+        return None
+
+    def _drawn_session(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
+                       depth: int) -> Connection | None:
+        """`next(get_db())` / `get_db().__next__()` on a project generator (no
+        @contextmanager) that yields a session: the generator object is dropped at once,
+        its `finally` closes the session, and the first query opens a new connection
+        that only a `close()` of the caller's gives back. The caller holds a session."""
+        f = call.func
+        gen_call: cst.BaseExpression | None = None
+        if isinstance(f, cst.Name) and f.value == "next" and len(call.args) == 1 \
+                and self._name("next", module, func, depth + 1) is None:
+            gen_call = call.args[0].value
+        elif isinstance(f, cst.Attribute) and f.attr.value == "__next__" and not call.args:
+            gen_call = f.value
+        if not isinstance(gen_call, cst.Call):
+            return None
+        gen = self.evaluate(gen_call.func, module, func, depth + 1)
+        if not isinstance(gen, FunctionRef) or not gen.func.is_generator \
+                or self._is_contextmanager(gen.func):
+            return None
+        for node in iter_nodes(gen.func.node.body):
+            if isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
+                value = self.evaluate(node.value, gen.func.module, gen.func, depth + 1)
+                if isinstance(value, Connection) and value.kind.is_session:
+                    return Connection(value.kind_key, f"next({_source(gen_call)})")
         return None
 
     def _library_method(self, obj: LibraryObject, method: str, call: cst.Call) -> Value | None:

@@ -595,6 +595,8 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
                 end = last + 1
     region = rest[:end]
     reason = escape_reason(region, var, skip)
+    if reason is None:
+        reason = _used_after_block(func, parents, block, var)
     if reason is not None:
         return Unfixable(code, reason)
     result = Region(block, start, region, guards=guards)
@@ -617,6 +619,46 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
         if line is not None and comments_of(line):
             result.moved_comments.append(line)
     return result
+
+
+def _used_after_block(func: FunctionInfo, parents: dict[int, cst.CSTNode],
+                      block: cst.IndentedBlock, var: str) -> str | None:
+    """Why a `finally` around statements of `block` would release `var` too early: the
+    code that runs after the block (an `except`/`else`/`finally` of an enclosing `try`,
+    statements after an enclosing compound statement) uses it before rebinding it.
+    The original code used it there still checked out; the fix would give it back
+    first (a rollback on a connection another request may hold now)."""
+    child: cst.CSTNode = block
+    parent = parents.get(id(child))
+    while parent is not None and parent is not func.node:
+        later: list[cst.CSTNode] = []
+        where = "later in the function"
+        if isinstance(parent, (cst.Try, cst.TryStar)) and child is parent.body:
+            later = [*parent.handlers, *(p for p in (parent.orelse, parent.finalbody) if p)]
+            where = "in an `except` or `finally` of the enclosing `try`"
+            if _mentions(later, var):
+                return (f"`{var}` is used after the statements that hold it ({where}): a "
+                        "`finally` around them would release it before that use; give it "
+                        "back after its last use by hand")
+        elif isinstance(parent, cst.IndentedBlock):
+            after = list(parent.body)
+            after = after[next(i for i, s in enumerate(after) if s is child) + 1:]
+            for stmt in after:
+                if _rebinds(stmt, var):
+                    break
+                if _mentions([stmt], var):
+                    return (f"`{var}` is used after the statements that hold it ({where}): "
+                            "a `finally` around them would release it before that use; "
+                            "give it back after its last use by hand")
+        if isinstance(parent, _LOOPS):
+            return None  # the next iteration is a new checkout
+        child, parent = parent, parents.get(id(parent))
+    return None
+
+
+def _mentions(nodes: list[cst.CSTNode], var: str) -> bool:
+    return any(isinstance(n, cst.Name) and n.value == var
+               for node in nodes for n in iter_nodes(node, into_functions=True))
 
 
 def _leaves_when_none(stmt: cst.BaseStatement, var: str) -> bool:

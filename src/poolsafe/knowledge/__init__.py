@@ -8,6 +8,7 @@ that a new library is a table entry rather than new analysis code.
 from poolsafe.knowledge.libraries import (
     ACQUIRE_METHOD_NAMES,
     BROAD_EXCEPTIONS,
+    CLIENT_RESULT_ERROR_NAMES,
     CONNECTION_KINDS,
     CONTEXTMANAGER_DECORATORS,
     DB_ERROR_NAMES,
@@ -32,6 +33,7 @@ from poolsafe.knowledge.libraries import (
 __all__ = [
     "ACQUIRE_METHOD_NAMES",
     "BROAD_EXCEPTIONS",
+    "CLIENT_RESULT_ERROR_NAMES",
     "CONNECTION_KINDS",
     "CONTEXTMANAGER_DECORATORS",
     "DB_ERROR_NAMES",

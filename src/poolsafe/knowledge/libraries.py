@@ -162,6 +162,17 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             safe_form="try/finally: {var}.close()",
         ),
         _kind(
+            # SQLAlchemy's QueuePool & co. around a DB-API creator: the driver behind
+            # the creator is not known here, so PS103 assumes nothing about aborts
+            key="sqlalchemy-pool",
+            label="SQLAlchemy pool connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            aborts_on_error=False,
+            safe_form="try/finally: {var}.close()",
+        ),
+        _kind(
             key="session",
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
@@ -350,6 +361,12 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             is_pool=True,
         ),
         ObjectType(
+            key="sqlalchemy.pool",
+            label="SQLAlchemy pool",
+            acquire_methods={"connect": "sqlalchemy-pool"},
+            is_pool=True,
+        ),
+        ObjectType(
             key="sqlalchemy.engine",
             label="SQLAlchemy engine",
             acquire_methods={
@@ -411,6 +428,12 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("asyncpg", "create_pool"): "asyncpg.pool",
     ("asyncpg", "Pool"): "asyncpg.pool",
     ("mysql.connector", "MySQLConnectionPool"): "mysql.pool",
+    # SQLAlchemy's pools used alone, around a DB-API creator: connect() checks out a
+    # proxied connection whose close() gives it back
+    ("sqlalchemy", "QueuePool"): "sqlalchemy.pool",
+    ("sqlalchemy", "SingletonThreadPool"): "sqlalchemy.pool",
+    ("sqlalchemy", "StaticPool"): "sqlalchemy.pool",
+    ("sqlalchemy", "NullPool"): "sqlalchemy.pool",
     ("sqlalchemy", "create_engine"): "sqlalchemy.engine",
     ("sqlalchemy", "engine_from_config"): "sqlalchemy.engine",
     ("sqlmodel", "create_engine"): "sqlalchemy.engine",
@@ -534,6 +557,15 @@ DB_ERROR_NAMES: frozenset[str] = frozenset(
         "SerializationFailure",
         "DeadlockDetected",
     }
+)
+
+#: Exceptions of database packages that the client raises after a statement
+#: succeeded, while reading its result (`.one()` found no row or several, Django's
+#: `get()` likewise): the transaction is not aborted, so catching one swallows no
+#: database error.
+CLIENT_RESULT_ERROR_NAMES: frozenset[str] = frozenset(
+    {"NoResultFound", "MultipleResultsFound", "ObjectDoesNotExist", "DoesNotExist",
+     "MultipleObjectsReturned"}
 )
 
 CONTEXTMANAGER_DECORATORS: frozenset[tuple[str, str]] = frozenset(

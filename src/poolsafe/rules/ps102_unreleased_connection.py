@@ -116,7 +116,12 @@ class UnreleasedConnection(Rule):
     `try: with conn: ... finally: pool.putconn(conn)`, keeping the transaction
     behaviour. The fix is safe: it only adds releases on the paths that missed
     them. It is not offered when the connection is returned, stored, rebound or
-    released in a way it cannot move (`putconn(conn, close=True)`).
+    released in a way it cannot move (`putconn(conn, close=True)`), nor when code
+    after the checkout's block still uses it (an `except` of the enclosing `try`
+    that rolls it back, a later statement): a `finally` around the block would give
+    it back before that use. A close guarded by `if conn.is_connected():` in a
+    `finally` gets an `else:` that closes a dead connection too, ignoring what that
+    close() raises (the original did nothing there, so the caller sees no new error).
     """
 
     code = "PS102"
@@ -215,6 +220,9 @@ class UnreleasedConnection(Rule):
             if site.call is node:
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
                     return self._fix_with(ctx, func, parents, site.call, site.conn)
+                guarded = _guarded_closes(func, site.var)
+                if guarded:
+                    return _close_when_disconnected(self.code, site.var, guarded)
                 return fix_site(ctx, func, parents, site, self.code)
         return Unfixable(self.code, "the checkout was not found")
 
@@ -353,3 +361,48 @@ def _close_behind_connected_check(func: FunctionInfo, var: str) -> bool:
                         and call.func.value.value == var):
                     return True
     return False
+
+
+def _guarded_closes(func: FunctionInfo, var: str) -> list[cst.If]:
+    """The `if var.is_connected(): ... var.close()` statements (no `else`) directly in a
+    `finally`: the only release, skipped for a connection that died."""
+    found: list[cst.If] = []
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.Try) or node.finalbody is None:
+            continue
+        for stmt in node.finalbody.body.body:
+            if not (isinstance(stmt, cst.If) and stmt.orelse is None):
+                continue
+            test = stmt.test
+            if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
+                    and test.func.attr.value == "is_connected" and not test.args
+                    and isinstance(test.func.value, cst.Name)
+                    and test.func.value.value == var):
+                continue
+            if any(isinstance(line, cst.SimpleStatementLine) and any(
+                    isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)
+                    and isinstance(small.value.func, cst.Attribute)
+                    and small.value.func.attr.value == "close"
+                    and isinstance(small.value.func.value, cst.Name)
+                    and small.value.func.value.value == var for small in line.body)
+                    for line in stmt.body.body):
+                found.append(stmt)
+    return found
+
+
+def _close_when_disconnected(code: str, var: str, guarded: list[cst.If]) -> FixOutcome:
+    """Give a pooled connection that died back too: an `else:` that closes it and
+    ignores what a dead connection's close() raises (the original code did nothing on
+    that path, so no new error reaches the caller; mysql.connector's pool reconnects
+    it when it hands it out again)."""
+    plan = FixPlan(code, f"close `{var}` when it is no longer connected too")
+    close = cst.SimpleStatementLine(body=[cst.Expr(cst.Call(
+        func=cst.Attribute(value=cst.Name(var), attr=cst.Name("close"))))])
+    ignore = cst.ExceptHandler(
+        body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])]),
+        type=cst.Name("Exception"))
+    orelse = cst.Else(body=cst.IndentedBlock(body=[cst.Try(
+        body=cst.IndentedBlock(body=[close]), handlers=[ignore])]))
+    for stmt in guarded:
+        plan.replace(stmt, stmt.with_changes(orelse=orelse))
+    return plan

@@ -28,8 +28,10 @@ class ExceptWithoutRollback(Rule):
     the connection is then used again, committed by a transaction block, or
     handed back to a caller that owns it.
 
-    Handlers that only catch non-database errors (`KeyError`, `ValueError`) are
-    not flagged, nor is work inside `with session.begin():`,
+    Handlers that only catch non-database errors (`KeyError`, `ValueError`, and
+    the errors a client raises while reading a result that the database returned
+    fine: SQLAlchemy's `NoResultFound`/`MultipleResultsFound`, Django's
+    `DoesNotExist`) are not flagged, nor is work inside `with session.begin():`,
     `with conn.transaction():` or `with conn:` (they roll back themselves), nor
     autocommit connections, nor asyncpg and sqlite3 connections outside a
     transaction (a failed statement does not abort anything there). A

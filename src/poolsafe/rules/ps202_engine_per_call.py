@@ -45,7 +45,9 @@ class EnginePerCall(Rule):
     command, or a function called only from module-level code (`main()` under
     `if __name__ == "__main__":`, Alembic's `run_migrations_online()`).
     Generator functions (a FastAPI lifespan, a pytest fixture) keep the engine
-    across their `yield` and are not reported either.
+    across their `yield` and are not reported either, unless they run per request:
+    a `Depends()` dependency, or a generator a function draws one value from
+    (`db = next(get_db())` in a route).
 
     ## Why is this bad?
     An engine owns a connection pool. Building one per call opens a new server
@@ -145,8 +147,8 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
         caller = site.func
         if caller is None or is_test_module(site.module):
             continue
-        per_request_dependency = (caller.is_generator
-                                  and id(caller.node) in index.dependency_functions())
+        per_request_dependency = caller.is_generator and (
+            id(caller.node) in index.dependency_functions() or _drawn_by_next(index, caller))
         if not per_request_dependency and _runs_once_or_keeps(index, caller):
             continue
         route = _escapes(index, site.module, caller, site.call)
@@ -157,6 +159,24 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
             if found is not None:
                 return found
     return None
+
+
+def _drawn_by_next(index: ProjectIndex, gen: FunctionInfo) -> bool:
+    """A generator that a function (not module-level code) calls and draws one value
+    from, `next(get_db())` or `get_db().__next__()`: it runs once per call of that
+    function, as a FastAPI dependency runs once per request."""
+    for site in facts(index).callers(gen):
+        if site.func is None:
+            continue
+        for c in iter_calls(site.func.node.body):
+            f = c.func
+            if (isinstance(f, cst.Name) and f.value in ("next", "anext") and c.args
+                    and strip_await(c.args[0].value)[0] is site.call):
+                return True
+            if (isinstance(f, cst.Attribute) and f.attr.value in ("__next__", "__anext__")
+                    and f.value is site.call):
+                return True
+    return False
 
 
 def _line(site: CallSite) -> int:

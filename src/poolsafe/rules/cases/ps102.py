@@ -46,6 +46,83 @@ def get_connection():
 
 INVALID: list[Case] = [
     Case("""
+from mysql.connector import Error, pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def transfer(rows):
+    try:
+        conn = cnxpool.get_connection()  # expect: PS102
+        conn.autocommit = False
+        cur = conn.cursor()
+        cur.executemany("INSERT INTO t VALUES (%s)", rows)
+        conn.commit()
+    except Error as error:
+        print(error)
+        conn.rollback()
+    finally:
+        if conn.is_connected():
+            cur.close()
+            conn.close()
+""", note="the handler rolls back before the guarded close: the fix adds the close for a "
+          "dead connection in an `else`, after the rollback as before"),
+    Case("""
+from fastapi import APIRouter
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+router = APIRouter()
+SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app"))
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+@router.get("/works")
+def works():
+    db = next(get_db())  # expect: PS102
+    return db.execute(text("SELECT id FROM works")).all()
+""", note="the generator is dropped at once, its finally closes the session, and the "
+          "query opens a new connection that nothing closes"),
+    Case(_PG_POOL + """
+import psycopg2
+
+def save(rows):
+    try:
+        conn = pool.getconn()  # expect: PS102
+        cur = conn.cursor()
+        cur.executemany("INSERT INTO t VALUES (%s)", rows)
+        conn.commit()
+        pool.putconn(conn)
+    except psycopg2.Error:
+        conn.rollback()
+        raise
+""", unfixable="`conn` is used after the statements that hold it (in an `except` or "
+               "`finally` of the enclosing `try`): a `finally` around them would release it "
+               "before that use; give it back after its last use by hand",
+         note="the handler rolls back the checkout: releasing it first would change that"),
+    Case("""
+import pymysql
+from sqlalchemy.pool import QueuePool
+
+def _connect():
+    return pymysql.connect(host="db", user="app", db="app")
+
+pool = QueuePool(_connect, pool_size=5)
+
+def frames(kind):
+    conn = pool.connect()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM frames WHERE kind = %s", (kind,))
+    rows = cur.fetchall()
+    conn.close()
+    return rows
+""", note="SQLAlchemy's pool used alone: connect() checks out, close() gives back"),
+    Case("""
 from psycopg2 import pool
 
 class Database:
@@ -421,6 +498,42 @@ class Repository:
 ]
 
 VALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app"))
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+def nightly():
+    db = get_db().__next__()
+    try:
+        db.execute(text("DELETE FROM sessions WHERE expired"))
+        db.commit()
+    finally:
+        db.close()
+""", note="a session drawn from a dependency generator, closed in finally"),
+    Case("""
+import pymysql
+import sqlalchemy.pool as db_pool
+
+pool = db_pool.QueuePool(lambda: pymysql.connect(host="db", db="app"), pool_size=5)
+
+def frames(kind):
+    conn = pool.connect()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM frames WHERE kind = %s", (kind,))
+        return cur.fetchall()
+    finally:
+        conn.close()
+""", note="a SQLAlchemy pool checkout closed in finally goes back to the pool"),
     Case("""
 import pytest
 from sqlalchemy import create_engine

@@ -654,4 +654,50 @@ def drop_all(dsn, names):
     finally:
         conn.close()
 """, note="a project wrapper's connection in autocommit: a failed statement aborts no transaction"),
+    Case("""
+from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
+from sqlalchemy.ext.asyncio import AsyncSession
+
+async def token_for(session: AsyncSession, link: str):
+    try:
+        row = (await session.execute(select(Link).where(Link.url == link))).scalars().one()
+        return row.token
+    except NoResultFound:
+        return None
+""", note="NoResultFound (and MultipleResultsFound) is raised by the client after the "
+          "query succeeded: the transaction is not aborted"),
+    Case("""
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import MultipleResultsFound, NoResultFound
+
+def rename(db: Session, name, new):
+    try:
+        user = db.query(User).filter_by(name=name).one()
+    except (NoResultFound, MultipleResultsFound):
+        return None
+    user.name = new
+    db.commit()
+    return user
+""", note="client-side result errors, from the legacy sqlalchemy.orm.exc module"),
+    Case("""
+import pymysql
+from sqlalchemy.pool import QueuePool
+
+pool = QueuePool(lambda: pymysql.connect(host="db", db="app"), pool_size=5)
+
+def load(rows):
+    conn = pool.connect()
+    try:
+        cur = conn.cursor()
+        for row in rows:
+            try:
+                cur.execute("INSERT INTO t VALUES (%s)", (row,))
+            except Exception as exc:
+                print(exc)
+        conn.commit()
+    finally:
+        conn.close()
+""", note="a SQLAlchemy pool around a creator: the driver (here MySQL, where a failed "
+          "statement aborts nothing) is not known, so nothing is assumed"),
 ]

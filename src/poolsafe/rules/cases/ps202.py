@@ -4,6 +4,29 @@ from poolsafe.rules.base import Case
 
 INVALID: list[Case] = [
     Case("""
+from fastapi import APIRouter
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+router = APIRouter()
+
+def get_engine():
+    return create_engine("mysql+pymysql://app@db/app", pool_pre_ping=True)  # expect: PS202
+
+def get_session():
+    session = scoped_session(sessionmaker(bind=get_engine()))
+    try:
+        yield session
+    finally:
+        session.close()
+
+@router.get("/works")
+def works():
+    db = next(get_session())
+    return db.execute(text("SELECT id FROM works")).all()
+""", note="a generator drawn with next() in a route runs once per request, like a "
+          "dependency: each request builds a new engine"),
+    Case("""
 import os
 from flask import Flask
 from sqlalchemy import create_engine, text
@@ -154,6 +177,21 @@ def rows(sql, results):
 ]
 
 VALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+def get_engine():
+    return create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+def sessions():
+    factory = sessionmaker(bind=get_engine())
+    while True:
+        yield factory()
+
+SESSIONS = sessions()
+session = next(SESSIONS)
+""", note="a generator created once at module level keeps its engine for the process"),
     Case("""
 import functools
 from sqlalchemy import create_engine, text
