@@ -1,16 +1,24 @@
 """Runtime side of poolsafe: a tracked connection pool, fault injection and
 ``track()`` for existing pools.
 
-``ConnectionPool`` is a drop-in for ``psycopg2.pool.ThreadedConnectionPool`` that
-records who holds every connection and reports leaks instead of losing slots.
+``ConnectionPool`` is a drop-in for ``psycopg2.pool.ThreadedConnectionPool`` (same
+constructor, same real connections) that records who holds every connection and
+reports leaks instead of losing slots.
 """
 
 from __future__ import annotations
 
-from .errors import DriverUnavailableError, Error, InjectedFault, LeakError, PoolError, PoolTimeout
+from .errors import (
+    DriverUnavailableError,
+    Error,
+    InjectedFault,
+    LeakError,
+    PoolError,
+    PoolExhausted,
+    PoolTimeout,
+)
 from .faults import FaultInjector, FaultSet
 from .pool import ConnectionPool, PoolStats
-from .proxy import PooledConnection, PooledCursor
 from .track import Tracker, TrackerStats, track
 from .tracking import Event, Holder, default_stack_depth, set_default_stack_depth
 
@@ -25,10 +33,9 @@ __all__ = [
     "InjectedFault",
     "LeakError",
     "PoolError",
+    "PoolExhausted",
     "PoolStats",
     "PoolTimeout",
-    "PooledConnection",
-    "PooledCursor",
     "Tracker",
     "TrackerStats",
     "default_stack_depth",
