@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -513,3 +514,96 @@ def test_checkouts_carry_the_tracking_phase(pool: ConnectionPool) -> None:
     assert before < phase <= after
     pool.putconn(first)
     pool.putconn(second)
+
+
+def _wait_for(condition: Any, what: str) -> None:
+    """Poll until ``condition()`` (threads started by the test reach a state)."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def test_a_returned_connection_goes_to_the_longest_waiter(db: str) -> None:
+    pool = ConnectionPool(0, 1, db, connect=sqlite3.connect)
+    held = pool.getconn()
+    order: list[str] = []
+    release = {name: threading.Event() for name in ("first", "second")}
+
+    def borrow(name: str) -> None:
+        conn = pool.getconn(timeout=30)
+        order.append(name)
+        release[name].wait(30)
+        pool.putconn(conn)
+
+    first = threading.Thread(target=borrow, args=("first",))
+    first.start()
+    _wait_for(lambda: pool.stats().waiting == 1, "the first waiter")
+    second = threading.Thread(target=borrow, args=("second",))
+    second.start()
+    _wait_for(lambda: pool.stats().waiting == 2, "the second waiter")
+    pool.putconn(held)
+    # handed over, not back on the shelf: the returning thread cannot take it again
+    with pytest.raises(PoolError, match="connection pool exhausted"):
+        pool.getconn()
+    _wait_for(lambda: order == ["first"], "the first waiter to be served")
+    release["first"].set()
+    _wait_for(lambda: order == ["first", "second"], "the second waiter to be served")
+    release["second"].set()
+    first.join()
+    second.join()
+    stats = pool.stats()
+    assert (stats.in_use, stats.waiting, stats.timeouts) == (0, 0, 0)
+    pool.closeall()
+
+
+def test_a_discarded_connection_lets_the_longest_waiter_open_one(db: str) -> None:
+    pool = ConnectionPool(0, 1, db, connect=sqlite3.connect)
+    held = pool.getconn()
+    got: list[sqlite3.Connection] = []
+    waiter = threading.Thread(target=lambda: got.append(pool.getconn(timeout=30)))
+    waiter.start()
+    _wait_for(lambda: pool.stats().waiting == 1, "the waiter")
+    pool.putconn(held, close=True)
+    waiter.join()
+    assert got and got[0] is not held
+    pool.putconn(got[0])
+    assert pool.stats().connects == 2
+    pool.closeall()
+
+
+def test_a_connection_being_opened_counts_as_in_use(db: str) -> None:
+    opening, proceed = threading.Event(), threading.Event()
+
+    def slow_connect() -> sqlite3.Connection:
+        opening.set()
+        proceed.wait(30)
+        return sqlite3.connect(db, check_same_thread=False)
+
+    pool = ConnectionPool(0, 1, connect=slow_connect)
+    got: list[Any] = []
+    opener = threading.Thread(target=lambda: got.append(pool.getconn()))
+    opener.start()
+    opening.wait(30)
+    with pytest.raises(PoolError) as info:
+        pool.getconn()
+    assert str(info.value).startswith(
+        "connection pool exhausted (1 of 1 in use, 1 being opened or validated):"
+    )
+    assert pool.stats().in_use == 1
+    proceed.set()
+    opener.join()
+    pool.putconn(got[0])
+    pool.closeall()
+
+
+def test_exhausted_error_is_formatted_when_read(pool: ConnectionPool) -> None:
+    held = [pool.getconn(), pool.getconn()]
+    with pytest.raises(PoolError) as info:
+        pool.getconn()
+    for conn in held:
+        pool.putconn(conn)
+    # read after the holders gave their connections back: the text names them still
+    assert str(info.value).count("taken at") == 2
+    assert info.value.args == ("connection pool exhausted",)
