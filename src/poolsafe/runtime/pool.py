@@ -8,8 +8,10 @@ created when the connection is opened and reused by every checkout.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
+import operator
 import sys
 import threading
 import time
@@ -806,15 +808,18 @@ class ConnectionPool:
         """The holders as raw data (lock held), formatted later by the returned
         function: an exhausted pool pays for the text only when it is read."""
         raw = [
-            (s.number, s.thread, s.started, s.frames(), s.seq, s.live())
+            (s.number, s.thread, s.started, s.deep, s.code, s.lasti, s.seq, s.conn, s.ref)
             for s in self._out.values()
         ]
-        opening, maxconn, now = self._opening, self.maxconn, _monotonic()
-        return lambda: self._describe(raw, opening, maxconn, now)
+        return functools.partial(self._describe, raw, self._opening, self.maxconn, _monotonic())
 
     def _describe(self, raw: list[Any], opening: int, maxconn: int, now: float) -> str:
         lines = []
-        for number, thread, started, frames, seq, conn in sorted(raw, key=lambda r: r[2]):
+        for number, thread, started, deep, code, lasti, seq, conn, ref in sorted(
+            raw, key=operator.itemgetter(2)
+        ):
+            if conn is None and ref is not None:
+                conn = ref()
             closed = False
             if conn is not None:
                 try:
@@ -823,7 +828,8 @@ class ConnectionPool:
                     closed = False
             holder = make_holder(
                 self.name, self._label_n(number), thread or threading.current_thread(),
-                started, frames, CLOSED_BY_BORROWER if closed else OUT, seq, now,
+                started, deep if deep is not None else [code, lasti],
+                CLOSED_BY_BORROWER if closed else OUT, seq, now,
             )  # fmt: skip
             lines.append(f"\n  - {holder.describe()}")
         extra = f", {opening} being opened or validated" if opening else ""
