@@ -607,3 +607,44 @@ def test_exhausted_error_is_formatted_when_read(pool: ConnectionPool) -> None:
     # read after the holders gave their connections back: the text names them still
     assert str(info.value).count("taken at") == 2
     assert info.value.args == ("connection pool exhausted",)
+
+
+def test_a_timeout_counts_only_while_nothing_is_returned(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A waiter behind another one does not time out while connections keep coming
+    back; it does once nothing came back for ``timeout`` seconds (a fake clock)."""
+    from poolsafe.runtime import pool as pool_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(pool_module, "_monotonic", lambda: clock[0])
+    monkeypatch.setattr(pool_module, "_WAIT_SLICE", 0.005)
+    pool = ConnectionPool(0, 1, db, connect=sqlite3.connect)
+    held = pool.getconn()
+    outcome: dict[str, Any] = {}
+
+    def wait(name: str, timeout: float) -> None:
+        try:
+            outcome[name] = pool.getconn(timeout=timeout)
+        except PoolTimeout as exc:
+            outcome[name] = exc
+
+    first = threading.Thread(target=wait, args=("first", 100.0))
+    first.start()
+    _wait_for(lambda: pool.stats().waiting == 1, "the first waiter")
+    second = threading.Thread(target=wait, args=("second", 10.0))
+    second.start()
+    _wait_for(lambda: pool.stats().waiting == 2, "the second waiter")
+    clock[0] += 8
+    pool.putconn(held)  # to the first waiter; the second one's 10 s start again
+    first.join()
+    clock[0] += 7  # 15 s waiting, 7 s since a connection came back
+    time.sleep(0.05)  # let the second waiter look at the clock a few times
+    assert "second" not in outcome
+    assert pool.stats().timeouts == 0
+    clock[0] += 4  # 11 s since a connection came back
+    second.join()
+    assert isinstance(outcome["second"], PoolTimeout)
+    assert pool.stats().timeouts == 1
+    pool.putconn(outcome["first"])
+    pool.closeall()

@@ -351,6 +351,7 @@ class ConnectionPool:
         a new one, outside the lock."""
         try:
             if slot is not None and not self._ping(slot):
+                slot.conn = slot.ref = None
                 slot = None
             if slot is None:
                 slot = self._new_slot()
@@ -495,6 +496,8 @@ class ConnectionPool:
                 self._collect()
             self.closed = True
             idle = [s.conn for s in self._idle]
+            for slot in self._idle:
+                slot.conn = slot.ref = None
             out = list(self._out.values())
             self._idle.clear()
             self._out.clear()
