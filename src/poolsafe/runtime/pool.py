@@ -79,7 +79,7 @@ class _Slot:
     connection its borrower drops is garbage-collected and reported as a leak."""
 
     __slots__ = (
-        "code", "conn", "cstate", "deep", "ident", "key", "lasti", "number", "out", "ref",
+        "code", "conn", "cstate", "deep", "ident", "key", "lasti", "number", "ref",
         "reported", "seq", "started", "thread", "used",
     )  # fmt: skip
 
@@ -88,7 +88,6 @@ class _Slot:
         self.ident = id(conn)  # its key in the pool's _out while checked out
         self.cstate = cstate
         self.ref: weakref.ref[Any] | None = None
-        self.out = False
         self.key: Hashable | None = None
         self.number = 0
         self.thread: threading.Thread | None = None
@@ -97,7 +96,7 @@ class _Slot:
         self.code: Any = None
         self.lasti: Any = None
         self.deep: RawStack | None = None
-        self.reported = False
+        self.reported = 0  # the checkout number a leak_threshold warning was logged for
         self.used = 0.0  # returned at (validate_idle)
 
     def live(self) -> Any:
@@ -163,6 +162,7 @@ class ConnectionPool:
         self.timeout = timeout
         self.leak_threshold = leak_threshold
         self.validate_idle = validate_idle
+        self._validating = validate_idle is not None
         self._stack_depth_given = stack_depth
         self.stack_depth = 0  # frames recorded per checkout (set just below)
         self._follow_default_depth(tracking.default_stack_depth())
@@ -253,7 +253,6 @@ class ConnectionPool:
                 conn = slot.conn
                 if slot.ref is not None:
                     slot.conn = None  # the borrower's reference is the strong one
-                slot.out = True
                 slot.number = self._n_requests
                 slot.thread = thread
                 slot.started = _monotonic()
@@ -261,7 +260,6 @@ class ConnectionPool:
                 slot.code = code
                 slot.lasti = lasti
                 slot.deep = deep
-                slot.reported = False
                 self._out[id(conn)] = slot
                 return conn
         finally:
@@ -386,18 +384,29 @@ class ConnectionPool:
                 except Exception:
                     idle = False
                 if idle:
+                    ident = id(conn)
                     self._acquire()
                     try:
                         if self._dropped:
                             self._collect()
-                        if self._out.get(id(conn)) is slot and slot.out:
-                            self._give_back(slot, conn, keep=True)
-                            reported = slot.reported
-                        else:
+                        out = self._out
+                        current = out.pop(ident, None)
+                        if current is not slot:
+                            if current is not None:  # (not ours: put it back)
+                                out[ident] = current
                             raise PoolError("trying to put unkeyed connection")
+                        slot.conn = conn
+                        late = slot.reported == slot.number
+                        if self._waiters:
+                            self._last_return = _monotonic()
+                            self._hand_over(slot, conn)
+                        else:
+                            if self._validating:
+                                slot.used = _monotonic()
+                            self._idle.append(slot)
                     finally:
                         self._release()
-                    if reported:
+                    if late:
                         self._log_late_return(slot)
                     return
         self._putconn_slow(conn, key, close)
@@ -407,7 +416,7 @@ class ConnectionPool:
             if self._dropped:
                 self._collect()
             slot = self._keyed.get(key) if key is not None else self._out.get(id(conn))
-            if slot is None or not slot.out:
+            if slot is None or self._out.get(slot.ident) is not slot:
                 raise PoolError("trying to put unkeyed connection")
             if key is not None:
                 if conn is not None and conn is not slot.conn:
@@ -429,7 +438,7 @@ class ConnectionPool:
         if not keep:
             _close_quietly(conn)
         with self._lock:
-            if self._out.get(id(conn)) is not slot or not slot.out:
+            if self._out.get(id(conn)) is not slot:
                 raise PoolError("trying to put unkeyed connection")  # returned meanwhile
             if bad:
                 self._n_bad += 1
@@ -444,7 +453,7 @@ class ConnectionPool:
                 f"(rolled back by the pool); taken at {holder.site}",
                 holder,
             )
-        if slot.reported:
+        if slot.reported == slot.number:
             self._log_late_return(slot)
 
     def _give_back(self, slot: _Slot, conn: Any, keep: bool) -> None:
@@ -454,7 +463,6 @@ class ConnectionPool:
         if slot.key is not None:
             self._keyed.pop(slot.key, None)
             slot.key = None
-        slot.out = False
         self._last_return = now = _monotonic()
         if not keep:
             slot.conn = None
@@ -463,13 +471,17 @@ class ConnectionPool:
             return
         slot.conn = conn
         if self._waiters:
-            waiter = self._waiters.popleft()
-            self._checkout_for(slot, waiter)
-            waiter.conn = conn
-            waiter.wake.release()
+            self._hand_over(slot, conn)
             return
         slot.used = now
         self._idle.append(slot)
+
+    def _hand_over(self, slot: _Slot, conn: Any) -> None:
+        """Give a returned connection to the longest waiter (lock held)."""
+        waiter = self._waiters.popleft()
+        self._checkout_for(slot, waiter)
+        waiter.conn = conn
+        waiter.wake.release()
 
     def _slot_freed(self) -> None:
         """A slot became free (lock held): let the longest waiter open a connection."""
@@ -518,7 +530,6 @@ class ConnectionPool:
                 f"closed; taken at {holder.site}",
                 holder,
             )
-            slot.out = False
             slot.conn = slot.ref = None
             busy.append(conn)
         for conn in idle + busy:
@@ -617,10 +628,10 @@ class ConnectionPool:
                 self._collect()
             late = [
                 s for s in self._out.values()
-                if not s.reported and now - s.started >= threshold
+                if s.reported != s.number and now - s.started >= threshold
             ]  # fmt: skip
             for slot in late:
-                slot.reported = True
+                slot.reported = slot.number
             self._n_leaks += len(late)
             holders = [self._holder(s, OUT, now) for s in late]
         for holder in holders:
@@ -670,12 +681,10 @@ class ConnectionPool:
     ) -> Any:
         """Register a checkout of ``slot``; the lock is held. Returns the connection."""
         conn = slot.conn
-        slot.out = True
         slot.number = self._n_requests
         slot.thread = thread
         slot.started = _monotonic()
         slot.seq = PHASE[0]
-        slot.reported = False
         if deep:
             slot.deep, slot.code, slot.lasti = frames, None, None
         else:
@@ -692,12 +701,10 @@ class ConnectionPool:
         """Check ``slot`` out on behalf of a waiter (lock held): it counts as in
         use from now on, the waiter only has to wake up."""
         conn = slot.conn
-        slot.out = True
         slot.number = self._n_requests
         slot.thread = waiter.thread
         slot.started = _monotonic()
         slot.seq = PHASE[0]
-        slot.reported = False
         slot.deep, slot.code, slot.lasti = waiter.deep, waiter.code, waiter.lasti
         slot.key = None
         if slot.ref is not None:
@@ -742,11 +749,9 @@ class ConnectionPool:
         report them as leaks; the lock is held."""
         dropped, self._dropped[:] = list(self._dropped), []
         for slot in dropped:
-            if not slot.out or slot.conn is not None:
+            if slot.conn is not None or self._out.get(slot.ident) is not slot:
                 continue  # idle, returned or discarded meanwhile: not a leak
-            if self._out.get(slot.ident) is slot:
-                del self._out[slot.ident]
-            slot.out = False
+            del self._out[slot.ident]
             slot.ref = None
             holder = self._holder(slot, "garbage-collected while checked out")
             self._leaked.append(holder)
