@@ -68,7 +68,7 @@ class Driver:
             conn.rollback()
 
     def tracks_statements(self) -> bool:
-        """Whether the proxy must remember that statements ran since the last commit."""
+        """Whether the hooks must remember that statements ran since the last commit."""
         return False
 
     def idle_probe(self) -> tuple[Callable[[Any], object], object] | None:
