@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -178,3 +179,41 @@ def test_missing_driver_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
         "pip install 'poolsafe[mysql]' (or pymysql)"
     )
     assert isinstance(info.value, ImportError)
+
+
+def test_pool_error_is_psycopg2s_when_installed_and_plain_otherwise() -> None:
+    import subprocess
+
+    import psycopg2.pool
+
+    from poolsafe.runtime import PoolError, PoolTimeout
+
+    assert issubclass(PoolError, psycopg2.pool.PoolError)
+    assert issubclass(PoolTimeout, psycopg2.Error)
+    code = (
+        "import sys; sys.modules['psycopg2'] = None; sys.modules['psycopg2.pool'] = None\n"
+        "from poolsafe.runtime import PoolError\n"
+        "print([c.__name__ for c in PoolError.__mro__])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "['PoolError', 'Error', 'Exception', 'BaseException', 'object']"
+
+
+def test_hooks_keep_a_factory_class_and_its_default_cursor(tmp_path: Path) -> None:
+    class Cursor(sqlite3.Cursor):
+        marked = True
+
+    class Connection(sqlite3.Connection):
+        def cursor(self, factory: Any = Cursor) -> Any:  # type: ignore[override]
+            return super().cursor(factory)
+
+    pool = ConnectionPool(0, 1, str(tmp_path / "h.db"), connect=sqlite3.connect,
+                          factory=Connection)
+    conn = pool.getconn()
+    assert isinstance(conn, Connection)
+    assert isinstance(conn.cursor(), Cursor)
+    with pool.faults(statements=1), pytest.raises(sqlite3.OperationalError, match="injected"):
+        conn.execute("SELECT 1")
+    pool.putconn(conn)
+    pool.closeall()

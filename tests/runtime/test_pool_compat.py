@@ -184,6 +184,38 @@ def getconn_returns_a_real_connection(make: Make, dsn: str) -> object:
 
 
 @behaviour
+def psycopg2_extras_take_the_connection(make: Make, dsn: str) -> object:
+    import uuid
+
+    import psycopg2.extras
+
+    with pool_of(make, 1, 1, dsn) as pool:
+        conn = pool.getconn()
+        psycopg2.extras.register_uuid(conn_or_curs=conn)
+        psycopg2.extras.register_default_json(conn)
+        adapted = psycopg2.extensions.adapt("it's")
+        adapted.prepare(conn)
+        cur = conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+        cur.execute("SELECT %s::uuid AS u, '{\"a\": 1}'::json AS j",
+                    (uuid.UUID(int=1),))
+        row = dict(cur.fetchone())
+        conn.rollback()
+        pool.putconn(conn)
+        return (adapted.getquoted(), row)
+
+
+@behaviour
+def same_object_on_every_checkout(make: Make, dsn: str) -> object:
+    with pool_of(make, 1, 1, dsn) as pool:
+        seen = []
+        for _ in range(3):
+            conn = pool.getconn()
+            seen.append(conn)
+            pool.putconn(conn)
+        return all(conn is seen[0] for conn in seen)
+
+
+@behaviour
 def two_checkouts_are_two_connections(make: Make, dsn: str) -> object:
     with pool_of(make, 0, 2, dsn) as pool:
         a, b = pool.getconn(), pool.getconn()

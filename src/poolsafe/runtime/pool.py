@@ -747,8 +747,9 @@ class ConnectionPool:
     def _collect(self) -> None:
         """Recover the slots of connections garbage-collected while checked out and
         report them as leaks; the lock is held."""
-        dropped, self._dropped[:] = list(self._dropped), []
-        for slot in dropped:
+        pending = self._dropped
+        while pending:
+            slot = pending.pop(0)  # (atomic: a callback may append meanwhile)
             if slot.conn is not None or self._out.get(slot.ident) is not slot:
                 continue  # idle, returned or discarded meanwhile: not a leak
             del self._out[slot.ident]
