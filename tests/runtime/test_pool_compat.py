@@ -518,6 +518,12 @@ make_psycopg2.__name__ = "psycopg2"
 make_poolsafe.__name__ = "poolsafe"
 
 
+def test_psycopg2_names_are_aliases() -> None:
+    from poolsafe.runtime import SimpleConnectionPool, ThreadedConnectionPool
+
+    assert SimpleConnectionPool is ThreadedConnectionPool is ConnectionPool
+
+
 def test_the_table_has_the_behaviours_it_claims() -> None:
     assert len(BEHAVIOURS) >= 38
     assert set(DIFFERENT) <= set(BEHAVIOURS)

@@ -18,7 +18,7 @@ from .errors import (
     PoolTimeout,
 )
 from .faults import FaultInjector, FaultSet
-from .pool import ConnectionPool, PoolStats
+from .pool import ConnectionPool, PoolStats, SimpleConnectionPool, ThreadedConnectionPool
 from .track import Tracker, TrackerStats, track
 from .tracking import Event, Holder, default_stack_depth, set_default_stack_depth
 
@@ -36,6 +36,8 @@ __all__ = [
     "PoolExhausted",
     "PoolStats",
     "PoolTimeout",
+    "SimpleConnectionPool",
+    "ThreadedConnectionPool",
     "Tracker",
     "TrackerStats",
     "default_stack_depth",

@@ -845,6 +845,13 @@ class ConnectionPool:
         return f" ({len(raw) + opening} of {maxconn} in use{extra}):" + "".join(lines)
 
 
+ThreadedConnectionPool = ConnectionPool
+"""psycopg2's name: ``from poolsafe.runtime import ThreadedConnectionPool`` is a
+one-line switch."""
+SimpleConnectionPool = ConnectionPool
+"""psycopg2's single-thread pool's name (this pool is thread-safe either way)."""
+
+
 class _Borrow:
     """Context manager returned by :meth:`ConnectionPool.connection`."""
 
