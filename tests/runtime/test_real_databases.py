@@ -288,3 +288,35 @@ def test_mysql_stress_32_threads_over_4_connections(
     assert (stats.in_use, stats.timeouts, stats.leaked) == (0, 0, 0)
     assert stats.available == stats.size <= 4
     pool.closeall()
+
+
+@pytest.mark.postgres
+def test_pg_dropped_connection_is_a_leak_and_its_transaction_ends(pg_dsn: str) -> None:
+    """A psycopg2 connection dropped while checked out is freed at once (no cycle):
+    the driver closes it, the server rolls back what it left open, the pool reports
+    the leak with where it was taken and recovers the slot."""
+    pool = pg_pool(0, 1, pg_dsn)
+    with pool.connection() as conn:
+        conn.cursor().execute("CREATE TABLE IF NOT EXISTS poolsafe_drop (x int)")
+        conn.cursor().execute("TRUNCATE poolsafe_drop")
+    del conn  # (the same connection is lent next)
+    pids: list[int] = []
+
+    def forgetful() -> None:
+        conn = pool.getconn()
+        pids.append(conn.get_backend_pid())
+        conn.cursor().execute("INSERT INTO poolsafe_drop VALUES (1)")  # left open
+
+    forgetful()
+    stats = pool.stats()
+    assert (stats.leaked, stats.in_use) == (1, 0)
+    (leak,) = pool.leaks()
+    assert "in forgetful" in leak.site
+    _wait_until_gone(pg_dsn, _PG_GONE, pids[0])
+    with pool.connection() as conn:  # the slot is free again
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM poolsafe_drop")
+        assert cur.fetchone()[0] == 0
+    with pytest.raises(AssertionError, match="garbage-collected while checked out"):
+        pool.assert_no_leaks()
+    pool.closeall()
