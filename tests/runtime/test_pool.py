@@ -379,10 +379,13 @@ def test_a_dropped_keyed_connection_stays_with_its_key(pool: ConnectionPool) -> 
     again = pool.getconn("job")
     assert id(again) == ident and again.in_transaction
     (holder,) = pool.holders()
-    assert holder.state == "checked out"
-    with pytest.raises(LeakError, match="still checked out"):
+    assert holder.state == "checked out"  # ``again`` holds it
+    del again
+    (holder,) = pool.holders()
+    assert holder.state == "dropped by its borrower, kept for key 'job'"
+    with pytest.raises(LeakError, match=r"still checked out:\n.*dropped by its borrower"):
         pool.assert_no_leaks()
-    pool.putconn(again, key="job")
+    pool.putconn(pool.getconn("job"), key="job")
     assert pool.stats().in_use == 0
 
 

@@ -79,7 +79,7 @@ class _Slot:
     connection its borrower drops is garbage-collected and reported as a leak."""
 
     __slots__ = (
-        "code", "conn", "cstate", "deep", "ident", "key", "lasti", "number", "ref",
+        "alone", "code", "conn", "cstate", "deep", "ident", "key", "lasti", "number", "ref",
         "reported", "seq", "started", "thread", "used",
     )  # fmt: skip
 
@@ -98,6 +98,7 @@ class _Slot:
         self.deep: RawStack | None = None
         self.reported = 0  # the checkout number a leak_threshold warning was logged for
         self.used = 0.0  # returned at (validate_idle)
+        self.alone = 0  # _references(self) when only the pool holds the connection
 
     def live(self) -> Any:
         """The connection, or ``None`` once it was garbage-collected."""
@@ -596,7 +597,7 @@ class ConnectionPool:
             if self._dropped:
                 self._collect()
             slots = sorted(self._out.values(), key=_started)
-            states = [CLOSED_BY_BORROWER if self._is_closed(s) else OUT for s in slots]
+            states = [self._state(s) for s in slots]
             snapshot = [(s, s.frames(), s.thread, s.started, s.seq, s.number) for s in slots]
         now = time.monotonic()
         return [
@@ -740,6 +741,7 @@ class ConnectionPool:
             slot.ref = weakref.ref(conn, _on_drop(self._dropped, slot))
         except TypeError:  # no weak references (sqlite3.Connection): kept strongly
             slot.ref = None
+        slot.alone = _references(slot) - 1  # (less this function's own ``conn``)
         with self._lock:
             self._n_connects += 1
         return slot
@@ -764,6 +766,14 @@ class ConnectionPool:
             logger.warning("%s", message)
             tracking.record_event("collected", message, holder)
             self._slot_freed()
+
+    def _state(self, slot: _Slot) -> str:
+        """How a checked-out connection is held (lock held)."""
+        if self._is_closed(slot):
+            return CLOSED_BY_BORROWER
+        if slot.key is not None and _references(slot) <= slot.alone:
+            return f"dropped by its borrower, kept for key {slot.key!r}"
+        return OUT
 
     def _is_closed(self, slot: _Slot) -> bool:
         conn = slot.live()
@@ -898,6 +908,16 @@ def _on_drop(dropped: list[_Slot], slot: _Slot) -> Callable[[Any], None]:
         dropped.append(slot)
 
     return dropped_slot
+
+
+def _references(slot: _Slot) -> int:
+    """References to a slot's (strongly held) connection, as this function sees them.
+
+    Used for keyed connections, which the pool holds: when the count is what it
+    was when the connection was new, its borrower dropped it (a leak that the key
+    keeps alive). Internal references a driver adds while in use (a result that
+    points back at its connection) only make it look held."""
+    return sys.getrefcount(slot.conn)
 
 
 def _started(slot: _Slot) -> float:
