@@ -385,6 +385,10 @@ def test_a_dropped_keyed_connection_stays_with_its_key(pool: ConnectionPool) -> 
     assert holder.state == "dropped by its borrower, kept for key 'job'"
     with pytest.raises(LeakError, match=r"still checked out:\n.*dropped by its borrower"):
         pool.assert_no_leaks()
+    other = pool.getconn()
+    with pytest.raises(PoolError, match=r"kept for key 'job'\]"):
+        pool.getconn()
+    pool.putconn(other)
     pool.putconn(pool.getconn("job"), key="job")
     assert pool.stats().in_use == 0
 

@@ -827,14 +827,15 @@ class ConnectionPool:
         """The holders as raw data (lock held), formatted later by the returned
         function: an exhausted pool pays for the text only when it is read."""
         raw = [
-            (s.number, s.thread, s.started, s.deep, s.code, s.lasti, s.seq, s.conn, s.ref)
+            (s.number, s.thread, s.started, s.deep, s.code, s.lasti, s.seq, s.conn, s.ref,
+             s.key is not None and _references(s) <= s.alone, s.key)
             for s in self._out.values()
         ]
         return functools.partial(self._describe, raw, self._opening, self.maxconn, _monotonic())
 
     def _describe(self, raw: list[Any], opening: int, maxconn: int, now: float) -> str:
         lines = []
-        for number, thread, started, deep, code, lasti, seq, conn, ref in sorted(
+        for number, thread, started, deep, code, lasti, seq, conn, ref, dropped, key in sorted(
             raw, key=operator.itemgetter(2)
         ):
             if conn is None and ref is not None:
@@ -845,10 +846,14 @@ class ConnectionPool:
                     closed = self._driver.is_closed(conn)
                 except Exception:
                     closed = False
+            state = (
+                CLOSED_BY_BORROWER if closed
+                else f"dropped by its borrower, kept for key {key!r}" if dropped
+                else OUT
+            )  # fmt: skip
             holder = make_holder(
                 self.name, self._label_n(number), thread or threading.current_thread(),
-                started, deep if deep is not None else [code, lasti],
-                CLOSED_BY_BORROWER if closed else OUT, seq, now,
+                started, deep if deep is not None else [code, lasti], state, seq, now,
             )  # fmt: skip
             lines.append(f"\n  - {holder.describe()}")
         extra = f", {opening} being opened or validated" if opening else ""
