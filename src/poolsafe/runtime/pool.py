@@ -827,16 +827,17 @@ class ConnectionPool:
         """The holders as raw data (lock held), formatted later by the returned
         function: an exhausted pool pays for the text only when it is read."""
         raw = [
-            (s.number, s.thread, s.started, s.deep, s.code, s.lasti, s.seq, s.conn, s.ref,
-             s.key is not None and _references(s) <= s.alone, s.key)
+            # (the reference count first: s.conn in the same tuple would add one)
+            (s.key is not None and _references(s) <= s.alone, s.key,
+             s.number, s.thread, s.started, s.deep, s.code, s.lasti, s.seq, s.conn, s.ref)
             for s in self._out.values()
         ]
         return functools.partial(self._describe, raw, self._opening, self.maxconn, _monotonic())
 
     def _describe(self, raw: list[Any], opening: int, maxconn: int, now: float) -> str:
         lines = []
-        for number, thread, started, deep, code, lasti, seq, conn, ref, dropped, key in sorted(
-            raw, key=operator.itemgetter(2)
+        for dropped, key, number, thread, started, deep, code, lasti, seq, conn, ref in sorted(
+            raw, key=operator.itemgetter(4)
         ):
             if conn is None and ref is not None:
                 conn = ref()
