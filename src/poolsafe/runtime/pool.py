@@ -32,6 +32,7 @@ logger = logging.getLogger("poolsafe.runtime")
 
 _UNSET: Any = object()
 _pool_ids = itertools.count(1)
+_KEPT_LEAKS = 1000  # leaks() keeps the latest ones; stats().leaked counts them all
 _WAIT_SLICE = 0.05  # waiters look at least this often for slots of collected connections
 
 OUT = "checked out"
@@ -185,7 +186,8 @@ class ConnectionPool:
         self._keyed: dict[Hashable, _Slot] = {}
         self._waiters: deque[_Waiter] = deque()
         self._dropped: list[_Slot] = []  # appended by weak-reference callbacks only
-        self._leaked: list[Holder] = []
+        self._leaked: deque[Holder] = deque(maxlen=_KEPT_LEAKS)  # the latest ones
+        self._n_leaked = 0
         self._opening = 0  # slots reserved to open or validate a connection
         self._last_return = _monotonic()
         self._n_requests = self._n_timeouts = self._n_exhausted = self._n_bad = 0
@@ -586,7 +588,7 @@ class ConnectionPool:
                 returns_bad=self._n_bad,
                 discarded=self._n_discarded,
                 closed_by_borrower=closed,
-                leaked=len(self._leaked),
+                leaked=self._n_leaked,
                 leaks_reported=self._n_leaks,
                 connects=self._n_connects,
             )
@@ -609,7 +611,8 @@ class ConnectionPool:
 
     def leaks(self) -> list[Holder]:
         """Connections garbage-collected while checked out (their slots were
-        recovered), with where they were taken."""
+        recovered), with where they were taken: the latest 1000 (``stats().leaked``
+        counts them all)."""
         with self._lock:
             if self._dropped:
                 self._collect()
@@ -758,6 +761,7 @@ class ConnectionPool:
             slot.ref = None
             holder = self._holder(slot, "garbage-collected while checked out")
             self._leaked.append(holder)
+            self._n_leaked += 1
             message = (
                 f"{holder.connection} was garbage-collected while checked out (a leak: "
                 f"never given back with putconn()); the pool recovered its slot. "
