@@ -130,9 +130,9 @@ def test_timeout_error_message_and_counter(db: str) -> None:
     held = pool.getconn()
     with pytest.raises(PoolTimeout) as info:
         pool.getconn()
-    assert str(info.value).startswith(
-        "connection pool exhausted: timed out after 0.05 s waiting for a connection "
-        "(1 of 1 in use):"
+    assert str(info.value).startswith("connection pool exhausted: timed out after ")
+    assert "waiting for a connection, none returned for the last 0.05 s (1 of 1 in use):" in str(
+        info.value
     )
     assert "test_pool.py:" in str(info.value)
     assert isinstance(info.value, PoolError)
@@ -652,6 +652,10 @@ def test_a_timeout_counts_only_while_nothing_is_returned(
     clock[0] += 4  # 11 s since a connection came back
     second.join()
     assert isinstance(outcome["second"], PoolTimeout)
+    assert str(outcome["second"]).startswith(
+        "connection pool exhausted: timed out after 19.00 s waiting for a connection, "
+        "none returned for the last 10.00 s (1 of 1 in use):"
+    )
     assert pool.stats().timeouts == 1
     pool.putconn(outcome["first"])
     pool.closeall()

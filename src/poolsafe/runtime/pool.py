@@ -328,9 +328,11 @@ class ConnectionPool:
                     if _monotonic() >= deadline and waiter.conn is None:
                         self._waiters.remove(waiter)
                         self._n_timeouts += 1
+                        waited = _monotonic() - waiter.since
                         raise PoolTimeout(
-                            f"connection pool exhausted: timed out after {timeout:.2f} s "
-                            f"waiting for a connection",
+                            f"connection pool exhausted: timed out after {waited:.2f} s "
+                            f"waiting for a connection, none returned for the last "
+                            f"{timeout:.2f} s",
                             self._holders_snapshot(),
                         )
         if waiter.conn is not None:
