@@ -115,10 +115,15 @@ class _Slot:
 class _Waiter:
     """A thread waiting in ``getconn()``; served first come, first served."""
 
-    __slots__ = ("code", "conn", "deep", "lasti", "may_open", "since", "thread", "wake")
+    __slots__ = (
+        "code", "conn", "deep", "lasti", "may_open", "number", "since", "thread", "wake",
+    )  # fmt: skip
 
-    def __init__(self, thread: threading.Thread, frames: RawStack, deep: bool) -> None:
+    def __init__(
+        self, thread: threading.Thread, frames: RawStack, deep: bool, number: int
+    ) -> None:
         self.thread = thread
+        self.number = number  # the request's number (labels its checkout)
         self.code = None if deep else frames[0]
         self.lasti = None if deep else frames[1]
         self.deep = frames if deep else None
@@ -247,6 +252,7 @@ class ConnectionPool:
             if self.closed:
                 raise PoolError("connection pool is closed")
             self._n_requests += 1
+            number = self._n_requests
             if (
                 key is None and self._idle and not self._waiters
                 and self.validate_idle is None
@@ -256,7 +262,7 @@ class ConnectionPool:
                 conn = slot.conn
                 if slot.ref is not None:
                     slot.conn = None  # the borrower's reference is the strong one
-                slot.number = self._n_requests
+                slot.number = number
                 slot.thread = thread
                 slot.started = _monotonic()
                 slot.seq = PHASE[0]
@@ -268,11 +274,11 @@ class ConnectionPool:
         finally:
             self._release()
         frames: RawStack = [code, lasti] if deep is None else deep
-        return self._getconn_slow(key, timeout, thread, frames, deep is not None)
+        return self._getconn_slow(key, timeout, thread, frames, deep is not None, number)
 
     def _getconn_slow(
         self, key: Hashable | None, timeout: float | None, thread: threading.Thread,
-        frames: RawStack, deep: bool,
+        frames: RawStack, deep: bool, number: int,
     ) -> Any:
         """``getconn`` for a key, validation of idle connections, a new connection,
         waiting or an exhausted pool (the request is already counted)."""
@@ -293,7 +299,7 @@ class ConnectionPool:
                 slot = self._idle.pop()
                 validate = self.validate_idle
                 if validate is None or _monotonic() - slot.used < validate:
-                    return self._checkout(slot, key, thread, frames, deep)
+                    return self._checkout(slot, key, thread, frames, deep, number)
                 self._opening += 1  # reserve the slot while pinging outside the lock
             elif self._in_use() < self.maxconn and not self._waiters:
                 self._opening += 1
@@ -301,13 +307,13 @@ class ConnectionPool:
                 self._n_exhausted += 1
                 raise PoolExhausted("connection pool exhausted", self._holders_snapshot())
             else:
-                waiter = _Waiter(thread, frames, deep)
+                waiter = _Waiter(thread, frames, deep, number)
                 self._waiters.append(waiter)
         if waiter is not None:
             got = self._wait(waiter, key, timeout)  # type: ignore[arg-type]
             if got is not None:
                 return got
-        return self._open_or_validate(slot, key, thread, frames, deep)
+        return self._open_or_validate(slot, key, thread, frames, deep, number)
 
     def _wait(self, waiter: _Waiter, key: Hashable | None, timeout: float) -> Any:
         """Wait for a hand-off; the connection, or ``None`` when a slot was freed
@@ -348,7 +354,7 @@ class ConnectionPool:
 
     def _open_or_validate(
         self, slot: _Slot | None, key: Hashable | None, thread: threading.Thread,
-        frames: RawStack, deep: bool,
+        frames: RawStack, deep: bool, number: int,
     ) -> Any:
         """A slot is reserved (``_opening``): validate the idle connection or open
         a new one, outside the lock."""
@@ -370,7 +376,7 @@ class ConnectionPool:
             if self.closed:
                 _close_quietly(slot.conn)
                 raise PoolError("connection pool is closed")
-            return self._checkout(slot, key, thread, frames, deep)
+            return self._checkout(slot, key, thread, frames, deep, number)
 
     def putconn(self, conn: Any = None, key: Hashable | None = None, close: bool = False) -> None:
         """Give a connection back. One left in a transaction is rolled back (and
@@ -683,11 +689,11 @@ class ConnectionPool:
 
     def _checkout(
         self, slot: _Slot, key: Hashable | None, thread: threading.Thread,
-        frames: RawStack, deep: bool,
+        frames: RawStack, deep: bool, number: int,
     ) -> Any:
         """Register a checkout of ``slot``; the lock is held. Returns the connection."""
         conn = slot.conn
-        slot.number = self._n_requests
+        slot.number = number
         slot.thread = thread
         slot.started = _monotonic()
         slot.seq = PHASE[0]
@@ -707,7 +713,7 @@ class ConnectionPool:
         """Check ``slot`` out on behalf of a waiter (lock held): it counts as in
         use from now on, the waiter only has to wake up."""
         conn = slot.conn
-        slot.number = self._n_requests
+        slot.number = waiter.number
         slot.thread = waiter.thread
         slot.started = _monotonic()
         slot.seq = PHASE[0]
