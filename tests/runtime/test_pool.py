@@ -644,13 +644,14 @@ def test_a_timeout_counts_only_while_nothing_is_returned(
     _wait_for(lambda: pool.stats().waiting == 2, "the second waiter")
     clock[0] += 8
     pool.putconn(held)  # to the first waiter; the second one's 10 s start again
-    first.join()
+    first.join(30)
     clock[0] += 7  # 15 s waiting, 7 s since a connection came back
     time.sleep(0.05)  # let the second waiter look at the clock a few times
     assert "second" not in outcome
     assert pool.stats().timeouts == 0
     clock[0] += 4  # 11 s since a connection came back
-    second.join()
+    second.join(30)
+    assert not second.is_alive(), "the second waiter never timed out"
     assert isinstance(outcome["second"], PoolTimeout)
     assert str(outcome["second"]).startswith(
         "connection pool exhausted: timed out after 19.00 s waiting for a connection, "

@@ -2,7 +2,7 @@
 every connection.
 
 It hands out the driver's real connection objects and keeps its bookkeeping
-beside them, keyed by ``id(conn)``: one :class:`_Slot` per pooled connection,
+beside them, keyed by ``id(conn)``: one :class:`Slot` per pooled connection,
 created when the connection is opened and reused by every checkout.
 """
 
@@ -26,6 +26,7 @@ from . import drivers, tracking
 from .errors import LeakError, PoolError, PoolExhausted, PoolTimeout
 from .faults import FaultInjector, FaultSet
 from .hooks import ConnState, attach
+from .slots import Slot, Waiter, on_drop, references
 from .tracking import DEEP_STACK_DEPTH, PHASE, Holder, RawStack, capture_stack, make_holder
 
 logger = logging.getLogger("poolsafe.runtime")
@@ -70,68 +71,6 @@ class PoolStats:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
-
-
-class _Slot:
-    """One pooled connection and its current checkout.
-
-    While idle, or checked out under a key, ``conn`` holds the connection; while
-    checked out without a key the pool keeps only ``ref`` (a weak reference), so a
-    connection its borrower drops is garbage-collected and reported as a leak."""
-
-    __slots__ = (
-        "alone", "code", "conn", "cstate", "deep", "ident", "key", "lasti", "number", "ref",
-        "reported", "seq", "started", "thread", "used",
-    )  # fmt: skip
-
-    def __init__(self, conn: Any, cstate: ConnState | None) -> None:
-        self.conn: Any = conn
-        self.ident = id(conn)  # its key in the pool's _out while checked out
-        self.cstate = cstate
-        self.ref: weakref.ref[Any] | None = None
-        self.key: Hashable | None = None
-        self.number = 0
-        self.thread: threading.Thread | None = None
-        self.started = 0.0
-        self.seq = 0
-        self.code: Any = None
-        self.lasti: Any = None
-        self.deep: RawStack | None = None
-        self.reported = 0  # the checkout number a leak_threshold warning was logged for
-        self.used = 0.0  # returned at (validate_idle)
-        self.alone = 0  # _references(self) when only the pool holds the connection
-
-    def live(self) -> Any:
-        """The connection, or ``None`` once it was garbage-collected."""
-        conn = self.conn
-        if conn is None and self.ref is not None:
-            conn = self.ref()
-        return conn
-
-    def frames(self) -> RawStack:
-        return self.deep if self.deep is not None else [self.code, self.lasti]
-
-
-class _Waiter:
-    """A thread waiting in ``getconn()``; served first come, first served."""
-
-    __slots__ = (
-        "code", "conn", "deep", "lasti", "may_open", "number", "since", "thread", "wake",
-    )  # fmt: skip
-
-    def __init__(
-        self, thread: threading.Thread, frames: RawStack, deep: bool, number: int
-    ) -> None:
-        self.thread = thread
-        self.number = number  # the request's number (labels its checkout)
-        self.code = None if deep else frames[0]
-        self.lasti = None if deep else frames[1]
-        self.deep = frames if deep else None
-        self.conn: Any = None  # handed over by putconn()
-        self.may_open = False  # a slot was freed for this waiter: open a connection
-        self.since = _monotonic()
-        self.wake = threading.Lock()
-        self.wake.acquire()
 
 
 class ConnectionPool:
@@ -186,11 +125,11 @@ class ConnectionPool:
         self._lock = threading.Lock()
         self._acquire = self._lock.acquire
         self._release = self._lock.release
-        self._idle: list[_Slot] = []  # most recently returned last
-        self._out: dict[int, _Slot] = {}  # id(connection) -> slot, checked out
-        self._keyed: dict[Hashable, _Slot] = {}
-        self._waiters: deque[_Waiter] = deque()
-        self._dropped: list[_Slot] = []  # appended by weak-reference callbacks only
+        self._idle: list[Slot] = []  # most recently returned last
+        self._out: dict[int, Slot] = {}  # id(connection) -> slot, checked out
+        self._keyed: dict[Hashable, Slot] = {}
+        self._waiters: deque[Waiter] = deque()
+        self._dropped: list[Slot] = []  # appended by weak-reference callbacks only
         self._leaked: deque[Holder] = deque(maxlen=_KEPT_LEAKS)  # the latest ones
         self._n_leaked = 0
         self._opening = 0  # slots reserved to open or validate a connection
@@ -284,8 +223,8 @@ class ConnectionPool:
         waiting or an exhausted pool (the request is already counted)."""
         if timeout is _UNSET:
             timeout = self.timeout
-        slot: _Slot | None = None
-        waiter: _Waiter | None = None
+        slot: Slot | None = None
+        waiter: Waiter | None = None
         with self._lock:
             if self._dropped:
                 self._collect()
@@ -307,7 +246,7 @@ class ConnectionPool:
                 self._n_exhausted += 1
                 raise PoolExhausted("connection pool exhausted", self._holders_snapshot())
             else:
-                waiter = _Waiter(thread, frames, deep, number)
+                waiter = Waiter(thread, frames, deep, number, _monotonic())
                 self._waiters.append(waiter)
         if waiter is not None:
             got = self._wait(waiter, key, timeout)  # type: ignore[arg-type]
@@ -315,7 +254,7 @@ class ConnectionPool:
                 return got
         return self._open_or_validate(slot, key, thread, frames, deep, number)
 
-    def _wait(self, waiter: _Waiter, key: Hashable | None, timeout: float) -> Any:
+    def _wait(self, waiter: Waiter, key: Hashable | None, timeout: float) -> Any:
         """Wait for a hand-off; the connection, or ``None`` when a slot was freed
         for this waiter to open a connection in."""
         while True:
@@ -353,7 +292,7 @@ class ConnectionPool:
         return None
 
     def _open_or_validate(
-        self, slot: _Slot | None, key: Hashable | None, thread: threading.Thread,
+        self, slot: Slot | None, key: Hashable | None, thread: threading.Thread,
         frames: RawStack, deep: bool, number: int,
     ) -> Any:
         """A slot is reserved (``_opening``): validate the idle connection or open
@@ -467,7 +406,7 @@ class ConnectionPool:
         if slot.reported == slot.number:
             self._log_late_return(slot)
 
-    def _give_back(self, slot: _Slot, conn: Any, keep: bool) -> None:
+    def _give_back(self, slot: Slot, conn: Any, keep: bool) -> None:
         """End a checkout; the lock is held. A kept connection goes to the longest
         waiter, else to the idle list; a discarded one frees its slot."""
         del self._out[id(conn)]
@@ -487,7 +426,7 @@ class ConnectionPool:
         slot.used = now
         self._idle.append(slot)
 
-    def _hand_over(self, slot: _Slot, conn: Any) -> None:
+    def _hand_over(self, slot: Slot, conn: Any) -> None:
         """Give a returned connection to the longest waiter (lock held)."""
         waiter = self._waiters.popleft()
         self._checkout_for(slot, waiter)
@@ -502,7 +441,7 @@ class ConnectionPool:
             waiter.may_open = True
             waiter.wake.release()
 
-    def _log_late_return(self, slot: _Slot) -> None:
+    def _log_late_return(self, slot: Slot) -> None:
         logger.info(
             "Previously reported leaked connection %s on thread %s was returned after %.3f s",
             self._label(slot),
@@ -688,7 +627,7 @@ class ConnectionPool:
         return len(self._out) + self._opening
 
     def _checkout(
-        self, slot: _Slot, key: Hashable | None, thread: threading.Thread,
+        self, slot: Slot, key: Hashable | None, thread: threading.Thread,
         frames: RawStack, deep: bool, number: int,
     ) -> Any:
         """Register a checkout of ``slot``; the lock is held. Returns the connection."""
@@ -709,7 +648,7 @@ class ConnectionPool:
         self._out[id(conn)] = slot
         return conn
 
-    def _checkout_for(self, slot: _Slot, waiter: _Waiter) -> None:
+    def _checkout_for(self, slot: Slot, waiter: Waiter) -> None:
         """Check ``slot`` out on behalf of a waiter (lock held): it counts as in
         use from now on, the waiter only has to wake up."""
         conn = slot.conn
@@ -738,7 +677,7 @@ class ConnectionPool:
         probe = None if driver.tracks_statements() else driver.idle_probe()
         self._probe, self._probe_idle = probe if probe is not None else (None, None)
 
-    def _new_slot(self) -> _Slot:
+    def _new_slot(self) -> Slot:
         """Open a connection (outside the lock) and make its slot."""
         if self._faults.active:
             self._faults.check("connect")
@@ -747,12 +686,12 @@ class ConnectionPool:
             self._use_driver(drivers.driver_for_connection(conn))
             self._driver_known = True
         cstate = ConnState(self._faults, self._driver.tracks_statements())
-        slot = _Slot(conn, cstate if attach(conn, cstate, self._connector.flavour) else None)
+        slot = Slot(conn, cstate if attach(conn, cstate, self._connector.flavour) else None)
         try:
-            slot.ref = weakref.ref(conn, _on_drop(self._dropped, slot))
+            slot.ref = weakref.ref(conn, on_drop(self._dropped, slot))
         except TypeError:  # no weak references (sqlite3.Connection): kept strongly
             slot.ref = None
-        slot.alone = _references(slot) - 1  # (less this function's own ``conn``)
+        slot.alone = references(slot) - 1  # (less this function's own ``conn``)
         with self._lock:
             self._n_connects += 1
         return slot
@@ -779,15 +718,15 @@ class ConnectionPool:
             tracking.record_event("collected", message, holder)
             self._slot_freed()
 
-    def _state(self, slot: _Slot) -> str:
+    def _state(self, slot: Slot) -> str:
         """How a checked-out connection is held (lock held)."""
         if self._is_closed(slot):
             return CLOSED_BY_BORROWER
-        if slot.key is not None and _references(slot) <= slot.alone:
+        if slot.key is not None and references(slot) <= slot.alone:
             return f"dropped by its borrower, kept for key {slot.key!r}"
         return OUT
 
-    def _is_closed(self, slot: _Slot) -> bool:
+    def _is_closed(self, slot: Slot) -> bool:
         conn = slot.live()
         try:
             return conn is not None and self._driver.is_closed(conn)
@@ -797,7 +736,7 @@ class ConnectionPool:
     def _make_error(self, message: str) -> Exception:
         return self._driver.error(message)
 
-    def _ping(self, slot: _Slot, count: bool = True) -> bool:
+    def _ping(self, slot: Slot, count: bool = True) -> bool:
         conn = slot.conn
         try:
             self._driver.ping(conn)
@@ -820,10 +759,10 @@ class ConnectionPool:
     def _label_n(self, number: int) -> str:
         return f"connection (checkout #{number}) of {self.name}"
 
-    def _label(self, slot: _Slot) -> str:
+    def _label(self, slot: Slot) -> str:
         return self._label_n(slot.number)
 
-    def _holder(self, slot: _Slot, state: str, now: float | None = None) -> Holder:
+    def _holder(self, slot: Slot, state: str, now: float | None = None) -> Holder:
         return make_holder(
             self.name,
             self._label(slot),
@@ -840,7 +779,7 @@ class ConnectionPool:
         function: an exhausted pool pays for the text only when it is read."""
         raw = [
             # (the reference count first: s.conn in the same tuple would add one)
-            (s.key is not None and _references(s) <= s.alone, s.key,
+            (s.key is not None and references(s) <= s.alone, s.key,
              s.number, s.thread, s.started, s.deep, s.code, s.lasti, s.seq, s.conn, s.ref)
             for s in self._out.values()
         ]
@@ -917,28 +856,7 @@ class _Borrow:
                 self._pool.putconn(conn)
 
 
-def _on_drop(dropped: list[_Slot], slot: _Slot) -> Callable[[Any], None]:
-    """The weak-reference callback of ``slot``'s connection. It runs while the
-    connection is being freed, in any thread, maybe inside the pool's own locked
-    code: it only appends to a list, which the pool reads under its lock."""
-
-    def dropped_slot(_ref: Any) -> None:
-        dropped.append(slot)
-
-    return dropped_slot
-
-
-def _references(slot: _Slot) -> int:
-    """References to a slot's (strongly held) connection, as this function sees them.
-
-    Used for keyed connections, which the pool holds: when the count is what it
-    was when the connection was new, its borrower dropped it (a leak that the key
-    keeps alive). Internal references a driver adds while in use (a result that
-    points back at its connection) only make it look held."""
-    return sys.getrefcount(slot.conn)
-
-
-def _started(slot: _Slot) -> float:
+def _started(slot: Slot) -> float:
     return slot.started
 
 
