@@ -125,27 +125,31 @@ def build(args: argparse.Namespace) -> list[Subject]:
         Subject("psycopg2 ThreadedConnectionPool", pg2.getconn, pg2.putconn, pg2.closeall,
                 _pg2_status)
     )
-    tracked = ConnectionPool(1, 4, dsn=args.dsn, driver="psycopg2")
+    tracked = ConnectionPool(1, 4, args.dsn)
     subjects.append(
         Subject("poolsafe ConnectionPool (psycopg2)", tracked.getconn, tracked.putconn,
                 tracked.closeall, _pg2_status)
     )
     if args.stack_depth is not None:
-        deep = ConnectionPool(
-            1, 4, dsn=args.dsn, driver="psycopg2", stack_depth=args.stack_depth
-        )
+        deep = ConnectionPool(1, 4, args.dsn, stack_depth=args.stack_depth)
         subjects.append(
             Subject(f"poolsafe stack_depth={args.stack_depth} (psycopg2)", deep.getconn,
                     deep.putconn, deep.closeall, _pg2_status)
         )
     if args.baseline:
-        old = load_baseline(args.baseline).ConnectionPool(1, 4, dsn=args.dsn, driver="psycopg2")
+        old_class = load_baseline(args.baseline).ConnectionPool
+        try:
+            old = old_class(1, 4, args.dsn)  # psycopg2's constructor (since #20)
+        except TypeError:
+            old = old_class(1, 4, dsn=args.dsn, driver="psycopg2")
         subjects.append(
             Subject(f"poolsafe @{args.baseline} (psycopg2)", old.getconn, old.putconn,
                     old.closeall, _pg2_status)
         )
     if not args.psycopg2_only:
-        tracked3 = ConnectionPool(1, 4, dsn=args.dsn, driver="psycopg")
+        import psycopg
+
+        tracked3 = ConnectionPool(1, 4, args.dsn, connect=psycopg.connect)
         subjects.append(
             Subject("poolsafe ConnectionPool (psycopg 3)", tracked3.getconn, tracked3.putconn,
                     tracked3.closeall, _pg3_status)

@@ -222,11 +222,7 @@ def poolsafe_pool(tmp_path: Any) -> Iterator[ConnectionPool]:
     from poolsafe.runtime import ConnectionPool
 
     dsn = os.environ.get("POOLSAFE_DSN") or f"sqlite:///{tmp_path / 'poolsafe.db'}"
-    from_url = getattr(ConnectionPool, "from_url", None)  # the URL names the driver
-    if from_url is not None:
-        pool = from_url(0, 3, dsn, name="poolsafe_pool")
-    else:
-        pool = ConnectionPool(0, 3, dsn=dsn, name="poolsafe_pool")
+    pool = ConnectionPool.from_url(0, 3, dsn, name="poolsafe_pool")
     yield pool
     if not pool.closed:
         pool.closeall()

@@ -1,20 +1,21 @@
-"""Fault injection and DSN/driver resolution (no server needed)."""
+"""Fault injection and driver choice (no server needed)."""
 
 from __future__ import annotations
 
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from poolsafe.runtime import ConnectionPool, DriverUnavailableError, InjectedFault
-from poolsafe.runtime.drivers import driver_for_dsn, mysql_params, sqlite_target
+from poolsafe.runtime.drivers import driver_for_url, mysql_params, sqlite_target
 
 
 @pytest.fixture
 def pool(tmp_path: Path):
-    pool = ConnectionPool(0, 2, dsn=f"sqlite:///{tmp_path / 'f.db'}")
+    pool = ConnectionPool(0, 2, str(tmp_path / "f.db"), connect=sqlite3.connect)
     yield pool
     pool.closeall()
 
@@ -98,7 +99,7 @@ def test_unknown_driver_faults_use_injected_fault() -> None:
 
 
 @pytest.mark.parametrize(
-    ("dsn", "driver"),
+    ("url", "driver"),
     [
         ("postgresql://u@h/db", "psycopg2"),
         ("postgres://u@h/db", "psycopg2"),
@@ -106,36 +107,49 @@ def test_unknown_driver_faults_use_injected_fault() -> None:
         ("mysql://u@h/db", "pymysql"),
         ("mysql+pymysql://u@h/db", "pymysql"),
         ("sqlite:///x.db", "sqlite"),
-        (":memory:", "sqlite"),
-        ("host=127.0.0.1 user=postgres dbname=test", "psycopg2"),
-        ("dbname=app", "psycopg2"),
+        ("sqlite://", "sqlite"),
     ],
 )
-def test_driver_is_chosen_from_the_dsn(dsn: str, driver: str) -> None:
-    assert driver_for_dsn(dsn).name == driver
+def test_from_url_driver_is_named_by_the_scheme(url: str, driver: str) -> None:
+    assert driver_for_url(url).name == driver
 
 
-@pytest.mark.parametrize("dsn", ["app.db", "orders", ""])
-def test_a_string_that_names_no_database_is_refused(dsn: str) -> None:
+@pytest.mark.parametrize("url", ["app.db", "orders", "", ":memory:", "dbname=app"])
+def test_a_string_without_a_scheme_is_refused_by_from_url(url: str) -> None:
     with pytest.raises(ValueError, match="cannot tell which database"):
-        driver_for_dsn(dsn)
+        driver_for_url(url)
 
 
-def test_a_libpq_dsn_never_becomes_a_sqlite_file(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """It used to create a SQLite file named after the DSN in the working directory."""
+def test_the_default_driver_is_psycopg2_never_guessed(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like psycopg2's pools, the arguments go to psycopg2.connect whatever they look
+    like: a file name is never opened as SQLite (nor created in the working directory)."""
+    import psycopg2
+
     monkeypatch.chdir(tmp_path)
-    pool = ConnectionPool(0, 1, dsn="host=127.0.0.1 user=postgres dbname=test")
-    try:
-        assert pool._driver.name == "psycopg2"
-    finally:
-        pool.closeall()
+    with pytest.raises(psycopg2.Error):
+        ConnectionPool(1, 1, "app.db")
+    pool = ConnectionPool(0, 1, "host=127.0.0.1 user=postgres dbname=test")
+    assert pool.driver == "psycopg2"
+    pool.closeall()
     assert list(tmp_path.iterdir()) == []
 
 
+def test_sqlite_only_when_asked_for(tmp_path: Path) -> None:
+    pool = ConnectionPool(0, 1, str(tmp_path / "a.db"), connect=sqlite3.connect)
+    assert pool.driver == "sqlite"
+    conn = pool.getconn()
+    assert isinstance(conn, sqlite3.Connection)
+    pool.putconn(conn)
+    pool.closeall()
+    url_pool = ConnectionPool.from_url(0, 1, f"sqlite:///{tmp_path / 'b.db'}")
+    assert url_pool.driver == "sqlite"
+    url_pool.closeall()
+
+
 def test_unsupported_scheme() -> None:
-    with pytest.raises(ValueError, match="cannot choose a driver for DSN scheme 'oracle'"):
-        driver_for_dsn("oracle://x")
+    with pytest.raises(ValueError, match="cannot choose a driver for URL scheme 'oracle'"):
+        driver_for_url("oracle://x")
 
 
 def test_sqlite_targets() -> None:
@@ -159,9 +173,47 @@ def test_mysql_params() -> None:
 def test_missing_driver_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pymysql", None)
     with pytest.raises(DriverUnavailableError) as info:
-        ConnectionPool(0, 1, dsn="mysql://root@127.0.0.1/test")
+        ConnectionPool.from_url(0, 1, "mysql://root@127.0.0.1/test")
     assert str(info.value) == (
         "the pymysql driver is not installed; install it with: "
         "pip install 'poolsafe[mysql]' (or pymysql)"
     )
     assert isinstance(info.value, ImportError)
+
+
+def test_pool_error_is_psycopg2s_when_installed_and_plain_otherwise() -> None:
+    import subprocess
+
+    import psycopg2.pool
+
+    from poolsafe.runtime import PoolError, PoolTimeout
+
+    assert issubclass(PoolError, psycopg2.pool.PoolError)
+    assert issubclass(PoolTimeout, psycopg2.Error)
+    code = (
+        "import sys; sys.modules['psycopg2'] = None; sys.modules['psycopg2.pool'] = None\n"
+        "from poolsafe.runtime import PoolError\n"
+        "print([c.__name__ for c in PoolError.__mro__])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "['PoolError', 'Error', 'Exception', 'BaseException', 'object']"
+
+
+def test_hooks_keep_a_factory_class_and_its_default_cursor(tmp_path: Path) -> None:
+    class Cursor(sqlite3.Cursor):
+        marked = True
+
+    class Connection(sqlite3.Connection):
+        def cursor(self, factory: Any = Cursor) -> Any:  # type: ignore[override]
+            return super().cursor(factory)
+
+    pool = ConnectionPool(0, 1, str(tmp_path / "h.db"), connect=sqlite3.connect,
+                          factory=Connection)
+    conn = pool.getconn()
+    assert isinstance(conn, Connection)
+    assert isinstance(conn.cursor(), Cursor)
+    with pool.faults(statements=1), pytest.raises(sqlite3.OperationalError, match="injected"):
+        conn.execute("SELECT 1")
+    pool.putconn(conn)
+    pool.closeall()

@@ -1,18 +1,26 @@
 """Runtime side of poolsafe: a tracked connection pool, fault injection and
 ``track()`` for existing pools.
 
-``ConnectionPool`` is a drop-in for ``psycopg2.pool.ThreadedConnectionPool`` that
-records who holds every connection and reports leaks instead of losing slots.
+``ConnectionPool`` is a drop-in for ``psycopg2.pool.ThreadedConnectionPool`` (same
+constructor, same real connections) that records who holds every connection and
+reports leaks instead of losing slots.
 """
 
 from __future__ import annotations
 
-from .errors import DriverUnavailableError, Error, InjectedFault, LeakError, PoolError, PoolTimeout
+from .errors import (
+    DriverUnavailableError,
+    Error,
+    InjectedFault,
+    LeakError,
+    PoolError,
+    PoolExhausted,
+    PoolTimeout,
+)
 from .faults import FaultInjector, FaultScope, FaultSet
 from .health import pool_health
-from .pool import ConnectionPool, PoolStats
+from .pool import ConnectionPool, PoolStats, SimpleConnectionPool, ThreadedConnectionPool
 from .prometheus import register_prometheus
-from .proxy import PooledConnection, PooledCursor
 from .track import Tracker, TrackerStats, track
 from .tracking import Event, Holder, default_stack_depth, set_default_stack_depth
 
@@ -28,10 +36,11 @@ __all__ = [
     "InjectedFault",
     "LeakError",
     "PoolError",
+    "PoolExhausted",
     "PoolStats",
     "PoolTimeout",
-    "PooledConnection",
-    "PooledCursor",
+    "SimpleConnectionPool",
+    "ThreadedConnectionPool",
     "Tracker",
     "TrackerStats",
     "default_stack_depth",

@@ -1,10 +1,12 @@
-"""Driver adapters: connect from a DSN, read transaction status, build errors.
+"""Driver adapters: how the pool opens connections, reads their transaction
+status and builds the driver's errors.
 
 Driver packages are imported lazily; only :mod:`sqlite3` is always available.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import operator
@@ -13,6 +15,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from . import hooks
 from .errors import DriverUnavailableError, InjectedFault
 
 # Transaction states reported by Driver.status().
@@ -65,7 +68,7 @@ class Driver:
             conn.rollback()
 
     def tracks_statements(self) -> bool:
-        """Whether the proxy must remember that statements ran since the last commit."""
+        """Whether the hooks must remember that statements ran since the last commit."""
         return False
 
     def idle_probe(self) -> tuple[Callable[[Any], object], object] | None:
@@ -191,38 +194,22 @@ def driver_for_connection(conn: Any) -> Driver:
     return Driver()
 
 
-def _postgres_driver() -> Driver:
-    try:
-        importlib.import_module("psycopg2")
-    except ImportError:
-        return DRIVERS["psycopg"]
-    return DRIVERS["psycopg2"]
-
-
-def driver_for_dsn(dsn: str) -> Driver:
-    """The driver a DSN asks for. Without a URL scheme, `key=value` pairs are a
-    libpq DSN (PostgreSQL, as psycopg2's pools read it) and only `:memory:` is
-    SQLite: any other string would become a SQLite database file in the working
-    directory, named after the string, so it is refused."""
-    scheme = dsn.split("://", 1)[0].lower() if "://" in dsn else ""
+def driver_for_url(url: str) -> Driver:
+    """The driver a URL's scheme names (``ConnectionPool.from_url``). Only a
+    scheme chooses: a string without one is refused, never guessed."""
+    if "://" not in url:
+        raise ValueError(f"cannot tell which database {url!r} is: give a URL "
+                         "(postgresql://, mysql://, sqlite:///path.db) or build the "
+                         "pool with its connect= callable")
+    scheme = url.split("://", 1)[0].lower()
     base, _, variant = scheme.partition("+")
-    if not scheme:
-        if dsn.strip() == ":memory:":
-            return DRIVERS["sqlite"]
-        if "=" in dsn:
-            return _postgres_driver()
-        raise ValueError(f"cannot tell which database {dsn!r} is: give a URL "
-                         "(postgresql://, mysql://, sqlite:///path.db), a libpq "
-                         "'key=value' DSN, or driver=")
     if base == "sqlite":
         return DRIVERS["sqlite"]
     if base in ("postgresql", "postgres"):
-        if variant:
-            return get_driver(variant)
-        return _postgres_driver()
+        return get_driver(variant) if variant else DRIVERS["psycopg2"]
     if base in ("mysql", "mariadb"):
         return DRIVERS["pymysql"]
-    raise ValueError(f"cannot choose a driver for DSN scheme {scheme!r}")
+    raise ValueError(f"cannot choose a driver for URL scheme {scheme!r}")
 
 
 _memory_ids = itertools.count(1)
@@ -261,29 +248,106 @@ def mysql_params(dsn: str) -> dict[str, Any]:
     return params
 
 
-def connector(driver: Driver, dsn: str, kwargs: dict[str, Any]) -> Callable[[], Any]:
-    """A zero-argument callable opening one connection of ``driver`` to ``dsn``."""
+def url_arguments(url: str) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]:
+    """``(connect, args, kwargs)`` of a pool for ``url``, chosen by its scheme."""
+    driver = driver_for_url(url)
     if driver.name == "sqlite":
         import sqlite3
 
-        database, uri = sqlite_target(dsn)
-        options: dict[str, Any] = {"check_same_thread": False, "timeout": 5.0, "uri": uri}
-        options.update(kwargs)
-        keep: list[sqlite3.Connection] = []
+        database, uri = sqlite_target(url)
         if database.startswith("file:poolsafe-memory-"):
-            # Keep the shared in-memory database alive while the pool exists.
-            keep.append(sqlite3.connect(database, **options))
-
-        def connect_sqlite() -> Any:
-            assert keep is not None  # the closure keeps the in-memory database alive
-            return sqlite3.connect(database, **options)
-
-        return connect_sqlite
+            database, uri = ":memory:", False
+        return sqlite3.connect, (database,), {"uri": uri}
     if driver.name == "pymysql":
-        pymysql = _import("pymysql")
-        params = {**mysql_params(dsn), **kwargs}
-        return lambda: pymysql.connect(**params)
-    module = _import(driver.module)
-    scheme, sep, rest = dsn.partition("://")
-    url = f"{scheme.split('+')[0]}{sep}{rest}" if sep else dsn
-    return lambda: module.connect(url, **kwargs)
+        return _import("pymysql").connect, (), mysql_params(url)
+    scheme, _, rest = url.partition("://")
+    plain = f"{scheme.split('+')[0]}://{rest}"
+    if driver.name == "psycopg":
+        return _import("psycopg").connect, (plain,), {}
+    _import("psycopg2")
+    return _psycopg2_connect, (plain,), {}
+
+
+def _psycopg2_connect(*args: Any, **kwargs: Any) -> Any:
+    return _import("psycopg2").connect(*args, **kwargs)
+
+
+_psycopg2_connect.__poolsafe_default__ = True  # type: ignore[attr-defined]
+
+
+class Connector:
+    """How a pool opens its connections: the ``connect`` callable bound to the
+    pool's arguments, opened through a hooked subclass where the driver allows one
+    (see :mod:`.hooks`)."""
+
+    def __init__(
+        self, connect: Callable[..., Any] | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        self.flavour = "generic"
+        self.driver: Driver | None = None  # None: learnt from the first connection
+        self._keep: list[Any] = []
+        kwargs = dict(kwargs)
+        if connect is None or getattr(connect, "__poolsafe_default__", False):
+            pg = _import("psycopg2")
+            factory = kwargs.pop("connection_factory", None) or pg.extensions.connection
+            kwargs["connection_factory"] = hooks.hooked_connection(factory, "psycopg2")
+            self.flavour, self.driver, target = "psycopg2", DRIVERS["psycopg2"], pg.connect
+        else:
+            target = self._hooked_target(connect, args, kwargs)
+            if self.flavour == "sqlite":
+                args, kwargs = self._sqlite_arguments(args, kwargs)
+        self._target = target
+        self._args = args
+        self._kwargs = kwargs
+
+    def _hooked_target(
+        self, connect: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Callable[..., Any]:
+        import sqlite3
+
+        if connect is sqlite3.connect:
+            factory = kwargs.pop("factory", sqlite3.Connection)
+            kwargs["factory"] = hooks.hooked_connection(factory, "sqlite")
+            self.flavour, self.driver = "sqlite", DRIVERS["sqlite"]
+            return connect
+        # A connection class (pymysql.connect) or a classmethod of one
+        # (psycopg.connect): open through a hooked subclass of that class.
+        owner = getattr(connect, "__self__", None)
+        cls = connect if isinstance(connect, type) else owner if isinstance(owner, type) else None
+        if cls is None:
+            return connect
+        root = cls.__module__.split(".")[0]
+        flavour = {"pymysql": "pymysql", "psycopg": "psycopg"}.get(root)
+        if flavour is None:
+            return connect
+        self.flavour, self.driver = flavour, DRIVERS[flavour]
+        hooked = hooks.hooked_connection(cls, flavour)
+        target: Callable[..., Any] = (
+            hooked if connect is cls else getattr(hooked, connect.__name__)
+        )
+        return target
+
+    def _sqlite_arguments(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Threads share the pool (``check_same_thread=False``); ``":memory:"`` is one
+        in-memory database shared by the pool's connections, kept while it lives."""
+        import sqlite3
+
+        kwargs.setdefault("check_same_thread", False)
+        database = args[0] if args else kwargs.get("database")
+        if database == ":memory:":
+            name, _ = sqlite_target(":memory:")
+            args, kwargs = (name, *args[1:]), {**kwargs, "uri": True}
+            kwargs.pop("database", None)
+            self._keep.append(sqlite3.connect(*args, **kwargs))
+        return args, kwargs
+
+    def open(self) -> Any:
+        return self._target(*self._args, **self._kwargs)
+
+    def close(self) -> None:
+        for conn in self._keep:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._keep.clear()

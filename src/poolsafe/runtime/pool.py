@@ -1,71 +1,57 @@
-"""``ConnectionPool``: a tracked drop-in for ``psycopg2.pool.ThreadedConnectionPool``."""
+"""``ConnectionPool``: psycopg2's ``ThreadedConnectionPool`` that knows who holds
+every connection.
+
+It hands out the driver's real connection objects and keeps its bookkeeping
+beside them, keyed by ``id(conn)``: one :class:`Slot` per pooled connection,
+created when the connection is opened and reused by every checkout.
+"""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
+import operator
 import sys
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any
 
 from . import drivers, tracking
-from .errors import PoolError, PoolTimeout
+from .errors import LeakError, PoolError, PoolExhausted, PoolTimeout
 from .faults import FaultInjector, FaultSet
-from .proxy import (
-    CLOSED_BY_BORROWER,
-    CONN,
-    DIRTY,
-    FRAMES,
-    KEY,
-    NUMBER,
-    OUT,
-    POOL_CLOSED,
-    PROXY,
-    REPORTED,
-    RETURNED,
-    SEQ,
-    STARTED,
-    STATE,
-    SUSPECT,
-    THREAD,
-    Checkout,
-    PooledConnection,
-    get_record,
-    new_checkout,
-    new_proxy,
-    set_record,
-)
-from .tracking import (
-    DEEP_STACK_DEPTH,
-    PHASE,
-    Holder,
-    RawStack,
-    capture_stack,
-    describe_holders,
-    make_holder,
-)
+from .hooks import ConnState, attach
+from .slots import Slot, Waiter, on_drop, references
+from .tracking import DEEP_STACK_DEPTH, PHASE, Holder, RawStack, capture_stack, make_holder
 
 logger = logging.getLogger("poolsafe.runtime")
 
 _UNSET: Any = object()
 _pool_ids = itertools.count(1)
-_WAIT_SLICE = 0.05  # waiters wake up at least this often to collect reclaimed slots
+_KEPT_LEAKS = 1000  # leaks() keeps the latest ones; stats().leaked counts them all
+_WAIT_SLICE = 0.05  # waiters look at least this often for slots of collected connections
+
+OUT = "checked out"
+CLOSED_BY_BORROWER = "closed without putconn()"
 
 # Hot-path helpers, bound once.
 _getframe = sys._getframe
 _monotonic = time.monotonic
-_getrefcount = sys.getrefcount
 _local = threading.local()  # .thread: the current Thread (cheaper than current_thread())
 
 
 @dataclass(frozen=True)
 class PoolStats:
-    """A snapshot of the pool's counters."""
+    """A snapshot of the pool's counters.
+
+    ``in_use`` counts connections checked out plus those being opened or
+    validated; ``leaked`` counts connections garbage-collected while checked out
+    (their slots were recovered)."""
 
     min: int
     max: int
@@ -79,7 +65,7 @@ class PoolStats:
     returns_bad: int
     discarded: int
     closed_by_borrower: int
-    collected: int
+    leaked: int
     leaks_reported: int
     connects: int
 
@@ -90,53 +76,47 @@ class PoolStats:
 class ConnectionPool:
     """A thread-safe connection pool that knows who holds every connection.
 
-    ``getconn``/``putconn``/``closeall`` behave like psycopg2's
-    ``ThreadedConnectionPool``; connections are handed out as
-    :class:`PooledConnection` proxies.
+    ``ConnectionPool(minconn, maxconn, *args, **kwargs)`` opens connections with
+    ``psycopg2.connect(*args, **kwargs)``, exactly like psycopg2's pools; give
+    ``connect=`` another driver's connect function (``sqlite3.connect``,
+    ``pymysql.connect``, ``psycopg.connect``) to use that driver instead.
+    ``getconn``/``putconn``/``closeall`` behave like ``ThreadedConnectionPool``'s
+    and hand out the driver's own connection objects.
     """
 
     def __init__(
         self,
         minconn: int,
         maxconn: int,
-        *,
-        dsn: str | None = None,
-        connect: Callable[[], Any] | None = None,
-        driver: str | None = None,
+        *args: Any,
+        connect: Callable[..., Any] | None = None,
         timeout: float | None = None,
         leak_threshold: float | None = None,
         validate_idle: float | None = None,
-        name: str | None = None,
         stack_depth: int | None = None,
-        **connect_kwargs: Any,
+        name: str | None = None,
+        **kwargs: Any,
     ) -> None:
         self.minconn = int(minconn)
         self.maxconn = int(maxconn)
         if self.minconn < 0 or self.maxconn < 1 or self.minconn > self.maxconn:
-            raise ValueError("need 0 <= minconn <= maxconn and maxconn >= 1")
-        if connect is not None and dsn is not None:
-            raise TypeError("give either dsn= or connect=, not both")
+            raise ValueError(
+                f"need 0 <= minconn <= maxconn and maxconn >= 1 "
+                f"(got minconn={self.minconn}, maxconn={self.maxconn})"
+            )
         self.closed = False
         self.timeout = timeout
         self.leak_threshold = leak_threshold
         self.validate_idle = validate_idle
+        self._validating = validate_idle is not None
         self._stack_depth_given = stack_depth
         self.stack_depth = 0  # frames recorded per checkout (set just below)
         self._follow_default_depth(tracking.default_stack_depth())
         self.name = name or f"pool-{next(_pool_ids)}"
-        self.dsn = dsn
-        if connect is None:
-            target = dsn if dsn is not None else ":memory:"
-            self._driver = drivers.get_driver(driver) if driver else drivers.driver_for_dsn(target)
-            self._connect = drivers.connector(self._driver, target, connect_kwargs)
-            self._driver_known = True
-        else:
-            if connect_kwargs:
-                raise TypeError("connection keyword arguments need dsn=, not connect=")
-            self._connect = connect
-            self._driver = drivers.get_driver(driver) if driver else drivers.Driver()
-            self._driver_known = driver is not None
-        self._track_dirty = False
+
+        self._connector = drivers.Connector(connect, args, kwargs)
+        self._driver: drivers.Driver = self._connector.driver or drivers.Driver()
+        self._driver_known = self._connector.driver is not None
         self._probe: Callable[[Any], object] | None = None
         self._probe_idle: object = None
         self._use_driver(self._driver)
@@ -145,39 +125,51 @@ class ConnectionPool:
         self._lock = threading.Lock()
         self._acquire = self._lock.acquire
         self._release = self._lock.release
-        self._cond = threading.Condition(self._lock)
-        self._idle: list[Any] = []  # driver connections, most recently returned last
-        self._idle_since: dict[int, float] = {}  # id(conn) -> returned at (validate_idle)
-        self._out: dict[int, Checkout] = {}  # id(driver connection) -> checkout record
-        self._keyed: dict[Hashable, Checkout] = {}
-        self._opening = 0
+        self._idle: list[Slot] = []  # most recently returned last
+        self._out: dict[int, Slot] = {}  # id(connection) -> slot, checked out
+        self._keyed: dict[Hashable, Slot] = {}
+        self._waiters: deque[Waiter] = deque()
+        self._dropped: list[Slot] = []  # appended by weak-reference callbacks only
+        self._leaked: deque[Holder] = deque(maxlen=_KEPT_LEAKS)  # the latest ones
+        self._n_leaked = 0
+        self._opening = 0  # slots reserved to open or validate a connection
+        self._last_return = _monotonic()
         self._n_requests = self._n_timeouts = self._n_exhausted = self._n_bad = 0
-        self._n_discarded = self._n_closed = self._n_collected = 0
-        self._n_leaks = self._n_connects = self._waiting = 0
+        self._n_discarded = self._n_leaks = self._n_connects = 0
         self._stop_watch = threading.Event()
 
         for _ in range(self.minconn):
-            conn = self._new_connection()
-            self._idle.append(conn)
-            if validate_idle is not None:
-                self._idle_since[id(conn)] = time.monotonic()
+            slot = self._new_slot()
+            slot.used = _monotonic()
+            self._idle.append(slot)
         if leak_threshold is not None:
             _start_leak_watcher(self, leak_threshold, self._stop_watch)
         tracking.register(self)
+
+    @classmethod
+    def from_url(
+        cls, minconn: int, maxconn: int, url: str, **options: Any
+    ) -> ConnectionPool:
+        """A pool for a database URL, its driver named by the scheme:
+        ``postgresql://`` (psycopg2; ``postgresql+psycopg://``: psycopg 3),
+        ``mysql://`` (pymysql), ``sqlite:///path.db`` or ``sqlite://`` (in memory).
+        ``options`` are the pool's keyword-only options."""
+        connect, args, kwargs = drivers.url_arguments(url)
+        return cls(minconn, maxconn, *args, connect=connect, **options, **kwargs)
 
     # ------------------------------------------------------------------ psycopg2 API
     def getconn(self, key: Hashable | None = None, *, timeout: float | None = _UNSET) -> Any:
         """Check out a connection (the same one again for a known ``key``).
 
         With no ``timeout`` (the pool's default) an exhausted pool raises
-        ``PoolError("connection pool exhausted")`` at once, like psycopg2;
-        with one, the call waits up to that many seconds, then raises ``PoolTimeout``.
+        ``PoolError("connection pool exhausted ...")`` at once, like psycopg2;
+        with one, the call waits its turn (first come, first served) and raises
+        ``PoolTimeout`` once no connection was returned for that many seconds.
         """
         # Who is borrowing: by default only the caller's own frame (code object
-        # and bytecode offset: file, line and function), read without a loop and
-        # stored in the record itself. Deeper stacks (stack_depth=) are walked.
+        # and bytecode offset), read without a loop. Deeper stacks are walked.
         depth = self.stack_depth
-        deeper: RawStack | None = None
+        deep: RawStack | None = None
         if depth == 1:
             f = _getframe(1)
             code: Any = f.f_code
@@ -186,210 +178,275 @@ class ConnectionPool:
                 code = f.f_code
             lasti: Any = f.f_lasti
         else:
-            deeper = capture_stack(depth)
+            deep = capture_stack(depth)
             code = lasti = None
         try:
             thread = _local.thread
         except AttributeError:
             thread = _local.thread = threading.current_thread()
-        # acquire()/try/finally: half the cost of ``with lock:`` on CPython 3.11.
         self._acquire()
         try:
+            if self._dropped:
+                self._collect()
             if self.closed:
                 raise PoolError("connection pool is closed")
             self._n_requests += 1
-            if key is None and self._idle and self.validate_idle is None:
-                # Fast path: inline _checkout() of the most recently returned connection.
-                conn = self._idle.pop()
-                record = [
-                    conn, self, self._n_requests, None, thread, _monotonic(), PHASE[0],
-                    OUT, False, False, False, None, code, lasti,
-                ]  # fmt: skip
-                if deeper is not None:
-                    record[FRAMES:] = deeper
-                self._out[id(conn)] = record
-                proxy = PooledConnection()
-                set_record(proxy, record)
-                record[PROXY] = proxy
-                return proxy
+            number = self._n_requests
+            if (
+                key is None and self._idle and not self._waiters
+                and self.validate_idle is None
+            ):  # fmt: skip
+                # Fast path: the most recently returned connection.
+                slot = self._idle.pop()
+                conn = slot.conn
+                if slot.ref is not None:
+                    slot.conn = None  # the borrower's reference is the strong one
+                slot.number = number
+                slot.thread = thread
+                slot.started = _monotonic()
+                slot.seq = PHASE[0]
+                slot.code = code
+                slot.lasti = lasti
+                slot.deep = deep
+                self._out[id(conn)] = slot
+                return conn
         finally:
             self._release()
-        frames = [code, lasti] if deeper is None else deeper
-        return self._getconn_slow(key, timeout, thread, frames)
+        frames: RawStack = [code, lasti] if deep is None else deep
+        return self._getconn_slow(key, timeout, thread, frames, deep is not None, number)
 
     def _getconn_slow(
         self, key: Hashable | None, timeout: float | None, thread: threading.Thread,
-        frames: RawStack,
+        frames: RawStack, deep: bool, number: int,
     ) -> Any:
-        """``getconn`` for a key, validation of idle connections, a new connection or
-        an exhausted pool (the request is already counted)."""
+        """``getconn`` for a key, validation of idle connections, a new connection,
+        waiting or an exhausted pool (the request is already counted)."""
         if timeout is _UNSET:
             timeout = self.timeout
-        deadline: float | None = None
-        conn: Any = None
+        slot: Slot | None = None
+        waiter: Waiter | None = None
         with self._lock:
+            if self._dropped:
+                self._collect()
             if self.closed:
                 raise PoolError("connection pool is closed")
             if key is not None:
                 known = self._keyed.get(key)
-                if known is not None and known[PROXY] is not None:
-                    if not _only_the_record_holds(known):
-                        return known[PROXY]
-                    self._reap()  # dropped by its borrower: the key is free again
-            while True:
-                if self._idle:
-                    conn = self._idle.pop()
-                    last_used = self._idle_since.pop(id(conn), 0.0)
-                    validate = self.validate_idle
-                    if validate is None or time.monotonic() - last_used < validate:
-                        return self._checkout(conn, key, thread, frames)
-                    self._opening += 1  # reserve the slot while pinging outside the lock
+                if known is not None:
+                    return known.conn
+            if self._idle and not self._waiters:
+                slot = self._idle.pop()
+                validate = self.validate_idle
+                if validate is None or _monotonic() - slot.used < validate:
+                    return self._checkout(slot, key, thread, frames, deep, number)
+                self._opening += 1  # reserve the slot while pinging outside the lock
+            elif self._in_use() < self.maxconn and not self._waiters:
+                self._opening += 1
+            elif not timeout or timeout <= 0:
+                self._n_exhausted += 1
+                raise PoolExhausted("connection pool exhausted", self._holders_snapshot())
+            else:
+                waiter = Waiter(thread, frames, deep, number, _monotonic())
+                self._waiters.append(waiter)
+        if waiter is not None:
+            got = self._wait(waiter, key, timeout)  # type: ignore[arg-type]
+            if got is not None:
+                return got
+        return self._open_or_validate(slot, key, thread, frames, deep, number)
+
+    def _wait(self, waiter: Waiter, key: Hashable | None, timeout: float) -> Any:
+        """Wait for a hand-off; the connection, or ``None`` when a slot was freed
+        for this waiter to open a connection in."""
+        while True:
+            woken = waiter.wake.acquire(timeout=_WAIT_SLICE)
+            with self._lock:
+                if waiter.conn is not None or waiter.may_open:
                     break
-                if self._out:
-                    self._reap()  # recover dropped connections before growing or failing
-                if len(self._out) + self._opening < self.maxconn:
-                    self._opening += 1
-                    break
-                if not timeout or timeout <= 0:
-                    self._n_exhausted += 1
-                    raise PoolError("connection pool exhausted" + self._holders_text())
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + timeout
-                elif now >= deadline:
-                    self._n_timeouts += 1
-                    raise PoolTimeout(
-                        f"connection pool exhausted: timed out after {timeout:.2f} s "
-                        f"waiting for a connection" + self._holders_text()
-                    )
-                self._waiting += 1
-                try:
-                    self._cond.wait(min(deadline - now, _WAIT_SLICE))
-                finally:
-                    self._waiting -= 1
                 if self.closed:
                     raise PoolError("connection pool is closed")
-        # A slot is reserved: validate the idle connection or open a new one.
+                if not woken:
+                    if self._dropped:
+                        self._collect()  # may hand this waiter a freed slot
+                        if waiter.may_open:
+                            break
+                    deadline = max(waiter.since, self._last_return) + timeout
+                    if _monotonic() >= deadline and waiter.conn is None:
+                        self._waiters.remove(waiter)
+                        self._n_timeouts += 1
+                        waited = _monotonic() - waiter.since
+                        raise PoolTimeout(
+                            f"connection pool exhausted: timed out after {waited:.2f} s "
+                            f"waiting for a connection, none returned for the last "
+                            f"{timeout:.2f} s",
+                            self._holders_snapshot(),
+                        )
+        if waiter.conn is not None:
+            conn = waiter.conn
+            if key is not None:
+                with self._lock:
+                    slot = self._out[id(conn)]
+                    slot.key = key
+                    slot.conn = conn
+                    self._keyed[key] = slot
+            return conn
+        return None
+
+    def _open_or_validate(
+        self, slot: Slot | None, key: Hashable | None, thread: threading.Thread,
+        frames: RawStack, deep: bool, number: int,
+    ) -> Any:
+        """A slot is reserved (``_opening``): validate the idle connection or open
+        a new one, outside the lock."""
         try:
-            if conn is not None and not self._ping(conn):
-                conn = None
-            if conn is None:
-                conn = self._new_connection()
+            if slot is not None and not self._ping(slot):
+                slot.conn = slot.ref = None
+                slot = None
+            if slot is None:
+                slot = self._new_slot()
         except BaseException:
             with self._lock:
                 self._opening -= 1
-                self._cond.notify()
+                self._slot_freed()
             raise
         with self._lock:
             self._opening -= 1
+            if self._dropped:
+                self._collect()
             if self.closed:
-                _close_quietly(conn)
+                _close_quietly(slot.conn)
                 raise PoolError("connection pool is closed")
-            return self._checkout(conn, key, thread, frames)
+            return self._checkout(slot, key, thread, frames, deep, number)
 
     def putconn(self, conn: Any = None, key: Hashable | None = None, close: bool = False) -> None:
         """Give a connection back. One left in a transaction is rolled back (and
         counted in ``returns_bad``); a closed or broken one is discarded."""
         if self.closed:
             raise PoolError("connection pool is closed")
-        if type(conn) is PooledConnection and key is None and not close:
-            # Fast path: a proxy, checked out and open, idle according to the
-            # driver's probe (a client-side C call, no server round trip).
-            record = conn._record  # (a plain slot read: __getattr__ is not involved)
-            raw = record[CONN]
-            idle = False
-            if record[STATE] == OUT and not record[SUSPECT]:
-                probe = self._probe
+        if key is None and not close:
+            # Fast path: idle according to the driver's probe (a client-side C
+            # call, no server round trip) and no driver error went through it.
+            slot = self._out.get(id(conn))
+            probe = self._probe
+            if slot is not None and probe is not None and slot.key is None:
+                cstate = slot.cstate
                 try:
-                    idle = probe is not None and probe(raw) == self._probe_idle
+                    idle = probe(conn) == self._probe_idle and not (cstate and cstate.suspect)
                 except Exception:
                     idle = False
-            if idle:
-                done = False
-                self._acquire()
-                try:
-                    out = self._out  # (emptied by closeall(): no separate closed check)
-                    current: Any = out.pop(id(raw), None)
-                    if current is not record:
-                        # Returned meanwhile by another thread, maybe checked out again.
-                        if current is not None:
-                            out[id(raw)] = current
-                    else:
-                        record[STATE] = RETURNED
-                        record[PROXY] = None  # the proxy may go now
-                        if record[KEY] is not None:
-                            self._keyed.pop(record[KEY], None)
-                        self._idle.append(raw)
-                        if self.validate_idle is not None:
-                            self._idle_since[id(raw)] = _monotonic()
-                        if self._waiting:
-                            self._cond.notify()
-                        done = True
-                finally:
-                    self._release()
-                if done:
-                    if record[REPORTED]:
-                        self._log_late_return(record)
+                if idle:
+                    ident = id(conn)
+                    self._acquire()
+                    try:
+                        if self._dropped:
+                            self._collect()
+                        out = self._out
+                        current = out.pop(ident, None)
+                        if current is not slot:
+                            if current is not None:  # (not ours: put it back)
+                                out[ident] = current
+                            raise PoolError("trying to put unkeyed connection")
+                        slot.conn = conn
+                        late = slot.reported == slot.number
+                        if self._waiters:
+                            self._last_return = _monotonic()
+                            self._hand_over(slot, conn)
+                        else:
+                            if self._validating:
+                                slot.used = _monotonic()
+                            self._idle.append(slot)
+                    finally:
+                        self._release()
+                    if late:
+                        self._log_late_return(slot)
                     return
-            if record[STATE] == RETURNED:
-                raise PoolError("trying to put unkeyed connection")
-        else:
-            record = self._record_of(conn, key)
-        self._putconn_slow(record, close)
+        self._putconn_slow(conn, key, close)
 
-    def _putconn_slow(self, record: Checkout, close: bool) -> None:
-        raw = record[CONN]
-        state = record[STATE]
+    def _putconn_slow(self, conn: Any, key: Hashable | None, close: bool) -> None:
+        with self._lock:
+            if self._dropped:
+                self._collect()
+            slot = self._keyed.get(key) if key is not None else self._out.get(id(conn))
+            if slot is None or self._out.get(slot.ident) is not slot:
+                raise PoolError("trying to put unkeyed connection")
+            if key is not None:
+                if conn is not None and conn is not slot.conn:
+                    raise PoolError("trying to put unkeyed connection")
+                conn = slot.conn
+        keep = not close
         bad = False
-        keep = not close and state == OUT
         if keep:
-            status = self._driver.status(raw, record[DIRTY])
+            status = self._driver.status(conn, bool(slot.cstate and slot.cstate.dirty))
             if status in (drivers.INTRANS, drivers.INERROR):
                 bad = True
-                keep = self._rollback(raw)
+                keep = self._rollback(conn)
             elif status != drivers.IDLE:
                 keep = False
-            elif record[SUSPECT]:
-                keep = self._ping(raw)
+            elif slot.cstate is not None and slot.cstate.suspect:
+                keep = self._ping(slot, count=False)
+        if keep and slot.cstate is not None:
+            slot.cstate.suspect = slot.cstate.dirty = False
         if not keep:
-            _close_quietly(raw)
+            _close_quietly(conn)
         with self._lock:
-            current: Any = self._out.get(id(raw))
-            if current is not record:
-                # Not ours, or returned meanwhile (and maybe checked out again since).
-                raise PoolError("trying to put unkeyed connection")
-            del self._out[id(raw)]
-            record[STATE] = RETURNED
-            record[PROXY] = None
-            if record[KEY] is not None:
-                self._keyed.pop(record[KEY], None)
-            if keep and not self.closed:
-                self._idle.append(raw)
-                if self.validate_idle is not None:
-                    self._idle_since[id(raw)] = _monotonic()
-            elif not close and state == OUT:
-                self._n_discarded += 1
+            if self._out.get(id(conn)) is not slot:
+                raise PoolError("trying to put unkeyed connection")  # returned meanwhile
             if bad:
                 self._n_bad += 1
-            if self._waiting:
-                self._cond.notify()
+            if not keep and not close:
+                self._n_discarded += 1
+            self._give_back(slot, conn, keep and not self.closed)
         if bad:
-            holder = self._holder(record, "returned inside a transaction")
+            holder = self._holder(slot, "returned inside a transaction")
             tracking.record_event(
                 "bad_return",
                 f"{holder.connection} was returned inside an open transaction "
                 f"(rolled back by the pool); taken at {holder.site}",
                 holder,
             )
-        if record[REPORTED]:
-            self._log_late_return(record)
+        if slot.reported == slot.number:
+            self._log_late_return(slot)
 
-    def _log_late_return(self, record: Checkout) -> None:
+    def _give_back(self, slot: Slot, conn: Any, keep: bool) -> None:
+        """End a checkout; the lock is held. A kept connection goes to the longest
+        waiter, else to the idle list; a discarded one frees its slot."""
+        del self._out[id(conn)]
+        if slot.key is not None:
+            self._keyed.pop(slot.key, None)
+            slot.key = None
+        self._last_return = now = _monotonic()
+        if not keep:
+            slot.conn = None
+            slot.ref = None
+            self._slot_freed()
+            return
+        slot.conn = conn
+        if self._waiters:
+            self._hand_over(slot, conn)
+            return
+        slot.used = now
+        self._idle.append(slot)
+
+    def _hand_over(self, slot: Slot, conn: Any) -> None:
+        """Give a returned connection to the longest waiter (lock held)."""
+        waiter = self._waiters.popleft()
+        self._checkout_for(slot, waiter)
+        waiter.conn = conn
+        waiter.wake.release()
+
+    def _slot_freed(self) -> None:
+        """A slot became free (lock held): let the longest waiter open a connection."""
+        if self._waiters and self._in_use() < self.maxconn:
+            waiter = self._waiters.popleft()
+            self._opening += 1
+            waiter.may_open = True
+            waiter.wake.release()
+
+    def _log_late_return(self, slot: Slot) -> None:
         logger.info(
             "Previously reported leaked connection %s on thread %s was returned after %.3f s",
-            self._label(record),
-            record[THREAD].name,
-            time.monotonic() - record[STARTED],
+            self._label(slot),
+            slot.thread.name if slot.thread else "?",
+            time.monotonic() - slot.started,
         )
 
     def closeall(self) -> None:
@@ -397,29 +454,38 @@ class ConnectionPool:
         with self._lock:
             if self.closed:
                 raise PoolError("connection pool is closed")
+            if self._dropped:
+                self._collect()
             self.closed = True
-            idle = list(self._idle)
-            records = list(self._out.values())
+            idle = [s.conn for s in self._idle]
+            for slot in self._idle:
+                slot.conn = slot.ref = None
+            out = list(self._out.values())
             self._idle.clear()
-            self._idle_since.clear()
             self._out.clear()
             self._keyed.clear()
-            self._cond.notify_all()
+            waiters = list(self._waiters)
+            self._waiters.clear()
+        for waiter in waiters:
+            waiter.wake.release()
         self._stop_watch.set()
         tracking.unregister(self)
-        for record in records:
-            if record[STATE] == OUT:
-                holder = self._holder(record, "still checked out when the pool was closed")
-                tracking.record_event(
-                    "closed_pool",
-                    f"{holder.connection} was still checked out when {self.name} was "
-                    f"closed; taken at {holder.site}",
-                    holder,
-                )
-            record[STATE] = POOL_CLOSED
-            record[PROXY] = None
-        for conn in idle + [r[CONN] for r in records]:
-            _close_quietly(conn)
+        busy = []
+        for slot in out:
+            conn = slot.live()
+            holder = self._holder(slot, OUT)
+            tracking.record_event(
+                "closed_pool",
+                f"{holder.connection} was still checked out when {self.name} was "
+                f"closed; taken at {holder.site}",
+                holder,
+            )
+            slot.conn = slot.ref = None
+            busy.append(conn)
+        for conn in idle + busy:
+            if conn is not None:
+                _close_quietly(conn)
+        self._connector.close()
 
     # ------------------------------------------------------------------ extras
     def connection(self, timeout: float | None = _UNSET) -> _Borrow:
@@ -452,22 +518,24 @@ class ConnectionPool:
 
     def stats(self) -> PoolStats:
         with self._lock:
-            self._reap()
-            in_use = len(self._out) + self._opening
+            if self._dropped:
+                self._collect()
+            in_use = self._in_use()
+            closed = sum(1 for s in self._out.values() if self._is_closed(s))
             return PoolStats(
                 min=self.minconn,
                 max=self.maxconn,
                 size=in_use + len(self._idle),
                 available=len(self._idle),
                 in_use=in_use,
-                waiting=self._waiting,
+                waiting=len(self._waiters),
                 requests=self._n_requests,
                 timeouts=self._n_timeouts,
                 exhausted=self._n_exhausted,
                 returns_bad=self._n_bad,
                 discarded=self._n_discarded,
-                closed_by_borrower=self._n_closed,
-                collected=self._n_collected,
+                closed_by_borrower=closed,
+                leaked=self._n_leaked,
                 leaks_reported=self._n_leaks,
                 connects=self._n_connects,
             )
@@ -475,10 +543,27 @@ class ConnectionPool:
     def holders(self) -> list[Holder]:
         """Who holds which connection, from where, since when (oldest first)."""
         with self._lock:
-            self._reap()
-            records = sorted(self._out.values(), key=_started)
+            if self._dropped:
+                self._collect()
+            slots = sorted(self._out.values(), key=_started)
+            states = [self._state(s) for s in slots]
+            snapshot = [(s, s.frames(), s.thread, s.started, s.seq, s.number) for s in slots]
         now = time.monotonic()
-        return [self._holder(r, r[STATE], now) for r in records]
+        return [
+            make_holder(self.name, self._label_n(number), thread or threading.current_thread(),
+                        started, frames, state, seq, now)
+            for (_, frames, thread, started, seq, number), state in zip(
+                snapshot, states, strict=True)
+        ]  # fmt: skip
+
+    def leaks(self) -> list[Holder]:
+        """Connections garbage-collected while checked out (their slots were
+        recovered), with where they were taken: the latest 1000 (``stats().leaked``
+        counts them all)."""
+        with self._lock:
+            if self._dropped:
+                self._collect()
+            return list(self._leaked)
 
     def check_leaks(self, now: float | None = None) -> list[Holder]:
         """Log (once) every connection held longer than ``leak_threshold``; return them.
@@ -490,19 +575,17 @@ class ConnectionPool:
             return []
         now = time.monotonic() if now is None else now
         with self._lock:
-            self._reap()
+            if self._dropped:
+                self._collect()
             late = [
-                r
-                for r in self._out.values()
-                if not r[REPORTED] and r[STATE] == OUT and now - r[STARTED] >= threshold
-            ]
-            for record in late:
-                record[REPORTED] = True
+                s for s in self._out.values()
+                if s.reported != s.number and now - s.started >= threshold
+            ]  # fmt: skip
+            for slot in late:
+                slot.reported = slot.number
             self._n_leaks += len(late)
-        found = []
-        for record in late:
-            holder = self._holder(record, record[STATE], now)
-            found.append(holder)
+            holders = [self._holder(s, OUT, now) for s in late]
+        for holder in holders:
             logger.warning(
                 "Connection leak detection triggered for %s on thread %s, held for %.3f s "
                 "(leak_threshold=%s s); it was taken at %s, stack trace follows:\n%s",
@@ -513,39 +596,71 @@ class ConnectionPool:
                 holder.site,
                 holder.stack,
             )
-        return found
+        return holders
 
     def assert_no_leaks(self) -> None:
-        from .errors import LeakError
-
+        """Raise :class:`LeakError` naming where every connection still checked out,
+        or garbage-collected while checked out, was taken."""
         holders = self.holders()
-        if holders:
-            raise LeakError(
-                f"{len(holders)} connection(s) of {self.name} still checked out:"
-                + "".join(f"\n  - {h.report()}" for h in holders)
-            )
+        leaked = self.leaks()
+        if holders or leaked:
+            parts = []
+            if holders:
+                parts.append(
+                    f"{len(holders)} connection(s) of {self.name} still checked out:"
+                    + "".join(f"\n  - {h.report()}" for h in holders)
+                )
+            if leaked:
+                parts.append(
+                    f"{len(leaked)} connection(s) of {self.name} garbage-collected while "
+                    "checked out (never given back with putconn()):"
+                    + "".join(f"\n  - {h.report()}" for h in leaked)
+                )
+            raise LeakError("\n".join(parts))
 
     def __repr__(self) -> str:
-        state = "closed" if self.closed else f"{len(self._out)}/{self.maxconn} in use"
+        state = "closed" if self.closed else f"{self._in_use()}/{self.maxconn} in use"
         return f"<ConnectionPool {self.name} {self._driver.name} {state}>"
 
     # ------------------------------------------------------------------ internals
+    def _in_use(self) -> int:
+        return len(self._out) + self._opening
+
     def _checkout(
-        self,
-        conn: Any,
-        key: Hashable | None,
-        thread: threading.Thread,
-        frames: RawStack,
-    ) -> PooledConnection:
-        """Register a checkout and wrap the connection in a new proxy; the lock is held."""
-        record = new_checkout(
-            conn, self, self._n_requests, key, thread, _monotonic(), frames, PHASE[0]
-        )
-        self._out[id(conn)] = record
-        proxy = record[PROXY] = new_proxy(record)
+        self, slot: Slot, key: Hashable | None, thread: threading.Thread,
+        frames: RawStack, deep: bool, number: int,
+    ) -> Any:
+        """Register a checkout of ``slot``; the lock is held. Returns the connection."""
+        conn = slot.conn
+        slot.number = number
+        slot.thread = thread
+        slot.started = _monotonic()
+        slot.seq = PHASE[0]
+        if deep:
+            slot.deep, slot.code, slot.lasti = frames, None, None
+        else:
+            slot.deep, slot.code, slot.lasti = None, frames[0], frames[1]
+        slot.key = key
         if key is not None:
-            self._keyed[key] = record
-        return proxy
+            self._keyed[key] = slot
+        elif slot.ref is not None:
+            slot.conn = None
+        self._out[id(conn)] = slot
+        return conn
+
+    def _checkout_for(self, slot: Slot, waiter: Waiter) -> None:
+        """Check ``slot`` out on behalf of a waiter (lock held): it counts as in
+        use from now on, the waiter only has to wake up."""
+        conn = slot.conn
+        slot.number = waiter.number
+        slot.thread = waiter.thread
+        slot.started = _monotonic()
+        slot.seq = PHASE[0]
+        slot.deep, slot.code, slot.lasti = waiter.deep, waiter.code, waiter.lasti
+        slot.key = None
+        if slot.ref is not None:
+            slot.conn = None  # the waiter holds it strongly until it returns it
+        self._out[id(conn)] = slot
 
     def _follow_default_depth(self, default: int) -> None:
         """Apply the process-wide default stack depth unless ``stack_depth=`` was given."""
@@ -557,46 +672,80 @@ class ConnectionPool:
         else:
             self.stack_depth = default
 
-    def _record_of(self, conn: Any, key: Hashable | None) -> Checkout:
-        record: Checkout | None = None
-        if isinstance(conn, PooledConnection):
-            record = get_record(conn)
-        elif conn is not None:
-            record = self._out.get(id(conn))
-        if record is None and key is not None:
-            record = self._keyed.get(key)
-        if record is None or record[STATE] == RETURNED:
-            raise PoolError("trying to put unkeyed connection")
-        return record
-
     def _use_driver(self, driver: drivers.Driver) -> None:
         self._driver = driver
-        self._track_dirty = driver.tracks_statements()
-        probe = None if self._track_dirty else driver.idle_probe()
+        probe = None if driver.tracks_statements() else driver.idle_probe()
         self._probe, self._probe_idle = probe if probe is not None else (None, None)
 
-    def _new_connection(self) -> Any:
+    def _new_slot(self) -> Slot:
+        """Open a connection (outside the lock) and make its slot."""
         if self._faults.active:
             self._faults.check("connect")
-        conn = self._connect()
+        conn = self._connector.open()
         if not self._driver_known:
             self._use_driver(drivers.driver_for_connection(conn))
             self._driver_known = True
+        cstate = ConnState(self._faults, self._driver.tracks_statements())
+        slot = Slot(conn, cstate if attach(conn, cstate, self._connector.flavour) else None)
+        try:
+            slot.ref = weakref.ref(conn, on_drop(self._dropped, slot))
+        except TypeError:  # no weak references (sqlite3.Connection): kept strongly
+            slot.ref = None
+        slot.alone = references(slot) - 1  # (less this function's own ``conn``)
         with self._lock:
             self._n_connects += 1
-        return conn
+        return slot
+
+    def _collect(self) -> None:
+        """Recover the slots of connections garbage-collected while checked out and
+        report them as leaks; the lock is held."""
+        pending = self._dropped
+        while pending:
+            slot = pending.pop(0)  # (atomic: a callback may append meanwhile)
+            if slot.conn is not None or self._out.get(slot.ident) is not slot:
+                continue  # idle, returned or discarded meanwhile: not a leak
+            del self._out[slot.ident]
+            slot.ref = None
+            holder = self._holder(slot, "garbage-collected while checked out")
+            self._leaked.append(holder)
+            self._n_leaked += 1
+            message = (
+                f"{holder.connection} was garbage-collected while checked out (a leak: "
+                f"never given back with putconn()); the pool recovered its slot. "
+                f"Taken at {holder.site}"
+            )
+            logger.warning("%s", message)
+            tracking.record_event("collected", message, holder)
+            self._slot_freed()
+
+    def _state(self, slot: Slot) -> str:
+        """How a checked-out connection is held (lock held)."""
+        if self._is_closed(slot):
+            return CLOSED_BY_BORROWER
+        if slot.key is not None and references(slot) <= slot.alone:
+            return f"dropped by its borrower, kept for key {slot.key!r}"
+        return OUT
+
+    def _is_closed(self, slot: Slot) -> bool:
+        conn = slot.live()
+        try:
+            return conn is not None and self._driver.is_closed(conn)
+        except Exception:
+            return False
 
     def _make_error(self, message: str) -> Exception:
         return self._driver.error(message)
 
-    def _ping(self, conn: Any) -> bool:
+    def _ping(self, slot: Slot, count: bool = True) -> bool:
+        conn = slot.conn
         try:
             self._driver.ping(conn)
         except Exception:
             logger.info("discarding a connection of %s that failed its check", self.name)
             _close_quietly(conn)
-            with self._lock:
-                self._n_discarded += 1
+            if count:
+                with self._lock:
+                    self._n_discarded += 1
             return False
         return True
 
@@ -607,73 +756,67 @@ class ConnectionPool:
             return False
         return self._driver.status(conn, False) == drivers.IDLE
 
-    def _label(self, record: Checkout) -> str:
-        return f"connection (checkout #{record[NUMBER]}) of {self.name}"
+    def _label_n(self, number: int) -> str:
+        return f"connection (checkout #{number}) of {self.name}"
 
-    def _holder(self, record: Checkout, state: str, now: float | None = None) -> Holder:
+    def _label(self, slot: Slot) -> str:
+        return self._label_n(slot.number)
+
+    def _holder(self, slot: Slot, state: str, now: float | None = None) -> Holder:
         return make_holder(
             self.name,
-            self._label(record),
-            record[THREAD],
-            record[STARTED],
-            record[FRAMES:],
+            self._label(slot),
+            slot.thread or threading.current_thread(),
+            slot.started,
+            slot.frames(),
             state,
-            record[SEQ],
+            slot.seq,
             now,
         )
 
-    def _holders_text(self) -> str:
-        """Holder list for error messages; the lock is held."""
-        records = sorted(self._out.values(), key=_started)
-        now = time.monotonic()
-        holders = [self._holder(r, r[STATE], now) for r in records]
-        return f" ({len(holders)} of {self.maxconn} in use):" + describe_holders(holders)
+    def _holders_snapshot(self) -> Callable[[], str]:
+        """The holders as raw data (lock held), formatted later by the returned
+        function: an exhausted pool pays for the text only when it is read."""
+        raw = [
+            # (the reference count first: s.conn in the same tuple would add one)
+            (s.key is not None and references(s) <= s.alone, s.key,
+             s.number, s.thread, s.started, s.deep, s.code, s.lasti, s.seq, s.conn, s.ref)
+            for s in self._out.values()
+        ]
+        return functools.partial(self._describe, raw, self._opening, self.maxconn, _monotonic())
 
-    def _closed_by_borrower(self, record: Checkout) -> None:
-        with self._lock:
-            record[STATE] = CLOSED_BY_BORROWER
-            self._n_closed += 1
-        holder = self._holder(record, CLOSED_BY_BORROWER)
-        message = (
-            f"{holder.connection} was closed by its borrower instead of being returned "
-            f"with putconn(); its slot stays in use (as in psycopg2's pool). "
-            f"Taken at {holder.site}"
-        )
-        logger.warning("%s", message)
-        tracking.record_event("closed", message, holder)
+    def _describe(self, raw: list[Any], opening: int, maxconn: int, now: float) -> str:
+        lines = []
+        for dropped, key, number, thread, started, deep, code, lasti, seq, conn, ref in sorted(
+            raw, key=operator.itemgetter(4)
+        ):
+            if conn is None and ref is not None:
+                conn = ref()
+            closed = False
+            if conn is not None:
+                try:
+                    closed = self._driver.is_closed(conn)
+                except Exception:
+                    closed = False
+            state = (
+                CLOSED_BY_BORROWER if closed
+                else f"dropped by its borrower, kept for key {key!r}" if dropped
+                else OUT
+            )  # fmt: skip
+            holder = make_holder(
+                self.name, self._label_n(number), thread or threading.current_thread(),
+                started, deep if deep is not None else [code, lasti], state, seq, now,
+            )  # fmt: skip
+            lines.append(f"\n  - {holder.describe()}")
+        extra = f", {opening} being opened or validated" if opening else ""
+        return f" ({len(raw) + opening} of {maxconn} in use{extra}):" + "".join(lines)
 
-    def _reap(self) -> None:
-        """Recover the slots of checked-out proxies nobody references any more; the
-        lock is held.
 
-        A checkout record holds its proxy until the connection is returned, so a
-        borrower that drops its proxy without ``putconn()`` leaves the record's
-        reference as the only one. This runs whenever the pool is consulted
-        (``stats()``, ``holders()``, ``check_leaks()`` and its watcher, and every
-        checkout that cannot be served from an idle connection), not on each
-        checkout. A proxy kept alive by a reference cycle counts as referenced until
-        the garbage collector breaks the cycle.
-        """
-        dropped = [r for r in self._out.values() if _only_the_record_holds(r)]
-        for record in dropped:
-            record[PROXY] = None  # the proxy goes now
-            if record[STATE] != OUT:
-                continue  # closed without putconn(): the slot stays lost (psycopg2)
-            conn = record[CONN]
-            del self._out[id(conn)]
-            if record[KEY] is not None:
-                self._keyed.pop(record[KEY], None)
-            record[STATE] = RETURNED
-            self._n_collected += 1
-            _close_quietly(conn)
-            holder = self._holder(record, "garbage-collected while checked out")
-            message = (
-                f"{holder.connection} was garbage-collected while checked out; the pool "
-                f"recovered its slot. Taken at {holder.site}"
-            )
-            logger.warning("%s", message)
-            tracking.record_event("collected", message, holder)
-            self._cond.notify()
+ThreadedConnectionPool = ConnectionPool
+"""psycopg2's name: ``from poolsafe.runtime import ThreadedConnectionPool`` is a
+one-line switch."""
+SimpleConnectionPool = ConnectionPool
+"""psycopg2's single-thread pool's name (this pool is thread-safe either way)."""
 
 
 class _Borrow:
@@ -684,12 +827,12 @@ class _Borrow:
     def __init__(self, pool: ConnectionPool, timeout: float | None) -> None:
         self._pool = pool
         self._timeout = timeout
-        self._conn: PooledConnection | None = None
+        self._conn: Any = None
 
-    def __enter__(self) -> PooledConnection:
+    def __enter__(self) -> Any:
         conn = self._pool.getconn(timeout=self._timeout)
         self._conn = conn
-        return conn  # type: ignore[no-any-return]
+        return conn
 
     def __exit__(
         self,
@@ -713,26 +856,8 @@ class _Borrow:
                 self._pool.putconn(conn)
 
 
-def _only_the_record_holds(record: Checkout) -> bool:
-    """Whether the record's proxy is referenced by the record alone."""
-    return _getrefcount(record[PROXY]) <= _RECORD_ONLY
-
-
-def _record_only_count() -> int:
-    """What :func:`_only_the_record_holds` sees for a proxy nobody else references
-    (the same expression, so the interpreter's own temporary references match)."""
-    record: Checkout = [None] * (PROXY + 1)
-    record[PROXY] = object()
-    count: int = _getrefcount(record[PROXY])
-    return count
-
-
-_RECORD_ONLY = _record_only_count()
-
-
-def _started(record: Checkout) -> float:
-    started: float = record[STARTED]
-    return started
+def _started(slot: Slot) -> float:
+    return slot.started
 
 
 def _close_quietly(conn: Any) -> None:

@@ -77,9 +77,7 @@ def _sample(pool: Any) -> dict[str, Any] | None:
             }
         occupancy = occupancy_of(pool)
         counters: Any = pool.stats() if occupancy.kind == "poolsafe" else None
-        leaked = getattr(counters, "leaked", None)
-        if leaked is None and counters is not None:
-            leaked = counters.collected + counters.closed_by_borrower
+        leaked = counters.leaked if counters is not None else 0
         return {
             "name": occupancy.name,
             "kind": occupancy.kind,
