@@ -214,6 +214,15 @@ _NAME_LIST = re.compile(rb"[A-Za-z_]\w*")
 _CALLED = re.compile(rb"([A-Za-z_]\w*)[ \t]*\(")
 _METHOD_CALLED = re.compile(rb"\.[ \t]*([A-Za-z_]\w*)[ \t]*\(")
 _CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.M)
+#: the same over latin-1 text (what `definitions` runs): ASCII classes as the bytes
+#: patterns have; a name is tried from its first letter only and never backtracked
+#: into (`\w*+`), which finds the same names as `_CALLED` without its quadratic
+#: retries inside every long word that is not called
+_WORD_S = re.compile(_WORD.pattern.decode(), re.ASCII)
+#: every word (as `_WORD`), with the call parenthesis after it if there is one
+_WORD_CALL_S = re.compile(r"([A-Za-z_][A-Za-z0-9_]*+)([ \t]*+\()?", re.ASCII)
+_METHOD_CALLED_S = re.compile(r"\.[ \t]*+([A-Za-z_]\w*+)[ \t]*+\(", re.ASCII)
+_CLASS_BASES_S = re.compile(_CLASS_BASES.pattern.decode(), re.ASCII | re.M)
 _FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]*"
                    rb"(\([^)]*\)|(?:[^\n\\]|\\\r?\n)*)", re.M)
 _IMPORT = re.compile(rb"^[ \t]*import[ \t]+((?:[^\n\\;#]|\\\r?\n)*)", re.M)
@@ -245,6 +254,13 @@ def _import_bindings(stmt: bytes) -> list[tuple[str, str, str]]:
     return out
 
 
+def _words_and_calls(text: str) -> tuple[set[str], set[str]]:
+    """The words of `text` (`_WORD`) and those spelled as calls (`_CALLED`), in one
+    pass: each word is matched from its first letter, as both patterns match it."""
+    pairs = _WORD_CALL_S.findall(text)
+    return {w for w, _ in pairs}, {w for w, paren in pairs if paren}
+
+
 def definitions(data: bytes) -> Definitions:
     """Each top-level block (a line at column 0 and the indented lines after it)
     defines the names at its start. Decorators join the block they decorate; a
@@ -269,7 +285,7 @@ def definitions(data: bytes) -> Definitions:
             is_callable = True
             # `global _pool` in a function: it defines the module's `_pool` too
             # (`_pool = await asyncpg.create_pool(...)` inside `init()`)
-            for g in _GLOBAL.findall(block):
+            for g in _GLOBAL.findall(block) if b"global" in block else ():
                 names += [n.decode() for n in _NAME_LIST.findall(g)]
         elif data.startswith((b"import", b"from"), a) and (imps := _import_bindings(block)):
             for bound, module, name in imps:
@@ -278,7 +294,9 @@ def definitions(data: bytes) -> Definitions:
                 # pool` (a module) and `from sqlalchemy import Session` (a known
                 # name, see acquire_calls) are. A project module's name is tainted
                 # here when that module exports it tainted (`select`), not by its path
-                blk = out.defs.setdefault(bound, Block())
+                blk = out.defs.get(bound)
+                if blk is None:
+                    blk = out.defs[bound] = Block()
                 blk.words.add(name or module)
                 blk.called.add(name or module)
                 if not name[:1].isupper():
@@ -296,23 +314,27 @@ def definitions(data: bytes) -> Definitions:
             current = names
         if not current:
             continue
+        # the words as str straight from the regexes: latin-1 maps each byte to one
+        # character, and the patterns match ASCII only, as their bytes versions do
+        text = block.decode("latin-1")
         if is_class:
             # a class passes on what its methods do (`Database.get_connection()`
             # checking out of a pool), not what it derives from: `class User(Base)`
             # is a model, and importing it is no database work by itself
-            body = block[block.find(b":", block.find(b")") if b"(" in block.split(
-                b"\n", 1)[0] else 0) + 1:]
-            words = {w.decode() for w in _WORD.findall(body)}
-            called = {w.decode() for w in _CALLED.findall(body)}
-            methods = {w.decode() for w in _METHOD_CALLED.findall(body)}
+            body = text[text.find(":", text.find(")") if "(" in text.split(
+                "\n", 1)[0] else 0) + 1:]
+            words, called = _words_and_calls(body)
+            methods = set(_METHOD_CALLED_S.findall(body)) if "." in body else set()
         else:
-            words = {w.decode() for w in _WORD.findall(block)}
-            called = {w.decode() for w in _CALLED.findall(block)}
-            methods = {w.decode() for w in _METHOD_CALLED.findall(block)}
-            for bases in _CLASS_BASES.findall(block):
-                called.update(w.decode() for w in _WORD.findall(bases))
+            words, called = _words_and_calls(text)
+            methods = set(_METHOD_CALLED_S.findall(text)) if "." in text else set()
+            if "class" in text:
+                for bases in _CLASS_BASES_S.findall(text):
+                    called.update(_WORD_S.findall(bases))
         for n in current:
-            blk = out.defs.setdefault(n, Block())
+            blk = out.defs.get(n)
+            if blk is None:
+                blk = out.defs[n] = Block()
             blk.words |= words
             blk.called |= called
             blk.methods |= methods
@@ -434,7 +456,8 @@ class _Exports:
     def all_names(self) -> set[str]:
         out: set[str] = set().union(*self.by_module.values())
         for roots in self.by_bare.values():
-            out = out.union(*roots.values())
+            for names in roots.values():
+                out |= names  # in place: a union per module copied the whole set
         return out
 
 
