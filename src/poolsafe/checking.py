@@ -330,10 +330,16 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
             out.findings.extend(findings)
             out.errors.extend(errors)
         out.lookups = index.lookups
+        out.matched = index.matched
+        out.read_all = index.read_all
         return out
 
     checked = check_all(own, [len(by_path[p][1]) for p in own], options.jobs, check_share)
     for name, looked_up in checked.lookups.items():
         index.lookups.setdefault(name, looked_up)
+    for key, matched in checked.matched.items():
+        index.matched.setdefault(key, matched)
     checked.lookups = index.lookups
+    checked.matched = index.matched
+    checked.read_all = checked.read_all or index.read_all
     return checked

@@ -462,14 +462,18 @@ class _Exports:
 
 
 def select(datas: list[bytes], config: ProjectConfig | None = None, *,
-           modules: list[tuple[tuple[str, ...], str]]) -> Selection:
+           modules: list[tuple[tuple[str, ...], str]],
+           state: dict[str, Any] | None = None) -> Selection:
     """The files to parse, given each file's bytes (see the module docstring).
 
     `modules` gives each file's module names and package (from its path). Taint is
     per file: a name is tainted in a file when the file defines it from tainted
     names, or imports it from a selected module that exports it tainted; a file is
     selected when it imports a tainted name, not merely because it spells the same
-    word (Django's `format` or `name` says nothing about an unrelated `format`)."""
+    word (Django's `format` or `name` says nothing about an unrelated `format`).
+
+    `state`, when given, receives what `reselect` needs to redo this selection
+    after an edit without reading every file again (JSON-compatible)."""
     config = config or ProjectConfig()
     roots, tokens, _ = _patterns(config)
     generic = generic_methods()
@@ -482,6 +486,8 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     module_names = {n for names, _ in modules for n in names if "." in n}
     #: the imports each file's taint was last computed from
     computed_from: dict[int, _Imported] = {}
+    #: each selected file's exported taint, as last computed (for `state`)
+    locals_: dict[int, set[str]] = {}
     while True:
         grew = False
         for i in sorted(selected):
@@ -498,6 +504,7 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
             # module's own names are what importers reach, not this re-binding
             local -= {bound for bound, module, name in binding_memo[i]
                       if not name or f"{module}.{name}" in module_names}
+            locals_[i] = local
             grew = exports.add(modules[i][0], local) or grew
         if grew:
             continue
@@ -514,9 +521,101 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
         if not frontier:
             break
         selected.update(frontier)
-    def_names = frozenset(m.decode() for d in datas for m in _DEF.findall(d))
+    defined = [sorted({m.decode() for m in _DEF.findall(d)}) for d in datas]
+    def_names = frozenset(n for names in defined for n in names)
+    if state is not None:
+        state.clear()
+        state.update({
+            "targets": sorted(selected), "seeds": seeds,
+            "local": {str(i): sorted(local) for i, local in locals_.items()},
+            "exports": {"by_module": {k: sorted(v) for k, v in exports.by_module.items()},
+                        "by_bare": {k: {r: sorted(v) for r, v in roots_.items()}
+                                    for k, roots_ in exports.by_bare.items()}},
+            "defined": defined,
+        })
     return Selection(sorted(selected), def_names, set(roots | calls) | exports.all_names(),
                      seeds)
+
+
+def reselect(datas: list[bytes], config: ProjectConfig | None, *,
+             modules: list[tuple[tuple[str, ...], str]], state: dict[str, Any],
+             changed: Iterable[int]) -> Selection | None:
+    """`select` after an edit, from the `state` a selection of the same files (same
+    paths, same order) left, when the files in `changed` (indexes) provably leave
+    it as it was: each keeps its selection status and, if selected, exports the same
+    tainted names, and none is part of an import cycle (through which its old
+    names could have supported themselves). Reads only the changed files; None when
+    that cannot be shown (then `select` runs), and `state` is updated in place."""
+    config = config or ProjectConfig()
+    try:
+        targets: list[int] = list(state["targets"])
+        local_of: dict[str, list[str]] = state["local"]
+        defined: list[list[str]] = state["defined"]
+        exports = _Exports()
+        exports.by_module = {k: set(v) for k, v in state["exports"]["by_module"].items()}
+        exports.by_bare = {k: {r: set(v) for r, v in roots_.items()}
+                           for k, roots_ in state["exports"]["by_bare"].items()}
+        seeds = set(state["seeds"])
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if len(defined) != len(datas):
+        return None
+    roots, tokens, _ = _patterns(config)
+    generic = generic_methods()
+    calls = frozenset((acquire_calls() | set(tokens)) - generic)
+    selected = set(targets)
+    module_names = {n for names, _ in modules for n in names if "." in n}
+    for i in changed:
+        data, package = datas[i], modules[i][1]
+        bindings = bindings_of(data, package)
+        imported = _imported_taint(bindings, exports, package)
+        seed = is_seed(data, config)
+        now_selected = seed or _imports_tainted(data, imported, {})
+        if now_selected != (i in selected):
+            return None
+        if i in selected:
+            if _in_import_cycle(i, bindings, datas, modules):
+                return None
+            local = _file_taint(definitions(data), roots, imported, calls, generic)
+            local -= {bound for bound, module, name in bindings
+                      if not name or f"{module}.{name}" in module_names}
+            if sorted(local) != local_of.get(str(i)):
+                return None
+        (seeds.add if seed else seeds.discard)(i)
+        defined[i] = sorted({m.decode() for m in _DEF.findall(data)})
+    state["seeds"] = sorted(seeds)
+    def_names = frozenset(n for names in defined for n in names)
+    return Selection(targets, def_names, set(roots | calls) | exports.all_names(),
+                     sorted(seeds))
+
+
+def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]], datas: list[bytes],
+                     modules: list[tuple[tuple[str, ...], str]]) -> bool:
+    """Whether a module that file `start` imports (by any of its names, as the
+    exports are keyed) imports `start` back, directly or through other modules."""
+    by_name: dict[str, list[int]] = {}
+    for i, (names, _) in enumerate(modules):
+        for n in names:
+            by_name.setdefault(n, []).append(i)
+
+    def targets(binds: list[tuple[str, str, str]]) -> set[int]:
+        out: set[int] = set()
+        for _, module, name in binds:
+            for n in (module, f"{module}.{name}" if name and name != "*" else module):
+                out.update(by_name.get(n, ()))
+        return out
+
+    seen: set[int] = set()
+    todo = list(targets(bindings))
+    while todo:
+        i = todo.pop()
+        if i == start:
+            return True
+        if i in seen:
+            continue
+        seen.add(i)
+        todo.extend(targets(bindings_of(datas[i], modules[i][1])))
+    return False
 
 
 def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
