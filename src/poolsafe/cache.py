@@ -20,6 +20,7 @@ file; a change to a file nothing read re-checks nothing else.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -129,11 +130,16 @@ def config_key(parts: object) -> str:
 def load_entry(directory: Path, key: str) -> dict[str, Any] | None:
     if cache_problem(directory) is not None:
         return None
+    enabled = gc.isenabled()
+    gc.disable()  # an entry is many small lists without cycles: nothing to collect
     try:
         with open(directory / f"{key}.json", encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError):
         return None
+    finally:
+        if enabled:
+            gc.enable()
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None
     return data
@@ -153,8 +159,10 @@ def store_entry(directory: Path, key: str, entry: dict[str, Any]) -> None:
             _write_own_file(tag, TAG_TEXT)
         _write_own_file(directory / ".gitignore", "*\n")
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        # dumps, not dump: dump encodes chunk by chunk in Python, dumps in C
+        text = json.dumps({**entry, "format": FORMAT})
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({**entry, "format": FORMAT}, f)
+            f.write(text)
         os.replace(tmp, directory / f"{key}.json")
     except OSError:
         pass

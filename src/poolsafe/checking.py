@@ -280,11 +280,14 @@ def scan_sources(files: dict[str, str], options: ScanOptions | None = None) -> S
 
 def check_selected(project: ProjectScope, options: ScanOptions, selected: list[int],
                    def_names: frozenset[str], to_check: set[str],
-                   files_by_name: dict[str, list[str]]) -> CheckResults:
+                   files_by_name: dict[str, list[str]],
+                   known_matches: dict[str, list[str]] | None = None) -> CheckResults:
     """Check the files of `to_check` (absolute paths, all selected): parse them, and
     resolve against the project, whose other selected modules are parsed when a
     name or a project-wide fact reaches them (see `LazyIndex`). The result holds the
-    findings, the errors (parse errors included) and the module names looked up."""
+    findings, the errors (parse errors included) and the module names looked up.
+    `known_matches` are pattern matches over the selected files known to hold for
+    this tree (see `LazyIndex`)."""
     files, datas = project.files, project.datas
     paths = [str(f.path) for f in files]
     by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
@@ -314,7 +317,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
     # every core, not only in this process
     index = LazyIndex([], options.project, load_dependency, files_by_name, def_names,
                       selected=[paths[i] for i in chosen],
-                      source=lambda path: by_path[path][1])
+                      source=lambda path: by_path[path][1], known_matches=known_matches)
     rules = enabled_rules(options)
 
     def check_share(share: list[str]) -> CheckResults:

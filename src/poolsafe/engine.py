@@ -22,7 +22,7 @@ from poolsafe.cache import (
     store_entry,
 )
 from poolsafe.discovery import SourceFile
-from poolsafe.gc_scope import trees_kept_out_of_gc
+from poolsafe.gc_scope import keep_new_objects, trees_kept_out_of_gc
 from poolsafe.model import FileError, Finding, Location, ScanResult, Severity
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions, scope_options
 from poolsafe.parallel import CheckResults
@@ -120,6 +120,7 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         key = _cache_key(options, project.root)
         tree = _tree_digest(paths, hashes)
         entry = load_entry(options.cache_dir, key)
+        keep_new_objects()  # the entry lives as long as the scan
         if entry is not None and entry.get("tree") == tree:
             wanted = [paths[i] for i in reported if paths[i] in entry.get("selected", {})]
             cached = _cached_files(entry, wanted, display)
@@ -151,8 +152,11 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     if to_check:
         from poolsafe.checking import check_selected  # the parser, only when needed
 
+        # the patterns the facts searched hold for this tree when records did
+        matches = ({k: [p for p, _ in r] for k, r in entry.get("matched", {}).items()}
+                   if known and entry is not None else None)
         checked = check_selected(project, options, selection.targets, selection.def_names,
-                                 to_check, files_by_name)
+                                 to_check, files_by_name, matches)
         result.record(checked.findings, checked.errors)
     if options.cache_dir is not None:
         records = dict(known)

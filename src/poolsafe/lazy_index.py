@@ -75,11 +75,14 @@ class LazyIndex(ProjectIndex):
                  load: Callable[[str], ModuleInfo | None],
                  files_by_name: dict[str, list[str]], def_names: frozenset[str],
                  selected: Sequence[str] | None = None,
-                 source: Callable[[str], bytes] | None = None) -> None:
+                 source: Callable[[str], bytes] | None = None,
+                 known_matches: dict[str, list[str]] | None = None) -> None:
         """`modules` are parsed already; `selected` (absolute paths, in the project's
         order; default: those of `modules`) are the modules project-wide facts read,
         parsed when a fact needs them (`source` gives their bytes for
-        `modules_mentioning`)."""
+        `modules_mentioning`). `known_matches` (pattern key -> the selected files
+        it matches, in order) answers a pattern without reading every file: the
+        cache's record of a previous run, checked against this tree's edits."""
         super().__init__(modules, config)
         self._load_file = load
         self._files_by_name = files_by_name
@@ -96,6 +99,7 @@ class LazyIndex(ProjectIndex):
         self.matched: dict[str, list[str]] = {}
         #: whether a fact read every selected module (then every one is a dependency)
         self.read_all = False
+        self._known_matches = known_matches or {}
         for m in self._modules:
             self._loaded[str(m.abspath)] = m
         self._order = (list(selected) if selected is not None
@@ -196,6 +200,10 @@ class LazyIndex(ProjectIndex):
     def modules_matching(self, pattern: re.Pattern[bytes]) -> list[ModuleInfo]:
         if self._all_parsed or self._source is None:
             found = super().modules_matching(pattern)
+        elif (known := self._known_matches.get(pattern_key(pattern))) is not None:
+            wanted = set(known)
+            found = [*self._selected_modules(p for p in self._order if p in wanted),
+                     *(m for m in self._given if pattern.search(m.source.encode()))]
         else:
             source = self._source
 
