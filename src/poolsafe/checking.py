@@ -18,6 +18,7 @@ import libcst as cst
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo, collect_module
 from poolsafe.discovery import SourceFile
+from poolsafe.fix.edits import parent_map
 from poolsafe.gc_scope import keep_new_objects
 from poolsafe.lazy_index import LazyIndex
 from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult
@@ -133,10 +134,14 @@ def enabled_rules(options: ScanOptions) -> list[Rule]:
 
 
 
-def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Location]:
-    """Line/column of the given nodes (computed only for files that report)."""
+def positions(module: cst.Module, nodes: Iterable[cst.CSTNode],
+              text: str | None = None) -> dict[int, Location]:
+    """Line/column of the given nodes (computed only for files that report). With
+    the module's source `text`, only the statements that hold them are rendered
+    (the parent map is the one fix plans use, built once per module)."""
+    parents = parent_map(module) if text is not None else None
     return {key: Location(s.start_line, s.start_column + 1, s.end_line, s.end_column + 1)
-            for key, s in spans(module, nodes).items()}
+            for key, s in spans(module, nodes, parents, text).items()}
 
 
 
@@ -157,7 +162,7 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
     if not raw:
         return [], errors
     try:
-        where = positions(parsed.module.tree, (f.node for f in raw))
+        where = positions(parsed.module.tree, (f.node for f in raw), parsed.module.source)
     except RecursionError:
         errors.append(FileError(parsed.module.path, "internal error: nested too deeply"))
         return [], errors
