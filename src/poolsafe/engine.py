@@ -122,15 +122,21 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         entry = load_entry(options.cache_dir, key)
         keep_new_objects()  # the entry lives as long as the scan
         if entry is not None and entry.get("tree") == tree:
-            wanted = [paths[i] for i in reported if paths[i] in entry.get("selected", {})]
+            checked_paths = set(entry.get("checked", []))
+            wanted = [paths[i] for i in reported if paths[i] in checked_paths]
             cached = _cached_files(entry, wanted, display)
             if cached is not None:  # nothing changed: not even the selection is needed
                 _cached_result(result, cached, [files[i] for i in reported], options)
                 return
     modules = [module_key(f.relative) for f in files]
     layout = content_hash(repr(list(zip(paths, modules, strict=True))).encode())
-    selection, state = _selection(entry, datas, modules, hashes, layout, options)
-    chosen = set(selection.targets)
+    memo: dict[str, Any] = {}
+    selection, state = _selection(entry, datas, modules, hashes, layout, options, False, memo)
+    # the files that can have findings: the selection without the roots of slow work
+    # only (PS207), whose files resolution still reads
+    checked_files, checked_state = _selection(entry, datas, modules, hashes, layout, options,
+                                              True, memo)
+    chosen = set(checked_files.targets)
     by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
     hash_by_path = dict(zip(paths, hashes, strict=True))
 
@@ -166,6 +172,8 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
                                        selected))
         store_entry(options.cache_dir, key, {
             "tree": tree, "layout": layout, "hashes": hashes, "prefilter": state,
+            "prefilter_checked": checked_state,
+            "checked": [paths[i] for i in checked_files.targets],
             "selected": selected, "files": records,
             **_dependencies(entry if known else None, checked, selected, hash_by_path,
                             data_of),
@@ -179,21 +187,23 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
 
 def _selection(entry: dict[str, Any] | None, datas: list[bytes],
                modules: list[tuple[tuple[str, ...], str]], hashes: list[str], layout: str,
-               options: ScanOptions) -> tuple[Selection, dict[str, Any]]:
+               options: ScanOptions, database_only: bool, memo: dict[str, Any]
+               ) -> tuple[Selection, dict[str, Any]]:
     """The prefilter's selection, and its state for the next run: redone from the
     previous run's state when the files are the same ones and the edits provably
     leave it as it was (`prefilter.reselect`), else computed over every file."""
     if entry is not None and entry.get("layout") == layout:
         old = entry.get("hashes")
-        state = entry.get("prefilter")
+        state = entry.get("prefilter_checked" if database_only else "prefilter")
         if isinstance(old, list) and len(old) == len(hashes) and isinstance(state, dict):
             changed = [i for i, h in enumerate(hashes) if old[i] != h]
             again = reselect(datas, options.project, modules=modules, state=state,
-                             changed=changed)
+                             changed=changed, database_only=database_only)
             if again is not None:
                 return again, state
     state = {}
-    return select(datas, options.project, modules=modules, state=state), state
+    return select(datas, options.project, modules=modules, state=state,
+                  database_only=database_only, memo=memo), state
 
 
 def _valid_records(entry: dict[str, Any], selected: dict[str, str],

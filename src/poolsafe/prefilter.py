@@ -97,17 +97,28 @@ def _roots_in(value: object, out: set[str], depth: int = 0) -> None:
             _roots_in(getattr(value, f.name), out, depth + 1)
 
 
-def _knowledge_modules() -> list[Any]:
+#: knowledge modules whose packages never make a connection: PS207's slow work
+#: (`time`, `subprocess`, `smtplib`, LLM and storage SDKs). A file that uses them
+#: and no database package has no findings of its own, but it must be resolvable
+#: (a transaction elsewhere calls it), so `select(database_only=True)` leaves these
+#: roots out to decide which files are *checked*, while the full selection decides
+#: which ones resolution and project-wide facts read
+NOT_DATABASE_KNOWLEDGE: frozenset[str] = frozenset({"slow_calls"})
+
+
+def _knowledge_modules(database_only: bool = False) -> list[Any]:
     import poolsafe.knowledge as knowledge
 
     return [importlib.import_module(f"{knowledge.__name__}.{info.name}")
-            for info in pkgutil.iter_modules(knowledge.__path__)]
+            for info in pkgutil.iter_modules(knowledge.__path__)
+            if not database_only or info.name not in NOT_DATABASE_KNOWLEDGE]
 
 
-def seed_roots() -> frozenset[str]:
-    """Package roots named anywhere in poolsafe.knowledge, minus context-only ones."""
+def seed_roots(database_only: bool = False) -> frozenset[str]:
+    """Package roots named anywhere in poolsafe.knowledge, minus context-only ones
+    (and, `database_only`, minus those of `NOT_DATABASE_KNOWLEDGE`)."""
     roots: set[str] = set()
-    for mod in _knowledge_modules():
+    for mod in _knowledge_modules(database_only):
         for name, value in vars(mod).items():
             if name.isupper() and not name.startswith("_"):
                 _roots_in(value, roots)
@@ -375,21 +386,22 @@ class Selection:
 _DB_WORDS_CACHE: dict[str, Any] = {}
 
 
-def _patterns(config: ProjectConfig) -> tuple[frozenset[str], frozenset[str],
-                                              re.Pattern[bytes]]:
+def _patterns(config: ProjectConfig, database_only: bool = False
+              ) -> tuple[frozenset[str], frozenset[str], re.Pattern[bytes]]:
     configured = set(config.acquire) | set(config.release) | set(config.session_dependencies)
     configured = {c.rsplit(".", 1)[-1] for c in configured if c}
-    key = repr(sorted(configured))
+    key = repr((sorted(configured), database_only))
     if key not in _DB_WORDS_CACHE:
-        roots = seed_roots()
+        roots = seed_roots(database_only)
         tokens = seed_tokens() | configured
         seed = seed_pattern(roots, tokens)
         _DB_WORDS_CACHE[key] = (roots, frozenset(tokens), seed)
     return _DB_WORDS_CACHE[key]  # type: ignore[no-any-return]
 
 
-def is_seed(data: bytes, config: ProjectConfig | None = None) -> bool:
-    roots, tokens, seed = _patterns(config or ProjectConfig())
+def is_seed(data: bytes, config: ProjectConfig | None = None,
+            database_only: bool = False) -> bool:
+    roots, tokens, seed = _patterns(config or ProjectConfig(), database_only)
     key = (roots, tokens)
     literals = _LITERALS.get(key)
     if literals is None:
@@ -431,8 +443,12 @@ class _Exports:
             if not tainted <= target:
                 target |= tainted
                 grew = True
-        if grew:
-            self._below = None
+                if self._below is not None and target is self.by_module.get(n):
+                    # kept up to date in place: rebuilding it after every growth
+                    # cost a pass over every module per file on Django
+                    parts = n.split(".")
+                    for k in range(1, len(parts) + 1):
+                        self._below.setdefault(".".join(parts[:k]), set()).update(tainted)
         return grew
 
     def names(self, module: str, importer: str) -> set[str]:
@@ -463,7 +479,8 @@ class _Exports:
 
 def select(datas: list[bytes], config: ProjectConfig | None = None, *,
            modules: list[tuple[tuple[str, ...], str]],
-           state: dict[str, Any] | None = None) -> Selection:
+           state: dict[str, Any] | None = None, database_only: bool = False,
+           memo: dict[str, Any] | None = None) -> Selection:
     """The files to parse, given each file's bytes (see the module docstring).
 
     `modules` gives each file's module names and package (from its path). Taint is
@@ -473,15 +490,20 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     word (Django's `format` or `name` says nothing about an unrelated `format`).
 
     `state`, when given, receives what `reselect` needs to redo this selection
-    after an edit without reading every file again (JSON-compatible)."""
+    after an edit without reading every file again (JSON-compatible).
+    `database_only` leaves out the roots of `NOT_DATABASE_KNOWLEDGE`: the files that
+    can have findings, a subset of the full selection. `memo` (an empty dict the
+    first time) shares each file's definitions and imports between selections of
+    the same files."""
     config = config or ProjectConfig()
-    roots, tokens, _ = _patterns(config)
+    roots, tokens, _ = _patterns(config, database_only)
     generic = generic_methods()
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
-    selected: set[int] = {i for i, d in enumerate(datas) if is_seed(d, config)}
+    selected: set[int] = {i for i, d in enumerate(datas) if is_seed(d, config, database_only)}
     seeds = sorted(selected)
-    defs_memo: dict[int, Definitions] = {}
-    binding_memo: dict[int, list[tuple[str, str, str]]] = {}
+    memo = memo if memo is not None else {}
+    defs_memo: dict[int, Definitions] = memo.setdefault("definitions", {})
+    binding_memo: dict[int, list[tuple[str, str, str]]] = memo.setdefault("bindings", {})
     exports = _Exports()
     module_names = {n for names, _ in modules for n in names if "." in n}
     #: the imports each file's taint was last computed from
@@ -539,7 +561,7 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
 
 def reselect(datas: list[bytes], config: ProjectConfig | None, *,
              modules: list[tuple[tuple[str, ...], str]], state: dict[str, Any],
-             changed: Iterable[int]) -> Selection | None:
+             changed: Iterable[int], database_only: bool = False) -> Selection | None:
     """`select` after an edit, from the `state` a selection of the same files (same
     paths, same order) left, when the files in `changed` (indexes) provably leave
     it as it was: each keeps its selection status and, if selected, exports the same
@@ -560,7 +582,7 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
         return None
     if len(defined) != len(datas):
         return None
-    roots, tokens, _ = _patterns(config)
+    roots, tokens, _ = _patterns(config, database_only)
     generic = generic_methods()
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
     selected = set(targets)
@@ -569,7 +591,7 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
         data, package = datas[i], modules[i][1]
         bindings = bindings_of(data, package)
         imported = _imported_taint(bindings, exports, package)
-        seed = is_seed(data, config)
+        seed = is_seed(data, config, database_only)
         now_selected = seed or _imports_tainted(data, imported, {})
         if now_selected != (i in selected):
             return None
