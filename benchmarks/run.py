@@ -1,6 +1,7 @@
 """Time poolsafe against Ruff, Pylint and Fixit on real code from PyPI (issue 7).
 
-    python benchmarks/run.py [--runs 5] [--skip pylint,fixit] [--project django] [--dense]
+    python benchmarks/run.py [--runs 5] [--skip pylint,fixit] [--project django|dense]
+                             [--files 1500] [--dense]
 
 Downloads the Django and SQLAlchemy wheels into benchmarks/.data (unzipped),
 installs missing tools into benchmarks/.data/venv, then runs each command N times,
@@ -82,49 +83,82 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return float(out[0]), float(out[1])
 
 
+def startup_tree(files: int = 300) -> Path:
+    """A project of `files` modules without a database word (start-up, issue 14)."""
+    dest = Path(tempfile.gettempdir()) / f"poolsafe-startup-{files}"
+    if not (dest / "pyproject.toml").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        for i in range(files):
+            (dest / f"m{i:04d}.py").write_text(
+                f"def f{i}(x):\n    return [y * {i} for y in x if y]\n")
+        (dest / "pyproject.toml").write_text("")
+    return dest
+
+
+def dense_project(files: int) -> Path:
+    from dense_tree import write
+
+    dest = Path(tempfile.gettempdir()) / f"poolsafe-dense-{files}"
+    if not (dest / "pyproject.toml").exists():
+        write(dest, files, 30)
+    return dest
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--skip", default="")
-    ap.add_argument("--project", default="django", choices=sorted(PROJECTS))
+    ap.add_argument("--skip", default="", help="comma-separated row names to leave out")
+    ap.add_argument("--project", default="django", choices=[*sorted(PROJECTS), "dense"])
+    ap.add_argument("--files", type=int, default=1500, help="modules of the dense project")
     ap.add_argument("--dense", action="store_true")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    src = outside_git(fetch(args.project))
+    src = (dense_project(args.files) if args.project == "dense"
+           else outside_git(fetch(args.project)))
     if args.dense:
         dense(src)
         return
     poolsafe = shutil.which("poolsafe", path=str(Path(sys.executable).parent)) or "poolsafe"
     selected, other = edit_targets(src)
-    edits = {"poolsafe edit sel": selected, "poolsafe edit other": other}
+    staged = str(selected.relative_to(src))
+    edits = {"poolsafe edit sel": selected, "poolsafe edit other": other,
+             "poolsafe edit sel, FILE": selected}
     originals = {name: path.read_bytes() for name, path in edits.items()}
-    cmds: dict[str, list[str]] = {
-        "poolsafe cold": [poolsafe, "check", "--no-cache", "--exit-zero", "."],
-        "poolsafe cold -j1": [poolsafe, "check", "--no-cache", "--exit-zero", "-j", "1", "."],
-        "poolsafe warm": [poolsafe, "check", "--exit-zero", "."],
-        "poolsafe edit sel": [poolsafe, "check", "--exit-zero", "."],
-        "poolsafe edit other": [poolsafe, "check", "--exit-zero", "."],
-        "ruff": [tool("ruff"), "check", "--no-cache", "--select", "ALL", "--exit-zero", "."],
+    here = (poolsafe, "check", "--exit-zero")
+    cmds: dict[str, tuple[list[str], Path]] = {
+        "poolsafe cold": ([*here, "--no-cache", "."], src),
+        "poolsafe cold -j1": ([*here, "--no-cache", "-j", "1", "."], src),
+        "poolsafe warm": ([*here, "."], src),
+        "poolsafe edit sel": ([*here, "."], src),
+        "poolsafe edit other": ([*here, "."], src),
+        # what a pre-commit hook runs: the staged file alone, after its edit
+        "poolsafe edit sel, FILE": ([*here, staged], src),
+        "poolsafe start-up": ([*here, "--no-cache", "."], startup_tree()),
+        "ruff": ([tool("ruff"), "check", "--no-cache", "--select", "ALL", "--exit-zero", "."],
+                 src),
     }
     if "pylint" not in skip:
-        cmds["pylint"] = [tool("pylint"), "--disable=all", "--enable=consider-using-with",
-                          "--exit-zero", "."]
+        cmds["pylint"] = ([tool("pylint"), "--disable=all", "--enable=consider-using-with",
+                           "--exit-zero", "."], src)
     if "fixit" not in skip:
-        cmds["fixit"] = [tool("fixit"), "lint", "."]
+        cmds["fixit"] = ([tool("fixit"), "lint", "."], src)
     for s in skip:
         cmds.pop(s, None)
     subprocess.run([poolsafe, "check", "--exit-zero", "."], cwd=src, capture_output=True)
     times: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
+    ratios: list[tuple[float, float]] = []
     try:
         for r in range(args.runs):
-            for name, cmd in cmds.items():
+            for name, (cmd, cwd) in cmds.items():
                 if name in edits:
                     edits[name].write_bytes(originals[name] + f"\n# edit {r}\n".encode())
-                times[name].append(timed(cmd, src))
+                times[name].append(timed(cmd, cwd))
                 if name in edits:
                     edits[name].write_bytes(originals[name])
                     subprocess.run([poolsafe, "check", "--exit-zero", "."], cwd=src,
                                    capture_output=True)
+            if args.project == "dense" and "dense ratio" not in skip:
+                ratios.append(dense(src, quiet=True))
             print(f"round {r + 1}/{args.runs} done", file=sys.stderr, flush=True)
     finally:
         for name, path in edits.items():
@@ -132,13 +166,20 @@ def main() -> None:
     ruff = statistics.median(w for w, _ in times["ruff"]) if "ruff" in times else None
     n = len(list(src.rglob("*.py")))
     print(f"\n{args.project}: {n} files, {args.runs} runs, {os.cpu_count()} CPUs; edited: "
-          f"{selected.relative_to(src)} (selected), {other.relative_to(src)} (not selected)")
-    print(f"{'command':<21}{'median s':>10}{'min s':>9}{'peak MB':>9}{'x ruff':>8}")
+          f"{selected.relative_to(src)} (selected), {other.relative_to(src)} (not selected); "
+          f"start-up: {startup_tree()} (300 files, no database word)")
+    print(f"{'command':<25}{'median s':>10}{'min s':>9}{'peak MB':>9}{'x ruff':>8}")
     for name, rows in times.items():
         med = statistics.median(w for w, _ in rows)
-        ratio = f"{med / ruff:.2f}" if ruff else "-"
-        print(f"{name:<21}{med:>10.2f}{min(w for w, _ in rows):>9.2f}"
+        ratio = f"{med / ruff:.2f}" if ruff and name != "poolsafe start-up" else "-"
+        print(f"{name:<25}{med:>10.2f}{min(w for w, _ in rows):>9.2f}"
               f"{max(m for _, m in rows):>9.0f}{ratio:>8}")
+    if ratios:
+        parse = statistics.median(p for p, _ in ratios)
+        full = statistics.median(f for _, f in ratios)
+        each = statistics.median(f / p for p, f in ratios)
+        print(f"{'dense: libcst parse':<25}{parse:>10.2f}\n{'dense: poolsafe -j1':<25}"
+              f"{full:>10.2f}   x parse {each:.2f} (median of the per-round ratios)")
 
 
 def edit_targets(src: Path) -> tuple[Path, Path]:
@@ -166,8 +207,9 @@ print(files[max(set(range(len(files))) - chosen, key=lambda i: str(files[i].rela
     return src / out[0], src / out[1]
 
 
-def dense(src: Path) -> None:
-    """Parse-only vs parse + analysis on the prefilter-selected files."""
+def dense(src: Path, quiet: bool = False) -> tuple[float, float]:
+    """Parse-only vs parse + analysis on the prefilter-selected files, in one
+    process: (libcst parse seconds, poolsafe seconds)."""
     code = f"""
 import os, sys, time
 sys.setrecursionlimit(20000)
@@ -197,10 +239,15 @@ parse = time.perf_counter() - t
 t = time.perf_counter()
 scan([str(dense)], ScanOptions(prefilter=False, jobs=1))
 full = time.perf_counter() - t
-print(f"dense set: {{len(sel)}} files; libcst parse {{parse:.2f}} s; poolsafe {{full:.2f}} s; "
-      f"analysis adds {{(full - parse) / parse:.0%}}")
+print(parse, full, len(sel))
 """
-    subprocess.run([sys.executable, "-c", code], check=True)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout.split()
+    parse, full = float(out[0]), float(out[1])
+    if not quiet:
+        print(f"dense set: {out[2]} files; libcst parse {parse:.2f} s; poolsafe {full:.2f} s; "
+              f"x parse {full / parse:.2f}")
+    return parse, full
 
 
 if __name__ == "__main__":

@@ -1,23 +1,30 @@
 """The persistent cache (.poolsafe_cache/).
 
 One entry per configuration (poolsafe version, enabled rules, project config). An
-entry holds the findings and analysis errors of the selected files, with what they
-were computed from: the content hash of every selected file, and for every module
-name that resolution looked up (`LazyIndex.lookups`) the files that answered it
-and their hashes. The prefilter runs on every scan (it reads bytes only); when the
-selection and every recorded lookup still match, nothing is parsed.
+entry holds, per checked file, its content hash, findings and analysis errors, and
+what the checked files read from other modules: for every module name that
+resolution looked up (`LazyIndex.lookups`) and every pattern a project-wide fact
+searched the selected files for (`LazyIndex.matched`: FastAPI dependencies,
+background jobs, Flask teardowns), the files that answered, with their hashes and
+their `facts_digest` (the content without comments and blank lines). It also keeps
+the prefilter's state (`prefilter.reselect`), so an edit does not re-read the
+taint of every file.
 
-Project-wide facts (FastAPI dependencies, background jobs, Flask teardowns) are
-read by every file's rules, so a change to any selected file, or to any module
-that resolution reached, re-analyses the selected files; a change anywhere else
-(a file that neither is selected nor was looked up) re-analyses nothing.
+After an edit, a file's cached record is used when its own content is unchanged
+and every recorded dependency still holds: the same files answer each name and
+match each pattern, each one unchanged or changed only in comments and blank
+lines. So an edit to one file re-checks that file alone, unless it changed what
+other files read (a wrapper's code, a new background job), which re-checks every
+file; a change to a file nothing read re-checks nothing else.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,7 +32,7 @@ from typing import Any
 from poolsafe.project import find_project_root
 
 CACHE_DIR_NAME = ".poolsafe_cache"
-FORMAT = 2
+FORMAT = 3
 TAG_NAME = "CACHEDIR.TAG"
 TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
             "# poolsafe cache (https://bford.info/cachedir/)\n")
@@ -78,6 +85,44 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+#: what `facts_digest` reads: a string literal (kept as written), a run of line ends
+#: with the comments, trailing blanks and blank lines among them (one line end and
+#: the next line's indentation stand for the run), or a comment at the very end
+_LAYOUT = re.compile(
+    rb"(?P<s>[rRbBuUfF]{0,2}(?:\"\"\"(?:\\.|[^\\])*?\"\"\"|'''(?:\\.|[^\\])*?'''"
+    rb"|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'))"
+    rb"|(?P<n>(?:[ \t]*(?:\#[^\r\n]*)?\r?\n)+[ \t]*)"
+    rb"|[ \t]*\#[^\r\n]*", re.S)
+
+
+def _layout_token(m: re.Match[bytes]) -> bytes:
+    if m.group("s") is not None:
+        return m.group("s")
+    run = m.group("n")
+    if run is not None:
+        return b"\n" + run[run.rfind(b"\n") + 1:]
+    return b""
+
+
+def facts_digest(data: bytes) -> str:
+    """A digest of a module that comments, trailing blanks and blank lines do not
+    change: what another module's analysis can learn from it (names, wrappers,
+    calls) is the same for equal digests; only positions inside it move. Strings
+    are kept whole, so a `#` inside one is not a comment (a 3.12 f-string that nests
+    its own quote can hide text after a `#` from it)."""
+    return content_hash(_LAYOUT.sub(_layout_token, data).lstrip(b"\n"))
+
+
+def pattern_key(pattern: re.Pattern[bytes]) -> str:
+    """A bytes pattern as a string the cache can store (`pattern_of` reverses it)."""
+    return f"{pattern.flags}:{pattern.pattern.decode('latin-1')}"
+
+
+def pattern_of(key: str) -> re.Pattern[bytes]:
+    flags, _, source = key.partition(":")
+    return re.compile(source.encode("latin-1"), int(flags))
+
+
 def config_key(parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
 
@@ -85,11 +130,16 @@ def config_key(parts: object) -> str:
 def load_entry(directory: Path, key: str) -> dict[str, Any] | None:
     if cache_problem(directory) is not None:
         return None
+    enabled = gc.isenabled()
+    gc.disable()  # an entry is many small lists without cycles: nothing to collect
     try:
         with open(directory / f"{key}.json", encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError):
         return None
+    finally:
+        if enabled:
+            gc.enable()
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return None
     return data
@@ -109,8 +159,10 @@ def store_entry(directory: Path, key: str, entry: dict[str, Any]) -> None:
             _write_own_file(tag, TAG_TEXT)
         _write_own_file(directory / ".gitignore", "*\n")
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        # dumps, not dump: dump encodes chunk by chunk in Python, dumps in C
+        text = json.dumps({**entry, "format": FORMAT})
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({**entry, "format": FORMAT}, f)
+            f.write(text)
         os.replace(tmp, directory / f"{key}.json")
     except OSError:
         pass

@@ -18,6 +18,7 @@ import libcst as cst
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo, collect_module
 from poolsafe.discovery import SourceFile
+from poolsafe.fix.edits import parent_map
 from poolsafe.gc_scope import keep_new_objects
 from poolsafe.lazy_index import LazyIndex
 from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult
@@ -133,10 +134,14 @@ def enabled_rules(options: ScanOptions) -> list[Rule]:
 
 
 
-def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Location]:
-    """Line/column of the given nodes (computed only for files that report)."""
+def positions(module: cst.Module, nodes: Iterable[cst.CSTNode],
+              text: str | None = None) -> dict[int, Location]:
+    """Line/column of the given nodes (computed only for files that report). With
+    the module's source `text`, only the statements that hold them are rendered
+    (the parent map is the one fix plans use, built once per module)."""
+    parents = parent_map(module) if text is not None else None
     return {key: Location(s.start_line, s.start_column + 1, s.end_line, s.end_column + 1)
-            for key, s in spans(module, nodes).items()}
+            for key, s in spans(module, nodes, parents, text).items()}
 
 
 
@@ -157,7 +162,7 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
     if not raw:
         return [], errors
     try:
-        where = positions(parsed.module.tree, (f.node for f in raw))
+        where = positions(parsed.module.tree, (f.node for f in raw), parsed.module.source)
     except RecursionError:
         errors.append(FileError(parsed.module.path, "internal error: nested too deeply"))
         return [], errors
@@ -280,11 +285,14 @@ def scan_sources(files: dict[str, str], options: ScanOptions | None = None) -> S
 
 def check_selected(project: ProjectScope, options: ScanOptions, selected: list[int],
                    def_names: frozenset[str], to_check: set[str],
-                   files_by_name: dict[str, list[str]]) -> CheckResults:
+                   files_by_name: dict[str, list[str]],
+                   known_matches: dict[str, list[str]] | None = None) -> CheckResults:
     """Check the files of `to_check` (absolute paths, all selected): parse them, and
     resolve against the project, whose other selected modules are parsed when a
     name or a project-wide fact reaches them (see `LazyIndex`). The result holds the
-    findings, the errors (parse errors included) and the module names looked up."""
+    findings, the errors (parse errors included) and the module names looked up.
+    `known_matches` are pattern matches over the selected files known to hold for
+    this tree (see `LazyIndex`)."""
     files, datas = project.files, project.datas
     paths = [str(f.path) for f in files]
     by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
@@ -314,7 +322,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
     # every core, not only in this process
     index = LazyIndex([], options.project, load_dependency, files_by_name, def_names,
                       selected=[paths[i] for i in chosen],
-                      source=lambda path: by_path[path][1])
+                      source=lambda path: by_path[path][1], known_matches=known_matches)
     rules = enabled_rules(options)
 
     def check_share(share: list[str]) -> CheckResults:
@@ -330,10 +338,16 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
             out.findings.extend(findings)
             out.errors.extend(errors)
         out.lookups = index.lookups
+        out.matched = index.matched
+        out.read_all = index.read_all
         return out
 
     checked = check_all(own, [len(by_path[p][1]) for p in own], options.jobs, check_share)
     for name, looked_up in checked.lookups.items():
         index.lookups.setdefault(name, looked_up)
+    for key, matched in checked.matched.items():
+        index.matched.setdefault(key, matched)
     checked.lookups = index.lookups
+    checked.matched = index.matched
+    checked.read_all = checked.read_all or index.read_all
     return checked

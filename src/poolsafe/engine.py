@@ -5,6 +5,7 @@ cached answer or a tree without database code loads no parser)."""
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -12,12 +13,20 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from poolsafe import __version__
-from poolsafe.cache import config_key, content_hash, load_entry, store_entry
+from poolsafe.cache import (
+    config_key,
+    content_hash,
+    facts_digest,
+    load_entry,
+    pattern_of,
+    store_entry,
+)
 from poolsafe.discovery import SourceFile
-from poolsafe.gc_scope import trees_kept_out_of_gc
+from poolsafe.gc_scope import keep_new_objects, trees_kept_out_of_gc
 from poolsafe.model import FileError, Finding, Location, ScanResult, Severity
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions, scope_options
-from poolsafe.prefilter import select
+from poolsafe.parallel import CheckResults
+from poolsafe.prefilter import Selection, reselect, select
 from poolsafe.project import DEPLOYMENT_RULES, dependency_signature, module_key, names_to_files
 from poolsafe.rule_codes import enabled_codes
 from poolsafe.scope import ProjectScope, build_scope
@@ -30,36 +39,6 @@ STACK_BYTES = 512 * 1024 * 1024
 RECURSION_LIMIT = 60_000
 
 T = TypeVar("T")
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def run_deep(fn: Callable[[], T]) -> T:
@@ -122,94 +101,203 @@ def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
     return result
 
 
-
-
-
-
-
-
-
-
 def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:
     """Read every file of the project, parse those the prefilter selects (and, on
     demand, the modules their analysis resolves), check the selected reported ones.
 
     A project's cache entry holds the findings of every file checked so far, with
     what they were computed from (see poolsafe.cache); a later run answers each file
-    it reports from there while nothing that file's findings depend on has changed."""
+    it reports from there while nothing that file's findings depend on has changed,
+    and re-checks only the files that changed when the facts read from other
+    modules still hold."""
     files, datas, reported = project.files, project.datas, project.reported
     paths = [str(f.path) for f in files]
     display = {paths[i]: files[i].display for i in reported}
+    hashes = [content_hash(d) for d in datas]
     key = tree = ""
     entry: dict[str, Any] | None = None
     if options.cache_dir is not None:
         key = _cache_key(options, project.root)
-        tree = _tree_digest(files, datas)
+        tree = _tree_digest(paths, hashes)
         entry = load_entry(options.cache_dir, key)
+        keep_new_objects()  # the entry lives as long as the scan
         if entry is not None and entry.get("tree") == tree:
-            wanted = [paths[i] for i in reported if paths[i] in entry.get("selected", {})]
+            checked_paths = set(entry.get("checked", []))
+            wanted = [paths[i] for i in reported if paths[i] in checked_paths]
             cached = _cached_files(entry, wanted, display)
             if cached is not None:  # nothing changed: not even the selection is needed
                 _cached_result(result, cached, [files[i] for i in reported], options)
                 return
     modules = [module_key(f.relative) for f in files]
-    selection = select(datas, options.project, modules=modules)
-    chosen = set(selection.targets)
+    layout = content_hash(repr(list(zip(paths, modules, strict=True))).encode())
+    memo: dict[str, Any] = {}
+    selection, state = _selection(entry, datas, modules, hashes, layout, options, False, memo)
+    # the files that can have findings: the selection without the roots of slow work
+    # only (PS207), whose files resolution still reads
+    checked_files, checked_state = _selection(entry, datas, modules, hashes, layout, options,
+                                              True, memo)
+    chosen = set(checked_files.targets)
     by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
+    hash_by_path = dict(zip(paths, hashes, strict=True))
+
+    def data_of(path: str) -> bytes:
+        return by_path[path][1]
+
     files_by_name = names_to_files(paths, modules)
-    hashes: dict[str, str] = {}
-
-    def hash_of(path: str) -> str:
-        if path not in hashes:
-            hashes[path] = content_hash(by_path[path][1])
-        return hashes[path]
-
-    selected = {paths[i]: hash_of(paths[i]) for i in selection.targets}
+    selected = {paths[i]: hashes[i] for i in selection.targets}
     wanted = [paths[i] for i in reported if i in chosen]
     known: dict[str, Any] = {}
-    if entry is not None and (entry.get("tree") == tree or _still_valid(
-            entry, selected, files_by_name, hash_of)):
-        known = entry.get("files", {})
+    if entry is not None:
+        known = _valid_records(entry, selected, files_by_name, hash_by_path, data_of)
     cached = _cached_files({"files": known}, [p for p in wanted if p in known], display)
     if cached is None:
         known, cached = {}, ScanResult()
     to_check = {p for p in wanted if p not in known}
-    if not to_check:  # the edits touched nothing these findings depend on
-        if options.cache_dir is not None and entry is not None:
-            store_entry(options.cache_dir, key, {**entry, "tree": tree})
-        _cached_result(result, cached, [files[i] for i in reported], options)
-        return
-
-    from poolsafe.checking import check_selected  # the parser, only when needed
-
-    checked = check_selected(project, options, selection.targets, selection.def_names,
-                             to_check, files_by_name)
-    new_errors = checked.errors
+    checked: CheckResults | None = None
     result.record(cached.findings, cached.errors)
-    result.record(checked.findings, new_errors)
+    if to_check:
+        from poolsafe.checking import check_selected  # the parser, only when needed
+
+        # the patterns the facts searched hold for this tree when records did
+        matches = ({k: [p for p, _ in r] for k, r in entry.get("matched", {}).items()}
+                   if known and entry is not None else None)
+        checked = check_selected(project, options, selection.targets, selection.def_names,
+                                 to_check, files_by_name, matches)
+        result.record(checked.findings, checked.errors)
     if options.cache_dir is not None:
-        previous = entry.get("lookups", {}) if known and entry is not None else {}
+        records = dict(known)
+        if checked is not None:
+            records.update(_files_json(to_check, checked.findings, checked.errors,
+                                       {files[i].display: paths[i] for i in reported},
+                                       selected))
         store_entry(options.cache_dir, key, {
-            "tree": tree,
-            "selected": selected,
-            "lookups": {**previous, **{name: [[p, hash_of(p)] for p in looked_up]
-                                       for name, looked_up in checked.lookups.items()}},
-            "files": {**known, **_files_json(to_check, checked.findings, new_errors,
-                                             {files[i].display: paths[i] for i in reported})},
+            "tree": tree, "layout": layout, "hashes": hashes, "prefilter": state,
+            "prefilter_checked": checked_state,
+            "checked": [paths[i] for i in checked_files.targets],
+            "selected": selected, "files": records,
+            **_dependencies(entry if known else None, checked, selected, hash_by_path,
+                            data_of),
         })
     if options.progress is not None:
         for i in reported:
+            if checked is None:
+                options.progress("parse", files[i].display)
             options.progress("check", files[i].display)
 
 
+def _selection(entry: dict[str, Any] | None, datas: list[bytes],
+               modules: list[tuple[tuple[str, ...], str]], hashes: list[str], layout: str,
+               options: ScanOptions, database_only: bool, memo: dict[str, Any]
+               ) -> tuple[Selection, dict[str, Any]]:
+    """The prefilter's selection, and its state for the next run: redone from the
+    previous run's state when the files are the same ones and the edits provably
+    leave it as it was (`prefilter.reselect`), else computed over every file."""
+    if entry is not None and entry.get("layout") == layout:
+        old = entry.get("hashes")
+        state = entry.get("prefilter_checked" if database_only else "prefilter")
+        if isinstance(old, list) and len(old) == len(hashes) and isinstance(state, dict):
+            changed = [i for i, h in enumerate(hashes) if old[i] != h]
+            again = reselect(datas, options.project, modules=modules, state=state,
+                             changed=changed, database_only=database_only)
+            if again is not None:
+                return again, state
+    state = {}
+    return select(datas, options.project, modules=modules, state=state,
+                  database_only=database_only, memo=memo), state
 
 
+def _valid_records(entry: dict[str, Any], selected: dict[str, str],
+                   files_by_name: dict[str, list[str]], hash_of: dict[str, str],
+                   data_of: Callable[[str], bytes]) -> dict[str, Any]:
+    """The cached records (findings and errors by absolute path) that still hold for
+    this tree: those of files whose content is unchanged, provided every fact that
+    the checked files read from other modules still holds (`_facts_hold`)."""
+    try:
+        if not _facts_hold(entry, selected, files_by_name, hash_of, data_of):
+            return {}
+        return {p: r for p, r in entry["files"].items()
+                if isinstance(r, dict) and p in selected and r.get("hash") == selected[p]}
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, re.error):
+        return {}
 
 
-def _tree_digest(files: list[SourceFile], datas: list[bytes]) -> str:
+def _facts_hold(entry: dict[str, Any], selected: dict[str, str],
+                files_by_name: dict[str, list[str]], hash_of: dict[str, str],
+                data_of: Callable[[str], bytes]) -> bool:
+    """Whether what the checked files read from the rest of the project is as it was:
+    the same files selected; every module name resolution looked up answered by the
+    same files, each unchanged or changed only in comments and blank lines (the same
+    `facts_digest`); every pattern a project-wide fact searched matching the same
+    files, under the same condition; and, if a fact read every selected module,
+    every changed selected file under that condition."""
+    old_selected = entry["selected"]
+    if not isinstance(old_selected, dict) or old_selected.keys() != selected.keys():
+        return False
+    changed = [p for p, h in selected.items() if old_selected[p] != h]
+    digests = entry.get("digests", {})
+
+    def holds(path: str, recorded: str) -> bool:
+        if path not in hash_of:
+            return False
+        if hash_of[path] == recorded:
+            return True
+        old = digests.get(path)
+        return isinstance(old, list) and old[1] == facts_digest(data_of(path))
+
+    for name, recorded in entry.get("lookups", {}).items():
+        if [p for p, _ in recorded] != files_by_name.get(name, []):
+            return False
+        if not all(holds(p, h) for p, h in recorded):
+            return False
+    for pattern_text, recorded in entry.get("matched", {}).items():
+        pattern = pattern_of(pattern_text)
+        matched = {p for p, _ in recorded}
+        if any((p in matched) != bool(pattern.search(data_of(p))) for p in changed):
+            return False
+        if not all(holds(p, h) for p, h in recorded):
+            return False
+    return not entry.get("all") or all(holds(p, old_selected[p]) for p in changed)
+
+
+def _dependencies(previous: dict[str, Any] | None, checked: CheckResults | None,
+                  selected: dict[str, str], hash_of: dict[str, str],
+                  data_of: Callable[[str], bytes]) -> dict[str, Any]:
+    """What the cached records depend on: the previous run's dependencies (which
+    held, so they are anchored to the current contents) and this run's, each file
+    with its content hash, and every such file's `facts_digest`."""
+    lookups: dict[str, list[str]] = {}
+    matched: dict[str, list[str]] = {}
+    read_all = False
+    if previous is not None:
+        lookups = {n: [p for p, _ in r] for n, r in previous.get("lookups", {}).items()}
+        matched = {k: [p for p, _ in r] for k, r in previous.get("matched", {}).items()}
+        read_all = bool(previous.get("all"))
+    if checked is not None:
+        for name, found in checked.lookups.items():
+            lookups.setdefault(name, found)
+        for pattern_text, found in checked.matched.items():
+            matched.setdefault(pattern_text, found)
+        read_all = read_all or checked.read_all
+    depended = {p for found in (*lookups.values(), *matched.values()) for p in found}
+    if read_all:
+        depended |= set(selected)
+    old_digests = previous.get("digests", {}) if previous is not None else {}
+    digests = {}
+    for p in depended & hash_of.keys():
+        old = old_digests.get(p)
+        digests[p] = (old if isinstance(old, list) and old[0] == hash_of[p]
+                      else [hash_of[p], facts_digest(data_of(p))])
+    return {
+        "lookups": {n: [[p, hash_of.get(p, "")] for p in found] for n, found in lookups.items()},
+        "matched": {k: [[p, hash_of.get(p, "")] for p in found] for k, found in matched.items()},
+        "all": read_all, "digests": digests,
+    }
+
+
+def _tree_digest(paths: list[str], hashes: list[str]) -> str:
     """Every file's path and content: equal digests mean an unchanged tree."""
-    return content_hash("\n".join(f"{f.path}\0{content_hash(d)}"
-                                  for f, d in zip(files, datas, strict=True)).encode())
+    return content_hash("\n".join(f"{p}\0{h}" for p, h in zip(paths, hashes, strict=True))
+                        .encode())
 
 
 def _cached_result(result: ScanResult, cached: ScanResult, files: list[SourceFile],
@@ -248,29 +336,15 @@ def _finding_json(f: Finding) -> list[Any]:
 
 
 def _files_json(paths: set[str], findings: list[Finding], errors: list[FileError],
-                abs_of: dict[str, str]) -> dict[str, Any]:
-    """Per checked file (absolute path): its findings and errors, for the cache."""
-    out: dict[str, Any] = {p: {"findings": [], "errors": []} for p in paths}
+                abs_of: dict[str, str], hashes: dict[str, str]) -> dict[str, Any]:
+    """Per checked file (absolute path): its content hash, findings and errors."""
+    out: dict[str, Any] = {p: {"hash": hashes[p], "findings": [], "errors": []}
+                           for p in paths}
     for f in findings:
         out[abs_of.get(f.path, f.path)]["findings"].append(_finding_json(f))
     for e in errors:
         out[abs_of.get(e.path, e.path)]["errors"].append([e.message, e.line, e.column])
     return out
-
-
-def _still_valid(entry: dict[str, Any], selected: dict[str, str],
-                 files_by_name: dict[str, list[str]], hash_of: Callable[[str], str]) -> bool:
-    """Whether an entry made from another tree still holds: the same selected files
-    with the same contents (project-wide facts read them all), and every module name
-    resolution looked up still answered by the same files, unchanged."""
-    if entry.get("selected") != selected:
-        return False
-    for name, recorded in entry.get("lookups", {}).items():
-        if [p for p, _ in recorded] != files_by_name.get(name, []):
-            return False
-        if any(hash_of(p) != h for p, h in recorded):
-            return False
-    return True
 
 
 def _cached_files(entry: dict[str, Any], paths: list[str],

@@ -15,6 +15,7 @@ from typing import Any
 
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
+from poolsafe.cache import pattern_key
 from poolsafe.project import ProjectConfig, importable_from
 
 
@@ -74,11 +75,14 @@ class LazyIndex(ProjectIndex):
                  load: Callable[[str], ModuleInfo | None],
                  files_by_name: dict[str, list[str]], def_names: frozenset[str],
                  selected: Sequence[str] | None = None,
-                 source: Callable[[str], bytes] | None = None) -> None:
+                 source: Callable[[str], bytes] | None = None,
+                 known_matches: dict[str, list[str]] | None = None) -> None:
         """`modules` are parsed already; `selected` (absolute paths, in the project's
         order; default: those of `modules`) are the modules project-wide facts read,
         parsed when a fact needs them (`source` gives their bytes for
-        `modules_mentioning`)."""
+        `modules_mentioning`). `known_matches` (pattern key -> the selected files
+        it matches, in order) answers a pattern without reading every file: the
+        cache's record of a previous run, checked against this tree's edits."""
         super().__init__(modules, config)
         self._load_file = load
         self._files_by_name = files_by_name
@@ -90,6 +94,12 @@ class LazyIndex(ProjectIndex):
         self._loaded_names_count = 0
         #: module name -> the files that resolution asked for (the cache records them)
         self.lookups: dict[str, list[str]] = {}
+        #: pattern key (`pattern_key`) -> the selected files a project-wide fact read
+        #: because their bytes matched it (the cache records them too)
+        self.matched: dict[str, list[str]] = {}
+        #: whether a fact read every selected module (then every one is a dependency)
+        self.read_all = False
+        self._known_matches = known_matches or {}
         for m in self._modules:
             self._loaded[str(m.abspath)] = m
         self._order = (list(selected) if selected is not None
@@ -181,6 +191,7 @@ class LazyIndex(ProjectIndex):
     def modules(self) -> list[ModuleInfo]:
         """Every selected module (parsed now if need be, in the project's order), then
         any module given that is not selected (a file being fixed)."""
+        self.read_all = True
         if not self._all_parsed:
             self._modules = [*self._selected_modules(self._order), *self._given]
             self._all_parsed = True
@@ -188,15 +199,22 @@ class LazyIndex(ProjectIndex):
 
     def modules_matching(self, pattern: re.Pattern[bytes]) -> list[ModuleInfo]:
         if self._all_parsed or self._source is None:
-            return super().modules_matching(pattern)
-        source = self._source
+            found = super().modules_matching(pattern)
+        elif (known := self._known_matches.get(pattern_key(pattern))) is not None:
+            wanted = set(known)
+            found = [*self._selected_modules(p for p in self._order if p in wanted),
+                     *(m for m in self._given if pattern.search(m.source.encode()))]
+        else:
+            source = self._source
 
-        def mentions(path: str) -> bool:
-            parsed = self._loaded.get(path)
-            return bool(pattern.search(parsed.source.encode() if parsed else source(path)))
+            def mentions(path: str) -> bool:
+                parsed = self._loaded.get(path)
+                return bool(pattern.search(parsed.source.encode() if parsed else source(path)))
 
-        return [*self._selected_modules(p for p in self._order if mentions(p)),
-                *(m for m in self._given if pattern.search(m.source.encode()))]
+            found = [*self._selected_modules(p for p in self._order if mentions(p)),
+                     *(m for m in self._given if pattern.search(m.source.encode()))]
+        self.matched.setdefault(pattern_key(pattern), [str(m.abspath) for m in found])
+        return found
 
     def _selected_modules(self, paths: Iterable[str]) -> list[ModuleInfo]:
         return [m for m in map(self._module_at, paths) if m is not None]

@@ -35,6 +35,10 @@ class CheckResults:
     errors: list[FileError] = field(default_factory=list)
     #: module name -> the files that name resolution asked for (for the cache)
     lookups: dict[str, list[str]] = field(default_factory=dict)
+    #: pattern key -> the selected files a project-wide fact read (`LazyIndex.matched`)
+    matched: dict[str, list[str]] = field(default_factory=dict)
+    #: whether a fact read every selected module
+    read_all: bool = False
 
 
 def default_jobs() -> int:
@@ -85,6 +89,9 @@ def check_all(items: Sequence[P], sizes: Sequence[int], jobs: int,
         merged.errors.extend(part.errors)
         for name, files in part.lookups.items():
             merged.lookups.setdefault(name, files)
+        for key, files in part.matched.items():
+            merged.matched.setdefault(key, files)
+        merged.read_all = merged.read_all or part.read_all
     return merged
 
 

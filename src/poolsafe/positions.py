@@ -14,7 +14,9 @@ otherwise. `tests/engine/test_positions.py` compares the two on every fixture fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import ast
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import libcst as cst
@@ -85,20 +87,39 @@ class _SyntacticRange:
         spans[id(self.node)] = (start, end)
 
 
-def spans(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Span]:
-    """id(node) -> its span, for the given nodes of `module` (others are left out)."""
+def spans(module: cst.Module, nodes: Iterable[cst.CSTNode],
+          parents: Mapping[int, cst.CSTNode] | None = None,
+          text: str | None = None) -> dict[int, Span]:
+    """id(node) -> its span, for the given nodes of `module` (others are left out).
+
+    With `parents` (id(node) -> parent, for every node of the module) and `text`
+    (the source the module was parsed from), only the top-level statements that
+    hold a wanted node are rendered: where each starts comes from Python's own
+    parser (`ast`, in C), and is confirmed by comparing the rendered statement
+    with the source at that line; the whole module is rendered when anything does
+    not match."""
+    wanted = list(nodes)
+    if parents is not None and text is not None:
+        partial = _partial_spans(module, wanted, parents, text)
+        if partial is not None:
+            return partial
     state = _TokenSpans(module.default_indent, module.default_newline)
     module._codegen(state)
-    wanted = {id(n) for n in nodes}
+    return _resolve(state.spans, state.tokens + state.dropped, {id(n) for n in wanted}, 1)
+
+
+def _resolve(recorded: dict[int, tuple[int, int]], tokens: list[str], wanted: set[int],
+             first_line: int) -> dict[int, Span]:
+    """The wanted nodes' token ranges as lines and columns, the tokens starting at
+    column 0 of `first_line`."""
     marks: dict[int, list[tuple[int, int]]] = {}  # token index -> (node id, 0 start/1 end)
     for key in wanted:
-        span = state.spans.get(key)
+        span = recorded.get(key)
         if span is not None:
             marks.setdefault(span[0], []).append((key, 0))
             marks.setdefault(span[1], []).append((key, 1))
-    found: dict[int, list[int]] = {key: [0, 0, 0, 0] for key in wanted if key in state.spans}
-    line, column = 1, 0
-    tokens = state.tokens + state.dropped
+    found: dict[int, list[int]] = {key: [0, 0, 0, 0] for key in wanted if key in recorded}
+    line, column = first_line, 0
     for index in range(len(tokens) + 1):
         for key, which in marks.get(index, ()):
             found[key][2 * which] = line
@@ -113,3 +134,62 @@ def spans(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[int, Span]:
         else:
             column += len(text)
     return {key: Span(*values) for key, values in found.items()}
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _partial_spans(module: cst.Module, wanted: list[cst.CSTNode],
+                   parents: Mapping[int, cst.CSTNode], text: str) -> dict[int, Span] | None:
+    index_of = {id(stmt): k for k, stmt in enumerate(module.body)}
+    by_statement: dict[int, set[int]] = {}
+    for node in wanted:
+        cur: cst.CSTNode | None = node
+        while cur is not None and id(cur) not in index_of:
+            cur = parents.get(id(cur))
+        if cur is None:  # the module itself, or its header or footer
+            return None
+        by_statement.setdefault(index_of[id(cur)], set()).add(id(node))
+    if 2 * len(by_statement) > len(module.body):
+        return None  # most statements are needed: rendering the module costs less
+    starts = _statement_lines(module, text)
+    if starts is None:
+        return None
+    offsets = [0, *(m.end() for m in _LINE_END.finditer(text))]
+    out: dict[int, Span] = {}
+    for k, ids in by_statement.items():
+        state = _TokenSpans(module.default_indent, module.default_newline)
+        module.body[k]._codegen(state)
+        rendered = "".join(state.tokens)
+        line = starts[k]
+        if not 1 <= line <= len(offsets) or not text.startswith(rendered, offsets[line - 1]):
+            return None
+        out.update(_resolve(state.spans, state.tokens, ids, line))
+    return out
+
+
+def _statement_lines(module: cst.Module, text: str) -> list[int] | None:
+    """The line where the rendering of each top-level statement starts (its leading
+    blank and comment lines included), from `ast`'s positions; None when the two
+    parsers do not line up."""
+    try:
+        body = ast.parse(text).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    out: list[int] = []
+    j = 0
+    for stmt in module.body:
+        if j >= len(body):
+            return None
+        first = body[j]
+        j += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+        line = first.lineno - len(stmt.leading_lines)
+        decorators = getattr(stmt, "decorators", ())
+        if decorators:
+            listed = getattr(first, "decorator_list", None)
+            if not listed:
+                return None
+            line = (listed[0].lineno - len(decorators[0].leading_lines)
+                    - len(stmt.leading_lines))
+        out.append(line)
+    return out if j == len(body) else None

@@ -97,17 +97,28 @@ def _roots_in(value: object, out: set[str], depth: int = 0) -> None:
             _roots_in(getattr(value, f.name), out, depth + 1)
 
 
-def _knowledge_modules() -> list[Any]:
+#: knowledge modules whose packages never make a connection: PS207's slow work
+#: (`time`, `subprocess`, `smtplib`, LLM and storage SDKs). A file that uses them
+#: and no database package has no findings of its own, but it must be resolvable
+#: (a transaction elsewhere calls it), so `select(database_only=True)` leaves these
+#: roots out to decide which files are *checked*, while the full selection decides
+#: which ones resolution and project-wide facts read
+NOT_DATABASE_KNOWLEDGE: frozenset[str] = frozenset({"slow_calls"})
+
+
+def _knowledge_modules(database_only: bool = False) -> list[Any]:
     import poolsafe.knowledge as knowledge
 
     return [importlib.import_module(f"{knowledge.__name__}.{info.name}")
-            for info in pkgutil.iter_modules(knowledge.__path__)]
+            for info in pkgutil.iter_modules(knowledge.__path__)
+            if not database_only or info.name not in NOT_DATABASE_KNOWLEDGE]
 
 
-def seed_roots() -> frozenset[str]:
-    """Package roots named anywhere in poolsafe.knowledge, minus context-only ones."""
+def seed_roots(database_only: bool = False) -> frozenset[str]:
+    """Package roots named anywhere in poolsafe.knowledge, minus context-only ones
+    (and, `database_only`, minus those of `NOT_DATABASE_KNOWLEDGE`)."""
     roots: set[str] = set()
-    for mod in _knowledge_modules():
+    for mod in _knowledge_modules(database_only):
         for name, value in vars(mod).items():
             if name.isupper() and not name.startswith("_"):
                 _roots_in(value, roots)
@@ -214,6 +225,15 @@ _NAME_LIST = re.compile(rb"[A-Za-z_]\w*")
 _CALLED = re.compile(rb"([A-Za-z_]\w*)[ \t]*\(")
 _METHOD_CALLED = re.compile(rb"\.[ \t]*([A-Za-z_]\w*)[ \t]*\(")
 _CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.M)
+#: the same over latin-1 text (what `definitions` runs): ASCII classes as the bytes
+#: patterns have; a name is tried from its first letter only and never backtracked
+#: into (`\w*+`), which finds the same names as `_CALLED` without its quadratic
+#: retries inside every long word that is not called
+_WORD_S = re.compile(_WORD.pattern.decode(), re.ASCII)
+#: every word (as `_WORD`), with the call parenthesis after it if there is one
+_WORD_CALL_S = re.compile(r"([A-Za-z_][A-Za-z0-9_]*+)([ \t]*+\()?", re.ASCII)
+_METHOD_CALLED_S = re.compile(r"\.[ \t]*+([A-Za-z_]\w*+)[ \t]*+\(", re.ASCII)
+_CLASS_BASES_S = re.compile(_CLASS_BASES.pattern.decode(), re.ASCII | re.M)
 _FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]*"
                    rb"(\([^)]*\)|(?:[^\n\\]|\\\r?\n)*)", re.M)
 _IMPORT = re.compile(rb"^[ \t]*import[ \t]+((?:[^\n\\;#]|\\\r?\n)*)", re.M)
@@ -245,6 +265,13 @@ def _import_bindings(stmt: bytes) -> list[tuple[str, str, str]]:
     return out
 
 
+def _words_and_calls(text: str) -> tuple[set[str], set[str]]:
+    """The words of `text` (`_WORD`) and those spelled as calls (`_CALLED`), in one
+    pass: each word is matched from its first letter, as both patterns match it."""
+    pairs = _WORD_CALL_S.findall(text)
+    return {w for w, _ in pairs}, {w for w, paren in pairs if paren}
+
+
 def definitions(data: bytes) -> Definitions:
     """Each top-level block (a line at column 0 and the indented lines after it)
     defines the names at its start. Decorators join the block they decorate; a
@@ -269,7 +296,7 @@ def definitions(data: bytes) -> Definitions:
             is_callable = True
             # `global _pool` in a function: it defines the module's `_pool` too
             # (`_pool = await asyncpg.create_pool(...)` inside `init()`)
-            for g in _GLOBAL.findall(block):
+            for g in _GLOBAL.findall(block) if b"global" in block else ():
                 names += [n.decode() for n in _NAME_LIST.findall(g)]
         elif data.startswith((b"import", b"from"), a) and (imps := _import_bindings(block)):
             for bound, module, name in imps:
@@ -278,7 +305,9 @@ def definitions(data: bytes) -> Definitions:
                 # pool` (a module) and `from sqlalchemy import Session` (a known
                 # name, see acquire_calls) are. A project module's name is tainted
                 # here when that module exports it tainted (`select`), not by its path
-                blk = out.defs.setdefault(bound, Block())
+                blk = out.defs.get(bound)
+                if blk is None:
+                    blk = out.defs[bound] = Block()
                 blk.words.add(name or module)
                 blk.called.add(name or module)
                 if not name[:1].isupper():
@@ -296,23 +325,27 @@ def definitions(data: bytes) -> Definitions:
             current = names
         if not current:
             continue
+        # the words as str straight from the regexes: latin-1 maps each byte to one
+        # character, and the patterns match ASCII only, as their bytes versions do
+        text = block.decode("latin-1")
         if is_class:
             # a class passes on what its methods do (`Database.get_connection()`
             # checking out of a pool), not what it derives from: `class User(Base)`
             # is a model, and importing it is no database work by itself
-            body = block[block.find(b":", block.find(b")") if b"(" in block.split(
-                b"\n", 1)[0] else 0) + 1:]
-            words = {w.decode() for w in _WORD.findall(body)}
-            called = {w.decode() for w in _CALLED.findall(body)}
-            methods = {w.decode() for w in _METHOD_CALLED.findall(body)}
+            body = text[text.find(":", text.find(")") if "(" in text.split(
+                "\n", 1)[0] else 0) + 1:]
+            words, called = _words_and_calls(body)
+            methods = set(_METHOD_CALLED_S.findall(body)) if "." in body else set()
         else:
-            words = {w.decode() for w in _WORD.findall(block)}
-            called = {w.decode() for w in _CALLED.findall(block)}
-            methods = {w.decode() for w in _METHOD_CALLED.findall(block)}
-            for bases in _CLASS_BASES.findall(block):
-                called.update(w.decode() for w in _WORD.findall(bases))
+            words, called = _words_and_calls(text)
+            methods = set(_METHOD_CALLED_S.findall(text)) if "." in text else set()
+            if "class" in text:
+                for bases in _CLASS_BASES_S.findall(text):
+                    called.update(_WORD_S.findall(bases))
         for n in current:
-            blk = out.defs.setdefault(n, Block())
+            blk = out.defs.get(n)
+            if blk is None:
+                blk = out.defs[n] = Block()
             blk.words |= words
             blk.called |= called
             blk.methods |= methods
@@ -353,21 +386,22 @@ class Selection:
 _DB_WORDS_CACHE: dict[str, Any] = {}
 
 
-def _patterns(config: ProjectConfig) -> tuple[frozenset[str], frozenset[str],
-                                              re.Pattern[bytes]]:
+def _patterns(config: ProjectConfig, database_only: bool = False
+              ) -> tuple[frozenset[str], frozenset[str], re.Pattern[bytes]]:
     configured = set(config.acquire) | set(config.release) | set(config.session_dependencies)
     configured = {c.rsplit(".", 1)[-1] for c in configured if c}
-    key = repr(sorted(configured))
+    key = repr((sorted(configured), database_only))
     if key not in _DB_WORDS_CACHE:
-        roots = seed_roots()
+        roots = seed_roots(database_only)
         tokens = seed_tokens() | configured
         seed = seed_pattern(roots, tokens)
         _DB_WORDS_CACHE[key] = (roots, frozenset(tokens), seed)
     return _DB_WORDS_CACHE[key]  # type: ignore[no-any-return]
 
 
-def is_seed(data: bytes, config: ProjectConfig | None = None) -> bool:
-    roots, tokens, seed = _patterns(config or ProjectConfig())
+def is_seed(data: bytes, config: ProjectConfig | None = None,
+            database_only: bool = False) -> bool:
+    roots, tokens, seed = _patterns(config or ProjectConfig(), database_only)
     key = (roots, tokens)
     literals = _LITERALS.get(key)
     if literals is None:
@@ -409,8 +443,12 @@ class _Exports:
             if not tainted <= target:
                 target |= tainted
                 grew = True
-        if grew:
-            self._below = None
+                if self._below is not None and target is self.by_module.get(n):
+                    # kept up to date in place: rebuilding it after every growth
+                    # cost a pass over every module per file on Django
+                    parts = n.split(".")
+                    for k in range(1, len(parts) + 1):
+                        self._below.setdefault(".".join(parts[:k]), set()).update(tainted)
         return grew
 
     def names(self, module: str, importer: str) -> set[str]:
@@ -434,31 +472,44 @@ class _Exports:
     def all_names(self) -> set[str]:
         out: set[str] = set().union(*self.by_module.values())
         for roots in self.by_bare.values():
-            out = out.union(*roots.values())
+            for names in roots.values():
+                out |= names  # in place: a union per module copied the whole set
         return out
 
 
 def select(datas: list[bytes], config: ProjectConfig | None = None, *,
-           modules: list[tuple[tuple[str, ...], str]]) -> Selection:
+           modules: list[tuple[tuple[str, ...], str]],
+           state: dict[str, Any] | None = None, database_only: bool = False,
+           memo: dict[str, Any] | None = None) -> Selection:
     """The files to parse, given each file's bytes (see the module docstring).
 
     `modules` gives each file's module names and package (from its path). Taint is
     per file: a name is tainted in a file when the file defines it from tainted
     names, or imports it from a selected module that exports it tainted; a file is
     selected when it imports a tainted name, not merely because it spells the same
-    word (Django's `format` or `name` says nothing about an unrelated `format`)."""
+    word (Django's `format` or `name` says nothing about an unrelated `format`).
+
+    `state`, when given, receives what `reselect` needs to redo this selection
+    after an edit without reading every file again (JSON-compatible).
+    `database_only` leaves out the roots of `NOT_DATABASE_KNOWLEDGE`: the files that
+    can have findings, a subset of the full selection. `memo` (an empty dict the
+    first time) shares each file's definitions and imports between selections of
+    the same files."""
     config = config or ProjectConfig()
-    roots, tokens, _ = _patterns(config)
+    roots, tokens, _ = _patterns(config, database_only)
     generic = generic_methods()
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
-    selected: set[int] = {i for i, d in enumerate(datas) if is_seed(d, config)}
+    selected: set[int] = {i for i, d in enumerate(datas) if is_seed(d, config, database_only)}
     seeds = sorted(selected)
-    defs_memo: dict[int, Definitions] = {}
-    binding_memo: dict[int, list[tuple[str, str, str]]] = {}
+    memo = memo if memo is not None else {}
+    defs_memo: dict[int, Definitions] = memo.setdefault("definitions", {})
+    binding_memo: dict[int, list[tuple[str, str, str]]] = memo.setdefault("bindings", {})
     exports = _Exports()
     module_names = {n for names, _ in modules for n in names if "." in n}
     #: the imports each file's taint was last computed from
     computed_from: dict[int, _Imported] = {}
+    #: each selected file's exported taint, as last computed (for `state`)
+    locals_: dict[int, set[str]] = {}
     while True:
         grew = False
         for i in sorted(selected):
@@ -475,6 +526,7 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
             # module's own names are what importers reach, not this re-binding
             local -= {bound for bound, module, name in binding_memo[i]
                       if not name or f"{module}.{name}" in module_names}
+            locals_[i] = local
             grew = exports.add(modules[i][0], local) or grew
         if grew:
             continue
@@ -491,9 +543,101 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
         if not frontier:
             break
         selected.update(frontier)
-    def_names = frozenset(m.decode() for d in datas for m in _DEF.findall(d))
+    defined = [sorted({m.decode() for m in _DEF.findall(d)}) for d in datas]
+    def_names = frozenset(n for names in defined for n in names)
+    if state is not None:
+        state.clear()
+        state.update({
+            "targets": sorted(selected), "seeds": seeds,
+            "local": {str(i): sorted(local) for i, local in locals_.items()},
+            "exports": {"by_module": {k: sorted(v) for k, v in exports.by_module.items()},
+                        "by_bare": {k: {r: sorted(v) for r, v in roots_.items()}
+                                    for k, roots_ in exports.by_bare.items()}},
+            "defined": defined,
+        })
     return Selection(sorted(selected), def_names, set(roots | calls) | exports.all_names(),
                      seeds)
+
+
+def reselect(datas: list[bytes], config: ProjectConfig | None, *,
+             modules: list[tuple[tuple[str, ...], str]], state: dict[str, Any],
+             changed: Iterable[int], database_only: bool = False) -> Selection | None:
+    """`select` after an edit, from the `state` a selection of the same files (same
+    paths, same order) left, when the files in `changed` (indexes) provably leave
+    it as it was: each keeps its selection status and, if selected, exports the same
+    tainted names, and none is part of an import cycle (through which its old
+    names could have supported themselves). Reads only the changed files; None when
+    that cannot be shown (then `select` runs), and `state` is updated in place."""
+    config = config or ProjectConfig()
+    try:
+        targets: list[int] = list(state["targets"])
+        local_of: dict[str, list[str]] = state["local"]
+        defined: list[list[str]] = state["defined"]
+        exports = _Exports()
+        exports.by_module = {k: set(v) for k, v in state["exports"]["by_module"].items()}
+        exports.by_bare = {k: {r: set(v) for r, v in roots_.items()}
+                           for k, roots_ in state["exports"]["by_bare"].items()}
+        seeds = set(state["seeds"])
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if len(defined) != len(datas):
+        return None
+    roots, tokens, _ = _patterns(config, database_only)
+    generic = generic_methods()
+    calls = frozenset((acquire_calls() | set(tokens)) - generic)
+    selected = set(targets)
+    module_names = {n for names, _ in modules for n in names if "." in n}
+    for i in changed:
+        data, package = datas[i], modules[i][1]
+        bindings = bindings_of(data, package)
+        imported = _imported_taint(bindings, exports, package)
+        seed = is_seed(data, config, database_only)
+        now_selected = seed or _imports_tainted(data, imported, {})
+        if now_selected != (i in selected):
+            return None
+        if i in selected:
+            if _in_import_cycle(i, bindings, datas, modules):
+                return None
+            local = _file_taint(definitions(data), roots, imported, calls, generic)
+            local -= {bound for bound, module, name in bindings
+                      if not name or f"{module}.{name}" in module_names}
+            if sorted(local) != local_of.get(str(i)):
+                return None
+        (seeds.add if seed else seeds.discard)(i)
+        defined[i] = sorted({m.decode() for m in _DEF.findall(data)})
+    state["seeds"] = sorted(seeds)
+    def_names = frozenset(n for names in defined for n in names)
+    return Selection(targets, def_names, set(roots | calls) | exports.all_names(),
+                     sorted(seeds))
+
+
+def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]], datas: list[bytes],
+                     modules: list[tuple[tuple[str, ...], str]]) -> bool:
+    """Whether a module that file `start` imports (by any of its names, as the
+    exports are keyed) imports `start` back, directly or through other modules."""
+    by_name: dict[str, list[int]] = {}
+    for i, (names, _) in enumerate(modules):
+        for n in names:
+            by_name.setdefault(n, []).append(i)
+
+    def targets(binds: list[tuple[str, str, str]]) -> set[int]:
+        out: set[int] = set()
+        for _, module, name in binds:
+            for n in (module, f"{module}.{name}" if name and name != "*" else module):
+                out.update(by_name.get(n, ()))
+        return out
+
+    seen: set[int] = set()
+    todo = list(targets(bindings))
+    while todo:
+        i = todo.pop()
+        if i == start:
+            return True
+        if i in seen:
+            continue
+        seen.add(i)
+        todo.extend(targets(bindings_of(datas[i], modules[i][1])))
+    return False
 
 
 def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,

@@ -67,6 +67,7 @@ def test_unchanged_tree_needs_not_even_the_selection(tmp_path: Path, parses: lis
         raise AssertionError("the prefilter ran on an unchanged tree")
 
     monkeypatch.setattr(engine, "select", no_select)
+    monkeypatch.setattr(engine, "reselect", no_select)
     assert _key(scan(["."], opts)) == _key(first)
     (tmp_path / "other.py").write_text(OTHER + "# edited\n")
     with pytest.raises(AssertionError, match="prefilter ran"):
@@ -106,3 +107,70 @@ def test_cache_key_follows_rule_selection(tmp_path: Path, parses: list[str],
     only = scan(["."], ScanOptions(cache_dir=cache, select={"PS101"}))
     assert all(f.code == "PS101" for f in only.findings)
     assert _key(scan(["."], ScanOptions(cache_dir=cache))) == _key(full)
+
+
+USER2 = "from db import get_conn, put_conn\n\ndef audit():\n    conn = get_conn()\n" \
+        "    conn.cursor().execute('SELECT 2')\n    put_conn(conn)\n"
+
+
+def _two_users(tmp_path: Path) -> Path:
+    _project(tmp_path)
+    (tmp_path / "user2.py").write_text(USER2)
+    return tmp_path
+
+
+def test_editing_one_selected_file_rechecks_only_it(tmp_path: Path, parses: list[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_two_users(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    scan(["."], opts)
+    # a new leak in user2.py: its findings change, user.py's are answered from the cache
+    (tmp_path / "user2.py").write_text(USER2 + "\n\ndef again():\n    conn = get_conn()\n"
+                                       "    conn.cursor().execute('SELECT 3')\n")
+    parses.clear()
+    after = scan(["."], opts)
+    assert "user2.py" in parses and "user.py" not in parses
+    assert _key(after) == _key(scan(["."], ScanOptions()))
+    assert any(f.path == "user2.py" and f.line == 10 for f in after.findings)
+
+
+def test_a_comment_in_the_wrapper_rechecks_only_the_wrapper(
+        tmp_path: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_two_users(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    scan(["."], opts)
+    # comments and blank lines change no fact its users read (facts_digest)
+    (tmp_path / "db.py").write_text("# the pool\n\n" + WRAPPER.replace(
+        "pool.putconn(conn)", "pool.putconn(conn)  # back to the pool") + "\n\n# end\n")
+    parses.clear()
+    after = scan(["."], opts)
+    assert "user.py" not in parses and "user2.py" not in parses
+    assert _key(after) == _key(scan(["."], ScanOptions()))
+
+
+def test_a_code_edit_in_the_wrapper_rechecks_its_users(
+        tmp_path: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_two_users(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    before = scan(["."], opts)
+    # put_conn() no longer gives the connection back: its users now never release it
+    (tmp_path / "db.py").write_text(WRAPPER.replace("pool.putconn(conn)", "print(conn)"))
+    parses.clear()
+    after = scan(["."], opts)
+    assert {"user.py", "user2.py"} <= set(parses)
+    assert _key(after) == _key(scan(["."], ScanOptions()))
+    assert _key(after) != _key(before)
+
+
+def test_an_edit_that_a_project_wide_fact_reads_rechecks_everything(
+        tmp_path: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_two_users(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    scan(["."], opts)
+    # user2.py now runs report() as a background thread: a fact every file reads
+    (tmp_path / "user2.py").write_text(USER2 + "\n\nimport threading\nfrom user import report"
+                                       "\nthreading.Thread(target=report).start()\n")
+    parses.clear()
+    after = scan(["."], opts)
+    assert {"user.py", "user2.py"} <= set(parses)
+    assert _key(after) == _key(scan(["."], ScanOptions()))

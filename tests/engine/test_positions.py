@@ -10,7 +10,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from poolsafe.positions import spans
+from poolsafe.positions import _partial_spans, spans
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted([*ROOT.glob("fixtures/**/*.py"), *ROOT.glob("src/poolsafe/rules/*.py")])
@@ -64,3 +64,49 @@ def test_only_the_wanted_nodes_are_returned() -> None:
     second = module.body[1]
     assert list(spans(module, [second])) == [id(second)]
     assert spans(module, [second])[id(second)].start_line == 2
+
+
+def assert_same_partial(source: str) -> int:
+    """Rendering only the statements that hold the wanted nodes gives the same ranges."""
+    module = cst.parse_module(source)
+    parents: dict[int, cst.CSTNode] = {}
+    collector = _All()
+    module.visit(collector)
+    for node in collector.nodes:
+        for child in node.children:
+            parents[id(child)] = node
+    full = spans(module, collector.nodes)
+    checked = 0
+    for stmt in module.body[::3]:  # a third of the statements: the partial path
+        inside = [n for n in collector.nodes if _under(n, stmt, parents)]
+        partial = _partial_spans(module, inside, parents, source)
+        if len(module.body) >= 3:  # the partial path itself, not its fallback
+            assert partial is not None
+        got = spans(module, inside, parents, source)
+        assert got == {id(n): full[id(n)] for n in inside}
+        checked += len(inside)
+    return checked
+
+
+def _under(node: cst.CSTNode, top: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> bool:
+    cur: cst.CSTNode | None = node
+    while cur is not None and cur is not top:
+        cur = parents.get(id(cur))
+    return cur is top
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_partial_rendering_gives_the_same_ranges(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    if len(cst.parse_module(source).body) < 3:
+        pytest.skip("fewer than three statements: the module is rendered whole")
+    assert assert_same_partial(source) > 0
+
+
+@pytest.mark.parametrize("name", sorted(AWKWARD))
+def test_partial_rendering_of_awkward_sources(name: str) -> None:
+    # three copies: enough statements for the partial path; the last keeps its end
+    one = AWKWARD[name]
+    source = one * 3 if one.endswith(("\n", "\r")) else (one + "\n") * 2 + one
+    assert assert_same(source) > 0
+    assert assert_same_partial(source) > 0

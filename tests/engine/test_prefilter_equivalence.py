@@ -102,3 +102,42 @@ def test_prefilter_needs_no_parse_of_unreadable_files() -> None:
     datas = [b"import psycopg2\ndef get(:\n    return psycopg2.connect()\n",
              b"from db import get\nget()\n"]
     assert select(datas, modules=[(("db",), ""), (("use",), "")]).targets == [0, 1]
+
+
+SLOW_HELPERS = {
+    "helpers.py": "import subprocess\nimport time\n\n\ndef slow():\n    time.sleep(10)\n\n\n"
+                  "def build():\n    subprocess.run(['make'], check=True)\n",
+    "app.py": "import psycopg2\n\nfrom helpers import build, slow\n\n\ndef handler():\n"
+              "    conn = psycopg2.connect('dbname=x')\n    try:\n        with conn:\n"
+              "            with conn.cursor() as cur:\n                cur.execute('SELECT 1')\n"
+              "                slow()\n                build()\n    finally:\n"
+              "        conn.close()\n",
+    "tools.py": "import time\n\n\ndef pause():\n    time.sleep(1)\n",
+}
+
+
+def test_slow_work_in_a_helper_module_is_found_with_the_prefilter(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module that only sleeps or runs subprocesses is not checked (it has no
+    database code), but a transaction elsewhere that calls it still resolves it."""
+    _write(tmp_path, SLOW_HELPERS)
+    _same(["."], monkeypatch, tmp_path)
+    assert [f.line for f in scan(["."], ScanOptions()).findings] == [12, 13]
+
+
+def test_a_module_with_slow_work_only_is_not_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import poolsafe.checking as checking
+
+    _write(tmp_path, SLOW_HELPERS)
+    monkeypatch.chdir(tmp_path)
+    parsed: list[str] = []
+    orig = checking.parse_source
+
+    def counting(display: str, *args: object) -> object:
+        parsed.append(display)
+        return orig(display, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checking, "parse_source", counting)
+    scan(["."], ScanOptions(jobs=1))
+    assert "app.py" in parsed and "tools.py" not in parsed
