@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 from rich.console import Console
 from rich.markup import escape
@@ -36,6 +37,7 @@ def _print_finding(console: Console, f: Finding, cache: dict[str, list[str]],
         + f"[dim]{f.severity}[/] {escape(f.message)}" + suffix,
         highlight=False,
         soft_wrap=True,
+        emoji=False,
     )
     if f.path not in cache:
         try:
@@ -44,7 +46,37 @@ def _print_finding(console: Console, f: Finding, cache: dict[str, list[str]],
         except OSError:
             cache[f.path] = []
     for line in _frame(cache[f.path], f):
-        console.print(escape(line), style="dim", highlight=False, soft_wrap=True)
+        console.print(escape(line), style="dim", highlight=False, soft_wrap=True, emoji=False)
+
+
+def _plain(text: str) -> str:
+    """`text` as rich prints it without styles: control codes (BEL, BS, VT, FF, CR)
+    removed and tabs expanded to 8 columns."""
+    return text.translate(_CONTROL_CODES).expandtabs(8)
+
+
+_CONTROL_CODES = {7: None, 8: None, 11: None, 12: None, 13: None}
+
+
+def _write_finding_plain(out: IO[str], f: Finding, cache: dict[str, list[str]]) -> None:
+    """What `_print_finding` prints, for a console that writes no escape code: the
+    same text written directly (rich's markup parsing of every line was most of the
+    time of a run with thousands of findings)."""
+    head = (f"{f.path}:{f.line}:{f.column}: {f.code} " + ("[*] " if f.fixable else "")
+            + f"{f.severity} {f.message}")
+    if f.path not in cache:
+        try:
+            cache[f.path] = Path(f.path).read_text(encoding="utf-8",
+                                                   errors="replace").splitlines()
+        except OSError:
+            cache[f.path] = []
+    out.write("\n".join(_plain(line) for line in (head, *_frame(cache[f.path], f))) + "\n")
+
+
+def _writes_plain(console: Console) -> bool:
+    """The console styles nothing and wraps nothing we print (soft wrap), so the text
+    can go to its file as it is."""
+    return console.color_system is None and not console.record and not console.is_jupyter
 
 
 def render(ctx: ReportContext | ScanResult, console: Console, *,
@@ -58,8 +90,12 @@ def render(ctx: ReportContext | ScanResult, console: Console, *,
     result = ctx.result
     cache: dict[str, list[str]] = {}
     if findings:
-        for f in result.findings:
-            _print_finding(console, f, cache)
+        if _writes_plain(console):
+            for f in result.findings:
+                _write_finding_plain(console.file, f, cache)
+        else:
+            for f in result.findings:
+                _print_finding(console, f, cache)
     for e in result.errors:
         console.print(f"[bold]{escape(e.where)}[/]: [bold magenta]error:[/] {escape(e.message)}",
                       highlight=False, soft_wrap=True)
