@@ -204,6 +204,10 @@ class Block:
     #: a `def` or `class` (used elsewhere only through a call or a subclass); else a
     #: value (an assignment or import: any mention passes it on)
     callable: bool = False
+    #: a class: tainted only by what its body does with this file's own names (a
+    #: database import, a module-level pool, a function of the file), never by a
+    #: tainted name it imports from another project module
+    klass: bool = False
 
 
 @dataclass
@@ -350,6 +354,7 @@ def definitions(data: bytes) -> Definitions:
             blk.called |= called
             blk.methods |= methods
             blk.callable = blk.callable or is_callable
+            blk.klass = blk.klass or is_class
     return out
 
 
@@ -655,13 +660,21 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
         for name, blk in defs.defs.items():
             if name in local:
                 continue
-            if (blk.words.isdisjoint(local_values)
-                    and blk.called.isdisjoint(local_callables)
+            values, callables = local_values, local_callables
+            if blk.klass:
+                # a class that only uses what other project modules export is no
+                # database code of this file: the analysis reaches its instances
+                # through the module that builds them (a chain of such classes
+                # selected most of Django for a handful of backend modules)
+                values, callables = values - imported.names, callables - imported.names
+            if (blk.words.isdisjoint(values)
+                    and blk.called.isdisjoint(callables)
                     and blk.import_roots.isdisjoint(roots)
                     and (blk.methods.isdisjoint(generic)
-                         or blk.words.isdisjoint(local_callables))
-                    and not any(bound in blk.words and not blk.words.isdisjoint(inside)
-                                for bound, inside in imported.modules)):
+                         or blk.words.isdisjoint(callables))
+                    and (blk.klass or not any(
+                        bound in blk.words and not blk.words.isdisjoint(inside)
+                        for bound, inside in imported.modules))):
                 continue
             local.add(name)
             (local_callables if blk.callable else local_values).add(name)
