@@ -177,9 +177,9 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
         key = (f.code, loc.line, loc.column)
         if key in findings:
             continue
-        fixable = by_code[f.code].safe_fix_available(ctx, f)
+        safety = by_code[f.code].fix_safety(ctx, f)
         findings[key] = Finding(parsed.module.path, loc, f.code, m.name, f.message,
-                                m.severity, fixable)
+                                m.severity, safety == "safe", unsafe_fix=safety == "unsafe")
     return list(findings.values()), errors
 
 

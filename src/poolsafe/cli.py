@@ -289,7 +289,7 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
             # a file never gets colour, whatever FORCE_COLOR says
             console = (Console(file=out, highlight=False, force_terminal=False, no_color=True)
                        if output_file else make_console(highlight=False))
-            hidden = 0 if quiet or unsafe_fixes else _hidden_fixes(run, result)
+            hidden = 0 if quiet or unsafe_fixes else _hidden_fixes(result)
             if statistics:
                 stats_report.render_text(result, console)
                 text_report.render(ctx, console, findings=False, summary=not quiet,
@@ -336,20 +336,10 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
     sys.exit(1 if _fails(result, fail_on) else 0)
 
 
-def _hidden_fixes(run: Run, result: ScanResult) -> int:
-    """How many findings only `--unsafe-fixes` would fix (for the summary line)."""
-    from poolsafe.rule_codes import FIXABLE_CODES
-
-    if run.options is None or not any(not f.fixable and f.code in FIXABLE_CODES
-                                      for f in result.findings):
-        return 0  # nothing to ask (and no parser to load)
-    from poolsafe.engine import run_deep
-    from poolsafe.fix.quick import hidden_fix_count
-    from poolsafe.postprocess import per_file_ignored
-
-    options, cfg = run.options, run.cfg
-    return run_deep(lambda: hidden_fix_count(
-        result.findings, options, lambda path, code: per_file_ignored(path, code, cfg)))
+def _hidden_fixes(result: ScanResult) -> int:
+    """How many findings only `--unsafe-fixes` would fix (for the summary line): the
+    check planned each finding's fix once for its `[*]`, and kept the answer."""
+    return sum(1 for f in result.findings if f.unsafe_fix)
 
 
 def _print_diff(fix_result: FixResult, quiet: bool) -> None:

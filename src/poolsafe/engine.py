@@ -332,7 +332,7 @@ def _deployment_signature(rules: list[str], root: Path) -> object:
 def _finding_json(f: Finding) -> list[Any]:
     loc = f.location
     return [loc.line, loc.column, loc.end_line, loc.end_column, f.code, f.name, f.message,
-            f.severity.value, f.fixable]
+            f.severity.value, f.fixable, f.unsafe_fix]
 
 
 def _files_json(paths: set[str], findings: list[Finding], errors: list[FileError],
@@ -361,10 +361,11 @@ def _cached_files(entry: dict[str, Any], paths: list[str],
             if record is None:
                 return None
             shown = display.get(path, path)
-            for line, col, end_line, end_col, code, name, message, sev, fixable in record[
-                    "findings"]:
+            for (line, col, end_line, end_col, code, name, message, sev, fixable,
+                 unsafe) in record["findings"]:
                 out.findings.append(Finding(shown, Location(line, col, end_line, end_col),
-                                            code, name, message, Severity(sev), fixable))
+                                            code, name, message, Severity(sev), fixable,
+                                            unsafe_fix=unsafe))
             for message, line, column in record["errors"]:
                 out.errors.append(FileError(shown, message, line, column))
     except (KeyError, TypeError, ValueError):

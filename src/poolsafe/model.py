@@ -56,6 +56,9 @@ class Finding:
     message: str
     severity: Severity
     fixable: bool
+    #: the rule has a fix for it, but only an unsafe one (`--unsafe-fixes`): Ruff's
+    #: "hidden fix", counted in the summary line
+    unsafe_fix: bool = False
 
     @property
     def line(self) -> int:

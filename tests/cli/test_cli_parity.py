@@ -124,6 +124,25 @@ def test_summary_counts_hidden_fixes(cli: Invoke) -> None:
     assert "hidden fix" not in r.out
 
 
+def test_hidden_fixes_come_from_the_check_and_survive_the_cache(tmp_path: Path,
+                                                                 cli: Invoke) -> None:
+    """Each finding's fix is planned once, in the check (for its `[*]`); whether only
+    an unsafe fix exists is kept with the finding, in the cache too, so a warm run
+    counts hidden fixes without analysing anything again."""
+    import shutil
+
+    app = tmp_path / "app"
+    shutil.copytree(ROOT / "fixtures" / "flask_psycopg2" / "before", app)
+    cold = cli("check", str(app))
+    warm = cli("check", str(app))
+    assert "1 hidden fix can be enabled with `--unsafe-fixes`" in cold.out
+    assert warm.out == cold.out
+    from poolsafe.engine import scan
+
+    assert [(f.line, f.code) for f in scan([str(app)]).findings if f.unsafe_fix] == [
+        (50, "PS103")]
+
+
 def test_dedicated_config_files_and_their_precedence(project: Path, cli: Invoke) -> None:
     Path("pyproject.toml").write_text('[tool.poolsafe]\nselect = ["PS101"]\n')
     Path("poolsafe.toml").write_text('select = ["PS102"]\n')

@@ -187,32 +187,3 @@ def fix_all(path: Path, options: ScanOptions, *, unsafe: bool = False,
     files, _errors = load_files([str(path)], options)
     result = fix_files(files, options, unsafe=unsafe, ignored=ignored)
     return {f.path: f.text for f in result.changed_files}
-
-
-
-def hidden_fix_count(findings: list[Finding], options: ScanOptions,
-                     ignored: Callable[[str, str], bool] | None = None) -> int:
-    """How many of `findings` have only an unsafe fix (what `--unsafe-fixes` would
-    add): their files are linted again and each such finding's plan asked for. Only
-    findings of rules with a fix that `check` did not mark `[*]` cost anything."""
-    import os
-
-    from poolsafe.rules import RULES_BY_CODE
-
-    by_path: dict[str, list[Finding]] = {}
-    for f in findings:
-        rule = RULES_BY_CODE.get(f.code)
-        if not f.fixable and rule is not None and rule.fixable:
-            by_path.setdefault(f.path, []).append(f)
-    count = 0
-    for path, wanted in sorted(by_path.items()):
-        linted = lint_file(Path(os.path.abspath(path)), options, ignored)
-        index = {(g.line, g.column, g.code): i for i, g in enumerate(linted.findings)}
-        for f in wanted:
-            i = index.get((f.line, f.column, f.code))
-            if i is None:
-                continue
-            fix = linted.quick_fix(i)
-            if isinstance(fix, QuickFix) and not fix.safe:
-                count += 1
-    return count

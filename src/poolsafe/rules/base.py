@@ -85,15 +85,22 @@ class Rule:
     def safe_fix_available(self, ctx: FileContext, finding: RawFinding) -> bool:
         """Whether `poolsafe fix` (without --unsafe-fixes) fixes this finding: the `[*]`
         that `check` shows and the `fixable` field of its JSON output."""
+        return self.fix_safety(ctx, finding) == "safe"
+
+    def fix_safety(self, ctx: FileContext, finding: RawFinding) -> str | None:
+        """"safe" when `poolsafe fix` fixes this finding, "unsafe" when only
+        `--unsafe-fixes` does, None when nothing does (one plan answers both)."""
         if not self.fixable:
-            return False
+            return None
         from poolsafe.fix.api import FixPlan
 
         try:
             outcome = self.fix(ctx, finding)
         except Exception:  # a fixer that cannot plan offers no fix; `fix` reports it
-            return False
-        return isinstance(outcome, FixPlan) and outcome.safe
+            return None
+        if not isinstance(outcome, FixPlan):
+            return None
+        return "safe" if outcome.safe else "unsafe"
 
     def finding(self, node: object, message: str) -> RawFinding:
         import libcst as cst
