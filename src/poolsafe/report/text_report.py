@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import IO
 
 from rich.console import Console
+from rich.control import strip_control_codes
 from rich.markup import escape
 
 from poolsafe.model import Finding, ScanResult
@@ -28,6 +29,16 @@ def _frame(lines: list[str], f: Finding) -> list[str]:
     return out
 
 
+def _source_lines(path: str, cache: dict[str, list[str]]) -> list[str]:
+    """The lines of `path` for code frames, read once per report (none if unreadable)."""
+    if path not in cache:
+        try:
+            cache[path] = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            cache[path] = []
+    return cache[path]
+
+
 def _print_finding(console: Console, f: Finding, cache: dict[str, list[str]],
                    suffix: str = "") -> None:
     style = _SEVERITY_STYLE.get(str(f.severity), "bold")
@@ -39,23 +50,14 @@ def _print_finding(console: Console, f: Finding, cache: dict[str, list[str]],
         soft_wrap=True,
         emoji=False,
     )
-    if f.path not in cache:
-        try:
-            cache[f.path] = Path(f.path).read_text(encoding="utf-8",
-                                                   errors="replace").splitlines()
-        except OSError:
-            cache[f.path] = []
-    for line in _frame(cache[f.path], f):
+    for line in _frame(_source_lines(f.path, cache), f):
         console.print(escape(line), style="dim", highlight=False, soft_wrap=True, emoji=False)
 
 
 def _plain(text: str) -> str:
-    """`text` as rich prints it without styles: control codes (BEL, BS, VT, FF, CR)
-    removed and tabs expanded to 8 columns."""
-    return text.translate(_CONTROL_CODES).expandtabs(8)
-
-
-_CONTROL_CODES = {7: None, 8: None, 11: None, 12: None, 13: None}
+    """`text` as rich prints it without styles: its control codes removed (rich's own
+    function) and tabs expanded to 8 columns."""
+    return strip_control_codes(text).expandtabs(8)
 
 
 def _write_finding_plain(out: IO[str], f: Finding, cache: dict[str, list[str]]) -> None:
@@ -64,13 +66,8 @@ def _write_finding_plain(out: IO[str], f: Finding, cache: dict[str, list[str]]) 
     time of a run with thousands of findings)."""
     head = (f"{f.path}:{f.line}:{f.column}: {f.code} " + ("[*] " if f.fixable else "")
             + f"{f.severity} {f.message}")
-    if f.path not in cache:
-        try:
-            cache[f.path] = Path(f.path).read_text(encoding="utf-8",
-                                                   errors="replace").splitlines()
-        except OSError:
-            cache[f.path] = []
-    out.write("\n".join(_plain(line) for line in (head, *_frame(cache[f.path], f))) + "\n")
+    lines = (head, *_frame(_source_lines(f.path, cache), f))
+    out.write("\n".join(_plain(line) for line in lines) + "\n")
 
 
 def _writes_plain(console: Console) -> bool:

@@ -82,14 +82,10 @@ class Rule:
         """The rewrite for one of this rule's findings (None: the rule has no fix)."""
         return None
 
-    def safe_fix_available(self, ctx: FileContext, finding: RawFinding) -> bool:
-        """Whether `poolsafe fix` (without --unsafe-fixes) fixes this finding: the `[*]`
-        that `check` shows and the `fixable` field of its JSON output."""
-        return self.fix_safety(ctx, finding) == "safe"
-
     def fix_safety(self, ctx: FileContext, finding: RawFinding) -> str | None:
-        """"safe" when `poolsafe fix` fixes this finding, "unsafe" when only
-        `--unsafe-fixes` does, None when nothing does (one plan answers both)."""
+        """"safe" when `poolsafe fix` (without --unsafe-fixes) fixes this finding (the
+        `[*]` that `check` shows and the `fixable` field of its JSON output), "unsafe"
+        when only `--unsafe-fixes` does (a hidden fix), None when nothing does."""
         if not self.fixable:
             return None
         from poolsafe.fix.api import FixPlan
