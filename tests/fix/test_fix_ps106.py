@@ -146,6 +146,37 @@ async def names(pool: asyncpg.Pool):
     assert "from contextlib import asynccontextmanager\n" in after
 
 
+def test_sync_and_async_helpers_share_one_new_contextlib_line() -> None:
+    # two fixes in one file, each needing a name from `contextlib`, which the file does
+    # not import yet: one new line names both (not two `from contextlib import` lines)
+    before = """import asyncpg
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, "dbname=app")
+
+
+def get_connection():
+    conn = pool.getconn()
+    try:
+        return conn
+    finally:
+        pool.putconn(conn)
+
+
+async def fetch_conn(apool: asyncpg.Pool):
+    conn = await apool.acquire()
+    try:
+        return conn
+    finally:
+        await apool.release(conn)
+"""
+    after = _checked({"a.py": before}, unsafe=True)["a.py"]  # no callers: unsafe
+    assert after.count("from contextlib import") == 1
+    assert "from contextlib import asynccontextmanager, contextmanager\n" in after
+    assert "@contextmanager\ndef get_connection():\n" in after
+    assert "@asynccontextmanager\nasync def fetch_conn(apool: asyncpg.Pool):\n" in after
+
+
 def test_callers_in_other_modules_are_rewritten_with_the_helper() -> None:
     reports = """from db import get_db
 import db as database

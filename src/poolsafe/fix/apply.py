@@ -183,7 +183,11 @@ def _extend_from_import(module: cst.Module, req: ImportRequest) -> cst.Module | 
 
 
 def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module:
-    new_lines: list[cst.BaseStatement] = []
+    """Bind every requested name: an existing `from x import ...` line is extended, and
+    the names still missing go in new lines after the import block, one line per
+    module (`from contextlib import asynccontextmanager, contextmanager`)."""
+    plain: list[str] = []
+    from_names: dict[str, list[str]] = {}
     for req in reqs:
         if _import_bound(module, req):
             continue
@@ -191,14 +195,19 @@ def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module
         if extended is not None:
             module = extended
             continue
-        code = f"from {req.module} import {req.name}" if req.name else f"import {req.module}"
-        line = cst.parse_statement(code + module.default_newline,
-                                   config=module.config_for_parsing)
-        if not any(cst.Module([]).code_for_node(x) == cst.Module([]).code_for_node(line)
-                   for x in new_lines):
-            new_lines.append(line)
-    if not new_lines:
+        if not req.name:
+            if req.module not in plain:
+                plain.append(req.module)
+            continue
+        names = from_names.setdefault(req.module, [])
+        if req.name not in names:
+            names.append(req.name)
+    codes = [f"import {m}" for m in plain]
+    codes += [f"from {m} import {', '.join(sorted(ns))}" for m, ns in from_names.items()]
+    if not codes:
         return module
+    new_lines = [cst.parse_statement(code + module.default_newline,
+                                     config=module.config_for_parsing) for code in codes]
     body = list(module.body)
     at = _import_block_end(body)
     return module.with_changes(body=[*body[:at], *new_lines, *body[at:]])
