@@ -130,6 +130,13 @@ class ProjectIndex:
         yield
 
     @contextmanager
+    def slow_work(self) -> Iterator[None]:
+        """A scope inside `connections_only` whose questions are about slow work
+        (HTTP, sleeps, subprocesses: PS207), which modules without a database word
+        do; an index that loads modules on demand widens what it may load."""
+        yield
+
+    @contextmanager
     def full_resolution(self) -> Iterator[None]:
         """A scope that needs every module, whatever `connections_only` said (a
         constant, a base class)."""
