@@ -198,7 +198,7 @@ def _selection(entry: dict[str, Any] | None, datas: list[bytes],
         if isinstance(old, list) and len(old) == len(hashes) and isinstance(state, dict):
             changed = [i for i, h in enumerate(hashes) if old[i] != h]
             again = reselect(datas, options.project, modules=modules, state=state,
-                             changed=changed, database_only=database_only)
+                             changed=changed, database_only=database_only, memo=memo)
             if again is not None:
                 return again, state
     state = {}

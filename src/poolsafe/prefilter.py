@@ -46,7 +46,7 @@ import importlib
 import itertools
 import pkgutil
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -607,13 +607,15 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
 
 def reselect(datas: list[bytes], config: ProjectConfig | None, *,
              modules: list[tuple[tuple[str, ...], str]], state: dict[str, Any],
-             changed: Iterable[int], database_only: bool = False) -> Selection | None:
+             changed: Iterable[int], database_only: bool = False,
+             memo: dict[str, Any] | None = None) -> Selection | None:
     """`select` after an edit, from the `state` a selection of the same files (same
     paths, same order) left, when the files in `changed` (indexes) provably leave
     it as it was: each keeps its selection status and, if selected, exports the same
     tainted names, and none is part of an import cycle (through which its old
     names could have supported themselves). Reads only the changed files; None when
-    that cannot be shown (then `select` runs), and `state` is updated in place."""
+    that cannot be shown (then `select` runs), and `state` is updated in place.
+    `memo` shares the files' imports between reselections of the same files."""
     config = config or ProjectConfig()
     try:
         targets: list[int] = list(state["targets"])
@@ -633,16 +635,25 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
     selected = set(targets)
     module_names = {n for names, _ in modules for n in names if "." in n}
+    memo = memo if memo is not None else {}
+    binding_memo: dict[int, list[tuple[str, str, str]]] = memo.setdefault("bindings", {})
+
+    def bindings_at(i: int) -> list[tuple[str, str, str]]:
+        if i not in binding_memo:
+            binding_memo[i] = bindings_of(datas[i], modules[i][1])
+        return binding_memo[i]
+
     for i in changed:
-        data, package = datas[i], modules[i][1]
-        bindings = bindings_of(data, package)
+        data = datas[i]
+        package = modules[i][1]
+        bindings = bindings_at(i)
         imported = _imported_taint(bindings, exports, package)
         seed = is_seed(data, config, database_only)
         now_selected = seed or _imports_tainted(data, imported, {})
         if now_selected != (i in selected):
             return None
         if i in selected:
-            if _in_import_cycle(i, bindings, datas, modules):
+            if _in_import_cycle(i, bindings, bindings_at, modules, memo):
                 return None
             local = _file_taint(definitions(data), roots, imported, calls, generic)
             local -= {bound for bound, module, name in bindings
@@ -657,14 +668,18 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
                      sorted(seeds))
 
 
-def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]], datas: list[bytes],
-                     modules: list[tuple[tuple[str, ...], str]]) -> bool:
+def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]],
+                     bindings_at: Callable[[int], list[tuple[str, str, str]]],
+                     modules: list[tuple[tuple[str, ...], str]],
+                     memo: dict[str, Any]) -> bool:
     """Whether a module that file `start` imports (by any of its names, as the
     exports are keyed) imports `start` back, directly or through other modules."""
-    by_name: dict[str, list[int]] = {}
-    for i, (names, _) in enumerate(modules):
-        for n in names:
-            by_name.setdefault(n, []).append(i)
+    if "by_name" not in memo:
+        memo["by_name"] = {}
+        for i, (names, _) in enumerate(modules):
+            for n in names:
+                memo["by_name"].setdefault(n, []).append(i)
+    by_name: dict[str, list[int]] = memo["by_name"]
 
     def targets(binds: list[tuple[str, str, str]]) -> set[int]:
         out: set[int] = set()
@@ -682,7 +697,7 @@ def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]], datas: li
         if i in seen:
             continue
         seen.add(i)
-        todo.extend(targets(bindings_of(datas[i], modules[i][1])))
+        todo.extend(targets(bindings_at(i)))
     return False
 
 
