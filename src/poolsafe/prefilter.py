@@ -653,7 +653,7 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
         if now_selected != (i in selected):
             return None
         if i in selected:
-            if _in_import_cycle(i, bindings, bindings_at, modules, memo):
+            if _in_import_cycle(i, bindings, bindings_at, modules, memo, selected):
                 return None
             local = _file_taint(definitions(data), roots, imported, calls, generic)
             local -= {bound for bound, module, name in bindings
@@ -671,9 +671,12 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
 def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]],
                      bindings_at: Callable[[int], list[tuple[str, str, str]]],
                      modules: list[tuple[tuple[str, ...], str]],
-                     memo: dict[str, Any]) -> bool:
+                     memo: dict[str, Any], through: set[int]) -> bool:
     """Whether a module that file `start` imports (by any of its names, as the
-    exports are keyed) imports `start` back, directly or through other modules."""
+    exports are keyed) imports `start` back, directly or through other modules of
+    `through` (the selected files: taint passes only through a module that imports
+    a tainted name, which selects it, so a loop through any other module cannot
+    have fed `start`'s names back to it)."""
     if "by_name" not in memo:
         memo["by_name"] = {}
         for i, (names, _) in enumerate(modules):
@@ -694,7 +697,7 @@ def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]],
         i = todo.pop()
         if i == start:
             return True
-        if i in seen:
+        if i in seen or i not in through:
             continue
         seen.add(i)
         todo.extend(targets(bindings_at(i)))
