@@ -232,6 +232,8 @@ class ProjectResolution:
         self.paths = [str(f.path) for f in project.files]
         modules = [module_key(f.relative) for f in project.files]
         self.selection = select(project.datas, options.project, modules=modules)
+        self.database = select(project.datas, options.project, modules=modules,
+                               database_only=True).targets
         self.by_path = dict(zip(self.paths, zip(project.files, project.datas, strict=True),
                                 strict=True))
         self.files_by_name = names_to_files(self.paths, modules)
@@ -247,7 +249,8 @@ class ProjectResolution:
         return LazyIndex(checked, self.options.project, self._load, self.files_by_name,
                          self.selection.def_names,
                          selected=[self.paths[i] for i in sorted(self.selection.targets)],
-                         source=lambda path: self.by_path[path][1])
+                         source=lambda path: self.by_path[path][1],
+                         database=[self.paths[i] for i in self.database])
 
 
 
@@ -286,13 +289,15 @@ def scan_sources(files: dict[str, str], options: ScanOptions | None = None) -> S
 def check_selected(project: ProjectScope, options: ScanOptions, selected: list[int],
                    def_names: frozenset[str], to_check: set[str],
                    files_by_name: dict[str, list[str]],
-                   known_matches: dict[str, list[str]] | None = None) -> CheckResults:
+                   known_matches: dict[str, list[str]] | None = None,
+                   database: list[int] | None = None) -> CheckResults:
     """Check the files of `to_check` (absolute paths, all selected): parse them, and
     resolve against the project, whose other selected modules are parsed when a
     name or a project-wide fact reaches them (see `LazyIndex`). The result holds the
     findings, the errors (parse errors included) and the module names looked up.
     `known_matches` are pattern matches over the selected files known to hold for
-    this tree (see `LazyIndex`)."""
+    this tree (see `LazyIndex`); `database` (indexes, default: `selected`) are the
+    selected files that can make a connection (`select(database_only=True)`)."""
     files, datas = project.files, project.datas
     paths = [str(f.path) for f in files]
     by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
@@ -322,7 +327,8 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
     # every core, not only in this process
     index = LazyIndex([], options.project, load_dependency, files_by_name, def_names,
                       selected=[paths[i] for i in chosen],
-                      source=lambda path: by_path[path][1], known_matches=known_matches)
+                      source=lambda path: by_path[path][1], known_matches=known_matches,
+                      database=None if database is None else [paths[i] for i in database])
     rules = enabled_rules(options)
 
     def check_share(share: list[str]) -> CheckResults:

@@ -162,7 +162,7 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         matches = ({k: [p for p, _ in r] for k, r in entry.get("matched", {}).items()}
                    if known and entry is not None else None)
         checked = check_selected(project, options, selection.targets, selection.def_names,
-                                 to_check, files_by_name, matches)
+                                 to_check, files_by_name, matches, checked_files.targets)
         result.record(checked.findings, checked.errors)
     if options.cache_dir is not None:
         records = dict(known)
@@ -198,7 +198,7 @@ def _selection(entry: dict[str, Any] | None, datas: list[bytes],
         if isinstance(old, list) and len(old) == len(hashes) and isinstance(state, dict):
             changed = [i for i, h in enumerate(hashes) if old[i] != h]
             again = reselect(datas, options.project, modules=modules, state=state,
-                             changed=changed, database_only=database_only)
+                             changed=changed, database_only=database_only, memo=memo)
             if again is not None:
                 return again, state
     state = {}

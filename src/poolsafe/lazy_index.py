@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -58,6 +58,9 @@ class _LazyNames(dict[str, list[ModuleInfo]]):
         return isinstance(name, str) and bool(self._shown(name))
 
 
+#: how much of the project resolution may parse (see `LazyIndex._level`)
+_FULL, _SELECTED, _DATABASE = 0, 1, 2
+
 #: the index's memo tables (see `LazyIndex.connections_only`)
 _MEMOS = ("_memo", "_acquirer_memo", "_cm_memo", "_releaser_memo", "_rollbacker_memo",
           "_qualname_memo", "_release_wrapper_memo")
@@ -76,13 +79,18 @@ class LazyIndex(ProjectIndex):
                  files_by_name: dict[str, list[str]], def_names: frozenset[str],
                  selected: Sequence[str] | None = None,
                  source: Callable[[str], bytes] | None = None,
-                 known_matches: dict[str, list[str]] | None = None) -> None:
+                 known_matches: dict[str, list[str]] | None = None,
+                 database: Iterable[str] | None = None) -> None:
         """`modules` are parsed already; `selected` (absolute paths, in the project's
         order; default: those of `modules`) are the modules project-wide facts read,
         parsed when a fact needs them (`source` gives their bytes for
         `modules_mentioning`). `known_matches` (pattern key -> the selected files
         it matches, in order) answers a pattern without reading every file: the
-        cache's record of a previous run, checked against this tree's edits."""
+        cache's record of a previous run, checked against this tree's edits.
+        `database` (absolute paths; default: all of `selected`) are the selected
+        modules that can make a connection, session, pool or engine: the prefilter's
+        selection without the roots of slow work only (`select(database_only=True)`),
+        which `connections_only` is limited to (`slow_work` widens it again)."""
         super().__init__(modules, config)
         self._load_file = load
         self._files_by_name = files_by_name
@@ -108,50 +116,69 @@ class LazyIndex(ProjectIndex):
         self._all_parsed = selected is None
         self._source = source
         self._selected = frozenset(self._loaded) | frozenset(self._order)
-        self._restricted = False
-        #: what `connections_only` scopes learnt, kept apart from the full answers
-        self._restricted_memos: dict[str, dict[Any, Any]] = {a: {} for a in _MEMOS}
+        self._database = (self._selected if database is None
+                          else frozenset(self._loaded) | frozenset(database))
+        #: which modules resolution may parse: every one (`_FULL`), the selected
+        #: ones (`_SELECTED`), or those that can make a connection (`_DATABASE`)
+        self._level = _FULL
+        #: each level's memo tables; a level reads what it and every wider level
+        #: learnt, and writes its own (a narrower answer is less precise about
+        #: anything but connections)
+        own: list[dict[str, MutableMapping[Any, Any]]] = [
+            {a: getattr(self, a) for a in _MEMOS}, {a: {} for a in _MEMOS},
+            {a: {} for a in _MEMOS}]
+        self._views: list[dict[str, MutableMapping[Any, Any]]] = [
+            {a: (own[0][a] if level == _FULL else ChainMap(
+                *(own[k][a] for k in range(level, -1, -1)))) for a in _MEMOS}
+            for level in (_FULL, _SELECTED, _DATABASE)]
         self.by_name = _LazyNames(self.by_name, self._load_name,
                                   lambda m: self._loadable(str(m.abspath)))
 
     @contextmanager
     def connections_only(self) -> Iterator[None]:
-        """Only the selected modules can make a connection, session, pool or engine
-        (a module the prefilter left out spells no database word and imports no
-        tainted name), so inside this scope resolution does not parse the others.
-        Its answers (less precise about anything else) live in memos of their own."""
-        with self._scope(restricted=True):
+        """Only the modules that can make a connection, session, pool or engine are
+        parsed inside this scope: a module the prefilter's database selection left
+        out spells no database word and imports no tainted name. Its answers (less
+        precise about anything else) live in memos of their own."""
+        with self._scope(_DATABASE):
+            yield
+
+    @contextmanager
+    def slow_work(self) -> Iterator[None]:
+        """Widen `connections_only` to every selected module, for a question about
+        slow work (PS207): a module selected for its HTTP client or `time.sleep`
+        alone makes no connection, but a transaction elsewhere may call it."""
+        with self._scope(min(self._level, _SELECTED)):
             yield
 
     @contextmanager
     def full_resolution(self) -> Iterator[None]:
         """Undo `connections_only` for a question about other values: a constant, a
         base class, a configuration key defined in a module with no database word."""
-        with self._scope(restricted=False):
+        with self._scope(_FULL):
             yield
 
     @contextmanager
-    def _scope(self, restricted: bool) -> Iterator[None]:
-        if restricted == self._restricted:
+    def _scope(self, level: int) -> Iterator[None]:
+        if level == self._level:
             yield
             return
-        saved = {a: getattr(self, a) for a in _MEMOS}
-        if restricted:
-            for a in _MEMOS:
-                setattr(self, a, ChainMap(self._restricted_memos[a], saved[a]))
-        else:
-            for a in _MEMOS:
-                setattr(self, a, saved[a].maps[1])
-        self._restricted = restricted
+        outer = self._level
+        self._enter(level)
         try:
             yield
         finally:
-            self._restricted = not restricted
-            for a in _MEMOS:
-                setattr(self, a, saved[a])
+            self._enter(outer)
+
+    def _enter(self, level: int) -> None:
+        self._level = level
+        for a, memo in self._views[level].items():
+            setattr(self, a, memo)
 
     def _loadable(self, path: str) -> bool:
-        return not self._restricted or path in self._selected
+        if self._level == _FULL:
+            return True
+        return path in (self._selected if self._level == _SELECTED else self._database)
 
     def _load_name(self, name: str) -> tuple[list[ModuleInfo], bool]:
         """The modules called `name`, parsed now if need be, and whether that is all of

@@ -46,7 +46,7 @@ import importlib
 import itertools
 import pkgutil
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -434,6 +434,15 @@ class _Exports:
         #: bare name -> import root package -> names
         self.by_bare: dict[str, dict[str, set[str]]] = {}
         self._below: dict[str, set[str]] | None = None
+        #: how many times the names grew, and when each module name or package
+        #: (every dotted prefix of a name that grew) last did (`changed_since`)
+        self.version = 0
+        self._changed_at: dict[str, int] = {}
+
+    def changed_since(self, keys: Iterable[str], version: int) -> bool:
+        """Whether the names of a module in `keys`, or inside one (`below`), grew
+        after `version`: else what an importer of those gets is as it was then."""
+        return any(self._changed_at.get(k, 0) > version for k in keys)
 
     def add(self, names: tuple[str, ...], tainted: set[str]) -> bool:
         """Record a module's tainted names; whether anything was new."""
@@ -448,6 +457,10 @@ class _Exports:
             if not tainted <= target:
                 target |= tainted
                 grew = True
+                self.version += 1
+                parts = n.split(".")
+                for k in range(1, len(parts) + 1):
+                    self._changed_at[".".join(parts[:k])] = self.version
                 if self._below is not None and target is self.by_module.get(n):
                     # kept up to date in place: rebuilding it after every growth
                     # cost a pass over every module per file on Django
@@ -504,9 +517,15 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     roots, tokens, _ = _patterns(config, database_only)
     generic = generic_methods()
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
-    selected: set[int] = {i for i, d in enumerate(datas) if is_seed(d, config, database_only)}
-    seeds = sorted(selected)
     memo = memo if memo is not None else {}
+    # the database roots are a subset of all roots (the tokens are the same), so a
+    # database seed is among the seeds of a full selection made before
+    maybe: Iterable[int] = (memo["seeds"] if database_only and "seeds" in memo
+                            else range(len(datas)))
+    selected: set[int] = {i for i in maybe if is_seed(datas[i], config, database_only)}
+    seeds = sorted(selected)
+    if not database_only:
+        memo["seeds"] = seeds
     defs_memo: dict[int, Definitions] = memo.setdefault("definitions", {})
     binding_memo: dict[int, list[tuple[str, str, str]]] = memo.setdefault("bindings", {})
     exports = _Exports()
@@ -515,11 +534,28 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     computed_from: dict[int, _Imported] = {}
     #: each selected file's exported taint, as last computed (for `state`)
     locals_: dict[int, set[str]] = {}
+    #: the export version each file's imported taint was last computed at (a file
+    #: none of whose imported modules grew since needs no new computation), for
+    #: the selected files and for the frontier's look at the others
+    taint_at: dict[int, int] = {}
+    frontier_at: dict[int, int] = {}
+    keys_memo: dict[int, frozenset[str]] = memo.setdefault("import_keys", {})
+
+    def unchanged(i: int, at: dict[int, int]) -> bool:
+        if i not in keys_memo:
+            keys_memo[i] = _import_keys(binding_memo[i])
+        if i in at and not exports.changed_since(keys_memo[i], at[i]):
+            return True
+        at[i] = exports.version
+        return False
+
     while True:
         grew = False
         for i in sorted(selected):
             if i not in binding_memo:
                 binding_memo[i] = bindings_of(datas[i], modules[i][1])
+            if unchanged(i, taint_at):
+                continue
             imported = _imported_taint(binding_memo[i], exports, modules[i][1])
             if computed_from.get(i) == imported:
                 continue
@@ -542,14 +578,19 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
                 continue
             if i not in binding_memo:
                 binding_memo[i] = bindings_of(d, modules[i][1])
+            if unchanged(i, frontier_at):
+                continue  # it imported nothing tainted, and its imports did not grow
             if _imports_tainted(d, _imported_taint(binding_memo[i], exports, modules[i][1]),
                                 patterns):
                 frontier.append(i)
         if not frontier:
             break
         selected.update(frontier)
-    defined = [sorted({m.decode() for m in _DEF.findall(d)}) for d in datas]
-    def_names = frozenset(n for names in defined for n in names)
+    if "defined" not in memo:
+        memo["defined"] = [sorted({m.decode() for m in _DEF.findall(d)}) for d in datas]
+        memo["def_names"] = frozenset(n for names in memo["defined"] for n in names)
+    defined: list[list[str]] = memo["defined"]
+    def_names: frozenset[str] = memo["def_names"]
     if state is not None:
         state.clear()
         state.update({
@@ -566,13 +607,15 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
 
 def reselect(datas: list[bytes], config: ProjectConfig | None, *,
              modules: list[tuple[tuple[str, ...], str]], state: dict[str, Any],
-             changed: Iterable[int], database_only: bool = False) -> Selection | None:
+             changed: Iterable[int], database_only: bool = False,
+             memo: dict[str, Any] | None = None) -> Selection | None:
     """`select` after an edit, from the `state` a selection of the same files (same
     paths, same order) left, when the files in `changed` (indexes) provably leave
     it as it was: each keeps its selection status and, if selected, exports the same
     tainted names, and none is part of an import cycle (through which its old
     names could have supported themselves). Reads only the changed files; None when
-    that cannot be shown (then `select` runs), and `state` is updated in place."""
+    that cannot be shown (then `select` runs), and `state` is updated in place.
+    `memo` shares the files' imports between reselections of the same files."""
     config = config or ProjectConfig()
     try:
         targets: list[int] = list(state["targets"])
@@ -592,16 +635,25 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
     selected = set(targets)
     module_names = {n for names, _ in modules for n in names if "." in n}
+    memo = memo if memo is not None else {}
+    binding_memo: dict[int, list[tuple[str, str, str]]] = memo.setdefault("bindings", {})
+
+    def bindings_at(i: int) -> list[tuple[str, str, str]]:
+        if i not in binding_memo:
+            binding_memo[i] = bindings_of(datas[i], modules[i][1])
+        return binding_memo[i]
+
     for i in changed:
-        data, package = datas[i], modules[i][1]
-        bindings = bindings_of(data, package)
+        data = datas[i]
+        package = modules[i][1]
+        bindings = bindings_at(i)
         imported = _imported_taint(bindings, exports, package)
         seed = is_seed(data, config, database_only)
         now_selected = seed or _imports_tainted(data, imported, {})
         if now_selected != (i in selected):
             return None
         if i in selected:
-            if _in_import_cycle(i, bindings, datas, modules):
+            if _in_import_cycle(i, bindings, bindings_at, modules, memo, selected):
                 return None
             local = _file_taint(definitions(data), roots, imported, calls, generic)
             local -= {bound for bound, module, name in bindings
@@ -616,14 +668,21 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
                      sorted(seeds))
 
 
-def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]], datas: list[bytes],
-                     modules: list[tuple[tuple[str, ...], str]]) -> bool:
+def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]],
+                     bindings_at: Callable[[int], list[tuple[str, str, str]]],
+                     modules: list[tuple[tuple[str, ...], str]],
+                     memo: dict[str, Any], through: set[int]) -> bool:
     """Whether a module that file `start` imports (by any of its names, as the
-    exports are keyed) imports `start` back, directly or through other modules."""
-    by_name: dict[str, list[int]] = {}
-    for i, (names, _) in enumerate(modules):
-        for n in names:
-            by_name.setdefault(n, []).append(i)
+    exports are keyed) imports `start` back, directly or through other modules of
+    `through` (the selected files: taint passes only through a module that imports
+    a tainted name, which selects it, so a loop through any other module cannot
+    have fed `start`'s names back to it)."""
+    if "by_name" not in memo:
+        memo["by_name"] = {}
+        for i, (names, _) in enumerate(modules):
+            for n in names:
+                memo["by_name"].setdefault(n, []).append(i)
+    by_name: dict[str, list[int]] = memo["by_name"]
 
     def targets(binds: list[tuple[str, str, str]]) -> set[int]:
         out: set[int] = set()
@@ -638,10 +697,10 @@ def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]], datas: li
         i = todo.pop()
         if i == start:
             return True
-        if i in seen:
+        if i in seen or i not in through:
             continue
         seen.add(i)
-        todo.extend(targets(bindings_of(datas[i], modules[i][1])))
+        todo.extend(targets(bindings_at(i)))
     return False
 
 
@@ -690,6 +749,16 @@ class _Imported:
 
     names: frozenset[str]
     modules: frozenset[tuple[str, frozenset[str]]]
+
+
+def _import_keys(bindings: list[tuple[str, str, str]]) -> frozenset[str]:
+    """The module names whose exports (or those of modules inside them)
+    `_imported_taint` reads for these bindings."""
+    keys: set[str] = set()
+    for _, module, name in bindings:
+        keys.add(module)
+        keys.add(f"{module}.{name}" if module and name and name != "*" else module or name)
+    return frozenset(keys)
 
 
 def _imported_taint(bindings: list[tuple[str, str, str]], exports: _Exports,

@@ -165,9 +165,11 @@ def test_a_code_edit_in_the_wrapper_rechecks_its_users(
 def test_an_edit_that_a_project_wide_fact_reads_rechecks_everything(
         tmp_path: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(_two_users(tmp_path))
+    # a Flask project: its background jobs are a fact every file reads (PS206)
+    (tmp_path / "web.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
     opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
     scan(["."], opts)
-    # user2.py now runs report() as a background thread: a fact every file reads
+    # user2.py now runs report() as a background thread
     (tmp_path / "user2.py").write_text(USER2 + "\n\nimport threading\nfrom user import report"
                                        "\nthreading.Thread(target=report).start()\n")
     parses.clear()

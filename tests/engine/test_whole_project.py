@@ -338,3 +338,99 @@ def test_a_one_file_scan_parses_what_its_findings_depend_on(
     assert sorted(parsed) == ["db.py", "more7.py"]
     whole = scan([str(tmp_path)])
     assert keyed(alone) == {str(target): keyed(whole)[str(target)]}
+
+
+def test_an_edit_re_parses_only_the_edited_file_when_no_fact_read_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project without Flask whose other database modules start threads and spell
+    the words of background jobs in prose: after a whole run, a comment appended to
+    one checked file re-parses that file and the wrapper module its resolution
+    reads, as a run without cache does: no module is read for Flask's background
+    jobs, and a module that only spells a registrar's name is no call site."""
+    files = dict(APP)
+    for n in range(6):
+        files[f"shop/worker{n}.py"] = (
+            "import threading\n\nfrom shop.db import get_db_connection\n\n\n"
+            f"def job{n}():\n    conn = get_db_connection()\n    return conn\n\n\n"
+            f"threading.Thread(target=job{n}).start()\n")
+        files[f"shop/notes{n}.py"] = (
+            '"""Each Thread is started with submit or Timer, a task, add_job; see Depends."""\n'
+            "from shop.db import get_db_connection\n\n\n"
+            f"def read{n}():\n    return get_db_connection().cursor()\n")
+    write_tree(tmp_path, files)
+    opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
+    whole = scan([str(tmp_path)], opts)
+    parsed: list[str] = []
+    real = checking.parse_source
+
+    def counting(display: str, path: Path, relative: Path, text: str) -> object:
+        parsed.append(Path(path).name)
+        return real(display, path, relative, text)
+
+    monkeypatch.setattr(checking, "parse_source", counting)
+    target = tmp_path / "shop" / "orders.py"
+    target.write_text(APP["shop/orders.py"] + "# edited\n")
+    alone = scan([str(target)], opts)
+    assert sorted(parsed) == ["db.py", "orders.py"]
+    assert keyed(alone) == {str(target): keyed(whole)[str(target)]}
+    parsed.clear()
+    assert keyed(scan([str(target)])) == keyed(alone)
+    assert sorted(parsed) == ["db.py", "orders.py"]
+
+
+SLOW_HELPERS = {
+    "shop/sa.py": "from sqlalchemy import create_engine\n"
+                  "from sqlalchemy.orm import sessionmaker\n\n"
+                  "SessionLocal = sessionmaker(bind=create_engine('postgresql://shop'))\n",
+    # selected for its slow work only (PS207): it makes no connection
+    "shop/util.py": "import time\n\n\ndef pause():\n    time.sleep(5)\n\n\n"
+                    "def label(n):\n    return f'{n} orders'\n",
+    "shop/report.py": '''from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from shop import util
+
+
+def report(db: Session):
+    n = db.execute(text("SELECT count(*) FROM orders")).scalar()
+    db.commit()
+    return util.label(n)
+''',
+    "shop/batch.py": '''from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from shop import util
+
+
+def batch(db: Session):
+    db.execute(text("UPDATE orders SET done = true"))
+    util.pause()
+    db.commit()
+''',
+}
+
+
+def test_a_module_with_slow_work_only_is_parsed_for_slow_work_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checking a file resolves its calls into modules that can make a connection;
+    a module selected only for its slow work is parsed when a held transaction
+    calls into it (PS207), not for a call made with nothing held."""
+    write_tree(tmp_path, {**APP, **SLOW_HELPERS})
+    parsed: list[str] = []
+    real = checking.parse_source
+
+    def counting(display: str, path: Path, relative: Path, text: str) -> object:
+        parsed.append(Path(path).name)
+        return real(display, path, relative, text)
+
+    monkeypatch.setattr(checking, "parse_source", counting)
+    whole = keyed(scan([str(tmp_path)]))
+    batch, report = tmp_path / "shop" / "batch.py", tmp_path / "shop" / "report.py"
+    assert {(k[0], k[1]) for k in whole[str(batch)]} == {("PS207", 9)}
+    assert str(report) not in whole
+    parsed.clear()
+    assert keyed(scan([str(report)])) == {}
+    assert parsed == ["report.py"]
+    parsed.clear()
+    assert keyed(scan([str(batch)])) == {str(batch): whole[str(batch)]}
+    assert sorted(parsed) == ["batch.py", "util.py"]

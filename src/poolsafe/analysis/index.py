@@ -106,6 +106,13 @@ class ProjectIndex:
         on demand parses these only, not the whole project."""
         return self.modules_matching(word_pattern(words))
 
+    def modules_calling(self, names: Iterable[str]) -> list[ModuleInfo]:
+        """The modules of `modules` that may call one of `names` (`name(...)`,
+        `x.name(...)`; a superset, by `call_pattern`): every module with a call
+        whose `call_name` is one of them, without those that only spell the word
+        (a docstring, an attribute read)."""
+        return self.modules_matching(call_pattern(names))
+
     def modules_defining(self, names: Iterable[str]) -> list[ModuleInfo]:
         """The modules that may `def` one of `names` (a superset, by a regex)."""
         return self.modules_matching(def_pattern(names))
@@ -120,6 +127,13 @@ class ProjectIndex:
         (the engine checks each file inside one; `full_resolution` marks the
         questions that are not). An index that loads modules on demand may skip the
         modules that cannot hold one; this one has all."""
+        yield
+
+    @contextmanager
+    def slow_work(self) -> Iterator[None]:
+        """A scope inside `connections_only` whose questions are about slow work
+        (HTTP, sleeps, subprocesses: PS207), which modules without a database word
+        do; an index that loads modules on demand widens what it may load."""
         yield
 
     @contextmanager
@@ -719,8 +733,9 @@ class ProjectIndex:
         if self._dependencies is None:
             found: set[int] = set()
             # the calls `collect_module` records, and the configured dependencies
-            words = ["Depends", "Security", *self.config.session_dependencies]
-            for m in self.modules_mentioning(words):
+            # (a module with `depends_args` calls Depends or Security)
+            pattern = call_pattern(["Depends", "Security"], self.config.session_dependencies)
+            for m in self.modules_matching(pattern):
                 for arg in m.depends_args:
                     value = self.evaluate(arg, m, None)
                     if isinstance(value, FunctionRef):
@@ -754,6 +769,25 @@ def word_pattern(words: Iterable[str]) -> re.Pattern[bytes]:
     if key not in _WORD_PATTERNS:
         alternatives = "|".join(re.escape(w) for w in sorted(key)) or r"(?!x)x"
         _WORD_PATTERNS[key] = re.compile(rf"\b(?:{alternatives})\b".encode())
+    return _WORD_PATTERNS[key]
+
+
+def call_pattern(names: Iterable[str], words: Iterable[str] = ()) -> re.Pattern[bytes]:
+    """A regex matching a call of any of `names` (the name as a whole word, then
+    only blanks, line ends, backslash continuations, closing brackets of a
+    parenthesized callee and comments before the `(`), or any of `words` as a
+    whole word. A call's callee name and its argument list cannot be separated by
+    anything else, so every module with such a call matches."""
+    calls, plain = frozenset(names), frozenset(words)
+    key = frozenset({*(f"call:{n}" for n in calls), *(f"word:{w}" for w in plain)})
+    if key not in _WORD_PATTERNS:
+        parts = []
+        if calls:
+            called = "|".join(re.escape(n) for n in sorted(calls))
+            parts.append(rf"\b(?:{called})(?:[\s)\\]|\#[^\r\n]*)*\(")
+        if plain:
+            parts.append(r"\b(?:" + "|".join(re.escape(w) for w in sorted(plain)) + r")\b")
+        _WORD_PATTERNS[key] = re.compile("|".join(parts).encode() if parts else rb"(?!x)x")
     return _WORD_PATTERNS[key]
 
 

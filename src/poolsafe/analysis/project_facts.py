@@ -93,7 +93,7 @@ class ProjectFacts:
         """Every call in the project whose callee's last name is `name`."""
         if name not in self._sites:
             self._sites[name] = [CallSite(call, m, func)
-                                 for m in self.index.modules_mentioning([name])
+                                 for m in self.index.modules_calling([name])
                                  for call, func in inventory(m).calls
                                  if call_name(call) == name]
         return self._sites[name]

@@ -146,21 +146,18 @@ class IoInTransaction(Rule):
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         if is_test_module(ctx.module):
             return  # a test's transaction holds no production pool
-        candidates: dict[int, FunctionInfo] = {}
+        # each function is walked first: a call is asked whether it is slow work
+        # (which resolves its callee, and a project function's calls in turn) only
+        # while a connection is held, not every call of the file up front
+        calls: dict[int, list[cst.Call]] = {}
         for call, func in inventory(ctx.module).calls:
-            if func is None or id(func.node) in candidates:
-                continue
-            name = call_name(call)
-            if not may_be_slow(name) and not (
-                    name is not None and ctx.index.is_project_function_name(name)):
-                continue
-            if _Walker(ctx.index, func).slow(call) is not None:
-                candidates[id(func.node)] = func
+            if func is not None:
+                calls.setdefault(id(func.node), []).append(call)
         for func in ctx.module.all_functions:
-            if id(func.node) not in candidates:
-                continue  # no slow call: nothing to report
             walker = _Walker(ctx.index, func)
             walker.block(body_statements(func.node.body), frozenset())
+            if not walker.found or not _has_slow_call(ctx, func, calls.get(id(func.node), [])):
+                continue  # no slow call of its own: nothing to report
             for call, (what, family, via), keys in walker.found:
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
@@ -173,6 +170,20 @@ class IoInTransaction(Rule):
                     "commit (or close the session) before it, and start a new unit of "
                     "work after it",
                 )
+
+
+def _has_slow_call(ctx: FileContext, func: FunctionInfo, calls: list[cst.Call]) -> bool:
+    """Some call of `func`'s own body (`inventory`) that may be slow by its name (or
+    calls a project function) is slow work."""
+    walker = _Walker(ctx.index, func)
+    for call in calls:
+        name = call_name(call)
+        if not may_be_slow(name) and not (
+                name is not None and ctx.index.is_project_function_name(name)):
+            continue
+        if walker.slow(call) is not None:
+            return True
+    return False
 
 
 class _Walker:
@@ -394,6 +405,10 @@ class _Walker:
     def slow(self, call: cst.Call) -> Slow | None:
         """(the call, its kind of slow work, the project function it is made in) when
         `call` is slow work, directly or inside a project function it calls."""
+        with self.index.slow_work():
+            return self._slow(call)
+
+    def _slow(self, call: cst.Call) -> Slow | None:
         if may_be_slow(call_name(call)):
             found = slow_call(self.index, call, self.module, self.func, self.client)
             if found is not None:
