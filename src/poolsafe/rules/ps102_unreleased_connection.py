@@ -46,6 +46,29 @@ class UnreleasedConnection(Rule):
     in a container, or passed to a function that releases it has moved on and
     is not reported here.
 
+    **What raises.** Logging, `print()`, `close()`, `rollback()` and a cursor's
+    creation count as not raising, with one exception: mysql.connector's `cursor()`
+    first pings the server (`is_connected()`) and raises `OperationalError` when the
+    connection is gone, so for a *pooled* mysql.connector connection a
+    `cur = conn.cursor()` between the checkout and the `try` is a gap (the dead
+    connection still holds its pool slot until `close()` gives it back).
+    psycopg2, psycopg, PyMySQL, MySQLdb and sqlite3 build the cursor in memory and
+    raise only on a connection the program already closed, and a direct
+    mysql.connector connection whose ping failed holds nothing on the server: their
+    `cursor()` is not a gap. A name read in an `except` or `finally` that the
+    `try` had not bound yet when it raised (`finally: cur.close()` after
+    `cur = conn.cursor()` failed) raises `UnboundLocalError` there, and a release
+    after it never runs; `cur = None` before the `try`, or a `"cur" in locals()`
+    test, closes that gap. A path on which `cursor()`'s ping failed also answers
+    False to `conn.is_connected()`.
+
+    A session drawn by hand from a dependency generator (`next(get_db())`,
+    `get_db().__next__()`, also one that yields a `scoped_session` registry) is a
+    checkout of the caller's: the dropped generator closes its session at once, and
+    the next query opens a connection that only the caller's `close()` (or a
+    registry's `remove()`) gives back. Pools are followed through the project's own
+    objects too, such as a `@property` of a Flask extension that returns its pool.
+
     `with pool.getconn() as conn:` is reported too: for psycopg2, `with conn:`
     only ends the transaction; for psycopg_pool it closes the connection rather
     than returning it.
@@ -119,9 +142,11 @@ class UnreleasedConnection(Rule):
     released in a way it cannot move (`putconn(conn, close=True)`), nor when code
     after the checkout's block still uses it (an `except` of the enclosing `try`
     that rolls it back, a later statement): a `finally` around the block would give
-    it back before that use. A close guarded by `if conn.is_connected():` in a
-    `finally` gets an `else:` that closes a dead connection too, ignoring what that
-    close() raises (the original did nothing there, so the caller sees no new error).
+    it back before that use, nor when the release is skipped by a read of a name
+    that may not be bound yet (bind it to `None` before the `try` by hand). A close
+    guarded by `if conn.is_connected():` in a `finally` gets an `else:` that closes
+    a dead connection too, ignoring what that close() raises (the original did
+    nothing there, so the caller sees no new error).
     """
 
     code = "PS102"
@@ -169,6 +194,17 @@ class UnreleasedConnection(Rule):
                     when = f"is never {verb}"
                 else:
                     when = f"is not {verb} on every path"
+                unbound = flow.unbound_reads.get(site_index) if how == "exception" else None
+                if unbound is not None:
+                    code, name = _unbound_read(ctx, *unbound)
+                    yield self.finding(
+                        site.call,
+                        f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}: `{code}` "
+                        f"reads `{name}`, which is not bound yet when an earlier line raised, "
+                        f"and its UnboundLocalError skips the release; set `{name} = None` "
+                        f"before the `try` and use it only when set",
+                    )
+                    continue
                 if _close_behind_connected_check(func, site.var):
                     yield self.finding(
                         site.call,
@@ -220,6 +256,12 @@ class UnreleasedConnection(Rule):
             if site.call is node:
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
                     return self._fix_with(ctx, func, parents, site.call, site.conn)
+                unbound = flow.unbound_reads.get(flow.sites.index(site))
+                if unbound is not None and flow.leaks.get(flow.sites.index(site)) == "exception":
+                    code, name = _unbound_read(ctx, *unbound)
+                    return Unfixable(self.code, f"`{code}` reads `{name}` before it may be "
+                                                f"bound; set `{name} = None` before the `try` "
+                                                f"and use it only when set, by hand")
                 guarded = _guarded_closes(func, site.var)
                 if guarded:
                     return _close_when_disconnected(self.code, site.var, guarded)
@@ -290,6 +332,12 @@ class UnreleasedConnection(Rule):
                               [parse_line(module, release.code(var))])))
         plan.replace(stmt, cst.FlattenSentinel([acquire, new_try]))
         return plan
+
+
+def _unbound_read(ctx: FileContext, node: cst.CSTNode, name: str) -> tuple[str, str]:
+    """The code of the statement that reads `name` unbound, on one line."""
+    code = ctx.module.tree.code_for_node(node).strip().splitlines()[0]
+    return code, name
 
 
 def _tail_release(ctx: FileContext, func: FunctionInfo, body: list[cst.BaseStatement],
