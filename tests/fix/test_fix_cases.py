@@ -247,6 +247,44 @@ def names():
     assert _fix("PS102", after) == after
 
 
+def test_ps102_release_after_an_unbound_read_gets_a_finally_of_its_own() -> None:
+    """`cur.close()` raises UnboundLocalError when cursor() failed: the release moves
+    into a `finally` around it, and the same error still reaches the caller."""
+    before = """from mysql.connector import Error, pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def rename(sql):
+    try:
+        conn = cnxpool.get_connection()
+        cur = conn.cursor()
+        cur.execute(sql)
+        conn.commit()
+    except Error as err:
+        print(err)
+    finally:
+        # cursor first
+        cur.close()
+        conn.close()
+"""
+    result = fix_sources({"case.py": before}, ScanOptions(select={"PS102"}))
+    assert [a.safe for a in result.applied] == [True]
+    after = result.sources()["case.py"]
+    assert after == before.replace("""    finally:
+        # cursor first
+        cur.close()
+        conn.close()
+""", """    finally:
+        # cursor first
+        try:
+            cur.close()
+        finally:
+            conn.close()
+""")
+    assert _fix("PS102", after) == after
+
+
 def test_ps102_drawn_scoped_session_gets_try_finally_close() -> None:
     """A `scoped_session` registry has no `__enter__`: the fix closes it in `finally`
     rather than writing `with next(...) as session`."""

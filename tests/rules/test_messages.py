@@ -211,7 +211,7 @@ def rename(sql):
         (8, "mysql.connector pooled connection `conn` from `cnxpool.get_connection()` is not "
             "closed if an exception is raised: `cur.close()` reads `cur`, which is not bound "
             "yet when an earlier line raised, and its UnboundLocalError skips the release; "
-            "set `cur = None` before the `try` and use it only when set"),
+            "release it in a `finally` of its own around `cur.close()`"),
     ]
 
 

@@ -224,9 +224,9 @@ class FlowResult:
     swallowing_handlers: dict[int, tuple[str, str]] = field(default_factory=dict)
     #: uses after a release (PS106), in the order found
     after_release: list[AfterRelease] = field(default_factory=list)
-    #: site index -> (the statement, the name): a read of a name not bound yet on some
+    #: site index -> (the statement, the names): a read of names not bound yet on some
     #: path of the checkout raises there (`finally: cur.close()` before the release)
-    unbound_reads: dict[int, tuple[cst.CSTNode, str]] = field(default_factory=dict)
+    unbound_reads: dict[int, tuple[cst.CSTNode, frozenset[str]]] = field(default_factory=dict)
 
 
 class FunctionFlow:
@@ -529,7 +529,7 @@ class FunctionFlow:
                            or (isinstance(f, Held) and f.unbound & missing))
         for f in raised:
             if isinstance(f, Held):
-                self.result.unbound_reads.setdefault(f.site, (node, min(f.unbound & missing)))
+                self.result.unbound_reads.setdefault(f.site, (node, f.unbound & missing))
         # past the read, the names it read are bound
         return _bind(frozenset(f for f in state if not (
             isinstance(f, Held) and f.unbound & missing)), missing), raised

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes, names_in, strip_await
 from poolsafe.analysis.exit_release import exit_release_gaps
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
@@ -142,8 +142,10 @@ class UnreleasedConnection(Rule):
     released in a way it cannot move (`putconn(conn, close=True)`), nor when code
     after the checkout's block still uses it (an `except` of the enclosing `try`
     that rolls it back, a later statement): a `finally` around the block would give
-    it back before that use, nor when the release is skipped by a read of a name
-    that may not be bound yet (bind it to `None` before the `try` by hand). A close
+    it back before that use. A release in a `finally` (or `except`) skipped because
+    a statement before it reads a name that may not be bound yet gets a `try` of
+    its own around those statements, with the release in its `finally`: it runs
+    whatever they raise, and the same error still reaches the caller. A close
     guarded by `if conn.is_connected():` in a `finally` gets an `else:` that closes
     a dead connection too, ignoring what that close() raises (the original did
     nothing there, so the caller sees no new error).
@@ -196,13 +198,13 @@ class UnreleasedConnection(Rule):
                     when = f"is not {verb} on every path"
                 unbound = flow.unbound_reads.get(site_index) if how == "exception" else None
                 if unbound is not None:
-                    code, name = _unbound_read(ctx, *unbound)
+                    code, name = _unbound_read(ctx, unbound[0], min(unbound[1]))
                     yield self.finding(
                         site.call,
                         f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}: `{code}` "
                         f"reads `{name}`, which is not bound yet when an earlier line raised, "
-                        f"and its UnboundLocalError skips the release; set `{name} = None` "
-                        f"before the `try` and use it only when set",
+                        f"and its UnboundLocalError skips the release; release it in a "
+                        f"`finally` of its own around `{code}`",
                     )
                     continue
                 if _close_behind_connected_check(func, site.var):
@@ -258,15 +260,45 @@ class UnreleasedConnection(Rule):
                     return self._fix_with(ctx, func, parents, site.call, site.conn)
                 unbound = flow.unbound_reads.get(flow.sites.index(site))
                 if unbound is not None and flow.leaks.get(flow.sites.index(site)) == "exception":
-                    code, name = _unbound_read(ctx, *unbound)
-                    return Unfixable(self.code, f"`{code}` reads `{name}` before it may be "
-                                                f"bound; set `{name} = None` before the `try` "
-                                                f"and use it only when set, by hand")
+                    return self._fix_unbound(ctx, func, site, *unbound)
                 guarded = _guarded_closes(func, site.var)
                 if guarded:
                     return _close_when_disconnected(self.code, site.var, guarded)
                 return fix_site(ctx, func, parents, site, self.code)
         return Unfixable(self.code, "the checkout was not found")
+
+    def _fix_unbound(self, ctx: FileContext, func: FunctionInfo, site: AcquireSite,
+                     node: cst.CSTNode, names: frozenset[str]) -> FixOutcome:
+        """`finally: cur.close(); conn.close()` where `cur` may be unbound: the statements
+        before the release go in a `try` whose `finally` is the release, so it runs
+        whatever they raise (the same error still propagates)."""
+        for block in _handler_and_finally_blocks(func.node):
+            stmts = list(block.body)
+            for i, stmt in enumerate(stmts):
+                if not _is_release_of(ctx, func, stmt, site.var):
+                    continue
+                first = next((j for j in range(i) if names & names_in(stmts[j])), None)
+                if first is None:
+                    continue
+                plan = FixPlan(self.code, f"give `{site.var}` back even when what runs before "
+                                          f"its release raises")
+                moved = stmts[first:i]
+                head = moved[0]
+                leading = list(head.leading_lines) if isinstance(
+                    head, (cst.SimpleStatementLine, cst.BaseCompoundStatement)) else []
+                if isinstance(head, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                    moved[0] = head.with_changes(leading_lines=[])
+                new = cst.Try(body=cst.IndentedBlock(body=moved),
+                              finalbody=cst.Finally(body=cst.IndentedBlock(body=[stmt])),
+                              leading_lines=leading)
+                plan.replace(stmts[first], new)
+                for other in stmts[first + 1:i + 1]:
+                    plan.remove(other)
+                return plan
+        code, name = _unbound_read(ctx, node, min(names))
+        return Unfixable(self.code, f"`{code}` reads `{name}` before it may be bound; set "
+                                    f"`{name} = None` before the `try` and use it only when "
+                                    f"set, by hand")
 
     def _fix_with(self, ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNode],
                   call: cst.Call, conn: Connection) -> FixOutcome:
@@ -332,6 +364,27 @@ class UnreleasedConnection(Rule):
                               [parse_line(module, release.code(var))])))
         plan.replace(stmt, cst.FlattenSentinel([acquire, new_try]))
         return plan
+
+
+def _handler_and_finally_blocks(func: cst.FunctionDef) -> Iterator[cst.IndentedBlock]:
+    """The `except` and `finally` blocks of the function's own `try` statements."""
+    for node in iter_nodes(func.body):
+        if isinstance(node, (cst.Try, cst.TryStar)):
+            for handler in node.handlers:
+                if isinstance(handler.body, cst.IndentedBlock):
+                    yield handler.body
+            if node.finalbody is not None and isinstance(node.finalbody.body, cst.IndentedBlock):
+                yield node.finalbody.body
+
+
+def _is_release_of(ctx: FileContext, func: FunctionInfo, stmt: cst.BaseStatement,
+                   var: str) -> bool:
+    """`conn.close()` / `pool.putconn(conn)` / `await pool.release(conn)` alone on a line."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 \
+            or not isinstance(stmt.body[0], cst.Expr):
+        return False
+    call, _ = strip_await(stmt.body[0].value)
+    return isinstance(call, cst.Call) and var in ctx.index.released_by_call(call, func)
 
 
 def _unbound_read(ctx: FileContext, node: cst.CSTNode, name: str) -> tuple[str, str]:

@@ -512,11 +512,9 @@ def rename(sql, args):
     finally:
         cur.close()
         conn.close()
-""", unfixable="`cur.close()` reads `cur` before it may be bound; set `cur = None` before "
-               "the `try` and use it only when set, by hand",
-         note="mysql.connector's cursor() pings the server and raises when it is gone: `cur` "
-              "is then unbound, `cur.close()` raises UnboundLocalError and conn.close() "
-              "never runs"),
+""", note="mysql.connector's cursor() pings the server and raises when it is gone: `cur` "
+          "is then unbound, `cur.close()` raises UnboundLocalError and conn.close() never "
+          "runs"),
     Case("""
 from mysql.connector import pooling
 
@@ -534,10 +532,8 @@ def load_rows(sql, load):
         if conn.is_connected():
             cur.close()
         conn.close()
-""", unfixable="`cur.close()` reads `cur` before it may be bound; set `cur = None` before "
-               "the `try` and use it only when set, by hand",
-         note="load() raising leaves a live connection and `cur` unbound: the guarded "
-              "cur.close() raises before conn.close()"),
+""", note="load() raising leaves a live connection and `cur` unbound: the guarded "
+          "cur.close() raises before conn.close()"),
     Case("""
 from mysql.connector import pooling
 
