@@ -182,6 +182,8 @@ class _Shape:
     yielded: frozenset[str]
     #: when the only calls that may raise are `cursor()` pings: their connections
     pings: frozenset[str] = frozenset()
+    #: the names it reads each time it runs that may be unbound (`_unbound_candidates`)
+    loads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -477,8 +479,11 @@ class FunctionFlow:
                     and not any(_may_raise(c) for c in raising):
                 pings = frozenset(o for c in raising if isinstance(c.func, cst.Attribute)
                                   and (o := self.res.owner(c.func.value)) is not None)
+            loads: frozenset[str] = frozenset()
+            if self._unbound_candidates:
+                loads = certain_loads(node) & self._unbound_candidates
             shape = _Shape(calls, raises, frozenset(lambda_names),
-                           frozenset(yielded - self._released_anywhere), pings)
+                           frozenset(yielded - self._released_anywhere), pings, loads)
             self._shapes[key] = shape
         return shape
 
@@ -487,8 +492,8 @@ class FunctionFlow:
         it and the state an exception raised by it carries (None if it cannot raise)."""
         shape = self._shape(node)
         unbound_exc: State | None = None
-        if self._unbound_candidates and any(isinstance(f, Unbound) for f in state):
-            state, unbound_exc = self._read_unbound(node, state)
+        if shape.loads and any(isinstance(f, Unbound) for f in state):
+            state, unbound_exc = self._read_unbound(node, shape.loads, state)
         if any(isinstance(f, (Released, Reopened)) for f in state):
             state = self._check_uses(node, state)
         cur = self._escape_names(state, set(shape.lambda_names | shape.yielded))
@@ -518,11 +523,12 @@ class FunctionFlow:
             return kind is not None and kind.cursor_may_raise
         return False
 
-    def _read_unbound(self, node: cst.CSTNode, state: State) -> tuple[State, State | None]:
+    def _read_unbound(self, node: cst.CSTNode, loads: frozenset[str],
+                      state: State) -> tuple[State, State | None]:
         """A read of a name that may not be bound raises `UnboundLocalError` on the paths
         where it is not: (the state that goes on, the state raised)."""
         unbound = {f.var for f in state if isinstance(f, Unbound)}
-        missing = unbound & certain_loads(node)
+        missing = unbound & loads
         if not missing:
             return state, None
         raised = frozenset(f for f in state if isinstance(f, Unbound)
