@@ -212,6 +212,113 @@ def update():
 """
 
 
+def test_ps102_mysql_cursor_moves_inside_the_try() -> None:
+    """mysql.connector's cursor() pings the server and may raise: the `try` the fix
+    adds starts right after the checkout, with the cursor inside it."""
+    before = """from mysql.connector import pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def names():
+    conn = cnxpool.get_connection()
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT name FROM users")
+        return cur.fetchall()
+    finally:
+        conn.close()
+"""
+    after = _fix("PS102", before)
+    assert after == before.replace("""    cur = conn.cursor()
+    try:
+        cur.execute("SELECT name FROM users")
+        return cur.fetchall()
+    finally:
+        conn.close()
+""", """    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM users")
+        return cur.fetchall()
+    finally:
+        conn.close()
+""")
+    assert after != before
+    assert _fix("PS102", after) == after
+
+
+def test_ps102_release_after_an_unbound_read_gets_a_finally_of_its_own() -> None:
+    """`cur.close()` raises UnboundLocalError when cursor() failed: the release moves
+    into a `finally` around it, and the same error still reaches the caller."""
+    before = """from mysql.connector import Error, pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def rename(sql):
+    try:
+        conn = cnxpool.get_connection()
+        cur = conn.cursor()
+        cur.execute(sql)
+        conn.commit()
+    except Error as err:
+        print(err)
+    finally:
+        # cursor first
+        cur.close()
+        conn.close()
+"""
+    result = fix_sources({"case.py": before}, ScanOptions(select={"PS102"}))
+    assert [a.safe for a in result.applied] == [True]
+    after = result.sources()["case.py"]
+    assert after == before.replace("""    finally:
+        # cursor first
+        cur.close()
+        conn.close()
+""", """    finally:
+        # cursor first
+        try:
+            cur.close()
+        finally:
+            conn.close()
+""")
+    assert _fix("PS102", after) == after
+
+
+def test_ps102_drawn_scoped_session_gets_try_finally_close() -> None:
+    """A `scoped_session` registry has no `__enter__`: the fix closes it in `finally`
+    rather than writing `with next(...) as session`."""
+    before = """from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+
+def get_session():
+    session = scoped_session(sessionmaker(bind=engine))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def purge():
+    session = next(get_session())
+    session.execute(text("DELETE FROM events"))
+    session.commit()
+"""
+    after = _fix("PS102", before)
+    assert after == before.replace("""    session.execute(text("DELETE FROM events"))
+    session.commit()
+""", """    try:
+        session.execute(text("DELETE FROM events"))
+        session.commit()
+    finally:
+        session.close()
+""")
+    assert _fix("PS102", after) == after
+
+
 def test_ps102_prefers_with_for_sqlalchemy() -> None:
     before = """from sqlalchemy import create_engine, text
 engine = create_engine("postgresql://localhost/app")

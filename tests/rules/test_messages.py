@@ -190,3 +190,52 @@ async def consume(items):
         (11, "asyncpg pool connection `conn` from `get_aconn()` is never returned to the "
              "pool; use try/finally: await conn.close()"),
     ]
+
+
+def test_a_release_skipped_by_an_unbound_read_says_so() -> None:
+    app = '''from mysql.connector import pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def rename(sql):
+    try:
+        conn = cnxpool.get_connection()
+        cur = conn.cursor()
+        cur.execute(sql)
+    finally:
+        cur.close()
+        conn.close()
+'''
+    assert _messages({"app.py": app}) == [
+        (8, "mysql.connector pooled connection `conn` from `cnxpool.get_connection()` is not "
+            "closed if an exception is raised: `cur.close()` reads `cur`, which is not bound "
+            "yet when an earlier line raised, and its UnboundLocalError skips the release; "
+            "release it in a `finally` of its own around `cur.close()`"),
+    ]
+
+
+def test_a_drawn_scoped_session_is_closed_not_entered() -> None:
+    """A `scoped_session` registry is no context manager: the advice is close()."""
+    app = '''from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+
+def get_session():
+    session = scoped_session(sessionmaker(bind=engine))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def purge():
+    session = next(get_session())
+    session.execute(text("DELETE FROM events"))
+'''
+    assert _messages({"app.py": app}) == [
+        (16, "SQLAlchemy scoped_session `session` from `next(get_session())` is never closed; "
+             "use try/finally: session.close()"),
+    ]

@@ -16,7 +16,7 @@ not catch. A `yield` is a point where the consumer can throw in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import libcst as cst
@@ -38,6 +38,7 @@ from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import Connection, External, ManagedContext
 from poolsafe.knowledge import (
     BROAD_EXCEPTIONS,
@@ -57,6 +58,19 @@ from poolsafe.knowledge import (
 class Held:
     var: str
     site: int
+    #: names (`Unbound`) not bound yet on the paths of this checkout: a read of one
+    #: raises there (`finally: cur.close()` before `conn.close()`)
+    unbound: frozenset[str] = frozenset()
+    #: on these paths the connection's own liveness check failed (mysql.connector's
+    #: `cursor()` raised): `is_connected()` answers False
+    dead: bool = False
+
+
+@dataclass(frozen=True)
+class Unbound:
+    """`var` may not be bound yet (see `poolsafe.analysis.unbound`)."""
+
+    var: str
 
 
 @dataclass(frozen=True)
@@ -95,7 +109,7 @@ class Reopened:
     release: int
 
 
-Fact = Held | Aborted | Released | Returned | Reopened
+Fact = Held | Aborted | Released | Returned | Reopened | Unbound
 State = frozenset[Fact]
 
 #: methods that store their argument somewhere that outlives the call
@@ -166,6 +180,10 @@ class _Shape:
     lambda_names: frozenset[str]
     #: names yielded to the consumer that the function never releases itself
     yielded: frozenset[str]
+    #: when the only calls that may raise are `cursor()` pings: their connections
+    pings: frozenset[str] = frozenset()
+    #: the names it reads each time it runs that may be unbound (`_unbound_candidates`)
+    loads: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -208,6 +226,9 @@ class FlowResult:
     swallowing_handlers: dict[int, tuple[str, str]] = field(default_factory=dict)
     #: uses after a release (PS106), in the order found
     after_release: list[AfterRelease] = field(default_factory=list)
+    #: site index -> (the statement, the names): a read of names not bound yet on some
+    #: path of the checkout raises there (`finally: cur.close()` before the release)
+    unbound_reads: dict[int, tuple[cst.CSTNode, frozenset[str]]] = field(default_factory=dict)
 
 
 class FunctionFlow:
@@ -241,6 +262,13 @@ class FunctionFlow:
         return out
 
     @cached_property
+    def _unbound_candidates(self) -> frozenset[str]:
+        """Names a handler or `finally` may read before they are bound."""
+        if not self.func.tries:
+            return frozenset()
+        return unbound_candidates(self.func.node, self.func.tries)
+
+    @cached_property
     def _released_anywhere(self) -> set[str]:
         return self.index.released_names(self.func.node.body, self.func)
 
@@ -268,7 +296,7 @@ class FunctionFlow:
 
     # ================================================================== driver
     def run(self) -> FlowResult:
-        start: State = frozenset()
+        start: State = frozenset(Unbound(n) for n in self._unbound_candidates)
         out = self.block(body_statements(self.func.node.body), start)
         normal_exit = _join(out.normal, out.ret)
         for fact in normal_exit or ():
@@ -365,7 +393,7 @@ class FunctionFlow:
             rebound: set[str] = set()
             for target in targets:
                 rebound |= _target_names(target)
-            after = _forget_release(after, rebound)
+            after = _bind(_forget_release(after, rebound), rebound)
         if value is None:
             return Outcome(normal=after, exc=exc)
         acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None
@@ -383,7 +411,7 @@ class FunctionFlow:
                     shown = tuple(dotted_name(e.value) or "_" for e in target.elements
                                   ) if isinstance(target, (cst.Tuple, cst.List)) else ()
                     site = self._site(call, unpacked, conn, unpacked=shown)
-                    after = after | {Held(unpacked, site)}
+                    after = after | {Held(unpacked, site, _unbound_in(after))}
                 continue
             if isinstance(target, cst.Name):
                 var = target.value
@@ -399,7 +427,7 @@ class FunctionFlow:
                     # (a checkout bound to a `global`/`nonlocal` name is stored beyond the call)
                     call, conn = acquired
                     site = self._site(call, var, conn)
-                    after = after | {Held(var, site)}
+                    after = after | {Held(var, site, _unbound_in(after))}
         # a checkout stored on an attribute, in a container or under another name moved on
         if acquired is None:
             after = self._escape_names(after, escaping)
@@ -444,10 +472,18 @@ class FunctionFlow:
                     if isinstance(sub.value, cst.BaseExpression):
                         yielded |= escaping_names(sub.value)
             calls = tuple(iter_calls(node))
-            raises = suspends or isinstance(node, cst.Raise | cst.Assert) or any(
-                _may_raise(c) for c in calls)
+            raising = [c for c in calls if self._call_may_raise(c)]
+            raises = suspends or isinstance(node, cst.Raise | cst.Assert) or bool(raising)
+            pings: frozenset[str] = frozenset()
+            if raising and not suspends and not isinstance(node, cst.Raise | cst.Assert) \
+                    and not any(_may_raise(c) for c in raising):
+                pings = frozenset(o for c in raising if isinstance(c.func, cst.Attribute)
+                                  and (o := self.res.owner(c.func.value)) is not None)
+            loads: frozenset[str] = frozenset()
+            if self._unbound_candidates:
+                loads = certain_loads(node) & self._unbound_candidates
             shape = _Shape(calls, raises, frozenset(lambda_names),
-                           frozenset(yielded - self._released_anywhere))
+                           frozenset(yielded - self._released_anywhere), pings, loads)
             self._shapes[key] = shape
         return shape
 
@@ -455,6 +491,9 @@ class FunctionFlow:
         """Apply the calls inside a statement or expression; return the state after
         it and the state an exception raised by it carries (None if it cannot raise)."""
         shape = self._shape(node)
+        unbound_exc: State | None = None
+        if shape.loads and any(isinstance(f, Unbound) for f in state):
+            state, unbound_exc = self._read_unbound(node, shape.loads, state)
         if any(isinstance(f, (Released, Reopened)) for f in state):
             state = self._check_uses(node, state)
         cur = self._escape_names(state, set(shape.lambda_names | shape.yielded))
@@ -467,7 +506,39 @@ class FunctionFlow:
             exc = frozenset(f for f in state if not (
                 (isinstance(f, Held) and f.var in released_before_raise)
                 or (isinstance(f, Aborted) and f.resource in released_before_raise)))
-        return cur, exc
+            if shape.pings:  # a failed ping: the connection is gone on that path
+                exc = frozenset(replace(f, dead=True) if isinstance(f, Held)
+                                and f.var in shape.pings else f for f in exc)
+        return cur, _join(exc, unbound_exc)
+
+    def _call_may_raise(self, call: cst.Call) -> bool:
+        """`_may_raise`, and a `cursor()` that talks to the server (mysql.connector's
+        pings the connection first and raises when it is gone)."""
+        if _may_raise(call):
+            return True
+        f = call.func
+        if isinstance(f, cst.Attribute) and f.attr.value == "cursor":
+            owner = self.res.owner(f.value)
+            kind = self.res.kind(owner) if owner is not None else None
+            return kind is not None and kind.cursor_may_raise
+        return False
+
+    def _read_unbound(self, node: cst.CSTNode, loads: frozenset[str],
+                      state: State) -> tuple[State, State | None]:
+        """A read of a name that may not be bound raises `UnboundLocalError` on the paths
+        where it is not: (the state that goes on, the state raised)."""
+        unbound = {f.var for f in state if isinstance(f, Unbound)}
+        missing = unbound & loads
+        if not missing:
+            return state, None
+        raised = frozenset(f for f in state if isinstance(f, Unbound)
+                           or (isinstance(f, Held) and f.unbound & missing))
+        for f in raised:
+            if isinstance(f, Held):
+                self.result.unbound_reads.setdefault(f.site, (node, f.unbound & missing))
+        # past the read, the names it read are bound
+        return _bind(frozenset(f for f in state if not (
+            isinstance(f, Held) and f.unbound & missing)), missing), raised
 
     def _call_effect(self, call: cst.Call, state: State) -> tuple[State, set[str]]:
         f = call.func
@@ -723,13 +794,21 @@ class FunctionFlow:
             # slot (the pool gets it back only from close()), so it stays held
             gone = frozenset(f for f in state if isinstance(f, Held) and f.var == connected
                              and self.result.sites[f.site].conn.kind.direct)
-            return (state, state - gone) if positive else (state - gone, state)
+            # where its cursor() ping failed, it is not connected either
+            dead = frozenset(f for f in state if isinstance(f, Held) and f.var == connected
+                             and f.dead)
+            return (state - dead, state - gone) if positive else (state - gone, state - dead)
         var, truthy_when_held = _guard(test)
         if var is None:
             return state, state
         without = frozenset(f for f in state if not (
             (isinstance(f, Held) and f.var == var)
             or (isinstance(f, Aborted) and f.resource == var)))
+        if _is_scope_check(test):
+            # `if "cur" in locals():` is true exactly where `cur` is bound
+            if truthy_when_held:
+                return _bind(state, {var}), without
+            return without, _bind(state, {var})
         if truthy_when_held:
             return state, without
         return without, state
@@ -740,9 +819,13 @@ class FunctionFlow:
         def gone(state: State) -> State:
             return frozenset(f for f in state if isinstance(f, Held) and f.var == var
                              and self.result.sites[f.site].conn.kind.direct)
+
+        def dead(state: State) -> State:
+            return frozenset(f for f in state if isinstance(f, Held) and f.var == var
+                             and f.dead)
         if positive:
-            return true_state, false_state - gone(false_state)
-        return true_state - gone(true_state), false_state
+            return true_state - dead(true_state), false_state - gone(false_state)
+        return true_state - gone(true_state), false_state - dead(false_state)
 
     def while_(self, node: cst.While, state: State) -> Outcome:
         infinite = isinstance(node.test, (cst.Name, cst.Integer)) and (
@@ -1083,6 +1166,19 @@ _NOT_AN_ARGUMENT_USE = frozenset(
      "__contains__", "assertIs", "assertIsNone", "assertIsNotNone"})
 
 
+def _bind(state: State, names: set[str] | frozenset[str]) -> State:
+    """`names` are bound from here on: no longer `Unbound`, for any checkout either."""
+    if not names or not any(isinstance(f, Unbound) for f in state):
+        return state
+    return frozenset(
+        replace(f, unbound=f.unbound - names) if isinstance(f, Held) and f.unbound & names
+        else f for f in state if not (isinstance(f, Unbound) and f.var in names))
+
+
+def _unbound_in(state: State) -> frozenset[str]:
+    return frozenset(f.var for f in state if isinstance(f, Unbound))
+
+
 def _forget_release(state: State, names: set[str]) -> State:
     """`names` are bound again: what PS106 knew about them is over."""
     if not names:
@@ -1164,6 +1260,15 @@ def _connected_check(test: cst.BaseExpression) -> tuple[str | None, bool]:
         if test.attr.value == "closed":
             return test.value.value, False
     return None, True
+
+
+def _is_scope_check(test: cst.BaseExpression) -> bool:
+    """`"name" in locals()` (or `dir()`, `vars()`, `globals()`), negated or not."""
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test = test.expression
+    return (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].comparator, cst.Call)
+            and dotted_name(test.comparisons[0].comparator.func) in _SCOPE_FUNCTIONS)
 
 
 def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:

@@ -301,7 +301,12 @@ class ProjectIndex:
         if isinstance(base, (Instance, ClassRef)):
             cls = base.cls
             if attr in cls.methods:
-                return FunctionRef(cls.methods[attr])
+                method = cls.methods[attr]
+                if isinstance(base, Instance) and _is_property(method):
+                    found = self._property_object(method, depth)
+                    if found is not None:
+                        return found
+                return FunctionRef(method)
             if attr in cls.attributes:
                 pairs = zip(cls.attributes[attr], cls.attribute_scopes[attr], strict=True)
                 for value, scope in reversed(list(pairs)):
@@ -351,7 +356,8 @@ class ProjectIndex:
     def _drawn_session(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
                        depth: int) -> Connection | None:
         """`next(get_db())` / `get_db().__next__()` on a project generator (no
-        @contextmanager) that yields a session: the generator object is dropped at once,
+        @contextmanager) that yields a session (or a `scoped_session` registry, which
+        stands for its thread's session): the generator object is dropped at once,
         its `finally` closes the session, and the first query opens a new connection
         that only a `close()` of the caller's gives back. The caller holds a session."""
         f = call.func
@@ -372,6 +378,9 @@ class ProjectIndex:
                 value = self.evaluate(node.value, gen.func.module, gen.func, depth + 1)
                 if isinstance(value, Connection) and value.kind.is_session:
                     return Connection(value.kind_key, f"next({_source(gen_call)})")
+                if isinstance(value, LibraryObject) and value.type.is_scoped:
+                    # a `scoped_session` registry: each use goes to its thread's session
+                    return Connection("scoped-session", f"next({_source(gen_call)})")
         return None
 
     def _library_method(self, obj: LibraryObject, method: str, call: cst.Call) -> Value | None:
@@ -440,6 +449,27 @@ class ProjectIndex:
         if exit_ is not None and (_releases_own_attribute(exit_) or _calls_own(exit_, "close")):
             return "pooled-wrapper-cm"
         return "pooled-wrapper"
+
+    def _property_object(self, method: FunctionInfo, depth: int) -> Value | None:
+        """The pool, engine or session factory a `@property` of a project class returns
+        (a Flask extension's `db.connection`), also when it returns an attribute it
+        set just before: `ctx.pool = self.connect(); return ctx.pool`."""
+        for ret in _returns(method):
+            if ret.value is None:
+                continue
+            value = self.evaluate(ret.value, method.module, method, depth + 1)
+            if isinstance(value, (LibraryObject, Instance)):
+                return value
+            key = dotted_name(ret.value) if isinstance(ret.value, cst.Attribute) else None
+            if key is None:
+                continue
+            for node in iter_nodes(method.node.body):
+                if isinstance(node, cst.Assign) and any(
+                        dotted_name(t.target) == key for t in node.targets):
+                    value = self.evaluate(node.value, method.module, method, depth + 1)
+                    if isinstance(value, (LibraryObject, Instance)):
+                        return value
+        return None
 
     def _mock_patched(self, func: FunctionInfo | None) -> bool:
         """A test whose parameters `unittest.mock.patch` fills with mocks
@@ -636,6 +666,9 @@ class ProjectIndex:
                     out.add(conn_kw.value)
             if f.attr.value == "close" and isinstance(f.value, cst.Name):
                 out.add(f.value.value)
+            elif f.attr.value == "remove" and not call.args and isinstance(f.value, cst.Name) \
+                    and func is not None and self._is_scoped_checkout(f.value, func):
+                out.add(f.value.value)  # `db.remove()` on a drawn scoped_session registry
         if func is None:
             return out
         name = call_name(call)
@@ -657,6 +690,10 @@ class ProjectIndex:
             # a configured release from outside the project: `unlease(name, conn)`
             out.update(a.value.value for a in call.args if isinstance(a.value, cst.Name))
         return out
+
+    def _is_scoped_checkout(self, receiver: cst.Name, func: FunctionInfo) -> bool:
+        value = self.evaluate(receiver, func.module, func)
+        return isinstance(value, Connection) and value.kind_key == "scoped-session"
 
     def _not_a_pool(self, receiver: cst.BaseExpression, func: FunctionInfo | None) -> bool:
         """`psycopg2.pool.putconn(conn)`: a module (or a class) is no pool, so the call
@@ -862,6 +899,15 @@ def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
 
 def _returns(func: FunctionInfo) -> list[cst.Return]:
     return func.returns
+
+
+def _is_property(func: FunctionInfo) -> bool:
+    """Decorated `@property` or `@cached_property` (`functools.cached_property`)."""
+    for deco in func.node.decorators:
+        name = dotted_name(deco.decorator)
+        if name is not None and name.rsplit(".", 1)[-1] in ("property", "cached_property"):
+            return True
+    return False
 
 
 def _closest(candidates: list[ModuleInfo], near: ModuleInfo) -> ModuleInfo:

@@ -49,6 +49,15 @@ class ConnectionKind:
     #: a connection of its own, from no pool (`psycopg2.connect()`): the server frees
     #: it when the process exits, so a one-shot script that runs it once loses nothing
     direct: bool = False
+    #: `x.cursor()` may raise with the checkout still held. mysql.connector's
+    #: `cursor()` first asks `is_connected()`, a ping (a round trip to the server),
+    #: and raises `OperationalError` when the server or the network is gone: a pooled
+    #: connection then still holds its slot until `close()` gives it back. A direct
+    #: mysql.connector connection whose ping failed holds nothing on the server, and
+    #: psycopg2, psycopg, pymysql, MySQLdb and sqlite3 build the cursor in memory
+    #: (raising only on a connection the program already closed): for those
+    #: `cursor()` counts as not raising.
+    cursor_may_raise: bool = False
 
     def safe_form_for(self, var: str) -> str:
         return self.safe_form.replace("{var}", var)
@@ -126,6 +135,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="mysql-pool",
             label="mysql.connector pooled connection",
+            cursor_may_raise=True,
             close_releases=True,
             with_acquire_releases=True,
             with_var_closes=True,
@@ -182,6 +192,20 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_var_closes=True,
             is_session=True,
             safe_form="with SessionLocal() as {var}",
+        ),
+        _kind(
+            # a `scoped_session` registry handed out as a session (`next(get_db())` on a
+            # generator that yields it): each use goes to its thread's session, close()
+            # (or remove()) ends it; the registry is no context manager
+            key="scoped-session",
+            db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
+            savepoint_method="begin_nested",
+            label="SQLAlchemy scoped_session",
+            close_releases=True,
+            with_acquire_releases=False,
+            with_var_closes=False,
+            is_session=True,
+            safe_form="try/finally: {var}.close()",
         ),
         _kind(
             key="async-session",

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes, names_in, strip_await
 from poolsafe.analysis.exit_release import exit_release_gaps
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
@@ -45,6 +45,29 @@ class UnreleasedConnection(Rule):
     connection that is returned, yielded to a caller, stored on an attribute or
     in a container, or passed to a function that releases it has moved on and
     is not reported here.
+
+    **What raises.** Logging, `print()`, `close()`, `rollback()` and a cursor's
+    creation count as not raising, with one exception: mysql.connector's `cursor()`
+    first pings the server (`is_connected()`) and raises `OperationalError` when the
+    connection is gone, so for a *pooled* mysql.connector connection a
+    `cur = conn.cursor()` between the checkout and the `try` is a gap (the dead
+    connection still holds its pool slot until `close()` gives it back).
+    psycopg2, psycopg, PyMySQL, MySQLdb and sqlite3 build the cursor in memory and
+    raise only on a connection the program already closed, and a direct
+    mysql.connector connection whose ping failed holds nothing on the server: their
+    `cursor()` is not a gap. A name read in an `except` or `finally` that the
+    `try` had not bound yet when it raised (`finally: cur.close()` after
+    `cur = conn.cursor()` failed) raises `UnboundLocalError` there, and a release
+    after it never runs; `cur = None` before the `try`, or a `"cur" in locals()`
+    test, closes that gap. A path on which `cursor()`'s ping failed also answers
+    False to `conn.is_connected()`.
+
+    A session drawn by hand from a dependency generator (`next(get_db())`,
+    `get_db().__next__()`, also one that yields a `scoped_session` registry) is a
+    checkout of the caller's: the dropped generator closes its session at once, and
+    the next query opens a connection that only the caller's `close()` (or a
+    registry's `remove()`) gives back. Pools are followed through the project's own
+    objects too, such as a `@property` of a Flask extension that returns its pool.
 
     `with pool.getconn() as conn:` is reported too: for psycopg2, `with conn:`
     only ends the transaction; for psycopg_pool it closes the connection rather
@@ -119,9 +142,13 @@ class UnreleasedConnection(Rule):
     released in a way it cannot move (`putconn(conn, close=True)`), nor when code
     after the checkout's block still uses it (an `except` of the enclosing `try`
     that rolls it back, a later statement): a `finally` around the block would give
-    it back before that use. A close guarded by `if conn.is_connected():` in a
-    `finally` gets an `else:` that closes a dead connection too, ignoring what that
-    close() raises (the original did nothing there, so the caller sees no new error).
+    it back before that use. A release in a `finally` (or `except`) skipped because
+    a statement before it reads a name that may not be bound yet gets a `try` of
+    its own around those statements, with the release in its `finally`: it runs
+    whatever they raise, and the same error still reaches the caller. A close
+    guarded by `if conn.is_connected():` in a `finally` gets an `else:` that closes
+    a dead connection too, ignoring what that close() raises (the original did
+    nothing there, so the caller sees no new error).
     """
 
     code = "PS102"
@@ -169,6 +196,17 @@ class UnreleasedConnection(Rule):
                     when = f"is never {verb}"
                 else:
                     when = f"is not {verb} on every path"
+                unbound = flow.unbound_reads.get(site_index) if how == "exception" else None
+                if unbound is not None:
+                    code, name = _unbound_read(ctx, unbound[0], min(unbound[1]))
+                    yield self.finding(
+                        site.call,
+                        f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}: `{code}` "
+                        f"reads `{name}`, which is not bound yet when an earlier line raised, "
+                        f"and its UnboundLocalError skips the release; release it in a "
+                        f"`finally` of its own around `{code}`",
+                    )
+                    continue
                 if _close_behind_connected_check(func, site.var):
                     yield self.finding(
                         site.call,
@@ -220,11 +258,47 @@ class UnreleasedConnection(Rule):
             if site.call is node:
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
                     return self._fix_with(ctx, func, parents, site.call, site.conn)
+                unbound = flow.unbound_reads.get(flow.sites.index(site))
+                if unbound is not None and flow.leaks.get(flow.sites.index(site)) == "exception":
+                    return self._fix_unbound(ctx, func, site, *unbound)
                 guarded = _guarded_closes(func, site.var)
                 if guarded:
                     return _close_when_disconnected(self.code, site.var, guarded)
                 return fix_site(ctx, func, parents, site, self.code)
         return Unfixable(self.code, "the checkout was not found")
+
+    def _fix_unbound(self, ctx: FileContext, func: FunctionInfo, site: AcquireSite,
+                     node: cst.CSTNode, names: frozenset[str]) -> FixOutcome:
+        """`finally: cur.close(); conn.close()` where `cur` may be unbound: the statements
+        before the release go in a `try` whose `finally` is the release, so it runs
+        whatever they raise (the same error still propagates)."""
+        for block in _handler_and_finally_blocks(func.node):
+            stmts = list(block.body)
+            for i, stmt in enumerate(stmts):
+                if not _is_release_of(ctx, func, stmt, site.var):
+                    continue
+                first = next((j for j in range(i) if names & names_in(stmts[j])), None)
+                if first is None:
+                    continue
+                plan = FixPlan(self.code, f"give `{site.var}` back even when what runs before "
+                                          f"its release raises")
+                moved = stmts[first:i]
+                head = moved[0]
+                leading = list(head.leading_lines) if isinstance(
+                    head, (cst.SimpleStatementLine, cst.BaseCompoundStatement)) else []
+                if isinstance(head, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                    moved[0] = head.with_changes(leading_lines=[])
+                new = cst.Try(body=cst.IndentedBlock(body=moved),
+                              finalbody=cst.Finally(body=cst.IndentedBlock(body=[stmt])),
+                              leading_lines=leading)
+                plan.replace(stmts[first], new)
+                for other in stmts[first + 1:i + 1]:
+                    plan.remove(other)
+                return plan
+        code, name = _unbound_read(ctx, node, min(names))
+        return Unfixable(self.code, f"`{code}` reads `{name}` before it may be bound; set "
+                                    f"`{name} = None` before the `try` and use it only when "
+                                    f"set, by hand")
 
     def _fix_with(self, ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNode],
                   call: cst.Call, conn: Connection) -> FixOutcome:
@@ -290,6 +364,33 @@ class UnreleasedConnection(Rule):
                               [parse_line(module, release.code(var))])))
         plan.replace(stmt, cst.FlattenSentinel([acquire, new_try]))
         return plan
+
+
+def _handler_and_finally_blocks(func: cst.FunctionDef) -> Iterator[cst.IndentedBlock]:
+    """The `except` and `finally` blocks of the function's own `try` statements."""
+    for node in iter_nodes(func.body):
+        if isinstance(node, (cst.Try, cst.TryStar)):
+            for handler in node.handlers:
+                if isinstance(handler.body, cst.IndentedBlock):
+                    yield handler.body
+            if node.finalbody is not None and isinstance(node.finalbody.body, cst.IndentedBlock):
+                yield node.finalbody.body
+
+
+def _is_release_of(ctx: FileContext, func: FunctionInfo, stmt: cst.BaseStatement,
+                   var: str) -> bool:
+    """`conn.close()` / `pool.putconn(conn)` / `await pool.release(conn)` alone on a line."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 \
+            or not isinstance(stmt.body[0], cst.Expr):
+        return False
+    call, _ = strip_await(stmt.body[0].value)
+    return isinstance(call, cst.Call) and var in ctx.index.released_by_call(call, func)
+
+
+def _unbound_read(ctx: FileContext, node: cst.CSTNode, name: str) -> tuple[str, str]:
+    """The code of the statement that reads `name` unbound, on one line."""
+    code = ctx.module.tree.code_for_node(node).strip().splitlines()[0]
+    return code, name
 
 
 def _tail_release(ctx: FileContext, func: FunctionInfo, body: list[cst.BaseStatement],

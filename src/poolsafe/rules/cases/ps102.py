@@ -495,6 +495,126 @@ class Repository:
         cur.execute("SELECT name FROM users")
         return [r[0] for r in cur.fetchall()]
 """, note="a pool on self, connection never returned"),
+    Case("""
+from mysql.connector import Error, pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def rename(sql, args):
+    try:
+        conn = cnxpool.get_connection()  # expect: PS102
+        cur = conn.cursor()
+        cur.execute(sql, args)
+        conn.commit()
+    except Error as err:
+        print(err)
+    finally:
+        cur.close()
+        conn.close()
+""", note="mysql.connector's cursor() pings the server and raises when it is gone: `cur` "
+          "is then unbound, `cur.close()` raises UnboundLocalError and conn.close() never "
+          "runs"),
+    Case("""
+from mysql.connector import pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def load_rows(sql, load):
+    try:
+        conn = cnxpool.get_connection()  # expect: PS102
+        rows = load()
+        cur = conn.cursor()
+        cur.executemany(sql, rows)
+        conn.commit()
+    finally:
+        if conn.is_connected():
+            cur.close()
+        conn.close()
+""", note="load() raising leaves a live connection and `cur` unbound: the guarded "
+          "cur.close() raises before conn.close()"),
+    Case("""
+from mysql.connector import pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def names():
+    conn = cnxpool.get_connection()  # expect: PS102
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT name FROM users")
+        return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+""", note="mysql.connector's cursor() can raise between the checkout and the `try`; the fix "
+          "moves it inside"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("mysql+pymysql://app@db/app", pool_pre_ping=True, pool_recycle=3600)
+
+
+def get_session():
+    session = scoped_session(sessionmaker(bind=engine))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def purge(days):
+    session = get_session().__next__()  # expect: PS102
+    session.execute(text("DELETE FROM events WHERE age > :d"), {"d": days})
+    session.commit()
+""", note="a scoped_session registry drawn from a generator: the generator's finally runs "
+          "at once, and the next query opens a connection nothing closes"),
+    Case("""
+import mysql.connector
+import mysql.connector.pooling
+from flask import Flask, g, jsonify
+
+app = Flask(__name__)
+
+
+class PoolExtension:
+    def __init__(self, app=None):
+        self.pool = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app):
+        app.config.setdefault("DB_POOL_SIZE", 5)
+
+    def create(self):
+        self.pool = mysql.connector.pooling.MySQLConnectionPool(pool_name="web", pool_size=5)
+        return self.pool
+
+    @property
+    def connections(self):
+        if "db_pool" not in g:
+            g.db_pool = self.create()
+        return g.db_pool
+
+
+db = PoolExtension(app)
+
+
+@app.route("/cities")
+def cities():
+    try:
+        conn = db.connections.get_connection()  # expect: PS102
+        cur = conn.cursor(dictionary=True)
+        cur.execute("SELECT name FROM city LIMIT 10")
+        rows = cur.fetchall()
+        conn.close()
+        return jsonify(rows)
+    except mysql.connector.ProgrammingError:
+        return jsonify([]), 500
+""", note="the pool comes from a property of the project's own Flask extension; a failing "
+          "query skips the close()"),
 ]
 
 VALID: list[Case] = [
@@ -1020,4 +1140,158 @@ def loop(ids):
         finally:
             pool.putconn(conn)
 """, note="continue inside try still runs the finally"),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+
+def names():
+    conn = pool.getconn()
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT name FROM users")
+        return [r[0] for r in cur.fetchall()]
+    finally:
+        pool.putconn(conn)
+
+
+def rename(sql, args):
+    try:
+        conn = pool.getconn()
+        cur = conn.cursor()
+        cur.execute(sql, args)
+        conn.commit()
+    finally:
+        cur.close()
+        pool.putconn(conn)
+""", note="psycopg2's cursor() builds the cursor in memory (it raises only on a connection "
+          "already closed): nothing can raise between the checkout and the `try`, and "
+          "`cur` is bound whenever the `finally` has a connection to give back"),
+    Case("""
+import mysql.connector
+
+
+def names(config):
+    conn = mysql.connector.connect(**config)
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT name FROM users")
+        return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+""", note="a direct mysql.connector connection whose cursor() failed its ping is already "
+          "gone on the server: nothing is held"),
+    Case("""
+from mysql.connector import Error, pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def rename(sql, args):
+    conn = cur = None
+    try:
+        conn = cnxpool.get_connection()
+        cur = conn.cursor()
+        cur.execute(sql, args)
+        conn.commit()
+    except Error as err:
+        print(err)
+    finally:
+        if cur is not None:
+            cur.close()
+        if conn is not None:
+            conn.close()
+
+
+def rename_again(sql, args):
+    try:
+        conn = cnxpool.get_connection()
+        cur = conn.cursor()
+        cur.execute(sql, args)
+        conn.commit()
+    finally:
+        if "cur" in locals():
+            cur.close()
+        conn.close()
+""", note="the cursor is bound (to None) before the `try`, or looked up in locals(): the "
+          "close is reached whatever raised"),
+    Case("""
+from mysql.connector import Error, pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def rename(sql):
+    try:
+        conn = cnxpool.get_connection()
+        cur = conn.cursor()
+        cur.execute(sql)
+        conn.commit()
+    except Error as err:
+        print(err)
+    finally:
+        if conn.is_connected():
+            cur.close()
+        conn.close()
+""", note="`cur` is unbound only when cursor()'s ping failed, and then is_connected() "
+          "answers False: the guarded cur.close() is skipped and conn.close() runs"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("mysql+pymysql://app@db/app", pool_pre_ping=True, pool_recycle=3600)
+
+
+def get_session():
+    session = scoped_session(sessionmaker(bind=engine))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def purge(days):
+    session = next(get_session())
+    try:
+        session.execute(text("DELETE FROM events WHERE age > :d"), {"d": days})
+        session.commit()
+    finally:
+        session.remove()
+""", note="a drawn scoped_session registry, removed (closed) in finally"),
+    Case("""
+import mysql.connector.pooling
+from flask import Flask, g, jsonify
+
+app = Flask(__name__)
+
+
+class PoolExtension:
+    def __init__(self, app=None):
+        self.pool = None
+
+    def create(self):
+        self.pool = mysql.connector.pooling.MySQLConnectionPool(pool_name="web", pool_size=5)
+        return self.pool
+
+    @property
+    def connections(self):
+        if "db_pool" not in g:
+            g.db_pool = self.create()
+        return g.db_pool
+
+
+db = PoolExtension(app)
+
+
+@app.route("/cities")
+def cities():
+    conn = db.connections.get_connection()
+    try:
+        cur = conn.cursor(dictionary=True)
+        cur.execute("SELECT name FROM city LIMIT 10")
+        return jsonify(cur.fetchall())
+    finally:
+        conn.close()
+""", note="a pool from the project's Flask extension property, closed in finally"),
 ]
