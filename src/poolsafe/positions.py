@@ -94,10 +94,10 @@ def spans(module: cst.Module, nodes: Iterable[cst.CSTNode],
 
     With `parents` (id(node) -> parent, for every node of the module) and `text`
     (the source the module was parsed from), only the top-level statements that
-    hold a wanted node are rendered: where each starts comes from Python's own
-    parser (`ast`, in C), and is confirmed by comparing the rendered statement
-    with the source at that line; the whole module is rendered when anything does
-    not match."""
+    hold a wanted node are rendered: each starts where its rendering is found in
+    the source when it is found once, else where Python's own parser (`ast`, in C)
+    says, confirmed by comparing the rendered statement with the source at that
+    line; the whole module is rendered when anything does not match."""
     wanted = list(nodes)
     if parents is not None and text is not None:
         partial = _partial_spans(module, wanted, parents, text)
@@ -152,16 +152,24 @@ def _partial_spans(module: cst.Module, wanted: list[cst.CSTNode],
         by_statement.setdefault(index_of[id(cur)], set()).add(id(node))
     if 2 * len(by_statement) > len(module.body):
         return None  # most statements are needed: rendering the module costs less
-    starts = _statement_lines(module, text)
-    if starts is None:
-        return None
     offsets = [0, *(m.end() for m in _LINE_END.finditer(text))]
+    line_at = {offset: n for n, offset in enumerate(offsets, 1)}
+    starts: list[int] | None = None
     out: dict[int, Span] = {}
     for k, ids in by_statement.items():
         state = _TokenSpans(module.default_indent, module.default_newline)
         module.body[k]._codegen(state)
         rendered = "".join(state.tokens)
-        line = starts[k]
+        # the module renders to its source, so a statement whose rendering occurs
+        # once in the source starts there; else Python's parser says where
+        found = text.find(rendered) if rendered else -1
+        line = line_at.get(found, 0) if found >= 0 and text.find(rendered, found + 1) < 0 else 0
+        if not line:
+            if starts is None:
+                starts = _statement_lines(module, text)
+                if starts is None:
+                    return None
+            line = starts[k]
         if not 1 <= line <= len(offsets) or not text.startswith(rendered, offsets[line - 1]):
             return None
         out.update(_resolve(state.spans, state.tokens, ids, line))

@@ -223,6 +223,7 @@ class FunctionFlow:
         self._nodes: dict[int, cst.CSTNode] = {}
         self._uses: dict[int, tuple[tuple[str, cst.CSTNode, str], ...]] = {}
         self._reported_uses: set[int] = set()
+        self._released_memo: dict[int, set[str]] = {}
 
     # the facts below cost a walk each: computed only for functions that need them
     @cached_property
@@ -242,7 +243,21 @@ class FunctionFlow:
 
     @cached_property
     def _released_anywhere(self) -> set[str]:
-        return self.index.released_names(self.func.node.body, self.func)
+        """Names some call of the function's own body releases (`direct_calls` are the
+        calls `ProjectIndex.released_names` walks the body for)."""
+        out: set[str] = set()
+        for call in self.func.direct_calls:
+            out |= self._released_by(call)
+        return out
+
+    def _released_by(self, call: cst.Call) -> set[str]:
+        """`ProjectIndex.released_by_call` for a call of this function, asked once per
+        call (loops and `finally` blocks are interpreted more than once)."""
+        key = id(call)
+        found = self._released_memo.get(key)
+        if found is None:
+            found = self._released_memo[key] = self.index.released_by_call(call, self.func)
+        return found
 
     @cached_property
     def _yield_throws(self) -> bool:
@@ -447,7 +462,8 @@ class FunctionFlow:
             raises = suspends or isinstance(node, cst.Raise | cst.Assert) or any(
                 _may_raise(c) for c in calls)
             shape = _Shape(calls, raises, frozenset(lambda_names),
-                           frozenset(yielded - self._released_anywhere))
+                           frozenset(yielded - self._released_anywhere) if yielded
+                           else frozenset())
             self._shapes[key] = shape
         return shape
 
@@ -474,7 +490,7 @@ class FunctionFlow:
         held = {fact.var: fact for fact in state if isinstance(fact, Held)}
         released: set[str] = set()
         # releases: pool.putconn(conn), release_db_connection(conn), conn.close()
-        for name in self.index.released_by_call(call, self.func):
+        for name in self._released_by(call):
             is_close = (isinstance(f, cst.Attribute) and f.attr.value == "close"
                         and isinstance(f.value, cst.Name) and f.value.value == name)
             if name in held:
@@ -652,7 +668,7 @@ class FunctionFlow:
                     state = state - {fact}
                     del released[name]
                 continue
-            if isinstance(use, cst.Call) and name in self.index.released_by_call(use, self.func):
+            if isinstance(use, cst.Call) and name in self._released_by(use):
                 continue
             if fact.reusable and how == "used":
                 self._nodes[id(use)] = use
@@ -889,7 +905,7 @@ class FunctionFlow:
                     if isinstance(a.value, cst.Name):
                         owner = self.res.owner(a.value)
                         if owner is not None and owner not in closed_here \
-                                and not self.index.released_by_call(cur, self.func):
+                                and not self._released_by(cur):
                             found.add(owner)
             stack.extend((child, closed_here) for child in children(cur))
         return {r for r in found if self._can_abort(r)}
