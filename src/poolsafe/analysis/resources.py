@@ -206,6 +206,14 @@ class FunctionResources:
             return name
         return None
 
+    def owner_of(self, name: str) -> str | None:
+        """`owner` of the plain name `name`."""
+        if name in self.cursors:
+            return self.cursors[name]
+        if self.kind(name) is not None:
+            return name
+        return None
+
     def receiver(self, call: cst.Call) -> tuple[str, str] | None:
         """(resource, method) for `conn.execute(...)`, `cur.fetchall()`,
         `session.query(X).all()`, `conn.cursor().execute(...)`."""
