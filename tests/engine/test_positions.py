@@ -110,3 +110,27 @@ def test_partial_rendering_of_awkward_sources(name: str) -> None:
     source = one * 3 if one.endswith(("\n", "\r")) else (one + "\n") * 2 + one
     assert assert_same(source) > 0
     assert assert_same_partial(source) > 0
+
+
+def test_a_statement_found_once_needs_no_parser_and_repeated_ones_ask_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import poolsafe.positions as positions
+
+    asked: list[int] = []
+    real = positions._statement_lines
+
+    def counted(module: cst.Module, text: str) -> list[int] | None:
+        asked.append(1)
+        return real(module, text)
+
+    monkeypatch.setattr(positions, "_statement_lines", counted)
+    # the same function twice (the second is wanted), a third statement that quotes it
+    one = "def f(x):\n    return x.y()\n"
+    source = f"{one}\n\n{one}\nDOC = '''\n{one}'''\nz = 1\nw = 2\n"
+    assert_same(source)
+    assert assert_same_partial(source) > 0
+    assert asked  # `def f` occurs twice (and once more inside the string): the parser says
+    asked.clear()
+    unique = "def f(x):\n    return x.y()\n\n\ndef g(x):\n    return x\n\n\nz = 1\nw = 2\n"
+    assert assert_same_partial(unique) > 0
+    assert not asked  # every statement's rendering occurs once: found in the text
