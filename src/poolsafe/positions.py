@@ -15,6 +15,7 @@ otherwise. `tests/engine/test_positions.py` compares the two on every fixture fi
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -94,10 +95,10 @@ def spans(module: cst.Module, nodes: Iterable[cst.CSTNode],
 
     With `parents` (id(node) -> parent, for every node of the module) and `text`
     (the source the module was parsed from), only the top-level statements that
-    hold a wanted node are rendered: where each starts comes from Python's own
-    parser (`ast`, in C), and is confirmed by comparing the rendered statement
-    with the source at that line; the whole module is rendered when anything does
-    not match."""
+    hold a wanted node are rendered: each starts where its rendering is found in
+    the source when it is found once, else where Python's own parser (`ast`, in C)
+    says, confirmed by comparing the rendered statement with the source at that
+    line; the whole module is rendered when anything does not match."""
     wanted = list(nodes)
     if parents is not None and text is not None:
         partial = _partial_spans(module, wanted, parents, text)
@@ -152,18 +153,119 @@ def _partial_spans(module: cst.Module, wanted: list[cst.CSTNode],
         by_statement.setdefault(index_of[id(cur)], set()).add(id(node))
     if 2 * len(by_statement) > len(module.body):
         return None  # most statements are needed: rendering the module costs less
-    starts = _statement_lines(module, text)
-    if starts is None:
-        return None
     offsets = [0, *(m.end() for m in _LINE_END.finditer(text))]
+    line_at = {offset: n for n, offset in enumerate(offsets, 1)}
+    node_of = {id(node): node for node in wanted}
+    starts: list[int] | None = None
     out: dict[int, Span] = {}
     for k, ids in by_statement.items():
-        state = _TokenSpans(module.default_indent, module.default_newline)
-        module.body[k]._codegen(state)
+        stmt = module.body[k]
+        lines = _inner_lines(module, stmt, [node_of[key] for key in ids], parents)
+        state: CodegenState = (_TokenSpans(module.default_indent, module.default_newline)
+                               if lines is None else _Plain(module.default_indent,
+                                                            module.default_newline))
+        stmt._codegen(state)
         rendered = "".join(state.tokens)
-        line = starts[k]
+        # the module renders to its source, so a statement whose rendering occurs
+        # once in the source starts there; else Python's parser says where
+        found = text.find(rendered) if rendered else -1
+        line = line_at.get(found, 0) if found >= 0 and text.find(rendered, found + 1) < 0 else 0
+        if not line:
+            if starts is None:
+                starts = _statement_lines(module, text)
+                if starts is None:
+                    return None
+            line = starts[k]
         if not 1 <= line <= len(offsets) or not text.startswith(rendered, offsets[line - 1]):
             return None
+        if lines is not None:
+            inner = _inner_spans(module, lines, rendered, line)
+            if inner is not None:
+                out.update(inner)
+                continue
+            state = _TokenSpans(module.default_indent, module.default_newline)
+            stmt._codegen(state)
+        assert isinstance(state, _TokenSpans)
+        out.update(_resolve(state.spans, state.tokens, ids, line))
+    return out
+
+
+class _Plain(CodegenState):
+    """A codegen state that renders, and records nothing (not even syntactic ranges,
+    which libcst's own state enters a generator-based context manager for)."""
+
+    def record_syntactic_position(  # type: ignore[override]
+            self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
+            end_node: cst.CSTNode | None = None) -> contextlib.nullcontext[None]:
+        return _NOTHING
+
+
+_NOTHING: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+#: a statement line in a top-level statement, the indentation its block renders it
+#: with, and the wanted nodes in it
+_Inner = tuple[cst.SimpleStatementLine, list[str], set[int]]
+
+
+def _inner_lines(module: cst.Module, top: cst.CSTNode, nodes: list[cst.CSTNode],
+                 parents: Mapping[int, cst.CSTNode]) -> list[_Inner] | None:
+    """For wanted `nodes` of the compound top-level statement `top` that each sit
+    in a statement line of one of its blocks: those lines, each with the indentation
+    its blocks give it (the `IndentedBlock`s and `match` statements around it), so
+    that rendering it alone gives its text in the source. None when a wanted node is
+    elsewhere (a header, a one-line block) or `top` is a line itself."""
+    if type(top) is cst.SimpleStatementLine:
+        return None
+    by_line: dict[int, _Inner] = {}
+    for node in nodes:
+        cur: cst.CSTNode | None = node
+        node_line: cst.SimpleStatementLine | None = None
+        while cur is not None and cur is not top:
+            t = type(cur)
+            if t is cst.SimpleStatementLine:
+                assert isinstance(cur, cst.SimpleStatementLine)
+                node_line = cur
+                break
+            if t is cst.SimpleStatementSuite or isinstance(cur, cst.BaseCompoundStatement):
+                return None
+            cur = parents.get(id(cur))
+        if node_line is None:
+            return None
+        entry = by_line.get(id(node_line))
+        if entry is None:
+            indents: list[str] = []
+            up = parents.get(id(node_line))
+            while up is not None and up is not top:
+                if type(up) is cst.IndentedBlock or type(up) is cst.Match:
+                    assert isinstance(up, (cst.IndentedBlock, cst.Match))
+                    indents.append(module.default_indent if up.indent is None else up.indent)
+                up = parents.get(id(up))
+            if up is None:
+                return None
+            indents.reverse()
+            entry = by_line[id(node_line)] = (node_line, indents, set())
+        entry[2].add(id(node))
+    return list(by_line.values())
+
+
+def _inner_spans(module: cst.Module, lines: list[_Inner], top_text: str,
+                 top_line: int) -> dict[int, Span] | None:
+    """The spans of the wanted nodes of each statement line, rendered alone with its
+    indentation and placed where that rendering occurs once in the top-level
+    statement's text (`top_text`, from line `top_line`); None when one does not."""
+    out: dict[int, Span] = {}
+    for node_line, indents, ids in lines:
+        state = _TokenSpans(module.default_indent, module.default_newline)
+        state.indent_tokens = list(indents)
+        node_line._codegen(state)
+        rendered = "".join(state.tokens)
+        at = top_text.find(rendered) if rendered else -1
+        if at < 0 or top_text.find(rendered, at + 1) >= 0:
+            return None
+        before = top_text[at - 1:at]
+        if at and not (before == "\n" or (before == "\r" and top_text[at:at + 1] != "\n")):
+            return None  # a statement line starts a line
+        line = top_line + len(_LINE_END.findall(top_text, 0, at))
         out.update(_resolve(state.spans, state.tokens, ids, line))
     return out
 

@@ -26,7 +26,6 @@ from poolsafe.analysis.cstutil import (
     children,
     dotted_name,
     is_true,
-    iter_calls,
     iter_nodes,
     keyword_arg,
     names_in,
@@ -244,6 +243,7 @@ class FunctionFlow:
         self._nodes: dict[int, cst.CSTNode] = {}
         self._uses: dict[int, tuple[tuple[str, cst.CSTNode, str], ...]] = {}
         self._reported_uses: set[int] = set()
+        self._released_memo: dict[int, set[str]] = {}
 
     # the facts below cost a walk each: computed only for functions that need them
     @cached_property
@@ -270,7 +270,21 @@ class FunctionFlow:
 
     @cached_property
     def _released_anywhere(self) -> set[str]:
-        return self.index.released_names(self.func.node.body, self.func)
+        """Names some call of the function's own body releases (`direct_calls` are the
+        calls `ProjectIndex.released_names` walks the body for)."""
+        out: set[str] = set()
+        for call in self.func.direct_calls:
+            out |= self._released_by(call)
+        return out
+
+    def _released_by(self, call: cst.Call) -> set[str]:
+        """`ProjectIndex.released_by_call` for a call of this function, asked once per
+        call (loops and `finally` blocks are interpreted more than once)."""
+        key = id(call)
+        found = self._released_memo.get(key)
+        if found is None:
+            found = self._released_memo[key] = self.index.released_by_call(call, self.func)
+        return found
 
     @cached_property
     def _yield_throws(self) -> bool:
@@ -460,18 +474,32 @@ class FunctionFlow:
             suspends = False
             lambda_names: set[str] = set()
             yielded: set[str] = set()
-            for sub in iter_nodes(node):
+            # one walk for what `iter_nodes` and `iter_calls` would give: the nodes
+            # outside nested scopes, and the calls in evaluation order (arguments first)
+            calls: list[cst.Call] = []
+            stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
+            while stack:
+                sub, done = stack.pop()
+                if done:
+                    calls.append(sub)  # type: ignore[arg-type]  # pushed done only when a Call
+                    continue
                 t = type(sub)  # exact types: isinstance on libcst's ABCs is slow here
-                if t is cst.Await:
-                    suspends = True
-                elif t is cst.Lambda:
+                if t is cst.Lambda:
                     lambda_names |= names_in(sub)
+                if t in _SCOPE_NODE_TYPES and sub is not node:
+                    continue
+                if t is cst.Call:
+                    stack.append((sub, True))
+                elif t is cst.Await:
+                    suspends = True
                 elif t is cst.Yield:
                     assert isinstance(sub, cst.Yield)
                     suspends = suspends or self._yield_throws
                     if isinstance(sub.value, cst.BaseExpression):
                         yielded |= escaping_names(sub.value)
-            calls = tuple(iter_calls(node))
+                below = children(sub)
+                below.reverse()
+                stack.extend((child, False) for child in below)
             raising = [c for c in calls if self._call_may_raise(c)]
             raises = suspends or isinstance(node, cst.Raise | cst.Assert) or bool(raising)
             pings: frozenset[str] = frozenset()
@@ -482,8 +510,9 @@ class FunctionFlow:
             loads: frozenset[str] = frozenset()
             if self._unbound_candidates:
                 loads = certain_loads(node) & self._unbound_candidates
-            shape = _Shape(calls, raises, frozenset(lambda_names),
-                           frozenset(yielded - self._released_anywhere), pings, loads)
+            shape = _Shape(tuple(calls), raises, frozenset(lambda_names),
+                           frozenset(yielded - self._released_anywhere) if yielded
+                           else frozenset(), pings, loads)
             self._shapes[key] = shape
         return shape
 
@@ -545,7 +574,7 @@ class FunctionFlow:
         held = {fact.var: fact for fact in state if isinstance(fact, Held)}
         released: set[str] = set()
         # releases: pool.putconn(conn), release_db_connection(conn), conn.close()
-        for name in self.index.released_by_call(call, self.func):
+        for name in self._released_by(call):
             is_close = (isinstance(f, cst.Attribute) and f.attr.value == "close"
                         and isinstance(f.value, cst.Name) and f.value.value == name)
             if name in held:
@@ -586,7 +615,7 @@ class FunctionFlow:
                 state = self._db_work(state, resource)
         # a connection passed to a function is used by it (or rolled back by it)
         for name in arg_names:
-            owner = self.res.owner(cst.Name(name))
+            owner = self.res.owner_of(name)
             if owner is None:
                 continue
             if self._rolls_back_argument(call, name):
@@ -723,7 +752,7 @@ class FunctionFlow:
                     state = state - {fact}
                     del released[name]
                 continue
-            if isinstance(use, cst.Call) and name in self.index.released_by_call(use, self.func):
+            if isinstance(use, cst.Call) and name in self._released_by(use):
                 continue
             if fact.reusable and how == "used":
                 self._nodes[id(use)] = use
@@ -957,13 +986,16 @@ class FunctionFlow:
         stack: list[tuple[cst.CSTNode, frozenset[str]]] = [(stmts, frozenset())]
         while stack:
             cur, closed_here = stack.pop()
-            if isinstance(cur, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            t = type(cur)  # exact types: libcst's node classes are final
+            if t in _SCOPE_NODE_TYPES:
                 continue
-            if isinstance(cur, cst.With):
+            if t is cst.With:
+                assert isinstance(cur, cst.With)
                 if self._is_transactional_with(cur):
                     continue
                 closed_here = closed_here | self._closed_by_with(cur)
-            if isinstance(cur, cst.Call):
+            elif t is cst.Call:
+                assert isinstance(cur, cst.Call)
                 target = self.res.receiver(cur)
                 if target is not None and target[1] not in NON_WORK_METHODS \
                         and not self._only_queues(*target) and target[0] not in closed_here:
@@ -972,7 +1004,7 @@ class FunctionFlow:
                     if isinstance(a.value, cst.Name):
                         owner = self.res.owner(a.value)
                         if owner is not None and owner not in closed_here \
-                                and not self.index.released_by_call(cur, self.func):
+                                and not self._released_by(cur):
                             found.add(owner)
             stack.extend((child, closed_here) for child in children(cur))
         return {r for r in found if self._can_abort(r)}
@@ -1202,21 +1234,38 @@ def _drop_aborted(state: State, resource: str) -> State:
 
 
 def _is_constructor(func: cst.BaseExpression) -> bool:
-    name = dotted_name(func)
-    if name is None:
+    """A dotted name whose last part is capitalised: `Thing(...)`, `mod.Thing(...)`."""
+    if type(func) is cst.Attribute:
+        assert isinstance(func, cst.Attribute)
+        last = func.attr.value
+    elif type(func) is cst.Name:
+        assert isinstance(func, cst.Name)
+        last = func.value
+    else:
         return False
-    last = name.rsplit(".", 1)[-1]
-    return last[:1].isupper()
+    return last[:1].isupper() and dotted_name(func) is not None
 
 
 def _is_rollback_sql(call: cst.Call) -> bool:
     args = positional_args(call)
     if not args:
         return False
-    text = string_value(args[0])
+    text = _sql_text(args[0])
     if text is None and isinstance(args[0], cst.Call) and positional_args(args[0]):
-        text = string_value(positional_args(args[0])[0])  # text("ROLLBACK")
+        text = _sql_text(positional_args(args[0])[0])  # text("ROLLBACK")
     return text is not None and text.strip().upper().startswith("ROLLBACK")
+
+
+def _sql_text(node: cst.BaseExpression) -> str | None:
+    """`string_value`, except for a literal that cannot read "rollback": one spelt in
+    ASCII without escapes, and without that word (evaluating each SQL literal of a
+    function costs more than the rest of its analysis)."""
+    if type(node) is cst.SimpleString:
+        assert isinstance(node, cst.SimpleString)
+        raw = node.value
+        if raw.isascii() and "\\" not in raw and "rollback" not in raw.lower():
+            return ""
+    return string_value(node)
 
 
 def escaping_names(expr: cst.BaseExpression, *, through_calls: bool = False) -> set[str]:
@@ -1330,6 +1379,10 @@ def _is_pytest_fixture(index: ProjectIndex, func: FunctionInfo) -> bool:
                 "pytest", "pytest_asyncio") and value.qualname.endswith(".fixture"):
             return True
     return False
+
+
+#: nested scopes, by exact type (`_shape` and `_db_work_in` do not enter them)
+_SCOPE_NODE_TYPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
 def analyse_function(index: ProjectIndex, func: FunctionInfo) -> FlowResult:

@@ -117,10 +117,15 @@ class FunctionResources:
         return self._autocommit_names()
 
     def _autocommit_names(self) -> set[str]:
-        out = autocommit_targets(self.func.node.body)
+        # what `autocommit_targets` looks for is spelt in the source: the name or the
+        # keyword `autocommit`, or the keyword or method of an `isolation_level`
+        source = self.module.source
+        out = (autocommit_targets(self.func.node.body)
+               if "autocommit" in source or "isolation_level" in source else set())
         # an acquisition with autocommit=True: `conn = psycopg.connect(..., autocommit=True)`,
         # or through keyword arguments: `args["autocommit"] = True; connect(dsn, **args)`
-        autocommit_dicts = self._autocommit_dicts()
+        # (the dicts matter only to a call that unpacks one)
+        autocommit_dicts: set[str] | None = None
         for name, values in self.func.locals.items():
             for v in values:
                 bound = v.item if isinstance(v, WithBinding) else v
@@ -128,9 +133,12 @@ class FunctionResources:
                     inner = bound.expression if isinstance(bound, cst.Await) else bound
                     if isinstance(inner, cst.Call):
                         ac = keyword_arg(inner, "autocommit")
+                        unpacked = [a.value.value for a in inner.args
+                                    if a.star == "**" and isinstance(a.value, cst.Name)]
+                        if unpacked and autocommit_dicts is None:
+                            autocommit_dicts = self._autocommit_dicts()
                         if (isinstance(ac, cst.Name) and ac.value == "True") or any(
-                                a.star == "**" and isinstance(a.value, cst.Name)
-                                and a.value.value in autocommit_dicts for a in inner.args):
+                                n in (autocommit_dicts or ()) for n in unpacked):
                             out.add(name)
                         else:
                             # from an autocommit engine, pool or session factory
@@ -192,6 +200,14 @@ class FunctionResources:
         name = dotted_name(expr)
         if name is None:
             return None
+        if name in self.cursors:
+            return self.cursors[name]
+        if self.kind(name) is not None:
+            return name
+        return None
+
+    def owner_of(self, name: str) -> str | None:
+        """`owner` of the plain name `name`."""
         if name in self.cursors:
             return self.cursors[name]
         if self.kind(name) is not None:

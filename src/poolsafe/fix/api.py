@@ -12,12 +12,31 @@ or change behaviour beyond the leak itself is unsafe and is applied only with
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
 import libcst as cst
 
 Replacement: TypeAlias = "cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]"
+
+
+#: set while `check` asks a fixer only whether it would fix a finding, and how safely
+_CHECK_ONLY: ContextVar[bool] = ContextVar("poolsafe_fix_check_only", default=False)
+
+
+@contextmanager
+def check_only() -> Iterator[None]:
+    """Plans made inside are `FixPlan.check_only`: the fixer takes every decision that
+    makes a fix possible, impossible or unsafe, and skips building the replacement
+    statements that only `fix` applies (`Rule.fix_safety`)."""
+    token = _CHECK_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CHECK_ONLY.reset(token)
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,9 @@ class FixPlan:
     #: plans for other modules that must be applied together with this one, or not at
     #: all (each with its `path`): a helper's callers in other modules
     companions: list[FixPlan] = field(default_factory=list)
+    #: made under `check_only()`: its outcome (a plan, safe or not, or `Unfixable`)
+    #: is the full plan's, but the edits that only `fix` applies may be left out
+    check_only: bool = field(default_factory=_CHECK_ONLY.get)
 
     def replace(self, node: cst.CSTNode, new: Replacement) -> None:
         self.replacements[id(node)] = (node, new)

@@ -127,6 +127,28 @@ def parse_line(module: cst.Module, code: str) -> cst.SimpleStatementLine:
     return stmt
 
 
+#: (code, encoding, indent, newline) -> whether `parse_line` accepts it
+_LINE_PARSES: dict[tuple[str, str, str, str], bool] = {}
+
+
+def check_line(module: cst.Module, code: str) -> None:
+    """Raise where `parse_line(module, code)` would (a plan made `check_only` builds no
+    statement, but fails as the full plan does); remembered per text."""
+    key = (code, module.encoding, module.default_indent, module.default_newline)
+    ok = _LINE_PARSES.get(key)
+    if ok is None:
+        try:
+            parse_line(module, code)
+            ok = True
+        except Exception:
+            ok = False
+        if len(_LINE_PARSES) > 4096:
+            _LINE_PARSES.clear()
+        _LINE_PARSES[key] = ok
+    if not ok:
+        raise ValueError(f"not a statement: {code!r}")
+
+
 def parse_expr(module: cst.Module, code: str) -> cst.BaseExpression:
     return cst.parse_expression(code, config=module.config_for_parsing)
 
@@ -347,15 +369,12 @@ def _release_written(module: cst.Module, region: Region, var: str) -> Release | 
     `release_db_connection(conn)`): the user's own release, which keeps what it
     does (returning to the pool, not closing) and names the pool as the caller can."""
     texts: set[str] = set()
-    for stmt in region.stmts:
-        for node in iter_nodes(stmt):
-            if id(node) not in region.removals or not isinstance(node, cst.Expr):
-                continue
-            call, _ = strip_await(node.value)
-            if not isinstance(call, cst.Call) or not any(
-                    isinstance(a.value, cst.Name) and a.value.value == var for a in call.args):
-                return None
-            texts.add(module.code_for_node(node.value))
+    for node in region.removed:  # (each in `region.stmts`, outside nested scopes)
+        call, _ = strip_await(node.value)
+        if not isinstance(call, cst.Call) or not any(
+                isinstance(a.value, cst.Name) and a.value.value == var for a in call.args):
+            return None
+        texts.add(module.code_for_node(node.value))
     if len(texts) != 1:
         return None
     text = texts.pop()
@@ -370,12 +389,21 @@ def _target_names(target: cst.CSTNode) -> set[str]:
         target, cst.Attribute | cst.Subscript) else set()
 
 
+#: the node types `escape_reason` looks at
+_ESCAPE_TYPES = frozenset({
+    cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.Return, cst.Global, cst.Nonlocal, cst.Del,
+    cst.Assign, cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor, cst.AsName,
+    cst.Call})
+
+
 def escape_reason(stmts: list[cst.BaseStatement], var: str,
                   skip: frozenset[int] = frozenset()) -> str | None:
     """Why the checkout in `var` cannot be wrapped here: it is returned, stored, rebound
     or captured inside `stmts` (None when it stays local)."""
     for stmt in stmts:
         for node in iter_nodes(stmt, into_functions=True):
+            if type(node) not in _ESCAPE_TYPES:  # (exact types: libcst's are final)
+                continue
             if isinstance(node, _SCOPES) and node is not stmt and any(
                     isinstance(n, cst.Name) and n.value == var
                     for n in iter_nodes(node, into_functions=True)):
@@ -473,6 +501,7 @@ class Region:
     start: int  # index of the acquiring statement in block.body
     stmts: list[cst.BaseStatement]  # the statements wrapped (original nodes)
     removals: set[int] = field(default_factory=set)  # id() of small statements to drop
+    removed: list[cst.Expr] = field(default_factory=list)  # ... and the statements
     moved_comments: list[cst.SimpleStatementLine] = field(default_factory=list)
     #: guards right after the checkout that leave when it is None (`if not conn:
     #: return`): they stay before the `try`, whose `finally` must not see a None
@@ -614,7 +643,9 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
                 break
             if isinstance(anc, _LOOPS):
                 return Unfixable(code, f"`{var}` is released inside a loop")
-        result.removals.add(id(small))
+        if id(small) not in result.removals:
+            result.removals.add(id(small))
+            result.removed.append(small)
         line = statement_line(call, parents)
         if line is not None and comments_of(line):
             result.moved_comments.append(line)
@@ -702,6 +733,9 @@ def _small_of(call: cst.Call, parents: dict[int, cst.CSTNode]) -> cst.Expr | Non
     return parent if isinstance(parent, cst.Expr) else None
 
 
+_COMMENTS_DROPPED = "the comments on all but one moved release are dropped"
+
+
 def release_line(module: cst.Module, release_code: str, region: Region,
                  plan: FixPlan) -> cst.SimpleStatementLine:
     """The `finally` statement, carrying the comments of the release it replaces."""
@@ -712,7 +746,7 @@ def release_line(module: cst.Module, release_code: str, region: Region,
             leading_lines=[e for e in first.leading_lines if e.comment is not None],
             trailing_whitespace=first.trailing_whitespace)
         if len(region.moved_comments) > 1:
-            plan.mark_unsafe("the comments on all but one moved release are dropped")
+            plan.mark_unsafe(_COMMENTS_DROPPED)
     return line
 
 
@@ -720,6 +754,11 @@ def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: st
              swaps: dict[int, cst.BaseSmallStatement] | None = None) -> None:
     """`try: <region> finally: <release>`; a region that is a single `try` without a
     `finally` gets the `finally` added instead of a second `try`."""
+    if plan.check_only:  # what `release_line` decides; nothing is built
+        check_line(module, release_code)
+        if len(region.moved_comments) > 1:
+            plan.mark_unsafe(_COMMENTS_DROPPED)
+        return
     final = release_line(module, release_code, region, plan)
     finally_ = cst.Finally(body=cst.IndentedBlock(body=[final]))
     stmts = region.stmts
@@ -754,13 +793,20 @@ def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: st
     _replace_region(plan, region, new)
 
 
+_COMMENT_DROPPED = "a comment on a removed release is dropped"
+
+
 def wrap_with(module: cst.Module, plan: FixPlan, region: Region, acquire: cst.SimpleStatementLine,
               var: str, call: cst.Call, is_async: bool,
               swaps: dict[int, cst.BaseSmallStatement] | None = None) -> None:
     """`with <call> as var: <region>` in place of the acquiring statement."""
+    if plan.check_only:  # the decision below; nothing is built
+        if region.moved_comments:
+            plan.mark_unsafe(_COMMENT_DROPPED)
+        return
     body = non_empty(rewrite(region.stmts, region.removals, swaps), module)
     if region.moved_comments:
-        plan.mark_unsafe("a comment on a removed release is dropped")
+        plan.mark_unsafe(_COMMENT_DROPPED)
     new = cst.With(
         items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(var)))],
         body=cst.IndentedBlock(body=body, header=acquire.trailing_whitespace),

@@ -88,6 +88,14 @@ class Rule:
         when only `--unsafe-fixes` does (a hidden fix), None when nothing does."""
         if not self.fixable:
             return None
+        from poolsafe.fix.api import check_only
+
+        with check_only():  # the fixer's decisions, without building the edits
+            return self.plan_safety(ctx, finding)
+
+    def plan_safety(self, ctx: FileContext, finding: RawFinding) -> str | None:
+        """`fix_safety`'s answer from whatever plan `fix` makes in the current mode (the
+        full plan outside `check_only()`)."""
         from poolsafe.fix.api import FixPlan
 
         try:

@@ -468,7 +468,7 @@ def _guarded_closes(func: FunctionInfo, var: str) -> list[cst.If]:
     """The `if var.is_connected(): ... var.close()` statements (no `else`) directly in a
     `finally`: the only release, skipped for a connection that died."""
     found: list[cst.If] = []
-    for node in iter_nodes(func.node.body):
+    for node in func.tries:  # (the `try` statements `iter_nodes(func.node.body)` meets)
         if not isinstance(node, cst.Try) or node.finalbody is None:
             continue
         for stmt in node.finalbody.body.body:
