@@ -34,6 +34,10 @@ from collections import Counter
 from pathlib import Path
 
 LEAK_RULES = os.environ.get("POOLSAFE_LEAK_RULES", "PS101,PS102,PS103,PS104,PS105,PS106")
+# `python -m` would put the checkout first on sys.path, where a module named like the
+# standard library's (a repository's own `threading.py`) shadows it and poolsafe fails
+# to start: keep the current directory off sys.path (Python 3.11+; ignored before).
+_ENV = {**os.environ, "PYTHONSAFEPATH": "1"}
 _COUNTS = re.compile(r"(Fixed|Would fix|Left) (\d+) findings? ?(?:\(([^)]*)\))?")
 
 
@@ -65,7 +69,8 @@ def prefilter(corpus: Path) -> int:
 
 def _fix(repo: Path, *extra: str) -> tuple[Counter[str], Counter[str], str]:
     run = subprocess.run([sys.executable, "-m", "poolsafe", "fix", "--isolated", "--select",
-                          LEAK_RULES, *extra, "."], cwd=repo, capture_output=True, text=True)
+                          LEAK_RULES, *extra, "."], cwd=repo, capture_output=True, text=True,
+                         env=_ENV)
     fixed: Counter[str] = Counter()
     left: Counter[str] = Counter()
     for verb, _n, codes in _COUNTS.findall(run.stderr):
@@ -82,7 +87,7 @@ def _counts(repo: Path) -> Counter[str]:
 
     run = subprocess.run([sys.executable, "-m", "poolsafe", "check", "--isolated", "--no-cache",
                           "--select", LEAK_RULES, "--format", "json", "--exit-zero", "."],
-                         cwd=repo, capture_output=True, text=True)
+                         cwd=repo, capture_output=True, text=True, env=_ENV)
     try:
         return Counter(str(f["code"]) for f in json.loads(run.stdout)["findings"])
     except (ValueError, KeyError):
@@ -230,7 +235,7 @@ def _check(repo: Path) -> list[dict[str, object]]:
 
     run = subprocess.run([sys.executable, "-m", "poolsafe", "check", "--isolated", "--no-cache",
                           "--format", "json", "--exit-zero", "."],
-                         cwd=repo, capture_output=True, text=True)
+                         cwd=repo, capture_output=True, text=True, env=_ENV)
     if run.returncode != 0:
         print(f"{repo.name}: poolsafe check failed: {run.stderr.strip()[:400]}")
         return []

@@ -33,9 +33,9 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
-from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
+from poolsafe.analysis.project_facts import request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import Connection, External, ManagedContext
@@ -293,8 +293,10 @@ class FunctionFlow:
 
     @cached_property
     def _framework_closes_session(self) -> bool:
-        """The web framework closes the request's session (Flask teardown, FastAPI Depends)."""
-        return route_framework(self.index, self.func) is not None
+        """The web framework closes the request's session (Flask teardown, FastAPI Depends):
+        the function handles requests, by a route decorator or as the HTTP-method method
+        of a class-based view (Flask's `MethodView`, Django's `View`)."""
+        return request_handler(self.index, self.func) is not None
 
     def relevant(self) -> bool:
         """Whether this function can hold a checkout or swallow a database error: some

@@ -16,6 +16,8 @@ import libcst as cst
 from poolsafe.analysis.cstutil import (
     call_name,
     dotted_name,
+    iter_calls,
+    iter_nodes,
     keyword_arg,
     positional_args,
     string_value,
@@ -344,9 +346,15 @@ def is_test_module(module: ModuleInfo) -> bool:
             or any(p in {"tests", "test"} for p in parts[:-1]))
 
 
-def is_cli_entry(index: ProjectIndex, func: FunctionInfo) -> bool:
+#: how many once-run callers up `is_cli_entry` follows (`__main__` -> main() -> init_db())
+_MAX_ONCE_DEPTH = 3
+
+
+def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:
     """A click/typer command, or a function called only from module-level code
-    (`if __name__ == "__main__": main()`): it runs once per process."""
+    (`if __name__ == "__main__": main()`) or only from such functions: it runs once
+    per process. A call inside a loop (`while True: backup()` at module level, or a
+    loop in `main()`) runs many times, so its callee is not one-shot."""
     for deco in func.node.decorators:
         target = decorator_target(deco)
         qual = external_name(index, target, func.module, None)
@@ -363,7 +371,28 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo) -> bool:
     if func.parent is not None or func.cls is not None:
         return False
     sites = facts(index).callers(func)
-    return bool(sites) and all(s.func is None for s in sites)
+    return bool(sites) and all(
+        not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
+            index, s.func, depth + 1)))
+        for s in sites)
+
+
+def _in_loop(site: CallSite) -> bool:
+    """The call runs in the body of a `for`/`while` loop or a comprehension of its
+    scope (the function, or the module for module-level code)."""
+    scope: cst.CSTNode = site.func.node.body if site.func is not None else site.module.tree
+    for node in iter_nodes(scope):
+        if isinstance(node, (cst.For, cst.While)):
+            repeated: list[cst.CSTNode] = [node.body]
+        elif isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            repeated = [node.elt]
+        elif isinstance(node, cst.DictComp):
+            repeated = [node.key, node.value]
+        else:
+            continue
+        if any(c is site.call for part in repeated for c in iter_calls(part)):
+            return True
+    return False
 
 
 def _startup_handler(func: FunctionInfo) -> bool:

@@ -385,6 +385,13 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             is_pool=True,
         ),
         ObjectType(
+            # Flask-MySQL: `MySQL().connect()` is a new pymysql connection per call
+            # (its `get_db()` is the app context's, closed at teardown: not listed)
+            key="flaskext.mysql",
+            label="Flask-MySQL extension",
+            acquire_methods={"connect": "pymysql"},
+        ),
+        ObjectType(
             key="sqlalchemy.pool",
             label="SQLAlchemy pool",
             acquire_methods={"connect": "sqlalchemy-pool"},
@@ -470,6 +477,7 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("sqlalchemy", "scoped_session"): "sqlalchemy.scoped_session",
     ("sqlalchemy", "async_scoped_session"): "sqlalchemy.scoped_session",
     ("flask_sqlalchemy", "SQLAlchemy"): "flask_sqlalchemy",
+    ("flaskext.mysql", "MySQL"): "flaskext.mysql",
 }
 
 

@@ -26,7 +26,11 @@ class ExceptWithoutRollback(Rule):
     connection or session, and swallows it without `rollback()` (or
     `ROLLBACK TO SAVEPOINT`), re-raising, or releasing the connection, when
     the connection is then used again, committed by a transaction block, or
-    handed back to a caller that owns it.
+    handed back to a caller that owns it. A request handler's caller is the web
+    framework, which ends the request's session (Flask teardown, a FastAPI
+    dependency): a route, or the HTTP-method method of a class-based view
+    (Flask's `MethodView`, Django's `View`), that swallows an error on the
+    request's session is not reported for handing it back.
 
     Handlers that only catch non-database errors (`KeyError`, `ValueError`, and
     the errors a client raises while reading a result that the database returned

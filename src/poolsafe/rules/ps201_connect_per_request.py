@@ -25,8 +25,9 @@ class ConnectPerRequest(Rule):
     """
     ## What it does
     Flags a raw driver connection (`psycopg2.connect`, `psycopg.connect`,
-    `pymysql.connect`, `mysql.connector.connect`, `asyncpg.connect`) opened inside
-    a request handler, or inside a function that only request handlers call.
+    `pymysql.connect`, `mysql.connector.connect`, `asyncpg.connect`, and wrappers
+    that call one each time, such as Flask-MySQL's `MySQL().connect()`) opened
+    inside a request handler, or inside a function that only request handlers call.
 
     Request handlers are FastAPI and Flask routes (decorators of a `FastAPI`,
     `APIRouter`, `Flask` or `Blueprint` instance), the HTTP-method methods of a

@@ -29,8 +29,9 @@ class EnginePerCall(Rule):
     `app.engine = ...`) or a container that outlives the function, nor kept by a
     caching decorator (`functools.lru_cache`, `functools.cache`,
     `cached_property`). Names derived from the engine (`Session =
-    sessionmaker(bind=engine)`) carry it: returning the sessionmaker keeps the
-    engine alive.
+    sessionmaker(bind=engine)`) carry it: returning the sessionmaker, or a
+    session made from it (`return sessionmaker(engine)()`), keeps the engine
+    alive.
 
     Returning the engine is not keeping it: a factory that returns a new engine
     (`def get_engine(): return create_engine(url)`) is reported when a function that
@@ -43,7 +44,10 @@ class EnginePerCall(Rule):
 
     Functions that run once per process are not reported: a click/typer
     command, or a function called only from module-level code (`main()` under
-    `if __name__ == "__main__":`, Alembic's `run_migrations_online()`).
+    `if __name__ == "__main__":`, Alembic's `run_migrations_online()`) or only
+    from such functions (`init_db()` called by `main()`). A call inside a loop
+    (`while True: backup()` at module level, a `for` in `main()`) runs many
+    times: its callee is reported.
     Generator functions (a FastAPI lifespan, a pytest fixture) keep the engine
     across their `yield` and are not reported either, unless they run per request:
     a `Depends()` dependency, or a generator a function draws one value from
@@ -152,7 +156,9 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
         if not per_request_dependency and _runs_once_or_keeps(index, caller):
             continue
         route = _escapes(index, site.module, caller, site.call)
-        if route is None:
+        # what a per-request dependency yields (a session bound to the engine) is
+        # dropped with the request, not kept by a caller
+        if route is None or (route == _RETURNED and per_request_dependency):
             return site
         if route == _RETURNED:
             found = _per_call_caller(index, caller, seen, depth + 1)
@@ -210,8 +216,12 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                        for el in expr.elements)
         if isinstance(expr, cst.Call):
             f = expr.func
+            # an argument or the receiver keeps the engine, or the callee does: calling
+            # a sessionmaker bound to it (`Session()`, `sessionmaker(bind=engine)()`)
+            # makes a session that keeps it too
             if any(holds(a.value) for a in expr.args) or (
-                    isinstance(f, cst.Attribute) and holds(f.value)):
+                    isinstance(f, cst.Attribute) and holds(f.value)) or (
+                    isinstance(f, (cst.Name, cst.Call)) and holds(f)):
                 kept = index.evaluate(expr, module, func)
                 return isinstance(kept, (LibraryObject, Instance, Connection, ExternalInstance))
         return False

@@ -191,6 +191,20 @@ def add_tag(tag):
     return True
 """, note="Flask-SQLAlchemy's db.session"),
     Case("""
+from flask_sqlalchemy import SQLAlchemy
+db = SQLAlchemy()
+
+class TaskService:
+    def post(self, task):
+        try:
+            db.session.add(task)
+            db.session.commit()
+            return True
+        except Exception:  # expect: PS103
+            return False
+""", note="a method named like an HTTP verb outside a view class: its caller gets the "
+          "session back in a failed transaction"),
+    Case("""
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.exc import IntegrityError
 
@@ -482,6 +496,25 @@ def register():
         return "email already registered", 409
     return "created", 201
 """, note="a Flask view: the request's session is removed (rolled back) at teardown"),
+    Case("""
+from flask import Flask, jsonify
+from flask.views import MethodView
+from flask_sqlalchemy import SQLAlchemy
+app = Flask(__name__)
+db = SQLAlchemy(app)
+
+class TaskView(MethodView):
+    def post(self):
+        try:
+            db.session.add(object())
+            db.session.commit()
+            return jsonify({"ok": True})
+        except Exception:
+            return jsonify({"ok": False})
+
+app.add_url_rule("/tasks", view_func=TaskView.as_view("tasks"))
+""", note="a class-based view's HTTP method handles the request like a route: the "
+          "session is removed at teardown"),
     Case("""
 import psycopg2
 conn = psycopg2.connect("dbname=app")

@@ -157,9 +157,41 @@ from rest_framework.views import APIView
 class BaseView(APIView):
     pass
 """}, note="a DRF view through a project base class"),
+    Case("""
+from flask import Flask, jsonify
+from flaskext.mysql import MySQL
+
+app = Flask(__name__)
+mysql = MySQL()
+mysql.init_app(app)
+
+@app.route("/students")
+def students():
+    conn = mysql.connect()  # expect: PS201
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT id, name FROM student")
+        return jsonify(cur.fetchall())
+    finally:
+        conn.close()
+""", note="Flask-MySQL's connect() opens a new pymysql connection on every call"),
 ]
 
 VALID: list[Case] = [
+    Case("""
+from flask import Flask, jsonify
+from flaskext.mysql import MySQL
+
+app = Flask(__name__)
+mysql = MySQL()
+mysql.init_app(app)
+
+@app.route("/students")
+def students():
+    cur = mysql.get_db().cursor()
+    cur.execute("SELECT id, name FROM student")
+    return jsonify(cur.fetchall())
+""", note="Flask-MySQL's get_db() is the app context's connection, closed at teardown"),
     Case("""
 import psycopg2
 

@@ -174,9 +174,103 @@ def rows(sql, results):
     with engine.connect() as conn:
         results.extend(conn.exec_driver_sql(sql).fetchall())
 """, note="storing query results in a list is not storing the engine"),
+    Case("""
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+app = Flask(__name__)
+
+def new_session():
+    engine = create_engine("postgresql://app@db/app")  # expect: PS202
+    return sessionmaker(engine, expire_on_commit=False)()
+
+@app.route("/count")
+def count():
+    session = new_session()
+    try:
+        return {"n": session.execute(text("SELECT count(*) FROM t")).scalar()}
+    finally:
+        session.close()
+""", note="the returned session keeps the engine, and a route drops it after each request"),
+    Case("""
+import time
+from sqlalchemy import create_engine, text
+
+def backup():
+    engine = create_engine("mysql+pymysql://app@db/app")  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text("FLUSH TABLES"))
+
+while True:
+    backup()
+    time.sleep(3600)
+""", note="called only from module-level code, but inside a loop: it runs many times"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+def count(url):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM t")).scalar()
+
+def main(urls):
+    for url in urls:
+        print(count(url))
+
+if __name__ == "__main__":
+    main(["postgresql://app@db/a", "postgresql://app@db/b"])
+""", note="main() runs once, but calls the factory in a loop"),
 ]
 
 VALID: list[Case] = [
+    Case("""
+from sqlalchemy import create_engine, text
+
+def init_db():
+    engine = create_engine("postgresql://app@db/app")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS t (id int)"))
+
+def main():
+    init_db()
+    print("ready")
+
+if __name__ == "__main__":
+    main()
+""", note="called only from main(), which runs once per process"),
+    Case("""
+import click
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+def new_session():
+    engine = create_engine("postgresql://app@db/app")
+    return sessionmaker(engine, expire_on_commit=False)()
+
+@click.command()
+def report():
+    session = new_session()
+    try:
+        session.execute("SELECT 1")
+    finally:
+        session.close()
+""", note="a session made from a per-call sessionmaker carries its engine to the caller, "
+          "a command that runs once per process"),
+    Case("""
+import click
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+def new_session(url):
+    Session = sessionmaker(bind=create_engine(url))
+    return Session()
+
+@click.command()
+def report():
+    with new_session("postgresql://app@db/app") as session:
+        session.execute("SELECT 1")
+""", note="calling a sessionmaker name bound to the engine also carries it"),
     Case("""
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
