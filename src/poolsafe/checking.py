@@ -19,7 +19,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo, collect_module
 from poolsafe.discovery import SourceFile
 from poolsafe.fix.edits import parent_map
-from poolsafe.gc_scope import keep_new_objects
+from poolsafe.gc_scope import keep_new_objects, release_dropped
 from poolsafe.lazy_index import LazyIndex
 from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions
@@ -286,6 +286,16 @@ def scan_sources(files: dict[str, str], options: ScanOptions | None = None) -> S
     result.findings.sort(key=Finding.sort_key)
     return result
 
+#: source bytes one index parses before the next file's check starts a fresh index
+#: (see `check_selected`): a parsed module takes some 40 times its source in
+#: memory, so an index stays near 20 MB however many files a share has ...
+EPOCH_BYTES = 500_000
+#: ... or this many times the most that one check parsed, if that is more: a fresh
+#: index parses again what checks read in common (the project's wrappers, the
+#: modules a project-wide fact reads), which must stay a small part of the parsing
+EPOCH_GROWTH = 4
+
+
 def check_selected(project: ProjectScope, options: ScanOptions, selected: list[int],
                    def_names: frozenset[str], to_check: set[str],
                    files_by_name: dict[str, list[str]],
@@ -297,63 +307,93 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
     findings, the errors (parse errors included) and the module names looked up.
     `known_matches` are pattern matches over the selected files known to hold for
     this tree (see `LazyIndex`); `database` (indexes, default: `selected`) are the
-    selected files that can make a connection (`select(database_only=True)`)."""
+    selected files that can make a connection (`select(database_only=True)`).
+
+    The index and its parsed modules are dropped, and a fresh index begun, once the
+    files it parsed add up to `EPOCH_BYTES` of source (or `EPOCH_GROWTH` times the
+    most one check parsed, if more): its memos are keyed by the identity of the
+    trees, so they go together, and a share's memory stays bounded however many
+    files it checks. A fresh index gives
+    the same findings (each file's findings depend on the project, not on what an
+    index parsed before: the same holds for the shares of `--jobs`); what it costs
+    is parsing again what every check reads (a project's wrappers), once an index."""
     files, datas = project.files, project.datas
     paths = [str(f.path) for f in files]
     by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
     chosen = sorted(selected)
     reported = project.reported
-
-    #: every file parsed so far, by path: the module the index hands out for a path
-    #: is the one that path's findings are computed on
-    parsed_files: dict[str, ParsedFile | FileError] = {}
-
-    def load(path: str) -> ParsedFile | FileError:
-        if path not in parsed_files:
-            f, d = by_path[path]
-            parsed_files[path] = _load_checked(f, d, options)
-        return parsed_files[path]
-
-    def load_dependency(path: str) -> ModuleInfo | None:
-        loaded = load(path)
-        return None if isinstance(loaded, FileError) else loaded.module
-
     own = [paths[i] for i in chosen if paths[i] in to_check]
     if options.progress is not None:
         for i in reported:
             options.progress("parse", files[i].display)
-    # Nothing is parsed up front: each worker parses its share of the files to check
-    # (and whatever their resolution reaches, through the index), so parsing runs on
-    # every core, not only in this process
-    index = LazyIndex([], options.project, load_dependency, files_by_name, def_names,
-                      selected=[paths[i] for i in chosen],
-                      source=lambda path: by_path[path][1], known_matches=known_matches,
-                      database=None if database is None else [paths[i] for i in database])
     rules = enabled_rules(options)
+    db_paths = None if database is None else [paths[i] for i in database]
 
     def check_share(share: list[str]) -> CheckResults:
+        # Nothing is parsed up front: each worker parses its share of the files to
+        # check (and whatever their resolution reaches, through the index), so
+        # parsing runs on every core, not only in this process
         out = CheckResults()
+        epoch = _Epoch(options, by_path, files_by_name, def_names,
+                       [paths[i] for i in chosen], known_matches, db_paths)
+        heaviest = 0  # the most one check parsed
         for path in share:
-            index.module_at(path)  # through the index, so it knows the module
-            loaded = load(path)
+            if epoch.parsed_bytes and epoch.parsed_bytes >= max(EPOCH_BYTES,
+                                                                EPOCH_GROWTH * heaviest):
+                epoch.record(out)
+                epoch = _Epoch(options, by_path, files_by_name, def_names,
+                               [paths[i] for i in chosen], known_matches, db_paths)
+                release_dropped()
+            before = epoch.parsed_bytes
+            epoch.index.module_at(path)  # through the index, so it knows the module
+            loaded = epoch.load(path)
             if isinstance(loaded, FileError):
                 out.errors.append(loaded)
-                continue
-            with index.connections_only():
-                findings, errors = check_module(loaded, index, rules)
-            out.findings.extend(findings)
-            out.errors.extend(errors)
-        out.lookups = index.lookups
-        out.matched = index.matched
-        out.read_all = index.read_all
+            else:
+                with epoch.index.connections_only():
+                    findings, errors = check_module(loaded, epoch.index, rules)
+                out.findings.extend(findings)
+                out.errors.extend(errors)
+            heaviest = max(heaviest, epoch.parsed_bytes - before)
+        epoch.record(out)
         return out
 
-    checked = check_all(own, [len(by_path[p][1]) for p in own], options.jobs, check_share)
-    for name, looked_up in checked.lookups.items():
-        index.lookups.setdefault(name, looked_up)
-    for key, matched in checked.matched.items():
-        index.matched.setdefault(key, matched)
-    checked.lookups = index.lookups
-    checked.matched = index.matched
-    checked.read_all = checked.read_all or index.read_all
-    return checked
+    return check_all(own, [len(by_path[p][1]) for p in own], options.jobs, check_share)
+
+
+class _Epoch:
+    """An index and the files it parsed (see `check_selected`)."""
+
+    def __init__(self, options: ScanOptions, by_path: dict[str, tuple[SourceFile, bytes]],
+                 files_by_name: dict[str, list[str]], def_names: frozenset[str],
+                 selected: list[str], known_matches: dict[str, list[str]] | None,
+                 database: list[str] | None) -> None:
+        self.options = options
+        self.by_path = by_path
+        #: every file parsed so far, by path: the module the index hands out for a
+        #: path is the one that path's findings are computed on
+        self.parsed: dict[str, ParsedFile | FileError] = {}
+        self.parsed_bytes = 0
+        self.index = LazyIndex([], options.project, self._dependency, files_by_name,
+                               def_names, selected=selected,
+                               source=lambda path: by_path[path][1],
+                               known_matches=known_matches, database=database)
+
+    def load(self, path: str) -> ParsedFile | FileError:
+        if path not in self.parsed:
+            f, d = self.by_path[path]
+            self.parsed[path] = _load_checked(f, d, self.options)
+            self.parsed_bytes += len(d)
+        return self.parsed[path]
+
+    def _dependency(self, path: str) -> ModuleInfo | None:
+        loaded = self.load(path)
+        return None if isinstance(loaded, FileError) else loaded.module
+
+    def record(self, out: CheckResults) -> None:
+        """Add what the index looked up to `out` (for the cache)."""
+        for name, looked_up in self.index.lookups.items():
+            out.lookups.setdefault(name, looked_up)
+        for key, matched in self.index.matched.items():
+            out.matched.setdefault(key, matched)
+        out.read_all = out.read_all or self.index.read_all

@@ -25,7 +25,7 @@ from poolsafe.discovery import SourceFile
 from poolsafe.gc_scope import keep_new_objects, trees_kept_out_of_gc
 from poolsafe.model import FileError, Finding, Location, ScanResult, Severity
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions, scope_options
-from poolsafe.parallel import CheckResults
+from poolsafe.parallel import CheckResults, run_apart
 from poolsafe.prefilter import Selection, reselect, select
 from poolsafe.project import DEPLOYMENT_RULES, dependency_signature, module_key, names_to_files
 from poolsafe.rule_codes import enabled_codes
@@ -37,6 +37,8 @@ __all__ = ["MAX_FILE_BYTES", "ScanOptions", "run_deep", "scan", "scan_sources",
 #: stack and recursion limit for parsing and analysing deeply nested code
 STACK_BYTES = 512 * 1024 * 1024
 RECURSION_LIMIT = 60_000
+#: source bytes above which a selection over every file runs in a child process
+SELECT_APART_BYTES = 2_000_000
 
 T = TypeVar("T")
 
@@ -130,12 +132,20 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
                 return
     modules = [module_key(f.relative) for f in files]
     layout = content_hash(repr(list(zip(paths, modules, strict=True))).encode())
-    memo: dict[str, Any] = {}
-    selection, state = _selection(entry, datas, modules, hashes, layout, options, False, memo)
-    # the files that can have findings: the selection without the roots of slow work
-    # only (PS207), whose files resolution still reads
-    checked_files, checked_state = _selection(entry, datas, modules, hashes, layout, options,
-                                              True, memo)
+
+    def selections() -> tuple[tuple[Selection, dict[str, Any]], tuple[Selection, dict[str, Any]]]:
+        memo: dict[str, Any] = {}
+        # the files that can have findings: the selection without the roots of slow
+        # work only (PS207), whose files resolution still reads
+        return (_selection(entry, datas, modules, hashes, layout, options, False, memo),
+                _selection(entry, datas, modules, hashes, layout, options, True, memo))
+
+    # a selection over every file holds each file's words at once (some 20 times the
+    # source): in a child process of its own, it leaves this one (and the workers
+    # forked from it) without that memory
+    full = entry is None or entry.get("layout") != layout
+    (selection, state), (checked_files, checked_state) = run_apart(
+        selections, apart=full and sum(map(len, datas)) >= SELECT_APART_BYTES)
     chosen = set(checked_files.targets)
     by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
     hash_by_path = dict(zip(paths, hashes, strict=True))

@@ -32,3 +32,14 @@ def keep_new_objects() -> None:
     `trees_kept_out_of_gc` (a parsed module, right after parsing)."""
     if _trees_kept:
         gc.freeze()
+
+
+def release_dropped() -> None:
+    """Free what was dropped since the last call, cycles included (a module and its
+    functions point at each other), inside `trees_kept_out_of_gc`, where the
+    collector does not see the frozen objects: they are handed back, collected and
+    frozen again."""
+    if _trees_kept:
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()

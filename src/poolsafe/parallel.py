@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from poolsafe.model import FileError, Finding
 
@@ -27,6 +27,7 @@ from poolsafe.model import FileError, Finding
 MIN_PARALLEL_BYTES = 200_000
 
 P = TypeVar("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -60,12 +61,50 @@ def shares(sizes: Sequence[int], jobs: int) -> list[list[int]]:
     return [sorted(s) for s in out if s]
 
 
+def _can_fork() -> bool:
+    # fork without exec is unsafe on macOS
+    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
+
+
+def run_apart(fn: Callable[[], T], apart: bool = True) -> T:
+    """`fn()` computed in a forked child that sends back its result, so that what it
+    allocates on the way is returned to the system when the child exits, not kept
+    by this process (and by every worker later forked from it). Without `fork`, or
+    if the child fails, `fn` runs here."""
+    if not apart or not _can_fork():
+        return fn()
+    ctx = multiprocessing.get_context("fork")
+    reader, writer = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_run_child, args=(writer, fn), daemon=True)
+    child.start()
+    writer.close()
+    try:
+        found = reader.recv()
+    except (EOFError, OSError):
+        found = None
+    finally:
+        reader.close()
+    child.join()
+    if not isinstance(found, tuple):  # the child died or failed: compute it here
+        return fn()
+    return cast(T, found[0])
+
+
+def _run_child(writer: Connection, fn: Callable[[], object]) -> None:
+    try:
+        result: tuple[object] | None = (fn(),)
+    except BaseException:  # the parent computes it itself
+        result = None
+    try:
+        writer.send(result)
+    finally:
+        writer.close()
+
+
 def check_all(items: Sequence[P], sizes: Sequence[int], jobs: int,
               check: Callable[[list[P]], CheckResults]) -> CheckResults:
     """`check` over every item, split across `jobs` forked workers when that pays."""
-    if (jobs <= 1 or len(items) < 2 or sum(sizes) < MIN_PARALLEL_BYTES
-            or "fork" not in multiprocessing.get_all_start_methods()
-            or sys.platform == "darwin"):  # fork without exec is unsafe on macOS
+    if jobs <= 1 or len(items) < 2 or sum(sizes) < MIN_PARALLEL_BYTES or not _can_fork():
         return check(list(items))
     ctx = multiprocessing.get_context("fork")
     workers: list[tuple[multiprocessing.process.BaseProcess, Connection, list[int]]] = []

@@ -8,7 +8,6 @@ modules_mentioning`), so checking one file does not parse the whole project.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -241,14 +240,17 @@ class ProjectFacts:
         return result
 
 
-_FACTS: weakref.WeakKeyDictionary[ProjectIndex, ProjectFacts] = weakref.WeakKeyDictionary()
+#: the attribute of an index that holds its facts: on the index, not in a table
+#: keyed by it (a `WeakKeyDictionary` whose values point back at their key keeps
+#: every index, and every tree it parsed, alive for the rest of the process)
+_FACTS = "_poolsafe_facts"
 
 
 def facts(index: ProjectIndex) -> ProjectFacts:
-    found = _FACTS.get(index)
-    if found is None:
+    found = getattr(index, _FACTS, None)
+    if not isinstance(found, ProjectFacts):
         found = ProjectFacts(index)
-        _FACTS[index] = found
+        setattr(index, _FACTS, found)
     return found
 
 

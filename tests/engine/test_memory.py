@@ -1,0 +1,176 @@
+"""Memory of a scan (issue 14): a share of files is checked by a series of indexes,
+each dropped (with its trees) once it parsed `EPOCH_BYTES` of source; the findings,
+and what the cache records they depend on, are the same as with one index. A
+selection over a large tree runs in a child process (`run_apart`)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import weakref
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import poolsafe.checking as checking
+import poolsafe.engine as engine
+import poolsafe.parallel as parallel
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.project_facts import facts
+from poolsafe.engine import ScanOptions, scan, scan_sources
+from poolsafe.lazy_index import LazyIndex
+from poolsafe.parallel import run_apart
+from poolsafe.rules import ALL_RULES
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = sorted(p for p in (ROOT / "fixtures").iterdir() if p.is_dir())
+
+needs_fork = pytest.mark.skipif(
+    "fork" not in __import__("multiprocessing").get_all_start_methods(),
+    reason="no fork on this platform")
+
+
+def _key(root: Path, **options: Any) -> list[tuple[object, ...]]:
+    result = scan([str(root)], ScanOptions(**options))
+    return [(f.path, f.line, f.column, f.code, f.message, f.fixable, f.unsafe_fix)
+            for f in result.findings] + [(e.path, e.message) for e in result.errors]
+
+
+def _rule_cases(tmp_path: Path) -> Path:
+    n = 0
+    for rule in ALL_RULES:
+        for case in [*rule.VALID, *rule.INVALID]:
+            for name, text in {**case.files, case.path: case.code}.items():
+                p = tmp_path / f"case{n}" / name
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(text)
+            n += 1
+    return tmp_path
+
+
+def test_fresh_indexes_give_the_same_findings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _rule_cases(tmp_path)
+    monkeypatch.chdir(root)
+    one_index = _key(Path("."))
+    assert len(one_index) > 100
+    monkeypatch.setattr(checking, "EPOCH_BYTES", 0)  # a fresh index every few files
+    assert _key(Path(".")) == one_index
+
+
+def _new_leak(text: str) -> str:
+    """An edit that changes what other files read: a new function of the module."""
+    return (text + "\n\ndef _added(pool):\n    conn = pool.getconn()\n"
+                   "    conn.cursor().execute('SELECT 1')\n")
+
+
+@pytest.mark.parametrize("app", APPS, ids=[a.name for a in APPS])
+def test_fixture_apps_with_a_fresh_index_per_file_and_the_cache_after_edits(
+        app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same findings, and what the cache records the findings depend on (the
+    lookups of every index) is enough: a cached scan after an edit gives what a
+    scan without the cache gives."""
+    project = tmp_path / app.name
+    shutil.copytree(app, project)
+    one_index = _key(project)
+    monkeypatch.setattr(checking, "EPOCH_BYTES", 0)
+    monkeypatch.setattr(checking, "EPOCH_GROWTH", 0)
+    assert _key(project) == one_index
+    cache = tmp_path / "cache"
+    assert _key(project, cache_dir=cache) == one_index
+    for path in sorted(project.rglob("*.py"))[:4]:
+        original = path.read_text()
+        path.write_text(_new_leak(original))
+        assert _key(project, cache_dir=cache) == _key(project), path.name
+        path.write_text(original)
+
+
+def test_dropped_indexes_and_their_trees_are_freed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "db.py").write_text(
+        "import psycopg2.pool\n\nPOOL = psycopg2.pool.SimpleConnectionPool(1, 2)\n\n\n"
+        "def get_conn():\n    return POOL.getconn()\n")
+    for i in range(4):
+        (tmp_path / f"m{i}.py").write_text(
+            "from db import get_conn\n\n\ndef f():\n    conn = get_conn()\n"
+            "    conn.cursor().execute('SELECT 1')\n")
+    monkeypatch.setattr(checking, "EPOCH_BYTES", 0)
+    monkeypatch.setattr(checking, "EPOCH_GROWTH", 0)
+    made: list[weakref.ref[LazyIndex]] = []
+    alive_after_release: list[int] = []
+    real_init = LazyIndex.__init__
+    real_release = checking.release_dropped
+
+    def init(self: LazyIndex, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    def release() -> None:
+        real_release()
+        alive_after_release.append(sum(r() is not None for r in made))
+
+    monkeypatch.setattr(LazyIndex, "__init__", init)
+    monkeypatch.setattr(checking, "release_dropped", release)
+    result = scan([str(tmp_path)], ScanOptions())
+    assert len([f for f in result.findings if f.code == "PS102"]) == 4
+    assert len(made) == 5  # the selection's files: db.py and the four modules
+    # after each release, only the index just begun is alive
+    assert alive_after_release == [1, 1, 1, 1]
+
+
+def test_an_index_is_not_kept_alive_by_its_project_facts() -> None:
+    made: list[weakref.ref[ProjectIndex]] = []
+    real_init = ProjectIndex.__init__
+
+    def init(self: ProjectIndex, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    ProjectIndex.__init__ = init  # type: ignore[method-assign]
+    try:
+        scan_sources({"a.py": "import psycopg2\n\n\ndef f():\n    c = psycopg2.connect('')\n"
+                              "    c.cursor().execute('SELECT 1')\n"})
+    finally:
+        ProjectIndex.__init__ = real_init  # type: ignore[method-assign]
+    assert made
+    index = made[0]()
+    assert index is not None and facts(index) is facts(index)
+    del index
+    gc.collect()
+    assert all(r() is None for r in made)
+
+
+@needs_fork
+def test_run_apart_computes_in_a_child_process() -> None:
+    assert run_apart(os.getpid) != os.getpid()
+    assert run_apart(os.getpid, apart=False) == os.getpid()
+
+
+@needs_fork
+def test_run_apart_computes_here_when_the_child_fails() -> None:
+    parent = os.getpid()
+
+    def only_here() -> int:
+        if os.getpid() != parent:
+            raise RuntimeError("child crash")
+        return 42
+
+    assert run_apart(only_here) == 42
+
+
+@needs_fork
+def test_a_selection_apart_gives_the_same_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    here = {app.name: _key(app) for app in APPS}
+    pids: list[int] = []
+    real = parallel.run_apart
+
+    def counting(fn: Any, apart: bool = True) -> Any:
+        pids.append(real(os.getpid, apart=apart))
+        return real(fn, apart=apart)
+
+    monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
+    monkeypatch.setattr(engine, "run_apart", counting)
+    assert {app.name: _key(app) for app in APPS} == here
+    assert pids and all(p != os.getpid() for p in pids)
