@@ -240,7 +240,7 @@ class ProjectIndex:
                 params = [p.name.value for p in scope.node.params.params]
                 if scope.is_method and scope.cls is not None and params and name == params[0]:
                     return Instance(scope.cls)
-                annotation = _param_annotation(scope, name)
+                annotation = param_annotation(scope, name)
                 if annotation is not None:
                     return self._annotated(annotation, scope.module, depth)
                 return None
@@ -271,7 +271,7 @@ class ProjectIndex:
                    depth: int) -> Value | None:
         """A pool, engine or session factory named by a type annotation
         (`pool: asyncpg.Pool`, `Optional[Engine]`, `"ThreadedConnectionPool | None"`)."""
-        for node in _annotation_parts(annotation):
+        for node in annotation_parts(annotation):
             value = self.evaluate(node, module, None, depth + 1)
             if isinstance(value, External):
                 ctor = match_qualname(value.qualname, OBJECT_CONSTRUCTORS)
@@ -837,7 +837,7 @@ def def_pattern(names: Iterable[str]) -> re.Pattern[bytes]:
     return _WORD_PATTERNS[key]
 
 
-def _param_annotation(func: FunctionInfo, name: str) -> cst.BaseExpression | None:
+def param_annotation(func: FunctionInfo, name: str) -> cst.BaseExpression | None:
     p = func.node.params
     for param in (*p.posonly_params, *p.params, *p.kwonly_params):
         if param.name.value == name and param.annotation is not None:
@@ -845,7 +845,7 @@ def _param_annotation(func: FunctionInfo, name: str) -> cst.BaseExpression | Non
     return None
 
 
-def _annotation_parts(annotation: cst.BaseExpression) -> list[cst.BaseExpression]:
+def annotation_parts(annotation: cst.BaseExpression) -> list[cst.BaseExpression]:
     """The types an annotation names: `Optional[X]` -> X, `X | None` -> X, `"X"` -> X."""
     if isinstance(annotation, cst.SimpleString):
         try:
@@ -854,12 +854,12 @@ def _annotation_parts(annotation: cst.BaseExpression) -> list[cst.BaseExpression
         except Exception:
             return []
     if isinstance(annotation, cst.BinaryOperation):
-        return _annotation_parts(annotation.left) + _annotation_parts(annotation.right)
+        return annotation_parts(annotation.left) + annotation_parts(annotation.right)
     if isinstance(annotation, cst.Subscript):
         out = [annotation.value]
         for element in annotation.slice:
             if isinstance(element.slice, cst.Index):
-                out.extend(_annotation_parts(element.slice.value))
+                out.extend(annotation_parts(element.slice.value))
         return out
     return [annotation]
 

@@ -13,12 +13,13 @@ import libcst as cst
 
 from poolsafe.analysis.autocommit import autocommit_targets
 from poolsafe.analysis.cstutil import dotted_name, iter_nodes, keyword_arg, string_value
-from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo, WithBinding
+from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annotation
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.values import (
     Connection,
     External,
     FunctionRef,
+    Instance,
     LibraryObject,
     ManagedContext,
 )
@@ -192,8 +193,42 @@ class FunctionResources:
                 result = CONNECTION_KINDS[value.kind_key]
             elif isinstance(value, LibraryObject) and value.type.is_scoped:
                 result = CONNECTION_KINDS["session"]
+            elif value is None:
+                kind = self._attribute_kind(key)
+                result = None if kind is None else CONNECTION_KINDS[kind]
         self._kinds[key] = result
         return result
+
+    def _attribute_kind(self, key: str) -> str | None:
+        """The kind of `self.attr` when its type is only annotated: stored from a
+        parameter annotated with a connection type (`def __init__(self, session:
+        Session): self.session = session`, the repository classes a caller hands its
+        session), or declared in the class body (`session: Session`)."""
+        first, _, attr = key.partition(".")
+        if not attr or "." in attr:
+            return None
+        base = self.index.evaluate_dotted(first, self.module, self.func)
+        if not isinstance(base, Instance):
+            return None
+        cls = base.cls
+        annotations: list[tuple[cst.BaseExpression, ModuleInfo]] = []
+        if attr in cls.annotations:
+            annotations.append((cls.annotations[attr], cls.module))
+        for value, scope in zip(cls.attributes.get(attr, []),
+                                cls.attribute_scopes.get(attr, []), strict=True):
+            if isinstance(value, cst.Name) and value.value not in scope.locals:
+                ann = param_annotation(scope, value.value)
+                if ann is not None:
+                    annotations.append((ann, scope.module))
+        kinds: set[str] = set()
+        for ann, module in annotations:
+            for part in annotation_parts(ann):
+                named = self.index.evaluate(part, module, None)
+                kind = _annotation_kind(named.qualname) if isinstance(named, External) else None
+                if kind is not None:
+                    kinds.add(kind)
+        # one kind, or none: an attribute assigned sessions of two kinds is not guessed
+        return kinds.pop() if len(kinds) == 1 else None
 
     def owner(self, expr: cst.BaseExpression) -> str | None:
         """The resource a method call's receiver stands for: `cur` -> `conn`."""

@@ -279,6 +279,34 @@ def import_events(events):
             except psycopg.errors.UniqueViolation:  # expect: PS103
                 continue
 """, note="psycopg 3: the next INSERT fails, current transaction is aborted"),
+    Case("""
+from sqlalchemy.orm import Session
+
+class ClientRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def find(self, client_id):
+        try:
+            return self.session.query(Client).filter_by(id=client_id).first()
+        except Exception:  # expect: PS103
+            return None
+""", note="a repository holding the session its caller hands it: the failed query "
+          "leaves that session's transaction aborted for every later call"),
+    Case("""
+from typing import Optional
+from sqlalchemy.ext.asyncio import AsyncSession
+
+class Repo:
+    session: Optional[AsyncSession]
+
+    async def save(self, item):
+        try:
+            self.session.add(item)
+            await self.session.flush()
+        except Exception:  # expect: PS103
+            pass
+""", note="the attribute's type declared in the class body"),
 ]
 
 VALID: list[Case] = [
@@ -733,4 +761,32 @@ def load(rows):
         conn.close()
 """, note="a SQLAlchemy pool around a creator: the driver (here MySQL, where a failed "
           "statement aborts nothing) is not known, so nothing is assumed"),
+    Case("""
+import requests
+from sqlalchemy.orm import Session
+
+class Client:
+    def __init__(self, session: requests.Session):
+        self.session = session
+
+    def ping(self, url):
+        try:
+            return self.session.get(url, timeout=5)
+        except Exception:
+            return None
+""", note="an HTTP session stored the same way is no database session"),
+    Case("""
+from sqlalchemy.orm import Session
+
+class ClientRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def find(self, client_id):
+        try:
+            return self.session.query(Client).filter_by(id=client_id).first()
+        except Exception:
+            self.session.rollback()
+            return None
+""", note="the repository rolls its session back"),
 ]
