@@ -139,6 +139,34 @@ def raw(dsn):
     ]
 
 
+def test_a_session_from_a_project_wrapper_is_advised_as_the_fix_writes_it() -> None:
+    # the factory is `sessionLocal` and reached through `get_session()`: no
+    # `with SessionLocal() as session` (a name the project does not have); the fix
+    # puts `session.close()` in `finally`, and the message says that
+    db = """from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+sessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app"))
+
+
+def get_session():
+    return sessionLocal()
+"""
+    app = """from db import get_session
+
+
+def populate(rows):
+    session = get_session()
+    session.add_all(rows)
+    session.commit()
+    session.close()
+"""
+    assert _messages({"db.py": db, "app.py": app}) == [
+        (5, "SQLAlchemy session `session` from `get_session()` is not closed if an "
+            "exception is raised; use try/finally: session.close()"),
+    ]
+
+
 def test_hints_name_a_release_the_caller_can_write() -> None:
     """A classmethod acquirer's release is the sibling classmethod, named through the
     class (never a mangled `Database.__pool`); a pool private to another module is

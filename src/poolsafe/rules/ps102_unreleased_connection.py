@@ -217,9 +217,10 @@ class UnreleasedConnection(Rule):
                     )
                     continue
                 if kind.pool_release or site.conn.via is not None:
+                    # through a project wrapper, what the fix writes: the release in
+                    # `finally` (`with SessionLocal() as s` would name a factory the
+                    # project may not have, and skip its wrapper)
                     advice = f"try/finally: {release_hint(site, ctx.index, func)}"
-                    if kind.pool_release is None:
-                        advice = safe_form_at(site)
                 else:
                     advice = safe_form_at(site)
                 yield self.finding(
