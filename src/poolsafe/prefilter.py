@@ -106,6 +106,11 @@ def _roots_in(value: object, out: set[str], depth: int = 0) -> None:
 #: which ones resolution and project-wide facts read
 NOT_DATABASE_KNOWLEDGE: frozenset[str] = frozenset({"slow_calls"})
 
+#: roots in those modules that are no reason to read a file (every module may use
+#: them for something else); their slow calls are still found in files selected
+#: for another reason
+SLOW_CONTEXT_ROOTS: frozenset[str] = frozenset({"builtins", "os", "typing", "asyncio"})
+
 
 def _knowledge_modules(database_only: bool = False) -> list[Any]:
     import poolsafe.knowledge as knowledge
@@ -119,11 +124,17 @@ def seed_roots(database_only: bool = False) -> frozenset[str]:
     """Package roots named anywhere in poolsafe.knowledge, minus context-only ones
     (and, `database_only`, minus those of `NOT_DATABASE_KNOWLEDGE`)."""
     roots: set[str] = set()
+    slow: set[str] = set()
     for mod in _knowledge_modules(database_only):
+        into = slow if mod.__name__.rpartition(".")[2] in NOT_DATABASE_KNOWLEDGE else roots
         for name, value in vars(mod).items():
             if name.isupper() and not name.startswith("_"):
-                _roots_in(value, roots)
-    return frozenset(r for r in roots if r.isidentifier() and r not in CONTEXT_ONLY_ROOTS)
+                _roots_in(value, into)
+    # the packages of slow work are roots even where they are context elsewhere: a
+    # module whose only import is `httpx` (a service posting to an API) is what a
+    # transaction in another module calls, and must be resolvable (PS207)
+    return frozenset(r for r in roots if r.isidentifier() and r not in CONTEXT_ONLY_ROOTS) \
+        | frozenset(r for r in slow if r.isidentifier() and r not in SLOW_CONTEXT_ROOTS)
 
 
 def seed_tokens() -> frozenset[str]:

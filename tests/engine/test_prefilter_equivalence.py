@@ -81,7 +81,12 @@ def test_prefilter_skips_unrelated_files() -> None:
 def test_seed_roots_come_from_the_knowledge_base() -> None:
     roots = seed_roots()
     assert {"psycopg2", "sqlalchemy", "asyncpg", "fastapi"} <= roots
-    assert "contextlib" not in roots and "requests" not in roots
+    assert "contextlib" not in roots and "os" not in roots
+    # an HTTP client is slow work (PS207): a root of the full selection (the files
+    # resolution reads), never of the files that are checked
+    assert "requests" in roots and "httpx" in roots
+    checked = seed_roots(database_only=True)
+    assert "requests" not in checked and "httpx" not in checked and "psycopg2" in checked
 
 
 def test_index_still_has_the_hook_lazyindex_overrides() -> None:
@@ -123,6 +128,35 @@ def test_slow_work_in_a_helper_module_is_found_with_the_prefilter(
     _write(tmp_path, SLOW_HELPERS)
     _same(["."], monkeypatch, tmp_path)
     assert [f.line for f in scan(["."], ScanOptions()).findings] == [12, 13]
+
+
+HTTP_SERVICE = {
+    "app/__init__.py": "",
+    "app/services/__init__.py": "",
+    "app/services/messages.py": "import httpx\nimport requests\n\n\n"
+                                "def send(to, text):\n"
+                                "    return httpx.post('https://api.example', json={'to': to})\n"
+                                "\n\ndef fetch(url):\n    return requests.get(url, timeout=5)\n",
+    "app/routes.py": "from sqlalchemy.orm import Session\n\n"
+                     "from app.services.messages import fetch, send\n\n\n"
+                     "def hook(db: Session, to):\n"
+                     "    row = db.query(Row).first()\n"
+                     "    send(to, row.text)\n"
+                     "    fetch(row.url)\n"
+                     "    db.commit()\n",
+}
+
+
+def test_http_calls_in_a_service_module_are_found_with_the_prefilter(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`httpx`/`requests` are context elsewhere (importing one does not make a file
+    worth checking), but a module whose only imports they are is what a
+    transaction in another module calls: PS207 must resolve it. The prefilter
+    left it out, and the two findings were lost in every whole-project scan."""
+    _write(tmp_path, HTTP_SERVICE)
+    _same(["."], monkeypatch, tmp_path)
+    found = scan(["."], ScanOptions(select={"PS207"})).findings
+    assert [(f.path, f.line) for f in found] == [("app/routes.py", 8), ("app/routes.py", 9)]
 
 
 def test_a_module_with_slow_work_only_is_not_checked(
