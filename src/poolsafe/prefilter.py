@@ -121,8 +121,9 @@ def _knowledge_modules(database_only: bool = False) -> list[Any]:
 
 
 def seed_roots(database_only: bool = False) -> frozenset[str]:
-    """Package roots named anywhere in poolsafe.knowledge, minus context-only ones
-    (and, `database_only`, minus those of `NOT_DATABASE_KNOWLEDGE`)."""
+    """Package roots named anywhere in poolsafe.knowledge, minus context-only ones;
+    the roots of `NOT_DATABASE_KNOWLEDGE` (slow work) minus `SLOW_CONTEXT_ROOTS`
+    only, and none of them when `database_only`."""
     roots: set[str] = set()
     slow: set[str] = set()
     for mod in _knowledge_modules(database_only):

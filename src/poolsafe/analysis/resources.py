@@ -66,14 +66,17 @@ class FunctionResources:
                 ann = param.annotation.annotation
                 if isinstance(ann, cst.Subscript):  # Annotated[Session, Depends(get_db)]
                     ann = ann.value
-                value = self.index.evaluate(ann, self.module, None)
-                if isinstance(value, External):
-                    kind = _annotation_kind(value.qualname)
+                kind = self._named_kind(ann, self.module)
             if kind is None and param.default is not None:
                 kind = self._depends_kind(param.default)
             if kind is not None:
                 out[param.name.value] = kind
         return out
+
+    def _named_kind(self, node: cst.BaseExpression, module: ModuleInfo) -> str | None:
+        """The connection kind the type `node` names in an annotation (`Session`)."""
+        value = self.index.evaluate(node, module, None)
+        return _annotation_kind(value.qualname) if isinstance(value, External) else None
 
     def _depends_kind(self, default: cst.BaseExpression) -> str | None:
         if not self.index.is_depends_call(default, self.module):
@@ -223,8 +226,7 @@ class FunctionResources:
         kinds: set[str] = set()
         for ann, module in annotations:
             for part in annotation_parts(ann):
-                named = self.index.evaluate(part, module, None)
-                kind = _annotation_kind(named.qualname) if isinstance(named, External) else None
+                kind = self._named_kind(part, module)
                 if kind is not None:
                     kinds.add(kind)
         # one kind, or none: an attribute assigned sessions of two kinds is not guessed
@@ -233,16 +235,10 @@ class FunctionResources:
     def owner(self, expr: cst.BaseExpression) -> str | None:
         """The resource a method call's receiver stands for: `cur` -> `conn`."""
         name = dotted_name(expr)
-        if name is None:
-            return None
-        if name in self.cursors:
-            return self.cursors[name]
-        if self.kind(name) is not None:
-            return name
-        return None
+        return None if name is None else self.owner_of(name)
 
     def owner_of(self, name: str) -> str | None:
-        """`owner` of the plain name `name`."""
+        """`owner` of the (dotted) name `name`."""
         if name in self.cursors:
             return self.cursors[name]
         if self.kind(name) is not None:
