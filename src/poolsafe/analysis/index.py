@@ -83,7 +83,10 @@ class ProjectIndex:
         for m in self._modules:
             for n in m.names:
                 self.by_name.setdefault(n, []).append(m)
-        self._memo: MutableMapping[int, Value | None] = {}
+        #: id(node) -> (node, value): the node is kept so that its address is not
+        #: given to another node while the memo can answer for it (a string
+        #: annotation's parsed node lives only while it is evaluated)
+        self._memo: MutableMapping[int, tuple[cst.CSTNode, Value | None]] = {}
         self._active: set[int] = set()
         self._acquirer_memo: MutableMapping[int, Connection | None] = {}
         self._cm_memo: MutableMapping[int, ManagedContext | None] = {}
@@ -197,8 +200,9 @@ class ProjectIndex:
     def evaluate(self, node: cst.BaseExpression, module: ModuleInfo,
                  func: FunctionInfo | None, depth: int = 0) -> Value | None:
         key = id(node)
-        if key in self._memo:
-            return self._memo[key]
+        known = self._memo.get(key)
+        if known is not None and known[0] is node:
+            return known[1]
         if key in self._active or depth > _MAX_DEPTH:
             return None
         self._active.add(key)
@@ -206,7 +210,7 @@ class ProjectIndex:
             result = self._evaluate(node, module, func, depth)
         finally:
             self._active.discard(key)
-        self._memo[key] = result
+        self._memo[key] = (node, result)
         return result
 
     def _evaluate(self, node: cst.BaseExpression, module: ModuleInfo,
