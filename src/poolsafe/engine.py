@@ -144,8 +144,12 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     # source): in a child process of its own, it leaves this one (and the workers
     # forked from it) without that memory
     full = entry is None or entry.get("layout") != layout
+    apart = full and sum(map(len, datas)) >= SELECT_APART_BYTES
     (selection, state), (checked_files, checked_state) = run_apart(
-        selections, apart=full and sum(map(len, datas)) >= SELECT_APART_BYTES)
+        selections, apart=apart,
+        # a full selection is followed by checks: the parser and the rules are
+        # imported while the child selects, on the core it leaves free
+        meanwhile=_import_checking if apart else None)
     chosen = set(checked_files.targets)
     by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
     hash_by_path = dict(zip(paths, hashes, strict=True))
@@ -193,6 +197,10 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
             if checked is None:
                 options.progress("parse", files[i].display)
             options.progress("check", files[i].display)
+
+
+def _import_checking() -> None:
+    import poolsafe.checking  # noqa: F401
 
 
 def _selection(entry: dict[str, Any] | None, datas: list[bytes],

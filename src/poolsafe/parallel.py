@@ -1,11 +1,11 @@
-"""Check the parsed files on several cores (`--jobs`).
+"""Check the selected files on several cores (`--jobs`).
 
-Parsing stays in the parent: a libcst tree is far too costly to send between
-processes, and the project-wide facts (jobs, FastAPI dependencies, call sites) need
-every selected module anyway. Once the files are parsed and the index is built, the
-parent forks one worker per share of the files; each inherits the trees and the
-index without copying (copy-on-write), checks its share, and sends back only the
-findings, the errors and the module lookups the cache records.
+The files to check are split into one share per worker (by size, see `shares`);
+the parent forks the workers, and each parses its own share and whatever name
+resolution reaches from it (`checking.check_selected`: a libcst tree is far too
+costly to send between processes), checks it, and sends back only the findings,
+the errors and the module lookups the cache records. A module that two shares
+both need is parsed in both workers.
 
 Where `fork` does not exist (Windows) or a worker fails, the files are checked in
 this process, so `--jobs` never changes the findings, only the time.
@@ -66,18 +66,24 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
-def run_apart(fn: Callable[[], T], apart: bool = True) -> T:
+def run_apart(fn: Callable[[], T], apart: bool = True,
+              meanwhile: Callable[[], object] | None = None) -> T:
     """`fn()` computed in a forked child that sends back its result, so that what it
     allocates on the way is returned to the system when the child exits, not kept
     by this process (and by every worker later forked from it). Without `fork`, or
-    if the child fails, `fn` runs here."""
+    if the child fails, `fn` runs here. `meanwhile` runs in this process while the
+    child works (once, whether or not there is a child: work needed next anyway)."""
     if not apart or not _can_fork():
+        if meanwhile is not None:
+            meanwhile()
         return fn()
     ctx = multiprocessing.get_context("fork")
     reader, writer = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_run_child, args=(writer, fn), daemon=True)
     child.start()
     writer.close()
+    if meanwhile is not None:
+        meanwhile()
     try:
         found = reader.recv()
     except (EOFError, OSError):

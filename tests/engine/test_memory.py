@@ -149,6 +149,48 @@ def test_run_apart_computes_in_a_child_process() -> None:
 
 
 @needs_fork
+def test_run_apart_runs_meanwhile_here_once_while_the_child_works(tmp_path: Path) -> None:
+    started = tmp_path / "child-started"
+
+    def child() -> int:
+        started.write_text("")
+        return os.getpid()
+
+    seen: list[tuple[int, bool]] = []
+
+    def meanwhile() -> None:  # here, after the child was forked
+        seen.append((os.getpid(), True))
+
+    assert run_apart(child, meanwhile=meanwhile) != os.getpid()
+    assert seen == [(os.getpid(), True)]
+    seen.clear()
+    assert run_apart(os.getpid, apart=False, meanwhile=meanwhile) == os.getpid()
+    assert seen == [(os.getpid(), True)]
+
+
+@needs_fork
+def test_a_cold_scan_imports_the_checker_while_the_selection_runs_apart(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "db.py").write_text(
+        "import psycopg2\n\ndef f():\n    conn = psycopg2.connect('')\n"
+        "    conn.cursor().execute('SELECT 1')\n")
+    calls: list[object] = []
+    real = parallel.run_apart
+
+    def recording(fn: Any, apart: bool = True, meanwhile: Any = None) -> Any:
+        calls.append(meanwhile)
+        return real(fn, apart=apart, meanwhile=meanwhile)
+
+    monkeypatch.setattr(engine, "run_apart", recording)
+    monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
+    assert len(scan([str(tmp_path)], ScanOptions()).findings) == 1
+    assert calls == [engine._import_checking]
+    monkeypatch.setattr(engine, "SELECT_APART_BYTES", 10**9)  # in process: nothing meanwhile
+    scan([str(tmp_path)], ScanOptions())
+    assert calls[-1] is None
+
+
+@needs_fork
 def test_run_apart_computes_here_when_the_child_fails() -> None:
     parent = os.getpid()
 
@@ -166,9 +208,9 @@ def test_a_selection_apart_gives_the_same_findings(monkeypatch: pytest.MonkeyPat
     pids: list[int] = []
     real = parallel.run_apart
 
-    def counting(fn: Any, apart: bool = True) -> Any:
+    def counting(fn: Any, apart: bool = True, meanwhile: Any = None) -> Any:
         pids.append(real(os.getpid, apart=apart))
-        return real(fn, apart=apart)
+        return real(fn, apart=apart, meanwhile=meanwhile)
 
     monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
     monkeypatch.setattr(engine, "run_apart", counting)
