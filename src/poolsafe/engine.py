@@ -162,7 +162,8 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     wanted = [paths[i] for i in reported if i in chosen]
     known: dict[str, Any] = {}
     if entry is not None:
-        known = _valid_records(entry, selected, files_by_name, hash_by_path, data_of)
+        known = _valid_records(entry, selected, {paths[i] for i in chosen}, files_by_name,
+                               hash_by_path, data_of)
     cached = _cached_files({"files": known}, [p for p in wanted if p in known], display)
     if cached is None:
         known, cached = {}, ScanResult()
@@ -224,14 +225,14 @@ def _selection(entry: dict[str, Any] | None, datas: list[bytes],
                   database_only=database_only, memo=memo), state
 
 
-def _valid_records(entry: dict[str, Any], selected: dict[str, str],
+def _valid_records(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
                    files_by_name: dict[str, list[str]], hash_of: dict[str, str],
                    data_of: Callable[[str], bytes]) -> dict[str, Any]:
     """The cached records (findings and errors by absolute path) that still hold for
     this tree: those of files whose content is unchanged, provided every fact that
     the checked files read from other modules still holds (`_facts_hold`)."""
     try:
-        if not _facts_hold(entry, selected, files_by_name, hash_of, data_of):
+        if not _facts_hold(entry, selected, checked, files_by_name, hash_of, data_of):
             return {}
         return {p: r for p, r in entry["files"].items()
                 if isinstance(r, dict) and p in selected and r.get("hash") == selected[p]}
@@ -239,19 +240,29 @@ def _valid_records(entry: dict[str, Any], selected: dict[str, str],
         return {}
 
 
-def _facts_hold(entry: dict[str, Any], selected: dict[str, str],
+def _facts_hold(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
                 files_by_name: dict[str, list[str]], hash_of: dict[str, str],
                 data_of: Callable[[str], bytes]) -> bool:
     """Whether what the checked files read from the rest of the project is as it was:
-    the same files selected; every module name resolution looked up answered by the
-    same files, each unchanged or changed only in comments and blank lines (the same
-    `facts_digest`); every pattern a project-wide fact searched matching the same
-    files, under the same condition; and, if a fact read every selected module,
-    every changed selected file under that condition."""
+    every module name resolution looked up answered by the same files, each
+    unchanged or changed only in comments and blank lines (the same
+    `facts_digest`), and none of them entering or leaving the selection or the
+    checked files (which resolution may parse); every pattern a project-wide fact
+    searched matching the same selected files, under the same condition; and, if a
+    fact read every selected module, the same selection, and every changed selected
+    file under that condition.
+
+    A file entering or leaving the selection (database code added to a module
+    without any, a new module, a deleted one) is a changed file like the others:
+    the records of files that read nothing from it hold."""
     old_selected = entry["selected"]
-    if not isinstance(old_selected, dict) or old_selected.keys() != selected.keys():
+    old_checked = entry["checked"]
+    if not isinstance(old_selected, dict) or not isinstance(old_checked, list):
         return False
-    changed = [p for p, h in selected.items() if old_selected[p] != h]
+    changed = [p for p, h in selected.items() if old_selected.get(p) != h]
+    moved = (selected.keys() ^ old_selected.keys()) | (checked ^ set(old_checked))
+    if moved and entry.get("all"):
+        return False
     digests = entry.get("digests", {})
 
     def holds(path: str, recorded: str) -> bool:
@@ -265,14 +276,14 @@ def _facts_hold(entry: dict[str, Any], selected: dict[str, str],
     for name, recorded in entry.get("lookups", {}).items():
         if [p for p, _ in recorded] != files_by_name.get(name, []):
             return False
-        if not all(holds(p, h) for p, h in recorded):
+        if not all(holds(p, h) and p not in moved for p, h in recorded):
             return False
     for pattern_text, recorded in entry.get("matched", {}).items():
         pattern = pattern_of(pattern_text)
         matched = {p for p, _ in recorded}
         if any((p in matched) != bool(pattern.search(data_of(p))) for p in changed):
             return False
-        if not all(holds(p, h) for p, h in recorded):
+        if not all(holds(p, h) and p not in moved for p, h in recorded):
             return False
     return not entry.get("all") or all(holds(p, old_selected[p]) for p in changed)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,8 +76,75 @@ def test_cached_scan_after_each_edit_equals_a_fresh_scan(
             cached = scan(["."], cache)
             fresh = scan(["."], ScanOptions(jobs=1))
             assert _key(cached) == _key(fresh), (path.name, name)
+        # the file deleted, then back, and a copy of it as a new module beside it
+        path.unlink()
+        assert _key(scan(["."], cache)) == _key(scan(["."], ScanOptions(jobs=1))), path.name
         path.write_text(original)
         assert _key(scan(["."], cache)) == _key(scan(["."], ScanOptions(jobs=1)))
+        copy_of = path.with_name(f"copy_of_{path.name}")
+        copy_of.write_text(EDITS["new leak"](original))
+        assert _key(scan(["."], cache)) == _key(scan(["."], ScanOptions(jobs=1))), path.name
+        copy_of.unlink()
+
+
+WRAPPERS = ("import psycopg2.pool\n\nPOOL = psycopg2.pool.ThreadedConnectionPool(1, 5)\n\n\n"
+            "def get_conn():\n    return POOL.getconn()\n\n\n"
+            "def put_conn(conn):\n    POOL.putconn(conn)\n")
+USER = ("from app.db import get_conn, put_conn\n\n\ndef op{n}():\n    conn = get_conn()\n"
+        "    conn.cursor().execute('SELECT {n}')\n    put_conn(conn)\n")
+
+
+def _checked_files(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
+    import poolsafe.checking as checking
+
+    runs: list[set[str]] = []
+    real = checking.check_selected
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        runs.append({Path(p).name for p in args[4]})
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checking, "check_selected", recording)
+    return runs
+
+
+@pytest.mark.parametrize("change", ["database code in a module without any",
+                                    "a new module", "a module deleted",
+                                    "database code removed"])
+def test_a_file_entering_or_leaving_the_selection_rechecks_only_what_depends_on_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """The selection changing (a file gains or loses database code, is added or
+    deleted) used to drop every cached record: a full re-check of the project."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "db.py").write_text(WRAPPERS)
+    for n in range(6):
+        (app / f"m{n}.py").write_text(USER.format(n=n))
+    (app / "util.py").write_text("def label():\n    return 'x'\n")
+    monkeypatch.chdir(tmp_path)
+    cache = ScanOptions(cache_dir=tmp_path / "cache", jobs=1)
+    runs = _checked_files(monkeypatch)
+    scan(["."], cache)
+    assert runs[-1] == {f"m{n}.py" for n in range(6)} | {"db.py"}
+    leak = "\n\ndef leak():\n    conn = get_conn()\n    conn.cursor().execute('SELECT 1')\n"
+    if change == "database code in a module without any":
+        (app / "util.py").write_text("from app.db import get_conn\n" + leak)
+        expected = {"util.py"}
+    elif change == "a new module":
+        (app / "new.py").write_text("from app.db import get_conn\n" + leak)
+        expected = {"new.py"}
+    elif change == "a module deleted":
+        (app / "m5.py").unlink()
+        expected = set()
+    else:
+        (app / "m4.py").write_text("def op4():\n    return 4\n")
+        expected = set()
+    cached = scan(["."], cache)
+    assert (runs[1] if len(runs) > 1 else set()) == expected
+    assert _key(cached) == _key(scan(["."], ScanOptions(jobs=1)))
+    for name in expected:  # the new leak is reported
+        assert str(Path("app") / name) in {f.path for f in cached.findings}
 
 
 def _key(result: object) -> tuple[list[tuple[object, ...]], list[tuple[str, str]]]:
