@@ -96,6 +96,9 @@ class ProjectIndex:
         self._qualname_memo: MutableMapping[tuple[str, int], Value | None] = {}
         self._function_names: set[str] | None = None
         self._release_wrapper_memo: MutableMapping[str, FunctionInfo | None] = {}
+        #: id(value) -> (value, ids of the names and attributes inside it), for
+        #: `_within` (syntax only: the same at every scope level of a lazy index)
+        self._parts_memo: dict[int, tuple[cst.CSTNode, frozenset[int]]] = {}
 
     @property
     def modules(self) -> list[ModuleInfo]:
@@ -177,24 +180,51 @@ class ProjectIndex:
         return [m for m in self.by_name.get(name, [])
                 if importable_from(str(m.abspath), name, str(near.abspath))]
 
-    def lookup_module_name(self, module: ModuleInfo, name: str, depth: int) -> Value | None:
+    def lookup_module_name(self, module: ModuleInfo, name: str, depth: int,
+                           within: cst.CSTNode | None = None) -> Value | None:
+        """What `name` is at the top level of `module`; `within` is the node being
+        evaluated, if it is a use of `name` in `module` (see `_within`)."""
         if name in module.functions:
             return FunctionRef(module.functions[name])
         if name in module.classes:
             return ClassRef(module.classes[name])
         if name in module.assigns:
-            return self._first(module.assigns[name], module, None, depth)
+            return self._first(module.assigns[name], module, None, depth, within)
         if name in module.imports:
             return self.resolve_qualname(module.imports[name], module)
         return None
 
     def _first(self, values: list[cst.BaseExpression], module: ModuleInfo,
-               func: FunctionInfo | None, depth: int) -> Value | None:
+               func: FunctionInfo | None, depth: int,
+               within: cst.CSTNode | None = None) -> Value | None:
         for v in reversed(values):
+            if self._within(v, within):
+                continue
             result = self.evaluate(v, module, func, depth + 1)
             if result is not None:
                 return result
         return None
+
+    def _within(self, value: cst.CSTNode, node: cst.CSTNode | None) -> bool:
+        """`node` is part of `value`, the value of a binding of the name it uses
+        (`async with pool.acquire() as pool`, `conn = wrap(conn)`, `self.db =
+        Db(self.db)`): evaluated before that binding is made, it never means it.
+
+        Left to the cycle guard of `evaluate`, such a use meant whatever the memo
+        kept from the first question asked: asked about `pool` in `pool.acquire()`
+        first, the guard cut the `with` item short (None, memoised), and the `pool`
+        of the body was the pool ever after, not the connection; asked about the
+        item first, both were right. A rule's findings then depended on which
+        rules ran before it (PS207 alone missed what it found beside PS102)."""
+        if node is None:
+            return False
+        known = self._parts_memo.get(id(value))
+        if known is None or known[0] is not value:
+            known = (value, frozenset(
+                id(n) for n in iter_nodes(value, into_functions=True)
+                if isinstance(n, (cst.Name, cst.Attribute))))
+            self._parts_memo[id(value)] = known
+        return id(node) in known[1]
 
     # ------------------------------------------------------------- evaluation
     def evaluate(self, node: cst.BaseExpression, module: ModuleInfo,
@@ -217,10 +247,10 @@ class ProjectIndex:
                   func: FunctionInfo | None, depth: int) -> Value | None:
         node, _ = strip_await(node)
         if isinstance(node, cst.Name):
-            return self._name(node.value, module, func, depth)
+            return self._name(node.value, module, func, depth, node)
         if isinstance(node, cst.Attribute):
             base = self.evaluate(node.value, module, func, depth + 1)
-            return self._attribute(base, node.attr.value, module, depth)
+            return self._attribute(base, node.attr.value, module, depth, node)
         if isinstance(node, cst.Call):
             return self._call(node, module, func, depth)
         return None
@@ -235,11 +265,13 @@ class ProjectIndex:
         return value
 
     def _name(self, name: str, module: ModuleInfo, func: FunctionInfo | None,
-              depth: int) -> Value | None:
+              depth: int, node: cst.Name | None = None) -> Value | None:
+        """What `name` means inside `func` (`node`: the use being evaluated, if any,
+        which never means a binding whose value it is part of: `_within`)."""
         scope = func
         while scope is not None:
             if name in scope.locals:
-                return self._local(scope.locals[name], module, scope, depth)
+                return self._local(scope.locals[name], module, scope, depth, node)
             if name in scope.all_param_names():
                 params = [p.name.value for p in scope.node.params.params]
                 if scope.is_method and scope.cls is not None and params and name == params[0]:
@@ -249,15 +281,17 @@ class ProjectIndex:
                     return self._annotated(annotation, scope.module, depth)
                 return None
             scope = scope.parent
-        return self.lookup_module_name(module, name, depth)
+        return self.lookup_module_name(module, name, depth, node)
 
     def _local(self, values: list[LocalValue], module: ModuleInfo, func: FunctionInfo,
-               depth: int) -> Value | None:
+               depth: int, node: cst.Name | None = None) -> Value | None:
         for v in reversed(values):
             if isinstance(v, Opaque):
                 continue
             if isinstance(v, ImportBinding):
                 return self.resolve_qualname(v.qualname, module)
+            if self._within(v.item if isinstance(v, WithBinding) else v, node):
+                continue
             if isinstance(v, WithBinding):
                 entered = self.evaluate(v.item, module, func, depth + 1)
                 if isinstance(entered, ManagedContext):
@@ -284,7 +318,9 @@ class ProjectIndex:
         return None
 
     def _attribute(self, base: Value | None, attr: str, module: ModuleInfo,
-                   depth: int) -> Value | None:
+                   depth: int, node: cst.Attribute | None = None) -> Value | None:
+        """`base.attr` (`node`: the attribute being evaluated, if any, which never
+        means an assignment of `attr` whose value it is part of: `_within`)."""
         if base is None:
             return None
         if isinstance(base, External):
@@ -314,6 +350,8 @@ class ProjectIndex:
             if attr in cls.attributes:
                 pairs = zip(cls.attributes[attr], cls.attribute_scopes[attr], strict=True)
                 for value, scope in reversed(list(pairs)):
+                    if self._within(value, node):
+                        continue
                     result = self.evaluate(value, cls.module, scope, depth + 1)
                     if result is not None:
                         return result
