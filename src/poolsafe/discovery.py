@@ -117,8 +117,11 @@ def _ignored(path: str, is_dir: bool, patterns: list[_Pattern]) -> bool:
     return ignored
 
 
-def _is_virtualenv(directory: str) -> bool:
-    return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _git_root_patterns(start: Path) -> list[_Pattern]:
@@ -156,13 +159,19 @@ def discover(paths: list[str], *, follow_symlinks: bool = False,
 
 
 def _walk(arg: str, root: str, directory: str, inherited: list[_Pattern],
-          follow_symlinks: bool, excluded: list[re.Pattern[str]]) -> Iterator[SourceFile | str]:
-    patterns = inherited + _load_gitignore(directory)
+          follow_symlinks: bool, excluded: list[re.Pattern[str]],
+          below_top: bool = False) -> Iterator[SourceFile | str]:
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
         yield f"{directory}: cannot read directory: {exc.strerror or exc}"
         return
+    # the listing answers what took a system call per directory (most of a large
+    # tree's directories hold no .gitignore, and no virtualenv's pyvenv.cfg)
+    special = {e.name: e for e in entries if e.name in (".gitignore", "pyvenv.cfg")}
+    if below_top and "pyvenv.cfg" in special and _is_file(special["pyvenv.cfg"]):
+        return  # a virtualenv below the directory asked for
+    patterns = inherited + (_load_gitignore(directory) if ".gitignore" in special else [])
     # every path the walk builds is `root` joined with more names
     cut = len(root) if root.endswith(os.sep) else len(root) + 1
     for entry in entries:
@@ -188,9 +197,9 @@ def _walk(arg: str, root: str, directory: str, inherited: list[_Pattern],
                 continue
             if is_link and not follow_symlinks:
                 continue
-            if _ignored(path, True, patterns) or _is_virtualenv(path):
+            if _ignored(path, True, patterns):
                 continue
-            yield from _walk(arg, root, path, patterns, follow_symlinks, excluded)
+            yield from _walk(arg, root, path, patterns, follow_symlinks, excluded, True)
         else:
             if is_link and not follow_symlinks:
                 continue
