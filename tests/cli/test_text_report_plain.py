@@ -45,13 +45,27 @@ def test_plain_output_is_what_rich_prints(tmp_path: Path, name: str, fixable: bo
         text_report._print_finding(console, f, {})
 
     plain_out = io.StringIO()
-    for f in findings:
-        text_report._write_finding_plain(plain_out, f, {})
+    text_report._write_findings_plain(plain_out, findings, {})
 
     assert plain_out.getvalue() == rich_out.getvalue()
     assert "\r" not in plain_out.getvalue() and "\t" not in plain_out.getvalue()
     if name == "emoji.py":
         assert ":thumbs_up: :smile:" in plain_out.getvalue()
+
+
+def test_plain_output_of_thousands_of_findings(tmp_path: Path) -> None:
+    """Written in chunks of findings: none lost or doubled at a chunk's edge."""
+    path = tmp_path / "many.py"
+    path.write_text("".join(f"conn{n} = pool.getconn()\n" for n in range(2100)))
+    findings = [_finding(path, n, n % 2 == 0, f"leak {n}") for n in range(1, 2101)]
+    rich_out = io.StringIO()
+    console = Console(file=rich_out, highlight=False, force_terminal=False, no_color=True,
+                      width=80)
+    for f in findings:
+        text_report._print_finding(console, f, {})
+    plain_out = io.StringIO()
+    text_report._write_findings_plain(plain_out, findings, {})
+    assert plain_out.getvalue() == rich_out.getvalue()
 
 
 def test_render_takes_the_plain_path_only_without_styles() -> None:

@@ -60,14 +60,20 @@ def _plain(text: str) -> str:
     return strip_control_codes(text).expandtabs(8)
 
 
-def _write_finding_plain(out: IO[str], f: Finding, cache: dict[str, list[str]]) -> None:
+def _finding_plain(f: Finding, cache: dict[str, list[str]]) -> str:
     """What `_print_finding` prints, for a console that writes no escape code: the
-    same text written directly (rich's markup parsing of every line was most of the
-    time of a run with thousands of findings)."""
+    same text, built directly (rich's markup parsing of every line was most of the
+    time of a run with thousands of findings). `_plain` keeps line breaks, and tabs
+    expand from each line's start, so it applies to the whole text at once."""
     head = (f"{f.path}:{f.line}:{f.column}: {f.code} " + ("[*] " if f.fixable else "")
             + f"{f.severity} {f.message}")
-    lines = (head, *_frame(_source_lines(f.path, cache), f))
-    out.write("\n".join(_plain(line) for line in lines) + "\n")
+    return _plain("\n".join((head, *_frame(_source_lines(f.path, cache), f)))) + "\n"
+
+
+def _write_findings_plain(out: IO[str], findings: list[Finding],
+                          cache: dict[str, list[str]]) -> None:
+    for start in range(0, len(findings), 1000):  # a few writes, not one per line
+        out.write("".join(_finding_plain(f, cache) for f in findings[start:start + 1000]))
 
 
 def _writes_plain(console: Console) -> bool:
@@ -88,8 +94,7 @@ def render(ctx: ReportContext | ScanResult, console: Console, *,
     cache: dict[str, list[str]] = {}
     if findings:
         if _writes_plain(console):
-            for f in result.findings:
-                _write_finding_plain(console.file, f, cache)
+            _write_findings_plain(console.file, result.findings, cache)
         else:
             for f in result.findings:
                 _print_finding(console, f, cache)
