@@ -66,14 +66,21 @@ class Rule:
     summary: ClassVar[str]
     severity: ClassVar[Severity] = Severity.ERROR
     fixable: ClassVar[bool] = False
+    _meta: ClassVar[RuleMeta | None] = None
     VALID: ClassVar[list[Case]] = []
     INVALID: ClassVar[list[Case]] = []
 
     @classmethod
     def meta(cls) -> RuleMeta:
-        return RuleMeta(code=cls.code, name=cls.name, summary=cls.summary,
+        # asked for every file with a finding; the docstring's cleandoc is not free
+        known = cls.__dict__.get("_meta")  # this class's own, not a base class's
+        if isinstance(known, RuleMeta):
+            return known
+        meta = RuleMeta(code=cls.code, name=cls.name, summary=cls.summary,
                         severity=cls.severity, fixable=cls.fixable,
                         doc=inspect.cleandoc(cls.__doc__ or ""))
+        cls._meta = meta
+        return meta
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         raise NotImplementedError
