@@ -26,6 +26,14 @@ _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.ListComp, cst.SetComp,
            cst.DictComp, cst.GeneratorExp)
 #: statements that read no name (or are not followed: `del`)
 _NOT_READ = (*_SCOPES, cst.Import, cst.ImportFrom, cst.Global, cst.Nonlocal, cst.Del)
+# the walks below test exact types: libcst's nodes are final classes, and an
+# `isinstance` against them goes through `ABCMeta` (slow, once per node and class)
+_SCOPE_TYPES: frozenset[type] = frozenset(_SCOPES)
+_NOT_READ_TYPES: frozenset[type] = frozenset(_NOT_READ)
+_DEFS = frozenset({cst.FunctionDef, cst.ClassDef})
+_TARGETED = frozenset({cst.For, cst.CompFor, cst.AugAssign, cst.NamedExpr})
+_OTHER_BINDERS = frozenset({cst.AsName, cst.Import, cst.ImportFrom, cst.Global, cst.Nonlocal,
+                            cst.Del, cst.MatchAs, cst.MatchStar, cst.MatchMapping})
 
 
 def unbound_candidates(func: cst.FunctionDef,
@@ -63,31 +71,35 @@ def certain_loads(node: cst.CSTNode) -> frozenset[str]:
     stack: list[cst.CSTNode] = [node]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, cst.Name):
-            out.add(cur.value)
-        elif isinstance(cur, _NOT_READ):
+        t = type(cur)
+        if t is cst.Name:
+            out.add(cur.value)  # type: ignore[attr-defined]
+        elif t in _NOT_READ_TYPES:
             continue
-        elif isinstance(cur, (cst.Attribute, cst.Arg)):
+        elif t is cst.Attribute or t is cst.Arg:
+            stack.append(cur.value)  # type: ignore[attr-defined]
+        elif t is cst.BooleanOperation:
+            stack.append(cur.left)  # type: ignore[attr-defined]
+        elif t is cst.IfExp:
+            stack.append(cur.test)  # type: ignore[attr-defined]
+        elif t is cst.Assign:
+            assert isinstance(cur, cst.Assign)
             stack.append(cur.value)
-        elif isinstance(cur, cst.BooleanOperation):
-            stack.append(cur.left)
-        elif isinstance(cur, cst.IfExp):
-            stack.append(cur.test)
-        elif isinstance(cur, cst.Assign):
-            stack.append(cur.value)
-            for t in cur.targets:
-                _push_target_reads(t.target, stack)
-        elif isinstance(cur, cst.AnnAssign):
+            for target in cur.targets:
+                _push_target_reads(target.target, stack)
+        elif t is cst.AnnAssign:
+            assert isinstance(cur, cst.AnnAssign)
             if cur.value is not None:
                 stack.append(cur.value)
             _push_target_reads(cur.target, stack)
-        elif isinstance(cur, cst.AugAssign):
+        elif t is cst.AugAssign:
+            assert isinstance(cur, cst.AugAssign)
             stack.append(cur.value)
             stack.append(cur.target)  # `x += 1` reads x
-        elif isinstance(cur, cst.NamedExpr):
-            stack.append(cur.value)
-        elif isinstance(cur, cst.Assert):
-            stack.append(cur.test)  # (the message only when it fails)
+        elif t is cst.NamedExpr:
+            stack.append(cur.value)  # type: ignore[attr-defined]
+        elif t is cst.Assert:
+            stack.append(cur.test)  # type: ignore[attr-defined]  # (the message only when it fails)
         else:
             stack.extend(children(cur))
     return frozenset(out)
@@ -113,12 +125,13 @@ def _reads(suite: cst.CSTNode) -> set[str]:
     stack: list[cst.CSTNode] = [suite]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, _SCOPES):
+        t = type(cur)
+        if t in _SCOPE_TYPES:
             continue
-        if isinstance(cur, cst.Name):
-            out.add(cur.value)
-        elif isinstance(cur, cst.Attribute):
-            stack.append(cur.value)
+        if t is cst.Name:
+            out.add(cur.value)  # type: ignore[attr-defined]
+        elif t is cst.Attribute:
+            stack.append(cur.value)  # type: ignore[attr-defined]
         else:
             stack.extend(children(cur))
     return out
@@ -130,13 +143,14 @@ def _assigned(suite: cst.CSTNode) -> set[str]:
     stack: list[cst.CSTNode] = [suite]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, _SCOPES):
+        t = type(cur)
+        if t in _SCOPE_TYPES:
             continue
-        if isinstance(cur, cst.Assign):
-            for t in cur.targets:
-                out |= _plain_targets(t.target)
-        elif isinstance(cur, cst.AnnAssign) and cur.value is not None:
-            out |= _plain_targets(cur.target)
+        if t is cst.Assign:
+            for target in cur.targets:  # type: ignore[attr-defined]
+                out |= _plain_targets(target.target)
+        elif t is cst.AnnAssign and cur.value is not None:  # type: ignore[attr-defined]
+            out |= _plain_targets(cur.target)  # type: ignore[attr-defined]
         stack.extend(children(cur))
     return out
 
@@ -157,13 +171,16 @@ def _other_bindings(body: cst.CSTNode) -> set[str]:
     stack: list[cst.CSTNode] = [body]
     while stack:
         cur = stack.pop()
-        if isinstance(cur, (cst.FunctionDef, cst.ClassDef)):
-            out.add(cur.name.value)
+        t = type(cur)
+        if t in _DEFS:
+            out.add(cur.name.value)  # type: ignore[attr-defined]
             continue
-        if isinstance(cur, _SCOPES):
+        if t in _SCOPE_TYPES:
             continue
-        if isinstance(cur, (cst.For, cst.CompFor, cst.AugAssign, cst.NamedExpr)):
-            out |= _plain_targets(cur.target)
+        if t in _TARGETED:
+            out |= _plain_targets(cur.target)  # type: ignore[attr-defined]
+        elif t not in _OTHER_BINDERS:
+            pass  # most nodes: none of the isinstance tests below
         elif isinstance(cur, cst.AsName):
             out |= _plain_targets(cur.name)
         elif isinstance(cur, (cst.Import, cst.ImportFrom)):
