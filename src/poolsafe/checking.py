@@ -401,8 +401,9 @@ class _Epoch:
         trees are freed by reference counting as soon as the epoch is let go: the
         full collection of `release_dropped` then walks the live objects only, not
         some forty times the source parsed (dense, 300 modules, one process: the
-        collection took 0.8 s of a 16 s scan; now 0.07 s, and 0.26 s with this). Nothing of the epoch may be used afterwards; the findings and the
-        lookups already recorded are plain data."""
+        collection took 0.8 s of a 16 s scan; now 0.07 s, and 0.26 s with this).
+        Nothing of the epoch may be used afterwards; the findings and the lookups
+        already recorded are plain data."""
         for loaded in self.parsed.values():
             if isinstance(loaded, ParsedFile):
                 module = loaded.module
