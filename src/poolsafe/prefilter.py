@@ -13,6 +13,11 @@ their analysis reaches. Selection reads each file's bytes once and never parses:
      `sessionmaker`, `ThreadedConnectionPool`...), the pool methods (`getconn`,
      `putconn`, `raw_connection`), FastAPI's `Depends(`, Flask-SQLAlchemy's config
      keys and teardown hooks, job decorators, names from `[tool.poolsafe]`;
+   - for the full selection only (the files resolution reads, not the ones
+     checked): an import of a package of slow work (`httpx`, `subprocess`,
+     `time`), or of `asyncio` or `os` with a slow call spelled out
+     (`asyncio.sleep`, `from asyncio import sleep`, `os.system`), since nearly
+     every async module imports asyncio for something else;
 2. Taint, per file and by blocks: each top-level statement of a selected file (a
    `def`, assignment or import with its indented lines) defines names; a block is
    tainted when it imports from a database package, calls an acquirer or
@@ -42,6 +47,7 @@ syntax errors are not reported.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import itertools
 import pkgutil
@@ -82,20 +88,27 @@ _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 _DEF = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
 
-def _roots_in(value: object, out: set[str], depth: int = 0) -> None:
+def _pairs_in(value: object, out: set[tuple[str, str]], depth: int = 0) -> None:
+    """The `(package, name)` pairs of a knowledge table."""
     if depth > 4:
         return
     if isinstance(value, tuple) and len(value) == 2 and all(isinstance(x, str) for x in value):
-        out.add(value[0].split(".")[0])
+        out.add((value[0], value[1]))
     elif isinstance(value, dict):
         for k in value:  # keys only: values are kinds, not packages
-            _roots_in(k, out, depth + 1)
+            _pairs_in(k, out, depth + 1)
     elif isinstance(value, (set, frozenset, tuple, list)):
         for x in value:
-            _roots_in(x, out, depth + 1)
+            _pairs_in(x, out, depth + 1)
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
-            _roots_in(getattr(value, f.name), out, depth + 1)
+            _pairs_in(getattr(value, f.name), out, depth + 1)
+
+
+def _roots_in(value: object, out: set[str]) -> None:
+    pairs: set[tuple[str, str]] = set()
+    _pairs_in(value, pairs)
+    out.update(package.split(".")[0] for package, _ in pairs)
 
 
 #: knowledge modules whose packages never make a connection: PS207's slow work
@@ -136,6 +149,28 @@ def seed_roots(database_only: bool = False) -> frozenset[str]:
     # transaction in another module calls, and must be resolvable (PS207)
     return frozenset(r for r in roots if r.isidentifier() and r not in CONTEXT_ONLY_ROOTS) \
         | frozenset(r for r in slow if r.isidentifier() and r not in SLOW_CONTEXT_ROOTS)
+
+
+def slow_context_words() -> dict[str, frozenset[str]]:
+    """For each root of `SLOW_CONTEXT_ROOTS` that slow work is reached from, the
+    words its slow names start with (`asyncio` -> `sleep`, `os` -> `system`).
+
+    Importing such a package is no reason to read a file, but importing it and
+    spelling one of these words is: `await asyncio.sleep(5)` in a module whose
+    only import is asyncio is what a transaction in another module may call
+    (PS207). The full selection only; `database_only` never reads them."""
+    pairs: set[tuple[str, str]] = set()
+    for mod in _knowledge_modules():
+        if mod.__name__.rpartition(".")[2] in NOT_DATABASE_KNOWLEDGE:
+            for name, value in vars(mod).items():
+                if name.isupper() and not name.startswith("_"):
+                    _pairs_in(value, pairs)
+    out: dict[str, set[str]] = {}
+    for package, name in pairs:
+        root = package.split(".")[0]
+        if root in SLOW_CONTEXT_ROOTS:
+            out.setdefault(root, set()).add(name.split(".")[0])
+    return {root: frozenset(words) for root, words in out.items()}
 
 
 def seed_tokens() -> frozenset[str]:
@@ -433,12 +468,102 @@ def is_seed(data: bytes, config: ProjectConfig | None = None,
     if literals is None:
         literals = _LITERALS[key] = tuple(w.encode() for w in roots | tokens)
     # a substring test (C speed) first: most files spell none of the words
-    if not any(w in data for w in literals):
+    if any(w in data for w in literals) and seed.search(data) is not None:
+        return True
+    if database_only:
         return False
-    return seed.search(data) is not None
+    # an import of asyncio or os with one of its slow calls spelled out
+    ctx = _slow_context()
+    return (any(w in data for w in ctx.literals) and ctx.imports.search(data) is not None
+            and (ctx.spelled.search(data) is not None
+                 or (ctx.loose.search(data) is not None and ctx.word.search(data) is not None)))
 
 
 _LITERALS: dict[tuple[frozenset[str], frozenset[str]], tuple[bytes, ...]] = {}
+
+
+@dataclass(frozen=True)
+class _SlowContext:
+    """How a file spells a slow call of a root of `SLOW_CONTEXT_ROOTS`."""
+
+    #: the words of `slow_context_words` (`sleep`, `system`), for a substring test
+    literals: tuple[bytes, ...]
+    #: an import of one of those roots
+    imports: re.Pattern[bytes]
+    #: `asyncio.sleep`, or `from asyncio import (gather, sleep)`
+    spelled: re.Pattern[bytes]
+    #: `import asyncio as aio`, `from os import *`: then a word anywhere counts
+    loose: re.Pattern[bytes]
+    word: re.Pattern[bytes]
+
+
+@functools.cache
+def _slow_context() -> _SlowContext:
+    context = _slow_context_words()
+    roots = _alt(context)
+    words = _alt(frozenset().union(*context.values()))
+    return _SlowContext(
+        literals=tuple(sorted(w.encode() for ws in context.values() for w in ws)),
+        imports=seed_pattern(frozenset(context), ()),
+        spelled=re.compile(
+            rb"\b(?:" + roots + rb")[ \t]*\.[ \t]*(?:" + words + rb")\b"
+            rb"|^[ \t]*from[ \t]+(?:" + roots + rb")[ \t]+import[ \t]*"
+            rb"(?:\([^)]*?|(?:[^\n\\]|\\\r?\n)*?)\b(?:" + words + rb")\b", re.M),
+        loose=re.compile(
+            rb"^[ \t]*(?:import[ \t]+(?:[\w.]+[ \t]*(?:as[ \t]+\w+)?[ \t]*,[ \t]*)*"
+            rb"(?:" + roots + rb")[ \t]+as\b|from[ \t]+(?:" + roots + rb")[ \t]+import[ \t]*\*)",
+            re.M),
+        word=re.compile(rb"\b(?:" + words + rb")\b"))
+
+
+@dataclass(frozen=True)
+class _SlowNames:
+    """What makes a block of one file slow work of `SLOW_CONTEXT_ROOTS`: a word of
+    `slow_context_words` beside a name the file binds to such a root
+    (`asyncio.sleep`, `aio.sleep`) or in an import from one, or a name the file
+    imports as one of those words (`from asyncio import sleep as nap`: `nap`, read
+    from the file's bindings, which a parenthesised import split over lines
+    does not hide as it hides its block from `definitions`)."""
+
+    roots: frozenset[str]
+    bound: frozenset[str]
+    words: frozenset[str]
+    aliases: frozenset[str]
+
+    def taints(self, blk: Block) -> bool:
+        return (not blk.words.isdisjoint(self.aliases)
+                or (not blk.words.isdisjoint(self.words)
+                    and (not blk.words.isdisjoint(self.bound)
+                         or not blk.import_roots.isdisjoint(self.roots))))
+
+
+def _slow_names(bindings: list[tuple[str, str, str]], database_only: bool
+                ) -> _SlowNames | None:
+    """`_SlowNames` of a file with these imports: None when `database_only` (slow
+    work is never a reason to check a file) or without an import of such a root."""
+    if database_only:
+        return None
+    context = _slow_context_words()
+    roots: set[str] = set()
+    bound: set[str] = set()
+    aliases: set[str] = set()
+    for name, module, imported in bindings:
+        root = module.split(".")[0]
+        if root in context:
+            roots.add(root)
+            if not imported:
+                bound.add(name)
+            elif module == root and imported in context[root]:
+                aliases.add(name)
+    if not roots:
+        return None
+    return _SlowNames(frozenset(roots), frozenset(bound),
+                      frozenset().union(*(context[r] for r in roots)), frozenset(aliases))
+
+
+@functools.cache
+def _slow_context_words() -> dict[str, frozenset[str]]:
+    return slow_context_words()
 
 
 class _Exports:
@@ -583,7 +708,8 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
             computed_from[i] = imported
             if i not in defs_memo:
                 defs_memo[i] = definitions(datas[i])
-            local = _file_taint(defs_memo[i], roots, imported, calls, generic)
+            local = _file_taint(defs_memo[i], roots, imported, calls, generic,
+                                _slow_names(binding_memo[i], database_only))
             # `import pkg.mod` and `from pkg import mod` bind a module here: the
             # module's own names are what importers reach, not this re-binding
             local -= {bound for bound, module, name in binding_memo[i]
@@ -676,7 +802,8 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
         if i in selected:
             if _in_import_cycle(i, bindings, bindings_at, modules, memo, selected):
                 return None
-            local = _file_taint(definitions(data), roots, imported, calls, generic)
+            local = _file_taint(definitions(data), roots, imported, calls, generic,
+                                _slow_names(bindings, database_only))
             local -= {bound for bound, module, name in bindings
                       if not name or f"{module}.{name}" in module_names}
             if sorted(local) != local_of.get(str(i)):
@@ -726,12 +853,14 @@ def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]],
 
 
 def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
-                calls: frozenset[str], generic: frozenset[str]) -> set[str]:
+                calls: frozenset[str], generic: frozenset[str],
+                slow: _SlowNames | None = None) -> set[str]:
     """The file's tainted top-level names, to a fixed point: a block is tainted when
     it imports from a database package, spells a tainted value, spells an imported
     module with a tainted name of that module, calls a tainted callable, or calls a
     common-named acquire method (`.connect()`) while spelling a tainted callable
-    (the annotation or constructor that types the receiver)."""
+    (the annotation or constructor that types the receiver); in the full
+    selection also when it spells a slow call of asyncio or os (`slow`)."""
     local_values, local_callables = set(roots | imported.names), set(calls)
     local: set[str] = set()
     changed = True
@@ -754,7 +883,8 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
                          or blk.words.isdisjoint(callables))
                     and (blk.klass or not any(
                         bound in blk.words and not blk.words.isdisjoint(inside)
-                        for bound, inside in imported.modules))):
+                        for bound, inside in imported.modules))
+                    and (slow is None or not slow.taints(blk))):
                 continue
             local.add(name)
             (local_callables if blk.callable else local_values).add(name)

@@ -159,6 +159,88 @@ def test_http_calls_in_a_service_module_are_found_with_the_prefilter(
     assert [(f.path, f.line) for f in found] == [("app/routes.py", 8), ("app/routes.py", 9)]
 
 
+SLEEPY_MODULES = {
+    "app/__init__.py": "",
+    "app/database.py": "import asyncpg\n\npool = None\n\n\nasync def init():\n"
+                       "    global pool\n"
+                       "    pool = await asyncpg.create_pool(dsn='postgresql://localhost/app')\n",
+    # the only slow-work evidence: asyncio.sleep, spelled three ways
+    "app/reports.py": "import asyncio\n\n\nclass Report:\n"
+                      "    def __init__(self, user_id):\n        self.user_id = user_id\n\n"
+                      "    async def build(self):\n        await asyncio.sleep(5)\n"
+                      "        return self.user_id\n",
+    "app/backoff.py": "from asyncio import sleep\n\n\nasync def wait_a_bit():\n"
+                      "    await sleep(3)\n",
+    "app/polling.py": "import asyncio as aio\n\n\nasync def poll():\n    await aio.sleep(2)\n",
+    "app/shell.py": "import os\n\n\ndef rebuild():\n    os.system('make assets')\n",
+    "app/clock.py": "import time\n\n\ndef pause():\n    time.sleep(4)\n",
+    # a helper that only calls the module that sleeps (PS207 follows helpers)
+    "app/notify.py": "from app.reports import Report\n\n\nasync def notify(user_id):\n"
+                     "    return await Report(user_id).build()\n",
+    "app/handlers.py": "from app import database\nfrom app.backoff import wait_a_bit\n"
+                       "from app.clock import pause\nfrom app.notify import notify\n"
+                       "from app.polling import poll\nfrom app.reports import Report\n"
+                       "from app.shell import rebuild\n\n\n"
+                       "async def send_report(user_id):\n"
+                       "    async with database.pool.acquire() as conn:\n"
+                       "        await conn.fetchrow('SELECT 1 FROM users WHERE id = $1', user_id)\n"
+                       "        await Report(user_id).build()\n"
+                       "        await wait_a_bit()\n"
+                       "        await poll()\n"
+                       "        rebuild()\n"
+                       "        pause()\n"
+                       "        await notify(user_id)\n",
+}
+
+
+def test_sleeps_in_modules_importing_only_asyncio_are_found_with_the_prefilter(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`asyncio` and `os` are no roots of the selection (nearly every async module
+    imports asyncio), so a module whose only slow work is `asyncio.sleep(5)` (or
+    `os.system`) was left out and the sleep it makes under a held connection in
+    another module was lost; `time.sleep` (a root) was found. A module that
+    imports the package and spells its slow function is read now, and so is a
+    helper that calls it."""
+    _write(tmp_path, SLEEPY_MODULES)
+    _same(["."], monkeypatch, tmp_path)
+    found = scan(["."], ScanOptions(select={"PS207"})).findings
+    assert [(f.path, f.line) for f in found] == [("app/handlers.py", n)
+                                                 for n in range(13, 19)]
+
+
+def test_asyncio_without_a_slow_call_selects_nothing() -> None:
+    """Only a module that spells a slow call of asyncio or os is read for it (and a
+    module that imports what calls it): one that gathers, reads the environment or
+    says "operating system" is not; and none of them is checked (`database_only`)."""
+    files = {
+        "app.main": "import asyncio\n\n\nasync def main(jobs):\n"
+                    "    await asyncio.gather(*jobs)\n",
+        "app.env": "import os\n\nHOME = os.environ['HOME']\n\n\ndef describe():\n"
+                   "    return 'the operating system: ' + os.name  # no sleep here\n",
+        "app.later": "import asyncio\n\n\nasync def later():\n    await asyncio.sleep(5)\n",
+        "app.snooze": "from asyncio import (\n    gather,\n    sleep as snooze,\n)\n\n\n"
+                      "async def nap():\n    await snooze(5)\n",
+        "app.aio": "import asyncio as aio\n\nwait = aio.sleep\n\n\nasync def pause():\n"
+                   "    await wait(2)\n",
+        "app.build": "import os\n\n\ndef build():\n    os.system('make')\n",
+        "app.wrap": "from app.aio import pause\nfrom app.later import later\n"
+                    "from app.snooze import nap\n\n\nasync def wrap():\n"
+                    "    await later()\n    await nap()\n    await pause()\n",
+        "app.uses_main": "from app.main import main\nfrom app.env import describe\n",
+    }
+    datas = [text.encode() for text in files.values()]
+    mods = [((name,), "app") for name in files]
+    selected = [list(files)[i] for i in select(datas, modules=mods).targets]
+    assert selected == ["app.later", "app.snooze", "app.aio", "app.build", "app.wrap"]
+    assert select(datas, modules=mods, database_only=True).targets == []
+    # the helper is read for what each module exports tainted, not for asyncio
+    for name in ("app.later", "app.snooze", "app.aio"):
+        alone = {k: v for k, v in files.items() if k in (name, "app.wrap")}
+        sel = select([t.encode() for t in alone.values()],
+                     modules=[((k,), "app") for k in alone])
+        assert sel.targets == [0, 1], name
+
+
 def test_a_module_with_slow_work_only_is_not_checked(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import poolsafe.checking as checking
