@@ -188,6 +188,11 @@ def test_a_cold_scan_imports_the_checker_while_the_selection_runs_apart(
     monkeypatch.setattr(engine, "SELECT_APART_BYTES", 10**9)  # in process: nothing meanwhile
     scan([str(tmp_path)], ScanOptions())
     assert calls[-1] is None
+    # apart, but no file can make a connection: nothing will be checked, nothing imported
+    monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
+    (tmp_path / "db.py").write_text("def f():\n    return 1\n")
+    assert scan([str(tmp_path)], ScanOptions()).findings == []
+    assert calls[-1] is None
 
 
 @needs_fork
