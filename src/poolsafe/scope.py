@@ -146,12 +146,25 @@ def build_scope(paths: Sequence[str], settings: ScopeSettings) -> Scope:
     return Scope(list(projects.values()), errors)
 
 
-def _with_module_path(display: str, path: Path, root: Path,
-                      settings: ScopeSettings) -> SourceFile:
-    base = import_root_of(path, import_roots(root, settings.src)) or import_root_of(
-        path, [root])
+def _with_module_path(display: str, path: Path, root: Path, settings: ScopeSettings,
+                      bases: list[Path] | None = None) -> SourceFile:
+    """`bases`: `import_roots(root, settings.src)`, computed once per project."""
+    if bases is None:
+        bases = import_roots(root, settings.src)
+    if len(bases) == 1:  # the common case, by string: a Path per step costs more
+        below = _below(str(path), str(bases[0]))
+        if below is not None:
+            return SourceFile(display, path, Path(below))
+    base = import_root_of(path, bases) or import_root_of(path, [root])
     relative = path.relative_to(base) if base is not None else Path(path.name)
     return SourceFile(display, path, relative)
+
+
+def _below(path: str, directory: str) -> str | None:
+    """`path` relative to `directory` when it is lexically below it (both absolute
+    and normalised), else None (the caller then asks `pathlib`)."""
+    prefix = directory if directory.endswith(os.sep) else directory + os.sep
+    return path[len(prefix):] if path.startswith(prefix) and len(path) > len(prefix) else None
 
 
 def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots
@@ -162,6 +175,8 @@ def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots
     where: dict[Path, int] = {}
     excluded = exclude_regexes(settings.exclude_globs, [str(root)],
                                settings.config_root or root)
+    bases = import_roots(root, settings.src)
+    cwd = str(absolute(Path.cwd()))
     for item in discover([str(root)], excluded=excluded):
         if isinstance(item, str):
             continue  # an unreadable directory outside the reported paths
@@ -169,7 +184,9 @@ def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots
         if roots.of(path) != root:
             continue
         where[path] = len(project.files)
-        project.files.append(_with_module_path(_shown(path), path, root, settings))
+        below = _below(str(path), cwd)
+        shown = below.replace(os.sep, "/") if below is not None else _shown(path)
+        project.files.append(_with_module_path(shown, path, root, settings, bases))
         project.datas.append(b"")
     for path in settings.overrides:
         if path not in where and roots.of(path) == root:
