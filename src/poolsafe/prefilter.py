@@ -105,10 +105,13 @@ def _pairs_in(value: object, out: set[tuple[str, str]], depth: int = 0) -> None:
             _pairs_in(getattr(value, f.name), out, depth + 1)
 
 
-def _roots_in(value: object, out: set[str]) -> None:
+def _knowledge_pairs(mod: Any) -> set[tuple[str, str]]:
+    """The `(package, name)` pairs of a knowledge module's public tables."""
     pairs: set[tuple[str, str]] = set()
-    _pairs_in(value, pairs)
-    out.update(package.split(".")[0] for package, _ in pairs)
+    for name, value in vars(mod).items():
+        if name.isupper() and not name.startswith("_"):
+            _pairs_in(value, pairs)
+    return pairs
 
 
 #: knowledge modules whose packages never make a connection: PS207's slow work
@@ -141,9 +144,7 @@ def seed_roots(database_only: bool = False) -> frozenset[str]:
     slow: set[str] = set()
     for mod in _knowledge_modules(database_only):
         into = slow if mod.__name__.rpartition(".")[2] in NOT_DATABASE_KNOWLEDGE else roots
-        for name, value in vars(mod).items():
-            if name.isupper() and not name.startswith("_"):
-                _roots_in(value, into)
+        into.update(package.split(".")[0] for package, _ in _knowledge_pairs(mod))
     # the packages of slow work are roots even where they are context elsewhere: a
     # module whose only import is `httpx` (a service posting to an API) is what a
     # transaction in another module calls, and must be resolvable (PS207)
@@ -151,6 +152,7 @@ def seed_roots(database_only: bool = False) -> frozenset[str]:
         | frozenset(r for r in slow if r.isidentifier() and r not in SLOW_CONTEXT_ROOTS)
 
 
+@functools.cache
 def slow_context_words() -> dict[str, frozenset[str]]:
     """For each root of `SLOW_CONTEXT_ROOTS` that slow work is reached from, the
     words its slow names start with (`asyncio` -> `sleep`, `os` -> `system`).
@@ -162,9 +164,7 @@ def slow_context_words() -> dict[str, frozenset[str]]:
     pairs: set[tuple[str, str]] = set()
     for mod in _knowledge_modules():
         if mod.__name__.rpartition(".")[2] in NOT_DATABASE_KNOWLEDGE:
-            for name, value in vars(mod).items():
-                if name.isupper() and not name.startswith("_"):
-                    _pairs_in(value, pairs)
+            pairs |= _knowledge_pairs(mod)
     out: dict[str, set[str]] = {}
     for package, name in pairs:
         root = package.split(".")[0]
@@ -499,7 +499,7 @@ class _SlowContext:
 
 @functools.cache
 def _slow_context() -> _SlowContext:
-    context = _slow_context_words()
+    context = slow_context_words()
     roots = _alt(context)
     words = _alt(frozenset().union(*context.values()))
     return _SlowContext(
@@ -543,7 +543,7 @@ def _slow_names(bindings: list[tuple[str, str, str]], database_only: bool
     work is never a reason to check a file) or without an import of such a root."""
     if database_only:
         return None
-    context = _slow_context_words()
+    context = slow_context_words()
     roots: set[str] = set()
     bound: set[str] = set()
     aliases: set[str] = set()
@@ -559,11 +559,6 @@ def _slow_names(bindings: list[tuple[str, str, str]], database_only: bool
         return None
     return _SlowNames(frozenset(roots), frozenset(bound),
                       frozenset().union(*(context[r] for r in roots)), frozenset(aliases))
-
-
-@functools.cache
-def _slow_context_words() -> dict[str, frozenset[str]]:
-    return slow_context_words()
 
 
 class _Exports:
