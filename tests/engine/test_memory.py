@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rule_case_tree import write_rule_cases
 
 import poolsafe.checking as checking
 import poolsafe.engine as engine
@@ -22,7 +23,6 @@ from poolsafe.analysis.project_facts import facts
 from poolsafe.engine import ScanOptions, scan, scan_sources
 from poolsafe.lazy_index import LazyIndex
 from poolsafe.parallel import run_apart
-from poolsafe.rules import ALL_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = sorted(p for p in (ROOT / "fixtures").iterdir() if p.is_dir())
@@ -38,21 +38,9 @@ def _key(root: Path, **options: Any) -> list[tuple[object, ...]]:
             for f in result.findings] + [(e.path, e.message) for e in result.errors]
 
 
-def _rule_cases(tmp_path: Path) -> Path:
-    n = 0
-    for rule in ALL_RULES:
-        for case in [*rule.VALID, *rule.INVALID]:
-            for name, text in {**case.files, case.path: case.code}.items():
-                p = tmp_path / f"case{n}" / name
-                p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_text(text)
-            n += 1
-    return tmp_path
-
-
 def test_fresh_indexes_give_the_same_findings(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = _rule_cases(tmp_path)
+    root = write_rule_cases(tmp_path)
     monkeypatch.chdir(root)
     one_index = _key(Path("."))
     assert len(one_index) > 100

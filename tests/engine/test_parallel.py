@@ -6,12 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from rule_case_tree import write_rule_cases
 
 import poolsafe.parallel as parallel
 from poolsafe.engine import ScanOptions, scan
 from poolsafe.model import FileError
 from poolsafe.parallel import CheckResults, check_all, shares
-from poolsafe.rules import ALL_RULES
 
 needs_fork = pytest.mark.skipif(
     "fork" not in __import__("multiprocessing").get_all_start_methods(),
@@ -62,14 +62,7 @@ def test_small_work_stays_in_this_process() -> None:
 def test_all_rule_cases_give_the_same_findings_with_jobs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
-    n = 0
-    for rule in ALL_RULES:
-        for case in [*rule.VALID, *rule.INVALID]:
-            for name, text in {**case.files, case.path: case.code}.items():
-                p = tmp_path / f"case{n}" / name
-                p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_text(text)
-            n += 1
+    write_rule_cases(tmp_path)
     monkeypatch.chdir(tmp_path)
 
     def key(jobs: int) -> list[tuple[object, ...]]:
