@@ -8,8 +8,7 @@ modules are selected.
 from __future__ import annotations
 
 import re
-from collections import ChainMap
-from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,6 +55,44 @@ class _LazyNames(dict[str, list[ModuleInfo]]):
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and bool(self._shown(name))
+
+
+_ABSENT = object()
+
+
+class _LayeredMemo(dict[Any, Any]):
+    """A level's own memo table that also reads the tables of the wider levels
+    (`wider`, nearest first), as `ChainMap(self, *wider)` would: writes go to this
+    table only. A hit here costs a dict lookup, not ChainMap's scan of every
+    layer in Python (the index asks its memos once per node it evaluates)."""
+
+    __slots__ = ("wider",)
+
+    def __init__(self, wider: tuple[dict[Any, Any], ...]) -> None:
+        super().__init__()
+        #: the wider levels' own tables; each is read as a plain dict, for only
+        #: what that level wrote (a wider `_LayeredMemo` is listed with its own wider)
+        self.wider = wider
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found = dict.get(self, key, _ABSENT)
+        if found is not _ABSENT:
+            return found
+        for table in self.wider:
+            found = dict.get(table, key, _ABSENT)
+            if found is not _ABSENT:
+                return found
+        return default
+
+    def __missing__(self, key: Any) -> Any:
+        found = self.get(key, _ABSENT)
+        if found is _ABSENT:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or any(
+            dict.__contains__(table, key) for table in self.wider)
 
 
 #: how much of the project resolution may parse (see `LazyIndex._level`)
@@ -124,13 +161,12 @@ class LazyIndex(ProjectIndex):
         #: each level's memo tables; a level reads what it and every wider level
         #: learnt, and writes its own (a narrower answer is less precise about
         #: anything but connections)
-        own: list[dict[str, MutableMapping[Any, Any]]] = [
-            {a: getattr(self, a) for a in _MEMOS}, {a: {} for a in _MEMOS},
-            {a: {} for a in _MEMOS}]
-        self._views: list[dict[str, MutableMapping[Any, Any]]] = [
-            {a: (own[0][a] if level == _FULL else ChainMap(
-                *(own[k][a] for k in range(level, -1, -1)))) for a in _MEMOS}
-            for level in (_FULL, _SELECTED, _DATABASE)]
+        full: dict[str, dict[Any, Any]] = {a: getattr(self, a) for a in _MEMOS}
+        selected_: dict[str, dict[Any, Any]] = {
+            a: _LayeredMemo((full[a],)) for a in _MEMOS}
+        self._views: list[dict[str, dict[Any, Any]]] = [
+            full, selected_,
+            {a: _LayeredMemo((selected_[a], full[a])) for a in _MEMOS}]
         self.by_name = _LazyNames(self.by_name, self._load_name,
                                   lambda m: self._loadable(str(m.abspath)))
 

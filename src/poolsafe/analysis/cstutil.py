@@ -80,10 +80,10 @@ _SCOPE_TYPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """`a.b.c` for a chain of names and attributes, else None."""
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:  # exact types (see `_SCOPE_TYPES`)
         parts.append(node.attr.value)
         node = node.value
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         parts.append(node.value)
         return ".".join(reversed(parts))
     return None
@@ -91,7 +91,7 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
 
 def strip_await(node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
     awaited = False
-    while isinstance(node, cst.Await):
+    while type(node) is cst.Await:
         node = node.expression
         awaited = True
     return node, awaited
@@ -100,9 +100,9 @@ def strip_await(node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
 def call_name(call: cst.Call) -> str | None:
     """The last name of a call's callee: `getconn` for `pool.getconn()`."""
     func = call.func
-    if isinstance(func, cst.Attribute):
+    if type(func) is cst.Attribute:
         return func.attr.value
-    if isinstance(func, cst.Name):
+    if type(func) is cst.Name:
         return func.value
     return None
 

@@ -344,7 +344,17 @@ class FunctionFlow:
         return out
 
     def statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
-        if isinstance(stmt, cst.SimpleStatementLine):
+        # exact types first: `isinstance` on libcst's classes goes through
+        # `ABCMeta.__instancecheck__` for every class a statement is not
+        t = type(stmt)
+        if t is cst.If:
+            return self.if_(stmt, state)  # type: ignore[arg-type]  # exactly an If
+        if t is cst.Try:
+            return self.try_(stmt, state)  # type: ignore[arg-type]  # exactly a Try
+        if t is cst.With:
+            return self.with_(stmt, state)  # type: ignore[arg-type]  # exactly a With
+        if t is cst.SimpleStatementLine or isinstance(stmt, cst.SimpleStatementLine):
+            assert isinstance(stmt, cst.SimpleStatementLine)
             out = Outcome()
             cur: State | None = state
             for small in stmt.body:
@@ -373,6 +383,12 @@ class FunctionFlow:
 
     # ======================================================== simple statements
     def small(self, node: cst.BaseSmallStatement, state: State) -> Outcome:
+        t = type(node)  # exact types first, as in `statement`
+        if t is cst.Expr:
+            after, exc = self.effects(node, state)
+            return Outcome(normal=after, exc=exc)
+        if t is cst.Assign or t is cst.AnnAssign or t is cst.AugAssign:
+            return self.assign(node, state)  # type: ignore[arg-type]  # one of the three
         if isinstance(node, cst.Pass):
             return Outcome(normal=state)
         if isinstance(node, cst.Break):
@@ -503,9 +519,10 @@ class FunctionFlow:
                 below.reverse()
                 stack.extend((child, False) for child in below)
             raising = [c for c in calls if self._call_may_raise(c)]
-            raises = suspends or isinstance(node, cst.Raise | cst.Assert) or bool(raising)
+            throws = type(node) is cst.Raise or type(node) is cst.Assert
+            raises = suspends or throws or bool(raising)
             pings: frozenset[str] = frozenset()
-            if raising and not suspends and not isinstance(node, cst.Raise | cst.Assert) \
+            if raising and not suspends and not throws \
                     and not any(_may_raise(c) for c in raising):
                 pings = frozenset(o for c in raising if isinstance(c.func, cst.Attribute)
                                   and (o := self.res.owner(c.func.value)) is not None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import libcst as cst
 
@@ -385,7 +385,7 @@ def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
         if type(node) is _Leave:
             node.handler(visitor, node.node)
             continue
-        assert isinstance(node, cst.CSTNode)
+        node = cast(cst.CSTNode, node)  # not `isinstance`: an ABC check per node
         key = (vtype, type(node))
         handlers = _HANDLERS.get(key)
         if handlers is None:
