@@ -18,7 +18,7 @@ import libcst as cst
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo, collect_module
 from poolsafe.discovery import SourceFile
-from poolsafe.fix.edits import parent_map
+from poolsafe.fix.edits import parent_map, remember_parents
 from poolsafe.gc_scope import keep_new_objects, release_dropped
 from poolsafe.lazy_index import LazyIndex
 from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult
@@ -49,7 +49,12 @@ class ParsedFile:
 
 def parse_source(display: str, path: Path, relative: Path, text: str) -> ModuleInfo:
     tree = cst.parse_module(text)
-    module = collect_module(display, path, relative, text, tree)
+    # the walk that collects the module records its parent map too: positions and
+    # the rules ask for it of every module they report on, and a walk of its own
+    # cost some 4% of a dense scan
+    parents: dict[int, cst.CSTNode] = {}
+    module = collect_module(display, path, relative, text, tree, parents)
+    remember_parents(tree, parents)
     keep_new_objects()
     return module
 
@@ -337,16 +342,20 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
         # check (and whatever their resolution reaches, through the index), so
         # parsing runs on every core, not only in this process
         out = CheckResults()
+        # which selected files a pattern matches depends on their bytes only: what
+        # one epoch searched, the next need not search again
+        matches = dict(known_matches or {})
         epoch = _Epoch(options, by_path, files_by_name, def_names,
-                       [paths[i] for i in chosen], known_matches, db_paths)
+                       [paths[i] for i in chosen], matches, db_paths)
         heaviest = 0  # the most one check parsed
         for path in share:
             if epoch.parsed_bytes and epoch.parsed_bytes >= max(EPOCH_BYTES,
                                                                 EPOCH_GROWTH * heaviest):
                 epoch.record(out)
+                matches.update(epoch.index.matched)
                 epoch.drop()
                 epoch = _Epoch(options, by_path, files_by_name, def_names,
-                               [paths[i] for i in chosen], known_matches, db_paths)
+                               [paths[i] for i in chosen], matches, db_paths)
                 release_dropped()
             before = epoch.parsed_bytes
             epoch.index.module_at(path)  # through the index, so it knows the module

@@ -352,11 +352,14 @@ class _Collector(cst.CSTVisitor):
 
 
 def collect_module(path: str, abspath: Path, rel: Path, source: str,
-                   tree: cst.Module) -> ModuleInfo:
+                   tree: cst.Module,
+                   parents: dict[int, cst.CSTNode] | None = None) -> ModuleInfo:
+    """The module's facts, from one walk of `tree`; `parents`, when given, receives
+    id(node) -> parent for every node (what `fix.edits.parent_map` builds)."""
     names, is_package = module_names(rel)
     info = ModuleInfo(path=path, abspath=abspath, names=names, is_package=is_package,
                       tree=tree, source=source)
-    walk(tree, _Collector(info))
+    walk(tree, _Collector(info), parents)
     return info
 
 
@@ -374,10 +377,13 @@ class _Leave:
         self.node = node
 
 
-def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor,
+         parents: dict[int, cst.CSTNode] | None = None) -> None:
     """Call the visitor's `visit_<Node>` / `leave_<Node>` methods over the tree, in the
     order libcst would, but iteratively and without libcst's visitor machinery (which
-    rebuilds every node as it goes and costs about twice the parse)."""
+    rebuilds every node as it goes and costs about twice the parse). With `parents`,
+    record each visited node's children there (id(child) -> node): the parent map
+    of the nodes walked, for the price of a dict store each."""
     stack: list[cst.CSTNode | _Leave] = [tree]
     vtype = type(visitor)
     while stack:
@@ -399,5 +405,8 @@ def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
             stack.append(_Leave(handlers[1], node))
         below = children(node)
         if below:
+            if parents is not None:
+                for child in below:
+                    parents[id(child)] = node
             below.reverse()
             stack.extend(below)

@@ -53,10 +53,16 @@ def parent_map(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
     if cached is not None and cached[0] is root:
         return cached[1]
     parents = _build_parents(root)
+    remember_parents(root, parents)
+    return parents
+
+
+def remember_parents(root: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> None:
+    """Make `parents` (complete for `root`, as `_build_parents` gives it) the answer
+    of `parent_map(root)`, e.g. one recorded by the walk that collected the module."""
     if len(_PARENTS) > 16:
         _PARENTS.clear()
     _PARENTS[id(root)] = (root, parents)
-    return parents
 
 
 def _build_parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:

@@ -49,11 +49,12 @@ class FileContext:
 
     def flow(self, func: FunctionInfo) -> FlowResult:
         key = id(func.node)
-        if key not in self._flows:
-            from poolsafe.analysis.flow import analyse_function
+        found = self._flows.get(key)
+        if found is None:
+            from poolsafe.analysis.flow import analyse_function  # (only when not known)
 
-            self._flows[key] = analyse_function(self.index, func)
-        return self._flows[key]
+            found = self._flows[key] = analyse_function(self.index, func)
+        return found
 
     def flows(self) -> Iterator[tuple[FunctionInfo, FlowResult]]:
         for func in self.module.all_functions:

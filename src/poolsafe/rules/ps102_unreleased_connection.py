@@ -451,8 +451,9 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
 def _close_behind_connected_check(func: FunctionInfo, var: str) -> bool:
     """`if conn.is_connected(): conn.close()` somewhere in the function."""
     for node in iter_nodes(func.node.body):
-        if not isinstance(node, cst.If):
+        if type(node) is not cst.If:  # exact type: `isinstance` on an ABC, per node
             continue
+        assert isinstance(node, cst.If)
         test = node.test
         if (isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
                 and test.func.attr.value == "is_connected"
