@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,31 @@ class ParsedFile:
     decoded: DecodedSource
     module: ModuleInfo
 
+
+
+def _not_validated(self: cst.CSTNode) -> None:
+    """`CSTNode.__post_init__` inside `unvalidated_nodes`."""
+
+
+@contextmanager
+def unvalidated_nodes() -> Iterator[None]:
+    """Nodes built inside this scope are not validated.
+
+    libcst validates each node as it is built (`CSTNode.__post_init__` calls
+    `_validate`). The nodes its parser builds are valid by construction, and their
+    validation costs some 15% of the parse (libcst's own comment there suggests
+    skipping it for parsed files). A scan's checks run inside this scope: parsing,
+    analysis, and the fixability check, which builds no edits. `poolsafe fix`
+    builds its edits outside it, and parses each fixed file again, validated,
+    before writing it. The switch is made once per scan: made per file, it costs
+    what it saves, since each switch clears the attribute caches of every node
+    class."""
+    previous = cst.CSTNode.__dict__["__post_init__"]
+    setattr(cst.CSTNode, "__post_init__", _not_validated)  # noqa: B010 (mypy: a method)
+    try:
+        yield
+    finally:
+        setattr(cst.CSTNode, "__post_init__", previous)  # noqa: B010
 
 
 def parse_source(display: str, path: Path, relative: Path, text: str) -> ModuleInfo:
@@ -203,6 +229,11 @@ def _load_checked(f: SourceFile, d: bytes, options: ScanOptions) -> ParsedFile |
 
 def scan_everything(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:
     """Without the prefilter: parse every file of the project, check the reported."""
+    with unvalidated_nodes():
+        _scan_everything(project, options, result)
+
+
+def _scan_everything(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:
     reported = set(project.reported)
     parsed: dict[int, ParsedFile] = {}
     for i, (f, d) in enumerate(zip(project.files, project.datas, strict=True)):
@@ -372,7 +403,8 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
         epoch.drop()
         return out
 
-    return check_all(own, [len(by_path[p][1]) for p in own], options.jobs, check_share)
+    with unvalidated_nodes():  # (forked workers inherit it)
+        return check_all(own, [len(by_path[p][1]) for p in own], options.jobs, check_share)
 
 
 class _Epoch:
