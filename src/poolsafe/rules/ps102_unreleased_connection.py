@@ -450,6 +450,8 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
 
 def _close_behind_connected_check(func: FunctionInfo, var: str) -> bool:
     """`if conn.is_connected(): conn.close()` somewhere in the function."""
+    if "is_connected" not in func.module.source:
+        return False  # (a substring test before a walk of the function)
     for node in iter_nodes(func.node.body):
         if type(node) is not cst.If:  # exact type: `isinstance` on an ABC, per node
             continue
