@@ -164,9 +164,13 @@ class LazyIndex(ProjectIndex):
         full: dict[str, dict[Any, Any]] = {a: getattr(self, a) for a in _MEMOS}
         selected_: dict[str, dict[Any, Any]] = {
             a: _LayeredMemo((full[a],)) for a in _MEMOS}
-        self._views: list[dict[str, dict[Any, Any]]] = [
-            full, selected_,
-            {a: _LayeredMemo((selected_[a], full[a])) for a in _MEMOS}]
+        # where every selected module can make a connection (database code through
+        # and through), the two narrower levels may parse the same modules, so they
+        # give the same answers: one set of tables serves both
+        database_: dict[str, dict[Any, Any]] = (
+            selected_ if self._database == self._selected
+            else {a: _LayeredMemo((selected_[a], full[a])) for a in _MEMOS})
+        self._views: list[dict[str, dict[Any, Any]]] = [full, selected_, database_]
         self.by_name = _LazyNames(self.by_name, self._load_name,
                                   lambda m: self._loadable(str(m.abspath)))
 

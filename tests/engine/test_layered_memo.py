@@ -59,3 +59,22 @@ def test_random_operations_match_chainmap() -> None:
             assert ours[level].get(key, "d") == theirs[level].get(key, "d")
         elif key in theirs[level]:
             assert ours[level][key] == theirs[level][key]
+
+
+def _index(selected: list[str], database: list[str]) -> object:
+    from poolsafe.lazy_index import LazyIndex
+
+    return LazyIndex([], None, lambda path: None, {}, frozenset(), selected=selected,
+                     source=lambda path: b"", database=database)
+
+
+def test_the_database_level_shares_the_selected_tables_when_it_may_parse_the_same() -> None:
+    same = _index(["/p/a.py", "/p/b.py"], ["/p/b.py", "/p/a.py"])
+    views = same._views  # type: ignore[attr-defined]
+    assert all(views[2][a] is views[1][a] for a in views[1])
+    narrower = _index(["/p/a.py", "/p/b.py"], ["/p/a.py"])
+    views = narrower._views  # type: ignore[attr-defined]
+    assert all(views[2][a] is not views[1][a] for a in views[1])
+    # and a narrower level still reads what the selected level learnt
+    views[1]["_memo"][1] = "learnt"
+    assert views[2]["_memo"].get(1) == "learnt"
