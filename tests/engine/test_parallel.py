@@ -18,10 +18,18 @@ needs_fork = pytest.mark.skipif(
     reason="no fork on this platform")
 
 
-def test_shares_balance_by_size_and_keep_order() -> None:
+def test_shares_are_runs_of_neighbours_balanced_by_size() -> None:
     assert shares([5, 1, 1, 1, 1, 1], 2) == [[0], [1, 2, 3, 4, 5]]
-    assert shares([3, 3, 2, 2], 2) == [[0, 2], [1, 3]]
+    assert shares([3, 3, 2, 2], 2) == [[0, 1], [2, 3]]
+    assert shares([1, 1, 1, 1, 100], 2) == [[0, 1, 2, 3], [4]]
     assert shares([1], 4) == [[0]]
+    assert shares([2, 2, 2, 2, 2, 2], 3) == [[0, 1], [2, 3], [4, 5]]
+    sizes = [(i * 37) % 11 + 1 for i in range(200)]
+    for jobs in (2, 3, 4):
+        got = shares(sizes, jobs)
+        assert [i for s in got for i in s] == list(range(200))  # every item once, in order
+        loads = [sum(sizes[i] for i in s) for s in got]
+        assert max(loads) - min(loads) <= 2 * max(sizes)
 
 
 def _pids(items: list[int]) -> CheckResults:
