@@ -731,6 +731,9 @@ def _slow_names(bindings: list[tuple[str, str, str]], database_only: bool
                       frozenset().union(*(context[r] for r in roots)), frozenset(aliases))
 
 
+_NOTHING: frozenset[str] = frozenset()
+
+
 class _Exports:
     """Each selected module's tainted top-level names, by module name.
 
@@ -753,7 +756,8 @@ class _Exports:
     def changed_since(self, keys: Iterable[str], version: int) -> bool:
         """Whether the names of a module in `keys`, or inside one (`below`), grew
         after `version`: else what an importer of those gets is as it was then."""
-        return any(self._changed_at.get(k, 0) > version for k in keys)
+        # `get(k, 0)` for every key in C: this runs for every file after every change
+        return max(map(self._changed_at.get, keys, itertools.repeat(0)), default=0) > version
 
     def add(self, names: tuple[str, ...], tainted: set[str]) -> bool:
         """Record a module's tainted names; whether anything was new."""
@@ -783,12 +787,25 @@ class _Exports:
     def names(self, module: str, importer: str) -> set[str]:
         """The tainted names of `module` as the file in package `importer` imports it."""
         out = set(self.by_module.get(module, ()))
-        for root, names in self.by_bare.get(module, {}).items():
-            if not root or importer == root or importer.startswith(root + "."):
-                out |= names
+        for names in self._bare(module, importer):
+            out |= names
         return out
 
-    def below(self, module: str, importer: str) -> set[str]:
+    def has(self, module: str, importer: str, name: str) -> bool:
+        """`name in self.names(module, importer)`, without copying the names."""
+        return (name in self.by_module.get(module, ())
+                or any(name in names for names in self._bare(module, importer)))
+
+    def _bare(self, module: str, importer: str) -> list[set[str]]:
+        """The names of the files known by the bare name `module` that `importer` can
+        import by it (see the class docstring)."""
+        roots = self.by_bare.get(module)
+        if not roots:
+            return []
+        return [names for root, names in roots.items()
+                if not root or importer == root or importer.startswith(root + ".")]
+
+    def below(self, module: str, importer: str) -> frozenset[str]:
         """The tainted names of `module` and of every module inside it."""
         if self._below is None:
             self._below = {}
@@ -796,7 +813,12 @@ class _Exports:
                 parts = mod.split(".")
                 for k in range(1, len(parts) + 1):
                     self._below.setdefault(".".join(parts[:k]), set()).update(names)
-        return self._below.get(module, set()) | self.names(module, importer)
+        # `_below[module]` holds `by_module[module]`: the bare names are all it lacks
+        inside = self._below.get(module)
+        bare = self._bare(module, importer)
+        if not bare:
+            return frozenset(inside) if inside else _NOTHING
+        return frozenset(inside or ()).union(*bare)
 
     def all_names(self) -> set[str]:
         out: set[str] = set().union(*self.by_module.values())
@@ -1084,13 +1106,13 @@ def _imported_taint(bindings: list[tuple[str, str, str]], exports: _Exports,
     for bound, module, name in bindings:
         if name == "*":
             names |= exports.names(module, importer)
-        elif name and name in exports.names(module, importer):
+        elif name and exports.has(module, importer, name):
             names.add(bound)
         else:
             inside = exports.below(f"{module}.{name}" if module and name else module or name,
                                    importer)
             if inside:
-                modules.add((bound, frozenset(inside)))
+                modules.add((bound, inside))
     return _Imported(frozenset(names), frozenset(modules))
 
 
@@ -1101,10 +1123,46 @@ def _imports_tainted(data: bytes, imported: _Imported,
     if imported.names:
         return True
     for bound, inside in imported.modules:
-        key = (bound, inside)
-        if key not in patterns:
-            patterns[key] = re.compile(rb"\b" + re.escape(bound.encode())
-                                       + rb"(?:\s*\.\s*\w+)*\s*\.\s*(?:" + _alt(inside) + rb")\b")
-        if patterns[key].search(data):
+        reached = _reaches(data, bound, inside)
+        if reached is None:  # no plain words: the pattern decides
+            key = (bound, inside)
+            if key not in patterns:
+                patterns[key] = re.compile(rb"\b" + re.escape(bound.encode())
+                                           + rb"(?:\s*\.\s*\w+)*\s*\.\s*(?:" + _alt(inside)
+                                           + rb")\b")
+            reached = patterns[key].search(data) is not None
+        if reached:
             return True
     return False
+
+
+def _reaches(data: bytes, bound: str, inside: frozenset[str]) -> bool | None:
+    """Whether `data` spells `bound`, as a whole word, then a dotted chain with one
+    of `inside` after a dot (`pkg.m.get_conn`): what the pattern of
+    `_imports_tainted` matches, when `bound` and `inside` are plain words (else
+    None). The pattern is an alternation of every tainted name of a package, which
+    takes longer to compile than to search; this finds the chains after `bound`
+    (as fast as a literal) and looks their parts up. A later `bound` inside a chain
+    has a part of that chain for its own."""
+    key = bound.encode()
+    if not _PLAIN_WORD.fullmatch(key) or not all(map(_is_plain_str, inside)):
+        return None
+    chain = _CHAINS.get(key)
+    if chain is None:
+        chain = _CHAINS[key] = re.compile(re.escape(key) + rb"(?:\s*\.\s*\w+)+")
+    pos = 0
+    while (m := chain.search(data, pos)) is not None:
+        start = m.start()
+        if start and data[start - 1] in _WORD_BYTES:  # no word boundary before
+            pos = start + 1
+            continue
+        if not inside.isdisjoint(part.strip().decode()
+                                 for part in m.group().split(b".")[1:]):
+            return True
+        pos = m.end()
+    return False
+
+
+_CHAINS: dict[bytes, re.Pattern[bytes]] = {}
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_is_plain_str = re.compile(r"\w+", re.ASCII).fullmatch

@@ -26,6 +26,7 @@ FRAGMENTS = [
     b"sleep", b"system", b"pool", b"x1", b"1x", b"0x1f", b"100", b"_a", b"a_", b"name",
     b"\xc3\xa9", b"\xff", b"\x00", b".", b"..", b",", b", ", b"(", b")", b" (", b"\t(",
     b"((", b":", b"=", b"==", b" as ", b"*", b";", b"'", b'"""', b"[", b"]",
+    b"x1.name", b"os.", b"django .\n", b"xdjango.", b"os.sleep", b".time",
 ]
 
 sources = st.lists(st.sampled_from(FRAGMENTS), max_size=80).map(b"".join)
@@ -89,6 +90,25 @@ def test_seeds_are_those_of_the_seed_pattern(data: bytes, config: ProjectConfig)
     for database_only in (False, True):
         assert pf.is_seed(data, config, database_only) == _seed_reference(
             data, config, database_only)
+
+
+@settings(max_examples=400, deadline=None)
+@given(sources, st.sampled_from(["os", "django", "x1", "a_", "\u00e9t\u00e9", "pool)"]),
+       st.frozensets(st.sampled_from(["name", "sleep", "system", "x1", "1x", "time", "a.b",
+                                      "pool", "getconn", "_a", "django"]), min_size=1))
+# a bound name inside a longer word, then a real one in its chain; the bound
+# name itself is no part of its chain
+@example(b"xos.os.name", "os", frozenset({"name"}))
+@example(b"xos.name", "os", frozenset({"name"}))
+@example(b"django.x", "django", frozenset({"django"}))
+def test_a_module_is_reached_where_the_pattern_says(data: bytes, bound: str,
+                                                    inside: frozenset[str]) -> None:
+    pattern = re.compile(rb"\b" + re.escape(bound.encode()) + rb"(?:\s*\.\s*\w+)*\s*\.\s*(?:"
+                         + pf._alt(inside) + rb")\b")
+    imported = pf._Imported(frozenset(), frozenset({(bound, inside)}))
+    assert pf._imports_tainted(data, imported, {}) == (pattern.search(data) is not None)
+    spelled = data + b" " + bound.encode() + b" .\n" + min(inside).encode()
+    assert pf._imports_tainted(spelled, imported, {}) == (pattern.search(spelled) is not None)
 
 
 def test_words_are_interned() -> None:
