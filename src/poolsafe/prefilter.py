@@ -402,13 +402,13 @@ def _words_of(runs: Iterable[str]) -> set[str]:
     """`_WORD`'s matches in these runs of word characters (each run without its
     leading digits, `0x1f` -> `x1f`, `100` -> nothing), interned."""
     unique = set(runs)
-    words = set(filter(_is_identifier, unique))  # in C: no leading digit
+    words = set(map(_intern, filter(_is_identifier, unique)))  # in C: no leading digit
     if len(words) != len(unique):
-        for run in unique - words:
+        for run in unique.difference(words):
             word = run.lstrip(_DIGITS)
             if word:
-                words.add(word)
-    return set(map(_intern, words))
+                words.add(_intern(word))
+    return words
 
 
 def _block_starts(data: bytes) -> list[int]:
@@ -793,8 +793,11 @@ class _Exports:
 
     def has(self, module: str, importer: str, name: str) -> bool:
         """`name in self.names(module, importer)`, without copying the names."""
-        return (name in self.by_module.get(module, ())
-                or any(name in names for names in self._bare(module, importer)))
+        names = self.by_module.get(module)
+        if names is not None and name in names:
+            return True
+        return module in self.by_bare and any(
+            name in names for names in self._bare(module, importer))
 
     def _bare(self, module: str, importer: str) -> list[set[str]]:
         """The names of the files known by the bare name `module` that `importer` can
@@ -815,7 +818,7 @@ class _Exports:
                     self._below.setdefault(".".join(parts[:k]), set()).update(names)
         # `_below[module]` holds `by_module[module]`: the bare names are all it lacks
         inside = self._below.get(module)
-        bare = self._bare(module, importer)
+        bare = self._bare(module, importer) if module in self.by_bare else None
         if not bare:
             return frozenset(inside) if inside else _NOTHING
         return frozenset(inside or ()).union(*bare)
@@ -1050,6 +1053,8 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
     selection also when it spells a slow call of asyncio or os (`slow`)."""
     local_values, local_callables = set(roots | imported.names), set(calls)
     local: set[str] = set()
+    #: what a class is tainted by, made when a class needs it after a change
+    for_classes: tuple[set[str], set[str]] | None = None
     changed = True
     while changed:
         changed = False
@@ -1057,12 +1062,14 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
             if name in local:
                 continue
             values, callables = local_values, local_callables
-            if blk.klass:
+            if blk.klass and imported.names:
                 # a class that only uses what other project modules export is no
                 # database code of this file: the analysis reaches its instances
                 # through the module that builds them (a chain of such classes
                 # selected most of Django for a handful of backend modules)
-                values, callables = values - imported.names, callables - imported.names
+                if for_classes is None:
+                    for_classes = (values - imported.names, callables - imported.names)
+                values, callables = for_classes
             if (blk.words.isdisjoint(values)
                     and blk.called.isdisjoint(callables)
                     and blk.import_roots.isdisjoint(roots)
@@ -1076,6 +1083,7 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
             local.add(name)
             (local_callables if blk.callable else local_values).add(name)
             changed = True
+            for_classes = None
     return local
 
 
