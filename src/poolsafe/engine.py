@@ -22,7 +22,7 @@ from poolsafe.cache import (
     store_entry,
 )
 from poolsafe.discovery import SourceFile
-from poolsafe.gc_scope import keep_new_objects, trees_kept_out_of_gc
+from poolsafe.gc_scope import collection_paused, keep_new_objects, trees_kept_out_of_gc
 from poolsafe.model import FileError, Finding, Location, ScanResult, Severity
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions, scope_options
 from poolsafe.parallel import CheckResults, run_apart
@@ -142,8 +142,9 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         memo: dict[str, Any] = {}
         # the files that can have findings: the selection without the roots of slow
         # work only (PS207), whose files resolution still reads
-        return (_selection(entry, datas, modules, hashes, layout, options, False, memo),
-                _selection(entry, datas, modules, hashes, layout, options, True, memo))
+        with collection_paused():
+            return (_selection(entry, datas, modules, hashes, layout, options, False, memo),
+                    _selection(entry, datas, modules, hashes, layout, options, True, memo))
 
     # a selection over every file holds each file's words at once (some 20 times the
     # source): in a child process of its own, it leaves this one (and the workers

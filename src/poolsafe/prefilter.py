@@ -53,7 +53,7 @@ import itertools
 import pkgutil
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +85,59 @@ GENERIC_NAMES: frozenset[str] = frozenset(
 )
 
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+#: each byte that is no word character (`\w` of a bytes pattern) made a space
+_SPACE_NON_WORD = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == ord("_")) else 32
+                        for c in range(256))
 _DEF = re.compile(rb"^[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+
+
+@dataclass(frozen=True)
+class _LineHeads:
+    """The lines a statement pattern (anchored by `^` under re.M) can start on: those
+    that begin with `head` after their indentation.
+
+    Python's `re` has no fast scan for a pattern that starts with `^`: it tries one
+    at every byte (a fifth of the prefilter's time on Django). A pattern starting
+    with a newline is scanned for as fast as a literal, so the lines are found
+    that way and the statement pattern is only tried where one starts."""
+
+    first: re.Pattern[bytes]
+    later: re.Pattern[bytes]
+
+    @classmethod
+    def of(cls, head: bytes) -> _LineHeads:
+        # possessive indentation: nothing to retry when the keyword is not there
+        return cls(re.compile(rb"[ \t]*+" + head), re.compile(rb"\n[ \t]*+" + head))
+
+    def starts(self, data: bytes) -> list[int]:
+        """The offset of each line of `data` that begins with the head, in order."""
+        out = [0] if self.first.match(data) else []
+        out += [m.start() + 1 for m in self.later.finditer(data)]
+        return out
+
+
+def _line_matches(pattern: re.Pattern[bytes], data: bytes, starts: list[int]
+                  ) -> Iterator[re.Match[bytes]]:
+    """`pattern.finditer(data)` for a pattern that can match only at a line start,
+    given every line start in `starts` (ascending) where it can: the same matches,
+    since `finditer` would try each of those and no other place, resuming after
+    each match (which may span lines)."""
+    end = 0
+    for start in starts:
+        if start >= end and (m := pattern.match(data, start)) is not None:
+            yield m
+            end = m.end()
+
+
+#: the lines a `def`, `from` or `import` statement can start on
+_DEF_LINES = _LineHeads.of(rb"(?:async|def)\b")
+_IMPORT_LINES = _LineHeads.of(rb"(?:from|import)\b")
+
+
+def _defined_names(data: bytes) -> list[str]:
+    """The names `def` statements define anywhere in `data` (`_DEF`), sorted, once each."""
+    return sorted({m.group(1).decode()
+                   for m in _line_matches(_DEF, data, _DEF_LINES.starts(data))})
 
 
 def _pairs_in(value: object, out: set[tuple[str, str]], depth: int = 0) -> None:
@@ -266,6 +318,9 @@ class Definitions:
 
 
 _BLOCK_START = re.compile(rb"^(?=[^\s#])", re.M)
+#: the same after the first line: a newline is found as fast as a literal, a `^`
+#: is tried at every byte
+_LATER_BLOCK_START = re.compile(rb"\n(?=[^\s#])")
 _HEAD_DEF = re.compile(rb"(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)")
 _HEAD_COMPOUND = re.compile(rb"(?:if|elif|else|try|except|finally|with|async|for|while|match)\b")
 _HEAD_ASSIGN = re.compile(rb"([A-Za-z_]\w*(?:[ \t]*,[ \t]*[A-Za-z_]\w*)*)[ \t]*,?[ \t]*"
@@ -282,8 +337,6 @@ _CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.M)
 #: into (`\w*+`), which finds the same names as `_CALLED` without its quadratic
 #: retries inside every long word that is not called
 _WORD_S = re.compile(_WORD.pattern.decode(), re.ASCII)
-#: every word (as `_WORD`), with the call parenthesis after it if there is one
-_WORD_CALL_S = re.compile(r"([A-Za-z_][A-Za-z0-9_]*+)([ \t]*+\()?", re.ASCII)
 _METHOD_CALLED_S = re.compile(r"\.[ \t]*+([A-Za-z_]\w*+)[ \t]*+\(", re.ASCII)
 _CLASS_BASES_S = re.compile(_CLASS_BASES.pattern.decode(), re.ASCII | re.M)
 _FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]*"
@@ -297,7 +350,8 @@ def _import_bindings(stmt: bytes) -> list[tuple[str, str, str]]:
     """(bound name, module, imported name) for the import statements in `stmt`;
     the imported name is "" for `import a.b`."""
     out: list[tuple[str, str, str]] = []
-    for m in _FROM.finditer(stmt):
+    lines = _IMPORT_LINES.starts(stmt)
+    for m in _line_matches(_FROM, stmt, lines):
         module = m.group(1).decode() + m.group(2).decode("ascii", "replace")
         for part in _COMMENT.sub(b"", m.group(3)).strip(b"()").split(b","):
             words = part.split()
@@ -306,7 +360,7 @@ def _import_bindings(stmt: bytes) -> list[tuple[str, str, str]]:
                 bound = (words[-1].decode("ascii", "replace")
                          if len(words) >= 3 and words[-2] == b"as" else name)
                 out.append((bound, module, name))
-    for m in _IMPORT.finditer(stmt):
+    for m in _line_matches(_IMPORT, stmt, lines):
         for part in _COMMENT.sub(b"", m.group(1)).replace(b"\\", b" ").split(b","):
             words = part.split()
             if words:
@@ -320,14 +374,49 @@ def _import_bindings(stmt: bytes) -> list[tuple[str, str, str]]:
 _intern = sys.intern
 
 
-def _words_and_calls(text: str) -> tuple[set[str], set[str]]:
-    """The words of `text` (`_WORD`) and those spelled as calls (`_CALLED`), in one
-    pass: each word is matched from its first letter, as both patterns match it.
-    The words are interned: a selection holds every block's words at once, and the
-    blocks of a project spell the same few thousand words (one string each, not
-    one per block: a third of a selection's memory)."""
-    pairs = _WORD_CALL_S.findall(text)
-    return {_intern(w) for w, _ in pairs}, {_intern(w) for w, paren in pairs if paren}
+def _words_and_calls(raw: bytes, text: str) -> tuple[set[str], set[str]]:
+    """The words of `raw` (`_WORD`) and those spelled as calls (`_CALLED`), given
+    `text`, the same decoded as latin-1. The words are interned: a selection holds
+    every block's words at once, and the blocks of a project spell the same few
+    thousand words (one string each, not one per block: a third of a selection's
+    memory).
+
+    No regex runs over every word: the words are the runs of word characters
+    (`translate` and `split`), and a call's name is the run before the spaces and
+    the parenthesis, read backwards from each parenthesis of the reversed text,
+    which `re` finds as fast as a literal. A pattern of every word with an
+    optional parenthesis after it found the same at half the speed."""
+    words = _words_of(raw.translate(_SPACE_NON_WORD).decode("latin-1").split())
+    if "(" not in text:
+        return words, set()
+    return words, _words_of(run[::-1] for run in _CALLED_BACKWARDS.findall(text[::-1]))
+
+
+#: a call's parenthesis and the run of word characters before it, in reversed text
+_CALLED_BACKWARDS = re.compile(r"\([ \t]*+([A-Za-z0-9_]++)", re.ASCII)
+_DIGITS = "0123456789"
+_is_identifier = str.isidentifier
+
+
+def _words_of(runs: Iterable[str]) -> set[str]:
+    """`_WORD`'s matches in these runs of word characters (each run without its
+    leading digits, `0x1f` -> `x1f`, `100` -> nothing), interned."""
+    unique = set(runs)
+    words = set(map(_intern, filter(_is_identifier, unique)))  # in C: no leading digit
+    if len(words) != len(unique):
+        for run in unique.difference(words):
+            word = run.lstrip(_DIGITS)
+            if word:
+                words.add(_intern(word))
+    return words
+
+
+def _block_starts(data: bytes) -> list[int]:
+    """Where `_BLOCK_START` matches: the first line, if it starts a block, and each
+    later one, found by its newline."""
+    starts = [0] if _BLOCK_START.match(data) else []
+    starts += [m.start() + 1 for m in _LATER_BLOCK_START.finditer(data)]
+    return starts
 
 
 def definitions(data: bytes) -> Definitions:
@@ -336,7 +425,7 @@ def definitions(data: bytes) -> Definitions:
     block that defines nothing (a line of a triple-quoted string at column 0, an
     expression) joins the block before it."""
     out = Definitions()
-    starts = [m.start() for m in _BLOCK_START.finditer(data)] + [len(data)]
+    starts = [*_block_starts(data), len(data)]
     current: list[str] = []
     pending = b""
     for a, b in itertools.pairwise(starts):
@@ -390,13 +479,13 @@ def definitions(data: bytes) -> Definitions:
             # a class passes on what its methods do (`Database.get_connection()`
             # checking out of a pool), not what it derives from: `class User(Base)`
             # is a model, and importing it is no database work by itself
-            body = text[text.find(":", text.find(")") if "(" in text.split(
-                "\n", 1)[0] else 0) + 1:]
-            words, called = _words_and_calls(body)
+            start = text.find(":", text.find(")") if "(" in text.split("\n", 1)[0] else 0) + 1
+            body = text[start:]
+            words, called = _words_and_calls(block[start:], body)
             methods = (set(map(_intern, _METHOD_CALLED_S.findall(body))) if "." in body
                        else set())
         else:
-            words, called = _words_and_calls(text)
+            words, called = _words_and_calls(block, text)
             methods = (set(map(_intern, _METHOD_CALLED_S.findall(text))) if "." in text
                        else set())
             if "class" in text:
@@ -463,23 +552,102 @@ def _patterns(config: ProjectConfig, database_only: bool = False
 def is_seed(data: bytes, config: ProjectConfig | None = None,
             database_only: bool = False) -> bool:
     roots, tokens, seed = _patterns(config or ProjectConfig(), database_only)
-    key = (roots, tokens)
-    literals = _LITERALS.get(key)
-    if literals is None:
-        literals = _LITERALS[key] = tuple(w.encode() for w in roots | tokens)
-    # a substring test (C speed) first: most files spell none of the words
-    if any(w in data for w in literals) and seed.search(data) is not None:
-        return True
+    test = _seed_test(roots, tokens)
+    runs: set[bytes] | None = None
+    if test is None:  # a configured name that is no plain word
+        if _spells(_literals(roots | tokens), data) and seed.search(data) is not None:
+            return True
+    else:
+        runs = _word_runs(data)
+        if test.found(data, runs):
+            return True
     if database_only:
         return False
     # an import of asyncio or os with one of its slow calls spelled out
     ctx = _slow_context()
-    return (any(w in data for w in ctx.literals) and ctx.imports.search(data) is not None
+    if ctx.words is None:
+        if not _spells(ctx.literals, data):
+            return False
+    elif (runs if runs is not None else _word_runs(data)).isdisjoint(ctx.words):
+        return False
+    return (_found_on_a_line(ctx.imports, data)
             and (ctx.spelled.search(data) is not None
-                 or (ctx.loose.search(data) is not None and ctx.word.search(data) is not None)))
+                 or (_found_on_a_line(ctx.loose, data) and ctx.word.search(data) is not None)))
 
 
-_LITERALS: dict[tuple[frozenset[str], frozenset[str]], tuple[bytes, ...]] = {}
+def _spells(literals: tuple[bytes, ...], data: bytes) -> bool:
+    """Whether `data` holds one of `literals` anywhere (a substring test, at C speed)."""
+    return any(w in data for w in literals)
+
+
+def _literals(words: frozenset[str]) -> tuple[bytes, ...]:
+    """The words as bytes for `_spells`, made once per set of words."""
+    literals = _LITERALS.get(words)
+    if literals is None:
+        literals = _LITERALS[words] = tuple(w.encode() for w in words)
+    return literals
+
+
+_LITERALS: dict[frozenset[str], tuple[bytes, ...]] = {}
+
+_PLAIN_WORD = re.compile(rb"\w+")
+
+
+def _word_runs(data: bytes) -> set[bytes]:
+    """Each maximal run of word characters in `data`: a word `w` made of word
+    characters is a whole word somewhere in `data` (between two word boundaries
+    of `re`) exactly when `w` is one. One `translate` and `split`, faster than a
+    substring test per seed word."""
+    return set(data.translate(_SPACE_NON_WORD).split())
+
+
+def _plain_words(words: Iterable[str]) -> frozenset[bytes] | None:
+    """The words as bytes, or None if one of them is not all word characters."""
+    out = frozenset(w.encode() for w in words)
+    return out if all(_PLAIN_WORD.fullmatch(w) for w in out) else None
+
+
+def _found_on_a_line(pattern: re.Pattern[bytes], data: bytes) -> bool:
+    """`pattern.search(data)` for an import pattern anchored at a line start."""
+    return next(_line_matches(pattern, data, _IMPORT_LINES.starts(data)), None) is not None
+
+
+@dataclass(frozen=True)
+class _SeedTest:
+    """`seed_pattern` tried branch by branch, each only on a file that spells one of
+    its words as a whole word (`_word_runs`), which every match of the branch does:
+    a token (`create_engine` between word boundaries), a call token before its
+    parenthesis, a root package after `from` or `import` and before a word
+    boundary. Most files spell none, and the regex of each branch decides for the
+    others, so the answer is the pattern's."""
+
+    tokens: frozenset[bytes]
+    calls: frozenset[bytes]
+    call: re.Pattern[bytes]
+    roots: frozenset[bytes]
+    imports: re.Pattern[bytes]
+
+    def found(self, data: bytes, runs: set[bytes]) -> bool:
+        return (not runs.isdisjoint(self.tokens)
+                or (not runs.isdisjoint(self.calls) and self.call.search(data) is not None)
+                or (not runs.isdisjoint(self.roots) and _found_on_a_line(self.imports, data)))
+
+
+_SEED_TESTS: dict[tuple[frozenset[str], frozenset[str]], _SeedTest | None] = {}
+
+
+def _seed_test(roots: frozenset[str], tokens: frozenset[str]) -> _SeedTest | None:
+    """The `_SeedTest` of `seed_pattern(roots, tokens)`; None when a word is not all
+    word characters, or no root is given (an empty alternative matches anywhere)."""
+    key = (roots, tokens)
+    if key not in _SEED_TESTS:
+        words = _plain_words(t for t in tokens if t not in CALL_TOKENS)
+        calls = _plain_words(t for t in tokens if t in CALL_TOKENS)
+        packages = _plain_words(roots)
+        _SEED_TESTS[key] = None if words is None or calls is None or not packages else _SeedTest(
+            words, calls, re.compile(rb"\b(?:" + _alt(t.decode() for t in calls) + rb")[ \t]*\("),
+            packages, seed_pattern(roots, ()))
+    return _SEED_TESTS[key]
 
 
 @dataclass(frozen=True)
@@ -488,6 +656,8 @@ class _SlowContext:
 
     #: the words of `slow_context_words` (`sleep`, `system`), for a substring test
     literals: tuple[bytes, ...]
+    #: the same for a test of a file's `_word_runs` (None if one is not a plain word)
+    words: frozenset[bytes] | None
     #: an import of one of those roots
     imports: re.Pattern[bytes]
     #: `asyncio.sleep`, or `from asyncio import (gather, sleep)`
@@ -504,6 +674,7 @@ def _slow_context() -> _SlowContext:
     words = _alt(frozenset().union(*context.values()))
     return _SlowContext(
         literals=tuple(sorted(w.encode() for ws in context.values() for w in ws)),
+        words=_plain_words(w for ws in context.values() for w in ws),
         imports=seed_pattern(frozenset(context), ()),
         spelled=re.compile(
             rb"\b(?:" + roots + rb")[ \t]*\.[ \t]*(?:" + words + rb")\b"
@@ -561,6 +732,9 @@ def _slow_names(bindings: list[tuple[str, str, str]], database_only: bool
                       frozenset().union(*(context[r] for r in roots)), frozenset(aliases))
 
 
+_NOTHING: frozenset[str] = frozenset()
+
+
 class _Exports:
     """Each selected module's tainted top-level names, by module name.
 
@@ -583,7 +757,8 @@ class _Exports:
     def changed_since(self, keys: Iterable[str], version: int) -> bool:
         """Whether the names of a module in `keys`, or inside one (`below`), grew
         after `version`: else what an importer of those gets is as it was then."""
-        return any(self._changed_at.get(k, 0) > version for k in keys)
+        # `get(k, 0)` for every key in C: this runs for every file after every change
+        return max(map(self._changed_at.get, keys, itertools.repeat(0)), default=0) > version
 
     def add(self, names: tuple[str, ...], tainted: set[str]) -> bool:
         """Record a module's tainted names; whether anything was new."""
@@ -613,12 +788,28 @@ class _Exports:
     def names(self, module: str, importer: str) -> set[str]:
         """The tainted names of `module` as the file in package `importer` imports it."""
         out = set(self.by_module.get(module, ()))
-        for root, names in self.by_bare.get(module, {}).items():
-            if not root or importer == root or importer.startswith(root + "."):
-                out |= names
+        for names in self._bare(module, importer):
+            out |= names
         return out
 
-    def below(self, module: str, importer: str) -> set[str]:
+    def has(self, module: str, importer: str, name: str) -> bool:
+        """`name in self.names(module, importer)`, without copying the names."""
+        names = self.by_module.get(module)
+        if names is not None and name in names:
+            return True
+        return module in self.by_bare and any(
+            name in names for names in self._bare(module, importer))
+
+    def _bare(self, module: str, importer: str) -> list[set[str]]:
+        """The names of the files known by the bare name `module` that `importer` can
+        import by it (see the class docstring)."""
+        roots = self.by_bare.get(module)
+        if not roots:
+            return []
+        return [names for root, names in roots.items()
+                if not root or importer == root or importer.startswith(root + ".")]
+
+    def below(self, module: str, importer: str) -> frozenset[str]:
         """The tainted names of `module` and of every module inside it."""
         if self._below is None:
             self._below = {}
@@ -626,7 +817,12 @@ class _Exports:
                 parts = mod.split(".")
                 for k in range(1, len(parts) + 1):
                     self._below.setdefault(".".join(parts[:k]), set()).update(names)
-        return self._below.get(module, set()) | self.names(module, importer)
+        # `_below[module]` holds `by_module[module]`: the bare names are all it lacks
+        inside = self._below.get(module)
+        bare = self._bare(module, importer) if module in self.by_bare else None
+        if not bare:
+            return frozenset(inside) if inside else _NOTHING
+        return frozenset(inside or ()).union(*bare)
 
     def all_names(self) -> set[str]:
         out: set[str] = set().union(*self.by_module.values())
@@ -729,7 +925,7 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
             break
         selected.update(frontier)
     if "defined" not in memo:
-        memo["defined"] = [sorted({m.decode() for m in _DEF.findall(d)}) for d in datas]
+        memo["defined"] = [_defined_names(d) for d in datas]
         memo["def_names"] = frozenset(n for names in memo["defined"] for n in names)
     defined: list[list[str]] = memo["defined"]
     def_names: frozenset[str] = memo["def_names"]
@@ -804,7 +1000,7 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
             if sorted(local) != local_of.get(str(i)):
                 return None
         (seeds.add if seed else seeds.discard)(i)
-        defined[i] = sorted({m.decode() for m in _DEF.findall(data)})
+        defined[i] = _defined_names(data)
     state["seeds"] = sorted(seeds)
     def_names = frozenset(n for names in defined for n in names)
     return Selection(targets, def_names, set(roots | calls) | exports.all_names(),
@@ -858,6 +1054,8 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
     selection also when it spells a slow call of asyncio or os (`slow`)."""
     local_values, local_callables = set(roots | imported.names), set(calls)
     local: set[str] = set()
+    #: what a class is tainted by, made when a class needs it after a change
+    for_classes: tuple[set[str], set[str]] | None = None
     changed = True
     while changed:
         changed = False
@@ -865,12 +1063,14 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
             if name in local:
                 continue
             values, callables = local_values, local_callables
-            if blk.klass:
+            if blk.klass and imported.names:
                 # a class that only uses what other project modules export is no
                 # database code of this file: the analysis reaches its instances
                 # through the module that builds them (a chain of such classes
                 # selected most of Django for a handful of backend modules)
-                values, callables = values - imported.names, callables - imported.names
+                if for_classes is None:
+                    for_classes = (values - imported.names, callables - imported.names)
+                values, callables = for_classes
             if (blk.words.isdisjoint(values)
                     and blk.called.isdisjoint(callables)
                     and blk.import_roots.isdisjoint(roots)
@@ -884,6 +1084,7 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
             local.add(name)
             (local_callables if blk.callable else local_values).add(name)
             changed = True
+            for_classes = None
     return local
 
 
@@ -914,13 +1115,13 @@ def _imported_taint(bindings: list[tuple[str, str, str]], exports: _Exports,
     for bound, module, name in bindings:
         if name == "*":
             names |= exports.names(module, importer)
-        elif name and name in exports.names(module, importer):
+        elif name and exports.has(module, importer, name):
             names.add(bound)
         else:
             inside = exports.below(f"{module}.{name}" if module and name else module or name,
                                    importer)
             if inside:
-                modules.add((bound, frozenset(inside)))
+                modules.add((bound, inside))
     return _Imported(frozenset(names), frozenset(modules))
 
 
@@ -931,10 +1132,46 @@ def _imports_tainted(data: bytes, imported: _Imported,
     if imported.names:
         return True
     for bound, inside in imported.modules:
-        key = (bound, inside)
-        if key not in patterns:
-            patterns[key] = re.compile(rb"\b" + re.escape(bound.encode())
-                                       + rb"(?:\s*\.\s*\w+)*\s*\.\s*(?:" + _alt(inside) + rb")\b")
-        if patterns[key].search(data):
+        reached = _reaches(data, bound, inside)
+        if reached is None:  # no plain words: the pattern decides
+            key = (bound, inside)
+            if key not in patterns:
+                patterns[key] = re.compile(rb"\b" + re.escape(bound.encode())
+                                           + rb"(?:\s*\.\s*\w+)*\s*\.\s*(?:" + _alt(inside)
+                                           + rb")\b")
+            reached = patterns[key].search(data) is not None
+        if reached:
             return True
     return False
+
+
+def _reaches(data: bytes, bound: str, inside: frozenset[str]) -> bool | None:
+    """Whether `data` spells `bound`, as a whole word, then a dotted chain with one
+    of `inside` after a dot (`pkg.m.get_conn`): what the pattern of
+    `_imports_tainted` matches, when `bound` and `inside` are plain words (else
+    None). The pattern is an alternation of every tainted name of a package, which
+    takes longer to compile than to search; this finds the chains after `bound`
+    (as fast as a literal) and looks their parts up. A later `bound` inside a chain
+    has a part of that chain for its own."""
+    key = bound.encode()
+    if not _PLAIN_WORD.fullmatch(key) or not all(map(_is_plain_str, inside)):
+        return None
+    chain = _CHAINS.get(key)
+    if chain is None:
+        chain = _CHAINS[key] = re.compile(re.escape(key) + rb"(?:\s*\.\s*\w+)+")
+    pos = 0
+    while (m := chain.search(data, pos)) is not None:
+        start = m.start()
+        if start and data[start - 1] in _WORD_BYTES:  # no word boundary before
+            pos = start + 1
+            continue
+        if not inside.isdisjoint(part.strip().decode()
+                                 for part in m.group().split(b".")[1:]):
+            return True
+        pos = m.end()
+    return False
+
+
+_CHAINS: dict[bytes, re.Pattern[bytes]] = {}
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_is_plain_str = re.compile(r"\w+", re.ASCII).fullmatch
