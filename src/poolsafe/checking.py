@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions
 from poolsafe.parallel import CheckResults, check_all
 from poolsafe.positions import spans
-from poolsafe.prefilter import select
+from poolsafe.prefilter import is_seed, select
 from poolsafe.project import module_key, names_to_files
 from poolsafe.rule_codes import enabled_codes
 from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
@@ -226,6 +227,65 @@ def _load_checked(f: SourceFile, d: bytes, options: ScanOptions) -> ParsedFile |
     return _too_large(f, d, options) or load_data(f, d)
 
 
+#: the most source `preparse` parses ahead (the workers forked after it start with
+#: its trees in their memory, some 40 times the source)
+PREPARSE_BYTES = 1_000_000
+
+
+def preparse(project: ProjectScope, options: ScanOptions,
+             ready: Callable[[], bool]) -> dict[str, ParsedFile | FileError]:
+    """Reported files a cold scan is likely to check, parsed until `ready()` (or
+    `PREPARSE_BYTES`): first those it surely checks, the ones the prefilter selects
+    by their own bytes (`is_seed`, database only), then those that import one of
+    them by name (a project's wrappers' importers), each group largest first.
+    This runs while the prefilter's selection runs in a child process, on the
+    core it leaves idle; the workers forked next inherit the trees, and
+    `check_selected` does not parse these files again (a file it does not check
+    was parsed for nothing, on that idle core). By absolute path, as
+    `check_selected` names files."""
+    files, datas = project.files, project.datas
+    seeds = [i for i in project.reported
+             if is_seed(datas[i], options.project, database_only=True)]
+
+    def largest_first(indexes: list[int]) -> list[int]:
+        return sorted(indexes, key=lambda i: -len(datas[i]))
+
+    def candidates() -> Iterator[int]:
+        yield from largest_first(seeds)
+        yield from largest_first(_importers(project, seeds))  # (only if time is left)
+
+    out: dict[str, ParsedFile | FileError] = {}
+    budget = PREPARSE_BYTES
+    with unvalidated_nodes():
+        for i in candidates():
+            if ready() or budget <= 0:
+                break
+            out[str(files[i].path)] = _load_checked(files[i], datas[i], options)
+            budget -= len(datas[i])
+    return out
+
+
+def _importers(project: ProjectScope, seeds: list[int]) -> list[int]:
+    """The reported files other than `seeds` that import one of them by its full
+    module name (`from app.db import get_conn`) or relatively by its last name
+    (`from .db import get_conn`)."""
+    full: set[bytes] = set()
+    last: set[bytes] = set()
+    for i in seeds:
+        names, _ = module_key(project.files[i].relative)
+        if names:
+            full.add(re.escape(names[0].encode()))
+            last.add(re.escape(names[0].rpartition(".")[2].encode()))
+    if not full:
+        return []
+    pattern = re.compile(
+        rb"^[ \t]*(?:(?:from|import)[ \t]+(?:" + b"|".join(sorted(full)) + rb")"
+        rb"|from[ \t]+\.+(?:" + b"|".join(sorted(last)) + rb"))\b", re.M)
+    taken = set(seeds)
+    return [i for i in project.reported
+            if i not in taken and pattern.search(project.datas[i]) is not None]
+
+
 
 def scan_everything(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:
     """Without the prefilter: parse every file of the project, check the reported."""
@@ -339,7 +399,9 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
                    def_names: frozenset[str], to_check: set[str],
                    files_by_name: dict[str, list[str]],
                    known_matches: dict[str, list[str]] | None = None,
-                   database: list[int] | None = None) -> CheckResults:
+                   database: list[int] | None = None,
+                   preparsed: dict[str, ParsedFile | FileError] | None = None
+                   ) -> CheckResults:
     """Check the files of `to_check` (absolute paths, all selected): parse them, and
     resolve against the project, whose other selected modules are parsed when a
     name or a project-wide fact reaches them (see `LazyIndex`). The result holds the
@@ -347,6 +409,8 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
     `known_matches` are pattern matches over the selected files known to hold for
     this tree (see `LazyIndex`); `database` (indexes, default: `selected`) are the
     selected files that can make a connection (`select(database_only=True)`).
+    `preparsed` (see `preparse`) are files parsed already, each used once: it is
+    emptied as they are (a forked worker empties its own copy).
 
     The index and its parsed modules are dropped, and a fresh index begun, once the
     files it parsed add up to `EPOCH_BYTES` of source (or `EPOCH_GROWTH` times the
@@ -367,6 +431,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
             options.progress("parse", files[i].display)
     rules = enabled_rules(options)
     db_paths = None if database is None else [paths[i] for i in database]
+    ready = preparsed if preparsed is not None else {}
 
     def check_share(share: list[str]) -> CheckResults:
         # Nothing is parsed up front: each worker parses its share of the files to
@@ -377,7 +442,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
         # one epoch searched, the next need not search again
         matches = dict(known_matches or {})
         epoch = _Epoch(options, by_path, files_by_name, def_names,
-                       [paths[i] for i in chosen], matches, db_paths)
+                       [paths[i] for i in chosen], matches, db_paths, ready)
         heaviest = 0  # the most one check parsed
         for path in share:
             if epoch.parsed_bytes and epoch.parsed_bytes >= max(EPOCH_BYTES,
@@ -386,7 +451,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
                 matches.update(epoch.index.matched)
                 epoch.drop()
                 epoch = _Epoch(options, by_path, files_by_name, def_names,
-                               [paths[i] for i in chosen], matches, db_paths)
+                               [paths[i] for i in chosen], matches, db_paths, ready)
                 release_dropped()
             before = epoch.parsed_bytes
             epoch.index.module_at(path)  # through the index, so it knows the module
@@ -413,9 +478,11 @@ class _Epoch:
     def __init__(self, options: ScanOptions, by_path: dict[str, tuple[SourceFile, bytes]],
                  files_by_name: dict[str, list[str]], def_names: frozenset[str],
                  selected: list[str], known_matches: dict[str, list[str]] | None,
-                 database: list[str] | None) -> None:
+                 database: list[str] | None,
+                 preparsed: dict[str, ParsedFile | FileError]) -> None:
         self.options = options
         self.by_path = by_path
+        self.preparsed = preparsed
         #: every file parsed so far, by path: the module the index hands out for a
         #: path is the one that path's findings are computed on
         self.parsed: dict[str, ParsedFile | FileError] = {}
@@ -428,7 +495,8 @@ class _Epoch:
     def load(self, path: str) -> ParsedFile | FileError:
         if path not in self.parsed:
             f, d = self.by_path[path]
-            self.parsed[path] = _load_checked(f, d, self.options)
+            done = self.preparsed.pop(path, None)
+            self.parsed[path] = done if done is not None else _load_checked(f, d, self.options)
             self.parsed_bytes += len(d)
         return self.parsed[path]
 

@@ -151,12 +151,21 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     # forked from it) without that memory
     full = entry is None or entry.get("layout") != layout
     apart = full and sum(map(len, datas)) >= SELECT_APART_BYTES
+    preparsed: dict[str, Any] = {}
+
+    def meanwhile(ready: Callable[[], bool]) -> None:
+        # the parser and the rules are imported, and the files surely checked are
+        # parsed, while the child selects, on the core it leaves free
+        _import_checking()
+        from poolsafe.checking import preparse
+
+        preparsed.update(preparse(project, options, ready))
+
     (selection, state), (checked_files, checked_state) = run_apart(
         selections, apart=apart,
-        # a selection with a file that can make a connection (a substring test per
-        # file) is followed by checks: the parser and the rules are imported while
-        # the child selects, on the core it leaves free
-        meanwhile=_import_checking if apart and _may_check(datas, options) else None)
+        # (only when a file can make a connection, a substring test per file: then
+        # checks follow)
+        meanwhile=meanwhile if apart and _may_check(datas, options) else None)
     chosen = set(checked_files.targets)
     by_path = dict(zip(paths, zip(files, datas, strict=True), strict=True))
     hash_by_path = dict(zip(paths, hashes, strict=True))
@@ -184,8 +193,10 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         matches = ({k: [p for p, _ in r] for k, r in entry.get("matched", {}).items()}
                    if known and entry is not None else None)
         checked = check_selected(project, options, selection.targets, selection.def_names,
-                                 to_check, files_by_name, matches, checked_files.targets)
+                                 to_check, files_by_name, matches, checked_files.targets,
+                                 preparsed)
         result.record(checked.findings, checked.errors)
+    preparsed.clear()  # (the trees of files a cache record answered for)
     if options.cache_dir is not None:
         records = dict(known)
         if checked is not None:

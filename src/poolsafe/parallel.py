@@ -74,15 +74,17 @@ def _can_fork() -> bool:
 
 
 def run_apart(fn: Callable[[], T], apart: bool = True,
-              meanwhile: Callable[[], object] | None = None) -> T:
+              meanwhile: Callable[[Callable[[], bool]], object] | None = None) -> T:
     """`fn()` computed in a forked child that sends back its result, so that what it
     allocates on the way is returned to the system when the child exits, not kept
     by this process (and by every worker later forked from it). Without `fork`, or
-    if the child fails, `fn` runs here. `meanwhile` runs in this process while the
-    child works (once, whether or not there is a child: work needed next anyway)."""
+    if the child fails, `fn` runs here. `meanwhile(ready)` runs in this process
+    while the child works (once, whether or not there is a child: work needed next
+    anyway); `ready()` tells it whether the child's answer has come (always true
+    without a child), so that work it may leave undone stops then."""
     if not apart or not _can_fork():
         if meanwhile is not None:
-            meanwhile()
+            meanwhile(lambda: True)
         return fn()
     ctx = multiprocessing.get_context("fork")
     reader, writer = ctx.Pipe(duplex=False)
@@ -90,7 +92,7 @@ def run_apart(fn: Callable[[], T], apart: bool = True,
     child.start()
     writer.close()
     if meanwhile is not None:
-        meanwhile()
+        meanwhile(reader.poll)
     try:
         found = reader.recv()
     except (EOFError, OSError):

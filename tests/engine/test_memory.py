@@ -8,7 +8,9 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +148,12 @@ def test_run_apart_runs_meanwhile_here_once_while_the_child_works(tmp_path: Path
 
     seen: list[tuple[int, bool]] = []
 
-    def meanwhile() -> None:  # here, after the child was forked
+    def meanwhile(ready: Callable[[], bool]) -> None:  # here, after the child was forked
         seen.append((os.getpid(), True))
+        deadline = time.monotonic() + 30
+        while not ready():  # the child's answer comes: `ready` says so
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
 
     assert run_apart(child, meanwhile=meanwhile) != os.getpid()
     assert seen == [(os.getpid(), True)]
@@ -172,7 +178,7 @@ def test_a_cold_scan_imports_the_checker_while_the_selection_runs_apart(
     monkeypatch.setattr(engine, "run_apart", recording)
     monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
     assert len(scan([str(tmp_path)], ScanOptions()).findings) == 1
-    assert calls == [engine._import_checking]
+    assert len(calls) == 1 and calls[0] is not None
     monkeypatch.setattr(engine, "SELECT_APART_BYTES", 10**9)  # in process: nothing meanwhile
     scan([str(tmp_path)], ScanOptions())
     assert calls[-1] is None
@@ -209,3 +215,61 @@ def test_a_selection_apart_gives_the_same_findings(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(engine, "run_apart", counting)
     assert {app.name: _key(app) for app in APPS} == here
     assert pids and all(p != os.getpid() for p in pids)
+
+
+def test_files_parsed_while_the_selection_runs_are_not_parsed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seeds parsed meanwhile (`checking.preparse`) reach the checks: each file is
+    parsed once, and the findings are those of a scan that parsed nothing early."""
+    leak = ("import psycopg2\n\ndef f{n}():\n    conn = psycopg2.connect('')\n"
+            "    conn.cursor().execute('SELECT 1')\n")
+    for n in range(5):
+        (tmp_path / f"db{n}.py").write_text(leak.format(n=n) * (n + 1))
+    (tmp_path / "plain.py").write_text("def g():\n    return 1\n")
+    expected = scan([str(tmp_path)], ScanOptions(jobs=1, cache_dir=None)).findings
+    parsed: list[str] = []
+    real_load = checking._load_checked
+
+    def counting(f: Any, d: bytes, options: ScanOptions) -> Any:
+        parsed.append(str(f.path))
+        return real_load(f, d, options)
+
+    monkeypatch.setattr(checking, "_load_checked", counting)
+    real = parallel.run_apart
+    early: list[int] = []
+
+    def two_early(fn: Any, apart: bool = True, meanwhile: Any = None) -> Any:
+        # the selection "takes" as long as two parses: ready after the second file
+        if meanwhile is not None:
+            meanwhile(lambda: len(parsed) >= 2)
+            early.append(len(parsed))
+        return real(fn, apart=False)
+
+    monkeypatch.setattr(engine, "run_apart", two_early)
+    monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
+    got = scan([str(tmp_path)], ScanOptions(jobs=1, cache_dir=None)).findings
+    assert early == [2]
+    assert sorted(parsed[:2]) == sorted(str(tmp_path / f"db{n}.py") for n in (3, 4))  # largest
+    assert sorted(parsed) == sorted(str(tmp_path / f"db{n}.py") for n in range(5))  # once each
+    assert got == expected
+
+
+def test_parsed_early_are_the_seeds_then_the_files_importing_them(tmp_path: Path) -> None:
+    from poolsafe.scope import build_scope
+
+    (tmp_path / "pyproject.toml").write_text("")
+    app = tmp_path / "app"
+    (app / "sub").mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    (app / "sub" / "__init__.py").write_text("")
+    (app / "db.py").write_text("from psycopg2.pool import SimpleConnectionPool\n"
+                               "POOL = SimpleConnectionPool(1, 2)\n\n"
+                               "def get_conn():\n    return POOL.getconn()\n")
+    (app / "a.py").write_text("from app.db import get_conn\n\n\ndef f():\n    return get_conn()\n")
+    (app / "sub" / "b.py").write_text("from ..db import get_conn\n" + "# pad\n" * 50)
+    (app / "c.py").write_text("import json\n")
+    (project,) = build_scope([str(tmp_path)], ScanOptions().scope_settings()).projects
+    got = checking.preparse(project, ScanOptions(), lambda: False)
+    order = [Path(p).relative_to(tmp_path).as_posix() for p in got]
+    assert order == ["app/db.py", "app/sub/b.py", "app/a.py"]  # seeds, then importers
+    assert checking.preparse(project, ScanOptions(), lambda: True) == {}  # ready at once
