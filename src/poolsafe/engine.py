@@ -128,6 +128,8 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         tree = _tree_digest(paths, hashes)
         entry = load_entry(options.cache_dir, key)
         keep_new_objects()  # the entry lives as long as the scan
+        if entry is not None:
+            _expand_states(entry)
         if entry is not None and entry.get("tree") == tree:
             checked_paths = set(entry.get("checked", []))
             wanted = [paths[i] for i in reported if paths[i] in checked_paths]
@@ -205,7 +207,7 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
                                        selected))
         store_entry(options.cache_dir, key, {
             "tree": tree, "layout": layout, "hashes": hashes, "prefilter": state,
-            "prefilter_checked": checked_state,
+            "prefilter_checked": _stored_checked_state(state, checked_state),
             "checked": [paths[i] for i in checked_files.targets],
             "selected": selected, "files": records,
             **_dependencies(entry if known else None, checked, selected, hash_by_path,
@@ -216,6 +218,22 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
             if checked is None:
                 options.progress("parse", files[i].display)
             options.progress("check", files[i].display)
+
+
+def _stored_checked_state(state: dict[str, Any], checked_state: dict[str, Any]
+                          ) -> dict[str, Any] | None:
+    """The checked files' prefilter state as the cache stores it: None when it equals
+    the full selection's (a project without slow work only, the common case), which
+    then is stored once (some 3 MB of JSON on 1,500 dense modules)."""
+    return None if checked_state == state else checked_state
+
+
+def _expand_states(entry: dict[str, Any]) -> None:
+    """Undo `_stored_checked_state`: a state of its own for the checked files, a
+    shallow copy (`reselect` replaces a state's entries, never changes them)."""
+    state = entry.get("prefilter")
+    if entry.get("prefilter_checked") is None and isinstance(state, dict):
+        entry["prefilter_checked"] = dict(state)
 
 
 def _may_check(datas: list[bytes], options: ScanOptions) -> bool:
@@ -398,6 +416,10 @@ def _files_json(paths: set[str], findings: list[Finding], errors: list[FileError
     return out
 
 
+#: `Severity(value)` by a dict (the enum's call is slow; 15,000 cached findings)
+_SEVERITIES = {s.value: s for s in Severity}
+
+
 def _cached_files(entry: dict[str, Any], paths: list[str],
                   display: dict[str, str]) -> ScanResult | None:
     """The cached findings and errors of `paths` (None if one of them is not in the
@@ -415,7 +437,8 @@ def _cached_files(entry: dict[str, Any], paths: list[str],
             for (line, col, end_line, end_col, code, name, message, sev, fixable,
                  unsafe) in record["findings"]:
                 out.findings.append(Finding(shown, Location(line, col, end_line, end_col),
-                                            code, name, message, Severity(sev), fixable,
+                                            code, name, message,
+                                            _SEVERITIES.get(sev) or Severity(sev), fixable,
                                             unsafe_fix=unsafe))
             for message, line, column in record["errors"]:
                 out.errors.append(FileError(shown, message, line, column))

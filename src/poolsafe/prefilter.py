@@ -46,6 +46,7 @@ syntax errors are not reported.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import importlib
@@ -521,16 +522,50 @@ def bindings_of(data: bytes, package: str) -> list[tuple[str, str, str]]:
 
 
 # -------------------------------------------------------------------- selection
-@dataclass
 class Selection:
-    #: indexes of the files to parse and check
-    targets: list[int]
-    #: names defined by every file, from a cheap regex (for LazyIndex)
-    def_names: frozenset[str]
-    #: tainted top-level names (for reports and tests)
-    tainted: set[str]
-    #: indexes of the seed files (phase 1)
-    seeds: list[int] = field(default_factory=list)
+    """What `select` or `reselect` found. `def_names` and `tainted` may be given as
+    functions that compute them, called when first asked for: after an edit they
+    are unions over every file, and a scan needs the first only for the selection
+    it checks with, and the second never (`reselect` leaves both to be asked for)."""
+
+    def __init__(self, targets: list[int],
+                 def_names: frozenset[str] | Callable[[], frozenset[str]],
+                 tainted: set[str] | Callable[[], set[str]],
+                 seeds: list[int] | None = None) -> None:
+        #: indexes of the files to parse and check
+        self.targets = targets
+        self._def_names = def_names
+        self._tainted = tainted
+        #: indexes of the seed files (phase 1)
+        self.seeds: list[int] = seeds if seeds is not None else []
+
+    @property
+    def def_names(self) -> frozenset[str]:
+        """Names defined by every file, from a cheap regex (for LazyIndex)."""
+        if callable(self._def_names):
+            self._def_names = self._def_names()
+        return self._def_names
+
+    @property
+    def tainted(self) -> set[str]:
+        """Tainted top-level names (for reports and tests)."""
+        if callable(self._tainted):
+            self._tainted = self._tainted()
+        return self._tainted
+
+    def __eq__(self, other: object) -> bool:
+        """Equal fields, as the dataclass this was compared them (the lazy ones
+        computed)."""
+        if not isinstance(other, Selection):
+            return NotImplemented
+        return (self.targets, self.seeds, self.def_names, self.tainted) == (
+            other.targets, other.seeds, other.def_names, other.tainted)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return (f"Selection(targets={self.targets!r}, seeds={self.seeds!r}, "
+                f"def_names={self.def_names!r}, tainted={self.tainted!r})")
 
 
 _DB_WORDS_CACHE: dict[str, Any] = {}
@@ -832,6 +867,54 @@ class _Exports:
         return out
 
 
+class _StoredExports:
+    """The exports a selection left in its `state` (sorted lists, as stored), read
+    as `_Exports` reads its own but without a set per module or the `below` index
+    built up front: `reselect` asks about the few modules the changed files import,
+    and converting every module's names cost as much as the rest of an edit's
+    reselection (1,500 dense modules: some 60 ms of 65 ms)."""
+
+    def __init__(self, stored: dict[str, Any]) -> None:
+        self.by_module: dict[str, list[str]] = stored["by_module"]
+        self.by_bare: dict[str, dict[str, list[str]]] = stored["by_bare"]
+        if not isinstance(self.by_module, dict) or not isinstance(self.by_bare, dict):
+            raise TypeError("malformed exports")
+        self._sorted: list[str] | None = None
+
+    def names(self, module: str, importer: str) -> set[str]:
+        out = set(self.by_module.get(module, ()))
+        for root, names in self.by_bare.get(module, {}).items():
+            if not root or importer == root or importer.startswith(root + "."):
+                out.update(names)
+        return out
+
+    def has(self, module: str, importer: str, name: str) -> bool:
+        """`name in self.names(module, importer)`."""
+        return name in self.by_module.get(module, ()) or any(
+            name in names for root, names in self.by_bare.get(module, {}).items()
+            if not root or importer == root or importer.startswith(root + "."))
+
+    def below(self, module: str, importer: str) -> frozenset[str]:
+        """As `_Exports.below`: the names of `module` and of every module whose
+        dotted name it begins (found by bisection in the sorted module names)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.by_module)
+        keys = self._sorted
+        out = set(self.by_module.get(module, ()))
+        # the names `module.` begins sort between it and `module/` ("/" follows ".")
+        for k in keys[bisect.bisect_left(keys, module + "."):
+                      bisect.bisect_left(keys, module + "/")]:
+            out.update(self.by_module[k])
+        return frozenset(out | self.names(module, importer))
+
+    def all_names(self) -> set[str]:
+        out: set[str] = set().union(*self.by_module.values())
+        for roots in self.by_bare.values():
+            for names in roots.values():
+                out.update(names)
+        return out
+
+
 def select(datas: list[bytes], config: ProjectConfig | None = None, *,
            modules: list[tuple[tuple[str, ...], str]],
            state: dict[str, Any] | None = None, database_only: bool = False,
@@ -952,28 +1035,49 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
     it as it was: each keeps its selection status and, if selected, exports the same
     tainted names, and none is part of an import cycle (through which its old
     names could have supported themselves). Reads only the changed files; None when
-    that cannot be shown (then `select` runs), and `state` is updated in place.
-    `memo` shares the files' imports between reselections of the same files."""
+    that cannot be shown (then `select` runs), and `state` is updated in place: its
+    entries are replaced, the objects in them never changed, so a shallow copy of
+    a state is a state of its own (the cache stores two equal states once).
+    `memo` shares the files' imports between reselections of the same files.
+
+    What is a union over every file (the defined names, the tainted names) is left
+    to the `Selection` to compute when asked for."""
     config = config or ProjectConfig()
     try:
         targets: list[int] = list(state["targets"])
         local_of: dict[str, list[str]] = state["local"]
-        defined: list[list[str]] = state["defined"]
-        exports = _Exports()
-        exports.by_module = {k: set(v) for k, v in state["exports"]["by_module"].items()}
-        exports.by_bare = {k: {r: set(v) for r, v in roots_.items()}
-                           for k, roots_ in state["exports"]["by_bare"].items()}
+        defined: list[list[str]] = list(state["defined"])  # changed in a copy
+        exports = _StoredExports(state["exports"])
         seeds = set(state["seeds"])
-    except (KeyError, TypeError, AttributeError):
+        if len(defined) != len(datas) or not isinstance(local_of, dict):
+            return None
+        again = _reselect_changed(datas, config, modules, targets, local_of, defined,
+                                  exports, seeds, list(changed), database_only,
+                                  memo if memo is not None else {})
+    except (KeyError, TypeError, AttributeError, ValueError):
         return None
-    if len(defined) != len(datas):
+    if not again:
         return None
+    state["seeds"] = sorted(seeds)
+    state["defined"] = defined
+    roots, tokens, _ = _patterns(config, database_only)
+    calls = frozenset((acquire_calls() | set(tokens)) - generic_methods())
+    return Selection(targets, lambda: frozenset(n for names in defined for n in names),
+                     lambda: set(roots | calls) | exports.all_names(), sorted(seeds))
+
+
+def _reselect_changed(datas: list[bytes], config: ProjectConfig,
+                      modules: list[tuple[tuple[str, ...], str]], targets: list[int],
+                      local_of: dict[str, list[str]], defined: list[list[str]],
+                      exports: _StoredExports, seeds: set[int], changed: list[int],
+                      database_only: bool, memo: dict[str, Any]) -> bool:
+    """`reselect`'s test of each changed file, updating `defined` and `seeds` for
+    those that pass; False as soon as one does not."""
     roots, tokens, _ = _patterns(config, database_only)
     generic = generic_methods()
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
     selected = set(targets)
-    module_names = {n for names, _ in modules for n in names if "." in n}
-    memo = memo if memo is not None else {}
+    module_names: set[str] | None = None
     binding_memo: dict[int, list[tuple[str, str, str]]] = memo.setdefault("bindings", {})
 
     def bindings_at(i: int) -> list[tuple[str, str, str]]:
@@ -989,22 +1093,21 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
         seed = is_seed(data, config, database_only)
         now_selected = seed or _imports_tainted(data, imported, {})
         if now_selected != (i in selected):
-            return None
+            return False
         if i in selected:
             if _in_import_cycle(i, bindings, bindings_at, modules, memo, selected):
-                return None
+                return False
             local = _file_taint(definitions(data), roots, imported, calls, generic,
                                 _slow_names(bindings, database_only))
+            if module_names is None:
+                module_names = {n for names, _ in modules for n in names if "." in n}
             local -= {bound for bound, module, name in bindings
                       if not name or f"{module}.{name}" in module_names}
             if sorted(local) != local_of.get(str(i)):
-                return None
+                return False
         (seeds.add if seed else seeds.discard)(i)
         defined[i] = _defined_names(data)
-    state["seeds"] = sorted(seeds)
-    def_names = frozenset(n for names in defined for n in names)
-    return Selection(targets, def_names, set(roots | calls) | exports.all_names(),
-                     sorted(seeds))
+    return True
 
 
 def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]],
@@ -1108,7 +1211,7 @@ def _import_keys(bindings: list[tuple[str, str, str]]) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _imported_taint(bindings: list[tuple[str, str, str]], exports: _Exports,
+def _imported_taint(bindings: list[tuple[str, str, str]], exports: _Exports | _StoredExports,
                     importer: str) -> _Imported:
     names: set[str] = set()
     modules: set[tuple[str, frozenset[str]]] = set()

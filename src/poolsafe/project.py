@@ -138,7 +138,14 @@ def package_of(names: tuple[str, ...], is_package: bool) -> str:
 
 
 def module_names(rel: Path) -> tuple[tuple[str, ...], bool]:
-    parts = list(rel.with_suffix("").parts)
+    parts = list(rel.parts)
+    if not parts:
+        parts = list(rel.with_suffix("").parts)  # raises, as it always did
+    else:  # `with_suffix("")` on the last part, without a new Path per file
+        name = parts[-1]
+        dot = name.rfind(".")
+        if 0 < dot < len(name) - 1:
+            parts[-1] = name[:dot]
     is_package = bool(parts) and parts[-1] == "__init__"
     if is_package:
         parts = parts[:-1]

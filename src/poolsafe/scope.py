@@ -104,7 +104,7 @@ class _Roots:
         self.roots: dict[str, Path] = {}
         self.marked: dict[str, str | None] = {}
 
-    def of(self, path: Path) -> Path:
+    def of(self, path: Path | str) -> Path:
         """The project root of an absolute file path."""
         if self.fixed is not None:
             return self.fixed
@@ -120,27 +120,35 @@ def build_scope(paths: Sequence[str], settings: ScopeSettings) -> Scope:
     named, errors = reported_files(paths, settings)
     roots = _Roots(settings.project_root)
     projects: dict[Path, ProjectScope] = {}
-    positions: dict[Path, dict[Path, int]] = {}
+    # by absolute path as a string (`_key`): hashing a Path, and making one per
+    # named file, cost more than the walk (1,500 files: some 10 Paths a file)
+    positions: dict[Path, dict[str, int]] = {}
+    reported: dict[Path, set[int]] = {}
     for sf in named:
-        path = absolute(sf.path)
+        path = os.path.abspath(sf.path)  # as `absolute`, without its Path
         root = roots.of(path)
         if root not in projects:
             projects[root], positions[root] = _walk_project(root, settings, roots)
+            reported[root] = set()
         project, where = projects[root], positions[root]
-        i = where.get(path)
+        i = where.get(_key(path))
         if i is None:  # named, but not part of the walk (excluded, or a buffer)
-            i = where[path] = len(project.files)
+            i = where[_key(path)] = len(project.files)
             project.files.append(sf)
             project.datas.append(b"")
-        if i in project.reported:
+            project.files[i] = _with_module_path(sf.display, Path(path), root, settings)
+        elif i in reported[root]:
             continue
-        project.files[i] = _with_module_path(sf.display, path, root, settings)
+        else:  # the walk's own file: the same path and module path, shown as named
+            walked = project.files[i]
+            project.files[i] = SourceFile(sf.display, walked.path, walked.relative)
         data = _read(project.files[i], settings)
         if isinstance(data, FileError):
             errors.append(data)
             continue
         project.datas[i] = data
         project.reported.append(i)
+        reported[root].add(i)
     for project in projects.values():
         _read_context(project, settings)
     return Scope(list(projects.values()), errors)
@@ -168,11 +176,12 @@ def _below(path: str, directory: str) -> str | None:
 
 
 def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots
-                  ) -> tuple[ProjectScope, dict[Path, int]]:
+                  ) -> tuple[ProjectScope, dict[str, int]]:
     """Every file of the project at `root`, not read yet (files of a nested project
-    with a root of its own belong to that project, not to this one)."""
+    with a root of its own belong to that project, not to this one), and each
+    one's index by its absolute path."""
     project = ProjectScope(root)
-    where: dict[Path, int] = {}
+    where: dict[str, int] = {}
     excluded = exclude_regexes(settings.exclude_globs, [str(root)],
                                settings.config_root or root)
     bases = import_roots(root, settings.src)
@@ -180,21 +189,31 @@ def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots
     for item in discover([str(root)], excluded=excluded):
         if isinstance(item, str):
             continue  # an unreadable directory outside the reported paths
-        path = absolute(item.path)
-        if roots.of(path) != root:
+        # the walk of an absolute root gives absolute paths: its own Path serves
+        # unless `absolute` would spell it otherwise
+        walked = str(item.path)
+        path_s = os.path.abspath(walked)
+        path = item.path if path_s == walked else Path(path_s)
+        if roots.of(path_s) != root:
             continue
-        where[path] = len(project.files)
+        where[_key(path_s)] = len(project.files)
         below = _below(str(path), cwd)
         shown = below.replace(os.sep, "/") if below is not None else _shown(path)
         project.files.append(_with_module_path(shown, path, root, settings, bases))
         project.datas.append(b"")
     for path in settings.overrides:
-        if path not in where and roots.of(path) == root:
-            where[path] = len(project.files)
+        if _key(str(path)) not in where and roots.of(path) == root:
+            where[_key(str(path))] = len(project.files)
             project.files.append(_with_module_path(str(path), path, root, settings))
             project.datas.append(b"")
     return project, where
 
+
+
+def _key(path: str) -> str:
+    """An absolute path as `positions` knows it: equal for equal Paths (on Windows,
+    whose Paths compare without case, in one case)."""
+    return os.path.normcase(path)
 
 
 def _shown(path: Path) -> str:
@@ -207,7 +226,7 @@ def _shown(path: Path) -> str:
 
 
 def _read(sf: SourceFile, settings: ScopeSettings) -> bytes | FileError:
-    override = settings.overrides.get(absolute(sf.path))
+    override = settings.overrides.get(absolute(sf.path)) if settings.overrides else None
     if override is not None:
         return override
     try:

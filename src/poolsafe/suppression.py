@@ -78,16 +78,31 @@ def _noqa_codes(listed: str | None) -> frozenset[str] | None:
     return frozenset(w for w in words if re.fullmatch(r"PS\d{3}", w))
 
 
+def _mentions_in_bytes(data: bytes) -> bool:
+    lower = data.lower()
+    return any(marker in lower for marker in _MARKER_BYTES)
+
+
 def mentions_directive(text: str) -> bool:
     """Whether `text` may hold a suppression comment (before tokenizing it)."""
     lower = text.lower()
     return any(marker in lower for marker in MARKERS)
 
 
+#: `MARKERS` as bytes, for `read_comments`' test before decoding
+_MARKER_BYTES = tuple(m.encode() for m in MARKERS)
+
+
 def read_comments(path: str) -> dict[int, IgnoreComment]:
     try:
         with open(path, "rb") as fh:
             data = fh.read()
+        if b"coding" not in data and not _mentions_in_bytes(data):
+            # without a coding cookie the file is UTF-8 (or nothing that decodes),
+            # where the markers' letters are single bytes and no other character
+            # lower-cases to one: no marker in the bytes, none in the text (most
+            # files of a report with thousands of findings, decoded for nothing)
+            return {}
         text = decode(data).text
     except (OSError, SourceError):
         return {}

@@ -176,3 +176,43 @@ def test_an_edit_that_a_project_wide_fact_reads_rechecks_everything(
     after = scan(["."], opts)
     assert {"user.py", "user2.py"} <= set(parses)
     assert _key(after) == _key(scan(["."], ScanOptions()))
+
+
+def test_equal_prefilter_states_are_stored_once(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without slow work, the checked files' prefilter state equals the full one: the
+    entry holds it once, and an edit after that (each state reselected on its own
+    copy) gives the findings of a scan without the cache."""
+    import json
+
+    monkeypatch.chdir(_project(tmp_path))
+    cache_dir = tmp_path / ".poolsafe_cache"
+    opts = ScanOptions(cache_dir=cache_dir)
+    scan(["."], opts)
+    (entry_file,) = cache_dir.glob("*.json")
+    entry = json.loads(entry_file.read_text())
+    assert entry["prefilter_checked"] is None and entry["prefilter"]["targets"]
+    for text in (WRAPPER + "# a comment\n", WRAPPER + "\ndef more():\n    return 1\n"):
+        (tmp_path / "db.py").write_text(text)
+        assert _key(scan(["."], opts)) == _key(scan(["."], ScanOptions()))
+        (tmp_path / "user.py").write_text(USER + "\n# and here\n")
+        assert _key(scan(["."], opts)) == _key(scan(["."], ScanOptions()))
+
+
+def test_different_prefilter_states_are_both_stored(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module of slow work only (PS207's `time.sleep`) is in the full selection and
+    not in the checked one: both states are stored, and edits keep the findings."""
+    import json
+
+    monkeypatch.chdir(_project(tmp_path))
+    (tmp_path / "slow.py").write_text("import time\n\ndef wait():\n    time.sleep(5)\n")
+    cache_dir = tmp_path / ".poolsafe_cache"
+    opts = ScanOptions(cache_dir=cache_dir)
+    scan(["."], opts)
+    (entry_file,) = cache_dir.glob("*.json")
+    entry = json.loads(entry_file.read_text())
+    assert isinstance(entry["prefilter_checked"], dict)
+    assert entry["prefilter_checked"] != entry["prefilter"]
+    (tmp_path / "slow.py").write_text("import time\n\ndef wait():\n    time.sleep(5)\n# x\n")
+    assert _key(scan(["."], opts)) == _key(scan(["."], ScanOptions()))

@@ -186,3 +186,51 @@ def test_reselect_through_an_import_cycle(tmp_path: Path, edit: object) -> None:
     assert again is None or (again.targets, again.tainted) == (fresh.targets, fresh.tainted)
     if "psycopg2" not in edited[a].decode():
         assert again is None  # a's old names fed themselves back through b
+
+
+@pytest.mark.parametrize("app", APPS, ids=[a.name for a in APPS])
+def test_stored_exports_answer_as_the_selection_s_own(app: Path) -> None:
+    """`reselect` reads the exports a selection stored (lists) without converting
+    them: each module's names, and those below it, as `_Exports` gives them."""
+    from poolsafe.prefilter import _Exports, _StoredExports
+
+    _, datas, modules = _tree(app)
+    state: dict[str, Any] = {}
+    select(datas, modules=modules, state=state)
+    stored = _StoredExports(state["exports"])
+    own = _Exports()
+    own.by_module = {k: set(v) for k, v in state["exports"]["by_module"].items()}
+    own.by_bare = {k: {r: set(v) for r, v in roots.items()}
+                   for k, roots in state["exports"]["by_bare"].items()}
+    names = {n for names, _ in modules for n in names} | set(own.by_module)
+    asked = names | {n.rsplit(".", 1)[0] for n in names} | {"", "missing.module"}
+    importers = sorted({package for _, package in modules} | {""})
+    for module in sorted(asked):
+        for importer in importers:
+            assert stored.names(module, importer) == own.names(module, importer)
+            assert stored.below(module, importer) == own.below(module, importer)
+    assert stored.all_names() == own.all_names()
+
+
+def test_reselect_leaves_what_a_state_holds_unchanged(tmp_path: Path) -> None:
+    """`reselect` replaces a state's entries and never changes the objects in them,
+    so the cache may hand it a shallow copy of a state stored once for both
+    selections."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "db.py").write_text(WRAPPERS)
+    for n in range(3):
+        (app / f"m{n}.py").write_text(USER.format(n=n))
+    paths, datas, modules = _tree(tmp_path)
+    state: dict[str, Any] = {}
+    select(datas, modules=modules, state=state)
+    before = copy.deepcopy(state)
+    m0 = paths.index(app / "m0.py")
+    edited = list(datas)
+    edited[m0] = datas[m0] + b"\n\ndef added():\n    return 1\n"
+    shallow = dict(state)
+    again = reselect(edited, None, modules=modules, state=shallow, changed=[m0])
+    assert again is not None
+    assert state == before  # the original and everything in it as they were
+    assert "added" in shallow["defined"][m0] and "added" not in state["defined"][m0]
+    assert again.def_names == select(edited, modules=modules).def_names

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import IO
 
+from rich import control as rich_control
 from rich.console import Console
 from rich.control import strip_control_codes
 from rich.markup import escape
@@ -16,16 +16,18 @@ _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow"}
 
 
 def _frame(lines: list[str], f: Finding) -> list[str]:
-    n = f.location.line
+    loc = f.location
+    n = loc.line
     out = []
     for i in range(max(1, n - 1), min(len(lines), n + 1) + 1):
-        marker = ">" if i == n else " "
-        out.append(f"  {marker} {i:>4} | {lines[i - 1].rstrip()}")
-        if i == n:
-            width = max(1, (f.location.end_column - f.location.column)
-                        if f.location.end_line == n else len(lines[i - 1].rstrip())
-                        - f.location.column + 1)
-            out.append("         | " + " " * (f.location.column - 1) + "^" * width)
+        text = lines[i - 1].rstrip()
+        if i != n:
+            out.append(f"    {i:>4} | {text}")
+            continue
+        out.append(f"  > {i:>4} | {text}")
+        width = max(1, (loc.end_column - loc.column) if loc.end_line == n
+                    else len(text) - loc.column + 1)
+        out.append("         | " + " " * (loc.column - 1) + "^" * width)
     return out
 
 
@@ -33,7 +35,8 @@ def _source_lines(path: str, cache: dict[str, list[str]]) -> list[str]:
     """The lines of `path` for code frames, read once per report (none if unreadable)."""
     if path not in cache:
         try:
-            cache[path] = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+            with open(path, encoding="utf-8", errors="replace") as f:  # as Path.read_text
+                cache[path] = f.read().splitlines()
         except OSError:
             cache[path] = []
     return cache[path]
@@ -54,10 +57,29 @@ def _print_finding(console: Console, f: Finding, cache: dict[str, list[str]],
         console.print(escape(line), style="dim", highlight=False, soft_wrap=True, emoji=False)
 
 
+#: the characters `strip_control_codes` removes, to find whether a text has any
+#: (it translates every character, which took a tenth of a report of thousands of
+#: findings; a substring test per character is a fast search); None, if rich no
+#: longer says, strips every text
+_CONTROL_TABLE = getattr(rich_control, "_CONTROL_STRIP_TRANSLATE", None)
+_CONTROL_CHARS = (tuple(chr(c) for c in _CONTROL_TABLE)
+                  if isinstance(_CONTROL_TABLE, dict) and _CONTROL_TABLE
+                  and all(isinstance(c, int) for c in _CONTROL_TABLE) else None)
+
+
 def _plain(text: str) -> str:
     """`text` as rich prints it without styles: its control codes removed (rich's own
     function) and tabs expanded to 8 columns."""
-    return strip_control_codes(text).expandtabs(8)
+    if _CONTROL_CHARS is None or any(c in text for c in _CONTROL_CHARS):
+        text = strip_control_codes(text)
+    return text.expandtabs(8) if "\t" in text else text
+
+
+def _finding_text(f: Finding, cache: dict[str, list[str]]) -> str:
+    """What `_print_finding` prints, before `_plain`."""
+    head = (f"{f.path}:{f.line}:{f.column}: {f.code} " + ("[*] " if f.fixable else "")
+            + f"{f.severity!s} {f.message}")
+    return "\n".join((head, *_frame(_source_lines(f.path, cache), f))) + "\n"
 
 
 def _finding_plain(f: Finding, cache: dict[str, list[str]]) -> str:
@@ -65,15 +87,16 @@ def _finding_plain(f: Finding, cache: dict[str, list[str]]) -> str:
     same text, built directly (rich's markup parsing of every line was most of the
     time of a run with thousands of findings). `_plain` keeps line breaks, and tabs
     expand from each line's start, so it applies to the whole text at once."""
-    head = (f"{f.path}:{f.line}:{f.column}: {f.code} " + ("[*] " if f.fixable else "")
-            + f"{f.severity} {f.message}")
-    return _plain("\n".join((head, *_frame(_source_lines(f.path, cache), f)))) + "\n"
+    return _plain(_finding_text(f, cache))
 
 
 def _write_findings_plain(out: IO[str], findings: list[Finding],
                           cache: dict[str, list[str]]) -> None:
-    for start in range(0, len(findings), 1000):  # a few writes, not one per line
-        out.write("".join(_finding_plain(f, cache) for f in findings[start:start + 1000]))
+    # a few writes, not one per line; and `_plain` once a write: each finding's
+    # text ends a line, so tabs expand from the same line starts as in its own
+    for start in range(0, len(findings), 1000):
+        out.write(_plain("".join(_finding_text(f, cache)
+                                 for f in findings[start:start + 1000])))
 
 
 def _writes_plain(console: Console) -> bool:
