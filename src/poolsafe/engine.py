@@ -106,6 +106,11 @@ def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
     result.files_scanned = scope.reported_count
     result.findings.sort(key=Finding.sort_key)
     result.errors.sort(key=lambda e: e.path)
+    shown = {f.path for f in result.findings}
+    for project in scope.projects:
+        for i in project.reported:
+            if project.files[i].display in shown:
+                result.sources[project.files[i].display] = project.datas[i]
     return result
 
 

@@ -95,6 +95,10 @@ class ScanResult:
     files_scanned: int = 0
     #: internal errors (a rule crashed on a file); these make the exit code 2
     internal_errors: int = 0
+    #: the bytes the scan read of each file with findings, by its shown path: what
+    #: the code frames and the suppression comments are read from, instead of
+    #: reading the files again (and as they were when scanned)
+    sources: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     def record(self, findings: list[Finding], errors: list[FileError]) -> None:
         """Add one file's (or one share's) findings and errors, counting the

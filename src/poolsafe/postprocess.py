@@ -110,7 +110,7 @@ def process(result: ScanResult, cfg: Config, *, enabled: Iterable[str],
     scanned_list = list(scanned)
     if report_unused:
         paths |= set(scanned_list)
-    comments = {p: read_comments(p) for p in sorted(paths)}
+    comments = {p: read_comments(p, result.sources.get(p)) for p in sorted(paths)}
     kept: list[Finding] = []
     suppressed: list[Suppressed] = []
     for f in findings:
@@ -136,7 +136,7 @@ def process(result: ScanResult, cfg: Config, *, enabled: Iterable[str],
     suppressed.sort(key=lambda s: s.finding.sort_key())
     out = ScanResult(findings=kept, errors=list(result.errors),
                      files_scanned=result.files_scanned,
-                     internal_errors=result.internal_errors)
+                     internal_errors=result.internal_errors, sources=result.sources)
     return Outcome(out, suppressed, stale, str(baseline.path) if baseline else None,
                    removals)
 

@@ -93,10 +93,13 @@ def mentions_directive(text: str) -> bool:
 _MARKER_BYTES = tuple(m.encode() for m in MARKERS)
 
 
-def read_comments(path: str) -> dict[int, IgnoreComment]:
+def read_comments(path: str, data: bytes | None = None) -> dict[int, IgnoreComment]:
+    """The suppression comments of the file at `path`, by line; from `data` when
+    given (the bytes a scan read), else read from the file."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        if data is None:
+            with open(path, "rb") as fh:
+                data = fh.read()
         if b"coding" not in data and not _mentions_in_bytes(data):
             # without a coding cookie the file is UTF-8 (or nothing that decodes),
             # where the markers' letters are single bytes and no other character

@@ -116,6 +116,9 @@ def render(ctx: ReportContext | ScanResult, console: Console, *,
     result = ctx.result
     cache: dict[str, list[str]] = {}
     if findings:
+        # the lines of each file as the scan read it (as `_source_lines` reads them)
+        cache.update((path, data.decode("utf-8", "replace").splitlines())
+                     for path, data in result.sources.items())
         if _writes_plain(console):
             _write_findings_plain(console.file, result.findings, cache)
         else:
