@@ -273,3 +273,35 @@ def test_parsed_early_are_the_seeds_then_the_files_importing_them(tmp_path: Path
     order = [Path(p).relative_to(tmp_path).as_posix() for p in got]
     assert order == ["app/db.py", "app/sub/b.py", "app/a.py"]  # seeds, then importers
     assert checking.preparse(project, ScanOptions(), lambda: True) == {}  # ready at once
+
+
+def test_files_parsed_early_weigh_less_in_the_workers_shares(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    leak = ("import psycopg2\n\ndef f{n}():\n    conn = psycopg2.connect('')\n"
+            "    conn.cursor().execute('SELECT 1')\n")
+    for n in range(3):
+        (tmp_path / f"db{n}.py").write_text(leak.format(n=n) * 4)
+    seen: list[tuple[list[str], list[int]]] = []
+    real_check_all = checking.check_all
+
+    def recording(items: Any, sizes: Any, jobs: int, check: Any) -> Any:
+        seen.append((list(items), list(sizes)))
+        return real_check_all(items, sizes, jobs, check)
+
+    monkeypatch.setattr(checking, "check_all", recording)
+    real = parallel.run_apart
+
+    def one_early(fn: Any, apart: bool = True, meanwhile: Any = None) -> Any:
+        if meanwhile is not None:
+            calls = iter([False, True])  # ready after the first file
+            meanwhile(lambda: next(calls, True))
+        return real(fn, apart=False)
+
+    monkeypatch.setattr(engine, "run_apart", one_early)
+    monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
+    scan([str(tmp_path)], ScanOptions(jobs=1, cache_dir=None))
+    ((items, sizes),) = seen
+    full = [len((tmp_path / Path(p).name).read_bytes()) for p in items]
+    lighter = [i for i, (s, f) in enumerate(zip(sizes, full, strict=True)) if s < f]
+    assert len(lighter) == 1  # the one file parsed early
+    assert sizes[lighter[0]] == full[lighter[0]] // checking.PREPARSED_SHARE
