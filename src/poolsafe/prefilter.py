@@ -56,7 +56,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from poolsafe.project import ProjectConfig
 
@@ -839,10 +839,7 @@ class _Exports:
         """The names of the files known by the bare name `module` that `importer` can
         import by it (see the class docstring)."""
         roots = self.by_bare.get(module)
-        if not roots:
-            return []
-        return [names for root, names in roots.items()
-                if not root or importer == root or importer.startswith(root + ".")]
+        return _importable(roots, importer) if roots else []
 
     def below(self, module: str, importer: str) -> frozenset[str]:
         """The tainted names of `module` and of every module inside it."""
@@ -867,6 +864,17 @@ class _Exports:
         return out
 
 
+_Names = TypeVar("_Names")
+
+
+def _importable(roots: dict[str, _Names], importer: str) -> list[_Names]:
+    """Of the files known by one bare name, by import root package (`_Exports.by_bare`),
+    the names of those a file in package `importer` can import by it: the ones
+    whose import root holds the importer (see `_Exports`)."""
+    return [names for root, names in roots.items()
+            if not root or importer == root or importer.startswith(root + ".")]
+
+
 class _StoredExports:
     """The exports a selection left in its `state` (sorted lists, as stored), read
     as `_Exports` reads its own but without a set per module or the `below` index
@@ -883,16 +891,14 @@ class _StoredExports:
 
     def names(self, module: str, importer: str) -> set[str]:
         out = set(self.by_module.get(module, ()))
-        for root, names in self.by_bare.get(module, {}).items():
-            if not root or importer == root or importer.startswith(root + "."):
-                out.update(names)
+        for names in _importable(self.by_bare.get(module, {}), importer):
+            out.update(names)
         return out
 
     def has(self, module: str, importer: str, name: str) -> bool:
         """`name in self.names(module, importer)`."""
         return name in self.by_module.get(module, ()) or any(
-            name in names for root, names in self.by_bare.get(module, {}).items()
-            if not root or importer == root or importer.startswith(root + "."))
+            name in names for names in _importable(self.by_bare.get(module, {}), importer))
 
     def below(self, module: str, importer: str) -> frozenset[str]:
         """As `_Exports.below`: the names of `module` and of every module whose
