@@ -436,7 +436,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
             options.progress("parse", files[i].display)
     rules = enabled_rules(options)
     db_paths = None if database is None else [paths[i] for i in database]
-    ready = preparsed if preparsed is not None else {}
+    parsed_ahead = preparsed if preparsed is not None else {}
 
     def check_share(share: list[str]) -> CheckResults:
         # Nothing is parsed up front: each worker parses its share of the files to
@@ -447,7 +447,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
         # one epoch searched, the next need not search again
         matches = dict(known_matches or {})
         epoch = _Epoch(options, by_path, files_by_name, def_names,
-                       [paths[i] for i in chosen], matches, db_paths, ready)
+                       [paths[i] for i in chosen], matches, db_paths, parsed_ahead)
         heaviest = 0  # the most one check parsed
         for path in share:
             if epoch.parsed_bytes and epoch.parsed_bytes >= max(EPOCH_BYTES,
@@ -456,7 +456,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
                 matches.update(epoch.index.matched)
                 epoch.drop()
                 epoch = _Epoch(options, by_path, files_by_name, def_names,
-                               [paths[i] for i in chosen], matches, db_paths, ready)
+                               [paths[i] for i in chosen], matches, db_paths, parsed_ahead)
                 release_dropped()
             before = epoch.parsed_bytes
             epoch.index.module_at(path)  # through the index, so it knows the module
@@ -475,7 +475,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
 
     # the shares are balanced by the work left: a file parsed ahead costs its worker
     # only its analysis
-    sizes = [len(by_path[p][1]) // (PREPARSED_SHARE if p in ready else 1) for p in own]
+    sizes = [len(by_path[p][1]) // (PREPARSED_SHARE if p in parsed_ahead else 1) for p in own]
     with unvalidated_nodes():  # (forked workers inherit it)
         return check_all(own, sizes, options.jobs, check_share)
 

@@ -31,12 +31,19 @@ def _frame(lines: list[str], f: Finding) -> list[str]:
     return out
 
 
+def _lines(data: bytes) -> list[str]:
+    """A file's lines for code frames (as `Path.read_text` with replaced errors, then
+    `splitlines`, would give them)."""
+    return data.decode("utf-8", "replace").splitlines()
+
+
 def _source_lines(path: str, cache: dict[str, list[str]]) -> list[str]:
-    """The lines of `path` for code frames, read once per report (none if unreadable)."""
+    """The lines of `path` for code frames, read once per report (none if unreadable)
+    unless the scan's bytes were put in `cache` already."""
     if path not in cache:
         try:
-            with open(path, encoding="utf-8", errors="replace") as f:  # as Path.read_text
-                cache[path] = f.read().splitlines()
+            with open(path, "rb") as f:
+                cache[path] = _lines(f.read())
         except OSError:
             cache[path] = []
     return cache[path]
@@ -116,9 +123,8 @@ def render(ctx: ReportContext | ScanResult, console: Console, *,
     result = ctx.result
     cache: dict[str, list[str]] = {}
     if findings:
-        # the lines of each file as the scan read it (as `_source_lines` reads them)
-        cache.update((path, data.decode("utf-8", "replace").splitlines())
-                     for path, data in result.sources.items())
+        # the lines of each file as the scan read it
+        cache.update((path, _lines(data)) for path, data in result.sources.items())
         if _writes_plain(console):
             _write_findings_plain(console.file, result.findings, cache)
         else:
