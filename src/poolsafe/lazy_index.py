@@ -85,10 +85,11 @@ class _LayeredMemo(dict[Any, Any]):
         return default
 
     def __missing__(self, key: Any) -> Any:
-        found = self.get(key, _ABSENT)
-        if found is _ABSENT:
-            raise KeyError(key)
-        return found
+        for table in self.wider:  # (not in this table: `__missing__`)
+            found = dict.get(table, key, _ABSENT)
+            if found is not _ABSENT:
+                return found
+        raise KeyError(key)
 
     def __contains__(self, key: object) -> bool:
         return dict.__contains__(self, key) or any(

@@ -331,7 +331,6 @@ _NESTED_NAME = re.compile(
     rb"(?::[^=\n]*)?=(?!=))", re.M)
 _NAME_LIST = re.compile(rb"[A-Za-z_]\w*")
 _CALLED = re.compile(rb"([A-Za-z_]\w*)[ \t]*\(")
-_METHOD_CALLED = re.compile(rb"\.[ \t]*([A-Za-z_]\w*)[ \t]*\(")
 _CLASS_BASES = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.M)
 #: the same over latin-1 text (what `definitions` runs): ASCII classes as the bytes
 #: patterns have; a name is tried from its first letter only and never backtracked
