@@ -4,7 +4,9 @@ libcst parses at roughly 0.5 MB/s and needs about 1 GB of memory per MB of sourc
 so the engine parses only the files whose findings can be non-empty, and the files
 their analysis reaches. Selection reads each file's bytes once and never parses:
 
-1. Seeds, by a byte-level token scan (`seed_pattern`):
+1. Seeds, by a byte-level token scan (`seed_pattern`) of the code, not of its
+   prose (comments and docstrings, `poolsafe.prose`: Django names MySQL in the
+   comments of some 30 modules that hold no connection of their own):
    - an import of a package named in `poolsafe.knowledge` (any `(package, name)`
      table there, minus `CONTEXT_ONLY_ROOTS`, which never create a connection by
      themselves: `from django.db import connection` is not a seed);
@@ -59,6 +61,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from poolsafe.project import ProjectConfig
+from poolsafe.prose import without_prose
 
 #: Packages that appear in knowledge tables only as context (decorators, HTTP
 #: clients, job runners, Django views): importing one does not make a file relevant.
@@ -584,17 +587,25 @@ def _patterns(config: ProjectConfig, database_only: bool = False
 
 
 def is_seed(data: bytes, config: ProjectConfig | None = None,
-            database_only: bool = False) -> bool:
+            database_only: bool = False,
+            code_of: Callable[[bytes], bytes] = without_prose) -> bool:
+    """Whether `data` holds a seed (see the module docstring) in its code;
+    `code_of(data)` is `without_prose(data)` (a selection memoises it)."""
     roots, tokens, seed = _patterns(config or ProjectConfig(), database_only)
     test = _seed_test(roots, tokens)
     runs: set[bytes] | None = None
+    # a seed word in prose (a comment, a docstring) is no database code: the test
+    # is made again without the prose, only for a file whose bytes pass it
     if test is None:  # a configured name that is no plain word
-        if _spells(_literals(roots | tokens), data) and seed.search(data) is not None:
+        if (_spells(_literals(roots | tokens), data) and seed.search(data) is not None
+                and seed.search(code_of(data)) is not None):
             return True
     else:
         runs = _word_runs(data)
         if test.found(data, runs):
-            return True
+            code = code_of(data)
+            if code is data or test.found(code, _word_runs(code)):
+                return True
     if database_only:
         return False
     # an import of asyncio or os with one of its slow calls spelled out
@@ -947,7 +958,18 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     # database seed is among the seeds of a full selection made before
     maybe: Iterable[int] = (memo["seeds"] if database_only and "seeds" in memo
                             else range(len(datas)))
-    selected: set[int] = {i for i in maybe if is_seed(datas[i], config, database_only)}
+    # each file's code without its prose, for both selections
+    code: dict[int, bytes] = memo.setdefault("code", {})
+
+    def code_of(i: int) -> Callable[[bytes], bytes]:
+        def made(data: bytes) -> bytes:
+            if i not in code:
+                code[i] = without_prose(data)
+            return code[i]
+        return made
+
+    selected: set[int] = {i for i in maybe
+                          if is_seed(datas[i], config, database_only, code_of(i))}
     seeds = sorted(selected)
     if not database_only:
         memo["seeds"] = seeds

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from poolsafe import prefilter as pf
 from poolsafe.project import ProjectConfig, module_key
+from poolsafe.prose import without_prose
 
 FRAGMENTS = [
     b"", b" ", b"    ", b"\t", b" \t", b"\n", b"\r\n", b"\n\n", b"\\\n", b"#", b"# c\n",
@@ -40,9 +41,11 @@ def _spans(matches: object) -> list[tuple[tuple[int, int], tuple[bytes | None, .
 
 
 def _seed_reference(data: bytes, config: ProjectConfig, database_only: bool) -> bool:
-    """`is_seed` as the plain regular expressions answer it."""
+    """`is_seed` as the plain regular expressions answer it: the seed pattern found
+    in the code, its prose blanked (`without_prose`, compared with `tokenize` in
+    test_prose)."""
     _, _, seed = pf._patterns(config, database_only)
-    if seed.search(data) is not None:
+    if seed.search(without_prose(data)) is not None:
         return True
     if database_only:
         return False

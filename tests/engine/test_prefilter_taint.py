@@ -97,3 +97,23 @@ def test_analysis_parses_an_unselected_module_only_for_constants(
     result = _scan(["."], ScanOptions())
     assert sorted(parsed) == ["app.py", "settings.py"]
     assert [f.code for f in result.findings] == ["PS203"]
+
+
+def test_a_database_word_in_prose_does_not_make_a_seed() -> None:
+    files = {
+        "app/fields.py": ('"""Fields; MySQL stores these as text."""\n\n'
+                          "def size(value):\n"
+                          "    '''Call create_engine() first.'''\n"
+                          "    return len(value)  # MySQL counts bytes\n"),
+        "app/uses.py": "from app.fields import size\n",
+    }
+    assert _select(files) == []
+
+
+def test_the_same_word_in_code_or_in_a_string_that_is_used_makes_a_seed() -> None:
+    code = {"app/db.py": "from app.ext import MySQL\n\nmysql = MySQL()\n"}
+    assert _select(code) == ["app/db.py"]
+    keyed = {"app/settings.py": ("CONFIG = {\n"
+                                 "    'SQLALCHEMY_ENGINE_OPTIONS': {'pool_size': 50},\n"
+                                 "}\n")}
+    assert _select(keyed) == ["app/settings.py"]
