@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, source_matches
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.cache import pattern_key
 from poolsafe.project import ProjectConfig, importable_from
@@ -271,16 +271,17 @@ class LazyIndex(ProjectIndex):
         elif (known := self._known_matches.get(pattern_key(pattern))) is not None:
             wanted = set(known)
             found = [*self._selected_modules(p for p in self._order if p in wanted),
-                     *(m for m in self._given if pattern.search(m.source.encode()))]
+                     *(m for m in self._given if source_matches(pattern, m.source.encode()))]
         else:
             source = self._source
 
             def mentions(path: str) -> bool:
                 parsed = self._loaded.get(path)
-                return bool(pattern.search(parsed.source.encode() if parsed else source(path)))
+                return source_matches(pattern,
+                                      parsed.source.encode() if parsed else source(path))
 
             found = [*self._selected_modules(p for p in self._order if mentions(p)),
-                     *(m for m in self._given if pattern.search(m.source.encode()))]
+                     *(m for m in self._given if source_matches(pattern, m.source.encode()))]
         self.matched.setdefault(pattern_key(pattern), [str(m.abspath) for m in found])
         return found
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import libcst as cst
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from poolsafe.analysis.cstutil import call_name, iter_nodes
-from poolsafe.analysis.index import call_pattern
+from poolsafe.analysis.index import call_pattern, def_pattern, source_matches, word_pattern
 
 CALLS = [
     "submit(job)",
@@ -60,3 +62,24 @@ def test_words_match_as_whole_words_beside_the_calls() -> None:
     assert pattern.search(b"db = Depends(get_db)")
     assert not pattern.search(b"def get_sessions(): pass\nDepends = 1\n")
     assert not call_pattern([]).search(b"anything(at_all)")
+
+
+_TEXTS = st.lists(st.sampled_from(["submit", "sub", "mit", "def", " ", "\n", "(", ")", "#",
+                                   "x", "_", ".", "def submit", "pool", "\u00e9", "1"]),
+                  max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXTS)
+def test_the_substring_pretest_answers_as_the_pattern(text: str) -> None:
+    data = text.encode()
+    for pattern in (call_pattern(["submit"]), call_pattern(["submit"], ["pool"]),
+                    word_pattern(["pool", "x1"]), def_pattern(["submit"]), word_pattern([])):
+        assert source_matches(pattern, data) == (pattern.search(data) is not None)
+
+
+def test_a_file_that_spells_none_of_the_words_does_not_match() -> None:
+    pattern = word_pattern(["getconn"])
+    assert not source_matches(pattern, b"x = pool.get_conn()\n")
+    assert source_matches(pattern, b"x = pool.getconn()\n")
+    assert not source_matches(pattern, b"x = pool.getconnection()\n")  # the regex decides
