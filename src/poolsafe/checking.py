@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ from poolsafe.model import FileError, Finding, Location, RawFinding, ScanResult
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions
 from poolsafe.parallel import CheckResults, check_all
 from poolsafe.positions import spans
-from poolsafe.prefilter import is_seed, select
+from poolsafe.prefilter import select
 from poolsafe.project import module_key, names_to_files
 from poolsafe.rule_codes import enabled_codes
 from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
@@ -237,59 +237,33 @@ PREPARSED_SHARE = 3
 PREPARSE_BYTES = 1_000_000
 
 
-def preparse(project: ProjectScope, options: ScanOptions,
-             ready: Callable[[], bool]) -> dict[str, ParsedFile | FileError]:
-    """Reported files a cold scan is likely to check, parsed until `ready()` (or
-    `PREPARSE_BYTES`): first those it surely checks, the ones the prefilter selects
-    by their own bytes (`is_seed`, database only), then those that import one of
-    them by name (a project's wrappers' importers), each group largest first.
-    This runs while the prefilter's selection runs in a child process, on the
-    core it leaves idle; the workers forked next inherit the trees, and
-    `check_selected` does not parse these files again (a file it does not check
-    was parsed for nothing, on that idle core). By absolute path, as
-    `check_selected` names files."""
+def preparse(project: ProjectScope, options: ScanOptions, ready: Callable[[], bool],
+             checked: Callable[[], object]) -> dict[str, ParsedFile | FileError]:
+    """Reported files a cold scan checks, parsed until `ready()` (or
+    `PREPARSE_BYTES`), largest first: `checked()` is the database selection (the
+    indexes of the files that can have findings) once the child computing the
+    selections has told it, None before, when this waits for it (or for `ready()`).
+    This runs while the child goes on with the full selection, on the core it
+    leaves idle; the workers forked next inherit the trees, and `check_selected`
+    does not parse these files again. By absolute path, as `check_selected` names
+    files."""
     files, datas = project.files, project.datas
-    seeds = [i for i in project.reported
-             if is_seed(datas[i], options.project, database_only=True)]
-
-    def largest_first(indexes: list[int]) -> list[int]:
-        return sorted(indexes, key=lambda i: -len(datas[i]))
-
-    def candidates() -> Iterator[int]:
-        yield from largest_first(seeds)
-        yield from largest_first(_importers(project, seeds))  # (only if time is left)
-
+    told = checked()
+    while told is None and not ready():
+        time.sleep(0.002)
+        told = checked()
+    if not isinstance(told, list):  # (the child answered first: nothing is left to do)
+        return {}
+    reported = set(project.reported)
     out: dict[str, ParsedFile | FileError] = {}
     budget = PREPARSE_BYTES
     with unvalidated_nodes():
-        for i in candidates():
+        for i in sorted((i for i in told if i in reported), key=lambda i: -len(datas[i])):
             if ready() or budget <= 0:
                 break
             out[str(files[i].path)] = _load_checked(files[i], datas[i], options)
             budget -= len(datas[i])
     return out
-
-
-def _importers(project: ProjectScope, seeds: list[int]) -> list[int]:
-    """The reported files other than `seeds` that import one of them by its full
-    module name (`from app.db import get_conn`) or relatively by its last name
-    (`from .db import get_conn`)."""
-    full: set[bytes] = set()
-    last: set[bytes] = set()
-    for i in seeds:
-        names, _ = module_key(project.files[i].relative)
-        if names:
-            full.add(re.escape(names[0].encode()))
-            last.add(re.escape(names[0].rpartition(".")[2].encode()))
-    if not full:
-        return []
-    pattern = re.compile(
-        rb"^[ \t]*(?:(?:from|import)[ \t]+(?:" + b"|".join(sorted(full)) + rb")"
-        rb"|from[ \t]+\.+(?:" + b"|".join(sorted(last)) + rb"))\b", re.M)
-    taken = set(seeds)
-    return [i for i in project.reported
-            if i not in taken and pattern.search(project.datas[i]) is not None]
-
 
 
 def scan_everything(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:

@@ -25,7 +25,7 @@ from poolsafe.discovery import SourceFile
 from poolsafe.gc_scope import collection_paused, keep_new_objects, trees_kept_out_of_gc
 from poolsafe.model import FileError, Finding, Location, ScanResult, Severity
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions, scope_options
-from poolsafe.parallel import CheckResults, run_apart
+from poolsafe.parallel import CheckResults, Tell, run_apart
 from poolsafe.prefilter import Selection, is_seed, reselect, select
 from poolsafe.project import DEPLOYMENT_RULES, dependency_signature, module_key, names_to_files
 from poolsafe.rule_codes import enabled_codes
@@ -146,13 +146,17 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     modules = [module_key(f.relative) for f in files]
     layout = content_hash(repr(list(zip(paths, modules, strict=True))).encode())
 
-    def selections() -> tuple[tuple[Selection, dict[str, Any]], tuple[Selection, dict[str, Any]]]:
+    def selections(tell: Tell
+                   ) -> tuple[tuple[Selection, dict[str, Any]], tuple[Selection, dict[str, Any]]]:
         memo: dict[str, Any] = {}
-        # the files that can have findings: the selection without the roots of slow
-        # work only (PS207), whose files resolution still reads
         with collection_paused():
+            # the files that can have findings, first: the selection without the
+            # roots of slow work only (PS207), whose files resolution still reads;
+            # told as soon as known, they are the files to parse ahead
+            database = _selection(entry, datas, modules, hashes, layout, options, True, memo)
+            tell(database[0].targets)
             return (_selection(entry, datas, modules, hashes, layout, options, False, memo),
-                    _selection(entry, datas, modules, hashes, layout, options, True, memo))
+                    database)
 
     # a selection over every file holds each file's words at once (some 20 times the
     # source): in a child process of its own, it leaves this one (and the workers
@@ -161,13 +165,13 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     apart = full and sum(map(len, datas)) >= SELECT_APART_BYTES
     preparsed: dict[str, Any] = {}
 
-    def meanwhile(ready: Callable[[], bool]) -> None:
-        # the parser and the rules are imported, and the files surely checked are
-        # parsed, while the child selects, on the core it leaves free
+    def meanwhile(ready: Callable[[], bool], heard: Callable[[], object]) -> None:
+        # the parser and the rules are imported, and the files to check are parsed,
+        # while the child selects, on the core it leaves free
         _import_checking()
         from poolsafe.checking import preparse
 
-        preparsed.update(preparse(project, options, ready))
+        preparsed.update(preparse(project, options, ready, heard))
 
     (selection, state), (checked_files, checked_state) = run_apart(
         selections, apart=apart,
@@ -266,9 +270,11 @@ def _selection(entry: dict[str, Any] | None, datas: list[bytes],
                              changed=changed, database_only=database_only, memo=memo)
             if again is not None:
                 return again, state
-    state = {}
-    return select(datas, options.project, modules=modules, state=state,
-                  database_only=database_only, memo=memo), state
+    made: dict[str, Any] = {}
+    # (without a cache, no state is kept: a child would only pickle it for nothing)
+    return select(datas, options.project, modules=modules,
+                  state=made if options.cache_dir is not None else None,
+                  database_only=database_only, memo=memo), made
 
 
 def _valid_records(entry: dict[str, Any], selected: dict[str, str], checked: set[str],

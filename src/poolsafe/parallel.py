@@ -73,41 +73,89 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
-def run_apart(fn: Callable[[], T], apart: bool = True,
-              meanwhile: Callable[[Callable[[], bool]], object] | None = None) -> T:
-    """`fn()` computed in a forked child that sends back its result, so that what it
-    allocates on the way is returned to the system when the child exits, not kept
-    by this process (and by every worker later forked from it). Without `fork`, or
-    if the child fails, `fn` runs here. `meanwhile(ready)` runs in this process
-    while the child works (once, whether or not there is a child: work needed next
-    anyway); `ready()` tells it whether the child's answer has come (always true
-    without a child), so that work it may leave undone stops then."""
+#: what `run_apart`'s `tell` sends ahead of the result
+Tell = Callable[[object], None]
+
+
+def run_apart(fn: Callable[[Tell], T], apart: bool = True,
+              meanwhile: Callable[[Callable[[], bool], Callable[[], object]], object]
+              | None = None) -> T:
+    """`fn(tell)` computed in a forked child that sends back its result, so that
+    what it allocates on the way is returned to the system when the child exits,
+    not kept by this process (and by every worker later forked from it). Without
+    `fork`, or if the child fails, `fn` runs here. `meanwhile(ready, heard)` runs in
+    this process while the child works (once, whether or not there is a child: work
+    needed next anyway); `ready()` tells it whether the child's answer has come
+    (always true without a child), so that work it may leave undone stops then;
+    `heard()` is the last value the child passed to `tell` so far (None before,
+    and without a child: `fn` runs after `meanwhile` then), neither waiting."""
     if not apart or not _can_fork():
         if meanwhile is not None:
-            meanwhile(lambda: True)
-        return fn()
+            meanwhile(lambda: True, lambda: None)
+        return fn(_tell_nobody)
     ctx = multiprocessing.get_context("fork")
     reader, writer = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_run_child, args=(writer, fn), daemon=True)
     child.start()
     writer.close()
-    if meanwhile is not None:
-        meanwhile(reader.poll)
+    inbox = _Inbox(reader)
     try:
-        found = reader.recv()
-    except (EOFError, OSError):
-        found = None
+        if meanwhile is not None:
+            meanwhile(inbox.ready, inbox.heard)
+        found = inbox.answer()
     finally:
         reader.close()
     child.join()
     if not isinstance(found, tuple):  # the child died or failed: compute it here
-        return fn()
+        return fn(_tell_nobody)
     return cast(T, found[0])
 
 
-def _run_child(writer: Connection, fn: Callable[[], object]) -> None:
+def _tell_nobody(value: object) -> None:
+    """`tell` where `fn` runs in this process: nobody waits for its values."""
+
+
+class _Inbox:
+    """The parent's end of `run_apart`'s pipe: values told (`("told", value)`), then
+    the answer (`(result,)`, or None if `fn` failed; None too if the pipe breaks)."""
+
+    _NONE = object()
+
+    def __init__(self, reader: Connection) -> None:
+        self.reader = reader
+        self.told: object = None
+        self.final: object = self._NONE
+
+    def _read(self, wait: bool) -> None:
+        while self.final is self._NONE and (wait or self.reader.poll()):
+            try:
+                message = self.reader.recv()
+            except (EOFError, OSError):
+                message = None
+            if isinstance(message, tuple) and len(message) == 2 and message[0] == "told":
+                self.told = message[1]
+            else:
+                self.final = message
+
+    def ready(self) -> bool:
+        self._read(wait=False)
+        return self.final is not self._NONE
+
+    def heard(self) -> object:
+        self._read(wait=False)
+        return self.told
+
+    def answer(self) -> object:
+        self._read(wait=True)
+        return self.final
+
+
+def _run_child(writer: Connection, fn: Callable[[Tell], object]) -> None:
+    def tell(value: object) -> None:
+        writer.send(("told", value))
+
     try:
-        result: tuple[object] | None = (fn(),)
+        result: tuple[object] | None = (fn(tell),)
     except BaseException:  # the parent computes it itself
         result = None
     try:

@@ -587,37 +587,59 @@ def _patterns(config: ProjectConfig, database_only: bool = False
 
 
 def is_seed(data: bytes, config: ProjectConfig | None = None,
-            database_only: bool = False,
-            code_of: Callable[[bytes], bytes] = without_prose) -> bool:
-    """Whether `data` holds a seed (see the module docstring) in its code;
-    `code_of(data)` is `without_prose(data)` (a selection memoises it)."""
-    roots, tokens, seed = _patterns(config or ProjectConfig(), database_only)
-    test = _seed_test(roots, tokens)
-    runs: set[bytes] | None = None
-    # a seed word in prose (a comment, a docstring) is no database code: the test
-    # is made again without the prose, only for a file whose bytes pass it
-    if test is None:  # a configured name that is no plain word
-        if (_spells(_literals(roots | tokens), data) and seed.search(data) is not None
-                and seed.search(code_of(data)) is not None):
-            return True
-    else:
-        runs = _word_runs(data)
-        if test.found(data, runs):
-            code = code_of(data)
-            if code is data or test.found(code, _word_runs(code)):
-                return True
-    if database_only:
-        return False
+            database_only: bool = False) -> bool:
+    """Whether `data` holds a seed (see the module docstring) in its code."""
+    if database_only:  # (the full selection's tests are not needed)
+        return _database_seed(data, config or ProjectConfig(), True, _word_runs(data),
+                              without_prose)
+    return seed_kinds(data, config)[0]
+
+
+def seed_kinds(data: bytes, config: ProjectConfig | None = None) -> tuple[bool, bool]:
+    """Whether `data` is a seed of the full selection, and of the database one (a
+    database seed is a seed of both: its roots are a subset, its tokens the same),
+    reading its words once, and its prose at most once."""
+    config = config or ProjectConfig()
+    runs = _word_runs(data)
+    code: list[bytes] = []
+
+    def code_of(data: bytes) -> bytes:
+        if not code:
+            code.append(without_prose(data))
+        return code[0]
+
+    if _database_seed(data, config, True, runs, code_of):
+        return True, True
+    if _database_seed(data, config, False, runs, code_of):
+        return True, False
     # an import of asyncio or os with one of its slow calls spelled out
     ctx = _slow_context()
     if ctx.words is None:
         if not _spells(ctx.literals, data):
-            return False
-    elif (runs if runs is not None else _word_runs(data)).isdisjoint(ctx.words):
-        return False
+            return False, False
+    elif runs.isdisjoint(ctx.words):
+        return False, False
     return (_found_on_a_line(ctx.imports, data)
             and (ctx.spelled.search(data) is not None
-                 or (_found_on_a_line(ctx.loose, data) and ctx.word.search(data) is not None)))
+                 or (_found_on_a_line(ctx.loose, data)
+                     and ctx.word.search(data) is not None))), False
+
+
+def _database_seed(data: bytes, config: ProjectConfig, database_only: bool,
+                   runs: set[bytes], code_of: Callable[[bytes], bytes]) -> bool:
+    """A root package imported or a token spelled in the code of `data` (`runs`:
+    its `_word_runs`). A seed word in prose (a comment, a docstring) is no database
+    code: the test is made again without the prose, only for a file whose bytes
+    pass it."""
+    roots, tokens, seed = _patterns(config, database_only)
+    test = _seed_test(roots, tokens)
+    if test is None:  # a configured name that is no plain word
+        return (_spells(_literals(roots | tokens), data) and seed.search(data) is not None
+                and seed.search(code_of(data)) is not None)
+    if not test.found(data, runs):
+        return False
+    code = code_of(data)
+    return code is data or test.found(code, _word_runs(code))
 
 
 def _spells(literals: tuple[bytes, ...], data: bytes) -> bool:
@@ -954,25 +976,13 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     generic = generic_methods()
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
     memo = memo if memo is not None else {}
-    # the database roots are a subset of all roots (the tokens are the same), so a
-    # database seed is among the seeds of a full selection made before
-    maybe: Iterable[int] = (memo["seeds"] if database_only and "seeds" in memo
-                            else range(len(datas)))
-    # each file's code without its prose, for both selections
-    code: dict[int, bytes] = memo.setdefault("code", {})
-
-    def code_of(i: int) -> Callable[[bytes], bytes]:
-        def made(data: bytes) -> bytes:
-            if i not in code:
-                code[i] = without_prose(data)
-            return code[i]
-        return made
-
-    selected: set[int] = {i for i in maybe
-                          if is_seed(datas[i], config, database_only, code_of(i))}
-    seeds = sorted(selected)
-    if not database_only:
-        memo["seeds"] = seeds
+    # the seeds of both selections, found in one pass over the files by the first
+    if "seeds" not in memo:
+        kinds = [seed_kinds(d, config) for d in datas]
+        memo["seeds"] = ([i for i, (full, _) in enumerate(kinds) if full],
+                         [i for i, (_, database) in enumerate(kinds) if database])
+    seeds: list[int] = memo["seeds"][1 if database_only else 0]
+    selected: set[int] = set(seeds)
     defs_memo: dict[int, Definitions] = memo.setdefault("definitions", {})
     binding_memo: dict[int, list[tuple[str, str, str]]] = memo.setdefault("bindings", {})
     exports = _Exports()

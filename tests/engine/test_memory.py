@@ -24,7 +24,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.project_facts import facts
 from poolsafe.engine import ScanOptions, scan, scan_sources
 from poolsafe.lazy_index import LazyIndex
-from poolsafe.parallel import run_apart
+from poolsafe.parallel import Tell, run_apart
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = sorted(p for p in (ROOT / "fixtures").iterdir() if p.is_dir())
@@ -134,32 +134,47 @@ def test_an_index_is_not_kept_alive_by_its_project_facts() -> None:
 
 @needs_fork
 def test_run_apart_computes_in_a_child_process() -> None:
-    assert run_apart(os.getpid) != os.getpid()
-    assert run_apart(os.getpid, apart=False) == os.getpid()
+    assert run_apart(lambda tell: os.getpid()) != os.getpid()
+    assert run_apart(lambda tell: os.getpid(), apart=False) == os.getpid()
 
 
 @needs_fork
 def test_run_apart_runs_meanwhile_here_once_while_the_child_works(tmp_path: Path) -> None:
     started = tmp_path / "child-started"
 
-    def child() -> int:
+    go_on = tmp_path / "go-on"
+
+    def child(tell: Tell) -> int:
         started.write_text("")
+        tell("early")
+        deadline = time.monotonic() + 30
+        while not go_on.exists():  # the answer waits until the parent heard the value
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
         return os.getpid()
 
-    seen: list[tuple[int, bool]] = []
+    seen: list[tuple[int, object]] = []
 
-    def meanwhile(ready: Callable[[], bool]) -> None:  # here, after the child was forked
-        seen.append((os.getpid(), True))
+    def meanwhile(ready: Callable[[], bool], heard: Callable[[], object]) -> None:
+        seen.append((os.getpid(), heard()))  # here, after the child was forked
         deadline = time.monotonic() + 30
+        while heard() is None:  # the value told comes first ...
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        seen.append((os.getpid(), heard()))
+        assert not ready()  # ... and is no answer
+        go_on.write_text("")
         while not ready():  # the child's answer comes: `ready` says so
             assert time.monotonic() < deadline
             time.sleep(0.01)
 
     assert run_apart(child, meanwhile=meanwhile) != os.getpid()
-    assert seen == [(os.getpid(), True)]
+    assert seen[-1] == (os.getpid(), "early")
     seen.clear()
-    assert run_apart(os.getpid, apart=False, meanwhile=meanwhile) == os.getpid()
-    assert seen == [(os.getpid(), True)]
+    assert run_apart(lambda tell: os.getpid(), apart=False,
+                     meanwhile=lambda ready, heard: seen.append((os.getpid(), heard()))
+                     ) == os.getpid()
+    assert seen == [(os.getpid(), None)]  # nothing told: `fn` runs after it
 
 
 @needs_fork
@@ -193,7 +208,7 @@ def test_a_cold_scan_imports_the_checker_while_the_selection_runs_apart(
 def test_run_apart_computes_here_when_the_child_fails() -> None:
     parent = os.getpid()
 
-    def only_here() -> int:
+    def only_here(tell: Tell) -> int:
         if os.getpid() != parent:
             raise RuntimeError("child crash")
         return 42
@@ -208,7 +223,7 @@ def test_a_selection_apart_gives_the_same_findings(monkeypatch: pytest.MonkeyPat
     real = parallel.run_apart
 
     def counting(fn: Any, apart: bool = True, meanwhile: Any = None) -> Any:
-        pids.append(real(os.getpid, apart=apart))
+        pids.append(real(lambda tell: os.getpid(), apart=apart))
         return real(fn, apart=apart, meanwhile=meanwhile)
 
     monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
@@ -240,10 +255,12 @@ def test_files_parsed_while_the_selection_runs_are_not_parsed_again(
 
     def two_early(fn: Any, apart: bool = True, meanwhile: Any = None) -> Any:
         # the selection "takes" as long as two parses: ready after the second file
+        told: list[object] = []
+        answer = real(lambda tell: fn(told.append), apart=False)
         if meanwhile is not None:
-            meanwhile(lambda: len(parsed) >= 2)
+            meanwhile(lambda: len(parsed) >= 2, lambda: told[0])
             early.append(len(parsed))
-        return real(fn, apart=False)
+        return answer
 
     monkeypatch.setattr(engine, "run_apart", two_early)
     monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
@@ -254,25 +271,23 @@ def test_files_parsed_while_the_selection_runs_are_not_parsed_again(
     assert got == expected
 
 
-def test_parsed_early_are_the_seeds_then_the_files_importing_them(tmp_path: Path) -> None:
+def test_parsed_early_are_the_reported_files_told_largest_first(tmp_path: Path) -> None:
     from poolsafe.scope import build_scope
 
-    (tmp_path / "pyproject.toml").write_text("")
-    app = tmp_path / "app"
-    (app / "sub").mkdir(parents=True)
-    (app / "__init__.py").write_text("")
-    (app / "sub" / "__init__.py").write_text("")
-    (app / "db.py").write_text("from psycopg2.pool import SimpleConnectionPool\n"
-                               "POOL = SimpleConnectionPool(1, 2)\n\n"
-                               "def get_conn():\n    return POOL.getconn()\n")
-    (app / "a.py").write_text("from app.db import get_conn\n\n\ndef f():\n    return get_conn()\n")
-    (app / "sub" / "b.py").write_text("from ..db import get_conn\n" + "# pad\n" * 50)
-    (app / "c.py").write_text("import json\n")
-    (project,) = build_scope([str(tmp_path)], ScanOptions().scope_settings()).projects
-    got = checking.preparse(project, ScanOptions(), lambda: False)
-    order = [Path(p).relative_to(tmp_path).as_posix() for p in got]
-    assert order == ["app/db.py", "app/sub/b.py", "app/a.py"]  # seeds, then importers
-    assert checking.preparse(project, ScanOptions(), lambda: True) == {}  # ready at once
+    for name, size in (("a.py", 10), ("b.py", 30), ("c.py", 20), ("d.py", 40)):
+        (tmp_path / name).write_text("x = 1\n" + "# pad\n" * size)
+    (project,) = build_scope([str(tmp_path / n) for n in ("a.py", "b.py", "c.py")],
+                             ScanOptions().scope_settings()).projects
+    index = {Path(f.path).name: i for i, f in enumerate(project.files)}
+    told = [index[n] for n in ("a.py", "b.py", "c.py", "d.py")]  # d.py is not reported
+    got = checking.preparse(project, ScanOptions(), lambda: False, lambda: told)
+    assert [Path(p).name for p in got] == ["b.py", "c.py", "a.py"]
+    # the selection is waited for; once the answer has come, nothing is parsed
+    heard = iter([None, None, told])
+    got = checking.preparse(project, ScanOptions(), lambda: False, lambda: next(heard))
+    assert len(got) == 3
+    assert checking.preparse(project, ScanOptions(), lambda: True, lambda: None) == {}
+    assert checking.preparse(project, ScanOptions(), lambda: True, lambda: told) == {}
 
 
 def test_files_parsed_early_weigh_less_in_the_workers_shares(
@@ -292,10 +307,12 @@ def test_files_parsed_early_weigh_less_in_the_workers_shares(
     real = parallel.run_apart
 
     def one_early(fn: Any, apart: bool = True, meanwhile: Any = None) -> Any:
+        told: list[object] = []
+        answer = real(lambda tell: fn(told.append), apart=False)
         if meanwhile is not None:
             calls = iter([False, True])  # ready after the first file
-            meanwhile(lambda: next(calls, True))
-        return real(fn, apart=False)
+            meanwhile(lambda: next(calls, True), lambda: told[0])
+        return answer
 
     monkeypatch.setattr(engine, "run_apart", one_early)
     monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
