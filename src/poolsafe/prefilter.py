@@ -1279,10 +1279,25 @@ def _imports_tainted(data: bytes, imported: _Imported,
                 patterns[key] = re.compile(rb"\b" + re.escape(bound.encode())
                                            + rb"(?:\s*\.\s*\w+)*\s*\.\s*(?:" + _alt(inside)
                                            + rb")\b")
-            reached = patterns[key].search(data) is not None
+            reached = any(not _heads_an_import(data, m.start())
+                          for m in patterns[key].finditer(data))
         if reached:
             return True
     return False
+
+
+#: what comes before a module path that an import statement begins with, on its line
+_IMPORT_HEAD = re.compile(rb"[ \t]*(?:from|import)[ \t]+\Z")
+
+
+def _heads_an_import(data: bytes, start: int) -> bool:
+    """Whether the dotted chain at `start` is the module an import statement names
+    first (`from pkg.sql.constants import X`, `import pkg.sql.constants`): no use of
+    an attribute of the name bound before (`import pkg`), though it spells one of
+    its tainted names (`sql`, exported by some other module inside `pkg`). What the
+    statement itself imports, its bindings tell."""
+    line = data.rfind(b"\n", 0, start) + 1  # (a file of `\r` line ends: never a head)
+    return _IMPORT_HEAD.match(data, line, start) is not None
 
 
 def _reaches(data: bytes, bound: str, inside: frozenset[str]) -> bool | None:
@@ -1305,8 +1320,8 @@ def _reaches(data: bytes, bound: str, inside: frozenset[str]) -> bool | None:
         if start and data[start - 1] in _WORD_BYTES:  # no word boundary before
             pos = start + 1
             continue
-        if not inside.isdisjoint(part.strip().decode()
-                                 for part in m.group().split(b".")[1:]):
+        if not _heads_an_import(data, start) and not inside.isdisjoint(
+                part.strip().decode() for part in m.group().split(b".")[1:]):
             return True
         pos = m.end()
     return False

@@ -28,6 +28,7 @@ FRAGMENTS = [
     b"\xc3\xa9", b"\xff", b"\x00", b".", b"..", b",", b", ", b"(", b")", b" (", b"\t(",
     b"((", b":", b"=", b"==", b" as ", b"*", b";", b"'", b'"""', b"[", b"]",
     b"x1.name", b"os.", b"django .\n", b"xdjango.", b"os.sleep", b".time",
+    b"from os.", b"import django.", b"\nfrom ",
 ]
 
 sources = st.lists(st.sampled_from(FRAGMENTS), max_size=80).map(b"".join)
@@ -104,14 +105,26 @@ def test_seeds_are_those_of_the_seed_pattern(data: bytes, config: ProjectConfig)
 @example(b"xos.os.name", "os", frozenset({"name"}))
 @example(b"xos.name", "os", frozenset({"name"}))
 @example(b"django.x", "django", frozenset({"django"}))
+# the module an import statement names first is no use of the bound name
+@example(b"from os.name import x\nimport os.name\n  from  os.time.name import y", "os",
+         frozenset({"name"}))
+@example(b"raise E from os.name\nx; import os.name", "os", frozenset({"name"}))
 def test_a_module_is_reached_where_the_pattern_says(data: bytes, bound: str,
                                                     inside: frozenset[str]) -> None:
     pattern = re.compile(rb"\b" + re.escape(bound.encode()) + rb"(?:\s*\.\s*\w+)*\s*\.\s*(?:"
                          + pf._alt(inside) + rb")\b")
+
+    def reference(data: bytes) -> bool:
+        heads = re.compile(rb"^[ \t]*(?:from|import)[ \t]+\Z")
+        return any(heads.match(data[data.rfind(b"\n", 0, m.start()) + 1:m.start()]) is None
+                   for m in pattern.finditer(data))
+
     imported = pf._Imported(frozenset(), frozenset({(bound, inside)}))
-    assert pf._imports_tainted(data, imported, {}) == (pattern.search(data) is not None)
+    assert pf._imports_tainted(data, imported, {}) == reference(data)
     spelled = data + b" " + bound.encode() + b" .\n" + min(inside).encode()
-    assert pf._imports_tainted(spelled, imported, {}) == (pattern.search(spelled) is not None)
+    assert pf._imports_tainted(spelled, imported, {}) == reference(spelled)
+    headed = data + b"\nfrom " + bound.encode() + b"." + min(inside).encode() + b" import x"
+    assert pf._imports_tainted(headed, imported, {}) == reference(headed)
 
 
 def test_words_are_interned() -> None:

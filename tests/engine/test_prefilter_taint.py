@@ -117,3 +117,16 @@ def test_the_same_word_in_code_or_in_a_string_that_is_used_makes_a_seed() -> Non
                                  "    'SQLALCHEMY_ENGINE_OPTIONS': {'pool_size': 50},\n"
                                  "}\n")}
     assert _select(keyed) == ["app/settings.py"]
+
+
+def test_a_module_path_in_an_import_statement_is_no_use_of_a_tainted_name() -> None:
+    """`import app` then `from app.sql.constants import X`: the statement names the
+    module `app.sql.constants`, not the tainted `sql` that `app.ext` exports."""
+    ext = "from psycopg2 import sql\n"
+    files = {"app/__init__.py": "", "app/ext.py": ext, "app/sql/__init__.py": "",
+             "app/sql/constants.py": "LIMIT = 10\n",
+             "app/query.py": ("import app\nfrom app.sql.constants import LIMIT\n"
+                              "import app.sql.constants\n\ndef f():\n    return LIMIT\n")}
+    assert _select(files) == ["app/ext.py"]
+    files["app/query.py"] += "\ndef g():\n    return app.ext.sql.SQL('x')\n"
+    assert _select(files) == ["app/ext.py", "app/query.py"]
