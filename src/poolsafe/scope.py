@@ -80,19 +80,28 @@ def reported_files(paths: Sequence[str], settings: ScopeSettings
                    ) -> tuple[list[SourceFile], list[FileError]]:
     """The files the named paths stand for, with their display paths; a path that is
     an override (an unsaved buffer) stands for itself even when it is not on disk."""
+    return _reported_files(paths, settings, {})
+
+
+def _reported_files(paths: Sequence[str], settings: ScopeSettings,
+                    walks: dict[str, list[SourceFile]]) -> tuple[list[SourceFile], list[FileError]]:
+    """`reported_files`; `walks` receives the files of each named directory by its
+    absolute path (for `_walk_project`, when it walks the same directory with the
+    same excludes)."""
     files: list[SourceFile] = []
     errors: list[FileError] = []
-    walked: list[str] = []
     for p in paths:
         if absolute(p) in settings.overrides:
             files.append(SourceFile(p, Path(p), Path(Path(p).name)))
-        else:
-            walked.append(p)
-    for item in discover(walked, excluded=settings.exclude):
-        if isinstance(item, str):
-            errors.append(discovery_error(item))
-        else:
-            files.append(item)
+            continue
+        walk = walks.setdefault(os.path.abspath(p), []) if os.path.isdir(p) else None
+        for item in discover([p], excluded=settings.exclude):
+            if isinstance(item, str):
+                errors.append(discovery_error(item))
+            else:
+                files.append(item)
+                if walk is not None:
+                    walk.append(item)
     return files, errors
 
 
@@ -117,7 +126,8 @@ class _Roots:
 
 def build_scope(paths: Sequence[str], settings: ScopeSettings) -> Scope:
     """The reported files of `paths`, each with its whole project around it."""
-    named, errors = reported_files(paths, settings)
+    walks: dict[str, list[SourceFile]] = {}
+    named, errors = _reported_files(paths, settings, walks)
     roots = _Roots(settings.project_root)
     projects: dict[Path, ProjectScope] = {}
     # by absolute path as a string (`_key`): hashing a Path, and making one per
@@ -128,7 +138,7 @@ def build_scope(paths: Sequence[str], settings: ScopeSettings) -> Scope:
         path = os.path.abspath(sf.path)  # as `absolute`, without its Path
         root = roots.of(path)
         if root not in projects:
-            projects[root], positions[root] = _walk_project(root, settings, roots)
+            projects[root], positions[root] = _walk_project(root, settings, roots, walks)
             reported[root] = set()
         project, where = projects[root], positions[root]
         i = where.get(_key(path))
@@ -175,18 +185,24 @@ def _below(path: str, directory: str) -> str | None:
     return path[len(prefix):] if path.startswith(prefix) and len(path) > len(prefix) else None
 
 
-def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots
+def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots,
+                  walks: dict[str, list[SourceFile]] | None = None
                   ) -> tuple[ProjectScope, dict[str, int]]:
     """Every file of the project at `root`, not read yet (files of a nested project
     with a root of its own belong to that project, not to this one), and each
-    one's index by its absolute path."""
+    one's index by its absolute path. A walk of the same directory with the same
+    excludes made for the named paths (`walks`, by absolute path: `check .` at the
+    root) is used again, not made twice."""
     project = ProjectScope(root)
     where: dict[str, int] = {}
     excluded = exclude_regexes(settings.exclude_globs, [str(root)],
                                settings.config_root or root)
     bases = import_roots(root, settings.src)
     cwd = str(absolute(Path.cwd()))
-    for item in discover([str(root)], excluded=excluded):
+    walked_before = (walks or {}).get(str(root))
+    same = walked_before is not None and _same_patterns(excluded, settings.exclude)
+    for item in walked_before if same and walked_before is not None else discover(
+            [str(root)], excluded=excluded):
         if isinstance(item, str):
             continue  # an unreadable directory outside the reported paths
         # the walk of an absolute root gives absolute paths: its own Path serves
@@ -208,6 +224,10 @@ def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots
             project.datas.append(b"")
     return project, where
 
+
+
+def _same_patterns(a: list[re.Pattern[str]], b: list[re.Pattern[str]]) -> bool:
+    return [(p.pattern, p.flags) for p in a] == [(p.pattern, p.flags) for p in b]
 
 
 def _key(path: str) -> str:
