@@ -38,8 +38,9 @@ __all__ = ["MAX_FILE_BYTES", "ScanOptions", "run_deep", "scan", "scan_sources",
 STACK_BYTES = 512 * 1024 * 1024
 RECURSION_LIMIT = 60_000
 #: source bytes above which a selection over every file runs in a child process,
-#: while this one imports the parser and the rules, and parses ahead the files surely
-#: checked (`checking.preparse`), if a file can make a connection:
+#: while this one imports the parser and the rules, and parses ahead the files to
+#: check, which the child tells first (`checking.preparse`), if a file can make a
+#: connection:
 #: a cold run on the dense 100-module tree (0.7 MB) took a median 3.49 s with the
 #: selection here, 2.95 s apart (5 runs, interleaved; 3.04 s and 2.91 s in a
 #: second run of 10); on 1.2 MB without database code (rich's source) 0.36 s here
