@@ -5,6 +5,7 @@ cached answer or a tree without database code loads no parser)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import threading
@@ -25,7 +26,7 @@ from poolsafe.discovery import SourceFile
 from poolsafe.gc_scope import collection_paused, keep_new_objects, trees_kept_out_of_gc
 from poolsafe.model import FileError, Finding, Location, ScanResult, Severity
 from poolsafe.options import MAX_FILE_BYTES, ScanOptions, scope_options
-from poolsafe.parallel import CheckResults, Tell, run_apart
+from poolsafe.parallel import CheckResults, Standby, Tell, can_fork, run_apart
 from poolsafe.prefilter import Selection, is_seed, reselect, select
 from poolsafe.project import DEPLOYMENT_RULES, dependency_signature, module_key, names_to_files
 from poolsafe.rule_codes import enabled_codes
@@ -95,15 +96,20 @@ def scan(paths: list[str], options: ScanOptions | None = None) -> ScanResult:
 def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
     """Report the files of `paths`; resolve each against its whole project."""
     result = ScanResult()
-    scope = build_scope(paths, options.scope_settings())
-    result.errors.extend(scope.errors)
-    for project in scope.projects:
-        if options.prefilter:
-            _scan_selected(project, options, result)
-        else:
-            from poolsafe.checking import scan_everything
+    standby = _checker_standby(options)
+    try:
+        scope = build_scope(paths, options.scope_settings())
+        result.errors.extend(scope.errors)
+        for project in scope.projects:
+            if options.prefilter:
+                _scan_selected(project, options, result, standby)
+            else:
+                from poolsafe.checking import scan_everything
 
-            scan_everything(project, options, result)
+                scan_everything(project, options, result)
+    finally:
+        if standby is not None:
+            standby.stop()
     result.files_scanned = scope.reported_count
     result.findings.sort(key=Finding.sort_key)
     result.errors.sort(key=lambda e: e.path)
@@ -115,7 +121,30 @@ def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
     return result
 
 
-def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResult) -> None:
+def _checker_standby(options: ScanOptions) -> Standby | None:
+    """With a cache, a scan most often re-checks a few edited files, or none: a child
+    imports the parser and the rules meanwhile (`Standby`), on a core of its own,
+    and checks them if asked (`_check_in`). Not when this process has them already,
+    nor on one core."""
+    if (options.cache_dir is None or not options.prefilter or options.jobs < 2
+            or not can_fork() or _checker_loaded()):
+        return None
+    return Standby(_import_checking, _check_in)
+
+
+def _checker_loaded() -> bool:
+    return "poolsafe.checking" in sys.modules
+
+
+def _check_in(request: tuple[Any, ...]) -> CheckResults:
+    """`check_selected(*request)`, in the `Standby` child."""
+    from poolsafe.checking import check_selected
+
+    return check_selected(*request)
+
+
+def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResult,
+                   standby: Standby | None = None) -> None:
     """Read every file of the project, parse those the prefilter selects (and, on
     demand, the modules their analysis resolves), check the selected reported ones.
 
@@ -198,16 +227,25 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         known, cached = {}, ScanResult()
     to_check = {p for p in wanted if p not in known}
     checked: CheckResults | None = None
+    checked_apart = False  # (by the standby child, which tells no progress)
     result.record(cached.findings, cached.errors)
     if to_check:
-        from poolsafe.checking import check_selected  # the parser, only when needed
-
         # the patterns the facts searched hold for this tree when records did
         matches = ({k: [p for p, _ in r] for k, r in entry.get("matched", {}).items()}
                    if known and entry is not None else None)
-        checked = check_selected(project, options, selection.targets, selection.def_names,
-                                 to_check, files_by_name, matches, checked_files.targets,
-                                 preparsed)
+        request = (project, options, selection.targets, selection.def_names, to_check,
+                   files_by_name, matches, checked_files.targets, preparsed)
+        # (trees parsed ahead are here: this process checks them; the progress
+        # callback stays here too, told below)
+        answer = (standby.call((project, dataclasses.replace(options, progress=None),
+                                *request[2:]))
+                  if standby is not None and not preparsed else None)
+        if isinstance(answer, CheckResults):
+            checked, checked_apart = answer, True
+        else:
+            from poolsafe.checking import check_selected  # the parser, only when needed
+
+            checked = check_selected(*request)
         result.record(checked.findings, checked.errors)
     preparsed.clear()  # (the trees of files a cache record answered for)
     if options.cache_dir is not None:
@@ -226,7 +264,7 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         })
     if options.progress is not None:
         for i in reported:
-            if checked is None:
+            if checked is None or checked_apart:
                 options.progress("parse", files[i].display)
             options.progress("check", files[i].display)
 

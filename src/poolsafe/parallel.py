@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from poolsafe.model import FileError, Finding
 
@@ -68,7 +68,7 @@ def shares(sizes: Sequence[int], jobs: int) -> list[list[int]]:
     return [s for s in out if s]
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
     # fork without exec is unsafe on macOS
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
@@ -89,7 +89,7 @@ def run_apart(fn: Callable[[Tell], T], apart: bool = True,
     (always true without a child), so that work it may leave undone stops then;
     `heard()` is the last value the child passed to `tell` so far (None before,
     and without a child: `fn` runs after `meanwhile` then), neither waiting."""
-    if not apart or not _can_fork():
+    if not apart or not can_fork():
         if meanwhile is not None:
             meanwhile(lambda: True, lambda: None)
         return fn(_tell_nobody)
@@ -164,10 +164,64 @@ def _run_child(writer: Connection, fn: Callable[[Tell], object]) -> None:
         writer.close()
 
 
+class Standby:
+    """A forked child that runs `prepare()` (importing the parser and the rules, some
+    0.4 s) while this process goes on reading the project and the cache, then
+    answers `call(request)` with `serve(request)`: the re-check after an edit no
+    longer waits for the import. `serve` is inherited through the fork, so only
+    the request and the answer are pickled. If the child fails, `call` returns
+    None and the caller computes the answer itself; `stop()` ends the child,
+    whether it is still preparing or not."""
+
+    def __init__(self, prepare: Callable[[], object], serve: Callable[[Any], object]) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child_end = ctx.Pipe()
+        self._proc = ctx.Process(target=_stand_by, args=(child_end, prepare, serve),
+                                 daemon=True)
+        self._proc.start()
+        child_end.close()
+
+    def call(self, request: object) -> object | None:
+        try:
+            self._conn.send(request)
+            answer = self._conn.recv()
+        except (EOFError, OSError):
+            return None
+        return answer[0] if isinstance(answer, tuple) else None
+
+    def stop(self) -> None:
+        self._conn.close()
+        if self._proc.is_alive():
+            self._proc.terminate()  # (it may be in the middle of its import)
+        self._proc.join()
+
+
+def _stand_by(conn: Connection, prepare: Callable[[], object],
+              serve: Callable[[Any], object]) -> None:
+    try:
+        prepare()
+    except BaseException:  # the parent computes its answers itself
+        conn.close()
+        return
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            answer: tuple[object] | None = (serve(request),)
+        except BaseException:
+            answer = None
+        try:
+            conn.send(answer)
+        except OSError:
+            return
+
+
 def check_all(items: Sequence[P], sizes: Sequence[int], jobs: int,
               check: Callable[[list[P]], CheckResults]) -> CheckResults:
     """`check` over every item, split across `jobs` forked workers when that pays."""
-    if jobs <= 1 or len(items) < 2 or sum(sizes) < MIN_PARALLEL_BYTES or not _can_fork():
+    if jobs <= 1 or len(items) < 2 or sum(sizes) < MIN_PARALLEL_BYTES or not can_fork():
         return check(list(items))
     ctx = multiprocessing.get_context("fork")
     workers: list[tuple[multiprocessing.process.BaseProcess, Connection, list[int]]] = []
