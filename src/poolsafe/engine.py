@@ -203,6 +203,8 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
 
         preparsed.update(preparse(project, options, ready, heard))
 
+    if standby is not None and apart:
+        standby.stop()  # (this process imports the parser meanwhile, and checks here)
     (selection, state), (checked_files, checked_state) = run_apart(
         selections, apart=apart,
         # (only when a file can make a connection, a substring test per file: then

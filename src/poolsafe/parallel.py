@@ -182,6 +182,8 @@ class Standby:
         child_end.close()
 
     def call(self, request: object) -> object | None:
+        if self._conn.closed:
+            return None
         try:
             self._conn.send(request)
             answer = self._conn.recv()
@@ -190,6 +192,7 @@ class Standby:
         return answer[0] if isinstance(answer, tuple) else None
 
     def stop(self) -> None:
+        """End the child (again: nothing more); `call` answers None afterwards."""
         self._conn.close()
         if self._proc.is_alive():
             self._proc.terminate()  # (it may be in the middle of its import)

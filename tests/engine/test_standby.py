@@ -34,6 +34,8 @@ def test_the_child_prepares_then_answers() -> None:
     finally:
         standby.stop()
     assert prepared == []  # (prepared there, not here)
+    assert standby.call("z") is None  # stopped: the caller computes it
+    standby.stop()  # (again: nothing more)
 
 
 @needs_fork
