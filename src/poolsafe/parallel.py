@@ -13,15 +13,19 @@ this process, so `--jobs` never changes the findings, only the time.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from poolsafe.model import FileError, Finding
+
+if TYPE_CHECKING:
+    # multiprocessing is imported where a process is forked: a run that forks none
+    # (most small scans) does without it (~10-18 ms of start-up)
+    import multiprocessing.process
+    from multiprocessing.connection import Connection
 
 #: below this much selected source, forking costs more than it saves
 MIN_PARALLEL_BYTES = 200_000
@@ -69,6 +73,8 @@ def shares(sizes: Sequence[int], jobs: int) -> list[list[int]]:
 
 
 def can_fork() -> bool:
+    import multiprocessing
+
     # fork without exec is unsafe on macOS
     return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
@@ -93,6 +99,8 @@ def run_apart(fn: Callable[[Tell], T], apart: bool = True,
         if meanwhile is not None:
             meanwhile(lambda: True, lambda: None)
         return fn(_tell_nobody)
+    import multiprocessing
+
     ctx = multiprocessing.get_context("fork")
     reader, writer = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_run_child, args=(writer, fn), daemon=True)
@@ -174,6 +182,8 @@ class Standby:
     whether it is still preparing or not."""
 
     def __init__(self, prepare: Callable[[], object], serve: Callable[[Any], object]) -> None:
+        import multiprocessing
+
         ctx = multiprocessing.get_context("fork")
         self._conn, child_end = ctx.Pipe()
         self._proc = ctx.Process(target=_stand_by, args=(child_end, prepare, serve),
@@ -226,6 +236,8 @@ def check_all(items: Sequence[P], sizes: Sequence[int], jobs: int,
     """`check` over every item, split across `jobs` forked workers when that pays."""
     if jobs <= 1 or len(items) < 2 or sum(sizes) < MIN_PARALLEL_BYTES or not can_fork():
         return check(list(items))
+    import multiprocessing
+
     ctx = multiprocessing.get_context("fork")
     workers: list[tuple[multiprocessing.process.BaseProcess, Connection, list[int]]] = []
     for share in shares(sizes, min(jobs, len(items))):
