@@ -39,8 +39,10 @@ from poolsafe.discovery import discover
 from poolsafe.engine import ScanOptions, scan
 from poolsafe.model import RuleMeta, ScanResult, Severity
 from poolsafe.postprocess import Outcome, UnusedSuppression, process
-from poolsafe.report import ReportContext, concise, github, json_report, junit, sarif, text_report
-from poolsafe.report import statistics as stats_report
+from poolsafe.report import ReportContext, concise, github, json_report, text_report
+
+# junit, sarif and --statistics are imported where they are used: a plain `check`
+# does without them (and rich.table, xml.etree)
 
 if TYPE_CHECKING:
     from poolsafe.fix.apply import AppliedFix, FixResult
@@ -291,6 +293,8 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
                        if output_file else make_console(highlight=False))
             hidden = 0 if quiet or unsafe_fixes else _hidden_fixes(result)
             if statistics:
+                from poolsafe.report import statistics as stats_report
+
                 stats_report.render_text(result, console)
                 text_report.render(ctx, console, findings=False, summary=not quiet,
                                    hidden_fixes=hidden)
@@ -307,10 +311,14 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
                                   highlight=False, markup=False, soft_wrap=True)
         else:
             if statistics and fmt == "json":
+                from poolsafe.report import statistics as stats_report
+
                 out.write(stats_report.render_json(result))
             elif fmt == "json":
                 out.write(json_report.render(result))
             elif fmt == "sarif":
+                from poolsafe.report import sarif
+
                 out.write(sarif.render(ctx))
             elif fmt == "github":
                 out.write(github.render(ctx))
@@ -323,6 +331,8 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
 
                 out.write(json_lines.render(result))
             else:
+                from poolsafe.report import junit
+
                 out.write(junit.render(ctx))
             for note in ctx.notes:
                 click.echo(f"poolsafe: {note.strip()}", err=True)
