@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +157,8 @@ def store_entry(directory: Path, key: str, entry: dict[str, Any]) -> None:
         if not tag.is_file():
             _write_own_file(tag, TAG_TEXT)
         _write_own_file(directory / ".gitignore", "*\n")
+        import tempfile  # (a --no-cache run writes nothing: it does without it)
+
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
         # dumps, not dump: dump encodes chunk by chunk in Python, dumps in C
         text = json.dumps({**entry, "format": FORMAT})

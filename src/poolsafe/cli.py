@@ -16,7 +16,6 @@ import click
 from rich.console import Console
 
 from poolsafe import __version__
-from poolsafe import baseline as baseline_mod
 from poolsafe.cache import (
     CACHE_DIR_NAME,
     CacheError,
@@ -41,8 +40,8 @@ from poolsafe.model import RuleMeta, ScanResult, Severity
 from poolsafe.postprocess import Outcome, UnusedSuppression, process
 from poolsafe.report import ReportContext, concise, github, json_report, text_report
 
-# junit, sarif and --statistics are imported where they are used: a plain `check`
-# does without them (and rich.table, xml.etree)
+# junit, sarif, --statistics and poolsafe.baseline are imported where they are used:
+# a plain `check` does without them (and rich.table, xml.etree, tempfile)
 
 if TYPE_CHECKING:
     from poolsafe.fix.apply import AppliedFix, FixResult
@@ -238,7 +237,11 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
     With --fix, the findings are those left after fixing (and -e makes a fix exit 1);
     with --diff, 1 when there is a diff.
     """
-    baseline = baseline_mod.read(Path(baseline_file)) if baseline_file else None
+    baseline = None
+    if baseline_file:
+        from poolsafe import baseline as baseline_mod
+
+        baseline = baseline_mod.read(Path(baseline_file))
     fixing = apply_fixes or show_diff
     if paths == ("-",) and (fixing or add_noqa):
         raise Fatal(f"{'--add-noqa' if add_noqa else '--fix/--diff'} does not apply to "
@@ -430,6 +433,8 @@ def baseline_command(file: str, paths: tuple[str, ...], config_file: str | None,
     poolsafe baseline already (or with --force): `poolsafe baseline app.py` would
     otherwise overwrite the code.
     """
+    from poolsafe import baseline as baseline_mod
+
     refusal = None if force else baseline_mod.overwrite_refusal(Path(file))
     if refusal is not None:
         raise Fatal(f"{refusal}; not overwritten (use --force to write it anyway)")

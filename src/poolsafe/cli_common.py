@@ -17,7 +17,6 @@ from typing import IO, Any, TypeVar
 import click
 from rich.console import Console
 
-from poolsafe import baseline as baseline_mod
 from poolsafe.cache import CACHE_DIR_NAME, cache_problem, default_cache_dir
 from poolsafe.config import (
     Config,
@@ -199,13 +198,19 @@ def fatal_on_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ConfigError, baseline_mod.BaselineError) as exc:
+        except ConfigError as exc:
             raise Fatal(str(exc)) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
             raise Fatal("interrupted") from None
         except Exception as exc:
+            # (poolsafe.baseline is imported only by the baseline options, here only
+            # on an error)
+            from poolsafe.baseline import BaselineError
+
+            if isinstance(exc, BaselineError):
+                raise Fatal(str(exc)) from None
             if os.environ.get("POOLSAFE_DEBUG"):
                 traceback.print_exc()
             raise Fatal(f"internal error: {type(exc).__name__}: {exc} "

@@ -7,12 +7,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from poolsafe import baseline as baseline_mod
 from poolsafe.config import Config, matches_any
 from poolsafe.model import Finding, Location, RawFinding, ScanResult, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.suppression import IgnoreComment, read_comments
+
+if TYPE_CHECKING:
+    from poolsafe import baseline as baseline_mod
 
 
 class UnusedSuppression(Rule):
@@ -95,7 +98,6 @@ def process(result: ScanResult, cfg: Config, *, enabled: Iterable[str],
             report_unused: bool = False,
             info: baseline_mod.SourceInfo | None = None) -> Outcome:
     enabled_codes = set(enabled)
-    info = info or baseline_mod.SourceInfo()
     findings = list(result.findings)
 
     if cfg.per_file_ignores:
@@ -122,8 +124,11 @@ def process(result: ScanResult, cfg: Config, *, enabled: Iterable[str],
             kept.append(f)
 
     stale: list[baseline_mod.Key] = []
-    if baseline is not None:
-        match = baseline_mod.apply(baseline, kept, scanned_list, info)
+    if baseline is not None:  # (poolsafe.baseline is imported only with a baseline)
+        from poolsafe import baseline as baseline_mod
+
+        match = baseline_mod.apply(baseline, kept, scanned_list,
+                                   info or baseline_mod.SourceInfo())
         kept = match.kept
         suppressed.extend(Suppressed(f, "baseline") for f in match.baselined)
         stale = match.stale
