@@ -574,16 +574,31 @@ _DB_WORDS_CACHE: dict[str, Any] = {}
 
 
 def _patterns(config: ProjectConfig, database_only: bool = False
-              ) -> tuple[frozenset[str], frozenset[str], re.Pattern[bytes]]:
+              ) -> tuple[frozenset[str], frozenset[str]]:
+    """The seed roots and tokens (those of the knowledge base and `config`)."""
     configured = set(config.acquire) | set(config.release) | set(config.session_dependencies)
     configured = {c.rsplit(".", 1)[-1] for c in configured if c}
     key = repr((sorted(configured), database_only))
     if key not in _DB_WORDS_CACHE:
         roots = seed_roots(database_only)
         tokens = seed_tokens() | configured
-        seed = seed_pattern(roots, tokens)
-        _DB_WORDS_CACHE[key] = (roots, frozenset(tokens), seed)
+        _DB_WORDS_CACHE[key] = (roots, frozenset(tokens))
     return _DB_WORDS_CACHE[key]  # type: ignore[no-any-return]
+
+
+_SEED_PATTERNS: dict[tuple[frozenset[str], frozenset[str]], re.Pattern[bytes]] = {}
+
+
+def _seed_regex(roots: frozenset[str], tokens: frozenset[str]) -> re.Pattern[bytes]:
+    """`seed_pattern(roots, tokens)`, compiled once, and only when asked for: the
+    whole pattern only for a configured name that is no plain word (`_seed_test`
+    decides for the others), its imports only for a file that spells a root.
+    Compiled ahead, the patterns of both selections took some 10 ms of every run,
+    most often for nothing."""
+    key = (roots, tokens)
+    if key not in _SEED_PATTERNS:
+        _SEED_PATTERNS[key] = seed_pattern(roots, tokens)
+    return _SEED_PATTERNS[key]
 
 
 def is_seed(data: bytes, config: ProjectConfig | None = None,
@@ -631,9 +646,10 @@ def _database_seed(data: bytes, config: ProjectConfig, database_only: bool,
     its `_word_runs`). A seed word in prose (a comment, a docstring) is no database
     code: the test is made again without the prose, only for a file whose bytes
     pass it."""
-    roots, tokens, seed = _patterns(config, database_only)
+    roots, tokens = _patterns(config, database_only)
     test = _seed_test(roots, tokens)
     if test is None:  # a configured name that is no plain word
+        seed = _seed_regex(roots, tokens)
         return (_spells(_literals(roots | tokens), data) and seed.search(data) is not None
                 and seed.search(code_of(data)) is not None)
     if not test.found(data, runs):
@@ -692,7 +708,13 @@ class _SeedTest:
     calls: frozenset[bytes]
     call: re.Pattern[bytes]
     roots: frozenset[bytes]
-    imports: re.Pattern[bytes]
+    #: the roots as named, for `imports`
+    root_names: frozenset[str]
+
+    @property
+    def imports(self) -> re.Pattern[bytes]:
+        """An import of a root, compiled on first use: most files spell no root."""
+        return _seed_regex(self.root_names, frozenset())
 
     def found(self, data: bytes, runs: set[bytes]) -> bool:
         return (not runs.isdisjoint(self.tokens)
@@ -713,7 +735,7 @@ def _seed_test(roots: frozenset[str], tokens: frozenset[str]) -> _SeedTest | Non
         packages = _plain_words(roots)
         _SEED_TESTS[key] = None if words is None or calls is None or not packages else _SeedTest(
             words, calls, re.compile(rb"\b(?:" + _alt(t.decode() for t in calls) + rb")[ \t]*\("),
-            packages, seed_pattern(roots, ()))
+            packages, roots)
     return _SEED_TESTS[key]
 
 
@@ -725,33 +747,48 @@ class _SlowContext:
     literals: tuple[bytes, ...]
     #: the same for a test of a file's `_word_runs` (None if one is not a plain word)
     words: frozenset[bytes] | None
-    #: an import of one of those roots
-    imports: re.Pattern[bytes]
-    #: `asyncio.sleep`, or `from asyncio import (gather, sleep)`
-    spelled: re.Pattern[bytes]
-    #: `import asyncio as aio`, `from os import *`: then a word anywhere counts
-    loose: re.Pattern[bytes]
-    word: re.Pattern[bytes]
+    #: the roots, and the roots and the words as alternatives of a pattern (the
+    #: patterns below are compiled on first use: most files spell no such word)
+    roots: frozenset[str]
+    root_alt: bytes
+    word_alt: bytes
+
+    @functools.cached_property
+    def imports(self) -> re.Pattern[bytes]:
+        """An import of one of those roots."""
+        return seed_pattern(self.roots, ())
+
+    @functools.cached_property
+    def spelled(self) -> re.Pattern[bytes]:
+        """`asyncio.sleep`, or `from asyncio import (gather, sleep)`."""
+        roots, words = self.root_alt, self.word_alt
+        return re.compile(
+            rb"\b(?:" + roots + rb")[ \t]*\.[ \t]*(?:" + words + rb")\b"
+            rb"|^[ \t]*from[ \t]+(?:" + roots + rb")[ \t]+import[ \t]*"
+            rb"(?:\([^)]*?|(?:[^\n\\]|\\\r?\n)*?)\b(?:" + words + rb")\b", re.M)
+
+    @functools.cached_property
+    def loose(self) -> re.Pattern[bytes]:
+        """`import asyncio as aio`, `from os import *`: then a word anywhere counts."""
+        roots = self.root_alt
+        return re.compile(
+            rb"^[ \t]*(?:import[ \t]+(?:[\w.]+[ \t]*(?:as[ \t]+\w+)?[ \t]*,[ \t]*)*"
+            rb"(?:" + roots + rb")[ \t]+as\b|from[ \t]+(?:" + roots + rb")[ \t]+import[ \t]*\*)",
+            re.M)
+
+    @functools.cached_property
+    def word(self) -> re.Pattern[bytes]:
+        return re.compile(rb"\b(?:" + self.word_alt + rb")\b")
 
 
 @functools.cache
 def _slow_context() -> _SlowContext:
     context = slow_context_words()
-    roots = _alt(context)
-    words = _alt(frozenset().union(*context.values()))
     return _SlowContext(
         literals=tuple(sorted(w.encode() for ws in context.values() for w in ws)),
         words=_plain_words(w for ws in context.values() for w in ws),
-        imports=seed_pattern(frozenset(context), ()),
-        spelled=re.compile(
-            rb"\b(?:" + roots + rb")[ \t]*\.[ \t]*(?:" + words + rb")\b"
-            rb"|^[ \t]*from[ \t]+(?:" + roots + rb")[ \t]+import[ \t]*"
-            rb"(?:\([^)]*?|(?:[^\n\\]|\\\r?\n)*?)\b(?:" + words + rb")\b", re.M),
-        loose=re.compile(
-            rb"^[ \t]*(?:import[ \t]+(?:[\w.]+[ \t]*(?:as[ \t]+\w+)?[ \t]*,[ \t]*)*"
-            rb"(?:" + roots + rb")[ \t]+as\b|from[ \t]+(?:" + roots + rb")[ \t]+import[ \t]*\*)",
-            re.M),
-        word=re.compile(rb"\b(?:" + words + rb")\b"))
+        roots=frozenset(context), root_alt=_alt(context),
+        word_alt=_alt(frozenset().union(*context.values())))
 
 
 @dataclass(frozen=True)
@@ -972,7 +1009,7 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     first time) shares each file's definitions and imports between selections of
     the same files."""
     config = config or ProjectConfig()
-    roots, tokens, _ = _patterns(config, database_only)
+    roots, tokens = _patterns(config, database_only)
     generic = generic_methods()
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
     memo = memo if memo is not None else {}
@@ -1097,7 +1134,7 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
         return None
     state["seeds"] = sorted(seeds)
     state["defined"] = defined
-    roots, tokens, _ = _patterns(config, database_only)
+    roots, tokens = _patterns(config, database_only)
     calls = frozenset((acquire_calls() | set(tokens)) - generic_methods())
     return Selection(targets, lambda: frozenset(n for names in defined for n in names),
                      lambda: set(roots | calls) | exports.all_names(), sorted(seeds))
@@ -1110,7 +1147,7 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
                       database_only: bool, memo: dict[str, Any]) -> bool:
     """`reselect`'s test of each changed file, updating `defined` and `seeds` for
     those that pass; False as soon as one does not."""
-    roots, tokens, _ = _patterns(config, database_only)
+    roots, tokens = _patterns(config, database_only)
     generic = generic_methods()
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
     selected = set(targets)

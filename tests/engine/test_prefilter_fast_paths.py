@@ -45,7 +45,7 @@ def _seed_reference(data: bytes, config: ProjectConfig, database_only: bool) -> 
     """`is_seed` as the plain regular expressions answer it: the seed pattern found
     in the code, its prose blanked (`without_prose`, compared with `tokenize` in
     test_prose)."""
-    _, _, seed = pf._patterns(config, database_only)
+    seed = pf._seed_regex(*pf._patterns(config, database_only))
     if seed.search(without_prose(data)) is not None:
         return True
     if database_only:
