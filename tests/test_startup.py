@@ -64,3 +64,34 @@ def test_enabled_codes() -> None:
     assert "PS209" in enabled_codes({"PS209"}, [])
     assert enabled_codes({"PS1"}, ["PS103"]) == ["PS101", "PS102", "PS104", "PS105", "PS106"]
     assert enabled_codes(set(), []) == []
+
+
+MODULES_PROBE = """
+import sys
+from poolsafe.cli import main
+from poolsafe import prefilter
+sys.argv = ["poolsafe", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print()
+print(code, len(prefilter._SEED_PATTERNS), " ".join(sorted(sys.modules)))
+"""
+
+#: what a run needs only for some options, or only when it forks or writes a file
+LAZY = ("multiprocessing", "tempfile", "rich.table", "xml.etree", "poolsafe.baseline",
+        "poolsafe.report.statistics", "poolsafe.report.junit", "poolsafe.report.sarif")
+
+
+def test_a_plain_check_imports_only_what_it_uses(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    for i in range(20):
+        (tmp_path / f"m{i}.py").write_text(f"def f{i}(x):\n    return x * {i}\n")
+    out = subprocess.run([sys.executable, "-c", MODULES_PROBE, "check", "--no-cache", "."],
+                         cwd=tmp_path, capture_output=True, text=True,
+                         check=True).stdout.splitlines()[-1].split()
+    code, compiled, modules = int(out[0]), int(out[1]), set(out[2:])
+    assert code == 0
+    assert [m for m in LAZY if m in modules] == []
+    assert compiled == 0  # no seed pattern: every file was decided by its words
