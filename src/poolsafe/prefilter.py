@@ -161,13 +161,15 @@ def _pairs_in(value: object, out: set[tuple[str, str]], depth: int = 0) -> None:
             _pairs_in(getattr(value, f.name), out, depth + 1)
 
 
-def _knowledge_pairs(mod: Any) -> set[tuple[str, str]]:
-    """The `(package, name)` pairs of a knowledge module's public tables."""
+@functools.cache
+def _knowledge_pairs(mod: Any) -> frozenset[tuple[str, str]]:
+    """The `(package, name)` pairs of a knowledge module's public tables (walked
+    once: both selections and the slow context read them)."""
     pairs: set[tuple[str, str]] = set()
     for name, value in vars(mod).items():
         if name.isupper() and not name.startswith("_"):
             _pairs_in(value, pairs)
-    return pairs
+    return frozenset(pairs)
 
 
 #: knowledge modules whose packages never make a connection: PS207's slow work
