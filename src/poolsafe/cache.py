@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import os
 import re
 from pathlib import Path
@@ -129,6 +128,8 @@ def config_key(parts: object) -> str:
 def load_entry(directory: Path, key: str) -> dict[str, Any] | None:
     if cache_problem(directory) is not None:
         return None
+    import json  # (imported by the runs that use the cache only)
+
     enabled = gc.isenabled()
     gc.disable()  # an entry is many small lists without cycles: nothing to collect
     try:
@@ -157,7 +158,8 @@ def store_entry(directory: Path, key: str, entry: dict[str, Any]) -> None:
         if not tag.is_file():
             _write_own_file(tag, TAG_TEXT)
         _write_own_file(directory / ".gitignore", "*\n")
-        import tempfile  # (a --no-cache run writes nothing: it does without it)
+        import json
+        import tempfile  # (a --no-cache run writes nothing: it does without them)
 
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
         # dumps, not dump: dump encodes chunk by chunk in Python, dumps in C

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -38,10 +37,11 @@ from poolsafe.discovery import discover
 from poolsafe.engine import ScanOptions, scan
 from poolsafe.model import RuleMeta, ScanResult, Severity
 from poolsafe.postprocess import Outcome, UnusedSuppression, process
-from poolsafe.report import ReportContext, concise, github, json_report, text_report
+from poolsafe.report import ReportContext, concise, github, text_report
 
-# junit, sarif, --statistics and poolsafe.baseline are imported where they are used:
-# a plain `check` does without them (and rich.table, xml.etree, tempfile)
+# the json, junit, sarif and --statistics reports and poolsafe.baseline are imported
+# where they are used: a plain `check` does without them (and json, rich.table,
+# xml.etree, tempfile)
 
 if TYPE_CHECKING:
     from poolsafe.fix.apply import AppliedFix, FixResult
@@ -318,6 +318,8 @@ def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
 
                 out.write(stats_report.render_json(result))
             elif fmt == "json":
+                from poolsafe.report import json_report
+
                 out.write(json_report.render(result))
             elif fmt == "sarif":
                 from poolsafe.report import sarif
@@ -480,6 +482,8 @@ def rules(fmt: str) -> None:
     """List every rule: code, name, severity, fixable, summary."""
     metas = [r.meta() for r in known_rules()]
     if fmt == "json":
+        import json
+
         click.echo(json.dumps([{"code": m.code, "name": m.name, "summary": m.summary,
                                 "severity": str(m.severity), "fixable": m.fixable}
                                for m in metas], indent=2))
