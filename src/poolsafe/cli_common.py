@@ -8,7 +8,6 @@ import functools
 import inspect
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,6 +211,8 @@ def fatal_on_errors(func: F) -> F:
             if isinstance(exc, BaselineError):
                 raise Fatal(str(exc)) from None
             if os.environ.get("POOLSAFE_DEBUG"):
+                import traceback  # (with textwrap: only this needs them)
+
                 traceback.print_exc()
             raise Fatal(f"internal error: {type(exc).__name__}: {exc} "
                         "(set POOLSAFE_DEBUG=1 for a traceback)") from None

@@ -7,7 +7,6 @@ key; the CLI prints it and exits 2.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
@@ -161,6 +160,8 @@ class _Reader:
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
+    import difflib  # (only a configuration error needs it)
+
     close = difflib.get_close_matches(word, list(options), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
