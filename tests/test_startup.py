@@ -79,10 +79,11 @@ print()
 print(code, len(prefilter._SEED_PATTERNS), " ".join(sorted(sys.modules)))
 """
 
-#: what a run needs only for some options, or only when it forks or writes a file
-LAZY = ("multiprocessing", "tempfile", "json", "rich.table", "xml.etree", "poolsafe.baseline",
-        "poolsafe.report.json_report", "poolsafe.report.statistics", "poolsafe.report.junit",
-        "poolsafe.report.sarif")
+#: what a run needs only for some options, or only when it forks, reads or writes the
+#: cache, or fails
+LAZY = ("multiprocessing", "tempfile", "json", "traceback", "difflib", "rich.table",
+        "xml.etree", "poolsafe.baseline", "poolsafe.report.json_report",
+        "poolsafe.report.statistics", "poolsafe.report.junit", "poolsafe.report.sarif")
 
 
 def test_a_plain_check_imports_only_what_it_uses(tmp_path: Path) -> None:
