@@ -323,7 +323,8 @@ class ProjectResolution:
         the other selected modules of the project, in the project's order."""
         return LazyIndex(checked, self.options.project, self._load, self.files_by_name,
                          self.selection.def_names,
-                         selected=[self.paths[i] for i in sorted(self.selection.targets)],
+                         selected=[self.paths[i] for i in sorted(
+                             set(self.selection.targets).union(self.database))],
                          source=lambda path: self.by_path[path][1],
                          database=[self.paths[i] for i in self.database])
 

@@ -218,7 +218,12 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         return by_path[path][1]
 
     files_by_name = names_to_files(paths, modules)
-    selected = {paths[i]: hashes[i] for i in selection.targets}
+    # what resolution may read: the full selection, and every file that can have
+    # findings (the database selection is meant to lie inside the full one; where its
+    # taint reached a file the full one's did not, that file is still checked and
+    # resolved, not dropped, nor its cache record left without a hash)
+    resolved = sorted(set(selection.targets).union(checked_files.targets))
+    selected = {paths[i]: hashes[i] for i in resolved}
     wanted = [paths[i] for i in reported if i in chosen]
     known: dict[str, Any] = {}
     if entry is not None:
@@ -235,7 +240,7 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         # the patterns the facts searched hold for this tree when records did
         matches = ({k: [p for p, _ in r] for k, r in entry.get("matched", {}).items()}
                    if known and entry is not None else None)
-        request = (project, options, selection.targets, selection.def_names, to_check,
+        request = (project, options, resolved, selection.def_names, to_check,
                    files_by_name, matches, checked_files.targets, preparsed)
         # (trees parsed ahead are here: this process checks them; the progress
         # callback stays here too, told below)

@@ -4,6 +4,7 @@ depends on it, and the cache never changes the findings."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -216,3 +217,28 @@ def test_different_prefilter_states_are_both_stored(tmp_path: Path,
     assert entry["prefilter_checked"] != entry["prefilter"]
     (tmp_path / "slow.py").write_text("import time\n\ndef wait():\n    time.sleep(5)\n# x\n")
     assert _key(scan(["."], opts)) == _key(scan(["."], ScanOptions()))
+
+
+def test_a_file_only_the_database_selection_holds_is_checked_and_cached(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database selection is meant to lie inside the full one. A file that only
+    it selects (a real project's import cycle did that) is still checked, resolved
+    and recorded in the cache: a cold run with a cache once failed with a KeyError
+    on its path, and one without a cache skipped it."""
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "db.py").write_text(
+        "import psycopg2\n\ndef f():\n    conn = psycopg2.connect('')\n"
+        "    conn.cursor().execute('SELECT 1')\n")
+    real = engine._selection
+
+    def full_without_db_py(*args: Any) -> Any:
+        selection, state = real(*args)
+        if not args[6]:  # the full selection: as if its taint had not reached db.py
+            selection.targets = [i for i in selection.targets if i != 0]
+        return selection, state
+
+    monkeypatch.setattr(engine, "_selection", full_without_db_py)
+    for cache in (None, tmp_path / ".poolsafe_cache"):
+        result = scan([str(tmp_path)], ScanOptions(cache_dir=cache))
+        assert [f.code for f in result.findings] == ["PS102"], cache
