@@ -94,7 +94,10 @@ def _reported_files(paths: Sequence[str], settings: ScopeSettings,
         if absolute(p) in settings.overrides:
             files.append(SourceFile(p, Path(p), Path(Path(p).name)))
             continue
-        walk = walks.setdefault(os.path.abspath(p), []) if os.path.isdir(p) else None
+        # (a directory named twice is recorded once: its files are the same)
+        walk: list[SourceFile] | None = None
+        if os.path.isdir(p) and os.path.abspath(p) not in walks:
+            walk = walks[os.path.abspath(p)] = []
         for item in discover([p], excluded=settings.exclude):
             if isinstance(item, str):
                 errors.append(discovery_error(item))
@@ -200,9 +203,10 @@ def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots,
     bases = import_roots(root, settings.src)
     cwd = str(absolute(Path.cwd()))
     walked_before = (walks or {}).get(str(root))
-    same = walked_before is not None and _same_patterns(excluded, settings.exclude)
-    for item in walked_before if same and walked_before is not None else discover(
-            [str(root)], excluded=excluded):
+    items = (walked_before if walked_before is not None
+             and _same_patterns(excluded, settings.exclude)
+             else discover([str(root)], excluded=excluded))
+    for item in items:
         if isinstance(item, str):
             continue  # an unreadable directory outside the reported paths
         # the walk of an absolute root gives absolute paths: its own Path serves
