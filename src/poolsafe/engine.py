@@ -240,19 +240,18 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         # the patterns the facts searched hold for this tree when records did
         matches = ({k: [p for p, _ in r] for k, r in entry.get("matched", {}).items()}
                    if known and entry is not None else None)
-        request = (project, options, resolved, selection.def_names, to_check,
-                   files_by_name, matches, checked_files.targets, preparsed)
+        args = (resolved, selection.def_names, to_check, files_by_name, matches,
+                checked_files.targets, preparsed)
         # (trees parsed ahead are here: this process checks them; the progress
         # callback stays here too, told below)
-        answer = (standby.call((project, dataclasses.replace(options, progress=None),
-                                *request[2:]))
+        answer = (standby.call((project, dataclasses.replace(options, progress=None), *args))
                   if standby is not None and not preparsed else None)
         if isinstance(answer, CheckResults):
             checked, checked_apart = answer, True
         else:
             from poolsafe.checking import check_selected  # the parser, only when needed
 
-            checked = check_selected(*request)
+            checked = check_selected(project, options, *args)
         result.record(checked.findings, checked.errors)
     preparsed.clear()  # (the trees of files a cache record answered for)
     if options.cache_dir is not None:

@@ -6,7 +6,7 @@ their analysis reaches. Selection reads each file's bytes once and never parses:
 
 1. Seeds, by a byte-level token scan (`seed_pattern`) of the code, not of its
    prose (comments and docstrings, `poolsafe.prose`: Django names MySQL in the
-   comments of some 30 modules that hold no connection of their own):
+   comments of some 25 modules that hold no connection of their own):
    - an import of a package named in `poolsafe.knowledge` (any `(package, name)`
      table there, minus `CONTEXT_ONLY_ROOTS`, which never create a connection by
      themselves: `from django.db import connection` is not a seed);
