@@ -24,10 +24,10 @@ import os, pathlib, shutil, sys, tempfile, time
 sys.setrecursionlimit(20000)
 os.chdir(sys.argv[1])
 import libcst as cst
-from poolsafe.discovery import discover
-from poolsafe.engine import ScanOptions, scan
-from poolsafe.prefilter import select
-from poolsafe.project import module_key
+from poolsafe.core.discovery import discover
+from poolsafe.scan.engine import ScanOptions, scan
+from poolsafe.scan.prefilter import select
+from poolsafe.core.project import module_key
 files = [f for f in discover(["."]) if not isinstance(f, str)]
 datas = [f.path.read_bytes() for f in files]
 sel = select(datas, modules=[module_key(f.relative) for f in files]).targets

@@ -47,7 +47,7 @@ def repos(corpus: Path) -> list[Path]:
 
 def prefilter(corpus: Path) -> int:
     sys.setrecursionlimit(20000)
-    from poolsafe.engine import ScanOptions, scan
+    from poolsafe.scan.engine import ScanOptions, scan
 
     total = {True: 0, False: 0}
     differ = 0
@@ -149,7 +149,7 @@ def alone(corpus: Path) -> int:
     whole-tree scan of its repository, scanned on its own (as pre-commit and editors
     do), must report exactly those findings."""
     sys.setrecursionlimit(20000)
-    from poolsafe.engine import ScanOptions, scan
+    from poolsafe.scan.engine import ScanOptions, scan
 
     totals = Counter()
     for repo in repos(corpus):

@@ -194,9 +194,9 @@ def edit_targets(src: Path) -> tuple[Path, Path]:
     code = f"""
 import os
 os.chdir({str(src)!r})
-from poolsafe.discovery import discover
-from poolsafe.project import module_key
-from poolsafe.prefilter import select
+from poolsafe.core.discovery import discover
+from poolsafe.core.project import module_key
+from poolsafe.scan.prefilter import select
 files = [f for f in discover(["."]) if not isinstance(f, str)]
 datas = [f.path.read_bytes() for f in files]
 mods = [module_key(f.relative) for f in files]
@@ -219,10 +219,10 @@ import os, sys, time
 sys.setrecursionlimit(20000)
 os.chdir({str(src)!r})
 import libcst as cst
-from poolsafe.engine import scan, ScanOptions
-from poolsafe.discovery import discover
-from poolsafe.project import module_key
-from poolsafe.prefilter import select
+from poolsafe.scan.engine import scan, ScanOptions
+from poolsafe.core.discovery import discover
+from poolsafe.core.project import module_key
+from poolsafe.scan.prefilter import select
 files = [f for f in discover(["."]) if not isinstance(f, str)]
 datas = [f.path.read_bytes() for f in files]
 mods = [module_key(f.relative) for f in files]

@@ -21,19 +21,41 @@ DOC = ROOT / "docs" / "architecture.md"
 APART = "runtime"
 
 Graph = dict[str, set[str]]
+#: packages that only hold other rows' packages: they place nothing but themselves
+CONTAINERS = ("poolsafe", "poolsafe.fix")
+#: the modules at the top of the tree besides the package's face: the entry points
+ENTRY_MODULES = {"poolsafe.__main__", "poolsafe.pytest_plugin"}
 
 
 def read_layers(doc: str) -> list[tuple[str, list[str]]]:
-    """(layer, module prefixes) for each row of the table, in order."""
-    rows = []
+    """(layer, module prefixes) for each layer of the table, from the bottom up.
+
+    A row is one package (its second cell); neighbouring rows of one layer make one
+    layer. The module names a row's third cell names (an entry module at the top of
+    the tree, a container package) belong to that row too."""
+    layers: list[tuple[str, list[str]]] = []
     for line in doc.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) != 3 or cells[0] in ("layer", "") or set(cells[0]) <= {"-"}:
             continue
-        prefixes = re.findall(r"`(poolsafe[\w.]*)`", cells[1])
-        if prefixes:
-            rows.append((cells[0], prefixes))
-    return rows
+        prefixes = re.findall(r"`(poolsafe[\w.]*)`", cells[1] + " " + cells[2])
+        if not prefixes:
+            continue
+        if layers and layers[-1][0] == cells[0]:
+            layers[-1][1].extend(prefixes)
+        else:
+            layers.append((cells[0], prefixes))
+    return layers
+
+
+def row_packages(doc: str) -> list[str]:
+    """The package each row of the table is about (its second cell)."""
+    out = []
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] not in ("layer", "") and not set(cells[0]) <= {"-"}:
+            out.extend(re.findall(r"`(poolsafe[\w.]*)`", cells[1]))
+    return out
 
 
 def modules(src: Path) -> dict[str, tuple[Path, bool]]:
@@ -123,12 +145,13 @@ def cycles(graph: Graph) -> list[list[str]]:
 
 
 def layer_of(module: str, layers: list[tuple[str, list[str]]]) -> tuple[int, str] | None:
-    """(position, name) of the row whose prefix matches most of `module`; the package
-    `poolsafe` itself matches only `poolsafe`."""
+    """(position, name) of the row whose prefix matches most of `module`; the
+    containers `poolsafe` and `poolsafe.fix` match only themselves."""
     best: tuple[int, int, str] | None = None
     for position, (name, prefixes) in enumerate(layers):
         for prefix in prefixes:
-            hit = module == prefix or (prefix != "poolsafe" and module.startswith(prefix + "."))
+            hit = module == prefix or (prefix not in CONTAINERS
+                                       and module.startswith(prefix + "."))
             if hit and (best is None or len(prefix) > best[0]):
                 best = (len(prefix), position, name)
     return None if best is None else (best[1], best[2])
@@ -164,6 +187,22 @@ GRAPH = project_graph(SRC)
 def test_the_document_has_the_layers() -> None:
     names = [name for name, _ in LAYERS]
     assert names[0] == "foundation" and APART in names and len(names) >= 8, names
+    assert len(names) == len(set(names)), f"a layer's rows are not neighbours: {names}"
+
+
+def test_each_row_is_one_package_and_the_top_holds_only_entry_points() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    packages = row_packages(doc)
+    assert len(packages) == len(set(packages)), packages
+    mods = modules(SRC)
+    assert [p for p in packages if not mods.get(p, (None, False))[1]] == []
+    top = {m for m in mods if m.count(".") == 1 and not mods[m][1]}
+    assert top == ENTRY_MODULES
+    # a package that is no row's own is a container, and a container holds no code
+    for name, (path, package) in mods.items():
+        if package and name in CONTAINERS:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            assert all(isinstance(n, (ast.Expr, ast.Assign)) for n in tree.body), name
 
 
 def test_no_import_cycle() -> None:
@@ -184,7 +223,7 @@ def test_no_shared_analysis_module_under_rules() -> None:
 SMALL_DOC = """
 | layer | modules | what |
 |---|---|---|
-| foundation | `poolsafe`, `poolsafe.model` | x |
+| foundation | `poolsafe`, `poolsafe.core.model` | x |
 | analysis | `poolsafe.analysis` | x |
 | rules | `poolsafe.rules` | x |
 | runtime | `poolsafe.runtime` | x |

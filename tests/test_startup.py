@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from poolsafe.rule_codes import RULE_CODES, enabled_codes
+from poolsafe.core.rule_codes import RULE_CODES, enabled_codes
 from poolsafe.rules import ALL_RULES
 
 PROBE = """
 import sys
 from click.testing import CliRunner
-from poolsafe.cli import main
+from poolsafe.cli.main import main
 result = CliRunner().invoke(main, sys.argv[1:])
 print(result.exit_code, any(m == "libcst" or m.startswith("libcst.") for m in sys.modules))
 """
@@ -68,8 +68,8 @@ def test_enabled_codes() -> None:
 
 MODULES_PROBE = """
 import sys
-from poolsafe.cli import main
-from poolsafe import prefilter
+from poolsafe.cli.main import main
+from poolsafe.scan import prefilter
 sys.argv = ["poolsafe", *sys.argv[1:]]
 try:
     main()
@@ -82,7 +82,7 @@ print(code, len(prefilter._SEED_PATTERNS), " ".join(sorted(sys.modules)))
 #: what a run needs only for some options, or only when it forks, reads or writes the
 #: cache, or fails
 LAZY = ("multiprocessing", "tempfile", "json", "traceback", "difflib", "rich.table",
-        "xml.etree", "poolsafe.baseline", "poolsafe.report.json_report",
+        "xml.etree", "poolsafe.scan.baseline", "poolsafe.report.json_report",
         "poolsafe.report.statistics", "poolsafe.report.junit", "poolsafe.report.sarif")
 
 

@@ -1,5 +1,5 @@
 """`python -m poolsafe`."""
 
-from poolsafe.cli import main
+from poolsafe.cli.main import main
 
 main()

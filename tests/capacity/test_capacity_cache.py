@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from poolsafe.engine import ScanOptions, scan
+from poolsafe.scan.engine import ScanOptions, scan
 
 COMPOSE = """services:
   web:

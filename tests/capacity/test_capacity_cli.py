@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from poolsafe.cli import main
+from poolsafe.cli.main import main
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "deployment_capacity"
 

@@ -11,7 +11,7 @@ import pytest
 from cli_helpers import DATA, Invoke, Run
 from click.testing import CliRunner
 
-from poolsafe.cli import main
+from poolsafe.cli.main import main
 
 
 @pytest.fixture

@@ -181,7 +181,7 @@ def test_acquire_and_release_reach_the_analysis(project: Path, cli: Invoke) -> N
 
 
 def test_project_config_mapping() -> None:
-    from poolsafe.config import parse_table
+    from poolsafe.scan.config import parse_table
 
     cfg = parse_table({"acquire": ["borrow"], "release": ["give_back"],
                        "session-dependencies": ["get_db"]}, path=None, known_codes=["PS102"])
@@ -194,7 +194,7 @@ def test_project_config_mapping() -> None:
 
 
 def test_glob_semantics() -> None:
-    from poolsafe.config import matches_any
+    from poolsafe.scan.config import matches_any
 
     root = Path("/proj")
     assert matches_any("/proj/a/b/migrations/x.py", ["migrations"], root)

@@ -151,7 +151,7 @@ def test_check_reads_standard_input_as_the_named_file(project: Path, cli: Invoke
     project of the file it names (the wrappers live in another module)."""
     from click.testing import CliRunner
 
-    from poolsafe.cli import main
+    from poolsafe.cli.main import main
 
     Path("dbutil.py").write_text(LEAK.split("\n\ndef rows")[0] + '''
 

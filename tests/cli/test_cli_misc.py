@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import Invoke
 
-from poolsafe import cli as cli_mod
+from poolsafe.cli import main as cli_mod
 from poolsafe.rules import ALL_RULES
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cli_helpers import Invoke
 
-from poolsafe.model import Finding, Location, ScanResult, Severity
+from poolsafe.core.model import Finding, Location, ScanResult, Severity
 from poolsafe.report.statistics import rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,7 +137,7 @@ def test_hidden_fixes_come_from_the_check_and_survive_the_cache(tmp_path: Path,
     warm = cli("check", str(app))
     assert "1 hidden fix can be enabled with `--unsafe-fixes`" in cold.out
     assert warm.out == cold.out
-    from poolsafe.engine import scan
+    from poolsafe.scan.engine import scan
 
     assert [(f.line, f.code) for f in scan([str(app)]).findings if f.unsafe_fix] == [
         (50, "PS103")]

@@ -127,7 +127,7 @@ def test_poolsafe_hook_fails_on_a_leak_and_passes_when_fixed(
 
 def test_poolsafe_fix_hook_if_the_fix_command_exists(
         hooks: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
-    from poolsafe.cli import main
+    from poolsafe.cli.main import main
 
     if "fix" not in getattr(main, "commands", {}):
         pytest.skip("`poolsafe fix` is not implemented yet")

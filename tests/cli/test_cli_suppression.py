@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cli_helpers import Invoke
 
-from poolsafe.suppression import parse_comments
+from poolsafe.scan.suppression import parse_comments
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from poolsafe.config import Config
-from poolsafe.engine import ScanOptions, scan
-from poolsafe.postprocess import process
 from poolsafe.report import text_report
+from poolsafe.scan.config import Config
+from poolsafe.scan.engine import ScanOptions, scan
+from poolsafe.scan.postprocess import process
 
 LEAK = ("from psycopg2.pool import ThreadedConnectionPool\n"
         "POOL = ThreadedConnectionPool(1, 5)\n\n"

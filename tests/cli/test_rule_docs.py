@@ -26,7 +26,7 @@ def test_every_rule_has_an_anchor() -> None:
 def test_fixable_codes_are_the_rules_with_a_fix() -> None:
     """`rule_codes.FIXABLE_CODES` (read without loading the rules, for the summary's
     hidden fixes) stays equal to the rules themselves."""
-    from poolsafe.rule_codes import FIXABLE_CODES
+    from poolsafe.core.rule_codes import FIXABLE_CODES
     from poolsafe.rules import ALL_RULES
 
     assert {r.code for r in ALL_RULES if r.fixable} == FIXABLE_CODES

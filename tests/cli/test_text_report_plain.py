@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from poolsafe.model import Finding, Location, Severity
+from poolsafe.core.model import Finding, Location, Severity
 from poolsafe.report import text_report
 
 SOURCES = {

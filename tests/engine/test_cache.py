@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-import poolsafe.checking as checking
-import poolsafe.engine as engine
-from poolsafe.engine import ScanOptions, scan
+import poolsafe.scan.checking as checking
+import poolsafe.scan.engine as engine
+from poolsafe.scan.engine import ScanOptions, scan
 
 WRAPPER = "import psycopg2.pool\npool = psycopg2.pool.SimpleConnectionPool(1, 5)\n\n" \
           "def get_conn():\n    return pool.getconn()\n\n" \

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from poolsafe.analysis.declared_drivers import declared_driver
-from poolsafe.engine import ScanOptions, scan
+from poolsafe.scan.engine import ScanOptions, scan
 
 ENGINE = ('import os\nfrom sqlalchemy import create_engine\n\n'
           'engine = create_engine(os.environ["URL"])\n')

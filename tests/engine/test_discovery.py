@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from poolsafe.discovery import discover
+from poolsafe.core.discovery import discover
 
 
 def _walked(path: Path) -> list[str]:

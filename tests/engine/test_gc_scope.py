@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from poolsafe.gc_scope import collection_paused
+from poolsafe.core.gc_scope import collection_paused
 
 
 def test_collection_is_paused_inside_and_restored_after() -> None:

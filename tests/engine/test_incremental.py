@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from poolsafe.discovery import discover
-from poolsafe.engine import ScanOptions, scan
-from poolsafe.prefilter import reselect, select
-from poolsafe.project import module_key
+from poolsafe.core.discovery import discover
+from poolsafe.core.project import module_key
+from poolsafe.scan.engine import ScanOptions, scan
+from poolsafe.scan.prefilter import reselect, select
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = sorted(p for p in (ROOT / "fixtures").iterdir() if p.is_dir())
@@ -95,7 +95,7 @@ USER = ("from app.db import get_conn, put_conn\n\n\ndef op{n}():\n    conn = get
 
 
 def _checked_files(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
-    import poolsafe.checking as checking
+    import poolsafe.scan.checking as checking
 
     runs: list[set[str]] = []
     real = checking.check_selected
@@ -192,7 +192,7 @@ def test_reselect_through_an_import_cycle(tmp_path: Path, edit: object) -> None:
 def test_stored_exports_answer_as_the_selection_s_own(app: Path) -> None:
     """`reselect` reads the exports a selection stored (lists) without converting
     them: each module's names, and those below it, as `_Exports` gives them."""
-    from poolsafe.prefilter import _Exports, _StoredExports
+    from poolsafe.scan.prefilter import _Exports, _StoredExports
 
     _, datas, modules = _tree(app)
     state: dict[str, Any] = {}

@@ -8,7 +8,7 @@ import random
 from collections import ChainMap
 from typing import Any
 
-from poolsafe.lazy_index import _LayeredMemo
+from poolsafe.scan.lazy_index import _LayeredMemo
 
 
 def test_reads_through_wider_levels_and_writes_its_own() -> None:
@@ -62,7 +62,7 @@ def test_random_operations_match_chainmap() -> None:
 
 
 def _index(selected: list[str], database: list[str]) -> object:
-    from poolsafe.lazy_index import LazyIndex
+    from poolsafe.scan.lazy_index import LazyIndex
 
     return LazyIndex([], None, lambda path: None, {}, frozenset(), selected=selected,
                      source=lambda path: b"", database=database)

@@ -13,7 +13,7 @@ import libcst as cst
 
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.values import External
-from poolsafe.checking import parse_source
+from poolsafe.scan.checking import parse_source
 
 SOURCE = "import asyncpg\nimport psycopg2\n"
 

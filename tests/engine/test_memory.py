@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from rule_case_tree import write_rule_cases
 
-import poolsafe.checking as checking
-import poolsafe.engine as engine
-import poolsafe.parallel as parallel
+import poolsafe.scan.checking as checking
+import poolsafe.scan.engine as engine
+import poolsafe.scan.parallel as parallel
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.project_facts import facts
-from poolsafe.engine import ScanOptions, scan, scan_sources
-from poolsafe.lazy_index import LazyIndex
-from poolsafe.parallel import Tell, run_apart
+from poolsafe.scan.engine import ScanOptions, scan, scan_sources
+from poolsafe.scan.lazy_index import LazyIndex
+from poolsafe.scan.parallel import Tell, run_apart
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = sorted(p for p in (ROOT / "fixtures").iterdir() if p.is_dir())
@@ -272,7 +272,7 @@ def test_files_parsed_while_the_selection_runs_are_not_parsed_again(
 
 
 def test_parsed_early_are_the_reported_files_told_largest_first(tmp_path: Path) -> None:
-    from poolsafe.scope import build_scope
+    from poolsafe.scan.scope import build_scope
 
     for name, size in (("a.py", 10), ("b.py", 30), ("c.py", 20), ("d.py", 40)):
         (tmp_path / name).write_text("x = 1\n" + "# pad\n" * size)

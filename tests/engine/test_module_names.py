@@ -6,7 +6,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 import pytest
 
-from poolsafe.project import module_key, module_names
+from poolsafe.core.project import module_key, module_names
 
 CASES = ["a/b.py", "a/__init__.py", "__init__.py", "x.py", "a/.py", "a/b.", "a/b.c.py",
          "a/b", "a.b/c.py", "1a/b.py", "a/b-c.py", "a/b.pyi", ".hidden/x.py", "a/..py",

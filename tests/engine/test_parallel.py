@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from rule_case_tree import write_rule_cases
 
-import poolsafe.parallel as parallel
-from poolsafe.engine import ScanOptions, scan
-from poolsafe.model import FileError
-from poolsafe.parallel import CheckResults, check_all, shares
+import poolsafe.scan.parallel as parallel
+from poolsafe.core.model import FileError
+from poolsafe.scan.engine import ScanOptions, scan
+from poolsafe.scan.parallel import CheckResults, check_all, shares
 
 needs_fork = pytest.mark.skipif(
     "fork" not in __import__("multiprocessing").get_all_start_methods(),

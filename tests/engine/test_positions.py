@@ -1,4 +1,4 @@
-"""poolsafe.positions gives libcst PositionProvider's ranges, for every node of every
+"""poolsafe.core.positions gives libcst PositionProvider's ranges, for every node of every
 fixture file and of awkward sources (CRLF, lone CR, decorators, tabs, no final
 newline, unicode)."""
 
@@ -10,7 +10,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from poolsafe.positions import _inner_lines, _partial_spans, spans
+from poolsafe.core.positions import _inner_lines, _partial_spans, spans
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted([*ROOT.glob("fixtures/**/*.py"), *ROOT.glob("src/poolsafe/rules/*.py")])
@@ -114,7 +114,7 @@ def test_partial_rendering_of_awkward_sources(name: str) -> None:
 
 def test_a_statement_found_once_needs_no_parser_and_repeated_ones_ask_it(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import poolsafe.positions as positions
+    import poolsafe.core.positions as positions
 
     asked: list[int] = []
     real = positions._statement_lines

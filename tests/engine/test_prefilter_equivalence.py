@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.engine import ScanOptions, scan
-from poolsafe.prefilter import seed_roots, select
 from poolsafe.rules import ALL_RULES
+from poolsafe.scan.engine import ScanOptions, scan
+from poolsafe.scan.prefilter import seed_roots, select
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -243,7 +243,7 @@ def test_asyncio_without_a_slow_call_selects_nothing() -> None:
 
 def test_a_module_with_slow_work_only_is_not_checked(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import poolsafe.checking as checking
+    import poolsafe.scan.checking as checking
 
     _write(tmp_path, SLOW_HELPERS)
     monkeypatch.chdir(tmp_path)

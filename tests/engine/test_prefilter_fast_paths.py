@@ -14,9 +14,9 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from poolsafe import prefilter as pf
-from poolsafe.project import ProjectConfig, module_key
-from poolsafe.prose import without_prose
+from poolsafe.core.project import ProjectConfig, module_key
+from poolsafe.scan import prefilter as pf
+from poolsafe.scan.prose import without_prose
 
 FRAGMENTS = [
     b"", b" ", b"    ", b"\t", b" \t", b"\n", b"\r\n", b"\n\n", b"\\\n", b"#", b"# c\n",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from poolsafe.engine import ScanOptions, _scan
-from poolsafe.prefilter import select
-from poolsafe.project import module_key
+from poolsafe.core.project import module_key
+from poolsafe.scan.engine import ScanOptions, _scan
+from poolsafe.scan.prefilter import select
 
 
 def _select(files: dict[str, str]) -> list[str]:
@@ -84,7 +84,7 @@ def test_analysis_parses_an_unselected_module_only_for_constants(
     (tmp_path / "helpers.py").write_text("def slugify(x):\n    return x.lower()\n")
     (tmp_path / "settings.py").write_text("URL = 'postgresql://app@db/app'\n")
     monkeypatch.chdir(tmp_path)
-    import poolsafe.checking as engine
+    import poolsafe.scan.checking as engine
 
     parsed: list[str] = []
     real = engine.load_data

@@ -1,4 +1,4 @@
-"""`poolsafe.prose` finds comments and statement strings as `tokenize` does, on
+"""`poolsafe.scan.prose` finds comments and statement strings as `tokenize` does, on
 generated valid Python that mixes the awkward cases: quotes and `#` inside strings
 and comments, string prefixes, triple quotes over several lines, brackets over
 several lines, backslash continuations, `;`, f-strings, `\\r\\n`."""
@@ -11,7 +11,7 @@ import tokenize
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from poolsafe.prose import prose_spans, without_prose
+from poolsafe.scan.prose import prose_spans, without_prose
 
 WORDS = ["MySQL", "create_engine", "x", "conn"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from poolsafe.suppression import read_comments
+from poolsafe.scan.suppression import read_comments
 
 CASES = {
     "none.py": (b"x = 1\n", {}),

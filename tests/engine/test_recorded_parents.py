@@ -9,8 +9,8 @@ import libcst as cst
 import pytest
 
 from poolsafe.analysis.module import collect_module
-from poolsafe.checking import parse_source
-from poolsafe.fix.edits import _build_parents, parent_map
+from poolsafe.fix.fixers.edits import _build_parents, parent_map
+from poolsafe.scan.checking import parse_source
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted([*ROOT.glob("fixtures/**/*.py"), *ROOT.glob("src/poolsafe/analysis/*.py")])
@@ -29,7 +29,7 @@ def test_recorded_parents_match_a_walk_of_their_own(path: Path) -> None:
 
 def test_a_parsed_module_answers_parent_map_without_a_new_walk(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import poolsafe.fix.edits as edits
+    import poolsafe.fix.fixers.edits as edits
 
     path = ROOT / "src/poolsafe/analysis/module.py"
     module = parse_source(str(path), path, Path("module.py"), path.read_text(encoding="utf-8"))

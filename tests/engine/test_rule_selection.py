@@ -19,9 +19,9 @@ import pytest
 from poolsafe.analysis.cstutil import iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.values import Connection, LibraryObject
-from poolsafe.checking import parse_source
-from poolsafe.engine import ScanOptions, scan
 from poolsafe.rules import ALL_RULES
+from poolsafe.scan.checking import parse_source
+from poolsafe.scan.engine import ScanOptions, scan
 
 REBOUND_POOL = {
     "app/__init__.py": "",

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from poolsafe import scope
-from poolsafe.config import exclude_regexes
-from poolsafe.scope import ScopeSettings, build_scope
+from poolsafe.scan import scope
+from poolsafe.scan.config import exclude_regexes
+from poolsafe.scan.scope import ScopeSettings, build_scope
 
 
 def _tree(root: Path) -> None:

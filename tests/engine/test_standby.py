@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-import poolsafe.engine as engine
-import poolsafe.parallel as parallel
-from poolsafe.engine import ScanOptions, scan
-from poolsafe.parallel import Standby
+import poolsafe.scan.engine as engine
+import poolsafe.scan.parallel as parallel
+from poolsafe.scan.engine import ScanOptions, scan
+from poolsafe.scan.parallel import Standby
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_fork = pytest.mark.skipif(not parallel.can_fork(), reason="no fork on this platform")

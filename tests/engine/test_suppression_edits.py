@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from poolsafe.suppression_edits import apply_line_edits, removal_edit, suppression_edit
+from poolsafe.scan.suppression_edits import apply_line_edits, removal_edit, suppression_edit
 
 
 def add(text: str, line: int, code: str = "PS102", noqa: bool = False) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import libcst as cst
 import pytest
 
-from poolsafe.checking import unvalidated_nodes
-from poolsafe.engine import ScanOptions, scan
+from poolsafe.scan.checking import unvalidated_nodes
+from poolsafe.scan.engine import ScanOptions, scan
 
 
 def _invalid_node_raises() -> bool:

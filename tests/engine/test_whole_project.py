@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from poolsafe import checking
-from poolsafe.engine import ScanOptions, scan
-from poolsafe.fix.apply import FixResult, fix_files, load_files
-from poolsafe.model import Finding, ScanResult
-from poolsafe.project import find_project_root
+from poolsafe.core.model import Finding, ScanResult
+from poolsafe.core.project import find_project_root
+from poolsafe.fix.loop.apply import FixResult, fix_files, load_files
 from poolsafe.rules import ALL_RULES
+from poolsafe.scan import checking
+from poolsafe.scan.engine import ScanOptions, scan
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 APP_ROOTS = sorted(p for p in FIXTURES.glob("*/*") if (p / "pyproject.toml").is_file())

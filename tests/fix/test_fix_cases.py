@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from poolsafe.engine import ScanOptions, scan_sources
-from poolsafe.fix.apply import fix_sources
+from poolsafe.fix.loop.apply import fix_sources
 from poolsafe.rules import ALL_RULES, Case, Rule
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 # the PS2xx fixes have cases of their own in test_fix_ps20x.py
 FIXABLE = [r for r in ALL_RULES if r.fixable and not r.code.startswith("PS2")]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from poolsafe.cli import main
-from poolsafe.engine import ScanOptions, scan
+from poolsafe.cli.main import main
+from poolsafe.scan.engine import ScanOptions, scan
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted(p for p in (ROOT / "fixtures").glob("*/before") if p.is_dir())

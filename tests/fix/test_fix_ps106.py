@@ -8,9 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from poolsafe.cli import main
-from poolsafe.engine import ScanOptions, scan_sources
-from poolsafe.fix.apply import FixResult, fix_sources
+from poolsafe.cli.main import main
+from poolsafe.fix.loop.apply import FixResult, fix_sources
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 SA = """\
 from sqlalchemy import create_engine

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from poolsafe.cli import main
-from poolsafe.engine import ScanOptions, scan_sources
-from poolsafe.fix.apply import fix_sources
+from poolsafe.cli.main import main
+from poolsafe.fix.loop.apply import fix_sources
 from poolsafe.rules import ALL_RULES, Case, Rule
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 CODES = ("PS203", "PS205", "PS206")
 RULES = [r for r in ALL_RULES if r.code in CODES]

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from poolsafe.engine import ScanOptions, scan_sources
-from poolsafe.fix.apply import fix_sources
+from poolsafe.fix.loop.apply import fix_sources
 from poolsafe.rules import ALL_RULES, Case, Rule
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 CODES = ("PS210", "PS211")
 RULES = [r for r in ALL_RULES if r.code in CODES]
@@ -161,7 +161,7 @@ engine = create_engine("postgresql+psycopg://app@pgbouncer:6432/app", connect_ar
 
 
 def test_pgbouncer_is_a_known_config_key() -> None:
-    from poolsafe.config import ConfigError, parse_table
+    from poolsafe.scan.config import ConfigError, parse_table
 
     assert parse_table({"pgbouncer": True}, path=None, known_codes=["PS210"]).pgbouncer
     with pytest.raises(ConfigError, match="pgbouncer"):

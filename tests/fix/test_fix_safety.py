@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.checking import enabled_rules, parse_source, with_virtual_files
-from poolsafe.engine import ScanOptions
-from poolsafe.fix.api import FixPlan, check_only
+from poolsafe.fix.plan.api import FixPlan, check_only
 from poolsafe.rules import ALL_RULES, FileContext
+from poolsafe.scan.checking import enabled_rules, parse_source, with_virtual_files
+from poolsafe.scan.engine import ScanOptions
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

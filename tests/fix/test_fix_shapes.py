@@ -5,8 +5,8 @@ rule is quiet after it, and fixing again changes nothing."""
 
 from __future__ import annotations
 
-from poolsafe.engine import ScanOptions, scan_sources
-from poolsafe.fix.apply import FixResult, fix_sources
+from poolsafe.fix.loop.apply import FixResult, fix_sources
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 PG = """\
 from psycopg2.pool import ThreadedConnectionPool

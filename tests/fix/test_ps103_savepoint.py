@@ -3,8 +3,8 @@ iteration (a plain rollback would also discard what earlier iterations did)."""
 
 from __future__ import annotations
 
-from poolsafe.engine import ScanOptions
-from poolsafe.fix.apply import fix_sources
+from poolsafe.fix.loop.apply import fix_sources
+from poolsafe.scan.engine import ScanOptions
 
 SESSION = """\
 from sqlalchemy.exc import IntegrityError

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hostile_tree import EXPECTED_ERRORS, LEAK_LINE, build
 
-POOLSAFE = [sys.executable, "-m", "poolsafe.cli"]
+POOLSAFE = [sys.executable, "-m", "poolsafe.cli.main"]
 
 
 def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -105,7 +105,7 @@ def test_crashing_rule_is_reported_and_others_still_run(tree: Path) -> None:
         "        raise ValueError('boom')\n"
         "    return orig(self, ctx)\n"
         "m.ClosePooledConnection.check = boom\n"
-        "from poolsafe.cli import main\n"
+        "from poolsafe.cli.main import main\n"
         "sys.argv = ['poolsafe', 'check', '--format', 'json', '--no-cache',"
         " 'proj/app']\n"
         "main()\n"

@@ -4,7 +4,7 @@ be resolved still is."""
 
 from __future__ import annotations
 
-from poolsafe.engine import ScanOptions, scan_sources
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 _DB = """\
 from sqlalchemy import create_engine, text

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from lsp_project import APP, DB
 
-from poolsafe.fix.quick import ModuleMemo, QuickFix, lint_file
-from poolsafe.options import ScanOptions
+from poolsafe.fix.loop.quick import ModuleMemo, QuickFix, lint_file
+from poolsafe.scan.options import ScanOptions
 
 
 def test_memo_reuses_unchanged_modules_and_sees_changed_ones(project: Path) -> None:

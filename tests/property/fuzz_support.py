@@ -15,10 +15,10 @@ from pathlib import Path
 import libcst as cst
 from hypothesis import HealthCheck, settings
 
-from poolsafe.engine import ScanOptions, scan_sources
-from poolsafe.fix.apply import FixResult, fix_sources
-from poolsafe.model import ScanResult
+from poolsafe.core.model import ScanResult
+from poolsafe.fix.loop.apply import FixResult, fix_sources
 from poolsafe.rules import ALL_RULES
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 

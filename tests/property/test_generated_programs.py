@@ -27,8 +27,8 @@ from fuzz_support import (
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from poolsafe.cli import main
-from poolsafe.engine import ScanOptions, scan
+from poolsafe.cli.main import main
+from poolsafe.scan.engine import ScanOptions, scan
 
 # generated programs such as `1()` compile with a SyntaxWarning: noise, not a finding
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")

@@ -17,8 +17,8 @@ from fuzz_support import fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poolsafe.engine import ScanOptions, scan_sources
-from poolsafe.fix.apply import fix_sources
+from poolsafe.fix.loop.apply import fix_sources
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 
 def _codes(files: dict[str, str]) -> Counter[str]:

@@ -3,8 +3,8 @@ when no path gives the connection back, and the release with its real signature.
 
 from __future__ import annotations
 
-from poolsafe.engine import ScanOptions, scan_sources
 from poolsafe.rules.cases.ps102 import _PG_POOL, _TUPLE_WRAPPERS
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 
 def _messages(files: dict[str, str]) -> list[tuple[int, str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from poolsafe.cli import main
-from poolsafe.engine import ScanOptions, scan_sources
+from poolsafe.cli.main import main
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 
 def test_rules_lists_and_explain_documents_ps106() -> None:

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from poolsafe.engine import ScanOptions, scan_sources
 from poolsafe.rules import ALL_RULES, Case, Rule
+from poolsafe.scan.engine import ScanOptions, scan_sources
 
 EXPECT = re.compile(r"#\s*expect:\s*((?:PS\d{3}[ ,]*)+)")
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from poolsafe.engine import ScanOptions
-from poolsafe.fix.apply import fix_sources
+from poolsafe.fix.loop.apply import fix_sources
+from poolsafe.scan.engine import ScanOptions
 
 sqlalchemy = pytest.importorskip("sqlalchemy")
 pytest.importorskip("psycopg2")

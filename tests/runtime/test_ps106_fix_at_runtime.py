@@ -8,8 +8,8 @@ import types
 
 import pytest
 
-from poolsafe.engine import ScanOptions
-from poolsafe.fix.apply import fix_sources
+from poolsafe.fix.loop.apply import fix_sources
+from poolsafe.scan.engine import ScanOptions
 
 pytest.importorskip("psycopg2")
 

@@ -47,9 +47,9 @@ from poolsafe.analysis.server_limits import (
     default_server,
     server_files,
 )
+from poolsafe.core.project import find_project_root
 from poolsafe.knowledge.capacity import MYSQL_DIALECTS, PGBOUNCER_PORT
 from poolsafe.knowledge.frameworks import EMBEDDED_DIALECTS
-from poolsafe.project import find_project_root
 
 _UNITS = {"gunicorn": "workers", "uvicorn": "workers", "hypercorn": "workers",
           "fastapi": "workers", "rq": "processes", "dramatiq": "processes",

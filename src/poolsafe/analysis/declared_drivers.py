@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from poolsafe.core.project import DEPENDENCY_FILES, find_project_root, is_within
 from poolsafe.knowledge.frameworks import DRIVER_DIALECTS
-from poolsafe.project import DEPENDENCY_FILES, find_project_root, is_within
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 

@@ -49,6 +49,7 @@ from poolsafe.analysis.values import (
     ModuleRef,
     Value,
 )
+from poolsafe.core.project import ProjectConfig, importable_from
 from poolsafe.knowledge import (
     CONNECTION_KINDS,
     CONTEXTMANAGER_DECORATORS,
@@ -61,7 +62,6 @@ from poolsafe.knowledge import (
     match_qualname,
 )
 from poolsafe.knowledge.libraries import async_psycopg_connect
-from poolsafe.project import ProjectConfig, importable_from
 
 _MAX_DEPTH = 40
 

@@ -10,7 +10,7 @@ from typing import Any, cast
 import libcst as cst
 
 from poolsafe.analysis.cstutil import children, dotted_name
-from poolsafe.project import module_names, package_of
+from poolsafe.core.project import module_names, package_of
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from poolsafe.analysis.resolution import (
     qual_match,
     resolve,
 )
+from poolsafe.core.positions import spans
 from poolsafe.knowledge.capacity import (
     POOL_CONSTRUCTORS,
     SQLALCHEMY_DEFAULT_MAX_OVERFLOW,
@@ -40,7 +41,6 @@ from poolsafe.knowledge.capacity import (
     PoolConstructor,
 )
 from poolsafe.knowledge.frameworks import ENGINE_CONSTRUCTORS, ENV_LOOKUPS
-from poolsafe.positions import spans
 
 #: words a module must spell to hold a pool (the lazy index parses only those)
 POOL_WORDS = sorted({tail.rsplit(".", 1)[-1] for _, tail in ENGINE_CONSTRUCTORS}

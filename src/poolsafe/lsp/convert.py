@@ -9,10 +9,10 @@ from typing import Any
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
-from poolsafe.config import Config
-from poolsafe.model import FileError, Finding, Severity
+from poolsafe.core.model import FileError, Finding, Severity
 from poolsafe.report.rule_docs import anchor
-from poolsafe.suppression_edits import LineEdit
+from poolsafe.scan.config import Config
+from poolsafe.scan.suppression_edits import LineEdit
 
 SOURCE = "poolsafe"
 

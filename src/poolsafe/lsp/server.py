@@ -31,8 +31,7 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from poolsafe import __version__
-from poolsafe.engine import run_deep
-from poolsafe.fix.quick import LintedFile, ModuleMemo, QuickFix, fix_all, lint_file
+from poolsafe.fix.loop.quick import LintedFile, ModuleMemo, QuickFix, fix_all, lint_file
 from poolsafe.lsp.convert import (
     SOURCE,
     diagnostic,
@@ -43,7 +42,8 @@ from poolsafe.lsp.convert import (
 )
 from poolsafe.lsp.settings import CONFIG_FILE_NAMES, FileSettings, SettingsCache
 from poolsafe.report.rule_docs import explain_markdown, find_rule
-from poolsafe.suppression_edits import suppression_edit
+from poolsafe.scan.engine import run_deep
+from poolsafe.scan.suppression_edits import suppression_edit
 
 #: seconds without a change before a changed buffer is scanned (`debounce` in the
 #: initialization options, in milliseconds, changes it)

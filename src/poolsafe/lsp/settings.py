@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from poolsafe.cli_common import Selection, known_codes
-from poolsafe.config import (
+from poolsafe.cli.common import Selection, known_codes
+from poolsafe.scan.config import (
     Config,
     ConfigError,
     exclude_regexes,
@@ -21,8 +21,8 @@ from poolsafe.config import (
     load_config,
     matches_any,
 )
-from poolsafe.engine import ScanOptions, scope_options
-from poolsafe.postprocess import per_file_ignored
+from poolsafe.scan.engine import ScanOptions, scope_options
+from poolsafe.scan.postprocess import per_file_ignored
 
 #: files whose change makes the server read the configuration again
 CONFIG_FILE_NAMES = ("pyproject.toml", "poolsafe.toml", ".poolsafe.toml")

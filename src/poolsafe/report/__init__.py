@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from poolsafe.model import RuleMeta, ScanResult
-from poolsafe.postprocess import Suppressed
+from poolsafe.core.model import RuleMeta, ScanResult
+from poolsafe.scan.postprocess import Suppressed
 
 
 @dataclass

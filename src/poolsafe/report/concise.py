@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from poolsafe.model import Finding
+from poolsafe.core.model import Finding
 from poolsafe.report import ReportContext
 
 

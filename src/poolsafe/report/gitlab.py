@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from poolsafe.model import Finding, Severity
+from poolsafe.core.model import Finding, Severity
 from poolsafe.report import ReportContext
 
 #: GitLab's severities: info, minor, major, critical, blocker

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from poolsafe.model import ScanResult
+from poolsafe.core.model import ScanResult
 from poolsafe.report.json_report import as_dict
 
 

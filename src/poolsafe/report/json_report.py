@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from poolsafe import __version__
-from poolsafe.model import FileError, ScanResult
+from poolsafe.core.model import FileError, ScanResult
 
 
 def as_dict(result: ScanResult) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from poolsafe.model import FileError, Finding
+from poolsafe.core.model import FileError, Finding
 from poolsafe.report import ReportContext
 
 

@@ -3,9 +3,9 @@ shows on hover, and `docs/rules.md` (every rule, one anchor each)."""
 
 from __future__ import annotations
 
-from poolsafe.model import RuleMeta
-from poolsafe.postprocess import UnusedSuppression
+from poolsafe.core.model import RuleMeta
 from poolsafe.rules import Rule, rule_by_code_or_name
+from poolsafe.scan.postprocess import UnusedSuppression
 
 
 def find_rule(code: str) -> type[Rule] | None:

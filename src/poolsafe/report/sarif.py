@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import quote
 
 from poolsafe import __version__
-from poolsafe.baseline import SourceInfo
-from poolsafe.model import Finding, RuleMeta
+from poolsafe.core.model import Finding, RuleMeta
 from poolsafe.report import ReportContext
+from poolsafe.scan.baseline import SourceInfo
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/poolsafe/"

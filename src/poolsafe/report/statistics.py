@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from poolsafe.model import Finding, ScanResult
+from poolsafe.core.model import Finding, ScanResult
 
 
 def rows(result: ScanResult) -> list[dict[str, Any]]:

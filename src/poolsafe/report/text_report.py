@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.control import strip_control_codes
 from rich.markup import escape
 
-from poolsafe.model import Finding, ScanResult
+from poolsafe.core.model import Finding, ScanResult
 from poolsafe.report import ReportContext
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow"}

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.fix.edits import (
+from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.edits import (
     as_block,
     enclosing_function,
     fix_site,
@@ -18,7 +18,7 @@ from poolsafe.fix.edits import (
     release_hint,
     statement_line,
 )
-from poolsafe.model import RawFinding
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps101 import INVALID, VALID
 

@@ -12,8 +12,8 @@ from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import Connection
-from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.fix.edits import (
+from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.edits import (
     as_block,
     comments_of,
     enclosing_function,
@@ -26,7 +26,7 @@ from poolsafe.fix.edits import (
     release_hint,
     safe_form_at,
 )
-from poolsafe.model import RawFinding
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps102 import INVALID, VALID
 

@@ -11,10 +11,10 @@ from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.session_state import SessionState, session_state_statements, within
-from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.fix.edits import ancestors, enclosing_function, parent_map, parse_line
+from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.edits import ancestors, enclosing_function, parent_map, parse_line
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.knowledge import BROAD_EXCEPTIONS, CONNECTION_KINDS
-from poolsafe.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps103 import INVALID, VALID
 

@@ -10,8 +10,8 @@ from poolsafe.analysis.cstutil import call_name, iter_nodes, strip_await
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.values import Connection, FunctionRef
-from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.fix.edits import (
+from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.edits import (
     ancestors,
     enclosing_function,
     find_region,
@@ -22,7 +22,7 @@ from poolsafe.fix.edits import (
     statement_line,
     wrap_try,
 )
-from poolsafe.model import RawFinding
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps104 import INVALID, VALID
 

@@ -11,8 +11,8 @@ from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import Connection
-from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.fix.edits import (
+from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.edits import (
     acquire_statement,
     comments_of,
     enclosing_function,
@@ -24,7 +24,7 @@ from poolsafe.fix.edits import (
     statement_line,
     top_level_statement,
 )
-from poolsafe.model import RawFinding
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps105 import INVALID, VALID
 

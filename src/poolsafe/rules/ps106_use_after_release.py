@@ -11,15 +11,15 @@ from poolsafe.analysis.flow import AfterRelease
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.values import FunctionRef
-from poolsafe.fix.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.fix.edits import (
+from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.edits import (
     acquire_statement,
     enclosing_function,
     escape_reason,
     parent_map,
     parse_expr,
 )
-from poolsafe.model import RawFinding
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps106 import INVALID, VALID
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from poolsafe.analysis.project_facts import facts, is_test_module, request_handler
 from poolsafe.analysis.resolution import inventory, may_call
 from poolsafe.analysis.values import Connection
+from poolsafe.core.model import RawFinding, Severity
 from poolsafe.knowledge import DIRECT_ACQUIRERS
 from poolsafe.knowledge.frameworks import RAW_CONNECT_KINDS
-from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps201 import INVALID, VALID
 

@@ -13,9 +13,9 @@ from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import CallSite, facts, is_cli_entry, is_test_module
 from poolsafe.analysis.resolution import decorator_target, external_name, qual_match
 from poolsafe.analysis.values import Connection, ExternalInstance, Instance, LibraryObject
+from poolsafe.core.model import RawFinding, Severity
+from poolsafe.core.positions import spans
 from poolsafe.knowledge.frameworks import CACHING_DECORATORS, STORE_METHODS
-from poolsafe.model import RawFinding, Severity
-from poolsafe.positions import spans
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps202 import INVALID, VALID
 

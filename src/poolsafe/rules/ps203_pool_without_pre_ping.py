@@ -8,9 +8,9 @@ from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.analysis.project_facts import facts, is_test_module
 from poolsafe.analysis.resolution import is_false
-from poolsafe.fix.api import FixOutcome
-from poolsafe.fix.ps203_pre_ping import fix_pre_ping
-from poolsafe.model import RawFinding, Severity
+from poolsafe.core.model import RawFinding, Severity
+from poolsafe.fix.fixers.ps203_pre_ping import fix_pre_ping
+from poolsafe.fix.plan.api import FixOutcome
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps203 import INVALID, VALID
 

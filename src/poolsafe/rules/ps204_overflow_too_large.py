@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
 from poolsafe.analysis.project_facts import is_test_module
 from poolsafe.analysis.resolution import int_value
+from poolsafe.core.model import RawFinding, Severity
 from poolsafe.knowledge.frameworks import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
-from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps204 import INVALID, VALID
 

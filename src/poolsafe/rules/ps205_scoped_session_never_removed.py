@@ -12,10 +12,10 @@ from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_flask_db
 from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.values import FunctionRef, LibraryObject
-from poolsafe.fix.api import FixOutcome
-from poolsafe.fix.ps205_teardown import fix_teardown
+from poolsafe.core.model import RawFinding, Severity
+from poolsafe.fix.fixers.ps205_teardown import fix_teardown
+from poolsafe.fix.plan.api import FixOutcome
 from poolsafe.knowledge import OBJECT_CONSTRUCTORS
-from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps205 import INVALID, VALID
 

@@ -11,9 +11,9 @@ from poolsafe.analysis.app_context import (
 )
 from poolsafe.analysis.cstutil import dotted_name
 from poolsafe.analysis.project_facts import facts
-from poolsafe.fix.api import FixOutcome
-from poolsafe.fix.ps206_app_context import fix_app_context
-from poolsafe.model import RawFinding, Severity
+from poolsafe.core.model import RawFinding, Severity
+from poolsafe.fix.fixers.ps206_app_context import fix_app_context
+from poolsafe.fix.plan.api import FixOutcome
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps206 import INVALID, VALID
 

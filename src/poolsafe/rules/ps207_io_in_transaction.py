@@ -27,6 +27,7 @@ from poolsafe.analysis.values import (
     LibraryObject,
     Value,
 )
+from poolsafe.core.model import RawFinding, Severity
 from poolsafe.knowledge import NON_WORK_METHODS, TRANSACTION_CM_METHODS
 from poolsafe.knowledge.frameworks import (
     CURSOR_METHODS,
@@ -34,7 +35,6 @@ from poolsafe.knowledge.frameworks import (
     HANDLE_ANNOTATIONS,
     TRANSACTION_END_METHODS,
 )
-from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps207 import INVALID, VALID
 

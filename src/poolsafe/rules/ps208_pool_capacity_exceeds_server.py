@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from poolsafe.analysis.capacity import capacity_for
 from poolsafe.analysis.pool_sites import module_pools
 from poolsafe.analysis.project_facts import is_test_module
-from poolsafe.model import RawFinding, Severity
+from poolsafe.core.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps208 import INVALID, VALID
 

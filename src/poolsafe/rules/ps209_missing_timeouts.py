@@ -15,8 +15,8 @@ from poolsafe.analysis.pool_sites import (
     target,
 )
 from poolsafe.analysis.project_facts import is_test_module
+from poolsafe.core.model import RawFinding, Severity
 from poolsafe.knowledge.capacity import MYSQL_DIALECTS
-from poolsafe.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps209 import INVALID, VALID
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from poolsafe.analysis.prepared_statements import caching_calls
 from poolsafe.analysis.project_facts import is_test_module
-from poolsafe.fix.api import FixOutcome
-from poolsafe.fix.ps210_statement_cache import fix_statement_cache
-from poolsafe.model import RawFinding, Severity
+from poolsafe.core.model import RawFinding, Severity
+from poolsafe.fix.fixers.ps210_statement_cache import fix_statement_cache
+from poolsafe.fix.plan.api import FixOutcome
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps210 import INVALID, VALID
 

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from poolsafe.analysis.engines import engine_sites
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.analysis.project_facts import is_test_module
-from poolsafe.fix.api import FixOutcome
-from poolsafe.fix.ps211_pre_ping import fix_mysql_pre_ping
-from poolsafe.model import RawFinding, Severity
+from poolsafe.core.model import RawFinding, Severity
+from poolsafe.fix.fixers.ps211_pre_ping import fix_mysql_pre_ping
+from poolsafe.fix.plan.api import FixOutcome
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps211 import INVALID, VALID
 

@@ -1,0 +1,149 @@
+"""`poolsafe fix`: apply the fixes in place, or show them as a diff."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import click
+
+from poolsafe.cli.common import config_options, fatal_on_errors, prepare
+from poolsafe.scan.postprocess import per_file_ignored
+
+if TYPE_CHECKING:
+    from poolsafe.fix.loop.apply import FixResult
+    from poolsafe.scan.config import Config
+    from poolsafe.scan.options import ScanOptions
+
+
+def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
+    lines = []
+    verb = "would fix" if diff else "fixed"
+    n = len(result.applied)
+    by_code = Counter(a.code for a in result.applied)
+    detail = ", ".join(f"{c} x{k}" for c, k in sorted(by_code.items()))
+    lines.append(f"{verb.capitalize()} {n} finding{'s' if n != 1 else ''}"
+                 + (f" ({detail})" if detail else "") + ".")
+    left = Counter(x.finding.code for x in result.left)
+    if left:
+        detail = ", ".join(f"{c} x{k}" for c, k in sorted(left.items()))
+        lines.append(f"Left {len(result.left)} finding{'s' if len(result.left) != 1 else ''}"
+                     f" ({detail}).")
+    else:
+        lines.append("Left 0 findings.")
+    files = len(result.changed_files)
+    if diff:
+        lines.append(f"{files} file{'s' if files != 1 else ''} would change.")
+    else:
+        lines.append(f"{written} file{'s' if written != 1 else ''} changed.")
+    unreadable = len({e.path for e in result.errors})
+    if unreadable:
+        lines.append(f"{unreadable} file{'s' if unreadable != 1 else ''} could not be read, "
+                     "parsed or fixed (see above): not fixed.")
+    if not result.converged:
+        lines.append(f"Stopped after {result.passes} passes: the fixes did not settle.")
+    return lines
+
+
+def on_disk_line(result: FixResult, path: str, line: int) -> int:
+    """A line of a file's fixed text, as the line of the file on disk (`--diff`
+    writes nothing, so that is where a user looks)."""
+    from poolsafe.fix.loop.writer import original_line
+
+    for f in result.files:
+        if f.display == path:
+            return original_line(f, line)
+    return line
+
+
+@click.command(name="fix")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print the fixes as a unified diff and write nothing "
+                   "(exit 1 when there is a diff).")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="Also apply fixes marked unsafe (they may change behaviour or drop "
+                   "a comment).")
+@config_options
+@click.option("-v", "--verbose", is_flag=True, help="List every fix and every finding left.")
+@fatal_on_errors
+def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
+                config_file: str | None, isolated: bool, select: str | None,
+                extend_select: str | None, ignore: str | None, extend_exclude: str | None,
+                force_exclude: bool | None, verbose: bool) -> None:
+    """Rewrite connection leaks in PATHS (default: .) into the safe pattern.
+
+    Fixes are libcst rewrites that keep comments and formatting; after each pass the
+    code is checked again, until nothing changes. It fixes what `poolsafe check`
+    reports with the same options and configuration (per-file-ignores included).
+    Exit status: 0 nothing left to fix (with --diff: no changes), 1 findings left,
+    a file that could not be read, parsed or written (with --diff: there is a
+    diff), 2 usage, configuration or internal error.
+    """
+    # the fix loop loads the analysis: only when `fix` runs, not for every command
+    from poolsafe.fix.loop.apply import fix_files, load_files
+    from poolsafe.fix.loop.writer import unified_diff, write
+
+    cfg, _enabled, options, targets = prepare(
+        paths, config_file=config_file, isolated=isolated, select=select,
+        extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
+        force_exclude=force_exclude)
+    files, errors = load_files(targets, options)
+    result = fix_files(files, options, unsafe=unsafe_fixes,
+                       ignored=lambda path, code: per_file_ignored(path, code, cfg))
+    result.errors[:0] = errors
+    written = 0
+    write_failed = False
+    if show_diff:
+        for f in result.changed_files:
+            click.echo(unified_diff(f), nl=False)
+    else:
+        for f in result.changed_files:
+            problem = write(f)
+            if problem is None:
+                written += 1
+            else:
+                write_failed = True
+                click.echo(f"{problem.path}: {problem.message}", err=True)
+    if verbose:
+        for a in result.applied:
+            tag = "" if a.safe else " [unsafe]"
+            click.echo(f"{a.path}:{a.line}: {a.code} fixed: {a.description}{tag}", err=True)
+    for x in result.left:
+        fnd = x.finding
+        line = on_disk_line(result, fnd.path, fnd.line) if show_diff else fnd.line
+        if verbose or x.reason.startswith(("not fixable", "unsafe fix", "the fix")):
+            click.echo(f"{fnd.path}:{line}:{fnd.column}: {fnd.code} left: {x.reason}",
+                       err=True)
+    for e in result.errors:
+        click.echo(f"{e.where}: error: {e.message}", err=True)
+    for line_text in _summary(result, written, show_diff):
+        click.echo(line_text, err=True)
+    if result.internal_errors:
+        sys.exit(2)
+    if show_diff:
+        sys.exit(1 if result.changed_files else 0)
+    sys.exit(1 if (result.left or result.errors or write_failed) else 0)
+
+
+def fix_in_place(targets: list[str], cfg: Config, options: ScanOptions,
+                 unsafe: bool, *, write_files: bool = True) -> FixResult:
+    """`poolsafe check --fix` (and `--diff`, with `write_files=False`): the fixes for
+    the files of `targets`, written as `poolsafe fix` writes them; the fixes of a file
+    that could not be written are dropped from `applied` (the problem is said on
+    stderr; what is left, `check` reports next)."""
+    from poolsafe.fix.loop.apply import fix_files, load_files
+    from poolsafe.fix.loop.writer import write
+
+    files, _errors = load_files(targets, options)  # `check` reports these itself
+    result = fix_files(files, options, unsafe=unsafe,
+                       ignored=lambda path, code: per_file_ignored(path, code, cfg))
+    if not write_files:
+        return result
+    for f in result.changed_files:
+        problem = write(f)
+        if problem is not None:
+            result.applied = [a for a in result.applied if a.path != f.display]
+            click.echo(f"{problem.path}: {problem.message}", err=True)
+    return result

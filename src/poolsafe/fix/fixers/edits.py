@@ -1,0 +1,1023 @@
+"""Building blocks the rule fixers share: locating nodes, building statements, naming
+the release of a checkout, and wrapping a checkout's region in `try`/`finally` (or a
+`with` block) while moving the happy-path releases into it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import (
+    call_name,
+    children,
+    dotted_name,
+    iter_calls,
+    iter_nodes,
+    strip_await,
+)
+from poolsafe.analysis.flow import AcquireSite, call_may_raise, escaping_names
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.values import FunctionRef, LibraryObject
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.knowledge import ACQUIRE_METHOD_NAMES, POOL_RELEASE_METHODS
+
+if TYPE_CHECKING:  # the fixers' context; no import at run time
+    from poolsafe.rules.base import FileContext
+
+#: connection kinds whose acquiring call is also a context manager that does
+#: exactly what `close()` does on exit (no commit): the fix prefers `with` for them
+WITH_PREFERRED = frozenset(
+    {"sqlalchemy-connection", "sqlalchemy-async-connection", "session", "async-session",
+     "asyncpg-pool"})
+
+_STORING = frozenset(
+    {"append", "appendleft", "add", "put", "put_nowait", "insert", "extend", "setdefault",
+     "update", "push", "register", "enter_context", "callback", "push_async_callback",
+     "enter_async_context", "set"})
+
+_LOOPS = (cst.For, cst.While)
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+# ------------------------------------------------------------------ locating
+_PARENTS: dict[int, tuple[cst.CSTNode, dict[int, cst.CSTNode]]] = {}
+
+
+def parent_map(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
+    """id(node) -> parent for every node under `root` (the last few trees are cached)."""
+    cached = _PARENTS.get(id(root))
+    if cached is not None and cached[0] is root:
+        return cached[1]
+    parents = _build_parents(root)
+    remember_parents(root, parents)
+    return parents
+
+
+def remember_parents(root: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> None:
+    """Make `parents` (complete for `root`, as `_build_parents` gives it) the answer
+    of `parent_map(root)`, e.g. one recorded by the walk that collected the module."""
+    if len(_PARENTS) > 16:
+        _PARENTS.clear()
+    _PARENTS[id(root)] = (root, parents)
+
+
+def _build_parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
+    parents: dict[int, cst.CSTNode] = {}
+    stack = [root]
+    while stack:
+        cur = stack.pop()
+        for child in children(cur):
+            parents[id(child)] = cur
+            stack.append(child)
+    return parents
+
+
+def ancestors(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> Iterator[cst.CSTNode]:
+    cur = parents.get(id(node))
+    while cur is not None:
+        yield cur
+        cur = parents.get(id(cur))
+
+
+def enclosing_function(node: cst.CSTNode, parents: dict[int, cst.CSTNode],
+                       module: ModuleInfo) -> FunctionInfo | None:
+    for anc in ancestors(node, parents):
+        if isinstance(anc, cst.FunctionDef):
+            return module.by_node.get(id(anc))
+    return None
+
+
+def statement_line(node: cst.CSTNode,
+                   parents: dict[int, cst.CSTNode]) -> cst.SimpleStatementLine | None:
+    """The `SimpleStatementLine` holding `node` when it is its only small statement."""
+    small: cst.CSTNode | None = None
+    for anc in (node, *ancestors(node, parents)):
+        if isinstance(anc, cst.BaseSmallStatement) and small is None:
+            small = anc
+        if isinstance(anc, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            if isinstance(anc, cst.SimpleStatementLine) and len(anc.body) == 1:
+                return anc
+            return None
+        if isinstance(anc, cst.BaseCompoundStatement):
+            return None
+    return None
+
+
+def top_level_statement(node: cst.CSTNode, parents: dict[int, cst.CSTNode],
+                        module: cst.Module) -> cst.CSTNode | None:
+    prev: cst.CSTNode = node
+    for anc in ancestors(node, parents):
+        if anc is module:
+            return prev
+        prev = anc
+    return None
+
+
+def in_finally(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> bool:
+    for anc in ancestors(node, parents):
+        if isinstance(anc, cst.Finally):
+            return True
+        if isinstance(anc, _SCOPES):
+            return False
+    return False
+
+
+# ------------------------------------------------------------------ building
+def parse_line(module: cst.Module, code: str) -> cst.SimpleStatementLine:
+    stmt = cst.parse_statement(code + module.default_newline, config=module.config_for_parsing)
+    assert isinstance(stmt, cst.SimpleStatementLine)
+    return stmt
+
+
+#: (code, encoding, indent, newline) -> whether `parse_line` accepts it
+_LINE_PARSES: dict[tuple[str, str, str, str], bool] = {}
+
+
+def check_line(module: cst.Module, code: str) -> None:
+    """Raise where `parse_line(module, code)` would (a plan made `check_only` builds no
+    statement, but fails as the full plan does); remembered per text."""
+    key = (code, module.encoding, module.default_indent, module.default_newline)
+    ok = _LINE_PARSES.get(key)
+    if ok is None:
+        try:
+            parse_line(module, code)
+            ok = True
+        except Exception:
+            ok = False
+        if len(_LINE_PARSES) > 4096:
+            _LINE_PARSES.clear()
+        _LINE_PARSES[key] = ok
+    if not ok:
+        raise ValueError(f"not a statement: {code!r}")
+
+
+def parse_expr(module: cst.Module, code: str) -> cst.BaseExpression:
+    return cst.parse_expression(code, config=module.config_for_parsing)
+
+
+def as_block(suite: cst.BaseSuite) -> cst.IndentedBlock:
+    if isinstance(suite, cst.IndentedBlock):
+        return suite
+    assert isinstance(suite, cst.SimpleStatementSuite)
+    return cst.IndentedBlock(body=[cst.SimpleStatementLine(list(suite.body))],
+                             header=suite.trailing_whitespace)
+
+
+def comments_of(line: cst.SimpleStatementLine) -> list[str]:
+    out = [e.comment.value for e in line.leading_lines if e.comment is not None]
+    if line.trailing_whitespace.comment is not None:
+        out.append(line.trailing_whitespace.comment.value)
+    return out
+
+
+def non_empty(stmts: list[cst.BaseStatement], module: cst.Module) -> list[cst.BaseStatement]:
+    return stmts or [parse_line(module, "pass")]
+
+
+def free_name(func: FunctionInfo, preferred: list[str]) -> str:
+    taken = set(func.locals) | func.all_param_names() | set(func.module.imports) | set(
+        func.module.functions) | set(func.module.assigns)
+    for name in preferred:
+        if name not in taken:
+            return name
+    base = preferred[0]
+    i = 2
+    while f"{base}{i}" in taken:
+        i += 1
+    return f"{base}{i}"
+
+
+# ------------------------------------------------------------------- imports
+def module_binding(index: ProjectIndex, module: ModuleInfo,
+                   target: FunctionInfo | tuple[ModuleInfo, str]) -> str | None:
+    """The name under which `target` (a project function or a module-level name) is
+    already reachable at the top level of `module`."""
+    if isinstance(target, FunctionInfo):
+        if target.module is module and target.cls is None and target.parent is None:
+            return target.name
+        for local in module.imports:
+            value = index.lookup_module_name(module, local, 0)
+            if isinstance(value, FunctionRef) and value.func is target:
+                return local
+        return None
+    tmod, tname = target
+    if tmod is module:
+        return tname
+    for local, qual in module.imports.items():
+        if tmod.names and qual == f"{tmod.names[0]}.{tname}":
+            return local
+    return None
+
+
+def reference(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
+              target: FunctionInfo | tuple[ModuleInfo, str]) -> str | None:
+    """A name for `target` usable in `module`, adding an import to the plan if needed."""
+    found = module_binding(index, module, target)
+    if found is not None:
+        return found
+    if isinstance(target, FunctionInfo):
+        tmod, tname = target.module, target.name
+        if target.cls is not None or target.parent is not None:
+            return None
+    else:
+        tmod, tname = target
+    if not tmod.names or tname in module.imports or tname in module.functions \
+            or tname in module.classes or tname in module.assigns:
+        return None
+    plan.add_import(tmod.names[0], tname)
+    return tname
+
+
+# ------------------------------------------------------------------ releases
+@dataclass
+class Release:
+    """How a checkout is given back: a statement template over the variable."""
+
+    template: str  # e.g. "pool.putconn({var})"
+    is_async: bool = False
+    description: str = ""
+
+    def code(self, var: str) -> str:
+        text = self.template.format(var=var)
+        return f"await {text}" if self.is_async else text
+
+
+def _single_module_assignment(module: ModuleInfo, name: str) -> bool:
+    if len(module.assigns.get(name, [])) != 1:
+        return False
+    return all(name not in f.globals_declared for f in module.all_functions)
+
+
+def _underlying_pool(index: ProjectIndex, func: FunctionInfo,
+                     depth: int = 0) -> tuple[ModuleInfo, str] | None:
+    """The module-level pool a project acquire wrapper takes its connections from."""
+    if depth > 5:
+        return None
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.Return) or node.value is None:
+            continue
+        value, _ = strip_await(node.value)
+        if isinstance(value, cst.Name) and value.value in func.locals:
+            bound = [v for v in func.locals[value.value] if isinstance(v, cst.BaseExpression)]
+            if len(bound) != 1:
+                return None
+            value, _ = strip_await(bound[0])
+        if not isinstance(value, cst.Call):
+            continue
+        f = value.func
+        if isinstance(f, cst.Attribute) and f.attr.value == "getconn" \
+                and isinstance(f.value, cst.Name):
+            name = f.value.value
+            if name in func.module.assigns and isinstance(
+                    index.lookup_module_name(func.module, name, 0), LibraryObject):
+                return (func.module, name)
+            return None
+        callee = index.evaluate(f, func.module, func)
+        if isinstance(callee, FunctionRef):
+            return _underlying_pool(index, callee.func, depth + 1)
+    return None
+
+
+def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo,
+                    unpacked: tuple[str, ...] = ()) -> FunctionInfo | None:
+    """A project function that releases its first argument, defined beside the acquire
+    wrapper or imported into its module; with `unpacked` (`conn, cur = get_conn()`),
+    also one that takes exactly those names (`close_conn(conn, cur)`)."""
+    module = acquirer.module
+    candidates: list[FunctionInfo] = [f for f in module.functions.values() if f is not acquirer]
+    if acquirer.cls is not None:
+        candidates += [f for f in acquirer.cls.methods.values() if f is not acquirer]
+    for local in module.imports:
+        value = index.lookup_module_name(module, local, 0)
+        if isinstance(value, FunctionRef):
+            candidates.append(value.func)
+    good = []
+    for f in candidates:
+        positions = index.releaser_positions(f)
+        if not positions or f.is_generator:
+            continue
+        if f.node.params.kwonly_params and any(
+                p.default is None for p in f.node.params.kwonly_params):
+            continue
+        params = [*f.node.params.posonly_params, *f.node.params.params]
+        required = [p for p in params[1:] if p.default is None]
+        if 0 in positions and not required:
+            good.append(f)
+        elif unpacked and len(params) == len(unpacked) \
+                and not isinstance(f.node.params.star_arg, cst.Param):
+            good.append(f)  # called with the unpacked names, as `_release_arguments` does
+
+    def score(f: FunctionInfo) -> int:
+        n = f.name.lower()
+        return -sum(w in n for w in ("release", "put", "return", "give", "close"))
+
+    good.sort(key=score)
+    return good[0] if good else None
+
+
+def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
+                     func: FunctionInfo, site: AcquireSite) -> Release | Unfixable:
+    """The statement that gives `site`'s checkout back, from the code that acquired it."""
+    kind = site.conn.kind
+    call = site.call
+    is_async = kind.is_async and func.is_async
+    if site.conn.via is not None:
+        callee = index.evaluate(call.func, module, func)
+        if isinstance(callee, FunctionRef):
+            wrapper = release_wrapper(index, callee.func, site.unpacked)
+            if wrapper is not None:
+                ref = reference(plan, index, module, wrapper)
+                if ref is None and wrapper.cls is not None \
+                        and wrapper.cls is callee.func.cls \
+                        and isinstance(call.func, cst.Attribute):
+                    # a method beside the acquiring one, reached the same way
+                    owner = dotted_name(call.func.value)
+                    ref = f"{owner}.{wrapper.name}" if owner else None
+                if ref is not None:
+                    # with its real signature: `close_conn(conn, cur)`
+                    args = ", ".join("{var}" if a == site.var else a.replace("{", "{{")
+                                     for a in _release_arguments(site, wrapper, index))
+                    return Release(f"{ref}({args})", is_async=wrapper.node.asynchronous
+                                   is not None, description=f"{wrapper.name}()")
+            if kind.close_releases:
+                return Release("{var}.close()", is_async=is_async, description="close()")
+            pool = _underlying_pool(index, callee.func)
+            if pool is not None and kind.pool_release and not pool[1].startswith("_") \
+                    and _single_module_assignment(*pool):
+                ref = reference(plan, index, module, pool)
+                if ref is not None:
+                    return Release(f"{ref}.{kind.pool_release}({{var}})", is_async=is_async,
+                                   description=f"{ref}.{kind.pool_release}()")
+        return Unfixable(plan.code, f"no release function found for `{site.conn.via}()`")
+    if kind.pool_release and isinstance(call.func, cst.Attribute) and not kind.close_releases:
+        pool_name = dotted_name(call.func.value)
+        if pool_name is None:
+            return Unfixable(plan.code, "the pool is not a plain name")
+        return Release(f"{pool_name}.{kind.pool_release}({{var}})", is_async=is_async,
+                       description=f"{pool_name}.{kind.pool_release}()")
+    if kind.pool_release and isinstance(call.func, cst.Attribute) and kind.is_async:
+        pool_name = dotted_name(call.func.value)
+        if pool_name is not None:
+            return Release(f"{pool_name}.{kind.pool_release}({{var}})", is_async=is_async,
+                           description=f"{pool_name}.{kind.pool_release}()")
+    if kind.close_releases:
+        return Release("{var}.close()", is_async=is_async, description="close()")
+    return Unfixable(plan.code, f"no known release for a {kind.label}")
+
+
+def _release_written(module: cst.Module, region: Region, var: str) -> Release | None:
+    """The release the code already writes, when the statements the fix moves into
+    `finally` all read the same and hand `var` to a call (`await Db._pool.release(conn)`,
+    `release_db_connection(conn)`): the user's own release, which keeps what it
+    does (returning to the pool, not closing) and names the pool as the caller can."""
+    texts: set[str] = set()
+    for node in region.removed:  # (each in `region.stmts`, outside nested scopes)
+        call, _ = strip_await(node.value)
+        if not isinstance(call, cst.Call) or not any(
+                isinstance(a.value, cst.Name) and a.value.value == var for a in call.args):
+            return None
+        texts.add(module.code_for_node(node.value))
+    if len(texts) != 1:
+        return None
+    text = texts.pop()
+    return Release(text.replace("{", "{{").replace("}", "}}"), description=f"`{text}`")
+
+
+# ------------------------------------------------------------- escape checks
+
+
+def _target_names(target: cst.CSTNode) -> set[str]:
+    return {n.value for n in iter_nodes(target) if isinstance(n, cst.Name)} if not isinstance(
+        target, cst.Attribute | cst.Subscript) else set()
+
+
+#: the node types `escape_reason` looks at
+_ESCAPE_TYPES = frozenset({
+    cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.Return, cst.Global, cst.Nonlocal, cst.Del,
+    cst.Assign, cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor, cst.AsName,
+    cst.Call})
+
+
+def escape_reason(stmts: list[cst.BaseStatement], var: str,
+                  skip: frozenset[int] = frozenset()) -> str | None:
+    """Why the checkout in `var` cannot be wrapped here: it is returned, stored, rebound
+    or captured inside `stmts` (None when it stays local)."""
+    for stmt in stmts:
+        for node in iter_nodes(stmt, into_functions=True):
+            if type(node) not in _ESCAPE_TYPES:  # (exact types: libcst's are final)
+                continue
+            if isinstance(node, _SCOPES) and node is not stmt and any(
+                    isinstance(n, cst.Name) and n.value == var
+                    for n in iter_nodes(node, into_functions=True)):
+                return f"`{var}` is used by a nested function"
+            if isinstance(node, cst.FunctionDef) and node is stmt:
+                return f"`{var}` is used by a nested function"
+            if isinstance(node, cst.Return) and node.value is not None and id(node) not in skip \
+                    and var in escaping_names(node.value, through_calls=True):
+                return f"`{var}` is returned"
+            if isinstance(node, (cst.Global, cst.Nonlocal)) and any(
+                    n.name.value == var for n in node.names):
+                return f"`{var}` is global"
+            if isinstance(node, cst.Del) and var in _target_names(node.target):
+                return f"`{var}` is deleted"
+            if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
+                targets: list[cst.CSTNode]
+                if isinstance(node, cst.Assign):
+                    targets = [t.target for t in node.targets]
+                else:
+                    targets = [node.target]
+                if any(var in _target_names(t) for t in targets):
+                    return f"`{var}` is rebound"
+                if node.value is not None and var in escaping_names(node.value,
+                                                                    through_calls=False):
+                    return f"`{var}` is stored"
+            if isinstance(node, (cst.For, cst.CompFor)) and var in _target_names(node.target):
+                return f"`{var}` is rebound"
+            if isinstance(node, cst.AsName) and var in _target_names(node.name):
+                return f"`{var}` is rebound"
+            if isinstance(node, cst.Call):
+                f = node.func
+                method = f.attr.value if isinstance(f, cst.Attribute) else None
+                name = dotted_name(f)
+                ctor = name is not None and name.rsplit(".", 1)[-1][:1].isupper()
+                if method in _STORING or ctor:
+                    for a in node.args:
+                        if var in escaping_names(a.value, through_calls=True):
+                            return f"`{var}` is handed to `{name or method}`"
+    return None
+
+
+# ------------------------------------------------------------------- regions
+def is_removable_release(call: cst.Call, var: str) -> bool:
+    """A release the fix may move into `finally`: `var.close()`, `pool.putconn(var)`,
+    or a release function called with `var` among plain arguments
+    (`close_conn(conn, cur)`, `unlease(name, conn)`; see `_release_arguments_bound`)."""
+    f = call.func
+    if isinstance(f, cst.Attribute) and f.attr.value == "close":
+        return isinstance(f.value, cst.Name) and f.value.value == var and not call.args
+    if any(a.star for a in call.args):
+        return False
+    if not any(a.keyword is None and isinstance(a.value, cst.Name) and a.value.value == var
+               for a in call.args):
+        return False
+    if isinstance(f, cst.Attribute) and f.attr.value in POOL_RELEASE_METHODS:
+        return len(call.args) == 1
+    if len(call.args) > 1 and not all(_plain(a.value) for a in call.args):
+        return False
+    return isinstance(f, (cst.Name, cst.Attribute))
+
+
+def _plain(expr: cst.BaseExpression) -> bool:
+    """A name, a dotted name or a constant: evaluating it in `finally` has no effect."""
+    return dotted_name(expr) is not None or isinstance(
+        expr, (cst.SimpleString, cst.Integer, cst.Float)) or (
+        isinstance(expr, cst.Name) and expr.value in {"None", "True", "False"})
+
+
+def _release_arguments_bound(call: cst.Call, var: str, region: list[cst.BaseStatement]) -> bool:
+    """The release's other arguments are bound before the `try` (not by a statement the
+    fix wraps), so `finally` never meets them unbound."""
+    names = {dotted_name(a.value).split(".")[0]  # type: ignore[union-attr]
+             for a in call.args if dotted_name(a.value) is not None} - {var}
+    return not any(_binds(stmt, name) for stmt in region for name in names)
+
+
+def _binds(stmt: cst.CSTNode, name: str) -> bool:
+    for node in iter_nodes(stmt):
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For)):
+            targets = [node.target]
+        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.BaseExpression):
+            targets = [node.name]
+        for t in targets:
+            if any(isinstance(n, cst.Name) and n.value == name for n in iter_nodes(t)):
+                return True
+    return False
+
+
+@dataclass
+class Region:
+    block: cst.IndentedBlock
+    start: int  # index of the acquiring statement in block.body
+    stmts: list[cst.BaseStatement]  # the statements wrapped (original nodes)
+    removals: set[int] = field(default_factory=set)  # id() of small statements to drop
+    removed: list[cst.Expr] = field(default_factory=list)  # ... and the statements
+    moved_comments: list[cst.SimpleStatementLine] = field(default_factory=list)
+    #: guards right after the checkout that leave when it is None (`if not conn:
+    #: return`): they stay before the `try`, whose `finally` must not see a None
+    guards: int = 0
+
+
+class _Rewriter(cst.CSTTransformer):
+    """Drops the given small statements (emptied blocks get `pass`) and swaps others."""
+
+    def __init__(self, removals: set[int], swaps: dict[int, cst.BaseSmallStatement]) -> None:
+        self.removals = removals
+        self.swaps = swaps
+
+    def on_leave(  # type: ignore[override]
+            self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.BaseStatement]:
+        if id(original_node) in self.removals:
+            return cst.RemovalSentinel.REMOVE
+        if id(original_node) in self.swaps:
+            return self.swaps[id(original_node)]
+        if isinstance(updated_node, cst.SimpleStatementLine) and not updated_node.body:
+            return cst.RemovalSentinel.REMOVE
+        if isinstance(updated_node, cst.SimpleStatementSuite) and not updated_node.body:
+            return updated_node.with_changes(body=[cst.Pass()])
+        if isinstance(updated_node, cst.IndentedBlock) and not updated_node.body:
+            return updated_node.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
+        if isinstance(original_node, cst.Try) and isinstance(updated_node, cst.Try):
+            return _drop_emptied_finally(original_node, updated_node)
+        return updated_node
+
+
+def _only_pass(block: cst.BaseSuite) -> bool:
+    stmts = body_statements_of(block)
+    return bool(stmts) and all(
+        isinstance(s, cst.SimpleStatementLine) and all(isinstance(x, cst.Pass) for x in s.body)
+        for s in stmts)
+
+
+def body_statements_of(block: cst.BaseSuite) -> list[cst.BaseStatement]:
+    if isinstance(block, cst.IndentedBlock):
+        return list(block.body)
+    if isinstance(block, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(list(block.body))]
+    return []
+
+
+def _drop_emptied_finally(original: cst.Try, updated: cst.Try
+                          ) -> cst.Try | cst.FlattenSentinel[cst.BaseStatement]:
+    """A `finally` whose only statement (the release) moved out is dropped, never left
+    as `finally: pass`; a `try` left with neither handler nor `finally` becomes its body."""
+    if original.finalbody is None or updated.finalbody is None \
+            or _only_pass(original.finalbody.body) or not _only_pass(updated.finalbody.body):
+        return updated
+    if updated.handlers:
+        return updated.with_changes(finalbody=None)
+    stmts = body_statements_of(updated.body)
+    if updated.orelse is not None:
+        return updated
+    if stmts:
+        first = stmts[0]
+        if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            stmts[0] = first.with_changes(
+                leading_lines=[*updated.leading_lines, *first.leading_lines])
+    return cst.FlattenSentinel(stmts)
+
+
+def rewrite(stmts: list[cst.BaseStatement], removals: set[int],
+            swaps: dict[int, cst.BaseSmallStatement] | None = None) -> list[cst.BaseStatement]:
+    out: list[cst.BaseStatement] = []
+    rw = _Rewriter(removals, swaps or {})
+    touched = removals | set(swaps or ())
+    for s in stmts:
+        if not any(id(n) in touched for n in iter_nodes(s, into_functions=True)):
+            out.append(s)  # nothing to drop or swap: the transformer would rebuild it as is
+            continue
+        new = s.visit(rw)
+        if isinstance(new, cst.BaseStatement):
+            out.append(new)
+        elif isinstance(new, cst.FlattenSentinel):
+            out.extend(n for n in new.nodes if isinstance(n, cst.BaseStatement))
+    return out
+
+
+def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.CSTNode],
+                acquire: cst.BaseStatement, var: str, code: str,
+                end_at: cst.BaseStatement | None = None,
+                skip: frozenset[int] = frozenset()) -> Region | Unfixable:
+    """The statements after `acquire` in its block that hold the checkout: up to the last
+    release at the same level when nothing after it uses `var`, else to the block's end.
+    Every release inside must be a plain statement the fix can move into `finally`."""
+    block = parents.get(id(acquire))
+    if not isinstance(block, cst.IndentedBlock):
+        return Unfixable(code, "the checkout is not on a line of its own")
+    body = list(block.body)
+    start = next(i for i, s in enumerate(body) if s is acquire)
+    guards = 0
+    while start + 1 + guards < len(body) and _leaves_when_none(body[start + 1 + guards], var):
+        guards += 1
+    rest = body[start + 1 + guards:]
+    if not rest:
+        return Unfixable(code, f"nothing uses `{var}` after the checkout")
+    releases: list[tuple[cst.Call, cst.SimpleStatementLine | None, int]] = []
+    for pos, stmt in enumerate(rest):
+        for call in iter_calls(stmt):
+            if var in index.released_by_call(call, func):
+                releases.append((call, statement_line(call, parents), pos))
+    end = len(rest)
+    if end_at is not None:
+        end = next(i for i, s in enumerate(rest) if s is end_at) + 1
+    else:
+        # the last top-level statement that releases (or holds a release) before the
+        # name is bound to something else (`db = Session()` again: a new checkout)
+        rebound = next((i for i, s in enumerate(rest) if _rebinds(s, var)), len(rest))
+        top = [pos for _, _line, pos in releases if pos < rebound]
+        if top:
+            last = max(top)
+            after = rest[last + 1:rebound]
+            if not any(isinstance(n, cst.Name) and n.value == var
+                       for s in after for n in iter_nodes(s, into_functions=True)):
+                end = last + 1
+    region = rest[:end]
+    reason = escape_reason(region, var, skip)
+    if reason is None:
+        reason = _used_after_block(func, parents, block, var)
+    if reason is not None:
+        return Unfixable(code, reason)
+    result = Region(block, start, region, guards=guards)
+    for call, _line, pos in releases:
+        if pos >= end:
+            continue
+        small = _small_of(call, parents)
+        if small is None or not is_removable_release(call, var):
+            return Unfixable(code, f"a release of `{var}` the fix cannot move into `finally`")
+        if not _release_arguments_bound(call, var, region):
+            return Unfixable(code, f"the release of `{var}` takes an argument bound after "
+                             "the checkout, which `finally` could meet unbound")
+        for anc in ancestors(call, parents):
+            if anc is block:
+                break
+            if isinstance(anc, _LOOPS):
+                return Unfixable(code, f"`{var}` is released inside a loop")
+        if id(small) not in result.removals:
+            result.removals.add(id(small))
+            result.removed.append(small)
+        line = statement_line(call, parents)
+        if line is not None and comments_of(line):
+            result.moved_comments.append(line)
+    return result
+
+
+def _used_after_block(func: FunctionInfo, parents: dict[int, cst.CSTNode],
+                      block: cst.IndentedBlock, var: str) -> str | None:
+    """Why a `finally` around statements of `block` would release `var` too early: the
+    code that runs after the block (an `except`/`else`/`finally` of an enclosing `try`,
+    statements after an enclosing compound statement) uses it before rebinding it.
+    The original code used it there still checked out; the fix would give it back
+    first (a rollback on a connection another request may hold now)."""
+    child: cst.CSTNode = block
+    parent = parents.get(id(child))
+    while parent is not None and parent is not func.node:
+        later: list[cst.CSTNode] = []
+        where = "later in the function"
+        if isinstance(parent, (cst.Try, cst.TryStar)) and child is parent.body:
+            later = [*parent.handlers, *(p for p in (parent.orelse, parent.finalbody) if p)]
+            where = "in an `except` or `finally` of the enclosing `try`"
+            if _mentions(later, var):
+                return (f"`{var}` is used after the statements that hold it ({where}): a "
+                        "`finally` around them would release it before that use; give it "
+                        "back after its last use by hand")
+        elif isinstance(parent, cst.IndentedBlock):
+            after = list(parent.body)
+            after = after[next(i for i, s in enumerate(after) if s is child) + 1:]
+            for stmt in after:
+                if _rebinds(stmt, var):
+                    break
+                if _mentions([stmt], var):
+                    return (f"`{var}` is used after the statements that hold it ({where}): "
+                            "a `finally` around them would release it before that use; "
+                            "give it back after its last use by hand")
+        if isinstance(parent, _LOOPS):
+            return None  # the next iteration is a new checkout
+        child, parent = parent, parents.get(id(parent))
+    return None
+
+
+def _mentions(nodes: list[cst.CSTNode], var: str) -> bool:
+    return any(isinstance(n, cst.Name) and n.value == var
+               for node in nodes for n in iter_nodes(node, into_functions=True))
+
+
+def _leaves_when_none(stmt: cst.BaseStatement, var: str) -> bool:
+    """`if not var: return` / `if var is None: raise ...` (no else): a guard that leaves
+    the block when the checkout failed."""
+    if not isinstance(stmt, cst.If) or stmt.orelse is not None:
+        return False
+    test = stmt.test
+    falsy = (isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+             and isinstance(test.expression, cst.Name) and test.expression.value == var)
+    is_none = (isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name)
+               and test.left.value == var and len(test.comparisons) == 1
+               and isinstance(test.comparisons[0].operator, cst.Is)
+               and isinstance(test.comparisons[0].comparator, cst.Name)
+               and test.comparisons[0].comparator.value == "None")
+    if not (falsy or is_none) or not isinstance(stmt.body, cst.IndentedBlock):
+        return False
+    last = stmt.body.body[-1] if stmt.body.body else None
+    return isinstance(last, cst.SimpleStatementLine) and isinstance(
+        last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+
+
+def _rebinds(stmt: cst.BaseStatement, var: str) -> bool:
+    """`var = ...` as a statement of its own (not inside a nested block)."""
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    for small in stmt.body:
+        if isinstance(small, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == var for t in small.targets):
+            return True
+        if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) \
+                and small.target.value == var and small.value is not None:
+            return True
+    return False
+
+
+def _small_of(call: cst.Call, parents: dict[int, cst.CSTNode]) -> cst.Expr | None:
+    parent = parents.get(id(call))
+    if isinstance(parent, cst.Await):
+        parent = parents.get(id(parent))
+    return parent if isinstance(parent, cst.Expr) else None
+
+
+_COMMENTS_DROPPED = "the comments on all but one moved release are dropped"
+
+
+def release_line(module: cst.Module, release_code: str, region: Region,
+                 plan: FixPlan) -> cst.SimpleStatementLine:
+    """The `finally` statement, carrying the comments of the release it replaces."""
+    line = parse_line(module, release_code)
+    if region.moved_comments:
+        first = region.moved_comments[0]
+        line = line.with_changes(
+            leading_lines=[e for e in first.leading_lines if e.comment is not None],
+            trailing_whitespace=first.trailing_whitespace)
+        if len(region.moved_comments) > 1:
+            plan.mark_unsafe(_COMMENTS_DROPPED)
+    return line
+
+
+def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: str,
+             swaps: dict[int, cst.BaseSmallStatement] | None = None) -> None:
+    """`try: <region> finally: <release>`; a region that is a single `try` without a
+    `finally` gets the `finally` added instead of a second `try`."""
+    if plan.check_only:  # what `release_line` decides; nothing is built
+        check_line(module, release_code)
+        if len(region.moved_comments) > 1:
+            plan.mark_unsafe(_COMMENTS_DROPPED)
+        return
+    final = release_line(module, release_code, region, plan)
+    finally_ = cst.Finally(body=cst.IndentedBlock(body=[final]))
+    stmts = region.stmts
+    body = rewrite(stmts, region.removals, swaps)
+    if len(body) == 1 and isinstance(body[0], cst.Try) and stmts and stmts[0] is not None \
+            and isinstance(stmts[0], cst.Try):
+        # the region is one `try` (its releases moved out): the release joins its
+        # `finally` (after what is there, which must not raise), or becomes one
+        new_try = body[0]
+        if new_try.finalbody is None:
+            _replace_region(plan, region, new_try.with_changes(finalbody=finally_))
+            return
+        existing = [s for s in body_statements_of(new_try.finalbody.body)
+                    if not _only_pass(cst.IndentedBlock([s]))]
+        if not any(call_may_raise(c) for s in existing for c in iter_calls(s)) \
+                and not any(isinstance(s, cst.BaseCompoundStatement) for s in existing):
+            _replace_region(plan, region, new_try.with_changes(
+                finalbody=new_try.finalbody.with_changes(body=cst.IndentedBlock(
+                    body=[*existing, final]))))
+            return
+    body = non_empty(body, module)
+    first_leading: list[cst.EmptyLine] = []
+    if isinstance(body[0], (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        # blank lines above the first wrapped statement move above the `try`; its
+        # comments stay with it
+        lines = list(body[0].leading_lines)
+        while lines and lines[0].comment is None:
+            first_leading.append(lines.pop(0))
+        body[0] = body[0].with_changes(leading_lines=lines)
+    new = cst.Try(body=cst.IndentedBlock(body=body), finalbody=finally_,
+                  leading_lines=first_leading)
+    _replace_region(plan, region, new)
+
+
+_COMMENT_DROPPED = "a comment on a removed release is dropped"
+
+
+def wrap_with(module: cst.Module, plan: FixPlan, region: Region, acquire: cst.SimpleStatementLine,
+              var: str, call: cst.Call, is_async: bool,
+              swaps: dict[int, cst.BaseSmallStatement] | None = None) -> None:
+    """`with <call> as var: <region>` in place of the acquiring statement."""
+    if plan.check_only:  # the decision below; nothing is built
+        if region.moved_comments:
+            plan.mark_unsafe(_COMMENT_DROPPED)
+        return
+    body = non_empty(rewrite(region.stmts, region.removals, swaps), module)
+    if region.moved_comments:
+        plan.mark_unsafe(_COMMENT_DROPPED)
+    new = cst.With(
+        items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(var)))],
+        body=cst.IndentedBlock(body=body, header=acquire.trailing_whitespace),
+        asynchronous=cst.Asynchronous() if is_async else None,
+        leading_lines=acquire.leading_lines,
+    )
+    plan.replace(acquire, new)
+    for s in region.stmts:
+        plan.remove(s)
+
+
+def _replace_region(plan: FixPlan, region: Region, new: cst.BaseStatement) -> None:
+    if not region.stmts:
+        acquire = region.block.body[region.start]
+        plan.replace(acquire, cst.FlattenSentinel([acquire, new]))
+        return
+    plan.replace(region.stmts[0], new)
+    for s in region.stmts[1:]:
+        plan.remove(s)
+
+
+def acquire_statement(call: cst.CSTNode, parents: dict[int, cst.CSTNode],
+                      var: str | None = None) -> tuple[cst.SimpleStatementLine, str] | None:
+    """`var = <call>` / `var = await <call>` / `var: T = <call>` on a line of its own;
+    with `var`, also `var, cur = <call>` (a wrapper that hands out a tuple)."""
+    line = statement_line(call, parents)
+    if line is None:
+        return None
+    small = line.body[0]
+    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+        target = small.targets[0].target
+        value = small.value
+    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+        target, value = small.target, small.value
+    else:
+        return None
+    if strip_await(value)[0] is not call:
+        return None
+    if isinstance(target, (cst.Tuple, cst.List)) and var is not None and all(
+            isinstance(e.value, cst.Name) for e in target.elements) and any(
+            isinstance(e.value, cst.Name) and e.value.value == var for e in target.elements):
+        return line, var
+    if not isinstance(target, cst.Name):
+        return None
+    return line, target.value
+
+
+def release_hint(site: AcquireSite, index: ProjectIndex,
+                 func: FunctionInfo | None = None) -> str:
+    """How this checkout is given back: `pool.putconn(conn)`, the project's release
+    wrapper, or the release of the pool the acquire wrapper takes it from (`func`,
+    the function the checkout is in, lets the wrapper be looked up)."""
+    call = site.call
+    var = site.var
+    kind = site.conn.kind
+    if site.conn.via is None and isinstance(call.func, cst.Attribute):
+        pool = dotted_name(call.func.value)
+        if pool and kind.pool_release:
+            prefix = "await " if kind.is_async else ""
+            return f"{prefix}{pool}.{kind.pool_release}({var})"
+    if site.conn.via is not None:
+        wrapper = index.release_wrapper_for(site.conn.via)
+        if wrapper is not None:
+            args = _release_arguments(site, wrapper, index)
+            name = wrapper.name
+            if wrapper.cls is not None:  # `Database.put_connection(conn)`
+                owner = (dotted_name(call.func.value) if isinstance(call.func, cst.Attribute)
+                         else None)
+                name = f"{owner or wrapper.cls.name}.{name}"
+            return f"{'await ' if wrapper.is_async else ''}{name}({', '.join(args)})"
+        pool = _wrapped_pool(site, index, func)
+        if pool is not None and kind.pool_release:
+            prefix = "await " if kind.is_async else ""
+            return f"{prefix}{pool}.{kind.pool_release}({var})"
+        configured = _configured_release(site, index, func)
+        if configured is not None:
+            return configured
+        if kind.close_releases:
+            return f"{'await ' if kind.is_async else ''}{var}.close()"
+        return f"the pool's release for `{site.conn.via}()`"
+    return f"the pool's {kind.pool_release or 'release'}()"
+
+
+def safe_form_at(site: AcquireSite) -> str:
+    """How this checkout reads in its safe form, with the project's own names: `with
+    Session() as s` where the session factory is called `Session`."""
+    kind = site.conn.kind
+    origin = site.conn.origin
+    if (kind.safe_form.startswith("with ") and kind.with_acquire_releases
+            and site.conn.via is None and origin.endswith(")") and len(origin) <= 60
+            and "\n" not in origin):
+        if site.call.args and origin.endswith("()"):
+            origin = origin[:-2] + "(...)"
+        return f"with {origin} as {site.var}"
+    return kind.safe_form_for(site.var)
+
+
+def _configured_release(site: AcquireSite, index: ProjectIndex,
+                        func: FunctionInfo | None) -> str | None:
+    """A configured release (`release = ["corp_db.unlease"]`) for a configured acquire
+    from outside the project: the call the function already writes
+    (`unlease(name, conn)`), else the one configured beside the acquire function."""
+    releases = index.config.release
+    if not releases:
+        return None
+    if func is not None:
+        for call in func.direct_calls:
+            name = call_name(call)
+            if name is not None and any(e.rsplit(".", 1)[-1] == name for e in releases) \
+                    and any(isinstance(a.value, cst.Name) and a.value.value == site.var
+                            for a in call.args):
+                return func.module.tree.code_for_node(call)
+    acquired = dotted_name(site.call.func) or ""
+    prefix = acquired.rsplit(".", 1)[0] if "." in acquired else ""
+    chosen = sorted(e for e in releases if prefix and e.startswith(prefix + "."))
+    if not chosen and len(releases) == 1:
+        chosen = list(releases)
+    if not chosen:
+        return None
+    name = chosen[0] if prefix else chosen[0].rsplit(".", 1)[-1]
+    return f"{name}({site.var})"
+
+
+def _wrapped_pool(site: AcquireSite, index: ProjectIndex,
+                  func: FunctionInfo | None) -> str | None:
+    """`Db.pool` when the acquire wrapper the checkout came through returns
+    `Db.pool.acquire()` (or `getconn()`, ...) of a pool named by a dotted name."""
+    if func is None:
+        return None
+    callee = index.evaluate(site.call.func, func.module, func)
+    if not isinstance(callee, FunctionRef):
+        return None
+    for ret in callee.func.returns:
+        if ret.value is None:
+            continue
+        value, _ = strip_await(ret.value)
+        if isinstance(value, cst.Name):
+            # `conn = await cls._pool.acquire(); return conn`
+            bound = [v for v in callee.func.locals.get(value.value, [])
+                     if isinstance(v, cst.BaseExpression)]
+            if len(bound) == 1:
+                value, _ = strip_await(bound[0])
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+                and value.func.attr.value in ACQUIRE_METHOD_NAMES:
+            if callee.func.cls is None and callee.func.module is not func.module:
+                return None  # a module global of another module: not a name here
+            return _as_caller_sees(dotted_name(value.func.value), callee.func, site.call)
+    return None
+
+
+def _as_caller_sees(pool: str | None, wrapper: FunctionInfo, call: cst.Call) -> str | None:
+    """`cls._pool` inside `Db.get_pool()` is `Db._pool` where `Db.get_pool()` is
+    called; None when the caller has no name for it."""
+    if pool is None or wrapper.cls is None:
+        return pool
+    params = wrapper.node.params.params
+    receiver = params[0].name.value if params else None
+    head, _, rest = pool.partition(".")
+    if receiver is None or head != receiver:
+        return pool
+    owner = dotted_name(call.func.value) if isinstance(call.func, cst.Attribute) else None
+    return f"{owner}.{rest}" if owner and rest else None
+
+
+def _release_arguments(site: AcquireSite, wrapper: FunctionInfo,
+                       index: ProjectIndex) -> list[str]:
+    """The arguments a release wrapper is called with, as its signature reads:
+    `close_conn(conn, cur)` for `conn, cur = get_conn()`, `unlease(name, conn)` with
+    the connection where the wrapper releases it."""
+    params = wrapper.param_names()
+    if len(params) <= 1:
+        return [site.var]
+    if len(site.unpacked) == len(params):
+        return list(site.unpacked)
+    released = sorted(index.releaser_positions(wrapper))
+    at = released[0] if released else 0
+    return [site.var if i == at else p for i, p in enumerate(params)]
+
+
+def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNode],
+             site: AcquireSite, code: str,
+             extra: cst.SimpleStatementLine | None = None) -> FixOutcome:
+    """Wrap the region of a `var = <checkout>` statement in try/finally (or `with`).
+    `extra`, when given, must be among the releases the region moves."""
+    found = acquire_statement(site.call, parents, site.var)
+    if found is None:
+        return Unfixable(code, "the checkout is not a plain `name = ...` statement")
+    line, var = found
+    kind = site.conn.kind
+    module = ctx.module.tree
+    plan = FixPlan(code, f"release `{var}` in `finally`")
+    region = find_region(ctx.index, func, parents, line, var, code)
+    if isinstance(region, Unfixable):
+        return region
+    if extra is not None and not any(id(s) in region.removals for s in extra.body):
+        return Unfixable(code, "the close() is not in the checkout's region")
+    if kind.key in WITH_PREFERRED and site.conn.via is None and not region.guards \
+            and (not kind.is_async or func.is_async):
+        plan.description = f"use {safe_form_at(site)}"
+        wrap_with(module, plan, region, line, var, site.call, kind.is_async)
+        return plan
+    release = _release_written(module, region, var) or release_for_site(
+        plan, ctx.index, ctx.module, func, site)
+    if isinstance(release, Unfixable):
+        return release
+    plan.description = f"release `{var}` with {release.description} in `finally`"
+    wrap_try(module, plan, region, release.code(var))
+    return plan

@@ -1,0 +1,247 @@
+"""PS203 fix: turn `pool_pre_ping` on where the engine is configured.
+
+- `create_engine(...)` / `create_async_engine(...)`: a `pool_pre_ping=True` keyword
+  after the last argument, in the call's layout (`fix.layout`).
+- `SQLALCHEMY_ENGINE_OPTIONS = {...}` (config class, config module, `app.config[...]`,
+  `app.config.update(...)`): a `"pool_pre_ping": True` entry (a keyword for `dict(...)`).
+- A finding on `SQLALCHEMY_DATABASE_URI` (no options written there): an options
+  assignment right after the URI, merged with what would otherwise apply so no
+  option is lost: `{**Base.SQLALCHEMY_ENGINE_OPTIONS, "pool_pre_ping": True}` in a
+  config class that inherits options, `{**app.config.get("SQLALCHEMY_ENGINE_OPTIONS",
+  {}), ...}` when the app's configuration may already hold some.
+- An explicit `pool_pre_ping=False` becomes `True`: unsafe (someone chose it).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import iter_calls, string_value
+from poolsafe.analysis.engines import EngineSite, engine_sites
+from poolsafe.analysis.module import ClassInfo, FunctionInfo
+from poolsafe.analysis.resolution import Bound, instance_type, resolve
+from poolsafe.analysis.values import ClassRef
+from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.edits import enclosing_function, parent_map, parse_expr, parse_line
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.fix.plan.layout import append_entry, append_keyword
+from poolsafe.knowledge.frameworks import (
+    FLASK_SQLALCHEMY_OPTIONS_KEY,
+    FLASK_SQLALCHEMY_URI_KEY,
+)
+from poolsafe.rules.base import FileContext
+
+CODE = "PS203"
+KEY = "pool_pre_ping"
+_FLASK = frozenset({("flask", "Flask")})
+_EXPLICIT_FALSE = "overrides an explicit `pool_pre_ping=False`"
+
+
+def fix_pre_ping(ctx: FileContext, finding: RawFinding) -> FixOutcome:
+    node = finding.node
+    site = next((s for s in engine_sites(ctx.index, ctx.module) if s.anchor is node), None)
+    if site is None:
+        return Unfixable(CODE, "the engine configuration was not found")
+    plan = FixPlan(CODE, "add pool_pre_ping=True")
+    if not site.from_config:
+        if not isinstance(node, cst.Call):
+            return Unfixable(CODE, "not an engine call")
+        return _fix_call(ctx, plan, node, site)
+    parents = parent_map(ctx.module.tree)
+    key = _config_key(node, parents)
+    if key == FLASK_SQLALCHEMY_OPTIONS_KEY:
+        return _fix_mapping(ctx, plan, node, site)
+    if key == FLASK_SQLALCHEMY_URI_KEY:
+        return _options_beside(ctx, plan, node, parents)
+    return Unfixable(CODE, "the engine options are not written where the fix can edit them")
+
+
+# ------------------------------------------------------------------- values
+def _quote(ctx: FileContext) -> str:
+    """The quote the module uses for its strings (double unless single dominates)."""
+    src = ctx.module.source
+    return "'" if src.count("'") > 2 * src.count('"') else '"'
+
+
+def _true(plan: FixPlan, value: cst.BaseExpression) -> FixPlan:
+    """An explicit `False` (or other value) becomes `True`."""
+    plan.replace(value, cst.Name("True"))
+    plan.mark_unsafe(_EXPLICIT_FALSE)
+    return plan
+
+
+def _true_at(ctx: FileContext, plan: FixPlan, ping: Bound) -> FixOutcome:
+    """`pool_pre_ping: False` read through a `**mapping`: set it where it is written."""
+    if not isinstance(ping.expr, cst.Name):
+        return Unfixable(CODE, "`pool_pre_ping` is set from an expression the fix cannot edit")
+    if ping.module is not ctx.module:
+        plan.path = ping.module.path
+    return _true(plan, ping.expr)
+
+
+# -------------------------------------------------------------- engine calls
+def _fix_call(ctx: FileContext, plan: FixPlan, call: cst.Call, site: EngineSite) -> FixOutcome:
+    own = next((a for a in call.args if a.keyword is not None and a.keyword.value == KEY), None)
+    if own is not None:
+        return _true(plan, own.value)
+    ping = site.options.values.get(KEY) if site.options is not None else None
+    if ping is not None:  # in a `**mapping`: a keyword too would be given twice
+        return _true_at(ctx, plan, ping)
+    plan.replace(call, append_keyword(call, KEY, cst.Name("True")))
+    return plan
+
+
+# -------------------------------------------------------- options mappings
+def _fix_mapping(ctx: FileContext, plan: FixPlan, node: cst.CSTNode,
+                 site: EngineSite) -> FixOutcome:
+    if not isinstance(node, cst.BaseExpression):
+        return Unfixable(CODE, "not an expression")
+    func = enclosing_function(node, parent_map(ctx.module.tree), ctx.module)
+    bound = resolve(ctx.index, node, ctx.module, func)
+    target = bound.expr
+    if bound.module is not ctx.module:
+        plan.path = bound.module.path
+    if isinstance(target, cst.Dict):
+        for el in target.elements:
+            if isinstance(el, cst.DictElement) and string_value(el.key) == KEY:
+                return _true(plan, el.value)
+        # appended last, the entry also wins over a `**base` that turns it off
+        if site.options is not None and KEY in site.options.values:
+            plan.mark_unsafe(_EXPLICIT_FALSE)
+        key = cst.SimpleString(f"{_quote(ctx)}{KEY}{_quote(ctx)}")
+        plan.replace(target, append_entry(target, key, cst.Name("True")))
+        return plan
+    if isinstance(target, cst.Call) and isinstance(target.func, cst.Name) \
+            and target.func.value == "dict":
+        own = next((a for a in target.args if a.keyword is not None and a.keyword.value == KEY),
+                   None)
+        if own is not None:
+            return _true(plan, own.value)
+        ping = site.options.values.get(KEY) if site.options is not None else None
+        if ping is not None:
+            return _true_at(ctx, plan, ping)
+        plan.replace(target, append_keyword(target, KEY, cst.Name("True")))
+        return plan
+    return Unfixable(CODE, "`SQLALCHEMY_ENGINE_OPTIONS` is not a dict the fix can edit")
+
+
+def _config_key(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> str | None:
+    """The configuration key `node` is the value of: `KEY = node`, `x.config["KEY"] =
+    node`, `x.config.update(KEY=node)`."""
+    parent = parents.get(id(node))
+    if isinstance(parent, cst.Arg) and parent.value is node and parent.keyword is not None:
+        return parent.keyword.value
+    if isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is node:
+        targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [
+            parent.target]
+        for t in targets:
+            if isinstance(t, cst.Name):
+                return t.value
+            if isinstance(t, cst.Subscript) and len(t.slice) == 1 and isinstance(
+                    t.slice[0].slice, cst.Index):
+                return string_value(t.slice[0].slice.value)
+    return None
+
+
+# ------------------------------------------------ options beside the URI
+def _options_beside(ctx: FileContext, plan: FixPlan, node: cst.CSTNode,
+                    parents: dict[int, cst.CSTNode]) -> FixOutcome:
+    tree = ctx.module.tree
+    q = _quote(ctx)
+    entry = f"{q}{KEY}{q}: True"
+    parent = parents.get(id(node))
+    if isinstance(parent, cst.Arg):  # x.config.update(SQLALCHEMY_DATABASE_URI=...)
+        call = parents.get(id(parent))
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+                and isinstance(call.func.value, cst.Attribute)):
+            return Unfixable(CODE, "the URI is not set through `app.config.update(...)`")
+        owner = call.func.value.value
+        func = enclosing_function(call, parents, ctx.module)
+        value = _app_options_value(ctx, owner, func, call, entry, q)
+        plan.replace(call, append_keyword(call, FLASK_SQLALCHEMY_OPTIONS_KEY,
+                                          parse_expr(tree, value)))
+        plan.description = "add SQLALCHEMY_ENGINE_OPTIONS with pool_pre_ping=True"
+        return plan
+    line = parents.get(id(parent)) if parent is not None else None
+    if not (isinstance(parent, (cst.Assign, cst.AnnAssign)) and isinstance(
+            line, cst.SimpleStatementLine) and len(line.body) == 1):
+        return Unfixable(CODE, "the URI is not set on a line of its own")
+    targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [
+        parent.target]
+    target = targets[0]
+    if isinstance(target, cst.Subscript):  # x.config["SQLALCHEMY_DATABASE_URI"] = ...
+        if not isinstance(target.value, cst.Attribute):
+            return Unfixable(CODE, "the URI is not set on `app.config`")
+        owner = target.value.value
+        func = enclosing_function(line, parents, ctx.module)
+        value = _app_options_value(ctx, owner, func, None, entry, q)
+        config = tree.code_for_node(target.value)
+        code = f"{config}[{q}{FLASK_SQLALCHEMY_OPTIONS_KEY}{q}] = {value}"
+    else:
+        block = parents.get(id(line))
+        holder = parents.get(id(block)) if block is not None else None
+        value = "{" + entry + "}"
+        if isinstance(holder, cst.ClassDef):
+            base = _inherited_from(ctx, holder)
+            if isinstance(base, Unfixable):
+                return base
+            if base is not None:
+                value = "{**" + f"{base}.{FLASK_SQLALCHEMY_OPTIONS_KEY}, {entry}" + "}"
+        elif block is not tree:
+            return Unfixable(CODE, "the URI is not set in a config class or module")
+        code = f"{FLASK_SQLALCHEMY_OPTIONS_KEY} = {value}"
+    plan.replace(line, cst.FlattenSentinel([line, parse_line(tree, code)]))
+    plan.description = "add SQLALCHEMY_ENGINE_OPTIONS with pool_pre_ping=True"
+    return plan
+
+
+def _inherited_from(ctx: FileContext, cls_node: cst.ClassDef) -> str | Unfixable | None:
+    """The base class expression (code) through which `cls_node` inherits
+    `SQLALCHEMY_ENGINE_OPTIONS`, None when it inherits none."""
+    from poolsafe.analysis.resolution import class_attribute
+
+    cls = next((c for c in _classes(ctx) if c.node is cls_node), None)
+    if cls is None:
+        return Unfixable(CODE, "the config class was not found")
+    if class_attribute(ctx.index, cls, FLASK_SQLALCHEMY_OPTIONS_KEY) is None:
+        return None
+    for base in cls_node.bases:
+        if base.keyword is not None:
+            continue
+        value = ctx.index.evaluate(base.value, ctx.module, None)
+        if isinstance(value, ClassRef) and class_attribute(
+                ctx.index, value.cls, FLASK_SQLALCHEMY_OPTIONS_KEY) is not None:
+            return ctx.module.tree.code_for_node(base.value)
+    return Unfixable(CODE, "the inherited engine options were not found")
+
+
+def _classes(ctx: FileContext) -> list[ClassInfo]:
+    out = list(ctx.module.classes.values())
+    for f in ctx.module.all_functions:
+        if f.cls is not None and f.cls not in out:
+            out.append(f.cls)
+    return out
+
+
+def _app_options_value(ctx: FileContext, owner: cst.BaseExpression, func: FunctionInfo | None,
+                       skip: cst.Call | None, entry: str, q: str) -> str:
+    """`{"pool_pre_ping": True}` when the app is built in this function from `Flask()`
+    and nothing else fills its configuration first; else merged with what is there."""
+    code = ctx.module.tree.code_for_node(owner)
+    fresh = "{" + entry + "}"
+    merged = ("{**" + f"{code}.config.get({q}{FLASK_SQLALCHEMY_OPTIONS_KEY}{q}, {{}}), {entry}"
+              + "}")
+    if func is None or not isinstance(owner, cst.Name):
+        return merged
+    if not instance_type(ctx.index.evaluate(owner, ctx.module, func), _FLASK):
+        return merged
+    bound = resolve(ctx.index, owner, ctx.module, func)
+    if not (isinstance(bound.expr, cst.Call) and bound.func is func):
+        return merged  # the app comes from elsewhere, configured or not
+    for call in iter_calls(func.node.body):
+        f = call.func
+        if call is not skip and isinstance(f, cst.Attribute) and isinstance(
+                f.value, cst.Attribute) and f.value.attr.value == "config" and isinstance(
+                f.value.value, cst.Name) and f.value.value.value == owner.value:
+            return merged  # from_object / from_pyfile / update / ... may set options
+    return fresh

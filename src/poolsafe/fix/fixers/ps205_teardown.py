@@ -1,0 +1,307 @@
+"""PS205 fix: a `teardown_appcontext` handler that removes the scoped session.
+
+```python
+@app.teardown_appcontext
+def remove_db_session(exception=None):
+    db_session.remove()
+```
+
+The handler goes beside the Flask app that serves the session:
+- a module-level `app = Flask(...)`: at module level, after the app's creation (and
+  after the session's, when both are in one module);
+- an app factory (a function that builds `app = Flask(...)` and ends with
+  `return app`): inside it, just before `return app`.
+
+The app is the one in the session's own module, else the only one in the project;
+when there is none, or several and the session's module has none, the finding is
+not fixable. A session made inside the factory (`app.session = scoped_session(...)`)
+is removed through the same expression. A session that lives in another module is
+imported under its name: inside the factory (no import cycle at load time), or at
+the top of the app's module (inside the handler when the session's module imports
+the app's module). The fix may edit the app's module, not the finding's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import iter_nodes
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.resolution import instance_type
+from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.edits import (
+    enclosing_function,
+    module_binding,
+    parent_map,
+    statement_line,
+    top_level_statement,
+)
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.rules.base import FileContext
+
+CODE = "PS205"
+_FLASK = frozenset({("flask", "Flask")})
+
+
+@dataclass
+class AppSite:
+    """Where a Flask app is built: `name = Flask(...)` at module level (`stmt`), or in
+    a factory function that returns it (`ret`, the `return name` statement)."""
+
+    module: ModuleInfo
+    name: str
+    stmt: cst.SimpleStatementLine
+    factory: FunctionInfo | None = None
+    ret: cst.SimpleStatementLine | None = None
+
+
+def _flask_assign(index: ProjectIndex, stmt: cst.CSTNode, module: ModuleInfo,
+                  func: FunctionInfo | None) -> str | None:
+    """`name = Flask(...)` on a line of its own: the name."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return None
+    small = stmt.body[0]
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and isinstance(small.value, cst.Call)):
+        return None
+    if not instance_type(index.evaluate(small.value, module, func), _FLASK):
+        return None
+    return small.targets[0].target.value
+
+
+def factory_app(index: ProjectIndex, func: FunctionInfo) -> AppSite | None:
+    """The app a factory builds with `Flask(...)` and returns as its only return."""
+    body = func.node.body
+    if not isinstance(body, cst.IndentedBlock) or func.cls is not None:
+        return None
+    found: tuple[str, cst.SimpleStatementLine] | None = None
+    for stmt in body.body:
+        name = _flask_assign(index, stmt, func.module, func)
+        if name is not None and isinstance(stmt, cst.SimpleStatementLine):
+            found = (name, stmt)
+    if found is None:
+        return None
+    returns = [n for n in iter_nodes(body) if isinstance(n, cst.Return)]
+    last = body.body[-1]
+    if len(returns) != 1 or not (isinstance(last, cst.SimpleStatementLine) and len(
+            last.body) == 1 and last.body[0] is returns[0]):
+        return None
+    value = returns[0].value
+    if not (isinstance(value, cst.Name) and value.value == found[0]):
+        return None
+    return AppSite(func.module, found[0], found[1], factory=func, ret=last)
+
+
+def module_apps(index: ProjectIndex, module: ModuleInfo) -> list[AppSite]:
+    out: list[AppSite] = []
+    for stmt in module.tree.body:
+        name = _flask_assign(index, stmt, module, None)
+        if name is not None and isinstance(stmt, cst.SimpleStatementLine):
+            out.append(AppSite(module, name, stmt))
+    for func in module.functions.values():
+        site = factory_app(index, func)
+        if site is not None:
+            out.append(site)
+    return out
+
+
+def locate_app(index: ProjectIndex, module: ModuleInfo) -> AppSite | Unfixable:
+    own = module_apps(index, module)
+    if len(own) == 1:
+        return own[0]
+    if len(own) > 1:
+        return Unfixable(CODE, f"{len(own)} Flask apps in this module; which one serves the "
+                               "session is not clear")
+    found = [a for m in index.modules if m is not module for a in module_apps(index, m)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        return Unfixable(CODE, "no Flask app (`app = Flask(...)` or an app factory) was found")
+    return Unfixable(CODE, f"{len(found)} Flask apps in the project; which one serves the "
+                           "session is not clear")
+
+
+def _handler_name(ref: str, taken: set[str]) -> str:
+    last = ref.rsplit(".", 1)[-1]
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", last).lower()
+    base = f"remove_{snake}"
+    name, i = base, 2
+    while name in taken:
+        name, i = f"{base}_{i}", i + 1
+    return name
+
+
+def _module_names(module: ModuleInfo) -> set[str]:
+    return {*module.assigns, *module.imports, *module.functions, *module.classes}
+
+
+def _blank_lines_between_defs(module: cst.Module) -> int:
+    """How many blank lines the module puts above a top-level `def` (2 by default)."""
+    for i, stmt in enumerate(module.body):
+        if i and isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            n = 0
+            for line in stmt.leading_lines:
+                if line.comment is not None:
+                    break
+                n += 1
+            if n:
+                return n
+    return 2
+
+
+def _blank(n: int) -> list[cst.EmptyLine]:
+    return [cst.EmptyLine(indent=False) for _ in range(n)]
+
+
+def _leading_blanks(stmt: cst.CSTNode) -> int:
+    n = 0
+    for line in getattr(stmt, "leading_lines", ()):
+        if line.comment is not None:
+            break
+        n += 1
+    return n
+
+
+def fix_teardown(ctx: FileContext, finding: RawFinding) -> FixOutcome:
+    call = finding.node
+    if not isinstance(call, cst.Call):
+        return Unfixable(CODE, "not a call")
+    tree = ctx.module.tree
+    parents = parent_map(tree)
+    line = statement_line(call, parents)
+    small = line.body[0] if line is not None else None
+    if isinstance(small, cst.Assign) and len(small.targets) == 1 and small.value is call:
+        target: cst.BaseExpression = small.targets[0].target
+    elif isinstance(small, cst.AnnAssign) and small.value is call:
+        target = small.target
+    else:
+        return Unfixable(CODE, "the scoped_session is not assigned on a line of its own")
+    func = enclosing_function(call, parents, ctx.module)
+    if func is not None:
+        return _in_factory(ctx, func, target)
+    if not isinstance(target, cst.Name):
+        return Unfixable(CODE, "the scoped_session is not assigned to a name")
+    app = locate_app(ctx.index, ctx.module)
+    if isinstance(app, Unfixable):
+        return app
+    return _beside_app(ctx, app, target.value, call, parents)
+
+
+def _in_factory(ctx: FileContext, func: FunctionInfo, target: cst.BaseExpression) -> FixOutcome:
+    """A session made inside the app factory: removed in a handler defined there."""
+    app = factory_app(ctx.index, func)
+    if app is None:
+        return Unfixable(CODE, f"the scoped_session is made in `{func.name}()`, which is not "
+                               "a Flask app factory")
+    code = ctx.module.tree.code_for_node(target)
+    if isinstance(target, cst.Name):
+        if target.value in func.globals_declared:
+            return Unfixable(CODE, f"`{target.value}` is global")
+    elif not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+              and target.value.value == app.name):
+        return Unfixable(CODE, "the scoped_session is stored where the handler cannot reach it")
+    plan = FixPlan(CODE, f"add a teardown_appcontext handler that removes `{code}`")
+    _insert_in_factory(ctx.module, plan, app, code, None)
+    return plan
+
+
+def _beside_app(ctx: FileContext, app: AppSite, name: str, call: cst.Call,
+                parents: dict[int, cst.CSTNode]) -> FixOutcome:
+    session_module = ctx.module
+    plan = FixPlan(CODE, f"add a teardown_appcontext handler that removes `{name}`")
+    if app.module is not session_module:
+        plan.path = app.module.path
+    ref = module_binding(ctx.index, app.module, (session_module, name))
+    local_import: str | None = None
+    if ref is None:
+        taken = _module_names(app.module)
+        if app.factory is not None:
+            taken |= set(app.factory.locals) | app.factory.all_param_names()
+        if name in taken:
+            return Unfixable(CODE, f"`{name}` means something else where the app is built")
+        if not session_module.names:
+            return Unfixable(CODE, "the session's module cannot be imported by name")
+        local_import = f"from {session_module.names[0]} import {name}"
+        ref = name
+    if app.factory is not None:
+        _insert_in_factory(app.module, plan, app, ref, local_import)
+        return plan
+    # module level: after the app (and after the session, in the same module)
+    tree = app.module.tree
+    after: cst.CSTNode = app.stmt
+    if app.module is session_module:
+        top = top_level_statement(call, parents, tree)
+        order = {id(s): i for i, s in enumerate(tree.body)}
+        if top is not None and order.get(id(top), -1) > order[id(app.stmt)]:
+            after = top
+    in_handler = None
+    if local_import is not None:
+        if _imports_module(session_module, app.module):
+            in_handler = local_import  # the session's module imports the app's: no cycle
+        else:
+            plan.add_import(session_module.names[0], name)
+    handler = _handler(app.module, app.name, ref, in_handler, _module_names(app.module))
+    blanks = _blank_lines_between_defs(tree)
+    handler = handler.with_changes(leading_lines=_blank(blanks))
+    body = list(tree.body)
+    at = next(i for i, s in enumerate(body) if s is after)
+    if at + 1 < len(body):
+        nxt = body[at + 1]
+        missing = blanks - _leading_blanks(nxt)
+        if missing > 0:
+            handler = _with_footer(handler, missing)
+        plan.add_before(nxt, [handler])
+    else:
+        plan.replace(after, cst.FlattenSentinel([after, handler]))
+    return plan
+
+
+def _imports_module(importer: ModuleInfo, imported: ModuleInfo) -> bool:
+    names = set(imported.names)
+    return any(q in names or q.rpartition(".")[0] in names for q in importer.imports.values())
+
+
+def _handler(module: ModuleInfo, app: str, ref: str, local_import: str | None,
+             taken: set[str]) -> cst.FunctionDef:
+    tree = module.tree
+    nl, ind = tree.default_newline, tree.default_indent
+    name = _handler_name(ref, taken)
+    body = f"{ind}{ref}.remove(){nl}"
+    if local_import is not None:
+        body = f"{ind}{local_import}{nl}{nl}{body}"
+    code = (f"@{app}.teardown_appcontext{nl}def {name}(exception=None):{nl}{body}")
+    stmt = cst.parse_statement(code, config=tree.config_for_parsing)
+    assert isinstance(stmt, cst.FunctionDef)
+    return stmt
+
+
+def _with_footer(handler: cst.FunctionDef, blanks: int) -> cst.FunctionDef:
+    body = handler.body
+    assert isinstance(body, cst.IndentedBlock)
+    return handler.with_changes(body=body.with_changes(footer=_blank(blanks)))
+
+
+def _insert_in_factory(module: ModuleInfo, plan: FixPlan, app: AppSite, ref: str,
+                       local_import: str | None) -> None:
+    """Before the factory's `return app`: [the import,] the handler, blank lines around."""
+    assert app.factory is not None and app.ret is not None
+    taken = _module_names(module) | set(app.factory.locals) | app.factory.all_param_names()
+    for node in iter_nodes(app.factory.node.body, into_functions=True):
+        if isinstance(node, cst.FunctionDef):
+            taken.add(node.name.value)
+    handler = _handler(module, app.name, ref, None, taken)
+    stmts: list[cst.BaseStatement] = []
+    if local_import is not None:
+        imp = cst.parse_statement(local_import + module.tree.default_newline,
+                                  config=module.tree.config_for_parsing)
+        stmts.append(imp.with_changes(leading_lines=_blank(1)))
+    handler = handler.with_changes(leading_lines=_blank(1))
+    if _leading_blanks(app.ret) == 0:
+        handler = _with_footer(handler, 1)
+    stmts.append(handler)
+    plan.add_before(app.ret, stmts)

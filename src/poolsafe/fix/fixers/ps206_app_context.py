@@ -1,0 +1,117 @@
+"""PS206 fix: run a background job's work inside `with app.app_context():`.
+
+The statements after `app = create_app()` in the job's body move, re-indented with
+their comments, into a `with <app>.app_context():` block placed right after the
+assignment. A `with <app>.app_context():` block already among them is merged into
+the new one (its statements now share the job's context and session): unsafe,
+since objects it loaded stay attached for the statements after it.
+
+Not fixable when the app is not bound to a name, when the assignment is not
+directly in the job's body, or when the database is used before the app is built.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from poolsafe.analysis.app_context import db_use_outside_context
+from poolsafe.analysis.module import FunctionInfo
+from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.edits import acquire_statement, enclosing_function, parent_map, parse_expr
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.rules.base import FileContext
+
+CODE = "PS206"
+_MERGED = ("merges the existing `with {app}.app_context():` block into the new one; the "
+           "objects it loaded stay attached to the job's session")
+
+
+def fix_app_context(ctx: FileContext, finding: RawFinding) -> FixOutcome:
+    call = finding.node
+    if not isinstance(call, cst.Call):
+        return Unfixable(CODE, "not a call")
+    tree = ctx.module.tree
+    parents = parent_map(tree)
+    func = enclosing_function(call, parents, ctx.module)
+    if func is None:
+        return Unfixable(CODE, "not inside a function")
+    got = acquire_statement(call, parents)
+    if got is None:
+        return Unfixable(CODE, "the app built by the factory is not bound to a name")
+    line, app = got
+    block = func.node.body
+    if parents.get(id(line)) is not block or not isinstance(block, cst.IndentedBlock):
+        return Unfixable(CODE, "the app is built inside a nested block of the job")
+    body = list(block.body)
+    at = next(i for i, s in enumerate(body) if s is line)
+    before, rest = body[:at], body[at + 1:]
+    if not rest:
+        return Unfixable(CODE, "nothing follows the app's creation")
+    if _uses_db(ctx, func, before, call):
+        return Unfixable(CODE, "the job uses the database before it builds the app")
+    plan = FixPlan(CODE, f"wrap the job's body in `with {app}.app_context():`")
+    inner: list[cst.BaseStatement] = []
+    for stmt in rest:
+        merged = _own_context_block(stmt, app)
+        if merged is None:
+            inner.append(stmt)
+            continue
+        plan.mark_unsafe(_MERGED.format(app=app))
+        inner.extend(_unwrap(merged))
+    # blank lines above the first moved statement go above the `with`; comments stay
+    first = inner[0]
+    leading: list[cst.EmptyLine] = []
+    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        lines = list(first.leading_lines)
+        while lines and lines[0].comment is None:
+            leading.append(lines.pop(0))
+        inner[0] = first.with_changes(leading_lines=lines)
+    new = cst.With(items=[cst.WithItem(item=parse_expr(tree, f"{app}.app_context()"))],
+                   body=cst.IndentedBlock(body=inner), leading_lines=leading)
+    plan.replace(rest[0], new)
+    for stmt in rest[1:]:
+        plan.remove(stmt)
+    return plan
+
+
+def _uses_db(ctx: FileContext, func: FunctionInfo, stmts: list[cst.BaseStatement],
+             skip: cst.Call) -> bool:
+    """Some statement uses Flask-SQLAlchemy outside a context (the rule's own test)."""
+    return any(db_use_outside_context(ctx.index, func, s, 0, skip) is not None
+               for s in stmts)
+
+
+def _own_context_block(stmt: cst.BaseStatement, app: str) -> cst.With | None:
+    """`with <app>.app_context():` (no `as`, nothing else), else None."""
+    if not isinstance(stmt, cst.With) or stmt.asynchronous is not None or len(stmt.items) != 1:
+        return None
+    item = stmt.items[0]
+    value = item.item
+    if item.asname is not None or not isinstance(value, cst.Call) or value.args:
+        return None
+    f = value.func
+    if not (isinstance(f, cst.Attribute) and f.attr.value == "app_context"
+            and isinstance(f.value, cst.Name) and f.value.value == app):
+        return None
+    return stmt
+
+
+def _unwrap(block: cst.With) -> list[cst.BaseStatement]:
+    """The statements of a `with` block, carrying its comments (above it, and after its
+    colon) onto the first of them."""
+    body = block.body
+    stmts: list[cst.BaseStatement]
+    if isinstance(body, cst.IndentedBlock):
+        stmts = list(body.body)
+        header = body.header
+    else:
+        assert isinstance(body, cst.SimpleStatementSuite)
+        stmts = [cst.SimpleStatementLine(list(body.body))]
+        header = body.trailing_whitespace
+    carried = list(block.leading_lines)
+    if header.comment is not None:
+        carried.append(cst.EmptyLine(comment=header.comment))
+    first = stmts[0]
+    if carried and isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        stmts[0] = first.with_changes(leading_lines=[*carried, *first.leading_lines])
+    return stmts

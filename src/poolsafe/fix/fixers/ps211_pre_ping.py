@@ -1,0 +1,46 @@
+"""PS211 fix: make a MySQL engine survive `wait_timeout` with `pool_pre_ping=True`.
+
+Pre-ping rather than `pool_recycle`: it also covers what PS203 asks for (a server
+restart or a failover), so fixing PS211 never makes PS203 appear on the same
+engine, and it leaves an explicit `pool_recycle` as it was.
+
+- no `pool_pre_ping`: a `pool_pre_ping=True` keyword after the last argument, in
+  the call's layout; safe (one round trip per checkout, no change in results);
+- `pool_pre_ping=False` in the call: turned into `True`, unsafe (someone chose it);
+- `pool_pre_ping` in a `**mapping`: not fixed (a keyword too would be given twice).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from poolsafe.analysis.engines import engine_sites
+from poolsafe.analysis.mysql_recycle import unprotected_mysql
+from poolsafe.core.model import RawFinding
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
+from poolsafe.fix.plan.layout import append_keyword
+from poolsafe.rules.base import FileContext
+
+CODE = "PS211"
+KEY = "pool_pre_ping"
+
+
+def fix_mysql_pre_ping(ctx: FileContext, finding: RawFinding) -> FixOutcome:
+    site = next((s for s in engine_sites(ctx.index, ctx.module) if s.anchor is finding.node),
+                None)
+    if site is None or not isinstance(finding.node, cst.Call):
+        return Unfixable(CODE, "the engine call was not found")
+    if unprotected_mysql(ctx.index, ctx.module, site) is None:
+        return Unfixable(CODE, "the engine is protected already")
+    call = finding.node
+    plan = FixPlan(CODE, "add pool_pre_ping=True")
+    own = next((a for a in call.args if a.keyword is not None and a.keyword.value == KEY), None)
+    if own is not None:
+        plan.replace(own.value, cst.Name("True"))
+        plan.description = "set pool_pre_ping=True"
+        plan.mark_unsafe("overrides an explicit `pool_pre_ping=False`")
+        return plan
+    if site.options is not None and KEY in site.options.values:
+        return Unfixable(CODE, "`pool_pre_ping` is set in a `**mapping` the fix cannot edit")
+    plan.replace(call, append_keyword(call, KEY, cst.Name("True")))
+    return plan

@@ -1,0 +1,707 @@
+"""The fix loop: lint, plan, apply non-overlapping plans, verify, re-lint, repeat.
+
+Everything here works on text in memory (`FixFile.text`); `writer` puts the result
+on disk. Each pass rebuilds the project index (wrapper inference crosses modules),
+asks every enabled rule's fixer for a plan per finding, applies the plans whose
+edited nodes do not overlap (the others wait for the next pass, so nested findings
+are fixed rather than dropped), and checks that the result parses and compiles; a
+file whose result does not is reverted plan by plan and the broken fix reported.
+The loop stops when a pass changes nothing, or after `max_passes`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import children
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ModuleInfo
+from poolsafe.core.discovery import SourceFile
+from poolsafe.core.model import FileError, Finding, Location, RawFinding
+from poolsafe.core.project import find_project_root, is_within
+from poolsafe.core.source import DecodedSource, decode
+from poolsafe.fix.fixers.edits import enclosing_function, parent_map
+from poolsafe.fix.plan.api import FixPlan, ImportRequest, Replacement, Unfixable
+from poolsafe.rules import FileContext, Rule
+from poolsafe.scan.checking import (
+    ProjectResolution,
+    enabled_rules,
+    load_data,
+    parse_error,
+    parse_source,
+    positions,
+    with_virtual_files,
+)
+from poolsafe.scan.lazy_index import LazyIndex
+from poolsafe.scan.options import ScanOptions
+from poolsafe.scan.scope import build_scope
+from poolsafe.scan.suppression import mentions_directive, parse_comments
+
+MAX_PASSES = 10
+#: the order in which overlapping plans win within one pass
+PRIORITY = ("PS105", "PS104", "PS101", "PS103", "PS102")
+
+
+
+@dataclass
+class FixFile:
+    display: str
+    path: Path
+    relative: Path
+    decoded: DecodedSource
+    original: str
+    text: str
+    #: the project this file is resolved in (None: only the files being fixed)
+    project: ProjectResolution | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+
+@dataclass(frozen=True)
+class AppliedFix:
+    path: str
+    code: str
+    line: int
+    description: str
+    safe: bool
+    pass_number: int
+
+
+@dataclass(frozen=True)
+class LeftFinding:
+    finding: Finding
+    #: why it was not fixed: no fix for the rule, the fixer's reason, "unsafe", ...
+    reason: str
+
+
+@dataclass
+class FixResult:
+    files: list[FixFile] = field(default_factory=list)
+    applied: list[AppliedFix] = field(default_factory=list)
+    left: list[LeftFinding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    internal_errors: int = 0
+    passes: int = 0
+    converged: bool = True
+
+    @property
+    def changed_files(self) -> list[FixFile]:
+        return [f for f in self.files if f.changed]
+
+    def sources(self) -> dict[str, str]:
+        return {f.display: f.text for f in self.files}
+
+
+# ----------------------------------------------------------------- applying
+class _PlanApplier(cst.CSTTransformer):
+    def __init__(self, plans: list[FixPlan]) -> None:
+        self.replacements: dict[int, Replacement] = {}
+        self.inserts: dict[int, list[cst.BaseStatement]] = {}
+        for p in plans:
+            for key, (_node, new) in p.replacements.items():
+                self.replacements[key] = new
+            for key, (_node, stmts) in p.insert_before.items():
+                self.inserts.setdefault(key, []).extend(stmts)
+
+    def on_leave(  # type: ignore[override]
+            self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        key = id(original_node)
+        result: Replacement = self.replacements.get(key, updated_node)
+        if key in self.inserts:
+            if isinstance(result, cst.RemovalSentinel):
+                items: list[cst.CSTNode] = []
+            elif isinstance(result, cst.FlattenSentinel):
+                items = list(result.nodes)
+            else:
+                items = [result]
+            return cst.FlattenSentinel([*self.inserts[key], *items])
+        return result
+
+
+def _import_bound(module: cst.Module, req: ImportRequest) -> bool:
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.ImportFrom) and not small.relative \
+                    and small.module is not None and not isinstance(small.names, cst.ImportStar):
+                mod = cst.Module([]).code_for_node(small.module)
+                if mod == req.module and any(
+                        a.asname is None and cst.Module([]).code_for_node(a.name) == req.name
+                        for a in small.names):
+                    return True
+            if isinstance(small, cst.Import) and not req.name and any(
+                    a.asname is None and cst.Module([]).code_for_node(a.name) == req.module
+                    for a in small.names):
+                return True
+    return False
+
+
+def _is_import_line(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
+
+
+def _extend_from_import(module: cst.Module, req: ImportRequest) -> cst.Module | None:
+    """`from x import a` -> `from x import a, name` for a `from x import ...` line already
+    at the top level (the first one; not a star import, not relative)."""
+    if not req.name:
+        return None
+    body = list(module.body)
+    # only a line of the leading import block, where a new line would go: a name used
+    # at import time (a default `Depends(get_db)`) must be bound before the code
+    for i, stmt in enumerate(body[:_import_block_end(body)]):
+        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+            continue
+        small = stmt.body[0]
+        if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None \
+                or isinstance(small.names, cst.ImportStar) \
+                or cst.Module([]).code_for_node(small.module) != req.module:
+            continue
+        names = list(small.names)
+        last = names[-1]
+        alias = cst.ImportAlias(name=cst.Name(req.name))
+        if isinstance(last.comma, cst.Comma):  # a trailing comma: keep the layout
+            alias = alias.with_changes(comma=last.comma)
+            if len(names) > 1 and isinstance(names[-2].comma, cst.Comma):
+                last = last.with_changes(comma=names[-2].comma)
+        else:
+            last = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        new = small.with_changes(names=[*names[:-1], last, alias])
+        body[i] = stmt.with_changes(body=[new])
+        return module.with_changes(body=body)
+    return None
+
+
+def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module:
+    """Bind every requested name: an existing `from x import ...` line is extended, and
+    the names still missing go in new lines after the import block, one line per
+    module (`from contextlib import asynccontextmanager, contextmanager`)."""
+    plain: list[str] = []
+    from_names: dict[str, list[str]] = {}
+    for req in reqs:
+        if _import_bound(module, req):
+            continue
+        extended = _extend_from_import(module, req)
+        if extended is not None:
+            module = extended
+            continue
+        if not req.name:
+            if req.module not in plain:
+                plain.append(req.module)
+            continue
+        names = from_names.setdefault(req.module, [])
+        if req.name not in names:
+            names.append(req.name)
+    codes = [f"import {m}" for m in plain]
+    codes += [f"from {m} import {', '.join(sorted(ns))}" for m, ns in from_names.items()]
+    if not codes:
+        return module
+    new_lines = [cst.parse_statement(code + module.default_newline,
+                                     config=module.config_for_parsing) for code in codes]
+    body = list(module.body)
+    at = _import_block_end(body)
+    return module.with_changes(body=[*body[:at], *new_lines, *body[at:]])
+
+
+def _import_block_end(body: Sequence[cst.BaseStatement]) -> int:
+    """The index after the module's docstring and its leading import lines."""
+    at = 0
+    for i, stmt in enumerate(body):
+        is_doc = (i == 0 and isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                  and isinstance(stmt.body[0], cst.Expr)
+                  and isinstance(stmt.body[0].value, (cst.SimpleString,
+                                                      cst.ConcatenatedString)))
+        if is_doc or _is_import_line(stmt):
+            at = i + 1
+        else:
+            break
+    return at
+
+
+def apply_plans(module: cst.Module, plans: list[FixPlan]) -> cst.Module:
+    new = module.visit(_PlanApplier(plans))
+    reqs = [r for p in plans for r in p.imports]
+    return drop_unused_imports(module, add_imports(new, reqs))
+
+
+def _names_read(module: cst.Module) -> tuple[dict[str, int], str]:
+    """How often each plain name occurs outside import lines, and the text of every
+    string (a name in `__all__` or a string annotation counts as used)."""
+    counts: dict[str, int] = {}
+    strings: list[str] = []
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, (cst.Import, cst.ImportFrom)):
+            continue
+        if isinstance(cur, cst.Name):
+            counts[cur.value] = counts.get(cur.value, 0) + 1
+        elif isinstance(cur, cst.SimpleString):
+            strings.append(cur.value)
+        stack.extend(children(cur))
+    return counts, "\n".join(strings)
+
+
+def drop_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:
+    """Remove a top-level `from x import name` whose name the fix made unused: read in
+    `before`, read nowhere in `after` (nor named in a string). An import line with a
+    comment is left as it is."""
+    read_before, _ = _names_read(before)
+    read_after, strings = _names_read(after)
+    gone = {n for n in read_before if n not in read_after and n not in strings}
+    if not gone:
+        return after
+    body: list[cst.BaseStatement] = []
+    changed = False
+    for stmt in after.body:
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 \
+                and isinstance(stmt.body[0], cst.ImportFrom) \
+                and not isinstance(stmt.body[0].names, cst.ImportStar) \
+                and stmt.trailing_whitespace.comment is None \
+                and not any(e.comment is not None for e in stmt.leading_lines):
+            small = stmt.body[0]
+            assert not isinstance(small.names, cst.ImportStar)
+            names = list(small.names)
+            keep = [a for a in names if _bound_name(a) not in gone]
+            if len(keep) != len(names):
+                changed = True
+                if not keep:
+                    continue
+                if isinstance(names[-1].comma, cst.MaybeSentinel) or small.rpar is None:
+                    keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                stmt = stmt.with_changes(body=[small.with_changes(names=keep)])
+        body.append(stmt)
+    return after.with_changes(body=body) if changed else after
+
+
+def _bound_name(alias: cst.ImportAlias) -> str | None:
+    if alias.asname is not None:
+        name = alias.asname.name
+        return name.value if isinstance(name, cst.Name) else None
+    return alias.name.value if isinstance(alias.name, cst.Name) else None
+
+
+def _compiles(code: str, filename: str) -> str | None:
+    try:
+        cst.parse_module(code)
+    except Exception as exc:
+        return f"does not parse: {type(exc).__name__}"
+    try:
+        compile(code, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        return f"does not compile: {exc}"
+    return None
+
+
+def select_plans(module: cst.Module, plans: list[FixPlan]) -> list[FixPlan]:
+    """The plans whose edited nodes neither coincide with nor contain one another."""
+    parents = parent_map(module)
+    taken: set[int] = set()
+    taken_ancestors: set[int] = set()
+    accepted = []
+    for plan in plans:
+        ids = {id(n) for n in plan.targets()}
+        ancestors: set[int] = set()
+        for n in plan.targets():
+            cur = parents.get(id(n))
+            while cur is not None:
+                ancestors.add(id(cur))
+                cur = parents.get(id(cur))
+        if ids & (taken | taken_ancestors) or ancestors & taken:
+            continue
+        accepted.append(plan)
+        taken |= ids
+        taken_ancestors |= ancestors
+    return accepted
+
+
+# ------------------------------------------------------------------- linting
+@dataclass
+class _Linted:
+    file: FixFile
+    module: ModuleInfo
+    raw: list[tuple[RawFinding, Location]]
+
+
+def _parse(files: list[FixFile], result: FixResult | None) -> list[tuple[FixFile, ModuleInfo]]:
+    out = []
+    for f in files:
+        try:
+            module = parse_source(f.display, f.path, f.relative, f.text)
+        except Exception as exc:
+            if result is not None:
+                result.errors.append(parse_error(f.display, f.text, exc))
+            continue
+        out.append((f, module))
+    return out
+
+
+def _indexes(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions
+             ) -> dict[int, ProjectIndex]:
+    """id(FixFile) -> the index it is checked against: its project's, as a scan
+    resolves it, with every file being fixed in its current text."""
+    groups: dict[int, tuple[ProjectResolution | None, list[tuple[FixFile, ModuleInfo]]]] = {}
+    for f, module in parsed:
+        groups.setdefault(id(f.project), (f.project, []))[1].append((f, module))
+    out: dict[int, ProjectIndex] = {}
+    for project, members in groups.values():
+        modules = [m for _, m in members]
+        index = (project.index(modules) if project is not None
+                 else ProjectIndex(modules, options.project))
+        for f, _ in members:
+            out[id(f)] = index
+    return out
+
+
+def _check(ctx: FileContext, rule: Rule) -> list[RawFinding]:
+    """One rule on one file, resolved as a scan resolves it."""
+    if isinstance(ctx.index, LazyIndex):
+        with ctx.index.connections_only():
+            return list(rule.check(ctx))
+    return list(rule.check(ctx))
+
+
+def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
+          rules: list[Rule], result: FixResult,
+          ignored: Callable[[str, str], bool] | None = None
+          ) -> list[tuple[_Linted, FileContext]]:
+    indexes = _indexes(parsed, options)
+    out = []
+    for f, module in parsed:
+        ctx = FileContext(module, indexes[id(f)])
+        raw: list[RawFinding] = []
+        for rule in rules:
+            try:
+                raw.extend(_check(ctx, rule))
+            except Exception as exc:
+                result.errors.append(FileError(
+                    f.display, f"internal error in {rule.code}: {type(exc).__name__}: {exc}"))
+                result.internal_errors += 1
+        where = positions(module.tree, (r.node for r in raw)) if raw else {}
+        ignores = parse_comments(f.text) if mentions_directive(f.text) else {}
+        kept: list[tuple[RawFinding, Location]] = []
+        seen: set[tuple[str, int, int]] = set()
+        for r in raw:
+            loc = where.get(id(r.node))
+            if loc is None or (r.code, loc.line, loc.column) in seen:
+                continue
+            seen.add((r.code, loc.line, loc.column))
+            if ignored is not None and ignored(f.display, r.code):
+                continue
+            comment = ignores.get(loc.line)
+            if comment is not None and comment.covers(r.code):
+                continue
+            kept.append((r, loc))
+        out.append((_Linted(f, module, kept), ctx))
+    return out
+
+
+def _fingerprint(ctx: FileContext, raw: RawFinding, occurrences: dict[tuple[str, ...], int]
+                 ) -> tuple[str, ...]:
+    parents = parent_map(ctx.module.tree)
+    func = enclosing_function(raw.node, parents, ctx.module)
+    base = (ctx.module.path, raw.code, func.qualname if func else "",
+            ctx.module.tree.code_for_node(raw.node))
+    n = occurrences.get(base, 0)
+    occurrences[base] = n + 1
+    return (*base, str(n))
+
+
+def _finding(linted: _Linted, raw: RawFinding, loc: Location, rule: Rule) -> Finding:
+    m = rule.meta()
+    return Finding(linted.file.display, loc, raw.code, m.name, raw.message, m.severity,
+                   m.fixable)
+
+
+# ---------------------------------------------------------------------- loop
+def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
+              unsafe: bool = False, max_passes: int = MAX_PASSES,
+              ignored: Callable[[str, str], bool] | None = None) -> FixResult:
+    """Fix `files` pass after pass until nothing changes; `ignored(path, code)` says
+    which findings configuration turns off for a file (per-file-ignores): those are
+    neither fixed nor reported as left."""
+    options = options or ScanOptions()
+    result = FixResult(files=files)
+    rules = enabled_rules(options)
+    by_code = {r.code: r for r in rules}
+    done: set[tuple[str, ...]] = set()
+    reasons: dict[tuple[str, int, str], str] = {}
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, 10_000))
+    try:
+        first = True
+        while True:
+            if result.passes >= max_passes:
+                result.converged = False
+                break
+            parsed = _parse(files, result if first else None)
+            first = False
+            linted = _lint(parsed, options, rules, result, ignored)
+            changed_any = False
+            result.passes += 1
+            by_path = {item.file.display: item for item, _ in linted}
+            #: files changed in this pass: their parsed trees are stale until the next
+            touched: set[str] = set()
+            for item, ctx in linted:
+                if item.file.display in touched:
+                    continue  # another file's fix edited it; its own wait for the next pass
+                if _fix_one_file(item, ctx, by_code, unsafe, done, reasons, result,
+                                 by_path, touched):
+                    changed_any = True
+            if not changed_any:
+                break
+        # what is left, with the reason each was not fixed
+        linted = _lint(_parse(files, None), options, rules, FixResult(), ignored)
+        for item, _ctx in linted:
+            for raw, loc in item.raw:
+                key = (item.file.display, loc.line, raw.code)
+                fixable = by_code[raw.code].fixable
+                reason = reasons.get(key, "a fix is available but was not applied"
+                                     if fixable else "no automatic fix for this rule")
+                result.left.append(LeftFinding(_finding(item, raw, loc, by_code[raw.code]),
+                                               reason))
+    finally:
+        sys.setrecursionlimit(old_limit)
+    result.left.sort(key=lambda x: x.finding.sort_key())
+    return result
+
+
+def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
+                  unsafe: bool, done: set[tuple[str, ...]],
+                  reasons: dict[tuple[str, int, str], str], result: FixResult,
+                  by_path: dict[str, _Linted] | None = None,
+                  touched: set[str] | None = None) -> bool:
+    f = item.file
+    touched = set() if touched is None else touched
+    plans: list[tuple[FixPlan, Location, tuple[str, ...]]] = []
+    foreign: list[tuple[FixPlan, Location, tuple[str, ...]]] = []
+    occurrences: dict[tuple[str, ...], int] = {}
+    for raw, loc in item.raw:
+        key = (f.display, loc.line, raw.code)
+        rule = by_code[raw.code]
+        if not rule.fixable:
+            continue
+        fp = _fingerprint(ctx, raw, occurrences)
+        if fp in done:
+            reasons[key] = "the fix was applied but the finding remains"
+            continue
+        try:
+            outcome = rule.fix(ctx, raw)
+        except Exception as exc:
+            reasons[key] = f"internal error in the {raw.code} fixer: {type(exc).__name__}: {exc}"
+            result.errors.append(FileError(f.display, f"line {loc.line}: {reasons[key]}"))
+            result.internal_errors += 1
+            done.add(fp)
+            continue
+        if outcome is None:
+            reasons[key] = "no automatic fix for this rule"
+            continue
+        if isinstance(outcome, Unfixable):
+            reasons[key] = f"not fixable: {outcome.reason}"
+            continue
+        if not outcome.safe and not unsafe:
+            why = "; ".join(outcome.unsafe_reasons) or "it may change behaviour"
+            reasons[key] = f"unsafe fix available (--unsafe-fixes): {why}"
+            continue
+        if outcome.companions:
+            if _apply_together(item, outcome, loc, fp, by_path or {}, touched, done,
+                               reasons, result):
+                return True  # the file's other fixes wait for the next pass
+            continue
+        if outcome.path is not None and outcome.path != f.display:
+            foreign.append((outcome, loc, fp))
+        else:
+            plans.append((outcome, loc, fp))
+    changed = _apply_own(item, plans, done, reasons, result)
+    if changed:
+        touched.add(f.display)
+    for plan, loc, fp in foreign:
+        if _apply_foreign(item, plan, loc, fp, by_path or {}, touched, done, reasons, result):
+            changed = True
+    return changed
+
+
+def _apply_foreign(item: _Linted, plan: FixPlan, loc: Location, fp: tuple[str, ...],
+                   by_path: dict[str, _Linted], touched: set[str], done: set[tuple[str, ...]],
+                   reasons: dict[tuple[str, int, str], str], result: FixResult) -> bool:
+    """A plan that edits another module of the project (`FixPlan.path`)."""
+    key = (item.file.display, loc.line, plan.code)
+    target = by_path.get(plan.path or "")
+    if target is None:
+        reasons[key] = (f"not fixable here: the fix edits {plan.path}, which is not being "
+                        "fixed (name it too)")
+        return False
+    if target.file.display in touched:
+        reasons[key] = f"the fix edits {plan.path}, already changed in this pass"
+        return False
+    tf = target.file
+    new_text = apply_plans(target.module.tree, [plan]).code
+    err = _compiles(new_text, tf.display) if _compiles(tf.text, tf.display) is None else None
+    done.add(fp)
+    if err is not None:
+        msg = f"the {plan.code} fix at line {loc.line} was reverted: {tf.display} {err}"
+        result.errors.append(FileError(item.file.display, msg))
+        reasons[key] = msg
+        return False
+    if new_text == tf.text:
+        return False
+    tf.text = new_text
+    touched.add(tf.display)
+    result.applied.append(AppliedFix(item.file.display, plan.code, loc.line,
+                                     f"{plan.description} (in {tf.display})", plan.safe,
+                                     result.passes))
+    return True
+
+
+def _apply_together(item: _Linted, plan: FixPlan, loc: Location, fp: tuple[str, ...],
+                    by_path: dict[str, _Linted], touched: set[str],
+                    done: set[tuple[str, ...]], reasons: dict[tuple[str, int, str], str],
+                    result: FixResult) -> bool:
+    """A plan for this file with companion plans for other files: all of them apply, in
+    this pass, or none does."""
+    key = (item.file.display, loc.line, plan.code)
+    targets: list[tuple[_Linted, list[FixPlan]]] = [(item, [plan])]
+    for other in plan.companions:
+        target = by_path.get(other.path or "")
+        if target is None:
+            reasons[key] = (f"not fixable here: the fix edits {other.path}, which is not "
+                            "being fixed (name it too)")
+            return False
+        targets.append((target, [other]))
+    if any(t.file.display in touched for t, _ in targets):
+        reasons[key] = "the fix edits a file already changed in this pass"
+        return False
+    texts: list[tuple[FixFile, str]] = []
+    for target, plans in targets:
+        tf = target.file
+        new_text = apply_plans(target.module.tree, plans).code
+        if _compiles(tf.text, tf.display) is None:
+            err = _compiles(new_text, tf.display)
+            if err is not None:
+                done.add(fp)
+                msg = f"the {plan.code} fix at line {loc.line} was reverted: {tf.display} {err}"
+                result.errors.append(FileError(item.file.display, msg))
+                reasons[key] = msg
+                return False
+        texts.append((tf, new_text))
+    done.add(fp)
+    for tf, new_text in texts:
+        if new_text != tf.text:
+            tf.text = new_text
+            touched.add(tf.display)
+    others = ", ".join(t.file.display for t, _ in targets[1:])
+    result.applied.append(AppliedFix(item.file.display, plan.code, loc.line,
+                                     f"{plan.description} (also in {others})", plan.safe,
+                                     result.passes))
+    return True
+
+
+def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, tuple[str, ...]]],
+               done: set[tuple[str, ...]], reasons: dict[tuple[str, int, str], str],
+               result: FixResult) -> bool:
+    f = item.file
+    if not plans:
+        return False
+    tree = item.module.tree
+    # overlapping plans wait for the next pass (their findings are linted again); the
+    # narrower rules go first (a route's session becomes a dependency, PS105, rather
+    # than a `with` block, PS102)
+    plans.sort(key=lambda x: PRIORITY.index(x[0].code) if x[0].code in PRIORITY else 99)
+    accepted = select_plans(tree, [p for p, _, _ in plans])
+    info = {id(p): (loc, fp) for p, loc, fp in plans}
+    originally_ok = _compiles(f.text, f.display) is None
+    new_text = apply_plans(tree, accepted).code
+    problem = _compiles(new_text, f.display) if originally_ok else None
+    good = accepted
+    if problem is not None:
+        good = []
+        for plan in accepted:
+            text = apply_plans(tree, [*good, plan]).code
+            err = _compiles(text, f.display)
+            if err is None:
+                good.append(plan)
+                continue
+            loc, fp = info[id(plan)]
+            done.add(fp)
+            msg = f"the {plan.code} fix at line {loc.line} was reverted: the result {err}"
+            result.errors.append(FileError(f.display, msg))
+            reasons[(f.display, loc.line, plan.code)] = msg
+        new_text = apply_plans(tree, good).code
+    if new_text == f.text:
+        return False
+    f.text = new_text
+    for plan in good:
+        loc, fp = info[id(plan)]
+        done.add(fp)
+        result.applied.append(AppliedFix(f.display, plan.code, loc.line, plan.description,
+                                         plan.safe, result.passes))
+    return True
+
+
+# ------------------------------------------------------------------ entries
+def fix_sources(files: dict[str, str], options: ScanOptions | None = None, *,
+                unsafe: bool = False, max_passes: int = MAX_PASSES) -> FixResult:
+    """Fix in-memory modules ({relative path: source}); nothing touches the disk.
+    Files that are not modules (`requirements.txt`) are read, never fixed."""
+    options = with_virtual_files(options or ScanOptions(), files)
+    items = []
+    for name, text in files.items():
+        if not name.endswith(".py"):
+            continue
+        decoded = decode(text.encode("utf-8"))
+        items.append(FixFile(name, Path("/virtual") / name, Path(name), decoded, text, text))
+    return fix_files(items, options, unsafe=unsafe, max_passes=max_passes)
+
+
+def symlink_refusal(path: str) -> str | None:
+    """Why `fix` must not follow `path`, a path named on the command line: a symbolic
+    link to a file (rewriting it would replace the link by a regular file), or to a
+    directory outside the project the link sits in."""
+    if not os.path.islink(path):
+        return None
+    target = Path(os.path.realpath(path))
+    if not target.is_dir():
+        return "is a symbolic link: skipped (name the file it points to, to fix that)"
+    root = find_project_root(path)
+    if not is_within(target, root.resolve()):
+        return (f"is a symbolic link to a directory outside the project ({target}): "
+                "not followed")
+    return None
+
+
+def load_files(paths: list[str], options: ScanOptions) -> tuple[list[FixFile], list[FileError]]:
+    """The files of `paths` to fix, each resolved in its whole project (see
+    poolsafe.scan.scope); symbolic links that `symlink_refusal` refuses are reported."""
+    errors: list[FileError] = []
+    followed = []
+    for p in paths:
+        refusal = symlink_refusal(p)
+        if refusal is None:
+            followed.append(p)
+        else:
+            errors.append(FileError(p, refusal))
+    scope = build_scope(followed, options.scope_settings())
+    errors.extend(scope.errors)
+    files: list[FixFile] = []
+    for project in scope.projects:
+        resolution = ProjectResolution(project, options)
+        for i in project.reported:
+            loaded = load_data(project.files[i], project.datas[i])
+            if isinstance(loaded, FileError):
+                errors.append(loaded)
+                continue
+            sf: SourceFile = loaded.source_file
+            text = loaded.decoded.text
+            files.append(FixFile(sf.display, sf.path, sf.relative, loaded.decoded, text, text,
+                                 resolution))
+    return files, errors

@@ -1,0 +1,189 @@
+"""One file's findings with the fix `poolsafe fix` would plan for each, one at a
+time: what an editor offers as a quick fix per finding, and "fix all".
+
+`lint_file` lints one file (an editor's buffer, through `ScanOptions.overrides`)
+in its whole project, as the fix loop's first pass does, and keeps what it parsed,
+so the plan for a finding is asked for only when an editor wants it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from poolsafe.core.model import FileError, Finding, Location, RawFinding
+from poolsafe.fix.loop.apply import (
+    FixFile,
+    FixResult,
+    _compiles,
+    _lint,
+    _Linted,
+    apply_plans,
+    fix_files,
+    load_files,
+)
+from poolsafe.fix.plan.api import FixPlan, Unfixable
+from poolsafe.rules import FileContext, Rule
+from poolsafe.scan.options import ScanOptions
+from poolsafe.scan.scope import build_scope
+
+if TYPE_CHECKING:
+    from poolsafe.analysis.module import ModuleInfo
+    from poolsafe.core.discovery import SourceFile
+    from poolsafe.scan.checking import ProjectResolution
+    from poolsafe.scan.scope import ProjectScope
+
+
+class ModuleMemo:
+    """The parsed modules of a project's other files, kept from one `lint_file` to the
+    next while their bytes stay the same: a language server re-checks the buffer
+    being edited without parsing again the modules its resolution reads."""
+
+    def __init__(self, limit: int = 5000) -> None:
+        self.limit = limit
+        self._modules: OrderedDict[tuple[str, str], ModuleInfo | None] = OrderedDict()
+
+    def module(self, f: SourceFile, data: bytes, options: ScanOptions) -> ModuleInfo | None:
+        from poolsafe.scan.cache import content_hash
+        from poolsafe.scan.checking import load_data
+
+        key = (str(f.path), content_hash(data))
+        if key in self._modules:
+            self._modules.move_to_end(key)
+            return self._modules[key]
+        module = None
+        if len(data) <= options.max_file_bytes:
+            loaded = load_data(f, data)
+            module = None if isinstance(loaded, FileError) else loaded.module
+        self._modules[key] = module
+        while len(self._modules) > self.limit:
+            self._modules.popitem(last=False)
+        return module
+
+
+def _resolution(project: ProjectScope, options: ScanOptions,
+                memo: ModuleMemo | None) -> ProjectResolution:
+    from poolsafe.scan.checking import ProjectResolution
+
+    if memo is None:
+        return ProjectResolution(project, options)
+    kept = memo
+
+    class Remembering(ProjectResolution):
+        def _load(self, path: str) -> ModuleInfo | None:
+            f, d = self.by_path[path]
+            return kept.module(f, d, self.options)
+
+    return Remembering(project, options)
+
+
+@dataclass(frozen=True)
+class QuickFix:
+    code: str
+    description: str
+    safe: bool
+    #: absolute path -> the whole new text of that file (the finding's own file, and
+    #: any other module the plan edits with it)
+    texts: dict[Path, str]
+
+
+@dataclass
+class LintedFile:
+    """One file's findings (suppressions and per-file-ignores applied) and errors."""
+
+    path: Path
+    text: str | None
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    _linted: _Linted | None = None
+    _ctx: FileContext | None = None
+    _rules: dict[str, Rule] = field(default_factory=dict)
+    _raw: list[tuple[RawFinding, Location]] = field(default_factory=list)
+
+    def quick_fix(self, index: int) -> QuickFix | str:
+        """The plan for `findings[index]` applied alone, or why there is none."""
+        if self._linted is None or self._ctx is None or not 0 <= index < len(self._raw):
+            return "no automatic fix"
+        raw, _loc = self._raw[index]
+        rule = self._rules.get(raw.code)
+        if rule is None or not rule.fixable:
+            return "no automatic fix for this rule"
+        try:
+            outcome = rule.fix(self._ctx, raw)
+        except Exception as exc:  # a fixer that cannot plan offers no fix
+            return f"internal error in the {raw.code} fixer: {type(exc).__name__}: {exc}"
+        if outcome is None:
+            return "no automatic fix for this rule"
+        if isinstance(outcome, Unfixable):
+            return f"not fixable: {outcome.reason}"
+        return self._applied(outcome)
+
+    def _applied(self, plan: FixPlan) -> QuickFix | str:
+        assert self._linted is not None
+        if plan.companions or (plan.path is not None and plan.path != self._linted.file.display):
+            return f"the fix edits other modules too: run `poolsafe fix` on {plan.path or 'them'}"
+        f = self._linted.file
+        new_text = apply_plans(self._linted.module.tree, [plan]).code
+        if _compiles(f.text, f.display) is None:
+            err = _compiles(new_text, f.display)
+            if err is not None:
+                return f"the fix would not compile: {err}"
+        if new_text == f.text:
+            return "the fix changes nothing"
+        return QuickFix(plan.code, plan.description, plan.safe, {f.path: new_text})
+
+
+def lint_file(path: Path, options: ScanOptions,
+              ignored: Callable[[str, str], bool] | None = None,
+              memo: ModuleMemo | None = None) -> LintedFile:
+    """Lint the file at `path` (absolute; its text from `options.overrides` when an
+    editor holds it) in its whole project; `memo` keeps the other modules parsed
+    between calls."""
+    from poolsafe.scan.checking import enabled_rules, load_data, too_large_error
+
+    scope = build_scope([str(path)], options.scope_settings())
+    out = LintedFile(path, None, errors=list(scope.errors))
+    project = next((p for p in scope.projects if p.reported), None)
+    if project is None:
+        return out
+    i = project.reported[0]
+    if len(project.datas[i]) > options.max_file_bytes:
+        out.errors.append(too_large_error(project.files[i], len(project.datas[i]),
+                                          options.max_file_bytes))
+        return out
+    loaded = load_data(project.files[i], project.datas[i])  # parsed once, here
+    if isinstance(loaded, FileError):
+        out.errors.append(loaded)
+        return out
+    sf, text = loaded.source_file, loaded.decoded.text
+    f = FixFile(sf.display, sf.path, sf.relative, loaded.decoded, text, text,
+                _resolution(project, options, memo))
+    out.text = text
+    result = FixResult(files=[f])
+    rules = enabled_rules(options)
+    parsed = [(f, loaded.module)]
+    linted = _lint(parsed, options, rules, result, ignored)
+    out.errors.extend(result.errors)
+    if not linted:
+        return out
+    item, ctx = linted[0]
+    out._linted, out._ctx = item, ctx
+    out._rules = {r.code: r for r in rules}
+    out._raw = list(item.raw)
+    for raw, loc in item.raw:
+        meta = out._rules[raw.code].meta()
+        out.findings.append(Finding(f.display, loc, raw.code, meta.name, raw.message,
+                                    meta.severity, meta.fixable))
+    return out
+
+
+def fix_all(path: Path, options: ScanOptions, *, unsafe: bool = False,
+            ignored: Callable[[str, str], bool] | None = None) -> dict[Path, str]:
+    """What `poolsafe fix` makes of the file at `path` (absolute path -> new text; empty
+    when nothing changes). Nothing is written."""
+    files, _errors = load_files([str(path)], options)
+    result = fix_files(files, options, unsafe=unsafe, ignored=ignored)
+    return {f.path: f.text for f in result.changed_files}

@@ -1,0 +1,197 @@
+"""The persistent cache (.poolsafe_cache/).
+
+One entry per configuration (poolsafe version, enabled rules, project config). An
+entry holds, per checked file, its content hash, findings and analysis errors, and
+what the checked files read from other modules: for every module name that
+resolution looked up (`LazyIndex.lookups`) and every pattern a project-wide fact
+searched the selected files for (`LazyIndex.matched`: FastAPI dependencies,
+background jobs, Flask teardowns), the files that answered, with their hashes and
+their `facts_digest` (the content without comments and blank lines). It also keeps
+the prefilter's state (`prefilter.reselect`), so an edit does not re-read the
+taint of every file.
+
+After an edit, a file's cached record is used when its own content is unchanged
+and every recorded dependency still holds: the same files answer each name and
+match each pattern, each one unchanged or changed only in comments and blank
+lines. So an edit to one file re-checks that file alone, unless it changed what
+other files read (a wrapper's code, a new background job), which re-checks every
+file; a change to a file nothing read re-checks nothing else.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from poolsafe.core.project import find_project_root
+
+CACHE_DIR_NAME = ".poolsafe_cache"
+FORMAT = 3
+TAG_NAME = "CACHEDIR.TAG"
+TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+            "# poolsafe cache (https://bford.info/cachedir/)\n")
+#: the files poolsafe writes in its cache directory (`clean` removes only these)
+_OWN_SUFFIXES = (".json", ".tmp")
+_OWN_NAMES = (TAG_NAME, ".gitignore")
+
+
+def default_cache_dir(start: Path | None = None) -> Path:
+    """`.poolsafe_cache` in the project root of `start` (the working directory)."""
+    return find_project_root(start or Path.cwd()) / CACHE_DIR_NAME
+
+
+def cache_problem(directory: Path) -> str | None:
+    """Why `directory` must not be used as poolsafe's cache, or None when it may: it is
+    a symbolic link (writing through it could overwrite files outside the project), it
+    is not a directory, or it is a directory that poolsafe did not create (no tag of
+    poolsafe's in it, and not empty)."""
+    if directory.is_symlink():
+        return f"{directory} is a symbolic link; poolsafe does not write through it"
+    if not directory.exists():
+        return None
+    if not directory.is_dir():
+        return f"{directory} is not a directory"
+    tag = directory / TAG_NAME
+    if tag.is_symlink() or not tag.is_file():
+        try:
+            empty = not any(directory.iterdir())
+        except OSError as exc:
+            return f"{directory}: cannot read: {exc.strerror or exc}"
+        return None if empty else f"{directory} was not made by poolsafe (no {TAG_NAME})"
+    try:
+        text = tag.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"{tag}: cannot read: {exc.strerror or exc}"
+    if "poolsafe" not in text:
+        return f"{directory} belongs to another tool (its {TAG_NAME} is not poolsafe's)"
+    return None
+
+
+def _write_own_file(path: Path, text: str) -> None:
+    """Create or replace one of the cache's own small files, never through a link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+#: what `facts_digest` reads: a string literal (kept as written), a run of line ends
+#: with the comments, trailing blanks and blank lines among them (one line end and
+#: the next line's indentation stand for the run), or a comment at the very end
+_LAYOUT = re.compile(
+    rb"(?P<s>[rRbBuUfF]{0,2}(?:\"\"\"(?:\\.|[^\\])*?\"\"\"|'''(?:\\.|[^\\])*?'''"
+    rb"|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'))"
+    rb"|(?P<n>(?:[ \t]*(?:\#[^\r\n]*)?\r?\n)+[ \t]*)"
+    rb"|[ \t]*\#[^\r\n]*", re.S)
+
+
+def _layout_token(m: re.Match[bytes]) -> bytes:
+    if m.group("s") is not None:
+        return m.group("s")
+    run = m.group("n")
+    if run is not None:
+        return b"\n" + run[run.rfind(b"\n") + 1:]
+    return b""
+
+
+def facts_digest(data: bytes) -> str:
+    """A digest of a module that comments, trailing blanks and blank lines do not
+    change: what another module's analysis can learn from it (names, wrappers,
+    calls) is the same for equal digests; only positions inside it move. Strings
+    are kept whole, so a `#` inside one is not a comment (a 3.12 f-string that nests
+    its own quote can hide text after a `#` from it)."""
+    return content_hash(_LAYOUT.sub(_layout_token, data).lstrip(b"\n"))
+
+
+def pattern_key(pattern: re.Pattern[bytes]) -> str:
+    """A bytes pattern as a string the cache can store (`pattern_of` reverses it)."""
+    return f"{pattern.flags}:{pattern.pattern.decode('latin-1')}"
+
+
+def pattern_of(key: str) -> re.Pattern[bytes]:
+    flags, _, source = key.partition(":")
+    return re.compile(source.encode("latin-1"), int(flags))
+
+
+def config_key(parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+
+
+def load_entry(directory: Path, key: str) -> dict[str, Any] | None:
+    if cache_problem(directory) is not None:
+        return None
+    import json  # (imported by the runs that use the cache only)
+
+    enabled = gc.isenabled()
+    gc.disable()  # an entry is many small lists without cycles: nothing to collect
+    try:
+        with open(directory / f"{key}.json", encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    finally:
+        if enabled:
+            gc.enable()
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    return data
+
+
+def store_entry(directory: Path, key: str, entry: dict[str, Any]) -> None:
+    """Write atomically; a cache that cannot be written is not an error, and a
+    directory `cache_problem` refuses is never written to."""
+    if cache_problem(directory) is not None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if cache_problem(directory) is not None:  # replaced while we looked
+            return
+        tag = directory / TAG_NAME
+        if not tag.is_file():
+            _write_own_file(tag, TAG_TEXT)
+        _write_own_file(directory / ".gitignore", "*\n")
+        import json
+        import tempfile  # (a --no-cache run writes nothing: it does without them)
+
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        # dumps, not dump: dump encodes chunk by chunk in Python, dumps in C
+        text = json.dumps({**entry, "format": FORMAT})
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, directory / f"{key}.json")
+    except OSError:
+        pass
+
+
+class CacheError(Exception):
+    """A cache directory that poolsafe refuses to touch; the message says why."""
+
+
+def clear_cache(directory: Path) -> list[str]:
+    """Remove what poolsafe wrote in its cache directory, then the directory if that
+    left it empty. Returns the names of what was left (anything poolsafe did not
+    write); raises CacheError for a directory `cache_problem` refuses. Nothing is
+    followed through a symbolic link."""
+    problem = cache_problem(directory)
+    if problem is not None:
+        raise CacheError(problem)
+    if not directory.exists():
+        return []
+    left = []
+    for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+        own = (entry.name in _OWN_NAMES or entry.name.endswith(_OWN_SUFFIXES))
+        if own and not entry.is_dir(follow_symlinks=False):
+            os.unlink(entry.path)
+        else:
+            left.append(entry.name)
+    if not left:
+        directory.rmdir()
+    return left

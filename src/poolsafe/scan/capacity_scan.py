@@ -1,0 +1,109 @@
+"""`poolsafe capacity`: parse what the budget needs and compute it.
+
+The modules parsed are those that may hold a pool (they spell a pool constructor
+or a Flask-SQLAlchemy key) and, transitively, the project modules they import
+(settings, constants), not the whole tree.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from poolsafe.analysis.capacity import Capacity, compute_capacity
+from poolsafe.analysis.deploy_files import ProjectFiles
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ModuleInfo
+from poolsafe.analysis.pool_sites import POOL_WORDS
+from poolsafe.core.discovery import SourceFile, discover
+from poolsafe.core.model import FileError
+from poolsafe.core.project import ProjectConfig, absolute, find_project_root, module_key
+from poolsafe.scan.checking import load
+from poolsafe.scan.options import MAX_FILE_BYTES
+
+#: how many rounds of imports are followed from the pool modules
+_IMPORT_DEPTH = 4
+_WORDS = re.compile(rb"\b(" + b"|".join(w.encode() for w in POOL_WORDS) + rb")\b")
+
+
+class CapacityError(Exception):
+    """A path that cannot be read; the message is one line for the user."""
+
+
+def project_capacity(path: str, excluded: list[re.Pattern[str]] | None = None,
+                     project: ProjectConfig | None = None) -> tuple[Capacity, list[str]]:
+    """The capacity of the project around `path`, and the files that could not be
+    parsed (`path: message`)."""
+    target = Path(path)
+    if not target.exists():
+        raise CapacityError(f"{path}: no such file or directory")
+    root = find_project_root(absolute(target))
+    display_root = path if target.is_dir() and absolute(target) == root else str(root)
+    errors: list[str] = []
+    sources: list[SourceFile] = []
+    for item in discover([display_root], excluded=excluded):
+        if isinstance(item, str):
+            errors.append(item)
+        else:  # absolute paths: the project facts (declared drivers) walk up from them
+            sources.append(SourceFile(item.display, absolute(item.path), item.relative))
+    by_name: dict[str, list[SourceFile]] = {}
+    for f in sources:
+        names, _ = module_key(f.relative)
+        for n in names:
+            by_name.setdefault(n, []).append(f)
+    parsed: dict[Path, ModuleInfo] = {}
+
+    def parse(f: SourceFile) -> ModuleInfo | None:
+        if f.path in parsed:
+            return parsed[f.path]
+        loaded = load(f, MAX_FILE_BYTES)
+        if isinstance(loaded, FileError):
+            errors.append(f"{loaded.where}: {loaded.message}")
+            return None
+        parsed[f.path] = loaded.module
+        return loaded.module
+
+    frontier: list[ModuleInfo] = []
+    for f in sources:
+        try:
+            with open(f.path, "rb") as fh:
+                head = fh.read(MAX_FILE_BYTES + 1)
+        except OSError:
+            continue
+        if _WORDS.search(head):
+            m = parse(f)
+            if m is not None:
+                frontier.append(m)
+    for _ in range(_IMPORT_DEPTH):
+        nxt: list[ModuleInfo] = []
+        for m in frontier:
+            for qual in m.imports.values():
+                for name in _prefixes(qual):
+                    for f in by_name.get(name, []):
+                        if f.path not in parsed:
+                            found = parse(f)
+                            if found is not None:
+                                nxt.append(found)
+        frontier = nxt
+    index = ProjectIndex(parsed.values(), project)
+    capacity = compute_capacity(index, ProjectFiles(root))
+    if not capacity.pools:
+        # a repository's top whose pools live in sub-projects (backend/pyproject.toml)
+        others = sorted({os.path.relpath(find_project_root(m.abspath), root)
+                         for m in module_pools_of(index)} - {"."})
+        if others:
+            capacity.notes.append("the pools are in other projects below: " + ", ".join(
+                f"{o} (`poolsafe capacity {os.path.join(path, o)}`)" for o in others))
+    return capacity, errors
+
+
+def module_pools_of(index: ProjectIndex) -> list[ModuleInfo]:
+    from poolsafe.analysis.pool_sites import project_pools
+
+    return [p.module for p in project_pools(index)]
+
+
+def _prefixes(qualname: str) -> list[str]:
+    parts = qualname.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]

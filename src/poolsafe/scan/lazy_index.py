@@ -1,0 +1,322 @@
+"""The project index a scan resolves with: built over the files it checks, it parses
+any other project module when name resolution or a project-wide fact reaches it.
+
+See `LazyIndex`; the prefilter (`poolsafe.scan.prefilter`) decides, from bytes, which
+modules are selected.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from poolsafe.analysis.index import ProjectIndex, source_matches
+from poolsafe.analysis.module import ModuleInfo
+from poolsafe.core.project import ProjectConfig, importable_from
+from poolsafe.scan.cache import pattern_key
+
+
+class _LazyNames(dict[str, list[ModuleInfo]]):
+    """`ProjectIndex.by_name` that parses a module the first time its name is asked,
+    and shows only the modules that `visible` admits."""
+
+    def __init__(self, initial: dict[str, list[ModuleInfo]],
+                 load: Callable[[str], tuple[list[ModuleInfo], bool]],
+                 visible: Callable[[ModuleInfo], bool]) -> None:
+        super().__init__(initial)
+        self._load = load
+        self._visible = visible
+        self._done: set[str] = set()
+
+    def _ensure(self, name: str) -> None:
+        if name in self._done:
+            return
+        # the loader registers what it parses under every name of the module
+        _, complete = self._load(name)
+        if complete:
+            self._done.add(name)
+
+    def _shown(self, name: str) -> list[ModuleInfo] | None:
+        self._ensure(name)
+        found = super().get(name)
+        return None if found is None else [m for m in found if self._visible(m)]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        shown = self._shown(name)
+        return shown if shown else default
+
+    def __getitem__(self, name: str) -> list[ModuleInfo]:
+        shown = self._shown(name)
+        if not shown:
+            raise KeyError(name)
+        return shown
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and bool(self._shown(name))
+
+
+_ABSENT = object()
+
+
+class _LayeredMemo(dict[Any, Any]):
+    """A level's own memo table that also reads the tables of the wider levels
+    (`wider`, nearest first), as `ChainMap(self, *wider)` would: writes go to this
+    table only. A hit here costs a dict lookup, not ChainMap's scan of every
+    layer in Python (the index asks its memos once per node it evaluates)."""
+
+    __slots__ = ("wider",)
+
+    def __init__(self, wider: tuple[dict[Any, Any], ...]) -> None:
+        super().__init__()
+        #: the wider levels' own tables; each is read as a plain dict, for only
+        #: what that level wrote (a wider `_LayeredMemo` is listed with its own wider)
+        self.wider = wider
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found = dict.get(self, key, _ABSENT)
+        if found is not _ABSENT:
+            return found
+        for table in self.wider:
+            found = dict.get(table, key, _ABSENT)
+            if found is not _ABSENT:
+                return found
+        return default
+
+    def __missing__(self, key: Any) -> Any:
+        for table in self.wider:  # (not in this table: `__missing__`)
+            found = dict.get(table, key, _ABSENT)
+            if found is not _ABSENT:
+                return found
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or any(
+            dict.__contains__(table, key) for table in self.wider)
+
+
+#: how much of the project resolution may parse (see `LazyIndex._level`)
+_FULL, _SELECTED, _DATABASE = 0, 1, 2
+
+#: the index's memo tables (see `LazyIndex.connections_only`)
+_MEMOS = ("_memo", "_acquirer_memo", "_cm_memo", "_releaser_memo", "_rollbacker_memo",
+          "_qualname_memo", "_release_wrapper_memo")
+
+
+class LazyIndex(ProjectIndex):
+    """A project index over the selected modules that parses any other project
+    module when name resolution reaches it.
+
+    `def_names` (every function name defined in any file, by regex) answers the
+    index's cheap "may this be a project function?" pre-check, which otherwise
+    depends on which modules happen to be loaded yet."""
+
+    def __init__(self, modules: Iterable[ModuleInfo], config: ProjectConfig | None,
+                 load: Callable[[str], ModuleInfo | None],
+                 files_by_name: dict[str, list[str]], def_names: frozenset[str],
+                 selected: Sequence[str] | None = None,
+                 source: Callable[[str], bytes] | None = None,
+                 known_matches: dict[str, list[str]] | None = None,
+                 database: Iterable[str] | None = None) -> None:
+        """`modules` are parsed already; `selected` (absolute paths, in the project's
+        order; default: those of `modules`) are the modules project-wide facts read,
+        parsed when a fact needs them (`source` gives their bytes for
+        `modules_mentioning`). `known_matches` (pattern key -> the selected files
+        it matches, in order) answers a pattern without reading every file: the
+        cache's record of a previous run, checked against this tree's edits.
+        `database` (absolute paths; default: all of `selected`) are the selected
+        modules that can make a connection, session, pool or engine: the prefilter's
+        selection without the roots of slow work only (`select(database_only=True)`),
+        which `connections_only` is limited to (`slow_work` widens it again)."""
+        super().__init__(modules, config)
+        self._load_file = load
+        self._files_by_name = files_by_name
+        self._def_names = def_names
+        self._loaded: dict[str, ModuleInfo | None] = {}
+        #: function and method names of the loaded modules (the first
+        #: `_loaded_names_count` of `_loaded`), for `_may_be_project_function`
+        self._loaded_names: set[str] = set()
+        self._loaded_names_count = 0
+        #: module name -> the files that resolution asked for (the cache records them)
+        self.lookups: dict[str, list[str]] = {}
+        #: pattern key (`pattern_key`) -> the selected files a project-wide fact read
+        #: because their bytes matched it (the cache records them too)
+        self.matched: dict[str, list[str]] = {}
+        #: whether a fact read every selected module (then every one is a dependency)
+        self.read_all = False
+        self._known_matches = known_matches or {}
+        for m in self._modules:
+            self._loaded[str(m.abspath)] = m
+        self._order = (list(selected) if selected is not None
+                       else [str(m.abspath) for m in self._modules])
+        self._given = [m for m in self._modules if str(m.abspath) not in set(self._order)]
+        self._all_parsed = selected is None
+        self._source = source
+        self._selected = frozenset(self._loaded) | frozenset(self._order)
+        self._database = (self._selected if database is None
+                          else frozenset(self._loaded) | frozenset(database))
+        #: which modules resolution may parse: every one (`_FULL`), the selected
+        #: ones (`_SELECTED`), or those that can make a connection (`_DATABASE`)
+        self._level = _FULL
+        #: each level's memo tables; a level reads what it and every wider level
+        #: learnt, and writes its own (a narrower answer is less precise about
+        #: anything but connections)
+        full: dict[str, dict[Any, Any]] = {a: getattr(self, a) for a in _MEMOS}
+        selected_: dict[str, dict[Any, Any]] = {
+            a: _LayeredMemo((full[a],)) for a in _MEMOS}
+        # where every selected module can make a connection (database code through
+        # and through), the two narrower levels may parse the same modules, so they
+        # give the same answers: one set of tables serves both
+        database_: dict[str, dict[Any, Any]] = (
+            selected_ if self._database == self._selected
+            else {a: _LayeredMemo((selected_[a], full[a])) for a in _MEMOS})
+        self._views: list[dict[str, dict[Any, Any]]] = [full, selected_, database_]
+        self.by_name = _LazyNames(self.by_name, self._load_name,
+                                  lambda m: self._loadable(str(m.abspath)))
+
+    @contextmanager
+    def connections_only(self) -> Iterator[None]:
+        """Only the modules that can make a connection, session, pool or engine are
+        parsed inside this scope: a module the prefilter's database selection left
+        out spells no database word and imports no tainted name. Its answers (less
+        precise about anything else) live in memos of their own."""
+        with self._scope(_DATABASE):
+            yield
+
+    @contextmanager
+    def slow_work(self) -> Iterator[None]:
+        """Widen `connections_only` to every selected module, for a question about
+        slow work (PS207): a module selected for its HTTP client or `time.sleep`
+        alone makes no connection, but a transaction elsewhere may call it."""
+        with self._scope(min(self._level, _SELECTED)):
+            yield
+
+    @contextmanager
+    def full_resolution(self) -> Iterator[None]:
+        """Undo `connections_only` for a question about other values: a constant, a
+        base class, a configuration key defined in a module with no database word."""
+        with self._scope(_FULL):
+            yield
+
+    @contextmanager
+    def _scope(self, level: int) -> Iterator[None]:
+        if level == self._level:
+            yield
+            return
+        outer = self._level
+        self._enter(level)
+        try:
+            yield
+        finally:
+            self._enter(outer)
+
+    def _enter(self, level: int) -> None:
+        self._level = level
+        for a, memo in self._views[level].items():
+            setattr(self, a, memo)
+
+    def _loadable(self, path: str) -> bool:
+        if self._level == _FULL:
+            return True
+        return path in (self._selected if self._level == _SELECTED else self._database)
+
+    def _load_name(self, name: str) -> tuple[list[ModuleInfo], bool]:
+        """The modules called `name`, parsed now if need be, and whether that is all of
+        them (inside `connections_only`, the unselected ones wait)."""
+        files = self._files_by_name.get(name, [])
+        self.lookups[name] = files
+        out = []
+        complete = True
+        for path in files:
+            if not self._loadable(path):
+                complete = False
+                continue
+            found = self._module_at(path)
+            if found is not None:
+                out.append(found)
+        return out, complete
+
+    def module_at(self, path: str) -> ModuleInfo | None:
+        """The selected module in `path`, parsed now if it was not yet."""
+        return self._module_at(path)
+
+    def _module_at(self, path: str) -> ModuleInfo | None:
+        """The module in `path`, parsed the first time it is asked for. It does not
+        join `modules`: project-wide facts read the selected modules only, not
+        whatever resolution happened to parse before they were computed."""
+        if path not in self._loaded:
+            m = self._load_file(path)
+            self._loaded[path] = m
+            if m is not None:
+                for n in m.names:
+                    lst = dict.setdefault(self.by_name, n, [])
+                    if not any(x is m for x in lst):
+                        lst.append(m)
+        return self._loaded[path]
+
+    @property
+    def modules(self) -> list[ModuleInfo]:
+        """Every selected module (parsed now if need be, in the project's order), then
+        any module given that is not selected (a file being fixed)."""
+        self.read_all = True
+        if not self._all_parsed:
+            self._modules = [*self._selected_modules(self._order), *self._given]
+            self._all_parsed = True
+        return self._modules
+
+    def modules_matching(self, pattern: re.Pattern[bytes]) -> list[ModuleInfo]:
+        if self._all_parsed or self._source is None:
+            found = super().modules_matching(pattern)
+        elif (known := self._known_matches.get(pattern_key(pattern))) is not None:
+            wanted = set(known)
+            found = [*self._selected_modules(p for p in self._order if p in wanted),
+                     *(m for m in self._given if source_matches(pattern, m.source.encode()))]
+        else:
+            source = self._source
+
+            def mentions(path: str) -> bool:
+                parsed = self._loaded.get(path)
+                return source_matches(pattern,
+                                      parsed.source.encode() if parsed else source(path))
+
+            found = [*self._selected_modules(p for p in self._order if mentions(p)),
+                     *(m for m in self._given if source_matches(pattern, m.source.encode()))]
+        self.matched.setdefault(pattern_key(pattern), [str(m.abspath) for m in found])
+        return found
+
+    def _selected_modules(self, paths: Iterable[str]) -> list[ModuleInfo]:
+        return [m for m in map(self._module_at, paths) if m is not None]
+
+    def _may_be_project_function(self, name: str) -> bool:
+        """`def_names` has every function name the project's files define (found by
+        a regex over their bytes), so no module needs parsing to answer."""
+        if name in self._def_names:
+            return True
+        # modules given in memory (editor buffers) may define names the regex did not
+        # see; their names are folded in as modules load, not searched per call
+        if len(self._loaded) != self._loaded_names_count:
+            for m in list(self._loaded.values())[self._loaded_names_count:]:
+                if m is not None:
+                    self._loaded_names.update(m.functions)
+                    for c in m.classes.values():
+                        self._loaded_names.update(c.methods)
+            self._loaded_names_count = len(self._loaded)
+        return name in self._loaded_names
+
+    def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
+        """Like the index's, but decides by path before parsing anything: an
+        `import json` must not parse every project file called json.py."""
+        files = self._files_by_name.get(name, [])
+        self.lookups[name] = files
+        here = str(near.abspath)
+        out = [m for m in dict.get(self.by_name, name, [])
+               if importable_from(str(m.abspath), name, here)
+               and self._loadable(str(m.abspath))]
+        for path in files:
+            if not importable_from(path, name, here) or not self._loadable(path):
+                continue
+            found = self._module_at(path)
+            if found is not None and not any(x is found for x in out):
+                out.append(found)
+        return out

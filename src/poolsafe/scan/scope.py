@@ -1,0 +1,281 @@
+"""What one scan covers: the files it *reports* (the paths the user named) and, for
+each of them, the whole project that *resolution* sees.
+
+Every reported file belongs to the project whose root `poolsafe.core.project` finds for
+it (or `--project-root`). For each project, the scope holds every Python file of
+the project (the walk of its root, honouring `.gitignore` and the configured
+excludes), each file's module names relative to its import root (`src`), and the
+bytes of each file (an editor's unsaved buffer, from `overrides`, in place of the
+file on disk). Reported files keep the display path the user gave.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from poolsafe.core.discovery import SourceFile, discover
+from poolsafe.core.model import FileError
+from poolsafe.core.project import absolute, import_root_of, import_roots, root_of_directory
+from poolsafe.scan.config import exclude_regexes
+
+
+@dataclass
+class ScopeSettings:
+    #: excludes for walking the named paths (see `config.exclude_regexes`)
+    exclude: list[re.Pattern[str]] = field(default_factory=list)
+    #: the configured exclude globs, and the directory they are relative to, for
+    #: walking a project root
+    exclude_globs: list[str] = field(default_factory=list)
+    config_root: Path | None = None
+    #: the project root of every file (None: found for each file)
+    project_root: Path | None = None
+    #: import roots relative to the project root (`[tool.poolsafe] src`)
+    src: list[str] = field(default_factory=list)
+    #: absolute path -> content to use instead of the file on disk (editor buffers,
+    #: stdin); such a path is scanned even when no file exists there
+    overrides: dict[Path, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class ProjectScope:
+    root: Path
+    #: every file of the project; `path` is absolute, `relative` is relative to the
+    #: file's import root (module names come from it)
+    files: list[SourceFile] = field(default_factory=list)
+    datas: list[bytes] = field(default_factory=list)
+    #: indexes into `files` of the files to report, in the order they were named
+    reported: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Scope:
+    projects: list[ProjectScope]
+    #: paths that could not be walked or read, among the reported ones
+    errors: list[FileError]
+
+    @property
+    def reported_count(self) -> int:
+        return sum(len(p.reported) for p in self.projects)
+
+
+def read_error(source_file: SourceFile, exc: OSError) -> FileError:
+    """The `errors` entry for a file that could not be read."""
+    if isinstance(exc, FileNotFoundError):
+        return FileError(source_file.display, "file disappeared before it could be read")
+    if isinstance(exc, IsADirectoryError):
+        return FileError(source_file.display, "is a directory")
+    return FileError(source_file.display, f"cannot read: {exc.strerror or exc}")
+
+
+def discovery_error(message: str) -> FileError:
+    """A `discover` message (`path: problem`) as an `errors` entry."""
+    return FileError(message.split(":", 1)[0], message.split(": ", 1)[-1])
+
+
+def reported_files(paths: Sequence[str], settings: ScopeSettings
+                   ) -> tuple[list[SourceFile], list[FileError]]:
+    """The files the named paths stand for, with their display paths; a path that is
+    an override (an unsaved buffer) stands for itself even when it is not on disk."""
+    return _reported_files(paths, settings, {})
+
+
+def _reported_files(paths: Sequence[str], settings: ScopeSettings,
+                    walks: dict[str, list[SourceFile]]) -> tuple[list[SourceFile], list[FileError]]:
+    """`reported_files`; `walks` receives the files of each named directory by its
+    absolute path (for `_walk_project`, when it walks the same directory with the
+    same excludes)."""
+    files: list[SourceFile] = []
+    errors: list[FileError] = []
+    for p in paths:
+        if absolute(p) in settings.overrides:
+            files.append(SourceFile(p, Path(p), Path(Path(p).name)))
+            continue
+        # (a directory named twice is recorded once: its files are the same)
+        walk: list[SourceFile] | None = None
+        if os.path.isdir(p) and os.path.abspath(p) not in walks:
+            walk = walks[os.path.abspath(p)] = []
+        for item in discover([p], excluded=settings.exclude):
+            if isinstance(item, str):
+                errors.append(discovery_error(item))
+            else:
+                files.append(item)
+                if walk is not None:
+                    walk.append(item)
+    return files, errors
+
+
+class _Roots:
+    """Project roots per directory, each looked up once."""
+
+    def __init__(self, fixed: Path | None) -> None:
+        self.fixed = absolute(fixed) if fixed is not None else None
+        self.roots: dict[str, Path] = {}
+        self.marked: dict[str, str | None] = {}
+
+    def of(self, path: Path | str) -> Path:
+        """The project root of an absolute file path."""
+        if self.fixed is not None:
+            return self.fixed
+        directory = os.path.dirname(str(path))
+        root = self.roots.get(directory)
+        if root is None:
+            root = self.roots[directory] = root_of_directory(directory, self.marked)
+        return root
+
+
+def build_scope(paths: Sequence[str], settings: ScopeSettings) -> Scope:
+    """The reported files of `paths`, each with its whole project around it."""
+    walks: dict[str, list[SourceFile]] = {}
+    named, errors = _reported_files(paths, settings, walks)
+    roots = _Roots(settings.project_root)
+    projects: dict[Path, ProjectScope] = {}
+    # by absolute path as a string (`_key`): hashing a Path, and making one per
+    # named file, cost more than the walk (1,500 files: some 10 Paths a file)
+    positions: dict[Path, dict[str, int]] = {}
+    reported: dict[Path, set[int]] = {}
+    for sf in named:
+        path = os.path.abspath(sf.path)  # as `absolute`, without its Path
+        root = roots.of(path)
+        if root not in projects:
+            projects[root], positions[root] = _walk_project(root, settings, roots, walks)
+            reported[root] = set()
+        project, where = projects[root], positions[root]
+        i = where.get(_key(path))
+        if i is None:  # named, but not part of the walk (excluded, or a buffer)
+            i = where[_key(path)] = len(project.files)
+            project.files.append(sf)
+            project.datas.append(b"")
+            project.files[i] = _with_module_path(sf.display, Path(path), root, settings)
+        elif i in reported[root]:
+            continue
+        else:  # the walk's own file: the same path and module path, shown as named
+            walked = project.files[i]
+            project.files[i] = SourceFile(sf.display, walked.path, walked.relative)
+        data = _read(project.files[i], settings)
+        if isinstance(data, FileError):
+            errors.append(data)
+            continue
+        project.datas[i] = data
+        project.reported.append(i)
+        reported[root].add(i)
+    for project in projects.values():
+        _read_context(project, settings)
+    return Scope(list(projects.values()), errors)
+
+
+def _with_module_path(display: str, path: Path, root: Path, settings: ScopeSettings,
+                      bases: list[Path] | None = None) -> SourceFile:
+    """`bases`: `import_roots(root, settings.src)`, computed once per project."""
+    if bases is None:
+        bases = import_roots(root, settings.src)
+    if len(bases) == 1:  # the common case, by string: a Path per step costs more
+        below = _below(str(path), str(bases[0]))
+        if below is not None:
+            return SourceFile(display, path, Path(below))
+    base = import_root_of(path, bases) or import_root_of(path, [root])
+    relative = path.relative_to(base) if base is not None else Path(path.name)
+    return SourceFile(display, path, relative)
+
+
+def _below(path: str, directory: str) -> str | None:
+    """`path` relative to `directory` when it is lexically below it (both absolute
+    and normalised), else None (the caller then asks `pathlib`)."""
+    prefix = directory if directory.endswith(os.sep) else directory + os.sep
+    return path[len(prefix):] if path.startswith(prefix) and len(path) > len(prefix) else None
+
+
+def _walk_project(root: Path, settings: ScopeSettings, roots: _Roots,
+                  walks: dict[str, list[SourceFile]] | None = None
+                  ) -> tuple[ProjectScope, dict[str, int]]:
+    """Every file of the project at `root`, not read yet (files of a nested project
+    with a root of its own belong to that project, not to this one), and each
+    one's index by its absolute path. A walk of the same directory with the same
+    excludes made for the named paths (`walks`, by absolute path: `check .` at the
+    root) is used again, not made twice."""
+    project = ProjectScope(root)
+    where: dict[str, int] = {}
+    excluded = exclude_regexes(settings.exclude_globs, [str(root)],
+                               settings.config_root or root)
+    bases = import_roots(root, settings.src)
+    cwd = str(absolute(Path.cwd()))
+    walked_before = (walks or {}).get(str(root))
+    items = (walked_before if walked_before is not None
+             and _same_patterns(excluded, settings.exclude)
+             else discover([str(root)], excluded=excluded))
+    for item in items:
+        if isinstance(item, str):
+            continue  # an unreadable directory outside the reported paths
+        # the walk of an absolute root gives absolute paths: its own Path serves
+        # unless `absolute` would spell it otherwise
+        walked = str(item.path)
+        path_s = os.path.abspath(walked)
+        path = item.path if path_s == walked else Path(path_s)
+        if roots.of(path_s) != root:
+            continue
+        where[_key(path_s)] = len(project.files)
+        below = _below(str(path), cwd)
+        shown = below.replace(os.sep, "/") if below is not None else _shown(path)
+        project.files.append(_with_module_path(shown, path, root, settings, bases))
+        project.datas.append(b"")
+    for path in settings.overrides:
+        if _key(str(path)) not in where and roots.of(path) == root:
+            where[_key(str(path))] = len(project.files)
+            project.files.append(_with_module_path(str(path), path, root, settings))
+            project.datas.append(b"")
+    return project, where
+
+
+
+def _same_patterns(a: list[re.Pattern[str]], b: list[re.Pattern[str]]) -> bool:
+    return [(p.pattern, p.flags) for p in a] == [(p.pattern, p.flags) for p in b]
+
+
+def _key(path: str) -> str:
+    """An absolute path as `positions` knows it: equal for equal Paths (on Windows,
+    whose Paths compare without case, in one case)."""
+    return os.path.normcase(path)
+
+
+def _shown(path: Path) -> str:
+    """How messages name a file that was not named: relative to the working
+    directory when it is below it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _read(sf: SourceFile, settings: ScopeSettings) -> bytes | FileError:
+    override = settings.overrides.get(absolute(sf.path)) if settings.overrides else None
+    if override is not None:
+        return override
+    try:
+        return sf.path.read_bytes()
+    except OSError as exc:
+        return read_error(sf, exc)
+
+
+def _read_context(project: ProjectScope, settings: ScopeSettings) -> None:
+    """Read the files that are not reported; one that cannot be read is left out of
+    resolution (its errors are not this scan's to report)."""
+    reported = set(project.reported)
+    keep = list(project.reported)
+    for i, sf in enumerate(project.files):
+        if i in reported:
+            continue
+        data = _read(sf, settings)
+        if isinstance(data, FileError):
+            continue
+        project.datas[i] = data
+        keep.append(i)
+    if len(keep) == len(project.files):
+        return
+    order = sorted(keep)
+    renumber = {old: new for new, old in enumerate(order)}
+    project.files = [project.files[i] for i in order]
+    project.datas = [project.datas[i] for i in order]
+    project.reported = [renumber[i] for i in project.reported]
