@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from poolsafe.cli.common import config_options, fatal_on_errors, prepare
+from poolsafe.cli.common import config_arguments, config_options, fatal_on_errors, prepare
 from poolsafe.scan.postprocess import per_file_ignored
 
 if TYPE_CHECKING:
@@ -68,10 +68,8 @@ def on_disk_line(result: FixResult, path: str, line: int) -> int:
 @config_options
 @click.option("-v", "--verbose", is_flag=True, help="List every fix and every finding left.")
 @fatal_on_errors
-def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
-                config_file: str | None, isolated: bool, select: str | None,
-                extend_select: str | None, ignore: str | None, extend_exclude: str | None,
-                force_exclude: bool | None, verbose: bool) -> None:
+def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool, verbose: bool,
+                **options: Any) -> None:
     """Rewrite connection leaks in PATHS (default: .) into the safe pattern.
 
     Fixes are libcst rewrites that keep comments and formatting; after each pass the
@@ -85,12 +83,10 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
     from poolsafe.fix.loop.apply import fix_files, load_files
     from poolsafe.fix.loop.writer import unified_diff, write
 
-    cfg, _enabled, options, targets = prepare(
-        paths, config_file=config_file, isolated=isolated, select=select,
-        extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
-        force_exclude=force_exclude)
-    files, errors = load_files(targets, options)
-    result = fix_files(files, options, unsafe=unsafe_fixes,
+    prepared = prepare(paths, config_arguments(options))
+    cfg = prepared.cfg
+    files, errors = load_files(prepared.targets, prepared.options)
+    result = fix_files(files, prepared.options, unsafe=unsafe_fixes,
                        ignored=lambda path, code: per_file_ignored(path, code, cfg))
     result.errors[:0] = errors
     written = 0

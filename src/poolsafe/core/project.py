@@ -71,6 +71,16 @@ def _marked_above(directory: str, memo: dict[str, str | None]) -> str | None:
     return found
 
 
+def project_relative(path: str | Path, root: str | Path) -> str | None:
+    """`path` relative to the project root `root`, '/'-separated (both taken as absolute,
+    lexically: no link is followed); None when it is outside. The one way the
+    configuration's globs, the baseline's keys and the reports' URIs name a file."""
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return None
+
+
 def is_within(path: str | Path, root: Path) -> bool:
     try:
         Path(path).relative_to(root)

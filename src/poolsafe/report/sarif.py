@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from poolsafe import __version__
 from poolsafe.core.model import Finding, RuleMeta
+from poolsafe.core.project import project_relative
 from poolsafe.report import ReportContext
 from poolsafe.scan.baseline import SourceInfo
 
@@ -28,11 +29,9 @@ SRCROOT = "%SRCROOT%"
 
 
 def artifact_location(path: str, root: Path) -> dict[str, str]:
-    absolute = Path(os.path.abspath(path))
-    try:
-        rel = absolute.relative_to(os.path.abspath(root)).as_posix()
-    except ValueError:
-        return {"uri": absolute.as_uri()}
+    rel = project_relative(path, root)
+    if rel is None:
+        return {"uri": Path(os.path.abspath(path)).as_uri()}
     return {"uri": quote(rel), "uriBaseId": SRCROOT}
 
 

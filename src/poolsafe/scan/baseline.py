@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from poolsafe.core.model import Finding
+from poolsafe.core.project import project_relative
 from poolsafe.core.source import SourceError, decode
 
 FORMAT_VERSION = 1
@@ -93,11 +94,11 @@ def _collect_scopes(node: ast.AST, prefix: str, depth: int,
 
 
 def _rel(path: str, base: Path) -> str:
-    absolute = os.path.abspath(path)
-    try:
-        return Path(absolute).relative_to(os.path.abspath(base)).as_posix()
-    except ValueError:
-        return Path(os.path.relpath(absolute, os.path.abspath(base))).as_posix()
+    """The key's path: relative to the baseline's directory (with `..` outside it)."""
+    inside = project_relative(path, base)
+    if inside is not None:
+        return inside
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()
 
 
 def key_of(finding: Finding, base: Path, info: SourceInfo) -> Key:
