@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from poolsafe.cli.common import Fatal
 
@@ -14,8 +12,7 @@ if TYPE_CHECKING:
     from poolsafe.scan.baseline import Baseline
 
 
-@dataclass(frozen=True)
-class CheckArguments:
+class CheckArguments(NamedTuple):
     paths: tuple[str, ...] = ()
     fmt: str = "text"
     output_file: str | None = None
@@ -44,8 +41,7 @@ class CheckArguments:
             # (poolsafe.scan.baseline is imported only with a baseline)
             from poolsafe.scan import baseline as baseline_mod
 
-            args = dataclasses.replace(args,
-                                       baseline=baseline_mod.read(Path(args.baseline_file)))
+            args = args._replace(baseline=baseline_mod.read(Path(args.baseline_file)))
         if args.paths == ("-",) and (args.fixing or args.add_noqa):
             raise Fatal(f"{'--add-noqa' if args.add_noqa else '--fix/--diff'} does not apply "
                         "to standard input")

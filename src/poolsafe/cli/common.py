@@ -4,7 +4,6 @@ the command group, and how errors become one line with exit status 2."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import os
@@ -85,7 +84,7 @@ def known_rules() -> tuple[type[Rule], ...]:
     return (UnusedSuppression, *ALL_RULES)
 
 
-CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(ConfigArguments))
+CONFIG_KEYS = ConfigArguments._fields
 
 
 def config_arguments(options: dict[str, Any], *, stdin: bool = False) -> ConfigArguments:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from rich.console import Console
 
@@ -34,8 +33,7 @@ def make_console(**kwargs: Any) -> Console:
     return Console(**kwargs)
 
 
-@dataclass(frozen=True)
-class View:
+class View(NamedTuple):
     """How the report is shown: where, and the options that shape it."""
 
     out: IO[str]

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from poolsafe.core.model import ScanResult
 from poolsafe.core.rule_codes import RULE_CODES, enabled_codes, selected
@@ -86,10 +86,11 @@ class Selection:
         return (base | expand(self.extend_select)) - expand_ignored(self.ignore)
 
 
-@dataclass(frozen=True)
-class ConfigArguments:
+class ConfigArguments(NamedTuple):
     """What the command line says about the configuration (Ruff's configuration
-    overrides): every command that scans takes the same ones."""
+    overrides): every command that scans takes the same ones. (The values of this
+    module are named tuples: cheaper to define than dataclasses, and every command's
+    start-up pays for their definitions.)"""
 
     config_file: str | None = None
     isolated: bool = False
@@ -110,8 +111,7 @@ class ConfigArguments:
                          split_codes(self.ignore) or [])
 
 
-@dataclass
-class Prepared:
+class Prepared(NamedTuple):
     """The configuration, the enabled rule codes, the scan options and the paths to
     scan: built once per command."""
 
@@ -120,7 +120,7 @@ class Prepared:
     options: ScanOptions
     targets: list[str]
     #: problems that do not stop the run (an unusable cache), one line each
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
 
 
 def scan_options(cfg: Config, enabled: set[str], excludes: list[str], targets: list[str],
@@ -171,8 +171,7 @@ def prepare(paths: tuple[str, ...] | list[str], args: ConfigArguments) -> Prepar
     return Prepared(cfg, enabled, options, targets, warnings)
 
 
-@dataclass
-class Checked:
+class Checked(NamedTuple):
     """A check's result: what the engine found (`raw`), the files it checked, and
     what is left after per-file ignores, suppression comments and the baseline."""
 
