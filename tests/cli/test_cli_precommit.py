@@ -190,3 +190,22 @@ def test_hooks_resolve_a_staged_module_against_the_unstaged_project(
     assert r.returncode == 1, r.stdout + r.stderr  # files were modified
     assert "finally:\n        release_db_connection(conn)" in fixed
     assert (project / "db.py").read_text() == DB
+
+
+def test_fix_hook_leaves_a_file_the_configuration_excludes(
+        hooks: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """pre-commit names every staged file, excluded ones too: the fix hook must apply
+    the configuration's `exclude` to them (`--force-exclude`), as the check hook
+    does. It used to rewrite an excluded migration and block the commit."""
+    project = make_project(tmp_path, {
+        "pyproject.toml": '[tool.poolsafe]\nextend-exclude = ["migrations"]\n'})
+    (project / "migrations").mkdir()
+    (project / "migrations" / "0001_leak.py").write_text(LEAK)
+    git(project, "add", ".")
+    r = try_repo(hooks, project, "poolsafe-fix", "migrations/0001_leak.py")
+    out = r.stdout + r.stderr
+    assert "poolsafe (fix)" in out, out
+    assert (project / "migrations" / "0001_leak.py").read_text() == LEAK
+    assert r.returncode == 0, out
+    r = try_repo(hooks, project, "poolsafe", "migrations/0001_leak.py")
+    assert r.returncode == 0, r.stdout + r.stderr
