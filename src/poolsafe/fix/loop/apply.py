@@ -60,6 +60,8 @@ class FixFile:
     text: str
     #: the project this file is resolved in (None: only the files being fixed)
     project: ProjectResolution | None = None
+    #: the root of that project: nothing outside it is written
+    root: Path | None = None
 
     @property
     def changed(self) -> bool:
@@ -92,6 +94,8 @@ class FixResult:
     internal_errors: int = 0
     passes: int = 0
     converged: bool = True
+    #: files that one fix edited together (PS106, PS203, PS205): written all or none
+    linked: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def changed_files(self) -> list[FixFile]:
@@ -561,6 +565,7 @@ def _apply_foreign(item: _Linted, plan: FixPlan, loc: Location, fp: Fingerprint,
     done.applied(fp)
     tf.text = new_text
     touched.add(tf.display)
+    result.linked.append((item.file.display, tf.display))
     result.applied.append(AppliedFix(item.file.display, plan.code, loc.line,
                                      f"{plan.description} (in {tf.display})", plan.safe,
                                      result.passes))
@@ -604,6 +609,7 @@ def _apply_together(item: _Linted, plan: FixPlan, loc: Location, fp: Fingerprint
             tf.text = new_text
             touched.add(tf.display)
     others = ", ".join(t.file.display for t, _ in targets[1:])
+    result.linked.append(tuple(t.file.display for t, _ in targets))
     result.applied.append(AppliedFix(item.file.display, plan.code, loc.line,
                                      f"{plan.description} (also in {others})", plan.safe,
                                      result.passes))
@@ -707,5 +713,5 @@ def load_files(paths: list[str], options: ScanOptions) -> tuple[list[FixFile], l
             sf: SourceFile = loaded.source_file
             text = loaded.decoded.text
             files.append(FixFile(sf.display, sf.path, sf.relative, loaded.decoded, text, text,
-                                 resolution))
+                                 resolution, project.root))
     return files, errors
