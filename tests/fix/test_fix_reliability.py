@@ -143,3 +143,61 @@ def test_fix_in_a_read_only_directory_plans_first_and_reports_each_file(
             "written (see above).") in err, err
     assert "2 files changed." in err
     assert not [p for p in root.rglob("*") if "tmp" in p.name]
+
+
+# ------------------------------------------------ item 9: fix on standard input
+DB = '''from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+'''
+
+APP = '''from db import get_db_connection
+
+
+def count_orders():
+    conn = get_db_connection()
+    n = conn.cursor().fetchone()[0]
+    conn.close()
+    return n
+'''
+
+
+def test_stdin_filename_fixes_standard_input_in_the_files_project(project: Path) -> None:
+    # an editor's fix-on-save: the buffer comes on stdin, resolved as app.py in its
+    # project (the wrappers are in db.py), the fixed code goes to stdout
+    (project / "db.py").write_text(DB)
+    (project / "app.py").write_text("# the file on disk is not what is fixed\n")
+    code, out, err = run("fix", "--stdin-filename", "app.py", stdin=APP)
+    assert code == 0, err
+    assert "finally:\n        release_db_connection(conn)" in out
+    assert "from db import get_db_connection, release_db_connection" in out
+    compile(out, "app.py", "exec")
+    assert "Standard input fixed: the code is on standard output." in err
+    assert (project / "app.py").read_text() == "# the file on disk is not what is fixed\n"
+    assert (project / "db.py").read_text() == DB
+    # fixing the output again changes nothing
+    code, again, err = run("fix", "--stdin-filename", "app.py", "-", stdin=out)
+    assert (code, again) == (0, out), err
+    assert "Standard input unchanged" in err
+
+
+def test_stdin_filename_gives_back_code_it_cannot_parse(project: Path) -> None:
+    code, out, err = run("fix", "--stdin-filename", "new.py", stdin="def broken(:\n")
+    assert code == 1
+    assert out == "def broken(:\n"
+    assert "new.py:1:" in err and "syntax error" in err
+    assert not (project / "new.py").exists()
+
+
+def test_stdin_filename_refuses_paths(project: Path) -> None:
+    code, out, err = run("fix", "--stdin-filename", "app.py", "other.py", stdin=APP)
+    assert code == 2 and out == ""
+    assert "name no PATHS" in err

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from poolsafe.cli.common import config_arguments, config_options, fatal_on_errors, prepare
+from poolsafe.cli.common import (
+    Fatal,
+    config_arguments,
+    config_options,
+    fatal_on_errors,
+    prepare,
+)
 from poolsafe.scan.postprocess import per_file_ignored
 
 if TYPE_CHECKING:
@@ -25,7 +31,7 @@ def _counted(fixes: list[AppliedFix]) -> str:
 
 
 def _summary(result: FixResult, written: int, diff: bool,
-             unwritten: list[AppliedFix] | None = None) -> list[str]:
+             unwritten: list[AppliedFix] | None = None, stdin: bool = False) -> list[str]:
     """What `fix` did: the findings fixed (in the files written), the fixes that
     were not written, what is left, and the files changed."""
     lines = []
@@ -44,7 +50,10 @@ def _summary(result: FixResult, written: int, diff: bool,
     else:
         lines.append("Left 0 findings.")
     files = len(result.changed_files)
-    if diff:
+    if stdin and not diff:
+        lines.append("Standard input fixed: the code is on standard output." if files
+                     else "Standard input unchanged: the code is on standard output.")
+    elif diff:
         lines.append(f"{files} file{'s' if files != 1 else ''} would change.")
     else:
         lines.append(f"{written} file{'s' if written != 1 else ''} changed.")
@@ -89,6 +98,10 @@ def on_disk_line(result: FixResult, path: str, line: int) -> int:
                    "a comment).")
 @config_options
 @click.option("-v", "--verbose", is_flag=True, help="List every fix and every finding left.")
+@click.option("--stdin-filename", default=None,
+              help="Fix the code on standard input as if it were this file (resolved in "
+                   "its project) and print the fixed code on standard output; nothing "
+                   "is written (an editor's fix-on-save).")
 @fatal_on_errors
 def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool, verbose: bool,
                 **options: Any) -> None:
@@ -101,11 +114,16 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool, ver
     a file that could not be read, parsed or written (with --diff: there is a
     diff), 2 usage, configuration or internal error.
     """
+    stdin = options.get("stdin_filename") is not None
+    if stdin:
+        if paths not in ((), ("-",)):
+            raise Fatal("--stdin-filename fixes standard input: name no PATHS (or `-`)")
+        paths = ("-",)
     # the fix loop loads the analysis: only when `fix` runs, not for every command
     from poolsafe.fix.loop.apply import fix_files, load_files
-    from poolsafe.fix.loop.writer import unified_diff, write_all
+    from poolsafe.fix.loop.writer import stdin_output, unified_diff, write_all
 
-    prepared = prepare(paths, config_arguments(options))
+    prepared = prepare(paths, config_arguments(options, stdin=stdin))
     cfg = prepared.cfg
     files, errors = load_files(prepared.targets, prepared.options)
     result = fix_files(files, prepared.options, unsafe=unsafe_fixes,
@@ -117,6 +135,12 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool, ver
     if show_diff:
         for f in result.changed_files:
             click.echo(unified_diff(f), nl=False)
+    elif stdin:
+        # the fixed code (or the code as it came, when it could not be fixed) for the
+        # editor's buffer; nothing is written
+        sys.stdout.flush()
+        sys.stdout.buffer.write(stdin_output(result, prepared.options.overrides))
+        sys.stdout.buffer.flush()
     else:
         # every file is checked before any is written (see write_all)
         done, problems = write_all(result.changed_files, result.linked)
@@ -137,7 +161,7 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool, ver
                        err=True)
     for e in result.errors:
         click.echo(f"{e.where}: error: {e.message}", err=True)
-    for line_text in _summary(result, written, show_diff, unwritten):
+    for line_text in _summary(result, written, show_diff, unwritten, stdin):
         click.echo(line_text, err=True)
     if result.internal_errors:
         sys.exit(2)

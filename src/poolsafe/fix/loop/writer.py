@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from poolsafe.core.project import find_project_root
+from poolsafe.core.project import absolute, find_project_root
 from poolsafe.core.safe_write import refusal, write_atomic
 from poolsafe.core.source import encode
-from poolsafe.fix.loop.apply import FixFile
+from poolsafe.fix.loop.apply import FixFile, FixResult
 
 
 @dataclass(frozen=True)
@@ -150,3 +150,13 @@ def write_all(files: list[FixFile], linked: Sequence[tuple[str, ...]] = ()
             else:
                 problems[f.display] = problem
     return written, [problems[f.display] for f in files if f.display in problems]
+
+
+def stdin_output(result: FixResult, given: dict[Path, bytes]) -> bytes:
+    """What `fix --stdin-filename` prints: the one buffer it was given, fixed, in its
+    own encoding, BOM and line endings; the bytes as they came when the buffer could
+    not be read or parsed (an editor must never lose its buffer)."""
+    for f in result.files:
+        if absolute(f.path) in given:
+            return encode(f.decoded, f.text)
+    return next(iter(given.values()), b"")
