@@ -101,3 +101,19 @@ def test_n_checkouts_in_any_release_order_settle_in_one_run(data: st.DataObject)
     second = fix_sources(fixed, ScanOptions())
     assert second.applied == [] and second.sources() == fixed
     assert [x.reason for x in second.left] == [x.reason for x in first.left]
+
+
+def test_an_alias_checkout_is_released_with_the_alias_pool() -> None:
+    # issue 29 item 9: `get = pool.getconn` was not followed; the fix names the pool
+    source = HEADER + '''def count():
+    get = pool.getconn
+    conn = get()
+    return conn.cursor().execute("SELECT count(*) FROM orders")
+'''
+    out = _assert_fixed_point(source, 1)
+    assert out.endswith('''    conn = get()
+    try:
+        return conn.cursor().execute("SELECT count(*) FROM orders")
+    finally:
+        pool.putconn(conn)
+''')
