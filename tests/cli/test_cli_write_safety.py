@@ -187,3 +187,14 @@ def test_a_new_baseline_gets_the_mode_the_umask_gives(project: Path, cli: Invoke
         os.umask(old)
     assert r.code == 0, r.all
     assert stat.S_IMODE((project / "poolsafe-baseline.json").stat().st_mode) == 0o644
+
+
+def test_project_root_option_does_not_stop_fix_writing_a_named_file(
+        project: Path, cli: Invoke) -> None:
+    # the safety check's project is the one the file sits in; --project-root only
+    # says where names resolve
+    (project / "sub").mkdir()
+    (project / "leak.py").write_text(LEAK)
+    r = cli("fix", "--project-root", "sub", "leak.py")
+    assert r.code == 0, r.all
+    assert "finally" in (project / "leak.py").read_text()

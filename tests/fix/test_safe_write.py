@@ -81,16 +81,15 @@ def test_a_linked_directory_inside_the_project_is_written_at_its_real_place(
     assert (tmp_path / "alias").is_symlink()
 
 
-def _fix_file(path: Path, before: str, after: str, root: Path) -> FixFile:
+def _fix_file(path: Path, before: str, after: str) -> FixFile:
     path.write_text(before)
-    return FixFile(path.name, path, Path(path.name), decode(before.encode()), before, after,
-                   root=root)
+    return FixFile(path.name, path, Path(path.name), decode(before.encode()), before, after)
 
 
 def test_files_fixed_together_are_written_all_or_none(tmp_path: Path) -> None:
-    a = _fix_file(tmp_path / "a.py", "a = 1\n", "a = 2\n", tmp_path)
-    b = _fix_file(tmp_path / "b.py", "b = 1\n", "b = 2\n", tmp_path)
-    c = _fix_file(tmp_path / "c.py", "c = 1\n", "c = 2\n", tmp_path)
+    a = _fix_file(tmp_path / "a.py", "a = 1\n", "a = 2\n")
+    b = _fix_file(tmp_path / "b.py", "b = 1\n", "b = 2\n")
+    c = _fix_file(tmp_path / "c.py", "c = 1\n", "c = 2\n")
     # b changed on disk since it was read: it cannot be written, nor can a, whose fix
     # edited b too; c is on its own
     (tmp_path / "b.py").write_text("b = 3\n")

@@ -60,8 +60,6 @@ class FixFile:
     text: str
     #: the project this file is resolved in (None: only the files being fixed)
     project: ProjectResolution | None = None
-    #: the root of that project: nothing outside it is written
-    root: Path | None = None
 
     @property
     def changed(self) -> bool:
@@ -713,5 +711,5 @@ def load_files(paths: list[str], options: ScanOptions) -> tuple[list[FixFile], l
             sf: SourceFile = loaded.source_file
             text = loaded.decoded.text
             files.append(FixFile(sf.display, sf.path, sf.relative, loaded.decoded, text, text,
-                                 resolution, project.root))
+                                 resolution))
     return files, errors

@@ -51,7 +51,10 @@ def original_line(f: FixFile, line: int) -> int:
 
 
 def _root(f: FixFile) -> Path:
-    return f.root if f.root is not None else find_project_root(f.path)
+    """The project the file is in, found from where it is named (not where a link
+    leads, and not `--project-root`, which says where names resolve): nothing
+    outside it is written."""
+    return find_project_root(f.path)
 
 
 def write_problem(f: FixFile) -> WriteError | None:
