@@ -176,10 +176,14 @@ def fix_in_place(targets: list[str], cfg: Config, options: ScanOptions,
     the files of `targets`, written as `poolsafe fix` writes them; the fixes of a file
     that could not be written are dropped from `applied` (the problem is said on
     stderr; what is left, `check` reports next)."""
-    from poolsafe.fix.loop.apply import fix_files, load_files
+    from poolsafe.fix.loop.apply import fix_files, load_files, symlink_refusal
     from poolsafe.fix.loop.writer import write_all
 
-    files, _errors = load_files(targets, options)  # `check` reports these itself
+    files, _errors = load_files(targets, options)  # `check` reports these itself,
+    for p in targets:  # but reads through a link that `fix` does not write through
+        refusal = symlink_refusal(p)
+        if refusal is not None:
+            click.echo(f"{p}: {refusal}", err=True)
     result = fix_files(files, options, unsafe=unsafe,
                        ignored=lambda path, code: per_file_ignored(path, code, cfg))
     if not write_files:
