@@ -183,6 +183,8 @@ class _Shape:
     pings: frozenset[str] = frozenset()
     #: the names it reads each time it runs that may be unbound (`_unbound_candidates`)
     loads: frozenset[str] = frozenset()
+    #: its assignment expressions (`(conn := pool.getconn())`), in evaluation order
+    walrus: tuple[cst.NamedExpr, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -494,6 +496,7 @@ class FunctionFlow:
             # one walk for what `iter_nodes` and `iter_calls` would give: the nodes
             # outside nested scopes, and the calls in evaluation order (arguments first)
             calls: list[cst.Call] = []
+            walrus: list[cst.NamedExpr] = []
             stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
             while stack:
                 sub, done = stack.pop()
@@ -509,6 +512,8 @@ class FunctionFlow:
                     stack.append((sub, True))
                 elif t is cst.Await:
                     suspends = True
+                elif t is cst.NamedExpr:
+                    walrus.append(sub)  # type: ignore[arg-type]  # exactly a NamedExpr
                 elif t is cst.Yield:
                     assert isinstance(sub, cst.Yield)
                     suspends = suspends or self._yield_throws
@@ -530,7 +535,7 @@ class FunctionFlow:
                 loads = certain_loads(node) & self._unbound_candidates
             shape = _Shape(tuple(calls), raises, frozenset(lambda_names),
                            frozenset(yielded - self._released_anywhere) if yielded
-                           else frozenset(), pings, loads)
+                           else frozenset(), pings, loads, tuple(walrus))
             self._shapes[key] = shape
         return shape
 
@@ -548,6 +553,8 @@ class FunctionFlow:
         for call in shape.calls:
             cur, released = self._call_effect(call, cur)
             released_before_raise |= released
+        for named in shape.walrus:
+            cur = self._walrus(named, cur)
         exc: State | None = None
         if shape.raises:
             exc = frozenset(f for f in state if not (
@@ -557,6 +564,25 @@ class FunctionFlow:
                 exc = frozenset(replace(f, dead=True) if isinstance(f, Held)
                                 and f.var in shape.pings else f for f in exc)
         return cur, _join(exc, unbound_exc)
+
+    def _walrus(self, named: cst.NamedExpr, state: State) -> State:
+        """`(conn := pool.getconn())`: a checkout bound by an assignment expression is
+        held from there, as `conn = pool.getconn()` would be (other assignment
+        expressions are not followed)."""
+        acquired = self._acquisition(named.value)
+        if acquired is None or not isinstance(named.target, cst.Name):
+            return state
+        var = named.target.value
+        for fact in state:
+            if isinstance(fact, Held) and fact.var == var:
+                self.result.leaks[fact.site] = "overwritten"
+        state = frozenset(f for f in state if not (
+            (isinstance(f, Held) and f.var == var)
+            or (isinstance(f, Aborted) and f.resource == var)))
+        if var in self.func.globals_declared:
+            return state
+        site = self._site(acquired[0], var, acquired[1])
+        return state | {Held(var, site, _unbound_in(state))}
 
     def _call_may_raise(self, call: cst.Call) -> bool:
         """`_may_raise`, and a `cursor()` that talks to the server (mysql.connector's
@@ -1342,6 +1368,8 @@ def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
     """`conn` / `conn is not None` -> (conn, True); `not conn` / `conn is None` -> (conn, False)."""
     if isinstance(test, cst.Name):
         return test.value, True
+    if isinstance(test, cst.NamedExpr):  # `if conn := pool.getconn():`
+        return _guard(test.target)
     if (
         isinstance(test, cst.Comparison)
         and len(test.comparisons) == 1
@@ -1356,17 +1384,18 @@ def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         var, truthy = _guard(test.expression)
         return var, not truthy
-    if (
-        isinstance(test, cst.Comparison)
-        and isinstance(test.left, cst.Name)
-        and len(test.comparisons) == 1
-    ):
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        left = test.left
+        if isinstance(left, cst.NamedExpr):  # `(conn := pool.getconn()) is not None`
+            left = left.target
         comp = test.comparisons[0]
+        if not isinstance(left, cst.Name):
+            return None, True
         if isinstance(comp.comparator, cst.Name) and comp.comparator.value == "None":
             if isinstance(comp.operator, cst.IsNot):
-                return test.left.value, True
+                return left.value, True
             if isinstance(comp.operator, cst.Is):
-                return test.left.value, False
+                return left.value, False
     return None, True
 
 

@@ -361,7 +361,7 @@ class ProjectIndex:
 
     def _call(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
               depth: int) -> Value | None:
-        callee_node = call.func
+        callee_node = method_alias(call.func, func) or call.func
         drawn = self._drawn_session(call, module, func, depth)
         if drawn is not None:
             return drawn
@@ -695,8 +695,8 @@ class ProjectIndex:
 
     def released_by_call(self, call: cst.Call, func: FunctionInfo | None) -> set[str]:
         """Names that this one call releases: `pool.putconn(c)`, `c.close()`,
-        `release_db_connection(c)`."""
-        f = call.func
+        `release_db_connection(c)`, `put(c)` after `put = pool.putconn`."""
+        f = method_alias(call.func, func) or call.func
         out: set[str] = set()
         if isinstance(f, cst.Attribute):
             if f.attr.value in POOL_RELEASE_METHODS and not self._not_a_pool(f.value, func):
@@ -1052,3 +1052,17 @@ def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
         if named or (isinstance(node.value, cst.Name) and node.value.value == name):
             return True
     return False
+
+
+def method_alias(callee: cst.BaseExpression, func: FunctionInfo | None
+                 ) -> cst.Attribute | None:
+    """`get` in `get = pool.getconn; conn = get()`: a local name bound once, in the
+    calling function, to an attribute (a bound method), stands for that attribute, so
+    the call is the method's call (a checkout, or with `put = pool.putconn` a release).
+    A name bound more than once, or to anything else, is not followed."""
+    if not isinstance(callee, cst.Name) or func is None:
+        return None
+    values = func.locals.get(callee.value)
+    if values is None or len(values) != 1 or not isinstance(values[0], cst.Attribute):
+        return None
+    return values[0]

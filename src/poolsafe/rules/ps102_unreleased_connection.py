@@ -68,6 +68,11 @@ class UnreleasedConnection(Rule):
     the next query opens a connection that only the caller's `close()` (or a
     registry's `remove()`) gives back. Pools are followed through the project's own
     objects too, such as a `@property` of a Flask extension that returns its pool.
+    A checkout bound by an assignment expression (`if (conn := pool.getconn()) is
+    not None:`) is held from there (nothing is held where the test says it is
+    None), and a local alias of a pool's method, bound once (`get = pool.getconn`,
+    `put = pool.putconn`), stands for the method: `conn = get()` is a checkout and
+    `put(conn)` a release.
 
     `with pool.getconn() as conn:` is reported too: for psycopg2, `with conn:`
     only ends the transaction; for psycopg_pool it closes the connection rather

@@ -615,6 +615,39 @@ def cities():
         return jsonify([]), 500
 """, note="the pool comes from a property of the project's own Flask extension; a failing "
           "query skips the close()"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    if (conn := pool.getconn()) is not None:  # expect: PS102
+        conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+        pool.putconn(conn)
+""", note="a checkout bound by an assignment expression (walrus) in the `if` test",
+         unfixable="the checkout is not a plain `name = ...` statement"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    get = pool.getconn
+    conn = get()  # expect: PS102
+    conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+    pool.putconn(conn)
+""", note="a checkout through a local alias of the pool's bound method"),
+    Case(_PG_POOL + """
+
+def count():
+    get = pool.getconn
+    conn = get()  # expect: PS102
+    return conn.cursor().execute("SELECT count(*) FROM orders")
+""", note="an alias checkout never released: the fix releases it with the alias's pool"),
+    Case(_PG_POOL + """
+
+def count(other):
+    p = pool
+    get = p.getconn
+    p = other
+    conn = get()  # expect: PS102
+    return conn.cursor().execute("SELECT count(*) FROM orders")
+""", note="the alias's pool name is bound again: `p.putconn` could be another pool",
+         unfixable="no known release for a psycopg2 pool connection"),
 ]
 
 VALID: list[Case] = [
@@ -1294,4 +1327,44 @@ def cities():
     finally:
         conn.close()
 """, note="a pool from the project's Flask extension property, closed in finally"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    if (conn := pool.getconn()) is not None:
+        try:
+            conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+        finally:
+            pool.putconn(conn)
+""", note="a walrus checkout released in a finally inside the `if`"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    if (conn := pool.getconn()) is None:
+        return None
+    try:
+        return conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+    finally:
+        pool.putconn(conn)
+""", note="a walrus checkout: nothing is held where it is None"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    get, put = pool.getconn, pool.putconn
+    conn = get()
+    try:
+        conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+    finally:
+        put(conn)
+""", note="aliases of the pool's methods for the checkout and for the release"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    get = pool.getconn
+    put = pool.putconn
+    conn = get()
+    try:
+        conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+    finally:
+        put(conn)
+""", note="aliases of the pool's methods, one per line"),
 ]
