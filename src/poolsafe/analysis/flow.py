@@ -212,6 +212,20 @@ class AfterRelease:
     on_return: bool = False
 
 
+@dataclass(frozen=True)
+class RaisePoint:
+    """A statement or expression that may raise while a checkout is held."""
+
+    node: cst.CSTNode
+    #: the first call in it (in evaluation order) that may raise, if any
+    call: cst.Call | None
+    #: inside a `try` or a `with`, whose handlers, `finally` or exit may release
+    guarded: bool
+    #: the statement it is in (what a step points at: a statement's position costs
+    #: less to find than an expression's)
+    statement: cst.CSTNode
+
+
 @dataclass
 class FlowResult:
     sites: list[AcquireSite] = field(default_factory=list)
@@ -230,6 +244,13 @@ class FlowResult:
     #: site index -> (the statement, the names): a read of names not bound yet on some
     #: path of the checkout raises there (`finally: cur.close()` before the release)
     unbound_reads: dict[int, tuple[cst.CSTNode, frozenset[str]]] = field(default_factory=dict)
+    #: site -> the statements and expressions that may raise while it is held, and the
+    #: returns it is held at, in the order met; the sites held when the body's end is
+    #: reached (what `poolsafe.analysis.witness` searches for a leak's path)
+    raise_points: dict[int, list[RaisePoint]] = field(default_factory=dict)
+    #: (the statement of the return, inside a `try` or `with`)
+    return_points: dict[int, list[tuple[cst.CSTNode, bool]]] = field(default_factory=dict)
+    held_at_end: frozenset[int] = frozenset()
 
 
 class FunctionFlow:
@@ -246,6 +267,13 @@ class FunctionFlow:
         self._uses: dict[int, tuple[tuple[str, cst.CSTNode, str], ...]] = {}
         self._reported_uses: set[int] = set()
         self._released_memo: dict[int, set[str]] = {}
+        #: a witness run (poolsafe.analysis.witness): only the node with this id may
+        #: raise (None: every node that may raise does)
+        self.only_raising: int | None = None
+        #: how many `try` and `with` statements enclose the statement analysed now, and
+        #: the statements being analysed, innermost last
+        self._guarded = 0
+        self._statements: list[cst.BaseStatement] = []
 
     # the facts below cost a walk each: computed only for functions that need them
     @cached_property
@@ -316,6 +344,8 @@ class FunctionFlow:
     def run(self) -> FlowResult:
         start: State = frozenset(Unbound(n) for n in self._unbound_candidates)
         out = self.block(body_statements(self.func.node.body), start)
+        self.result.held_at_end = frozenset(f.site for f in out.normal or ()
+                                            if isinstance(f, Held))
         normal_exit = _join(out.normal, out.ret)
         for fact in normal_exit or ():
             if isinstance(fact, Held):
@@ -346,6 +376,13 @@ class FunctionFlow:
         return out
 
     def statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
+        self._statements.append(stmt)  # where a step of a leak's path points
+        try:
+            return self._statement(stmt, state)
+        finally:
+            self._statements.pop()
+
+    def _statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
         # exact types first: `isinstance` on libcst's classes goes through
         # `ABCMeta.__instancecheck__` for every class a statement is not
         t = type(stmt)
@@ -402,14 +439,21 @@ class FunctionFlow:
                 after = self._escape_names(
                     after, escaping_names(node.value, through_calls=True))
                 after = after | self._returned_facts(node, state)
+            for f in after:
+                if isinstance(f, Held):
+                    self.result.return_points.setdefault(f.site, []).append(
+                        (self._statements[-1] if self._statements else node,
+                         self._guarded > 0))
             return Outcome(ret=after, exc=exc)
         if isinstance(node, cst.Raise):
             after, _ = self.effects(node, state)
+            if self.only_raising is not None and self.only_raising != id(node):
+                return Outcome()  # a witness run: another node is the one that raises
             return Outcome(exc=after)
         if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
             return self.assign(node, state)
         after, exc = self.effects(node, state)
-        if isinstance(node, cst.Assert):
+        if isinstance(node, cst.Assert) and self.only_raising in (None, id(node)):
             exc = _join(exc, after)
         return Outcome(normal=after, exc=exc)
 
@@ -556,6 +600,8 @@ class FunctionFlow:
         for named in shape.walrus:
             cur = self._walrus(named, cur)
         exc: State | None = None
+        if self.only_raising is not None and self.only_raising != id(node):
+            return cur, None
         if shape.raises:
             exc = frozenset(f for f in state if not (
                 (isinstance(f, Held) and f.var in released_before_raise)
@@ -563,6 +609,7 @@ class FunctionFlow:
             if shape.pings:  # a failed ping: the connection is gone on that path
                 exc = frozenset(replace(f, dead=True) if isinstance(f, Held)
                                 and f.var in shape.pings else f for f in exc)
+            self._note_raise(node, exc)
         return cur, _join(exc, unbound_exc)
 
     def _walrus(self, named: cst.NamedExpr, state: State) -> State:
@@ -583,6 +630,20 @@ class FunctionFlow:
             return state
         site = self._site(acquired[0], var, acquired[1])
         return state | {Held(var, site, _unbound_in(state))}
+
+    def _note_raise(self, node: cst.CSTNode, state: State) -> None:
+        """Remember `node` as a place where each held checkout may leave by an exception."""
+        point: RaisePoint | None = None
+        for f in state:
+            if isinstance(f, Held):
+                points = self.result.raise_points.setdefault(f.site, [])
+                if any(p.node is node for p in points):
+                    continue
+                if point is None:
+                    calls = [c for c in self._shape(node).calls if self._call_may_raise(c)]
+                    point = RaisePoint(node, calls[0] if calls else None, self._guarded > 0,
+                                       self._statements[-1] if self._statements else node)
+                points.append(point)
 
     def _call_may_raise(self, call: cst.Call) -> bool:
         """`_may_raise`, and a `cursor()` that talks to the server (mysql.connector's
@@ -952,6 +1013,13 @@ class FunctionFlow:
 
     # ----------------------------------------------------------------- try
     def try_(self, node: cst.Try | cst.TryStar, state: State) -> Outcome:
+        self._guarded += 1  # what raises in here may be caught or followed by `finally`
+        try:
+            return self._try(node, state)
+        finally:
+            self._guarded -= 1
+
+    def _try(self, node: cst.Try | cst.TryStar, state: State) -> Outcome:
         body = self.block(body_statements(node.body), state)
         out = Outcome(ret=body.ret, brk=body.brk, cont=body.cont)
         raised = body.exc
@@ -1090,6 +1158,13 @@ class FunctionFlow:
 
     # ---------------------------------------------------------------- with
     def with_(self, node: cst.With, state: State) -> Outcome:
+        self._guarded += 1  # what raises in here passes through the exit
+        try:
+            return self._with(node, state)
+        finally:
+            self._guarded -= 1
+
+    def _with(self, node: cst.With, state: State) -> Outcome:
         cur = state
         exc: State | None = None
         closes: set[str] = set()       # names the exit closes/releases

@@ -72,6 +72,18 @@ def _location(f: Finding, root: Path) -> dict[str, Any]:
     }}
 
 
+def _code_flows(f: Finding, root: Path) -> list[dict[str, Any]]:
+    """The finding's path as one thread flow, which GitHub code scanning shows step by
+    step."""
+    artifact = artifact_location(f.path, root)
+    return [{"threadFlows": [{"locations": [
+        {"location": {
+            "physicalLocation": {"artifactLocation": artifact,
+                                 "region": {"startLine": s.line, "startColumn": s.column}},
+            "message": {"text": s.label}}}
+        for s in f.steps]}]}]
+
+
 def as_dict(ctx: ReportContext) -> dict[str, Any]:
     rules = list(ctx.rules)
     index = {m.code: i for i, m in enumerate(rules)}
@@ -91,6 +103,8 @@ def as_dict(ctx: ReportContext) -> dict[str, Any]:
             "partialFingerprints": {"poolsafeFinding/v1": f"{digest}:{seen[digest]}"},
             "properties": {"fixable": f.fixable, "name": f.name},
         }
+        if f.steps:
+            out["codeFlows"] = _code_flows(f, ctx.root)
         if f.code in index:
             out = {"ruleId": f.code, "ruleIndex": index[f.code],
                    **{k: v for k, v in out.items() if k != "ruleId"}}

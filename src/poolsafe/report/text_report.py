@@ -31,6 +31,11 @@ def _frame(lines: list[str], f: Finding) -> list[str]:
     return out
 
 
+def _path(f: Finding) -> list[str]:
+    """The finding's path under its frame: one line per step, `= LINE: what happens`."""
+    return [f"         = {s.line}: {s.label}" for s in f.steps]
+
+
 def _lines(data: bytes) -> list[str]:
     """A file's lines for code frames (as `Path.read_text` with replaced errors, then
     `splitlines`, would give them)."""
@@ -62,6 +67,8 @@ def _print_finding(console: Console, f: Finding, cache: dict[str, list[str]],
     )
     for line in _frame(_source_lines(f.path, cache), f):
         console.print(escape(line), style="dim", highlight=False, soft_wrap=True, emoji=False)
+    for line in _path(f):
+        console.print(escape(line), highlight=False, soft_wrap=True, emoji=False)
 
 
 #: the characters `strip_control_codes` removes, to find whether a text has any
@@ -86,7 +93,7 @@ def _finding_text(f: Finding, cache: dict[str, list[str]]) -> str:
     """What `_print_finding` prints, before `_plain`."""
     head = (f"{f.path}:{f.line}:{f.column}: {f.code} " + ("[*] " if f.fixable else "")
             + f"{f.severity!s} {f.message}")
-    return "\n".join((head, *_frame(_source_lines(f.path, cache), f))) + "\n"
+    return "\n".join((head, *_frame(_source_lines(f.path, cache), f), *_path(f))) + "\n"
 
 
 def _finding_plain(f: Finding, cache: dict[str, list[str]]) -> str:

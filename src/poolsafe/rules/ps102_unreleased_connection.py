@@ -12,6 +12,7 @@ from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import Connection
+from poolsafe.analysis.witness import as_code, leak_path
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import (
     as_block,
@@ -225,12 +226,15 @@ class UnreleasedConnection(Rule):
                     # through a project wrapper, what the fix writes: the release in
                     # `finally` (`with SessionLocal() as s` would name a factory the
                     # project may not have, and skip its wrapper)
-                    advice = f"try/finally: {release_hint(site, ctx.index, func)}"
+                    release = release_hint(site, ctx.index, func)
+                    advice = f"try/finally: {release}"
                 else:
+                    release = f"{site.var}.close()"
                     advice = safe_form_at(site)
                 yield self.finding(
                     site.call,
                     f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",
+                    leak_path(ctx.index, func, flow, site_index, how, as_code(release)),
                 )
 
     def _exit_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:

@@ -162,6 +162,8 @@ class IoInTransaction(Rule):
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
                         else f"`{via}()`, which makes {family} (`{what}`),")
+                steps = tuple((opener, f"`{key}` begins a transaction here")
+                              for key, opener in walker.openers.get(id(call), []))
                 yield self.finding(
                     call,
                     f"{slow} runs while {held} holds a connection in an open transaction: "
@@ -169,6 +171,8 @@ class IoInTransaction(Rule):
                     "until the call returns; finish the database work and "
                     "commit (or close the session) before it, and start a new unit of "
                     "work after it",
+                    (*steps, (call, f"`{what}` runs with the transaction open"))
+                    if steps else (),
                 )
 
 
@@ -195,6 +199,10 @@ class _Walker:
         self.autocommit: set[str] = set()
         self.found: list[tuple[cst.Call, Slow, State]] = []
         self._seen: set[int] = set()
+        #: the call that last began each connection's or session's transaction, and,
+        #: per slow call found, those of the transactions it runs in (its path)
+        self._opened: dict[str, cst.Call] = {}
+        self.openers: dict[int, list[tuple[str, cst.Call]]] = {}
         self.loop_depth = 0
 
     # ------------------------------------------------------------ statements
@@ -320,6 +328,8 @@ class _Walker:
             if state and id(call) not in self._seen:
                 self._seen.add(id(call))
                 self.found.append((call, what, state))
+                self.openers[id(call)] = [(k, self._opened[k]) for k in sorted(state)
+                                          if k in self._opened]
             return state
         f = call.func
         if not isinstance(f, cst.Attribute):
@@ -334,6 +344,8 @@ class _Walker:
             return state - {key}
         if method in NON_WORK_METHODS or method in CURSOR_METHODS or key in self.autocommit:
             return state
+        if key not in state:
+            self._opened[key] = call
         return state | {key}
 
     # -------------------------------------------------------------- handles

@@ -21,7 +21,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo, collect_module
 from poolsafe.core.discovery import SourceFile
 from poolsafe.core.gc_scope import keep_new_objects, release_dropped
-from poolsafe.core.model import FileError, Finding, Location, RawFinding, ScanResult
+from poolsafe.core.model import FileError, Finding, Location, RawFinding, ScanResult, Step
 from poolsafe.core.positions import spans
 from poolsafe.core.project import module_key, names_to_files
 from poolsafe.core.rule_codes import enabled_codes
@@ -177,6 +177,13 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode],
 
 
 
+def resolved_steps(raw: RawFinding, where: dict[int, Location]) -> tuple[Step, ...]:
+    """A finding's path with the positions of its nodes (a step whose node has no
+    position is left out)."""
+    return tuple(Step(loc.line, loc.column, label) for node, label in raw.steps
+                 if (loc := where.get(id(node))) is not None)
+
+
 def check_module(parsed: ParsedFile, index: ProjectIndex,
                  rules: list[Rule]) -> tuple[list[Finding], list[FileError]]:
     ctx = FileContext(parsed.module, index)
@@ -194,7 +201,9 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
     if not raw:
         return [], errors
     try:
-        where = positions(parsed.module.tree, (f.node for f in raw), parsed.module.source)
+        where = positions(parsed.module.tree,
+                          [*(f.node for f in raw), *(n for f in raw for n, _ in f.steps)],
+                          parsed.module.source)
     except RecursionError:
         errors.append(FileError(parsed.module.path, "internal error: nested too deeply"))
         return [], errors
@@ -211,7 +220,8 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
             continue
         safety = by_code[f.code].fix_safety(ctx, f)
         findings[key] = Finding(parsed.module.path, loc, f.code, m.name, f.message,
-                                m.severity, safety == "safe", unsafe_fix=safety == "unsafe")
+                                m.severity, safety == "safe", unsafe_fix=safety == "unsafe",
+                                steps=resolved_steps(f, where))
     return list(findings.values()), errors
 
 

@@ -23,7 +23,7 @@ from poolsafe.analysis.cstutil import children
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.core.discovery import SourceFile
-from poolsafe.core.model import FileError, Finding, Location, RawFinding
+from poolsafe.core.model import FileError, Finding, Location, RawFinding, RuleMeta, Step
 from poolsafe.core.project import find_project_root, is_within
 from poolsafe.core.source import DecodedSource, decode
 from poolsafe.fix.fixers.edits import enclosing_function, parent_map
@@ -37,6 +37,7 @@ from poolsafe.scan.checking import (
     parse_error,
     parse_source,
     positions,
+    resolved_steps,
     with_virtual_files,
 )
 from poolsafe.scan.lazy_index import LazyIndex
@@ -334,6 +335,12 @@ class _Linted:
     file: FixFile
     module: ModuleInfo
     raw: list[tuple[RawFinding, Location]]
+    #: id(raw finding) -> its path with positions (see `RawFinding.steps`)
+    steps: dict[int, tuple[Step, ...]] = field(default_factory=dict)
+
+    def finding(self, raw: RawFinding, loc: Location, meta: RuleMeta) -> Finding:
+        return Finding(self.file.display, loc, raw.code, meta.name, raw.message,
+                       meta.severity, meta.fixable, steps=self.steps.get(id(raw), ()))
 
 
 def _parse(files: list[FixFile], result: FixResult | None) -> list[tuple[FixFile, ModuleInfo]]:
@@ -390,7 +397,8 @@ def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
                 result.errors.append(FileError(
                     f.display, f"internal error in {rule.code}: {type(exc).__name__}: {exc}"))
                 result.internal_errors += 1
-        where = positions(module.tree, (r.node for r in raw)) if raw else {}
+        where = positions(module.tree, [*(r.node for r in raw),
+                                        *(n for r in raw for n, _ in r.steps)]) if raw else {}
         ignores = parse_comments(f.text) if mentions_directive(f.text) else {}
         kept: list[tuple[RawFinding, Location]] = []
         seen: set[tuple[str, int, int]] = set()
@@ -405,7 +413,8 @@ def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
             if comment is not None and comment.covers(r.code):
                 continue
             kept.append((r, loc))
-        out.append((_Linted(f, module, kept), ctx))
+        steps = {id(r): resolved_steps(r, where) for r, _ in kept if r.steps}
+        out.append((_Linted(f, module, kept, steps), ctx))
     return out
 
 
@@ -421,9 +430,7 @@ def _fingerprint(ctx: FileContext, raw: RawFinding, occurrences: dict[tuple[str,
 
 
 def _finding(linted: _Linted, raw: RawFinding, loc: Location, rule: Rule) -> Finding:
-    m = rule.meta()
-    return Finding(linted.file.display, loc, raw.code, m.name, raw.message, m.severity,
-                   m.fixable)
+    return linted.finding(raw, loc, rule.meta())
 
 
 # ---------------------------------------------------------------------- loop

@@ -174,9 +174,7 @@ def lint_file(path: Path, options: ScanOptions,
     out._rules = {r.code: r for r in rules}
     out._raw = list(item.raw)
     for raw, loc in item.raw:
-        meta = out._rules[raw.code].meta()
-        out.findings.append(Finding(f.display, loc, raw.code, meta.name, raw.message,
-                                    meta.severity, meta.fixable))
+        out.findings.append(item.finding(raw, loc, out._rules[raw.code].meta()))
     return out
 
 
