@@ -383,6 +383,8 @@ class ProjectIndex:
         if isinstance(callee, LibraryObject):
             t = callee.type
             if t.call_kind is not None:
+                if self._borrows_connection(call, module, func, depth):
+                    return None
                 return Connection(t.call_kind, _source(call),
                                   autocommit=AUTOCOMMIT_FLAG in callee.flags)
             return None
@@ -470,11 +472,41 @@ class ProjectIndex:
             for kw, pooled_kind in spec.pooled_by:
                 if keyword_arg(call, kw) is not None:
                     kind = pooled_kind
+            if CONNECTION_KINDS[kind].is_session and self._borrows_connection(
+                    call, module, func, depth):
+                return None
             return Connection(kind, _source(call))
         last = qualname.rsplit(".", 1)[-1]
         if last[:1].isupper():
             return ExternalInstance(qualname)
         return None
+
+    def _borrows_connection(self, call: cst.Call, module: ModuleInfo,
+                            func: FunctionInfo | None, depth: int) -> bool:
+        """A session bound to a connection someone else owns (`Session(bind=conn)`
+        inside `with engine.connect() as conn:`, `Session(bind=op.get_bind())` in an
+        Alembic migration): it checks nothing out of a pool, and whoever owns the
+        connection ends it. A session bound to an engine (or to nothing) checks out."""
+        bind = keyword_arg(call, "bind")
+        if bind is None:
+            return False
+        return self._is_connection_expr(bind, module, func, depth, 0)
+
+    def _is_connection_expr(self, expr: cst.BaseExpression, module: ModuleInfo,
+                            func: FunctionInfo | None, depth: int, hops: int) -> bool:
+        inner, _ = strip_await(expr)
+        if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+                and inner.func.attr.value == "get_bind":
+            return True  # Alembic's `op.get_bind()`, a session's `get_bind()`
+        value = self.evaluate(inner, module, func, depth + 1)
+        if isinstance(value, Connection):
+            return not value.kind.is_session
+        if isinstance(inner, cst.Name) and func is not None and hops < 2 \
+                and inner.value in func.locals:
+            # `bind = op.get_bind()` a line before
+            return any(isinstance(v, cst.BaseExpression) and self._is_connection_expr(
+                v, module, func, depth, hops + 1) for v in func.locals[inner.value])
+        return False
 
     def _pooled_wrapper_kind(self, cls: ClassInfo, call: cst.Call, module: ModuleInfo,
                              func: FunctionInfo | None, depth: int) -> str | None:

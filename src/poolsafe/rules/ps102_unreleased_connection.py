@@ -69,6 +69,12 @@ class UnreleasedConnection(Rule):
     registry's `remove()`) gives back. Pools are followed through the project's own
     objects too, such as a `@property` of a Flask extension that returns its pool.
 
+    **Sessions on a borrowed connection.** A session bound to a connection
+    someone else owns (`Session(bind=conn)` inside `with engine.connect() as
+    conn:`, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing
+    out of a pool: the owner of the connection ends it, so such a session is not a
+    checkout. A session bound to an engine, or to nothing, is.
+
     `with pool.getconn() as conn:` is reported too: for psycopg2, `with conn:`
     only ends the transaction; for psycopg_pool it closes the connection rather
     than returning it.

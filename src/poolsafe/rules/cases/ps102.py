@@ -615,6 +615,18 @@ def cities():
         return jsonify([]), 500
 """, note="the pool comes from a property of the project's own Flask extension; a failing "
           "query skips the close()"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+def copy_rows():
+    session = Session(bind=engine)  # expect: PS102
+    session.execute("INSERT INTO t SELECT * FROM s")
+    session.commit()
+""", note='a session bound to an engine checks a connection out of its pool: still reported'),
 ]
 
 VALID: list[Case] = [
@@ -1294,4 +1306,28 @@ def cities():
     finally:
         conn.close()
 """, note="a pool from the project's Flask extension property, closed in finally"),
+    Case("""
+from alembic import op
+from sqlalchemy.orm import Session
+
+
+def upgrade():
+    session = Session(bind=op.get_bind())
+    for row in session.execute("SELECT id FROM t"):
+        session.execute("UPDATE t SET x = 1 WHERE id = :i", {"i": row.id})
+    session.commit()
+""", note="an Alembic migration's session bound to the migration's connection (op.get_bind()): it checks nothing out"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+def copy_rows():
+    with engine.connect() as conn:
+        session = Session(bind=conn)
+        session.execute("INSERT INTO t SELECT * FROM s")
+        session.commit()
+""", note='a session bound to a connection the enclosing with owns and closes'),
 ]
