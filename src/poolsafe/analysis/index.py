@@ -27,6 +27,7 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
+from poolsafe.analysis.doubles import calls_a_double, is_test_module, replaced_names
 from poolsafe.analysis.module import (
     ClassInfo,
     FunctionInfo,
@@ -99,6 +100,8 @@ class ProjectIndex:
         #: id(value) -> (value, ids of the names and attributes inside it), for
         #: `_within` (syntax only: the same at every scope level of a lazy index)
         self._parts_memo: dict[int, tuple[cst.CSTNode, frozenset[int]]] = {}
+        #: id(module) -> (module, the names its tests replace with doubles)
+        self._doubles_memo: dict[int, tuple[ModuleInfo, frozenset[str]]] = {}
 
     @property
     def modules(self) -> list[ModuleInfo]:
@@ -362,6 +365,8 @@ class ProjectIndex:
     def _call(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
               depth: int) -> Value | None:
         callee_node = call.func
+        if calls_a_double(call, self._replaced_in(module)):
+            return None  # a test double stands there: it hands out no connection
         drawn = self._drawn_session(call, module, func, depth)
         if drawn is not None:
             return drawn
@@ -373,7 +378,8 @@ class ProjectIndex:
                 return self._library_method(base, method, call)
             if isinstance(base, Connection) and method in TRANSACTION_CM_METHODS:
                 return ManagedContext(base.kind_key, _source(call), transactional=True)
-            if base is None and method == "getconn" and not self._mock_patched(func):
+            if base is None and method == "getconn" and not self._mock_patched(func) \
+                    and not is_test_module(module):
                 # an unknown object's getconn(): psycopg2 and psycopg_pool agree on
                 # what it means (putconn returns it, close() does not)
                 return Connection("psycopg2-pool", _source(call))
@@ -396,6 +402,14 @@ class ProjectIndex:
                 return Connection(wrapper, _source(call))
             return Instance(callee.cls)
         return None
+
+    def _replaced_in(self, module: ModuleInfo) -> frozenset[str]:
+        """What a test module replaces with doubles (`poolsafe.analysis.doubles`)."""
+        key = id(module)
+        found = self._doubles_memo.get(key)
+        if found is None or found[0] is not module:
+            found = self._doubles_memo[key] = (module, replaced_names(module))
+        return found[1]
 
     def _drawn_session(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
                        depth: int) -> Connection | None:

@@ -22,6 +22,7 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
+from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.engines import (
     flask_sqlalchemy_constructors,
 )
@@ -337,15 +338,6 @@ def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) ->
             if found is not None:
                 return found
     return None
-
-
-def is_test_module(module: ModuleInfo) -> bool:
-    """A test module: `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test`
-    directory. Its engines and pools live for one test, not in production."""
-    parts = module.path.replace("\\", "/").split("/")
-    name = parts[-1]
-    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-            or any(p in {"tests", "test"} for p in parts[:-1]))
 
 
 #: how many once-run callers up `is_cli_entry` follows (`__main__` -> main() -> init_db())

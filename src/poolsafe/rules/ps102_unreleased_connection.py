@@ -89,9 +89,20 @@ class UnreleasedConnection(Rule):
     connection or a session in the same code is still reported, and so is any code
     that also runs from elsewhere (a route, a worker).
 
-    In test modules (`test_*.py`, `conftest.py`, `tests/`), a checkout missed
-    only when an exception is raised is not reported: a failing test run ends
-    with its process. A checkout a test never releases still is.
+    **Tests.** In test modules (`test_*.py`, `*_test.py`, `conftest.py`,
+    `tests/`), a checkout missed only when an exception is raised is not reported:
+    a failing test run ends with its process. A SQLAlchemy session a test, a
+    fixture or a test helper leaves open is not reported either: it is not a
+    production leak, and when the test's objects are collected the session's
+    connection goes back to its engine's pool. A pool checkout, an engine
+    connection or a raw connection that a test never gives back still is (a
+    suite that drains a shared pool hangs the tests after it). What a test has
+    replaced with a double is not a connection at all: a checkout through a name
+    the test module patches (`@patch("asyncpg.connect", new_callable=AsyncMock)`,
+    `patch.object(db, "pool")`, `mocker.patch("app.db.get_conn")`,
+    `monkeypatch.setattr(db, "pool", fake)`) or binds to a `Mock()`, and a
+    `getconn()` on an object of unknown type in a test module (a fixture or a
+    `Mock()` passed in), hands out nothing.
 
     A class that takes its checkout in one method (`__enter__`, `__init__`) and
     gives it back in `__exit__` / `close()` is read there: the checkout is
@@ -183,8 +194,11 @@ class UnreleasedConnection(Rule):
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
                     continue
-                if how == "exception" and is_test_module(ctx.module):
-                    continue  # a failing test ends with its process; "never" still counts
+                if is_test_module(ctx.module) and (how == "exception" or kind.is_session):
+                    # a failing test ends with its process; a session a test or fixture
+                    # leaves open is closed when it is collected (its connection goes
+                    # back to the engine's pool); a never-released checkout still counts
+                    continue
                 if site.in_with:
                     yield self.finding(
                         site.call,

@@ -627,6 +627,31 @@ def copy_rows():
     session.execute("INSERT INTO t SELECT * FROM s")
     session.commit()
 """, note='a session bound to an engine checks a connection out of its pool: still reported'),
+    Case("""
+from psycopg2.pool import SimpleConnectionPool
+
+pool = SimpleConnectionPool(1, 2, dsn="dbname=test")
+
+
+def test_select_one():
+    conn = pool.getconn()  # expect: PS102
+    conn.cursor().execute("SELECT 1")
+""", path="tests/test_pool.py", note="a real pool's checkout a test never gives back drains the suite's pool"),
+    Case("""
+from psycopg2.pool import SimpleConnectionPool
+
+from app import settings
+
+pool = SimpleConnectionPool(1, 2, dsn="dbname=test")
+
+
+def test_debug_reads(monkeypatch):
+    monkeypatch.setattr(settings, "DEBUG", True)
+    conn = pool.getconn()  # expect: PS102
+    conn.cursor().execute("SELECT 1")
+""", path="tests/test_pool.py", files={"app/settings.py": """
+DEBUG = False
+"""}, note="a test that patches something else still leaks the real pool's checkout"),
 ]
 
 VALID: list[Case] = [
@@ -1330,4 +1355,59 @@ def copy_rows():
         session.execute("INSERT INTO t SELECT * FROM s")
         session.commit()
 """, note='a session bound to a connection the enclosing with owns and closes'),
+    Case("""
+from unittest.mock import AsyncMock, patch
+
+import asyncpg
+
+
+@patch("asyncpg.connect", new_callable=AsyncMock)
+async def test_load(connect):
+    conn = await asyncpg.connect("postgresql://db/app")
+    rows = await conn.fetch("SELECT 1")
+    assert rows is not None
+""", path="tests/test_store.py", note="asyncpg.connect patched with AsyncMock: the test's connection is a double"),
+    Case("""
+from unittest.mock import MagicMock, patch
+
+from app import db
+
+
+def test_reads(monkeypatch):
+    fake = MagicMock()
+    monkeypatch.setattr(db, "pool", fake)
+    conn = db.pool.getconn()
+    conn.cursor().execute("SELECT 1")
+    assert fake.getconn.called
+""", path="tests/test_repo.py", files={"app/db.py": """
+from psycopg2.pool import SimpleConnectionPool
+pool = SimpleConnectionPool(1, 5, dsn="dbname=app")
+"""}, note='the pool replaced with monkeypatch.setattr: its getconn() hands out a double'),
+    Case("""
+from unittest.mock import Mock
+
+
+def check(pool):
+    conn = pool.getconn()
+    conn.cursor().execute("SELECT 1")
+
+
+def test_check():
+    pool = Mock()
+    check(pool)
+""", path="tests/test_service.py", note='getconn() on an object of unknown type in a test module (a Mock passed in)'),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@localhost/test")
+TestSession = sessionmaker(bind=engine)
+
+
+def test_insert_user():
+    session = TestSession()
+    session.execute(text("INSERT INTO users (name) VALUES ('a')"))
+    session.commit()
+    assert session.execute(text("SELECT count(*) FROM users")).scalar() == 1
+""", path="tests/test_models.py", note='a session a test leaves open is not a production leak'),
 ]
