@@ -46,6 +46,7 @@ from poolsafe.knowledge import (
     DB_ERROR_NAMES,
     DB_ERROR_ROOTS,
     NON_WORK_METHODS,
+    SELF_RETURNING_METHODS,
     SESSION_QUEUE_METHODS,
     SYNC_SESSION_QUEUE_METHODS,
     TRANSACTION_CM_METHODS,
@@ -420,6 +421,9 @@ class FunctionFlow:
         else:
             targets = [node.target]
         after, exc = self.effects(node, state)
+        if value is not None and _returns_itself(value, targets):
+            # `conn = conn.execution_options(...)`: the same connection, still held
+            return Outcome(normal=after, exc=exc)
         if not isinstance(node, cst.AugAssign):
             rebound: set[str] = set()
             for target in targets:
@@ -1214,6 +1218,18 @@ _NOT_AN_ARGUMENT_USE = frozenset(
      "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable", "getattr",
      "setattr", "delattr", "hash", "format", "remove", "discard", "pop", "index", "count", "get",
      "__contains__", "assertIs", "assertIsNone", "assertIsNotNone"})
+
+
+def _returns_itself(value: cst.BaseExpression, targets: list[cst.BaseExpression]) -> bool:
+    """`conn = conn.execution_options(...)`: a method that returns the object it is
+    called on (SQLAlchemy 2.0's `Connection.execution_options`), bound to the same name."""
+    inner, _ = strip_await(value)
+    if len(targets) != 1 or not isinstance(targets[0], cst.Name) \
+            or not isinstance(inner, cst.Call) or not isinstance(inner.func, cst.Attribute) \
+            or inner.func.attr.value not in SELF_RETURNING_METHODS:
+        return False
+    receiver = inner.func.value
+    return isinstance(receiver, cst.Name) and receiver.value == targets[0].value
 
 
 def _bind(state: State, names: set[str] | frozenset[str]) -> State:

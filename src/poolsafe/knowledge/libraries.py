@@ -551,6 +551,11 @@ NON_WORK_METHODS: frozenset[str] = frozenset(
     }
 )
 
+#: Connection methods that return the connection they are called on: SQLAlchemy 2.0's
+#: `Connection.execution_options()` (1.4's returned a branch on the same DB-API
+#: connection). `conn = conn.execution_options(...)` keeps the same checkout.
+SELF_RETURNING_METHODS: frozenset[str] = frozenset({"execution_options"})
+
 #: Session methods that only queue work in the unit of work, without SQL: a `try`
 #: around them alone leaves no failed transaction to roll back (the flush, commit or
 #: query that sends the SQL is the database work). `AsyncSession.delete` is left out:

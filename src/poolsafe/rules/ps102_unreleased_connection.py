@@ -44,7 +44,9 @@ class UnreleasedConnection(Rule):
     the release below it; a generator can be thrown into at each `yield`. A
     connection that is returned, yielded to a caller, stored on an attribute or
     in a container, or passed to a function that releases it has moved on and
-    is not reported here.
+    is not reported here. `conn = conn.execution_options(...)` keeps the same
+    connection (SQLAlchemy 2.0 returns the connection itself): it is followed
+    under its name, not reported as overwritten.
 
     **What raises.** Logging, `print()`, `close()`, `rollback()` and a cursor's
     creation count as not raising, with one exception: mysql.connector's `cursor()`

@@ -652,6 +652,19 @@ def test_debug_reads(monkeypatch):
 """, path="tests/test_pool.py", files={"app/settings.py": """
 DEBUG = False
 """}, note="a test that patches something else still leaks the real pool's checkout"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def dump():
+    conn = engine.connect()  # expect: PS102
+    conn = conn.execution_options(stream_results=True)
+    rows = list(conn.execute(text("SELECT * FROM t")))
+    conn.close()
+    return rows
+""", note='followed through conn = conn.execution_options(...): the close is skipped when execute() raises'),
 ]
 
 VALID: list[Case] = [
@@ -1410,4 +1423,18 @@ def test_insert_user():
     session.commit()
     assert session.execute(text("SELECT count(*) FROM users")).scalar() == 1
 """, path="tests/test_models.py", note='a session a test leaves open is not a production leak'),
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def dump():
+    conn = engine.connect()
+    try:
+        conn = conn.execution_options(stream_results=True)
+        return list(conn.execute(text("SELECT * FROM t")))
+    finally:
+        conn.close()
+""", note='conn = conn.execution_options(...) is the same connection (SQLAlchemy 2.0), closed in finally'),
 ]
