@@ -830,6 +830,15 @@ class FunctionFlow:
         aborted transaction)."""
         if self._is_db_error_check(test):
             return state, frozenset(f for f in state if not isinstance(f, Aborted))
+        if isinstance(test, cst.BooleanOperation):
+            # `if c and c.is_connected():` is false where `c` is None or where it is not
+            # connected; `or` is true where either side is
+            left_true, left_false = self._refine(test.left, state)
+            if isinstance(test.operator, cst.And):
+                right_true, right_false = self._refine(test.right, left_true)
+                return right_true, left_false | right_false
+            right_true, right_false = self._refine(test.right, left_false)
+            return left_true | right_true, right_false
         connected, positive = _connected_check(test)
         if connected is not None and any(
                 isinstance(f, Released) and f.var == connected for f in state):

@@ -62,7 +62,9 @@ class UnreleasedConnection(Rule):
     `cur = conn.cursor()` failed) raises `UnboundLocalError` there, and a release
     after it never runs; `cur = None` before the `try`, or a `"cur" in locals()`
     test, closes that gap. A path on which `cursor()`'s ping failed also answers
-    False to `conn.is_connected()`.
+    False to `conn.is_connected()`. A guard may combine tests: `if c and
+    c.is_connected(): c.close()` skips the close where `c` is None or not connected,
+    which loses nothing for a direct connection and a slot for a pooled one.
 
     A session drawn by hand from a dependency generator (`next(get_db())`,
     `get_db().__next__()`, also one that yields a `scoped_session` registry) is a

@@ -667,6 +667,26 @@ def dump():
 """, unfixable="`conn` is rebound",
          note="followed through conn = conn.execution_options(...): the close is skipped "
               "when execute() raises"),
+    Case("""
+from mysql.connector import pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def count_users():
+    c = None
+    try:
+        c = cnxpool.get_connection()  # expect: PS102
+        cur = c.cursor()
+        cur.execute("SELECT COUNT(*) FROM users")
+        return cur.fetchone()[0]
+    finally:
+        if c and c.is_connected():
+            c.close()
+""", unfixable="`c` is used after the statements that hold it (in an `except` or `finally` "
+                   "of the enclosing `try`): a `finally` around them would release it before "
+                   "that use; give it back after its last use by hand",
+         note="the same guard on a pooled checkout: a dead connection still holds its slot"),
 ]
 
 VALID: list[Case] = [
@@ -1439,4 +1459,19 @@ def dump():
     finally:
         conn.close()
 """, note='conn = conn.execution_options(...) is the same connection (SQLAlchemy 2.0), closed in finally'),
+    Case("""
+import mysql.connector
+
+
+def count_users():
+    c = None
+    try:
+        c = mysql.connector.connect(host="db", user="app", database="app")
+        cur = c.cursor()
+        cur.execute("SELECT COUNT(*) FROM users")
+        return cur.fetchone()[0]
+    finally:
+        if c and c.is_connected():
+            c.close()
+""", note='if c and c.is_connected(): c.close() on a direct mysql.connector connection: a dead one holds nothing'),
 ]
