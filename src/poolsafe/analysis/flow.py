@@ -64,6 +64,9 @@ class Held:
     #: on these paths the connection's own liveness check failed (mysql.connector's
     #: `cursor()` raised): `is_connected()` answers False
     dead: bool = False
+    #: local flags set to True after the checkout on its paths (`owned = True`): a
+    #: later `if owned:` is true wherever this checkout is held
+    flags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -466,6 +469,8 @@ class FunctionFlow:
         # a checkout stored on an attribute, in a container or under another name moved on
         if acquired is None:
             after = self._escape_names(after, escaping)
+        if not isinstance(node, cst.AugAssign):
+            after = _set_flags(after, targets, value)
         return Outcome(normal=after, exc=exc)
 
     def _acquisition(self, value: cst.BaseExpression) -> tuple[cst.Call, Connection] | None:
@@ -869,9 +874,12 @@ class FunctionFlow:
             if truthy_when_held:
                 return _bind(state, {var}), without
             return without, _bind(state, {var})
+        # `if owned:` where `owned = True` followed the checkout: the checkout is held
+        # only where the flag is set
+        flagged = frozenset(f for f in state if isinstance(f, Held) and var in f.flags)
         if truthy_when_held:
-            return state, without
-        return without, state
+            return state, without - flagged
+        return without - flagged, state
 
     def _refine_connected(self, var: str, positive: bool, true_state: State,
                           false_state: State) -> tuple[State, State]:
@@ -1227,6 +1235,24 @@ _NOT_AN_ARGUMENT_USE = frozenset(
      "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable", "getattr",
      "setattr", "delattr", "hash", "format", "remove", "discard", "pop", "index", "count", "get",
      "__contains__", "assertIs", "assertIsNone", "assertIsNotNone"})
+
+
+def _set_flags(state: State, targets: list[cst.BaseExpression],
+               value: cst.BaseExpression) -> State:
+    """`owned = True` marks the checkouts held on this path with the flag; any other
+    value bound to the name clears it."""
+    names = {t.value for t in targets if isinstance(t, cst.Name)}
+    if not names or not any(isinstance(f, Held) for f in state):
+        return state
+    is_true_ = isinstance(value, cst.Name) and value.value == "True"
+    out: set[Fact] = set()
+    for f in state:
+        if isinstance(f, Held):
+            flags = f.flags | names if is_true_ else f.flags - names
+            if flags != f.flags:
+                f = replace(f, flags=flags)
+        out.add(f)
+    return frozenset(out)
 
 
 def _returns_itself(value: cst.BaseExpression, targets: list[cst.BaseExpression]) -> bool:

@@ -73,6 +73,10 @@ class UnreleasedConnection(Rule):
     registry's `remove()`) gives back. Pools are followed through the project's own
     objects too, such as a `@property` of a Flask extension that returns its pool.
 
+    A close guarded by a flag set right after the checkout (`if db is None: db =
+    SessionLocal(); owned = True` ... `finally: if owned: db.close()`) releases
+    exactly what the function acquired, and is a release.
+
     **Sessions on a borrowed connection.** A session bound to a connection
     someone else owns (`Session(bind=conn)` inside `with engine.connect() as
     conn:`, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing

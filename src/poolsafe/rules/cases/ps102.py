@@ -687,6 +687,27 @@ def count_users():
                    "of the enclosing `try`): a `finally` around them would release it before "
                    "that use; give it back after its last use by hand",
          note="the same guard on a pooled checkout: a dead connection still holds its slot"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://db/app"))
+
+
+def list_items(db=None):
+    owned = False
+    if db is None:
+        db = SessionLocal()  # expect: PS102
+        owned = True
+    try:
+        return db.execute("SELECT * FROM items").all()
+    finally:
+        if not owned:
+            db.close()
+""", unfixable="`db` is used after the statements that hold it (later in the function): a "
+                   "`finally` around them would release it before that use; give it back "
+                   "after its last use by hand",
+         note="the flag read the wrong way round: the session made here is never closed"),
 ]
 
 VALID: list[Case] = [
@@ -1474,4 +1495,22 @@ def count_users():
         if c and c.is_connected():
             c.close()
 """, note='if c and c.is_connected(): c.close() on a direct mysql.connector connection: a dead one holds nothing'),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://db/app"))
+
+
+def list_items(db=None):
+    owned = False
+    if db is None:
+        db = SessionLocal()
+        owned = True
+    try:
+        return db.execute("SELECT * FROM items").all()
+    finally:
+        if owned:
+            db.close()
+""", note='a flag set right after the checkout guards its close: if owned: db.close() releases exactly what was acquired'),
 ]
