@@ -80,6 +80,9 @@ class Unbound:
 class Aborted:
     resource: str
     handler: int
+    #: names the handler stored its exception in (`error = e`): a later
+    #: `if error: raise error` re-raises wherever this transaction is aborted
+    flags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -296,6 +299,13 @@ class FunctionFlow:
         return not _is_pytest_fixture(self.index, self.func)
 
     @cached_property
+    def _exception_names(self) -> frozenset[str]:
+        """The names the function's handlers bind (`except Exception as e`)."""
+        return frozenset(
+            h.name.name.value for t in self.func.tries for h in t.handlers
+            if h.name is not None and isinstance(h.name.name, cst.Name))
+
+    @cached_property
     def _framework_closes_session(self) -> bool:
         """The web framework closes the request's session (Flask teardown, FastAPI Depends):
         the function handles requests, by a route decorator or as the HTTP-method method
@@ -470,7 +480,7 @@ class FunctionFlow:
         if acquired is None:
             after = self._escape_names(after, escaping)
         if not isinstance(node, cst.AugAssign):
-            after = _set_flags(after, targets, value)
+            after = _set_flags(after, targets, value, self._exception_names)
         return Outcome(normal=after, exc=exc)
 
     def _acquisition(self, value: cst.BaseExpression) -> tuple[cst.Call, Connection] | None:
@@ -876,7 +886,8 @@ class FunctionFlow:
             return without, _bind(state, {var})
         # `if owned:` where `owned = True` followed the checkout: the checkout is held
         # only where the flag is set
-        flagged = frozenset(f for f in state if isinstance(f, Held) and var in f.flags)
+        flagged = frozenset(f for f in state
+                            if isinstance(f, (Held, Aborted)) and var in f.flags)
         if truthy_when_held:
             return state, without - flagged
         return without - flagged, state
@@ -1238,17 +1249,20 @@ _NOT_AN_ARGUMENT_USE = frozenset(
 
 
 def _set_flags(state: State, targets: list[cst.BaseExpression],
-               value: cst.BaseExpression) -> State:
-    """`owned = True` marks the checkouts held on this path with the flag; any other
+               value: cst.BaseExpression, exception_names: frozenset[str]) -> State:
+    """`owned = True` marks the checkouts held on this path with the flag, and
+    `error = e` (an `except ... as e` name) the transactions aborted on it; any other
     value bound to the name clears it."""
     names = {t.value for t in targets if isinstance(t, cst.Name)}
-    if not names or not any(isinstance(f, Held) for f in state):
+    if not names or not any(isinstance(f, (Held, Aborted)) for f in state):
         return state
     is_true_ = isinstance(value, cst.Name) and value.value == "True"
+    is_error = isinstance(value, cst.Name) and value.value in exception_names
     out: set[Fact] = set()
     for f in state:
-        if isinstance(f, Held):
-            flags = f.flags | names if is_true_ else f.flags - names
+        if isinstance(f, (Held, Aborted)):
+            setting = is_true_ if isinstance(f, Held) else is_error
+            flags = f.flags | names if setting else f.flags - names
             if flags != f.flags:
                 f = replace(f, flags=flags)
         out.add(f)

@@ -40,7 +40,10 @@ class ExceptWithoutRollback(Rule):
     autocommit connections, nor asyncpg and sqlite3 connections outside a
     transaction (a failed statement does not abort anything there). A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
-    is not flagged either.
+    is not flagged either. A handler that re-raises swallows nothing
+    (`except BaseException as e: raise e`), and neither does one that keeps the
+    error (`error = e`) and re-raises it (`if error: raise error`) before the
+    connection is used again.
 
     ## Why is this bad?
     After a failed statement PostgreSQL rejects everything with

@@ -307,6 +307,20 @@ class Repo:
         except Exception:  # expect: PS103
             pass
 """, note="the attribute's type declared in the class body"),
+    Case("""
+from sqlalchemy.orm import Session
+
+
+def save(session: Session, item):
+    error = None
+    try:
+        session.execute("x")
+    except Exception as e:  # expect: PS103
+        error = e
+    session.commit()
+    if error:
+        raise error
+""", note='the kept error is re-raised only after the commit: the failed transaction is reused first'),
 ]
 
 VALID: list[Case] = [
@@ -789,4 +803,31 @@ class ClientRepository:
             self.session.rollback()
             return None
 """, note="the repository rolls its session back"),
+    Case("""
+from sqlalchemy.orm import Session
+
+
+def save(session: Session, item):
+    try:
+        session.execute("x")
+    except BaseException as e:
+        error = e
+    else:
+        error = None
+    if error:
+        raise error
+    session.commit()
+""", note='the handler keeps the error and re-raises it before the session is used again: nothing swallowed'),
+    Case("""
+from sqlalchemy.orm import Session
+
+
+def save(session: Session, item):
+    try:
+        session.add(item)
+        session.flush()
+    except BaseException as e:
+        raise e
+    session.commit()
+""", note='except BaseException as e: raise e swallows nothing'),
 ]
