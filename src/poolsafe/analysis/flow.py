@@ -38,7 +38,7 @@ from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
-from poolsafe.analysis.values import Connection, External, ManagedContext
+from poolsafe.analysis.values import Connection, External, FunctionRef, ManagedContext
 from poolsafe.knowledge import (
     BROAD_EXCEPTIONS,
     CLIENT_RESULT_ERROR_NAMES,
@@ -299,6 +299,35 @@ class FunctionFlow:
         return not _is_pytest_fixture(self.index, self.func)
 
     @cached_property
+    def _decorator_sessions(self) -> frozenset[str]:
+        """Parameters a project decorator fills with a session of its own, which it
+        ends right after the call (`@provide_session`: `with create_session() as s:
+        return func(*args, session=s, **kwargs)`): the decorator is the caller."""
+        out: set[str] = set()
+        for deco in self.func.node.decorators:
+            target = deco.decorator
+            if isinstance(target, cst.Call):
+                target = target.func
+            ref = self.index.evaluate(target, self.module, self.func.parent)
+            if not isinstance(ref, FunctionRef):
+                continue
+            dec = ref.func
+            for call, scope in dec.module.calls:
+                inside = scope
+                while inside is not None and inside is not dec:
+                    inside = inside.parent
+                if inside is None:
+                    continue
+                for arg in call.args:
+                    if arg.keyword is None or arg.keyword.value not in \
+                            self.func.all_param_names():
+                        continue
+                    value = self.index.evaluate(arg.value, dec.module, scope)
+                    if isinstance(value, Connection) and value.kind.is_session:
+                        out.add(arg.keyword.value)
+        return frozenset(out)
+
+    @cached_property
     def _exception_names(self) -> frozenset[str]:
         """The names the function's handlers bind (`except Exception as e`)."""
         return frozenset(
@@ -333,7 +362,8 @@ class FunctionFlow:
             if isinstance(fact, Held):
                 self.result.leaks.setdefault(fact.site, "path")
             elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
-                  and not self._framework_closes_session):
+                  and not self._framework_closes_session
+                  and fact.resource not in self._decorator_sessions):
                 self._report_handler(fact, "the caller gets it back in a failed transaction")
             elif isinstance(fact, Reopened) and self.res.is_local(fact.var):
                 # a closed session of this function used again, and nothing closed it
@@ -845,6 +875,12 @@ class FunctionFlow:
         aborted transaction)."""
         if self._is_db_error_check(test):
             return state, frozenset(f for f in state if not isinstance(f, Aborted))
+        invalidated = _invalidation_check(test)
+        if invalidated is not None:
+            # `if err.connection_invalidated:` (SQLAlchemy's disconnect): the connection
+            # was invalidated, and its next use reconnects with no failed transaction
+            clean = frozenset(f for f in state if not isinstance(f, Aborted))
+            return (clean, state) if invalidated else (state, clean)
         if isinstance(test, cst.BooleanOperation):
             # `if c and c.is_connected():` is false where `c` is None or where it is not
             # connected; `or` is true where either side is
@@ -1267,6 +1303,17 @@ def _set_flags(state: State, targets: list[cst.BaseExpression],
                 f = replace(f, flags=flags)
         out.add(f)
     return frozenset(out)
+
+
+def _invalidation_check(test: cst.BaseExpression) -> bool | None:
+    """`err.connection_invalidated` -> True, `not err.connection_invalidated` -> False,
+    anything else -> None."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _invalidation_check(test.expression)
+        return None if inner is None else not inner
+    if isinstance(test, cst.Attribute) and test.attr.value == "connection_invalidated":
+        return True
+    return None
 
 
 def _returns_itself(value: cst.BaseExpression, targets: list[cst.BaseExpression]) -> bool:

@@ -43,7 +43,13 @@ class ExceptWithoutRollback(Rule):
     is not flagged either. A handler that re-raises swallows nothing
     (`except BaseException as e: raise e`), and neither does one that keeps the
     error (`error = e`) and re-raises it (`if error: raise error`) before the
-    connection is used again.
+    connection is used again. Where the handler tests
+    `err.connection_invalidated` (SQLAlchemy's pessimistic-disconnect recipe), the
+    connection was invalidated and its next use reconnects: using it there is not
+    reusing a failed transaction. A session that a project decorator passes in
+    and ends right after the call (`@provide_session`: the wrapper opens the
+    session, calls the function with `session=...`, then commits and closes) is
+    not handed back to a caller that keeps it: the decorator is that caller.
 
     ## Why is this bad?
     After a failed statement PostgreSQL rejects everything with

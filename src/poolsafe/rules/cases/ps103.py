@@ -321,6 +321,64 @@ def save(session: Session, item):
     if error:
         raise error
 """, note='the kept error is re-raised only after the commit: the failed transaction is reused first'),
+    Case("""
+from sqlalchemy import create_engine, event, exc, select
+from sqlalchemy.engine import Connection
+
+engine = create_engine("postgresql://db/app")
+
+
+@event.listens_for(engine, "engine_connect")
+def ping_connection(connection: Connection, branch):
+    try:
+        connection.scalar(select(1))
+    except exc.DBAPIError as err:  # expect: PS103
+        if not err.connection_invalidated:
+            connection.scalar(select(1))
+""", note="the recipe's test the wrong way round: the aborted connection is used again"),
+    Case("""
+import functools
+from contextlib import contextmanager
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionFactory = sessionmaker()
+NEW_SESSION: Session = None  # type: ignore[assignment]
+
+
+@contextmanager
+def create_session():
+    session = SessionFactory()
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def provide_session(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if "session" in kwargs:
+            return func(*args, **kwargs)
+        with create_session() as session:
+            return func(*args, session=session, **kwargs)
+    return wrapper
+
+
+@provide_session
+def mark_done(job_id, session: Session = NEW_SESSION):
+    try:
+        session.execute("UPDATE jobs SET done = 1 WHERE id = :i", {"i": job_id})
+    except SQLAlchemyError:  # expect: PS103
+        pass
+    session.execute("UPDATE stats SET runs = runs + 1")
+    return True
+""", note="the decorator's session used again in the function after the swallowed error"),
 ]
 
 VALID: list[Case] = [
@@ -830,4 +888,69 @@ def save(session: Session, item):
         raise e
     session.commit()
 """, note='except BaseException as e: raise e swallows nothing'),
+    Case("""
+from sqlalchemy import create_engine, event, exc, select
+from sqlalchemy.engine import Connection
+
+engine = create_engine("postgresql://db/app")
+
+
+@event.listens_for(engine, "engine_connect")
+def ping_connection(connection: Connection, branch):
+    if branch:
+        return
+    save_should_close_with_result = connection.should_close_with_result
+    connection.should_close_with_result = False
+    try:
+        connection.scalar(select(1))
+    except exc.DBAPIError as err:
+        if err.connection_invalidated:
+            connection.scalar(select(1))
+        else:
+            raise
+    finally:
+        connection.should_close_with_result = save_should_close_with_result
+""", note="SQLAlchemy's pessimistic-disconnect recipe: used again only where the error invalidated the connection, re-raised otherwise"),
+    Case("""
+import functools
+from contextlib import contextmanager
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionFactory = sessionmaker()
+NEW_SESSION: Session = None  # type: ignore[assignment]
+
+
+@contextmanager
+def create_session():
+    session = SessionFactory()
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def provide_session(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if "session" in kwargs:
+            return func(*args, **kwargs)
+        with create_session() as session:
+            return func(*args, session=session, **kwargs)
+    return wrapper
+
+
+@provide_session
+def mark_done(job_id, session: Session = NEW_SESSION):
+    try:
+        session.execute("UPDATE jobs SET done = 1 WHERE id = :i", {"i": job_id})
+    except SQLAlchemyError:
+        return False
+    return True
+""", note='a session a provide_session-style decorator passes in and ends right after the call: the decorator is the caller'),
 ]
