@@ -35,7 +35,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
-from poolsafe.analysis.project_facts import request_handler
+from poolsafe.analysis.project_facts import facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import Connection, External, FunctionRef, ManagedContext
@@ -299,6 +299,22 @@ class FunctionFlow:
         return not _is_pytest_fixture(self.index, self.func)
 
     @cached_property
+    def _returns_to_handlers_only(self) -> bool:
+        """Every call of this function in the project is a request handler's last act
+        (`return ItemRepository(db).create(name)` in a route): the framework ends the
+        request's session (and its failed transaction) right after, and nothing uses
+        it in between."""
+        sites = facts(self.index).callers(self.func)
+        if not sites:
+            return False
+        for site in sites:
+            if site.func is None or request_handler(self.index, site.func) is None:
+                return False
+            if not _is_last_act(site.call, site.func):
+                return False
+        return True
+
+    @cached_property
     def _decorator_sessions(self) -> frozenset[str]:
         """Parameters a project decorator fills with a session of its own, which it
         ends right after the call (`@provide_session`: `with create_session() as s:
@@ -363,7 +379,8 @@ class FunctionFlow:
                 self.result.leaks.setdefault(fact.site, "path")
             elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
                   and not self._framework_closes_session
-                  and fact.resource not in self._decorator_sessions):
+                  and fact.resource not in self._decorator_sessions
+                  and not self._returns_to_handlers_only):
                 self._report_handler(fact, "the caller gets it back in a failed transaction")
             elif isinstance(fact, Reopened) and self.res.is_local(fact.var):
                 # a closed session of this function used again, and nothing closed it
@@ -1303,6 +1320,17 @@ def _set_flags(state: State, targets: list[cst.BaseExpression],
                 f = replace(f, flags=flags)
         out.add(f)
     return frozenset(out)
+
+
+def _is_last_act(call: cst.Call, func: FunctionInfo) -> bool:
+    """The call is in a `return` of `func` (outside nested scopes), or in its last
+    top-level statement."""
+    stmts = body_statements(func.node.body)
+    if stmts and any(n is call for n in iter_nodes(stmts[-1])):
+        return True
+    return any(isinstance(n, cst.Return) and n.value is not None
+               and any(m is call for m in iter_nodes(n.value))
+               for n in iter_nodes(func.node.body))
 
 
 def _invalidation_check(test: cst.BaseExpression) -> bool | None:

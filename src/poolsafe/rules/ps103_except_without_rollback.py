@@ -50,6 +50,11 @@ class ExceptWithoutRollback(Rule):
     and ends right after the call (`@provide_session`: the wrapper opens the
     session, calls the function with `session=...`, then commits and closes) is
     not handed back to a caller that keeps it: the decorator is that caller.
+    Likewise a function (a repository method) whose every call in the project is
+    a request handler's last act (`return ItemRepository(db).create(name)` in a
+    route): the framework ends the request's session right after, and nothing
+    uses the failed transaction. A handler that goes on with the session after
+    the call is a reuse, and is reported.
 
     ## Why is this bad?
     After a failed statement PostgreSQL rejects everything with

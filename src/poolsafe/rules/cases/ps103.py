@@ -379,6 +379,43 @@ def mark_done(job_id, session: Session = NEW_SESSION):
     session.execute("UPDATE stats SET runs = runs + 1")
     return True
 """, note="the decorator's session used again in the function after the swallowed error"),
+    Case("""
+from fastapi import Depends, FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+class ItemRepository:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def create(self, name):
+        try:
+            self.db.execute("INSERT INTO items (name) VALUES (:n)", {"n": name})
+            self.db.commit()
+        except SQLAlchemyError:  # expect: PS103
+            return None
+        return name
+
+
+@app.post("/items")
+def create_item(name: str, db: Session = Depends(get_db)):
+    created = ItemRepository(db).create(name)
+    db.execute("INSERT INTO audit (what) VALUES ('create')")
+    db.commit()
+    return created
+""", note='the route goes on with the session after the repository swallowed its error'),
 ]
 
 VALID: list[Case] = [
@@ -953,4 +990,38 @@ def mark_done(job_id, session: Session = NEW_SESSION):
         return False
     return True
 """, note='a session a provide_session-style decorator passes in and ends right after the call: the decorator is the caller'),
+    Case("""
+from fastapi import Depends, FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+class ItemRepository:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def create(self, name):
+        try:
+            self.db.execute("INSERT INTO items (name) VALUES (:n)", {"n": name})
+            self.db.commit()
+        except SQLAlchemyError:
+            return None
+        return name
+
+
+@app.post("/items")
+def create_item(name: str, db: Session = Depends(get_db)):
+    return ItemRepository(db).create(name)
+""", note='a repository method that swallows the error returns to a route whose dependency closes (and rolls back) the session right after'),
 ]
