@@ -358,6 +358,16 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             is_pool=True,
         ),
         ObjectType(
+            # poolsafe's own reference pool (`poolsafe.runtime.ConnectionPool` and its
+            # psycopg2-named aliases): psycopg2's API, whose close() keeps the slot,
+            # plus `with pool.connection() as conn:`, which always gives it back
+            key="poolsafe.pool",
+            label="poolsafe ConnectionPool",
+            acquire_methods={"getconn": "psycopg2-pool"},
+            cm_methods=frozenset({"connection"}),
+            is_pool=True,
+        ),
+        ObjectType(
             key="psycopg_pool",
             label="psycopg_pool ConnectionPool",
             acquire_methods={"getconn": "psycopg-pool"},
@@ -453,6 +463,10 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("psycopg2", "PersistentConnectionPool"): "psycopg2.pool",
     ("psycopg2", "AbstractConnectionPool"): "psycopg2.pool",
     ("psycopg_pool", "ConnectionPool"): "psycopg_pool",
+    ("poolsafe.runtime", "ConnectionPool"): "poolsafe.pool",
+    ("poolsafe.runtime", "SimpleConnectionPool"): "poolsafe.pool",
+    ("poolsafe.runtime", "ThreadedConnectionPool"): "poolsafe.pool",
+    ("poolsafe.runtime", "from_url"): "poolsafe.pool",
     ("psycopg_pool", "NullConnectionPool"): "psycopg_pool",
     ("psycopg_pool", "AsyncConnectionPool"): "psycopg_pool.async",
     ("psycopg_pool", "AsyncNullConnectionPool"): "psycopg_pool.async",
