@@ -708,6 +708,52 @@ def list_items(db=None):
                    "`finally` around them would release it before that use; give it back "
                    "after its last use by hand",
          note="the flag read the wrong way round: the session made here is never closed"),
+    Case("""
+from poolsafe.runtime import ConnectionPool
+
+pool = ConnectionPool(1, 5, dsn="dbname=app")
+
+
+def count_orders():
+    conn = pool.getconn()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM orders")
+    n = cur.fetchone()[0]
+    pool.putconn(conn)
+    return n
+""", note="poolsafe's own reference pool is a psycopg2-compatible pool"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def table_exists(name):
+    if not name:
+        return False
+    conn = engine.connect()  # expect: PS102
+    found = conn.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar()
+    if found is None:
+        return False
+    conn.close()
+    return True
+""", note='an engine connection never closed on an early-return path'),
+    Case("""
+import contextlib
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+@contextlib.contextmanager
+def get_session():
+    s = Session(engine)  # expect: PS102
+    yield s
+    s.commit()
+    s.close()
+""", path="app/db.py", note='a release after yield in a contextmanager without try/finally: an exception in the with body skips it'),
 ]
 
 VALID: list[Case] = [
@@ -1513,4 +1559,16 @@ def list_items(db=None):
         if owned:
             db.close()
 """, note='a flag set right after the checkout guards its close: if owned: db.close() releases exactly what was acquired'),
+    Case("""
+from poolsafe.runtime import ConnectionPool
+
+pool = ConnectionPool.from_url(1, 5, "postgresql://localhost/app")
+
+
+def count_users():
+    with pool.connection() as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM users")
+        return cur.fetchone()[0]
+""", note="with pool.connection() on poolsafe's pool always gives the connection back"),
 ]

@@ -416,6 +416,76 @@ def create_item(name: str, db: Session = Depends(get_db)):
     db.commit()
     return created
 """, note='the route goes on with the session after the repository swallowed its error'),
+    Case("""
+import time
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+def run_scheduler():
+    with Session(engine) as session:
+        while True:
+            try:
+                session.execute(text("SELECT pg_advisory_lock(1)"))
+            except OperationalError:  # expect: PS103
+                time.sleep(1)
+            session.execute(text("UPDATE jobs SET state = 'queued' WHERE state = 'new'"))
+            session.commit()
+            time.sleep(5)
+""", note='a scheduler loop goes on in the transaction a failed execute() aborted'),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+def import_rows(rows):
+    with Session(engine) as session:
+        with session.begin():
+            for row in rows:
+                try:
+                    session.execute("INSERT INTO items (id) VALUES (:i)", {"i": row})
+                except IntegrityError:  # expect: PS103
+                    continue
+""", note='per-item try/except inside one session.begin() without begin_nested(): the block commits an aborted transaction'),
+    Case("""
+from flask import Blueprint, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Tag
+
+bp = Blueprint("tags", __name__)
+
+
+@bp.route("/tags", methods=["POST"])
+def add_tag():
+    tag = Tag(name=request.json["name"])
+    try:
+        db.session.add(tag)
+        db.session.flush()
+    except IntegrityError:  # expect: PS103
+        print("duplicate")
+    db.session.commit()
+    return jsonify(ok=True)
+""", path="app/views.py", files={"app/extensions.py": """
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+""", "app/models.py": """
+from app.extensions import db
+
+
+class Tag(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String, unique=True)
+"""}, note='a Flask view swallows the error on db.session and goes on to commit()'),
 ]
 
 VALID: list[Case] = [
