@@ -22,7 +22,7 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
-from poolsafe.analysis.doubles import is_test_module
+from poolsafe.analysis.doubles import is_test_module as is_test_module
 from poolsafe.analysis.engines import (
     flask_sqlalchemy_constructors,
 )

@@ -636,7 +636,8 @@ pool = SimpleConnectionPool(1, 2, dsn="dbname=test")
 def test_select_one():
     conn = pool.getconn()  # expect: PS102
     conn.cursor().execute("SELECT 1")
-""", path="tests/test_pool.py", note="a real pool's checkout a test never gives back drains the suite's pool"),
+""", path="tests/test_pool.py",
+         note=("a real pool's checkout a test never gives back drains the suite's pool")),
     Case("""
 from psycopg2.pool import SimpleConnectionPool
 
@@ -753,7 +754,9 @@ def get_session():
     yield s
     s.commit()
     s.close()
-""", path="app/db.py", note='a release after yield in a contextmanager without try/finally: an exception in the with body skips it'),
+""", path="app/db.py",
+         note=('a release after yield in a contextmanager without try/finally: an exception '
+               'in the with body skips it')),
 ]
 
 VALID: list[Case] = [
@@ -1443,7 +1446,9 @@ def upgrade():
     for row in session.execute("SELECT id FROM t"):
         session.execute("UPDATE t SET x = 1 WHERE id = :i", {"i": row.id})
     session.commit()
-""", note="an Alembic migration's session bound to the migration's connection (op.get_bind()): it checks nothing out"),
+""",
+         note=("an Alembic migration's session bound to the migration's connection "
+               '(op.get_bind()): it checks nothing out')),
     Case("""
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -1468,7 +1473,8 @@ async def test_load(connect):
     conn = await asyncpg.connect("postgresql://db/app")
     rows = await conn.fetch("SELECT 1")
     assert rows is not None
-""", path="tests/test_store.py", note="asyncpg.connect patched with AsyncMock: the test's connection is a double"),
+""", path="tests/test_store.py",
+         note=("asyncpg.connect patched with AsyncMock: the test's connection is a double")),
     Case("""
 from unittest.mock import MagicMock, patch
 
@@ -1497,7 +1503,8 @@ def check(pool):
 def test_check():
     pool = Mock()
     check(pool)
-""", path="tests/test_service.py", note='getconn() on an object of unknown type in a test module (a Mock passed in)'),
+""", path="tests/test_service.py",
+         note=('getconn() on an object of unknown type in a test module (a Mock passed in)')),
     Case("""
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
@@ -1525,7 +1532,9 @@ def dump():
         return list(conn.execute(text("SELECT * FROM t")))
     finally:
         conn.close()
-""", note='conn = conn.execution_options(...) is the same connection (SQLAlchemy 2.0), closed in finally'),
+""",
+         note=('conn = conn.execution_options(...) is the same connection (SQLAlchemy 2.0), '
+               'closed in finally')),
     Case("""
 import mysql.connector
 
@@ -1540,7 +1549,9 @@ def count_users():
     finally:
         if c and c.is_connected():
             c.close()
-""", note='if c and c.is_connected(): c.close() on a direct mysql.connector connection: a dead one holds nothing'),
+""",
+         note=('if c and c.is_connected(): c.close() on a direct mysql.connector connection: '
+               'a dead one holds nothing')),
     Case("""
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
@@ -1558,7 +1569,9 @@ def list_items(db=None):
     finally:
         if owned:
             db.close()
-""", note='a flag set right after the checkout guards its close: if owned: db.close() releases exactly what was acquired'),
+""",
+         note=('a flag set right after the checkout guards its close: if owned: db.close() '
+               'releases exactly what was acquired')),
     Case("""
 from poolsafe.runtime import ConnectionPool
 

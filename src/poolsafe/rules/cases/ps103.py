@@ -320,7 +320,9 @@ def save(session: Session, item):
     session.commit()
     if error:
         raise error
-""", note='the kept error is re-raised only after the commit: the failed transaction is reused first'),
+""",
+         note=('the kept error is re-raised only after the commit: the failed transaction is '
+               'reused first')),
     Case("""
 from sqlalchemy import create_engine, event, exc, select
 from sqlalchemy.engine import Connection
@@ -453,7 +455,9 @@ def import_rows(rows):
                     session.execute("INSERT INTO items (id) VALUES (:i)", {"i": row})
                 except IntegrityError:  # expect: PS103
                     continue
-""", note='per-item try/except inside one session.begin() without begin_nested(): the block commits an aborted transaction'),
+""",
+         note=('per-item try/except inside one session.begin() without begin_nested(): the '
+               'block commits an aborted transaction')),
     Case("""
 from flask import Blueprint, jsonify, request
 from sqlalchemy.exc import IntegrityError
@@ -982,7 +986,9 @@ def save(session: Session, item):
     if error:
         raise error
     session.commit()
-""", note='the handler keeps the error and re-raises it before the session is used again: nothing swallowed'),
+""",
+         note=('the handler keeps the error and re-raises it before the session is used '
+               'again: nothing swallowed')),
     Case("""
 from sqlalchemy.orm import Session
 
@@ -1017,7 +1023,9 @@ def ping_connection(connection: Connection, branch):
             raise
     finally:
         connection.should_close_with_result = save_should_close_with_result
-""", note="SQLAlchemy's pessimistic-disconnect recipe: used again only where the error invalidated the connection, re-raised otherwise"),
+""",
+         note=("SQLAlchemy's pessimistic-disconnect recipe: used again only where the error "
+               'invalidated the connection, re-raised otherwise')),
     Case("""
 import functools
 from contextlib import contextmanager
@@ -1059,7 +1067,9 @@ def mark_done(job_id, session: Session = NEW_SESSION):
     except SQLAlchemyError:
         return False
     return True
-""", note='a session a provide_session-style decorator passes in and ends right after the call: the decorator is the caller'),
+""",
+         note=('a session a provide_session-style decorator passes in and ends right after '
+               'the call: the decorator is the caller')),
     Case("""
 from fastapi import Depends, FastAPI
 from sqlalchemy.exc import SQLAlchemyError
@@ -1093,5 +1103,7 @@ class ItemRepository:
 @app.post("/items")
 def create_item(name: str, db: Session = Depends(get_db)):
     return ItemRepository(db).create(name)
-""", note='a repository method that swallows the error returns to a route whose dependency closes (and rolls back) the session right after'),
+""",
+         note=('a repository method that swallows the error returns to a route whose '
+               'dependency closes (and rolls back) the session right after')),
 ]
