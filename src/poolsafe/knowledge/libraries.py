@@ -285,6 +285,19 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             safe_form="try/finally: {var}.close()",
         ),
         _kind(
+            # aiomysql.connect(): a connection of its own; close() (sync) or
+            # `async with` ends it
+            key="aiomysql",
+            direct=True,
+            label="aiomysql connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            is_async=True,
+            aborts_on_error=False,
+            safe_form="async with aiomysql.connect(...) as {var}",
+        ),
+        _kind(
             key="asyncpg",
             direct=True,
             db_error=("asyncpg", "", "asyncpg.PostgresError"),
@@ -515,6 +528,7 @@ DIRECT_ACQUIRERS: dict[tuple[str, str], DirectAcquirer] = {
     ),
     ("sqlite3", "connect"): DirectAcquirer("sqlite3"),
     ("asyncpg", "connect"): DirectAcquirer("asyncpg"),
+    ("aiomysql", "connect"): DirectAcquirer("aiomysql"),
     ("sqlalchemy", "Session"): DirectAcquirer("session"),
     ("sqlmodel", "Session"): DirectAcquirer("session"),
     ("sqlalchemy", "AsyncSession"): DirectAcquirer("async-session"),

@@ -88,10 +88,12 @@ class UnreleasedConnection(Rule):
     than returning it.
 
     **One-shot scripts.** A connection of its own (`psycopg2.connect()`,
-    `pymysql.connect()`, `asyncpg.connect()`: no pool) opened once in code that runs
-    once per process (a `click`/`typer` command, a function called only from
-    module-level code such as `if __name__ == "__main__": main()`, or a
-    `@app.on_event("startup")` handler) is not reported:
+    `pymysql.connect()`, `asyncpg.connect()`, `aiomysql.connect()`: no pool) opened
+    once in code that runs once per process (a `click`/`typer` command, a function
+    called only from module-level code such as `if __name__ == "__main__": main()`,
+    a `@app.on_event("startup")` handler, or a function its module registers as
+    the startup hook: `executor.start_polling(dp, on_startup=f)`,
+    `app.on_startup.append(f)`, `dp.startup.register(f)`) is not reported:
     when the process exits the server frees the connection, and nothing else is
     held. Such a connection opened inside a loop, a pooled checkout, an engine
     connection or a session in the same code is still reported, and so is any code

@@ -757,6 +757,43 @@ def get_session():
 """, path="app/db.py",
          note=('a release after yield in a contextmanager without try/finally: an exception '
                'in the with body skips it')),
+    Case("""
+import aiomysql
+
+
+async def count_rows():
+    conn = await aiomysql.connect(host="db", user="app", db="app")  # expect: PS102
+    cur = await conn.cursor()
+    await cur.execute("SELECT COUNT(*) FROM t")
+    (n,) = await cur.fetchone()
+    conn.close()
+    return n
+""", note='an aiomysql connection of its own, closed outside finally'),
+    Case("""
+import asyncpg
+from aiogram import Dispatcher, executor
+
+dp = Dispatcher()
+
+
+async def create_tables():
+    conn = await asyncpg.connect("postgresql://db/app")  # expect: PS102
+    await conn.execute("CREATE TABLE IF NOT EXISTS users (id bigint)")
+    await conn.close()
+
+
+async def on_startup(dispatcher):
+    await create_tables()
+
+
+@dp.message_handler(commands=["reset"])
+async def reset(message):
+    await create_tables()
+
+
+if __name__ == "__main__":
+    executor.start_polling(dp, on_startup=on_startup)
+""", note='the same function also called from a message handler runs many times'),
 ]
 
 VALID: list[Case] = [
@@ -1584,4 +1621,45 @@ def count_users():
         cur.execute("SELECT count(*) FROM users")
         return cur.fetchone()[0]
 """, note="with pool.connection() on poolsafe's pool always gives the connection back"),
+    Case("""
+import aiomysql
+
+
+async def count_rows():
+    async with aiomysql.connect(host="db", user="app", db="app") as conn:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT COUNT(*) FROM t")
+            (n,) = await cur.fetchone()
+    return n
+
+
+async def count_other():
+    conn = await aiomysql.connect(host="db", user="app", db="app")
+    try:
+        cur = await conn.cursor()
+        await cur.execute("SELECT COUNT(*) FROM u")
+        return await cur.fetchone()
+    finally:
+        conn.close()
+""", note='aiomysql connections in async with, or closed in finally'),
+    Case("""
+import asyncpg
+from aiogram import Dispatcher, executor
+
+dp = Dispatcher()
+
+
+async def create_tables():
+    conn = await asyncpg.connect("postgresql://db/app")
+    await conn.execute("CREATE TABLE IF NOT EXISTS users (id bigint)")
+    await conn.close()
+
+
+async def on_startup(dispatcher):
+    await create_tables()
+
+
+if __name__ == "__main__":
+    executor.start_polling(dp, on_startup=on_startup)
+""", note='a direct connection in a function only the startup hook calls (on_startup=): runs once per process'),
 ]
