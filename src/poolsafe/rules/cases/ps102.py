@@ -1661,5 +1661,7 @@ async def on_startup(dispatcher):
 
 if __name__ == "__main__":
     executor.start_polling(dp, on_startup=on_startup)
-""", note='a direct connection in a function only the startup hook calls (on_startup=): runs once per process'),
+""",
+         note=('a direct connection in a function only the startup hook calls (on_startup=): '
+               'runs once per process')),
 ]
