@@ -759,6 +759,7 @@ class ProjectIndex:
                 out.add(f.value.value)  # `db.remove()` on a drawn scoped_session registry
         if func is None:
             return out
+        out |= self._own_attributes_closed(call, func)
         name = call_name(call)
         if name is None or (isinstance(f, cst.Attribute) and name == "close" and not call.args):
             return out
@@ -777,6 +778,33 @@ class ProjectIndex:
                 callee.qualname, self.config.release) is not None:
             # a configured release from outside the project: `unlease(name, conn)`
             out.update(a.value.value for a in call.args if isinstance(a.value, cst.Name))
+        return out
+
+    def _own_attributes_closed(self, call: cst.Call, func: FunctionInfo) -> set[str]:
+        """`self.close()` where the class's `close` closes `self._conn`: the call
+        releases `self._conn` (named as the caller spells its receiver)."""
+        f = call.func
+        if not func.is_method or not isinstance(f, cst.Attribute) \
+                or not isinstance(f.value, cst.Name):
+            return set()
+        params = func.node.params.params
+        if not params or params[0].name.value != f.value.value:
+            return set()
+        callee = self.evaluate(f, func.module, func)
+        if not isinstance(callee, FunctionRef) or not callee.func.is_method:
+            return set()
+        inner = callee.func.node.params.params
+        if not inner:
+            return set()
+        own = inner[0].name.value + "."
+        out: set[str] = set()
+        for c in iter_calls(callee.func.node.body):
+            target = c.func
+            if isinstance(target, cst.Attribute) and target.attr.value == "close" \
+                    and not c.args:
+                closed = dotted_name(target.value)
+                if closed is not None and closed.startswith(own):
+                    out.add(f.value.value + "." + closed[len(own):])
         return out
 
     def _is_scoped_checkout(self, receiver: cst.Name, func: FunctionInfo) -> bool:
@@ -1082,6 +1110,8 @@ def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
     teardown) finds it, so `func` is a cached accessor, not an acquire wrapper; its
     callers do not own what it returns."""
     value = ret.value.expression if isinstance(ret.value, cst.Await) else ret.value
+    if isinstance(value, cst.Attribute):
+        return True  # `return self._conn`: the object keeps it, the caller borrows it
     if not isinstance(value, cst.Name):
         return False
     name = value.value

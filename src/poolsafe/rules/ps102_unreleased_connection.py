@@ -77,6 +77,12 @@ class UnreleasedConnection(Rule):
     SessionLocal(); owned = True` ... `finally: if owned: db.close()`) releases
     exactly what the function acquired, and is a release.
 
+    A project function that returns a connection its object or module keeps
+    (`return self._conn` after `self._conn = psycopg2.connect(...)`, a `g`
+    attribute, a global) is a cached accessor, not an acquire wrapper: its callers
+    borrow the connection, and the object's own `close()` ends it. A call such as
+    `self.close()`, whose method closes `self._conn`, releases `self._conn`.
+
     **Sessions on a borrowed connection.** A session bound to a connection
     someone else owns (`Session(bind=conn)` inside `with engine.connect() as
     conn:`, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing

@@ -794,6 +794,37 @@ async def reset(message):
 if __name__ == "__main__":
     executor.start_polling(dp, on_startup=on_startup)
 """, note='the same function also called from a message handler runs many times'),
+    Case("""
+import psycopg2
+
+
+class Postgres:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._conn = None
+
+    def connect(self):
+        conn = psycopg2.connect(self.dsn)
+        return conn
+
+    def reset(self):
+        self._conn = None
+
+    @property
+    def server_version(self):
+        conn = self.connect()  # expect: PS102
+        return conn.server_version
+
+    def check(self):
+        self._conn = self.connect()
+        try:
+            cur = self._conn.cursor()
+            cur.execute("SELECT 1")
+        except psycopg2.DatabaseError:  # expect: PS103
+            self.reset()
+            return False
+        return True
+""", note='a method that returns a fresh connection it does not keep is an acquire wrapper'),
 ]
 
 VALID: list[Case] = [
@@ -1664,4 +1695,39 @@ if __name__ == "__main__":
 """,
          note=('a direct connection in a function only the startup hook calls (on_startup=): '
                'runs once per process')),
+    Case("""
+import psycopg2
+
+
+class Postgres:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._conn = None
+
+    def connect(self):
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg2.connect(self.dsn)
+        return self._conn
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def server_version(self):
+        conn = self.connect()
+        return conn.server_version
+
+    def check(self):
+        try:
+            cur = self._conn.cursor()
+            cur.execute("SELECT 1")
+        except psycopg2.DatabaseError:
+            self.close()
+            return False
+        return True
+""",
+         note=("a cached accessor (return self._conn) lends the object's connection; "
+               'self.close() closes it')),
 ]

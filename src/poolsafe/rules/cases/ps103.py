@@ -490,6 +490,37 @@ class Tag(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String, unique=True)
 """}, note='a Flask view swallows the error on db.session and goes on to commit()'),
+    Case("""
+import psycopg2
+
+
+class Postgres:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._conn = None
+
+    def connect(self):
+        conn = psycopg2.connect(self.dsn)
+        return conn
+
+    def reset(self):
+        self._conn = None
+
+    @property
+    def server_version(self):
+        conn = self.connect()  # expect: PS102
+        return conn.server_version
+
+    def check(self):
+        self._conn = self.connect()
+        try:
+            cur = self._conn.cursor()
+            cur.execute("SELECT 1")
+        except psycopg2.DatabaseError:  # expect: PS103
+            self.reset()
+            return False
+        return True
+""", note='self.reset() only forgets the connection: the failed one is kept'),
 ]
 
 VALID: list[Case] = [
@@ -1106,4 +1137,37 @@ def create_item(name: str, db: Session = Depends(get_db)):
 """,
          note=('a repository method that swallows the error returns to a route whose '
                'dependency closes (and rolls back) the session right after')),
+    Case("""
+import psycopg2
+
+
+class Postgres:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._conn = None
+
+    def connect(self):
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg2.connect(self.dsn)
+        return self._conn
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def server_version(self):
+        conn = self.connect()
+        return conn.server_version
+
+    def check(self):
+        try:
+            cur = self._conn.cursor()
+            cur.execute("SELECT 1")
+        except psycopg2.DatabaseError:
+            self.close()
+            return False
+        return True
+""", note='the handler calls self.close(), which closes self._conn: nothing is handed back'),
 ]
