@@ -58,6 +58,9 @@ class ConnectionKind:
     #: (raising only on a connection the program already closed): for those
     #: `cursor()` counts as not raising.
     cursor_may_raise: bool = False
+    #: the pool takes it back when the object is garbage-collected (SQLAlchemy's
+    #: sessions and pooled connections): one a test leaves open is no production leak
+    collected_back: bool = False
 
     def safe_form_for(self, var: str) -> str:
         return self.safe_form.replace("{var}", var)
@@ -144,6 +147,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="sqlalchemy-connection",
+            collected_back=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy connection",
@@ -165,6 +169,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="sqlalchemy-raw",
+            collected_back=True,
             label="SQLAlchemy raw DBAPI connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -175,6 +180,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             # SQLAlchemy's QueuePool & co. around a DB-API creator: the driver behind
             # the creator is not known here, so PS103 assumes nothing about aborts
             key="sqlalchemy-pool",
+            collected_back=True,
             label="SQLAlchemy pool connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -184,6 +190,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="session",
+            collected_back=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy session",
@@ -198,6 +205,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             # generator that yields it): each use goes to its thread's session, close()
             # (or remove()) ends it; the registry is no context manager
             key="scoped-session",
+            collected_back=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy scoped_session",
@@ -209,6 +217,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="async-session",
+            collected_back=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy async session",
@@ -557,6 +566,10 @@ NON_WORK_METHODS: frozenset[str] = frozenset(
     {
         "close",
         "rollback",
+        # a scoped_session registry's remove() and an engine's dispose() end things
+        # (a failure there leaves no transaction anyone goes on with)
+        "remove",
+        "dispose",
         "cursor",
         "invalidate",
         "expunge",

@@ -108,11 +108,12 @@ class UnreleasedConnection(Rule):
     **Tests.** In test modules (`test_*.py`, `*_test.py`, `conftest.py`,
     `tests/`), a checkout missed only when an exception is raised is not reported:
     a failing test run ends with its process. A SQLAlchemy session a test, a
-    fixture or a test helper leaves open is not reported either: it is not a
-    production leak, and when the test's objects are collected the session's
-    connection goes back to its engine's pool. A pool checkout, an engine
-    connection or a raw connection that a test never gives back still is (a
-    suite that drains a shared pool hangs the tests after it). What a test has
+    fixture or a test helper leaves open is not reported either, nor a SQLAlchemy
+    engine connection: it is not a production leak, and when the test's objects
+    are collected SQLAlchemy's pool takes the connection back. A driver pool's
+    checkout (psycopg2, psycopg_pool, asyncpg, mysql.connector) or a raw
+    connection that a test never gives back still is (a suite that drains a
+    shared pool hangs the tests after it). What a test has
     replaced with a double is not a connection at all: a checkout through a name
     the test module patches (`@patch("asyncpg.connect", new_callable=AsyncMock)`,
     `patch.object(db, "pool")`, `mocker.patch("app.db.get_conn")`,
@@ -210,10 +211,10 @@ class UnreleasedConnection(Rule):
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
                     continue
-                if is_test_module(ctx.module) and (how == "exception" or kind.is_session):
-                    # a failing test ends with its process; a session a test or fixture
-                    # leaves open is closed when it is collected (its connection goes
-                    # back to the engine's pool); a never-released checkout still counts
+                if is_test_module(ctx.module) and (how == "exception" or kind.collected_back):
+                    # a failing test ends with its process; a SQLAlchemy session or
+                    # connection a test or fixture leaves open goes back to the engine's
+                    # pool when it is collected; a never-released checkout still counts
                     continue
                 if site.in_with:
                     yield self.finding(

@@ -1730,4 +1730,16 @@ class Postgres:
 """,
          note=("a cached accessor (return self._conn) lends the object's connection; "
                'self.close() closes it')),
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://app@localhost/test")
+
+
+def test_server_version():
+    connection = engine.connect()
+    assert connection.execute(text("SHOW server_version")).scalar()
+""", path="tests/test_version.py",
+         note=('a SQLAlchemy engine connection a test leaves open goes back to the pool when '
+               'collected: no production leak')),
 ]

@@ -1170,4 +1170,26 @@ class Postgres:
             return False
         return True
 """, note='the handler calls self.close(), which closes self._conn: nothing is handed back'),
+    Case("""
+import logging
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+log = logging.getLogger(__name__)
+engine = create_engine("postgresql://db/app")
+Session = scoped_session(sessionmaker(bind=engine))
+
+
+def after_job(result):
+    try:
+        Session.remove()
+    except Exception:
+        log.exception("could not close the session")
+    try:
+        engine.dispose()
+    except Exception:
+        log.exception("could not dispose the engine")
+    return result
+""", note='a failed remove() or dispose() leaves no transaction anyone goes on with'),
 ]
