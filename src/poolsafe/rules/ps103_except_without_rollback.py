@@ -28,7 +28,8 @@ class ExceptWithoutRollback(Rule):
     the connection is then used again, committed by a transaction block, or
     handed back to a caller that owns it. A request handler's caller is the web
     framework, which ends the request's session (Flask teardown, a FastAPI
-    dependency): a route, or the HTTP-method method of a class-based view
+    dependency): a route (also one of a project subclass of `Blueprint` or
+    `APIRouter`), or the HTTP-method method of a class-based view
     (Flask's `MethodView`, Django's `View`), that swallows an error on the
     request's session is not reported for handing it back.
 

@@ -521,6 +521,40 @@ class Postgres:
             return False
         return True
 """, note='self.reset() only forgets the connection: the failed one is kept'),
+    Case("""
+from flask import Blueprint, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.models import Setting, db
+
+
+class AppModule(Blueprint):
+    def register_menu(self):
+        return []
+
+
+blueprint = AppModule("settings", __name__)
+
+
+@blueprint.route("/reset", methods=["DELETE"])
+def reset_settings():
+    try:
+        Setting.query.delete()
+        db.session.commit()
+    except SQLAlchemyError:  # expect: PS103
+        pass
+    db.session.add(Setting())
+    db.session.commit()
+    return jsonify(ok=True)
+""", path="app/settings.py", files={"app/models.py": """
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Setting(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+"""}, note='the same route goes on to commit after the swallowed error'),
 ]
 
 VALID: list[Case] = [
@@ -1192,4 +1226,38 @@ def after_job(result):
         log.exception("could not dispose the engine")
     return result
 """, note='a failed remove() or dispose() leaves no transaction anyone goes on with'),
+    Case("""
+from flask import Blueprint, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.models import Setting, db
+
+
+class AppModule(Blueprint):
+    def register_menu(self):
+        return []
+
+
+blueprint = AppModule("settings", __name__)
+
+
+@blueprint.route("/reset", methods=["DELETE"])
+def reset_settings():
+    try:
+        Setting.query.delete()
+        db.session.commit()
+    except SQLAlchemyError as e:
+        return jsonify(error=str(e)), 410
+    return jsonify(ok=True)
+""", path="app/settings.py", files={"app/models.py": """
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Setting(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+"""},
+         note=('a route of a project subclass of Blueprint is a request handler: the '
+               'framework ends its session')),
 ]
