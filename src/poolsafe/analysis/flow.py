@@ -344,6 +344,24 @@ class FunctionFlow:
         return frozenset(out)
 
     @cached_property
+    def _transactions(self) -> dict[str, str]:
+        """Local names bound to a transaction object -> the connection or session it
+        belongs to: `with conn.begin() as tx:`, `tx = session.begin_nested()`."""
+        out: dict[str, str] = {}
+        for name, values in self.func.locals.items():
+            for v in values:
+                item = v.item if isinstance(v, WithBinding) else v
+                if not isinstance(item, cst.BaseExpression):
+                    continue
+                inner, _ = strip_await(item)
+                if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+                        and inner.func.attr.value in TRANSACTION_CM_METHODS:
+                    owner = dotted_name(inner.func.value)
+                    if owner is not None:
+                        out[name] = owner
+        return out
+
+    @cached_property
     def _exception_names(self) -> frozenset[str]:
         """The names the function's handlers bind (`except Exception as e`)."""
         return frozenset(
@@ -689,7 +707,12 @@ class FunctionFlow:
             if moved:
                 state = self._escape_names(state, moved)
                 released |= moved
-        # rollback clears an aborted transaction
+        # rollback clears an aborted transaction, also through its transaction object
+        # (`with conn.begin() as tx: ... tx.rollback()`)
+        if method == "rollback" and isinstance(f, cst.Attribute) \
+                and isinstance(f.value, cst.Name) and f.value.value in self._transactions:
+            state = _drop_aborted(state, f.value.value)
+            return _drop_aborted(state, self._transactions[f.value.value]), released
         target = self.res.receiver(call)
         if target is not None:
             resource, m = target

@@ -23,8 +23,9 @@ class ExceptWithoutRollback(Rule):
     """
     ## What it does
     Flags an `except` that can catch a database error raised by work on a
-    connection or session, and swallows it without `rollback()` (or
-    `ROLLBACK TO SAVEPOINT`), re-raising, or releasing the connection, when
+    connection or session, and swallows it without `rollback()` (on the
+    connection, or on its transaction object: `with conn.begin() as tx:` ...
+    `tx.rollback()`; or `ROLLBACK TO SAVEPOINT`), re-raising, or releasing the connection, when
     the connection is then used again, committed by a transaction block, or
     handed back to a caller that owns it. A request handler's caller is the web
     framework, which ends the request's session (Flask teardown, a FastAPI

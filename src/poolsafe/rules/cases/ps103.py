@@ -555,6 +555,26 @@ db = SQLAlchemy()
 class Setting(db.Model):
     id = db.Column(db.Integer, primary_key=True)
 """}, note='the same route goes on to commit after the swallowed error'),
+    Case("""
+import logging
+
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def delete_items(ids):
+    with engine.connect() as connection:
+        with connection.begin() as transaction:
+            for item_id in ids:
+                try:
+                    connection.execute(text("DELETE FROM items WHERE id = :i"), {"i": item_id})
+                except Exception as e:  # expect: PS103
+                    logging.error("delete failed: %s", e)
+            logging.info("done with %s", transaction)
+""",
+         note=('per-item errors swallowed inside one connection.begin() block: it commits an '
+               'aborted transaction')),
 ]
 
 VALID: list[Case] = [
@@ -1260,4 +1280,24 @@ class Setting(db.Model):
 """},
          note=('a route of a project subclass of Blueprint is a request handler: the '
                'framework ends its session')),
+    Case("""
+import logging
+
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def delete_item(item_id):
+    with engine.connect() as connection:
+        with connection.begin() as transaction:
+            try:
+                result = connection.execute(text("DELETE FROM items WHERE id = :i"), {"i": item_id})
+                transaction.commit()
+                return result.rowcount > 0
+            except Exception as e:
+                logging.error("delete failed: %s", e)
+                transaction.rollback()
+                return False
+""", note='the handler rolls back through the transaction object of connection.begin()'),
 ]
