@@ -39,8 +39,10 @@ class ExceptWithoutRollback(Rule):
     fine: SQLAlchemy's `NoResultFound`/`MultipleResultsFound`, Django's
     `DoesNotExist`) are not flagged, nor is work inside `with session.begin():`,
     `with conn.transaction():` or `with conn:` (they roll back themselves), nor
-    autocommit connections, nor asyncpg and sqlite3 connections outside a
-    transaction (a failed statement does not abort anything there). A
+    autocommit connections (also `self.conn` that a method of the class puts in
+    autocommit: `self.conn.autocommit = True` in `connect()`), nor asyncpg and
+    sqlite3 connections outside a transaction (a failed statement does not abort
+    anything there). A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
     is not flagged either. A handler that re-raises swallows nothing
     (`except BaseException as e: raise e`), and neither does one that keeps the

@@ -575,6 +575,29 @@ def delete_items(ids):
 """,
          note=('per-item errors swallowed inside one connection.begin() block: it commits an '
                'aborted transaction')),
+    Case("""
+import psycopg
+
+
+class Executor:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.conn = None
+
+    def connect(self):
+        self.conn = psycopg.connect(self.dsn)
+        self.conn.autocommit = False
+
+    def search_path(self):
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT current_setting('search_path')")
+                return cur.fetchone()[0]
+        except psycopg.ProgrammingError:  # expect: PS103
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT current_schemas(true)")
+                return cur.fetchone()[0]
+""", note='the same class with autocommit off: the fallback query runs in the aborted transaction'),
 ]
 
 VALID: list[Case] = [
@@ -1300,4 +1323,27 @@ def delete_item(item_id):
                 transaction.rollback()
                 return False
 """, note='the handler rolls back through the transaction object of connection.begin()'),
+    Case("""
+import psycopg
+
+
+class Executor:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.conn = None
+
+    def connect(self):
+        self.conn = psycopg.connect(self.dsn)
+        self.conn.autocommit = True
+
+    def search_path(self):
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT current_setting('search_path')")
+                return cur.fetchone()[0]
+        except psycopg.ProgrammingError:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT current_schemas(true)")
+                return cur.fetchone()[0]
+""", note='the class puts self.conn in autocommit in connect(): a failed statement aborts nothing'),
 ]
