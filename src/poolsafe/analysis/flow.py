@@ -132,11 +132,15 @@ _NON_RAISING_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
      "rollback", "close", "cursor", "begin",
      # mysql.connector answers False when the server is gone; it does not raise
-     "is_connected"}
+     "is_connected",
+     # `contextlib.suppress(...)`
+     "suppress"}
 )
 _NON_RAISING_FUNCTIONS = frozenset(
     {"print", "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable",
-     "locals", "dir", "vars", "globals"}
+     "locals", "dir", "vars", "globals",
+     # `contextlib.suppress(...)` only stores the exception types
+     "suppress"}
 )
 _SCOPE_FUNCTIONS = frozenset({"locals", "dir", "vars", "globals"})
 

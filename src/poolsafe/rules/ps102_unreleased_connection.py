@@ -48,8 +48,8 @@ class UnreleasedConnection(Rule):
     connection (SQLAlchemy 2.0 returns the connection itself): it is followed
     under its name, not reported as overwritten.
 
-    **What raises.** Logging, `print()`, `close()`, `rollback()` and a cursor's
-    creation count as not raising, with one exception: mysql.connector's `cursor()`
+    **What raises.** Logging, `print()`, `close()`, `rollback()`, building a
+    `contextlib.suppress(...)` and a cursor's creation count as not raising, with one exception: mysql.connector's `cursor()`
     first pings the server (`is_connected()`) and raises `OperationalError` when the
     connection is gone, so for a *pooled* mysql.connector connection a
     `cur = conn.cursor()` between the checkout and the `try` is a gap (the dead

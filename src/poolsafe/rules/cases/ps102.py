@@ -825,6 +825,23 @@ class Postgres:
             return False
         return True
 """, note='a method that returns a fresh connection it does not keep is an acquire wrapper'),
+    Case("""
+from contextlib import suppress
+
+import psycopg
+
+
+def subscribe(dsn, sql):
+    sub_con = psycopg.connect(dsn)  # expect: PS102
+    cursor = sub_con.cursor()
+    try:
+        cursor.execute(sql)
+        yield cursor.fetchall()
+    finally:
+        cursor.close()
+        sub_con.commit()
+        sub_con.close()
+""", note='a commit before the close in finally may raise and skip it'),
 ]
 
 VALID: list[Case] = [
@@ -1742,4 +1759,24 @@ def test_server_version():
 """, path="tests/test_version.py",
          note=('a SQLAlchemy engine connection a test leaves open goes back to the pool when '
                'collected: no production leak')),
+    Case("""
+from contextlib import suppress
+
+import psycopg
+
+
+def subscribe(dsn, sql):
+    sub_con = psycopg.connect(dsn)
+    cursor = sub_con.cursor()
+    try:
+        cursor.execute(sql)
+        yield cursor.fetchall()
+    finally:
+        with suppress(Exception):
+            cursor.close()
+        with suppress(Exception):
+            sub_con.close()
+""",
+         note=('closes in finally under with suppress(Exception): building the suppress '
+               'context does not raise')),
 ]
