@@ -49,9 +49,10 @@ class UnreleasedConnection(Rule):
     under its name, not reported as overwritten.
 
     **What raises.** Logging, `print()`, `close()`, `rollback()`, building a
-    `contextlib.suppress(...)` and a cursor's creation count as not raising, with one exception: mysql.connector's `cursor()`
-    first pings the server (`is_connected()`) and raises `OperationalError` when the
-    connection is gone, so for a *pooled* mysql.connector connection a
+    `contextlib.suppress(...)` and a cursor's creation count as not raising, with
+    one exception: mysql.connector's `cursor()` first pings the server
+    (`is_connected()`) and raises `OperationalError` when the connection is gone,
+    so for a *pooled* mysql.connector connection a
     `cur = conn.cursor()` between the checkout and the `try` is a gap (the dead
     connection still holds its pool slot until `close()` gives it back).
     psycopg2, psycopg, PyMySQL, MySQLdb and sqlite3 build the cursor in memory and
