@@ -22,6 +22,7 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
+from poolsafe.analysis.doubles import is_test_module as is_test_module
 from poolsafe.analysis.engines import (
     flask_sqlalchemy_constructors,
 )
@@ -339,15 +340,6 @@ def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) ->
     return None
 
 
-def is_test_module(module: ModuleInfo) -> bool:
-    """A test module: `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test`
-    directory. Its engines and pools live for one test, not in production."""
-    parts = module.path.replace("\\", "/").split("/")
-    name = parts[-1]
-    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-            or any(p in {"tests", "test"} for p in parts[:-1]))
-
-
 #: how many once-run callers up `is_cli_entry` follows (`__main__` -> main() -> init_db())
 _MAX_ONCE_DEPTH = 3
 
@@ -398,15 +390,37 @@ def _in_loop(site: CallSite) -> bool:
 
 
 def _startup_handler(func: FunctionInfo) -> bool:
-    """`@app.on_event("startup")` (FastAPI/Starlette): runs once, when the process
-    starts serving."""
+    """`@app.on_event("startup")` (FastAPI/Starlette), or a module-level function
+    its module registers as the startup hook (`executor.start_polling(dp,
+    on_startup=on_startup)`, `app.on_startup.append(f)`, `dp.startup.register(f)`,
+    `app.add_event_handler("startup", f)`): runs once, when the process starts."""
     for deco in func.node.decorators:
         target = deco.decorator
         if isinstance(target, cst.Call) and isinstance(target.func, cst.Attribute) \
                 and target.func.attr.value == "on_event" and target.args \
                 and string_value(target.args[0].value) == "startup":
             return True
-    return False
+    if func.parent is not None or func.cls is not None:
+        return False
+    return any(_registers_startup(call, func.name) for call, _ in func.module.calls)
+
+
+def _registers_startup(call: cst.Call, name: str) -> bool:
+    def names_it(expr: cst.BaseExpression) -> bool:
+        return isinstance(expr, cst.Name) and expr.value == name
+    if any(a.keyword is not None and a.keyword.value == "on_startup" and names_it(a.value)
+           for a in call.args):
+        return True
+    callee = call.func
+    if not isinstance(callee, cst.Attribute):
+        return False
+    args = [a.value for a in call.args if a.keyword is None]
+    owner = callee.value
+    owner_name = owner.attr.value if isinstance(owner, cst.Attribute) else None
+    if callee.attr.value in ("append", "register") and owner_name in ("on_startup", "startup"):
+        return len(args) == 1 and names_it(args[0])
+    return (callee.attr.value == "add_event_handler" and len(args) == 2
+            and string_value(args[0]) == "startup" and names_it(args[1]))
 
 
 # ---------------------------------------------------------------- Flask models
