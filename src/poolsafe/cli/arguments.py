@@ -29,6 +29,8 @@ class CheckArguments(NamedTuple):
     exit_non_zero_on_fix: bool = False
     add_noqa: bool = False
     quiet: bool = False
+    runtime_file: str | None = None
+    confirmed_only: bool = False
     #: the baseline `--baseline` names, read once
     baseline: Baseline | None = None
 
@@ -47,6 +49,9 @@ class CheckArguments(NamedTuple):
                         "to standard input")
         if args.add_noqa and args.fixing:
             raise Fatal("--add-noqa cannot be combined with --fix or --diff")
+        if args.confirmed_only and not args.runtime_file:
+            raise Fatal("--confirmed-only needs --runtime FILE (the report of "
+                        "`pytest --poolsafe --poolsafe-report FILE`)")
         return args
 
     @property

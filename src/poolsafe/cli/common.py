@@ -78,10 +78,12 @@ def first_paragraph(text: str) -> str:
 
 
 def known_rules() -> tuple[type[Rule], ...]:
-    """Every rule a user can name: the analysis rules and PS001 (unused suppression)."""
+    """Every rule a user can name: the analysis rules, PS001 (unused suppression) and
+    PS002 (a leak only the test suite saw)."""
     from poolsafe.rules import ALL_RULES  # loads the rule modules: only when needed
+    from poolsafe.scan.runtime_evidence import RuntimeLeak
 
-    return (UnusedSuppression, *ALL_RULES)
+    return (UnusedSuppression, RuntimeLeak, *ALL_RULES)
 
 
 CONFIG_KEYS = ConfigArguments._fields

@@ -60,28 +60,31 @@ def _progress_wanted() -> bool:
 def _checked(prepared: Prepared, args: CheckArguments | None = None) -> Checked:
     """The check pipeline over the prepared paths, with a progress bar on a terminal
     when there are many files."""
-    baseline, unused = (args.baseline, args.report_unused_ignores) if args else (None, False)
+    extra: dict[str, Any] = {} if args is None else {
+        "baseline": args.baseline, "report_unused": args.report_unused_ignores,
+        "runtime": args.runtime_file, "confirmed_only": args.confirmed_only}
     if not prepared.targets or not _progress_wanted():
-        return run_check(prepared, baseline=baseline, report_unused=unused)
+        return run_check(prepared, **extra)
     total = sum(1 for item in discover(prepared.targets, excluded=prepared.options.exclude)
                 if not isinstance(item, str))
     if total <= PROGRESS_THRESHOLD:
-        return run_check(prepared, baseline=baseline, report_unused=unused)
+        return run_check(prepared, **extra)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=make_console(stderr=True), transient=True) as bar:
         parse_task = bar.add_task("parsing ", total=total)
         check_task = bar.add_task("checking", total=total)
-        return run_check(prepared, baseline=baseline, report_unused=unused,
-                         on_progress=lambda phase, path: bar.advance(
-                             parse_task if phase == "parse" else check_task))
+        return run_check(prepared, **extra, on_progress=lambda phase, path: bar.advance(
+            parse_task if phase == "parse" else check_task))
 
 
-def _rule_metas(enabled: set[str], cfg: Config, report_unused: bool) -> list[RuleMeta]:
+def _rule_metas(enabled: set[str], cfg: Config, report_unused: bool,
+                runtime: bool = False) -> list[RuleMeta]:
     metas = []
     for r in known_rules():
-        if r.code in enabled or (r is UnusedSuppression and report_unused):
+        if r.code in enabled or (r is UnusedSuppression and report_unused) or (
+                runtime and r.code == "PS002"):
             m = r.meta()
             if m.code in cfg.severity:
                 m = replace(m, severity=cfg.severity[m.code])
@@ -174,6 +177,13 @@ def main() -> None:
                    "comment already there), write the files, and exit.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Print the findings only: no summary line and no notes.")
+@click.option("--runtime", "runtime_file", type=click.Path(dir_okay=False, exists=True),
+              help="Read what the test suite leaked (`pytest --poolsafe --poolsafe-report "
+                   "FILE`): findings it confirms are marked, leaks no finding explains are "
+                   "reported as PS002.")
+@click.option("--confirmed-only", is_flag=True,
+              help="With --runtime: report only findings the test suite confirmed (and "
+                   "PS002), e.g. for a strict CI gate.")
 @click.option("--stdin-filename", default=None,
               help="With PATH `-`: check the code on standard input as if it were this "
                    "file (its project resolves it; default stdin.py).")
@@ -221,7 +231,8 @@ def _report(checked: Checked, args: CheckArguments) -> None:
     """The report, in the format `--format` names, on stdout or `-o FILE`."""
     result, cfg = checked.result, checked.prepared.cfg
     # only SARIF lists the rules (their metadata loads every rule module)
-    metas = (_rule_metas(checked.prepared.enabled, cfg, args.report_unused_ignores)
+    metas = (_rule_metas(checked.prepared.enabled, cfg, args.report_unused_ignores,
+                         args.runtime_file is not None)
              if args.fmt == "sarif" else [])
     ctx = ReportContext(result, rules=metas, scanned=sorted(checked.scanned),
                         suppressed=checked.outcome.suppressed,

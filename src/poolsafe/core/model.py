@@ -73,6 +73,8 @@ class Finding:
     #: the path that shows the finding (the checkout, what raises, how the function is
     #: left), in order; empty when the finding is its own evidence
     steps: tuple[Step, ...] = ()
+    #: `check --runtime`: the test that leaked this checkout while the suite ran
+    confirmed: str | None = None
 
     @property
     def line(self) -> int:

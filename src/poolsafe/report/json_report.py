@@ -28,6 +28,8 @@ def as_dict(result: ScanResult) -> dict[str, Any]:
                 # raises or returns early, how the function is left
                 "steps": [{"line": s.line, "column": s.column, "message": s.label}
                           for s in f.steps],
+                # `check --runtime`: the test that leaked it (null: not confirmed)
+                "confirmed": f.confirmed,
             }
             for f in result.findings
         ],

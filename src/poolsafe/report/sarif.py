@@ -105,6 +105,8 @@ def as_dict(ctx: ReportContext) -> dict[str, Any]:
         }
         if f.steps:
             out["codeFlows"] = _code_flows(f, ctx.root)
+        if f.confirmed:
+            out["properties"]["confirmed"] = f.confirmed
         if f.code in index:
             out = {"ruleId": f.code, "ruleIndex": index[f.code],
                    **{k: v for k, v in out.items() if k != "ruleId"}}

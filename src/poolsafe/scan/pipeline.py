@@ -40,8 +40,9 @@ class ArgumentError(ConfigError):
 
 
 def known_codes() -> list[str]:
-    """Every code a user can name: the analysis rules and PS001 (unused suppression)."""
-    return [UnusedSuppression.code, *RULE_CODES]
+    """Every code a user can name: the analysis rules, PS001 (unused suppression) and
+    PS002 (a leak only the test suite saw)."""
+    return [UnusedSuppression.code, "PS002", *RULE_CODES]
 
 
 def split_codes(value: str | None) -> list[str] | None:
@@ -187,9 +188,17 @@ class Checked(NamedTuple):
 
 def run_check(prepared: Prepared, *, baseline: baseline_mod.Baseline | None = None,
               report_unused: bool = False,
-              on_progress: Callable[[str, str], None] | None = None) -> Checked:
+              on_progress: Callable[[str, str], None] | None = None,
+              runtime: str | None = None, confirmed_only: bool = False) -> Checked:
     """Scan the prepared paths and apply per-file ignores, suppression comments and
-    the baseline; `on_progress(phase, path)` hears of each file parsed and checked."""
+    the baseline; `on_progress(phase, path)` hears of each file parsed and checked.
+    `runtime`: a report of `pytest --poolsafe-report`, whose leaks confirm findings
+    or are findings of their own (PS002); `confirmed_only` keeps only those."""
+    leaks = None
+    if runtime is not None:  # read first: a bad report stops the run before the scan
+        from poolsafe.scan import runtime_evidence
+
+        leaks = runtime_evidence.read(runtime)
     scanned: list[str] = []
     raw = ScanResult()
     if prepared.targets:
@@ -211,4 +220,10 @@ def run_check(prepared: Prepared, *, baseline: baseline_mod.Baseline | None = No
                        if not isinstance(item, str) and item.display not in failed]
     outcome = process(raw, prepared.cfg, enabled=prepared.enabled, baseline=baseline,
                       scanned=scanned, report_unused=report_unused)
+    if leaks is not None:
+        from poolsafe.scan import runtime_evidence
+
+        outcome.result = runtime_evidence.apply(outcome.result, leaks, scanned)
+        if confirmed_only:
+            outcome.result.findings = [f for f in outcome.result.findings if f.confirmed]
     return Checked(prepared, raw, scanned, outcome)
