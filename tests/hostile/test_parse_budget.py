@@ -28,7 +28,8 @@ BAD_FILES: dict[str, tuple[bytes, tuple[str, ...]]] = {
     "deep_ifs.py": (deep_ifs().encode(), ("syntax error",)),
     "deep_parens.py": ((DB + "x = " + "(" * 1000 + "1" + ")" * 1000 + "\n").encode(),
                        ("nested",)),
-    "binary.py": (DB.encode() + bytes(range(256)) * 4, ("decode",)),
+    "binary.py": (DB.encode() + bytes(range(256)) * 4, ("NUL",)),
+    "binary_without_nul.py": (DB.encode() + bytes(range(1, 256)) * 4, ("decode",)),
     "nul.py": (DB.encode() + b"x = 1\x00\n", ("NUL",)),
     "latin1_as_utf8.py": (DB.encode() + b"s = '\xe9t\xe9'\n", ("decode", "utf-8")),
 }

@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from poolsafe.core.source import MAX_BRACKET_DEPTH, bracket_depth
+from poolsafe.core.source import MAX_BRACKET_DEPTH, NUL_MESSAGE, bracket_depth
 
 #: the most operands one expression chain may have (the deepest tree libcst is given:
 #: 1,000 levels parse in 0.1 to 1.6 s; 8,000 crash it); a deeper one refuses the file
@@ -257,7 +257,7 @@ def parse_refusal(text: str) -> str | None:
     """Why `text` is not given to libcst at all (the error for the user), or None:
     a NUL byte, brackets nested deeper than Python allows, a chain too deep."""
     if "\0" in text:
-        return "cannot parse: the file contains a NUL byte"
+        return NUL_MESSAGE
     depth = bracket_depth(text)
     if depth > MAX_BRACKET_DEPTH:
         return (f"cannot parse: brackets nested {depth} levels deep (too deeply nested; "

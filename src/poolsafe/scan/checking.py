@@ -33,7 +33,7 @@ from poolsafe.scan.lazy_index import LazyIndex
 from poolsafe.scan.options import MAX_FILE_BYTES, ScanOptions
 from poolsafe.scan.parallel import CheckResults, check_all
 from poolsafe.scan.prefilter import select
-from poolsafe.scan.scope import ProjectScope, read_error
+from poolsafe.scan.scope import ProjectScope, read_error, too_large_error
 
 
 @dataclass
@@ -138,12 +138,6 @@ def load(source_file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile
     except OSError as exc:
         return read_error(source_file, exc)
     return load_data(source_file, data)
-
-
-
-def too_large_error(source_file: SourceFile, size: int, max_bytes: int) -> FileError:
-    return FileError(source_file.display, f"skipped: {size / 1e6:.1f} MB is above the "
-                                          f"{max_bytes / 1e6:.1f} MB limit for one file")
 
 
 
