@@ -103,3 +103,13 @@ def test_nul_and_brackets_are_refused_first() -> None:
     assert parse_refusal("x = 1\0\n") == "cannot parse: the file contains a NUL byte"
     message = parse_refusal("x = " + "(" * 300 + "1" + ")" * 300 + "\n")
     assert message is not None and "300 levels deep" in message
+
+
+def test_subscripts_weigh_more_in_the_work() -> None:
+    """999 nested subscripts take libcst eight times as long as a `+` chain: seven
+    such chains are too much work, twenty `+` chains are not."""
+    subscripts = "y = x" + "[0]" * 999 + "\n"
+    assert parse_hazard(subscripts) is None
+    message = parse_hazard(subscripts * 7)
+    assert message is not None and "too many long expression chains" in message
+    assert parse_hazard(("y = " + " + ".join(["x"] * 1000) + "\n") * 20) is None

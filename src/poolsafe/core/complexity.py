@@ -4,7 +4,8 @@ libcst's native parser nests one node per link of an expression chain (`x + x + 
 `a.b.c`, `f()()()`, `x[0][0]`, `- - x`, `not not x`, `a and b and c`, `lambda: lambda:
 x`, `a if b else c if d else e`, `a ** b ** c`), and its time and memory grow faster
 than the square of the chain's length. Measured with libcst 1.9 (one chain alone in a
-module, `libcst.parse_module` in a fresh interpreter, on the shared 2-core machine):
+module, `libcst.parse_module` in a fresh interpreter; wall seconds on the shared
+2-core machine, some 1 to 3 times the CPU seconds):
 
 | links | `+` chain | `x[0]...` | `lambda:` | `not` | unary `-` | `and` |
 |---|---|---|---|---|---|---|
@@ -48,11 +49,16 @@ from poolsafe.core.source import MAX_BRACKET_DEPTH, NUL_MESSAGE, bracket_depth
 MAX_OPERANDS = 1_000
 MAX_CHAIN = MAX_OPERANDS - 1  # (in links: `a + b` is one link)
 
-#: the most chain work (the sum of the squares of the links of the chains of
-#: `COUNTED_CHAIN` links or more) one file may have: twenty chains of the deepest
-#: allowed, some ten seconds of parsing; four times the most of the real code measured
+#: the most chain work (the sum of the squares of the cost of the chains of
+#: `COUNTED_CHAIN` or more) one file may have: twenty `+` chains of the deepest
+#: allowed, some 4 s of CPU (0.21 s each; calls 0.36 s, lambdas 0.4 s); four times
+#: the most of the real code measured
 MAX_WORK = 20 * MAX_CHAIN * MAX_CHAIN
 COUNTED_CHAIN = 100
+#: what a subscript costs in a chain's work, where any other link costs 1: 999
+#: nested subscripts take libcst 1.66 s of CPU, eight times a `+` chain, and the cost
+#: grows with the square
+SUBSCRIPT_COST = 3
 
 #: a link's class: the operators of one class chain at one level of libcst's tree,
 #: and an operator of a looser class ends the chains of the tighter ones (`a*b + c*d`
@@ -135,8 +141,8 @@ def longest_chain(text: str) -> Chain:
                 scan.separate()
                 scan.lambdas[0] = 0
         elif kind == "open":
-            if _follows_operand(text, m.start(kind)):
-                scan.link(_TRAILER)  # a call or a subscript: one more level
+            if _follows_operand(text, m.start(kind)):  # a call or a subscript: a level
+                scan.link(_TRAILER, cost=SUBSCRIPT_COST if m.group(kind) == "[" else 1)
             scan.open()
         elif kind == "close":
             scan.close()
@@ -164,14 +170,15 @@ def longest_chain(text: str) -> Chain:
 
 
 class _Level:
-    """The chains open at one bracket level: (class, links) from the loosest class
-    to the tightest, their links in all, the most they had, and the line they began."""
+    """The chains open at one bracket level: [class, links, cost] from the loosest
+    class to the tightest, their links and cost in all, the most cost they had, and
+    the line they began."""
 
-    __slots__ = ("chains", "line", "links", "peak")
+    __slots__ = ("chains", "cost", "line", "links", "peak")
 
     def __init__(self, line: int) -> None:
         self.chains: list[list[int]] = []
-        self.links = self.peak = 0
+        self.links = self.cost = self.peak = 0
         self.line = line
 
 
@@ -186,24 +193,27 @@ class _Scan:
         self.best = self.best_line = self.work = 0
         self.line = 1
 
-    def link(self, cls: int, once: bool = False) -> None:
+    def link(self, cls: int, once: bool = False, cost: int = 1) -> None:
         level = self.levels[-1]
         chains = level.chains
         if not chains:
             level.line = self.line
         while chains and chains[-1][0] > cls:  # tighter chains end: one operand now
-            ended = chains.pop()[1]
+            _, ended, ended_cost = chains.pop()
             level.links -= ended
+            level.cost -= ended_cost
             self.depth -= ended
         if chains and chains[-1][0] == cls:
             if once:
                 return
             chains[-1][1] += 1
+            chains[-1][2] += cost
         else:
-            chains.append([cls, 1])
+            chains.append([cls, 1, cost])
         level.links += 1
+        level.cost += cost
         self.depth += 1
-        level.peak = max(level.peak, level.links)
+        level.peak = max(level.peak, level.cost)
         if self.depth > self.best:
             self.best, self.best_line = self.depth, level.line
 
@@ -222,7 +232,7 @@ class _Scan:
         self.work += _ended(level.peak)
         self.depth -= level.links
         level.chains.clear()
-        level.links = level.peak = 0
+        level.links = level.cost = level.peak = 0
 
 
 def _follows_operand(text: str, at: int) -> bool:
