@@ -67,11 +67,13 @@ _CLASS = {
     "lambda": 0, "else": 1, "or": 2, "and": 3, "not": 4,
     "|": 6, "^": 7, "&": 8, "<<": 9, ">>": 9, "+": 10, "-": 10,
     "*": 11, "/": 11, "//": 11, "%": 11, "@": 11, "~": 12, "**": 13, "await": 14,
-    ".": 15, "(": 15, "[": 15,
+    ".": 15,
 }
 #: comparisons are one flat node in libcst: they end the tighter chains, and count once
 _COMPARISON = 5
+#: a call or a subscript (an attribute is `.`)
 _TRAILER = 15
+assert (SUBSCRIPT_COST * MAX_CHAIN) ** 2 <= MAX_WORK  # (see `link_bound`)
 
 _KEYWORDS = r"(?:and|or|not|else|await|lambda|for|in|return|yield|import|assert|del|raise|is|if)"
 
@@ -121,9 +123,9 @@ class Chain:
 
 
 def link_bound(text: str) -> int:
-    """An upper bound of the links of `text`, hence of its deepest chain, and of its
-    work divided by `MAX_CHAIN` (each long chain's work is at most its links times
-    the longest chain's): a file under `MAX_CHAIN` needs no scan."""
+    """An upper bound of the links of `text`. A file with no more than `MAX_CHAIN`
+    needs no scan: no chain of it is deeper, and its work is at most the square of
+    `SUBSCRIPT_COST * MAX_CHAIN`, under `MAX_WORK`."""
     return sum(map(text.count, _LINK_TEXTS))
 
 
