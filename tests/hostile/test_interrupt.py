@@ -16,14 +16,15 @@ from hostile_tree import LEAK
 
 POOLSAFE = [sys.executable, "-m", "poolsafe"]
 
-#: a module that takes libcst about a second to parse (a chain under the limit)
+#: a module that takes libcst some 0.2 s of CPU to parse (a chain under the limit):
+#: sixty of them keep a run busy well past the signal, on an idle machine too
 SLOW = "import psycopg2\n" + "x = " + " + ".join(["a * b"] * 900) + "\n"
 #: the most seconds from the signal to the exit: libcst's native parse of one file
 #: holds the interpreter, which answers the signal when that parse returns
 EXIT_SECONDS = 10
 
 
-def slow_tree(root: Path, files: int = 30) -> Path:
+def slow_tree(root: Path, files: int = 60) -> Path:
     (root / "pyproject.toml").write_text("")
     for i in range(files):
         (root / f"slow{i}.py").write_text(SLOW)
