@@ -50,6 +50,7 @@ from poolsafe.analysis.values import (
     ModuleRef,
     Value,
 )
+from poolsafe.core.complexity import parse_refusal
 from poolsafe.core.project import ProjectConfig, importable_from
 from poolsafe.knowledge import (
     CONNECTION_KINDS,
@@ -986,6 +987,8 @@ def annotation_parts(annotation: cst.BaseExpression) -> list[cst.BaseExpression]
     if isinstance(annotation, cst.SimpleString):
         try:
             text = annotation.evaluated_value
+            if isinstance(text, str) and parse_refusal(text) is not None:
+                return []  # (a string that would crash or stall the parser)
             annotation = cst.parse_expression(text) if isinstance(text, str) else annotation
         except Exception:
             return []

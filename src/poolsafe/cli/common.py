@@ -33,6 +33,35 @@ class Fatal(click.ClickException):
         click.echo(f"poolsafe: error: {self.message}", err=True)
 
 
+class Interrupted(click.ClickException):
+    """Ctrl-C: one line on stderr, exit 130 (128 + SIGINT), as shells report it."""
+
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo("poolsafe: interrupted", err=True)
+
+    @classmethod
+    def leave(cls) -> None:
+        """Say so and exit 130 at once: the scan's thread may be inside libcst's native
+        parser, which must not be torn down by the interpreter's finalization (it
+        aborts, SIGABRT); the forked workers, which leave SIGINT to this process, are
+        ended first. A file `fix` was writing was finished or left whole before (the
+        writer is atomic)."""
+        cls().show()
+        if "multiprocessing" in sys.modules:
+            import multiprocessing
+
+            for child in multiprocessing.active_children():
+                child.terminate()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(cls.exit_code)
+
+
 class PoolsafeGroup(click.Group):
     """The `poolsafe` command group: usage errors are one line on stderr, `poolsafe:
     error: ...`, exit 2 (as every other error), and the command list shows each
@@ -51,10 +80,14 @@ class PoolsafeGroup(click.Group):
             hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
             click.echo(f"poolsafe: error: {exc.format_message().rstrip('.')}{hint}", err=True)
             sys.exit(2)
+        except Interrupted:
+            Interrupted.leave()
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
-        except click.Abort:
+        except click.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # (before a command ran)
+                Interrupted.leave()
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
@@ -149,7 +182,7 @@ def fatal_on_errors(func: F) -> F:
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
-            raise Fatal("interrupted") from None
+            raise Interrupted() from None
         except Exception as exc:
             # (poolsafe.scan.baseline is imported only by the baseline options, here only
             # on an error)

@@ -72,7 +72,8 @@ def run_deep(fn: Callable[[], T]) -> T:
         except (ValueError, RuntimeError):  # platform without adjustable stacks
             sys.setrecursionlimit(max(old_limit, 10_000))
             return fn()
-        thread = threading.Thread(target=target, name="poolsafe-scan")
+        # (a daemon: on Ctrl-C the main thread leaves at once, not after the scan)
+        thread = threading.Thread(target=target, name="poolsafe-scan", daemon=True)
         threading.stack_size(old_stack)
         thread.start()
         thread.join()

@@ -710,7 +710,10 @@ def load_files(paths: list[str], options: ScanOptions) -> tuple[list[FixFile], l
     files: list[FixFile] = []
     for project in scope.projects:
         resolution = ProjectResolution(project, options)
+        database = set(resolution.database)
         for i in project.reported:
+            if options.prefilter and i not in database:
+                continue  # no database code: nothing to fix, and not parsed (as `check`)
             loaded = load_data(project.files[i], project.datas[i])
             if isinstance(loaded, FileError):
                 errors.append(loaded)
