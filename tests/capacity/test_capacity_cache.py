@@ -33,6 +33,7 @@ def test_editing_the_compose_file_invalidates_ps208(tmp_path: Path) -> None:
         "from sqlalchemy import create_engine\n\n"
         "engine = create_engine('postgresql://app@db/app', pool_size=10, max_overflow=5,\n"
         "                       pool_pre_ping=True)\n")
+    (root / "app.py").write_text("from db import engine\n\napp = object()\n")
     compose = root / "docker-compose.yml"
     compose.write_text(COMPOSE.format(n=50))
     cache = tmp_path / "cache"

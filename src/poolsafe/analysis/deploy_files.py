@@ -125,6 +125,17 @@ class ProjectFiles:
     def named(self, *names: str) -> list[str]:
         return [p for p in self.listing() if p.rsplit("/", 1)[-1] in names]
 
+    def console_scripts(self) -> dict[str, str]:
+        """The project's console scripts (`[project.scripts]`, `[tool.poetry.scripts]`
+        of its own `pyproject.toml`): command name -> the module it runs."""
+        key = ("scripts", "pyproject.toml")
+        if key not in self.parsed:
+            self.parsed[key] = _console_scripts(self.read("pyproject.toml")
+                                                if "pyproject.toml" in self.listing()
+                                                else None)
+        found: dict[str, str] = self.parsed[key]
+        return found
+
     def env_files(self) -> list[str]:
         """`.env` and `.env.<name>` at the root or in the directories above it, up to
         the repository (templates such as `.env.example` are not environments)."""
@@ -249,3 +260,30 @@ def iter_lines(text: str) -> Iterator[str]:
         pending = ""
     if pending:
         yield pending
+
+
+def _console_scripts(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        doc = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return {}
+    tables = [doc.get("project", {}).get("scripts"),
+              doc.get("tool", {}).get("poetry", {}).get("scripts")]
+    out: dict[str, str] = {}
+    for table in tables:
+        if not isinstance(table, dict):
+            continue
+        for name, spec in table.items():
+            if isinstance(spec, dict):
+                spec = spec.get("callable") or spec.get("reference")
+            if isinstance(spec, str) and spec.split(":", 1)[0].strip():
+                out[str(name)] = spec.split(":", 1)[0].strip()
+    return out

@@ -21,6 +21,8 @@ from poolsafe.knowledge.capacity import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_RESERVED,
     MYSQL_DEFAULT_WAIT_TIMEOUT,
+    SERVER_FLAGS_ENV,
+    SERVER_LIMIT_ENV,
 )
 
 
@@ -170,9 +172,12 @@ def compose_server(service: ServerService, conf: ServerFiles) -> Server:
         return Server(service.name, kind, max_c, _default_reserved(kind),
                       pool_mode=mode.lower() if mode else None,
                       hosts=frozenset({service.name}))
-    argv = service.command
+    argv = [*service.command, *_extra_flags(service)]
     max_c = (_count(_flag(argv, "max_connections"), where, "max_connections")
-             or from_files.get("max_connections") or _default_max(kind))
+             or _count(_short_n(argv) if kind == "postgresql" else None, where,
+                       "max_connections")
+             or _limit_env(service) or from_files.get("max_connections")
+             or _default_max(kind))
     reserved = _default_reserved(kind)
     if kind == "postgresql":
         reserved = (_count(_flag(argv, "superuser_reserved_connections"), where,
@@ -185,6 +190,36 @@ def compose_server(service: ServerService, conf: ServerFiles) -> Server:
         if wait is not None:
             server.wait_timeout = wait
     return server
+
+
+def _extra_flags(service: ServerService) -> list[str]:
+    """The server flags an image reads from its environment (`MYSQL_EXTRA_FLAGS`)."""
+    out: list[str] = []
+    for var in SERVER_FLAGS_ENV.get(service.kind, ()):
+        value = service.env.get(var)
+        if value:
+            out.extend(value.split())
+    return out
+
+
+def _short_n(argv: list[str]) -> str | None:
+    """`postgres -N 300`: PostgreSQL's own short form of max_connections."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "-N" and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith("-N") and arg[2:].isdigit():
+            found = arg[2:]
+    return found
+
+
+def _limit_env(service: ServerService) -> Count | None:
+    """`POSTGRESQL_MAX_CONNECTIONS: 300` in the environment of an image that reads it."""
+    for var in SERVER_LIMIT_ENV.get(service.kind, ()):
+        value = service.env.get(var)
+        if value is not None:
+            return _count(value, f"{service.where}: `{var}`", "max_connections")
+    return None
 
 
 def default_server(kind: str, name: str, conf: ServerFiles) -> Server:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from poolsafe.analysis.capacity import Capacity, compute_capacity
 from poolsafe.analysis.deploy_files import ProjectFiles
@@ -25,6 +26,29 @@ from poolsafe.scan.options import MAX_FILE_BYTES
 #: how many rounds of imports are followed from the pool modules
 _IMPORT_DEPTH = 4
 _WORDS = re.compile(rb"\b(" + b"|".join(w.encode() for w in POOL_WORDS) + rb")\b")
+#: a program of its own (its pools are judged alone when there is no deployment)
+_MAIN = re.compile(rb"^if\s+__name__\s*==\s*['\"]__main__['\"]\s*:", re.M)
+
+
+class _FileIndex(ProjectIndex):
+    """The parsed modules, and every project file by name for the import graph (read
+    when asked, not parsed)."""
+
+    def __init__(self, modules: list[ModuleInfo] | Any, project: ProjectConfig | None,
+                 files: dict[str, list[SourceFile]]) -> None:
+        super().__init__(modules, project)
+        self._files = files
+
+    def module_files(self, name: str) -> list[tuple[Path, str]]:
+        out: list[tuple[Path, str]] = []
+        for f in self._files.get(name, []):
+            try:
+                data = f.path.read_bytes()
+            except OSError:
+                continue
+            if len(data) <= MAX_FILE_BYTES:
+                out.append((f.path, data.decode("utf-8", "replace")))
+        return out
 
 
 class CapacityError(Exception):
@@ -71,7 +95,7 @@ def project_capacity(path: str, excluded: list[re.Pattern[str]] | None = None,
                 head = fh.read(MAX_FILE_BYTES + 1)
         except OSError:
             continue
-        if _WORDS.search(head):
+        if _WORDS.search(head) or _MAIN.search(head) or f.path.name == "__main__.py":
             m = parse(f)
             if m is not None:
                 frontier.append(m)
@@ -86,7 +110,7 @@ def project_capacity(path: str, excluded: list[re.Pattern[str]] | None = None,
                             if found is not None:
                                 nxt.append(found)
         frontier = nxt
-    index = ProjectIndex(parsed.values(), project)
+    index = _FileIndex(parsed.values(), project, by_name)
     capacity = compute_capacity(index, ProjectFiles(root))
     if not capacity.pools:
         # a repository's top whose pools live in sub-projects (backend/pyproject.toml)
