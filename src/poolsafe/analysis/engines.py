@@ -66,6 +66,21 @@ def engine_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall
             yield EngineCall(call, qual, module, func)
 
 
+def pool_constructor_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall]:
+    """Every call of a pool constructor other than SQLAlchemy's (`asyncpg.create_pool`,
+    psycopg2's `ThreadedConnectionPool`, `psycopg_pool.ConnectionPool`, ...)."""
+    from poolsafe.knowledge.capacity import POOL_CONSTRUCTORS
+
+    specs = [(c.root, c.tail) for c in POOL_CONSTRUCTORS]
+    names = {tail.rsplit(".", 1)[-1] for _, tail in specs}
+    for call, func in inventory(module).calls:
+        if not may_call(call, names, module, func):
+            continue
+        qual = external_name(index, call.func, module, func)
+        if qual is not None and qual_match(qual, specs):
+            yield EngineCall(call, qual, module, func)
+
+
 def engine_url(call: cst.Call) -> cst.BaseExpression | None:
     args = positional_args(call)
     return args[0] if args else keyword_arg(call, ENGINE_URL_KEYWORD)

@@ -373,10 +373,102 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     if func.parent is not None or func.cls is not None:
         return False
     sites = facts(index).callers(func)
+    if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
+        return True
     return bool(sites) and all(
         not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
             index, s.func, depth + 1)))
         for s in sites)
+
+
+def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
+    """A function named only in a module-level table (`CHECKS = [("db", check_db)]`)
+    that only one-shot code walks (`for name, fn in CHECKS: fn()` in `main()`): each
+    entry runs once per process."""
+    module = func.module
+    tables: list[str] = []
+    named = 0
+    for stmt in module.tree.body:
+        inner = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
+        if isinstance(inner, (cst.Assign, cst.AnnAssign)) and isinstance(
+                inner.value, (cst.List, cst.Tuple, cst.Dict, cst.Set)) and _names(
+                inner.value, func.name):
+            targets = ([t.target for t in inner.targets] if isinstance(inner, cst.Assign)
+                       else [inner.target])
+            tables.extend(t.value for t in targets if isinstance(t, cst.Name))
+            named += _names_count(inner.value, func.name)
+    if not tables:
+        return False
+    # the function is named nowhere else in its module (no other caller or registry)
+    uses = _names_count(module.tree, func.name)
+    if uses - 1 != named:  # the `def` itself is one Name
+        return False
+    walked = False
+    for node in iter_nodes(module.tree, into_functions=True):
+        if not isinstance(node, cst.Name) or node.value not in tables:
+            continue
+        loop = _walking_loop(module.tree, node)
+        if loop is None:
+            if not _is_table_definition(module, node):
+                return False
+            continue
+        owner = _enclosing_function(module, loop)
+        if owner is not None and not is_cli_entry(index, owner, depth + 1):
+            return False
+        if owner is None and _in_loop_statement(module.tree, loop):
+            return False
+        walked = True
+    return walked
+
+
+def _names(expr: cst.CSTNode, name: str) -> bool:
+    return _names_count(expr, name) > 0
+
+
+def _names_count(expr: cst.CSTNode, name: str) -> int:
+    return sum(1 for n in iter_nodes(expr, into_functions=True)
+               if isinstance(n, cst.Name) and n.value == name)
+
+
+def _walking_loop(tree: cst.Module, name: cst.Name) -> cst.For | None:
+    """The `for` whose iterable is `name` (or `name.items()` / `.values()`)."""
+    for node in iter_nodes(tree, into_functions=True):
+        if isinstance(node, cst.For):
+            it = node.iter
+            if isinstance(it, cst.Call) and isinstance(it.func, cst.Attribute):
+                it = it.func.value
+            if it is name:
+                return node
+    return None
+
+
+def _is_table_definition(module: ModuleInfo, name: cst.Name) -> bool:
+    for stmt in module.tree.body:
+        inner = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
+        if isinstance(inner, cst.Assign) and any(t.target is name for t in inner.targets):
+            return True
+        if isinstance(inner, cst.AnnAssign) and inner.target is name:
+            return True
+    return False
+
+
+def _enclosing_function(module: ModuleInfo, node: cst.CSTNode) -> FunctionInfo | None:
+    found = None
+    for f in module.all_functions:
+        if any(n is node for n in iter_nodes(f.node.body)):
+            found = f  # the innermost one comes last
+    return found
+
+
+def _in_loop_statement(tree: cst.Module, node: cst.CSTNode) -> bool:
+    return any(isinstance(n, (cst.For, cst.While)) and n is not node and any(
+        m is node for m in iter_nodes(n.body)) for n in iter_nodes(tree))
+
+
+def in_loop(site: CallSite) -> bool:
+    """The call runs in a loop of its own scope (a `for`/`while` body or a
+    comprehension): once per iteration."""
+    return _in_loop(site)
 
 
 def _in_loop(site: CallSite) -> bool:
