@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from poolsafe.analysis.config_values import Count, known
-from poolsafe.analysis.deploy_files import Problem, ProjectFiles
-from poolsafe.analysis.entry_points import EntryPoint, ImportGraph, has_main_block
+from poolsafe.analysis.deploy_files import Problem, ProjectFiles, project_files
+from poolsafe.analysis.entry_points import MAIN_BLOCK, EntryPoint, ImportGraph
 from poolsafe.analysis.environments import Environment, environments
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
@@ -41,7 +41,7 @@ from poolsafe.analysis.process_model import (
     ServerService,
     process_model,
 )
-from poolsafe.analysis.project_facts import is_test_module
+from poolsafe.analysis.project_facts import is_test_module, is_test_path
 from poolsafe.analysis.server_limits import (
     Server,
     ServerFiles,
@@ -271,11 +271,14 @@ def script_groups(index: ProjectIndex, files: ProjectFiles,
             "python", known(1, f"{where}: one process"), name, EntryPoint((module,))),
             known(1, "one run of the program")))
     with index.full_resolution():
-        mains = [m for m in index.modules
-                 if not is_test_module(m) and (m.path.endswith("__main__.py")
-                                               or has_main_block(m.source))]
-    for m in mains:
-        rel = graph.relative(m.abspath)
+        # read by bytes: only the scripts are parsed, not every module
+        paths = [m.abspath for m in index.modules_matching(MAIN_BLOCK)
+                 if not is_test_module(m)]
+        paths += [p for p, _ in index.module_files("__main__") if p not in paths]
+    for path in paths:
+        rel = graph.relative(path)
+        if is_test_path(rel):
+            continue
         where = f"{rel}: `if __name__ == \"__main__\"`" if not rel.endswith(
             "__main__.py") else rel
         out.append(ProcessGroup(rel, where, Command(
@@ -366,18 +369,6 @@ def _server_for(t: Target, services: list[ServerService], conf: ServerFiles,
 
 
 # -------------------------------------------------- shared with the rules
-def project_files(index: ProjectIndex, module: ModuleInfo) -> ProjectFiles:
-    """The deployment files of the project `module` belongs to."""
-    if index.text_files or module.abspath.parts[:2] == ("/", "virtual"):
-        virtual = {p.relative_to("/virtual").as_posix(): text
-                   for p, text in index.text_files.items()}
-        # Python configuration (gunicorn.conf.py) is a module of the in-memory project
-        for m in index.modules:
-            virtual.setdefault(m.path, m.source)
-        return ProjectFiles(Path("/virtual"), virtual)
-    return ProjectFiles(find_project_root(module.abspath))
-
-
 _CACHE: weakref.WeakKeyDictionary[ProjectIndex, dict[Path, Capacity]] = (
     weakref.WeakKeyDictionary())
 

@@ -14,7 +14,11 @@ import posixpath
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from poolsafe.analysis.index import ProjectIndex
+    from poolsafe.analysis.module import ModuleInfo
 
 #: deployment files larger than this are not read
 MAX_DEPLOY_FILE_BYTES = 1_000_000
@@ -287,3 +291,18 @@ def _console_scripts(text: str | None) -> dict[str, str]:
             if isinstance(spec, str) and spec.split(":", 1)[0].strip():
                 out[str(name)] = spec.split(":", 1)[0].strip()
     return out
+
+
+def project_files(index: ProjectIndex, module: ModuleInfo) -> ProjectFiles:
+    """The deployment files of the project `module` belongs to (the rule-case
+    harness's in-memory files for a project in memory)."""
+    from poolsafe.core.project import find_project_root
+
+    if index.text_files or module.abspath.parts[:2] == ("/", "virtual"):
+        virtual = {p.relative_to("/virtual").as_posix(): text
+                   for p, text in index.text_files.items()}
+        # Python configuration (gunicorn.conf.py) is a module of the in-memory project
+        for m in index.modules:
+            virtual.setdefault(m.path, m.source)
+        return ProjectFiles(Path("/virtual"), virtual)
+    return ProjectFiles(find_project_root(module.abspath))

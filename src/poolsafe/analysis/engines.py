@@ -254,7 +254,10 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
             string_prefix(index, url, module, ec.func))
         evidence = None
         if dialect is None and url is not None:
-            dialect, evidence = _declared(index, module)
+            from poolsafe.analysis.env_urls import environment_dialect
+
+            from_env = environment_dialect(index, url, module, ec.func)
+            dialect, evidence = from_env if from_env is not None else _declared(index, module)
         short = ec.qualname.rsplit(".", 1)[-1]
         yield EngineSite(f"`{short}()`", dialect, call_options(index, ec.call, module, ec.func),
                          ec.call, call=ec.call, dialect_evidence=evidence)

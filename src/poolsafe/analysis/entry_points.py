@@ -302,8 +302,5 @@ class ImportGraph:
         return found
 
 
-_MAIN = re.compile(rb"^if\s+__name__\s*==\s*['\"]__main__['\"]\s*:", re.M)
-
-
-def has_main_block(source: str) -> bool:
-    return _MAIN.search(source.encode("utf-8", "replace")) is not None
+#: a module that runs as a program of its own
+MAIN_BLOCK = re.compile(rb"^if\s+__name__\s*==\s*['\"]__main__['\"]\s*:", re.M)

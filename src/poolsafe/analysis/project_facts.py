@@ -89,6 +89,7 @@ class ProjectFacts:
     _flask: bool | None = None
     _request_only: dict[int, bool] = field(default_factory=dict)
     _global_pre_ping: bool | None = None
+    _flask_sqlalchemy: bool | None = None
 
     def call_sites(self, name: str) -> list[CallSite]:
         """Every call in the project whose callee's last name is `name`."""
@@ -178,6 +179,19 @@ class ProjectFacts:
                     for v in vs if isinstance(v, ImportBinding))]
             )
         return self._flask
+
+    def uses_flask_sqlalchemy(self) -> bool:
+        """Some module of the project imports Flask-SQLAlchemy: without it, a
+        `SQLALCHEMY_DATABASE_URI` constant configures no engine."""
+        if self._flask_sqlalchemy is None:
+            with self.index.full_resolution():
+                self._flask_sqlalchemy = any(
+                    root_matches(q, "flask_sqlalchemy") or root_matches(q, "flask.ext")
+                    for m in self.index.modules_mentioning(["flask_sqlalchemy", "ext"])
+                    for q in [*m.imports.values(), *(
+                        v.qualname for f in m.all_functions for vs in f.locals.values()
+                        for v in vs if isinstance(v, ImportBinding))])
+        return self._flask_sqlalchemy
 
     def teardowns(self) -> list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]]:
         """Bodies of the functions Flask runs at the end of a request or app context."""
@@ -342,7 +356,12 @@ def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) ->
 def is_test_module(module: ModuleInfo) -> bool:
     """A test module: `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test`
     directory. Its engines and pools live for one test, not in production."""
-    parts = module.path.replace("\\", "/").split("/")
+    return is_test_path(module.path)
+
+
+def is_test_path(path: str) -> bool:
+    """`is_test_module` for a path."""
+    parts = path.replace("\\", "/").split("/")
     name = parts[-1]
     return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
             or any(p in {"tests", "test"} for p in parts[:-1]))

@@ -14,6 +14,7 @@ from typing import Any
 
 from poolsafe.analysis.capacity import Capacity, compute_capacity
 from poolsafe.analysis.deploy_files import ProjectFiles
+from poolsafe.analysis.entry_points import MAIN_BLOCK
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.analysis.pool_sites import POOL_WORDS
@@ -26,8 +27,6 @@ from poolsafe.scan.options import MAX_FILE_BYTES
 #: how many rounds of imports are followed from the pool modules
 _IMPORT_DEPTH = 4
 _WORDS = re.compile(rb"\b(" + b"|".join(w.encode() for w in POOL_WORDS) + rb")\b")
-#: a program of its own (its pools are judged alone when there is no deployment)
-_MAIN = re.compile(rb"^if\s+__name__\s*==\s*['\"]__main__['\"]\s*:", re.M)
 
 
 class _FileIndex(ProjectIndex):
@@ -95,7 +94,7 @@ def project_capacity(path: str, excluded: list[re.Pattern[str]] | None = None,
                 head = fh.read(MAX_FILE_BYTES + 1)
         except OSError:
             continue
-        if _WORDS.search(head) or _MAIN.search(head) or f.path.name == "__main__.py":
+        if _WORDS.search(head) or MAIN_BLOCK.search(head) or f.path.name == "__main__.py":
             m = parse(f)
             if m is not None:
                 frontier.append(m)
