@@ -189,7 +189,9 @@ def test_command_entries() -> None:
     assert command_entry("uvicorn", ["app.main:create_app", "--factory", "--port", "80"],
                          {}) == EntryPoint(("app.main",))
     assert command_entry("celery", ["-A", "proj", "worker"], {}) == EntryPoint(
-        ("proj", "proj.celery"))
+        ("proj.celery", "proj"), first_found=True)
+    assert command_entry("celery", ["-A", "app.celery", "worker"], {}) == EntryPoint(
+        ("app.celery.celery", "app.celery", "app"), first_found=True)
     assert command_entry("python", ["-m", "tools.sync"], {}) == EntryPoint(
         ("tools.sync", "tools.sync.__main__"))
     assert command_entry("dramatiq", ["-p", "2", "jobs.email", "jobs.sms"], {}) == EntryPoint(

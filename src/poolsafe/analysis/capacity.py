@@ -226,6 +226,7 @@ def _environment(index: ProjectIndex, files: ProjectFiles, conf: ServerFiles,
             if use.server is not None:
                 per_server.setdefault(use.server.name, []).append(use)
         for name, uses in per_server.items():
+            uses = _one_config_class(uses)
             # without a deployment, each program is judged on its own: scripts and
             # examples do not all run at once
             key = name if deployed else f"{name}\0{group.name}"
@@ -235,6 +236,23 @@ def _environment(index: ProjectIndex, files: ProjectFiles, conf: ServerFiles,
                   for pool in pools if not pool.non_pooling]
     return EnvironmentCapacity(env, model, first_uses, list(budgets.values()), opens,
                                [g for g in groups if not deployed])
+
+
+def _one_config_class(uses: list[PoolUse]) -> list[PoolUse]:
+    """Flask config classes of one module are alternatives (`Config`,
+    `ProductionConfig`, `TestingConfig`): a process loads one of them, so only the
+    largest counts, not their sum."""
+    best: dict[str, PoolUse] = {}
+    out: list[PoolUse] = []
+    for u in uses:
+        site = u.pool.engine
+        if site is not None and site.from_config and u.pool.label.startswith("config class"):
+            key = u.pool.module.path
+            if key not in best or u.size.total > best[key].size.total:
+                best[key] = u
+        else:
+            out.append(u)
+    return out + list(best.values())
 
 
 def _loads_dotenv(index: ProjectIndex) -> bool:

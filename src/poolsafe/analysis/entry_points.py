@@ -128,8 +128,12 @@ def command_entry(program: str, args: list[str], env: Mapping[str, str],
         app = _option_value(args, ("-A", "--app"))
         name = _module_part(app) if app else None
         if name is not None:
-            # `-A proj` loads `proj` and, when it has no app, `proj.celery`
-            targets.extend([name, f"{name}.celery"])
+            # `-A proj` loads `proj.celery` (with `proj` above it) when there is one,
+            # else `proj`; `-A proj.app` may name the attribute `app` of `proj`
+            alternatives = [f"{name}.celery", name]
+            if "." in name:
+                alternatives.append(name.rsplit(".", 1)[0])
+            return EntryPoint(tuple(alternatives), base, first_found=True)
     elif program == "dramatiq":
         pos = [p for p in _positionals(args) if _module_part(p)]
         targets.extend(n for p in pos if (n := _module_part(p)) is not None)

@@ -11,7 +11,9 @@ connection:
 - an engine disposed in the scope that built it (`engine.dispose()`);
 - an engine built in code that runs once per process (a maintenance script's
   `main()`, a click command) and that never leaves it (not returned, stored or made
-  global), in a function with no `while` loop (a worker loop keeps it for hours).
+  global), in a function with no `while` loop (a worker loop keeps it for hours);
+- an engine at the top level of a flat script: a module with no function or class
+  that does its database work at import time (`with engine.connect() as conn:`).
 """
 
 from __future__ import annotations
@@ -46,7 +48,24 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
             return "disposed in the scope that built it"
     if func is not None and _one_shot_local(index, func, scope, name):
         return "built and used once, in code that runs once per process"
+    if func is None and _flat_script(module):
+        return "a script's top level: it does its database work once and ends"
     return None
+
+
+#: methods whose call at a module's top level is database work done at import time
+_WORK_METHODS = frozenset({"connect", "begin", "execute", "commit", "add", "create_all",
+                           "raw_connection", "exec_driver_sql"})
+
+
+def _flat_script(module: ModuleInfo) -> bool:
+    """A module with no function or class that does database work at its top level
+    (`with engine.connect() as conn: ...`, `db.commit()`): a script, run once."""
+    if module.all_functions or module.classes:
+        return False
+    return any(isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+               and node.func.attr.value in _WORK_METHODS
+               for node in iter_nodes(module.tree))
 
 
 def _assigned_name(scope: cst.CSTNode, call: cst.Call) -> str | None:

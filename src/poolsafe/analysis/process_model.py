@@ -29,7 +29,12 @@ from poolsafe.analysis.config_values import (
 )
 from poolsafe.analysis.deploy_files import ProjectFiles, iter_lines
 from poolsafe.analysis.entry_points import EntryPoint, command_entry
-from poolsafe.knowledge.capacity import SERVER_IMAGES, WEB_CONCURRENCY, WORKER_OPTIONS
+from poolsafe.knowledge.capacity import (
+    INFRASTRUCTURE_IMAGES,
+    SERVER_IMAGES,
+    WEB_CONCURRENCY,
+    WORKER_OPTIONS,
+)
 
 _GUNICORN_CONFIGS = ("gunicorn.conf.py", "gunicorn_conf.py", "gunicorn_config.py",
                      "gunicorn.py")
@@ -279,8 +284,9 @@ def _server(program: str, args: list[str], env: Mapping[str, str], files: Projec
 
 
 def _celery(args: list[str], where: str) -> Count:
-    if "beat" in args and "worker" not in args:
-        return known(1, f"{where}: `celery beat` is one process")
+    for single in ("beat", "flower", "events"):
+        if single in args and "worker" not in args:
+            return known(1, f"{where}: `celery {single}` is one process")
     pool = _option(args, ("-P", "--pool"))
     if pool in ("solo", "threads", "gevent", "eventlet"):
         return known(1, f"{where}: `--pool {pool}` runs one process")
@@ -431,6 +437,15 @@ def _procfile(files: ProjectFiles, env: Mapping[str, str]) -> list[ProcessGroup]
                 out.append(ProcessGroup(name.strip(), where, found, unknown(
                     f"{where}: the dyno count is not in the repository")))
     return out
+
+
+def _infrastructure(image: Any) -> bool:
+    """An image of a proxy, cache, broker or admin tool (`nginx:1.27`,
+    `dpage/pgadmin4`): not the application the repository's Dockerfile builds."""
+    if not isinstance(image, str):
+        return False
+    name = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0].lower()
+    return name in INFRASTRUCTURE_IMAGES
 
 
 def _image_kind(image: Any) -> str | None:
@@ -599,7 +614,8 @@ def _kubernetes(files: ProjectFiles, env: Mapping[str, str],
                 argv = [*split_command(container.get("command"), merged),
                         *split_command(container.get("args"), merged)]
                 found = analyse_command(argv, merged, files, where) if argv else None
-                if found is None and not argv and dockerfile is not None:
+                if found is None and not argv and dockerfile is not None and not (
+                        _infrastructure(container.get("image"))):
                     found = dockerfile[0]
                 if found is None:
                     continue

@@ -401,42 +401,49 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
 
 
 def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
-    """A function named only in a module-level table (`CHECKS = [("db", check_db)]`)
-    that only one-shot code walks (`for name, fn in CHECKS: fn()` in `main()`): each
-    entry runs once per process."""
+    """A function named only in a table (`CHECKS = [("db", check_db)]`, at module level
+    or inside `main()`) that only one-shot code walks (`for name, fn in CHECKS: fn()`
+    in `main()`): each entry runs once per process."""
     module = func.module
-    tables: list[str] = []
+    #: (table name, the function whose body assigns it, or None at module level)
+    tables: list[tuple[str, FunctionInfo | None]] = []
     named = 0
-    for stmt in module.tree.body:
-        inner = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
-        if isinstance(inner, (cst.Assign, cst.AnnAssign)) and isinstance(
-                inner.value, (cst.List, cst.Tuple, cst.Dict, cst.Set)) and _names(
-                inner.value, func.name):
-            targets = ([t.target for t in inner.targets] if isinstance(inner, cst.Assign)
-                       else [inner.target])
-            tables.extend(t.value for t in targets if isinstance(t, cst.Name))
-            named += _names_count(inner.value, func.name)
+    for node in iter_nodes(module.tree, into_functions=True):
+        if not isinstance(node, (cst.Assign, cst.AnnAssign)) or not isinstance(
+                node.value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
+            continue
+        count = _names_count(node.value, func.name)
+        if not count:
+            continue
+        targets = ([t.target for t in node.targets] if isinstance(node, cst.Assign)
+                   else [node.target])
+        owner = _enclosing_function(module, node)
+        tables.extend((t.value, owner) for t in targets if isinstance(t, cst.Name))
+        named += count
     if not tables:
         return False
     # the function is named nowhere else in its module (no other caller or registry)
-    uses = _names_count(module.tree, func.name)
-    if uses - 1 != named:  # the `def` itself is one Name
+    if _names_count(module.tree, func.name) - 1 != named:  # the `def` is one Name
         return False
     walked = False
-    for node in iter_nodes(module.tree, into_functions=True):
-        if not isinstance(node, cst.Name) or node.value not in tables:
-            continue
-        loop = _walking_loop(module.tree, node)
-        if loop is None:
-            if not _is_table_definition(module, node):
+    for table, owner in tables:
+        # a module-level table may be walked in any function; a local one in its own
+        scope: cst.CSTNode = owner.node.body if owner is not None else module.tree
+        deep = owner is None
+        for node in iter_nodes(scope, into_functions=deep):
+            if not isinstance(node, cst.Name) or node.value != table:
+                continue
+            loop = _walking_loop(scope, node, deep)
+            if loop is None:
+                if not _is_table_definition(scope, node):
+                    return False
+                continue
+            walker = _enclosing_function(module, loop)
+            if walker is not None and not is_cli_entry(index, walker, depth + 1):
                 return False
-            continue
-        owner = _enclosing_function(module, loop)
-        if owner is not None and not is_cli_entry(index, owner, depth + 1):
-            return False
-        if owner is None and _in_loop_statement(module.tree, loop):
-            return False
-        walked = True
+            if walker is None and _in_loop_statement(module.tree, loop):
+                return False
+            walked = True
     return walked
 
 
@@ -449,9 +456,9 @@ def _names_count(expr: cst.CSTNode, name: str) -> int:
                if isinstance(n, cst.Name) and n.value == name)
 
 
-def _walking_loop(tree: cst.Module, name: cst.Name) -> cst.For | None:
-    """The `for` whose iterable is `name` (or `name.items()` / `.values()`)."""
-    for node in iter_nodes(tree, into_functions=True):
+def _walking_loop(scope: cst.CSTNode, name: cst.Name, deep: bool) -> cst.For | None:
+    """The `for` of `scope` whose iterable is `name` (or `name.items()` / `.values()`)."""
+    for node in iter_nodes(scope, into_functions=deep):
         if isinstance(node, cst.For):
             it = node.iter
             if isinstance(it, cst.Call) and isinstance(it.func, cst.Attribute):
@@ -461,12 +468,11 @@ def _walking_loop(tree: cst.Module, name: cst.Name) -> cst.For | None:
     return None
 
 
-def _is_table_definition(module: ModuleInfo, name: cst.Name) -> bool:
-    for stmt in module.tree.body:
-        inner = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) and stmt.body else None
-        if isinstance(inner, cst.Assign) and any(t.target is name for t in inner.targets):
+def _is_table_definition(scope: cst.CSTNode, name: cst.Name) -> bool:
+    for node in iter_nodes(scope):
+        if isinstance(node, cst.Assign) and any(t.target is name for t in node.targets):
             return True
-        if isinstance(inner, cst.AnnAssign) and inner.target is name:
+        if isinstance(node, cst.AnnAssign) and node.target is name:
             return True
     return False
 

@@ -255,13 +255,16 @@ def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
         return out or None
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
         return string_prefix(index, node.left, b.module, b.func, depth + 1)
+    if isinstance(node, cst.ConcatenatedString):  # `f"postgresql://" f"{user}@..."`
+        return string_prefix(index, node.left, b.module, b.func, depth + 1)
     if isinstance(node, cst.Call):
         f = node.func
         if isinstance(f, cst.Attribute) and f.attr.value == "format":
             return string_prefix(index, f.value, b.module, b.func, depth + 1)
-        helper = index.evaluate(f, b.module, b.func)
-        if isinstance(helper, FunctionRef):
-            return _returned_prefix(index, helper.func, depth + 1)
+        with index.full_resolution():  # a settings helper spells no database word
+            helper = index.evaluate(f, b.module, b.func)
+            if isinstance(helper, FunctionRef):
+                return _returned_prefix(index, helper.func, depth + 1)
         qual = external_name(index, f, b.module, b.func)
         if qual is None:
             return None

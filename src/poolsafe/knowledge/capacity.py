@@ -28,6 +28,14 @@ SERVER_IMAGES: dict[str, str] = {
     "pgbouncer": "pgbouncer",
 }
 
+#: images of programs that are not the application (proxies, caches, brokers, admin
+#: tools): a container that runs one is not the repository's Dockerfile command
+INFRASTRUCTURE_IMAGES = frozenset({
+    "nginx", "httpd", "caddy", "traefik", "haproxy", "envoy", "redis", "memcached",
+    "rabbitmq", "mongo", "elasticsearch", "opensearch", "kibana", "grafana", "prometheus",
+    "minio", "mailhog", "mailpit", "adminer", "pgadmin4", "certbot", "node", "flower",
+    "zookeeper", "kafka", "localstack", "jaeger", "otel-collector", "vault", "consul",
+})
 #: words of code that reads the `.env` file itself (python-dotenv, pydantic settings)
 DOTENV_READERS = ("load_dotenv", "dotenv_values", "find_dotenv", "env_file")
 #: server images' environment variables that set the connection limit (Bitnami's

@@ -190,6 +190,8 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     url = engine_url(call)
     if url is not None and is_embedded(dialect_of(string_prefix(index, url, module, func))):
         return True
+    if _retry_loop(module, func, call):
+        return True
     if func is not None:
         return _escapes(index, module, func, call) == _KEPT
     for node in iter_nodes(module.tree):
@@ -201,6 +203,35 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
                 and any(strip_await(a.value)[0] is call for a in node.args)):
             return True
     return False
+
+
+def _retry_loop(module: ModuleInfo, func: FunctionInfo | None, call: cst.Call) -> bool:
+    """The innermost loop around `call` ends with `break` (a retry until the database
+    answers, a search for the first URL that works): it keeps one engine, not one per
+    item."""
+    scope: cst.CSTNode = func.node.body if func is not None else module.tree
+    inner: cst.For | cst.While | None = None
+    for node in iter_nodes(scope):
+        if isinstance(node, (cst.For, cst.While)) and any(
+                c is call for c in iter_calls(node.body)):
+            inner = node  # pre-order: the innermost comes last
+    if inner is None:
+        return False
+    return any(isinstance(n, cst.Break) for n in _own_statements(inner.body))
+
+
+def _own_statements(body: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes of a loop body outside the loops nested in it (their `break` is theirs)."""
+    out: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if node is not body and isinstance(node, (cst.For, cst.While, cst.FunctionDef,
+                                                  cst.ClassDef)):
+            continue
+        stack.extend(node.children)
+    return out
 
 
 def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:

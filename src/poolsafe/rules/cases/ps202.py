@@ -623,4 +623,42 @@ async def lifespan(app: FastAPI):
 
 app = FastAPI(lifespan=lifespan)
 """, note="a lifespan builds the pool once"),
+    Case("""
+import time
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
+
+for attempt in range(10):
+    try:
+        engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+        with engine.connect():
+            pass
+        break
+    except OperationalError:
+        time.sleep(3)
+""", note="a retry until the database answers: the loop ends with the one engine it keeps"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def check_database():
+    engine = create_engine("postgresql://app@db/app")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return True
+
+
+def check_disk():
+    return True
+
+
+def main():
+    checks = [("database", check_database), ("disk", check_disk)]
+    for label, run in checks:
+        print(label, run())
+
+
+if __name__ == "__main__":
+    main()
+""", note="a diagnostic table local to main(), walked once"),
 ]

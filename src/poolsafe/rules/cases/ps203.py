@@ -274,4 +274,14 @@ from sqlalchemy import create_engine
 
 engine = create_engine(os.environ["DATABASE_URL"], pool_size=5)
 """, files={".env": "DATABASE_URL=sqlite:///app.db\n"}, note="the .env URL is SQLite"),
+    Case("""
+import os
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://app@db/app")
+with engine.connect() as conn:
+    conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    conn.commit()
+print("done")
+""", note="a flat script: its top level does the work once and the process ends"),
 ]
