@@ -205,3 +205,56 @@ def test_imported_names() -> None:
     assert imported_names(source, "pkg.sub") == {
         "a", "a.b", "d", "pkg", "pkg.sub", "pkg.sub.x", "pkg.sub.x.y", "pkg.sub.x.z",
         "pkg.w", "e", "e.f", "e.f.g"}
+
+
+def test_config_classes_are_alternatives(tmp_path: Path) -> None:
+    """A process loads one Flask config class: the largest counts, not their sum."""
+    root = _tree(tmp_path, {
+        "extensions.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+        "config.py": "class Config:\n"
+                     "    SQLALCHEMY_DATABASE_URI = 'postgresql://app@db/app'\n"
+                     "    SQLALCHEMY_ENGINE_OPTIONS = {'pool_size': 20, 'max_overflow': 0}\n\n"
+                     "class ProductionConfig(Config):\n"
+                     "    SQLALCHEMY_ENGINE_OPTIONS = {'pool_size': 30, 'max_overflow': 0}\n",
+        "app.py": "import config\nimport extensions\n\napp = object()\n",
+        "docker-compose.yml": "services:\n  web:\n    image: app\n"
+                              "    command: gunicorn -w 2 app:app\n"
+                              "  db:\n    image: postgres:16\n",
+    })
+    _, doc = _capacity(root)
+    [server] = doc["environments"][0]["servers"]
+    assert server["demand"] == 60  # 2 x 30, not 2 x (20 + 30)
+
+
+def test_infrastructure_containers_do_not_run_the_app(tmp_path: Path) -> None:
+    """A Deployment of nginx with no command is not the repository's Dockerfile."""
+    deployment = """apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  template:
+    spec:
+      containers:
+        - {{name: {name}, image: {image}}}
+"""
+    root = _tree(tmp_path, {
+        "app.py": _ENGINE.format(host="db", size=10) + "app = object()\n",
+        "Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "-w", "2", "app:app"]\n',
+        "k8s/api.yaml": deployment.format(name="api", image="registry/api:1"),
+        "k8s/proxy.yaml": deployment.format(name="proxy", image="nginx:1.27"),
+    })
+    code, doc = _capacity(root)
+    assert [g["name"] for g in doc["environments"][0]["groups"]] == ["api"]
+    assert doc["environments"][0]["servers"][0]["demand"] == 20
+
+
+def test_celery_flower_is_one_process(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "tasks.py": _ENGINE.format(host="db", size=5),
+        "docker-compose.yml": "services:\n  flower:\n    image: app\n"
+                              "    command: celery -A tasks flower\n"
+                              "  db:\n    image: postgres:16\n",
+    })
+    _, doc = _capacity(root)
+    [group] = doc["environments"][0]["groups"]
+    assert group["processes"]["value"] == 1 and group["processes"]["known"]
