@@ -244,6 +244,7 @@ spec:
         "k8s/proxy.yaml": deployment.format(name="proxy", image="nginx:1.27"),
     })
     code, doc = _capacity(root)
+    assert code == 0
     assert [g["name"] for g in doc["environments"][0]["groups"]] == ["api"]
     assert doc["environments"][0]["servers"][0]["demand"] == 20
 

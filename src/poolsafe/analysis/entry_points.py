@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ModuleInfo
 from poolsafe.core.project import importable_from, module_key, module_names
 
 #: options of application servers that take no value (any other `-x` takes the next
@@ -281,6 +282,14 @@ class ImportGraph:
             if len(near) == 1:
                 return near
         return []
+
+    def reach_modules(self, modules: Iterable[ModuleInfo]) -> set[Path]:
+        """`reach` from parsed modules (their source is known already)."""
+        starts = []
+        for m in modules:
+            self._files.setdefault(m.abspath, m.source)
+            starts.append(m.abspath)
+        return self.reach(starts)
 
     def reach(self, starts: Iterable[Path]) -> set[Path]:
         """Every project file the modules in `starts` import, transitively."""

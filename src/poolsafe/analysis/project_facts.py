@@ -8,7 +8,9 @@ modules_mentioning`), so checking one file does not parse the whole project.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
 
@@ -63,6 +65,9 @@ from poolsafe.knowledge.frameworks import (
 )
 from poolsafe.knowledge.libraries import root_matches
 
+#: a module that builds a Flask application
+_FLASK_APP = re.compile(rb"\bFlask\s*\(")
+
 # ------------------------------------------------------ project-wide facts
 #: a module that registers a job with a decorator spells one of these
 _JOB_DECORATOR_WORDS = frozenset(
@@ -90,6 +95,7 @@ class ProjectFacts:
     _request_only: dict[int, bool] = field(default_factory=dict)
     _global_pre_ping: bool | None = None
     _flask_sqlalchemy: bool | None = None
+    _flask_reach: frozenset[Path] | None = None
 
     def call_sites(self, name: str) -> list[CallSite]:
         """Every call in the project whose callee's last name is `name`."""
@@ -179,6 +185,25 @@ class ProjectFacts:
                     for v in vs if isinstance(v, ImportBinding))]
             )
         return self._flask
+
+    def served_by_flask(self, module: ModuleInfo) -> bool:
+        """`module` is a Flask application's: a module that builds a `Flask(...)` app
+        imports it, directly or through other modules (or it builds one itself). A
+        Celery worker's or a script's module that no app imports is not. True when no
+        module visibly builds an app (a factory elsewhere): nothing certain."""
+        if self._flask_reach is None:
+            from poolsafe.analysis.deploy_files import project_files
+            from poolsafe.analysis.entry_points import ImportGraph
+
+            with self.index.full_resolution():
+                apps = [m for m in self.index.modules_matching(_FLASK_APP)
+                        if not is_test_module(m)]
+            if not apps:
+                self._flask_reach = frozenset()
+            else:
+                graph = ImportGraph(self.index, project_files(self.index, module).root)
+                self._flask_reach = frozenset(graph.reach_modules(apps))
+        return not self._flask_reach or module.abspath in self._flask_reach
 
     def uses_flask_sqlalchemy(self) -> bool:
         """Some module of the project imports Flask-SQLAlchemy: without it, a
