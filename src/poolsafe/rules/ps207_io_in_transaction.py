@@ -72,7 +72,9 @@ class IoInTransaction(Rule):
       `bulk`), qdrant, pinecone, weaviate;
     - waiting on a celery result (`task.delay(...).get()`), subprocesses
       (`subprocess.run`, `os.system`, `ffmpeg.run`, yt-dlp), `time.sleep` and
-      `asyncio.sleep` of a second or more, `smtplib` sends.
+      `asyncio.sleep` of a second or more, `smtplib` sends;
+    - file transfers: paramiko (`Transport.connect`, `SSHClient.connect` /
+      `exec_command`, `SFTPClient.get`/`put`/`listdir`/`stat`), `ftplib.FTP`.
 
     A call counts only when its receiver is one of these clients (through
     imports, assignments, `self.` attributes and annotated parameters): a project

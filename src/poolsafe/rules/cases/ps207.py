@@ -408,6 +408,21 @@ async def settle(dsn: str) -> None:
     finally:
         await conn.close()
 """, note="asyncpg inside an explicit transaction: the sleep holds its locks"),
+    Case("""
+import paramiko
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+
+def fetch_report(host: str) -> None:
+    with Session(engine) as db:
+        path = db.execute(text("SELECT path FROM reports LIMIT 1")).scalar_one()
+        sftp = paramiko.SFTPClient.from_transport(paramiko.Transport((host, 22)))
+        sftp.get(path, "/tmp/report.csv")  # expect: PS207
+        db.commit()
+""", note="an SFTP download while the session's transaction is open"),
 ]
 
 VALID: list[Case] = [
