@@ -259,3 +259,17 @@ def test_celery_flower_is_one_process(tmp_path: Path) -> None:
     _, doc = _capacity(root)
     [group] = doc["environments"][0]["groups"]
     assert group["processes"]["value"] == 1 and group["processes"]["known"]
+
+
+def test_a_configmap_postgresql_conf_sets_the_limit(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "app.py": _ENGINE.format(host="db", size=40) + "app = object()\n",
+        "Procfile": "web: gunicorn -w 4 app:app\n",
+        "k8s/pg.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pg}\ndata:\n"
+                       "  postgresql.conf: |\n    max_connections = 400\n"
+                       "    shared_buffers = 1GB\n",
+    })
+    code, doc = _capacity(root)
+    [server] = doc["environments"][0]["servers"]
+    assert (server["limit"], server["demand"], code) == (397, 160, 0)
+    assert "ConfigMap" in server["max_connections"]["source"]

@@ -108,15 +108,22 @@ def server_files(files: ProjectFiles) -> ServerFiles:
     out = ServerFiles()
     for rel in files.named("postgresql.conf"):
         text = files.read(rel)
-        if text is None:
+        if text is not None:
+            _postgresql_conf(text, rel, out)
+    # a Kubernetes ConfigMap that carries the file (`data: {postgresql.conf: ...}`)
+    from poolsafe.analysis.process_model import yaml_documents
+
+    for rel in files.yaml_files():
+        text = files.read(rel)
+        if text is None or "ConfigMap" not in text or "postgresql.conf" not in text:
             continue
-        for n, line in enumerate(text.splitlines(), start=1):
-            key, sep, value = line.split("#", 1)[0].partition("=")
-            key, value = key.strip(), value.strip().strip("'\"")
-            if sep and key in ("max_connections", "superuser_reserved_connections"):
-                found = _count(value, f"{rel}:{n}", key)
-                if found is not None:
-                    out.settings.setdefault("postgresql", {})[key] = found
+        for doc in yaml_documents(files, rel):
+            if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap":
+                continue
+            data = doc.get("data")
+            for key, value in (data.items() if isinstance(data, dict) else []):
+                if str(key).endswith("postgresql.conf") and isinstance(value, str):
+                    _postgresql_conf(value, f"{rel}: ConfigMap data {key}", out)
     for rel in [p for p in files.listing() if p.endswith(".cnf")]:
         parsed = _ini(files, rel)
         if parsed is None:
@@ -142,6 +149,16 @@ def server_files(files: ProjectFiles) -> ServerFiles:
         if mode:
             out.pool_mode = (mode.strip().lower(), f"{rel} [pgbouncer] pool_mode")
     return out
+
+
+def _postgresql_conf(text: str, where: str, out: ServerFiles) -> None:
+    for n, line in enumerate(text.splitlines(), start=1):
+        key, sep, value = line.split("#", 1)[0].partition("=")
+        key, value = key.strip(), value.strip().strip("'\"")
+        if sep and key in ("max_connections", "superuser_reserved_connections"):
+            found = _count(value, f"{where}:{n}", key)
+            if found is not None:
+                out.settings.setdefault("postgresql", {})[key] = found
 
 
 def _ini(files: ProjectFiles, rel: str) -> configparser.ConfigParser | None:
