@@ -67,6 +67,8 @@ from poolsafe.knowledge.libraries import root_matches
 
 #: a module that builds a Flask application
 _FLASK_APP = re.compile(rb"\bFlask\s*\(")
+#: a module of another program: a Celery app, a script
+_OTHER_PROGRAM = re.compile(rb"\bCelery\s*\(|^if\s+__name__\s*==\s*['\"]__main__['\"]", re.M)
 
 # ------------------------------------------------------ project-wide facts
 #: a module that registers a job with a decorator spells one of these
@@ -95,7 +97,8 @@ class ProjectFacts:
     _request_only: dict[int, bool] = field(default_factory=dict)
     _global_pre_ping: bool | None = None
     _flask_sqlalchemy: bool | None = None
-    _flask_reach: frozenset[Path] | None = None
+    _builds_engines: bool | None = None
+    _program_reach: tuple[frozenset[Path], frozenset[Path]] | None = None
 
     def call_sites(self, name: str) -> list[CallSite]:
         """Every call in the project whose callee's last name is `name`."""
@@ -187,23 +190,33 @@ class ProjectFacts:
         return self._flask
 
     def served_by_flask(self, module: ModuleInfo) -> bool:
-        """`module` is a Flask application's: a module that builds a `Flask(...)` app
-        imports it, directly or through other modules (or it builds one itself). A
-        Celery worker's or a script's module that no app imports is not. True when no
-        module visibly builds an app (a factory elsewhere): nothing certain."""
-        if self._flask_reach is None:
+        """Whether `module` may serve Flask requests: False only when no module that
+        builds a `Flask(...)` app imports it (directly or through other modules) while
+        another program does (a module that builds a `Celery(...)` app, a script with
+        a `__main__` block): a worker's or a script's module. Nothing certain (no app
+        visible, or nobody imports it): True."""
+        if self._program_reach is None:
             from poolsafe.analysis.deploy_files import project_files
             from poolsafe.analysis.entry_points import ImportGraph
 
             with self.index.full_resolution():
                 apps = [m for m in self.index.modules_matching(_FLASK_APP)
                         if not is_test_module(m)]
-            if not apps:
-                self._flask_reach = frozenset()
-            else:
-                graph = ImportGraph(self.index, project_files(self.index, module).root)
-                self._flask_reach = frozenset(graph.reach_modules(apps))
-        return not self._flask_reach or module.abspath in self._flask_reach
+                others = [m for m in self.index.modules_matching(_OTHER_PROGRAM)
+                          if not is_test_module(m) and m not in apps]
+            graph = ImportGraph(self.index, project_files(self.index, module).root)
+            self._program_reach = (frozenset(graph.reach_modules(apps)),
+                                   frozenset(graph.reach_modules(others)))
+        flask, other = self._program_reach
+        return module.abspath in flask or module.abspath not in other
+
+    def builds_engines(self) -> bool:
+        """Some module of the project calls `create_engine` / `create_async_engine`."""
+        if self._builds_engines is None:
+            with self.index.full_resolution():
+                self._builds_engines = bool(self.index.modules_calling(
+                    ["create_engine", "create_async_engine"]))
+        return self._builds_engines
 
     def uses_flask_sqlalchemy(self) -> bool:
         """Some module of the project imports Flask-SQLAlchemy: without it, a

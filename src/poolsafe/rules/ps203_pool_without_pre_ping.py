@@ -33,8 +33,9 @@ class PoolWithoutPrePing(Rule):
       that configuration writes one, else at the `SQLALCHEMY_DATABASE_URI` value.
       `SQLAlchemy(engine_options={"pool_pre_ping": True})` anywhere in the
       project covers every configuration. In a project that never imports
-      Flask-SQLAlchemy, a constant named `SQLALCHEMY_DATABASE_URI` configures
-      nothing and is not reported.
+      Flask-SQLAlchemy and builds its own engines with `create_engine`, a constant
+      named `SQLALCHEMY_DATABASE_URI` configures nothing and is not reported (the
+      engines are judged themselves).
 
     The database is judged by the URL's scheme when the text is visible: a
     string literal, the literal start of an f-string or concatenation, a module
@@ -109,9 +110,10 @@ class PoolWithoutPrePing(Rule):
                 continue
             if ping is None and opts.open:
                 continue
-            if site.from_config and (facts(ctx.index).global_pre_ping()
-                                     or not facts(ctx.index).uses_flask_sqlalchemy()):
-                continue  # no Flask-SQLAlchemy: the constant configures no engine
+            project = facts(ctx.index)
+            if site.from_config and (project.global_pre_ping() or (
+                    not project.uses_flask_sqlalchemy() and project.builds_engines())):
+                continue  # no Flask-SQLAlchemy, engines of its own: the key is a name
             if site.call is not None and not site.from_config and short_lived_engine(
                     ctx.index, ctx.module, site.call) is not None:
                 continue  # used once and dropped: no idle connection to test

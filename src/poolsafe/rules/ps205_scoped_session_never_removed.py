@@ -40,10 +40,10 @@ class ScopedSessionNeverRemoved(Rule):
     `db.session` is not. Flask-SQLAlchemy's own `db.session` is removed by the
     extension and is never reported.
 
-    Only a module that a Flask application uses is judged: one that builds a
-    `Flask(...)` app, or that such a module imports (directly or through other
-    modules). A Celery worker's or a script's module in the same repository, which
-    no app imports, serves no Flask request.
+    A module that another program of the repository imports (a module that builds
+    a `Celery(...)` app, a script with a `__main__` block) and that no module
+    building a `Flask(...)` app imports, directly or through other modules, serves
+    no Flask request: a worker's or a script's `scoped_session` is not reported.
 
     ## Why is this bad?
     A `scoped_session` keeps one session per thread (or per scope). Flask reuses
