@@ -35,7 +35,7 @@ _FLAGS = frozenset({
     "--reuse-port", "--no-server-header", "--no-date-header", "--http2", "--access-log",
     "-B", "--beat", "-E", "--without-gossip", "--without-mingle", "--without-heartbeat",
     "--detach", "--watch", "--no-color", "--verbose", "-v", "-q", "--quiet", "--skip-logging",
-    "--use-spawn", "--fork-function", "--reload-include", "--ws", "--interface",
+    "--no-sendfile",
 })
 #: options that take a value although they look like flags elsewhere
 _VALUED = frozenset({"-w", "--workers", "-k", "--worker-class", "-b", "--bind", "-c",
