@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from poolsafe.analysis.capacity import Capacity, compute_capacity
 from poolsafe.analysis.deploy_files import ProjectFiles
@@ -33,7 +33,7 @@ class _FileIndex(ProjectIndex):
     """The parsed modules, and every project file by name for the import graph (read
     when asked, not parsed)."""
 
-    def __init__(self, modules: list[ModuleInfo] | Any, project: ProjectConfig | None,
+    def __init__(self, modules: Iterable[ModuleInfo], project: ProjectConfig | None,
                  files: dict[str, list[SourceFile]]) -> None:
         super().__init__(modules, project)
         self._files = files
