@@ -25,7 +25,12 @@ _DOUBLE_FACTORIES = frozenset(
 def is_test_module(module: ModuleInfo) -> bool:
     """A test module: `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test`
     directory. Its engines and pools live for one test, not in production."""
-    parts = module.path.replace("\\", "/").split("/")
+    return is_test_path(module.path)
+
+
+def is_test_path(path: str) -> bool:
+    """`is_test_module` for a path."""
+    parts = path.replace("\\", "/").split("/")
     name = parts[-1]
     return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
             or any(p in {"tests", "test"} for p in parts[:-1]))

@@ -184,6 +184,12 @@ class ProjectIndex:
         return [m for m in self.by_name.get(name, [])
                 if importable_from(str(m.abspath), name, str(near.abspath))]
 
+    def module_files(self, name: str) -> list[tuple[Path, str]]:
+        """(absolute path, source) of the project files that may be the module `name`
+        (a suffix name, as `by_name` holds them), for questions about the import graph
+        that need no parse. An index that parses on demand reads them without parsing."""
+        return [(m.abspath, m.source) for m in self.by_name.get(name, [])]
+
     def lookup_module_name(self, module: ModuleInfo, name: str, depth: int,
                            within: cst.CSTNode | None = None) -> Value | None:
         """What `name` is at the top level of `module`; `within` is the node being

@@ -415,7 +415,8 @@ def capacity_command(path: str, fmt: str) -> None:
     """Add up the connections the pools of PATH's project can open (pool sizes x
     processes x replicas, per environment) and compare them with each server's limit.
 
-    Exit status: 0 within budget, 1 over budget, 2 on errors.
+    Exit status: 0 within budget, 1 over budget, 2 on errors, 3 when nothing could be
+    compared (no pool matched with a program and a server's limit: no verdict).
     """
     from poolsafe.report import capacity_report
     from poolsafe.scan.capacity_scan import CapacityError, project_capacity
@@ -431,7 +432,11 @@ def capacity_command(path: str, fmt: str) -> None:
         if not console.is_terminal:
             console = Console(highlight=False, width=200, no_color=True)
         capacity_report.render_text(cap, console, errors)
-    sys.exit(1 if cap.over else 0)
+    sys.exit(1 if cap.over else 0 if cap.compared else NOTHING_COMPARED)
+
+
+#: `poolsafe capacity`'s exit status when no budget could be compared
+NOTHING_COMPARED = 3
 
 
 from poolsafe.cli.fix_command import fix_command  # noqa: E402 (registered last: `poolsafe fix`)

@@ -174,8 +174,9 @@ def names_to_files(paths: list[str], modules: list[tuple[tuple[str, ...], str]]
     return out
 
 
-#: the rules whose findings depend on the deployment files (compose, manifests, `.env`)
-DEPLOYMENT_RULES: tuple[str, ...] = ("PS208", "PS210")
+#: the rules whose findings depend on the deployment files (compose, manifests, `.env`:
+#: an engine's dialect may come from the `.env` value of its URL's variable)
+DEPLOYMENT_RULES: tuple[str, ...] = ("PS203", "PS204", "PS208", "PS209", "PS210", "PS211")
 
 #: the files that declare a project's dependencies (read for its database drivers)
 DEPENDENCY_FILES: tuple[str, ...] = ("pyproject.toml", "setup.py", "setup.cfg", "Pipfile")

@@ -34,6 +34,10 @@ class ConnectionKind:
     #: PostgreSQL aborts the whole transaction; MySQL/InnoDB rolls back the one
     #: statement; sqlite3 and asyncpg outside a transaction have nothing to abort.
     aborts_on_error: bool = True
+    #: every statement commits on its own unless a transaction is opened explicitly
+    #: (asyncpg outside `conn.transaction()`): no transaction is left open between
+    #: statements (PS207)
+    autocommit_by_default: bool = False
     #: how the safe form reads, for messages and fixes (`{var}` is the variable).
     safe_form: str = ""
     #: the driver's base database error, for a rollback guarded by `isinstance`:
@@ -133,6 +137,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             pool_release="release",
             is_async=True,
             aborts_on_error=False,
+            autocommit_by_default=True,
             safe_form="async with pool.acquire() as {var}",
         ),
         _kind(
@@ -316,6 +321,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_var_closes=False,
             is_async=True,
             aborts_on_error=False,
+            autocommit_by_default=True,
             safe_form="try/finally: await {var}.close()",
         ),
         _kind(
