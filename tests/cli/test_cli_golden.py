@@ -102,7 +102,7 @@ def test_json_object_is_exactly_the_documented_one(project: Path, cli: Invoke) -
     assert doc["findings"]
     for f in doc["findings"]:
         assert set(f) == {"path", "line", "column", "end_line", "end_column", "code", "name",
-                          "message", "severity", "fixable", "steps"}
+                          "message", "severity", "fixable", "steps", "confirmed"}
         for step in f["steps"]:
             assert set(step) == {"line", "column", "message"}
     assert any(f["steps"] for f in doc["findings"])
