@@ -138,7 +138,12 @@ class UnreleasedConnection(Rule):
     `with conn:` only ends the transaction) the checkout moves before a
     `try: with conn: ... finally: pool.putconn(conn)`, keeping the transaction
     behaviour. The fix is safe: it only adds releases on the paths that missed
-    them. It is not offered when the connection is returned, stored, rebound or
+    them. A release guarded by a test that holds for a connection checked out here
+    (`if conn:`, `if conn is not None:`, or which connection it is: `if conn and
+    conn != self.conn:`, keeping a connection the caller injected) moves into the
+    `finally` with its guard, as written; a release behind any other test of the
+    connection (`if not conn.closed:`) is left to you, since the fix would have to
+    drop the guard. It is not offered when the connection is returned, stored, rebound or
     released in a way it cannot move (`putconn(conn, close=True)`), nor when code
     after the checkout's block still uses it (an `except` of the enclosing `try`
     that rolls it back, a later statement): a `finally` around the block would give

@@ -18,7 +18,12 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     strip_await,
 )
-from poolsafe.analysis.flow import AcquireSite, call_may_raise, escaping_names
+from poolsafe.analysis.flow import (
+    AcquireSite,
+    call_may_raise,
+    escaping_names,
+    holds_for_checkout,
+)
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import FunctionRef, LibraryObject
@@ -512,6 +517,9 @@ class Region:
     #: guards right after the checkout that leave when it is None (`if not conn:
     #: return`): they stay before the `try`, whose `finally` must not see a None
     guards: int = 0
+    #: a release that moves with its guard (`if conn and conn != self.conn:
+    #: conn.close()`): the guard holds for our checkout, so it stays as written
+    guarded: cst.If | None = None
 
 
 class _Rewriter(cst.CSTTransformer):
@@ -649,6 +657,18 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
                 break
             if isinstance(anc, _LOOPS):
                 return Unfixable(code, f"`{var}` is released inside a loop")
+        guard = _release_guard(call, parents, block)
+        if guard is not None and not holds_for_checkout(guard.test, var, func):
+            test = func.module.tree.code_for_node(guard.test)
+            return Unfixable(code, f"the release of `{var}` runs only `if {test}`: "
+                                   "the fix would have to drop that guard; decide by hand")
+        if guard is not None:
+            if result.guarded is not None and result.guarded is not guard:
+                return Unfixable(code, f"`{var}` is released under two guards")
+            result.guarded = guard
+            result.removals.add(id(guard))
+            result.removed.append(small)
+            continue
         if id(small) not in result.removals:
             result.removals.add(id(small))
             result.removed.append(small)
@@ -656,6 +676,24 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
         if line is not None and comments_of(line):
             result.moved_comments.append(line)
     return result
+
+
+def _release_guard(call: cst.Call, parents: dict[int, cst.CSTNode],
+                   block: cst.IndentedBlock) -> cst.If | None:
+    """The `if` (no `else`) whose body is just the release line `call` is on, when
+    its test reads a name (`if conn and conn != self.conn: conn.close()`): the
+    fix moves it whole instead of leaving `if ...: pass` behind."""
+    line = statement_line(call, parents)
+    stmt = parents.get(id(line)) if line is not None else None
+    guard = parents.get(id(stmt)) if isinstance(stmt, cst.IndentedBlock) else None
+    if not isinstance(guard, cst.If) or guard.orelse is not None or guard is block \
+            or not isinstance(guard.body, cst.IndentedBlock) or len(guard.body.body) != 1:
+        return None
+    names = {n.value for n in iter_nodes(guard.test) if isinstance(n, cst.Name)}
+    var_names = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
+    if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name):
+        var_names.add(call.func.value.value)
+    return guard if names & var_names else None
 
 
 def _used_after_block(func: FunctionInfo, parents: dict[int, cst.CSTNode],
@@ -743,8 +781,12 @@ _COMMENTS_DROPPED = "the comments on all but one moved release are dropped"
 
 
 def release_line(module: cst.Module, release_code: str, region: Region,
-                 plan: FixPlan) -> cst.SimpleStatementLine:
-    """The `finally` statement, carrying the comments of the release it replaces."""
+                 plan: FixPlan) -> cst.BaseStatement:
+    """The `finally` statement, carrying the comments of the release it replaces (a
+    guarded release moves with its guard, as written)."""
+    if region.guarded is not None:
+        return region.guarded.with_changes(leading_lines=[
+            e for e in region.guarded.leading_lines if e.comment is not None])
     line = parse_line(module, release_code)
     if region.moved_comments:
         first = region.moved_comments[0]
@@ -813,6 +855,14 @@ def wrap_with(module: cst.Module, plan: FixPlan, region: Region, acquire: cst.Si
     body = non_empty(rewrite(region.stmts, region.removals, swaps), module)
     if region.moved_comments:
         plan.mark_unsafe(_COMMENT_DROPPED)
+    first = body[0]
+    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        # the new block starts with its first statement, not a blank line (a comment
+        # above that statement stays)
+        lines = list(first.leading_lines)
+        while lines and lines[0].comment is None:
+            lines.pop(0)
+        body[0] = first.with_changes(leading_lines=lines)
     new = cst.With(
         items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(var)))],
         body=cst.IndentedBlock(body=body, header=acquire.trailing_whitespace),

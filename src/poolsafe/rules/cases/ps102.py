@@ -615,6 +615,27 @@ def cities():
         return jsonify([]), 500
 """, note="the pool comes from a property of the project's own Flask extension; a failing "
           "query skips the close()"),
+    Case("""\
+import psycopg2
+
+
+class Store:
+    def __init__(self, conn=None):
+        self.conn = conn
+
+    def total(self):
+        conn = psycopg2.connect("dbname=app")  # expect: PS102
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM t")
+        try:
+            return cur.fetchone()[0]
+        except psycopg2.Error:
+            return None
+        finally:
+            if conn and conn != self.conn:
+                conn.close()
+""", note="execute() before the `try` skips the guarded close; the fix moves the "
+          "`if` whole into a `finally` around both"),
 ]
 
 VALID: list[Case] = [
@@ -1294,4 +1315,22 @@ def cities():
     finally:
         conn.close()
 """, note="a pool from the project's Flask extension property, closed in finally"),
+    Case("""\
+import psycopg2
+
+
+class Store:
+    def __init__(self, conn=None):
+        self.conn = conn
+
+    def total(self, conn=None):
+        if conn is None:
+            conn = psycopg2.connect("dbname=app")
+        try:
+            return conn.cursor().fetchone()
+        finally:
+            if conn and conn != self.conn:
+                conn.close()
+""", note="a close guarded by which connection it is (the store's own is kept): true "
+          "for a connection checked out here"),
 ]
