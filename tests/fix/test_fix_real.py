@@ -190,6 +190,7 @@ def test_checkout_inside_try_whose_handler_uses_it_releases_in_its_finally() -> 
     # in the `finally` of the `try` that holds the checkout, after that use
     before = PG + """
 def save(value):
+    conn = None
     try:
         conn = pool.getconn()
         cur = conn.cursor()
@@ -197,7 +198,8 @@ def save(value):
         conn.commit()
         pool.putconn(conn)
     except psycopg2.Error:
-        conn.rollback()
+        if conn is not None:
+            conn.rollback()
         return False
     return True
 """
@@ -210,7 +212,8 @@ def save(value):
         cur.execute("INSERT INTO t VALUES (%s)", (value,))
         conn.commit()
     except psycopg2.Error:
-        conn.rollback()
+        if conn is not None:
+            conn.rollback()
         return False
     finally:
         if conn is not None:
@@ -220,6 +223,9 @@ def save(value):
 
 
 def test_checkout_inside_try_with_finally_gets_the_release_appended() -> None:
+    # without `conn = None` before the `try`, the handler meets `None` where it met
+    # an unbound name when getconn() raised (AttributeError, not UnboundLocalError):
+    # the fix says so and is unsafe
     before = PG + """import logging
 
 def save(value):
@@ -234,7 +240,9 @@ def save(value):
     finally:
         logging.info("save done")
 """
-    assert _fixed("PS102", before) == PG + """import logging
+    (reason,) = _left("PS102", before, unsafe=False)
+    assert reason.startswith("unsafe fix available") and "UnboundLocalError" in reason
+    assert _fixed("PS102", before, unsafe=True) == PG + """import logging
 
 def save(value):
     conn = None
@@ -273,3 +281,30 @@ def upgrade(bind):
         session.execute("DELETE FROM t")
         session.commit()
 """
+
+
+def test_holding_try_refuses_a_name_bound_twice_and_a_use_after_it() -> None:
+    twice = PG + """
+def save(value):
+    conn = pool.getconn()
+    pool.putconn(conn)
+    try:
+        conn = pool.getconn()
+        conn.cursor().execute("INSERT INTO t VALUES (%s)", (value,))
+        pool.putconn(conn)
+    except psycopg2.Error:
+        conn.rollback()
+"""
+    assert any("bound elsewhere" in r for r in _left("PS102", twice))
+    after = PG + """
+def save(value):
+    conn = None
+    try:
+        conn = pool.getconn()
+        conn.cursor().execute("INSERT INTO t VALUES (%s)", (value,))
+        pool.putconn(conn)
+    except psycopg2.Error:
+        conn.rollback()
+    return conn.closed
+"""
+    assert any("used after" in r for r in _left("PS102", after))

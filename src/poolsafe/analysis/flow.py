@@ -835,8 +835,8 @@ class FunctionFlow:
         if other is not None and _not_an_alias(other[1], self.func):
             # `conn != self.conn`: a connection checked out here is never the one
             # the caller injected, so the test holds for it (false: not ours)
-            var, ours_when_true = other[0], other[2]
-            ours = frozenset(f for f in state if isinstance(f, Held) and f.var == var)
+            name, ours_when_true = other[0], other[2]
+            ours = frozenset(f for f in state if isinstance(f, Held) and f.var == name)
             return (state, state - ours) if ours_when_true else (state - ours, state)
         connected, positive = _connected_check(test)
         if connected is not None and any(

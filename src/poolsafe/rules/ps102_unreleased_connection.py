@@ -14,6 +14,8 @@ from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import Connection
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import (
+    USED_AFTER,
+    acquire_statement,
     as_block,
     comments_of,
     enclosing_function,
@@ -26,6 +28,7 @@ from poolsafe.fix.fixers.edits import (
     release_hint,
     safe_form_at,
 )
+from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps102 import INVALID, VALID
@@ -145,9 +148,13 @@ class UnreleasedConnection(Rule):
     connection (`if not conn.closed:`) is left to you, since the fix would have to
     drop the guard. It is not offered when the connection is returned, stored, rebound or
     released in a way it cannot move (`putconn(conn, close=True)`), nor when code
-    after the checkout's block still uses it (an `except` of the enclosing `try`
-    that rolls it back, a later statement): a `finally` around the block would give
-    it back before that use. A release in a `finally` (or `except`) skipped because
+    after the checkout's block still uses it (a later statement): a `finally`
+    around the block would give it back before that use. A checkout inside a `try`
+    whose `except` or `finally` uses it (a handler that rolls it back) is released
+    in that `try`'s own `finally`, behind `if conn is not None:`, with `conn =
+    None` before the `try` (unsafe when the code did not set it already and a
+    handler reads it: where the checkout raised, the handler meets `None`, not an
+    unbound name). A release in a `finally` (or `except`) skipped because
     a statement before it reads a name that may not be bound yet gets a `try` of
     its own around those statements, with the release in its `finally`: it runs
     whatever they raise, and the same error still reaches the caller. A close
@@ -270,7 +277,14 @@ class UnreleasedConnection(Rule):
                 guarded = _guarded_closes(func, site.var)
                 if guarded:
                     return _close_when_disconnected(self.code, site.var, guarded)
-                return fix_site(ctx, func, parents, site, self.code)
+                outcome = fix_site(ctx, func, parents, site, self.code)
+                if isinstance(outcome, Unfixable) and USED_AFTER in outcome.reason:
+                    # the `try` that holds the checkout is at the right level
+                    line = acquire_statement(site.call, parents, site.var)
+                    held = line and release_in_holding_try(ctx, func, parents, site,
+                                                           line[0], self.code)
+                    return held or outcome
+                return outcome
         return Unfixable(self.code, "the checkout was not found")
 
     def _fix_unbound(self, ctx: FileContext, func: FunctionInfo, site: AcquireSite,

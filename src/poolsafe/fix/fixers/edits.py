@@ -374,7 +374,7 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
     return Unfixable(plan.code, f"no known release for a {kind.label}")
 
 
-def _release_written(module: cst.Module, region: Region, var: str) -> Release | None:
+def release_written(module: cst.Module, region: Region, var: str) -> Release | None:
     """The release the code already writes, when the statements the fix moves into
     `finally` all read the same and hand `var` to a call (`await Db._pool.release(conn)`,
     `release_db_connection(conn)`): the user's own release, which keeps what it
@@ -547,7 +547,7 @@ class _Rewriter(cst.CSTTransformer):
         return updated_node
 
 
-def _only_pass(block: cst.BaseSuite) -> bool:
+def only_pass(block: cst.BaseSuite) -> bool:
     stmts = body_statements_of(block)
     return bool(stmts) and all(
         isinstance(s, cst.SimpleStatementLine) and all(isinstance(x, cst.Pass) for x in s.body)
@@ -567,7 +567,7 @@ def _drop_emptied_finally(original: cst.Try, updated: cst.Try
     """A `finally` whose only statement (the release) moved out is dropped, never left
     as `finally: pass`; a `try` left with neither handler nor `finally` becomes its body."""
     if original.finalbody is None or updated.finalbody is None \
-            or _only_pass(original.finalbody.body) or not _only_pass(updated.finalbody.body):
+            or only_pass(original.finalbody.body) or not only_pass(updated.finalbody.body):
         return updated
     if updated.handlers:
         return updated.with_changes(finalbody=None)
@@ -639,14 +639,14 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     region = rest[:end]
     reason = escape_reason(region, var, skip)
     if reason is None:
-        reason = _used_after_block(func, parents, block, var)
+        reason = used_after(func, parents, block, var)
     if reason is not None:
         return Unfixable(code, reason)
     result = Region(block, start, region, guards=guards)
     for call, _line, pos in releases:
         if pos >= end:
             continue
-        small = _small_of(call, parents)
+        small = small_of(call, parents)
         if small is None or not is_removable_release(call, var):
             return Unfixable(code, f"a release of `{var}` the fix cannot move into `finally`")
         if not _release_arguments_bound(call, var, region):
@@ -657,7 +657,7 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
                 break
             if isinstance(anc, _LOOPS):
                 return Unfixable(code, f"`{var}` is released inside a loop")
-        guard = _release_guard(call, parents, block)
+        guard = _release_guard(call, parents)
         if guard is not None and not holds_for_checkout(guard.test, var, func):
             test = func.module.tree.code_for_node(guard.test)
             return Unfixable(code, f"the release of `{var}` runs only `if {test}`: "
@@ -678,15 +678,14 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     return result
 
 
-def _release_guard(call: cst.Call, parents: dict[int, cst.CSTNode],
-                   block: cst.IndentedBlock) -> cst.If | None:
+def _release_guard(call: cst.Call, parents: dict[int, cst.CSTNode]) -> cst.If | None:
     """The `if` (no `else`) whose body is just the release line `call` is on, when
     its test reads a name (`if conn and conn != self.conn: conn.close()`): the
     fix moves it whole instead of leaving `if ...: pass` behind."""
     line = statement_line(call, parents)
     stmt = parents.get(id(line)) if line is not None else None
     guard = parents.get(id(stmt)) if isinstance(stmt, cst.IndentedBlock) else None
-    if not isinstance(guard, cst.If) or guard.orelse is not None or guard is block \
+    if not isinstance(guard, cst.If) or guard.orelse is not None \
             or not isinstance(guard.body, cst.IndentedBlock) or len(guard.body.body) != 1:
         return None
     names = {n.value for n in iter_nodes(guard.test) if isinstance(n, cst.Name)}
@@ -696,8 +695,13 @@ def _release_guard(call: cst.Call, parents: dict[int, cst.CSTNode],
     return guard if names & var_names else None
 
 
-def _used_after_block(func: FunctionInfo, parents: dict[int, cst.CSTNode],
-                      block: cst.IndentedBlock, var: str) -> str | None:
+#: the words `used_after` starts its reason with (PS102 then tries the `try` that
+#: holds the checkout)
+USED_AFTER = "is used after the statements that hold it"
+
+
+def used_after(func: FunctionInfo, parents: dict[int, cst.CSTNode],
+               block: cst.CSTNode, var: str) -> str | None:
     """Why a `finally` around statements of `block` would release `var` too early: the
     code that runs after the block (an `except`/`else`/`finally` of an enclosing `try`,
     statements after an enclosing compound statement) uses it before rebinding it.
@@ -770,7 +774,7 @@ def _rebinds(stmt: cst.BaseStatement, var: str) -> bool:
     return False
 
 
-def _small_of(call: cst.Call, parents: dict[int, cst.CSTNode]) -> cst.Expr | None:
+def small_of(call: cst.Call, parents: dict[int, cst.CSTNode]) -> cst.Expr | None:
     parent = parents.get(id(call))
     if isinstance(parent, cst.Await):
         parent = parents.get(id(parent))
@@ -820,7 +824,7 @@ def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: st
             _replace_region(plan, region, new_try.with_changes(finalbody=finally_))
             return
         existing = [s for s in body_statements_of(new_try.finalbody.body)
-                    if not _only_pass(cst.IndentedBlock([s]))]
+                    if not only_pass(cst.IndentedBlock([s]))]
         if not any(call_may_raise(c) for s in existing for c in iter_calls(s)) \
                 and not any(isinstance(s, cst.BaseCompoundStatement) for s in existing):
             _replace_region(plan, region, new_try.with_changes(
@@ -1064,7 +1068,7 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         plan.description = f"use {safe_form_at(site)}"
         wrap_with(module, plan, region, line, var, site.call, kind.is_async)
         return plan
-    release = _release_written(module, region, var) or release_for_site(
+    release = release_written(module, region, var) or release_for_site(
         plan, ctx.index, ctx.module, func, site)
     if isinstance(release, Unfixable):
         return release

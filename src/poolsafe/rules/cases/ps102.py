@@ -101,10 +101,9 @@ def save(rows):
     except psycopg2.Error:
         conn.rollback()
         raise
-""", unfixable="`conn` is used after the statements that hold it (in an `except` or "
-               "`finally` of the enclosing `try`): a `finally` around them would release it "
-               "before that use; give it back after its last use by hand",
-         note="the handler rolls back the checkout: releasing it first would change that"),
+""", note="the handler rolls back the checkout: the release goes in the `finally` of the "
+          "`try` that holds it, after that use (unsafe: the handler now meets `conn = None` "
+          "where getconn() raised, instead of an unbound name)"),
     Case("""
 import pymysql
 from sqlalchemy.pool import QueuePool
