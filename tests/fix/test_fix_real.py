@@ -308,3 +308,62 @@ def save(value):
     return conn.closed
 """
     assert any("used after" in r for r in _left("PS102", after))
+
+
+# ------------------------------------------- handlers for a lost connection
+def test_no_rollback_in_a_handler_for_connection_lost_errors() -> None:
+    # a health check: on a lost connection rollback() raises too, and the function
+    # that returned None would raise instead
+    source = """import psycopg
+
+
+def alive(conn: psycopg.Connection):
+    try:
+        conn.execute("SELECT 1")
+        return True
+    except psycopg.OperationalError:
+        return None
+"""
+    (finding,) = scan_sources({"case.py": source}, ScanOptions(select={"PS103"})).findings
+    assert "no automatic fix" in finding.message and "psycopg.OperationalError" in finding.message
+    (reason,) = _left("PS103", source)
+    assert "lost connection" in reason and "roll back by hand" in reason
+
+
+def test_no_rollback_where_the_handler_checks_the_connection_is_alive() -> None:
+    psycopg2_source = """import psycopg2
+
+
+def alive(conn: psycopg2.extensions.connection):
+    try:
+        conn.cursor().execute("SELECT 1")
+        return True
+    except (psycopg2.InterfaceError, psycopg2.DatabaseError):
+        return None
+"""
+    assert "psycopg2.InterfaceError" in _left("PS103", psycopg2_source)[0]
+    closed_source = """import psycopg2
+
+
+def alive(conn: psycopg2.extensions.connection):
+    try:
+        conn.cursor().execute("SELECT 1")
+        return True
+    except psycopg2.Error:
+        if conn.closed:
+            return None
+        return False
+"""
+    assert "`conn.closed`" in _left("PS103", closed_source)[0]
+
+
+def test_liveness_check_of_mysql_connector_marks_the_handler() -> None:
+    from poolsafe.analysis.connection_lost import connection_lost_reason
+
+    stmt = cst.parse_statement(
+        "try:\n    pass\nexcept mysql.connector.Error:\n"
+        "    if not cnx.is_connected():\n        return None\n")
+    assert isinstance(stmt, cst.Try)
+    reason = connection_lost_reason(stmt.handlers[0], "cnx")
+    assert reason is not None and "cnx.is_connected" in reason
+    assert connection_lost_reason(stmt.handlers[0], "other") is None

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from poolsafe.analysis.connection_lost import connection_lost_reason
 from poolsafe.analysis.cstutil import dotted_name, iter_nodes
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
@@ -91,6 +92,16 @@ class ExceptWithoutRollback(Rule):
     the connection to a helper that might, a generator body) the loop falls back
     to the rollback, marked unsafe.
 
+    No rollback is offered in a handler that may run on a lost connection: one
+    that catches `OperationalError` or `InterfaceError` (psycopg2, psycopg 3,
+    PyMySQL, mysql.connector: raised when the server or the network is gone), or
+    that checks whether the connection is alive (`conn.closed`, `conn.broken`,
+    `cnx.is_connected()`). There `rollback()` raises as well, and a function that
+    handled the error (a health check returning `None`) would raise instead; the
+    finding says so, and the rollback is yours to guard. A handler for every
+    database error (`except psycopg2.Error:`) still gets the plain rollback: if the
+    connection was lost there, `rollback()` raises too.
+
     A rollback also undoes session state set earlier in the transaction: `SET
     search_path`, `SET ROLE`, any `SET`, `set_config(...)`, a temporary table.
     After it, the statements that follow would *succeed* in the wrong schema or
@@ -111,10 +122,15 @@ class ExceptWithoutRollback(Rule):
         for _func, flow in ctx.flows():
             for handler_index, (resource, why) in sorted(flow.swallowing_handlers.items()):
                 handler = flow.handlers[handler_index]
+                advice = f"call `{resource}.rollback()` in the handler"
+                lost = connection_lost_reason(handler, resource)
+                if lost is not None:
+                    advice += (f" while the connection is alive ({lost}, and there "
+                               f"`rollback()` raises too; no automatic fix)")
                 yield self.finding(
                     handler,
                     f"`except` swallows a database error on `{resource}` without "
-                    f"`rollback()`, and {why}; call `{resource}.rollback()` in the handler",
+                    f"`rollback()`, and {why}; {advice}",
                 )
 
     # ------------------------------------------------------------------ fix
@@ -131,6 +147,12 @@ class ExceptWithoutRollback(Rule):
         if index is None or index not in flow.swallowing_handlers:
             return Unfixable(self.code, "the handler was not found")
         resource, why = flow.swallowing_handlers[index]
+        lost = connection_lost_reason(handler, resource)
+        if lost is not None:
+            return Unfixable(self.code, f"no rollback for this handler: {lost}; there "
+                             f"`{resource}.rollback()` raises as well, and the error the "
+                             "handler dealt with would escape; roll back by hand behind a "
+                             "check that the connection is alive")
         kind = FunctionResources(ctx.index, func).kind(resource)
         is_async = kind is not None and kind.is_async and func.is_async
         plan = FixPlan(self.code, f"roll back `{resource}` in the handler")
