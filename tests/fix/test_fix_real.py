@@ -367,3 +367,87 @@ def test_liveness_check_of_mysql_connector_marks_the_handler() -> None:
     reason = connection_lost_reason(stmt.handlers[0], "cnx")
     assert reason is not None and "cnx.is_connected" in reason
     assert connection_lost_reason(stmt.handlers[0], "other") is None
+
+
+# ---------------------------------------------------------------------- PS105
+DB = """from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://localhost/app")
+SessionLocal = sessionmaker(bind=engine)
+
+
+def get_session_local():
+    return sessionmaker(bind=engine)
+"""
+
+
+def test_ps105_refuses_a_factory_the_route_builds_itself() -> None:
+    # `SessionLocal` exists only inside the route: a module-level `get_db()` calling
+    # it would raise NameError on every request
+    route = """from fastapi import FastAPI
+from sqlalchemy import text
+
+from db import get_session_local
+
+app = FastAPI()
+
+
+@app.get("/items")
+def items():
+    SessionLocal = get_session_local()
+    db = SessionLocal()
+    try:
+        return db.execute(text("SELECT 1")).all()
+    finally:
+        db.close()
+"""
+    (reason,) = _left("PS105", route, files={"db.py": DB}, path="main.py")
+    assert "`SessionLocal`, which is not bound at module level" in reason
+
+
+def test_ps105_new_dependency_does_not_copy_the_banner() -> None:
+    route = """from fastapi import FastAPI
+from sqlalchemy import text
+
+from db import SessionLocal
+
+app = FastAPI()
+
+
+# ---------------------------------------------------------------
+# items
+# ---------------------------------------------------------------
+@app.get("/items")
+def items():
+    db = SessionLocal()
+    try:
+        return db.execute(text("SELECT 1")).all()
+    finally:
+        db.close()
+"""
+    assert _fixed("PS105", route, files={"db.py": DB}, path="main.py") == """\
+from fastapi import FastAPI, Depends
+from sqlalchemy import text
+
+from db import SessionLocal
+from sqlalchemy.orm import Session
+
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+# ---------------------------------------------------------------
+# items
+# ---------------------------------------------------------------
+@app.get("/items")
+def items(db: Session = Depends(get_db)):
+    return db.execute(text("SELECT 1")).all()
+"""
