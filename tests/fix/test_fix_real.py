@@ -451,3 +451,135 @@ def get_db():
 def items(db: Session = Depends(get_db)):
     return db.execute(text("SELECT 1")).all()
 """
+
+
+# ------------------------------------------------- PS103: session state, loops
+SCHEMA_DB = """import psycopg2
+
+
+def get_connection():
+    conn = psycopg2.connect("dbname=app")
+    cur = conn.cursor()
+    cur.execute('SET search_path TO "finances"')
+    return conn
+"""
+
+
+def test_rollback_refused_when_the_acquire_wrapper_set_the_schema() -> None:
+    # the rollback would undo the wrapper's `SET search_path`, and the DROP after it
+    # would run in `public`
+    script = """import psycopg2
+
+from db import get_connection
+
+
+def drop_old(name):
+    conn = get_connection()
+    cur = conn.cursor()
+    try:
+        cur.execute("DELETE FROM " + name)
+    except psycopg2.Error:
+        print("skip", name)
+    cur.execute("DROP TABLE old CASCADE")
+    conn.commit()
+    conn.close()
+"""
+    (reason,) = _left("PS103", script, files={"db.py": SCHEMA_DB}, path="script.py")
+    assert "SET search_path" in reason and "`get_connection()`" in reason
+
+
+def test_rollback_refused_after_set_transaction() -> None:
+    source = """import psycopg2
+
+
+def report(conn: psycopg2.extensions.connection):
+    cur = conn.cursor()
+    cur.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+    try:
+        cur.execute("SELECT total FROM ledger")
+    except psycopg2.Error:
+        print("no ledger")
+    cur.execute("SELECT count(*) FROM entries")
+    return cur.fetchone()
+"""
+    (reason,) = _left("PS103", source)
+    assert "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE" in reason
+
+
+def test_psycopg2_loop_gets_a_savepoint_per_iteration() -> None:
+    # a rollback would discard the rows of earlier iterations and the final commit
+    # would store only the later ones: a savepoint undoes just the failed row
+    source = PG + """
+def load(rows):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        for row in rows:
+            try:
+                cur.execute("INSERT INTO t VALUES (%s)", (row,))
+            except psycopg2.IntegrityError:
+                print("duplicate", row)
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+"""
+    assert _fixed("PS103", source) == PG + """
+def load(rows):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        for row in rows:
+            try:
+                conn.cursor().execute("SAVEPOINT poolsafe_iteration")
+                cur.execute("INSERT INTO t VALUES (%s)", (row,))
+                conn.cursor().execute("RELEASE SAVEPOINT poolsafe_iteration")
+            except psycopg2.IntegrityError:
+                conn.cursor().execute("ROLLBACK TO SAVEPOINT poolsafe_iteration")
+                print("duplicate", row)
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+"""
+
+
+def test_no_rollback_in_a_loop_that_commits_after_it_when_no_savepoint_fits() -> None:
+    # two handlers: no single savepoint rollback; a plain rollback would lose the
+    # earlier iterations' rows before the final commit, so nothing is offered
+    source = PG + """
+def load(rows):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        for row in rows:
+            try:
+                cur.execute("INSERT INTO t VALUES (%s)", (row,))
+            except psycopg2.IntegrityError:
+                print("duplicate", row)
+            except psycopg2.DataError:
+                print("bad", row)
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+"""
+    reasons = _left("PS103", source)
+    assert reasons and all("earlier iterations" in r and "conn.commit()" in r
+                           for r in reasons), reasons
+
+
+def test_rollback_in_a_loop_whose_try_commits_each_iteration_is_offered() -> None:
+    source = PG + """
+def load(rows):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        for row in rows:
+            try:
+                cur.execute("INSERT INTO t VALUES (%s)", (row,))
+                conn.commit()
+            except psycopg2.IntegrityError:
+                print("duplicate", row)
+    finally:
+        pool.putconn(conn)
+"""
+    assert "            except psycopg2.IntegrityError:\n                conn.rollback()\n" \
+        in _fixed("PS103", source, unsafe=True)
