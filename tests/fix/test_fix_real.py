@@ -40,10 +40,10 @@ def _fixed(code: str, source: str, *, files: dict[str, str] | None = None,
 
 def _left(code: str, source: str, *, files: dict[str, str] | None = None,
           path: str = "case.py", unsafe: bool = True) -> list[str]:
-    """The reasons `fix` gives for the findings it leaves (the source is unchanged)."""
+    """The reasons `fix` gives for the findings it leaves in `path` (unchanged)."""
     result = _run(code, {**(files or {}), path: source}, unsafe=unsafe)
     assert result.sources()[path] == source
-    return [x.reason for x in result.left]
+    return [x.reason for x in result.left if x.finding.path == path]
 
 
 # ------------------------------------------- a guard about *which* connection
@@ -583,3 +583,88 @@ def load(rows):
 """
     assert "            except psycopg2.IntegrityError:\n                conn.rollback()\n" \
         in _fixed("PS103", source, unsafe=True)
+
+
+# --------------------------------------------- psycopg 3 `with get_connection()`
+P3_DB = """from psycopg_pool import ConnectionPool
+
+pool = ConnectionPool("dbname=app")
+
+
+def get_connection():
+    return pool.getconn()
+
+
+def release_connection(conn):
+    pool.putconn(conn)
+"""
+
+P3_SERVICE = """from infrastructure.db import get_connection
+
+
+def register(name):
+    with get_connection() as conn:
+        conn.execute("INSERT INTO users (name) VALUES (%s)", (name,))
+    return True
+"""
+
+
+def test_psycopg3_with_wrapper_becomes_pool_connection_under_the_same_path() -> None:
+    # the connection's `with` committed on exit: `pool.connection()` does too, and
+    # gives it back; the pool is imported from the path the file already uses
+    # (`src.infrastructure.db` would be a second module object, a second pool)
+    files = {"src/infrastructure/__init__.py": "", "src/infrastructure/db.py": P3_DB,
+             "src/app/__init__.py": "", "src/__init__.py": ""}
+    result = _run("PS102", {**files, "src/app/service.py": P3_SERVICE})
+    (applied,) = result.applied
+    assert applied.safe and "pool.connection()" in applied.description
+    assert _fixed("PS102", P3_SERVICE, files=files, path="src/app/service.py") == \
+        """from infrastructure.db import pool
+
+
+def register(name):
+    with pool.connection() as conn:
+        conn.execute("INSERT INTO users (name) VALUES (%s)", (name,))
+    return True
+"""
+
+
+def test_psycopg3_with_wrapper_that_does_more_is_not_turned_into_putconn() -> None:
+    # the wrapper configures the connection: `pool.connection()` would skip that, and
+    # getconn/putconn would drop the commit on exit; no fix, even unsafe
+    db = P3_DB.replace("    return pool.getconn()\n", """    conn = pool.getconn()
+    conn.execute("SET application_name TO 'api'")
+    return conn
+""")
+    (reason,) = _left("PS102", P3_SERVICE, files={"infrastructure/db.py": db,
+                                                   "infrastructure/__init__.py": ""},
+                      path="service.py")
+    assert "also commits on exit" in reason
+
+
+def test_release_wrapper_is_imported_under_the_path_the_file_uses() -> None:
+    db = PG.replace("import psycopg2\n", "") + """
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+"""
+    service = """from infrastructure.db import get_db_connection
+
+
+def count():
+    conn = get_db_connection()
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM t")
+    n = cur.fetchone()[0]
+    conn.close()
+    return n
+"""
+    files = {"src/__init__.py": "", "src/infrastructure/__init__.py": "",
+             "src/infrastructure/db.py": db, "src/app/__init__.py": ""}
+    fixed = _fixed("PS101", service, files=files, path="src/app/service.py")
+    assert fixed.startswith(
+        "from infrastructure.db import get_db_connection, release_db_connection\n")

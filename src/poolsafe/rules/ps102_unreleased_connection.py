@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, iter_nodes, names_in, strip_await
+from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, names_in, strip_await
 from poolsafe.analysis.exit_release import exit_release_gaps
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
-from poolsafe.analysis.values import Connection
+from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import (
     USED_AFTER,
@@ -23,7 +23,10 @@ from poolsafe.fix.fixers.edits import (
     fix_site,
     is_removable_release,
     parent_map,
+    parse_expr,
     parse_line,
+    plain_pool_wrapper,
+    reference,
     release_for_site,
     release_hint,
     safe_form_at,
@@ -137,7 +140,11 @@ class UnreleasedConnection(Rule):
     acquiring call is a context manager that only closes (`engine.connect()`,
     `SessionLocal()`, `async_session()`, asyncpg `pool.acquire()`), it becomes a
     `with` / `async with` block instead. `with pool.getconn() as conn:` becomes
-    `with pool.connection() as conn:` for psycopg_pool, and for psycopg2 (where
+    `with pool.connection() as conn:` for psycopg_pool (also through a wrapper that
+    only returns `pool.getconn()`: `with get_connection() as conn:` becomes `with
+    pool.connection() as conn:`, which commits on exit as before; a wrapper that
+    does more is left to you, since a release in `finally` would drop that
+    commit), and for psycopg2 (where
     `with conn:` only ends the transaction) the checkout moves before a
     `try: with conn: ... finally: pool.putconn(conn)`, keeping the transaction
     behaviour. The fix is safe: it only adds releases on the paths that missed
@@ -334,6 +341,8 @@ class UnreleasedConnection(Rule):
                 and isinstance(call.func, cst.Attribute) and call.func.attr.value == "getconn"):
             plan.replace(call.func.attr, cst.Name("connection"))
             return plan
+        if kind.key in ("psycopg-pool", "psycopg-pool-async") and conn.via is not None:
+            return _pool_connection_for_wrapper(self.code, ctx, func, plan, call, stmt)
         if stmt.items[0] is not item or item.asname is None \
                 or not isinstance(item.asname.name, cst.Name) or stmt.asynchronous is not None:
             # (a checkout after other items would move before them)
@@ -384,6 +393,28 @@ class UnreleasedConnection(Rule):
                               [parse_line(module, release.code(var))])))
         plan.replace(stmt, cst.FlattenSentinel([acquire, new_try]))
         return plan
+
+
+def _pool_connection_for_wrapper(code: str, ctx: FileContext, func: FunctionInfo,
+                                 plan: FixPlan, call: cst.Call,
+                                 stmt: cst.With) -> FixOutcome:
+    """`with get_connection() as conn:` where the wrapper only returns `pool.getconn()`
+    (psycopg_pool): `with pool.connection() as conn:`, which commits on exit as the
+    connection's own `with` did, and gives it back instead of closing it. Never the
+    pool's release in `finally` without that commit."""
+    callee = ctx.index.evaluate(call.func, ctx.module, func)
+    pool = plain_pool_wrapper(ctx.index, callee.func) if isinstance(
+        callee, FunctionRef) and not call.args and stmt.asynchronous is None else None
+    ref = reference(plan, ctx.index, ctx.module, pool) if pool is not None else None
+    if ref is None:
+        name = dotted_name(call.func) or "the wrapper"
+        return Unfixable(code, f"`with {name}() as ...:` also commits on exit; a release in "
+                               f"`finally` would drop that commit: use the pool's "
+                               f"`with pool.connection() as ...:` by hand")
+    plan.description = f"use `with {ref}.connection()` (it commits on exit, as before)"
+    plan.replace(call, cst.Call(func=cst.Attribute(value=parse_expr(ctx.module.tree, ref),
+                                                   attr=cst.Name("connection"))))
+    return plan
 
 
 def _handler_and_finally_blocks(func: cst.FunctionDef) -> Iterator[cst.IndentedBlock]:

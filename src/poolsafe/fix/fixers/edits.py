@@ -213,9 +213,22 @@ def module_binding(index: ProjectIndex, module: ModuleInfo,
     if tmod is module:
         return tname
     for local, qual in module.imports.items():
-        if tmod.names and qual == f"{tmod.names[0]}.{tname}":
+        if any(qual == f"{name}.{tname}" for name in tmod.names):
             return local
     return None
+
+
+def import_path(module: ModuleInfo, target: ModuleInfo) -> str | None:
+    """The dotted name `module` already imports `target` under (`infrastructure.db`
+    where the file says `from infrastructure.db import get_connection`), else the
+    longest name `target` may be imported as. A second path for the same file is a
+    second module object: a second pool."""
+    used = {qual.rsplit(".", 1)[0] for qual in module.imports.values() if "." in qual}
+    used |= set(module.imports.values())
+    for name in target.names:
+        if name in used:
+            return name
+    return target.names[0] if target.names else None
 
 
 def reference(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
@@ -230,10 +243,11 @@ def reference(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
             return None
     else:
         tmod, tname = target
-    if not tmod.names or tname in module.imports or tname in module.functions \
+    path = import_path(module, tmod)
+    if path is None or tname in module.imports or tname in module.functions \
             or tname in module.classes or tname in module.assigns:
         return None
-    plan.add_import(tmod.names[0], tname)
+    plan.add_import(path, tname)
     return tname
 
 
@@ -285,6 +299,31 @@ def _underlying_pool(index: ProjectIndex, func: FunctionInfo,
         if isinstance(callee, FunctionRef):
             return _underlying_pool(index, callee.func, depth + 1)
     return None
+
+
+def plain_pool_wrapper(index: ProjectIndex,
+                       func: FunctionInfo) -> tuple[ModuleInfo, str] | None:
+    """The module-level pool of an acquire wrapper that does nothing but take a
+    connection from it (`return pool.getconn()`, or `conn = pool.getconn()` then
+    `return conn`; a docstring aside): calling the pool directly is the same."""
+    body = list(func.node.body.body) if isinstance(func.node.body, cst.IndentedBlock) else []
+    params = func.node.params
+    if params.params or params.posonly_params or params.kwonly_params \
+            or isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None \
+            or func.cls is not None:
+        return None
+    for i, stmt in enumerate(body):
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) \
+            and len(stmt.body) == 1 else None
+        if i == 0 and isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString):
+            continue  # a docstring
+        if isinstance(small, (cst.Return, cst.Assign)):
+            continue
+        return None
+    if sum(isinstance(s, cst.SimpleStatementLine) and isinstance(s.body[0], cst.Assign)
+           for s in body) > 1:
+        return None
+    return _underlying_pool(index, func)
 
 
 def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo,
