@@ -668,3 +668,61 @@ def count():
     fixed = _fixed("PS101", service, files=files, path="src/app/service.py")
     assert fixed.startswith(
         "from infrastructure.db import get_db_connection, release_db_connection\n")
+
+
+# ------------------------------------------- the release and the log line agree
+def test_psycopg2_with_getconn_log_says_what_is_written() -> None:
+    source = PG + """
+def names():
+    with pool.getconn() as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM t")
+        return cur.fetchall()
+"""
+    result = _run("PS102", {"case.py": source})
+    (applied,) = result.applied
+    assert applied.description == ("take `conn` before the `with`, keep `with conn:`, and "
+                                   "release it with pool.putconn() in `finally`")
+    assert "        pool.putconn(conn)\n" in result.sources()["case.py"]
+
+
+def test_close_returns_pool_gets_the_release_the_finding_names() -> None:
+    # the finding says `pool.putconn(conn)`: the fix writes that, not close()
+    source = """from psycopg_pool import ConnectionPool
+
+pool = ConnectionPool("dbname=app", close_returns=True)
+
+
+def rows():
+    conn = pool.getconn()
+    data = conn.execute("SELECT 1").fetchall()
+    conn.close()
+    return data
+"""
+    (finding,) = scan_sources({"case.py": source}, ScanOptions(select={"PS102"})).findings
+    assert "pool.putconn(conn)" in finding.message
+    fixed = _fixed("PS102", source)
+    assert "    finally:\n        pool.putconn(conn)\n" in fixed and "close()" not in fixed
+
+
+def test_wrapper_of_a_class_pool_is_released_to_that_pool() -> None:
+    source = """from psycopg2.pool import ThreadedConnectionPool
+
+
+class Db:
+    pool = ThreadedConnectionPool(1, 5, dsn="dbname=app")
+
+    @classmethod
+    def get_conn(cls):
+        return cls.pool.getconn()
+
+
+def names():
+    conn = Db.get_conn()
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM t")
+    return cur.fetchall()
+"""
+    (finding,) = scan_sources({"case.py": source}, ScanOptions(select={"PS102"})).findings
+    assert "Db.pool.putconn(conn)" in finding.message
+    assert "    finally:\n        Db.pool.putconn(conn)\n" in _fixed("PS102", source)

@@ -365,6 +365,12 @@ class UnreleasedConnection(Rule):
                                    AcquireSite(call, var, conn))
         if isinstance(release, Unfixable):
             return release
+        # the log says what is written
+        plan.description = (
+            f"release `{var}` with {release.description} in `finally` (the `with` is "
+            f"dropped)" if kind.with_var_closes else
+            f"take `{var}` before the `with`, keep `with {var}:`, and release it with "
+            f"{release.description} in `finally`")
         module = ctx.module.tree
         acquire = cst.SimpleStatementLine(
             body=[cst.Assign(targets=[cst.AssignTarget(cst.Name(var))], value=call)],

@@ -396,8 +396,13 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
                 if ref is not None:
                     return Release(f"{ref}.{kind.pool_release}({{var}})", is_async=is_async,
                                    description=f"{ref}.{kind.pool_release}()")
+            wrapped = _wrapped_pool(site, index, func)  # `Db.pool`, as the finding names it
+            if wrapped is not None and kind.pool_release:
+                return Release(f"{wrapped}.{kind.pool_release}({{var}})", is_async=is_async,
+                               description=f"{wrapped}.{kind.pool_release}()")
         return Unfixable(plan.code, f"no release function found for `{site.conn.via}()`")
-    if kind.pool_release and isinstance(call.func, cst.Attribute) and not kind.close_releases:
+    if kind.pool_release and isinstance(call.func, cst.Attribute):
+        # (a pool whose close() also returns still gets the release the finding named)
         pool_name = dotted_name(call.func.value)
         if pool_name is None:
             return Unfixable(plan.code, "the pool is not a plain name")
