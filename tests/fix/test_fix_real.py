@@ -197,7 +197,7 @@ def save(value):
         cur.execute("INSERT INTO t VALUES (%s)", (value,))
         conn.commit()
         pool.putconn(conn)
-    except psycopg2.Error:
+    except psycopg2.IntegrityError:
         if conn is not None:
             conn.rollback()
         return False
@@ -211,7 +211,7 @@ def save(value):
         cur = conn.cursor()
         cur.execute("INSERT INTO t VALUES (%s)", (value,))
         conn.commit()
-    except psycopg2.Error:
+    except psycopg2.IntegrityError:
         if conn is not None:
             conn.rollback()
         return False
@@ -219,6 +219,40 @@ def save(value):
         if conn is not None:
             pool.putconn(conn)
     return True
+"""
+
+
+def test_release_errors_the_handler_caught_keep_the_nested_try() -> None:
+    # `except Exception` saw what putconn() raises (a closed pool) when the release
+    # ran inside the `try`; in that `try`'s `finally` it would escape instead, so
+    # the release gets a `try` of its own inside, still under the handler
+    before = PG + """
+def names():
+    try:
+        conn = pool.getconn()
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM t")
+        rows = cur.fetchall()
+        pool.putconn(conn)
+        return rows
+    except Exception as e:
+        print(e)
+        return []
+"""
+    assert _fixed("PS102", before) == PG + """
+def names():
+    try:
+        conn = pool.getconn()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT name FROM t")
+            rows = cur.fetchall()
+        finally:
+            pool.putconn(conn)
+        return rows
+    except Exception as e:
+        print(e)
+        return []
 """
 
 
@@ -726,3 +760,32 @@ def names():
     (finding,) = scan_sources({"case.py": source}, ScanOptions(select={"PS102"})).findings
     assert "Db.pool.putconn(conn)" in finding.message
     assert "    finally:\n        Db.pool.putconn(conn)\n" in _fixed("PS102", source)
+
+
+def test_checkout_in_a_try_with_a_narrow_handler_uses_that_try() -> None:
+    # the `try` that holds the checkout is at the right level: no `try` nested in it
+    before = PG + """
+def save(value):
+    try:
+        conn = pool.getconn()
+        conn.cursor().execute("INSERT INTO t VALUES (%s)", (value,))
+        conn.commit()
+        pool.putconn(conn)
+    except psycopg2.IntegrityError:
+        return False
+    return True
+"""
+    assert _fixed("PS102", before) == PG + """
+def save(value):
+    conn = None
+    try:
+        conn = pool.getconn()
+        conn.cursor().execute("INSERT INTO t VALUES (%s)", (value,))
+        conn.commit()
+    except psycopg2.IntegrityError:
+        return False
+    finally:
+        if conn is not None:
+            pool.putconn(conn)
+    return True
+"""

@@ -157,8 +157,10 @@ class UnreleasedConnection(Rule):
     released in a way it cannot move (`putconn(conn, close=True)`), nor when code
     after the checkout's block still uses it (a later statement): a `finally`
     around the block would give it back before that use. A checkout inside a `try`
-    whose `except` or `finally` uses it (a handler that rolls it back) is released
-    in that `try`'s own `finally`, behind `if conn is not None:`, with `conn =
+    is released in that `try`'s own `finally` (no `try` nested in it, unless its
+    handlers would then stop seeing an error the release raises; one whose `except`
+    or `finally` uses it, a handler that rolls it back, is released there anyway,
+    unsafe in that case), behind `if conn is not None:`, with `conn =
     None` before the `try` (unsafe when the code did not set it already and a
     handler reads it: where the checkout raised, the handler meets `None`, not an
     unbound name). A release in a `finally` (or `except`) skipped because
@@ -284,12 +286,15 @@ class UnreleasedConnection(Rule):
                 guarded = _guarded_closes(func, site.var)
                 if guarded:
                     return _close_when_disconnected(self.code, site.var, guarded)
+                # the `try` that holds the checkout is at the right level: its
+                # `finally` gets the release rather than a `try` nested inside it
+                line = acquire_statement(site.call, parents, site.var)
+                held = line and release_in_holding_try(ctx, func, parents, site,
+                                                       line[0], self.code)
+                if isinstance(held, FixPlan) and not held.unsafe_reasons:
+                    return held
                 outcome = fix_site(ctx, func, parents, site, self.code)
                 if isinstance(outcome, Unfixable) and USED_AFTER in outcome.reason:
-                    # the `try` that holds the checkout is at the right level
-                    line = acquire_statement(site.call, parents, site.var)
-                    held = line and release_in_holding_try(ctx, func, parents, site,
-                                                           line[0], self.code)
                     return held or outcome
                 return outcome
         return Unfixable(self.code, "the checkout was not found")

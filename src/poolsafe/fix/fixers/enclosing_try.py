@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, iter_nodes
+from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.flow import AcquireSite, call_may_raise
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.fix.fixers.edits import (
@@ -110,6 +110,12 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
         return release
     plan.description = (f"release `{var}` with {release.description} in the `finally` "
                         "of the `try` that holds it")
+    in_body = any(any(n is small for n in iter_nodes(try_stmt.body)) for small in region.removed)
+    if in_body and _release_may_raise(module, release.code(var)) and any(
+            _catches_release_error(h) for h in try_stmt.handlers):
+        plan.mark_unsafe(
+            "an error the release itself raises (a closed pool) reached the `try`'s "
+            "`except` before; from the `finally` it escapes to the caller")
     if preset is None and _reads(try_stmt, var):
         plan.mark_unsafe(
             f"where the checkout itself raised, an `except` or `finally` that reads "
@@ -137,6 +143,26 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
         leading_lines=try_stmt.leading_lines)
     plan.replace(try_stmt, cst.FlattenSentinel([init, new_try]))
     return plan
+
+
+def _release_may_raise(module: cst.Module, code: str) -> bool:
+    expr = cst.parse_expression(code, config=module.config_for_parsing)
+    call, _ = strip_await(expr)
+    return not isinstance(call, cst.Call) or call_may_raise(call)
+
+
+def _catches_release_error(handler: cst.ExceptHandler) -> bool:
+    """A bare `except`, `Exception`, or a driver's base `Error` (psycopg2's `PoolError`
+    is a `psycopg2.Error`): it would catch what a release raises."""
+    if handler.type is None:
+        return True
+    types = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
+    exprs = [e.value for e in types] if types is not None else [handler.type]
+    for expr in exprs:
+        name = (dotted_name(expr) or "").rsplit(".", 1)[-1]
+        if name in ("Exception", "BaseException", "Error", "DatabaseError"):
+            return True
+    return False
 
 
 def _preset_none(try_stmt: cst.Try, parents: dict[int, cst.CSTNode],
