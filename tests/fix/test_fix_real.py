@@ -789,3 +789,21 @@ def save(value):
             pool.putconn(conn)
     return True
 """
+
+
+def test_sqlalchemy_session_still_rolls_back_after_operational_error() -> None:
+    # SQLAlchemy invalidates a lost connection; session.rollback() does not raise
+    source = """from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+
+def touch(db: Session, item):
+    try:
+        db.add(item)
+        db.flush()
+    except OperationalError:
+        return None
+    db.commit()
+    return item
+"""
+    assert "    except OperationalError:\n        db.rollback()\n" in _fixed("PS103", source)

@@ -104,13 +104,15 @@ class ExceptWithoutRollback(Rule):
     connection belongs to the caller. It is offered, unsafe, when the `try` body
     commits each iteration itself or nothing commits.
 
-    No rollback is offered in a handler that may run on a lost connection: one
-    that catches `OperationalError` or `InterfaceError` (psycopg2, psycopg 3,
+    No rollback is offered in a handler that may run on a lost driver connection:
+    one that catches `OperationalError` or `InterfaceError` (psycopg2, psycopg 3,
     PyMySQL, mysql.connector: raised when the server or the network is gone), or
     that checks whether the connection is alive (`conn.closed`, `conn.broken`,
     `cnx.is_connected()`). There `rollback()` raises as well, and a function that
     handled the error (a health check returning `None`) would raise instead; the
-    finding says so, and the rollback is yours to guard. A handler for every
+    finding says so, and the rollback is yours to guard (a SQLAlchemy session or
+    connection is still rolled back: it invalidates a lost connection and its
+    `rollback()` does not raise). A handler for every
     database error (`except psycopg2.Error:`) still gets the plain rollback: if the
     connection was lost there, `rollback()` raises too.
 
@@ -133,11 +135,11 @@ class ExceptWithoutRollback(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
-        for _func, flow in ctx.flows():
+        for func, flow in ctx.flows():
             for handler_index, (resource, why) in sorted(flow.swallowing_handlers.items()):
                 handler = flow.handlers[handler_index]
                 advice = f"call `{resource}.rollback()` in the handler"
-                lost = connection_lost_reason(handler, resource)
+                lost = _lost_connection(ctx, func, handler, resource)
                 if lost is not None:
                     advice += (f" while the connection is alive ({lost}, and there "
                                f"`rollback()` raises too; no automatic fix)")
@@ -161,7 +163,7 @@ class ExceptWithoutRollback(Rule):
         if index is None or index not in flow.swallowing_handlers:
             return Unfixable(self.code, "the handler was not found")
         resource, why = flow.swallowing_handlers[index]
-        lost = connection_lost_reason(handler, resource)
+        lost = _lost_connection(ctx, func, handler, resource)
         if lost is not None:
             return Unfixable(self.code, f"no rollback for this handler: {lost}; there "
                              f"`{resource}.rollback()` raises as well, and the error the "
@@ -330,6 +332,22 @@ def _savepoint_fix(code: str, ctx: FileContext, func: FunctionInfo, try_stmt: cs
     outer = cst.IndentedBlock(body=[with_stmt], header=body.header, indent=body.indent)
     plan.replace(try_stmt, try_stmt.with_changes(body=outer))
     return plan
+
+
+#: kinds whose rollback() after a lost connection does not raise (SQLAlchemy
+#: invalidates the connection and rolls back the session's state)
+_ROLLBACK_SURVIVES_LOSS = frozenset({"session", "scoped-session", "async-session",
+                                     "sqlalchemy-connection", "sqlalchemy-async-connection"})
+
+
+def _lost_connection(ctx: FileContext, func: FunctionInfo,
+                     handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                     resource: str) -> str | None:
+    """Why the handler may run on a lost connection whose rollback() raises too."""
+    kind = FunctionResources(ctx.index, func).kind(resource)
+    if kind is not None and kind.key in _ROLLBACK_SURVIVES_LOSS:
+        return None
+    return connection_lost_reason(handler, resource)
 
 
 def _loop_work_lost(func: FunctionInfo, try_stmt: cst.Try | cst.TryStar,
