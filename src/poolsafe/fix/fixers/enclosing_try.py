@@ -160,7 +160,7 @@ def _catches_release_error(handler: cst.ExceptHandler) -> bool:
     exprs = [e.value for e in types] if types is not None else [handler.type]
     for expr in exprs:
         name = (dotted_name(expr) or "").rsplit(".", 1)[-1]
-        if name in ("Exception", "BaseException", "Error", "DatabaseError"):
+        if name in ("Exception", "BaseException", "Error", "DatabaseError", "PoolError"):
             return True
     return False
 
