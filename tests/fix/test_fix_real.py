@@ -807,3 +807,32 @@ def touch(db: Session, item):
     return item
 """
     assert "    except OperationalError:\n        db.rollback()\n" in _fixed("PS103", source)
+
+
+def test_release_behind_an_unrelated_test_leaves_no_empty_if() -> None:
+    # the finding asks for a release on every path: the `if` goes whole, never
+    # `if verbose: pass` beside an unconditional release
+    before = PG + """
+def names(verbose):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM t")
+    rows = cur.fetchall()
+    if verbose:
+        pool.putconn(conn)
+    return rows
+"""
+    assert _fixed("PS102", before) == PG + """
+def names(verbose):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM t")
+        rows = cur.fetchall()
+    finally:
+        pool.putconn(conn)
+    return rows
+"""
+    calls = before.replace("if verbose:", "if audit(rows):")
+    (reason,) = _left("PS102", calls)
+    assert "empty `if`" in reason

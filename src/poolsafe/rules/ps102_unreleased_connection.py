@@ -153,7 +153,8 @@ class UnreleasedConnection(Rule):
     conn != self.conn:`, keeping a connection the caller injected) moves into the
     `finally` with its guard, as written; a release behind any other test of the
     connection (`if not conn.closed:`) is left to you, since the fix would have to
-    drop the guard. It is not offered when the connection is returned, stored, rebound or
+    drop the guard; behind a test not about it (`if verbose:`), the `if` goes whole
+    (never `if verbose: pass`), unless its test calls something. It is not offered when the connection is returned, stored, rebound or
     released in a way it cannot move (`putconn(conn, close=True)`), nor when code
     after the checkout's block still uses it (a later statement): a `finally`
     around the block would give it back before that use. A checkout inside a `try`

@@ -701,7 +701,19 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
                 break
             if isinstance(anc, _LOOPS):
                 return Unfixable(code, f"`{var}` is released inside a loop")
-        guard = _release_guard(call, parents)
+        guard, about_it = _release_guard(call, parents)
+        if guard is not None and not about_it:
+            # `if verbose: pool.putconn(conn)`: the release the finding asks for is
+            # unconditional; the `if` goes whole (never left as `if ...: pass`) when
+            # its test calls nothing
+            if any(isinstance(n, cst.Call) for n in iter_nodes(guard.test)):
+                test = func.module.tree.code_for_node(guard.test)
+                return Unfixable(code, f"the release of `{var}` runs only `if {test}`, "
+                                       "whose call would be left behind an empty `if`; "
+                                       "decide by hand")
+            result.removals.add(id(guard))
+            result.removed.append(small)
+            continue
         if guard is not None and not holds_for_checkout(guard.test, var, func):
             test = func.module.tree.code_for_node(guard.test)
             return Unfixable(code, f"the release of `{var}` runs only `if {test}`: "
@@ -722,21 +734,23 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     return result
 
 
-def _release_guard(call: cst.Call, parents: dict[int, cst.CSTNode]) -> cst.If | None:
-    """The `if` (no `else`) whose body is just the release line `call` is on, when
-    its test reads a name (`if conn and conn != self.conn: conn.close()`): the
-    fix moves it whole instead of leaving `if ...: pass` behind."""
+def _release_guard(call: cst.Call,
+                   parents: dict[int, cst.CSTNode]) -> tuple[cst.If | None, bool]:
+    """The `if` (no `else`) whose body is just the release line `call` is on, and
+    whether its test reads a name the release reads (`if conn and conn !=
+    self.conn: conn.close()`, a test about the connection): the fix moves or drops
+    it whole instead of leaving `if ...: pass` behind."""
     line = statement_line(call, parents)
     stmt = parents.get(id(line)) if line is not None else None
     guard = parents.get(id(stmt)) if isinstance(stmt, cst.IndentedBlock) else None
     if not isinstance(guard, cst.If) or guard.orelse is not None \
             or not isinstance(guard.body, cst.IndentedBlock) or len(guard.body.body) != 1:
-        return None
+        return None, False
     names = {n.value for n in iter_nodes(guard.test) if isinstance(n, cst.Name)}
     var_names = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
     if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name):
         var_names.add(call.func.value.value)
-    return guard if names & var_names else None
+    return guard, bool(names & var_names)
 
 
 #: the words `used_after` starts its reason with (PS102 then tries the `try` that
