@@ -243,7 +243,8 @@ def _check(repo: Path) -> list[dict[str, object]]:
     return findings
 
 
-def score(corpus: Path, labels_path: Path = DEFAULT_LABELS) -> int:
+def score(corpus: Path, labels_path: Path = DEFAULT_LABELS,
+          measured: tuple[str, ...] = MEASURED) -> int:
     """Precision and recall per rule on the hand-labelled functions: one unit per
     (function, rule). A finding in a labelled function whose labels do not say
     'leak' for its rule is a false positive; a 'leak' label without a finding of
@@ -268,7 +269,7 @@ def score(corpus: Path, labels_path: Path = DEFAULT_LABELS) -> int:
         cache: dict[str, list[tuple[str, int, int]]] = {}
         for f in _check(repo):
             code = str(f["code"])
-            if code not in MEASURED:
+            if code not in measured:
                 continue
             rel = os.path.normpath(str(f["path"]))
             if rel not in cache:
@@ -296,7 +297,7 @@ def score(corpus: Path, labels_path: Path = DEFAULT_LABELS) -> int:
                     print(f"FP {code} {where}: {got[code][0]}  [label: {reason}]")
     print()
     print(f"{'rule':6} {'TP':>4} {'FP':>4} {'FN':>4} {'precision':>10} {'recall':>8}")
-    for code in MEASURED:
+    for code in measured:
         t, p, n = tp[code], fp[code], fn[code]
         if t + p + n == 0:
             continue
@@ -316,10 +317,20 @@ def main() -> None:
     ap.add_argument("corpus", type=Path)
     ap.add_argument("labels", type=Path, nargs="?", default=DEFAULT_LABELS,
                     help="labels file for 'score' (default: labels/corpus2.labels)")
+    ap.add_argument("--rules", default="",
+                    help="for 'score': the rules measured, codes or prefixes (`PS2`); "
+                         "default: the leak rules and the per-function PS2xx rules")
     args = ap.parse_args()
     corpus = args.corpus.resolve()
     if args.what == "score":
-        sys.exit(score(corpus, args.labels.resolve()))
+        measured = MEASURED
+        if args.rules:
+            from poolsafe.rules import ALL_RULES
+
+            wanted = [r.strip() for r in args.rules.split(",") if r.strip()]
+            measured = tuple(r.code for r in ALL_RULES
+                             if any(r.code.startswith(w) for w in wanted))
+        sys.exit(score(corpus, args.labels.resolve(), measured))
     run = {"prefilter": prefilter, "fix": fix, "alone": alone}[args.what]
     sys.exit(run(corpus))
 

@@ -19,6 +19,7 @@ import pytest
 
 if TYPE_CHECKING:
     from poolsafe.runtime import ConnectionPool
+    from poolsafe.runtime.evidence import RuntimeReport
     from poolsafe.runtime.faults import FaultScope
     from poolsafe.runtime.tracking import Event, Holder
 
@@ -51,6 +52,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="show every frame of a holder's stack (library, pytest and poolsafe "
         "frames are folded by default)",
     )
+    group.addoption(
+        "--poolsafe-report",
+        metavar="FILE",
+        default=None,
+        help="with --poolsafe (implied), write every leak seen, with its test and the "
+        "user frames of its checkout, as JSON to FILE (for `poolsafe check --runtime FILE`)",
+    )
     parser.addini("poolsafe", "enable the poolsafe leak check", type="bool", default=False)
     parser.addini(
         "poolsafe_strict", "also fail on returns inside a transaction", type="bool", default=False
@@ -59,9 +67,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     strict = bool(config.getoption("poolsafe_strict") or config.getini("poolsafe_strict"))
-    enabled = bool(config.getoption("poolsafe") or config.getini("poolsafe") or strict)
+    report_file = config.getoption("poolsafe_report")
+    enabled = bool(config.getoption("poolsafe") or config.getini("poolsafe") or strict
+                   or report_file)
     full_stacks = bool(config.getoption("poolsafe_full_stacks"))
-    config.pluginmanager.register(LeakCheck(enabled, strict), "poolsafe-leak-check")
+    check = LeakCheck(enabled, strict)
+    if report_file:
+        from poolsafe.runtime.evidence import RuntimeReport
+
+        check.report = RuntimeReport(report_file)
+    config.pluginmanager.register(check, "poolsafe-leak-check")
     if not (enabled or full_stacks):
         return  # nothing is loaded until a test uses the runtime
     from poolsafe.runtime import tracking
@@ -93,6 +108,19 @@ class LeakCheck:
     def __init__(self, enabled: bool, strict: bool) -> None:
         self.enabled = enabled
         self.strict = strict
+        #: `--poolsafe-report FILE`: what every test leaked, written at the end
+        self.report: RuntimeReport | None = None
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.report is not None:
+            self.report.write()
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.report is not None:
+            n = len(self.report.leaks)
+            terminalreporter.write_line(
+                f"poolsafe: {n} leak{'s' if n != 1 else ''} written to {self.report.path} "
+                "(poolsafe check --runtime reads it)")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, Any, None]:
@@ -140,11 +168,12 @@ class LeakCheck:
             start = item.stash[_CALL][0]
             end = _now()
             item.stash[_CALL] = (start, end)
-            problems = self._problems(start, lambda seq: seq >= start)
+            problems = self._problems(start, lambda seq: seq >= start, item.nodeid)
         elif call.when == "teardown" and _START in item.stash:
             begin = item.stash[_START]
             window = item.stash.get(_CALL, (0, 0))
-            problems = self._problems(begin, lambda seq: not window[0] <= seq < window[1])
+            problems = self._problems(begin, lambda seq: not window[0] <= seq < window[1],
+                                      item.nodeid)
         else:
             return
         if not problems:
@@ -156,7 +185,7 @@ class LeakCheck:
         else:
             report.sections.append(("poolsafe", text))
 
-    def _problems(self, since: int, counts: Any) -> list[str]:
+    def _problems(self, since: int, counts: Any, test: str) -> list[str]:
         """What went wrong in the phase that began at ``since``: connections
         still checked out, garbage-collected, closed instead of returned, and
         (strict) returned inside a transaction."""
@@ -167,6 +196,9 @@ class LeakCheck:
             gc.collect()
             held = _held_since(since, counts)
         lines = [_format_holder("still checked out", h) for h in held]
+        if self.report is not None:
+            for h in held:
+                self.report.add(test, "still checked out", h.report(), h)
         from poolsafe.runtime import tracking
 
         for event in tracking.events_since(since):
@@ -175,6 +207,8 @@ class LeakCheck:
             if event.kind == "bad_return" and not self.strict:
                 continue
             lines.append(_format_event(event))
+            if self.report is not None:
+                self.report.add(test, event.kind, event.message, event.holder)
         return lines
 
 

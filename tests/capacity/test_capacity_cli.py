@@ -67,6 +67,8 @@ def _project(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
     (tmp_path / "db.py").write_text(
         "from sqlalchemy import create_engine\n\n"
         "engine = create_engine('postgresql://app@db/app', pool_size=10, max_overflow=5)\n")
+    # the web program (`app:app`) imports the pool's module
+    (tmp_path / "app.py").write_text("from db import engine\n\napp = object()\n")
     for name, content in files.items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,18 +80,32 @@ def _project(tmp_path: Path, files: dict[str, str | bytes]) -> Path:
 
 
 def test_unknowns_are_shown_with_the_assumption(tmp_path: Path) -> None:
-    root = _project(tmp_path, {})
+    root = _project(tmp_path, {"Dockerfile": 'FROM python:3.12\nCMD ["gunicorn", "app:app"]\n'})
     code, out = _run(str(root))
     assert code == 0
-    assert "1? replica x 1? processes x (10 + 5) = 15 <= 97" in out
+    assert "1? replica x 1 workers x (10 + 5) = 15 <= 97" in out
+    assert "one container assumed" in out
     assert "PostgreSQL's default max_connections (100)" in out
+
+
+def test_no_program_and_no_deployment_is_no_verdict(tmp_path: Path) -> None:
+    """#29 item 7: with nothing that runs the pool, nothing is compared: no "within
+    budget", and the exit status says so (3)."""
+    root = _project(tmp_path, {})
+    code, out = _run(str(root))
+    assert code == 3
+    assert "Result: nothing compared" in out and "within budget" not in out
+    code, out = _run(str(root), "--format", "json")
+    assert code == 3
+    doc = json.loads(out)
+    assert (doc["compared"], doc["result"]) == (False, "nothing compared")
 
 
 def test_bad_yaml_is_reported_not_raised(tmp_path: Path) -> None:
     root = _project(tmp_path, {"docker-compose.yml": "services:\n  web: [unclosed\n",
                                "k8s/app.yaml": "kind: Deployment\n\tbad: tab\n"})
     code, out = _run(str(root))
-    assert code == 0
+    assert code == 3  # no process description could be read: nothing compared
     assert "docker-compose.yml: not read: invalid YAML" in out
     assert "k8s/app.yaml: not read: invalid YAML" in out
 
@@ -117,7 +133,7 @@ def test_yaml_bombs_and_odd_shapes(tmp_path: Path) -> None:
         "gunicorn.conf.py": "workers = (" * 200 + "1" + ")" * 200 + "\n",
     })
     code, out = _run(str(root))
-    assert code in (0, 1)
+    assert code in (0, 1, 3)
     assert "Traceback" not in out
 
 
@@ -179,6 +195,7 @@ def _monorepo(tmp_path: Path) -> Path:
       dockerfile: backend/Dockerfile
     environment:
       DATABASE_URL: postgresql://app:${POSTGRES_PASSWORD:?unset}@db:5432/app
+    env_file: .env
     deploy:
       replicas: 2
 """)
@@ -189,6 +206,8 @@ def _monorepo(tmp_path: Path) -> Path:
     (backend / "Dockerfile").write_text(
         "FROM python:3.12\nWORKDIR /app\nCMD [\"fastapi\", \"run\", \"--workers\", \"4\"]\n")
     (backend / "app" / "__init__.py").write_text("")
+    # what `fastapi run` with no path runs
+    (backend / "app" / "main.py").write_text("from app.db import engine\n\napp = object()\n")
     (backend / "app" / "db.py").write_text(
         "import os\nfrom sqlalchemy import create_engine\n\n"
         "engine = create_engine(os.environ['DATABASE_URL'],\n"
@@ -209,7 +228,7 @@ def test_a_sub_project_reads_the_repository_deployment(tmp_path: Path) -> None:
 def test_the_repository_top_points_to_the_sub_project(tmp_path: Path) -> None:
     top = _monorepo(tmp_path)
     code, out = _run(str(top))
-    assert code == 0
+    assert code == 3  # no pool at the top: nothing compared there
     assert "the pools are in other projects below: backend" in out
 
 
@@ -239,5 +258,5 @@ def test_check_with_hostile_deployment_files(tmp_path: Path) -> None:
     assert result.exit_code in (0, 1), result.output
     assert "internal error" not in result.output and "Traceback" not in result.output
     code, out = _run(str(root))
-    assert code in (0, 1)
+    assert code in (0, 1, 3)
     assert ".env: not read: not UTF-8 text" in out

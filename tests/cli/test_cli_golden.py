@@ -102,7 +102,10 @@ def test_json_object_is_exactly_the_documented_one(project: Path, cli: Invoke) -
     assert doc["findings"]
     for f in doc["findings"]:
         assert set(f) == {"path", "line", "column", "end_line", "end_column", "code", "name",
-                          "message", "severity", "fixable"}
+                          "message", "severity", "fixable", "steps", "confirmed"}
+        for step in f["steps"]:
+            assert set(step) == {"line", "column", "message"}
+    assert any(f["steps"] for f in doc["findings"])
 
 
 def test_github_annotations(project: Path, cli: Invoke) -> None:

@@ -10,6 +10,8 @@ from cli_helpers import Invoke
 
 from poolsafe.cli import main as cli_mod
 from poolsafe.rules import ALL_RULES
+from poolsafe.scan import pipeline
+from poolsafe.scan.options import ScanOptions
 
 
 def test_rules_table_and_json(cli: Invoke) -> None:
@@ -57,7 +59,7 @@ def test_internal_error_is_one_line(project: Path, cli: Invoke,
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(cli_mod, "scan", boom)
+    monkeypatch.setattr(pipeline, "scan", boom)
     r = cli("check")
     assert r.code == 2
     assert r.err.strip().splitlines() == [
@@ -74,9 +76,9 @@ def test_no_progress_off_a_terminal_or_in_ci(monkeypatch: pytest.MonkeyPatch) ->
 def test_progress_bar_path(project: Path, cli: Invoke,
                            monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[str, str]] = []
-    original = cli_mod.scan
+    original = pipeline.scan
 
-    def spy(paths: list[str], options: cli_mod.ScanOptions) -> object:
+    def spy(paths: list[str], options: ScanOptions) -> object:
         assert options.progress is not None
         inner = options.progress
 
@@ -89,7 +91,7 @@ def test_progress_bar_path(project: Path, cli: Invoke,
 
     monkeypatch.setattr(cli_mod, "_progress_wanted", lambda: True)
     monkeypatch.setattr(cli_mod, "PROGRESS_THRESHOLD", 1)
-    monkeypatch.setattr(cli_mod, "scan", spy)
+    monkeypatch.setattr(pipeline, "scan", spy)
     r = cli("check", "--format", "json")
     assert r.code == 1
     assert ("check", "app/db.py") in seen and ("parse", "app/db.py") in seen
@@ -106,13 +108,13 @@ def test_file_list_without_progress_reports(project: Path, cli: Invoke,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """If the engine stops calling the progress hook, junit and stale baseline
     detection still know which files were scanned."""
-    original = cli_mod.scan
+    original = pipeline.scan
 
-    def silent(paths: list[str], options: cli_mod.ScanOptions) -> object:
+    def silent(paths: list[str], options: ScanOptions) -> object:
         options.progress = None
         return original(paths, options)
 
-    monkeypatch.setattr(cli_mod, "scan", silent)
+    monkeypatch.setattr(pipeline, "scan", silent)
     r = cli("check", "--format", "junit")
     assert r.out.count("<testcase ") == 4
 

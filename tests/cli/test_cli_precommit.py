@@ -190,3 +190,52 @@ def test_hooks_resolve_a_staged_module_against_the_unstaged_project(
     assert r.returncode == 1, r.stdout + r.stderr  # files were modified
     assert "finally:\n        release_db_connection(conn)" in fixed
     assert (project / "db.py").read_text() == DB
+
+
+def test_fix_hook_leaves_a_file_the_configuration_excludes(
+        hooks: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """pre-commit names every staged file, excluded ones too: the fix hook must apply
+    the configuration's `exclude` to them (`--force-exclude`), as the check hook
+    does. It used to rewrite an excluded migration and block the commit."""
+    project = make_project(tmp_path, {
+        "pyproject.toml": '[tool.poolsafe]\nextend-exclude = ["migrations"]\n'})
+    (project / "migrations").mkdir()
+    (project / "migrations" / "0001_leak.py").write_text(LEAK)
+    git(project, "add", ".")
+    r = try_repo(hooks, project, "poolsafe-fix", "migrations/0001_leak.py")
+    out = r.stdout + r.stderr
+    assert "poolsafe (fix)" in out, out
+    assert (project / "migrations" / "0001_leak.py").read_text() == LEAK
+    assert r.returncode == 0, out
+    r = try_repo(hooks, project, "poolsafe", "migrations/0001_leak.py")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+TWO_IN_A_ROW = '''from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+
+def copy_user(user_id):
+    src = pool.getconn()
+    dst = pool.getconn()
+    row = src.cursor().execute("SELECT * FROM users WHERE id = %s", (user_id,))
+    dst.cursor().execute("INSERT INTO users_copy VALUES (%s)", (row,))
+    pool.putconn(dst)
+    pool.putconn(src)
+'''
+
+
+def test_fix_hook_settles_in_one_run_on_two_checkouts_in_a_row(
+        hooks: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """Issue 29 item 5: the first run left a finding and the second changed the file
+    again, so the hook blocked two commits in a row."""
+    project = make_project(tmp_path, {"copy.py": TWO_IN_A_ROW})
+    r = try_repo(hooks, project, "poolsafe-fix", "copy.py")
+    fixed = (project / "copy.py").read_text()
+    assert r.returncode == 1, r.stdout + r.stderr  # files were modified
+    assert fixed.count("finally:") == 2, fixed
+    git(project, "add", "copy.py")
+    r = try_repo(hooks, project, "poolsafe-fix", "copy.py")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (project / "copy.py").read_text() == fixed

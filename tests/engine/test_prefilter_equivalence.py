@@ -182,7 +182,8 @@ SLEEPY_MODULES = {
                        "from app.polling import poll\nfrom app.reports import Report\n"
                        "from app.shell import rebuild\n\n\n"
                        "async def send_report(user_id):\n"
-                       "    async with database.pool.acquire() as conn:\n"
+                       # asyncpg holds a transaction only inside conn.transaction()
+                       "    async with database.pool.acquire() as conn, conn.transaction():\n"
                        "        await conn.fetchrow('SELECT 1 FROM users WHERE id = $1', user_id)\n"
                        "        await Report(user_id).build()\n"
                        "        await wait_a_bit()\n"

@@ -35,7 +35,8 @@ REBOUND_POOL = {
                        "        return self.user_id\n\n\n"
                        "async def send_report(user_id):\n"
                        "    pool = database.pool\n"
-                       "    async with pool.acquire() as pool:\n"
+                       # asyncpg holds a transaction only inside .transaction()
+                       "    async with pool.acquire() as pool, pool.transaction():\n"
                        "        await pool.fetchrow('SELECT 1 FROM users WHERE id = $1', user_id)\n"
                        "        report = Report(pool, user_id)\n"
                        "        await report.build()\n",

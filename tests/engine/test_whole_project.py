@@ -109,6 +109,9 @@ def test_fix_of_one_file_writes_what_the_project_fix_writes(root: Path) -> None:
     changed = 0
     for path in python_files(root):
         alone = _texts(_fixed([str(path)], rules))
+        if str(path) not in whole:  # no database code: loaded by neither (as `check`)
+            assert alone == {}, path
+            continue
         assert alone == {str(path): whole[str(path)]}, path
         changed += alone[str(path)] != path.read_text()
     # these apps have only findings with no automatic fix (PS202, PS207; PS208)

@@ -137,14 +137,15 @@ def test_read_only_mode_bit_is_respected_even_for_root(tmp_path: Path) -> None:
 
 
 def test_unparsable_file_is_reported_and_others_fixed(tmp_path: Path) -> None:
+    # (with database code: a file without any is not parsed, by `check` nor `fix`)
     bad = tmp_path / "bad.py"
-    bad.write_text("def broken(:\n", encoding="utf-8")
+    bad.write_text("import psycopg2\ndef broken(:\n", encoding="utf-8")
     good = tmp_path / "good.py"
     good.write_text(PG_LEAK, encoding="utf-8")
     code, _, err = run(str(tmp_path))
     assert code == 1
     assert "bad.py" in err
-    assert bad.read_text(encoding="utf-8") == "def broken(:\n"
+    assert bad.read_text(encoding="utf-8") == "import psycopg2\ndef broken(:\n"
     assert "finally:" in good.read_text(encoding="utf-8")
 
 

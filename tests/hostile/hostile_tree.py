@@ -36,6 +36,31 @@ def long_chain(terms: int = 1000) -> str:
     return DB + "x = " + " + ".join(["1"] * terms) + "\n"
 
 
+#: shapes whose parse libcst's native code nests one level per operand, and the
+#: operands of each: at 8,000, `+` and `and` crash it (SIGSEGV), unary minus takes
+#: 17 s and 3.4 GB (a name and its 8,000 attributes or calls are 8,001 operands)
+HOSTILE_CHAINS: dict[str, tuple[str, int]] = {
+    "chain_plus.py": ("x = " + " + ".join(["1"] * 8000) + "\n", 8000),
+    "chain_and.py": ("x = " + " and ".join(["a"] * 8000) + "\n", 8000),
+    "chain_attr.py": ("x = a" + ".b" * 8000 + "\n", 8001),
+    "chain_calls.py": ("x = f" + "()" * 8000 + "\n", 8001),
+    "chain_unary.py": ("x = " + "-" * 8000 + "1\n", 8001),
+    "chain_lambda.py": ("x = " + "lambda: " * 8000 + "1\n", 8001),
+}
+#: the line each chain starts on (after the `DB` import)
+CHAIN_LINE = 2
+
+
+def deep_ifs(levels: int = 1000) -> str:
+    return DB + "".join(" " * i + "if x:\n" for i in range(levels)) + " " * levels + "pass\n"
+
+
+def huge_literals() -> str:
+    """A large string literal and a long data table: large, and shallow."""
+    return (DB + "BLOB = '" + "ab" * 500_000 + "'\n"
+            + "TABLE = [" + ", ".join(f"-{i}.5" for i in range(20_000)) + "]\n")
+
+
 def big_module(size: int = 5_000_000) -> str:
     chunk = "def f{0}(a, b):\n    x = a + b * {0}\n    return [x, {{'k': x}}, (a, b)]\n\n"
     parts = []
@@ -60,6 +85,13 @@ EXPECTED_ERRORS: dict[str, tuple[str, ...]] = {
     "deep_parens.py": ("nested",),
     "deep_calls.py": ("nested",),
     "generated_db.py": ("MB", "limit"),
+    # too large to read, database words or not (issue 29: no "All clear" over it)
+    "generated.py": ("MB", "limit"),
+    "deep_ifs.py": ("syntax error",),
+    "binary_db.py": ("NUL",),
+    **{name: ("too deeply nested for the parser", f"{operands:,} operands",
+              f"line {CHAIN_LINE}")
+       for name, (_, operands) in HOSTILE_CHAINS.items()},
 }
 
 
@@ -87,8 +119,14 @@ def build(root: Path, *, big: bool = True, outside: Path | None = None) -> Path:
     w("deep_parens.py").write_text(deep_expression())
     w("deep_calls.py").write_text(deep_calls())
     w("long_chain.py").write_text(long_chain())
+    for name, (text, _) in HOSTILE_CHAINS.items():
+        w(name).write_text(DB + text)
+    w("deep_ifs.py").write_text(deep_ifs())
+    w("huge_literals.py").write_text(huge_literals())
+    # a binary file named .py (the bytes of a PNG image) after a database import
+    w("binary_db.py").write_bytes(DB.encode() + b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xd8")
     if big:
-        # a generated module with no database name: the prefilter skips it unparsed
+        # a generated module with no database name: too large, reported unread too
         w("generated.py").write_text(big_module())
         # the same with a database import: too large to parse, reported
         w("generated_db.py").write_text(DB + big_module())

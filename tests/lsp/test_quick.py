@@ -1,4 +1,4 @@
-"""fix/quick.py in process: linting a buffer, its quick fixes, and the parsed modules
+"""fix/loop/quick.py in process: linting a buffer, its quick fixes, and the parsed modules
 a language server keeps between checks."""
 
 from __future__ import annotations

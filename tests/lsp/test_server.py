@@ -94,6 +94,13 @@ async def test_open_reports_the_leak_resolved_through_the_other_module(
     assert diag.code_description is not None
     assert diag.code_description.href.endswith("rules.md#ps102")
     assert diag.data["code"] == "PS102" and diag.data["fixable"] is True
+    # the leak's path, for the editor to show under the diagnostic and jump to
+    assert diag.related_information is not None
+    assert [(r.location.uri, r.location.range.start.line, r.message)
+            for r in diag.related_information] == [
+        (uri, 4, "5: `conn` checked out here"),
+        (uri, 7, "8: returns with `conn` still checked out, without the pool's release "
+                 "for `get_conn()`")]
 
 
 async def test_unsaved_change_is_checked(client: LanguageClient, project: Path) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from poolsafe.cli.common import Selection
 from poolsafe.core.rule_codes import OPT_IN_CODES, RULE_CODES, enabled_codes
 from poolsafe.scan.config import Config
 from poolsafe.scan.engine import ScanOptions, scan_sources
+from poolsafe.scan.pipeline import Selection
 
 SOURCE = """from sqlalchemy import create_engine
 

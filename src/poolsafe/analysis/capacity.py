@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from poolsafe.analysis.config_values import Count, unknown
-from poolsafe.analysis.deploy_files import Problem, ProjectFiles
+from poolsafe.analysis.config_values import Count, known
+from poolsafe.analysis.deploy_files import Problem, ProjectFiles, project_files
+from poolsafe.analysis.entry_points import MAIN_BLOCK, EntryPoint, ImportGraph
 from poolsafe.analysis.environments import Environment, environments
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
@@ -40,6 +41,7 @@ from poolsafe.analysis.process_model import (
     ServerService,
     process_model,
 )
+from poolsafe.analysis.project_facts import is_test_module, is_test_path
 from poolsafe.analysis.server_limits import (
     Server,
     ServerFiles,
@@ -48,7 +50,7 @@ from poolsafe.analysis.server_limits import (
     server_files,
 )
 from poolsafe.core.project import find_project_root
-from poolsafe.knowledge.capacity import MYSQL_DIALECTS, PGBOUNCER_PORT
+from poolsafe.knowledge.capacity import DOTENV_READERS, MYSQL_DIALECTS, PGBOUNCER_PORT
 from poolsafe.knowledge.frameworks import EMBEDDED_DIALECTS
 
 _UNITS = {"gunicorn": "workers", "uvicorn": "workers", "hypercorn": "workers",
@@ -124,11 +126,24 @@ class ServerBudget:
 
 
 @dataclass
+class GroupPools:
+    """Which pools one process group opens (None: not known) and how that is known."""
+
+    group: ProcessGroup
+    pools: list[PoolSite] | None
+    reason: str
+
+
+@dataclass
 class EnvironmentCapacity:
     environment: Environment
     model: ProcessModel
     uses: list[PoolUse]
     budgets: list[ServerBudget]
+    #: the pools each process group opens
+    opens: list[GroupPools] = field(default_factory=list)
+    #: without a deployment: the programs of the project judged one by one
+    programs: list[ProcessGroup] = field(default_factory=list)
 
     @property
     def over(self) -> bool:
@@ -148,6 +163,12 @@ class Capacity:
     def over(self) -> bool:
         return any(e.over for e in self.environments)
 
+    @property
+    def compared(self) -> bool:
+        """Some pool's demand was compared with some server's limit: without that,
+        there is no verdict, only what could not be read."""
+        return any(e.budgets for e in self.environments)
+
     def over_budgets(self, pool: PoolSite) -> list[tuple[str, ServerBudget]]:
         """The over-budget servers `pool` counts towards, per environment."""
         out = []
@@ -164,8 +185,9 @@ def compute_capacity(index: ProjectIndex, files: ProjectFiles) -> Capacity:
     conf = server_files(files)
     envs = environments(files)
     out = Capacity(files.root, pools, [])
+    graph = ImportGraph(index, files.root)
     for env in envs:
-        out.environments.append(_environment(index, files, conf, env, pools))
+        out.environments.append(_environment(index, files, conf, env, pools, graph))
     out.problems = list(files.problems)
     return out
 
@@ -180,32 +202,107 @@ def _in_project(module: ModuleInfo, files: ProjectFiles) -> bool:
 
 
 def _environment(index: ProjectIndex, files: ProjectFiles, conf: ServerFiles,
-                 env: Environment, pools: list[PoolSite]) -> EnvironmentCapacity:
+                 env: Environment, pools: list[PoolSite],
+                 graph: ImportGraph) -> EnvironmentCapacity:
     model = process_model(files, env.values)
-    groups = model.groups or [ProcessGroup(
-        "app", "no process model in the repository",
-        Command("python", unknown("no process manager found: 1 process assumed"), ""),
-        unknown("no deployment found: 1 replica assumed"))]
+    deployed = bool(model.groups)
+    groups = model.groups or script_groups(index, files, graph)
+    dotenv = _loads_dotenv(index)
     registry: dict[str, Server] = {}
     budgets: dict[str, ServerBudget] = {}
-    first_uses: list[PoolUse] = []
-    for n, group in enumerate(groups):
-        merged = {**env.values, **group.env}
+    opens: list[GroupPools] = []
+    for group in groups:
+        opened = group_pools(graph, group, pools)
+        opens.append(opened)
+        if opened.pools is None:
+            continue
+        merged = dict(group.env) if group.isolated and not dotenv else {
+            **env.values, **group.env}
         per_server: dict[str, list[PoolUse]] = {}
-        for pool in pools:
+        for pool in opened.pools:
             if pool.non_pooling:
                 continue
             use = pool_use(index, pool, merged, model.servers, conf, registry)
-            if n == 0:
-                first_uses.append(use)
             if use.server is not None:
                 per_server.setdefault(use.server.name, []).append(use)
         for name, uses in per_server.items():
-            budget = budgets.setdefault(name, ServerBudget(registry[name], []))
+            uses = _one_config_class(uses)
+            # without a deployment, each program is judged on its own: scripts and
+            # examples do not all run at once
+            key = name if deployed else f"{name}\0{group.name}"
+            budget = budgets.setdefault(key, ServerBudget(registry[name], []))
             budget.groups.append(GroupDemand(group, uses))
-    if not pools:
-        first_uses = []
-    return EnvironmentCapacity(env, model, first_uses, list(budgets.values()))
+    first_uses = [pool_use(index, pool, env.values, model.servers, conf, {})
+                  for pool in pools if not pool.non_pooling]
+    return EnvironmentCapacity(env, model, first_uses, list(budgets.values()), opens,
+                               [g for g in groups if not deployed])
+
+
+def _one_config_class(uses: list[PoolUse]) -> list[PoolUse]:
+    """Flask config classes of one module are alternatives (`Config`,
+    `ProductionConfig`, `TestingConfig`): a process loads one of them, so only the
+    largest counts, not their sum."""
+    best: dict[str, PoolUse] = {}
+    out: list[PoolUse] = []
+    for u in uses:
+        site = u.pool.engine
+        if site is not None and site.from_config and u.pool.label.startswith("config class"):
+            key = u.pool.module.path
+            if key not in best or u.size.total > best[key].size.total:
+                best[key] = u
+        else:
+            out.append(u)
+    return out + list(best.values())
+
+
+def _loads_dotenv(index: ProjectIndex) -> bool:
+    """The application reads `.env` itself (python-dotenv, pydantic settings'
+    `env_file`): its values reach every process, whatever compose passes."""
+    with index.full_resolution():
+        return bool(index.modules_mentioning(DOTENV_READERS))
+
+
+def group_pools(graph: ImportGraph, group: ProcessGroup,
+                pools: list[PoolSite]) -> GroupPools:
+    """The pools a process group opens: those in the modules its entry point reaches
+    through imports; None when its entry point is not known."""
+    entry = group.command.entry
+    if entry is None:
+        return GroupPools(group, None, "the command names no module poolsafe can follow")
+    starts, missing = graph.resolve(entry)
+    if missing or not starts:
+        what = ", ".join(f"`{m}`" for m in (missing or list(entry.targets)))
+        return GroupPools(group, None, f"{what} not found (or not one file) in the project")
+    reached = graph.reach(starts)
+    return GroupPools(group, [p for p in pools if p.module.abspath in reached],
+                      f"imports from {entry.text()}")
+
+
+def script_groups(index: ProjectIndex, files: ProjectFiles,
+                  graph: ImportGraph) -> list[ProcessGroup]:
+    """Without a deployment, the programs the project itself names: its console
+    scripts and its modules with a `__main__` block (one process each)."""
+    out: list[ProcessGroup] = []
+    for name, module in sorted(files.console_scripts().items()):
+        where = f"pyproject.toml: console script `{name}`"
+        out.append(ProcessGroup(name, where, Command(
+            "python", known(1, f"{where}: one process"), name, EntryPoint((module,))),
+            known(1, "one run of the program")))
+    with index.full_resolution():
+        # read by bytes: only the scripts are parsed, not every module
+        paths = [m.abspath for m in index.modules_matching(MAIN_BLOCK)
+                 if not is_test_module(m)]
+        paths += [p for p, _ in index.module_files("__main__") if p not in paths]
+    for path in paths:
+        rel = graph.relative(path)
+        if is_test_path(rel):
+            continue
+        where = f"{rel}: `if __name__ == \"__main__\"`" if not rel.endswith(
+            "__main__.py") else rel
+        out.append(ProcessGroup(rel, where, Command(
+            "python", known(1, f"{where}: one process"), f"python {rel}",
+            EntryPoint((rel,))), known(1, "one run of the program")))
+    return out
 
 
 def pool_use(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str],
@@ -213,7 +310,7 @@ def pool_use(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str],
              registry: dict[str, Server]) -> PoolUse:
     size = pool_size(index, pool, env)
     where = target(index, pool, env)
-    server, note = _server_for(where, services, conf, registry)
+    server, note = _server_for(where, services, conf, registry, pool)
     return PoolUse(pool, size, where, server, note, _settings(index, pool, env, where))
 
 
@@ -241,7 +338,7 @@ def _settings(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str],
 
 
 def _server_for(t: Target, services: list[ServerService], conf: ServerFiles,
-                registry: dict[str, Server]) -> tuple[Server | None, str]:
+                registry: dict[str, Server], pool: PoolSite) -> tuple[Server | None, str]:
     dialect = t.dialect
     if dialect is not None and dialect in EMBEDDED_DIALECTS:
         return None, f"{dialect}: no server"
@@ -253,8 +350,11 @@ def _server_for(t: Target, services: list[ServerService], conf: ServerFiles,
     note = ""
     service: ServerService | None = None
     kind = dialect
+    host = t.host.split(".", 1)[0] if t.host is not None else None
     if t.host is not None and t.host in by_name:
         service = by_name[t.host]
+    elif host is not None and host in by_name:  # a Kubernetes service's full name
+        service = by_name[host]
     elif t.port == PGBOUNCER_PORT or (t.host is not None and "pgbouncer" in t.host.lower()):
         kind = "pgbouncer"
         bouncers = [s for s in services if s.kind == "pgbouncer"]
@@ -274,8 +374,11 @@ def _server_for(t: Target, services: list[ServerService], conf: ServerFiles,
         return registry[service.name], note
     if kind is None:
         return None, "the database is not known (URL not visible, no driver declared)"
-    name = t.host or {"postgresql": "PostgreSQL server", "mysql": "MySQL server",
-                      "pgbouncer": "PgBouncer"}.get(kind, f"{kind} server")
+    label = {"postgresql": "PostgreSQL server", "mysql": "MySQL server",
+             "pgbouncer": "PgBouncer"}.get(kind, f"{kind} server")
+    # a server whose host is not known is this pool's own: two such pools may talk to
+    # different servers, so they are never added up as one
+    name = t.host or f"{label} (URL of {pool.where})"
     if kind not in ("postgresql", "mysql", "pgbouncer"):
         return None, f"{kind}: no documented connection limit"
     if name not in registry:
@@ -284,18 +387,6 @@ def _server_for(t: Target, services: list[ServerService], conf: ServerFiles,
 
 
 # -------------------------------------------------- shared with the rules
-def project_files(index: ProjectIndex, module: ModuleInfo) -> ProjectFiles:
-    """The deployment files of the project `module` belongs to."""
-    if index.text_files or module.abspath.parts[:2] == ("/", "virtual"):
-        virtual = {p.relative_to("/virtual").as_posix(): text
-                   for p, text in index.text_files.items()}
-        # Python configuration (gunicorn.conf.py) is a module of the in-memory project
-        for m in index.modules:
-            virtual.setdefault(m.path, m.source)
-        return ProjectFiles(Path("/virtual"), virtual)
-    return ProjectFiles(find_project_root(module.abspath))
-
-
 _CACHE: weakref.WeakKeyDictionary[ProjectIndex, dict[Path, Capacity]] = (
     weakref.WeakKeyDictionary())
 

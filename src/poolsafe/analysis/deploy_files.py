@@ -14,7 +14,11 @@ import posixpath
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from poolsafe.analysis.index import ProjectIndex
+    from poolsafe.analysis.module import ModuleInfo
 
 #: deployment files larger than this are not read
 MAX_DEPLOY_FILE_BYTES = 1_000_000
@@ -124,6 +128,17 @@ class ProjectFiles:
 
     def named(self, *names: str) -> list[str]:
         return [p for p in self.listing() if p.rsplit("/", 1)[-1] in names]
+
+    def console_scripts(self) -> dict[str, str]:
+        """The project's console scripts (`[project.scripts]`, `[tool.poetry.scripts]`
+        of its own `pyproject.toml`): command name -> the module it runs."""
+        key = ("scripts", "pyproject.toml")
+        if key not in self.parsed:
+            self.parsed[key] = _console_scripts(self.read("pyproject.toml")
+                                                if "pyproject.toml" in self.listing()
+                                                else None)
+        found: dict[str, str] = self.parsed[key]
+        return found
 
     def env_files(self) -> list[str]:
         """`.env` and `.env.<name>` at the root or in the directories above it, up to
@@ -249,3 +264,45 @@ def iter_lines(text: str) -> Iterator[str]:
         pending = ""
     if pending:
         yield pending
+
+
+def _console_scripts(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        doc = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, ValueError):
+        return {}
+    tables = [doc.get("project", {}).get("scripts"),
+              doc.get("tool", {}).get("poetry", {}).get("scripts")]
+    out: dict[str, str] = {}
+    for table in tables:
+        if not isinstance(table, dict):
+            continue
+        for name, spec in table.items():
+            if isinstance(spec, dict):
+                spec = spec.get("callable") or spec.get("reference")
+            if isinstance(spec, str) and spec.split(":", 1)[0].strip():
+                out[str(name)] = spec.split(":", 1)[0].strip()
+    return out
+
+
+def project_files(index: ProjectIndex, module: ModuleInfo) -> ProjectFiles:
+    """The deployment files of the project `module` belongs to (the rule-case
+    harness's in-memory files for a project in memory)."""
+    from poolsafe.core.project import find_project_root
+
+    if index.text_files or module.abspath.parts[:2] == ("/", "virtual"):
+        virtual = {p.relative_to("/virtual").as_posix(): text
+                   for p, text in index.text_files.items()}
+        # Python configuration (gunicorn.conf.py) is a module of the in-memory project
+        for m in index.modules:
+            virtual.setdefault(m.path, m.source)
+        return ProjectFiles(Path("/virtual"), virtual)
+    return ProjectFiles(find_project_root(module.abspath))

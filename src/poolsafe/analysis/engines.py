@@ -66,6 +66,21 @@ def engine_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall
             yield EngineCall(call, qual, module, func)
 
 
+def pool_constructor_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall]:
+    """Every call of a pool constructor other than SQLAlchemy's (`asyncpg.create_pool`,
+    psycopg2's `ThreadedConnectionPool`, `psycopg_pool.ConnectionPool`, ...)."""
+    from poolsafe.knowledge.capacity import POOL_CONSTRUCTORS
+
+    specs = [(c.root, c.tail) for c in POOL_CONSTRUCTORS]
+    names = {tail.rsplit(".", 1)[-1] for _, tail in specs}
+    for call, func in inventory(module).calls:
+        if not may_call(call, names, module, func):
+            continue
+        qual = external_name(index, call.func, module, func)
+        if qual is not None and qual_match(qual, specs):
+            yield EngineCall(call, qual, module, func)
+
+
 def engine_url(call: cst.Call) -> cst.BaseExpression | None:
     args = positional_args(call)
     return args[0] if args else keyword_arg(call, ENGINE_URL_KEYWORD)
@@ -239,7 +254,10 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
             string_prefix(index, url, module, ec.func))
         evidence = None
         if dialect is None and url is not None:
-            dialect, evidence = _declared(index, module)
+            from poolsafe.analysis.env_urls import environment_dialect
+
+            from_env = environment_dialect(index, url, module, ec.func)
+            dialect, evidence = from_env if from_env is not None else _declared(index, module)
         short = ec.qualname.rsplit(".", 1)[-1]
         yield EngineSite(f"`{short}()`", dialect, call_options(index, ec.call, module, ec.func),
                          ec.call, call=ec.call, dialect_evidence=evidence)

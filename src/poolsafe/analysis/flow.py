@@ -35,10 +35,10 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
-from poolsafe.analysis.project_facts import request_handler
+from poolsafe.analysis.project_facts import facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
-from poolsafe.analysis.values import Connection, External, ManagedContext
+from poolsafe.analysis.values import Connection, External, FunctionRef, ManagedContext
 from poolsafe.knowledge import (
     BROAD_EXCEPTIONS,
     CLIENT_RESULT_ERROR_NAMES,
@@ -46,6 +46,7 @@ from poolsafe.knowledge import (
     DB_ERROR_NAMES,
     DB_ERROR_ROOTS,
     NON_WORK_METHODS,
+    SELF_RETURNING_METHODS,
     SESSION_QUEUE_METHODS,
     SYNC_SESSION_QUEUE_METHODS,
     TRANSACTION_CM_METHODS,
@@ -63,6 +64,9 @@ class Held:
     #: on these paths the connection's own liveness check failed (mysql.connector's
     #: `cursor()` raised): `is_connected()` answers False
     dead: bool = False
+    #: local flags set to True after the checkout on its paths (`owned = True`): a
+    #: later `if owned:` is true wherever this checkout is held
+    flags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ class Unbound:
 class Aborted:
     resource: str
     handler: int
+    #: names the handler stored its exception in (`error = e`): a later
+    #: `if error: raise error` re-raises wherever this transaction is aborted
+    flags: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -125,11 +132,15 @@ _NON_RAISING_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
      "rollback", "close", "cursor", "begin",
      # mysql.connector answers False when the server is gone; it does not raise
-     "is_connected"}
+     "is_connected",
+     # `contextlib.suppress(...)`
+     "suppress"}
 )
 _NON_RAISING_FUNCTIONS = frozenset(
     {"print", "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable",
-     "locals", "dir", "vars", "globals"}
+     "locals", "dir", "vars", "globals",
+     # `contextlib.suppress(...)` only stores the exception types
+     "suppress"}
 )
 _SCOPE_FUNCTIONS = frozenset({"locals", "dir", "vars", "globals"})
 
@@ -183,6 +194,8 @@ class _Shape:
     pings: frozenset[str] = frozenset()
     #: the names it reads each time it runs that may be unbound (`_unbound_candidates`)
     loads: frozenset[str] = frozenset()
+    #: its assignment expressions (`(conn := pool.getconn())`), in evaluation order
+    walrus: tuple[cst.NamedExpr, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +223,20 @@ class AfterRelease:
     on_return: bool = False
 
 
+@dataclass(frozen=True)
+class RaisePoint:
+    """A statement or expression that may raise while a checkout is held."""
+
+    node: cst.CSTNode
+    #: the first call in it (in evaluation order) that may raise, if any
+    call: cst.Call | None
+    #: inside a `try` or a `with`, whose handlers, `finally` or exit may release
+    guarded: bool
+    #: the statement it is in (what a step points at: a statement's position costs
+    #: less to find than an expression's)
+    statement: cst.CSTNode
+
+
 @dataclass
 class FlowResult:
     sites: list[AcquireSite] = field(default_factory=list)
@@ -228,6 +255,13 @@ class FlowResult:
     #: site index -> (the statement, the names): a read of names not bound yet on some
     #: path of the checkout raises there (`finally: cur.close()` before the release)
     unbound_reads: dict[int, tuple[cst.CSTNode, frozenset[str]]] = field(default_factory=dict)
+    #: site -> the statements and expressions that may raise while it is held, and the
+    #: returns it is held at, in the order met; the sites held when the body's end is
+    #: reached (what `poolsafe.analysis.witness` searches for a leak's path)
+    raise_points: dict[int, list[RaisePoint]] = field(default_factory=dict)
+    #: (the statement of the return, inside a `try` or `with`)
+    return_points: dict[int, list[tuple[cst.CSTNode, bool]]] = field(default_factory=dict)
+    held_at_end: frozenset[int] = frozenset()
 
 
 class FunctionFlow:
@@ -244,6 +278,13 @@ class FunctionFlow:
         self._uses: dict[int, tuple[tuple[str, cst.CSTNode, str], ...]] = {}
         self._reported_uses: set[int] = set()
         self._released_memo: dict[int, set[str]] = {}
+        #: a witness run (poolsafe.analysis.witness): only the node with this id may
+        #: raise (None: every node that may raise does)
+        self.only_raising: int | None = None
+        #: how many `try` and `with` statements enclose the statement analysed now, and
+        #: the statements being analysed, innermost last
+        self._guarded = 0
+        self._statements: list[cst.BaseStatement] = []
 
     # the facts below cost a walk each: computed only for functions that need them
     @cached_property
@@ -292,6 +333,76 @@ class FunctionFlow:
         return not _is_pytest_fixture(self.index, self.func)
 
     @cached_property
+    def _returns_to_handlers_only(self) -> bool:
+        """Every call of this function in the project is a request handler's last act
+        (`return ItemRepository(db).create(name)` in a route): the framework ends the
+        request's session (and its failed transaction) right after, and nothing uses
+        it in between."""
+        sites = facts(self.index).callers(self.func)
+        if not sites:
+            return False
+        for site in sites:
+            if site.func is None or request_handler(self.index, site.func) is None:
+                return False
+            if not _is_last_act(site.call, site.func):
+                return False
+        return True
+
+    @cached_property
+    def _decorator_sessions(self) -> frozenset[str]:
+        """Parameters a project decorator fills with a session of its own, which it
+        ends right after the call (`@provide_session`: `with create_session() as s:
+        return func(*args, session=s, **kwargs)`): the decorator is the caller."""
+        out: set[str] = set()
+        for deco in self.func.node.decorators:
+            target = deco.decorator
+            if isinstance(target, cst.Call):
+                target = target.func
+            ref = self.index.evaluate(target, self.module, self.func.parent)
+            if not isinstance(ref, FunctionRef):
+                continue
+            dec = ref.func
+            for call, scope in dec.module.calls:
+                inside = scope
+                while inside is not None and inside is not dec:
+                    inside = inside.parent
+                if inside is None:
+                    continue
+                for arg in call.args:
+                    if arg.keyword is None or arg.keyword.value not in \
+                            self.func.all_param_names():
+                        continue
+                    value = self.index.evaluate(arg.value, dec.module, scope)
+                    if isinstance(value, Connection) and value.kind.is_session:
+                        out.add(arg.keyword.value)
+        return frozenset(out)
+
+    @cached_property
+    def _transactions(self) -> dict[str, str]:
+        """Local names bound to a transaction object -> the connection or session it
+        belongs to: `with conn.begin() as tx:`, `tx = session.begin_nested()`."""
+        out: dict[str, str] = {}
+        for name, values in self.func.locals.items():
+            for v in values:
+                item = v.item if isinstance(v, WithBinding) else v
+                if not isinstance(item, cst.BaseExpression):
+                    continue
+                inner, _ = strip_await(item)
+                if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+                        and inner.func.attr.value in TRANSACTION_CM_METHODS:
+                    owner = dotted_name(inner.func.value)
+                    if owner is not None:
+                        out[name] = owner
+        return out
+
+    @cached_property
+    def _exception_names(self) -> frozenset[str]:
+        """The names the function's handlers bind (`except Exception as e`)."""
+        return frozenset(
+            h.name.name.value for t in self.func.tries for h in t.handlers
+            if h.name is not None and isinstance(h.name.name, cst.Name))
+
+    @cached_property
     def _framework_closes_session(self) -> bool:
         """The web framework closes the request's session (Flask teardown, FastAPI Depends):
         the function handles requests, by a route decorator or as the HTTP-method method
@@ -314,12 +425,16 @@ class FunctionFlow:
     def run(self) -> FlowResult:
         start: State = frozenset(Unbound(n) for n in self._unbound_candidates)
         out = self.block(body_statements(self.func.node.body), start)
+        self.result.held_at_end = frozenset(f.site for f in out.normal or ()
+                                            if isinstance(f, Held))
         normal_exit = _join(out.normal, out.ret)
         for fact in normal_exit or ():
             if isinstance(fact, Held):
                 self.result.leaks.setdefault(fact.site, "path")
             elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
-                  and not self._framework_closes_session):
+                  and not self._framework_closes_session
+                  and fact.resource not in self._decorator_sessions
+                  and not self._returns_to_handlers_only):
                 self._report_handler(fact, "the caller gets it back in a failed transaction")
             elif isinstance(fact, Reopened) and self.res.is_local(fact.var):
                 # a closed session of this function used again, and nothing closed it
@@ -344,6 +459,13 @@ class FunctionFlow:
         return out
 
     def statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
+        self._statements.append(stmt)  # where a step of a leak's path points
+        try:
+            return self._statement(stmt, state)
+        finally:
+            self._statements.pop()
+
+    def _statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
         # exact types first: `isinstance` on libcst's classes goes through
         # `ABCMeta.__instancecheck__` for every class a statement is not
         t = type(stmt)
@@ -400,14 +522,21 @@ class FunctionFlow:
                 after = self._escape_names(
                     after, escaping_names(node.value, through_calls=True))
                 after = after | self._returned_facts(node, state)
+            for f in after:
+                if isinstance(f, Held):
+                    self.result.return_points.setdefault(f.site, []).append(
+                        (self._statements[-1] if self._statements else node,
+                         self._guarded > 0))
             return Outcome(ret=after, exc=exc)
         if isinstance(node, cst.Raise):
             after, _ = self.effects(node, state)
+            if self.only_raising is not None and self.only_raising != id(node):
+                return Outcome()  # a witness run: another node is the one that raises
             return Outcome(exc=after)
         if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
             return self.assign(node, state)
         after, exc = self.effects(node, state)
-        if isinstance(node, cst.Assert):
+        if isinstance(node, cst.Assert) and self.only_raising in (None, id(node)):
             exc = _join(exc, after)
         return Outcome(normal=after, exc=exc)
 
@@ -420,6 +549,9 @@ class FunctionFlow:
         else:
             targets = [node.target]
         after, exc = self.effects(node, state)
+        if value is not None and _returns_itself(value, targets):
+            # `conn = conn.execution_options(...)`: the same connection, still held
+            return Outcome(normal=after, exc=exc)
         if not isinstance(node, cst.AugAssign):
             rebound: set[str] = set()
             for target in targets:
@@ -462,6 +594,8 @@ class FunctionFlow:
         # a checkout stored on an attribute, in a container or under another name moved on
         if acquired is None:
             after = self._escape_names(after, escaping)
+        if not isinstance(node, cst.AugAssign):
+            after = _set_flags(after, targets, value, self._exception_names)
         return Outcome(normal=after, exc=exc)
 
     def _acquisition(self, value: cst.BaseExpression) -> tuple[cst.Call, Connection] | None:
@@ -494,6 +628,7 @@ class FunctionFlow:
             # one walk for what `iter_nodes` and `iter_calls` would give: the nodes
             # outside nested scopes, and the calls in evaluation order (arguments first)
             calls: list[cst.Call] = []
+            walrus: list[cst.NamedExpr] = []
             stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
             while stack:
                 sub, done = stack.pop()
@@ -509,6 +644,8 @@ class FunctionFlow:
                     stack.append((sub, True))
                 elif t is cst.Await:
                     suspends = True
+                elif t is cst.NamedExpr:
+                    walrus.append(sub)  # type: ignore[arg-type]  # exactly a NamedExpr
                 elif t is cst.Yield:
                     assert isinstance(sub, cst.Yield)
                     suspends = suspends or self._yield_throws
@@ -530,7 +667,7 @@ class FunctionFlow:
                 loads = certain_loads(node) & self._unbound_candidates
             shape = _Shape(tuple(calls), raises, frozenset(lambda_names),
                            frozenset(yielded - self._released_anywhere) if yielded
-                           else frozenset(), pings, loads)
+                           else frozenset(), pings, loads, tuple(walrus))
             self._shapes[key] = shape
         return shape
 
@@ -548,7 +685,11 @@ class FunctionFlow:
         for call in shape.calls:
             cur, released = self._call_effect(call, cur)
             released_before_raise |= released
+        for named in shape.walrus:
+            cur = self._walrus(named, cur)
         exc: State | None = None
+        if self.only_raising is not None and self.only_raising != id(node):
+            return cur, None
         if shape.raises:
             exc = frozenset(f for f in state if not (
                 (isinstance(f, Held) and f.var in released_before_raise)
@@ -556,7 +697,41 @@ class FunctionFlow:
             if shape.pings:  # a failed ping: the connection is gone on that path
                 exc = frozenset(replace(f, dead=True) if isinstance(f, Held)
                                 and f.var in shape.pings else f for f in exc)
+            self._note_raise(node, exc)
         return cur, _join(exc, unbound_exc)
+
+    def _walrus(self, named: cst.NamedExpr, state: State) -> State:
+        """`(conn := pool.getconn())`: a checkout bound by an assignment expression is
+        held from there, as `conn = pool.getconn()` would be (other assignment
+        expressions are not followed)."""
+        acquired = self._acquisition(named.value)
+        if acquired is None or not isinstance(named.target, cst.Name):
+            return state
+        var = named.target.value
+        for fact in state:
+            if isinstance(fact, Held) and fact.var == var:
+                self.result.leaks[fact.site] = "overwritten"
+        state = frozenset(f for f in state if not (
+            (isinstance(f, Held) and f.var == var)
+            or (isinstance(f, Aborted) and f.resource == var)))
+        if var in self.func.globals_declared:
+            return state
+        site = self._site(acquired[0], var, acquired[1])
+        return state | {Held(var, site, _unbound_in(state))}
+
+    def _note_raise(self, node: cst.CSTNode, state: State) -> None:
+        """Remember `node` as a place where each held checkout may leave by an exception."""
+        point: RaisePoint | None = None
+        for f in state:
+            if isinstance(f, Held):
+                points = self.result.raise_points.setdefault(f.site, [])
+                if any(p.node is node for p in points):
+                    continue
+                if point is None:
+                    calls = [c for c in self._shape(node).calls if self._call_may_raise(c)]
+                    point = RaisePoint(node, calls[0] if calls else None, self._guarded > 0,
+                                       self._statements[-1] if self._statements else node)
+                points.append(point)
 
     def _call_may_raise(self, call: cst.Call) -> bool:
         """`_may_raise`, and a `cursor()` that talks to the server (mysql.connector's
@@ -623,7 +798,12 @@ class FunctionFlow:
             if moved:
                 state = self._escape_names(state, moved)
                 released |= moved
-        # rollback clears an aborted transaction
+        # rollback clears an aborted transaction, also through its transaction object
+        # (`with conn.begin() as tx: ... tx.rollback()`)
+        if method == "rollback" and isinstance(f, cst.Attribute) \
+                and isinstance(f.value, cst.Name) and f.value.value in self._transactions:
+            state = _drop_aborted(state, f.value.value)
+            return _drop_aborted(state, self._transactions[f.value.value]), released
         target = self.res.receiver(call)
         if target is not None:
             resource, m = target
@@ -826,11 +1006,21 @@ class FunctionFlow:
         aborted transaction)."""
         if self._is_db_error_check(test):
             return state, frozenset(f for f in state if not isinstance(f, Aborted))
-        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-            # `a and b`: true where both are; false where `a` is, or `a` is and `b` not
+        invalidated = _invalidation_check(test)
+        if invalidated is not None:
+            # `if err.connection_invalidated:` (SQLAlchemy's disconnect): the connection
+            # was invalidated, and its next use reconnects with no failed transaction
+            clean = frozenset(f for f in state if not isinstance(f, Aborted))
+            return (clean, state) if invalidated else (state, clean)
+        if isinstance(test, cst.BooleanOperation):
+            # `if c and c.is_connected():` is false where `c` is None or where it is not
+            # connected; `or` is true where either side is
             left_true, left_false = self._refine(test.left, state)
-            right_true, right_false = self._refine(test.right, left_true)
-            return right_true, left_false | right_false
+            if isinstance(test.operator, cst.And):
+                right_true, right_false = self._refine(test.right, left_true)
+                return right_true, left_false | right_false
+            right_true, right_false = self._refine(test.right, left_false)
+            return left_true | right_true, right_false
         other = _identity_check(test)
         if other is not None and _not_an_alias(other[1], self.func):
             # `conn != self.conn`: a connection checked out here is never the one
@@ -868,9 +1058,13 @@ class FunctionFlow:
             if truthy_when_held:
                 return _bind(state, {var}), without
             return without, _bind(state, {var})
+        # `if owned:` where `owned = True` followed the checkout: the checkout is held
+        # only where the flag is set
+        flagged = frozenset(f for f in state
+                            if isinstance(f, (Held, Aborted)) and var in f.flags)
         if truthy_when_held:
-            return state, without
-        return without, state
+            return state, without - flagged
+        return without - flagged, state
 
     def _refine_connected(self, var: str, positive: bool, true_state: State,
                           false_state: State) -> tuple[State, State]:
@@ -938,6 +1132,13 @@ class FunctionFlow:
 
     # ----------------------------------------------------------------- try
     def try_(self, node: cst.Try | cst.TryStar, state: State) -> Outcome:
+        self._guarded += 1  # what raises in here may be caught or followed by `finally`
+        try:
+            return self._try(node, state)
+        finally:
+            self._guarded -= 1
+
+    def _try(self, node: cst.Try | cst.TryStar, state: State) -> Outcome:
         body = self.block(body_statements(node.body), state)
         out = Outcome(ret=body.ret, brk=body.brk, cont=body.cont)
         raised = body.exc
@@ -1076,6 +1277,13 @@ class FunctionFlow:
 
     # ---------------------------------------------------------------- with
     def with_(self, node: cst.With, state: State) -> Outcome:
+        self._guarded += 1  # what raises in here passes through the exit
+        try:
+            return self._with(node, state)
+        finally:
+            self._guarded -= 1
+
+    def _with(self, node: cst.With, state: State) -> Outcome:
         cur = state
         exc: State | None = None
         closes: set[str] = set()       # names the exit closes/releases
@@ -1226,6 +1434,61 @@ _NOT_AN_ARGUMENT_USE = frozenset(
      "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable", "getattr",
      "setattr", "delattr", "hash", "format", "remove", "discard", "pop", "index", "count", "get",
      "__contains__", "assertIs", "assertIsNone", "assertIsNotNone"})
+
+
+def _set_flags(state: State, targets: list[cst.BaseExpression],
+               value: cst.BaseExpression, exception_names: frozenset[str]) -> State:
+    """`owned = True` marks the checkouts held on this path with the flag, and
+    `error = e` (an `except ... as e` name) the transactions aborted on it; any other
+    value bound to the name clears it."""
+    names = {t.value for t in targets if isinstance(t, cst.Name)}
+    if not names or not any(isinstance(f, (Held, Aborted)) for f in state):
+        return state
+    is_true_ = isinstance(value, cst.Name) and value.value == "True"
+    is_error = isinstance(value, cst.Name) and value.value in exception_names
+    out: set[Fact] = set()
+    for f in state:
+        if isinstance(f, (Held, Aborted)):
+            setting = is_true_ if isinstance(f, Held) else is_error
+            flags = f.flags | names if setting else f.flags - names
+            if flags != f.flags:
+                f = replace(f, flags=flags)
+        out.add(f)
+    return frozenset(out)
+
+
+def _is_last_act(call: cst.Call, func: FunctionInfo) -> bool:
+    """The call is in a `return` of `func` (outside nested scopes), or in its last
+    top-level statement."""
+    stmts = body_statements(func.node.body)
+    if stmts and any(n is call for n in iter_nodes(stmts[-1])):
+        return True
+    return any(isinstance(n, cst.Return) and n.value is not None
+               and any(m is call for m in iter_nodes(n.value))
+               for n in iter_nodes(func.node.body))
+
+
+def _invalidation_check(test: cst.BaseExpression) -> bool | None:
+    """`err.connection_invalidated` -> True, `not err.connection_invalidated` -> False,
+    anything else -> None."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _invalidation_check(test.expression)
+        return None if inner is None else not inner
+    if isinstance(test, cst.Attribute) and test.attr.value == "connection_invalidated":
+        return True
+    return None
+
+
+def _returns_itself(value: cst.BaseExpression, targets: list[cst.BaseExpression]) -> bool:
+    """`conn = conn.execution_options(...)`: a method that returns the object it is
+    called on (SQLAlchemy 2.0's `Connection.execution_options`), bound to the same name."""
+    inner, _ = strip_await(value)
+    if len(targets) != 1 or not isinstance(targets[0], cst.Name) \
+            or not isinstance(inner, cst.Call) or not isinstance(inner.func, cst.Attribute) \
+            or inner.func.attr.value not in SELF_RETURNING_METHODS:
+        return False
+    receiver = inner.func.value
+    return isinstance(receiver, cst.Name) and receiver.value == targets[0].value
 
 
 def _bind(state: State, names: set[str] | frozenset[str]) -> State:
@@ -1397,6 +1660,8 @@ def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
     """`conn` / `conn is not None` -> (conn, True); `not conn` / `conn is None` -> (conn, False)."""
     if isinstance(test, cst.Name):
         return test.value, True
+    if isinstance(test, cst.NamedExpr):  # `if conn := pool.getconn():`
+        return _guard(test.target)
     if (
         isinstance(test, cst.Comparison)
         and len(test.comparisons) == 1
@@ -1411,17 +1676,18 @@ def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         var, truthy = _guard(test.expression)
         return var, not truthy
-    if (
-        isinstance(test, cst.Comparison)
-        and isinstance(test.left, cst.Name)
-        and len(test.comparisons) == 1
-    ):
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        left = test.left
+        if isinstance(left, cst.NamedExpr):  # `(conn := pool.getconn()) is not None`
+            left = left.target
         comp = test.comparisons[0]
+        if not isinstance(left, cst.Name):
+            return None, True
         if isinstance(comp.comparator, cst.Name) and comp.comparator.value == "None":
             if isinstance(comp.operator, cst.IsNot):
-                return test.left.value, True
+                return left.value, True
             if isinstance(comp.operator, cst.Is):
-                return test.left.value, False
+                return left.value, False
     return None, True
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import libcst as cst
 
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo
-from poolsafe.analysis.values import ExternalInstance
+from poolsafe.analysis.module import ClassInfo, FunctionInfo
+from poolsafe.analysis.resolution import class_bases
+from poolsafe.analysis.values import ClassRef, External, ExternalInstance, Instance
 from poolsafe.knowledge import ROUTE_FRAMEWORKS
 from poolsafe.knowledge.libraries import root_matches
 
@@ -19,12 +20,30 @@ def route_framework(index: ProjectIndex, func: FunctionInfo) -> str | None:
             continue
         method = expr.func.attr.value
         owner = index.evaluate(expr.func.value, func.module, None)
-        if not isinstance(owner, ExternalInstance):
-            continue
-        for fw in ROUTE_FRAMEWORKS:
-            if method in fw.route_methods and any(
-                owner.qualname.rsplit(".", 1)[-1] == name and root_matches(owner.qualname, root)
-                for root, name in fw.app_types
-            ):
-                return fw.name
+        qualnames: list[str] = []
+        if isinstance(owner, ExternalInstance):
+            qualnames = [owner.qualname]
+        elif isinstance(owner, Instance):
+            # an instance of a project subclass of `Blueprint`/`APIRouter`
+            qualnames = _library_bases(index, owner.cls, 0)
+        for qualname in qualnames:
+            for fw in ROUTE_FRAMEWORKS:
+                if method in fw.route_methods and any(
+                    qualname.rsplit(".", 1)[-1] == name and root_matches(qualname, root)
+                    for root, name in fw.app_types
+                ):
+                    return fw.name
     return None
+
+
+def _library_bases(index: ProjectIndex, cls: ClassInfo, depth: int) -> list[str]:
+    """The library classes a project class derives from, through project bases."""
+    if depth > 8:
+        return []
+    out: list[str] = []
+    for base in class_bases(index, cls):
+        if isinstance(base, External):
+            out.append(base.qualname)
+        elif isinstance(base, ClassRef):
+            out.extend(_library_bases(index, base.cls, depth + 1))
+    return out

@@ -27,6 +27,7 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
+from poolsafe.analysis.doubles import calls_a_double, is_test_module, replaced_names
 from poolsafe.analysis.module import (
     ClassInfo,
     FunctionInfo,
@@ -49,6 +50,7 @@ from poolsafe.analysis.values import (
     ModuleRef,
     Value,
 )
+from poolsafe.core.complexity import parse_refusal
 from poolsafe.core.project import ProjectConfig, importable_from
 from poolsafe.knowledge import (
     CONNECTION_KINDS,
@@ -99,6 +101,8 @@ class ProjectIndex:
         #: id(value) -> (value, ids of the names and attributes inside it), for
         #: `_within` (syntax only: the same at every scope level of a lazy index)
         self._parts_memo: dict[int, tuple[cst.CSTNode, frozenset[int]]] = {}
+        #: id(module) -> (module, the names its tests replace with doubles)
+        self._doubles_memo: dict[int, tuple[ModuleInfo, frozenset[str]]] = {}
 
     @property
     def modules(self) -> list[ModuleInfo]:
@@ -179,6 +183,12 @@ class ProjectIndex:
         """Project modules that an `import <name>` in `near` can mean."""
         return [m for m in self.by_name.get(name, [])
                 if importable_from(str(m.abspath), name, str(near.abspath))]
+
+    def module_files(self, name: str) -> list[tuple[Path, str]]:
+        """(absolute path, source) of the project files that may be the module `name`
+        (a suffix name, as `by_name` holds them), for questions about the import graph
+        that need no parse. An index that parses on demand reads them without parsing."""
+        return [(m.abspath, m.source) for m in self.by_name.get(name, [])]
 
     def lookup_module_name(self, module: ModuleInfo, name: str, depth: int,
                            within: cst.CSTNode | None = None) -> Value | None:
@@ -361,7 +371,9 @@ class ProjectIndex:
 
     def _call(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
               depth: int) -> Value | None:
-        callee_node = call.func
+        callee_node = method_alias(call.func, func) or call.func
+        if calls_a_double(call, self._replaced_in(module)):
+            return None  # a test double stands there: it hands out no connection
         drawn = self._drawn_session(call, module, func, depth)
         if drawn is not None:
             return drawn
@@ -373,7 +385,8 @@ class ProjectIndex:
                 return self._library_method(base, method, call)
             if isinstance(base, Connection) and method in TRANSACTION_CM_METHODS:
                 return ManagedContext(base.kind_key, _source(call), transactional=True)
-            if base is None and method == "getconn" and not self._mock_patched(func):
+            if base is None and method == "getconn" and not self._mock_patched(func) \
+                    and not is_test_module(module):
                 # an unknown object's getconn(): psycopg2 and psycopg_pool agree on
                 # what it means (putconn returns it, close() does not)
                 return Connection("psycopg2-pool", _source(call))
@@ -383,6 +396,8 @@ class ProjectIndex:
         if isinstance(callee, LibraryObject):
             t = callee.type
             if t.call_kind is not None:
+                if self._borrows_connection(call, module, func, depth):
+                    return None
                 return Connection(t.call_kind, _source(call),
                                   autocommit=AUTOCOMMIT_FLAG in callee.flags)
             return None
@@ -394,6 +409,14 @@ class ProjectIndex:
                 return Connection(wrapper, _source(call))
             return Instance(callee.cls)
         return None
+
+    def _replaced_in(self, module: ModuleInfo) -> frozenset[str]:
+        """What a test module replaces with doubles (`poolsafe.analysis.doubles`)."""
+        key = id(module)
+        found = self._doubles_memo.get(key)
+        if found is None or found[0] is not module:
+            found = self._doubles_memo[key] = (module, replaced_names(module))
+        return found[1]
 
     def _drawn_session(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
                        depth: int) -> Connection | None:
@@ -470,11 +493,41 @@ class ProjectIndex:
             for kw, pooled_kind in spec.pooled_by:
                 if keyword_arg(call, kw) is not None:
                     kind = pooled_kind
+            if CONNECTION_KINDS[kind].is_session and self._borrows_connection(
+                    call, module, func, depth):
+                return None
             return Connection(kind, _source(call))
         last = qualname.rsplit(".", 1)[-1]
         if last[:1].isupper():
             return ExternalInstance(qualname)
         return None
+
+    def _borrows_connection(self, call: cst.Call, module: ModuleInfo,
+                            func: FunctionInfo | None, depth: int) -> bool:
+        """A session bound to a connection someone else owns (`Session(bind=conn)`
+        inside `with engine.connect() as conn:`, `Session(bind=op.get_bind())` in an
+        Alembic migration): it checks nothing out of a pool, and whoever owns the
+        connection ends it. A session bound to an engine (or to nothing) checks out."""
+        bind = keyword_arg(call, "bind")
+        if bind is None:
+            return False
+        return self._is_connection_expr(bind, module, func, depth, 0)
+
+    def _is_connection_expr(self, expr: cst.BaseExpression, module: ModuleInfo,
+                            func: FunctionInfo | None, depth: int, hops: int) -> bool:
+        inner, _ = strip_await(expr)
+        if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+                and inner.func.attr.value == "get_bind":
+            return True  # Alembic's `op.get_bind()`, a session's `get_bind()`
+        value = self.evaluate(inner, module, func, depth + 1)
+        if isinstance(value, Connection):
+            return not value.kind.is_session
+        if isinstance(inner, cst.Name) and func is not None and hops < 2 \
+                and inner.value in func.locals:
+            # `bind = op.get_bind()` a line before
+            return any(isinstance(v, cst.BaseExpression) and self._is_connection_expr(
+                v, module, func, depth, hops + 1) for v in func.locals[inner.value])
+        return False
 
     def _pooled_wrapper_kind(self, cls: ClassInfo, call: cst.Call, module: ModuleInfo,
                              func: FunctionInfo | None, depth: int) -> str | None:
@@ -695,8 +748,8 @@ class ProjectIndex:
 
     def released_by_call(self, call: cst.Call, func: FunctionInfo | None) -> set[str]:
         """Names that this one call releases: `pool.putconn(c)`, `c.close()`,
-        `release_db_connection(c)`."""
-        f = call.func
+        `release_db_connection(c)`, `put(c)` after `put = pool.putconn`."""
+        f = method_alias(call.func, func) or call.func
         out: set[str] = set()
         if isinstance(f, cst.Attribute):
             if f.attr.value in POOL_RELEASE_METHODS and not self._not_a_pool(f.value, func):
@@ -713,6 +766,7 @@ class ProjectIndex:
                 out.add(f.value.value)  # `db.remove()` on a drawn scoped_session registry
         if func is None:
             return out
+        out |= self._own_attributes_closed(call, func)
         name = call_name(call)
         if name is None or (isinstance(f, cst.Attribute) and name == "close" and not call.args):
             return out
@@ -731,6 +785,33 @@ class ProjectIndex:
                 callee.qualname, self.config.release) is not None:
             # a configured release from outside the project: `unlease(name, conn)`
             out.update(a.value.value for a in call.args if isinstance(a.value, cst.Name))
+        return out
+
+    def _own_attributes_closed(self, call: cst.Call, func: FunctionInfo) -> set[str]:
+        """`self.close()` where the class's `close` closes `self._conn`: the call
+        releases `self._conn` (named as the caller spells its receiver)."""
+        f = call.func
+        if not func.is_method or not isinstance(f, cst.Attribute) \
+                or not isinstance(f.value, cst.Name):
+            return set()
+        params = func.node.params.params
+        if not params or params[0].name.value != f.value.value:
+            return set()
+        callee = self.evaluate(f, func.module, func)
+        if not isinstance(callee, FunctionRef) or not callee.func.is_method:
+            return set()
+        inner = callee.func.node.params.params
+        if not inner:
+            return set()
+        own = inner[0].name.value + "."
+        out: set[str] = set()
+        for c in iter_calls(callee.func.node.body):
+            target = c.func
+            if isinstance(target, cst.Attribute) and target.attr.value == "close" \
+                    and not c.args:
+                closed = dotted_name(target.value)
+                if closed is not None and closed.startswith(own):
+                    out.add(f.value.value + "." + closed[len(own):])
         return out
 
     def _is_scoped_checkout(self, receiver: cst.Name, func: FunctionInfo) -> bool:
@@ -912,6 +993,8 @@ def annotation_parts(annotation: cst.BaseExpression) -> list[cst.BaseExpression]
     if isinstance(annotation, cst.SimpleString):
         try:
             text = annotation.evaluated_value
+            if isinstance(text, str) and parse_refusal(text) is not None:
+                return []  # (a string that would crash or stall the parser)
             annotation = cst.parse_expression(text) if isinstance(text, str) else annotation
         except Exception:
             return []
@@ -1036,6 +1119,8 @@ def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
     teardown) finds it, so `func` is a cached accessor, not an acquire wrapper; its
     callers do not own what it returns."""
     value = ret.value.expression if isinstance(ret.value, cst.Await) else ret.value
+    if isinstance(value, cst.Attribute):
+        return True  # `return self._conn`: the object keeps it, the caller borrows it
     if not isinstance(value, cst.Name):
         return False
     name = value.value
@@ -1052,3 +1137,17 @@ def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
         if named or (isinstance(node.value, cst.Name) and node.value.value == name):
             return True
     return False
+
+
+def method_alias(callee: cst.BaseExpression, func: FunctionInfo | None
+                 ) -> cst.Attribute | None:
+    """`get` in `get = pool.getconn; conn = get()`: a local name bound once, in the
+    calling function, to an attribute (a bound method), stands for that attribute, so
+    the call is the method's call (a checkout, or with `put = pool.putconn` a release).
+    A name bound more than once, or to anything else, is not followed."""
+    if not isinstance(callee, cst.Name) or func is None:
+        return None
+    values = func.locals.get(callee.value)
+    if values is None or len(values) != 1 or not isinstance(values[0], cst.Attribute):
+        return None
+    return values[0]

@@ -355,7 +355,7 @@ def collect_module(path: str, abspath: Path, rel: Path, source: str,
                    tree: cst.Module,
                    parents: dict[int, cst.CSTNode] | None = None) -> ModuleInfo:
     """The module's facts, from one walk of `tree`; `parents`, when given, receives
-    id(node) -> parent for every node (what `fix.edits.parent_map` builds)."""
+    id(node) -> parent for every node (what `fix.fixers.edits.parent_map` builds)."""
     names, is_package = module_names(rel)
     info = ModuleInfo(path=path, abspath=abspath, names=names, is_package=is_package,
                       tree=tree, source=source)

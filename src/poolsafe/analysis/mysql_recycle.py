@@ -67,7 +67,7 @@ _WAIT: weakref.WeakKeyDictionary[ProjectIndex, dict[str, tuple[int, str]]] = (
 def wait_timeout(index: ProjectIndex, module: ModuleInfo) -> tuple[int, str]:
     """The smallest `wait_timeout` the repository sets for a MySQL server, else the
     default (28800 s)."""
-    from poolsafe.analysis.capacity import project_files
+    from poolsafe.analysis.deploy_files import project_files
     from poolsafe.analysis.process_model import process_model
     from poolsafe.analysis.server_limits import compose_server, server_files
 

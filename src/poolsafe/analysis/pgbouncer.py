@@ -11,8 +11,7 @@ import sys
 import weakref
 from dataclasses import dataclass
 
-from poolsafe.analysis.capacity import project_files
-from poolsafe.analysis.deploy_files import ProjectFiles
+from poolsafe.analysis.deploy_files import ProjectFiles, project_files
 from poolsafe.analysis.environments import Environment, environments
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo

@@ -371,11 +371,15 @@ def parse_target(text: str, dialect: str | None) -> Target:
         elif scheme == "mariadb":
             scheme = "mysql"
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        host = unquote(parts.hostname) if parts.hostname and "{?}" not in parts.hostname \
-            else None
+        # an unknown part is spelled `{?}`, whose `?` urlsplit takes for the query's
+        # start: a netloc with a `{` has an unknown host
+        unread = "{" in (parts.netloc or "{")
+        host = unquote(parts.hostname) if parts.hostname and not unread else None
+        if unread:
+            query = {}
         if host is None and "host" in query:
             host = query["host"]
-        return Target(scheme or dialect, host, port, query, "{?}" not in (parts.netloc or "?"))
+        return Target(scheme or dialect, host, port, query, not unread)
     pairs: dict[str, str] = {}
     for token in text.split():
         key, sep, value = token.partition("=")

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import posixpath
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from poolsafe.analysis.config_values import (
@@ -27,7 +28,13 @@ from poolsafe.analysis.config_values import (
     unknown,
 )
 from poolsafe.analysis.deploy_files import ProjectFiles, iter_lines
-from poolsafe.knowledge.capacity import SERVER_IMAGES, WEB_CONCURRENCY, WORKER_OPTIONS
+from poolsafe.analysis.entry_points import EntryPoint, command_entry
+from poolsafe.knowledge.capacity import (
+    INFRASTRUCTURE_IMAGES,
+    SERVER_IMAGES,
+    WEB_CONCURRENCY,
+    WORKER_OPTIONS,
+)
 
 _GUNICORN_CONFIGS = ("gunicorn.conf.py", "gunicorn_conf.py", "gunicorn_config.py",
                      "gunicorn.py")
@@ -46,6 +53,8 @@ class Command:
     program: str
     processes: Count
     text: str
+    #: the module (or script) the processes start from, when the command names one
+    entry: EntryPoint | None = None
 
 
 @dataclass
@@ -57,6 +66,9 @@ class ProcessGroup:
     replicas: Count
     #: the service's own environment (compose `environment:`), on top of the `.env`
     env: dict[str, str] = field(default_factory=dict)
+    #: the `.env` files do not reach the processes: a compose service without an
+    #: `env_file:` that names them (compose reads `.env` only to fill in the file)
+    isolated: bool = False
 
 
 @dataclass
@@ -173,15 +185,34 @@ def _analyse(argv: list[str], env: Mapping[str, str], files: ProjectFiles, where
     script = _script(argv, files)
     if script is not None:
         return _analyse_script(script, env, files, depth)
+    base = posixpath.dirname(where.split(":", 1)[0])
+    stop = len(argv)
     for i, token in enumerate(argv):
         name = token.rsplit("/", 1)[-1]
         if name in WORKER_OPTIONS:
-            return _server(name, argv[i + 1:], env, files, where, text)
+            command = _server(name, argv[i + 1:], env, files, where, text)
+            entry = command_entry(name, argv[i + 1:], env, base)
+            if entry is None and name == "gunicorn":
+                app = _gunicorn_app(argv[i + 1:], env, files)
+                entry = command_entry(name, [app], env, base) if app else None
+            return replace(command, entry=entry)
+        if name == "flask" and "run" in argv[i + 1:]:
+            return Command("flask", known(1, f"{where}: `flask run` is one process"), text,
+                           command_entry("flask", argv[i + 1:], env, base))
         if name in _WRAPPERS or name.startswith(("python", "-")) or "=" in name:
             continue
+        stop = i
         break
-    if argv[0].rsplit("/", 1)[-1].startswith("python"):
-        return Command("python", known(1, f"{where}: one Python process"), text)
+    python = next((i for i, t in enumerate(argv[:stop])
+                   if t.rsplit("/", 1)[-1].startswith("python")), None)
+    if python is not None:
+        return Command("python", known(1, f"{where}: one Python process"), text,
+                       command_entry("python", argv[python + 1:], env, base))
+    script = files.console_scripts().get(argv[stop].rsplit("/", 1)[-1]) if stop < len(
+        argv) else None
+    if script is not None:
+        return Command("python", known(1, f"{where}: the console script `{argv[stop]}` is "
+                       "one Python process"), text, EntryPoint((script,), ""))
     return None
 
 
@@ -253,6 +284,9 @@ def _server(program: str, args: list[str], env: Mapping[str, str], files: Projec
 
 
 def _celery(args: list[str], where: str) -> Count:
+    for single in ("beat", "flower", "events"):
+        if single in args and "worker" not in args:
+            return known(1, f"{where}: `celery {single}` is one process")
     pool = _option(args, ("-P", "--pool"))
     if pool in ("solo", "threads", "gevent", "eventlet"):
         return known(1, f"{where}: `--pool {pool}` runs one process")
@@ -268,6 +302,36 @@ def _celery(args: list[str], where: str) -> Count:
             return known(n, f"{where}: `--concurrency {value}`")
         return unknown(f"{where}: `--concurrency {value}` is not a number")
     return unknown(f"{where}: celery's default concurrency (the CPU count)")
+
+
+def _gunicorn_app(args: list[str], env: Mapping[str, str], files: ProjectFiles) -> str | None:
+    """`wsgi_app = "pkg.wsgi:app"` in the gunicorn configuration the command reads."""
+    import ast
+
+    for rel in _gunicorn_config_files(args, files):
+        text = files.read(rel)
+        if text is None:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for stmt in tree.body:
+            if (isinstance(stmt, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "wsgi_app" for t in stmt.targets)
+                    and isinstance(stmt.value, ast.Constant)
+                    and isinstance(stmt.value.value, str)):
+                return stmt.value.value
+    return None
+
+
+def _gunicorn_config_files(args: list[str], files: ProjectFiles) -> list[str]:
+    named = _option(args, ("-c", "--config"))
+    candidates: list[str] = []
+    if named is not None and not named.startswith("python:"):
+        rel = named.lstrip("./")
+        candidates = [p for p in files.listing() if p == rel or p.endswith("/" + rel)]
+    return candidates or files.named(*_GUNICORN_CONFIGS)
 
 
 def _gunicorn_config(args: list[str], env: Mapping[str, str],
@@ -295,8 +359,9 @@ def process_model(files: ProjectFiles, env: Mapping[str, str]) -> ProcessModel:
     Kubernetes, then docker-compose, then the Procfile, then the Dockerfile, then a
     gunicorn configuration alone."""
     dockerfile = _dockerfile_command(files, env)
-    k8s = _kubernetes(files, env, dockerfile)
+    k8s, k8s_servers = _kubernetes(files, env, dockerfile)
     compose_groups, servers = _compose(files, env)
+    servers = [*servers, *(s for s in k8s_servers if s.name not in {c.name for c in servers})]
     procfile = _procfile(files, env)
     candidates = [("kubernetes", k8s), ("docker-compose", compose_groups),
                   ("Procfile", procfile)]
@@ -306,8 +371,10 @@ def process_model(files: ProjectFiles, env: Mapping[str, str]) -> ProcessModel:
                 "one container assumed (no orchestrator in the repository)"))]))
     gconf = _gunicorn_config([], env, files)
     if gconf is not None:
+        app = _gunicorn_app([], env, files)
         candidates.append(("gunicorn configuration", [ProcessGroup(
-            "gunicorn", gconf.source, Command("gunicorn", gconf, "gunicorn"),
+            "gunicorn", gconf.source, Command("gunicorn", gconf, "gunicorn", command_entry(
+                "gunicorn", [app], env) if app else None),
             unknown("one server assumed (no orchestrator in the repository)"))]))
     chosen = next(((name, groups) for name, groups in candidates if groups), None)
     also = [f"{name}: {', '.join(g.name for g in groups)}" for name, groups in candidates
@@ -372,6 +439,15 @@ def _procfile(files: ProjectFiles, env: Mapping[str, str]) -> list[ProcessGroup]
     return out
 
 
+def _infrastructure(image: Any) -> bool:
+    """An image of a proxy, cache, broker or admin tool (`nginx:1.27`,
+    `dpage/pgadmin4`): not the application the repository's Dockerfile builds."""
+    if not isinstance(image, str):
+        return False
+    name = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0].lower()
+    return name in INFRASTRUCTURE_IMAGES
+
+
 def _image_kind(image: Any) -> str | None:
     if not isinstance(image, str):
         return None
@@ -425,8 +501,25 @@ def _compose(files: ProjectFiles,
                 if found is None:
                     continue
                 groups[name] = ProcessGroup(name, where, found, _compose_replicas(
-                    service, merged, where), service_env)
+                    service, merged, where), service_env,
+                    isolated=not _reads_root_env(rel, service.get("env_file")))
     return list(groups.values()), list(servers.values())
+
+
+def _reads_root_env(compose: str, value: Any) -> bool:
+    """A service's `env_file:` names one of the environments' files (`.env`,
+    `.env.production`) at the top: their values reach its processes."""
+    entries = value if isinstance(value, list) else [value]
+    base = compose.rsplit("/", 1)[0] + "/" if "/" in compose else ""
+    for entry in entries:
+        path = entry.get("path") if isinstance(entry, dict) else entry
+        if not isinstance(path, str):
+            continue
+        rel = (base + path).replace("/./", "/").removeprefix("./").replace("../", "")
+        name = rel.rsplit("/", 1)[-1]
+        if "/" not in rel and (name == ".env" or name.startswith(".env.")):
+            return True
+    return False
 
 
 def _env_files(files: ProjectFiles, compose: str, value: Any,
@@ -480,8 +573,10 @@ def _compose_replicas(service: dict[str, Any], env: Mapping[str, str], where: st
 
 
 def _kubernetes(files: ProjectFiles, env: Mapping[str, str],
-                dockerfile: tuple[Command, str] | None) -> list[ProcessGroup]:
+                dockerfile: tuple[Command, str] | None
+                ) -> tuple[list[ProcessGroup], list[ServerService]]:
     groups: dict[str, ProcessGroup] = {}
+    servers: dict[str, ServerService] = {}
     hpas: dict[str, tuple[int, str]] = {}
     for rel in files.yaml_files():
         text = files.read(rel)
@@ -505,15 +600,22 @@ def _kubernetes(files: ProjectFiles, env: Mapping[str, str],
             pod = _dict(_dict(spec.get("template")).get("spec"))
             for container in _list(pod.get("containers")):
                 container = _dict(container)
-                if _image_kind(container.get("image")) is not None:
-                    break
                 cenv = {str(e.get("name")): str(e.get("value")) for e in _list(
                     container.get("env")) if isinstance(e, dict) and e.get("value") is not None}
                 merged = {**env, **cenv}
+                server_kind = _image_kind(container.get("image"))
+                if server_kind is not None:
+                    # a database the manifests run: its `command`/`args` set its limits
+                    servers[name] = ServerService(
+                        name, server_kind, where,
+                        [*split_command(container.get("command"), merged),
+                         *split_command(container.get("args"), merged)], cenv, [])
+                    break
                 argv = [*split_command(container.get("command"), merged),
                         *split_command(container.get("args"), merged)]
                 found = analyse_command(argv, merged, files, where) if argv else None
-                if found is None and not argv and dockerfile is not None:
+                if found is None and not argv and dockerfile is not None and not (
+                        _infrastructure(container.get("image"))):
                     found = dockerfile[0]
                 if found is None:
                     continue
@@ -526,4 +628,4 @@ def _kubernetes(files: ProjectFiles, env: Mapping[str, str],
     for target, (n, source) in hpas.items():
         if target in groups:
             groups[target].replicas = known(n, source)
-    return list(groups.values())
+    return list(groups.values()), list(servers.values())

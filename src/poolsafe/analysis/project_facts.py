@@ -8,7 +8,9 @@ modules_mentioning`), so checking one file does not parse the whole project.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import libcst as cst
 
@@ -22,6 +24,8 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
+from poolsafe.analysis.doubles import is_test_module as is_test_module
+from poolsafe.analysis.doubles import is_test_path as is_test_path
 from poolsafe.analysis.engines import (
     flask_sqlalchemy_constructors,
 )
@@ -63,6 +67,11 @@ from poolsafe.knowledge.frameworks import (
 )
 from poolsafe.knowledge.libraries import root_matches
 
+#: a module that builds a Flask application
+_FLASK_APP = re.compile(rb"\bFlask\s*\(")
+#: a module of another program: a Celery app, a script
+_OTHER_PROGRAM = re.compile(rb"\bCelery\s*\(|^if\s+__name__\s*==\s*['\"]__main__['\"]", re.M)
+
 # ------------------------------------------------------ project-wide facts
 #: a module that registers a job with a decorator spells one of these
 _JOB_DECORATOR_WORDS = frozenset(
@@ -89,6 +98,9 @@ class ProjectFacts:
     _flask: bool | None = None
     _request_only: dict[int, bool] = field(default_factory=dict)
     _global_pre_ping: bool | None = None
+    _flask_sqlalchemy: bool | None = None
+    _builds_engines: bool | None = None
+    _program_reach: tuple[frozenset[Path], frozenset[Path]] | None = None
 
     def call_sites(self, name: str) -> list[CallSite]:
         """Every call in the project whose callee's last name is `name`."""
@@ -178,6 +190,48 @@ class ProjectFacts:
                     for v in vs if isinstance(v, ImportBinding))]
             )
         return self._flask
+
+    def served_by_flask(self, module: ModuleInfo) -> bool:
+        """Whether `module` may serve Flask requests: False only when no module that
+        builds a `Flask(...)` app imports it (directly or through other modules) while
+        another program does (a module that builds a `Celery(...)` app, a script with
+        a `__main__` block): a worker's or a script's module. Nothing certain (no app
+        visible, or nobody imports it): True."""
+        if self._program_reach is None:
+            from poolsafe.analysis.deploy_files import project_files
+            from poolsafe.analysis.entry_points import ImportGraph
+
+            with self.index.full_resolution():
+                apps = [m for m in self.index.modules_matching(_FLASK_APP)
+                        if not is_test_module(m)]
+                others = [m for m in self.index.modules_matching(_OTHER_PROGRAM)
+                          if not is_test_module(m) and m not in apps]
+            graph = ImportGraph(self.index, project_files(self.index, module).root)
+            self._program_reach = (frozenset(graph.reach_modules(apps)),
+                                   frozenset(graph.reach_modules(others)))
+        flask, other = self._program_reach
+        return module.abspath in flask or module.abspath not in other
+
+    def builds_engines(self) -> bool:
+        """Some module of the project calls `create_engine` / `create_async_engine`."""
+        if self._builds_engines is None:
+            with self.index.full_resolution():
+                self._builds_engines = bool(self.index.modules_calling(
+                    ["create_engine", "create_async_engine"]))
+        return self._builds_engines
+
+    def uses_flask_sqlalchemy(self) -> bool:
+        """Some module of the project imports Flask-SQLAlchemy: without it, a
+        `SQLALCHEMY_DATABASE_URI` constant configures no engine."""
+        if self._flask_sqlalchemy is None:
+            with self.index.full_resolution():
+                self._flask_sqlalchemy = any(
+                    root_matches(q, "flask_sqlalchemy") or root_matches(q, "flask.ext")
+                    for m in self.index.modules_mentioning(["flask_sqlalchemy", "ext"])
+                    for q in [*m.imports.values(), *(
+                        v.qualname for f in m.all_functions for vs in f.locals.values()
+                        for v in vs if isinstance(v, ImportBinding))])
+        return self._flask_sqlalchemy
 
     def teardowns(self) -> list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]]:
         """Bodies of the functions Flask runs at the end of a request or app context."""
@@ -339,15 +393,6 @@ def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) ->
     return None
 
 
-def is_test_module(module: ModuleInfo) -> bool:
-    """A test module: `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test`
-    directory. Its engines and pools live for one test, not in production."""
-    parts = module.path.replace("\\", "/").split("/")
-    name = parts[-1]
-    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-            or any(p in {"tests", "test"} for p in parts[:-1]))
-
-
 #: how many once-run callers up `is_cli_entry` follows (`__main__` -> main() -> init_db())
 _MAX_ONCE_DEPTH = 3
 
@@ -373,10 +418,108 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     if func.parent is not None or func.cls is not None:
         return False
     sites = facts(index).callers(func)
+    if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
+        return True
     return bool(sites) and all(
         not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
             index, s.func, depth + 1)))
         for s in sites)
+
+
+def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
+    """A function named only in a table (`CHECKS = [("db", check_db)]`, at module level
+    or inside `main()`) that only one-shot code walks (`for name, fn in CHECKS: fn()`
+    in `main()`): each entry runs once per process."""
+    module = func.module
+    #: (table name, the function whose body assigns it, or None at module level)
+    tables: list[tuple[str, FunctionInfo | None]] = []
+    named = 0
+    for node in iter_nodes(module.tree, into_functions=True):
+        if not isinstance(node, (cst.Assign, cst.AnnAssign)) or not isinstance(
+                node.value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
+            continue
+        count = _names_count(node.value, func.name)
+        if not count:
+            continue
+        targets = ([t.target for t in node.targets] if isinstance(node, cst.Assign)
+                   else [node.target])
+        owner = _enclosing_function(module, node)
+        tables.extend((t.value, owner) for t in targets if isinstance(t, cst.Name))
+        named += count
+    if not tables:
+        return False
+    # the function is named nowhere else in its module (no other caller or registry)
+    if _names_count(module.tree, func.name) - 1 != named:  # the `def` is one Name
+        return False
+    walked = False
+    for table, owner in tables:
+        # a module-level table may be walked in any function; a local one in its own
+        scope: cst.CSTNode = owner.node.body if owner is not None else module.tree
+        deep = owner is None
+        for node in iter_nodes(scope, into_functions=deep):
+            if not isinstance(node, cst.Name) or node.value != table:
+                continue
+            loop = _walking_loop(scope, node, deep)
+            if loop is None:
+                if not _is_table_definition(scope, node):
+                    return False
+                continue
+            walker = _enclosing_function(module, loop)
+            if walker is not None and not is_cli_entry(index, walker, depth + 1):
+                return False
+            if walker is None and _in_loop_statement(module.tree, loop):
+                return False
+            walked = True
+    return walked
+
+
+def _names(expr: cst.CSTNode, name: str) -> bool:
+    return _names_count(expr, name) > 0
+
+
+def _names_count(expr: cst.CSTNode, name: str) -> int:
+    return sum(1 for n in iter_nodes(expr, into_functions=True)
+               if isinstance(n, cst.Name) and n.value == name)
+
+
+def _walking_loop(scope: cst.CSTNode, name: cst.Name, deep: bool) -> cst.For | None:
+    """The `for` of `scope` whose iterable is `name` (or `name.items()` / `.values()`)."""
+    for node in iter_nodes(scope, into_functions=deep):
+        if isinstance(node, cst.For):
+            it = node.iter
+            if isinstance(it, cst.Call) and isinstance(it.func, cst.Attribute):
+                it = it.func.value
+            if it is name:
+                return node
+    return None
+
+
+def _is_table_definition(scope: cst.CSTNode, name: cst.Name) -> bool:
+    for node in iter_nodes(scope):
+        if isinstance(node, cst.Assign) and any(t.target is name for t in node.targets):
+            return True
+        if isinstance(node, cst.AnnAssign) and node.target is name:
+            return True
+    return False
+
+
+def _enclosing_function(module: ModuleInfo, node: cst.CSTNode) -> FunctionInfo | None:
+    found = None
+    for f in module.all_functions:
+        if any(n is node for n in iter_nodes(f.node.body)):
+            found = f  # the innermost one comes last
+    return found
+
+
+def _in_loop_statement(tree: cst.Module, node: cst.CSTNode) -> bool:
+    return any(isinstance(n, (cst.For, cst.While)) and n is not node and any(
+        m is node for m in iter_nodes(n.body)) for n in iter_nodes(tree))
+
+
+def in_loop(site: CallSite) -> bool:
+    """The call runs in a loop of its own scope (a `for`/`while` body or a
+    comprehension): once per iteration."""
+    return _in_loop(site)
 
 
 def _in_loop(site: CallSite) -> bool:
@@ -398,15 +541,37 @@ def _in_loop(site: CallSite) -> bool:
 
 
 def _startup_handler(func: FunctionInfo) -> bool:
-    """`@app.on_event("startup")` (FastAPI/Starlette): runs once, when the process
-    starts serving."""
+    """`@app.on_event("startup")` (FastAPI/Starlette), or a module-level function
+    its module registers as the startup hook (`executor.start_polling(dp,
+    on_startup=on_startup)`, `app.on_startup.append(f)`, `dp.startup.register(f)`,
+    `app.add_event_handler("startup", f)`): runs once, when the process starts."""
     for deco in func.node.decorators:
         target = deco.decorator
         if isinstance(target, cst.Call) and isinstance(target.func, cst.Attribute) \
                 and target.func.attr.value == "on_event" and target.args \
                 and string_value(target.args[0].value) == "startup":
             return True
-    return False
+    if func.parent is not None or func.cls is not None:
+        return False
+    return any(_registers_startup(call, func.name) for call, _ in func.module.calls)
+
+
+def _registers_startup(call: cst.Call, name: str) -> bool:
+    def names_it(expr: cst.BaseExpression) -> bool:
+        return isinstance(expr, cst.Name) and expr.value == name
+    if any(a.keyword is not None and a.keyword.value == "on_startup" and names_it(a.value)
+           for a in call.args):
+        return True
+    callee = call.func
+    if not isinstance(callee, cst.Attribute):
+        return False
+    args = [a.value for a in call.args if a.keyword is None]
+    owner = callee.value
+    owner_name = owner.attr.value if isinstance(owner, cst.Attribute) else None
+    if callee.attr.value in ("append", "register") and owner_name in ("on_startup", "startup"):
+        return len(args) == 1 and names_it(args[0])
+    return (callee.attr.value == "add_event_handler" and len(args) == 2
+            and string_value(args[0]) == "startup" and names_it(args[1]))
 
 
 # ---------------------------------------------------------------- Flask models

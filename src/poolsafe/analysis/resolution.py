@@ -27,6 +27,7 @@ from poolsafe.analysis.values import (
     ClassRef,
     External,
     ExternalInstance,
+    FunctionRef,
     Instance,
     ModuleRef,
     Value,
@@ -254,10 +255,16 @@ def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
         return out or None
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
         return string_prefix(index, node.left, b.module, b.func, depth + 1)
+    if isinstance(node, cst.ConcatenatedString):  # `f"postgresql://" f"{user}@..."`
+        return string_prefix(index, node.left, b.module, b.func, depth + 1)
     if isinstance(node, cst.Call):
         f = node.func
         if isinstance(f, cst.Attribute) and f.attr.value == "format":
             return string_prefix(index, f.value, b.module, b.func, depth + 1)
+        with index.full_resolution():  # a settings helper spells no database word
+            helper = index.evaluate(f, b.module, b.func)
+            if isinstance(helper, FunctionRef):
+                return _returned_prefix(index, helper.func, depth + 1)
         qual = external_name(index, f, b.module, b.func)
         if qual is None:
             return None
@@ -276,6 +283,20 @@ def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
         if qual_match(qual, URL_PASSTHROUGH) and args:
             return string_prefix(index, args[0], b.module, b.func, depth + 1)
     return None
+
+
+def _returned_prefix(index: ProjectIndex, func: FunctionInfo, depth: int) -> str | None:
+    """The known beginning of what a project helper returns (`def database_url():
+    return f"postgresql://{user}@..."`), when every `return` agrees on the scheme."""
+    from poolsafe.analysis.cstutil import iter_nodes
+
+    prefixes = [string_prefix(index, node.value, func.module, func, depth)
+                for node in iter_nodes(func.node.body)
+                if isinstance(node, cst.Return) and node.value is not None]
+    if not prefixes or any(p is None for p in prefixes):
+        return None
+    schemes = {dialect_of(p) for p in prefixes}
+    return prefixes[0] if len(schemes) == 1 and None not in schemes else None
 
 
 def dialect_of(prefix: str | None) -> str | None:

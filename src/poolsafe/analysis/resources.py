@@ -126,6 +126,8 @@ class FunctionResources:
         source = self.module.source
         out = (autocommit_targets(self.func.node.body)
                if "autocommit" in source or "isolation_level" in source else set())
+        if "autocommit" in source:
+            out |= self._class_autocommit()
         # an acquisition with autocommit=True: `conn = psycopg.connect(..., autocommit=True)`,
         # or through keyword arguments: `args["autocommit"] = True; connect(dsn, **args)`
         # (the dicts matter only to a call that unpacks one)
@@ -149,6 +151,26 @@ class FunctionResources:
                             value = self.index.evaluate(inner, self.module, self.func)
                             if isinstance(value, Connection) and value.autocommit:
                                 out.add(name)
+        return out
+
+    def _class_autocommit(self) -> set[str]:
+        """`self.conn` when a method of the class puts it in autocommit
+        (`self.conn.autocommit = True` in `connect()`), named with this method's
+        first parameter."""
+        cls = self.func.cls
+        params = self.func.node.params.params
+        if cls is None or self.func.parent is not None or not params:
+            return set()
+        me = params[0].name.value
+        out: set[str] = set()
+        for method in cls.methods.values():
+            their = method.node.params.params
+            if not their:
+                continue
+            prefix = their[0].name.value + "."
+            for target in autocommit_targets(method.node.body):
+                if target.startswith(prefix):
+                    out.add(me + "." + target[len(prefix):])
         return out
 
     def _autocommit_dicts(self) -> set[str]:

@@ -21,6 +21,8 @@ from poolsafe.knowledge.capacity import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_RESERVED,
     MYSQL_DEFAULT_WAIT_TIMEOUT,
+    SERVER_FLAGS_ENV,
+    SERVER_LIMIT_ENV,
 )
 
 
@@ -106,15 +108,22 @@ def server_files(files: ProjectFiles) -> ServerFiles:
     out = ServerFiles()
     for rel in files.named("postgresql.conf"):
         text = files.read(rel)
-        if text is None:
+        if text is not None:
+            _postgresql_conf(text, rel, out)
+    # a Kubernetes ConfigMap that carries the file (`data: {postgresql.conf: ...}`)
+    from poolsafe.analysis.process_model import yaml_documents
+
+    for rel in files.yaml_files():
+        text = files.read(rel)
+        if text is None or "ConfigMap" not in text or "postgresql.conf" not in text:
             continue
-        for n, line in enumerate(text.splitlines(), start=1):
-            key, sep, value = line.split("#", 1)[0].partition("=")
-            key, value = key.strip(), value.strip().strip("'\"")
-            if sep and key in ("max_connections", "superuser_reserved_connections"):
-                found = _count(value, f"{rel}:{n}", key)
-                if found is not None:
-                    out.settings.setdefault("postgresql", {})[key] = found
+        for doc in yaml_documents(files, rel):
+            if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap":
+                continue
+            data = doc.get("data")
+            for key, value in (data.items() if isinstance(data, dict) else []):
+                if str(key).endswith("postgresql.conf") and isinstance(value, str):
+                    _postgresql_conf(value, f"{rel}: ConfigMap data {key}", out)
     for rel in [p for p in files.listing() if p.endswith(".cnf")]:
         parsed = _ini(files, rel)
         if parsed is None:
@@ -140,6 +149,16 @@ def server_files(files: ProjectFiles) -> ServerFiles:
         if mode:
             out.pool_mode = (mode.strip().lower(), f"{rel} [pgbouncer] pool_mode")
     return out
+
+
+def _postgresql_conf(text: str, where: str, out: ServerFiles) -> None:
+    for n, line in enumerate(text.splitlines(), start=1):
+        key, sep, value = line.split("#", 1)[0].partition("=")
+        key, value = key.strip(), value.strip().strip("'\"")
+        if sep and key in ("max_connections", "superuser_reserved_connections"):
+            found = _count(value, f"{where}:{n}", key)
+            if found is not None:
+                out.settings.setdefault("postgresql", {})[key] = found
 
 
 def _ini(files: ProjectFiles, rel: str) -> configparser.ConfigParser | None:
@@ -170,9 +189,12 @@ def compose_server(service: ServerService, conf: ServerFiles) -> Server:
         return Server(service.name, kind, max_c, _default_reserved(kind),
                       pool_mode=mode.lower() if mode else None,
                       hosts=frozenset({service.name}))
-    argv = service.command
+    argv = [*service.command, *_extra_flags(service)]
     max_c = (_count(_flag(argv, "max_connections"), where, "max_connections")
-             or from_files.get("max_connections") or _default_max(kind))
+             or _count(_short_n(argv) if kind == "postgresql" else None, where,
+                       "max_connections")
+             or _limit_env(service) or from_files.get("max_connections")
+             or _default_max(kind))
     reserved = _default_reserved(kind)
     if kind == "postgresql":
         reserved = (_count(_flag(argv, "superuser_reserved_connections"), where,
@@ -185,6 +207,36 @@ def compose_server(service: ServerService, conf: ServerFiles) -> Server:
         if wait is not None:
             server.wait_timeout = wait
     return server
+
+
+def _extra_flags(service: ServerService) -> list[str]:
+    """The server flags an image reads from its environment (`MYSQL_EXTRA_FLAGS`)."""
+    out: list[str] = []
+    for var in SERVER_FLAGS_ENV.get(service.kind, ()):
+        value = service.env.get(var)
+        if value:
+            out.extend(value.split())
+    return out
+
+
+def _short_n(argv: list[str]) -> str | None:
+    """`postgres -N 300`: PostgreSQL's own short form of max_connections."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "-N" and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith("-N") and arg[2:].isdigit():
+            found = arg[2:]
+    return found
+
+
+def _limit_env(service: ServerService) -> Count | None:
+    """`POSTGRESQL_MAX_CONNECTIONS: 300` in the environment of an image that reads it."""
+    for var in SERVER_LIMIT_ENV.get(service.kind, ()):
+        value = service.env.get(var)
+        if value is not None:
+            return _count(value, f"{service.where}: `{var}`", "max_connections")
+    return None
 
 
 def default_server(kind: str, name: str, conf: ServerFiles) -> Server:

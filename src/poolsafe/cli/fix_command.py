@@ -4,27 +4,44 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from poolsafe.cli.common import config_options, fatal_on_errors, prepare
+from poolsafe.cli.common import (
+    Fatal,
+    config_arguments,
+    config_options,
+    fatal_on_errors,
+    prepare,
+)
 from poolsafe.scan.postprocess import per_file_ignored
 
 if TYPE_CHECKING:
-    from poolsafe.fix.loop.apply import FixResult
+    from poolsafe.fix.loop.apply import AppliedFix, FixResult
     from poolsafe.scan.config import Config
     from poolsafe.scan.options import ScanOptions
 
 
-def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
-    lines = []
-    verb = "would fix" if diff else "fixed"
-    n = len(result.applied)
-    by_code = Counter(a.code for a in result.applied)
+def _counted(fixes: list[AppliedFix]) -> str:
+    n = len(fixes)
+    by_code = Counter(a.code for a in fixes)
     detail = ", ".join(f"{c} x{k}" for c, k in sorted(by_code.items()))
-    lines.append(f"{verb.capitalize()} {n} finding{'s' if n != 1 else ''}"
-                 + (f" ({detail})" if detail else "") + ".")
+    return f"{n} finding{'s' if n != 1 else ''}" + (f" ({detail})" if detail else "")
+
+
+def _summary(result: FixResult, written: int, diff: bool,
+             unwritten: list[AppliedFix] | None = None, stdin: bool = False) -> list[str]:
+    """What `fix` did: the findings fixed (in the files written), the fixes that
+    were not written, what is left, and the files changed."""
+    lines = []
+    unwritten = unwritten or []
+    done = [a for a in result.applied if a not in unwritten]
+    lines.append(f"{'Would fix' if diff else 'Fixed'} {_counted(done)}.")
+    if unwritten:
+        files = len({a.path for a in unwritten})
+        lines.append(f"Not written: the fixes of {_counted(unwritten)} in {files} "
+                     f"file{'s' if files != 1 else ''} that could not be written (see above).")
     left = Counter(x.finding.code for x in result.left)
     if left:
         detail = ", ".join(f"{c} x{k}" for c, k in sorted(left.items()))
@@ -33,7 +50,10 @@ def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
     else:
         lines.append("Left 0 findings.")
     files = len(result.changed_files)
-    if diff:
+    if stdin and not diff:
+        lines.append("Standard input fixed: the code is on standard output." if files
+                     else "Standard input unchanged: the code is on standard output.")
+    elif diff:
         lines.append(f"{files} file{'s' if files != 1 else ''} would change.")
     else:
         lines.append(f"{written} file{'s' if written != 1 else ''} changed.")
@@ -44,6 +64,17 @@ def _summary(result: FixResult, written: int, diff: bool) -> list[str]:
     if not result.converged:
         lines.append(f"Stopped after {result.passes} passes: the fixes did not settle.")
     return lines
+
+
+def not_written(result: FixResult, failed: set[str]) -> list[AppliedFix]:
+    """The fixes applied in memory whose files were not written: the finding's own
+    file, or one that the same fix edited with it."""
+    out = []
+    for a in result.applied:
+        if a.path in failed or any(a.path in link and failed.intersection(link)
+                                   for link in result.linked):
+            out.append(a)
+    return out
 
 
 def on_disk_line(result: FixResult, path: str, line: int) -> int:
@@ -67,11 +98,13 @@ def on_disk_line(result: FixResult, path: str, line: int) -> int:
                    "a comment).")
 @config_options
 @click.option("-v", "--verbose", is_flag=True, help="List every fix and every finding left.")
+@click.option("--stdin-filename", default=None,
+              help="Fix the code on standard input as if it were this file (resolved in "
+                   "its project) and print the fixed code on standard output; nothing "
+                   "is written (an editor's fix-on-save).")
 @fatal_on_errors
-def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
-                config_file: str | None, isolated: bool, select: str | None,
-                extend_select: str | None, ignore: str | None, extend_exclude: str | None,
-                force_exclude: bool | None, verbose: bool) -> None:
+def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool, verbose: bool,
+                **options: Any) -> None:
     """Rewrite connection leaks in PATHS (default: .) into the safe pattern.
 
     Fixes are libcst rewrites that keep comments and formatting; after each pass the
@@ -81,31 +114,41 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
     a file that could not be read, parsed or written (with --diff: there is a
     diff), 2 usage, configuration or internal error.
     """
+    stdin = options.get("stdin_filename") is not None
+    if stdin:
+        if paths not in ((), ("-",)):
+            raise Fatal("--stdin-filename fixes standard input: name no PATHS (or `-`)")
+        paths = ("-",)
     # the fix loop loads the analysis: only when `fix` runs, not for every command
     from poolsafe.fix.loop.apply import fix_files, load_files
-    from poolsafe.fix.loop.writer import unified_diff, write
+    from poolsafe.fix.loop.writer import stdin_output, unified_diff, write_all
 
-    cfg, _enabled, options, targets = prepare(
-        paths, config_file=config_file, isolated=isolated, select=select,
-        extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
-        force_exclude=force_exclude)
-    files, errors = load_files(targets, options)
-    result = fix_files(files, options, unsafe=unsafe_fixes,
+    prepared = prepare(paths, config_arguments(options, stdin=stdin))
+    cfg = prepared.cfg
+    files, errors = load_files(prepared.targets, prepared.options)
+    result = fix_files(files, prepared.options, unsafe=unsafe_fixes,
                        ignored=lambda path, code: per_file_ignored(path, code, cfg))
     result.errors[:0] = errors
     written = 0
     write_failed = False
+    unwritten: list[AppliedFix] = []
     if show_diff:
         for f in result.changed_files:
             click.echo(unified_diff(f), nl=False)
+    elif stdin:
+        # the fixed code (or the code as it came, when it could not be fixed) for the
+        # editor's buffer; nothing is written
+        sys.stdout.flush()
+        sys.stdout.buffer.write(stdin_output(result, prepared.options.overrides))
+        sys.stdout.buffer.flush()
     else:
-        for f in result.changed_files:
-            problem = write(f)
-            if problem is None:
-                written += 1
-            else:
-                write_failed = True
-                click.echo(f"{problem.path}: {problem.message}", err=True)
+        # every file is checked before any is written (see write_all)
+        done, problems = write_all(result.changed_files, result.linked)
+        written = len(done)
+        for problem in problems:
+            write_failed = True
+            click.echo(f"{problem.path}: {problem.message}", err=True)
+        unwritten = not_written(result, {p.path for p in problems})
     if verbose:
         for a in result.applied:
             tag = "" if a.safe else " [unsafe]"
@@ -118,7 +161,7 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool,
                        err=True)
     for e in result.errors:
         click.echo(f"{e.where}: error: {e.message}", err=True)
-    for line_text in _summary(result, written, show_diff):
+    for line_text in _summary(result, written, show_diff, unwritten, stdin):
         click.echo(line_text, err=True)
     if result.internal_errors:
         sys.exit(2)
@@ -133,17 +176,21 @@ def fix_in_place(targets: list[str], cfg: Config, options: ScanOptions,
     the files of `targets`, written as `poolsafe fix` writes them; the fixes of a file
     that could not be written are dropped from `applied` (the problem is said on
     stderr; what is left, `check` reports next)."""
-    from poolsafe.fix.loop.apply import fix_files, load_files
-    from poolsafe.fix.loop.writer import write
+    from poolsafe.fix.loop.apply import fix_files, load_files, symlink_refusal
+    from poolsafe.fix.loop.writer import write_all
 
-    files, _errors = load_files(targets, options)  # `check` reports these itself
+    files, _errors = load_files(targets, options)  # `check` reports these itself,
+    for p in targets:  # but reads through a link that `fix` does not write through
+        refusal = symlink_refusal(p)
+        if refusal is not None:
+            click.echo(f"{p}: {refusal}", err=True)
     result = fix_files(files, options, unsafe=unsafe,
                        ignored=lambda path, code: per_file_ignored(path, code, cfg))
     if not write_files:
         return result
-    for f in result.changed_files:
-        problem = write(f)
-        if problem is not None:
-            result.applied = [a for a in result.applied if a.path != f.display]
-            click.echo(f"{problem.path}: {problem.message}", err=True)
+    _written, problems = write_all(result.changed_files, result.linked)
+    for problem in problems:
+        click.echo(f"{problem.path}: {problem.message}", err=True)
+    unwritten = not_written(result, {p.path for p in problems})
+    result.applied = [a for a in result.applied if a not in unwritten]
     return result

@@ -6,18 +6,19 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 
 from poolsafe import __version__
+from poolsafe.cli.arguments import CheckArguments
 from poolsafe.cli.common import (
     Fatal,
     PoolsafeGroup,
+    config_arguments,
     config_options,
     fatal_on_errors,
     known_rules,
@@ -26,18 +27,17 @@ from poolsafe.cli.common import (
 )
 from poolsafe.core.discovery import discover
 from poolsafe.core.model import RuleMeta, ScanResult, Severity
-from poolsafe.report import ReportContext, concise, github, text_report
+from poolsafe.report import ReportContext
+from poolsafe.report.formats import FORMATS, View, render
 from poolsafe.scan.cache import (
     CACHE_DIR_NAME,
     CacheError,
     clear_cache,
     default_cache_dir,
 )
-from poolsafe.scan.config import (
-    Config,
-)
-from poolsafe.scan.engine import ScanOptions, scan
-from poolsafe.scan.postprocess import Outcome, UnusedSuppression, process
+from poolsafe.scan.config import Config
+from poolsafe.scan.pipeline import Checked, Prepared, run_check
+from poolsafe.scan.postprocess import Outcome, UnusedSuppression
 
 # the json, junit, sarif and --statistics reports and poolsafe.scan.baseline are imported
 # where they are used: a plain `check` does without them (and json, rich.table,
@@ -46,24 +46,9 @@ from poolsafe.scan.postprocess import Outcome, UnusedSuppression, process
 if TYPE_CHECKING:
     from poolsafe.fix.loop.apply import AppliedFix, FixResult
 
-FORMATS = ("text", "concise", "json", "json-lines", "sarif", "github", "gitlab", "junit")
 #: scans of more files than this show a progress bar (on a terminal, outside CI)
 PROGRESS_THRESHOLD = 300
 
-
-
-def _remember_stdin(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    """`--stdin-filename`, for `prepare` (set whenever `check` runs, so `-` works)."""
-    ctx.meta["poolsafe.stdin_filename"] = value
-
-
-@dataclass
-class Run:
-    cfg: Config
-    enabled: set[str]
-    result: ScanResult
-    scanned: list[str]
-    options: ScanOptions | None = None
 
 
 def _progress_wanted() -> bool:
@@ -72,61 +57,34 @@ def _progress_wanted() -> bool:
     return make_console(stderr=True).is_terminal
 
 
-@contextlib.contextmanager
-def _progress(paths: list[str], options: ScanOptions,
-              scanned: list[str]) -> Iterator[None]:
-    def record(phase: str, path: str) -> None:
-        if phase == "check":
-            scanned.append(path)
-
-    options.progress = record
-    if not _progress_wanted():
-        yield
-        return
-    total = sum(1 for item in discover(paths, excluded=options.exclude)
+def _checked(prepared: Prepared, args: CheckArguments | None = None) -> Checked:
+    """The check pipeline over the prepared paths, with a progress bar on a terminal
+    when there are many files."""
+    extra: dict[str, Any] = {} if args is None else {
+        "baseline": args.baseline, "report_unused": args.report_unused_ignores,
+        "runtime": args.runtime_file, "confirmed_only": args.confirmed_only}
+    if not prepared.targets or not _progress_wanted():
+        return run_check(prepared, **extra)
+    total = sum(1 for item in discover(prepared.targets, excluded=prepared.options.exclude)
                 if not isinstance(item, str))
     if total <= PROGRESS_THRESHOLD:
-        yield
-        return
+        return run_check(prepared, **extra)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=make_console(stderr=True), transient=True) as bar:
         parse_task = bar.add_task("parsing ", total=total)
         check_task = bar.add_task("checking", total=total)
-
-        def advance(phase: str, path: str) -> None:
-            record(phase, path)
-            bar.advance(parse_task if phase == "parse" else check_task)
-
-        options.progress = advance
-        yield
+        return run_check(prepared, **extra, on_progress=lambda phase, path: bar.advance(
+            parse_task if phase == "parse" else check_task))
 
 
-def _run(paths: tuple[str, ...], *, config_file: str | None, isolated: bool,
-         select: str | None, extend_select: str | None, ignore: str | None,
-         extend_exclude: str | None, force_exclude: bool | None) -> Run:
-    cfg, enabled, options, targets = prepare(
-        paths, config_file=config_file, isolated=isolated, select=select,
-        extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
-        force_exclude=force_exclude)
-    scanned: list[str] = []
-    if not targets:
-        return Run(cfg, enabled, ScanResult(), scanned)
-    with _progress(targets, options, scanned):
-        result = scan(targets, options)
-    if not scanned and result.files_scanned:
-        # an engine that does not report progress: list the files ourselves
-        failed = {e.path for e in result.errors}
-        scanned = [item.display for item in discover(targets, excluded=options.exclude)
-                   if not isinstance(item, str) and item.display not in failed]
-    return Run(cfg, enabled, result, scanned, options)
-
-
-def _rule_metas(enabled: set[str], cfg: Config, report_unused: bool) -> list[RuleMeta]:
+def _rule_metas(enabled: set[str], cfg: Config, report_unused: bool,
+                runtime: bool = False) -> list[RuleMeta]:
     metas = []
     for r in known_rules():
-        if r.code in enabled or (r is UnusedSuppression and report_unused):
+        if r.code in enabled or (r is UnusedSuppression and report_unused) or (
+                runtime and r.code == "PS002"):
             m = r.meta()
             if m.code in cfg.severity:
                 m = replace(m, severity=cfg.severity[m.code])
@@ -186,7 +144,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "--output-format", "fmt", type=click.Choice(FORMATS),
+@click.option("--format", "--output-format", "fmt", type=click.Choice(list(FORMATS)),
               default="text", show_default=True, help="Output format.")
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False),
               help="Write the report to this file instead of stdout.")
@@ -219,136 +177,82 @@ def main() -> None:
                    "comment already there), write the files, and exit.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Print the findings only: no summary line and no notes.")
-@click.option("--stdin-filename", default=None, expose_value=False, callback=_remember_stdin,
+@click.option("--runtime", "runtime_file", type=click.Path(dir_okay=False, exists=True),
+              help="Read what the test suite leaked (`pytest --poolsafe --poolsafe-report "
+                   "FILE`): findings it confirms are marked, leaks no finding explains are "
+                   "reported as PS002.")
+@click.option("--confirmed-only", is_flag=True,
+              help="With --runtime: report only findings the test suite confirmed (and "
+                   "PS002), e.g. for a strict CI gate.")
+@click.option("--stdin-filename", default=None,
               help="With PATH `-`: check the code on standard input as if it were this "
                    "file (its project resolves it; default stdin.py).")
 @fatal_on_errors
-def check(paths: tuple[str, ...], fmt: str, output_file: str | None,
-          config_file: str | None, isolated: bool, select: str | None,
-          extend_select: str | None, ignore: str | None, extend_exclude: str | None,
-          force_exclude: bool | None, exit_zero: bool, fail_on: str | None,
-          statistics: bool, baseline_file: str | None, show_suppressed: bool,
-          report_unused_ignores: bool, apply_fixes: bool, unsafe_fixes: bool,
-          show_diff: bool, show_fixes: bool, exit_non_zero_on_fix: bool, add_noqa: bool,
-          quiet: bool) -> None:
+def check(**options: Any) -> None:
     """Scan PATHS (default: the current directory) for connection leaks.
 
     Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
     With --fix, the findings are those left after fixing (and -e makes a fix exit 1);
     with --diff, 1 when there is a diff.
     """
-    baseline = None
-    if baseline_file:
-        from poolsafe.scan import baseline as baseline_mod
-
-        baseline = baseline_mod.read(Path(baseline_file))
-    fixing = apply_fixes or show_diff
-    if paths == ("-",) and (fixing or add_noqa):
-        raise Fatal(f"{'--add-noqa' if add_noqa else '--fix/--diff'} does not apply to "
-                    "standard input")
-    if add_noqa and fixing:
-        raise Fatal("--add-noqa cannot be combined with --fix or --diff")
-    fixed: list[AppliedFix] = []
-    if fixing:
-        from poolsafe.cli.fix_command import fix_in_place
-
-        cfg, _enabled, options, targets = prepare(
-            paths, config_file=config_file, isolated=isolated, select=select,
-            extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
-            force_exclude=force_exclude)
-        fix_result = fix_in_place(targets, cfg, options, unsafe_fixes,
-                                  write_files=not show_diff)
-        if show_diff:
-            _print_diff(fix_result, quiet)
-        fixed = list(fix_result.applied)
-    run = _run(paths, config_file=config_file, isolated=isolated, select=select,
-               extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
-               force_exclude=force_exclude)
-    outcome = process(run.result, run.cfg, enabled=run.enabled, baseline=baseline,
-                      scanned=run.scanned, report_unused=report_unused_ignores)
-    if add_noqa:
-        _add_noqa(outcome, quiet)
-    if apply_fixes and outcome.removals:  # PS001's fix: the unused suppressions go
-        fixed.extend(_remove_unused(outcome))
-        run = _run(paths, config_file=config_file, isolated=isolated, select=select,
-                   extend_select=extend_select, ignore=ignore,
-                   extend_exclude=extend_exclude, force_exclude=force_exclude)
-        outcome = process(run.result, run.cfg, enabled=run.enabled, baseline=baseline,
-                          scanned=run.scanned, report_unused=report_unused_ignores)
-    if apply_fixes and not quiet:
+    config = config_arguments(options, stdin=True)
+    args = CheckArguments.from_options(options)
+    prepared = prepare(args.paths, config)
+    fixed = _fix_first(prepared, args) if args.fixing else []
+    checked = _checked(prepared, args)
+    if args.add_noqa:
+        _add_noqa(checked.outcome, args.quiet)
+    if args.apply_fixes and checked.outcome.removals:  # PS001's fix: unused suppressions go
+        fixed.extend(_remove_unused(checked.outcome))
+        checked = _checked(prepared, args)  # the files changed: report what they hold now
+    if args.apply_fixes and not args.quiet:
         n = len(fixed)
         click.echo(f"Fixed {n} finding{'s' if n != 1 else ''}.", err=True)
-        if show_fixes:
+        if args.show_fixes:
             for line in _fix_listing(fixed):
                 click.echo(line, err=True)
-    result = outcome.result
+    _report(checked, args)
+    sys.exit(_exit_status(checked.result, args, fixed))
+
+
+def _fix_first(prepared: Prepared, args: CheckArguments) -> list[AppliedFix]:
+    """`check --fix` / `--diff`: the fixes, applied (or shown, then exit) before the
+    check reports what is left."""
+    from poolsafe.cli.fix_command import fix_in_place
+
+    fix_result = fix_in_place(prepared.targets, prepared.cfg, replace(prepared.options),
+                              args.unsafe_fixes, write_files=not args.show_diff)
+    if args.show_diff:
+        _print_diff(fix_result, args.quiet)
+    return list(fix_result.applied)
+
+
+def _report(checked: Checked, args: CheckArguments) -> None:
+    """The report, in the format `--format` names, on stdout or `-o FILE`."""
+    result, cfg = checked.result, checked.prepared.cfg
     # only SARIF lists the rules (their metadata loads every rule module)
-    metas = _rule_metas(run.enabled, run.cfg, report_unused_ignores) if fmt == "sarif" else []
-    ctx = ReportContext(result, rules=metas,
-                        scanned=sorted(run.scanned), suppressed=outcome.suppressed,
-                        show_suppressed=show_suppressed, root=_sarif_root(),
-                        notes=_stale_notes(outcome, report_unused_ignores))
+    metas = (_rule_metas(checked.prepared.enabled, cfg, args.report_unused_ignores,
+                         args.runtime_file is not None)
+             if args.fmt == "sarif" else [])
+    ctx = ReportContext(result, rules=metas, scanned=sorted(checked.scanned),
+                        suppressed=checked.outcome.suppressed,
+                        show_suppressed=args.show_suppressed, root=_sarif_root(),
+                        notes=_stale_notes(checked.outcome, args.report_unused_ignores))
+    hidden = 0 if args.quiet or args.unsafe_fixes else _hidden_fixes(result)
+    with _open_output(args.output_file) as out:
+        render(args.fmt, ctx, View(out, to_file=args.output_file is not None,
+                                   statistics=args.statistics, quiet=args.quiet,
+                                   hidden_fixes=hidden))
 
-    with _open_output(output_file) as out:
-        if fmt in ("text", "concise"):
-            # a file never gets colour, whatever FORCE_COLOR says
-            console = (Console(file=out, highlight=False, force_terminal=False, no_color=True)
-                       if output_file else make_console(highlight=False))
-            hidden = 0 if quiet or unsafe_fixes else _hidden_fixes(result)
-            if statistics:
-                from poolsafe.report import statistics as stats_report
 
-                stats_report.render_text(result, console)
-                text_report.render(ctx, console, findings=False, summary=not quiet,
-                                   hidden_fixes=hidden)
-            elif fmt == "text":
-                text_report.render(ctx, console, summary=not quiet, hidden_fixes=hidden)
-            else:
-                out.write(concise.render(ctx))
-                out.flush()
-                if not quiet:
-                    for note in ctx.notes:
-                        console.print(note, highlight=False, markup=False, soft_wrap=True)
-                    console.print(text_report.summary_line(result, len(ctx.suppressed),
-                                                           hidden),
-                                  highlight=False, markup=False, soft_wrap=True)
-        else:
-            if statistics and fmt == "json":
-                from poolsafe.report import statistics as stats_report
-
-                out.write(stats_report.render_json(result))
-            elif fmt == "json":
-                from poolsafe.report import json_report
-
-                out.write(json_report.render(result))
-            elif fmt == "sarif":
-                from poolsafe.report import sarif
-
-                out.write(sarif.render(ctx))
-            elif fmt == "github":
-                out.write(github.render(ctx))
-            elif fmt == "gitlab":
-                from poolsafe.report import gitlab
-
-                out.write(gitlab.render(ctx))
-            elif fmt == "json-lines":
-                from poolsafe.report import json_lines
-
-                out.write(json_lines.render(result))
-            else:
-                from poolsafe.report import junit
-
-                out.write(junit.render(ctx))
-            for note in ctx.notes:
-                click.echo(f"poolsafe: {note.strip()}", err=True)
-
+def _exit_status(result: ScanResult, args: CheckArguments, fixed: list[AppliedFix]) -> int:
     if result.internal_errors:
-        sys.exit(2)
-    if exit_zero:
-        sys.exit(0)
-    if apply_fixes and exit_non_zero_on_fix and fixed:
-        sys.exit(1)
-    sys.exit(1 if _fails(result, fail_on) else 0)
+        return 2
+    if args.exit_zero:
+        return 0
+    if args.apply_fixes and args.exit_non_zero_on_fix and fixed:
+        return 1
+    return 1 if _fails(result, args.fail_on) else 0
 
 
 def _hidden_fixes(result: ScanResult) -> int:
@@ -423,10 +327,7 @@ def _fix_listing(fixed: list[AppliedFix]) -> list[str]:
 @click.option("--force", is_flag=True,
               help="Write FILE even when it exists and is not a poolsafe baseline.")
 @fatal_on_errors
-def baseline_command(file: str, paths: tuple[str, ...], config_file: str | None,
-                     isolated: bool, select: str | None, extend_select: str | None,
-                     ignore: str | None, extend_exclude: str | None,
-                     force_exclude: bool | None, force: bool) -> None:
+def baseline_command(file: str, paths: tuple[str, ...], force: bool, **options: Any) -> None:
     """Write the current findings of PATHS to the baseline FILE.
 
     `poolsafe check --baseline FILE` then reports only findings that are not in it.
@@ -440,20 +341,17 @@ def baseline_command(file: str, paths: tuple[str, ...], config_file: str | None,
     refusal = None if force else baseline_mod.overwrite_refusal(Path(file))
     if refusal is not None:
         raise Fatal(f"{refusal}; not overwritten (use --force to write it anyway)")
-    run = _run(paths, config_file=config_file, isolated=isolated, select=select,
-               extend_select=extend_select, ignore=ignore, extend_exclude=extend_exclude,
-               force_exclude=force_exclude)
-    outcome = process(run.result, run.cfg, enabled=run.enabled, scanned=run.scanned)
+    checked = _checked(prepare(paths, config_arguments(options)))
     try:
-        n = baseline_mod.write(Path(file), outcome.result.findings)
+        n = baseline_mod.write(Path(file), checked.result.findings)
     except OSError as exc:
         raise Fatal(f"{file}: cannot write: {exc.strerror or exc}") from None
-    for e in outcome.result.errors:
+    for e in checked.result.errors:
         click.echo(f"{e.where}: error: {e.message}", err=True)
+    scanned = checked.raw.files_scanned
     click.echo(f"Wrote {n} entr{'ies' if n != 1 else 'y'} to {file} "
-               f"({run.result.files_scanned} file{'s' if run.result.files_scanned != 1 else ''}"
-               " scanned).")
-    sys.exit(2 if run.result.internal_errors else 0)
+               f"({scanned} file{'s' if scanned != 1 else ''} scanned).")
+    sys.exit(2 if checked.raw.internal_errors else 0)
 
 
 @main.command()
@@ -517,7 +415,8 @@ def capacity_command(path: str, fmt: str) -> None:
     """Add up the connections the pools of PATH's project can open (pool sizes x
     processes x replicas, per environment) and compare them with each server's limit.
 
-    Exit status: 0 within budget, 1 over budget, 2 on errors.
+    Exit status: 0 within budget, 1 over budget, 2 on errors, 3 when nothing could be
+    compared (no pool matched with a program and a server's limit: no verdict).
     """
     from poolsafe.report import capacity_report
     from poolsafe.scan.capacity_scan import CapacityError, project_capacity
@@ -533,7 +432,11 @@ def capacity_command(path: str, fmt: str) -> None:
         if not console.is_terminal:
             console = Console(highlight=False, width=200, no_color=True)
         capacity_report.render_text(cap, console, errors)
-    sys.exit(1 if cap.over else 0)
+    sys.exit(1 if cap.over else 0 if cap.compared else NOTHING_COMPARED)
+
+
+#: `poolsafe capacity`'s exit status when no budget could be compared
+NOTHING_COMPARED = 3
 
 
 from poolsafe.cli.fix_command import fix_command  # noqa: E402 (registered last: `poolsafe fix`)

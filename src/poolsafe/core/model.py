@@ -38,6 +38,15 @@ class Location:
     end_column: int
 
 
+@dataclass(frozen=True)
+class Step:
+    """One step of the path that shows a finding (`16: conn checked out here`)."""
+
+    line: int
+    column: int
+    label: str
+
+
 @dataclass
 class RawFinding:
     """A finding as a rule reports it: anchored to a node, positions resolved later."""
@@ -45,6 +54,8 @@ class RawFinding:
     code: str
     node: cst.CSTNode
     message: str
+    #: the path that shows it, as (node, label) pairs: resolved with the positions
+    steps: tuple[tuple[cst.CSTNode, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,11 @@ class Finding:
     #: the rule has a fix for it, but only an unsafe one (`--unsafe-fixes`): Ruff's
     #: "hidden fix", counted in the summary line
     unsafe_fix: bool = False
+    #: the path that shows the finding (the checkout, what raises, how the function is
+    #: left), in order; empty when the finding is its own evidence
+    steps: tuple[Step, ...] = ()
+    #: `check --runtime`: the test that leaked this checkout while the suite ran
+    confirmed: str | None = None
 
     @property
     def line(self) -> int:

@@ -71,6 +71,16 @@ def _marked_above(directory: str, memo: dict[str, str | None]) -> str | None:
     return found
 
 
+def project_relative(path: str | Path, root: str | Path) -> str | None:
+    """`path` relative to the project root `root`, '/'-separated (both taken as absolute,
+    lexically: no link is followed); None when it is outside. The one way the
+    configuration's globs, the baseline's keys and the reports' URIs name a file."""
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return None
+
+
 def is_within(path: str | Path, root: Path) -> bool:
     try:
         Path(path).relative_to(root)
@@ -164,8 +174,9 @@ def names_to_files(paths: list[str], modules: list[tuple[tuple[str, ...], str]]
     return out
 
 
-#: the rules whose findings depend on the deployment files (compose, manifests, `.env`)
-DEPLOYMENT_RULES: tuple[str, ...] = ("PS208", "PS210")
+#: the rules whose findings depend on the deployment files (compose, manifests, `.env`:
+#: an engine's dialect may come from the `.env` value of its URL's variable)
+DEPLOYMENT_RULES: tuple[str, ...] = ("PS203", "PS204", "PS208", "PS209", "PS210", "PS211")
 
 #: the files that declare a project's dependencies (read for its database drivers)
 DEPENDENCY_FILES: tuple[str, ...] = ("pyproject.toml", "setup.py", "setup.cfg", "Pipfile")

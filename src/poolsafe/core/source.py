@@ -44,6 +44,26 @@ def decode(data: bytes) -> DecodedSource:
     return DecodedSource(text=text, encoding=encoding, bom=bom, newline=newline)
 
 
+#: what a file that cannot be parsed because of one NUL byte is told
+NUL_MESSAGE = "cannot parse: the file contains a NUL byte"
+
+
+def undecodable(data: bytes) -> str | None:
+    """Why `data` is no Python source at the byte level (a NUL byte, bytes its
+    encoding cannot decode: a binary file, Latin-1 read as UTF-8), or None. ASCII
+    without a coding cookie in its first two lines is decided without decoding."""
+    if b"\0" in data:
+        return NUL_MESSAGE
+    end = data.find(b"\n", data.find(b"\n") + 1)
+    if data.isascii() and b"coding" not in (data if end < 0 else data[:end]):
+        return None
+    try:
+        decode(data)
+    except SourceError as exc:
+        return str(exc)
+    return None
+
+
 def encode(source: DecodedSource, text: str) -> bytes:
     data = text.encode(source.encoding)
     if source.bom and not data.startswith(b"\xef\xbb\xbf"):

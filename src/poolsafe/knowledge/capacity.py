@@ -28,6 +28,27 @@ SERVER_IMAGES: dict[str, str] = {
     "pgbouncer": "pgbouncer",
 }
 
+#: images of programs that are not the application (proxies, caches, brokers, admin
+#: tools): a container that runs one is not the repository's Dockerfile command
+INFRASTRUCTURE_IMAGES = frozenset({
+    "nginx", "httpd", "caddy", "traefik", "haproxy", "envoy", "redis", "memcached",
+    "rabbitmq", "mongo", "elasticsearch", "opensearch", "kibana", "grafana", "prometheus",
+    "minio", "mailhog", "mailpit", "adminer", "pgadmin4", "certbot", "node", "flower",
+    "zookeeper", "kafka", "localstack", "jaeger", "otel-collector", "vault", "consul",
+})
+#: words of code that reads the `.env` file itself (python-dotenv, pydantic settings)
+DOTENV_READERS = ("load_dotenv", "dotenv_values", "find_dotenv", "env_file")
+#: server images' environment variables that set the connection limit (Bitnami's
+#: `POSTGRESQL_MAX_CONNECTIONS`, ...), and those that carry extra server flags
+SERVER_LIMIT_ENV: dict[str, tuple[str, ...]] = {
+    "postgresql": ("POSTGRESQL_MAX_CONNECTIONS", "POSTGRES_MAX_CONNECTIONS",
+                   "PG_MAX_CONNECTIONS"),
+    "mysql": ("MYSQL_MAX_CONNECTIONS", "MARIADB_MAX_CONNECTIONS"),
+}
+SERVER_FLAGS_ENV: dict[str, tuple[str, ...]] = {
+    "postgresql": ("POSTGRESQL_EXTRA_FLAGS", "POSTGRES_INITDB_ARGS_RUNTIME"),
+    "mysql": ("MYSQL_EXTRA_FLAGS", "MARIADB_EXTRA_FLAGS"),
+}
 
 @dataclass(frozen=True)
 class PoolConstructor:

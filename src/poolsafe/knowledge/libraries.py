@@ -34,6 +34,10 @@ class ConnectionKind:
     #: PostgreSQL aborts the whole transaction; MySQL/InnoDB rolls back the one
     #: statement; sqlite3 and asyncpg outside a transaction have nothing to abort.
     aborts_on_error: bool = True
+    #: every statement commits on its own unless a transaction is opened explicitly
+    #: (asyncpg outside `conn.transaction()`): no transaction is left open between
+    #: statements (PS207)
+    autocommit_by_default: bool = False
     #: how the safe form reads, for messages and fixes (`{var}` is the variable).
     safe_form: str = ""
     #: the driver's base database error, for a rollback guarded by `isinstance`:
@@ -58,6 +62,9 @@ class ConnectionKind:
     #: (raising only on a connection the program already closed): for those
     #: `cursor()` counts as not raising.
     cursor_may_raise: bool = False
+    #: the pool takes it back when the object is garbage-collected (SQLAlchemy's
+    #: sessions and pooled connections): one a test leaves open is no production leak
+    collected_back: bool = False
 
     def safe_form_for(self, var: str) -> str:
         return self.safe_form.replace("{var}", var)
@@ -130,6 +137,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             pool_release="release",
             is_async=True,
             aborts_on_error=False,
+            autocommit_by_default=True,
             safe_form="async with pool.acquire() as {var}",
         ),
         _kind(
@@ -144,6 +152,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="sqlalchemy-connection",
+            collected_back=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy connection",
@@ -165,6 +174,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="sqlalchemy-raw",
+            collected_back=True,
             label="SQLAlchemy raw DBAPI connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -175,6 +185,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             # SQLAlchemy's QueuePool & co. around a DB-API creator: the driver behind
             # the creator is not known here, so PS103 assumes nothing about aborts
             key="sqlalchemy-pool",
+            collected_back=True,
             label="SQLAlchemy pool connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -184,6 +195,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="session",
+            collected_back=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy session",
@@ -198,6 +210,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             # generator that yields it): each use goes to its thread's session, close()
             # (or remove()) ends it; the registry is no context manager
             key="scoped-session",
+            collected_back=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy scoped_session",
@@ -209,6 +222,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="async-session",
+            collected_back=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy async session",
@@ -285,6 +299,19 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             safe_form="try/finally: {var}.close()",
         ),
         _kind(
+            # aiomysql.connect(): a connection of its own; close() (sync) or
+            # `async with` ends it
+            key="aiomysql",
+            direct=True,
+            label="aiomysql connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            is_async=True,
+            aborts_on_error=False,
+            safe_form="async with aiomysql.connect(...) as {var}",
+        ),
+        _kind(
             key="asyncpg",
             direct=True,
             db_error=("asyncpg", "", "asyncpg.PostgresError"),
@@ -294,6 +321,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_var_closes=False,
             is_async=True,
             aborts_on_error=False,
+            autocommit_by_default=True,
             safe_form="try/finally: await {var}.close()",
         ),
         _kind(
@@ -355,6 +383,16 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             key="psycopg2.pool",
             label="psycopg2 connection pool",
             acquire_methods={"getconn": "psycopg2-pool"},
+            is_pool=True,
+        ),
+        ObjectType(
+            # poolsafe's own reference pool (`poolsafe.runtime.ConnectionPool` and its
+            # psycopg2-named aliases): psycopg2's API, whose close() keeps the slot,
+            # plus `with pool.connection() as conn:`, which always gives it back
+            key="poolsafe.pool",
+            label="poolsafe ConnectionPool",
+            acquire_methods={"getconn": "psycopg2-pool"},
+            cm_methods=frozenset({"connection"}),
             is_pool=True,
         ),
         ObjectType(
@@ -453,6 +491,10 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("psycopg2", "PersistentConnectionPool"): "psycopg2.pool",
     ("psycopg2", "AbstractConnectionPool"): "psycopg2.pool",
     ("psycopg_pool", "ConnectionPool"): "psycopg_pool",
+    ("poolsafe.runtime", "ConnectionPool"): "poolsafe.pool",
+    ("poolsafe.runtime", "SimpleConnectionPool"): "poolsafe.pool",
+    ("poolsafe.runtime", "ThreadedConnectionPool"): "poolsafe.pool",
+    ("poolsafe.runtime", "from_url"): "poolsafe.pool",
     ("psycopg_pool", "NullConnectionPool"): "psycopg_pool",
     ("psycopg_pool", "AsyncConnectionPool"): "psycopg_pool.async",
     ("psycopg_pool", "AsyncNullConnectionPool"): "psycopg_pool.async",
@@ -501,6 +543,7 @@ DIRECT_ACQUIRERS: dict[tuple[str, str], DirectAcquirer] = {
     ),
     ("sqlite3", "connect"): DirectAcquirer("sqlite3"),
     ("asyncpg", "connect"): DirectAcquirer("asyncpg"),
+    ("aiomysql", "connect"): DirectAcquirer("aiomysql"),
     ("sqlalchemy", "Session"): DirectAcquirer("session"),
     ("sqlmodel", "Session"): DirectAcquirer("session"),
     ("sqlalchemy", "AsyncSession"): DirectAcquirer("async-session"),
@@ -529,6 +572,10 @@ NON_WORK_METHODS: frozenset[str] = frozenset(
     {
         "close",
         "rollback",
+        # a scoped_session registry's remove() and an engine's dispose() end things
+        # (a failure there leaves no transaction anyone goes on with)
+        "remove",
+        "dispose",
         "cursor",
         "invalidate",
         "expunge",
@@ -550,6 +597,11 @@ NON_WORK_METHODS: frozenset[str] = frozenset(
         "fileno",
     }
 )
+
+#: Connection methods that return the connection they are called on: SQLAlchemy 2.0's
+#: `Connection.execution_options()` (1.4's returned a branch on the same DB-API
+#: connection). `conn = conn.execution_options(...)` keeps the same checkout.
+SELF_RETURNING_METHODS: frozenset[str] = frozenset({"execution_options"})
 
 #: Session methods that only queue work in the unit of work, without SQL: a `try`
 #: around them alone leaves no failed transaction to roll back (the flush, commit or

@@ -51,6 +51,8 @@ _SEARCH = frozenset({"search", "index", "bulk", "msearch", "count", "scroll",
 _VECTOR = frozenset({"search", "query_points", "upsert", "upload_points", "upload_collection",
                      "scroll", "recommend", "query", "delete", "retrieve"})
 
+_SFTP = frozenset({"get", "put", "getfo", "putfo", "listdir", "listdir_attr", "stat"})
+
 SLOW_FAMILIES: tuple[SlowFamily, ...] = (
     SlowFamily(
         "an HTTP request",
@@ -133,6 +135,15 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
         clients={("yt_dlp", "YoutubeDL"): frozenset({"download", "extract_info"}),
                  ("youtube_dl", "YoutubeDL"): frozenset({"download", "extract_info"})},
         prefixes=frozenset(),
+    ),
+    SlowFamily(
+        "a file transfer",
+        clients={("paramiko", "Transport"): frozenset({"connect"}),
+                 ("paramiko", "SSHClient"): frozenset({"connect", "exec_command"}),
+                 ("paramiko", "SFTPClient"): _SFTP,
+                 ("ftplib", "FTP"): frozenset({"login", "retrbinary", "storbinary", "nlst",
+                                               "retrlines", "storlines"})},
+        factories={("paramiko", "SFTPClient.from_transport"): _SFTP},
     ),
     SlowFamily(
         "an email send",

@@ -44,8 +44,23 @@ def _position(lines: list[str], codec: PositionCodec, line: int, column: int
     return codec.position_to_client_units(lines, ServerTextPosition(line0, max(0, column - 1)))
 
 
+def related(f: Finding, uri: str, lines: list[str], codec: PositionCodec
+            ) -> list[types.DiagnosticRelatedInformation] | None:
+    """The finding's path, for the editor to show under the diagnostic and jump to."""
+    if not f.steps:
+        return None
+    out = []
+    for s in f.steps:
+        at = _position(lines, codec, s.line, s.column)
+        out.append(types.DiagnosticRelatedInformation(
+            location=types.Location(uri=uri, range=types.Range(start=at, end=at)),
+            message=f"{s.line}: {s.label}"))
+    return out
+
+
 def diagnostic(f: Finding, index: int, version: int | None, lines: list[str],
-               codec: PositionCodec, cfg: Config, docs: str | None) -> types.Diagnostic:
+               codec: PositionCodec, cfg: Config, docs: str | None,
+               uri: str = "") -> types.Diagnostic:
     severity = cfg.severity.get(f.code, f.severity)
     loc = f.location
     href = rule_href(f.code, docs)
@@ -59,6 +74,7 @@ def diagnostic(f: Finding, index: int, version: int | None, lines: list[str],
         code=f.code,
         code_description=types.CodeDescription(href=href) if href else None,
         source=SOURCE,
+        related_information=related(f, uri, lines, codec) if uri else None,
         data=data)
 
 

@@ -150,7 +150,8 @@ class PoolsafeServer(LanguageServer):
             return None
         lines = text.splitlines(keepends=True)
         codec = current.position_codec
-        diags = [diagnostic(f, i, version, lines, codec, analysis.settings.cfg, self.docs)
+        diags = [diagnostic(f, i, version, lines, codec, analysis.settings.cfg, self.docs,
+                            uri)
                  for i, f in enumerate(analysis.linted.findings)]
         # a buffer that does not parse: one diagnostic where, and none of the rest
         errors = [e for e in analysis.linted.errors if e.line is not None][:1] or \

@@ -12,16 +12,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from poolsafe.cli.common import Selection, known_codes
 from poolsafe.scan.config import (
     Config,
     ConfigError,
-    exclude_regexes,
     find_config_file,
     load_config,
     matches_any,
 )
-from poolsafe.scan.engine import ScanOptions, scope_options
+from poolsafe.scan.engine import ScanOptions
+from poolsafe.scan.pipeline import Selection, known_codes, scan_options
 from poolsafe.scan.postprocess import per_file_ignored
 
 #: files whose change makes the server read the configuration again
@@ -43,10 +42,8 @@ class FileSettings:
 
     def options(self, path: Path, overrides: dict[Path, bytes]) -> ScanOptions:
         excludes = [*self.cfg.exclude, *self.cfg.extend_exclude]
-        options = ScanOptions(select=self.enabled, project=self.cfg.project,
-                              exclude=exclude_regexes(excludes, [str(path)], self.cfg.root),
-                              **scope_options(self.cfg, excludes,
-                                              str(self.root) if self.root else None))
+        options = scan_options(self.cfg, self.enabled, excludes, [str(path)],
+                               str(self.root) if self.root else None)
         options.jobs = 1
         options.cache_dir = None  # buffers are not the tree a cache describes
         options.overrides = dict(overrides)

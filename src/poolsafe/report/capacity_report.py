@@ -71,18 +71,27 @@ def render_text(cap: Capacity, console: Console, errors: list[str]) -> None:
         title = f"Processes ({model.source})"
         if differ:
             title += f" [{e.environment.name}]"
+        if not model.groups:
+            title = ("Programs (no deployment in the repository: each entry point is "
+                     "judged alone)")
         table = Table(title=escape(title), title_justify="left", header_style="bold")
-        for col in ("group", "declared in", "program", "replicas", "processes"):
+        for col in ("group", "declared in", "program", "replicas", "processes", "entry",
+                    "opens"):
             table.add_column(col)
-        for g in model.groups:
+        for opened in e.opens:
+            g = opened.group
+            entry = g.command.entry.text() if g.command.entry is not None else "-"
+            pools_text = (f"not known: {opened.reason}" if opened.pools is None else
+                          ", ".join(p.where for p in opened.pools) or "no pool")
             table.add_row(*(escape(cell) for cell in (
                 g.name, g.where, g.command.program, _count(g.replicas),
-                _count(g.command.processes))))
-        if model.groups:
+                _count(g.command.processes), entry, pools_text)))
+        if e.opens:
             console.print(table)
         else:
             console.print("No process model found (no Kubernetes, compose, Procfile, "
-                          "Dockerfile or gunicorn configuration): 1 process assumed.")
+                          "Dockerfile or gunicorn configuration) and no entry point (console "
+                          "script, `__main__` block): no program to budget.")
         for other in model.also:
             console.print(f"  also found, not used: {other}", markup=False)
     # ------------------------------------------------------------ budget
@@ -102,8 +111,16 @@ def render_text(cap: Capacity, console: Console, errors: list[str]) -> None:
             console.print(f"  - {p}", markup=False, highlight=False)
     for note in cap.notes:
         console.print(f"Note: {note}", markup=False, highlight=False)
+    if not cap.compared:
+        console.print("Result: [yellow]nothing compared[/yellow]: no pool could be matched "
+                      "with a program that opens it and a server whose limit is known (see "
+                      "above); no verdict")
+        return
     verdict = "[bold red]over budget[/bold red]" if cap.over else "[green]within budget[/green]"
-    console.print(f"Result: {verdict}")
+    unknown = sorted({o.group.name for e in envs for o in e.opens if o.pools is None})
+    tail = (f" (for what could be compared; not compared: {', '.join(unknown)})"
+            if unknown else "")
+    console.print(f"Result: {verdict}{escape(tail)}")
 
 
 def _budget_lines(e: EnvironmentCapacity, console: Console, named: bool) -> None:
@@ -140,7 +157,8 @@ def _assumptions(cap: Capacity) -> list[str]:
                 if "default" in c.source:
                     add(f"{b.server.name}: {c.source}")
     if cap.pools:
-        add("every process opens every pool of the project (module-level engines)")
+        add("a process opens the pools of the modules its entry point imports, "
+            "directly or through other modules")
     return out
 
 
@@ -156,9 +174,15 @@ def render_json(cap: Capacity, errors: list[str]) -> str:
             "name": e.environment.name,
             "env_files": list(e.environment.sources),
             "process_model": e.model.source,
-            "groups": [{"name": g.name, "where": g.where, "program": g.command.program,
-                        "command": g.command.text, "replicas": count(g.replicas),
-                        "processes": count(g.command.processes)} for g in e.model.groups],
+            "groups": [{"name": o.group.name, "where": o.group.where,
+                        "program": o.group.command.program,
+                        "command": o.group.command.text, "replicas": count(o.group.replicas),
+                        "processes": count(o.group.command.processes),
+                        "entry": (list(o.group.command.entry.targets)
+                                  if o.group.command.entry is not None else None),
+                        "pools": ([p.where for p in o.pools] if o.pools is not None
+                                  else None),
+                        "pools_known": o.reason} for o in e.opens],
             "pools": [{"location": u.pool.where, "size": count(u.size.base),
                        "min": count(u.size.minimum),
                        "overflow": count(u.size.overflow), "max": u.size.total,
@@ -180,5 +204,8 @@ def render_json(cap: Capacity, errors: list[str]) -> str:
         "problems": [f"{p.path}: {p.message}" for p in cap.problems] + errors,
         "notes": cap.notes,
         "over": cap.over,
+        "compared": cap.compared,
+        "result": ("over budget" if cap.over else "within budget") if cap.compared
+        else "nothing compared",
     }
     return json.dumps(doc, indent=2) + "\n"

@@ -24,6 +24,12 @@ def as_dict(result: ScanResult) -> dict[str, Any]:
                 "message": f.message,
                 "severity": str(f.severity),
                 "fixable": f.fixable,
+                # the path that shows it (`path` is the file's): the checkout, what
+                # raises or returns early, how the function is left
+                "steps": [{"line": s.line, "column": s.column, "message": s.label}
+                          for s in f.steps],
+                # `check --runtime`: the test that leaked it (null: not confirmed)
+                "confirmed": f.confirmed,
             }
             for f in result.findings
         ],

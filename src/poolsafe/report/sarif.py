@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from poolsafe import __version__
 from poolsafe.core.model import Finding, RuleMeta
+from poolsafe.core.project import project_relative
 from poolsafe.report import ReportContext
 from poolsafe.scan.baseline import SourceInfo
 
@@ -28,11 +29,9 @@ SRCROOT = "%SRCROOT%"
 
 
 def artifact_location(path: str, root: Path) -> dict[str, str]:
-    absolute = Path(os.path.abspath(path))
-    try:
-        rel = absolute.relative_to(os.path.abspath(root)).as_posix()
-    except ValueError:
-        return {"uri": absolute.as_uri()}
+    rel = project_relative(path, root)
+    if rel is None:
+        return {"uri": Path(os.path.abspath(path)).as_uri()}
     return {"uri": quote(rel), "uriBaseId": SRCROOT}
 
 
@@ -73,6 +72,18 @@ def _location(f: Finding, root: Path) -> dict[str, Any]:
     }}
 
 
+def _code_flows(f: Finding, root: Path) -> list[dict[str, Any]]:
+    """The finding's path as one thread flow, which GitHub code scanning shows step by
+    step."""
+    artifact = artifact_location(f.path, root)
+    return [{"threadFlows": [{"locations": [
+        {"location": {
+            "physicalLocation": {"artifactLocation": artifact,
+                                 "region": {"startLine": s.line, "startColumn": s.column}},
+            "message": {"text": s.label}}}
+        for s in f.steps]}]}]
+
+
 def as_dict(ctx: ReportContext) -> dict[str, Any]:
     rules = list(ctx.rules)
     index = {m.code: i for i, m in enumerate(rules)}
@@ -92,6 +103,10 @@ def as_dict(ctx: ReportContext) -> dict[str, Any]:
             "partialFingerprints": {"poolsafeFinding/v1": f"{digest}:{seen[digest]}"},
             "properties": {"fixable": f.fixable, "name": f.name},
         }
+        if f.steps:
+            out["codeFlows"] = _code_flows(f, ctx.root)
+        if f.confirmed:
+            out["properties"]["confirmed"] = f.confirmed
         if f.code in index:
             out = {"ruleId": f.code, "ruleIndex": index[f.code],
                    **{k: v for k, v in out.items() if k != "ruleId"}}

@@ -31,6 +31,17 @@ def _frame(lines: list[str], f: Finding) -> list[str]:
     return out
 
 
+def _confirmed(f: Finding) -> str:
+    """`check --runtime`: the test that leaked it (a PS002 names it in its message)."""
+    return f" [confirmed at runtime by {f.confirmed}]" if f.confirmed and \
+        f.code != "PS002" else ""
+
+
+def _path(f: Finding) -> list[str]:
+    """The finding's path under its frame: one line per step, `= LINE: what happens`."""
+    return [f"         = {s.line}: {s.label}" for s in f.steps]
+
+
 def _lines(data: bytes) -> list[str]:
     """A file's lines for code frames (as `Path.read_text` with replaced errors, then
     `splitlines`, would give them)."""
@@ -55,13 +66,15 @@ def _print_finding(console: Console, f: Finding, cache: dict[str, list[str]],
     console.print(
         f"[bold]{escape(f.path)}[/]:{f.line}:{f.column}: [{style}]{f.code}[/] "
         + ("[cyan]\\[*][/] " if f.fixable else "")
-        + f"[dim]{f.severity}[/] {escape(f.message)}" + suffix,
+        + f"[dim]{f.severity}[/] {escape(f.message)}" + escape(_confirmed(f)) + suffix,
         highlight=False,
         soft_wrap=True,
         emoji=False,
     )
     for line in _frame(_source_lines(f.path, cache), f):
         console.print(escape(line), style="dim", highlight=False, soft_wrap=True, emoji=False)
+    for line in _path(f):
+        console.print(escape(line), highlight=False, soft_wrap=True, emoji=False)
 
 
 #: the characters `strip_control_codes` removes, to find whether a text has any
@@ -85,8 +98,8 @@ def _plain(text: str) -> str:
 def _finding_text(f: Finding, cache: dict[str, list[str]]) -> str:
     """What `_print_finding` prints, before `_plain`."""
     head = (f"{f.path}:{f.line}:{f.column}: {f.code} " + ("[*] " if f.fixable else "")
-            + f"{f.severity!s} {f.message}")
-    return "\n".join((head, *_frame(_source_lines(f.path, cache), f))) + "\n"
+            + f"{f.severity!s} {f.message}{_confirmed(f)}")
+    return "\n".join((head, *_frame(_source_lines(f.path, cache), f), *_path(f))) + "\n"
 
 
 def _finding_plain(f: Finding, cache: dict[str, list[str]]) -> str:

@@ -30,7 +30,10 @@ class ClosePooledConnection(Rule):
     connection taken from a pool whose `close()` does not give it back:
     psycopg2's `SimpleConnectionPool`/`ThreadedConnectionPool`/`PersistentConnectionPool`
     (`getconn()`), psycopg_pool's `getconn()` (unless the pool was built with
-    `close_returns=True`), and any project function that wraps either.
+    `close_returns=True`), poolsafe's own reference pool
+    (`poolsafe.runtime.ConnectionPool` and its psycopg2-named aliases, whose
+    `getconn()`/`putconn()` are psycopg2's), and any project function that wraps
+    one of them.
 
     ## Why is this bad?
     The pool still counts the connection as checked out. Each call loses one slot

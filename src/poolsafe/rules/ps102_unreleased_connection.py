@@ -12,6 +12,7 @@ from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import Connection, FunctionRef
+from poolsafe.analysis.witness import as_code, leak_path
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import (
     USED_AFTER,
@@ -50,12 +51,15 @@ class UnreleasedConnection(Rule):
     the release below it; a generator can be thrown into at each `yield`. A
     connection that is returned, yielded to a caller, stored on an attribute or
     in a container, or passed to a function that releases it has moved on and
-    is not reported here.
+    is not reported here. `conn = conn.execution_options(...)` keeps the same
+    connection (SQLAlchemy 2.0 returns the connection itself): it is followed
+    under its name, not reported as overwritten.
 
-    **What raises.** Logging, `print()`, `close()`, `rollback()` and a cursor's
-    creation count as not raising, with one exception: mysql.connector's `cursor()`
-    first pings the server (`is_connected()`) and raises `OperationalError` when the
-    connection is gone, so for a *pooled* mysql.connector connection a
+    **What raises.** Logging, `print()`, `close()`, `rollback()`, building a
+    `contextlib.suppress(...)` and a cursor's creation count as not raising, with
+    one exception: mysql.connector's `cursor()` first pings the server
+    (`is_connected()`) and raises `OperationalError` when the connection is gone,
+    so for a *pooled* mysql.connector connection a
     `cur = conn.cursor()` between the checkout and the `try` is a gap (the dead
     connection still holds its pool slot until `close()` gives it back).
     psycopg2, psycopg, PyMySQL, MySQLdb and sqlite3 build the cursor in memory and
@@ -66,7 +70,9 @@ class UnreleasedConnection(Rule):
     `cur = conn.cursor()` failed) raises `UnboundLocalError` there, and a release
     after it never runs; `cur = None` before the `try`, or a `"cur" in locals()`
     test, closes that gap. A path on which `cursor()`'s ping failed also answers
-    False to `conn.is_connected()`.
+    False to `conn.is_connected()`. A guard may combine tests: `if c and
+    c.is_connected(): c.close()` skips the close where `c` is None or not connected,
+    which loses nothing for a direct connection and a slot for a pooled one.
 
     A session drawn by hand from a dependency generator (`next(get_db())`,
     `get_db().__next__()`, also one that yields a `scoped_session` registry) is a
@@ -74,24 +80,59 @@ class UnreleasedConnection(Rule):
     the next query opens a connection that only the caller's `close()` (or a
     registry's `remove()`) gives back. Pools are followed through the project's own
     objects too, such as a `@property` of a Flask extension that returns its pool.
+    A checkout bound by an assignment expression (`if (conn := pool.getconn()) is
+    not None:`) is held from there (nothing is held where the test says it is
+    None), and a local alias of a pool's method, bound once (`get = pool.getconn`,
+    `put = pool.putconn`), stands for the method: `conn = get()` is a checkout and
+    `put(conn)` a release.
+
+    A close guarded by a flag set right after the checkout (`if db is None: db =
+    SessionLocal(); owned = True` ... `finally: if owned: db.close()`) releases
+    exactly what the function acquired, and is a release.
+
+    A project function that returns a connection its object or module keeps
+    (`return self._conn` after `self._conn = psycopg2.connect(...)`, a `g`
+    attribute, a global) is a cached accessor, not an acquire wrapper: its callers
+    borrow the connection, and the object's own `close()` ends it. A call such as
+    `self.close()`, whose method closes `self._conn`, releases `self._conn`.
+
+    **Sessions on a borrowed connection.** A session bound to a connection
+    someone else owns (`Session(bind=conn)` inside `with engine.connect() as
+    conn:`, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing
+    out of a pool: the owner of the connection ends it, so such a session is not a
+    checkout. A session bound to an engine, or to nothing, is.
 
     `with pool.getconn() as conn:` is reported too: for psycopg2, `with conn:`
     only ends the transaction; for psycopg_pool it closes the connection rather
     than returning it.
 
     **One-shot scripts.** A connection of its own (`psycopg2.connect()`,
-    `pymysql.connect()`, `asyncpg.connect()`: no pool) opened once in code that runs
-    once per process (a `click`/`typer` command, a function called only from
-    module-level code such as `if __name__ == "__main__": main()`, or a
-    `@app.on_event("startup")` handler) is not reported:
+    `pymysql.connect()`, `asyncpg.connect()`, `aiomysql.connect()`: no pool) opened
+    once in code that runs once per process (a `click`/`typer` command, a function
+    called only from module-level code such as `if __name__ == "__main__": main()`,
+    a `@app.on_event("startup")` handler, or a function its module registers as
+    the startup hook: `executor.start_polling(dp, on_startup=f)`,
+    `app.on_startup.append(f)`, `dp.startup.register(f)`) is not reported:
     when the process exits the server frees the connection, and nothing else is
     held. Such a connection opened inside a loop, a pooled checkout, an engine
     connection or a session in the same code is still reported, and so is any code
     that also runs from elsewhere (a route, a worker).
 
-    In test modules (`test_*.py`, `conftest.py`, `tests/`), a checkout missed
-    only when an exception is raised is not reported: a failing test run ends
-    with its process. A checkout a test never releases still is.
+    **Tests.** In test modules (`test_*.py`, `*_test.py`, `conftest.py`,
+    `tests/`), a checkout missed only when an exception is raised is not reported:
+    a failing test run ends with its process. A SQLAlchemy session a test, a
+    fixture or a test helper leaves open is not reported either, nor a SQLAlchemy
+    engine connection: it is not a production leak, and when the test's objects
+    are collected SQLAlchemy's pool takes the connection back. A driver pool's
+    checkout (psycopg2, psycopg_pool, asyncpg, mysql.connector) or a raw
+    connection that a test never gives back still is (a suite that drains a
+    shared pool hangs the tests after it). What a test has
+    replaced with a double is not a connection at all: a checkout through a name
+    the test module patches (`@patch("asyncpg.connect", new_callable=AsyncMock)`,
+    `patch.object(db, "pool")`, `mocker.patch("app.db.get_conn")`,
+    `monkeypatch.setattr(db, "pool", fake)`) or binds to a `Mock()`, and a
+    `getconn()` on an object of unknown type in a test module (a fixture or a
+    `Mock()` passed in), hands out nothing.
 
     A class that takes its checkout in one method (`__enter__`, `__init__`) and
     gives it back in `__exit__` / `close()` is read there: the checkout is
@@ -154,8 +195,9 @@ class UnreleasedConnection(Rule):
     `finally` with its guard, as written; a release behind any other test of the
     connection (`if not conn.closed:`) is left to you, since the fix would have to
     drop the guard; behind a test not about it (`if verbose:`), the `if` goes whole
-    (never `if verbose: pass`), unless its test calls something. It is not offered when the connection is returned, stored, rebound or
-    released in a way it cannot move (`putconn(conn, close=True)`), nor when code
+    (never `if verbose: pass`), unless its test calls something. It is not offered
+    when the connection is returned, stored, rebound or released in a way it cannot
+    move (`putconn(conn, close=True)`), nor when code
     after the checkout's block still uses it (a later statement): a `finally`
     around the block would give it back before that use. A checkout inside a `try`
     is released in that `try`'s own `finally` (no `try` nested in it, unless its
@@ -199,8 +241,11 @@ class UnreleasedConnection(Rule):
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
                     continue
-                if how == "exception" and is_test_module(ctx.module):
-                    continue  # a failing test ends with its process; "never" still counts
+                if is_test_module(ctx.module) and (how == "exception" or kind.collected_back):
+                    # a failing test ends with its process; a SQLAlchemy session or
+                    # connection a test or fixture leaves open goes back to the engine's
+                    # pool when it is collected; a never-released checkout still counts
+                    continue
                 if site.in_with:
                     yield self.finding(
                         site.call,
@@ -242,12 +287,15 @@ class UnreleasedConnection(Rule):
                     # through a project wrapper, what the fix writes: the release in
                     # `finally` (`with SessionLocal() as s` would name a factory the
                     # project may not have, and skip its wrapper)
-                    advice = f"try/finally: {release_hint(site, ctx.index, func)}"
+                    release = release_hint(site, ctx.index, func)
+                    advice = f"try/finally: {release}"
                 else:
+                    release = f"{site.var}.close()"
                     advice = safe_form_at(site)
                 yield self.finding(
                     site.call,
                     f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",
+                    leak_path(ctx.index, func, flow, site_index, how, as_code(release)),
                 )
 
     def _exit_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:

@@ -30,12 +30,14 @@ class ExceptWithoutRollback(Rule):
     """
     ## What it does
     Flags an `except` that can catch a database error raised by work on a
-    connection or session, and swallows it without `rollback()` (or
-    `ROLLBACK TO SAVEPOINT`), re-raising, or releasing the connection, when
+    connection or session, and swallows it without `rollback()` (on the
+    connection, or on its transaction object: `with conn.begin() as tx:` ...
+    `tx.rollback()`; or `ROLLBACK TO SAVEPOINT`), re-raising, or releasing the connection, when
     the connection is then used again, committed by a transaction block, or
     handed back to a caller that owns it. A request handler's caller is the web
     framework, which ends the request's session (Flask teardown, a FastAPI
-    dependency): a route, or the HTTP-method method of a class-based view
+    dependency): a route (also one of a project subclass of `Blueprint` or
+    `APIRouter`), or the HTTP-method method of a class-based view
     (Flask's `MethodView`, Django's `View`), that swallows an error on the
     request's session is not reported for handing it back.
 
@@ -44,10 +46,26 @@ class ExceptWithoutRollback(Rule):
     fine: SQLAlchemy's `NoResultFound`/`MultipleResultsFound`, Django's
     `DoesNotExist`) are not flagged, nor is work inside `with session.begin():`,
     `with conn.transaction():` or `with conn:` (they roll back themselves), nor
-    autocommit connections, nor asyncpg and sqlite3 connections outside a
-    transaction (a failed statement does not abort anything there). A
+    autocommit connections (also `self.conn` that a method of the class puts in
+    autocommit: `self.conn.autocommit = True` in `connect()`), nor asyncpg and
+    sqlite3 connections outside a transaction (a failed statement does not abort
+    anything there). A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
-    is not flagged either.
+    is not flagged either. A handler that re-raises swallows nothing
+    (`except BaseException as e: raise e`), and neither does one that keeps the
+    error (`error = e`) and re-raises it (`if error: raise error`) before the
+    connection is used again. Where the handler tests
+    `err.connection_invalidated` (SQLAlchemy's pessimistic-disconnect recipe), the
+    connection was invalidated and its next use reconnects: using it there is not
+    reusing a failed transaction. A session that a project decorator passes in
+    and ends right after the call (`@provide_session`: the wrapper opens the
+    session, calls the function with `session=...`, then commits and closes) is
+    not handed back to a caller that keeps it: the decorator is that caller.
+    Likewise a function (a repository method) whose every call in the project is
+    a request handler's last act (`return ItemRepository(db).create(name)` in a
+    route): the framework ends the request's session right after, and nothing
+    uses the failed transaction. A handler that goes on with the session after
+    the call is a reuse, and is reported.
 
     ## Why is this bad?
     After a failed statement PostgreSQL rejects everything with

@@ -11,6 +11,7 @@ from poolsafe.analysis.flow import AfterRelease
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.values import FunctionRef
+from poolsafe.analysis.witness import after_release_path
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import (
     acquire_statement,
@@ -114,7 +115,8 @@ class UseAfterRelease(Rule):
                         deps = ctx.index.dependency_functions()
                     if id(func.node) in deps:
                         continue  # a FastAPI dependency that returns: PS104
-                yield self.finding(item.node, _message(ctx, func, res, item))
+                yield self.finding(item.node, _message(ctx, func, res, item),
+                                   after_release_path(item))
 
 
     # ------------------------------------------------------------------ fix

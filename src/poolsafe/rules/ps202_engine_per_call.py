@@ -7,11 +7,28 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
-from poolsafe.analysis.engines import engine_calls
+from poolsafe.analysis.engines import (
+    engine_calls,
+    engine_url,
+    is_embedded,
+    pool_constructor_calls,
+)
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import CallSite, facts, is_cli_entry, is_test_module
-from poolsafe.analysis.resolution import decorator_target, external_name, qual_match
+from poolsafe.analysis.project_facts import (
+    CallSite,
+    facts,
+    in_loop,
+    is_cli_entry,
+    is_test_module,
+)
+from poolsafe.analysis.resolution import (
+    decorator_target,
+    dialect_of,
+    external_name,
+    qual_match,
+    string_prefix,
+)
 from poolsafe.analysis.values import Connection, ExternalInstance, Instance, LibraryObject
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.core.positions import spans
@@ -23,8 +40,11 @@ from poolsafe.rules.cases.ps202 import INVALID, VALID
 class EnginePerCall(Rule):
     """
     ## What it does
-    Flags `create_engine(...)` / `create_async_engine(...)` inside a function
-    whose engine does not outlive the call: it is neither returned or yielded,
+    Flags `create_engine(...)` / `create_async_engine(...)`, or another pool
+    constructor (`asyncpg.create_pool`, psycopg2's `SimpleConnectionPool` /
+    `ThreadedConnectionPool`, `psycopg_pool.ConnectionPool` /
+    `AsyncConnectionPool`, `aiomysql.create_pool`), inside a function whose
+    engine (or pool) does not outlive the call: it is neither returned or yielded,
     stored on a global (`global engine`), an attribute (`self.engine = ...`,
     `app.engine = ...`) or a container that outlives the function, nor kept by a
     caching decorator (`functools.lru_cache`, `functools.cache`,
@@ -48,10 +68,22 @@ class EnginePerCall(Rule):
     from such functions (`init_db()` called by `main()`). A call inside a loop
     (`while True: backup()` at module level, a `for` in `main()`) runs many
     times: its callee is reported.
+    A check run from a table (`CHECKS = [("db", check_db)]`, walked once by
+    `for name, fn in CHECKS: fn()` in `main()`) runs once too.
     Generator functions (a FastAPI lifespan, a pytest fixture) keep the engine
     across their `yield` and are not reported either, unless they run per request:
     a `Depends()` dependency, or a generator a function draws one value from
-    (`db = next(get_db())` in a route).
+    (`db = next(get_db())` in a route). Such a dependency is reported when the
+    engine or pool is built inside it, whatever it yields.
+
+    A loop builds one per item: an engine or pool built in the body of a `for` /
+    `while` (or a comprehension), in a function or at a script's top level, is
+    reported even in code that runs once (`for row in rows: engine =
+    create_engine(url)` in `main()`), unless each one is kept (`engines[name] =
+    create_engine(url)`) or is an SQLite file's.
+
+    Tests are not reported: an engine built in a test module lives for one test,
+    and tearing it down is the test framework's business.
 
     ## Why is this bad?
     An engine owns a connection pool. Building one per call opens a new server
@@ -90,9 +122,24 @@ class EnginePerCall(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        if is_test_module(ctx.module):
+            return  # a test's engine lives for one test: the test framework's business
         verdicts: dict[int, bool] = {}
-        for ec in engine_calls(ctx.index, ctx.module):
+        calls = [*engine_calls(ctx.index, ctx.module),
+                 *pool_constructor_calls(ctx.index, ctx.module)]
+        for ec in calls:
             func = ec.func
+            short = ec.qualname.rsplit(".", 1)[-1]
+            what = ("a new engine (and connection pool)" if ec.qualname.startswith(
+                "sqlalchemy") else "a new connection pool")
+            if in_loop(CallSite(ec.call, ctx.module, func)) and not _kept_in_loop(
+                    ctx.index, ctx.module, func, ec.call):
+                yield self.finding(
+                    ec.call,
+                    f"`{short}()` runs in a loop: it builds {what} for every item and "
+                    "drops it; create it once before the loop and reuse it",
+                )
+                continue
             if func is None:
                 continue
             key = id(func.node)
@@ -100,14 +147,20 @@ class EnginePerCall(Rule):
                 verdicts[key] = _runs_once_or_keeps(ctx.index, func)
             if verdicts[key]:
                 continue
-            short = ec.qualname.rsplit(".", 1)[-1]
             route = _escapes(ctx.index, ctx.module, func, ec.call)
             if route is None:
                 yield self.finding(
                     ec.call,
-                    f"`{short}()` in `{func.name}` builds a new engine (and connection pool) "
-                    "on every call and drops it at the end; create the engine once (module "
-                    "level, app factory or a cached factory) and reuse it",
+                    f"`{short}()` in `{func.name}` builds {what} on every call and drops "
+                    "it at the end; create it once (module level, app factory, lifespan "
+                    "or a cached factory) and reuse it",
+                )
+            elif route == _RETURNED and _per_request_dependency(ctx.index, func):
+                yield self.finding(
+                    ec.call,
+                    f"`{short}()` in the dependency `{func.name}` builds {what} for every "
+                    "request and drops it when the request ends; create it once (a "
+                    "lifespan or module level) and yield a connection or session from it",
                 )
             elif route == _RETURNED:
                 caller = _per_call_caller(ctx.index, func, set())
@@ -122,9 +175,68 @@ class EnginePerCall(Rule):
                     )
 
 
+def _per_request_dependency(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A generator FastAPI runs once per request (`Depends(get_db)`), or that a
+    function draws one value from (`next(get_db())`)."""
+    return func.is_generator and (id(func.node) in index.dependency_functions()
+                                  or _drawn_by_next(index, func))
+
+
+def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                  call: cst.Call) -> bool:
+    """An engine built in a loop is fine when each one is kept (`engines[url] = ...`,
+    `pools.append(...)`), or when it is an embedded database's (one SQLite file per
+    item)."""
+    url = engine_url(call)
+    if url is not None and is_embedded(dialect_of(string_prefix(index, url, module, func))):
+        return True
+    if _retry_loop(module, func, call):
+        return True
+    if func is not None:
+        return _escapes(index, module, func, call) == _KEPT
+    for node in iter_nodes(module.tree):
+        if isinstance(node, cst.Assign) and strip_await(node.value)[0] is call:
+            return any(isinstance(t.target, (cst.Subscript, cst.Attribute))
+                       for t in node.targets)
+        if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in STORE_METHODS
+                and any(strip_await(a.value)[0] is call for a in node.args)):
+            return True
+    return False
+
+
+def _retry_loop(module: ModuleInfo, func: FunctionInfo | None, call: cst.Call) -> bool:
+    """The innermost loop around `call` ends with `break` (a retry until the database
+    answers, a search for the first URL that works): it keeps one engine, not one per
+    item."""
+    scope: cst.CSTNode = func.node.body if func is not None else module.tree
+    inner: cst.For | cst.While | None = None
+    for node in iter_nodes(scope):
+        if isinstance(node, (cst.For, cst.While)) and any(
+                c is call for c in iter_calls(node.body)):
+            inner = node  # pre-order: the innermost comes last
+    if inner is None:
+        return False
+    return any(isinstance(n, cst.Break) for n in _own_statements(inner.body))
+
+
+def _own_statements(body: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes of a loop body outside the loops nested in it (their `break` is theirs)."""
+    out: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if node is not body and isinstance(node, (cst.For, cst.While, cst.FunctionDef,
+                                                  cst.ClassDef)):
+            continue
+        stack.extend(node.children)
+    return out
+
+
 def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:
     if func.is_generator:
-        return True
+        return not _per_request_dependency(index, func)
     for deco in func.node.decorators:
         qual = external_name(index, decorator_target(deco), func.module, func.parent)
         if qual is not None and qual_match(qual, CACHING_DECORATORS):

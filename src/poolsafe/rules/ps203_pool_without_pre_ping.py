@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
+from poolsafe.analysis.one_shot import short_lived_engine
 from poolsafe.analysis.project_facts import facts, is_test_module
 from poolsafe.analysis.resolution import is_false
 from poolsafe.core.model import RawFinding, Severity
@@ -31,13 +32,26 @@ class PoolWithoutPrePing(Rule):
       one function. It is reported at the `SQLALCHEMY_ENGINE_OPTIONS` dict when
       that configuration writes one, else at the `SQLALCHEMY_DATABASE_URI` value.
       `SQLAlchemy(engine_options={"pool_pre_ping": True})` anywhere in the
-      project covers every configuration.
+      project covers every configuration. In a project that never imports
+      Flask-SQLAlchemy and builds its own engines with `create_engine`, a constant
+      named `SQLALCHEMY_DATABASE_URI` configures nothing and is not reported (the
+      engines are judged themselves).
 
     The database is judged by the URL's scheme when the text is visible: a
     string literal, the literal start of an f-string or concatenation, a module
     or class constant (across modules), the default of `os.environ.get` /
-    `os.getenv`, or `URL.create("postgresql+psycopg2", ...)`. SQLite (and
-    DuckDB) URLs are exempt, and nothing is reported when the URL is not known.
+    `os.getenv`, what a project helper returns (`create_engine(database_url())`
+    when every `return` has the same scheme), or `URL.create("postgresql+psycopg2",
+    ...)`. A URL read from the environment with no default (`os.environ
+    ["DATABASE_URL"]`) is judged by the value the repository's `.env` files give
+    it, else by the database drivers the project declares. SQLite (and DuckDB)
+    URLs are exempt, and nothing is reported when the URL is not known.
+
+    Engines whose connections never wait idle in the pool are not reported: a
+    bootstrap engine rebound to another one in the same scope (used once for
+    `CREATE DATABASE`), an engine disposed where it was built, and an engine
+    built and dropped in code that runs once per process (a maintenance script's
+    `main()`, a click command) with no `while` loop. Nor are test modules.
     Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
     and are exempt; options hidden behind `**kwargs` that cannot be read are
     given the benefit of the doubt.
@@ -96,8 +110,13 @@ class PoolWithoutPrePing(Rule):
                 continue
             if ping is None and opts.open:
                 continue
-            if site.from_config and facts(ctx.index).global_pre_ping():
-                continue
+            project = facts(ctx.index)
+            if site.from_config and (project.global_pre_ping() or (
+                    not project.uses_flask_sqlalchemy() and project.builds_engines())):
+                continue  # no Flask-SQLAlchemy, engines of its own: the key is a name
+            if site.call is not None and not site.from_config and short_lived_engine(
+                    ctx.index, ctx.module, site.call) is not None:
+                continue  # used once and dropped: no idle connection to test
             if unprotected_mysql(ctx.index, ctx.module, site) is not None:
                 continue  # PS211 reports it: neither recycle nor pre-ping on MySQL
             where = ("`SQLALCHEMY_ENGINE_OPTIONS`" if site.from_config else site.label)

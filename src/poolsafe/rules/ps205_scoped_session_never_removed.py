@@ -40,6 +40,11 @@ class ScopedSessionNeverRemoved(Rule):
     `db.session` is not. Flask-SQLAlchemy's own `db.session` is removed by the
     extension and is never reported.
 
+    A module that another program of the repository imports (a module that builds
+    a `Celery(...)` app, a script with a `__main__` block) and that no module
+    building a `Flask(...)` app imports, directly or through other modules, serves
+    no Flask request: a worker's or a script's `scoped_session` is not reported.
+
     ## Why is this bad?
     A `scoped_session` keeps one session per thread (or per scope). Flask reuses
     worker threads, so without `remove()` at the end of each request the session
@@ -92,6 +97,8 @@ class ScopedSessionNeverRemoved(Rule):
                 continue
             if not project.uses_flask():
                 return
+            if not project.served_by_flask(ctx.module):
+                continue  # a worker's or a script's module: no Flask request ends there
             if any(_removes(ctx.index, call, b, m, f, 0) for b, m, f in project.teardowns()):
                 continue
             yield self.finding(

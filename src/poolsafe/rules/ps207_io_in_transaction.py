@@ -72,7 +72,9 @@ class IoInTransaction(Rule):
       `bulk`), qdrant, pinecone, weaviate;
     - waiting on a celery result (`task.delay(...).get()`), subprocesses
       (`subprocess.run`, `os.system`, `ffmpeg.run`, yt-dlp), `time.sleep` and
-      `asyncio.sleep` of a second or more, `smtplib` sends.
+      `asyncio.sleep` of a second or more, `smtplib` sends;
+    - file transfers: paramiko (`Transport.connect`, `SSHClient.connect` /
+      `exec_command`, `SFTPClient.get`/`put`/`listdir`/`stat`), `ftplib.FTP`.
 
     A call counts only when its receiver is one of these clients (through
     imports, assignments, `self.` attributes and annotated parameters): a project
@@ -85,7 +87,9 @@ class IoInTransaction(Rule):
     driver `connect()`, a `Depends` parameter annotated `Session`, Flask-SQLAlchemy's
     `db.session`); a connection with `conn.autocommit = True`, or one from an
     engine or pool that runs in autocommit (`isolation_level="AUTOCOMMIT"`),
-    holds no transaction.
+    holds no transaction, nor does an asyncpg connection outside `async with
+    conn.transaction()` (asyncpg commits each statement on its own): a dedicated
+    LISTEN/NOTIFY connection that waits for notifications is not reported.
 
     Test modules (`test_*.py`, `conftest.py`, `tests/`) are not checked: a test
     that holds its transaction across a test client call or a sleep holds no
@@ -162,6 +166,8 @@ class IoInTransaction(Rule):
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
                         else f"`{via}()`, which makes {family} (`{what}`),")
+                steps = tuple((opener, f"`{key}` begins a transaction here")
+                              for key, opener in walker.openers.get(id(call), []))
                 yield self.finding(
                     call,
                     f"{slow} runs while {held} holds a connection in an open transaction: "
@@ -169,6 +175,8 @@ class IoInTransaction(Rule):
                     "until the call returns; finish the database work and "
                     "commit (or close the session) before it, and start a new unit of "
                     "work after it",
+                    (*steps, (call, f"`{what}` runs with the transaction open"))
+                    if steps else (),
                 )
 
 
@@ -195,6 +203,10 @@ class _Walker:
         self.autocommit: set[str] = set()
         self.found: list[tuple[cst.Call, Slow, State]] = []
         self._seen: set[int] = set()
+        #: the call that last began each connection's or session's transaction, and,
+        #: per slow call found, those of the transactions it runs in (its path)
+        self._opened: dict[str, cst.Call] = {}
+        self.openers: dict[int, list[tuple[str, cst.Call]]] = {}
         self.loop_depth = 0
 
     # ------------------------------------------------------------ statements
@@ -298,6 +310,10 @@ class _Walker:
                         if name is not None and base_key is not None:
                             self.aliases[name] = base_key
                         ends.add(key)
+                        if key in self.autocommit:
+                            # an explicit transaction on an autocommit connection
+                            # (`async with conn.transaction():`) is open from here
+                            state = state | {key}
                     continue
             if name_node is not None and self.key_of(name_node) is not None:
                 ends.add(name_node.value)
@@ -320,6 +336,8 @@ class _Walker:
             if state and id(call) not in self._seen:
                 self._seen.add(id(call))
                 self.found.append((call, what, state))
+                self.openers[id(call)] = [(k, self._opened[k]) for k in sorted(state)
+                                          if k in self._opened]
             return state
         f = call.func
         if not isinstance(f, cst.Attribute):
@@ -334,6 +352,8 @@ class _Walker:
             return state - {key}
         if method in NON_WORK_METHODS or method in CURSOR_METHODS or key in self.autocommit:
             return state
+        if key not in state:
+            self._opened[key] = call
         return state | {key}
 
     # -------------------------------------------------------------- handles
@@ -350,7 +370,9 @@ class _Walker:
             return _FLASK_SESSION
         value = self.index.evaluate(expr, self.module, self.func)
         if isinstance(value, Connection):
-            if value.autocommit:  # from an AUTOCOMMIT engine or pool: no transaction
+            # from an AUTOCOMMIT engine or pool, or asyncpg outside `transaction()`:
+            # each statement commits on its own, no transaction stays open
+            if value.autocommit or value.kind.autocommit_by_default:
                 self.autocommit.add(d)
             return d
         if isinstance(value, LibraryObject) and value.type.is_scoped:

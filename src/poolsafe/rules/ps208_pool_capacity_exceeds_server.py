@@ -34,13 +34,18 @@ class PoolCapacityExceedsServer(Rule):
     - the server: `postgres -c max_connections=N` in compose, `postgresql.conf`,
       `my.cnf`, `--max-connections`, PgBouncer's `MAX_CLIENT_CONN`, else the
       documented default (PostgreSQL 100, MySQL 151), minus
-      `superuser_reserved_connections` (PostgreSQL, default 3). Pools that point
-      at different servers are budgeted per server.
+      `superuser_reserved_connections` (PostgreSQL, default 3), also from a
+      Kubernetes StatefulSet's `command`/`args` and images' variables
+      (`POSTGRESQL_MAX_CONNECTIONS`). Pools that point at different servers are
+      budgeted per server, and two pools whose host is not known are never taken
+      for one server.
 
     It is reported at each pool (engine) line that counts towards a server over
     its limit. A number that cannot be read counts as 1, so the sum is a lower
     bound: the rule reports only when even that lower bound is over the limit.
-    Test modules are not counted.
+    Test modules are not counted. A compose service gets the `.env` values only
+    through `env_file:` (compose reads `.env` to fill in the compose file, not
+    into the containers), unless the application loads `.env` itself.
 
     ## Why is this bad?
     Pools grow under load. When every replica and worker fills its pool at the

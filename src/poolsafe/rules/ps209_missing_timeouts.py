@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from poolsafe.analysis.capacity import project_files
+from poolsafe.analysis.deploy_files import project_files
 from poolsafe.analysis.environments import environments
 from poolsafe.analysis.pool_sites import (
     PoolSite,

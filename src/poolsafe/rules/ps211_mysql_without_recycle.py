@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from poolsafe.analysis.engines import engine_sites
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
+from poolsafe.analysis.one_shot import short_lived_engine
 from poolsafe.analysis.project_facts import is_test_module
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.fix.fixers.ps211_pre_ping import fix_mysql_pre_ping
@@ -38,6 +39,11 @@ class MysqlWithoutRecycle(Rule):
     engine that recycles in time but does not pre-ping (a failover or a
     restart still breaks it), and every other server database. Ignoring PS211
     therefore also silences those MySQL engines.
+
+    Engines that never keep an idle connection are not reported (as for PS203):
+    a bootstrap engine rebound in the same scope, one disposed where it was
+    built, one built and dropped in code that runs once per process. A URL from
+    the environment is judged by the repository's `.env` value for it.
 
     ## Why is this bad?
     MySQL closes a connection that has been idle for `wait_timeout` seconds.
@@ -84,6 +90,8 @@ class MysqlWithoutRecycle(Rule):
             problem = unprotected_mysql(ctx.index, ctx.module, site)
             if problem is None or site.call is None:
                 continue
+            if short_lived_engine(ctx.index, ctx.module, site.call) is not None:
+                continue  # used once and dropped: no connection idles past wait_timeout
             evidence = (f" (the project declares {site.dialect_evidence})"
                         if site.dialect_evidence else "")
             seconds = 3600 if problem.wait_timeout > 3600 else max(1, problem.wait_timeout // 2)

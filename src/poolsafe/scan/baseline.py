@@ -10,16 +10,16 @@ entries cover two findings. Entries that match nothing in a scanned file are sta
 from __future__ import annotations
 
 import ast
-import contextlib
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from poolsafe.core.model import Finding
+from poolsafe.core.project import find_project_root, project_relative
+from poolsafe.core.safe_write import write_atomic
 from poolsafe.core.source import SourceError, decode
 
 FORMAT_VERSION = 1
@@ -93,11 +93,11 @@ def _collect_scopes(node: ast.AST, prefix: str, depth: int,
 
 
 def _rel(path: str, base: Path) -> str:
-    absolute = os.path.abspath(path)
-    try:
-        return Path(absolute).relative_to(os.path.abspath(base)).as_posix()
-    except ValueError:
-        return Path(os.path.relpath(absolute, os.path.abspath(base))).as_posix()
+    """The key's path: relative to the baseline's directory (with `..` outside it)."""
+    inside = project_relative(path, base)
+    if inside is not None:
+        return inside
+    return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(base))).as_posix()
 
 
 def key_of(finding: Finding, base: Path, info: SourceInfo) -> Key:
@@ -174,15 +174,9 @@ def write(path: Path, findings: Iterable[Finding], info: SourceInfo | None = Non
     entries.sort(key=lambda e: (e["path"], e["code"], e["function"], e["source"], e["message"]))
     doc = {"poolsafe-baseline": FORMAT_VERSION, "entries": entries}
     text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # atomically, never through a link nor outside the project the file is in, with
+    # the mode the umask gives a new file (an existing baseline keeps its mode)
+    write_atomic(path, text.encode("utf-8"), find_project_root(path))
     return len(entries)
 
 

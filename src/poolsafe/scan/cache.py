@@ -30,12 +30,12 @@ from typing import Any
 from poolsafe.core.project import find_project_root
 
 CACHE_DIR_NAME = ".poolsafe_cache"
-FORMAT = 3
+FORMAT = 4
 TAG_NAME = "CACHEDIR.TAG"
 TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
             "# poolsafe cache (https://bford.info/cachedir/)\n")
 #: the files poolsafe writes in its cache directory (`clean` removes only these)
-_OWN_SUFFIXES = (".json", ".tmp")
+_OWN_SUFFIXES = (".json", ".tmp", ".poolsafe-tmp")
 _OWN_NAMES = (TAG_NAME, ".gitignore")
 
 
@@ -158,15 +158,15 @@ def store_entry(directory: Path, key: str, entry: dict[str, Any]) -> None:
         if not tag.is_file():
             _write_own_file(tag, TAG_TEXT)
         _write_own_file(directory / ".gitignore", "*\n")
-        import json
-        import tempfile  # (a --no-cache run writes nothing: it does without them)
+        import json  # (a --no-cache run writes nothing: it does without it)
 
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        from poolsafe.core.safe_write import write_atomic
+
         # dumps, not dump: dump encodes chunk by chunk in Python, dumps in C
         text = json.dumps({**entry, "format": FORMAT})
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, directory / f"{key}.json")
+        # never through a link nor out of the project the cache belongs to
+        write_atomic(directory / f"{key}.json", text.encode("utf-8"),
+                     find_project_root(directory))
     except OSError:
         pass
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from poolsafe.analysis.capacity import Capacity, compute_capacity
 from poolsafe.analysis.deploy_files import ProjectFiles
+from poolsafe.analysis.entry_points import MAIN_BLOCK
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.analysis.pool_sites import POOL_WORDS
@@ -25,6 +27,27 @@ from poolsafe.scan.options import MAX_FILE_BYTES
 #: how many rounds of imports are followed from the pool modules
 _IMPORT_DEPTH = 4
 _WORDS = re.compile(rb"\b(" + b"|".join(w.encode() for w in POOL_WORDS) + rb")\b")
+
+
+class _FileIndex(ProjectIndex):
+    """The parsed modules, and every project file by name for the import graph (read
+    when asked, not parsed)."""
+
+    def __init__(self, modules: Iterable[ModuleInfo], project: ProjectConfig | None,
+                 files: dict[str, list[SourceFile]]) -> None:
+        super().__init__(modules, project)
+        self._files = files
+
+    def module_files(self, name: str) -> list[tuple[Path, str]]:
+        out: list[tuple[Path, str]] = []
+        for f in self._files.get(name, []):
+            try:
+                data = f.path.read_bytes()
+            except OSError:
+                continue
+            if len(data) <= MAX_FILE_BYTES:
+                out.append((f.path, data.decode("utf-8", "replace")))
+        return out
 
 
 class CapacityError(Exception):
@@ -71,7 +94,7 @@ def project_capacity(path: str, excluded: list[re.Pattern[str]] | None = None,
                 head = fh.read(MAX_FILE_BYTES + 1)
         except OSError:
             continue
-        if _WORDS.search(head):
+        if _WORDS.search(head) or MAIN_BLOCK.search(head) or f.path.name == "__main__.py":
             m = parse(f)
             if m is not None:
                 frontier.append(m)
@@ -86,7 +109,7 @@ def project_capacity(path: str, excluded: list[re.Pattern[str]] | None = None,
                             if found is not None:
                                 nxt.append(found)
         frontier = nxt
-    index = ProjectIndex(parsed.values(), project)
+    index = _FileIndex(parsed.values(), project, by_name)
     capacity = compute_capacity(index, ProjectFiles(root))
     if not capacity.pools:
         # a repository's top whose pools live in sub-projects (backend/pyproject.toml)

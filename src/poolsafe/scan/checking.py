@@ -19,26 +19,21 @@ import libcst as cst
 
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo, collect_module
+from poolsafe.core.complexity import parse_refusal
 from poolsafe.core.discovery import SourceFile
 from poolsafe.core.gc_scope import keep_new_objects, release_dropped
-from poolsafe.core.model import FileError, Finding, Location, RawFinding, ScanResult
+from poolsafe.core.model import FileError, Finding, Location, RawFinding, ScanResult, Step
 from poolsafe.core.positions import spans
 from poolsafe.core.project import module_key, names_to_files
 from poolsafe.core.rule_codes import enabled_codes
-from poolsafe.core.source import (
-    MAX_BRACKET_DEPTH,
-    DecodedSource,
-    SourceError,
-    bracket_depth,
-    decode,
-)
+from poolsafe.core.source import DecodedSource, SourceError, decode
 from poolsafe.fix.fixers.edits import parent_map, remember_parents
 from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
 from poolsafe.scan.lazy_index import LazyIndex
 from poolsafe.scan.options import MAX_FILE_BYTES, ScanOptions
 from poolsafe.scan.parallel import CheckResults, check_all
 from poolsafe.scan.prefilter import select
-from poolsafe.scan.scope import ProjectScope, read_error
+from poolsafe.scan.scope import ProjectScope, read_error, too_large_error
 
 
 @dataclass
@@ -74,7 +69,18 @@ def unvalidated_nodes() -> Iterator[None]:
         setattr(cst.CSTNode, "__post_init__", previous)  # noqa: B010
 
 
+class Refused(Exception):
+    """A file that libcst is not asked to parse (see `poolsafe.core.complexity`): the
+    message is for the user."""
+
+
 def parse_source(display: str, path: Path, relative: Path, text: str) -> ModuleInfo:
+    """Parse and collect one module: the one place poolsafe parses a file (a check, a
+    fix, the project index, the language server); `Refused` for text that would crash
+    or stall the parser."""
+    refusal = parse_refusal(text)
+    if refusal is not None:
+        raise Refused(refusal)
     tree = cst.parse_module(text)
     # the walk that collects the module records its parent map too: positions and
     # the rules ask for it of every module they report on, and a walk of its own
@@ -91,6 +97,8 @@ def parse_error(display: str, text: str, exc: Exception) -> FileError:
     """The `errors` entry for a file libcst could not parse: for a syntax error,
     Python's own message and position (`path:line:column: syntax error: ...`), which
     libcst's do not always match; libcst's where Python accepts the code."""
+    if isinstance(exc, Refused):
+        return FileError(display, str(exc))
     if isinstance(exc, RecursionError):
         return FileError(display, "cannot parse: too deeply nested")
     try:
@@ -133,25 +141,12 @@ def load(source_file: SourceFile, max_bytes: int = MAX_FILE_BYTES) -> ParsedFile
 
 
 
-def too_large_error(source_file: SourceFile, size: int, max_bytes: int) -> FileError:
-    return FileError(source_file.display, f"skipped: {size / 1e6:.1f} MB is above the "
-                                          f"{max_bytes / 1e6:.1f} MB limit for one file")
-
-
-
 def load_data(source_file: SourceFile, data: bytes) -> ParsedFile | FileError:
     """Decode, check and parse one file's bytes."""
     try:
         decoded = decode(data)
     except SourceError as exc:
         return FileError(source_file.display, str(exc))
-    if "\0" in decoded.text:
-        return FileError(source_file.display, "cannot parse: the file contains a NUL byte")
-    depth = bracket_depth(decoded.text)
-    if depth > MAX_BRACKET_DEPTH:
-        return FileError(source_file.display,
-                         f"cannot parse: brackets nested {depth} levels deep (too deeply "
-                         f"nested; Python allows {MAX_BRACKET_DEPTH})")
     try:
         module = parse_source(source_file.display, source_file.path, source_file.relative,
                               decoded.text)
@@ -177,6 +172,13 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode],
 
 
 
+def resolved_steps(raw: RawFinding, where: dict[int, Location]) -> tuple[Step, ...]:
+    """A finding's path with the positions of its nodes (a step whose node has no
+    position is left out)."""
+    return tuple(Step(loc.line, loc.column, label) for node, label in raw.steps
+                 if (loc := where.get(id(node))) is not None)
+
+
 def check_module(parsed: ParsedFile, index: ProjectIndex,
                  rules: list[Rule]) -> tuple[list[Finding], list[FileError]]:
     ctx = FileContext(parsed.module, index)
@@ -194,7 +196,9 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
     if not raw:
         return [], errors
     try:
-        where = positions(parsed.module.tree, (f.node for f in raw), parsed.module.source)
+        where = positions(parsed.module.tree,
+                          [*(f.node for f in raw), *(n for f in raw for n, _ in f.steps)],
+                          parsed.module.source)
     except RecursionError:
         errors.append(FileError(parsed.module.path, "internal error: nested too deeply"))
         return [], errors
@@ -211,7 +215,8 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
             continue
         safety = by_code[f.code].fix_safety(ctx, f)
         findings[key] = Finding(parsed.module.path, loc, f.code, m.name, f.message,
-                                m.severity, safety == "safe", unsafe_fix=safety == "unsafe")
+                                m.severity, safety == "safe", unsafe_fix=safety == "unsafe",
+                                steps=resolved_steps(f, where))
     return list(findings.values()), errors
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from poolsafe.core.discovery import translate_glob
 from poolsafe.core.model import Severity
-from poolsafe.core.project import ProjectConfig
+from poolsafe.core.project import ProjectConfig, project_relative
 from poolsafe.knowledge.libraries import CONNECTION_KINDS
 
 if sys.version_info >= (3, 11):
@@ -294,16 +294,8 @@ def glob_regex(pattern: str) -> str:
     return ("^" if anchored else "^(?:.*/)?") + translate_glob(pattern) + "(?:/.*)?$"
 
 
-def relative_posix(path: str | Path, root: Path) -> str | None:
-    """`path` relative to `root`, '/'-separated; None when it is outside."""
-    try:
-        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
-    except ValueError:
-        return None
-
-
 def matches_any(path: str | Path, globs: Iterable[str], root: Path) -> bool:
-    rel = relative_posix(path, root)
+    rel = project_relative(path, root)
     if rel is None:
         rel = Path(path).as_posix().lstrip("/")
     return any(re.match(glob_regex(g), rel) for g in globs)
@@ -321,7 +313,7 @@ def exclude_regexes(globs: Sequence[str], scan_paths: Sequence[str],
         if "/" not in norm.rstrip("/"):
             continue
         for p in scan_paths:
-            prefix = relative_posix(p, root)
+            prefix = project_relative(p, root)
             if not prefix or prefix == "." or not Path(p).is_dir():
                 continue
             if norm.startswith(prefix + "/"):

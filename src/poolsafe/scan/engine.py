@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 from poolsafe import __version__
 from poolsafe.core.discovery import SourceFile
 from poolsafe.core.gc_scope import collection_paused, keep_new_objects, trees_kept_out_of_gc
-from poolsafe.core.model import FileError, Finding, Location, ScanResult, Severity
+from poolsafe.core.model import FileError, Finding, Location, ScanResult, Severity, Step
 from poolsafe.core.project import DEPLOYMENT_RULES, dependency_signature, module_key, names_to_files
 from poolsafe.core.rule_codes import enabled_codes
 from poolsafe.scan.cache import (
@@ -72,7 +72,8 @@ def run_deep(fn: Callable[[], T]) -> T:
         except (ValueError, RuntimeError):  # platform without adjustable stacks
             sys.setrecursionlimit(max(old_limit, 10_000))
             return fn()
-        thread = threading.Thread(target=target, name="poolsafe-scan")
+        # (a daemon: on Ctrl-C the main thread leaves at once, not after the scan)
+        thread = threading.Thread(target=target, name="poolsafe-scan", daemon=True)
         threading.stack_size(old_stack)
         thread.start()
         thread.join()
@@ -458,7 +459,8 @@ def _deployment_signature(rules: list[str], root: Path) -> object:
 def _finding_json(f: Finding) -> list[Any]:
     loc = f.location
     return [loc.line, loc.column, loc.end_line, loc.end_column, f.code, f.name, f.message,
-            f.severity.value, f.fixable, f.unsafe_fix]
+            f.severity.value, f.fixable, f.unsafe_fix,
+            [[s.line, s.column, s.label] for s in f.steps]]
 
 
 def _files_json(paths: set[str], findings: list[Finding], errors: list[FileError],
@@ -492,11 +494,12 @@ def _cached_files(entry: dict[str, Any], paths: list[str],
                 return None
             shown = display.get(path, path)
             for (line, col, end_line, end_col, code, name, message, sev, fixable,
-                 unsafe) in record["findings"]:
+                 unsafe, steps) in record["findings"]:
                 out.findings.append(Finding(shown, Location(line, col, end_line, end_col),
                                             code, name, message,
                                             _SEVERITIES.get(sev) or Severity(sev), fixable,
-                                            unsafe_fix=unsafe))
+                                            unsafe_fix=unsafe,
+                                            steps=tuple(Step(*s) for s in steps)))
             for message, line, column in record["errors"]:
                 out.errors.append(FileError(shown, message, line, column))
     except (KeyError, TypeError, ValueError):

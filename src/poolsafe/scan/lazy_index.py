@@ -7,9 +7,11 @@ modules are selected.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from poolsafe.analysis.index import ProjectIndex, source_matches
@@ -303,6 +305,29 @@ class LazyIndex(ProjectIndex):
                         self._loaded_names.update(c.methods)
             self._loaded_names_count = len(self._loaded)
         return name in self._loaded_names
+
+    def module_files(self, name: str) -> list[tuple[Path, str]]:
+        """The files called `name`, read (from memory for a checked buffer) but not
+        parsed; the lookup is recorded as resolution's are (the cache's dependencies)."""
+        files = self._files_by_name.get(name, [])
+        self.lookups[name] = files
+        out: list[tuple[Path, str]] = []
+        for path in files:
+            loaded = self._loaded.get(path)
+            if loaded is not None:
+                out.append((loaded.abspath, loaded.source))
+                continue
+            data: bytes | None = None
+            if self._source is not None:
+                with contextlib.suppress(KeyError, OSError):
+                    data = self._source(path)
+            if data is None:
+                try:
+                    data = Path(path).read_bytes()
+                except OSError:
+                    continue
+            out.append((Path(path), data.decode("utf-8", "replace")))
+        return out
 
     def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
         """Like the index's, but decides by path before parsing anything: an

@@ -15,10 +15,9 @@ from typing import Any
 
 from poolsafe.core.project import ProjectConfig
 from poolsafe.scan.config import Config
-from poolsafe.scan.scope import ScopeSettings
+from poolsafe.scan.scope import MAX_FILE_BYTES, ScopeSettings
 
-#: libcst needs about 1 GB of memory per MB of source: larger files are reported, not parsed
-MAX_FILE_BYTES = 2_000_000
+__all__ = ["MAX_FILE_BYTES", "ScanOptions", "scope_options"]
 
 
 @dataclass
@@ -52,7 +51,8 @@ class ScanOptions:
     def scope_settings(self) -> ScopeSettings:
         return ScopeSettings(exclude=self.exclude, exclude_globs=self.exclude_globs,
                              config_root=self.config_root, project_root=self.project_root,
-                             src=self.src, overrides=self.overrides)
+                             src=self.src, overrides=self.overrides,
+                             max_file_bytes=self.max_file_bytes)
 
 
 

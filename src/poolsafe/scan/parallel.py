@@ -158,7 +158,19 @@ class _Inbox:
         return self.final
 
 
+def _ignore_interrupts() -> None:
+    """In a forked child: Ctrl-C (SIGINT, which a terminal sends to every process of
+    the group) is the parent's to answer; it ends its daemonic children as it exits.
+    A child that took it itself would print a traceback, or hand its share back to a
+    parent that is leaving (which then did the work itself)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _run_child(writer: Connection, fn: Callable[[Tell], object]) -> None:
+    _ignore_interrupts()
+
     def tell(value: object) -> None:
         writer.send(("told", value))
 
@@ -211,6 +223,7 @@ class Standby:
 
 def _stand_by(conn: Connection, prepare: Callable[[], object],
               serve: Callable[[Any], object]) -> None:
+    _ignore_interrupts()
     try:
         prepare()
     except BaseException:  # the parent computes its answers itself
@@ -268,6 +281,7 @@ def check_all(items: Sequence[P], sizes: Sequence[int], jobs: int,
 
 def _worker(writer: Connection, check: Callable[[list[P]], CheckResults],
             share: list[P]) -> None:
+    _ignore_interrupts()
     try:
         result: CheckResults | None = check(share)
     except BaseException:  # the parent checks this share itself

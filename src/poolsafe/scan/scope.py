@@ -20,7 +20,12 @@ from pathlib import Path
 from poolsafe.core.discovery import SourceFile, discover
 from poolsafe.core.model import FileError
 from poolsafe.core.project import absolute, import_root_of, import_roots, root_of_directory
+from poolsafe.core.source import undecodable
 from poolsafe.scan.config import exclude_regexes
+
+#: libcst needs about 1 GB of memory per MB of source: larger files are reported, not
+#: read (their size is known before)
+MAX_FILE_BYTES = 2_000_000
 
 
 @dataclass
@@ -38,6 +43,8 @@ class ScopeSettings:
     #: absolute path -> content to use instead of the file on disk (editor buffers,
     #: stdin); such a path is scanned even when no file exists there
     overrides: dict[Path, bytes] = field(default_factory=dict)
+    #: files larger than this are reported (or left out of resolution) unread
+    max_file_bytes: int = MAX_FILE_BYTES
 
 
 @dataclass
@@ -69,6 +76,11 @@ def read_error(source_file: SourceFile, exc: OSError) -> FileError:
     if isinstance(exc, IsADirectoryError):
         return FileError(source_file.display, "is a directory")
     return FileError(source_file.display, f"cannot read: {exc.strerror or exc}")
+
+
+def too_large_error(source_file: SourceFile, size: int, max_bytes: int) -> FileError:
+    return FileError(source_file.display, f"skipped: {size / 1e6:.1f} MB is above the "
+                                          f"{max_bytes / 1e6:.1f} MB limit for one file")
 
 
 def discovery_error(message: str) -> FileError:
@@ -156,6 +168,9 @@ def build_scope(paths: Sequence[str], settings: ScopeSettings) -> Scope:
             walked = project.files[i]
             project.files[i] = SourceFile(sf.display, walked.path, walked.relative)
         data = _read(project.files[i], settings)
+        problem = None if isinstance(data, FileError) else undecodable(data)
+        if problem is not None:  # (whatever its words: no file is passed over unread)
+            data = FileError(project.files[i].display, problem)
         if isinstance(data, FileError):
             errors.append(data)
             continue
@@ -250,13 +265,23 @@ def _shown(path: Path) -> str:
 
 
 def _read(sf: SourceFile, settings: ScopeSettings) -> bytes | FileError:
+    """The file's bytes; a file over the size limit is not read (its size is asked
+    of the open file first)."""
     override = settings.overrides.get(absolute(sf.path)) if settings.overrides else None
     if override is not None:
-        return override
-    try:
-        return sf.path.read_bytes()
-    except OSError as exc:
-        return read_error(sf, exc)
+        data = override
+    else:
+        try:
+            with open(sf.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size > settings.max_file_bytes:
+                    return too_large_error(sf, size, settings.max_file_bytes)
+                data = f.read()
+        except OSError as exc:
+            return read_error(sf, exc)
+    if len(data) > settings.max_file_bytes:  # (a buffer, or a file that grew)
+        return too_large_error(sf, len(data), settings.max_file_bytes)
+    return data
 
 
 def _read_context(project: ProjectScope, settings: ScopeSettings) -> None:

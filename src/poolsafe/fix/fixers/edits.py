@@ -24,7 +24,7 @@ from poolsafe.analysis.flow import (
     escaping_names,
     holds_for_checkout,
 )
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, method_alias
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import FunctionRef, LibraryObject
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
@@ -363,6 +363,21 @@ def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo,
     return good[0] if good else None
 
 
+def checkout_method(call: cst.Call, func: FunctionInfo | None) -> cst.Attribute | None:
+    """`pool.getconn` in `pool.getconn()`, and in `get()` after `get = pool.getconn`
+    (poolsafe.analysis.index.method_alias) when the pool's name is not bound in the
+    function (then `pool` at the release could be another pool than the alias's)."""
+    if isinstance(call.func, cst.Attribute):
+        return call.func
+    method = method_alias(call.func, func)
+    if method is None or func is None:
+        return None
+    base = dotted_name(method.value)
+    if base is None or base.split(".")[0] in func.locals:
+        return None
+    return method
+
+
 def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
                      func: FunctionInfo, site: AcquireSite) -> Release | Unfixable:
     """The statement that gives `site`'s checkout back, from the code that acquired it."""
@@ -401,15 +416,16 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
                 return Release(f"{wrapped}.{kind.pool_release}({{var}})", is_async=is_async,
                                description=f"{wrapped}.{kind.pool_release}()")
         return Unfixable(plan.code, f"no release function found for `{site.conn.via}()`")
-    if kind.pool_release and isinstance(call.func, cst.Attribute):
+    method = checkout_method(call, func)
+    if kind.pool_release and method is not None:
         # (a pool whose close() also returns still gets the release the finding named)
-        pool_name = dotted_name(call.func.value)
+        pool_name = dotted_name(method.value)
         if pool_name is None:
             return Unfixable(plan.code, "the pool is not a plain name")
         return Release(f"{pool_name}.{kind.pool_release}({{var}})", is_async=is_async,
                        description=f"{pool_name}.{kind.pool_release}()")
-    if kind.pool_release and isinstance(call.func, cst.Attribute) and kind.is_async:
-        pool_name = dotted_name(call.func.value)
+    if kind.pool_release and method is not None and kind.is_async:
+        pool_name = dotted_name(method.value)
         if pool_name is not None:
             return Release(f"{pool_name}.{kind.pool_release}({{var}})", is_async=is_async,
                            description=f"{pool_name}.{kind.pool_release}()")
@@ -980,8 +996,9 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
     call = site.call
     var = site.var
     kind = site.conn.kind
-    if site.conn.via is None and isinstance(call.func, cst.Attribute):
-        pool = dotted_name(call.func.value)
+    method = checkout_method(call, func)
+    if site.conn.via is None and method is not None:
+        pool = dotted_name(method.value)
         if pool and kind.pool_release:
             prefix = "await " if kind.is_async else ""
             return f"{prefix}{pool}.{kind.pool_release}({var})"

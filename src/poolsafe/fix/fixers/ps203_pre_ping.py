@@ -1,7 +1,7 @@
 """PS203 fix: turn `pool_pre_ping` on where the engine is configured.
 
 - `create_engine(...)` / `create_async_engine(...)`: a `pool_pre_ping=True` keyword
-  after the last argument, in the call's layout (`fix.layout`).
+  after the last argument, in the call's layout (`fix.plan.layout`).
 - `SQLALCHEMY_ENGINE_OPTIONS = {...}` (config class, config module, `app.config[...]`,
   `app.config.update(...)`): a `"pool_pre_ping": True` entry (a keyword for `dict(...)`).
 - A finding on `SQLALCHEMY_DATABASE_URI` (no options written there): an options

@@ -23,10 +23,11 @@ from poolsafe.analysis.cstutil import children
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.core.discovery import SourceFile
-from poolsafe.core.model import FileError, Finding, Location, RawFinding
+from poolsafe.core.model import FileError, Finding, Location, RawFinding, RuleMeta, Step
 from poolsafe.core.project import find_project_root, is_within
 from poolsafe.core.source import DecodedSource, decode
 from poolsafe.fix.fixers.edits import enclosing_function, parent_map
+from poolsafe.fix.loop.progress import STUCK, Fingerprint, Progress
 from poolsafe.fix.plan.api import FixPlan, ImportRequest, Replacement, Unfixable
 from poolsafe.rules import FileContext, Rule
 from poolsafe.scan.checking import (
@@ -36,6 +37,7 @@ from poolsafe.scan.checking import (
     parse_error,
     parse_source,
     positions,
+    resolved_steps,
     with_virtual_files,
 )
 from poolsafe.scan.lazy_index import LazyIndex
@@ -91,6 +93,8 @@ class FixResult:
     internal_errors: int = 0
     passes: int = 0
     converged: bool = True
+    #: files that one fix edited together (PS106, PS203, PS205): written all or none
+    linked: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def changed_files(self) -> list[FixFile]:
@@ -331,6 +335,12 @@ class _Linted:
     file: FixFile
     module: ModuleInfo
     raw: list[tuple[RawFinding, Location]]
+    #: id(raw finding) -> its path with positions (see `RawFinding.steps`)
+    steps: dict[int, tuple[Step, ...]] = field(default_factory=dict)
+
+    def finding(self, raw: RawFinding, loc: Location, meta: RuleMeta) -> Finding:
+        return Finding(self.file.display, loc, raw.code, meta.name, raw.message,
+                       meta.severity, meta.fixable, steps=self.steps.get(id(raw), ()))
 
 
 def _parse(files: list[FixFile], result: FixResult | None) -> list[tuple[FixFile, ModuleInfo]]:
@@ -387,7 +397,8 @@ def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
                 result.errors.append(FileError(
                     f.display, f"internal error in {rule.code}: {type(exc).__name__}: {exc}"))
                 result.internal_errors += 1
-        where = positions(module.tree, (r.node for r in raw)) if raw else {}
+        where = positions(module.tree, [*(r.node for r in raw),
+                                        *(n for r in raw for n, _ in r.steps)]) if raw else {}
         ignores = parse_comments(f.text) if mentions_directive(f.text) else {}
         kept: list[tuple[RawFinding, Location]] = []
         seen: set[tuple[str, int, int]] = set()
@@ -402,7 +413,8 @@ def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
             if comment is not None and comment.covers(r.code):
                 continue
             kept.append((r, loc))
-        out.append((_Linted(f, module, kept), ctx))
+        steps = {id(r): resolved_steps(r, where) for r, _ in kept if r.steps}
+        out.append((_Linted(f, module, kept, steps), ctx))
     return out
 
 
@@ -418,9 +430,7 @@ def _fingerprint(ctx: FileContext, raw: RawFinding, occurrences: dict[tuple[str,
 
 
 def _finding(linted: _Linted, raw: RawFinding, loc: Location, rule: Rule) -> Finding:
-    m = rule.meta()
-    return Finding(linted.file.display, loc, raw.code, m.name, raw.message, m.severity,
-                   m.fixable)
+    return linted.finding(raw, loc, rule.meta())
 
 
 # ---------------------------------------------------------------------- loop
@@ -434,7 +444,7 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
     result = FixResult(files=files)
     rules = enabled_rules(options)
     by_code = {r.code: r for r in rules}
-    done: set[tuple[str, ...]] = set()
+    done = Progress()
     reasons: dict[tuple[str, int, str], str] = {}
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, 10_000))
@@ -477,23 +487,24 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
 
 
 def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
-                  unsafe: bool, done: set[tuple[str, ...]],
+                  unsafe: bool, done: Progress,
                   reasons: dict[tuple[str, int, str], str], result: FixResult,
                   by_path: dict[str, _Linted] | None = None,
                   touched: set[str] | None = None) -> bool:
     f = item.file
     touched = set() if touched is None else touched
-    plans: list[tuple[FixPlan, Location, tuple[str, ...]]] = []
-    foreign: list[tuple[FixPlan, Location, tuple[str, ...]]] = []
+    plans: list[tuple[FixPlan, Location, Fingerprint]] = []
+    foreign: list[tuple[FixPlan, Location, Fingerprint]] = []
     occurrences: dict[tuple[str, ...], int] = {}
-    for raw, loc in item.raw:
+    fixable = [(raw, loc, _fingerprint(ctx, raw, occurrences))
+               for raw, loc in item.raw if by_code[raw.code].fixable]
+    done.observe(ctx.module.path, (fp for _, _, fp in fixable))
+    for raw, loc, fp in fixable:
         key = (f.display, loc.line, raw.code)
         rule = by_code[raw.code]
-        if not rule.fixable:
-            continue
-        fp = _fingerprint(ctx, raw, occurrences)
-        if fp in done:
-            reasons[key] = "the fix was applied but the finding remains"
+        blocked = done.blocked(fp)
+        if blocked is not None:
+            reasons[key] = blocked
             continue
         try:
             outcome = rule.fix(ctx, raw)
@@ -501,7 +512,7 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
             reasons[key] = f"internal error in the {raw.code} fixer: {type(exc).__name__}: {exc}"
             result.errors.append(FileError(f.display, f"line {loc.line}: {reasons[key]}"))
             result.internal_errors += 1
-            done.add(fp)
+            done.failed(fp, reasons[key])
             continue
         if outcome is None:
             reasons[key] = "no automatic fix for this rule"
@@ -531,8 +542,8 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
     return changed
 
 
-def _apply_foreign(item: _Linted, plan: FixPlan, loc: Location, fp: tuple[str, ...],
-                   by_path: dict[str, _Linted], touched: set[str], done: set[tuple[str, ...]],
+def _apply_foreign(item: _Linted, plan: FixPlan, loc: Location, fp: Fingerprint,
+                   by_path: dict[str, _Linted], touched: set[str], done: Progress,
                    reasons: dict[tuple[str, int, str], str], result: FixResult) -> bool:
     """A plan that edits another module of the project (`FixPlan.path`)."""
     key = (item.file.display, loc.line, plan.code)
@@ -547,25 +558,28 @@ def _apply_foreign(item: _Linted, plan: FixPlan, loc: Location, fp: tuple[str, .
     tf = target.file
     new_text = apply_plans(target.module.tree, [plan]).code
     err = _compiles(new_text, tf.display) if _compiles(tf.text, tf.display) is None else None
-    done.add(fp)
     if err is not None:
         msg = f"the {plan.code} fix at line {loc.line} was reverted: {tf.display} {err}"
         result.errors.append(FileError(item.file.display, msg))
         reasons[key] = msg
+        done.failed(fp, msg)
         return False
     if new_text == tf.text:
+        done.failed(fp, STUCK)
         return False
+    done.applied(fp)
     tf.text = new_text
     touched.add(tf.display)
+    result.linked.append((item.file.display, tf.display))
     result.applied.append(AppliedFix(item.file.display, plan.code, loc.line,
                                      f"{plan.description} (in {tf.display})", plan.safe,
                                      result.passes))
     return True
 
 
-def _apply_together(item: _Linted, plan: FixPlan, loc: Location, fp: tuple[str, ...],
+def _apply_together(item: _Linted, plan: FixPlan, loc: Location, fp: Fingerprint,
                     by_path: dict[str, _Linted], touched: set[str],
-                    done: set[tuple[str, ...]], reasons: dict[tuple[str, int, str], str],
+                    done: Progress, reasons: dict[tuple[str, int, str], str],
                     result: FixResult) -> bool:
     """A plan for this file with companion plans for other files: all of them apply, in
     this pass, or none does."""
@@ -588,26 +602,27 @@ def _apply_together(item: _Linted, plan: FixPlan, loc: Location, fp: tuple[str, 
         if _compiles(tf.text, tf.display) is None:
             err = _compiles(new_text, tf.display)
             if err is not None:
-                done.add(fp)
                 msg = f"the {plan.code} fix at line {loc.line} was reverted: {tf.display} {err}"
                 result.errors.append(FileError(item.file.display, msg))
                 reasons[key] = msg
+                done.failed(fp, msg)
                 return False
         texts.append((tf, new_text))
-    done.add(fp)
+    done.applied(fp)
     for tf, new_text in texts:
         if new_text != tf.text:
             tf.text = new_text
             touched.add(tf.display)
     others = ", ".join(t.file.display for t, _ in targets[1:])
+    result.linked.append(tuple(t.file.display for t, _ in targets))
     result.applied.append(AppliedFix(item.file.display, plan.code, loc.line,
                                      f"{plan.description} (also in {others})", plan.safe,
                                      result.passes))
     return True
 
 
-def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, tuple[str, ...]]],
-               done: set[tuple[str, ...]], reasons: dict[tuple[str, int, str], str],
+def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, Fingerprint]],
+               done: Progress, reasons: dict[tuple[str, int, str], str],
                result: FixResult) -> bool:
     f = item.file
     if not plans:
@@ -632,17 +647,17 @@ def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, tuple[str, ..
                 good.append(plan)
                 continue
             loc, fp = info[id(plan)]
-            done.add(fp)
             msg = f"the {plan.code} fix at line {loc.line} was reverted: the result {err}"
             result.errors.append(FileError(f.display, msg))
             reasons[(f.display, loc.line, plan.code)] = msg
+            done.failed(fp, msg)
         new_text = apply_plans(tree, good).code
     if new_text == f.text:
         return False
     f.text = new_text
     for plan in good:
         loc, fp = info[id(plan)]
-        done.add(fp)
+        done.applied(fp)
         result.applied.append(AppliedFix(f.display, plan.code, loc.line, plan.description,
                                          plan.safe, result.passes))
     return True
@@ -695,7 +710,10 @@ def load_files(paths: list[str], options: ScanOptions) -> tuple[list[FixFile], l
     files: list[FixFile] = []
     for project in scope.projects:
         resolution = ProjectResolution(project, options)
+        database = set(resolution.database)
         for i in project.reported:
+            if options.prefilter and i not in database:
+                continue  # no database code: nothing to fix, and not parsed (as `check`)
             loaded = load_data(project.files[i], project.datas[i])
             if isinstance(loaded, FileError):
                 errors.append(loaded)

@@ -142,18 +142,14 @@ def lint_file(path: Path, options: ScanOptions,
     """Lint the file at `path` (absolute; its text from `options.overrides` when an
     editor holds it) in its whole project; `memo` keeps the other modules parsed
     between calls."""
-    from poolsafe.scan.checking import enabled_rules, load_data, too_large_error
+    from poolsafe.scan.checking import enabled_rules, load_data
 
     scope = build_scope([str(path)], options.scope_settings())
     out = LintedFile(path, None, errors=list(scope.errors))
     project = next((p for p in scope.projects if p.reported), None)
     if project is None:
         return out
-    i = project.reported[0]
-    if len(project.datas[i]) > options.max_file_bytes:
-        out.errors.append(too_large_error(project.files[i], len(project.datas[i]),
-                                          options.max_file_bytes))
-        return out
+    i = project.reported[0]  # (a file over the size limit is a scope error, unread)
     loaded = load_data(project.files[i], project.datas[i])  # parsed once, here
     if isinstance(loaded, FileError):
         out.errors.append(loaded)
@@ -174,9 +170,7 @@ def lint_file(path: Path, options: ScanOptions,
     out._rules = {r.code: r for r in rules}
     out._raw = list(item.raw)
     for raw, loc in item.raw:
-        meta = out._rules[raw.code].meta()
-        out.findings.append(Finding(f.display, loc, raw.code, meta.name, raw.message,
-                                    meta.severity, meta.fixable))
+        out.findings.append(item.finding(raw, loc, out._rules[raw.code].meta()))
     return out
 
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, ClassVar
 from poolsafe.core.model import RawFinding, RuleMeta, Severity
 
 if TYPE_CHECKING:
+    import libcst as cst
+
     from poolsafe.analysis.flow import FlowResult
     from poolsafe.analysis.index import ProjectIndex
     from poolsafe.analysis.module import FunctionInfo, ModuleInfo
@@ -114,8 +116,9 @@ class Rule:
             return None
         return "safe" if outcome.safe else "unsafe"
 
-    def finding(self, node: object, message: str) -> RawFinding:
+    def finding(self, node: object, message: str,
+                steps: tuple[tuple[cst.CSTNode, str], ...] = ()) -> RawFinding:
         import libcst as cst
 
         assert isinstance(node, cst.CSTNode)
-        return RawFinding(self.code, node, message)
+        return RawFinding(self.code, node, message, steps)

@@ -163,6 +163,19 @@ def rows():
     conn.close()  # expect: PS101
     return data
 """, note="no try at all: PS101 only, not also PS102 (close ends the object)"),
+    Case("""
+from poolsafe.runtime import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 5, dsn="dbname=app")
+
+
+def ping():
+    conn = pool.getconn()
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        conn.close()  # expect: PS101
+""", note="close() on a connection of poolsafe's pool keeps its slot, as with psycopg2"),
 ]
 
 VALID: list[Case] = [

@@ -635,6 +635,266 @@ class Store:
                 conn.close()
 """, note="execute() before the `try` skips the guarded close; the fix moves the "
           "`if` whole into a `finally` around both"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    if (conn := pool.getconn()) is not None:  # expect: PS102
+        conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+        pool.putconn(conn)
+""", note="a checkout bound by an assignment expression (walrus) in the `if` test",
+         unfixable="the checkout is not a plain `name = ...` statement"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    get = pool.getconn
+    conn = get()  # expect: PS102
+    conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+    pool.putconn(conn)
+""", note="a checkout through a local alias of the pool's bound method"),
+    Case(_PG_POOL + """
+
+def count():
+    get = pool.getconn
+    conn = get()  # expect: PS102
+    return conn.cursor().execute("SELECT count(*) FROM orders")
+""", note="an alias checkout never released: the fix releases it with the alias's pool"),
+    Case(_PG_POOL + """
+
+def count(other):
+    p = pool
+    get = p.getconn
+    p = other
+    conn = get()  # expect: PS102
+    return conn.cursor().execute("SELECT count(*) FROM orders")
+""", note="the alias's pool name is bound again: `p.putconn` could be another pool",
+         unfixable="no known release for a psycopg2 pool connection"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+def copy_rows():
+    session = Session(bind=engine)  # expect: PS102
+    session.execute("INSERT INTO t SELECT * FROM s")
+    session.commit()
+""", note='a session bound to an engine checks a connection out of its pool: still reported'),
+    Case("""
+from psycopg2.pool import SimpleConnectionPool
+
+pool = SimpleConnectionPool(1, 2, dsn="dbname=test")
+
+
+def test_select_one():
+    conn = pool.getconn()  # expect: PS102
+    conn.cursor().execute("SELECT 1")
+""", path="tests/test_pool.py",
+         note=("a real pool's checkout a test never gives back drains the suite's pool")),
+    Case("""
+from psycopg2.pool import SimpleConnectionPool
+
+from app import settings
+
+pool = SimpleConnectionPool(1, 2, dsn="dbname=test")
+
+
+def test_debug_reads(monkeypatch):
+    monkeypatch.setattr(settings, "DEBUG", True)
+    conn = pool.getconn()  # expect: PS102
+    conn.cursor().execute("SELECT 1")
+""", path="tests/test_pool.py", files={"app/settings.py": """
+DEBUG = False
+"""}, note="a test that patches something else still leaks the real pool's checkout"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def dump():
+    conn = engine.connect()  # expect: PS102
+    conn = conn.execution_options(stream_results=True)
+    rows = list(conn.execute(text("SELECT * FROM t")))
+    conn.close()
+    return rows
+""", unfixable="`conn` is rebound",
+         note="followed through conn = conn.execution_options(...): the close is skipped "
+              "when execute() raises"),
+    Case("""
+from mysql.connector import pooling
+
+cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
+
+
+def count_users():
+    c = None
+    try:
+        c = cnxpool.get_connection()  # expect: PS102
+        cur = c.cursor()
+        cur.execute("SELECT COUNT(*) FROM users")
+        return cur.fetchone()[0]
+    finally:
+        if c and c.is_connected():
+            c.close()
+""", unfixable="`c` is used after the statements that hold it (in an `except` or `finally` "
+                   "of the enclosing `try`): a `finally` around them would release it before "
+                   "that use; give it back after its last use by hand",
+         note="the same guard on a pooled checkout: a dead connection still holds its slot"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://db/app"))
+
+
+def list_items(db=None):
+    owned = False
+    if db is None:
+        db = SessionLocal()  # expect: PS102
+        owned = True
+    try:
+        return db.execute("SELECT * FROM items").all()
+    finally:
+        if not owned:
+            db.close()
+""", unfixable="`db` is used after the statements that hold it (later in the function): a "
+                   "`finally` around them would release it before that use; give it back "
+                   "after its last use by hand",
+         note="the flag read the wrong way round: the session made here is never closed"),
+    Case("""
+from poolsafe.runtime import ConnectionPool
+
+pool = ConnectionPool(1, 5, dsn="dbname=app")
+
+
+def count_orders():
+    conn = pool.getconn()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM orders")
+    n = cur.fetchone()[0]
+    pool.putconn(conn)
+    return n
+""", note="poolsafe's own reference pool is a psycopg2-compatible pool"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def table_exists(name):
+    if not name:
+        return False
+    conn = engine.connect()  # expect: PS102
+    found = conn.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar()
+    if found is None:
+        return False
+    conn.close()
+    return True
+""", note='an engine connection never closed on an early-return path'),
+    Case("""
+import contextlib
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+@contextlib.contextmanager
+def get_session():
+    s = Session(engine)  # expect: PS102
+    yield s
+    s.commit()
+    s.close()
+""", path="app/db.py",
+         note=('a release after yield in a contextmanager without try/finally: an exception '
+               'in the with body skips it')),
+    Case("""
+import aiomysql
+
+
+async def count_rows():
+    conn = await aiomysql.connect(host="db", user="app", db="app")  # expect: PS102
+    cur = await conn.cursor()
+    await cur.execute("SELECT COUNT(*) FROM t")
+    (n,) = await cur.fetchone()
+    conn.close()
+    return n
+""", note='an aiomysql connection of its own, closed outside finally'),
+    Case("""
+import asyncpg
+from aiogram import Dispatcher, executor
+
+dp = Dispatcher()
+
+
+async def create_tables():
+    conn = await asyncpg.connect("postgresql://db/app")  # expect: PS102
+    await conn.execute("CREATE TABLE IF NOT EXISTS users (id bigint)")
+    await conn.close()
+
+
+async def on_startup(dispatcher):
+    await create_tables()
+
+
+@dp.message_handler(commands=["reset"])
+async def reset(message):
+    await create_tables()
+
+
+if __name__ == "__main__":
+    executor.start_polling(dp, on_startup=on_startup)
+""", note='the same function also called from a message handler runs many times'),
+    Case("""
+import psycopg2
+
+
+class Postgres:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._conn = None
+
+    def connect(self):
+        conn = psycopg2.connect(self.dsn)
+        return conn
+
+    def reset(self):
+        self._conn = None
+
+    @property
+    def server_version(self):
+        conn = self.connect()  # expect: PS102
+        return conn.server_version
+
+    def check(self):
+        self._conn = self.connect()
+        try:
+            cur = self._conn.cursor()
+            cur.execute("SELECT 1")
+        except psycopg2.DatabaseError:  # expect: PS103
+            self.reset()
+            return False
+        return True
+""", note='a method that returns a fresh connection it does not keep is an acquire wrapper'),
+    Case("""
+from contextlib import suppress
+
+import psycopg
+
+
+def subscribe(dsn, sql):
+    sub_con = psycopg.connect(dsn)  # expect: PS102
+    cursor = sub_con.cursor()
+    try:
+        cursor.execute(sql)
+        yield cursor.fetchall()
+    finally:
+        cursor.close()
+        sub_con.commit()
+        sub_con.close()
+""", note='a commit before the close in finally may raise and skip it'),
 ]
 
 VALID: list[Case] = [
@@ -1332,4 +1592,302 @@ class Store:
                 conn.close()
 """, note="a close guarded by which connection it is (the store's own is kept): true "
           "for a connection checked out here"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    if (conn := pool.getconn()) is not None:
+        try:
+            conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+        finally:
+            pool.putconn(conn)
+""", note="a walrus checkout released in a finally inside the `if`"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    if (conn := pool.getconn()) is None:
+        return None
+    try:
+        return conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+    finally:
+        pool.putconn(conn)
+""", note="a walrus checkout: nothing is held where it is None"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    get, put = pool.getconn, pool.putconn
+    conn = get()
+    try:
+        conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+    finally:
+        put(conn)
+""", note="aliases of the pool's methods for the checkout and for the release"),
+    Case(_PG_POOL + """
+
+def load(order_id):
+    get = pool.getconn
+    put = pool.putconn
+    conn = get()
+    try:
+        conn.cursor().execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+    finally:
+        put(conn)
+""", note="aliases of the pool's methods, one per line"),
+    Case("""
+from alembic import op
+from sqlalchemy.orm import Session
+
+
+def upgrade():
+    session = Session(bind=op.get_bind())
+    for row in session.execute("SELECT id FROM t"):
+        session.execute("UPDATE t SET x = 1 WHERE id = :i", {"i": row.id})
+    session.commit()
+""",
+         note=("an Alembic migration's session bound to the migration's connection "
+               '(op.get_bind()): it checks nothing out')),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+def copy_rows():
+    with engine.connect() as conn:
+        session = Session(bind=conn)
+        session.execute("INSERT INTO t SELECT * FROM s")
+        session.commit()
+""", note='a session bound to a connection the enclosing with owns and closes'),
+    Case("""
+from unittest.mock import AsyncMock, patch
+
+import asyncpg
+
+
+@patch("asyncpg.connect", new_callable=AsyncMock)
+async def test_load(connect):
+    conn = await asyncpg.connect("postgresql://db/app")
+    rows = await conn.fetch("SELECT 1")
+    assert rows is not None
+""", path="tests/test_store.py",
+         note=("asyncpg.connect patched with AsyncMock: the test's connection is a double")),
+    Case("""
+from unittest.mock import MagicMock, patch
+
+from app import db
+
+
+def test_reads(monkeypatch):
+    fake = MagicMock()
+    monkeypatch.setattr(db, "pool", fake)
+    conn = db.pool.getconn()
+    conn.cursor().execute("SELECT 1")
+    assert fake.getconn.called
+""", path="tests/test_repo.py", files={"app/db.py": """
+from psycopg2.pool import SimpleConnectionPool
+pool = SimpleConnectionPool(1, 5, dsn="dbname=app")
+"""}, note='the pool replaced with monkeypatch.setattr: its getconn() hands out a double'),
+    Case("""
+from unittest.mock import Mock
+
+
+def check(pool):
+    conn = pool.getconn()
+    conn.cursor().execute("SELECT 1")
+
+
+def test_check():
+    pool = Mock()
+    check(pool)
+""", path="tests/test_service.py",
+         note=('getconn() on an object of unknown type in a test module (a Mock passed in)')),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@localhost/test")
+TestSession = sessionmaker(bind=engine)
+
+
+def test_insert_user():
+    session = TestSession()
+    session.execute(text("INSERT INTO users (name) VALUES ('a')"))
+    session.commit()
+    assert session.execute(text("SELECT count(*) FROM users")).scalar() == 1
+""", path="tests/test_models.py", note='a session a test leaves open is not a production leak'),
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def dump():
+    conn = engine.connect()
+    try:
+        conn = conn.execution_options(stream_results=True)
+        return list(conn.execute(text("SELECT * FROM t")))
+    finally:
+        conn.close()
+""",
+         note=('conn = conn.execution_options(...) is the same connection (SQLAlchemy 2.0), '
+               'closed in finally')),
+    Case("""
+import mysql.connector
+
+
+def count_users():
+    c = None
+    try:
+        c = mysql.connector.connect(host="db", user="app", database="app")
+        cur = c.cursor()
+        cur.execute("SELECT COUNT(*) FROM users")
+        return cur.fetchone()[0]
+    finally:
+        if c and c.is_connected():
+            c.close()
+""",
+         note=('if c and c.is_connected(): c.close() on a direct mysql.connector connection: '
+               'a dead one holds nothing')),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://db/app"))
+
+
+def list_items(db=None):
+    owned = False
+    if db is None:
+        db = SessionLocal()
+        owned = True
+    try:
+        return db.execute("SELECT * FROM items").all()
+    finally:
+        if owned:
+            db.close()
+""",
+         note=('a flag set right after the checkout guards its close: if owned: db.close() '
+               'releases exactly what was acquired')),
+    Case("""
+from poolsafe.runtime import ConnectionPool
+
+pool = ConnectionPool.from_url(1, 5, "postgresql://localhost/app")
+
+
+def count_users():
+    with pool.connection() as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM users")
+        return cur.fetchone()[0]
+""", note="with pool.connection() on poolsafe's pool always gives the connection back"),
+    Case("""
+import aiomysql
+
+
+async def count_rows():
+    async with aiomysql.connect(host="db", user="app", db="app") as conn:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT COUNT(*) FROM t")
+            (n,) = await cur.fetchone()
+    return n
+
+
+async def count_other():
+    conn = await aiomysql.connect(host="db", user="app", db="app")
+    try:
+        cur = await conn.cursor()
+        await cur.execute("SELECT COUNT(*) FROM u")
+        return await cur.fetchone()
+    finally:
+        conn.close()
+""", note='aiomysql connections in async with, or closed in finally'),
+    Case("""
+import asyncpg
+from aiogram import Dispatcher, executor
+
+dp = Dispatcher()
+
+
+async def create_tables():
+    conn = await asyncpg.connect("postgresql://db/app")
+    await conn.execute("CREATE TABLE IF NOT EXISTS users (id bigint)")
+    await conn.close()
+
+
+async def on_startup(dispatcher):
+    await create_tables()
+
+
+if __name__ == "__main__":
+    executor.start_polling(dp, on_startup=on_startup)
+""",
+         note=('a direct connection in a function only the startup hook calls (on_startup=): '
+               'runs once per process')),
+    Case("""
+import psycopg2
+
+
+class Postgres:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._conn = None
+
+    def connect(self):
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg2.connect(self.dsn)
+        return self._conn
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def server_version(self):
+        conn = self.connect()
+        return conn.server_version
+
+    def check(self):
+        try:
+            cur = self._conn.cursor()
+            cur.execute("SELECT 1")
+        except psycopg2.DatabaseError:
+            self.close()
+            return False
+        return True
+""",
+         note=("a cached accessor (return self._conn) lends the object's connection; "
+               'self.close() closes it')),
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://app@localhost/test")
+
+
+def test_server_version():
+    connection = engine.connect()
+    assert connection.execute(text("SHOW server_version")).scalar()
+""", path="tests/test_version.py",
+         note=('a SQLAlchemy engine connection a test leaves open goes back to the pool when '
+               'collected: no production leak')),
+    Case("""
+from contextlib import suppress
+
+import psycopg
+
+
+def subscribe(dsn, sql):
+    sub_con = psycopg.connect(dsn)
+    cursor = sub_con.cursor()
+    try:
+        cursor.execute(sql)
+        yield cursor.fetchall()
+    finally:
+        with suppress(Exception):
+            cursor.close()
+        with suppress(Exception):
+            sub_con.close()
+""",
+         note=('closes in finally under with suppress(Exception): building the suppress '
+               'context does not raise')),
 ]

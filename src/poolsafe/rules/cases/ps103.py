@@ -306,6 +306,297 @@ class Repo:
         except Exception:  # expect: PS103
             pass
 """, note="the attribute's type declared in the class body"),
+    Case("""
+from sqlalchemy.orm import Session
+
+
+def save(session: Session, item):
+    error = None
+    try:
+        session.execute("x")
+    except Exception as e:  # expect: PS103
+        error = e
+    session.commit()
+    if error:
+        raise error
+""",
+         note=('the kept error is re-raised only after the commit: the failed transaction is '
+               'reused first')),
+    Case("""
+from sqlalchemy import create_engine, event, exc, select
+from sqlalchemy.engine import Connection
+
+engine = create_engine("postgresql://db/app")
+
+
+@event.listens_for(engine, "engine_connect")
+def ping_connection(connection: Connection, branch):
+    try:
+        connection.scalar(select(1))
+    except exc.DBAPIError as err:  # expect: PS103
+        if not err.connection_invalidated:
+            connection.scalar(select(1))
+""", note="the recipe's test the wrong way round: the aborted connection is used again"),
+    Case("""
+import functools
+from contextlib import contextmanager
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionFactory = sessionmaker()
+NEW_SESSION: Session = None  # type: ignore[assignment]
+
+
+@contextmanager
+def create_session():
+    session = SessionFactory()
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def provide_session(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if "session" in kwargs:
+            return func(*args, **kwargs)
+        with create_session() as session:
+            return func(*args, session=session, **kwargs)
+    return wrapper
+
+
+@provide_session
+def mark_done(job_id, session: Session = NEW_SESSION):
+    try:
+        session.execute("UPDATE jobs SET done = 1 WHERE id = :i", {"i": job_id})
+    except SQLAlchemyError:  # expect: PS103
+        pass
+    session.execute("UPDATE stats SET runs = runs + 1")
+    return True
+""", note="the decorator's session used again in the function after the swallowed error"),
+    Case("""
+from fastapi import Depends, FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+class ItemRepository:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def create(self, name):
+        try:
+            self.db.execute("INSERT INTO items (name) VALUES (:n)", {"n": name})
+            self.db.commit()
+        except SQLAlchemyError:  # expect: PS103
+            return None
+        return name
+
+
+@app.post("/items")
+def create_item(name: str, db: Session = Depends(get_db)):
+    created = ItemRepository(db).create(name)
+    db.execute("INSERT INTO audit (what) VALUES ('create')")
+    db.commit()
+    return created
+""", note='the route goes on with the session after the repository swallowed its error'),
+    Case("""
+import time
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+def run_scheduler():
+    with Session(engine) as session:
+        while True:
+            try:
+                session.execute(text("SELECT pg_advisory_lock(1)"))
+            except OperationalError:  # expect: PS103
+                time.sleep(1)
+            session.execute(text("UPDATE jobs SET state = 'queued' WHERE state = 'new'"))
+            session.commit()
+            time.sleep(5)
+""", note='a scheduler loop goes on in the transaction a failed execute() aborted'),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+def import_rows(rows):
+    with Session(engine) as session:
+        with session.begin():
+            for row in rows:
+                try:
+                    session.execute("INSERT INTO items (id) VALUES (:i)", {"i": row})
+                except IntegrityError:  # expect: PS103
+                    continue
+""",
+         note=('per-item try/except inside one session.begin() without begin_nested(): the '
+               'block commits an aborted transaction')),
+    Case("""
+from flask import Blueprint, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Tag
+
+bp = Blueprint("tags", __name__)
+
+
+@bp.route("/tags", methods=["POST"])
+def add_tag():
+    tag = Tag(name=request.json["name"])
+    try:
+        db.session.add(tag)
+        db.session.flush()
+    except IntegrityError:  # expect: PS103
+        print("duplicate")
+    db.session.commit()
+    return jsonify(ok=True)
+""", path="app/views.py", files={"app/extensions.py": """
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+""", "app/models.py": """
+from app.extensions import db
+
+
+class Tag(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String, unique=True)
+"""}, note='a Flask view swallows the error on db.session and goes on to commit()'),
+    Case("""
+import psycopg2
+
+
+class Postgres:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._conn = None
+
+    def connect(self):
+        conn = psycopg2.connect(self.dsn)
+        return conn
+
+    def reset(self):
+        self._conn = None
+
+    @property
+    def server_version(self):
+        conn = self.connect()  # expect: PS102
+        return conn.server_version
+
+    def check(self):
+        self._conn = self.connect()
+        try:
+            cur = self._conn.cursor()
+            cur.execute("SELECT 1")
+        except psycopg2.DatabaseError:  # expect: PS103
+            self.reset()
+            return False
+        return True
+""", note='self.reset() only forgets the connection: the failed one is kept'),
+    Case("""
+from flask import Blueprint, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.models import Setting, db
+
+
+class AppModule(Blueprint):
+    def register_menu(self):
+        return []
+
+
+blueprint = AppModule("settings", __name__)
+
+
+@blueprint.route("/reset", methods=["DELETE"])
+def reset_settings():
+    try:
+        Setting.query.delete()
+        db.session.commit()
+    except SQLAlchemyError:  # expect: PS103
+        pass
+    db.session.add(Setting())
+    db.session.commit()
+    return jsonify(ok=True)
+""", path="app/settings.py", files={"app/models.py": """
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Setting(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+"""}, note='the same route goes on to commit after the swallowed error'),
+    Case("""
+import logging
+
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def delete_items(ids):
+    with engine.connect() as connection:
+        with connection.begin() as transaction:
+            for item_id in ids:
+                try:
+                    connection.execute(text("DELETE FROM items WHERE id = :i"), {"i": item_id})
+                except Exception as e:  # expect: PS103
+                    logging.error("delete failed: %s", e)
+            logging.info("done with %s", transaction)
+""",
+         note=('per-item errors swallowed inside one connection.begin() block: it commits an '
+               'aborted transaction')),
+    Case("""
+import psycopg
+
+
+class Executor:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.conn = None
+
+    def connect(self):
+        self.conn = psycopg.connect(self.dsn)
+        self.conn.autocommit = False
+
+    def search_path(self):
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT current_setting('search_path')")
+                return cur.fetchone()[0]
+        except psycopg.ProgrammingError:  # expect: PS103
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT current_schemas(true)")
+                return cur.fetchone()[0]
+""", note='the same class with autocommit off: the fallback query runs in the aborted transaction'),
 ]
 
 VALID: list[Case] = [
@@ -788,4 +1079,270 @@ class ClientRepository:
             self.session.rollback()
             return None
 """, note="the repository rolls its session back"),
+    Case("""
+from sqlalchemy.orm import Session
+
+
+def save(session: Session, item):
+    try:
+        session.execute("x")
+    except BaseException as e:
+        error = e
+    else:
+        error = None
+    if error:
+        raise error
+    session.commit()
+""",
+         note=('the handler keeps the error and re-raises it before the session is used '
+               'again: nothing swallowed')),
+    Case("""
+from sqlalchemy.orm import Session
+
+
+def save(session: Session, item):
+    try:
+        session.add(item)
+        session.flush()
+    except BaseException as e:
+        raise e
+    session.commit()
+""", note='except BaseException as e: raise e swallows nothing'),
+    Case("""
+from sqlalchemy import create_engine, event, exc, select
+from sqlalchemy.engine import Connection
+
+engine = create_engine("postgresql://db/app")
+
+
+@event.listens_for(engine, "engine_connect")
+def ping_connection(connection: Connection, branch):
+    if branch:
+        return
+    save_should_close_with_result = connection.should_close_with_result
+    connection.should_close_with_result = False
+    try:
+        connection.scalar(select(1))
+    except exc.DBAPIError as err:
+        if err.connection_invalidated:
+            connection.scalar(select(1))
+        else:
+            raise
+    finally:
+        connection.should_close_with_result = save_should_close_with_result
+""",
+         note=("SQLAlchemy's pessimistic-disconnect recipe: used again only where the error "
+               'invalidated the connection, re-raised otherwise')),
+    Case("""
+import functools
+from contextlib import contextmanager
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionFactory = sessionmaker()
+NEW_SESSION: Session = None  # type: ignore[assignment]
+
+
+@contextmanager
+def create_session():
+    session = SessionFactory()
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def provide_session(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if "session" in kwargs:
+            return func(*args, **kwargs)
+        with create_session() as session:
+            return func(*args, session=session, **kwargs)
+    return wrapper
+
+
+@provide_session
+def mark_done(job_id, session: Session = NEW_SESSION):
+    try:
+        session.execute("UPDATE jobs SET done = 1 WHERE id = :i", {"i": job_id})
+    except SQLAlchemyError:
+        return False
+    return True
+""",
+         note=('a session a provide_session-style decorator passes in and ends right after '
+               'the call: the decorator is the caller')),
+    Case("""
+from fastapi import Depends, FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+class ItemRepository:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def create(self, name):
+        try:
+            self.db.execute("INSERT INTO items (name) VALUES (:n)", {"n": name})
+            self.db.commit()
+        except SQLAlchemyError:
+            return None
+        return name
+
+
+@app.post("/items")
+def create_item(name: str, db: Session = Depends(get_db)):
+    return ItemRepository(db).create(name)
+""",
+         note=('a repository method that swallows the error returns to a route whose '
+               'dependency closes (and rolls back) the session right after')),
+    Case("""
+import psycopg2
+
+
+class Postgres:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._conn = None
+
+    def connect(self):
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg2.connect(self.dsn)
+        return self._conn
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def server_version(self):
+        conn = self.connect()
+        return conn.server_version
+
+    def check(self):
+        try:
+            cur = self._conn.cursor()
+            cur.execute("SELECT 1")
+        except psycopg2.DatabaseError:
+            self.close()
+            return False
+        return True
+""", note='the handler calls self.close(), which closes self._conn: nothing is handed back'),
+    Case("""
+import logging
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+log = logging.getLogger(__name__)
+engine = create_engine("postgresql://db/app")
+Session = scoped_session(sessionmaker(bind=engine))
+
+
+def after_job(result):
+    try:
+        Session.remove()
+    except Exception:
+        log.exception("could not close the session")
+    try:
+        engine.dispose()
+    except Exception:
+        log.exception("could not dispose the engine")
+    return result
+""", note='a failed remove() or dispose() leaves no transaction anyone goes on with'),
+    Case("""
+from flask import Blueprint, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.models import Setting, db
+
+
+class AppModule(Blueprint):
+    def register_menu(self):
+        return []
+
+
+blueprint = AppModule("settings", __name__)
+
+
+@blueprint.route("/reset", methods=["DELETE"])
+def reset_settings():
+    try:
+        Setting.query.delete()
+        db.session.commit()
+    except SQLAlchemyError as e:
+        return jsonify(error=str(e)), 410
+    return jsonify(ok=True)
+""", path="app/settings.py", files={"app/models.py": """
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Setting(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+"""},
+         note=('a route of a project subclass of Blueprint is a request handler: the '
+               'framework ends its session')),
+    Case("""
+import logging
+
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def delete_item(item_id):
+    with engine.connect() as connection:
+        with connection.begin() as transaction:
+            try:
+                result = connection.execute(text("DELETE FROM items WHERE id = :i"), {"i": item_id})
+                transaction.commit()
+                return result.rowcount > 0
+            except Exception as e:
+                logging.error("delete failed: %s", e)
+                transaction.rollback()
+                return False
+""", note='the handler rolls back through the transaction object of connection.begin()'),
+    Case("""
+import psycopg
+
+
+class Executor:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.conn = None
+
+    def connect(self):
+        self.conn = psycopg.connect(self.dsn)
+        self.conn.autocommit = True
+
+    def search_path(self):
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT current_setting('search_path')")
+                return cur.fetchone()[0]
+        except psycopg.ProgrammingError:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT current_schemas(true)")
+                return cur.fetchone()[0]
+""", note='the class puts self.conn in autocommit in connect(): a failed statement aborts nothing'),
 ]

@@ -221,6 +221,96 @@ def main(urls):
 if __name__ == "__main__":
     main(["postgresql://app@db/a", "postgresql://app@db/b"])
 """, note="main() runs once, but calls the factory in a loop"),
+    Case("""
+import asyncpg
+from fastapi import Depends, FastAPI
+
+app = FastAPI()
+
+async def get_conn():
+    pool = await asyncpg.create_pool("postgresql://app@db/app")  # expect: PS202
+    async with pool.acquire() as conn:
+        yield conn
+    await pool.close()
+
+@app.get("/items")
+async def items(conn=Depends(get_conn)):
+    return await conn.fetch("SELECT id FROM items")
+""", note="an asyncpg pool built in a Depends() generator: a new pool per request"),
+    Case("""
+from flask import Flask
+from psycopg2.pool import ThreadedConnectionPool
+
+app = Flask(__name__)
+
+def get_pool():
+    return ThreadedConnectionPool(1, 5, "dbname=app")  # expect: PS202
+
+@app.route("/users")
+def users():
+    pool = get_pool()
+    conn = pool.getconn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT name FROM users")
+            return str(cur.fetchall())
+    finally:
+        pool.putconn(conn)
+""", note="a psycopg2 pool factory called by a route, which drops the pool"),
+    Case("""
+from fastapi import FastAPI
+from psycopg_pool import ConnectionPool
+
+app = FastAPI()
+
+@app.get("/orders")
+def orders():
+    pool = ConnectionPool("dbname=app")  # expect: PS202
+    with pool.connection() as conn:
+        return conn.execute("SELECT id FROM orders").fetchall()
+""", note="psycopg_pool in a handler"),
+    Case("""
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+app = FastAPI()
+
+def get_db():
+    engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)  # expect: PS202
+    db = Session(engine)
+    try:
+        yield db
+    finally:
+        db.close()
+
+@app.get("/n")
+def n(db: Session = Depends(get_db)):
+    return db.execute(text("SELECT 1")).scalar()
+""", note="a yield dependency runs per request: the session it yields carries a new engine"),
+    Case("""
+import csv
+from sqlalchemy import create_engine, text
+
+def main(path):
+    with open(path) as fh:
+        for row in csv.DictReader(fh):
+            engine = create_engine("postgresql://app@db/app")  # expect: PS202
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO t (a) VALUES (:a)"), row)
+
+if __name__ == "__main__":
+    main("rows.csv")
+""", note="main() runs once, but builds an engine per row"),
+    Case("""
+import sys
+from sqlalchemy import create_engine, text
+
+for name in sys.argv[1:]:
+    engine = create_engine("postgresql://app@db/app")  # expect: PS202
+    with engine.begin() as conn:
+        conn.execute(text("COPY t FROM :f"), {"f": name})
+""", note="a script's module-level loop: one engine per file"),
 ]
 
 VALID: list[Case] = [
@@ -461,4 +551,114 @@ def handler():
     with engine.connect() as conn:
         return conn.exec_driver_sql("SELECT 1").scalar()
 """, note="module level"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+def test_counts():
+    engine = create_engine("postgresql://app@localhost/test")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+""", path="tests/test_counts.py", note="a test's engine lives for one test"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+URL = "postgresql://app@db/app"
+
+def check_db():
+    engine = create_engine(URL)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+def check_tables():
+    engine = create_engine(URL)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT count(*) FROM users"))
+
+CHECKS = [("database", check_db), ("tables", check_tables)]
+
+def main():
+    for name, fn in CHECKS:
+        print(name)
+        fn()
+
+if __name__ == "__main__":
+    main()
+""", note="each check runs once, from a table main() walks once"),
+    Case("""
+from sqlalchemy import create_engine
+
+DATABASES = {"main": "postgresql://app@db/app", "audit": "postgresql://app@db/audit"}
+ENGINES = {}
+
+def setup():
+    for name, url in DATABASES.items():
+        ENGINES[name] = create_engine(url, pool_pre_ping=True)
+
+setup()
+""", note="one engine per database, each kept"),
+    Case("""
+import sys
+from sqlalchemy import create_engine
+
+def main():
+    for path in sys.argv[1:]:
+        engine = create_engine(f"sqlite:///{path}")
+        with engine.connect() as conn:
+            conn.exec_driver_sql("VACUUM")
+        engine.dispose()
+
+if __name__ == "__main__":
+    main()
+""", note="an SQLite file per item: each engine is its own database"),
+    Case("""
+from contextlib import asynccontextmanager
+import asyncpg
+from fastapi import FastAPI
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    app.state.pool = await asyncpg.create_pool("postgresql://app@db/app")
+    yield
+    await app.state.pool.close()
+
+app = FastAPI(lifespan=lifespan)
+""", note="a lifespan builds the pool once"),
+    Case("""
+import time
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
+
+for attempt in range(10):
+    try:
+        engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+        with engine.connect():
+            pass
+        break
+    except OperationalError:
+        time.sleep(3)
+""", note="a retry until the database answers: the loop ends with the one engine it keeps"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def check_database():
+    engine = create_engine("postgresql://app@db/app")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return True
+
+
+def check_disk():
+    return True
+
+
+def main():
+    checks = [("database", check_database), ("disk", check_disk)]
+    for label, run in checks:
+        print(label, run())
+
+
+if __name__ == "__main__":
+    main()
+""", note="a diagnostic table local to main(), walked once"),
 ]

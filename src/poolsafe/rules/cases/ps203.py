@@ -3,6 +3,9 @@ Flask-SQLAlchemy the SQLALCHEMY_ENGINE_OPTIONS dict / SQLALCHEMY_DATABASE_URI va
 
 from poolsafe.rules.base import Case
 
+#: the module that makes the project a Flask-SQLAlchemy one
+_EXTENSIONS = "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n"
+
 INVALID: list[Case] = [
     Case("""
 import os
@@ -62,7 +65,7 @@ import os
 class Config:
     SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URL", "postgresql://app@db/app")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "pool_recycle": 1800}  # expect: PS203
-""", note="Flask config class: reported at the options dict"),
+""", files={"extensions.py": _EXTENSIONS}, note="Flask config class: reported at the options dict"),
     Case("""
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -82,7 +85,8 @@ class BaseConfig:
 
 class ProductionConfig(BaseConfig):
     SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"  # expect: PS203
-""", note="inherited options, own server URI: reported at the URI"),
+""", files={"extensions.py": _EXTENSIONS},
+         note="inherited options, own server URI: reported at the URI"),
     Case("""
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
@@ -99,6 +103,25 @@ class Settings:
 settings = Settings()
 engine = create_engine(settings.database_url, pool_size=20)  # expect: PS203
 """),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+
+def database_url() -> str:
+    user = os.environ.get("DB_USER", "app")
+    return f"postgresql+psycopg2://{user}@db/app"
+
+
+engine = create_engine(database_url(), pool_size=5)  # expect: PS203
+""", note="the URL comes from a helper whose returns all say PostgreSQL"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"], pool_size=5)  # expect: PS203
+""", files={".env": "DATABASE_URL=postgresql://app@db/app\n"},
+         note="the URL comes from the environment, which the repository's .env sets"),
 ]
 
 VALID: list[Case] = [
@@ -203,4 +226,62 @@ from sqlalchemy import create_engine
 ENGINE_OPTIONS = {"pool_size": 10, "pool_pre_ping": True}
 engine = create_engine("mysql+pymysql://app@db/app", **ENGINE_OPTIONS)
 """),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+SQLALCHEMY_DATABASE_URI = os.getenv("DATABASE_URL", "postgresql://app@db/app")
+engine = create_engine(SQLALCHEMY_DATABASE_URI, pool_pre_ping=True)
+""", note="a constant named like Flask-SQLAlchemy's key in a project without "
+         "Flask-SQLAlchemy: only the engine is an engine, and it pre-pings"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://postgres@db/postgres", isolation_level="AUTOCOMMIT")
+with engine.connect() as conn:
+    conn.execute(text("CREATE DATABASE app"))
+engine = create_engine("postgresql://postgres@db/app", pool_pre_ping=True)
+""", note="a bootstrap engine used once for CREATE DATABASE, then rebound"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def main() -> None:
+    engine = create_engine("postgresql://app@db/app")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM sessions WHERE expires < now()"))
+
+
+if __name__ == "__main__":
+    main()
+""", note="a maintenance script: the engine is used once and the process ends"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def export_rows(path):
+    engine = create_engine("postgresql://app@db/app")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT * FROM t")).all()
+    finally:
+        engine.dispose()
+    return rows
+""", note="disposed where it was built: no connection waits in its pool"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"], pool_size=5)
+""", files={".env": "DATABASE_URL=sqlite:///app.db\n"}, note="the .env URL is SQLite"),
+    Case("""
+import os
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://app@db/app")
+with engine.connect() as conn:
+    conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    conn.commit()
+print("done")
+""", note="a flat script: its top level does the work once and the process ends"),
 ]

@@ -109,6 +109,18 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 SessionFactory = sessionmaker(bind=create_engine("sqlite://"))
 """}, note="a teardown that does not remove"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+""", path="shop/db.py", files={
+        "shop/__init__.py": "",
+        "shop/repo.py": "from shop.db import Session\n\ndef count():\n"
+                        "    return Session.execute('SELECT 1').scalar()\n",
+        "web.py": "from flask import Flask\nfrom shop import repo\n\napp = Flask(__name__)\n"},
+         note="the app reaches the session's module through another module"),
 ]
 
 VALID: list[Case] = [
@@ -203,4 +215,17 @@ bp = Blueprint("api", __name__)
 def remove_session(exc):
     Session.remove()
 """),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = scoped_session(sessionmaker(bind=engine))
+""", path="worker/db.py", files={
+        "worker/__init__.py": "",
+        "worker/tasks.py": "from celery import Celery\nfrom worker.db import Session\n\n"
+                           "celery = Celery('jobs')\n",
+        "web.py": "from flask import Flask\n\napp = Flask(__name__)\n"},
+         note="a Celery worker's module in a Flask project: no Flask app imports it, so "
+              "no Flask request ends there"),
 ]

@@ -393,6 +393,36 @@ def store(db: Session, upload, key: str):
     db.commit()
 """, files={"clients.py": "import boto3\n\ns3 = boto3.client(\"s3\")\n"},
          note="a client another project module made, with nothing else there to analyse"),
+    Case("""
+import asyncio
+import asyncpg
+
+
+async def settle(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("UPDATE accounts SET frozen = true WHERE id = 1")
+            await asyncio.sleep(5)  # expect: PS207
+            await conn.execute("UPDATE accounts SET frozen = false WHERE id = 1")
+    finally:
+        await conn.close()
+""", note="asyncpg inside an explicit transaction: the sleep holds its locks"),
+    Case("""
+import paramiko
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+
+def fetch_report(host: str) -> None:
+    with Session(engine) as db:
+        path = db.execute(text("SELECT path FROM reports LIMIT 1")).scalar_one()
+        sftp = paramiko.SFTPClient.from_transport(paramiko.Transport((host, 22)))
+        sftp.get(path, "/tmp/report.csv")  # expect: PS207
+        db.commit()
+""", note="an SFTP download while the session's transaction is open"),
 ]
 
 VALID: list[Case] = [
@@ -678,4 +708,24 @@ async def test_checkout_flow(session: AsyncSession, client: httpx.AsyncClient):
     assert response.status_code == 200
     await session.commit()
 """, path="tests/test_checkout.py", note="a test module: its transaction holds no production pool"),
+    Case("""
+import asyncio
+import asyncpg
+
+
+async def on_event(conn, pid, channel, payload):
+    print(channel, payload)
+
+
+async def listen(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("LISTEN orders")
+    await conn.add_listener("orders", on_event)
+    try:
+        while True:
+            await asyncio.sleep(30)
+    finally:
+        await conn.close()
+""", note="a dedicated LISTEN/NOTIFY connection: asyncpg runs each statement in "
+         "autocommit, no transaction is open while it waits, and waiting is its purpose"),
 ]

@@ -14,19 +14,21 @@ services:
     image: postgres:16
     command: postgres -c max_connections=50
 """
+#: the same, with the `.env` files passed into the web containers
+_COMPOSE_50_ENV = _COMPOSE_50.replace("    build: .\n", "    build: .\n    env_file: .env\n")
 
 INVALID: list[Case] = [
     Case("""
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)  # expect: PS208
-""", files={"docker-compose.yml": _COMPOSE_50},
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50},
          note="2 replicas x 4 workers x (10 + 5) = 120 > 47"),
     Case("""
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@db/app")  # expect: PS208
-""", files={"docker-compose.yml": _COMPOSE_50},
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50},
          note="SQLAlchemy's defaults 5 + 10: 2 x 4 x 15 = 120"),
     Case("""
 import os
@@ -34,27 +36,27 @@ from sqlalchemy import create_engine
 
 POOL = int(os.getenv("POOL_SIZE", "5"))
 engine = create_engine("postgresql://app@db/app", pool_size=POOL, max_overflow=0)  # expect: PS208
-""", files={"docker-compose.yml": _COMPOSE_50, ".env": "POOL_SIZE=20\n"},
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50_ENV, ".env": "POOL_SIZE=20\n"},
          note="the .env file sets the size: 2 x 4 x 20 = 160"),
     Case("""
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@db/app", pool_size=20, max_overflow=10)  # expect: PS208
-""", files={"gunicorn.conf.py": "workers = 5\n"},
+""", path="app.py", files={"gunicorn.conf.py": "workers = 5\nwsgi_app = 'app:app'\n"},
          note="no compose: gunicorn.conf.py's 5 workers x 30 = 150 > 97 (PostgreSQL's default)"),
     Case("""
 import asyncpg
 
 async def init():
     return await asyncpg.create_pool("postgresql://app@db/app", max_size=30)  # expect: PS208
-""", files={"Procfile": "web: uvicorn app:app --workers 4\n"},
+""", path="app.py", files={"Procfile": "web: uvicorn app:app --workers 4\n"},
          note="asyncpg max_size=30 x 4 workers = 120 > 97"),
     Case("""
 from sqlalchemy import create_engine
 
 engine = create_engine("mysql+pymysql://app@mysql/app",  # expect: PS208
                        pool_size=20, max_overflow=10)
-""", files={"k8s/deployment.yaml": """
+""", path="app.py", files={"k8s/deployment.yaml": """
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -72,7 +74,7 @@ spec:
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)  # expect: PS208
-""", files={"k8s/deployment.yaml": """
+""", path="app.py", files={"k8s/deployment.yaml": """
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -99,21 +101,22 @@ spec:
 class Config:
     SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "max_overflow": 5}  # expect: PS208
-""", files={"docker-compose.yml": _COMPOSE_50}, note="Flask-SQLAlchemy configuration"),
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50},
+         note="Flask-SQLAlchemy configuration"),
     Case("""
 import os
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@db/app",  # expect: PS208
                        pool_size=int(os.getenv("POOL_SIZE", "2")), max_overflow=0)
-""", files={"docker-compose.yml": _COMPOSE_50, ".env.production": "POOL_SIZE=10\n",
-            ".env.dev": "POOL_SIZE=1\n"},
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50_ENV,
+                           ".env.production": "POOL_SIZE=10\n", ".env.dev": "POOL_SIZE=1\n"},
          note="production: 2 x 4 x 10 = 80 > 47; dev is within"),
     Case("""
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@db/app", pool_size=5, max_overflow=0)  # expect: PS208
-""", files={"docker-compose.yml": """
+""", path="app.py", files={"docker-compose.yml": """
 services:
   web:
     image: app
@@ -123,6 +126,30 @@ services:
   db:
     image: postgres:16
 """}, note="sh -c with a ${VAR:-default}: 3 x 8 x 5 = 120 > 97"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://etl@warehouse/dw", pool_size=100)  # expect: PS208
+
+
+def main() -> None:
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+
+
+if __name__ == "__main__":
+    main()
+""", path="etl/load.py", note="no deployment: one program (the script) whose own pool, "
+         "100 + 10, exceeds PostgreSQL's default 97 by itself"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)  # expect: PS208
+""", path="shop/db.py", files={
+        "shop/__init__.py": "",
+        "shop/web.py": "from flask import Flask\nfrom shop import db\n\napp = Flask(__name__)\n",
+        "docker-compose.yml": _COMPOSE_50.replace("app:app", "shop.web:app")},
+         note="the entry module imports the pool's module: 2 x 4 x 15 = 120 > 47"),
 ]
 
 VALID: list[Case] = [
@@ -130,7 +157,7 @@ VALID: list[Case] = [
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@db/app", pool_size=4, max_overflow=1)
-""", files={"docker-compose.yml": _COMPOSE_50}, note="2 x 4 x (4 + 1) = 40 <= 47"),
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50}, note="2 x 4 x (4 + 1) = 40 <= 47"),
     Case("""
 from sqlalchemy import create_engine
 
@@ -141,17 +168,18 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 engine = create_engine("postgresql://app@db/app", poolclass=NullPool)
-""", files={"docker-compose.yml": _COMPOSE_50}, note="NullPool keeps no connections"),
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50},
+         note="NullPool keeps no connections"),
     Case("""
 from sqlalchemy import create_engine
 
 engine = create_engine("sqlite:///app.db", pool_size=50)
-""", files={"docker-compose.yml": _COMPOSE_50}, note="SQLite: no server"),
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50}, note="SQLite: no server"),
     Case("""
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@pgbouncer:6432/app", pool_size=10, max_overflow=5)
-""", files={"docker-compose.yml": """
+""", path="app.py", files={"docker-compose.yml": """
 services:
   web:
     image: app
@@ -170,14 +198,14 @@ services:
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)
-""", files={"docker-compose.yml": _COMPOSE_50.replace("max_connections=50",
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50.replace("max_connections=50",
                                                         "max_connections=500")},
          note="120 <= 497"),
     Case("""
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)
-""", files={"docker-compose.yml": """
+""", path="app.py", files={"docker-compose.yml": """
 services:
   worker:
     image: app
@@ -197,6 +225,100 @@ def test_engine():
 from sqlalchemy import create_engine
 
 engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)
-""", files={"docker-compose.yml": "services: [unclosed\n"},
+""", path="app.py", files={"docker-compose.yml": "services: [unclosed\n"},
          note="malformed YAML is skipped: one process, 15 <= 97"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://demo@localhost/demo", pool_size=50)
+
+
+if __name__ == "__main__":
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+""", path="examples/orders/app.py", files={"examples/billing/app.py": """
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://demo@localhost/demo", pool_size=50)
+
+if __name__ == "__main__":
+    engine.connect().close()
+"""}, note="a folder of examples: two programs of 60 each; no process opens both, so "
+         "60 <= 97 each (before, 120 > 97 was reported at both)"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)
+""", path="tools/report.py", files={
+        "web/__init__.py": "",
+        "web/main.py": "from flask import Flask\n\napp = Flask(__name__)\n",
+        "docker-compose.yml": _COMPOSE_50.replace("app:app", "web.main:app")},
+         note="the web program never imports tools/report.py: its pool is in no deployed "
+              "process's budget"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+orders = create_engine(f"postgresql://app@{os.environ['ORDERS_HOST']}/orders", pool_size=50)
+audit = create_engine(f"postgresql://app@{os.environ['AUDIT_HOST']}/audit", pool_size=50)
+
+if __name__ == "__main__":
+    orders.dispose()
+""", path="sync.py", note="two pools whose servers are not known: they are not merged into "
+         "one `PostgreSQL server` (60 + 60 > 97 was reported before)"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+POOL = int(os.getenv("POOL_SIZE", "5"))
+engine = create_engine("postgresql://app@db/app", pool_size=POOL, max_overflow=0)
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50, ".env": "POOL_SIZE=20\n"},
+         note="the web service has no `env_file:`: compose reads .env only to fill in the "
+              "compose file, so the containers keep the default 5: 2 x 4 x 5 = 40 <= 47"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@postgres/app", pool_size=10, max_overflow=5)
+""", path="app.py", files={"k8s/api.yaml": """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 3
+  template:
+    spec:
+      containers:
+        - name: api
+          image: registry/api:1
+          command: ["gunicorn", "-w", "4", "app:app"]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: postgres
+spec:
+  template:
+    spec:
+      containers:
+        - name: postgres
+          image: postgres:16
+          args: ["-c", "max_connections=300"]
+"""}, note="the StatefulSet's args raise the limit: 3 x 4 x 15 = 180 <= 297"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5)
+""", path="app.py", files={"docker-compose.yml": """
+services:
+  web:
+    image: app
+    command: gunicorn -w 4 app:app
+    deploy:
+      replicas: 2
+  db:
+    image: bitnami/postgresql:16
+    environment:
+      POSTGRESQL_MAX_CONNECTIONS: "300"
+"""}, note="the image's POSTGRESQL_MAX_CONNECTIONS: 120 <= 297"),
 ]

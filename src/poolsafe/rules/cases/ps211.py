@@ -61,6 +61,13 @@ from sqlalchemy import create_engine
 
 engine = create_engine("mysql://app@db/shop", pool_recycle=1800)  # expect: PS211
 """, files={"my.cnf": "[mysqld]\nwait_timeout = 900\n"}, note="my.cnf's wait_timeout"),
+    Case("""
+import os
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"], pool_size=5)  # expect: PS211
+""", files={".env": "DATABASE_URL=mysql+pymysql://app@db/app\n"},
+         note="the repository's .env gives the URL: MySQL"),
 ]
 
 VALID: list[Case] = [
@@ -114,4 +121,23 @@ from sqlalchemy import create_engine
 
 engine = create_engine(os.environ["DATABASE_URL"])
 """, note="the database is not known"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+engine = create_engine("mysql+pymysql://root@db/")
+with engine.connect() as conn:
+    conn.execute(text("CREATE DATABASE IF NOT EXISTS app"))
+engine = create_engine("mysql+pymysql://root@db/app", pool_recycle=3600)
+""", note="a bootstrap engine used once, then rebound"),
+    Case("""
+import click
+from sqlalchemy import create_engine, text
+
+
+@click.command()
+def purge() -> None:
+    engine = create_engine("mysql+pymysql://app@db/app")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM logs WHERE created < NOW() - INTERVAL 30 DAY"))
+""", note="a one-shot command: no connection waits past wait_timeout"),
 ]
