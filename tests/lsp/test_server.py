@@ -247,14 +247,26 @@ async def test_each_workspace_folder_is_its_own_project(
 
 async def test_unsafe_fix_is_labelled_and_not_preferred(
         client: LanguageClient, project: Path) -> None:
-    """An except that swallows a database error: the rollback fix may change
-    behaviour, so it is offered as unsafe (as `poolsafe fix` needs --unsafe-fixes)."""
-    fixture = ROOT / "fixtures" / "flask_psycopg2" / "before" / "app.py"
-    text = fixture.read_text()
+    """An except that swallows a database error in a loop whose `try` commits each
+    row: the rollback fix may change behaviour, so it is offered as unsafe (as
+    `poolsafe fix` needs --unsafe-fixes)."""
     target = project / "orders.py"
-    target.write_text(text)
-    for name in ("db.py",):
-        (project / name).write_text((fixture.parent / name).read_text())
+    target.write_text(
+        "import psycopg2\n"
+        "from psycopg2.pool import ThreadedConnectionPool\n"
+        "pool = ThreadedConnectionPool(1, 10, dsn='dbname=app')\n\n\n"
+        "def load(rows):\n"
+        "    conn = pool.getconn()\n"
+        "    try:\n"
+        "        cur = conn.cursor()\n"
+        "        for row in rows:\n"
+        "            try:\n"
+        "                cur.execute('INSERT INTO t VALUES (%s)', (row,))\n"
+        "                conn.commit()\n"
+        "            except psycopg2.IntegrityError:\n"
+        "                pass\n"
+        "    finally:\n"
+        "        pool.putconn(conn)\n")
     uri = open_doc(client, target)
     diags = await diagnostics_for(client, uri, 1)
     ps103 = [d for d in diags if d.code == "PS103"]

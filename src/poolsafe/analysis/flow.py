@@ -1021,6 +1021,13 @@ class FunctionFlow:
                 return right_true, left_false | right_false
             right_true, right_false = self._refine(test.right, left_false)
             return left_true | right_true, right_false
+        other = _identity_check(test)
+        if other is not None and _not_an_alias(other[1], self.func):
+            # `conn != self.conn`: a connection checked out here is never the one
+            # the caller injected, so the test holds for it (false: not ours)
+            name, ours_when_true = other[0], other[2]
+            ours = frozenset(f for f in state if isinstance(f, Held) and f.var == name)
+            return (state, state - ours) if ours_when_true else (state - ours, state)
         connected, positive = _connected_check(test)
         if connected is not None and any(
                 isinstance(f, Released) and f.var == connected for f in state):
@@ -1604,6 +1611,49 @@ def _is_scope_check(test: cst.BaseExpression) -> bool:
     return (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
             and isinstance(test.comparisons[0].comparator, cst.Call)
             and dotted_name(test.comparisons[0].comparator.func) in _SCOPE_FUNCTIONS)
+
+
+def holds_for_checkout(test: cst.BaseExpression, var: str, func: FunctionInfo) -> bool:
+    """Whether `test` is true wherever `var` holds a connection checked out in `func`:
+    `var`, `var is not None`, `var != self.conn` (a test of which connection it is),
+    or an `and` of those; a guard like this never skips the release of our own
+    checkout."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return holds_for_checkout(test.left, var, func) and \
+            holds_for_checkout(test.right, var, func)
+    name, truthy = _guard(test)
+    if name is not None:
+        return name == var and truthy and not _is_scope_check(test)
+    other = _identity_check(test)
+    return other is not None and other[0] == var and other[2] and _not_an_alias(other[1], func)
+
+
+def _not_an_alias(other: cst.BaseExpression, func: FunctionInfo) -> bool:
+    """`other` cannot hold a connection checked out in `func`: an attribute
+    (`self.conn`: storing the checkout there hands it on) or a parameter."""
+    if isinstance(other, cst.Attribute):
+        return dotted_name(other) is not None
+    return isinstance(other, cst.Name) and other.value in func.all_param_names() \
+        and other.value not in func.locals
+
+
+def _identity_check(test: cst.BaseExpression) -> tuple[str, cst.BaseExpression, bool] | None:
+    """`conn != other` / `conn is not other` -> (conn, other, True); `==` / `is` ->
+    (conn, other, False): a test of *which* connection `conn` is (not of None)."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return None
+    comp = test.comparisons[0]
+    left, right = test.left, comp.comparator
+    if not isinstance(left, cst.Name):
+        left, right = right, left
+    if not isinstance(left, cst.Name) or left.value == "None" or (
+            isinstance(right, cst.Name) and right.value in ("None", left.value)):
+        return None
+    if isinstance(comp.operator, (cst.NotEqual, cst.IsNot)):
+        return left.value, right, True
+    if isinstance(comp.operator, (cst.Equal, cst.Is)):
+        return left.value, right, False
+    return None
 
 
 def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:

@@ -7,7 +7,8 @@ carries on was broken before (the aborted transaction refuses every statement),
 but once a rollback is added, the statements after it *succeed* in the default
 schema, as the default role, without the temporary table. PS103's fix must not
 turn a loud failure into silently wrong writes, so it looks for such statements
-in the function first.
+in the function first, and in the project's acquire wrappers the connection came
+from (a `get_connection()` that sets the schema before handing it out).
 
 The SQL is read where its text is visible: a string literal, the literal start of
 an f-string or concatenation, a module constant, and the same wrapped in
@@ -17,21 +18,23 @@ SQLAlchemy's `text(...)`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes
+from poolsafe.analysis.cstutil import iter_nodes, strip_await
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resolution import string_prefix
+from poolsafe.analysis.values import FunctionRef
 
 #: the methods that send SQL text, on connections, cursors and sessions
 _SQL_METHODS = frozenset({"execute", "executemany", "exec_driver_sql", "fetch", "fetchrow",
                           "fetchval", "executescript"})
 
 _HAZARDS = (
-    (re.compile(r"^\s*set\s+(?!transaction\b|constraints\b)", re.I), "SET"),
+    (re.compile(r"^\s*set\s+transaction\b", re.I), "SET TRANSACTION"),
+    (re.compile(r"^\s*set\s+", re.I), "SET"),
     (re.compile(r"\bset_config\s*\(", re.I), "set_config()"),
     (re.compile(r"^\s*create\s+(?:global\s+|local\s+)?temp(?:orary)?\s", re.I),
      "a temporary table"),
@@ -46,6 +49,9 @@ class SessionState:
     what: str
     #: the call that runs it
     call: cst.Call
+    #: the acquire wrapper that ran it before handing the connection out
+    #: (`get_connection`), or "" for the function itself
+    where: str = ""
 
 
 def session_state_statements(index: ProjectIndex, func: FunctionInfo) -> list[SessionState]:
@@ -64,6 +70,35 @@ def session_state_statements(index: ProjectIndex, func: FunctionInfo) -> list[Se
                 out.append(SessionState(shown if len(shown) <= 60 else shown[:57] + "...",
                                         what, call))
                 break
+    return out
+
+
+def acquire_history(index: ProjectIndex, func: FunctionInfo, name: str,
+                    depth: int = 0) -> list[SessionState]:
+    """The statements that set session state inside the project functions `name`'s
+    connection came from (`conn = get_connection()`, where `get_connection()` runs
+    `SET search_path` before returning it), in any module, through wrappers of
+    wrappers."""
+    if depth > 3:
+        return []
+    out: list[SessionState] = []
+    for value in func.locals.get(name, []):
+        if not isinstance(value, cst.BaseExpression):
+            continue
+        call, _ = strip_await(value)
+        if not isinstance(call, cst.Call):
+            continue
+        callee = index.evaluate(call.func, func.module, func)
+        if not isinstance(callee, FunctionRef) or callee.func is func:
+            continue
+        wrapper = callee.func
+        out += [replace(st, where=wrapper.name)
+                for st in session_state_statements(index, wrapper)]
+        for ret in wrapper.returns:
+            inner, _ = strip_await(ret.value) if ret.value is not None else (None, False)
+            if isinstance(inner, cst.Name):
+                out += [replace(st, where=st.where or wrapper.name) for st in
+                        acquire_history(index, wrapper, inner.value, depth + 1)]
     return out
 
 

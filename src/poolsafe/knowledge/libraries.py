@@ -643,6 +643,17 @@ DB_ERROR_NAMES: frozenset[str] = frozenset(
     }
 )
 
+#: Driver errors also raised when the connection itself is gone (the server closed
+#: it, the network dropped): there `rollback()` raises too, so a rollback added to a
+#: handler for one of them turns a handled error into an escaping one.
+CONNECTION_LOST_ERROR_NAMES: frozenset[str] = frozenset({"OperationalError", "InterfaceError"})
+
+#: What code reads to ask whether a connection is still alive (`conn.closed`,
+#: psycopg 3 `conn.broken`, mysql.connector `cnx.is_connected()`, SQLAlchemy
+#: `conn.invalidated`): a handler that asks expects a lost connection.
+LIVENESS_ATTRIBUTES: frozenset[str] = frozenset(
+    {"closed", "broken", "is_connected", "is_closed", "invalidated", "ping"})
+
 #: Exceptions of database packages that the client raises after a statement
 #: succeeded, while reading its result (`.one()` found no row or several, Django's
 #: `get()` likewise): the transaction is not aborted, so catching one swallows no

@@ -6,15 +6,17 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, iter_nodes, names_in, strip_await
+from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, names_in, strip_await
 from poolsafe.analysis.exit_release import exit_release_gaps
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
-from poolsafe.analysis.values import Connection
+from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.analysis.witness import as_code, leak_path
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import (
+    USED_AFTER,
+    acquire_statement,
     as_block,
     comments_of,
     enclosing_function,
@@ -22,11 +24,15 @@ from poolsafe.fix.fixers.edits import (
     fix_site,
     is_removable_release,
     parent_map,
+    parse_expr,
     parse_line,
+    plain_pool_wrapper,
+    reference,
     release_for_site,
     release_hint,
     safe_form_at,
 )
+from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps102 import INVALID, VALID
@@ -175,15 +181,32 @@ class UnreleasedConnection(Rule):
     acquiring call is a context manager that only closes (`engine.connect()`,
     `SessionLocal()`, `async_session()`, asyncpg `pool.acquire()`), it becomes a
     `with` / `async with` block instead. `with pool.getconn() as conn:` becomes
-    `with pool.connection() as conn:` for psycopg_pool, and for psycopg2 (where
+    `with pool.connection() as conn:` for psycopg_pool (also through a wrapper that
+    only returns `pool.getconn()`: `with get_connection() as conn:` becomes `with
+    pool.connection() as conn:`, which commits on exit as before; a wrapper that
+    does more is left to you, since a release in `finally` would drop that
+    commit), and for psycopg2 (where
     `with conn:` only ends the transaction) the checkout moves before a
     `try: with conn: ... finally: pool.putconn(conn)`, keeping the transaction
     behaviour. The fix is safe: it only adds releases on the paths that missed
-    them. It is not offered when the connection is returned, stored, rebound or
-    released in a way it cannot move (`putconn(conn, close=True)`), nor when code
-    after the checkout's block still uses it (an `except` of the enclosing `try`
-    that rolls it back, a later statement): a `finally` around the block would give
-    it back before that use. A release in a `finally` (or `except`) skipped because
+    them. A release guarded by a test that holds for a connection checked out here
+    (`if conn:`, `if conn is not None:`, or which connection it is: `if conn and
+    conn != self.conn:`, keeping a connection the caller injected) moves into the
+    `finally` with its guard, as written; a release behind any other test of the
+    connection (`if not conn.closed:`) is left to you, since the fix would have to
+    drop the guard; behind a test not about it (`if verbose:`), the `if` goes whole
+    (never `if verbose: pass`), unless its test calls something. It is not offered
+    when the connection is returned, stored, rebound or released in a way it cannot
+    move (`putconn(conn, close=True)`), nor when code
+    after the checkout's block still uses it (a later statement): a `finally`
+    around the block would give it back before that use. A checkout inside a `try`
+    is released in that `try`'s own `finally` (no `try` nested in it, unless its
+    handlers would then stop seeing an error the release raises; one whose `except`
+    or `finally` uses it, a handler that rolls it back, is released there anyway,
+    unsafe in that case), behind `if conn is not None:`, with `conn =
+    None` before the `try` (unsafe when the code did not set it already and a
+    handler reads it: where the checkout raised, the handler meets `None`, not an
+    unbound name). A release in a `finally` (or `except`) skipped because
     a statement before it reads a name that may not be bound yet gets a `try` of
     its own around those statements, with the release in its `finally`: it runs
     whatever they raise, and the same error still reaches the caller. A close
@@ -312,7 +335,17 @@ class UnreleasedConnection(Rule):
                 guarded = _guarded_closes(func, site.var)
                 if guarded:
                     return _close_when_disconnected(self.code, site.var, guarded)
-                return fix_site(ctx, func, parents, site, self.code)
+                # the `try` that holds the checkout is at the right level: its
+                # `finally` gets the release rather than a `try` nested inside it
+                line = acquire_statement(site.call, parents, site.var)
+                held = line and release_in_holding_try(ctx, func, parents, site,
+                                                       line[0], self.code)
+                if isinstance(held, FixPlan) and not held.unsafe_reasons:
+                    return held
+                outcome = fix_site(ctx, func, parents, site, self.code)
+                if isinstance(outcome, Unfixable) and USED_AFTER in outcome.reason:
+                    return held or outcome
+                return outcome
         return Unfixable(self.code, "the checkout was not found")
 
     def _fix_unbound(self, ctx: FileContext, func: FunctionInfo, site: AcquireSite,
@@ -362,6 +395,8 @@ class UnreleasedConnection(Rule):
                 and isinstance(call.func, cst.Attribute) and call.func.attr.value == "getconn"):
             plan.replace(call.func.attr, cst.Name("connection"))
             return plan
+        if kind.key in ("psycopg-pool", "psycopg-pool-async") and conn.via is not None:
+            return _pool_connection_for_wrapper(self.code, ctx, func, plan, call, stmt)
         if stmt.items[0] is not item or item.asname is None \
                 or not isinstance(item.asname.name, cst.Name) or stmt.asynchronous is not None:
             # (a checkout after other items would move before them)
@@ -384,6 +419,12 @@ class UnreleasedConnection(Rule):
                                    AcquireSite(call, var, conn))
         if isinstance(release, Unfixable):
             return release
+        # the log says what is written
+        plan.description = (
+            f"release `{var}` with {release.description} in `finally` (the `with` is "
+            f"dropped)" if kind.with_var_closes else
+            f"take `{var}` before the `with`, keep `with {var}:`, and release it with "
+            f"{release.description} in `finally`")
         module = ctx.module.tree
         acquire = cst.SimpleStatementLine(
             body=[cst.Assign(targets=[cst.AssignTarget(cst.Name(var))], value=call)],
@@ -412,6 +453,28 @@ class UnreleasedConnection(Rule):
                               [parse_line(module, release.code(var))])))
         plan.replace(stmt, cst.FlattenSentinel([acquire, new_try]))
         return plan
+
+
+def _pool_connection_for_wrapper(code: str, ctx: FileContext, func: FunctionInfo,
+                                 plan: FixPlan, call: cst.Call,
+                                 stmt: cst.With) -> FixOutcome:
+    """`with get_connection() as conn:` where the wrapper only returns `pool.getconn()`
+    (psycopg_pool): `with pool.connection() as conn:`, which commits on exit as the
+    connection's own `with` did, and gives it back instead of closing it. Never the
+    pool's release in `finally` without that commit."""
+    callee = ctx.index.evaluate(call.func, ctx.module, func)
+    pool = plain_pool_wrapper(ctx.index, callee.func) if isinstance(
+        callee, FunctionRef) and not call.args and stmt.asynchronous is None else None
+    ref = reference(plan, ctx.index, ctx.module, pool) if pool is not None else None
+    if ref is None:
+        name = dotted_name(call.func) or "the wrapper"
+        return Unfixable(code, f"`with {name}() as ...:` also commits on exit; a release in "
+                               f"`finally` would drop that commit: use the pool's "
+                               f"`with pool.connection() as ...:` by hand")
+    plan.description = f"use `with {ref}.connection()` (it commits on exit, as before)"
+    plan.replace(call, cst.Call(func=cst.Attribute(value=parse_expr(ctx.module.tree, ref),
+                                                   attr=cst.Name("connection"))))
+    return plan
 
 
 def _handler_and_finally_blocks(func: cst.FunctionDef) -> Iterator[cst.IndentedBlock]:

@@ -6,13 +6,20 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_nodes
+from poolsafe.analysis.connection_lost import connection_lost_reason
+from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resources import FunctionResources
-from poolsafe.analysis.session_state import SessionState, session_state_statements, within
+from poolsafe.analysis.session_state import (
+    SessionState,
+    acquire_history,
+    session_state_statements,
+    within,
+)
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import ancestors, enclosing_function, parent_map, parse_line
+from poolsafe.fix.fixers.sql_savepoint import SQL_SAVEPOINT_KINDS, sql_savepoint_plan
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.knowledge import BROAD_EXCEPTIONS, CONNECTION_KINDS
 from poolsafe.rules.base import FileContext, Rule
@@ -104,13 +111,33 @@ class ExceptWithoutRollback(Rule):
     connections) or `with conn.transaction():` (psycopg 3), which undoes only
     the failed iteration. It is safe when every handler of the `try` catches
     only database errors (otherwise a non-database error would now undo the
-    iteration's work too). Where no savepoint can be placed (psycopg2 and other
-    drivers without a savepoint context manager, a body that commits or passes
-    the connection to a helper that might, a generator body) the loop falls back
-    to the rollback, marked unsafe.
+    iteration's work too). psycopg2, which has no savepoint context manager, gets
+    it in SQL: `conn.cursor().execute("SAVEPOINT poolsafe_iteration")` at the top of
+    the `try` body, `RELEASE SAVEPOINT` at its end, and `ROLLBACK TO SAVEPOINT` in
+    the handler (one handler only). Where no savepoint can be placed (other drivers
+    without one, a body that passes the connection to a helper that might commit,
+    a generator body, several handlers), a rollback is not offered when it would
+    lose work someone keeps: the function commits after the `try` (the final
+    `commit()` would store only the iterations after the rollback), or the
+    connection belongs to the caller. It is offered, unsafe, when the `try` body
+    commits each iteration itself or nothing commits.
+
+    No rollback is offered in a handler that may run on a lost driver connection:
+    one that catches `OperationalError` or `InterfaceError` (psycopg2, psycopg 3,
+    PyMySQL, mysql.connector: raised when the server or the network is gone), or
+    that checks whether the connection is alive (`conn.closed`, `conn.broken`,
+    `cnx.is_connected()`). There `rollback()` raises as well, and a function that
+    handled the error (a health check returning `None`) would raise instead; the
+    finding says so, and the rollback is yours to guard (a SQLAlchemy session or
+    connection is still rolled back: it invalidates a lost connection and its
+    `rollback()` does not raise). A handler for every
+    database error (`except psycopg2.Error:`) still gets the plain rollback: if the
+    connection was lost there, `rollback()` raises too.
 
     A rollback also undoes session state set earlier in the transaction: `SET
-    search_path`, `SET ROLE`, any `SET`, `set_config(...)`, a temporary table.
+    search_path`, `SET ROLE`, `SET TRANSACTION`, any `SET`, `set_config(...)`, a
+    temporary table, whether the function runs it or the project's acquire wrapper
+    the connection came from (`conn = get_connection()`, in any module).
     After it, the statements that follow would *succeed* in the wrong schema or
     as the wrong role, where before they failed loudly. When the function runs
     such a statement, the fix is refused, naming it; a savepoint (which keeps
@@ -126,13 +153,18 @@ class ExceptWithoutRollback(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
-        for _func, flow in ctx.flows():
+        for func, flow in ctx.flows():
             for handler_index, (resource, why) in sorted(flow.swallowing_handlers.items()):
                 handler = flow.handlers[handler_index]
+                advice = f"call `{resource}.rollback()` in the handler"
+                lost = _lost_connection(ctx, func, handler, resource)
+                if lost is not None:
+                    advice += (f" while the connection is alive ({lost}, and there "
+                               f"`rollback()` raises too; no automatic fix)")
                 yield self.finding(
                     handler,
                     f"`except` swallows a database error on `{resource}` without "
-                    f"`rollback()`, and {why}; call `{resource}.rollback()` in the handler",
+                    f"`rollback()`, and {why}; {advice}",
                 )
 
     # ------------------------------------------------------------------ fix
@@ -149,6 +181,12 @@ class ExceptWithoutRollback(Rule):
         if index is None or index not in flow.swallowing_handlers:
             return Unfixable(self.code, "the handler was not found")
         resource, why = flow.swallowing_handlers[index]
+        lost = _lost_connection(ctx, func, handler, resource)
+        if lost is not None:
+            return Unfixable(self.code, f"no rollback for this handler: {lost}; there "
+                             f"`{resource}.rollback()` raises as well, and the error the "
+                             "handler dealt with would escape; roll back by hand behind a "
+                             "check that the connection is alive")
         kind = FunctionResources(ctx.index, func).kind(resource)
         is_async = kind is not None and kind.is_async and func.is_async
         plan = FixPlan(self.code, f"roll back `{resource}` in the handler")
@@ -157,13 +195,14 @@ class ExceptWithoutRollback(Rule):
         if not isinstance(try_stmt, (cst.Try, cst.TryStar)):
             return Unfixable(self.code, "the handler's try was not found")
         root = resource.split(".")[0]
-        states = session_state_statements(ctx.index, func)
+        states = session_state_statements(ctx.index, func) + acquire_history(
+            ctx.index, func, root)
         no_savepoint = ""
         inside = next((st for st in states if within(st, try_stmt.body)), None)
         if inside is not None:
             return Unfixable(self.code, _undone(inside, "a rollback or savepoint"))
         if _in_function_loop(try_stmt, parents):
-            savepoint = _savepoint_fix(self.code, ctx, func, try_stmt, resource,
+            savepoint = _savepoint_fix(self.code, ctx, func, try_stmt, handler, resource,
                                        kind.key if kind is not None else "", is_async)
             if isinstance(savepoint, FixPlan):
                 return savepoint
@@ -171,6 +210,12 @@ class ExceptWithoutRollback(Rule):
         if states:
             # a savepoint would have kept it; a rollback undoes it
             return Unfixable(self.code, _undone(states[0], "a rollback"))
+        if no_savepoint:
+            lost = _loop_work_lost(func, try_stmt, resource)
+            if lost is not None:
+                return Unfixable(self.code, f"inside a loop, a rollback would discard the "
+                                 f"work of earlier iterations, and {lost}; no savepoint "
+                                 f"fits ({no_savepoint}): use one per iteration by hand")
         state = _binding_state(func, root, try_stmt, parents)
         if state == "unknown":
             return Unfixable(self.code, f"`{root}` may be unbound in the handler")
@@ -244,7 +289,8 @@ _ENDS_TRANSACTION = frozenset({"commit", "rollback", "close", "begin", "begin_ne
 
 
 def _savepoint_fix(code: str, ctx: FileContext, func: FunctionInfo, try_stmt: cst.CSTNode,
-                   resource: str, kind_key: str, is_async: bool) -> FixPlan | str:
+                   handler: cst.CSTNode, resource: str, kind_key: str,
+                   is_async: bool) -> FixPlan | str:
     """Inside a loop, a plain rollback would also discard what earlier iterations
     did; a savepoint around the `try` body undoes only the failed iteration:
 
@@ -256,13 +302,14 @@ def _savepoint_fix(code: str, ctx: FileContext, func: FunctionInfo, try_stmt: cs
                 log(item)                   except IntegrityError:
                                                 log(item)
 
-    Otherwise (the caller falls back to the rollback, unsafe) the reason: the
-    driver has no savepoint context manager, or the body ends the transaction
-    itself or hands the connection to a call that might (a helper that commits
-    inside a savepoint breaks it)."""
+    psycopg2, which has no savepoint context manager, gets the savepoint in SQL
+    (`poolsafe.fix.fixers.sql_savepoint`). Otherwise (the caller falls back to the
+    rollback, or refuses) the reason: the driver has no savepoint at all, or the
+    body ends the transaction itself or hands the connection to a call that might
+    (a helper that commits inside a savepoint breaks it)."""
     kind = CONNECTION_KINDS.get(kind_key)
     method = kind.savepoint_method if kind is not None else None
-    if method is None:
+    if method is None and kind_key not in SQL_SAVEPOINT_KINDS:
         return "the driver has no savepoint context manager"
     if not isinstance(try_stmt, cst.Try) or not isinstance(try_stmt.body, cst.IndentedBlock):
         return "the `try` body is not a block"
@@ -284,6 +331,15 @@ def _savepoint_fix(code: str, ctx: FileContext, func: FunctionInfo, try_stmt: cs
     if not all(_catches_only_db_errors(ctx, func, h) for h in try_stmt.handlers):
         plan.mark_unsafe("a handler also catches non-database errors, which now undo "
                          "the iteration's work too")
+    if method is None:  # psycopg2: SAVEPOINT / ROLLBACK TO SAVEPOINT in SQL
+        if len(try_stmt.handlers) != 1 or not isinstance(handler, cst.ExceptHandler):
+            return "the `try` has several handlers (one savepoint rollback each, by hand)"
+        if any(isinstance(n, (cst.Await, cst.Yield)) for n in iter_nodes(try_stmt.body)):
+            return "the `try` body awaits or yields"
+        plan.description = (f"undo only the failed iteration: `SAVEPOINT` on `{resource}` "
+                            "at the top of the `try` body, `ROLLBACK TO SAVEPOINT` in the "
+                            "handler")
+        return sql_savepoint_plan(plan, ctx.module.tree, try_stmt, handler, resource)
     body = try_stmt.body
     inner = body.with_changes(header=cst.TrailingWhitespace())
     with_stmt = cst.With(
@@ -296,9 +352,44 @@ def _savepoint_fix(code: str, ctx: FileContext, func: FunctionInfo, try_stmt: cs
     return plan
 
 
+#: kinds whose rollback() after a lost connection does not raise (SQLAlchemy
+#: invalidates the connection and rolls back the session's state)
+_ROLLBACK_SURVIVES_LOSS = frozenset({"session", "scoped-session", "async-session",
+                                     "sqlalchemy-connection", "sqlalchemy-async-connection"})
+
+
+def _lost_connection(ctx: FileContext, func: FunctionInfo,
+                     handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                     resource: str) -> str | None:
+    """Why the handler may run on a lost connection whose rollback() raises too."""
+    kind = FunctionResources(ctx.index, func).kind(resource)
+    if kind is not None and kind.key in _ROLLBACK_SURVIVES_LOSS:
+        return None
+    return connection_lost_reason(handler, resource)
+
+
+def _loop_work_lost(func: FunctionInfo, try_stmt: cst.Try | cst.TryStar,
+                    resource: str) -> str | None:
+    """Why a rollback in this loop's handler would lose work someone keeps: the
+    function commits it outside the `try` (after the loop, say), or the connection
+    is not the function's own (a parameter, an attribute: its owner may commit).
+    None when the `try` body commits each iteration itself (the rollback then only
+    undoes the failed iteration) or nothing ever commits."""
+    if any(dotted_name(c.func) == f"{resource}.commit" for c in iter_calls(try_stmt.body)):
+        return None
+    root = resource.split(".")[0]
+    if "." in resource or root in func.all_param_names() or root not in func.locals:
+        return f"`{resource}` belongs to the caller, who may commit them"
+    commits = [c for c in func.direct_calls if dotted_name(c.func) == f"{resource}.commit"]
+    if any(not any(n is c for n in iter_nodes(try_stmt)) for c in commits):
+        return f"`{resource}.commit()` later stores only the iterations after the rollback"
+    return None
+
+
 def _undone(state: SessionState, what: str) -> str:
-    return (f"{what} would also undo `{state.sql}` ({state.what} set earlier in this "
-            "transaction), and the statements after it would run without it")
+    where = f"in `{state.where}()`, which the connection comes from, " if state.where else ""
+    return (f"{what} would also undo `{state.sql}` ({state.what} set {where}earlier in "
+            "this transaction), and the statements after it would run without it")
 
 
 def _exception_name(handler: cst.ExceptHandler | cst.ExceptStarHandler,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import call_name, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import call_name, children, iter_nodes, strip_await
 from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
@@ -69,7 +70,10 @@ class SessionInRoute(Rule):
     still safe. The fix is unsafe when the route configures the session
     (assigns its attributes, `db.info[...] = ...`), when the route is also called
     directly (its signature changes), and when a comment on a removed line would
-    be lost. It is not offered when the session is returned, stored or rebound.
+    be lost. It is not offered when the session is returned, stored or rebound,
+    nor when a new `get_db` would call a factory that is not bound at module level
+    (`SessionLocal = get_session_local()` inside the route: the new function would
+    raise `NameError`); the comments above the route stay there, once.
     """
 
     code = "PS105"
@@ -124,8 +128,8 @@ class SessionInRoute(Rule):
         if found is None and var in func.locals:
             return Unfixable(self.code, f"`{var}` is already used in the route")
         dep_name = self._dependency(ctx, func, call, conn, plan, parents)
-        if dep_name is None:
-            return Unfixable(self.code, "no name for a dependency function")
+        if isinstance(dep_name, Unfixable):
+            return dep_name
         # the session's statement and its close() calls go
         edits: dict[int, tuple[cst.CSTNode, cst.CSTNode | cst.RemovalSentinel
                                | cst.FlattenSentinel[cst.CSTNode]]] = {}
@@ -261,9 +265,10 @@ class SessionInRoute(Rule):
 
     def _dependency(self, ctx: FileContext, func: FunctionInfo, call: cst.Call,
                     conn: Connection, plan: FixPlan,
-                    parents: dict[int, cst.CSTNode]) -> str | None:
+                    parents: dict[int, cst.CSTNode]) -> str | Unfixable:
         """The project's dependency yielding a session from the same factory call, or a
-        new `get_db` beside the route."""
+        new `get_db` beside the route (only from names bound at module level: a factory
+        the route builds itself, `SessionLocal = get_session_local()`, is not there)."""
         module = ctx.module.tree
         call_code = module.code_for_node(call)
         key = _factory_key(ctx.index, ctx.module, call)
@@ -292,14 +297,19 @@ class SessionInRoute(Rule):
             if ref is not None:
                 plan.description = f"take the session from Depends({f.name})"
                 return ref
+        missing = _not_at_module_level(ctx.module, func, call)
+        if missing is not None:
+            return Unfixable(self.code, f"`{call_code}` reads `{missing}`, which is not bound "
+                                        "at module level: a dependency beside the route could "
+                                        "not build the session; write one by hand")
         taken = set(ctx.module.functions) | set(ctx.module.imports) | set(ctx.module.assigns)
         name = next((n for n in ("get_db", "get_session", "get_db_session") if n not in taken),
                     None)
         if name is None:
-            return None
+            return Unfixable(self.code, "no name for a dependency function")
         top = top_level_statement(func.node, parents, module)
         if top is None:
-            return None
+            return Unfixable(self.code, "not a top-level route function")
         nl, ind = module.default_newline, module.default_indent
         aw = "await " if conn.kind.is_async else ""
         code = (f"{'async ' if conn.kind.is_async else ''}def {name}():{nl}"
@@ -307,12 +317,42 @@ class SessionInRoute(Rule):
                 f"{ind}finally:{nl}{ind}{ind}{aw}db.close(){nl}")
         new = cst.parse_statement(code, config=module.config_for_parsing)
         new = new.with_changes(leading_lines=[])
-        blank = [cst.EmptyLine(), cst.EmptyLine()]
-        plan.add_before(top, [new.with_changes(leading_lines=list(
-            getattr(top, "leading_lines", [])) or blank)])
+        # the new function takes the route's blank lines, not its comments (a banner
+        # above the route stays there, once)
+        blank = [e for e in getattr(top, "leading_lines", []) if e.comment is None] or [
+            cst.EmptyLine(), cst.EmptyLine()]
+        plan.add_before(top, [new.with_changes(leading_lines=blank)])
         # the route keeps its own leading blank lines after the new function
         plan.description = f"take the session from a new Depends({name})"
         return name
+
+
+def _not_at_module_level(module: ModuleInfo, func: FunctionInfo,
+                         call: cst.Call) -> str | None:
+    """A name the factory call reads that a module-level function could not: a local
+    or parameter of the route, or a name the module does not bind."""
+    for name in sorted(_loads(call)):
+        if name in func.locals or name in func.all_param_names():
+            return name
+        if name in module.imports or name in module.functions or name in module.classes \
+                or name in module.assigns or name in dir(builtins):
+            continue
+        return name
+    return None
+
+
+def _loads(node: cst.CSTNode) -> set[str]:
+    """The names an expression reads (not attribute names, not keywords)."""
+    if isinstance(node, cst.Name):
+        return {node.value}
+    if isinstance(node, cst.Attribute):
+        return _loads(node.value)
+    if isinstance(node, cst.Arg):
+        return _loads(node.value)
+    out: set[str] = set()
+    for child in children(node):
+        out |= _loads(child)
+    return out
 
 
 def _root(node: cst.BaseExpression) -> str | None:

@@ -18,7 +18,12 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     strip_await,
 )
-from poolsafe.analysis.flow import AcquireSite, call_may_raise, escaping_names
+from poolsafe.analysis.flow import (
+    AcquireSite,
+    call_may_raise,
+    escaping_names,
+    holds_for_checkout,
+)
 from poolsafe.analysis.index import ProjectIndex, method_alias
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import FunctionRef, LibraryObject
@@ -208,9 +213,22 @@ def module_binding(index: ProjectIndex, module: ModuleInfo,
     if tmod is module:
         return tname
     for local, qual in module.imports.items():
-        if tmod.names and qual == f"{tmod.names[0]}.{tname}":
+        if any(qual == f"{name}.{tname}" for name in tmod.names):
             return local
     return None
+
+
+def import_path(module: ModuleInfo, target: ModuleInfo) -> str | None:
+    """The dotted name `module` already imports `target` under (`infrastructure.db`
+    where the file says `from infrastructure.db import get_connection`), else the
+    longest name `target` may be imported as. A second path for the same file is a
+    second module object: a second pool."""
+    used = {qual.rsplit(".", 1)[0] for qual in module.imports.values() if "." in qual}
+    used |= set(module.imports.values())
+    for name in target.names:
+        if name in used:
+            return name
+    return target.names[0] if target.names else None
 
 
 def reference(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
@@ -225,10 +243,11 @@ def reference(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
             return None
     else:
         tmod, tname = target
-    if not tmod.names or tname in module.imports or tname in module.functions \
+    path = import_path(module, tmod)
+    if path is None or tname in module.imports or tname in module.functions \
             or tname in module.classes or tname in module.assigns:
         return None
-    plan.add_import(tmod.names[0], tname)
+    plan.add_import(path, tname)
     return tname
 
 
@@ -280,6 +299,31 @@ def _underlying_pool(index: ProjectIndex, func: FunctionInfo,
         if isinstance(callee, FunctionRef):
             return _underlying_pool(index, callee.func, depth + 1)
     return None
+
+
+def plain_pool_wrapper(index: ProjectIndex,
+                       func: FunctionInfo) -> tuple[ModuleInfo, str] | None:
+    """The module-level pool of an acquire wrapper that does nothing but take a
+    connection from it (`return pool.getconn()`, or `conn = pool.getconn()` then
+    `return conn`; a docstring aside): calling the pool directly is the same."""
+    body = list(func.node.body.body) if isinstance(func.node.body, cst.IndentedBlock) else []
+    params = func.node.params
+    if params.params or params.posonly_params or params.kwonly_params \
+            or isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None \
+            or func.cls is not None:
+        return None
+    for i, stmt in enumerate(body):
+        small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) \
+            and len(stmt.body) == 1 else None
+        if i == 0 and isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString):
+            continue  # a docstring
+        if isinstance(small, (cst.Return, cst.Assign)):
+            continue
+        return None
+    if sum(isinstance(s, cst.SimpleStatementLine) and isinstance(s.body[0], cst.Assign)
+           for s in body) > 1:
+        return None
+    return _underlying_pool(index, func)
 
 
 def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo,
@@ -367,9 +411,14 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
                 if ref is not None:
                     return Release(f"{ref}.{kind.pool_release}({{var}})", is_async=is_async,
                                    description=f"{ref}.{kind.pool_release}()")
+            wrapped = _wrapped_pool(site, index, func)  # `Db.pool`, as the finding names it
+            if wrapped is not None and kind.pool_release:
+                return Release(f"{wrapped}.{kind.pool_release}({{var}})", is_async=is_async,
+                               description=f"{wrapped}.{kind.pool_release}()")
         return Unfixable(plan.code, f"no release function found for `{site.conn.via}()`")
     method = checkout_method(call, func)
-    if kind.pool_release and method is not None and not kind.close_releases:
+    if kind.pool_release and method is not None:
+        # (a pool whose close() also returns still gets the release the finding named)
         pool_name = dotted_name(method.value)
         if pool_name is None:
             return Unfixable(plan.code, "the pool is not a plain name")
@@ -385,7 +434,7 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
     return Unfixable(plan.code, f"no known release for a {kind.label}")
 
 
-def _release_written(module: cst.Module, region: Region, var: str) -> Release | None:
+def release_written(module: cst.Module, region: Region, var: str) -> Release | None:
     """The release the code already writes, when the statements the fix moves into
     `finally` all read the same and hand `var` to a call (`await Db._pool.release(conn)`,
     `release_db_connection(conn)`): the user's own release, which keeps what it
@@ -528,6 +577,9 @@ class Region:
     #: guards right after the checkout that leave when it is None (`if not conn:
     #: return`): they stay before the `try`, whose `finally` must not see a None
     guards: int = 0
+    #: a release that moves with its guard (`if conn and conn != self.conn:
+    #: conn.close()`): the guard holds for our checkout, so it stays as written
+    guarded: cst.If | None = None
 
 
 class _Rewriter(cst.CSTTransformer):
@@ -555,7 +607,7 @@ class _Rewriter(cst.CSTTransformer):
         return updated_node
 
 
-def _only_pass(block: cst.BaseSuite) -> bool:
+def only_pass(block: cst.BaseSuite) -> bool:
     stmts = body_statements_of(block)
     return bool(stmts) and all(
         isinstance(s, cst.SimpleStatementLine) and all(isinstance(x, cst.Pass) for x in s.body)
@@ -575,7 +627,7 @@ def _drop_emptied_finally(original: cst.Try, updated: cst.Try
     """A `finally` whose only statement (the release) moved out is dropped, never left
     as `finally: pass`; a `try` left with neither handler nor `finally` becomes its body."""
     if original.finalbody is None or updated.finalbody is None \
-            or _only_pass(original.finalbody.body) or not _only_pass(updated.finalbody.body):
+            or only_pass(original.finalbody.body) or not only_pass(updated.finalbody.body):
         return updated
     if updated.handlers:
         return updated.with_changes(finalbody=None)
@@ -647,14 +699,14 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     region = rest[:end]
     reason = escape_reason(region, var, skip)
     if reason is None:
-        reason = _used_after_block(func, parents, block, var)
+        reason = used_after(func, parents, block, var)
     if reason is not None:
         return Unfixable(code, reason)
     result = Region(block, start, region, guards=guards)
     for call, _line, pos in releases:
         if pos >= end:
             continue
-        small = _small_of(call, parents)
+        small = small_of(call, parents)
         if small is None or not is_removable_release(call, var):
             return Unfixable(code, f"a release of `{var}` the fix cannot move into `finally`")
         if not _release_arguments_bound(call, var, region):
@@ -665,6 +717,30 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
                 break
             if isinstance(anc, _LOOPS):
                 return Unfixable(code, f"`{var}` is released inside a loop")
+        guard, about_it = _release_guard(call, parents)
+        if guard is not None and not about_it:
+            # `if verbose: pool.putconn(conn)`: the release the finding asks for is
+            # unconditional; the `if` goes whole (never left as `if ...: pass`) when
+            # its test calls nothing
+            if any(isinstance(n, cst.Call) for n in iter_nodes(guard.test)):
+                test = func.module.tree.code_for_node(guard.test)
+                return Unfixable(code, f"the release of `{var}` runs only `if {test}`, "
+                                       "whose call would be left behind an empty `if`; "
+                                       "decide by hand")
+            result.removals.add(id(guard))
+            result.removed.append(small)
+            continue
+        if guard is not None and not holds_for_checkout(guard.test, var, func):
+            test = func.module.tree.code_for_node(guard.test)
+            return Unfixable(code, f"the release of `{var}` runs only `if {test}`: "
+                                   "the fix would have to drop that guard; decide by hand")
+        if guard is not None:
+            if result.guarded is not None and result.guarded is not guard:
+                return Unfixable(code, f"`{var}` is released under two guards")
+            result.guarded = guard
+            result.removals.add(id(guard))
+            result.removed.append(small)
+            continue
         if id(small) not in result.removals:
             result.removals.add(id(small))
             result.removed.append(small)
@@ -674,8 +750,32 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     return result
 
 
-def _used_after_block(func: FunctionInfo, parents: dict[int, cst.CSTNode],
-                      block: cst.IndentedBlock, var: str) -> str | None:
+def _release_guard(call: cst.Call,
+                   parents: dict[int, cst.CSTNode]) -> tuple[cst.If | None, bool]:
+    """The `if` (no `else`) whose body is just the release line `call` is on, and
+    whether its test reads a name the release reads (`if conn and conn !=
+    self.conn: conn.close()`, a test about the connection): the fix moves or drops
+    it whole instead of leaving `if ...: pass` behind."""
+    line = statement_line(call, parents)
+    stmt = parents.get(id(line)) if line is not None else None
+    guard = parents.get(id(stmt)) if isinstance(stmt, cst.IndentedBlock) else None
+    if not isinstance(guard, cst.If) or guard.orelse is not None \
+            or not isinstance(guard.body, cst.IndentedBlock) or len(guard.body.body) != 1:
+        return None, False
+    names = {n.value for n in iter_nodes(guard.test) if isinstance(n, cst.Name)}
+    var_names = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
+    if isinstance(call.func, cst.Attribute) and isinstance(call.func.value, cst.Name):
+        var_names.add(call.func.value.value)
+    return guard, bool(names & var_names)
+
+
+#: the words `used_after` starts its reason with (PS102 then tries the `try` that
+#: holds the checkout)
+USED_AFTER = "is used after the statements that hold it"
+
+
+def used_after(func: FunctionInfo, parents: dict[int, cst.CSTNode],
+               block: cst.CSTNode, var: str) -> str | None:
     """Why a `finally` around statements of `block` would release `var` too early: the
     code that runs after the block (an `except`/`else`/`finally` of an enclosing `try`,
     statements after an enclosing compound statement) uses it before rebinding it.
@@ -748,7 +848,7 @@ def _rebinds(stmt: cst.BaseStatement, var: str) -> bool:
     return False
 
 
-def _small_of(call: cst.Call, parents: dict[int, cst.CSTNode]) -> cst.Expr | None:
+def small_of(call: cst.Call, parents: dict[int, cst.CSTNode]) -> cst.Expr | None:
     parent = parents.get(id(call))
     if isinstance(parent, cst.Await):
         parent = parents.get(id(parent))
@@ -759,8 +859,12 @@ _COMMENTS_DROPPED = "the comments on all but one moved release are dropped"
 
 
 def release_line(module: cst.Module, release_code: str, region: Region,
-                 plan: FixPlan) -> cst.SimpleStatementLine:
-    """The `finally` statement, carrying the comments of the release it replaces."""
+                 plan: FixPlan) -> cst.BaseStatement:
+    """The `finally` statement, carrying the comments of the release it replaces (a
+    guarded release moves with its guard, as written)."""
+    if region.guarded is not None:
+        return region.guarded.with_changes(leading_lines=[
+            e for e in region.guarded.leading_lines if e.comment is not None])
     line = parse_line(module, release_code)
     if region.moved_comments:
         first = region.moved_comments[0]
@@ -794,7 +898,7 @@ def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: st
             _replace_region(plan, region, new_try.with_changes(finalbody=finally_))
             return
         existing = [s for s in body_statements_of(new_try.finalbody.body)
-                    if not _only_pass(cst.IndentedBlock([s]))]
+                    if not only_pass(cst.IndentedBlock([s]))]
         if not any(call_may_raise(c) for s in existing for c in iter_calls(s)) \
                 and not any(isinstance(s, cst.BaseCompoundStatement) for s in existing):
             _replace_region(plan, region, new_try.with_changes(
@@ -829,6 +933,14 @@ def wrap_with(module: cst.Module, plan: FixPlan, region: Region, acquire: cst.Si
     body = non_empty(rewrite(region.stmts, region.removals, swaps), module)
     if region.moved_comments:
         plan.mark_unsafe(_COMMENT_DROPPED)
+    first = body[0]
+    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        # the new block starts with its first statement, not a blank line (a comment
+        # above that statement stays)
+        lines = list(first.leading_lines)
+        while lines and lines[0].comment is None:
+            lines.pop(0)
+        body[0] = first.with_changes(leading_lines=lines)
     new = cst.With(
         items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(var)))],
         body=cst.IndentedBlock(body=body, header=acquire.trailing_whitespace),
@@ -1031,7 +1143,7 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         plan.description = f"use {safe_form_at(site)}"
         wrap_with(module, plan, region, line, var, site.call, kind.is_async)
         return plan
-    release = _release_written(module, region, var) or release_for_site(
+    release = release_written(module, region, var) or release_for_site(
         plan, ctx.index, ctx.module, func, site)
     if isinstance(release, Unfixable):
         return release

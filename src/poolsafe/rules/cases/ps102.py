@@ -101,10 +101,9 @@ def save(rows):
     except psycopg2.Error:
         conn.rollback()
         raise
-""", unfixable="`conn` is used after the statements that hold it (in an `except` or "
-               "`finally` of the enclosing `try`): a `finally` around them would release it "
-               "before that use; give it back after its last use by hand",
-         note="the handler rolls back the checkout: releasing it first would change that"),
+""", note="the handler rolls back the checkout: the release goes in the `finally` of the "
+          "`try` that holds it, after that use (unsafe: the handler now meets `conn = None` "
+          "where getconn() raised, instead of an unbound name)"),
     Case("""
 import pymysql
 from sqlalchemy.pool import QueuePool
@@ -615,6 +614,27 @@ def cities():
         return jsonify([]), 500
 """, note="the pool comes from a property of the project's own Flask extension; a failing "
           "query skips the close()"),
+    Case("""\
+import psycopg2
+
+
+class Store:
+    def __init__(self, conn=None):
+        self.conn = conn
+
+    def total(self):
+        conn = psycopg2.connect("dbname=app")  # expect: PS102
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM t")
+        try:
+            return cur.fetchone()[0]
+        except psycopg2.Error:
+            return None
+        finally:
+            if conn and conn != self.conn:
+                conn.close()
+""", note="execute() before the `try` skips the guarded close; the fix moves the "
+          "`if` whole into a `finally` around both"),
     Case(_PG_POOL + """
 
 def load(order_id):
@@ -1554,6 +1574,24 @@ def cities():
     finally:
         conn.close()
 """, note="a pool from the project's Flask extension property, closed in finally"),
+    Case("""\
+import psycopg2
+
+
+class Store:
+    def __init__(self, conn=None):
+        self.conn = conn
+
+    def total(self, conn=None):
+        if conn is None:
+            conn = psycopg2.connect("dbname=app")
+        try:
+            return conn.cursor().fetchone()
+        finally:
+            if conn and conn != self.conn:
+                conn.close()
+""", note="a close guarded by which connection it is (the store's own is kept): true "
+          "for a connection checked out here"),
     Case(_PG_POOL + """
 
 def load(order_id):
