@@ -20,6 +20,7 @@ from poolsafe.fix.fixers.edits import (
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases import aio_libs
 from poolsafe.rules.cases.ps101 import INVALID, VALID
 
 
@@ -30,13 +31,16 @@ class ClosePooledConnection(Rule):
     connection taken from a pool whose `close()` does not give it back:
     psycopg2's `SimpleConnectionPool`/`ThreadedConnectionPool`/`PersistentConnectionPool`
     (`getconn()`), psycopg_pool's `getconn()` (unless the pool was built with
-    `close_returns=True`), and any project function that wraps either.
+    `close_returns=True`), aiopg's and aiomysql's pools (`await pool.acquire()`,
+    whose slot only `pool.release(conn)` frees), and any project function that
+    wraps one of them.
 
     ## Why is this bad?
     The pool still counts the connection as checked out. Each call loses one slot
     for good, and after `maxconn` calls every request fails with
     `connection pool exhausted` (psycopg2) or times out waiting (psycopg_pool).
-    For SQLAlchemy connections and sessions and for mysql.connector pooled
+    For SQLAlchemy connections and sessions (SQLModel's `Session` too), aiopg.sa and
+    aiomysql.sa connections (`engine.acquire()`) and mysql.connector pooled
     connections, `close()` *is* the release: those are not flagged.
 
     ## Example
@@ -74,8 +78,8 @@ class ClosePooledConnection(Rule):
     name = "close-pooled-connection"
     summary = "close() on a pooled connection whose close does not return it to the pool"
     fixable = True
-    VALID = VALID
-    INVALID = INVALID
+    VALID = VALID + aio_libs.PS101_VALID
+    INVALID = INVALID + aio_libs.PS101_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for func, flow in ctx.flows():

@@ -28,6 +28,7 @@ from poolsafe.fix.fixers.edits import (
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases import aio_libs, sqlmodel_cases
 from poolsafe.rules.cases.ps102 import INVALID, VALID
 
 
@@ -35,8 +36,10 @@ class UnreleasedConnection(Rule):
     """
     ## What it does
     Flags a checkout (a pool connection, an engine connection, a session, an
-    asyncpg `acquire()`, a raw driver connection) with some path, normal or
-    exceptional, on which it is neither released, closed nor handed on.
+    `await pool.acquire()` of asyncpg, aiopg or aiomysql, an aiopg.sa or aiomysql.sa
+    `engine.acquire()`, a SQLModel `Session(engine)`, a raw driver connection) with
+    some path, normal or exceptional, on which it is neither released, closed nor
+    handed on. `async with pool.acquire() as conn:` is the release.
 
     The analysis follows the function's control flow with exception edges: an
     exception in the body skips a release that is not in `finally`; an
@@ -155,8 +158,8 @@ class UnreleasedConnection(Rule):
     name = "unreleased-connection"
     summary = "a checkout that some path neither releases, closes nor hands on"
     fixable = True
-    VALID = VALID
-    INVALID = INVALID
+    VALID = VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID
+    INVALID = INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
