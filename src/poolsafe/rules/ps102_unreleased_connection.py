@@ -82,7 +82,10 @@ class UnreleasedConnection(Rule):
     module-level code such as `if __name__ == "__main__": main()`, or a
     `@app.on_event("startup")` handler) is not reported:
     when the process exits the server frees the connection, and nothing else is
-    held. Such a connection opened inside a loop, a pooled checkout, an engine
+    held. The same holds for a checkout from a pool the function builds itself
+    (`pool = await aiopg.create_pool(dsn)` then `await pool.acquire()`): no other
+    code shares that pool. Such a connection opened inside a loop, a checkout from a
+    shared pool, an engine
     connection or a session in the same code is still reported, and so is any code
     that also runs from elsewhere (a route, a worker).
 
@@ -438,9 +441,10 @@ def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:
 
 
 def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
-    """A direct connection opened once in code that runs once per process (see the
-    rule's "One-shot scripts"): the process exit frees it."""
-    if not site.conn.kind.direct or site.in_with:
+    """A direct connection, or one from a pool this function builds itself, opened
+    once in code that runs once per process (see the rule's "One-shot scripts"): the
+    process exit frees it."""
+    if site.in_with or not (site.conn.kind.direct or _from_own_pool(ctx, func, site)):
         return False
     parents = parent_map(func.node)
     node: cst.CSTNode | None = site.call
@@ -449,6 +453,27 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
             return False
         node = parents.get(id(node))
     return is_cli_entry(ctx.index, func)
+
+
+def _from_own_pool(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
+    """`conn = await pool.acquire()` where every value of the local `pool` is a pool
+    built in this function (`pool = await aiopg.create_pool(dsn)`): no other code
+    shares it, so nothing outlives the process that runs the function once."""
+    from poolsafe.analysis.values import LibraryObject
+
+    f = site.call.func
+    if not (isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name)):
+        return False
+    values = func.locals.get(f.value.value)
+    if not values or f.value.value in func.globals_declared:
+        return False
+    for v in values:
+        if not isinstance(v, cst.BaseExpression):
+            return False
+        built = ctx.index.evaluate(v, func.module, func)
+        if not (isinstance(built, LibraryObject) and built.type.is_pool):
+            return False
+    return True
 
 
 def _close_behind_connected_check(func: FunctionInfo, var: str) -> bool:

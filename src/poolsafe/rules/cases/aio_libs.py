@@ -85,6 +85,38 @@ async def ping(dsn):
 
 PS102_INVALID: list[Case] = [
     Case(_AIOPG + """
+from aiohttp import web
+
+POOL = None
+
+
+async def create_tables(pool: aiopg.Pool):
+    conn = await pool.acquire()  # expect: PS102
+    cur = await conn.cursor()
+    await cur.execute("CREATE TABLE IF NOT EXISTS t (id int)")
+    pool.release(conn)
+
+
+async def main():
+    global POOL
+    POOL = await aiopg.create_pool(DSN)
+    await create_tables(POOL)
+
+
+async def handler(request):
+    conn = await POOL.acquire()  # expect: PS102
+    cur = await conn.cursor()
+    await cur.execute("SELECT 1")
+    POOL.release(conn)
+    return web.Response(text="ok")
+
+
+if __name__ == "__main__":
+    import asyncio
+
+    asyncio.run(main())
+""", note="a shared pool: even in one-shot code the checkout is reported"),
+    Case(_AIOPG + """
 
 async def list_users():
     pool = await aiopg.create_pool(DSN)
@@ -139,6 +171,23 @@ async def version():
 ]
 
 PS102_VALID: list[Case] = [
+    Case(_AIOPG + """
+
+async def create_tables():
+    pool = await aiopg.create_pool(DSN, minsize=1, maxsize=2)
+    conn = await pool.acquire()
+    cur = await conn.cursor()
+    await cur.execute("CREATE TABLE IF NOT EXISTS t (id int)")
+    pool.release(conn)
+    pool.close()
+    await pool.wait_closed()
+
+
+if __name__ == "__main__":
+    import asyncio
+
+    asyncio.run(create_tables())
+""", note="a one-shot script with a pool of its own: the process exit frees it"),
     Case(_AIOPG + """
 
 async def list_users(pool: aiopg.Pool):
