@@ -479,6 +479,21 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             acquire_methods={"acquire": "aiomysql-sa"},
             is_pool=True,
         ),
+        # peewee: the database object holds one connection per thread; `db.connect()`
+        # opens it (a pool slot for playhouse.pool's Pooled*Database) and only
+        # `db.close()` or leaving `with db.connection_context()` gives it back
+        # (`db.atomic()` is a transaction, not a release). Read by
+        # `analysis.peewee_connect`; SQLite databases are files (not tracked)
+        ObjectType(
+            key="peewee.database",
+            label="peewee database",
+            acquire_methods={},
+        ),
+        ObjectType(
+            key="peewee.sqlite",
+            label="peewee SQLite database",
+            acquire_methods={},
+        ),
         ObjectType(
             key="mysql.pool",
             label="mysql.connector pool",
@@ -567,6 +582,17 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("aiomysql", "Pool"): "aiomysql.pool",
     ("aiomysql.sa", "create_engine"): "aiomysql.sa.engine",
     ("aiomysql.sa", "Engine"): "aiomysql.sa.engine",
+    ("peewee", "PostgresqlDatabase"): "peewee.database",
+    ("peewee", "MySQLDatabase"): "peewee.database",
+    ("peewee", "CockroachDatabase"): "peewee.database",
+    ("playhouse", "PooledPostgresqlDatabase"): "peewee.database",
+    ("playhouse", "PooledPostgresqlExtDatabase"): "peewee.database",
+    ("playhouse", "PooledMySQLDatabase"): "peewee.database",
+    ("playhouse", "PostgresqlExtDatabase"): "peewee.database",
+    ("playhouse.db_url", "connect"): "peewee.database",
+    ("peewee", "SqliteDatabase"): "peewee.sqlite",
+    ("playhouse", "SqliteExtDatabase"): "peewee.sqlite",
+    ("playhouse", "PooledSqliteDatabase"): "peewee.sqlite",
     ("mysql.connector", "MySQLConnectionPool"): "mysql.pool",
     # SQLAlchemy's pools used alone, around a DB-API creator: connect() checks out a
     # proxied connection whose close() gives it back

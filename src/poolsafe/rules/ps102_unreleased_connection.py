@@ -28,7 +28,7 @@ from poolsafe.fix.fixers.edits import (
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
-from poolsafe.rules.cases import aio_libs, sqlmodel_cases
+from poolsafe.rules.cases import aio_libs, peewee_cases, sqlmodel_cases
 from poolsafe.rules.cases.ps102 import INVALID, VALID
 
 
@@ -40,6 +40,15 @@ class UnreleasedConnection(Rule):
     `engine.acquire()`, a SQLModel `Session(engine)`, a raw driver connection) with
     some path, normal or exceptional, on which it is neither released, closed nor
     handed on. `async with pool.acquire() as conn:` is the release.
+
+    **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
+    `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
+    pool slot for the pooled ones, until `db.close()`. A connect followed by work
+    with no `close()`, or a `close()` that an exception or an early `return` skips,
+    is reported at the `connect()`; `with db.connection_context():` and a `close()`
+    in `finally` are releases (`db.atomic()` is a transaction, not a release). A
+    Flask `before_request` hook that connects needs a teardown handler that closes
+    the database. SQLite databases are not tracked. Those findings are fixed by hand.
 
     The analysis follows the function's control flow with exception edges: an
     exception in the body skips a release that is not in `finally`; an
@@ -161,11 +170,13 @@ class UnreleasedConnection(Rule):
     name = "unreleased-connection"
     summary = "a checkout that some path neither releases, closes nor hands on"
     fixable = True
-    VALID = VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID
-    INVALID = INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
+    VALID = VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID + peewee_cases.PS102_VALID
+    INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
+               + peewee_cases.PS102_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
+        yield from self._peewee_gaps(ctx)
         for func, flow in ctx.flows():
             for call, conn in flow.with_leaks:
                 kind = conn.kind
@@ -234,6 +245,31 @@ class UnreleasedConnection(Rule):
                     f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",
                 )
 
+    def _peewee_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
+        """peewee's `db.connect()` without `db.close()` on every path."""
+        from poolsafe.analysis.peewee_connect import peewee_connect_gaps
+
+        for gap in peewee_connect_gaps(ctx.index, ctx.module):
+            db = gap.db
+            if gap.how == "teardown":
+                yield self.finding(
+                    gap.call,
+                    f"peewee database `{db}`: `{db}.connect()` in a `before_request` hook "
+                    f"and no teardown handler closes it: each request's thread keeps its "
+                    f"connection (a slot of a pooled database); close it in an "
+                    f"`@app.teardown_request` handler",
+                )
+                continue
+            when = {"exception": "is not closed if an exception is raised",
+                    "path": "is not closed on every path",
+                    "never": "is never closed"}[gap.how]
+            yield self.finding(
+                gap.call,
+                f"peewee database `{db}`: the connection `{db}.connect()` opens {when} "
+                f"(it stays open on this thread, a slot of a pooled database); use "
+                f"`with {db}.connection_context():` or try/finally: {db}.close()",
+            )
+
     def _exit_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
         """A class that takes its checkout in one method and gives it back in
         `__exit__`/`close()`, where some path skips the release."""
@@ -253,6 +289,8 @@ class UnreleasedConnection(Rule):
             if gap.checkout is node:
                 return Unfixable(self.code, f"the release is in `{gap.cls.name}."
                                  f"{gap.method.name}`: change it there by hand")
+        if _is_peewee_connect(ctx, node):
+            return Unfixable(self.code, _PEEWEE_BY_HAND)
         parents = parent_map(ctx.module.tree)
         func = enclosing_function(node, parents, ctx.module)
         if func is None:
@@ -453,6 +491,21 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
             return False
         node = parents.get(id(node))
     return is_cli_entry(ctx.index, func)
+
+
+#: why `poolsafe fix` leaves a peewee `db.connect()`
+_PEEWEE_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_context():` "
+                   "(or close it in a teardown handler) by hand")
+
+
+def _is_peewee_connect(ctx: FileContext, node: object) -> bool:
+    """A finding of `_peewee_gaps`."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "connect"):
+        return False
+    from poolsafe.analysis.peewee_connect import peewee_connect_gaps
+
+    return any(gap.call is node for gap in peewee_connect_gaps(ctx.index, ctx.module))
 
 
 def _from_own_pool(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
