@@ -12,8 +12,9 @@ see it: this module reads the function around each `db.connect()` statement.
   early `return` skips is reported, and so is a connect followed by database work
   with no close at all.
 - A Flask `before_request` hook that connects is fine when a teardown handler
-  (`teardown_request`, `teardown_appcontext`) closes the same database; without
-  one every request leaves its thread's connection open.
+  (`teardown_request`, `teardown_appcontext`) closes the database; without one
+  every request leaves its thread's connection open, and with only an
+  `after_request` close every request whose view raises does.
 - Code that runs once per process (a startup hook, a script's `main()`) and a
   function that only connects (a helper someone else closes after) are left alone.
   SQLite databases are files and are not tracked.
@@ -46,7 +47,7 @@ class PeeweeGap:
     call: cst.Call
     #: the database as written (`db`, `self.db`)
     db: str
-    #: "exception", "path", "never" or "teardown"
+    #: "exception", "path", "never", "teardown" or "after_request"
     how: str
 
 
@@ -80,7 +81,9 @@ def _peewee_receiver(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo
 
 def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) -> str | None:
     if _is_hook(func, _BEFORE_REQUEST):
-        return None if _teardown_closes(index, db) else "teardown"
+        if _teardown_closes(index):
+            return None
+        return "after_request" if _after_request_closes(index) else "teardown"
     if is_cli_entry(index, func):
         return None
     order = {id(n): i for i, n in enumerate(iter_nodes(func.node.body))}
@@ -141,7 +144,19 @@ def _is_hook(func: FunctionInfo, methods: frozenset[str]) -> bool:
     return False
 
 
-def _teardown_closes(index: ProjectIndex, db: str) -> bool:
+def _after_request_closes(index: ProjectIndex) -> bool:
+    """Some `after_request` hook closes a peewee database: Flask skips it when the view
+    raises, so the connection of that request stays open."""
+    for module in index.modules_mentioning(["after_request"]):
+        for f in module.all_functions:
+            if _is_hook(f, frozenset({"after_request", "after_app_request"})) and any(
+                    _peewee_receiver(index, module, f, c, "close") is not None
+                    for c in f.direct_calls):
+                return True
+    return False
+
+
+def _teardown_closes(index: ProjectIndex) -> bool:
     """Some Flask teardown handler of the project closes a peewee database."""
     for body, module, owner in facts(index).teardowns():
         for node in iter_nodes(body):

@@ -251,6 +251,15 @@ class UnreleasedConnection(Rule):
 
         for gap in peewee_connect_gaps(ctx.index, ctx.module):
             db = gap.db
+            if gap.how == "after_request":
+                yield self.finding(
+                    gap.call,
+                    f"peewee database `{db}`: `{db}.connect()` in a `before_request` hook is "
+                    f"closed only in an `after_request` handler, which Flask skips when the "
+                    f"view raises: that request's thread keeps its connection; close it in an "
+                    f"`@app.teardown_request` handler",
+                )
+                continue
             if gap.how == "teardown":
                 yield self.finding(
                     gap.call,

@@ -68,6 +68,19 @@ def items():
 """, note="a before_request connect and no teardown that closes it", unfixable=_BY_HAND),
 ]
 
+PS102_INVALID.append(Case(_FLASK + """
+
+@app.before_request
+def open_db():
+    db.connect()  # expect: PS102
+
+
+@app.after_request
+def close_db(response):
+    db.close()
+    return response
+""", note="after_request does not run when the view raises", unfixable=_BY_HAND))
+
 PS102_VALID: list[Case] = [
     Case(_DB + """
 
