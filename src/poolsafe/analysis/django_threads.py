@@ -37,13 +37,17 @@ from poolsafe.knowledge.django import (
     DJANGO_CONNECTION_OBJECTS,
     DJANGO_MANAGER_ATTRIBUTES,
     DJANGO_MODEL_ROOT,
+    DJANGO_TRANSACTION,
+    DJANGO_TRANSACTION_CALLS,
     EXECUTOR_METHODS,
     EXECUTOR_TYPES,
     ONE_SHOT_THREADS,
     SYNC_TO_ASYNC,
+    THREAD_CLASSES,
     THREAD_JOB_DECORATORS,
     THREAD_JOB_REGISTRATIONS,
 )
+from poolsafe.knowledge.frameworks import APSCHEDULER_TYPES
 
 #: how deep project calls are followed for database work and for a close
 _DEPTH = 2
@@ -80,7 +84,8 @@ def django_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Thre
 _ENTRIES = "_django_thread_entries"
 #: the words of a module that can start one (`executor.map` on an executor built in
 #: that module: its name is spelled there)
-_ENTRY_WORDS = ("sync_to_async", "ThreadPoolExecutor", "run_in_executor")
+_ENTRY_WORDS = ("sync_to_async", "ThreadPoolExecutor", "run_in_executor", "add_job",
+                "scheduled_job", "Thread", "Timer")
 
 
 def _entries(index: ProjectIndex) -> dict[int, str]:
@@ -98,35 +103,75 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
         decorated = how.startswith("@")
         if (how.rsplit(".", 1)[-1] in THREAD_JOB_DECORATORS if decorated
                 else how in THREAD_JOB_REGISTRATIONS):
-            out[key] = how
-    for module in index.modules_mentioning(_ENTRY_WORDS):
-        for func in (None, *module.all_functions):
-            body = module.tree if func is None else func.node
-            for call in (iter_calls(body) if func is None else func.direct_calls):
-                found = _threaded_target(index, module, func, call)
-                if found is not None:
-                    out.setdefault(id(found[0].node), found[1])
-        for f in module.all_functions:
-            for deco in f.node.decorators:
-                if isinstance(deco.decorator, cst.Call) and _unsafe_sync_to_async(
-                        index, module, f.parent, deco.decorator):
-                    out.setdefault(id(f.node), "@sync_to_async(thread_sensitive=False)")
+            out[key] = _DESCRIBED.get(how, how)
+    # the same registrations, resolved across modules (`facts().jobs()` is asked inside
+    # `connections_only`, where a scheduler built in a settings module is unknown)
+    with index.full_resolution():
+        for module in index.modules_mentioning(_ENTRY_WORDS):
+            for func in (None, *module.all_functions):
+                calls = iter_calls(module.tree) if func is None else func.direct_calls
+                for call in calls:
+                    found = _threaded_target(index, module, func, call)
+                    if found is not None:
+                        out.setdefault(id(found[0].node), found[1])
+            for f in module.all_functions:
+                registered = _decorator_registration(index, module, f)
+                if registered is not None:
+                    out.setdefault(id(f.node), registered)
     return out
+
+
+#: how a registration runs its function, for messages
+_DESCRIBED = {
+    "Thread": "a `threading.Thread`",
+    "Timer": "a `threading.Timer`",
+    "submit": "an executor's worker thread (`submit`)",
+    "add_job": "an APScheduler job (`add_job`)",
+}
+
+
+def _decorator_registration(index: ProjectIndex, module: ModuleInfo,
+                            f: FunctionInfo) -> str | None:
+    for deco in f.node.decorators:
+        expr = deco.decorator
+        if isinstance(expr, cst.Call) and _unsafe_sync_to_async(index, module, f.parent, expr):
+            return "`@sync_to_async(thread_sensitive=False)`"
+        target = decorator_target(deco)
+        if isinstance(target, cst.Attribute) and target.attr.value in THREAD_JOB_DECORATORS \
+                and instance_type(index.evaluate(target.value, module, f.parent),
+                                  APSCHEDULER_TYPES):
+            return "an APScheduler job (`@scheduled_job`)"
+    return None
 
 
 def _threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
                      call: cst.Call) -> tuple[FunctionInfo, str] | None:
+    """The project function `call` runs on another thread, and how."""
     args = positional_args(call)
+    f = call.func
     target: cst.BaseExpression | None = None
     how = ""
     if _unsafe_sync_to_async(index, module, func, call) and args:
-        target, how = args[0], "sync_to_async(thread_sensitive=False)"
-    elif isinstance(call.func, cst.Attribute) and call.func.attr.value in EXECUTOR_METHODS:
-        method = call.func.attr.value
+        target, how = args[0], "`sync_to_async(thread_sensitive=False)`"
+    elif isinstance(f, cst.Attribute) and f.attr.value in EXECUTOR_METHODS:
+        method = f.attr.value
         pos = EXECUTOR_METHODS[method]
         if len(args) > pos and (method == "run_in_executor" or _is_executor(
-                index, module, func, call.func.value)):
-            target, how = args[pos], f"executor.{method}"
+                index, module, func, f.value)):
+            target, how = args[pos], f"an executor's worker thread (`{method}`)"
+    elif isinstance(f, cst.Attribute) and f.attr.value == "add_job":
+        if instance_type(index.evaluate(f.value, module, func), APSCHEDULER_TYPES):
+            target = keyword_arg(call, "func") or (args[0] if args else None)
+            how = _DESCRIBED["add_job"]
+    else:
+        callee = index.evaluate(f, module, func)
+        kind = (qual_match(callee.qualname, THREAD_CLASSES)
+                if isinstance(callee, External) else None)
+        if kind is not None:
+            name = kind[1].rsplit(".", 1)[-1]
+            keyword = "target" if name == "Thread" else "function"
+            target = keyword_arg(call, keyword) or (args[1] if len(args) > 1 else None)
+            how = _DESCRIBED[name]
     if target is None:
         return None
     value = index.evaluate(target, module, func)
@@ -182,7 +227,8 @@ def _entry_gap(index: ProjectIndex, func: FunctionInfo, how: str) -> ThreadGap |
     closes = _closers(index, func, func.node.body, 0)
     if not closes:
         return ThreadGap(node, func, how, use, "never")
-    if how in ONE_SHOT_THREADS or any(_in_finally(func, c) for c in closes):
+    if how in ONE_SHOT_THREADS or how in (_DESCRIBED[n] for n in ONE_SHOT_THREADS) \
+            or any(_in_finally(func, c) for c in closes):
         return None
     return ThreadGap(node, func, how, use, "exception")
 
@@ -286,8 +332,14 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
         if isinstance(f, cst.Attribute) and f.attr.value == "cursor" \
                 and _is_connection_object(index, func, f.value):
             return f"`{dotted_name(f) or 'connection.cursor'}()`"
+        if isinstance(f, cst.Attribute) and f.attr.value in DJANGO_TRANSACTION_CALLS:
+            module = index.evaluate(f.value, func.module, func)
+            if isinstance(module, External) and qual_match(
+                    f"{module.qualname}.{f.attr.value}", DJANGO_TRANSACTION) is not None:
+                return f"`{dotted_name(f) or f.attr.value}()`"
         if depth < _DEPTH:
-            callee = index.evaluate(f, func.module, func)
+            with index.full_resolution():  # a model's method, a helper module
+                callee = index.evaluate(f, func.module, func)
             if isinstance(callee, FunctionRef) and callee.func is not func:
                 inner = _db_use(index, callee.func, callee.func.node.body, depth + 1)
                 if inner is not None:

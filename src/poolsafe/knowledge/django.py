@@ -28,6 +28,12 @@ DJANGO_CONNECTION_OBJECTS: frozenset[tuple[str, str]] = frozenset({
     ("django.db", "connections"),
 })
 
+#: `transaction.commit()` and friends run statements on the thread's connection
+DJANGO_TRANSACTION_CALLS: frozenset[str] = frozenset(
+    {"commit", "rollback", "atomic", "set_autocommit", "savepoint", "on_commit"})
+DJANGO_TRANSACTION: frozenset[tuple[str, str]] = frozenset(
+    ("django.db", f"transaction.{name}") for name in DJANGO_TRANSACTION_CALLS)
+
 #: Django model base classes (anything the ORM's `objects` manager hangs from)
 DJANGO_MODEL_ROOT = "django"
 #: `Model.<attr>` on a Django model runs queries
@@ -41,6 +47,11 @@ DJANGO_COMMAND_BASES: frozenset[tuple[str, str]] = frozenset({
 
 #: `sync_to_async(f, thread_sensitive=False)` runs `f` on a pool's worker thread
 SYNC_TO_ASYNC: frozenset[tuple[str, str]] = frozenset({("asgiref.sync", "sync_to_async")})
+
+#: the classes that run a function on a new thread: `Thread(target=f)`, `Timer(t, f)`
+THREAD_CLASSES: frozenset[tuple[str, str]] = frozenset({
+    ("threading", "Thread"), ("threading", "Timer"),
+})
 
 #: the registrations `analysis.project_facts.jobs()` reports that run the function on
 #: another thread (Celery's Django integration closes connections around each task:

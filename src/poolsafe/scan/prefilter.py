@@ -622,11 +622,12 @@ def _thread_orm_words() -> tuple[frozenset[bytes], frozenset[bytes]]:
 
 
 def _thread_orm_seed(runs: set[bytes]) -> bool:
-    """A Django ORM word beside a thread word (`Order.objects` in a `Thread` target, a
-    management command's loop): PS107's code imports django, which alone is no reason
-    to read a file, or only the project's models."""
+    """A Django ORM word beside a thread word (`Order.objects` in a `Thread` target), or
+    a management command with a `while` loop: PS107's code imports django, which alone
+    is no reason to read a file, or only the project's models."""
     orm, threads = _thread_orm_words()
-    return not runs.isdisjoint(orm) and not runs.isdisjoint(threads)
+    return (not runs.isdisjoint(orm) and not runs.isdisjoint(threads)) or (
+        b"BaseCommand" in runs and b"while" in runs)
 
 
 def seed_kinds(data: bytes, config: ProjectConfig | None = None) -> tuple[bool, bool]:

@@ -180,6 +180,44 @@ def nightly():
 """, files=_FILES, note="@scheduled_job without close_old_connections"),
 ]
 
+INVALID += [
+    Case("""
+from models import Order
+from sched import scheduler
+
+
+def expire_orders():
+    Order.objects.filter(paid=False).delete()  # expect: PS107
+
+
+scheduler.add_job(expire_orders, "interval", minutes=5)
+""", files={**_FILES, "sched.py": """\
+from apscheduler.schedulers.background import BackgroundScheduler
+
+scheduler = BackgroundScheduler()
+scheduler.start()
+"""}, note="the scheduler is built in another module"),
+    Case("""
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while not self.stopped():
+            self.drain()  # expect: PS107
+            time.sleep(1)
+
+    def stopped(self):
+        return False
+
+    def drain(self):
+        transaction.commit()
+""", note="the loop's work is a method of the command that commits"),
+]
+
 VALID: list[Case] = [
     Case("""
 import threading
