@@ -74,9 +74,11 @@ EXECUTOR_TYPES: frozenset[tuple[str, str]] = frozenset({
 
 #: words a file spells when it can hold such code: a database word and a thread word
 #: (the prefilter selects a file with one of each; importing django alone is not a
-#: reason to read a file)
-DJANGO_ORM_WORDS: frozenset[str] = frozenset({"objects", "cursor", "close_old_connections"})
+#: reason to read a file). Flask-SQLAlchemy's `Model.query` / `db.session` in a thread
+#: (PS206) is found the same way.
+DJANGO_ORM_WORDS: frozenset[str] = frozenset(
+    {"objects", "cursor", "close_old_connections", "query", "session"})
 DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     "Thread", "Timer", "ThreadPoolExecutor", "sync_to_async", "add_job", "scheduled_job",
-    "run_in_executor", "BaseCommand",
+    "run_in_executor", "BaseCommand", "start_background_task",
 })
