@@ -111,7 +111,7 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
             for func in (None, *module.all_functions):
                 calls = iter_calls(module.tree) if func is None else func.direct_calls
                 for call in calls:
-                    found = _threaded_target(index, module, func, call)
+                    found = threaded_target(index, module, func, call)
                     if found is not None:
                         out.setdefault(id(found[0].node), found[1])
             for f in module.all_functions:
@@ -144,7 +144,7 @@ def _decorator_registration(index: ProjectIndex, module: ModuleInfo,
     return None
 
 
-def _threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+def threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
                      call: cst.Call) -> tuple[FunctionInfo, str] | None:
     """The project function `call` runs on another thread, and how."""
     args = positional_args(call)
@@ -165,8 +165,9 @@ def _threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo
             how = _DESCRIBED["add_job"]
     else:
         callee = index.evaluate(f, module, func)
-        kind = (qual_match(callee.qualname, THREAD_CLASSES)
-                if isinstance(callee, External) else None)
+        kind = _thread_class(index, callee)
+        if kind is None and callee is None and isinstance(f, cst.Name) and func is not None:
+            kind = _local_thread_class(index, module, func, f.value)
         if kind is not None:
             name = kind[1].rsplit(".", 1)[-1]
             keyword = "target" if name == "Thread" else "function"
@@ -176,6 +177,32 @@ def _threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo
         return None
     value = index.evaluate(target, module, func)
     return (value.func, how) if isinstance(value, FunctionRef) else None
+
+
+def _thread_class(index: ProjectIndex, value: object, depth: int = 0) -> tuple[str, str] | None:
+    """`threading.Thread` / `threading.Timer`, or a project class deriving from one (a
+    repeating timer): the (package, class) pair."""
+    if isinstance(value, External):
+        return qual_match(value.qualname, THREAD_CLASSES)
+    if isinstance(value, ClassRef) and depth < _MAX_BASES:
+        for base in value.cls.node.bases:
+            found = _thread_class(index, index.evaluate(base.value, value.cls.module, None),
+                                  depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _local_thread_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                        name: str) -> tuple[str, str] | None:
+    """A class defined inside `func` (`class RepeatTimer(Timer)` next to its use)."""
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.ClassDef) and node.name.value == name:
+            for base in node.bases:
+                found = _thread_class(index, index.evaluate(base.value, module, func))
+                if found is not None:
+                    return found
+    return None
 
 
 def _is_executor(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,

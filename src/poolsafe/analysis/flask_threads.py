@@ -18,6 +18,7 @@ import libcst as cst
 
 from poolsafe.analysis.app_context import app_factory_call, is_context_call, pushes_context
 from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, positional_args
+from poolsafe.analysis.django_threads import threaded_target
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_flask_db, is_model_class
@@ -61,6 +62,15 @@ def thread_db_uses(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadUs
 def _entries(index: ProjectIndex) -> dict[int, str]:
     out = {key: _THREAD_JOBS[how] for key, how in facts(index).jobs().items()
            if how in _THREAD_JOBS}
+    with index.full_resolution():  # Thread/Timer and their subclasses, executors
+        for module in index.modules_mentioning(["Thread", "Timer", "submit"]):
+            for func in (None, *module.all_functions):
+                calls = iter_calls(module.tree) if func is None else func.direct_calls
+                for call in calls:
+                    found = threaded_target(index, module, func, call)
+                    if found is not None and "sync_to_async" not in found[1] \
+                            and "APScheduler" not in found[1]:
+                        out.setdefault(id(found[0].node), found[1])
     for module in index.modules_mentioning([_BACKGROUND_TASK]):
         for func in (None, *module.all_functions):
             calls = iter_calls(module.tree) if func is None else func.direct_calls

@@ -81,6 +81,26 @@ def report():
 """, files=_APP, note="an executor task", unfixable=_BY_HAND),
 ]
 
+INVALID.append(Case("""
+from threading import Timer
+
+from shop.models import Order
+
+
+def sweep():
+    for order in Order.query.filter_by(paid=False):  # expect: PS206
+        print(order.id)
+
+
+def start():
+    class RepeatTimer(Timer):
+        def run(self):
+            while not self.finished.wait(self.interval):
+                self.function(*self.args, **self.kwargs)
+
+    RepeatTimer(60, sweep).start()
+""", files=_APP, note="a repeating Timer subclass defined next to its use", unfixable=_BY_HAND))
+
 VALID: list[Case] = [
     Case("""
 import threading

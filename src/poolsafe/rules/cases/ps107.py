@@ -218,6 +218,23 @@ class Command(BaseCommand):
 """, note="the loop's work is a method of the command that commits"),
 ]
 
+INVALID.append(Case("""
+import threading
+
+from models import Order
+
+
+class Worker(threading.Thread):
+    pass
+
+
+def drain():
+    Order.objects.filter(paid=True).delete()  # expect: PS107
+
+
+Worker(target=drain).start()
+""", files=_FILES, note="a project subclass of Thread"))
+
 VALID: list[Case] = [
     Case("""
 import threading
