@@ -175,7 +175,7 @@ def alone(corpus: Path) -> int:
 
 # Rules whose findings the labels judge: the leak rules and the per-function PS2xx
 # rules. PS203/PS204 (engine configuration advice) and PS207 are not labelled.
-MEASURED = ("PS101", "PS102", "PS103", "PS104", "PS105", "PS106",
+MEASURED = ("PS101", "PS102", "PS103", "PS104", "PS105", "PS106", "PS107",
             "PS201", "PS202", "PS205", "PS206")
 DEFAULT_LABELS = Path(__file__).resolve().parent / "labels" / "corpus2.labels"
 

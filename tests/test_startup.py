@@ -62,7 +62,8 @@ def test_enabled_codes() -> None:
     # PS209 is opt-in: only by its code or ALL
     assert enabled_codes(None, []) == [c for c in RULE_CODES if c != "PS209"]
     assert "PS209" in enabled_codes({"PS209"}, [])
-    assert enabled_codes({"PS1"}, ["PS103"]) == ["PS101", "PS102", "PS104", "PS105", "PS106"]
+    assert enabled_codes({"PS1"}, ["PS103"]) == ["PS101", "PS102", "PS104", "PS105", "PS106",
+                                                 "PS107"]
     assert enabled_codes(set(), []) == []
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 RULE_CODES: tuple[str, ...] = (
-    "PS101", "PS102", "PS103", "PS104", "PS105", "PS106",
+    "PS101", "PS102", "PS103", "PS104", "PS105", "PS106", "PS107",
     "PS201", "PS202", "PS203", "PS204", "PS205", "PS206", "PS207",
     "PS208", "PS209", "PS210", "PS211",
 )

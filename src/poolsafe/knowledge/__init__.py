@@ -1,7 +1,8 @@
 """What the real database libraries acquire, release and close, as data.
 
 Everything the analysis knows about psycopg2, psycopg 3, psycopg_pool, asyncpg,
-SQLAlchemy, mysql.connector, pymysql, sqlite3, Flask and FastAPI lives here, so
+aiopg, aiomysql, SQLAlchemy, SQLModel, mysql.connector, pymysql, sqlite3, Flask and
+FastAPI lives here, so
 that a new library is a table entry rather than new analysis code.
 """
 

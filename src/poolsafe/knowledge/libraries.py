@@ -140,6 +140,83 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             autocommit_by_default=True,
             safe_form="async with pool.acquire() as {var}",
         ),
+        # aiopg and aiomysql pools (aio-libs): the pool counts `len(_used)` in its size
+        # and only `pool.release(conn)` (or leaving `async with pool.acquire()`) takes a
+        # connection out of `_used`; `conn.close()` closes the socket and the slot stays
+        # taken until the pool itself is closed, as with psycopg2's pools. `release()`
+        # returns a future: awaiting it or not, the slot is free when it returns
+        _kind(
+            key="aiopg-pool",
+            db_error=("psycopg2", "", "psycopg2.Error"),
+            label="aiopg pool connection",
+            close_releases=False,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            close_is_mistake=True,
+            pool_release="release",
+            is_async=True,
+            safe_form="async with pool.acquire() as {var}",
+        ),
+        _kind(
+            key="aiomysql-pool",
+            label="aiomysql pool connection",
+            close_releases=False,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            close_is_mistake=True,
+            pool_release="release",
+            is_async=True,
+            aborts_on_error=False,
+            safe_form="async with pool.acquire() as {var}",
+        ),
+        # aiopg.sa / aiomysql.sa: `SAConnection.close()` rolls back an open transaction
+        # and gives the connection back to the engine's pool (`engine.release(conn)`
+        # does the same), and `async with engine.acquire() as conn` releases on exit
+        _kind(
+            key="aiopg-sa",
+            db_error=("psycopg2", "", "psycopg2.Error"),
+            label="aiopg.sa connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            pool_release="release",
+            is_async=True,
+            safe_form="async with engine.acquire() as {var}",
+        ),
+        _kind(
+            key="aiomysql-sa",
+            label="aiomysql.sa connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            pool_release="release",
+            is_async=True,
+            aborts_on_error=False,
+            safe_form="async with engine.acquire() as {var}",
+        ),
+        # a connection of its own (`await aiopg.connect(dsn)`): close() ends it
+        _kind(
+            key="aiopg",
+            direct=True,
+            db_error=("psycopg2", "", "psycopg2.Error"),
+            label="aiopg connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            is_async=True,
+            safe_form="async with aiopg.connect(...) as {var}",
+        ),
+        _kind(
+            key="aiomysql",
+            direct=True,
+            label="aiomysql connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            is_async=True,
+            aborts_on_error=False,
+            safe_form="async with aiomysql.connect(...) as {var}",
+        ),
         _kind(
             key="mysql-pool",
             label="mysql.connector pooled connection",
@@ -417,6 +494,45 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             is_pool=True,
         ),
         ObjectType(
+            key="aiopg.pool",
+            label="aiopg pool",
+            acquire_methods={"acquire": "aiopg-pool"},
+            is_pool=True,
+        ),
+        ObjectType(
+            key="aiomysql.pool",
+            label="aiomysql pool",
+            acquire_methods={"acquire": "aiomysql-pool"},
+            is_pool=True,
+        ),
+        ObjectType(
+            key="aiopg.sa.engine",
+            label="aiopg.sa engine",
+            acquire_methods={"acquire": "aiopg-sa"},
+            is_pool=True,
+        ),
+        ObjectType(
+            key="aiomysql.sa.engine",
+            label="aiomysql.sa engine",
+            acquire_methods={"acquire": "aiomysql-sa"},
+            is_pool=True,
+        ),
+        # peewee: the database object holds one connection per thread; `db.connect()`
+        # opens it (a pool slot for playhouse.pool's Pooled*Database) and only
+        # `db.close()` or leaving `with db.connection_context()` gives it back
+        # (`db.atomic()` is a transaction, not a release). Read by
+        # `analysis.peewee_connect`; SQLite databases are files (not tracked)
+        ObjectType(
+            key="peewee.database",
+            label="peewee database",
+            acquire_methods={},
+        ),
+        ObjectType(
+            key="peewee.sqlite",
+            label="peewee SQLite database",
+            acquire_methods={},
+        ),
+        ObjectType(
             key="mysql.pool",
             label="mysql.connector pool",
             acquire_methods={"get_connection": "mysql-pool"},
@@ -500,6 +616,25 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("psycopg_pool", "AsyncNullConnectionPool"): "psycopg_pool.async",
     ("asyncpg", "create_pool"): "asyncpg.pool",
     ("asyncpg", "Pool"): "asyncpg.pool",
+    ("aiopg", "create_pool"): "aiopg.pool",
+    ("aiopg", "Pool"): "aiopg.pool",
+    ("aiopg.sa", "create_engine"): "aiopg.sa.engine",
+    ("aiopg.sa", "Engine"): "aiopg.sa.engine",
+    ("aiomysql", "create_pool"): "aiomysql.pool",
+    ("aiomysql", "Pool"): "aiomysql.pool",
+    ("aiomysql.sa", "create_engine"): "aiomysql.sa.engine",
+    ("aiomysql.sa", "Engine"): "aiomysql.sa.engine",
+    ("peewee", "PostgresqlDatabase"): "peewee.database",
+    ("peewee", "MySQLDatabase"): "peewee.database",
+    ("peewee", "CockroachDatabase"): "peewee.database",
+    ("playhouse", "PooledPostgresqlDatabase"): "peewee.database",
+    ("playhouse", "PooledPostgresqlExtDatabase"): "peewee.database",
+    ("playhouse", "PooledMySQLDatabase"): "peewee.database",
+    ("playhouse", "PostgresqlExtDatabase"): "peewee.database",
+    ("playhouse.db_url", "connect"): "peewee.database",
+    ("peewee", "SqliteDatabase"): "peewee.sqlite",
+    ("playhouse", "SqliteExtDatabase"): "peewee.sqlite",
+    ("playhouse", "PooledSqliteDatabase"): "peewee.sqlite",
     ("mysql.connector", "MySQLConnectionPool"): "mysql.pool",
     # SQLAlchemy's pools used alone, around a DB-API creator: connect() checks out a
     # proxied connection whose close() gives it back
@@ -543,6 +678,7 @@ DIRECT_ACQUIRERS: dict[tuple[str, str], DirectAcquirer] = {
     ),
     ("sqlite3", "connect"): DirectAcquirer("sqlite3"),
     ("asyncpg", "connect"): DirectAcquirer("asyncpg"),
+    ("aiopg", "connect"): DirectAcquirer("aiopg"),
     ("aiomysql", "connect"): DirectAcquirer("aiomysql"),
     ("sqlalchemy", "Session"): DirectAcquirer("session"),
     ("sqlmodel", "Session"): DirectAcquirer("session"),

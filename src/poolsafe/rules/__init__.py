@@ -20,6 +20,9 @@ def _load() -> tuple[type[Rule], ...]:
     from poolsafe.rules.ps104_session_dependency_returns import SessionDependencyReturns
     from poolsafe.rules.ps105_session_in_route import SessionInRoute
     from poolsafe.rules.ps106_use_after_release import UseAfterRelease
+    from poolsafe.rules.ps107_django_connection_outside_request import (
+        DjangoConnectionOutsideRequest,
+    )
     from poolsafe.rules.ps201_connect_per_request import ConnectPerRequest
     from poolsafe.rules.ps202_engine_per_call import EnginePerCall
     from poolsafe.rules.ps203_pool_without_pre_ping import PoolWithoutPrePing
@@ -41,6 +44,7 @@ def _load() -> tuple[type[Rule], ...]:
         SessionDependencyReturns,
         SessionInRoute,
         UseAfterRelease,
+        DjangoConnectionOutsideRequest,
         ConnectPerRequest,
         EnginePerCall,
         PoolWithoutPrePing,

@@ -20,6 +20,7 @@ from poolsafe.fix.fixers.edits import (
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases import aio_libs
 from poolsafe.rules.cases.ps101 import INVALID, VALID
 
 
@@ -32,14 +33,16 @@ class ClosePooledConnection(Rule):
     (`getconn()`), psycopg_pool's `getconn()` (unless the pool was built with
     `close_returns=True`), poolsafe's own reference pool
     (`poolsafe.runtime.ConnectionPool` and its psycopg2-named aliases, whose
-    `getconn()`/`putconn()` are psycopg2's), and any project function that wraps
-    one of them.
+    `getconn()`/`putconn()` are psycopg2's), aiopg's and aiomysql's pools
+    (`await pool.acquire()`, whose slot only `pool.release(conn)` frees), and any
+    project function that wraps one of them.
 
     ## Why is this bad?
     The pool still counts the connection as checked out. Each call loses one slot
     for good, and after `maxconn` calls every request fails with
     `connection pool exhausted` (psycopg2) or times out waiting (psycopg_pool).
-    For SQLAlchemy connections and sessions and for mysql.connector pooled
+    For SQLAlchemy connections and sessions (SQLModel's `Session` too), aiopg.sa and
+    aiomysql.sa connections (`engine.acquire()`) and mysql.connector pooled
     connections, `close()` *is* the release: those are not flagged.
 
     ## Example
@@ -77,8 +80,8 @@ class ClosePooledConnection(Rule):
     name = "close-pooled-connection"
     summary = "close() on a pooled connection whose close does not return it to the pool"
     fixable = True
-    VALID = VALID
-    INVALID = INVALID
+    VALID = VALID + aio_libs.PS101_VALID
+    INVALID = INVALID + aio_libs.PS101_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for func, flow in ctx.flows():

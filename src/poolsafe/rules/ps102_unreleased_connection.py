@@ -35,6 +35,7 @@ from poolsafe.fix.fixers.edits import (
 from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases import aio_libs, peewee_cases, sqlmodel_cases
 from poolsafe.rules.cases.ps102 import INVALID, VALID
 
 
@@ -42,8 +43,19 @@ class UnreleasedConnection(Rule):
     """
     ## What it does
     Flags a checkout (a pool connection, an engine connection, a session, an
-    asyncpg `acquire()`, a raw driver connection) with some path, normal or
-    exceptional, on which it is neither released, closed nor handed on.
+    `await pool.acquire()` of asyncpg, aiopg or aiomysql, an aiopg.sa or aiomysql.sa
+    `engine.acquire()`, a SQLModel `Session(engine)`, a raw driver connection) with
+    some path, normal or exceptional, on which it is neither released, closed nor
+    handed on. `async with pool.acquire() as conn:` is the release.
+
+    **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
+    `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
+    pool slot for the pooled ones, until `db.close()`. A connect followed by work
+    with no `close()`, or a `close()` that an exception or an early `return` skips,
+    is reported at the `connect()`; `with db.connection_context():` and a `close()`
+    in `finally` are releases (`db.atomic()` is a transaction, not a release). A
+    Flask `before_request` hook that connects needs a teardown handler that closes
+    the database. SQLite databases are not tracked. Those findings are fixed by hand.
 
     The analysis follows the function's control flow with exception edges: an
     exception in the body skips a release that is not in `finally`; an
@@ -114,7 +126,10 @@ class UnreleasedConnection(Rule):
     the startup hook: `executor.start_polling(dp, on_startup=f)`,
     `app.on_startup.append(f)`, `dp.startup.register(f)`) is not reported:
     when the process exits the server frees the connection, and nothing else is
-    held. Such a connection opened inside a loop, a pooled checkout, an engine
+    held. The same holds for a checkout from a pool the function builds itself
+    (`pool = await aiopg.create_pool(dsn)` then `await pool.acquire()`): no other
+    code shares that pool. Such a connection opened inside a loop, a checkout from a
+    shared pool, an engine
     connection or a session in the same code is still reported, and so is any code
     that also runs from elsewhere (a route, a worker).
 
@@ -219,11 +234,13 @@ class UnreleasedConnection(Rule):
     name = "unreleased-connection"
     summary = "a checkout that some path neither releases, closes nor hands on"
     fixable = True
-    VALID = VALID
-    INVALID = INVALID
+    VALID = VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID + peewee_cases.PS102_VALID
+    INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
+               + peewee_cases.PS102_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
+        yield from self._peewee_gaps(ctx)
         for func, flow in ctx.flows():
             for call, conn in flow.with_leaks:
                 kind = conn.kind
@@ -298,6 +315,40 @@ class UnreleasedConnection(Rule):
                     leak_path(ctx.index, func, flow, site_index, how, as_code(release)),
                 )
 
+    def _peewee_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
+        """peewee's `db.connect()` without `db.close()` on every path."""
+        from poolsafe.analysis.peewee_connect import peewee_connect_gaps
+
+        for gap in peewee_connect_gaps(ctx.index, ctx.module):
+            db = gap.db
+            if gap.how == "after_request":
+                yield self.finding(
+                    gap.call,
+                    f"peewee database `{db}`: `{db}.connect()` in a `before_request` hook is "
+                    f"closed only in an `after_request` handler, which Flask skips when the "
+                    f"view raises: that request's thread keeps its connection; close it in an "
+                    f"`@app.teardown_request` handler",
+                )
+                continue
+            if gap.how == "teardown":
+                yield self.finding(
+                    gap.call,
+                    f"peewee database `{db}`: `{db}.connect()` in a `before_request` hook "
+                    f"and no teardown handler closes it: each request's thread keeps its "
+                    f"connection (a slot of a pooled database); close it in an "
+                    f"`@app.teardown_request` handler",
+                )
+                continue
+            when = {"exception": "is not closed if an exception is raised",
+                    "path": "is not closed on every path",
+                    "never": "is never closed"}[gap.how]
+            yield self.finding(
+                gap.call,
+                f"peewee database `{db}`: the connection `{db}.connect()` opens {when} "
+                f"(it stays open on this thread, a slot of a pooled database); use "
+                f"`with {db}.connection_context():` or try/finally: {db}.close()",
+            )
+
     def _exit_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
         """A class that takes its checkout in one method and gives it back in
         `__exit__`/`close()`, where some path skips the release."""
@@ -317,6 +368,8 @@ class UnreleasedConnection(Rule):
             if gap.checkout is node:
                 return Unfixable(self.code, f"the release is in `{gap.cls.name}."
                                  f"{gap.method.name}`: change it there by hand")
+        if _is_peewee_connect(ctx, node):
+            return Unfixable(self.code, _PEEWEE_BY_HAND)
         parents = parent_map(ctx.module.tree)
         func = enclosing_function(node, parents, ctx.module)
         if func is None:
@@ -545,9 +598,10 @@ def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:
 
 
 def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
-    """A direct connection opened once in code that runs once per process (see the
-    rule's "One-shot scripts"): the process exit frees it."""
-    if not site.conn.kind.direct or site.in_with:
+    """A direct connection, or one from a pool this function builds itself, opened
+    once in code that runs once per process (see the rule's "One-shot scripts"): the
+    process exit frees it."""
+    if site.in_with or not (site.conn.kind.direct or _from_own_pool(ctx, func, site)):
         return False
     parents = parent_map(func.node)
     node: cst.CSTNode | None = site.call
@@ -556,6 +610,42 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
             return False
         node = parents.get(id(node))
     return is_cli_entry(ctx.index, func)
+
+
+#: why `poolsafe fix` leaves a peewee `db.connect()`
+_PEEWEE_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_context():` "
+                   "(or close it in a teardown handler) by hand")
+
+
+def _is_peewee_connect(ctx: FileContext, node: object) -> bool:
+    """A finding of `_peewee_gaps`."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "connect"):
+        return False
+    from poolsafe.analysis.peewee_connect import peewee_connect_gaps
+
+    return any(gap.call is node for gap in peewee_connect_gaps(ctx.index, ctx.module))
+
+
+def _from_own_pool(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
+    """`conn = await pool.acquire()` where every value of the local `pool` is a pool
+    built in this function (`pool = await aiopg.create_pool(dsn)`): no other code
+    shares it, so nothing outlives the process that runs the function once."""
+    from poolsafe.analysis.values import LibraryObject
+
+    f = site.call.func
+    if not (isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name)):
+        return False
+    values = func.locals.get(f.value.value)
+    if not values or f.value.value in func.globals_declared:
+        return False
+    for v in values:
+        if not isinstance(v, cst.BaseExpression):
+            return False
+        built = ctx.index.evaluate(v, func.module, func)
+        if not (isinstance(built, LibraryObject) and built.type.is_pool):
+            return False
+    return True
 
 
 def _close_behind_connected_check(func: FunctionInfo, var: str) -> bool:

@@ -24,6 +24,7 @@ from poolsafe.fix.fixers.edits import (
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases import sqlmodel_cases
 from poolsafe.rules.cases.ps104 import INVALID, VALID
 
 
@@ -75,8 +76,8 @@ class SessionDependencyReturns(Rule):
     name = "session-dependency-returns"
     summary = "a Depends() dependency that returns a session instead of yielding it"
     fixable = True
-    VALID = VALID
-    INVALID = INVALID
+    VALID = VALID + sqlmodel_cases.PS104_VALID
+    INVALID = INVALID + sqlmodel_cases.PS104_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         deps = ctx.index.dependency_functions()

@@ -27,6 +27,7 @@ from poolsafe.fix.fixers.edits import (
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases import sqlmodel_cases
 from poolsafe.rules.cases.ps105 import INVALID, VALID
 
 
@@ -80,8 +81,8 @@ class SessionInRoute(Rule):
     name = "session-in-route"
     summary = "a session built by hand inside a FastAPI route"
     fixable = True
-    VALID = VALID
-    INVALID = INVALID
+    VALID = VALID + sqlmodel_cases.PS105_VALID
+    INVALID = INVALID + sqlmodel_cases.PS105_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for func in ctx.module.all_functions:

@@ -22,6 +22,7 @@ from poolsafe.fix.fixers.edits import (
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases import aio_libs, sqlmodel_cases
 from poolsafe.rules.cases.ps106 import INVALID, VALID
 
 
@@ -100,8 +101,8 @@ class UseAfterRelease(Rule):
     name = "use-after-release"
     summary = "a connection or session used, returned or yielded after it was released"
     fixable = True
-    VALID = VALID
-    INVALID = INVALID
+    VALID = VALID + aio_libs.PS106_VALID + sqlmodel_cases.PS106_VALID
+    INVALID = INVALID + aio_libs.PS106_INVALID + sqlmodel_cases.PS106_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         deps: set[int] | None = None

@@ -13,8 +13,9 @@ from poolsafe.analysis.cstutil import dotted_name
 from poolsafe.analysis.project_facts import facts
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.fix.fixers.ps206_app_context import fix_app_context
-from poolsafe.fix.plan.api import FixOutcome
+from poolsafe.fix.plan.api import FixOutcome, Unfixable
 from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases import flask_threads_cases
 from poolsafe.rules.cases.ps206 import INVALID, VALID
 
 
@@ -25,6 +26,14 @@ class JobWithoutAppContext(Rule):
     then uses Flask-SQLAlchemy (`db.session`, `db.engine`, `db.create_all()`, a
     model's `Model.query`) outside `with app.app_context():`. Reported at the
     `create_app()` call.
+
+    Also flags a function run on another thread (a `threading.Thread` target, a
+    `threading.Timer` function, an executor's `submit()`, Flask-SocketIO's
+    `socketio.start_background_task(f)`) that uses Flask-SQLAlchemy with no app
+    of its own and no application context pushed (a `with app.app_context():`
+    around the use, `app.app_context().push()`, or a decorator named for a context
+    such as `copy_current_request_context`). Reported at the first use; fixed by
+    hand (which app to use is the project's choice).
 
     Background jobs are functions registered with APScheduler
     (`scheduler.add_job(func, ...)`, `@scheduler.scheduled_job(...)`,
@@ -72,10 +81,14 @@ class JobWithoutAppContext(Rule):
     summary = "a background job that uses the Flask app's database outside app_context()"
     severity = Severity.WARNING
     fixable = True
-    VALID = VALID
-    INVALID = INVALID
+    VALID = VALID + flask_threads_cases.VALID
+    INVALID = INVALID + flask_threads_cases.INVALID
 
     def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        from poolsafe.analysis.flask_threads import thread_db_uses
+
+        if any(u.node is finding.node for u in thread_db_uses(ctx.index, ctx.module)):
+            return Unfixable(self.code, _NO_APP)
         return fix_app_context(ctx, finding)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
@@ -84,6 +97,7 @@ class JobWithoutAppContext(Rule):
         # has none, and then no module needs reading for its background jobs
         if not project.uses_flask():
             return
+        yield from self._thread_uses(ctx)
         jobs = project.jobs()
         for func in ctx.module.all_functions:
             how = jobs.get(id(func.node))
@@ -102,3 +116,22 @@ class JobWithoutAppContext(Rule):
                 f"uses {use} outside `with app.app_context():` (\"Working outside of "
                 "application context\"); wrap the database work in `with app.app_context():`",
             )
+
+    def _thread_uses(self, ctx: FileContext) -> Iterator[RawFinding]:
+        """A thread, timer, executor or Socket.IO background task that uses
+        Flask-SQLAlchemy with no app of its own and no application context."""
+        from poolsafe.analysis.flask_threads import thread_db_uses
+
+        for use in thread_db_uses(ctx.index, ctx.module):
+            yield self.finding(
+                use.node,
+                f"`{use.func.name}` runs on {use.how} and uses {use.use} with no "
+                "application context (\"Working outside of application context\", or a "
+                "session held by the thread for good); run its work inside "
+                "`with app.app_context():`",
+            )
+
+
+#: why `poolsafe fix` leaves a thread's use of the database
+_NO_APP = ("the job has no app of its own: wrap its work in `with app.app_context():` "
+           "with the app it should use, by hand")

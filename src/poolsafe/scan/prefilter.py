@@ -607,9 +607,27 @@ def is_seed(data: bytes, config: ProjectConfig | None = None,
             database_only: bool = False) -> bool:
     """Whether `data` holds a seed (see the module docstring) in its code."""
     if database_only:  # (the full selection's tests are not needed)
-        return _database_seed(data, config or ProjectConfig(), True, _word_runs(data),
-                              without_prose)
+        runs = _word_runs(data)
+        return _database_seed(data, config or ProjectConfig(), True, runs,
+                              without_prose) or _thread_orm_seed(runs)
     return seed_kinds(data, config)[0]
+
+
+@functools.cache
+def _thread_orm_words() -> tuple[frozenset[bytes], frozenset[bytes]]:
+    from poolsafe.knowledge.django import DJANGO_ORM_WORDS, DJANGO_THREAD_WORDS
+
+    return (frozenset(w.encode() for w in DJANGO_ORM_WORDS),
+            frozenset(w.encode() for w in DJANGO_THREAD_WORDS))
+
+
+def _thread_orm_seed(runs: set[bytes]) -> bool:
+    """A Django ORM word beside a thread word (`Order.objects` in a `Thread` target), or
+    a management command with a `while` loop: PS107's code imports django, which alone
+    is no reason to read a file, or only the project's models."""
+    orm, threads = _thread_orm_words()
+    return (not runs.isdisjoint(orm) and not runs.isdisjoint(threads)) or (
+        b"BaseCommand" in runs and b"while" in runs)
 
 
 def seed_kinds(data: bytes, config: ProjectConfig | None = None) -> tuple[bool, bool]:
@@ -625,7 +643,7 @@ def seed_kinds(data: bytes, config: ProjectConfig | None = None) -> tuple[bool, 
             code.append(without_prose(data))
         return code[0]
 
-    if _database_seed(data, config, True, runs, code_of):
+    if _database_seed(data, config, True, runs, code_of) or _thread_orm_seed(runs):
         return True, True
     if _database_seed(data, config, False, runs, code_of):
         return True, False

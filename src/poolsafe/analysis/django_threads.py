@@ -1,0 +1,394 @@
+"""Django database work outside the request cycle that never closes its connection
+(read by PS107).
+
+Django opens a connection per thread on first use and closes it at the end of a
+request. A function that runs on another thread (a `threading.Thread` target, a
+`threading.Timer`, an executor task, an APScheduler job, a
+`sync_to_async(thread_sensitive=False)` function) or in a loop of a management
+command is outside that cycle: what it opens stays open until it calls
+`connection.close()`, `close_old_connections()` or `connections.close_all()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import (
+    children,
+    dotted_name,
+    is_true,
+    iter_calls,
+    iter_nodes,
+    keyword_arg,
+    positional_args,
+)
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
+from poolsafe.analysis.project_facts import facts
+from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
+from poolsafe.analysis.values import ClassRef, External, ExternalInstance, FunctionRef
+from poolsafe.knowledge.django import (
+    CLOSING_DECORATOR_NAMES,
+    DJANGO_CLOSERS,
+    DJANGO_COMMAND_BASES,
+    DJANGO_CONNECTION_OBJECTS,
+    DJANGO_MANAGER_ATTRIBUTES,
+    DJANGO_MODEL_ROOT,
+    DJANGO_TRANSACTION,
+    DJANGO_TRANSACTION_CALLS,
+    EXECUTOR_METHODS,
+    EXECUTOR_TYPES,
+    ONE_SHOT_THREADS,
+    SYNC_TO_ASYNC,
+    THREAD_CLASSES,
+    THREAD_JOB_DECORATORS,
+    THREAD_JOB_REGISTRATIONS,
+)
+from poolsafe.knowledge.frameworks import APSCHEDULER_TYPES
+
+#: how deep project calls are followed for database work and for a close
+_DEPTH = 2
+_MAX_BASES = 8
+
+
+@dataclass(frozen=True)
+class ThreadGap:
+    #: the database work reported (an `X.objects` attribute, a `cursor()` call, or the
+    #: call of a project function that does it)
+    node: cst.CSTNode
+    func: FunctionInfo
+    #: how the function runs off the request cycle, for the message
+    how: str
+    #: what it does, for the message (`Order.objects`)
+    use: str
+    #: "never" (no close), "exception" (a close an exception skips), "loop"
+    why: str
+
+
+def django_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadGap]:
+    entries = _entries(index)
+    for func in module.all_functions:
+        how = entries.get(id(func.node))
+        if how is not None:
+            gap = _entry_gap(index, func, how)
+            if gap is not None:
+                yield gap
+        if func.name == "handle" and func.cls is not None and _is_command(index, func.cls):
+            yield from _loop_gaps(index, func)
+
+
+# ------------------------------------------------------------------ entries
+_ENTRIES = "_django_thread_entries"
+#: the words of a module that can start one (`executor.map` on an executor built in
+#: that module: its name is spelled there)
+_ENTRY_WORDS = ("sync_to_async", "ThreadPoolExecutor", "run_in_executor", "add_job",
+                "scheduled_job", "Thread", "Timer")
+
+
+def _entries(index: ProjectIndex) -> dict[int, str]:
+    """id(FunctionDef) -> how it runs on another thread (computed once per index)."""
+    found = getattr(index, _ENTRIES, None)
+    if not isinstance(found, dict):
+        found = _find_entries(index)
+        setattr(index, _ENTRIES, found)
+    return found
+
+
+def _find_entries(index: ProjectIndex) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for key, how in facts(index).jobs().items():
+        decorated = how.startswith("@")
+        if (how.rsplit(".", 1)[-1] in THREAD_JOB_DECORATORS if decorated
+                else how in THREAD_JOB_REGISTRATIONS):
+            out[key] = _DESCRIBED.get(how, how)
+    # the same registrations, resolved across modules (`facts().jobs()` is asked inside
+    # `connections_only`, where a scheduler built in a settings module is unknown)
+    with index.full_resolution():
+        for module in index.modules_mentioning(_ENTRY_WORDS):
+            for func in (None, *module.all_functions):
+                calls = iter_calls(module.tree) if func is None else func.direct_calls
+                for call in calls:
+                    found = threaded_target(index, module, func, call)
+                    if found is not None:
+                        out.setdefault(id(found[0].node), found[1])
+            for f in module.all_functions:
+                registered = _decorator_registration(index, module, f)
+                if registered is not None:
+                    out.setdefault(id(f.node), registered)
+    return out
+
+
+#: how a registration runs its function, for messages
+_DESCRIBED = {
+    "Thread": "a `threading.Thread`",
+    "Timer": "a `threading.Timer`",
+    "submit": "an executor's worker thread (`submit`)",
+    "add_job": "an APScheduler job (`add_job`)",
+}
+
+
+def _decorator_registration(index: ProjectIndex, module: ModuleInfo,
+                            f: FunctionInfo) -> str | None:
+    for deco in f.node.decorators:
+        expr = deco.decorator
+        if isinstance(expr, cst.Call) and _unsafe_sync_to_async(index, module, f.parent, expr):
+            return "`@sync_to_async(thread_sensitive=False)`"
+        target = decorator_target(deco)
+        if isinstance(target, cst.Attribute) and target.attr.value in THREAD_JOB_DECORATORS \
+                and instance_type(index.evaluate(target.value, module, f.parent),
+                                  APSCHEDULER_TYPES):
+            return "an APScheduler job (`@scheduled_job`)"
+    return None
+
+
+def threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                     call: cst.Call) -> tuple[FunctionInfo, str] | None:
+    """The project function `call` runs on another thread, and how."""
+    args = positional_args(call)
+    f = call.func
+    target: cst.BaseExpression | None = None
+    how = ""
+    if _unsafe_sync_to_async(index, module, func, call) and args:
+        target, how = args[0], "`sync_to_async(thread_sensitive=False)`"
+    elif isinstance(f, cst.Attribute) and f.attr.value in EXECUTOR_METHODS:
+        method = f.attr.value
+        pos = EXECUTOR_METHODS[method]
+        if len(args) > pos and (method == "run_in_executor" or _is_executor(
+                index, module, func, f.value)):
+            target, how = args[pos], f"an executor's worker thread (`{method}`)"
+    elif isinstance(f, cst.Attribute) and f.attr.value == "add_job":
+        if instance_type(index.evaluate(f.value, module, func), APSCHEDULER_TYPES):
+            target = keyword_arg(call, "func") or (args[0] if args else None)
+            how = _DESCRIBED["add_job"]
+    else:
+        callee = index.evaluate(f, module, func)
+        kind = _thread_class(index, callee)
+        if kind is None and callee is None and isinstance(f, cst.Name) and func is not None:
+            kind = _local_thread_class(index, module, func, f.value)
+        if kind is not None:
+            name = kind[1].rsplit(".", 1)[-1]
+            keyword = "target" if name == "Thread" else "function"
+            target = keyword_arg(call, keyword) or (args[1] if len(args) > 1 else None)
+            how = _DESCRIBED[name]
+    if target is None:
+        return None
+    value = index.evaluate(target, module, func)
+    return (value.func, how) if isinstance(value, FunctionRef) else None
+
+
+def _thread_class(index: ProjectIndex, value: object, depth: int = 0) -> tuple[str, str] | None:
+    """`threading.Thread` / `threading.Timer`, or a project class deriving from one (a
+    repeating timer): the (package, class) pair."""
+    if isinstance(value, External):
+        return qual_match(value.qualname, THREAD_CLASSES)
+    if isinstance(value, ClassRef) and depth < _MAX_BASES:
+        for base in value.cls.node.bases:
+            found = _thread_class(index, index.evaluate(base.value, value.cls.module, None),
+                                  depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _local_thread_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                        name: str) -> tuple[str, str] | None:
+    """A class defined inside `func` (`class RepeatTimer(Timer)` next to its use)."""
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.ClassDef) and node.name.value == name:
+            for base in node.bases:
+                found = _thread_class(index, index.evaluate(base.value, module, func))
+                if found is not None:
+                    return found
+    return None
+
+
+def _is_executor(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                 expr: cst.BaseExpression) -> bool:
+    """A `ThreadPoolExecutor`, also one bound by `with ThreadPoolExecutor() as pool:`
+    (the index follows a `with` binding only to connections)."""
+    if instance_type(index.evaluate(expr, module, func), EXECUTOR_TYPES):
+        return True
+    if not isinstance(expr, cst.Name):
+        return False
+    scope: cst.CSTNode = module.tree if func is None else func.node
+    for node in iter_nodes(scope):
+        if isinstance(node, cst.With):
+            for item in node.items:
+                if item.asname is not None and isinstance(item.asname.name, cst.Name) \
+                        and item.asname.name.value == expr.value and instance_type(
+                            index.evaluate(item.item, module, func), EXECUTOR_TYPES):
+                    return True
+    return False
+
+
+def _unsafe_sync_to_async(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                          call: cst.Call) -> bool:
+    callee = index.evaluate(call.func, module, func)
+    return (isinstance(callee, External) and qual_match(callee.qualname, SYNC_TO_ASYNC)
+            is not None and isinstance(keyword_arg(call, "thread_sensitive"), cst.Name)
+            and not is_true(keyword_arg(call, "thread_sensitive")))
+
+
+def _is_command(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
+    for base in cls.node.bases:
+        value = index.evaluate(base.value, cls.module, None)
+        if isinstance(value, External) and qual_match(value.qualname, DJANGO_COMMAND_BASES):
+            return True
+        if isinstance(value, ClassRef) and depth < _MAX_BASES and _is_command(
+                index, value.cls, depth + 1):
+            return True
+    return False
+
+
+# -------------------------------------------------------------- the checks
+def _entry_gap(index: ProjectIndex, func: FunctionInfo, how: str) -> ThreadGap | None:
+    if _closing_decorator(index, func):
+        return None
+    found = _db_use(index, func, func.node.body, 0)
+    if found is None:
+        return None
+    node, use = found
+    closes = _closers(index, func, func.node.body, 0)
+    if not closes:
+        return ThreadGap(node, func, how, use, "never")
+    if how in ONE_SHOT_THREADS or how in (_DESCRIBED[n] for n in ONE_SHOT_THREADS) \
+            or any(_in_finally(func, c) for c in closes):
+        return None
+    return ThreadGap(node, func, how, use, "exception")
+
+
+def _loop_gaps(index: ProjectIndex, func: FunctionInfo) -> Iterator[ThreadGap]:
+    """`while` loops in a management command's `handle()` that use the database and
+    close nothing between iterations."""
+    if _closing_decorator(index, func):
+        return
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.While):
+            continue
+        found = _db_use(index, func, node.body, 0)
+        if found is None or _closers(index, func, node.body, 0):
+            continue
+        yield ThreadGap(found[0], func, "a loop of management command `handle()`",
+                        found[1], "loop")
+
+
+def _closing_decorator(index: ProjectIndex, func: FunctionInfo) -> bool:
+    for deco in func.node.decorators:
+        target = decorator_target(deco)
+        name = dotted_name(target)
+        if name is not None and name.rsplit(".", 1)[-1] in CLOSING_DECORATOR_NAMES:
+            return True
+        value = index.evaluate(target, func.module, func.parent)
+        if isinstance(value, FunctionRef) and _wrapper_closes(index, value.func):
+            return True
+    return False
+
+
+def _wrapper_closes(index: ProjectIndex, decorator: FunctionInfo) -> bool:
+    """A project decorator whose wrapper (a function nested in it) closes: it runs
+    around every call of the decorated function."""
+    return any(isinstance(n, cst.FunctionDef) and n is not decorator.node
+               and _closers(index, decorator, n.body, 1)
+               for n in iter_nodes(decorator.node, into_functions=True))
+
+
+def _closers(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
+             depth: int) -> list[cst.Call]:
+    """The calls in `body` that close Django's connections (or call a project
+    function that does), in source order."""
+    return [call for call in iter_calls(body) if _is_closer(index, func, call, depth)]
+
+
+def _is_closer(index: ProjectIndex, func: FunctionInfo, call: cst.Call, depth: int) -> bool:
+    value = index.evaluate(call.func, func.module, func)
+    if isinstance(value, External):
+        return qual_match(value.qualname, DJANGO_CLOSERS) is not None
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("close", "close_all"):
+        return _is_connection_object(index, func, call.func.value)
+    return (isinstance(value, FunctionRef) and value.func is not func and depth < _DEPTH
+            and bool(_closers(index, value.func, value.func.node.body, depth + 1)))
+
+
+def _is_connection_object(index: ProjectIndex, func: FunctionInfo,
+                          expr: cst.BaseExpression) -> bool:
+    """`connection`, `connections`, `connections["default"]`, `db.connection`."""
+    if isinstance(expr, cst.Subscript):
+        expr = expr.value
+    value = index.evaluate(expr, func.module, func)
+    return isinstance(value, External) and qual_match(value.qualname,
+                                                      DJANGO_CONNECTION_OBJECTS) is not None
+
+
+def _in_finally(func: FunctionInfo, call: cst.Call) -> bool:
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Try) and node.finalbody is not None and any(
+                n is call for n in iter_nodes(node.finalbody)):
+            return True
+    return False
+
+
+def _db_use(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
+            depth: int) -> tuple[cst.CSTNode, str] | None:
+    """The first Django database work in `body`, in source order: a model's manager
+    (`Order.objects`), a cursor of `connection`, or a call of a project function
+    that does either (followed `_DEPTH` deep)."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if node is not body and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        use = _use_at(index, func, node, depth)
+        if use is not None:
+            return node, use
+        stack.extend(reversed(children(node)))
+    return None
+
+
+def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
+            depth: int) -> str | None:
+    if isinstance(node, cst.Attribute) and node.attr.value in DJANGO_MANAGER_ATTRIBUTES:
+        with index.full_resolution():  # the models module holds no connection
+            owner = index.evaluate(node.value, func.module, func)
+        if _is_model(index, owner):
+            return f"`{dotted_name(node) or node.attr.value}`"
+    elif isinstance(node, cst.Call):
+        f = node.func
+        if isinstance(f, cst.Attribute) and f.attr.value == "cursor" \
+                and _is_connection_object(index, func, f.value):
+            return f"`{dotted_name(f) or 'connection.cursor'}()`"
+        if isinstance(f, cst.Attribute) and f.attr.value in DJANGO_TRANSACTION_CALLS:
+            module = index.evaluate(f.value, func.module, func)
+            if isinstance(module, External) and qual_match(
+                    f"{module.qualname}.{f.attr.value}", DJANGO_TRANSACTION) is not None:
+                return f"`{dotted_name(f) or f.attr.value}()`"
+        if depth < _DEPTH:
+            with index.full_resolution():  # a model's method, a helper module
+                callee = index.evaluate(f, func.module, func)
+            if isinstance(callee, FunctionRef) and callee.func is not func:
+                inner = _db_use(index, callee.func, callee.func.node.body, depth + 1)
+                if inner is not None:
+                    return f"`{callee.func.name}()`, which uses {inner[1]},"
+    return None
+
+
+def _is_model(index: ProjectIndex, value: object, depth: int = 0) -> bool:
+    """A Django model class: a project class deriving from a `django` class, or one of
+    Django's own (`User` from `django.contrib.auth.models`)."""
+    if isinstance(value, External):
+        return value.qualname.startswith(DJANGO_MODEL_ROOT + ".") and ".models." in value.qualname
+    if isinstance(value, ExternalInstance) or not isinstance(value, ClassRef):
+        return False
+    if depth > _MAX_BASES:
+        return False
+    with index.full_resolution():
+        for base in value.cls.node.bases:
+            base_value = index.evaluate(base.value, value.cls.module, None)
+            if isinstance(base_value, External) and base_value.qualname.startswith(
+                    DJANGO_MODEL_ROOT + "."):
+                return True
+            if isinstance(base_value, ClassRef) and _is_model(index, base_value, depth + 1):
+                return True
+    return False

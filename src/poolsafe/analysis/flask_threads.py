@@ -1,0 +1,134 @@
+"""Flask-SQLAlchemy used on another thread with no application context (PS206).
+
+A `threading.Thread` target, a `threading.Timer` function, an executor task or a
+Flask-SocketIO `start_background_task` function runs without the request's
+application context: `db.session` or `Model.query` there fails with "Working
+outside of application context" (or, with a context pushed by hand and never
+popped, keeps the thread's session and its connection). The job that builds the
+app itself (`app = create_app()`) is PS206's first case; this module finds the jobs
+that use the database without building an app and without pushing a context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from poolsafe.analysis.app_context import app_factory_call, is_context_call, pushes_context
+from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, positional_args
+from poolsafe.analysis.django_threads import threaded_target
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.project_facts import facts, is_flask_db, is_model_class
+from poolsafe.analysis.resolution import decorator_target, instance_type
+from poolsafe.analysis.values import ClassRef, FunctionRef
+from poolsafe.knowledge.frameworks import (
+    FLASK_MODEL_QUERY_ATTRIBUTES,
+    FLASK_SQLALCHEMY_CONTEXT_ATTRIBUTES,
+)
+
+#: registrations of `project_facts.jobs()` that run the function on a new thread
+_THREAD_JOBS = {"Thread": "a `threading.Thread`", "Timer": "a `threading.Timer`",
+                "submit": "an executor task (`submit`)"}
+#: Flask-SocketIO's background tasks: `socketio.start_background_task(f, *args)`
+_SOCKETIO = frozenset({("flask_socketio", "SocketIO")})
+_BACKGROUND_TASK = "start_background_task"
+_DEPTH = 2
+
+
+@dataclass(frozen=True)
+class ThreadUse:
+    node: cst.CSTNode
+    func: FunctionInfo
+    how: str
+    use: str
+
+
+def thread_db_uses(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadUse]:
+    entries = _entries(index)
+    for func in module.all_functions:
+        how = entries.get(id(func.node))
+        if how is None or app_factory_call(index, func) is not None:
+            continue
+        if pushes_context(func.node.body) or _context_decorator(func):
+            continue
+        found = _first_use(index, func, func.node.body, 0)
+        if found is not None:
+            yield ThreadUse(found[0], func, how, found[1])
+
+
+def _entries(index: ProjectIndex) -> dict[int, str]:
+    out = {key: _THREAD_JOBS[how] for key, how in facts(index).jobs().items()
+           if how in _THREAD_JOBS}
+    with index.full_resolution():  # Thread/Timer and their subclasses, executors
+        for module in index.modules_mentioning(["Thread", "Timer", "submit"]):
+            for func in (None, *module.all_functions):
+                calls = iter_calls(module.tree) if func is None else func.direct_calls
+                for call in calls:
+                    found = threaded_target(index, module, func, call)
+                    if found is not None and "sync_to_async" not in found[1] \
+                            and "APScheduler" not in found[1]:
+                        out.setdefault(id(found[0].node), found[1])
+    for module in index.modules_mentioning([_BACKGROUND_TASK]):
+        for func in (None, *module.all_functions):
+            calls = iter_calls(module.tree) if func is None else func.direct_calls
+            for call in calls:
+                f = call.func
+                args = positional_args(call)
+                if not (isinstance(f, cst.Attribute) and f.attr.value == _BACKGROUND_TASK
+                        and args):
+                    continue
+                if not instance_type(index.evaluate(f.value, module, func), _SOCKETIO):
+                    continue
+                target = index.evaluate(args[0], module, func)
+                if isinstance(target, FunctionRef):
+                    out.setdefault(id(target.func.node),
+                                   "Flask-SocketIO's `start_background_task`")
+    return out
+
+
+def _context_decorator(func: FunctionInfo) -> bool:
+    """A decorator that brings a context (`copy_current_request_context`, a project's
+    `with_app_context`): its name says so."""
+    return any("context" in (dotted_name(decorator_target(d)) or "")
+               for d in func.node.decorators)
+
+
+def _first_use(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
+               depth: int) -> tuple[cst.CSTNode, str] | None:
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if node is not body and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.With) and any(is_context_call(i.item) for i in node.items):
+            continue
+        use = _use_at(index, func, node, depth)
+        if use is not None:
+            return node, use
+        stack.extend(reversed(children(node)))
+    return None
+
+
+def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
+            depth: int) -> str | None:
+    if isinstance(node, cst.Attribute):
+        attr = node.attr.value
+        if attr in FLASK_SQLALCHEMY_CONTEXT_ATTRIBUTES and is_flask_db(
+                index.evaluate(node.value, func.module, func)):
+            return f"`{dotted_name(node) or attr}`"
+        if attr in FLASK_MODEL_QUERY_ATTRIBUTES:
+            with index.full_resolution():
+                owner = index.evaluate(node.value, func.module, func)
+            if isinstance(owner, ClassRef) and is_model_class(index, owner.cls):
+                return f"`{owner.cls.name}.{attr}`"
+    elif isinstance(node, cst.Call) and depth < _DEPTH:
+        callee = index.evaluate(node.func, func.module, func)
+        if isinstance(callee, FunctionRef) and callee.func is not func \
+                and not pushes_context(callee.func.node.body):
+            inner = _first_use(index, callee.func, callee.func.node.body, depth + 1)
+            if inner is not None:
+                return f"`{callee.func.name}()`, which uses {inner[1]},"
+    return None

@@ -1,0 +1,166 @@
+"""peewee's `db.connect()` without `db.close()` on every path (PS102).
+
+A peewee database object holds one connection per thread. `db.connect()` opens it
+(for playhouse.pool's `PooledPostgresqlDatabase` / `PooledMySQLDatabase` it takes a
+slot of the pool) and only `db.close()` gives it back; `with db.connection_context():`
+does both. Nothing is bound to a name, so the flow analysis of checkouts does not
+see it: this module reads the function around each `db.connect()` statement.
+
+- `db.close()` in the `finally` of a `try` that follows the connect (or holds it)
+  is the release; so is a `with db.connection_context()` around the work.
+- A close that an exception (a call between the connect and the close) or an
+  early `return` skips is reported, and so is a connect followed by database work
+  with no close at all.
+- A Flask `before_request` hook that connects is fine when a teardown handler
+  (`teardown_request`, `teardown_appcontext`) closes the database; without one
+  every request leaves its thread's connection open, and with only an
+  `after_request` close every request whose view raises does.
+- Code that runs once per process (a startup hook, a script's `main()`) and a
+  function that only connects (a helper someone else closes after) are left alone.
+  SQLite databases are files and are not tracked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import dotted_name, iter_nodes
+from poolsafe.analysis.flow import call_may_raise
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.project_facts import facts, is_cli_entry
+from poolsafe.analysis.resolution import decorator_target
+from poolsafe.analysis.values import LibraryObject
+
+#: the database object type whose connect() takes a connection that must be closed
+_TRACKED = "peewee.database"
+#: Flask hooks that run before each request
+_BEFORE_REQUEST = frozenset({"before_request", "before_app_request"})
+
+
+@dataclass(frozen=True)
+class PeeweeGap:
+    #: the `db.connect()` call
+    call: cst.Call
+    #: the database as written (`db`, `self.db`)
+    db: str
+    #: "exception", "path", "never", "teardown" or "after_request"
+    how: str
+
+
+def peewee_connect_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[PeeweeGap]:
+    if ".connect(" not in module.source:
+        return
+    for func in module.all_functions:
+        for call in func.direct_calls:
+            db = _peewee_receiver(index, module, func, call, "connect")
+            if db is None:
+                continue
+            how = _gap(index, func, call, db)
+            if how is not None:
+                yield PeeweeGap(call, db, how)
+
+
+def _peewee_receiver(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                     call: cst.Call, method: str) -> str | None:
+    """`db` for `db.<method>()` on a tracked peewee database."""
+    f = call.func
+    if not (isinstance(f, cst.Attribute) and f.attr.value == method):
+        return None
+    name = dotted_name(f.value)
+    if name is None:
+        return None
+    value = index.evaluate(f.value, module, func)
+    if isinstance(value, LibraryObject) and value.type_key == _TRACKED:
+        return name
+    return None
+
+
+def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) -> str | None:
+    if _is_hook(func, _BEFORE_REQUEST):
+        if _teardown_closes(index):
+            return None
+        return "after_request" if _after_request_closes(index) else "teardown"
+    if is_cli_entry(index, func):
+        return None
+    order = {id(n): i for i, n in enumerate(iter_nodes(func.node.body))}
+    start = order.get(id(connect))
+    if start is None:
+        return None
+    closes = [c for c in func.direct_calls
+              if _peewee_receiver(index, func.module, func, c, "close") == db
+              and order.get(id(c), -1) > start]
+    if not closes:
+        later = [c for c in func.direct_calls if order.get(id(c), -1) > start
+                 and not _only_inspects(c, db)]
+        return "never" if later else None
+    if any(_protected(func, connect, c) for c in closes):
+        return None
+    first = min(order[id(c)] for c in closes)
+    between = [n for n in iter_nodes(func.node.body) if start < order[id(n)] < first]
+    if any(isinstance(n, cst.Return) for n in between):
+        return "path"
+    if any(isinstance(n, cst.Call) and n is not connect and call_may_raise(n)
+           and not _only_inspects(n, db) for n in between):
+        return "exception"
+    return None
+
+
+def _only_inspects(call: cst.Call, db: str) -> bool:
+    """`db.is_closed()`, logging and printing: no database work."""
+    f = call.func
+    if isinstance(f, cst.Attribute) and dotted_name(f.value) == db \
+            and f.attr.value in {"is_closed", "is_connection_usable"}:
+        return True
+    return isinstance(f, cst.Name) and f.value == "print"
+
+
+def _protected(func: FunctionInfo, connect: cst.Call, close: cst.Call) -> bool:
+    """`close` is in the `finally` of a `try` that holds `connect` or comes after it."""
+    for node in iter_nodes(func.node.body):
+        if not (isinstance(node, cst.Try) and node.finalbody is not None):
+            continue
+        if not any(n is close for n in iter_nodes(node.finalbody)):
+            continue
+        if any(n is connect for n in iter_nodes(node.body)):
+            return True
+        return _precedes(func, connect, node)
+    return False
+
+
+def _precedes(func: FunctionInfo, connect: cst.Call, stmt: cst.CSTNode) -> bool:
+    order = {id(n): i for i, n in enumerate(iter_nodes(func.node.body))}
+    return order.get(id(connect), 1 << 30) < order.get(id(stmt), -1)
+
+
+def _is_hook(func: FunctionInfo, methods: frozenset[str]) -> bool:
+    for deco in func.node.decorators:
+        target = decorator_target(deco)
+        if isinstance(target, cst.Attribute) and target.attr.value in methods:
+            return True
+    return False
+
+
+def _after_request_closes(index: ProjectIndex) -> bool:
+    """Some `after_request` hook closes a peewee database: Flask skips it when the view
+    raises, so the connection of that request stays open."""
+    for module in index.modules_mentioning(["after_request"]):
+        for f in module.all_functions:
+            if _is_hook(f, frozenset({"after_request", "after_app_request"})) and any(
+                    _peewee_receiver(index, module, f, c, "close") is not None
+                    for c in f.direct_calls):
+                return True
+    return False
+
+
+def _teardown_closes(index: ProjectIndex) -> bool:
+    """Some Flask teardown handler of the project closes a peewee database."""
+    for body, module, owner in facts(index).teardowns():
+        for node in iter_nodes(body):
+            if isinstance(node, cst.Call) and _peewee_receiver(
+                    index, module, owner, node, "close") is not None:
+                return True
+    return False

@@ -1,0 +1,84 @@
+"""Django's connection handling outside the request cycle, as data (PS107).
+
+Django opens one connection per thread on first use and closes it only at the end
+of a request (`request_started` / `request_finished` run `close_old_connections`).
+Code that runs on another thread, or in a process that serves no requests, keeps
+its thread's connection until something calls `connection.close()`,
+`close_old_connections()` or `connections.close_all()`.
+"""
+
+from __future__ import annotations
+
+#: calls that close the current thread's connections: (package, dotted tail)
+DJANGO_CLOSERS: frozenset[tuple[str, str]] = frozenset({
+    ("django.db", "close_old_connections"),
+    ("django.db", "connection.close"),
+    ("django.db", "connections.close_all"),
+    # django-apscheduler's decorator: closes old connections before and after the job
+    ("django_apscheduler", "close_old_connections"),
+})
+
+#: the final name of a decorator that closes connections around the function
+#: (django-apscheduler's `util.close_old_connections`, or a project's own)
+CLOSING_DECORATOR_NAMES: frozenset[str] = frozenset({"close_old_connections"})
+
+#: the names through which code reaches a connection directly
+DJANGO_CONNECTION_OBJECTS: frozenset[tuple[str, str]] = frozenset({
+    ("django.db", "connection"),
+    ("django.db", "connections"),
+})
+
+#: `transaction.commit()` and friends run statements on the thread's connection
+DJANGO_TRANSACTION_CALLS: frozenset[str] = frozenset(
+    {"commit", "rollback", "atomic", "set_autocommit", "savepoint", "on_commit"})
+DJANGO_TRANSACTION: frozenset[tuple[str, str]] = frozenset(
+    ("django.db", f"transaction.{name}") for name in DJANGO_TRANSACTION_CALLS)
+
+#: Django model base classes (anything the ORM's `objects` manager hangs from)
+DJANGO_MODEL_ROOT = "django"
+#: `Model.<attr>` on a Django model runs queries
+DJANGO_MANAGER_ATTRIBUTES: frozenset[str] = frozenset({"objects", "_default_manager"})
+
+#: management commands: `class Command(BaseCommand)`, whose `handle()` runs outside
+#: any request
+DJANGO_COMMAND_BASES: frozenset[tuple[str, str]] = frozenset({
+    ("django.core.management", "BaseCommand"),
+})
+
+#: `sync_to_async(f, thread_sensitive=False)` runs `f` on a pool's worker thread
+SYNC_TO_ASYNC: frozenset[tuple[str, str]] = frozenset({("asgiref.sync", "sync_to_async")})
+
+#: the classes that run a function on a new thread: `Thread(target=f)`, `Timer(t, f)`
+THREAD_CLASSES: frozenset[tuple[str, str]] = frozenset({
+    ("threading", "Thread"), ("threading", "Timer"),
+})
+
+#: the registrations `analysis.project_facts.jobs()` reports that run the function on
+#: another thread (Celery's Django integration closes connections around each task:
+#: its registrations are not listed)
+THREAD_JOB_REGISTRATIONS: frozenset[str] = frozenset({"Thread", "Timer", "submit", "add_job"})
+#: ... and the decorator registrations, by their last name
+THREAD_JOB_DECORATORS: frozenset[str] = frozenset({"scheduled_job"})
+#: registrations whose thread ends with the function (`Thread`, `Timer`): any close
+#: before it ends is enough; the others run on long-lived worker threads, which keep
+#: the connection after an exception unless it is closed in a `finally`
+ONE_SHOT_THREADS: frozenset[str] = frozenset({"Thread", "Timer"})
+
+#: executor methods that run a function on a worker thread, and the position of the
+#: function in their arguments (`executor.map(f, items)`, `loop.run_in_executor(None,
+#: f)`), also on an executor bound by `with ThreadPoolExecutor() as pool:`
+EXECUTOR_METHODS: dict[str, int] = {"submit": 0, "map": 0, "run_in_executor": 1}
+EXECUTOR_TYPES: frozenset[tuple[str, str]] = frozenset({
+    ("concurrent.futures", "ThreadPoolExecutor"),
+})
+
+#: words a file spells when it can hold such code: a database word and a thread word
+#: (the prefilter selects a file with one of each; importing django alone is not a
+#: reason to read a file). Flask-SQLAlchemy's `Model.query` / `db.session` in a thread
+#: (PS206) is found the same way.
+DJANGO_ORM_WORDS: frozenset[str] = frozenset(
+    {"objects", "cursor", "close_old_connections", "query", "session"})
+DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
+    "Thread", "Timer", "ThreadPoolExecutor", "sync_to_async", "add_job", "scheduled_job",
+    "run_in_executor", "BaseCommand", "start_background_task",
+})

@@ -1,0 +1,301 @@
+"""aiopg, aiopg.sa, aiomysql and aiomysql.sa: cases for PS101, PS102 and PS106.
+
+aiopg's and aiomysql's pools count the connections they handed out (`_used`) in
+their size; only `pool.release(conn)` or leaving `async with pool.acquire()` takes
+one back. `conn.close()` closes the socket and the slot stays counted. The `.sa`
+engines' `SAConnection.close()` gives the connection back to the engine's pool.
+"""
+
+from poolsafe.rules.base import Case
+
+_AIOPG = """\
+import aiopg
+
+DSN = "dbname=app user=app host=db"
+"""
+
+_AIOMYSQL = """\
+import aiomysql
+"""
+
+#: why `poolsafe fix` leaves a use after a release (PS106's own wording)
+_USE = "a use after the release: move the release after it"
+
+PS101_INVALID: list[Case] = [
+    Case(_AIOPG + """
+
+async def count_orders(pool: aiopg.Pool):
+    conn = await pool.acquire()
+    try:
+        cur = await conn.cursor()
+        await cur.execute("SELECT count(*) FROM orders")
+        return (await cur.fetchone())[0]
+    finally:
+        conn.close()  # expect: PS101
+""", note="aiopg: close() on a pooled connection leaves it counted in the pool"),
+    Case(_AIOMYSQL + """
+
+async def main():
+    pool = await aiomysql.create_pool(host="db", user="app", db="shop", maxsize=5)
+    conn = await pool.acquire()
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("UPDATE stock SET n = n - 1")
+        await conn.commit()
+    finally:
+        conn.close()  # expect: PS101
+""", note="aiomysql: the pool's release, not the socket's close"),
+]
+
+PS101_VALID: list[Case] = [
+    Case(_AIOPG + """
+
+async def count_orders(pool: aiopg.Pool):
+    conn = await pool.acquire()
+    try:
+        cur = await conn.cursor()
+        await cur.execute("SELECT count(*) FROM orders")
+        return (await cur.fetchone())[0]
+    finally:
+        await pool.release(conn)
+""", note="aiopg: the pool's release"),
+    Case("""
+from aiopg.sa import create_engine
+
+
+async def rename(dsn, user_id, name):
+    engine = await create_engine(dsn)
+    conn = await engine.acquire()
+    try:
+        await conn.execute("UPDATE users SET name = %s WHERE id = %s", (name, user_id))
+    finally:
+        await conn.close()
+""", note="aiopg.sa: SAConnection.close() gives the connection back to the engine"),
+    Case(_AIOMYSQL + """
+
+async def ping(dsn):
+    conn = await aiomysql.connect(host="db", user="app", db="shop")
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT 1")
+    finally:
+        conn.close()
+""", note="a connection of its own: close() is its end"),
+]
+
+PS102_INVALID: list[Case] = [
+    Case(_AIOPG + """
+from aiohttp import web
+
+POOL = None
+
+
+async def create_tables(pool: aiopg.Pool):
+    conn = await pool.acquire()  # expect: PS102
+    cur = await conn.cursor()
+    await cur.execute("CREATE TABLE IF NOT EXISTS t (id int)")
+    pool.release(conn)
+
+
+async def main():
+    global POOL
+    POOL = await aiopg.create_pool(DSN)
+    await create_tables(POOL)
+
+
+async def handler(request):
+    conn = await POOL.acquire()  # expect: PS102
+    cur = await conn.cursor()
+    await cur.execute("SELECT 1")
+    POOL.release(conn)
+    return web.Response(text="ok")
+
+
+if __name__ == "__main__":
+    import asyncio
+
+    asyncio.run(main())
+""", note="a shared pool: even in one-shot code the checkout is reported"),
+    Case(_AIOPG + """
+
+async def list_users():
+    pool = await aiopg.create_pool(DSN)
+    conn = await pool.acquire()  # expect: PS102
+    cur = await conn.cursor()
+    await cur.execute("SELECT id FROM users")
+    rows = await cur.fetchall()
+    pool.release(conn)
+    return rows
+""", note="aiopg: the release is skipped when a statement raises"),
+    Case("""
+from aiopg.sa import create_engine
+
+
+async def archive(dsn, ids):
+    engine = await create_engine(dsn, maxsize=4)
+    conn = await engine.acquire()  # expect: PS102
+    for i in ids:
+        await conn.execute("DELETE FROM items WHERE id = %s", (i,))
+    await engine.release(conn)
+""", note="aiopg.sa: engine.acquire() released only on the happy path"),
+    Case(_AIOMYSQL + """
+
+async def fetch_user(pool: aiomysql.Pool, user_id):
+    conn = await pool.acquire()  # expect: PS102
+    cur = await conn.cursor()
+    await cur.execute("SELECT name FROM users WHERE id = %s", (user_id,))
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    pool.release(conn)
+    return row[0]
+""", note="aiomysql: the early return keeps the connection"),
+    Case("""
+import aiomysql.sa
+
+
+async def touch(engine: aiomysql.sa.Engine, key):
+    conn = await engine.acquire()  # expect: PS102
+    await conn.execute("UPDATE cache SET hits = hits + 1 WHERE k = %s", (key,))
+""", note="aiomysql.sa: never released nor closed"),
+    Case(_AIOPG + """
+
+async def version():
+    conn = await aiopg.connect(DSN)  # expect: PS102
+    cur = await conn.cursor()
+    await cur.execute("SELECT version()")
+    row = await cur.fetchone()
+    await conn.close()
+    return row[0]
+""", note="aiopg.connect(): a connection of its own, closed only on the happy path"),
+]
+
+PS102_VALID: list[Case] = [
+    Case(_AIOPG + """
+
+async def create_tables():
+    pool = await aiopg.create_pool(DSN, minsize=1, maxsize=2)
+    conn = await pool.acquire()
+    cur = await conn.cursor()
+    await cur.execute("CREATE TABLE IF NOT EXISTS t (id int)")
+    pool.release(conn)
+    pool.close()
+    await pool.wait_closed()
+
+
+if __name__ == "__main__":
+    import asyncio
+
+    asyncio.run(create_tables())
+""", note="a one-shot script with a pool of its own: the process exit frees it"),
+    Case(_AIOPG + """
+
+async def list_users(pool: aiopg.Pool):
+    async with pool.acquire() as conn:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT id FROM users")
+            return await cur.fetchall()
+""", note="aiopg: async with pool.acquire() releases"),
+    Case(_AIOPG + """
+
+async def list_users(pool: aiopg.Pool):
+    conn = await pool.acquire()
+    try:
+        cur = await conn.cursor()
+        await cur.execute("SELECT id FROM users")
+        return await cur.fetchall()
+    finally:
+        pool.release(conn)
+""", note="aiopg: release in finally, not awaited (the slot is free when it returns)"),
+    Case("""
+from aiopg.sa import create_engine
+
+
+async def archive(dsn, ids):
+    engine = await create_engine(dsn, maxsize=4)
+    async with engine.acquire() as conn:
+        for i in ids:
+            await conn.execute("DELETE FROM items WHERE id = %s", (i,))
+""", note="aiopg.sa: async with engine.acquire()"),
+    Case(_AIOMYSQL + """
+
+async def fetch_user(pool: aiomysql.Pool, user_id):
+    conn = await pool.acquire()
+    try:
+        cur = await conn.cursor()
+        await cur.execute("SELECT name FROM users WHERE id = %s", (user_id,))
+        row = await cur.fetchone()
+        return None if row is None else row[0]
+    finally:
+        await pool.release(conn)
+""", note="aiomysql: release in finally"),
+    Case("""
+import aiomysql.sa
+
+
+async def touch(engine: aiomysql.sa.Engine, key):
+    conn = await engine.acquire()
+    try:
+        await conn.execute("UPDATE cache SET hits = hits + 1 WHERE k = %s", (key,))
+    finally:
+        await conn.close()
+""", note="aiomysql.sa: close() gives it back to the engine"),
+    Case(_AIOPG + """
+
+class Store:
+    def __init__(self, pool):
+        self.pool = pool
+
+    async def checkout(self):
+        conn = await self.pool.acquire()
+        self.conn = conn
+        return conn
+""", note="an unknown pool's acquire, handed on"),
+]
+
+PS106_INVALID: list[Case] = [
+    Case(_AIOPG + """
+
+async def report(pool: aiopg.Pool):
+    conn = await pool.acquire()
+    cur = await conn.cursor()
+    try:
+        await cur.execute("SELECT total FROM sales")
+    finally:
+        pool.release(conn)
+    return await cur.fetchall()  # expect: PS106
+""", note="aiopg: the cursor's connection went back to the pool", unfixable=_USE),
+    Case(_AIOMYSQL + """
+
+async def refresh(pool: aiomysql.Pool):
+    conn = await pool.acquire()
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("UPDATE views SET n = n + 1")
+    finally:
+        pool.release(conn)
+    await conn.commit()  # expect: PS106
+""", note="aiomysql: a commit on a connection another task may hold", unfixable=_USE),
+]
+
+PS106_VALID: list[Case] = [
+    Case(_AIOPG + """
+
+async def report(pool: aiopg.Pool):
+    conn = await pool.acquire()
+    try:
+        cur = await conn.cursor()
+        await cur.execute("SELECT total FROM sales")
+        return await cur.fetchall()
+    finally:
+        pool.release(conn)
+""", note="aiopg: everything before the release"),
+    Case(_AIOMYSQL + """
+
+async def refresh(pool: aiomysql.Pool):
+    async with pool.acquire() as conn:
+        async with conn.cursor() as cur:
+            await cur.execute("UPDATE views SET n = n + 1")
+        await conn.commit()
+""", note="aiomysql: the commit inside async with"),
+]

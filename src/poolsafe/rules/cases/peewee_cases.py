@@ -1,0 +1,151 @@
+"""peewee / playhouse: `db.connect()` without `db.close()` on every path (PS102).
+
+The database object keeps one connection per thread; for playhouse.pool's pooled
+databases that connection is a pool slot until `db.close()`.
+"""
+
+from poolsafe.rules.base import Case
+
+_DB = """\
+from peewee import CharField, Model
+from playhouse.pool import PooledPostgresqlDatabase
+
+db = PooledPostgresqlDatabase("shop", user="app", host="db", max_connections=8)
+
+
+class Item(Model):
+    name = CharField()
+
+    class Meta:
+        database = db
+"""
+
+_FLASK = _DB + """
+from flask import Flask
+
+app = Flask(__name__)
+"""
+
+#: why `poolsafe fix` leaves a peewee connect()
+_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_context():` "
+            "(or close it in a teardown handler) by hand")
+
+PS102_INVALID: list[Case] = [
+    Case(_DB + """
+
+def rename(item_id, name):
+    db.connect()  # expect: PS102
+    Item.update(name=name).where(Item.id == item_id).execute()
+    db.close()
+""", note="closed only when the update succeeds", unfixable=_BY_HAND),
+    Case(_DB + """
+
+def count_items():
+    db.connect(reuse_if_open=True)  # expect: PS102
+    return Item.select().count()
+""", note="never closed: the thread keeps its pool slot", unfixable=_BY_HAND),
+    Case(_DB + """
+
+def first_name():
+    db.connect()  # expect: PS102
+    item = Item.select().first()
+    if item is None:
+        return None
+    name = item.name
+    db.close()
+    return name
+""", note="the early return skips the close", unfixable=_BY_HAND),
+    Case(_FLASK + """
+
+@app.before_request
+def open_db():
+    db.connect()  # expect: PS102
+
+
+@app.route("/items")
+def items():
+    return {"items": [i.name for i in Item.select()]}
+""", note="a before_request connect and no teardown that closes it", unfixable=_BY_HAND),
+]
+
+PS102_INVALID.append(Case(_FLASK + """
+
+@app.before_request
+def open_db():
+    db.connect()  # expect: PS102
+
+
+@app.after_request
+def close_db(response):
+    db.close()
+    return response
+""", note="after_request does not run when the view raises", unfixable=_BY_HAND))
+
+PS102_VALID: list[Case] = [
+    Case(_DB + """
+
+def rename(item_id, name):
+    with db.connection_context():
+        Item.update(name=name).where(Item.id == item_id).execute()
+""", note="connection_context() opens and closes"),
+    Case(_DB + """
+
+def rename(item_id, name):
+    db.connect()
+    try:
+        Item.update(name=name).where(Item.id == item_id).execute()
+    finally:
+        db.close()
+""", note="closed in finally"),
+    Case(_FLASK + """
+
+@app.before_request
+def open_db():
+    db.connect()
+
+
+@app.teardown_request
+def close_db(exc):
+    if not db.is_closed():
+        db.close()
+""", note="peewee's documented Flask hooks"),
+    Case("""
+from peewee import SqliteDatabase
+
+db = SqliteDatabase("app.db")
+
+
+def touch():
+    db.connect()
+    db.execute_sql("UPDATE t SET n = n + 1")
+""", note="a SQLite file: not tracked"),
+    Case(_DB + """
+
+def main():
+    db.connect()
+    db.create_tables([Item])
+
+
+if __name__ == "__main__":
+    main()
+""", note="a one-shot script"),
+    Case(_DB + """
+from fastapi import Depends, FastAPI
+
+app = FastAPI()
+
+
+def get_db():
+    db.connect()
+    try:
+        yield
+    finally:
+        if not db.is_closed():
+            db.close()
+
+
+@app.get("/items", dependencies=[Depends(get_db)])
+def items():
+    return [i.name for i in Item.select()]
+""", note="a FastAPI dependency closing in finally"),
+]

@@ -1,0 +1,398 @@
+"""PS107 django-connection-outside-request: INVALID cases mark the first database work."""
+
+from poolsafe.rules.base import Case
+
+_MODELS = """\
+from django.db import models
+
+
+class Order(models.Model):
+    total = models.IntegerField()
+    paid = models.BooleanField(default=False)
+
+
+class Invoice(Order):
+    number = models.CharField(max_length=20)
+"""
+
+_FILES = {"models.py": _MODELS}
+
+INVALID: list[Case] = [
+    Case("""
+import threading
+
+from models import Order
+
+
+def mark_paid(order_id):
+    Order.objects.filter(id=order_id).update(paid=True)  # expect: PS107
+
+
+def on_payment(order_id):
+    threading.Thread(target=mark_paid, args=(order_id,)).start()
+""", files=_FILES, note="a thread target that never closes its connection"),
+    Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from models import Order
+
+executor = ThreadPoolExecutor(max_workers=4)
+
+
+def recompute(order_id):
+    order = Order.objects.get(id=order_id)  # expect: PS107
+    order.total = sum(line.amount for line in order.lines.all())
+    order.save()
+
+
+def schedule(order_ids):
+    for order_id in order_ids:
+        executor.submit(recompute, order_id)
+""", files=_FILES, note="an executor's worker thread keeps the connection for good"),
+    Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import connection
+from models import Order
+
+
+def recompute(order_id):
+    order = Order.objects.get(id=order_id)  # expect: PS107
+    order.save()
+    connection.close()
+
+
+def schedule(order_ids):
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for order_id in order_ids:
+            pool.submit(recompute, order_id)
+""", files=_FILES, note="closed only when the task succeeds: the worker outlives it"),
+    Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from models import Invoice
+
+
+def render(invoice_id):
+    return Invoice.objects.get(id=invoice_id).number  # expect: PS107
+
+
+def render_all(ids):
+    with ThreadPoolExecutor() as pool:
+        return list(pool.map(render, ids))
+""", files=_FILES, note="executor.map over a model subclass's manager"),
+    Case("""
+import threading
+
+from django.db import connection
+
+
+def vacuum():
+    with connection.cursor() as cursor:  # expect: PS107
+        cursor.execute("VACUUM ANALYZE")
+
+
+threading.Timer(3600, vacuum).start()
+""", note="a Timer function with a raw cursor"),
+    Case("""
+from asgiref.sync import sync_to_async
+
+from models import Order
+
+
+@sync_to_async(thread_sensitive=False)
+def unpaid_count():
+    return Order.objects.filter(paid=False).count()  # expect: PS107
+""", files=_FILES, note="sync_to_async(thread_sensitive=False) runs on a pool thread"),
+    Case("""
+from asgiref.sync import sync_to_async
+
+from models import Order
+
+
+def unpaid():
+    return list(Order.objects.filter(paid=False))  # expect: PS107
+
+
+async def dashboard(request):
+    rows = await sync_to_async(unpaid, thread_sensitive=False)()
+    return rows
+""", files=_FILES, note="sync_to_async(f, thread_sensitive=False) called"),
+    Case("""
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from models import Order
+
+scheduler = BackgroundScheduler()
+
+
+def expire_orders():
+    Order.objects.filter(paid=False).delete()  # expect: PS107
+
+
+scheduler.add_job(expire_orders, "interval", minutes=5)
+scheduler.start()
+""", files=_FILES, note="an APScheduler job without close_old_connections"),
+    Case("""
+import time
+
+from django.core.management.base import BaseCommand
+from models import Order
+
+
+class Command(BaseCommand):
+    help = "Poll for paid orders"
+
+    def handle(self, *args, **options):
+        while True:
+            for order in Order.objects.filter(paid=True):  # expect: PS107
+                self.stdout.write(str(order.pk))
+            time.sleep(10)
+""", files=_FILES, note="a polling loop in a management command"),
+    Case("""
+import threading
+
+from models import Order
+
+
+def total_paid():
+    return sum(o.total for o in Order.objects.filter(paid=True))
+
+
+def report():
+    print(total_paid())  # expect: PS107
+
+
+def start():
+    threading.Thread(target=report, daemon=True).start()
+""", files=_FILES, note="the database work is in a function the thread target calls"),
+    Case("""
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from models import Order
+
+scheduler = BlockingScheduler()
+
+
+@scheduler.scheduled_job("cron", hour=3)
+def nightly():
+    Order.objects.filter(paid=False).update(total=0)  # expect: PS107
+""", files=_FILES, note="@scheduled_job without close_old_connections"),
+]
+
+INVALID += [
+    Case("""
+from models import Order
+from sched import scheduler
+
+
+def expire_orders():
+    Order.objects.filter(paid=False).delete()  # expect: PS107
+
+
+scheduler.add_job(expire_orders, "interval", minutes=5)
+""", files={**_FILES, "sched.py": """\
+from apscheduler.schedulers.background import BackgroundScheduler
+
+scheduler = BackgroundScheduler()
+scheduler.start()
+"""}, note="the scheduler is built in another module"),
+    Case("""
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while not self.stopped():
+            self.drain()  # expect: PS107
+            time.sleep(1)
+
+    def stopped(self):
+        return False
+
+    def drain(self):
+        transaction.commit()
+""", note="the loop's work is a method of the command that commits"),
+]
+
+INVALID.append(Case("""
+import threading
+
+from models import Order
+
+
+class Worker(threading.Thread):
+    pass
+
+
+def drain():
+    Order.objects.filter(paid=True).delete()  # expect: PS107
+
+
+Worker(target=drain).start()
+""", files=_FILES, note="a project subclass of Thread"))
+
+VALID: list[Case] = [
+    Case("""
+import threading
+
+from django.db import connection
+from models import Order
+
+
+def mark_paid(order_id):
+    Order.objects.filter(id=order_id).update(paid=True)
+    connection.close()
+
+
+threading.Thread(target=mark_paid, args=(1,)).start()
+""", files=_FILES, note="a thread that ends after closing (an exception ends it too)"),
+    Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections
+from models import Order
+
+executor = ThreadPoolExecutor(max_workers=4)
+
+
+def recompute(order_id):
+    try:
+        Order.objects.get(id=order_id).save()
+    finally:
+        close_old_connections()
+
+
+def schedule(order_ids):
+    for order_id in order_ids:
+        executor.submit(recompute, order_id)
+""", files=_FILES, note="closed in finally"),
+    Case("""
+from apscheduler.schedulers.background import BackgroundScheduler
+from django_apscheduler import util
+
+from models import Order
+
+scheduler = BackgroundScheduler()
+
+
+@util.close_old_connections
+def expire_orders():
+    Order.objects.filter(paid=False).delete()
+
+
+scheduler.add_job(expire_orders, "interval", minutes=5)
+""", files=_FILES, note="django-apscheduler's decorator closes around the job"),
+    Case("""
+from django.http import JsonResponse
+from models import Order
+
+
+def unpaid(request):
+    return JsonResponse({"n": Order.objects.filter(paid=False).count()})
+""", files=_FILES, note="a view: Django closes the connection at the end of the request"),
+    Case("""
+from asgiref.sync import sync_to_async
+
+from models import Order
+
+
+@sync_to_async
+def unpaid_count():
+    return Order.objects.filter(paid=False).count()
+""", files=_FILES, note="thread_sensitive=True (the default) runs on the main thread"),
+    Case("""
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while True:
+            close_old_connections()
+            for order in Order.objects.filter(paid=True):
+                self.stdout.write(str(order.pk))
+            time.sleep(10)
+""", files=_FILES, note="the loop closes stale connections each iteration"),
+    Case("""
+import threading
+
+from django.db import connections
+from models import Order
+
+
+def warm_cache():
+    try:
+        list(Order.objects.all()[:100])
+    finally:
+        connections.close_all()
+
+
+threading.Thread(target=warm_cache).start()
+""", files=_FILES, note="connections.close_all() in finally"),
+    Case("""
+import threading
+
+
+def ping(host):
+    import socket
+    socket.create_connection((host, 80)).close()
+
+
+threading.Thread(target=ping, args=("example.org",)).start()
+""", note="a thread without database work"),
+    Case("""
+from celery import shared_task
+
+from models import Order
+
+
+@shared_task
+def expire_orders():
+    Order.objects.filter(paid=False).delete()
+""", files=_FILES, note="Celery's Django integration closes connections around tasks"),
+    Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections
+from models import Order
+
+
+def closing(func):
+    def run(*args):
+        try:
+            return func(*args)
+        finally:
+            close_old_connections()
+    return run
+
+
+@closing
+def recompute(order_id):
+    Order.objects.get(id=order_id).save()
+
+
+with ThreadPoolExecutor() as pool:
+    pool.submit(recompute, 1)
+""", files=_FILES, note="a project decorator that closes"),
+    Case("""
+import threading
+
+
+class Order:
+    objects = []
+
+
+def count():
+    return len(Order.objects)
+
+
+threading.Thread(target=count).start()
+""", note="`objects` on a class that is no Django model"),
+]

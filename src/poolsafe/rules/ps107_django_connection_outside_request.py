@@ -1,0 +1,102 @@
+"""PS107 django-connection-outside-request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from poolsafe.core.model import RawFinding
+from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases.ps107 import INVALID, VALID
+
+_WHY = {
+    "never": "opens a connection for that thread that nothing closes",
+    "exception": "closes its connection only when no exception is raised, and the "
+                 "worker thread outlives the task",
+    "loop": "keeps one connection open across every iteration (Django closes "
+            "connections only at the end of a request)",
+}
+
+
+class DjangoConnectionOutsideRequest(Rule):
+    """
+    ## What it does
+    Flags Django database work (a model's `objects` manager, `connection.cursor()`,
+    or a project function that does either, two calls deep) in code that runs outside
+    Django's request cycle and never closes the connection it opens:
+
+    - a `threading.Thread` target or a `threading.Timer` function with no
+      `connection.close()`, `close_old_connections()` or `connections.close_all()`;
+    - a task run on a worker thread that outlives it (`ThreadPoolExecutor.submit()` /
+      `.map()`, `loop.run_in_executor()`, an APScheduler job (`add_job`,
+      `@scheduled_job`), a `sync_to_async(thread_sensitive=False)` function) whose
+      close is not in a `finally` (an exception skips it, and the worker keeps the
+      connection);
+    - a `while` loop in a management command's `handle()` that uses the database on
+      each iteration and closes nothing between them.
+
+    A function decorated with `close_old_connections` (django-apscheduler's
+    `util.close_old_connections`, or a project decorator that calls one of the closes)
+    is fine. Request and response code is managed by Django and is never reported;
+    Celery tasks are not either (Celery's Django integration closes connections around
+    each task). Reported at the first database work in the function.
+
+    ## Why is this bad?
+    Django opens a connection per thread on first use and closes it only when a
+    request ends (`close_old_connections` on `request_started`/`request_finished`).
+    A thread pool's workers, a scheduler's threads and a long-running command never
+    see a request: each keeps its connection open for good. With a few workers per
+    process and a few processes, the server runs out of slots (`FATAL: remaining
+    connection slots are reserved`, `Too many connections`); a connection the
+    server or a proxy closed meanwhile fails the next query (`server closed the
+    connection unexpectedly`, `MySQL server has gone away`).
+
+    ## Example
+    ```python
+    def refresh_prices():
+        for product in Product.objects.filter(active=True):
+            product.update_price()
+
+    executor.submit(refresh_prices)
+    ```
+
+    ## Use instead
+    ```python
+    from django.db import close_old_connections
+
+    def refresh_prices():
+        try:
+            for product in Product.objects.filter(active=True):
+                product.update_price()
+        finally:
+            close_old_connections()
+
+    executor.submit(refresh_prices)
+    ```
+    """
+
+    code = "PS107"
+    name = "django-connection-outside-request"
+    summary = "Django database work on a thread or in a loop outside the request cycle " \
+              "that never closes its connection"
+    VALID = VALID
+    INVALID = INVALID
+
+    def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        if "django" not in ctx.module.source and "objects" not in ctx.module.source:
+            return
+        from poolsafe.analysis.django_threads import django_thread_gaps
+
+        for gap in django_thread_gaps(ctx.index, ctx.module):
+            if gap.why == "loop":
+                advice = "call `close_old_connections()` at the start of each iteration"
+            elif gap.why == "exception":
+                advice = (f"call `close_old_connections()` (or `connection.close()`) in a "
+                          f"`finally` at the end of `{gap.func.name}`")
+            else:
+                advice = (f"call `close_old_connections()` (or `connection.close()`) in a "
+                          f"`finally` at the end of `{gap.func.name}`")
+            yield self.finding(
+                gap.node,
+                f"Django database work {gap.use} in `{gap.func.name}`, run by {gap.how}, "
+                f"{_WHY[gap.why]}; {advice}",
+            )
