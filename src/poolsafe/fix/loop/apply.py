@@ -27,6 +27,7 @@ from poolsafe.core.discovery import SourceFile
 from poolsafe.core.model import FileError, Finding, Location, RawFinding
 from poolsafe.core.project import find_project_root, is_within
 from poolsafe.core.source import DecodedSource, decode
+from poolsafe.fix.equivalence import check_fix
 from poolsafe.fix.fixers.edits import enclosing_function, parent_map
 from poolsafe.fix.plan.api import FixPlan, ImportRequest, Replacement, Unfixable
 from poolsafe.rules import FileContext, Rule
@@ -519,6 +520,11 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
         if isinstance(outcome, Unfixable):
             reasons[key] = f"not fixable: {outcome.reason}"
             continue
+        if outcome.path in (None, f.display) and not outcome.companions:
+            refusal = prove_plan(item.module.tree, outcome)
+            if refusal is not None:
+                reasons[key] = f"not fixable: {refusal}"
+                continue
         if not outcome.safe and not unsafe:
             why = "; ".join(outcome.unsafe_reasons) or "it may change behaviour"
             reasons[key] = f"unsafe fix available (--unsafe-fixes): {why}"
@@ -659,6 +665,24 @@ def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, tuple[str, ..
         result.applied.append(AppliedFix(f.display, plan.code, loc.line, plan.description,
                                          plan.safe, result.passes))
     return True
+
+
+# ------------------------------------------------------------- equivalence
+def prove_plan(tree: cst.Module, plan: FixPlan) -> str | None:
+    """Run the equivalence check on `plan` applied alone (poolsafe.fix.equivalence):
+    a plan that changes behaviour is marked unsafe with how; the reason it must not
+    be offered at all (it always fails, or loses data) is returned."""
+    try:
+        verdict = check_fix(tree, apply_plans(tree, [plan]), plan.code)
+    except Exception as exc:  # an unproved fix is not a safe one
+        plan.mark_unsafe(f"the equivalence check could not run ({type(exc).__name__})")
+        return None
+    if verdict.drop:
+        return "the fix would change behaviour beyond the release: " + "; ".join(
+            verdict.problems)
+    for problem in verdict.problems:
+        plan.mark_unsafe(f"the equivalence check found {problem}")
+    return None
 
 
 # ------------------------------------------------------- no new findings
