@@ -144,7 +144,9 @@ async def rows():
     assert "        await pool.putconn(conn)\n" in _fix("PS101", before)
 
 
-def test_ps101_psycopg3_with_conn_is_unsafe() -> None:
+def test_ps101_psycopg3_with_conn_is_not_rewritten_away() -> None:
+    """Dropping psycopg 3's `with conn:` would drop the commit its exit makes: the
+    equivalence check refuses that fix even as an unsafe one (issue #30, class 6)."""
     before = """from psycopg_pool import ConnectionPool
 pool = ConnectionPool("dbname=app")
 
@@ -154,7 +156,7 @@ def rows():
         return conn.execute("SELECT 1").fetchall()
 """
     assert _fix("PS101", before) == before
-    assert "pool.putconn(conn)" in _fix("PS101", before, unsafe=True)
+    assert _fix("PS101", before, unsafe=True) == before
 
 
 # ------------------------------------------------------------------ PS102

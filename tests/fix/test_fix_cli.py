@@ -19,6 +19,9 @@ FIXTURES = sorted(p for p in (ROOT / "fixtures").glob("*/before") if p.is_dir())
 #: fixtures whose PS1xx findings are fixed by hand (peewee's connect(), PS107)
 BY_HAND = {"peewee_flask", "django_threads"}
 PS10X = {"PS101", "PS102", "PS103", "PS104", "PS105"}
+#: findings no fix may take: a rollback in a psycopg2 loop would discard the earlier
+#: iterations that the final commit stores (no savepoint fits there yet)
+LEFT_ON_PURPOSE = {"flask_psycopg2": {"PS103"}}
 
 PG_LEAK = (
     "from psycopg2.pool import ThreadedConnectionPool\n"
@@ -46,10 +49,10 @@ def test_fix_fixture_leaves_no_ps10x_finding(before: Path, tmp_path: Path) -> No
     shutil.copytree(before, work)
     code, _out, err = run("--unsafe-fixes", "--select", "PS1", str(work))
     left = [f for f in scan([str(work)], ScanOptions(select=PS10X)).findings]
-    assert not left, (err, left)
+    assert {f.code for f in left} <= LEFT_ON_PURPOSE.get(before.parent.name, set()), (err, left)
     for py in work.rglob("*.py"):
         compile(py.read_text(encoding="utf-8"), str(py), "exec")
-    assert code == 0, err
+    assert code == (1 if left else 0), err
     # a second run changes nothing
     snapshot = {p: p.read_bytes() for p in work.rglob("*.py")}
     code, out, _ = run("--diff", "--unsafe-fixes", "--select", "PS1", str(work))

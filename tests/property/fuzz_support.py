@@ -97,6 +97,9 @@ def fix_properties(files: dict[str, str], *, unsafe: bool, must_compile: bool) -
     assert not internal_errors(messages), result.errors
     assert result.converged, (result.passes, result.applied)
     assert not [m for m in messages if "was reverted" in m], result.errors
+    # a fixer that fails or a fix that adds a finding leaves its finding with the reason
+    assert not [x.reason for x in result.left
+                if "fixer failed" in x.reason or "was reverted" in x.reason], result.left
     fixed = result.sources()
     assert set(fixed) == {name for name in files if name.endswith(".py")}
     # the files that are not modules (docker-compose.yml, my.cnf) stay beside them

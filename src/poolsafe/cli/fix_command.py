@@ -94,8 +94,10 @@ def on_disk_line(result: FixResult, path: str, line: int) -> int:
               help="Print the fixes as a unified diff and write nothing "
                    "(exit 1 when there is a diff).")
 @click.option("--unsafe-fixes", is_flag=True,
-              help="Also apply fixes marked unsafe (they may change behaviour or drop "
-                   "a comment).")
+              help="Also apply fixes marked unsafe: they may change behaviour or drop "
+                   "a comment, and each left finding says how (the fixer's reason, or "
+                   "what the equivalence check found different from the original on "
+                   "some path).")
 @config_options
 @click.option("-v", "--verbose", is_flag=True, help="List every fix and every finding left.")
 @click.option("--stdin-filename", default=None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from poolsafe.core.discovery import SourceFile
 from poolsafe.core.model import FileError, Finding, Location, RawFinding, RuleMeta, Step
 from poolsafe.core.project import find_project_root, is_within
 from poolsafe.core.source import DecodedSource, decode
+from poolsafe.fix.equivalence import check_fix
 from poolsafe.fix.fixers.edits import enclosing_function, parent_map
 from poolsafe.fix.loop.progress import STUCK, Fingerprint, Progress
 from poolsafe.fix.plan.api import FixPlan, ImportRequest, Replacement, Unfixable
@@ -46,6 +48,11 @@ from poolsafe.scan.scope import build_scope
 from poolsafe.scan.suppression import mentions_directive, parse_comments
 
 MAX_PASSES = 10
+#: a finding as the "new finding" check counts them: (code, enclosing function)
+FindingKey = tuple[str, str]
+#: how many findings of each key one file has with the text `text` (None: it does not
+#: parse)
+Relint = Callable[["FixFile", str], "Counter[FindingKey] | None"]
 #: the order in which overlapping plans win within one pass
 PRIORITY = ("PS105", "PS104", "PS101", "PS103", "PS102")
 
@@ -462,11 +469,12 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
             by_path = {item.file.display: item for item, _ in linted}
             #: files changed in this pass: their parsed trees are stale until the next
             touched: set[str] = set()
+            relint = _relinter(parsed, options, rules)
             for item, ctx in linted:
                 if item.file.display in touched:
                     continue  # another file's fix edited it; its own wait for the next pass
                 if _fix_one_file(item, ctx, by_code, unsafe, done, reasons, result,
-                                 by_path, touched):
+                                 by_path, touched, relint):
                     changed_any = True
             if not changed_any:
                 break
@@ -490,7 +498,7 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
                   unsafe: bool, done: Progress,
                   reasons: dict[tuple[str, int, str], str], result: FixResult,
                   by_path: dict[str, _Linted] | None = None,
-                  touched: set[str] | None = None) -> bool:
+                  touched: set[str] | None = None, relint: Relint | None = None) -> bool:
     f = item.file
     touched = set() if touched is None else touched
     plans: list[tuple[FixPlan, Location, Fingerprint]] = []
@@ -504,14 +512,17 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
         rule = by_code[raw.code]
         blocked = done.blocked(fp)
         if blocked is not None:
-            reasons[key] = blocked
+            # (a fix not made keeps its own reason: a fixer's failure, a revert)
+            reasons.setdefault(key, blocked)
             continue
         try:
             outcome = rule.fix(ctx, raw)
         except Exception as exc:
-            reasons[key] = f"internal error in the {raw.code} fixer: {type(exc).__name__}: {exc}"
-            result.errors.append(FileError(f.display, f"line {loc.line}: {reasons[key]}"))
-            result.internal_errors += 1
+            # one finding's fixer failing must not stop the run: the finding is left,
+            # with the failure on its one line, and the file's other fixes go on
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            reasons[key] = (f"the fix was not made: the {raw.code} fixer failed "
+                            f"({type(exc).__name__}{': ' + first if first else ''})")
             done.failed(fp, reasons[key])
             continue
         if outcome is None:
@@ -520,6 +531,11 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
         if isinstance(outcome, Unfixable):
             reasons[key] = f"not fixable: {outcome.reason}"
             continue
+        if outcome.path in (None, f.display) and not outcome.companions:
+            refusal = prove_plan(item.module.tree, outcome)
+            if refusal is not None:
+                reasons[key] = f"not fixable: {refusal}"
+                continue
         if not outcome.safe and not unsafe:
             why = "; ".join(outcome.unsafe_reasons) or "it may change behaviour"
             reasons[key] = f"unsafe fix available (--unsafe-fixes): {why}"
@@ -533,7 +549,7 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
             foreign.append((outcome, loc, fp))
         else:
             plans.append((outcome, loc, fp))
-    changed = _apply_own(item, plans, done, reasons, result)
+    changed = _apply_own(item, plans, done, reasons, result, relint)
     if changed:
         touched.add(f.display)
     for plan, loc, fp in foreign:
@@ -623,7 +639,7 @@ def _apply_together(item: _Linted, plan: FixPlan, loc: Location, fp: Fingerprint
 
 def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, Fingerprint]],
                done: Progress, reasons: dict[tuple[str, int, str], str],
-               result: FixResult) -> bool:
+               result: FixResult, relint: Relint | None = None) -> bool:
     f = item.file
     if not plans:
         return False
@@ -652,6 +668,9 @@ def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, Fingerprint]]
             reasons[(f.display, loc.line, plan.code)] = msg
             done.failed(fp, msg)
         new_text = apply_plans(tree, good).code
+    if relint is not None and new_text != f.text:
+        good, new_text = _without_new_findings(item, good, new_text, info, relint, done,
+                                               reasons)
     if new_text == f.text:
         return False
     f.text = new_text
@@ -661,6 +680,93 @@ def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, Fingerprint]]
         result.applied.append(AppliedFix(f.display, plan.code, loc.line, plan.description,
                                          plan.safe, result.passes))
     return True
+
+
+# ------------------------------------------------------------- equivalence
+def prove_plan(tree: cst.Module, plan: FixPlan) -> str | None:
+    """Run the equivalence check on `plan` applied alone (poolsafe.fix.equivalence):
+    a plan that changes behaviour is marked unsafe with how; the reason it must not
+    be offered at all (it always fails, or loses data) is returned."""
+    try:
+        verdict = check_fix(tree, apply_plans(tree, [plan]), plan.code)
+    except Exception as exc:  # an unproved fix is not a safe one
+        plan.mark_unsafe(f"the equivalence check could not run ({type(exc).__name__})")
+        return None
+    if verdict.drop:
+        return "the fix would change behaviour beyond the release: " + "; ".join(
+            verdict.problems)
+    for problem in verdict.problems:
+        plan.mark_unsafe(f"the equivalence check found {problem}")
+    return None
+
+
+# ------------------------------------------------------- no new findings
+def _key_of(ctx: FileContext, raw: RawFinding, parents: dict[int, cst.CSTNode]) -> FindingKey:
+    func = enclosing_function(raw.node, parents, ctx.module)
+    return (raw.code, func.qualname if func else "")
+
+
+def _relinter(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
+              rules: list[Rule]) -> Relint:
+    """How to lint one file's candidate text, resolved against the other files of
+    this pass as they are: the findings' keys, or None when it does not parse."""
+    def relint(f: FixFile, text: str) -> Counter[FindingKey] | None:
+        try:
+            module = parse_source(f.display, f.path, f.relative, text)
+        except Exception:
+            return None
+        peers = [m for g, m in parsed if g is not f and g.project is f.project]
+        index = (f.project.index([module, *peers]) if f.project is not None
+                 else ProjectIndex([module, *peers], options.project))
+        ctx = FileContext(module, index)
+        parents = parent_map(module.tree)
+        keys: Counter[FindingKey] = Counter()
+        for rule in rules:
+            try:
+                keys.update(_key_of(ctx, raw, parents) for raw in _check(ctx, rule))
+            except Exception:  # the pass's own lint reports a rule that fails
+                continue
+        return keys
+    return relint
+
+
+def _without_new_findings(item: _Linted, good: list[FixPlan], new_text: str,
+                          info: dict[int, tuple[Location, tuple[str, ...]]], relint: Relint,
+                          done: Progress,
+                          reasons: dict[tuple[str, int, str], str]
+                          ) -> tuple[list[FixPlan], str]:
+    """Revert the plans whose function gains a finding it did not have (a rollback a
+    `try` made necessary, a checkout the rewrite no longer sees released): each such
+    finding is left with the reason on its one line, and the other plans stay."""
+    f = item.file
+    before = relint(f, f.text)
+    after = relint(f, new_text)
+    if before is None or after is None:
+        return good, new_text
+    new = sorted(after - before)  # (a fix that edits another finding's node moves no count)
+    if not new:
+        return good, new_text
+    tree = item.module.tree
+    parents = parent_map(tree)
+
+    def function_of(plan: FixPlan) -> set[str]:
+        out = set()
+        for node in plan.targets() or [n for n, _ in plan.insert_before.values()]:
+            func = enclosing_function(node, parents, item.module)
+            out.add(func.qualname if func else "")
+        return out
+
+    blamed = [p for p in good if function_of(p) & {q for _, q in new}] or list(good)
+    kept = [p for p in good if p not in blamed]
+    for plan in blamed:
+        loc, fp = info[id(plan)]
+        mine = [c for c, q in new if q in function_of(plan)] or [c for c, _ in new]
+        reasons[(f.display, loc.line, plan.code)] = (
+            "the fix was reverted: it would add a new finding "
+            f"({', '.join(sorted(set(mine)))}) in the function it rewrites")
+        done.failed(fp, reasons[(f.display, loc.line, plan.code)])
+    text = apply_plans(tree, kept).code if kept else f.text
+    return kept, text
 
 
 # ------------------------------------------------------------------ entries

@@ -143,7 +143,11 @@ def rows():
     conn = pool.getconn()
     with conn:  # expect: PS101
         return conn.execute("SELECT 1").fetchall()
-""", note="psycopg 3 `with conn:` closes the connection"),
+""", note="psycopg 3 `with conn:` closes the connection",
+         # the fix that drops the `with` would drop its commit (issue #30, class 6)
+         unfixable="the fix would change behaviour beyond the release: in `rows`: the "
+                   "original leaves `with conn`, whose exit may commit; the fix no longer "
+                   "runs that exit, so what it stored is lost"),
     Case(_PG_POOL + """
 from contextlib import closing
 

@@ -1,0 +1,312 @@
+"""The equivalence check behind every fix: the fixed code does what the original
+did, on every path, plus the release the finding asks for.
+
+`check_fix(before, after, code)` compares two versions of a module (the original
+and the result of one fix plan) and returns a `Verdict`:
+
+- **Names**: every name a changed or new function reads is bound where it runs
+  (`names`): a fix that calls what only existed inside another function would raise
+  `NameError` on every call. Such a fix is wrong even as an unsafe one (`drop`).
+- **Paths** (for the fixes that add a release or a rollback: PS101, PS102, PS103):
+  each changed function is walked on both sides (`paths`) and its paths compared
+  once the release, the rollback and a savepoint are set apart. The fixed function
+  must have the same paths as the original: the same calls in the same order, the
+  same values returned or yielded, the same exceptions from the same places taken by
+  the same handlers, the same guards deciding them, the same `with` blocks entered
+  and left (a `with` whose exit commits must stay). On top of that:
+  - a release added where the original chose not to release, by a guard about
+    something else than whether the connection is there (`if conn is not
+    self.conn:`), releases what the original meant to keep;
+  - a rollback added in a handler that a lost connection reaches (`except
+    OperationalError:`) raises there itself, unless the fix contains its error;
+  - a rollback added in a handler that also undoes earlier work of the same
+    transaction (an earlier iteration, `SET search_path`) while the code after it
+    goes on loses that work (`drop`).
+
+A verdict with problems demotes a safe fix to unsafe with the reason, or, with
+`drop`, removes the fix (see `poolsafe.fix.loop.apply`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import TypeVar
+
+import libcst as cst
+
+from poolsafe.fix.equivalence.names import functions, unresolved
+from poolsafe.fix.equivalence.paths import (
+    UNBOUND,
+    Event,
+    Outcome,
+    Path,
+    Side,
+    TooComplex,
+    Walker,
+    code_of,
+    handler_text,
+)
+from poolsafe.fix.equivalence.releases import (
+    liveness_guard,
+    released_name,
+    rolled_back_name,
+)
+
+#: the rules whose fixes add a release or a rollback to a function that keeps its
+#: shape; the others (a dependency that yields, a session parameter, a context
+#: manager) change how the function is called and get the names check only
+TRACED_RULES = frozenset({"PS101", "PS102", "PS103"})
+_SET_APART = frozenset({"release", "rollback", "try-start"})
+_N = TypeVar("_N", bound=cst.CSTNode)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    problems: tuple[str, ...] = ()
+    #: the fix is wrong even as an unsafe one: it would always fail, or lose data
+    drop: bool = False
+    #: how many functions were compared path by path
+    compared: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_fix(before: cst.Module, after: cst.Module, code: str) -> Verdict:
+    """Compare the original module with the module after one fix of rule `code`."""
+    fb, fa = functions(before), functions(after)
+    changed = {q for q, f in fa.items()
+               if q not in fb or before.code_for_node(fb[q]) != after.code_for_node(f)}
+    problems: list[str] = []
+    drop = False
+    if changed:
+        for qualname, name in sorted(unresolved(after) - unresolved(before)):
+            if qualname in changed:
+                problems.append(f"`{qualname}` would read `{name}`, which nothing binds "
+                                "there (NameError on every call)")
+                drop = True
+    compared = 0
+    if code in TRACED_RULES:
+        for qualname in sorted(changed & fb.keys()):
+            found, lost = compare_function(fb[qualname], fa[qualname])
+            compared += 1
+            problems.extend(f"in `{qualname}`: {p}" for p in found)
+            drop = drop or lost
+    return Verdict(tuple(problems), drop, compared)
+
+
+def compare_function(before: cst.FunctionDef, after: cst.FunctionDef
+                     ) -> tuple[list[str], bool]:
+    """(problems, whether one of them loses data) between two versions of a function."""
+    # the names released or rolled back, on either side, and those a new `with` takes
+    resources = _resources(before) | _resources(after) | (
+        _with_targets(after) - _with_targets(before))
+    derived = {**_derived(before, resources), **_derived(after, resources)}
+    guards = frozenset(code_of(t) for t in _tests(before)
+                       if not any(liveness_guard(t, n) for n in resources))
+    handlers = frozenset(handler_text(h) for h in _nodes(before, cst.ExceptHandler))
+    targets = _with_targets(before)
+    rollbacks = Counter(code_of(c) for c in _nodes(before, cst.Call)
+                        if rolled_back_name(c) is not None)
+
+    def side(original: bool) -> Side:
+        return Side(resources, guards, handlers, targets, dict(rollbacks), original,
+                    dict(derived))
+
+    original, fixed = side(True), side(False)
+    try:
+        outs_b = Walker(before, original).run()
+        outs_a = Walker(after, fixed).run()
+    except TooComplex:
+        return ["too many paths to compare, so the fix is not proved to keep behaviour"], False
+    problems: list[str] = list(dict.fromkeys(fixed.problems))
+    lost = bool(problems)
+    by_b = _by_key(outs_b)
+    by_a = _by_key(outs_a)
+    extra = [k for k in by_a if k not in by_b]
+    missing = [k for k in by_b if k not in by_a]
+    gone = _lost_exit(by_b, by_a)
+    if gone is not None:
+        # a `with` whose exit commits no longer runs it: what it stored is lost
+        problems.append(f"the original leaves `with {gone}`, whose exit may commit; the "
+                        "fix no longer runs that exit, so what it stored is lost")
+        return list(dict.fromkeys(problems)), True
+    if extra:
+        problems.append(_describe(extra[0], list(by_b), "the fix"))
+    if missing:
+        problems.append(_describe(missing[0], list(by_a), "the original"))
+    problems.extend(_release_problems(by_b, by_a))
+    return list(dict.fromkeys(problems)), lost
+
+
+# ------------------------------------------------------------------ keys
+Key = tuple[Event, ...]
+
+
+def _key(kind: str, path: Path) -> Key:
+    events: list[Event] = []
+    for e in path.events:
+        if e[0] in _SET_APART:
+            continue
+        e = ("raise", e[1]) if e[0] == "raise*" else e
+        if e == ("raise", UNBOUND) and events and events[-1] == e:
+            continue  # a second unbound read while the first one's error is raised
+        events.append(e)
+    return (*events, ("end", kind))
+
+
+def _segments(path: Path, release: Event) -> list[int]:
+    """How often the same release call runs between one checkout and the next."""
+    counts = [0]
+    for e in path.events:
+        if e == ("acquire", release[1]):
+            counts.append(0)
+        elif e == release:
+            counts[-1] += 1
+    return counts
+
+
+def _by_key(outs: list[Outcome]) -> dict[Key, list[Path]]:
+    out: dict[Key, list[Path]] = defaultdict(list)
+    for kind, path in outs:
+        out[_key(kind, path)].append(path)
+    return out
+
+
+def _release_problems(by_b: dict[Key, list[Path]], by_a: dict[Key, list[Path]]) -> list[str]:
+    problems = []
+    for key, fixed_paths in by_a.items():
+        originals = by_b.get(key)
+        if not originals:
+            continue
+        for pa in fixed_paths:
+            for release in sorted({e for e in pa.events if e[0] == "release"}):
+                name = release[1]
+                n = max(_segments(pa, release))
+                most = max(max(_segments(pb, release)) for pb in originals)
+                if n > max(1, most):
+                    problems.append(f"`{name}` would be released {n} times on one path")
+                before_counts = [sum(1 for e in pb.events if e[:2] == ("release", name))
+                                 for pb in originals]
+                skips = [f for pb in originals for f in pb.flags
+                         if f.startswith(f"skip:{name}:")]
+                if all(c == 0 for c in before_counts) and len(skips) >= len(originals):
+                    guard = skips[0].split(":", 2)[2]
+                    problems.append(
+                        f"the original leaves `{name}` open when `{guard}` decides so (a "
+                        "guard about which connection, not whether there is one); the fix "
+                        "releases it there too")
+    return list(dict.fromkeys(problems))
+
+
+def _lost_exit(by_b: dict[Key, list[Path]], by_a: dict[Key, list[Path]]) -> str | None:
+    """A `with` over a connection that the original leaves and the fix never does."""
+    left_b = {e[1] for k in by_b for e in k if e[0] == "exit"}
+    left_a = {e[1] for k in by_a for e in k if e[0] == "exit"}
+    gone = sorted(left_b - left_a)
+    return gone[0] if gone else None
+
+
+def _closest(key: Key, others: list[Key]) -> Key:
+    def common(other: Key) -> int:
+        n = 0
+        for x, y in zip(key, other, strict=False):
+            if x != y:
+                break
+            n += 1
+        return n
+    return max(others, key=common, default=())
+
+
+def _describe(key: Key, others: list[Key], who: str) -> str:
+    other = _closest(key, others)
+    i = 0
+    while i < len(key) and i < len(other) and key[i] == other[i]:
+        i += 1
+    here = _event_text(key[i]) if i < len(key) else "ends"
+    there = _event_text(other[i]) if i < len(other) else "ends"
+    after = f" after {_event_text(key[i - 1])}" if i else ""
+    if who == "the fix":
+        return f"on a path{after}, the fix {here} where the original {there}"
+    return f"a path of the original is gone: {after.strip() + ', ' if after else ''}" \
+           f"the original {here} where the fix {there}"
+
+
+def _event_text(e: Event) -> str:
+    kind = e[0]
+    if kind == "call":
+        return f"calls `{e[1]}`"
+    if kind == "raise":
+        return f"raises (from `{e[1]}`)"
+    if kind == "catch":
+        return f"is caught by `except {e[1]}`"
+    if kind == "guard":
+        return f"finds `{e[1]}` {e[2].lower()}"
+    if kind == "return":
+        return f"returns `{e[1]}`"
+    if kind == "yield":
+        return f"yields `{e[1]}`"
+    if kind == "enter":
+        return f"enters `with {e[1]}`"
+    if kind == "exit":
+        return f"leaves `with {e[1]}` (whose exit may commit)"
+    if kind == "acquire":
+        return f"takes `{e[1]}`"
+    if kind == "store":
+        return f"stores into `{e[1]}`"
+    if kind == "end":
+        return {"return": "returns", "raise": "lets the exception escape"}.get(e[1], e[1])
+    return " ".join(e)
+
+
+# --------------------------------------------------------------- reading
+def _nodes(func: cst.CSTNode, kind: type[_N]) -> list[_N]:
+    out: list[_N] = []
+    stack: list[cst.CSTNode] = [func]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, kind):
+            out.append(cur)
+        stack.extend(cur.children)
+    return out
+
+
+def _resources(func: cst.FunctionDef) -> frozenset[str]:
+    names = set()
+    for call in _nodes(func, cst.Call):
+        for name in (released_name(call), rolled_back_name(call)):
+            if name is not None:
+                names.add(name)
+    return frozenset(names)
+
+
+def _with_targets(func: cst.FunctionDef) -> frozenset[str]:
+    return frozenset(item.asname.name.value for item in _nodes(func, cst.WithItem)
+                     if item.asname is not None and isinstance(item.asname.name, cst.Name))
+
+
+def _tests(func: cst.FunctionDef) -> list[cst.BaseExpression]:
+    return [n.test for n in _nodes(func, cst.If)] + [n.test for n in _nodes(func, cst.While)]
+
+
+def _derived(func: cst.FunctionDef, resources: frozenset[str]) -> dict[str, str]:
+    """Cursors (and the like) made from a resource: `cur = conn.cursor()`."""
+    out: dict[str, str] = {}
+    for node in _nodes(func, cst.Assign):
+        value = node.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+                and isinstance(value.func.value, cst.Name) \
+                and value.func.value.value in resources:
+            for t in node.targets:
+                if isinstance(t.target, cst.Name):
+                    out[t.target.value] = value.func.value.value
+    for with_item in _nodes(func, cst.WithItem):
+        item = with_item.item
+        if isinstance(item, cst.Call) and isinstance(item.func, cst.Attribute) \
+                and isinstance(item.func.value, cst.Name) \
+                and item.func.value.value in resources and with_item.asname is not None \
+                and isinstance(with_item.asname.name, cst.Name):
+            out[with_item.asname.name.value] = item.func.value.value
+    return out

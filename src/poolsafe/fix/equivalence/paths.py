@@ -1,0 +1,670 @@
+"""Every path through one function, as the sequence of what it does.
+
+A path is what a caller and the database can observe: each call in evaluation
+order (its source text), the guards that decided which way it went, where an
+exception came from and which handler took it, the `with` blocks entered and
+exited, and how it ended (the value returned or yielded, an exception escaping).
+Structured control flow is followed as the flow analysis follows it
+(`poolsafe.analysis.flow`): every call that analysis lets raise (`call_may_raise`)
+may raise there, a typed `except` may or may not take an exception, a bare or
+broad one always does, `finally` runs on every way out, a `yield` is a point where
+the consumer can throw in, and loops run zero, one or two times.
+
+The release the fix may add is set apart rather than recorded as a call (see
+`releases`): the comparison (`compare`) removes it from both sides and then asks
+for the same paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import children, is_true, strip_await
+from poolsafe.analysis.flow import call_may_raise
+from poolsafe.fix.equivalence.releases import (
+    ACQUIRE_METHODS,
+    closed_by_with,
+    is_savepoint,
+    liveness_guard,
+    receiver_root,
+    released_name,
+    rolled_back_name,
+)
+from poolsafe.knowledge import BROAD_EXCEPTIONS, NON_WORK_METHODS
+
+Event = tuple[str, ...]
+#: past this many open paths at one statement the comparison gives up (and says so)
+MAX_PATHS = 4000
+#: how often a loop body runs on the paths followed: 0, 1 or 2 times
+LOOP_RUNS = 2
+#: exception classes (last part of the name) that a lost connection can raise: in a
+#: handler for one of them a rollback on a plain driver connection may raise too
+#: (a handler written for a lost connection: a broad one, or `except psycopg2.Error`,
+#: is there for the failed statement, and the fixer guards its rollback)
+LOST_CONNECTION_ERRORS = frozenset(
+    {"OperationalError", "InterfaceError", "ConnectionError", "OSError",
+     "PostgresConnectionError", "ConnectionDoesNotExistError", "DisconnectionError",
+     "ConnectionFailure", "ConnectionRefusedError", "ConnectionResetError"})
+UNBOUND = "a name that is not bound (UnboundLocalError)"
+#: handler types whose catch means the session (SQLAlchemy) is the resource: its
+#: `rollback()` after a lost connection does not raise
+_SESSION_ERRORS = frozenset({"SQLAlchemyError", "DBAPIError", "PendingRollbackError"})
+_PURE_FUNCTIONS = frozenset({"isinstance", "len", "str", "repr", "id", "bool", "type",
+                             "hasattr", "callable", "locals", "vars", "dir", "globals"})
+_COMMIT_METHODS = frozenset({"commit"})
+#: the classes that take what a driver's `rollback()` raises on a lost connection
+_DRIVER_ERRORS = frozenset({"Error", "DatabaseError", "OperationalError", "InterfaceError",
+                            "DBAPIError", "PostgresError"})
+
+
+class TooComplex(Exception):
+    """More paths than `MAX_PATHS`: the function is not compared."""
+
+
+def code_of(node: cst.CSTNode) -> str:
+    return " ".join(cst.Module([]).code_for_node(node).split())
+
+
+@dataclass(frozen=True)
+class Path:
+    events: tuple[Event, ...] = ()
+    #: local names bound on this path
+    bound: frozenset[str] = frozenset()
+    #: the handlers this path is running inside: whether each may hold a lost connection
+    handlers: tuple[tuple[bool, int, bool], ...] = ()
+    #: `skip:<name>`: the original chose, by a guard, not to release `name` here
+    flags: frozenset[str] = frozenset()
+
+    def add(self, *events: Event) -> Path:
+        return replace(self, events=self.events + events)
+
+
+Outcome = tuple[str, Path]  # ("normal" | "return" | "break" | "continue" | "raise", path)
+
+
+@dataclass
+class Side:
+    """What the walker of one side (the original or the fix) needs to know."""
+
+    #: the names whose release the fix may add
+    resources: frozenset[str]
+    #: guard texts of the original: a guard only the fix has is not recorded
+    guards: frozenset[str]
+    #: handler type texts of the original
+    handlers: frozenset[str]
+    #: `with` targets of the original (a new `with ... as conn` releases on exit)
+    with_targets: frozenset[str]
+    #: how often each rollback text occurs in the original (more: the fix added one)
+    rollbacks: dict[str, int]
+    original: bool
+    #: cursor names made from a resource
+    derived: dict[str, str] = field(default_factory=dict)
+    #: what the fix does that no path comparison shows (a rollback undoing work)
+    problems: list[str] = field(default_factory=list)
+
+
+class Walker:
+    def __init__(self, func: cst.FunctionDef, side: Side) -> None:
+        self.func = func
+        self.side = side
+        self.locals = _assigned_names(func)
+        self.try_ids: dict[int, int] = {}
+        self.release_counts: dict[str, int] = {}
+        for node in _points([func.body]):
+            name = released_name(node) if isinstance(node, cst.Call) else None
+            if name is not None:
+                self.release_counts[name] = self.release_counts.get(name, 0) + 1
+        #: the rollbacks this side has beyond the original's (by text, in source order)
+        self.added: set[int] = set()
+        if not side.original:
+            seen: dict[str, int] = {}
+            for node in _points([func.body]):
+                if isinstance(node, cst.Call) and rolled_back_name(node) is not None:
+                    text = code_of(node)
+                    seen[text] = seen.get(text, 0) + 1
+                    if seen[text] > side.rollbacks.get(text, 0):
+                        self.added.add(id(node))
+
+    # ------------------------------------------------------------------ entry
+    def run(self) -> list[Outcome]:
+        params = {p.name.value for p in _params(self.func.params)}
+        start = Path(bound=frozenset(params))
+        body = self.func.body
+        stmts = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
+        out = []
+        for kind, path in self.block(stmts, start):
+            if kind == "normal":
+                out.append(("return", path.add(("return", "None"))))
+            elif kind in ("return", "raise"):
+                out.append((kind, path))
+        return _dedupe(out)
+
+    # ------------------------------------------------------------- statements
+    def block(self, stmts: Iterable[cst.CSTNode], path: Path) -> list[Outcome]:
+        current = [path]
+        done: list[Outcome] = []
+        for stmt in stmts:
+            nxt: list[Path] = []
+            for p in current:
+                for kind, q in self.statement(stmt, p):
+                    if kind == "normal":
+                        nxt.append(q)
+                    else:
+                        done.append((kind, q))
+            current = _dedupe_paths(nxt)
+            if len(current) + len(done) > MAX_PATHS:
+                raise TooComplex
+            if not current:
+                break
+        return _dedupe(done + [("normal", p) for p in current])
+
+    def statement(self, stmt: cst.CSTNode, path: Path) -> list[Outcome]:
+        if isinstance(stmt, cst.SimpleStatementLine | cst.SimpleStatementSuite):
+            return self.block(stmt.body, path)
+        if isinstance(stmt, cst.IndentedBlock):
+            return self.block(stmt.body, path)
+        if isinstance(stmt, cst.If):
+            return self.if_(stmt, path)
+        if isinstance(stmt, cst.Try):
+            return self.try_(stmt, path)
+        if isinstance(stmt, cst.With):
+            return self.with_(stmt, path)
+        if isinstance(stmt, cst.For):
+            return self.for_(stmt, path)
+        if isinstance(stmt, cst.While):
+            return self.while_(stmt, path)
+        if isinstance(stmt, cst.FunctionDef | cst.ClassDef):
+            return [("normal", replace(path, bound=path.bound | {stmt.name.value}))]
+        return self.small(stmt, path)
+
+    def small(self, node: cst.CSTNode, path: Path) -> list[Outcome]:
+        if isinstance(node, cst.Pass | cst.Global | cst.Nonlocal):
+            return [("normal", path)]
+        if isinstance(node, cst.Break):
+            return [("break", path)]
+        if isinstance(node, cst.Continue):
+            return [("continue", path)]
+        if isinstance(node, cst.Return):
+            outs = self.expr(node.value, path) if node.value is not None else [("normal", path)]
+            text = code_of(node.value) if node.value is not None else "None"
+            return [("return", p.add(("return", text))) if k == "normal" else (k, p)
+                    for k, p in outs]
+        if isinstance(node, cst.Raise):
+            outs = self.expr(node.exc, path) if node.exc is not None else [("normal", path)]
+            text = code_of(node.exc) if node.exc is not None else "re-raise"
+            return [("raise", p.add(("raise", text))) if k == "normal" else (k, p)
+                    for k, p in outs]
+        if isinstance(node, cst.Assign | cst.AnnAssign | cst.AugAssign):
+            return self.assign(node, path)
+        if isinstance(node, cst.Import | cst.ImportFrom):
+            names = _import_names(node)
+            return [("normal", replace(path, bound=path.bound | names))]
+        if isinstance(node, cst.Del):
+            return [("normal", path)]
+        if isinstance(node, cst.Expr):
+            return self.expr(node.value, path)
+        if isinstance(node, cst.Assert):
+            outs = self.expr(node.test, path)
+            extra = [("raise", p.add(("raise", "assert " + code_of(node.test))))
+                     for k, p in outs if k == "normal"]
+            return outs + extra
+        # (match statements and anything else: not followed)
+        raise TooComplex
+
+    def assign(self, node: cst.Assign | cst.AnnAssign | cst.AugAssign,
+               path: Path) -> list[Outcome]:
+        value = node.value
+        targets: list[cst.BaseExpression] = (
+            [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target])
+        if value is None:
+            return [("normal", path)]
+        names = set().union(*(_target_names(t) for t in targets))
+        acquired = None
+        call, _ = strip_await(value)
+        if len(targets) == 1 and isinstance(targets[0], cst.Name) \
+                and targets[0].value in self.side.resources and isinstance(call, cst.Call):
+            acquired = targets[0].value
+        if acquired is not None:
+            assert isinstance(call, cst.Call)
+            outs = self.calls_in(call.args, path)
+            res = []
+            for k, p in outs:
+                if k != "normal":
+                    res.append((k, p))
+                    continue
+                # the acquiring call itself: what it acquires, not how
+                res.append(("raise", p.add(("raise", f"acquire {acquired}"))))
+                res.append(("normal", p.add(("acquire", acquired))))
+            outs = res
+        else:
+            outs = self.expr(value, path)
+        for t in targets:
+            if not isinstance(t, cst.Name):
+                outs = [(k, p.add(("store", code_of(t)))) if k == "normal" else (k, p)
+                        for k, p in outs]
+        return [(k, replace(p, bound=p.bound | names)) if k == "normal" else (k, p)
+                for k, p in outs]
+
+    def if_(self, node: cst.If, path: Path) -> list[Outcome]:
+        out: list[Outcome] = []
+        test = node.test
+        text = code_of(test)
+        for k, p in self.expr(test, path):
+            if k != "normal":
+                out.append((k, p))
+                continue
+            for taken in (True, False):
+                branch: cst.CSTNode | None = node.body if taken else node.orelse
+                other: cst.CSTNode | None = node.orelse if taken else node.body
+                q = self._guard(text, taken, p)
+                q = self._skip_flags(test, branch, other, q)
+                if branch is None:
+                    out.append(("normal", q))
+                elif isinstance(branch, cst.If):
+                    out.extend(self.if_(branch, q))
+                else:
+                    assert isinstance(branch, cst.Else | cst.IndentedBlock
+                                      | cst.SimpleStatementSuite)
+                    body = branch.body if isinstance(branch, cst.Else) else branch
+                    out.extend(self.statement(body, q))
+        return _dedupe(out)
+
+    def _guard(self, text: str, taken: bool, path: Path) -> Path:
+        if text in self.side.guards:
+            return path.add(("guard", text, str(taken)))
+        return path
+
+    def _skip_flags(self, test: cst.BaseExpression, branch: cst.CSTNode | None,
+                    other: cst.CSTNode | None, path: Path) -> Path:
+        """On the original: a branch without the release that the other branch makes,
+        chosen by a guard about something else than whether the connection is there."""
+        if not self.side.original or other is None:
+            return path
+        here = _released_in(branch) if branch is not None else set()
+        flags = set()
+        for name in _released_in(other) - here:
+            if self.release_counts.get(name, 0) > len(_release_calls(other, name)):
+                continue  # released elsewhere too: the guard only chose when
+            if name in self.side.resources and not liveness_guard(test, name):
+                flags.add(f"skip:{name}:{code_of(test)}")
+        return replace(path, flags=path.flags | flags) if flags else path
+
+    def try_(self, node: cst.Try, path: Path) -> list[Outcome]:
+        tid = self.try_ids.setdefault(id(node), len(self.try_ids))
+        outs = self.block(_body(node.body), path.add(("try-start", str(tid))))
+        result: list[Outcome] = []
+        for kind, p in outs:
+            if kind == "raise":
+                result.extend(self._handle(node, tid, p))
+            elif kind == "normal" and node.orelse is not None:
+                result.extend(self.block(_body(node.orelse.body), p))
+            else:
+                result.append((kind, p))
+        result = _dedupe(result)
+        if node.finalbody is None:
+            return result
+        final: list[Outcome] = []
+        for kind, p in result:
+            for k2, q in self.block(_body(node.finalbody.body), p):
+                final.append((kind, q) if k2 == "normal" else (k2, q))
+        return _dedupe(final)
+
+    def _handle(self, node: cst.Try, tid: int, path: Path) -> list[Outcome]:
+        out: list[Outcome] = []
+        for handler in node.handlers:
+            text = handler_text(handler)
+            names = _type_names(handler.type)
+            broad = handler.type is None or bool(names & BROAD_EXCEPTIONS) or (
+                _raising_rollback(path) and bool(names & _DRIVER_ERRORS))
+            # a handler only the fix has: the rollback's own error it contains is gone
+            q = (path.add(("catch", text)) if text in self.side.handlers
+                 else _cancel_release_raise(path))
+            if handler.name is not None and isinstance(handler.name.name, cst.Name):
+                q = replace(q, bound=q.bound | {handler.name.name.value})
+            lost = handler.type is None or bool(names & LOST_CONNECTION_ERRORS)
+            session = bool(names & _SESSION_ERRORS)
+            q = replace(q, handlers=(*q.handlers, (lost, tid, session)))
+            for k, r in self.block(_body(handler.body), q):
+                out.append((k, replace(r, handlers=r.handlers[:-1])))
+            if broad:
+                return out
+        out.append(("raise", path))
+        return out
+
+    def with_(self, node: cst.With, path: Path) -> list[Outcome]:
+        enters: list[Event] = []
+        exits: list[Event] = []
+        current: list[Outcome] = [("normal", path)]
+        for item in node.items:
+            target = item.asname.name if item.asname is not None else None
+            name = target.value if isinstance(target, cst.Name) else None
+            call, _ = strip_await(item.item)
+            closed = closed_by_with(item.item)
+            if closed is not None and closed in self.side.resources:
+                exits.append(("release", closed, "closing"))  # `with closing(conn):`
+                continue
+            acquires = isinstance(call, cst.Call) and (
+                name in self.side.resources or (
+                    isinstance(call.func, cst.Attribute)
+                    and call.func.attr.value in ACQUIRE_METHODS and name is not None))
+            nxt: list[Outcome] = []
+            for k, p in current:
+                if k != "normal":
+                    nxt.append((k, p))
+                    continue
+                if acquires and name is not None and isinstance(call, cst.Call):
+                    for k2, q in self.calls_in(call.args, p):
+                        if k2 == "normal":
+                            nxt.append(("raise", q.add(("raise", f"acquire {name}"))))
+                            q = q.add(("acquire", name))
+                        nxt.append((k2, q))
+                else:
+                    nxt.extend(self.expr(item.item, p))
+            bound = _target_names(item.asname.name) if item.asname is not None else set()
+            current = [(k, replace(p, bound=p.bound | bound)) if k == "normal" else (k, p)
+                       for k, p in nxt]
+            if isinstance(call, cst.Call) and is_savepoint(call):
+                continue
+            if name is not None and name in self.side.resources \
+                    and name not in self.side.with_targets:
+                exits.append(("release", name, "with"))  # a `with` only the fix has
+                continue
+            label = name if name is not None else code_of(item.item)
+            enters.append(("enter", label))
+            exits.append(("exit", label))
+        out: list[Outcome] = []
+        for k, p in current:
+            if k != "normal":
+                out.append((k, p))
+                continue
+            q = p.add(*enters)
+            for k2, r in self.statement(node.body, q):
+                out.append((k2, r.add(*reversed(exits))))
+        return _dedupe(out)
+
+    def for_(self, node: cst.For, path: Path) -> list[Outcome]:
+        names = _target_names(node.target)
+        out: list[Outcome] = []
+        starts: list[Path] = []
+        for k, p in self.expr(node.iter, path):
+            if k == "normal":
+                starts.append(p)
+            else:
+                out.append((k, p))
+        return _dedupe(out + self._loop(starts, None, node.body, node.orelse, names))
+
+    def while_(self, node: cst.While, path: Path) -> list[Outcome]:
+        return _dedupe(self._loop([path], node.test, node.body, node.orelse, set()))
+
+    def _loop(self, starts: list[Path], test: cst.BaseExpression | None, body: cst.BaseSuite,
+              orelse: cst.Else | None, names: set[str]) -> list[Outcome]:
+        out: list[Outcome] = []
+        ended: list[Path] = []
+        frontier = starts
+        for run in range(LOOP_RUNS + 1):
+            entering: list[Path] = []
+            for p in frontier:
+                if test is None:
+                    ended.append(p)
+                    entering.append(replace(p, bound=p.bound | names))
+                    continue
+                for k, q in self.expr(test, p):
+                    if k != "normal":
+                        out.append((k, q))
+                        continue
+                    if not is_true(test):
+                        ended.append(self._guard(code_of(test), False, q))
+                    entering.append(self._guard(code_of(test), True, q))
+            if run == LOOP_RUNS:
+                break
+            frontier = []
+            for p in _dedupe_paths(entering):
+                for k, q in self.statement(body, p):
+                    if k in ("normal", "continue"):
+                        frontier.append(q)
+                    elif k == "break":
+                        out.append(("normal", q))
+                    else:
+                        out.append((k, q))
+            frontier = _dedupe_paths(frontier)
+            if len(frontier) + len(out) > MAX_PATHS:
+                raise TooComplex
+        for p in _dedupe_paths(ended):
+            if orelse is not None:
+                out.extend(self.statement(orelse.body, p))
+            else:
+                out.append(("normal", p))
+        return out
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, node: cst.CSTNode | None, path: Path) -> list[Outcome]:
+        if node is None:
+            return [("normal", path)]
+        return self.calls_in([node], path)
+
+    def calls_in(self, nodes: Iterable[cst.CSTNode], path: Path) -> list[Outcome]:
+        """Each call (and `yield`) under `nodes`, innermost first, left to right."""
+        current = [path]
+        out: list[Outcome] = []
+        for point in _points(nodes):
+            nxt: list[Path] = []
+            for p in current:
+                for k, q in self.point(point, p):
+                    (nxt.append(q) if k == "normal" else out.append((k, q)))
+            current = _dedupe_paths(nxt)
+        return _dedupe(out + [("normal", p) for p in current])
+
+    def point(self, node: cst.CSTNode, path: Path) -> list[Outcome]:
+        if isinstance(node, cst.Yield):
+            text = code_of(node.value) if node.value is not None else "None"
+            p = path.add(("yield", text))
+            return [("normal", p), ("raise", p.add(("raise", "thrown in at yield")))]
+        assert isinstance(node, cst.Call)
+        released = released_name(node)
+        rolled = rolled_back_name(node)
+        if is_savepoint(node):
+            return [("normal", path)]
+        if released is not None and released in self.side.resources:
+            return self._release(node, released, path, ("release", released, code_of(node)))
+        if rolled is not None and rolled in self.side.resources:
+            return self._rollback(node, rolled, path)
+        if isinstance(node.func, cst.Name) and node.func.value in _PURE_FUNCTIONS:
+            return [("normal", path)]
+        root = receiver_root(node)
+        if isinstance(node.func, cst.Attribute) and root in self.locals \
+                and root not in path.bound:
+            return [("raise", path.add(("raise", UNBOUND)))]
+        text = code_of(node)
+        done = path.add(("call", text))
+        if call_may_raise(node):
+            return [("normal", done), ("raise", path.add(("raise", text)))]
+        return [("normal", done)]
+
+    def _release(self, node: cst.Call, name: str, path: Path, event: Event) -> list[Outcome]:
+        root = name.split(".", 1)[0]
+        if root in self.locals and root not in path.bound:
+            return [("raise", path.add(("raise", UNBOUND)))]
+        return [("normal", path.add(event))]
+
+    def _rollback(self, node: cst.Call, name: str, path: Path) -> list[Outcome]:
+        text = code_of(node)
+        added = id(node) in self.added
+        outs = self._release(node, name, path, ("rollback", name))
+        if not added or not path.handlers:
+            return outs
+        lost, tid, session = path.handlers[-1]
+        self._undoes_earlier_work(name, tid, path, text)
+        if lost and not session:
+            # on a lost connection the rollback raises itself
+            outs.append(("raise", path.add(("raise*", text))))
+        return outs
+
+    def _undoes_earlier_work(self, name: str, tid: int, path: Path, text: str) -> None:
+        """A rollback added in a handler also undoes the work of the transaction done
+        before its `try` (earlier loop iterations, `SET search_path`): record it when
+        there is any, since the code after the handler goes on as if it were kept."""
+        events = path.events
+        start = max((i for i, e in enumerate(events) if e == ("try-start", str(tid))),
+                    default=0)
+        earlier = []
+        for e in reversed(events[:start]):
+            if e in (("acquire", name), ("rollback", name)) or e[:2] == ("release", name):
+                break
+            if e[0] == "call" and self._work_on(e[1], name):
+                if _method_of(e[1]) in _COMMIT_METHODS:
+                    break
+                earlier.append(e[1])
+        if earlier:
+            self.side.problems.append(
+                f"`{text}` in the handler also undoes `{earlier[-1]}`, run before the "
+                "`try` in the same transaction, and the code after it goes on as if "
+                "that were kept")
+
+    def _work_on(self, text: str, name: str) -> bool:
+        root = text.split(".", 1)[0].split("(", 1)[0]
+        if root != name and self.side.derived.get(root) != name:
+            return False
+        return _method_of(text) not in NON_WORK_METHODS
+
+
+# ---------------------------------------------------------------- helpers
+def handler_text(handler: cst.ExceptHandler) -> str:
+    """The handler's type as text; a bare `except:` is `except BaseException:`."""
+    return code_of(handler.type) if handler.type is not None else "BaseException"
+
+
+def _dedupe(outs: list[Outcome]) -> list[Outcome]:
+    return list(dict.fromkeys(outs))
+
+
+def _dedupe_paths(paths: list[Path]) -> list[Path]:
+    return list(dict.fromkeys(paths))
+
+
+def _raising_rollback(path: Path) -> bool:
+    """Whether the exception in flight is an added rollback's own."""
+    for e in reversed(path.events):
+        if e[0] in ("raise", "raise*"):
+            return e[0] == "raise*"
+    return False
+
+
+def _cancel_release_raise(path: Path) -> Path:
+    """A rollback's own error caught by a handler the fix added around it: as if it
+    had not raised."""
+    for i in range(len(path.events) - 1, -1, -1):
+        if path.events[i][0] == "raise*":
+            return replace(path, events=path.events[:i] + path.events[i + 1:])
+    return path
+
+
+def _method_of(text: str) -> str | None:
+    head = text.split("(", 1)[0]
+    return head.rsplit(".", 1)[1] if "." in head else None
+
+
+def _body(node: cst.BaseSuite) -> list[cst.CSTNode]:
+    return list(node.body)
+
+
+def _points(nodes: Iterable[cst.CSTNode]) -> list[cst.CSTNode]:
+    """Calls and yields in evaluation order (arguments before the call); nested
+    functions and lambdas do not run here."""
+    out: list[cst.CSTNode] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Lambda | cst.FunctionDef | cst.ClassDef):
+            return
+        for child in children(node):
+            visit(child)
+        if isinstance(node, cst.Call | cst.Yield):
+            out.append(node)
+
+    for n in nodes:
+        visit(n)
+    return out
+
+
+def _release_calls(node: cst.CSTNode, name: str) -> list[cst.Call]:
+    return [c for c in _points([node])
+            if isinstance(c, cst.Call) and released_name(c) == name]
+
+
+def _released_in(node: cst.CSTNode) -> set[str]:
+    names = set()
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Call):
+            name = released_name(cur)
+            if name is not None:
+                names.add(name)
+        stack.extend(children(cur))
+    return names
+
+
+def _params(params: cst.Parameters) -> list[cst.Param]:
+    out = [*params.posonly_params, *params.params, *params.kwonly_params]
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            out.append(star)
+    return out
+
+
+def _target_names(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, cst.Tuple | cst.List):
+        out: set[str] = set()
+        for el in target.elements:
+            out |= _target_names(el.value)
+        return out
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return set()
+
+
+def _import_names(node: cst.Import | cst.ImportFrom) -> set[str]:
+    if isinstance(node.names, cst.ImportStar):
+        return set()
+    out = set()
+    for alias in node.names:
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            out.add(alias.asname.name.value)
+        else:
+            out.add(code_of(alias.name).split(".")[0])
+    return out
+
+
+def _type_names(node: cst.BaseExpression | None) -> set[str]:
+    if node is None:
+        return set()
+    if isinstance(node, cst.Tuple):
+        out: set[str] = set()
+        for el in node.elements:
+            out |= _type_names(el.value)
+        return out
+    return {code_of(node).rsplit(".", 1)[-1]}
+
+
+def _assigned_names(func: cst.FunctionDef) -> set[str]:
+    """The function's local names: bound somewhere in its body."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = list(children(func.body))
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Lambda | cst.FunctionDef | cst.ClassDef):
+            if not isinstance(cur, cst.Lambda):
+                out.add(cur.name.value)
+            continue
+        if isinstance(cur, cst.AssignTarget | cst.AnnAssign | cst.AugAssign | cst.For):
+            out |= _target_names(cur.target)
+        elif isinstance(cur, cst.AsName):
+            out |= _target_names(cur.name) if isinstance(cur.name, cst.BaseExpression) else set()
+        elif isinstance(cur, cst.NamedExpr):
+            out |= _target_names(cur.target)
+        stack.extend(children(cur))
+    return out
