@@ -7,6 +7,10 @@ must be recognised the same way on both sides.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, positional_args, string_value, strip_await
@@ -22,10 +26,34 @@ _SAVEPOINT_METHODS = frozenset({"begin_nested", "transaction", "savepoint"})
 _SAVEPOINT_SQL = ("SAVEPOINT", "ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT", "RELEASE")
 
 
+#: the release functions the project's configuration names (`[tool.poolsafe] release`),
+#: by their last name, for the check under way (`configured_releases`)
+_CONFIGURED: ContextVar[frozenset[str]] = ContextVar("configured_releases",
+                                                     default=frozenset())
+
+
+@contextmanager
+def configured_releases(names: Iterable[str]) -> Iterator[None]:
+    """Recognise the configured release functions (`corp_db.unlease`) as releases while
+    a check runs: a fix writes them as the configuration spells them."""
+    token = _CONFIGURED.set(frozenset(n.rpartition(".")[2] for n in names))
+    try:
+        yield
+    finally:
+        _CONFIGURED.reset(token)
+
+
 def released_name(call: cst.Call) -> str | None:
     """The plain name this call releases or closes, if it is a release: `conn.close()`,
-    `pool.putconn(conn)`, `await pool.release(conn)`, `release_db_connection(conn)`."""
+    `pool.putconn(conn)`, `await pool.release(conn)`, `release_db_connection(conn)`,
+    and a configured release function (its last plain-name argument: the connection
+    may come after other arguments, `unlease(name, conn)`)."""
     func = call.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else (
+        func.value if isinstance(func, cst.Name) else None)
+    if last is not None and last in _CONFIGURED.get():
+        names = [a.value.value for a in call.args if isinstance(a.value, cst.Name)]
+        return names[-1] if names else None
     if isinstance(func, cst.Attribute):
         if func.attr.value in _SELF_RELEASES and not call.args:
             return dotted_name(func.value)

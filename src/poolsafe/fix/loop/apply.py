@@ -28,6 +28,7 @@ from poolsafe.core.model import FileError, Finding, Location, RawFinding, RuleMe
 from poolsafe.core.project import find_project_root, is_within
 from poolsafe.core.source import DecodedSource, decode
 from poolsafe.fix.equivalence import check_fix
+from poolsafe.fix.equivalence.releases import configured_releases
 from poolsafe.fix.fixers.edits import enclosing_function, parent_map
 from poolsafe.fix.loop.progress import STUCK, Fingerprint, Progress
 from poolsafe.fix.plan.api import FixPlan, ImportRequest, Replacement, Unfixable
@@ -532,7 +533,7 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
             reasons[key] = f"not fixable: {outcome.reason}"
             continue
         if outcome.path in (None, f.display) and not outcome.companions:
-            refusal = prove_plan(item.module.tree, outcome)
+            refusal = prove_plan(item.module.tree, outcome, ctx.index.config.release)
             if refusal is not None:
                 reasons[key] = f"not fixable: {refusal}"
                 continue
@@ -683,12 +684,15 @@ def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, Fingerprint]]
 
 
 # ------------------------------------------------------------- equivalence
-def prove_plan(tree: cst.Module, plan: FixPlan) -> str | None:
+def prove_plan(tree: cst.Module, plan: FixPlan,
+               releases: Iterable[str] = ()) -> str | None:
     """Run the equivalence check on `plan` applied alone (poolsafe.fix.equivalence):
     a plan that changes behaviour is marked unsafe with how; the reason it must not
-    be offered at all (it always fails, or loses data) is returned."""
+    be offered at all (it always fails, or loses data) is returned. `releases`: the
+    release functions the project's configuration names."""
     try:
-        verdict = check_fix(tree, apply_plans(tree, [plan]), plan.code)
+        with configured_releases(releases):
+            verdict = check_fix(tree, apply_plans(tree, [plan]), plan.code)
     except Exception as exc:  # an unproved fix is not a safe one
         plan.mark_unsafe(f"the equivalence check could not run ({type(exc).__name__})")
         return None
