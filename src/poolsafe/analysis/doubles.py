@@ -24,8 +24,16 @@ _DOUBLE_FACTORIES = frozenset(
 
 def is_test_module(module: ModuleInfo) -> bool:
     """A test module: `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test`
-    directory. Its engines and pools live for one test, not in production."""
-    return is_test_path(module.path)
+    directory of its project. Its engines and pools live for one test, not in
+    production. Judged on the module's path inside its project (its longest dotted
+    name), never on the directories above the project: a checkout that lives under
+    `/home/me/tests/` is not all tests."""
+    if module.names:
+        parts = module.names[0].split(".")
+        rel = "/".join(parts) + ("/__init__.py" if module.is_package else ".py")
+    else:
+        rel = module.abspath.name
+    return is_test_path(rel)
 
 
 def is_test_path(path: str) -> bool:
