@@ -116,6 +116,7 @@ def _reference(text: str) -> list[tuple[int, int]]:
 @example("x = ('a'\n     'MySQL')\n")
 @example("f'{x}'\n")
 @example("'it''s' # MySQL\r\n")
+@example("MySQL  # \\\\\n''")  # a backslash that ends a comment continues no line
 def test_prose_is_what_tokenize_finds(text: str) -> None:
     data = text.encode()
     try:

@@ -52,12 +52,14 @@ def prose_spans(data: bytes) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     code: bytes | None = None  # `data` with every lexeme blanked, made when needed
     depth = counted = 0  # the brackets left open by the code before `counted`
+    # where comments end: a backslash that ends a comment continues no line
+    comment_ends = {end for start, end in lexemes if data[start] == 35}
     for start, end in lexemes:
         if data[start] == 35:  # `#`
             spans.append((start, end))
             continue
         first = _prefix_start(data, start)
-        if (first < 0 or not _starts_a_line(data, first)
+        if (first < 0 or not _starts_a_line(data, first, comment_ends)
                 or _STATEMENT_END.match(data, end) is None):
             continue
         if code is None:
@@ -114,9 +116,11 @@ def _brackets(code: bytes) -> int:
             - code.count(b")") - code.count(b"]") - code.count(b"}"))
 
 
-def _starts_a_line(data: bytes, at: int) -> bool:
+def _starts_a_line(data: bytes, at: int, comment_ends: set[int] | frozenset[int] = frozenset()
+                   ) -> bool:
     """Whether only indentation comes before `at` on its line, and the line before
-    does not continue into it with a backslash."""
+    does not continue into it with a backslash (one that ends a comment, whose end is
+    in `comment_ends`, continues nothing)."""
     line = at
     while line > 0 and data[line - 1] in _INDENT:
         line -= 1
@@ -126,4 +130,4 @@ def _starts_a_line(data: bytes, at: int) -> bool:
         return False
     # the character before the previous line's end (`\r\n` is one end)
     before = line - 2 if line >= 2 and data[line - 2:line] == b"\r\n" else line - 1
-    return before <= 0 or data[before - 1] != 92  # a backslash
+    return before <= 0 or data[before - 1] != 92 or before in comment_ends  # a backslash
