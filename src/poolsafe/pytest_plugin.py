@@ -109,6 +109,7 @@ class LeakCheck:
         self.enabled = enabled
         self.strict = strict
         self.watched = Watched()
+        self.wide_fixtures: list[tuple[int, int]] = []  # phases of their setups
 
     def start_watching(self) -> None:
         """Count every pool and tracker from now on (the summary names them)."""
@@ -161,7 +162,13 @@ class LeakCheck:
             yield
             return
         before = {id(t) for t in _live_trackers()}
+        loaded = self.enabled or _TRACKING_MODULE in sys.modules
+        start = _now() if loaded else 0
         yield
+        if loaded:
+            # What a session, module or class fixture checks out is held for its
+            # scope, on purpose: not a leak of the test that first needed it.
+            self.wide_fixtures.append((start, _now()))
         for tracker in _live_trackers():
             if id(tracker) not in before:
                 tracker.persistent = True
@@ -217,12 +224,15 @@ class LeakCheck:
         """What went wrong in the phase that began at ``since``: connections
         still checked out, garbage-collected, closed instead of returned, and
         (strict) returned inside a transaction."""
-        held = _held_since(since, counts)
+        def counted(seq: int) -> bool:
+            return bool(counts(seq)) and not any(a <= seq < b for a, b in self.wide_fixtures)
+
+        held = _held_since(since, counted)
         if held:
             # A dropped connection in a reference cycle (SQLAlchemy's) waits for
             # the cycle collector: collect, then look again.
             gc.collect()
-            held = _held_since(since, counts)
+            held = _held_since(since, counted)
         lines = [_format_holder("still checked out", h) for h in held]
         from poolsafe.runtime import tracking
 

@@ -148,3 +148,41 @@ def test_without_the_flag_nothing_is_said_or_watched(tmp_path: Path) -> None:
     done = run_pytest(tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "poolsafe:" not in done.stdout
+
+
+WIDE_FIXTURES = """\
+import pytest
+import sqlalchemy
+
+from app.db import engine
+
+
+@pytest.fixture(scope="session")
+def session_conn():
+    conn = engine.connect()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def module_conn():
+    with engine.connect() as conn:
+        yield conn
+
+
+def test_first(session_conn, module_conn):
+    assert session_conn.execute(sqlalchemy.text("SELECT 1")).scalar() == 1
+
+
+def test_second(session_conn, module_conn):
+    assert module_conn.execute(sqlalchemy.text("SELECT 1")).scalar() == 1
+"""
+
+
+def test_connections_held_by_wider_fixtures_are_not_leaks(tmp_path: Path) -> None:
+    """A session or module fixture holds its connection for its whole scope: the
+    first test that used it did not leak it."""
+    make_app(tmp_path, WIDE_FIXTURES)
+    done = run_pytest(tmp_path, "--poolsafe")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 passed" in done.stdout and "error" not in done.stdout
