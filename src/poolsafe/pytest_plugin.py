@@ -5,6 +5,12 @@ Registered through the ``pytest11`` entry point. With ``--poolsafe`` (or the
 that use the ``poolsafe_pool`` or ``poolsafe_faults`` fixture are. Trackers made
 by ``track()`` during a test are detached when it ends (those made in fixtures
 wider than a function live on).
+
+With ``--poolsafe`` the SQLAlchemy pools nobody tracked are tracked too (the
+engines in the application's module globals once collection is done, every
+other pool at its first checkout: ``poolsafe.runtime.autotrack``), and the
+terminal summary says how many pools were watched, zero included: a check that
+watched nothing must not pass in silence.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Generator, Iterator
+import weakref
+from collections import Counter
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -81,6 +89,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return  # nothing is loaded until a test uses the runtime
     from poolsafe.runtime import tracking
 
+    if enabled:
+        check.start_watching()
+
     tracking.FULL_STACKS[0] = full_stacks
     if enabled and not os.environ.get("POOLSAFE_STACK_DEPTH", "").strip():
         # Reports should show how the test reached the leak, not only the line
@@ -92,6 +103,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    check = config.pluginmanager.get_plugin("poolsafe-leak-check")
+    if isinstance(check, LeakCheck):
+        check.stop_watching()
     tracking = sys.modules.get(_TRACKING_MODULE)
     if tracking is None:
         return
@@ -114,8 +128,47 @@ class LeakCheck:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.report is not None:
             self.report.write()
+        self.watched = Watched()
+        self.wide_fixtures: list[tuple[int, int]] = []  # phases of their setups
+
+    def start_watching(self) -> None:
+        """Count every pool and tracker from now on (the summary names them)."""
+        from poolsafe.runtime import tracking
+
+        for monitor in tracking.live_monitors():
+            self.watched.add(monitor)
+        self.watched.stop_counting = tracking.on_register(self.watched.add)
+
+    def stop_watching(self) -> None:
+        self.watched.stop()
+
+    def _watch_sqlalchemy(self) -> None:
+        """Once SQLAlchemy is imported, track every pool of it (cheap to call)."""
+        if self.enabled and self.watched.stop_sqlalchemy is None and (
+            "sqlalchemy" in sys.modules
+        ):
+            from poolsafe.runtime.autotrack import watch_sqlalchemy
+
+            self.watched.stop_sqlalchemy = watch_sqlalchemy(self.watched.adopt)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The application is imported: track the engines in its modules' globals
+        under their names, before any test runs."""
+        if not self.enabled:
+            return
+        self._watch_sqlalchemy()
+        from poolsafe.runtime.autotrack import engines_in_modules
+        from poolsafe.runtime.track_sqlalchemy import track_sqlalchemy
+        from poolsafe.runtime.tracker import tracker_for
+
+        for name, engine in engines_in_modules():
+            pool = getattr(getattr(engine, "sync_engine", engine), "pool", None)
+            if tracker_for(engine) is None and tracker_for(pool) is None:
+                self.watched.adopt(track_sqlalchemy(engine, name))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.enabled:
+            terminalreporter.write_line(self.watched.summary())
         if self.report is not None:
             n = len(self.report.leaks)
             terminalreporter.write_line(
@@ -134,7 +187,13 @@ class LeakCheck:
             yield
             return
         before = {id(t) for t in _live_trackers()}
+        loaded = self.enabled or _TRACKING_MODULE in sys.modules
+        start = _now() if loaded else 0
         yield
+        if loaded:
+            # What a session, module or class fixture checks out is held for its
+            # scope, on purpose: not a leak of the test that first needed it.
+            self.wide_fixtures.append((start, _now()))
         for tracker in _live_trackers():
             if id(tracker) not in before:
                 tracker.persistent = True
@@ -145,9 +204,11 @@ class LeakCheck:
         # phase 0 stands for "since the start" and nothing is loaded.
         loaded = self.enabled or _TRACKING_MODULE in sys.modules
         item.stash[_START] = _now() if loaded else 0
+        self._watch_sqlalchemy()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self._watch_sqlalchemy()
         if self._checks(item):
             item.stash[_CALL] = (_now(), 0)
 
@@ -189,12 +250,15 @@ class LeakCheck:
         """What went wrong in the phase that began at ``since``: connections
         still checked out, garbage-collected, closed instead of returned, and
         (strict) returned inside a transaction."""
-        held = _held_since(since, counts)
+        def counted(seq: int) -> bool:
+            return bool(counts(seq)) and not any(a <= seq < b for a, b in self.wide_fixtures)
+
+        held = _held_since(since, counted)
         if held:
             # A dropped connection in a reference cycle (SQLAlchemy's) waits for
             # the cycle collector: collect, then look again.
             gc.collect()
-            held = _held_since(since, counts)
+            held = _held_since(since, counted)
         lines = [_format_holder("still checked out", h) for h in held]
         if self.report is not None:
             for h in held:
@@ -210,6 +274,56 @@ class LeakCheck:
             if self.report is not None:
                 self.report.add(test, event.kind, event.message, event.holder)
         return lines
+
+
+class Watched:
+    """The pools and trackers seen during the session, for the summary line."""
+
+    def __init__(self) -> None:
+        self.seen: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.counts: Counter[str] = Counter()  # "name (kind)" -> how many, in order seen
+        self.stop_counting: Callable[[], None] | None = None
+        self.stop_sqlalchemy: Callable[[], None] | None = None
+
+    def add(self, monitor: Any) -> None:
+        if monitor in self.seen:
+            return
+        self.seen.add(monitor)
+        name = str(getattr(monitor, "name", type(monitor).__name__))
+        kind = getattr(monitor, "kind", None)  # a Tracker: "sqlalchemy", "psycopg2"...
+        target = getattr(monitor, "target", None)
+        if kind == "sqlalchemy":
+            pool = getattr(getattr(target, "sync_engine", target), "pool", target)
+            what = f"SQLAlchemy {type(pool).__name__}"
+        elif kind is not None:
+            what = f"{kind} {type(target).__name__}"
+        else:
+            what = f"poolsafe {type(monitor).__name__}"
+        self.counts[f"{name} ({what})"] += 1
+
+    def adopt(self, tracker: Any) -> None:
+        """A tracker the plugin made: it lives as long as its pool, not one test."""
+        tracker.persistent = True
+        self.add(tracker)
+
+    def stop(self) -> None:
+        for stop in (self.stop_counting, self.stop_sqlalchemy):
+            if stop is not None:
+                stop()
+        self.stop_counting = self.stop_sqlalchemy = None
+
+    def summary(self) -> str:
+        total = sum(self.counts.values())
+        if not total:
+            return (
+                "poolsafe: watched 0 pools: no test was checked for connection leaks "
+                "(no poolsafe ConnectionPool was built, no SQLAlchemy pool was used and "
+                "nothing was given to poolsafe.runtime.track())"
+            )
+        listed = ", ".join(
+            label if count == 1 else f"{label} x{count}" for label, count in self.counts.items()
+        )
+        return f"poolsafe: watched {total} pool{'s' if total > 1 else ''}: {listed}"
 
 
 def _held_since(since: int, counts: Any) -> list[Holder]:

@@ -123,8 +123,6 @@ class ConnectionPool:
         self._faults = FaultInjector(self._make_error)
 
         self._lock = threading.Lock()
-        self._acquire = self._lock.acquire
-        self._release = self._lock.release
         self._idle: list[Slot] = []  # most recently returned last
         self._out: dict[int, Slot] = {}  # id(connection) -> slot, checked out
         self._keyed: dict[Hashable, Slot] = {}
@@ -132,7 +130,7 @@ class ConnectionPool:
         self._dropped: list[Slot] = []  # appended by weak-reference callbacks only
         self._leaked: deque[Holder] = deque(maxlen=_KEPT_LEAKS)  # the latest ones
         self._n_leaked = 0
-        self._opening = 0  # slots reserved to open or validate a connection
+        self._reserved: set[Waiter] = set()  # requests opening or validating a connection
         self._last_return = _monotonic()
         self._n_requests = self._n_timeouts = self._n_exhausted = self._n_bad = 0
         self._n_discarded = self._n_leaks = self._n_connects = 0
@@ -184,47 +182,66 @@ class ConnectionPool:
             thread = _local.thread
         except AttributeError:
             thread = _local.thread = threading.current_thread()
-        self._acquire()
+        slot: Slot | None = None
+        conn: Any = None
+        number = 0
         try:
-            if self._dropped:
-                self._collect()
-            if self.closed:
-                raise PoolError("connection pool is closed")
-            self._n_requests += 1
-            number = self._n_requests
-            if (
-                key is None and self._idle and not self._waiters
-                and self.validate_idle is None
-            ):  # fmt: skip
-                # Fast path: the most recently returned connection.
-                slot = self._idle.pop()
-                conn = slot.conn
-                if slot.ref is not None:
-                    slot.conn = None  # the borrower's reference is the strong one
-                slot.number = number
-                slot.thread = thread
-                slot.started = _monotonic()
-                slot.seq = PHASE[0]
-                slot.code = code
-                slot.lasti = lasti
-                slot.deep = deep
-                self._out[id(conn)] = slot
-                return conn
-        finally:
-            self._release()
+            with self._lock:
+                if self._dropped:
+                    self._collect()
+                if self.closed:
+                    raise PoolError("connection pool is closed")
+                self._n_requests += 1
+                number = self._n_requests
+                if (
+                    key is None and self._idle and not self._waiters
+                    and self.validate_idle is None
+                ):  # fmt: skip
+                    # Fast path: the most recently returned connection. It stays
+                    # idle until it is checked out, so that an exception at any
+                    # line leaves it in one place or the other (see _undo_checkout).
+                    slot = self._idle[-1]
+                    conn = slot.conn
+                    slot.number = number
+                    slot.thread = thread
+                    slot.started = _monotonic()
+                    slot.seq = PHASE[0]
+                    slot.code = code
+                    slot.lasti = lasti
+                    slot.deep = deep
+                    self._out[id(conn)] = slot
+                    self._idle.pop()
+                    if slot.ref is not None:
+                        slot.conn = None  # the borrower's reference is the strong one
+                    return conn
+        except BaseException:
+            # Interrupted (a signal handler, an asynchronous exception) after the
+            # checkout was registered but before the caller got the connection.
+            if slot is not None and conn is not None:
+                with self._lock:
+                    self._undo_checkout(slot, conn, number)
+            raise
         frames: RawStack = [code, lasti] if deep is None else deep
-        return self._getconn_slow(key, timeout, thread, frames, deep is not None, number)
+        request = Waiter(thread, frames, deep is not None, number, _monotonic())
+        try:
+            return self._serve(request, key, timeout)
+        except BaseException:
+            with self._lock:
+                self._abandon(request)
+            raise
 
-    def _getconn_slow(
-        self, key: Hashable | None, timeout: float | None, thread: threading.Thread,
-        frames: RawStack, deep: bool, number: int,
-    ) -> Any:
+    def _serve(self, request: Waiter, key: Hashable | None, timeout: float | None) -> Any:
         """``getconn`` for a key, validation of idle connections, a new connection,
-        waiting or an exhausted pool (the request is already counted)."""
+        waiting or an exhausted pool (the request is already counted).
+
+        Everything this request holds in the pool is reachable from ``request``
+        (queued in ``_waiters``, a reservation in ``_reserved``, a slot being
+        validated in ``request.slot``, a connection handed over or checked out in
+        ``request.conn`` or under ``request.number``), so that :meth:`_abandon`
+        can give all of it back when an exception interrupts the request at any
+        line."""
         if timeout is _UNSET:
             timeout = self.timeout
-        slot: Slot | None = None
-        waiter: Waiter | None = None
         with self._lock:
             if self._dropped:
                 self._collect()
@@ -235,43 +252,50 @@ class ConnectionPool:
                 if known is not None:
                     return known.conn
             if self._idle and not self._waiters:
-                slot = self._idle.pop()
+                slot = self._idle[-1]
                 validate = self.validate_idle
                 if validate is None or _monotonic() - slot.used < validate:
-                    return self._checkout(slot, key, thread, frames, deep, number)
-                self._opening += 1  # reserve the slot while pinging outside the lock
+                    conn = self._checkout(slot, key, request)
+                    self._idle.pop()
+                    return conn
+                # Reserve the slot while pinging its connection outside the lock.
+                self._reserved.add(request)
+                request.slot = slot
+                self._idle.pop()
             elif self._in_use() < self.maxconn and not self._waiters:
-                self._opening += 1
+                self._reserved.add(request)
             elif not timeout or timeout <= 0:
                 self._n_exhausted += 1
                 raise PoolExhausted("connection pool exhausted", self._holders_snapshot())
             else:
-                waiter = Waiter(thread, frames, deep, number, _monotonic())
-                self._waiters.append(waiter)
-        if waiter is not None:
-            got = self._wait(waiter, key, timeout)  # type: ignore[arg-type]
-            if got is not None:
-                return got
-        return self._open_or_validate(slot, key, thread, frames, deep, number)
+                request.queued = True  # (first: _dequeue tolerates a flag ahead of the queue)
+                self._waiters.append(request)
+        if request.queued:
+            conn = self._wait(request, key, timeout)  # type: ignore[arg-type]
+            if conn is not None:
+                return conn
+        return self._open_or_validate(request, key)
 
     def _wait(self, waiter: Waiter, key: Hashable | None, timeout: float) -> Any:
-        """Wait for a hand-off; the connection, or ``None`` when a slot was freed
-        for this waiter to open a connection in."""
+        """Wait for a hand-off; the connection, or ``None`` when a slot was
+        reserved for this waiter to open a connection in."""
         while True:
             woken = waiter.wake.acquire(timeout=_WAIT_SLICE)
             with self._lock:
-                if waiter.conn is not None or waiter.may_open:
+                if waiter.conn is not None or waiter in self._reserved:
+                    self._dequeue(waiter)
                     break
                 if self.closed:
                     raise PoolError("connection pool is closed")
                 if not woken:
                     if self._dropped:
-                        self._collect()  # may hand this waiter a freed slot
-                        if waiter.may_open:
+                        self._collect()  # may reserve a freed slot for this waiter
+                        if waiter in self._reserved:
+                            self._dequeue(waiter)
                             break
                     deadline = max(waiter.since, self._last_return) + timeout
                     if _monotonic() >= deadline and waiter.conn is None:
-                        self._waiters.remove(waiter)
+                        self._dequeue(waiter)
                         self._n_timeouts += 1
                         waited = _monotonic() - waiter.since
                         raise PoolTimeout(
@@ -280,42 +304,77 @@ class ConnectionPool:
                             f"{timeout:.2f} s",
                             self._holders_snapshot(),
                         )
-        if waiter.conn is not None:
-            conn = waiter.conn
-            if key is not None:
-                with self._lock:
-                    slot = self._out[id(conn)]
-                    slot.key = key
-                    slot.conn = conn
-                    self._keyed[key] = slot
-            return conn
-        return None
-
-    def _open_or_validate(
-        self, slot: Slot | None, key: Hashable | None, thread: threading.Thread,
-        frames: RawStack, deep: bool, number: int,
-    ) -> Any:
-        """A slot is reserved (``_opening``): validate the idle connection or open
-        a new one, outside the lock."""
-        try:
-            if slot is not None and not self._ping(slot):
-                slot.conn = slot.ref = None
-                slot = None
-            if slot is None:
-                slot = self._new_slot()
-        except BaseException:
+        conn = waiter.conn
+        if conn is not None and key is not None:
             with self._lock:
-                self._opening -= 1
-                self._slot_freed()
-            raise
+                slot = self._out[id(conn)]
+                slot.key = key
+                slot.conn = conn
+                self._keyed[key] = slot
+        return conn
+
+    def _open_or_validate(self, request: Waiter, key: Hashable | None) -> Any:
+        """A slot is reserved for ``request`` (``_reserved``): validate the idle
+        connection in ``request.slot`` or open a new one, outside the lock. On an
+        exception :meth:`_abandon` frees the reservation."""
+        slot = request.slot
+        if slot is not None and not self._ping(slot):
+            slot.conn = slot.ref = None
+            request.slot = slot = None
+        if slot is None:
+            request.slot = slot = self._new_slot()
         with self._lock:
-            self._opening -= 1
             if self._dropped:
                 self._collect()
             if self.closed:
-                _close_quietly(slot.conn)
                 raise PoolError("connection pool is closed")
-            return self._checkout(slot, key, thread, frames, deep, number)
+            conn = self._checkout(slot, key, request)
+            self._reserved.discard(request)
+            request.slot = None
+        return conn
+
+    def _abandon(self, request: Waiter) -> None:
+        """Give back everything a request that raised holds (lock held): its
+        place in the queue, its reservation, the slot it was validating, the
+        connection handed to it or checked out for it. Idempotent."""
+        self._dequeue(request)
+        conn = request.conn
+        slot = self._out.get(id(conn)) if conn is not None else None
+        if slot is not None and slot.number != request.number:
+            self._handed(slot, request)  # a hand-off its giver did not finish
+        if slot is None:
+            slot = next((s for s in self._out.values() if s.number == request.number), None)
+            conn = slot.live() if slot is not None else None
+        if slot is not None:
+            self._undo_checkout(slot, conn, request.number)
+        validating = request.slot
+        request.slot = None
+        if validating is not None and validating not in self._idle and (
+            self._out.get(validating.ident) is not validating
+        ):  # opened or being validated for this request only: nobody else has it
+            _close_quietly(validating.live())
+            validating.conn = validating.ref = None
+        if request in self._reserved:
+            self._reserved.discard(request)
+            self._slot_freed()
+
+    def _undo_checkout(self, slot: Slot, conn: Any, number: int) -> None:
+        """Cancel checkout ``number`` of ``slot`` whose borrower never got the
+        connection (lock held): still idle, it only leaves ``_out``; otherwise
+        the connection goes back as if returned unused. Idempotent."""
+        if slot.number != number or self._out.get(slot.ident) is not slot:
+            return  # not registered, or already given back (or the pool closed)
+        if conn is None:  # garbage-collected meanwhile: the slot is free again
+            del self._out[slot.ident]
+            self._unkey(slot)
+            slot.conn = slot.ref = None
+            self._slot_freed()
+        elif slot in self._idle:
+            del self._out[slot.ident]
+            self._unkey(slot)
+            slot.conn = conn
+        else:
+            self._give_back(slot, conn, not self.closed)
 
     def putconn(self, conn: Any = None, key: Hashable | None = None, close: bool = False) -> None:
         """Give a connection back. One left in a transaction is rolled back (and
@@ -334,28 +393,25 @@ class ConnectionPool:
                 except Exception:
                     idle = False
                 if idle:
-                    ident = id(conn)
-                    self._acquire()
-                    try:
+                    with self._lock:
                         if self._dropped:
                             self._collect()
-                        out = self._out
-                        current = out.pop(ident, None)
-                        if current is not slot:
-                            if current is not None:  # (not ours: put it back)
-                                out[ident] = current
+                        if self._out.get(id(conn)) is not slot:
                             raise PoolError("trying to put unkeyed connection")
-                        slot.conn = conn
                         late = slot.reported == slot.number
                         if self._waiters:
-                            self._last_return = _monotonic()
-                            self._hand_over(slot, conn)
-                        else:
-                            if self._validating:
-                                slot.used = _monotonic()
-                            self._idle.append(slot)
-                    finally:
-                        self._release()
+                            self._give_back(slot, conn, True)
+                        else:  # _give_back's idle branch, inlined
+                            number = slot.number
+                            try:
+                                if self._validating:
+                                    slot.used = _monotonic()
+                                slot.conn = conn
+                                self._idle.append(slot)  # given back
+                                del self._out[id(conn)]
+                            except BaseException:
+                                self._finish_return(slot, conn, number)
+                                raise
                     if late:
                         self._log_late_return(slot)
                     return
@@ -407,39 +463,110 @@ class ConnectionPool:
             self._log_late_return(slot)
 
     def _give_back(self, slot: Slot, conn: Any, keep: bool) -> None:
-        """End a checkout; the lock is held. A kept connection goes to the longest
-        waiter, else to the idle list; a discarded one frees its slot."""
-        del self._out[id(conn)]
-        if slot.key is not None:
-            self._keyed.pop(slot.key, None)
-            slot.key = None
-        self._last_return = now = _monotonic()
-        if not keep:
-            slot.conn = None
-            slot.ref = None
-            self._slot_freed()
-            return
-        slot.conn = conn
-        if self._waiters:
-            self._hand_over(slot, conn)
-            return
-        slot.used = now
-        self._idle.append(slot)
+        """End a checkout; the lock is held and ``slot`` is in ``_out``. A kept
+        connection goes to the longest waiter, else to the idle list; a
+        discarded one frees its slot.
 
-    def _hand_over(self, slot: Slot, conn: Any) -> None:
-        """Give a returned connection to the longest waiter (lock held)."""
-        waiter = self._waiters.popleft()
-        self._checkout_for(slot, waiter)
-        waiter.conn = conn
-        waiter.wake.release()
+        Each way has one step after which the connection is given back (the
+        waiter's ``conn`` set, the slot appended to ``_idle``, the slot removed
+        from ``_out``): an exception before it leaves the checkout as it was
+        (the borrower may return it again), one after it is finished here."""
+        number = slot.number
+        try:
+            self._last_return = now = _monotonic()
+            if keep:
+                waiter = self._front_waiter()
+                if waiter is not None:
+                    waiter.conn = conn  # given back: the waiter owns it now
+                    self._handed(slot, waiter)
+                    return
+                slot.used = now
+                slot.conn = conn
+                self._idle.append(slot)  # given back
+                del self._out[id(conn)]
+                self._unkey(slot)
+                return
+            del self._out[id(conn)]  # given back (to be closed)
+            self._unkey(slot)
+            slot.conn = slot.ref = None
+            self._slot_freed()
+        except BaseException:
+            self._finish_return(slot, conn, number)
+            raise
+
+    def _finish_return(self, slot: Slot, conn: Any, number: int) -> None:
+        """Finish an interrupted :meth:`_give_back` of checkout ``number`` (lock
+        held), or leave the checkout as it was if nothing was given back yet."""
+        if self._out.get(id(conn)) is slot:
+            if slot.number != number:
+                return  # handed over and relabelled: finished
+            waiter = next((w for w in self._waiters if w.conn is conn), None)
+            if waiter is not None:
+                self._handed(slot, waiter)
+            elif slot in self._idle:
+                del self._out[id(conn)]
+                self._unkey(slot)
+            return  # else: not given back, still the borrower's
+        self._unkey(slot)
+        if slot not in self._idle:  # discarded
+            slot.conn = slot.ref = None
+            self._slot_freed()
+
+    def _front_waiter(self) -> Waiter | None:
+        """The longest waiter still waiting (lock held). Waiters already served
+        (a connection or a reservation) may still be queued when an exception
+        interrupted their hand-off: they are dropped here."""
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters[0]
+            if waiter.conn is None and waiter not in self._reserved:
+                return waiter
+            waiters.popleft()
+            waiter.queued = False
+        return None
+
+    def _handed(self, slot: Slot, waiter: Waiter) -> None:
+        """Check ``slot`` out for ``waiter``, whose ``conn`` is already set (lock
+        held): it counts as in use from now on, the waiter only has to wake up
+        (it also looks every _WAIT_SLICE). Idempotent."""
+        self._unkey(slot)
+        if slot.number != waiter.number:
+            slot.thread = waiter.thread
+            slot.started = _monotonic()
+            slot.seq = PHASE[0]
+            slot.deep, slot.code, slot.lasti = waiter.deep, waiter.code, waiter.lasti
+            slot.number = waiter.number
+        if slot.ref is not None:
+            slot.conn = None  # the waiter holds it strongly until it returns it
+        self._dequeue(waiter)
+        if waiter.wake.locked():
+            waiter.wake.release()
+
+    def _dequeue(self, waiter: Waiter) -> None:
+        """Take ``waiter`` out of the queue if it is there (lock held)."""
+        if waiter.queued:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            waiter.queued = False
+
+    def _unkey(self, slot: Slot) -> None:
+        """Forget ``slot``'s key, if it still has one (lock held)."""
+        key = slot.key
+        if key is not None:
+            if self._keyed.get(key) is slot:
+                del self._keyed[key]
+            slot.key = None
 
     def _slot_freed(self) -> None:
-        """A slot became free (lock held): let the longest waiter open a connection."""
+        """A slot became free (lock held): reserve it for the longest waiter,
+        which opens a connection in it."""
         if self._waiters and self._in_use() < self.maxconn:
-            waiter = self._waiters.popleft()
-            self._opening += 1
-            waiter.may_open = True
-            waiter.wake.release()
+            waiter = self._front_waiter()
+            if waiter is not None:
+                self._reserved.add(waiter)  # the waiter owns the reservation now
+                self._dequeue(waiter)
+                if waiter.wake.locked():
+                    waiter.wake.release()
 
     def _log_late_return(self, slot: Slot) -> None:
         logger.info(
@@ -624,43 +751,25 @@ class ConnectionPool:
 
     # ------------------------------------------------------------------ internals
     def _in_use(self) -> int:
-        return len(self._out) + self._opening
+        return len(self._out) + len(self._reserved)
 
-    def _checkout(
-        self, slot: Slot, key: Hashable | None, thread: threading.Thread,
-        frames: RawStack, deep: bool, number: int,
-    ) -> Any:
-        """Register a checkout of ``slot``; the lock is held. Returns the connection."""
-        conn = slot.conn
-        slot.number = number
-        slot.thread = thread
+    def _checkout(self, slot: Slot, key: Hashable | None, request: Waiter) -> Any:
+        """Register ``slot``'s checkout for ``request`` (lock held); the
+        connection is kept in ``request.conn`` before the checkout is registered,
+        so that :meth:`_abandon` can always give it back. Returns the connection."""
+        conn = request.conn = slot.conn
+        slot.number = request.number
+        slot.thread = request.thread
         slot.started = _monotonic()
         slot.seq = PHASE[0]
-        if deep:
-            slot.deep, slot.code, slot.lasti = frames, None, None
-        else:
-            slot.deep, slot.code, slot.lasti = None, frames[0], frames[1]
+        slot.deep, slot.code, slot.lasti = request.deep, request.code, request.lasti
         slot.key = key
+        self._out[id(conn)] = slot
         if key is not None:
             self._keyed[key] = slot
         elif slot.ref is not None:
             slot.conn = None
-        self._out[id(conn)] = slot
         return conn
-
-    def _checkout_for(self, slot: Slot, waiter: Waiter) -> None:
-        """Check ``slot`` out on behalf of a waiter (lock held): it counts as in
-        use from now on, the waiter only has to wake up."""
-        conn = slot.conn
-        slot.number = waiter.number
-        slot.thread = waiter.thread
-        slot.started = _monotonic()
-        slot.seq = PHASE[0]
-        slot.deep, slot.code, slot.lasti = waiter.deep, waiter.code, waiter.lasti
-        slot.key = None
-        if slot.ref is not None:
-            slot.conn = None  # the waiter holds it strongly until it returns it
-        self._out[id(conn)] = slot
 
     def _follow_default_depth(self, default: int) -> None:
         """Apply the process-wide default stack depth unless ``stack_depth=`` was given."""
@@ -783,7 +892,8 @@ class ConnectionPool:
              s.number, s.thread, s.started, s.deep, s.code, s.lasti, s.seq, s.conn, s.ref)
             for s in self._out.values()
         ]
-        return functools.partial(self._describe, raw, self._opening, self.maxconn, _monotonic())
+        reserved = len(self._reserved)
+        return functools.partial(self._describe, raw, reserved, self.maxconn, _monotonic())
 
     def _describe(self, raw: list[Any], opening: int, maxconn: int, now: float) -> str:
         lines = []

@@ -55,10 +55,13 @@ class Slot:
 
 
 class Waiter:
-    """A thread waiting in ``getconn()``; served first come, first served."""
+    """A ``getconn()`` request that is not served on the fast path: a thread
+    waiting its turn (first come, first served), or opening or validating a
+    connection in a reserved slot. Everything the request holds in the pool is
+    reachable from it, so that an exception at any point can give it back."""
 
     __slots__ = (
-        "code", "conn", "deep", "lasti", "may_open", "number", "since", "thread", "wake",
+        "code", "conn", "deep", "lasti", "number", "queued", "since", "slot", "thread", "wake",
     )  # fmt: skip
 
     def __init__(
@@ -70,8 +73,9 @@ class Waiter:
         self.code = None if deep else frames[0]
         self.lasti = None if deep else frames[1]
         self.deep = frames if deep else None
-        self.conn: Any = None  # handed over by putconn()
-        self.may_open = False  # a slot was freed for this waiter: open a connection
+        self.conn: Any = None  # handed over by putconn(), or checked out for it
+        self.slot: Slot | None = None  # the slot it validates or opened, not yet checked out
+        self.queued = False  # in the pool's queue of waiters
         self.since = since  # the pool's clock when it began waiting
         self.wake = threading.Lock()
         self.wake.acquire()

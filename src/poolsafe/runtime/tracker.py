@@ -109,8 +109,12 @@ class Tracker:
     # called by the hooks -----------------------------------------------------------
     def checked_out(self, key: int, obj: Any = None) -> None:
         """A checkout under ``key``; ``obj`` lives exactly as long as the checkout."""
-        frames = capture_stack()
         entry_ref = _weak(obj)
+        with self._lock:
+            previous = self._out.get(key)
+            if previous is not None and entry_ref is not None and previous.ref == entry_ref:
+                return  # the same checkout told twice (by two listeners)
+        frames = capture_stack()
         with self._lock:
             previous = self._out.get(key)
             if previous is not None and previous.collected():

@@ -140,16 +140,17 @@ def short_path(filename: str) -> str:
 
 
 def site_of(frames: Sequence[Frame]) -> str:
-    """``file:line in function`` of the innermost frame outside pool/driver code."""
+    """``file:line in function`` of the frame that took the connection: the
+    innermost one of the user's code (not pool, driver or SQLAlchemy code, not
+    an installed package, the standard library or a function SQLAlchemy
+    generated, whose file is ``<sqlalchemy generated ...>``); failing that, the
+    innermost one outside pool and driver code; failing that, the innermost."""
     if not frames:
         return "<unknown>"
     prefixes = _library_prefixes()
-    chosen = frames[0]
-    for frame in frames:
-        if not os.path.abspath(frame[0].co_filename).startswith(prefixes):
-            chosen = frame
-            break
-    code, lasti = chosen
+    outside = [f for f in frames if not os.path.abspath(f[0].co_filename).startswith(prefixes)]
+    mine = [f for f in outside if not is_library_file(f[0].co_filename)]
+    code, lasti = (mine or outside or frames)[0]
     return f"{short_path(code.co_filename)}:{line_of(code, lasti)} in {code.co_name}"
 
 

@@ -1,19 +1,23 @@
 -- Driven by tests/lsp/test_neovim.py: Neovim's built-in LSP client against
--- `poolsafe server`, as docs/editors.md sets it up. Writes what it saw as JSON.
+-- `poolsafe server`, set up by the init.lua block docs/editors.md shows for the
+-- installed Neovim (POOLSAFE_INIT, its command pointed at this checkout's
+-- server). Writes what it saw as JSON.
 local out = { diagnostics = {}, actions = {}, errors = {} }
 local root = vim.env.POOLSAFE_PROJECT
-local cmd = vim.fn.json_decode(vim.env.POOLSAFE_SERVER_CMD)
 
 local function main()
+  dofile(vim.env.POOLSAFE_INIT)  -- the documented configuration
+  vim.cmd('filetype on')         -- (-u NONE turns detection off; init.lua users have it)
   vim.cmd('edit ' .. vim.fn.fnameescape(root .. '/app.py'))
   local buf = vim.api.nvim_get_current_buf()
-  local config = { name = 'poolsafe', cmd = cmd, root_dir = root }
-  if vim.lsp.start then -- Neovim 0.8 and later: what docs/editors.md shows
-    vim.lsp.start(config)
-  else                  -- Neovim 0.7 (Debian 12)
-    local id = vim.lsp.start_client(config)
-    vim.lsp.buf_attach_client(buf, id)
+  out.clients = {}
+  local attached = vim.wait(30000, function()
+    return #vim.lsp.get_active_clients({ bufnr = buf }) > 0
+  end, 50)
+  for _, client in ipairs(vim.lsp.get_active_clients({ bufnr = buf })) do
+    table.insert(out.clients, { name = client.name, root_dir = client.config.root_dir })
   end
+  if not attached then error('the documented configuration attached no client') end
   out.got_diagnostics = vim.wait(60000, function()
     return #vim.diagnostic.get(buf) > 0
   end, 50)
