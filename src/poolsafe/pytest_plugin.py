@@ -124,12 +124,12 @@ class LeakCheck:
         self.strict = strict
         #: `--poolsafe-report FILE`: what every test leaked, written at the end
         self.report: RuntimeReport | None = None
+        self.watched = Watched()
+        self.wide_fixtures: list[tuple[int, int]] = []  # phases of their setups
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.report is not None:
             self.report.write()
-        self.watched = Watched()
-        self.wide_fixtures: list[tuple[int, int]] = []  # phases of their setups
 
     def start_watching(self) -> None:
         """Count every pool and tracker from now on (the summary names them)."""
