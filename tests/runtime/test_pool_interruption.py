@@ -269,6 +269,18 @@ def leaves_a_with_block(frame: FrameType) -> bool:
     return True
 
 
+def starts_with_a_nop(frame: FrameType) -> bool:
+    """Whether the line event is at a ``NOP`` (the line of a ``try:``). CPython
+    runs signal handlers and delivers asynchronous exceptions only where it
+    checks its eval breaker (after a call, at a backward jump), never at a
+    ``NOP``; and in CPython 3.11 a ``try:`` inside a ``with`` block compiles to
+    a ``NOP`` outside the ``with``'s exception-table range, so an exception a
+    trace function raises there skips ``__exit__`` and leaves the lock held,
+    which nothing real can do: these events are not counted."""
+    instruction = _instructions(frame.f_code).get(frame.f_lasti)
+    return instruction is not None and instruction.opname == "NOP"
+
+
 def from_pool_code(frame: FrameType | None) -> bool:
     return frame is not None and frame.f_code.co_filename in POOL_FILES
 
@@ -288,7 +300,7 @@ class LineFault:
 
     def local(self, frame: FrameType, event: str, arg: Any) -> Any:
         if event in ("line", "return") and self.fired is None:
-            if event == "line" and leaves_a_with_block(frame):
+            if event == "line" and (leaves_a_with_block(frame) or starts_with_a_nop(frame)):
                 return self.local
             if event == "return" and not from_pool_code(frame.f_back):
                 # Leaving getconn/putconn itself: an exception here would land
@@ -342,6 +354,13 @@ SCENARIOS = [
 ]
 
 
+def assert_lock_free(pool: ConnectionPool, fault: LineFault) -> None:
+    """The pool's lock is free after the interrupted call (a failure, not a
+    hang in the next call that takes it)."""
+    assert pool._lock.acquire(timeout=5.0), f"the pool's lock was left held: {fault.fired}"
+    pool._lock.release()
+
+
 def run_getconn_scenario(scenario: Scenario, dsn: str, at: int) -> LineFault:
     pool = sqlite_pool(dsn, scenario.maxconn, **scenario.options)
     for conn in [pool.getconn() for _ in range(scenario.idle)]:
@@ -359,6 +378,7 @@ def run_getconn_scenario(scenario: Scenario, dsn: str, at: int) -> LineFault:
     key = "k" if scenario.name.startswith("keyed") else None
     try:
         got, fault = interrupted_call(lambda: pool.getconn(key, timeout=3.0), at)
+        assert_lock_free(pool, fault)
     finally:
         done.set()
         helper.join(10)
@@ -396,6 +416,7 @@ def putconn_interrupted_at(at: int, waiting: bool, close: bool, dsn: str) -> boo
         waiter.start()
         assert wait_until(lambda: pool.stats().waiting == 1)
     _, fault = interrupted_call(lambda: pool.putconn(conn, close=close), at)
+    assert_lock_free(pool, fault)
     mine = [h for h in pool.holders() if h.thread == threading.current_thread().name]
     if mine:  # interrupted before it gave anything back: it is still ours
         assert fault.fired is not None
@@ -409,8 +430,6 @@ def putconn_interrupted_at(at: int, waiting: bool, close: bool, dsn: str) -> boo
     return fault.fired is not None
 
 
-@pytest.mark.skip(reason="hangs in a full run on main (holders() waits for the pool lock after an "
-                  "exception injected in putconn): open in issue #29 item 3, see the note")
 @pytest.mark.parametrize("waiting", [False, True], ids=["nobody waits", "a waiter"])
 @pytest.mark.parametrize("close", [False, True], ids=["kept", "closed"])
 def test_putconn_interrupted_at_every_line_loses_no_slot(
