@@ -165,6 +165,24 @@ class LeakCheck:
             pool = getattr(getattr(engine, "sync_engine", engine), "pool", None)
             if tracker_for(engine) is None and tracker_for(pool) is None:
                 self.watched.adopt(track_sqlalchemy(engine, name))
+        self._watch_peewee_and_django()
+
+    def _watch_peewee_and_django(self) -> None:
+        """playhouse's pooled databases in the application's globals, and Django's
+        connections opened outside the main thread (a request's are Django's)."""
+        from poolsafe.runtime.autotrack import django_connections, peewee_pools_in_modules
+        from poolsafe.runtime.tracker import tracker_for
+
+        for name, database in peewee_pools_in_modules():
+            if tracker_for(database) is None:
+                from poolsafe.runtime.track_peewee import track_peewee
+
+                self.watched.adopt(track_peewee(database, name))
+        connections = django_connections()
+        if connections is not None and tracker_for(connections) is None:
+            from poolsafe.runtime.track_django import track_django
+
+            self.watched.adopt(track_django(connections, "django.db.connections"))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.enabled:
@@ -317,8 +335,9 @@ class Watched:
         if not total:
             return (
                 "poolsafe: watched 0 pools: no test was checked for connection leaks "
-                "(no poolsafe ConnectionPool was built, no SQLAlchemy pool was used and "
-                "nothing was given to poolsafe.runtime.track())"
+                "(no poolsafe ConnectionPool was built, no SQLAlchemy pool was used, no "
+                "pooled peewee database or set-up Django was found and nothing was given "
+                "to poolsafe.runtime.track())"
             )
         listed = ", ".join(
             label if count == 1 else f"{label} x{count}" for label, count in self.counts.items()

@@ -12,6 +12,10 @@ create_engine(...)`` in ``db.py``) and never calls :func:`~poolsafe.runtime.trac
   application's modules (not installed packages, not the standard library), so
   that they are tracked under their names (``app.db.engine``) and with their
   engine's hooks (``poolsafe_faults`` reaches them) before any test runs.
+- :func:`peewee_pools_in_modules` does the same for playhouse's pooled peewee
+  databases, and :func:`django_connections` gives Django's connection handler
+  once Django is set up (the plugin tracks the connections opened outside the
+  main thread: ``poolsafe.runtime.track_django``).
 """
 
 from __future__ import annotations
@@ -67,11 +71,52 @@ def engines_in_modules(
     else:
         kinds = (Engine, AsyncEngine)
     found: dict[int, tuple[str, Any]] = {}
-    for module in list(sys.modules.values()) if modules is None else modules:
-        filename = getattr(module, "__file__", None)
-        if not filename or is_library_file(filename):
-            continue
+    for module in _application_modules(modules):
         for name, value in list(vars(module).items()):
             if isinstance(value, kinds) and id(value) not in found:
                 found[id(value)] = (f"{module.__name__}.{name}", value)
     return list(found.values())
+
+
+def peewee_pools_in_modules(
+    modules: Iterable[ModuleType] | None = None,
+) -> list[tuple[str, Any]]:
+    """``(module.name, database)`` for each of playhouse's pooled peewee
+    databases held in a global of the application's modules, each once. (An
+    unpooled peewee database keeps a connection per thread by design: track it
+    yourself to count those.)"""
+    if "playhouse.pool" not in sys.modules:
+        return []
+    from .track_peewee import is_pooled
+
+    found: dict[int, tuple[str, Any]] = {}
+    for module in _application_modules(modules):
+        for name, value in list(vars(module).items()):
+            if id(value) not in found and is_pooled(value):
+                found[id(value)] = (f"{module.__name__}.{name}", value)
+    return list(found.values())
+
+
+def django_connections() -> Any:
+    """Django's ``connections`` once Django is set up (settings configured, apps
+    loaded), else ``None``."""
+    if "django.db" not in sys.modules:
+        return None
+    from django.apps import apps
+    from django.conf import settings
+
+    if not settings.configured or not apps.ready:
+        return None
+    from django.db import connections
+
+    return connections
+
+
+def _application_modules(modules: Iterable[ModuleType] | None) -> list[ModuleType]:
+    """The modules of the application (not installed packages, not the standard
+    library)."""
+    return [
+        module
+        for module in (list(sys.modules.values()) if modules is None else modules)
+        if (filename := getattr(module, "__file__", None)) and not is_library_file(filename)
+    ]

@@ -3,8 +3,12 @@
 
 Supported: the reference ``ConnectionPool``, psycopg2's ``SimpleConnectionPool``
 and ``ThreadedConnectionPool``, psycopg_pool's ``ConnectionPool``, SQLAlchemy
-engines and pools (``QueuePool``: size, checked out, overflow), and a
-:class:`~poolsafe.runtime.tracker.Tracker` (its pool's health).
+engines and pools (``QueuePool``: size, checked out, overflow), playhouse's
+pooled peewee databases, Django's connections when the alias has Django 5.1's
+``"pool"`` option (its psycopg pool), and a
+:class:`~poolsafe.runtime.tracker.Tracker` (its pool's health; for an unpooled
+peewee database or Django without a pool, the connections the tracker counts
+open, with no limit).
 """
 
 from __future__ import annotations
@@ -95,7 +99,12 @@ def _payload(occupancy: Occupancy) -> dict[str, Any]:
 def occupancy_of(pool: Any) -> Occupancy:
     """Read ``pool``'s occupancy (``TypeError`` when it is not a known pool)."""
     if isinstance(pool, Tracker):
-        return occupancy_of(pool.target)
+        try:
+            return occupancy_of(pool.target)
+        except TypeError:
+            if pool.kind not in ("django", "peewee"):
+                raise
+            return Occupancy(pool.kind, pool.name, 0, None, 0, pool.stats().in_use)
     library = library_of(pool)
     if library == "poolsafe.runtime" and hasattr(pool, "stats"):
         return _reference(pool)
@@ -105,9 +114,15 @@ def occupancy_of(pool: Any) -> Occupancy:
         return _psycopg_pool(pool)
     if library == "sqlalchemy":
         return _sqlalchemy(pool)
+    if library == "playhouse" and hasattr(pool, "_in_use"):
+        return _peewee_pool(pool)
+    if library == "django" and (django_pool := _django_pool(pool)) is not None:
+        return _psycopg_pool(django_pool)
     raise TypeError(
         f"pool_health() cannot read a {type(pool).__qualname__}: expected a poolsafe "
-        "ConnectionPool, a psycopg2 or psycopg_pool pool, or a SQLAlchemy engine or pool"
+        "ConnectionPool, a psycopg2 or psycopg_pool pool, a SQLAlchemy engine or pool, "
+        "a pooled peewee database, Django's connection with the \"pool\" option, or "
+        "the tracker poolsafe.runtime.track() returned for an unpooled one"
     )
 
 
@@ -153,6 +168,28 @@ def _psycopg_pool(pool: Any) -> Occupancy:
     )
 
 
+def _peewee_pool(database: Any) -> Occupancy:
+    limit = database._max_connections or None
+    return Occupancy(
+        "peewee",
+        str(database.database or type(database).__name__),
+        0,
+        limit,
+        len(database._connections),
+        len(database._in_use),
+        0,
+        bool(database.deferred),
+    )
+
+
+def _django_pool(target: Any) -> Any:
+    """The psycopg pool behind a Django alias (``connections`` means the default
+    alias), or ``None`` without the ``"pool"`` option."""
+    if type(target).__name__ == "ConnectionHandler":
+        target = target["default"]
+    return getattr(target, "pool", None)
+
+
 def _sqlalchemy(target: Any) -> Occupancy:
     engine = getattr(target, "sync_engine", target)
     pool = getattr(engine, "pool", engine)
@@ -195,6 +232,16 @@ def _run_probe(pool: Any) -> None:
     if library == "psycopg_pool":
         with pool.connection(timeout=5) as conn:
             conn.execute("SELECT 1")
+        return
+    if library in ("peewee", "playhouse"):
+        with pool.connection_context():
+            pool.execute_sql("SELECT 1")
+        return
+    if library == "django":
+        if type(pool).__name__ == "ConnectionHandler":
+            pool = pool["default"]
+        with pool.cursor() as cursor:
+            cursor.execute("SELECT 1")
         return
     conn = pool.getconn()
     try:

@@ -1,5 +1,6 @@
 """``track()``: watch checkouts of pools you did not build (SQLAlchemy, psycopg2,
-psycopg_pool), report who holds what, and inject faults into them."""
+psycopg_pool, peewee, Django's connections), report who holds what, and inject
+faults into them."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ __all__ = ["Tracker", "TrackerStats", "live_trackers", "track"]
 
 
 def track(target: Any, *, name: str | None = None) -> Tracker:
-    """Attach a :class:`Tracker` to a SQLAlchemy engine or pool, a psycopg2 pool
-    or a psycopg_pool pool. Tracking the same pool again returns the same
-    tracker (until it is detached; the pytest plugin detaches trackers made
-    during a test when the test ends)."""
+    """Attach a :class:`Tracker` to a SQLAlchemy engine or pool, a psycopg2 pool,
+    a psycopg_pool pool, a peewee database (``playhouse.pool``'s pooled ones
+    included) or Django's ``connections`` (or one alias's ``connection``).
+    Tracking the same pool again returns the same tracker (until it is
+    detached; the pytest plugin detaches trackers made during a test when the
+    test ends)."""
     library = library_of(target)
     if library == "sqlalchemy":
         return track_sqlalchemy(target, name)
@@ -24,7 +27,15 @@ def track(target: Any, *, name: str | None = None) -> Tracker:
         return track_psycopg2(target, name)
     if library == "psycopg_pool":
         return track_psycopg_pool(target, name)
+    if library in ("peewee", "playhouse"):
+        from .track_peewee import track_peewee
+
+        return track_peewee(target, name)
+    if library == "django":
+        from .track_django import track_django
+
+        return track_django(target, name)
     raise TypeError(
         f"cannot track {type(target).__qualname__}: expected a SQLAlchemy engine/pool, "
-        "a psycopg2 pool or a psycopg_pool pool"
+        "a psycopg2 pool, a psycopg_pool pool, a peewee database or Django's connections"
     )

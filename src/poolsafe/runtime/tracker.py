@@ -237,7 +237,8 @@ class Tracker:
         )
 
 
-LIBRARIES = ("sqlalchemy", "psycopg2", "psycopg_pool", "poolsafe.runtime")
+LIBRARIES = ("sqlalchemy", "psycopg2", "psycopg_pool", "poolsafe.runtime", "peewee", "playhouse",
+             "django")
 
 
 def library_of(obj: Any) -> str | None:
