@@ -1,4 +1,4 @@
-"""The path under a finding (PS102, PS106, PS207): exact steps on small cases of our
+"""The path under a finding (PS102, PS103, PS106, PS207): exact steps on small cases of our
 own, and on every INVALID case of those rules, steps that are real lines of the
 function the finding is in."""
 
@@ -152,6 +152,86 @@ def test_concise_stays_one_line_and_findings_without_a_path_have_none() -> None:
     assert f.steps == ()
 
 
+_SESSION = """
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
+"""
+
+
+def test_swallowed_error_path_reuse() -> None:
+    (f,) = findings(_SESSION + textwrap.dedent("""
+        def create_user(db: Session, user, audit):
+            try:
+                db.add(user)
+                db.flush()
+            except IntegrityError:
+                pass
+            db.add(audit)
+            db.commit()
+    """), "PS103")
+    assert f.line == 12
+    assert steps(f) == [
+        (11, "`db.flush(...)` works on `db`: a database error here aborts its transaction"),
+        (12, "`except IntegrityError` swallows the error without `db.rollback()`"),
+        (15, "`db` is used again here, in the aborted transaction"),
+    ]
+
+
+def test_swallowed_error_path_handed_back_by_return_and_by_the_end() -> None:
+    found = findings(_SESSION + textwrap.dedent("""
+        def early(db: Session, user):
+            try:
+                db.execute("insert into t values (1)")
+            except IntegrityError:
+                return None
+            return user
+
+
+        def late(db: Session, user):
+            try:
+                db.execute("insert into t values (1)")
+            except IntegrityError:
+                print("duplicate")
+    """), "PS103")
+    assert [steps(f) for f in found] == [
+        [(10, "`db.execute(...)` works on `db`: a database error here aborts its "
+              "transaction"),
+         (11, "`except IntegrityError` swallows the error without `db.rollback()`"),
+         (12, "returns with `db` in the aborted transaction: the caller gets it back "
+              "that way")],
+        [(18, "`db.execute(...)` works on `db`: a database error here aborts its "
+              "transaction"),
+         (19, "`except IntegrityError` swallows the error without `db.rollback()`"),
+         (20, "the end of `late()` is reached with `db` in the aborted transaction: the "
+              "caller gets it back that way")],
+    ]
+
+
+def test_swallowed_error_path_commit_on_exit() -> None:
+    (f,) = findings("""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine("postgresql://localhost/app")
+
+
+        def load(r):
+            with engine.begin() as conn:
+                try:
+                    conn.execute(text("INSERT INTO t VALUES (:r)"), {"r": r})
+                except Exception:
+                    pass
+    """, "PS103")
+    assert steps(f) == [
+        (10, "`conn.execute(...)` works on `conn`: a database error here aborts its "
+             "transaction"),
+        (11, "`except Exception` swallows the error without `conn.rollback()`"),
+        (8, "this `with` block commits `conn`'s aborted transaction as it ends"),
+    ]
+
+
 # ------------------------------------------------------- every case of the rules
 def _function_ranges(code: str) -> list[tuple[int, int]]:
     tree = ast.parse(code)
@@ -161,7 +241,7 @@ def _function_ranges(code: str) -> list[tuple[int, int]]:
 
 def _cases() -> list[object]:
     out = []
-    for code in ("PS102", "PS106", "PS207"):
+    for code in ("PS102", "PS103", "PS106", "PS207"):
         for i, case in enumerate(RULES_BY_CODE[code].INVALID):
             out.append(pytest.param(code, case, id=f"{code}-invalid-{i}"))
     return out
@@ -171,6 +251,8 @@ def _cases() -> list[object]:
 def test_every_step_is_a_line_of_the_findings_function(code: str, case: Case) -> None:
     result = scan_sources({**case.files, case.path: case.code}, ScanOptions(select={code}))
     ranges = _function_ranges(case.code)
+    marks = {i for i, text in enumerate(case.code.splitlines(), 1)
+             if f"# expect: {code}" in text}
     for f in result.findings:
         if f.path != case.path or not f.steps:
             continue
@@ -181,6 +263,26 @@ def test_every_step_is_a_line_of_the_findings_function(code: str, case: Case) ->
             assert start <= s.line <= end, (f, s)
         if code == "PS102":
             assert f.steps[0].line == f.line  # the checkout comes first
+        if code == "PS103":
+            # the work that fails, then the `except` the case marks, then where the
+            # aborted transaction is met again
+            assert len(f.steps) == 3, f
+            assert f.steps[1].line == f.line
+            assert f.line in marks
+            assert f.steps[0].line < f.line
+
+
+def test_every_swallowed_error_has_its_whole_path() -> None:
+    """Every PS103 finding on the rule's cases shows all three steps."""
+    total = 0
+    for case in RULES_BY_CODE["PS103"].INVALID:
+        result = scan_sources({**case.files, case.path: case.code},
+                              ScanOptions(select={"PS103"}))
+        for f in result.findings:
+            if f.path == case.path:
+                total += 1
+                assert len(f.steps) == 3, (case.code, f)
+    assert total >= 20
 
 
 def test_most_leak_cases_get_a_path() -> None:

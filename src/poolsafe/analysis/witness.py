@@ -10,6 +10,12 @@ that statement raising (`FunctionFlow.only_raising`), and the first statement wh
 exception alone still leaks the checkout is the one shown. So a step is never a guess
 about a handler or a `finally`: it is a path the analysis itself follows.
 
+A swallowed database error (PS103) has a path of its own: the call in the `try`
+body whose error aborts the transaction, the `except` that swallows it, and where
+the aborted transaction is met again (the statement that reuses it, the `with` that
+commits it, the `return` or the end of the function that hands it to the caller),
+which the flow analysis records as it reports the handler.
+
 Only reported findings pay for this (a few re-runs of one function each).
 """
 
@@ -120,3 +126,64 @@ def _describe(func: FunctionInfo, point: RaisePoint) -> str:
             text = text[:37] + "..."
         return f"`{text}(...)`"
     return "this line"
+
+
+def swallow_path(index: ProjectIndex, func: FunctionInfo, flow: FlowResult,
+                 handler_index: int) -> Steps:
+    """The steps of a PS103 finding: the work that may fail, the `except` that swallows
+    its error, and where the failed transaction is met again."""
+    handler = flow.handlers[handler_index]
+    resource, why = flow.swallowing_handlers[handler_index]
+    steps: list[tuple[cst.CSTNode, str]] = []
+    owner = next((t for t in func.tries if any(h is handler for h in t.handlers)), None)
+    if owner is not None:
+        work = FunctionFlow(index, func).first_work_on(owner.body, resource)
+        if work is not None:
+            text = _short(func.module.tree.code_for_node(work.func))
+            steps.append((work, f"`{text}(...)` works on `{resource}`: a database error "
+                                "here aborts its transaction"))
+    caught = ("a bare `except`" if handler.type is None else
+              f"`except {_short(func.module.tree.code_for_node(handler.type))}`")
+    steps.append((handler, f"{caught} swallows the error without `{resource}.rollback()`"))
+    where = flow.handler_exits.get(handler_index)
+    if why.startswith("it is used again") and where is not None:
+        steps.append((where, f"`{resource}` is used again here, in the aborted transaction"))
+    elif why.startswith("the transaction commits") and where is not None:
+        steps.append((where, f"this `with` block commits `{resource}`'s aborted "
+                             "transaction as it ends"))
+    elif where is not None:
+        steps.append((where, f"returns with `{resource}` in the aborted transaction: the "
+                             "caller gets it back that way"))
+    else:
+        body = func.node.body
+        if isinstance(body, cst.IndentedBlock) and body.body:
+            steps.append((_last_statement(body.body[-1]),
+                          f"the end of `{func.name}()` is reached with `{resource}` in the "
+                          "aborted transaction: the caller gets it back that way"))
+    return tuple(steps)
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _last_statement(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """The statement on the last line of `stmt` (of a `try`, the last of its `finally`,
+    `else` or last handler): where the end of the function is reached."""
+    while True:
+        block: cst.BaseSuite | None = None
+        if isinstance(stmt, (cst.Try, cst.TryStar)):
+            block = (stmt.finalbody.body if stmt.finalbody is not None else
+                     stmt.orelse.body if stmt.orelse is not None else
+                     stmt.handlers[-1].body if stmt.handlers else stmt.body)
+        elif isinstance(stmt, (cst.If, cst.For, cst.While)):
+            tail = stmt.orelse
+            while isinstance(tail, cst.If):
+                tail = tail.orelse
+            block = tail.body if tail is not None else stmt.body
+        elif isinstance(stmt, cst.With):
+            block = stmt.body
+        if not isinstance(block, cst.IndentedBlock) or not block.body:
+            return stmt
+        stmt = block.body[-1]
