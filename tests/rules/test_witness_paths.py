@@ -232,6 +232,68 @@ def test_swallowed_error_path_commit_on_exit() -> None:
     ]
 
 
+_WRAPPERS = POOL + """
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def release_db_connection(conn):
+    pool.putconn(conn)
+"""
+
+
+def test_wrappers_in_another_module_are_steps_at_their_definitions() -> None:
+    app = textwrap.dedent("""
+        from db import get_db_connection, release_db_connection
+
+
+        def load(key):
+            conn = get_db_connection()
+            cur = conn.cursor()
+            cur.execute("select 1")
+            release_db_connection(conn)
+
+
+        def again():
+            conn = get_db_connection()
+            release_db_connection(conn)
+            conn.cursor()
+    """)
+    result = scan_sources({"db.py": _WRAPPERS, "app.py": app},
+                          ScanOptions(select={"PS102", "PS106"}))
+    leak, reuse = (f for f in result.findings if f.path == "app.py")
+    assert [(s.path, s.line, s.label) for s in leak.steps] == [
+        (None, 6, "`conn` checked out here"),
+        ("db.py", 6, "`get_db_connection()` is defined here: it takes the connection from "
+                     "the pool and hands it out"),
+        (None, 8, "`cur.execute(...)` may raise: the exception leaves `load()` without "
+                  "`release_db_connection(conn)`"),
+        ("db.py", 10, "`release_db_connection()` is defined here: the release the checkout "
+                      "needs"),
+    ]
+    assert [(s.path, s.line, s.label) for s in reuse.steps] == [
+        (None, 14, "`conn` released here"),
+        ("db.py", 10, "`release_db_connection()` is defined here: it gives the connection "
+                      "back"),
+        (None, 15, "`conn` used here, after the release"),
+    ]
+    lines = _WRAPPERS.splitlines()
+    assert lines[5].startswith("def get_db_connection") and \
+        lines[9].startswith("def release_db_connection")
+
+
+def test_wrappers_in_the_same_module_add_no_step() -> None:
+    (f,) = findings(_WRAPPERS + textwrap.dedent("""
+
+        def load(key):
+            conn = get_db_connection()
+            conn.cursor().execute("select 1")
+            release_db_connection(conn)
+    """), "PS102")
+    assert [s.path for s in f.steps] == [None, None]
+
+
 # ------------------------------------------------------- every case of the rules
 def _function_ranges(code: str) -> list[tuple[int, int]]:
     tree = ast.parse(code)
@@ -260,6 +322,12 @@ def test_every_step_is_a_line_of_the_findings_function(code: str, case: Case) ->
         assert inner, f"{f.line} is in no function"
         start, end = min(inner, key=lambda r: r[1] - r[0])
         for s in f.steps:
+            if s.path is not None:
+                # a wrapper in another module of the case: the line of its `def`
+                text = case.files[s.path].splitlines()[s.line - 1].strip()
+                name = s.label.split("`")[1].removesuffix("()")
+                assert text.startswith((f"def {name}(", f"async def {name}(")), (s, text)
+                continue
             assert start <= s.line <= end, (f, s)
         if code == "PS102":
             assert f.steps[0].line == f.line  # the checkout comes first
