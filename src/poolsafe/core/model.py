@@ -79,6 +79,9 @@ class Finding:
     steps: tuple[Step, ...] = ()
     #: `check --runtime`: the test that leaked this checkout while the suite ran
     confirmed: str | None = None
+    #: `check --runtime`: what else the suite saw of this checkout (each time a pool
+    #: ran dry while it held one of the connections)
+    runtime_notes: tuple[str, ...] = ()
 
     @property
     def line(self) -> int:

@@ -30,6 +30,9 @@ def as_dict(result: ScanResult) -> dict[str, Any]:
                 "steps": [_step(s) for s in f.steps],
                 # `check --runtime`: the test that leaked it (null: not confirmed)
                 "confirmed": f.confirmed,
+                # `check --runtime`: each time a pool ran dry while this checkout
+                # held one of its connections
+                "runtime_notes": list(f.runtime_notes),
             }
             for f in result.findings
         ],

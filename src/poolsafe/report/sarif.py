@@ -119,6 +119,8 @@ def as_dict(ctx: ReportContext) -> dict[str, Any]:
                 out["relatedLocations"] = related
         if f.confirmed:
             out["properties"]["confirmed"] = f.confirmed
+        if f.runtime_notes:
+            out["properties"]["runtimeNotes"] = list(f.runtime_notes)
         if f.code in index:
             out = {"ruleId": f.code, "ruleIndex": index[f.code],
                    **{k: v for k, v in out.items() if k != "ruleId"}}
