@@ -15,6 +15,7 @@ watched nothing must not pass in silence.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import os
 import sys
@@ -126,6 +127,9 @@ class LeakCheck:
         self.report: RuntimeReport | None = None
         self.watched = Watched()
         self.wide_fixtures: list[tuple[int, int]] = []  # phases of their setups
+        #: (the phase each test's setup began in, the test), in order: the test a
+        #: checkout held when a pool ran dry was made in
+        self.test_phases: list[tuple[int, str]] = []
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.report is not None:
@@ -222,6 +226,8 @@ class LeakCheck:
         # phase 0 stands for "since the start" and nothing is loaded.
         loaded = self.enabled or _TRACKING_MODULE in sys.modules
         item.stash[_START] = _now() if loaded else 0
+        if loaded:
+            self.test_phases.append((item.stash[_START], item.nodeid))
         self._watch_sqlalchemy()
 
     @pytest.hookimpl(tryfirst=True)
@@ -291,7 +297,16 @@ class LeakCheck:
             lines.append(_format_event(event))
             if self.report is not None:
                 self.report.add(test, event.kind, event.message, event.holder)
+        if self.report is not None:
+            for error in tracking.pool_errors_since(since):
+                if counts(error.seq):
+                    self.report.add_pool_error(test, error, self._test_of)
         return lines
+
+    def _test_of(self, seq: int) -> str | None:
+        """The test whose phases `seq` is in (None: before the first test)."""
+        i = bisect.bisect_right(self.test_phases, (seq, "\U0010ffff")) - 1
+        return self.test_phases[i][1] if i >= 0 else None
 
 
 class Watched:

@@ -102,8 +102,11 @@ def test_json_object_is_exactly_the_documented_one(project: Path, cli: Invoke) -
     assert doc["findings"]
     for f in doc["findings"]:
         assert set(f) == {"path", "line", "column", "end_line", "end_column", "code", "name",
-                          "message", "severity", "fixable", "steps", "confirmed"}
+                          "message", "severity", "fixable", "steps", "confirmed",
+                          "runtime_notes"}
+        assert f["runtime_notes"] == []  # (without --runtime)
         for step in f["steps"]:
+            # (`path` only on a step in another file: none in this project)
             assert set(step) == {"line", "column", "message"}
     assert any(f["steps"] for f in doc["findings"])
 

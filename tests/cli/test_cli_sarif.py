@@ -133,3 +133,50 @@ def test_file_errors_are_notifications(project: Path, cli: Invoke) -> None:
     validate(doc)
     notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert notes[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken.py"
+
+
+def test_wrappers_in_other_modules_are_related_locations(tmp_path: Path, cli: Invoke,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The acquire and release wrappers of a leak, defined in another module: steps of
+    the code flow in that file, and the result's related locations, which validate."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "db.py").write_text(
+        "from psycopg2.pool import ThreadedConnectionPool\n\n"
+        "pool = ThreadedConnectionPool(1, 4, dsn='x')\n\n\n"
+        "def get_db_connection():\n    return pool.getconn()\n\n\n"
+        "def release_db_connection(conn):\n    pool.putconn(conn)\n")
+    (tmp_path / "pkg" / "app.py").write_text(
+        "from pkg.db import get_db_connection, release_db_connection\n\n\n"
+        "def load():\n    conn = get_db_connection()\n"
+        "    conn.cursor().execute('select 1')\n    release_db_connection(conn)\n")
+    doc = sarif(cli, "pkg")
+    validate(doc)
+    (res,) = doc["runs"][0]["results"]
+    related = [(r["id"], r["physicalLocation"]["artifactLocation"]["uri"],
+                r["physicalLocation"]["region"]["startLine"], r["message"]["text"])
+               for r in res["relatedLocations"]]
+    assert related == [
+        (1, "pkg/db.py", 6, "`get_db_connection()` is defined here: it takes the connection "
+                            "from the pool and hands it out"),
+        (2, "pkg/db.py", 10, "`release_db_connection()` is defined here: the release the "
+                             "checkout needs")]
+    flow = [(loc["location"]["physicalLocation"]["artifactLocation"]["uri"],
+             loc["location"]["physicalLocation"]["region"]["startLine"])
+            for loc in res["codeFlows"][0]["threadFlows"][0]["locations"]]
+    assert flow == [("pkg/app.py", 5), ("pkg/db.py", 6), ("pkg/app.py", 6),
+                    ("pkg/db.py", 10)]
+    # the text and JSON outputs name the other file on those steps
+    text = cli("check", "pkg").out
+    assert "= pkg/db.py:6: `get_db_connection()` is defined here" in text
+    assert "= 6: `conn.cursor().execute(...)` may raise" in text
+    steps = json.loads(cli("check", "--format", "json", "pkg").out)["findings"][0]["steps"]
+    assert [(s.get("path"), s["line"]) for s in steps] == [
+        (None, 5), ("pkg/db.py", 6), (None, 6), ("pkg/db.py", 10)]
+
+
+def test_schema_rejects_related_locations_that_are_not_locations() -> None:
+    bad = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [
+        {"message": {"text": "m"}, "relatedLocations": [{"uri": "a.py"}]}]}]}
+    with pytest.raises(jsonschema.ValidationError):
+        validate(bad)

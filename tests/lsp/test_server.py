@@ -96,11 +96,17 @@ async def test_open_reports_the_leak_resolved_through_the_other_module(
     assert diag.data["code"] == "PS102" and diag.data["fixable"] is True
     # the leak's path, for the editor to show under the diagnostic and jump to
     assert diag.related_information is not None
-    assert [(r.location.uri, r.location.range.start.line, r.message)
-            for r in diag.related_information] == [
+    got = [(r.location.uri, r.location.range.start.line, r.message)
+           for r in diag.related_information]
+    assert [got[0], got[2]] == [
         (uri, 4, "5: `conn` checked out here"),
         (uri, 7, "8: returns with `conn` still checked out, without the pool's release "
                  "for `get_conn()`")]
+    # the acquire wrapper is defined in the other module: the step jumps there
+    wrapper_uri, wrapper_line, wrapper_message = got[1]
+    assert (wrapper_uri, wrapper_line) == ((project / "db.py").resolve().as_uri(), 5)
+    assert wrapper_message.endswith("db.py:6: `get_conn()` is defined here: it takes the "
+                                    "connection from the pool and hands it out")
 
 
 async def test_unsaved_change_is_checked(client: LanguageClient, project: Path) -> None:

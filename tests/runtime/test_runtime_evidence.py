@@ -46,7 +46,8 @@ def before(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     report = app / "poolsafe-runtime.json"
     result = run_tests(app, report)
     # the leaking tests fail under --poolsafe; the report is written all the same
-    assert "3 failed, 1 passed" in result.stdout, result.stdout + result.stderr
+    # (and the last test finds the pool empty: the hidden leak holds a connection)
+    assert "4 failed, 1 passed" in result.stdout, result.stdout + result.stderr
     assert f"poolsafe: 3 leaks written to {report}" in result.stdout
     return app, report
 
@@ -65,6 +66,44 @@ def test_the_report_names_each_test_and_the_user_frames(before: tuple[Path, Path
     # no frame of pytest, the standard library or poolsafe itself
     for leak in doc["leaks"]:
         assert all(f["path"].startswith(str(app)) for f in leak["frames"])
+
+
+def test_the_report_names_who_held_the_pool_when_it_ran_dry(
+        before: tuple[Path, Path]) -> None:
+    """The pool of two runs dry in the last test: the report names both holders, with
+    the test that made each checkout and its user frames."""
+    app, report = before
+    (error,) = json.loads(report.read_text())["pool_errors"]
+    assert (error["test"], error["kind"], error["pool"], error["message"]) == (
+        "tests/test_orders.py::test_the_totals_agree", "exhausted", "orders",
+        "connection pool exhausted")
+    held = [(h["test"].rsplit("::", 1)[1], h["state"], h["frames"][0]["line"],
+             h["frames"][0]["function"]) for h in error["holders"]]
+    assert held == [
+        # leaked two tests earlier, kept in the module's cache
+        ("test_the_reporting_connection_answers", "checked out", 42, "reporting_connection"),
+        # the first of the two the failing test asked for
+        ("test_the_totals_agree", "checked out", 48, "totals_agree")]
+    for h in error["holders"]:
+        assert all(f["path"].startswith(str(app)) for f in h["frames"])
+
+
+def test_check_notes_the_finding_that_held_the_pool(before: tuple[Path, Path]) -> None:
+    """`check --runtime` puts a note on the finding whose checkout held a connection
+    when the pool ran dry (here the leak only the runtime saw), in every output."""
+    app, report = before
+    findings = json.loads(check(app, "--runtime", str(report), "--format", "json",
+                                ".").stdout)["findings"]
+    notes = {(f["line"], f["code"]): f["runtime_notes"] for f in findings}
+    note = ("held one of the 2 connections of pool `orders` when "
+            "`tests/test_orders.py::test_the_totals_agree` found it exhausted (checked out "
+            "by `tests/test_orders.py::test_the_reporting_connection_answers`)")
+    assert notes == {(19, "PS102"): [], (26, "PS102"): [], (42, "PS002"): [note]}
+    text = check(app, "--runtime", str(report), ".").stdout
+    assert f"         = note: {note}\n" in text
+    sarif = json.loads(check(app, "--runtime", str(report), "--format", "sarif", ".").stdout)
+    assert [r["properties"].get("runtimeNotes") for r in sarif["runs"][0]["results"]] == [
+        None, None, [note]]
 
 
 def test_check_confirms_two_findings_and_reports_the_hidden_leak(
@@ -139,8 +178,9 @@ def test_the_fixed_app_leaks_nothing(tmp_path: Path) -> None:
     shutil.copytree(FIXTURE / "after", app)
     report = app / "poolsafe-runtime.json"
     result = run_tests(app, report)
-    assert "4 passed" in result.stdout, result.stdout + result.stderr
-    assert json.loads(report.read_text())["leaks"] == []
+    assert "5 passed" in result.stdout, result.stdout + result.stderr
+    doc = json.loads(report.read_text())
+    assert doc["leaks"] == [] and doc["pool_errors"] == []
     checked = check(app, "--runtime", str(report), ".")
     assert checked.returncode == 0, checked.stdout
 

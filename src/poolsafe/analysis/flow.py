@@ -250,6 +250,12 @@ class FlowResult:
     handlers: list[cst.ExceptHandler | cst.ExceptStarHandler] = field(default_factory=list)
     #: handler index -> (resource, why)
     swallowing_handlers: dict[int, tuple[str, str]] = field(default_factory=dict)
+    #: handler index -> where the failed transaction is met again (the statement that
+    #: reuses it, the `with` that commits it, the `return` that hands it back; None:
+    #: the end of the function), for the path of a PS103 finding
+    handler_exits: dict[int, cst.CSTNode | None] = field(default_factory=dict)
+    #: handler index -> the first `return` a failed transaction of it is held at
+    aborted_returns: dict[int, cst.CSTNode] = field(default_factory=dict)
     #: uses after a release (PS106), in the order found
     after_release: list[AfterRelease] = field(default_factory=list)
     #: site index -> (the statement, the names): a read of names not bound yet on some
@@ -435,7 +441,8 @@ class FunctionFlow:
                   and not self._framework_closes_session
                   and fact.resource not in self._decorator_sessions
                   and not self._returns_to_handlers_only):
-                self._report_handler(fact, "the caller gets it back in a failed transaction")
+                self._report_handler(fact, "the caller gets it back in a failed transaction",
+                                     self._handed_back_at(fact, out.normal))
             elif isinstance(fact, Reopened) and self.res.is_local(fact.var):
                 # a closed session of this function used again, and nothing closed it
                 # after that (a caller's session is the caller's to close)
@@ -527,6 +534,9 @@ class FunctionFlow:
                     self.result.return_points.setdefault(f.site, []).append(
                         (self._statements[-1] if self._statements else node,
                          self._guarded > 0))
+                elif isinstance(f, Aborted):
+                    self.result.aborted_returns.setdefault(
+                        f.handler, self._statements[-1] if self._statements else node)
             return Outcome(ret=after, exc=exc)
         if isinstance(node, cst.Raise):
             after, _ = self.effects(node, state)
@@ -839,11 +849,21 @@ class FunctionFlow:
     def _db_work(self, state: State, resource: str) -> State:
         hit = [f for f in state if isinstance(f, Aborted) and f.resource == resource]
         for fact in hit:
-            self._report_handler(fact, "it is used again before a rollback")
+            self._report_handler(fact, "it is used again before a rollback",
+                                 self._statements[-1] if self._statements else None)
         return state - frozenset(hit) if hit else state
 
-    def _report_handler(self, fact: Aborted, why: str) -> None:
-        self.result.swallowing_handlers.setdefault(fact.handler, (fact.resource, why))
+    def _report_handler(self, fact: Aborted, why: str, where: cst.CSTNode | None) -> None:
+        if fact.handler not in self.result.swallowing_handlers:
+            self.result.swallowing_handlers[fact.handler] = (fact.resource, why)
+            self.result.handler_exits[fact.handler] = where
+
+    def _handed_back_at(self, fact: Aborted, normal: State | None) -> cst.CSTNode | None:
+        """Where a failed transaction leaves the function: the first `return` it is
+        held at, or (None) the end of the body."""
+        if normal is not None and fact in normal:
+            return None
+        return self.result.aborted_returns.get(fact.handler)
 
     def _escape_names(self, state: State, names: set[str]) -> State:
         if not names:
@@ -1227,18 +1247,47 @@ class FunctionFlow:
                 closed_here = closed_here | self._closed_by_with(cur)
             elif t is cst.Call:
                 assert isinstance(cur, cst.Call)
-                target = self.res.receiver(cur)
-                if target is not None and target[1] not in NON_WORK_METHODS \
-                        and not self._only_queues(*target) and target[0] not in closed_here:
-                    found.add(target[0])
-                for a in cur.args:
-                    if isinstance(a.value, cst.Name):
-                        owner = self.res.owner(a.value)
-                        if owner is not None and owner not in closed_here \
-                                and not self._released_by(cur):
-                            found.add(owner)
+                found |= self._worked_by(cur, closed_here)
             stack.extend((child, closed_here) for child in children(cur))
         return {r for r in found if self._can_abort(r)}
+
+    def _worked_by(self, call: cst.Call, closed_here: frozenset[str]) -> set[str]:
+        """The resources `call` works on (its receiver, a connection passed to it)."""
+        found: set[str] = set()
+        target = self.res.receiver(call)
+        if target is not None and target[1] not in NON_WORK_METHODS \
+                and not self._only_queues(*target) and target[0] not in closed_here:
+            found.add(target[0])
+        for a in call.args:
+            if isinstance(a.value, cst.Name):
+                owner = self.res.owner(a.value)
+                if owner is not None and owner not in closed_here \
+                        and not self._released_by(call):
+                    found.add(owner)
+        return found
+
+    def first_work_on(self, stmts: cst.BaseSuite, resource: str) -> cst.Call | None:
+        """The first call of a `try` body, in source order, that works on `resource`
+        (what `_db_work_in` found there): the step of a PS103 path where the error the
+        handler swallows may come from."""
+        stack: list[tuple[cst.CSTNode, frozenset[str]]] = [(stmts, frozenset())]
+        while stack:
+            cur, closed_here = stack.pop()
+            t = type(cur)
+            if t in _SCOPE_NODE_TYPES:
+                continue
+            if t is cst.With:
+                assert isinstance(cur, cst.With)
+                if self._is_transactional_with(cur):
+                    continue
+                closed_here = closed_here | self._closed_by_with(cur)
+            elif t is cst.Call:
+                assert isinstance(cur, cst.Call)
+                if resource in self._worked_by(cur, closed_here):
+                    return cur
+            kids = list(children(cur))
+            stack.extend((child, closed_here) for child in reversed(kids))
+        return None
 
     def _closed_by_with(self, node: cst.With) -> frozenset[str]:
         """Names that a `with` opens and whose exit closes or releases them, error or
@@ -1383,7 +1432,7 @@ class FunctionFlow:
             if attr != "exc":
                 for fact in st:
                     if isinstance(fact, Aborted) and fact.resource in commits:
-                        self._report_handler(fact, "the transaction commits on exit")
+                        self._report_handler(fact, "the transaction commits on exit", node)
             st = frozenset(
                 f for f in st
                 if not (isinstance(f, Held) and f.var in closes)

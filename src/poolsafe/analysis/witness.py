@@ -10,6 +10,12 @@ that statement raising (`FunctionFlow.only_raising`), and the first statement wh
 exception alone still leaks the checkout is the one shown. So a step is never a guess
 about a handler or a `finally`: it is a path the analysis itself follows.
 
+A swallowed database error (PS103) has a path of its own: the call in the `try`
+body whose error aborts the transaction, the `except` that swallows it, and where
+the aborted transaction is met again (the statement that reuses it, the `with` that
+commits it, the `return` or the end of the function that hands it to the caller),
+which the flow analysis records as it reports the handler.
+
 Only reported findings pay for this (a few re-runs of one function each).
 """
 
@@ -22,9 +28,13 @@ import libcst as cst
 from poolsafe.analysis.flow import AfterRelease, FlowResult, FunctionFlow, RaisePoint
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.values import FunctionRef
+from poolsafe.core.model import Step
+from poolsafe.core.positions import Span, spans
 
-#: one step of a path: the node it points at and what happens there
-Steps = tuple[tuple[cst.CSTNode, str], ...]
+#: one step of a path: the node it points at and what happens there (or, in another
+#: module, a resolved `Step` with its file)
+Steps = tuple[tuple[cst.CSTNode, str] | Step, ...]
 
 #: at most this many statements are tried as the one that raises
 MAX_TRIES = 24
@@ -36,7 +46,12 @@ def leak_path(index: ProjectIndex, func: FunctionInfo, flow: FlowResult, site_in
     when no step beyond the checkout can be shown. `release` names what is missing
     (`release_db_connection(conn)`)."""
     site = flow.sites[site_index]
-    steps: list[tuple[cst.CSTNode, str]] = [(site.call, f"`{site.var}` checked out here")]
+    steps: list[tuple[cst.CSTNode, str] | Step] = [(site.call, f"`{site.var}` checked out here")]
+    acquirer = _wrapper_elsewhere(index, func, site.call)
+    if acquirer is not None:
+        steps.append(definition_step(acquirer, f"`{acquirer.name}()` is defined here: it "
+                                               "takes the connection from the pool and "
+                                               "hands it out"))
     where = f"`{func.name}()`"
     if how == "exception":
         raiser = _raising(index, func, flow, site_index)
@@ -47,7 +62,43 @@ def leak_path(index: ProjectIndex, func: FunctionInfo, flow: FlowResult, site_in
         exit_step = _exit(func, flow, site_index, release)
         if exit_step is not None:
             steps.append(exit_step)
-    return tuple(steps) if len(steps) > 1 else ()
+    if len(steps) == (1 if acquirer is None else 2):
+        return ()
+    releaser = index.release_wrapper_for(site.conn.via) if site.conn.via else None
+    if releaser is not None and releaser.module is not func.module:
+        steps.append(definition_step(releaser, f"`{releaser.name}()` is defined here: the "
+                                               "release the checkout needs"))
+    return tuple(steps)
+
+
+#: id(def node) -> (the node, its name's span): a wrapper used by many findings is
+#: looked up once (the node is kept so that a reused id is not mistaken for it)
+_DEFINITIONS: dict[int, tuple[cst.CSTNode, Span]] = {}
+
+
+def definition_step(func: FunctionInfo, label: str) -> Step:
+    """A step at the `def` of a function in another module (its name's line)."""
+    known = _DEFINITIONS.get(id(func.node))
+    if known is None or known[0] is not func.node:
+        if len(_DEFINITIONS) > 512:
+            _DEFINITIONS.clear()
+        span = spans(func.module.tree, [func.node.name]).get(id(func.node.name))
+        if span is None:  # pragma: no cover - a node of the module has a span
+            span = Span(1, 0, 1, 0)
+        known = _DEFINITIONS[id(func.node)] = (func.node, span)
+    span = known[1]
+    return Step(span.start_line, span.start_column + 1, label, func.module.path)
+
+
+def _wrapper_elsewhere(index: ProjectIndex, func: FunctionInfo,
+                       call: cst.CSTNode) -> FunctionInfo | None:
+    """The project function `call` calls when it is defined in another module."""
+    if not isinstance(call, cst.Call):
+        return None
+    value = index.evaluate(call.func, func.module, func)
+    if isinstance(value, FunctionRef) and value.func.module is not func.module:
+        return value.func
+    return None
 
 
 _CODE = re.compile(r"(?:await )?[\w.]+\([\w., ]*\)")
@@ -59,15 +110,22 @@ def as_code(text: str) -> str:
     return f"`{text}`" if _CODE.fullmatch(text) else text
 
 
-def after_release_path(item: AfterRelease) -> Steps:
+def after_release_path(item: AfterRelease, index: ProjectIndex | None = None,
+                       func: FunctionInfo | None = None) -> Steps:
     """The steps of a use after release (PS106): where it was released, where it is
     used. A release that runs as the function returns (a `finally`, a `with` exit) comes
-    after the `return` it follows in the source, so the use is shown first."""
+    after the `return` it follows in the source, so the use is shown first. A release
+    through a project function of another module (`release_db_connection(conn)` from
+    `db.py`) adds a step at its definition."""
+    releaser = (_wrapper_elsewhere(index, func, item.release)
+                if index is not None and func is not None else None)
+    defined: tuple[Step, ...] = () if releaser is None else (definition_step(
+        releaser, f"`{releaser.name}()` is defined here: it gives the connection back"),)
     if item.on_return:
         return ((item.node, f"`{item.var}` {item.use} here"),
                 (item.release, f"`{item.var}` released here as the function returns: the "
-                               "caller gets it released"))
-    return ((item.release, f"`{item.var}` released here"),
+                               "caller gets it released"), *defined)
+    return ((item.release, f"`{item.var}` released here"), *defined,
             (item.node, f"`{item.var}` {item.use} here, after the release"))
 
 
@@ -120,3 +178,64 @@ def _describe(func: FunctionInfo, point: RaisePoint) -> str:
             text = text[:37] + "..."
         return f"`{text}(...)`"
     return "this line"
+
+
+def swallow_path(index: ProjectIndex, func: FunctionInfo, flow: FlowResult,
+                 handler_index: int) -> Steps:
+    """The steps of a PS103 finding: the work that may fail, the `except` that swallows
+    its error, and where the failed transaction is met again."""
+    handler = flow.handlers[handler_index]
+    resource, why = flow.swallowing_handlers[handler_index]
+    steps: list[tuple[cst.CSTNode, str]] = []
+    owner = next((t for t in func.tries if any(h is handler for h in t.handlers)), None)
+    if owner is not None:
+        work = FunctionFlow(index, func).first_work_on(owner.body, resource)
+        if work is not None:
+            text = _short(func.module.tree.code_for_node(work.func))
+            steps.append((work, f"`{text}(...)` works on `{resource}`: a database error "
+                                "here aborts its transaction"))
+    caught = ("a bare `except`" if handler.type is None else
+              f"`except {_short(func.module.tree.code_for_node(handler.type))}`")
+    steps.append((handler, f"{caught} swallows the error without `{resource}.rollback()`"))
+    where = flow.handler_exits.get(handler_index)
+    if why.startswith("it is used again") and where is not None:
+        steps.append((where, f"`{resource}` is used again here, in the aborted transaction"))
+    elif why.startswith("the transaction commits") and where is not None:
+        steps.append((where, f"this `with` block commits `{resource}`'s aborted "
+                             "transaction as it ends"))
+    elif where is not None:
+        steps.append((where, f"returns with `{resource}` in the aborted transaction: the "
+                             "caller gets it back that way"))
+    else:
+        body = func.node.body
+        if isinstance(body, cst.IndentedBlock) and body.body:
+            steps.append((_last_statement(body.body[-1]),
+                          f"the end of `{func.name}()` is reached with `{resource}` in the "
+                          "aborted transaction: the caller gets it back that way"))
+    return tuple(steps)
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _last_statement(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """The statement on the last line of `stmt` (of a `try`, the last of its `finally`,
+    `else` or last handler): where the end of the function is reached."""
+    while True:
+        block: cst.BaseSuite | None = None
+        if isinstance(stmt, (cst.Try, cst.TryStar)):
+            block = (stmt.finalbody.body if stmt.finalbody is not None else
+                     stmt.orelse.body if stmt.orelse is not None else
+                     stmt.handlers[-1].body if stmt.handlers else stmt.body)
+        elif isinstance(stmt, (cst.If, cst.For, cst.While)):
+            tail = stmt.orelse
+            while isinstance(tail, cst.If):
+                tail = tail.orelse
+            block = tail.body if tail is not None else stmt.body
+        elif isinstance(stmt, cst.With):
+            block = stmt.body
+        if not isinstance(block, cst.IndentedBlock) or not block.body:
+            return stmt
+        stmt = block.body[-1]

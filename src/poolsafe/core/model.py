@@ -45,6 +45,9 @@ class Step:
     line: int
     column: int
     label: str
+    #: the file, when not the finding's own: the definition of a project wrapper in
+    #: another module (`get_db_connection()` in `db.py`)
+    path: str | None = None
 
 
 @dataclass
@@ -55,7 +58,8 @@ class RawFinding:
     node: cst.CSTNode
     message: str
     #: the path that shows it, as (node, label) pairs: resolved with the positions
-    steps: tuple[tuple[cst.CSTNode, str], ...] = ()
+    #: (a `Step` already resolved: a place in another module)
+    steps: tuple[tuple[cst.CSTNode, str] | Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class Finding:
     steps: tuple[Step, ...] = ()
     #: `check --runtime`: the test that leaked this checkout while the suite ran
     confirmed: str | None = None
+    #: `check --runtime`: what else the suite saw of this checkout (each time a pool
+    #: ran dry while it held one of the connections)
+    runtime_notes: tuple[str, ...] = ()
 
     @property
     def line(self) -> int:

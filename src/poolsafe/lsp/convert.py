@@ -51,10 +51,17 @@ def related(f: Finding, uri: str, lines: list[str], codec: PositionCodec
         return None
     out = []
     for s in f.steps:
-        at = _position(lines, codec, s.line, s.column)
+        if s.path is None:
+            at = _position(lines, codec, s.line, s.column)
+            where, label = uri, f"{s.line}: {s.label}"
+        else:
+            # a wrapper's definition in another file: its `def` line starts with
+            # indentation, so code points are the client's units there
+            at = types.Position(line=max(0, s.line - 1), character=max(0, s.column - 1))
+            where, label = Path(s.path).resolve().as_uri(), f"{s.path}:{s.line}: {s.label}"
         out.append(types.DiagnosticRelatedInformation(
-            location=types.Location(uri=uri, range=types.Range(start=at, end=at)),
-            message=f"{s.line}: {s.label}"))
+            location=types.Location(uri=where, range=types.Range(start=at, end=at)),
+            message=label))
     return out
 
 

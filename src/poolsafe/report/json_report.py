@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from poolsafe import __version__
-from poolsafe.core.model import FileError, ScanResult
+from poolsafe.core.model import FileError, ScanResult, Step
 
 
 def as_dict(result: ScanResult) -> dict[str, Any]:
@@ -24,17 +24,27 @@ def as_dict(result: ScanResult) -> dict[str, Any]:
                 "message": f.message,
                 "severity": str(f.severity),
                 "fixable": f.fixable,
-                # the path that shows it (`path` is the file's): the checkout, what
-                # raises or returns early, how the function is left
-                "steps": [{"line": s.line, "column": s.column, "message": s.label}
-                          for s in f.steps],
+                # the path that shows it: the checkout, what raises or returns early,
+                # how the function is left; a step in another file (a wrapper's
+                # definition) names it in `path`
+                "steps": [_step(s) for s in f.steps],
                 # `check --runtime`: the test that leaked it (null: not confirmed)
                 "confirmed": f.confirmed,
+                # `check --runtime`: each time a pool ran dry while this checkout
+                # held one of its connections
+                "runtime_notes": list(f.runtime_notes),
             }
             for f in result.findings
         ],
         "errors": [_error(e) for e in result.errors],
     }
+
+
+def _step(s: Step) -> dict[str, Any]:
+    out: dict[str, Any] = {"line": s.line, "column": s.column, "message": s.label}
+    if s.path is not None:
+        out["path"] = s.path
+    return out
 
 
 def render(result: ScanResult) -> str:

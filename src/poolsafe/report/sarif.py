@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from poolsafe import __version__
-from poolsafe.core.model import Finding, RuleMeta
+from poolsafe.core.model import Finding, RuleMeta, Step
 from poolsafe.core.project import project_relative
 from poolsafe.report import ReportContext
 from poolsafe.scan.baseline import SourceInfo
@@ -75,13 +75,22 @@ def _location(f: Finding, root: Path) -> dict[str, Any]:
 def _code_flows(f: Finding, root: Path) -> list[dict[str, Any]]:
     """The finding's path as one thread flow, which GitHub code scanning shows step by
     step."""
-    artifact = artifact_location(f.path, root)
     return [{"threadFlows": [{"locations": [
-        {"location": {
-            "physicalLocation": {"artifactLocation": artifact,
-                                 "region": {"startLine": s.line, "startColumn": s.column}},
-            "message": {"text": s.label}}}
-        for s in f.steps]}]}]
+        {"location": _step_location(f, s, root)} for s in f.steps]}]}]
+
+
+def _step_location(f: Finding, s: Step, root: Path) -> dict[str, Any]:
+    return {"physicalLocation": {
+        "artifactLocation": artifact_location(s.path or f.path, root),
+        "region": {"startLine": s.line, "startColumn": s.column}},
+        "message": {"text": s.label}}
+
+
+def _related_locations(f: Finding, root: Path) -> list[dict[str, Any]]:
+    """The steps in other files (the acquire and release wrappers' definitions) as
+    related locations, which a viewer lists beside the result and links to."""
+    return [{"id": i, **_step_location(f, s, root)}
+            for i, s in enumerate((s for s in f.steps if s.path is not None), 1)]
 
 
 def as_dict(ctx: ReportContext) -> dict[str, Any]:
@@ -105,8 +114,13 @@ def as_dict(ctx: ReportContext) -> dict[str, Any]:
         }
         if f.steps:
             out["codeFlows"] = _code_flows(f, ctx.root)
+            related = _related_locations(f, ctx.root)
+            if related:
+                out["relatedLocations"] = related
         if f.confirmed:
             out["properties"]["confirmed"] = f.confirmed
+        if f.runtime_notes:
+            out["properties"]["runtimeNotes"] = list(f.runtime_notes)
         if f.code in index:
             out = {"ruleId": f.code, "ruleIndex": index[f.code],
                    **{k: v for k, v in out.items() if k != "ruleId"}}

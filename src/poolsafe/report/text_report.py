@@ -39,7 +39,9 @@ def _confirmed(f: Finding) -> str:
 
 def _path(f: Finding) -> list[str]:
     """The finding's path under its frame: one line per step, `= LINE: what happens`."""
-    return [f"         = {s.line}: {s.label}" for s in f.steps]
+    return [*(f"         = {s.path + ':' if s.path else ''}{s.line}: {s.label}"
+              for s in f.steps),
+            *(f"         = note: {note}" for note in f.runtime_notes)]
 
 
 def _lines(data: bytes) -> list[str]:

@@ -17,6 +17,7 @@ from poolsafe.analysis.session_state import (
     session_state_statements,
     within,
 )
+from poolsafe.analysis.witness import swallow_path
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import ancestors, enclosing_function, parent_map, parse_line
 from poolsafe.fix.fixers.sql_savepoint import SQL_SAVEPOINT_KINDS, sql_savepoint_plan
@@ -165,6 +166,7 @@ class ExceptWithoutRollback(Rule):
                     handler,
                     f"`except` swallows a database error on `{resource}` without "
                     f"`rollback()`, and {why}; {advice}",
+                    swallow_path(ctx.index, func, flow, handler_index),
                 )
 
     # ------------------------------------------------------------------ fix

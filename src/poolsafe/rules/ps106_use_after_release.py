@@ -117,7 +117,7 @@ class UseAfterRelease(Rule):
                     if id(func.node) in deps:
                         continue  # a FastAPI dependency that returns: PS104
                 yield self.finding(item.node, _message(ctx, func, res, item),
-                                   after_release_path(item))
+                                   after_release_path(item, ctx.index, func))
 
 
     # ------------------------------------------------------------------ fix

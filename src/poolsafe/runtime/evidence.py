@@ -11,8 +11,19 @@ code that moved, as a baseline does.
 {"format": 1, "root": "/abs/project",
  "leaks": [{"test": "tests/test_orders.py::test_missing", "kind": "still checked out",
             "message": "...", "frames": [{"path": "/abs/project/app.py", "line": 16,
-            "function": "get_order", "text": "conn = get_db_connection()"}]}]}
+            "function": "get_order", "text": "conn = get_db_connection()"}]}],
+ "pool_errors": [{"test": "tests/test_orders.py::test_burst", "kind": "exhausted",
+                  "pool": "ConnectionPool#1", "message": "connection pool exhausted",
+                  "holders": [{"connection": "connection #1", "thread": "MainThread",
+                               "age": 0.42, "state": "checked out",
+                               "test": "tests/test_orders.py::test_missing",
+                               "frames": [...]}]}]}
 ```
+
+`pool_errors` lists every time a pool ran dry (`PoolExhausted`, or `PoolTimeout`
+after waiting), in the test it happened in, with the checkouts held at that moment:
+each with the user frames of its checkout and the test that made it (a connection
+leaked by an earlier test shows that test, not the one that found the pool empty).
 
 This module belongs to the runtime: it imports nothing of the static analysis (the
 static side reads the document in `poolsafe.scan.runtime_evidence`).
@@ -23,9 +34,10 @@ from __future__ import annotations
 import json
 import linecache
 import os
+from collections.abc import Callable
 from typing import Any
 
-from poolsafe.runtime.tracking import Holder, is_library_file, line_of
+from poolsafe.runtime.tracking import Holder, PoolErrorEvent, is_library_file, line_of
 
 FORMAT = 1
 
@@ -49,7 +61,9 @@ class RuntimeReport:
     def __init__(self, path: str) -> None:
         self.path = path
         self.leaks: list[dict[str, Any]] = []
+        self.pool_errors: list[dict[str, Any]] = []
         self._seen: set[tuple[str, str, int, str]] = set()
+        self._seen_errors: set[int] = set()
 
     def add(self, test: str, kind: str, message: str, holder: Holder) -> None:
         """One problem of `test` (a checkout seen twice, at the end of the call and of
@@ -61,9 +75,23 @@ class RuntimeReport:
         self.leaks.append({"test": test, "kind": kind, "message": message,
                            "frames": user_frames(holder)})
 
+    def add_pool_error(self, test: str, error: PoolErrorEvent,
+                       test_of: Callable[[int], str | None]) -> None:
+        """A pool that ran dry in `test`, with its holders at that moment (`test_of`:
+        the test a checkout's phase belongs to). Seen at the end of the call and of
+        the teardown, it is written once."""
+        if error.number in self._seen_errors:
+            return
+        self._seen_errors.add(error.number)
+        self.pool_errors.append({
+            "test": test, "kind": error.kind, "pool": error.pool, "message": error.message,
+            "holders": [{"connection": h.connection, "thread": h.thread,
+                         "age": round(h.age, 3), "state": h.state, "test": test_of(h.seq),
+                         "frames": user_frames(h)} for h in error.holders()]})
+
     def write(self) -> None:
         doc = {"format": FORMAT, "root": os.getcwd(),
-               "leaks": self.leaks}
+               "leaks": self.leaks, "pool_errors": self.pool_errors}
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
         tmp = f"{self.path}.tmp"

@@ -266,7 +266,9 @@ class ConnectionPool:
                 self._reserved.add(request)
             elif not timeout or timeout <= 0:
                 self._n_exhausted += 1
-                raise PoolExhausted("connection pool exhausted", self._holders_snapshot())
+                raise PoolExhausted("connection pool exhausted",
+                                    self._holders_snapshot("exhausted",
+                                                           "connection pool exhausted"))
             else:
                 request.queued = True  # (first: _dequeue tolerates a flag ahead of the queue)
                 self._waiters.append(request)
@@ -298,12 +300,10 @@ class ConnectionPool:
                         self._dequeue(waiter)
                         self._n_timeouts += 1
                         waited = _monotonic() - waiter.since
-                        raise PoolTimeout(
-                            f"connection pool exhausted: timed out after {waited:.2f} s "
-                            f"waiting for a connection, none returned for the last "
-                            f"{timeout:.2f} s",
-                            self._holders_snapshot(),
-                        )
+                        head = (f"connection pool exhausted: timed out after {waited:.2f} s "
+                                f"waiting for a connection, none returned for the last "
+                                f"{timeout:.2f} s")
+                        raise PoolTimeout(head, self._holders_snapshot("timeout", head))
         conn = waiter.conn
         if conn is not None and key is not None:
             with self._lock:
@@ -883,9 +883,11 @@ class ConnectionPool:
             now,
         )
 
-    def _holders_snapshot(self) -> Callable[[], str]:
+    def _holders_snapshot(self, kind: str, head: str) -> Callable[[], str]:
         """The holders as raw data (lock held), formatted later by the returned
-        function: an exhausted pool pays for the text only when it is read."""
+        function: an exhausted pool pays for the text only when it is read. The same
+        data is kept for the pytest plugin's report (``tracking.record_pool_error``),
+        which builds the holders only when it writes them."""
         raw = [
             # (the reference count first: s.conn in the same tuple would add one)
             (s.key is not None and references(s) <= s.alone, s.key,
@@ -893,10 +895,22 @@ class ConnectionPool:
             for s in self._out.values()
         ]
         reserved = len(self._reserved)
-        return functools.partial(self._describe, raw, reserved, self.maxconn, _monotonic())
+        now = _monotonic()
+        # (kept without the connections themselves: a kept reference would stop a
+        # dropped connection from being collected, and its slot from coming back)
+        kept = [(*r[:9], None, r[10]) for r in raw]
+        tracking.record_pool_error(kind, self.name, head,
+                                   functools.partial(self._raw_holders, kept, now))
+        return functools.partial(self._describe, raw, reserved, self.maxconn, now)
 
     def _describe(self, raw: list[Any], opening: int, maxconn: int, now: float) -> str:
-        lines = []
+        lines = [f"\n  - {holder.describe()}" for holder in self._raw_holders(raw, now)]
+        extra = f", {opening} being opened or validated" if opening else ""
+        return f" ({len(raw) + opening} of {maxconn} in use{extra}):" + "".join(lines)
+
+    def _raw_holders(self, raw: list[Any], now: float) -> list[Holder]:
+        """The holders of a snapshot (``_holders_snapshot``), oldest first."""
+        out = []
         for dropped, key, number, thread, started, deep, code, lasti, seq, conn, ref in sorted(
             raw, key=operator.itemgetter(4)
         ):
@@ -913,13 +927,11 @@ class ConnectionPool:
                 else f"dropped by its borrower, kept for key {key!r}" if dropped
                 else OUT
             )  # fmt: skip
-            holder = make_holder(
+            out.append(make_holder(
                 self.name, self._label_n(number), thread or threading.current_thread(),
                 started, deep if deep is not None else [code, lasti], state, seq, now,
-            )  # fmt: skip
-            lines.append(f"\n  - {holder.describe()}")
-        extra = f", {opening} being opened or validated" if opening else ""
-        return f" ({len(raw) + opening} of {maxconn} in use{extra}):" + "".join(lines)
+            ))  # fmt: skip
+        return out
 
 
 ThreadedConnectionPool = ConnectionPool

@@ -10,6 +10,7 @@ and source lines are only computed when a report is formatted.
 
 from __future__ import annotations
 
+import itertools
 import linecache
 import os
 import sys
@@ -306,6 +307,37 @@ def record_event(kind: str, message: str, holder: Holder) -> Event:
 def events_since(phase: int) -> list[Event]:
     """Events recorded since ``phase`` began."""
     return [e for e in list(_EVENTS) if e.seq >= phase]
+
+
+@dataclass(frozen=True)
+class PoolErrorEvent:
+    """A pool that ran dry (``PoolExhausted``, ``PoolTimeout``), with who held every
+    connection at that moment. The holders are built when read (``holders()``),
+    outside the pool's lock, from the data captured as the error was raised."""
+
+    seq: int
+    #: which one: they are numbered in the order they happened
+    number: int
+    kind: str  # "exhausted", "timeout"
+    pool: str
+    message: str
+    holders: Callable[[], list[Holder]] = field(repr=False, compare=False)
+
+
+_POOL_ERRORS: deque[PoolErrorEvent] = deque(maxlen=200)
+_POOL_ERROR_NUMBERS = itertools.count(1)
+
+
+def record_pool_error(kind: str, pool: str, message: str,
+                      holders: Callable[[], list[Holder]]) -> None:
+    """Remember a pool that ran dry (cheap: nothing is formatted here)."""
+    _POOL_ERRORS.append(PoolErrorEvent(PHASE[0], next(_POOL_ERROR_NUMBERS), kind, pool,
+                                       message, holders))
+
+
+def pool_errors_since(phase: int) -> list[PoolErrorEvent]:
+    """Pools that ran dry since ``phase`` began."""
+    return [e for e in list(_POOL_ERRORS) if e.seq >= phase]
 
 
 class Monitor(Protocol):

@@ -175,8 +175,22 @@ def positions(module: cst.Module, nodes: Iterable[cst.CSTNode],
 def resolved_steps(raw: RawFinding, where: dict[int, Location]) -> tuple[Step, ...]:
     """A finding's path with the positions of its nodes (a step whose node has no
     position is left out)."""
-    return tuple(Step(loc.line, loc.column, label) for node, label in raw.steps
-                 if (loc := where.get(id(node))) is not None)
+    out: list[Step] = []
+    for step in raw.steps:
+        if isinstance(step, Step):
+            out.append(step)
+        elif (loc := where.get(id(step[0]))) is not None:
+            out.append(Step(loc.line, loc.column, step[1]))
+    return tuple(out)
+
+
+def step_nodes(raw: Iterable[RawFinding]) -> Iterator[cst.CSTNode]:
+    """The nodes of the findings' paths whose positions are wanted (a resolved step
+    in another module has its own)."""
+    for f in raw:
+        for step in f.steps:
+            if not isinstance(step, Step):
+                yield step[0]
 
 
 def check_module(parsed: ParsedFile, index: ProjectIndex,
@@ -197,7 +211,7 @@ def check_module(parsed: ParsedFile, index: ProjectIndex,
         return [], errors
     try:
         where = positions(parsed.module.tree,
-                          [*(f.node for f in raw), *(n for f in raw for n, _ in f.steps)],
+                          [*(f.node for f in raw), *step_nodes(raw)],
                           parsed.module.source)
     except RecursionError:
         errors.append(FileError(parsed.module.path, "internal error: nested too deeply"))

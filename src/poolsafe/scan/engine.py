@@ -460,7 +460,7 @@ def _finding_json(f: Finding) -> list[Any]:
     loc = f.location
     return [loc.line, loc.column, loc.end_line, loc.end_column, f.code, f.name, f.message,
             f.severity.value, f.fixable, f.unsafe_fix,
-            [[s.line, s.column, s.label] for s in f.steps]]
+            [[s.line, s.column, s.label, s.path] for s in f.steps]]
 
 
 def _files_json(paths: set[str], findings: list[Finding], errors: list[FileError],

@@ -194,11 +194,11 @@ def run_check(prepared: Prepared, *, baseline: baseline_mod.Baseline | None = No
     the baseline; `on_progress(phase, path)` hears of each file parsed and checked.
     `runtime`: a report of `pytest --poolsafe-report`, whose leaks confirm findings
     or are findings of their own (PS002); `confirmed_only` keeps only those."""
-    leaks = None
+    evidence = None
     if runtime is not None:  # read first: a bad report stops the run before the scan
         from poolsafe.scan import runtime_evidence
 
-        leaks = runtime_evidence.read(runtime)
+        evidence = runtime_evidence.read(runtime)
     scanned: list[str] = []
     raw = ScanResult()
     if prepared.targets:
@@ -220,10 +220,10 @@ def run_check(prepared: Prepared, *, baseline: baseline_mod.Baseline | None = No
                        if not isinstance(item, str) and item.display not in failed]
     outcome = process(raw, prepared.cfg, enabled=prepared.enabled, baseline=baseline,
                       scanned=scanned, report_unused=report_unused)
-    if leaks is not None:
+    if evidence is not None:
         from poolsafe.scan import runtime_evidence
 
-        outcome.result = runtime_evidence.apply(outcome.result, leaks, scanned)
+        outcome.result = runtime_evidence.apply(outcome.result, evidence, scanned)
         if confirmed_only:
             outcome.result.findings = [f for f in outcome.result.findings if f.confirmed]
     return Checked(prepared, raw, scanned, outcome)

@@ -7,7 +7,11 @@ user frames of its checkout. Here:
 - a static finding at a line one of those frames passed through is **confirmed**:
   the test named in it leaked that checkout (`Finding.confirmed`);
 - a runtime leak that no static finding explains is reported as a finding of its
-  own, PS002 (`runtime-leak`): static analysis missed it, and the test shows how.
+  own, PS002 (`runtime-leak`): static analysis missed it, and the test shows how;
+- each time a pool ran dry (`pool_errors`: `PoolExhausted`, `PoolTimeout`), a
+  finding at a line one of the holders' frames passed through gets a note
+  (`Finding.runtime_notes`): this checkout held one of the connections when the
+  named test found the pool empty.
 
 A frame matches a finding at the same line of the same file, or, when the code moved
 since the report was written, in the same function on a line with the same text
@@ -100,7 +104,41 @@ class Leak:
     frames: tuple[Frame, ...]
 
 
-def read(path: str | Path) -> list[Leak]:
+@dataclass(frozen=True)
+class PoolHolder:
+    """A checkout held when a pool ran dry: its connection, the test that made it
+    (None: before the first test) and the user frames of the checkout."""
+
+    connection: str
+    test: str | None
+    frames: tuple[Frame, ...]
+
+
+@dataclass(frozen=True)
+class PoolError:
+    """A pool that ran dry in `test` ("exhausted", or "timeout" after waiting)."""
+
+    test: str
+    kind: str
+    pool: str
+    message: str
+    holders: tuple[PoolHolder, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a runtime report holds."""
+
+    leaks: list[Leak]
+    pool_errors: list[PoolError]
+
+
+def _frames(raw: list[dict[str, object]]) -> tuple[Frame, ...]:
+    return tuple(Frame(str(f["path"]), int(str(f["line"])), str(f["function"]),
+                       str(f.get("text", ""))) for f in raw)
+
+
+def read(path: str | Path) -> Evidence:
     try:
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
@@ -114,20 +152,32 @@ def read(path: str | Path) -> list[Leak]:
         raise RuntimeEvidenceError(f"{path}: not a poolsafe runtime report (written by "
                                    "`pytest --poolsafe --poolsafe-report FILE`)")
     try:
-        return [Leak(str(leak["test"]), str(leak["kind"]), str(leak.get("message", "")),
-                     tuple(Frame(str(f["path"]), int(f["line"]), str(f["function"]),
-                                 str(f.get("text", ""))) for f in leak["frames"]))
-                for leak in doc["leaks"]]
+        leaks = [Leak(str(leak["test"]), str(leak["kind"]), str(leak.get("message", "")),
+                      _frames(leak["frames"]))
+                 for leak in doc["leaks"]]
     except (KeyError, TypeError, ValueError) as exc:
         raise RuntimeEvidenceError(f"{path}: a leak of the runtime report is malformed: "
                                    f"{exc}") from None
+    try:
+        errors = [PoolError(str(e["test"]), str(e["kind"]), str(e["pool"]),
+                            str(e.get("message", "")),
+                            tuple(PoolHolder(str(h["connection"]),
+                                             None if h.get("test") is None else str(h["test"]),
+                                             _frames(h["frames"])) for h in e["holders"]))
+                  for e in doc.get("pool_errors", [])]  # (absent in older reports)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RuntimeEvidenceError(f"{path}: a pool error of the runtime report is "
+                                   f"malformed: {exc}") from None
+    return Evidence(leaks, errors)
 
 
-def apply(result: ScanResult, leaks: list[Leak], scanned: list[str]) -> ScanResult:
+def apply(result: ScanResult, evidence: Evidence, scanned: list[str]) -> ScanResult:
     """`result` with each finding a leak confirms marked, and a PS002 finding for each
-    leak that no finding explains (in a scanned file, or where its frames point)."""
+    leak that no finding explains (in a scanned file, or where its frames point); then
+    a note on each finding whose checkout held a connection when a pool ran dry."""
     from poolsafe.scan.baseline import SourceInfo  # reads the files' lines and scopes
 
+    leaks = evidence.leaks
     info = SourceInfo()
     findings = list(result.findings)
     explained: set[int] = set()
@@ -157,8 +207,32 @@ def apply(result: ScanResult, leaks: list[Leak], scanned: list[str]) -> ScanResu
             f"`{frame.function}()`), and no static finding explains it: static analysis "
             "missed this leak; run that test with `pytest --poolsafe` for the whole stack",
             meta.severity, False, confirmed=leak.test))
+    if evidence.pool_errors:
+        findings = [_with_pool_notes(f, evidence.pool_errors, info) for f in findings]
     findings.sort(key=Finding.sort_key)
     return dataclasses.replace(result, findings=findings)
+
+
+def _with_pool_notes(f: Finding, errors: list[PoolError], info: object) -> Finding:
+    """`f` with a note for each time a pool ran dry while its checkout held one of
+    the connections."""
+    if f.code not in CONFIRMABLE and f.code != "PS002":
+        return f
+    absolute = os.path.abspath(f.path)
+    notes = []
+    for error in errors:
+        held = [h for h in error.holders
+                if any(_matches(frame, f, absolute, info) for frame in h.frames)]
+        if not held:
+            continue
+        by = sorted({h.test for h in held if h.test is not None})
+        made = f" (checked out by `{'`, `'.join(by)}`)" if by else ""
+        what = "timed out waiting for a connection" if error.kind == "timeout" else \
+            "found it exhausted"
+        count = "one" if len(held) == 1 else str(len(held))
+        notes.append(f"held {count} of the {len(error.holders)} connections of pool "
+                     f"`{error.pool}` when `{error.test}` {what}{made}")
+    return dataclasses.replace(f, runtime_notes=(*f.runtime_notes, *notes)) if notes else f
 
 
 def _matches(frame: Frame, f: Finding, absolute: str, info: object) -> bool:

@@ -41,6 +41,7 @@ from poolsafe.scan.checking import (
     parse_source,
     positions,
     resolved_steps,
+    step_nodes,
     with_virtual_files,
 )
 from poolsafe.scan.lazy_index import LazyIndex
@@ -406,7 +407,7 @@ def _lint(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
                     f.display, f"internal error in {rule.code}: {type(exc).__name__}: {exc}"))
                 result.internal_errors += 1
         where = positions(module.tree, [*(r.node for r in raw),
-                                        *(n for r in raw for n, _ in r.steps)]) if raw else {}
+                                        *step_nodes(raw)]) if raw else {}
         ignores = parse_comments(f.text) if mentions_directive(f.text) else {}
         kept: list[tuple[RawFinding, Location]] = []
         seen: set[tuple[str, int, int]] = set()

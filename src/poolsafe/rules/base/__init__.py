@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from poolsafe.core.model import RawFinding, RuleMeta, Severity
+from poolsafe.core.model import RawFinding, RuleMeta, Severity, Step
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -117,7 +117,7 @@ class Rule:
         return "safe" if outcome.safe else "unsafe"
 
     def finding(self, node: object, message: str,
-                steps: tuple[tuple[cst.CSTNode, str], ...] = ()) -> RawFinding:
+                steps: tuple[tuple[cst.CSTNode, str] | Step, ...] = ()) -> RawFinding:
         import libcst as cst
 
         assert isinstance(node, cst.CSTNode)
