@@ -79,9 +79,8 @@ def test_faults_fail_statements_commits_and_connects(pooled: Any) -> None:
             with pytest.raises(peewee.OperationalError):
                 pooled.execute_sql("SELECT 2")
         tracker.fault_injector(commits=1)
-        with pooled.connection_context():
-            with pytest.raises(peewee.OperationalError):
-                pooled.commit()
+        with pooled.connection_context(), pytest.raises(peewee.OperationalError):
+            pooled.commit()
         assert tracker.stats().in_use == 0
     finally:
         tracker.detach()
