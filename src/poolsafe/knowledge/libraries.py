@@ -851,3 +851,9 @@ def async_psycopg_connect(qualname: str) -> bool:
     return qualname.startswith(_ASYNC_PSYCOPG[0] + ".") and qualname.endswith(
         _ASYNC_PSYCOPG[1] + ".connect"
     )
+
+#: the aio-libs pool libraries, and the connection an unknown object's `acquire()`
+#: hands out in a project that uses one of them alone (`await app['db'].acquire()`):
+#: the engine connection's kind, whose `close()` releases, so that only a path
+#: without any release is reported
+AIO_POOL_KINDS: dict[str, str] = {"aiopg": "aiopg-sa", "aiomysql": "aiomysql-sa"}
