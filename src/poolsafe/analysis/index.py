@@ -63,7 +63,12 @@ from poolsafe.knowledge import (
     TRANSACTION_CM_METHODS,
     match_qualname,
 )
-from poolsafe.knowledge.libraries import AIO_POOL_KINDS, async_psycopg_connect
+from poolsafe.knowledge.libraries import (
+    AIO_POOL_KINDS,
+    KEYED_CONNECTION_HANDLERS,
+    SUBSCRIPT_SUFFIX,
+    async_psycopg_connect,
+)
 
 _MAX_DEPTH = 40
 
@@ -284,6 +289,12 @@ class ProjectIndex:
             return self._attribute(base, node.attr.value, module, depth, node)
         if isinstance(node, cst.Call):
             return self._call(node, module, func, depth)
+        if isinstance(node, cst.Subscript):
+            # `connections["replica"]`: one alias of a keyed connection handler
+            base = self.evaluate(node.value, module, func, depth + 1)
+            if isinstance(base, External) and match_qualname(base.qualname,
+                                                             KEYED_CONNECTION_HANDLERS):
+                return External(base.qualname + SUBSCRIPT_SUFFIX)
         return None
 
     def evaluate_dotted(self, key: str, module: ModuleInfo,
@@ -1059,6 +1070,13 @@ def _source(call: cst.Call) -> str:
     """A short rendering of a call for messages: `pool.getconn()`."""
     name = dotted_name(call.func)
     if name is None:
+        f = call.func
+        if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Subscript) \
+                and dotted_name(f.value.value) is not None:
+            # `connections["replica"].cursor()`: the handler's name and the key
+            key = cst.Module([]).code_for_node(f.value)
+            if len(key) <= 60:
+                return f"{key}.{f.attr.value}()"
         name = call_name(call) or "call"
     return f"{name}()"
 

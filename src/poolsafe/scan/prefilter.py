@@ -241,7 +241,9 @@ def seed_tokens() -> frozenset[str]:
     )
     from poolsafe.knowledge import frameworks as fw
 
-    names: set[str] = {n for _, n in OBJECT_CONSTRUCTORS} | {n for _, n in DIRECT_ACQUIRERS}
+    # a method of a module-level object (`connection.chunked_cursor`) by its own name
+    names: set[str] = {n for _, n in OBJECT_CONSTRUCTORS} | {
+        n.rsplit(".", 1)[-1] for _, n in DIRECT_ACQUIRERS}
     names |= {n for n in ACQUIRE_METHOD_NAMES | POOL_RELEASE_METHODS if "_" in n or n == "getconn"}
     names |= set(fw.FLASK_TEARDOWN_METHODS)
     names |= {fw.FLASK_SQLALCHEMY_URI_KEY, fw.FLASK_SQLALCHEMY_OPTIONS_KEY,
@@ -262,7 +264,8 @@ def acquire_calls() -> frozenset[str]:
         TRANSACTION_CM_METHODS,
     )
 
-    names = {n for _, n in OBJECT_CONSTRUCTORS} | {n for _, n in DIRECT_ACQUIRERS}
+    names = {n for _, n in OBJECT_CONSTRUCTORS} | {n.rsplit(".", 1)[-1]
+                                                   for _, n in DIRECT_ACQUIRERS}
     names |= set(ACQUIRE_METHOD_NAMES) | set(TRANSACTION_CM_METHODS)
     names |= {m for t in OBJECT_TYPES.values() for m in t.cm_methods}
     return frozenset(names)
