@@ -625,12 +625,19 @@ def _thread_orm_words() -> tuple[frozenset[bytes], frozenset[bytes]]:
 
 
 def _thread_orm_seed(runs: set[bytes]) -> bool:
-    """A Django ORM word beside a thread word (`Order.objects` in a `Thread` target), or
-    a management command with a `while` loop: PS107's code imports django, which alone
-    is no reason to read a file, or only the project's models."""
+    """A Django ORM word beside a thread word (`Order.objects` in a `Thread` target), a
+    management command with a `while` loop, or `atomic` beside a query word (PS207):
+    PS107's code imports django, which alone is no reason to read a file, or only the
+    project's models."""
     orm, threads = _thread_orm_words()
     return (not runs.isdisjoint(orm) and not runs.isdisjoint(threads)) or (
-        b"BaseCommand" in runs and b"while" in runs)
+        b"BaseCommand" in runs and b"while" in runs) or (
+        # a Django `atomic()` block with a query in it (PS207)
+        b"atomic" in runs and not runs.isdisjoint(_ATOMIC_WORK_WORDS))
+
+
+#: the words of a query inside a Django `atomic()` block
+_ATOMIC_WORK_WORDS = frozenset({b"objects", b"save", b"delete", b"execute", b"cursor"})
 
 
 def seed_kinds(data: bytes, config: ProjectConfig | None = None) -> tuple[bool, bool]:

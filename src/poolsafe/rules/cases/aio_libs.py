@@ -171,14 +171,17 @@ async def version():
     Case("""
 import time
 
+import sqlalchemy as sa
+
+log = sa.table("log", sa.column("file"), sa.column("at"))
+
 
 async def write_log(app, fileid, conn=None):
     if conn is None:
         cur = await app['db'].acquire()  # expect: PS102
     else:
         cur = conn
-    result = await cur.execute("INSERT INTO log (file, at) VALUES (%s, %s)",
-                               (fileid, time.time()))
+    result = await cur.execute(log.insert().values(file=fileid, at=time.time()))
     if conn is None:
         cur.close()
     return result.rowcount == 1
