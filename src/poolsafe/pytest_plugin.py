@@ -151,12 +151,29 @@ class LeakCheck:
 
             self.watched.stop_sqlalchemy = watch_sqlalchemy(self.watched.adopt)
 
+    def _watch_django(self) -> None:
+        """Once Django's settings are configured, track the connections its worker
+        threads open (``django.db.connections``; cheap to call)."""
+        if not self.enabled or self.watched.django or "django.db" not in sys.modules:
+            return
+        from django.conf import settings  # type: ignore[import-untyped]
+
+        if not settings.configured:
+            return
+        from django.db import connections  # type: ignore[import-untyped]
+
+        from poolsafe.runtime.track_django import track_django
+
+        self.watched.django = True
+        self.watched.adopt(track_django(connections, "django.db.connections"))
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """The application is imported: track the engines in its modules' globals
         under their names, before any test runs."""
         if not self.enabled:
             return
         self._watch_sqlalchemy()
+        self._watch_django()
         from poolsafe.runtime.autotrack import engines_in_modules
         from poolsafe.runtime.track_sqlalchemy import track_sqlalchemy
         from poolsafe.runtime.tracker import tracker_for
@@ -205,6 +222,7 @@ class LeakCheck:
         loaded = self.enabled or _TRACKING_MODULE in sys.modules
         item.stash[_START] = _now() if loaded else 0
         self._watch_sqlalchemy()
+        self._watch_django()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
@@ -284,6 +302,8 @@ class Watched:
         self.counts: Counter[str] = Counter()  # "name (kind)" -> how many, in order seen
         self.stop_counting: Callable[[], None] | None = None
         self.stop_sqlalchemy: Callable[[], None] | None = None
+        #: Django's connection handler is tracked (its tracker lives for the session)
+        self.django = False
 
     def add(self, monitor: Any) -> None:
         if monitor in self.seen:

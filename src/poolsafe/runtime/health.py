@@ -4,7 +4,8 @@
 Supported: the reference ``ConnectionPool``, psycopg2's ``SimpleConnectionPool``
 and ``ThreadedConnectionPool``, psycopg_pool's ``ConnectionPool``, SQLAlchemy
 engines and pools (``QueuePool``: size, checked out, overflow), and a
-:class:`~poolsafe.runtime.tracker.Tracker` (its pool's health).
+:class:`~poolsafe.runtime.tracker.Tracker` (its pool's health; for Django's
+connection handler, the connections worker threads hold open, with no limit).
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ def _payload(occupancy: Occupancy) -> dict[str, Any]:
 
 def occupancy_of(pool: Any) -> Occupancy:
     """Read ``pool``'s occupancy (``TypeError`` when it is not a known pool)."""
+    if isinstance(pool, Tracker) and pool.kind == "django":
+        # Django has no pool here: what counts is the connections worker threads
+        # opened and have not closed (the tracker's checkouts)
+        return Occupancy("django", pool.name, 0, None, 0, pool.stats().in_use)
     if isinstance(pool, Tracker):
         return occupancy_of(pool.target)
     library = library_of(pool)
@@ -180,6 +185,10 @@ def _probe(pool: Any) -> str | None:
 def _run_probe(pool: Any) -> None:
     pool = pool.target if isinstance(pool, Tracker) else pool
     library = library_of(pool)
+    if library == "django":
+        with pool["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return
     if library == "sqlalchemy":
         engine = getattr(pool, "sync_engine", pool)
         if hasattr(engine, "connect") and hasattr(engine, "dialect"):

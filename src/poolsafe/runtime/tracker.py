@@ -237,7 +237,7 @@ class Tracker:
         )
 
 
-LIBRARIES = ("sqlalchemy", "psycopg2", "psycopg_pool", "poolsafe.runtime")
+LIBRARIES = ("sqlalchemy", "psycopg2", "psycopg_pool", "poolsafe.runtime", "django")
 
 
 def library_of(obj: Any) -> str | None:
