@@ -148,6 +148,10 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="aiopg-pool",
             db_error=("psycopg2", "", "psycopg2.Error"),
+            # aiopg runs psycopg2 in async mode, which is always autocommit: a
+            # transaction is open only inside `conn.begin()` / `BEGIN`
+            autocommit_by_default=True,
+            aborts_on_error=False,
             label="aiopg pool connection",
             close_releases=False,
             with_acquire_releases=True,
@@ -175,6 +179,10 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="aiopg-sa",
             db_error=("psycopg2", "", "psycopg2.Error"),
+            # aiopg runs psycopg2 in async mode, which is always autocommit: a
+            # transaction is open only inside `conn.begin()` / `BEGIN`
+            autocommit_by_default=True,
+            aborts_on_error=False,
             label="aiopg.sa connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -199,6 +207,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             key="aiopg",
             direct=True,
             db_error=("psycopg2", "", "psycopg2.Error"),
+            autocommit_by_default=True,
+            aborts_on_error=False,
             label="aiopg connection",
             close_releases=True,
             with_acquire_releases=True,

@@ -448,6 +448,18 @@ def refund(order):
     order.save()
     time.sleep(5)  # expect: PS207
 """, note="Django: `@atomic` makes the whole body one transaction"),
+    Case("""
+import aiohttp
+import aiopg.sa
+
+
+async def send_link(engine: aiopg.sa.Engine, file_id, url):
+    async with engine.acquire() as conn:
+        async with conn.begin():
+            await conn.execute("UPDATE files SET status = '01' WHERE id = %s", (file_id,))
+            async with aiohttp.ClientSession() as http:
+                await http.post(url, json={"id": file_id})  # expect: PS207
+""", note="aiopg.sa: inside `conn.begin()` the transaction is open"),
 ]
 
 VALID: list[Case] = [
@@ -796,4 +808,17 @@ def thumbnail(path):
         Image.open(path).save(path + ".png")
         requests.get("https://cdn.example.com/purge")
 """, note="Django: `save(path)` with a positional argument is no model save"),
+    Case("""
+import aiohttp
+from aiopg.sa import create_engine
+
+engine = None
+
+
+async def send_link(file_id, url):
+    async with engine.acquire() as conn:
+        await conn.execute("UPDATE files SET status = '01' WHERE id = %s", (file_id,))
+        async with aiohttp.ClientSession() as http:
+            await http.post(url, json={"id": file_id})
+""", note="aiopg is always in autocommit: no transaction stays open between statements"),
 ]
