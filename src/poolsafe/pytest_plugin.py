@@ -155,12 +155,31 @@ class LeakCheck:
 
             self.watched.stop_sqlalchemy = watch_sqlalchemy(self.watched.adopt)
 
+    def _watch_django(self) -> None:
+        """Once Django's settings are configured, track the connections its worker
+        threads open (``django.db.connections``; cheap to call)."""
+        if not self.enabled or self.watched.django or "django.db" not in sys.modules:
+            return
+        from django.conf import settings
+
+        if not settings.configured:
+            return
+        from django.db import connections
+
+        from poolsafe.runtime.track_django import track_django
+        from poolsafe.runtime.tracker import tracker_for
+
+        self.watched.django = True
+        if tracker_for(connections) is None:
+            self.watched.adopt(track_django(connections, "django.db.connections"))
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """The application is imported: track the engines in its modules' globals
         under their names, before any test runs."""
         if not self.enabled:
             return
         self._watch_sqlalchemy()
+        self._watch_django()
         from poolsafe.runtime.autotrack import engines_in_modules
         from poolsafe.runtime.track_sqlalchemy import track_sqlalchemy
         from poolsafe.runtime.tracker import tracker_for
@@ -169,12 +188,11 @@ class LeakCheck:
             pool = getattr(getattr(engine, "sync_engine", engine), "pool", None)
             if tracker_for(engine) is None and tracker_for(pool) is None:
                 self.watched.adopt(track_sqlalchemy(engine, name))
-        self._watch_peewee_and_django()
+        self._watch_peewee()
 
-    def _watch_peewee_and_django(self) -> None:
-        """playhouse's pooled databases in the application's globals, and Django's
-        connections opened outside the main thread (a request's are Django's)."""
-        from poolsafe.runtime.autotrack import django_connections, peewee_pools_in_modules
+    def _watch_peewee(self) -> None:
+        """playhouse's pooled databases in the application's globals."""
+        from poolsafe.runtime.autotrack import peewee_pools_in_modules
         from poolsafe.runtime.tracker import tracker_for
 
         for name, database in peewee_pools_in_modules():
@@ -182,11 +200,6 @@ class LeakCheck:
                 from poolsafe.runtime.track_peewee import track_peewee
 
                 self.watched.adopt(track_peewee(database, name))
-        connections = django_connections()
-        if connections is not None and tracker_for(connections) is None:
-            from poolsafe.runtime.track_django import track_django
-
-            self.watched.adopt(track_django(connections, "django.db.connections"))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.enabled:
@@ -229,6 +242,7 @@ class LeakCheck:
         if loaded:
             self.test_phases.append((item.stash[_START], item.nodeid))
         self._watch_sqlalchemy()
+        self._watch_django()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
@@ -317,6 +331,8 @@ class Watched:
         self.counts: Counter[str] = Counter()  # "name (kind)" -> how many, in order seen
         self.stop_counting: Callable[[], None] | None = None
         self.stop_sqlalchemy: Callable[[], None] | None = None
+        #: Django's connection handler is tracked (its tracker lives for the session)
+        self.django = False
 
     def add(self, monitor: Any) -> None:
         if monitor in self.seen:

@@ -63,7 +63,12 @@ from poolsafe.knowledge import (
     TRANSACTION_CM_METHODS,
     match_qualname,
 )
-from poolsafe.knowledge.libraries import async_psycopg_connect
+from poolsafe.knowledge.libraries import (
+    AIO_POOL_KINDS,
+    KEYED_CONNECTION_HANDLERS,
+    SUBSCRIPT_SUFFIX,
+    async_psycopg_connect,
+)
 
 _MAX_DEPTH = 40
 
@@ -103,6 +108,8 @@ class ProjectIndex:
         self._parts_memo: dict[int, tuple[cst.CSTNode, frozenset[int]]] = {}
         #: id(module) -> (module, the names its tests replace with doubles)
         self._doubles_memo: dict[int, tuple[ModuleInfo, frozenset[str]]] = {}
+        #: `_aio_pool_kind`, once asked
+        self._aio_kind: tuple[str | None] | None = None
 
     @property
     def modules(self) -> list[ModuleInfo]:
@@ -202,6 +209,25 @@ class ProjectIndex:
             return self._first(module.assigns[name], module, None, depth, within)
         if name in module.imports:
             return self.resolve_qualname(module.imports[name], module)
+        return self._star_imported(module, name)
+
+    def _star_imported(self, module: ModuleInfo, name: str) -> Value | None:
+        """`name` brought in by `from pkg.database import *` from a project module that
+        defines or imports it at its top level (the last such import wins, as in
+        Python; names with a leading underscore are not exported). Star imports of
+        other libraries stay unknown."""
+        if name.startswith("_"):
+            return None
+        for base in reversed(module.star_imports):
+            candidates = self._candidates(base, module)
+            if not candidates:
+                continue
+            source = _closest(candidates, module)
+            if source is module:
+                continue
+            if name in source.functions or name in source.classes \
+                    or name in source.assigns or name in source.imports:
+                return self.resolve_qualname(f"{base}.{name}", module)
         return None
 
     def _first(self, values: list[cst.BaseExpression], module: ModuleInfo,
@@ -263,6 +289,12 @@ class ProjectIndex:
             return self._attribute(base, node.attr.value, module, depth, node)
         if isinstance(node, cst.Call):
             return self._call(node, module, func, depth)
+        if isinstance(node, cst.Subscript):
+            # `connections["replica"]`: one alias of a keyed connection handler
+            base = self.evaluate(node.value, module, func, depth + 1)
+            if isinstance(base, External) and match_qualname(base.qualname,
+                                                             KEYED_CONNECTION_HANDLERS):
+                return External(base.qualname + SUBSCRIPT_SUFFIX)
         return None
 
     def evaluate_dotted(self, key: str, module: ModuleInfo,
@@ -390,6 +422,12 @@ class ProjectIndex:
                 # an unknown object's getconn(): psycopg2 and psycopg_pool agree on
                 # what it means (putconn returns it, close() does not)
                 return Connection("psycopg2-pool", _source(call))
+            if base is None and method == "acquire" and not call.args \
+                    and _names_a_database(callee_node.value) \
+                    and not self._mock_patched(func) and not is_test_module(module):
+                kind = self._aio_pool_kind()
+                if kind is not None:
+                    return Connection(kind, _source(call))
         callee = self.evaluate(callee_node, module, func, depth + 1)
         if isinstance(callee, External):
             return self._external_call(callee.qualname, call, module, func, depth)
@@ -409,6 +447,25 @@ class ProjectIndex:
                 return Connection(wrapper, _source(call))
             return Instance(callee.cls)
         return None
+
+    def _aio_pool_kind(self) -> str | None:
+        """The connection an unknown object's `acquire()` hands out in a project whose
+        only async pool library is aiopg or aiomysql (`await app['db'].acquire()`,
+        with the pool kept in an aiohttp application's state): that library's
+        engine connection, whose `close()` gives it back (the lenient reading: only
+        paths that reach no release at all are reported). None when the project
+        imports neither, both, or asyncpg (whose pools the index knows by type)."""
+        if self._aio_kind is None:
+            roots: set[str] = set()
+            for m in self.modules_mentioning([*AIO_POOL_KINDS, "asyncpg"]):
+                roots.update(q.split(".", 1)[0] for q in m.imports.values())
+                for f in m.all_functions:
+                    roots.update(v.qualname.split(".", 1)[0] for vs in f.locals.values()
+                                 for v in vs if isinstance(v, ImportBinding))
+            found = roots & {*AIO_POOL_KINDS, "asyncpg"}
+            only = next(iter(found)) if len(found) == 1 else ""
+            self._aio_kind = (AIO_POOL_KINDS.get(only),)
+        return self._aio_kind[0]
 
     def _replaced_in(self, module: ModuleInfo) -> frozenset[str]:
         """What a test module replaces with doubles (`poolsafe.analysis.doubles`)."""
@@ -1013,6 +1070,13 @@ def _source(call: cst.Call) -> str:
     """A short rendering of a call for messages: `pool.getconn()`."""
     name = dotted_name(call.func)
     if name is None:
+        f = call.func
+        if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Subscript) \
+                and dotted_name(f.value.value) is not None:
+            # `connections["replica"].cursor()`: the handler's name and the key
+            key = cst.Module([]).code_for_node(f.value)
+            if len(key) <= 60:
+                return f"{key}.{f.attr.value}()"
         name = call_name(call) or "call"
     return f"{name}()"
 
@@ -1151,3 +1215,24 @@ def method_alias(callee: cst.BaseExpression, func: FunctionInfo | None
     if values is None or len(values) != 1 or not isinstance(values[0], cst.Attribute):
         return None
     return values[0]
+
+
+#: an unknown receiver of `acquire()` whose name says it is a database pool
+#: (`app['db']`, `request.app.pool`, `self._engine`); locks and semaphores are not
+_DATABASE_WORD = re.compile(r"(?:^|_)(?:db|pool|engine|database)$", re.IGNORECASE)
+
+
+def _names_a_database(receiver: cst.BaseExpression) -> bool:
+    """The receiver's last name (an attribute, or a subscript's string key) ends with
+    a database word: `db`, `pg_pool`, `read_engine` (not `db_lock`)."""
+    last: str | None = None
+    if isinstance(receiver, cst.Name):
+        last = receiver.value
+    elif isinstance(receiver, cst.Attribute):
+        last = receiver.attr.value
+    elif isinstance(receiver, cst.Subscript) and len(receiver.slice) == 1:
+        index = receiver.slice[0].slice
+        if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+            raw = index.value.evaluated_value
+            last = raw if isinstance(raw, str) else None
+    return last is not None and _DATABASE_WORD.search(last) is not None

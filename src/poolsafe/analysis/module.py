@@ -107,6 +107,9 @@ class ModuleInfo:
     tree: cst.Module
     source: str
     imports: dict[str, str] = field(default_factory=dict)
+    #: the modules of `from X import *` at the top level, in order (resolved as dotted
+    #: names, relative ones made absolute)
+    star_imports: list[str] = field(default_factory=list)
     assigns: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     classes: dict[str, ClassInfo] = field(default_factory=dict)
@@ -167,6 +170,8 @@ class _Collector(cst.CSTVisitor):
             pkg = pkg[: len(pkg) - drop] if drop <= len(pkg) else []
             base = ".".join([*pkg, base] if base else pkg)
         if isinstance(node.names, cst.ImportStar):
+            if self.func is None and base:
+                self.info.star_imports.append(base)
             return
         for alias in node.names:
             name = dotted_name(alias.name) or ""

@@ -84,6 +84,14 @@ POOL_CONSTRUCTORS: tuple[PoolConstructor, ...] = (
                     10, 10, "dsn", 0, "postgresql"),
     PoolConstructor("aiomysql", "create_pool", "aiomysql", "minsize", None, "maxsize", None,
                     1, 10, "", None, "mysql"),
+    # aio-libs: `aiopg.create_pool(dsn, *, minsize=1, maxsize=10)`, and the aiopg.sa /
+    # aiomysql.sa engines, each a pool of the same defaults
+    PoolConstructor("aiopg", "create_pool", "aiopg", "minsize", None, "maxsize", None,
+                    1, 10, "dsn", 0, "postgresql"),
+    PoolConstructor("aiopg.sa", "create_engine", "aiopg", "minsize", None, "maxsize", None,
+                    1, 10, "dsn", 0, "postgresql"),
+    PoolConstructor("aiomysql.sa", "create_engine", "aiomysql", "minsize", None, "maxsize",
+                    None, 1, 10, "", None, "mysql"),
 )
 
 #: SQLAlchemy's QueuePool defaults

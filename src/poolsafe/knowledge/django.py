@@ -34,6 +34,21 @@ DJANGO_TRANSACTION_CALLS: frozenset[str] = frozenset(
 DJANGO_TRANSACTION: frozenset[tuple[str, str]] = frozenset(
     ("django.db", f"transaction.{name}") for name in DJANGO_TRANSACTION_CALLS)
 
+#: `with transaction.atomic():` / `@transaction.atomic` (PS207): the transaction
+#: begins at the block's first query (psycopg and MySQLdb send BEGIN lazily) and
+#: holds the connection, its locks and its snapshot until the block ends
+DJANGO_ATOMIC: frozenset[tuple[str, str]] = frozenset({("django.db", "transaction.atomic")})
+#: what runs a query inside such a block: a manager chain that evaluates
+#: (`Order.objects.select_for_update().get(...)`), a model instance's methods, a
+#: cursor's statements
+DJANGO_QUERYSET_QUERIES: frozenset[str] = frozenset({
+    "get", "create", "update", "delete", "get_or_create", "update_or_create",
+    "bulk_create", "bulk_update", "count", "exists", "first", "last", "aggregate",
+    "in_bulk", "earliest", "latest", "contains",
+})
+DJANGO_INSTANCE_QUERIES: frozenset[str] = frozenset({"save", "delete", "refresh_from_db"})
+DJANGO_CURSOR_QUERIES: frozenset[str] = frozenset({"execute", "executemany"})
+
 #: Django model base classes (anything the ORM's `objects` manager hangs from)
 DJANGO_MODEL_ROOT = "django"
 #: `Model.<attr>` on a Django model runs queries

@@ -148,6 +148,10 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="aiopg-pool",
             db_error=("psycopg2", "", "psycopg2.Error"),
+            # aiopg runs psycopg2 in async mode, which is always autocommit: a
+            # transaction is open only inside `conn.begin()` / `BEGIN`
+            autocommit_by_default=True,
+            aborts_on_error=False,
             label="aiopg pool connection",
             close_releases=False,
             with_acquire_releases=True,
@@ -175,6 +179,10 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="aiopg-sa",
             db_error=("psycopg2", "", "psycopg2.Error"),
+            # aiopg runs psycopg2 in async mode, which is always autocommit: a
+            # transaction is open only inside `conn.begin()` / `BEGIN`
+            autocommit_by_default=True,
+            aborts_on_error=False,
             label="aiopg.sa connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -199,12 +207,34 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             key="aiopg",
             direct=True,
             db_error=("psycopg2", "", "psycopg2.Error"),
+            autocommit_by_default=True,
+            aborts_on_error=False,
             label="aiopg connection",
             close_releases=True,
             with_acquire_releases=True,
             with_var_closes=True,
             is_async=True,
             safe_form="async with aiopg.connect(...) as {var}",
+        ),
+        # Django's `connection.chunked_cursor()` / `connections[alias].chunked_cursor()`:
+        # on PostgreSQL a server-side cursor (a named psycopg cursor, declared `WITH
+        # HOLD` in autocommit) that keeps its portal, and the rows it holds, on the
+        # server until close() or the end of the connection, which for a persistent
+        # connection (`CONN_MAX_AGE`) or a thread outlives the function. The plain
+        # `connection.cursor()` is client-side: once its rows are read nothing is held
+        # on the server, and reference counting closes it when the function drops it,
+        # so it is not an acquirer. Django runs in autocommit unless `atomic()` says
+        # otherwise, and a rollback belongs to the connection, not to the cursor
+        _kind(
+            key="django-cursor",
+            direct=True,
+            label="Django server-side cursor",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            aborts_on_error=False,
+            autocommit_by_default=True,
+            safe_form="with connection.chunked_cursor() as {var}",
         ),
         _kind(
             key="aiomysql",
@@ -668,6 +698,11 @@ class DirectAcquirer:
 
 
 DIRECT_ACQUIRERS: dict[tuple[str, str], DirectAcquirer] = {
+    # Django's server-side cursor (`QuerySet.iterator()`'s); its plain `cursor()` is a
+    # client-side cursor that reference counting closes when the function drops it,
+    # as sqlite3's connections: not listed (see the "django-cursor" kind)
+    ("django.db", "connection.chunked_cursor"): DirectAcquirer("django-cursor"),
+    ("django.db", "connections[].chunked_cursor"): DirectAcquirer("django-cursor"),
     ("psycopg2", "connect"): DirectAcquirer("psycopg2"),
     ("psycopg", "connect"): DirectAcquirer("psycopg"),
     ("pymysql", "connect"): DirectAcquirer("pymysql"),
@@ -843,6 +878,9 @@ def match_qualname(qualname: str, table: dict[tuple[str, str], str] | dict[
     for root, name in table:
         if name == last and root_matches(qualname, root):
             return (root, name)
+        if "." in name and qualname == f"{root}.{name}":
+            # a method of a module-level object (`django.db.connection.cursor`)
+            return (root, name)
     return None
 
 
@@ -851,3 +889,14 @@ def async_psycopg_connect(qualname: str) -> bool:
     return qualname.startswith(_ASYNC_PSYCOPG[0] + ".") and qualname.endswith(
         _ASYNC_PSYCOPG[1] + ".connect"
     )
+
+#: the aio-libs pool libraries, and the connection an unknown object's `acquire()`
+#: hands out in a project that uses one of them alone (`await app['db'].acquire()`):
+#: the engine connection's kind, whose `close()` releases, so that only a path
+#: without any release is reported
+AIO_POOL_KINDS: dict[str, str] = {"aiopg": "aiopg-sa", "aiomysql": "aiomysql-sa"}
+
+#: connection handlers indexed by alias (`connections["replica"]`): the index reads
+#: `X[key]` on one of them as `X[]`, so that `connections[].cursor` can be named
+KEYED_CONNECTION_HANDLERS: dict[tuple[str, str], str] = {("django.db", "connections"): ""}
+SUBSCRIPT_SUFFIX = "[]"

@@ -35,7 +35,7 @@ from poolsafe.fix.fixers.edits import (
 from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
-from poolsafe.rules.cases import aio_libs, peewee_cases, sqlmodel_cases
+from poolsafe.rules.cases import aio_libs, django_cursor_cases, peewee_cases, sqlmodel_cases
 from poolsafe.rules.cases.ps102 import INVALID, VALID
 
 
@@ -47,6 +47,19 @@ class UnreleasedConnection(Rule):
     `engine.acquire()`, a SQLModel `Session(engine)`, a raw driver connection) with
     some path, normal or exceptional, on which it is neither released, closed nor
     handed on. `async with pool.acquire() as conn:` is the release.
+
+    **Django.** `connection.chunked_cursor()` / `connections[alias].chunked_cursor()`
+    (on PostgreSQL a server-side cursor declared `WITH HOLD`, whose portal stays on
+    the server until `close()` or the end of the connection) must be closed on every
+    path: `with connection.chunked_cursor() as cursor:`. The plain
+    `connection.cursor()` is client-side; reference counting closes it when the
+    function drops it, and it is not reported.
+
+    **aiohttp application state.** In a project whose only async pool library is
+    aiopg or aiomysql, `await app['db'].acquire()` (an object the analysis cannot
+    type, whose name ends with `db`, `pool`, `engine` or `database`) is that
+    library's pool checkout; its `close()` counts as a release there, so only a
+    path with no release at all is reported, and no fix is offered.
 
     **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
     `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
@@ -234,9 +247,10 @@ class UnreleasedConnection(Rule):
     name = "unreleased-connection"
     summary = "a checkout that some path neither releases, closes nor hands on"
     fixable = True
-    VALID = VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID + peewee_cases.PS102_VALID
+    VALID = (VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID
+             + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
-               + peewee_cases.PS102_INVALID)
+               + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)

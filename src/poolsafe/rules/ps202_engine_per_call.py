@@ -43,7 +43,8 @@ class EnginePerCall(Rule):
     Flags `create_engine(...)` / `create_async_engine(...)`, or another pool
     constructor (`asyncpg.create_pool`, psycopg2's `SimpleConnectionPool` /
     `ThreadedConnectionPool`, `psycopg_pool.ConnectionPool` /
-    `AsyncConnectionPool`, `aiomysql.create_pool`), inside a function whose
+    `AsyncConnectionPool`, `aiopg.create_pool`, `aiomysql.create_pool`, the
+    aiopg.sa and aiomysql.sa `create_engine`), inside a function whose
     engine (or pool) does not outlive the call: it is neither returned or yielded,
     stored on a global (`global engine`), an attribute (`self.engine = ...`,
     `app.engine = ...`) or a container that outlives the function, nor kept by a

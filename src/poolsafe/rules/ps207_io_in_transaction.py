@@ -29,6 +29,13 @@ from poolsafe.analysis.values import (
 )
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.knowledge import NON_WORK_METHODS, TRANSACTION_CM_METHODS
+from poolsafe.knowledge.django import (
+    DJANGO_ATOMIC,
+    DJANGO_CURSOR_QUERIES,
+    DJANGO_INSTANCE_QUERIES,
+    DJANGO_MANAGER_ATTRIBUTES,
+    DJANGO_QUERYSET_QUERIES,
+)
 from poolsafe.knowledge.frameworks import (
     CURSOR_METHODS,
     FLASK_MODEL_QUERY_ATTRIBUTES,
@@ -90,6 +97,15 @@ class IoInTransaction(Rule):
     holds no transaction, nor does an asyncpg connection outside `async with
     conn.transaction()` (asyncpg commits each statement on its own): a dedicated
     LISTEN/NOTIFY connection that waits for notifications is not reported.
+
+    **Django.** `with transaction.atomic():` and a function decorated
+    `@transaction.atomic` (or `@atomic()`) hold the thread's connection in a
+    transaction from their first query (the driver sends BEGIN lazily): a manager
+    call that evaluates (`Order.objects.select_for_update().get(...)`,
+    `.objects.create(...)`), a model's `save()` / `delete()` / `refresh_from_db()`,
+    or a cursor's `execute()`. Slow work after that query and inside the block is
+    reported; slow work before the first query, after the block, or handed to
+    `transaction.on_commit(...)` is not.
 
     Test modules (`test_*.py`, `conftest.py`, `tests/`) are not checked: a test
     that holds its transaction across a test client call or a sleep holds no
@@ -159,6 +175,9 @@ class IoInTransaction(Rule):
                 calls.setdefault(id(func.node), []).append(call)
         for func in ctx.module.all_functions:
             walker = _Walker(ctx.index, func)
+            if any(walker.is_atomic(_decorator_callee(d.decorator))
+                   for d in func.node.decorators):
+                walker.armed = (_ATOMIC_KEY,)  # `@transaction.atomic`: the whole body
             walker.block(body_statements(func.node.body), frozenset())
             if not walker.found or not _has_slow_call(ctx, func, calls.get(id(func.node), [])):
                 continue  # no slow call of its own: nothing to report
@@ -208,6 +227,9 @@ class _Walker:
         self._opened: dict[str, cst.Call] = {}
         self.openers: dict[int, list[tuple[str, cst.Call]]] = {}
         self.loop_depth = 0
+        #: Django `atomic()` blocks around the current statement whose transaction
+        #: begins at their first query (the driver sends BEGIN lazily)
+        self.armed: tuple[str, ...] = ()
 
     # ------------------------------------------------------------ statements
     def block(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
@@ -298,6 +320,14 @@ class _Walker:
             target = item.asname.name if item.asname is not None else None
             name_node = target if isinstance(target, cst.Name) else None
             name = name_node.value if name_node is not None else None
+            if isinstance(expr, cst.Call) and self.is_atomic(expr.func):
+                atomic = _ATOMIC_KEY
+                ends.add(atomic)
+                body = self.armed
+                self.armed = (*body, atomic)
+                state = self.suite(w.body, state)
+                self.armed = body
+                return state - ends
             if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
                 method = expr.func.attr.value
                 base_key = self.key_of(expr.func.value)
@@ -343,6 +373,11 @@ class _Walker:
         if not isinstance(f, cst.Attribute):
             return state
         method = f.attr.value
+        if self.armed and _django_query(call):
+            for armed in self.armed:
+                if armed not in state:
+                    self._opened[armed] = call
+            state = state | set(self.armed)
         key = self.key_of(f.value)
         if key is None:
             key = self.model_query(f.value)
@@ -355,6 +390,11 @@ class _Walker:
         if key not in state:
             self._opened[key] = call
         return state | {key}
+
+    def is_atomic(self, expr: cst.BaseExpression) -> bool:
+        """`transaction.atomic` / `atomic` from `django.db`."""
+        qual = external_name(self.index, expr, self.module, self.func)
+        return qual is not None and qual_match(qual, DJANGO_ATOMIC) is not None
 
     # -------------------------------------------------------------- handles
     def key_of(self, expr: cst.BaseExpression) -> str | None:
@@ -460,6 +500,44 @@ class _Walker:
                     return ExternalInstance(qual) if qual is not None else None
             scope = scope.parent
         return None
+
+
+#: how a Django `atomic()` block is named in messages
+_ATOMIC_KEY = "transaction.atomic()"
+
+
+def _decorator_callee(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """`transaction.atomic` of `@transaction.atomic` and `@transaction.atomic(using=...)`."""
+    return expr.func if isinstance(expr, cst.Call) else expr
+
+
+def _django_query(call: cst.Call) -> bool:
+    """A call that runs a query on the thread's Django connection: a manager method
+    that evaluates (`Order.objects.get(...)`, `.objects.filter(...).update(...)`,
+    `.select_for_update().get()`), a model instance's `save()` / `delete()` /
+    `refresh_from_db()` with no positional argument (PIL's `image.save(path)` has
+    one), or a cursor's `execute()`. A lazy queryset (`filter()` alone) runs
+    nothing."""
+    f = call.func
+    if not isinstance(f, cst.Attribute):
+        return False
+    method = f.attr.value
+    if method in DJANGO_INSTANCE_QUERIES:
+        return not any(a.keyword is None for a in call.args)
+    if method in DJANGO_CURSOR_QUERIES:
+        return True
+    if method not in DJANGO_QUERYSET_QUERIES:
+        return False
+    expr: cst.BaseExpression = f.value
+    while True:
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        elif isinstance(expr, cst.Attribute):
+            if expr.attr.value in DJANGO_MANAGER_ATTRIBUTES:
+                return True
+            expr = expr.value
+        else:
+            return False
 
 
 _SLOW_INSIDE: weakref.WeakKeyDictionary[ProjectIndex, dict[int, tuple[str, str] | None]] = (

@@ -13,9 +13,8 @@ create_engine(...)`` in ``db.py``) and never calls :func:`~poolsafe.runtime.trac
   that they are tracked under their names (``app.db.engine``) and with their
   engine's hooks (``poolsafe_faults`` reaches them) before any test runs.
 - :func:`peewee_pools_in_modules` does the same for playhouse's pooled peewee
-  databases, and :func:`django_connections` gives Django's connection handler
-  once Django is set up (the plugin tracks the connections opened outside the
-  main thread: ``poolsafe.runtime.track_django``).
+  databases (Django's connections are tracked by the plugin once its settings
+  are configured: ``poolsafe.runtime.track_django``).
 """
 
 from __future__ import annotations
@@ -95,21 +94,6 @@ def peewee_pools_in_modules(
             if id(value) not in found and is_pooled(value):
                 found[id(value)] = (f"{module.__name__}.{name}", value)
     return list(found.values())
-
-
-def django_connections() -> Any:
-    """Django's ``connections`` once Django is set up (settings configured, apps
-    loaded), else ``None``."""
-    if "django.db" not in sys.modules:
-        return None
-    from django.apps import apps
-    from django.conf import settings
-
-    if not settings.configured or not apps.ready:
-        return None
-    from django.db import connections
-
-    return connections
 
 
 def _application_modules(modules: Iterable[ModuleType] | None) -> list[ModuleType]:

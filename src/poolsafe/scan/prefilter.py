@@ -241,7 +241,9 @@ def seed_tokens() -> frozenset[str]:
     )
     from poolsafe.knowledge import frameworks as fw
 
-    names: set[str] = {n for _, n in OBJECT_CONSTRUCTORS} | {n for _, n in DIRECT_ACQUIRERS}
+    # a method of a module-level object (`connection.chunked_cursor`) by its own name
+    names: set[str] = {n for _, n in OBJECT_CONSTRUCTORS} | {
+        n.rsplit(".", 1)[-1] for _, n in DIRECT_ACQUIRERS}
     names |= {n for n in ACQUIRE_METHOD_NAMES | POOL_RELEASE_METHODS if "_" in n or n == "getconn"}
     names |= set(fw.FLASK_TEARDOWN_METHODS)
     names |= {fw.FLASK_SQLALCHEMY_URI_KEY, fw.FLASK_SQLALCHEMY_OPTIONS_KEY,
@@ -262,7 +264,8 @@ def acquire_calls() -> frozenset[str]:
         TRANSACTION_CM_METHODS,
     )
 
-    names = {n for _, n in OBJECT_CONSTRUCTORS} | {n for _, n in DIRECT_ACQUIRERS}
+    names = {n for _, n in OBJECT_CONSTRUCTORS} | {n.rsplit(".", 1)[-1]
+                                                   for _, n in DIRECT_ACQUIRERS}
     names |= set(ACQUIRE_METHOD_NAMES) | set(TRANSACTION_CM_METHODS)
     names |= {m for t in OBJECT_TYPES.values() for m in t.cm_methods}
     return frozenset(names)
@@ -622,12 +625,19 @@ def _thread_orm_words() -> tuple[frozenset[bytes], frozenset[bytes]]:
 
 
 def _thread_orm_seed(runs: set[bytes]) -> bool:
-    """A Django ORM word beside a thread word (`Order.objects` in a `Thread` target), or
-    a management command with a `while` loop: PS107's code imports django, which alone
-    is no reason to read a file, or only the project's models."""
+    """A Django ORM word beside a thread word (`Order.objects` in a `Thread` target), a
+    management command with a `while` loop, or `atomic` beside a query word (PS207):
+    PS107's code imports django, which alone is no reason to read a file, or only the
+    project's models."""
     orm, threads = _thread_orm_words()
     return (not runs.isdisjoint(orm) and not runs.isdisjoint(threads)) or (
-        b"BaseCommand" in runs and b"while" in runs)
+        b"BaseCommand" in runs and b"while" in runs) or (
+        # a Django `atomic()` block with a query in it (PS207)
+        b"atomic" in runs and not runs.isdisjoint(_ATOMIC_WORK_WORDS))
+
+
+#: the words of a query inside a Django `atomic()` block
+_ATOMIC_WORK_WORDS = frozenset({b"objects", b"save", b"delete", b"execute", b"cursor"})
 
 
 def seed_kinds(data: bytes, config: ProjectConfig | None = None) -> tuple[bool, bool]:

@@ -168,9 +168,63 @@ async def version():
     await conn.close()
     return row[0]
 """, note="aiopg.connect(): a connection of its own, closed only on the happy path"),
+    Case("""
+import time
+
+import sqlalchemy as sa
+
+log = sa.table("log", sa.column("file"), sa.column("at"))
+
+
+async def write_log(app, fileid, conn=None):
+    if conn is None:
+        cur = await app['db'].acquire()  # expect: PS102
+    else:
+        cur = conn
+    result = await cur.execute(log.insert().values(file=fileid, at=time.time()))
+    if conn is None:
+        cur.close()
+    return result.rowcount == 1
+""", files={"web/db.py": _AIOPG + """
+
+async def init_db(app):
+    app['db'] = await aiopg.create_pool(DSN)
+"""}, note="an aiohttp application's pool (`app['db']`, untyped) in a project whose "
+            "only async pool library is aiopg: closed on both branches, never when "
+            "execute() raises",
+         unfixable="nothing uses `cur` after the checkout"),
 ]
 
 PS102_VALID: list[Case] = [
+    Case("""
+async def write_log(app, fileid):
+    conn = await app['db'].acquire()
+    try:
+        await conn.execute("INSERT INTO log (file) VALUES (%s)", (fileid,))
+    finally:
+        app['db'].release(conn)
+""", files={"web/db.py": _AIOPG + """
+
+async def init_db(app):
+    app['db'] = await aiopg.create_pool(DSN)
+"""}, note="the application's pool, released in finally"),
+    Case("""
+async def refresh(app):
+    await app['db_lock'].acquire()
+    try:
+        app['cache'].clear()
+    finally:
+        app['db_lock'].release()
+""", files={"web/db.py": _AIOPG}, note="a lock whose name has a database word is "
+                                     "not a pool: acquire() gives nothing to release"),
+    Case("""
+async def write_log(app, fileid):
+    conn = await app['db'].acquire()
+    await conn.execute("INSERT INTO log (file) VALUES (%s)", (fileid,))
+    app['db'].release(conn)
+""", files={"web/db.py": _AIOPG, "web/other.py": "import asyncpg\n"},
+         note="an unknown pool in a project with aiopg and asyncpg: which library's "
+              "connection it is cannot be told, so nothing is claimed"),
     Case(_AIOPG + """
 
 async def create_tables():

@@ -311,6 +311,24 @@ for name in sys.argv[1:]:
     with engine.begin() as conn:
         conn.execute(text("COPY t FROM :f"), {"f": name})
 """, note="a script's module-level loop: one engine per file"),
+    Case("""
+from aiopg.sa import create_engine
+
+
+async def connect_db():
+    engine = await create_engine(user="app", database="app", host="db")  # expect: PS202
+    return engine
+""", path="service_api/database.py", files={"service_api/__init__.py": "",
+                                           "service_api/payments.py": """
+from service_api.database import *
+
+
+async def list_payments(query):
+    engine = await connect_db()
+    async with engine.acquire() as conn:
+        return [row async for row in conn.execute(query)]
+"""}, note="an aiopg.sa engine (a pool) per call, made by a factory that a handler "
+            "reaches through a star import and drops"),
 ]
 
 VALID: list[Case] = [
@@ -661,4 +679,19 @@ def main():
 if __name__ == "__main__":
     main()
 """, note="a diagnostic table local to main(), walked once"),
+    Case("""
+from aiopg.sa import create_engine
+
+
+async def connect_db():
+    engine = await create_engine(user="app", database="app", host="db")
+    return engine
+""", path="service_api/database.py", files={"service_api/__init__.py": "",
+                                           "service_api/app.py": """
+from service_api.database import *
+
+
+async def on_startup(app):
+    app['engine'] = await connect_db()
+"""}, note="the factory's one caller keeps the engine on the application"),
 ]

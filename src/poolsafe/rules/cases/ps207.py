@@ -423,6 +423,43 @@ def fetch_report(host: str) -> None:
         sftp.get(path, "/tmp/report.csv")  # expect: PS207
         db.commit()
 """, note="an SFTP download while the session's transaction is open"),
+    Case("""
+import requests
+from django.db import transaction
+
+from shop.models import Order
+
+
+def pay(order_id):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        requests.post("https://pay.example.com/charge", json={"id": order.id})  # expect: PS207
+        order.paid = True
+        order.save()
+""", note="Django: a row lock held across a payment provider's HTTP call"),
+    Case("""
+import time
+from django.db.transaction import atomic
+
+
+@atomic
+def refund(order):
+    order.refunded = True
+    order.save()
+    time.sleep(5)  # expect: PS207
+""", note="Django: `@atomic` makes the whole body one transaction"),
+    Case("""
+import aiohttp
+import aiopg.sa
+
+
+async def send_link(engine: aiopg.sa.Engine, file_id, url):
+    async with engine.acquire() as conn:
+        async with conn.begin():
+            await conn.execute("UPDATE files SET status = '01' WHERE id = %s", (file_id,))
+            async with aiohttp.ClientSession() as http:
+                await http.post(url, json={"id": file_id})  # expect: PS207
+""", note="aiopg.sa: inside `conn.begin()` the transaction is open"),
 ]
 
 VALID: list[Case] = [
@@ -728,4 +765,60 @@ async def listen(dsn: str) -> None:
         await conn.close()
 """, note="a dedicated LISTEN/NOTIFY connection: asyncpg runs each statement in "
          "autocommit, no transaction is open while it waits, and waiting is its purpose"),
+    Case("""
+import requests
+from django.db import transaction
+
+
+def pay(order):
+    with transaction.atomic():
+        order.save()
+        transaction.on_commit(
+            lambda: requests.post("https://pay.example.com/notify", json={"id": order.id}))
+""", note="Django: the HTTP call runs after the commit"),
+    Case("""
+import requests
+from django.db import transaction
+
+
+@transaction.atomic()
+def pay(order):
+    requests.post("https://pay.example.com/charge", json={"id": order.id})
+    order.paid = True
+    order.save()
+""", note="Django: no query before the call, so no transaction is open on the server yet"),
+    Case("""
+import requests
+from django.db import transaction
+
+
+def pay(order):
+    with transaction.atomic():
+        order.save()
+    requests.post("https://pay.example.com/charge", json={"id": order.id})
+""", note="Django: the call is after the block"),
+    Case("""
+import requests
+from PIL import Image
+from django.db import transaction
+
+
+def thumbnail(path):
+    with transaction.atomic():
+        Image.open(path).save(path + ".png")
+        requests.get("https://cdn.example.com/purge")
+""", note="Django: `save(path)` with a positional argument is no model save"),
+    Case("""
+import aiohttp
+from aiopg.sa import create_engine
+
+engine = None
+
+
+async def send_link(file_id, url):
+    async with engine.acquire() as conn:
+        await conn.execute("UPDATE files SET status = '01' WHERE id = %s", (file_id,))
+        async with aiohttp.ClientSession() as http:
+            await http.post(url, json={"id": file_id})
+""", note="aiopg is always in autocommit: no transaction stays open between statements"),
 ]
