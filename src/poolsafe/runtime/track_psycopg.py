@@ -169,6 +169,10 @@ def _faulting_commit(conn: Any, injector: FaultInjector) -> Callable[[], None]:
     return faulting_commit
 
 
+#: the errors a pool raises when it has no connection to give, and their kind
+_RAN_DRY = {"PoolError": "exhausted", "PoolTimeout": "timeout", "TooManyRequests": "exhausted"}
+
+
 def _wrap_methods(
     pool: Any,
     tracker: Tracker,
@@ -180,7 +184,13 @@ def _wrap_methods(
     original_put = pool.putconn
 
     def getconn(*args: Any, **kwargs: Any) -> Any:
-        conn = original_get(*args, **kwargs)
+        try:
+            conn = original_get(*args, **kwargs)
+        except Exception as exc:
+            kind = _RAN_DRY.get(type(exc).__name__)
+            if kind is not None:
+                tracker.ran_dry(kind, str(exc).strip())
+            raise
         try:  # noqa: SIM105 - a try costs less than contextlib.suppress per checkout
             on_checkout(conn)
         except Exception:  # a closed connection: tracked, not faulted

@@ -57,13 +57,35 @@ def _new_tracker(target: Any, pool: Any, engine: Any, name: str | None) -> Track
     hooks = (("checkout", on_checkout), ("checkin", on_checkin), ("detach", on_detach))
     for name, hook in hooks:
         event.listen(pool, name, hook)
+    _watch_timeouts(tracker, pool)
 
     def undo() -> None:
         for name, hook in hooks:
             event.remove(pool, name, hook)
+        pool.__dict__.pop("_do_get", None)
 
     tracker.add_undo(undo)
     return tracker
+
+
+def _watch_timeouts(tracker: Tracker, pool: Any) -> None:
+    """``QueuePool limit of size N overflow M reached``: SQLAlchemy has no event
+    for it, so the pool's own ``_do_get`` is wrapped (on this pool object; a pool
+    that ``engine.dispose()`` recreates keeps the checkout events, not this)."""
+    from sqlalchemy import exc
+
+    do_get = getattr(pool, "_do_get", None)
+    if do_get is None:
+        return
+
+    def _do_get() -> Any:
+        try:
+            return do_get()
+        except exc.TimeoutError as error:
+            tracker.ran_dry("timeout", str(error).split(" (Background on")[0].strip())
+            raise
+
+    pool._do_get = _do_get
 
 
 def _hook_engine(tracker: Tracker, engine: Any) -> None:

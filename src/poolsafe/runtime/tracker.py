@@ -144,6 +144,18 @@ class Tracker:
                 holder,
             )
 
+    def ran_dry(self, kind: str, message: str) -> None:
+        """The pool refused a checkout (``kind``: "exhausted", or "timeout" after
+        waiting): kept for the pytest plugin's report with the checkouts held at
+        this moment, whose holders are built only when the report reads them."""
+        with self._lock:
+            entries = sorted(self._out.values(), key=lambda e: e.started)
+        now = time.monotonic()
+        tracking.record_pool_error(
+            kind, self.name, message,
+            lambda: [self._holder(e, "checked out", now) for e in entries],
+        )
+
     def add_undo(self, undo: Callable[[], None]) -> None:
         """Register how to remove one hook (run by :meth:`detach`)."""
         self._undo.append(undo)
