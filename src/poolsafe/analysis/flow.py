@@ -37,6 +37,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.statement_errors import statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import Connection, External, FunctionRef, ManagedContext
 from poolsafe.knowledge import (
@@ -53,6 +54,9 @@ from poolsafe.knowledge import (
     ConnectionKind,
 )
 
+#: connection kinds that say nothing of their server: whether a failed statement
+#: aborts the transaction is the server's (the module's imports tell)
+_SERVER_DECIDES_ABORT = frozenset({"sqlalchemy-connection", "sqlalchemy-async-connection"})
 
 @dataclass(frozen=True)
 class Held:
@@ -1260,7 +1264,10 @@ class FunctionFlow:
 
     def _can_abort(self, resource: str) -> bool:
         kind: ConnectionKind | None = self.res.kind(resource)
-        return kind is not None and kind.aborts_on_error and resource not in self.res.autocommit
+        if kind is None or not kind.aborts_on_error or resource in self.res.autocommit:
+            return False
+        # a SQLAlchemy connection to a server that undoes only the failed statement
+        return not (kind.key in _SERVER_DECIDES_ABORT and statement_level_only(self.module))
 
     def _is_transactional_with(self, node: cst.With) -> bool:
         for item in node.items:

@@ -49,7 +49,14 @@ class ExceptWithoutRollback(Rule):
     autocommit connections (also `self.conn` that a method of the class puts in
     autocommit: `self.conn.autocommit = True` in `connect()`), nor asyncpg and
     sqlite3 connections outside a transaction (a failed statement does not abort
-    anything there). A
+    anything there). Only PostgreSQL (and its kin: Redshift, CockroachDB, DuckDB)
+    aborts the whole transaction on a failed statement; MySQL, SQL Server, Oracle
+    and SQLite undo the one statement, and Hive, Trino, BigQuery, Snowflake or
+    ClickHouse run no transaction to abort. So a SQLAlchemy connection in a
+    module that imports the driver or dialect of such a database, and none of
+    PostgreSQL's, is not reported (a Hive reflection dialect, a SQL Server
+    source). A SQLAlchemy `Session` still is: a failed flush leaves it pending
+    rollback whatever the server. A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
     is not flagged either. A handler that re-raises swallows nothing
     (`except BaseException as e: raise e`), and neither does one that keeps the

@@ -15,6 +15,38 @@ SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
 """
 
 INVALID: list[Case] = [
+    Case('''
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ProgrammingError
+import sqlalchemy.dialects.mssql
+import sqlalchemy.dialects.postgresql
+
+
+def jobs(conn: Connection):
+    try:
+        conn.execute(text("SELECT name FROM jobs")).all()
+    except ProgrammingError:  # expect: PS103
+        pass
+    return conn.execute(text("SELECT 1")).scalar()
+''', note="a module that also talks to PostgreSQL: the connection may be one whose "
+          "transaction a failed statement aborted"),
+    Case('''
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+import sqlalchemy.dialects.mysql
+
+
+def add_user(session: Session, user):
+    try:
+        session.add(user)
+        session.flush()
+    except IntegrityError:  # expect: PS103
+        pass
+    session.add(user)
+    session.commit()
+''', note="a session is left pending rollback by a failed flush whatever the server "
+          "(SQLAlchemy's own state): MySQL imported does not excuse it"),
     Case("""
 import psycopg2
 
@@ -606,6 +638,47 @@ class Executor:
 ]
 
 VALID: list[Case] = [
+    Case('''
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ProgrammingError
+import sqlalchemy.dialects.mssql
+
+
+def procedure_text(conn: Connection, name: str):
+    try:
+        rows = conn.execute(text("EXEC sp_helptext :n"), {"n": name}).all()
+    except ProgrammingError:
+        return None
+    return rows
+
+
+def jobs(conn: Connection):
+    try:
+        conn.execute(text("SELECT name FROM msdb.dbo.sysjobs")).all()
+    except ProgrammingError:
+        pass
+    return conn.execute(text("SELECT 1")).scalar()
+''', note="a SQLAlchemy connection in a module that talks to SQL Server (its dialect "
+          "imported, no PostgreSQL one): a failed statement undoes only itself there, "
+          "and the transaction goes on"),
+    Case('''
+from pyhive import hive
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, default
+
+
+class HiveDialect(default.DefaultDialect):
+    def _columns(self, connection: Connection, table: str):
+        return connection.exec_driver_sql(f"DESCRIBE {table}").all()
+
+    def has_table(self, connection: Connection, table: str) -> bool:
+        try:
+            self._columns(connection, table)
+            return True
+        except exc.DBAPIError:
+            return False
+''', note="a reflection dialect for Hive, which runs no transaction to abort"),
     Case("""
 import psycopg
 from psycopg import AsyncConnection
