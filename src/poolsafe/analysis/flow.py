@@ -58,6 +58,10 @@ from poolsafe.knowledge import (
 #: aborts the transaction is the server's (the module's imports tell)
 _SERVER_DECIDES_ABORT = frozenset({"sqlalchemy-connection", "sqlalchemy-async-connection"})
 
+#: kinds whose `invalidate()` discards the DBAPI connection, failed transaction and all
+_INVALIDATE_ENDS = frozenset({"sqlalchemy-connection", "sqlalchemy-async-connection",
+                              "session", "scoped-session", "async-session"})
+
 @dataclass(frozen=True)
 class Held:
     var: str
@@ -813,6 +817,10 @@ class FunctionFlow:
             resource, m = target
             if m == "rollback" or (m in ("execute", "exec_driver_sql") and _is_rollback_sql(call)):
                 return _drop_aborted(state, resource), released
+            if m == "invalidate" and self._invalidates(resource):
+                # SQLAlchemy discards the DBAPI connection: its failed transaction ends
+                # with it, and the next use raises until rolled back, not silently reused
+                return _drop_aborted(state, resource), released
             if m not in NON_WORK_METHODS and not self._only_queues(resource, m):
                 state = self._db_work(state, resource)
         # a connection passed to a function is used by it (or rolled back by it)
@@ -1261,6 +1269,10 @@ class FunctionFlow:
                     or (isinstance(value, ManagedContext) and not value.transactional):
                 out.add(item.asname.name.value)
         return frozenset(out)
+
+    def _invalidates(self, resource: str) -> bool:
+        kind: ConnectionKind | None = self.res.kind(resource)
+        return kind is not None and kind.key in _INVALIDATE_ENDS
 
     def _can_abort(self, resource: str) -> bool:
         kind: ConnectionKind | None = self.res.kind(resource)

@@ -58,7 +58,9 @@ class ExceptWithoutRollback(Rule):
     source). A SQLAlchemy `Session` still is: a failed flush leaves it pending
     rollback whatever the server. A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
-    is not flagged either. A handler that re-raises swallows nothing
+    is not flagged either, nor one the handler invalidates (SQLAlchemy's
+    `conn.invalidate()` discards the connection with its failed transaction).
+    A handler that re-raises swallows nothing
     (`except BaseException as e: raise e`), and neither does one that keeps the
     error (`error = e`) and re-raises it (`if error: raise error`) before the
     connection is used again. Where the handler tests

@@ -16,6 +16,21 @@ SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
 
 INVALID: list[Case] = [
     Case('''
+import logging
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
+
+engine = create_engine("postgresql://app@db/app")
+
+
+def clear_timeout(conn: Connection) -> None:
+    try:
+        conn.exec_driver_sql("SET statement_timeout = 0")
+    except Exception:  # expect: PS103
+        logging.warning("could not clear the timeout")
+''', note="the same handler without invalidate(): the caller gets the connection back "
+          "in a failed transaction"),
+    Case('''
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ProgrammingError
@@ -638,6 +653,24 @@ class Executor:
 ]
 
 VALID: list[Case] = [
+    Case('''
+import logging
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
+
+engine = create_engine("postgresql://app@db/app")
+
+
+def clear_timeout(conn: Connection) -> None:
+    try:
+        conn.rollback()
+        conn.exec_driver_sql("SET statement_timeout = 0")
+        conn.commit()
+    except Exception:
+        logging.warning("could not clear the timeout; discarding the connection")
+        conn.invalidate()
+''', note="the handler invalidates the connection: SQLAlchemy discards it with its "
+          "failed transaction, and its next use raises until rolled back"),
     Case('''
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
