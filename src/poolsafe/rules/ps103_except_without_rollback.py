@@ -76,6 +76,16 @@ class ExceptWithoutRollback(Rule):
     uses the failed transaction. A handler that goes on with the session after
     the call is a reuse, and is reported.
 
+    ## Tests, one-shot code and processes
+    Reported everywhere, tests and scripts included: the next statement on the
+    connection fails (`current transaction is aborted`), in a test as in
+    production, and the error it reports is not the one that was swallowed. It
+    is not reported where the failed transaction cannot be used again: the
+    handler rolls back, re-raises, releases, invalidates or closes the
+    connection; a `with` block that rolls back on error owns it; the web
+    framework ends the request's session right after the handler returns; or
+    the server undoes only the failed statement (see above).
+
     ## Why is this bad?
     After a failed statement PostgreSQL rejects everything with
     `current transaction is aborted, commands ignored until end of transaction
