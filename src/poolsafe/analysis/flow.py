@@ -345,16 +345,28 @@ class FunctionFlow:
         """Every call of this function in the project is a request handler's last act
         (`return ItemRepository(db).create(name)` in a route): the framework ends the
         request's session (and its failed transaction) right after, and nothing uses
-        it in between."""
+        it in between. Or the only use of a session that a `with` block opened and
+        closes when the call returns (`with Session() as s: return helper(s)`)."""
         sites = facts(self.index).callers(self.func)
         if not sites:
             return False
         for site in sites:
-            if site.func is None or request_handler(self.index, site.func) is None:
+            if site.func is None:
+                return False
+            if _ends_session_block(self.index, site.call, site.module, site.func,
+                                   self._takes_session):
+                continue
+            if request_handler(self.index, site.func) is None:
                 return False
             if not _is_last_act(site.call, site.func):
                 return False
         return True
+
+    @cached_property
+    def _takes_session(self) -> bool:
+        """A parameter of this function is a session (`session: Session`)."""
+        return any((k := self.res.kind(p)) is not None and k.is_session
+                   for p in self.func.all_param_names())
 
     @cached_property
     def _decorator_sessions(self) -> frozenset[str]:
@@ -1485,6 +1497,47 @@ def _is_last_act(call: cst.Call, func: FunctionInfo) -> bool:
     return any(isinstance(n, cst.Return) and n.value is not None
                and any(m is call for m in iter_nodes(n.value))
                for n in iter_nodes(func.node.body))
+
+
+def _ends_session_block(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+                        func: FunctionInfo, takes_session: bool) -> bool:
+    """`call` is the last statement of a `with` block that opened a session or
+    connection (`with Session() as s:`, `async with factory() as s, s.begin():`),
+    hands that session to the call, and uses it nowhere before: the block's exit
+    closes it right after the call, and no earlier work of the block is lost. A
+    factory the index cannot resolve (`self.Session()`, set in another method)
+    counts when the callee takes a session: what it gets is one, and a session's
+    `with` closes it."""
+    inner: cst.With | None = None
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.With) and any(n is call for n in iter_nodes(node.body)):
+            inner = node  # pre-order: the innermost comes last
+    if inner is None:
+        return False
+    stmts = body_statements(inner.body)
+    if not stmts or not any(n is call for n in iter_nodes(stmts[-1])):
+        return False
+    passed = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
+    for item in inner.items:
+        if item.asname is None or not isinstance(item.asname.name, cst.Name):
+            continue
+        name = item.asname.name.value
+        if name not in passed:
+            continue
+        opened, _ = strip_await(item.item)
+        value = index.evaluate(opened, module, func)
+        # a session's `with` closes it (`Session.__exit__`), a scoped_session's too
+        if value is None:
+            if not (takes_session and isinstance(opened, cst.Call)):
+                continue
+        elif not (isinstance(value, Connection) and (value.kind.with_acquire_releases
+                                                     or value.kind.is_session)):
+            continue
+        if any(isinstance(n, cst.Name) and n.value == name
+               for st in stmts[:-1] for n in iter_nodes(st)):
+            continue
+        return True
+    return False
 
 
 def _invalidation_check(test: cst.BaseExpression) -> bool | None:

@@ -73,8 +73,12 @@ class ExceptWithoutRollback(Rule):
     Likewise a function (a repository method) whose every call in the project is
     a request handler's last act (`return ItemRepository(db).create(name)` in a
     route): the framework ends the request's session right after, and nothing
-    uses the failed transaction. A handler that goes on with the session after
-    the call is a reuse, and is reported.
+    uses the failed transaction. The same holds for a helper whose every call is
+    the only use of a session a `with` block opened, as its last statement
+    (`with self.Session() as s: return table_exists(s, name)`): the block's exit
+    closes the session right after. A block that did work on the session before
+    the call is reported: its commit meets the failed transaction. A handler
+    that goes on with the session after the call is a reuse, and is reported.
 
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: the next statement on the

@@ -16,6 +16,27 @@ SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
 
 INVALID: list[Case] = [
     Case('''
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+
+
+def table_exists(session: Session, name: str) -> bool:
+    try:
+        row = session.execute(text("SELECT 1 FROM pg_tables WHERE tablename = :n"), {"n": name})
+        return row.scalar() is not None
+    except Exception:  # expect: PS103
+        return False
+
+
+def record(name: str, item) -> None:
+    with SessionLocal() as sess, sess.begin():
+        sess.add(item)
+        table_exists(sess, name)
+''', note="the block did work on the session before the helper: its commit at the "
+          "block's exit meets the failed transaction and the earlier work is lost"),
+    Case('''
 import logging
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
@@ -653,6 +674,34 @@ class Executor:
 ]
 
 VALID: list[Case] = [
+    Case('''
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+
+def table_exists(session: Session, name: str) -> bool:
+    try:
+        row = session.execute(text("SELECT 1 FROM pg_tables WHERE tablename = :n"), {"n": name})
+        return row.scalar() is not None
+    except Exception:
+        return False
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        self.Session = scoped_session(sessionmaker(bind=self.engine))
+
+    def has(self, name: str) -> bool:
+        with self.Session() as sess:
+            return table_exists(session=sess, name=name)
+
+    def resolve(self, name: str) -> bool:
+        with self.Session() as sess, sess.begin():
+            available = table_exists(sess, name)
+        return available
+''', note="a helper whose every call is the only use of a session a `with` block "
+          "opened: the block's exit closes it right after, nothing goes on with it"),
     Case('''
 import logging
 from sqlalchemy import create_engine
