@@ -46,17 +46,6 @@ def get_connection():
 
 INVALID: list[Case] = [
     Case("""
-import pymysql
-
-
-def create_db(host, dbname):
-    cn = pymysql.connect(host=host)  # expect: PS102
-    with cn.cursor() as cr:
-        cr.execute("create database " + dbname)
-    cn.close()
-""", path="mycli/features/db_utils.py",
-         note="the same helper in production code: the exception path leaks the connection"),
-    Case("""
 from mysql.connector import Error, pooling
 
 cnxpool = pooling.MySQLConnectionPool(pool_name="app", pool_size=5, host="db")
@@ -906,6 +895,17 @@ def subscribe(dsn, sql):
         sub_con.commit()
         sub_con.close()
 """, note='a commit before the close in finally may raise and skip it'),
+    Case("""
+import pymysql
+
+
+def create_db(host, dbname):
+    cn = pymysql.connect(host=host)  # expect: PS102
+    with cn.cursor() as cr:
+        cr.execute("create database " + dbname)
+    cn.close()
+""", path="mycli/features/db_utils.py",
+         note="the same helper in production code: the exception path leaks the connection"),
 ]
 
 VALID: list[Case] = [

@@ -15,74 +15,6 @@ SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
 """
 
 INVALID: list[Case] = [
-    Case('''
-from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
-
-SessionLocal = sessionmaker()
-
-
-def table_exists(session: Session, name: str) -> bool:
-    try:
-        row = session.execute(text("SELECT 1 FROM pg_tables WHERE tablename = :n"), {"n": name})
-        return row.scalar() is not None
-    except Exception:  # expect: PS103
-        return False
-
-
-def record(name: str, item) -> None:
-    with SessionLocal() as sess, sess.begin():
-        sess.add(item)
-        table_exists(sess, name)
-''', note="the block did work on the session before the helper: its commit at the "
-          "block's exit meets the failed transaction and the earlier work is lost"),
-    Case('''
-import logging
-from sqlalchemy import create_engine
-from sqlalchemy.engine import Connection
-
-engine = create_engine("postgresql://app@db/app")
-
-
-def clear_timeout(conn: Connection) -> None:
-    try:
-        conn.exec_driver_sql("SET statement_timeout = 0")
-    except Exception:  # expect: PS103
-        logging.warning("could not clear the timeout")
-''', note="the same handler without invalidate(): the caller gets the connection back "
-          "in a failed transaction"),
-    Case('''
-from sqlalchemy import text
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ProgrammingError
-import sqlalchemy.dialects.mssql
-import sqlalchemy.dialects.postgresql
-
-
-def jobs(conn: Connection):
-    try:
-        conn.execute(text("SELECT name FROM jobs")).all()
-    except ProgrammingError:  # expect: PS103
-        pass
-    return conn.execute(text("SELECT 1")).scalar()
-''', note="a module that also talks to PostgreSQL: the connection may be one whose "
-          "transaction a failed statement aborted"),
-    Case('''
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-import sqlalchemy.dialects.mysql
-
-
-def add_user(session: Session, user):
-    try:
-        session.add(user)
-        session.flush()
-    except IntegrityError:  # expect: PS103
-        pass
-    session.add(user)
-    session.commit()
-''', note="a session is left pending rollback by a failed flush whatever the server "
-          "(SQLAlchemy's own state): MySQL imported does not excuse it"),
     Case("""
 import psycopg2
 
@@ -671,6 +603,74 @@ class Executor:
                 cur.execute("SELECT current_schemas(true)")
                 return cur.fetchone()[0]
 """, note='the same class with autocommit off: the fallback query runs in the aborted transaction'),
+    Case('''
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+
+
+def table_exists(session: Session, name: str) -> bool:
+    try:
+        row = session.execute(text("SELECT 1 FROM pg_tables WHERE tablename = :n"), {"n": name})
+        return row.scalar() is not None
+    except Exception:  # expect: PS103
+        return False
+
+
+def record(name: str, item) -> None:
+    with SessionLocal() as sess, sess.begin():
+        sess.add(item)
+        table_exists(sess, name)
+''', note="the block did work on the session before the helper: its commit at the "
+          "block's exit meets the failed transaction and the earlier work is lost"),
+    Case('''
+import logging
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
+
+engine = create_engine("postgresql://app@db/app")
+
+
+def clear_locks(conn: Connection) -> None:
+    try:
+        conn.exec_driver_sql("DELETE FROM locks")
+    except Exception:  # expect: PS103
+        logging.warning("could not clear the locks")
+''', note="the same handler without invalidate(): the caller gets the connection back "
+          "in a failed transaction"),
+    Case('''
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ProgrammingError
+import sqlalchemy.dialects.mssql
+import sqlalchemy.dialects.postgresql
+
+
+def jobs(conn: Connection):
+    try:
+        conn.execute(text("SELECT name FROM jobs")).all()
+    except ProgrammingError:  # expect: PS103
+        pass
+    return conn.execute(text("SELECT 1")).scalar()
+''', note="a module that also talks to PostgreSQL: the connection may be one whose "
+          "transaction a failed statement aborted"),
+    Case('''
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+import sqlalchemy.dialects.mysql
+
+
+def add_user(session: Session, user):
+    try:
+        session.add(user)
+        session.flush()
+    except IntegrityError:  # expect: PS103
+        pass
+    session.add(user)
+    session.commit()
+''', note="a session is left pending rollback by a failed flush whatever the server "
+          "(SQLAlchemy's own state): MySQL imported does not excuse it"),
 ]
 
 VALID: list[Case] = [

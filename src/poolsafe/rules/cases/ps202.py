@@ -4,34 +4,6 @@ from poolsafe.rules.base import Case
 
 INVALID: list[Case] = [
     Case("""
-from sqlalchemy import create_engine, inspect
-
-
-def table_counts(url_for, databases):
-    counts = {}
-    for name in databases:
-        engine = create_engine(url_for(name))  # expect: PS202
-        with engine.connect() as conn:
-            counts[name] = len(inspect(conn).get_table_names())
-        engine.dispose()
-    return counts
-""", note="dispose() only at the end of the success path: an error before it drops "
-          "the engine with its pool"),
-    Case("""
-from sqlalchemy import create_engine, text
-
-
-def ping_all(url, names):
-    for name in names:
-        engine = create_engine(url)  # expect: PS202
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        finally:
-            engine.dispose()
-""", note="disposed in finally, but the URL is the same for every item: one engine "
-          "built before the loop would serve them all"),
-    Case("""
 from fastapi import APIRouter
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -339,6 +311,34 @@ for name in sys.argv[1:]:
     with engine.begin() as conn:
         conn.execute(text("COPY t FROM :f"), {"f": name})
 """, note="a script's module-level loop: one engine per file"),
+    Case("""
+from sqlalchemy import create_engine, inspect
+
+
+def table_counts(url_for, databases):
+    counts = {}
+    for name in databases:
+        engine = create_engine(url_for(name))  # expect: PS202
+        with engine.connect() as conn:
+            counts[name] = len(inspect(conn).get_table_names())
+        engine.dispose()
+    return counts
+""", note="dispose() only at the end of the success path: an error before it drops "
+          "the engine with its pool"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def ping_all(url, names):
+    for name in names:
+        engine = create_engine(url)  # expect: PS202
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+""", note="disposed in finally, but the URL is the same for every item: one engine "
+          "built before the loop would serve them all"),
 ]
 
 VALID: list[Case] = [

@@ -40,21 +40,6 @@ def get_db():
 """
 
 INVALID: list[Case] = [
-    Case("""
-import time
-import psycopg
-
-
-def poll(stop_event, dsn):
-    conn = psycopg.connect(dsn, autocommit=True)
-    try:
-        while not stop_event.is_set():
-            with conn.transaction():
-                conn.execute("UPDATE jobs SET seen = now()")
-                time.sleep(1)  # expect: PS207
-    finally:
-        conn.close()
-""", note="an autocommit connection in an explicit transaction: the sleep holds it open"),
     Case(_DB + """
 from openai import OpenAI
 
@@ -438,6 +423,21 @@ def fetch_report(host: str) -> None:
         sftp.get(path, "/tmp/report.csv")  # expect: PS207
         db.commit()
 """, note="an SFTP download while the session's transaction is open"),
+    Case("""
+import time
+import psycopg
+
+
+def poll(stop_event, dsn):
+    conn = psycopg.connect(dsn, autocommit=True)
+    try:
+        while not stop_event.is_set():
+            with conn.transaction():
+                conn.execute("UPDATE jobs SET seen = now()")
+                time.sleep(1)  # expect: PS207
+    finally:
+        conn.close()
+""", note="an autocommit connection in an explicit transaction: the sleep holds it open"),
 ]
 
 VALID: list[Case] = [
