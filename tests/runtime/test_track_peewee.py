@@ -157,8 +157,7 @@ def test_returns_it():
 
 def test_plugin_watches_a_pooled_database_in_the_application(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(app=APP, test_app=TESTS)
-    pytester.syspathinsert()
-    result = pytester.runpytest("--poolsafe", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--poolsafe", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [

@@ -24,10 +24,11 @@ _DOUBLE_FACTORIES = frozenset(
 
 def is_test_module(module: ModuleInfo) -> bool:
     """A test module: `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test`
-    directory of its project. Its engines and pools live for one test, not in
-    production. Judged on the module's path inside its project (its longest dotted
-    name), never on the directories above the project: a checkout that lives under
-    `/home/me/tests/` is not all tests."""
+    directory of its project (or one named `*_test`/`*_tests`: `mycli_test/`). Its
+    engines and pools live for one test, not in production. Judged on the module's
+    path inside its project (its longest dotted name), never on the directories
+    above the project: a checkout that lives under `/home/me/tests/` is not all
+    tests."""
     if module.names:
         parts = module.names[0].split(".")
         rel = "/".join(parts) + ("/__init__.py" if module.is_package else ".py")
@@ -41,7 +42,8 @@ def is_test_path(path: str) -> bool:
     parts = path.replace("\\", "/").split("/")
     name = parts[-1]
     return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-            or any(p in {"tests", "test"} for p in parts[:-1]))
+            or any(p in {"tests", "test"} or p.endswith(("_test", "_tests"))
+                   for p in parts[:-1]))
 
 
 def _last(target: str) -> str:

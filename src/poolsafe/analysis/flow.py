@@ -37,6 +37,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.statement_errors import statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import Connection, External, FunctionRef, ManagedContext
 from poolsafe.knowledge import (
@@ -53,6 +54,13 @@ from poolsafe.knowledge import (
     ConnectionKind,
 )
 
+#: connection kinds that say nothing of their server: whether a failed statement
+#: aborts the transaction is the server's (the module's imports tell)
+_SERVER_DECIDES_ABORT = frozenset({"sqlalchemy-connection", "sqlalchemy-async-connection"})
+
+#: kinds whose `invalidate()` discards the DBAPI connection, failed transaction and all
+_INVALIDATE_ENDS = frozenset({"sqlalchemy-connection", "sqlalchemy-async-connection",
+                              "session", "scoped-session", "async-session"})
 
 @dataclass(frozen=True)
 class Held:
@@ -343,16 +351,28 @@ class FunctionFlow:
         """Every call of this function in the project is a request handler's last act
         (`return ItemRepository(db).create(name)` in a route): the framework ends the
         request's session (and its failed transaction) right after, and nothing uses
-        it in between."""
+        it in between. Or the only use of a session that a `with` block opened and
+        closes when the call returns (`with Session() as s: return helper(s)`)."""
         sites = facts(self.index).callers(self.func)
         if not sites:
             return False
         for site in sites:
-            if site.func is None or request_handler(self.index, site.func) is None:
+            if site.func is None:
+                return False
+            if _ends_session_block(self.index, site.call, site.module, site.func,
+                                   self._takes_session):
+                continue
+            if request_handler(self.index, site.func) is None:
                 return False
             if not _is_last_act(site.call, site.func):
                 return False
         return True
+
+    @cached_property
+    def _takes_session(self) -> bool:
+        """A parameter of this function is a session (`session: Session`)."""
+        return any((k := self.res.kind(p)) is not None and k.is_session
+                   for p in self.func.all_param_names())
 
     @cached_property
     def _decorator_sessions(self) -> frozenset[str]:
@@ -818,6 +838,10 @@ class FunctionFlow:
         if target is not None:
             resource, m = target
             if m == "rollback" or (m in ("execute", "exec_driver_sql") and _is_rollback_sql(call)):
+                return _drop_aborted(state, resource), released
+            if m == "invalidate" and self._invalidates(resource):
+                # SQLAlchemy discards the DBAPI connection: its failed transaction ends
+                # with it, and the next use raises until rolled back, not silently reused
                 return _drop_aborted(state, resource), released
             if m not in NON_WORK_METHODS and not self._only_queues(resource, m):
                 state = self._db_work(state, resource)
@@ -1307,9 +1331,16 @@ class FunctionFlow:
                 out.add(item.asname.name.value)
         return frozenset(out)
 
+    def _invalidates(self, resource: str) -> bool:
+        kind: ConnectionKind | None = self.res.kind(resource)
+        return kind is not None and kind.key in _INVALIDATE_ENDS
+
     def _can_abort(self, resource: str) -> bool:
         kind: ConnectionKind | None = self.res.kind(resource)
-        return kind is not None and kind.aborts_on_error and resource not in self.res.autocommit
+        if kind is None or not kind.aborts_on_error or resource in self.res.autocommit:
+            return False
+        # a SQLAlchemy connection to a server that undoes only the failed statement
+        return not (kind.key in _SERVER_DECIDES_ABORT and statement_level_only(self.module))
 
     def _is_transactional_with(self, node: cst.With) -> bool:
         for item in node.items:
@@ -1515,6 +1546,47 @@ def _is_last_act(call: cst.Call, func: FunctionInfo) -> bool:
     return any(isinstance(n, cst.Return) and n.value is not None
                and any(m is call for m in iter_nodes(n.value))
                for n in iter_nodes(func.node.body))
+
+
+def _ends_session_block(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+                        func: FunctionInfo, takes_session: bool) -> bool:
+    """`call` is the last statement of a `with` block that opened a session or
+    connection (`with Session() as s:`, `async with factory() as s, s.begin():`),
+    hands that session to the call, and uses it nowhere before: the block's exit
+    closes it right after the call, and no earlier work of the block is lost. A
+    factory the index cannot resolve (`self.Session()`, set in another method)
+    counts when the callee takes a session: what it gets is one, and a session's
+    `with` closes it."""
+    inner: cst.With | None = None
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.With) and any(n is call for n in iter_nodes(node.body)):
+            inner = node  # pre-order: the innermost comes last
+    if inner is None:
+        return False
+    stmts = body_statements(inner.body)
+    if not stmts or not any(n is call for n in iter_nodes(stmts[-1])):
+        return False
+    passed = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
+    for item in inner.items:
+        if item.asname is None or not isinstance(item.asname.name, cst.Name):
+            continue
+        name = item.asname.name.value
+        if name not in passed:
+            continue
+        opened, _ = strip_await(item.item)
+        value = index.evaluate(opened, module, func)
+        # a session's `with` closes it (`Session.__exit__`), a scoped_session's too
+        if value is None:
+            if not (takes_session and isinstance(opened, cst.Call)):
+                continue
+        elif not (isinstance(value, Connection) and (value.kind.with_acquire_releases
+                                                     or value.kind.is_session)):
+            continue
+        if any(isinstance(n, cst.Name) and n.value == name
+               for st in stmts[:-1] for n in iter_nodes(st)):
+            continue
+        return True
+    return False
 
 
 def _invalidation_check(test: cst.BaseExpression) -> bool | None:

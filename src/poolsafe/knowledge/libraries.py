@@ -900,3 +900,29 @@ AIO_POOL_KINDS: dict[str, str] = {"aiopg": "aiopg-sa", "aiomysql": "aiomysql-sa"
 #: `X[key]` on one of them as `X[]`, so that `connections[].cursor` can be named
 KEYED_CONNECTION_HANDLERS: dict[tuple[str, str], str] = {("django.db", "connections"): ""}
 SUBSCRIPT_SUFFIX = "[]"
+
+#: modules whose import says the code talks to a database where a failed statement
+#: leaves the transaction usable (MySQL/InnoDB, SQL Server without XACT_ABORT, Oracle
+#: and SQLite undo the one statement; Hive, Presto, Trino, BigQuery, Snowflake,
+#: ClickHouse, Teradata, Druid, Databricks run statements without a transaction to
+#: abort): a SQLAlchemy connection there is not left in a failed transaction (PS103).
+#: Matched as dotted prefixes of the imported module.
+STATEMENT_LEVEL_DB_MODULES: tuple[str, ...] = (
+    "sqlalchemy.dialects.mssql", "sqlalchemy.dialects.mysql", "sqlalchemy.dialects.oracle",
+    "sqlalchemy.dialects.sqlite", "pymssql", "pyodbc", "pymysql", "MySQLdb",
+    "mysql.connector", "aiomysql", "asyncmy", "mariadb", "cx_Oracle", "oracledb",
+    "sqlite3", "aiosqlite", "pyhive", "trino", "prestodb", "pyathena", "snowflake",
+    "google.cloud.bigquery", "sqlalchemy_bigquery", "pybigquery", "clickhouse_driver",
+    "clickhouse_connect", "clickhouse_sqlalchemy", "teradatasql", "teradatasqlalchemy",
+    "pydruid", "databricks.sql", "databricks.sqlalchemy", "impala", "hdbcli",
+    "sqlalchemy_hana", "sqlalchemy_dremio", "pinotdb",
+)
+
+#: modules whose import says the code (also) talks to a database that aborts the whole
+#: transaction on a failed statement (PostgreSQL and its kin, DuckDB): with one of
+#: these, nothing is concluded from STATEMENT_LEVEL_DB_MODULES.
+TRANSACTION_ABORT_DB_MODULES: tuple[str, ...] = (
+    "sqlalchemy.dialects.postgresql", "psycopg", "psycopg2", "psycopg_pool", "asyncpg",
+    "pg8000", "aiopg", "redshift_connector", "sqlalchemy_redshift", "duckdb",
+    "duckdb_engine", "sqlalchemy_cockroachdb", "databases",
+)

@@ -37,6 +37,14 @@ class ClosePooledConnection(Rule):
     (`await pool.acquire()`, whose slot only `pool.release(conn)` frees), and any
     project function that wraps one of them.
 
+    ## Tests, one-shot code and processes
+    Reported everywhere, tests and scripts included: a pool's slot lost by
+    `close()` is lost for the rest of the process, so a test suite that shares a
+    pool hangs the tests after it, and a script that closes more checkouts than
+    the pool holds waits forever. A checkout from a pool the test replaced (a
+    `Mock()`, `@patch`, `monkeypatch.setattr`) is a double, not a connection, and
+    is not reported.
+
     ## Why is this bad?
     The pool still counts the connection as checked out. Each call loses one slot
     for good, and after `maxconn` calls every request fails with

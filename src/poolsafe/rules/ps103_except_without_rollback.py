@@ -50,9 +50,18 @@ class ExceptWithoutRollback(Rule):
     autocommit connections (also `self.conn` that a method of the class puts in
     autocommit: `self.conn.autocommit = True` in `connect()`), nor asyncpg and
     sqlite3 connections outside a transaction (a failed statement does not abort
-    anything there). A
+    anything there). Only PostgreSQL (and its kin: Redshift, CockroachDB, DuckDB)
+    aborts the whole transaction on a failed statement; MySQL, SQL Server, Oracle
+    and SQLite undo the one statement, and Hive, Trino, BigQuery, Snowflake or
+    ClickHouse run no transaction to abort. So a SQLAlchemy connection in a
+    module that imports the driver or dialect of such a database, and none of
+    PostgreSQL's, is not reported (a Hive reflection dialect, a SQL Server
+    source). A SQLAlchemy `Session` still is: a failed flush leaves it pending
+    rollback whatever the server. A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
-    is not flagged either. A handler that re-raises swallows nothing
+    is not flagged either, nor one the handler invalidates (SQLAlchemy's
+    `conn.invalidate()` discards the connection with its failed transaction).
+    A handler that re-raises swallows nothing
     (`except BaseException as e: raise e`), and neither does one that keeps the
     error (`error = e`) and re-raises it (`if error: raise error`) before the
     connection is used again. Where the handler tests
@@ -65,8 +74,22 @@ class ExceptWithoutRollback(Rule):
     Likewise a function (a repository method) whose every call in the project is
     a request handler's last act (`return ItemRepository(db).create(name)` in a
     route): the framework ends the request's session right after, and nothing
-    uses the failed transaction. A handler that goes on with the session after
-    the call is a reuse, and is reported.
+    uses the failed transaction. The same holds for a helper whose every call is
+    the only use of a session a `with` block opened, as its last statement
+    (`with self.Session() as s: return table_exists(s, name)`): the block's exit
+    closes the session right after. A block that did work on the session before
+    the call is reported: its commit meets the failed transaction. A handler
+    that goes on with the session after the call is a reuse, and is reported.
+
+    ## Tests, one-shot code and processes
+    Reported everywhere, tests and scripts included: the next statement on the
+    connection fails (`current transaction is aborted`), in a test as in
+    production, and the error it reports is not the one that was swallowed. It
+    is not reported where the failed transaction cannot be used again: the
+    handler rolls back, re-raises, releases, invalidates or closes the
+    connection; a `with` block that rolls back on error owns it; the web
+    framework ends the request's session right after the handler returns; or
+    the server undoes only the failed statement (see above).
 
     ## Why is this bad?
     After a failed statement PostgreSQL rejects everything with

@@ -43,6 +43,12 @@ class UseAfterRelease(Rule):
     function ends (a worker that closes its session after each unit of work is fine).
     A FastAPI dependency that returns a session is PS104, not PS106.
 
+    ## Tests, one-shot code and processes
+    Reported everywhere, tests and scripts included: a connection used after it
+    went back to its pool may be another thread's or another test's by then,
+    and one used after `close()` raises. Nothing about the code running once
+    makes it safe.
+
     ## Why is this bad?
     A connection given back to a psycopg2 or asyncpg pool belongs to the pool: the
     next `getconn()`, possibly in another thread, gets the same connection, and two

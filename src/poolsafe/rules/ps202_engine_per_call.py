@@ -82,6 +82,15 @@ class EnginePerCall(Rule):
     reported even in code that runs once (`for row in rows: engine =
     create_engine(url)` in `main()`), unless each one is kept (`engines[name] =
     create_engine(url)`) or is an SQLite file's.
+    Nor is one engine per database of a server: in a loop whose item gives the
+    URL (`url = url_for(name)`), an engine whose `dispose()` (a pool's `close()`)
+    runs in a `finally` closes its connections when that database's work is done,
+    error or not, and no engine built before the loop could serve the next
+    database. A `dispose()` only at the end of the success path is not enough (an
+    error before it drops the pool with its connections), nor is one on an engine
+    whose URL is the same for every item: build that one before the loop. A
+    function that builds and disposes an engine on every call is still reported:
+    each call opens a new connection.
 
     Tests are not reported: an engine built in a test module lives for one test,
     and tearing it down is the test framework's business.
@@ -193,6 +202,9 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
         return True
     if _retry_loop(module, func, call):
         return True
+    scope = func.node.body if func is not None else module.tree
+    if _per_item_url(scope, call) and _disposed_in_finally(scope, call):
+        return True
     if func is not None:
         return _escapes(index, module, func, call) == _KEPT
     for node in iter_nodes(module.tree):
@@ -204,6 +216,53 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
                 and any(strip_await(a.value)[0] is call for a in node.args)):
             return True
     return False
+
+
+#: the methods that close an engine's or a pool's connections for good
+_POOL_CLOSE = frozenset({"dispose", "close", "closeall", "terminate"})
+
+
+def _disposed_in_finally(scope: cst.CSTNode, call: cst.Call) -> bool:
+    """The engine or pool `call` builds is bound to a name whose `dispose()`
+    (`close()`, `closeall()`) runs in a `finally` of the same scope: its
+    connections are closed when the work is done, error or not, so nothing is left
+    for the garbage collector (one engine per database of a server, each disposed
+    after its reflection)."""
+    names = {t.target.value for node in iter_nodes(scope) if isinstance(node, cst.Assign)
+             and strip_await(node.value)[0] is call
+             for t in node.targets if isinstance(t.target, cst.Name)}
+    if not names:
+        return False
+    for node in iter_nodes(scope):
+        if not isinstance(node, cst.Try) or node.finalbody is None:
+            continue
+        for c in iter_calls(node.finalbody):
+            f = c.func
+            if (isinstance(f, cst.Attribute) and f.attr.value in _POOL_CLOSE
+                    and isinstance(f.value, cst.Name) and f.value.value in names):
+                return True
+    return False
+
+
+def _per_item_url(scope: cst.CSTNode, call: cst.Call) -> bool:
+    """The URL of the engine built in a loop comes from the item (a name the innermost
+    loop binds: its target, or an assignment in its body): one engine per database,
+    which no engine built before the loop could serve."""
+    inner: cst.For | cst.While | None = None
+    for node in iter_nodes(scope):
+        if isinstance(node, (cst.For, cst.While)) and any(
+                c is call for c in iter_calls(node.body)):
+            inner = node
+    if inner is None or not call.args:
+        return False
+    bound: set[str] = set()
+    if isinstance(inner, cst.For):
+        bound |= {n.value for n in iter_nodes(inner.target) if isinstance(n, cst.Name)}
+    for node in iter_nodes(inner.body):
+        if isinstance(node, cst.Assign):
+            bound |= {t.target.value for t in node.targets if isinstance(t.target, cst.Name)}
+    return any(isinstance(n, cst.Name) and n.value in bound
+               for n in iter_nodes(call.args[0].value))
 
 
 def _retry_loop(module: ModuleInfo, func: FunctionInfo | None, call: cst.Call) -> bool:

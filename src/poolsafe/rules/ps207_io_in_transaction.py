@@ -18,6 +18,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, WithBinding
 from poolsafe.analysis.project_facts import is_flask_db, is_model_class, is_test_module
 from poolsafe.analysis.resolution import external_name, inventory, qual_match
+from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.slow_calls import may_be_slow, slow_call
 from poolsafe.analysis.values import (
     ClassRef,
@@ -92,9 +93,12 @@ class IoInTransaction(Rule):
     parameter annotated `Session`) counts as holding it. Connections are
     recognised by where they come from (an engine, a pool, a sessionmaker, a
     driver `connect()`, a `Depends` parameter annotated `Session`, Flask-SQLAlchemy's
-    `db.session`); a connection with `conn.autocommit = True`, or one from an
+    `db.session`); a connection with `conn.autocommit = True`, one acquired in
+    autocommit (`psycopg.connect(dsn, autocommit=True)`, also through
+    `**config` with `config["autocommit"] = True`), or one from an
     engine or pool that runs in autocommit (`isolation_level="AUTOCOMMIT"`),
-    holds no transaction, nor does an asyncpg connection outside `async with
+    holds no transaction unless one is opened explicitly (`with
+    conn.transaction():`), nor does an asyncpg connection outside `async with
     conn.transaction()` (asyncpg commits each statement on its own): a dedicated
     LISTEN/NOTIFY connection that waits for notifications is not reported.
 
@@ -219,7 +223,9 @@ class _Walker:
         self.func = func
         self.module = func.module
         self.aliases: dict[str, str] = {}
-        self.autocommit: set[str] = set()
+        #: what the function acquires in autocommit (`psycopg.connect(dsn,
+        #: autocommit=True)`, through `**config`, or set so by a method of its class)
+        self.autocommit: set[str] = set(FunctionResources(index, func).autocommit)
         self.found: list[tuple[cst.Call, Slow, State]] = []
         self._seen: set[int] = set()
         #: the call that last began each connection's or session's transaction, and,

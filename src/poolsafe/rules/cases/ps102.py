@@ -895,9 +895,32 @@ def subscribe(dsn, sql):
         sub_con.commit()
         sub_con.close()
 """, note='a commit before the close in finally may raise and skip it'),
+    Case("""
+import pymysql
+
+
+def create_db(host, dbname):
+    cn = pymysql.connect(host=host)  # expect: PS102
+    with cn.cursor() as cr:
+        cr.execute("create database " + dbname)
+    cn.close()
+""", path="mycli/features/db_utils.py",
+         note="the same helper in production code: the exception path leaks the connection"),
 ]
 
 VALID: list[Case] = [
+    Case("""
+import pymysql
+
+
+def create_db(host, dbname):
+    cn = pymysql.connect(host=host)
+    with cn.cursor() as cr:
+        cr.execute("create database " + dbname)
+    cn.close()
+""", path="mycli_test/features/db_utils.py",
+         note="a helper of a test suite in a directory named `*_test` (behave features): "
+              "a checkout missed only when an exception is raised is not reported in tests"),
     Case("""
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker

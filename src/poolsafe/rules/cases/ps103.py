@@ -603,9 +603,164 @@ class Executor:
                 cur.execute("SELECT current_schemas(true)")
                 return cur.fetchone()[0]
 """, note='the same class with autocommit off: the fallback query runs in the aborted transaction'),
+    Case('''
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+
+
+def table_exists(session: Session, name: str) -> bool:
+    try:
+        row = session.execute(text("SELECT 1 FROM pg_tables WHERE tablename = :n"), {"n": name})
+        return row.scalar() is not None
+    except Exception:  # expect: PS103
+        return False
+
+
+def record(name: str, item) -> None:
+    with SessionLocal() as sess, sess.begin():
+        sess.add(item)
+        table_exists(sess, name)
+''', note="the block did work on the session before the helper: its commit at the "
+          "block's exit meets the failed transaction and the earlier work is lost"),
+    Case('''
+import logging
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
+
+engine = create_engine("postgresql://app@db/app")
+
+
+def clear_locks(conn: Connection) -> None:
+    try:
+        conn.exec_driver_sql("DELETE FROM locks")
+    except Exception:  # expect: PS103
+        logging.warning("could not clear the locks")
+''', note="the same handler without invalidate(): the caller gets the connection back "
+          "in a failed transaction"),
+    Case('''
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ProgrammingError
+import sqlalchemy.dialects.mssql
+import sqlalchemy.dialects.postgresql
+
+
+def jobs(conn: Connection):
+    try:
+        conn.execute(text("SELECT name FROM jobs")).all()
+    except ProgrammingError:  # expect: PS103
+        pass
+    return conn.execute(text("SELECT 1")).scalar()
+''', note="a module that also talks to PostgreSQL: the connection may be one whose "
+          "transaction a failed statement aborted"),
+    Case('''
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+import sqlalchemy.dialects.mysql
+
+
+def add_user(session: Session, user):
+    try:
+        session.add(user)
+        session.flush()
+    except IntegrityError:  # expect: PS103
+        pass
+    session.add(user)
+    session.commit()
+''', note="a session is left pending rollback by a failed flush whatever the server "
+          "(SQLAlchemy's own state): MySQL imported does not excuse it"),
 ]
 
 VALID: list[Case] = [
+    Case('''
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+
+def table_exists(session: Session, name: str) -> bool:
+    try:
+        row = session.execute(text("SELECT 1 FROM pg_tables WHERE tablename = :n"), {"n": name})
+        return row.scalar() is not None
+    except Exception:
+        return False
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        self.Session = scoped_session(sessionmaker(bind=self.engine))
+
+    def has(self, name: str) -> bool:
+        with self.Session() as sess:
+            return table_exists(session=sess, name=name)
+
+    def resolve(self, name: str) -> bool:
+        with self.Session() as sess, sess.begin():
+            available = table_exists(sess, name)
+        return available
+''', note="a helper whose every call is the only use of a session a `with` block "
+          "opened: the block's exit closes it right after, nothing goes on with it"),
+    Case('''
+import logging
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection
+
+engine = create_engine("postgresql://app@db/app")
+
+
+def clear_timeout(conn: Connection) -> None:
+    try:
+        conn.rollback()
+        conn.exec_driver_sql("SET statement_timeout = 0")
+        conn.commit()
+    except Exception:
+        logging.warning("could not clear the timeout; discarding the connection")
+        conn.invalidate()
+''', note="the handler invalidates the connection: SQLAlchemy discards it with its "
+          "failed transaction, and its next use raises until rolled back"),
+    Case('''
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ProgrammingError
+import sqlalchemy.dialects.mssql
+
+
+def procedure_text(conn: Connection, name: str):
+    try:
+        rows = conn.execute(text("EXEC sp_helptext :n"), {"n": name}).all()
+    except ProgrammingError:
+        return None
+    return rows
+
+
+def jobs(conn: Connection):
+    try:
+        conn.execute(text("SELECT name FROM msdb.dbo.sysjobs")).all()
+    except ProgrammingError:
+        pass
+    return conn.execute(text("SELECT 1")).scalar()
+''', note="a SQLAlchemy connection in a module that talks to SQL Server (its dialect "
+          "imported, no PostgreSQL one): a failed statement undoes only itself there, "
+          "and the transaction goes on"),
+    Case('''
+from pyhive import hive
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, default
+
+
+class HiveDialect(default.DefaultDialect):
+    def _columns(self, connection: Connection, table: str):
+        return connection.exec_driver_sql(f"DESCRIBE {table}").all()
+
+    def has_table(self, connection: Connection, table: str) -> bool:
+        try:
+            self._columns(connection, table)
+            return True
+        except exc.DBAPIError:
+            return False
+''', note="a reflection dialect for Hive, which runs no transaction to abort"),
     Case("""
 import psycopg
 from psycopg import AsyncConnection

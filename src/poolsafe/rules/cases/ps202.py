@@ -329,6 +329,34 @@ async def list_payments(query):
         return [row async for row in conn.execute(query)]
 """}, note="an aiopg.sa engine (a pool) per call, made by a factory that a handler "
             "reaches through a star import and drops"),
+    Case("""
+from sqlalchemy import create_engine, inspect
+
+
+def table_counts(url_for, databases):
+    counts = {}
+    for name in databases:
+        engine = create_engine(url_for(name))  # expect: PS202
+        with engine.connect() as conn:
+            counts[name] = len(inspect(conn).get_table_names())
+        engine.dispose()
+    return counts
+""", note="dispose() only at the end of the success path: an error before it drops "
+          "the engine with its pool"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def ping_all(url, names):
+    for name in names:
+        engine = create_engine(url)  # expect: PS202
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+""", note="disposed in finally, but the URL is the same for every item: one engine "
+          "built before the loop would serve them all"),
 ]
 
 VALID: list[Case] = [
@@ -694,4 +722,23 @@ from service_api.database import *
 async def on_startup(app):
     app['engine'] = await connect_db()
 """}, note="the factory's one caller keeps the engine on the application"),
+    Case("""
+from sqlalchemy import create_engine, inspect
+
+
+class Source:
+    def __init__(self, url_for, databases):
+        self.url_for = url_for
+        self.databases = databases
+
+    def inspectors(self):
+        for name in self.databases:
+            engine = create_engine(self.url_for(name))
+            try:
+                with engine.connect() as conn:
+                    yield inspect(conn)
+            finally:
+                engine.dispose()
+""", note="one engine per database of a server (the URL comes from the item), "
+          "disposed in finally after use: its connections are closed, error or not"),
 ]

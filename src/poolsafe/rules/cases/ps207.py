@@ -460,9 +460,51 @@ async def send_link(engine: aiopg.sa.Engine, file_id, url):
             async with aiohttp.ClientSession() as http:
                 await http.post(url, json={"id": file_id})  # expect: PS207
 """, note="aiopg.sa: inside `conn.begin()` the transaction is open"),
+    Case("""
+import time
+import psycopg
+
+
+def poll(stop_event, dsn):
+    conn = psycopg.connect(dsn, autocommit=True)
+    try:
+        while not stop_event.is_set():
+            with conn.transaction():
+                conn.execute("UPDATE jobs SET seen = now()")
+                time.sleep(1)  # expect: PS207
+    finally:
+        conn.close()
+""", note="an autocommit connection in an explicit transaction: the sleep holds it open"),
 ]
 
 VALID: list[Case] = [
+    Case("""
+import time
+import psycopg
+
+
+def watch(stop_event, dsn):
+    config = {"conninfo": dsn}
+    config["autocommit"] = True
+    conn = psycopg.connect(**config)
+    try:
+        while not stop_event.is_set():
+            conn.execute("SELECT 1").fetchone()
+            time.sleep(1)
+    finally:
+        conn.close()
+
+
+def poll(stop_event, dsn):
+    conn = psycopg.connect(dsn, autocommit=True)
+    try:
+        while not stop_event.is_set():
+            conn.execute("SELECT 1").fetchone()
+            time.sleep(1)
+    finally:
+        conn.close()
+""", note="a connection acquired in autocommit (the keyword, or through **config): "
+          "each statement commits on its own, no transaction waits through the sleep"),
     Case(_DB + """
 from openai import OpenAI
 

@@ -1,0 +1,62 @@
+"""Whether a module's database keeps a transaction usable after a failed statement.
+
+PostgreSQL aborts the whole transaction on an error until a rollback; MySQL, SQL
+Server, Oracle and SQLite undo the one statement; Hive, Trino, BigQuery, Snowflake
+and their kin run no transaction to abort. A SQLAlchemy `Connection` says nothing
+about its server, but its module's imports do: a reflection dialect for Hive, a
+profiler for Snowflake, a source for SQL Server. PS103 reads this for SQLAlchemy
+connections (a `Session` is left pending rollback by a failed flush whatever the
+server, so sessions are not concerned).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import dotted_name, iter_nodes
+from poolsafe.analysis.module import ModuleInfo
+from poolsafe.knowledge.libraries import (
+    STATEMENT_LEVEL_DB_MODULES,
+    TRANSACTION_ABORT_DB_MODULES,
+)
+
+#: the last module asked about and its answer (the flows of one file are asked in a
+#: row; holding one module keeps no more than the file being checked)
+_LAST: list[tuple[ModuleInfo, bool]] = []
+
+
+def imported_modules(module: ModuleInfo) -> set[str]:
+    """The dotted names of the modules `module` imports, anywhere in it (`import a.b`
+    gives `a.b`; `from a.b import c` gives `a.b` and `a.b.c`)."""
+    out: set[str] = set()
+    for node in iter_nodes(module.tree):
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                name = dotted_name(alias.name)
+                if name:
+                    out.add(name)
+        elif isinstance(node, cst.ImportFrom) and not node.relative and node.module:
+            base = dotted_name(node.module)
+            if not base:
+                continue
+            out.add(base)
+            if not isinstance(node.names, cst.ImportStar):
+                out.update(f"{base}.{a.name.value}" for a in node.names
+                           if isinstance(a.name, cst.Name))
+    return out
+
+
+def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def statement_level_only(module: ModuleInfo) -> bool:
+    """The module imports a driver or dialect of a database where a failed statement
+    leaves the transaction usable, and none of one that aborts it (PostgreSQL)."""
+    if _LAST and _LAST[0][0] is module:
+        return _LAST[0][1]
+    names = imported_modules(module)
+    answer = (any(_matches(n, STATEMENT_LEVEL_DB_MODULES) for n in names)
+              and not any(_matches(n, TRANSACTION_ABORT_DB_MODULES) for n in names))
+    _LAST[:] = [(module, answer)]
+    return answer

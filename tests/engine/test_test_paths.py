@@ -1,0 +1,20 @@
+"""Which paths are test code (analysis.doubles.is_test_path)."""
+
+import pytest
+
+from poolsafe.analysis.doubles import is_test_path
+
+
+@pytest.mark.parametrize("path", [
+    "tests/test_db.py", "test/helpers.py", "pkg/conftest.py", "pkg/db_test.py",
+    "mycli_test/features/db_utils.py", "app/integration_tests/utils.py",
+])
+def test_test_paths(path: str) -> None:
+    assert is_test_path(path)
+
+
+@pytest.mark.parametrize("path", [
+    "app/db.py", "latest/db.py", "contest/db.py", "app/testing_utils.py", "tests.py",
+])
+def test_production_paths(path: str) -> None:
+    assert not is_test_path(path)
