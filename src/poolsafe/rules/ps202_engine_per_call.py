@@ -13,6 +13,7 @@ from poolsafe.analysis.engines import (
     is_embedded,
     pool_constructor_calls,
 )
+from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import (
@@ -82,15 +83,14 @@ class EnginePerCall(Rule):
     reported even in code that runs once (`for row in rows: engine =
     create_engine(url)` in `main()`), unless each one is kept (`engines[name] =
     create_engine(url)`) or is an SQLite file's.
-    Nor is one engine per database of a server: in a loop whose item gives the
-    URL (`url = url_for(name)`), an engine whose `dispose()` (a pool's `close()`)
-    runs in a `finally` closes its connections when that database's work is done,
-    error or not, and no engine built before the loop could serve the next
-    database. A `dispose()` only at the end of the success path is not enough (an
-    error before it drops the pool with its connections), nor is one on an engine
-    whose URL is the same for every item: build that one before the loop. A
-    function that builds and disposes an engine on every call is still reported:
-    each call opens a new connection.
+    Nor is an engine whose `dispose()` (a pool's `close()`) runs in a `finally`
+    of the function or script that built it, in a loop or not: it closes its
+    connections when the work is done, error or not, and leaves nothing open
+    (one engine per database of a server, `create_database(url)`-style helpers).
+    A route handler or a per-request dependency that does so is still reported:
+    every request pays a new pool and a new server connection. A `dispose()` only
+    at the end of the success path is not enough: an error before it drops the
+    pool with its connections.
 
     Tests are not reported: an engine built in a test module lives for one test,
     and tearing it down is the test framework's business.
@@ -150,7 +150,7 @@ class EnginePerCall(Rule):
                     "drops it; create it once before the loop and reuse it",
                 )
                 continue
-            if func is None:
+            if func is None or _disposed_by_one_shot(ctx.index, func, ec.call):
                 continue
             key = id(func.node)
             if key not in verdicts:
@@ -203,7 +203,7 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     if _retry_loop(module, func, call):
         return True
     scope = func.node.body if func is not None else module.tree
-    if _per_item_url(scope, call) and _disposed_in_finally(scope, call):
+    if _disposed_in_finally(scope, call):
         return True
     if func is not None:
         return _escapes(index, module, func, call) == _KEPT
@@ -242,6 +242,15 @@ def _disposed_in_finally(scope: cst.CSTNode, call: cst.Call) -> bool:
                     and isinstance(f.value, cst.Name) and f.value.value in names):
                 return True
     return False
+
+
+def _disposed_by_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Call) -> bool:
+    """The engine is disposed in a `finally` of `func`, which is not a request
+    handler or a per-request dependency: nothing is left open, and no request path
+    is known to pay a new pool each time."""
+    return (_disposed_in_finally(func.node.body, call)
+            and route_framework(index, func) is None
+            and not _per_request_dependency(index, func))
 
 
 def _per_item_url(scope: cst.CSTNode, call: cst.Call) -> bool:

@@ -89,10 +89,14 @@ def count_users():
         return conn.execute(text("SELECT count(*) FROM users")).scalar()
 """),
     Case("""
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy import text
 
-async def latest_orders(url):
+app = FastAPI()
+
+@app.get("/orders/latest")
+async def latest_orders(url: str):
     engine = create_async_engine(url)  # expect: PS202
     try:
         async with engine.connect() as conn:
@@ -100,7 +104,8 @@ async def latest_orders(url):
             return result.all()
     finally:
         await engine.dispose()
-""", note="dispose() does not change that the pool is built per call"),
+""", note="a route: dispose() closes the pool, but every request builds a new one and "
+          "opens a new server connection"),
     Case("""
 import pandas as pd
 from sqlalchemy import create_engine
@@ -142,21 +147,6 @@ def stats():
     engine = create_engine(app.config["DATABASE_URL"])  # expect: PS202
     with engine.connect() as conn:
         return {"users": conn.execute(text("SELECT count(*) FROM users")).scalar()}
-"""),
-    Case("""
-import sqlalchemy as sa
-
-def migrate_tenants(tenant_urls):
-    for url in tenant_urls:
-        engine = sa.create_engine(url)  # expect: PS202
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text("ALTER TABLE t ADD COLUMN c int"))
-        finally:
-            engine.dispose()
-
-def run_nightly(urls):
-    migrate_tenants(urls)
 """),
     Case("""
 from sqlmodel import Session, create_engine, select
@@ -343,20 +333,6 @@ def table_counts(url_for, databases):
     return counts
 """, note="dispose() only at the end of the success path: an error before it drops "
           "the engine with its pool"),
-    Case("""
-from sqlalchemy import create_engine, text
-
-
-def ping_all(url, names):
-    for name in names:
-        engine = create_engine(url)  # expect: PS202
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        finally:
-            engine.dispose()
-""", note="disposed in finally, but the URL is the same for every item: one engine "
-          "built before the loop would serve them all"),
 ]
 
 VALID: list[Case] = [
@@ -741,4 +717,46 @@ class Source:
                 engine.dispose()
 """, note="one engine per database of a server (the URL comes from the item), "
           "disposed in finally after use: its connections are closed, error or not"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def ping_all(url, names):
+    for name in names:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+""", note="an engine per item, disposed in finally: a connection per item, none left "
+          "open"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def create_database(url, name):
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+""", note="a helper that builds its engine and disposes it in finally: nothing is left "
+          "open, error or not"),
+    Case("""
+import sqlalchemy as sa
+
+def migrate_tenants(tenant_urls):
+    for url in tenant_urls:
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE t ADD COLUMN c int"))
+        finally:
+            engine.dispose()
+
+def run_nightly(urls):
+    migrate_tenants(urls)
+""", note="one engine per tenant database, disposed in finally"),
 ]
