@@ -208,6 +208,16 @@ def _touches(e: Event, name: str, derived: dict[str, str]) -> bool:
     return False
 
 
+def _exit_after_commit(compared: list[Event], i: int) -> bool:
+    """`with conn:` left right after `conn.commit()`: its exit's commit has nothing to
+    send, so a release may move past it."""
+    e = compared[i]
+    if e[0] != "exit" or i == 0:
+        return False
+    prev = compared[i - 1]
+    return prev[0] == "call" and prev[1] == f"{e[1]}.commit()"
+
+
 def _positions(path: Path, kinds: frozenset[str],
                derived: dict[str, str]) -> Counter[tuple[int, str, str]]:
     """Each release or rollback by the next compared event that uses its connection
@@ -219,7 +229,8 @@ def _positions(path: Path, kinds: frozenset[str],
     for e in path.events:
         if e[0] in kinds:
             nxt = next((i for i in range(at, len(compared))
-                        if _touches(compared[i], e[1], derived)), len(compared))
+                        if _touches(compared[i], e[1], derived)
+                        and not _exit_after_commit(compared, i)), len(compared))
             out[(nxt, e[0], e[1])] += 1
         elif e[0] not in _SET_APART and e[0] != "raise*":
             at += 1
