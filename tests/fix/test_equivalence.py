@@ -613,3 +613,27 @@ def test_zz_counts() -> None:
     if COUNTS:
         print(f"\nequivalence check: {dict(COUNTS)}")
         assert COUNTS["plans"] > 100
+
+
+def test_a_release_the_original_awaits_must_stay_awaited() -> None:
+    before = '''
+async def rows(engine):
+    conn = await engine.connect()
+    result = await conn.execute("SELECT 1")
+    await conn.close()
+    return result
+'''
+    kept = '''
+async def rows(engine):
+    conn = await engine.connect()
+    try:
+        result = await conn.execute("SELECT 1")
+    finally:
+        await conn.close()
+    return result
+'''
+    assert verdict(before, kept, "PS102").ok
+    v = verdict(before, kept.replace("        await conn.close()", "        conn.close()"),
+                "PS102")
+    assert "in `rows`: the original awaits `conn.close()`; the fix calls it without " \
+        "`await`, so it never runs" in v.problems, v.problems

@@ -151,6 +151,7 @@ def compare_function(before: cst.FunctionDef, after: cst.FunctionDef,
     if missing:
         problems.append(_describe(missing[0], list(by_a), "the original"))
     problems.extend(_release_problems(by_b, by_a, derived))
+    problems.extend(_awaits_dropped(before, after))
     return list(dict.fromkeys(problems)), lost
 
 
@@ -419,3 +420,27 @@ def _sqlalchemy_names(module: cst.Module) -> frozenset[str]:
                     if code_of(a.name).split(".")[0] == "sqlalchemy":
                         out.add(code_of(a.asname.name if a.asname else a.name).split(".")[0])
     return frozenset(out)
+
+
+def _awaited_releases(func: cst.FunctionDef) -> tuple[set[str], set[str]]:
+    """(awaited, not awaited) release and rollback calls of a function, by text."""
+    awaited: set[str] = set()
+    plain: set[str] = set()
+    for node in _nodes(func, cst.Await):
+        if isinstance(node.expression, cst.Call):
+            awaited.add(code_of(node.expression))
+    for call in _nodes(func, cst.Call):
+        if released_name(call) is not None or rolled_back_name(call) is not None:
+            text = code_of(call)
+            if text not in awaited:
+                plain.add(text)
+    return awaited, plain
+
+
+def _awaits_dropped(before: cst.FunctionDef, after: cst.FunctionDef) -> list[str]:
+    """A release the original awaits, written by the fix without `await`: the
+    coroutine is made and never run, so nothing is released or rolled back."""
+    awaited_b, _ = _awaited_releases(before)
+    awaited_a, plain_a = _awaited_releases(after)
+    return [f"the original awaits `{t}`; the fix calls it without `await`, so it never "
+            "runs" for t in sorted((awaited_b - awaited_a) & plain_a)]
