@@ -4,8 +4,9 @@ Each class of behaviour change the issue found in real fixes is written here as 
 minimal original and a bad "after" built by hand (so the test does not depend on
 what today's fixers write), and must fail `check_fix`; a good fix of the same shape
 passes. Then every plan the fixers make for the rule cases and the fixture apps is
-applied alone and checked: each passes, except the two cases whose fix is one of the
-classes (they are listed, and must fail)."""
+applied alone and checked: each passes, except the cases listed in `NOT_SAFE`, each
+with what the check says about it (one of the classes, a savepoint per iteration,
+which is unsafe by definition, or a rewrite that changes behaviour)."""
 
 from __future__ import annotations
 
@@ -208,12 +209,20 @@ def test_5_a_rollback_in_a_loop_before_a_final_commit_fails() -> None:
     assert v.drop
     assert any("also undoes `cur.execute(\"INSERT INTO t VALUES (%s)\", (row,))`" in p
                for p in v.problems), v.problems
-    # a savepoint per iteration undoes only the failed row
-    good = LOOP_BEFORE.replace(
+    # a savepoint per iteration undoes only the failed row: what the user wants, and
+    # never lost data, but it sends statements the original does not, so it is an
+    # unsafe fix by definition (offered with `--unsafe-fixes`, never dropped)
+    savepoint = LOOP_BEFORE.replace(
         "        try:\n            cur.execute(\"INSERT",
         "        cur.execute(\"SAVEPOINT row\")\n        try:\n            cur.execute(\"INSERT"
     ).replace("            pass", "            cur.execute(\"ROLLBACK TO SAVEPOINT row\")")
-    assert verdict(LOOP_BEFORE, good, "PS103").ok
+    v = verdict(LOOP_BEFORE, savepoint, "PS103")
+    assert not v.drop
+    assert v.problems == (
+        "in `import_rows`: the fix sends savepoint statements the original does not send "
+        "(`cur.execute(\"ROLLBACK TO SAVEPOINT row\")`, `cur.execute(\"SAVEPOINT row\")`): "
+        "a savepoint per iteration keeps the rows the original lost, so it is an unsafe fix "
+        "by definition",)
 
 
 COMMIT_BEFORE = '''
@@ -318,17 +327,230 @@ def load(dsn):
     assert any("a name that is not bound" in p for p in v.problems), v.problems
 
 
+# ------------------------------------- differences the check allows, and look-alikes
+GUARDED_LATE = '''
+from app.db import get_conn
+
+
+class Store:
+    def total(self):
+        conn = get_conn()
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM t")
+        try:
+            return cur.fetchone()[0]
+        except KeyError:
+            return None
+        finally:
+            if conn and conn is not self.conn:
+                conn.close()
+'''
+GUARDED_MOVED = '''
+from app.db import get_conn
+
+
+class Store:
+    def total(self):
+        conn = get_conn()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT count(*) FROM t")
+            try:
+                return cur.fetchone()[0]
+            except KeyError:
+                return None
+        finally:
+            if conn and conn is not self.conn:
+                conn.close()
+'''
+
+
+def test_a_guarded_close_moved_whole_into_a_finally_on_more_paths_passes() -> None:
+    # the same guard decides the same close; it now also runs when `execute` raises
+    assert verdict(GUARDED_LATE, GUARDED_MOVED, "PS102").ok
+    # its guard weakened to "is there a connection": the caller's is closed too
+    weakened = GUARDED_MOVED.replace("if conn and conn is not self.conn:", "if conn:")
+    v = verdict(GUARDED_LATE, weakened, "PS102")
+    assert any("leaves `conn` open when `conn and conn is not self.conn`" in p
+               for p in v.problems), v.problems
+    # the guarded close emptied and an unconditional one added (class 1, moved)
+    lost = """
+from app.db import get_conn
+
+
+class Store:
+    def total(self):
+        conn = get_conn()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT count(*) FROM t")
+            try:
+                return cur.fetchone()[0]
+            except KeyError:
+                return None
+            finally:
+                if conn and conn is not self.conn:
+                    pass
+        finally:
+            conn.close()
+"""
+    assert not verdict(GUARDED_LATE, lost, "PS102").ok
+
+
+OWN = '''
+def names(verbose):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM t")
+    rows = cur.fetchall()
+    if verbose:
+        pool.putconn(conn)
+    return rows
+'''
+OWN_FIXED = '''
+def names(verbose):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM t")
+        rows = cur.fetchall()
+    finally:
+        pool.putconn(conn)
+    return rows
+'''
+
+
+def test_a_guard_about_something_else_over_our_own_checkout_may_go() -> None:
+    # `if verbose:` leaks our own checkout when false: releasing there is the fix
+    assert verdict(OWN, OWN_FIXED, "PS102").ok
+    # the same guard over a connection that may be the caller's: it meant to keep it
+    injected = OWN.replace("def names(verbose):\n    conn = pool.getconn()",
+                           "def names(verbose, conn=None):\n    conn = conn or get()")
+    injected_fixed = OWN_FIXED.replace("def names(verbose):\n    conn = pool.getconn()",
+                                       "def names(verbose, conn=None):\n    conn = conn or get()")
+    v = verdict(injected, injected_fixed, "PS102")
+    assert any("leaves `conn` open when `verbose`" in p for p in v.problems), v.problems
+
+
+def test_a_release_moved_later_only_past_work_that_does_not_use_the_connection() -> None:
+    before = '''
+def rows(ok):
+    conn = pool.getconn()
+    data = conn.cursor().fetchall()
+    pool.putconn(conn)
+    return render(data)
+'''
+    later = '''
+def rows(ok):
+    conn = pool.getconn()
+    try:
+        data = conn.cursor().fetchall()
+        return render(data)
+    finally:
+        pool.putconn(conn)
+'''
+    assert verdict(before, later, "PS102").ok
+    # an early release before a use (then a second one) removed: not the same program
+    early = '''
+def update(ok):
+    conn = pool.getconn()
+    if not ok:
+        pool.putconn(conn)
+    conn.commit()
+    pool.putconn(conn)
+'''
+    mended = '''
+def update(ok):
+    conn = pool.getconn()
+    try:
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+'''
+    v = verdict(early, mended, "PS102")
+    assert any("the original's release of `conn` before it calls `conn.commit()` is gone "
+               "or moved" in p for p in v.problems), v.problems
+
+
+def test_a_sqlalchemy_session_rolls_back_after_its_own_operational_error() -> None:
+    before = '''
+from sqlalchemy.exc import OperationalError
+
+
+def touch(db, item):
+    try:
+        db.flush()
+    except OperationalError:
+        return None
+    return item
+'''
+    after = before.replace("        return None", "        db.rollback()\n        return None")
+    assert verdict(before, after, "PS103").ok
+    # the driver's own OperationalError (class 3): the rollback may raise there
+    driver = before.replace("from sqlalchemy.exc import", "from psycopg2 import")
+    assert not verdict(driver, after.replace("from sqlalchemy.exc import",
+                                             "from psycopg2 import"), "PS103").ok
+
+
+def test_a_handler_reading_the_checkout_that_failed_keeps_its_exception() -> None:
+    # `conn = None` before the `try` turns the handler's UnboundLocalError (the
+    # checkout raised) into an AttributeError: another exception, not a safe fix
+    before = '''
+def save(rows):
+    try:
+        conn = pool.getconn()
+        conn.cursor().executemany("INSERT INTO t VALUES (%s)", rows)
+        conn.commit()
+        pool.putconn(conn)
+    except Error:
+        conn.rollback()
+        raise
+'''
+    after = '''
+def save(rows):
+    conn = None
+    try:
+        conn = pool.getconn()
+        conn.cursor().executemany("INSERT INTO t VALUES (%s)", rows)
+        conn.commit()
+    except Error:
+        conn.rollback()
+        raise
+    finally:
+        if conn is not None:
+            pool.putconn(conn)
+'''
+    v = verdict(before, after, "PS102")
+    assert any("the fix raises (from `conn being None (AttributeError)`) where the original "
+               "raises (from `a name that is not bound" in p for p in v.problems), v.problems
+    # a handler that does not read it: the same program plus the release
+    quiet = after.replace("        conn.rollback()\n", "        log()\n")
+    assert verdict(before.replace("        conn.rollback()\n", "        log()\n"), quiet,
+                   "PS102").ok
+
+
 # ------------------------------------------------- every fix of the cases
-#: the cases whose plan is itself one of the classes above (refused by the loop)
-EXPECTED_TO_FAIL = {"PS101-invalid-8": "class 6", "PS103-invalid-8": "class 5",
-                    "fixture-flask_psycopg2": "class 5",
-                    # rewrites the fixers learned beside the check (a guarded close moved
-                    # whole, a release in the holding try's finally, a savepoint in a
-                    # loop, a rollback kept for a session after OperationalError) that
-                    # it cannot prove yet: `fix` offers them as unsafe, with its reason
-                    "PS102-invalid-2": "not proved yet", "PS102-invalid-36": "not proved yet",
-                    "PS103-invalid-0": "not proved yet", "PS103-invalid-4": "not proved yet",
-                    "PS106-invalid-8": "not proved yet"}
+#: the cases whose plan is not a safe fix, with what the check says (a phrase of its
+#: first problem) and whether it refuses the plan even as an unsafe one
+SAVEPOINT = ("the fix sends savepoint statements the original does not send", False)
+NOT_SAFE: dict[str, tuple[str, bool]] = {
+    # class 6: the `with conn:` that committed is gone
+    "PS101-invalid-8": ("the original leaves `with conn`, whose exit may commit", True),
+    # a savepoint per loop iteration sends more SQL: unsafe by definition (class 5's
+    # data-keeping fix, offered with --unsafe-fixes)
+    "PS103-invalid-0": SAVEPOINT, "PS103-invalid-3": SAVEPOINT, "PS103-invalid-4": SAVEPOINT,
+    "PS103-invalid-8": SAVEPOINT, "PS103-invalid-18": SAVEPOINT,
+    "PS103-invalid-25": SAVEPOINT, "PS103-invalid-26": SAVEPOINT,
+    "PS103-invalid-30": SAVEPOINT, "fixture-flask_psycopg2": SAVEPOINT,
+    # the handler reads `conn` when the checkout itself failed: UnboundLocalError in the
+    # original, AttributeError on the `conn = None` the fix writes (another exception)
+    "PS102-invalid-2": ("the fix raises (from `conn being None (AttributeError)`) where the "
+                        "original raises (from `a name that is not bound", False),
+    # the early release behind `if not ok:` (a use after release, then a second
+    # release) is removed: a fix of a bug, not the same behaviour
+    "PS106-invalid-8": ("the original's release of `conn` before it raises (from "
+                        "`conn.commit()`) is gone or moved", False),
+}
 COUNTS: Counter[str] = Counter()
 
 
@@ -375,9 +597,13 @@ def test_every_fix_of_the_cases_and_fixtures_passes(files: dict[str, str],
         COUNTS["plans"] += 1
         COUNTS["functions compared path by path"] += v.compared
         if not v.ok:
-            failed.append((code, v.problems))
-    if name in EXPECTED_TO_FAIL:
-        assert failed, f"{name} ({EXPECTED_TO_FAIL[name]}) should fail the check"
+            failed.append((code, v.problems, v.drop))
+    if name in NOT_SAFE:
+        phrase, drop = NOT_SAFE[name]
+        assert len(failed) == 1, failed
+        (_code, problems, dropped) = failed[0]
+        assert phrase in problems[0], problems
+        assert dropped == drop, failed
     else:
         assert not failed, failed
 
@@ -387,3 +613,27 @@ def test_zz_counts() -> None:
     if COUNTS:
         print(f"\nequivalence check: {dict(COUNTS)}")
         assert COUNTS["plans"] > 100
+
+
+def test_a_release_the_original_awaits_must_stay_awaited() -> None:
+    before = '''
+async def rows(engine):
+    conn = await engine.connect()
+    result = await conn.execute("SELECT 1")
+    await conn.close()
+    return result
+'''
+    kept = '''
+async def rows(engine):
+    conn = await engine.connect()
+    try:
+        result = await conn.execute("SELECT 1")
+    finally:
+        await conn.close()
+    return result
+'''
+    assert verdict(before, kept, "PS102").ok
+    v = verdict(before, kept.replace("        await conn.close()", "        conn.close()"),
+                "PS102")
+    assert "in `rows`: the original awaits `conn.close()`; the fix calls it without " \
+        "`await`, so it never runs" in v.problems, v.problems

@@ -24,8 +24,6 @@ def _params() -> list[object]:
 
 @pytest.mark.parametrize(("rule", "case"), _params())
 def test_fix_every_invalid_case(rule: type[Rule], case: Case) -> None:
-    if rule.code == "PS103" and case is rule.INVALID[8]:
-        pytest.xfail("issue #30, open: the equivalence check demotes this rewrite")
     options = ScanOptions(select={rule.code})
     result = fix_sources(_files(case), options, unsafe=True)
     assert not result.errors, result.errors

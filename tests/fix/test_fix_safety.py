@@ -1,8 +1,10 @@
 """`check` answers "is there a fix, and is it safe?" (the `[*]` marker, the hidden-fix
-count) from `Rule.fix_safety`, which runs the fixer under `check_only()`: every
-decision, none of the edits. The answer must be the full plan's, the one `fix`
-acts on: compared here for every finding of a fixable rule on every rule case, the
-fixture apps, and generated functions."""
+count) from `Rule.fix_safety`, which first runs the fixer under `check_only()`: every
+decision, none of the edits (then, for a plan it would offer, the full plan and the
+equivalence check `fix` runs: tests/cli/test_cli_parity.py compares the result with
+what `fix` writes). The cheap answer must be the full plan's: compared here for every
+finding of a fixable rule on every rule case, the fixture apps, and generated
+functions."""
 
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ def safety_answers(files: dict[str, str]) -> Iterator[tuple[str, int, str | None
         ctx = FileContext(module, index)
         for rule in rules:
             for n, raw in enumerate(rule.check(ctx)):
-                cheap = rule.fix_safety(ctx, raw)
+                with check_only():
+                    cheap = rule.plan_safety(ctx, raw)
                 full = rule.plan_safety(ctx, raw)  # outside check_only(): the whole plan
                 yield rule.code, n, cheap, full
 

@@ -133,9 +133,10 @@ class ExceptWithoutRollback(Rule):
     (and let later ones commit without it), so the fix instead puts the `try`
     body in a savepoint, `with db.begin_nested():` (SQLAlchemy sessions and
     connections) or `with conn.transaction():` (psycopg 3), which undoes only
-    the failed iteration. It is safe when every handler of the `try` catches
-    only database errors (otherwise a non-database error would now undo the
-    iteration's work too). psycopg2, which has no savepoint context manager, gets
+    the failed iteration. It sends statements the original does not and keeps rows
+    the original lost, so it is always an unsafe fix (`--unsafe-fixes`); a handler
+    that also catches non-database errors is one more reason (such an error would
+    now undo the iteration's work too). psycopg2, which has no savepoint context manager, gets
     it in SQL: `conn.cursor().execute("SAVEPOINT poolsafe_iteration")` at the top of
     the `try` body, `RELEASE SAVEPOINT` at its end, and `ROLLBACK TO SAVEPOINT` in
     the handler (one handler only). Where no savepoint can be placed (other drivers

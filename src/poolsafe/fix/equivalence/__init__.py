@@ -29,6 +29,7 @@ A verdict with problems demotes a safe fix to unsafe with the reason, or, with
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TypeVar
@@ -48,6 +49,7 @@ from poolsafe.fix.equivalence.paths import (
     handler_text,
 )
 from poolsafe.fix.equivalence.releases import (
+    is_savepoint,
     liveness_guard,
     released_name,
     rolled_back_name,
@@ -57,7 +59,7 @@ from poolsafe.fix.equivalence.releases import (
 #: shape; the others (a dependency that yields, a session parameter, a context
 #: manager) change how the function is called and get the names check only
 TRACED_RULES = frozenset({"PS101", "PS102", "PS103"})
-_SET_APART = frozenset({"release", "rollback", "try-start"})
+_SET_APART = frozenset({"release", "rollback", "try-start", "rguard", "savepoint"})
 _N = TypeVar("_N", bound=cst.CSTNode)
 
 
@@ -90,14 +92,16 @@ def check_fix(before: cst.Module, after: cst.Module, code: str) -> Verdict:
     compared = 0
     if code in TRACED_RULES:
         for qualname in sorted(changed & fb.keys()):
-            found, lost = compare_function(fb[qualname], fa[qualname])
+            found, lost = compare_function(fb[qualname], fa[qualname],
+                                           _sqlalchemy_names(before) | _sqlalchemy_names(after))
             compared += 1
             problems.extend(f"in `{qualname}`: {p}" for p in found)
             drop = drop or lost
     return Verdict(tuple(problems), drop, compared)
 
 
-def compare_function(before: cst.FunctionDef, after: cst.FunctionDef
+def compare_function(before: cst.FunctionDef, after: cst.FunctionDef,
+                     sqlalchemy_names: frozenset[str] = frozenset()
                      ) -> tuple[list[str], bool]:
     """(problems, whether one of them loses data) between two versions of a function."""
     # the names released or rolled back, on either side, and those a new `with` takes
@@ -113,7 +117,7 @@ def compare_function(before: cst.FunctionDef, after: cst.FunctionDef
 
     def side(original: bool) -> Side:
         return Side(resources, guards, handlers, targets, dict(rollbacks), original,
-                    dict(derived))
+                    dict(derived), sqlalchemy_names=sqlalchemy_names)
 
     original, fixed = side(True), side(False)
     try:
@@ -123,6 +127,15 @@ def compare_function(before: cst.FunctionDef, after: cst.FunctionDef
         return ["too many paths to compare, so the fix is not proved to keep behaviour"], False
     problems: list[str] = list(dict.fromkeys(fixed.problems))
     lost = bool(problems)
+    savepoints = sorted(_savepoints(after) - _savepoints(before))
+    if savepoints:
+        # more SQL than the original sends: the failed row is undone alone and the
+        # earlier ones kept, where the original lost them or stopped: by definition
+        # not the same behaviour, so never a safe fix
+        shown = ", ".join(f"`{t}`" for t in savepoints[:3])
+        problems.append(f"the fix sends savepoint statements the original does not send "
+                        f"({shown}): a savepoint per iteration keeps the rows the original "
+                        "lost, so it is an unsafe fix by definition")
     by_b = _by_key(outs_b)
     by_a = _by_key(outs_a)
     extra = [k for k in by_a if k not in by_b]
@@ -137,7 +150,8 @@ def compare_function(before: cst.FunctionDef, after: cst.FunctionDef
         problems.append(_describe(extra[0], list(by_b), "the fix"))
     if missing:
         problems.append(_describe(missing[0], list(by_a), "the original"))
-    problems.extend(_release_problems(by_b, by_a))
+    problems.extend(_release_problems(by_b, by_a, derived))
+    problems.extend(_awaits_dropped(before, after))
     return list(dict.fromkeys(problems)), lost
 
 
@@ -175,29 +189,101 @@ def _by_key(outs: list[Outcome]) -> dict[Key, list[Path]]:
     return out
 
 
-def _release_problems(by_b: dict[Key, list[Path]], by_a: dict[Key, list[Path]]) -> list[str]:
+def _decisions(path: Path) -> set[tuple[str, str]]:
+    return {(e[1], e[2]) for e in path.events if e[0] == "rguard"}
+
+
+def _consistent(a: Path, b: Path) -> bool:
+    """No guard of a release decided one way on `a` and the other way on `b`."""
+    da, db = _decisions(a), _decisions(b)
+    return not any((text, "False" if taken == "True" else "True") in db for text, taken in da)
+
+
+def _touches(e: Event, name: str, derived: dict[str, str]) -> bool:
+    """Whether a compared event uses the connection `name` (or a cursor made from it)."""
+    if e[0] in ("acquire", "enter", "exit"):
+        return e[1] == name
+    if e[0] in ("call", "raise", "return", "yield", "store"):
+        words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", e[1]))
+        return name in words or any(derived.get(w) == name for w in words)
+    return False
+
+
+def _exit_after_commit(compared: list[Event], i: int) -> bool:
+    """`with conn:` left right after `conn.commit()`: its exit's commit has nothing to
+    send, so a release may move past it."""
+    e = compared[i]
+    if e[0] != "exit" or i == 0:
+        return False
+    prev = compared[i - 1]
+    return prev[0] == "call" and prev[1] == f"{e[1]}.commit()"
+
+
+def _positions(path: Path, kinds: frozenset[str],
+               derived: dict[str, str]) -> Counter[tuple[int, str, str]]:
+    """Each release or rollback by the next compared event that uses its connection
+    (or the end): a release may run later, past work that does not use it, but never
+    after a use that the original made with the connection already given back."""
+    compared = [e for e in path.events if e[0] not in _SET_APART and e[0] != "raise*"]
+    out: Counter[tuple[int, str, str]] = Counter()
+    at = 0
+    for e in path.events:
+        if e[0] in kinds:
+            nxt = next((i for i in range(at, len(compared))
+                        if _touches(compared[i], e[1], derived)
+                        and not _exit_after_commit(compared, i)), len(compared))
+            out[(nxt, e[0], e[1])] += 1
+        elif e[0] not in _SET_APART and e[0] != "raise*":
+            at += 1
+    return out
+
+
+_KEPT = frozenset({"release", "rollback"})
+
+
+def _release_problems(by_b: dict[Key, list[Path]], by_a: dict[Key, list[Path]],
+                      derived: dict[str, str]) -> list[str]:
     problems = []
     for key, fixed_paths in by_a.items():
         originals = by_b.get(key)
         if not originals:
             continue
         for pa in fixed_paths:
+            matched = [pb for pb in originals if _consistent(pa, pb)] or originals
             for release in sorted({e for e in pa.events if e[0] == "release"}):
                 name = release[1]
                 n = max(_segments(pa, release))
                 most = max(max(_segments(pb, release)) for pb in originals)
                 if n > max(1, most):
                     problems.append(f"`{name}` would be released {n} times on one path")
-                before_counts = [sum(1 for e in pb.events if e[:2] == ("release", name))
-                                 for pb in originals]
-                skips = [f for pb in originals for f in pb.flags
-                         if f.startswith(f"skip:{name}:")]
-                if all(c == 0 for c in before_counts) and len(skips) >= len(originals):
-                    guard = skips[0].split(":", 2)[2]
-                    problems.append(
-                        f"the original leaves `{name}` open when `{guard}` decides so (a "
-                        "guard about which connection, not whether there is one); the fix "
-                        "releases it there too")
+                for pb in matched:
+                    count = sum(1 for e in pb.events if e[:2] == ("release", name))
+                    skips = [f for f in pb.flags if f.startswith(f"skip:{name}:")]
+                    if count == 0 and skips:
+                        guard = skips[0].split(":", 2)[2]
+                        problems.append(
+                            f"the original leaves `{name}` open when `{guard}` decides so (a "
+                            "guard about which connection, not whether there is one); the "
+                            "fix releases it there too")
+                        break
+    # the fix only adds: every release and rollback of an original path is on a fixed
+    # path of the same events, at the same place
+    for key, originals in by_b.items():
+        if key not in by_a:
+            continue
+        fixed_paths = by_a[key]
+        for pb in originals:
+            want = _positions(pb, _KEPT, derived)
+            if not want:
+                continue
+            candidates = [pa for pa in fixed_paths if _consistent(pa, pb)] or fixed_paths
+            if any(not (want - _positions(pa, _KEPT, derived)) for pa in candidates):
+                continue
+            at, kind, name = sorted(want - _positions(candidates[0], _KEPT, derived))[0]
+            where = f" before it {_event_text(key[at])}" if at < len(key) - 1 else ""
+            problems.append(f"the original's {kind} of `{name}`{where} is gone or moved "
+                            "in the fix (the fix may only add one, or run it later past "
+                            "work that does not use the connection)")
     return list(dict.fromkeys(problems))
 
 
@@ -310,3 +396,51 @@ def _derived(func: cst.FunctionDef, resources: frozenset[str]) -> dict[str, str]
                 and isinstance(with_item.asname.name, cst.Name):
             out[with_item.asname.name.value] = item.func.value.value
     return out
+
+
+def _savepoints(func: cst.FunctionDef) -> Counter[str]:
+    """The savepoint calls of a function (`SAVEPOINT s`, `begin_nested()`), by text."""
+    return Counter(code_of(c) for c in _nodes(func, cst.Call) if is_savepoint(c))
+
+
+def _sqlalchemy_names(module: cst.Module) -> frozenset[str]:
+    """The names the module's imports bind from SQLAlchemy."""
+    out: set[str] = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.ImportFrom) and small.module is not None \
+                    and code_of(small.module).split(".")[0] == "sqlalchemy" \
+                    and not isinstance(small.names, cst.ImportStar):
+                out |= {code_of(a.asname.name if a.asname else a.name).split(".")[0]
+                        for a in small.names}
+            elif isinstance(small, cst.Import):
+                for a in small.names:
+                    if code_of(a.name).split(".")[0] == "sqlalchemy":
+                        out.add(code_of(a.asname.name if a.asname else a.name).split(".")[0])
+    return frozenset(out)
+
+
+def _awaited_releases(func: cst.FunctionDef) -> tuple[set[str], set[str]]:
+    """(awaited, not awaited) release and rollback calls of a function, by text."""
+    awaited: set[str] = set()
+    plain: set[str] = set()
+    for node in _nodes(func, cst.Await):
+        if isinstance(node.expression, cst.Call):
+            awaited.add(code_of(node.expression))
+    for call in _nodes(func, cst.Call):
+        if released_name(call) is not None or rolled_back_name(call) is not None:
+            text = code_of(call)
+            if text not in awaited:
+                plain.add(text)
+    return awaited, plain
+
+
+def _awaits_dropped(before: cst.FunctionDef, after: cst.FunctionDef) -> list[str]:
+    """A release the original awaits, written by the fix without `await`: the
+    coroutine is made and never run, so nothing is released or rolled back."""
+    awaited_b, _ = _awaited_releases(before)
+    awaited_a, plain_a = _awaited_releases(after)
+    return [f"the original awaits `{t}`; the fix calls it without `await`, so it never "
+            "runs" for t in sorted((awaited_b - awaited_a) & plain_a)]

@@ -77,6 +77,8 @@ class Path:
     handlers: tuple[tuple[bool, int, bool], ...] = ()
     #: `skip:<name>`: the original chose, by a guard, not to release `name` here
     flags: frozenset[str] = frozenset()
+    #: local names that hold `None` on this path (`conn = None` before the checkout)
+    none: frozenset[str] = frozenset()
 
     def add(self, *events: Event) -> Path:
         return replace(self, events=self.events + events)
@@ -104,6 +106,9 @@ class Side:
     derived: dict[str, str] = field(default_factory=dict)
     #: what the fix does that no path comparison shows (a rollback undoing work)
     problems: list[str] = field(default_factory=list)
+    #: names the module imports from SQLAlchemy (`OperationalError`, `exc`, `sa`): a
+    #: handler for one of its errors holds a session, whose rollback does not raise
+    sqlalchemy_names: frozenset[str] = frozenset()
 
 
 class Walker:
@@ -245,8 +250,10 @@ class Walker:
             if not isinstance(t, cst.Name):
                 outs = [(k, p.add(("store", code_of(t)))) if k == "normal" else (k, p)
                         for k, p in outs]
-        return [(k, replace(p, bound=p.bound | names)) if k == "normal" else (k, p)
-                for k, p in outs]
+        holds_none = (frozenset(names) if isinstance(value, cst.Name) and value.value == "None"
+                      else frozenset())
+        return [(k, replace(p, bound=p.bound | names, none=(p.none - names) | holds_none))
+                if k == "normal" else (k, p) for k, p in outs]
 
     def if_(self, node: cst.If, path: Path) -> list[Outcome]:
         out: list[Outcome] = []
@@ -256,10 +263,14 @@ class Walker:
             if k != "normal":
                 out.append((k, p))
                 continue
+            known = _none_test(test, p.none)
+            release_only = _release_only(node, self.side.resources)
             for taken in (True, False):
+                if known is not None and known != taken:
+                    continue  # a test of a name that holds None here: decided
                 branch: cst.CSTNode | None = node.body if taken else node.orelse
                 other: cst.CSTNode | None = node.orelse if taken else node.body
-                q = self._guard(text, taken, p)
+                q = self._guard(text, taken, p, "rguard" if release_only else "guard")
                 q = self._skip_flags(test, branch, other, q)
                 if branch is None:
                     out.append(("normal", q))
@@ -272,9 +283,14 @@ class Walker:
                     out.extend(self.statement(body, q))
         return _dedupe(out)
 
-    def _guard(self, text: str, taken: bool, path: Path) -> Path:
+    def _guard(self, text: str, taken: bool, path: Path, kind: str = "guard") -> Path:
+        """Record a guard of the original. `rguard`: the guard of an `if` that only
+        releases (`if conn is not self.conn: conn.close()`); set apart like the release
+        it decides, so that the guarded release may move whole into a `finally` that
+        also runs on the paths that leaked (the comparison pairs the paths by these
+        decisions: see `compare`)."""
         if text in self.side.guards:
-            return path.add(("guard", text, str(taken)))
+            return path.add((kind, text, str(taken)))
         return path
 
     def _skip_flags(self, test: cst.BaseExpression, branch: cst.CSTNode | None,
@@ -288,7 +304,13 @@ class Walker:
         for name in _released_in(other) - here:
             if self.release_counts.get(name, 0) > len(_release_calls(other, name)):
                 continue  # released elsewhere too: the guard only chose when
-            if name in self.side.resources and not liveness_guard(test, name):
+            if name not in self.side.resources or liveness_guard(test, name):
+                continue
+            # a guard about *which* connection (it reads the connection), or any guard
+            # over a connection this path did not check out here (it may be the
+            # caller's): the original meant to keep it. A guard about something else
+            # over our own checkout (`if verbose:`) leaks it, which the fix may mend.
+            if _reads(test, name) or ("acquire", name) not in path.events:
                 flags.add(f"skip:{name}:{code_of(test)}")
         return replace(path, flags=path.flags | flags) if flags else path
 
@@ -325,7 +347,8 @@ class Walker:
             if handler.name is not None and isinstance(handler.name.name, cst.Name):
                 q = replace(q, bound=q.bound | {handler.name.name.value})
             lost = handler.type is None or bool(names & LOST_CONNECTION_ERRORS)
-            session = bool(names & _SESSION_ERRORS)
+            session = bool(names & _SESSION_ERRORS) or bool(
+                _type_roots(handler.type) & self.side.sqlalchemy_names)
             q = replace(q, handlers=(*q.handlers, (lost, tid, session)))
             for k, r in self.block(_body(handler.body), q):
                 out.append((k, replace(r, handlers=r.handlers[:-1])))
@@ -466,14 +489,16 @@ class Walker:
         released = released_name(node)
         rolled = rolled_back_name(node)
         if is_savepoint(node):
-            return [("normal", path)]
+            return [("normal", path.add(("savepoint", code_of(node))))]
+        root = receiver_root(node)
+        if isinstance(node.func, cst.Attribute) and root is not None and root in path.none:
+            return [("raise", path.add(("raise", f"{root} being None (AttributeError)")))]
         if released is not None and released in self.side.resources:
             return self._release(node, released, path, ("release", released, code_of(node)))
         if rolled is not None and rolled in self.side.resources:
             return self._rollback(node, rolled, path)
         if isinstance(node.func, cst.Name) and node.func.value in _PURE_FUNCTIONS:
             return [("normal", path)]
-        root = receiver_root(node)
         if isinstance(node.func, cst.Attribute) and root in self.locals \
                 and root not in path.bound:
             return [("raise", path.add(("raise", UNBOUND)))]
@@ -487,6 +512,8 @@ class Walker:
         root = name.split(".", 1)[0]
         if root in self.locals and root not in path.bound:
             return [("raise", path.add(("raise", UNBOUND)))]
+        if root in path.none:
+            return [("raise", path.add(("raise", f"{root} being None (AttributeError)")))]
         return [("normal", path.add(event))]
 
     def _rollback(self, node: cst.Call, name: str, path: Path) -> list[Outcome]:
@@ -578,6 +605,9 @@ def _points(nodes: Iterable[cst.CSTNode]) -> list[cst.CSTNode]:
     def visit(node: cst.CSTNode) -> None:
         if isinstance(node, cst.Lambda | cst.FunctionDef | cst.ClassDef):
             return
+        if isinstance(node, cst.Call) and is_savepoint(node):
+            out.append(node)  # `conn.cursor().execute("SAVEPOINT s")`: one statement
+            return
         for child in children(node):
             visit(child)
         if isinstance(node, cst.Call | cst.Yield):
@@ -668,3 +698,81 @@ def _assigned_names(func: cst.FunctionDef) -> set[str]:
             out |= _target_names(cur.target)
         stack.extend(children(cur))
     return out
+
+
+def _type_roots(node: cst.BaseExpression | None) -> set[str]:
+    """The first name of each handler type: `exc` for `exc.OperationalError`."""
+    if node is None:
+        return set()
+    if isinstance(node, cst.Tuple):
+        out: set[str] = set()
+        for el in node.elements:
+            out |= _type_roots(el.value)
+        return out
+    return {code_of(node).split(".", 1)[0]}
+
+
+def _reads(node: cst.CSTNode, name: str) -> bool:
+    """Whether `name` occurs in `node` (as a plain name)."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name) and cur.value == name:
+            return True
+        stack.extend(children(cur))
+    return False
+
+
+def _release_only(node: cst.If, resources: frozenset[str]) -> bool:
+    """An `if` whose branches only release (or roll back) connections, or pass."""
+    def only(branch: cst.CSTNode | None) -> bool:
+        if branch is None:
+            return True
+        if isinstance(branch, cst.If):
+            return False
+        body = branch.body if isinstance(branch, cst.Else) else branch
+        stmts = list(body.body) if isinstance(body, cst.IndentedBlock | cst.SimpleStatementSuite) \
+            else [body]
+        for stmt in stmts:
+            smalls = stmt.body if isinstance(stmt, cst.SimpleStatementLine) else [stmt]
+            for small in smalls:
+                if isinstance(small, cst.Pass):
+                    continue
+                if not isinstance(small, cst.Expr):
+                    return False
+                call, _ = strip_await(small.value)
+                if not isinstance(call, cst.Call):
+                    return False
+                name = released_name(call) or rolled_back_name(call)
+                if name is None or name not in resources:
+                    return False
+        return True
+    return only(node.body) and only(node.orelse)
+
+
+def _none_test(test: cst.BaseExpression, none: frozenset[str]) -> bool | None:
+    """The value of a liveness test (`conn`, `conn is not None`, `not conn`) of a name
+    that holds None on this path; None when it is not one."""
+    test, _ = strip_await(test)
+    if isinstance(test, cst.Name):
+        return False if test.value in none else None
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _none_test(test.expression, none)
+        return None if inner is None else not inner
+    if isinstance(test, cst.BooleanOperation):
+        left = _none_test(test.left, none)
+        if isinstance(test.operator, cst.And) and left is False:
+            return False
+        if isinstance(test.operator, cst.Or) and left is True:
+            return True
+        return None
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        sides = {code_of(test.left), code_of(target.comparator)}
+        if "None" not in sides or not (sides - {"None"}) <= none or len(sides) != 2:
+            return None
+        if isinstance(target.operator, cst.Is | cst.Equal):
+            return True
+        if isinstance(target.operator, cst.IsNot | cst.NotEqual):
+            return False
+    return None

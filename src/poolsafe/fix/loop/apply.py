@@ -14,24 +14,23 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import children
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.core.discovery import SourceFile
 from poolsafe.core.model import FileError, Finding, Location, RawFinding, RuleMeta, Step
 from poolsafe.core.project import find_project_root, is_within
 from poolsafe.core.source import DecodedSource, decode
-from poolsafe.fix.equivalence import check_fix
-from poolsafe.fix.equivalence.releases import configured_releases
+from poolsafe.fix.equivalence.prove import prove_plan
 from poolsafe.fix.fixers.edits import enclosing_function, parent_map
 from poolsafe.fix.loop.progress import STUCK, Fingerprint, Progress
-from poolsafe.fix.plan.api import FixPlan, ImportRequest, Replacement, Unfixable
+from poolsafe.fix.plan.api import FixPlan, Unfixable
+from poolsafe.fix.plan.applying import apply_plans as apply_plans
 from poolsafe.rules import FileContext, Rule
 from poolsafe.scan.checking import (
     ProjectResolution,
@@ -114,196 +113,8 @@ class FixResult:
 
 
 # ----------------------------------------------------------------- applying
-class _PlanApplier(cst.CSTTransformer):
-    def __init__(self, plans: list[FixPlan]) -> None:
-        self.replacements: dict[int, Replacement] = {}
-        self.inserts: dict[int, list[cst.BaseStatement]] = {}
-        for p in plans:
-            for key, (_node, new) in p.replacements.items():
-                self.replacements[key] = new
-            for key, (_node, stmts) in p.insert_before.items():
-                self.inserts.setdefault(key, []).extend(stmts)
-
-    def on_leave(  # type: ignore[override]
-            self, original_node: cst.CSTNode, updated_node: cst.CSTNode
-    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
-        key = id(original_node)
-        result: Replacement = self.replacements.get(key, updated_node)
-        if key in self.inserts:
-            if isinstance(result, cst.RemovalSentinel):
-                items: list[cst.CSTNode] = []
-            elif isinstance(result, cst.FlattenSentinel):
-                items = list(result.nodes)
-            else:
-                items = [result]
-            return cst.FlattenSentinel([*self.inserts[key], *items])
-        return result
-
-
-def _import_bound(module: cst.Module, req: ImportRequest) -> bool:
-    for stmt in module.body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.ImportFrom) and not small.relative \
-                    and small.module is not None and not isinstance(small.names, cst.ImportStar):
-                mod = cst.Module([]).code_for_node(small.module)
-                if mod == req.module and any(
-                        a.asname is None and cst.Module([]).code_for_node(a.name) == req.name
-                        for a in small.names):
-                    return True
-            if isinstance(small, cst.Import) and not req.name and any(
-                    a.asname is None and cst.Module([]).code_for_node(a.name) == req.module
-                    for a in small.names):
-                return True
-    return False
-
-
-def _is_import_line(stmt: cst.CSTNode) -> bool:
-    return isinstance(stmt, cst.SimpleStatementLine) and all(
-        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
-
-
-def _extend_from_import(module: cst.Module, req: ImportRequest) -> cst.Module | None:
-    """`from x import a` -> `from x import a, name` for a `from x import ...` line already
-    at the top level (the first one; not a star import, not relative)."""
-    if not req.name:
-        return None
-    body = list(module.body)
-    # only a line of the leading import block, where a new line would go: a name used
-    # at import time (a default `Depends(get_db)`) must be bound before the code
-    for i, stmt in enumerate(body[:_import_block_end(body)]):
-        if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-            continue
-        small = stmt.body[0]
-        if not isinstance(small, cst.ImportFrom) or small.relative or small.module is None \
-                or isinstance(small.names, cst.ImportStar) \
-                or cst.Module([]).code_for_node(small.module) != req.module:
-            continue
-        names = list(small.names)
-        last = names[-1]
-        alias = cst.ImportAlias(name=cst.Name(req.name))
-        if isinstance(last.comma, cst.Comma):  # a trailing comma: keep the layout
-            alias = alias.with_changes(comma=last.comma)
-            if len(names) > 1 and isinstance(names[-2].comma, cst.Comma):
-                last = last.with_changes(comma=names[-2].comma)
-        else:
-            last = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        new = small.with_changes(names=[*names[:-1], last, alias])
-        body[i] = stmt.with_changes(body=[new])
-        return module.with_changes(body=body)
-    return None
-
-
-def add_imports(module: cst.Module, reqs: Iterable[ImportRequest]) -> cst.Module:
-    """Bind every requested name: an existing `from x import ...` line is extended, and
-    the names still missing go in new lines after the import block, one line per
-    module (`from contextlib import asynccontextmanager, contextmanager`)."""
-    plain: list[str] = []
-    from_names: dict[str, list[str]] = {}
-    for req in reqs:
-        if _import_bound(module, req):
-            continue
-        extended = _extend_from_import(module, req)
-        if extended is not None:
-            module = extended
-            continue
-        if not req.name:
-            if req.module not in plain:
-                plain.append(req.module)
-            continue
-        names = from_names.setdefault(req.module, [])
-        if req.name not in names:
-            names.append(req.name)
-    codes = [f"import {m}" for m in plain]
-    codes += [f"from {m} import {', '.join(sorted(ns))}" for m, ns in from_names.items()]
-    if not codes:
-        return module
-    new_lines = [cst.parse_statement(code + module.default_newline,
-                                     config=module.config_for_parsing) for code in codes]
-    body = list(module.body)
-    at = _import_block_end(body)
-    return module.with_changes(body=[*body[:at], *new_lines, *body[at:]])
-
-
-def _import_block_end(body: Sequence[cst.BaseStatement]) -> int:
-    """The index after the module's docstring and its leading import lines."""
-    at = 0
-    for i, stmt in enumerate(body):
-        is_doc = (i == 0 and isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
-                  and isinstance(stmt.body[0], cst.Expr)
-                  and isinstance(stmt.body[0].value, (cst.SimpleString,
-                                                      cst.ConcatenatedString)))
-        if is_doc or _is_import_line(stmt):
-            at = i + 1
-        else:
-            break
-    return at
-
-
-def apply_plans(module: cst.Module, plans: list[FixPlan]) -> cst.Module:
-    new = module.visit(_PlanApplier(plans))
-    reqs = [r for p in plans for r in p.imports]
-    return drop_unused_imports(module, add_imports(new, reqs))
-
-
-def _names_read(module: cst.Module) -> tuple[dict[str, int], str]:
-    """How often each plain name occurs outside import lines, and the text of every
-    string (a name in `__all__` or a string annotation counts as used)."""
-    counts: dict[str, int] = {}
-    strings: list[str] = []
-    stack: list[cst.CSTNode] = [module]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, (cst.Import, cst.ImportFrom)):
-            continue
-        if isinstance(cur, cst.Name):
-            counts[cur.value] = counts.get(cur.value, 0) + 1
-        elif isinstance(cur, cst.SimpleString):
-            strings.append(cur.value)
-        stack.extend(children(cur))
-    return counts, "\n".join(strings)
-
-
-def drop_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:
-    """Remove a top-level `from x import name` whose name the fix made unused: read in
-    `before`, read nowhere in `after` (nor named in a string). An import line with a
-    comment is left as it is."""
-    read_before, _ = _names_read(before)
-    read_after, strings = _names_read(after)
-    gone = {n for n in read_before if n not in read_after and n not in strings}
-    if not gone:
-        return after
-    body: list[cst.BaseStatement] = []
-    changed = False
-    for stmt in after.body:
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 \
-                and isinstance(stmt.body[0], cst.ImportFrom) \
-                and not isinstance(stmt.body[0].names, cst.ImportStar) \
-                and stmt.trailing_whitespace.comment is None \
-                and not any(e.comment is not None for e in stmt.leading_lines):
-            small = stmt.body[0]
-            assert not isinstance(small.names, cst.ImportStar)
-            names = list(small.names)
-            keep = [a for a in names if _bound_name(a) not in gone]
-            if len(keep) != len(names):
-                changed = True
-                if not keep:
-                    continue
-                if isinstance(names[-1].comma, cst.MaybeSentinel) or small.rpar is None:
-                    keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                stmt = stmt.with_changes(body=[small.with_changes(names=keep)])
-        body.append(stmt)
-    return after.with_changes(body=body) if changed else after
-
-
-def _bound_name(alias: cst.ImportAlias) -> str | None:
-    if alias.asname is not None:
-        name = alias.asname.name
-        return name.value if isinstance(name, cst.Name) else None
-    return alias.name.value if isinstance(alias.name, cst.Name) else None
-
-
+# (applying plans to a tree lives with the plans: `poolsafe.fix.plan.applying`; the
+# `check` command's `[*]` runs the same equivalence check on the applied plan)
 def _compiles(code: str, filename: str) -> str | None:
     try:
         cst.parse_module(code)
@@ -682,27 +493,6 @@ def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, Fingerprint]]
         result.applied.append(AppliedFix(f.display, plan.code, loc.line, plan.description,
                                          plan.safe, result.passes))
     return True
-
-
-# ------------------------------------------------------------- equivalence
-def prove_plan(tree: cst.Module, plan: FixPlan,
-               releases: Iterable[str] = ()) -> str | None:
-    """Run the equivalence check on `plan` applied alone (poolsafe.fix.equivalence):
-    a plan that changes behaviour is marked unsafe with how; the reason it must not
-    be offered at all (it always fails, or loses data) is returned. `releases`: the
-    release functions the project's configuration names."""
-    try:
-        with configured_releases(releases):
-            verdict = check_fix(tree, apply_plans(tree, [plan]), plan.code)
-    except Exception as exc:  # an unproved fix is not a safe one
-        plan.mark_unsafe(f"the equivalence check could not run ({type(exc).__name__})")
-        return None
-    if verdict.drop:
-        return "the fix would change behaviour beyond the release: " + "; ".join(
-            verdict.problems)
-    for problem in verdict.problems:
-        plan.mark_unsafe(f"the equivalence check found {problem}")
-    return None
 
 
 # ------------------------------------------------------- no new findings

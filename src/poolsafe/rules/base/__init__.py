@@ -98,10 +98,27 @@ class Rule:
         when only `--unsafe-fixes` does (a hidden fix), None when nothing does."""
         if not self.fixable:
             return None
-        from poolsafe.fix.plan.api import check_only
+        from poolsafe.fix.plan.api import FixPlan, check_only
 
         with check_only():  # the fixer's decisions, without building the edits
-            return self.plan_safety(ctx, finding)
+            decided = self.plan_safety(ctx, finding)
+        if decided is None:
+            return None
+        # a plan `fix` would offer: built in full and proved as `fix` proves it (the
+        # equivalence check may demote it to unsafe, or refuse it), so that `check`'s
+        # `[*]` is exactly what `fix` rewrites
+        try:
+            plan = self.fix(ctx, finding)
+        except Exception:
+            return None
+        if not isinstance(plan, FixPlan):
+            return None
+        if plan.path in (None, ctx.module.path) and not plan.companions:
+            from poolsafe.fix.equivalence.prove import prove_plan
+
+            if prove_plan(ctx.module.tree, plan, ctx.index.config.release) is not None:
+                return None
+        return "safe" if plan.safe else "unsafe"
 
     def plan_safety(self, ctx: FileContext, finding: RawFinding) -> str | None:
         """`fix_safety`'s answer from whatever plan `fix` makes in the current mode (the
