@@ -482,9 +482,14 @@ def touch():
         pool.putconn(conn)
 """
     after = _fix("PS103", before)
+    # a lost connection reaches a bare except too: the rollback's own error is
+    # contained, so the handler runs on as before
     assert """        except BaseException as exc:
             if isinstance(exc, psycopg2.Error):
-                conn.rollback()
+                try:
+                    conn.rollback()
+                except psycopg2.Error:
+                    pass  # the connection is lost: nothing to roll back
             print("failed")""" in after
     assert after.count("import psycopg2\n") == 1
     compile(after, "case.py", "exec")
@@ -799,3 +804,74 @@ def never():
 ''')
     again = _fix("PS102", fixed, files={"db.py": _TUPLE_WRAPPERS}, path="app.py")
     assert again == fixed
+
+
+def test_ps103_rollback_in_a_broad_handler_contains_its_own_error() -> None:
+    """On a lost connection the original handler returns None; a bare rollback
+    there would raise (psycopg2.InterfaceError: connection already closed), so
+    the safe fix contains the rollback's own error (issue #30, class 3 through a
+    broad handler, seen on a public app)."""
+    before = PG + """import psycopg2
+
+def load(user_id):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT name FROM users WHERE id = %s", (user_id,))
+            return cur.fetchone()
+        except psycopg2.Error as exc:
+            print("lookup failed", exc)
+        cur.execute("SELECT 1")
+        return None
+    finally:
+        pool.putconn(conn)
+"""
+    result = fix_sources({"case.py": before}, ScanOptions())
+    after = result.sources()["case.py"]
+    assert not result.left, result.left
+    assert """        except psycopg2.Error as exc:
+            try:
+                conn.rollback()
+            except psycopg2.Error:
+                pass  # the connection is lost: nothing to roll back
+            print("lookup failed", exc)""" in after
+    compile(after, "case.py", "exec")
+    again = fix_sources({"case.py": after}, ScanOptions())
+    assert again.sources()["case.py"] == after
+
+
+def test_ps103_uncontained_rollback_in_a_broad_handler_is_not_safe() -> None:
+    """The check itself: the same fix written without the containment changes
+    what a lost connection does, and fails the equivalence check."""
+    import libcst as cst
+
+    from poolsafe.fix.equivalence import check_fix
+
+    before = PG + """import psycopg2
+
+def load(user_id):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT 1")
+        except psycopg2.Error:
+            pass
+        return None
+    finally:
+        pool.putconn(conn)
+"""
+    bare = before.replace("""        except psycopg2.Error:
+            pass""", """        except psycopg2.Error:
+            conn.rollback()""")
+    verdict = check_fix(cst.parse_module(before), cst.parse_module(bare), "PS103")
+    assert not verdict.ok
+    assert any("conn.rollback()" in p for p in verdict.problems), verdict.problems
+    contained = before.replace("""        except psycopg2.Error:
+            pass""", """        except psycopg2.Error:
+            try:
+                conn.rollback()
+            except psycopg2.Error:
+                pass""")
+    assert check_fix(cst.parse_module(before), cst.parse_module(contained), "PS103").ok

@@ -22,7 +22,7 @@ from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import ancestors, enclosing_function, parent_map, parse_line
 from poolsafe.fix.fixers.sql_savepoint import SQL_SAVEPOINT_KINDS, sql_savepoint_plan
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.knowledge import BROAD_EXCEPTIONS, CONNECTION_KINDS
+from poolsafe.knowledge import BROAD_EXCEPTIONS, CONNECTION_KINDS, ConnectionKind
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps103 import INVALID, VALID
 
@@ -128,6 +128,11 @@ class ExceptWithoutRollback(Rule):
     `Exception`, a tuple with `ValueError`): a non-database error would now also
     discard the transaction's uncommitted work; and inside a
     `with session.begin():` block, whose own exit ends the transaction.
+    On a raw driver connection, a broad handler or one for the driver's base
+    class (`except psycopg2.Error:`) also runs when the connection is lost, and
+    there `rollback()` raises itself: the fix contains that error
+    (`try: conn.rollback()` / `except psycopg2.Error: pass`), so the handler
+    goes on as before.
 
     Inside a loop, rolling back would also discard what earlier iterations did
     (and let later ones commit without it), so the fix instead puts the `try`
@@ -246,13 +251,21 @@ class ExceptWithoutRollback(Rule):
         if state == "unknown":
             return Unfixable(self.code, f"`{root}` may be unbound in the handler")
         rollback = f"{'await ' if is_async else ''}{resource}.rollback()"
+        nl, indent = module.default_newline, module.default_indent
+        contained = _containing_error(kind, handler)
+        if contained is not None:
+            # a lost connection reaches this handler too, and there the rollback
+            # raises itself: its own error is contained, so that the handler runs
+            # on as before
+            module_name, imported, expression = contained
+            if module_name:
+                plan.add_import(module_name, imported)
+            rollback = (f"try:{nl}{indent}{rollback}{nl}except {expression}:{nl}"
+                        f"{indent}pass  # the connection is lost: nothing to roll back")
         if state in ("maybe-none", "unbound"):
-            stmt: cst.BaseStatement = cst.parse_statement(
-                f"if {root} is not None:{module.default_newline}"
-                f"{module.default_indent}{rollback}{module.default_newline}",
-                config=module.config_for_parsing)
-        else:
-            stmt = parse_line(module, rollback)
+            rollback = f"if {root} is not None:{nl}{_indented(rollback, indent, nl)}"
+        stmt: cst.BaseStatement = cst.parse_statement(
+            rollback + nl, config=module.config_for_parsing)
         guarded_by: str | None = None
         if not _catches_only_db_errors(ctx, func, handler):
             error = kind.db_error if kind is not None else None
@@ -266,9 +279,8 @@ class ExceptWithoutRollback(Rule):
                 plan.add_import(module_name, imported)
                 guarded_by = _exception_name(handler, func)
                 stmt = cst.parse_statement(
-                    f"if isinstance({guarded_by}, {expression}):{module.default_newline}"
-                    f"{module.default_indent}"
-                    f"{_statement_source(module, stmt)}{module.default_newline}",
+                    f"if isinstance({guarded_by}, {expression}):{nl}"
+                    f"{_indented(_statement_source(module, stmt), indent, nl)}{nl}",
                     config=module.config_for_parsing)
         if no_savepoint:
             plan.mark_unsafe("inside a loop, the rollback also discards the work of earlier "
@@ -428,6 +440,32 @@ def _exception_name(handler: cst.ExceptHandler | cst.ExceptStarHandler,
         if candidate not in taken:
             return candidate
     return "poolsafe_exc"
+
+
+#: handler types (last part of the name) a lost connection reaches: a broad one, or
+#: the driver's base classes (`psycopg2.OperationalError` is a `psycopg2.Error`)
+_LOST_REACHES = frozenset({"Exception", "BaseException", "Error", "DatabaseError"})
+
+
+def _containing_error(kind: ConnectionKind | None,
+                      handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                      ) -> tuple[str, str, str] | None:
+    """The error class to contain a rollback's own failure with, when the handler
+    may run on a lost connection whose `rollback()` raises (a plain driver
+    connection in a broad or driver-base handler), else None."""
+    if kind is not None and kind.key in _ROLLBACK_SURVIVES_LOSS:
+        return None
+    names = ({"Exception"} if handler.type is None else
+             {(dotted_name(t) or "").rsplit(".", 1)[-1] for t in exception_types(handler.type)})
+    if not names & _LOST_REACHES:
+        return None
+    if kind is not None and kind.db_error is not None:
+        return kind.db_error
+    return ("", "", "Exception")
+
+
+def _indented(source: str, indent: str, newline: str) -> str:
+    return newline.join(indent + line if line else line for line in source.split(newline))
 
 
 def _statement_source(module: cst.Module, stmt: cst.BaseStatement) -> str:

@@ -341,14 +341,24 @@ class Walker:
             names = _type_names(handler.type)
             broad = handler.type is None or bool(names & BROAD_EXCEPTIONS) or (
                 _raising_rollback(path) and bool(names & _DRIVER_ERRORS))
-            # a handler only the fix has: the rollback's own error it contains is gone
-            q = (path.add(("catch", text)) if text in self.side.handlers
+            # a handler only the fix has, or any handler that takes an added
+            # rollback's own error (`try: conn.rollback() except psycopg2.Error: pass`
+            # in a handler of the same type): that error is contained, as if the
+            # rollback had not raised; whatever else the handler runs is compared
+            q = (path.add(("catch", text))
+                 if text in self.side.handlers and not _raising_rollback(path)
                  else _cancel_release_raise(path))
             if handler.name is not None and isinstance(handler.name.name, cst.Name):
                 q = replace(q, bound=q.bound | {handler.name.name.value})
-            lost = handler.type is None or bool(names & LOST_CONNECTION_ERRORS)
+            # a broad handler, or one for the driver's base errors, is reached by a
+            # lost connection too (psycopg2.OperationalError is a psycopg2.Error)
+            lost = handler.type is None or bool(
+                names & (LOST_CONNECTION_ERRORS | BROAD_EXCEPTIONS | _DRIVER_ERRORS))
             session = bool(names & _SESSION_ERRORS) or bool(
-                _type_roots(handler.type) & self.side.sqlalchemy_names)
+                _type_roots(handler.type) & self.side.sqlalchemy_names) or (
+                # a broad handler in a module of SQLAlchemy's: its rollback is a
+                # session's or an engine connection's, which survives a lost one
+                not names & LOST_CONNECTION_ERRORS and bool(self.side.sqlalchemy_names))
             q = replace(q, handlers=(*q.handlers, (lost, tid, session)))
             for k, r in self.block(_body(handler.body), q):
                 out.append((k, replace(r, handlers=r.handlers[:-1])))
