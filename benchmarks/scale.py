@@ -11,9 +11,9 @@ Rows, run once per round, the rounds interleaving the commands (median wall time
 minimum, peak RSS of the largest single process, ratio to Ruff's median):
 - `cold`: `poolsafe check --no-cache .` (all cores);
 - `warm`: `poolsafe check .`, nothing changed, the cache filled;
-- `edit leaf, FILE`: a function appended to a module the prefilter selects that no
+- `edit leaf FILE`: a function appended to a module the prefilter selects that no
   database code imports, then `poolsafe check FILE` on it alone (pre-commit);
-- `edit central, FILE`: the same on a module whose facts others read (sessions,
+- `edit central FILE`: the same on a module whose facts others read (sessions,
   engines, wrappers);
 - `ruff`: `ruff check --no-cache --select ALL .`.
 After an edit row the file is restored and the cache refilled.
@@ -21,7 +21,7 @@ After an edit row the file is restored and the cache refilled.
 `--steps` adds where a cold run's time goes: one in-process scan (`-j1`, no cache)
 under cProfile, cumulative seconds of discovery, the prefilter, parsing (libcst and
 the module walk), the checks (rules and the project facts they pull in), and the
-report, and the same for the `edit central, FILE` run.
+report, and the same for the `edit central FILE` run.
 
 `--lsp N` adds the editor row: `poolsafe server` on the code base, the central
 module open, N edits (a line appended to the buffer, unsaved), from `didChange` to
@@ -137,13 +137,13 @@ def rows(name: str, runs: int, skip: set[str], sources: list[str]
     cmds: dict[str, list[str]] = {
         "cold": [*ps, "--no-cache", "."],
         "warm": [*ps, "."],
-        "edit leaf, FILE": [*ps, base.leaf],
-        "edit central, FILE": [*ps, base.central],
+        "edit leaf FILE": [*ps, base.leaf],
+        "edit central FILE": [*ps, base.central],
         "ruff": [tool("ruff"), "check", "--no-cache", "--select", "ALL", "--exit-zero", "."],
     }
     for s in skip:
         cmds.pop(s, None)
-    edits = {"edit leaf, FILE": src / base.leaf, "edit central, FILE": src / base.central}
+    edits = {"edit leaf FILE": src / base.leaf, "edit central FILE": src / base.central}
     originals = {k: p.read_bytes() for k, p in edits.items()}
     labels = [(f" [{Path(v).parent.name}]", v) for v in sources] or [("", None)]
     runs_of = [(row + (tag if row != "ruff" else ""), row, where) for row in cmds
@@ -186,6 +186,8 @@ STEPS_PROBE = r"""
 import cProfile, os, pstats, sys, time
 sys.setrecursionlimit(20000)
 os.chdir(sys.argv[1])
+import poolsafe.scan.engine as engine
+engine.run_deep = lambda fn: fn()  # (the scan in this thread, where cProfile looks)
 from poolsafe.scan.engine import scan, ScanOptions
 from poolsafe.scan.pipeline import prepare  # noqa: F401  (imported before timing)
 target, cache = sys.argv[2], sys.argv[3]
