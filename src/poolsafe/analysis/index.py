@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -137,6 +137,14 @@ class ProjectIndex:
     def modules_matching(self, pattern: re.Pattern[bytes]) -> list[ModuleInfo]:
         """The modules of `modules` whose source (as UTF-8) matches `pattern`."""
         return [m for m in self.modules if source_matches(pattern, m.source.encode())]
+
+    def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
+                   likely: re.Pattern[bytes] | None = None) -> bool:
+        """`any(wanted(m) for m in self.modules_matching(pattern))`. An index that
+        parses on demand tries first the modules whose bytes match `likely` (a
+        module that `wanted` most probably accepts) and stops parsing at the first
+        one accepted: the answer is the same, in whatever order they are tried."""
+        return any(wanted(m) for m in self.modules_matching(pattern))
 
     @contextmanager
     def connections_only(self) -> Iterator[None]:

@@ -30,7 +30,7 @@ from poolsafe.analysis.engines import (
     flask_sqlalchemy_constructors,
 )
 from poolsafe.analysis.frameworks import route_framework
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, word_pattern
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ImportBinding, ModuleInfo
 from poolsafe.analysis.resolution import (
     MAX_RESOLUTION_DEPTH,
@@ -70,6 +70,21 @@ from poolsafe.knowledge.libraries import root_matches
 #: a module that builds a Flask application
 _FLASK_APP = re.compile(rb"\bFlask\s*\(")
 #: a module of another program: a Celery app, a script
+#: a module that imports flask (Flask-SQLAlchemy) by name, at any indentation: the
+#: modules `uses_flask` (`uses_flask_sqlalchemy`) tries first
+_IMPORTS_FLASK = re.compile(rb"^[ \t]*(?:from|import)[ \t]+flask\b", re.M)
+_IMPORTS_FLASK_SQLALCHEMY = re.compile(
+    rb"^[ \t]*(?:from|import)[ \t]+(?:flask_sqlalchemy|flask\.ext)\b", re.M)
+
+
+def _imports_root(m: ModuleInfo, root: str) -> bool:
+    """Whether `m` imports `root` (or a name under it), at module level or in a
+    function."""
+    return any(root_matches(q, root) for q in [*m.imports.values(), *(
+        v.qualname for f in m.all_functions for vs in f.locals.values()
+        for v in vs if isinstance(v, ImportBinding))])
+
+
 _OTHER_PROGRAM = re.compile(rb"\bCelery\s*\(|^if\s+__name__\s*==\s*['\"]__main__['\"]", re.M)
 
 # ------------------------------------------------------ project-wide facts
@@ -182,13 +197,11 @@ class ProjectFacts:
     # Flask ----------------------------------------------------------------
     def uses_flask(self) -> bool:
         if self._flask is None:
-            self._flask = any(
-                root_matches(q, "flask")
-                for m in self.index.modules_mentioning(["flask"])
-                for q in [*m.imports.values(), *(
-                    v.qualname for f in m.all_functions for vs in f.locals.values()
-                    for v in vs if isinstance(v, ImportBinding))]
-            )
+            # (a module that imports flask by its name is tried first: on a Flask
+            # project one module is parsed, not every one that spells the word)
+            self._flask = self.index.any_module(
+                word_pattern(["flask"]), lambda m: _imports_root(m, "flask"),
+                likely=_IMPORTS_FLASK)
         return self._flask
 
     def served_by_flask(self, module: ModuleInfo) -> bool:
@@ -225,12 +238,11 @@ class ProjectFacts:
         `SQLALCHEMY_DATABASE_URI` constant configures no engine."""
         if self._flask_sqlalchemy is None:
             with self.index.full_resolution():
-                self._flask_sqlalchemy = any(
-                    root_matches(q, "flask_sqlalchemy") or root_matches(q, "flask.ext")
-                    for m in self.index.modules_mentioning(["flask_sqlalchemy", "ext"])
-                    for q in [*m.imports.values(), *(
-                        v.qualname for f in m.all_functions for vs in f.locals.values()
-                        for v in vs if isinstance(v, ImportBinding))])
+                self._flask_sqlalchemy = self.index.any_module(
+                    word_pattern(["flask_sqlalchemy", "ext"]),
+                    lambda m: (_imports_root(m, "flask_sqlalchemy")
+                               or _imports_root(m, "flask.ext")),
+                    likely=_IMPORTS_FLASK_SQLALCHEMY)
         return self._flask_sqlalchemy
 
     def teardowns(self) -> list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]]:

@@ -80,20 +80,22 @@ class SessionDependencyReturns(Rule):
     INVALID = INVALID + sqlmodel_cases.PS104_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        # the returns of a connection come first: the project's dependencies (every
+        # module that calls `Depends`, parsed) are read only for a module that has
+        # one, not for every module checked
+        returns = [(func, node, value) for func in ctx.module.all_functions
+                   if not func.is_generator
+                   for node, value in _connection_returns(ctx, func)]
+        if not returns:
+            return
         deps = ctx.index.dependency_functions()
-        for func in ctx.module.all_functions:
-            if id(func.node) not in deps or func.is_generator:
-                continue
-            for node in iter_nodes(func.node.body):
-                if not isinstance(node, cst.Return) or node.value is None:
-                    continue
-                value = ctx.index.evaluate(node.value, ctx.module, func)
-                if isinstance(value, Connection):
-                    yield self.finding(
-                        node,
-                        f"dependency `{func.name}` returns a {value.kind.label}; FastAPI cannot "
-                        "close it after the request: `yield` it inside try/finally instead",
-                    )
+        for func, node, value in returns:
+            if id(func.node) in deps:
+                yield self.finding(
+                    node,
+                    f"dependency `{func.name}` returns a {value.kind.label}; FastAPI cannot "
+                    "close it after the request: `yield` it inside try/finally instead",
+                )
 
     # ------------------------------------------------------------------ fix
     def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
@@ -207,3 +209,14 @@ def _called_directly(index: ProjectIndex, func: FunctionInfo) -> bool:
                 if isinstance(callee, FunctionRef) and callee.func is func:
                     return True
     return False
+
+
+def _connection_returns(ctx: FileContext, func: FunctionInfo
+                        ) -> Iterator[tuple[cst.Return, Connection]]:
+    """The `return` statements of `func` whose value is a connection or session."""
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.Return) or node.value is None:
+            continue
+        value = ctx.index.evaluate(node.value, ctx.module, func)
+        if isinstance(value, Connection):
+            yield node, value

@@ -268,24 +268,58 @@ class LazyIndex(ProjectIndex):
         return self._modules
 
     def modules_matching(self, pattern: re.Pattern[bytes]) -> list[ModuleInfo]:
-        if self._all_parsed or self._source is None:
+        matching = self._matching(pattern)
+        if matching is None:
             found = super().modules_matching(pattern)
-        elif (known := self._known_matches.get(pattern_key(pattern))) is not None:
-            wanted = set(known)
-            found = [*self._selected_modules(p for p in self._order if p in wanted),
-                     *(m for m in self._given if source_matches(pattern, m.source.encode()))]
         else:
-            source = self._source
-
-            def mentions(path: str) -> bool:
-                parsed = self._loaded.get(path)
-                return source_matches(pattern,
-                                      parsed.source.encode() if parsed else source(path))
-
-            found = [*self._selected_modules(p for p in self._order if mentions(p)),
-                     *(m for m in self._given if source_matches(pattern, m.source.encode()))]
+            paths, given = matching
+            found = [*self._selected_modules(paths), *given]
         self.matched.setdefault(pattern_key(pattern), [str(m.abspath) for m in found])
         return found
+
+    def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
+                   likely: re.Pattern[bytes] | None = None) -> bool:
+        """Parses the matching modules one at a time, those whose bytes match
+        `likely` first, until one is `wanted`. Every file the pattern matches is
+        recorded (`matched`) as if all were read: the answer depends on them all."""
+        matching = self._matching(pattern)
+        if matching is None:
+            return super().any_module(pattern, wanted, likely)
+        paths, given = matching
+        self.matched.setdefault(pattern_key(pattern),
+                                [*paths, *(str(m.abspath) for m in given)])
+        if any(wanted(m) for m in given):
+            return True
+        if likely is not None:
+            source = self._source_of
+            first = {p for p in paths if source_matches(likely, source(p))}
+            paths = [*(p for p in paths if p in first), *(p for p in paths if p not in first)]
+        for path in paths:
+            m = self._module_at(path)
+            if m is not None and wanted(m):
+                return True
+        return False
+
+    def _source_of(self, path: str) -> bytes:
+        parsed = self._loaded.get(path)
+        if parsed is not None or self._source is None:
+            return parsed.source.encode() if parsed is not None else b""
+        return self._source(path)
+
+    def _matching(self, pattern: re.Pattern[bytes]
+                  ) -> tuple[list[str], list[ModuleInfo]] | None:
+        """The selected files whose bytes match `pattern` (in the project's order) and
+        the given modules that match, without parsing; None when every module is
+        parsed already (or no bytes are at hand): then the modules answer."""
+        if self._all_parsed or self._source is None:
+            return None
+        given = [m for m in self._given if source_matches(pattern, m.source.encode())]
+        known = self._known_matches.get(pattern_key(pattern))
+        if known is not None:
+            wanted = set(known)
+            return [p for p in self._order if p in wanted], given
+        source = self._source_of
+        return [p for p in self._order if source_matches(pattern, source(p))], given
 
     def _selected_modules(self, paths: Iterable[str]) -> list[ModuleInfo]:
         return [m for m in map(self._module_at, paths) if m is not None]

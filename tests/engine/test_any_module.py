@@ -1,0 +1,77 @@
+"""`ProjectIndex.any_module` on the lazy index (issue 32): the same answer as
+`any(wanted(m) for m in modules_matching(pattern))`, parsing the likely module
+first and no more than it needs, with every matching file recorded as read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from poolsafe.analysis.index import ProjectIndex, word_pattern
+from poolsafe.analysis.module import ModuleInfo
+from poolsafe.analysis.project_facts import facts
+from poolsafe.scan.cache import pattern_key
+from poolsafe.scan.checking import parse_source
+from poolsafe.scan.lazy_index import LazyIndex
+
+MENTIONS = '"""Talks about flask in prose only."""\n\ndef f{n}():\n    return "flask"\n'
+IMPORTS = "from flask import Flask\n\napp = Flask(__name__)\n"
+
+
+def _project(tmp_path: Path, with_app: bool, count: int = 8) -> dict[str, bytes]:
+    files = {}
+    for n in range(count):
+        files[str(tmp_path / f"m{n}.py")] = MENTIONS.format(n=n).encode()
+    if with_app:  # last in the project's order: an eager read parses all before it
+        files[str(tmp_path / "zz_app.py")] = IMPORTS.encode()
+    return files
+
+
+def _index(files: dict[str, bytes]) -> tuple[LazyIndex, list[str]]:
+    parsed: list[str] = []
+
+    def load(path: str) -> ModuleInfo | None:
+        parsed.append(path)
+        p = Path(path)
+        return parse_source(p.name, p, Path(p.name), files[path].decode())
+
+    names = {Path(p).stem: [p] for p in files}
+    index = LazyIndex([], None, load, names, frozenset(), selected=list(files),
+                      source=lambda path: files[path])
+    return index, parsed
+
+
+def _eager(files: dict[str, bytes]) -> bool:
+    modules = []
+    for path, data in files.items():
+        p = Path(path)
+        modules.append(parse_source(p.name, p, Path(p.name), data.decode()))
+    return facts(ProjectIndex(modules, None)).uses_flask()
+
+
+def test_a_flask_project_parses_the_importing_module_only(tmp_path: Path) -> None:
+    files = _project(tmp_path, with_app=True)
+    index, parsed = _index(files)
+    assert facts(index).uses_flask() is True
+    assert parsed == [str(tmp_path / "zz_app.py")]
+    # every file the word matches is recorded as a dependency, parsed or not
+    assert index.matched[pattern_key(word_pattern(["flask"]))] == list(files)
+    assert _eager(files) is True
+
+
+def test_without_an_import_every_mentioning_module_is_read(tmp_path: Path) -> None:
+    files = _project(tmp_path, with_app=False)
+    index, parsed = _index(files)
+    assert facts(index).uses_flask() is False
+    assert sorted(parsed) == sorted(files)
+    assert _eager(files) is False
+
+
+def test_an_import_the_likely_pattern_misses_is_still_found(tmp_path: Path) -> None:
+    files = _project(tmp_path, with_app=False)
+    # imported inside a function after a statement on the same line: `likely` does
+    # not see it, the module's facts do
+    files[str(tmp_path / "late.py")] = b"def g():\n    x = 1; import flask\n    return x\n"
+    index, parsed = _index(files)
+    assert facts(index).uses_flask() is True
+    assert parsed[-1] == str(tmp_path / "late.py")
+    assert _eager(files) is True
