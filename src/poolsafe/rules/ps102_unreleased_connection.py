@@ -151,10 +151,12 @@ class UnreleasedConnection(Rule):
     a failing test run ends with its process. A SQLAlchemy session a test, a
     fixture or a test helper leaves open is not reported either, nor a SQLAlchemy
     engine connection: it is not a production leak, and when the test's objects
-    are collected SQLAlchemy's pool takes the connection back. A driver pool's
-    checkout (psycopg2, psycopg_pool, asyncpg, mysql.connector) or a raw
-    connection that a test never gives back still is (a suite that drains a
-    shared pool hangs the tests after it). What a test has
+    are collected SQLAlchemy's pool takes the connection back. Nor is a direct
+    connection (`psycopg2.connect()`) a test never closes: it holds no pool slot,
+    and it is closed when the test's objects are collected. A driver pool's
+    checkout (psycopg2, psycopg_pool, asyncpg, mysql.connector) that a test never
+    gives back still is (a suite that drains a shared pool hangs the tests after
+    it). What a test has
     replaced with a double is not a connection at all: a checkout through a name
     the test module patches (`@patch("asyncpg.connect", new_callable=AsyncMock)`,
     `patch.object(db, "pool")`, `mocker.patch("app.db.get_conn")`,
@@ -272,10 +274,12 @@ class UnreleasedConnection(Rule):
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
                     continue
-                if is_test_module(ctx.module) and (how == "exception" or kind.collected_back):
+                if is_test_module(ctx.module) and (
+                        how == "exception" or kind.collected_back or kind.direct):
                     # a failing test ends with its process; a SQLAlchemy session or
                     # connection a test or fixture leaves open goes back to the engine's
-                    # pool when it is collected; a never-released checkout still counts
+                    # pool when it is collected, a direct connection holds no slot and
+                    # is closed then too; a never-released pool checkout still counts
                     continue
                 if site.in_with:
                     yield self.finding(

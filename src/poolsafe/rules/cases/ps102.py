@@ -147,12 +147,15 @@ class CursorFromPool:
          note="__exit__ gives it back through the project's own release, after a commit "
               "that may raise"),
     Case("""
-import psycopg2
+from psycopg2.pool import SimpleConnectionPool
+
+pool = SimpleConnectionPool(1, 2, "dbname=test")
 
 def test_reads():
-    conn = psycopg2.connect("dbname=test")  # expect: PS102
+    conn = pool.getconn()  # expect: PS102
     assert conn.cursor() is not None
-""", path="tests/test_reads.py", note="a test that never closes its connection"),
+""", path="tests/test_reads.py", note="a test that never gives its pool checkout back: "
+                                      "the tests after it wait for a slot"),
     Case("""
 import psycopg2
 from fastapi import FastAPI
@@ -1913,4 +1916,13 @@ def subscribe(dsn, sql):
 """,
          note=('closes in finally under with suppress(Exception): building the suppress '
                'context does not raise')),
+    Case("""
+import psycopg2
+
+def test_reads():
+    conn = psycopg2.connect("dbname=test")
+    assert conn.cursor() is not None
+""", path="tests/test_reads.py", note="a direct connection a test never closes: no pool "
+                                      "slot, and it is closed as soon as the test's frame "
+                                      "is gone: not a production leak"),
 ]
