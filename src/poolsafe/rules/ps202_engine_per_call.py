@@ -84,7 +84,8 @@ class EnginePerCall(Rule):
     create_engine(url)` in `main()`), unless each one is kept (`engines[name] =
     create_engine(url)`) or is an SQLite file's.
     Nor is an engine whose `dispose()` (a pool's `close()`) runs in a `finally`
-    of the function or script that built it, in a loop or not: it closes its
+    of the function or script that built it (in a loop, a `finally` inside the
+    loop: one around the loop disposes only the last engine): it closes its
     connections when the work is done, error or not, and leaves nothing open
     (one engine per database of a server, `create_database(url)`-style helpers).
     A route handler or a per-request dependency that does so is still reported:
@@ -203,7 +204,9 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     if _retry_loop(module, func, call):
         return True
     scope = func.node.body if func is not None else module.tree
-    if _disposed_in_finally(scope, call):
+    loop = _innermost_loop(scope, call)
+    # the `try` that disposes it must run once per engine: inside the same loop
+    if loop is not None and _disposed_in_finally(loop.body, call):
         return True
     if func is not None:
         return _escapes(index, module, func, call) == _KEPT
@@ -253,25 +256,13 @@ def _disposed_by_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
             and not _per_request_dependency(index, func))
 
 
-def _per_item_url(scope: cst.CSTNode, call: cst.Call) -> bool:
-    """The URL of the engine built in a loop comes from the item (a name the innermost
-    loop binds: its target, or an assignment in its body): one engine per database,
-    which no engine built before the loop could serve."""
+def _innermost_loop(scope: cst.CSTNode, call: cst.Call) -> cst.For | cst.While | None:
     inner: cst.For | cst.While | None = None
     for node in iter_nodes(scope):
         if isinstance(node, (cst.For, cst.While)) and any(
                 c is call for c in iter_calls(node.body)):
             inner = node
-    if inner is None or not call.args:
-        return False
-    bound: set[str] = set()
-    if isinstance(inner, cst.For):
-        bound |= {n.value for n in iter_nodes(inner.target) if isinstance(n, cst.Name)}
-    for node in iter_nodes(inner.body):
-        if isinstance(node, cst.Assign):
-            bound |= {t.target.value for t in node.targets if isinstance(t.target, cst.Name)}
-    return any(isinstance(n, cst.Name) and n.value in bound
-               for n in iter_nodes(call.args[0].value))
+    return inner
 
 
 def _retry_loop(module: ModuleInfo, func: FunctionInfo | None, call: cst.Call) -> bool:

@@ -333,6 +333,26 @@ def table_counts(url_for, databases):
     return counts
 """, note="dispose() only at the end of the success path: an error before it drops "
           "the engine with its pool"),
+    Case("""
+import sqlalchemy as sa
+
+
+def database_exists(url, candidates):
+    engine = None
+    try:
+        for name in candidates:
+            engine = sa.create_engine(url.set(database=name))  # expect: PS202
+            try:
+                with engine.connect() as conn:
+                    return bool(conn.execute(sa.text("SELECT 1")).scalar())
+            except sa.exc.OperationalError:
+                pass
+        return False
+    finally:
+        if engine is not None:
+            engine.dispose()
+""", note="the finally around the loop disposes only the last engine: the earlier ones "
+          "are dropped with their pools"),
 ]
 
 VALID: list[Case] = [
