@@ -34,7 +34,10 @@ class ConnectPerRequest(Rule):
     class deriving from Django's `View`, a DRF view or Flask's `MethodView`, and
     the functions of a Django `views` module that take `request` first (or carry
     a Django view decorator). A function counts as "only called by handlers"
-    when it has callers and every one of them is a handler or such a function.
+    when it has callers and every one of them is a handler or such a function;
+    the wrapper inside a decorator (`def staff_only(view): def check(...): ...;
+    return check`) counts as a handler when the project applies that decorator only
+    to handlers (or nowhere) and never calls it by hand: it runs in their requests.
 
     A `connect()` in a maintenance script, a CLI command or at module level runs
     once and is not reported; neither is `mysql.connector.connect(pool_name=...)`,

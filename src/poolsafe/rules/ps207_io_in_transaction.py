@@ -91,16 +91,18 @@ class IoInTransaction(Rule):
     open (followed two calls deep, unless that function ends a transaction
     itself); a service built with the caller's session (`self.db = db` from a
     parameter annotated `Session`) counts as holding it. Connections are
-    recognised by where they come from (an engine, a pool, a sessionmaker, a
-    driver `connect()`, a `Depends` parameter annotated `Session`, Flask-SQLAlchemy's
-    `db.session`); a connection with `conn.autocommit = True`, one acquired in
-    autocommit (`psycopg.connect(dsn, autocommit=True)`, also through
-    `**config` with `config["autocommit"] = True`), or one from an
-    engine or pool that runs in autocommit (`isolation_level="AUTOCOMMIT"`),
-    holds no transaction unless one is opened explicitly (`with
-    conn.transaction():`), nor does an asyncpg connection outside `async with
-    conn.transaction()` (asyncpg commits each statement on its own): a dedicated
-    LISTEN/NOTIFY connection that waits for notifications is not reported.
+    recognised by where they come from (an engine, a pool, a sessionmaker, a driver
+    `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
+    `Annotated[Session, Depends(get_db)]` or a module alias of it such as
+    `SessionDep`, Flask-SQLAlchemy's `db.session`); a connection with
+    `conn.autocommit = True`, one acquired in autocommit
+    (`psycopg.connect(dsn, autocommit=True)`, also through `**config` with
+    `config["autocommit"] = True`), or one from an engine or pool that runs in
+    autocommit (`isolation_level="AUTOCOMMIT"`), holds no transaction unless one is
+    opened explicitly (`with conn.transaction():`), nor does an asyncpg connection
+    outside `async with conn.transaction()` (asyncpg commits each statement on its
+    own): a dedicated LISTEN/NOTIFY connection that waits for notifications is not
+    reported.
 
     **Django.** `with transaction.atomic():` and a function decorated
     `@transaction.atomic` (or `@atomic()`) hold the thread's connection in a
@@ -225,7 +227,8 @@ class _Walker:
         self.aliases: dict[str, str] = {}
         #: what the function acquires in autocommit (`psycopg.connect(dsn,
         #: autocommit=True)`, through `**config`, or set so by a method of its class)
-        self.autocommit: set[str] = set(FunctionResources(index, func).autocommit)
+        self.res = FunctionResources(index, func)
+        self.autocommit: set[str] = set(self.res.autocommit)
         self.found: list[tuple[cst.Call, Slow, State]] = []
         self._seen: set[int] = set()
         #: the call that last began each connection's or session's transaction, and,
@@ -452,7 +455,10 @@ class _Walker:
                 continue
             qual = external_name(self.index, param.annotation.annotation, self.module,
                                  self.func.parent)
-            return qual is not None and qual_match(qual, HANDLE_ANNOTATIONS) is not None
+            if qual is not None and qual_match(qual, HANDLE_ANNOTATIONS) is not None:
+                return True
+            # FastAPI's `Annotated[Session, Depends(get_db)]`, also through an alias
+            return self.res.kind(name) is not None
         return False
 
     def model_query(self, expr: cst.BaseExpression) -> str | None:
