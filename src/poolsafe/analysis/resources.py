@@ -29,6 +29,7 @@ from poolsafe.knowledge import CONNECTION_KINDS, ConnectionKind, match_qualname
 _ANNOTATION_KINDS: dict[tuple[str, str], str] = {
     ("sqlalchemy", "Session"): "session",
     ("sqlmodel", "Session"): "session",
+    ("sqlmodel", "AsyncSession"): "async-session",  # sqlmodel.ext.asyncio.session
     ("sqlalchemy", "AsyncSession"): "async-session",
     ("sqlalchemy", "Connection"): "sqlalchemy-connection",
     ("sqlalchemy", "AsyncConnection"): "sqlalchemy-async-connection",

@@ -43,6 +43,14 @@ class ConnectPerRequest(Rule):
     once and is not reported; neither is `mysql.connector.connect(pool_name=...)`,
     which checks out of a pool.
 
+    ## Tests, one-shot code and processes
+    Test modules are not reported: a test server's handlers serve a test run, not
+    production. Code that runs once per process (a script's `main()`, a CLI
+    command, module level) is not reported either: only code that runs once per
+    request opens a connection per request. Each worker process of a web server
+    runs its handlers, so a connect per request is a connect per request in every
+    worker.
+
     ## Why is this bad?
     Each request pays a TCP and TLS handshake and server-side authentication
     (for PostgreSQL, a new backend process), typically 5-50 ms. Under load the
