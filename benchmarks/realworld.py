@@ -280,7 +280,8 @@ def score(corpus: Path, labels_path: Path = DEFAULT_LABELS,
             if key not in labels:
                 unlabelled[code] += 1
         for key in by_repo[repo_name]:
-            want = {r for r, (verdict, _) in labels[key].items() if verdict == "leak"}
+            want = {r for r, (verdict, _) in labels[key].items()
+                    if verdict == "leak" and r in measured}
             got = found.get(key, {})
             where = f"{key[0]}:{key[1]}"
             if not (repo / key[0].split("/", 1)[1]).is_file():

@@ -61,6 +61,21 @@ def test_no_driver_or_a_malformed_file_declares_nothing(tmp_path: Path,
     assert declared_driver(root / "db.py") is None
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_a_requirements_file_with_a_byte_order_mark_is_read(tmp_path: Path,
+                                                            encoding: str) -> None:
+    # `pip freeze > requirements.txt` in Windows PowerShell writes UTF-16 (LE, with a BOM)
+    root = _project(tmp_path, {".git/HEAD": "", "db.py": ENGINE})
+    text = "SQLAlchemy==2.0.40\r\nasyncpg==0.30.0\r\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    (root / "requirements.txt").write_bytes(data)
+    found = declared_driver(root / "db.py")
+    assert found is not None
+    assert (found.dialect, found.evidence) == ("postgresql", "asyncpg in requirements.txt")
+
+
 def test_a_monorepo_subdirectory_counts(tmp_path: Path) -> None:
     root = _project(tmp_path, {".git/HEAD": "", "backend/requirements.txt": "asyncpg\n",
                                "backend/app/db.py": ENGINE})

@@ -15,6 +15,7 @@ serve several server dialects, the answer names them all.
 from __future__ import annotations
 
 import ast
+import codecs
 import configparser
 import re
 import sys
@@ -118,7 +119,11 @@ def _read(path: Path) -> str:
     if not path.is_file():
         return ""
     with path.open("rb") as f:
-        return f.read(1_000_000).decode("utf-8", errors="replace")
+        data = f.read(1_000_000)
+    # `pip freeze > requirements.txt` in Windows PowerShell writes UTF-16 with a BOM
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
 
 
 def _requirements(text: str) -> list[str]:

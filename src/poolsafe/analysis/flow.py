@@ -39,7 +39,13 @@ from poolsafe.analysis.project_facts import facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.statement_errors import statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
-from poolsafe.analysis.values import Connection, External, FunctionRef, ManagedContext
+from poolsafe.analysis.values import (
+    Connection,
+    External,
+    FunctionRef,
+    LibraryObject,
+    ManagedContext,
+)
 from poolsafe.knowledge import (
     BROAD_EXCEPTIONS,
     CLIENT_RESULT_ERROR_NAMES,
@@ -445,6 +451,9 @@ class FunctionFlow:
             if isinstance(value, Connection) or (isinstance(value, ManagedContext)
                                                  and id(call) in self._with_bound_calls):
                 return True
+            if isinstance(value, LibraryObject) and value.type.is_scoped \
+                    and self.index.builds_scoped_session(call, self.func):
+                return True  # a registry it builds for itself (see `_acquisition`)
         return any(self._db_work_in(node.body) for node in self.func.tries)
 
     # ================================================================== driver
@@ -635,6 +644,13 @@ class FunctionFlow:
         result = self.index.evaluate(inner, self.module, self.func)
         if isinstance(result, Connection) and result.kind.tracked:
             return inner, result
+        if isinstance(result, LibraryObject) and result.type.is_scoped \
+                and self.index.builds_scoped_session(inner, self.func):
+            # a `scoped_session(...)` registry this function builds for itself: its
+            # thread's session (and connection) lives until `remove()` / `close()`, so
+            # it is held like a session; one returned or stored has moved on
+            origin = f"{dotted_name(inner.func) or 'scoped_session'}(...)"
+            return inner, Connection("scoped-session", origin)
         return None
 
     def _site(self, call: cst.Call, var: str, conn: Connection, in_with: bool = False,

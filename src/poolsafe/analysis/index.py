@@ -881,7 +881,18 @@ class ProjectIndex:
 
     def _is_scoped_checkout(self, receiver: cst.Name, func: FunctionInfo) -> bool:
         value = self.evaluate(receiver, func.module, func)
-        return isinstance(value, Connection) and value.kind_key == "scoped-session"
+        if isinstance(value, Connection) and value.kind_key == "scoped-session":
+            return True
+        # a registry the function builds for itself (`s = scoped_session(...)`)
+        return isinstance(value, LibraryObject) and value.type.is_scoped and any(
+            self.builds_scoped_session(bound, func)
+            for bound in func.locals.get(receiver.value, ()) if isinstance(bound, cst.Call))
+
+    def builds_scoped_session(self, call: cst.Call, func: FunctionInfo) -> bool:
+        """`scoped_session(...)` itself (not a project function that returns one)."""
+        callee = self.evaluate(call.func, func.module, func)
+        return isinstance(callee, External) and callee.qualname.split(".")[0] == "sqlalchemy" \
+            and callee.qualname.rsplit(".", 1)[-1] == "scoped_session"
 
     def _not_a_pool(self, receiver: cst.BaseExpression, func: FunctionInfo | None) -> bool:
         """`psycopg2.pool.putconn(conn)`: a module (or a class) is no pool, so the call

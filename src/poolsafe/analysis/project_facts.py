@@ -299,11 +299,36 @@ class ProjectFacts:
         sites = self.callers(func)
         result = bool(sites) and all(
             s.func is not None and (request_handler(self.index, s.func) is not None
-                                    or self.request_only(s.func, depth + 1))
+                                    or self.request_only(s.func, depth + 1)
+                                    or self._handler_wrapper(s.func))
             for s in sites
         )
         self._request_only[key] = result
         return result
+
+    def _handler_wrapper(self, func: FunctionInfo) -> bool:
+        """The inner function of a decorator (`def admin_required(f): def wrap(*a,
+        **kw): ...; return wrap`) that the project applies, as a bare `@decorator`,
+        only to request handlers (or nowhere) and never calls by hand: the wrapper
+        runs in their requests, so what it calls runs per request."""
+        deco = func.parent
+        if deco is None or deco.parent is not None or deco.cls is not None \
+                or not any(isinstance(r.value, cst.Name) and r.value.value == func.name
+                           for r in deco.returns) \
+                or self.callers(deco):
+            return False
+        uses: list[FunctionInfo] = []
+        for m in self.index.modules_mentioning([deco.name]):
+            for f in m.all_functions:
+                for d in f.node.decorators:
+                    target = d.decorator
+                    if isinstance(target, cst.Call):
+                        continue
+                    value = self.index.evaluate(target, f.module, f.parent)
+                    if isinstance(value, FunctionRef) and value.func is deco:
+                        uses.append(f)
+        # (a decorator the project never applies runs nowhere: its wrapper is no caller)
+        return all(request_handler(self.index, f) is not None for f in uses)
 
 
 #: the attribute of an index that holds its facts: on the index, not in a table

@@ -29,6 +29,7 @@ from poolsafe.knowledge import CONNECTION_KINDS, ConnectionKind, match_qualname
 _ANNOTATION_KINDS: dict[tuple[str, str], str] = {
     ("sqlalchemy", "Session"): "session",
     ("sqlmodel", "Session"): "session",
+    ("sqlmodel", "AsyncSession"): "async-session",  # sqlmodel.ext.asyncio.session
     ("sqlalchemy", "AsyncSession"): "async-session",
     ("sqlalchemy", "Connection"): "sqlalchemy-connection",
     ("sqlalchemy", "AsyncConnection"): "sqlalchemy-async-connection",
@@ -63,28 +64,53 @@ class FunctionResources:
         for param in (*p.posonly_params, *p.params, *p.kwonly_params):
             kind = None
             if param.annotation is not None:
-                ann = param.annotation.annotation
-                if isinstance(ann, cst.Subscript):  # Annotated[Session, Depends(get_db)]
-                    ann = ann.value
-                kind = self._named_kind(ann, self.module)
+                kind = self._annotation_kind(param.annotation.annotation, self.module)
             if kind is None and param.default is not None:
                 kind = self._depends_kind(param.default)
             if kind is not None:
                 out[param.name.value] = kind
         return out
 
+    def _annotation_kind(self, ann: cst.BaseExpression, module: ModuleInfo,
+                         depth: int = 0) -> str | None:
+        """The connection kind a parameter's annotation gives it: a connection type
+        (`Session`), FastAPI's `Annotated[Session, Depends(get_db)]`, or a module-level
+        alias of that (`SessionDep = Annotated[AsyncSession, Depends(get_session)]`,
+        also imported from another module)."""
+        if isinstance(ann, cst.Subscript):
+            head = self.index.evaluate(ann.value, module, None)
+            items = [e.slice.value for e in ann.slice if isinstance(e.slice, cst.Index)]
+            if isinstance(head, External) and head.qualname.rsplit(".", 1)[-1] == "Annotated" \
+                    and items:
+                for extra in items[1:]:
+                    kind = self._depends_kind(extra, module)
+                    if kind is not None:
+                        return kind
+                return self._annotation_kind(items[0], module, depth + 1)
+            return self._named_kind(ann.value, module)
+        kind = self._named_kind(ann, module)
+        if kind is None and isinstance(ann, (cst.Name, cst.Attribute)) and depth < 3:
+            from poolsafe.analysis.resolution import resolve
+
+            bound = resolve(self.index, ann, module, None)
+            if isinstance(bound.expr, cst.Subscript):
+                return self._annotation_kind(bound.expr, bound.module, depth + 1)
+        return kind
+
     def _named_kind(self, node: cst.BaseExpression, module: ModuleInfo) -> str | None:
         """The connection kind the type `node` names in an annotation (`Session`)."""
         value = self.index.evaluate(node, module, None)
         return _annotation_kind(value.qualname) if isinstance(value, External) else None
 
-    def _depends_kind(self, default: cst.BaseExpression) -> str | None:
-        if not self.index.is_depends_call(default, self.module):
+    def _depends_kind(self, default: cst.BaseExpression,
+                      module: ModuleInfo | None = None) -> str | None:
+        module = module or self.module
+        if not self.index.is_depends_call(default, module):
             return None
         assert isinstance(default, cst.Call)
         if not default.args:
             return None
-        dep = self.index.evaluate(default.args[0].value, self.module, None)
+        dep = self.index.evaluate(default.args[0].value, module, None)
         if not isinstance(dep, FunctionRef):
             return None
         f = dep.func

@@ -171,6 +171,7 @@ HANDLE_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(
         ("sqlalchemy", "Connection"),
         ("sqlalchemy", "AsyncConnection"),
         ("sqlmodel", "Session"),
+        ("sqlmodel", "AsyncSession"),  # sqlmodel.ext.asyncio.session
         ("psycopg2", "connection"),
         ("psycopg", "Connection"),
         ("psycopg", "AsyncConnection"),

@@ -43,8 +43,9 @@ _OPENAI = frozenset({"chat.completions.create", "completions.create", "responses
 _CHAT_MODEL = frozenset({"invoke", "ainvoke", "stream", "astream", "batch", "abatch",
                          "predict", "apredict", "generate", "agenerate"})
 _S3 = frozenset({"upload_file", "upload_fileobj", "download_file", "download_fileobj",
-                 "put_object", "get_object", "copy_object", "copy", "delete_objects",
-                 "list_objects_v2", "head_object", "generate_presigned_post"})
+                 "put_object", "get_object", "copy_object", "copy", "delete_object",
+                 "delete_objects", "list_objects_v2", "head_object",
+                 "generate_presigned_post"})
 _SEARCH = frozenset({"search", "index", "bulk", "msearch", "count", "scroll",
                      "update_by_query", "delete_by_query", "get", "mget", "create",
                      "update", "delete"})

@@ -103,7 +103,11 @@ class UnreleasedConnection(Rule):
     `get_db().__next__()`, also one that yields a `scoped_session` registry) is a
     checkout of the caller's: the dropped generator closes its session at once, and
     the next query opens a connection that only the caller's `close()` (or a
-    registry's `remove()`) gives back. Pools are followed through the project's own
+    registry's `remove()`) gives back. Likewise a `scoped_session(...)` registry a
+    function builds for its own use (`work = scoped_session(sessionmaker(bind=engine))`
+    in a `@contextmanager` that yields it) is held like a session until its `remove()`
+    or `close()`; a registry at module level, or one returned or stored on an object,
+    is not a checkout. Pools are followed through the project's own
     objects too, such as a `@property` of a Flask extension that returns its pool.
     A checkout bound by an assignment expression (`if (conn := pool.getconn()) is
     not None:`) is held from there (nothing is held where the test says it is

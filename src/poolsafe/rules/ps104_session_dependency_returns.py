@@ -35,6 +35,12 @@ class SessionDependencyReturns(Rule):
     project, or named in `session-dependencies` in the configuration) that
     `return`s a session or connection instead of `yield`ing it.
 
+    ## Tests, one-shot code and processes
+    Reported wherever the dependency is defined, test modules included: a test
+    application's dependency runs once per request like a production one, and its
+    returned session is lost the same way. Code that runs once per process has no
+    request dependencies to judge.
+
     ## Why is this bad?
     FastAPI runs the code after a `yield` once the response is sent; a returned
     session has no such hook. Either nothing ever closes it (one pool slot lost per

@@ -37,6 +37,12 @@ class SessionInRoute(Rule):
     Flags a SQLAlchemy session made by hand (`SessionLocal()`, `Session(engine)`,
     `async_session()`) inside a FastAPI route handler, outside a `with` block.
 
+    ## Tests, one-shot code and processes
+    Reported wherever the route is defined, test modules included: a route runs
+    once per request in every worker process, so a session it makes by hand is
+    made per request. Scripts and startup code are no routes and are not judged
+    here (PS102 follows their sessions).
+
     ## Why is this bad?
     Every route then owns a session's whole lifecycle: one missed `close()` (an
     early return, an exception) leaks a pooled connection, tests cannot swap the

@@ -34,11 +34,22 @@ class ConnectPerRequest(Rule):
     class deriving from Django's `View`, a DRF view or Flask's `MethodView`, and
     the functions of a Django `views` module that take `request` first (or carry
     a Django view decorator). A function counts as "only called by handlers"
-    when it has callers and every one of them is a handler or such a function.
+    when it has callers and every one of them is a handler or such a function;
+    the wrapper inside a decorator (`def staff_only(view): def check(...): ...;
+    return check`) counts as a handler when the project applies that decorator only
+    to handlers (or nowhere) and never calls it by hand: it runs in their requests.
 
     A `connect()` in a maintenance script, a CLI command or at module level runs
     once and is not reported; neither is `mysql.connector.connect(pool_name=...)`,
     which checks out of a pool.
+
+    ## Tests, one-shot code and processes
+    Test modules are not reported: a test server's handlers serve a test run, not
+    production. Code that runs once per process (a script's `main()`, a CLI
+    command, module level) is not reported either: only code that runs once per
+    request opens a connection per request. Each worker process of a web server
+    runs its handlers, so a connect per request is a connect per request in every
+    worker.
 
     ## Why is this bad?
     Each request pays a TCP and TLS handshake and server-side authentication

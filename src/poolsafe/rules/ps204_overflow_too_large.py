@@ -35,6 +35,12 @@ class OverflowTooLarge(Rule):
     judged. `pool_size=0` (no limit), `NullPool`/`StaticPool` and SQLite URLs are
     exempt.
 
+    ## Tests, one-shot code and processes
+    Test modules are not reported: a test's engine lives for one test. A script's
+    engine is judged like any other, since the setting is the engine's own. The
+    sizes are per engine and per process: every process that builds the engine
+    gets its own pool, and `poolsafe capacity` (PS208) adds them up per program.
+
     ## Why is this bad?
     Overflow connections are opened on demand and closed as soon as they are
     returned, so a pool that lives in its overflow pays a connect and a

@@ -74,8 +74,8 @@ class IoInTransaction(Rule):
       cohere, litellm (`completion`), LangChain chat models (`invoke`,
       `ainvoke`);
     - object storage: boto3 clients and resources (`upload_file`, `put_object`,
-      `get_object`, `download_file`, `copy_object`), minio, google-cloud-storage
-      (`upload_from_*`, `download_*`);
+      `get_object`, `download_file`, `copy_object`, `delete_object`), minio,
+      google-cloud-storage (`upload_from_*`, `download_*`);
     - search and vector stores: opensearch-py, elasticsearch (`search`, `index`,
       `bulk`), qdrant, pinecone, weaviate;
     - waiting on a celery result (`task.delay(...).get()`), subprocesses
@@ -90,17 +90,21 @@ class IoInTransaction(Rule):
     in a project function or a service method called while the transaction is
     open (followed two calls deep, unless that function ends a transaction
     itself); a service built with the caller's session (`self.db = db` from a
-    parameter annotated `Session`) counts as holding it. Connections are
-    recognised by where they come from (an engine, a pool, a sessionmaker, a
-    driver `connect()`, a `Depends` parameter annotated `Session`, Flask-SQLAlchemy's
-    `db.session`); a connection with `conn.autocommit = True`, one acquired in
-    autocommit (`psycopg.connect(dsn, autocommit=True)`, also through
-    `**config` with `config["autocommit"] = True`), or one from an
-    engine or pool that runs in autocommit (`isolation_level="AUTOCOMMIT"`),
-    holds no transaction unless one is opened explicitly (`with
-    conn.transaction():`), nor does an asyncpg connection outside `async with
-    conn.transaction()` (asyncpg commits each statement on its own): a dedicated
-    LISTEN/NOTIFY connection that waits for notifications is not reported.
+    parameter annotated `Session`) counts as holding it, and a method of the same
+    object that runs a statement on that session and leaves its transaction open
+    (`photo = await self.find(id)`) opens it in the caller. Connections are
+    recognised by where they come from (an engine, a pool, a sessionmaker, a driver
+    `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
+    `Annotated[Session, Depends(get_db)]` or a module alias of it such as
+    `SessionDep`, Flask-SQLAlchemy's `db.session`); a connection with
+    `conn.autocommit = True`, one acquired in autocommit
+    (`psycopg.connect(dsn, autocommit=True)`, also through `**config` with
+    `config["autocommit"] = True`), or one from an engine or pool that runs in
+    autocommit (`isolation_level="AUTOCOMMIT"`), holds no transaction unless one is
+    opened explicitly (`with conn.transaction():`), nor does an asyncpg connection
+    outside `async with conn.transaction()` (asyncpg commits each statement on its
+    own): a dedicated LISTEN/NOTIFY connection that waits for notifications is not
+    reported.
 
     **Django.** `with transaction.atomic():` and a function decorated
     `@transaction.atomic` (or `@atomic()`) hold the thread's connection in a
@@ -218,14 +222,17 @@ def _has_slow_call(ctx: FileContext, func: FunctionInfo, calls: list[cst.Call]) 
 
 
 class _Walker:
-    def __init__(self, index: ProjectIndex, func: FunctionInfo) -> None:
+    def __init__(self, index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> None:
         self.index = index
         self.func = func
+        #: how many `self.` method calls deep this walk is (`opened_by_method`)
+        self.depth = depth
         self.module = func.module
         self.aliases: dict[str, str] = {}
         #: what the function acquires in autocommit (`psycopg.connect(dsn,
         #: autocommit=True)`, through `**config`, or set so by a method of its class)
-        self.autocommit: set[str] = set(FunctionResources(index, func).autocommit)
+        self.res = FunctionResources(index, func)
+        self.autocommit: set[str] = set(self.res.autocommit)
         self.found: list[tuple[cst.Call, Slow, State]] = []
         self._seen: set[int] = set()
         #: the call that last began each connection's or session's transaction, and,
@@ -388,6 +395,10 @@ class _Walker:
         if key is None:
             key = self.model_query(f.value)
         if key is None:
+            for opened in self.opened_by_method(call):
+                if opened not in state:
+                    self._opened[opened] = call
+                state = state | {opened}
             return state
         if method in TRANSACTION_END_METHODS:
             return state - {key}
@@ -396,6 +407,33 @@ class _Walker:
         if key not in state:
             self._opened[key] = call
         return state | {key}
+
+    def opened_by_method(self, call: cst.Call) -> frozenset[str]:
+        """`await self._load(...)` where a method of the same object runs a statement on
+        the object's session (`self.session.get(...)`) and leaves it open: the
+        caller's `self.session` is in a transaction after the call (followed two
+        methods deep)."""
+        f = call.func
+        if self.depth >= 2 or self.func.cls is None or not isinstance(f, cst.Attribute) \
+                or not isinstance(f.value, cst.Name) or f.value.value != "self":
+            return frozenset()
+        callee = self.index.evaluate(f, self.module, self.func)
+        if not isinstance(callee, FunctionRef) or callee.func.cls is None \
+                or callee.func is self.func:
+            return frozenset()
+        inner = _Walker(self.index, callee.func, self.depth + 1)
+        left = inner.block(body_statements(callee.func.node.body), frozenset())
+        # only the object's own handles mean the same session in the caller
+        return frozenset(k for k in left if k.startswith("self.")
+                         and k not in inner.autocommit and self.key_of_dotted(k))
+
+    def key_of_dotted(self, key: str) -> bool:
+        """`self.session` is a session or connection here too."""
+        try:
+            expr = cst.parse_expression(key)
+        except cst.ParserSyntaxError:
+            return False
+        return self.key_of(expr) == key
 
     def is_atomic(self, expr: cst.BaseExpression) -> bool:
         """`transaction.atomic` / `atomic` from `django.db`."""
@@ -452,7 +490,10 @@ class _Walker:
                 continue
             qual = external_name(self.index, param.annotation.annotation, self.module,
                                  self.func.parent)
-            return qual is not None and qual_match(qual, HANDLE_ANNOTATIONS) is not None
+            if qual is not None and qual_match(qual, HANDLE_ANNOTATIONS) is not None:
+                return True
+            # FastAPI's `Annotated[Session, Depends(get_db)]`, also through an alias
+            return self.res.kind(name) is not None
         return False
 
     def model_query(self, expr: cst.BaseExpression) -> str | None:

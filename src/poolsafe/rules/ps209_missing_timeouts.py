@@ -45,6 +45,11 @@ class MissingTimeouts(Rule):
     files); a pool whose URL is not visible is not judged (the DSN may carry
     the settings), nor one whose options hide behind `**kwargs`.
 
+    ## Tests, one-shot code and processes
+    Test modules are not reported: a test's pool lives for one test run. Scripts
+    and every process of a deployment are judged alike: a missing timeout makes
+    any of them wait without end.
+
     ## Why is this bad?
     Without timeouts, a slow or unreachable database turns into requests that
     hang: a connect waits for the operating system's TCP timeout (minutes), a

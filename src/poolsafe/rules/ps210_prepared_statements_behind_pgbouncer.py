@@ -35,6 +35,11 @@ class PreparedStatementsBehindPgbouncer(Rule):
     itself: `[tool.poolsafe] pgbouncer = true`. Unreadable `**kwargs` are given
     the benefit of the doubt.
 
+    ## Tests, one-shot code and processes
+    Test modules are not reported: tests rarely go through the production
+    PgBouncer. Scripts and servers are judged alike, as soon as their URL goes
+    through PgBouncer in transaction mode.
+
     ## Why is this bad?
     In transaction mode, PgBouncer hands each transaction to any server
     connection. A statement prepared on one server connection does not exist on

@@ -909,6 +909,26 @@ def create_db(host, dbname):
     cn.close()
 """, path="mycli/features/db_utils.py",
          note="the same helper in production code: the exception path leaks the connection"),
+    Case("""
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/shop", pool_pre_ping=True)
+
+
+@contextmanager
+def unit_of_work():
+    work = scoped_session(sessionmaker(bind=engine))  # expect: PS102
+    yield work
+    work.commit()
+    work.remove()
+""", path="shop/db.py",
+         unfixable="a release of `work` the fix cannot move into `finally`",
+         note=("a scoped_session registry built per call and handed out by a "
+               "@contextmanager with no try/finally: an exception in the caller's with "
+               "body is thrown in at the yield and skips commit() and remove()")),
 ]
 
 VALID: list[Case] = [
@@ -1925,4 +1945,60 @@ def test_reads():
 """, path="tests/test_reads.py", note="a direct connection a test never closes: no pool "
                                       "slot, and it is closed as soon as the test's frame "
                                       "is gone: not a production leak"),
+    Case("""
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/shop", pool_pre_ping=True)
+registry = scoped_session(sessionmaker(bind=engine))
+
+
+def new_registry():
+    made = scoped_session(sessionmaker(bind=engine))
+    return made
+
+
+def attach(app):
+    app.db = scoped_session(sessionmaker(bind=engine))
+
+
+@contextmanager
+def unit_of_work():
+    work = scoped_session(sessionmaker(bind=engine))
+    try:
+        yield work
+        work.commit()
+    finally:
+        work.remove()
+""", path="shop/db.py",
+         note=("look-alikes: a module's registry, one returned or stored on the app "
+               "(moved on), and one removed in finally")),
+    Case("""
+from app import db
+
+
+def test_lists_orders(mocker):
+    mocker.patch("app.db.pool")
+    conn = db.pool.getconn()
+    conn.cursor().execute("SELECT 1")
+""", path="tests/test_orders.py", files={"app/__init__.py": "", "app/db.py": """
+from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 4, dsn="dbname=shop")
+"""}, note="pytest-mock's mocker.patch replaced the pool: the checkout is a double"),
+    Case("""
+from unittest.mock import patch
+
+from app import db
+
+
+def test_cancels_order():
+    with patch.object(db, "pool"):
+        conn = db.pool.getconn()
+        conn.cursor().execute("UPDATE orders SET state = 'cancelled'")
+""", path="tests/test_cancel.py", files={"app/__init__.py": "", "app/db.py": """
+from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 4, dsn="dbname=shop")
+"""}, note="patch.object replaced the pool for the with block: the checkout is a double"),
 ]

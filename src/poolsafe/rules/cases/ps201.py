@@ -175,6 +175,47 @@ def students():
     finally:
         conn.close()
 """, note="Flask-MySQL's connect() opens a new pymysql connection on every call"),
+    Case("""
+import psycopg2
+from flask import Blueprint, session
+
+from shop.auth import staff_only
+
+bp = Blueprint("stock", __name__)
+
+
+def open_db():
+    return psycopg2.connect("dbname=shop")  # expect: PS201
+
+
+def role_of(name):
+    conn = open_db()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT role FROM staff WHERE name = %s", (name,))
+        return cur.fetchone()
+    finally:
+        conn.close()
+
+
+@bp.route("/stock")
+@staff_only
+def stock():
+    return {"role": role_of(session["user"])}
+""", path="shop/views.py", files={"shop/__init__.py": "", "shop/auth.py": """
+from flask import abort, session
+
+from shop import views
+
+
+def staff_only(view):
+    def check(*args, **kwargs):
+        if views.role_of(session["user"]) is None:
+            abort(403)
+        return view(*args, **kwargs)
+    return check
+"""}, note=("the helper's other caller is the wrapper of a decorator applied only to "
+            "routes: it runs in their requests too")),
 ]
 
 VALID: list[Case] = [
@@ -334,4 +375,54 @@ def unused_helper():
 def index():
     return {"ok": True}
 """, note="a function nothing calls is not known to serve requests"),
+    Case("""
+import psycopg2
+from flask import Blueprint, session
+
+from shop.auth import staff_only
+
+bp = Blueprint("stock", __name__)
+
+
+def open_db():
+    return psycopg2.connect("dbname=shop")
+
+
+def role_of(name):
+    conn = open_db()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT role FROM staff WHERE name = %s", (name,))
+        return cur.fetchone()
+    finally:
+        conn.close()
+
+
+@bp.route("/stock")
+@staff_only
+def stock():
+    return {"role": role_of(session["user"])}
+
+
+@staff_only
+def nightly_report():
+    print(role_of("admin"))
+
+
+if __name__ == "__main__":
+    nightly_report()
+""", path="shop/views.py", files={"shop/__init__.py": "", "shop/auth.py": """
+from flask import abort, session
+
+from shop import views
+
+
+def staff_only(view):
+    def check(*args, **kwargs):
+        if views.role_of(session["user"]) is None:
+            abort(403)
+        return view(*args, **kwargs)
+    return check
+"""}, note=("the same decorator also wraps a script's function: its wrapper does not run "
+            "only in requests, so the helper is not request-only")),
 ]

@@ -284,4 +284,36 @@ with engine.connect() as conn:
     conn.commit()
 print("done")
 """, note="a flat script: its top level does the work once and the process ends"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+URL = "postgresql://app@db/shop"
+
+
+def check_reachable():
+    engine = create_engine(URL)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def check_migrated():
+    engine = create_engine(URL)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT version_num FROM alembic_version"))
+
+
+CHECKS = [("reachable", check_reachable), ("migrated", check_migrated)]
+
+
+def main():
+    for label, check in CHECKS:
+        print("checking", label)
+        check()
+
+
+if __name__ == "__main__":
+    main()
+""", path="scripts/healthcheck.py",
+         note=("one-shot code: each check runs once, from a table main() walks once; "
+               "no engine waits idle in a pool")),
 ]

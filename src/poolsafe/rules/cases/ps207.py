@@ -475,6 +475,73 @@ def poll(stop_event, dsn):
     finally:
         conn.close()
 """, note="an autocommit connection in an explicit transaction: the sleep holds it open"),
+    Case("""
+from typing import Annotated
+import smtplib
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from mailer.models import Reminder
+
+engine = create_async_engine("postgresql+asyncpg://app@db/mailer", pool_pre_ping=True)
+Session = async_sessionmaker(engine)
+
+
+async def session():
+    async with Session() as s:
+        yield s
+
+
+DB = Annotated[AsyncSession, Depends(session)]
+router = APIRouter()
+
+
+@router.post("/reminders/{rid}/send")
+async def send_reminder(rid: int, db: DB):
+    reminder = (await db.execute(select(Reminder).where(Reminder.id == rid))).scalar_one()
+    with smtplib.SMTP("smtp.internal", 25) as smtp:
+        smtp.sendmail("noreply@example.com", [reminder.email], reminder.body)  # expect: PS207
+    await db.execute(update(Reminder).where(Reminder.id == rid).values(sent=True))
+    await db.commit()
+""", path="mailer/routes.py",
+         files={"mailer/__init__.py": "", "mailer/models.py": "Reminder = object\n"},
+         note=("the session comes from FastAPI's Annotated[AsyncSession, Depends(...)] through a "
+               "module alias: the SELECT opened its transaction before the SMTP send")),
+    Case("""
+import boto3
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gallery.models import Photo
+
+
+class Bucket:
+    def __init__(self):
+        self.s3 = boto3.client("s3")
+
+    async def drop(self, key: str) -> None:
+        self.s3.delete_object(Bucket="photos", Key=key)
+
+
+class PhotoService:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+        self.bucket = Bucket()
+
+    async def find(self, photo_id: int) -> Photo:
+        return (await self.session.exec(select(Photo).where(Photo.id == photo_id))).one()
+
+    async def remove(self, photo_id: int) -> None:
+        photo = await self.find(photo_id)
+        await self.bucket.drop(photo.key)  # expect: PS207
+        await self.session.delete(photo)
+        await self.session.commit()
+""", path="gallery/service.py",
+         files={"gallery/__init__.py": "", "gallery/models.py": "Photo = object\n"},
+         note=("a method of the same service ran the SELECT on its session (SQLModel's "
+               "AsyncSession) and left the transaction open; the S3 delete waits in it")),
 ]
 
 VALID: list[Case] = [
@@ -863,4 +930,71 @@ async def send_link(file_id, url):
         async with aiohttp.ClientSession() as http:
             await http.post(url, json={"id": file_id})
 """, note="aiopg is always in autocommit: no transaction stays open between statements"),
+    Case("""
+from typing import Annotated
+import smtplib
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from mailer.models import Reminder
+
+engine = create_async_engine("postgresql+asyncpg://app@db/mailer", pool_pre_ping=True)
+Session = async_sessionmaker(engine)
+
+
+async def session():
+    async with Session() as s:
+        yield s
+
+
+DB = Annotated[AsyncSession, Depends(session)]
+router = APIRouter()
+
+
+@router.post("/reminders/{rid}/send")
+async def send_reminder(rid: int, db: DB):
+    reminder = (await db.execute(select(Reminder).where(Reminder.id == rid))).scalar_one()
+    await db.execute(update(Reminder).where(Reminder.id == rid).values(sent=True))
+    await db.commit()
+    with smtplib.SMTP("smtp.internal", 25) as smtp:
+        smtp.sendmail("noreply@example.com", [reminder.email], reminder.body)
+""", path="mailer/routes.py",
+         files={"mailer/__init__.py": "", "mailer/models.py": "Reminder = object\n"},
+         note="the same route commits before the send: no transaction is open during it"),
+    Case("""
+import boto3
+from sqlalchemy import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gallery.models import Photo
+
+
+class Bucket:
+    def __init__(self):
+        self.s3 = boto3.client("s3")
+
+    async def drop(self, key: str) -> None:
+        self.s3.delete_object(Bucket="photos", Key=key)
+
+
+class PhotoService:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+        self.bucket = Bucket()
+
+    async def find(self, photo_id: int) -> Photo:
+        photo = (await self.session.exec(select(Photo).where(Photo.id == photo_id))).one()
+        await self.session.commit()
+        return photo
+
+    async def remove(self, photo_id: int) -> None:
+        photo = await self.find(photo_id)
+        await self.bucket.drop(photo.key)
+        await self.session.delete(photo)
+        await self.session.commit()
+""", path="gallery/service.py",
+         files={"gallery/__init__.py": "", "gallery/models.py": "Photo = object\n"},
+         note="the helper method ends its transaction before returning: nothing is open"),
 ]
