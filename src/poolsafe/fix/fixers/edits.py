@@ -452,6 +452,27 @@ def release_written(module: cst.Module, region: Region, var: str) -> Release | N
     return Release(text.replace("{", "{{").replace("}", "}}"), description=f"`{text}`")
 
 
+def as_written(module: cst.Module, region: Region, release: Release, var: str) -> Release:
+    """`release`, or the user's own text of it when the statements the fix moves into
+    `finally` all await that same call (`await conn.close()` where the project's
+    wrapper returns a synchronous connection): the release is kept exactly as the
+    original wrote it, `await` and all, never rewritten into a call the original
+    does not make. Any other difference keeps `release`."""
+    texts: set[str] = set()
+    for node in region.removed:
+        if not isinstance(node.value, cst.Await):
+            return release
+        texts.add(module.code_for_node(node.value))
+    if len(texts) != 1 or release.is_async:
+        return release
+    text = texts.pop()
+    call, _ = strip_await(cst.parse_expression(text))
+    if cst.parse_expression(release.template.format(var=var)).deep_equals(call):
+        return Release(text.replace("{", "{{").replace("}", "}}"),
+                       description=f"`{text}`, as written")
+    return release
+
+
 # ------------------------------------------------------------- escape checks
 
 
@@ -1147,6 +1168,7 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         plan, ctx.index, ctx.module, func, site)
     if isinstance(release, Unfixable):
         return release
+    release = as_written(module, region, release, var)
     plan.description = f"release `{var}` with {release.description} in `finally`"
     wrap_try(module, plan, region, release.code(var))
     return plan
