@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import gc
+import importlib.abc
+import importlib.util
 import inspect
 import sqlite3
 import sys
@@ -365,8 +367,40 @@ async def _call_async(f: Callable[..., Any], args: list[Any], kwargs: dict[str, 
     return result
 
 
+class _ProjectModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """The case's other files (`db.py`, `app/database.py`), importable by their
+    module names for the run; their library imports get the stand-ins too."""
+
+    def __init__(self, files: dict[str, str]) -> None:
+        self.sources: dict[str, tuple[str, bool]] = {}
+        for path, text in files.items():
+            parts = path[:-3].split("/")
+            package = parts[-1] == "__init__"
+            if package:
+                parts = parts[:-1]
+            self.sources[".".join(parts)] = (text, package)
+            for i in range(1, len(parts)):  # a folder without __init__.py
+                self.sources.setdefault(".".join(parts[:i]), ("", True))
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname not in self.sources:
+            return None
+        return importlib.util.spec_from_loader(fullname, self,
+                                               is_package=self.sources[fullname][1])
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        text, _ = self.sources[module.__name__]
+        for name in proof_standins.undefined_names(text):
+            setattr(module, name, proof_standins.Thing("case", name))
+        exec(compile(text, module.__name__, "exec"), module.__dict__)
+
+
 def run_module(source: str, scenario: Scenario, fetch: Any,
-               only: set[str] | None = None) -> Observation:
+               only: set[str] | None = None,
+               files: dict[str, str] | None = None) -> Observation:
     """Import `source` afresh and call its functions with every input."""
     global LEDGER
     LEDGER = Ledger(fetch=fetch)
@@ -379,7 +413,13 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
     if faults is not None:
         LEDGER.fired = lambda: faults.fired
     global STAND_INS_ACTIVE
-    others = proof_standins.stand_in_modules(imported_modules(source))
+    project = _ProjectModules(files or {})
+    imported = imported_modules(source)
+    for text, _ in project.sources.values():
+        imported |= imported_modules(text)
+    others = proof_standins.stand_in_modules({
+        m for m in imported if not any(m == p or m.startswith(p + ".")
+                                       for p in project.sources)})
     STAND_INS_ACTIVE = bool(others)
     hooks = proof_standins.HOOKS
     hooks.fetch = fetch
@@ -393,7 +433,7 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
     hooks.getconn = checkout  # type: ignore[method-assign]
     hooks.putconn = shared.putconn  # type: ignore[assignment]
     try:
-        with _patched({**stand_in_psycopg2(shared), **others}):
+        with _patched({**stand_in_psycopg2(shared), **others}), _importable(project):
             module = ModuleType("recorded_case")
             if STAND_INS_ACTIVE:
                 for name in proof_standins.undefined_names(source):
@@ -447,6 +487,23 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
         obs.statements, obs.commits = LEDGER.statements, LEDGER.commits
         shared.closeall()
     return obs
+
+
+@contextmanager
+def _importable(project: _ProjectModules) -> Iterator[None]:
+    if not project.sources:
+        yield
+        return
+    saved = {name: sys.modules.pop(name) for name in list(sys.modules)
+             if name in project.sources}
+    sys.meta_path.insert(0, project)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(project)
+        for name in project.sources:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
 
 
 def imported_modules(source: str) -> set[str]:

@@ -218,8 +218,10 @@ class Thing:
             return error_class(name)
         if name == "session" and self._kind in ("inert", "db"):
             # `db.session` of Flask-SQLAlchemy: a session the app never hands back
-            return Thing(self._root, name, kind="conn",
-                         conn=Conn(self._root, "none", scoped=True), is_async=self._async)
+            session = Thing(self._root, name, kind="conn",
+                            conn=Conn(self._root, "none", scoped=True), is_async=self._async)
+            self.session = session  # the same one on every access
+            return session
         return _Member(self, name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -334,8 +336,16 @@ def _db_close(db: Thing) -> Any:
     return True
 
 
-class _Model:
-    """Base of a model class declared on a stand-in `Base`."""
+class _ModelMeta(type):
+    def __getattr__(cls, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Member(Thing("case", cls.__name__), name)  # `Setting.query`
+
+
+class _Model(metaclass=_ModelMeta):
+    """Base of a class declared on a stand-in (`class User(Base):`, `class
+    AppModule(Blueprint):`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         for k, v in kwargs.items():
@@ -350,7 +360,7 @@ class _Model:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return None
+        return _Member(Thing("case", type(self).__name__), name)
 
 
 class _AsyncIter:

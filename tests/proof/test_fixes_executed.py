@@ -74,34 +74,43 @@ def _with_callers(source: str, names: set[str]) -> set[str]:
         found |= more
 
 
-def prove(before: str, select: set[str] = CODES) -> tuple[int, int]:
-    """Fix `before` (safe fixes only), run both, assert the same behaviour; returns
-    (functions run, faults injected). (0, 0) when there is nothing to run."""
-    result = fix_sources({"case.py": before}, ScanOptions(select=select), unsafe=False)
-    after = result.sources()["case.py"]
-    if after == before:
+def prove(before: str, select: set[str] = CODES, files: dict[str, str] | None = None,
+          path: str = "case.py") -> tuple[int, int]:
+    """Fix `before` (safe fixes only; `files` are the project's other modules), run
+    both, assert the same behaviour; returns (functions run, faults injected).
+    (0, 0) when there is nothing to run."""
+    result = fix_sources({**(files or {}), path: before}, ScanOptions(select=select),
+                         unsafe=False)
+    fixed = result.sources()
+    after = fixed[path]
+    if fixed == {**(files or {}), path: before}:
         return 0, 0
-    rolled_back = {a.line for a in result.applied if a.code == "PS103"}
-    return prove_pair(before, after, _functions_at(after, rolled_back))
+    rolled_back = {a.line for a in result.applied if a.code == "PS103" and a.path == path}
+    others_after = {p: t for p, t in fixed.items() if p != path}
+    return prove_pair(before, after, _functions_at(after, rolled_back), files=files,
+                      files_after=others_after)
 
 
-def prove_pair(before: str, after: str, ps103: set[str] = frozenset()  # type: ignore[assignment]
-               ) -> tuple[int, int]:
-    """Run `before` and `after` under every fault and input; assert they behave the
-    same (the functions in `ps103` got a rollback: see the module's docstring)."""
+def prove_pair(before: str, after: str, ps103: set[str] = frozenset(),  # type: ignore[assignment]
+               files: dict[str, str] | None = None,
+               files_after: dict[str, str] | None = None) -> tuple[int, int]:
+    """Run `before` and `after` (with the other modules before and after) under every
+    fault and input; assert they behave the same (the functions in `ps103` got a
+    rollback: see the module's docstring)."""
     old, new = _functions(before), _functions(after)
     changed = {name for name in new if old.get(name) != new[name]}
+    files_after = files if files_after is None else files_after
     functions = faults = 0
     for fetch in FETCHES:
-        plain_b = run_module(before, Scenario(), fetch)
-        plain_a = run_module(after, Scenario(), fetch)
+        plain_b = run_module(before, Scenario(), fetch, files=files)
+        plain_a = run_module(after, Scenario(), fetch, files=files_after)
         _same(plain_b, plain_a, changed, ps103, f"no fault, fetch {fetch!r}")
         functions += len({name for name, _ in plain_a.outcomes})
         scenarios = [Scenario("statement", k) for k in range(plain_b.statements)] + \
                     [Scenario("commit", k) for k in range(plain_b.commits)]
         for scenario in scenarios:
-            obs_b = run_module(before, scenario, fetch)
-            obs_a = run_module(after, scenario, fetch)
+            obs_b = run_module(before, scenario, fetch, files=files)
+            obs_a = run_module(after, scenario, fetch, files=files_after)
             _same(obs_b, obs_a, changed, ps103, f"{scenario}, fetch {fetch!r}")
             faults += 1
     return functions, faults
@@ -267,11 +276,8 @@ def _cases() -> list[Any]:
 
 @pytest.mark.parametrize(("code", "case"), _cases())
 def test_fixed_case_behaves_as_before(code: str, case: Case) -> None:
-    if case.files:
-        COUNTS["cases not runnable here (several modules)"] += 1
-        pytest.skip("several modules")
     try:
-        functions, faults = prove(case.code, {code})
+        functions, faults = prove(case.code, {code}, dict(case.files), case.path)
     except NotRunnable as exc:
         COUNTS["cases not runnable here (do not import under the stand-ins)"] += 1
         pytest.skip(f"does not import under the stand-ins: {exc}")
@@ -279,6 +285,7 @@ def test_fixed_case_behaves_as_before(code: str, case: Case) -> None:
         COUNTS["cases without a safe fix"] += 1
         return
     COUNTS["cases run"] += 1
+    COUNTS["cases run with several modules"] += bool(case.files)
     COUNTS["cases run with a fault injected"] += bool(faults)
     if _imports(case.code) - RUNNABLE_IMPORTS:
         COUNTS["cases run importing a library other than psycopg2"] += 1
