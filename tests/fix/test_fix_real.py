@@ -934,3 +934,22 @@ async def names():
     fixed = _fixed("PS102", source, files={"db.py": SYNC_WRAPPER})
     assert "await conn.close()" in fixed and "    conn.close()" not in fixed.replace(
         "await conn.close()", "")
+
+
+def test_an_awaited_release_of_a_checkout_not_awaited_stays_unsafe() -> None:
+    # `conn = open_conn()` (synchronous) then `await conn.close()`: the original's
+    # await raises TypeError after the close; a `finally` would raise it on the
+    # failure paths too, so the release is not kept as written, and the fix written
+    # without the await is refused as safe by the equivalence check
+    source = """\
+from db import open_conn
+
+
+async def names():
+    conn = open_conn()
+    rows = conn.execute("SELECT name FROM t")
+    await conn.close()
+    return rows
+"""
+    reasons = _left("PS102", source, files={"db.py": SYNC_WRAPPER}, unsafe=False)
+    assert reasons and "the original awaits `conn.close()`" in reasons[0], reasons
