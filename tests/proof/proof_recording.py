@@ -28,6 +28,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -36,7 +37,9 @@ import proof_standins
 from poolsafe.runtime import ConnectionPool
 
 #: the inputs each function is called with (every parameter gets the same value)
-ARGUMENTS: tuple[Any, ...] = (1, None, [1, 2], "x")
+ARGUMENTS: tuple[Any, ...] = (1, None, [1, 2])
+#: ... and, in `run_module`, a string too (a name, a DSN, a table)
+RUN_ARGUMENTS: tuple[Any, ...] = (*ARGUMENTS, "x")
 #: what `fetchone()` answers (None drives `if row is None: return ...`)
 FETCHES: tuple[Any, ...] = ((1, "a", 2), None)
 
@@ -288,8 +291,7 @@ def _parameters(f: Callable[..., Any], value: Any, in_async: bool
     for p in inspect.signature(f).parameters.values():
         dep = getattr(p.default, "_dependency", None) if isinstance(
             p.default, proof_standins.Thing) else None
-        if callable(dep) and not inspect.isasyncgenfunction(dep) \
-                and not inspect.iscoroutinefunction(dep):
+        if callable(dep):
             deps[p.name] = dep
             continue
         if p.default is not inspect.Parameter.empty \
@@ -303,6 +305,15 @@ def _parameters(f: Callable[..., Any], value: Any, in_async: bool
         if conn is not None:
             given.append(conn)
     return args, deps, given
+
+
+def _as_dependency(f: Callable[..., Any]) -> Callable[..., Any]:
+    """What the route sees of dependency `f` (FastAPI resolves it with the route's
+    `_call` dependencies: called, a generator advanced to its `yield` and closed
+    after the response)."""
+    def route(value: Any) -> Any:
+        return value
+    return route
 
 
 def _connected(instance: Any, in_async: bool) -> list[Any]:
@@ -330,17 +341,34 @@ STAND_INS_ACTIVE = False
 
 def _call(f: Callable[..., Any], args: list[Any],
           deps: dict[str, Callable[..., Any]] | None = None) -> tuple[str, str]:
+    """Call `f` as its caller would: FastAPI dependencies resolved first (a generator
+    advanced to its `yield`, torn down after the response), an async function in an
+    event loop; what it returned (a generator drained, a context manager entered)
+    or raised."""
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def run(awaitable: Any) -> Any:
+        nonlocal loop
+        if loop is None:
+            loop = asyncio.new_event_loop()
+        return loop.run_until_complete(awaitable)
+
     opened: list[Any] = []
     try:
         kwargs = {}
         for name, dep in (deps or {}).items():  # as FastAPI resolves them
             got = dep()
+            if inspect.iscoroutine(got):
+                got = run(got)
             if inspect.isgenerator(got):
                 opened.append(got)
                 got = next(got)
+            elif inspect.isasyncgen(got):
+                opened.append(got)
+                got = run(got.__anext__())
             kwargs[name] = got
         if inspect.iscoroutinefunction(f) or inspect.isasyncgenfunction(f):
-            result = asyncio.run(_call_async(f, args, kwargs))
+            result = run(_call_async(f, args, kwargs))
         else:
             result = f(*args, **kwargs)
         if inspect.isgenerator(result):
@@ -354,7 +382,12 @@ def _call(f: Callable[..., Any], args: list[Any],
         return ("raise", type(exc).__name__)
     finally:
         for gen in reversed(opened):  # the dependency's teardown, after the response
-            gen.close()
+            if inspect.isasyncgen(gen):
+                run(gen.aclose())
+            else:
+                gen.close()
+        if loop is not None:
+            loop.close()
 
 
 async def _call_async(f: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -400,8 +433,11 @@ class _ProjectModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 def run_module(source: str, scenario: Scenario, fetch: Any,
                only: set[str] | None = None,
-               files: dict[str, str] | None = None) -> Observation:
-    """Import `source` afresh and call its functions with every input."""
+               files: dict[str, str] | None = None,
+               dependencies: set[str] | None = None) -> Observation:
+    """Import `source` afresh and call its functions (and methods) with every input;
+    those in `dependencies`, and those the module names in `Depends(...)`, as FastAPI
+    calls a dependency."""
     global LEDGER
     LEDGER = Ledger(fetch=fetch)
     shared = ConnectionPool(0, 20, ":memory:", connect=sqlite3.connect,
@@ -424,6 +460,7 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
     hooks = proof_standins.HOOKS
     hooks.fetch = fetch
     hooks.scoped_opened = 0
+    hooks.dependencies = []
 
     def checkout() -> Any:
         conn = shared.getconn()
@@ -445,7 +482,7 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
             for name, f, cls in functions_of(module):
                 if only is not None and name not in only:
                     continue
-                for value in ARGUMENTS:
+                for value in RUN_ARGUMENTS:
                     key = (name, repr(value))
                     # an earlier call's connection dropped in a reference cycle (a
                     # traceback's frames) is taken back when the collector runs: not
@@ -469,7 +506,13 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
                         given += more
                         out_before, closed_before = shared.stats().in_use, _direct_closed()
                         scoped_before = hooks.scoped_opened
-                        obs.outcomes[key] = _call(target, args, deps)
+                        if any(target is d for d in hooks.dependencies) or (
+                                dependencies is not None and name in dependencies):
+                            # a FastAPI dependency: resolved, then torn down
+                            obs.outcomes[key] = _call(_as_dependency(target), [],
+                                                      {"value": partial(target, *args)})
+                        else:
+                            obs.outcomes[key] = _call(target, args, deps)
                         # a connection from `connect()` is released by closing it; a
                         # session the code never owns (`db.session`) is not its leak
                         obs.left_out[key] = (shared.stats().in_use - out_before) - (

@@ -43,7 +43,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 #: libraries whose calls do their work when awaited
 ASYNC_ROOTS = {"asyncpg", "aiopg", "aiomysql", "aiosqlite", "databases"}
@@ -102,6 +102,8 @@ class Hooks:
     fetch: Any = None
     #: connections checked out for a session the code never owns (`db.session`)
     scoped_opened: int = 0
+    #: the functions named in `Depends(...)`: FastAPI calls them, not the code
+    dependencies: ClassVar[list[Any]] = []
 
 
 HOOKS = Hooks()
@@ -419,6 +421,7 @@ class _Member:
             # FastAPI's dependency: the harness calls it as FastAPI would
             made = Thing(o._root, name)
             made._dependency = args[0] if args else None
+            HOOKS.dependencies.append(made._dependency)
             return made
         if _decorated(args, kwargs):
             return args[0]  # `@app.get("/")` is a call then this
@@ -434,8 +437,8 @@ class _Member:
                             a._conn.release()
                             return _defer(async_, lambda: None)
                         return _defer(async_, a._conn.release)
-                return _defer(async_, lambda: None)
-            if name in CHECKOUTS:
+                # (no connection among the arguments: `app.put("/items")`)
+            elif name in CHECKOUTS:
                 mode = CHECKOUTS[name]
                 if mode == "per-library":
                     mode = {"psycopg": "commit-release", "sqlalchemy": "release"}.get(

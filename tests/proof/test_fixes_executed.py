@@ -1,18 +1,25 @@
 """Executed proof that the safe fixes keep behaviour (issue #30, item 2).
 
-Every rule case of PS101/PS102/PS103 that `poolsafe fix` fixes safely, and
-generated functions (hypothesis) of the shapes no case lists, run before and after
-the fix against the reference pool with a recording driver (`proof_recording`): once
-without a fault, then with a fault injected at each statement and each commit in
-turn, with each input and each canned fetch (a row, or None for the early
-returns). Before and after must return the same values, raise the same exceptions
-and commit the same rows, and after the fix no call leaves a connection out of the
-pool. A PS103 rollback is the one allowed difference: on a fault path the fixed
-code may go on where the original's aborted transaction failed, so there it must
-commit at least what the original did (never less).
+Every rule case of PS101-PS106 that `poolsafe fix` fixes safely, and generated
+functions (hypothesis) of the shapes no case lists, run before and after the fix
+against the reference pool with recording drivers: psycopg2's stand-in
+(`proof_recording`) and, for every other library a case imports (SQLAlchemy,
+psycopg 3 / psycopg_pool, asyncpg, peewee, mysql.connector, PyMySQL, aiopg,
+aiomysql, Flask-SQLAlchemy, FastAPI...), the generic stand-ins of
+`proof_standins`, whose checkouts, statements, commits and releases go through the
+same pool. Each function (and each method, on an instance made for the call; an
+async one in an event loop; a FastAPI dependency resolved and torn down as FastAPI
+does) runs once without a fault, then with a fault injected at each statement and
+each commit in turn, with each input and each canned fetch (a row, or None for the
+early returns). Before and after must return the same values, raise the same
+exceptions and commit the same rows, and after the fix no call of a changed
+function leaves a connection out of the pool. A PS103 rollback is the one allowed
+difference: on a fault path the fixed code (and the module's functions that call
+it) may go on where the original's aborted transaction failed, so there it must
+commit at least what the original did (never less) and leave no more out.
 
 `python -m pytest -q -s tests/proof/test_fixes_executed.py` prints how many
-functions and faults ran."""
+cases, functions and faults ran."""
 
 from __future__ import annotations
 
@@ -30,7 +37,7 @@ from poolsafe.fix.loop.apply import fix_sources
 from poolsafe.rules import ALL_RULES, Case
 from poolsafe.scan.engine import ScanOptions
 
-CODES = {"PS101", "PS102", "PS103"}
+CODES = {"PS101", "PS102", "PS103", "PS104", "PS105", "PS106"}
 #: modules a case may import and still run here: psycopg2 has a stand-in
 RUNNABLE_IMPORTS = {"psycopg2", "psycopg2.pool", "psycopg2.errors", "psycopg2.extras",
                     "logging", "contextlib", "typing", "time", "os", "__future__"}
@@ -86,14 +93,20 @@ def prove(before: str, select: set[str] = CODES, files: dict[str, str] | None = 
     if fixed == {**(files or {}), path: before}:
         return 0, 0
     rolled_back = {a.line for a in result.applied if a.code == "PS103" and a.path == path}
+    # a PS104 fix turns a dependency that returns its session into one that yields it:
+    # FastAPI calls it (before and after), never the code
+    dependencies = _functions_at(after, {a.line for a in result.applied
+                                         if a.code == "PS104" and a.path == path},
+                                 callers=False)
     others_after = {p: t for p, t in fixed.items() if p != path}
     return prove_pair(before, after, _functions_at(after, rolled_back), files=files,
-                      files_after=others_after)
+                      files_after=others_after, dependencies=dependencies)
 
 
 def prove_pair(before: str, after: str, ps103: set[str] = frozenset(),  # type: ignore[assignment]
                files: dict[str, str] | None = None,
-               files_after: dict[str, str] | None = None) -> tuple[int, int]:
+               files_after: dict[str, str] | None = None,
+               dependencies: set[str] | None = None) -> tuple[int, int]:
     """Run `before` and `after` (with the other modules before and after) under every
     fault and input; assert they behave the same (the functions in `ps103` got a
     rollback: see the module's docstring)."""
@@ -102,21 +115,25 @@ def prove_pair(before: str, after: str, ps103: set[str] = frozenset(),  # type: 
     files_after = files if files_after is None else files_after
     functions = faults = 0
     for fetch in FETCHES:
-        plain_b = run_module(before, Scenario(), fetch, files=files)
-        plain_a = run_module(after, Scenario(), fetch, files=files_after)
+        plain_b = run_module(before, Scenario(), fetch, files=files,
+                             dependencies=dependencies)
+        plain_a = run_module(after, Scenario(), fetch, files=files_after,
+                             dependencies=dependencies)
         _same(plain_b, plain_a, changed, ps103, f"no fault, fetch {fetch!r}")
         functions += len({name for name, _ in plain_a.outcomes})
         scenarios = [Scenario("statement", k) for k in range(plain_b.statements)] + \
                     [Scenario("commit", k) for k in range(plain_b.commits)]
         for scenario in scenarios:
-            obs_b = run_module(before, scenario, fetch, files=files)
-            obs_a = run_module(after, scenario, fetch, files=files_after)
+            obs_b = run_module(before, scenario, fetch, files=files,
+                               dependencies=dependencies)
+            obs_a = run_module(after, scenario, fetch, files=files_after,
+                               dependencies=dependencies)
             _same(obs_b, obs_a, changed, ps103, f"{scenario}, fetch {fetch!r}")
             faults += 1
     return functions, faults
 
 
-def _functions_at(source: str, lines: set[int]) -> set[str]:
+def _functions_at(source: str, lines: set[int], callers: bool = True) -> set[str]:
     """The functions and methods holding these lines (line numbers of the before
     text: a PS103 rollback adds lines after the handler, so its function still holds
     it), and their callers in the module."""
@@ -131,7 +148,7 @@ def _functions_at(source: str, lines: set[int]) -> set[str]:
             if f.end_lineno is not None and any(f.lineno <= line <= f.end_lineno
                                                 for line in lines):
                 out.add(name)
-    return _with_callers(source, out) if out else out
+    return _with_callers(source, out) if out and callers else out
 
 
 def _same(b: Observation, a: Observation, changed: set[str], ps103: set[str],
