@@ -258,7 +258,23 @@ def purge(days):
 '''
 
 
+PEEWEE = '''from playhouse.pool import PooledPostgresqlDatabase
+
+db = PooledPostgresqlDatabase("app", max_connections=8)
+
+
+def count_rows():
+    db.connect()
+    try:
+        return db.execute_sql("SELECT count(*) FROM t").fetchone()
+    finally:
+        db.close()
+'''
+
+
 @pytest.mark.parametrize(("good", "bad", "why"), [
+    (PEEWEE, PEEWEE.replace("    finally:\n        db.close()\n", "    finally:\n        pass\n"),
+     "peewee: the connection the function opened is never closed"),
     (PG3, PG3.replace("    with pool.connection() as conn:\n        conn.execute",
                       "    conn = pool.getconn()\n    try:\n        conn.execute").replace(
         "(name,))\n", "(name,))\n    finally:\n        pool.putconn(conn)\n"),
