@@ -373,6 +373,58 @@ def test_generated_functions_behave_as_before(steps: list[str], release: str) ->
     COUNTS["faults injected"] += faults
 
 
+# the same under the generic stand-ins: an asyncpg pool checkout in an async function
+# and a SQLAlchemy session, each with the shapes of its library
+LIBRARIES: dict[str, tuple[str, str, dict[str, list[str]]]] = {
+    "asyncpg": (
+        "import asyncpg\n\n\nasync def work(pool: asyncpg.Pool, n):\n"
+        "    conn = await pool.acquire()\n",
+        "    await pool.release(conn)\n",
+        {"insert": ['await conn.execute("INSERT INTO t VALUES ($1)", n)'],
+         "select": ['row = await conn.fetchrow("SELECT x FROM t WHERE id = $1", n)'],
+         "early": ["if n is None:", "    return 'early'"],
+         "missing": ['if await conn.fetchrow("SELECT y FROM t") is None:',
+                     "    return None"],
+         "guarded": ["try:", '    await conn.execute("UPDATE t SET x = 1")',
+                     "except asyncpg.UniqueViolationError:", "    return 'conflict'"],
+         "loop": ["for item in (n or []):",
+                  '    await conn.execute("INSERT INTO u VALUES ($1)", item)'],
+         "transaction": ["async with conn.transaction():",
+                         '    await conn.execute("DELETE FROM t")']}),
+    "sqlalchemy": (
+        "from sqlalchemy import create_engine, text\n"
+        "from sqlalchemy.exc import IntegrityError\n"
+        "from sqlalchemy.orm import sessionmaker\n\n"
+        'SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))\n'
+        "\n\ndef work(n):\n    db = SessionLocal()\n",
+        "    db.close()\n",
+        {"insert": ['db.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})'],
+         "select": ['row = db.execute(text("SELECT x FROM t")).first()'],
+         "early": ["if n is None:", "    return 'early'"],
+         "missing": ["if db.get(Item, n) is None:", "    return None"],
+         "commit": ["db.commit()"],
+         "guarded": ["try:", "    db.flush()", "except IntegrityError:",
+                     "    return 'conflict'"],
+         "loop": ["for item in (n or []):", "    db.add(Item(id=item))"]}),
+}
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(LIBRARIES)), st.data(), st.booleans())
+def test_generated_functions_of_other_libraries_behave_as_before(
+        library: str, data: st.DataObject, released: bool) -> None:
+    head, release, steps = LIBRARIES[library]
+    chosen = data.draw(st.lists(st.sampled_from(sorted(steps)), min_size=1, max_size=4))
+    body = "".join(f"    {line}\n" for step in chosen for line in steps[step])
+    source = head + body + (release if released else "") + "    return 'done'\n"
+    functions, faults = prove(source)
+    COUNTS["generated programs (other libraries)"] += 1
+    COUNTS["generated programs (other libraries) fixed and run"] += bool(functions)
+    COUNTS["function runs"] += functions
+    COUNTS["faults injected"] += faults
+
+
 def test_zz_summary() -> None:
     """(last in the module) what the executed layer ran."""
     if COUNTS:
