@@ -854,3 +854,102 @@ def names(verbose):
     calls = before.replace("if verbose:", "if audit(rows):")
     (reason,) = _left("PS102", calls)
     assert "empty `if`" in reason
+
+
+# ------------------------- the release as written: an awaited synchronous close
+# (the project's wrapper hands out a synchronous SQLAlchemy connection; the user's
+# code awaits its close anyway). The fix moves that release into `finally` exactly
+# as written; writing it without the `await` would run a call the original never
+# makes, which the equivalence check refuses as a safe fix.
+SYNC_WRAPPER = """\
+from sqlalchemy import create_engine
+
+engine = create_engine("sqlite://")
+
+
+def open_conn():
+    conn = engine.connect()
+    return conn
+"""
+
+
+def test_an_awaited_release_is_kept_awaited_in_the_new_finally() -> None:
+    source = """\
+from db import open_conn
+
+
+async def names():
+    conn = await open_conn()
+    rows = await conn.execute("SELECT name FROM t")
+    await conn.close()
+    return rows
+"""
+    fixed = _fixed("PS102", source, files={"db.py": SYNC_WRAPPER})
+    assert fixed == """\
+from db import open_conn
+
+
+async def names():
+    conn = await open_conn()
+    try:
+        rows = await conn.execute("SELECT name FROM t")
+    finally:
+        await conn.close()
+    return rows
+"""
+    result = _run("PS102", {"db.py": SYNC_WRAPPER, "case.py": source})
+    assert [(a.code, a.safe) for a in result.applied] == [("PS102", True)]
+
+
+def test_an_awaited_release_is_kept_awaited_in_a_loop() -> None:
+    source = """\
+from db import open_conn
+
+
+async def sleepers():
+    for _ in range(3):
+        conn = await open_conn()
+        await conn.execute("SELECT 1")
+        await conn.close()
+"""
+    fixed = _fixed("PS102", source, files={"db.py": SYNC_WRAPPER})
+    assert "        finally:\n            await conn.close()\n" in fixed
+    assert "            conn.close()" not in fixed.replace("await conn.close()", "")
+
+
+def test_an_awaited_release_is_kept_awaited_in_the_enclosing_finally() -> None:
+    source = """\
+from db import open_conn
+
+
+async def names():
+    try:
+        conn = await open_conn()
+        rows = await conn.execute("SELECT name FROM t")
+        await conn.close()
+        return rows
+    except ValueError:
+        return None
+"""
+    fixed = _fixed("PS102", source, files={"db.py": SYNC_WRAPPER})
+    assert "await conn.close()" in fixed and "    conn.close()" not in fixed.replace(
+        "await conn.close()", "")
+
+
+def test_an_awaited_release_of_a_checkout_not_awaited_stays_unsafe() -> None:
+    # `conn = open_conn()` (synchronous) then `await conn.close()`: the original's
+    # await raises TypeError after the close; a `finally` would raise it on the
+    # failure paths too, so the release is not kept as written, and the fix written
+    # without the await is refused as safe by the equivalence check
+    source = """\
+from db import open_conn
+
+
+async def names():
+    conn = open_conn()
+    rows = conn.execute("SELECT name FROM t")
+    await conn.close()
+    return rows
+"""
+    reasons = _left("PS102", source, files={"db.py": SYNC_WRAPPER}, unsafe=False)
+    assert reasons and "the original awaits `conn.close()`" in reasons[0], reasons

@@ -17,20 +17,29 @@ must share.
 
 from __future__ import annotations
 
+import ast
+import asyncio
 import gc
+import importlib.abc
+import importlib.util
 import inspect
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from types import ModuleType
 from typing import Any
+
+import proof_standins
 
 from poolsafe.runtime import ConnectionPool
 
 #: the inputs each function is called with (every parameter gets the same value)
 ARGUMENTS: tuple[Any, ...] = (1, None, [1, 2])
+#: ... and, in `run_module`, a string too (a name, a DSN, a table)
+RUN_ARGUMENTS: tuple[Any, ...] = (*ARGUMENTS, "x")
 #: what `fetchone()` answers (None drives `if row is None: return ...`)
 FETCHES: tuple[Any, ...] = ((1, "a", 2), None)
 
@@ -201,8 +210,12 @@ def stand_in_psycopg2(shared: ConnectionPool) -> dict[str, ModuleType]:
     extras.RealDictCursor = RecordingCursor  # type: ignore[attr-defined]
     extras.DictCursor = RecordingCursor  # type: ignore[attr-defined]
     pg.extras = extras  # type: ignore[attr-defined]
+    # a case written against the reference pool itself gets the shared one
+    runtime = ModuleType("poolsafe.runtime")
+    runtime.ConnectionPool = make_pool  # type: ignore[attr-defined]
+    runtime.ThreadedConnectionPool = make_pool  # type: ignore[attr-defined]
     return {"psycopg2": pg, "psycopg2.pool": pool_module, "psycopg2.errors": errors,
-            "psycopg2.extras": extras}
+            "psycopg2.extras": extras, "poolsafe.runtime": runtime}
 
 
 # ------------------------------------------------------------------- running
@@ -253,19 +266,111 @@ def _patched(modules: dict[str, ModuleType]) -> Iterator[None]:
                 sys.modules[name] = old
 
 
-def functions_of(module: ModuleType) -> list[tuple[str, Callable[..., Any]]]:
-    return [(name, f) for name, f in vars(module).items()
-            if inspect.isfunction(f) and f.__module__ == module.__name__
-            and not inspect.iscoroutinefunction(f) and not inspect.isasyncgenfunction(f)]
+def functions_of(module: ModuleType) -> list[tuple[str, Callable[..., Any], type | None]]:
+    """The module's functions, async ones included (each is run in an event loop), and
+    the methods of its classes (`Class.method`, on an instance made for each call)."""
+    out: list[tuple[str, Callable[..., Any], type | None]] = [
+        (name, f, None) for name, f in vars(module).items()
+        if inspect.isfunction(f) and f.__module__ == module.__name__]
+    for cname, cls in list(vars(module).items()):
+        if not inspect.isclass(cls) or cls.__module__ != module.__name__:
+            continue
+        for mname, m in vars(cls).items():
+            if inspect.isfunction(m) and not mname.startswith("__"):
+                out.append((f"{cname}.{mname}", m, cls))
+    return out
 
 
-def _call(f: Callable[..., Any], value: Any) -> tuple[str, str]:
-    params = [p for p in inspect.signature(f).parameters.values()
-              if p.default is inspect.Parameter.empty
-              and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    args = [value for _ in params]
+def _parameters(f: Callable[..., Any], value: Any, in_async: bool
+                ) -> tuple[list[Any], dict[str, Callable[..., Any]], list[Any]]:
+    """The positional arguments for a call with `value`, the FastAPI dependencies to
+    resolve (`db=Depends(get_db)`), and the stand-in sessions or connections among
+    the arguments (a parameter that is one: `db: Session`, `conn`)."""
+    args, given = [], []
+    deps: dict[str, Callable[..., Any]] = {}
+    for p in inspect.signature(f).parameters.values():
+        dep = getattr(p.default, "_dependency", None) if isinstance(
+            p.default, proof_standins.Thing) else None
+        if callable(dep):
+            deps[p.name] = dep
+            continue
+        if p.default is not inspect.Parameter.empty \
+                or p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            continue
+        annotation = p.annotation if isinstance(p.annotation, str) else getattr(
+            p.annotation, "__name__", "") if p.annotation is not inspect.Parameter.empty else ""
+        conn = proof_standins.connection_argument(str(annotation), p.name, in_async) \
+            if STAND_INS_ACTIVE else None
+        args.append(conn if conn is not None else value)
+        if conn is not None:
+            given.append(conn)
+    return args, deps, given
+
+
+def _as_dependency(f: Callable[..., Any]) -> Callable[..., Any]:
+    """What the route sees of dependency `f` (FastAPI resolves it with the route's
+    `_call` dependencies: called, a generator advanced to its `yield` and closed
+    after the response)."""
+    def route(value: Any) -> Any:
+        return value
+    return route
+
+
+def _connected(instance: Any, in_async: bool) -> list[Any]:
+    """Give an instance whose session or connection attribute is unset (`self.conn =
+    None`, `session: Optional[AsyncSession]`) a stand-in one, as the application
+    would have before calling the method; returns those given."""
+    if not STAND_INS_ACTIVE:
+        return []
+    given = []
+    names = set(getattr(type(instance), "__annotations__", {})) | set(vars(instance))
+    for attr in sorted(names):
+        if attr.lstrip("_") in proof_standins.CONNECTION_PARAMETERS \
+                and getattr(instance, attr, None) is None:
+            conn = proof_standins.connection_argument("", attr.lstrip("_"), in_async)
+            if conn is not None:
+                setattr(instance, attr, conn)
+                given.append(conn)
+    return given
+
+
+#: whether the module runs under the generic stand-ins (then parameters that are a
+#: session, a connection or a pool get one)
+STAND_INS_ACTIVE = False
+
+
+def _call(f: Callable[..., Any], args: list[Any],
+          deps: dict[str, Callable[..., Any]] | None = None) -> tuple[str, str]:
+    """Call `f` as its caller would: FastAPI dependencies resolved first (a generator
+    advanced to its `yield`, torn down after the response), an async function in an
+    event loop; what it returned (a generator drained, a context manager entered)
+    or raised."""
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def run(awaitable: Any) -> Any:
+        nonlocal loop
+        if loop is None:
+            loop = asyncio.new_event_loop()
+        return loop.run_until_complete(awaitable)
+
+    opened: list[Any] = []
     try:
-        result = f(*args)
+        kwargs = {}
+        for name, dep in (deps or {}).items():  # as FastAPI resolves them
+            got = dep()
+            if inspect.iscoroutine(got):
+                got = run(got)
+            if inspect.isgenerator(got):
+                opened.append(got)
+                got = next(got)
+            elif inspect.isasyncgen(got):
+                opened.append(got)
+                got = run(got.__anext__())
+            kwargs[name] = got
+        if inspect.iscoroutinefunction(f) or inspect.isasyncgenfunction(f):
+            result = run(_call_async(f, args, kwargs))
+        else:
+            result = f(*args, **kwargs)
         if inspect.isgenerator(result):
             result = list(result)
         elif hasattr(result, "__enter__") and hasattr(result, "__exit__") \
@@ -275,11 +380,64 @@ def _call(f: Callable[..., Any], value: Any) -> tuple[str, str]:
         return ("return", shape(result))
     except Exception as exc:
         return ("raise", type(exc).__name__)
+    finally:
+        for gen in reversed(opened):  # the dependency's teardown, after the response
+            if inspect.isasyncgen(gen):
+                run(gen.aclose())
+            else:
+                gen.close()
+        if loop is not None:
+            loop.close()
+
+
+async def _call_async(f: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+    if inspect.isasyncgenfunction(f):
+        return [item async for item in f(*args, **kwargs)]
+    result = await f(*args, **kwargs)
+    if type(result).__name__ == "_AsyncGeneratorContextManager":
+        async with result as inner:
+            return inner
+    return result
+
+
+class _ProjectModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """The case's other files (`db.py`, `app/database.py`), importable by their
+    module names for the run; their library imports get the stand-ins too."""
+
+    def __init__(self, files: dict[str, str]) -> None:
+        self.sources: dict[str, tuple[str, bool]] = {}
+        for path, text in files.items():
+            parts = path[:-3].split("/")
+            package = parts[-1] == "__init__"
+            if package:
+                parts = parts[:-1]
+            self.sources[".".join(parts)] = (text, package)
+            for i in range(1, len(parts)):  # a folder without __init__.py
+                self.sources.setdefault(".".join(parts[:i]), ("", True))
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname not in self.sources:
+            return None
+        return importlib.util.spec_from_loader(fullname, self,
+                                               is_package=self.sources[fullname][1])
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        text, _ = self.sources[module.__name__]
+        for name in proof_standins.undefined_names(text):
+            setattr(module, name, proof_standins.Thing("case", name))
+        exec(compile(text, module.__name__, "exec"), module.__dict__)
 
 
 def run_module(source: str, scenario: Scenario, fetch: Any,
-               only: set[str] | None = None) -> Observation:
-    """Import `source` afresh and call its functions with every input."""
+               only: set[str] | None = None,
+               files: dict[str, str] | None = None,
+               dependencies: set[str] | None = None) -> Observation:
+    """Import `source` afresh and call its functions (and methods) with every input;
+    those in `dependencies`, and those the module names in `Depends(...)`, as FastAPI
+    calls a dependency."""
     global LEDGER
     LEDGER = Ledger(fetch=fetch)
     shared = ConnectionPool(0, 20, ":memory:", connect=sqlite3.connect,
@@ -290,29 +448,80 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
               if scenario.kind == "commit" else None)
     if faults is not None:
         LEDGER.fired = lambda: faults.fired
+    global STAND_INS_ACTIVE
+    project = _ProjectModules(files or {})
+    imported = imported_modules(source)
+    for text, _ in project.sources.values():
+        imported |= imported_modules(text)
+    others = proof_standins.stand_in_modules({
+        m for m in imported if not any(m == p or m.startswith(p + ".")
+                                       for p in project.sources)})
+    STAND_INS_ACTIVE = bool(others)
+    hooks = proof_standins.HOOKS
+    hooks.fetch = fetch
+    hooks.scoped_opened = 0
+    hooks.dependencies = []
+
+    def checkout() -> Any:
+        conn = shared.getconn()
+        conn.seen = LEDGER.fired()
+        return conn
+
+    hooks.getconn = checkout  # type: ignore[method-assign]
+    hooks.putconn = shared.putconn  # type: ignore[assignment]
     try:
-        with _patched(stand_in_psycopg2(shared)):
+        with _patched({**stand_in_psycopg2(shared), **others}), _importable(project):
             module = ModuleType("recorded_case")
+            if STAND_INS_ACTIVE:
+                for name in proof_standins.undefined_names(source):
+                    setattr(module, name, proof_standins.Thing("case", name))
             try:
                 exec(compile(source, "case.py", "exec"), module.__dict__)
             except Exception as exc:
                 raise NotRunnable(f"{type(exc).__name__}: {exc}") from exc
-            for name, f in functions_of(module):
+            for name, f, cls in functions_of(module):
                 if only is not None and name not in only:
                     continue
-                for value in ARGUMENTS:
+                for value in RUN_ARGUMENTS:
                     key = (name, repr(value))
                     # an earlier call's connection dropped in a reference cycle (a
                     # traceback's frames) is taken back when the collector runs: not
                     # in the middle of this call's count
                     gc.disable()
+                    given: list[Any] = []
                     try:
+                        in_async = inspect.iscoroutinefunction(f) or \
+                            inspect.isasyncgenfunction(f)
+                        target: Callable[..., Any] = f
+                        if cls is not None:  # a method: on an instance made for the call
+                            init_args, _, given = _parameters(cls, value, in_async)
+                            try:
+                                instance = cls(*init_args)
+                                given += _connected(instance, in_async)
+                                target = getattr(instance, name.split(".")[1])
+                            except Exception as exc:
+                                obs.outcomes[key] = ("raise", type(exc).__name__)
+                                continue
+                        args, deps, more = _parameters(target, value, in_async)
+                        given += more
                         out_before, closed_before = shared.stats().in_use, _direct_closed()
-                        obs.outcomes[key] = _call(f, value)
-                        # a connection from `connect()` is released by closing it
+                        scoped_before = hooks.scoped_opened
+                        if any(target is d for d in hooks.dependencies) or (
+                                dependencies is not None and name in dependencies):
+                            # a FastAPI dependency: resolved, then torn down
+                            obs.outcomes[key] = _call(_as_dependency(target), [],
+                                                      {"value": partial(target, *args)})
+                        else:
+                            obs.outcomes[key] = _call(target, args, deps)
+                        # a connection from `connect()` is released by closing it; a
+                        # session the code never owns (`db.session`) is not its leak
                         obs.left_out[key] = (shared.stats().in_use - out_before) - (
-                            _direct_closed() - closed_before)
+                            _direct_closed() - closed_before) - (
+                            hooks.scoped_opened - scoped_before)
                     finally:
+                        for conn in given:  # the caller's session, given back by it
+                            if conn._conn is not None:
+                                shared.putconn(conn._conn.raw)
                         gc.enable()
     finally:
         if faults is not None:
@@ -321,6 +530,33 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
         obs.statements, obs.commits = LEDGER.statements, LEDGER.commits
         shared.closeall()
     return obs
+
+
+@contextmanager
+def _importable(project: _ProjectModules) -> Iterator[None]:
+    if not project.sources:
+        yield
+        return
+    saved = {name: sys.modules.pop(name) for name in list(sys.modules)
+             if name in project.sources}
+    sys.meta_path.insert(0, project)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(project)
+        for name in project.sources:
+            sys.modules.pop(name, None)
+        sys.modules.update(saved)
+
+
+def imported_modules(source: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+    return found
 
 
 def _direct_closed() -> int:

@@ -452,6 +452,35 @@ def release_written(module: cst.Module, region: Region, var: str) -> Release | N
     return Release(text.replace("{", "{{").replace("}", "}}"), description=f"`{text}`")
 
 
+def as_written(module: cst.Module, region: Region, release: Release, var: str,
+               acquire_awaited: bool) -> Release:
+    """`release`, or the user's own text of it when the statements the fix moves into
+    `finally` all await that same call (`await conn.close()` where the project's
+    wrapper is taken to hand out a synchronous connection) and the checkout is
+    awaited too (`conn = await get_conn()`): the release is kept exactly as the
+    original wrote it, never rewritten into a call the original does not make. That
+    is what keeps behaviour either way: if the connection is asynchronous, the
+    `await` is needed; if it is not, the awaited checkout raises before the `try`,
+    so the release is never reached on a path it was not reached on before. An
+    awaited release of a checkout that is not awaited keeps `release` (the
+    equivalence check then refuses the fix as safe: the original's own `await`
+    raises after the close, and the `finally` would raise it on the failure paths
+    too). Any other difference keeps `release`."""
+    texts: set[str] = set()
+    for node in region.removed:
+        if not isinstance(node.value, cst.Await):
+            return release
+        texts.add(module.code_for_node(node.value))
+    if len(texts) != 1 or release.is_async or not acquire_awaited:
+        return release
+    text = texts.pop()
+    call, _ = strip_await(cst.parse_expression(text))
+    if cst.parse_expression(release.template.format(var=var)).deep_equals(call):
+        return Release(text.replace("{", "{{").replace("}", "}}"),
+                       description=f"`{text}`, as written")
+    return release
+
+
 # ------------------------------------------------------------- escape checks
 
 
@@ -1147,6 +1176,8 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         plan, ctx.index, ctx.module, func, site)
     if isinstance(release, Unfixable):
         return release
+    release = as_written(module, region, release, var,
+                         isinstance(parents.get(id(site.call)), cst.Await))
     plan.description = f"release `{var}` with {release.description} in `finally`"
     wrap_try(module, plan, region, release.code(var))
     return plan

@@ -31,6 +31,7 @@ from poolsafe.analysis.flow import AcquireSite, call_may_raise
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.fix.fixers.edits import (
     Region,
+    as_written,
     check_line,
     escape_reason,
     is_removable_release,
@@ -108,6 +109,8 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
         plan, ctx.index, ctx.module, func, site)
     if isinstance(release, Unfixable):
         return release
+    release = as_written(module, region, release, var,
+                         isinstance(parents.get(id(site.call)), cst.Await))
     plan.description = (f"release `{var}` with {release.description} in the `finally` "
                         "of the `try` that holds it")
     in_body = any(any(n is small for n in iter_nodes(try_stmt.body)) for small in region.removed)
