@@ -418,6 +418,11 @@ class UnreleasedConnection(Rule):
                                  f"{gap.method.name}`: change it there by hand")
         if _is_peewee_connect(ctx, node):
             return Unfixable(self.code, _PEEWEE_BY_HAND)
+        from poolsafe.analysis.helper_checkout import helper_checkout_gaps
+
+        for helper in helper_checkout_gaps(ctx.index, ctx.module):
+            if helper.call is node:
+                return Unfixable(self.code, _HELPER_BY_HAND)
         parents = parent_map(ctx.module.tree)
         func = enclosing_function(node, parents, ctx.module)
         if func is None:
@@ -663,6 +668,10 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
 #: why `poolsafe fix` leaves a peewee `db.connect()`
 _PEEWEE_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_context():` "
                    "(or close it in a teardown handler) by hand")
+
+
+_HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "
+                   "call into a `finally` by hand")
 
 
 def _is_peewee_connect(ctx: FileContext, node: object) -> bool:
