@@ -1138,9 +1138,22 @@ def _is_property(func: FunctionInfo) -> bool:
     return False
 
 
+def _packages_first(candidates: list[ModuleInfo]) -> list[ModuleInfo]:
+    """Without the modules `X.py` that sit beside a package `X/` in the same folder:
+    Python's path finder tries the package first, so `import X` (also from inside
+    `X.py`, a top-level `app.py` beside a package `app/`) means the package."""
+    packages = {m.abspath.parent for m in candidates if m.abspath.name == "__init__.py"}
+    if not packages:
+        return candidates
+    return [m for m in candidates
+            if m.abspath.name == "__init__.py"
+            or m.abspath.parent / m.abspath.stem not in packages]
+
+
 def _closest(candidates: list[ModuleInfo], near: ModuleInfo) -> ModuleInfo:
     if len(candidates) == 1:
         return candidates[0]
+    candidates = _packages_first(candidates)
     here = str(near.abspath)
 
     def shared(m: ModuleInfo) -> int:

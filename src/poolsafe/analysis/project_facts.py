@@ -108,6 +108,7 @@ class ProjectFacts:
     index: ProjectIndex
     #: call sites by callee name, computed per name over the modules that spell it
     _sites: dict[str, list[CallSite]] = field(default_factory=dict)
+    _aliases: dict[str, list[str]] = field(default_factory=dict)
     _jobs: dict[int, str] | None = None
     _teardowns: list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]] | None = None
     _flask: bool | None = None
@@ -128,11 +129,27 @@ class ProjectFacts:
 
     def callers(self, func: FunctionInfo) -> list[CallSite]:
         out = []
-        for site in self.call_sites(func.name):
+        sites = self.call_sites(func.name)
+        aliases = self._import_aliases(func.name)
+        if aliases:
+            sites = sites + [s for a in aliases for s in self.call_sites(a)]
+        for site in sites:
             callee = self.index.evaluate(site.call.func, site.module, site.func)
             if isinstance(callee, FunctionRef) and callee.func is func:
                 out.append(site)
         return out
+
+    def _import_aliases(self, name: str) -> list[str]:
+        """The local names under which some module imports a `name` of the project
+        (`from model.users import exists as user_exists`): its calls use them."""
+        found = self._aliases.get(name)
+        if found is None:
+            pattern = re.compile(rb"\b" + re.escape(name.encode()) + rb"\s+as\s+\w")
+            found = sorted({local for m in self.index.modules_matching(pattern)
+                            for local, qual in m.imports.items()
+                            if local != name and qual.rpartition(".")[2] == name})
+            self._aliases[name] = found
+        return found
 
     # background jobs ------------------------------------------------------
     def jobs(self) -> dict[int, str]:

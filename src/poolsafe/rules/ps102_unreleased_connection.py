@@ -61,6 +61,16 @@ class UnreleasedConnection(Rule):
     library's pool checkout; its `close()` counts as a release there, so only a
     path with no release at all is reported, and no fix is offered.
 
+    **Checkout and give-back helpers.** A class whose helper method keeps a pool
+    checkout on `self` (`def _open(self): self.conn = self.pool.get_connection()`,
+    also when the pool is the constructor's argument and every construction of the
+    class or a subclass passes one) and whose other helper gives it back
+    (`def _done(self): ... self.conn.close()`): a method that calls both must call
+    the give-back in a `finally`; otherwise it is reported at the `self._open()`
+    call, since an exception between them skips the give-back (and an `except` that
+    swallows it hides the lost slot). A method that calls only the first helper
+    keeps the connection for the object's lifetime and is not reported here.
+
     **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
     `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
     pool slot for the pooled ones, until `db.close()`. A connect followed by work
@@ -260,6 +270,7 @@ class UnreleasedConnection(Rule):
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
+        yield from self._helper_gaps(ctx)
         yield from self._peewee_gaps(ctx)
         for func, flow in ctx.flows():
             for call, conn in flow.with_leaks:
@@ -371,6 +382,21 @@ class UnreleasedConnection(Rule):
                 f"`with {db}.connection_context():` or try/finally: {db}.close()",
             )
 
+    def _helper_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
+        """A method that takes a checkout through one helper (`self._open()` keeps it
+        on `self.conn`) and gives it back through another outside a `finally`."""
+        from poolsafe.analysis.helper_checkout import helper_checkout_gaps
+
+        for gap in helper_checkout_gaps(ctx.index, ctx.module):
+            verb = "returned to the pool"
+            yield self.finding(
+                gap.call,
+                f"{gap.conn.kind.label} `self.{gap.attr}` that `self.{gap.opener}()` checks "
+                f"out is {verb} only by `self.{gap.releaser}()`, outside a `finally`: an "
+                f"exception raised between them skips it and the pool slot is lost; call "
+                f"`self.{gap.releaser}()` in a `finally`",
+            )
+
     def _exit_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
         """A class that takes its checkout in one method and gives it back in
         `__exit__`/`close()`, where some path skips the release."""
@@ -392,6 +418,11 @@ class UnreleasedConnection(Rule):
                                  f"{gap.method.name}`: change it there by hand")
         if _is_peewee_connect(ctx, node):
             return Unfixable(self.code, _PEEWEE_BY_HAND)
+        from poolsafe.analysis.helper_checkout import helper_checkout_gaps
+
+        for helper in helper_checkout_gaps(ctx.index, ctx.module):
+            if helper.call is node:
+                return Unfixable(self.code, _HELPER_BY_HAND)
         parents = parent_map(ctx.module.tree)
         func = enclosing_function(node, parents, ctx.module)
         if func is None:
@@ -637,6 +668,10 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
 #: why `poolsafe fix` leaves a peewee `db.connect()`
 _PEEWEE_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_context():` "
                    "(or close it in a teardown handler) by hand")
+
+
+_HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "
+                   "call into a `finally` by hand")
 
 
 def _is_peewee_connect(ctx: FileContext, node: object) -> bool:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import libcst as cst
+
+from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import facts, is_test_module, request_handler
-from poolsafe.analysis.resolution import inventory, may_call
-from poolsafe.analysis.values import Connection
+from poolsafe.analysis.resolution import inventory, may_call, resolve
+from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.knowledge import DIRECT_ACQUIRERS
 from poolsafe.knowledge.frameworks import RAW_CONNECT_KINDS
@@ -17,6 +20,9 @@ from poolsafe.rules.cases.ps201 import INVALID, VALID
 _CONNECT_NAMES = frozenset(
     name for (_, name), acq in DIRECT_ACQUIRERS.items() if acq.kind in RAW_CONNECT_KINDS
 ) | {"connect"}
+
+#: methods that open the server connection of an existing connection object again
+_REOPEN_NAMES = frozenset({"reconnect", "ping"})
 
 _LABELS = {"fastapi": "FastAPI route", "flask": "Flask view", "django": "Django view"}
 
@@ -38,6 +44,13 @@ class ConnectPerRequest(Rule):
     the wrapper inside a decorator (`def staff_only(view): def check(...): ...;
     return check`) counts as a handler when the project applies that decorator only
     to handlers (or nowhere) and never calls it by hand: it runs in their requests.
+
+    A long-lived connection (a module's, or one an accessor caches on `flask.g`)
+    that such a function closes after its query and opens again at the next call
+    with `conn.reconnect()` or `conn.ping(reconnect=True)` is one new server
+    connection per request too, and is reported at the reopening call.
+    `ping(reconnect=True)` without the close only reconnects a connection that
+    died, and is not reported.
 
     A `connect()` in a maintenance script, a CLI command or at module level runs
     once and is not reported; neither is `mysql.connector.connect(pool_name=...)`,
@@ -115,12 +128,115 @@ class ConnectPerRequest(Rule):
             handler = handlers[key]
             if handler is None:
                 continue
-            if handler == "helper":
-                where = f"`{func.name}`, which only request handlers call,"
-            else:
-                where = f"{_LABELS[handler]} `{func.name}`"
             yield self.finding(
                 call,
-                f"{where} opens a new {value.kind.label} with `{value.origin}` on every "
-                "request; create a pool (or engine) once at startup and check out of it",
+                f"{_where(handler, func)} opens a new {value.kind.label} with "
+                f"`{value.origin}` on every request; create a pool (or engine) once at "
+                "startup and check out of it",
             )
+        yield from self._reopened(ctx, handlers)
+
+    def _reopened(self, ctx: FileContext, handlers: dict[int, str | None]
+                  ) -> Iterator[RawFinding]:
+        """`conn.reconnect()` or `conn.ping(reconnect=True)` on a long-lived
+        connection that the same function closes: every call finds it closed by the
+        previous one and opens a new server connection."""
+        for call, func in inventory(ctx.module).calls:
+            f = call.func
+            if func is None or not isinstance(f, cst.Attribute) \
+                    or f.attr.value not in _REOPEN_NAMES:
+                continue
+            if f.attr.value == "ping" and not _reconnect_true(call):
+                continue
+            receiver = f.value
+            if _assigned_in(receiver, func) or not _closes(receiver, func):
+                continue
+            value = _connection_of(ctx, receiver, func)
+            if not (isinstance(value, Connection) and value.kind_key in RAW_CONNECT_KINDS):
+                continue
+            key = id(func.node)
+            if key not in handlers:
+                handler = request_handler(ctx.index, func)
+                if handler is None and facts(ctx.index).request_only(func):
+                    handler = "helper"
+                handlers[key] = handler
+            handler = handlers[key]
+            if handler is None:
+                continue
+            yield self.finding(
+                call,
+                f"{_where(handler, func)} closes this {value.kind.label} and opens it "
+                f"again with `{f.attr.value}`: a new server connection on every request; "
+                "keep it open (or check out of a pool) instead of closing it after each "
+                "query",
+            )
+
+
+def _connection_of(ctx: FileContext, receiver: cst.BaseExpression,
+                   func: FunctionInfo) -> object:
+    """What `receiver` is; also a module-level `db = get_db()` whose accessor
+    caches the driver's connection on an attribute and returns it
+    (`g.db = mysql.connector.connect(...)`; `return g.db`)."""
+    value = ctx.index.evaluate(receiver, ctx.module, func)
+    if value is not None:
+        return value
+    bound = resolve(ctx.index, receiver, ctx.module, func)
+    if not isinstance(bound.expr, cst.Call):
+        return None
+    callee = ctx.index.evaluate(bound.expr.func, bound.module, bound.func)
+    if not isinstance(callee, FunctionRef):
+        return None
+    accessor = callee.func
+    for ret in accessor.returns:
+        if not isinstance(ret.value, cst.Attribute):
+            continue
+        for node in _assignments(accessor.node.body):
+            if any(_same(t.target, ret.value) for t in node.targets):
+                found = ctx.index.evaluate(node.value, accessor.module, accessor)
+                if isinstance(found, Connection):
+                    return found
+    return None
+
+
+def _assignments(body: cst.CSTNode) -> Iterator[cst.Assign]:
+    """The assignment statements under `body`, not in nested functions or classes."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Assign):
+            yield node
+            continue
+        for child in node.children:
+            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                stack.append(child)
+
+
+def _where(handler: str, func: FunctionInfo) -> str:
+    if handler == "helper":
+        return f"`{func.name}`, which only request handlers call,"
+    return f"{_LABELS[handler]} `{func.name}`"
+
+
+def _reconnect_true(call: cst.Call) -> bool:
+    """`ping(reconnect=True)` or `ping(True)`."""
+    for i, arg in enumerate(call.args):
+        named = arg.keyword.value if arg.keyword is not None else None
+        if named == "reconnect" or (named is None and i == 0):
+            return isinstance(arg.value, cst.Name) and arg.value.value == "True"
+    return False
+
+
+def _same(a: cst.BaseExpression, b: cst.BaseExpression) -> bool:
+    return a.deep_equals(b)
+
+
+def _closes(receiver: cst.BaseExpression, func: FunctionInfo) -> bool:
+    """The function calls `receiver.close()` itself."""
+    return any(isinstance(c.func, cst.Attribute) and c.func.attr.value == "close"
+               and not c.args and _same(c.func.value, receiver)
+               for c in func.direct_calls)
+
+
+def _assigned_in(receiver: cst.BaseExpression, func: FunctionInfo) -> bool:
+    """A connection the function makes itself (a local name) is PS201's first case."""
+    return isinstance(receiver, cst.Name) and receiver.value in func.locals

@@ -17,7 +17,7 @@ from poolsafe.analysis.cstutil import (
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, WithBinding
 from poolsafe.analysis.project_facts import is_flask_db, is_model_class, is_test_module
-from poolsafe.analysis.resolution import external_name, inventory, qual_match
+from poolsafe.analysis.resolution import external_name, inventory, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.slow_calls import may_be_slow, slow_call
 from poolsafe.analysis.values import (
@@ -26,6 +26,7 @@ from poolsafe.analysis.values import (
     ExternalInstance,
     FunctionRef,
     LibraryObject,
+    ModuleRef,
     Value,
 )
 from poolsafe.core.model import RawFinding, Severity
@@ -75,7 +76,8 @@ class IoInTransaction(Rule):
       `ainvoke`);
     - object storage: boto3 clients and resources (`upload_file`, `put_object`,
       `get_object`, `download_file`, `copy_object`, `delete_object`), minio,
-      google-cloud-storage (`upload_from_*`, `download_*`);
+      google-cloud-storage (`upload_from_*`, `download_*`), Azure Blob Storage
+      (`upload_blob`, `download_blob`, `delete_blob`);
     - search and vector stores: opensearch-py, elasticsearch (`search`, `index`,
       `bulk`), qdrant, pinecone, weaviate;
     - waiting on a celery result (`task.delay(...).get()`), subprocesses
@@ -96,7 +98,9 @@ class IoInTransaction(Rule):
     recognised by where they come from (an engine, a pool, a sessionmaker, a driver
     `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
     `Annotated[Session, Depends(get_db)]` or a module alias of it such as
-    `SessionDep`, Flask-SQLAlchemy's `db.session`); a connection with
+    `SessionDep`, Flask-SQLAlchemy's `db.session`, a cursor another module opened
+    at its top level on its own module-level connection, `db.cur`, whose statements
+    run in `db.conn`'s transaction until `db.conn.commit()`); a connection with
     `conn.autocommit = True`, one acquired in autocommit
     (`psycopg.connect(dsn, autocommit=True)`, also through `**config` with
     `config["autocommit"] = True`), or one from an engine or pool that runs in
@@ -465,7 +469,30 @@ class _Walker:
             return d
         if value is None and self.handle_attribute(expr):
             return d
+        if value is None and "." in d:
+            return self.module_cursor(expr)
         return None
+
+    def module_cursor(self, expr: cst.BaseExpression) -> str | None:
+        """`db.cur`: a cursor another module opened at its top level on its own
+        connection (`conn = psycopg2.connect(...)`; `cur = conn.cursor()`), which every
+        function shares: its statements run in `db.conn`'s transaction."""
+        if not isinstance(expr, cst.Attribute) or isinstance(expr.value, cst.Call):
+            return None
+        owner = self.index.evaluate(expr.value, self.module, self.func)
+        if not isinstance(owner, ModuleRef):
+            return None
+        bound = resolve(self.index, expr, self.module, self.func)
+        made = strip_await(bound.expr)[0]
+        if bound.func is not None or bound.module is not owner.module \
+                or not isinstance(made, cst.Call) or not isinstance(made.func, cst.Attribute) \
+                or made.func.attr.value not in CURSOR_METHODS \
+                or not isinstance(made.func.value, cst.Name):
+            return None
+        conn = cst.Attribute(value=expr.value, attr=cst.Name(made.func.value.value))
+        if not isinstance(self.index.evaluate(conn, self.module, self.func), Connection):
+            return None
+        return self.key_of(conn)
 
     def handle_attribute(self, expr: cst.BaseExpression) -> bool:
         """`self.db` set in a method from a parameter annotated as a session or

@@ -44,6 +44,29 @@ def get_connection():
     return PooledConnection(pool.getconn(), pool)
 """
 
+_HELPER_BASE = """\
+from mysql.connector import errors
+
+
+class Repo:
+    def __init__(self, pool):
+        self.pool = pool
+
+    def _open(self):
+        self.conn = self.pool.get_connection()
+        self.cur = self.conn.cursor()
+
+    def _done(self):
+        try:
+            self.conn.commit()
+        finally:
+            self.conn.close()
+"""
+_HELPER_APP = ("from mysql.connector import pooling\nfrom shop.base import Repo\n"
+               "from shop.items import Items\n\n"
+               "pool = pooling.MySQLConnectionPool(pool_name='shop', pool_size=5)\n"
+               "items = Items(pool)\n")
+
 INVALID: list[Case] = [
     Case("""
 from mysql.connector import Error, pooling
@@ -929,7 +952,30 @@ def unit_of_work():
          note=("a scoped_session registry built per call and handed out by a "
                "@contextmanager with no try/finally: an exception in the caller's with "
                "body is thrown in at the yield and skips commit() and remove()")),
+    Case("""
+from mysql.connector import errors
+from shop.base import Repo
+
+
+class Items(Repo):
+    def names(self):
+        rows = []
+        try:
+            self._open()  # expect: PS102
+            self.cur.execute("SELECT name FROM items")
+            rows = self.cur.fetchall()
+            self._done()
+        except errors.Error as e:
+            print(e)
+        return rows
+""", path="shop/items.py", files={"shop/__init__.py": "", "shop/base.py": _HELPER_BASE,
+                                  "shop/app.py": _HELPER_APP},
+         note="a helper keeps the checkout on self and another gives it back, outside a "
+              "finally: a failed statement skips the give-back and the except swallows it",
+         unfixable="the checkout and its give-back are helper methods: move the give-back "
+                   "call into a `finally` by hand"),
 ]
+
 
 VALID: list[Case] = [
     Case("""
@@ -2001,4 +2047,24 @@ def test_cancels_order():
 from psycopg2.pool import ThreadedConnectionPool
 pool = ThreadedConnectionPool(1, 4, dsn="dbname=shop")
 """}, note="patch.object replaced the pool for the with block: the checkout is a double"),
+    Case("""
+from mysql.connector import errors
+from shop.base import Repo
+
+
+class Items(Repo):
+    def names(self):
+        rows = []
+        try:
+            self._open()
+            self.cur.execute("SELECT name FROM items")
+            rows = self.cur.fetchall()
+        except errors.Error as e:
+            print(e)
+        finally:
+            self._done()
+        return rows
+""", path="shop/items.py", files={"shop/__init__.py": "", "shop/base.py": _HELPER_BASE,
+                                  "shop/app.py": _HELPER_APP},
+         note="the give-back helper runs in finally"),
 ]

@@ -216,7 +216,71 @@ def staff_only(view):
     return check
 """}, note=("the helper's other caller is the wrapper of a decorator applied only to "
             "routes: it runs in their requests too")),
+    Case("""
+import pymysql
+from flask import Flask
+
+app = Flask(__name__)
+shared = pymysql.connect(host="db", user="app", database="shop")
+
+def count_orders(customer):
+    shared.ping(reconnect=True)  # expect: PS201
+    cur = shared.cursor()
+    cur.execute("SELECT count(*) FROM orders WHERE customer = %s", (customer,))
+    n = cur.fetchone()[0]
+    shared.close()
+    return n
+
+@app.route("/orders/<customer>")
+def orders(customer):
+    return {"n": count_orders(customer)}
+""", note="a module connection closed after each query and reopened by ping(reconnect=True)"),
+    Case("""
+import mysql.connector
+from flask import Flask, current_app, g
+
+app = Flask(__name__)
+
+def open_db():
+    if "conn" not in g:
+        g.conn = mysql.connector.connect(host=current_app.config["DB_HOST"])
+    return g.conn
+
+link = open_db()
+
+def run(sql):
+    link.reconnect(attempts=3)  # expect: PS201
+    cur = link.cursor()
+    cur.execute(sql)
+    rows = cur.fetchall()
+    link.close()
+    return rows
+
+@app.route("/tags")
+def tags():
+    return {"tags": run("SELECT name FROM tags")}
+""", note="reconnect() of a module connection an accessor cached on flask.g; closed each call"),
+    Case("""
+import pymysql
+from flask import Flask
+
+app = Flask(__name__)
+shared = pymysql.connect(host="db", user="app", database="shop")
+
+def stock_level(sku):
+    shared.ping(reconnect=True)  # expect: PS201
+    cur = shared.cursor()
+    cur.execute("SELECT qty FROM stock WHERE sku = %s", (sku,))
+    qty = cur.fetchone()[0]
+    shared.close()
+    return qty
+""", path="inventory.py", files={
+        "web.py": "from flask import Flask\nfrom inventory import stock_level as level\n\n"
+                  "app = Flask(__name__)\n\n@app.route('/stock/<sku>')\n"
+                  "def stock(sku):\n    return {'qty': level(sku)}\n"},
+         note="only a route calls it, under an alias it is imported as"),
 ]
+
 
 VALID: list[Case] = [
     Case("""
@@ -425,4 +489,34 @@ def staff_only(view):
     return check
 """}, note=("the same decorator also wraps a script's function: its wrapper does not run "
             "only in requests, so the helper is not request-only")),
+    Case("""
+import pymysql
+from flask import Flask
+
+app = Flask(__name__)
+shared = pymysql.connect(host="db", user="app", database="shop")
+
+@app.route("/orders/<customer>")
+def orders(customer):
+    shared.ping(reconnect=True)
+    with shared.cursor() as cur:
+        cur.execute("SELECT count(*) FROM orders WHERE customer = %s", (customer,))
+        return {"n": cur.fetchone()[0]}
+""", note="ping(reconnect=True) without a close: reconnects only a connection that died"),
+    Case("""
+import pymysql
+
+shared = pymysql.connect(host="db", user="app", database="shop")
+
+def nightly_report():
+    shared.ping(reconnect=True)
+    cur = shared.cursor()
+    cur.execute("SELECT count(*) FROM orders")
+    n = cur.fetchone()[0]
+    shared.close()
+    return n
+
+if __name__ == "__main__":
+    print(nightly_report())
+""", note="reopen-and-close in a script's function: once per run, not per request"),
 ]

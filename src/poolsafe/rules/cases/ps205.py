@@ -10,6 +10,16 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
 """
 
+_REGISTRY_IN_PACKAGE = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+"""
+_PACKAGE_APP = "from flask import Flask\n\napp = Flask(__name__)\nfrom app import views\n"
+_VIEWS = ("from app import app\nfrom app.store import orders\n\n"
+          "@app.route('/orders')\ndef list_orders():\n    return {'n': orders.query.count()}\n")
+
 INVALID: list[Case] = [
     Case(_ENGINE + """
 db_session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
@@ -121,7 +131,17 @@ Session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
                         "    return Session.execute('SELECT 1').scalar()\n",
         "web.py": "from flask import Flask\nfrom shop import repo\n\napp = Flask(__name__)\n"},
          note="the app reaches the session's module through another module"),
+    Case(_REGISTRY_IN_PACKAGE + """
+orders = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+reports = scoped_session(sessionmaker(bind=engine))
+""", path="app/store.py", files={
+        "app/__init__.py": _PACKAGE_APP,
+        "app/views.py": _VIEWS,
+        "app.py": "from app import app\nfrom app.store import reports\n\n"
+                  "@app.teardown_appcontext\ndef end(exc=None):\n    reports.remove()\n"},
+         note="a top-level app.py beside the package app/ removes the other registry only"),
 ]
+
 
 VALID: list[Case] = [
     Case(_ENGINE + """
@@ -228,4 +248,13 @@ Session = scoped_session(sessionmaker(bind=engine))
         "web.py": "from flask import Flask\n\napp = Flask(__name__)\n"},
          note="a Celery worker's module in a Flask project: no Flask app imports it, so "
               "no Flask request ends there"),
+    Case(_REGISTRY_IN_PACKAGE + """
+orders = scoped_session(sessionmaker(bind=engine))
+""", path="app/store.py", files={
+        "app/__init__.py": _PACKAGE_APP,
+        "app/views.py": _VIEWS,
+        "app.py": "from app import app\nfrom app.store import orders\n\n"
+                  "@app.teardown_appcontext\ndef end(exc=None):\n    orders.remove()\n"},
+         note="the teardown sits in a top-level app.py beside a package also named app: "
+              "`from app import ...` there means the package (Python tries it first)"),
 ]

@@ -39,6 +39,9 @@ def get_db():
         db.close()
 """
 
+_SHARED_DB = ("import psycopg2\n\nconn = psycopg2.connect('dbname=shop')\n"
+              "cur = conn.cursor()\n")
+
 INVALID: list[Case] = [
     Case(_DB + """
 from openai import OpenAI
@@ -542,7 +545,40 @@ class PhotoService:
          files={"gallery/__init__.py": "", "gallery/models.py": "Photo = object\n"},
          note=("a method of the same service ran the SELECT on its session (SQLModel's "
                "AsyncSession) and left the transaction open; the S3 delete waits in it")),
+    Case("""
+import requests
+from fastapi import APIRouter
+from shop import store
+
+router = APIRouter()
+
+@router.post("/orders/{order_id}/ship")
+def ship(order_id: int):
+    store.cur.execute("UPDATE orders SET state = 'shipping' WHERE id = %s", (order_id,))
+    requests.post("https://courier.example/pickups", json={"order": order_id})  # expect: PS207
+    store.conn.commit()
+""", path="shop/routes.py", files={"shop/__init__.py": "", "shop/store.py": _SHARED_DB},
+         note="a cursor another module opened on its module-level connection, shared "
+              "by every route: its statement opens that connection's transaction"),
+    Case("""
+import psycopg2
+from azure.storage.blob import BlobServiceClient
+
+blobs = BlobServiceClient.from_connection_string("UseDevelopmentStorage=true")
+
+def attach(post_id: int, data: bytes) -> None:
+    conn = psycopg2.connect("dbname=app")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO attachments (post_id) VALUES (%s)", (post_id,))
+            blob = blobs.get_container_client("files").get_blob_client(f"{post_id}.bin")
+            blob.upload_blob(data)  # expect: PS207
+        conn.commit()
+    finally:
+        conn.close()
+""", note="an Azure Blob Storage upload is object-storage work"),
 ]
+
 
 VALID: list[Case] = [
     Case("""
@@ -997,4 +1033,34 @@ class PhotoService:
 """, path="gallery/service.py",
          files={"gallery/__init__.py": "", "gallery/models.py": "Photo = object\n"},
          note="the helper method ends its transaction before returning: nothing is open"),
+    Case("""
+import requests
+from fastapi import APIRouter
+from shop import store
+
+router = APIRouter()
+
+@router.post("/orders/{order_id}/ship")
+def ship(order_id: int):
+    store.cur.execute("UPDATE orders SET state = 'shipping' WHERE id = %s", (order_id,))
+    store.conn.commit()
+    requests.post("https://courier.example/pickups", json={"order": order_id})
+""", path="shop/routes.py", files={"shop/__init__.py": "", "shop/store.py": _SHARED_DB},
+         note="the shared connection commits before the HTTP call"),
+    Case("""
+import psycopg2
+from azure.storage.blob import BlobServiceClient
+
+blobs = BlobServiceClient.from_connection_string("UseDevelopmentStorage=true")
+
+def attach(post_id: int, data: bytes) -> None:
+    conn = psycopg2.connect("dbname=app")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO attachments (post_id) VALUES (%s)", (post_id,))
+        conn.commit()
+        blobs.get_container_client("files").get_blob_client(f"{post_id}.bin").upload_blob(data)
+    finally:
+        conn.close()
+""", note="the upload runs after the commit"),
 ]
