@@ -122,8 +122,9 @@ class UnreleasedConnection(Rule):
     `self.close()`, whose method closes `self._conn`, releases `self._conn`.
 
     **Sessions on a borrowed connection.** A session bound to a connection
-    someone else owns (`Session(bind=conn)` inside `with engine.connect() as
-    conn:`, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing
+    someone else owns (`Session(bind=conn)` or `Session(conn)` inside `with
+    engine.connect() as conn:`, `Session(self.conn)` on a connection the object
+    keeps, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing
     out of a pool: the owner of the connection ends it, so such a session is not a
     checkout. A session bound to an engine, or to nothing, is.
 

@@ -909,6 +909,20 @@ def create_db(host, dbname):
     cn.close()
 """, path="mycli/features/db_utils.py",
          note="the same helper in production code: the exception path leaks the connection"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def rename(user_id, name):
+    session = Session(engine)  # expect: PS102
+    session.execute(text("UPDATE users SET name = :n WHERE id = :i"), {"n": name, "i": user_id})
+    session.commit()
+    session.close()
+""", note="a session whose positional bind is the engine checks a connection out: an "
+          "error before close() leaves it checked out"),
 ]
 
 VALID: list[Case] = [
@@ -1925,4 +1939,17 @@ def test_reads():
 """, path="tests/test_reads.py", note="a direct connection a test never closes: no pool "
                                       "slot, and it is closed as soon as the test's frame "
                                       "is gone: not a production leak"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def count_rows(table):
+    with engine.connect() as conn:
+        session = Session(conn)
+        return session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+""", note="a session whose positional bind is a connection the enclosing with owns "
+          "(`Session(conn)`, as `Session(bind=conn)`): it checks nothing out"),
 ]
