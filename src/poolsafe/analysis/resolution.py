@@ -252,8 +252,9 @@ def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
                 out += part.value
                 continue
             # `f"{DIALECT}:///{path}"` with `DIALECT = "sqlite"`: a constant's whole value
-            inner = resolve(index, part.expression, b.module, b.func).expr \
-                if part.format_spec is None and part.conversion is None else None
+            inner = resolve(index, part.expression, b.module, b.func).expr if (
+                isinstance(part, cst.FormattedStringExpression)
+                and part.format_spec is None and part.conversion is None) else None
             whole = string_value(inner) if inner is not None else None
             if whole is None:
                 break
