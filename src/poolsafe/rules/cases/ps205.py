@@ -121,6 +121,22 @@ Session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
                         "    return Session.execute('SELECT 1').scalar()\n",
         "web.py": "from flask import Flask\nfrom shop import repo\n\napp = Flask(__name__)\n"},
          note="the app reaches the session's module through another module"),
+    Case(_ENGINE + """
+app = Flask(__name__)
+db_session = None
+
+
+def init_db():
+    global db_session
+    Session = scoped_session(sessionmaker())  # expect: PS205
+    Session.configure(bind=engine)
+    db_session = Session
+
+
+@app.route("/users")
+def users():
+    return {"n": db_session.execute("SELECT count(*) FROM users").scalar()}
+""", note="built in a function but kept in a global: every request's thread reuses it"),
 ]
 
 VALID: list[Case] = [
@@ -228,4 +244,24 @@ Session = scoped_session(sessionmaker(bind=engine))
         "web.py": "from flask import Flask\n\napp = Flask(__name__)\n"},
          note="a Celery worker's module in a Flask project: no Flask app imports it, so "
               "no Flask request ends there"),
+    Case(_ENGINE + """
+app = Flask(__name__)
+
+
+def library_id():
+    local_session = scoped_session(sessionmaker())
+    local_session.configure(bind=engine)
+    return local_session().execute("SELECT uuid FROM library").scalar()
+
+
+def new_worker_session():
+    Session = scoped_session(sessionmaker(bind=engine))
+    return Session()
+
+
+@app.route("/library")
+def library():
+    return {"id": library_id()}
+""", note="a registry a function builds and uses itself only (called, configured): it "
+          "goes when the function returns, with its thread-local slot"),
 ]
