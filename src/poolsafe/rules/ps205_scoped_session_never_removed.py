@@ -147,12 +147,11 @@ def _local_registry(call: cst.Call, func: FunctionInfo | None) -> bool:
     for node in iter_nodes(func.node.body):
         if isinstance(node, cst.Assign) and node.value is call:
             allowed += 1  # its own target
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
-                and node.func.value == name:
-            allowed += 1
-        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
-                and node.value.value == name:
-            allowed += 1
+        elif (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+              and node.func.value == name) or (
+                isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+                and node.value.value == name):
+            allowed += 1  # `Session()`, `Session.configure(...)`
     return seen == allowed
 
 
