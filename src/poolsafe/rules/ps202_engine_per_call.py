@@ -67,7 +67,8 @@ class EnginePerCall(Rule):
     and callers in tests are fine.
 
     Functions that run once per process are not reported: a click/typer
-    command, or a function called only from module-level code (`main()` under
+    command (or one of a Flask CLI group: `@audit_cli.command()` on an
+    `AppGroup`), or a function called only from module-level code (`main()` under
     `if __name__ == "__main__":`, Alembic's `run_migrations_online()`) or only
     from such functions (`init_db()` called by `main()`). A call inside a loop
     (`while True: backup()` at module level, a `for` in `main()`) runs many
@@ -99,7 +100,8 @@ class EnginePerCall(Rule):
     at the end of the success path is not enough: an error before it drops the
     pool with its connections.
 
-    Tests are not reported: an engine built in a test module lives for one test,
+    Tests are not reported: an engine built in a test module (or in a test-support
+    package such as `testing/` or `unittest_utils/`) lives for one test,
     and tearing it down is the test framework's business.
 
     ## Why is this bad?

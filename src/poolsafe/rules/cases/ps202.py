@@ -378,6 +378,43 @@ def count_books(library):
         return conn.execute(text("SELECT count(*) FROM books")).scalar()
 """, note="an engine per call on a server database (the look-alike of the SQLite case): "
           "every call opens a new server connection and drops the pool"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+class Bus:
+    def __init__(self):
+        self.handlers = {}
+
+    def command(self, name):
+        def register(fn):
+            self.handlers[name] = fn
+            return fn
+        return register
+
+
+bus = Bus()
+
+
+@bus.command("rotate")
+def rotate_audit(url):
+    engine = create_engine(url)  # expect: PS202
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit WHERE ts < now() - interval '90 days'"))
+""", note="`.command()` of a project's message bus is no command-line group: its handlers "
+          "run per message"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def drop_database(url, name):
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    engine.dispose()
+""", path="app/testimonials/store.py",
+         note="production code whose directory only begins like a test one: an error "
+              "before dispose() drops the engine with its pool"),
 ]
 
 VALID: list[Case] = [
@@ -844,4 +881,29 @@ def open_catalog(path):
     return scoped_session(sessionmaker(bind=engine))
 """, note="an SQLite engine per call (a file, or in memory with files attached): no "
           "server, no connection slot to use up; its connections are file handles"),
+    Case("""
+from flask.cli import AppGroup
+from sqlalchemy import create_engine, text
+
+audit_cli = AppGroup("audit", help="Manage the audit log")
+
+
+@audit_cli.command("rotate")
+def rotate_audit():
+    engine = create_engine("postgresql://db/audit")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit WHERE ts < now() - interval '90 days'"))
+""", note="a command of a Flask CLI group (a click group): it runs once per process"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def drop_database(url, name):
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    engine.dispose()
+""", path="app/model/unittest_utils/db_helpers.py",
+         note="a test-support package (`unittest_utils/`, `testing/`): its engines live for "
+              "one test"),
 ]
