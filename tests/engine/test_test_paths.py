@@ -8,6 +8,9 @@ from poolsafe.analysis.doubles import is_test_path
 @pytest.mark.parametrize("path", [
     "tests/test_db.py", "test/helpers.py", "pkg/conftest.py", "pkg/db_test.py",
     "mycli_test/features/db_utils.py", "app/integration_tests/utils.py",
+    # test-support packages (issue 31, large33: galaxy's model/unittest_utils/)
+    "app/model/unittest_utils/helpers.py", "pkg/testing/fixtures.py", "pkg/_testing/db.py",
+    "pkg/test_utils/db.py",
 ])
 def test_test_paths(path: str) -> None:
     assert is_test_path(path)
@@ -15,6 +18,7 @@ def test_test_paths(path: str) -> None:
 
 @pytest.mark.parametrize("path", [
     "app/db.py", "latest/db.py", "contest/db.py", "app/testing_utils.py", "tests.py",
+    "app/testimonials/db.py", "app/unit/db.py", "app/attesting/db.py",
 ])
 def test_production_paths(path: str) -> None:
     assert not is_test_path(path)

@@ -83,7 +83,8 @@ def test_fix_rate_over_invalid_cases() -> None:
     tally = {r.code: Counter(_outcome(r, c) for c in r.INVALID) for r in RULES}
     assert tally == {
         "PS203": Counter(safe=13, unsafe=1),
-        "PS205": Counter(safe=11),
+        # a registry built in a function other than the app factory (kept in a global)
+        "PS205": Counter(safe=11, **{"not fixable": 1}),
         # a thread with no app of its own (Flask-SQLAlchemy off the request) is by hand
         "PS206": Counter(safe=8, unsafe=1, **{"not fixable": 4}),
     }

@@ -147,14 +147,16 @@ _NON_RAISING_METHODS = frozenset(
      "rollback", "close", "cursor", "begin",
      # mysql.connector answers False when the server is gone; it does not raise
      "is_connected",
-     # `contextlib.suppress(...)`
-     "suppress"}
+     # `contextlib.suppress(...)`, `contextlib.closing(conn)`
+     "suppress", "closing", "aclosing"}
 )
 _NON_RAISING_FUNCTIONS = frozenset(
     {"print", "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable",
      "locals", "dir", "vars", "globals",
-     # `contextlib.suppress(...)` only stores the exception types
-     "suppress"}
+     # `contextlib.suppress(...)` only stores the exception types; `closing(conn)` only
+     # stores the object it will close (`conn = engine.connect()` then `with
+     # closing(conn):` leaves no gap)
+     "suppress", "closing", "aclosing"}
 )
 _SCOPE_FUNCTIONS = frozenset({"locals", "dir", "vars", "globals"})
 
@@ -600,6 +602,10 @@ class FunctionFlow:
             return Outcome(normal=after, exc=exc)
         acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None
         escaping = escaping_names(value)
+        # `self.conn = conn = pool.getconn()`: the object keeps the checkout; the local name
+        # is only another handle on it (the attribute is the object's to release)
+        stored = len(targets) > 1 and any(
+            isinstance(t, (cst.Attribute, cst.Subscript)) for t in targets)
         for target in targets:
             if acquired is not None and acquired[1].packed is not None:
                 # `conn, cur = get_conn()`: the checkout is one element of the target
@@ -625,7 +631,8 @@ class FunctionFlow:
                 after = frozenset(f for f in after if not (
                     (isinstance(f, Held) and f.var == var)
                     or (isinstance(f, Aborted) and f.resource == var)))
-                if acquired is not None and var not in self.func.globals_declared:
+                if acquired is not None and var not in self.func.globals_declared \
+                        and not stored:
                     # (a checkout bound to a `global`/`nonlocal` name is stored beyond the call)
                     call, conn = acquired
                     site = self._site(call, var, conn)

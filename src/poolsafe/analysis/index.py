@@ -559,7 +559,7 @@ class ProjectIndex:
                 if keyword_arg(call, kw) is not None:
                     kind = pooled_kind
             if CONNECTION_KINDS[kind].is_session and self._borrows_connection(
-                    call, module, func, depth):
+                    call, module, func, depth, positional=True):
                 return None
             return Connection(kind, _source(call))
         last = qualname.rsplit(".", 1)[-1]
@@ -568,12 +568,18 @@ class ProjectIndex:
         return None
 
     def _borrows_connection(self, call: cst.Call, module: ModuleInfo,
-                            func: FunctionInfo | None, depth: int) -> bool:
+                            func: FunctionInfo | None, depth: int,
+                            positional: bool = False) -> bool:
         """A session bound to a connection someone else owns (`Session(bind=conn)`
         inside `with engine.connect() as conn:`, `Session(bind=op.get_bind())` in an
         Alembic migration): it checks nothing out of a pool, and whoever owns the
-        connection ends it. A session bound to an engine (or to nothing) checks out."""
+        connection ends it. A session bound to an engine (or to nothing) checks out.
+        With `positional`, `bind` is also the first positional parameter (the
+        `Session(conn)` and `AsyncSession(conn)` constructors)."""
         bind = keyword_arg(call, "bind")
+        if bind is None and positional and call.args and call.args[0].keyword is None \
+                and call.args[0].star == "":
+            bind = call.args[0].value
         if bind is None:
             return False
         return self._is_connection_expr(bind, module, func, depth, 0)

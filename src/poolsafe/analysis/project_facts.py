@@ -54,6 +54,7 @@ from poolsafe.analysis.values import (
 )
 from poolsafe.knowledge.frameworks import (
     CLI_DECORATORS,
+    CLI_GROUP_CLASSES,
     DJANGO_ROOTS,
     DJANGO_VIEW_DECORATORS,
     DJANGO_VIEW_MODULES,
@@ -465,7 +466,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
             owner = instance_value(index, target.value, func.module, None)
             if isinstance(owner, FunctionRef) or (
                     isinstance(owner, ExternalInstance)
-                    and any(root_matches(owner.qualname, r) for r, _ in CLI_DECORATORS)):
+                    and (any(root_matches(owner.qualname, r) for r, _ in CLI_DECORATORS)
+                         or qual_match(owner.qualname, CLI_GROUP_CLASSES) is not None)):
                 return True
     if _startup_handler(func):
         return True

@@ -250,8 +250,15 @@ def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 out += part.value
-            else:
+                continue
+            # `f"{DIALECT}:///{path}"` with `DIALECT = "sqlite"`: a constant's whole value
+            inner = resolve(index, part.expression, b.module, b.func).expr if (
+                isinstance(part, cst.FormattedStringExpression)
+                and part.format_spec is None and part.conversion is None) else None
+            whole = string_value(inner) if inner is not None else None
+            if whole is None:
                 break
+            out += whole
         return out or None
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
         return string_prefix(index, node.left, b.module, b.func, depth + 1)

@@ -61,6 +61,12 @@ CLI_DECORATORS: frozenset[tuple[str, str]] = frozenset(
     {("click", "command"), ("click", "group"), ("typer", "command"), ("typer", "callback")}
 )
 
+#: Command groups whose `.command()` / `.group()` decorators make command-line entry
+#: points (click and typer groups, and Flask's CLI groups, which are click groups).
+CLI_GROUP_CLASSES: frozenset[tuple[str, str]] = frozenset(
+    {("flask.cli", "AppGroup"), ("flask.cli", "FlaskGroup")}
+)
+
 #: Methods that store their argument in a longer-lived container or registry
 #: (`ENGINES.append(engine)`, `app.extensions.setdefault("db", engine)`).
 STORE_METHODS: frozenset[str] = frozenset(

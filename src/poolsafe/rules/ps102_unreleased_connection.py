@@ -86,12 +86,16 @@ class UnreleasedConnection(Rule):
     the release below it; a generator can be thrown into at each `yield`. A
     connection that is returned, yielded to a caller, stored on an attribute or
     in a container, or passed to a function that releases it has moved on and
-    is not reported here. `conn = conn.execution_options(...)` keeps the same
+    is not reported here; so is one a chained assignment stores at once
+    (`self.conn = conn = pool.getconn()`: the object's own release is judged).
+    `conn = conn.execution_options(...)` keeps the same
     connection (SQLAlchemy 2.0 returns the connection itself): it is followed
     under its name, not reported as overwritten.
 
     **What raises.** Logging, `print()`, `close()`, `rollback()`, building a
-    `contextlib.suppress(...)` and a cursor's creation count as not raising, with
+    `contextlib.suppress(...)` or a `contextlib.closing(conn)` (`conn =
+    engine.connect()` then `with closing(conn):` leaves no gap) and a cursor's
+    creation count as not raising, with
     one exception: mysql.connector's `cursor()` first pings the server
     (`is_connected()`) and raises `OperationalError` when the connection is gone,
     so for a *pooled* mysql.connector connection a
@@ -136,8 +140,9 @@ class UnreleasedConnection(Rule):
     `self.close()`, whose method closes `self._conn`, releases `self._conn`.
 
     **Sessions on a borrowed connection.** A session bound to a connection
-    someone else owns (`Session(bind=conn)` inside `with engine.connect() as
-    conn:`, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing
+    someone else owns (`Session(bind=conn)` or `Session(conn)` inside `with
+    engine.connect() as conn:`, `Session(self.conn)` on a connection the object
+    keeps, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing
     out of a pool: the owner of the connection ends it, so such a session is not a
     checkout. A session bound to an engine, or to nothing, is.
 
@@ -147,7 +152,8 @@ class UnreleasedConnection(Rule):
 
     **One-shot scripts.** A connection of its own (`psycopg2.connect()`,
     `pymysql.connect()`, `asyncpg.connect()`, `aiomysql.connect()`: no pool) opened
-    once in code that runs once per process (a `click`/`typer` command, a function
+    once in code that runs once per process (a `click`/`typer` command, or one of a
+    Flask CLI group (`AppGroup`), a function
     called only from module-level code such as `if __name__ == "__main__": main()`,
     a `@app.on_event("startup")` handler, or a function its module registers as
     the startup hook: `executor.start_polling(dp, on_startup=f)`,
@@ -161,7 +167,8 @@ class UnreleasedConnection(Rule):
     that also runs from elsewhere (a route, a worker).
 
     **Tests.** In test modules (`test_*.py`, `*_test.py`, `conftest.py`,
-    `tests/`), a checkout missed only when an exception is raised is not reported:
+    `tests/`, `*_tests/`, and test-support packages: `testing/`, `test_utils/`,
+    `unittest_utils/`), a checkout missed only when an exception is raised is not reported:
     a failing test run ends with its process. A SQLAlchemy session a test, a
     fixture or a test helper leaves open is not reported either, nor a SQLAlchemy
     engine connection: it is not a production leak, and when the test's objects

@@ -53,7 +53,9 @@ class EnginePerCall(Rule):
     `cached_property`). Names derived from the engine (`Session =
     sessionmaker(bind=engine)`) carry it: returning the sessionmaker, or a
     session made from it (`return sessionmaker(engine)()`), keeps the engine
-    alive.
+    alive. A default built only when the caller passed none (`self.pool = pool or
+    ConnectionPool(url)`, `engine if engine is not None else create_engine(url)`)
+    goes where the expression goes: stored on the object, it is kept.
 
     Returning the engine is not keeping it: a factory that returns a new engine
     (`def get_engine(): return create_engine(url)`) is reported when a function that
@@ -65,7 +67,8 @@ class EnginePerCall(Rule):
     and callers in tests are fine.
 
     Functions that run once per process are not reported: a click/typer
-    command, or a function called only from module-level code (`main()` under
+    command (or one of a Flask CLI group: `@audit_cli.command()` on an
+    `AppGroup`), or a function called only from module-level code (`main()` under
     `if __name__ == "__main__":`, Alembic's `run_migrations_online()`) or only
     from such functions (`init_db()` called by `main()`). A call inside a loop
     (`while True: backup()` at module level, a `for` in `main()`) runs many
@@ -83,6 +86,10 @@ class EnginePerCall(Rule):
     reported even in code that runs once (`for row in rows: engine =
     create_engine(url)` in `main()`), unless each one is kept (`engines[name] =
     create_engine(url)`) or is an SQLite file's.
+    An engine whose URL names an embedded database (`sqlite:///app.db`,
+    `sqlite://`, `duckdb:///x.duckdb`) is not reported at all, in a loop or per
+    call: its connections are file handles of this process, with no server whose
+    connection slots a new engine per call would use up.
     Nor is an engine whose `dispose()` (a pool's `close()`) runs in a `finally`
     of the function or script that built it (in a loop, a `finally` inside the
     loop: one around the loop disposes only the last engine): it closes its
@@ -93,7 +100,8 @@ class EnginePerCall(Rule):
     at the end of the success path is not enough: an error before it drops the
     pool with its connections.
 
-    Tests are not reported: an engine built in a test module lives for one test,
+    Tests are not reported: an engine built in a test module (or in a test-support
+    package such as `testing/` or `unittest_utils/`) lives for one test,
     and tearing it down is the test framework's business.
 
     ## Why is this bad?
@@ -153,6 +161,8 @@ class EnginePerCall(Rule):
                 continue
             if func is None or _disposed_by_one_shot(ctx.index, func, ec.call):
                 continue
+            if _embedded_engine(ctx.index, ctx.module, func, ec.call):
+                continue  # no server: no connection slot to run out of
             key = id(func.node)
             if key not in verdicts:
                 verdicts[key] = _runs_once_or_keeps(ctx.index, func)
@@ -193,13 +203,21 @@ def _per_request_dependency(index: ProjectIndex, func: FunctionInfo) -> bool:
                                   or _drawn_by_next(index, func))
 
 
+def _embedded_engine(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                     call: cst.Call) -> bool:
+    """The engine's URL names an embedded database (`sqlite:///app.db`, `sqlite://`,
+    `duckdb:///x.duckdb`): its connections are file handles in this process, with no
+    server whose connection slots a new engine per call would use up."""
+    url = engine_url(call)
+    return url is not None and is_embedded(dialect_of(string_prefix(index, url, module, func)))
+
+
 def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
                   call: cst.Call) -> bool:
     """An engine built in a loop is fine when each one is kept (`engines[url] = ...`,
     `pools.append(...)`), or when it is an embedded database's (one SQLite file per
     item)."""
-    url = engine_url(call)
-    if url is not None and is_embedded(dialect_of(string_prefix(index, url, module, func))):
+    if _embedded_engine(index, module, func, call):
         return True
     if _retry_loop(module, func, call):
         return True
@@ -386,6 +404,13 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
         if isinstance(expr, cst.Dict):
             return any(isinstance(el, cst.DictElement) and holds(el.value)
                        for el in expr.elements)
+        # a default built only when none was given (`pool or ConnectionPool(url)`,
+        # `engine if engine is not None else create_engine(url)`): where it lands, the
+        # engine built lands too
+        if isinstance(expr, cst.BooleanOperation):
+            return holds(expr.left) or holds(expr.right)
+        if isinstance(expr, cst.IfExp):
+            return holds(expr.body) or holds(expr.orelse)
         if isinstance(expr, cst.Call):
             f = expr.func
             # an argument or the receiver keeps the engine, or the callee does: calling

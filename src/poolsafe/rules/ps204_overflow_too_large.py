@@ -33,7 +33,8 @@ class OverflowTooLarge(Rule):
     Values are read from literals, constants (across modules) and
     `int(os.environ.get("POOL_SIZE", "10"))` defaults; unknown values are not
     judged. `pool_size=0` (no limit), `NullPool`/`StaticPool` and SQLite URLs are
-    exempt.
+    exempt, also when the URL's dialect comes from a constant
+    (`f"{DIALECT}:///{path}"` with `DIALECT = "sqlite"`).
 
     ## Tests, one-shot code and processes
     Test modules are not reported: a test's engine lives for one test. A script's

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_flask_db
@@ -44,6 +44,13 @@ class ScopedSessionNeverRemoved(Rule):
     a `Celery(...)` app, a script with a `__main__` block) and that no module
     building a `Flask(...)` app imports, directly or through other modules, serves
     no Flask request: a worker's or a script's `scoped_session` is not reported.
+
+    Nor is a registry a function builds and only uses itself (bound to a local
+    name that is only called or configured: `Session = scoped_session(...);
+    Session.configure(bind=engine); return Session()`): it goes when the function
+    returns, and no thread finds its session there on the next request. One the
+    function returns, stores (a global, an attribute) or hands to a closure is
+    still judged.
 
     ## Why is this bad?
     A `scoped_session` keeps one session per thread (or per scope). Flask reuses
@@ -99,6 +106,8 @@ class ScopedSessionNeverRemoved(Rule):
                 return
             if not project.served_by_flask(ctx.module):
                 continue  # a worker's or a script's module: no Flask request ends there
+            if _local_registry(call, func):
+                continue  # dropped when its function returns: no thread's session lives on
             if any(_removes(ctx.index, call, b, m, f, 0) for b, m, f in project.teardowns()):
                 continue
             yield self.finding(
@@ -107,6 +116,43 @@ class ScopedSessionNeverRemoved(Rule):
                 "its session and connection carry over to the next request on the thread; "
                 "call `.remove()` in a `@app.teardown_appcontext` handler",
             )
+
+
+def _local_registry(call: cst.Call, func: FunctionInfo | None) -> bool:
+    """A registry a function builds and only uses itself: bound to a local name
+    that is only called (`Session()`) or asked a method (`Session.configure(...)`),
+    never returned, stored or handed on, or called at once (`scoped_session(f)()`).
+    It goes when the function returns, with the thread-local slot that PS205 is
+    about; the sessions it made are whatever the function did with them."""
+    if func is None:
+        return False
+    names: set[str] = set()
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Call) and node.func is call:
+            return True
+        if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1:
+            target = node.targets[0].target
+            if isinstance(target, cst.Name):
+                names.add(target.value)
+    if len(names) != 1:
+        return False
+    (name,) = names
+    if name in func.globals_declared:
+        return False
+    # a nested function or lambda that reads the name (`atexit.register(lambda:
+    # Session.remove())`) keeps the registry beyond the call: seen, never allowed
+    seen = sum(1 for node in iter_nodes(func.node.body, into_functions=True)
+               if isinstance(node, cst.Name) and node.value == name)
+    allowed = 0
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign) and node.value is call:
+            allowed += 1  # its own target
+        elif (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+              and node.func.value == name) or (
+                isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+                and node.value.value == name):
+            allowed += 1  # `Session()`, `Session.configure(...)`
+    return seen == allowed
 
 
 def _is_scoped_ctor(index: ProjectIndex, call: cst.Call, module: ModuleInfo,

@@ -974,6 +974,59 @@ class Items(Repo):
               "finally: a failed statement skips the give-back and the except swallows it",
          unfixable="the checkout and its give-back are helper methods: move the give-back "
                    "call into a `finally` by hand"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def rename(user_id, name):
+    session = Session(engine)  # expect: PS102
+    session.execute(text("UPDATE users SET name = :n WHERE id = :i"), {"n": name, "i": user_id})
+    session.commit()
+    session.close()
+""", note="a session whose positional bind is the engine checks a connection out: an "
+          "error before close() leaves it checked out"),
+    Case("""
+from contextlib import closing
+
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def migrate(configure):
+    connection = engine.connect()  # expect: PS102
+    configure(connection)
+    with closing(connection):
+        connection.execute(text("SELECT 1"))
+""", note="a call that may raise sits between the checkout and `with closing(...)`"),
+    Case("""
+from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+from psycopg2.pool import ThreadedConnectionPool
+
+
+class Listener:
+    def __init__(self, dsn):
+        self.pool = ThreadedConnectionPool(1, 4, dsn)
+        self._listen_conn = None
+
+    def listen(self, channel):
+        conn = self.pool.getconn()  # expect: PS102
+        conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+        with conn.cursor() as cur:
+            cur.execute("LISTEN " + channel)
+        self._listen_conn = conn
+        return conn
+
+    def close(self):
+        if self._listen_conn is not None:
+            self.pool.putconn(self._listen_conn)
+            self._listen_conn = None
+""", note="stored on the object only after calls that may raise: an error before it "
+          "leaves the checkout with nobody to give it back",
+         unfixable="`conn` is stored"),
 ]
 
 
@@ -2067,4 +2120,54 @@ class Items(Repo):
 """, path="shop/items.py", files={"shop/__init__.py": "", "shop/base.py": _HELPER_BASE,
                                   "shop/app.py": _HELPER_APP},
          note="the give-back helper runs in finally"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def count_rows(table):
+    with engine.connect() as conn:
+        session = Session(conn)
+        return session.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+""", note="a session whose positional bind is a connection the enclosing with owns "
+          "(`Session(conn)`, as `Session(bind=conn)`): it checks nothing out"),
+    Case("""
+from contextlib import closing
+
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def migrate():
+    connection = engine.connect()
+    with closing(connection):
+        connection.execute(text("SELECT 1"))
+""", note="nothing between the checkout and `with closing(connection):`, whose "
+          "constructor only stores the connection"),
+    Case("""
+from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+from psycopg2.pool import ThreadedConnectionPool
+
+
+class Listener:
+    def __init__(self, dsn):
+        self.pool = ThreadedConnectionPool(1, 4, dsn)
+        self._listen_conn = None
+
+    def listen(self, channel):
+        self._listen_conn = conn = self.pool.getconn()
+        conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+        with conn.cursor() as cur:
+            cur.execute("LISTEN " + channel)
+        return conn
+
+    def close(self):
+        if self._listen_conn is not None:
+            self.pool.putconn(self._listen_conn)
+            self._listen_conn = None
+""", note="a chained assignment stores the checkout on the object at once "
+          "(`self._listen_conn = conn = ...`): the object's close() gives it back"),
 ]

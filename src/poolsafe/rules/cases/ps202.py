@@ -353,6 +353,68 @@ def database_exists(url, candidates):
             engine.dispose()
 """, note="the finally around the loop disposes only the last engine: the earlier ones "
           "are dropped with their pools"),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+
+def order_total(dsn, order_id, pool=None):
+    pool = pool or ThreadedConnectionPool(1, 4, dsn)  # expect: PS202
+    conn = pool.getconn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT sum(amount) FROM lines WHERE order_id = %s", (order_id,))
+            return cur.fetchone()[0]
+    finally:
+        pool.putconn(conn)
+""", note="a default pool built when the caller passed none (`pool or Pool(...)`), kept "
+          "only in a local: every call without a pool builds one and drops it"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def count_books(library):
+    engine = create_engine("postgresql://app@db/{0}".format(library))  # expect: PS202
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM books")).scalar()
+""", note="an engine per call on a server database (the look-alike of the SQLite case): "
+          "every call opens a new server connection and drops the pool"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+class Bus:
+    def __init__(self):
+        self.handlers = {}
+
+    def command(self, name):
+        def register(fn):
+            self.handlers[name] = fn
+            return fn
+        return register
+
+
+bus = Bus()
+
+
+@bus.command("rotate")
+def rotate_audit(url):
+    engine = create_engine(url)  # expect: PS202
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit WHERE ts < now() - interval '90 days'"))
+""", note="`.command()` of a project's message bus is no command-line group: its handlers "
+          "run per message"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def drop_database(url, name):
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    engine.dispose()
+""", path="app/testimonials/store.py",
+         note="production code whose directory only begins like a test one: an error "
+              "before dispose() drops the engine with its pool"),
 ]
 
 VALID: list[Case] = [
@@ -779,4 +841,69 @@ def migrate_tenants(tenant_urls):
 def run_nightly(urls):
     migrate_tenants(urls)
 """, note="one engine per tenant database, disposed in finally"),
+    Case("""
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import create_engine
+
+
+class JobQueue:
+    def __init__(self, pool=None, url=None):
+        self.pool = pool or AsyncConnectionPool(url, open=False)
+
+    async def start(self):
+        await self.pool.open()
+
+    async def stop(self):
+        await self.pool.close()
+
+
+class Store:
+    def __init__(self, url, engine=None):
+        self.engine = engine if engine is not None else create_engine(url)
+""", note="a default built only when the caller passed none (`pool or Pool(...)`, a "
+          "conditional expression), stored on the object: it lives as long as the object"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+
+def count_books(library):
+    engine = create_engine("sqlite:///{0}".format(library))
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM books")).scalar()
+
+
+def open_catalog(path):
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    with engine.begin() as conn:
+        conn.execute(text(f"ATTACH DATABASE '{path}' AS catalog"))
+    return scoped_session(sessionmaker(bind=engine))
+""", note="an SQLite engine per call (a file, or in memory with files attached): no "
+          "server, no connection slot to use up; its connections are file handles"),
+    Case("""
+from flask.cli import AppGroup
+from sqlalchemy import create_engine, text
+
+audit_cli = AppGroup("audit", help="Manage the audit log")
+
+
+@audit_cli.command("rotate")
+def rotate_audit():
+    engine = create_engine("postgresql://db/audit")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit WHERE ts < now() - interval '90 days'"))
+""", note="a command of a Flask CLI group (a click group): it runs once per process"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def drop_database(url, name):
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    engine.dispose()
+""", path="app/model/unittest_utils/db_helpers.py",
+         note="a test-support package (`unittest_utils/`, `testing/`): its engines live for "
+              "one test"),
 ]

@@ -75,6 +75,21 @@ from dbconf import POOL
 engine = create_engine("mysql+pymysql://app@db/app", pool_pre_ping=True,
                        pool_size=POOL, max_overflow=POOL)  # expect: PS204
 """, files={"dbconf.py": "POOL = 12\n"}),
+    Case("""
+from sqlalchemy import create_engine
+
+
+class Store:
+    DIALECT = "postgresql"
+
+    def __init__(self, host, name):
+        self.engine = create_engine(
+            f"{Store.DIALECT}://{host}/{name}",
+            pool_size=10,
+            max_overflow=20,  # expect: PS204
+            pool_pre_ping=True,
+        )
+""", note="the URL's dialect comes from a constant in an f-string: a server database"),
 ]
 
 VALID: list[Case] = [
@@ -134,4 +149,19 @@ from sqlalchemy import create_engine
 def make_engine(url, **pool):
     return create_engine(url, pool_size=8, **pool)
 """, note="max_overflow may come in **pool"),
+    Case("""
+from sqlalchemy import create_engine
+
+
+class Store:
+    DIALECT = "sqlite"
+
+    def __init__(self, path):
+        self.engine = create_engine(
+            f"{Store.DIALECT}:///{path}/store.db",
+            pool_size=10,
+            max_overflow=20,
+        )
+""", note="the dialect named by a constant in an f-string is SQLite's: no server, no "
+          "max_connections to exceed"),
 ]

@@ -140,6 +140,22 @@ reports = scoped_session(sessionmaker(bind=engine))
         "app.py": "from app import app\nfrom app.store import reports\n\n"
                   "@app.teardown_appcontext\ndef end(exc=None):\n    reports.remove()\n"},
          note="a top-level app.py beside the package app/ removes the other registry only"),
+    Case(_ENGINE + """
+app = Flask(__name__)
+db_session = None
+
+
+def init_db():
+    global db_session
+    Session = scoped_session(sessionmaker())  # expect: PS205
+    Session.configure(bind=engine)
+    db_session = Session
+
+
+@app.route("/users")
+def users():
+    return {"n": db_session.execute("SELECT count(*) FROM users").scalar()}
+""", note="built in a function but kept in a global: every request's thread reuses it"),
 ]
 
 
@@ -257,4 +273,24 @@ orders = scoped_session(sessionmaker(bind=engine))
                   "@app.teardown_appcontext\ndef end(exc=None):\n    orders.remove()\n"},
          note="the teardown sits in a top-level app.py beside a package also named app: "
               "`from app import ...` there means the package (Python tries it first)"),
+    Case(_ENGINE + """
+app = Flask(__name__)
+
+
+def library_id():
+    local_session = scoped_session(sessionmaker())
+    local_session.configure(bind=engine)
+    return local_session().execute("SELECT uuid FROM library").scalar()
+
+
+def new_worker_session():
+    Session = scoped_session(sessionmaker(bind=engine))
+    return Session()
+
+
+@app.route("/library")
+def library():
+    return {"id": library_id()}
+""", note="a registry a function builds and uses itself only (called, configured): it "
+          "goes when the function returns, with its thread-local slot"),
 ]
