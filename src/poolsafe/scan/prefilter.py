@@ -85,8 +85,15 @@ CALL_TOKENS: frozenset[str] = frozenset({"Depends", "Security"})
 #: `ConnectionPool`): a file that uses the library's class also imports its package,
 #: which selects it, or imports the name from a project module, which taint does.
 GENERIC_NAMES: frozenset[str] = frozenset(
-    {"connect", "Connect", "Session", "Pool", "SQLAlchemy", "Engine", "ConnectionPool"}
+    {"connect", "Connect", "Session", "Pool", "SQLAlchemy", "Engine", "ConnectionPool",
+     # encode/databases' `Database`, Tortoise's `atomic` / `in_transaction` (Django and
+     # SQLAlchemy spell them too): their files are seeds by importing the package
+     "Database", "atomic", "in_transaction"}
 )
+
+#: constructor and acquirer names too common to taint a block by their call alone
+#: (a project's own `Database(...)`, Django's `transaction.atomic()`)
+_IMPORTED_ONLY: frozenset[str] = frozenset({"Database", "atomic", "in_transaction"})
 
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 #: each byte that is no word character (`\w` of a bytes pattern) made a space
@@ -268,7 +275,8 @@ def acquire_calls() -> frozenset[str]:
                                                    for _, n in DIRECT_ACQUIRERS}
     names |= set(ACQUIRE_METHOD_NAMES) | set(TRANSACTION_CM_METHODS)
     names |= {m for t in OBJECT_TYPES.values() for m in t.cm_methods}
-    return frozenset(names)
+    # a block that calls them uses the name its import tainted already
+    return frozenset(names - _IMPORTED_ONLY)
 
 
 def generic_methods() -> frozenset[str]:
