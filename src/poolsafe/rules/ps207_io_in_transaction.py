@@ -14,9 +14,16 @@ from poolsafe.analysis.cstutil import (
     iter_calls,
     strip_await,
 )
+from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, WithBinding
-from poolsafe.analysis.project_facts import is_flask_db, is_model_class, is_test_module
+from poolsafe.analysis.project_facts import (
+    is_flask_db,
+    is_model_class,
+    is_test_module,
+    request_handler,
+    view_class_framework,
+)
 from poolsafe.analysis.resolution import external_name, inventory, qual_match
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.slow_calls import may_be_slow, slow_call
@@ -35,6 +42,7 @@ from poolsafe.knowledge.django import (
     DJANGO_CURSOR_QUERIES,
     DJANGO_INSTANCE_QUERIES,
     DJANGO_MANAGER_ATTRIBUTES,
+    DJANGO_NON_ATOMIC_REQUESTS,
     DJANGO_QUERYSET_QUERIES,
 )
 from poolsafe.knowledge.frameworks import (
@@ -44,7 +52,7 @@ from poolsafe.knowledge.frameworks import (
     TRANSACTION_END_METHODS,
 )
 from poolsafe.rules.base import FileContext, Rule
-from poolsafe.rules.cases import async_orms
+from poolsafe.rules.cases import async_orms, django_requests
 from poolsafe.rules.cases.ps207 import INVALID, VALID
 
 State = frozenset[str]
@@ -112,6 +120,13 @@ class IoInTransaction(Rule):
     reported; slow work before the first query, after the block, or handed to
     `transaction.on_commit(...)` is not.
 
+    **Django's `ATOMIC_REQUESTS`.** When a settings module sets
+    `"ATOMIC_REQUESTS": True` in a `DATABASES` entry (to the literal `True`; a value
+    read from the environment is not assumed), Django runs every sync view inside
+    `transaction.atomic()`: a function view, and every method of a Django or DRF view
+    class, is read as an `@atomic` function, from its first query on. A view
+    decorated `@transaction.non_atomic_requests` and an async view are left out.
+
     **encode/databases, Gino, Tortoise ORM.** These send BEGIN when the
     transaction is entered, so the whole block is in the transaction: `async with
     database.transaction():`, a function decorated `@database.transaction()`, a
@@ -174,8 +189,8 @@ class IoInTransaction(Rule):
     name = "io-in-transaction"
     summary = "slow work (HTTP, LLM, storage, search, subprocess) while a transaction is open"
     severity = Severity.WARNING
-    VALID = VALID + async_orms.PS207_VALID
-    INVALID = INVALID + async_orms.PS207_INVALID
+    VALID = VALID + async_orms.PS207_VALID + django_requests.PS207_VALID
+    INVALID = INVALID + async_orms.PS207_INVALID + django_requests.PS207_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         if is_test_module(ctx.module):
@@ -192,6 +207,8 @@ class IoInTransaction(Rule):
             if any(walker.is_atomic(_decorator_callee(d.decorator))
                    for d in func.node.decorators):
                 walker.armed = (_ATOMIC_KEY,)  # `@transaction.atomic`: the whole body
+            elif _in_atomic_request(ctx.index, func, walker):
+                walker.armed = (_REQUEST_KEY,)  # `ATOMIC_REQUESTS`: the view's body
             # `@database.transaction()` (encode/databases), Tortoise's `@atomic()`: the
             # whole body runs in a transaction begun before it
             opened = frozenset(
@@ -554,6 +571,27 @@ class _Walker:
 
 #: how a Django `atomic()` block is named in messages
 _ATOMIC_KEY = "transaction.atomic()"
+#: ... and the transaction `ATOMIC_REQUESTS` wraps a view in
+_REQUEST_KEY = "the request's transaction (ATOMIC_REQUESTS)"
+
+
+def _in_atomic_request(index: ProjectIndex, func: FunctionInfo, walker: _Walker) -> bool:
+    """`func` runs inside the transaction Django opens around every view when a
+    settings module sets `ATOMIC_REQUESTS`: a sync function view, or a method of a
+    Django or DRF view class (the handlers and the hooks they call, as
+    `perform_create`), not decorated `@transaction.non_atomic_requests`."""
+    if func.is_async or func.parent is not None or not atomic_requests(index):
+        return False
+    if func.cls is not None:
+        if view_class_framework(index, func.cls) != "django":
+            return False
+    elif request_handler(index, func) != "django":
+        return False
+    for deco in func.node.decorators:
+        qual = external_name(index, _decorator_callee(deco.decorator), walker.module, None)
+        if qual is not None and qual_match(qual, DJANGO_NON_ATOMIC_REQUESTS) is not None:
+            return False
+    return True
 
 
 def _decorator_callee(expr: cst.BaseExpression) -> cst.BaseExpression:

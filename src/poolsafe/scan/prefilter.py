@@ -641,11 +641,24 @@ def _thread_orm_seed(runs: set[bytes]) -> bool:
     return (not runs.isdisjoint(orm) and not runs.isdisjoint(threads)) or (
         b"BaseCommand" in runs and b"while" in runs) or (
         # a Django `atomic()` block with a query in it (PS207)
-        b"atomic" in runs and not runs.isdisjoint(_ATOMIC_WORK_WORDS))
+        b"atomic" in runs and not runs.isdisjoint(_ATOMIC_WORK_WORDS)) or (
+        # the settings that put every view in a transaction, and a Django view with a
+        # query and a package of slow work (PS207 under `ATOMIC_REQUESTS`)
+        b"ATOMIC_REQUESTS" in runs) or (
+        b"request" in runs and not runs.isdisjoint(_DJANGO_VIEW_ROOTS)
+        and not runs.isdisjoint(_ATOMIC_WORK_WORDS) and not runs.isdisjoint(_slow_roots()))
 
 
 #: the words of a query inside a Django `atomic()` block
 _ATOMIC_WORK_WORDS = frozenset({b"objects", b"save", b"delete", b"execute", b"cursor"})
+#: a file that spells one of these can be a Django view
+_DJANGO_VIEW_ROOTS = frozenset({b"django", b"rest_framework"})
+
+
+@functools.cache
+def _slow_roots() -> frozenset[bytes]:
+    """The package roots of slow work (`knowledge.slow_calls`: httpx, requests, boto3...)."""
+    return frozenset(r.encode() for r in seed_roots() - seed_roots(True))
 
 
 def seed_kinds(data: bytes, config: ProjectConfig | None = None) -> tuple[bool, bool]:
