@@ -645,6 +645,8 @@ def _thread_orm_seed(runs: set[bytes]) -> bool:
         # the settings that put every view in a transaction, and a Django view with a
         # query and a package of slow work (PS207 under `ATOMIC_REQUESTS`)
         b"ATOMIC_REQUESTS" in runs) or (
+        # Django's `DATABASES` settings (pools and connections: capacity, PS208)
+        b"DATABASES" in runs and b"ENGINE" in runs) or (
         b"request" in runs and not runs.isdisjoint(_DJANGO_VIEW_ROOTS)
         and not runs.isdisjoint(_ATOMIC_WORK_WORDS) and not runs.isdisjoint(_slow_roots()))
 
