@@ -102,3 +102,47 @@ async def pay(request, order_id):
 """, files=_files(), path="shop/views.py",
          note="ATOMIC_REQUESTS: Django cannot make an async view atomic"),
 ]
+
+_SETTINGS_FUNCTION = """\
+import os
+
+
+def database():
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.getenv("DB_NAME", "shop"),
+        "ATOMIC_REQUESTS": True,
+    }
+
+
+DATABASES = {"default": database()}
+"""
+
+_TEST_SETTINGS = """\
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture(scope="session")
+def django_db_setup():
+    settings.DATABASES["default"] = {"ENGINE": "django.db.backends.postgresql",
+                                     "NAME": "test", "ATOMIC_REQUESTS": True}
+"""
+
+PS207_INVALID.append(Case(_VIEWS + """
+
+def pay(request, order_id):
+    order = Order.objects.get(pk=order_id)
+    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
+    return JsonResponse({"ok": True})
+""", files=_files(_SETTINGS_FUNCTION), path="shop/views.py",
+    note="ATOMIC_REQUESTS set in the dict a settings function returns"))
+
+PS207_VALID.append(Case(_VIEWS + """
+
+def pay(request, order_id):
+    order = Order.objects.get(pk=order_id)
+    requests.post(PAY, json={"id": order.id}, timeout=10)
+    return JsonResponse({"ok": True})
+""", files={**_files(_PLAIN_SETTINGS), "tests/conftest.py": _TEST_SETTINGS},
+    path="shop/views.py", note="ATOMIC_REQUESTS set only by a test fixture"))
