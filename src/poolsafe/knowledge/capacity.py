@@ -92,6 +92,10 @@ POOL_CONSTRUCTORS: tuple[PoolConstructor, ...] = (
                     1, 10, "dsn", 0, "postgresql"),
     PoolConstructor("aiomysql.sa", "create_engine", "aiomysql", "minsize", None, "maxsize",
                     None, 1, 10, "", None, "mysql"),
+    # Gino's engine (`await gino.create_engine(dsn, min_size=.., max_size=..)`) is an
+    # asyncpg pool with asyncpg's defaults
+    PoolConstructor("gino", "create_engine", "gino", "min_size", None, "max_size", None,
+                    10, 10, "", 0, "postgresql"),
 )
 
 #: Django's `DATABASES` entries: the ENGINE module -> the server's dialect (SQLite and
