@@ -328,6 +328,13 @@ def _settings(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str],
             text = option_text(index, pool, key, env)
             if text is not None:
                 out[name] = text
+    elif pool.library == "django":
+        # CONN_HEALTH_CHECKS pings a persistent connection before reusing it;
+        # CONN_MAX_AGE is how long Django keeps it between requests (seconds)
+        for key, name in (("CONN_HEALTH_CHECKS", "pre_ping"), ("CONN_MAX_AGE", "recycle")):
+            text = option_text(index, pool, key, env)
+            if text is not None:
+                out[name] = text
     elif pool.library in ("asyncpg", "aiomysql"):
         text = option_text(index, pool, "max_inactive_connection_lifetime", env) or (
             option_text(index, pool, "pool_recycle", env))

@@ -311,9 +311,17 @@ class ImportGraph:
             _, package = module_key(Path(self.relative(path)))
             for name in sorted(imported_names(source.encode("utf-8", "replace"), package)):
                 found.update(p for p in self._modules(name, path) if p != path)
+            # `os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")` in a
+            # wsgi, asgi or celery module: the process loads those settings
+            for name in DJANGO_SETTINGS_DEFAULT.findall(source):
+                found.update(p for p in self._modules(name, None) if p != path)
             self._edges[path] = found
         return found
 
+
+#: the settings module a Django entry point names by default
+DJANGO_SETTINGS_DEFAULT = re.compile(
+    r"""DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]""")
 
 #: a module that runs as a program of its own
 MAIN_BLOCK = re.compile(rb"^if\s+__name__\s*==\s*['\"]__main__['\"]\s*:", re.M)

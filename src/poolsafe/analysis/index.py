@@ -60,6 +60,7 @@ from poolsafe.knowledge import (
     OBJECT_CONSTRUCTORS,
     OBJECT_TYPES,
     POOL_RELEASE_METHODS,
+    SELF_RELEASE_METHODS,
     TRANSACTION_CM_METHODS,
     match_qualname,
 )
@@ -835,6 +836,10 @@ class ProjectIndex:
             elif f.attr.value == "remove" and not call.args and isinstance(f.value, cst.Name) \
                     and func is not None and self._is_scoped_checkout(f.value, func):
                 out.add(f.value.value)  # `db.remove()` on a drawn scoped_session registry
+            elif f.attr.value in SELF_RELEASE_METHODS and not call.args \
+                    and isinstance(f.value, cst.Name) and func is not None \
+                    and self._releases_itself(f.value, f.attr.value, func):
+                out.add(f.value.value)  # Gino's `conn.release()`, a transaction's `commit()`
         if func is None:
             return out
         out |= self._own_attributes_closed(call, func)
@@ -884,6 +889,12 @@ class ProjectIndex:
                 if closed is not None and closed.startswith(own):
                     out.add(f.value.value + "." + closed[len(own):])
         return out
+
+    def _releases_itself(self, receiver: cst.Name, method: str, func: FunctionInfo) -> bool:
+        """`receiver.method()` gives back the checkout `receiver` holds
+        (`ConnectionKind.self_release`)."""
+        value = self.evaluate(receiver, func.module, func)
+        return isinstance(value, Connection) and method in value.kind.self_release
 
     def _is_scoped_checkout(self, receiver: cst.Name, func: FunctionInfo) -> bool:
         value = self.evaluate(receiver, func.module, func)

@@ -1,6 +1,8 @@
 """Every connection pool of a project with its settings, evaluated per environment:
 SQLAlchemy engines (`create_engine` calls and Flask-SQLAlchemy configuration, from
-`analysis.engines`), psycopg2 pools, psycopg_pool, asyncpg and aiomysql pools.
+`analysis.engines`), psycopg2 pools, psycopg_pool, asyncpg and aiomysql pools, and
+Django's `DATABASES` entries (a psycopg pool with `OPTIONS["pool"]`, else one
+connection per thread).
 
 A setting is followed through constants and settings modules (`resolution.resolve`),
 and an environment lookup (`os.getenv("POOL_SIZE", "10")`, `os.environ["X"]`) takes
@@ -35,6 +37,8 @@ from poolsafe.analysis.resolution import (
 )
 from poolsafe.core.positions import spans
 from poolsafe.knowledge.capacity import (
+    DJANGO_ENGINES,
+    DJANGO_POOL_DEFAULT_MIN,
     POOL_CONSTRUCTORS,
     SQLALCHEMY_DEFAULT_MAX_OVERFLOW,
     SQLALCHEMY_DEFAULT_POOL_SIZE,
@@ -45,7 +49,8 @@ from poolsafe.knowledge.frameworks import ENGINE_CONSTRUCTORS, ENV_LOOKUPS
 #: words a module must spell to hold a pool (the lazy index parses only those)
 POOL_WORDS = sorted({tail.rsplit(".", 1)[-1] for _, tail in ENGINE_CONSTRUCTORS}
                     | {c.tail.rsplit(".", 1)[-1] for c in POOL_CONSTRUCTORS}
-                    | {"SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "engine_options"})
+                    | {"SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS", "engine_options",
+                       "DATABASES"})
 
 
 @dataclass
@@ -163,11 +168,50 @@ def module_pools(index: ProjectIndex, module: ModuleInfo) -> list[PoolSite]:
                             Bound(dsn, module, func) if dsn is not None else None,
                             call_options(index, call, module, func), ctor.dialect,
                             constructor=ctor, call=call))
+    out.extend(django_pools(index, module))
     if out:
         where = spans(module.tree, [p.anchor for p in out])
         for p in out:
             span = where.get(id(p.anchor))
             p.line = span.start_line if span is not None else 0
+    return out
+
+
+def django_pools(index: ProjectIndex, module: ModuleInfo) -> list[PoolSite]:
+    """`DATABASES = {"default": {"ENGINE": ..., "HOST": ..., "OPTIONS": {"pool": ...}}}`
+    at a module's top level: one pool site per alias on a server database. The keys
+    of the alias (HOST, PORT, NAME, OPTIONS' `pool`, CONN_MAX_AGE,
+    CONN_HEALTH_CHECKS) are its options."""
+    from poolsafe.analysis.resolution import mapping_options
+
+    out: list[PoolSite] = []
+    for stmt in module.tree.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if not isinstance(small, cst.Assign) or not isinstance(small.value, cst.Dict) \
+                    or not any(isinstance(t.target, cst.Name) and t.target.value == "DATABASES"
+                               for t in small.targets):
+                continue
+            for el in small.value.elements:
+                if not isinstance(el, cst.DictElement):
+                    continue
+                alias = string_value(el.key)
+                entry = mapping_options(index, el.value, module, None)
+                if alias is None or entry is None or "ENGINE" not in entry.values:
+                    continue
+                engine = setting_str(index, entry.values["ENGINE"], {})
+                dialect = DJANGO_ENGINES.get(engine or "")
+                if dialect is None or is_embedded(dialect):
+                    continue
+                options = Options(dict(entry.values), open=entry.open)
+                inner = entry.values.get("OPTIONS")
+                opts = mapping_options(index, inner.expr, inner.module, inner.func) \
+                    if inner is not None else None
+                if opts is not None and "pool" in opts.values:
+                    options.values["pool"] = opts.values["pool"]
+                out.append(PoolSite(module, el, 0, "django",
+                                    f"Django `DATABASES[{alias!r}]`", None, options, dialect))
     return out
 
 
@@ -311,6 +355,8 @@ def _environ_key(index: ProjectIndex, node: cst.Subscript, where: Bound) -> str 
 
 def pool_size(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) -> PoolSize:
     values = pool.options.values
+    if pool.library == "django":
+        return _django_size(index, pool, env)
     if pool.constructor is None:
         size_b, over_b = values.get("pool_size"), values.get("max_overflow")
         size = setting_int(index, size_b, env) if size_b is not None else (
@@ -350,11 +396,61 @@ def pool_size(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) -> Po
     return PoolSize(unknown(f"{ctor.library}: the maximum size is not given"), None)
 
 
+#: the size of a Django alias without a pool, as the report states it
+_DJANGO_PER_THREAD = ("Django without a pool opens one connection per thread: a sync "
+                      "worker's default of one thread assumed (more with gunicorn "
+                      "--threads or a thread pool)")
+
+
+def _django_size(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) -> PoolSize:
+    """A Django alias: its psycopg pool's `max_size` (its `min_size`, 4 by default,
+    when no maximum is given), else one connection per thread of the process."""
+    b = pool.options.values.get("pool")
+    if b is None:
+        return PoolSize(known(1, _DJANGO_PER_THREAD), None)
+    r = resolve(index, b.expr, b.module, b.func)
+    if isinstance(r.expr, cst.Name) and r.expr.value == "True":
+        return PoolSize(known(DJANGO_POOL_DEFAULT_MIN, "Django's psycopg pool (`\"pool\": "
+                                                       "True`): psycopg_pool's default "
+                                                       "min_size (4), max_size defaults to it"),
+                        None)
+    if isinstance(r.expr, cst.Name) and r.expr.value in ("False", "None"):
+        return PoolSize(known(1, _DJANGO_PER_THREAD), None)
+    from poolsafe.analysis.resolution import mapping_options
+
+    sizes = mapping_options(index, r.expr, r.module, r.func)
+    if sizes is None:
+        return PoolSize(unknown("Django `OPTIONS[\"pool\"]` cannot be read"), None)
+    minimum = setting_int(index, sizes.values["min_size"], env) \
+        if "min_size" in sizes.values else known(
+            DJANGO_POOL_DEFAULT_MIN, "psycopg_pool's default min_size (4)")
+    if "max_size" in sizes.values:
+        return PoolSize(setting_int(index, sizes.values["max_size"], env), None, minimum)
+    return PoolSize(Count(minimum.value, f"max_size defaults to min_size: {minimum.source}"),
+                    None, minimum)
+
+
 def target(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) -> Target:
+    if pool.library == "django":
+        return _django_target(index, pool, env)
     text = setting_str(index, pool.url, env) if pool.url is not None else None
     if text is None:
         return Target(pool.dialect, None, None, {}, False)
     return parse_target(text, pool.dialect)
+
+
+def _django_target(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) -> Target:
+    """HOST and PORT of a Django alias (an empty or missing HOST is the local socket)."""
+    values = pool.options.values
+    host = setting_str(index, values["HOST"], env) if "HOST" in values else ""
+    if host is None or "{?}" in host:
+        return Target(pool.dialect, None, None, {}, False)
+    port = setting_int(index, values["PORT"], env) if "PORT" in values else None
+    if port is not None and not port.known:
+        text = setting_str(index, values["PORT"], env)
+        port = known(int(text), "") if text and text.isdigit() else None
+    return Target(pool.dialect, host or "localhost",
+                  port.value if port is not None and port.known else None, {}, True)
 
 
 def parse_target(text: str, dialect: str | None) -> Target:

@@ -1,9 +1,9 @@
 """What the real database libraries acquire, release and close, as data.
 
 Everything the analysis knows about psycopg2, psycopg 3, psycopg_pool, asyncpg,
-aiopg, aiomysql, SQLAlchemy, SQLModel, mysql.connector, pymysql, sqlite3, Flask and
-FastAPI lives here, so
-that a new library is a table entry rather than new analysis code.
+aiopg, aiomysql, encode/databases, Gino, Tortoise ORM, SQLAlchemy, SQLModel,
+mysql.connector, pymysql, sqlite3, Flask and FastAPI lives here, so that a new
+library is a table entry rather than new analysis code.
 """
 
 from poolsafe.knowledge.libraries import (
@@ -23,6 +23,7 @@ from poolsafe.knowledge.libraries import (
     OBJECT_TYPES,
     POOL_RELEASE_METHODS,
     ROUTE_FRAMEWORKS,
+    SELF_RELEASE_METHODS,
     SELF_RETURNING_METHODS,
     SESSION_QUEUE_METHODS,
     SYNC_SESSION_QUEUE_METHODS,
@@ -51,6 +52,7 @@ __all__ = [
     "OBJECT_TYPES",
     "POOL_RELEASE_METHODS",
     "ROUTE_FRAMEWORKS",
+    "SELF_RELEASE_METHODS",
     "SELF_RETURNING_METHODS",
     "SESSION_QUEUE_METHODS",
     "SYNC_SESSION_QUEUE_METHODS",

@@ -92,7 +92,31 @@ POOL_CONSTRUCTORS: tuple[PoolConstructor, ...] = (
                     1, 10, "dsn", 0, "postgresql"),
     PoolConstructor("aiomysql.sa", "create_engine", "aiomysql", "minsize", None, "maxsize",
                     None, 1, 10, "", None, "mysql"),
+    # Gino's engine (`await gino.create_engine(dsn, min_size=.., max_size=..)`) is an
+    # asyncpg pool with asyncpg's defaults
+    PoolConstructor("gino", "create_engine", "gino", "min_size", None, "max_size", None,
+                    10, 10, "", 0, "postgresql"),
 )
+
+#: Django's `DATABASES` entries: the ENGINE module -> the server's dialect (SQLite and
+#: the dummy backend open no server connection)
+DJANGO_ENGINES: dict[str, str] = {
+    "django.db.backends.postgresql": "postgresql",
+    "django.db.backends.postgresql_psycopg2": "postgresql",
+    "django.contrib.gis.db.backends.postgis": "postgresql",
+    "django_cockroachdb": "postgresql",
+    "django.db.backends.mysql": "mysql",
+    "django.contrib.gis.db.backends.mysql": "mysql",
+    "django.db.backends.sqlite3": "sqlite",
+    "django.contrib.gis.db.backends.spatialite": "sqlite",
+}
+#: Django 5.1's `OPTIONS: {"pool": True}` builds a psycopg_pool `ConnectionPool`
+#: with its defaults (min_size 4; max_size defaults to min_size); without a pool
+#: Django opens one connection per thread that uses the alias, kept between requests
+#: for `CONN_MAX_AGE` seconds
+DJANGO_POOL_DEFAULT_MIN = 4
+#: the environment variable a Django process reads its settings module from
+DJANGO_SETTINGS_ENV = "DJANGO_SETTINGS_MODULE"
 
 #: SQLAlchemy's QueuePool defaults
 SQLALCHEMY_DEFAULT_POOL_SIZE = 5

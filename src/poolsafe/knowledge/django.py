@@ -38,6 +38,13 @@ DJANGO_TRANSACTION: frozenset[tuple[str, str]] = frozenset(
 #: begins at the block's first query (psycopg and MySQLdb send BEGIN lazily) and
 #: holds the connection, its locks and its snapshot until the block ends
 DJANGO_ATOMIC: frozenset[tuple[str, str]] = frozenset({("django.db", "transaction.atomic")})
+#: `DATABASES = {"default": {..., "ATOMIC_REQUESTS": True}}`: Django runs every view
+#: (sync ones: an async view cannot be made atomic) inside `transaction.atomic()`,
+#: so from its first query the request holds the connection in a transaction; a
+#: view decorated `@transaction.non_atomic_requests` is left out
+DJANGO_ATOMIC_REQUESTS_SETTING = "ATOMIC_REQUESTS"
+DJANGO_NON_ATOMIC_REQUESTS: frozenset[tuple[str, str]] = frozenset(
+    {("django.db", "transaction.non_atomic_requests")})
 #: what runs a query inside such a block: a manager chain that evaluates
 #: (`Order.objects.select_for_update().get(...)`), a model instance's methods, a
 #: cursor's statements

@@ -65,6 +65,18 @@ class ConnectionKind:
     #: the pool takes it back when the object is garbage-collected (SQLAlchemy's
     #: sessions and pooled connections): one a test leaves open is no production leak
     collected_back: bool = False
+    #: methods of the checkout itself that give it back (Gino's `await conn.release()`,
+    #: a databases transaction's `commit()` / `rollback()`, which also release the
+    #: connection the transaction holds)
+    self_release: frozenset[str] = frozenset()
+    #: the release `poolsafe fix` writes in `finally` when that is safe (`{var}` is the
+    #: variable): Gino's `conn.release()`. Empty: none (a databases transaction's
+    #: `rollback()` after its `commit()` raises, so there is no release to add there)
+    self_release_fix: str = ""
+    #: the checkout is a transaction that begins at once (BEGIN is sent when it is
+    #: entered or awaited): `async with database.transaction():` (encode/databases),
+    #: Gino's `db.transaction()`, Tortoise's `in_transaction()` / `@atomic()` (PS207)
+    opens_transaction: bool = False
 
     def safe_form_for(self, var: str) -> str:
         return self.safe_form.replace("{var}", var)
@@ -246,6 +258,69 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             is_async=True,
             aborts_on_error=False,
             safe_form="async with aiomysql.connect(...) as {var}",
+        ),
+        # Gino (on asyncpg): `conn = await db.acquire()` / `engine.acquire()` takes a
+        # connection from the engine's pool (`reuse=True` shares the task's one, still
+        # counted until released); only `await conn.release()` or leaving `async with
+        # db.acquire() as conn` gives it back. asyncpg underneath: autocommit outside
+        # `conn.transaction()`
+        _kind(
+            key="gino-connection",
+            label="Gino connection",
+            close_releases=False,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            is_async=True,
+            aborts_on_error=False,
+            autocommit_by_default=True,
+            self_release=frozenset({"release"}),
+            self_release_fix="{var}.release()",
+            safe_form="async with db.acquire() as {var}",
+        ),
+        # Gino's `db.transaction()` / `engine.transaction()`: managed only (`async with`),
+        # it borrows a connection and sends BEGIN on entry
+        _kind(
+            key="gino-transaction",
+            label="Gino transaction",
+            close_releases=False,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            is_async=True,
+            tracked=False,
+            aborts_on_error=False,
+            opens_transaction=True,
+            safe_form="async with db.transaction()",
+        ),
+        # encode/databases: `transaction = await database.transaction()` (or
+        # `.start()`) enters the task's connection (a pool checkout when it is the
+        # first) and sends BEGIN; only `commit()` or `rollback()` leaves it again.
+        # `async with database.transaction():` and `@database.transaction()` do both
+        _kind(
+            key="databases-transaction",
+            label="databases transaction",
+            close_releases=False,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            is_async=True,
+            aborts_on_error=False,
+            self_release=frozenset({"commit", "rollback"}),
+            opens_transaction=True,
+            safe_form="async with database.transaction():",
+        ),
+        # Tortoise ORM: `async with in_transaction() as conn:` and `@atomic()` take a
+        # connection from the pool and send BEGIN on entry; the context manager is the
+        # only public form (nothing to release by hand)
+        _kind(
+            key="tortoise-transaction",
+            label="Tortoise transaction",
+            close_releases=False,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            is_async=True,
+            tracked=False,
+            aborts_on_error=False,
+            opens_transaction=True,
+            safe_form="async with in_transaction() as {var}",
         ),
         _kind(
             key="mysql-pool",
@@ -563,6 +638,26 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             acquire_methods={},
         ),
         ObjectType(
+            # encode/databases: `Database(url)` holds the pool (`connect()` opens it);
+            # `transaction()` is the one explicit checkout of its public API
+            key="databases.database",
+            label="databases Database",
+            acquire_methods={"transaction": "databases-transaction"},
+        ),
+        ObjectType(
+            # Gino's `db = Gino()` (and its Starlette/Sanic/aiohttp/Quart extensions):
+            # `acquire()` and `transaction()` go to the bound engine
+            key="gino",
+            label="Gino",
+            acquire_methods={"acquire": "gino-connection", "transaction": "gino-transaction"},
+        ),
+        ObjectType(
+            key="gino.engine",
+            label="Gino engine",
+            acquire_methods={"acquire": "gino-connection", "transaction": "gino-transaction"},
+            is_pool=True,
+        ),
+        ObjectType(
             key="mysql.pool",
             label="mysql.connector pool",
             acquire_methods={"get_connection": "mysql-pool"},
@@ -666,6 +761,15 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("playhouse", "SqliteExtDatabase"): "peewee.sqlite",
     ("playhouse", "PooledSqliteDatabase"): "peewee.sqlite",
     ("mysql.connector", "MySQLConnectionPool"): "mysql.pool",
+    ("databases", "Database"): "databases.database",
+    ("gino", "Gino"): "gino",
+    ("gino_starlette", "Gino"): "gino",
+    ("gino_sanic", "Gino"): "gino",
+    ("gino_aiohttp", "Gino"): "gino",
+    ("gino_quart", "Gino"): "gino",
+    ("gino_tornado", "Gino"): "gino",
+    ("gino", "create_engine"): "gino.engine",
+    ("gino", "GinoEngine"): "gino.engine",
     # SQLAlchemy's pools used alone, around a DB-API creator: connect() checks out a
     # proxied connection whose close() gives it back
     ("sqlalchemy", "QueuePool"): "sqlalchemy.pool",
@@ -715,6 +819,9 @@ DIRECT_ACQUIRERS: dict[tuple[str, str], DirectAcquirer] = {
     ("asyncpg", "connect"): DirectAcquirer("asyncpg"),
     ("aiopg", "connect"): DirectAcquirer("aiopg"),
     ("aiomysql", "connect"): DirectAcquirer("aiomysql"),
+    # Tortoise ORM's transactions (`tortoise.transactions`)
+    ("tortoise", "in_transaction"): DirectAcquirer("tortoise-transaction"),
+    ("tortoise", "atomic"): DirectAcquirer("tortoise-transaction"),
     ("sqlalchemy", "Session"): DirectAcquirer("session"),
     ("sqlmodel", "Session"): DirectAcquirer("session"),
     ("sqlalchemy", "AsyncSession"): DirectAcquirer("async-session"),
@@ -726,6 +833,11 @@ _ASYNC_PSYCOPG = ("psycopg", "AsyncConnection")
 #: Every method name that can hand out a connection, for cheap pre-checks.
 ACQUIRE_METHOD_NAMES: frozenset[str] = frozenset(
     m for t in OBJECT_TYPES.values() for m in t.acquire_methods
+)
+
+#: `conn.<name>()` gives the checkout back for some kinds (`ConnectionKind.self_release`).
+SELF_RELEASE_METHODS: frozenset[str] = frozenset(
+    m for k in CONNECTION_KINDS.values() for m in k.self_release
 )
 
 #: `pool.<name>(conn)` gives the connection back, whatever `pool` is.

@@ -35,7 +35,13 @@ from poolsafe.fix.fixers.edits import (
 from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
-from poolsafe.rules.cases import aio_libs, django_cursor_cases, peewee_cases, sqlmodel_cases
+from poolsafe.rules.cases import (
+    aio_libs,
+    async_orms,
+    django_cursor_cases,
+    peewee_cases,
+    sqlmodel_cases,
+)
 from poolsafe.rules.cases.ps102 import INVALID, VALID
 
 
@@ -47,6 +53,16 @@ class UnreleasedConnection(Rule):
     `engine.acquire()`, a SQLModel `Session(engine)`, a raw driver connection) with
     some path, normal or exceptional, on which it is neither released, closed nor
     handed on. `async with pool.acquire() as conn:` is the release.
+
+    **Gino, encode/databases, Tortoise ORM.** Gino's `conn = await db.acquire()`
+    (or `engine.acquire()`) holds a pool connection until `await conn.release()`
+    (`async with db.acquire() as conn:` releases on exit). encode/databases'
+    low-level `transaction = await database.transaction()` holds the task's
+    connection in an open transaction until `commit()` or `rollback()` (`async with
+    database.transaction():` and `@database.transaction()` end it themselves).
+    Tortoise's transactions are context managers only (`in_transaction()`,
+    `@atomic()`): nothing to release by hand. `database.connect()` at startup with
+    no `disconnect()` at shutdown is not reported: the process exit closes the pool.
 
     **Django.** `connection.chunked_cursor()` / `connections[alias].chunked_cursor()`
     (on PostgreSQL a server-side cursor declared `WITH HOLD`, whose portal stays on
@@ -271,9 +287,11 @@ class UnreleasedConnection(Rule):
     summary = "a checkout that some path neither releases, closes nor hands on"
     fixable = True
     VALID = (VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID
-             + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID)
+             + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID
+             + async_orms.PS102_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
-               + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID)
+               + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
+               + async_orms.PS102_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
@@ -311,7 +329,8 @@ class UnreleasedConnection(Rule):
                         f"try/finally: {release_hint(site, ctx.index, func)}",
                     )
                     continue
-                verb = "returned to the pool" if kind.pool_release else "closed"
+                verb = ("returned to the pool" if kind.pool_release or kind.self_release_fix
+                        else "ended (commit or rollback)" if kind.self_release else "closed")
                 if how == "exception":
                     when = f"is not {verb} if an exception is raised"
                 elif how == "overwritten":
@@ -346,6 +365,12 @@ class UnreleasedConnection(Rule):
                     # project may not have, and skip its wrapper)
                     release = release_hint(site, ctx.index, func)
                     advice = f"try/finally: {release}"
+                elif kind.self_release:
+                    # Gino's `conn.release()`; a databases transaction's commit/rollback
+                    release = (kind.self_release_fix.replace("{var}", site.var)
+                               if kind.self_release_fix else
+                               f"{site.var}.commit()` or `{site.var}.rollback()")
+                    advice = safe_form_at(site)
                 else:
                     release = f"{site.var}.close()"
                     advice = safe_form_at(site)
@@ -445,6 +470,10 @@ class UnreleasedConnection(Rule):
                 unbound = flow.unbound_reads.get(flow.sites.index(site))
                 if unbound is not None and flow.leaks.get(flow.sites.index(site)) == "exception":
                     return self._fix_unbound(ctx, func, site, *unbound)
+                if site.conn.kind.self_release and not site.conn.kind.self_release_fix:
+                    return Unfixable(self.code, f"a {site.conn.kind.label} ends with a commit "
+                                     f"on success and a rollback on failure: use "
+                                     f"{site.conn.kind.safe_form_for(site.var)}, by hand")
                 guarded = _guarded_closes(func, site.var)
                 if guarded:
                     return _close_when_disconnected(self.code, site.var, guarded)

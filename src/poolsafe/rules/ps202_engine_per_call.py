@@ -45,7 +45,8 @@ class EnginePerCall(Rule):
     constructor (`asyncpg.create_pool`, psycopg2's `SimpleConnectionPool` /
     `ThreadedConnectionPool`, `psycopg_pool.ConnectionPool` /
     `AsyncConnectionPool`, `aiopg.create_pool`, `aiomysql.create_pool`, the
-    aiopg.sa and aiomysql.sa `create_engine`), inside a function whose
+    aiopg.sa and aiomysql.sa `create_engine`, Gino's `gino.create_engine`), inside a
+    function whose
     engine (or pool) does not outlive the call: it is neither returned or yielded,
     stored on a global (`global engine`), an attribute (`self.engine = ...`,
     `app.engine = ...`) or a container that outlives the function, nor kept by a

@@ -14,9 +14,16 @@ from poolsafe.analysis.cstutil import (
     iter_calls,
     strip_await,
 )
+from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, WithBinding
-from poolsafe.analysis.project_facts import is_flask_db, is_model_class, is_test_module
+from poolsafe.analysis.project_facts import (
+    is_flask_db,
+    is_model_class,
+    is_test_module,
+    request_handler,
+    view_class_framework,
+)
 from poolsafe.analysis.resolution import external_name, inventory, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.slow_calls import may_be_slow, slow_call
@@ -36,6 +43,7 @@ from poolsafe.knowledge.django import (
     DJANGO_CURSOR_QUERIES,
     DJANGO_INSTANCE_QUERIES,
     DJANGO_MANAGER_ATTRIBUTES,
+    DJANGO_NON_ATOMIC_REQUESTS,
     DJANGO_QUERYSET_QUERIES,
 )
 from poolsafe.knowledge.frameworks import (
@@ -45,6 +53,7 @@ from poolsafe.knowledge.frameworks import (
     TRANSACTION_END_METHODS,
 )
 from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases import async_orms, django_requests
 from poolsafe.rules.cases.ps207 import INVALID, VALID
 
 State = frozenset[str]
@@ -119,6 +128,22 @@ class IoInTransaction(Rule):
     reported; slow work before the first query, after the block, or handed to
     `transaction.on_commit(...)` is not.
 
+    **Django's `ATOMIC_REQUESTS`.** When a settings module sets
+    `"ATOMIC_REQUESTS": True` in a `DATABASES` entry (to the literal `True`; a value
+    read from the environment is not assumed), Django runs every sync view inside
+    `transaction.atomic()`: a function view, and every method of a Django or DRF view
+    class, is read as an `@atomic` function, from its first query on. A view
+    decorated `@transaction.non_atomic_requests` and an async view are left out.
+
+    **encode/databases, Gino, Tortoise ORM.** These send BEGIN when the
+    transaction is entered, so the whole block is in the transaction: `async with
+    database.transaction():`, a function decorated `@database.transaction()`, a
+    low-level `transaction = await database.transaction()` until its `commit()` or
+    `rollback()`, Gino's `async with db.transaction():` (and `conn.transaction()` on
+    an acquired connection, which is in autocommit outside it), Tortoise's `async
+    with in_transaction():` and `@atomic()`. Outside a transaction each statement
+    commits on its own and nothing is reported.
+
     Test modules (`test_*.py`, `conftest.py`, `tests/`) are not checked: a test
     that holds its transaction across a test client call or a sleep holds no
     production pool.
@@ -172,8 +197,8 @@ class IoInTransaction(Rule):
     name = "io-in-transaction"
     summary = "slow work (HTTP, LLM, storage, search, subprocess) while a transaction is open"
     severity = Severity.WARNING
-    VALID = VALID
-    INVALID = INVALID
+    VALID = VALID + async_orms.PS207_VALID + django_requests.PS207_VALID
+    INVALID = INVALID + async_orms.PS207_INVALID + django_requests.PS207_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         if is_test_module(ctx.module):
@@ -190,7 +215,14 @@ class IoInTransaction(Rule):
             if any(walker.is_atomic(_decorator_callee(d.decorator))
                    for d in func.node.decorators):
                 walker.armed = (_ATOMIC_KEY,)  # `@transaction.atomic`: the whole body
-            walker.block(body_statements(func.node.body), frozenset())
+            elif _in_atomic_request(ctx.index, func, walker):
+                walker.armed = (_REQUEST_KEY,)  # `ATOMIC_REQUESTS`: the view's body
+            # `@database.transaction()` (encode/databases), Tortoise's `@atomic()`: the
+            # whole body runs in a transaction begun before it
+            opened = frozenset(
+                walker.source(d.decorator) for d in func.node.decorators
+                if isinstance(d.decorator, cst.Call) and walker.opens_transaction(d.decorator))
+            walker.block(body_statements(func.node.body), opened)
             if not walker.found or not _has_slow_call(ctx, func, calls.get(id(func.node), [])):
                 continue  # no slow call of its own: nothing to report
             for call, (what, family, via), keys in walker.found:
@@ -309,7 +341,25 @@ class _Walker:
                 self.note_assign(t.target, small.value)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             self.note_assign(small.target, small.value)
-        return self.calls(small, state)
+        state = self.calls(small, state)
+        # `transaction = await database.transaction()`: open until its commit/rollback
+        if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                and isinstance(small.targets[0].target, cst.Name):
+            value, awaited = strip_await(small.value)
+            if awaited and isinstance(value, cst.Call) and self.opens_transaction(value):
+                key = small.targets[0].target.value
+                self._opened[key] = value
+                state = state | {key}
+        return state
+
+    def opens_transaction(self, call: cst.Call) -> bool:
+        """A call whose transaction begins when it is entered or awaited
+        (`ConnectionKind.opens_transaction`)."""
+        value = self.index.evaluate(call, self.module, self.func)
+        return isinstance(value, Connection) and value.kind.opens_transaction
+
+    def source(self, node: cst.CSTNode) -> str:
+        return self.module.tree.code_for_node(node).strip()
 
     def note_assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         # `conn.autocommit = True`
@@ -337,6 +387,17 @@ class _Walker:
             target = item.asname.name if item.asname is not None else None
             name_node = target if isinstance(target, cst.Name) else None
             name = name_node.value if name_node is not None else None
+            if isinstance(expr, cst.Call) and self.opens_transaction(expr):
+                # `async with database.transaction():`, Gino's `db.transaction()`,
+                # Tortoise's `in_transaction()`: BEGIN is sent on entry
+                begun = name or self.source(expr)
+                ends.add(begun)
+                if name is not None:
+                    self.aliases[name] = begun
+                if begun not in state:
+                    self._opened[begun] = expr
+                state = state | {begun}
+                continue
             if isinstance(expr, cst.Call) and self.is_atomic(expr.func):
                 atomic = _ATOMIC_KEY
                 ends.add(atomic)
@@ -578,6 +639,27 @@ class _Walker:
 
 #: how a Django `atomic()` block is named in messages
 _ATOMIC_KEY = "transaction.atomic()"
+#: ... and the transaction `ATOMIC_REQUESTS` wraps a view in
+_REQUEST_KEY = "the request's transaction (ATOMIC_REQUESTS)"
+
+
+def _in_atomic_request(index: ProjectIndex, func: FunctionInfo, walker: _Walker) -> bool:
+    """`func` runs inside the transaction Django opens around every view when a
+    settings module sets `ATOMIC_REQUESTS`: a sync function view, or a method of a
+    Django or DRF view class (the handlers and the hooks they call, as
+    `perform_create`), not decorated `@transaction.non_atomic_requests`."""
+    if func.is_async or func.parent is not None or not atomic_requests(index):
+        return False
+    if func.cls is not None:
+        if view_class_framework(index, func.cls) != "django":
+            return False
+    elif request_handler(index, func) != "django":
+        return False
+    for deco in func.node.decorators:
+        qual = external_name(index, _decorator_callee(deco.decorator), walker.module, None)
+        if qual is not None and qual_match(qual, DJANGO_NON_ATOMIC_REQUESTS) is not None:
+            return False
+    return True
 
 
 def _decorator_callee(expr: cst.BaseExpression) -> cst.BaseExpression:

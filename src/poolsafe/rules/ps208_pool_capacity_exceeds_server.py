@@ -23,14 +23,21 @@ class PoolCapacityExceedsServer(Rule):
 
     - the pools: SQLAlchemy engines (`pool_size + max_overflow`, defaults 5 + 10),
       Flask-SQLAlchemy configuration, psycopg2, psycopg_pool, asyncpg and
-      aiomysql pools, with values followed through constants, settings modules,
-      `os.getenv` defaults and the `.env` / `.env.<name>` files (each
-      `.env.<name>` is an environment, judged on its own);
+      aiomysql pools, Gino's `gino.create_engine`, Django's `DATABASES` entries
+      (a psycopg pool's `max_size` with `OPTIONS["pool"]`, Django 5.1;
+      `"pool": True` is psycopg_pool's default of 4; without a pool one
+      connection per thread, one thread per sync worker assumed; `CONN_MAX_AGE`
+      and `CONN_HEALTH_CHECKS` are shown as recycle and pre-ping), with values
+      followed through constants, settings modules, `os.getenv` defaults and the
+      `.env` / `.env.<name>` files (each `.env.<name>` is an environment, judged
+      on its own);
     - the processes: Kubernetes `Deployment` replicas (HPA `maxReplicas`),
       docker-compose `deploy.replicas` and `command`, Procfile, Dockerfile
       `CMD`, gunicorn `-w` / `gunicorn.conf.py` / `WEB_CONCURRENCY`, uvicorn
-      `--workers`, celery `--concurrency`; every process is assumed to open
-      every pool of the project;
+      `--workers`, celery `--concurrency`; a process opens the pools of the
+      modules its entry point imports, and a Django entry point (`gunicorn
+      project.wsgi`, `daphne` / `uvicorn project.asgi`, `celery -A project`) the
+      settings module its `DJANGO_SETTINGS_MODULE` default names;
     - the server: `postgres -c max_connections=N` in compose, `postgresql.conf`,
       `my.cnf`, `--max-connections`, PgBouncer's `MAX_CLIENT_CONN`, else the
       documented default (PostgreSQL 100, MySQL 151), minus

@@ -85,8 +85,15 @@ CALL_TOKENS: frozenset[str] = frozenset({"Depends", "Security"})
 #: `ConnectionPool`): a file that uses the library's class also imports its package,
 #: which selects it, or imports the name from a project module, which taint does.
 GENERIC_NAMES: frozenset[str] = frozenset(
-    {"connect", "Connect", "Session", "Pool", "SQLAlchemy", "Engine", "ConnectionPool"}
+    {"connect", "Connect", "Session", "Pool", "SQLAlchemy", "Engine", "ConnectionPool",
+     # encode/databases' `Database`, Tortoise's `atomic` / `in_transaction` (Django and
+     # SQLAlchemy spell them too): their files are seeds by importing the package
+     "Database", "atomic", "in_transaction"}
 )
+
+#: constructor and acquirer names too common to taint a block by their call alone
+#: (a project's own `Database(...)`, Django's `transaction.atomic()`)
+_IMPORTED_ONLY: frozenset[str] = frozenset({"Database", "atomic", "in_transaction"})
 
 _WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 #: each byte that is no word character (`\w` of a bytes pattern) made a space
@@ -268,7 +275,8 @@ def acquire_calls() -> frozenset[str]:
                                                    for _, n in DIRECT_ACQUIRERS}
     names |= set(ACQUIRE_METHOD_NAMES) | set(TRANSACTION_CM_METHODS)
     names |= {m for t in OBJECT_TYPES.values() for m in t.cm_methods}
-    return frozenset(names)
+    # a block that calls them uses the name its import tainted already
+    return frozenset(names - _IMPORTED_ONLY)
 
 
 def generic_methods() -> frozenset[str]:
@@ -633,11 +641,51 @@ def _thread_orm_seed(runs: set[bytes]) -> bool:
     return (not runs.isdisjoint(orm) and not runs.isdisjoint(threads)) or (
         b"BaseCommand" in runs and b"while" in runs) or (
         # a Django `atomic()` block with a query in it (PS207)
-        b"atomic" in runs and not runs.isdisjoint(_ATOMIC_WORK_WORDS))
+        b"atomic" in runs and not runs.isdisjoint(_ATOMIC_WORK_WORDS)) or (
+        # the settings that put every view in a transaction, and a Django view with a
+        # query and a package of slow work (PS207 under `ATOMIC_REQUESTS`)
+        b"ATOMIC_REQUESTS" in runs) or (
+        # Django's `DATABASES` settings (pools and connections: capacity, PS208)
+        b"DATABASES" in runs and b"ENGINE" in runs) or (
+        b"request" in runs and not runs.isdisjoint(_DJANGO_VIEW_ROOTS)
+        and not runs.isdisjoint(_ATOMIC_WORK_WORDS) and not runs.isdisjoint(_slow_roots()))
+
+
+def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], str]]
+                     ) -> set[int]:
+    """Files that spell a Django ORM word and are imported by a file that spells a
+    thread or job registration word (`scheduler.add_job(schedule_mailing, ...)` in
+    `receivers.py`, the job's queries in `jobs.py`): the job's own file has no thread
+    word and the registering one no query, so neither is a seed by itself (PS107)."""
+    orm, threads = _thread_orm_words()
+    registering = [i for i, d in enumerate(datas)
+                   if any(w in d for w in threads) and not _word_runs(d).isdisjoint(threads)]
+    if not registering:
+        return set()
+    by_name: dict[str, list[int]] = {}
+    for j, (names, _) in enumerate(modules):
+        for n in names:
+            by_name.setdefault(n, []).append(j)
+    out: set[int] = set()
+    for i in registering:
+        for _, module, name in bindings_of(datas[i], modules[i][1]):
+            for n in (module, f"{module}.{name}" if name and name != "*" else module):
+                for j in by_name.get(n, ()):
+                    if j != i and not _word_runs(datas[j]).isdisjoint(orm):
+                        out.add(j)
+    return out
 
 
 #: the words of a query inside a Django `atomic()` block
 _ATOMIC_WORK_WORDS = frozenset({b"objects", b"save", b"delete", b"execute", b"cursor"})
+#: a file that spells one of these can be a Django view
+_DJANGO_VIEW_ROOTS = frozenset({b"django", b"rest_framework"})
+
+
+@functools.cache
+def _slow_roots() -> frozenset[bytes]:
+    """The package roots of slow work (`knowledge.slow_calls`: httpx, requests, boto3...)."""
+    return frozenset(r.encode() for r in seed_roots() - seed_roots(True))
 
 
 def seed_kinds(data: bytes, config: ProjectConfig | None = None) -> tuple[bool, bool]:
@@ -1046,8 +1094,10 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     # the seeds of both selections, found in one pass over the files by the first
     if "seeds" not in memo:
         kinds = [seed_kinds(d, config) for d in datas]
-        memo["seeds"] = ([i for i, (full, _) in enumerate(kinds) if full],
-                         [i for i, (_, database) in enumerate(kinds) if database])
+        jobs = job_target_seeds(datas, modules)
+        memo["job_seeds"] = sorted(jobs)
+        memo["seeds"] = ([i for i, (full, _) in enumerate(kinds) if full or i in jobs],
+                         [i for i, (_, database) in enumerate(kinds) if database or i in jobs])
     seeds: list[int] = memo["seeds"][1 if database_only else 0]
     selected: set[int] = set(seeds)
     defs_memo: dict[int, Definitions] = memo.setdefault("definitions", {})
@@ -1120,6 +1170,7 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
         state.clear()
         state.update({
             "targets": sorted(selected), "seeds": seeds,
+            "job_seeds": memo.get("job_seeds", []),
             "local": {str(i): sorted(local) for i, local in locals_.items()},
             "exports": {"by_module": {k: sorted(v) for k, v in exports.by_module.items()},
                         "by_bare": {k: {r: sorted(v) for r, v in roots_.items()}
@@ -1155,9 +1206,10 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
         seeds = set(state["seeds"])
         if len(defined) != len(datas) or not isinstance(local_of, dict):
             return None
+        job_seeds = frozenset(state["job_seeds"])
         again = _reselect_changed(datas, config, modules, targets, local_of, defined,
                                   exports, seeds, list(changed), database_only,
-                                  memo if memo is not None else {})
+                                  memo if memo is not None else {}, job_seeds)
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
     if not again:
@@ -1174,7 +1226,8 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
                       modules: list[tuple[tuple[str, ...], str]], targets: list[int],
                       local_of: dict[str, list[str]], defined: list[list[str]],
                       exports: _StoredExports, seeds: set[int], changed: list[int],
-                      database_only: bool, memo: dict[str, Any]) -> bool:
+                      database_only: bool, memo: dict[str, Any],
+                      job_seeds: frozenset[int] = frozenset()) -> bool:
     """`reselect`'s test of each changed file, updating `defined` and `seeds` for
     those that pass; False as soon as one does not."""
     roots, tokens = _patterns(config, database_only)
@@ -1189,8 +1242,13 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
             binding_memo[i] = bindings_of(datas[i], modules[i][1])
         return binding_memo[i]
 
+    threads = _thread_orm_words()[1]
     for i in changed:
         data = datas[i]
+        if i in job_seeds or not _word_runs(data).isdisjoint(threads):
+            # a job registration (or the function it registers) decides the selection
+            # of another file (`job_target_seeds`): `select` runs again
+            return False
         package = modules[i][1]
         bindings = bindings_at(i)
         imported = _imported_taint(bindings, exports, package)

@@ -429,6 +429,10 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
         if pool_name is not None:
             return Release(f"{pool_name}.{kind.pool_release}({{var}})", is_async=is_async,
                            description=f"{pool_name}.{kind.pool_release}()")
+    if kind.self_release_fix:
+        # Gino's `await conn.release()`
+        return Release(kind.self_release_fix, is_async=is_async,
+                       description=kind.self_release_fix.replace("{var}.", ""))
     if kind.close_releases:
         return Release("{var}.close()", is_async=is_async, description="close()")
     return Unfixable(plan.code, f"no known release for a {kind.label}")
@@ -551,8 +555,11 @@ def is_removable_release(call: cst.Call, var: str) -> bool:
     or a release function called with `var` among plain arguments
     (`close_conn(conn, cur)`, `unlease(name, conn)`; see `_release_arguments_bound`)."""
     f = call.func
-    if isinstance(f, cst.Attribute) and f.attr.value == "close":
-        return isinstance(f.value, cst.Name) and f.value.value == var and not call.args
+    if isinstance(f, cst.Attribute) and f.attr.value in ("close", "release") \
+            and isinstance(f.value, cst.Name) and f.value.value == var:
+        # `var.close()`; Gino's `var.release()` (the index counts it as a release only
+        # for a kind whose `self_release` names it)
+        return not call.args
     if any(a.star for a in call.args):
         return False
     if not any(a.keyword is None and isinstance(a.value, cst.Name) and a.value.value == var
@@ -1059,12 +1066,13 @@ def safe_form_at(site: AcquireSite) -> str:
     Session() as s` where the session factory is called `Session`."""
     kind = site.conn.kind
     origin = site.conn.origin
-    if (kind.safe_form.startswith("with ") and kind.with_acquire_releases
+    if (kind.safe_form.startswith(("with ", "async with ")) and kind.with_acquire_releases
             and site.conn.via is None and origin.endswith(")") and len(origin) <= 60
             and "\n" not in origin):
         if site.call.args and origin.endswith("()"):
             origin = origin[:-2] + "(...)"
-        return f"with {origin} as {site.var}"
+        prefix = "async with" if kind.safe_form.startswith("async ") else "with"
+        return f"{prefix} {origin} as {site.var}"
     return kind.safe_form_for(site.var)
 
 

@@ -396,3 +396,41 @@ def count():
 threading.Thread(target=count).start()
 """, note="`objects` on a class that is no Django model"),
 ]
+
+# the job is registered in one module (a thread word, no query) and defined in another
+# (queries, no thread word): neither module is selected by its own words
+_SCHEDULER = """\
+from apscheduler.schedulers.background import BackgroundScheduler
+
+scheduler = BackgroundScheduler()
+scheduler.start()
+"""
+
+INVALID.append(Case("""
+from models import Order
+
+
+def expire_order(order_id):
+    Order.objects.filter(id=order_id, paid=False).delete()  # expect: PS107
+""", files={**_FILES, "sched.py": _SCHEDULER, "receivers.py": """\
+from jobs import expire_order
+from sched import scheduler
+
+
+def on_order_created(order_id):
+    scheduler.add_job(expire_order, "date", args=[order_id])
+"""}, path="jobs.py", note="a job registered in another module than the one defining it"))
+
+VALID.append(Case("""
+from models import Order
+
+
+def expire_order(order_id):
+    Order.objects.filter(id=order_id, paid=False).delete()
+""", files={**_FILES, "receivers.py": """\
+from jobs import expire_order
+
+
+def on_order_created(order_id):
+    expire_order(order_id)
+"""}, path="jobs.py", note="the function is imported and called on the request's thread"))

@@ -1,0 +1,236 @@
+"""encode/databases, Gino and Tortoise ORM: cases for PS102 and PS207.
+
+- encode/databases: `transaction = await database.transaction()` (or `.start()`)
+  enters the task's connection (a pool checkout) and sends BEGIN; only its
+  `commit()` or `rollback()` leaves it. `async with database.transaction():` and
+  `@database.transaction()` do both.
+- Gino: `conn = await db.acquire()` (or `engine.acquire()`) holds a pool connection
+  until `await conn.release()`; `async with db.acquire() as conn:` releases on exit.
+  `async with db.transaction():` borrows a connection and sends BEGIN on entry.
+- Tortoise ORM: `async with in_transaction():` and `@atomic()` send BEGIN on entry.
+"""
+
+from poolsafe.rules.base import Case
+
+_DATABASES = """\
+import httpx
+from databases import Database
+
+database = Database("postgresql://app@db/app")
+
+PAY = "https://pay.example.com/charge"
+"""
+
+_GINO = """\
+import httpx
+from gino import Gino
+
+db = Gino()
+
+PAY = "https://pay.example.com/charge"
+"""
+
+_TORTOISE = """\
+import httpx
+from tortoise.transactions import atomic, in_transaction
+
+PAY = "https://pay.example.com/charge"
+"""
+
+#: why `poolsafe fix` leaves an explicit databases transaction
+_TX_BY_HAND = ("a databases transaction ends with a commit on success and a rollback on "
+               "failure: use async with database.transaction():, by hand")
+
+PS102_INVALID: list[Case] = [
+    Case(_GINO + """
+
+async def load_user(user_id):
+    conn = await db.acquire()  # expect: PS102
+    row = await conn.first("SELECT * FROM users WHERE id = $1", user_id)
+    await conn.release()
+    return row
+""", note="Gino: a failed query skips the release; the fix moves it into `finally`"),
+    Case(_GINO + """
+
+async def count_users(engine):
+    conn = await db.acquire(reuse=False)  # expect: PS102
+    total = await conn.scalar("SELECT count(*) FROM users")
+    if total > 100:
+        return total
+    await conn.release()
+    return total
+""", note="Gino: an early return keeps the connection"),
+    Case(_DATABASES + """
+
+async def credit(account_id, amount):
+    transaction = await database.transaction()  # expect: PS102
+    await database.execute("UPDATE accounts SET balance = balance + :n WHERE id = :id",
+                           {"n": amount, "id": account_id})
+    await transaction.commit()
+""", note="databases: a failed statement leaves the transaction, and its connection, open",
+         unfixable=_TX_BY_HAND),
+]
+
+PS102_VALID: list[Case] = [
+    Case(_GINO + """
+
+async def load_user(user_id):
+    conn = await db.acquire()
+    try:
+        return await conn.first("SELECT * FROM users WHERE id = $1", user_id)
+    finally:
+        await conn.release()
+""", note="Gino: released in `finally`"),
+    Case(_GINO + """
+
+async def load_user(user_id):
+    async with db.acquire() as conn:
+        return await conn.first("SELECT * FROM users WHERE id = $1", user_id)
+""", note="Gino: `async with db.acquire()` releases on exit"),
+    Case(_DATABASES + """
+
+async def credit(account_id, amount):
+    transaction = await database.transaction()
+    try:
+        await database.execute("UPDATE accounts SET balance = balance + :n WHERE id = :id",
+                               {"n": amount, "id": account_id})
+    except BaseException:
+        await transaction.rollback()
+        raise
+    else:
+        await transaction.commit()
+""", note="databases: the documented low-level form (rollback on error, commit else)"),
+    Case(_DATABASES + """
+
+async def credit(account_id, amount):
+    async with database.transaction():
+        await database.execute("UPDATE accounts SET balance = balance + :n WHERE id = :id",
+                               {"n": amount, "id": account_id})
+
+
+@database.transaction()
+async def debit(account_id, amount):
+    await database.execute("UPDATE accounts SET balance = balance - :n WHERE id = :id",
+                           {"n": amount, "id": account_id})
+""", note="databases: the context manager and the decorator end the transaction"),
+    Case(_DATABASES + """
+
+async def rows():
+    connection = database.connection()
+    async with connection:
+        return await connection.fetch_all("SELECT * FROM users")
+""", note="databases: `database.connection()` checks out nothing until it is entered"),
+    Case(_TORTOISE + """
+
+async def rename(user, name):
+    async with in_transaction() as conn:
+        user.name = name
+        await user.save(using_db=conn)
+""", note="Tortoise: the transaction context ends on exit"),
+]
+
+PS207_INVALID: list[Case] = [
+    Case(_DATABASES + """
+
+async def place_order(order_id):
+    async with database.transaction():
+        await database.execute("UPDATE orders SET state = 'paid' WHERE id = :id",
+                               {"id": order_id})
+        async with httpx.AsyncClient() as client:
+            await client.post(PAY, json={"id": order_id})  # expect: PS207
+""", note="databases: BEGIN is sent on entering the block"),
+    Case(_DATABASES + """
+
+@database.transaction()
+async def place_order(order_id):
+    async with httpx.AsyncClient() as client:
+        await client.post(PAY, json={"id": order_id})  # expect: PS207
+    await database.execute("UPDATE orders SET state = 'paid' WHERE id = :id", {"id": order_id})
+""", note="databases: the decorator runs the whole body in a transaction"),
+    Case(_DATABASES + """
+
+async def place_order(order_id):
+    transaction = await database.transaction()
+    try:
+        await database.execute("UPDATE orders SET state = 'paid' WHERE id = :id",
+                               {"id": order_id})
+        async with httpx.AsyncClient() as client:
+            await client.post(PAY, json={"id": order_id})  # expect: PS207
+    except BaseException:
+        await transaction.rollback()
+        raise
+    else:
+        await transaction.commit()
+""", note="databases: the low-level transaction is open until commit or rollback"),
+    Case(_GINO + """
+
+async def place_order(order_id):
+    async with db.transaction():
+        await db.status("UPDATE orders SET state = 'paid' WHERE id = $1", order_id)
+        async with httpx.AsyncClient() as client:
+            await client.post(PAY, json={"id": order_id})  # expect: PS207
+""", note="Gino: `db.transaction()` borrows a connection and begins at once"),
+    Case(_GINO + """
+
+async def place_order(order_id):
+    async with db.acquire() as conn:
+        async with conn.transaction():
+            await conn.status("UPDATE orders SET state = 'paid' WHERE id = $1", order_id)
+            async with httpx.AsyncClient() as client:
+                await client.post(PAY, json={"id": order_id})  # expect: PS207
+""", note="Gino: a transaction on an acquired connection"),
+    Case(_TORTOISE + """
+
+async def place_order(order):
+    async with in_transaction() as conn:
+        order.state = "paid"
+        await order.save(using_db=conn)
+        async with httpx.AsyncClient() as client:
+            await client.post(PAY, json={"id": order.id})  # expect: PS207
+""", note="Tortoise: `in_transaction()` begins on entry"),
+    Case(_TORTOISE + """
+
+@atomic()
+async def place_order(order):
+    order.state = "paid"
+    await order.save()
+    async with httpx.AsyncClient() as client:
+        await client.post(PAY, json={"id": order.id})  # expect: PS207
+""", note="Tortoise: `@atomic()` runs the whole body in a transaction"),
+]
+
+PS207_VALID: list[Case] = [
+    Case(_DATABASES + """
+
+async def place_order(order_id):
+    async with httpx.AsyncClient() as client:
+        await client.post(PAY, json={"id": order_id})
+    async with database.transaction():
+        await database.execute("UPDATE orders SET state = 'paid' WHERE id = :id",
+                               {"id": order_id})
+""", note="databases: the call comes before the transaction"),
+    Case(_DATABASES + """
+
+async def place_order(order_id):
+    await database.execute("UPDATE orders SET state = 'paid' WHERE id = :id", {"id": order_id})
+    async with httpx.AsyncClient() as client:
+        await client.post(PAY, json={"id": order_id})
+""", note="databases: outside a transaction each statement commits on its own"),
+    Case(_GINO + """
+
+async def place_order(order_id):
+    async with db.acquire() as conn:
+        await conn.status("UPDATE orders SET state = 'paid' WHERE id = $1", order_id)
+        async with httpx.AsyncClient() as client:
+            await client.post(PAY, json={"id": order_id})
+""", note="Gino on asyncpg: autocommit outside `conn.transaction()`"),
+    Case(_TORTOISE + """
+
+async def place_order(order):
+    async with in_transaction() as conn:
+        order.state = "paid"
+        await order.save(using_db=conn)
+    async with httpx.AsyncClient() as client:
+        await client.post(PAY, json={"id": order.id})
+""", note="Tortoise: the call is after the block"),
+]

@@ -1,0 +1,61 @@
+"""The prefilter selects a job's module when another module registers the job
+(issue 33, a PS107 miss on a public Django application): the job's module spells a
+query and no thread word, the registering one a thread word and no query, so
+neither is selected by its own words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from poolsafe.scan.engine import scan
+from poolsafe.scan.options import ScanOptions
+
+_FILES = {
+    "pyproject.toml": '[project]\nname = "shop"\nversion = "0"\n',
+    "shop/__init__.py": "",
+    "shop/models.py": (
+        "from django.db import models\n\n\n"
+        "class Order(models.Model):\n    paid = models.BooleanField()\n"),
+    "shop/sched.py": (
+        "from apscheduler.schedulers.background import BackgroundScheduler\n\n"
+        "scheduler = BackgroundScheduler()\nscheduler.start()\n"),
+    "shop/jobs.py": (
+        "from shop.models import Order\n\n\n"
+        "def expire_order(order_id):\n"
+        "    Order.objects.filter(id=order_id, paid=False).delete()\n"),
+    "shop/receivers.py": (
+        "from shop.jobs import expire_order\nfrom shop.sched import scheduler\n\n\n"
+        "def on_order_created(order_id):\n"
+        "    scheduler.add_job(expire_order, 'date', args=[order_id])\n"),
+}
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def _found(root: Path, prefilter: bool) -> set[tuple[str, int, str]]:
+    result = scan([str(root)], ScanOptions(prefilter=prefilter))
+    assert not result.errors
+    return {(Path(f.path).name, f.line, f.code) for f in result.findings}
+
+
+def test_a_job_registered_in_another_module_is_found_with_the_prefilter(
+        tmp_path: Path) -> None:
+    root = _project(tmp_path, _FILES)
+    want = {("jobs.py", 5, "PS107")}
+    assert _found(root, prefilter=False) == want
+    assert _found(root, prefilter=True) == want
+
+
+def test_a_function_imported_without_a_registration_is_not_selected(tmp_path: Path) -> None:
+    files = dict(_FILES)
+    files["shop/receivers.py"] = (
+        "from shop.jobs import expire_order\n\n\n"
+        "def on_order_created(order_id):\n    expire_order(order_id)\n")
+    root = _project(tmp_path, files)
+    assert _found(root, prefilter=True) == set()
