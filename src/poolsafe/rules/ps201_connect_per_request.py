@@ -119,13 +119,7 @@ class ConnectPerRequest(Rule):
             if not (isinstance(value, Connection) and value.via is None
                     and value.kind_key in RAW_CONNECT_KINDS):
                 continue
-            key = id(func.node)
-            if key not in handlers:
-                handler = request_handler(ctx.index, func)
-                if handler is None and facts(ctx.index).request_only(func):
-                    handler = "helper"
-                handlers[key] = handler
-            handler = handlers[key]
+            handler = _handler(ctx, func, handlers)
             if handler is None:
                 continue
             yield self.finding(
@@ -154,13 +148,7 @@ class ConnectPerRequest(Rule):
             value = _connection_of(ctx, receiver, func)
             if not (isinstance(value, Connection) and value.kind_key in RAW_CONNECT_KINDS):
                 continue
-            key = id(func.node)
-            if key not in handlers:
-                handler = request_handler(ctx.index, func)
-                if handler is None and facts(ctx.index).request_only(func):
-                    handler = "helper"
-                handlers[key] = handler
-            handler = handlers[key]
+            handler = _handler(ctx, func, handlers)
             if handler is None:
                 continue
             yield self.finding(
@@ -170,6 +158,19 @@ class ConnectPerRequest(Rule):
                 "keep it open (or check out of a pool) instead of closing it after each "
                 "query",
             )
+
+
+def _handler(ctx: FileContext, func: FunctionInfo, memo: dict[int, str | None]
+             ) -> str | None:
+    """What serves requests through `func` (a route's kind, "helper" for code only
+    request handlers reach), or None; memoised per function for one file's check."""
+    key = id(func.node)
+    if key not in memo:
+        handler = request_handler(ctx.index, func)
+        if handler is None and facts(ctx.index).request_only(func):
+            handler = "helper"
+        memo[key] = handler
+    return memo[key]
 
 
 def _connection_of(ctx: FileContext, receiver: cst.BaseExpression,
