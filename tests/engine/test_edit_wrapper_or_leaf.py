@@ -93,11 +93,6 @@ def test_a_leaf_edit_changes_no_other_finding(tmp_path: Path, checked: list[set[
     assert after == _findings(root, None)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 32, not built: the cache records what the checked files read per entry, not "
-    "per file; leaf.py matched a pattern a fact searched (`report(`, its own callers), "
-    "so its edit invalidates every record. Per-module summaries would re-check leaf.py "
-    "alone"))
 def test_a_leaf_edit_rechecks_the_leaf_alone(tmp_path: Path, checked: list[set[str]]) -> None:
     root, cache = _project(tmp_path)
     _findings(root, cache)

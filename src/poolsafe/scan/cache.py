@@ -30,7 +30,7 @@ from typing import Any
 from poolsafe.core.project import find_project_root
 
 CACHE_DIR_NAME = ".poolsafe_cache"
-FORMAT = 5
+FORMAT = 6
 TAG_NAME = "CACHEDIR.TAG"
 TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
             "# poolsafe cache (https://bford.info/cachedir/)\n")

@@ -462,6 +462,12 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
                     findings, errors = check_module(loaded, epoch.index, rules)
                 out.findings.extend(findings)
                 out.errors.extend(errors)
+            # what this file's findings may depend on: everything its epoch's index
+            # looked up and searched so far, this check's and the earlier ones' (an
+            # answer an earlier check computed is memoized, not looked up again)
+            index = epoch.index
+            out.deps[path] = (len(out.epochs), len(index.lookups), len(index.matched),
+                              index.read_all)
             heaviest = max(heaviest, epoch.parsed_bytes - before)
         epoch.record(out)
         epoch.drop()
@@ -527,7 +533,9 @@ class _Epoch:
         self.index.__dict__.clear()
 
     def record(self, out: CheckResults) -> None:
-        """Add what the index looked up to `out` (for the cache)."""
+        """Add what the index looked up to `out` (for the cache), and the order it
+        looked them up in, as one of `out.epochs` (`out.deps` counts into it)."""
+        out.epochs.append((list(self.index.lookups), list(self.index.matched)))
         for name, looked_up in self.index.lookups.items():
             out.lookups.setdefault(name, looked_up)
         for key, matched in self.index.matched.items():
