@@ -294,14 +294,19 @@ async def _lsp(src: Path, relative: str, debounce: int, rounds: int) -> list[flo
     return times
 
 
-def lsp(name: str, rounds: int) -> None:
+def lsp(name: str, rounds: int, sources: list[str]) -> None:
+    """The editor row; with `sources`, once per poolsafe `src` (on PYTHONPATH)."""
     src = fetch(name)
     central = CODE_BASES[name].central
-    for label, debounce in (("debounce 0", 0), ("debounce 50 ms", 50)):
-        times = asyncio.run(_lsp(src, central, debounce, rounds))
-        print(f"{name}: editor, change -> diagnostics ({label}) on {central}: median "
-              f"{statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms "
-              f"({rounds} edits)")
+    for where in sources or [None]:
+        tag = f" [{Path(where).parent.name}]" if where is not None else ""
+        if where is not None:
+            os.environ["PYTHONPATH"] = where
+        for label, debounce in (("debounce 0", 0), ("debounce 50 ms", 50)):
+            times = asyncio.run(_lsp(src, central, debounce, rounds))
+            print(f"{name}{tag}: editor, change -> diagnostics ({label}) on {central}: "
+                  f"median {statistics.median(times) * 1000:.0f} ms, "
+                  f"max {max(times) * 1000:.0f} ms ({rounds} edits)", flush=True)
 
 
 def main() -> None:
@@ -316,14 +321,14 @@ def main() -> None:
                     "to compare in the same rounds (e.g. /tmp/before/src,src)")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    sources = [str(Path(v).resolve()) for v in args.src.split(",") if v]
     for name in args.project.split(","):
         if not args.no_rows:
-            sources = [str(Path(v).resolve()) for v in args.src.split(",") if v]
             print_rows(name, rows(name, args.runs, skip, sources))
         if args.steps:
             steps(name)
         if args.lsp:
-            lsp(name, args.lsp)
+            lsp(name, args.lsp, sources)
         sys.stdout.flush()
 
 
