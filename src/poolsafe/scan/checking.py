@@ -478,9 +478,9 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
             # what this file's findings may depend on: everything its epoch's index
             # looked up and searched so far, this check's and the earlier ones' (an
             # answer an earlier check computed is memoized, not looked up again)
-            index = epoch.index
-            out.deps[path] = (len(out.epochs), len(index.lookups), len(index.matched),
-                              index.read_all)
+            # (no name kept for the index: a dropped epoch's index must be freed)
+            out.deps[path] = (len(out.epochs), len(epoch.index.lookups),
+                              len(epoch.index.matched), epoch.index.read_all)
             heaviest = max(heaviest, epoch.parsed_bytes - before)
         epoch.record(out)
         epoch.drop()
