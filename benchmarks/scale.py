@@ -16,7 +16,9 @@ minimum, peak RSS of the largest single process, ratio to Ruff's median):
 - `edit central FILE`: the same on a module whose facts others read (sessions,
   engines, wrappers);
 - `ruff`: `ruff check --no-cache --select ALL .`.
-After an edit row the file is restored and the cache refilled.
+Before a warm or edit row the cache is filled by the poolsafe about to run (with
+`--src`, the versions' caches share one file); after an edit row the file is
+restored.
 
 `--steps` adds where a cold run's time goes: one in-process scan (`-j1`, no cache)
 under cProfile, cumulative seconds of discovery, the prefilter, parsing (libcst and
@@ -149,18 +151,20 @@ def rows(name: str, runs: int, skip: set[str], sources: list[str]
     runs_of = [(row + (tag if row != "ruff" else ""), row, where) for row in cmds
                for tag, where in (labels if row != "ruff" else labels[:1])]
     times: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in runs_of}
-    fill_cache(src)
     try:
         for r in range(runs):
             for label, row, where in runs_of:
                 if where is not None:
                     os.environ["PYTHONPATH"] = where
+                if row in ("warm", *edits):
+                    # by the poolsafe about to run: two versions' caches share the
+                    # file, and one does not read the other's format
+                    fill_cache(src)
                 if row in edits:
                     edits[row].write_bytes(edited(originals[row], r))
                 times[label].append(timed(cmds[row], src))
                 if row in edits:
                     edits[row].write_bytes(originals[row])
-                    fill_cache(src)
             print(f"{name}: round {r + 1}/{runs} done", file=sys.stderr, flush=True)
     finally:
         for row, path in edits.items():
@@ -290,14 +294,19 @@ async def _lsp(src: Path, relative: str, debounce: int, rounds: int) -> list[flo
     return times
 
 
-def lsp(name: str, rounds: int) -> None:
+def lsp(name: str, rounds: int, sources: list[str]) -> None:
+    """The editor row; with `sources`, once per poolsafe `src` (on PYTHONPATH)."""
     src = fetch(name)
     central = CODE_BASES[name].central
-    for label, debounce in (("debounce 0", 0), ("debounce 50 ms", 50)):
-        times = asyncio.run(_lsp(src, central, debounce, rounds))
-        print(f"{name}: editor, change -> diagnostics ({label}) on {central}: median "
-              f"{statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms "
-              f"({rounds} edits)")
+    for where in sources or [None]:
+        tag = f" [{Path(where).parent.name}]" if where is not None else ""
+        if where is not None:
+            os.environ["PYTHONPATH"] = where
+        for label, debounce in (("debounce 0", 0), ("debounce 50 ms", 50)):
+            times = asyncio.run(_lsp(src, central, debounce, rounds))
+            print(f"{name}{tag}: editor, change -> diagnostics ({label}) on {central}: "
+                  f"median {statistics.median(times) * 1000:.0f} ms, "
+                  f"max {max(times) * 1000:.0f} ms ({rounds} edits)", flush=True)
 
 
 def main() -> None:
@@ -312,14 +321,14 @@ def main() -> None:
                     "to compare in the same rounds (e.g. /tmp/before/src,src)")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
+    sources = [str(Path(v).resolve()) for v in args.src.split(",") if v]
     for name in args.project.split(","):
         if not args.no_rows:
-            sources = [str(Path(v).resolve()) for v in args.src.split(",") if v]
             print_rows(name, rows(name, args.runs, skip, sources))
         if args.steps:
             steps(name)
         if args.lsp:
-            lsp(name, args.lsp)
+            lsp(name, args.lsp, sources)
         sys.stdout.flush()
 
 

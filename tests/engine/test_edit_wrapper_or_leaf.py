@@ -93,12 +93,10 @@ def test_a_leaf_edit_changes_no_other_finding(tmp_path: Path, checked: list[set[
     assert after == _findings(root, None)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 32, not built: the cache records what the checked files read per entry, not "
-    "per file; leaf.py matched a pattern a fact searched (`report(`, its own callers), "
-    "so its edit invalidates every record. Per-module summaries would re-check leaf.py "
-    "alone"))
 def test_a_leaf_edit_rechecks_the_leaf_alone(tmp_path: Path, checked: list[set[str]]) -> None:
+    """Issue 32: leaf.py matched a pattern a fact searched (`report(`, its own
+    callers), which used to invalidate every record; now only the records of checks
+    that had read it (leaf.py's own: it is checked last in its index) are."""
     root, cache = _project(tmp_path)
     _findings(root, cache)
     checked.clear()
@@ -134,3 +132,25 @@ def test_a_comment_in_the_wrapper_rechecks_nothing_else(tmp_path: Path,
     after = _findings(root, cache)
     assert "app.py" not in set().union(*checked)
     assert after == before == _findings(root, None)
+
+
+def test_a_wrapper_edit_rechecks_its_users_and_not_what_read_nothing_of_it(
+        tmp_path: Path, checked: list[set[str]]) -> None:
+    """Each record depends on what its own index had read when its check ended: the
+    users of the wrapper module are re-checked after its edit, a module checked
+    before them that reads nothing of it keeps its record."""
+    root, cache = _project(tmp_path)
+    (root / "aaa.py").write_text(LEAF)  # checked first, imports nothing of db.py
+    for n in range(3):
+        (root / f"user{n}.py").write_text(APP)
+    before = _findings(root, cache)
+    users = {"app.py", "user0.py", "user1.py", "user2.py"}
+    assert {name for name, _, code in before if code == "PS102"} == users | {"aaa.py",
+                                                                            "leaf.py"}
+    checked.clear()
+    (root / "db.py").write_text(DB_NO_CHECKOUT)
+    after = _findings(root, cache)
+    assert users <= set().union(*checked)
+    assert "aaa.py" not in set().union(*checked)
+    assert {name for name, _, _ in after} == {"aaa.py", "leaf.py"}
+    assert after == _findings(root, None)

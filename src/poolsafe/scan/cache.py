@@ -6,16 +6,20 @@ what the checked files read from other modules: for every module name that
 resolution looked up (`LazyIndex.lookups`) and every pattern a project-wide fact
 searched the selected files for (`LazyIndex.matched`: FastAPI dependencies,
 background jobs, Flask teardowns), the files that answered, with their hashes and
-their `facts_digest` (the content without comments and blank lines). It also keeps
-the prefilter's state (`prefilter.reselect`), so an edit does not re-read the
-taint of every file.
+their `facts_digest` (the content without comments and blank lines). Each file's
+record says which of those it depends on: the names and patterns its index (an
+epoch of `checking.check_selected`) had looked up and searched when its check
+ended, its own and those of the checks before it in that index, whose memoized
+answers it may have used. It also keeps the prefilter's state
+(`prefilter.reselect`), so an edit does not re-read the taint of every file.
 
 After an edit, a file's cached record is used when its own content is unchanged
-and every recorded dependency still holds: the same files answer each name and
-match each pattern, each one unchanged or changed only in comments and blank
-lines. So an edit to one file re-checks that file alone, unless it changed what
-other files read (a wrapper's code, a new background job), which re-checks every
-file; a change to a file nothing read re-checks nothing else.
+and each of its dependencies still holds: the same files answer the name or match
+the pattern, each one unchanged or changed only in comments and blank lines. So
+an edit to one file re-checks that file, and the files whose records read
+something it changed (a wrapper's code, a new background job: its users; a leaf
+module's own callers' pattern: the files checked after it in the same index); a
+change to a file nothing read re-checks nothing else.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import Any
 from poolsafe.core.project import find_project_root
 
 CACHE_DIR_NAME = ".poolsafe_cache"
-FORMAT = 5
+FORMAT = 6
 TAG_NAME = "CACHEDIR.TAG"
 TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
             "# poolsafe cache (https://bford.info/cachedir/)\n")

@@ -32,7 +32,7 @@ from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
 from poolsafe.scan.lazy_index import LazyIndex
 from poolsafe.scan.options import MAX_FILE_BYTES, ScanOptions
 from poolsafe.scan.parallel import CheckResults, check_all
-from poolsafe.scan.prefilter import select
+from poolsafe.scan.prefilter import Selection, select
 from poolsafe.scan.scope import ProjectScope, read_error, too_large_error
 
 
@@ -315,19 +315,32 @@ def _scan_everything(project: ProjectScope, options: ScanOptions, result: ScanRe
 
 
 
+#: makes a selection: (paths, datas, options, modules, database_only) -> Selection
+Selector = Callable[[list[str], list[bytes], ScanOptions,
+                     list[tuple[tuple[str, ...], str]], bool], Selection]
+
+
+def _select(paths: list[str], datas: list[bytes], options: ScanOptions,
+            modules: list[tuple[tuple[str, ...], str]], database_only: bool) -> Selection:
+    return select(datas, options.project, modules=modules, database_only=database_only)
+
+
 class ProjectResolution:
     """A project around files that are checked from other text than the disk's (the
     fix loop's rewritten files): an index over those files plus the modules the
     prefilter selects in the rest of the project, exactly what a scan of the
     project resolves against."""
 
-    def __init__(self, project: ProjectScope, options: ScanOptions) -> None:
+    def __init__(self, project: ProjectScope, options: ScanOptions,
+                 selector: Selector | None = None) -> None:
+        """`selector` (default: `prefilter.select`) makes the prefilter's selections:
+        one that remembers the previous state redoes them after an edit."""
         self.options = options
         self.paths = [str(f.path) for f in project.files]
         modules = [module_key(f.relative) for f in project.files]
-        self.selection = select(project.datas, options.project, modules=modules)
-        self.database = select(project.datas, options.project, modules=modules,
-                               database_only=True).targets
+        choose = selector or _select
+        self.selection = choose(self.paths, project.datas, options, modules, False)
+        self.database = choose(self.paths, project.datas, options, modules, True).targets
         self.by_path = dict(zip(self.paths, zip(project.files, project.datas, strict=True),
                                 strict=True))
         self.files_by_name = names_to_files(self.paths, modules)
@@ -462,6 +475,12 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
                     findings, errors = check_module(loaded, epoch.index, rules)
                 out.findings.extend(findings)
                 out.errors.extend(errors)
+            # what this file's findings may depend on: everything its epoch's index
+            # looked up and searched so far, this check's and the earlier ones' (an
+            # answer an earlier check computed is memoized, not looked up again)
+            # (no name kept for the index: a dropped epoch's index must be freed)
+            out.deps[path] = (len(out.epochs), len(epoch.index.lookups),
+                              len(epoch.index.matched), epoch.index.read_all)
             heaviest = max(heaviest, epoch.parsed_bytes - before)
         epoch.record(out)
         epoch.drop()
@@ -527,7 +546,9 @@ class _Epoch:
         self.index.__dict__.clear()
 
     def record(self, out: CheckResults) -> None:
-        """Add what the index looked up to `out` (for the cache)."""
+        """Add what the index looked up to `out` (for the cache), and the order it
+        looked them up in, as one of `out.epochs` (`out.deps` counts into it)."""
+        out.epochs.append((list(self.index.lookups), list(self.index.matched)))
         for name, looked_up in self.index.lookups.items():
             out.lookups.setdefault(name, looked_up)
         for key, matched in self.index.matched.items():

@@ -227,9 +227,10 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     selected = {paths[i]: hashes[i] for i in resolved}
     wanted = [paths[i] for i in reported if i in chosen]
     known: dict[str, Any] = {}
+    holding: dict[str, list[str]] = {}
     if entry is not None:
-        known = _valid_records(entry, selected, {paths[i] for i in chosen}, files_by_name,
-                               hash_by_path, data_of)
+        known, holding = _valid_records(entry, selected, {paths[i] for i in chosen},
+                                        files_by_name, hash_by_path, data_of)
     cached = _cached_files({"files": known}, [p for p in wanted if p in known], display)
     if cached is None:
         known, cached = {}, ScanResult()
@@ -238,10 +239,8 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     checked_apart = False  # (by the standby child, which tells no progress)
     result.record(cached.findings, cached.errors)
     if to_check:
-        # the patterns the facts searched hold for this tree when records did
-        matches = ({k: [p for p, _ in r] for k, r in entry.get("matched", {}).items()}
-                   if known and entry is not None else None)
-        args = (resolved, selection.def_names, to_check, files_by_name, matches,
+        # the patterns the facts searched whose matches still hold for this tree
+        args = (resolved, selection.def_names, to_check, files_by_name, holding or None,
                 checked_files.targets, preparsed)
         # (trees parsed ahead are here: this process checks them; the progress
         # callback stays here too, told below)
@@ -256,18 +255,16 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
         result.record(checked.findings, checked.errors)
     preparsed.clear()  # (the trees of files a cache record answered for)
     if options.cache_dir is not None:
-        records = dict(known)
+        fresh: dict[str, Any] = {}
         if checked is not None:
-            records.update(_files_json(to_check, checked.findings, checked.errors,
-                                       {files[i].display: paths[i] for i in reported},
-                                       selected))
+            fresh = _files_json(to_check, checked.findings, checked.errors,
+                                {files[i].display: paths[i] for i in reported}, selected)
         store_entry(options.cache_dir, key, {
             "tree": tree, "layout": layout, "hashes": hashes, "prefilter": state,
             "prefilter_checked": _stored_checked_state(state, checked_state),
             "checked": [paths[i] for i in checked_files.targets],
-            "selected": selected, "files": records,
-            **_dependencies(entry if known else None, checked, selected, hash_by_path,
-                            data_of),
+            "selected": selected,
+            **_dependencies(entry, known, checked, fresh, selected, hash_by_path, data_of),
         })
     if options.progress is not None:
         for i in reported:
@@ -325,30 +322,52 @@ def _selection(entry: dict[str, Any] | None, datas: list[bytes],
 
 def _valid_records(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
                    files_by_name: dict[str, list[str]], hash_of: dict[str, str],
-                   data_of: Callable[[str], bytes]) -> dict[str, Any]:
+                   data_of: Callable[[str], bytes]
+                   ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The cached records (findings and errors by absolute path) that still hold for
-    this tree: those of files whose content is unchanged, provided every fact that
-    the checked files read from other modules still holds (`_facts_hold`)."""
+    this tree: those of files whose content is unchanged and none of whose own
+    dependencies broke (`_broken`): each record depends on what its epoch's index
+    had looked up and searched when its check ended (`CheckResults.deps`), so an
+    edit re-checks only the files whose records read something it changed. Also
+    the patterns whose recorded matches still hold (pattern key -> the selected
+    files it matches, in order), which the checks need not search again."""
     try:
-        if not _facts_hold(entry, selected, checked, files_by_name, hash_of, data_of):
-            return {}
-        return {p: r for p, r in entry["files"].items()
-                if isinstance(r, dict) and p in selected and r.get("hash") == selected[p]}
+        broken = _broken(entry, selected, checked, files_by_name, hash_of, data_of)
+        if broken is None:
+            return {}, {}
+        lookups, patterns, everything = broken
+        limits = []
+        for names, keys in entry["epochs"]:
+            limits.append((next((k for k, n in enumerate(names) if n in lookups), len(names)),
+                           next((k for k, n in enumerate(keys) if n in patterns), len(keys))))
+        records = {}
+        for p, r in entry["files"].items():
+            if not isinstance(r, dict) or p not in selected or r.get("hash") != selected[p]:
+                continue
+            epoch, n_lookups, n_patterns, read_all = r["dep"]
+            first_lookup, first_pattern = limits[epoch]
+            if (n_lookups <= first_lookup and n_patterns <= first_pattern
+                    and not (read_all and everything)):
+                records[p] = r
+        holding = {k: [p for p, _ in found] for k, found in entry["matched"].items()
+                   if k not in patterns}
+        return records, holding
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, re.error):
-        return {}
+        return {}, {}
 
 
-def _facts_hold(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
-                files_by_name: dict[str, list[str]], hash_of: dict[str, str],
-                data_of: Callable[[str], bytes]) -> bool:
-    """Whether what the checked files read from the rest of the project is as it was:
-    every module name resolution looked up answered by the same files, each
-    unchanged or changed only in comments and blank lines (the same
-    `facts_digest`), and none of them entering or leaving the selection or the
-    checked files (which resolution may parse); every pattern a project-wide fact
-    searched matching the same selected files, under the same condition; and, if a
-    fact read every selected module, the same selection, and every changed selected
-    file under that condition.
+def _broken(entry: dict[str, Any], selected: dict[str, str], checked: set[str],
+            files_by_name: dict[str, list[str]], hash_of: dict[str, str],
+            data_of: Callable[[str], bytes]) -> tuple[set[str], set[str], bool] | None:
+    """What the checked files read from the rest of the project that is no longer as
+    it was: the module names resolution looked up that are not answered by the same
+    files, each unchanged or changed only in comments and blank lines (the same
+    `facts_digest`), none of them entering or leaving the selection or the checked
+    files (which resolution may parse); the patterns a project-wide fact searched
+    that do not match the same selected files under the same condition; and
+    whether a fact that read every selected module would read otherwise (a file
+    entering or leaving the selection, or a selected file changed beyond that
+    condition). None for an entry it cannot read.
 
     A file entering or leaving the selection (database code added to a module
     without any, a new module, a deleted one) is a changed file like the others:
@@ -356,11 +375,9 @@ def _facts_hold(entry: dict[str, Any], selected: dict[str, str], checked: set[st
     old_selected = entry["selected"]
     old_checked = entry["checked"]
     if not isinstance(old_selected, dict) or not isinstance(old_checked, list):
-        return False
+        return None
     changed = [p for p, h in selected.items() if old_selected.get(p) != h]
     moved = (selected.keys() ^ old_selected.keys()) | (checked ^ set(old_checked))
-    if moved and entry.get("all"):
-        return False
     digests = entry.get("digests", {})
 
     def holds(path: str, recorded: str) -> bool:
@@ -371,42 +388,68 @@ def _facts_hold(entry: dict[str, Any], selected: dict[str, str], checked: set[st
         old = digests.get(path)
         return isinstance(old, list) and old[1] == facts_digest(data_of(path))
 
-    for name, recorded in entry.get("lookups", {}).items():
-        if [p for p, _ in recorded] != files_by_name.get(name, []):
-            return False
-        if not all(holds(p, h) and p not in moved for p, h in recorded):
-            return False
-    for pattern_text, recorded in entry.get("matched", {}).items():
+    lookups = set()
+    for name, recorded in entry["lookups"].items():
+        if ([p for p, _ in recorded] != files_by_name.get(name, [])
+                or not all(holds(p, h) and p not in moved for p, h in recorded)):
+            lookups.add(name)
+    patterns = set()
+    for pattern_text, recorded in entry["matched"].items():
         pattern = pattern_of(pattern_text)
         matched = {p for p, _ in recorded}
-        if any((p in matched) != bool(pattern.search(data_of(p))) for p in changed):
-            return False
-        if not all(holds(p, h) and p not in moved for p, h in recorded):
-            return False
-    return not entry.get("all") or all(holds(p, old_selected[p]) for p in changed)
+        if (any((p in matched) != bool(pattern.search(data_of(p))) for p in changed)
+                or not all(holds(p, h) and p not in moved for p, h in recorded)):
+            patterns.add(pattern_text)
+    everything = bool(moved) or not all(
+        p in old_selected and holds(p, old_selected[p]) for p in changed)
+    return lookups, patterns, everything
 
 
-def _dependencies(previous: dict[str, Any] | None, checked: CheckResults | None,
+def _dependencies(previous: dict[str, Any] | None, kept: dict[str, Any],
+                  checked: CheckResults | None, fresh: dict[str, Any],
                   selected: dict[str, str], hash_of: dict[str, str],
                   data_of: Callable[[str], bytes]) -> dict[str, Any]:
-    """What the cached records depend on: the previous run's dependencies (which
-    held, so they are anchored to the current contents) and this run's, each file
-    with its content hash, and every such file's `facts_digest`."""
+    """The records to store (`kept`: the previous run's that held; `fresh`: this
+    run's, by absolute path) and what they depend on: the epochs their `dep` count
+    into (a previous epoch cut to what its kept records read, which held, so it is
+    anchored to the current contents; this run's as they were), every module name
+    and pattern in them with the files that answered and their content hashes, and
+    every such file's `facts_digest`."""
+    epochs: list[list[list[str]]] = []
     lookups: dict[str, list[str]] = {}
     matched: dict[str, list[str]] = {}
-    read_all = False
-    if previous is not None:
-        lookups = {n: [p for p, _ in r] for n, r in previous.get("lookups", {}).items()}
-        matched = {k: [p for p, _ in r] for k, r in previous.get("matched", {}).items()}
-        read_all = bool(previous.get("all"))
+    records: dict[str, Any] = {}
+    if previous is not None and kept:
+        reach: dict[int, tuple[int, int]] = {}
+        for r in kept.values():
+            e, n_lookups, n_patterns, _ = r["dep"]
+            was = reach.get(e, (0, 0))
+            reach[e] = (max(was[0], n_lookups), max(was[1], n_patterns))
+        renumbered = {}
+        for e in sorted(reach):
+            names, keys = previous["epochs"][e]
+            names, keys = names[:reach[e][0]], keys[:reach[e][1]]
+            renumbered[e] = len(epochs)
+            epochs.append([names, keys])
+            for n in names:
+                lookups.setdefault(n, [p for p, _ in previous["lookups"][n]])
+            for k in keys:
+                matched.setdefault(k, [p for p, _ in previous["matched"][k]])
+        for p, r in kept.items():
+            e, n_lookups, n_patterns, read_all = r["dep"]
+            records[p] = {**r, "dep": [renumbered[e], n_lookups, n_patterns, read_all]}
     if checked is not None:
+        offset = len(epochs)
+        epochs.extend([list(names), list(keys)] for names, keys in checked.epochs)
         for name, found in checked.lookups.items():
             lookups.setdefault(name, found)
         for pattern_text, found in checked.matched.items():
             matched.setdefault(pattern_text, found)
-        read_all = read_all or checked.read_all
+        for p, r in fresh.items():
+            e, n_lookups, n_patterns, read_all = checked.deps[p]
+            records[p] = {**r, "dep": [e + offset, n_lookups, n_patterns, read_all]}
     depended = {p for found in (*lookups.values(), *matched.values()) for p in found}
-    if read_all:
+    if any(r["dep"][3] for r in records.values()):
         depended |= set(selected)
     old_digests = previous.get("digests", {}) if previous is not None else {}
     digests = {}
@@ -415,9 +458,10 @@ def _dependencies(previous: dict[str, Any] | None, checked: CheckResults | None,
         digests[p] = (old if isinstance(old, list) and old[0] == hash_of[p]
                       else [hash_of[p], facts_digest(data_of(p))])
     return {
+        "files": records, "epochs": epochs,
         "lookups": {n: [[p, hash_of.get(p, "")] for p in found] for n, found in lookups.items()},
         "matched": {k: [[p, hash_of.get(p, "")] for p in found] for k, found in matched.items()},
-        "all": read_all, "digests": digests,
+        "digests": digests,
     }
 
 

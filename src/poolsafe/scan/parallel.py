@@ -44,6 +44,13 @@ class CheckResults:
     matched: dict[str, list[str]] = field(default_factory=dict)
     #: whether a fact read every selected module
     read_all: bool = False
+    #: per index a check used (an epoch of `checking.check_selected`), the module
+    #: names it looked up and the pattern keys it searched, in the order it first did
+    epochs: list[tuple[list[str], list[str]]] = field(default_factory=list)
+    #: checked file (absolute path) -> (its epoch in `epochs`, how many of that
+    #: epoch's lookups and patterns came before its check ended, whether a fact had
+    #: read every selected module by then): what its findings may depend on
+    deps: dict[str, tuple[int, int, int, bool]] = field(default_factory=dict)
 
 
 def default_jobs() -> int:
@@ -276,6 +283,10 @@ def check_all(items: Sequence[P], sizes: Sequence[int], jobs: int,
         for key, files in part.matched.items():
             merged.matched.setdefault(key, files)
         merged.read_all = merged.read_all or part.read_all
+        offset = len(merged.epochs)
+        merged.epochs.extend(part.epochs)
+        for path, (epoch, lookups, matched, read_all) in part.deps.items():
+            merged.deps[path] = (epoch + offset, lookups, matched, read_all)
     return merged
 
 

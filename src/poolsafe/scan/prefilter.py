@@ -651,12 +651,19 @@ def _thread_orm_seed(runs: set[bytes]) -> bool:
         and not runs.isdisjoint(_ATOMIC_WORK_WORDS) and not runs.isdisjoint(_slow_roots()))
 
 
+def spells_django(datas: list[bytes]) -> bool:
+    """Whether any file of the project spells `django` (so it may have PS107's jobs)."""
+    return any(b"django" in d for d in datas)
+
+
 def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], str]]
                      ) -> set[int]:
     """Files that spell a Django ORM word and are imported by a file that spells a
     thread or job registration word (`scheduler.add_job(schedule_mailing, ...)` in
     `receivers.py`, the job's queries in `jobs.py`): the job's own file has no thread
     word and the registering one no query, so neither is a seed by itself (PS107)."""
+    if not spells_django(datas):
+        return set()  # PS107's jobs are Django's: other projects' threads are not looked at
     orm, threads = _thread_orm_words()
     registering = [i for i, d in enumerate(datas)
                    if any(w in d for w in threads) and not _word_runs(d).isdisjoint(threads)]
@@ -1096,6 +1103,7 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
         kinds = [seed_kinds(d, config) for d in datas]
         jobs = job_target_seeds(datas, modules)
         memo["job_seeds"] = sorted(jobs)
+        memo["django"] = spells_django(datas)
         memo["seeds"] = ([i for i, (full, _) in enumerate(kinds) if full or i in jobs],
                          [i for i, (_, database) in enumerate(kinds) if database or i in jobs])
     seeds: list[int] = memo["seeds"][1 if database_only else 0]
@@ -1106,8 +1114,10 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     module_names = {n for names, _ in modules for n in names if "." in n}
     #: the imports each file's taint was last computed from
     computed_from: dict[int, _Imported] = {}
-    #: each selected file's exported taint, as last computed (for `state`)
+    #: each selected file's exported taint, as last computed
     locals_: dict[int, set[str]] = {}
+    #: how each file's names were derived, for `state` (see `_exports_up_to`)
+    steps_: dict[int, list[list[Any]]] = {}
     #: the export version each file's imported taint was last computed at (a file
     #: none of whose imported modules grew since needs no new computation), for
     #: the selected files and for the frontier's look at the others
@@ -1142,8 +1152,13 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
             # module's own names are what importers reach, not this re-binding
             local -= {bound for bound, module, name in binding_memo[i]
                       if not name or f"{module}.{name}" in module_names}
+            before = exports.version
+            new = local - locals_.get(i, set())
             locals_[i] = local
             grew = exports.add(modules[i][0], local) or grew
+            if new:
+                steps_.setdefault(i, []).append(
+                    [before, max(exports.version, before + 1), sorted(new)])
         if grew:
             continue
         patterns: dict[tuple[str, frozenset[str]], re.Pattern[bytes]] = {}
@@ -1171,7 +1186,8 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
         state.update({
             "targets": sorted(selected), "seeds": seeds,
             "job_seeds": memo.get("job_seeds", []),
-            "local": {str(i): sorted(local) for i, local in locals_.items()},
+            "django": memo.get("django", True),
+            "local": {str(i): steps_.get(i, []) for i in locals_},
             "exports": {"by_module": {k: sorted(v) for k, v in exports.by_module.items()},
                         "by_bare": {k: {r: sorted(v) for r, v in roots_.items()}
                                     for k, roots_ in exports.by_bare.items()}},
@@ -1188,8 +1204,9 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
     """`select` after an edit, from the `state` a selection of the same files (same
     paths, same order) left, when the files in `changed` (indexes) provably leave
     it as it was: each keeps its selection status and, if selected, exports the same
-    tainted names, and none is part of an import cycle (through which its old
-    names could have supported themselves). Reads only the changed files; None when
+    tainted names, each of them derived again from the names that derived it before
+    (see `_exports_up_to`: through an import cycle, a file's old names could have
+    supported themselves). Reads only the changed files; None when
     that cannot be shown (then `select` runs), and `state` is updated in place: its
     entries are replaced, the objects in them never changed, so a shallow copy of
     a state is a state of its own (the cache stores two equal states once).
@@ -1200,16 +1217,17 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
     config = config or ProjectConfig()
     try:
         targets: list[int] = list(state["targets"])
-        local_of: dict[str, list[str]] = state["local"]
+        steps_of: dict[str, list[list[Any]]] = state["local"]
         defined: list[list[str]] = list(state["defined"])  # changed in a copy
         exports = _StoredExports(state["exports"])
         seeds = set(state["seeds"])
-        if len(defined) != len(datas) or not isinstance(local_of, dict):
+        if len(defined) != len(datas) or not isinstance(steps_of, dict):
             return None
         job_seeds = frozenset(state["job_seeds"])
-        again = _reselect_changed(datas, config, modules, targets, local_of, defined,
+        django = bool(state["django"])
+        again = _reselect_changed(datas, config, modules, targets, steps_of, defined,
                                   exports, seeds, list(changed), database_only,
-                                  memo if memo is not None else {}, job_seeds)
+                                  memo if memo is not None else {}, job_seeds, django)
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
     if not again:
@@ -1224,10 +1242,10 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
 
 def _reselect_changed(datas: list[bytes], config: ProjectConfig,
                       modules: list[tuple[tuple[str, ...], str]], targets: list[int],
-                      local_of: dict[str, list[str]], defined: list[list[str]],
+                      steps_of: dict[str, list[list[Any]]], defined: list[list[str]],
                       exports: _StoredExports, seeds: set[int], changed: list[int],
                       database_only: bool, memo: dict[str, Any],
-                      job_seeds: frozenset[int] = frozenset()) -> bool:
+                      job_seeds: frozenset[int] = frozenset(), django: bool = True) -> bool:
     """`reselect`'s test of each changed file, updating `defined` and `seeds` for
     those that pass; False as soon as one does not."""
     roots, tokens = _patterns(config, database_only)
@@ -1245,9 +1263,11 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
     threads = _thread_orm_words()[1]
     for i in changed:
         data = datas[i]
-        if i in job_seeds or not _word_runs(data).isdisjoint(threads):
+        if i in job_seeds or (django and not _word_runs(data).isdisjoint(threads)) or (
+                not django and b"django" in data):
             # a job registration (or the function it registers) decides the selection
-            # of another file (`job_target_seeds`): `select` runs again
+            # of another file (`job_target_seeds`, in a project that spells django, as
+            # it may now): `select` runs again
             return False
         package = modules[i][1]
         bindings = bindings_at(i)
@@ -1257,55 +1277,89 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
         if now_selected != (i in selected):
             return False
         if i in selected:
-            if _in_import_cycle(i, bindings, bindings_at, modules, memo, selected):
-                return False
-            local = _file_taint(definitions(data), roots, imported, calls, generic,
-                                _slow_names(bindings, database_only))
+            defs = definitions(data)
+            slow = _slow_names(bindings, database_only)
+            local = _file_taint(defs, roots, imported, calls, generic, slow)
             if module_names is None:
                 module_names = {n for names, _ in modules for n in names if "." in n}
-            local -= {bound for bound, module, name in bindings
-                      if not name or f"{module}.{name}" in module_names}
-            if sorted(local) != local_of.get(str(i)):
+            bound_modules = {bound for bound, module, name in bindings
+                             if not name or f"{module}.{name}" in module_names}
+            steps = steps_of.get(str(i))
+            if not isinstance(steps, list) or local - bound_modules != {
+                    n for _, _, names in steps for n in names}:
                 return False
+            read = _modules_read(bindings, _read_index(modules, memo))
+            for u, _, names in steps:
+                imported = _imported_taint(bindings, _exports_up_to(u, read, steps_of, modules),
+                                           package)
+                if not (seed or _imports_tainted(data, imported, {})) or not set(names) <= (
+                        _file_taint(defs, roots, imported, calls, generic, slow)):
+                    return False
         (seeds.add if seed else seeds.discard)(i)
         defined[i] = _defined_names(data)
     return True
 
 
-def _in_import_cycle(start: int, bindings: list[tuple[str, str, str]],
-                     bindings_at: Callable[[int], list[tuple[str, str, str]]],
-                     modules: list[tuple[tuple[str, ...], str]],
-                     memo: dict[str, Any], through: set[int]) -> bool:
-    """Whether a module that file `start` imports (by any of its names, as the
-    exports are keyed) imports `start` back, directly or through other modules of
-    `through` (the selected files: taint passes only through a module that imports
-    a tainted name, which selects it, so a loop through any other module cannot
-    have fed `start`'s names back to it)."""
-    if "by_name" not in memo:
-        memo["by_name"] = {}
+def _exports_up_to(version: int, read: set[int], steps_of: dict[str, list[list[Any]]],
+                   modules: list[tuple[tuple[str, ...], str]]) -> _Exports:
+    """The names that the files of `read` (indexes) had exported by `version`, by the
+    steps a selection left in its state (see below).
+
+    How `reselect` shows that an edited file in an import cycle leaves the selection
+    as it was: the stored state is the least fixed point O of the old files; the
+    edited file exports the same names from O, so O is a fixed point of the new files
+    and their least one N lies below it. For N to reach O, `select` leaves each
+    file's derivation in `state["local"]`: a step `[u, a, names]` says that `names`
+    were first computed when the exports were at version `u`, from names added at
+    versions up to `u`, and were added at version `a` (above `u`). Every unchanged
+    file's names follow again by the same steps from names that come earlier, once
+    the changed files' do; so it is enough that each step of a changed file,
+    computed now from the names that the files it reads had added up to its `u`,
+    selects the file and yields its names. Through an import cycle, a name that only
+    supported itself fails this (it was never derived without itself): then the
+    whole selection runs."""
+    view = _Exports()
+    for j in sorted(read):
+        added = [n for _, a, ns in steps_of.get(str(j), ()) if a <= version for n in ns]
+        if added:
+            view.add(modules[j][0], set(added))
+    return view
+
+
+def _read_index(modules: list[tuple[tuple[str, ...], str]], memo: dict[str, Any]
+                ) -> tuple[dict[str, list[int]], list[str]]:
+    """Every name a file is known by (the keys of `_Exports`) -> its files, and those
+    names sorted (to find the names inside a package), kept in `memo`."""
+    if "read_index" not in memo:
+        by_name: dict[str, list[int]] = {}
         for i, (names, _) in enumerate(modules):
             for n in names:
-                memo["by_name"].setdefault(n, []).append(i)
-    by_name: dict[str, list[int]] = memo["by_name"]
+                by_name.setdefault(n, []).append(i)
+        memo["read_index"] = (by_name, sorted(by_name))
+    found: tuple[dict[str, list[int]], list[str]] = memo["read_index"]
+    return found
 
-    def targets(binds: list[tuple[str, str, str]]) -> set[int]:
-        out: set[int] = set()
-        for _, module, name in binds:
-            for n in (module, f"{module}.{name}" if name and name != "*" else module):
-                out.update(by_name.get(n, ()))
-        return out
 
-    seen: set[int] = set()
-    todo = list(targets(bindings))
-    while todo:
-        i = todo.pop()
-        if i == start:
-            return True
-        if i in seen or i not in through:
+def _modules_read(bindings: list[tuple[str, str, str]],
+                  read: tuple[dict[str, list[int]], list[str]]) -> set[int]:
+    """The files whose exports `_imported_taint` may read for these bindings: those
+    known by a module name it asks about and, where it asks for the names below a
+    module (`_Exports.below`), every file whose name lies inside it. A bare name
+    counts whatever the importer's package (more files than it reads, never fewer)."""
+    by_name, keys = read
+    out: set[int] = set()
+    for _, module, name in bindings:
+        if name == "*":
+            out.update(by_name.get(module, ()))
             continue
-        seen.add(i)
-        todo.extend(targets(bindings_at(i)))
-    return False
+        if name:
+            out.update(by_name.get(module, ()))
+        inside = f"{module}.{name}" if module and name else module or name
+        out.update(by_name.get(inside, ()))
+        for k in keys[bisect.bisect_left(keys, inside + "."):
+                      bisect.bisect_left(keys, inside + "/")]:
+            out.update(by_name[k])
+    return out
 
 
 def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,

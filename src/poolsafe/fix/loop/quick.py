@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from poolsafe.core.model import FileError, Finding, Location, RawFinding
 from poolsafe.fix.loop.apply import (
@@ -34,17 +34,54 @@ if TYPE_CHECKING:
     from poolsafe.analysis.module import ModuleInfo
     from poolsafe.core.discovery import SourceFile
     from poolsafe.scan.checking import ProjectResolution
+    from poolsafe.scan.prefilter import Selection
     from poolsafe.scan.scope import ProjectScope
 
 
 class ModuleMemo:
     """The parsed modules of a project's other files, kept from one `lint_file` to the
     next while their bytes stay the same: a language server re-checks the buffer
-    being edited without parsing again the modules its resolution reads."""
+    being edited without parsing again the modules its resolution reads. It keeps
+    the prefilter's state too (`selection`), so a keystroke redoes the selections
+    from the edited file (`prefilter.reselect`), not over every file."""
 
     def __init__(self, limit: int = 5000) -> None:
         self.limit = limit
         self._modules: OrderedDict[tuple[str, str], ModuleInfo | None] = OrderedDict()
+        #: (project layout, configuration, database_only) -> the files' hashes, the
+        #: state their selection left, and that selection
+        self._selections: dict[tuple[str, str, bool], tuple[list[str], dict[str, Any],
+                                                             Selection]] = {}
+
+    def selection(self, paths: list[str], datas: list[bytes], options: ScanOptions,
+                  modules: list[tuple[tuple[str, ...], str]], database_only: bool
+                  ) -> Selection:
+        """`select`, redone from the last selection of the same files (same paths
+        and module names, same configuration) when `reselect` can show it holds."""
+        from poolsafe.scan.cache import content_hash
+        from poolsafe.scan.prefilter import reselect, select
+
+        hashes = [content_hash(d) for d in datas]
+        layout = content_hash(repr((paths, modules)).encode())
+        key = (layout, repr(options.project), database_only)
+        kept = self._selections.get(key)
+        if kept is not None:
+            old, state, selection = kept
+            changed = [i for i, h in enumerate(hashes) if old[i] != h]
+            if not changed:
+                return selection
+            again = reselect(datas, options.project, modules=modules, state=state,
+                             changed=changed, database_only=database_only)
+            if again is not None:
+                self._selections[key] = (hashes, state, again)
+                return again
+        state = {}
+        made = select(datas, options.project, modules=modules, state=state,
+                      database_only=database_only)
+        if len(self._selections) >= 8:  # (a few projects, and their configurations)
+            self._selections.clear()
+        self._selections[key] = (hashes, state, made)
+        return made
 
     def module(self, f: SourceFile, data: bytes, options: ScanOptions) -> ModuleInfo | None:
         from poolsafe.scan.cache import content_hash
@@ -77,7 +114,7 @@ def _resolution(project: ProjectScope, options: ScanOptions,
             f, d = self.by_path[path]
             return kept.module(f, d, self.options)
 
-    return Remembering(project, options)
+    return Remembering(project, options, kept.selection)
 
 
 @dataclass(frozen=True)
