@@ -637,3 +637,68 @@ async def rows(engine):
                 "PS102")
     assert "in `rows`: the original awaits `conn.close()`; the fix calls it without " \
         "`await`, so it never runs" in v.problems, v.problems
+
+
+# A connection handed to the initializer of the object being built (the base class's
+# `__init__`, called through `super()` or the class) is kept by that object: a
+# release added after it closes the connection the object goes on using.
+KEPT_BEFORE = '''
+import psycopg2
+
+
+class Keeper(Base):
+    def __init__(self, dsn):
+        link = psycopg2.connect(dsn)
+        link.set_session(autocommit=True)
+        Base.__init__(self, link)
+'''
+KEPT_AFTER = '''
+import psycopg2
+
+
+class Keeper(Base):
+    def __init__(self, dsn):
+        link = psycopg2.connect(dsn)
+        try:
+            link.set_session(autocommit=True)
+            Base.__init__(self, link)
+        finally:
+            link.close()
+'''
+
+
+@pytest.mark.parametrize("handed", ["Base.__init__(self, link)", "super().__init__(link)",
+                                    "super(Keeper, self).__init__(conn=link)"])
+def test_a_release_of_a_connection_an_initializer_keeps_fails(handed: str) -> None:
+    v = verdict(KEPT_BEFORE.replace("Base.__init__(self, link)", handed),
+               KEPT_AFTER.replace("Base.__init__(self, link)", handed), "PS102")
+    assert not v.ok and v.drop
+    assert any("keeps it in the object it builds" in p for p in v.problems), v.problems
+
+
+def test_a_release_after_a_connection_used_by_an_initializer_call_of_other_values_passes(
+        ) -> None:
+    # the initializer gets other values: the added release stays allowed
+    v = verdict(KEPT_BEFORE.replace("Base.__init__(self, link)", "Base.__init__(self, dsn)"),
+               KEPT_AFTER.replace("Base.__init__(self, link)", "Base.__init__(self, dsn)"),
+               "PS102")
+    assert v.ok, v.problems
+
+
+def test_a_connection_released_twice_on_one_path_is_not_offered_even_as_unsafe() -> None:
+    # a close in a handler rewritten as the pool's release, with the pool's release
+    # after the handler: a broken connection is given back twice
+    before = '''
+def sanitize(pool):
+    conn = pool.getconn()
+    try:
+        conn.cursor().execute("SELECT 1")
+    except OSError:
+        if not conn.closed:
+            conn.close()
+    pool.putconn(conn)
+'''
+    after = before.replace("            conn.close()", "            pool.putconn(conn)")
+    v = verdict(before, after, "PS101")
+    assert not v.ok and v.drop, v
+    assert any("released 2 times on one path" in p for p in v.problems), v.problems

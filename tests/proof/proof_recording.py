@@ -25,6 +25,7 @@ import importlib.util
 import inspect
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -239,6 +240,15 @@ class Observation:
     committed: list[tuple[str, str]] = field(default_factory=list)
     statements: int = 0
     commits: int = 0
+    #: ("<module>", "") or (function, input) -> what the stand-ins saw happen to the
+    #: libraries' configuration during it (`proof_standins.Hooks.events`), the
+    #: teardowns' own events apart
+    events: dict[tuple[str, str], list[tuple[str, ...]]] = field(default_factory=dict)
+    #: (teardown, function, input) -> what the teardown run after that call returned
+    #: or raised, and its events
+    teardown_outcomes: dict[tuple[str, str, str],
+                            tuple[tuple[str, str], tuple[tuple[str, ...], ...]]] = field(
+        default_factory=dict)
 
 
 def shape(value: Any) -> str:
@@ -434,10 +444,13 @@ class _ProjectModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 def run_module(source: str, scenario: Scenario, fetch: Any,
                only: set[str] | None = None,
                files: dict[str, str] | None = None,
-               dependencies: set[str] | None = None) -> Observation:
+               dependencies: set[str] | None = None,
+               teardowns: bool = False) -> Observation:
     """Import `source` afresh and call its functions (and methods) with every input;
     those in `dependencies`, and those the module names in `Depends(...)`, as FastAPI
-    calls a dependency."""
+    calls a dependency. With `teardowns`, the functions the module registers as
+    teardowns (`@app.teardown_appcontext`) run after each call, as Flask runs them
+    at the end of each request."""
     global LEDGER
     LEDGER = Ledger(fetch=fetch)
     shared = ConnectionPool(0, 20, ":memory:", connect=sqlite3.connect,
@@ -461,6 +474,9 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
     hooks.fetch = fetch
     hooks.scoped_opened = 0
     hooks.dependencies = []
+    hooks.events = []
+    hooks.teardowns = []
+    threads_before = set(threading.enumerate())
 
     def checkout() -> Any:
         conn = shared.getconn()
@@ -470,7 +486,8 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
     hooks.getconn = checkout  # type: ignore[method-assign]
     hooks.putconn = shared.putconn  # type: ignore[assignment]
     try:
-        with _patched({**stand_in_psycopg2(shared), **others}), _importable(project):
+        with _patched({**stand_in_psycopg2(shared), **others}), _importable(project), \
+                _executor_in_line():
             module = ModuleType("recorded_case")
             if STAND_INS_ACTIVE:
                 for name in proof_standins.undefined_names(source):
@@ -479,6 +496,10 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
                 exec(compile(source, "case.py", "exec"), module.__dict__)
             except Exception as exc:
                 raise NotRunnable(f"{type(exc).__name__}: {exc}") from exc
+            _join_threads(threads_before)
+            proof_standins.config_objects(module.__dict__)
+            obs.events[("<module>", "")] = hooks.events
+            hooks.events = []
             for name, f, cls in functions_of(module):
                 if only is not None and name not in only:
                     continue
@@ -515,6 +536,15 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
                             obs.outcomes[key] = _call(target, args, deps)
                         # a connection from `connect()` is released by closing it; a
                         # session the code never owns (`db.session`) is not its leak
+                        _join_threads(threads_before)
+                        obs.events[key] = hooks.events
+                        hooks.events = []
+                        if teardowns:
+                            for t in list(hooks.teardowns):
+                                outcome = _call(t, [None], {})
+                                obs.teardown_outcomes[(t.__name__, *key)] = (
+                                    outcome, tuple(hooks.events))
+                                hooks.events = []
                         obs.left_out[key] = (shared.stats().in_use - out_before) - (
                             _direct_closed() - closed_before) - (
                             hooks.scoped_opened - scoped_before)
@@ -557,6 +587,41 @@ def imported_modules(source: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module)
     return found
+
+
+@contextmanager
+def _executor_in_line() -> Iterator[None]:
+    """`ThreadPoolExecutor.submit(fn, ...)` runs `fn` at once, in the caller's thread
+    (its result or exception kept in the future): the work a call hands to a pool is
+    seen in that call, in the same order on every run."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # kept in the future, as the pool does
+            future.set_exception(exc)
+        return future
+
+    saved = ThreadPoolExecutor.submit
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ThreadPoolExecutor.submit = saved  # type: ignore[method-assign]
+
+
+def _join_threads(before: set[threading.Thread]) -> None:
+    """Let the threads the code started finish (`Thread(target=warm_cache).start()`),
+    so what they do is seen where they were started; one that runs on (a loop) is
+    waited for once, then left alone."""
+    for t in threading.enumerate():
+        if t not in before and t is not threading.current_thread() and \
+                not t.name.startswith("ThreadPoolExecutor"):  # idle workers never end
+            t.join(timeout=0.5)
+            if t.is_alive():
+                before.add(t)
 
 
 def _direct_closed() -> int:

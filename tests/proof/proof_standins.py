@@ -104,6 +104,41 @@ class Hooks:
     scoped_opened: int = 0
     #: the functions named in `Depends(...)`: FastAPI calls them, not the code
     dependencies: ClassVar[list[Any]] = []
+    #: what the code does to the libraries' configuration, in order (for the executed
+    #: proof of the configuration fixes): an engine, pool or app built and with which
+    #: keyword arguments (`call`), a function registered by a decorator (`register`),
+    #: a `with` block over a library object entered and left (`enter`, `exit`), a
+    #: statement run (`statement`)
+    events: ClassVar[list[tuple[str, ...]]] = []
+    #: the functions registered as teardowns (`@app.teardown_appcontext`)
+    teardowns: ClassVar[list[Any]] = []
+
+
+def _event(*what: str) -> None:
+    HOOKS.events.append(what)
+
+
+def config_objects(namespace: dict[str, Any]) -> None:
+    """Flask-SQLAlchemy builds its engine from the configuration object's
+    `SQLALCHEMY_ENGINE_OPTIONS`: record it for each configuration class (one that sets
+    `SQLALCHEMY_DATABASE_URI`, itself or by inheritance) the module defines."""
+    for name, value in namespace.items():
+        if isinstance(value, type) and hasattr(value, "SQLALCHEMY_DATABASE_URI"):
+            _event("config", name,
+                   _shape_kw(getattr(value, "SQLALCHEMY_ENGINE_OPTIONS", None)))
+
+
+def _kwargs(kwargs: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_shape_kw(v)}" for k, v in sorted(kwargs.items()))
+
+
+def _shape_kw(value: Any) -> str:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_shape_kw(v)}" for k, v in sorted(
+            value.items(), key=lambda kv: repr(kv[0]))) + "}"
+    return "<object>"
 
 
 HOOKS = Hooks()
@@ -165,6 +200,7 @@ class Conn:
             HOOKS.scoped_opened += 1
 
     def statement(self, what: str, args: tuple[Any, ...]) -> None:
+        _event("statement", what)
         self.raw.cursor().execute(what, (_shape_args(args),))
 
     def commit(self) -> None:
@@ -230,6 +266,7 @@ class Thing:
         if _decorated(args, kwargs):
             return args[0]  # a decorator: `@app.get("/")`, `@router.post(...)`
         async_ = self._async or self._name in ASYNC_FACTORIES
+        _event("call", f"{self._root}.{self._name}", _kwargs(kwargs))
         if self._factory == "session" or self._name in SESSION_CLASSES:
             # a session is made at once (`async with async_session() as s:`)
             return Thing(self._root, self._name, kind="conn",
@@ -245,6 +282,9 @@ class Thing:
 
     def __getitem__(self, key: Any) -> Any:
         return self  # `Mapped[int]`, `row["id"]`
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _event("set", str(key), _shape_kw(value))
 
     def __iter__(self) -> Iterator[Any]:
         return iter(_many() if self._kind in ("cursor", "result", "query") else [])
@@ -277,10 +317,14 @@ class Thing:
         return False
 
     def _enter(self) -> None:
+        if self._kind == "inert":
+            _event("enter", self._name)
         if self._kind == "db":  # `with db:` / `with db.connection_context():`
             _db_open(self)
 
     def _exit(self, failed: bool) -> None:
+        if self._kind == "inert":
+            _event("exit", self._name)
         conn = self._conn
         if conn is None:
             return
@@ -410,6 +454,9 @@ class _Member:
     def __iter__(self) -> Iterator[Any]:
         return iter(self._as_thing())
 
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _event("set", str(key), _shape_kw(value))  # `app.config["X"] = ...`
+
     def __or__(self, other: Any) -> Any:
         return self
 
@@ -424,8 +471,13 @@ class _Member:
             HOOKS.dependencies.append(made._dependency)
             return made
         if _decorated(args, kwargs):
+            _event("register", name, getattr(args[0], "__name__", "?"))
+            if "teardown" in name:
+                HOOKS.teardowns.append(args[0])
             return args[0]  # `@app.get("/")` is a call then this
         async_ = o._async or name in ASYNC_FACTORIES
+        if o._conn is None and o._kind != "db":
+            _event("call", f"{o._root}.{name}", _kwargs(kwargs))
         if o._kind == "db":
             return self._on_db(o, name, args, async_)
         conn = o._conn
@@ -480,7 +532,7 @@ def _on_connection(o: Thing, conn: Conn, name: str, args: tuple[Any, ...],
     def made(kind: str, tx: str = "") -> Thing:
         return Thing(root, name, kind=kind, conn=conn, is_async=async_, tx=tx)
 
-    if name in ("close", "aclose"):
+    if name in ("close", "aclose", "remove"):  # `scoped.remove()` closes the session
         if o._kind in ("conn", "db"):
             return _defer(async_, conn.release)
         return _defer(async_, lambda: None)

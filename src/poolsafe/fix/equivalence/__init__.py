@@ -45,6 +45,7 @@ from poolsafe.fix.equivalence.paths import (
     Side,
     TooComplex,
     Walker,
+    _reads,
     code_of,
     handler_text,
 )
@@ -127,6 +128,9 @@ def compare_function(before: cst.FunctionDef, after: cst.FunctionDef,
         return ["too many paths to compare, so the fix is not proved to keep behaviour"], False
     problems: list[str] = list(dict.fromkeys(fixed.problems))
     lost = bool(problems)
+    kept = _kept_by_initializer(before, after)
+    if kept:
+        return [*problems, *kept], True
     savepoints = sorted(_savepoints(after) - _savepoints(before))
     if savepoints:
         # more SQL than the original sends: the failed row is undone alone and the
@@ -150,7 +154,12 @@ def compare_function(before: cst.FunctionDef, after: cst.FunctionDef,
         problems.append(_describe(extra[0], list(by_b), "the fix"))
     if missing:
         problems.append(_describe(missing[0], list(by_a), "the original"))
-    problems.extend(_release_problems(by_b, by_a, derived))
+    released = _release_problems(by_b, by_a, derived)
+    problems.extend(released)
+    # the same connection given back twice on one path: the second release raises
+    # (psycopg2's pool: `trying to put unkeyed connection`) or hands one connection
+    # to two callers; no user wants that, even as an unsafe fix
+    lost = lost or any(" times on one path" in p for p in released)
     problems.extend(_awaits_dropped(before, after))
     return list(dict.fromkeys(problems)), lost
 
@@ -366,6 +375,28 @@ def _resources(func: cst.FunctionDef) -> frozenset[str]:
             if name is not None:
                 names.add(name)
     return frozenset(names)
+
+
+def _kept_by_initializer(before: cst.FunctionDef, after: cst.FunctionDef) -> list[str]:
+    """A release the fix adds of a connection the original hands to the initializer
+    of the object being built (`super().__init__(conn)`, `Base.__init__(self, conn)`):
+    the object keeps it, so the release closes a connection it goes on using."""
+    def releases(func: cst.FunctionDef) -> Counter[str]:
+        return Counter(n for n in (released_name(c) for c in _nodes(func, cst.Call))
+                       if n is not None)
+
+    added = {n for n, k in releases(after).items() if k > releases(before)[n]} | (
+        _with_targets(after) - _with_targets(before))
+    out = []
+    for call in _nodes(before, cst.Call):
+        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "__init__"):
+            continue
+        for name in sorted(added):
+            if any(_reads(arg.value, name) for arg in call.args):
+                out.append(f"the original hands `{name}` to `{code_of(call.func)}`, which "
+                           "keeps it in the object it builds; a release added after it "
+                           "closes the connection the object goes on using")
+    return out
 
 
 def _with_targets(func: cst.FunctionDef) -> frozenset[str]:
