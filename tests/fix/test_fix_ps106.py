@@ -209,7 +209,9 @@ def names():
 """
 
 
-def test_a_caller_of_another_shape_in_another_module_makes_the_fix_unsafe() -> None:
+def test_a_caller_of_another_shape_in_another_module_means_no_fix() -> None:
+    """The caller left as it is would get a context manager where it expects a
+    session: not offered, not even as an unsafe fix."""
     other = """from db import get_db as session_factory
 
 def report():
@@ -219,8 +221,9 @@ def report():
     safe = _run(files)
     assert safe.sources() == files
     assert [x.reason for x in safe.left] == [
-        "unsafe fix available (--unsafe-fixes): a call of `get_db` that is not "
-        "`name = get_db(...)` in a function"]
+        "not fixable: a call of `get_db` that is not `name = get_db(...)` in a function; "
+        "its callers would get a context manager"]
+    assert _run(files, unsafe=True).sources() == files
 
 
 def test_a_caller_in_a_file_not_being_fixed_leaves_the_finding(tmp_path: Path) -> None:
@@ -235,7 +238,7 @@ def test_a_caller_in_a_file_not_being_fixed_leaves_the_finding(tmp_path: Path) -
     assert "return db" in (tmp_path / "db.py").read_text(encoding="utf-8")
 
 
-def test_a_caller_that_hands_the_session_on_makes_the_fix_unsafe() -> None:
+def test_a_caller_that_hands_the_session_on_means_no_fix() -> None:
     before = SA + HELPER + """
 
 def make():
@@ -245,7 +248,23 @@ def make():
     safe = _run({"app.py": before})
     assert safe.sources()["app.py"] == before
     assert [x.reason for x in safe.left] == [
-        "unsafe fix available (--unsafe-fixes): in `make`, `db` is returned"]
+        "not fixable: in `make`, `db` is returned; its callers would get a context manager"]
+    assert _run({"app.py": before}, unsafe=True).sources()["app.py"] == before
+
+
+def test_a_decorated_helper_means_no_fix() -> None:
+    """A retry decorator would wrap the context manager's creation, not the checkout."""
+    before = SA + "from tenacity import retry\n\n\n@retry\n" + HELPER.lstrip("\n") + """
+
+def count():
+    db = get_db()
+    return db.query(User).count()
+"""
+    result = _run({"app.py": before}, unsafe=True)
+    assert result.sources()["app.py"] == before
+    assert [x.reason for x in result.left] == [
+        "not fixable: `@retry` wraps `get_db`: it would wrap the context manager instead "
+        "of the function it wraps now"]
 
 
 def test_no_caller_in_the_project_makes_the_fix_unsafe() -> None:

@@ -97,9 +97,12 @@ class UseAfterRelease(Rule):
     must be among the files being fixed). The fix is safe when every caller has that
     form and none hands the object on or releases it itself: the callers then use a
     live connection until their block ends, and the helper releases it there.
-    Otherwise (another shape of call, the helper used as a value, or no caller in the
-    project, whose outside callers would get a context manager) the fix is unsafe and
-    rewrites only what it can. Uses after a release are not fixed: where the release belongs
+    With no caller in the project (outside callers would get a context manager) the fix
+    is unsafe. With a caller of another shape in the project, or the helper used as a
+    value, no fix is offered, not even an unsafe one: the callers it cannot rewrite
+    would get a context manager where they expect a connection. Nor is one offered
+    for a decorated helper (a `@retry` would wrap the context manager's creation, not
+    the checkout it wraps now). Uses after a release are not fixed: where the release belongs
     is a decision for a person.
     """
 
@@ -148,6 +151,10 @@ def _to_context_manager(ctx: FileContext, func: FunctionInfo, ret: cst.Return,
     module = ctx.module.tree
     deco = "asynccontextmanager" if func.is_async else "contextmanager"
     wrapper = "AsyncIterator" if func.is_async else "Iterator"
+    if func.node.decorators:
+        first = ctx.module.tree.code_for_node(func.node.decorators[0].decorator)
+        return Unfixable(code, f"`@{first}` wraps `{func.name}`: it would wrap the context "
+                               "manager instead of the function it wraps now")
     plan = FixPlan(code, f"make `{func.name}` a @{deco} that yields the connection and "
                          f"call it in `with`")
     bound = ctx.module.imports.get(deco)
@@ -173,7 +180,12 @@ def _to_context_manager(ctx: FileContext, func: FunctionInfo, ret: cst.Return,
     plan.replace(node, node.with_changes(
         decorators=[*node.decorators, cst.Decorator(cst.Name(deco))], returns=returns,
         body=body))
-    for reason in _rewrite_callers(ctx, func, plan):
+    problems, callers = _rewrite_callers(ctx, func, plan)
+    if problems and callers:
+        # a caller in the project the fix cannot rewrite would get a context manager
+        # where it expects a connection: no user wants that, even as an unsafe fix
+        return Unfixable(code, f"{problems[0]}; its callers would get a context manager")
+    for reason in problems:
         plan.mark_unsafe(reason)
     return plan
 
@@ -188,10 +200,12 @@ class _Swap(cst.CSTTransformer):
         return self.new if original_node is self.old else updated_node
 
 
-def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan) -> list[str]:
+def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan
+                     ) -> tuple[list[str], int]:
     """Rewrite the `var = func(...)` callers into `with func(...) as var:` (in other
     modules through companion plans, applied together with this one); the reasons the
-    fix is unsafe (callers it cannot update)."""
+    fix cannot be safe (callers it cannot update, or none in the project), and how
+    many uses of `func` the project has."""
     problems: list[str] = []
     found = 0
     companions: dict[str, FixPlan] = {}
@@ -233,7 +247,7 @@ def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan) -> lis
     if not found:
         problems.append(f"`{func.name}` has no caller in the project; callers elsewhere "
                         "would get a context manager")
-    return problems
+    return problems, found
 
 
 def _rewrite_call(ctx: FileContext, func: FunctionInfo, caller: FunctionInfo | None,
