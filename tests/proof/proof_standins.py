@@ -1,5 +1,5 @@
 """Recording stand-ins for the database libraries other than psycopg2 (SQLAlchemy,
-psycopg 3 / psycopg_pool, asyncpg, peewee, mysql.connector, PyMySQL, aiopg,
+psycopg 3 / psycopg_pool, asyncpg, Gino, peewee, mysql.connector, PyMySQL, aiopg,
 aiomysql, Flask-SQLAlchemy, SQLModel, Django's `connection`) and for the web
 frameworks the cases import (FastAPI, Flask), used by `proof_recording.run_module`.
 
@@ -46,7 +46,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 #: libraries whose calls do their work when awaited
-ASYNC_ROOTS = {"asyncpg", "aiopg", "aiomysql", "aiosqlite", "databases"}
+ASYNC_ROOTS = {"asyncpg", "aiopg", "aiomysql", "aiosqlite", "databases", "gino", "tortoise"}
 ASYNC_FACTORIES = {"create_async_engine", "async_sessionmaker", "AsyncSession",
                    "AsyncConnection", "AsyncConnectionPool", "create_pool",
                    "async_scoped_session"}
@@ -78,6 +78,8 @@ TRANSACTIONS = {"begin": "commit", "transaction": "commit", "atomic": "commit",
 #: (it returns a future that need not be awaited)
 RELEASE_AT_CALL = {"aiopg", "aiomysql"}
 RELEASES = {"putconn", "release", "release_connection", "put"}
+#: libraries whose connection gives itself back (Gino's `await conn.release()`)
+SELF_RELEASE = {"gino"}
 #: exception names that are the driver's base error (an injected fault is one)
 DB_BASE_ERRORS = {"Error", "DatabaseError", "SQLAlchemyError", "DBAPIError",
                   "PostgresError", "PeeweeException", "PoolError", "StatementError",
@@ -532,7 +534,8 @@ def _on_connection(o: Thing, conn: Conn, name: str, args: tuple[Any, ...],
     def made(kind: str, tx: str = "") -> Thing:
         return Thing(root, name, kind=kind, conn=conn, is_async=async_, tx=tx)
 
-    if name in ("close", "aclose", "remove"):  # `scoped.remove()` closes the session
+    if name in ("close", "aclose", "remove") or (name == "release" and root in SELF_RELEASE):
+        # `scoped.remove()` closes the session; Gino's `conn.release()` gives it back
         if o._kind in ("conn", "db"):
             return _defer(async_, conn.release)
         return _defer(async_, lambda: None)
