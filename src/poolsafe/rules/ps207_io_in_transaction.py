@@ -12,6 +12,7 @@ from poolsafe.analysis.cstutil import (
     call_name,
     dotted_name,
     iter_calls,
+    iter_nodes,
     strip_await,
 )
 from poolsafe.analysis.django_settings import atomic_requests
@@ -100,7 +101,10 @@ class IoInTransaction(Rule):
     function called `search` is not a search engine. The slow call may also sit
     in a project function or a service method called while the transaction is
     open (followed two calls deep, unless that function ends a transaction
-    itself); a service built with the caller's session (`self.db = db` from a
+    itself); a project generator function counts only where the caller iterates
+    what it returns (a `for` loop, a comprehension, `yield from`, `list(...)`):
+    calling it anywhere else, as in `StreamingResponse(follow(path))`, runs none of
+    its body there; a service built with the caller's session (`self.db = db` from a
     parameter annotated `Session`) counts as holding it, and a method of the same
     object that runs a statement on that session and leaves its transaction open
     (`photo = await self.find(id)`) opens it in the caller. Connections are
@@ -279,6 +283,8 @@ class _Walker:
         #: Django `atomic()` blocks around the current statement whose transaction
         #: begins at their first query (the driver sends BEGIN lazily)
         self.armed: tuple[str, ...] = ()
+        #: the calls this function iterates where it makes them (`_iterated_calls`)
+        self._iterated: frozenset[int] | None = None
 
     # ------------------------------------------------------------ statements
     def block(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
@@ -612,10 +618,17 @@ class _Walker:
                 return found[0], found[1], None
         callee = self.index.evaluate(call.func, self.module, self.func)
         if isinstance(callee, FunctionRef):
+            if callee.func.is_generator and id(call) not in self.iterated():
+                return None  # calling a generator function runs none of its body yet
             inside = _slow_inside(self.index, callee.func, 0)
             if inside is not None:
                 return inside[0], inside[1], callee.func.name
         return None
+
+    def iterated(self) -> frozenset[int]:
+        if self._iterated is None:
+            self._iterated = _iterated_calls(self.func.node.body)
+        return self._iterated
 
     def client(self, expr: cst.BaseExpression) -> Value | None:
         value = self.index.evaluate(expr, self.module, self.func)
@@ -696,6 +709,41 @@ def _django_query(call: cst.Call) -> bool:
             return False
 
 
+#: calls that run through the iterable they are given, and calls that wrap it in an
+#: iterator that runs as the wrapper is iterated
+_CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "sorted", "sum", "any", "all",
+                        "dict", "next", "join", "extend", "min", "max", "deque"})
+_ITERATOR_WRAPPERS = frozenset({"enumerate", "zip", "reversed", "filter", "map", "iter",
+                                "islice", "chain"})
+
+
+def _iterated_calls(body: cst.CSTNode) -> frozenset[int]:
+    """The calls (by id) whose result the code iterates where it makes them: a `for`
+    or comprehension's iterable, `yield from`, the argument of a call that consumes
+    it (`list(...)`, `"".join(...)`), through `enumerate()`-like wrappers. Calling a
+    generator function anywhere else (`StreamingResponse(rows())`) runs none of its
+    body there."""
+    out: set[int] = set()
+
+    def mark(expr: cst.BaseExpression) -> None:
+        expr = strip_await(expr)[0]
+        if isinstance(expr, cst.Call):
+            out.add(id(expr))
+            if call_name(expr) in _ITERATOR_WRAPPERS:
+                for arg in expr.args:
+                    mark(arg.value)
+
+    for node in iter_nodes(body):
+        if isinstance(node, (cst.For, cst.CompFor)):
+            mark(node.iter)
+        elif isinstance(node, cst.Yield) and isinstance(node.value, cst.From):
+            mark(node.value.item)
+        elif isinstance(node, cst.Call) and call_name(node) in _CONSUMERS:
+            for arg in node.args:
+                mark(arg.value)
+    return frozenset(out)
+
+
 _SLOW_INSIDE: weakref.WeakKeyDictionary[ProjectIndex, dict[int, tuple[str, str] | None]] = (
     weakref.WeakKeyDictionary())
 
@@ -723,7 +771,9 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int
                     break
             if depth < _MAX_HELPER_DEPTH:
                 callee = index.evaluate(call.func, func.module, func)
-                if isinstance(callee, FunctionRef) and callee.func is not func:
+                if isinstance(callee, FunctionRef) and callee.func is not func and not (
+                        callee.func.is_generator
+                        and id(call) not in _iterated_calls(func.node.body)):
                     inner = _slow_inside(index, callee.func, depth + 1)
                     if inner is not None:
                         result = (f"{callee.func.name}() -> {inner[0]}", inner[1])

@@ -577,6 +577,25 @@ def attach(post_id: int, data: bytes) -> None:
     finally:
         conn.close()
 """, note="an Azure Blob Storage upload is object-storage work"),
+    Case("""
+import requests
+from sqlalchemy.orm import Session
+
+
+def pages(url):
+    while url:
+        reply = requests.get(url, timeout=10)
+        yield from reply.json()["items"]
+        url = reply.json().get("next")
+
+
+def mirror(session: Session, url: str) -> None:
+    session.execute("DELETE FROM mirror")
+    for item in pages(url):  # expect: PS207
+        session.execute("INSERT INTO mirror (id) VALUES (:i)", {"i": item["id"]})
+    session.commit()
+""", note="the loop runs the generator's HTTP calls while the DELETE's transaction is "
+          "open"),
 ]
 
 
@@ -1063,4 +1082,46 @@ def attach(post_id: int, data: bytes) -> None:
     finally:
         conn.close()
 """, note="the upload runs after the commit"),
+    Case("""
+import time
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+
+from shop.db import get_db
+
+router = APIRouter()
+
+
+def follow(path):
+    with open(path) as log:
+        while True:
+            line = log.readline()
+            if not line:
+                time.sleep(1)
+                continue
+            yield line
+
+
+@router.get("/jobs/{job_id}/log")
+def job_log(job_id: int, db: Session = Depends(get_db)):
+    path = db.execute("SELECT log_path FROM jobs WHERE id = :i", {"i": job_id}).scalar()
+    return StreamingResponse(follow(path))
+""", path="shop/routes.py", files={"shop/__init__.py": "", "shop/db.py": """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/shop", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+"""}, note="calling a generator function runs none of its body: the sleeps run as the "
+          "response is streamed, not inside the route"),
 ]
