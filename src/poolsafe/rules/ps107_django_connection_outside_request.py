@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from poolsafe.analysis.project_facts import is_test_module
 from poolsafe.core.model import RawFinding
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps107 import INVALID, VALID
@@ -39,6 +40,14 @@ class DjangoConnectionOutsideRequest(Rule):
     is fine. Request and response code is managed by Django and is never reported;
     Celery tasks are not either (Celery's Django integration closes connections around
     each task). Reported at the first database work in the function.
+
+    ## Tests, one-shot code and processes
+    Test modules are not reported: a thread a test starts ends with the test run, and
+    its connection with the test database. A management command's `while` loop is
+    reported because it is the long-running process (a scheduler, a queue
+    consumer); the same work done once, outside a loop, closes with the command's
+    process. Every worker process of the deployment runs its own threads, so each
+    leaks its own connections.
 
     ## Why is this bad?
     Django opens a connection per thread on first use and closes it only when a
@@ -84,6 +93,8 @@ class DjangoConnectionOutsideRequest(Rule):
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         if "django" not in ctx.module.source and "objects" not in ctx.module.source:
             return
+        if is_test_module(ctx.module):
+            return  # a test's threads live as long as its run, not a production worker's
         from poolsafe.analysis.django_threads import django_thread_gaps
 
         for gap in django_thread_gaps(ctx.index, ctx.module):

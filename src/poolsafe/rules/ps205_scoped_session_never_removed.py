@@ -9,7 +9,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import iter_calls, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import facts, is_flask_db
+from poolsafe.analysis.project_facts import facts, is_flask_db, is_test_module
 from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.values import FunctionRef, LibraryObject
 from poolsafe.core.model import RawFinding, Severity
@@ -51,6 +51,12 @@ class ScopedSessionNeverRemoved(Rule):
     returns, and no thread finds its session there on the next request. One the
     function returns, stores (a global, an attribute) or hands to a closure is
     still judged.
+
+    ## Tests, one-shot code and processes
+    Test modules are not reported: an app a test module builds serves the test run.
+    A registry that one function builds and uses only itself (a one-shot script,
+    a helper) is not reported either: it goes when the function returns. Each
+    worker process keeps its own registry, so the leak is per worker thread.
 
     ## Why is this bad?
     A `scoped_session` keeps one session per thread (or per scope). Flask reuses
@@ -96,6 +102,8 @@ class ScopedSessionNeverRemoved(Rule):
         return fix_teardown(ctx, finding)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        if is_test_module(ctx.module):
+            return  # a test module's app serves a test run, not production requests
         names = {tail for _, tail in _SCOPED_CTORS}
         project = facts(ctx.index)
         for call, func in inventory(ctx.module).calls:

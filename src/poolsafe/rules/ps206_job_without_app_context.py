@@ -10,7 +10,7 @@ from poolsafe.analysis.app_context import (
     pushes_context,
 )
 from poolsafe.analysis.cstutil import dotted_name
-from poolsafe.analysis.project_facts import facts
+from poolsafe.analysis.project_facts import facts, is_test_module
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.fix.fixers.ps206_app_context import fix_app_context
 from poolsafe.fix.plan.api import FixOutcome, Unfixable
@@ -44,6 +44,12 @@ class JobWithoutAppContext(Rule):
     function that returns a `Flask` instance. Database use in project functions
     that the job calls (two levels deep) counts at the call. A context pushed by
     hand (`app.app_context().push()`) covers the whole job.
+
+    ## Tests, one-shot code and processes
+    Test modules are not reported: a thread a test starts without an app context
+    fails in that test ("Working outside of application context"), where it is
+    seen. Jobs and threads of a worker process (a scheduler, Celery, a Socket.IO
+    server) are reported in every process that runs them.
 
     ## Why is this bad?
     Flask-SQLAlchemy finds its engine and session through the current
@@ -92,6 +98,8 @@ class JobWithoutAppContext(Rule):
         return fix_app_context(ctx, finding)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
+        if is_test_module(ctx.module):
+            return  # a test's thread fails on its own, in the test run
         project = facts(ctx.index)
         # the app factory returns a Flask instance: a project that imports no flask
         # has none, and then no module needs reading for its background jobs

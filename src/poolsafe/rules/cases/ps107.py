@@ -434,3 +434,22 @@ from jobs import expire_order
 def on_order_created(order_id):
     expire_order(order_id)
 """}, path="jobs.py", note="the function is imported and called on the request's thread"))
+VALID.append(Case("""
+import threading
+
+from models import Order
+
+
+def mark_paid(order_id):
+    Order.objects.filter(id=order_id).update(paid=True)
+
+
+def test_payment_marks_the_order_paid():
+    worker = threading.Thread(target=mark_paid, args=(1,))
+    worker.start()
+    worker.join()
+""", path="tests/test_payments.py", files={"models.py": "from django.db import models\n\n\n"
+                                                       "class Order(models.Model):\n"
+                                                       "    paid = models.BooleanField()\n"},
+    note="a test's thread: its connection goes with the test run, not a production "
+         "worker (test modules are not reported)"))

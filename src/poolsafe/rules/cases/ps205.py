@@ -294,3 +294,23 @@ def library():
 """, note="a registry a function builds and uses itself only (called, configured): it "
           "goes when the function returns, with its thread-local slot"),
 ]
+VALID.append(Case("""
+from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app_test", pool_pre_ping=True)
+db_session = scoped_session(sessionmaker(bind=engine))
+app = Flask(__name__)
+
+
+@app.route("/users")
+def users():
+    return {"n": db_session.execute("SELECT count(*) FROM users").scalar()}
+
+
+def test_users():
+    assert app.test_client().get("/users").status_code == 200
+""", path="tests/test_users.py",
+    note="a test module's own app: its registry serves a test run, not production "
+         "requests (test modules are not reported)"))

@@ -261,3 +261,21 @@ def purge():
 scheduler.add_job(run_in_app, args=[purge])
 """, files=_APP, note="the job wraps the work in a context"),
 ]
+VALID.append(Case("""
+import threading
+
+from myapp import db
+
+
+def purge_inactive():
+    db.session.execute(db.text("DELETE FROM users WHERE NOT active"))
+    db.session.commit()
+
+
+def test_purge_in_a_thread():
+    worker = threading.Thread(target=purge_inactive)
+    worker.start()
+    worker.join()
+""", path="tests/test_purge.py", files=_APP,
+    note="a thread a test starts: test modules are not reported (the test fails on its "
+         "own with 'Working outside of application context')"))
