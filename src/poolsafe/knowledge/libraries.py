@@ -558,6 +558,9 @@ class ObjectType:
     is_pool: bool = False
 
 
+#: what Gino's `db` and its engine check out (`db` forwards both to the bound engine)
+_GINO_CHECKOUTS = {"acquire": "gino-connection", "transaction": "gino-transaction"}
+
 OBJECT_TYPES: dict[str, ObjectType] = {
     t.key: t
     for t in (
@@ -649,12 +652,12 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             # `acquire()` and `transaction()` go to the bound engine
             key="gino",
             label="Gino",
-            acquire_methods={"acquire": "gino-connection", "transaction": "gino-transaction"},
+            acquire_methods=_GINO_CHECKOUTS,
         ),
         ObjectType(
             key="gino.engine",
             label="Gino engine",
-            acquire_methods={"acquire": "gino-connection", "transaction": "gino-transaction"},
+            acquire_methods=_GINO_CHECKOUTS,
             is_pool=True,
         ),
         ObjectType(

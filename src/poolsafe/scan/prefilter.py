@@ -656,13 +656,13 @@ def spells_django(datas: list[bytes]) -> bool:
     return any(b"django" in d for d in datas)
 
 
-def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], str]]
-                     ) -> set[int]:
+def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], str]],
+                     django: bool) -> set[int]:
     """Files that spell a Django ORM word and are imported by a file that spells a
     thread or job registration word (`scheduler.add_job(schedule_mailing, ...)` in
     `receivers.py`, the job's queries in `jobs.py`): the job's own file has no thread
     word and the registering one no query, so neither is a seed by itself (PS107)."""
-    if not spells_django(datas):
+    if not django:  # `spells_django(datas)`, read once by the caller
         return set()  # PS107's jobs are Django's: other projects' threads are not looked at
     orm, threads = _thread_orm_words()
     registering = [i for i, d in enumerate(datas)
@@ -1101,9 +1101,9 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     # the seeds of both selections, found in one pass over the files by the first
     if "seeds" not in memo:
         kinds = [seed_kinds(d, config) for d in datas]
-        jobs = job_target_seeds(datas, modules)
-        memo["job_seeds"] = sorted(jobs)
         memo["django"] = spells_django(datas)
+        jobs = job_target_seeds(datas, modules, memo["django"])
+        memo["job_seeds"] = sorted(jobs)
         memo["seeds"] = ([i for i, (full, _) in enumerate(kinds) if full or i in jobs],
                          [i for i, (_, database) in enumerate(kinds) if database or i in jobs])
     seeds: list[int] = memo["seeds"][1 if database_only else 0]
