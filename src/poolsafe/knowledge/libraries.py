@@ -899,6 +899,16 @@ SYNC_SESSION_QUEUE_METHODS: frozenset[str] = SESSION_QUEUE_METHODS | {"delete"}
 #: Exceptions that catch everything a statement can raise.
 BROAD_EXCEPTIONS: frozenset[str] = frozenset({"Exception", "BaseException"})
 
+#: DB-API base error classes (last part of the name): every driver error, a lost
+#: connection's included, is one of them (`psycopg2.OperationalError` is a
+#: `psycopg2.Error`).
+DRIVER_BASE_ERRORS: frozenset[str] = frozenset({"Error", "DatabaseError"})
+
+#: Handler types (last part of the name) that a lost connection reaches: a broad one or
+#: a driver's base class. In such a handler a plain driver connection's `rollback()`
+#: may raise too, so PS103's fixer contains it and the equivalence check expects it.
+LOST_CONNECTION_HANDLERS: frozenset[str] = BROAD_EXCEPTIONS | DRIVER_BASE_ERRORS
+
 #: Packages whose exception classes are database errors.
 DB_ERROR_ROOTS: frozenset[str] = frozenset(
     {"psycopg2", "psycopg", "sqlalchemy", "asyncpg", "pymysql", "MySQLdb", "mysql", "sqlite3",

@@ -22,7 +22,12 @@ from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import ancestors, enclosing_function, parent_map, parse_line
 from poolsafe.fix.fixers.sql_savepoint import SQL_SAVEPOINT_KINDS, sql_savepoint_plan
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.knowledge import BROAD_EXCEPTIONS, CONNECTION_KINDS, ConnectionKind
+from poolsafe.knowledge import (
+    BROAD_EXCEPTIONS,
+    CONNECTION_KINDS,
+    LOST_CONNECTION_HANDLERS,
+    ConnectionKind,
+)
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps103 import INVALID, VALID
 
@@ -442,11 +447,6 @@ def _exception_name(handler: cst.ExceptHandler | cst.ExceptStarHandler,
     return "poolsafe_exc"
 
 
-#: handler types (last part of the name) a lost connection reaches: a broad one, or
-#: the driver's base classes (`psycopg2.OperationalError` is a `psycopg2.Error`)
-_LOST_REACHES = frozenset({"Exception", "BaseException", "Error", "DatabaseError"})
-
-
 def _containing_error(kind: ConnectionKind | None,
                       handler: cst.ExceptHandler | cst.ExceptStarHandler,
                       ) -> tuple[str, str, str] | None:
@@ -457,7 +457,7 @@ def _containing_error(kind: ConnectionKind | None,
         return None
     names = ({"Exception"} if handler.type is None else
              {(dotted_name(t) or "").rsplit(".", 1)[-1] for t in exception_types(handler.type)})
-    if not names & _LOST_REACHES:
+    if not names & LOST_CONNECTION_HANDLERS:
         return None
     if kind is not None and kind.db_error is not None:
         return kind.db_error

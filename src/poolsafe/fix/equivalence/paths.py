@@ -33,7 +33,7 @@ from poolsafe.fix.equivalence.releases import (
     released_name,
     rolled_back_name,
 )
-from poolsafe.knowledge import BROAD_EXCEPTIONS, NON_WORK_METHODS
+from poolsafe.knowledge import BROAD_EXCEPTIONS, DRIVER_BASE_ERRORS, NON_WORK_METHODS
 
 Event = tuple[str, ...]
 #: past this many open paths at one statement the comparison gives up (and says so)
@@ -56,8 +56,8 @@ _PURE_FUNCTIONS = frozenset({"isinstance", "len", "str", "repr", "id", "bool", "
                              "hasattr", "callable", "locals", "vars", "dir", "globals"})
 _COMMIT_METHODS = frozenset({"commit"})
 #: the classes that take what a driver's `rollback()` raises on a lost connection
-_DRIVER_ERRORS = frozenset({"Error", "DatabaseError", "OperationalError", "InterfaceError",
-                            "DBAPIError", "PostgresError"})
+_DRIVER_ERRORS = DRIVER_BASE_ERRORS | {"OperationalError", "InterfaceError", "DBAPIError",
+                                      "PostgresError"}
 
 
 class TooComplex(Exception):
