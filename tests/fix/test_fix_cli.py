@@ -23,7 +23,8 @@ PS10X = {"PS101", "PS102", "PS103", "PS104", "PS105"}
 #: iterations that the final commit stores (no savepoint fits there yet)
 #: an encode/databases low-level transaction ends with a commit on success and a
 #: rollback on failure, written by hand (its Gino checkout is fixed)
-LEFT_ON_PURPOSE = {"flask_psycopg2": {"PS103"}, "gino_service": {"PS102"}}
+LEFT_ON_PURPOSE = {"flask_psycopg2": {"PS103"}, "gino_service": {"PS102"},
+                   "databases_ledger": {"PS102"}}
 
 PG_LEAK = (
     "from psycopg2.pool import ThreadedConnectionPool\n"
