@@ -64,6 +64,7 @@ from poolsafe.knowledge import (
     TRANSACTION_CM_METHODS,
     match_qualname,
 )
+from poolsafe.knowledge.django import DJANGO_MANAGER_ATTRIBUTES, DJANGO_VIEW_LOOKUPS
 from poolsafe.knowledge.libraries import (
     AIO_POOL_KINDS,
     KEYED_CONNECTION_HANDLERS,
@@ -88,6 +89,7 @@ class ProjectIndex:
         self.text_files: dict[Path, str] = {
             _VIRTUAL_ROOT / name: text for name, text in self.config.virtual_files.items()}
         self.by_name: dict[str, list[ModuleInfo]] = {}
+        self._package_dirs: frozenset[str] | None = None
         for m in self._modules:
             for n in m.names:
                 self.by_name.setdefault(n, []).append(m)
@@ -198,7 +200,15 @@ class ProjectIndex:
     def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
         """Project modules that an `import <name>` in `near` can mean."""
         return [m for m in self.by_name.get(name, [])
-                if importable_from(str(m.abspath), name, str(near.abspath))]
+                if importable_from(str(m.abspath), name, str(near.abspath),
+                                   self.package_dirs())]
+
+    def package_dirs(self) -> frozenset[str]:
+        """The project's directories that hold an `__init__.py` (`importable_from`)."""
+        if self._package_dirs is None:
+            self._package_dirs = frozenset(
+                str(m.abspath.parent) for m in self._modules if m.abspath.name == "__init__.py")
+        return self._package_dirs
 
     def module_files(self, name: str) -> list[tuple[Path, str]]:
         """(absolute path, source) of the project files that may be the module `name`
@@ -426,6 +436,10 @@ class ProjectIndex:
                 return self._library_method(base, method, call)
             if isinstance(base, Connection) and method in TRANSACTION_CM_METHODS:
                 return ManagedContext(base.kind_key, _source(call), transactional=True)
+            if isinstance(base, Instance) and method in DJANGO_VIEW_LOOKUPS and not call.args:
+                model = self._view_model(base.cls, depth)
+                if model is not None:
+                    return Instance(model)
             if base is None and method == "getconn" and not self._mock_patched(func) \
                     and not is_test_module(module):
                 # an unknown object's getconn(): psycopg2 and psycopg_pool agree on
@@ -455,6 +469,52 @@ class ProjectIndex:
             if wrapper is not None:
                 return Connection(wrapper, _source(call))
             return Instance(callee.cls)
+        return None
+
+    def _view_model(self, cls: ClassInfo, depth: int) -> ClassInfo | None:
+        """The project model whose instance a Django or DRF view class's
+        `self.get_object()` returns: its own override's return annotation
+        (`def get_object(self) -> User`), else the class's `model = Order` or the model
+        of its `queryset = Order.objects...`."""
+        from poolsafe.analysis.project_facts import view_class_framework
+
+        if view_class_framework(self, cls) != "django":
+            return None
+        override = cls.methods.get("get_object")
+        if override is not None:
+            returns = override.node.returns
+            found = (self.evaluate(returns.annotation, cls.module, None, depth + 1)
+                     if returns is not None else None)
+            return found.cls if isinstance(found, ClassRef) else None
+        for st in cls.node.body.body:
+            if not isinstance(st, cst.SimpleStatementLine):
+                continue
+            for small in st.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                    target, value = small.targets[0].target, small.value
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    target, value = small.target, small.value
+                else:
+                    continue
+                if not isinstance(target, cst.Name) or target.value not in {"model",
+                                                                          "queryset"}:
+                    continue
+                expr: cst.BaseExpression = value
+                if target.value == "queryset":  # down to `Order` of `Order.objects...`
+                    while not (isinstance(expr, cst.Attribute)
+                               and expr.attr.value in DJANGO_MANAGER_ATTRIBUTES):
+                        if isinstance(expr, cst.Call):
+                            expr = expr.func
+                        elif isinstance(expr, cst.Attribute):
+                            expr = expr.value
+                        else:
+                            break
+                    if not isinstance(expr, cst.Attribute):
+                        continue
+                    expr = expr.value
+                found = self.evaluate(expr, cls.module, None, depth + 1)
+                if isinstance(found, ClassRef):
+                    return found.cls
         return None
 
     def _aio_pool_kind(self) -> str | None:

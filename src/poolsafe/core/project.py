@@ -16,8 +16,9 @@ file: its directory). `--project-root` overrides the search.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,14 +118,20 @@ class ProjectConfig:
     virtual_files: dict[str, str] = field(default_factory=dict)
 
 
-def importable_from(path: str, name: str, importer: str) -> bool:
+def importable_from(path: str, name: str, importer: str,
+                    package_dirs: Collection[str] | None = None) -> bool:
     """Whether the module file `path`, known by the (suffix) name `name`, is what an
     import of `name` means in the file `importer`.
 
     A dotted name (`app.db`) is specific enough to trust. A single name (`json`)
     only means a project file when its import root (the directory it would be
     imported from) contains the importer; otherwise `import json` in Django would
-    resolve to `django/core/serializers/json.py`."""
+    resolve to `django/core/serializers/json.py`. A package nested in another
+    (`app/stripe/`, beside `app/__init__.py`) is imported by its dotted name: from
+    inside it, a bare `import stripe` is the library it wraps (a package never finds
+    itself by its bare name: Python 2's implicit relative import looks for a
+    sibling first). `package_dirs`: the directories that hold an `__init__.py`, as
+    the index knows them (default: the file system)."""
     if "." in name:
         return True
     p = Path(path)
@@ -133,7 +140,20 @@ def importable_from(path: str, name: str, importer: str) -> bool:
         Path(importer).relative_to(root)
     except ValueError:
         return False
+    if p.name == "__init__.py" and (
+            str(root) in package_dirs if package_dirs is not None
+            else _is_package_dir(str(root))):
+        try:
+            Path(importer).relative_to(p.parent)
+        except ValueError:
+            return True
+        return False
     return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_package_dir(directory: str) -> bool:
+    return (Path(directory) / "__init__.py").is_file()
 
 
 def module_key(rel: Path) -> tuple[tuple[str, ...], str]:

@@ -55,6 +55,11 @@ DJANGO_QUERYSET_QUERIES: frozenset[str] = frozenset({
 })
 DJANGO_INSTANCE_QUERIES: frozenset[str] = frozenset({"save", "delete", "refresh_from_db"})
 DJANGO_CURSOR_QUERIES: frozenset[str] = frozenset({"execute", "executemany"})
+#: a Django or DRF view class's own lookup (`self.get_object()`: `GenericAPIView` and
+#: `SingleObjectMixin` run `queryset.get(...)`), and Django's shortcuts that query
+DJANGO_VIEW_LOOKUPS: frozenset[str] = frozenset({"get_object"})
+DJANGO_SHORTCUT_QUERIES: frozenset[tuple[str, str]] = frozenset(
+    {("django.shortcuts", "get_object_or_404"), ("django.shortcuts", "get_list_or_404")})
 
 #: Django model base classes (anything the ORM's `objects` manager hangs from)
 DJANGO_MODEL_ROOT = "django"

@@ -54,6 +54,27 @@ _VECTOR = frozenset({"search", "query_points", "upsert", "upload_points", "uploa
 
 _SFTP = frozenset({"get", "put", "getfo", "putfo", "listdir", "listdir_attr", "stat"})
 
+#: Stripe: every API method of a resource (`stripe.Customer.create(...)`) or of a
+#: `StripeClient` service (`client.customers.create(...)`, `client.v1.customers...`)
+#: is an HTTPS round trip to api.stripe.com (seconds under load, with retries)
+_STRIPE_METHODS = ("create", "retrieve", "modify", "update", "delete", "list", "search",
+                   "cancel", "confirm", "capture", "attach", "detach", "pay",
+                   "finalize_invoice", "void_invoice", "send_invoice", "resume",
+                   "list_line_items", "create_login_link")
+_STRIPE_RESOURCES = ("Account", "AccountLink", "Customer", "PaymentIntent", "PaymentMethod",
+                     "SetupIntent", "Charge", "Refund", "Subscription", "SubscriptionItem",
+                     "Invoice", "InvoiceItem", "Price", "Product", "Transfer", "Payout",
+                     "Coupon", "PromotionCode", "Balance", "Event", "File", "TaxRate",
+                     "checkout.Session", "billing_portal.Session")
+_STRIPE_SERVICES = ("accounts", "account_links", "customers", "payment_intents",
+                    "payment_methods", "setup_intents", "charges", "refunds", "subscriptions",
+                    "subscription_items", "invoices", "invoice_items", "prices", "products",
+                    "transfers", "payouts", "coupons", "promotion_codes", "balance", "events",
+                    "files", "tax_rates", "checkout.sessions", "billing_portal.sessions")
+_STRIPE_CLIENT = frozenset(
+    f"{v}{service}.{method}{suffix}" for v in ("", "v1.") for service in _STRIPE_SERVICES
+    for method in _STRIPE_METHODS for suffix in ("", "_async"))
+
 SLOW_FAMILIES: tuple[SlowFamily, ...] = (
     SlowFamily(
         "an HTTP request",
@@ -133,6 +154,13 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
                    ("weaviate", "connect_to_weaviate_cloud"): frozenset()},
         prefixes=frozenset({"query", "upsert", "near_text", "near_vector", "bm25", "hybrid",
                             "fetch_objects", "insert", "insert_many"}),
+    ),
+    SlowFamily(
+        "a payment API request",
+        functions=frozenset(
+            ("stripe", f"{resource}.{method}{suffix}") for resource in _STRIPE_RESOURCES
+             for method in _STRIPE_METHODS for suffix in ("", "_async")),
+        clients={("stripe", "StripeClient"): _STRIPE_CLIENT},
     ),
     SlowFamily(
         "a wait for a task result",

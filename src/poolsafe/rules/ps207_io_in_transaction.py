@@ -46,6 +46,8 @@ from poolsafe.knowledge.django import (
     DJANGO_MANAGER_ATTRIBUTES,
     DJANGO_NON_ATOMIC_REQUESTS,
     DJANGO_QUERYSET_QUERIES,
+    DJANGO_SHORTCUT_QUERIES,
+    DJANGO_VIEW_LOOKUPS,
 )
 from poolsafe.knowledge.frameworks import (
     CURSOR_METHODS,
@@ -94,7 +96,11 @@ class IoInTransaction(Rule):
       (`subprocess.run`, `os.system`, `ffmpeg.run`, yt-dlp), `time.sleep` and
       `asyncio.sleep` of a second or more, `smtplib` sends;
     - file transfers: paramiko (`Transport.connect`, `SSHClient.connect` /
-      `exec_command`, `SFTPClient.get`/`put`/`listdir`/`stat`), `ftplib.FTP`.
+      `exec_command`, `SFTPClient.get`/`put`/`listdir`/`stat`), `ftplib.FTP`;
+    - payment APIs: Stripe, its resources' API methods (`stripe.PaymentIntent.create`,
+      `stripe.Customer.retrieve`, `stripe.checkout.Session.create`...) and a
+      `StripeClient`'s services (`client.refunds.create`, `client.v1.customers.list`);
+      `stripe.Webhook.construct_event` checks a signature locally and is not slow.
 
     A call counts only when its receiver is one of these clients (through
     imports, assignments, `self.` attributes and annotated parameters): a project
@@ -138,6 +144,13 @@ class IoInTransaction(Rule):
     `transaction.atomic()`: a function view, and every method of a Django or DRF view
     class, is read as an `@atomic` function, from its first query on. A view
     decorated `@transaction.non_atomic_requests` and an async view are left out.
+    Besides the queries above, a view class's `self.get_object()` (DRF's
+    `GenericAPIView` and Django's `SingleObjectMixin` run `queryset.get()`; an
+    override typically returns a looked-up object or `request.user`) and
+    `django.shortcuts.get_object_or_404()` / `get_list_or_404()` count as the
+    view's query, and what `self.get_object()` returns is an instance of the view's
+    model (its override's return annotation, `model = Order`, or the model of
+    `queryset = Order.objects...`), so a model method it calls is followed.
 
     **encode/databases, Gino, Tortoise ORM.** These send BEGIN when the
     transaction is entered, so the whole block is in the transaction: `async with
@@ -453,6 +466,11 @@ class _Walker:
                 self.openers[id(call)] = [(k, self._opened[k]) for k in sorted(state)
                                           if k in self._opened]
             return state
+        if self.armed and self.django_lookup(call):
+            for armed in self.armed:
+                if armed not in state:
+                    self._opened[armed] = call
+            state = state | set(self.armed)
         f = call.func
         if not isinstance(f, cst.Attribute):
             return state
@@ -589,6 +607,21 @@ class _Walker:
             # FastAPI's `Annotated[Session, Depends(get_db)]`, also through an alias
             return self.res.kind(name) is not None
         return False
+
+    def django_lookup(self, call: cst.Call) -> bool:
+        """A query that `_django_query` cannot see by its shape: `self.get_object()` in a
+        method of a Django or DRF view class (the class's own lookup runs
+        `queryset.get()`), and `get_object_or_404(...)` / `get_list_or_404(...)` from
+        `django.shortcuts`."""
+        f = call.func
+        if isinstance(f, cst.Attribute):
+            return (f.attr.value in DJANGO_VIEW_LOOKUPS and isinstance(f.value, cst.Name)
+                    and f.value.value == "self" and self.func.cls is not None
+                    and view_class_framework(self.index, self.func.cls) == "django")
+        if not isinstance(f, cst.Name) or not f.value.startswith("get_"):
+            return False
+        qual = external_name(self.index, f, self.module, self.func)
+        return qual is not None and qual_match(qual, DJANGO_SHORTCUT_QUERIES) is not None
 
     def model_query(self, expr: cst.BaseExpression) -> str | None:
         """`User.query.filter_by(...)`: Flask-SQLAlchemy's session."""

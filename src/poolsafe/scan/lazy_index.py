@@ -239,6 +239,14 @@ class LazyIndex(ProjectIndex):
                 out.append(found)
         return out, complete
 
+    def package_dirs(self) -> frozenset[str]:
+        """Every project directory with an `__init__.py`, parsed or not."""
+        if self._package_dirs is None:
+            self._package_dirs = frozenset(
+                str(Path(p).parent) for paths in self._files_by_name.values() for p in paths
+                if p.endswith("__init__.py"))
+        return self._package_dirs
+
     def module_at(self, path: str) -> ModuleInfo | None:
         """The selected module in `path`, parsed now if it was not yet."""
         return self._module_at(path)
@@ -369,11 +377,12 @@ class LazyIndex(ProjectIndex):
         files = self._files_by_name.get(name, [])
         self.lookups[name] = files
         here = str(near.abspath)
+        dirs = self.package_dirs()
         out = [m for m in dict.get(self.by_name, name, [])
-               if importable_from(str(m.abspath), name, here)
+               if importable_from(str(m.abspath), name, here, dirs)
                and self._loadable(str(m.abspath))]
         for path in files:
-            if not importable_from(path, name, here) or not self._loadable(path):
+            if not importable_from(path, name, here, dirs) or not self._loadable(path):
                 continue
             found = self._module_at(path)
             if found is not None and not any(x is found for x in out):

@@ -146,3 +146,88 @@ def pay(request, order_id):
     return JsonResponse({"ok": True})
 """, files={**_files(_PLAIN_SETTINGS), "tests/conftest.py": _TEST_SETTINGS},
     path="shop/views.py", note="ATOMIC_REQUESTS set only by a test fixture"))
+
+_MODELS_WITH_NOTICE = """\
+import requests
+from django.db import models
+
+
+class Order(models.Model):
+    state = models.CharField(max_length=20)
+
+    def notify_carrier(self):
+        requests.post("https://carrier.example.com/pickups", json={"id": self.pk}, timeout=10)
+
+    def label(self):
+        return f"order {self.pk}: {self.state}"
+"""
+
+_VIEWSET = _VIEWS.replace("from rest_framework.views import APIView",
+                          "from django.shortcuts import get_object_or_404\n"
+                          "from rest_framework import viewsets")
+
+PS207_INVALID.append(Case(_VIEWSET + """
+
+class Orders(viewsets.GenericViewSet):
+    queryset = Order.objects.all()
+
+    def pay(self, request, pk):
+        order = self.get_object()
+        requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
+        return JsonResponse({})
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: a DRF view's `self.get_object()` runs the view's query"))
+
+PS207_INVALID.append(Case(_VIEWSET + """
+
+def pay(request, pk):
+    order = get_object_or_404(Order, pk=pk)
+    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
+    return JsonResponse({})
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: Django's `get_object_or_404()` runs a query"))
+
+PS207_INVALID.append(Case(_VIEWSET + """
+
+class Orders(viewsets.GenericViewSet):
+    queryset = Order.objects.all()
+
+    def ship(self, request, pk):
+        order = self.get_object()
+        order.notify_carrier()  # expect: PS207
+        return JsonResponse({})
+""", files={**_files(), "shop/models.py": _MODELS_WITH_NOTICE}, path="shop/views.py",
+    note="ATOMIC_REQUESTS: `self.get_object()` is an instance of the view's model, whose "
+         "method makes the HTTP call"))
+
+PS207_VALID.append(Case(_VIEWSET + """
+
+class Orders(viewsets.GenericViewSet):
+    queryset = Order.objects.all()
+
+    def quote(self, request):
+        serializer = self.get_serializer(data=request.data)
+        requests.post(PAY, json={"quote": serializer.initial_data}, timeout=10)
+        return JsonResponse({})
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: `self.get_serializer()` runs no query"))
+
+PS207_VALID.append(Case(_VIEWSET + """
+
+def pay(request, pk):
+    requests.post(PAY, json={"id": pk}, timeout=10)
+    order = get_object_or_404(Order, pk=pk)
+    return JsonResponse({"state": order.state})
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: the call comes before `get_object_or_404()`"))
+
+PS207_VALID.append(Case(_VIEWSET + """
+
+class Orders(viewsets.GenericViewSet):
+    queryset = Order.objects.all()
+
+    def ship(self, request, pk):
+        order = self.get_object()
+        return JsonResponse({"label": order.label()})
+""", files={**_files(), "shop/models.py": _MODELS_WITH_NOTICE}, path="shop/views.py",
+    note="ATOMIC_REQUESTS: the model's method called after `get_object()` makes no call"))

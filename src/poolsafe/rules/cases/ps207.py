@@ -596,6 +596,52 @@ def mirror(session: Session, url: str) -> None:
     session.commit()
 """, note="the loop runs the generator's HTTP calls while the DELETE's transaction is "
           "open"),
+    Case(_DB + """
+import stripe
+
+
+def charge(order_id: int, db: Session = Depends(get_db)):
+    order = db.execute(text("SELECT total, customer FROM orders WHERE id = :i FOR UPDATE"),
+                       {"i": order_id}).one()
+    intent = stripe.PaymentIntent.create(  # expect: PS207
+        amount=order.total, currency="eur", customer=order.customer)
+    db.execute(text("UPDATE orders SET intent = :p WHERE id = :i"),
+               {"p": intent.id, "i": order_id})
+    db.commit()
+""", note="Stripe's module API: every resource method is an HTTPS call to Stripe"),
+    Case(_DB + """
+from stripe import StripeClient
+
+payments = StripeClient("sk_test_key")
+
+
+def refund(order_id: int, db: Session = Depends(get_db)):
+    order = db.execute(text("SELECT intent FROM orders WHERE id = :i"), {"i": order_id}).one()
+    payments.refunds.create(params={"payment_intent": order.intent})  # expect: PS207
+    db.execute(text("UPDATE orders SET state = 'refunded' WHERE id = :i"), {"i": order_id})
+    db.commit()
+""", note="Stripe's client API (`StripeClient`): its services call Stripe too"),
+    Case(_DB + """
+from app.stripe import refund
+
+
+def cancel_order(order_id: int, db: Session = Depends(get_db)):
+    order = db.execute(text("SELECT intent FROM orders WHERE id = :i"), {"i": order_id}).one()
+    refund(order.intent)  # expect: PS207
+    db.execute(text("UPDATE orders SET state = 'refunded' WHERE id = :i"), {"i": order_id})
+    db.commit()
+""", path="app/orders.py", files={
+        "app/__init__.py": "",
+        "app/stripe/__init__.py": """
+import stripe as stripe_api
+
+client = stripe_api.StripeClient("sk_test_key")
+
+
+def refund(intent):
+    return client.refunds.create(params={"payment_intent": intent})
+"""}, note="a project package that shares the library's name, nested in a package "
+           "(`app/stripe/`): its own `import stripe` is the library, not itself"),
 ]
 
 
@@ -1124,4 +1170,46 @@ def get_db():
         db.close()
 """}, note="calling a generator function runs none of its body: the sleeps run as the "
           "response is streamed, not inside the route"),
+    Case(_DB + """
+import stripe
+
+
+def webhook(payload: bytes, signature: str, db: Session = Depends(get_db)):
+    db.execute(text("SELECT 1"))
+    event = stripe.Webhook.construct_event(payload, signature, "whsec_key")
+    db.execute(text("UPDATE orders SET state = :s"), {"s": event.type})
+    db.commit()
+""", note="Stripe's `Webhook.construct_event` checks a signature locally: no request"),
+    Case(_DB + """
+import stripe
+
+
+def charge(order_id: int, total: int, db: Session = Depends(get_db)):
+    intent = stripe.PaymentIntent.create(amount=total, currency="eur")
+    db.execute(text("UPDATE orders SET intent = :p WHERE id = :i"),
+               {"p": intent.id, "i": order_id})
+    db.commit()
+""", note="the Stripe call before the first query"),
+    Case(_DB + """
+from app import stripe
+
+
+def refund(order_id: int, db: Session = Depends(get_db)):
+    order = db.execute(text("SELECT intent FROM orders WHERE id = :i"), {"i": order_id}).one()
+    stripe.describe(order.intent)
+    db.commit()
+""", path="app/orders.py", files={
+        "app/__init__.py": "",
+        "app/stripe/__init__.py": """
+import stripe
+
+
+def describe(intent):
+    return f"payment {intent}"
+
+
+def unused():
+    return stripe.api_key
+"""}, note="a project package named like the library, reached by its dotted name: its "
+           "function makes no request"),
 ]
