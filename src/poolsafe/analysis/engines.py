@@ -68,10 +68,11 @@ def engine_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall
 
 def pool_constructor_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall]:
     """Every call of a pool constructor other than SQLAlchemy's (`asyncpg.create_pool`,
-    psycopg2's `ThreadedConnectionPool`, `psycopg_pool.ConnectionPool`, ...)."""
+    psycopg2's `ThreadedConnectionPool`, `psycopg_pool.ConnectionPool`, ...) that opens
+    its connections when it is built."""
     from poolsafe.knowledge.capacity import POOL_CONSTRUCTORS
 
-    specs = [(c.root, c.tail) for c in POOL_CONSTRUCTORS]
+    specs = [(c.root, c.tail) for c in POOL_CONSTRUCTORS if c.opens_when_built]
     names = {tail.rsplit(".", 1)[-1] for _, tail in specs}
     for call, func in inventory(module).calls:
         if not may_call(call, names, module, func):

@@ -69,6 +69,9 @@ class PoolConstructor:
     dsn_keyword: str
     dsn_position: int | None
     dialect: str
+    #: whether building it opens connections (a pool per call is dropped with them,
+    #: PS202); encode/databases' `Database(url)` opens nothing until `connect()`
+    opens_when_built: bool = True
 
 
 POOL_CONSTRUCTORS: tuple[PoolConstructor, ...] = (
@@ -96,6 +99,11 @@ POOL_CONSTRUCTORS: tuple[PoolConstructor, ...] = (
     # asyncpg pool with asyncpg's defaults
     PoolConstructor("gino", "create_engine", "gino", "min_size", None, "max_size", None,
                     10, 10, "", 0, "postgresql"),
+    # encode/databases: `Database(url, min_size=.., max_size=..)` hands the sizes to its
+    # backend's pool (asyncpg: 10 and 10 when not given; aiomysql and asyncmy: at
+    # most 10), opened by `await database.connect()`
+    PoolConstructor("databases", "Database", "databases", "min_size", None, "max_size",
+                    None, 10, 10, "url", 0, "postgresql", opens_when_built=False),
 )
 
 #: Django's `DATABASES` entries: the ENGINE module -> the server's dialect (SQLite and

@@ -23,7 +23,8 @@ class PoolCapacityExceedsServer(Rule):
 
     - the pools: SQLAlchemy engines (`pool_size + max_overflow`, defaults 5 + 10),
       Flask-SQLAlchemy configuration, psycopg2, psycopg_pool, asyncpg and
-      aiomysql pools, Gino's `gino.create_engine`, Django's `DATABASES` entries
+      aiomysql pools, Gino's `gino.create_engine`, encode/databases'
+      `Database(url, max_size=...)` (10 when not given), Django's `DATABASES` entries
       (a psycopg pool's `max_size` with `OPTIONS["pool"]`, Django 5.1;
       `"pool": True` is psycopg_pool's default of 4; without a pool one
       connection per thread, one thread per sync worker assumed; `CONN_MAX_AGE`

@@ -906,4 +906,12 @@ def drop_database(url, name):
 """, path="app/model/unittest_utils/db_helpers.py",
          note="a test-support package (`unittest_utils/`, `testing/`): its engines live for "
               "one test"),
+    Case("""
+from databases import Database
+
+
+def reports_database(url):
+    return Database(url, max_size=5)
+""", note="encode/databases: `Database(url)` opens no connection until `connect()`: "
+          "building one is not a pool per call"),
 ]

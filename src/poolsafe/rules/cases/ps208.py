@@ -150,6 +150,12 @@ engine = create_engine("postgresql://app@db/app", pool_size=10, max_overflow=5) 
         "shop/web.py": "from flask import Flask\nfrom shop import db\n\napp = Flask(__name__)\n",
         "docker-compose.yml": _COMPOSE_50.replace("app:app", "shop.web:app")},
          note="the entry module imports the pool's module: 2 x 4 x 15 = 120 > 47"),
+    Case("""
+from databases import Database
+
+database = Database("postgresql://app@db/app", min_size=5, max_size=15)  # expect: PS208
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50},
+         note="encode/databases: its pool opens at connect(), max_size=15: 2 x 4 x 15 = 120 > 47"),
 ]
 
 VALID: list[Case] = [
@@ -321,4 +327,10 @@ services:
     environment:
       POSTGRESQL_MAX_CONNECTIONS: "300"
 """}, note="the image's POSTGRESQL_MAX_CONNECTIONS: 120 <= 297"),
+    Case("""
+from databases import Database
+
+database = Database("postgresql://app@db/app", min_size=1, max_size=5)
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50},
+         note="encode/databases with max_size=5: 2 x 4 x 5 = 40 <= 47"),
 ]
