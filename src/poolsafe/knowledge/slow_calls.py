@@ -187,8 +187,16 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
     ),
     SlowFamily(
         "an email send",
+        # Django's mail API sends through `EMAIL_BACKEND`, SMTP by default: a
+        # connection to the mail server and a round trip per message
+        functions=frozenset({("django.core.mail", "send_mail"),
+                             ("django.core.mail", "send_mass_mail"),
+                             ("django.core.mail", "mail_admins"),
+                             ("django.core.mail", "mail_managers")}),
         clients={("smtplib", "SMTP"): frozenset({"sendmail", "send_message", "login"}),
-                 ("smtplib", "SMTP_SSL"): frozenset({"sendmail", "send_message", "login"})},
+                 ("smtplib", "SMTP_SSL"): frozenset({"sendmail", "send_message", "login"}),
+                 ("django.core.mail", "EmailMessage"): frozenset({"send"}),
+                 ("django.core.mail", "EmailMultiAlternatives"): frozenset({"send"})},
     ),
 )
 

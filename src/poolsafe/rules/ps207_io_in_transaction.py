@@ -94,7 +94,8 @@ class IoInTransaction(Rule):
       `bulk`), qdrant, pinecone, weaviate;
     - waiting on a celery result (`task.delay(...).get()`), subprocesses
       (`subprocess.run`, `os.system`, `ffmpeg.run`, yt-dlp), `time.sleep` and
-      `asyncio.sleep` of a second or more, `smtplib` sends;
+      `asyncio.sleep` of a second or more, `smtplib` sends, Django's mail API
+      (`send_mail`, `send_mass_mail`, `mail_admins`, `EmailMessage(...).send()`);
     - file transfers: paramiko (`Transport.connect`, `SSHClient.connect` /
       `exec_command`, `SFTPClient.get`/`put`/`listdir`/`stat`), `ftplib.FTP`;
     - payment APIs: Stripe, its resources' API methods (`stripe.PaymentIntent.create`,

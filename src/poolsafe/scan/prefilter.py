@@ -190,7 +190,8 @@ NOT_DATABASE_KNOWLEDGE: frozenset[str] = frozenset({"slow_calls"})
 #: roots in those modules that are no reason to read a file (every module may use
 #: them for something else); their slow calls are still found in files selected
 #: for another reason
-SLOW_CONTEXT_ROOTS: frozenset[str] = frozenset({"builtins", "os", "typing", "asyncio"})
+SLOW_CONTEXT_ROOTS: frozenset[str] = frozenset({"builtins", "os", "typing", "asyncio",
+                                                "django"})
 
 
 def _knowledge_modules(database_only: bool = False) -> list[Any]:
@@ -684,7 +685,9 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
 
 
 #: the words of a query inside a Django `atomic()` block
-_ATOMIC_WORK_WORDS = frozenset({b"objects", b"save", b"delete", b"execute", b"cursor"})
+_ATOMIC_WORK_WORDS = frozenset({b"objects", b"save", b"delete", b"execute", b"cursor",
+                                # a view class's lookup and Django's shortcuts query too
+                                b"get_object", b"get_object_or_404", b"get_list_or_404"})
 #: a file that spells one of these can be a Django view
 _DJANGO_VIEW_ROOTS = frozenset({b"django", b"rest_framework"})
 
@@ -849,7 +852,7 @@ class _SlowContext:
         roots, words = self.root_alt, self.word_alt
         return re.compile(
             rb"\b(?:" + roots + rb")[ \t]*\.[ \t]*(?:" + words + rb")\b"
-            rb"|^[ \t]*from[ \t]+(?:" + roots + rb")[ \t]+import[ \t]*"
+            rb"|^[ \t]*from[ \t]+(?:" + roots + rb")(?:\.[\w.]+)?[ \t]+import[ \t]*"
             rb"(?:\([^)]*?|(?:[^\n\\]|\\\r?\n)*?)\b(?:" + words + rb")\b", re.M)
 
     @functools.cached_property

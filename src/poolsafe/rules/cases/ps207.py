@@ -42,6 +42,21 @@ def get_db():
 _SHARED_DB = ("import psycopg2\n\nconn = psycopg2.connect('dbname=shop')\n"
               "cur = conn.cursor()\n")
 
+_DJANGO_MAIL = {"shop/__init__.py": "", "shop/models.py": """
+from django.db import models
+
+
+class Order(models.Model):
+    state = models.CharField(max_length=20)
+    email = models.CharField(max_length=200)
+""", "shop/notify.py": """
+from django.core.mail import EmailMessage
+
+
+def shipped(order):
+    EmailMessage("Shipped", "on its way", "shop@example.com", [order.email]).send()
+"""}
+
 INVALID: list[Case] = [
     Case(_DB + """
 from openai import OpenAI
@@ -642,6 +657,36 @@ def refund(intent):
     return client.refunds.create(params={"payment_intent": intent})
 """}, note="a project package that shares the library's name, nested in a package "
            "(`app/stripe/`): its own `import stripe` is the library, not itself"),
+    Case("""
+from django.core.mail import send_mail
+from django.db import transaction
+
+from shop.models import Order
+
+
+def ship(order_id):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        order.state = "shipped"
+        order.save()
+        send_mail("Shipped", "on its way", "shop@example.com", [order.email])  # expect: PS207
+""", path="shop/jobs.py", files=_DJANGO_MAIL,
+         note="Django's send_mail() goes to the mail server (SMTP by default) with the row "
+              "locked"),
+    Case("""
+from django.db import transaction
+
+from shop.models import Order
+from shop.notify import shipped
+
+
+@transaction.atomic
+def ship(order_id):
+    order = Order.objects.get(pk=order_id)
+    order.save()
+    shipped(order)  # expect: PS207
+""", path="shop/jobs.py", files=_DJANGO_MAIL,
+         note="a helper's EmailMessage(...).send() inside an @atomic function"),
 ]
 
 
@@ -1212,4 +1257,32 @@ def unused():
     return stripe.api_key
 """}, note="a project package named like the library, reached by its dotted name: its "
            "function makes no request"),
+    Case("""
+from django.core.mail import send_mail
+from django.db import transaction
+
+from shop.models import Order
+
+
+def ship(order_id):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        order.state = "shipped"
+        order.save()
+    send_mail("Shipped", "on its way", "shop@example.com", [order.email])
+""", path="shop/jobs.py", files=_DJANGO_MAIL, note="the mail is sent after the block"),
+    Case("""
+from django.db import transaction
+
+from shop.models import Order
+from shop.notify import shipped
+
+
+def ship(order_id):
+    with transaction.atomic():
+        order = Order.objects.get(pk=order_id)
+        order.save()
+        transaction.on_commit(lambda: shipped(order))
+""", path="shop/jobs.py", files=_DJANGO_MAIL,
+         note="the mail is handed to transaction.on_commit(): it runs after the commit"),
 ]
