@@ -116,3 +116,28 @@ def test_sqlite_opens_no_server_connection(tmp_path: Path) -> None:
     code, out = _capacity(root)
     assert "settings.py" not in out
     assert code == 3
+
+
+def test_gunicorn_threads_multiply_the_connections_of_an_alias_without_a_pool(
+        tmp_path: Path) -> None:
+    compose = _COMPOSE.replace("-w 4", "-w 4 --threads 8")
+    code, out = _capacity(_project(tmp_path, "", compose))
+    assert "web: 2 replicas x 4 workers x 1 x 8 threads = 64" in out
+    assert code == 0  # 64 + the celery worker's 4 <= 97
+
+
+def test_gunicorn_threads_over_budget_is_ps208(tmp_path: Path) -> None:
+    compose = _COMPOSE.replace("-w 4", "-w 4 --threads 16")
+    root = _project(tmp_path, "", compose)
+    code, out = _capacity(root)
+    assert "web: 2 replicas x 4 workers x 1 x 16 threads = 128" in out
+    assert code == 1
+    result = scan([str(root)])
+    assert [(Path(f.path).name, f.line, f.code) for f in result.findings] == [
+        ("settings.py", 4, "PS208")]
+
+
+def test_gunicorn_threads_leave_a_psycopg_pool_as_it_is(tmp_path: Path) -> None:
+    compose = _COMPOSE.replace("-w 4", "-w 4 --threads 8")
+    _, out = _capacity(_project(tmp_path, '"OPTIONS": {"pool": True},', compose))
+    assert "web: 2 replicas x 4 workers x 4 = 32" in out  # the pool is shared by threads

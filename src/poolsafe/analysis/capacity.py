@@ -77,8 +77,19 @@ class GroupDemand:
     uses: list[PoolUse]
 
     @property
+    def threads(self) -> Count | None:
+        """The process's threads, for a pool that opens one connection per thread."""
+        return self.group.command.threads
+
+    def _size(self, use: PoolUse) -> int:
+        threads = self.threads
+        if use.size.per_thread and threads is not None:
+            return use.size.total * threads.used
+        return use.size.total
+
+    @property
     def per_process(self) -> int:
-        return sum(u.size.total for u in self.uses)
+        return sum(self._size(u) for u in self.uses)
 
     @property
     def total(self) -> int:
@@ -86,8 +97,11 @@ class GroupDemand:
 
     @property
     def exact(self) -> bool:
+        threads = self.threads
         return (self.group.replicas.known and self.group.command.processes.known
-                and all(u.size.known for u in self.uses))
+                and all(u.size.known for u in self.uses)
+                and (threads is None or threads.known
+                     or not any(u.size.per_thread for u in self.uses)))
 
     def formula(self) -> str:
         r = self.group.replicas
@@ -95,7 +109,10 @@ class GroupDemand:
         unit = _UNITS.get(self.group.command.program, "processes")
         replicas = f"{r.used}{'' if r.known else '?'} replica{'s' if r.used != 1 else ''}"
         procs = f"{p.used}{'' if p.known else '?'} {unit}"
-        sizes = [u.size.formula() + ("" if u.size.known else "?") for u in self.uses]
+        threads = self.threads
+        sizes = [u.size.formula() + ("" if u.size.known else "?") + (
+            f" x {threads.used}{'' if threads.known else '?'} threads"
+            if u.size.per_thread and threads is not None else "") for u in self.uses]
         pools = sizes[0] if len(sizes) == 1 else "(" + " + ".join(sizes) + ")"
         return f"{replicas} x {procs} x {pools} = {self.total}"
 

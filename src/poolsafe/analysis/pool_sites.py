@@ -88,6 +88,8 @@ class PoolSize:
     overflow: Count | None
     #: the minimum size of a pool that has one (psycopg2, psycopg_pool, asyncpg)
     minimum: Count | None = None
+    #: one connection per thread of the process (Django without a pool)
+    per_thread: bool = False
 
     @property
     def total(self) -> int:
@@ -407,7 +409,7 @@ def _django_size(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) ->
     when no maximum is given), else one connection per thread of the process."""
     b = pool.options.values.get("pool")
     if b is None:
-        return PoolSize(known(1, _DJANGO_PER_THREAD), None)
+        return PoolSize(known(1, _DJANGO_PER_THREAD), None, per_thread=True)
     r = resolve(index, b.expr, b.module, b.func)
     if isinstance(r.expr, cst.Name) and r.expr.value == "True":
         return PoolSize(known(DJANGO_POOL_DEFAULT_MIN, "Django's psycopg pool (`\"pool\": "
@@ -415,7 +417,7 @@ def _django_size(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str]) ->
                                                        "min_size (4), max_size defaults to it"),
                         None)
     if isinstance(r.expr, cst.Name) and r.expr.value in ("False", "None"):
-        return PoolSize(known(1, _DJANGO_PER_THREAD), None)
+        return PoolSize(known(1, _DJANGO_PER_THREAD), None, per_thread=True)
     from poolsafe.analysis.resolution import mapping_options
 
     sizes = mapping_options(index, r.expr, r.module, r.func)

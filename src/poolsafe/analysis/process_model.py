@@ -55,6 +55,9 @@ class Command:
     text: str
     #: the module (or script) the processes start from, when the command names one
     entry: EntryPoint | None = None
+    #: threads per process that serve requests (gunicorn `--threads`), when given:
+    #: Django without a pool opens one connection per thread
+    threads: Count | None = None
 
 
 @dataclass
@@ -258,10 +261,36 @@ def _option(args: list[str], names: tuple[str, ...]) -> str | None:
 
 def _server(program: str, args: list[str], env: Mapping[str, str], files: ProjectFiles,
             where: str, text: str) -> Command:
-    options, default = WORKER_OPTIONS[program]
     if program == "gunicorn" and env.get("GUNICORN_CMD_ARGS"):
         with contextlib.suppress(ValueError):
             args = [*shlex.split(env["GUNICORN_CMD_ARGS"]), *args]
+    command = _server_processes(program, args, env, files, where, text)
+    if program == "gunicorn":
+        return replace(command, threads=_gunicorn_threads(args, env, files, where))
+    return command
+
+
+def _gunicorn_threads(args: list[str], env: Mapping[str, str], files: ProjectFiles,
+                      where: str) -> Count | None:
+    """gunicorn's `--threads N` (or `threads = N` in its configuration file)."""
+    value = _option(args, ("--threads",))
+    if value is not None:
+        n = parse_int(interpolate(value, env))
+        return known(n, f"{where}: `--threads {value}`") if n is not None else unknown(
+            f"{where}: `--threads {value}` is not a number")
+    for rel in _gunicorn_config_files(args, files):
+        text = files.read(rel)
+        if text is None:
+            continue
+        found = python_settings(text, ("threads",), env, rel).get("threads")
+        if found is not None:
+            return found
+    return None
+
+
+def _server_processes(program: str, args: list[str], env: Mapping[str, str],
+                      files: ProjectFiles, where: str, text: str) -> Command:
+    options, default = WORKER_OPTIONS[program]
     if program == "celery":
         return Command(program, _celery(args, where), text)
     value = _option(args, options) if options else None

@@ -27,7 +27,8 @@ class PoolCapacityExceedsServer(Rule):
       `Database(url, max_size=...)` (10 when not given), Django's `DATABASES` entries
       (a psycopg pool's `max_size` with `OPTIONS["pool"]`, Django 5.1;
       `"pool": True` is psycopg_pool's default of 4; without a pool one
-      connection per thread, one thread per sync worker assumed; `CONN_MAX_AGE`
+      connection per thread: gunicorn's `--threads N` (or `threads = N` in its
+      configuration) per worker, else one thread per sync worker assumed; `CONN_MAX_AGE`
       and `CONN_HEALTH_CHECKS` are shown as recycle and pre-ping), with values
       followed through constants, settings modules, `os.getenv` defaults and the
       `.env` / `.env.<name>` files (each `.env.<name>` is an environment, judged
