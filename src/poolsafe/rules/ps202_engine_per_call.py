@@ -67,15 +67,6 @@ class EnginePerCall(Rule):
     cache, module-level code), that return it (followed up to their own callers),
     and callers in tests are fine.
 
-    Functions that run once per process are not reported: a click/typer
-    command (or one of a Flask CLI group: `@audit_cli.command()` on an
-    `AppGroup`), or a function called only from module-level code (`main()` under
-    `if __name__ == "__main__":`, Alembic's `run_migrations_online()`) or only
-    from such functions (`init_db()` called by `main()`). A call inside a loop
-    (`while True: backup()` at module level, a `for` in `main()`) runs many
-    times: its callee is reported.
-    A check run from a table (`CHECKS = [("db", check_db)]`, walked once by
-    `for name, fn in CHECKS: fn()` in `main()`) runs once too.
     Generator functions (a FastAPI lifespan, a pytest fixture) keep the engine
     across their `yield` and are not reported either, unless they run per request:
     a `Depends()` dependency, or a generator a function draws one value from
@@ -100,6 +91,22 @@ class EnginePerCall(Rule):
     every request pays a new pool and a new server connection. A `dispose()` only
     at the end of the success path is not enough: an error before it drops the
     pool with its connections.
+
+    ## Tests, one-shot code and processes
+    Code that runs once per process ("one-shot") is not reported: an engine it
+    builds once is one pool for the process, and the process exit closes it. That
+    is a script's `main()` (a function called only from module-level code such as
+    `if __name__ == "__main__": main()`, or only from such functions: `init_db()`
+    called by `main()`), a click/typer command (or one of a Flask CLI group:
+    `@audit_cli.command()` on an `AppGroup`), a Django management command's
+    `handle()`, a function of an Alembic `env.py` or migration script, a startup
+    handler, a check run from a table (`CHECKS = [("db", check_db)]`, walked once
+    by `for name, fn in CHECKS: fn()` in `main()`), and a method (or a class's
+    `__init__`) that only such code calls, outside loops (`DbManage(url)
+    .create_database()` in a CLI command: a bootstrap engine for `CREATE
+    DATABASE`). A call inside a loop (`while True: backup()` at module level, a
+    `for` in `main()`) runs many times: its callee is reported, and so is a
+    function or method that also runs from elsewhere (a route, a worker).
 
     Tests are not reported: an engine built in a test module (or in a test-support
     package such as `testing/` or `unittest_utils/`) lives for one test,

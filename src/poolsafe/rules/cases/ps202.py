@@ -907,3 +907,104 @@ def drop_database(url, name):
          note="a test-support package (`unittest_utils/`, `testing/`): its engines live for "
               "one test"),
 ]
+
+VALID += [
+    Case("""
+import click
+from sqlalchemy import create_engine, text
+
+
+class DbManage:
+    def __init__(self, url):
+        self.url = url
+        engine = create_engine(url)
+        self.version = engine.connect().execute(text("SELECT version()")).scalar()
+
+    def create_database(self, name):
+        engine = create_engine(self.url.replace("/app", "/postgres"))
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+
+
+@click.command()
+@click.argument("url")
+def db_create(url):
+    manager = DbManage(url)
+    manager.create_database("app")
+""", note="a bootstrap engine in methods run only from a one-shot CLI command (and the "
+          "class built only there): once per process"),
+    Case("""
+from alembic import context
+from sqlalchemy import create_engine
+
+
+def run_migrations_online(url):
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def run_for_each_database(run, urls):
+    for url in urls:
+        run(url)
+
+
+run_for_each_database(run_migrations_online, context.config.get_section("databases"))
+""", path="migrations/env.py", note="an Alembic environment: one engine per database of one "
+                                    "migration run (the function is passed as a value)"),
+]
+
+INVALID += [
+    Case("""
+import click
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+app = Flask(__name__)
+
+
+class DbManage:
+    def __init__(self, url):
+        self.url = url
+
+    def create_database(self, name):
+        engine = create_engine(self.url)  # expect: PS202
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+
+
+@click.command()
+def db_create():
+    DbManage("postgresql://db/app").create_database("app")
+
+
+@app.route("/tenants/<name>", methods=["POST"])
+def new_tenant(name):
+    DbManage("postgresql://db/app").create_database(name)
+    return "ok"
+""", note="the same method also runs per request: an engine per call"),
+    Case("""
+import click
+from sqlalchemy import create_engine, text
+
+
+class DbManage:
+    def __init__(self, url):
+        self.url = url
+
+    def create_database(self, name):
+        engine = create_engine(self.url)  # expect: PS202
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+
+
+@click.command()
+def db_create():
+    manager = DbManage("postgresql://db/app")
+    for name in ("a", "b", "c"):
+        manager.create_database(name)
+""", note="run once per item of a loop in the CLI command: an engine per item"),
+]
