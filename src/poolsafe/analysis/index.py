@@ -806,7 +806,12 @@ class ProjectIndex:
             result = frozenset(range(max(1, len(func.param_names()))))
         else:
             params = func.param_names()
-            released = self.released_names(func.node.body, func)
+            released: set[str] = set()
+            for call in iter_calls(func.node.body):
+                names = self.released_by_call(call, func)
+                if names and _ends_in_raise(func.node, call):
+                    continue  # released only where the helper raises
+                released |= names
             result = frozenset(i for i, p in enumerate(params) if p in released)
         self._releaser_memo[key] = result
         return result
@@ -1285,3 +1290,35 @@ def _names_a_database(receiver: cst.BaseExpression) -> bool:
             raw = index.value.evaluated_value
             last = raw if isinstance(raw, str) else None
     return last is not None and _DATABASE_WORD.search(last) is not None
+
+
+def _ends_in_raise(root: cst.FunctionDef, call: cst.Call) -> bool:
+    """Every way on from `call` within `root` meets a `raise` of the block it is in,
+    or of an enclosing one (`except Error: conn.close(); raise Failed()`): the
+    release happens only on a path where the function raises, so its caller, which
+    goes on only when it returns, still holds the connection."""
+    parents: dict[int, cst.CSTNode] = {}
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            parents[id(child)] = node
+            stack.append(child)
+    at: cst.CSTNode = call
+    while at is not root:
+        parent = parents.get(id(at))
+        if parent is None or isinstance(parent, (cst.For, cst.While, cst.FunctionDef,
+                                                 cst.Lambda, cst.ClassDef, cst.Finally)):
+            return False
+        if isinstance(parent, cst.IndentedBlock):
+            body = list(parent.body)
+            index = next(i for i, st in enumerate(body) if st is at)
+            for st in body[index + 1:]:
+                if isinstance(st, cst.SimpleStatementLine) and any(
+                        isinstance(small, cst.Raise) for small in st.body):
+                    return True
+                if any(isinstance(n, (cst.Return, cst.Break, cst.Continue, cst.Raise))
+                       for n in iter_nodes(st)):
+                    return False
+        at = parent
+    return False
