@@ -52,7 +52,10 @@ class UnreleasedConnection(Rule):
     `await pool.acquire()` of asyncpg, aiopg or aiomysql, an aiopg.sa or aiomysql.sa
     `engine.acquire()`, a SQLModel `Session(engine)`, a raw driver connection) with
     some path, normal or exceptional, on which it is neither released, closed nor
-    handed on. `async with pool.acquire() as conn:` is the release.
+    handed on. `async with pool.acquire() as conn:` is the release. A call of a
+    project function whose whole body sits in a `try` with a catch-all `except`
+    (bare, `Exception`, `BaseException`) that raises nothing cannot raise, so it
+    opens no exceptional path.
 
     **Gino, encode/databases, Tortoise ORM.** Gino's `conn = await db.acquire()`
     (or `engine.acquire()`) holds a pool connection until `await conn.release()`

@@ -2284,3 +2284,66 @@ def vacuum_view():
     return "ok"
 """, note="the same method also runs from a route: not one-shot"),
 ]
+
+VALID += [
+    Case("""
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def read_pid(path):
+    handle = None
+    try:
+        handle = open(path)
+        pid = int(handle.readline())
+    except Exception:
+        log.warning("no pid file at %s", path)
+        return None
+    finally:
+        if handle is not None:
+            handle.close()
+    return pid
+
+
+def connect_with_pid(dsn, path):
+    conn = psycopg2.connect(dsn)
+    pid = read_pid(path)
+    return conn, pid
+""", note="the only call between the checkout and its hand-off is a project function "
+          "whose whole body catches every exception: nothing can raise there"),
+]
+
+INVALID += [
+    Case("""
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def read_pid(path):
+    handle = None
+    try:
+        handle = open(path)
+        pid = int(handle.readline())
+    except OSError:
+        log.warning("no pid file at %s", path)
+        return None
+    finally:
+        if handle is not None:
+            handle.close()
+    return pid
+
+
+def connect_with_pid(dsn, path):
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    pid = read_pid(path)
+    return conn, pid
+""", unfixable="`conn` is returned",
+         note="the helper catches only OSError: a ValueError from int() escapes with the "
+              "connection open"),
+]
