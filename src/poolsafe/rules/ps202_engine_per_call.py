@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import call_name, iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.engines import (
     engine_calls,
     engine_url,
@@ -56,7 +56,10 @@ class EnginePerCall(Rule):
     session made from it (`return sessionmaker(engine)()`), keeps the engine
     alive. A default built only when the caller passed none (`self.pool = pool or
     ConnectionPool(url)`, `engine if engine is not None else create_engine(url)`)
-    goes where the expression goes: stored on the object, it is kept.
+    goes where the expression goes: stored on the object, it is kept. So does a
+    record built around it by a constructor (a CapWords callee such as a
+    namedtuple class: `Target._engines[url] = self.Entry(engine, pid)` keeps it in
+    a class-level dict, once per process).
 
     Returning the engine is not keeping it: a factory that returns a new engine
     (`def get_engine(): return create_engine(url)`) is reported when a function that
@@ -428,7 +431,14 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                     isinstance(f, cst.Attribute) and holds(f.value)) or (
                     isinstance(f, (cst.Name, cst.Call)) and holds(f)):
                 kept = index.evaluate(expr, module, func)
-                return isinstance(kept, (LibraryObject, Instance, Connection, ExternalInstance))
+                if isinstance(kept, (LibraryObject, Instance, Connection, ExternalInstance)):
+                    return True
+                # a record built around it by a class the analysis cannot read
+                # (`self.Entry(engine, pid)` on a namedtuple class attribute): a
+                # CapWords callee named by the engine's argument is a constructor
+                name = call_name(expr)
+                return kept is None and name is not None and name[:1].isupper() \
+                    and not name.isupper() and any(holds(a.value) for a in expr.args)
         return False
 
     def targets_of(st: cst.CSTNode) -> list[cst.BaseExpression]:

@@ -1008,3 +1008,52 @@ def db_create():
         manager.create_database(name)
 """, note="run once per item of a loop in the CLI command: an engine per item"),
 ]
+
+VALID += [
+    Case("""
+import collections
+import os
+
+from sqlalchemy import create_engine
+
+
+class Target:
+    Entry = collections.namedtuple("Entry", "engine pid")
+    _engines = {}
+
+    def __init__(self, url):
+        self.url = url
+
+    @property
+    def engine(self):
+        pid = os.getpid()
+        entry = Target._engines.get(self.url)
+        if not entry or entry.pid != pid:
+            engine = create_engine(self.url)
+            Target._engines[self.url] = self.Entry(engine, pid)
+        return Target._engines[self.url].engine
+""", note="the engine is kept per process in a class-level dict, inside a record built "
+          "by a namedtuple class"),
+]
+
+INVALID += [
+    Case("""
+import collections
+import os
+
+from sqlalchemy import create_engine
+
+
+class Target:
+    Entry = collections.namedtuple("Entry", "engine pid")
+
+    def __init__(self, url):
+        self.url = url
+
+    def count(self):
+        engine = create_engine(self.url)  # expect: PS202
+        entry = self.Entry(engine, os.getpid())
+        with entry.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
+""", note="the record is local and dropped at the end of the call: an engine per call"),
+]
