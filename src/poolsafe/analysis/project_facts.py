@@ -56,6 +56,7 @@ from poolsafe.knowledge.django import DJANGO_COMMAND_BASES
 from poolsafe.knowledge.frameworks import (
     CLI_DECORATORS,
     CLI_GROUP_CLASSES,
+    CLI_PARAMETER_DECORATORS,
     DJANGO_ROOTS,
     DJANGO_VIEW_DECORATORS,
     DJANGO_VIEW_MODULES,
@@ -466,7 +467,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     for deco in func.node.decorators:
         target = decorator_target(deco)
         qual = external_name(index, target, func.module, None)
-        if qual is not None and qual_match(qual, CLI_DECORATORS):
+        if qual is not None and (qual_match(qual, CLI_DECORATORS)
+                                 or qual_match(qual, CLI_PARAMETER_DECORATORS)):
             return True
         if isinstance(target, cst.Attribute) and target.attr.value in {"command", "group"}:
             owner = instance_value(index, target.value, func.module, None)

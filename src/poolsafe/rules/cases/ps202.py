@@ -1057,3 +1057,25 @@ class Target:
             return conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
 """, note="the record is local and dropped at the end of the call: an engine per call"),
 ]
+
+VALID += [
+    Case("""
+import click
+from sqlalchemy import create_engine, text
+
+cli = click.Group()
+
+
+def register_command(hidden=False):
+    return cli.command(hidden=hidden)
+
+
+@register_command()
+@click.option("--url", required=True)
+def db_create(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS t (id int)"))
+""", note="a command registered by the project's own decorator: its `@click.option` "
+          "says it is a command-line entry point, run once per process"),
+]
