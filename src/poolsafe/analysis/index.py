@@ -95,6 +95,7 @@ class ProjectIndex:
         #: given to another node while the memo can answer for it (a string
         #: annotation's parsed node lives only while it is evaluated)
         self._memo: MutableMapping[int, tuple[cst.CSTNode, Value | None]] = {}
+        self._binds_later_memo: bool | None = None
         self._active: set[int] = set()
         self._acquirer_memo: MutableMapping[int, Connection | None] = {}
         self._cm_memo: MutableMapping[int, ManagedContext | None] = {}
@@ -562,11 +563,26 @@ class ProjectIndex:
             if CONNECTION_KINDS[kind].is_session and self._borrows_connection(
                     call, module, func, depth, positional=True):
                 return None
+            if CONNECTION_KINDS[kind].is_session and not call.args \
+                    and not self._binds_later():
+                return None  # `orm.Session()` bound to nothing can run no SQL
             return Connection(kind, _source(call))
         last = qualname.rsplit(".", 1)[-1]
         if last[:1].isupper():
             return ExternalInstance(qualname)
         return None
+
+    def _binds_later(self) -> bool:
+        """Some code of the project gives a session or metadata a bind after the fact
+        (`session.bind = engine`, `metadata.bind = engine`, `MetaData(bind=engine)`):
+        a session built with no bind may then still connect. Without that, a session
+        class called with no argument at all (`orm.Session()`, not a sessionmaker) has
+        no engine to check a connection out of (`merge(load=False)`, `expunge()`)."""
+        found = self._binds_later_memo
+        if found is None:
+            found = bool(self.modules_matching(_LATE_BIND))
+            self._binds_later_memo = found
+        return found
 
     def _borrows_connection(self, call: cst.Call, module: ModuleInfo,
                             func: FunctionInfo | None, depth: int,
@@ -1322,3 +1338,7 @@ def _ends_in_raise(root: cst.FunctionDef, call: cst.Call) -> bool:
                     return False
         at = parent
     return False
+
+
+#: a bind given after the session or the metadata was built
+_LATE_BIND = re.compile(rb"\.bind\s*=[^=]|MetaData\([^)]*\bbind\s*=|\bbind_mapper\b|\bbinds\s*=")

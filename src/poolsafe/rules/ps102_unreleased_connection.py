@@ -163,7 +163,11 @@ class UnreleasedConnection(Rule):
     engine.connect() as conn:`, `Session(self.conn)` on a connection the object
     keeps, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing
     out of a pool: the owner of the connection ends it, so such a session is not a
-    checkout. A session bound to an engine, or to nothing, is.
+    checkout. A session bound to an engine is, and so is one from a sessionmaker.
+    A session class called with no argument at all (`orm.Session()`) has no engine
+    and runs no SQL (`merge(load=False)`, `expunge()`): it is not a checkout,
+    unless the project gives binds after the fact (`session.bind = engine`,
+    `metadata.bind = engine`, `MetaData(bind=...)`, `binds=`).
 
     `with pool.getconn() as conn:` is reported too: for psycopg2, `with conn:`
     only ends the transaction; for psycopg_pool it closes the connection rather

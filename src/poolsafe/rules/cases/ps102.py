@@ -2347,3 +2347,32 @@ def connect_with_pid(dsn, path):
          note="the helper catches only OSError: a ValueError from int() escapes with the "
               "connection open"),
 ]
+
+VALID += [
+    Case("""
+from sqlalchemy import orm
+
+
+class Base:
+    def detached_copy(self):
+        session = orm.Session()
+        copy = session.merge(self, load=False)
+        session.expunge(copy)
+        return copy
+""", note="a Session() bound to nothing, in a project that binds nothing later: it can "
+          "run no SQL, so it checks nothing out"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, orm, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def count():
+    session = orm.Session()  # expect: PS102
+    session.bind = engine
+    return session.execute(text("SELECT count(*) FROM t")).scalar()
+""", note="a bind given after the fact: the session checks a connection out"),
+]
