@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    call_name,
     children,
     dotted_name,
     is_true,
@@ -26,14 +27,13 @@ from poolsafe.analysis.cstutil import (
     positional_args,
 )
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import facts
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.project_facts import facts, is_django_command
 from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
 from poolsafe.analysis.values import ClassRef, External, ExternalInstance, FunctionRef
 from poolsafe.knowledge.django import (
     CLOSING_DECORATOR_NAMES,
     DJANGO_CLOSERS,
-    DJANGO_COMMAND_BASES,
     DJANGO_CONNECTION_OBJECTS,
     DJANGO_MANAGER_ATTRIBUTES,
     DJANGO_MODEL_ROOT,
@@ -76,7 +76,7 @@ def django_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Thre
             gap = _entry_gap(index, func, how)
             if gap is not None:
                 yield gap
-        if func.name == "handle" and func.cls is not None and _is_command(index, func.cls):
+        if func.name == "handle" and func.cls is not None and is_django_command(index, func.cls):
             yield from _loop_gaps(index, func)
 
 
@@ -232,17 +232,6 @@ def _unsafe_sync_to_async(index: ProjectIndex, module: ModuleInfo, func: Functio
             and not is_true(keyword_arg(call, "thread_sensitive")))
 
 
-def _is_command(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
-    for base in cls.node.bases:
-        value = index.evaluate(base.value, cls.module, None)
-        if isinstance(value, External) and qual_match(value.qualname, DJANGO_COMMAND_BASES):
-            return True
-        if isinstance(value, ClassRef) and depth < _MAX_BASES and _is_command(
-                index, value.cls, depth + 1):
-            return True
-    return False
-
-
 # -------------------------------------------------------------- the checks
 def _entry_gap(index: ProjectIndex, func: FunctionInfo, how: str) -> ThreadGap | None:
     if _closing_decorator(index, func):
@@ -266,13 +255,39 @@ def _loop_gaps(index: ProjectIndex, func: FunctionInfo) -> Iterator[ThreadGap]:
     if _closing_decorator(index, func):
         return
     for node in iter_nodes(func.node.body):
-        if not isinstance(node, cst.While):
+        if not isinstance(node, cst.While) or not _long_running(node):
             continue
         found = _db_use(index, func, node.body, 0)
         if found is None or _closers(index, func, node.body, 0):
             continue
         yield ThreadGap(found[0], func, "a loop of management command `handle()`",
                         found[1], "loop")
+
+
+#: calls that wait (for time, an event, a message): a loop that makes one polls
+_WAITING_CALLS = frozenset({"sleep", "wait", "select", "poll", "get_message", "recv",
+                            "listen", "consume", "notifies", "wait_for"})
+
+
+def _long_running(loop: cst.While) -> bool:
+    """A loop that keeps the command running (a scheduler, a queue consumer): it
+    waits between rounds (`time.sleep()`, `event.wait()`), or it has no way out but
+    its test and its test compares nothing (`while True:`, `while not
+    self.stopped():`). A finite loop (`while done < total:`, a batch loop that
+    `break`s when nothing is left, an interactive prompt until a valid answer) ends
+    with the command's one run, and the process exit closes the connection."""
+    if any(call_name(c) in _WAITING_CALLS for c in iter_calls(loop.body)):
+        return True
+    stack: list[cst.CSTNode] = [loop.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Break, cst.Return)):
+            return False
+        if isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef,
+                             cst.Lambda)):
+            continue  # their `break` ends them, not this loop
+        stack.extend(node.children)
+    return not any(isinstance(n, cst.Comparison) for n in iter_nodes(loop.test))
 
 
 def _closing_decorator(index: ProjectIndex, func: FunctionInfo) -> bool:

@@ -26,6 +26,7 @@ from poolsafe.analysis.cstutil import (
     children,
     dotted_name,
     is_true,
+    iter_calls,
     iter_nodes,
     keyword_arg,
     names_in,
@@ -170,6 +171,46 @@ def _may_raise(call: cst.Call) -> bool:
     return True
 
 
+#: what `except X:` catches everything a function body can raise with
+_CATCH_ALL = frozenset({"Exception", "BaseException"})
+
+
+def _body_catches_everything(node: cst.FunctionDef) -> bool:
+    """The body is a `try` whose handlers include a catch-all that raises nothing
+    (none of them raises), with no `else`, and whose `finally` makes only calls that
+    cannot raise; around it only assignments of constants or names and `return` of
+    one."""
+    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+    tries = [st for st in body if isinstance(st, cst.Try)]
+    if len(tries) != 1:
+        return False
+    for st in body:
+        if st is tries[0]:
+            continue
+        if not isinstance(st, cst.SimpleStatementLine):
+            return False
+        for small in st.body:
+            if isinstance(small, cst.Expr) and isinstance(small.value, (
+                    cst.SimpleString, cst.ConcatenatedString)):
+                continue  # the docstring
+            value = small.value if isinstance(small, (cst.Assign, cst.Return)) else False
+            if value is False or (value is not None and not isinstance(value, (
+                    cst.Name, cst.Integer, cst.SimpleString))):
+                return False
+            if isinstance(small, cst.Assign) and not all(
+                    isinstance(t.target, cst.Name) for t in small.targets):
+                return False
+    t = tries[0]
+    if t.orelse is not None:
+        return False
+    if any(isinstance(n, cst.Raise) for h in t.handlers for n in iter_nodes(h.body)):
+        return False
+    if not any(h.type is None or (isinstance(h.type, cst.Name) and h.type.value in _CATCH_ALL)
+               for h in t.handlers):
+        return False
+    return t.finalbody is None or not any(_may_raise(c) for c in iter_calls(t.finalbody.body))
+
+
 def call_may_raise(call: cst.Call) -> bool:
     """Whether the flow analysis lets this call raise (logging, close() and rollback()
     do not)."""
@@ -300,6 +341,7 @@ class FunctionFlow:
         self._uses: dict[int, tuple[tuple[str, cst.CSTNode, str], ...]] = {}
         self._reported_uses: set[int] = set()
         self._released_memo: dict[int, set[str]] = {}
+        self._catch_all_memo: dict[int, bool] = {}
         #: a witness run (poolsafe.analysis.witness): only the node with this id may
         #: raise (None: every node that may raise does)
         self.only_raising: int | None = None
@@ -786,11 +828,27 @@ class FunctionFlow:
                                        self._statements[-1] if self._statements else node)
                 points.append(point)
 
+    def _catches_everything(self, call: cst.Call) -> bool:
+        """`read_pid(path)`, a project function (called by its plain name) whose whole
+        work sits in a `try` with a bare `except:` (or `except Exception:` /
+        `BaseException`) that raises nothing: the call cannot raise."""
+        if not isinstance(call.func, cst.Name) or call.func.value in self.func.locals:
+            return False
+        key = id(call)
+        found = self._catch_all_memo.get(key)
+        if found is None:
+            ref = self.index.evaluate(call.func, self.func.module, self.func)
+            found = isinstance(ref, FunctionRef) and not ref.func.is_async \
+                and not ref.func.is_generator and not ref.func.node.decorators \
+                and _body_catches_everything(ref.func.node)
+            self._catch_all_memo[key] = found
+        return found
+
     def _call_may_raise(self, call: cst.Call) -> bool:
         """`_may_raise`, and a `cursor()` that talks to the server (mysql.connector's
         pings the connection first and raises when it is gone)."""
         if _may_raise(call):
-            return True
+            return not self._catches_everything(call)
         f = call.func
         if isinstance(f, cst.Attribute) and f.attr.value == "cursor":
             owner = self.res.owner(f.value)

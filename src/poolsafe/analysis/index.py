@@ -97,6 +97,7 @@ class ProjectIndex:
         #: given to another node while the memo can answer for it (a string
         #: annotation's parsed node lives only while it is evaluated)
         self._memo: MutableMapping[int, tuple[cst.CSTNode, Value | None]] = {}
+        self._binds_later_memo: bool | None = None
         self._active: set[int] = set()
         self._acquirer_memo: MutableMapping[int, Connection | None] = {}
         self._cm_memo: MutableMapping[int, ManagedContext | None] = {}
@@ -622,11 +623,26 @@ class ProjectIndex:
             if CONNECTION_KINDS[kind].is_session and self._borrows_connection(
                     call, module, func, depth, positional=True):
                 return None
+            if CONNECTION_KINDS[kind].is_session and not call.args \
+                    and not self._binds_later():
+                return None  # `orm.Session()` bound to nothing can run no SQL
             return Connection(kind, _source(call))
         last = qualname.rsplit(".", 1)[-1]
         if last[:1].isupper():
             return ExternalInstance(qualname)
         return None
+
+    def _binds_later(self) -> bool:
+        """Some code of the project gives a session or metadata a bind after the fact
+        (`session.bind = engine`, `metadata.bind = engine`, `MetaData(bind=engine)`):
+        a session built with no bind may then still connect. Without that, a session
+        class called with no argument at all (`orm.Session()`, not a sessionmaker) has
+        no engine to check a connection out of (`merge(load=False)`, `expunge()`)."""
+        found = self._binds_later_memo
+        if found is None:
+            found = bool(self.modules_matching(_LATE_BIND))
+            self._binds_later_memo = found
+        return found
 
     def _borrows_connection(self, call: cst.Call, module: ModuleInfo,
                             func: FunctionInfo | None, depth: int,
@@ -866,7 +882,12 @@ class ProjectIndex:
             result = frozenset(range(max(1, len(func.param_names()))))
         else:
             params = func.param_names()
-            released = self.released_names(func.node.body, func)
+            released: set[str] = set()
+            for call in iter_calls(func.node.body):
+                names = self.released_by_call(call, func)
+                if names and _ends_in_raise(func.node, call):
+                    continue  # released only where the helper raises
+                released |= names
             result = frozenset(i for i, p in enumerate(params) if p in released)
         self._releaser_memo[key] = result
         return result
@@ -1345,3 +1366,39 @@ def _names_a_database(receiver: cst.BaseExpression) -> bool:
             raw = index.value.evaluated_value
             last = raw if isinstance(raw, str) else None
     return last is not None and _DATABASE_WORD.search(last) is not None
+
+
+def _ends_in_raise(root: cst.FunctionDef, call: cst.Call) -> bool:
+    """Every way on from `call` within `root` meets a `raise` of the block it is in,
+    or of an enclosing one (`except Error: conn.close(); raise Failed()`): the
+    release happens only on a path where the function raises, so its caller, which
+    goes on only when it returns, still holds the connection."""
+    parents: dict[int, cst.CSTNode] = {}
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            parents[id(child)] = node
+            stack.append(child)
+    at: cst.CSTNode = call
+    while at is not root:
+        parent = parents.get(id(at))
+        if parent is None or isinstance(parent, (cst.For, cst.While, cst.FunctionDef,
+                                                 cst.Lambda, cst.ClassDef, cst.Finally)):
+            return False
+        if isinstance(parent, cst.IndentedBlock):
+            body = list(parent.body)
+            index = next(i for i, st in enumerate(body) if st is at)
+            for st in body[index + 1:]:
+                if isinstance(st, cst.SimpleStatementLine) and any(
+                        isinstance(small, cst.Raise) for small in st.body):
+                    return True
+                if any(isinstance(n, (cst.Return, cst.Break, cst.Continue, cst.Raise))
+                       for n in iter_nodes(st)):
+                    return False
+        at = parent
+    return False
+
+
+#: a bind given after the session or the metadata was built
+_LATE_BIND = re.compile(rb"\.bind\s*=[^=]|MetaData\([^)]*\bbind\s*=|\bbind_mapper\b|\bbinds\s*=")

@@ -52,9 +52,11 @@ from poolsafe.analysis.values import (
     LibraryObject,
     Value,
 )
+from poolsafe.knowledge.django import DJANGO_COMMAND_BASES
 from poolsafe.knowledge.frameworks import (
     CLI_DECORATORS,
     CLI_GROUP_CLASSES,
+    CLI_PARAMETER_DECORATORS,
     DJANGO_ROOTS,
     DJANGO_VIEW_DECORATORS,
     DJANGO_VIEW_MODULES,
@@ -453,14 +455,20 @@ _MAX_ONCE_DEPTH = 3
 
 
 def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:
-    """A click/typer command, or a function called only from module-level code
-    (`if __name__ == "__main__": main()`) or only from such functions: it runs once
-    per process. A call inside a loop (`while True: backup()` at module level, or a
+    """Code that runs once per process ("one-shot"), the one notion every rule asks:
+    a click/typer command, or a function called only from module-level code
+    (`if __name__ == "__main__": main()`) or only from such functions; a Django
+    management command's `handle()`; a function of an Alembic environment or
+    migration script (a module that imports `alembic.context` or `alembic.op`); a
+    method whose every call in the project (outside tests) is in one-shot code, or an
+    `__init__` whose class is only built there (`DbManage(...).create_tables()` in a
+    CLI command). A call inside a loop (`while True: backup()` at module level, or a
     loop in `main()`) runs many times, so its callee is not one-shot."""
     for deco in func.node.decorators:
         target = decorator_target(deco)
         qual = external_name(index, target, func.module, None)
-        if qual is not None and qual_match(qual, CLI_DECORATORS):
+        if qual is not None and (qual_match(qual, CLI_DECORATORS)
+                                 or qual_match(qual, CLI_PARAMETER_DECORATORS)):
             return True
         if isinstance(target, cst.Attribute) and target.attr.value in {"command", "group"}:
             owner = instance_value(index, target.value, func.module, None)
@@ -471,8 +479,12 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
                 return True
     if _startup_handler(func):
         return True
-    if func.parent is not None or func.cls is not None:
+    if func.parent is None and _migration_module(func.module):
+        return True
+    if func.parent is not None:
         return False
+    if func.cls is not None:
+        return _method_run_once(index, func, depth)
     sites = facts(index).callers(func)
     if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
         return True
@@ -480,6 +492,88 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
         not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
             index, s.func, depth + 1)))
         for s in sites)
+
+
+def is_django_command(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
+    """`class Command(BaseCommand)` (or a subclass of a project class that is one)."""
+    for base in cls.node.bases:
+        value = index.evaluate(base.value, cls.module, None)
+        if isinstance(value, External) and qual_match(value.qualname, DJANGO_COMMAND_BASES):
+            return True
+        if isinstance(value, ClassRef) and depth < MAX_RESOLUTION_DEPTH and \
+                is_django_command(index, value.cls, depth + 1):
+            return True
+    return False
+
+
+#: `import alembic.context` / `from alembic import context, op`: Alembic runs the
+#: module once per migration command
+_ALEMBIC_RUNTIME = frozenset({"alembic.context", "alembic.op"})
+
+
+def _migration_module(module: ModuleInfo) -> bool:
+    """An Alembic `env.py` or migration script: its functions run once per
+    `alembic upgrade` (or the project's own migrate command), then the process ends."""
+    return any(q in _ALEMBIC_RUNTIME or any(q.startswith(r + ".") for r in _ALEMBIC_RUNTIME)
+               for q in module.imports.values())
+
+
+def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
+    """A Django management command's `handle()`; or a method every call of whose name
+    in the project (test modules aside) is a call of this very method, made once
+    (not in a loop) from one-shot code. `__init__` counts the calls that build its
+    class. A name also used another way (`self.create_tables` passed as a callback)
+    or a call the index cannot resolve to this method makes it not one-shot."""
+    cls = func.cls
+    assert cls is not None
+    if func.name == "handle" and is_django_command(index, cls):
+        return True
+    if depth >= _MAX_ONCE_DEPTH:
+        return False
+    if func.name == "__init__":
+        name = cls.name
+    elif func.name.startswith("__"):
+        return False
+    else:
+        name = func.name
+    production = [s for s in facts(index).call_sites(name) if not is_test_module(s.module)]
+    if not production:
+        return False
+    for site in production:
+        callee = index.evaluate(site.call.func, site.module, site.func)
+        if func.name == "__init__":
+            if not (isinstance(callee, ClassRef) and callee.cls is cls):
+                return False
+        elif not (isinstance(callee, FunctionRef) and callee.func is func):
+            return False
+        if _in_loop(site) or site.func is None or site.func is func \
+                or not is_cli_entry(index, site.func, depth + 1):
+            return False
+    # the name used as a value (a callback, a dispatch table) runs from elsewhere
+    pattern = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*\()")
+    return not any(not is_test_module(m) and _used_as_value(m.tree, name)
+                   for m in index.modules_matching(pattern))
+
+
+def _used_as_value(tree: cst.Module, name: str) -> bool:
+    """`name` appears in `tree` otherwise than as a callee (`x.name(...)`,
+    `name(...)`), a def or class name, a keyword or a parameter."""
+    names = 0
+    other = 0
+    for node in iter_nodes(tree, into_functions=True):
+        if isinstance(node, cst.Name) and node.value == name:
+            names += 1
+        elif isinstance(node, cst.Call):
+            f = node.func
+            if (isinstance(f, cst.Name) and f.value == name) or (
+                    isinstance(f, cst.Attribute) and f.attr.value == name):
+                other += 1
+            other += sum(1 for a in node.args
+                         if a.keyword is not None and a.keyword.value == name)
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param)) \
+                and node.name.value == name:
+            other += 1
+    return names > other
 
 
 def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:

@@ -61,6 +61,13 @@ CLI_DECORATORS: frozenset[tuple[str, str]] = frozenset(
     {("click", "command"), ("click", "group"), ("typer", "command"), ("typer", "callback")}
 )
 
+#: Decorators that declare a command's parameters: a function that has one is a
+#: command, whoever registers it (`@register_command()` of the project's own CLI
+#: module, then `@click.option(...)`).
+CLI_PARAMETER_DECORATORS: frozenset[tuple[str, str]] = frozenset(
+    {("click", "option"), ("click", "argument")}
+)
+
 #: Command groups whose `.command()` / `.group()` decorators make command-line entry
 #: points (click and typer groups, and Flask's CLI groups, which are click groups).
 CLI_GROUP_CLASSES: frozenset[tuple[str, str]] = frozenset(

@@ -6,6 +6,9 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from poolsafe.analysis.cstutil import iter_nodes, strip_await
+from poolsafe.analysis.flow import AcquireSite
+from poolsafe.analysis.module import FunctionInfo
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import (
     as_block,
@@ -35,7 +38,10 @@ class ClosePooledConnection(Rule):
     (`poolsafe.runtime.ConnectionPool` and its psycopg2-named aliases, whose
     `getconn()`/`putconn()` are psycopg2's), aiopg's and aiomysql's pools
     (`await pool.acquire()`, whose slot only `pool.release(conn)` frees), and any
-    project function that wraps one of them.
+    project function that wraps one of them. A `close()` of a broken connection
+    that is then given back to its pool on the way out of the block (`if not
+    conn.closed: conn.close()` in an `except`, then `pool.putconn(conn)` after the
+    `try`) is fine: the pool discards a closed connection and frees its slot.
 
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: a pool's slot lost by
@@ -94,6 +100,8 @@ class ClosePooledConnection(Rule):
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for func, flow in ctx.flows():
             for node, site in flow.close_mistakes:
+                if _given_back_after(func, node, site):
+                    continue
                 yield self.finding(
                     node,
                     f"`close()` on a {site.conn.kind.label} from `{site.conn.origin}` does not "
@@ -145,3 +153,50 @@ class ClosePooledConnection(Rule):
                              "the pool's release rolls back uncommitted work")
         plan.replace(stmt, new)
         return plan
+
+
+def _given_back_after(func: FunctionInfo, close: cst.CSTNode, site: AcquireSite) -> bool:
+    """`conn.close()` on a broken connection followed, on the way out of its block,
+    by the pool's release of the same connection (`if not conn.closed: conn.close()`
+    in an `except`, then `pool.putconn(conn)` after the `try`): the pool discards a
+    closed connection it is given back and frees its slot, so nothing is lost. Not
+    when a `return`, `raise`, `break` or `continue` comes first."""
+    release = site.conn.kind.pool_release
+    if release is None or not isinstance(close, cst.Call) \
+            or not isinstance(close.func, cst.Attribute) \
+            or not isinstance(close.func.value, cst.Name):
+        return False
+    var = close.func.value.value
+    parents = parent_map(func.node)
+    node: cst.CSTNode = close
+    while node is not func.node:
+        parent = parents.get(id(node))
+        if parent is None or isinstance(parent, (cst.For, cst.While, cst.FunctionDef,
+                                                 cst.Lambda, cst.ClassDef)):
+            return False
+        if isinstance(parent, (cst.IndentedBlock, cst.Module)):
+            body = list(parent.body)
+            index = next(i for i, st in enumerate(body) if st is node)
+            for st in body[index + 1:]:
+                if _releases(st, var, release):
+                    return True
+                if any(isinstance(n, (cst.Return, cst.Raise, cst.Break, cst.Continue))
+                       for n in iter_nodes(st)):
+                    return False
+        node = parent
+    return False
+
+
+def _releases(statement: cst.CSTNode, var: str, release: str) -> bool:
+    """`pool.<release>(var)` as a statement of its own."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Expr):
+            call = strip_await(small.value)[0]
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) \
+                    and call.func.attr.value == release and call.args \
+                    and isinstance(call.args[0].value, cst.Name) \
+                    and call.args[0].value.value == var:
+                return True
+    return False

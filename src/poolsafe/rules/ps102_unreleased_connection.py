@@ -52,7 +52,10 @@ class UnreleasedConnection(Rule):
     `await pool.acquire()` of asyncpg, aiopg or aiomysql, an aiopg.sa or aiomysql.sa
     `engine.acquire()`, a SQLModel `Session(engine)`, a raw driver connection) with
     some path, normal or exceptional, on which it is neither released, closed nor
-    handed on. `async with pool.acquire() as conn:` is the release.
+    handed on. `async with pool.acquire() as conn:` is the release. A call of a
+    project function whose whole body sits in a `try` with a catch-all `except`
+    (bare, `Exception`, `BaseException`) that raises nothing cannot raise, so it
+    opens no exceptional path.
 
     **Gino, encode/databases, Tortoise ORM.** Gino's `conn = await db.acquire()`
     (or `engine.acquire()`) holds a pool connection until `await conn.release()`
@@ -160,27 +163,42 @@ class UnreleasedConnection(Rule):
     engine.connect() as conn:`, `Session(self.conn)` on a connection the object
     keeps, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing
     out of a pool: the owner of the connection ends it, so such a session is not a
-    checkout. A session bound to an engine, or to nothing, is.
+    checkout. A session bound to an engine is, and so is one from a sessionmaker.
+    A session class called with no argument at all (`orm.Session()`) has no engine
+    and runs no SQL (`merge(load=False)`, `expunge()`): it is not a checkout,
+    unless the project gives binds after the fact (`session.bind = engine`,
+    `metadata.bind = engine`, `MetaData(bind=...)`, `binds=`).
 
     `with pool.getconn() as conn:` is reported too: for psycopg2, `with conn:`
     only ends the transaction; for psycopg_pool it closes the connection rather
     than returning it.
 
-    **One-shot scripts.** A connection of its own (`psycopg2.connect()`,
-    `pymysql.connect()`, `asyncpg.connect()`, `aiomysql.connect()`: no pool) opened
-    once in code that runs once per process (a `click`/`typer` command, or one of a
-    Flask CLI group (`AppGroup`), a function
-    called only from module-level code such as `if __name__ == "__main__": main()`,
-    a `@app.on_event("startup")` handler, or a function its module registers as
-    the startup hook: `executor.start_polling(dp, on_startup=f)`,
-    `app.on_startup.append(f)`, `dp.startup.register(f)`) is not reported:
-    when the process exits the server frees the connection, and nothing else is
-    held. The same holds for a checkout from a pool the function builds itself
-    (`pool = await aiopg.create_pool(dsn)` then `await pool.acquire()`): no other
-    code shares that pool. Such a connection opened inside a loop, a checkout from a
-    shared pool, an engine
-    connection or a session in the same code is still reported, and so is any code
-    that also runs from elsewhere (a route, a worker).
+    A class that takes its checkout in one method (`__enter__`, `__init__`) and
+    gives it back in `__exit__` / `close()` is read there: the checkout is
+    reported when that method skips the release if an earlier call raises
+    (`self.conn.commit()` before `pool.putconn(self.conn)`, outside a
+    `finally`), or gives a pooled connection back only while it is alive (`if
+    not self.conn.closed:`, `if self.cnx.is_connected():`), since a dead one then
+    holds its slot for good.
+
+    ## Tests, one-shot code and processes
+    **One-shot code.** Code that runs once per process is not reported when
+    its checkout is never released, or released only when no exception is raised:
+    a direct connection (`psycopg2.connect()`), a pool's checkout, a SQLAlchemy
+    connection or session taken once there goes back when the process exits, and
+    one checkout exhausts no pool. One-shot code is a script's `main()` (a function
+    called only from module-level code such as `if __name__ == "__main__":
+    main()`, or only from such functions), a `click`/`typer` command or one of a
+    Flask CLI group (`AppGroup`), a Django management command's `handle()`, an
+    Alembic `env.py` or migration script, a `@app.on_event("startup")` handler or a
+    function its module registers as the startup hook
+    (`executor.start_polling(dp, on_startup=f)`, `app.on_startup.append(f)`,
+    `dp.startup.register(f)`), a function run from a table that only `main()` walks
+    (`for name, check in CHECKS: check()`), and a method (or a class's
+    `__init__`) that only such code calls. The same checkout is still reported when
+    it is taken per iteration of a loop or per item of a batch (those add up), in
+    a `with` that does not release it, when its name is rebound while it is still
+    held, and in code that also runs from elsewhere (a route, a worker, a loop).
 
     **Tests.** In test modules (`test_*.py`, `*_test.py`, `conftest.py`,
     `tests/`, `*_tests/`, and test-support packages: `testing/`, `test_utils/`,
@@ -200,14 +218,6 @@ class UnreleasedConnection(Rule):
     `monkeypatch.setattr(db, "pool", fake)`) or binds to a `Mock()`, and a
     `getconn()` on an object of unknown type in a test module (a fixture or a
     `Mock()` passed in), hands out nothing.
-
-    A class that takes its checkout in one method (`__enter__`, `__init__`) and
-    gives it back in `__exit__` / `close()` is read there: the checkout is
-    reported when that method skips the release if an earlier call raises
-    (`self.conn.commit()` before `pool.putconn(self.conn)`, outside a
-    `finally`), or gives a pooled connection back only while it is alive (`if
-    not self.conn.closed:`, `if self.cnx.is_connected():`), since a dead one then
-    holds its slot for good.
 
     ## Why is this bad?
     Every path that skips the release keeps a slot checked out. Under errors the
@@ -687,10 +697,11 @@ def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:
 
 
 def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
-    """A direct connection, or one from a pool this function builds itself, opened
-    once in code that runs once per process (see the rule's "One-shot scripts"): the
-    process exit frees it."""
-    if site.in_with or not (site.conn.kind.direct or _from_own_pool(ctx, func, site)):
+    """A checkout (a direct connection, a pool's checkout, a SQLAlchemy connection
+    or session) taken once, outside any loop, in code that runs once per process
+    (see the rule's "Tests, one-shot code and processes"): the process exit frees
+    it, and one checkout exhausts no pool."""
+    if site.in_with:
         return False
     parents = parent_map(func.node)
     node: cst.CSTNode | None = site.call
@@ -718,27 +729,6 @@ def _is_peewee_connect(ctx: FileContext, node: object) -> bool:
     from poolsafe.analysis.peewee_connect import peewee_connect_gaps
 
     return any(gap.call is node for gap in peewee_connect_gaps(ctx.index, ctx.module))
-
-
-def _from_own_pool(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
-    """`conn = await pool.acquire()` where every value of the local `pool` is a pool
-    built in this function (`pool = await aiopg.create_pool(dsn)`): no other code
-    shares it, so nothing outlives the process that runs the function once."""
-    from poolsafe.analysis.values import LibraryObject
-
-    f = site.call.func
-    if not (isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name)):
-        return False
-    values = func.locals.get(f.value.value)
-    if not values or f.value.value in func.globals_declared:
-        return False
-    for v in values:
-        if not isinstance(v, cst.BaseExpression):
-            return False
-        built = ctx.index.evaluate(v, func.module, func)
-        if not (isinstance(built, LibraryObject) and built.type.is_pool):
-            return False
-    return True
 
 
 def _close_behind_connected_check(func: FunctionInfo, var: str) -> bool:

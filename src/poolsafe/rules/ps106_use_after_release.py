@@ -36,7 +36,10 @@ class UseAfterRelease(Rule):
     `with engine.connect() as conn:` block that returns `conn` or is followed by a use
     of it. The path is followed as PS102 follows it: a release in one branch and a use
     in the other, a name bound to a new checkout after the release, a loop variable,
-    and a reconnect (`conn.ping(reconnect=True)`) are not reported.
+    and a reconnect (`conn.ping(reconnect=True)`) are not reported. A project helper
+    counts as releasing its argument only where it can return: one that closes the
+    connection only on the path where it then raises (`except Error: conn.close();
+    raise Broken()`) hands it back alive whenever its caller goes on.
 
     A SQLAlchemy session can be used again after `close()`: it opens a new connection.
     Such a use is reported only when nothing closes the session again before the

@@ -44,10 +44,14 @@ class DjangoConnectionOutsideRequest(Rule):
     ## Tests, one-shot code and processes
     Test modules are not reported: a thread a test starts ends with the test run, and
     its connection with the test database. A management command's `while` loop is
-    reported because it is the long-running process (a scheduler, a queue
-    consumer); the same work done once, outside a loop, closes with the command's
-    process. Every worker process of the deployment runs its own threads, so each
-    leaks its own connections.
+    reported when it is the long-running process (a scheduler, a queue consumer):
+    it waits between rounds (`time.sleep()`, `event.wait()`), or nothing but a test
+    that compares nothing (`while True:`, `while not self.stopped():`) ends it. A
+    command runs once per process: the same work done once, or in a finite loop (a
+    batch loop `while done < total:` or one that `break`s when nothing is left, a
+    prompt repeated until the answer is valid), closes with the command's process.
+    Every worker process of the deployment runs its own threads, so each leaks its
+    own connections.
 
     ## Why is this bad?
     Django opens a connection per thread on first use and closes it only when a

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import call_name, iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.engines import (
     engine_calls,
     engine_url,
@@ -56,7 +56,10 @@ class EnginePerCall(Rule):
     session made from it (`return sessionmaker(engine)()`), keeps the engine
     alive. A default built only when the caller passed none (`self.pool = pool or
     ConnectionPool(url)`, `engine if engine is not None else create_engine(url)`)
-    goes where the expression goes: stored on the object, it is kept.
+    goes where the expression goes: stored on the object, it is kept. So does a
+    record built around it by a constructor (a CapWords callee such as a
+    namedtuple class: `Target._engines[url] = self.Entry(engine, pid)` keeps it in
+    a class-level dict, once per process).
 
     Returning the engine is not keeping it: a factory that returns a new engine
     (`def get_engine(): return create_engine(url)`) is reported when a function that
@@ -67,15 +70,6 @@ class EnginePerCall(Rule):
     cache, module-level code), that return it (followed up to their own callers),
     and callers in tests are fine.
 
-    Functions that run once per process are not reported: a click/typer
-    command (or one of a Flask CLI group: `@audit_cli.command()` on an
-    `AppGroup`), or a function called only from module-level code (`main()` under
-    `if __name__ == "__main__":`, Alembic's `run_migrations_online()`) or only
-    from such functions (`init_db()` called by `main()`). A call inside a loop
-    (`while True: backup()` at module level, a `for` in `main()`) runs many
-    times: its callee is reported.
-    A check run from a table (`CHECKS = [("db", check_db)]`, walked once by
-    `for name, fn in CHECKS: fn()` in `main()`) runs once too.
     Generator functions (a FastAPI lifespan, a pytest fixture) keep the engine
     across their `yield` and are not reported either, unless they run per request:
     a `Depends()` dependency, or a generator a function draws one value from
@@ -100,6 +94,22 @@ class EnginePerCall(Rule):
     every request pays a new pool and a new server connection. A `dispose()` only
     at the end of the success path is not enough: an error before it drops the
     pool with its connections.
+
+    ## Tests, one-shot code and processes
+    Code that runs once per process ("one-shot") is not reported: an engine it
+    builds once is one pool for the process, and the process exit closes it. That
+    is a script's `main()` (a function called only from module-level code such as
+    `if __name__ == "__main__": main()`, or only from such functions: `init_db()`
+    called by `main()`), a click/typer command (or one of a Flask CLI group:
+    `@audit_cli.command()` on an `AppGroup`), a Django management command's
+    `handle()`, a function of an Alembic `env.py` or migration script, a startup
+    handler, a check run from a table (`CHECKS = [("db", check_db)]`, walked once
+    by `for name, fn in CHECKS: fn()` in `main()`), and a method (or a class's
+    `__init__`) that only such code calls, outside loops (`DbManage(url)
+    .create_database()` in a CLI command: a bootstrap engine for `CREATE
+    DATABASE`). A call inside a loop (`while True: backup()` at module level, a
+    `for` in `main()`) runs many times: its callee is reported, and so is a
+    function or method that also runs from elsewhere (a route, a worker).
 
     Tests are not reported: an engine built in a test module (or in a test-support
     package such as `testing/` or `unittest_utils/`) lives for one test,
@@ -421,7 +431,14 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                     isinstance(f, cst.Attribute) and holds(f.value)) or (
                     isinstance(f, (cst.Name, cst.Call)) and holds(f)):
                 kept = index.evaluate(expr, module, func)
-                return isinstance(kept, (LibraryObject, Instance, Connection, ExternalInstance))
+                if isinstance(kept, (LibraryObject, Instance, Connection, ExternalInstance)):
+                    return True
+                # a record built around it by a class the analysis cannot read
+                # (`self.Entry(engine, pid)` on a namedtuple class attribute): a
+                # CapWords callee named by the engine's argument is a constructor
+                name = call_name(expr)
+                return kept is None and name is not None and name[:1].isupper() \
+                    and not name.isupper() and any(holds(a.value) for a in expr.args)
         return False
 
     def targets_of(st: cst.CSTNode) -> list[cst.BaseExpression]:

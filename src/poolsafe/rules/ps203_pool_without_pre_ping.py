@@ -47,19 +47,23 @@ class PoolWithoutPrePing(Rule):
     it, else by the database drivers the project declares. SQLite (and DuckDB)
     URLs are exempt, and nothing is reported when the URL is not known.
 
-    Engines whose connections never wait idle in the pool are not reported: a
-    bootstrap engine rebound to another one in the same scope (used once for
-    `CREATE DATABASE`), an engine disposed where it was built, and an engine
-    built and dropped in code that runs once per process (a maintenance script's
-    `main()`, a click command) with no `while` loop. Nor are test modules.
-    Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
-    and are exempt; options hidden behind `**kwargs` that cannot be read are
-    given the benefit of the doubt.
-
     A MySQL/MariaDB `create_engine()` with neither `pool_pre_ping` nor a
     `pool_recycle` below `wait_timeout` is reported by PS211
     (mysql-without-recycle) instead, not by both; a MySQL engine that recycles
     in time but does not pre-ping is still reported here.
+
+    ## Tests, one-shot code and processes
+    Engines whose connections never wait idle in the pool are not reported: a
+    bootstrap engine rebound to another one in the same scope (used once for
+    `CREATE DATABASE`), an engine disposed where it was built, and an engine
+    built and dropped in code that runs once per process with no `while` loop: a
+    maintenance script's `main()`, a click command, a Django management command's
+    `handle()`, an Alembic `env.py` or migration script, and a method that only
+    such code calls (the one notion of one-shot code PS102 and PS202 describe).
+    Nor are test modules.
+    Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
+    and are exempt; options hidden behind `**kwargs` that cannot be read are
+    given the benefit of the doubt.
 
     ## Why is this bad?
     A pooled connection can die while idle: the server restarts or fails over,

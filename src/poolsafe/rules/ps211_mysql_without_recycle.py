@@ -40,10 +40,14 @@ class MysqlWithoutRecycle(Rule):
     restart still breaks it), and every other server database. Ignoring PS211
     therefore also silences those MySQL engines.
 
+    A URL from the environment is judged by the repository's `.env` value for it.
+
+    ## Tests, one-shot code and processes
     Engines that never keep an idle connection are not reported (as for PS203):
     a bootstrap engine rebound in the same scope, one disposed where it was
-    built, one built and dropped in code that runs once per process. A URL from
-    the environment is judged by the repository's `.env` value for it.
+    built, one built and dropped in code that runs once per process (a script's
+    `main()`, a CLI or Django management command, an Alembic `env.py` or
+    migration, a method only such code calls).
 
     ## Why is this bad?
     MySQL closes a connection that has been idle for `wait_timeout` seconds.

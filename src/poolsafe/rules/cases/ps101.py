@@ -323,3 +323,47 @@ async def rows(dsn):
         await conn.close()
 """),
 ]
+
+VALID += [
+    Case("""
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 8, dsn="dbname=app")
+
+
+def sweep(count):
+    for _ in range(count):
+        conn = pool.getconn()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+        except psycopg2.OperationalError:
+            if not conn.closed:
+                conn.close()
+        pool.putconn(conn)
+""", note="a broken connection closed, then given back: the pool discards a closed "
+          "connection and frees its slot"),
+]
+
+INVALID += [
+    Case("""
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 8, dsn="dbname=app")
+
+
+def probe():
+    conn = pool.getconn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+    except psycopg2.OperationalError:
+        conn.close()  # expect: PS101
+        return False
+    pool.putconn(conn)
+    return True
+""", note="the broken connection is closed and the function returns before the "
+          "putconn(): its slot is lost"),
+]

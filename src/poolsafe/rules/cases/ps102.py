@@ -313,9 +313,10 @@ def main(paths):
         conn = psycopg2.connect("dbname=app")  # expect: PS102
         conn.cursor().execute("COPY t FROM %s", (path,))
         conn.close()
-    pooled = pool.getconn()  # expect: PS102
-    pooled.cursor().execute("SELECT 1")
-    pool.putconn(pooled)
+    for path in paths:
+        pooled = pool.getconn()  # expect: PS102
+        pooled.cursor().execute("SELECT 1")
+        pool.putconn(pooled)
 
 
 def handler(event):
@@ -332,7 +333,7 @@ def serve(events):
 if __name__ == "__main__":
     main(sys.argv[1:])
     handler({})
-""", note="one-shot script: a connection per loop iteration, a pooled checkout, and a "
+""", note="one-shot script: a connection or a pooled checkout per loop iteration, and a "
            "function that also runs from elsewhere are still reported"),
     Case("""
 from db import close_conn, get_conn
@@ -2170,4 +2171,208 @@ class Listener:
             self._listen_conn = None
 """, note="a chained assignment stores the checkout on the object at once "
           "(`self._listen_conn = conn = ...`): the object's close() gives it back"),
+]
+
+VALID += [
+    Case("""
+import sys
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+
+def main(url, counts):
+    engine = create_engine(url)
+    session = sessionmaker(bind=engine)()
+    for serial, value in counts.items():
+        session.execute("UPDATE tokens SET count = :v WHERE serial = :s",
+                        {"v": value, "s": serial})
+    session.commit()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], {})
+""", note="one-shot script: a session taken once in `main()` and never closed; the "
+          "process exit frees its connection, one checkout exhausts no pool"),
+    Case("""
+import click
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, dsn="dbname=app")
+
+
+class Maintenance:
+    def __init__(self, dsn):
+        self.dsn = dsn
+
+    def vacuum(self):
+        conn = pool.getconn()
+        conn.autocommit = True
+        conn.cursor().execute("VACUUM")
+
+
+@click.command()
+@click.argument("dsn")
+def vacuum(dsn):
+    Maintenance(dsn).vacuum()
+""", note="a method called only from a click command, once: one-shot code too"),
+    Case("""
+from alembic import context
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+
+def run_migrations_online():
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    session = Session(bind=engine)
+    session.execute("SELECT 1")
+    with engine.connect() as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()
+""", note="an Alembic environment runs once per migration command"),
+]
+
+INVALID += [
+    Case("""
+import sys
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://db/app")
+Session = sessionmaker(bind=engine)
+
+
+def main(batches):
+    for batch in batches:
+        session = Session()  # expect: PS102
+        session.execute("DELETE FROM t WHERE batch = :b", {"b": batch})
+        session.commit()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+""", note="one-shot script, but a session per item of a batch, never closed: those add up"),
+    Case("""
+import click
+from flask import Flask
+from psycopg2.pool import ThreadedConnectionPool
+
+app = Flask(__name__)
+pool = ThreadedConnectionPool(1, 4, dsn="dbname=app")
+
+
+class Maintenance:
+    def vacuum(self):
+        conn = pool.getconn()  # expect: PS102
+        conn.autocommit = True
+        conn.cursor().execute("VACUUM")
+
+
+@click.command()
+def vacuum():
+    Maintenance().vacuum()
+
+
+@app.route("/vacuum")
+def vacuum_view():
+    Maintenance().vacuum()
+    return "ok"
+""", note="the same method also runs from a route: not one-shot"),
+]
+
+VALID += [
+    Case("""
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def read_pid(path):
+    handle = None
+    try:
+        handle = open(path)
+        pid = int(handle.readline())
+    except Exception:
+        log.warning("no pid file at %s", path)
+        return None
+    finally:
+        if handle is not None:
+            handle.close()
+    return pid
+
+
+def connect_with_pid(dsn, path):
+    conn = psycopg2.connect(dsn)
+    pid = read_pid(path)
+    return conn, pid
+""", note="the only call between the checkout and its hand-off is a project function "
+          "whose whole body catches every exception: nothing can raise there"),
+]
+
+INVALID += [
+    Case("""
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+def read_pid(path):
+    handle = None
+    try:
+        handle = open(path)
+        pid = int(handle.readline())
+    except OSError:
+        log.warning("no pid file at %s", path)
+        return None
+    finally:
+        if handle is not None:
+            handle.close()
+    return pid
+
+
+def connect_with_pid(dsn, path):
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    pid = read_pid(path)
+    return conn, pid
+""", unfixable="`conn` is returned",
+         note="the helper catches only OSError: a ValueError from int() escapes with the "
+              "connection open"),
+]
+
+VALID += [
+    Case("""
+from sqlalchemy import orm
+
+
+class Base:
+    def detached_copy(self):
+        session = orm.Session()
+        copy = session.merge(self, load=False)
+        session.expunge(copy)
+        return copy
+""", note="a Session() bound to nothing, in a project that binds nothing later: it can "
+          "run no SQL, so it checks nothing out"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, orm, text
+
+engine = create_engine("postgresql://db/app")
+
+
+def count():
+    session = orm.Session()  # expect: PS102
+    session.bind = engine
+    return session.execute(text("SELECT count(*) FROM t")).scalar()
+""", note="a bind given after the fact: the session checks a connection out"),
 ]

@@ -326,3 +326,67 @@ def rows(conns):
         pool.putconn(conn)
 """, note="the loop binds a new connection each time"),
 ]
+
+VALID += [
+    Case("""
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 8, dsn="dbname=app")
+
+
+class Broken(Exception):
+    pass
+
+
+def check_alive(conn):
+    try:
+        conn.poll()
+    except psycopg2.OperationalError as exc:
+        if not conn.closed:
+            conn.close()
+        raise Broken(str(exc)) from None
+    return conn
+
+
+def checkout():
+    conn = pool.getconn()
+    try:
+        check_alive(conn)
+    except Broken:
+        pool.putconn(conn)
+        raise
+    return conn
+""", note="the helper closes the connection only on the path where it raises: when it "
+          "returns, the connection is alive and returned to the caller"),
+]
+
+INVALID += [
+    Case("""
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 8, dsn="dbname=app")
+
+
+def check_alive(conn):
+    try:
+        conn.poll()
+    except psycopg2.OperationalError:
+        conn.close()
+    return conn
+
+
+def count_rows():
+    conn = pool.getconn()
+    try:
+        check_alive(conn)
+        with conn.cursor() as cur:  # expect: PS106
+            cur.execute("SELECT count(*) FROM t")
+            return cur.fetchone()[0]
+    finally:
+        pool.putconn(conn)
+""", unfixable="a use after the release: move the release after it",
+         note="the helper swallows the error after closing: the caller goes on with a "
+              "closed connection"),
+]

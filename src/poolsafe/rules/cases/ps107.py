@@ -453,3 +453,40 @@ def test_payment_marks_the_order_paid():
                                                        "    paid = models.BooleanField()\n"},
     note="a test's thread: its connection goes with the test run, not a production "
          "worker (test modules are not reported)"))
+VALID.append(Case("""
+from django.core.management.base import BaseCommand
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        total = Order.objects.filter(paid=False).count()
+        done = 0
+        while done < total:
+            ids = list(Order.objects.filter(paid=False).values_list("id", flat=True)[:500])
+            if not ids:
+                break
+            done += Order.objects.filter(id__in=ids).delete()[0]
+        while True:
+            answer = input("Purge archived orders too? ")
+            if answer in ("yes", "no"):
+                break
+""", files=_FILES, note="finite loops of a one-shot management command (a batch loop "
+                       "that ends, an interactive prompt): the command's one run ends and "
+                       "its process closes the connection"))
+INVALID.append(Case("""
+import time
+
+from django.core.management.base import BaseCommand
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while True:
+            stale = Order.objects.filter(paid=False).count()  # expect: PS107
+            if options["once"] or not stale:
+                break
+            time.sleep(30)
+""", files=_FILES, note="a polling loop with a way out is still the long-running process: "
+                       "it waits between rounds"))

@@ -915,3 +915,175 @@ def reports_database(url):
 """, note="encode/databases: `Database(url)` opens no connection until `connect()`: "
           "building one is not a pool per call"),
 ]
+
+VALID += [
+    Case("""
+import click
+from sqlalchemy import create_engine, text
+
+
+class DbManage:
+    def __init__(self, url):
+        self.url = url
+        engine = create_engine(url)
+        self.version = engine.connect().execute(text("SELECT version()")).scalar()
+
+    def create_database(self, name):
+        engine = create_engine(self.url.replace("/app", "/postgres"))
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+
+
+@click.command()
+@click.argument("url")
+def db_create(url):
+    manager = DbManage(url)
+    manager.create_database("app")
+""", note="a bootstrap engine in methods run only from a one-shot CLI command (and the "
+          "class built only there): once per process"),
+    Case("""
+from alembic import context
+from sqlalchemy import create_engine
+
+
+def run_migrations_online(url):
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def run_for_each_database(run, urls):
+    for url in urls:
+        run(url)
+
+
+run_for_each_database(run_migrations_online, context.config.get_section("databases"))
+""", path="migrations/env.py", note="an Alembic environment: one engine per database of one "
+                                    "migration run (the function is passed as a value)"),
+]
+
+INVALID += [
+    Case("""
+import click
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+app = Flask(__name__)
+
+
+class DbManage:
+    def __init__(self, url):
+        self.url = url
+
+    def create_database(self, name):
+        engine = create_engine(self.url)  # expect: PS202
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+
+
+@click.command()
+def db_create():
+    DbManage("postgresql://db/app").create_database("app")
+
+
+@app.route("/tenants/<name>", methods=["POST"])
+def new_tenant(name):
+    DbManage("postgresql://db/app").create_database(name)
+    return "ok"
+""", note="the same method also runs per request: an engine per call"),
+    Case("""
+import click
+from sqlalchemy import create_engine, text
+
+
+class DbManage:
+    def __init__(self, url):
+        self.url = url
+
+    def create_database(self, name):
+        engine = create_engine(self.url)  # expect: PS202
+        with engine.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+
+
+@click.command()
+def db_create():
+    manager = DbManage("postgresql://db/app")
+    for name in ("a", "b", "c"):
+        manager.create_database(name)
+""", note="run once per item of a loop in the CLI command: an engine per item"),
+]
+
+VALID += [
+    Case("""
+import collections
+import os
+
+from sqlalchemy import create_engine
+
+
+class Target:
+    Entry = collections.namedtuple("Entry", "engine pid")
+    _engines = {}
+
+    def __init__(self, url):
+        self.url = url
+
+    @property
+    def engine(self):
+        pid = os.getpid()
+        entry = Target._engines.get(self.url)
+        if not entry or entry.pid != pid:
+            engine = create_engine(self.url)
+            Target._engines[self.url] = self.Entry(engine, pid)
+        return Target._engines[self.url].engine
+""", note="the engine is kept per process in a class-level dict, inside a record built "
+          "by a namedtuple class"),
+]
+
+INVALID += [
+    Case("""
+import collections
+import os
+
+from sqlalchemy import create_engine
+
+
+class Target:
+    Entry = collections.namedtuple("Entry", "engine pid")
+
+    def __init__(self, url):
+        self.url = url
+
+    def count(self):
+        engine = create_engine(self.url)  # expect: PS202
+        entry = self.Entry(engine, os.getpid())
+        with entry.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
+""", note="the record is local and dropped at the end of the call: an engine per call"),
+]
+
+VALID += [
+    Case("""
+import click
+from sqlalchemy import create_engine, text
+
+cli = click.Group()
+
+
+def register_command(hidden=False):
+    return cli.command(hidden=hidden)
+
+
+@register_command()
+@click.option("--url", required=True)
+def db_create(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS t (id int)"))
+""", note="a command registered by the project's own decorator: its `@click.option` "
+          "says it is a command-line entry point, run once per process"),
+]
