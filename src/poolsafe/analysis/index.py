@@ -139,6 +139,12 @@ class ProjectIndex:
         """The modules of `modules` whose source (as UTF-8) matches `pattern`."""
         return [m for m in self.modules if source_matches(pattern, m.source.encode())]
 
+    def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
+        """Whether a project file that `modules` leaves out matches `pattern` (an
+        index that parses on demand knows every file's bytes, and reads the
+        prefilter's selection only); this one holds every module: never."""
+        return False
+
     def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
                    likely: re.Pattern[bytes] | None = None) -> bool:
         """`any(wanted(m) for m in self.modules_matching(pattern))`. An index that
@@ -375,7 +381,14 @@ class ProjectIndex:
         if base is None:
             return None
         if isinstance(base, External):
-            return External(f"{base.qualname}.{attr}")
+            # `import db.util` then `db.util.get_connection()`: `db` is no module of
+            # the index (a namespace package without `__init__.py`, or a package whose
+            # `__init__` the prefilter left unparsed), but `db.util` is one
+            qualname = f"{base.qualname}.{attr}"
+            sub = self._candidates(qualname, module) if qualname in self.by_name else []
+            if sub:
+                return ModuleRef(_closest(sub, module))
+            return External(qualname)
         if isinstance(base, ModuleRef):
             found = self.lookup_module_name(base.module, attr, depth + 1)
             if found is None:

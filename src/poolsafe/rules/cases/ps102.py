@@ -1027,6 +1027,28 @@ class Listener:
 """, note="stored on the object only after calls that may raise: an error before it "
           "leaves the checkout with nobody to give it back",
          unfixable="`conn` is stored"),
+    Case("""
+from fastapi import FastAPI
+
+import store.queries
+
+api = FastAPI()
+
+
+@api.get("/items")
+def items():
+    with store.queries.open_db() as conn:  # expect: PS102
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM items")
+            return cur.fetchall()
+""", path="web/main.py", files={"store/queries.py": """
+import psycopg2
+
+
+def open_db():
+    return psycopg2.connect("dbname=shop")
+"""}, note=("`with` on psycopg2's connection ends the transaction only; the helper is "
+            "reached as `store.queries.open_db()` in a namespace package")),
 ]
 
 
@@ -2170,4 +2192,32 @@ class Listener:
             self._listen_conn = None
 """, note="a chained assignment stores the checkout on the object at once "
           "(`self._listen_conn = conn = ...`): the object's close() gives it back"),
+    Case("""
+from fastapi import FastAPI
+
+import store.queries
+
+api = FastAPI()
+
+
+@api.get("/items")
+def items():
+    with store.queries.open_db() as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM items")
+            return cur.fetchall()
+""", path="web/main.py", files={"store/queries.py": """
+from contextlib import contextmanager
+
+import psycopg2
+
+
+@contextmanager
+def open_db():
+    conn = psycopg2.connect("dbname=shop")
+    try:
+        yield conn
+    finally:
+        conn.close()
+"""}, note="the namespace package's helper is a context manager that closes the connection"),
 ]
