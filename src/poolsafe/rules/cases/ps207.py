@@ -596,6 +596,28 @@ def mirror(session: Session, url: str) -> None:
     session.commit()
 """, note="the loop runs the generator's HTTP calls while the DELETE's transaction is "
           "open"),
+    Case("""
+import asyncpg
+from elasticsearch import AsyncElasticsearch
+
+
+class OutboxWorker:
+    def __init__(self, es: AsyncElasticsearch, dsn: str):
+        self.es = es
+        self.dsn = dsn
+
+    async def start(self):
+        self.pool = await asyncpg.create_pool(dsn=self.dsn)
+
+    async def drain(self):
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                rows = await conn.fetch("SELECT id, doc FROM outbox FOR UPDATE SKIP LOCKED")
+                for row in rows:
+                    await self.es.delete(index="docs", id=row["doc"])  # expect: PS207
+                    await conn.execute("UPDATE outbox SET done = true WHERE id = $1", row["id"])
+""", note=("the search client is the one the constructor was given, known by its "
+            "parameter's annotation")),
 ]
 
 
@@ -1124,4 +1146,26 @@ def get_db():
         db.close()
 """}, note="calling a generator function runs none of its body: the sleeps run as the "
           "response is streamed, not inside the route"),
+    Case("""
+import asyncpg
+from elasticsearch import AsyncElasticsearch
+
+
+class OutboxWorker:
+    def __init__(self, es: AsyncElasticsearch, dsn: str):
+        self.es = es
+        self.dsn = dsn
+
+    async def start(self):
+        self.pool = await asyncpg.create_pool(dsn=self.dsn)
+
+    async def drain(self):
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                rows = await conn.fetch("SELECT id, doc FROM outbox FOR UPDATE SKIP LOCKED")
+                await conn.execute("UPDATE outbox SET done = true WHERE id = ANY($1)",
+                                   [row["id"] for row in rows])
+        for row in rows:
+            await self.es.delete(index="docs", id=row["doc"])
+""", note="the injected search client is called after the transaction block and the checkout end"),
 ]
