@@ -1049,6 +1049,34 @@ def open_db():
     return psycopg2.connect("dbname=shop")
 """}, note=("`with` on psycopg2's connection ends the transaction only; the helper is "
             "reached as `store.queries.open_db()` in a namespace package")),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def record(event, Folder):
+    gen = get_db()
+    session = next(gen)  # expect: PS102
+    folder = session.query(Folder).filter_by(path=event.path).first()
+    if folder is None:
+        return None
+    try:
+        folder.seen = True
+        session.commit()
+    finally:
+        session.close()
+""", note=("a session drawn with next() from a generator kept in a local: the early "
+            "return skips the close (the generator's finally runs only when it is collected)")),
 ]
 
 
@@ -2220,4 +2248,31 @@ def open_db():
     finally:
         conn.close()
 """}, note="the namespace package's helper is a context manager that closes the connection"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def record(event, Folder):
+    gen = get_db()
+    session = next(gen)
+    try:
+        folder = session.query(Folder).filter_by(path=event.path).first()
+        if folder is None:
+            return None
+        folder.seen = True
+        session.commit()
+    finally:
+        session.close()
+""", note="the session drawn from the kept generator is closed in a finally on every path"),
 ]
