@@ -50,7 +50,8 @@ class UnreleasedConnection(Rule):
     ## What it does
     Flags a checkout (a pool connection, an engine connection, a session, an
     `await pool.acquire()` of asyncpg, aiopg or aiomysql, an aiopg.sa or aiomysql.sa
-    `engine.acquire()`, a SQLModel `Session(engine)`, a raw driver connection) with
+    `engine.acquire()`, a SQLModel `Session(engine)`, a DBUtils `PooledDB`
+    `pool.connection()`, whose `close()` gives it back, a raw driver connection) with
     some path, normal or exceptional, on which it is neither released, closed nor
     handed on. `async with pool.acquire() as conn:` is the release.
 

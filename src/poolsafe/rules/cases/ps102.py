@@ -1077,6 +1077,22 @@ def record(event, Folder):
         session.close()
 """, note=("a session drawn with next() from a generator kept in a local: the early "
             "return skips the close (the generator's finally runs only when it is collected)")),
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+
+pool = PooledDB(creator=pymysql, maxconnections=10, host="db", user="app", database="shop")
+
+
+def list_markets():
+    conn = pool.connection()  # expect: PS102
+    cursor = conn.cursor()
+    cursor.execute("SELECT id, name FROM market")
+    rows = cursor.fetchall()
+    cursor.close()
+    conn.close()
+    return rows
+""", note="DBUtils PooledDB: a failed execute skips the close that gives the connection back"),
 ]
 
 
@@ -2275,4 +2291,20 @@ def record(event, Folder):
     finally:
         session.close()
 """, note="the session drawn from the kept generator is closed in a finally on every path"),
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+
+pool = PooledDB(creator=pymysql, maxconnections=10, host="db", user="app", database="shop")
+
+
+def list_markets():
+    conn = pool.connection()
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT id, name FROM market")
+        return cursor.fetchall()
+    finally:
+        conn.close()
+""", note="DBUtils PooledDB: the checkout is given back in a finally"),
 ]
