@@ -64,6 +64,10 @@ from poolsafe.knowledge import (
 #: connection kinds that say nothing of their server: whether a failed statement
 #: aborts the transaction is the server's (the module's imports tell)
 _SERVER_DECIDES_ABORT = frozenset({"sqlalchemy-connection", "sqlalchemy-async-connection"})
+#: connections that commit each statement on its own until a transaction block is
+#: opened on them (`async with conn.transaction():`), to a server (PostgreSQL) where a
+#: failed statement inside that block aborts the whole transaction
+_ABORTS_IN_TRANSACTION_BLOCK = frozenset({"asyncpg", "asyncpg-pool"})
 
 #: kinds whose `invalidate()` discards the DBAPI connection, failed transaction and all
 _INVALIDATE_ENDS = frozenset({"sqlalchemy-connection", "sqlalchemy-async-connection",
@@ -1354,7 +1358,39 @@ class FunctionFlow:
                 assert isinstance(cur, cst.Call)
                 found |= self._worked_by(cur, closed_here)
             stack.extend((child, closed_here) for child in children(cur))
-        return {r for r in found if self._can_abort(r)}
+        inside = self._transaction_blocks.get(id(stmts), frozenset())
+        return {r for r in found if self._can_abort(r) or (
+            r in inside and self._aborts_in_transaction_block(r))}
+
+    @cached_property
+    def _transaction_blocks(self) -> dict[int, frozenset[str]]:
+        """id() of each `try` body of the function -> the names whose transaction
+        block (`async with conn.transaction():`) encloses that `try`."""
+        out: dict[int, frozenset[str]] = {}
+        stack: list[tuple[cst.CSTNode, frozenset[str]]] = [(self.func.node.body, frozenset())]
+        while stack:
+            cur, open_ = stack.pop()
+            t = type(cur)
+            if t in _SCOPE_NODE_TYPES:
+                continue
+            if t is cst.With:
+                assert isinstance(cur, cst.With)
+                for item in cur.items:
+                    inner, _ = strip_await(item.item)
+                    if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+                            and inner.func.attr.value == "transaction" \
+                            and isinstance(inner.func.value, cst.Name):
+                        open_ = open_ | {inner.func.value.value}
+            elif t in (cst.Try, cst.TryStar) and open_:
+                assert isinstance(cur, (cst.Try, cst.TryStar))
+                out[id(cur.body)] = open_
+            stack.extend((child, open_) for child in children(cur))
+        return out
+
+    def _aborts_in_transaction_block(self, resource: str) -> bool:
+        kind: ConnectionKind | None = self.res.kind(resource)
+        return kind is not None and kind.key in _ABORTS_IN_TRANSACTION_BLOCK \
+            and resource not in self.res.autocommit
 
     def _worked_by(self, call: cst.Call, closed_here: frozenset[str]) -> set[str]:
         """The resources `call` works on (its receiver, a connection passed to it)."""

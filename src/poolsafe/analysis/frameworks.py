@@ -25,7 +25,7 @@ def route_framework(index: ProjectIndex, func: FunctionInfo) -> str | None:
             qualnames = [owner.qualname]
         elif isinstance(owner, Instance):
             # an instance of a project subclass of `Blueprint`/`APIRouter`
-            qualnames = _library_bases(index, owner.cls, 0)
+            qualnames = library_bases(index, owner.cls)
         for qualname in qualnames:
             for fw in ROUTE_FRAMEWORKS:
                 if method in fw.route_methods and any(
@@ -36,7 +36,7 @@ def route_framework(index: ProjectIndex, func: FunctionInfo) -> str | None:
     return None
 
 
-def _library_bases(index: ProjectIndex, cls: ClassInfo, depth: int) -> list[str]:
+def library_bases(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> list[str]:
     """The library classes a project class derives from, through project bases."""
     if depth > 8:
         return []
@@ -45,5 +45,5 @@ def _library_bases(index: ProjectIndex, cls: ClassInfo, depth: int) -> list[str]
         if isinstance(base, External):
             out.append(base.qualname)
         elif isinstance(base, ClassRef):
-            out.extend(_library_bases(index, base.cls, depth + 1))
+            out.extend(library_bases(index, base.cls, depth + 1))
     return out

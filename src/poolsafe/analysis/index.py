@@ -142,6 +142,12 @@ class ProjectIndex:
         """The modules of `modules` whose source (as UTF-8) matches `pattern`."""
         return [m for m in self.modules if source_matches(pattern, m.source.encode())]
 
+    def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
+        """Whether a project file that `modules` leaves out matches `pattern` (an
+        index that parses on demand knows every file's bytes, and reads the
+        prefilter's selection only); this one holds every module: never."""
+        return False
+
     def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
                    likely: re.Pattern[bytes] | None = None) -> bool:
         """`any(wanted(m) for m in self.modules_matching(pattern))`. An index that
@@ -386,7 +392,14 @@ class ProjectIndex:
         if base is None:
             return None
         if isinstance(base, External):
-            return External(f"{base.qualname}.{attr}")
+            # `import db.util` then `db.util.get_connection()`: `db` is no module of
+            # the index (a namespace package without `__init__.py`, or a package whose
+            # `__init__` the prefilter left unparsed), but `db.util` is one
+            qualname = f"{base.qualname}.{attr}"
+            sub = self._candidates(qualname, module) if qualname in self.by_name else []
+            if sub:
+                return ModuleRef(_closest(sub, module))
+            return External(qualname)
         if isinstance(base, ModuleRef):
             found = self.lookup_module_name(base.module, attr, depth + 1)
             if found is None:
@@ -464,7 +477,10 @@ class ProjectIndex:
                                   autocommit=AUTOCOMMIT_FLAG in callee.flags)
             return None
         if isinstance(callee, FunctionRef):
-            return self._project_call(callee.func, call)
+            found = self._project_call(callee.func, call)
+            if found is None:
+                found = self._instance_of_argument(callee.func, call, module, func, depth)
+            return found
         if isinstance(callee, ClassRef):
             wrapper = self._pooled_wrapper_kind(callee.cls, call, module, func, depth)
             if wrapper is not None:
@@ -559,6 +575,12 @@ class ProjectIndex:
             gen_call = call.args[0].value
         elif isinstance(f, cst.Attribute) and f.attr.value == "__next__" and not call.args:
             gen_call = f.value
+        if isinstance(gen_call, cst.Name) and func is not None:
+            # `gen = get_db()` then `next(gen)`: the generator object lives in a local,
+            # and its `finally` runs only when that object is collected
+            bound = func.locals.get(gen_call.value, [])
+            if len(bound) == 1 and isinstance(bound[0], cst.Call):
+                gen_call = bound[0]
         if not isinstance(gen_call, cst.Call):
             return None
         gen = self.evaluate(gen_call.func, module, func, depth + 1)
@@ -751,6 +773,32 @@ class ProjectIndex:
             bound = self.evaluate(bind, module, func, depth + 1)
             return isinstance(bound, LibraryObject) and AUTOCOMMIT_FLAG in bound.flags
         return False
+
+    def _instance_of_argument(self, func: FunctionInfo, call: cst.Call, module: ModuleInfo,
+                              caller: FunctionInfo | None, depth: int) -> Value | None:
+        """`instantiate(Settings)` where the helper returns `cls()` of the class it
+        is given (`def instantiate(cls): ... return cls()`): an instance of it."""
+        if func.is_generator:
+            return None
+        params = func.param_names()
+        for ret in _returns(func):
+            value = strip_await(ret.value)[0] if ret.value is not None else None
+            if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)
+                    and value.func.value in params):
+                continue
+            name = value.func.value
+            arg = next((a.value for a in call.args
+                        if a.keyword is not None and a.keyword.value == name), None)
+            positional = [a.value for a in call.args if a.keyword is None and not a.star]
+            i = params.index(name)
+            if arg is None and i < len(positional):
+                arg = positional[i]
+            if arg is None:
+                continue
+            given = self.evaluate(arg, module, caller, depth + 1)
+            if isinstance(given, ClassRef):
+                return Instance(given.cls)
+        return None
 
     def _project_call(self, func: FunctionInfo, call: cst.Call) -> Value | None:
         configured = self.config.acquire.get(func.name) or self.config.acquire.get(

@@ -29,7 +29,7 @@ from poolsafe.analysis.doubles import is_test_path as is_test_path
 from poolsafe.analysis.engines import (
     flask_sqlalchemy_constructors,
 )
-from poolsafe.analysis.frameworks import route_framework
+from poolsafe.analysis.frameworks import library_bases, route_framework
 from poolsafe.analysis.index import ProjectIndex, word_pattern
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ImportBinding, ModuleInfo
 from poolsafe.analysis.resolution import (
@@ -65,6 +65,8 @@ from poolsafe.knowledge.frameworks import (
     FLASK_SQLALCHEMY_OPTIONS_KEYWORD,
     FLASK_TEARDOWN_METHODS,
     JOB_REGISTRARS,
+    REQUEST_HOOK_METHODS,
+    REQUEST_MIDDLEWARE_BASES,
     VIEW_BASE_ROOTS,
     VIEW_HANDLER_METHODS,
 )
@@ -317,8 +319,12 @@ class ProjectFacts:
         if depth > 6:
             return False
         sites = self.callers(func)
-        result = bool(sites) and all(
+        # a FastAPI dependency (`Depends(get_db)`, also in a dependency class's
+        # `__init__`) is called by the framework for every request that needs it
+        dependency = id(func.node) in self.index.dependency_functions()
+        result = (bool(sites) or dependency) and all(
             s.func is not None and (request_handler(self.index, s.func) is not None
+                                    or request_hook(self.index, s.func)
                                     or self.request_only(s.func, depth + 1)
                                     or self._handler_wrapper(s.func))
             for s in sites
@@ -347,8 +353,20 @@ class ProjectFacts:
                     value = self.index.evaluate(target, f.module, f.parent)
                     if isinstance(value, FunctionRef) and value.func is deco:
                         uses.append(f)
+                    elif value is None and _spelled(target) == deco.name:
+                        # a decorator of that name whose origin is not known (a star
+                        # import of a module that is not in the project): it may be
+                        # this one, applied to a function that is no handler
+                        return False
+        if not all(request_handler(self.index, f) is not None for f in uses):
+            return False
+        # a file the analysis does not read (the prefilter left it out: it imports the
+        # decorator through a star import of a module that is not in the project)
+        # may apply a decorator of that name to a function that is no handler
         # (a decorator the project never applies runs nowhere: its wrapper is no caller)
-        return all(request_handler(self.index, f) is not None for f in uses)
+        return not self.index.unread_files_match(re.compile(
+            rb"^[ \t]*@[ \t]*(?:[A-Za-z_][A-Za-z0-9_.]*\.)?" + re.escape(deco.name.encode())
+            + rb"\b", re.M))
 
 
 #: the attribute of an index that holds its facts: on the index, not in a table
@@ -425,6 +443,32 @@ def request_handler(index: ProjectIndex, func: FunctionInfo) -> str | None:
     if in_views and any(root_matches(q, r) for q in m.imports.values() for r in DJANGO_ROOTS):
         return "django"
     return None
+
+
+def request_hook(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` runs at the start of every request without being a route: a Flask
+    `@app.before_request` / `@bp.before_app_request` function, a FastAPI or
+    Starlette `@app.middleware("http")` function, or the `dispatch` method of a
+    `BaseHTTPMiddleware` subclass."""
+    if func.parent is not None:
+        return False
+    if func.cls is not None:
+        return func.name == "dispatch" and any(
+            root_matches(q, root) and q.rsplit(".", 1)[-1] == name
+            for q in library_bases(index, func.cls) for root, name in REQUEST_MIDDLEWARE_BASES)
+    for deco in func.node.decorators:
+        expr = deco.decorator
+        target = expr.func if isinstance(expr, cst.Call) else expr
+        if not isinstance(target, cst.Attribute) or target.attr.value not in REQUEST_HOOK_METHODS:
+            continue
+        owner = index.evaluate(target.value, func.module, None)
+        if not isinstance(owner, ExternalInstance):
+            continue
+        types = REQUEST_HOOK_METHODS[target.attr.value]
+        if any(root_matches(owner.qualname, root) and owner.qualname.rsplit(".", 1)[-1] == name
+               for root, name in types):
+            return True
+    return False
 
 
 def _django_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
@@ -744,3 +788,12 @@ def is_model_class(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
     return False
 
 
+
+
+def _spelled(target: cst.BaseExpression) -> str | None:
+    """The final name a decorator is spelled with (`execute`, `auth.login_required`)."""
+    if isinstance(target, cst.Name):
+        return target.value
+    if isinstance(target, cst.Attribute):
+        return target.attr.value
+    return None

@@ -129,10 +129,50 @@ def class_body_assigns(cls: ClassInfo) -> dict[str, cst.BaseExpression]:
                 for t in small.targets:
                     if isinstance(t.target, cst.Name):
                         out[t.target.value] = small.value
-            elif (isinstance(small, cst.AnnAssign) and small.value is not None
-                  and isinstance(small.target, cst.Name)):
-                out[small.target.value] = small.value
+            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                value = _field_default(small.value) if small.value is not None \
+                    else _annotated_default(small.annotation.annotation)
+                if value is not None:
+                    out[small.target.value] = value
     return out
+
+
+def _field_default(value: cst.BaseExpression) -> cst.BaseExpression:
+    """A pydantic field's default: `Field(default=20)` or `Field(20)` -> 20; any
+    other value is itself."""
+    if isinstance(value, cst.Call) and call_name(value) == "Field":
+        found = keyword_arg(value, "default")
+        if found is not None:
+            return found
+        args = positional_args(value)
+        if args and not (isinstance(args[0], cst.Name) and args[0].value == "Ellipsis") \
+                and not isinstance(args[0], cst.Ellipsis):
+            return args[0]
+    return value
+
+
+def _annotated_default(annotation: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`Annotated[int, Field(default=20)]` (no value after it) -> 20."""
+    if not (isinstance(annotation, cst.Subscript) and call_name_of(annotation.value)
+            == "Annotated"):
+        return None
+    for element in annotation.slice[1:]:
+        meta = element.slice
+        if isinstance(meta, cst.Index) and isinstance(meta.value, cst.Call) \
+                and call_name(meta.value) == "Field":
+            default = _field_default(meta.value)
+            if default is not meta.value:
+                return default
+    return None
+
+
+def call_name_of(expr: cst.BaseExpression) -> str | None:
+    """The final name of `Annotated` or `typing.Annotated`."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return None
 
 
 def class_bases(index: ProjectIndex, cls: ClassInfo) -> Iterator[Value | None]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, positional_args
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annotation
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import external_name, qual_match, resolve
 from poolsafe.analysis.values import External, ExternalInstance, Value
@@ -124,6 +124,8 @@ def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily
     value = index.evaluate(root, module, func)
     if value is None and client is not None:
         value = client(root)
+    if value is None:
+        value = _injected_client(index, root, func)
     if isinstance(value, ExternalInstance):
         pair = qual_match(value.qualname, fam.clients)
         if pair is not None:
@@ -154,6 +156,40 @@ def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily
             # reached from a client through its methods (`storage.Client().bucket(b)`):
             # only the family's prefixes are slow on it
             return frozenset()
+    return None
+
+
+def _injected_client(index: ProjectIndex, root: cst.BaseExpression,
+                     func: FunctionInfo | None) -> ExternalInstance | None:
+    """`self.es` that a method of the class set from a parameter annotated with a
+    library class (`def __init__(self, es: AsyncElasticsearch): self.es = es`), or
+    that carries such an annotation itself (`self.es: AsyncElasticsearch = es`): the
+    client the caller passed in."""
+    if func is None or not (isinstance(root, cst.Attribute) and isinstance(root.value, cst.Name)
+                            and root.value.value == "self"):
+        return None
+    scope = func
+    while scope.cls is None and scope.parent is not None:
+        scope = scope.parent
+    cls = scope.cls
+    if cls is None:
+        return None
+    attr = root.attr.value
+    annotations: list[tuple[cst.BaseExpression, FunctionInfo | None]] = []
+    for value, where in zip(cls.attributes.get(attr, []), cls.attribute_scopes.get(attr, []),
+                            strict=True):
+        if isinstance(value, cst.Name) and where is not None:
+            found = param_annotation(where, value.value)
+            if found is not None:
+                annotations.append((found, where.parent))
+    if attr in cls.annotations:
+        annotations.append((cls.annotations[attr], None))
+    for annotation, outer in annotations:
+        for part in annotation_parts(annotation):
+            qual = external_name(index, part, cls.module, outer)
+            if qual is not None and "." in qual \
+                    and not qual.startswith(("typing.", "collections.")):
+                return ExternalInstance(qual)  # (not `Optional` nor a builtin)
     return None
 
 

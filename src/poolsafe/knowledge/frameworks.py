@@ -98,6 +98,18 @@ FLASK_APP_TYPES: frozenset[tuple[str, str]] = frozenset(
 FLASK_TEARDOWN_METHODS: frozenset[str] = frozenset(
     {"teardown_appcontext", "teardown_request", "teardown_app_request"}
 )
+#: Decorator methods of a web app whose function runs at the start of every request
+#: (a hook, not a route): Flask's `@app.before_request` / `@bp.before_app_request`,
+#: FastAPI's and Starlette's `@app.middleware("http")`.
+REQUEST_HOOK_METHODS: dict[str, frozenset[tuple[str, str]]] = {
+    "before_request": FLASK_APP_TYPES,
+    "before_app_request": frozenset({("flask", "Blueprint")}),
+    "middleware": frozenset({("fastapi", "FastAPI"), ("starlette", "Starlette")}),
+}
+#: Middleware base classes whose `dispatch` method runs for every request.
+REQUEST_MIDDLEWARE_BASES: frozenset[tuple[str, str]] = frozenset(
+    {("starlette", "BaseHTTPMiddleware")}
+)
 #: `with app.<method>():` pushes an application context.
 FLASK_CONTEXT_METHODS: frozenset[str] = frozenset(
     {"app_context", "test_request_context", "request_context"}

@@ -323,6 +323,18 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             safe_form="async with in_transaction() as {var}",
         ),
         _kind(
+            # DBUtils' PooledDB (`pool.connection()`): close() gives the connection back
+            # to the pool (also leaving `with pool.connection() as db:`, DBUtils 2+);
+            # whether a failed statement aborts depends on the DB-API module it wraps
+            key="dbutils-pooled",
+            label="DBUtils pooled connection",
+            close_releases=True,
+            with_acquire_releases=True,
+            with_var_closes=True,
+            safe_form="try/finally: {var}.close()",
+            aborts_on_error=False,
+        ),
+        _kind(
             key="mysql-pool",
             label="mysql.connector pooled connection",
             cursor_may_raise=True,
@@ -661,6 +673,13 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             is_pool=True,
         ),
         ObjectType(
+            key="dbutils.pooled_db",
+            label="DBUtils PooledDB",
+            acquire_methods={"connection": "dbutils-pooled",
+                             "dedicated_connection": "dbutils-pooled"},
+            is_pool=True,
+        ),
+        ObjectType(
             key="mysql.pool",
             label="mysql.connector pool",
             acquire_methods={"get_connection": "mysql-pool"},
@@ -735,6 +754,8 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("psycopg2", "PersistentConnectionPool"): "psycopg2.pool",
     ("psycopg2", "AbstractConnectionPool"): "psycopg2.pool",
     ("psycopg_pool", "ConnectionPool"): "psycopg_pool",
+    ("dbutils", "PooledDB"): "dbutils.pooled_db",
+    ("DBUtils", "PooledDB"): "dbutils.pooled_db",
     ("poolsafe.runtime", "ConnectionPool"): "poolsafe.pool",
     ("poolsafe.runtime", "SimpleConnectionPool"): "poolsafe.pool",
     ("poolsafe.runtime", "ThreadedConnectionPool"): "poolsafe.pool",

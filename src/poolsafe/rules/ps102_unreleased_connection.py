@@ -50,7 +50,8 @@ class UnreleasedConnection(Rule):
     ## What it does
     Flags a checkout (a pool connection, an engine connection, a session, an
     `await pool.acquire()` of asyncpg, aiopg or aiomysql, an aiopg.sa or aiomysql.sa
-    `engine.acquire()`, a SQLModel `Session(engine)`, a raw driver connection) with
+    `engine.acquire()`, a SQLModel `Session(engine)`, a DBUtils `PooledDB`
+    `pool.connection()`, whose `close()` gives it back, a raw driver connection) with
     some path, normal or exceptional, on which it is neither released, closed nor
     handed on. `async with pool.acquire() as conn:` is the release. A call of a
     project function whose whole body sits in a `try` with a catch-all `except`
@@ -136,7 +137,10 @@ class UnreleasedConnection(Rule):
     `get_db().__next__()`, also one that yields a `scoped_session` registry) is a
     checkout of the caller's: the dropped generator closes its session at once, and
     the next query opens a connection that only the caller's `close()` (or a
-    registry's `remove()`) gives back. Likewise a `scoped_session(...)` registry a
+    registry's `remove()`) gives back. So is one drawn with `next(gen)` from a
+    generator kept in a local (`gen = get_db()`): the generator's `finally` runs
+    only when that object is collected, so the caller's own `close()` must cover
+    every path. Likewise a `scoped_session(...)` registry a
     function builds for its own use (`work = scoped_session(sessionmaker(bind=engine))`
     in a `@contextmanager` that yields it) is held like a session until its `remove()`
     or `close()`; a registry at module level, or one returned or stored on an object,

@@ -31,6 +31,10 @@ from poolsafe.knowledge import (
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases.ps103 import INVALID, VALID
 
+#: connection kinds without a `rollback()` method: a transaction block
+#: (`async with conn.transaction():`) is their only way to end a failed transaction
+NO_ROLLBACK_METHOD = frozenset({"asyncpg", "asyncpg-pool"})
+
 
 class ExceptWithoutRollback(Rule):
     """
@@ -55,7 +59,12 @@ class ExceptWithoutRollback(Rule):
     autocommit connections (also `self.conn` that a method of the class puts in
     autocommit: `self.conn.autocommit = True` in `connect()`), nor asyncpg and
     sqlite3 connections outside a transaction (a failed statement does not abort
-    anything there). Only PostgreSQL (and its kin: Redshift, CockroachDB, DuckDB)
+    anything there). Inside an asyncpg transaction block (`async with
+    conn.transaction():`) a failed statement does abort the block's transaction: an
+    `except` there that swallows the error and goes on (the next item of a loop)
+    is reported; asyncpg has no `rollback()`, and the advice is a savepoint per
+    item (a nested `async with conn.transaction():`, which `fix` leaves to you).
+    Only PostgreSQL (and its kin: Redshift, CockroachDB, DuckDB)
     aborts the whole transaction on a failed statement; MySQL, SQL Server, Oracle
     and SQLite undo the one statement, and Hive, Trino, BigQuery, Snowflake or
     ClickHouse run no transaction to abort. So a SQLAlchemy connection in a
@@ -192,6 +201,11 @@ class ExceptWithoutRollback(Rule):
             for handler_index, (resource, why) in sorted(flow.swallowing_handlers.items()):
                 handler = flow.handlers[handler_index]
                 advice = f"call `{resource}.rollback()` in the handler"
+                kind = FunctionResources(ctx.index, func).kind(resource)
+                if kind is not None and kind.key in NO_ROLLBACK_METHOD:
+                    advice = (f"wrap the `try` body in a savepoint (a nested `async with "
+                              f"{resource}.transaction():`) so that a failure undoes only "
+                              "its own work")
                 lost = _lost_connection(ctx, func, handler, resource)
                 if lost is not None:
                     advice += (f" while the connection is alive ({lost}, and there "
@@ -224,6 +238,10 @@ class ExceptWithoutRollback(Rule):
                              "handler dealt with would escape; roll back by hand behind a "
                              "check that the connection is alive")
         kind = FunctionResources(ctx.index, func).kind(resource)
+        if kind is not None and kind.key in NO_ROLLBACK_METHOD:
+            return Unfixable(self.code, f"`{resource}` has no `rollback()` (asyncpg): wrap "
+                             "the `try` body in a savepoint, a nested `async with "
+                             f"{resource}.transaction():`, by hand")
         is_async = kind is not None and kind.is_async and func.is_async
         plan = FixPlan(self.code, f"roll back `{resource}` in the handler")
         module = ctx.module.tree

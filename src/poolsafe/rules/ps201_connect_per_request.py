@@ -7,7 +7,12 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.module import FunctionInfo
-from poolsafe.analysis.project_facts import facts, is_test_module, request_handler
+from poolsafe.analysis.project_facts import (
+    facts,
+    is_test_module,
+    request_handler,
+    request_hook,
+)
 from poolsafe.analysis.resolution import inventory, may_call, resolve
 from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.core.model import RawFinding, Severity
@@ -44,6 +49,14 @@ class ConnectPerRequest(Rule):
     the wrapper inside a decorator (`def staff_only(view): def check(...): ...;
     return check`) counts as a handler when the project applies that decorator only
     to handlers (or nowhere) and never calls it by hand: it runs in their requests.
+    A decorator of the same name applied in a file whose import of it cannot be
+    followed (a star import of a module that is not in the project) leaves that
+    unknown, and the wrapper is not counted. Code that runs at the start of every
+    request without being a route counts too: a FastAPI dependency (`Depends(get_db)`,
+    also one a dependency class's `__init__` asks for), an HTTP middleware
+    (`@app.middleware("http")`, a `BaseHTTPMiddleware`'s `dispatch`) and Flask's
+    `@app.before_request` hooks. Calls are followed through `import pkg.module`
+    (`pkg.module.get_conn()`), also when `pkg` has no `__init__.py`.
 
     A long-lived connection (a module's, or one an accessor caches on `flask.g`)
     that such a function closes after its query and opens again at the next call
@@ -167,8 +180,11 @@ def _handler(ctx: FileContext, func: FunctionInfo, memo: dict[int, str | None]
     key = id(func.node)
     if key not in memo:
         handler = request_handler(ctx.index, func)
-        if handler is None and facts(ctx.index).request_only(func):
-            handler = "helper"
+        if handler is None and request_hook(ctx.index, func):
+            handler = "hook"
+        elif handler is None and facts(ctx.index).request_only(func):
+            handler = "dependency" if id(func.node) in ctx.index.dependency_functions() \
+                else "helper"
         memo[key] = handler
     return memo[key]
 
@@ -215,6 +231,10 @@ def _assignments(body: cst.CSTNode) -> Iterator[cst.Assign]:
 def _where(handler: str, func: FunctionInfo) -> str:
     if handler == "helper":
         return f"`{func.name}`, which only request handlers call,"
+    if handler == "hook":
+        return f"`{func.name}`, which runs at the start of every request,"
+    if handler == "dependency":
+        return f"FastAPI dependency `{func.name}`"
     return f"{_LABELS[handler]} `{func.name}`"
 
 

@@ -31,7 +31,10 @@ class OverflowTooLarge(Rule):
       starting point, and a rule that fired on every engine would be noise.
 
     Values are read from literals, constants (across modules) and
-    `int(os.environ.get("POOL_SIZE", "10"))` defaults; unknown values are not
+    `int(os.environ.get("POOL_SIZE", "10"))` defaults, and the defaults of a pydantic
+    settings class (`pool_size: int = 20`, `Field(default=20)`, `Annotated[int,
+    Field(default=20)]`), also on an instance a project helper builds from the class
+    (`settings = load(Settings)`, the helper returning `settings_class()`); unknown values are not
     judged. `pool_size=0` (no limit), `NullPool`/`StaticPool` and SQLite URLs are
     exempt, also when the URL's dialect comes from a constant
     (`f"{DIALECT}:///{path}"` with `DIALECT = "sqlite"`).

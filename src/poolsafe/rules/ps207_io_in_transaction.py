@@ -104,7 +104,8 @@ class IoInTransaction(Rule):
       `stripe.Webhook.construct_event` checks a signature locally and is not slow.
 
     A call counts only when its receiver is one of these clients (through
-    imports, assignments, `self.` attributes and annotated parameters): a project
+    imports, assignments, `self.` attributes and annotated parameters, also a
+    `self.es` the constructor set from a parameter annotated with the client's class): a project
     function called `search` is not a search engine. The slow call may also sit
     in a project function or a service method called while the transaction is
     open (followed two calls deep, unless that function ends a transaction

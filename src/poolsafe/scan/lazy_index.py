@@ -308,6 +308,17 @@ class LazyIndex(ProjectIndex):
                 return True
         return False
 
+    def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
+        if self._source is None:
+            return False
+        memo: dict[bytes, bool] = self.__dict__.setdefault("_unread_memo", {})
+        if pattern.pattern not in memo:
+            others = {p for paths in self._files_by_name.values() for p in paths} \
+                - self._selected
+            memo[pattern.pattern] = any(source_matches(pattern, self._source(p))
+                                        for p in sorted(others))
+        return memo[pattern.pattern]
+
     def _source_of(self, path: str) -> bytes:
         parsed = self._loaded.get(path)
         if parsed is not None or self._source is None:

@@ -1028,6 +1028,72 @@ class Listener:
 """, note="stored on the object only after calls that may raise: an error before it "
           "leaves the checkout with nobody to give it back",
          unfixable="`conn` is stored"),
+    Case("""
+from fastapi import FastAPI
+
+import store.queries
+
+api = FastAPI()
+
+
+@api.get("/items")
+def items():
+    with store.queries.open_db() as conn:  # expect: PS102
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM items")
+            return cur.fetchall()
+""", path="web/main.py", files={"store/queries.py": """
+import psycopg2
+
+
+def open_db():
+    return psycopg2.connect("dbname=shop")
+"""}, note=("`with` on psycopg2's connection ends the transaction only; the helper is "
+            "reached as `store.queries.open_db()` in a namespace package")),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def record(event, Folder):
+    gen = get_db()
+    session = next(gen)  # expect: PS102
+    folder = session.query(Folder).filter_by(path=event.path).first()
+    if folder is None:
+        return None
+    try:
+        folder.seen = True
+        session.commit()
+    finally:
+        session.close()
+""", note=("a session drawn with next() from a generator kept in a local: the early "
+            "return skips the close (the generator's finally runs only when it is collected)")),
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+
+pool = PooledDB(creator=pymysql, maxconnections=10, host="db", user="app", database="shop")
+
+
+def list_markets():
+    conn = pool.connection()  # expect: PS102
+    cursor = conn.cursor()
+    cursor.execute("SELECT id, name FROM market")
+    rows = cursor.fetchall()
+    cursor.close()
+    conn.close()
+    return rows
+""", note="DBUtils PooledDB: a failed execute skips the close that gives the connection back"),
 ]
 
 
@@ -2171,6 +2237,77 @@ class Listener:
             self._listen_conn = None
 """, note="a chained assignment stores the checkout on the object at once "
           "(`self._listen_conn = conn = ...`): the object's close() gives it back"),
+    Case("""
+from fastapi import FastAPI
+
+import store.queries
+
+api = FastAPI()
+
+
+@api.get("/items")
+def items():
+    with store.queries.open_db() as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM items")
+            return cur.fetchall()
+""", path="web/main.py", files={"store/queries.py": """
+from contextlib import contextmanager
+
+import psycopg2
+
+
+@contextmanager
+def open_db():
+    conn = psycopg2.connect("dbname=shop")
+    try:
+        yield conn
+    finally:
+        conn.close()
+"""}, note="the namespace package's helper is a context manager that closes the connection"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def record(event, Folder):
+    gen = get_db()
+    session = next(gen)
+    try:
+        folder = session.query(Folder).filter_by(path=event.path).first()
+        if folder is None:
+            return None
+        folder.seen = True
+        session.commit()
+    finally:
+        session.close()
+""", note="the session drawn from the kept generator is closed in a finally on every path"),
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+
+pool = PooledDB(creator=pymysql, maxconnections=10, host="db", user="app", database="shop")
+
+
+def list_markets():
+    conn = pool.connection()
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT id, name FROM market")
+        return cursor.fetchall()
+    finally:
+        conn.close()
+""", note="DBUtils PooledDB: the checkout is given back in a finally"),
 ]
 
 VALID += [

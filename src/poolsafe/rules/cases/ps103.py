@@ -669,6 +669,32 @@ def add_user(session: Session, user):
     session.commit()
 ''', note="a session is left pending rollback by a failed flush whatever the server "
           "(SQLAlchemy's own state): MySQL imported does not excuse it"),
+    Case("""
+import logging
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+class OutboxWorker:
+    async def start(self, dsn):
+        self.pool = await asyncpg.create_pool(dsn=dsn)
+
+    async def drain(self):
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                rows = await conn.fetch("SELECT id FROM outbox FOR UPDATE SKIP LOCKED")
+                for row in rows:
+                    try:
+                        await conn.execute("UPDATE outbox SET done = true WHERE id = $1",
+                                           row["id"])
+                    except Exception as exc:  # expect: PS103
+                        log.error("task %s failed: %s", row["id"], exc)
+""", unfixable=("`conn` has no `rollback()` (asyncpg): wrap the `try` body in a savepoint, "
+                "a nested `async with conn.transaction():`, by hand"),
+         note=("asyncpg inside `conn.transaction()`: a failed UPDATE aborts the block's "
+               "transaction, and the loop goes on with it")),
 ]
 
 VALID: list[Case] = [
@@ -1504,4 +1530,28 @@ class Executor:
                 cur.execute("SELECT current_schemas(true)")
                 return cur.fetchone()[0]
 """, note='the class puts self.conn in autocommit in connect(): a failed statement aborts nothing'),
+    Case("""
+import logging
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+class OutboxWorker:
+    async def start(self, dsn):
+        self.pool = await asyncpg.create_pool(dsn=dsn)
+
+    async def drain(self):
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                rows = await conn.fetch("SELECT id FROM outbox FOR UPDATE SKIP LOCKED")
+                for row in rows:
+                    try:
+                        async with conn.transaction():
+                            await conn.execute("UPDATE outbox SET done = true WHERE id = $1",
+                                               row["id"])
+                    except Exception as exc:
+                        log.error("task %s failed: %s", row["id"], exc)
+""", note="a nested transaction block per task is a savepoint: a failure undoes only that task"),
 ]

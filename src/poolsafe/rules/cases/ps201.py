@@ -279,6 +279,146 @@ def stock_level(sku):
                   "app = Flask(__name__)\n\n@app.route('/stock/<sku>')\n"
                   "def stock(sku):\n    return {'qty': level(sku)}\n"},
          note="only a route calls it, under an alias it is imported as"),
+    Case("""
+import psycopg2
+
+
+def open_db():
+    return psycopg2.connect("dbname=shop")  # expect: PS201
+""", path="store/queries.py", files={"web/main.py": """
+from fastapi import FastAPI
+
+import store.queries
+
+api = FastAPI()
+
+
+@api.get("/items")
+def items():
+    conn = store.queries.open_db()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM items")
+            return cur.fetchall()
+    finally:
+        conn.close()
+"""}, note=("the route reaches the helper as `store.queries.open_db()` after `import "
+            "store.queries`, `store` being a namespace package (no `__init__.py`)")),
+    Case("""
+import psycopg2
+
+
+def get_conn():
+    conn = psycopg2.connect("dbname=shop")  # expect: PS201
+    try:
+        yield conn
+    finally:
+        conn.close()
+""", path="db.py", files={"repo.py": """
+from fastapi import Depends
+
+from db import get_conn
+
+
+class ItemRepo:
+    def __init__(self, conn=Depends(get_conn)):
+        self.conn = conn
+
+    def all(self):
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT id FROM items")
+            return cur.fetchall()
+""", "main.py": """
+from fastapi import Depends, FastAPI
+
+from repo import ItemRepo
+
+app = FastAPI()
+
+
+def list_items(repo: ItemRepo = Depends(ItemRepo)):
+    return repo.all()
+
+
+app.add_api_route("/items", endpoint=list_items, methods=["GET"])
+"""}, note=("a FastAPI dependency that connects: FastAPI runs it for every request that "
+            "needs it, here through a repository class's own `Depends`")),
+    Case("""
+import psycopg2
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+def user_for(token):
+    conn = psycopg2.connect("dbname=shop")  # expect: PS201
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM users WHERE token = %s", (token,))
+            return cur.fetchone()
+    finally:
+        conn.close()
+
+
+@app.middleware("http")
+async def attach_user(request: Request, call_next):
+    request.state.user = None
+    if "Authorization" in request.headers:
+        request.state.user = user_for(request.headers["Authorization"])
+    return await call_next(request)
+""", note="only an HTTP middleware calls it: it runs for every request"),
+    Case("""
+import pymysql
+from flask import Flask, g
+
+app = Flask(__name__)
+
+
+@app.before_request
+def open_db():
+    g.db = pymysql.connect(host="db", user="app", database="shop")  # expect: PS201
+
+
+@app.teardown_request
+def close_db(exc):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+""", note="a Flask before_request hook runs at the start of every request"),
+    Case("""
+import pymysql
+
+
+def connect():
+    return pymysql.connect(host="db", user="app", database="shop")  # expect: PS201
+
+
+def transactional(work):
+    def run(*args):
+        conn = connect()
+        try:
+            result = work(conn, *args)
+            conn.commit()
+            return result
+        finally:
+            conn.close()
+    return run
+""", path="shop/db.py", files={"shop/views.py": """
+from flask import Blueprint
+
+from shop.db import *
+
+bp = Blueprint("shop", __name__)
+
+
+@bp.route("/count")
+@transactional
+def count(conn):
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM items")
+        return {"n": cur.fetchone()[0]}
+""", "shop/__init__.py": ""}, note=("the decorator, brought in by a star import of a project "
+                                     "module, wraps routes only: its wrapper runs per request")),
 ]
 
 
@@ -519,4 +659,128 @@ def nightly_report():
 if __name__ == "__main__":
     print(nightly_report())
 """, note="reopen-and-close in a script's function: once per run, not per request"),
+    Case("""
+import psycopg2
+
+
+def open_db():
+    return psycopg2.connect("dbname=shop")
+""", path="store/queries.py", files={"web/main.py": """
+from fastapi import FastAPI
+
+import store.queries
+
+api = FastAPI()
+
+
+@api.get("/items")
+def items():
+    conn = store.queries.open_db()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM items")
+            return cur.fetchall()
+    finally:
+        conn.close()
+""", "tools/export.py": """
+import store.queries
+
+
+def main():
+    conn = store.queries.open_db()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM items")
+            print(cur.fetchall())
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
+"""}, note="a script calls the helper too (through the same namespace-package import)"),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, "dbname=shop")
+
+
+def get_conn():
+    conn = pool.getconn()
+    try:
+        yield conn
+    finally:
+        pool.putconn(conn)
+""", path="db.py", files={"main.py": """
+from fastapi import Depends, FastAPI
+
+from db import get_conn
+
+app = FastAPI()
+
+
+@app.get("/items")
+def list_items(conn=Depends(get_conn)):
+    with conn.cursor() as cur:
+        cur.execute("SELECT id FROM items")
+        return cur.fetchall()
+"""}, note="a dependency that checks out of a pool made once: no new server connection"),
+    Case("""
+import psycopg2
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+def user_for(token):
+    conn = psycopg2.connect("dbname=shop")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM users WHERE token = %s", (token,))
+            return cur.fetchone()
+    finally:
+        conn.close()
+
+
+@app.middleware("http")
+async def attach_user(request: Request, call_next):
+    request.state.user = None
+    if "Authorization" in request.headers:
+        request.state.user = user_for(request.headers["Authorization"])
+    return await call_next(request)
+
+
+if __name__ == "__main__":
+    print(user_for("admin-token"))
+""", note="the middleware's helper also runs from the script's __main__ block"),
+    Case("""
+import pymysql
+
+
+def connect():
+    conn = pymysql.connect(host="db", user="app", database="shop")
+    return conn, conn.cursor()
+
+
+def transactional(work):
+    def run(*args):
+        conn, cur = connect()
+        try:
+            result = work(cur, *args)
+            conn.commit()
+            return result
+        finally:
+            cur.close()
+            conn.close()
+    return run
+""", path="lab/db_module.py", files={"lab/members.py": """
+from vendored.db_module import *
+
+
+@transactional
+def save(cur, query, params):
+    cur.execute(query, params)
+""", "lab/__init__.py": ""}, note=("the decorator is applied only through a star import of a "
+                                    "module that is not in the project (CRUD helpers, not "
+                                    "routes): where its wrapper runs is not known")),
 ]

@@ -90,6 +90,37 @@ class Store:
             pool_pre_ping=True,
         )
 """, note="the URL's dialect comes from a constant in an f-string: a server database"),
+    Case("""
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from config import settings
+
+engine = create_async_engine(
+    settings.database_url,
+    pool_size=settings.pool_size,
+    max_overflow=50,  # expect: PS204
+    pool_pre_ping=True,
+)
+""", path="db.py", files={"config.py": """
+from typing import Annotated
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    database_url: str = "postgresql+psycopg://app@db/app"
+    pool_size: Annotated[int, Field(default=20)]
+
+
+def load(settings_class):
+    return settings_class()
+
+
+settings = load(Settings)
+"""},
+         note=("pool_size is a pydantic settings default (`Annotated[int, Field(default=20)]`) "
+               "of an instance a project helper builds from the class")),
 ]
 
 VALID: list[Case] = [
@@ -164,4 +195,34 @@ class Store:
         )
 """, note="the dialect named by a constant in an f-string is SQLite's: no server, no "
           "max_connections to exceed"),
+    Case("""
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from config import settings
+
+engine = create_async_engine(
+    settings.database_url,
+    pool_size=settings.pool_size,
+    max_overflow=50,
+    pool_pre_ping=True,
+)
+""", path="db.py", files={"config.py": """
+from typing import Annotated
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    database_url: str = "postgresql+psycopg://app@db/app"
+    pool_size: Annotated[int, Field(default=100)]
+
+
+def load(settings_class):
+    return settings_class()
+
+
+settings = load(Settings)
+"""},
+         note="the settings default pool_size=100 leaves max_overflow=50 at half of it"),
 ]

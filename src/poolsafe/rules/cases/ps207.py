@@ -687,6 +687,28 @@ def ship(order_id):
     shipped(order)  # expect: PS207
 """, path="shop/jobs.py", files=_DJANGO_MAIL,
          note="a helper's EmailMessage(...).send() inside an @atomic function"),
+    Case("""
+import asyncpg
+from elasticsearch import AsyncElasticsearch
+
+
+class OutboxWorker:
+    def __init__(self, es: AsyncElasticsearch, dsn: str):
+        self.es = es
+        self.dsn = dsn
+
+    async def start(self):
+        self.pool = await asyncpg.create_pool(dsn=self.dsn)
+
+    async def drain(self):
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                rows = await conn.fetch("SELECT id, doc FROM outbox FOR UPDATE SKIP LOCKED")
+                for row in rows:
+                    await self.es.delete(index="docs", id=row["doc"])  # expect: PS207
+                    await conn.execute("UPDATE outbox SET done = true WHERE id = $1", row["id"])
+""", note=("the search client is the one the constructor was given, known by its "
+            "parameter's annotation")),
 ]
 
 
@@ -1285,4 +1307,26 @@ def ship(order_id):
         transaction.on_commit(lambda: shipped(order))
 """, path="shop/jobs.py", files=_DJANGO_MAIL,
          note="the mail is handed to transaction.on_commit(): it runs after the commit"),
+    Case("""
+import asyncpg
+from elasticsearch import AsyncElasticsearch
+
+
+class OutboxWorker:
+    def __init__(self, es: AsyncElasticsearch, dsn: str):
+        self.es = es
+        self.dsn = dsn
+
+    async def start(self):
+        self.pool = await asyncpg.create_pool(dsn=self.dsn)
+
+    async def drain(self):
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                rows = await conn.fetch("SELECT id, doc FROM outbox FOR UPDATE SKIP LOCKED")
+                await conn.execute("UPDATE outbox SET done = true WHERE id = ANY($1)",
+                                   [row["id"] for row in rows])
+        for row in rows:
+            await self.es.delete(index="docs", id=row["doc"])
+""", note="the injected search client is called after the transaction block and the checkout end"),
 ]
