@@ -104,6 +104,12 @@ class UnreleasedConnection(Rule):
     in a container, or passed to a function that releases it has moved on and
     is not reported here; so is one a chained assignment stores at once
     (`self.conn = conn = pool.getconn()`: the object's own release is judged).
+    A SQLAlchemy session (`Session()`, a `sessionmaker()`'s session, a
+    `scoped_session` registry, an `AsyncSession`) checks a connection out only at
+    its first statement: an exception raised before anything used it (only
+    `configure()`, `add()`, `add_all()` or `expunge()` ran, which send nothing)
+    leaves nothing checked out and is not reported; from its first query, flush,
+    commit or any other use on, what raises counts.
     `conn = conn.execution_options(...)` keeps the same
     connection (SQLAlchemy 2.0 returns the connection itself): it is followed
     under its name, not reported as overwritten.

@@ -1027,6 +1027,36 @@ class Listener:
 """, note="stored on the object only after calls that may raise: an error before it "
           "leaves the checkout with nobody to give it back",
          unfixable="`conn` is stored"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+
+def open_registry(url, probe):
+    registry = scoped_session(sessionmaker())  # expect: PS102
+    registry.configure(bind=create_engine(url))
+    registry.execute(text("SELECT 1"))
+    probe()
+    return registry
+""", note="the registry's session ran a statement (it holds a connection from there) "
+          "before a call that may raise: that error leaves the connection checked out",
+         unfixable="`registry` is returned"),
+    Case("""
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker()
+
+
+def store(items, prepare):
+    db = SessionLocal()  # expect: PS102
+    db.add_all(items)
+    db.flush()
+    prepare(items)
+    db.commit()
+    db.close()
+""", note="`flush()` sends the pending rows, so the session holds a connection when "
+          "`prepare()` raises"),
+
 ]
 
 
@@ -2170,4 +2200,40 @@ class Listener:
             self._listen_conn = None
 """, note="a chained assignment stores the checkout on the object at once "
           "(`self._listen_conn = conn = ...`): the object's close() gives it back"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+
+def open_registry(url):
+    registry = scoped_session(sessionmaker())
+    registry.configure(bind=create_engine(url))
+    return registry
+
+
+def open_session(url):
+    registry = scoped_session(sessionmaker())
+    registry.configure(bind=create_engine(url))
+    return registry()
+""", note="a SQLAlchemy session connects on its first statement: `configure()` raising "
+          "before any use leaves nothing checked out, and the registry (or its session) "
+          "is then handed to the caller"),
+    Case("""
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker()
+
+
+def store(items, prepare):
+    db = SessionLocal()
+    prepare(items)
+    db.add_all(items)
+    try:
+        db.commit()
+    finally:
+        db.close()
+""", note="`prepare()` and `add_all()` run before the session's first statement (add "
+          "sends nothing): an error there holds no connection; from the commit on, "
+          "`finally` closes it"),
+
 ]
