@@ -875,3 +875,42 @@ def load(user_id):
             except psycopg2.Error:
                 pass""")
     assert check_fix(cst.parse_module(before), cst.parse_module(contained), "PS103").ok
+
+
+def test_a_release_through_the_wrappers_module_moves_into_finally_as_a_safe_fix() -> None:
+    """`db.close_db_connection(conn)` is the release the bare name would be: moving it
+    into `finally` is safe (it was offered only as unsafe: the check read it as a call
+    that may raise on the paths it now runs on)."""
+    wrappers = PG + """
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def close_db_connection(conn):
+    pool.putconn(conn)
+"""
+    before = """import db
+
+
+def names():
+    conn = db.get_db_connection()
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM items")
+    rows = cur.fetchall()
+    db.close_db_connection(conn)
+    return rows
+"""
+    assert _fix("PS102", before, files={"db.py": wrappers}, path="app.py") == """import db
+
+
+def names():
+    conn = db.get_db_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM items")
+        rows = cur.fetchall()
+    finally:
+        db.close_db_connection(conn)
+    return rows
+"""

@@ -270,7 +270,11 @@ class UnreleasedConnection(Rule):
     drop the guard; behind a test not about it (`if verbose:`), the `if` goes whole
     (never `if verbose: pass`), unless its test calls something. It is not offered
     when the connection is returned, stored, rebound or released in a way it cannot
-    move (`putconn(conn, close=True)`), nor when code
+    move (`putconn(conn, close=True)`). A checkout that ends a `try` whose every
+    handler leaves (`except OperationalError: raise AppError(...)`, `return`,
+    `break`, `continue`) and that has no `else` or `finally` is held past that
+    `try` as if it were made there: the statements after the `try` get the
+    `finally` (or extend the one already there). Nor is it offered when code
     after the checkout's block still uses it (a later statement): a `finally`
     around the block would give it back before that use. A checkout inside a `try`
     is released in that `try`'s own `finally` (no `try` nested in it, unless its

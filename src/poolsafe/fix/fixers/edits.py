@@ -786,6 +786,26 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     return result
 
 
+def _leaving_try(line: cst.SimpleStatementLine,
+                 parents: dict[int, cst.CSTNode]) -> cst.Try | None:
+    """The `try` whose body ends with the checkout `line` when each of its handlers
+    leaves (ends with `return`, `raise`, `break` or `continue`) and it has no `else`
+    or `finally`: after it, the checkout is held on every path that goes on."""
+    block = parents.get(id(line))
+    stmt = parents.get(id(block)) if isinstance(block, cst.IndentedBlock) else None
+    if not isinstance(stmt, cst.Try) or stmt.body is not block or not stmt.handlers \
+            or stmt.orelse is not None or stmt.finalbody is not None \
+            or block.body[-1] is not line:
+        return None
+    for handler in stmt.handlers:
+        body = body_statements_of(handler.body)
+        last = body[-1] if body else None
+        if not isinstance(last, cst.SimpleStatementLine) or not isinstance(
+                last.body[-1], (cst.Return, cst.Raise, cst.Break, cst.Continue)):
+            return None
+    return stmt if isinstance(parents.get(id(stmt)), cst.IndentedBlock) else None
+
+
 def _release_guard(call: cst.Call,
                    parents: dict[int, cst.CSTNode]) -> tuple[cst.If | None, bool]:
     """The `if` (no `else`) whose body is just the release line `call` is on, and
@@ -1171,12 +1191,17 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     module = ctx.module.tree
     plan = FixPlan(code, f"release `{var}` in `finally`")
     region = find_region(ctx.index, func, parents, line, var, code)
+    guarded_by = _leaving_try(line, parents) if isinstance(region, Unfixable) else None
+    if guarded_by is not None:
+        # `try: conn = connect() / except E: return` (every handler leaves): past the
+        # `try`, the checkout is held as if it were made there
+        region = find_region(ctx.index, func, parents, guarded_by, var, code)
     if isinstance(region, Unfixable):
         return region
     if extra is not None and not any(id(s) in region.removals for s in extra.body):
         return Unfixable(code, "the close() is not in the checkout's region")
     if kind.key in WITH_PREFERRED and site.conn.via is None and not region.guards \
-            and (not kind.is_async or func.is_async):
+            and guarded_by is None and (not kind.is_async or func.is_async):
         plan.description = f"use {safe_form_at(site)}"
         wrap_with(module, plan, region, line, var, site.call, kind.is_async)
         return plan

@@ -1057,6 +1057,88 @@ def store(items, prepare):
 """, note="`flush()` sends the pending rows, so the session holds a connection when "
           "`prepare()` raises"),
 
+    Case("""
+import psycopg2
+
+
+class SetupError(Exception):
+    pass
+
+
+def run_admin(dsn, statement):
+    try:
+        conn = psycopg2.connect(dsn)  # expect: PS102
+    except psycopg2.OperationalError as exc:
+        raise SetupError(str(exc))
+    conn.set_isolation_level(0)
+    cur = conn.cursor()
+    try:
+        cur.execute(statement)
+    finally:
+        conn.close()
+    return True
+""", note="the checkout ends a `try` whose handler leaves: past it the connection is "
+          "held, and `set_isolation_level()` raising skips the `finally` below"),
+    Case("""
+from psycopg2.pool import PoolError, ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, "dbname=app")
+
+
+def check_idle(count):
+    for _ in range(count):
+        try:
+            conn = pool.getconn()  # expect: PS102
+        except PoolError:
+            break
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        pool.putconn(conn)
+""", note="a loop's checkout in a `try` whose handler breaks out: an error of the "
+          "query skips the putconn()"),
+    Case("""
+import psycopg2
+
+
+def server_version(dsn):
+    try:
+        conn = psycopg2.connect(dsn)  # expect: PS102
+    except psycopg2.OperationalError:
+        conn = None
+    if conn is not None:
+        version = conn.server_version
+        conn.set_isolation_level(0)
+        conn.close()
+        return version
+    return None
+""", note="the handler goes on (conn = None) instead of leaving: the checkout is not "
+          "held on every path past the `try`, so the fix leaves it",
+         unfixable="nothing uses `conn` after the checkout"),
+
+    Case("""
+import db
+
+
+def item_names():
+    conn = db.get_db_connection()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM items")
+    names = [row[0] for row in cur.fetchall()]
+    db.close_db_connection(conn)
+    return names
+""", files={"db.py": _PG_POOL + """
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def close_db_connection(conn):
+    pool.putconn(conn)
+"""}, path="app.py",
+         note="the project's release called through its module (`db.close_db_connection"
+              "(conn)`) after a query that may raise: the fix moves that call into "
+              "`finally`, safe as the bare name would be"),
+
 ]
 
 
