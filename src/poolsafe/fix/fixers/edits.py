@@ -837,6 +837,32 @@ def used_after(func: FunctionInfo, parents: dict[int, cst.CSTNode],
     statements after an enclosing compound statement) uses it before rebinding it.
     The original code used it there still checked out; the fix would give it back
     first (a rollback on a connection another request may hold now)."""
+    reason = _used_after(func, parents, block, var)
+    owner = parents.get(id(block))
+    if reason is not None and isinstance(owner, cst.If) and owner.body is block \
+            and var in func.param_names() and _none_test(owner.test, var):
+        # `if connection is None: connection = connect()`: the code after serves the
+        # caller's connection too, which a release there must leave open
+        test = func.module.tree.code_for_node(owner.test)
+        return (reason.rsplit(": a `finally`", 1)[0] + f", and it is checked out here "
+                f"only when the caller passed none (`if {test}:`): a release after that "
+                "use must skip the caller's connection; give it back by hand")
+    return reason
+
+
+def _none_test(test: cst.BaseExpression, var: str) -> bool:
+    """`var is None` / `not var`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return isinstance(test.expression, cst.Name) and test.expression.value == var
+    return (isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name)
+            and test.left.value == var and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, cst.Is)
+            and isinstance(test.comparisons[0].comparator, cst.Name)
+            and test.comparisons[0].comparator.value == "None")
+
+
+def _used_after(func: FunctionInfo, parents: dict[int, cst.CSTNode],
+                block: cst.CSTNode, var: str) -> str | None:
     child: cst.CSTNode = block
     parent = parents.get(id(child))
     while parent is not None and parent is not func.node:

@@ -784,9 +784,10 @@ def list_items(db=None):
     finally:
         if not owned:
             db.close()
-""", unfixable="`db` is used after the statements that hold it (later in the function): a "
-                   "`finally` around them would release it before that use; give it back "
-                   "after its last use by hand",
+""", unfixable="`db` is used after the statements that hold it (later in the function), "
+                   "and it is checked out here only when the caller passed none (`if db is "
+                   "None:`): a release after that use must skip the caller's connection; "
+                   "give it back by hand",
          note="the flag read the wrong way round: the session made here is never closed"),
     Case("""
 from poolsafe.runtime import ConnectionPool
@@ -1138,6 +1139,22 @@ def close_db_connection(conn):
          note="the project's release called through its module (`db.close_db_connection"
               "(conn)`) after a query that may raise: the fix moves that call into "
               "`finally`, safe as the bare name would be"),
+
+    Case("""
+import psycopg2
+
+
+def mark_done(task_id, conn=None):
+    if conn is None:
+        conn = psycopg2.connect("dbname=app")  # expect: PS102
+        conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("UPDATE tasks SET done = true WHERE id = %s", (task_id,))
+""", note="a connection made only when the caller passed none, then never closed",
+         unfixable="`conn` is used after the statements that hold it (later in the "
+                   "function), and it is checked out here only when the caller passed "
+                   "none (`if conn is None:`): a release after that use must skip the "
+                   "caller's connection; give it back by hand"),
 
 ]
 
