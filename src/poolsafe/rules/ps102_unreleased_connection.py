@@ -281,7 +281,9 @@ class UnreleasedConnection(Rule):
     the session had not loaded (a lazy relationship, or any attribute after the
     commit expired them) raises `DetachedInstanceError` where the original loaded
     it; a function that returns plain values (a count, `user.id`, rows of a textual
-    SELECT) keeps the safe fix. Nor is it offered when code
+    SELECT) keeps the safe fix. A scoped_session's own `remove()` after the work
+    (or after the `yield` of a `@contextmanager`) moves into the `finally` as
+    written. Nor is it offered when code
     after the checkout's block still uses it (a later statement): a `finally`
     around the block would give it back before that use. A checkout inside a `try`
     is released in that `try`'s own `finally` (no `try` nested in it, unless its

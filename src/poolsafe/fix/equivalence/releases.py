@@ -16,7 +16,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import dotted_name, positional_args, string_value, strip_await
 
 #: methods called on the connection or session that end its use
-_SELF_RELEASES = frozenset({"close", "release", "aclose"})
+_SELF_RELEASES = frozenset({"close", "release", "aclose", "remove"})
 #: methods of a pool (or a helper object) that take the connection back
 _POOL_RELEASES = frozenset({"putconn", "release", "release_connection", "return_connection",
                             "put_connection", "putconn_async"})

@@ -441,13 +441,17 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
 def release_written(module: cst.Module, region: Region, var: str) -> Release | None:
     """The release the code already writes, when the statements the fix moves into
     `finally` all read the same and hand `var` to a call (`await Db._pool.release(conn)`,
-    `release_db_connection(conn)`): the user's own release, which keeps what it
-    does (returning to the pool, not closing) and names the pool as the caller can."""
+    `release_db_connection(conn)`, a scoped_session's `session.remove()`): the user's
+    own release, which keeps what it does (returning to the pool, not closing;
+    discarding the registry's session) and names the pool as the caller can."""
     texts: set[str] = set()
     for node in region.removed:  # (each in `region.stmts`, outside nested scopes)
         call, _ = strip_await(node.value)
-        if not isinstance(call, cst.Call) or not any(
-                isinstance(a.value, cst.Name) and a.value.value == var for a in call.args):
+        own = isinstance(call, cst.Call) and not call.args \
+            and isinstance(call.func, cst.Attribute) and call.func.attr.value == "remove" \
+            and isinstance(call.func.value, cst.Name) and call.func.value.value == var
+        if not own and (not isinstance(call, cst.Call) or not any(
+                isinstance(a.value, cst.Name) and a.value.value == var for a in call.args)):
             return None
         texts.add(module.code_for_node(node.value))
     if len(texts) != 1:
@@ -555,7 +559,7 @@ def is_removable_release(call: cst.Call, var: str) -> bool:
     or a release function called with `var` among plain arguments
     (`close_conn(conn, cur)`, `unlease(name, conn)`; see `_release_arguments_bound`)."""
     f = call.func
-    if isinstance(f, cst.Attribute) and f.attr.value in ("close", "release") \
+    if isinstance(f, cst.Attribute) and f.attr.value in ("close", "release", "remove") \
             and isinstance(f.value, cst.Name) and f.value.value == var:
         # `var.close()`; Gino's `var.release()` (the index counts it as a release only
         # for a kind whose `self_release` names it)

@@ -949,10 +949,10 @@ def unit_of_work():
     work.commit()
     work.remove()
 """, path="shop/db.py",
-         unfixable="a release of `work` the fix cannot move into `finally`",
          note=("a scoped_session registry built per call and handed out by a "
                "@contextmanager with no try/finally: an exception in the caller's with "
-               "body is thrown in at the yield and skips commit() and remove()")),
+               "body is thrown in at the yield and skips commit() and remove(); the fix moves "
+               "`work.remove()`, as written, into a `finally`")),
     Case("""
 from mysql.connector import errors
 from shop.base import Repo
