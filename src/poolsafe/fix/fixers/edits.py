@@ -739,6 +739,8 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     region = rest[:end]
     reason = escape_reason(region, var, skip)
     if reason is None:
+        reason = _returned_by_callee(index, func, region, var)
+    if reason is None:
         reason = used_after(func, parents, block, var)
     if reason is not None:
         return Unfixable(code, reason)
@@ -808,6 +810,34 @@ def _leaving_try(line: cst.SimpleStatementLine,
                 last.body[-1], (cst.Return, cst.Raise, cst.Break, cst.Continue)):
             return None
     return stmt if isinstance(parents.get(id(stmt)), cst.IndentedBlock) else None
+
+
+def _returned_by_callee(index: ProjectIndex, func: FunctionInfo,
+                        stmts: list[cst.BaseStatement], var: str) -> str | None:
+    """`desc = make_desc(conn=conn)` where the project's `make_desc` returns the
+    connection inside its result (`return {"conn": conn}`): the result holds it on
+    after the call, so a `finally` here would close what the caller keeps."""
+    for stmt in stmts:
+        for call in iter_calls(stmt):
+            for i, arg in enumerate(call.args):
+                if not (isinstance(arg.value, cst.Name) and arg.value.value == var):
+                    continue
+                callee = index.evaluate(call.func, func.module, func)
+                if not isinstance(callee, FunctionRef):
+                    continue
+                target = callee.func
+                if arg.keyword is not None:
+                    param = arg.keyword.value
+                elif arg.star == "" and i < len(target.param_names()):
+                    param = target.param_names()[i]
+                else:
+                    continue
+                for node in iter_nodes(target.node.body):
+                    if isinstance(node, cst.Return) and node.value is not None \
+                            and param in escaping_names(node.value, through_calls=False):
+                        return (f"`{var}` is handed to `{target.name}`, which returns it "
+                                "inside its result")
+    return None
 
 
 def _release_guard(call: cst.Call,

@@ -1156,6 +1156,29 @@ def mark_done(task_id, conn=None):
                    "none (`if conn is None:`): a release after that use must skip the "
                    "caller's connection; give it back by hand"),
 
+    Case("""
+import psycopg2
+
+
+def describe(name, conn):
+    return {"name": name, "conn": conn}
+
+
+def register(name, dsn, found):
+    try:
+        conn = psycopg2.connect(dsn)  # expect: PS102
+    except psycopg2.OperationalError:
+        return False
+    version = conn.server_version
+    if version < 120000:
+        return False
+    entry = describe(name, conn=conn)
+    found.append(entry)
+    return True
+""", note="the connection goes into `describe()`'s result, kept in `found`; the early "
+          "return leaves it open. A `finally` would close the one `found` keeps",
+         unfixable="`conn` is handed to `describe`, which returns it inside its result"),
+
 ]
 
 
