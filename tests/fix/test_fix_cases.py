@@ -875,3 +875,93 @@ def load(user_id):
             except psycopg2.Error:
                 pass""")
     assert check_fix(cst.parse_module(before), cst.parse_module(contained), "PS103").ok
+
+
+def test_a_release_through_the_wrappers_module_moves_into_finally_as_a_safe_fix() -> None:
+    """`db.close_db_connection(conn)` is the release the bare name would be: moving it
+    into `finally` is safe (it was offered only as unsafe: the check read it as a call
+    that may raise on the paths it now runs on)."""
+    wrappers = PG + """
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def close_db_connection(conn):
+    pool.putconn(conn)
+"""
+    before = """import db
+
+
+def names():
+    conn = db.get_db_connection()
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM items")
+    rows = cur.fetchall()
+    db.close_db_connection(conn)
+    return rows
+"""
+    assert _fix("PS102", before, files={"db.py": wrappers}, path="app.py") == """import db
+
+
+def names():
+    conn = db.get_db_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM items")
+        rows = cur.fetchall()
+    finally:
+        db.close_db_connection(conn)
+    return rows
+"""
+
+
+_SESSION = """from sqlalchemy.orm import sessionmaker
+
+from models import User
+
+SessionLocal = sessionmaker()
+
+"""
+
+
+def test_closing_a_session_whose_objects_are_returned_is_not_a_safe_fix() -> None:
+    """After the commit the returned `user` is expired: the original refreshes it through
+    the session left open, the fixed code would raise DetachedInstanceError on the
+    caller's first attribute read. Offered only as unsafe, with that reason."""
+    before = _SESSION + """
+def create_user(name):
+    db = SessionLocal()
+    user = User(name=name)
+    db.add(user)
+    db.commit()
+    return user
+
+
+def all_users():
+    db = SessionLocal()
+    return db.query(User).all()
+"""
+    assert _fix("PS102", before) == before
+    result = fix_sources({"case.py": before}, ScanOptions(select={"PS102"}), unsafe=False)
+    assert len(result.left) == 2
+    assert all("DetachedInstanceError" in x.reason for x in result.left)
+    assert "with SessionLocal() as db:" in _fix("PS102", before, unsafe=True)
+
+
+def test_closing_a_session_whose_function_returns_plain_values_stays_safe() -> None:
+    before = _SESSION + """
+def create_user(name):
+    db = SessionLocal()
+    user = User(name=name)
+    db.add(user)
+    db.commit()
+    return user.id
+
+
+def user_count():
+    db = SessionLocal()
+    return db.query(User).count()
+"""
+    after = _fix("PS102", before)
+    assert after.count("with SessionLocal() as db:") == 2

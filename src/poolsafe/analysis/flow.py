@@ -86,6 +86,10 @@ class Held:
     #: local flags set to True after the checkout on its paths (`owned = True`): a
     #: later `if owned:` is true wherever this checkout is held
     flags: frozenset[str] = frozenset()
+    #: a lazy checkout (`ConnectionKind.lazy`: a SQLAlchemy session connects on its
+    #: first statement) that nothing has used yet on these paths: an exception here
+    #: leaves nothing checked out
+    idle: bool = False
 
 
 @dataclass(frozen=True)
@@ -525,7 +529,7 @@ class FunctionFlow:
                 # after that (a caller's session is the caller's to close)
                 self._after_release(fact.var, self._nodes[fact.use], "used", fact.release)
         for fact in out.exc or ():
-            if isinstance(fact, Held):
+            if isinstance(fact, Held) and not fact.idle:
                 self.result.leaks.setdefault(fact.site, "exception")
         return self.result
 
@@ -544,6 +548,8 @@ class FunctionFlow:
 
     def statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
         self._statements.append(stmt)  # where a step of a leak's path points
+        if any(type(f) is Held and f.idle for f in state):
+            state = _wake(stmt, state)
         try:
             return self._statement(stmt, state)
         finally:
@@ -682,7 +688,7 @@ class FunctionFlow:
                     # (a checkout bound to a `global`/`nonlocal` name is stored beyond the call)
                     call, conn = acquired
                     site = self._site(call, var, conn)
-                    after = after | {Held(var, site, _unbound_in(after))}
+                    after = after | {Held(var, site, _unbound_in(after), idle=conn.kind.lazy)}
         # a checkout stored on an attribute, in a container or under another name moved on
         if acquired is None:
             after = self._escape_names(after, escaping)
@@ -796,7 +802,10 @@ class FunctionFlow:
             if shape.pings:  # a failed ping: the connection is gone on that path
                 exc = frozenset(replace(f, dead=True) if isinstance(f, Held)
                                 and f.var in shape.pings else f for f in exc)
+            exc = _busy(exc)
             self._note_raise(node, exc)
+        if unbound_exc is not None:
+            unbound_exc = _busy(unbound_exc)
         return cur, _join(exc, unbound_exc)
 
     def _walrus(self, named: cst.NamedExpr, state: State) -> State:
@@ -816,7 +825,7 @@ class FunctionFlow:
         if var in self.func.globals_declared:
             return state
         site = self._site(acquired[0], var, acquired[1])
-        return state | {Held(var, site, _unbound_in(state))}
+        return state | {Held(var, site, _unbound_in(state), idle=acquired[1].kind.lazy)}
 
     def _note_raise(self, node: cst.CSTNode, state: State) -> None:
         """Remember `node` as a place where each held checkout may leave by an exception."""
@@ -1727,6 +1736,62 @@ def _returns_itself(value: cst.BaseExpression, targets: list[cst.BaseExpression]
         return False
     receiver = inner.func.value
     return isinstance(receiver, cst.Name) and receiver.value == targets[0].value
+
+
+#: methods of a SQLAlchemy session (or scoped_session registry) that send nothing to
+#: the database: a session only these have touched still holds no connection
+_LAZY_SAFE_METHODS = frozenset({"configure", "add", "add_all", "expunge", "expunge_all"})
+
+
+def _header(stmt: cst.BaseStatement) -> list[cst.CSTNode]:
+    """The parts of `stmt` that run before its body (all of a simple statement)."""
+    if isinstance(stmt, cst.SimpleStatementLine):
+        return [stmt]
+    if isinstance(stmt, (cst.If, cst.While)):
+        return [stmt.test]
+    if isinstance(stmt, cst.For):
+        return [stmt.iter]
+    if isinstance(stmt, cst.With):
+        return list(stmt.items)
+    if isinstance(stmt, cst.Match):
+        return [stmt.subject]
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        return [stmt]
+    return []
+
+
+def _wake(stmt: cst.BaseStatement, state: State) -> State:
+    """An idle lazy checkout that `stmt` uses (anything but a method of
+    `_LAZY_SAFE_METHODS`, calling a scoped_session registry for its session, or a
+    lambda that reads it) may hold a connection from this statement on: what raises
+    here or later counts."""
+    idle = {f.var for f in state if type(f) is Held and f.idle}
+    used: set[str] = set()
+    for part in _header(stmt):
+        allowed: set[int] = set()
+        names: list[cst.Name] = []
+        for n in iter_nodes(part):  # (a lambda's body runs later, if ever)
+            if isinstance(n, cst.Call):
+                f = n.func
+                if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
+                        and f.attr.value in _LAZY_SAFE_METHODS:
+                    allowed.add(id(f.value))
+                elif isinstance(f, cst.Name) and not n.args:
+                    allowed.add(id(f))
+            elif isinstance(n, cst.Name) and n.value in idle:
+                names.append(n)
+        used |= {n.value for n in names if id(n) not in allowed}
+    if not used:
+        return state
+    return frozenset(replace(f, idle=False) if type(f) is Held and f.idle and f.var in used
+                     else f for f in state)
+
+
+def _busy(state: State) -> State:
+    """`state` without the idle lazy checkouts (an exception there leaks nothing)."""
+    if not any(type(f) is Held and f.idle for f in state):
+        return state
+    return frozenset(f for f in state if not (type(f) is Held and f.idle))
 
 
 def _bind(state: State, names: set[str] | frozenset[str]) -> State:

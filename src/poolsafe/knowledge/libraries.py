@@ -65,6 +65,11 @@ class ConnectionKind:
     #: the pool takes it back when the object is garbage-collected (SQLAlchemy's
     #: sessions and pooled connections): one a test leaves open is no production leak
     collected_back: bool = False
+    #: holds no connection until its first statement: a SQLAlchemy `Session` (and a
+    #: `scoped_session` registry, an `AsyncSession`) checks one out of the engine's
+    #: pool when it first queries, flushes or commits, so an exception raised before
+    #: any use leaves nothing checked out
+    lazy: bool = False
     #: methods of the checkout itself that give it back (Gino's `await conn.release()`,
     #: a databases transaction's `commit()` / `rollback()`, which also release the
     #: connection the transaction holds)
@@ -390,6 +395,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="session",
             collected_back=True,
+            lazy=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy session",
@@ -405,6 +411,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             # (or remove()) ends it; the registry is no context manager
             key="scoped-session",
             collected_back=True,
+            lazy=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy scoped_session",
@@ -417,6 +424,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="async-session",
             collected_back=True,
+            lazy=True,
             db_error=("sqlalchemy.exc", "SQLAlchemyError", "SQLAlchemyError"),
             savepoint_method="begin_nested",
             label="SQLAlchemy async session",

@@ -108,6 +108,12 @@ class UnreleasedConnection(Rule):
     in a container, or passed to a function that releases it has moved on and
     is not reported here; so is one a chained assignment stores at once
     (`self.conn = conn = pool.getconn()`: the object's own release is judged).
+    A SQLAlchemy session (`Session()`, a `sessionmaker()`'s session, a
+    `scoped_session` registry, an `AsyncSession`) checks a connection out only at
+    its first statement: an exception raised before anything used it (only
+    `configure()`, `add()`, `add_all()` or `expunge()` ran, which send nothing)
+    leaves nothing checked out and is not reported; from its first query, flush,
+    commit or any other use on, what raises counts.
     `conn = conn.execution_options(...)` keeps the same
     connection (SQLAlchemy 2.0 returns the connection itself): it is followed
     under its name, not reported as overwritten.
@@ -278,7 +284,20 @@ class UnreleasedConnection(Rule):
     drop the guard; behind a test not about it (`if verbose:`), the `if` goes whole
     (never `if verbose: pass`), unless its test calls something. It is not offered
     when the connection is returned, stored, rebound or released in a way it cannot
-    move (`putconn(conn, close=True)`), nor when code
+    move (`putconn(conn, close=True)`). A checkout that ends a `try` whose every
+    handler leaves (`except OperationalError: raise AppError(...)`, `return`,
+    `break`, `continue`) and that has no `else` or `finally` is held past that
+    `try` as if it were made there: the statements after the `try` get the
+    `finally` (or extend the one already there). Closing a SQLAlchemy session whose
+    function returns what it loaded or was given (`return user` after
+    `db.add(user); db.commit()`, `return db.query(User).all()`) is offered only as
+    unsafe: the close detaches those objects, and the caller's read of an attribute
+    the session had not loaded (a lazy relationship, or any attribute after the
+    commit expired them) raises `DetachedInstanceError` where the original loaded
+    it; a function that returns plain values (a count, `user.id`, rows of a textual
+    SELECT) keeps the safe fix. A scoped_session's own `remove()` after the work
+    (or after the `yield` of a `@contextmanager`) moves into the `finally` as
+    written. Nor is it offered when code
     after the checkout's block still uses it (a later statement): a `finally`
     around the block would give it back before that use. A checkout inside a `try`
     is released in that `try`'s own `finally` (no `try` nested in it, unless its
@@ -457,6 +476,24 @@ class UnreleasedConnection(Rule):
 
     # ------------------------------------------------------------------ fix
     def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
+        outcome = self._fix(ctx, finding)
+        if isinstance(outcome, FixPlan) and outcome.safe:
+            parents = parent_map(ctx.module.tree)
+            func = enclosing_function(finding.node, parents, ctx.module)
+            site = next((s for s in ctx.flow(func).sites if s.call is finding.node),
+                        None) if func is not None else None
+            if func is not None and site is not None and site.conn.kind.is_session:
+                carried = session_objects_returned(func, site.var)
+                if carried is not None:
+                    outcome.mark_unsafe(
+                        f"`{carried}` returns what `{site.var}` loaded or stored: closing "
+                        f"the session detaches those objects, and reading an attribute "
+                        f"it had not loaded (a lazy relationship, or any after its "
+                        f"commit expired them) raises DetachedInstanceError where the "
+                        f"original loaded it")
+        return outcome
+
+    def _fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
         node = finding.node
         for gap in exit_release_gaps(ctx.index, ctx.module):
             if gap.checkout is node:
@@ -798,3 +835,78 @@ def _close_when_disconnected(code: str, var: str, guarded: list[cst.If]) -> FixO
     for stmt in guarded:
         plan.replace(stmt, stmt.with_changes(orelse=orelse))
     return plan
+
+
+#: what a session's method returns that holds no ORM object
+_PLAIN_RESULT_METHODS = frozenset({"count", "scalar", "scalar_one", "scalar_one_or_none",
+                                   "delete", "update", "commit", "flush", "rollback",
+                                   "close", "exists"})
+
+
+def session_objects_returned(func: FunctionInfo, var: str) -> str | None:
+    """The first `return` (as code) of `func` whose value may hold ORM objects of the
+    session `var`: a query's rows or objects, or an object the session was given
+    (`add()`, `merge()`, `refresh()`) or loaded; None when every return gives plain
+    values (a count, a comparison, a constant, an attribute read before the close)."""
+    derived = {var}
+    for _ in range(2):  # (names derived from names derived from the session)
+        for node in iter_nodes(func.node.body):
+            if isinstance(node, cst.Assign) and _carries(node.value, derived):
+                for t in node.targets:
+                    derived |= {n.value for n in iter_nodes(t.target)
+                                if isinstance(n, cst.Name)}
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                    and isinstance(node.func.value, cst.Name) \
+                    and node.func.value.value == var \
+                    and node.func.attr.value in ("add", "add_all", "merge", "refresh"):
+                for a in node.args:
+                    derived |= {n.value for n in iter_nodes(a.value)
+                                if isinstance(n, cst.Name)}
+    derived.discard(var)
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Return) and node.value is not None \
+                and _carries(node.value, derived | {var}):
+            return func.module.tree.code_for_node(node).strip()
+    return None
+
+
+def _carries(expr: cst.BaseExpression, names: set[str]) -> bool:
+    """`expr` may evaluate to (or contain) one of `names` or what a call on one returns,
+    beyond plain values."""
+    if isinstance(expr, cst.Name):
+        return expr.value in names
+    if isinstance(expr, (cst.Comparison, cst.BooleanOperation, cst.UnaryOperation,
+                         cst.SimpleString, cst.Integer, cst.Float, cst.FormattedString,
+                         cst.ConcatenatedString, cst.BinaryOperation)):
+        return False
+    if isinstance(expr, cst.Attribute):
+        return False  # read (and loaded) before the close
+    if isinstance(expr, cst.Await):
+        return _carries(expr.expression, names)
+    if isinstance(expr, cst.Call):
+        f = expr.func
+        if isinstance(f, cst.Name) and f.value in ("len", "bool", "int", "str", "float"):
+            return False
+        if _textual_statement(expr):
+            return False  # rows of a textual SELECT: plain values, no ORM object
+        if isinstance(f, cst.Attribute) and f.attr.value in _PLAIN_RESULT_METHODS:
+            return False
+        return any(isinstance(n, cst.Name) and n.value in names
+                   for n in iter_nodes(expr))
+    return any(isinstance(n, cst.Name) and n.value in names for n in iter_nodes(expr))
+
+
+def _textual_statement(expr: cst.Call) -> bool:
+    """`db.execute(text("SELECT ..."))...` / `db.execute("SELECT ...")`: a statement
+    written as SQL text, whose rows hold plain values."""
+    for node in iter_nodes(expr):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value in ("execute", "exec_driver_sql") and node.args:
+            first = node.args[0].value
+            if isinstance(first, (cst.SimpleString, cst.ConcatenatedString,
+                                  cst.FormattedString)):
+                return True
+            if isinstance(first, cst.Call) and dotted_name(first.func) in (
+                    "text", "sqlalchemy.text", "sa.text"):
+                return True
+    return False

@@ -16,7 +16,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import dotted_name, positional_args, string_value, strip_await
 
 #: methods called on the connection or session that end its use
-_SELF_RELEASES = frozenset({"close", "release", "aclose"})
+_SELF_RELEASES = frozenset({"close", "release", "aclose", "remove"})
 #: methods of a pool (or a helper object) that take the connection back
 _POOL_RELEASES = frozenset({"putconn", "release", "release_connection", "return_connection",
                             "put_connection", "putconn_async"})
@@ -45,9 +45,10 @@ def configured_releases(names: Iterable[str]) -> Iterator[None]:
 
 def released_name(call: cst.Call) -> str | None:
     """The plain name this call releases or closes, if it is a release: `conn.close()`,
-    `pool.putconn(conn)`, `await pool.release(conn)`, `release_db_connection(conn)`,
-    and a configured release function (its last plain-name argument: the connection
-    may come after other arguments, `unlease(name, conn)`)."""
+    `pool.putconn(conn)`, `await pool.release(conn)`, `release_db_connection(conn)`
+    (also as `db.release_db_connection(conn)`, through its module), and a configured
+    release function (its last plain-name argument: the connection may come after
+    other arguments, `unlease(name, conn)`)."""
     func = call.func
     last = func.attr.value if isinstance(func, cst.Attribute) else (
         func.value if isinstance(func, cst.Name) else None)
@@ -58,6 +59,11 @@ def released_name(call: cst.Call) -> str | None:
         if func.attr.value in _SELF_RELEASES and not call.args:
             return dotted_name(func.value)
         if func.attr.value in _POOL_RELEASES:
+            return _first_name(call)
+        if isinstance(func.value, cst.Name) and any(
+                w in func.attr.value.lower() for w in _WRAPPER_WORDS):
+            # the project's release function through its module (`db.close_db_connection(
+            # conn)`), as the bare name is read when imported from it
             return _first_name(call)
         return None
     if isinstance(func, cst.Name) and any(w in func.value.lower() for w in _WRAPPER_WORDS):

@@ -441,13 +441,17 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
 def release_written(module: cst.Module, region: Region, var: str) -> Release | None:
     """The release the code already writes, when the statements the fix moves into
     `finally` all read the same and hand `var` to a call (`await Db._pool.release(conn)`,
-    `release_db_connection(conn)`): the user's own release, which keeps what it
-    does (returning to the pool, not closing) and names the pool as the caller can."""
+    `release_db_connection(conn)`, a scoped_session's `session.remove()`): the user's
+    own release, which keeps what it does (returning to the pool, not closing;
+    discarding the registry's session) and names the pool as the caller can."""
     texts: set[str] = set()
     for node in region.removed:  # (each in `region.stmts`, outside nested scopes)
         call, _ = strip_await(node.value)
-        if not isinstance(call, cst.Call) or not any(
-                isinstance(a.value, cst.Name) and a.value.value == var for a in call.args):
+        own = isinstance(call, cst.Call) and not call.args \
+            and isinstance(call.func, cst.Attribute) and call.func.attr.value == "remove" \
+            and isinstance(call.func.value, cst.Name) and call.func.value.value == var
+        if not own and (not isinstance(call, cst.Call) or not any(
+                isinstance(a.value, cst.Name) and a.value.value == var for a in call.args)):
             return None
         texts.add(module.code_for_node(node.value))
     if len(texts) != 1:
@@ -555,7 +559,7 @@ def is_removable_release(call: cst.Call, var: str) -> bool:
     or a release function called with `var` among plain arguments
     (`close_conn(conn, cur)`, `unlease(name, conn)`; see `_release_arguments_bound`)."""
     f = call.func
-    if isinstance(f, cst.Attribute) and f.attr.value in ("close", "release") \
+    if isinstance(f, cst.Attribute) and f.attr.value in ("close", "release", "remove") \
             and isinstance(f.value, cst.Name) and f.value.value == var:
         # `var.close()`; Gino's `var.release()` (the index counts it as a release only
         # for a kind whose `self_release` names it)
@@ -735,6 +739,8 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     region = rest[:end]
     reason = escape_reason(region, var, skip)
     if reason is None:
+        reason = _returned_by_callee(index, func, region, var)
+    if reason is None:
         reason = used_after(func, parents, block, var)
     if reason is not None:
         return Unfixable(code, reason)
@@ -786,6 +792,54 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     return result
 
 
+def _leaving_try(line: cst.SimpleStatementLine,
+                 parents: dict[int, cst.CSTNode]) -> cst.Try | None:
+    """The `try` whose body ends with the checkout `line` when each of its handlers
+    leaves (ends with `return`, `raise`, `break` or `continue`) and it has no `else`
+    or `finally`: after it, the checkout is held on every path that goes on."""
+    block = parents.get(id(line))
+    stmt = parents.get(id(block)) if isinstance(block, cst.IndentedBlock) else None
+    if not isinstance(stmt, cst.Try) or stmt.body is not block or not stmt.handlers \
+            or stmt.orelse is not None or stmt.finalbody is not None \
+            or block.body[-1] is not line:
+        return None
+    for handler in stmt.handlers:
+        body = body_statements_of(handler.body)
+        last = body[-1] if body else None
+        if not isinstance(last, cst.SimpleStatementLine) or not isinstance(
+                last.body[-1], (cst.Return, cst.Raise, cst.Break, cst.Continue)):
+            return None
+    return stmt if isinstance(parents.get(id(stmt)), cst.IndentedBlock) else None
+
+
+def _returned_by_callee(index: ProjectIndex, func: FunctionInfo,
+                        stmts: list[cst.BaseStatement], var: str) -> str | None:
+    """`desc = make_desc(conn=conn)` where the project's `make_desc` returns the
+    connection inside its result (`return {"conn": conn}`): the result holds it on
+    after the call, so a `finally` here would close what the caller keeps."""
+    for stmt in stmts:
+        for call in iter_calls(stmt):
+            for i, arg in enumerate(call.args):
+                if not (isinstance(arg.value, cst.Name) and arg.value.value == var):
+                    continue
+                callee = index.evaluate(call.func, func.module, func)
+                if not isinstance(callee, FunctionRef):
+                    continue
+                target = callee.func
+                if arg.keyword is not None:
+                    param = arg.keyword.value
+                elif arg.star == "" and i < len(target.param_names()):
+                    param = target.param_names()[i]
+                else:
+                    continue
+                for node in iter_nodes(target.node.body):
+                    if isinstance(node, cst.Return) and node.value is not None \
+                            and param in escaping_names(node.value, through_calls=False):
+                        return (f"`{var}` is handed to `{target.name}`, which returns it "
+                                "inside its result")
+    return None
+
+
 def _release_guard(call: cst.Call,
                    parents: dict[int, cst.CSTNode]) -> tuple[cst.If | None, bool]:
     """The `if` (no `else`) whose body is just the release line `call` is on, and
@@ -817,6 +871,32 @@ def used_after(func: FunctionInfo, parents: dict[int, cst.CSTNode],
     statements after an enclosing compound statement) uses it before rebinding it.
     The original code used it there still checked out; the fix would give it back
     first (a rollback on a connection another request may hold now)."""
+    reason = _used_after(func, parents, block, var)
+    owner = parents.get(id(block))
+    if reason is not None and isinstance(owner, cst.If) and owner.body is block \
+            and var in func.param_names() and _none_test(owner.test, var):
+        # `if connection is None: connection = connect()`: the code after serves the
+        # caller's connection too, which a release there must leave open
+        test = func.module.tree.code_for_node(owner.test)
+        return (reason.rsplit(": a `finally`", 1)[0] + f", and it is checked out here "
+                f"only when the caller passed none (`if {test}:`): a release after that "
+                "use must skip the caller's connection; give it back by hand")
+    return reason
+
+
+def _none_test(test: cst.BaseExpression, var: str) -> bool:
+    """`var is None` / `not var`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return isinstance(test.expression, cst.Name) and test.expression.value == var
+    return (isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name)
+            and test.left.value == var and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, cst.Is)
+            and isinstance(test.comparisons[0].comparator, cst.Name)
+            and test.comparisons[0].comparator.value == "None")
+
+
+def _used_after(func: FunctionInfo, parents: dict[int, cst.CSTNode],
+                block: cst.CSTNode, var: str) -> str | None:
     child: cst.CSTNode = block
     parent = parents.get(id(child))
     while parent is not None and parent is not func.node:
@@ -1171,12 +1251,17 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     module = ctx.module.tree
     plan = FixPlan(code, f"release `{var}` in `finally`")
     region = find_region(ctx.index, func, parents, line, var, code)
+    guarded_by = _leaving_try(line, parents) if isinstance(region, Unfixable) else None
+    if guarded_by is not None:
+        # `try: conn = connect() / except E: return` (every handler leaves): past the
+        # `try`, the checkout is held as if it were made there
+        region = find_region(ctx.index, func, parents, guarded_by, var, code)
     if isinstance(region, Unfixable):
         return region
     if extra is not None and not any(id(s) in region.removals for s in extra.body):
         return Unfixable(code, "the close() is not in the checkout's region")
     if kind.key in WITH_PREFERRED and site.conn.via is None and not region.guards \
-            and (not kind.is_async or func.is_async):
+            and guarded_by is None and (not kind.is_async or func.is_async):
         plan.description = f"use {safe_form_at(site)}"
         wrap_with(module, plan, region, line, var, site.call, kind.is_async)
         return plan

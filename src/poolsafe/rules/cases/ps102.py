@@ -785,9 +785,10 @@ def list_items(db=None):
     finally:
         if not owned:
             db.close()
-""", unfixable="`db` is used after the statements that hold it (later in the function): a "
-                   "`finally` around them would release it before that use; give it back "
-                   "after its last use by hand",
+""", unfixable="`db` is used after the statements that hold it (later in the function), "
+                   "and it is checked out here only when the caller passed none (`if db is "
+                   "None:`): a release after that use must skip the caller's connection; "
+                   "give it back by hand",
          note="the flag read the wrong way round: the session made here is never closed"),
     Case("""
 from poolsafe.runtime import ConnectionPool
@@ -949,10 +950,10 @@ def unit_of_work():
     work.commit()
     work.remove()
 """, path="shop/db.py",
-         unfixable="a release of `work` the fix cannot move into `finally`",
          note=("a scoped_session registry built per call and handed out by a "
                "@contextmanager with no try/finally: an exception in the caller's with "
-               "body is thrown in at the yield and skips commit() and remove()")),
+               "body is thrown in at the yield and skips commit() and remove(); the fix moves "
+               "`work.remove()`, as written, into a `finally`")),
     Case("""
 from mysql.connector import errors
 from shop.base import Repo
@@ -1094,6 +1095,157 @@ def list_markets():
     conn.close()
     return rows
 """, note="DBUtils PooledDB: a failed execute skips the close that gives the connection back"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+
+def open_registry(url, probe):
+    registry = scoped_session(sessionmaker())  # expect: PS102
+    registry.configure(bind=create_engine(url))
+    registry.execute(text("SELECT 1"))
+    probe()
+    return registry
+""", note="the registry's session ran a statement (it holds a connection from there) "
+          "before a call that may raise: that error leaves the connection checked out",
+         unfixable="`registry` is returned"),
+    Case("""
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker()
+
+
+def store(items, prepare):
+    db = SessionLocal()  # expect: PS102
+    db.add_all(items)
+    db.flush()
+    prepare(items)
+    db.commit()
+    db.close()
+""", note="`flush()` sends the pending rows, so the session holds a connection when "
+          "`prepare()` raises"),
+
+    Case("""
+import psycopg2
+
+
+class SetupError(Exception):
+    pass
+
+
+def run_admin(dsn, statement):
+    try:
+        conn = psycopg2.connect(dsn)  # expect: PS102
+    except psycopg2.OperationalError as exc:
+        raise SetupError(str(exc))
+    conn.set_isolation_level(0)
+    cur = conn.cursor()
+    try:
+        cur.execute(statement)
+    finally:
+        conn.close()
+    return True
+""", note="the checkout ends a `try` whose handler leaves: past it the connection is "
+          "held, and `set_isolation_level()` raising skips the `finally` below"),
+    Case("""
+from psycopg2.pool import PoolError, ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, "dbname=app")
+
+
+def check_idle(count):
+    for _ in range(count):
+        try:
+            conn = pool.getconn()  # expect: PS102
+        except PoolError:
+            break
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        pool.putconn(conn)
+""", note="a loop's checkout in a `try` whose handler breaks out: an error of the "
+          "query skips the putconn()"),
+    Case("""
+import psycopg2
+
+
+def server_version(dsn):
+    try:
+        conn = psycopg2.connect(dsn)  # expect: PS102
+    except psycopg2.OperationalError:
+        conn = None
+    if conn is not None:
+        version = conn.server_version
+        conn.set_isolation_level(0)
+        conn.close()
+        return version
+    return None
+""", note="the handler goes on (conn = None) instead of leaving: the checkout is not "
+          "held on every path past the `try`, so the fix leaves it",
+         unfixable="nothing uses `conn` after the checkout"),
+
+    Case("""
+import db
+
+
+def item_names():
+    conn = db.get_db_connection()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM items")
+    names = [row[0] for row in cur.fetchall()]
+    db.close_db_connection(conn)
+    return names
+""", files={"db.py": _PG_POOL + """
+
+def get_db_connection():
+    return pool.getconn()
+
+
+def close_db_connection(conn):
+    pool.putconn(conn)
+"""}, path="app.py",
+         note="the project's release called through its module (`db.close_db_connection"
+              "(conn)`) after a query that may raise: the fix moves that call into "
+              "`finally`, safe as the bare name would be"),
+
+    Case("""
+import psycopg2
+
+
+def mark_done(task_id, conn=None):
+    if conn is None:
+        conn = psycopg2.connect("dbname=app")  # expect: PS102
+        conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("UPDATE tasks SET done = true WHERE id = %s", (task_id,))
+""", note="a connection made only when the caller passed none, then never closed",
+         unfixable="`conn` is used after the statements that hold it (later in the "
+                   "function), and it is checked out here only when the caller passed "
+                   "none (`if conn is None:`): a release after that use must skip the "
+                   "caller's connection; give it back by hand"),
+
+    Case("""
+import psycopg2
+
+
+def describe(name, conn):
+    return {"name": name, "conn": conn}
+
+
+def register(name, dsn, found):
+    try:
+        conn = psycopg2.connect(dsn)  # expect: PS102
+    except psycopg2.OperationalError:
+        return False
+    version = conn.server_version
+    if version < 120000:
+        return False
+    entry = describe(name, conn=conn)
+    found.append(entry)
+    return True
+""", note="the connection goes into `describe()`'s result, kept in `found`; the early "
+          "return leaves it open. A `finally` would close the one `found` keeps",
+         unfixable="`conn` is handed to `describe`, which returns it inside its result"),
+
 ]
 
 
@@ -2512,4 +2664,40 @@ def count():
     session.bind = engine
     return session.execute(text("SELECT count(*) FROM t")).scalar()
 """, note="a bind given after the fact: the session checks a connection out"),
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+
+def open_registry(url):
+    registry = scoped_session(sessionmaker())
+    registry.configure(bind=create_engine(url))
+    return registry
+
+
+def open_session(url):
+    registry = scoped_session(sessionmaker())
+    registry.configure(bind=create_engine(url))
+    return registry()
+""", note="a SQLAlchemy session connects on its first statement: `configure()` raising "
+          "before any use leaves nothing checked out, and the registry (or its session) "
+          "is then handed to the caller"),
+    Case("""
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker()
+
+
+def store(items, prepare):
+    db = SessionLocal()
+    prepare(items)
+    db.add_all(items)
+    try:
+        db.commit()
+    finally:
+        db.close()
+""", note="`prepare()` and `add_all()` run before the session's first statement (add "
+          "sends nothing): an error there holds no connection; from the commit on, "
+          "`finally` closes it"),
+
 ]
