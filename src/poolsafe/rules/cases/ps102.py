@@ -2664,6 +2664,9 @@ def count():
     session.bind = engine
     return session.execute(text("SELECT count(*) FROM t")).scalar()
 """, note="a bind given after the fact: the session checks a connection out"),
+]
+
+VALID += [
     Case("""
 from sqlalchemy import create_engine
 from sqlalchemy.orm import scoped_session, sessionmaker
