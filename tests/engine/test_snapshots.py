@@ -51,9 +51,12 @@ def _fed_from_snapshots(tree: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.chdir(tree)
     cache = tree / CACHE_DIR_NAME
     full = scan(["."], ScanOptions())
+    opts = ScanOptions(cache_dir=cache)
+    scan(["."], opts)  # (makes the cache directory: snapshots go only in one)
+    for entry in cache.glob("*.json"):
+        entry.unlink()
     monkeypatch.setattr(checking, "SNAPSHOT_WRITE_MAX", 1_000_000)
     monkeypatch.setattr(SnapshotStore, "keep_checked", True)
-    opts = ScanOptions(cache_dir=cache)
     written = scan(["."], opts)
     assert _key(written) == _key(full)
     snapshots = list((cache / "modules").glob(f"*{SUFFIX}"))
@@ -177,3 +180,18 @@ def test_clean_removes_the_snapshots(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert list((cache / "modules").glob(f"*{SUFFIX}"))
     assert clear_cache(cache) == []
     assert not cache.exists()
+
+
+def test_a_first_run_on_a_dependency_leaves_a_cache_poolsafe_recognises(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
+    """The first run of a fresh cache parses a dependency of the file it checks: no
+    snapshot is written before the cache's tag (else the directory looks foreign
+    and the cache is refused from then on); the next run parses nothing."""
+    monkeypatch.chdir(_edit_project(tmp_path))
+    cache = tmp_path / CACHE_DIR_NAME
+    opts = ScanOptions(cache_dir=cache)
+    first = scan(["user.py"], opts)
+    assert (cache / "CACHEDIR.TAG").is_file()
+    parses.clear()
+    assert _key(scan(["user.py"], opts)) == _key(first)
+    assert parses == []

@@ -38,7 +38,7 @@ import zlib
 from pathlib import Path
 
 from poolsafe.analysis.module import ModuleInfo
-from poolsafe.scan.cache import SNAPSHOT_DIR
+from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, cache_problem
 
 #: a run that checks more files than this writes no snapshots (it may read them)
 WRITE_MAX = 16
@@ -123,8 +123,11 @@ class SnapshotStore:
 
     def __init__(self, cache_dir: Path, write: bool) -> None:
         self.directory = cache_dir / SUBDIR
-        self.write = write
-        self.key = user_key()
+        # only in a cache directory poolsafe made (its tag written with the first
+        # entry): a snapshot written first would make the directory look foreign
+        usable = cache_problem(cache_dir) is None and (cache_dir / TAG_NAME).is_file()
+        self.write = write and usable
+        self.key = user_key() if usable else None
         self.version = _code_version() if self.key is not None else ""
         self.loaded = 0
         self.written = 0
