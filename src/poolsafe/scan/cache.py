@@ -20,6 +20,9 @@ an edit to one file re-checks that file, and the files whose records read
 something it changed (a wrapper's code, a new background job: its users; a leaf
 module's own callers' pattern: the files checked after it in the same index); a
 change to a file nothing read re-checks nothing else.
+
+The directory also holds the parsed modules of `poolsafe.scan.snapshots`
+(`modules/`), which `clear_cache` removes with the rest.
 """
 
 from __future__ import annotations
