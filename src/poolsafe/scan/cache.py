@@ -20,6 +20,9 @@ an edit to one file re-checks that file, and the files whose records read
 something it changed (a wrapper's code, a new background job: its users; a leaf
 module's own callers' pattern: the files checked after it in the same index); a
 change to a file nothing read re-checks nothing else.
+
+The directory also holds the parsed modules of `poolsafe.scan.snapshots`
+(`modules/`), which `clear_cache` removes with the rest.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
 #: the files poolsafe writes in its cache directory (`clean` removes only these)
 _OWN_SUFFIXES = (".json", ".tmp", ".poolsafe-tmp")
 _OWN_NAMES = (TAG_NAME, ".gitignore")
+#: the directory of parsed modules (`poolsafe.scan.snapshots`) and its files
+SNAPSHOT_DIR = "modules"
+_SNAPSHOT_SUFFIXES = (".pickle", ".poolsafe-tmp")
 
 
 def default_cache_dir(start: Path | None = None) -> Path:
@@ -194,6 +200,20 @@ def clear_cache(directory: Path) -> list[str]:
         own = (entry.name in _OWN_NAMES or entry.name.endswith(_OWN_SUFFIXES))
         if own and not entry.is_dir(follow_symlinks=False):
             os.unlink(entry.path)
+        elif entry.name == SNAPSHOT_DIR and entry.is_dir(follow_symlinks=False):
+            inner = [e.name for e in sorted(os.scandir(entry.path), key=lambda e: e.name)]
+            kept = []
+            for name in inner:
+                path = os.path.join(entry.path, name)
+                if name.endswith(_SNAPSHOT_SUFFIXES) and not os.path.islink(path) \
+                        and os.path.isfile(path):
+                    os.unlink(path)
+                else:
+                    kept.append(f"{entry.name}/{name}")
+            if kept:
+                left.extend(kept)
+            else:
+                os.rmdir(entry.path)
         else:
             left.append(entry.name)
     if not left:

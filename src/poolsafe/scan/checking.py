@@ -34,6 +34,8 @@ from poolsafe.scan.options import MAX_FILE_BYTES, ScanOptions
 from poolsafe.scan.parallel import CheckResults, check_all
 from poolsafe.scan.prefilter import Selection, select
 from poolsafe.scan.scope import ProjectScope, read_error, too_large_error
+from poolsafe.scan.snapshots import WRITE_MAX as SNAPSHOT_WRITE_MAX
+from poolsafe.scan.snapshots import SnapshotStore
 
 
 @dataclass
@@ -444,6 +446,8 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
     rules = enabled_rules(options)
     db_paths = None if database is None else [paths[i] for i in database]
     parsed_ahead = preparsed if preparsed is not None else {}
+    snapshots = (None if options.cache_dir is None
+                 else SnapshotStore(options.cache_dir, write=len(own) <= SNAPSHOT_WRITE_MAX))
 
     def check_share(share: list[str]) -> CheckResults:
         # Nothing is parsed up front: each worker parses its share of the files to
@@ -454,7 +458,8 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
         # one epoch searched, the next need not search again
         matches = dict(known_matches or {})
         epoch = _Epoch(options, by_path, files_by_name, def_names,
-                       [paths[i] for i in chosen], matches, db_paths, parsed_ahead)
+                       [paths[i] for i in chosen], matches, db_paths, parsed_ahead,
+                       snapshots, to_check)
         heaviest = 0  # the most one check parsed
         for path in share:
             if epoch.parsed_bytes and epoch.parsed_bytes >= max(EPOCH_BYTES,
@@ -463,7 +468,8 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
                 matches.update(epoch.index.matched)
                 epoch.drop()
                 epoch = _Epoch(options, by_path, files_by_name, def_names,
-                               [paths[i] for i in chosen], matches, db_paths, parsed_ahead)
+                               [paths[i] for i in chosen], matches, db_paths, parsed_ahead,
+                               snapshots, to_check)
                 release_dropped()
             before = epoch.parsed_bytes
             epoch.index.module_at(path)  # through the index, so it knows the module
@@ -500,10 +506,15 @@ class _Epoch:
                  files_by_name: dict[str, list[str]], def_names: frozenset[str],
                  selected: list[str], known_matches: dict[str, list[str]] | None,
                  database: list[str] | None,
-                 preparsed: dict[str, ParsedFile | FileError]) -> None:
+                 preparsed: dict[str, ParsedFile | FileError],
+                 snapshots: SnapshotStore | None = None,
+                 checked: set[str] | frozenset[str] = frozenset()) -> None:
         self.options = options
         self.by_path = by_path
         self.preparsed = preparsed
+        self.snapshots = snapshots
+        #: the files this run checks (edited ones, most often: no snapshot is kept)
+        self.checked = checked
         #: every file parsed so far, by path: the module the index hands out for a
         #: path is the one that path's findings are computed on
         self.parsed: dict[str, ParsedFile | FileError] = {}
@@ -517,9 +528,33 @@ class _Epoch:
         if path not in self.parsed:
             f, d = self.by_path[path]
             done = self.preparsed.pop(path, None)
-            self.parsed[path] = done if done is not None else _load_checked(f, d, self.options)
+            self.parsed[path] = done if done is not None else self._parse(f, d)
             self.parsed_bytes += len(d)
         return self.parsed[path]
+
+    def _parse(self, f: SourceFile, d: bytes) -> ParsedFile | FileError:
+        """`_load_checked`, or the module's snapshot from an earlier run (see
+        `poolsafe.scan.snapshots`); a module parsed here only for what other modules
+        read from it is kept as one."""
+        store = self.snapshots
+        if store is None:
+            return _load_checked(f, d, self.options)
+        too_large = _too_large(f, d, self.options)
+        if too_large is not None:
+            return too_large
+        module = store.load(f.display, f.path, f.relative, d)
+        if module is not None:
+            try:
+                decoded = decode(d)
+            except SourceError as exc:  # (it decoded when the snapshot was made)
+                return FileError(f.display, str(exc))
+            keep_new_objects()
+            return ParsedFile(f, decoded, module)
+        loaded = load_data(f, d)
+        if isinstance(loaded, ParsedFile) and (store.keep_checked
+                                               or str(f.path) not in self.checked):
+            store.store(loaded.module, f.display, f.path, f.relative, d)
+        return loaded
 
     def _dependency(self, path: str) -> ModuleInfo | None:
         loaded = self.load(path)

@@ -1,0 +1,197 @@
+"""Parsed modules kept between runs (`poolsafe.scan.snapshots`): a check fed every
+module from its snapshot finds exactly what a check that parses them finds; an
+edited file's dependencies are loaded, not parsed; a snapshot not signed with the
+user's key is never unpickled; `clean` removes them."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+from rule_case_tree import write_rule_cases
+
+import poolsafe.scan.checking as checking
+from poolsafe.core.model import ScanResult
+from poolsafe.scan.cache import CACHE_DIR_NAME, clear_cache
+from poolsafe.scan.engine import ScanOptions, scan
+from poolsafe.scan.snapshots import SUFFIX, SnapshotStore, user_key
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = sorted(p for p in (ROOT / "fixtures").glob("*/*") if p.is_dir())
+
+
+def _key(result: ScanResult) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    findings = [(f.path, f.location, f.code, f.name, f.message, f.severity, f.fixable,
+                 f.unsafe_fix, f.steps) for f in result.findings]
+    errors = [(e.path, e.message, e.line, e.column) for e in result.errors]
+    return findings, errors
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    orig = checking.parse_source
+
+    def counting(display: str, *args: object) -> object:
+        seen.append(display)
+        return orig(display, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(checking, "parse_source", counting)
+    return seen
+
+
+def _fed_from_snapshots(tree: Path, monkeypatch: pytest.MonkeyPatch,
+                        parses: list[str]) -> None:
+    """Scan `tree` parsing every module (no cache), then keep every module it parses
+    as a snapshot, then scan it again with no cached findings: every module comes
+    from its snapshot (nothing is parsed), and the findings are the same."""
+    monkeypatch.chdir(tree)
+    cache = tree / CACHE_DIR_NAME
+    full = scan(["."], ScanOptions())
+    opts = ScanOptions(cache_dir=cache)
+    scan(["."], opts)  # (makes the cache directory: snapshots go only in one)
+    for entry in cache.glob("*.json"):
+        entry.unlink()
+    monkeypatch.setattr(checking, "SNAPSHOT_WRITE_MAX", 1_000_000)
+    monkeypatch.setattr(SnapshotStore, "keep_checked", True)
+    written = scan(["."], opts)
+    assert _key(written) == _key(full)
+    snapshots = list((cache / "modules").glob(f"*{SUFFIX}"))
+    assert snapshots
+    for entry in cache.glob("*.json"):  # the findings go, the snapshots stay
+        entry.unlink()
+    parses.clear()
+    fed = scan(["."], opts)
+    assert parses == []
+    assert _key(fed) == _key(full)
+
+
+@pytest.mark.parametrize("app", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fixture_fed_from_snapshots_finds_the_same(app: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   parses: list[str]) -> None:
+    tree = tmp_path / "app"
+    shutil.copytree(app, tree, ignore=shutil.ignore_patterns(CACHE_DIR_NAME))
+    _fed_from_snapshots(tree, monkeypatch, parses)
+
+
+def test_rule_cases_fed_from_snapshots_find_the_same(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    parses: list[str]) -> None:
+    tree = write_rule_cases(tmp_path / "cases")
+    _fed_from_snapshots(tree, monkeypatch, parses)
+
+
+WRAPPER = ("import psycopg2.pool\npool = psycopg2.pool.SimpleConnectionPool(1, 5)\n\n"
+           "def get_conn():\n    return pool.getconn()\n\n"
+           "def put_conn(conn):\n    pool.putconn(conn)\n")
+USER = ("from db import get_conn, put_conn\n\ndef report():\n    conn = get_conn()\n"
+        "    conn.cursor().execute('SELECT 1')\n    put_conn(conn)\n\n"
+        "def leak():\n    conn = get_conn()\n    conn.cursor().execute('SELECT 1')\n")
+
+
+def _edit_project(tmp_path: Path) -> Path:
+    (tmp_path / "db.py").write_text(WRAPPER)
+    (tmp_path / "user.py").write_text(USER)
+    return tmp_path
+
+
+def test_an_edit_loads_the_dependencies_it_parsed_before(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
+    monkeypatch.chdir(_edit_project(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / CACHE_DIR_NAME)
+    scan(["."], opts)
+    user = tmp_path / "user.py"
+    parses.clear()
+    user.write_text(USER + "\ndef one():\n    return 1\n")
+    first = scan(["user.py"], opts)
+    assert parses == ["user.py", "db.py"]  # the wrapper is parsed, and kept
+    parses.clear()
+    user.write_text(USER + "\ndef two():\n    return 2\n")
+    second = scan(["user.py"], opts)
+    assert parses == ["user.py"]  # the wrapper's snapshot answers
+    assert _key(second) == _key(first) == _key(scan(["user.py"], ScanOptions()))
+    assert {f.code for f in second.findings} == {"PS102"}
+
+
+def test_an_edited_dependency_is_parsed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
+    monkeypatch.chdir(_edit_project(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / CACHE_DIR_NAME)
+    scan(["."], opts)
+    (tmp_path / "user.py").write_text(USER + "\n")
+    scan(["user.py"], opts)
+    (tmp_path / "db.py").write_text(WRAPPER.replace("pool.putconn(conn)", "conn.close()"))
+    parses.clear()
+    (tmp_path / "user.py").write_text(USER + "\n\n")
+    after = scan(["user.py"], opts)
+    assert sorted(parses) == ["db.py", "user.py"]
+    assert _key(after) == _key(scan(["user.py"], ScanOptions()))
+
+
+class _Boom:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, ("touch pwned",))
+
+
+def test_a_snapshot_not_signed_with_the_user_s_key_is_not_unpickled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
+    """A project's cache may come from anyone (a checkout): only what this user's
+    poolsafe wrote is unpickled."""
+    monkeypatch.chdir(_edit_project(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / CACHE_DIR_NAME)
+    scan(["."], opts)
+    (tmp_path / "user.py").write_text(USER + "\n")
+    scan(["user.py"], opts)
+    (snapshot,) = (tmp_path / CACHE_DIR_NAME / "modules").glob(f"*{SUFFIX}")
+    import zlib
+
+    body = zlib.compress(pickle.dumps(_Boom()))
+    snapshot.write_bytes(b"\0" * 32 + body)  # a forged signature
+    parses.clear()
+    (tmp_path / "user.py").write_text(USER + "\n\n")
+    result = scan(["user.py"], opts)
+    assert not (tmp_path / "pwned").exists()
+    assert "db.py" in parses
+    assert _key(result) == _key(scan(["user.py"], ScanOptions()))
+
+
+def test_the_key_lives_in_the_user_s_cache_directory(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    key = user_key()
+    assert key is not None and len(key) == 32
+    path = tmp_path / "home-cache" / "poolsafe" / "snapshot-key"
+    assert path.read_bytes() == key
+    assert path.stat().st_mode & 0o077 == 0
+    assert user_key() == key
+
+
+def test_clean_removes_the_snapshots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_edit_project(tmp_path))
+    cache = tmp_path / CACHE_DIR_NAME
+    opts = ScanOptions(cache_dir=cache)
+    scan(["."], opts)
+    (tmp_path / "user.py").write_text(USER + "\n")
+    scan(["user.py"], opts)
+    assert list((cache / "modules").glob(f"*{SUFFIX}"))
+    assert clear_cache(cache) == []
+    assert not cache.exists()
+
+
+def test_a_first_run_on_a_dependency_leaves_a_cache_poolsafe_recognises(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
+    """The first run of a fresh cache parses a dependency of the file it checks: no
+    snapshot is written before the cache's tag (else the directory looks foreign
+    and the cache is refused from then on); the next run parses nothing."""
+    monkeypatch.chdir(_edit_project(tmp_path))
+    cache = tmp_path / CACHE_DIR_NAME
+    opts = ScanOptions(cache_dir=cache)
+    first = scan(["user.py"], opts)
+    assert (cache / "CACHEDIR.TAG").is_file()
+    parses.clear()
+    assert _key(scan(["user.py"], opts)) == _key(first)
+    assert parses == []
