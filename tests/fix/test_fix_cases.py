@@ -965,3 +965,21 @@ def user_count():
 """
     after = _fix("PS102", before)
     assert after.count("with SessionLocal() as db:") == 2
+
+
+def test_a_session_the_original_closes_before_returning_its_objects_keeps_the_safe_fix() -> None:
+    """`db.close()` then `return user`: the original detaches the object too, so moving
+    the close into a `finally` changes nothing the caller sees (the close before the
+    return is the one the fix guards); a session left open stays unsafe (above)."""
+    before = _SESSION + """
+def read_user(user_id):
+    db = SessionLocal()
+    user = db.get(User, user_id)
+    db.close()
+    return user
+"""
+    after = _fix("PS102", before)
+    assert after != before
+    assert "finally" in after or "with SessionLocal() as db:" in after
+    result = fix_sources({"case.py": before}, ScanOptions(select={"PS102"}), unsafe=False)
+    assert not result.left

@@ -107,6 +107,16 @@ def call_name(call: cst.Call) -> str | None:
     return None
 
 
+def final_name(expr: cst.BaseExpression) -> str | None:
+    """The last name of a name or attribute: `Annotated` for `typing.Annotated`,
+    `login_required` for `auth.login_required`."""
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return None
+
+
 def iter_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
     """Calls inside `node` in evaluation order (arguments before the call), skipping
     nested function and class bodies and lambdas."""

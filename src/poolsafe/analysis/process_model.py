@@ -278,14 +278,7 @@ def _gunicorn_threads(args: list[str], env: Mapping[str, str], files: ProjectFil
         n = parse_int(interpolate(value, env))
         return known(n, f"{where}: `--threads {value}`") if n is not None else unknown(
             f"{where}: `--threads {value}` is not a number")
-    for rel in _gunicorn_config_files(args, files):
-        text = files.read(rel)
-        if text is None:
-            continue
-        found = python_settings(text, ("threads",), env, rel).get("threads")
-        if found is not None:
-            return found
-    return None
+    return _gunicorn_setting("threads", args, env, files)
 
 
 def _server_processes(program: str, args: list[str], env: Mapping[str, str],
@@ -300,7 +293,7 @@ def _server_processes(program: str, args: list[str], env: Mapping[str, str],
         return Command(program, known(n, f"{where}: `{flag}`") if n is not None else unknown(
             f"{where}: `{flag}` is not a number"), text)
     if program == "gunicorn":
-        conf = _gunicorn_config(args, env, files)
+        conf = _gunicorn_setting("workers", args, env, files)
         if conf is not None:
             return Command(program, conf, text)
     if program in ("gunicorn", "uvicorn") and WEB_CONCURRENCY in env:
@@ -363,20 +356,14 @@ def _gunicorn_config_files(args: list[str], files: ProjectFiles) -> list[str]:
     return candidates or files.named(*_GUNICORN_CONFIGS)
 
 
-def _gunicorn_config(args: list[str], env: Mapping[str, str],
-                     files: ProjectFiles) -> Count | None:
-    named = _option(args, ("-c", "--config"))
-    candidates: list[str] = []
-    if named is not None and not named.startswith("python:"):
-        rel = named.lstrip("./")
-        candidates = [p for p in files.listing() if p == rel or p.endswith("/" + rel)]
-    if not candidates:
-        candidates = files.named(*_GUNICORN_CONFIGS)
-    for rel in candidates:
+def _gunicorn_setting(name: str, args: list[str], env: Mapping[str, str],
+                      files: ProjectFiles) -> Count | None:
+    """`name = N` in gunicorn's configuration file (`-c FILE`, else the default names)."""
+    for rel in _gunicorn_config_files(args, files):
         text = files.read(rel)
         if text is None:
             continue
-        found = python_settings(text, ("workers",), env, rel).get("workers")
+        found = python_settings(text, (name,), env, rel).get(name)
         if found is not None:
             return found
     return None
@@ -398,7 +385,7 @@ def process_model(files: ProjectFiles, env: Mapping[str, str]) -> ProcessModel:
         candidates.append(("Dockerfile", [ProcessGroup(
             "app", dockerfile[1], dockerfile[0], unknown(
                 "one container assumed (no orchestrator in the repository)"))]))
-    gconf = _gunicorn_config([], env, files)
+    gconf = _gunicorn_setting("workers", [], env, files)
     if gconf is not None:
         app = _gunicorn_app([], env, files)
         candidates.append(("gunicorn configuration", [ProcessGroup(

@@ -17,6 +17,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import (
     call_name,
     dotted_name,
+    final_name,
     iter_calls,
     iter_nodes,
     keyword_arg,
@@ -353,7 +354,7 @@ class ProjectFacts:
                     value = self.index.evaluate(target, f.module, f.parent)
                     if isinstance(value, FunctionRef) and value.func is deco:
                         uses.append(f)
-                    elif value is None and _spelled(target) == deco.name:
+                    elif value is None and final_name(target) == deco.name:
                         # a decorator of that name whose origin is not known (a star
                         # import of a module that is not in the project): it may be
                         # this one, applied to a function that is no handler
@@ -789,11 +790,3 @@ def is_model_class(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
 
 
 
-
-def _spelled(target: cst.BaseExpression) -> str | None:
-    """The final name a decorator is spelled with (`execute`, `auth.login_required`)."""
-    if isinstance(target, cst.Name):
-        return target.value
-    if isinstance(target, cst.Attribute):
-        return target.attr.value
-    return None

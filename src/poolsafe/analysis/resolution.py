@@ -17,6 +17,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import (
     call_name,
+    final_name,
     keyword_arg,
     positional_args,
     string_value,
@@ -153,7 +154,7 @@ def _field_default(value: cst.BaseExpression) -> cst.BaseExpression:
 
 def _annotated_default(annotation: cst.BaseExpression) -> cst.BaseExpression | None:
     """`Annotated[int, Field(default=20)]` (no value after it) -> 20."""
-    if not (isinstance(annotation, cst.Subscript) and call_name_of(annotation.value)
+    if not (isinstance(annotation, cst.Subscript) and final_name(annotation.value)
             == "Annotated"):
         return None
     for element in annotation.slice[1:]:
@@ -165,14 +166,6 @@ def _annotated_default(annotation: cst.BaseExpression) -> cst.BaseExpression | N
                 return default
     return None
 
-
-def call_name_of(expr: cst.BaseExpression) -> str | None:
-    """The final name of `Annotated` or `typing.Annotated`."""
-    if isinstance(expr, cst.Name):
-        return expr.value
-    if isinstance(expr, cst.Attribute):
-        return expr.attr.value
-    return None
 
 
 def class_bases(index: ProjectIndex, cls: ClassInfo) -> Iterator[Value | None]:

@@ -483,7 +483,7 @@ class UnreleasedConnection(Rule):
             site = next((s for s in ctx.flow(func).sites if s.call is finding.node),
                         None) if func is not None else None
             if func is not None and site is not None and site.conn.kind.is_session:
-                carried = session_objects_returned(func, site.var)
+                carried = session_objects_returned(func, site.var, parents)
                 if carried is not None:
                     outcome.mark_unsafe(
                         f"`{carried}` returns what `{site.var}` loaded or stored: closing "
@@ -843,11 +843,13 @@ _PLAIN_RESULT_METHODS = frozenset({"count", "scalar", "scalar_one", "scalar_one_
                                    "close", "exists"})
 
 
-def session_objects_returned(func: FunctionInfo, var: str) -> str | None:
+def session_objects_returned(func: FunctionInfo, var: str,
+                             parents: dict[int, cst.CSTNode]) -> str | None:
     """The first `return` (as code) of `func` whose value may hold ORM objects of the
     session `var`: a query's rows or objects, or an object the session was given
     (`add()`, `merge()`, `refresh()`) or loaded; None when every return gives plain
-    values (a count, a comparison, a constant, an attribute read before the close)."""
+    values (a count, a comparison, a constant, an attribute read before the close),
+    or comes after the function's own `var.close()` (the original detaches them too)."""
     derived = {var}
     for _ in range(2):  # (names derived from names derived from the session)
         for node in iter_nodes(func.node.body):
@@ -865,9 +867,27 @@ def session_objects_returned(func: FunctionInfo, var: str) -> str | None:
     derived.discard(var)
     for node in iter_nodes(func.node.body):
         if isinstance(node, cst.Return) and node.value is not None \
-                and _carries(node.value, derived | {var}):
+                and _carries(node.value, derived | {var}) \
+                and not _closed_before(node, var, parents):
             return func.module.tree.code_for_node(node).strip()
     return None
+
+
+def _closed_before(node: cst.CSTNode, var: str, parents: dict[int, cst.CSTNode]) -> bool:
+    """A statement `var.close()` runs before `node` in its block or an enclosing one
+    (`db.close()` then `return user`): the objects are detached there already."""
+    while (parent := parents.get(id(node))) is not None \
+            and not isinstance(parent, (cst.FunctionDef, cst.Lambda)):
+        if isinstance(parent, (cst.IndentedBlock, cst.Module)):
+            for stmt in parent.body:
+                if stmt is node:
+                    break
+                if isinstance(stmt, cst.SimpleStatementLine) and any(
+                        isinstance(small, cst.Expr) and _is_close_of(small.value, var)
+                        for small in stmt.body):
+                    return True
+        node = parent
+    return False
 
 
 def _carries(expr: cst.BaseExpression, names: set[str]) -> bool:
@@ -910,3 +930,10 @@ def _textual_statement(expr: cst.Call) -> bool:
                     "text", "sqlalchemy.text", "sa.text"):
                 return True
     return False
+
+
+def _is_close_of(expr: cst.BaseExpression, var: str) -> bool:
+    call, _ = strip_await(expr)
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) \
+        and isinstance(call.func.value, cst.Name) and call.func.value.value == var \
+        and call.func.attr.value == "close"
