@@ -65,11 +65,13 @@ from poolsafe.knowledge import (
     match_qualname,
 )
 from poolsafe.knowledge.django import DJANGO_MANAGER_ATTRIBUTES, DJANGO_VIEW_LOOKUPS
+from poolsafe.knowledge.frameworks import VIEW_BASE_ROOTS
 from poolsafe.knowledge.libraries import (
     AIO_POOL_KINDS,
     KEYED_CONNECTION_HANDLERS,
     SUBSCRIPT_SUFFIX,
     async_psycopg_connect,
+    root_matches,
 )
 
 _MAX_DEPTH = 40
@@ -493,8 +495,6 @@ class ProjectIndex:
         `self.get_object()` returns: its own override's return annotation
         (`def get_object(self) -> User`), else the class's `model = Order` or the model
         of its `queryset = Order.objects...`."""
-        from poolsafe.analysis.project_facts import view_class_framework
-
         if view_class_framework(self, cls) != "django":
             return None
         override = cls.methods.get("get_object")
@@ -1450,3 +1450,29 @@ def _ends_in_raise(root: cst.FunctionDef, call: cst.Call) -> bool:
 
 #: a bind given after the session or the metadata was built
 _LATE_BIND = re.compile(rb"\.bind\s*=[^=]|MetaData\([^)]*\bbind\s*=|\bbind_mapper\b|\bbinds\s*=")
+
+
+#: how deep `view_class_framework` follows project base classes (resolution's
+#: MAX_RESOLUTION_DEPTH; resolution imports this module, so it is not read from there)
+_MAX_VIEW_BASE_DEPTH = 12
+
+
+def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> str | None:
+    """"flask" or "django" when `cls` derives (through project classes) from one of
+    their class-based view bases (`VIEW_BASE_ROOTS`), else None."""
+    if depth > _MAX_VIEW_BASE_DEPTH:
+        return None
+    for base in cls.node.bases:
+        if base.keyword is not None:
+            continue
+        with index.full_resolution():
+            value = index.evaluate(base.value, cls.module, None)
+        if isinstance(value, External):
+            for root in VIEW_BASE_ROOTS:
+                if root_matches(value.qualname, root):
+                    return "flask" if root.startswith("flask") else "django"
+        elif isinstance(value, ClassRef):
+            found = view_class_framework(index, value.cls, depth + 1)
+            if found is not None:
+                return found
+    return None

@@ -31,11 +31,10 @@ from poolsafe.analysis.engines import (
     flask_sqlalchemy_constructors,
 )
 from poolsafe.analysis.frameworks import library_bases, route_framework
-from poolsafe.analysis.index import ProjectIndex, word_pattern
+from poolsafe.analysis.index import ProjectIndex, view_class_framework, word_pattern
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ImportBinding, ModuleInfo
 from poolsafe.analysis.resolution import (
     MAX_RESOLUTION_DEPTH,
-    class_bases,
     decorator_target,
     external_name,
     instance_type,
@@ -68,7 +67,6 @@ from poolsafe.knowledge.frameworks import (
     JOB_REGISTRARS,
     REQUEST_HOOK_METHODS,
     REQUEST_MIDDLEWARE_BASES,
-    VIEW_BASE_ROOTS,
     VIEW_HANDLER_METHODS,
 )
 from poolsafe.knowledge.libraries import root_matches
@@ -478,21 +476,6 @@ def _django_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
         if qual is not None and qual_match(qual, DJANGO_VIEW_DECORATORS):
             return True
     return False
-
-
-def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> str | None:
-    if depth > MAX_RESOLUTION_DEPTH:
-        return None
-    for base in class_bases(index, cls):
-        if isinstance(base, External):
-            for root in VIEW_BASE_ROOTS:
-                if root_matches(base.qualname, root):
-                    return "flask" if root.startswith("flask") else "django"
-        elif isinstance(base, ClassRef):
-            found = view_class_framework(index, base.cls, depth + 1)
-            if found is not None:
-                return found
-    return None
 
 
 #: how many once-run callers up `is_cli_entry` follows (`__main__` -> main() -> init_db())

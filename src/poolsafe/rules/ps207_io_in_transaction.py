@@ -16,14 +16,13 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.django_settings import atomic_requests
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, view_class_framework
 from poolsafe.analysis.module import FunctionInfo, WithBinding
 from poolsafe.analysis.project_facts import (
     is_flask_db,
     is_model_class,
     is_test_module,
     request_handler,
-    view_class_framework,
 )
 from poolsafe.analysis.resolution import external_name, inventory, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
