@@ -117,6 +117,23 @@ def final_name(expr: cst.BaseExpression) -> str | None:
     return None
 
 
+def statements_after(node: cst.CSTNode, root: cst.CSTNode,
+                     parents: dict[int, cst.CSTNode],
+                     barriers: tuple[type[cst.CSTNode], ...]) -> Iterator[cst.BaseStatement]:
+    """The statements that follow `node` when it falls through, up to `root`: those
+    after it in its block, then those after each enclosing statement in its block;
+    none past a node of a `barriers` type (a loop, a def, a `finally`)."""
+    while node is not root:
+        parent = parents.get(id(node))
+        if parent is None or isinstance(parent, barriers):
+            return
+        if isinstance(parent, (cst.IndentedBlock, cst.Module)):
+            body = list(parent.body)
+            index = next(i for i, st in enumerate(body) if st is node)
+            yield from body[index + 1:]
+        node = parent
+
+
 def iter_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
     """Calls inside `node` in evaluation order (arguments before the call), skipping
     nested function and class bodies and lambdas."""

@@ -24,6 +24,7 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     keyword_arg,
     positional_args,
+    statements_after,
     string_value,
     strip_await,
 )
@@ -1428,23 +1429,14 @@ def _ends_in_raise(root: cst.FunctionDef, call: cst.Call) -> bool:
         for child in node.children:
             parents[id(child)] = node
             stack.append(child)
-    at: cst.CSTNode = call
-    while at is not root:
-        parent = parents.get(id(at))
-        if parent is None or isinstance(parent, (cst.For, cst.While, cst.FunctionDef,
-                                                 cst.Lambda, cst.ClassDef, cst.Finally)):
+    for st in statements_after(call, root, parents, (cst.For, cst.While, cst.FunctionDef,
+                                                      cst.Lambda, cst.ClassDef, cst.Finally)):
+        if isinstance(st, cst.SimpleStatementLine) and any(
+                isinstance(small, cst.Raise) for small in st.body):
+            return True
+        if any(isinstance(n, (cst.Return, cst.Break, cst.Continue, cst.Raise))
+               for n in iter_nodes(st)):
             return False
-        if isinstance(parent, cst.IndentedBlock):
-            body = list(parent.body)
-            index = next(i for i, st in enumerate(body) if st is at)
-            for st in body[index + 1:]:
-                if isinstance(st, cst.SimpleStatementLine) and any(
-                        isinstance(small, cst.Raise) for small in st.body):
-                    return True
-                if any(isinstance(n, (cst.Return, cst.Break, cst.Continue, cst.Raise))
-                       for n in iter_nodes(st)):
-                    return False
-        at = parent
     return False
 
 

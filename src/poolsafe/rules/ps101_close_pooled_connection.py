@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes, strip_await
+from poolsafe.analysis.cstutil import iter_nodes, statements_after, strip_await
 from poolsafe.analysis.flow import AcquireSite
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.core.model import RawFinding
@@ -167,23 +167,13 @@ def _given_back_after(func: FunctionInfo, close: cst.CSTNode, site: AcquireSite)
             or not isinstance(close.func.value, cst.Name):
         return False
     var = close.func.value.value
-    parents = parent_map(func.node)
-    node: cst.CSTNode = close
-    while node is not func.node:
-        parent = parents.get(id(node))
-        if parent is None or isinstance(parent, (cst.For, cst.While, cst.FunctionDef,
-                                                 cst.Lambda, cst.ClassDef)):
+    for st in statements_after(close, func.node, parent_map(func.node),
+                               (cst.For, cst.While, cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+        if _releases(st, var, release):
+            return True
+        if any(isinstance(n, (cst.Return, cst.Raise, cst.Break, cst.Continue))
+               for n in iter_nodes(st)):
             return False
-        if isinstance(parent, (cst.IndentedBlock, cst.Module)):
-            body = list(parent.body)
-            index = next(i for i, st in enumerate(body) if st is node)
-            for st in body[index + 1:]:
-                if _releases(st, var, release):
-                    return True
-                if any(isinstance(n, (cst.Return, cst.Raise, cst.Break, cst.Continue))
-                       for n in iter_nodes(st)):
-                    return False
-        node = parent
     return False
 
 
