@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from poolsafe.scan.engine import scan
 from poolsafe.scan.options import ScanOptions
 
@@ -59,3 +61,35 @@ def test_a_function_imported_without_a_registration_is_not_selected(tmp_path: Pa
         "def on_order_created(order_id):\n    expire_order(order_id)\n")
     root = _project(tmp_path, files)
     assert _found(root, prefilter=True) == set()
+
+
+def test_a_project_that_never_spells_django_does_not_look_for_thread_entries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PS107 needs a Django model, cursor or transaction, known only through an
+    import naming `django`: without the word anywhere, the whole project's thread
+    registrations are not searched (issue 32: a tenth of a cold run on a large
+    SQLAlchemy code base), and nothing is reported."""
+    import poolsafe.analysis.django_threads as django_threads
+
+    searched: list[object] = []
+    find_entries = django_threads._find_entries
+
+    def recorded(index: object) -> dict[int, str]:
+        searched.append(index)
+        return find_entries(index)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(django_threads, "_find_entries", recorded)
+    files = dict(_FILES)
+    files["shop/models.py"] = (
+        "from peewee import BooleanField, Model\n\n\n"
+        "class Order(Model):\n    paid = BooleanField()\n")
+    result = scan([str(_project(tmp_path / "peewee", files))],
+                  ScanOptions(prefilter=False, jobs=1))
+    assert not result.errors
+    assert not searched
+    assert not [f for f in result.findings if f.code == "PS107"]
+    # the Django project of the first test still searches them, and is reported
+    result = scan([str(_project(tmp_path / "django", _FILES))],
+                  ScanOptions(prefilter=False, jobs=1))
+    assert searched
+    assert [(Path(f.path).name, f.code) for f in result.findings] == [("jobs.py", "PS107")]

@@ -26,7 +26,7 @@ from poolsafe.analysis.cstutil import (
     keyword_arg,
     positional_args,
 )
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, word_pattern
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_django_command
 from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
@@ -69,6 +69,8 @@ class ThreadGap:
 
 
 def django_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadGap]:
+    if not _django_in_project(index):
+        return
     entries = _entries(index)
     for func in module.all_functions:
         how = entries.get(id(func.node))
@@ -80,7 +82,24 @@ def django_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Thre
             yield from _loop_gaps(index, func)
 
 
+_DJANGO_WORD = word_pattern(["django"])
+
+
+def _django_in_project(index: ProjectIndex) -> bool:
+    """Whether any project file spells `django` (computed once per index). Every gap
+    needs a Django model, cursor or transaction, which only an import naming `django`
+    makes known: a project without the word has none, and its thread entries, which
+    take the whole project's registrations to find, are not looked for."""
+    found = getattr(index, _USES_DJANGO, None)
+    if not isinstance(found, bool):
+        found = index.any_module(_DJANGO_WORD, lambda _m: True) \
+            or index.unread_files_match(_DJANGO_WORD)
+        setattr(index, _USES_DJANGO, found)
+    return found
+
+
 # ------------------------------------------------------------------ entries
+_USES_DJANGO = "_django_in_project"
 _ENTRIES = "_django_thread_entries"
 #: the words of a module that can start one (`executor.map` on an executor built in
 #: that module: its name is spelled there)

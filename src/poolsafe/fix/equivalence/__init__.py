@@ -85,11 +85,10 @@ def check_fix(before: cst.Module, after: cst.Module, code: str) -> Verdict:
     problems: list[str] = []
     drop = False
     if changed:
-        for qualname, name in sorted(unresolved(after) - unresolved(before)):
-            if qualname in changed:
-                problems.append(f"`{qualname}` would read `{name}`, which nothing binds "
-                                "there (NameError on every call)")
-                drop = True
+        for qualname, name in sorted(unresolved(after, changed) - unresolved(before, changed)):
+            problems.append(f"`{qualname}` would read `{name}`, which nothing binds "
+                            "there (NameError on every call)")
+            drop = True
     compared = 0
     if code in TRACED_RULES:
         for qualname in sorted(changed & fb.keys()):

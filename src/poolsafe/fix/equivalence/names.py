@@ -6,22 +6,45 @@ builtins. A read it cannot resolve raises `NameError` when it runs (a new
 `get_db()` calling `SessionLocal()`, which only existed inside the route). The
 names the original already could not resolve (set by `globals()`, a star import)
 are not the fix's doing and are left out.
+
+The scope analysis is the costly part of proving a fix on a large module (it
+visits every node), so it runs on the module reduced to what the functions in
+question can see: the top-level statements that hold them, as written, and every
+other top-level function and class as an empty stub of the same name (the module
+names they bind are all a function elsewhere can read of them). A top-level
+function with a `global` statement binds module names from inside and is kept.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+
 import libcst as cst
 from libcst.metadata import FunctionScope, MetadataWrapper, ScopeProvider
 
+from poolsafe.analysis.cstutil import children
 
-def unresolved(module: cst.Module) -> set[tuple[str, str]]:
+#: nodes that may hold a `def` or `class` statement somewhere below them
+_HOLDERS: frozenset[type[cst.CSTNode]] = frozenset({
+    cst.Module, cst.IndentedBlock, cst.If, cst.Else, cst.For, cst.While, cst.Try,
+    cst.TryStar, cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.With,
+    cst.Match, cst.MatchCase, cst.FunctionDef, cst.ClassDef,
+})
+_PASS_BODY = cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])])
+
+
+def unresolved(module: cst.Module, only: Collection[str] | None = None
+               ) -> set[tuple[str, str]]:
     """(function's qualified name, name) for each name read in a function that no
-    scope binds. Empty for a module with a star import (anything may be bound)."""
+    scope binds. Empty for a module with a star import (anything may be bound).
+    With `only`, the functions of those qualified names alone (the rest of the
+    module is reduced away first, see the module's docstring)."""
     if _has_star_import(module):
         return set()
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    target = module if only is None else _reduced(module, set(only))
+    wrapper = MetadataWrapper(target, unsafe_skip_copy=True)
     scopes = wrapper.resolve(ScopeProvider)
-    qualnames = _qualnames(module)
+    qualnames = _qualnames(target)
     out: set[tuple[str, str]] = set()
     for scope in {s for s in scopes.values() if s is not None}:
         for access in scope.accesses:
@@ -30,8 +53,45 @@ def unresolved(module: cst.Module) -> set[tuple[str, str]]:
             owner = _function_of(access.scope)
             if owner is None:
                 continue
-            out.add((qualnames.get(id(owner), "?"), access.node.value))
+            qualname = qualnames.get(id(owner), "?")
+            if only is None or qualname in only:
+                out.add((qualname, access.node.value))
     return out
+
+
+def _reduced(module: cst.Module, only: set[str]) -> cst.Module:
+    body: list[cst.BaseStatement] = []
+    for stmt in module.body:
+        if isinstance(stmt, cst.FunctionDef | cst.ClassDef) \
+                and not only.intersection(_names_in(stmt)) and not _binds_globals(stmt):
+            body.append(_stub(stmt))
+        else:
+            body.append(stmt)
+    return module.with_changes(body=body)
+
+
+def _names_in(stmt: cst.FunctionDef | cst.ClassDef) -> list[str]:
+    names = [stmt.name.value]
+    _walk_defs(stmt, stmt.name.value + ".", lambda _node, name: names.append(name))
+    return names
+
+
+def _stub(stmt: cst.FunctionDef | cst.ClassDef) -> cst.BaseStatement:
+    if isinstance(stmt, cst.FunctionDef):
+        return stmt.with_changes(body=_PASS_BODY, decorators=(), params=cst.Parameters(),
+                                 returns=None)
+    return stmt.with_changes(body=_PASS_BODY, decorators=(), bases=(), keywords=(),
+                             type_parameters=None)
+
+
+def _binds_globals(node: cst.CSTNode) -> bool:
+    for child in children(node):
+        if isinstance(child, cst.SimpleStatementLine):
+            if any(isinstance(small, cst.Global) for small in child.body):
+                return True
+        elif type(child) in _HOLDERS and _binds_globals(child):
+            return True
+    return False
 
 
 def _function_of(scope: object) -> cst.CSTNode | None:
@@ -44,35 +104,39 @@ def _function_of(scope: object) -> cst.CSTNode | None:
     return None
 
 
+def _walk_defs(node: cst.CSTNode, prefix: str,
+               visit: Callable[[cst.FunctionDef | cst.ClassDef, str], None]) -> None:
+    """Each `def` and `class` below `node`, in source order, with its qualified
+    name (statements only: a definition is never inside an expression)."""
+    for child in children(node):
+        if isinstance(child, cst.FunctionDef | cst.ClassDef):
+            name = f"{prefix}{child.name.value}"
+            visit(child, name)
+            _walk_defs(child, name + ".", visit)
+        elif type(child) in _HOLDERS:
+            _walk_defs(child, prefix, visit)
+
+
 def _qualnames(module: cst.Module) -> dict[int, str]:
     out: dict[int, str] = {}
 
-    def walk(node: cst.CSTNode, prefix: str) -> None:
-        for child in node.children:
-            if isinstance(child, cst.FunctionDef | cst.ClassDef):
-                name = f"{prefix}{child.name.value}"
-                if isinstance(child, cst.FunctionDef):
-                    out[id(child)] = name
-                walk(child, name + ".")
-            else:
-                walk(child, prefix)
+    def visit(node: cst.FunctionDef | cst.ClassDef, name: str) -> None:
+        if isinstance(node, cst.FunctionDef):
+            out[id(node)] = name
 
-    walk(module, "")
+    _walk_defs(module, "", visit)
     return out
 
 
 def functions(module: cst.Module) -> dict[str, cst.FunctionDef]:
     """Every function of the module by qualified name (the first of a name)."""
     found: dict[str, cst.FunctionDef] = {}
-    names = _qualnames(module)
 
-    def walk(node: cst.CSTNode) -> None:
-        for child in node.children:
-            if isinstance(child, cst.FunctionDef):
-                found.setdefault(names[id(child)], child)
-            walk(child)
+    def visit(node: cst.FunctionDef | cst.ClassDef, name: str) -> None:
+        if isinstance(node, cst.FunctionDef):
+            found.setdefault(name, node)
 
-    walk(module)
+    _walk_defs(module, "", visit)
     return found
 
 
