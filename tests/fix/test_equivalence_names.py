@@ -50,6 +50,15 @@ def helper():
 if os.environ.get("X"):
     def conditional():
         return CONFIG, missing_five
+
+
+class Holder:
+    def start(self):
+        global STARTED
+        STARTED = True
+
+    def check(self):
+        return STARTED, Holder, missing_six
 '''
 
 
@@ -72,6 +81,7 @@ def test_shapes_give_the_same_names_alone_and_whole() -> None:
     assert unresolved(module, {"Repo.Inner.deep"}) == {("Repo.Inner.deep", "missing_three")}
     assert unresolved(module, {"helper.nested"}) == {("helper.nested", "missing_four")}
     assert unresolved(module, {"conditional"}) == {("conditional", "missing_five")}
+    assert unresolved(module, {"Holder.check"}) == {("Holder.check", "missing_six")}
 
 
 @pytest.mark.parametrize("path", sorted(

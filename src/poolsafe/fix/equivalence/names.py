@@ -9,15 +9,16 @@ are not the fix's doing and are left out.
 
 The scope analysis is the costly part of proving a fix on a large module (it
 visits every node), so it runs on the module reduced to what the functions in
-question can see: the top-level statements that hold them, as written, and every
-other top-level function and class as an empty stub of the same name (the module
-names they bind are all a function elsewhere can read of them). A top-level
-function with a `global` statement binds module names from inside and is kept.
+question can see: the statements that hold them, as written, and every other
+function and class of the module or of a class that holds one as an empty stub of
+the same name (the names they bind are all a function elsewhere can read of
+them). A function with a `global` statement binds module names from inside and is
+kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 import libcst as cst
 from libcst.metadata import FunctionScope, MetadataWrapper, ScopeProvider
@@ -60,19 +61,34 @@ def unresolved(module: cst.Module, only: Collection[str] | None = None
 
 
 def _reduced(module: cst.Module, only: set[str]) -> cst.Module:
-    body: list[cst.BaseStatement] = []
-    for stmt in module.body:
-        if isinstance(stmt, cst.FunctionDef | cst.ClassDef) \
-                and not only.intersection(_names_in(stmt)) and not _binds_globals(stmt):
-            body.append(_stub(stmt))
+    return module.with_changes(body=_reduced_body(module.body, "", only))
+
+
+def _reduced_body(body: Sequence[cst.BaseStatement], prefix: str, only: set[str]
+                  ) -> list[cst.BaseStatement]:
+    """`body` with each `def` and `class` that holds none of `only` as a stub (a
+    class that holds one keeps its other members as stubs too: a method sees its
+    class's names only through `self` or the class's own name)."""
+    out: list[cst.BaseStatement] = []
+    for stmt in body:
+        if not isinstance(stmt, cst.FunctionDef | cst.ClassDef) or _binds_globals(stmt):
+            out.append(stmt)
+            continue
+        name = prefix + stmt.name.value
+        if not only.intersection(_names_in(stmt, name)):
+            out.append(_stub(stmt))
+        elif isinstance(stmt, cst.ClassDef) and name not in only \
+                and isinstance(stmt.body, cst.IndentedBlock):
+            out.append(stmt.with_changes(body=stmt.body.with_changes(
+                body=_reduced_body(stmt.body.body, name + ".", only))))
         else:
-            body.append(stmt)
-    return module.with_changes(body=body)
+            out.append(stmt)
+    return out
 
 
-def _names_in(stmt: cst.FunctionDef | cst.ClassDef) -> list[str]:
-    names = [stmt.name.value]
-    _walk_defs(stmt, stmt.name.value + ".", lambda _node, name: names.append(name))
+def _names_in(stmt: cst.FunctionDef | cst.ClassDef, name: str) -> list[str]:
+    names = [name]
+    _walk_defs(stmt, name + ".", lambda _node, inner: names.append(inner))
     return names
 
 
