@@ -702,3 +702,86 @@ def sanitize(pool):
     v = verdict(before, after, "PS101")
     assert not v.ok and v.drop, v
     assert any("released 2 times on one path" in p for p in v.problems), v.problems
+
+
+# ---------------------------------- give it back on failure, hand it on on success
+HANDED_ON = '''
+def open_tagged(pool, tag):
+    conn = pool.getconn()
+    conn.cursor().execute("SET application_name = %s", (tag,))
+    conn.commit()
+    return conn
+'''
+
+
+def _handed_on_after(handler: str) -> str:
+    return f'''
+def open_tagged(pool, tag):
+    conn = pool.getconn()
+    try:
+        conn.cursor().execute("SET application_name = %s", (tag,))
+        conn.commit()
+{handler}
+    return conn
+'''
+
+
+def test_a_release_on_failure_that_re_raises_the_same_exception_passes() -> None:
+    after = _handed_on_after("    except BaseException:\n        pool.putconn(conn)\n"
+                             "        raise")
+    assert verdict(HANDED_ON, after, "PS102").ok
+    bare = _handed_on_after("    except:\n        pool.putconn(conn)\n        raise")
+    assert verdict(HANDED_ON, bare, "PS102").ok
+
+
+@pytest.mark.parametrize("handler", [
+    # only some exceptions: the rest would escape through a handler the original lacks
+    "    except Exception:\n        pool.putconn(conn)\n        raise",
+    # another exception than the one raised
+    "    except BaseException:\n        pool.putconn(conn)\n        raise RuntimeError('x')",
+    # a call besides the release
+    "    except BaseException:\n        pool.putconn(conn)\n        print('gone')\n"
+    "        raise",
+    # the exception swallowed
+    "    except BaseException:\n        pool.putconn(conn)",
+    # a bound exception re-raised by name (`raise exc` adds a traceback entry)
+    "    except BaseException as exc:\n        pool.putconn(conn)\n        raise exc",
+])
+def test_a_failure_handler_that_does_more_than_release_and_re_raise_fails(handler: str) -> None:
+    assert not verdict(HANDED_ON, _handed_on_after(handler), "PS102").ok
+
+
+def test_a_release_on_failure_before_a_handler_that_still_uses_the_connection_fails() -> None:
+    before = '''
+import psycopg2
+
+
+def open_checked(pool):
+    try:
+        conn = pool.getconn()
+        conn.cursor().execute("SELECT 1")
+        return conn
+    except psycopg2.Error:
+        conn.rollback()
+        raise
+'''
+    after = '''
+import psycopg2
+
+
+def open_checked(pool):
+    try:
+        conn = pool.getconn()
+        try:
+            conn.cursor().execute("SELECT 1")
+        except BaseException:
+            pool.putconn(conn)
+            raise
+        return conn
+    except psycopg2.Error:
+        conn.rollback()
+        raise
+'''
+    problems = verdict(before, after, "PS102").problems
+    assert problems == ("in `open_checked`: the fix gives `conn` back before the original "
+                        "rolls `conn` back with it still checked out",)

@@ -983,3 +983,74 @@ def read_user(user_id):
     assert "finally" in after or "with SessionLocal() as db:" in after
     result = fix_sources({"case.py": before}, ScanOptions(select={"PS102"}), unsafe=False)
     assert not result.left
+
+
+def test_ps102_a_connection_handed_on_is_given_back_on_failure_only() -> None:
+    before = PG + """
+
+class Listener:
+    def listen(self, channel):
+        conn = pool.getconn()
+
+        conn.autocommit = True
+        with conn.cursor() as cur:  # subscribe
+            cur.execute("LISTEN " + channel)
+        self.conn = conn
+        return conn
+
+
+def tagged(tag):
+    conn = pool.getconn()
+    conn.cursor().execute("SET application_name = %s", (tag,))
+    return conn, tag
+"""
+    after = PG + """
+
+class Listener:
+    def listen(self, channel):
+        conn = pool.getconn()
+
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:  # subscribe
+                cur.execute("LISTEN " + channel)
+        except BaseException:
+            pool.putconn(conn)
+            raise
+        self.conn = conn
+        return conn
+
+
+def tagged(tag):
+    conn = pool.getconn()
+    try:
+        conn.cursor().execute("SET application_name = %s", (tag,))
+    except BaseException:
+        pool.putconn(conn)
+        raise
+    return conn, tag
+"""
+    fixed = _fix("PS102", before)  # a safe fix
+    assert fixed == after
+    compile(fixed, "case.py", "exec")
+    assert not scan_sources({"case.py": fixed}, ScanOptions(select={"PS102"})).findings
+    assert _fix("PS102", fixed, unsafe=True) == fixed
+
+
+def test_ps102_a_connection_handed_on_inside_a_try_is_not_given_back_early() -> None:
+    before = PG + """
+import psycopg2
+
+
+def checked():
+    try:
+        conn = pool.getconn()
+        conn.cursor().execute("SELECT 1")
+        return conn
+    except psycopg2.Error:
+        conn.rollback()
+        raise
+"""
+    result = fix_sources({"case.py": before}, ScanOptions(select={"PS102"}), unsafe=True)
+    assert result.sources()["case.py"] == before
+    assert [x.reason for x in result.left] == ["not fixable: `conn` is returned"]

@@ -33,6 +33,7 @@ from poolsafe.fix.fixers.edits import (
     safe_form_at,
 )
 from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
+from poolsafe.fix.fixers.hand_on import release_on_failure
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases import (
@@ -477,7 +478,7 @@ class UnreleasedConnection(Rule):
     # ------------------------------------------------------------------ fix
     def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
         outcome = self._fix(ctx, finding)
-        if isinstance(outcome, FixPlan) and outcome.safe:
+        if isinstance(outcome, FixPlan) and outcome.safe and not outcome.on_failure_only:
             parents = parent_map(ctx.module.tree)
             func = enclosing_function(finding.node, parents, ctx.module)
             site = next((s for s in ctx.flow(func).sites if s.call is finding.node),
@@ -538,6 +539,11 @@ class UnreleasedConnection(Rule):
                 outcome = fix_site(ctx, func, parents, site, self.code)
                 if isinstance(outcome, Unfixable) and USED_AFTER in outcome.reason:
                     return held or outcome
+                if isinstance(outcome, Unfixable) and flow.leaks.get(
+                        flow.sites.index(site)) == "exception":
+                    # returned or stored on success: give it back on failure only
+                    return release_on_failure(ctx, func, parents, site,
+                                              self.code) or outcome
                 return outcome
         return Unfixable(self.code, "the checkout was not found")
 

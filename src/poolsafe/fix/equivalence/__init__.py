@@ -155,6 +155,7 @@ def compare_function(before: cst.FunctionDef, after: cst.FunctionDef,
         problems.append(_describe(missing[0], list(by_a), "the original"))
     released = _release_problems(by_b, by_a, derived)
     problems.extend(released)
+    problems.extend(_used_after_release(by_b, by_a, derived))
     # the same connection given back twice on one path: the second release raises
     # (psycopg2's pool: `trying to put unkeyed connection`) or hands one connection
     # to two callers; no user wants that, even as an unsafe fix
@@ -292,6 +293,47 @@ def _release_problems(by_b: dict[Key, list[Path]], by_a: dict[Key, list[Path]],
             problems.append(f"the original's {kind} of `{name}`{where} is gone or moved "
                             "in the fix (the fix may only add one, or run it later past "
                             "work that does not use the connection)")
+    return list(dict.fromkeys(problems))
+
+
+def _uses_after_release(path: Path, derived: dict[str, str]) -> set[tuple[int, str, str]]:
+    """(index among the compared events, name, what) of each use of a connection
+    that this path has already given back (and not taken again)."""
+    out: set[tuple[int, str, str]] = set()
+    given_back: set[str] = set()
+    i = 0
+    for e in path.events:
+        if e[0] == "release":
+            given_back.add(e[1])
+        elif e[0] == "acquire":
+            given_back.discard(e[1])
+        elif e[0] == "rollback" and e[1] in given_back:
+            out.add((i, e[1], f"rolls `{e[1]}` back"))  # (set apart, but a use too)
+        if e[0] in _SET_APART or e[0] == "raise*":
+            continue
+        out |= {(i, n, _event_text(e)) for n in given_back if _touches(e, n, derived)
+                and e != ("raise", f"acquire {n}")}  # (a new checkout that failed)
+        i += 1
+    return out
+
+
+def _used_after_release(by_b: dict[Key, list[Path]], by_a: dict[Key, list[Path]],
+                        derived: dict[str, str]) -> list[str]:
+    """A release the fix runs before a use of the connection that the original made
+    with it still checked out (a handler further out that rolls it back): the use now
+    reaches a connection another caller may hold."""
+    problems = []
+    for key, fixed_paths in by_a.items():
+        originals = by_b.get(key)
+        if not originals:
+            continue
+        for pa in fixed_paths:
+            extra = min((_uses_after_release(pa, derived)
+                         - _uses_after_release(pb, derived) for pb in originals), key=len)
+            if extra:
+                _at, name, what = min(extra)
+                problems.append(f"the fix gives `{name}` back before the original "
+                                f"{what} with it still checked out")
     return list(dict.fromkeys(problems))
 
 

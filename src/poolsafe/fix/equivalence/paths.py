@@ -338,6 +338,15 @@ class Walker:
         out: list[Outcome] = []
         for handler in node.handlers:
             text = handler_text(handler)
+            if not self.side.original and text not in self.side.handlers \
+                    and release_and_reraise(handler, self.side.resources):
+                # the fix's "give it back on failure, hand it on on success": a handler
+                # of every exception that only releases and re-raises the same one; its
+                # release is set apart like any other, and the exception goes on from
+                # where it came, as in the original
+                stmts = _body(handler.body)[:-1]
+                return [("raise", r) if k == "normal" else (k, r)
+                        for k, r in self.block(stmts, path)]
             names = _type_names(handler.type)
             broad = handler.type is None or bool(names & BROAD_EXCEPTIONS) or (
                 _raising_rollback(path) and bool(names & _DRIVER_ERRORS))
@@ -568,6 +577,30 @@ class Walker:
 
 
 # ---------------------------------------------------------------- helpers
+def release_and_reraise(handler: cst.ExceptHandler, resources: frozenset[str]) -> bool:
+    """`except BaseException:` (or a bare `except:`), naming no variable, whose body is
+    one or more releases of `resources` (`pool.putconn(conn)`, `await conn.close()`)
+    and then a bare `raise`: the exception it takes goes on unchanged."""
+    if handler.name is not None or not (
+            handler.type is None or code_of(handler.type) == "BaseException"):
+        return False
+    stmts = _body(handler.body) if isinstance(handler.body, cst.IndentedBlock) else []
+    if len(stmts) < 2:
+        return False
+    *releases, last = stmts
+    if not (isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1
+            and isinstance(last.body[0], cst.Raise) and last.body[0].exc is None):
+        return False
+    for stmt in releases:
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                and isinstance(stmt.body[0], cst.Expr)):
+            return False
+        call, _ = strip_await(stmt.body[0].value)
+        if not isinstance(call, cst.Call) or released_name(call) not in resources:
+            return False
+    return True
+
+
 def handler_text(handler: cst.ExceptHandler) -> str:
     """The handler's type as text; a bare `except:` is `except BaseException:`."""
     return code_of(handler.type) if handler.type is not None else "BaseException"

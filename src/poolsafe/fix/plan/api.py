@@ -69,6 +69,10 @@ class FixPlan:
     #: made under `check_only()`: its outcome (a plan, safe or not, or `Unfixable`)
     #: is the full plan's, but the edits that only `fix` applies may be left out
     check_only: bool = field(default_factory=_CHECK_ONLY.get)
+    #: the plan gives the connection back only on the way out by an exception (PS102's
+    #: "release on failure, hand on on success"): what the success path returns is
+    #: untouched
+    on_failure_only: bool = False
 
     def replace(self, node: cst.CSTNode, new: Replacement) -> None:
         self.replacements[id(node)] = (node, new)

@@ -1027,8 +1027,8 @@ class Listener:
             self.pool.putconn(self._listen_conn)
             self._listen_conn = None
 """, note="stored on the object only after calls that may raise: an error before it "
-          "leaves the checkout with nobody to give it back",
-         unfixable="`conn` is stored"),
+          "leaves the checkout with nobody to give it back (the fix gives it back on "
+          "that failure and stores it on success, as before)"),
     Case("""
 from fastapi import FastAPI
 
@@ -1107,8 +1107,8 @@ def open_registry(url, probe):
     probe()
     return registry
 """, note="the registry's session ran a statement (it holds a connection from there) "
-          "before a call that may raise: that error leaves the connection checked out",
-         unfixable="`registry` is returned"),
+          "before a call that may raise: that error leaves the connection checked out "
+          "(the fix closes it on that failure and returns it on success, as before)"),
     Case("""
 from sqlalchemy.orm import sessionmaker
 
@@ -2632,9 +2632,9 @@ def connect_with_pid(dsn, path):
     conn = psycopg2.connect(dsn)  # expect: PS102
     pid = read_pid(path)
     return conn, pid
-""", unfixable="`conn` is returned",
-         note="the helper catches only OSError: a ValueError from int() escapes with the "
-              "connection open"),
+""", note="the helper catches only OSError: a ValueError from int() escapes with the "
+              "connection open (the fix closes it on that failure and returns it on "
+              "success, as before)"),
 ]
 
 VALID += [
@@ -2703,4 +2703,76 @@ def store(items, prepare):
           "sends nothing): an error there holds no connection; from the commit on, "
           "`finally` closes it"),
 
+]
+
+# A connection handed on on success (returned or stored) and leaked when a statement
+# between the checkout and the hand-off raises: the fix gives it back on that failure
+# only (`except BaseException: <release>; raise`), where nothing else sees it there.
+INVALID += [
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, "dbname=app")
+
+
+def tagged_connection(tag):
+    conn = pool.getconn()  # expect: PS102
+    with conn.cursor() as cur:
+        cur.execute("SET application_name = %s", (tag,))
+    conn.commit()
+    return conn
+""", note="a failed SET or commit leaves the connection checked out; on success the "
+          "caller gets it (the fix gives it back on failure only)"),
+    Case("""
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, "dbname=app")
+
+
+def checked_connection():
+    try:
+        conn = pool.getconn()  # expect: PS102
+        conn.cursor().execute("SELECT 1")
+        return conn
+    except psycopg2.Error:
+        conn.rollback()
+        raise
+""", note="the handler rolls the connection back and re-raises: it is never given back",
+         unfixable="`conn` is returned"),
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, "dbname=app")
+
+
+def maybe_connection(probe):
+    conn = pool.getconn()  # expect: PS102
+    conn.cursor().execute("SELECT 1")
+    if not probe():
+        return None
+    return conn
+""", note="the early return drops the connection, and a failed SELECT leaks it too",
+         unfixable="`conn` is returned"),
+]
+
+VALID += [
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 4, "dbname=app")
+
+
+def tagged_connection(tag):
+    conn = pool.getconn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET application_name = %s", (tag,))
+        conn.commit()
+    except BaseException:
+        pool.putconn(conn)
+        raise
+    return conn
+""", note="given back when the statements before the hand-off raise, handed to the "
+          "caller on success: nothing leaks"),
 ]

@@ -1,0 +1,119 @@
+"""PS102's fix for a checkout that the function hands on when it succeeds (`return
+conn`, `self.conn = conn`) and leaks when a statement between the checkout and the
+hand-off raises: give it back on failure, hand it on on success.
+
+    conn = pool.getconn()
+    try:
+        <the statements between>
+    except BaseException:
+        pool.putconn(conn)
+        raise
+    return conn
+
+A `finally` would give back what the caller or the object goes on using; the handler
+runs only on the way out by an exception, which it re-raises unchanged. Offered only
+where nothing else can see the connection on that way out: the checkout is a
+statement of the function's own body (no enclosing `try`, loop or `with` whose code
+could still use it), the statements between neither hand it on, release it nor yield,
+and the hand-off is a plain `return` of the name (alone or in a tuple) or a store of
+the name into an attribute or an item. The equivalence check proves each plan
+(`poolsafe.fix.equivalence.paths.release_and_reraise`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes
+from poolsafe.analysis.flow import AcquireSite
+from poolsafe.analysis.module import FunctionInfo
+from poolsafe.fix.fixers.edits import (
+    Release,
+    acquire_statement,
+    check_line,
+    escape_reason,
+    parse_line,
+    release_for_site,
+)
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
+
+if TYPE_CHECKING:  # the fixers' context; no import at run time
+    from poolsafe.rules.base import FileContext
+
+
+def release_on_failure(ctx: FileContext, func: FunctionInfo,
+                       parents: dict[int, cst.CSTNode], site: AcquireSite,
+                       code: str) -> FixOutcome | None:
+    """The plan for `site`, or None when its shape is not the one above."""
+    found = acquire_statement(site.call, parents, site.var)
+    if found is None:
+        return None
+    line, var = found
+    block = parents.get(id(line))
+    if not isinstance(block, cst.IndentedBlock) or parents.get(id(block)) is not func.node:
+        return None
+    if any(isinstance(n, cst.Yield) for n in iter_nodes(func.node.body)):
+        return None
+    body = list(block.body)
+    rest = body[body.index(line) + 1:]
+    hand_off = next((i for i, s in enumerate(rest) if _hands_on(s, var)), None)
+    if not hand_off:  # none, or nothing between the checkout and the hand-off
+        return None
+    region = rest[:hand_off]
+    if escape_reason(region, var) is not None or any(
+            isinstance(n, (cst.Return, cst.Break, cst.Continue))
+            for s in region for n in iter_nodes(s)) or any(
+            var in ctx.index.released_by_call(c, func) for s in region for c in iter_calls(s)):
+        return None  # (a `return` in between leaks on a way the handler does not see)
+    plan = FixPlan(code, "", on_failure_only=True)
+    release = release_for_site(plan, ctx.index, ctx.module, func, site)
+    if isinstance(release, Unfixable):
+        return release
+    assert isinstance(release, Release)
+    text = release.code(var)
+    plan.description = (f"give `{var}` back with {release.description} when a statement "
+                        f"before it is handed on raises (`except BaseException:` ... "
+                        f"`raise`), and hand it on as before")
+    module = ctx.module.tree
+    if plan.check_only:
+        check_line(module, text)
+        return plan
+    first = region[0]
+    leading: list[cst.EmptyLine] = []
+    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        # blank lines above the first statement move above the `try`; comments stay
+        lines = list(first.leading_lines)
+        while lines and lines[0].comment is None:
+            leading.append(lines.pop(0))
+        region = [first.with_changes(leading_lines=lines), *region[1:]]
+    handler = cst.ExceptHandler(
+        body=cst.IndentedBlock([parse_line(module, text), parse_line(module, "raise")]),
+        type=cst.Name("BaseException"))
+    new = cst.Try(body=cst.IndentedBlock(region), handlers=[handler], leading_lines=leading)
+    plan.replace(rest[0], new)
+    for stmt in rest[1:hand_off]:
+        plan.remove(stmt)
+    return plan
+
+
+def _hands_on(stmt: cst.BaseStatement, var: str) -> bool:
+    """`return var` / `return var, other` / `self.attr = var` / `box[key] = var`."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    if isinstance(small, cst.Return):
+        value = small.value
+        if isinstance(value, cst.Tuple):
+            return any(_is(e.value, var) for e in value.elements) and all(
+                isinstance(e.value, cst.Name) for e in value.elements)
+        return value is not None and _is(value, var)
+    if isinstance(small, cst.Assign):
+        return _is(small.value, var) and all(
+            isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in small.targets)
+    return False
+
+
+def _is(expr: cst.BaseExpression, var: str) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == var
