@@ -785,3 +785,29 @@ def open_checked(pool):
     problems = verdict(before, after, "PS102").problems
     assert problems == ("in `open_checked`: the fix gives `conn` back before the original "
                         "rolls `conn` back with it still checked out",)
+
+
+def test_a_release_of_the_class_s_connection_moved_into_a_finally_of_exit_passes() -> None:
+    before = '''
+class Unit:
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.commit()
+        pool.putconn(self.conn)
+'''
+    after = '''
+class Unit:
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.conn.commit()
+        finally:
+            pool.putconn(self.conn)
+'''
+    assert verdict(before, after, "PS102").ok
+    # given back before the commit: a use of a connection already given back
+    early = '''
+class Unit:
+    def __exit__(self, exc_type, exc, tb):
+        pool.putconn(self.conn)
+        self.conn.commit()
+'''
+    assert not verdict(before, early, "PS102").ok

@@ -1054,3 +1054,51 @@ def checked():
     result = fix_sources({"case.py": before}, ScanOptions(select={"PS102"}), unsafe=True)
     assert result.sources()["case.py"] == before
     assert [x.reason for x in result.left] == ["not fixable: `conn` is returned"]
+
+
+def test_ps102_a_release_in_exit_after_a_commit_moves_into_a_finally_there() -> None:
+    before = PG + """
+
+class Unit:
+    def __enter__(self):
+        self.conn = pool.getconn()
+        self.cur = self.conn.cursor()
+        return self.cur
+
+    def __exit__(self, exc_type, exc, tb):
+        \"\"\"Commit or roll back, then give the connection back.\"\"\"
+
+        if exc is None:
+            self.cur.close()
+            self.conn.commit()  # keep the work
+        else:
+            self.conn.rollback()
+        pool.putconn(self.conn)  # back to the pool
+        self.conn = None
+"""
+    after = PG + """
+
+class Unit:
+    def __enter__(self):
+        self.conn = pool.getconn()
+        self.cur = self.conn.cursor()
+        return self.cur
+
+    def __exit__(self, exc_type, exc, tb):
+        \"\"\"Commit or roll back, then give the connection back.\"\"\"
+
+        try:
+            if exc is None:
+                self.cur.close()
+                self.conn.commit()  # keep the work
+            else:
+                self.conn.rollback()
+        finally:
+            pool.putconn(self.conn)  # back to the pool
+        self.conn = None
+"""
+    fixed = _fix("PS102", before)  # a safe fix
+    assert fixed == after
+    compile(fixed, "case.py", "exec")
+    assert not scan_sources({"case.py": fixed}, ScanOptions(select={"PS102"})).findings
+    assert _fix("PS102", fixed, unsafe=True) == fixed

@@ -33,6 +33,7 @@ from poolsafe.fix.fixers.edits import (
     safe_form_at,
 )
 from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
+from poolsafe.fix.fixers.exit_gap import release_in_exit_finally
 from poolsafe.fix.fixers.hand_on import release_on_failure
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
@@ -498,8 +499,9 @@ class UnreleasedConnection(Rule):
         node = finding.node
         for gap in exit_release_gaps(ctx.index, ctx.module):
             if gap.checkout is node:
-                return Unfixable(self.code, f"the release is in `{gap.cls.name}."
-                                 f"{gap.method.name}`: change it there by hand")
+                return release_in_exit_finally(
+                    ctx, gap, self.code, f"the release is in `{gap.cls.name}."
+                    f"{gap.method.name}`: change it there by hand")
         if _is_peewee_connect(ctx, node):
             return Unfixable(self.code, _PEEWEE_BY_HAND)
         from poolsafe.analysis.helper_checkout import helper_checkout_gaps

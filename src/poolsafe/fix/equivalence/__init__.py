@@ -213,6 +213,8 @@ def _touches(e: Event, name: str, derived: dict[str, str]) -> bool:
     if e[0] in ("acquire", "enter", "exit"):
         return e[1] == name
     if e[0] in ("call", "raise", "return", "yield", "store"):
+        if "." in name:  # `self.conn`
+            return re.search(rf"(?<![\w.]){re.escape(name)}\b", e[1]) is not None
         words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", e[1]))
         return name in words or any(derived.get(w) == name for w in words)
     return False

@@ -163,11 +163,17 @@ def liveness_guard(test: cst.BaseExpression, name: str) -> bool:
 
 
 def _first_name(call: cst.Call) -> str | None:
+    """The first argument when it is a name, or an attribute of `self` (`self.conn`:
+    the connection a class holds, given back in its `__exit__`)."""
     args = positional_args(call)
-    if args and isinstance(strip_await(args[0])[0], cst.Name):
-        first = strip_await(args[0])[0]
-        assert isinstance(first, cst.Name)
+    if not args:
+        return None
+    first = strip_await(args[0])[0]
+    if isinstance(first, cst.Name):
         return first.value
+    name = dotted_name(first)
+    if name is not None and name.startswith("self.") and name.count(".") == 1:
+        return name
     return None
 
 

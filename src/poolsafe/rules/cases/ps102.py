@@ -166,9 +166,8 @@ class CursorFromPool:
     def __exit__(self, exc_type, exc, tb):
         self.conn.commit()
         Database.return_connection(self.conn)
-""", unfixable="the release is in `CursorFromPool.__exit__`: change it there by hand",
-         note="__exit__ gives it back through the project's own release, after a commit "
-              "that may raise"),
+""", note="__exit__ gives it back through the project's own release, after a commit "
+              "that may raise (the fix moves the release into a `finally` there)"),
     Case("""
 from psycopg2.pool import SimpleConnectionPool
 
@@ -205,8 +204,8 @@ class Transaction:
         else:
             self.conn.rollback()
         pool.putconn(self.conn)
-""", unfixable="the release is in `Transaction.__exit__`: change it there by hand",
-         note="a failed commit in __exit__ skips the release: the slot is lost"),
+""", note="a failed commit in __exit__ skips the release: the slot is lost (the fix "
+          "moves the release into a `finally` there)"),
     Case(_PG_POOL + """
 class Connection:
     def __enter__(self):
@@ -2775,4 +2774,42 @@ def tagged_connection(tag):
     return conn
 """, note="given back when the statements before the hand-off raise, handed to the "
           "caller on success: nothing leaks"),
+]
+
+# A class that gives its connection back in `__exit__` after a call that may raise: the
+# fix puts the statements before the release in `try:` and the release in `finally:`,
+# only where none of them leaves the method first.
+INVALID += [
+    Case(_PG_POOL + """
+class Unit:
+    def __enter__(self):
+        self.conn = pool.getconn()  # expect: PS102
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.conn.rollback()
+            return False
+        self.conn.commit()
+        pool.putconn(self.conn)
+""", note="the failure path returns before the release, and a failed commit skips it too",
+         unfixable="the release is in `Unit.__exit__`: change it there by hand"),
+]
+
+VALID += [
+    Case(_PG_POOL + """
+class Unit:
+    def __enter__(self):
+        self.conn = pool.getconn()
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        finally:
+            pool.putconn(self.conn)
+""", note="__exit__ gives the connection back in a `finally`, whatever the commit does"),
 ]

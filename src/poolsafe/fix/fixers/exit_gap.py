@@ -1,0 +1,92 @@
+"""PS102's fix for a class that gives its connection back in `__exit__` (or
+`__aexit__`, `close()`, `release()`) after a call that may raise: the statements
+before the release go in `try:`, the release in `finally:`.
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.conn.commit()
+        finally:
+            pool.putconn(self.conn)
+
+Offered where the release is a statement of the method's own body and the
+statements before it neither leave the method (`return`, `yield`) nor release the
+connection themselves: then the only difference is the release on the way out by
+an exception, which goes on unchanged. A release behind a test of the connection's
+state (`if not self.conn.closed:`) is left to a hand fix, as before. The equivalence
+check proves each plan.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import iter_nodes, strip_await
+from poolsafe.analysis.exit_release import ExitGap
+from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
+
+if TYPE_CHECKING:  # the fixers' context; no import at run time
+    from poolsafe.rules.base import FileContext
+
+_LEAVES = (cst.Return, cst.Yield, cst.Break, cst.Continue, cst.FunctionDef, cst.ClassDef,
+           cst.Lambda)
+
+
+def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
+                            by_hand: str) -> FixOutcome:
+    """The plan for `gap`, or `Unfixable(code, by_hand)` when its shape is not the one
+    above."""
+    left = Unfixable(code, by_hand)
+    body = gap.method.node.body
+    if gap.guarded or not isinstance(body, cst.IndentedBlock) \
+            or gap.method.module is not ctx.module:
+        return left
+    module = ctx.module.tree
+    stmts = list(body.body)
+    at = next((i for i, s in enumerate(stmts) if _is_release(module, s, gap.release)), None)
+    start = 1 if stmts and _is_docstring(stmts[0]) else 0
+    if at is None or at <= start:
+        return left
+    wrapped = stmts[start:at]
+    if any(isinstance(n, _LEAVES) for s in wrapped for n in iter_nodes(s, into_functions=True)):
+        return left
+    if any(module.code_for_node(c) == gap.release for s in wrapped
+           for c in iter_nodes(s) if isinstance(c, cst.Call)):
+        return left
+    plan = FixPlan(code, f"give `{gap.attr}` back in a `finally` of "
+                         f"`{gap.cls.name}.{gap.method.name}`, after what runs before it")
+    if plan.check_only:
+        return plan
+    release = stmts[at]
+    assert isinstance(release, cst.SimpleStatementLine)
+    first = wrapped[0]
+    leading: list[cst.EmptyLine] = []
+    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        # blank lines above the first statement move above the `try`; comments stay
+        lines = list(first.leading_lines)
+        while lines and lines[0].comment is None:
+            leading.append(lines.pop(0))
+        wrapped[0] = first.with_changes(leading_lines=lines)
+    new = cst.Try(body=cst.IndentedBlock(wrapped),
+                  finalbody=cst.Finally(cst.IndentedBlock([release])),
+                  leading_lines=leading)
+    plan.replace(stmts[start], new)
+    for stmt in stmts[start + 1:at + 1]:
+        plan.remove(stmt)
+    return plan
+
+
+def _is_release(module: cst.Module, stmt: cst.BaseStatement, release: str) -> bool:
+    """`stmt` is the release line alone (`pool.putconn(self.conn)`, awaited or not)."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 \
+            or not isinstance(stmt.body[0], cst.Expr):
+        return False
+    call, _ = strip_await(stmt.body[0].value)
+    return isinstance(call, cst.Call) and module.code_for_node(call) == release
+
+
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 \
+        and isinstance(stmt.body[0], cst.Expr) \
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
