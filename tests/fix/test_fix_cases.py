@@ -1073,6 +1073,7 @@ class Unit:
             self.conn.commit()  # keep the work
         else:
             self.conn.rollback()
+
         pool.putconn(self.conn)  # back to the pool
         self.conn = None
 """

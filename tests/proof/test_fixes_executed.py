@@ -67,6 +67,24 @@ def _functions(source: str) -> dict[str, str]:
     return out
 
 
+def _handing_on(before: str, after: str) -> set[str]:
+    """The functions (as `_functions` names them) that the fix gave an `except
+    BaseException:` (or bare `except:`) ending in a bare `raise`: PS102's "release on
+    failure, hand on on success". They give the connection back only when they
+    raise; when they return, the caller or the object holds it, as before."""
+    def handlers(source: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for name, text in _functions(source).items():
+            out[name] = sum(
+                1 for n in ast.walk(ast.parse(text)) if isinstance(n, ast.ExceptHandler)
+                and (n.type is None or ast.unparse(n.type) == "BaseException")
+                and n.name is None and isinstance(n.body[-1], ast.Raise)
+                and n.body[-1].exc is None)
+        return out
+    old = handlers(before)
+    return {name for name, k in handlers(after).items() if k > old.get(name, 0)}
+
+
 def _with_callers(source: str, names: set[str]) -> set[str]:
     """`names` and the functions of `source` that call one of them (by its name, or
     its class's), transitively: a PS103 rollback lets a caller go on too."""
@@ -112,6 +130,7 @@ def prove_pair(before: str, after: str, ps103: set[str] = frozenset(),  # type: 
     rollback: see the module's docstring)."""
     old, new = _functions(before), _functions(after)
     changed = {name for name in new if old.get(name) != new[name]}
+    handing_on = _handing_on(before, after)
     files_after = files if files_after is None else files_after
     functions = faults = 0
     for fetch in FETCHES:
@@ -119,7 +138,8 @@ def prove_pair(before: str, after: str, ps103: set[str] = frozenset(),  # type: 
                              dependencies=dependencies)
         plain_a = run_module(after, Scenario(), fetch, files=files_after,
                              dependencies=dependencies)
-        _same(plain_b, plain_a, changed, ps103, f"no fault, fetch {fetch!r}")
+        _same(plain_b, plain_a, changed, ps103, f"no fault, fetch {fetch!r}",
+              handing_on)
         functions += len({name for name, _ in plain_a.outcomes})
         scenarios = [Scenario("statement", k) for k in range(plain_b.statements)] + \
                     [Scenario("commit", k) for k in range(plain_b.commits)]
@@ -128,7 +148,8 @@ def prove_pair(before: str, after: str, ps103: set[str] = frozenset(),  # type: 
                                dependencies=dependencies)
             obs_a = run_module(after, scenario, fetch, files=files_after,
                                dependencies=dependencies)
-            _same(obs_b, obs_a, changed, ps103, f"{scenario}, fetch {fetch!r}")
+            _same(obs_b, obs_a, changed, ps103, f"{scenario}, fetch {fetch!r}",
+                  handing_on)
             faults += 1
     return functions, faults
 
@@ -152,13 +173,16 @@ def _functions_at(source: str, lines: set[int], callers: bool = True) -> set[str
 
 
 def _same(b: Observation, a: Observation, changed: set[str], ps103: set[str],
-          where: str) -> None:
+          where: str, handing_on: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     for key, outcome in b.outcomes.items():
         if key[0] in ps103 and "no fault" not in where:
             continue  # checked by the committed rows below
         assert a.outcomes.get(key) == outcome, (where, key, outcome, a.outcomes.get(key))
     for key, out in a.left_out.items():
         if key[0] in ps103:  # a rollback, no release: never more out than before
+            assert out <= b.left_out.get(key, 0), (where, key, "more connections out")
+        elif key[0] in handing_on and a.outcomes.get(key, ("raise",))[0] != "raise":
+            # handed to the caller or the object on success: as many as before
             assert out <= b.left_out.get(key, 0), (where, key, "more connections out")
         elif key[0] in changed:
             assert out == 0, (where, key, f"{out} connection(s) left out after the fix")

@@ -68,6 +68,9 @@ def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
         while lines and lines[0].comment is None:
             leading.append(lines.pop(0))
         wrapped[0] = first.with_changes(leading_lines=lines)
+    # (its comments go with it, not the blank lines above it)
+    release = release.with_changes(
+        leading_lines=[e for e in release.leading_lines if e.comment is not None])
     new = cst.Try(body=cst.IndentedBlock(wrapped),
                   finalbody=cst.Finally(cst.IndentedBlock([release])),
                   leading_lines=leading)

@@ -2585,7 +2585,7 @@ log = logging.getLogger(__name__)
 def read_pid(path):
     handle = None
     try:
-        handle = open(path)
+        handle = open(f"{path}.pid")
         pid = int(handle.readline())
     except Exception:
         log.warning("no pid file at %s", path)
@@ -2616,7 +2616,7 @@ log = logging.getLogger(__name__)
 def read_pid(path):
     handle = None
     try:
-        handle = open(path)
+        handle = open(f"{path}.pid")
         pid = int(handle.readline())
     except OSError:
         log.warning("no pid file at %s", path)
