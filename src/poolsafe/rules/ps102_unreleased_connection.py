@@ -284,7 +284,15 @@ class UnreleasedConnection(Rule):
     `finally` with its guard, as written; a release behind any other test of the
     connection (`if not conn.closed:`) is left to you, since the fix would have to
     drop the guard; behind a test not about it (`if verbose:`), the `if` goes whole
-    (never `if verbose: pass`), unless its test calls something. It is not offered
+    (never `if verbose: pass`), unless its test calls something. A connection
+    returned or stored on success (`return conn`, `self.conn = conn`) whose leak is
+    a statement between the checkout and that hand-off raising gets those statements
+    in `try:` with `except BaseException: <release>; raise` (given back on failure,
+    handed on on success), when the checkout is a statement of the function's own
+    body and nothing in between returns, yields, releases or hands it on. A class
+    whose `__exit__` (`__aexit__`, `close()`, `release()`) gives the connection back
+    after a call that may raise gets that method's earlier statements in `try:` and
+    the release in `finally:`. Otherwise it is not offered
     when the connection is returned, stored, rebound or released in a way it cannot
     move (`putconn(conn, close=True)`). A checkout that ends a `try` whose every
     handler leaves (`except OperationalError: raise AppError(...)`, `return`,
