@@ -1103,3 +1103,21 @@ class Unit:
     compile(fixed, "case.py", "exec")
     assert not scan_sources({"case.py": fixed}, ScanOptions(select={"PS102"})).findings
     assert _fix("PS102", fixed, unsafe=True) == fixed
+
+
+def test_ps102_a_connection_a_project_function_keeps_is_not_given_back_on_failure() -> None:
+    before = PG + """
+
+def wrap(conn):
+    return {"conn": conn}
+
+
+def open_wrapped():
+    conn = pool.getconn()
+    box = wrap(conn)
+    conn.cursor().execute("SELECT 1")
+    return conn, box
+"""
+    result = fix_sources({"case.py": before}, ScanOptions(select={"PS102"}), unsafe=True)
+    assert result.sources()["case.py"] == before
+    assert [x.reason for x in result.left] == ["not fixable: `conn` is returned"]

@@ -31,6 +31,7 @@ from poolsafe.analysis.flow import AcquireSite
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.fix.fixers.edits import (
     Release,
+    _returned_by_callee,
     acquire_statement,
     check_line,
     escape_reason,
@@ -62,7 +63,8 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
     if not hand_off:  # none, or nothing between the checkout and the hand-off
         return None
     region = rest[:hand_off]
-    if escape_reason(region, var) is not None or any(
+    if escape_reason(region, var) is not None \
+            or _returned_by_callee(ctx.index, func, region, var) is not None or any(
             isinstance(n, (cst.Return, cst.Break, cst.Continue))
             for s in region for n in iter_nodes(s)) or any(
             var in ctx.index.released_by_call(c, func) for s in region for c in iter_calls(s)):
