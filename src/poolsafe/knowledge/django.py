@@ -66,6 +66,15 @@ DJANGO_MODEL_ROOT = "django"
 #: `Model.<attr>` on a Django model runs queries
 DJANGO_MANAGER_ATTRIBUTES: frozenset[str] = frozenset({"objects", "_default_manager"})
 
+#: a project's own manager or queryset class (`class OrderManager(models.Manager)`):
+#: in its methods `self.create(...)`, `self.filter(...).update(...)` run queries like
+#: `Order.objects.create(...)`, and a model's `objects = OrderManager()` makes
+#: `Order.objects.open_order(...)` a call of that class's method
+DJANGO_MANAGER_BASES: frozenset[tuple[str, str]] = frozenset({
+    ("django.db.models", "Manager"), ("django.db.models", "BaseManager"),
+    ("django.db.models", "QuerySet"),
+})
+
 #: management commands: `class Command(BaseCommand)`, whose `handle()` runs outside
 #: any request
 DJANGO_COMMAND_BASES: frozenset[tuple[str, str]] = frozenset({
