@@ -64,7 +64,7 @@ def manager_method(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
     model = index.evaluate(f.value.value, module, func)
     if not isinstance(model, ClassRef):
         return None
-    made = _class_body_value(model.cls, f.value.attr.value)
+    made = class_body_value(model.cls, f.value.attr.value)
     if not isinstance(made, cst.Call):
         return None
     manager = index.evaluate(made.func, model.cls.module, None)
@@ -73,7 +73,7 @@ def manager_method(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
     return _method(index, manager.cls, f.attr.value, 0)
 
 
-def _class_body_value(cls: ClassInfo, name: str) -> cst.BaseExpression | None:
+def class_body_value(cls: ClassInfo, name: str) -> cst.BaseExpression | None:
     """The value the last `name = ...` of `cls`'s own body assigns."""
     found: cst.BaseExpression | None = None
     for st in cls.node.body.body:

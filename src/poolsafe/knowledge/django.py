@@ -75,6 +75,31 @@ DJANGO_MANAGER_BASES: frozenset[tuple[str, str]] = frozenset({
     ("django.db.models", "QuerySet"),
 })
 
+#: under `ATOMIC_REQUESTS`, access checks that read `request.user` before the view's
+#: body runs, inside the view's transaction: the session and user lookups (DRF's
+#: token lookup) are queries, so the transaction is open from the body's first
+#: statement. Decorators of a function view, mixins of a class view, and DRF
+#: permission classes that let no anonymous request through.
+DJANGO_LOGIN_DECORATORS: frozenset[tuple[str, str]] = frozenset({
+    ("django.contrib.auth.decorators", "login_required"),
+    ("django.contrib.auth.decorators", "permission_required"),
+    ("django.contrib.auth.decorators", "user_passes_test"),
+    ("django.contrib.admin.views.decorators", "staff_member_required"),
+})
+DJANGO_LOGIN_MIXINS: frozenset[tuple[str, str]] = frozenset({
+    ("django.contrib.auth.mixins", "LoginRequiredMixin"),
+    ("django.contrib.auth.mixins", "PermissionRequiredMixin"),
+    ("django.contrib.auth.mixins", "UserPassesTestMixin"),
+})
+DRF_AUTHENTICATED_PERMISSIONS: frozenset[tuple[str, str]] = frozenset({
+    ("rest_framework.permissions", "IsAuthenticated"),
+    ("rest_framework.permissions", "IsAdminUser"),
+    ("rest_framework.permissions", "DjangoModelPermissions"),
+    ("rest_framework.permissions", "DjangoObjectPermissions"),
+})
+#: a view class's attribute, and the function-view decorator, naming those
+DRF_PERMISSION_ATTRIBUTE = "permission_classes"
+
 #: management commands: `class Command(BaseCommand)`, whose `handle()` runs outside
 #: any request
 DJANGO_COMMAND_BASES: frozenset[tuple[str, str]] = frozenset({

@@ -15,6 +15,7 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     strip_await,
 )
+from poolsafe.analysis.django_auth import authenticates_first
 from poolsafe.analysis.django_managers import manager_method, manager_self_query
 from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
@@ -165,6 +166,15 @@ class IoInTransaction(Rule):
     Twilio's REST client (also handed out by a project factory that returns a
     stand-in in another branch) and `urlretrieve` (Python 2's `urllib` too).
 
+    **A view's access check.** Under `ATOMIC_REQUESTS` Django wraps the view with
+    its decorators, and DRF authenticates inside `dispatch()`: `@login_required`
+    (`permission_required`, `user_passes_test`, `staff_member_required`),
+    `LoginRequiredMixin`-like bases, and DRF `permission_classes` that let no
+    anonymous request through (`IsAuthenticated`, `IsAdminUser`, Django model
+    permissions; on the class, a project base, or `@permission_classes([...])`)
+    load the session and the user (or the token) first, so the transaction is open
+    from the body's first statement. `DEFAULT_PERMISSION_CLASSES` is not read.
+
     **encode/databases, Gino, Tortoise ORM.** These send BEGIN when the
     transaction is entered, so the whole block is in the transaction: `async with
     database.transaction():`, a function decorated `@database.transaction()`, a
@@ -247,12 +257,15 @@ class IoInTransaction(Rule):
                 walker.armed = (_ATOMIC_KEY,)  # `@transaction.atomic`: the whole body
             elif _in_atomic_request(ctx.index, func, walker):
                 walker.armed = (_REQUEST_KEY,)  # `ATOMIC_REQUESTS`: the view's body
+                check = authenticates_first(ctx.index, func)
+                if check is not None:  # the user lookup has begun the transaction
+                    walker.begun_at(_REQUEST_KEY, check)
             # `@database.transaction()` (encode/databases), Tortoise's `@atomic()`: the
             # whole body runs in a transaction begun before it
             opened = frozenset(
                 walker.source(d.decorator) for d in func.node.decorators
                 if isinstance(d.decorator, cst.Call) and walker.opens_transaction(d.decorator))
-            walker.block(body_statements(func.node.body), opened)
+            walker.block(body_statements(func.node.body), opened | walker.begun)
             if not walker.found or not (
                     walker.helper_found or _has_slow_call(ctx, func, calls.get(id(func.node), []))):
                 continue  # no slow call of its own: nothing to report
@@ -307,8 +320,10 @@ class _Walker:
         self._seen: set[int] = set()
         #: the call that last began each connection's or session's transaction, and,
         #: per slow call found, those of the transactions it runs in (its path)
-        self._opened: dict[str, cst.Call] = {}
-        self.openers: dict[int, list[tuple[str, cst.Call]]] = {}
+        self._opened: dict[str, cst.CSTNode] = {}
+        #: transactions open before the body's first statement (`begun_at`)
+        self.begun: State = frozenset()
+        self.openers: dict[int, list[tuple[str, cst.CSTNode]]] = {}
         self.loop_depth = 0
         #: Django `atomic()` blocks around the current statement whose transaction
         #: begins at their first query (the driver sends BEGIN lazily)
@@ -561,6 +576,12 @@ class _Walker:
             else:
                 memo[key] = _HELPER_KEY in left
         return memo[key]
+
+    def begun_at(self, key: str, node: cst.CSTNode) -> None:
+        """`key`'s transaction is open when the body starts, begun by `node` (a view's
+        access check under `ATOMIC_REQUESTS`: `django_auth.authenticates_first`)."""
+        self._opened[key] = node
+        self.begun = self.begun | {key}
 
     def opened_by_method(self, call: cst.Call) -> frozenset[str]:
         """`await self._load(...)` where a method of the same object runs a statement on

@@ -440,3 +440,57 @@ def fetch_receipt(request, pk):
     return JsonResponse({"path": path, "state": order.state})
 """, files=_files(), path="shop/views.py",
     note="the download comes before the first query"))
+
+# An access check that reads the user runs inside the view's transaction before the
+# body: the session, user (or token) lookups are its first queries.
+_AUTH_VIEWS = """\
+import requests
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.views import APIView
+
+QUOTES = "https://quotes.example.com/today"
+"""
+
+PS207_INVALID.append(Case(_AUTH_VIEWS + """
+
+@login_required
+def quote(request):
+    body = requests.get(QUOTES, timeout=10).json()  # expect: PS207
+    return JsonResponse(body)
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: @login_required loads the session and the user inside the "
+         "view's transaction, before the HTTP call"))
+
+PS207_INVALID.append(Case(_AUTH_VIEWS + """
+
+class Quote(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request):
+        body = requests.get(QUOTES, timeout=10).json()  # expect: PS207
+        return JsonResponse(body)
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: DRF authenticates (a token or session lookup) before the "
+         "handler, in the view's transaction"))
+
+PS207_VALID.append(Case(_AUTH_VIEWS + """
+
+class Quote(APIView):
+    permission_classes = (AllowAny,)
+
+    def get(self, request):
+        body = requests.get(QUOTES, timeout=10).json()
+        return JsonResponse(body)
+""", files=_files(), path="shop/views.py",
+    note="an anonymous request gets through: no lookup is known to run first"))
+
+PS207_VALID.append(Case(_AUTH_VIEWS + """
+
+@login_required
+def quote(request):
+    body = requests.get(QUOTES, timeout=10).json()
+    return JsonResponse(body)
+""", files=_files(_PLAIN_SETTINGS), path="shop/views.py",
+    note="without ATOMIC_REQUESTS the user lookup commits on its own"))
