@@ -61,6 +61,12 @@ DJANGO_VIEW_LOOKUPS: frozenset[str] = frozenset({"get_object"})
 DJANGO_SHORTCUT_QUERIES: frozenset[tuple[str, str]] = frozenset(
     {("django.shortcuts", "get_object_or_404"), ("django.shortcuts", "get_list_or_404")})
 
+#: DRF's generic views: `self.get_serializer(...)` makes an instance of the view's
+#: `serializer_class`, so `serializer.save()` runs that class's own `save()` /
+#: `create()` (where a project often calls an API)
+DRF_SERIALIZER_GETTERS: frozenset[str] = frozenset({"get_serializer"})
+DRF_SERIALIZER_ATTRIBUTE = "serializer_class"
+
 #: Django model base classes (anything the ORM's `objects` manager hangs from)
 DJANGO_MODEL_ROOT = "django"
 #: `Model.<attr>` on a Django model runs queries

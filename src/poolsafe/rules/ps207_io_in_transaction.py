@@ -174,6 +174,8 @@ class IoInTransaction(Rule):
     permissions; on the class, a project base, or `@permission_classes([...])`)
     load the session and the user (or the token) first, so the transaction is open
     from the body's first statement. `DEFAULT_PERMISSION_CLASSES` is not read.
+    In a DRF generic view `self.get_serializer(...)` is an instance of the view's
+    `serializer_class`, so `serializer.save()` runs that class's own `save()`.
 
     **encode/databases, Gino, Tortoise ORM.** These send BEGIN when the
     transaction is entered, so the whole block is in the transaction: `async with

@@ -494,3 +494,59 @@ def quote(request):
     return JsonResponse(body)
 """, files=_files(_PLAIN_SETTINGS), path="shop/views.py",
     note="without ATOMIC_REQUESTS the user lookup commits on its own"))
+
+# DRF's `self.get_serializer(...)` is an instance of the view's `serializer_class`:
+# its own `save()` runs on `serializer.save()`.
+_SERIALIZER_VIEWS = """\
+import requests
+from rest_framework import generics, serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from shop.models import Order
+
+LEDGER = "https://ledger.example.com/entries"
+
+
+class EntrySerializer(serializers.Serializer):
+    amount = serializers.IntegerField()
+
+    def save(self, **kwargs):
+        requests.post(LEDGER, json=self.validated_data, timeout=10)
+
+
+class NoteSerializer(serializers.Serializer):
+    text = serializers.CharField()
+
+    def save(self, **kwargs):
+        return Order.objects.create(state=self.validated_data["text"])
+"""
+
+PS207_INVALID.append(Case(_SERIALIZER_VIEWS + """
+
+class Entries(generics.GenericAPIView):
+    serializer_class = EntrySerializer
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()  # expect: PS207
+        return Response(status=201)
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: after DRF's user lookup, the serializer's save() posts to an "
+         "HTTP API"))
+
+PS207_VALID.append(Case(_SERIALIZER_VIEWS + """
+
+class Notes(generics.GenericAPIView):
+    serializer_class = NoteSerializer
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(status=201)
+""", files=_files(), path="shop/views.py",
+    note="the serializer's save() runs a query only"))
