@@ -275,7 +275,7 @@ class IoInTransaction(Rule):
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
                         else f"`{via}()`, which makes {family} (`{what}`),")
-                steps = tuple((opener, f"`{key}` begins a transaction here")
+                steps = tuple((opener, walker.labels.get(key, f"`{key}` begins a transaction here"))
                               for key, opener in walker.openers.get(id(call), []))
                 yield self.finding(
                     call,
@@ -323,8 +323,10 @@ class _Walker:
         #: the call that last began each connection's or session's transaction, and,
         #: per slow call found, those of the transactions it runs in (its path)
         self._opened: dict[str, cst.CSTNode] = {}
-        #: transactions open before the body's first statement (`begun_at`)
+        #: transactions open before the body's first statement (`begun_at`), and
+        #: how the finding's path says where they began
         self.begun: State = frozenset()
+        self.labels: dict[str, str] = {}
         self.openers: dict[int, list[tuple[str, cst.CSTNode]]] = {}
         self.loop_depth = 0
         #: Django `atomic()` blocks around the current statement whose transaction
@@ -579,10 +581,13 @@ class _Walker:
                 memo[key] = _HELPER_KEY in left
         return memo[key]
 
-    def begun_at(self, key: str, node: cst.CSTNode) -> None:
-        """`key`'s transaction is open when the body starts, begun by `node` (a view's
-        access check under `ATOMIC_REQUESTS`: `django_auth.authenticates_first`)."""
-        self._opened[key] = node
+    def begun_at(self, key: str, check: cst.CSTNode) -> None:
+        """`key`'s transaction is open when the body starts, begun by `check` (a view's
+        access check under `ATOMIC_REQUESTS`: `django_auth.authenticates_first`),
+        which the finding's path names at the `def` line."""
+        self._opened[key] = self.func.node.name
+        self.labels[key] = (f"`{key}` is open from here: `{self.source(check)}` "
+                            "looks the user up first")
         self.begun = self.begun | {key}
 
     def opened_by_method(self, call: cst.Call) -> frozenset[str]:
