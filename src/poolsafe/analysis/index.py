@@ -65,7 +65,12 @@ from poolsafe.knowledge import (
     TRANSACTION_CM_METHODS,
     match_qualname,
 )
-from poolsafe.knowledge.django import DJANGO_MANAGER_ATTRIBUTES, DJANGO_VIEW_LOOKUPS
+from poolsafe.knowledge.django import (
+    DJANGO_MANAGER_ATTRIBUTES,
+    DJANGO_VIEW_LOOKUPS,
+    DRF_SERIALIZER_ATTRIBUTE,
+    DRF_SERIALIZER_GETTERS,
+)
 from poolsafe.knowledge.frameworks import VIEW_BASE_ROOTS
 from poolsafe.knowledge.libraries import (
     AIO_POOL_KINDS,
@@ -457,6 +462,11 @@ class ProjectIndex:
                 model = self._view_model(base.cls, depth)
                 if model is not None:
                     return Instance(model)
+            if isinstance(base, Instance) and method in DRF_SERIALIZER_GETTERS \
+                    and view_class_framework(self, base.cls) == "django":
+                serializer = self._view_serializer(base.cls, depth)
+                if serializer is not None:
+                    return Instance(serializer)
             if base is None and method == "getconn" and not self._mock_patched(func) \
                     and not is_test_module(module):
                 # an unknown object's getconn(): psycopg2 and psycopg_pool agree on
@@ -489,6 +499,28 @@ class ProjectIndex:
             if wrapper is not None:
                 return Connection(wrapper, _source(call))
             return Instance(callee.cls)
+        return None
+
+    def _view_serializer(self, cls: ClassInfo, depth: int) -> ClassInfo | None:
+        """The project class a DRF view's `self.get_serializer(...)` makes: the last
+        `serializer_class = X` of its own body, else of a project base's."""
+        if depth > _MAX_DEPTH:
+            return None
+        for st in reversed(cls.node.body.body):
+            if not isinstance(st, cst.SimpleStatementLine):
+                continue
+            for small in reversed(st.body):
+                if isinstance(small, cst.Assign) and any(
+                        isinstance(t.target, cst.Name)
+                        and t.target.value == DRF_SERIALIZER_ATTRIBUTE for t in small.targets):
+                    found = self.evaluate(small.value, cls.module, None, depth + 1)
+                    return found.cls if isinstance(found, ClassRef) else None
+        for base in cls.node.bases:
+            value = self.evaluate(base.value, cls.module, None, depth + 1)
+            if isinstance(value, ClassRef):
+                inherited = self._view_serializer(value.cls, depth + 1)
+                if inherited is not None:
+                    return inherited
         return None
 
     def _view_model(self, cls: ClassInfo, depth: int) -> ClassInfo | None:

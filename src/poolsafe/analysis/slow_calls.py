@@ -13,7 +13,7 @@ from poolsafe.analysis.cstutil import dotted_name, positional_args
 from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annotation
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import external_name, qual_match, resolve
-from poolsafe.analysis.values import External, ExternalInstance, Value
+from poolsafe.analysis.values import External, ExternalInstance, FunctionRef, Value
 from poolsafe.knowledge.slow_calls import (
     CELERY_SUBMIT_METHODS,
     CELERY_WAIT_METHODS,
@@ -130,6 +130,19 @@ def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily
         pair = qual_match(value.qualname, fam.clients)
         if pair is not None:
             return fam.clients[pair]  # empty: only the family's prefixes are slow
+    if isinstance(root, cst.Call) and depth < _MAX_REACH:
+        # `make_client().calls.create(...)`: a project factory, one of whose returns
+        # is the family's client (another may hand out a stand-in when the service
+        # is switched off in settings)
+        callee = index.evaluate(root.func, module, func)
+        if isinstance(callee, FunctionRef) and not callee.func.is_generator:
+            for ret in callee.func.returns:
+                if ret.value is None:
+                    continue
+                found = _root_methods(index, ret.value, fam, callee.func.module, callee.func,
+                                      None, depth + 1)
+                if found is not None:
+                    return found
     if value is not None and not isinstance(value, External):
         return None
     # unknown, or a name imported from a module this scan did not analyse

@@ -61,10 +61,50 @@ DJANGO_VIEW_LOOKUPS: frozenset[str] = frozenset({"get_object"})
 DJANGO_SHORTCUT_QUERIES: frozenset[tuple[str, str]] = frozenset(
     {("django.shortcuts", "get_object_or_404"), ("django.shortcuts", "get_list_or_404")})
 
+#: DRF's generic views: `self.get_serializer(...)` makes an instance of the view's
+#: `serializer_class`, so `serializer.save()` runs that class's own `save()` /
+#: `create()` (where a project often calls an API)
+DRF_SERIALIZER_GETTERS: frozenset[str] = frozenset({"get_serializer"})
+DRF_SERIALIZER_ATTRIBUTE = "serializer_class"
+
 #: Django model base classes (anything the ORM's `objects` manager hangs from)
 DJANGO_MODEL_ROOT = "django"
 #: `Model.<attr>` on a Django model runs queries
 DJANGO_MANAGER_ATTRIBUTES: frozenset[str] = frozenset({"objects", "_default_manager"})
+
+#: a project's own manager or queryset class (`class OrderManager(models.Manager)`):
+#: in its methods `self.create(...)`, `self.filter(...).update(...)` run queries like
+#: `Order.objects.create(...)`, and a model's `objects = OrderManager()` makes
+#: `Order.objects.open_order(...)` a call of that class's method
+DJANGO_MANAGER_BASES: frozenset[tuple[str, str]] = frozenset({
+    ("django.db.models", "Manager"), ("django.db.models", "BaseManager"),
+    ("django.db.models", "QuerySet"),
+})
+
+#: under `ATOMIC_REQUESTS`, access checks that read `request.user` before the view's
+#: body runs, inside the view's transaction: the session and user lookups (DRF's
+#: token lookup) are queries, so the transaction is open from the body's first
+#: statement. Decorators of a function view, mixins of a class view, and DRF
+#: permission classes that let no anonymous request through.
+DJANGO_LOGIN_DECORATORS: frozenset[tuple[str, str]] = frozenset({
+    ("django.contrib.auth.decorators", "login_required"),
+    ("django.contrib.auth.decorators", "permission_required"),
+    ("django.contrib.auth.decorators", "user_passes_test"),
+    ("django.contrib.admin.views.decorators", "staff_member_required"),
+})
+DJANGO_LOGIN_MIXINS: frozenset[tuple[str, str]] = frozenset({
+    ("django.contrib.auth.mixins", "LoginRequiredMixin"),
+    ("django.contrib.auth.mixins", "PermissionRequiredMixin"),
+    ("django.contrib.auth.mixins", "UserPassesTestMixin"),
+})
+DRF_AUTHENTICATED_PERMISSIONS: frozenset[tuple[str, str]] = frozenset({
+    ("rest_framework.permissions", "IsAuthenticated"),
+    ("rest_framework.permissions", "IsAdminUser"),
+    ("rest_framework.permissions", "DjangoModelPermissions"),
+    ("rest_framework.permissions", "DjangoObjectPermissions"),
+})
+#: a view class's attribute, and the function-view decorator, naming those
+DRF_PERMISSION_ATTRIBUTE = "permission_classes"
 
 #: management commands: `class Command(BaseCommand)`, whose `handle()` runs outside
 #: any request

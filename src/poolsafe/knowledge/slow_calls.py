@@ -52,6 +52,9 @@ _SEARCH = frozenset({"search", "index", "bulk", "msearch", "count", "scroll",
 _VECTOR = frozenset({"search", "query_points", "upsert", "upload_points", "upload_collection",
                      "scroll", "recommend", "query", "delete", "retrieve"})
 
+_TWILIO = frozenset({"messages.create", "messages.list", "calls.create", "calls.list",
+                     "sms.messages.create", "recordings.list", "calls.update"})
+
 _SFTP = frozenset({"get", "put", "getfo", "putfo", "listdir", "listdir_attr", "stat"})
 
 #: Stripe: every API method of a resource (`stripe.Customer.create(...)`) or of a
@@ -82,7 +85,10 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
             {(root, m) for root in ("requests", "httpx")
              for m in ("get", "post", "put", "patch", "delete", "head", "options", "request",
                        "stream")}
-            | {("urllib.request", "urlopen"), ("urllib3", "request")}),
+            | {("urllib.request", "urlopen"), ("urllib.request", "urlretrieve"),
+               ("urllib3", "request"),
+               # Python 2's spellings, still in older Django applications
+               ("urllib", "urlopen"), ("urllib", "urlretrieve"), ("urllib2", "urlopen")}),
         clients={("requests", "Session"): _HTTP_VERBS,
                  ("httpx", "Client"): _HTTP_VERBS, ("httpx", "AsyncClient"): _HTTP_VERBS,
                  ("aiohttp", "ClientSession"): _HTTP_VERBS | {"ws_connect"},
@@ -161,6 +167,12 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
             ("stripe", f"{resource}.{method}{suffix}") for resource in _STRIPE_RESOURCES
              for method in _STRIPE_METHODS for suffix in ("", "_async")),
         clients={("stripe", "StripeClient"): _STRIPE_CLIENT},
+    ),
+    SlowFamily(
+        "an SMS or voice API request",
+        # Twilio's REST client (`Client`, `TwilioRestClient` before twilio 6): each
+        # create or list is an HTTPS round trip to api.twilio.com
+        clients={("twilio.rest", "Client"): _TWILIO, ("twilio.rest", "TwilioRestClient"): _TWILIO},
     ),
     SlowFamily(
         "a wait for a task result",

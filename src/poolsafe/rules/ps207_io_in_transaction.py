@@ -15,9 +15,11 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     strip_await,
 )
+from poolsafe.analysis.django_auth import authenticates_first
+from poolsafe.analysis.django_managers import manager_method, manager_self_query
 from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
-from poolsafe.analysis.module import FunctionInfo, WithBinding
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import (
     is_flask_db,
     is_model_class,
@@ -153,6 +155,28 @@ class IoInTransaction(Rule):
     model (its override's return annotation, `model = Order`, or the model of
     `queryset = Order.objects...`), so a model method it calls is followed.
 
+    **A project function that begins the transaction itself.** Inside an `atomic()`
+    block, or a view under `ATOMIC_REQUESTS`, before the first query: a call of a
+    project function (a form's `save()`, a model or service method; two calls
+    deep) that runs a query and then slow work is reported at that call, and a
+    function that runs a query leaves the transaction open for what follows. A
+    model's own manager (`objects = AccountManager()`, a subclass of Django's
+    `Manager` or `QuerySet`) is followed too: `Account.objects.open_account(...)`
+    runs its method, in which `self.create(...)` is a query. Slow work includes
+    Twilio's REST client (also handed out by a project factory that returns a
+    stand-in in another branch) and `urlretrieve` (Python 2's `urllib` too).
+
+    **A view's access check.** Under `ATOMIC_REQUESTS` Django wraps the view with
+    its decorators, and DRF authenticates inside `dispatch()`: `@login_required`
+    (`permission_required`, `user_passes_test`, `staff_member_required`),
+    `LoginRequiredMixin`-like bases, and DRF `permission_classes` that let no
+    anonymous request through (`IsAuthenticated`, `IsAdminUser`, Django model
+    permissions; on the class, a project base, or `@permission_classes([...])`)
+    load the session and the user (or the token) first, so the transaction is open
+    from the body's first statement. `DEFAULT_PERMISSION_CLASSES` is not read.
+    In a DRF generic view `self.get_serializer(...)` is an instance of the view's
+    `serializer_class`, so `serializer.save()` runs that class's own `save()`.
+
     **encode/databases, Gino, Tortoise ORM.** These send BEGIN when the
     transaction is entered, so the whole block is in the transaction: `async with
     database.transaction():`, a function decorated `@database.transaction()`, a
@@ -235,19 +259,23 @@ class IoInTransaction(Rule):
                 walker.armed = (_ATOMIC_KEY,)  # `@transaction.atomic`: the whole body
             elif _in_atomic_request(ctx.index, func, walker):
                 walker.armed = (_REQUEST_KEY,)  # `ATOMIC_REQUESTS`: the view's body
+                check = authenticates_first(ctx.index, func)
+                if check is not None:  # the user lookup has begun the transaction
+                    walker.begun_at(_REQUEST_KEY, check)
             # `@database.transaction()` (encode/databases), Tortoise's `@atomic()`: the
             # whole body runs in a transaction begun before it
             opened = frozenset(
                 walker.source(d.decorator) for d in func.node.decorators
                 if isinstance(d.decorator, cst.Call) and walker.opens_transaction(d.decorator))
-            walker.block(body_statements(func.node.body), opened)
-            if not walker.found or not _has_slow_call(ctx, func, calls.get(id(func.node), [])):
+            walker.block(body_statements(func.node.body), opened | walker.begun)
+            if not walker.found or not (
+                    walker.helper_found or _has_slow_call(ctx, func, calls.get(id(func.node), []))):
                 continue  # no slow call of its own: nothing to report
             for call, (what, family, via), keys in walker.found:
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
                         else f"`{via}()`, which makes {family} (`{what}`),")
-                steps = tuple((opener, f"`{key}` begins a transaction here")
+                steps = tuple((opener, walker.labels.get(key, f"`{key}` begins a transaction here"))
                               for key, opener in walker.openers.get(id(call), []))
                 yield self.finding(
                     call,
@@ -288,11 +316,18 @@ class _Walker:
         self.res = FunctionResources(index, func)
         self.autocommit: set[str] = set(self.res.autocommit)
         self.found: list[tuple[cst.Call, Slow, State]] = []
+        #: the found calls whose project function began the transaction itself
+        #: (`armed_helper`): their slow work is known without `_has_slow_call`
+        self.helper_found: set[int] = set()
         self._seen: set[int] = set()
         #: the call that last began each connection's or session's transaction, and,
         #: per slow call found, those of the transactions it runs in (its path)
-        self._opened: dict[str, cst.Call] = {}
-        self.openers: dict[int, list[tuple[str, cst.Call]]] = {}
+        self._opened: dict[str, cst.CSTNode] = {}
+        #: transactions open before the body's first statement (`begun_at`), and
+        #: how the finding's path says where they began
+        self.begun: State = frozenset()
+        self.labels: dict[str, str] = {}
+        self.openers: dict[int, list[tuple[str, cst.CSTNode]]] = {}
         self.loop_depth = 0
         #: Django `atomic()` blocks around the current statement whose transaction
         #: begins at their first query (the driver sends BEGIN lazily)
@@ -467,6 +502,20 @@ class _Walker:
                 self.openers[id(call)] = [(k, self._opened[k]) for k in sorted(state)
                                           if k in self._opened]
             return state
+        if self.armed and not state.issuperset(self.armed):
+            begun = self.armed_helper(call)
+            if begun is not False:
+                for armed in self.armed:
+                    if armed not in state:
+                        self._opened[armed] = call
+                state = state | set(self.armed)
+                if begun is not True and id(call) not in self._seen:
+                    self._seen.add(id(call))
+                    self.helper_found.add(id(call))
+                    self.found.append((call, begun, state))
+                    self.openers[id(call)] = [(k, self._opened[k]) for k in sorted(state)
+                                              if k in self._opened]
+                return state
         if self.armed and self.django_lookup(call):
             for armed in self.armed:
                 if armed not in state:
@@ -476,7 +525,8 @@ class _Walker:
         if not isinstance(f, cst.Attribute):
             return state
         method = f.attr.value
-        if self.armed and _django_query(call):
+        if self.armed and (_django_query(call)
+                           or manager_self_query(self.index, call, self.func)):
             for armed in self.armed:
                 if armed not in state:
                     self._opened[armed] = call
@@ -497,6 +547,48 @@ class _Walker:
         if key not in state:
             self._opened[key] = call
         return state | {key}
+
+    def armed_helper(self, call: cst.Call) -> Slow | bool:
+        """Inside a Django `atomic()` block (or a view under `ATOMIC_REQUESTS`) whose
+        transaction has not begun, `call` runs a project function: the slow work that
+        function does after a query of its own (`form.save()` that saves a row, then
+        calls an API), True when it runs a query and no slow work after it (the
+        transaction is open when it returns), False when it runs no query. Project
+        functions it calls are followed in turn, `_MAX_HELPER_DEPTH` deep."""
+        if self.depth >= _MAX_HELPER_DEPTH:
+            return False
+        # the helper's module may spell no database word nor slow package (`forms.py`
+        # between a view and the manager that calls Stripe): every module is read
+        with self.index.full_resolution():
+            callee = _callee(self.index, call, self.module, self.func)
+        if not isinstance(callee, FunctionRef) or callee.func is self.func or callee.func.is_async:
+            return False
+        if callee.func.is_generator and id(call) not in self.iterated():
+            return False  # calling a generator function runs none of its body yet
+        memo = _ARMED_HELPERS.setdefault(self.index, {})
+        key = (id(callee.func.node), self.depth)
+        if key not in memo:
+            memo[key] = False  # a recursive call begins nothing more
+            inner = _Walker(self.index, callee.func, self.depth + 1)
+            inner.armed = (_HELPER_KEY,)
+            with self.index.full_resolution():
+                left = inner.block(body_statements(callee.func.node.body), frozenset())
+            if inner.found:
+                what, family, via = inner.found[0][1]
+                memo[key] = (what if via is None else f"{via}() -> {what}", family,
+                             callee.func.name)
+            else:
+                memo[key] = _HELPER_KEY in left
+        return memo[key]
+
+    def begun_at(self, key: str, check: cst.CSTNode) -> None:
+        """`key`'s transaction is open when the body starts, begun by `check` (a view's
+        access check under `ATOMIC_REQUESTS`: `django_auth.authenticates_first`),
+        which the finding's path names at the `def` line."""
+        self._opened[key] = self.func.node.name
+        self.labels[key] = (f"`{key}` is open from here: `{self.source(check)}` "
+                            "looks the user up first")
+        self.begun = self.begun | {key}
 
     def opened_by_method(self, call: cst.Call) -> frozenset[str]:
         """`await self._load(...)` where a method of the same object runs a statement on
@@ -650,7 +742,7 @@ class _Walker:
             found = slow_call(self.index, call, self.module, self.func, self.client)
             if found is not None:
                 return found[0], found[1], None
-        callee = self.index.evaluate(call.func, self.module, self.func)
+        callee = _callee(self.index, call, self.module, self.func)
         if isinstance(callee, FunctionRef):
             if callee.func.is_generator and id(call) not in self.iterated():
                 return None  # calling a generator function runs none of its body yet
@@ -778,6 +870,24 @@ def _iterated_calls(body: cst.CSTNode) -> frozenset[int]:
     return frozenset(out)
 
 
+def _callee(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+            func: FunctionInfo | None) -> Value | None:
+    """What `call` calls, and for `Order.objects.open_order(...)` the method of the
+    project's own manager class (`django_managers.manager_method`)."""
+    callee = index.evaluate(call.func, module, func)
+    if callee is None:
+        method = manager_method(index, call, module, func)
+        if method is not None:
+            return FunctionRef(method)
+    return callee
+
+
+#: the armed walk of a project function (`_Walker.armed_helper`), per index
+_ARMED_HELPERS: weakref.WeakKeyDictionary[
+    ProjectIndex, dict[tuple[int, int], Slow | bool]] = weakref.WeakKeyDictionary()
+#: the transaction a helper's first query begins, as its armed walk names it
+_HELPER_KEY = "the caller's transaction"
+
 _SLOW_INSIDE: weakref.WeakKeyDictionary[ProjectIndex, dict[int, tuple[str, str] | None]] = (
     weakref.WeakKeyDictionary())
 
@@ -804,7 +914,7 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int
                     result = found
                     break
             if depth < _MAX_HELPER_DEPTH:
-                callee = index.evaluate(call.func, func.module, func)
+                callee = _callee(index, call, func.module, func)
                 if isinstance(callee, FunctionRef) and callee.func is not func and not (
                         callee.func.is_generator
                         and id(call) not in _iterated_calls(func.node.body)):

@@ -684,6 +684,49 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
     return out
 
 
+#: how many project imports away from a view its slow work is looked for
+_VIEW_IMPORT_HOPS = 3
+
+
+def atomic_view_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], str]],
+                      django: bool) -> set[int]:
+    """In a project whose settings spell `ATOMIC_REQUESTS`, the Django view files
+    (`request` and a Django root spelled) that import a project module spelling a
+    package of slow work, directly or through `_VIEW_IMPORT_HOPS - 1` more project
+    modules (`views.py` calls `form.save()`, `forms.py` a method of the model's
+    manager, which `models.py` imports from `managers.py`, which calls Stripe): the
+    view's file spells no slow package itself, so it is no seed by itself (PS207
+    under `ATOMIC_REQUESTS`)."""
+    if not django or not any(b"ATOMIC_REQUESTS" in d for d in datas):
+        return set()
+    by_name: dict[str, list[int]] = {}
+    for j, (names, _) in enumerate(modules):
+        for n in names:
+            by_name.setdefault(n, []).append(j)
+    slow_roots = _slow_roots()
+    memo: dict[int, set[int]] = {}
+
+    def imported(i: int) -> set[int]:
+        if i not in memo:
+            memo[i] = {j for _, module, name in bindings_of(datas[i], modules[i][1])
+                       for n in (module, f"{module}.{name}" if name and name != "*" else module)
+                       for j in by_name.get(n, ()) if j != i}
+        return memo[i]
+
+    out: set[int] = set()
+    for i, data in enumerate(datas):
+        runs = _word_runs(data)
+        if b"request" not in runs or runs.isdisjoint(_DJANGO_VIEW_ROOTS):
+            continue
+        reached = frontier = imported(i)
+        for _ in range(_VIEW_IMPORT_HOPS - 1):
+            frontier = set().union(*(imported(j) for j in frontier)) - reached - {i}
+            reached = reached | frontier
+        if any(not _word_runs(datas[j]).isdisjoint(slow_roots) for j in reached):
+            out.add(i)
+    return out
+
+
 #: the words of a query inside a Django `atomic()` block
 _ATOMIC_WORK_WORDS = frozenset({b"objects", b"save", b"delete", b"execute", b"cursor",
                                 # a view class's lookup and Django's shortcuts query too
@@ -1105,8 +1148,10 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     if "seeds" not in memo:
         kinds = [seed_kinds(d, config) for d in datas]
         memo["django"] = spells_django(datas)
-        jobs = job_target_seeds(datas, modules, memo["django"])
+        jobs = job_target_seeds(datas, modules, memo["django"]) | atomic_view_seeds(
+            datas, modules, memo["django"])
         memo["job_seeds"] = sorted(jobs)
+        memo["atomic_requests"] = any(b"ATOMIC_REQUESTS" in d for d in datas)
         memo["seeds"] = ([i for i, (full, _) in enumerate(kinds) if full or i in jobs],
                          [i for i, (_, database) in enumerate(kinds) if database or i in jobs])
     seeds: list[int] = memo["seeds"][1 if database_only else 0]
@@ -1190,6 +1235,7 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
             "targets": sorted(selected), "seeds": seeds,
             "job_seeds": memo.get("job_seeds", []),
             "django": memo.get("django", True),
+            "atomic_requests": memo.get("atomic_requests", True),
             "local": {str(i): steps_.get(i, []) for i in locals_},
             "exports": {"by_module": {k: sorted(v) for k, v in exports.by_module.items()},
                         "by_bare": {k: {r: sorted(v) for r, v in roots_.items()}
@@ -1228,9 +1274,11 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
             return None
         job_seeds = frozenset(state["job_seeds"])
         django = bool(state["django"])
+        atomic = bool(state["atomic_requests"])
         again = _reselect_changed(datas, config, modules, targets, steps_of, defined,
                                   exports, seeds, list(changed), database_only,
-                                  memo if memo is not None else {}, job_seeds, django)
+                                  memo if memo is not None else {}, job_seeds, django,
+                                  atomic)
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
     if not again:
@@ -1248,7 +1296,8 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
                       steps_of: dict[str, list[list[Any]]], defined: list[list[str]],
                       exports: _StoredExports, seeds: set[int], changed: list[int],
                       database_only: bool, memo: dict[str, Any],
-                      job_seeds: frozenset[int] = frozenset(), django: bool = True) -> bool:
+                      job_seeds: frozenset[int] = frozenset(), django: bool = True,
+                      atomic: bool = True) -> bool:
     """`reselect`'s test of each changed file, updating `defined` and `seeds` for
     those that pass; False as soon as one does not."""
     roots, tokens = _patterns(config, database_only)
@@ -1271,6 +1320,11 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
             # a job registration (or the function it registers) decides the selection
             # of another file (`job_target_seeds`, in a project that spells django, as
             # it may now): `select` runs again
+            return False
+        if django and (b"ATOMIC_REQUESTS" in data or (atomic and (
+                b"request" in data or not _word_runs(data).isdisjoint(_slow_roots())))):
+            # a view, or a module of slow work a view may import, under
+            # `ATOMIC_REQUESTS` (`atomic_view_seeds`), or those settings themselves
             return False
         package = modules[i][1]
         bindings = bindings_at(i)

@@ -231,3 +231,322 @@ class Orders(viewsets.GenericViewSet):
         return JsonResponse({"label": order.label()})
 """, files={**_files(), "shop/models.py": _MODELS_WITH_NOTICE}, path="shop/views.py",
     note="ATOMIC_REQUESTS: the model's method called after `get_object()` makes no call"))
+
+
+# A project function that runs the first query and then the slow work itself: the
+# view's call of it is where the request's transaction begins and is held.
+_SIGNUP_FORM = """\
+import requests
+from django import forms
+
+from shop.models import Order
+
+CRM = "https://crm.example.com/hooks"
+
+
+class CheckoutForm(forms.Form):
+    note = forms.CharField()
+
+    def save(self):
+        order = Order.objects.create(state="new")
+        requests.post(CRM, json={"order": order.pk}, timeout=10)
+        return order
+
+    def save_announced(self):
+        requests.post(CRM, json={"order": None}, timeout=10)
+        return Order.objects.create(state="new")
+"""
+
+_FORM_VIEWS = """\
+from django.db import transaction
+from django.http import JsonResponse
+
+from shop.forms import CheckoutForm
+"""
+
+
+def _form_files(settings: str = _SETTINGS) -> dict[str, str]:
+    return {**_files(settings), "shop/forms.py": _SIGNUP_FORM}
+
+
+PS207_INVALID.append(Case(_FORM_VIEWS + """
+
+def checkout(request):
+    form = CheckoutForm(request.POST)
+    if form.is_valid():
+        form.save()  # expect: PS207
+    return JsonResponse({})
+""", files=_form_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: the form's save() inserts the row (the transaction begins "
+         "there) and then posts to an HTTP API, inside the view's transaction"))
+
+PS207_INVALID.append(Case(_FORM_VIEWS + """
+
+def checkout(request):
+    form = CheckoutForm(request.POST)
+    with transaction.atomic():
+        form.save()  # expect: PS207
+    return JsonResponse({})
+""", files=_form_files(_PLAIN_SETTINGS), path="shop/views.py",
+    note="the same helper inside an explicit `transaction.atomic()` block"))
+
+PS207_VALID.append(Case(_FORM_VIEWS + """
+
+def checkout(request):
+    form = CheckoutForm(request.POST)
+    if form.is_valid():
+        form.save_announced()
+    return JsonResponse({})
+""", files=_form_files(), path="shop/views.py",
+    note="the helper's HTTP call comes before its query: no transaction is open yet"))
+
+PS207_VALID.append(Case(_FORM_VIEWS + """
+
+@transaction.non_atomic_requests
+def checkout(request):
+    form = CheckoutForm(request.POST)
+    if form.is_valid():
+        form.save()
+    return JsonResponse({})
+""", files=_form_files(), path="shop/views.py",
+    note="the view is left out of ATOMIC_REQUESTS: each of the helper's queries "
+         "commits on its own"))
+
+# A project manager class: `Account.objects.open_account(...)` runs its method, whose
+# `self.create(...)` is a query.
+_MANAGER_MODELS = """\
+import stripe
+from django.db import models
+
+
+class AccountManager(models.Manager):
+    def open_account(self, email):
+        account = self.create(email=email)
+        customer = stripe.Customer.create(email=email)
+        account.customer = customer.id
+        account.save(update_fields=["customer"])
+        return account
+
+    def open_quietly(self, email):
+        return self.create(email=email)
+
+
+class Account(models.Model):
+    email = models.CharField(max_length=80)
+    customer = models.CharField(max_length=40)
+    objects = AccountManager()
+"""
+
+_MANAGER_VIEWS = """\
+import stripe
+from django.http import JsonResponse
+
+from shop.accounts import Account
+"""
+
+
+def _manager_files(settings: str = _SETTINGS) -> dict[str, str]:
+    return {**_files(settings), "shop/accounts.py": _MANAGER_MODELS}
+
+
+PS207_INVALID.append(Case(_MANAGER_VIEWS + """
+
+def open_account(request):
+    Account.objects.open_account(request.POST["email"])  # expect: PS207
+    return JsonResponse({})
+""", files=_manager_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: the model's own manager inserts the row, then calls Stripe"))
+
+PS207_VALID.append(Case(_MANAGER_VIEWS + """
+
+def open_account(request):
+    account = Account.objects.open_quietly(request.POST["email"])
+    return JsonResponse({"id": account.pk})
+""", files=_manager_files(), path="shop/views.py",
+    note="the manager method runs queries only"))
+
+PS207_VALID.append(Case(_MANAGER_VIEWS + """
+
+def open_account(request):
+    Account.objects.open_account(request.POST["email"])
+    return JsonResponse({})
+""", files=_manager_files(_PLAIN_SETTINGS), path="shop/views.py",
+    note="without ATOMIC_REQUESTS the manager's INSERT commits before the Stripe call"))
+
+# Twilio's client from a project factory that hands out a stand-in when SMS is off
+_SMS = """\
+from django.conf import settings
+from twilio.rest import Client
+
+
+def sms_client():
+    if not settings.SMS_ENABLED:
+        class Silent:
+            pass
+        return Silent()
+    return Client(settings.TWILIO_SID, settings.TWILIO_TOKEN)
+"""
+
+_SMS_VIEWS = """\
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+
+from shop.models import Order
+from shop.sms import sms_client
+"""
+
+
+def _sms_files(settings: str = _SETTINGS) -> dict[str, str]:
+    return {**_files(settings), "shop/sms.py": _SMS}
+
+
+PS207_INVALID.append(Case(_SMS_VIEWS + """
+
+def notify(request, pk):
+    order = get_object_or_404(Order, pk=pk)
+    sms_client().messages.create(to=order.state, from_="+15550100", body="sent")  # expect: PS207
+    return JsonResponse({})
+""", files=_sms_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: a Twilio call (from a factory with a stand-in branch) after "
+         "the view's lookup"))
+
+PS207_VALID.append(Case(_SMS_VIEWS + """
+
+def notify(request, pk):
+    sms_client().messages.create(to="+15550199", from_="+15550100", body="new order")
+    order = get_object_or_404(Order, pk=pk)
+    return JsonResponse({"state": order.state})
+""", files=_sms_files(), path="shop/views.py",
+    note="the SMS goes out before the view's first query"))
+
+PS207_INVALID.append(Case(_VIEWS + """
+from urllib.request import urlretrieve
+
+
+def fetch_receipt(request, pk):
+    order = Order.objects.get(pk=pk)
+    path, _ = urlretrieve("https://pay.example.com/receipts/%d.pdf" % order.pk)  # expect: PS207
+    return JsonResponse({"path": path})
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: urlretrieve downloads over HTTP inside the request's transaction"))
+
+PS207_VALID.append(Case(_VIEWS + """
+from urllib.request import urlretrieve
+
+
+def fetch_receipt(request, pk):
+    path, _ = urlretrieve("https://pay.example.com/receipts/%d.pdf" % pk)
+    order = Order.objects.get(pk=pk)
+    return JsonResponse({"path": path, "state": order.state})
+""", files=_files(), path="shop/views.py",
+    note="the download comes before the first query"))
+
+# An access check that reads the user runs inside the view's transaction before the
+# body: the session, user (or token) lookups are its first queries.
+_AUTH_VIEWS = """\
+import requests
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.views import APIView
+
+QUOTES = "https://quotes.example.com/today"
+"""
+
+PS207_INVALID.append(Case(_AUTH_VIEWS + """
+
+@login_required
+def quote(request):
+    body = requests.get(QUOTES, timeout=10).json()  # expect: PS207
+    return JsonResponse(body)
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: @login_required loads the session and the user inside the "
+         "view's transaction, before the HTTP call"))
+
+PS207_INVALID.append(Case(_AUTH_VIEWS + """
+
+class Quote(APIView):
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request):
+        body = requests.get(QUOTES, timeout=10).json()  # expect: PS207
+        return JsonResponse(body)
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: DRF authenticates (a token or session lookup) before the "
+         "handler, in the view's transaction"))
+
+PS207_VALID.append(Case(_AUTH_VIEWS + """
+
+class Quote(APIView):
+    permission_classes = (AllowAny,)
+
+    def get(self, request):
+        body = requests.get(QUOTES, timeout=10).json()
+        return JsonResponse(body)
+""", files=_files(), path="shop/views.py",
+    note="an anonymous request gets through: no lookup is known to run first"))
+
+PS207_VALID.append(Case(_AUTH_VIEWS + """
+
+@login_required
+def quote(request):
+    body = requests.get(QUOTES, timeout=10).json()
+    return JsonResponse(body)
+""", files=_files(_PLAIN_SETTINGS), path="shop/views.py",
+    note="without ATOMIC_REQUESTS the user lookup commits on its own"))
+
+# DRF's `self.get_serializer(...)` is an instance of the view's `serializer_class`:
+# its own `save()` runs on `serializer.save()`.
+_SERIALIZER_VIEWS = """\
+import requests
+from rest_framework import generics, serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from shop.models import Order
+
+LEDGER = "https://ledger.example.com/entries"
+
+
+class EntrySerializer(serializers.Serializer):
+    amount = serializers.IntegerField()
+
+    def save(self, **kwargs):
+        requests.post(LEDGER, json=self.validated_data, timeout=10)
+
+
+class NoteSerializer(serializers.Serializer):
+    text = serializers.CharField()
+
+    def save(self, **kwargs):
+        return Order.objects.create(state=self.validated_data["text"])
+"""
+
+PS207_INVALID.append(Case(_SERIALIZER_VIEWS + """
+
+class Entries(generics.GenericAPIView):
+    serializer_class = EntrySerializer
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()  # expect: PS207
+        return Response(status=201)
+""", files=_files(), path="shop/views.py",
+    note="ATOMIC_REQUESTS: after DRF's user lookup, the serializer's save() posts to an "
+         "HTTP API"))
+
+PS207_VALID.append(Case(_SERIALIZER_VIEWS + """
+
+class Notes(generics.GenericAPIView):
+    serializer_class = NoteSerializer
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(status=201)
+""", files=_files(), path="shop/views.py",
+    note="the serializer's save() runs a query only"))
