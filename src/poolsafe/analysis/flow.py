@@ -59,6 +59,12 @@ from poolsafe.knowledge import (
     SYNC_SESSION_QUEUE_METHODS,
     TRANSACTION_CM_METHODS,
     ConnectionKind,
+    match_qualname,
+)
+from poolsafe.knowledge.frameworks import (
+    PROCESS_ENDING_CALLS,
+    RAISING_BUILTINS,
+    RAISING_CALLS,
 )
 
 #: connection kinds that say nothing of their server: whether a failed statement
@@ -597,7 +603,14 @@ class FunctionFlow:
         t = type(node)  # exact types first, as in `statement`
         if t is cst.Expr:
             after, exc = self.effects(node, state)
-            return Outcome(normal=after, exc=exc)
+            ends = self._never_returns(node.value)  # type: ignore[attr-defined]  # an Expr
+            if ends is None:
+                return Outcome(normal=after, exc=exc)
+            if self.only_raising is not None and self.only_raising != id(node):
+                return Outcome()  # a witness run: another node is the one that raises
+            # `sys.exit(1)` raises like a `raise`; `os._exit(1)` ends the process, and
+            # what it held goes with it
+            return Outcome(exc=_join(exc, after) if ends == "raises" else exc)
         if t is cst.Assign or t is cst.AnnAssign or t is cst.AugAssign:
             return self.assign(node, state)  # type: ignore[arg-type]  # one of the three
         if isinstance(node, cst.Pass):
@@ -632,6 +645,37 @@ class FunctionFlow:
         if isinstance(node, cst.Assert) and self.only_raising in (None, id(node)):
             exc = _join(exc, after)
         return Outcome(normal=after, exc=exc)
+
+    def _never_returns(self, value: cst.BaseExpression) -> str | None:
+        """'raises' when `value` is a call that never returns to the next statement
+        (`sys.exit(...)`, Flask's `abort(...)`: it raises), 'ends' when it ends the
+        process on the spot (`os._exit(...)`), else None."""
+        if type(value) is not cst.Call:
+            return None
+        func = value.func
+        target = self.index.evaluate(func, self.module, self.func)
+        if isinstance(target, External):
+            if match_qualname(target.qualname, RAISING_CALLS) is not None:
+                return "raises"
+            if match_qualname(target.qualname, PROCESS_ENDING_CALLS) is not None:
+                return "ends"
+            return None
+        if target is None and isinstance(func, cst.Name) \
+                and func.value in RAISING_BUILTINS and not self._binds_name(func.value):
+            return "raises"  # the builtin `exit(...)`: nothing in the code rebinds it
+        return None
+
+    def _binds_name(self, name: str) -> bool:
+        """Whether `name` is bound in this function, an enclosing one or the module."""
+        scope: FunctionInfo | None = self.func
+        while scope is not None:
+            if name in scope.locals or name in scope.all_param_names():
+                return True
+            scope = scope.parent
+        module = self.module
+        return (name in module.assigns or name in module.functions
+                or name in module.classes or name in module.imports
+                or bool(module.star_imports))
 
     def assign(self, node: cst.Assign | cst.AnnAssign | cst.AugAssign,
                state: State) -> Outcome:

@@ -78,7 +78,11 @@ class ExceptWithoutRollback(Rule):
     A handler that re-raises swallows nothing
     (`except BaseException as e: raise e`), and neither does one that keeps the
     error (`error = e`) and re-raises it (`if error: raise error`) before the
-    connection is used again. Where the handler tests
+    connection is used again. Nor does one that ends in a call that never
+    returns: `sys.exit(...)`, the builtin `exit(...)` (both raise `SystemExit`),
+    Flask's `abort(...)` (an `HTTPException`), `os._exit(...)` (the process ends on
+    the spot); one that calls it only on some path (`if strict: sys.exit(1)`) is
+    still reported. Where the handler tests
     `err.connection_invalidated` (SQLAlchemy's pessimistic-disconnect recipe), the
     connection was invalidated and its next use reconnects: using it there is not
     reusing a failed transaction. A session that a project decorator passes in

@@ -1555,3 +1555,126 @@ class OutboxWorker:
                         log.error("task %s failed: %s", row["id"], exc)
 """, note="a nested transaction block per task is a savepoint: a failure undoes only that task"),
 ]
+
+# A handler that ends the process or raises through a call (`sys.exit`, `exit`,
+# `os._exit`, Flask's `abort`) swallows nothing: the code after it never runs.
+VALID += [
+    Case("""
+import sys
+
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+
+def check_database(console):
+    conn = engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT 1")
+        except Exception as exc:
+            console.print(f"cannot query: {exc}")
+            sys.exit(1)
+        cur.execute("SELECT count(*) FROM users")
+    finally:
+        conn.close()
+""", note="sys.exit raises SystemExit: nothing after the handler runs on that path"),
+    Case("""
+import os
+
+import psycopg2
+
+
+def worker_main(dsn):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("LISTEN jobs")
+        except psycopg2.Error:
+            os._exit(3)
+        cur.execute("SELECT 1")
+    finally:
+        conn.close()
+""", note="os._exit ends the process on the spot"),
+    Case("""
+from flask import Flask, abort
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+db = SQLAlchemy(app)
+
+
+@app.post("/items/<int:item_id>/archive")
+def archive(item_id):
+    try:
+        db.session.execute(db.text("UPDATE items SET archived = true WHERE id = :i"),
+                           {"i": item_id})
+    except Exception:
+        abort(500)
+    db.session.commit()
+    return "", 204
+""", note="flask.abort raises an HTTPException; the request's teardown ends the session"),
+    Case("""
+import psycopg2
+
+
+def run(dsn):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT 1")
+        except psycopg2.Error:
+            print("no database")
+            exit(2)
+        cur.execute("SELECT 2")
+    finally:
+        conn.close()
+""", note="the builtin exit() raises SystemExit"),
+]
+
+INVALID += [
+    Case("""
+import sys
+
+import psycopg2
+
+
+def sync(dsn, strict):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("DELETE FROM staging")
+        except psycopg2.Error:  # expect: PS103
+            if strict:
+                sys.exit(1)
+        cur.execute("INSERT INTO staging SELECT * FROM source")
+        conn.commit()
+    finally:
+        conn.close()
+""", note="the exit runs only when strict: otherwise the handler swallows and goes on"),
+    Case("""
+import psycopg2
+
+
+def exit(code):
+    print("would exit with", code)
+
+
+def run(dsn):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("DELETE FROM staging")
+        except psycopg2.Error:  # expect: PS103
+            exit(1)
+        cur.execute("INSERT INTO staging SELECT * FROM source")
+        conn.commit()
+    finally:
+        conn.close()
+""", note="the project's own `exit` returns: not the builtin"),
+]
