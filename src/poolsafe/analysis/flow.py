@@ -160,8 +160,9 @@ _CLOSING = frozenset({"closing", "aclosing"})
 _NON_RAISING_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
      "rollback", "close", "cursor", "begin",
-     # mysql.connector answers False when the server is gone; it does not raise
-     "is_connected",
+     # mysql.connector answers False when the server is gone, asyncpg's `is_closed()`
+     # True: neither raises
+     "is_connected", "is_closed",
      # `contextlib.suppress(...)`, `contextlib.closing(conn)`
      "suppress", "closing", "aclosing"}
 )
@@ -1936,13 +1937,15 @@ def escaping_names(expr: cst.BaseExpression, *, through_calls: bool = False) -> 
 
 def _connected_check(test: cst.BaseExpression) -> tuple[str | None, bool]:
     """`conn.is_connected()` (mysql.connector), `conn.open` (pymysql), `not
-    conn.closed` (psycopg) -> (conn, True); their negations -> (conn, False)."""
+    conn.closed` (psycopg), `not conn.is_closed()` (asyncpg) -> (conn, True); their
+    negations -> (conn, False)."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         var, positive = _connected_check(test.expression)
         return var, not positive
     if isinstance(test, cst.Call) and not test.args and isinstance(test.func, cst.Attribute) \
-            and test.func.attr.value == "is_connected" and isinstance(test.func.value, cst.Name):
-        return test.func.value.value, True
+            and test.func.attr.value in ("is_connected", "is_closed") \
+            and isinstance(test.func.value, cst.Name):
+        return test.func.value.value, test.func.attr.value == "is_connected"
     if isinstance(test, cst.Attribute) and isinstance(test.value, cst.Name):
         if test.attr.value == "open":
             return test.value.value, True

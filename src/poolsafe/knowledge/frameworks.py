@@ -204,6 +204,11 @@ HANDLE_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(
         ("pymysql", "Connection"),
     }
 )
+#: ... of them, the connections that commit each statement on their own until a
+#: transaction is opened on them (asyncpg outside `async with conn.transaction()`)
+AUTOCOMMIT_HANDLE_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(
+    {("asyncpg", "Connection")}
+)
 
 #: Methods that end a transaction on a connection or session.
 TRANSACTION_END_METHODS: frozenset[str] = frozenset({"commit", "rollback", "close"})

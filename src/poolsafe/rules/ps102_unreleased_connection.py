@@ -138,6 +138,8 @@ class UnreleasedConnection(Rule):
     False to `conn.is_connected()`. A guard may combine tests: `if c and
     c.is_connected(): c.close()` skips the close where `c` is None or not connected,
     which loses nothing for a direct connection and a slot for a pooled one.
+    asyncpg's `if not conn.is_closed(): await conn.close()` is the same test (and
+    `is_closed()` does not raise).
 
     A session drawn by hand from a dependency generator (`next(get_db())`,
     `get_db().__next__()`, also one that yields a `scoped_session` registry) is a
