@@ -112,6 +112,9 @@ class Aborted:
     #: names the handler stored its exception in (`error = e`): a later
     #: `if error: raise error` re-raises wherever this transaction is aborted
     flags: frozenset[str] = frozenset()
+    #: names set to a false constant after the error was caught (`row = None`): a
+    #: later `if row is None: return` leaves wherever this transaction is aborted
+    falsy: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -1245,9 +1248,12 @@ class FunctionFlow:
         # only where the flag is set
         flagged = frozenset(f for f in state
                             if isinstance(f, (Held, Aborted)) and var in f.flags)
+        # `if row is None: raise ...` where the handler set `row = None`: the
+        # transaction it left aborted is on the branch where `row` is false only
+        unset = frozenset(f for f in state if isinstance(f, Aborted) and var in f.falsy)
         if truthy_when_held:
-            return state, without - flagged
-        return without - flagged, state
+            return state - unset, without - flagged
+        return without - flagged, state - unset
 
     def _refine_connected(self, var: str, positive: bool, true_state: State,
                           false_state: State) -> tuple[State, State]:
@@ -1544,6 +1550,10 @@ class FunctionFlow:
         for item in node.items:
             expr = item.item
             cur, e = self.effects(expr, cur)
+            if e is not None:
+                # `with a, b:` enters `a` before it evaluates `b`: what `b` raises
+                # passes through a's exit
+                e = _through_exits(e, closes, managed | closes | commits)
             exc = _join(exc, e)
             bound = item.asname.name.value if (
                 item.asname is not None and isinstance(item.asname.name, cst.Name)) else None
@@ -1635,10 +1645,7 @@ class FunctionFlow:
                 for fact in st:
                     if isinstance(fact, Aborted) and fact.resource in commits:
                         self._report_handler(fact, "the transaction commits on exit", node)
-            st = frozenset(
-                f for f in st
-                if not (isinstance(f, Held) and f.var in closes)
-                and not (isinstance(f, Aborted) and f.resource in (managed | closes | commits)))
+            st = _through_exits(st, closes, managed | closes | commits)
             if ended:
                 st = self._ended_by_with(node, ended, st, attr)
             setattr(out, attr, st)
@@ -1697,6 +1704,7 @@ def _set_flags(state: State, targets: list[cst.BaseExpression],
         return state
     is_true_ = isinstance(value, cst.Name) and value.value == "True"
     is_error = isinstance(value, cst.Name) and value.value in exception_names
+    is_false = _false_constant(value)
     out: set[Fact] = set()
     for f in state:
         if isinstance(f, (Held, Aborted)):
@@ -1704,8 +1712,33 @@ def _set_flags(state: State, targets: list[cst.BaseExpression],
             flags = f.flags | names if setting else f.flags - names
             if flags != f.flags:
                 f = replace(f, flags=flags)
+        if isinstance(f, Aborted):
+            falsy = f.falsy | names if is_false else f.falsy - names
+            if falsy != f.falsy:
+                f = replace(f, falsy=falsy)
         out.add(f)
     return frozenset(out)
+
+
+def _through_exits(state: State, closes: set[str], ended: set[str]) -> State:
+    """`state` past the exits of `with` items that close or release `closes` and end
+    the transactions of `ended` (roll back, close or commit)."""
+    return frozenset(f for f in state
+                     if not (isinstance(f, Held) and f.var in closes)
+                     and not (isinstance(f, Aborted) and f.resource in ended))
+
+
+def _false_constant(value: cst.BaseExpression) -> bool:
+    """`None`, `False`, `0`, `""`, `[]`, `{}`, `()`: a value no test finds true."""
+    if isinstance(value, cst.Name):
+        return value.value in ("None", "False")
+    if isinstance(value, cst.Integer):
+        return value.value == "0"
+    if isinstance(value, cst.SimpleString):
+        return value.evaluated_value in ("", b"")
+    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
+        return not value.elements
+    return False
 
 
 def _is_last_act(call: cst.Call, func: FunctionInfo) -> bool:

@@ -82,7 +82,10 @@ class ExceptWithoutRollback(Rule):
     returns: `sys.exit(...)`, the builtin `exit(...)` (both raise `SystemExit`),
     Flask's `abort(...)` (an `HTTPException`), `os._exit(...)` (the process ends on
     the spot); one that calls it only on some path (`if strict: sys.exit(1)`) is
-    still reported. Where the handler tests
+    still reported. A handler that sets a sentinel to a false value (`row =
+    None`) is followed to the test of it: `if row is None: return` (or `raise`)
+    right after leaves on the path that caught the error, and is not a reuse; a
+    test whose branch goes on to use the connection is. Where the handler tests
     `err.connection_invalidated` (SQLAlchemy's pessimistic-disconnect recipe), the
     connection was invalidated and its next use reconnects: using it there is not
     reusing a failed transaction. A session that a project decorator passes in

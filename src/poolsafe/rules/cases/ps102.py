@@ -2762,3 +2762,49 @@ async def count_jobs():
             await pool.release(conn)
 """, note="a pool's connection that closed still holds its pool slot until release()"),
 ]
+
+# `with a, b:` enters `a` before it evaluates `b`: an error building `b` passes
+# through a's exit, which closes the session.
+VALID += [
+    Case("""
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+Session = async_sessionmaker(engine)
+
+
+def begin_locked(session, nowait):
+    return session.begin()
+
+
+@asynccontextmanager
+async def maintenance_session(nowait=False):
+    session = Session()
+    async with (
+        session,
+        begin_locked(session, nowait),
+    ):
+        yield session
+""", note="the session is entered first; building the transaction's context comes after"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+Session = async_sessionmaker(engine)
+
+
+def begin_locked(session, nowait):
+    return session.begin()
+
+
+async def purge(nowait=False):
+    session = Session()  # expect: PS102
+    async with begin_locked(session, nowait), session:
+        await session.execute("DELETE FROM runs WHERE done")
+""", note="the other order: the helper runs before the session is entered"),
+]

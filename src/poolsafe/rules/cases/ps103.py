@@ -1678,3 +1678,79 @@ def run(dsn):
         conn.close()
 """, note="the project's own `exit` returns: not the builtin"),
 ]
+
+# A handler that sets a sentinel (`row = None`) swallows nothing when the code right
+# after it leaves wherever the sentinel is unset: the session is not used again on
+# the path that caught the error.
+VALID += [
+    Case("""
+from fastapi import HTTPException
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def load_plan(session: AsyncSession, plan_id):
+    try:
+        plan = await session.get(Plan, plan_id)
+    except DBAPIError:
+        plan = None
+    if not plan:
+        raise HTTPException(404, "no such plan")
+    await session.execute(text("UPDATE plans SET seen = now() WHERE id = :i"), {"i": plan_id})
+    return plan
+""", note="the handler's `plan = None` sends that path to the 404 raise"),
+    Case("""
+import psycopg2
+
+
+def first_owner(dsn, team_id):
+    conn = psycopg2.connect(dsn)
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT owner FROM teams WHERE id = %s", (team_id,))
+        row = cur.fetchone()
+    except psycopg2.Error:
+        row = None
+    if row is None:
+        return None
+    cur.execute("UPDATE teams SET checked = now() WHERE id = %s", (team_id,))
+    return row[0]
+""", note="`row is None` is true on the path that caught the error: it returns"),
+]
+
+INVALID += [
+    Case("""
+import psycopg2
+
+
+def first_owner(dsn, team_id):
+    conn = psycopg2.connect(dsn)
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT owner FROM teams WHERE id = %s", (team_id,))
+        row = cur.fetchone()
+    except psycopg2.Error:  # expect: PS103
+        row = None
+    if row is None:
+        print("no owner for", team_id)
+    cur.execute("UPDATE teams SET checked = now() WHERE id = %s", (team_id,))
+    return row
+""", note="the sentinel is tested, but that branch goes on to the next statement"),
+    Case("""
+import psycopg2
+
+
+def first_owner(dsn, team_id):
+    conn = psycopg2.connect(dsn)
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT owner FROM teams WHERE id = %s", (team_id,))
+        row = cur.fetchone()
+    except psycopg2.Error:  # expect: PS103
+        row = ("nobody",)
+    if row is None:
+        return None
+    cur.execute("UPDATE teams SET checked = now() WHERE id = %s", (team_id,))
+    return row[0]
+""", note="the handler's value is not false: the path goes on with the aborted transaction"),
+]
