@@ -1121,3 +1121,58 @@ def open_wrapped():
     result = fix_sources({"case.py": before}, ScanOptions(select={"PS102"}), unsafe=True)
     assert result.sources()["case.py"] == before
     assert [x.reason for x in result.left] == ["not fixable: `conn` is returned"]
+
+
+# ------------------------------------------------------------------ PS103: whose transaction
+# A rollback ends the whole transaction. When the session came from the caller (or is
+# an object's), that transaction may hold the caller's uncommitted work: on a database
+# that undoes only the failed statement (MySQL, SQLite) the original kept it, and the
+# caller then commits without it. Seen on a scheduler's shared session.
+_CALLERS = SESSION + """
+from sqlalchemy import text
+
+
+def prune_tokens(db: Session, cutoff):
+    try:
+        db.execute(text("DELETE FROM tokens WHERE exp < :c"), {"c": cutoff})
+    except IntegrityError:
+        pass
+    return db.query(Item).count()
+"""
+
+
+def test_ps103_rollback_of_the_callers_session_is_unsafe_and_says_why() -> None:
+    assert _fix("PS103", _CALLERS) == _CALLERS  # not a safe fix
+    result = fix_sources({"case.py": _CALLERS}, ScanOptions(select={"PS103"}))
+    [left] = result.left
+    assert "`db` comes from the caller" in left.reason
+    assert "without it" in left.reason
+    fixed = _fix("PS103", _CALLERS, unsafe=True)
+    assert "        db.rollback()\n" in fixed
+    assert _fix("PS103", fixed, unsafe=True) == fixed  # idempotent
+    compile(fixed, "case.py", "exec")
+
+
+def test_ps103_rollback_of_a_session_made_here_stays_safe() -> None:
+    before = SESSION + """
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app"))
+
+
+def prune_tokens(cutoff):
+    db = SessionLocal()
+    try:
+        try:
+            db.execute(text("DELETE FROM tokens WHERE exp < :c"), {"c": cutoff})
+        except IntegrityError:
+            pass
+        return db.query(Item).count()
+    finally:
+        db.close()
+"""
+    fixed = _fix("PS103", before)
+    assert "            db.rollback()\n" in fixed
+    assert _fix("PS103", fixed) == fixed
+    compile(fixed, "case.py", "exec")

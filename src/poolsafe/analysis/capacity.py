@@ -20,6 +20,7 @@ from pathlib import Path
 
 from poolsafe.analysis.config_values import Count, known
 from poolsafe.analysis.deploy_files import Problem, ProjectFiles, project_files
+from poolsafe.analysis.engines import holds_no_server_slot
 from poolsafe.analysis.entry_points import MAIN_BLOCK, EntryPoint, ImportGraph
 from poolsafe.analysis.environments import Environment, environments
 from poolsafe.analysis.index import ProjectIndex
@@ -51,7 +52,6 @@ from poolsafe.analysis.server_limits import (
 )
 from poolsafe.core.project import find_project_root
 from poolsafe.knowledge.capacity import DOTENV_READERS, MYSQL_DIALECTS, PGBOUNCER_PORT
-from poolsafe.knowledge.frameworks import EMBEDDED_DIALECTS
 
 _UNITS = {"gunicorn": "workers", "uvicorn": "workers", "hypercorn": "workers",
           "fastapi": "workers", "rq": "processes", "dramatiq": "processes",
@@ -364,7 +364,7 @@ def _settings(index: ProjectIndex, pool: PoolSite, env: Mapping[str, str],
 def _server_for(t: Target, services: list[ServerService], conf: ServerFiles,
                 registry: dict[str, Server], pool: PoolSite) -> tuple[Server | None, str]:
     dialect = t.dialect
-    if dialect is not None and dialect in EMBEDDED_DIALECTS:
+    if holds_no_server_slot(dialect):
         return None, f"{dialect}: no server"
     if dialect is not None and " or " in dialect:
         dialect = None

@@ -295,7 +295,10 @@ def _declared(index: ProjectIndex, module: ModuleInfo) -> tuple[str | None, str 
     return (None, None) if found is None else (found.dialect, found.evidence)
 
 
-def is_embedded(dialect: str | None) -> bool:
-    from poolsafe.knowledge.frameworks import EMBEDDED_DIALECTS
+def holds_no_server_slot(dialect: str | None) -> bool:
+    """The dialect is known and is not a database server's (`sqlite`, `duckdb`, an
+    HTTP-API adapter such as `gsheets` or `bigquery`): its engine's connections use no
+    server connection slot. An unknown dialect (None, or `postgresql or mysql`) may."""
+    from poolsafe.knowledge.frameworks import SERVER_DIALECTS
 
-    return dialect is not None and dialect in EMBEDDED_DIALECTS
+    return dialect is not None and " or " not in dialect and dialect not in SERVER_DIALECTS

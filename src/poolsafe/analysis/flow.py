@@ -59,6 +59,12 @@ from poolsafe.knowledge import (
     SYNC_SESSION_QUEUE_METHODS,
     TRANSACTION_CM_METHODS,
     ConnectionKind,
+    match_qualname,
+)
+from poolsafe.knowledge.frameworks import (
+    PROCESS_ENDING_CALLS,
+    RAISING_BUILTINS,
+    RAISING_CALLS,
 )
 
 #: connection kinds that say nothing of their server: whether a failed statement
@@ -106,6 +112,9 @@ class Aborted:
     #: names the handler stored its exception in (`error = e`): a later
     #: `if error: raise error` re-raises wherever this transaction is aborted
     flags: frozenset[str] = frozenset()
+    #: names set to a false constant after the error was caught (`row = None`): a
+    #: later `if row is None: return` leaves wherever this transaction is aborted
+    falsy: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -154,8 +163,9 @@ _CLOSING = frozenset({"closing", "aclosing"})
 _NON_RAISING_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
      "rollback", "close", "cursor", "begin",
-     # mysql.connector answers False when the server is gone; it does not raise
-     "is_connected",
+     # mysql.connector answers False when the server is gone, asyncpg's `is_closed()`
+     # True: neither raises
+     "is_connected", "is_closed",
      # `contextlib.suppress(...)`, `contextlib.closing(conn)`
      "suppress", "closing", "aclosing"}
 )
@@ -597,7 +607,14 @@ class FunctionFlow:
         t = type(node)  # exact types first, as in `statement`
         if t is cst.Expr:
             after, exc = self.effects(node, state)
-            return Outcome(normal=after, exc=exc)
+            ends = self._never_returns(node.value)  # type: ignore[attr-defined]  # an Expr
+            if ends is None:
+                return Outcome(normal=after, exc=exc)
+            if self.only_raising is not None and self.only_raising != id(node):
+                return Outcome()  # a witness run: another node is the one that raises
+            # `sys.exit(1)` raises like a `raise`; `os._exit(1)` ends the process, and
+            # what it held goes with it
+            return Outcome(exc=_join(exc, after) if ends == "raises" else exc)
         if t is cst.Assign or t is cst.AnnAssign or t is cst.AugAssign:
             return self.assign(node, state)  # type: ignore[arg-type]  # one of the three
         if isinstance(node, cst.Pass):
@@ -632,6 +649,37 @@ class FunctionFlow:
         if isinstance(node, cst.Assert) and self.only_raising in (None, id(node)):
             exc = _join(exc, after)
         return Outcome(normal=after, exc=exc)
+
+    def _never_returns(self, value: cst.BaseExpression) -> str | None:
+        """'raises' when `value` is a call that never returns to the next statement
+        (`sys.exit(...)`, Flask's `abort(...)`: it raises), 'ends' when it ends the
+        process on the spot (`os._exit(...)`), else None."""
+        if type(value) is not cst.Call:
+            return None
+        func = value.func
+        target = self.index.evaluate(func, self.module, self.func)
+        if isinstance(target, External):
+            if match_qualname(target.qualname, RAISING_CALLS) is not None:
+                return "raises"
+            if match_qualname(target.qualname, PROCESS_ENDING_CALLS) is not None:
+                return "ends"
+            return None
+        if target is None and isinstance(func, cst.Name) \
+                and func.value in RAISING_BUILTINS and not self._binds_name(func.value):
+            return "raises"  # the builtin `exit(...)`: nothing in the code rebinds it
+        return None
+
+    def _binds_name(self, name: str) -> bool:
+        """Whether `name` is bound in this function, an enclosing one or the module."""
+        scope: FunctionInfo | None = self.func
+        while scope is not None:
+            if name in scope.locals or name in scope.all_param_names():
+                return True
+            scope = scope.parent
+        module = self.module
+        return (name in module.assigns or name in module.functions
+                or name in module.classes or name in module.imports
+                or bool(module.star_imports))
 
     def assign(self, node: cst.Assign | cst.AnnAssign | cst.AugAssign,
                state: State) -> Outcome:
@@ -1200,9 +1248,12 @@ class FunctionFlow:
         # only where the flag is set
         flagged = frozenset(f for f in state
                             if isinstance(f, (Held, Aborted)) and var in f.flags)
+        # `if row is None: raise ...` where the handler set `row = None`: the
+        # transaction it left aborted is on the branch where `row` is false only
+        unset = frozenset(f for f in state if isinstance(f, Aborted) and var in f.falsy)
         if truthy_when_held:
-            return state, without - flagged
-        return without - flagged, state
+            return state - unset, without - flagged
+        return without - flagged, state - unset
 
     def _refine_connected(self, var: str, positive: bool, true_state: State,
                           false_state: State) -> tuple[State, State]:
@@ -1499,6 +1550,10 @@ class FunctionFlow:
         for item in node.items:
             expr = item.item
             cur, e = self.effects(expr, cur)
+            if e is not None:
+                # `with a, b:` enters `a` before it evaluates `b`: what `b` raises
+                # passes through a's exit
+                e = _through_exits(e, closes, managed | closes | commits)
             exc = _join(exc, e)
             bound = item.asname.name.value if (
                 item.asname is not None and isinstance(item.asname.name, cst.Name)) else None
@@ -1590,10 +1645,7 @@ class FunctionFlow:
                 for fact in st:
                     if isinstance(fact, Aborted) and fact.resource in commits:
                         self._report_handler(fact, "the transaction commits on exit", node)
-            st = frozenset(
-                f for f in st
-                if not (isinstance(f, Held) and f.var in closes)
-                and not (isinstance(f, Aborted) and f.resource in (managed | closes | commits)))
+            st = _through_exits(st, closes, managed | closes | commits)
             if ended:
                 st = self._ended_by_with(node, ended, st, attr)
             setattr(out, attr, st)
@@ -1652,6 +1704,7 @@ def _set_flags(state: State, targets: list[cst.BaseExpression],
         return state
     is_true_ = isinstance(value, cst.Name) and value.value == "True"
     is_error = isinstance(value, cst.Name) and value.value in exception_names
+    is_false = _false_constant(value)
     out: set[Fact] = set()
     for f in state:
         if isinstance(f, (Held, Aborted)):
@@ -1659,8 +1712,33 @@ def _set_flags(state: State, targets: list[cst.BaseExpression],
             flags = f.flags | names if setting else f.flags - names
             if flags != f.flags:
                 f = replace(f, flags=flags)
+        if isinstance(f, Aborted):
+            falsy = f.falsy | names if is_false else f.falsy - names
+            if falsy != f.falsy:
+                f = replace(f, falsy=falsy)
         out.add(f)
     return frozenset(out)
+
+
+def _through_exits(state: State, closes: set[str], ended: set[str]) -> State:
+    """`state` past the exits of `with` items that close or release `closes` and end
+    the transactions of `ended` (roll back, close or commit)."""
+    return frozenset(f for f in state
+                     if not (isinstance(f, Held) and f.var in closes)
+                     and not (isinstance(f, Aborted) and f.resource in ended))
+
+
+def _false_constant(value: cst.BaseExpression) -> bool:
+    """`None`, `False`, `0`, `""`, `[]`, `{}`, `()`: a value no test finds true."""
+    if isinstance(value, cst.Name):
+        return value.value in ("None", "False")
+    if isinstance(value, cst.Integer):
+        return value.value == "0"
+    if isinstance(value, cst.SimpleString):
+        return value.evaluated_value in ("", b"")
+    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
+        return not value.elements
+    return False
 
 
 def _is_last_act(call: cst.Call, func: FunctionInfo) -> bool:
@@ -1892,13 +1970,15 @@ def escaping_names(expr: cst.BaseExpression, *, through_calls: bool = False) -> 
 
 def _connected_check(test: cst.BaseExpression) -> tuple[str | None, bool]:
     """`conn.is_connected()` (mysql.connector), `conn.open` (pymysql), `not
-    conn.closed` (psycopg) -> (conn, True); their negations -> (conn, False)."""
+    conn.closed` (psycopg), `not conn.is_closed()` (asyncpg) -> (conn, True); their
+    negations -> (conn, False)."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         var, positive = _connected_check(test.expression)
         return var, not positive
     if isinstance(test, cst.Call) and not test.args and isinstance(test.func, cst.Attribute) \
-            and test.func.attr.value == "is_connected" and isinstance(test.func.value, cst.Name):
-        return test.func.value.value, True
+            and test.func.attr.value in ("is_connected", "is_closed") \
+            and isinstance(test.func.value, cst.Name):
+        return test.func.value.value, test.func.attr.value == "is_connected"
     if isinstance(test, cst.Attribute) and isinstance(test.value, cst.Name):
         if test.attr.value == "open":
             return test.value.value, True

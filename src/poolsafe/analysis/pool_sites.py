@@ -21,7 +21,7 @@ import libcst as cst
 
 from poolsafe.analysis.config_values import Count, known, parse_int, unknown
 from poolsafe.analysis.cstutil import keyword_arg, positional_args, string_value
-from poolsafe.analysis.engines import EngineSite, engine_sites, is_embedded, is_non_pooling
+from poolsafe.analysis.engines import EngineSite, engine_sites, holds_no_server_slot, is_non_pooling
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import is_test_module
@@ -135,7 +135,7 @@ def project_pools(index: ProjectIndex) -> list[PoolSite]:
 def module_pools(index: ProjectIndex, module: ModuleInfo) -> list[PoolSite]:
     out: list[PoolSite] = []
     for site in engine_sites(index, module):
-        if site.anchor is None or is_embedded(site.dialect):
+        if site.anchor is None or holds_no_server_slot(site.dialect):
             continue
         if site.from_config and site.call is not None:
             continue  # SQLAlchemy(engine_options=...): options for the config's engine
@@ -204,7 +204,7 @@ def django_pools(index: ProjectIndex, module: ModuleInfo) -> list[PoolSite]:
                     continue
                 engine = setting_str(index, entry.values["ENGINE"], {})
                 dialect = DJANGO_ENGINES.get(engine or "")
-                if dialect is None or is_embedded(dialect):
+                if dialect is None or holds_no_server_slot(dialect):
                     continue
                 options = Options(dict(entry.values), open=entry.open)
                 inner = entry.values.get("OPTIONS")

@@ -204,6 +204,11 @@ HANDLE_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(
         ("pymysql", "Connection"),
     }
 )
+#: ... of them, the connections that commit each statement on their own until a
+#: transaction is opened on them (asyncpg outside `async with conn.transaction()`)
+AUTOCOMMIT_HANDLE_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(
+    {("asyncpg", "Connection")}
+)
 
 #: Methods that end a transaction on a connection or session.
 TRANSACTION_END_METHODS: frozenset[str] = frozenset({"commit", "rollback", "close"})
@@ -229,8 +234,35 @@ URL_PASSTHROUGH: frozenset[tuple[str, str]] = frozenset(
     {("sqlalchemy", "make_url"), ("builtins", "str")}
 )
 
-#: Database dialects that are files in-process, not servers (URL scheme before `+`).
-EMBEDDED_DIALECTS: frozenset[str] = frozenset({"sqlite", "duckdb"})
+#: Calls that never return to the statement after them: they raise (`SystemExit` from
+#: `sys.exit`, an `HTTPException` from Flask's `abort`, pytest's outcome exceptions),
+#: so a handler that ends in one swallows nothing and the code after it does not run.
+RAISING_CALLS: frozenset[tuple[str, str]] = frozenset(
+    {("sys", "exit"), ("builtins", "exit"), ("builtins", "quit"),
+     ("flask", "abort"), ("werkzeug.exceptions", "abort"),
+     ("pytest", "fail"), ("pytest", "skip"), ("pytest", "exit"), ("pytest", "xfail")}
+)
+#: ... and calls that end the process on the spot (no exception, no `finally`): what
+#: the process held goes with it.
+PROCESS_ENDING_CALLS: frozenset[tuple[str, str]] = frozenset(
+    {("os", "_exit"), ("os", "abort")}
+)
+#: Builtins that raise `SystemExit`, called by their bare name (`exit(1)`).
+RAISING_BUILTINS: frozenset[str] = frozenset({"exit", "quit"})
+
+#: SQLAlchemy dialects (URL scheme before `+`) that hold a connection to a database
+#: server, one server slot each: pool sizes, pre-ping, recycling and an engine per call
+#: matter for these. A dialect known to be anything else holds no server slot: a file
+#: in-process (`sqlite`, `duckdb`), or an adapter over an HTTP API (`gsheets`,
+#: `bigquery`, `trino`, `druid`...), whose "connections" die with no server restart
+#: and fill no `max_connections`; an unknown URL (from the environment) is no evidence
+#: either way, and is left to the rule.
+SERVER_DIALECTS: frozenset[str] = frozenset({
+    "postgresql", "postgres", "cockroachdb", "redshift", "yugabytedb",
+    "mysql", "mariadb", "tidb", "singlestoredb", "oceanbase",
+    "oracle", "mssql", "sybase", "db2", "ibm_db_sa", "informix", "firebird",
+    "hana", "vertica", "teradatasql", "exasol", "sqlanywhere", "snowflake",
+})
 
 #: Pool classes that keep no idle connections, so pre-ping and overflow do not apply.
 NON_POOLING_CLASSES: frozenset[tuple[str, str]] = frozenset(

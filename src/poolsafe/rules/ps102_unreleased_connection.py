@@ -140,6 +140,10 @@ class UnreleasedConnection(Rule):
     False to `conn.is_connected()`. A guard may combine tests: `if c and
     c.is_connected(): c.close()` skips the close where `c` is None or not connected,
     which loses nothing for a direct connection and a slot for a pooled one.
+    asyncpg's `if not conn.is_closed(): await conn.close()` is the same test (and
+    `is_closed()` does not raise). `with session, begin(session):` enters the
+    session before it builds the second item: an error there passes through the
+    session's exit, and is no gap (the other order is one).
 
     A session drawn by hand from a dependency generator (`next(get_db())`,
     `get_db().__next__()`, also one that yields a `scoped_session` registry) is a

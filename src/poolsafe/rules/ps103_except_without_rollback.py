@@ -10,6 +10,7 @@ from poolsafe.analysis.connection_lost import connection_lost_reason
 from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.project_facts import request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.session_state import (
     SessionState,
@@ -78,7 +79,14 @@ class ExceptWithoutRollback(Rule):
     A handler that re-raises swallows nothing
     (`except BaseException as e: raise e`), and neither does one that keeps the
     error (`error = e`) and re-raises it (`if error: raise error`) before the
-    connection is used again. Where the handler tests
+    connection is used again. Nor does one that ends in a call that never
+    returns: `sys.exit(...)`, the builtin `exit(...)` (both raise `SystemExit`),
+    Flask's `abort(...)` (an `HTTPException`), `os._exit(...)` (the process ends on
+    the spot); one that calls it only on some path (`if strict: sys.exit(1)`) is
+    still reported. A handler that sets a sentinel to a false value (`row =
+    None`) is followed to the test of it: `if row is None: return` (or `raise`)
+    right after leaves on the path that caught the error, and is not a reuse; a
+    test whose branch goes on to use the connection is. Where the handler tests
     `err.connection_invalidated` (SQLAlchemy's pessimistic-disconnect recipe), the
     connection was invalidated and its next use reconnects: using it there is not
     reusing a failed transaction. A session that a project decorator passes in
@@ -308,6 +316,12 @@ class ExceptWithoutRollback(Rule):
         if no_savepoint:
             plan.mark_unsafe("inside a loop, the rollback also discards the work of earlier "
                              f"iterations, and no savepoint fits: {no_savepoint}")
+        shared = _shared_transaction(ctx, func, resource)
+        if shared is not None and not _only_flushes(try_stmt, resource):
+            plan.mark_unsafe(f"{shared}: the rollback also discards whatever was done "
+                             "before this call in the same transaction, and the caller "
+                             "goes on (and may commit) without it, where a database that "
+                             "undoes only the failed statement (MySQL, SQLite) kept it")
         if "commits on exit" in why:
             plan.mark_unsafe("inside a transaction block (`with x.begin():`) the rollback "
                              "ends the block's transaction before its exit")
@@ -342,6 +356,47 @@ class ExceptWithoutRollback(Rule):
         else:
             plan.replace(handler, new_handler)
         return plan
+
+
+def _shared_transaction(ctx: FileContext, func: FunctionInfo, resource: str) -> str | None:
+    """Why the transaction a rollback of `resource` ends may hold work done before
+    `func` was called (the connection or session is a parameter, an attribute or a
+    name from outside the function), or None when `func` acquired it itself or
+    handles a request (whose session begins with the request)."""
+    root = resource.split(".")[0]
+    if request_handler(ctx.index, func) is not None:
+        return None
+    if root in ("self", "cls") and func.cls is not None:
+        return f"`{resource}` belongs to the object, beyond this call"
+    if root in func.all_param_names():
+        return f"`{root}` comes from the caller"
+    if root in func.locals:
+        return None
+    return f"`{resource}` outlives this call"
+
+
+#: what a `try` body may do with a session for a failure there to have rolled the
+#: session's transaction back already (a failed flush does: SQLAlchemy rolls back
+#: and waits for `rollback()`): queueing changes, then flushing or committing them
+_FLUSH_ONLY_METHODS = frozenset({"add", "add_all", "delete", "expunge", "flush", "commit"})
+
+
+def _only_flushes(try_stmt: cst.Try | cst.TryStar, resource: str) -> bool:
+    """The `try` body uses `resource` only to queue changes and flush or commit them:
+    what fails there is the flush, after which the transaction is rolled back
+    already, so a rollback in the handler undoes nothing more."""
+    uses = 0
+    flushed = False
+    for node in iter_nodes(try_stmt.body):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and dotted_name(node.func.value) == resource:
+            if node.func.attr.value not in _FLUSH_ONLY_METHODS:
+                return False
+            flushed = flushed or node.func.attr.value in ("flush", "commit")
+            uses += 1
+        elif isinstance(node, (cst.Name, cst.Attribute)) and dotted_name(node) == resource:
+            uses -= 1  # every use must be the receiver of one of those calls
+    return uses == 0 and flushed
 
 
 #: methods that end or replace the transaction a savepoint would live in

@@ -10,7 +10,7 @@ from poolsafe.analysis.cstutil import call_name, iter_calls, iter_nodes, strip_a
 from poolsafe.analysis.engines import (
     engine_calls,
     engine_url,
-    is_embedded,
+    holds_no_server_slot,
     pool_constructor_calls,
 )
 from poolsafe.analysis.frameworks import route_framework
@@ -84,7 +84,12 @@ class EnginePerCall(Rule):
     An engine whose URL names an embedded database (`sqlite:///app.db`,
     `sqlite://`, `duckdb:///x.duckdb`) is not reported at all, in a loop or per
     call: its connections are file handles of this process, with no server whose
-    connection slots a new engine per call would use up.
+    connection slots a new engine per call would use up; the same holds for a
+    dialect over an HTTP API (`gsheets://`, `bigquery://`). Nor is an engine
+    built only to read what it knows without connecting (`engine.dialect`,
+    `engine.url`, `engine.name`, `engine.driver`: quoting rules, a version check):
+    SQLAlchemy opens no connection until one is asked for, so its pool stays
+    empty. One that then connects is reported.
     Nor is an engine whose `dispose()` (a pool's `close()`) runs in a `finally`
     of the function or script that built it (in a loop, a `finally` inside the
     loop: one around the loop disposes only the last engine): it closes its
@@ -160,6 +165,9 @@ class EnginePerCall(Rule):
         for ec in calls:
             func = ec.func
             short = ec.qualname.rsplit(".", 1)[-1]
+            if func is not None and ec.qualname.startswith("sqlalchemy") \
+                    and _never_connects(func, ec.call):
+                continue  # only its dialect is read: an engine opens no connection until asked
             what = ("a new engine (and connection pool)" if ec.qualname.startswith(
                 "sqlalchemy") else "a new connection pool")
             if in_loop(CallSite(ec.call, ctx.module, func)) and not _kept_in_loop(
@@ -172,7 +180,7 @@ class EnginePerCall(Rule):
                 continue
             if func is None or _disposed_by_one_shot(ctx.index, func, ec.call):
                 continue
-            if _embedded_engine(ctx.index, ctx.module, func, ec.call):
+            if _serverless_engine(ctx.index, ctx.module, func, ec.call):
                 continue  # no server: no connection slot to run out of
             key = id(func.node)
             if key not in verdicts:
@@ -214,13 +222,41 @@ def _per_request_dependency(index: ProjectIndex, func: FunctionInfo) -> bool:
                                   or _drawn_by_next(index, func))
 
 
-def _embedded_engine(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+#: what an engine tells without connecting: its dialect (quoting, name, version
+#: checks), its URL and its driver's name
+_OFFLINE_ATTRIBUTES = frozenset({"dialect", "url", "name", "driver"})
+
+
+def _never_connects(func: FunctionInfo, call: cst.Call) -> bool:
+    """`engine = create_engine(uri)` whose every use in the function reads one of
+    `_OFFLINE_ATTRIBUTES` (`engine.dialect.identifier_preparer`): SQLAlchemy opens no
+    connection until one is asked for, so the engine's pool stays empty."""
+    name: cst.Name | None = None
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1 \
+                and isinstance(node.targets[0].target, cst.Name):
+            name = node.targets[0].target
+            break
+    if name is None:
+        return False
+    loads = offline = 0
+    for node in iter_nodes(func.node.body, into_functions=True):
+        if isinstance(node, cst.Name) and node.value == name.value and node is not name:
+            loads += 1
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+                and node.value.value == name.value and node.attr.value in _OFFLINE_ATTRIBUTES:
+            offline += 1
+    return loads == offline
+
+
+def _serverless_engine(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
                      call: cst.Call) -> bool:
     """The engine's URL names an embedded database (`sqlite:///app.db`, `sqlite://`,
     `duckdb:///x.duckdb`): its connections are file handles in this process, with no
     server whose connection slots a new engine per call would use up."""
     url = engine_url(call)
-    return url is not None and is_embedded(dialect_of(string_prefix(index, url, module, func)))
+    return url is not None and holds_no_server_slot(
+        dialect_of(string_prefix(index, url, module, func)))
 
 
 def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
@@ -228,7 +264,7 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     """An engine built in a loop is fine when each one is kept (`engines[url] = ...`,
     `pools.append(...)`), or when it is an embedded database's (one SQLite file per
     item)."""
-    if _embedded_engine(index, module, func, call):
+    if _serverless_engine(index, module, func, call):
         return True
     if _retry_loop(module, func, call):
         return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
+from poolsafe.analysis.engines import engine_sites, holds_no_server_slot, is_non_pooling
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.analysis.one_shot import short_lived_engine
 from poolsafe.analysis.project_facts import facts, is_test_module
@@ -44,8 +44,13 @@ class PoolWithoutPrePing(Rule):
     when every `return` has the same scheme), or `URL.create("postgresql+psycopg2",
     ...)`. A URL read from the environment with no default (`os.environ
     ["DATABASE_URL"]`) is judged by the value the repository's `.env` files give
-    it, else by the database drivers the project declares. SQLite (and DuckDB)
-    URLs are exempt, and nothing is reported when the URL is not known.
+    it, else by the database drivers the project declares. Only a database
+    server's dialect is reported (PostgreSQL and its kin, MySQL/MariaDB, Oracle,
+    SQL Server, Snowflake and the other servers of `SERVER_DIALECTS`): SQLite and
+    DuckDB URLs are files of this process, and dialects over an HTTP API
+    (`gsheets://`, `bigquery://`, `trino://`...) hold no server connection that a
+    restart or an idle timeout could kill. Nothing is reported when the URL is not
+    known.
 
     A MySQL/MariaDB `create_engine()` with neither `pool_pre_ping` nor a
     `pool_recycle` below `wait_timeout` is reported by PS211
@@ -104,7 +109,7 @@ class PoolWithoutPrePing(Rule):
         if is_test_module(ctx.module):
             return  # a test's engine lives for one test, not in production
         for site in engine_sites(ctx.index, ctx.module):
-            if site.dialect is None or is_embedded(site.dialect) or site.anchor is None:
+            if site.dialect is None or holds_no_server_slot(site.dialect) or site.anchor is None:
                 continue
             opts = site.options
             if opts is None or is_non_pooling(ctx.index, opts):

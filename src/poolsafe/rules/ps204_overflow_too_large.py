@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from poolsafe.analysis.engines import engine_sites, is_embedded, is_non_pooling
+from poolsafe.analysis.engines import engine_sites, holds_no_server_slot, is_non_pooling
 from poolsafe.analysis.project_facts import is_test_module
 from poolsafe.analysis.resolution import int_value
 from poolsafe.core.model import RawFinding, Severity
@@ -81,7 +81,8 @@ class OverflowTooLarge(Rule):
             return  # a test's engine lives for one test, not in production
         for site in engine_sites(ctx.index, ctx.module):
             opts = site.options
-            if opts is None or is_embedded(site.dialect) or is_non_pooling(ctx.index, opts):
+            if opts is None or holds_no_server_slot(site.dialect) \
+                    or is_non_pooling(ctx.index, opts):
                 continue
             if site.from_config and site.anchor is None:
                 continue  # inherited options: reported where they are written

@@ -51,6 +51,7 @@ from poolsafe.knowledge.django import (
     DJANGO_VIEW_LOOKUPS,
 )
 from poolsafe.knowledge.frameworks import (
+    AUTOCOMMIT_HANDLE_ANNOTATIONS,
     CURSOR_METHODS,
     FLASK_MODEL_QUERY_ATTRIBUTES,
     HANDLE_ANNOTATIONS,
@@ -696,9 +697,14 @@ class _Walker:
             qual = external_name(self.index, param.annotation.annotation, self.module,
                                  self.func.parent)
             if qual is not None and qual_match(qual, HANDLE_ANNOTATIONS) is not None:
+                if qual_match(qual, AUTOCOMMIT_HANDLE_ANNOTATIONS) is not None:
+                    self.autocommit.add(name)  # no transaction until one is opened
                 return True
             # FastAPI's `Annotated[Session, Depends(get_db)]`, also through an alias
-            return self.res.kind(name) is not None
+            kind = self.res.kind(name)
+            if kind is not None and kind.autocommit_by_default:
+                self.autocommit.add(name)
+            return kind is not None
         return False
 
     def django_lookup(self, call: cst.Call) -> bool:

@@ -2813,3 +2813,107 @@ class Unit:
             pool.putconn(self.conn)
 """, note="__exit__ gives the connection back in a `finally`, whatever the commit does"),
 ]
+
+# asyncpg's `is_closed()` is a liveness test like mysql.connector's `is_connected()`:
+# a direct connection that is closed holds nothing on the server, so a close guarded
+# by it releases what is held; a pool's connection still needs `release()`.
+VALID += [
+    Case("""
+import asyncio
+
+import asyncpg
+
+
+async def open_listener(dsn):
+    if not dsn.startswith("postgresql"):
+        return None
+    return await asyncpg.connect(dsn)
+
+
+async def follow_changes(dsn, on_change):
+    while True:
+        conn = None
+        try:
+            conn = await open_listener(dsn)
+            if conn is None:
+                return
+            await conn.add_listener("changes", on_change)
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            break
+        except Exception as exc:
+            print("listener failed, retrying:", exc)
+            await asyncio.sleep(5)
+        finally:
+            if conn and not conn.is_closed():
+                await conn.close()
+""", note="a dedicated direct connection per attempt, closed unless it is closed already"),
+]
+
+INVALID += [
+    Case("""
+import asyncpg
+
+pool = None
+
+
+async def startup(dsn):
+    global pool
+    pool = await asyncpg.create_pool(dsn)
+
+
+async def count_jobs():
+    conn = await pool.acquire()  # expect: PS102
+    try:
+        return await conn.fetchval("SELECT count(*) FROM jobs")
+    finally:
+        if not conn.is_closed():
+            await pool.release(conn)
+""", note="a pool's connection that closed still holds its pool slot until release()"),
+]
+
+# `with a, b:` enters `a` before it evaluates `b`: an error building `b` passes
+# through a's exit, which closes the session.
+VALID += [
+    Case("""
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+Session = async_sessionmaker(engine)
+
+
+def begin_locked(session, nowait):
+    return session.begin()
+
+
+@asynccontextmanager
+async def maintenance_session(nowait=False):
+    session = Session()
+    async with (
+        session,
+        begin_locked(session, nowait),
+    ):
+        yield session
+""", note="the session is entered first; building the transaction's context comes after"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+Session = async_sessionmaker(engine)
+
+
+def begin_locked(session, nowait):
+    return session.begin()
+
+
+async def purge(nowait=False):
+    session = Session()  # expect: PS102
+    async with begin_locked(session, nowait), session:
+        await session.execute("DELETE FROM runs WHERE done")
+""", note="the other order: the helper runs before the session is entered"),
+]

@@ -1555,3 +1555,202 @@ class OutboxWorker:
                         log.error("task %s failed: %s", row["id"], exc)
 """, note="a nested transaction block per task is a savepoint: a failure undoes only that task"),
 ]
+
+# A handler that ends the process or raises through a call (`sys.exit`, `exit`,
+# `os._exit`, Flask's `abort`) swallows nothing: the code after it never runs.
+VALID += [
+    Case("""
+import sys
+
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+
+def check_database(console):
+    conn = engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT 1")
+        except Exception as exc:
+            console.print(f"cannot query: {exc}")
+            sys.exit(1)
+        cur.execute("SELECT count(*) FROM users")
+    finally:
+        conn.close()
+""", note="sys.exit raises SystemExit: nothing after the handler runs on that path"),
+    Case("""
+import os
+
+import psycopg2
+
+
+def worker_main(dsn):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("LISTEN jobs")
+        except psycopg2.Error:
+            os._exit(3)
+        cur.execute("SELECT 1")
+    finally:
+        conn.close()
+""", note="os._exit ends the process on the spot"),
+    Case("""
+from flask import Flask, abort
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+db = SQLAlchemy(app)
+
+
+@app.post("/items/<int:item_id>/archive")
+def archive(item_id):
+    try:
+        db.session.execute(db.text("UPDATE items SET archived = true WHERE id = :i"),
+                           {"i": item_id})
+    except Exception:
+        abort(500)
+    db.session.commit()
+    return "", 204
+""", note="flask.abort raises an HTTPException; the request's teardown ends the session"),
+    Case("""
+import psycopg2
+
+
+def run(dsn):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT 1")
+        except psycopg2.Error:
+            print("no database")
+            exit(2)
+        cur.execute("SELECT 2")
+    finally:
+        conn.close()
+""", note="the builtin exit() raises SystemExit"),
+]
+
+INVALID += [
+    Case("""
+import sys
+
+import psycopg2
+
+
+def sync(dsn, strict):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("DELETE FROM staging")
+        except psycopg2.Error:  # expect: PS103
+            if strict:
+                sys.exit(1)
+        cur.execute("INSERT INTO staging SELECT * FROM source")
+        conn.commit()
+    finally:
+        conn.close()
+""", note="the exit runs only when strict: otherwise the handler swallows and goes on"),
+    Case("""
+import psycopg2
+
+
+def exit(code):
+    print("would exit with", code)
+
+
+def run(dsn):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("DELETE FROM staging")
+        except psycopg2.Error:  # expect: PS103
+            exit(1)
+        cur.execute("INSERT INTO staging SELECT * FROM source")
+        conn.commit()
+    finally:
+        conn.close()
+""", note="the project's own `exit` returns: not the builtin"),
+]
+
+# A handler that sets a sentinel (`row = None`) swallows nothing when the code right
+# after it leaves wherever the sentinel is unset: the session is not used again on
+# the path that caught the error.
+VALID += [
+    Case("""
+from fastapi import HTTPException
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def load_plan(session: AsyncSession, plan_id):
+    try:
+        plan = await session.get(Plan, plan_id)
+    except DBAPIError:
+        plan = None
+    if not plan:
+        raise HTTPException(404, "no such plan")
+    await session.execute(text("UPDATE plans SET seen = now() WHERE id = :i"), {"i": plan_id})
+    return plan
+""", note="the handler's `plan = None` sends that path to the 404 raise"),
+    Case("""
+import psycopg2
+
+
+def first_owner(dsn, team_id):
+    conn = psycopg2.connect(dsn)
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT owner FROM teams WHERE id = %s", (team_id,))
+        row = cur.fetchone()
+    except psycopg2.Error:
+        row = None
+    if row is None:
+        return None
+    cur.execute("UPDATE teams SET checked = now() WHERE id = %s", (team_id,))
+    return row[0]
+""", note="`row is None` is true on the path that caught the error: it returns"),
+]
+
+INVALID += [
+    Case("""
+import psycopg2
+
+
+def first_owner(dsn, team_id):
+    conn = psycopg2.connect(dsn)
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT owner FROM teams WHERE id = %s", (team_id,))
+        row = cur.fetchone()
+    except psycopg2.Error:  # expect: PS103
+        row = None
+    if row is None:
+        print("no owner for", team_id)
+    cur.execute("UPDATE teams SET checked = now() WHERE id = %s", (team_id,))
+    return row
+""", note="the sentinel is tested, but that branch goes on to the next statement"),
+    Case("""
+import psycopg2
+
+
+def first_owner(dsn, team_id):
+    conn = psycopg2.connect(dsn)
+    cur = conn.cursor()
+    try:
+        cur.execute("SELECT owner FROM teams WHERE id = %s", (team_id,))
+        row = cur.fetchone()
+    except psycopg2.Error:  # expect: PS103
+        row = ("nobody",)
+    if row is None:
+        return None
+    cur.execute("UPDATE teams SET checked = now() WHERE id = %s", (team_id,))
+    return row[0]
+""", note="the handler's value is not false: the path goes on with the aborted transaction"),
+]

@@ -1087,3 +1087,43 @@ def db_create(url):
 """, note="a command registered by the project's own decorator: its `@click.option` "
           "says it is a command-line entry point, run once per process"),
 ]
+
+# An engine opens no connection until one is asked for: one built only to read its
+# dialect (quoting rules, name, server-version checks) fills no pool.
+VALID += [
+    Case("""
+import json
+
+from sqlalchemy import create_engine
+
+
+def unescape_filters(charts):
+    for chart, database in charts:
+        engine = create_engine(database.sqlalchemy_uri)
+        if engine.dialect.identifier_preparer._double_percents:
+            params = json.loads(chart.params)
+            chart.params = json.dumps(params).replace("%%", "%")
+""", note="one engine per item, but only its dialect is read: no connection is opened"),
+    Case("""
+from sqlalchemy import create_engine
+
+
+def backend_name(uri):
+    engine = create_engine(uri)
+    return engine.dialect.name, engine.url.database
+""", note="dialect and URL only"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def server_version(uri):
+    engine = create_engine(uri)  # expect: PS202
+    if engine.dialect.name == "sqlite":
+        return None
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version()")).scalar()
+""", note="the dialect is read, then the engine connects: a pool per call"),
+]

@@ -317,3 +317,22 @@ if __name__ == "__main__":
          note=("one-shot code: each check runs once, from a table main() walks once; "
                "no engine waits idle in a pool")),
 ]
+
+# Pre-ping is for a database server's connections: an engine over an HTTP API
+# (gsheets, bigquery) or a file holds none that a server restart could kill.
+VALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+sheets = create_engine("gsheets://", service_account_info={})
+warehouse = create_engine("bigquery://analytics-project/events")
+""", note="dialects of HTTP APIs: no server connection to go stale"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("cockroachdb://app@crdb:26257/app", pool_size=10)  # expect: PS203
+""", note="a database server spoken to over its own protocol, like PostgreSQL"),
+]

@@ -1330,3 +1330,49 @@ class OutboxWorker:
             await self.es.delete(index="docs", id=row["doc"])
 """, note="the injected search client is called after the transaction block and the checkout end"),
 ]
+
+# A parameter annotated as an asyncpg connection commits each statement on its own
+# until a transaction block is opened on it: waiting beside it holds no transaction.
+VALID += [
+    Case("""
+import asyncio
+
+import asyncpg
+
+
+async def notifications(conn: asyncpg.Connection, channel: str):
+    inbox = asyncio.Queue()
+
+    def received(_conn, _pid, _channel, payload):
+        inbox.put_nowait(payload)
+
+    await conn.add_listener(channel, received)
+    try:
+        while True:
+            try:
+                yield await asyncio.wait_for(inbox.get(), timeout=10)
+            except asyncio.TimeoutError:
+                if conn.is_closed():
+                    return
+            except Exception as exc:
+                print("listener error:", exc)
+                await asyncio.sleep(1)
+    finally:
+        await conn.remove_listener(channel, received)
+""", note="a LISTEN connection given as a parameter: autocommit, no transaction open"),
+]
+
+INVALID += [
+    Case("""
+import asyncio
+
+import asyncpg
+
+
+async def drain(conn: asyncpg.Connection):
+    async with conn.transaction():
+        rows = await conn.fetch("SELECT id FROM outbox FOR UPDATE")
+        await asyncio.sleep(5)  # expect: PS207
+        await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
+""", note="the same annotated connection inside a transaction block"),
+]
