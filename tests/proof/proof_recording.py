@@ -388,7 +388,7 @@ def _call(f: Callable[..., Any], args: list[Any],
             with result as inner:
                 result = inner
         return ("return", shape(result))
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # `sys.exit(1)` in a handler is an outcome too
         return ("raise", type(exc).__name__)
     finally:
         for gen in reversed(opened):  # the dependency's teardown, after the response
