@@ -76,7 +76,9 @@ class ExceptWithoutRollback(Rule):
     is not flagged either, nor one the handler invalidates (SQLAlchemy's
     `conn.invalidate()` discards the connection with its failed transaction).
     A handler that re-raises swallows nothing
-    (`except BaseException as e: raise e`), and neither does one that keeps the
+    (`except BaseException as e: raise e`, or `raise JobFailed(...)`), also when a
+    `finally` then commits or closes on the way out: the error still reaches the
+    caller. Neither does one that keeps the
     error (`error = e`) and re-raises it (`if error: raise error`) before the
     connection is used again. Where the handler tests
     `err.connection_invalidated` (SQLAlchemy's pessimistic-disconnect recipe), the
