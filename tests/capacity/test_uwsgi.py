@@ -53,3 +53,8 @@ def test_a_module_entry() -> None:
 def test_a_value_that_is_not_a_number_is_unknown() -> None:
     files = {"uwsgi.ini": "[uwsgi]\nworkers = %(cores)\n"}
     assert _command("uwsgi --ini uwsgi.ini", files)[0] is None
+
+
+def test_a_lone_ini_argument_is_read() -> None:
+    files = {"deploy/app.ini": "[uwsgi]\nmodule = shop.wsgi:app\nworkers = 3\n"}
+    assert _command("uwsgi deploy/app.ini", files) == (3, ("shop.wsgi",))

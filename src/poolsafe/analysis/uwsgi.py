@@ -5,6 +5,7 @@ uWSGI forks `processes` (alias `workers`, `-p`) workers, one by default; each lo
 the application named by `wsgi-file` (alias `file`) or `module` (alias `wsgi`, `-w`),
 after changing to `chdir`. An `.ini` file's `[uwsgi]` section holds the same options
 (`workers = 4`); a later value wins, and the command line's win over the file's.
+A lone argument ending in `.ini` (`uwsgi app.ini`) is read as `--ini app.ini`.
 A `chdir` is a path in the container (`/app/src/bottle`): the entry is looked for
 under each of its trailing parts (`src/bottle/app.py`, `bottle/app.py`), then beside
 the `.ini` file.
@@ -84,9 +85,12 @@ class UwsgiCommand:
     def __init__(self, args: list[str], files: ProjectFiles, where: str) -> None:
         self.where = where
         cli = _cli_options(args)
+        # `uwsgi app.ini`: a lone argument ending in .ini is read as `--ini app.ini`
+        lone = [("ini", a) for i, a in enumerate(args) if a.endswith(".ini") and not
+                a.startswith("-") and (i == 0 or not args[i - 1].startswith("-"))]
         self.ini: str | None = None
         ini_options: list[tuple[str, str]] = []
-        for name, value in cli:
+        for name, value in lone + cli:
             if name == "ini":
                 found = _ini_file(value, files, where)
                 if found is not None:
