@@ -77,6 +77,23 @@ class ProjectFiles:
                                      self.root).replace(os.sep, "/")
         return joined if joined in self.listing() else None
 
+    def exists(self, rel: str) -> bool:
+        """Whether `rel` is a file of the repository (listed or not)."""
+        if self.virtual is not None:
+            return rel in self.virtual
+        return not rel.startswith("../") and (self.root / rel).is_file()
+
+    def top_directories(self) -> list[str]:
+        """The names of the repository's own top-level directories."""
+        if self.virtual is not None:
+            return sorted({p.split("/", 1)[0] for p in self.virtual if "/" in p
+                           and not p.startswith("../")})
+        try:
+            return sorted(e.name for e in os.scandir(self.root)
+                          if e.is_dir(follow_symlinks=False) and e.name not in _SKIP_DIRS)
+        except OSError:
+            return []
+
     def read(self, rel: str) -> str | None:
         """The text of a file, or None (with a problem recorded) when it cannot be read."""
         if self.virtual is not None:
@@ -236,7 +253,8 @@ _NAMES = frozenset({"Procfile", "Dockerfile", "gunicorn.conf.py", "gunicorn_conf
 def _interesting(name: str) -> bool:
     return (name in _NAMES or name.endswith((".yml", ".yaml")) or name == ".env"
             or name.startswith((".env.", "Dockerfile.")) or name.endswith(".Dockerfile")
-            or name.endswith((".cnf", ".sh")))
+            or name.endswith((".cnf", ".sh"))
+            or (name.endswith(".ini") and "uwsgi" in name.lower()))
 
 
 def deployment_signature(root: Path) -> tuple[tuple[str, int, int], ...]:

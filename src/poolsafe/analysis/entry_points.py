@@ -89,7 +89,7 @@ def _positionals(args: list[str]) -> list[str]:
     return out
 
 
-def _module_part(spec: str) -> str | None:
+def module_part(spec: str) -> str | None:
     """`pkg.mod` of `pkg.mod:app` / `pkg.mod:create_app()`; None if not a module name."""
     if not _MODULE.match(spec):
         return None
@@ -122,12 +122,12 @@ def command_entry(program: str, args: list[str], env: Mapping[str, str],
             spec = pos[-1]
         if spec is None and program == "gunicorn":
             spec = env.get("APP_MODULE")
-        name = _module_part(spec) if spec else None
+        name = module_part(spec) if spec else None
         if name is not None:
             targets.append(name)
     elif program == "celery":
         app = _option_value(args, ("-A", "--app"))
-        name = _module_part(app) if app else None
+        name = module_part(app) if app else None
         if name is not None:
             # `-A proj` loads `proj.celery` (with `proj` above it) when there is one,
             # else `proj`; `-A proj.app` may name the attribute `app` of `proj`
@@ -136,8 +136,8 @@ def command_entry(program: str, args: list[str], env: Mapping[str, str],
                 alternatives.append(name.rsplit(".", 1)[0])
             return EntryPoint(tuple(alternatives), base, first_found=True)
     elif program == "dramatiq":
-        pos = [p for p in _positionals(args) if _module_part(p)]
-        targets.extend(n for p in pos if (n := _module_part(p)) is not None)
+        pos = [p for p in _positionals(args) if module_part(p)]
+        targets.extend(n for p in pos if (n := module_part(p)) is not None)
     elif program == "fastapi":
         pos = _positionals(args)
         path = next((p for p in pos if p.endswith(".py")), None)
@@ -148,13 +148,13 @@ def command_entry(program: str, args: list[str], env: Mapping[str, str],
     elif program == "flask":
         app = _option_value(args, ("--app", "-A")) or env.get("FLASK_APP")
         if app:
-            name = app if app.endswith(".py") else _module_part(app)
+            name = app if app.endswith(".py") else module_part(app)
             if name is not None:
                 targets.append(name)
     elif program == "python":
         if "-m" in args:
             i = args.index("-m")
-            if i + 1 < len(args) and _module_part(args[i + 1]):
+            if i + 1 < len(args) and module_part(args[i + 1]):
                 targets.extend([args[i + 1], f"{args[i + 1]}.__main__"])
         else:
             script = next((a for a in args if a.endswith(".py")), None)

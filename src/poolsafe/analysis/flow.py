@@ -367,6 +367,10 @@ class FunctionFlow:
         #: the statements being analysed, innermost last
         self._guarded = 0
         self._statements: list[cst.BaseStatement] = []
+        #: > 0 while a `finally` runs on the path of an exception that propagates: a
+        #: handler that raised swallowed nothing, and the cleanup its error passes
+        #: through is no reuse of the failed transaction (PS103 stays quiet there)
+        self._propagating = 0
 
     # the facts below cost a walk each: computed only for functions that need them
     @cached_property
@@ -1020,6 +1024,8 @@ class FunctionFlow:
         return state - frozenset(hit) if hit else state
 
     def _report_handler(self, fact: Aborted, why: str, where: cst.CSTNode | None) -> None:
+        if self._propagating:
+            return
         if fact.handler not in self.result.swallowing_handlers:
             self.result.swallowing_handlers[fact.handler] = (fact.resource, why)
             self.result.handler_exits[fact.handler] = where
@@ -1366,7 +1372,13 @@ class FunctionFlow:
             st = getattr(before, attr)
             if st is None:
                 continue
-            o = self.block(stmts, st)
+            if attr == "exc":
+                self._propagating += 1
+            try:
+                o = self.block(stmts, st)
+            finally:
+                if attr == "exc":
+                    self._propagating -= 1
             setattr(result, attr, _join(getattr(result, attr), o.normal))
             result.absorb_abrupt(o)
         return result

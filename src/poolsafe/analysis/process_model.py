@@ -2,7 +2,8 @@
 `Deployment`s (and `HorizontalPodAutoscaler` `maxReplicas`), docker-compose services
 (`deploy.replicas`, `command`), Procfile lines, the Dockerfile's `CMD`/`ENTRYPOINT`,
 and the process managers they start (gunicorn `-w` / `gunicorn.conf.py` /
-`WEB_CONCURRENCY`, uvicorn `--workers`, celery `--concurrency`).
+`WEB_CONCURRENCY`, uvicorn `--workers`, celery `--concurrency`, uwsgi `--processes`
+or its `.ini` file's `workers`).
 
 Each pool lives in a process, so a process group holds `replicas x processes`
 copies of every pool. YAML is read with PyYAML (`safe_load_all`), command lines
@@ -29,6 +30,7 @@ from poolsafe.analysis.config_values import (
 )
 from poolsafe.analysis.deploy_files import ProjectFiles, iter_lines
 from poolsafe.analysis.entry_points import EntryPoint, command_entry
+from poolsafe.analysis.uwsgi import UwsgiCommand
 from poolsafe.knowledge.capacity import (
     INFRASTRUCTURE_IMAGES,
     SERVER_IMAGES,
@@ -198,6 +200,8 @@ def _analyse(argv: list[str], env: Mapping[str, str], files: ProjectFiles, where
             if entry is None and name == "gunicorn":
                 app = _gunicorn_app(argv[i + 1:], env, files)
                 entry = command_entry(name, [app], env, base) if app else None
+            if name == "uwsgi":
+                entry = UwsgiCommand(argv[i + 1:], files, where).entry(base)
             return replace(command, entry=entry)
         if name == "flask" and "run" in argv[i + 1:]:
             return Command("flask", known(1, f"{where}: `flask run` is one process"), text,
@@ -286,6 +290,8 @@ def _server_processes(program: str, args: list[str], env: Mapping[str, str],
     options, default = WORKER_OPTIONS[program]
     if program == "celery":
         return Command(program, _celery(args, where), text)
+    if program == "uwsgi":
+        return Command(program, UwsgiCommand(args, files, where).processes(), text)
     value = _option(args, options) if options else None
     if value is not None:
         n = parse_int(interpolate(value, env))

@@ -142,6 +142,8 @@ WORKER_OPTIONS: dict[str, tuple[tuple[str, ...], int | None]] = {
     "fastapi": (("--workers",), 1),
     "rq": ((), 1),
     "dramatiq": (("-p", "--processes"), None),
+    # its `.ini` files are read too (poolsafe.analysis.uwsgi); `-w` names the module
+    "uwsgi": (("-p", "--processes", "--workers"), 1),
 }
 #: gunicorn and uvicorn read their default worker count from this variable
 WEB_CONCURRENCY = "WEB_CONCURRENCY"

@@ -77,7 +77,9 @@ class ExceptWithoutRollback(Rule):
     is not flagged either, nor one the handler invalidates (SQLAlchemy's
     `conn.invalidate()` discards the connection with its failed transaction).
     A handler that re-raises swallows nothing
-    (`except BaseException as e: raise e`), and neither does one that keeps the
+    (`except BaseException as e: raise e`, or `raise JobFailed(...)`), also when a
+    `finally` then commits or closes on the way out: the error still reaches the
+    caller. Neither does one that keeps the
     error (`error = e`) and re-raises it (`if error: raise error`) before the
     connection is used again. Nor does one that ends in a call that never
     returns: `sys.exit(...)`, the builtin `exit(...)` (both raise `SystemExit`),

@@ -36,7 +36,8 @@ class PoolCapacityExceedsServer(Rule):
     - the processes: Kubernetes `Deployment` replicas (HPA `maxReplicas`),
       docker-compose `deploy.replicas` and `command`, Procfile, Dockerfile
       `CMD`, gunicorn `-w` / `gunicorn.conf.py` / `WEB_CONCURRENCY`, uvicorn
-      `--workers`, celery `--concurrency`; a process opens the pools of the
+      `--workers`, celery `--concurrency`, uwsgi `--processes` (or `workers =`
+      in the `.ini` file its `--ini` names); a process opens the pools of the
       modules its entry point imports, and a Django entry point (`gunicorn
       project.wsgi`, `daphne` / `uvicorn project.asgi`, `celery -A project`) the
       settings module its `DJANGO_SETTINGS_MODULE` default names;

@@ -695,6 +695,25 @@ class OutboxWorker:
                 "a nested `async with conn.transaction():`, by hand"),
          note=("asyncpg inside `conn.transaction()`: a failed UPDATE aborts the block's "
                "transaction, and the loop goes on with it")),
+    Case(_SESSION + """
+import logging
+
+from sqlalchemy import text
+
+log = logging.getLogger(__name__)
+
+
+def refresh_totals():
+    db = SessionLocal()
+    try:
+        db.execute(text("UPDATE totals SET n = (SELECT count(*) FROM items)"))
+    except SQLAlchemyError as exc:  # expect: PS103
+        log.warning("refresh failed: %s", exc)
+    finally:
+        db.commit()
+        db.close()
+""", note="the handler swallows the error and the finally commits the failed transaction "
+          "(look-alike of the valid case whose handler raises)"),
 ]
 
 VALID: list[Case] = [
@@ -1554,6 +1573,36 @@ class OutboxWorker:
                     except Exception as exc:
                         log.error("task %s failed: %s", row["id"], exc)
 """, note="a nested transaction block per task is a savepoint: a failure undoes only that task"),
+    Case(_SESSION + """
+from sqlalchemy import text
+
+
+class JobFailed(Exception):
+    pass
+
+
+def refresh_totals():
+    db = SessionLocal()
+    try:
+        db.execute(text("UPDATE totals SET n = (SELECT count(*) FROM items)"))
+    except SQLAlchemyError:
+        raise JobFailed("could not refresh the totals")
+    finally:
+        db.commit()
+        db.close()
+
+
+def refresh_counts():
+    db = SessionLocal()
+    try:
+        db.execute(text("UPDATE counts SET n = n + 1"))
+    except SQLAlchemyError:
+        raise
+    finally:
+        db.commit()
+        db.close()
+""", note="the handlers raise: the error reaches the caller, and the finally's cleanup runs "
+          "while it propagates (a commit there ends the failed transaction)"),
 ]
 
 # A handler that ends the process or raises through a call (`sys.exit`, `exit`,

@@ -17,6 +17,24 @@ services:
 #: the same, with the `.env` files passed into the web containers
 _COMPOSE_50_ENV = _COMPOSE_50.replace("    build: .\n", "    build: .\n    env_file: .env\n")
 
+#: a uWSGI service whose processes are set in the .ini file the command reads (a path
+#: relative to the container's working directory, `/srv/src`)
+_COMPOSE_UWSGI = """
+services:
+  web:
+    image: app
+    working_dir: /srv/src
+    command: ["uwsgi", "--ini", "web/uwsgi.ini"]
+  db:
+    image: postgres:16
+"""
+
+
+def _uwsgi_ini(workers: str) -> str:
+    return ("[uwsgi]\nchdir = /srv/src/web\nwsgi-file = app.py\nmaster = true\n"
+            f"workers = {workers}\n[other]\nworkers = 64\n")
+
+
 INVALID: list[Case] = [
     Case("""
 from sqlalchemy import create_engine
@@ -156,6 +174,14 @@ from databases import Database
 database = Database("postgresql://app@db/app", min_size=5, max_size=15)  # expect: PS208
 """, path="app.py", files={"docker-compose.yml": _COMPOSE_50},
          note="encode/databases: its pool opens at connect(), max_size=15: 2 x 4 x 15 = 120 > 47"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=20, max_overflow=10)  # expect: PS208
+""", path="src/web/app.py", files={"docker-compose.yml": _COMPOSE_UWSGI,
+                                   "src/web/uwsgi.ini": _uwsgi_ini("4   # one per core")},
+         note="uwsgi --ini: the file's `workers = 4` x (20 + 10) = 120 > 97; the entry is "
+              "the `wsgi-file` under the `chdir`"),
 ]
 
 VALID: list[Case] = [
@@ -333,4 +359,11 @@ from databases import Database
 database = Database("postgresql://app@db/app", min_size=1, max_size=5)
 """, path="app.py", files={"docker-compose.yml": _COMPOSE_50},
          note="encode/databases with max_size=5: 2 x 4 x 5 = 40 <= 47"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=20, max_overflow=10)
+""", path="src/web/app.py", files={"docker-compose.yml": _COMPOSE_UWSGI,
+                                   "src/web/uwsgi.ini": _uwsgi_ini("3")},
+         note="the same with `workers = 3`: 90 <= 97 (the other section's 64 is not uwsgi's)"),
 ]
