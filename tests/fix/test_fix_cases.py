@@ -1176,3 +1176,27 @@ def prune_tokens(cutoff):
     assert "            db.rollback()\n" in fixed
     assert _fix("PS103", fixed) == fixed
     compile(fixed, "case.py", "exec")
+
+
+def test_ps103_rollback_of_the_callers_postgresql_connection_stays_safe() -> None:
+    # psycopg2 speaks to PostgreSQL alone, which aborts the whole transaction on the
+    # failed statement: the caller's earlier work is lost already, and the rollback
+    # discards nothing the original kept
+    before = """\
+import psycopg2
+
+
+def add_user(conn: psycopg2.extensions.connection, email):
+    try:
+        cur = conn.cursor()
+        cur.execute("INSERT INTO users (email) VALUES (%s)", (email,))
+    except psycopg2.IntegrityError:
+        pass
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM users")
+    return cur.fetchone()[0]
+"""
+    fixed = _fix("PS103", before)
+    assert "conn.rollback()" in fixed
+    assert _fix("PS103", fixed) == fixed
+    compile(fixed, "case.py", "exec")

@@ -319,7 +319,8 @@ class ExceptWithoutRollback(Rule):
             plan.mark_unsafe("inside a loop, the rollback also discards the work of earlier "
                              f"iterations, and no savepoint fits: {no_savepoint}")
         shared = _shared_transaction(ctx, func, resource)
-        if shared is not None and not _only_flushes(try_stmt, resource):
+        if shared is not None and not _only_flushes(try_stmt, resource) \
+                and (kind is None or kind.key not in _WHOLE_TRANSACTION_ABORTS):
             plan.mark_unsafe(f"{shared}: the rollback also discards whatever was done "
                              "before this call in the same transaction, and the caller "
                              "goes on (and may commit) without it, where a database that "
@@ -376,6 +377,14 @@ def _shared_transaction(ctx: FileContext, func: FunctionInfo, resource: str) -> 
         return None
     return f"`{resource}` outlives this call"
 
+
+#: drivers of PostgreSQL alone, where a failed statement aborts the whole transaction:
+#: whatever the caller did in it before is lost already, and a rollback discards
+#: nothing the original would have kept
+_WHOLE_TRANSACTION_ABORTS = frozenset({
+    "psycopg2", "psycopg2-pool", "psycopg", "psycopg-async", "psycopg-pool",
+    "psycopg-pool-async", "psycopg-pool-returning", "asyncpg", "asyncpg-pool",
+    "aiopg", "aiopg-pool", "aiopg-sa"})
 
 #: what a `try` body may do with a session for a failure there to have rolled the
 #: session's transaction back already (a failed flush does: SQLAlchemy rolls back
