@@ -47,6 +47,9 @@ class UseAfterRelease(Rule):
     A SQLAlchemy session can be used again after `close()`: it opens a new connection.
     Such a use is reported only when nothing closes the session again before the
     function ends (a worker that closes its session after each unit of work is fine).
+    Reading a closed session's engine is not a use either: `session.bind`, also
+    through a project helper that only reads its argument's `.bind` (`bound_engine(
+    registry).dispose()` after `registry.close()`) runs no statement.
     A FastAPI dependency that returns a session is PS104, not PS106.
 
     ## Tests, one-shot code and processes

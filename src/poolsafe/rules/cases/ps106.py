@@ -451,3 +451,51 @@ def load(dsn, rows):
          note="the helper rebinds its parameter only for a path, and closes whatever it "
               "holds: a connection passed in is closed too"),
 ]
+
+VALID += [
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+
+def bound_engine(registry):
+    bind = registry.bind
+    if bind is None:
+        raise ValueError("the registry is not bound")
+    return bind
+
+
+def run(url, work):
+    registry = scoped_session(sessionmaker(bind=create_engine(url)))
+    try:
+        work(registry)
+        registry.commit()
+    finally:
+        registry.close()
+        bound_engine(registry).dispose()
+""", note="after close(), a helper that only reads the registry's `.bind` (to dispose the "
+          "engine) runs no statement: nothing opens a new connection"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+
+def last_count(registry):
+    print(registry.bind)
+    return registry.execute(text("SELECT count(*) FROM jobs")).scalar()
+
+
+def run(url, work):
+    registry = scoped_session(sessionmaker(bind=create_engine(url)))
+    try:
+        work(registry)
+        registry.commit()
+    finally:
+        registry.close()
+    return last_count(registry)  # expect: PS106
+""", note="a helper that also runs a statement on the registry opens a new connection "
+          "after close()"),
+]
