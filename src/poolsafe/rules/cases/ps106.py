@@ -496,6 +496,7 @@ def run(url, work):
     finally:
         registry.close()
     return last_count(registry)  # expect: PS106
-""", note="a helper that also runs a statement on the registry opens a new connection "
-          "after close()"),
+""", unfixable=_USE,
+         note="a helper that also runs a statement on the registry opens a new connection "
+              "after close()"),
 ]
