@@ -1109,8 +1109,8 @@ class FunctionFlow:
                 last = callee.rsplit(".", 1)[-1] if callee else None
                 if last is None or (last not in _NOT_AN_ARGUMENT_USE
                                     and last not in _STORING_METHODS):
-                    for a in sub.args:
-                        if isinstance(a.value, cst.Name):
+                    for i, a in enumerate(sub.args):
+                        if isinstance(a.value, cst.Name) and not self._reads_bind_only(sub, i):
                             out.append((a.value.value, sub, "used"))
             elif isinstance(sub, cst.Yield) and isinstance(sub.value, cst.BaseExpression):
                 out.extend((n, sub, "yielded") for n in _plain_names(sub.value))
@@ -1118,6 +1118,27 @@ class FunctionFlow:
                 out.extend((n, sub, "returned") for n in _plain_names(sub.value))
         found = self._uses[key] = tuple(out)
         return found
+
+    def _reads_bind_only(self, call: cst.Call, position: int) -> bool:
+        """The argument at `position` goes to a project function that only reads its
+        `.bind` (`engine = bound_engine(registry)` to dispose it after `close()`): the
+        engine is read, no statement runs on the session."""
+        args = call.args
+        if any(a.keyword is not None or a.star for a in args[:position + 1]):
+            return False
+        ref = self.index.evaluate(call.func, self.func.module, self.func)
+        if not isinstance(ref, FunctionRef) or ref.func.is_method:
+            return False
+        params = ref.func.param_names()
+        if position >= len(params):
+            return False
+        name = params[position]
+        body = ref.func.node.body
+        reads = [n for n in iter_nodes(body) if isinstance(n, cst.Name) and n.value == name]
+        binds = [n for n in iter_nodes(body) if isinstance(n, cst.Attribute)
+                 and n.attr.value == "bind" and isinstance(n.value, cst.Name)
+                 and n.value.value == name]
+        return bool(binds) and len(binds) == len(reads)
 
     def _cursor_needs_connection(self, conn: str) -> bool:
         """A cursor of `conn` stops working when `conn` is released: not PyMySQL's or

@@ -968,7 +968,7 @@ class ProjectIndex:
                 names = self.released_by_call(call, func)
                 if names and _ends_in_raise(func.node, call):
                     continue  # released only where the helper raises
-                released |= names
+                released |= {n for n in names if not _closes_own_rebinding(func.node, call, n)}
             result = frozenset(i for i, p in enumerate(params) if p in released)
         self._releaser_memo[key] = result
         return result
@@ -1447,6 +1447,39 @@ def _names_a_database(receiver: cst.BaseExpression) -> bool:
             raw = index.value.evaluated_value
             last = raw if isinstance(raw, str) else None
     return last is not None and _DATABASE_WORD.search(last) is not None
+
+
+def _closes_own_rebinding(root: cst.FunctionDef, call: cst.Call, name: str) -> bool:
+    """`call` releases `name` only under `if flag:`, and every block that sets `flag =
+    True` also rebinds `name` (`if isinstance(conn, str): conn = sqlite3.connect(conn);
+    owned = True` ... `finally: if owned: conn.close()`): what it closes is the
+    helper's own connection, never the one its caller passed in."""
+    flags: set[str] = set()
+    for node in iter_nodes(root):
+        if isinstance(node, cst.If) and isinstance(node.test, cst.Name) and any(
+                n is call for n in iter_nodes(node.body)):
+            flags.add(node.test.value)
+    for flag in flags:
+        setting = [block for block in iter_nodes(root)
+                   if isinstance(block, cst.IndentedBlock) and _assigns(block, flag, True)]
+        if setting and all(_assigns(block, name, None) for block in setting):
+            return True
+    return False
+
+
+def _assigns(block: cst.IndentedBlock, name: str, value: bool | None) -> bool:
+    """A statement directly in `block` assigns `name` (`name = True` when `value` is
+    True, anything when it is None)."""
+    for st in block.body:
+        if not isinstance(st, cst.SimpleStatementLine):
+            continue
+        for small in st.body:
+            if isinstance(small, cst.Assign) and any(
+                    isinstance(t.target, cst.Name) and t.target.value == name
+                    for t in small.targets) and (value is None or (
+                        isinstance(small.value, cst.Name) and small.value.value == "True")):
+                return True
+    return False
 
 
 def _ends_in_raise(root: cst.FunctionDef, call: cst.Call) -> bool:

@@ -44,7 +44,7 @@ def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
     resolves a receiver the index cannot (an annotated parameter, a `with` binding)."""
     qual = external_name(index, call.func, module, func)
     if qual is not None:
-        found = _slow_function(qual, call)
+        found = _slow_function(qual, call, lambda e: _constant_seconds(index, e, module, func))
         if found is not None:
             return found
         # not a slow library function; `s3.upload_file` on a client another project
@@ -206,11 +206,13 @@ def _injected_client(index: ProjectIndex, root: cst.BaseExpression,
     return None
 
 
-def _slow_function(qual: str, call: cst.Call) -> tuple[str, str] | None:
+def _slow_function(qual: str, call: cst.Call,
+                   seconds_of: Callable[[cst.BaseExpression], float | None]
+                   ) -> tuple[str, str] | None:
     short = ".".join(qual.split(".")[-2:])
     if qual_match(qual, SLEEP_FUNCTIONS) is not None:
         args = positional_args(call)
-        seconds = _number(args[0]) if args else None
+        seconds = seconds_of(args[0]) if args else None
         if seconds is None:
             return (short, "a sleep") if qual.startswith("time.") and args else None
         return (short, "a sleep") if seconds >= SLOW_SLEEP_SECONDS else None
@@ -218,6 +220,27 @@ def _slow_function(qual: str, call: cst.Call) -> tuple[str, str] | None:
         if qual_match(qual, fam.functions) is not None:
             return short, fam.what
     return None
+
+
+def _constant_seconds(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                      func: FunctionInfo | None) -> float | None:
+    """A sleep's duration when it is a number: written in the call, or a module-level
+    constant the call names (`time.sleep(RETRY_WAIT)` with `RETRY_WAIT = 0.1`, also
+    imported from another module). A local variable is not followed: a backoff loop
+    changes it (`delay *= 2`)."""
+    seconds = _number(expr)
+    if seconds is not None or not isinstance(expr, (cst.Name, cst.Attribute)):
+        return seconds
+    head: cst.BaseExpression = expr
+    while isinstance(head, cst.Attribute):
+        head = head.value
+    scope = func
+    while isinstance(head, cst.Name) and scope is not None:
+        if head.value in scope.locals or head.value in scope.all_param_names():
+            return None
+        scope = scope.parent
+    bound = resolve(index, expr, module, func)
+    return _number(bound.expr) if bound.func is None and bound.expr is not expr else None
 
 
 def _number(expr: cst.BaseExpression) -> float | None:

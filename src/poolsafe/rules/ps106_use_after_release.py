@@ -39,11 +39,17 @@ class UseAfterRelease(Rule):
     and a reconnect (`conn.ping(reconnect=True)`) are not reported. A project helper
     counts as releasing its argument only where it can return: one that closes the
     connection only on the path where it then raises (`except Error: conn.close();
-    raise Broken()`) hands it back alive whenever its caller goes on.
+    raise Broken()`) hands it back alive whenever its caller goes on; nor does one
+    that closes only a connection it opened itself (given a path, it rebinds the
+    parameter, `conn = sqlite3.connect(conn)`, sets a flag there, and closes under
+    `if owned:`): the connection its caller passed in stays open.
 
     A SQLAlchemy session can be used again after `close()`: it opens a new connection.
     Such a use is reported only when nothing closes the session again before the
     function ends (a worker that closes its session after each unit of work is fine).
+    Reading a closed session's engine is not a use either: `session.bind`, also
+    through a project helper that only reads its argument's `.bind` (`bound_engine(
+    registry).dispose()` after `registry.close()`) runs no statement.
     A FastAPI dependency that returns a session is PS104, not PS106.
 
     ## Tests, one-shot code and processes

@@ -96,7 +96,9 @@ class IoInTransaction(Rule):
       `bulk`), qdrant, pinecone, weaviate;
     - waiting on a celery result (`task.delay(...).get()`), subprocesses
       (`subprocess.run`, `os.system`, `ffmpeg.run`, yt-dlp), `time.sleep` and
-      `asyncio.sleep` of a second or more, `smtplib` sends, Django's mail API
+      `asyncio.sleep` of a second or more (a short retry pause, `time.sleep(0.1)` or
+      `time.sleep(RETRY_WAIT)` with `RETRY_WAIT = 0.1` a module constant, is not slow
+      work; a `time.sleep()` whose duration is unknown is), `smtplib` sends, Django's mail API
       (`send_mail`, `send_mass_mail`, `mail_admins`, `EmailMessage(...).send()`);
     - file transfers: paramiko (`Transport.connect`, `SSHClient.connect` /
       `exec_command`, `SFTPClient.get`/`put`/`listdir`/`stat`), `ftplib.FTP`;

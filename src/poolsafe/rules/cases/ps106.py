@@ -390,3 +390,113 @@ def count_rows():
          note="the helper swallows the error after closing: the caller goes on with a "
               "closed connection"),
 ]
+
+VALID += [
+    Case("""
+import sqlite3
+
+import psycopg2
+
+
+def save(rows, conn):
+    owned = False
+    if isinstance(conn, str):
+        conn = sqlite3.connect(conn)
+        owned = True
+    try:
+        conn.executemany("INSERT INTO t VALUES (?)", rows)
+        conn.commit()
+    finally:
+        if owned:
+            conn.close()
+
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    try:
+        save(rows, conn)
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM t")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+""", note="the helper closes only the connection it opened itself from a path (the flag "
+          "is set where it rebinds the parameter): the caller's connection stays open"),
+]
+
+INVALID += [
+    Case("""
+import sqlite3
+
+import psycopg2
+
+
+def save(rows, conn):
+    if isinstance(conn, str):
+        conn = sqlite3.connect(conn)
+    try:
+        conn.executemany("INSERT INTO t VALUES (?)", rows)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def load(dsn, rows):
+    conn = psycopg2.connect(dsn)
+    save(rows, conn)
+    with conn.cursor() as cur:  # expect: PS106
+        cur.execute("SELECT count(*) FROM t")
+        return cur.fetchone()[0]
+""", unfixable="a use after the release: move the release after it",
+         note="the helper rebinds its parameter only for a path, and closes whatever it "
+              "holds: a connection passed in is closed too"),
+]
+
+VALID += [
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+
+def bound_engine(registry):
+    bind = registry.bind
+    if bind is None:
+        raise ValueError("the registry is not bound")
+    return bind
+
+
+def run(url, work):
+    registry = scoped_session(sessionmaker(bind=create_engine(url)))
+    try:
+        work(registry)
+        registry.commit()
+    finally:
+        registry.close()
+        bound_engine(registry).dispose()
+""", note="after close(), a helper that only reads the registry's `.bind` (to dispose the "
+          "engine) runs no statement: nothing opens a new connection"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+
+def last_count(registry):
+    print(registry.bind)
+    return registry.execute(text("SELECT count(*) FROM jobs")).scalar()
+
+
+def run(url, work):
+    registry = scoped_session(sessionmaker(bind=create_engine(url)))
+    try:
+        work(registry)
+        registry.commit()
+    finally:
+        registry.close()
+    return last_count(registry)  # expect: PS106
+""", unfixable=_USE,
+         note="a helper that also runs a statement on the registry opens a new connection "
+              "after close()"),
+]

@@ -1376,3 +1376,46 @@ async def drain(conn: asyncpg.Connection):
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1)", [r["id"] for r in rows])
 """, note="the same annotated connection inside a transaction block"),
 ]
+
+VALID += [
+    Case(_DB + """
+import time
+
+from sqlalchemy.exc import OperationalError
+
+from app.tuning import RETRY_PAUSE
+
+RETRIES = 3
+
+
+def bump(db: Session):
+    for attempt in range(RETRIES):
+        try:
+            db.execute(text("UPDATE jobs SET tries = tries + 1"))
+            break
+        except OperationalError:
+            time.sleep(RETRY_PAUSE)
+    db.commit()
+""", files={"app/tuning.py": "RETRY_PAUSE = 0.1\n"},
+         note="a sleep whose duration is a module constant under a second (here imported "
+              "from another module) is a short pause, like `time.sleep(0.1)` written out"),
+]
+
+INVALID += [
+    Case(_DB + """
+import time
+
+RETRY_PAUSE = 5
+
+
+def bump(db: Session, pause):
+    db.execute(text("UPDATE jobs SET tries = tries + 1"))
+    time.sleep(RETRY_PAUSE)  # expect: PS207
+    delay = 0.1
+    delay *= 100
+    time.sleep(delay)  # expect: PS207
+    time.sleep(pause)  # expect: PS207
+    db.commit()
+""", note="a constant of several seconds is a long pause; a local that the code changes "
+          "and a parameter are not read as constants"),
+]
