@@ -16,7 +16,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes
 from poolsafe.analysis.django_managers import class_body_value
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, class_bases
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import MAX_RESOLUTION_DEPTH, external_name, qual_match
 from poolsafe.analysis.values import ClassRef, External
@@ -55,11 +55,7 @@ def _class_check(index: ProjectIndex, cls: ClassInfo, depth: int) -> cst.CSTNode
     if permissions is not None:
         # the class's own list replaces its bases' (DRF reads the attribute)
         return permissions if _names_authenticated(index, permissions, cls.module) else None
-    for base in cls.node.bases:
-        if base.keyword is not None:
-            continue
-        with index.full_resolution():
-            value = index.evaluate(base.value, cls.module, None)
+    for base, value in class_bases(index, cls):
         if isinstance(value, External) and qual_match(value.qualname,
                                                       DJANGO_LOGIN_MIXINS) is not None:
             return base.value

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, class_bases
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import MAX_RESOLUTION_DEPTH, qual_match
 from poolsafe.analysis.values import ClassRef, External
@@ -28,11 +28,7 @@ def is_manager_class(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> boo
     `BaseManager` or `QuerySet`."""
     if depth > MAX_RESOLUTION_DEPTH:
         return False
-    for base in cls.node.bases:
-        if base.keyword is not None:
-            continue
-        with index.full_resolution():
-            value = index.evaluate(base.value, cls.module, None)
+    for _, value in class_bases(index, cls):
         if isinstance(value, External) and qual_match(value.qualname,
                                                       DJANGO_MANAGER_BASES) is not None:
             return True

@@ -1514,16 +1514,24 @@ _LATE_BIND = re.compile(rb"\.bind\s*=[^=]|MetaData\([^)]*\bbind\s*=|\bbind_mappe
 _MAX_VIEW_BASE_DEPTH = 12
 
 
-def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> str | None:
-    """"flask" or "django" when `cls` derives (through project classes) from one of
-    their class-based view bases (`VIEW_BASE_ROOTS`), else None."""
-    if depth > _MAX_VIEW_BASE_DEPTH:
-        return None
+def class_bases(index: ProjectIndex, cls: ClassInfo) -> Iterator[tuple[cst.Arg, Value | None]]:
+    """The positional bases of `cls` (its metaclass and other keywords left out), each
+    with what it resolves to, fully resolved (a project class is a `ClassRef`, a
+    library's an `External`)."""
     for base in cls.node.bases:
         if base.keyword is not None:
             continue
         with index.full_resolution():
             value = index.evaluate(base.value, cls.module, None)
+        yield base, value
+
+
+def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> str | None:
+    """"flask" or "django" when `cls` derives (through project classes) from one of
+    their class-based view bases (`VIEW_BASE_ROOTS`), else None."""
+    if depth > _MAX_VIEW_BASE_DEPTH:
+        return None
+    for _, value in class_bases(index, cls):
         if isinstance(value, External):
             for root in VIEW_BASE_ROOTS:
                 if root_matches(value.qualname, root):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -252,31 +253,38 @@ def _positions(path: Path, kinds: frozenset[str],
 _KEPT = frozenset({"release", "rollback"})
 
 
+def _paired_paths(by_b: dict[Key, list[Path]], by_a: dict[Key, list[Path]]
+                  ) -> Iterator[tuple[Path, list[Path]]]:
+    """Each path of the fixed function with the original's paths of the same key
+    (the same database operations and outcome), where the original has some."""
+    for key, fixed_paths in by_a.items():
+        originals = by_b.get(key)
+        if originals:
+            for pa in fixed_paths:
+                yield pa, originals
+
+
 def _release_problems(by_b: dict[Key, list[Path]], by_a: dict[Key, list[Path]],
                       derived: dict[str, str]) -> list[str]:
     problems = []
-    for key, fixed_paths in by_a.items():
-        originals = by_b.get(key)
-        if not originals:
-            continue
-        for pa in fixed_paths:
-            matched = [pb for pb in originals if _consistent(pa, pb)] or originals
-            for release in sorted({e for e in pa.events if e[0] == "release"}):
-                name = release[1]
-                n = max(_segments(pa, release))
-                most = max(max(_segments(pb, release)) for pb in originals)
-                if n > max(1, most):
-                    problems.append(f"`{name}` would be released {n} times on one path")
-                for pb in matched:
-                    count = sum(1 for e in pb.events if e[:2] == ("release", name))
-                    skips = [f for f in pb.flags if f.startswith(f"skip:{name}:")]
-                    if count == 0 and skips:
-                        guard = skips[0].split(":", 2)[2]
-                        problems.append(
-                            f"the original leaves `{name}` open when `{guard}` decides so (a "
-                            "guard about which connection, not whether there is one); the "
-                            "fix releases it there too")
-                        break
+    for pa, originals in _paired_paths(by_b, by_a):
+        matched = [pb for pb in originals if _consistent(pa, pb)] or originals
+        for release in sorted({e for e in pa.events if e[0] == "release"}):
+            name = release[1]
+            n = max(_segments(pa, release))
+            most = max(max(_segments(pb, release)) for pb in originals)
+            if n > max(1, most):
+                problems.append(f"`{name}` would be released {n} times on one path")
+            for pb in matched:
+                count = sum(1 for e in pb.events if e[:2] == ("release", name))
+                skips = [f for f in pb.flags if f.startswith(f"skip:{name}:")]
+                if count == 0 and skips:
+                    guard = skips[0].split(":", 2)[2]
+                    problems.append(
+                        f"the original leaves `{name}` open when `{guard}` decides so (a "
+                        "guard about which connection, not whether there is one); the "
+                        "fix releases it there too")
+                    break
     # the fix only adds: every release and rollback of an original path is on a fixed
     # path of the same events, at the same place
     for key, originals in by_b.items():
@@ -325,17 +333,13 @@ def _used_after_release(by_b: dict[Key, list[Path]], by_a: dict[Key, list[Path]]
     with it still checked out (a handler further out that rolls it back): the use now
     reaches a connection another caller may hold."""
     problems = []
-    for key, fixed_paths in by_a.items():
-        originals = by_b.get(key)
-        if not originals:
-            continue
-        for pa in fixed_paths:
-            extra = min((_uses_after_release(pa, derived)
-                         - _uses_after_release(pb, derived) for pb in originals), key=len)
-            if extra:
-                _at, name, what = min(extra)
-                problems.append(f"the fix gives `{name}` back before the original "
-                                f"{what} with it still checked out")
+    for pa, originals in _paired_paths(by_b, by_a):
+        extra = min((_uses_after_release(pa, derived)
+                     - _uses_after_release(pb, derived) for pb in originals), key=len)
+        if extra:
+            _at, name, what = min(extra)
+            problems.append(f"the fix gives `{name}` back before the original "
+                            f"{what} with it still checked out")
     return list(dict.fromkeys(problems))
 
 
