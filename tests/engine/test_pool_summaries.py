@@ -34,7 +34,8 @@ URL = "'postgresql://app@db/app'"
 FILES = {
     "pyproject.toml": "[project]\nname = 'p'\n",
     "docker-compose.yml": COMPOSE,
-    "app.py": "from db import engine\nimport leaf\nimport views\nimport reports\n\napp = object()\n",
+    "app.py": ("from db import engine\nimport leaf\nimport views\nimport reports\n\n"
+               "app = object()\n"),
     "db.py": ("from sqlalchemy import create_engine\n\n"
               f"engine = create_engine({URL}, pool_size=10, max_overflow=5,\n"
               "                       pool_pre_ping=True)\n"),
@@ -103,7 +104,7 @@ def test_a_leaf_edit_reads_the_other_modules_summaries(
     _edit(leaf, FILES["leaf.py"] + "\nA = 1\n", 1)
     loads.clear()
     first = scan(["leaf.py"], opts)
-    assert BYSTANDERS <= set(loads)
+    assert set(loads) >= BYSTANDERS
     assert list((cache / "modules").glob(f"*{SUFFIX}"))
     # the next reads their summaries: none of them is parsed or loaded
     _edit(leaf, FILES["leaf.py"] + "\nA = 2\n", 2)
@@ -196,3 +197,59 @@ def test_summarize(source: str, direct: bool, imported: tuple[str, ...],
     summary = summarize(module)
     assert (summary.direct, summary.imported) == (direct, imported)
     assert PoolSummary.from_json(json.loads(json.dumps(summary.to_json()))) == summary
+
+
+def _projects() -> list[tuple[str, dict[str, str]]]:
+    """Every fixture app and every rule case, as {relative path: source}."""
+    from poolsafe.rules import ALL_RULES
+
+    root = Path(__file__).resolve().parents[2] / "fixtures"
+    out = [(f"{app.parent.name}/{app.name}",
+            {str(p.relative_to(app)): p.read_text() for p in sorted(app.rglob("*.py"))})
+           for app in sorted(root.glob("*/*")) if app.is_dir()]
+    for rule in ALL_RULES:
+        for n, case in enumerate([*rule.VALID, *rule.INVALID]):
+            out.append((f"{rule.code}#{n}", {**case.files, case.path: case.code}))
+    return out
+
+
+def test_a_module_summarized_as_holding_no_pool_holds_none(tmp_path: Path) -> None:
+    """`may_hold_pools` False (each imported name judged by the index's own
+    resolution) implies `module_pools` finds nothing: on every fixture module and
+    every rule case's module."""
+    from poolsafe.analysis.index import ProjectIndex
+    from poolsafe.analysis.pool_sites import module_pools
+    from poolsafe.analysis.pool_summary import ImportKind, may_hold_pools
+    from poolsafe.analysis.values import ClassRef, External, FunctionRef, ModuleRef
+
+    judged = skipped = 0
+    for name, files in _projects():
+        root = tmp_path / name.replace("/", "_").replace("#", "_")
+        modules = []
+        for rel, text in files.items():
+            if not rel.endswith(".py"):
+                continue
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            try:
+                modules.append(checking.parse_source(rel, path, Path(rel), text))
+            except Exception:  # (a case that does not parse: nothing to judge)
+                continue
+        index = ProjectIndex(modules)
+        for module in modules:
+
+            def kind(qualname: str, near: object = module,
+                     index: ProjectIndex = index) -> ImportKind:
+                value = index.resolve_qualname(qualname, near)  # type: ignore[arg-type]
+                if isinstance(value, (FunctionRef, ClassRef, ModuleRef)):
+                    return ImportKind.PROJECT
+                if isinstance(value, External) and value.qualname == qualname:
+                    return ImportKind.EXTERNAL
+                return ImportKind.UNKNOWN
+
+            judged += 1
+            if not may_hold_pools(summarize(module), kind):
+                skipped += 1
+                assert module_pools(index, module) == [], (name, module.path)
+    assert judged > 500 and skipped > 100, (judged, skipped)

@@ -5,8 +5,9 @@ capacity reads from a module to know that it holds no pool; it is computed from 
 parsed module alone, so it is named, like a snapshot, by everything that parse
 depends on: the file's bytes, its absolute path (relative imports resolve from it),
 the versions of Python, libcst and poolsafe, and the code that collects a module and
-summarizes it. It is plain JSON, read with `json.loads` and checked field by field:
-a damaged or foreign file is a summary that is not there, never code that runs.
+summarizes it (`module`, `pool_summary` and what it calls). It is plain JSON, read
+with `json.loads` and checked field by field: a damaged or foreign file is a
+summary that is not there, never code that runs.
 
 Every module an index parses gets its summary written (it costs a walk of the
 module's call list); a later run, after an edit, reads the summaries of the modules
@@ -36,13 +37,13 @@ def _code_version() -> str:
         import libcst
 
         from poolsafe import __version__
-        from poolsafe.analysis import module, pool_summary, resolution
+        from poolsafe.analysis import cstutil, engines, module, pool_summary, resolution
         from poolsafe.knowledge import capacity, frameworks
 
         h = hashlib.blake2b(digest_size=16)
         for part in (sys.version, getattr(libcst, "__version__", "?"), __version__):
             h.update(part.encode() + b"\0")
-        for mod in (module, pool_summary, resolution, capacity, frameworks):
+        for mod in (module, pool_summary, resolution, engines, cstutil, capacity, frameworks):
             try:
                 h.update(Path(mod.__file__ or "").read_bytes())
             except OSError:
