@@ -271,7 +271,7 @@ class LazyIndex(ProjectIndex):
             self._loaded[path] = m
             if m is not None and self.summaries is not None and self._source is not None:
                 with contextlib.suppress(KeyError, OSError):
-                    self.summaries.put(path, self._source(path), summarize(m))
+                    self.summaries.put(path, self._source(path), self._summary_of(path, m))
             if m is not None:
                 for n in m.names:
                     lst = dict.setdefault(self.by_name, n, [])
@@ -339,9 +339,9 @@ class LazyIndex(ProjectIndex):
             if path in self._loaded:
                 parsed = self._loaded[path]
                 # (parsed already: its resolution would still parse other modules)
-                summary = summarize(parsed) if parsed is not None else None
+                summary = self._summary_of(path, parsed) if parsed is not None else None
             elif self.summaries is not None:
-                summary = self.summaries.get(path, self._source_of(path))
+                summary = self._kept_summary(path)
             if summary is not None and not may_hold_pools(
                     summary, partial(self._import_kind, here=path)):
                 recorded.append(path)  # (it parsed, now or when its summary was made)
@@ -399,6 +399,25 @@ class LazyIndex(ProjectIndex):
             return ImportKind.UNKNOWN
         return ImportKind.EXTERNAL
 
+    def _summary_of(self, path: str, module: ModuleInfo) -> PoolSummary:
+        """`summarize(module)`, once per path and index (the module at a path stays)."""
+        memo: dict[str, PoolSummary | None] = self.__dict__.setdefault("_summaries_memo", {})
+        found = memo.get(path)
+        if found is None:
+            found = memo[path] = summarize(module)
+        return found
+
+    def _kept_summary(self, path: str) -> PoolSummary | None:
+        """The kept summary of the unparsed module in `path`, once per path and index."""
+        memo: dict[str, PoolSummary | None] = self.__dict__.setdefault("_summaries_memo", {})
+        if path not in memo:
+            found = None
+            if self.summaries is not None and self._source is not None:
+                with contextlib.suppress(KeyError, OSError):
+                    found = self.summaries.get(path, self._source(path))
+            memo[path] = found
+        return memo[path]
+
     def _candidate_facts(self, name: str, here: str) -> list[PoolSummary] | None:
         """For each module `_candidates(name, <module in here>)` would give, its
         summary (made now for a parsed one); None when a candidate is neither parsed
@@ -412,7 +431,7 @@ class LazyIndex(ProjectIndex):
             path = str(m.abspath)
             if importable_from(path, name, here, dirs) and self._loadable(path):
                 seen.add(path)
-                out.append(summarize(m))
+                out.append(self._summary_of(path, m))
         for path in files:
             if path in seen or not importable_from(path, name, here, dirs) \
                     or not self._loadable(path):
@@ -420,12 +439,9 @@ class LazyIndex(ProjectIndex):
             if path in self._loaded:
                 parsed = self._loaded[path]
                 if parsed is not None:
-                    out.append(summarize(parsed))
+                    out.append(self._summary_of(path, parsed))
                 continue
-            summary = None
-            if self.summaries is not None and self._source is not None:
-                with contextlib.suppress(KeyError, OSError):
-                    summary = self.summaries.get(path, self._source(path))
+            summary = self._kept_summary(path)
             if summary is None:
                 return None
             out.append(summary)
