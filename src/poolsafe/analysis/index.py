@@ -135,6 +135,12 @@ class ProjectIndex:
         on demand parses these only, not the whole project."""
         return self.modules_matching(word_pattern(words))
 
+    def pool_candidates(self, words: Iterable[str]) -> list[ModuleInfo]:
+        """The modules that may hold a connection pool: `modules_mentioning(words)`,
+        less those an index with per-module summaries knows hold none without
+        parsing them (`poolsafe.analysis.pool_summary`)."""
+        return self.modules_mentioning(words)
+
     def modules_calling(self, names: Iterable[str]) -> list[ModuleInfo]:
         """The modules of `modules` that may call one of `names` (`name(...)`,
         `x.name(...)`; a superset, by `call_pattern`): every module with a call

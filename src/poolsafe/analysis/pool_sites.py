@@ -125,7 +125,7 @@ def project_pools(index: ProjectIndex) -> list[PoolSite]:
     found = _SITES.get(index)
     if found is None:
         found = []
-        for module in index.modules_mentioning(POOL_WORDS):
+        for module in index.pool_candidates(POOL_WORDS):
             if not is_test_module(module):
                 found.extend(module_pools(index, module))
         _SITES[index] = found

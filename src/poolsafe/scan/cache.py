@@ -46,7 +46,8 @@ _OWN_SUFFIXES = (".json", ".tmp", ".poolsafe-tmp")
 _OWN_NAMES = (TAG_NAME, ".gitignore")
 #: the directory of parsed modules (`poolsafe.scan.snapshots`) and its files
 SNAPSHOT_DIR = "modules"
-_SNAPSHOT_SUFFIXES = (".pickle", ".poolsafe-tmp")
+#: (and the per-module summaries of `poolsafe.scan.summaries`, `.pool.json`)
+_SNAPSHOT_SUFFIXES = (".pickle", ".pool.json", ".poolsafe-tmp")
 
 
 def default_cache_dir(start: Path | None = None) -> Path:

@@ -36,6 +36,7 @@ from poolsafe.scan.prefilter import Selection, select
 from poolsafe.scan.scope import ProjectScope, read_error, too_large_error
 from poolsafe.scan.snapshots import WRITE_MAX as SNAPSHOT_WRITE_MAX
 from poolsafe.scan.snapshots import SnapshotStore
+from poolsafe.scan.summaries import SummaryStore
 
 
 @dataclass
@@ -448,6 +449,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
     parsed_ahead = preparsed if preparsed is not None else {}
     snapshots = (None if options.cache_dir is None
                  else SnapshotStore(options.cache_dir, write=len(own) <= SNAPSHOT_WRITE_MAX))
+    summaries = None if options.cache_dir is None else SummaryStore(options.cache_dir)
 
     def check_share(share: list[str]) -> CheckResults:
         # Nothing is parsed up front: each worker parses its share of the files to
@@ -459,7 +461,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
         matches = dict(known_matches or {})
         epoch = _Epoch(options, by_path, files_by_name, def_names,
                        [paths[i] for i in chosen], matches, db_paths, parsed_ahead,
-                       snapshots, to_check)
+                       snapshots, to_check, summaries)
         heaviest = 0  # the most one check parsed
         for path in share:
             if epoch.parsed_bytes and epoch.parsed_bytes >= max(EPOCH_BYTES,
@@ -469,7 +471,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
                 epoch.drop()
                 epoch = _Epoch(options, by_path, files_by_name, def_names,
                                [paths[i] for i in chosen], matches, db_paths, parsed_ahead,
-                               snapshots, to_check)
+                               snapshots, to_check, summaries)
                 release_dropped()
             before = epoch.parsed_bytes
             epoch.index.module_at(path)  # through the index, so it knows the module
@@ -508,7 +510,8 @@ class _Epoch:
                  database: list[str] | None,
                  preparsed: dict[str, ParsedFile | FileError],
                  snapshots: SnapshotStore | None = None,
-                 checked: set[str] | frozenset[str] = frozenset()) -> None:
+                 checked: set[str] | frozenset[str] = frozenset(),
+                 summaries: SummaryStore | None = None) -> None:
         self.options = options
         self.by_path = by_path
         self.preparsed = preparsed
@@ -523,6 +526,7 @@ class _Epoch:
                                def_names, selected=selected,
                                source=lambda path: by_path[path][1],
                                known_matches=known_matches, database=database)
+        self.index.summaries = summaries
 
     def load(self, path: str) -> ParsedFile | FileError:
         if path not in self.parsed:

@@ -11,13 +11,21 @@ import contextlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from poolsafe.analysis.index import ProjectIndex, source_matches
+from poolsafe.analysis.index import ProjectIndex, source_matches, word_pattern
 from poolsafe.analysis.module import ModuleInfo
+from poolsafe.analysis.pool_summary import (
+    ImportKind,
+    PoolSummary,
+    may_hold_pools,
+    summarize,
+)
 from poolsafe.core.project import ProjectConfig, importable_from
 from poolsafe.scan.cache import pattern_key
+from poolsafe.scan.summaries import SummaryStore
 
 
 class _LazyNames(dict[str, list[ModuleInfo]]):
@@ -113,6 +121,9 @@ class LazyIndex(ProjectIndex):
     `def_names` (every function name defined in any file, by regex) answers the
     index's cheap "may this be a project function?" pre-check, which otherwise
     depends on which modules happen to be loaded yet."""
+
+    #: per-module summaries kept between runs (`poolsafe.scan.summaries`), if any
+    summaries: SummaryStore | None = None
 
     def __init__(self, modules: Iterable[ModuleInfo], config: ProjectConfig | None,
                  load: Callable[[str], ModuleInfo | None],
@@ -258,6 +269,9 @@ class LazyIndex(ProjectIndex):
         if path not in self._loaded:
             m = self._load_file(path)
             self._loaded[path] = m
+            if m is not None and self.summaries is not None and self._source is not None:
+                with contextlib.suppress(KeyError, OSError):
+                    self.summaries.put(path, self._source(path), self._summary_of(path, m))
             if m is not None:
                 for n in m.names:
                     lst = dict.setdefault(self.by_name, n, [])
@@ -307,6 +321,131 @@ class LazyIndex(ProjectIndex):
             if m is not None and wanted(m):
                 return True
         return False
+
+    def pool_candidates(self, words: Iterable[str]) -> list[ModuleInfo]:
+        """`modules_mentioning(words)` without the modules whose kept summary says they
+        hold no pool (`pool_summary.may_hold_pools`): those are not parsed. The
+        pattern is recorded with every file that matches and parses, as
+        `modules_matching` records it."""
+        pattern = word_pattern(words)
+        matching = self._matching(pattern) if self.summaries is not None else None
+        if matching is None:
+            return self.modules_matching(pattern)
+        paths, given = matching
+        recorded: list[str] = []
+        out: list[ModuleInfo] = []
+        for path in paths:
+            summary: PoolSummary | None = None
+            if path in self._loaded:
+                parsed = self._loaded[path]
+                # (parsed already: its resolution would still parse other modules)
+                summary = self._summary_of(path, parsed) if parsed is not None else None
+            elif self.summaries is not None:
+                summary = self._kept_summary(path)
+            if summary is not None and not may_hold_pools(
+                    summary, partial(self._import_kind, here=path)):
+                recorded.append(path)  # (it parsed, now or when its summary was made)
+                continue
+            m = self._module_at(path)
+            if m is not None:
+                recorded.append(path)
+                out.append(m)
+        self.matched.setdefault(pattern_key(pattern),
+                                [*recorded, *(str(m.abspath) for m in given)])
+        return [*out, *given]
+
+    def _import_kind(self, qualname: str, here: str) -> ImportKind:
+        """What `resolve_qualname(qualname, <the module in here>)` gives, told from the
+        files, the modules parsed and the kept summaries, without parsing: a project
+        module or a function or class one defines (`PROJECT`), the library name
+        itself (`EXTERNAL`: no project module answers it), or `UNKNOWN`. It follows
+        `_resolve_qualname`: the longest prefix that names project modules, then the
+        rest as attributes (`_attribute` of a `ModuleRef`); an attribute that is no
+        top-level name and no submodule ends that prefix's try."""
+        parts = qualname.split(".")
+        for i in range(len(parts), 0, -1):
+            candidates = self._candidate_facts(".".join(parts[:i]), here)
+            if candidates is None:
+                return ImportKind.UNKNOWN
+            if not candidates:
+                continue
+            if i == len(parts):
+                return ImportKind.PROJECT  # the module itself
+            outcomes = {self._attribute_kind(facts, parts[i:]) for facts in candidates}
+            if outcomes == {ImportKind.PROJECT}:
+                return ImportKind.PROJECT
+            if outcomes == {ImportKind.EXTERNAL}:
+                continue  # (no value: the next shorter prefix is tried)
+            return ImportKind.UNKNOWN
+        return ImportKind.EXTERNAL
+
+    def _attribute_kind(self, facts: PoolSummary, rest: list[str]) -> ImportKind:
+        """`PROJECT` when `rest` on the module of `facts` is a function or class it
+        defines, `EXTERNAL` when `lookup_module_name` finds nothing and no submodule
+        answers (the value is None), else `UNKNOWN`."""
+        attr = rest[0]
+        if attr in facts.defined:
+            return ImportKind.PROJECT if len(rest) == 1 else ImportKind.UNKNOWN
+        if attr in facts.bound or (facts.star and not attr.startswith("_")):
+            return ImportKind.UNKNOWN
+        if not facts.first_name:
+            return ImportKind.EXTERNAL
+        # `_attribute`: `by_name.get(f"{first}.{attr}")`, the modules it may show
+        name = f"{facts.first_name}.{attr}"
+        files = self._files_by_name.get(name, [])
+        self.lookups[name] = files
+        if any(self._loadable(p) for p in files) or any(
+                self._loadable(str(m.abspath)) for m in dict.get(self.by_name, name, [])):
+            return ImportKind.UNKNOWN
+        return ImportKind.EXTERNAL
+
+    def _summary_of(self, path: str, module: ModuleInfo) -> PoolSummary:
+        """`summarize(module)`, once per path and index (the module at a path stays)."""
+        memo: dict[str, PoolSummary | None] = self.__dict__.setdefault("_summaries_memo", {})
+        found = memo.get(path)
+        if found is None:
+            found = memo[path] = summarize(module)
+        return found
+
+    def _kept_summary(self, path: str) -> PoolSummary | None:
+        """The kept summary of the unparsed module in `path`, once per path and index."""
+        memo: dict[str, PoolSummary | None] = self.__dict__.setdefault("_summaries_memo", {})
+        if path not in memo:
+            found = None
+            if self.summaries is not None and self._source is not None:
+                with contextlib.suppress(KeyError, OSError):
+                    found = self.summaries.get(path, self._source(path))
+            memo[path] = found
+        return memo[path]
+
+    def _candidate_facts(self, name: str, here: str) -> list[PoolSummary] | None:
+        """For each module `_candidates(name, <module in here>)` would give, its
+        summary (made now for a parsed one); None when a candidate is neither parsed
+        nor summarized (whether it parses is not known)."""
+        files = self._files_by_name.get(name, [])
+        self.lookups[name] = files
+        dirs = self.package_dirs()
+        out: list[PoolSummary] = []
+        seen: set[str] = set()
+        for m in dict.get(self.by_name, name, []):
+            path = str(m.abspath)
+            if importable_from(path, name, here, dirs) and self._loadable(path):
+                seen.add(path)
+                out.append(self._summary_of(path, m))
+        for path in files:
+            if path in seen or not importable_from(path, name, here, dirs) \
+                    or not self._loadable(path):
+                continue
+            if path in self._loaded:
+                parsed = self._loaded[path]
+                if parsed is not None:
+                    out.append(self._summary_of(path, parsed))
+                continue
+            summary = self._kept_summary(path)
+            if summary is None:
+                return None
+            out.append(summary)
+        return out
 
     def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
         if self._source is None:

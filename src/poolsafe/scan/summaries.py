@@ -1,0 +1,114 @@
+"""Per-module summaries kept between runs (`.poolsafe_cache/modules/*.pool.json`).
+
+A summary (`poolsafe.analysis.pool_summary.PoolSummary`) is what the project's
+capacity reads from a module to know that it holds no pool; it is computed from the
+parsed module alone, so it is named, like a snapshot, by everything that parse
+depends on: the file's bytes, its absolute path (relative imports resolve from it),
+the versions of Python, libcst and poolsafe, and the code that collects a module and
+summarizes it (`module`, `pool_summary` and what it calls). It is plain JSON, read
+with `json.loads` and checked field by field: a damaged or foreign file is a
+summary that is not there, never code that runs.
+
+Every module an index parses gets its summary written (it costs a walk of the
+module's call list); a later run, after an edit, reads the summaries of the modules
+that spell a pool word instead of parsing them, and parses only those that may
+hold a pool (`LazyIndex.pool_candidates`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from poolsafe.analysis.pool_summary import PoolSummary
+from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, cache_problem
+
+SUFFIX = ".pool.json"
+
+_code_digest: list[str] = []
+
+
+def _code_version() -> str:
+    if not _code_digest:
+        import libcst
+
+        from poolsafe import __version__
+        from poolsafe.analysis import cstutil, engines, module, pool_summary, resolution
+        from poolsafe.knowledge import capacity, frameworks
+
+        h = hashlib.blake2b(digest_size=16)
+        for part in (sys.version, getattr(libcst, "__version__", "?"), __version__):
+            h.update(part.encode() + b"\0")
+        for mod in (module, pool_summary, resolution, engines, cstutil, capacity, frameworks):
+            try:
+                h.update(Path(mod.__file__ or "").read_bytes())
+            except OSError:
+                h.update(b"?")
+        _code_digest.append(h.hexdigest())
+    return _code_digest[0]
+
+
+class SummaryStore:
+    """The summaries of one cache directory; `loaded` and `written` count them."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.directory = cache_dir / SNAPSHOT_DIR
+        # only in a cache directory poolsafe made (as for snapshots)
+        self.usable = cache_problem(cache_dir) is None and (cache_dir / TAG_NAME).is_file()
+        self.version = _code_version() if self.usable else ""
+        self.loaded = 0
+        self.written = 0
+        self._known: dict[str, PoolSummary | None] = {}
+
+    def _name(self, abspath: str, data: bytes) -> str:
+        h = hashlib.blake2b(digest_size=20)
+        for part in (self.version, abspath):
+            h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        h.update(data)
+        return h.hexdigest()
+
+    def get(self, abspath: str, data: bytes) -> PoolSummary | None:
+        if not self.usable:
+            return None
+        name = self._name(abspath, data)
+        if name in self._known:
+            return self._known[name]
+        found: PoolSummary | None = None
+        path = self.directory / (name + SUFFIX)
+        with contextlib.suppress(OSError, ValueError):
+            if not path.is_symlink():
+                found = PoolSummary.from_json(json.loads(path.read_bytes()))
+        self._known[name] = found
+        if found is not None:
+            self.loaded += 1
+        return found
+
+    def put(self, abspath: str, data: bytes, summary: PoolSummary) -> None:
+        """Keep `summary` of the module parsed from `data`, unless it is kept already."""
+        if not self.usable:
+            return
+        name = self._name(abspath, data)
+        if self._known.get(name) is not None:
+            return
+        self._known[name] = summary
+        path = self.directory / (name + SUFFIX)
+        if path.exists():
+            return
+        tmp = self.directory / f"{name}.{os.getpid()}.poolsafe-tmp"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            if self.directory.is_symlink():
+                return
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                         | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(summary.to_json(), f, separators=(",", ":"))
+            os.replace(tmp, path)
+            self.written += 1
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
