@@ -253,3 +253,30 @@ def test_a_module_summarized_as_holding_no_pool_holds_none(tmp_path: Path) -> No
                 skipped += 1
                 assert module_pools(index, module) == [], (name, module.path)
     assert judged > 500 and skipped > 100, (judged, skipped)
+
+
+def test_summaries_are_pruned_past_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    # one summary per version of a module: edits add up, so a run that writes one
+    # removes the oldest past the limit, as the snapshots do
+    import poolsafe.scan.summaries as summaries
+
+    root = _project(tmp_path, monkeypatch)
+    cache = root / ".poolsafe_cache"
+    opts = ScanOptions(cache_dir=cache)
+    scan(["."], opts)
+    modules = cache / "modules"
+    modules.mkdir(exist_ok=True)
+    for i in range(12):  # summaries of older versions, oldest first
+        old = modules / f"old{i:02d}{SUFFIX}"
+        old.write_text("{}")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    monkeypatch.setattr(summaries, "LIMIT", 10)
+    monkeypatch.setattr(summaries, "KEEP", 5)
+    _edit(root / "leaf.py", FILES["leaf.py"] + "\nA = 1\n", 1)
+    scan(["leaf.py"], opts)
+    left = sorted(p.name for p in modules.glob(f"*{SUFFIX}"))
+    # pruned once, at the run's first write (down to 5), then the run's other writes
+    assert 5 < len(left) <= 10
+    assert not any(name < "old07" and name.startswith("old") for name in left), left
+    assert "old11" + SUFFIX in left  # the newest old one was kept

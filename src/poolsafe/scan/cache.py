@@ -50,6 +50,21 @@ SNAPSHOT_DIR = "modules"
 _SNAPSHOT_SUFFIXES = (".pickle", ".pool.json", ".poolsafe-tmp")
 
 
+def prune_oldest(directory: Path, suffix: str, limit: int, keep: int) -> None:
+    """Past `limit` files ending in `suffix` in `directory`, remove the oldest (by
+    modification time) until `keep` are left; a cache must not grow without end."""
+    try:
+        entries = [e for e in os.scandir(directory)
+                   if e.name.endswith(suffix) and e.is_file(follow_symlinks=False)]
+        if len(entries) <= limit:
+            return
+        entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime)
+        for e in entries[:len(entries) - keep]:
+            os.unlink(e.path)
+    except OSError:
+        pass
+
+
 def default_cache_dir(start: Path | None = None) -> Path:
     """`.poolsafe_cache` in the project root of `start` (the working directory)."""
     return find_project_root(start or Path.cwd()) / CACHE_DIR_NAME

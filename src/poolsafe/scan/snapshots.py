@@ -38,7 +38,7 @@ import zlib
 from pathlib import Path
 
 from poolsafe.analysis.module import ModuleInfo
-from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, cache_problem
+from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, cache_problem, prune_oldest
 
 #: a run that checks more files than this writes no snapshots (it may read them)
 WRITE_MAX = 16
@@ -197,13 +197,4 @@ class SnapshotStore:
             self._prune()
 
     def _prune(self) -> None:
-        try:
-            entries = [e for e in os.scandir(self.directory)
-                       if e.name.endswith(SUFFIX) and e.is_file(follow_symlinks=False)]
-            if len(entries) <= LIMIT:
-                return
-            entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime)
-            for e in entries[:len(entries) - KEEP]:
-                os.unlink(e.path)
-        except OSError:
-            pass
+        prune_oldest(self.directory, SUFFIX, LIMIT, KEEP)

@@ -25,9 +25,13 @@ import sys
 from pathlib import Path
 
 from poolsafe.analysis.pool_summary import PoolSummary
-from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, cache_problem
+from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, cache_problem, prune_oldest
 
 SUFFIX = ".pool.json"
+#: the most summaries a cache keeps: past it, a run that writes removes the oldest until
+#: `KEEP` are left (one file per version of a module, so edits add up)
+LIMIT = 8000
+KEEP = 6000
 
 _code_digest: list[str] = []
 
@@ -112,3 +116,6 @@ class SummaryStore:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            return
+        if self.written == 1:  # one look per run, as for the snapshots
+            prune_oldest(self.directory, SUFFIX, LIMIT, KEEP)
