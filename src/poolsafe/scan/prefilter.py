@@ -649,7 +649,8 @@ def _thread_orm_seed(runs: set[bytes]) -> bool:
         # Django's `DATABASES` settings (pools and connections: capacity, PS208)
         b"DATABASES" in runs and b"ENGINE" in runs) or (
         b"request" in runs and not runs.isdisjoint(_DJANGO_VIEW_ROOTS)
-        and not runs.isdisjoint(_ATOMIC_WORK_WORDS) and not runs.isdisjoint(_slow_roots()))
+        and (not runs.isdisjoint(_ATOMIC_WORK_WORDS) or not runs.isdisjoint(_access_checks()))
+        and not runs.isdisjoint(_slow_roots()))
 
 
 def spells_django(datas: list[bytes]) -> bool:
@@ -731,6 +732,22 @@ def atomic_view_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], s
 _ATOMIC_WORK_WORDS = frozenset({b"objects", b"save", b"delete", b"execute", b"cursor",
                                 # a view class's lookup and Django's shortcuts query too
                                 b"get_object", b"get_object_or_404", b"get_list_or_404"})
+@functools.cache
+def _access_checks() -> frozenset[bytes]:
+    """The names of Django's and DRF's access checks (`login_required`,
+    `LoginRequiredMixin`, `permission_classes`...): a view behind one reads the user,
+    a query, inside the request's transaction before its body runs (PS207 under
+    `ATOMIC_REQUESTS`), so it needs no query word of its own."""
+    from poolsafe.knowledge.django import (
+        DJANGO_LOGIN_DECORATORS,
+        DJANGO_LOGIN_MIXINS,
+        DRF_PERMISSION_ATTRIBUTE,
+    )
+
+    return frozenset({name.encode() for _, name in DJANGO_LOGIN_DECORATORS | DJANGO_LOGIN_MIXINS}
+                     | {DRF_PERMISSION_ATTRIBUTE.encode()})
+
+
 #: a file that spells one of these can be a Django view
 _DJANGO_VIEW_ROOTS = frozenset({b"django", b"rest_framework"})
 
