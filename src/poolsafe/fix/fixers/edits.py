@@ -132,6 +132,24 @@ def in_finally(node: cst.CSTNode, parents: dict[int, cst.CSTNode]) -> bool:
 
 
 # ------------------------------------------------------------------ building
+def lift_blank_lines(stmts: list[cst.BaseStatement]
+                     ) -> tuple[list[cst.EmptyLine], list[cst.BaseStatement]]:
+    """The blank lines above the first of `stmts` (those before its first comment),
+    and `stmts` with them taken off: a new block around the statements starts with
+    its first statement, the blank lines go above the block, and a comment stays with
+    the statement it is written above."""
+    out = list(stmts)
+    first = out[0] if out else None
+    if not isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        return [], out
+    lines = list(first.leading_lines)
+    blanks: list[cst.EmptyLine] = []
+    while lines and lines[0].comment is None:
+        blanks.append(lines.pop(0))
+    out[0] = first.with_changes(leading_lines=lines)
+    return blanks, out
+
+
 def parse_line(module: cst.Module, code: str) -> cst.SimpleStatementLine:
     stmt = cst.parse_statement(code + module.default_newline, config=module.config_for_parsing)
     assert isinstance(stmt, cst.SimpleStatementLine)
@@ -1021,15 +1039,8 @@ def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: st
                 finalbody=new_try.finalbody.with_changes(body=cst.IndentedBlock(
                     body=[*existing, final]))))
             return
-    body = non_empty(body, module)
-    first_leading: list[cst.EmptyLine] = []
-    if isinstance(body[0], (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-        # blank lines above the first wrapped statement move above the `try`; its
-        # comments stay with it
-        lines = list(body[0].leading_lines)
-        while lines and lines[0].comment is None:
-            first_leading.append(lines.pop(0))
-        body[0] = body[0].with_changes(leading_lines=lines)
+    # blank lines above the first wrapped statement move above the `try`
+    first_leading, body = lift_blank_lines(non_empty(body, module))
     new = cst.Try(body=cst.IndentedBlock(body=body), finalbody=finally_,
                   leading_lines=first_leading)
     _replace_region(plan, region, new)
@@ -1046,17 +1057,12 @@ def wrap_with(module: cst.Module, plan: FixPlan, region: Region, acquire: cst.Si
         if region.moved_comments:
             plan.mark_unsafe(_COMMENT_DROPPED)
         return
-    body = non_empty(rewrite(region.stmts, region.removals, swaps), module)
     if region.moved_comments:
         plan.mark_unsafe(_COMMENT_DROPPED)
-    first = body[0]
-    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-        # the new block starts with its first statement, not a blank line (a comment
-        # above that statement stays)
-        lines = list(first.leading_lines)
-        while lines and lines[0].comment is None:
-            lines.pop(0)
-        body[0] = first.with_changes(leading_lines=lines)
+    # the new block starts with its first statement, not a blank line (the `with`
+    # keeps the acquiring statement's lines above it)
+    _, body = lift_blank_lines(non_empty(rewrite(region.stmts, region.removals, swaps),
+                                         module))
     new = cst.With(
         items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(var)))],
         body=cst.IndentedBlock(body=body, header=acquire.trailing_whitespace),

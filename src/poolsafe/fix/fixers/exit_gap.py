@@ -24,6 +24,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes, strip_await
 from poolsafe.analysis.exit_release import ExitGap
+from poolsafe.fix.fixers.edits import lift_blank_lines
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 
 if TYPE_CHECKING:  # the fixers' context; no import at run time
@@ -60,14 +61,8 @@ def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
         return plan
     release = stmts[at]
     assert isinstance(release, cst.SimpleStatementLine)
-    first = wrapped[0]
-    leading: list[cst.EmptyLine] = []
-    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-        # blank lines above the first statement move above the `try`; comments stay
-        lines = list(first.leading_lines)
-        while lines and lines[0].comment is None:
-            leading.append(lines.pop(0))
-        wrapped[0] = first.with_changes(leading_lines=lines)
+    # blank lines above the first statement move above the `try`; comments stay
+    leading, wrapped = lift_blank_lines(wrapped)
     # (its comments go with it, not the blank lines above it)
     release = release.with_changes(
         leading_lines=[e for e in release.leading_lines if e.comment is not None])

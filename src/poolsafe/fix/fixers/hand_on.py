@@ -35,6 +35,7 @@ from poolsafe.fix.fixers.edits import (
     acquire_statement,
     check_line,
     escape_reason,
+    lift_blank_lines,
     parse_line,
     release_for_site,
 )
@@ -82,14 +83,8 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
     if plan.check_only:
         check_line(module, text)
         return plan
-    first = region[0]
-    leading: list[cst.EmptyLine] = []
-    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-        # blank lines above the first statement move above the `try`; comments stay
-        lines = list(first.leading_lines)
-        while lines and lines[0].comment is None:
-            leading.append(lines.pop(0))
-        region = [first.with_changes(leading_lines=lines), *region[1:]]
+    # blank lines above the first statement move above the `try`; comments stay
+    leading, region = lift_blank_lines(region)
     handler = cst.ExceptHandler(
         body=cst.IndentedBlock([parse_line(module, text), parse_line(module, "raise")]),
         type=cst.Name("BaseException"))

@@ -17,7 +17,13 @@ import libcst as cst
 from poolsafe.analysis.app_context import db_use_outside_context
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.core.model import RawFinding
-from poolsafe.fix.fixers.edits import acquire_statement, enclosing_function, parent_map, parse_expr
+from poolsafe.fix.fixers.edits import (
+    acquire_statement,
+    enclosing_function,
+    lift_blank_lines,
+    parent_map,
+    parse_expr,
+)
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext
 
@@ -59,13 +65,7 @@ def fix_app_context(ctx: FileContext, finding: RawFinding) -> FixOutcome:
         plan.mark_unsafe(_MERGED.format(app=app))
         inner.extend(_unwrap(merged))
     # blank lines above the first moved statement go above the `with`; comments stay
-    first = inner[0]
-    leading: list[cst.EmptyLine] = []
-    if isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-        lines = list(first.leading_lines)
-        while lines and lines[0].comment is None:
-            leading.append(lines.pop(0))
-        inner[0] = first.with_changes(leading_lines=lines)
+    leading, inner = lift_blank_lines(inner)
     new = cst.With(items=[cst.WithItem(item=parse_expr(tree, f"{app}.app_context()"))],
                    body=cst.IndentedBlock(body=inner), leading_lines=leading)
     plan.replace(rest[0], new)
