@@ -31,7 +31,10 @@ import gc
 import hashlib
 import os
 import re
+import sys
+from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from poolsafe.core.project import find_project_root
@@ -48,6 +51,24 @@ _OWN_NAMES = (TAG_NAME, ".gitignore")
 SNAPSHOT_DIR = "modules"
 #: (and the per-module summaries of `poolsafe.scan.summaries`, `.pool.json`)
 _SNAPSHOT_SUFFIXES = (".pickle", ".pool.json", ".poolsafe-tmp")
+
+
+def code_version(modules: Iterable[ModuleType]) -> str:
+    """A digest of what a cached file's contents depend on besides its source: the
+    Python, libcst and poolsafe versions, and the code of `modules`."""
+    import libcst
+
+    from poolsafe import __version__
+
+    h = hashlib.blake2b(digest_size=16)
+    for part in (sys.version, getattr(libcst, "__version__", "?"), __version__):
+        h.update(part.encode() + b"\0")
+    for mod in modules:
+        try:
+            h.update(Path(mod.__file__ or "").read_bytes())
+        except OSError:
+            h.update(b"?")
+    return h.hexdigest()
 
 
 def prune_oldest(directory: Path, suffix: str, limit: int, keep: int) -> None:

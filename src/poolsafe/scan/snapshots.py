@@ -33,12 +33,17 @@ import hashlib
 import hmac
 import os
 import pickle
-import sys
 import zlib
 from pathlib import Path
 
 from poolsafe.analysis.module import ModuleInfo
-from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, cache_problem, prune_oldest
+from poolsafe.scan.cache import (
+    SNAPSHOT_DIR,
+    TAG_NAME,
+    cache_problem,
+    code_version,
+    prune_oldest,
+)
 
 #: a run that checks more files than this writes no snapshots (it may read them)
 WRITE_MAX = 16
@@ -98,19 +103,9 @@ _code_digest: list[str] = []
 def _code_version() -> str:
     """What the snapshot's classes and contents depend on besides the file."""
     if not _code_digest:
-        import libcst
-
-        from poolsafe import __version__
         from poolsafe.analysis import module
 
-        h = hashlib.blake2b(digest_size=16)
-        for part in (sys.version, getattr(libcst, "__version__", "?"), __version__):
-            h.update(part.encode() + b"\0")
-        try:
-            h.update(Path(module.__file__ or "").read_bytes())
-        except OSError:
-            h.update(b"?")
-        _code_digest.append(h.hexdigest())
+        _code_digest.append(code_version((module,)))
     return _code_digest[0]
 
 

@@ -21,11 +21,16 @@ import contextlib
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 
 from poolsafe.analysis.pool_summary import PoolSummary
-from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, cache_problem, prune_oldest
+from poolsafe.scan.cache import (
+    SNAPSHOT_DIR,
+    TAG_NAME,
+    cache_problem,
+    code_version,
+    prune_oldest,
+)
 
 SUFFIX = ".pool.json"
 #: the most summaries a cache keeps: past it, a run that writes removes the oldest until
@@ -38,21 +43,11 @@ _code_digest: list[str] = []
 
 def _code_version() -> str:
     if not _code_digest:
-        import libcst
-
-        from poolsafe import __version__
         from poolsafe.analysis import cstutil, engines, module, pool_summary, resolution
         from poolsafe.knowledge import capacity, frameworks
 
-        h = hashlib.blake2b(digest_size=16)
-        for part in (sys.version, getattr(libcst, "__version__", "?"), __version__):
-            h.update(part.encode() + b"\0")
-        for mod in (module, pool_summary, resolution, engines, cstutil, capacity, frameworks):
-            try:
-                h.update(Path(mod.__file__ or "").read_bytes())
-            except OSError:
-                h.update(b"?")
-        _code_digest.append(h.hexdigest())
+        _code_digest.append(code_version(
+            (module, pool_summary, resolution, engines, cstutil, capacity, frameworks)))
     return _code_digest[0]
 
 
