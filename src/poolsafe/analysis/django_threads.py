@@ -25,18 +25,35 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     keyword_arg,
     positional_args,
+    strip_await,
 )
-from poolsafe.analysis.index import ProjectIndex, word_pattern
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.index import (
+    ProjectIndex,
+    annotation_parts,
+    param_annotation,
+    word_pattern,
+)
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_django_command
 from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
-from poolsafe.analysis.values import ClassRef, External, ExternalInstance, FunctionRef
+from poolsafe.analysis.values import (
+    ClassRef,
+    External,
+    ExternalInstance,
+    FunctionRef,
+    Instance,
+)
 from poolsafe.knowledge.django import (
     CLOSING_DECORATOR_NAMES,
     DJANGO_CLOSERS,
     DJANGO_CONNECTION_OBJECTS,
+    DJANGO_INSTANCE_QUERIES,
     DJANGO_MANAGER_ATTRIBUTES,
     DJANGO_MODEL_ROOT,
+    DJANGO_MODEL_SIGNALS,
+    DJANGO_RECEIVER,
+    DJANGO_ROW_LOOKUPS,
+    DJANGO_SIGNAL_INSTANCE,
     DJANGO_TRANSACTION,
     DJANGO_TRANSACTION_CALLS,
     EXECUTOR_METHODS,
@@ -195,7 +212,126 @@ def threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo 
     if target is None:
         return None
     value = index.evaluate(target, module, func)
-    return (value.func, how) if isinstance(value, FunctionRef) else None
+    if isinstance(value, FunctionRef):
+        return value.func, how
+    bound = bound_method(index, module, func, target)
+    return (bound, how) if bound is not None else None
+
+
+# ------------------------------------------------------------- bound methods
+def bound_method(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                 expr: cst.BaseExpression) -> FunctionInfo | None:
+    """The project method `obj.method` names where the index leaves it unknown: `obj`
+    is an instance of a project class (one it knows, a parameter annotated with the
+    class, a model signal receiver's `instance`, a row a manager lookup returns) and
+    the method is the class's own or a project base's (`Thread(target=instance.send)`
+    in a `post_save` receiver; `pool.submit(self.refresh)` with `refresh` inherited)."""
+    if not isinstance(expr, cst.Attribute):
+        return None
+    cls = _object_class(index, module, func, expr.value)
+    return _method_of(index, cls, expr.attr.value, 0) if cls is not None else None
+
+
+def _method_of(index: ProjectIndex, cls: ClassInfo, name: str, depth: int) -> FunctionInfo | None:
+    if name in cls.methods:
+        return cls.methods[name]
+    if depth >= _MAX_BASES:
+        return None
+    for base in cls.node.bases:
+        value = index.evaluate(base.value, cls.module, None)
+        if isinstance(value, ClassRef):
+            found = _method_of(index, value.cls, name, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _object_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                  expr: cst.BaseExpression) -> ClassInfo | None:
+    value = index.evaluate(expr, module, func)
+    if isinstance(value, (Instance, ClassRef)):
+        return value.cls
+    if value is not None or func is None or not isinstance(expr, cst.Name):
+        return None
+    name = expr.value
+    if name in func.all_param_names():
+        annotation = param_annotation(func, name)
+        for part in annotation_parts(annotation) if annotation is not None else ():
+            found = index.evaluate(part, func.module, None)
+            if isinstance(found, ClassRef):
+                return found.cls
+        return _signal_sender(index, func) if name == DJANGO_SIGNAL_INSTANCE else None
+    for bound in reversed(func.locals.get(name, [])):
+        if isinstance(bound, cst.BaseExpression):
+            return _looked_up_row(index, func, bound)
+    return None
+
+
+def _signal_sender(index: ProjectIndex, func: FunctionInfo) -> ClassInfo | None:
+    """The model whose signal `func` receives (`@receiver(post_save, sender=Order)`,
+    or `post_save.connect(func, sender=Order)` in its own module): Django passes the
+    row as the `instance` keyword."""
+    for deco in func.node.decorators:
+        call = deco.decorator
+        if not isinstance(call, cst.Call):
+            continue
+        callee = index.evaluate(call.func, func.module, func.parent)
+        if isinstance(callee, External) and qual_match(callee.qualname,
+                                                       DJANGO_RECEIVER) is not None:
+            args = positional_args(call)
+            signal = args[0] if args else keyword_arg(call, "signal")
+            found = _sender_of(index, func.module, func.parent, call, signal)
+            if found is not None:
+                return found
+    for call in iter_calls(func.module.tree):
+        f = call.func
+        args = positional_args(call)
+        if not (isinstance(f, cst.Attribute) and f.attr.value == "connect" and args):
+            continue
+        handler = index.evaluate(args[0], func.module, None)
+        if isinstance(handler, FunctionRef) and handler.func is func:
+            found = _sender_of(index, func.module, None, call, f.value)
+            if found is not None:
+                return found
+    return None
+
+
+def _sender_of(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+               call: cst.Call, signal: cst.BaseExpression | None) -> ClassInfo | None:
+    """The project model of `sender=` when `signal` is one of a model's signals (or a
+    list of them)."""
+    sender = keyword_arg(call, "sender")
+    if signal is None or sender is None:
+        return None
+    signals = [e.value for e in signal.elements] if isinstance(signal, (cst.List, cst.Tuple)) \
+        else [signal]
+    for s in signals:
+        value = index.evaluate(s, module, scope)
+        if not (isinstance(value, External)
+                and qual_match(value.qualname, DJANGO_MODEL_SIGNALS) is not None):
+            return None
+    model = index.evaluate(sender, module, scope)
+    return model.cls if isinstance(model, ClassRef) else None
+
+
+def _looked_up_row(index: ProjectIndex, func: FunctionInfo,
+                   expr: cst.BaseExpression) -> ClassInfo | None:
+    """The model of `Order.objects.get(...)` / `Order.objects.filter(...).first()`:
+    a manager chain ending in a method that returns one row."""
+    expr = strip_await(expr)[0]
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in DJANGO_ROW_LOOKUPS):
+        return None
+    node: cst.BaseExpression = expr.func.value
+    while not (isinstance(node, cst.Attribute) and node.attr.value in DJANGO_MANAGER_ATTRIBUTES):
+        if isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            node = node.value
+        else:
+            return None
+    model = index.evaluate(node.value, func.module, func)
+    return model.cls if isinstance(model, ClassRef) and _is_model(index, model) else None
 
 
 def _thread_class(index: ProjectIndex, value: object, depth: int = 0) -> tuple[str, str] | None:
@@ -398,9 +534,20 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
             if isinstance(module, External) and qual_match(
                     f"{module.qualname}.{f.attr.value}", DJANGO_TRANSACTION) is not None:
                 return f"`{dotted_name(f) or f.attr.value}()`"
+        if isinstance(f, cst.Attribute) and f.attr.value in DJANGO_INSTANCE_QUERIES \
+                and not any(a.keyword is None for a in node.args):
+            # a model instance's own query (`self.save()`, `order.delete()`); a
+            # positional argument means another `save` (PIL's `image.save(path)`)
+            with index.full_resolution():
+                row = _object_class(index, func.module, func, f.value)
+            if row is not None and _is_model(index, ClassRef(row)):
+                return f"`{dotted_name(f) or f.attr.value}()`"
         if depth < _DEPTH:
             with index.full_resolution():  # a model's method, a helper module
                 callee = index.evaluate(f, func.module, func)
+                method = bound_method(index, func.module, func, f) if callee is None else None
+            if method is not None:
+                callee = FunctionRef(method)
             if isinstance(callee, FunctionRef) and callee.func is not func:
                 inner = _db_use(index, callee.func, callee.func.node.body, depth + 1)
                 if inner is not None:

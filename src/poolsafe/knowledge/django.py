@@ -115,6 +115,19 @@ DJANGO_COMMAND_BASES: frozenset[tuple[str, str]] = frozenset({
 #: `sync_to_async(f, thread_sensitive=False)` runs `f` on a pool's worker thread
 SYNC_TO_ASYNC: frozenset[tuple[str, str]] = frozenset({("asgiref.sync", "sync_to_async")})
 
+#: a model's signals, sent with the saved (or deleted) row as the `instance` keyword:
+#: a receiver registered for them with `sender=Order` gets an `Order` there
+#: (`@receiver(post_save, sender=Order)`, `post_save.connect(f, sender=Order)`)
+DJANGO_MODEL_SIGNALS: frozenset[tuple[str, str]] = frozenset(
+    ("django.db.models", f"signals.{name}")
+    for name in ("pre_save", "post_save", "pre_delete", "post_delete", "post_init"))
+DJANGO_RECEIVER: frozenset[tuple[str, str]] = frozenset({("django.dispatch", "receiver")})
+DJANGO_SIGNAL_INSTANCE = "instance"
+#: manager methods that return one row, an instance of the model
+#: (`Order.objects.get(pk=1)`, `.filter(...).first()`)
+DJANGO_ROW_LOOKUPS: frozenset[str] = frozenset(
+    {"get", "create", "first", "last", "earliest", "latest"})
+
 #: the classes that run a function on a new thread: `Thread(target=f)`, `Timer(t, f)`
 THREAD_CLASSES: frozenset[tuple[str, str]] = frozenset({
     ("threading", "Thread"), ("threading", "Timer"),

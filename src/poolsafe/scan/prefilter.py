@@ -660,13 +660,17 @@ def spells_django(datas: list[bytes]) -> bool:
 
 def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], str]],
                      django: bool) -> set[int]:
-    """Files that spell a Django ORM word and are imported by a file that spells a
-    thread or job registration word (`scheduler.add_job(schedule_mailing, ...)` in
-    `receivers.py`, the job's queries in `jobs.py`): the job's own file has no thread
-    word and the registering one no query, so neither is a seed by itself (PS107)."""
+    """Files that spell a Django ORM word (or a model instance's query, `save`) and
+    are imported by a file that spells a thread or job registration word
+    (`scheduler.add_job(schedule_mailing, ...)` in `receivers.py`, the job's queries
+    in `jobs.py`), and that registering file: the job's own file has no thread word
+    and the registering one no query, so neither is a seed by itself (PS107; the
+    index looks for registrations among the selected files only, and a
+    `Thread(target=row.send)` spells no query)."""
     if not django:  # `spells_django(datas)`, read once by the caller
         return set()  # PS107's jobs are Django's: other projects' threads are not looked at
     orm, threads = _thread_orm_words()
+    orm = orm | _instance_query_words()
     registering = [i for i, d in enumerate(datas)
                    if any(w in d for w in threads) and not _word_runs(d).isdisjoint(threads)]
     if not registering:
@@ -681,8 +685,16 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
             for n in (module, f"{module}.{name}" if name and name != "*" else module):
                 for j in by_name.get(n, ()):
                     if j != i and not _word_runs(datas[j]).isdisjoint(orm):
-                        out.add(j)
+                        out.update((i, j))
     return out
+
+
+@functools.cache
+def _instance_query_words() -> frozenset[bytes]:
+    """A Django model instance's queries (`self.save()` in a model's method)."""
+    from poolsafe.knowledge.django import DJANGO_INSTANCE_QUERIES
+
+    return frozenset(w.encode() for w in DJANGO_INSTANCE_QUERIES)
 
 
 #: how many project imports away from a view its slow work is looked for

@@ -490,3 +490,159 @@ class Command(BaseCommand):
             time.sleep(30)
 """, files=_FILES, note="a polling loop with a way out is still the long-running process: "
                        "it waits between rounds"))
+
+# thread and executor targets that are bound methods (`obj.method`): the object is a
+# project instance the index knows, a parameter annotated with a project class, a model
+# signal receiver's `instance` (its `sender=` model), or a row a manager lookup returns;
+# the method may be inherited. A model instance's `save()` / `delete()` is a query.
+_REMINDERS = """\
+from django.db import models
+
+
+class Reminder(models.Model):
+    sent = models.BooleanField(default=False)
+
+    def deliver(self):
+        self.sent = True
+        self.save()
+
+    def pending_count(self):
+        return Reminder.objects.filter(sent=False).count()
+
+    def deliver_and_close(self):
+        from django.db import close_old_connections
+        try:
+            self.sent = True
+            self.save()
+        finally:
+            close_old_connections()
+"""
+
+
+def _reminders(marked: str) -> str:
+    """The models module with the query of `marked` (a method) expected."""
+    line = ("        self.save()\n" if marked == "deliver" else
+            "        return Reminder.objects.filter(sent=False).count()\n")
+    head, _, tail = _REMINDERS.partition(f"    def {marked}(self):\n")
+    return head + f"    def {marked}(self):\n" + tail.replace(
+        line, line[:-1] + "  # expect: PS107\n", 1)
+
+
+INVALID += [
+    Case(_reminders("deliver"), files={"signals.py": """\
+import threading
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from reminders import Reminder
+
+
+@receiver(post_save, sender=Reminder)
+def deliver_later(sender, instance, created, **kwargs):
+    if created:
+        threading.Thread(target=instance.deliver).start()
+"""}, path="reminders.py", note="a thread on a method of a model signal receiver's "
+                                "`instance` (the `sender=` model), which saves it"),
+    Case(_reminders("pending_count"), files={"starter.py": """\
+import threading
+
+from reminders import Reminder
+
+
+def start(reminder_id):
+    reminder = Reminder(id=reminder_id)
+    threading.Thread(target=reminder.pending_count).start()
+"""}, path="reminders.py", note="a method of a project instance, started from a module "
+                                "that spells no query word"),
+    Case(_reminders("deliver"), files={"starter.py": """\
+from concurrent.futures import ThreadPoolExecutor
+
+from reminders import Reminder
+
+pool = ThreadPoolExecutor(max_workers=2)
+
+
+def queue(reminder: Reminder):
+    pool.submit(reminder.deliver)
+"""}, path="reminders.py", note="a method of a parameter annotated with the model, on an "
+                                "executor"),
+    Case(_reminders("deliver"), files={"starter.py": """\
+import threading
+
+from reminders import Reminder
+
+
+def start(reminder_id):
+    reminder = Reminder.objects.get(pk=reminder_id)
+    threading.Thread(target=reminder.deliver, daemon=True).start()
+"""}, path="reminders.py", note="a method of the row a manager lookup returns"),
+    Case("""
+import threading
+
+from reminders import Reminder
+
+
+class Sweeper:
+    def sweep(self):
+        Reminder.objects.filter(sent=True).delete()  # expect: PS107
+
+
+class NightlySweeper(Sweeper):
+    def start(self):
+        threading.Thread(target=self.sweep).start()
+""", files={"reminders.py": _REMINDERS}, note="a method inherited from a project base"),
+]
+
+VALID += [
+    Case(_REMINDERS, files={"signals.py": """\
+import threading
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from reminders import Reminder
+
+
+@receiver(post_save, sender=Reminder)
+def deliver_later(sender, instance, **kwargs):
+    threading.Thread(target=instance.deliver_and_close).start()
+"""}, path="reminders.py", note="the receiver's thread runs a method that closes in "
+                                "`finally`"),
+    Case(_REMINDERS, files={"signals.py": """\
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from reminders import Reminder
+
+
+@receiver(post_save, sender=Reminder)
+def deliver_now(sender, instance, **kwargs):
+    instance.deliver()
+"""}, path="reminders.py", note="the receiver calls the method on the saving thread"),
+    Case("""
+import threading
+
+
+class Thumbnail:
+    def __init__(self, image):
+        self.image = image
+
+    def render(self):
+        self.image.save("/tmp/thumb.png")
+
+
+def start(image):
+    threading.Thread(target=Thumbnail(image).render).start()
+""", note="`save()` with a path, on an object that is no Django model"),
+    Case(_REMINDERS, files={"starter.py": """\
+import threading
+
+from reminders import Reminder
+
+
+def start(notifier, reminder: Reminder):
+    threading.Thread(target=notifier.deliver).start()
+"""}, path="reminders.py", note="a method of the same name on an object the index does "
+                                "not know"),
+]
