@@ -45,7 +45,10 @@ from poolsafe.analysis.values import (
 )
 from poolsafe.knowledge.django import (
     CLOSING_DECORATOR_NAMES,
+    DJANGO_CALL_COMMAND,
     DJANGO_CLOSERS,
+    DJANGO_COMMAND_CLASS,
+    DJANGO_COMMAND_METHOD,
     DJANGO_CONNECTION_OBJECTS,
     DJANGO_INSTANCE_QUERIES,
     DJANGO_MANAGER_ATTRIBUTES,
@@ -314,6 +317,25 @@ def _sender_of(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | No
     return model.cls if isinstance(model, ClassRef) else None
 
 
+def called_command(index: ProjectIndex, callee: External,
+                   call: cst.Call) -> FunctionInfo | None:
+    """The `handle()` of the project command `call_command("name", ...)` runs in the
+    calling thread: `class Command` of a module named `...management.commands.name`."""
+    args = positional_args(call)
+    if qual_match(callee.qualname, DJANGO_CALL_COMMAND) is None or not args \
+            or not isinstance(args[0], cst.SimpleString):
+        return None
+    name = args[0].evaluated_value
+    if not isinstance(name, str):
+        return None
+    for module in index.modules_mentioning([DJANGO_COMMAND_CLASS]):
+        if any(n.split(".")[-2:] == ["commands", name] for n in module.names):
+            cls = module.classes.get(DJANGO_COMMAND_CLASS)
+            if cls is not None and DJANGO_COMMAND_METHOD in cls.methods:
+                return cls.methods[DJANGO_COMMAND_METHOD]
+    return None
+
+
 def _looked_up_row(index: ProjectIndex, func: FunctionInfo,
                    expr: cst.BaseExpression) -> ClassInfo | None:
     """The model of `Order.objects.get(...)` / `Order.objects.filter(...).first()`:
@@ -546,6 +568,8 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
             with index.full_resolution():  # a model's method, a helper module
                 callee = index.evaluate(f, func.module, func)
                 method = bound_method(index, func.module, func, f) if callee is None else None
+                if isinstance(callee, External):
+                    method = called_command(index, callee, node)
             if method is not None:
                 callee = FunctionRef(method)
             if isinstance(callee, FunctionRef) and callee.func is not func:

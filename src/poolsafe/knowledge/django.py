@@ -112,6 +112,13 @@ DJANGO_COMMAND_BASES: frozenset[tuple[str, str]] = frozenset({
     ("django.core.management", "BaseCommand"),
 })
 
+#: `call_command("name")` runs the project command `name`'s `handle()` in the calling
+#: thread (its module: `<app>.management.commands.<name>`, its class `Command`)
+DJANGO_CALL_COMMAND: frozenset[tuple[str, str]] = frozenset(
+    {("django.core.management", "call_command")})
+DJANGO_COMMAND_CLASS = "Command"
+DJANGO_COMMAND_METHOD = "handle"
+
 #: `sync_to_async(f, thread_sensitive=False)` runs `f` on a pool's worker thread
 SYNC_TO_ASYNC: frozenset[tuple[str, str]] = frozenset({("asgiref.sync", "sync_to_async")})
 

@@ -35,6 +35,13 @@ class DjangoConnectionOutsideRequest(Rule):
     - a `while` loop in a management command's `handle()` that uses the database on
       each iteration and closes nothing between them.
 
+    The function run may be a bound method (`Thread(target=instance.send)` in a
+    `post_save` receiver, whose `instance` is the `sender=` model; `pool.submit(self.sync)`
+    with `sync` inherited; a parameter annotated with a project class; the row
+    `Order.objects.get(...)` returns), and its database work a model instance's
+    `save()` / `delete()`, or a project management command run by
+    `call_command("name")` (its `handle()`).
+
     A function decorated with `close_old_connections` (django-apscheduler's
     `util.close_old_connections`, or a project decorator that calls one of the closes)
     is fine. Request and response code is managed by Django and is never reported;

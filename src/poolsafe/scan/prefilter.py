@@ -681,6 +681,11 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
             by_name.setdefault(n, []).append(j)
     out: set[int] = set()
     for i in registering:
+        if b"call_command" in datas[i]:
+            # a thread that runs a management command (`call_command("sync")`): the
+            # command's module, a seed by its own words when it queries, is found by
+            # its name, not by an import
+            out.add(i)
         for _, module, name in bindings_of(datas[i], modules[i][1]):
             for n in (module, f"{module}.{name}" if name and name != "*" else module):
                 for j in by_name.get(n, ()):

@@ -646,3 +646,70 @@ def start(notifier, reminder: Reminder):
 """}, path="reminders.py", note="a method of the same name on an object the index does "
                                 "not know"),
 ]
+
+# `call_command("name")` runs the project command's `handle()` where it is called: on a
+# thread, that command's queries open the thread's connection
+_SYNC_COMMAND = """\
+from django.core.management.base import BaseCommand
+
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        Order.objects.filter(paid=False).update(total=0)
+"""
+_QUIET_COMMAND = """\
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        self.stdout.write("nothing to do")
+"""
+
+INVALID.append(Case("""
+import threading
+
+from django.core.management import call_command
+
+
+def run_sync():
+    call_command("sync_orders")  # expect: PS107
+
+
+threading.Thread(target=run_sync, daemon=True).start()
+""", files={**_FILES, "shop/management/commands/sync_orders.py": _SYNC_COMMAND},
+    note="a thread that runs a project management command whose handle() queries"))
+VALID += [
+    Case("""
+import threading
+
+from django.core.management import call_command
+from django.db import close_old_connections
+
+
+def run_sync():
+    try:
+        call_command("sync_orders")
+    finally:
+        close_old_connections()
+
+
+threading.Thread(target=run_sync, daemon=True).start()
+""", files={**_FILES, "shop/management/commands/sync_orders.py": _SYNC_COMMAND},
+        note="the thread closes after the command"),
+    Case("""
+import threading
+
+from django.core.management import call_command
+
+
+def run_quiet():
+    call_command("quiet")
+
+
+threading.Thread(target=run_quiet, daemon=True).start()
+""", files={"shop/management/commands/quiet.py": _QUIET_COMMAND},
+        note="the command does no database work"),
+]
