@@ -52,9 +52,14 @@ from poolsafe.knowledge.django import (
     DJANGO_CONNECTION_OBJECTS,
     DJANGO_INSTANCE_QUERIES,
     DJANGO_MANAGER_ATTRIBUTES,
+    DJANGO_MANY_TO_MANY,
     DJANGO_MODEL_ROOT,
     DJANGO_MODEL_SIGNALS,
     DJANGO_RECEIVER,
+    DJANGO_RELATED_MANAGER_METHODS,
+    DJANGO_RELATED_NAME,
+    DJANGO_RELATION_FIELDS,
+    DJANGO_RELATION_WORDS,
     DJANGO_ROW_LOOKUPS,
     DJANGO_SIGNAL_INSTANCE,
     DJANGO_TRANSACTION,
@@ -556,6 +561,10 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
             if isinstance(module, External) and qual_match(
                     f"{module.qualname}.{f.attr.value}", DJANGO_TRANSACTION) is not None:
                 return f"`{dotted_name(f) or f.attr.value}()`"
+        if isinstance(f, cst.Attribute) and f.attr.value in DJANGO_RELATED_MANAGER_METHODS \
+                and isinstance(f.value, cst.Attribute) \
+                and f.value.attr.value in _related_managers(index):
+            return f"`{dotted_name(f) or f.attr.value}()`"
         if isinstance(f, cst.Attribute) and f.attr.value in DJANGO_INSTANCE_QUERIES \
                 and not any(a.keyword is None for a in node.args):
             # a model instance's own query (`self.save()`, `order.delete()`); a
@@ -577,6 +586,46 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 if inner is not None:
                     return f"`{callee.func.name}()`, which uses {inner[1]},"
     return None
+
+
+_RELATED = "_django_related_managers"
+
+
+def _related_managers(index: ProjectIndex) -> frozenset[str]:
+    """The names of the project's related managers: every `ManyToManyField` attribute
+    of a model and every relation field's `related_name` (computed once per index)."""
+    found = getattr(index, _RELATED, None)
+    if isinstance(found, frozenset):
+        return found
+    names: set[str] = set()
+    with index.full_resolution():
+        for module in index.modules_mentioning(DJANGO_RELATION_WORDS):
+            for cls in module.classes.values():
+                for st in cls.node.body.body:
+                    if isinstance(st, cst.SimpleStatementLine):
+                        names.update(_relation_names(index, module, st))
+    out = frozenset(names)
+    setattr(index, _RELATED, out)
+    return out
+
+
+def _relation_names(index: ProjectIndex, module: ModuleInfo,
+                    line: cst.SimpleStatementLine) -> Iterator[str]:
+    for small in line.body:
+        if not (isinstance(small, cst.Assign) and isinstance(small.value, cst.Call)):
+            continue
+        field = index.evaluate(small.value.func, module, None)
+        if not (isinstance(field, External)
+                and qual_match(field.qualname, DJANGO_RELATION_FIELDS) is not None):
+            continue
+        related = keyword_arg(small.value, DJANGO_RELATED_NAME)
+        if isinstance(related, cst.SimpleString) and isinstance(related.evaluated_value, str) \
+                and not related.evaluated_value.endswith("+"):
+            yield related.evaluated_value
+        if qual_match(field.qualname, DJANGO_MANY_TO_MANY) is not None:
+            for target in small.targets:
+                if isinstance(target.target, cst.Name):
+                    yield target.target.value
 
 
 def _is_model(index: ProjectIndex, value: object, depth: int = 0) -> bool:

@@ -72,6 +72,26 @@ DJANGO_MODEL_ROOT = "django"
 #: `Model.<attr>` on a Django model runs queries
 DJANGO_MANAGER_ATTRIBUTES: frozenset[str] = frozenset({"objects", "_default_manager"})
 
+#: relation fields: a model's `ManyToManyField` attribute, and the `related_name` of any
+#: relation field, name a related manager (`shelf.books.filter(...)`) that runs
+#: queries like `Book.objects` does
+DJANGO_RELATION_FIELDS: frozenset[tuple[str, str]] = frozenset({
+    ("django.db.models", "ForeignKey"), ("django.db.models", "OneToOneField"),
+    ("django.db.models", "ManyToManyField"),
+})
+DJANGO_MANY_TO_MANY: frozenset[tuple[str, str]] = frozenset(
+    {("django.db.models", "ManyToManyField")})
+DJANGO_RELATED_NAME = "related_name"
+#: the words a module declaring related managers spells (for the prefilter and the
+#: index's search)
+DJANGO_RELATION_WORDS: tuple[str, ...] = ("ManyToManyField", DJANGO_RELATED_NAME)
+#: a related manager's methods that build or run a query
+DJANGO_RELATED_MANAGER_METHODS: frozenset[str] = frozenset({
+    "all", "filter", "exclude", "get", "values", "values_list", "count", "exists",
+    "first", "last", "create", "update", "delete", "add", "remove", "set", "clear",
+    "order_by", "get_or_create", "update_or_create", "aggregate", "annotate",
+})
+
 #: a project's own manager or queryset class (`class OrderManager(models.Manager)`):
 #: in its methods `self.create(...)`, `self.filter(...).update(...)` run queries like
 #: `Order.objects.create(...)`, and a model's `objects = OrderManager()` makes

@@ -696,10 +696,12 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
 
 @functools.cache
 def _instance_query_words() -> frozenset[bytes]:
-    """A Django model instance's queries (`self.save()` in a model's method)."""
-    from poolsafe.knowledge.django import DJANGO_INSTANCE_QUERIES
+    """A Django model instance's queries (`self.save()` in a model's method), and the
+    words that declare a related manager (`ManyToManyField`, `related_name`): a
+    thread's `shelf.books.filter(...)` is a query only by the models module's word."""
+    from poolsafe.knowledge.django import DJANGO_INSTANCE_QUERIES, DJANGO_RELATION_WORDS
 
-    return frozenset(w.encode() for w in DJANGO_INSTANCE_QUERIES)
+    return frozenset(w.encode() for w in (*DJANGO_INSTANCE_QUERIES, *DJANGO_RELATION_WORDS))
 
 
 #: how many project imports away from a view its slow work is looked for

@@ -713,3 +713,54 @@ threading.Thread(target=run_quiet, daemon=True).start()
 """, files={"shop/management/commands/quiet.py": _QUIET_COMMAND},
         note="the command does no database work"),
 ]
+
+# a related manager (`shelf.books.filter(...)`, `books` a ManyToManyField or a
+# relation's related_name on a project model) runs queries like `Book.objects`
+_CATALOG = """\
+from django.db import models
+
+
+class Shelf(models.Model):
+    label = models.CharField(max_length=20)
+
+
+class Book(models.Model):
+    stock = models.IntegerField()
+    shelves = models.ManyToManyField(Shelf, related_name="{name}")
+"""
+
+INVALID.append(Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from catalog import Shelf
+
+
+def restock(shelf):
+    missing = list(shelf.books.filter(stock=0))  # expect: PS107
+    return len(missing)
+
+
+def restock_all():
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for shelf in Shelf.objects.all():
+            pool.submit(restock, shelf)
+""", files={"catalog.py": _CATALOG.format(name="books")},
+    note="a related manager's query in an executor task (the row is a parameter)"))
+VALID.append(Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from catalog import Shelf
+
+
+def restock(payload):
+    missing = list(payload.books.filter(stock=0))
+    return len(missing)
+
+
+def restock_all(payloads):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for payload in payloads:
+            pool.submit(restock, payload)
+    return Shelf
+""", files={"catalog.py": _CATALOG.format(name="volumes")},
+    note="`books` names no relation of a project model"))
