@@ -116,7 +116,10 @@ class IoInTransaction(Rule):
     itself); a project generator function counts only where the caller iterates
     what it returns (a `for` loop, a comprehension, `yield from`, `list(...)`):
     calling it anywhere else, as in `StreamingResponse(follow(path))`, runs none of
-    its body there; a service built with the caller's session (`self.db = db` from a
+    its body there; a project coroutine function counts only where the caller awaits
+    it (`await notify()`, `await asyncio.gather(notify())`, a name bound to it and
+    awaited): one handed to `asyncio.create_task()` runs in another task, and the
+    transaction does not wait for it; a service built with the caller's session (`self.db = db` from a
     parameter annotated `Session`) counts as holding it, and a method of the same
     object that runs a statement on that session and leaves its transaction open
     (`photo = await self.find(id)`) opens it in the caller. Connections are
@@ -337,6 +340,7 @@ class _Walker:
         self.armed: tuple[str, ...] = ()
         #: the calls this function iterates where it makes them (`_iterated_calls`)
         self._iterated: frozenset[int] | None = None
+        self._awaited: frozenset[int] | None = None
 
     # ------------------------------------------------------------ statements
     def block(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
@@ -754,6 +758,8 @@ class _Walker:
         if isinstance(callee, FunctionRef):
             if callee.func.is_generator and id(call) not in self.iterated():
                 return None  # calling a generator function runs none of its body yet
+            if callee.func.is_async and id(call) not in self.awaited():
+                return None  # nor a coroutine function's, unless it is awaited here
             inside = _slow_inside(self.index, callee.func, 0)
             if inside is not None:
                 return inside[0], inside[1], callee.func.name
@@ -763,6 +769,11 @@ class _Walker:
         if self._iterated is None:
             self._iterated = _iterated_calls(self.func.node.body)
         return self._iterated
+
+    def awaited(self) -> frozenset[int]:
+        if self._awaited is None:
+            self._awaited = _awaited_calls(self.func.node.body)
+        return self._awaited
 
     def client(self, expr: cst.BaseExpression) -> Value | None:
         value = self.index.evaluate(expr, self.module, self.func)
@@ -851,6 +862,43 @@ _ITERATOR_WRAPPERS = frozenset({"enumerate", "zip", "reversed", "filter", "map",
                                 "islice", "chain"})
 
 
+def _awaited_calls(body: cst.CSTNode) -> frozenset[int]:
+    """The calls (by id) whose coroutine the code awaits where it runs: under `await`,
+    an argument of an awaited call (`await asyncio.gather(a(), b())`, `wait_for(c(),
+    5)`, through lists and comprehensions), a value returned (its caller awaits it), or
+    bound to a name the function awaits (`pending = a()` ... `await pending`). A
+    coroutine handed to `create_task()` / `ensure_future()` runs in another task, and
+    one never awaited runs nowhere: calling its function runs none of its body here."""
+    out: set[int] = set()
+    awaited_names: set[str] = set()
+
+    def mark(expr: cst.BaseExpression) -> None:
+        if isinstance(expr, cst.Call):
+            out.add(id(expr))
+            for arg in expr.args:
+                mark(arg.value)
+        elif isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+            for el in expr.elements:
+                mark(el.value)
+        elif isinstance(expr, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+            mark(expr.elt)
+        elif isinstance(expr, cst.Name):
+            awaited_names.add(expr.value)
+
+    nodes = list(iter_nodes(body))
+    for node in nodes:
+        if isinstance(node, cst.Await):
+            mark(node.expression)
+        elif isinstance(node, cst.Return) and node.value is not None:
+            mark(node.value)
+    for node in nodes:
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Call) and any(
+                isinstance(t.target, cst.Name) and t.target.value in awaited_names
+                for t in node.targets):
+            out.add(id(node.value))
+    return frozenset(out)
+
+
 def _iterated_calls(body: cst.CSTNode) -> frozenset[int]:
     """The calls (by id) whose result the code iterates where it makes them: a `for`
     or comprehension's iterable, `yield from`, the argument of a call that consumes
@@ -925,7 +973,9 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int
                 callee = _callee(index, call, func.module, func)
                 if isinstance(callee, FunctionRef) and callee.func is not func and not (
                         callee.func.is_generator
-                        and id(call) not in _iterated_calls(func.node.body)):
+                        and id(call) not in _iterated_calls(func.node.body)) and not (
+                        callee.func.is_async
+                        and id(call) not in _awaited_calls(func.node.body)):
                     inner = _slow_inside(index, callee.func, depth + 1)
                     if inner is not None:
                         result = (f"{callee.func.name}() -> {inner[0]}", inner[1])

@@ -1419,3 +1419,48 @@ def bump(db: Session, pause):
 """, note="a constant of several seconds is a long pause; a local that the code changes "
           "and a parameter are not read as constants"),
 ]
+
+# a coroutine function's call runs its body only where it is awaited (directly, through
+# `asyncio.gather(...)` / `wait_for(...)`, or through the name it is bound to): one
+# handed to `create_task()` runs in another task, and the transaction's task goes on
+_LEDGER_ASYNC = """
+import asyncio
+import asyncpg
+
+
+async def cool_down(account_id):
+    await asyncio.sleep(30)
+    print("unfrozen", account_id)
+
+"""
+INVALID += [
+    Case(_LEDGER_ASYNC + """
+async def freeze(conn: asyncpg.Connection, account_id):
+    async with conn.transaction():
+        await conn.execute("UPDATE accounts SET frozen = true WHERE id = $1", account_id)
+        await asyncio.gather(cool_down(account_id))  # expect: PS207
+""", note="a coroutine awaited through gather() runs while the transaction waits"),
+    Case(_LEDGER_ASYNC + """
+async def freeze(conn: asyncpg.Connection, account_id):
+    async with conn.transaction():
+        await conn.execute("UPDATE accounts SET frozen = true WHERE id = $1", account_id)
+        pending = cool_down(account_id)  # expect: PS207
+        await pending
+""", note="a coroutine bound to a name and awaited later in the transaction"),
+]
+VALID += [
+    Case(_LEDGER_ASYNC + """
+async def freeze(conn: asyncpg.Connection, account_id):
+    async with conn.transaction():
+        await conn.execute("UPDATE accounts SET frozen = true WHERE id = $1", account_id)
+        asyncio.create_task(cool_down(account_id))
+""", note="create_task() runs the coroutine in another task: the transaction ends "
+          "without waiting for it"),
+    Case(_LEDGER_ASYNC + """
+async def freeze(conn: asyncpg.Connection, account_id):
+    loop = asyncio.get_running_loop()
+    async with conn.transaction():
+        await conn.execute("UPDATE accounts SET frozen = true WHERE id = $1", account_id)
+        loop.create_task(cool_down(account_id))
+""", note="the loop's create_task() does the same"),
+]
