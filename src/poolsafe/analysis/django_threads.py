@@ -162,7 +162,18 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
                 registered = _decorator_registration(index, module, f)
                 if registered is not None:
                     out.setdefault(id(f.node), registered)
+            # a project subclass of `threading.Thread`: its `run()` is the new thread's
+            # body (`class Sync(Thread): def run(self): ...`, started with `.start()`)
+            for cls in module.classes.values():
+                run = cls.methods.get(_THREAD_BODY)
+                kind = _thread_class(index, ClassRef(cls)) if run is not None else None
+                if run is not None and kind is not None and kind[1] == "Thread":
+                    out.setdefault(id(run.node), _DESCRIBED["Thread"])
     return out
+
+
+#: the method a `threading.Thread` subclass overrides with the thread's body
+_THREAD_BODY = "run"
 
 
 #: how a registration runs its function, for messages

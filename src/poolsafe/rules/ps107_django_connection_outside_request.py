@@ -25,7 +25,8 @@ class DjangoConnectionOutsideRequest(Rule):
     or a project function that does either, two calls deep) in code that runs outside
     Django's request cycle and never closes the connection it opens:
 
-    - a `threading.Thread` target or a `threading.Timer` function with no
+    - a `threading.Thread` target, the `run()` of a project subclass of
+      `threading.Thread`, or a `threading.Timer` function with no
       `connection.close()`, `close_old_connections()` or `connections.close_all()`;
     - a task run on a worker thread that outlives it (`ThreadPoolExecutor.submit()` /
       `.map()`, `loop.run_in_executor()`, an APScheduler job (`add_job`,

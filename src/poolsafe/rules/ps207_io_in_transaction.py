@@ -119,10 +119,10 @@ class IoInTransaction(Rule):
     its body there; a project coroutine function counts only where the caller awaits
     it (`await notify()`, `await asyncio.gather(notify())`, a name bound to it and
     awaited): one handed to `asyncio.create_task()` runs in another task, and the
-    transaction does not wait for it; a service built with the caller's session (`self.db = db` from a
-    parameter annotated `Session`) counts as holding it, and a method of the same
-    object that runs a statement on that session and leaves its transaction open
-    (`photo = await self.find(id)`) opens it in the caller. Connections are
+    transaction does not wait for it; a service built with the caller's session
+    (`self.db = db` from a parameter annotated `Session`) counts as holding it, and
+    a method of the same object that runs a statement on that session and leaves
+    its transaction open (`photo = await self.find(id)`) opens it in the caller. Connections are
     recognised by where they come from (an engine, a pool, a sessionmaker, a driver
     `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
     `Annotated[Session, Depends(get_db)]` or a module alias of it such as

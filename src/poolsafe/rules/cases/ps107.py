@@ -764,3 +764,53 @@ def restock_all(payloads):
     return Shelf
 """, files={"catalog.py": _CATALOG.format(name="volumes")},
     note="`books` names no relation of a project model"))
+
+# a project subclass of `threading.Thread`: its `run()` is the thread's body
+INVALID.append(Case("""
+import threading
+
+from models import Order
+
+
+class ExpireOrders(threading.Thread):
+    def __init__(self, days):
+        super().__init__(daemon=True)
+        self.days = days
+
+    def run(self):
+        Order.objects.filter(paid=False).delete()  # expect: PS107
+
+
+def start():
+    ExpireOrders(days=3).start()
+""", files=_FILES, note="the run() of a Thread subclass"))
+VALID += [
+    Case("""
+import threading
+
+from django.db import close_old_connections
+from models import Order
+
+
+class ExpireOrders(threading.Thread):
+    def run(self):
+        try:
+            Order.objects.filter(paid=False).delete()
+        finally:
+            close_old_connections()
+""", files=_FILES, note="a Thread subclass whose run() closes"),
+    Case("""
+import threading
+
+from django.core.mail import send_mail
+
+
+class MailThread(threading.Thread):
+    def __init__(self, subject, body, to):
+        super().__init__()
+        self.subject, self.body, self.to = subject, body, to
+
+    def run(self):
+        send_mail(self.subject, self.body, None, self.to)
+""", note="a Thread subclass that only sends mail"),
+]
