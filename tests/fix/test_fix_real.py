@@ -953,3 +953,24 @@ async def names():
 """
     reasons = _left("PS102", source, files={"db.py": SYNC_WRAPPER}, unsafe=False)
     assert reasons and "the original awaits `conn.close()`" in reasons[0], reasons
+
+
+def test_own_connection_of_a_wrapper_is_closed_not_handed_to_the_pool_s_release() -> None:
+    # the module's release wrapper gives back to the pool; a connection the other
+    # wrapper opened itself would be refused there (`PoolError: trying to put
+    # unkeyed connection`): it is closed
+    store = (PG + "\n\ndef open_own():\n    return psycopg2.connect('')\n\n\n"
+             "def open_shared():\n    return pool.getconn()\n\n\n"
+             "def hand_back(conn):\n    pool.putconn(conn)\n")
+    job = ("from store import open_own\n\n\n"
+           "def count_rows():\n"
+           "    conn = open_own()\n"
+           "    cur = conn.cursor()\n"
+           "    cur.execute('SELECT count(*) FROM t')\n"
+           "    print(cur.fetchone()[0])\n")
+    fixed = _fixed("PS102", job, files={"store.py": store}, path="job.py", unsafe=True)
+    assert "hand_back" not in fixed
+    assert "    finally:\n        conn.close()\n" in fixed
+    findings = scan_sources({"store.py": store, "job.py": job}, ScanOptions(select={"PS102"}))
+    assert [f.message.rsplit("; ", 1)[1] for f in findings.findings if f.path == "job.py"] \
+        == ["use try/finally: conn.close()"]

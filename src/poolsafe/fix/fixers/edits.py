@@ -345,10 +345,13 @@ def plain_pool_wrapper(index: ProjectIndex,
 
 
 def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo,
-                    unpacked: tuple[str, ...] = ()) -> FunctionInfo | None:
+                    unpacked: tuple[str, ...] = (), direct: bool = False
+                    ) -> FunctionInfo | None:
     """A project function that releases its first argument, defined beside the acquire
     wrapper or imported into its module; with `unpacked` (`conn, cur = get_conn()`),
-    also one that takes exactly those names (`close_conn(conn, cur)`)."""
+    also one that takes exactly those names (`close_conn(conn, cur)`). For a
+    connection of its own (`direct`: the wrapper returns `psycopg2.connect()`), not
+    one that hands it to a pool, which would refuse it (`PoolError`)."""
     module = acquirer.module
     candidates: list[FunctionInfo] = [f for f in module.functions.values() if f is not acquirer]
     if acquirer.cls is not None:
@@ -360,7 +363,7 @@ def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo,
     good = []
     for f in candidates:
         positions = index.releaser_positions(f)
-        if not positions or f.is_generator:
+        if not positions or f.is_generator or (direct and index.gives_back_to_a_pool(f)):
             continue
         if f.node.params.kwonly_params and any(
                 p.default is None for p in f.node.params.kwonly_params):
@@ -405,7 +408,7 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
     if site.conn.via is not None:
         callee = index.evaluate(call.func, module, func)
         if isinstance(callee, FunctionRef):
-            wrapper = release_wrapper(index, callee.func, site.unpacked)
+            wrapper = release_wrapper(index, callee.func, site.unpacked, kind.direct)
             if wrapper is not None:
                 ref = reference(plan, index, module, wrapper)
                 if ref is None and wrapper.cls is not None \
@@ -1126,6 +1129,8 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
             return f"{prefix}{pool}.{kind.pool_release}({var})"
     if site.conn.via is not None:
         wrapper = index.release_wrapper_for(site.conn.via)
+        if wrapper is not None and kind.direct and index.gives_back_to_a_pool(wrapper):
+            wrapper = None  # (a pool's release, for a connection of its own)
         if wrapper is not None:
             args = _release_arguments(site, wrapper, index)
             name = wrapper.name
