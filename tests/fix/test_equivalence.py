@@ -917,3 +917,29 @@ def test_a_release_whose_receiver_call_takes_arguments_is_still_compared() -> No
     after = GETTER_RELEASE_MOVED.replace("get_pool().putconn", "get_pool(key).putconn")
     v = verdict(before, after, "PS102")
     assert any("get_pool(key)" in p for p in v.problems), v.problems
+
+
+def test_a_release_moved_past_a_return_of_a_plain_name_passes() -> None:
+    before = '''
+def fetch(pool, sql):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute(sql)
+    pool.putconn(conn)
+    return cur
+'''
+    after = '''
+def fetch(pool, sql):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    try:
+        cur.execute(sql)
+        return cur
+    finally:
+        pool.putconn(conn)
+'''
+    assert verdict(before, after, "PS102").ok
+    # a use of the cursor in the returned expression is not a plain name
+    v = verdict(before.replace("return cur", "return cur.fetchall()"),
+                after.replace("return cur", "return cur.fetchall()"), "PS102")
+    assert not v.ok

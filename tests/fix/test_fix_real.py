@@ -974,3 +974,64 @@ def test_own_connection_of_a_wrapper_is_closed_not_handed_to_the_pool_s_release(
     findings = scan_sources({"store.py": store, "job.py": job}, ScanOptions(select={"PS102"}))
     assert [f.message.rsplit("; ", 1)[1] for f in findings.findings if f.path == "job.py"] \
         == ["use try/finally: conn.close()"]
+
+
+def test_release_taking_the_cursor_made_right_after_the_checkout_starts_the_try_after_it(
+        ) -> None:
+    # `cur = conn.cursor()` cannot raise (psycopg2 makes the cursor locally): the
+    # checkout cannot leak there, so the `try` starts after it and its `finally`
+    # never meets `cur` unbound
+    source = PG + '''
+
+class Store:
+    def release_both(self, conn, cur):
+        cur.close()
+        pool.putconn(conn)
+
+    def run(self, sql, write=False):
+        conn = pool.getconn()
+        cur = conn.cursor()
+        cur.execute(sql)
+        if write:
+            conn.commit()
+            self.release_both(conn, cur)
+            return None
+        rows = cur.fetchall()
+        self.release_both(conn, cur)
+        return rows
+'''
+    fixed = _fixed("PS102", source)
+    assert '''        conn = pool.getconn()
+        cur = conn.cursor()
+        try:
+            cur.execute(sql)
+            if write:
+                conn.commit()
+                return None
+            rows = cur.fetchall()
+        finally:
+            self.release_both(conn, cur)
+        return rows
+''' in fixed
+
+
+def test_release_taking_a_name_bound_by_a_call_that_may_raise_is_still_refused() -> None:
+    source = PG + '''
+
+def release_both(conn, cur):
+    cur.close()
+    pool.putconn(conn)
+
+
+def run(sql):
+    conn = pool.getconn()
+    cur = make_cursor(conn)
+    cur.execute(sql)
+    rows = cur.fetchall()
+    release_both(conn, cur)
+    return rows
+'''
+    result = _run("PS102", {"case.py": source})
+    assert [x.reason for x in result.left] == [
+        "not fixable: the release of `conn` takes an argument bound after the checkout, "
+        "which `finally` could meet unbound"]
