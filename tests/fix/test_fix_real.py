@@ -1035,3 +1035,43 @@ def run(sql):
     assert [x.reason for x in result.left] == [
         "not fixable: the release of `conn` takes an argument bound after the checkout, "
         "which `finally` could meet unbound"]
+
+
+def test_ps105_parameter_joins_a_signature_of_one_parameter_a_line() -> None:
+    source = '''from typing import Optional
+
+from fastapi import Depends, FastAPI, Query
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app"))
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@app.get("/find")
+def find(
+    name: Optional[str] = Query(None),
+    limit: int = Query(10),
+):
+    db = SessionLocal()
+    try:
+        return db.execute(text("SELECT 1")).all()
+    finally:
+        db.close()
+'''
+    fixed = _fixed("PS105", source)
+    assert '''def find(
+    name: Optional[str] = Query(None),
+    limit: int = Query(10),
+    db: Session = Depends(get_db),
+):
+    return db.execute(text("SELECT 1")).all()
+''' in fixed
