@@ -811,3 +811,135 @@ class Unit:
         self.conn.commit()
 '''
     assert not verdict(before, early, "PS102").ok
+
+
+# --------------------- short-circuit guards, plain reads of unbound names (stop 41)
+SHORT_CIRCUIT = '''
+import psycopg2
+
+
+def tag(label):
+    try:
+        link = psycopg2.connect("")
+        cur = link.cursor()
+        cur.execute("INSERT INTO tags VALUES (%s)", (label,))
+    except Exception as err:
+        print("failed", err)
+    finally:
+        cur and cur.close
+        link and (link.commit() or link.close())
+'''
+SHORT_CIRCUIT_ROLLED_BACK = SHORT_CIRCUIT.replace(
+    "    try:\n", "    link = None\n    try:\n", 1).replace(
+    "        print(\"failed\", err)\n",
+    "        if isinstance(err, psycopg2.Error):\n"
+    "            if link is not None:\n"
+    "                try:\n"
+    "                    link.rollback()\n"
+    "                except psycopg2.Error:\n"
+    "                    pass\n"
+    "        print(\"failed\", err)\n")
+
+
+def test_a_short_circuit_finally_that_meets_an_unbound_cursor_first_passes() -> None:
+    # where the checkout raised, both read the unbound `cur` first (UnboundLocalError);
+    # `link and ...` with `link = None` does not call `link.commit()`
+    v = verdict(SHORT_CIRCUIT, SHORT_CIRCUIT_ROLLED_BACK, "PS103")
+    assert v.ok, v.problems
+
+
+def test_a_short_circuit_finally_whose_left_side_is_now_none_is_followed() -> None:
+    # without the unbound cursor in front, the original's `link.commit()` raises
+    # UnboundLocalError where the fix's `link and ...` skips it: a real difference
+    before = SHORT_CIRCUIT.replace("        cur and cur.close\n", "")
+    after = SHORT_CIRCUIT_ROLLED_BACK.replace("        cur and cur.close\n", "")
+    v = verdict(before, after, "PS103")
+    assert not v.ok  # (the fix's path that returns after the failed checkout is new)
+
+
+def test_a_plain_read_of_a_name_the_fix_leaves_unbound_is_seen() -> None:
+    before = '''
+def count(pool):
+    conn = pool.getconn()
+    rows = conn.cursor().execute("SELECT 1").fetchall()
+    pool.putconn(conn)
+    return len(rows) + 0 if rows else rows
+'''
+    after = '''
+def count(pool):
+    conn = pool.getconn()
+    try:
+        rows = conn.cursor().execute("SELECT 1").fetchall()
+    except ValueError:
+        pass
+    finally:
+        pool.putconn(conn)
+    return len(rows) + 0 if rows else rows
+'''
+    v = verdict(before, after, "PS102")
+    assert any("not bound" in p for p in v.problems), v.problems
+
+
+GETTER_RELEASE = '''
+def get_pool():
+    return POOL
+
+
+def read(key):
+    conn = get_pool().getconn()
+    cur = conn.cursor()
+    cur.execute("SELECT v FROM kv WHERE k = %s", (key,))
+    row = cur.fetchone()
+    get_pool().putconn(conn)
+    return row
+'''
+GETTER_RELEASE_MOVED = GETTER_RELEASE.replace(
+    "    cur = conn.cursor()\n"
+    "    cur.execute(\"SELECT v FROM kv WHERE k = %s\", (key,))\n"
+    "    row = cur.fetchone()\n"
+    "    get_pool().putconn(conn)\n",
+    "    try:\n"
+    "        cur = conn.cursor()\n"
+    "        cur.execute(\"SELECT v FROM kv WHERE k = %s\", (key,))\n"
+    "        row = cur.fetchone()\n"
+    "    finally:\n"
+    "        get_pool().putconn(conn)\n")
+
+
+def test_a_release_through_a_pool_getter_moved_into_a_finally_passes() -> None:
+    # `get_pool()` finds the pool again, as it did for the checkout: part of the release
+    v = verdict(GETTER_RELEASE, GETTER_RELEASE_MOVED, "PS102")
+    assert v.ok, v.problems
+
+
+def test_a_release_whose_receiver_call_takes_arguments_is_still_compared() -> None:
+    before = GETTER_RELEASE.replace("get_pool().putconn", "get_pool(key).putconn")
+    after = GETTER_RELEASE_MOVED.replace("get_pool().putconn", "get_pool(key).putconn")
+    v = verdict(before, after, "PS102")
+    assert any("get_pool(key)" in p for p in v.problems), v.problems
+
+
+def test_a_release_moved_past_a_return_of_a_plain_name_passes() -> None:
+    before = '''
+def fetch(pool, sql):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute(sql)
+    pool.putconn(conn)
+    return cur
+'''
+    after = '''
+def fetch(pool, sql):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    try:
+        cur.execute(sql)
+        return cur
+    finally:
+        pool.putconn(conn)
+'''
+    assert verdict(before, after, "PS102").ok
+    # a use of the cursor in the returned expression is not a plain name
+    v = verdict(before.replace("return cur", "return cur.fetchall()"),
+                after.replace("return cur", "return cur.fetchall()"), "PS102")
+    assert not v.ok

@@ -1200,3 +1200,85 @@ def add_user(conn: psycopg2.extensions.connection, email):
     assert "conn.rollback()" in fixed
     assert _fix("PS103", fixed) == fixed
     compile(fixed, "case.py", "exec")
+
+
+# A helper whose every caller is a request handler handing it a session its dependency
+# made for that request, before using it itself: the transaction the helper gets holds
+# nothing but the helper's own work, as in a handler, so the rollback stays safe.
+_HELPER = SESSION + """
+from sqlalchemy import text
+
+
+def prune_tokens(db: Session, cutoff):
+    try:
+        db.execute(text("DELETE FROM tokens WHERE exp < :c"), {"c": cutoff})
+        db.commit()
+    except IntegrityError:
+        return False
+    return True
+"""
+_DEPS = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("mysql+pymysql://app@db/app"))
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+"""
+_ROUTES = """\
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from deps import get_db
+import tokens
+
+router = APIRouter()
+
+
+@router.post("/prune")
+def prune(cutoff: int, db: Session = Depends(get_db)):
+    if tokens.prune_tokens(db, cutoff):
+        return {"ok": True}
+    return {"ok": False}
+"""
+
+
+def test_ps103_rollback_in_a_helper_of_handlers_with_a_fresh_session_is_safe() -> None:
+    files = {"deps.py": _DEPS, "routes.py": _ROUTES}
+    fixed = _fix("PS103", _HELPER, files=files, path="tokens.py")
+    assert "    except IntegrityError:\n        db.rollback()\n        return False\n" in fixed
+    assert _fix("PS103", fixed, files=files, path="tokens.py") == fixed
+
+
+@pytest.mark.parametrize("routes", [
+    # the handler used the session before: the rollback would undo that work too
+    _ROUTES.replace("    if tokens.prune_tokens(db, cutoff):",
+                    "    db.execute(text('UPDATE stats SET n = n + 1'))\n"
+                    "    if tokens.prune_tokens(db, cutoff):"),
+    # a caller that is not a request handler
+    _ROUTES + "\n\ndef nightly(db):\n    tokens.prune_tokens(db, 0)\n",
+    # a session that is not the handler's own dependency
+    _ROUTES.replace("    if tokens.prune_tokens(db, cutoff):",
+                    "    if tokens.prune_tokens(shared_session, cutoff):"),
+    # the helper used as a value
+    _ROUTES + "\n\nJOBS = [tokens.prune_tokens]\n",
+    # called in a loop: the second call finds the first one's work
+    _ROUTES.replace("    if tokens.prune_tokens(db, cutoff):\n",
+                    "    for c in (cutoff, cutoff + 1):\n        tokens.prune_tokens(db, c)\n"
+                    "    if True:\n"),
+])
+def test_ps103_rollback_in_a_helper_stays_unsafe_when_a_caller_differs(routes: str) -> None:
+    files = {"deps.py": _DEPS, "routes.py": routes}
+    assert _fix("PS103", _HELPER, files=files, path="tokens.py") == _HELPER
+    fixed = _fix("PS103", _HELPER, files=files, path="tokens.py", unsafe=True)
+    assert "db.rollback()" in fixed
+
+
+def test_ps103_rollback_in_a_helper_with_no_caller_stays_unsafe() -> None:
+    assert _fix("PS103", _HELPER, files={"deps.py": _DEPS}, path="tokens.py") == _HELPER

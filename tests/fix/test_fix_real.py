@@ -953,3 +953,125 @@ async def names():
 """
     reasons = _left("PS102", source, files={"db.py": SYNC_WRAPPER}, unsafe=False)
     assert reasons and "the original awaits `conn.close()`" in reasons[0], reasons
+
+
+def test_own_connection_of_a_wrapper_is_closed_not_handed_to_the_pool_s_release() -> None:
+    # the module's release wrapper gives back to the pool; a connection the other
+    # wrapper opened itself would be refused there (`PoolError: trying to put
+    # unkeyed connection`): it is closed
+    store = (PG + "\n\ndef open_own():\n    return psycopg2.connect('')\n\n\n"
+             "def open_shared():\n    return pool.getconn()\n\n\n"
+             "def hand_back(conn):\n    pool.putconn(conn)\n")
+    job = ("from store import open_own\n\n\n"
+           "def count_rows():\n"
+           "    conn = open_own()\n"
+           "    cur = conn.cursor()\n"
+           "    cur.execute('SELECT count(*) FROM t')\n"
+           "    print(cur.fetchone()[0])\n")
+    fixed = _fixed("PS102", job, files={"store.py": store}, path="job.py", unsafe=True)
+    assert "hand_back" not in fixed
+    assert "    finally:\n        conn.close()\n" in fixed
+    findings = scan_sources({"store.py": store, "job.py": job}, ScanOptions(select={"PS102"}))
+    assert [f.message.rsplit("; ", 1)[1] for f in findings.findings if f.path == "job.py"] \
+        == ["use try/finally: conn.close()"]
+
+
+def test_release_taking_the_cursor_made_right_after_the_checkout_starts_the_try_after_it(
+        ) -> None:
+    # `cur = conn.cursor()` cannot raise (psycopg2 makes the cursor locally): the
+    # checkout cannot leak there, so the `try` starts after it and its `finally`
+    # never meets `cur` unbound
+    source = PG + '''
+
+class Store:
+    def release_both(self, conn, cur):
+        cur.close()
+        pool.putconn(conn)
+
+    def run(self, sql, write=False):
+        conn = pool.getconn()
+        cur = conn.cursor()
+        cur.execute(sql)
+        if write:
+            conn.commit()
+            self.release_both(conn, cur)
+            return None
+        rows = cur.fetchall()
+        self.release_both(conn, cur)
+        return rows
+'''
+    fixed = _fixed("PS102", source)
+    assert '''        conn = pool.getconn()
+        cur = conn.cursor()
+        try:
+            cur.execute(sql)
+            if write:
+                conn.commit()
+                return None
+            rows = cur.fetchall()
+        finally:
+            self.release_both(conn, cur)
+        return rows
+''' in fixed
+
+
+def test_release_taking_a_name_bound_by_a_call_that_may_raise_is_still_refused() -> None:
+    source = PG + '''
+
+def release_both(conn, cur):
+    cur.close()
+    pool.putconn(conn)
+
+
+def run(sql):
+    conn = pool.getconn()
+    cur = make_cursor(conn)
+    cur.execute(sql)
+    rows = cur.fetchall()
+    release_both(conn, cur)
+    return rows
+'''
+    result = _run("PS102", {"case.py": source})
+    assert [x.reason for x in result.left] == [
+        "not fixable: the release of `conn` takes an argument bound after the checkout, "
+        "which `finally` could meet unbound"]
+
+
+def test_ps105_parameter_joins_a_signature_of_one_parameter_a_line() -> None:
+    source = '''from typing import Optional
+
+from fastapi import Depends, FastAPI, Query
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app"))
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@app.get("/find")
+def find(
+    name: Optional[str] = Query(None),
+    limit: int = Query(10),
+):
+    db = SessionLocal()
+    try:
+        return db.execute(text("SELECT 1")).all()
+    finally:
+        db.close()
+'''
+    fixed = _fixed("PS105", source)
+    assert '''def find(
+    name: Optional[str] = Query(None),
+    limit: int = Query(10),
+    db: Session = Depends(get_db),
+):
+    return db.execute(text("SELECT 1")).all()
+''' in fixed

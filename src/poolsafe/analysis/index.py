@@ -1118,6 +1118,18 @@ class ProjectIndex:
                 return releasers[0]
         return None
 
+    def gives_back_to_a_pool(self, func: FunctionInfo) -> bool:
+        """Whether `func` releases a parameter by handing it to a pool
+        (`POOL.putconn(conn)`): a release for a pool's checkouts, never for a
+        connection of its own (`psycopg2.connect()`), which the pool refuses."""
+        params = set(func.param_names())
+        for call in iter_calls(func.node.body):
+            f = method_alias(call.func, func) or call.func
+            if isinstance(f, cst.Attribute) and f.attr.value in POOL_RELEASE_METHODS \
+                    and params & self.released_by_call(call, func):
+                return True
+        return False
+
     def rollback_positions(self, func: FunctionInfo) -> frozenset[int]:
         """Positional indexes of the parameters that `func` rolls back."""
         key = id(func.node)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.connection_lost import connection_lost_reason
-from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes
+from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_nodes
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import request_handler
@@ -18,6 +18,7 @@ from poolsafe.analysis.session_state import (
     session_state_statements,
     within,
 )
+from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.analysis.witness import swallow_path
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import ancestors, enclosing_function, parent_map, parse_line
@@ -372,13 +373,115 @@ def _shared_transaction(ctx: FileContext, func: FunctionInfo, resource: str) -> 
     if root in ("self", "cls") and func.cls is not None:
         return f"`{resource}` belongs to the object, beyond this call"
     if root in func.all_param_names():
+        if _fresh_from_every_caller(ctx, func, root):
+            return None
         return f"`{root}` comes from the caller"
     if root in func.locals:
         return None
     return f"`{resource}` outlives this call"
 
 
-#: drivers of PostgreSQL alone, where a failed statement aborts the whole transaction:
+def _fresh_from_every_caller(ctx: FileContext, func: FunctionInfo, param: str) -> bool:
+    """Every use of `func` in the project is a call from a request handler that passes
+    for `param` its own parameter filled by a dependency that makes a new session or
+    connection per request (`db: Session = Depends(get_db)`), and reads that parameter
+    nowhere before the call: the transaction `func` is handed holds nothing but what
+    `func` does, as in a handler itself. (At least one such caller.)"""
+    if func.parent is not None or func.cls is not None:
+        return False
+    params = func.param_names()
+    position = params.index(param) if param in params else None
+    found = 0
+    for m in ctx.index.modules_mentioning([func.name]):
+        parents = parent_map(m.tree)
+        names = {func.name} | {
+            local for local in m.imports
+            if isinstance(v := ctx.index.lookup_module_name(m, local, 0), FunctionRef)
+            and v.func is func}
+        for node in iter_nodes(m.tree, into_functions=True):
+            if not isinstance(node, cst.Name) or node.value not in names:
+                continue
+            parent = parents.get(id(node))
+            if isinstance(parent, (cst.FunctionDef, cst.ImportAlias, cst.AsName)):
+                continue  # its own name, an import
+            ref: cst.BaseExpression = node
+            if isinstance(parent, cst.Attribute):
+                if parent.attr is not node:
+                    continue
+                ref, parent = parent, parents.get(id(parent))  # `logic.delete_party`
+            caller = enclosing_function(node, parents, m)
+            value = ctx.index.evaluate(ref, m, caller)
+            if not isinstance(value, FunctionRef) or value.func is not func:
+                continue
+            if not isinstance(parent, cst.Call) or parent.func is not ref or caller is None \
+                    or request_handler(ctx.index, caller) is None:
+                return False
+            passed = _argument_for(parent, param, position)
+            if not isinstance(passed, cst.Name) \
+                    or not _fresh_dependency(ctx, caller, passed.value) \
+                    or _read_before(caller, parent, passed.value, parents):
+                return False
+            found += 1
+    return found > 0
+
+
+def _argument_for(call: cst.Call, param: str, position: int | None
+                  ) -> cst.BaseExpression | None:
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            if arg.keyword.value == param:
+                return arg.value
+        elif i == position:
+            return arg.value
+    return None
+
+
+def _fresh_dependency(ctx: FileContext, caller: FunctionInfo, name: str) -> bool:
+    """`name` is a parameter of `caller` whose default is `Depends(dep)`, `dep` a
+    generator of the project that yields a connection or session it makes."""
+    p = caller.node.params
+    param = next((x for x in (*p.posonly_params, *p.params, *p.kwonly_params)
+                  if x.name.value == name), None)
+    if param is None or param.default is None \
+            or not ctx.index.is_depends_call(param.default, caller.module):
+        return False
+    assert isinstance(param.default, cst.Call)
+    if len(param.default.args) != 1:
+        return False
+    dep = ctx.index.evaluate(param.default.args[0].value, caller.module, None)
+    if not isinstance(dep, FunctionRef) or not dep.func.is_generator:
+        return False
+    yielded = [n.value for n in iter_nodes(dep.func.node.body)
+               if isinstance(n, cst.Yield) and isinstance(n.value, cst.BaseExpression)]
+    return len(yielded) == 1 and isinstance(
+        ctx.index.evaluate(yielded[0], dep.func.module, dep.func), Connection)
+
+
+def _read_before(caller: FunctionInfo, call: cst.Call, name: str,
+                 parents: dict[int, cst.CSTNode]) -> bool:
+    """`name` occurs in `caller` before `call` (source order, outside nested scopes),
+    or `call` sits in a loop (a second call would find the first one's work)."""
+    for anc in ancestors(call, parents):
+        if anc is caller.node:
+            break
+        if isinstance(anc, (cst.For, cst.While)):
+            return True
+    def before(node: cst.CSTNode) -> bool | None:
+        """True: `name` read before the call; False: the call reached first."""
+        if node is call:
+            return False
+        if isinstance(node, cst.Name) and node.value == name:
+            return True
+        for child in children(node):
+            found = before(child)
+            if found is not None:
+                return found
+        return None
+
+    return bool(before(caller.node.body))
+
 #: whatever the caller did in it before is lost already, and a rollback discards
 #: nothing the original would have kept
 _WHOLE_TRANSACTION_ABORTS = frozenset({

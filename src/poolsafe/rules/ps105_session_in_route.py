@@ -268,7 +268,23 @@ class SessionInRoute(Rule):
         params = func.node.params
         if isinstance(params.star_arg, cst.Param) or params.kwonly_params:
             return params.with_changes(kwonly_params=[*params.kwonly_params, param])
-        return params.with_changes(params=[*params.params, param])
+        existing = list(params.params)
+        last = existing[-1] if existing else None
+        if last is not None and isinstance(last.comma, cst.Comma) \
+                and isinstance(last.comma.whitespace_after, cst.ParenthesizedWhitespace):
+            # one parameter a line and a trailing comma: the new one gets a line of its
+            # own at the others' indentation, and the trailing comma
+            before = existing[-2].comma if len(existing) > 1 else None
+            indent = before.whitespace_after if isinstance(before, cst.Comma) \
+                and isinstance(before.whitespace_after, cst.ParenthesizedWhitespace) \
+                else func.node.whitespace_before_params if isinstance(
+                    func.node.whitespace_before_params, cst.ParenthesizedWhitespace) \
+                else None
+            if indent is not None:
+                existing[-1] = last.with_changes(comma=last.comma.with_changes(
+                    whitespace_after=indent))
+                param = param.with_changes(comma=last.comma)
+        return params.with_changes(params=[*existing, param])
 
     def _dependency(self, ctx: FileContext, func: FunctionInfo, call: cst.Call,
                     conn: Connection, plan: FixPlan,

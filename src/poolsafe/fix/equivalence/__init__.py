@@ -221,6 +221,13 @@ def _touches(e: Event, name: str, derived: dict[str, str]) -> bool:
     return False
 
 
+def _returns_a_name(e: Event) -> bool:
+    """`return cur`: reading a plain name does nothing a connection sees, and the caller
+    uses what it gets only after the function's `finally` has run, in either version;
+    so a release may move past it (a `yield` is not: the consumer runs there)."""
+    return e[0] == "return" and e[1].isidentifier()
+
+
 def _exit_after_commit(compared: list[Event], i: int) -> bool:
     """`with conn:` left right after `conn.commit()`: its exit's commit has nothing to
     send, so a release may move past it."""
@@ -243,7 +250,8 @@ def _positions(path: Path, kinds: frozenset[str],
         if e[0] in kinds:
             nxt = next((i for i in range(at, len(compared))
                         if _touches(compared[i], e[1], derived)
-                        and not _exit_after_commit(compared, i)), len(compared))
+                        and not _exit_after_commit(compared, i)
+                        and not _returns_a_name(compared[i])), len(compared))
             out[(nxt, e[0], e[1])] += 1
         elif e[0] not in _SET_APART and e[0] != "raise*":
             at += 1

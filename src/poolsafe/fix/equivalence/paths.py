@@ -116,6 +116,9 @@ class Walker:
         self.func = func
         self.side = side
         self.locals = _assigned_names(func)
+        #: locals whose reads are not checked: declared `global` / `nonlocal`, or
+        #: bound inside an expression (`:=`), which the paths do not record
+        self.unchecked = _global_or_walrus(func)
         self.try_ids: dict[int, int] = {}
         self.release_counts: dict[str, int] = {}
         for node in _points([func.body]):
@@ -488,16 +491,92 @@ class Walker:
         return self.calls_in([node], path)
 
     def calls_in(self, nodes: Iterable[cst.CSTNode], path: Path) -> list[Outcome]:
-        """Each call (and `yield`) under `nodes`, innermost first, left to right."""
+        """Each call (and `yield`) under `nodes`, innermost first, left to right; a
+        read of a local name not bound on the path raises there (`UnboundLocalError`),
+        and the right side of `and` / `or` runs only where the left side lets it."""
         current = [path]
         out: list[Outcome] = []
-        for point in _points(nodes):
-            nxt: list[Path] = []
-            for p in current:
-                for k, q in self.point(point, p):
-                    (nxt.append(q) if k == "normal" else out.append((k, q)))
-            current = _dedupe_paths(nxt)
+        for node in nodes:
+            current, more = self._eval(node, current)
+            out.extend(more)
         return _dedupe(out + [("normal", p) for p in current])
+
+    def _eval(self, node: cst.CSTNode, paths: list[Path],
+              names: bool = True) -> tuple[list[Path], list[Outcome]]:
+        """(the paths on which `node` is evaluated normally, those that left it)."""
+        if isinstance(node, cst.Lambda | cst.FunctionDef | cst.ClassDef):
+            return paths, []
+        if isinstance(node, cst.Call) and is_savepoint(node):
+            return self._points_at(node, paths)
+        if isinstance(node, cst.BooleanOperation):
+            return self._boolean(node, paths, names)
+        if isinstance(node, cst.Name):
+            return self._read(node.value, paths) if names else (paths, [])
+        if isinstance(node, _SCOPES):
+            names = False  # (a comprehension's own names: not followed)
+        out: list[Outcome] = []
+        if isinstance(node, cst.Call) and self._getter_release(node):
+            # `get_pool().putconn(conn)`: the receiver that finds the pool again is
+            # part of the release, as `get_pool().getconn()` is of the checkout
+            kids: list[cst.CSTNode] = list(node.args)
+        else:
+            kids = [c for c in children(node) if not _not_read(node, c)]
+        for child in kids:
+            paths, more = self._eval(child, paths, names)
+            out.extend(more)
+        if isinstance(node, cst.Call | cst.Yield):
+            paths, more = self._points_at(node, paths)
+            out.extend(more)
+        return _dedupe_paths(paths), out
+
+    def _points_at(self, node: cst.CSTNode, paths: list[Path]
+                   ) -> tuple[list[Path], list[Outcome]]:
+        nxt: list[Path] = []
+        out: list[Outcome] = []
+        for p in paths:
+            for k, q in self.point(node, p):
+                (nxt.append(q) if k == "normal" else out.append((k, q)))
+        return _dedupe_paths(nxt), out
+
+    def _read(self, name: str, paths: list[Path]) -> tuple[list[Path], list[Outcome]]:
+        """A plain read of `name`: where it is a local not bound on a path, the path
+        raises there. (Only the raising is an outcome: a read is not an event.)"""
+        if name not in self.locals or name in self.unchecked:
+            return paths, []
+        return ([p for p in paths if name in p.bound],
+                [("raise", p.add(("raise", UNBOUND))) for p in paths if name not in p.bound])
+
+    def _boolean(self, node: cst.BooleanOperation, paths: list[Path],
+                 names: bool) -> tuple[list[Path], list[Outcome]]:
+        """`a and b`, `a or b`: `b` runs only when `a` does not decide. A left side
+        known on the path (a name that holds None) decides it; otherwise both ways are
+        followed when `b` calls something (`conn and conn.close()`)."""
+        left, out = self._eval(node.left, paths, names)
+        is_and = isinstance(node.operator, cst.And)
+        right_calls = bool(_points([node.right]))
+        stop: list[Path] = []
+        go: list[Path] = []
+        for p in left:
+            known = _none_test(node.left, p.none)
+            if known is not None:
+                (stop if known is not is_and else go).append(p)
+            elif right_calls:
+                stop.append(p)
+                go.append(p)
+            else:
+                stop.append(p)  # (nothing on the right to observe but a read)
+        done, more = self._eval(node.right, go, names) if go else ([], [])
+        return _dedupe_paths(stop + done), out + more
+
+    def _getter_release(self, node: cst.Call) -> bool:
+        """A release of a resource whose receiver is found by calls without
+        arguments (`get_pool().putconn(conn)`, `self.pool().putconn(conn)`)."""
+        name = released_name(node)
+        if name is None or name not in self.side.resources \
+                or not isinstance(node.func, cst.Attribute):
+            return False
+        inner = [c for c in _points([node.func.value]) if isinstance(c, cst.Call)]
+        return bool(inner) and all(not c.args for c in inner)
 
     def point(self, node: cst.CSTNode, path: Path) -> list[Outcome]:
         if isinstance(node, cst.Yield):
@@ -658,6 +737,37 @@ def _points(nodes: Iterable[cst.CSTNode]) -> list[cst.CSTNode]:
 
     for n in nodes:
         visit(n)
+    return out
+
+
+#: nodes with a scope of their own inside an expression
+_SCOPES = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+def _not_read(parent: cst.CSTNode, child: cst.CSTNode) -> bool:
+    """A name under `parent` that is not a read of a variable: an attribute's name,
+    a keyword argument's name, the target of `:=`."""
+    if isinstance(parent, cst.Attribute):
+        return child is parent.attr
+    if isinstance(parent, cst.Arg):
+        return child is parent.keyword
+    if isinstance(parent, cst.NamedExpr):
+        return child is parent.target
+    return False
+
+
+def _global_or_walrus(func: cst.FunctionDef) -> set[str]:
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = list(children(func.body))
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Lambda | cst.FunctionDef | cst.ClassDef):
+            continue
+        if isinstance(cur, cst.Global | cst.Nonlocal):
+            out |= {n.name.value for n in cur.names}
+        elif isinstance(cur, cst.NamedExpr):
+            out |= _target_names(cur.target)
+        stack.extend(children(cur))
     return out
 
 

@@ -345,10 +345,13 @@ def plain_pool_wrapper(index: ProjectIndex,
 
 
 def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo,
-                    unpacked: tuple[str, ...] = ()) -> FunctionInfo | None:
+                    unpacked: tuple[str, ...] = (), direct: bool = False
+                    ) -> FunctionInfo | None:
     """A project function that releases its first argument, defined beside the acquire
     wrapper or imported into its module; with `unpacked` (`conn, cur = get_conn()`),
-    also one that takes exactly those names (`close_conn(conn, cur)`)."""
+    also one that takes exactly those names (`close_conn(conn, cur)`). For a
+    connection of its own (`direct`: the wrapper returns `psycopg2.connect()`), not
+    one that hands it to a pool, which would refuse it (`PoolError`)."""
     module = acquirer.module
     candidates: list[FunctionInfo] = [f for f in module.functions.values() if f is not acquirer]
     if acquirer.cls is not None:
@@ -360,7 +363,7 @@ def release_wrapper(index: ProjectIndex, acquirer: FunctionInfo,
     good = []
     for f in candidates:
         positions = index.releaser_positions(f)
-        if not positions or f.is_generator:
+        if not positions or f.is_generator or (direct and index.gives_back_to_a_pool(f)):
             continue
         if f.node.params.kwonly_params and any(
                 p.default is None for p in f.node.params.kwonly_params):
@@ -405,7 +408,7 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
     if site.conn.via is not None:
         callee = index.evaluate(call.func, module, func)
         if isinstance(callee, FunctionRef):
-            wrapper = release_wrapper(index, callee.func, site.unpacked)
+            wrapper = release_wrapper(index, callee.func, site.unpacked, kind.direct)
             if wrapper is not None:
                 ref = reference(plan, index, module, wrapper)
                 if ref is None and wrapper.cls is not None \
@@ -609,6 +612,38 @@ def _release_arguments_bound(call: cst.Call, var: str, region: list[cst.BaseStat
     return not any(_binds(stmt, name) for stmt in region for name in names)
 
 
+def _binding_prefix(index: ProjectIndex, func: FunctionInfo, rest: list[cst.BaseStatement],
+                    var: str, cursor_may_raise: bool) -> int:
+    """How many statements at the start of `rest` bind what a release of `var` later in
+    `rest` also takes (`cur = conn.cursor()` before `close_both(conn, cur)`), when each
+    is a plain assignment none of whose calls can raise: they may stay before the
+    `try`. 0 when there are none, or when they do not bind all of those names."""
+    needed: set[str] = set()
+    for stmt in rest:
+        for call in iter_calls(stmt):
+            if var in index.released_by_call(call, func):
+                needed |= {dotted_name(a.value).split(".")[0]  # type: ignore[union-attr]
+                           for a in call.args if dotted_name(a.value) is not None} - {var}
+    needed = {n for n in needed if any(_binds(stmt, n) for stmt in rest)}
+    if not needed:
+        return 0
+    count = 0
+    for stmt in rest:
+        if not needed:
+            return count
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                and isinstance(stmt.body[0], cst.Assign)):
+            return 0
+        calls = list(iter_calls(stmt))
+        if any(call_may_raise(c) or (cursor_may_raise and isinstance(c.func, cst.Attribute)
+                                     and c.func.attr.value == "cursor") for c in calls) \
+                or any(index.released_by_call(c, func) for c in calls):
+            return 0
+        needed -= {n for n in needed if _binds(stmt, n)}
+        count += 1
+    return count if not needed else 0
+
+
 def _binds(stmt: cst.CSTNode, name: str) -> bool:
     for node in iter_nodes(stmt):
         targets: list[cst.BaseExpression] = []
@@ -720,10 +755,14 @@ def rewrite(stmts: list[cst.BaseStatement], removals: set[int],
 def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.CSTNode],
                 acquire: cst.BaseStatement, var: str, code: str,
                 end_at: cst.BaseStatement | None = None,
-                skip: frozenset[int] = frozenset()) -> Region | Unfixable:
+                skip: frozenset[int] = frozenset(),
+                cursor_may_raise: bool = False) -> Region | Unfixable:
     """The statements after `acquire` in its block that hold the checkout: up to the last
     release at the same level when nothing after it uses `var`, else to the block's end.
-    Every release inside must be a plain statement the fix can move into `finally`."""
+    Every release inside must be a plain statement the fix can move into `finally`.
+    A release that also takes what the statements right after the checkout bind
+    (`self.close(conn, cur)` after `cur = conn.cursor()`) starts the region after them
+    when none of their calls can raise (the checkout cannot leak there)."""
     block = parents.get(id(acquire))
     if not isinstance(block, cst.IndentedBlock):
         return Unfixable(code, "the checkout is not on a line of its own")
@@ -733,6 +772,9 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
     while start + 1 + guards < len(body) and _leaves_when_none(body[start + 1 + guards], var):
         guards += 1
     rest = body[start + 1 + guards:]
+    binding = _binding_prefix(index, func, rest, var, cursor_may_raise)
+    guards += binding
+    rest = rest[binding:]
     if not rest:
         return Unfixable(code, f"nothing uses `{var}` after the checkout")
     releases: list[tuple[cst.Call, cst.SimpleStatementLine | None, int]] = []
@@ -1126,6 +1168,8 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
             return f"{prefix}{pool}.{kind.pool_release}({var})"
     if site.conn.via is not None:
         wrapper = index.release_wrapper_for(site.conn.via)
+        if wrapper is not None and kind.direct and index.gives_back_to_a_pool(wrapper):
+            wrapper = None  # (a pool's release, for a connection of its own)
         if wrapper is not None:
             args = _release_arguments(site, wrapper, index)
             name = wrapper.name
@@ -1256,12 +1300,14 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     kind = site.conn.kind
     module = ctx.module.tree
     plan = FixPlan(code, f"release `{var}` in `finally`")
-    region = find_region(ctx.index, func, parents, line, var, code)
+    region = find_region(ctx.index, func, parents, line, var, code,
+                         cursor_may_raise=kind.cursor_may_raise)
     guarded_by = _leaving_try(line, parents) if isinstance(region, Unfixable) else None
     if guarded_by is not None:
         # `try: conn = connect() / except E: return` (every handler leaves): past the
         # `try`, the checkout is held as if it were made there
-        region = find_region(ctx.index, func, parents, guarded_by, var, code)
+        region = find_region(ctx.index, func, parents, guarded_by, var, code,
+                             cursor_may_raise=kind.cursor_may_raise)
     if isinstance(region, Unfixable):
         return region
     if extra is not None and not any(id(s) in region.removals for s in extra.body):

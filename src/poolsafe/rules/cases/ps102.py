@@ -2919,3 +2919,46 @@ async def purge(nowait=False):
         await session.execute("DELETE FROM runs WHERE done")
 """, note="the other order: the helper runs before the session is entered"),
 ]
+
+# stop 41: the user's own release through a pool getter, and a release helper that
+# also takes the cursor made right after the checkout
+INVALID += [
+    Case("""
+from psycopg2.pool import ThreadedConnectionPool
+
+_shared = None
+
+
+def shared_pool():
+    global _shared
+    if _shared is None:
+        _shared = ThreadedConnectionPool(1, 4, dsn="dbname=app")
+    return _shared
+
+
+def price_of(sku):
+    conn = shared_pool().getconn()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT price FROM items WHERE sku = %s", (sku,))
+    row = cur.fetchone()
+    shared_pool().putconn(conn)
+    return row
+""", note="the release finds the pool again through the getter the checkout used: the "
+          "fix moves that statement whole into the finally"),
+    Case(_PG_POOL + """
+
+def release_both(conn, cur):
+    cur.close()
+    pool.putconn(conn)
+
+
+def names():
+    conn = pool.getconn()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM people")
+    rows = cur.fetchall()
+    release_both(conn, cur)
+    return rows
+""", note="the release helper takes the cursor too; psycopg2 makes it without a round "
+          "trip, so the try starts after it and the finally never meets it unbound"),
+]

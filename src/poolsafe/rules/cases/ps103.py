@@ -1803,3 +1803,69 @@ def first_owner(dsn, team_id):
     return row[0]
 """, note="the handler's value is not false: the path goes on with the aborted transaction"),
 ]
+
+# stop 41: a finally of short-circuit closes (the original fails on the unbound cursor
+# first where the connect raised), and a helper whose only callers are request handlers
+# passing the session their dependency made for the request
+INVALID += [
+    Case("""
+import psycopg2
+
+
+def add_label(text):
+    try:
+        link = psycopg2.connect("dbname=app")
+        cur = link.cursor()
+        cur.execute("INSERT INTO labels VALUES (%s)", (text,))
+    except Exception as err:  # expect: PS103
+        print("failed", err)
+    finally:
+        cur and cur.close
+        link and (link.commit() or link.close())
+""", note="a swallowed error, then `commit()` in the finally; the rollback goes in behind "
+          "`link = None` and a guard, and the finally's short-circuits keep their paths"),
+    Case("""
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+def release_slot(db: Session, slot: int):
+    try:
+        db.execute(text("DELETE FROM claims WHERE slot = :s"), {"s": slot})
+        db.commit()
+    except Exception as exc:  # expect: PS103
+        return False
+    return True
+""", path="booking/claims.py", files={"booking/deps.py": """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("mysql+pymysql://app@db/app"))
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+""", "booking/routes.py": """
+from fastapi import APIRouter, Depends
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from booking.claims import release_slot
+from booking.deps import get_db
+
+router = APIRouter()
+
+
+@router.delete("/claims/{slot}")
+def unclaim(slot: int, db: Session = Depends(get_db)):
+    done = release_slot(db, slot)
+    left = db.execute(text("SELECT count(*) FROM claims")).scalar()
+    return {"ok": done, "left": left}
+"""}, note="the helper's session is the route's per-request dependency, handed over "
+          "before the route uses it, and the route goes on with it: the rollback "
+          "undoes only the helper's work"),
+]
