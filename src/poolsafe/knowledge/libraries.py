@@ -981,11 +981,17 @@ LIVENESS_ATTRIBUTES: frozenset[str] = frozenset(
 
 #: Exceptions of database packages that the client raises after a statement
 #: succeeded, while reading its result (`.one()` found no row or several, Django's
-#: `get()` likewise): the transaction is not aborted, so catching one swallows no
-#: database error.
+#: `get()` likewise), or that SQLAlchemy raises itself from what the catalog queries
+#: of reflection returned (`NoSuchTableError` from `Table(..., autoload_with=...)` or
+#: `inspect(bind).get_columns()`: no row for the table, not a failed statement; a
+#: failed catalog query raises a DBAPI error instead), or while resolving names in
+#: its own metadata or a row (`NoSuchColumnError`, `NoReferencedTableError`,
+#: `NoReferencedColumnError`: no SQL at all): the transaction is not aborted, so
+#: catching one swallows no database error.
 CLIENT_RESULT_ERROR_NAMES: frozenset[str] = frozenset(
     {"NoResultFound", "MultipleResultsFound", "ObjectDoesNotExist", "DoesNotExist",
-     "MultipleObjectsReturned"}
+     "MultipleObjectsReturned", "NoSuchTableError", "NoSuchColumnError",
+     "NoReferencedTableError", "NoReferencedColumnError"}
 )
 
 CONTEXTMANAGER_DECORATORS: frozenset[tuple[str, str]] = frozenset(

@@ -55,7 +55,9 @@ class ExceptWithoutRollback(Rule):
     Handlers that only catch non-database errors (`KeyError`, `ValueError`, and
     the errors a client raises while reading a result that the database returned
     fine: SQLAlchemy's `NoResultFound`/`MultipleResultsFound`, Django's
-    `DoesNotExist`) are not flagged, nor is work inside `with session.begin():`,
+    `DoesNotExist`; and `NoSuchTableError`, which SQLAlchemy raises when
+    reflection's catalog queries found no such table, not when a statement failed)
+    are not flagged, nor is work inside `with session.begin():`,
     `with conn.transaction():` or `with conn:` (they roll back themselves), nor
     autocommit connections (also `self.conn` that a method of the class puts in
     autocommit: `self.conn.autocommit = True` in `connect()`), nor asyncpg and

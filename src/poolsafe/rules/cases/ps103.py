@@ -1803,3 +1803,46 @@ def first_owner(dsn, team_id):
     return row[0]
 """, note="the handler's value is not false: the path goes on with the aborted transaction"),
 ]
+
+# issue 31, large code bases: reflection that finds no table
+VALID += [
+    Case("""
+from sqlalchemy import MetaData, Table
+from sqlalchemy.exc import NoSuchTableError
+from sqlalchemy.orm import Session
+
+
+def describe(name: str, db: Session) -> Table:
+    return Table(name, MetaData(), autoload_with=db.bind)
+
+
+def has_table(name: str, db: Session) -> bool:
+    try:
+        describe(name, db)
+    except NoSuchTableError:
+        return False
+    return True
+""", note="NoSuchTableError is raised by SQLAlchemy from what reflection's catalog queries "
+          "returned (no row for the table), not by a failed statement: nothing is aborted"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import MetaData, Table
+from sqlalchemy.exc import NoSuchTableError, ProgrammingError
+from sqlalchemy.orm import Session
+
+
+def describe(name: str, db: Session) -> Table:
+    return Table(name, MetaData(), autoload_with=db.connection())
+
+
+def has_table(name: str, db: Session) -> bool:
+    try:
+        describe(name, db)
+    except (NoSuchTableError, ProgrammingError):  # expect: PS103
+        return False
+    return True
+""", note="the handler also catches a failed statement (ProgrammingError) on the session's "
+          "own connection, and hands the session back"),
+]
