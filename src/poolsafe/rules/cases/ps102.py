@@ -2919,3 +2919,45 @@ async def purge(nowait=False):
         await session.execute("DELETE FROM runs WHERE done")
 """, note="the other order: the helper runs before the session is entered"),
 ]
+
+# issue 31, large code bases: a late "bind" that binds nothing
+VALID += [
+    Case("""
+from sqlalchemy.orm import Session
+
+
+def pending_children(obj):
+    session = Session()
+    session.add(obj)
+    found = list(session.new)
+    session.expunge_all()
+    return found
+""", files={"routing.py": """
+class RoutedSessionState:
+    def __init__(self):
+        self.bind = None
+        self.primary = True
+"""}, note="`self.bind = None` elsewhere in the project gives nothing a bind: the "
+           "Session() bound to nothing still runs no SQL"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy.orm import Session
+
+
+def pending_children(obj):
+    session = Session()  # expect: PS102
+    session.add(obj)
+    found = list(session.new)
+    session.expunge_all()
+    return found
+""", files={"routing.py": """
+from sqlalchemy import create_engine
+
+
+class RoutedSessionState:
+    def __init__(self, url):
+        self.bind = create_engine(url)
+"""}, note="the project binds something later (an engine): the unbound session may connect"),
+]
