@@ -1127,3 +1127,64 @@ def server_version(uri):
         return conn.execute(text("SELECT version()")).scalar()
 """, note="the dialect is read, then the engine connects: a pool per call"),
 ]
+
+# issue 31, large code bases: a traitlets application's lifecycle runs once per process
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from traitlets.config import Application
+
+
+def migrate_if_needed(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT version_num FROM alembic_version"))
+
+
+class UpgradeCommand(Application):
+    def start(self):
+        migrate_if_needed(self.db_url)
+
+
+class Server(Application):
+    def initialize(self, argv=None):
+        self.setup_database()
+
+    def setup_database(self):
+        migrate_if_needed(self.db_url)
+""", note="a bootstrap engine: Application.initialize() and start() run once per process "
+          "(launch_instance), and so does a method only they call"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from traitlets.config import Application
+
+
+def migrate_if_needed(url):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text("SELECT version_num FROM alembic_version"))
+
+
+class UpgradeCommand(Application):
+    def start(self):
+        for url in self.db_urls:
+            migrate_if_needed(url)
+""", note="the lifecycle method runs once, but calls the builder once per database in a loop"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def migrate_if_needed(url):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text("SELECT version_num FROM alembic_version"))
+
+
+class Poller:
+    def start(self):
+        migrate_if_needed(self.db_url)
+""", note="a `start()` of a class that is no traitlets Application: nothing says it runs once"),
+]
