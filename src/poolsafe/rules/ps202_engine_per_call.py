@@ -59,7 +59,9 @@ class EnginePerCall(Rule):
     goes where the expression goes: stored on the object, it is kept. So does a
     record built around it by a constructor (a CapWords callee such as a
     namedtuple class: `Target._engines[url] = self.Entry(engine, pid)` keeps it in
-    a class-level dict, once per process).
+    a class-level dict, once per process), and so does an alternative constructor
+    (`return cls(create_engine(url))` in a `@classmethod`): the instance keeps the
+    engine, and the callers of the constructor are followed like a factory's.
 
     Returning the engine is not keeping it: a factory that returns a new engine
     (`def get_engine(): return create_engine(url)`) is reported when a function that
@@ -428,6 +430,17 @@ def _line(site: CallSite) -> int:
     return span.start_line if span is not None else 1
 
 
+def _cls_param(func: FunctionInfo) -> str | None:
+    """The class parameter of a `@classmethod` (`cls`): calling it builds an instance
+    of the class, which keeps what it is given (`return cls(create_engine(url))`)."""
+    if func.cls is None or not any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod"
+            for d in func.node.decorators):
+        return None
+    params = [*func.node.params.posonly_params, *func.node.params.params]
+    return params[0].name.value if params else None
+
+
 def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
              call: cst.Call) -> str | None:
     """How the engine made by `call`, or a value that keeps it (a sessionmaker bound
@@ -474,6 +487,9 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                 # (`self.Entry(engine, pid)` on a namedtuple class attribute): a
                 # CapWords callee named by the engine's argument is a constructor
                 name = call_name(expr)
+                if kept is None and isinstance(f, cst.Name) and f.value == _cls_param(func) \
+                        and any(holds(a.value) for a in expr.args):
+                    return True  # an alternative constructor: `return cls(engine)`
                 return kept is None and name is not None and name[:1].isupper() \
                     and not name.isupper() and any(holds(a.value) for a in expr.args)
         return False

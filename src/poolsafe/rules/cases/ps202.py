@@ -1188,3 +1188,58 @@ class Poller:
         migrate_if_needed(self.db_url)
 """, note="a `start()` of a class that is no traitlets Application: nothing says it runs once"),
 ]
+
+# issue 31, large code bases: an alternative constructor keeps the engine in the instance
+VALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+
+class Warehouse:
+    def __init__(self, engine, schema=None):
+        self._engine = engine
+        self.schema = schema
+
+    @classmethod
+    def from_url(cls, url, engine_args=None, **kwargs):
+        return cls(create_engine(url, **(engine_args or {})), **kwargs)
+
+
+WAREHOUSE = Warehouse.from_url("postgresql://db/dw")
+""", note="`cls(engine)` in a classmethod builds an instance that keeps the engine, and "
+          "the caller keeps the instance"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+class Warehouse:
+    @classmethod
+    def row_count(cls, url, table):
+        engine = create_engine(url)  # expect: PS202
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+""", note="a classmethod that builds an engine and does not hand it to `cls(...)`: dropped"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+class Warehouse:
+    def __init__(self, engine):
+        self._engine = engine
+
+    def count(self, table):
+        with self._engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+    @classmethod
+    def from_url(cls, url):
+        return cls(create_engine(url))  # expect: PS202
+
+
+def handle(request):
+    return Warehouse.from_url(request.args["url"]).count("orders")
+""", note="the instance keeps the engine, but a caller that runs per call drops it"),
+]
