@@ -8,6 +8,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import call_name, iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.engines import (
+    EngineCall,
     engine_calls,
     engine_url,
     holds_no_server_slot,
@@ -24,6 +25,7 @@ from poolsafe.analysis.project_facts import (
     is_test_module,
 )
 from poolsafe.analysis.resolution import (
+    call_options,
     decorator_target,
     dialect_of,
     external_name,
@@ -92,6 +94,9 @@ class EnginePerCall(Rule):
     `engine.url`, `engine.name`, `engine.driver`: quoting rules, a version check):
     SQLAlchemy opens no connection until one is asked for, so its pool stays
     empty. One that then connects is reported.
+    Nor is an engine built with `poolclass=NullPool`: it keeps no pool, and each
+    connection closes when it is given back, so nothing is left open by the
+    engine (a connection never given back is PS102's).
     Nor is an engine whose `dispose()` (a pool's `close()`) runs in a `finally`
     of the function or script that built it (in a loop, a `finally` inside the
     loop: one around the loop disposes only the last engine): it closes its
@@ -171,6 +176,8 @@ class EnginePerCall(Rule):
             if func is not None and ec.qualname.startswith("sqlalchemy") \
                     and _never_connects(func, ec.call):
                 continue  # only its dialect is read: an engine opens no connection until asked
+            if ec.qualname.startswith("sqlalchemy") and _null_pool(ctx.index, ctx.module, ec):
+                continue  # no pool: each connection closes when it is given back
             what = ("a new engine (and connection pool)" if ec.qualname.startswith(
                 "sqlalchemy") else "a new connection pool")
             if in_loop(CallSite(ec.call, ctx.module, func)) and not _kept_in_loop(
@@ -250,6 +257,22 @@ def _never_connects(func: FunctionInfo, call: cst.Call) -> bool:
                 and node.value.value == name.value and node.attr.value in _OFFLINE_ATTRIBUTES:
             offline += 1
     return loads == offline
+
+
+def _null_pool(index: ProjectIndex, module: ModuleInfo, ec: EngineCall) -> bool:
+    """`create_engine(url, poolclass=NullPool)`: the engine keeps no pool, each
+    connection it hands out is closed for good when it is given back, so a new
+    engine per call leaves nothing open behind it (a connection never given back is
+    PS102's)."""
+    opts = call_options(index, ec.call, module, ec.func)
+    pc = opts.values.get("poolclass")
+    if pc is None:
+        return False
+    qual = external_name(index, pc.expr, pc.module, pc.func)
+    return qual is not None and qual_match(qual, _NULL_POOL) is not None
+
+
+_NULL_POOL = frozenset({("sqlalchemy", "NullPool")})
 
 
 def _serverless_engine(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,

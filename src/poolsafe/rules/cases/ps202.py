@@ -1243,3 +1243,32 @@ def handle(request):
     return Warehouse.from_url(request.args["url"]).count("orders")
 """, note="the instance keeps the engine, but a caller that runs per call drops it"),
 ]
+
+# issue 31, large code bases: an engine without a pool
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+
+def schema_revision(url):
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+""", note="NullPool keeps nothing: the connection closes when the `with` gives it back, "
+          "so a new engine per call leaves nothing open"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import StaticPool
+
+
+def schema_revision(url):
+    engine = create_engine(url, poolclass=StaticPool)  # expect: PS202
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+""", note="StaticPool keeps its one connection open after the `with`: it stays open until "
+          "the engine is collected"),
+]
