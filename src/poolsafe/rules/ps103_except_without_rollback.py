@@ -74,7 +74,13 @@ class ExceptWithoutRollback(Rule):
     module that imports the driver or dialect of such a database, and none of
     PostgreSQL's, is not reported (a Hive reflection dialect, a SQL Server
     source). A SQLAlchemy `Session` still is: a failed flush leaves it pending
-    rollback whatever the server. A
+    rollback whatever the server. The code's own test of the dialect counts too:
+    a `try` in the branch of `if conn.dialect.name == "sqlite":` (or `in ("mysql",
+    "mariadb")`), or in a function that every caller calls only from such a
+    branch, runs where a failed statement aborts nothing else: it is not reported
+    on a SQLAlchemy connection, nor on a session whose `try` body only executes
+    statements (`session.execute(...)`; a body that adds or flushes objects still
+    is). A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
     is not flagged either, nor one the handler invalidates (SQLAlchemy's
     `conn.invalidate()` discards the connection with its failed transaction).

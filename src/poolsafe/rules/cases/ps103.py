@@ -1846,3 +1846,90 @@ def has_table(name: str, db: Session) -> bool:
 """, note="the handler also catches a failed statement (ProgrammingError) on the session's "
           "own connection, and hands the session back"),
 ]
+
+# issue 31, large code bases: code that runs only on a database whose failed statement
+# aborts nothing but itself (read from the code's own test of the dialect)
+VALID += [
+    Case("""
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+
+def _claim_on_sqlite(db: Session, key: str) -> bool:
+    try:
+        db.execute(text("INSERT INTO leases (k) VALUES (:k)"), {"k": key})
+    except IntegrityError:
+        return False
+    return True
+
+
+def claim(db: Session, key: str) -> bool:
+    if db.get_bind().dialect.name == "sqlite":
+        return _claim_on_sqlite(db, key)
+    with db.begin_nested():
+        db.execute(text("INSERT INTO leases (k) VALUES (:k)"), {"k": key})
+    return True
+""", note="the helper runs only where the bind's dialect is SQLite, which undoes only the "
+          "failed statement; and a failed execute() (not a flush) leaves a Session usable"),
+    Case("""
+import os
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
+
+engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
+
+
+def record(key):
+    with engine.connect() as conn:
+        if conn.dialect.name in ("mysql", "mariadb"):
+            try:
+                conn.execute(text("INSERT INTO seen (k) VALUES (:k)"), {"k": key})
+            except IntegrityError:
+                pass
+            conn.execute(text("UPDATE seen SET n = n + 1 WHERE k = :k"), {"k": key})
+            conn.commit()
+""", note="the `try` is inside the branch for MySQL, where a failed statement aborts nothing else"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+
+def _claim(db: Session, key: str) -> bool:
+    try:
+        db.execute(text("INSERT INTO leases (k) VALUES (:k)"), {"k": key})
+    except IntegrityError:  # expect: PS103
+        return False
+    return True
+
+
+def claim(db: Session, key: str) -> bool:
+    if db.get_bind().dialect.name == "postgresql":
+        return _claim(db, key)
+    return _claim(db, key)
+""", note="the helper runs on PostgreSQL, where the failed INSERT aborts the caller's transaction"),
+    Case("""
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+
+def _claim_on_sqlite(db: Session, lease) -> bool:
+    try:
+        db.add(lease)
+        db.flush()
+    except IntegrityError:  # expect: PS103
+        return False
+    return True
+
+
+def claim(db: Session, lease) -> bool:
+    if db.get_bind().dialect.name == "sqlite":
+        return _claim_on_sqlite(db, lease)
+    return False
+""", note="a failed flush leaves the Session pending rollback whatever the database"),
+]
