@@ -115,9 +115,10 @@ class EnginePerCall(Rule):
     called by `main()`), a click/typer command (or one of a Flask CLI group:
     `@audit_cli.command()` on an `AppGroup`), a Django management command's
     `handle()`, `initialize()` and `start()` of a traitlets `Application` (a
-    Jupyter server or one of its subcommands), a function of an Alembic `env.py` or migration script, a startup
-    handler, a check run from a table (`CHECKS = [("db", check_db)]`, walked once
-    by `for name, fn in CHECKS: fn()` in `main()`), and a method (or a class's
+    Jupyter server or one of its subcommands), a function of an Alembic `env.py`
+    or migration script, a startup handler, a check run from a table (`CHECKS =
+    [("db", check_db)]`, walked once by `for name, fn in CHECKS: fn()` in
+    `main()`), and a method (or a class's
     `__init__`) that only such code calls, outside loops (`DbManage(url)
     .create_database()` in a CLI command: a bootstrap engine for `CREATE
     DATABASE`). A call inside a loop (`while True: backup()` at module level, a
