@@ -492,9 +492,10 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     `Application` subclass (JupyterHub's app and its subcommands); a function of an
     Alembic environment or migration script (a module that imports `alembic.context`
     or `alembic.op`); a method whose every call in the project (outside tests) is in
-    one-shot code, or an `__init__` whose class is only built there (`DbManage(...).create_tables()` in a
-    CLI command). A call inside a loop (`while True: backup()` at module level, or a
-    loop in `main()`) runs many times, so its callee is not one-shot."""
+    one-shot code, or an `__init__` whose class is only built there
+    (`DbManage(...).create_tables()` in a CLI command). A call inside a loop (`while
+    True: backup()` at module level, or a loop in `main()`) runs many times, so its
+    callee is not one-shot."""
     for deco in func.node.decorators:
         target = decorator_target(deco)
         qual = external_name(index, target, func.module, None)
