@@ -1577,7 +1577,8 @@ class FunctionFlow:
         if kind is None or not kind.aborts_on_error or resource in self.res.autocommit:
             return False
         # a SQLAlchemy connection to a server that undoes only the failed statement
-        return not (kind.key in _SERVER_DECIDES_ABORT and statement_level_only(self.module))
+        return not (kind.key in _SERVER_DECIDES_ABORT
+                    and statement_level_only(self.module, self.index))
 
     def _is_transactional_with(self, node: cst.With) -> bool:
         for item in node.items:

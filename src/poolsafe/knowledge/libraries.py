@@ -1074,7 +1074,7 @@ STATEMENT_LEVEL_DB_MODULES: tuple[str, ...] = (
     "sqlite3", "aiosqlite", "pyhive", "trino", "prestodb", "pyathena", "snowflake",
     "google.cloud.bigquery", "sqlalchemy_bigquery", "pybigquery", "clickhouse_driver",
     "clickhouse_connect", "clickhouse_sqlalchemy", "teradatasql", "teradatasqlalchemy",
-    "pydruid", "databricks.sql", "databricks.sqlalchemy", "impala", "hdbcli",
+    "pydruid", "databricks", "impala", "hdbcli",
     "sqlalchemy_hana", "sqlalchemy_dremio", "pinotdb",
 )
 

@@ -1933,3 +1933,79 @@ def claim(db: Session, lease) -> bool:
     return False
 """, note="a failed flush leaves the Session pending rollback whatever the database"),
 ]
+
+# issue 31, large code bases: a helper handed a connection, in a connector package whose
+# other modules say which database it is
+VALID += [
+    Case("""
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+
+
+class ChangeScanner:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def changed_tables(self, catalog):
+        found = set()
+        try:
+            for row in self.connection.execute(text("SELECT name FROM recent_changes")):
+                found.add(row[0])
+        except Exception as exc:
+            log.warning("no change data for %s: %s", catalog, exc)
+        return found
+""", path="lakehouse/changes.py", files={
+        "lakehouse/__init__.py": "",
+        "lakehouse/connection.py": """
+from databricks import sql
+
+
+def open_warehouse(host, path, token):
+    return sql.connect(server_hostname=host, http_path=path, access_token=token)
+"""}, note="the module imports no driver; its package's connection module is Databricks', "
+           "which runs no transaction a failed statement could abort"),
+]
+
+INVALID += [
+    Case("""
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+
+
+class ChangeScanner:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def changed_tables(self, catalog):
+        found = set()
+        try:
+            for row in self.connection.execute(text("SELECT name FROM recent_changes")):
+                found.add(row[0])
+        except Exception as exc:  # expect: PS103
+            log.warning("no change data for %s: %s", catalog, exc)
+        return found
+""", path="warehouse/changes.py", files={
+        "warehouse/__init__.py": "",
+        "warehouse/connection.py": """
+import psycopg2
+
+
+def open_warehouse(dsn):
+    return psycopg2.connect(dsn)
+""",
+        "warehouse/cache.py": """
+import sqlite3
+
+
+def open_cache(path):
+    return sqlite3.connect(path)
+"""}, note="the package also talks to PostgreSQL: nothing is concluded from its SQLite cache"),
+]
