@@ -76,7 +76,8 @@ class ExceptWithoutRollback(Rule):
     source); nor is one in a module that imports no driver at all (a helper
     handed a `Connection`) when the other modules of its package import only
     such a database's (a Databricks connector package). A SQLAlchemy `Session`
-    still is: a failed flush leaves it pending rollback whatever the server. The code's own test of the dialect counts too:
+    still is: a failed flush leaves it pending rollback whatever the server. The
+    code's own test of the dialect counts too:
     a `try` in the branch of `if conn.dialect.name == "sqlite":` (or `in ("mysql",
     "mariadb")`), or in a function that every caller calls only from such a
     branch, runs where a failed statement aborts nothing else: it is not reported
