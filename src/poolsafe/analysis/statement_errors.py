@@ -94,5 +94,5 @@ def _package_statement_level(index: ProjectIndex, module: ModuleInfo) -> bool:
     for other in index.modules:
         if other is not module and other.abspath.parent == here \
                 and _DB_ROOTS.search(other.source.encode()):
-            names |= imported_modules(other)
+            names |= {n for n in imported_modules(other) if not n.startswith("google.")}
     return _statement_level(names) is True

@@ -1086,3 +1086,11 @@ TRANSACTION_ABORT_DB_MODULES: tuple[str, ...] = (
     "pg8000", "aiopg", "redshift_connector", "sqlalchemy_redshift", "duckdb",
     "duckdb_engine", "sqlalchemy_cockroachdb", "databases",
 )
+
+#: the packages of both lists as (package, "") pairs: a module that imports one is
+#: read by the prefilter, since PS103 judges a module without a driver of its own
+#: by the other modules of its package. `google` is left out of both (too many
+#: packages share it), here and in that judgement.
+DB_DIALECT_PACKAGES: frozenset[tuple[str, str]] = frozenset(
+    (m.split(".")[0], "") for m in (*STATEMENT_LEVEL_DB_MODULES, *TRANSACTION_ABORT_DB_MODULES)
+    if not m.startswith("google."))
