@@ -1362,6 +1362,8 @@ class FunctionFlow:
         caught_all = False
         if raised is not None:
             worked = self._db_work_in(node.body)
+            if worked:
+                worked = {r for r in worked if not self._statement_level_here(node, r)}
             for handler in node.handlers:
                 catches_db, catches_all = self._catches(handler)
                 entry = raised
@@ -1545,12 +1547,38 @@ class FunctionFlow:
         kind: ConnectionKind | None = self.res.kind(resource)
         return kind is not None and kind.key in _INVALIDATE_ENDS
 
+    def _statement_level_here(self, node: cst.Try | cst.TryStar, resource: str) -> bool:
+        """The `try` runs only on a database that undoes just the failed statement,
+        as the code's own test of the dialect says: it sits in the branch of
+        `if <x>.dialect.name == "sqlite":` (or `in ("mysql", "mariadb")`), or every
+        call of its function in the project does. A SQLAlchemy connection then keeps
+        its transaction; so does a session whose `try` body only executes
+        statements (a failed flush leaves a session pending rollback whatever the
+        server, and so a body that queues or flushes objects is not concerned)."""
+        kind: ConnectionKind | None = self.res.kind(resource)
+        if kind is None:
+            return False
+        if kind.key not in _SERVER_DECIDES_ABORT and not (
+                kind.is_session and _only_executes(node.body, resource)):
+            return False
+        if _in_dialect_branch(self.func.node.body, node):
+            return True
+        return self._called_in_dialect_branches
+
+    @cached_property
+    def _called_in_dialect_branches(self) -> bool:
+        sites = facts(self.index).callers(self.func)
+        return bool(sites) and all(
+            site.func is not None and _in_dialect_branch(site.func.node.body, site.call)
+            for site in sites)
+
     def _can_abort(self, resource: str) -> bool:
         kind: ConnectionKind | None = self.res.kind(resource)
         if kind is None or not kind.aborts_on_error or resource in self.res.autocommit:
             return False
         # a SQLAlchemy connection to a server that undoes only the failed statement
-        return not (kind.key in _SERVER_DECIDES_ABORT and statement_level_only(self.module))
+        return not (kind.key in _SERVER_DECIDES_ABORT
+                    and statement_level_only(self.module, self.index))
 
     def _is_transactional_with(self, node: cst.With) -> bool:
         for item in node.items:
@@ -2143,6 +2171,58 @@ _SCOPE_NODE_TYPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 def analyse_function(index: ProjectIndex, func: FunctionInfo) -> FlowResult:
     flow = FunctionFlow(index, func)
     return flow.run() if flow.relevant() else FlowResult()
+
+
+#: dialect names (SQLAlchemy's `dialect.name`) of databases that undo only the failed
+#: statement and keep the transaction usable
+_STATEMENT_LEVEL_DIALECTS = frozenset({"sqlite", "mysql", "mariadb", "mssql", "oracle"})
+
+#: session methods that send a statement without flushing queued objects first
+#: being their purpose (autoflush aside)
+_EXECUTE_METHODS = frozenset({"execute", "exec", "scalar", "scalars", "exec_driver_sql"})
+
+
+def _only_executes(body: cst.BaseSuite, resource: str) -> bool:
+    """Every call on `resource` in `body` executes a statement (no add, flush or
+    commit), and some does."""
+    found = False
+    for node in iter_nodes(body):
+        if isinstance(node, cst.Call):
+            f = node.func
+            if isinstance(f, cst.Attribute) and dotted_name(f.value) == resource:
+                if f.attr.value not in _EXECUTE_METHODS:
+                    return False
+                found = True
+    return found
+
+
+def _statement_level_test(test: cst.BaseExpression) -> bool:
+    """`<x>.dialect.name == "sqlite"`, or `<x>.dialect.name in ("mysql", "mariadb")`:
+    true only on databases that undo just the failed statement."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    left = test.left
+    if not (isinstance(left, cst.Attribute) and left.attr.value == "name"
+            and isinstance(left.value, cst.Attribute) and left.value.attr.value == "dialect"):
+        return False
+    target = test.comparisons[0]
+    if isinstance(target.operator, cst.Equal):
+        return string_value(target.comparator) in _STATEMENT_LEVEL_DIALECTS
+    if isinstance(target.operator, cst.In) and isinstance(
+            target.comparator, (cst.Tuple, cst.List, cst.Set)):
+        names = [string_value(e.value) for e in target.comparator.elements]
+        return bool(names) and all(n in _STATEMENT_LEVEL_DIALECTS for n in names)
+    return False
+
+
+def _in_dialect_branch(scope: cst.CSTNode, target: cst.CSTNode) -> bool:
+    """`target` sits in the body of an `if` (in `scope`, not in nested functions)
+    whose test is a statement-level dialect test."""
+    for node in iter_nodes(scope):
+        if isinstance(node, cst.If) and _statement_level_test(node.test) and any(
+                n is target for n in iter_nodes(node.body)):
+            return True
+    return False
 
 
 def _unpacked_name(target: cst.BaseExpression, packed: tuple[int, int]) -> str | None:

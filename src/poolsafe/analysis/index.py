@@ -1523,8 +1523,9 @@ def _ends_in_raise(root: cst.FunctionDef, call: cst.Call) -> bool:
     return False
 
 
-#: a bind given after the session or the metadata was built
-_LATE_BIND = re.compile(rb"\.bind\s*=[^=]|MetaData\([^)]*\bbind\s*=|\bbind_mapper\b|\bbinds\s*=")
+#: a bind given after the session or the metadata was built (`x.bind = None` gives none)
+_LATE_BIND = re.compile(rb"\.bind\s*=\s*(?!None\b)[^=\s]|MetaData\([^)]*\bbind\s*=|"
+                        rb"\bbind_mapper\b|\bbinds\s*=")
 
 
 #: how deep `view_class_framework` follows project base classes (resolution's

@@ -54,6 +54,8 @@ from poolsafe.analysis.values import (
 )
 from poolsafe.knowledge.django import DJANGO_COMMAND_BASES
 from poolsafe.knowledge.frameworks import (
+    APPLICATION_BASES,
+    APPLICATION_LIFECYCLE_METHODS,
     CLI_DECORATORS,
     CLI_GROUP_CLASSES,
     CLI_PARAMETER_DECORATORS,
@@ -486,12 +488,14 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     """Code that runs once per process ("one-shot"), the one notion every rule asks:
     a click/typer command, or a function called only from module-level code
     (`if __name__ == "__main__": main()`) or only from such functions; a Django
-    management command's `handle()`; a function of an Alembic environment or
-    migration script (a module that imports `alembic.context` or `alembic.op`); a
-    method whose every call in the project (outside tests) is in one-shot code, or an
-    `__init__` whose class is only built there (`DbManage(...).create_tables()` in a
-    CLI command). A call inside a loop (`while True: backup()` at module level, or a
-    loop in `main()`) runs many times, so its callee is not one-shot."""
+    management command's `handle()`; `initialize()` and `start()` of a traitlets
+    `Application` subclass (JupyterHub's app and its subcommands); a function of an
+    Alembic environment or migration script (a module that imports `alembic.context`
+    or `alembic.op`); a method whose every call in the project (outside tests) is in
+    one-shot code, or an `__init__` whose class is only built there
+    (`DbManage(...).create_tables()` in a CLI command). A call inside a loop (`while
+    True: backup()` at module level, or a loop in `main()`) runs many times, so its
+    callee is not one-shot."""
     for deco in func.node.decorators:
         target = decorator_target(deco)
         qual = external_name(index, target, func.module, None)
@@ -534,6 +538,19 @@ def is_django_command(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bo
     return False
 
 
+def is_application(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
+    """A subclass (directly or through project classes) of a traitlets `Application`:
+    its `initialize()` and `start()` run once per process."""
+    for base in cls.node.bases:
+        value = index.evaluate(base.value, cls.module, None)
+        if isinstance(value, External) and qual_match(value.qualname, APPLICATION_BASES):
+            return True
+        if isinstance(value, ClassRef) and depth < MAX_RESOLUTION_DEPTH and \
+                is_application(index, value.cls, depth + 1):
+            return True
+    return False
+
+
 #: `import alembic.context` / `from alembic import context, op`: Alembic runs the
 #: module once per migration command
 _ALEMBIC_RUNTIME = frozenset({"alembic.context", "alembic.op"})
@@ -555,6 +572,8 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
     cls = func.cls
     assert cls is not None
     if func.name == "handle" and is_django_command(index, cls):
+        return True
+    if func.name in APPLICATION_LIFECYCLE_METHODS and is_application(index, cls):
         return True
     if depth >= _MAX_ONCE_DEPTH:
         return False

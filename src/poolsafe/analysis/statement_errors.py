@@ -11,6 +11,9 @@ server, so sessions are not concerned).
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, iter_nodes
@@ -19,6 +22,9 @@ from poolsafe.knowledge.libraries import (
     STATEMENT_LEVEL_DB_MODULES,
     TRANSACTION_ABORT_DB_MODULES,
 )
+
+if TYPE_CHECKING:
+    from poolsafe.analysis.index import ProjectIndex
 
 #: the last module asked about and its answer (the flows of one file are asked in a
 #: row; holding one module keeps no more than the file being checked)
@@ -50,13 +56,43 @@ def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-def statement_level_only(module: ModuleInfo) -> bool:
+def statement_level_only(module: ModuleInfo, index: ProjectIndex | None = None) -> bool:
     """The module imports a driver or dialect of a database where a failed statement
-    leaves the transaction usable, and none of one that aborts it (PostgreSQL)."""
+    leaves the transaction usable, and none of one that aborts it (PostgreSQL).
+    A module that imports neither (a helper handed a `Connection`) is judged by its
+    package, given the index: the other modules of its directory (a connector
+    package whose `connection.py` imports the Databricks client)."""
     if _LAST and _LAST[0][0] is module:
         return _LAST[0][1]
     names = imported_modules(module)
-    answer = (any(_matches(n, STATEMENT_LEVEL_DB_MODULES) for n in names)
-              and not any(_matches(n, TRANSACTION_ABORT_DB_MODULES) for n in names))
-    _LAST[:] = [(module, answer)]
-    return answer
+    answer = _statement_level(names)
+    if answer is None and index is not None:
+        answer = _package_statement_level(index, module)
+    _LAST[:] = [(module, bool(answer))]
+    return bool(answer)
+
+
+def _statement_level(names: set[str]) -> bool | None:
+    """True: a statement-level database only; False: an aborting one among them;
+    None: no database driver or dialect at all."""
+    if any(_matches(n, TRANSACTION_ABORT_DB_MODULES) for n in names):
+        return False
+    if any(_matches(n, STATEMENT_LEVEL_DB_MODULES) for n in names):
+        return True
+    return None
+
+
+#: the top-level packages of both lists, to find the modules that may import one
+_DB_ROOTS = re.compile(rb"\b(?:" + b"|".join(sorted({
+    re.escape(m.split(".")[0].encode())
+    for m in (*STATEMENT_LEVEL_DB_MODULES, *TRANSACTION_ABORT_DB_MODULES)})) + rb")\b")
+
+
+def _package_statement_level(index: ProjectIndex, module: ModuleInfo) -> bool:
+    here = module.abspath.parent
+    names: set[str] = set()
+    for other in index.modules:
+        if other is not module and other.abspath.parent == here \
+                and _DB_ROOTS.search(other.source.encode()):
+            names |= {n for n in imported_modules(other) if not n.startswith("google.")}
+    return _statement_level(names) is True

@@ -74,6 +74,17 @@ CLI_GROUP_CLASSES: frozenset[tuple[str, str]] = frozenset(
     {("flask.cli", "AppGroup"), ("flask.cli", "FlaskGroup")}
 )
 
+#: Application classes whose lifecycle methods are a process's entry point: a
+#: traitlets `Application` (JupyterHub, Jupyter servers and their subcommands) runs
+#: `initialize()` then `start()` once, from `launch_instance()`, and the process ends
+#: when `start()` returns or the server stops.
+APPLICATION_BASES: frozenset[tuple[str, str]] = frozenset(
+    {("traitlets", "Application"), ("jupyter_core", "JupyterApp")}
+)
+APPLICATION_LIFECYCLE_METHODS: frozenset[str] = frozenset(
+    {"initialize", "start", "launch_instance"}
+)
+
 #: Methods that store their argument in a longer-lived container or registry
 #: (`ENGINES.append(engine)`, `app.extensions.setdefault("db", engine)`).
 STORE_METHODS: frozenset[str] = frozenset(

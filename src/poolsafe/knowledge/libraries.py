@@ -981,11 +981,17 @@ LIVENESS_ATTRIBUTES: frozenset[str] = frozenset(
 
 #: Exceptions of database packages that the client raises after a statement
 #: succeeded, while reading its result (`.one()` found no row or several, Django's
-#: `get()` likewise): the transaction is not aborted, so catching one swallows no
-#: database error.
+#: `get()` likewise), or that SQLAlchemy raises itself from what the catalog queries
+#: of reflection returned (`NoSuchTableError` from `Table(..., autoload_with=...)` or
+#: `inspect(bind).get_columns()`: no row for the table, not a failed statement; a
+#: failed catalog query raises a DBAPI error instead), or while resolving names in
+#: its own metadata or a row (`NoSuchColumnError`, `NoReferencedTableError`,
+#: `NoReferencedColumnError`: no SQL at all): the transaction is not aborted, so
+#: catching one swallows no database error.
 CLIENT_RESULT_ERROR_NAMES: frozenset[str] = frozenset(
     {"NoResultFound", "MultipleResultsFound", "ObjectDoesNotExist", "DoesNotExist",
-     "MultipleObjectsReturned"}
+     "MultipleObjectsReturned", "NoSuchTableError", "NoSuchColumnError",
+     "NoReferencedTableError", "NoReferencedColumnError"}
 )
 
 CONTEXTMANAGER_DECORATORS: frozenset[tuple[str, str]] = frozenset(
@@ -1068,7 +1074,7 @@ STATEMENT_LEVEL_DB_MODULES: tuple[str, ...] = (
     "sqlite3", "aiosqlite", "pyhive", "trino", "prestodb", "pyathena", "snowflake",
     "google.cloud.bigquery", "sqlalchemy_bigquery", "pybigquery", "clickhouse_driver",
     "clickhouse_connect", "clickhouse_sqlalchemy", "teradatasql", "teradatasqlalchemy",
-    "pydruid", "databricks.sql", "databricks.sqlalchemy", "impala", "hdbcli",
+    "pydruid", "databricks", "impala", "hdbcli",
     "sqlalchemy_hana", "sqlalchemy_dremio", "pinotdb",
 )
 
@@ -1080,3 +1086,11 @@ TRANSACTION_ABORT_DB_MODULES: tuple[str, ...] = (
     "pg8000", "aiopg", "redshift_connector", "sqlalchemy_redshift", "duckdb",
     "duckdb_engine", "sqlalchemy_cockroachdb", "databases",
 )
+
+#: the packages of both lists as (package, "") pairs: a module that imports one is
+#: read by the prefilter, since PS103 judges a module without a driver of its own
+#: by the other modules of its package. `google` is left out of both (too many
+#: packages share it), here and in that judgement.
+DB_DIALECT_PACKAGES: frozenset[tuple[str, str]] = frozenset(
+    (m.split(".")[0], "") for m in (*STATEMENT_LEVEL_DB_MODULES, *TRANSACTION_ABORT_DB_MODULES)
+    if not m.startswith("google."))

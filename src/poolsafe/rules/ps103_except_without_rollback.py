@@ -56,7 +56,9 @@ class ExceptWithoutRollback(Rule):
     Handlers that only catch non-database errors (`KeyError`, `ValueError`, and
     the errors a client raises while reading a result that the database returned
     fine: SQLAlchemy's `NoResultFound`/`MultipleResultsFound`, Django's
-    `DoesNotExist`) are not flagged, nor is work inside `with session.begin():`,
+    `DoesNotExist`; and `NoSuchTableError`, which SQLAlchemy raises when
+    reflection's catalog queries found no such table, not when a statement failed)
+    are not flagged, nor is work inside `with session.begin():`,
     `with conn.transaction():` or `with conn:` (they roll back themselves), nor
     autocommit connections (also `self.conn` that a method of the class puts in
     autocommit: `self.conn.autocommit = True` in `connect()`), nor asyncpg and
@@ -72,8 +74,17 @@ class ExceptWithoutRollback(Rule):
     ClickHouse run no transaction to abort. So a SQLAlchemy connection in a
     module that imports the driver or dialect of such a database, and none of
     PostgreSQL's, is not reported (a Hive reflection dialect, a SQL Server
-    source). A SQLAlchemy `Session` still is: a failed flush leaves it pending
-    rollback whatever the server. A
+    source); nor is one in a module that imports no driver at all (a helper
+    handed a `Connection`) when the other modules of its package import only
+    such a database's (a Databricks connector package). A SQLAlchemy `Session`
+    still is: a failed flush leaves it pending rollback whatever the server. The
+    code's own test of the dialect counts too:
+    a `try` in the branch of `if conn.dialect.name == "sqlite":` (or `in ("mysql",
+    "mariadb")`), or in a function that every caller calls only from such a
+    branch, runs where a failed statement aborts nothing else: it is not reported
+    on a SQLAlchemy connection, nor on a session whose `try` body only executes
+    statements (`session.execute(...)`; a body that adds or flushes objects still
+    is). A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
     is not flagged either, nor one the handler invalidates (SQLAlchemy's
     `conn.invalidate()` discards the connection with its failed transaction).

@@ -8,6 +8,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import call_name, iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.engines import (
+    EngineCall,
     engine_calls,
     engine_url,
     holds_no_server_slot,
@@ -24,6 +25,7 @@ from poolsafe.analysis.project_facts import (
     is_test_module,
 )
 from poolsafe.analysis.resolution import (
+    call_options,
     decorator_target,
     dialect_of,
     external_name,
@@ -59,7 +61,9 @@ class EnginePerCall(Rule):
     goes where the expression goes: stored on the object, it is kept. So does a
     record built around it by a constructor (a CapWords callee such as a
     namedtuple class: `Target._engines[url] = self.Entry(engine, pid)` keeps it in
-    a class-level dict, once per process).
+    a class-level dict, once per process), and so does an alternative constructor
+    (`return cls(create_engine(url))` in a `@classmethod`): the instance keeps the
+    engine, and the callers of the constructor are followed like a factory's.
 
     Returning the engine is not keeping it: a factory that returns a new engine
     (`def get_engine(): return create_engine(url)`) is reported when a function that
@@ -90,6 +94,9 @@ class EnginePerCall(Rule):
     `engine.url`, `engine.name`, `engine.driver`: quoting rules, a version check):
     SQLAlchemy opens no connection until one is asked for, so its pool stays
     empty. One that then connects is reported.
+    Nor is an engine built with `poolclass=NullPool`: it keeps no pool, and each
+    connection closes when it is given back, so nothing is left open by the
+    engine (a connection never given back is PS102's).
     Nor is an engine whose `dispose()` (a pool's `close()`) runs in a `finally`
     of the function or script that built it (in a loop, a `finally` inside the
     loop: one around the loop disposes only the last engine): it closes its
@@ -107,9 +114,11 @@ class EnginePerCall(Rule):
     `if __name__ == "__main__": main()`, or only from such functions: `init_db()`
     called by `main()`), a click/typer command (or one of a Flask CLI group:
     `@audit_cli.command()` on an `AppGroup`), a Django management command's
-    `handle()`, a function of an Alembic `env.py` or migration script, a startup
-    handler, a check run from a table (`CHECKS = [("db", check_db)]`, walked once
-    by `for name, fn in CHECKS: fn()` in `main()`), and a method (or a class's
+    `handle()`, `initialize()` and `start()` of a traitlets `Application` (a
+    Jupyter server or one of its subcommands), a function of an Alembic `env.py`
+    or migration script, a startup handler, a check run from a table (`CHECKS =
+    [("db", check_db)]`, walked once by `for name, fn in CHECKS: fn()` in
+    `main()`), and a method (or a class's
     `__init__`) that only such code calls, outside loops (`DbManage(url)
     .create_database()` in a CLI command: a bootstrap engine for `CREATE
     DATABASE`). A call inside a loop (`while True: backup()` at module level, a
@@ -168,6 +177,8 @@ class EnginePerCall(Rule):
             if func is not None and ec.qualname.startswith("sqlalchemy") \
                     and _never_connects(func, ec.call):
                 continue  # only its dialect is read: an engine opens no connection until asked
+            if ec.qualname.startswith("sqlalchemy") and _null_pool(ctx.index, ctx.module, ec):
+                continue  # no pool: each connection closes when it is given back
             what = ("a new engine (and connection pool)" if ec.qualname.startswith(
                 "sqlalchemy") else "a new connection pool")
             if in_loop(CallSite(ec.call, ctx.module, func)) and not _kept_in_loop(
@@ -247,6 +258,22 @@ def _never_connects(func: FunctionInfo, call: cst.Call) -> bool:
                 and node.value.value == name.value and node.attr.value in _OFFLINE_ATTRIBUTES:
             offline += 1
     return loads == offline
+
+
+def _null_pool(index: ProjectIndex, module: ModuleInfo, ec: EngineCall) -> bool:
+    """`create_engine(url, poolclass=NullPool)`: the engine keeps no pool, each
+    connection it hands out is closed for good when it is given back, so a new
+    engine per call leaves nothing open behind it (a connection never given back is
+    PS102's)."""
+    opts = call_options(index, ec.call, module, ec.func)
+    pc = opts.values.get("poolclass")
+    if pc is None:
+        return False
+    qual = external_name(index, pc.expr, pc.module, pc.func)
+    return qual is not None and qual_match(qual, _NULL_POOL) is not None
+
+
+_NULL_POOL = frozenset({("sqlalchemy", "NullPool")})
 
 
 def _serverless_engine(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
@@ -427,6 +454,17 @@ def _line(site: CallSite) -> int:
     return span.start_line if span is not None else 1
 
 
+def _cls_param(func: FunctionInfo) -> str | None:
+    """The class parameter of a `@classmethod` (`cls`): calling it builds an instance
+    of the class, which keeps what it is given (`return cls(create_engine(url))`)."""
+    if func.cls is None or not any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod"
+            for d in func.node.decorators):
+        return None
+    params = [*func.node.params.posonly_params, *func.node.params.params]
+    return params[0].name.value if params else None
+
+
 def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
              call: cst.Call) -> str | None:
     """How the engine made by `call`, or a value that keeps it (a sessionmaker bound
@@ -473,6 +511,9 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                 # (`self.Entry(engine, pid)` on a namedtuple class attribute): a
                 # CapWords callee named by the engine's argument is a constructor
                 name = call_name(expr)
+                if kept is None and isinstance(f, cst.Name) and f.value == _cls_param(func) \
+                        and any(holds(a.value) for a in expr.args):
+                    return True  # an alternative constructor: `return cls(engine)`
                 return kept is None and name is not None and name[:1].isupper() \
                     and not name.isupper() and any(holds(a.value) for a in expr.args)
         return False

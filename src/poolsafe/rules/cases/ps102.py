@@ -2962,3 +2962,45 @@ def names():
 """, note="the release helper takes the cursor too; psycopg2 makes it without a round "
           "trip, so the try starts after it and the finally never meets it unbound"),
 ]
+
+# issue 31, large code bases: a late "bind" that binds nothing
+VALID += [
+    Case("""
+from sqlalchemy.orm import Session
+
+
+def pending_children(obj):
+    session = Session()
+    session.add(obj)
+    found = list(session.new)
+    session.expunge_all()
+    return found
+""", files={"routing.py": """
+class RoutedSessionState:
+    def __init__(self):
+        self.bind = None
+        self.primary = True
+"""}, note="`self.bind = None` elsewhere in the project gives nothing a bind: the "
+           "Session() bound to nothing still runs no SQL"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy.orm import Session
+
+
+def pending_children(obj):
+    session = Session()  # expect: PS102
+    session.add(obj)
+    found = list(session.new)
+    session.expunge_all()
+    return found
+""", files={"routing.py": """
+from sqlalchemy import create_engine
+
+
+class RoutedSessionState:
+    def __init__(self, url):
+        self.bind = create_engine(url)
+"""}, note="the project binds something later (an engine): the unbound session may connect"),
+]

@@ -1869,3 +1869,209 @@ def unclaim(slot: int, db: Session = Depends(get_db)):
           "before the route uses it, and the route goes on with it: the rollback "
           "undoes only the helper's work"),
 ]
+
+# issue 31, large code bases: reflection that finds no table
+VALID += [
+    Case("""
+from sqlalchemy import MetaData, Table
+from sqlalchemy.exc import NoSuchTableError
+from sqlalchemy.orm import Session
+
+
+def describe(name: str, db: Session) -> Table:
+    return Table(name, MetaData(), autoload_with=db.bind)
+
+
+def has_table(name: str, db: Session) -> bool:
+    try:
+        describe(name, db)
+    except NoSuchTableError:
+        return False
+    return True
+""", note="NoSuchTableError is raised by SQLAlchemy from what reflection's catalog queries "
+          "returned (no row for the table), not by a failed statement: nothing is aborted"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import MetaData, Table
+from sqlalchemy.exc import NoSuchTableError, ProgrammingError
+from sqlalchemy.orm import Session
+
+
+def describe(name: str, db: Session) -> Table:
+    return Table(name, MetaData(), autoload_with=db.connection())
+
+
+def has_table(name: str, db: Session) -> bool:
+    try:
+        describe(name, db)
+    except (NoSuchTableError, ProgrammingError):  # expect: PS103
+        return False
+    return True
+""", note="the handler also catches a failed statement (ProgrammingError) on the session's "
+          "own connection, and hands the session back"),
+]
+
+# issue 31, large code bases: code that runs only on a database whose failed statement
+# aborts nothing but itself (read from the code's own test of the dialect)
+VALID += [
+    Case("""
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+
+def _claim_on_sqlite(db: Session, key: str) -> bool:
+    try:
+        db.execute(text("INSERT INTO leases (k) VALUES (:k)"), {"k": key})
+    except IntegrityError:
+        return False
+    return True
+
+
+def claim(db: Session, key: str) -> bool:
+    if db.get_bind().dialect.name == "sqlite":
+        return _claim_on_sqlite(db, key)
+    with db.begin_nested():
+        db.execute(text("INSERT INTO leases (k) VALUES (:k)"), {"k": key})
+    return True
+""", note="the helper runs only where the bind's dialect is SQLite, which undoes only the "
+          "failed statement; and a failed execute() (not a flush) leaves a Session usable"),
+    Case("""
+import os
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
+
+engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
+
+
+def record(key):
+    with engine.connect() as conn:
+        if conn.dialect.name in ("mysql", "mariadb"):
+            try:
+                conn.execute(text("INSERT INTO seen (k) VALUES (:k)"), {"k": key})
+            except IntegrityError:
+                pass
+            conn.execute(text("UPDATE seen SET n = n + 1 WHERE k = :k"), {"k": key})
+            conn.commit()
+""", note="the `try` is inside the branch for MySQL, where a failed statement aborts nothing else"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+
+def _claim(db: Session, key: str) -> bool:
+    try:
+        db.execute(text("INSERT INTO leases (k) VALUES (:k)"), {"k": key})
+    except IntegrityError:  # expect: PS103
+        return False
+    return True
+
+
+def claim(db: Session, key: str) -> bool:
+    if db.get_bind().dialect.name == "postgresql":
+        return _claim(db, key)
+    return _claim(db, key)
+""", note="the helper runs on PostgreSQL, where the failed INSERT aborts the caller's transaction"),
+    Case("""
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+
+def _claim_on_sqlite(db: Session, lease) -> bool:
+    try:
+        db.add(lease)
+        db.flush()
+    except IntegrityError:  # expect: PS103
+        return False
+    return True
+
+
+def claim(db: Session, lease) -> bool:
+    if db.get_bind().dialect.name == "sqlite":
+        return _claim_on_sqlite(db, lease)
+    return False
+""", note="a failed flush leaves the Session pending rollback whatever the database"),
+]
+
+# issue 31, large code bases: a helper handed a connection, in a connector package whose
+# other modules say which database it is
+VALID += [
+    Case("""
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+
+
+class ChangeScanner:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def changed_tables(self, catalog):
+        found = set()
+        try:
+            for row in self.connection.execute(text("SELECT name FROM recent_changes")):
+                found.add(row[0])
+        except Exception as exc:
+            log.warning("no change data for %s: %s", catalog, exc)
+        return found
+""", path="lakehouse/changes.py", files={
+        "lakehouse/__init__.py": "",
+        "lakehouse/connection.py": """
+from databricks import sql
+
+
+def open_warehouse(host, path, token):
+    return sql.connect(server_hostname=host, http_path=path, access_token=token)
+"""}, note="the module imports no driver; its package's connection module is Databricks', "
+           "which runs no transaction a failed statement could abort"),
+]
+
+INVALID += [
+    Case("""
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+
+
+class ChangeScanner:
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def changed_tables(self, catalog):
+        found = set()
+        try:
+            for row in self.connection.execute(text("SELECT name FROM recent_changes")):
+                found.add(row[0])
+        except Exception as exc:  # expect: PS103
+            log.warning("no change data for %s: %s", catalog, exc)
+        return found
+""", path="warehouse/changes.py", files={
+        "warehouse/__init__.py": "",
+        "warehouse/connection.py": """
+import psycopg2
+
+
+def open_warehouse(dsn):
+    return psycopg2.connect(dsn)
+""",
+        "warehouse/cache.py": """
+import sqlite3
+
+
+def open_cache(path):
+    return sqlite3.connect(path)
+"""}, note="the package also talks to PostgreSQL: nothing is concluded from its SQLite cache"),
+]

@@ -1127,3 +1127,148 @@ def server_version(uri):
         return conn.execute(text("SELECT version()")).scalar()
 """, note="the dialect is read, then the engine connects: a pool per call"),
 ]
+
+# issue 31, large code bases: a traitlets application's lifecycle runs once per process
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from traitlets.config import Application
+
+
+def migrate_if_needed(url):
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT version_num FROM alembic_version"))
+
+
+class UpgradeCommand(Application):
+    def start(self):
+        migrate_if_needed(self.db_url)
+
+
+class Server(Application):
+    def initialize(self, argv=None):
+        self.setup_database()
+
+    def setup_database(self):
+        migrate_if_needed(self.db_url)
+""", note="a bootstrap engine: Application.initialize() and start() run once per process "
+          "(launch_instance), and so does a method only they call"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from traitlets.config import Application
+
+
+def migrate_if_needed(url):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text("SELECT version_num FROM alembic_version"))
+
+
+class UpgradeCommand(Application):
+    def start(self):
+        for url in self.db_urls:
+            migrate_if_needed(url)
+""", note="the lifecycle method runs once, but calls the builder once per database in a loop"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def migrate_if_needed(url):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        conn.execute(text("SELECT version_num FROM alembic_version"))
+
+
+class Poller:
+    def start(self):
+        migrate_if_needed(self.db_url)
+""", note="a `start()` of a class that is no traitlets Application: nothing says it runs once"),
+]
+
+# issue 31, large code bases: an alternative constructor keeps the engine in the instance
+VALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+
+class Warehouse:
+    def __init__(self, engine, schema=None):
+        self._engine = engine
+        self.schema = schema
+
+    @classmethod
+    def from_url(cls, url, engine_args=None, **kwargs):
+        return cls(create_engine(url, **(engine_args or {})), **kwargs)
+
+
+WAREHOUSE = Warehouse.from_url("postgresql://db/dw")
+""", note="`cls(engine)` in a classmethod builds an instance that keeps the engine, and "
+          "the caller keeps the instance"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+class Warehouse:
+    @classmethod
+    def row_count(cls, url, table):
+        engine = create_engine(url)  # expect: PS202
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+""", note="a classmethod that builds an engine and does not hand it to `cls(...)`: dropped"),
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+class Warehouse:
+    def __init__(self, engine):
+        self._engine = engine
+
+    def count(self, table):
+        with self._engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+    @classmethod
+    def from_url(cls, url):
+        return cls(create_engine(url))  # expect: PS202
+
+
+def handle(request):
+    return Warehouse.from_url(request.args["url"]).count("orders")
+""", note="the instance keeps the engine, but a caller that runs per call drops it"),
+]
+
+# issue 31, large code bases: an engine without a pool
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+
+def schema_revision(url):
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+""", note="NullPool keeps nothing: the connection closes when the `with` gives it back, "
+          "so a new engine per call leaves nothing open"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import StaticPool
+
+
+def schema_revision(url):
+    engine = create_engine(url, poolclass=StaticPool)  # expect: PS202
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+""", note="StaticPool keeps its one connection open after the `with`: it stays open until "
+          "the engine is collected"),
+]
