@@ -35,7 +35,11 @@ class PoolWithoutPrePing(Rule):
       project covers every configuration. In a project that never imports
       Flask-SQLAlchemy and builds its own engines with `create_engine`, a constant
       named `SQLALCHEMY_DATABASE_URI` configures nothing and is not reported (the
-      engines are judged themselves).
+      engines are judged themselves). A URI set in alternative branches (`if
+      local: ... = "sqlite:///dev.db"` / `else: ... = os.environ["DATABASE_URL"]`)
+      is judged by the server's branch, where the deployment that takes it keeps
+      a pool of server connections; a write that a later one of the same block
+      replaces is never in force.
 
     The database is judged by the URL's scheme when the text is visible: a
     string literal, the literal start of an f-string or concatenation, a module
