@@ -111,6 +111,9 @@ class FlaskConfigUnit:
     #: (`if on_server: ... = os.environ[...]` / `else: ... = "sqlite://"`); empty when
     #: there is one (`uri`)
     uri_alternatives: list[Bound] = field(default_factory=list)
+    #: a config class or module: it configures an app only when a loader
+    #: (`app.config.from_object(...)`, `from_pyfile`, ...) reads it
+    config_object: bool = False
 
 
 def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskConfigUnit]:
@@ -127,7 +130,7 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         own = class_body_assigns(cls)
         if not any(k in own for k in keys):
             continue
-        unit = FlaskConfigUnit(f"config class `{cls.name}`")
+        unit = FlaskConfigUnit(f"config class `{cls.name}`", config_object=True)
         uri = class_attribute(index, cls, FLASK_SQLALCHEMY_URI_KEY)
         opts = class_attribute(index, cls, FLASK_SQLALCHEMY_OPTIONS_KEY)
         if uri is not None:
@@ -139,7 +142,7 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         units.append(unit)
     # a config module (`app.config.from_pyfile` / `from_object("settings")`)
     if any(k in module.assigns for k in keys):
-        unit = FlaskConfigUnit(f"config module `{module.path}`")
+        unit = FlaskConfigUnit(f"config module `{module.path}`", config_object=True)
         if FLASK_SQLALCHEMY_URI_KEY in module.assigns:
             unit.uri = Bound(module.assigns[FLASK_SQLALCHEMY_URI_KEY][-1], module, None)
             unit.own_uri = True
@@ -314,6 +317,8 @@ class EngineSite:
     #: when the dialect comes from the project's declared drivers, not the URL:
     #: `psycopg2-binary in requirements.txt`
     dialect_evidence: str | None = None
+    #: a config class or module (read by `app.config.from_object(...)` & co.)
+    config_object: bool = False
 
 
 _SITES: weakref.WeakKeyDictionary[ModuleInfo, list[EngineSite]] = weakref.WeakKeyDictionary()
@@ -365,7 +370,7 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
         elif unit.own_uri and uri is not None:
             anchor = uri.expr
         yield EngineSite(unit.label, dialect, options, anchor, from_config=True,
-                         dialect_evidence=evidence)
+                         dialect_evidence=evidence, config_object=unit.config_object)
     for call, opts in flask_sqlalchemy_constructors(index, module):
         yield EngineSite("`SQLAlchemy(engine_options=...)`", None,
                          mapping_options(index, opts.expr, opts.module, opts.func), opts.expr,

@@ -395,3 +395,30 @@ else:
 db = SQLAlchemy(app)
 """, note="both branches are SQLite files"),
 ]
+
+# A config module configures an app only when the app loads it (`from_object`,
+# `from_pyfile`, ...): in a project whose app sets its URI on `app.config` itself and
+# loads no config object, a module constant named like the key is only a name.
+VALID += [
+    Case("""
+DB_URL = "postgresql://app@db/app"
+SQLALCHEMY_DATABASE_URI = DB_URL
+""", files={"app.py": "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n"
+            "from settings import DB_URL\n\napp = Flask(__name__)\n"
+            'app.config["SQLALCHEMY_DATABASE_URI"] = DB_URL\n'
+            'app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}\n'
+            "db = SQLAlchemy(app)\n"},
+         path="settings.py",
+         note="settings.py is read for a name; the app configures itself (and pre-pings)"),
+]
+
+INVALID += [
+    Case("""
+DB_URL = "postgresql://app@db/app"
+SQLALCHEMY_DATABASE_URI = DB_URL  # expect: PS203
+""", files={"app.py": "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\n"
+            "app = Flask(__name__)\napp.config.from_object('settings')\n"
+            'app.config["SQLALCHEMY_ECHO"] = False\n'
+            "db = SQLAlchemy(app)\n"},
+         path="settings.py", note="the app loads the config module: its URI configures it"),
+]
