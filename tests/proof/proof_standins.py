@@ -123,7 +123,12 @@ def _event(*what: str) -> None:
 def config_objects(namespace: dict[str, Any]) -> None:
     """Flask-SQLAlchemy builds its engine from the configuration object's
     `SQLALCHEMY_ENGINE_OPTIONS`: record it for each configuration class (one that sets
-    `SQLALCHEMY_DATABASE_URI`, itself or by inheritance) the module defines."""
+    `SQLALCHEMY_DATABASE_URI`, itself or by inheritance) the module defines, and for
+    the module itself when it sets the URI at its top level (a config module that
+    `app.config.from_object("settings")` or `from_pyfile` loads)."""
+    if "SQLALCHEMY_DATABASE_URI" in namespace:
+        _event("config", "<module>",
+               _shape_kw(namespace.get("SQLALCHEMY_ENGINE_OPTIONS")))
     for name, value in namespace.items():
         if isinstance(value, type) and hasattr(value, "SQLALCHEMY_DATABASE_URI"):
             _event("config", name,

@@ -7,8 +7,8 @@ pool-settings rules read (PS203, PS204).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -107,6 +107,13 @@ class FlaskConfigUnit:
     #: the URI and options are written here (not inherited)
     own_uri: bool = False
     own_options: bool = False
+    #: every URI write that can be the one in force: writes in alternative branches
+    #: (`if on_server: ... = os.environ[...]` / `else: ... = "sqlite://"`); empty when
+    #: there is one (`uri`)
+    uri_alternatives: list[Bound] = field(default_factory=list)
+    #: a config class or module: it configures an app only when a loader
+    #: (`app.config.from_object(...)`, `from_pyfile`, ...) reads it
+    config_object: bool = False
 
 
 def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskConfigUnit]:
@@ -123,7 +130,7 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         own = class_body_assigns(cls)
         if not any(k in own for k in keys):
             continue
-        unit = FlaskConfigUnit(f"config class `{cls.name}`")
+        unit = FlaskConfigUnit(f"config class `{cls.name}`", config_object=True)
         uri = class_attribute(index, cls, FLASK_SQLALCHEMY_URI_KEY)
         opts = class_attribute(index, cls, FLASK_SQLALCHEMY_OPTIONS_KEY)
         if uri is not None:
@@ -135,16 +142,25 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         units.append(unit)
     # a config module (`app.config.from_pyfile` / `from_object("settings")`)
     if any(k in module.assigns for k in keys):
-        unit = FlaskConfigUnit(f"config module `{module.path}`")
+        unit = FlaskConfigUnit(f"config module `{module.path}`", config_object=True)
         if FLASK_SQLALCHEMY_URI_KEY in module.assigns:
             unit.uri = Bound(module.assigns[FLASK_SQLALCHEMY_URI_KEY][-1], module, None)
             unit.own_uri = True
+            if len(module.assigns[FLASK_SQLALCHEMY_URI_KEY]) > 1:
+                writes = {id(a): Bound(a.value, module, None)
+                          for a in _top_level_assigns(module.tree.body)
+                          if any(isinstance(t.target, cst.Name)
+                                 and t.target.value == FLASK_SQLALCHEMY_URI_KEY
+                                 for t in a.targets)}
+                unit.uri_alternatives = _live_writes(module.tree.body, writes)
         if FLASK_SQLALCHEMY_OPTIONS_KEY in module.assigns:
             unit.options = Bound(module.assigns[FLASK_SQLALCHEMY_OPTIONS_KEY][-1], module, None)
             unit.own_options = True
         units.append(unit)
     # app.config["KEY"] = value and app.config.update(KEY=value), per function
     per_scope: dict[int, FlaskConfigUnit] = {}
+    uri_writes: dict[int, dict[int, Bound]] = {}
+    scopes: dict[int, FunctionInfo | None] = {}
     inv = inventory(module)
     for assign, func in inv.assigns:
         for t in assign.targets:
@@ -152,7 +168,11 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
             if (isinstance(target, cst.Subscript) and _subscript_key(target) in keys
                     and _is_app_config(index, target.value, module, func)):
                 unit = per_scope.setdefault(id(func), FlaskConfigUnit("`app.config`"))
-                _set_unit(unit, _subscript_key(target), Bound(assign.value, module, func))
+                bound = Bound(assign.value, module, func)
+                _set_unit(unit, _subscript_key(target), bound)
+                if _subscript_key(target) == FLASK_SQLALCHEMY_URI_KEY:
+                    uri_writes.setdefault(id(func), {})[id(assign)] = bound
+                    scopes[id(func)] = func
     for call, func in inv.calls:
         f = call.func
         if (isinstance(f, cst.Attribute) and f.attr.value in FLASK_CONFIG_UPDATE_METHODS
@@ -162,8 +182,71 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
             for arg in call.args:
                 if arg.keyword is not None:
                     _set_unit(unit, arg.keyword.value, Bound(arg.value, module, func))
+    for key, writes in uri_writes.items():
+        if len(writes) > 1:
+            func = scopes[key]
+            body = module.tree.body if func is None else _block_body(func.node.body)
+            per_scope[key].uri_alternatives = _live_writes(body, writes)
     units.extend(per_scope.values())
     return units
+
+
+def _top_level_assigns(stmts: Sequence[cst.BaseStatement]) -> Iterator[cst.Assign]:
+    """The assignments of a module's top level, also those inside its `if`/`try`
+    blocks (not inside functions or classes)."""
+    for stmt in stmts:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield from (small for small in stmt.body if isinstance(small, cst.Assign))
+            continue
+        for suite in _suites(stmt):
+            yield from _top_level_assigns(_block_body(suite))
+
+
+def _block_body(block: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    return list(block.body) if isinstance(block, cst.IndentedBlock) else []
+
+
+def _live_writes(stmts: Sequence[cst.BaseStatement],
+                 writes: dict[int, Bound]) -> list[Bound]:
+    """The writes among `writes` (keyed by the id of their `cst.Assign`) that can
+    still be in force after `stmts` run: a write replaces every earlier one of its
+    own block, and the writes of an `if`/`else`, `try` or loop body are alternatives
+    that add to what was in force before the statement."""
+    live: list[Bound] = []
+    for stmt in stmts:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if id(small) in writes:
+                    live = [writes[id(small)]]
+            continue
+        for suite in _suites(stmt):
+            for found in _live_writes(_block_body(suite), writes):
+                if all(found is not b for b in live):
+                    live.append(found)
+    return live
+
+
+def _suites(stmt: cst.BaseStatement) -> Iterator[cst.BaseSuite]:
+    """The blocks of a compound statement (`if`/`elif`/`else`, `try` and its
+    handlers, loops, `with`); not those of nested functions or classes."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        return
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.BaseSuite):
+        yield body
+    for handler in getattr(stmt, "handlers", ()) or ():
+        yield handler.body
+    orelse = getattr(stmt, "orelse", None)
+    while orelse is not None:
+        if isinstance(orelse, cst.If):
+            yield orelse.body
+            orelse = orelse.orelse
+        else:
+            yield orelse.body
+            orelse = None
+    final = getattr(stmt, "finalbody", None)
+    if final is not None:
+        yield final.body
 
 
 def _set_unit(unit: FlaskConfigUnit, key: str | None, value: Bound) -> None:
@@ -234,6 +317,8 @@ class EngineSite:
     #: when the dialect comes from the project's declared drivers, not the URL:
     #: `psycopg2-binary in requirements.txt`
     dialect_evidence: str | None = None
+    #: a config class or module (read by `app.config.from_object(...)` & co.)
+    config_object: bool = False
 
 
 _SITES: weakref.WeakKeyDictionary[ModuleInfo, list[EngineSite]] = weakref.WeakKeyDictionary()
@@ -265,11 +350,16 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
     for unit in flask_config_units(index, module):
         dialect = None
         evidence = None
-        if unit.uri is not None:
-            dialect = dialect_of(string_prefix(index, unit.uri.expr, unit.uri.module,
-                                               unit.uri.func))
-            if dialect is None:
-                dialect, evidence = _declared(index, module)
+        uri = unit.uri
+        if uri is not None:
+            dialect, evidence = _config_dialect(index, module, uri)
+            # of URIs written in alternative branches, a server's is the one to judge:
+            # the deployment that takes that branch runs a pool of server connections
+            for alt in unit.uri_alternatives:
+                alt_dialect, alt_evidence = _config_dialect(index, module, alt)
+                if alt_dialect is not None and not holds_no_server_slot(alt_dialect):
+                    uri, dialect, evidence = alt, alt_dialect, alt_evidence
+                    break
         options: Options | None = Options()
         if unit.options is not None:
             options = mapping_options(index, unit.options.expr, unit.options.module,
@@ -277,14 +367,22 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
         anchor: cst.CSTNode | None = None
         if unit.own_options and unit.options is not None:
             anchor = unit.options.expr
-        elif unit.own_uri and unit.uri is not None:
-            anchor = unit.uri.expr
+        elif unit.own_uri and uri is not None:
+            anchor = uri.expr
         yield EngineSite(unit.label, dialect, options, anchor, from_config=True,
-                         dialect_evidence=evidence)
+                         dialect_evidence=evidence, config_object=unit.config_object)
     for call, opts in flask_sqlalchemy_constructors(index, module):
         yield EngineSite("`SQLAlchemy(engine_options=...)`", None,
                          mapping_options(index, opts.expr, opts.module, opts.func), opts.expr,
                          call=call, from_config=True)
+
+
+def _config_dialect(index: ProjectIndex, module: ModuleInfo,
+                    uri: Bound) -> tuple[str | None, str | None]:
+    """The dialect of a configured `SQLALCHEMY_DATABASE_URI` value, and the declared
+    driver it comes from when the value does not show its scheme."""
+    dialect = dialect_of(string_prefix(index, uri.expr, uri.module, uri.func))
+    return (dialect, None) if dialect is not None else _declared(index, module)
 
 
 def _declared(index: ProjectIndex, module: ModuleInfo) -> tuple[str | None, str | None]:

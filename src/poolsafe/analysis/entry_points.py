@@ -218,13 +218,20 @@ class ImportGraph:
             return path.as_posix()
 
     def _modules(self, name: str, near: Path | None) -> list[Path]:
-        found = []
+        found: list[tuple[Path, str]] = []
         for path, source in self.index.module_files(name):
             if near is not None and not importable_from(str(path), name, str(near)):
                 continue
+            found.append((path, source))
+        if near is not None and len(found) > 1:
+            # several services of one repository, each with its own `app` package:
+            # the importer's service is the one whose import root holds the importer
+            own = [(p, src) for p, src in found if _root_holds(p, name, near)]
+            if own:
+                found = own
+        for path, source in found:
             self._files.setdefault(path, source)
-            found.append(path)
-        return found
+        return [path for path, _ in found]
 
     def resolve(self, entry: EntryPoint) -> tuple[list[Path], list[str]]:
         """The files an entry point starts from, and its targets that could not be
@@ -317,6 +324,20 @@ class ImportGraph:
                 found.update(p for p in self._modules(name, None) if p != path)
             self._edges[path] = found
         return found
+
+
+def _root_holds(path: Path, name: str, importer: Path) -> bool:
+    """The directory `name` is imported from when it means the file `path` (for
+    `app.db` at `svc/app/db.py`: `svc/`) holds `importer`."""
+    depth = name.count(".") + (1 if path.name == "__init__.py" else 0)
+    root = path.parent
+    for _ in range(depth):
+        root = root.parent
+    try:
+        importer.relative_to(root)
+    except ValueError:
+        return False
+    return True
 
 
 #: the settings module a Django entry point names by default

@@ -81,6 +81,10 @@ _FLASK_APP = re.compile(rb"\bFlask\s*\(")
 _IMPORTS_FLASK = re.compile(rb"^[ \t]*(?:from|import)[ \t]+flask\b", re.M)
 _IMPORTS_FLASK_SQLALCHEMY = re.compile(
     rb"^[ \t]*(?:from|import)[ \t]+(?:flask_sqlalchemy|flask\.ext)\b", re.M)
+#: `x.config["SQLALCHEMY_DATABASE_URI"] = ...` or `x.config.update(SQLALCHEMY_DATABASE_URI=...)`
+_WRITES_FLASK_URI = re.compile(
+    rb"\.config\s*\[\s*['\"]SQLALCHEMY_DATABASE_URI['\"]\s*\]\s*=(?!=)"
+    rb"|\.config\.update\([^)]*\bSQLALCHEMY_DATABASE_URI\s*=")
 
 
 def _imports_root(m: ModuleInfo, root: str) -> bool:
@@ -122,6 +126,8 @@ class ProjectFacts:
     _global_pre_ping: bool | None = None
     _flask_sqlalchemy: bool | None = None
     _builds_engines: bool | None = None
+    _loads_flask_config: bool | None = None
+    _writes_flask_uri: bool | None = None
     _program_reach: tuple[frozenset[Path], frozenset[Path]] | None = None
 
     def call_sites(self, name: str) -> list[CallSite]:
@@ -255,6 +261,26 @@ class ProjectFacts:
                 self._builds_engines = bool(self.index.modules_calling(
                     ["create_engine", "create_async_engine"]))
         return self._builds_engines
+
+    def loads_flask_config(self) -> bool:
+        """Some module of the project loads a Flask configuration from an object or a
+        file (`app.config.from_object(...)`, `from_pyfile`, `from_envvar`, `from_file`):
+        without such a call, a config class or module configures no app."""
+        from poolsafe.knowledge.frameworks import FLASK_CONFIG_LOAD_METHODS
+
+        if self._loads_flask_config is None:
+            with self.index.full_resolution():
+                self._loads_flask_config = bool(self.index.modules_calling(
+                    sorted(FLASK_CONFIG_LOAD_METHODS)))
+        return self._loads_flask_config
+
+    def writes_flask_uri(self) -> bool:
+        """Some module sets `SQLALCHEMY_DATABASE_URI` on an app's config itself
+        (`app.config["SQLALCHEMY_DATABASE_URI"] = ...`, `app.config.update(...)`)."""
+        if self._writes_flask_uri is None:
+            with self.index.full_resolution():
+                self._writes_flask_uri = bool(self.index.modules_matching(_WRITES_FLASK_URI))
+        return self._writes_flask_uri
 
     def uses_flask_sqlalchemy(self) -> bool:
         """Some module of the project imports Flask-SQLAlchemy: without it, a

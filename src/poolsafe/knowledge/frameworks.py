@@ -132,6 +132,10 @@ FLASK_SQLALCHEMY_OPTIONS_KEY = "SQLALCHEMY_ENGINE_OPTIONS"
 FLASK_SQLALCHEMY_OPTIONS_KEYWORD = "engine_options"
 #: `app.config.<method>(KEY=value)` sets configuration keys.
 FLASK_CONFIG_UPDATE_METHODS: frozenset[str] = frozenset({"update", "from_mapping"})
+#: `app.config` methods that read a config class, module or file: a config class or
+#: module configures an app only through one of them
+FLASK_CONFIG_LOAD_METHODS: frozenset[str] = frozenset({
+    "from_object", "from_pyfile", "from_envvar", "from_file", "from_json"})
 #: Attributes of a Flask-SQLAlchemy model class that run queries (`User.query`).
 FLASK_MODEL_QUERY_ATTRIBUTES: frozenset[str] = frozenset({"query"})
 #: The base class attribute of the extension object (`class User(db.Model)`).

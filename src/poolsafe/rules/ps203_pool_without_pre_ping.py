@@ -35,7 +35,16 @@ class PoolWithoutPrePing(Rule):
       project covers every configuration. In a project that never imports
       Flask-SQLAlchemy and builds its own engines with `create_engine`, a constant
       named `SQLALCHEMY_DATABASE_URI` configures nothing and is not reported (the
-      engines are judged themselves).
+      engines are judged themselves). A URI set in alternative branches (`if
+      local: ... = "sqlite:///dev.db"` / `else: ... = os.environ["DATABASE_URL"]`)
+      is judged by the server's branch, where the deployment that takes it keeps
+      a pool of server connections; a write that a later one of the same block
+      replaces is never in force.
+      A config class or module configures an app only when the app loads it
+      (`app.config.from_object(...)`, `from_pyfile`, `from_envvar`, `from_file`):
+      in a project whose app sets `SQLALCHEMY_DATABASE_URI` on `app.config` itself
+      and loads no config object, a constant of that name elsewhere is only a name
+      (the app's own configuration is judged).
 
     The database is judged by the URL's scheme when the text is visible: a
     string literal, the literal start of an f-string or concatenation, a module
@@ -123,6 +132,9 @@ class PoolWithoutPrePing(Rule):
             if site.from_config and (project.global_pre_ping() or (
                     not project.uses_flask_sqlalchemy() and project.builds_engines())):
                 continue  # no Flask-SQLAlchemy, engines of its own: the key is a name
+            if (site.config_object and project.writes_flask_uri()
+                    and not project.loads_flask_config()):
+                continue  # the app sets its URI itself and loads no config object
             if site.call is not None and not site.from_config and short_lived_engine(
                     ctx.index, ctx.module, site.call) is not None:
                 continue  # used once and dropped: no idle connection to test

@@ -38,7 +38,8 @@ class PoolCapacityExceedsServer(Rule):
       `CMD`, gunicorn `-w` / `gunicorn.conf.py` / `WEB_CONCURRENCY`, uvicorn
       `--workers`, celery `--concurrency`, uwsgi `--processes` (or `workers =`
       in the `.ini` file its `--ini` names); a process opens the pools of the
-      modules its entry point imports, and a Django entry point (`gunicorn
+      modules its entry point imports (in a repository of services that each
+      have an `app` package, the importing service's own), and a Django entry point (`gunicorn
       project.wsgi`, `daphne` / `uvicorn project.asgi`, `celery -A project`) the
       settings module its `DJANGO_SETTINGS_MODULE` default names;
     - the server: `postgres -c max_connections=N` in compose, `postgresql.conf`,

@@ -187,12 +187,24 @@ def _options_beside(ctx: FileContext, plan: FixPlan, node: cst.CSTNode,
                 return base
             if base is not None:
                 value = "{**" + f"{base}.{FLASK_SQLALCHEMY_OPTIONS_KEY}, {entry}" + "}"
-        elif block is not tree:
+        elif block is not tree and not _module_level(block, parents, tree):
             return Unfixable(CODE, "the URI is not set in a config class or module")
         code = f"{FLASK_SQLALCHEMY_OPTIONS_KEY} = {value}"
     plan.replace(line, cst.FlattenSentinel([line, parse_line(tree, code)]))
     plan.description = "add SQLALCHEMY_ENGINE_OPTIONS with pool_pre_ping=True"
     return plan
+
+
+def _module_level(block: cst.CSTNode | None, parents: dict[int, cst.CSTNode],
+                  tree: cst.Module) -> bool:
+    """`block` is a branch of the module's own top level (`if`/`else`, `try`): an
+    assignment there sets a module constant, as one at the top does."""
+    node: cst.CSTNode | None = block
+    while node is not None and node is not tree:
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return False
+        node = parents.get(id(node))
+    return node is tree
 
 
 def _inherited_from(ctx: FileContext, cls_node: cst.ClassDef) -> str | Unfixable | None:

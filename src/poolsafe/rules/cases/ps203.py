@@ -336,3 +336,89 @@ from sqlalchemy import create_engine
 engine = create_engine("cockroachdb://app@crdb:26257/app", pool_size=10)  # expect: PS203
 """, note="a database server spoken to over its own protocol, like PostgreSQL"),
 ]
+
+# A URI written in alternative branches (a local SQLite file on a developer's machine,
+# the deployment's server otherwise): the deployment that takes the server's branch runs
+# a pool of server connections, so that branch is judged. A write that a later one of
+# the same block replaces is never in force.
+INVALID += [
+    Case("""
+import os
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def create_app():
+    app = Flask(__name__)
+    if not os.environ.get("LOCAL_DEV"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL")  # expect: PS203
+    else:
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///local.db"
+    db.init_app(app)
+    return app
+""", files={"requirements.txt": "flask-sqlalchemy\npsycopg2==2.9.9\n"},
+         note="the deployed branch's URL comes from the environment; the declared driver "
+         "says PostgreSQL"),
+    Case("""
+import os
+
+if not os.environ.get("LOCAL_DEV"):
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"  # expect: PS203
+else:
+    SQLALCHEMY_DATABASE_URI = "sqlite:///local.db"
+""", files={"extensions.py": _EXTENSIONS}, path="settings.py",
+         note="a config module whose URI depends on the deployment"),
+]
+
+VALID += [
+    Case("""
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///local.db"
+db = SQLAlchemy(app)
+""", note="the second write of the same block replaces the first: SQLite is in force"),
+    Case("""
+import os
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+if os.environ.get("IN_MEMORY"):
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+else:
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///local.db"
+db = SQLAlchemy(app)
+""", note="both branches are SQLite files"),
+]
+
+# A config module configures an app only when the app loads it (`from_object`,
+# `from_pyfile`, ...): in a project whose app sets its URI on `app.config` itself and
+# loads no config object, a module constant named like the key is only a name.
+VALID += [
+    Case("""
+DB_URL = "postgresql://app@db/app"
+SQLALCHEMY_DATABASE_URI = DB_URL
+""", files={"app.py": "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n"
+            "from settings import DB_URL\n\napp = Flask(__name__)\n"
+            'app.config["SQLALCHEMY_DATABASE_URI"] = DB_URL\n'
+            'app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}\n'
+            "db = SQLAlchemy(app)\n"},
+         path="settings.py",
+         note="settings.py is read for a name; the app configures itself (and pre-pings)"),
+]
+
+INVALID += [
+    Case("""
+DB_URL = "postgresql://app@db/app"
+SQLALCHEMY_DATABASE_URI = DB_URL  # expect: PS203
+""", files={"app.py": "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\n"
+            "app = Flask(__name__)\napp.config.from_object('settings')\n"
+            'app.config["SQLALCHEMY_ECHO"] = False\n'
+            "db = SQLAlchemy(app)\n"},
+         path="settings.py", note="the app loads the config module: its URI configures it"),
+]

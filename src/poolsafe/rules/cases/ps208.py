@@ -367,3 +367,43 @@ engine = create_engine("postgresql://app@db/app", pool_size=20, max_overflow=10)
                                    "src/web/uwsgi.ini": _uwsgi_ini("3")},
          note="the same with `workers = 3`: 90 <= 97 (the other section's 64 is not uwsgi's)"),
 ]
+
+# A repository of services, each with a top-level package of the same name (`app`):
+# `from app.db import engine` in one service's entry point means that service's own
+# `app/db.py` (its directory is where the service runs), not every file of that name.
+VALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://svc@db/shared", pool_size=50)
+""", path="orders/app/db.py", files={
+        "orders/app/__init__.py": "",
+        "orders/app/main.py": ("from app.db import engine\n\n"
+                               "if __name__ == \"__main__\":\n    engine.connect().close()\n"),
+        "billing/app/__init__.py": "",
+        "billing/app/db.py": ("from sqlalchemy import create_engine\n\n"
+                              "engine = create_engine(\"postgresql://svc@db/shared\", "
+                              "pool_size=50)\n"),
+        "billing/app/main.py": ("from app.db import engine\n\n"
+                                "if __name__ == \"__main__\":\n    engine.connect().close()\n"),
+    }, note="two services of 60 each; each entry point opens its own service's pool "
+            "(60 <= 97); before, both `app.db` files were counted into each program"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://svc@db/shared", pool_size=100)  # expect: PS208
+""", path="orders/app/db.py", files={
+        "orders/app/__init__.py": "",
+        "orders/app/main.py": ("from app.db import engine\n\n"
+                               "if __name__ == \"__main__\":\n    engine.connect().close()\n"),
+        "billing/app/__init__.py": "",
+        "billing/app/db.py": ("from sqlalchemy import create_engine\n\n"
+                              "engine = create_engine(\"postgresql://svc@db/shared\", "
+                              "pool_size=5)\n"),
+        "billing/app/main.py": ("from app.db import engine\n\n"
+                                "if __name__ == \"__main__\":\n    engine.connect().close()\n"),
+    }, note="the orders service's own pool: 110 > 97 in that one program"),
+]
