@@ -59,7 +59,29 @@ def thread_db_uses(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadUs
             yield ThreadUse(found[0], func, how, found[1])
 
 
+#: the attribute of an index that holds its thread entries (see `_entries`)
+_ENTRIES = "_flask_thread_entries"
+
+
 def _entries(index: ProjectIndex) -> dict[int, str]:
+    """id(FunctionDef) -> how it runs on another thread, computed once per index: the
+    search reads every module that spells a thread word, with full resolution, so
+    searched again for each checked module (as it was until issue 32's mlflow
+    profile) it cost a cold run on a large Flask code base the product of the two.
+    One answer per resolution level of an index that has them (`LazyIndex`): a
+    Socket.IO task is resolved at the caller's level, as it was when not kept."""
+    memo = getattr(index, _ENTRIES, None)
+    if not isinstance(memo, dict):
+        memo = {}
+        setattr(index, _ENTRIES, memo)
+    level = getattr(index, "_level", None)
+    found = memo.get(level)
+    if found is None:
+        found = memo[level] = _find_entries(index)
+    return found
+
+
+def _find_entries(index: ProjectIndex) -> dict[int, str]:
     out = {key: _THREAD_JOBS[how] for key, how in facts(index).jobs().items()
            if how in _THREAD_JOBS}
     with index.full_resolution():  # Thread/Timer and their subclasses, executors
