@@ -102,3 +102,59 @@ def test_a_long_function_is_walked_once_for_its_local_classes(
                                if f.code == "PS206"]
     bodies = [w for w in walks if type(w).__name__ == "IndentedBlock"]
     assert len(bodies) <= 2
+
+
+def test_a_project_without_flask_sqlalchemy_does_not_look_for_thread_entries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread's use is of Flask-SQLAlchemy's `db` or of a `db.Model`, known only
+    through an import naming `flask_sqlalchemy`: a Flask project that never spells
+    it (its sessions are plain SQLAlchemy's) has none, and the whole project's thread
+    registrations are not searched (issue 32: on mlflow they loaded 372 modules), nor
+    its background jobs (PS206's other half: 119 more)."""
+    import poolsafe.analysis.flask_threads as flask_threads
+
+    searched: list[object] = []
+    find_entries = flask_threads._find_entries
+
+    def recorded(index: object) -> dict[int, str]:
+        searched.append(index)
+        return find_entries(index)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flask_threads, "_find_entries", recorded)
+    from poolsafe.analysis.project_facts import ProjectFacts
+
+    jobs = ProjectFacts.jobs
+
+    def jobs_recorded(self: ProjectFacts) -> dict[int, str]:
+        searched.append(self)
+        return jobs(self)
+
+    monkeypatch.setattr(ProjectFacts, "jobs", jobs_recorded)
+    plain = {
+        "pyproject.toml": _APP["pyproject.toml"],
+        "shop/__init__.py": (
+            "from flask import Flask\nfrom sqlalchemy import create_engine\n"
+            "from sqlalchemy.orm import sessionmaker\n\n"
+            "app = Flask(__name__)\n"
+            'Session = sessionmaker(create_engine("postgresql://app@db/shop"))\n'),
+        "shop/jobs.py": (
+            "import threading\n\nfrom shop import Session\n\n\n"
+            "def mark(order_id):\n    with Session() as s:\n"
+            "        s.execute('update o set paid = true')\n\n\n"
+            "def start(order_id):\n"
+            "    threading.Thread(target=mark, args=(order_id,)).start()\n"),
+    }
+    for name, files in (("plain", plain), ("flask_sqlalchemy", _APP)):
+        root = tmp_path / name
+        for rel, text in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+    result = scan([str(tmp_path / "plain")], ScanOptions(prefilter=False, jobs=1))
+    assert not result.errors
+    assert not searched
+    assert not [f for f in result.findings if f.code == "PS206"]
+    # the Flask-SQLAlchemy project still searches them, and is reported
+    result = scan([str(tmp_path / "flask_sqlalchemy")], ScanOptions(prefilter=False, jobs=1))
+    assert searched
+    assert [(Path(f.path).name, f.code) for f in result.findings if f.code == "PS206"] == [
+        ("jobs.py", "PS206")]
