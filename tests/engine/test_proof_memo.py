@@ -71,6 +71,12 @@ def test_a_comparison_is_read_back_after_an_edit_elsewhere(
     calls.clear()
     assert _found(root, None) == want
     assert calls == ["count_orders"]
+    # `poolsafe clean` knows them
+    from poolsafe.scan.cache import clear_cache
+
+    assert list((cache / "modules").glob("*.proof.json"))
+    assert clear_cache(cache) == []
+    assert not cache.exists()
 
 
 def test_the_key_holds_everything_a_comparison_reads() -> None:
