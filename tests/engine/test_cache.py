@@ -166,8 +166,11 @@ def test_a_code_edit_in_the_wrapper_rechecks_its_users(
 def test_an_edit_that_a_project_wide_fact_reads_rechecks_everything(
         tmp_path: Path, parses: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(_two_users(tmp_path))
-    # a Flask project: its background jobs are a fact every file reads (PS206)
-    (tmp_path / "web.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    # a Flask-SQLAlchemy project: its background jobs are a fact every file reads
+    # (PS206; a project that never spells flask_sqlalchemy has none to report)
+    (tmp_path / "web.py").write_text("from flask import Flask\nfrom flask_sqlalchemy import "
+                                     "SQLAlchemy\n\napp = Flask(__name__)\n"
+                                     "db = SQLAlchemy(app)\n")
     opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
     scan(["."], opts)
     # user2.py now runs report() as a background thread

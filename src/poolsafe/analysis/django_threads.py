@@ -389,13 +389,36 @@ def _thread_class(index: ProjectIndex, value: object, depth: int = 0) -> tuple[s
 def _local_thread_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                         name: str) -> tuple[str, str] | None:
     """A class defined inside `func` (`class RepeatTimer(Timer)` next to its use)."""
-    for node in iter_nodes(func.node.body):
-        if isinstance(node, cst.ClassDef) and node.name.value == name:
-            for base in node.bases:
-                found = _thread_class(index, index.evaluate(base.value, module, func))
-                if found is not None:
-                    return found
+    for node in _local_classes(index, func).get(name, ()):
+        for base in node.bases:
+            found = _thread_class(index, index.evaluate(base.value, module, func))
+            if found is not None:
+                return found
     return None
+
+
+#: the attribute of an index that holds `_local_classes`' answers
+_LOCAL_CLASSES = "_local_classes"
+
+
+def _local_classes(index: ProjectIndex, func: FunctionInfo) -> dict[str, list[cst.ClassDef]]:
+    """The classes defined inside `func`, by name, in the order of its body (one walk
+    per function and index: asked for every call of an unresolved name, a walk per
+    call made a long function's search quadratic). The entry keeps its node, so an
+    id reused by a later tree is never taken for it."""
+    memo = getattr(index, _LOCAL_CLASSES, None)
+    if not isinstance(memo, dict):
+        memo = {}
+        setattr(index, _LOCAL_CLASSES, memo)
+    entry = memo.get(id(func.node))
+    if entry is None or entry[0] is not func.node:
+        found: dict[str, list[cst.ClassDef]] = {}
+        for node in iter_nodes(func.node.body):
+            if isinstance(node, cst.ClassDef):
+                found.setdefault(node.name.value, []).append(node)
+        entry = memo[id(func.node)] = (func.node, found)
+    classes: dict[str, list[cst.ClassDef]] = entry[1]
+    return classes
 
 
 def _is_executor(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,

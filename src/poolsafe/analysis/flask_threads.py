@@ -19,7 +19,7 @@ import libcst as cst
 from poolsafe.analysis.app_context import app_factory_call, is_context_call, pushes_context
 from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, positional_args
 from poolsafe.analysis.django_threads import threaded_target
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, word_pattern
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_flask_db, is_model_class
 from poolsafe.analysis.resolution import decorator_target, instance_type
@@ -47,6 +47,8 @@ class ThreadUse:
 
 
 def thread_db_uses(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadUse]:
+    if not flask_sqlalchemy_in_project(index):
+        return
     entries = _entries(index)
     for func in module.all_functions:
         how = entries.get(id(func.node))
@@ -59,7 +61,47 @@ def thread_db_uses(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadUs
             yield ThreadUse(found[0], func, how, found[1])
 
 
+#: the attribute of an index that holds its thread entries (see `_entries`)
+_ENTRIES = "_flask_thread_entries"
+_USES_FLASK_SQLALCHEMY = "_flask_sqlalchemy_in_project"
+_FLASK_SQLALCHEMY_WORD = word_pattern(["flask_sqlalchemy"])
+
+
+def flask_sqlalchemy_in_project(index: ProjectIndex) -> bool:
+    """Whether any project file spells `flask_sqlalchemy` (computed once per index).
+    A use is of the extension's `db` (`is_flask_db`) or of a model deriving from its
+    `db.Model`, values only an import naming `flask_sqlalchemy` makes known: a
+    project without the word has none, and its thread entries, which take every
+    module that spells `Thread`, `Timer` or `submit` to find (and whatever their
+    resolution reaches: 372 of mlflow's modules, held for the rest of the run), are
+    not looked for; nor are PS206's background jobs, whose uses are the same."""
+    found = getattr(index, _USES_FLASK_SQLALCHEMY, None)
+    if not isinstance(found, bool):
+        found = index.any_module(_FLASK_SQLALCHEMY_WORD, lambda _m: True) \
+            or index.unread_files_match(_FLASK_SQLALCHEMY_WORD)
+        setattr(index, _USES_FLASK_SQLALCHEMY, found)
+    return found
+
+
 def _entries(index: ProjectIndex) -> dict[int, str]:
+    """id(FunctionDef) -> how it runs on another thread, computed once per index: the
+    search reads every module that spells a thread word, with full resolution, so
+    searched again for each checked module (as it was until issue 32's mlflow
+    profile) it cost a cold run on a large Flask code base the product of the two.
+    One answer per resolution level of an index that has them (`LazyIndex`): a
+    Socket.IO task is resolved at the caller's level, as it was when not kept."""
+    memo = getattr(index, _ENTRIES, None)
+    if not isinstance(memo, dict):
+        memo = {}
+        setattr(index, _ENTRIES, memo)
+    level = getattr(index, "_level", None)
+    found = memo.get(level)
+    if found is None:
+        found = memo[level] = _find_entries(index)
+    return found
+
+
+def _find_entries(index: ProjectIndex) -> dict[int, str]:
     out = {key: _THREAD_JOBS[how] for key, how in facts(index).jobs().items()
            if how in _THREAD_JOBS}
     with index.full_resolution():  # Thread/Timer and their subclasses, executors

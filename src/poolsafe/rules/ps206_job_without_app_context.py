@@ -105,6 +105,11 @@ class JobWithoutAppContext(Rule):
         # has none, and then no module needs reading for its background jobs
         if not project.uses_flask():
             return
+        from poolsafe.analysis.flask_threads import flask_sqlalchemy_in_project
+
+        # every use this rule reports is of Flask-SQLAlchemy's `db` or `db.Model`
+        if not flask_sqlalchemy_in_project(ctx.index):
+            return
         yield from self._thread_uses(ctx)
         jobs = project.jobs()
         for func in ctx.module.all_functions:

@@ -49,8 +49,9 @@ _OWN_SUFFIXES = (".json", ".tmp", ".poolsafe-tmp")
 _OWN_NAMES = (TAG_NAME, ".gitignore")
 #: the directory of parsed modules (`poolsafe.scan.snapshots`) and its files
 SNAPSHOT_DIR = "modules"
-#: (and the per-module summaries of `poolsafe.scan.summaries`, `.pool.json`)
-_SNAPSHOT_SUFFIXES = (".pickle", ".pool.json", ".poolsafe-tmp")
+#: (and the per-module summaries of `poolsafe.scan.summaries`, `.pool.json`, and the
+#: kept path comparisons of `poolsafe.scan.proofs`, `.proof.json`)
+_SNAPSHOT_SUFFIXES = (".pickle", ".pool.json", ".proof.json", ".poolsafe-tmp")
 
 
 def code_version(modules: Iterable[ModuleType]) -> str:

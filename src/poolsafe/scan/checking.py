@@ -27,12 +27,14 @@ from poolsafe.core.positions import spans
 from poolsafe.core.project import module_key, names_to_files
 from poolsafe.core.rule_codes import enabled_codes
 from poolsafe.core.source import DecodedSource, SourceError, decode
+from poolsafe.fix.equivalence import comparisons_kept
 from poolsafe.fix.fixers.edits import parent_map, remember_parents
 from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
 from poolsafe.scan.lazy_index import LazyIndex
 from poolsafe.scan.options import MAX_FILE_BYTES, ScanOptions
 from poolsafe.scan.parallel import CheckResults, check_all
 from poolsafe.scan.prefilter import Selection, select
+from poolsafe.scan.proofs import ProofStore
 from poolsafe.scan.scope import ProjectScope, read_error, too_large_error
 from poolsafe.scan.snapshots import WRITE_MAX as SNAPSHOT_WRITE_MAX
 from poolsafe.scan.snapshots import SnapshotStore
@@ -497,7 +499,9 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
     # the shares are balanced by the work left: a file parsed ahead costs its worker
     # only its analysis
     sizes = [len(by_path[p][1]) // (PREPARSED_SHARE if p in parsed_ahead else 1) for p in own]
-    with unvalidated_nodes():  # (forked workers inherit it)
+    # the path comparisons of the `[*]` proofs, kept between runs with the cache
+    proofs = None if options.cache_dir is None else ProofStore(options.cache_dir)
+    with unvalidated_nodes(), comparisons_kept(proofs):  # (forked workers inherit them)
         return check_all(own, sizes, options.jobs, check_share)
 
 

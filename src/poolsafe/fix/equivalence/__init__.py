@@ -29,11 +29,14 @@ A verdict with problems demotes a safe fix to unsafe with the reason, or, with
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import libcst as cst
 
@@ -51,6 +54,7 @@ from poolsafe.fix.equivalence.paths import (
     handler_text,
 )
 from poolsafe.fix.equivalence.releases import (
+    configured_release_names,
     is_savepoint,
     liveness_guard,
     released_name,
@@ -93,12 +97,58 @@ def check_fix(before: cst.Module, after: cst.Module, code: str) -> Verdict:
     compared = 0
     if code in TRACED_RULES:
         for qualname in sorted(changed & fb.keys()):
-            found, lost = compare_function(fb[qualname], fa[qualname],
-                                           _sqlalchemy_names(before) | _sqlalchemy_names(after))
+            found, lost = _compared(fb[qualname], fa[qualname],
+                                    _sqlalchemy_names(before) | _sqlalchemy_names(after))
             compared += 1
             problems.extend(f"in `{qualname}`: {p}" for p in found)
             drop = drop or lost
     return Verdict(tuple(problems), drop, compared)
+
+
+class ComparisonMemo(Protocol):
+    """Where `check_fix` keeps `compare_function`'s answers (`poolsafe.scan.proofs`)."""
+
+    def get(self, key: str) -> tuple[list[str], bool] | None: ...
+
+    def put(self, key: str, value: tuple[list[str], bool]) -> None: ...
+
+
+#: the memo of the check under way (`comparisons_kept`): None, compare every time
+_MEMO: ContextVar[ComparisonMemo | None] = ContextVar("comparison_memo", default=None)
+
+
+@contextmanager
+def comparisons_kept(memo: ComparisonMemo | None) -> Iterator[None]:
+    """Keep `compare_function`'s answers in `memo` while a check runs (`check`'s
+    `[*]`; `poolsafe fix` proves without one)."""
+    token = _MEMO.set(memo)
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def comparison_key(before: cst.FunctionDef, after: cst.FunctionDef,
+                   sqlalchemy_names: frozenset[str]) -> str:
+    """Everything `compare_function` reads: both functions exactly as libcst renders
+    them (the code is the tree), the SQLAlchemy names and the configured releases."""
+    render = cst.Module([]).code_for_node
+    return json.dumps([render(before), render(after), sorted(sqlalchemy_names),
+                       sorted(configured_release_names())])
+
+
+def _compared(before: cst.FunctionDef, after: cst.FunctionDef,
+              sqlalchemy_names: frozenset[str]) -> tuple[list[str], bool]:
+    memo = _MEMO.get()
+    if memo is None:
+        return compare_function(before, after, sqlalchemy_names)
+    key = comparison_key(before, after, sqlalchemy_names)
+    kept = memo.get(key)
+    if kept is not None:
+        return kept
+    found = compare_function(before, after, sqlalchemy_names)
+    memo.put(key, found)
+    return found
 
 
 def compare_function(before: cst.FunctionDef, after: cst.FunctionDef,

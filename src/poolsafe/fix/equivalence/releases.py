@@ -43,6 +43,11 @@ def configured_releases(names: Iterable[str]) -> Iterator[None]:
         _CONFIGURED.reset(token)
 
 
+def configured_release_names() -> frozenset[str]:
+    """The configured release functions of the check under way, by last name."""
+    return _CONFIGURED.get()
+
+
 def released_name(call: cst.Call) -> str | None:
     """The plain name this call releases or closes, if it is a release: `conn.close()`,
     `pool.putconn(conn)`, `await pool.release(conn)`, `release_db_connection(conn)`

@@ -1,0 +1,95 @@
+"""The path comparisons behind `check`'s `[*]` are kept with the cache (issue 32): a
+check after an edit elsewhere in the file reads them instead of walking the paths of
+the unchanged function again, and shows the same `[*]`; a changed function, or
+other configured releases, is compared again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import poolsafe.fix.equivalence as equivalence
+from poolsafe.fix.equivalence import comparison_key
+from poolsafe.fix.equivalence.releases import configured_releases
+from poolsafe.scan.engine import scan
+from poolsafe.scan.options import ScanOptions
+
+_LEAK = '''from psycopg2 import pool
+
+db = pool.SimpleConnectionPool(1, 5, dsn="dbname=shop")
+
+
+def count_orders():
+    conn = db.getconn()
+    cur = conn.cursor()
+    cur.execute("select count(*) from orders")
+    n = cur.fetchone()[0]
+    db.putconn(conn)
+    return n
+'''
+
+
+def _found(root: Path, cache: Path | None) -> list[tuple[str, int, bool, bool]]:
+    result = scan([str(root / "shop" / "orders.py")], ScanOptions(jobs=1, cache_dir=cache))
+    assert not result.errors
+    return [(f.code, f.line, f.fixable, f.unsafe_fix) for f in result.findings]
+
+
+def test_a_comparison_is_read_back_after_an_edit_elsewhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    compare = equivalence.compare_function
+
+    def counted(before: object, after: object, names: frozenset[str]) -> object:
+        calls.append(getattr(before, "name").value)  # noqa: B009
+        return compare(before, after, names)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(equivalence, "compare_function", counted)
+    root = tmp_path / "p"
+    (root / "shop").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "0"\n')
+    (root / "shop" / "__init__.py").write_text("")
+    path = root / "shop" / "orders.py"
+    path.write_text(_LEAK)
+    cache = root / ".poolsafe_cache"
+    want = _found(root, None)
+    assert [(c, fixable) for c, _, fixable, _ in want] == [("PS102", True)]
+    _found(root, cache)  # (makes the cache directory)
+    for n in range(3):
+        path.write_text(_LEAK + f"\n\ndef added_{n}():\n    return {n}\n")
+        calls.clear()
+        assert _found(root, cache) == want
+        if n:  # the first edit's check wrote the comparison; the next ones read it
+            assert calls == []
+    # the leaking function itself changed: compared again, same answer
+    path.write_text(_LEAK.replace("select count(*)", "select count(id)"))
+    calls.clear()
+    assert _found(root, cache) == want
+    assert calls == ["count_orders"]
+    # without the cache, every check compares
+    calls.clear()
+    assert _found(root, None) == want
+    assert calls == ["count_orders"]
+    # `poolsafe clean` knows them
+    from poolsafe.scan.cache import clear_cache
+
+    assert list((cache / "modules").glob("*.proof.json"))
+    assert clear_cache(cache) == []
+    assert not cache.exists()
+
+
+def test_the_key_holds_everything_a_comparison_reads() -> None:
+    import libcst as cst
+
+    module = cst.parse_module(_LEAK)
+    func = next(s for s in module.body if isinstance(s, cst.FunctionDef))
+    other = cst.parse_module(_LEAK.replace("conn.cursor()", "conn.cursor( )"))
+    func2 = next(s for s in other.body if isinstance(s, cst.FunctionDef))
+    key = comparison_key(func, func, frozenset())
+    # the code exactly (not up to whitespace), the SQLAlchemy names, the releases
+    assert comparison_key(func, func2, frozenset()) != key
+    assert comparison_key(func, func, frozenset({"text"})) != key
+    with configured_releases(["corp.unlease"]):
+        assert comparison_key(func, func, frozenset()) != key
+    assert comparison_key(func, func, frozenset()) == key
