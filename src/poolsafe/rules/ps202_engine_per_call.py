@@ -113,10 +113,13 @@ class EnginePerCall(Rule):
     is a script's `main()` (a function called only from module-level code such as
     `if __name__ == "__main__": main()`, or only from such functions: `init_db()`
     called by `main()`), a click/typer command (or one of a Flask CLI group:
-    `@audit_cli.command()` on an `AppGroup`), a Django management command's
-    `handle()`, `initialize()` and `start()` of a traitlets `Application` (a
-    Jupyter server or one of its subcommands), a function of an Alembic `env.py`
-    or migration script, a startup handler, a check run from a table (`CHECKS =
+    `@audit_cli.command()` on an `AppGroup`), the handler of an argparse subcommand
+    (`vacuum_cmd.set_defaults(func=vacuum)` in a module that imports `argparse`,
+    run once by `args.func(args)`; one also called per request is still reported),
+    a Django management command's `handle()`, `initialize()` and `start()` of a
+    traitlets `Application` (a Jupyter server or one of its subcommands), a
+    function of an Alembic `env.py` or migration script, a startup handler, a
+    check run from a table (`CHECKS =
     [("db", check_db)]`, walked once by `for name, fn in CHECKS: fn()` in
     `main()`), and a method (or a class's
     `__init__`) that only such code calls, outside loops (`DbManage(url)

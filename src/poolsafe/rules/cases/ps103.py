@@ -2243,7 +2243,10 @@ VALID += [
 INVALID += [
     Case(_BUILD_INDEXES.format(helper="""\
     db.connection().execute(text(ddl))""", mark="  # expect: PS103"),
-         unfixable="`db` belongs to the caller, who may commit them",
+         unfixable="inside a loop, a rollback would discard the work of earlier "
+                   "iterations, and `db` belongs to the caller, who may commit them; no "
+                   "savepoint fits (the `try` body passes `db` to a call that may commit): "
+                   "use one per iteration by hand",
          note="`db.connection()` is the session's own connection: the failed DDL "
               "aborts the session's transaction"),
 ]

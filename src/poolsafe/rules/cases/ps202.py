@@ -1272,3 +1272,50 @@ def schema_revision(url):
 """, note="StaticPool keeps its one connection open after the `with`: it stays open until "
           "the engine is collected"),
 ]
+
+# issue 31, large code bases: an argparse subcommand (`sub.set_defaults(func=...)`,
+# dispatched once by `args.func(args)`) runs once per process, as a click command does
+_VACUUM_CLI = """
+import argparse
+
+from sqlalchemy import create_engine, text
+
+
+def open_engine(url):
+    return create_engine(url)  {mark}
+
+
+def vacuum(args):
+    engine = open_engine(args.url)
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+{extra}
+
+def main():
+    parser = argparse.ArgumentParser(prog="shopctl")
+    commands = parser.add_subparsers()
+    vacuum_cmd = commands.add_parser("vacuum")
+    vacuum_cmd.add_argument("--url", required=True)
+    vacuum_cmd.set_defaults(func=vacuum)
+    args = parser.parse_args()
+    args.func(args)
+"""
+
+VALID += [
+    Case(_VACUUM_CLI.format(mark="", extra=""),
+         note="the subcommand runs once per `shopctl vacuum`: one engine for the process"),
+]
+
+INVALID += [
+    Case(_VACUUM_CLI.format(mark="# expect: PS202", extra="""
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.post("/maintenance/vacuum")
+def vacuum_route():
+    vacuum(request)
+    return "ok"
+"""), note="the same subcommand also runs per request from a route: a pool per request"),
+]
