@@ -106,6 +106,10 @@ class EnginePerCall(Rule):
     every request pays a new pool and a new server connection. A `dispose()` only
     at the end of the success path is not enough: an error before it drops the
     pool with its connections.
+    Nor is one whose `dispose` (not called: the bound method) the function hands on,
+    to a list of shutdown callbacks (`on_close.append(engine.dispose)`) or
+    `atexit.register(engine.dispose)`: whoever holds the callback disposes the
+    engine, as a caller that stores the engine keeps it.
 
     ## Tests, one-shot code and processes
     Code that runs once per process ("one-shot") is not reported: an engine it
@@ -559,5 +563,10 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
         f = c.func
         if (isinstance(f, cst.Attribute) and f.attr.value in STORE_METHODS
                 and any(holds(a.value) for a in c.args)):
+            return _KEPT
+        # its `dispose` handed on, not called (`on_close.append(engine.dispose)`,
+        # `atexit.register(engine.dispose)`): whoever holds the callback disposes it
+        if any(isinstance(a.value, cst.Attribute) and a.value.attr.value in _POOL_CLOSE
+               and holds(a.value.value) for a in c.args):
             return _KEPT
     return _RETURNED if returned else None

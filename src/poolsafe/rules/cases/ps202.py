@@ -1319,3 +1319,37 @@ def vacuum_route():
     return "ok"
 """), note="the same subcommand also runs per request from a route: a pool per request"),
 ]
+
+# issue 31, large code bases: the caller hands the engine's `dispose` on (a list of
+# shutdown callbacks, `atexit.register`): whoever holds it disposes the engine
+_NOTEBOOK = """
+from sqlalchemy import create_engine, text
+
+
+def open_engine(url):
+    return create_engine(url)  {mark}
+
+
+class Notebook:
+    def __init__(self, url, on_close):
+        engine = open_engine(url)
+        with engine.connect() as conn:
+            self.version = conn.execute(text("SELECT version()")).scalar()
+{end}
+
+def launch(url):
+    hooks = []
+    return Notebook(url, hooks), hooks
+"""
+
+VALID += [
+    Case(_NOTEBOOK.format(mark="", end="        on_close.append(engine.dispose)\n"),
+         note="the engine's dispose() is kept as a shutdown callback: it is disposed "
+              "when the callbacks run, not dropped"),
+]
+
+INVALID += [
+    Case(_NOTEBOOK.format(mark="# expect: PS202", end="        engine.dispose()\n"),
+         note="dispose() only on the success path: an error in the query drops the pool "
+              "with its connection"),
+]
