@@ -96,7 +96,10 @@ class EnginePerCall(Rule):
     empty. One that then connects is reported.
     Nor is an engine built with `poolclass=NullPool`: it keeps no pool, and each
     connection closes when it is given back, so nothing is left open by the
-    engine (a connection never given back is PS102's).
+    engine (a connection never given back is PS102's). That holds too for a
+    factory that passes its own `**options` on to the engine call (setting no
+    `poolclass` itself) where the caller gives `poolclass=NullPool`
+    (`tenant_engine(url, poolclass=NullPool)`); its other callers still count.
     Nor is an engine whose `dispose()` (a pool's `close()`) runs in a `finally`
     of the function or script that built it (in a loop, a `finally` inside the
     loop: one around the loop disposes only the last engine): it closes its
@@ -221,7 +224,8 @@ class EnginePerCall(Rule):
                     "lifespan or module level) and yield a connection or session from it",
                 )
             elif route == _RETURNED:
-                caller = _per_call_caller(ctx.index, func, set())
+                caller = _per_call_caller(ctx.index, func, set(),
+                                          forwards=_forwards_options(func, ec.call))
                 if caller is not None and caller.func is not None:
                     yield self.finding(
                         ec.call,
@@ -409,8 +413,28 @@ _RETURNED = "returned"
 _MAX_CALLER_DEPTH = 4
 
 
+def _forwards_options(func: FunctionInfo, call: cst.Call) -> bool:
+    """The engine call passes on the factory's own `**options` and sets no
+    `poolclass` itself: a caller's `poolclass=` decides the pool."""
+    star = func.node.params.star_kwarg
+    if star is None or any(a.keyword is not None and a.keyword.value == "poolclass"
+                           for a in call.args):
+        return False
+    return any(a.star == "**" and isinstance(a.value, cst.Name)
+               and a.value.value == star.name.value for a in call.args)
+
+
+def _passes_null_pool(index: ProjectIndex, site: CallSite) -> bool:
+    for a in site.call.args:
+        if a.keyword is not None and a.keyword.value == "poolclass":
+            qual = external_name(index, a.value, site.module, site.func)
+            return qual is not None and qual_match(qual, _NULL_POOL) is not None
+    return False
+
+
 def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
-                     seen: set[int], depth: int = 0) -> CallSite | None:
+                     seen: set[int], depth: int = 0,
+                     forwards: bool = False) -> CallSite | None:
     """A call of `func` (which returns a new engine, or something that keeps one) in a
     function that runs more than once and drops what it got: each call builds a pool.
     Callers that keep it (a global, an attribute, a cache, module-level code, a
@@ -422,6 +446,8 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
         caller = site.func
         if caller is None or is_test_module(site.module):
             continue
+        if forwards and depth == 0 and _passes_null_pool(index, site):
+            continue  # `factory(url, poolclass=NullPool)`: that engine keeps no pool
         per_request_dependency = caller.is_generator and (
             id(caller.node) in index.dependency_functions() or _drawn_by_next(index, caller))
         if not per_request_dependency and _runs_once_or_keeps(index, caller):

@@ -1353,3 +1353,31 @@ INVALID += [
          note="dispose() only on the success path: an error in the query drops the pool "
               "with its connection"),
 ]
+
+# issue 31, large code bases: a factory that forwards its keyword arguments to the
+# engine, called with `poolclass=NullPool`
+_TENANT = """
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+
+def tenant_engine(url, **options):
+    return create_engine(url, pool_pre_ping=True, **options)  {mark}
+
+
+def add_column(url):
+    engine = tenant_engine(url, {option})
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE invoices ADD COLUMN memo text"))
+"""
+
+VALID += [
+    Case(_TENANT.format(mark="", option="poolclass=NullPool"),
+         note="the caller's `poolclass=NullPool` reaches create_engine() through "
+              "`**options`: the engine keeps no pool"),
+]
+
+INVALID += [
+    Case(_TENANT.format(mark="# expect: PS202", option="pool_size=1"),
+         note="a pool of one still keeps its connection open after the `with`"),
+]
