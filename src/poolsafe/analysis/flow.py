@@ -38,6 +38,10 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.rolling_commit import (
+    every_session_rolls_back_commit,
+    only_queues_and_commits,
+)
 from poolsafe.analysis.statement_errors import statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import (
@@ -1363,7 +1367,8 @@ class FunctionFlow:
         if raised is not None:
             worked = self._db_work_in(node.body)
             if worked:
-                worked = {r for r in worked if not self._statement_level_here(node, r)}
+                worked = {r for r in worked if not self._statement_level_here(node, r)
+                          and not self._commit_rolls_back(node, r)}
             for handler in node.handlers:
                 catches_db, catches_all = self._catches(handler)
                 entry = raised
@@ -1494,11 +1499,13 @@ class FunctionFlow:
         if target is not None and target[1] not in NON_WORK_METHODS \
                 and not self._only_queues(*target) and target[0] not in closed_here:
             found.add(target[0])
-        for a in call.args:
+        for i, a in enumerate(call.args):
             if isinstance(a.value, cst.Name):
                 owner = self.res.owner(a.value)
+                # a helper that only reads the session's `.bind` runs its statements on
+                # a connection of its own (`db.bind.connect()`), not in this transaction
                 if owner is not None and owner not in closed_here \
-                        and not self._released_by(call):
+                        and not self._released_by(call) and not self._reads_bind_only(call, i):
                     found.add(owner)
         return found
 
@@ -1564,6 +1571,17 @@ class FunctionFlow:
         if _in_dialect_branch(self.func.node.body, node):
             return True
         return self._called_in_dialect_branches
+
+    def _commit_rolls_back(self, node: cst.Try | cst.TryStar, resource: str) -> bool:
+        """The session's class rolls back a failed commit before re-raising it, and
+        the `try` body only queues objects on it and commits them (itself or through
+        project helpers): a failure there leaves nothing pending
+        (`poolsafe.analysis.rolling_commit`)."""
+        kind: ConnectionKind | None = self.res.kind(resource)
+        if kind is None or kind.key not in ("session", "scoped-session"):
+            return False
+        return every_session_rolls_back_commit(self.index) and only_queues_and_commits(
+            self.index, node.body, resource, self.module, self.func)
 
     @cached_property
     def _called_in_dialect_branches(self) -> bool:

@@ -512,7 +512,8 @@ _MAX_ONCE_DEPTH = 3
 
 def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:
     """Code that runs once per process ("one-shot"), the one notion every rule asks:
-    a click/typer command, or a function called only from module-level code
+    a click/typer command, an argparse subcommand's handler
+    (`sub.set_defaults(func=vacuum)`), or a function called only from module-level code
     (`if __name__ == "__main__": main()`) or only from such functions; a Django
     management command's `handle()`; `initialize()` and `start()` of a traitlets
     `Application` subclass (JupyterHub's app and its subcommands); a function of an
@@ -546,10 +547,47 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     sites = facts(index).callers(func)
     if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
         return True
+    if id(func.node) in _argparse_subcommands(index):
+        # `sub.set_defaults(func=vacuum)`: `args.func(args)` runs it once per process;
+        # a direct call elsewhere must be one-shot too
+        return all(not _in_loop(s) and (s.func is None or (
+            depth < _MAX_ONCE_DEPTH and is_cli_entry(index, s.func, depth + 1)))
+            for s in sites)
     return bool(sites) and all(
         not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
             index, s.func, depth + 1)))
         for s in sites)
+
+
+_SUBCOMMANDS = "_poolsafe_argparse_subcommands"
+
+
+def _argparse_subcommands(index: ProjectIndex) -> frozenset[int]:
+    """id() of the `def` of each module-level function an argparse subcommand parser
+    names as its handler (`vacuum_cmd.set_defaults(func=vacuum)`, in a module that
+    imports `argparse`): the program calls it once per run (`args.func(args)`)."""
+    found = getattr(index, _SUBCOMMANDS, None)
+    if isinstance(found, frozenset):
+        return found
+    out: set[int] = set()
+    for module in index.modules_calling(["set_defaults"]):
+        if not any(q == "argparse" or q.startswith("argparse.")
+                   for q in module.imports.values()):
+            continue
+        for call, func in module.calls:
+            if not (isinstance(call.func, cst.Attribute)
+                    and call.func.attr.value == "set_defaults"):
+                continue
+            for arg in call.args:
+                if arg.keyword is None:
+                    continue
+                value = index.evaluate(arg.value, module, func)
+                if isinstance(value, FunctionRef) and value.func.parent is None \
+                        and value.func.cls is None:
+                    out.add(id(value.func.node))
+    result = frozenset(out)
+    setattr(index, _SUBCOMMANDS, result)
+    return result
 
 
 def is_django_command(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:

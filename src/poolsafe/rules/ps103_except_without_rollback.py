@@ -116,6 +116,19 @@ class ExceptWithoutRollback(Rule):
     closes the session right after. A block that did work on the session before
     the call is reported: its commit meets the failed transaction. A handler
     that goes on with the session after the call is a reuse, and is reported.
+    A project subclass of `Session` whose `commit()` rolls back a failed commit
+    before re-raising it (`try: super().commit()` / `except Exception:
+    self.rollback(); raise`) leaves nothing pending when the commit fails: where
+    every session the project makes is of such a class (`sessionmaker(...,
+    class_=GuardedSession)`; a plain `Session(...)` or `sessionmaker()` anywhere in
+    the project voids it), a `try` whose only work on the session is to queue
+    objects and commit them (`add`, `add_all`, `delete`, `expunge`, `commit`),
+    itself or through project helpers that do only that with it, is not reported.
+    A `try` that also executes a statement, queries, refreshes or flushes on its
+    own is: that statement can fail outside the commit. A session handed to a
+    helper that only reads its `.bind` (`with db.bind.connect().execution_options(
+    isolation_level="AUTOCOMMIT") as own:`) is not worked on by it: the helper's
+    statements run on a connection of their own, not in the session's transaction.
 
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: the next statement on the

@@ -96,7 +96,10 @@ class EnginePerCall(Rule):
     empty. One that then connects is reported.
     Nor is an engine built with `poolclass=NullPool`: it keeps no pool, and each
     connection closes when it is given back, so nothing is left open by the
-    engine (a connection never given back is PS102's).
+    engine (a connection never given back is PS102's). That holds too for a
+    factory that passes its own `**options` on to the engine call (setting no
+    `poolclass` itself) where the caller gives `poolclass=NullPool`
+    (`tenant_engine(url, poolclass=NullPool)`); its other callers still count.
     Nor is an engine whose `dispose()` (a pool's `close()`) runs in a `finally`
     of the function or script that built it (in a loop, a `finally` inside the
     loop: one around the loop disposes only the last engine): it closes its
@@ -106,6 +109,10 @@ class EnginePerCall(Rule):
     every request pays a new pool and a new server connection. A `dispose()` only
     at the end of the success path is not enough: an error before it drops the
     pool with its connections.
+    Nor is one whose `dispose` (not called: the bound method) the function hands on,
+    to a list of shutdown callbacks (`on_close.append(engine.dispose)`) or
+    `atexit.register(engine.dispose)`: whoever holds the callback disposes the
+    engine, as a caller that stores the engine keeps it.
 
     ## Tests, one-shot code and processes
     Code that runs once per process ("one-shot") is not reported: an engine it
@@ -113,10 +120,13 @@ class EnginePerCall(Rule):
     is a script's `main()` (a function called only from module-level code such as
     `if __name__ == "__main__": main()`, or only from such functions: `init_db()`
     called by `main()`), a click/typer command (or one of a Flask CLI group:
-    `@audit_cli.command()` on an `AppGroup`), a Django management command's
-    `handle()`, `initialize()` and `start()` of a traitlets `Application` (a
-    Jupyter server or one of its subcommands), a function of an Alembic `env.py`
-    or migration script, a startup handler, a check run from a table (`CHECKS =
+    `@audit_cli.command()` on an `AppGroup`), the handler of an argparse subcommand
+    (`vacuum_cmd.set_defaults(func=vacuum)` in a module that imports `argparse`,
+    run once by `args.func(args)`; one also called per request is still reported),
+    a Django management command's `handle()`, `initialize()` and `start()` of a
+    traitlets `Application` (a Jupyter server or one of its subcommands), a
+    function of an Alembic `env.py` or migration script, a startup handler, a
+    check run from a table (`CHECKS =
     [("db", check_db)]`, walked once by `for name, fn in CHECKS: fn()` in
     `main()`), and a method (or a class's
     `__init__`) that only such code calls, outside loops (`DbManage(url)
@@ -214,7 +224,8 @@ class EnginePerCall(Rule):
                     "lifespan or module level) and yield a connection or session from it",
                 )
             elif route == _RETURNED:
-                caller = _per_call_caller(ctx.index, func, set())
+                caller = _per_call_caller(ctx.index, func, set(),
+                                          forwards=_forwards_options(func, ec.call))
                 if caller is not None and caller.func is not None:
                     yield self.finding(
                         ec.call,
@@ -402,8 +413,28 @@ _RETURNED = "returned"
 _MAX_CALLER_DEPTH = 4
 
 
+def _forwards_options(func: FunctionInfo, call: cst.Call) -> bool:
+    """The engine call passes on the factory's own `**options` and sets no
+    `poolclass` itself: a caller's `poolclass=` decides the pool."""
+    star = func.node.params.star_kwarg
+    if star is None or any(a.keyword is not None and a.keyword.value == "poolclass"
+                           for a in call.args):
+        return False
+    return any(a.star == "**" and isinstance(a.value, cst.Name)
+               and a.value.value == star.name.value for a in call.args)
+
+
+def _passes_null_pool(index: ProjectIndex, site: CallSite) -> bool:
+    for a in site.call.args:
+        if a.keyword is not None and a.keyword.value == "poolclass":
+            qual = external_name(index, a.value, site.module, site.func)
+            return qual is not None and qual_match(qual, _NULL_POOL) is not None
+    return False
+
+
 def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
-                     seen: set[int], depth: int = 0) -> CallSite | None:
+                     seen: set[int], depth: int = 0,
+                     forwards: bool = False) -> CallSite | None:
     """A call of `func` (which returns a new engine, or something that keeps one) in a
     function that runs more than once and drops what it got: each call builds a pool.
     Callers that keep it (a global, an attribute, a cache, module-level code, a
@@ -415,6 +446,8 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
         caller = site.func
         if caller is None or is_test_module(site.module):
             continue
+        if forwards and depth == 0 and _passes_null_pool(index, site):
+            continue  # `factory(url, poolclass=NullPool)`: that engine keeps no pool
         per_request_dependency = caller.is_generator and (
             id(caller.node) in index.dependency_functions() or _drawn_by_next(index, caller))
         if not per_request_dependency and _runs_once_or_keeps(index, caller):
@@ -556,5 +589,10 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
         f = c.func
         if (isinstance(f, cst.Attribute) and f.attr.value in STORE_METHODS
                 and any(holds(a.value) for a in c.args)):
+            return _KEPT
+        # its `dispose` handed on, not called (`on_close.append(engine.dispose)`,
+        # `atexit.register(engine.dispose)`): whoever holds the callback disposes it
+        if any(isinstance(a.value, cst.Attribute) and a.value.attr.value in _POOL_CLOSE
+               and holds(a.value.value) for a in c.args):
             return _KEPT
     return _RETURNED if returned else None

@@ -2075,3 +2075,178 @@ def open_cache(path):
     return sqlite3.connect(path)
 """}, note="the package also talks to PostgreSQL: nothing is concluded from its SQLite cache"),
 ]
+
+# issue 31, large code bases: a project Session subclass whose commit() rolls back a
+# failed commit before re-raising it; every session of the project is of that class
+_ROLLING_DB = """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class GuardedSession(Session):
+    def commit(self):
+        try:
+            super().commit()
+        except Exception:
+            self.rollback()
+            raise
+
+
+Factory = sessionmaker(bind=create_engine("postgresql://localhost/shop"),
+                       class_=GuardedSession)
+"""
+
+_LOGGING_DB = """
+import logging
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+class NoisySession(Session):
+    def commit(self):
+        try:
+            super().commit()
+        except Exception:
+            log.exception("commit failed")
+            raise
+
+
+Factory = sessionmaker(bind=create_engine("postgresql://localhost/shop"),
+                       class_=NoisySession)
+"""
+
+_REGISTER = """
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def store(db: Session, obj):
+    db.add(obj)
+    db.commit()
+
+
+def register(db: Session, member, audit_row):
+    try:
+        store(db, member)
+    except IntegrityError:{mark}
+        log.info("already a member: %s", member)
+    store(db, audit_row)
+"""
+
+VALID += [
+    Case(_REGISTER.format(mark=""), path="shop/members.py",
+         files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB},
+         note="the helper only adds and commits; the session class rolls a failed "
+              "commit back before re-raising, so nothing is left pending"),
+    Case("""
+from sqlalchemy.exc import IntegrityError
+
+from shop.db import Factory
+
+
+def rename(tag, name):
+    db = Factory()
+    tag.name = name
+    db.add(tag)
+    try:
+        db.commit()
+    except IntegrityError:
+        tag.name = None
+    db.add(tag)
+    db.commit()
+    db.close()
+""", path="shop/tags.py", files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB},
+         note="a session of the project's own factory, committed directly in the `try`"),
+]
+
+INVALID += [
+    Case(_REGISTER.format(mark="  # expect: PS103"), path="shop/members.py",
+         files={"shop/__init__.py": "", "shop/db.py": _LOGGING_DB},
+         note="the subclass's commit() logs and re-raises without rolling back"),
+    Case("""
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def close_order(db: Session, order):
+    try:
+        db.execute(text("UPDATE stock SET held = held - 1 WHERE item = :i"),
+                   {"i": order.item})
+        db.add(order)
+        db.commit()
+    except SQLAlchemyError:  # expect: PS103
+        log.warning("could not close %s", order)
+    db.add(order)
+    db.commit()
+""", path="shop/orders.py", files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB},
+         note="the UPDATE can fail before the commit, and nothing rolls that back"),
+    Case(_REGISTER.format(mark="  # expect: PS103"), path="shop/members.py",
+         files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB, "shop/reports.py": """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+ReportFactory = sessionmaker(bind=create_engine("postgresql://localhost/shop"))
+"""}, note="another session factory of the project makes plain sessions, which the "
+           "helper may be handed"),
+]
+
+# issue 31, large code bases: the statement that may fail runs on a connection of its
+# own, drawn from the session's engine (`db.bind.connect()`), not in the session's
+# transaction
+_BUILD_INDEXES = """
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def build_index(db: Session, ddl):
+{helper}
+
+
+def build_all(db: Session, statements):
+    built = []
+    for ddl in statements:
+        try:
+            build_index(db, ddl)
+        except Exception:{mark}
+            log.exception("index not built: %s", ddl)
+            continue
+        built.append(ddl)
+    db.execute(text("UPDATE index_jobs SET done = true"))
+    db.commit()
+    return built
+"""
+
+VALID += [
+    Case(_BUILD_INDEXES.format(helper="""\
+    with db.bind.connect().execution_options(isolation_level="AUTOCOMMIT") as own:
+        own.execute(text(ddl))""", mark=""),
+         note="the helper runs the DDL on its own AUTOCOMMIT connection from the "
+              "session's engine; the session's transaction never saw it"),
+]
+
+INVALID += [
+    Case(_BUILD_INDEXES.format(helper="""\
+    db.connection().execute(text(ddl))""", mark="  # expect: PS103"),
+         unfixable="inside a loop, a rollback would discard the work of earlier "
+                   "iterations, and `db` belongs to the caller, who may commit them; no "
+                   "savepoint fits (the `try` body passes `db` to a call that may commit): "
+                   "use one per iteration by hand",
+         note="`db.connection()` is the session's own connection: the failed DDL "
+              "aborts the session's transaction"),
+]

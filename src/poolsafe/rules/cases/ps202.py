@@ -1272,3 +1272,112 @@ def schema_revision(url):
 """, note="StaticPool keeps its one connection open after the `with`: it stays open until "
           "the engine is collected"),
 ]
+
+# issue 31, large code bases: an argparse subcommand (`sub.set_defaults(func=...)`,
+# dispatched once by `args.func(args)`) runs once per process, as a click command does
+_VACUUM_CLI = """
+import argparse
+
+from sqlalchemy import create_engine, text
+
+
+def open_engine(url):
+    return create_engine(url)  {mark}
+
+
+def vacuum(args):
+    engine = open_engine(args.url)
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+{extra}
+
+def main():
+    parser = argparse.ArgumentParser(prog="shopctl")
+    commands = parser.add_subparsers()
+    vacuum_cmd = commands.add_parser("vacuum")
+    vacuum_cmd.add_argument("--url", required=True)
+    vacuum_cmd.set_defaults(func=vacuum)
+    args = parser.parse_args()
+    args.func(args)
+"""
+
+VALID += [
+    Case(_VACUUM_CLI.format(mark="", extra=""),
+         note="the subcommand runs once per `shopctl vacuum`: one engine for the process"),
+]
+
+INVALID += [
+    Case(_VACUUM_CLI.format(mark="# expect: PS202", extra="""
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.post("/maintenance/vacuum")
+def vacuum_route():
+    vacuum(request)
+    return "ok"
+"""), note="the same subcommand also runs per request from a route: a pool per request"),
+]
+
+# issue 31, large code bases: the caller hands the engine's `dispose` on (a list of
+# shutdown callbacks, `atexit.register`): whoever holds it disposes the engine
+_NOTEBOOK = """
+from sqlalchemy import create_engine, text
+
+
+def open_engine(url):
+    return create_engine(url)  {mark}
+
+
+class Notebook:
+    def __init__(self, url, on_close):
+        engine = open_engine(url)
+        with engine.connect() as conn:
+            self.version = conn.execute(text("SELECT version()")).scalar()
+{end}
+
+def launch(url):
+    hooks = []
+    return Notebook(url, hooks), hooks
+"""
+
+VALID += [
+    Case(_NOTEBOOK.format(mark="", end="        on_close.append(engine.dispose)\n"),
+         note="the engine's dispose() is kept as a shutdown callback: it is disposed "
+              "when the callbacks run, not dropped"),
+]
+
+INVALID += [
+    Case(_NOTEBOOK.format(mark="# expect: PS202", end="        engine.dispose()\n"),
+         note="dispose() only on the success path: an error in the query drops the pool "
+              "with its connection"),
+]
+
+# issue 31, large code bases: a factory that forwards its keyword arguments to the
+# engine, called with `poolclass=NullPool`
+_TENANT = """
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+
+def tenant_engine(url, **options):
+    return create_engine(url, pool_pre_ping=True, **options)  {mark}
+
+
+def add_column(url):
+    engine = tenant_engine(url, {option})
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE invoices ADD COLUMN memo text"))
+"""
+
+VALID += [
+    Case(_TENANT.format(mark="", option="poolclass=NullPool"),
+         note="the caller's `poolclass=NullPool` reaches create_engine() through "
+              "`**options`: the engine keeps no pool"),
+]
+
+INVALID += [
+    Case(_TENANT.format(mark="# expect: PS202", option="pool_size=1"),
+         note="a pool of one still keeps its connection open after the `with`"),
+]
