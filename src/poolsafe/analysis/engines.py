@@ -69,10 +69,11 @@ def engine_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall
 def pool_constructor_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall]:
     """Every call of a pool constructor other than SQLAlchemy's (`asyncpg.create_pool`,
     psycopg2's `ThreadedConnectionPool`, `psycopg_pool.ConnectionPool`, ...) that opens
-    its connections when it is built."""
-    from poolsafe.knowledge.capacity import POOL_CONSTRUCTORS
+    its connections when it is built, or on use (DBUtils' `PooledDB`)."""
+    from poolsafe.knowledge.capacity import PER_CALL_ONLY_POOLS, POOL_CONSTRUCTORS
 
     specs = [(c.root, c.tail) for c in POOL_CONSTRUCTORS if c.opens_when_built]
+    specs += PER_CALL_ONLY_POOLS
     names = {tail.rsplit(".", 1)[-1] for _, tail in specs}
     for call, func in inventory(module).calls:
         if not may_call(call, names, module, func):

@@ -298,6 +298,14 @@ class ImportGraph:
             starts.append(m.abspath)
         return self.reach(starts)
 
+    def reach_files(self, files: Iterable[tuple[Path, str]]) -> set[Path]:
+        """`reach` from files given with their source (parsed or not)."""
+        starts = []
+        for path, source in files:
+            self._files.setdefault(path, source)
+            starts.append(path)
+        return self.reach(starts)
+
     def reach(self, starts: Iterable[Path]) -> set[Path]:
         """Every project file the modules in `starts` import, transitively."""
         seen: set[Path] = set()

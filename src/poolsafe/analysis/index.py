@@ -156,6 +156,13 @@ class ProjectIndex:
         """The modules of `modules` whose source (as UTF-8) matches `pattern`."""
         return [m for m in self.modules if source_matches(pattern, m.source.encode())]
 
+    def files_matching(self, pattern: re.Pattern[bytes]) -> list[tuple[Path, str]]:
+        """Every project file whose bytes match `pattern`, with its source, including
+        the files `modules` leaves out (an index that parses on demand reads the
+        prefilter's selection only; a program's `__main__` script that touches no
+        database is no less a program). This one holds every module."""
+        return [(m.abspath, m.source) for m in self.modules_matching(pattern)]
+
     def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
         """Whether a project file that `modules` leaves out matches `pattern` (an
         index that parses on demand knows every file's bytes, and reads the

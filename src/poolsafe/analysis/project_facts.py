@@ -243,14 +243,18 @@ class ProjectFacts:
             from poolsafe.analysis.deploy_files import project_files
             from poolsafe.analysis.entry_points import ImportGraph
 
-            with self.index.full_resolution():
-                apps = [m for m in self.index.modules_matching(_FLASK_APP)
-                        if not is_test_module(m)]
-                others = [m for m in self.index.modules_matching(_OTHER_PROGRAM)
-                          if not is_test_module(m) and m not in apps]
             graph = ImportGraph(self.index, project_files(self.index, module).root)
-            self._program_reach = (frozenset(graph.reach_modules(apps)),
-                                   frozenset(graph.reach_modules(others)))
+            with self.index.full_resolution():
+                # every file, parsed or not: a program's script that touches no
+                # database itself (a socket server importing the modules that do) is
+                # one the prefilter leaves out, and still the program
+                apps = [(p, src) for p, src in self.index.files_matching(_FLASK_APP)
+                        if not is_test_path(graph.relative(p))]
+                app_paths = {p for p, _ in apps}
+                others = [(p, src) for p, src in self.index.files_matching(_OTHER_PROGRAM)
+                          if not is_test_path(graph.relative(p)) and p not in app_paths]
+            self._program_reach = (frozenset(graph.reach_files(apps)),
+                                   frozenset(graph.reach_files(others)))
         flask, other = self._program_reach
         return module.abspath in flask or module.abspath not in other
 

@@ -106,6 +106,20 @@ POOL_CONSTRUCTORS: tuple[PoolConstructor, ...] = (
                     None, 10, 10, "url", 0, "postgresql", opens_when_built=False),
 )
 
+#: pools that PS202 knows built per call but the capacity budget does not size:
+#: DBUtils' `PooledDB` / `PersistentDB` (their server is whatever their `creator`
+#: module connects to, so no dialect is assumed here) and mysql.connector's
+#: `MySQLConnectionPool` (opens `pool_size` connections when built). A pool per call
+#: opens its own connections on use and drops them with the pool.
+PER_CALL_ONLY_POOLS: tuple[tuple[str, str], ...] = (
+    ("dbutils", "PooledDB"), ("DBUtils", "PooledDB"),
+    ("dbutils", "PersistentDB"), ("DBUtils", "PersistentDB"),
+    ("mysql.connector", "MySQLConnectionPool"),
+)
+#: the keyword and position of those pools' `creator` (the DB-API module or function)
+POOL_CREATOR_KEYWORD = "creator"
+POOL_CREATOR_POSITION = 0
+
 #: Django's `DATABASES` entries: the ENGINE module -> the server's dialect (SQLite and
 #: the dummy backend open no server connection)
 DJANGO_ENGINES: dict[str, str] = {

@@ -6,7 +6,14 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import call_name, iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import (
+    call_name,
+    iter_calls,
+    iter_nodes,
+    keyword_arg,
+    positional_args,
+    strip_await,
+)
 from poolsafe.analysis.engines import (
     EngineCall,
     engine_calls,
@@ -47,7 +54,8 @@ class EnginePerCall(Rule):
     constructor (`asyncpg.create_pool`, psycopg2's `SimpleConnectionPool` /
     `ThreadedConnectionPool`, `psycopg_pool.ConnectionPool` /
     `AsyncConnectionPool`, `aiopg.create_pool`, `aiomysql.create_pool`, the
-    aiopg.sa and aiomysql.sa `create_engine`, Gino's `gino.create_engine`), inside a
+    aiopg.sa and aiomysql.sa `create_engine`, Gino's `gino.create_engine`, DBUtils'
+    `PooledDB` / `PersistentDB`, mysql.connector's `MySQLConnectionPool`), inside a
     function whose
     engine (or pool) does not outlive the call: it is neither returned or yielded,
     stored on a global (`global engine`), an attribute (`self.engine = ...`,
@@ -89,7 +97,13 @@ class EnginePerCall(Rule):
     `sqlite://`, `duckdb:///x.duckdb`) is not reported at all, in a loop or per
     call: its connections are file handles of this process, with no server whose
     connection slots a new engine per call would use up; the same holds for a
-    dialect over an HTTP API (`gsheets://`, `bigquery://`). Nor is an engine
+    dialect over an HTTP API (`gsheets://`, `bigquery://`), and for a DBUtils pool
+    whose `creator` is `sqlite3`. DBUtils' `PooledDB` opens nothing when it is
+    built (`mincached` 0), but a pool per call opens its own connection on use
+    and drops it with the pool, with no reuse between calls (`PersistentDB`
+    ignores `close()` and keeps it until the pool is collected); the capacity
+    budget (PS208) does not size these pools, whose server is whatever their
+    `creator` connects to. Nor is an engine
     built only to read what it knows without connecting (`engine.dialect`,
     `engine.url`, `engine.name`, `engine.driver`: quoting rules, a version check):
     SQLAlchemy opens no connection until one is asked for, so its pool stays
@@ -285,13 +299,29 @@ def _null_pool(index: ProjectIndex, module: ModuleInfo, ec: EngineCall) -> bool:
 
 
 _NULL_POOL = frozenset({("sqlalchemy", "NullPool")})
+#: DB-API modules of embedded databases (a DBUtils pool's `creator`): no server
+_EMBEDDED_DRIVERS = frozenset({"sqlite3", "pysqlite2", "duckdb", "apsw"})
 
 
 def _serverless_engine(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
                      call: cst.Call) -> bool:
     """The engine's URL names an embedded database (`sqlite:///app.db`, `sqlite://`,
     `duckdb:///x.duckdb`): its connections are file handles in this process, with no
-    server whose connection slots a new engine per call would use up."""
+    server whose connection slots a new engine per call would use up. So does a
+    DBUtils pool whose `creator` is the `sqlite3` module (or one of its functions)."""
+    from poolsafe.knowledge.capacity import (
+        PER_CALL_ONLY_POOLS,
+        POOL_CREATOR_KEYWORD,
+        POOL_CREATOR_POSITION,
+    )
+
+    qual = external_name(index, call.func, module, func)
+    if qual is not None and qual_match(qual, PER_CALL_ONLY_POOLS) is not None:
+        args = positional_args(call)
+        creator = keyword_arg(call, POOL_CREATOR_KEYWORD) or (
+            args[POOL_CREATOR_POSITION] if len(args) > POOL_CREATOR_POSITION else None)
+        made_by = external_name(index, creator, module, func) if creator is not None else None
+        return made_by is not None and made_by.split(".", 1)[0] in _EMBEDDED_DRIVERS
     url = engine_url(call)
     return url is not None and holds_no_server_slot(
         dialect_of(string_prefix(index, url, module, func)))

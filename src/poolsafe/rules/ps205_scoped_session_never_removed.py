@@ -44,6 +44,9 @@ class ScopedSessionNeverRemoved(Rule):
     a `Celery(...)` app, a script with a `__main__` block) and that no module
     building a `Flask(...)` app imports, directly or through other modules, serves
     no Flask request: a worker's or a script's `scoped_session` is not reported.
+    Every file of the project counts, including a script that touches no database
+    itself (a socket or RPC server's `__main__` block importing the modules that
+    do).
 
     Nor is a registry a function builds and only uses itself (bound to a local
     name that is only called or configured: `Session = scoped_session(...);

@@ -447,6 +447,18 @@ class LazyIndex(ProjectIndex):
             out.append(summary)
         return out
 
+    def files_matching(self, pattern: re.Pattern[bytes]) -> list[tuple[Path, str]]:
+        found = super().files_matching(pattern)
+        if self._source is None:
+            return found
+        have = {str(path) for path, _ in found}
+        others = {p for paths in self._files_by_name.values() for p in paths} \
+            - self._selected - have
+        extra = [p for p in sorted(others) if source_matches(pattern, self._source(p))]
+        # the cache's dependency: a change to an unselected file re-checks everything
+        self.matched.setdefault(pattern_key(pattern), []).extend(extra)
+        return found + [(Path(p), self._source(p).decode("utf-8", "replace")) for p in extra]
+
     def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
         if self._source is None:
             return False

@@ -1381,3 +1381,101 @@ INVALID += [
     Case(_TENANT.format(mark="# expect: PS202", option="pool_size=1"),
          note="a pool of one still keeps its connection open after the `with`"),
 ]
+
+# issue 31, round 7: pools of DBUtils and mysql.connector built per call. DBUtils'
+# `PooledDB` opens nothing when built (`mincached` 0) and `PersistentDB` opens on the
+# first `connection()`; either, built per call, opens its own connection on use and
+# drops it with the pool (no reuse between calls). mysql.connector's
+# `MySQLConnectionPool` opens `pool_size` connections when it is built.
+INVALID += [
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/stock")
+def stock():
+    pool = PooledDB(creator=pymysql, maxconnections=4, host="db", database="shop")  # expect: PS202
+    conn = pool.connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM items")
+            return {"n": cur.fetchone()[0]}
+    finally:
+        conn.close()
+""", note="a DBUtils pool per request: each request opens its own connection"),
+    Case("""
+import psycopg2
+from dbutils.persistent_db import PersistentDB
+
+
+class Ledger:
+    def __init__(self):
+        self.pool = PersistentDB(psycopg2, dsn="dbname=ledger host=db")
+
+    def total(self):
+        return self.pool.connection().cursor().execute("SELECT 1")
+
+
+def balance(account):
+    pool = PersistentDB(psycopg2, dsn="dbname=ledger host=db")  # expect: PS202
+    conn = pool.connection()
+    cur = conn.cursor()
+    cur.execute("SELECT amount FROM accounts WHERE id = %s", (account,))
+    return cur.fetchone()
+""", note="PersistentDB per call keeps its connection until the pool is collected (its "
+          "close() is ignored); the one stored on `self` is kept"),
+    Case("""
+from mysql.connector.pooling import MySQLConnectionPool
+
+
+def find_user(name):
+    pool = MySQLConnectionPool(pool_name="users", pool_size=4, host="db",  # expect: PS202
+                               database="accounts")
+    conn = pool.get_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT id FROM users WHERE name = %s", (name,))
+        return cur.fetchone()
+    finally:
+        conn.close()
+""", note="mysql.connector opens pool_size connections when the pool is built"),
+]
+
+VALID += [
+    Case("""
+import sqlite3
+
+from dbutils.pooled_db import PooledDB
+
+
+def notes():
+    pool = PooledDB(sqlite3, maxconnections=2, database="notes.db")
+    conn = pool.connection()
+    try:
+        return conn.cursor().execute("SELECT body FROM notes").fetchall()
+    finally:
+        conn.close()
+""", note="a DBUtils pool over sqlite3 (its `creator`): file handles, no server slot"),
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+from mysql.connector.pooling import MySQLConnectionPool
+
+POOL = PooledDB(creator=pymysql, maxconnections=4, host="db", database="shop")
+USERS = MySQLConnectionPool(pool_name="users", pool_size=4, host="db", database="accounts")
+
+
+def stock():
+    conn = POOL.connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM items")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+""", note="pools built once at module level"),
+]

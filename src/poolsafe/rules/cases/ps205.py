@@ -314,3 +314,42 @@ def test_users():
 """, path="tests/test_users.py",
     note="a test module's own app: its registry serves a test run, not production "
          "requests (test modules are not reported)"))
+VALID.append(Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+
+def open_registry():
+    engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+    return scoped_session(sessionmaker(bind=engine))
+""", path="rpc/store.py", files={
+    "rpc/handlers/__init__.py": "",
+    "rpc/handlers/orders.py": "from store import open_registry\n\n\n"
+                              "class OrderService:\n    def count(self):\n"
+                              "        registry = open_registry()\n        try:\n"
+                              "            return registry.execute('SELECT 1').scalar()\n"
+                              "        finally:\n            registry.close()\n",
+    "rpc/main.py": "from socketserver import ThreadingTCPServer\n\n"
+                   "from handlers.orders import OrderService\n\n"
+                   "if __name__ == '__main__':\n"
+                   "    ThreadingTCPServer(('', 9000), OrderService).serve_forever()\n",
+    "web/app.py": "from flask import Flask\n\napp = Flask(__name__)\n"},
+    note="a socket server's module in a repository whose Flask app imports none of its "
+         "modules: its `__main__` script touches no database itself (the prefilter "
+         "leaves it unparsed), yet it is the program that imports the registry"))
+INVALID.append(Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+Session = scoped_session(sessionmaker(bind=create_engine("postgresql://app@db/app",  # expect: PS205
+                                                         pool_pre_ping=True)))
+""", path="site/store.py", files={
+    "site/pages.py": "from store import Session\n\n\ndef register(app):\n"
+                     "    @app.route('/n')\n    def n():\n"
+                     "        return {'n': Session.execute('SELECT 1').scalar()}\n",
+    "site/app.py": "from flask import Flask\n\nfrom pages import register\n\n"
+                   "app = Flask(__name__)\nregister(app)\n",
+    "site/reindex.py": "from store import Session\n\nif __name__ == '__main__':\n"
+                       "    Session.execute('SELECT 1')\n"},
+    note="a script's `__main__` block imports the registry too, but so does the Flask "
+         "app (through its pages): a request still ends there without `remove()`"))
