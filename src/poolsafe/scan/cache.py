@@ -27,6 +27,7 @@ The directory also holds the parsed modules of `poolsafe.scan.snapshots`
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import os
@@ -85,6 +86,28 @@ def prune_oldest(directory: Path, suffix: str, limit: int, keep: int) -> None:
             os.unlink(e.path)
     except OSError:
         pass
+
+
+def write_cache_file(directory: Path, name: str, suffix: str, content: bytes) -> bool:
+    """Write `content` as `name + suffix` in `directory` (made if missing) through a
+    temporary file and an atomic rename, never through a symbolic link; whether it was
+    written (a file that cannot be written is left out: a cache is optional)."""
+    path = directory / (name + suffix)
+    tmp = directory / f"{name}.{os.getpid()}.poolsafe-tmp"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if directory.is_symlink():
+            return False
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                     | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True
 
 
 def default_cache_dir(start: Path | None = None) -> Path:

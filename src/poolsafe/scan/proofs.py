@@ -22,10 +22,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from pathlib import Path
 
-from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, cache_problem, code_version, prune_oldest
+from poolsafe.scan.cache import (
+    SNAPSHOT_DIR,
+    TAG_NAME,
+    cache_problem,
+    code_version,
+    prune_oldest,
+    write_cache_file,
+)
 
 SUFFIX = ".proof.json"
 #: the most proofs a cache keeps (one file per version of a fixed function)
@@ -94,20 +100,9 @@ class ProofStore:
         path = self.directory / (name + SUFFIX)
         if path.exists():
             return
-        tmp = self.directory / f"{name}.{os.getpid()}.poolsafe-tmp"
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            if self.directory.is_symlink():
-                return
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-                         | getattr(os, "O_NOFOLLOW", 0), 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"problems": value[0], "lost": value[1]}, f)
-            os.replace(tmp, path)
-            self.written += 1
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        content = json.dumps({"problems": value[0], "lost": value[1]}).encode()
+        if not write_cache_file(self.directory, name, SUFFIX, content):
             return
+        self.written += 1
         if self.written == 1:  # one look per run, as for the snapshots
             prune_oldest(self.directory, SUFFIX, LIMIT, KEEP)

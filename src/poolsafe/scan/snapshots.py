@@ -43,6 +43,7 @@ from poolsafe.scan.cache import (
     cache_problem,
     code_version,
     prune_oldest,
+    write_cache_file,
 )
 
 #: a run that checks more files than this writes no snapshots (it may read them)
@@ -172,22 +173,9 @@ class SnapshotStore:
             return
         mac = hmac.new(self.key, body, "sha256").digest()
         name = self._name(display, abspath, relative, data)
-        path = self.directory / (name + SUFFIX)
-        tmp = self.directory / f"{name}.{os.getpid()}.poolsafe-tmp"
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            if self.directory.is_symlink():
-                return
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-                         | getattr(os, "O_NOFOLLOW", 0), 0o644)
-            with os.fdopen(fd, "wb") as f:
-                f.write(mac + body)
-            os.replace(tmp, path)
-            self.written += 1
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        if not write_cache_file(self.directory, name, SUFFIX, mac + body):
             return
+        self.written += 1
         if self.written == 1:
             self._prune()
 

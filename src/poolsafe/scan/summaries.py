@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from poolsafe.analysis.pool_summary import PoolSummary
@@ -30,6 +29,7 @@ from poolsafe.scan.cache import (
     cache_problem,
     code_version,
     prune_oldest,
+    write_cache_file,
 )
 
 SUFFIX = ".pool.json"
@@ -97,20 +97,9 @@ class SummaryStore:
         path = self.directory / (name + SUFFIX)
         if path.exists():
             return
-        tmp = self.directory / f"{name}.{os.getpid()}.poolsafe-tmp"
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            if self.directory.is_symlink():
-                return
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-                         | getattr(os, "O_NOFOLLOW", 0), 0o644)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(summary.to_json(), f, separators=(",", ":"))
-            os.replace(tmp, path)
-            self.written += 1
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        content = json.dumps(summary.to_json(), separators=(",", ":")).encode()
+        if not write_cache_file(self.directory, name, SUFFIX, content):
             return
+        self.written += 1
         if self.written == 1:  # one look per run, as for the snapshots
             prune_oldest(self.directory, SUFFIX, LIMIT, KEEP)
