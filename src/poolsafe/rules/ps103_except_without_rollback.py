@@ -21,6 +21,7 @@ from poolsafe.analysis.session_state import (
 from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.analysis.witness import swallow_path
 from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.callers import uses_of_function
 from poolsafe.fix.fixers.edits import ancestors, enclosing_function, parent_map, parse_line
 from poolsafe.fix.fixers.sql_savepoint import SQL_SAVEPOINT_KINDS, sql_savepoint_plan
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
@@ -416,36 +417,16 @@ def _fresh_from_every_caller(ctx: FileContext, func: FunctionInfo, param: str) -
     params = func.param_names()
     position = params.index(param) if param in params else None
     found = 0
-    for m in ctx.index.modules_mentioning([func.name]):
-        parents = parent_map(m.tree)
-        names = {func.name} | {
-            local for local in m.imports
-            if isinstance(v := ctx.index.lookup_module_name(m, local, 0), FunctionRef)
-            and v.func is func}
-        for node in iter_nodes(m.tree, into_functions=True):
-            if not isinstance(node, cst.Name) or node.value not in names:
-                continue
-            parent = parents.get(id(node))
-            if isinstance(parent, (cst.FunctionDef, cst.ImportAlias, cst.AsName)):
-                continue  # its own name, an import
-            ref: cst.BaseExpression = node
-            if isinstance(parent, cst.Attribute):
-                if parent.attr is not node:
-                    continue
-                ref, parent = parent, parents.get(id(parent))  # `logic.delete_party`
-            caller = enclosing_function(node, parents, m)
-            value = ctx.index.evaluate(ref, m, caller)
-            if not isinstance(value, FunctionRef) or value.func is not func:
-                continue
-            if not isinstance(parent, cst.Call) or parent.func is not ref or caller is None \
-                    or request_handler(ctx.index, caller) is None:
-                return False
-            passed = _argument_for(parent, param, position)
-            if not isinstance(passed, cst.Name) \
-                    or not _fresh_dependency(ctx, caller, passed.value) \
-                    or _read_before(caller, parent, passed.value, parents):
-                return False
-            found += 1
+    for use in uses_of_function(ctx.index, func):
+        call, caller = use.call, use.caller
+        if call is None or caller is None or request_handler(ctx.index, caller) is None:
+            return False
+        passed = _argument_for(call, param, position)
+        if not isinstance(passed, cst.Name) \
+                or not _fresh_dependency(ctx, caller, passed.value) \
+                or _read_before(caller, call, passed.value, use.parents):
+            return False
+        found += 1
     return found > 0
 
 

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, iter_nodes
+from poolsafe.analysis.cstutil import iter_calls
 from poolsafe.analysis.flow import AfterRelease
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resources import FunctionResources
-from poolsafe.analysis.values import FunctionRef
 from poolsafe.analysis.witness import after_release_path
 from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.callers import uses_of_function
 from poolsafe.fix.fixers.edits import (
     acquire_statement,
     enclosing_function,
@@ -218,40 +218,19 @@ def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan
     problems: list[str] = []
     found = 0
     companions: dict[str, FixPlan] = {}
-    for m in ctx.index.modules_mentioning([func.name]):
-        parents = parent_map(m.tree)
-        # the names `func` has in `m` (its own, or an import alias)
-        names = {func.name} | {
-            local for local in m.imports
-            if isinstance(v := ctx.index.lookup_module_name(m, local, 0), FunctionRef)
-            and v.func is func}
-        for node in iter_nodes(m.tree, into_functions=True):
-            if not isinstance(node, cst.Name) or node.value not in names:
-                continue
-            parent = parents.get(id(node))
-            if isinstance(parent, (cst.FunctionDef, cst.ImportAlias, cst.AsName)):
-                continue  # its own name, an import
-            ref: cst.BaseExpression = node
-            if isinstance(parent, cst.Attribute):
-                if parent.attr is not node:
-                    continue
-                ref, parent = parent, parents.get(id(parent))  # `services.get_db`
-            caller = enclosing_function(node, parents, m)
-            value = ctx.index.evaluate(ref, m, caller)
-            if not isinstance(value, FunctionRef) or value.func is not func:
-                continue
-            found += 1
-            if not isinstance(parent, cst.Call) or parent.func is not ref:
-                problems.append(f"`{func.name}` is used as a value; its users would get a "
-                                "context manager")
-                continue
-            target = plan
-            if m is not ctx.module:
-                target = companions.setdefault(m.path, FixPlan(
-                    plan.code, f"call `{func.name}` in `with`", path=m.path))
-            reason = _rewrite_call(ctx, func, caller, parent, parents, target)
-            if reason is not None:
-                problems.append(reason)
+    for use in uses_of_function(ctx.index, func):
+        found += 1
+        if use.call is None:
+            problems.append(f"`{func.name}` is used as a value; its users would get a "
+                            "context manager")
+            continue
+        target = plan
+        if use.module is not ctx.module:
+            target = companions.setdefault(use.module.path, FixPlan(
+                plan.code, f"call `{func.name}` in `with`", path=use.module.path))
+        reason = _rewrite_call(ctx, func, use.caller, use.call, use.parents, target)
+        if reason is not None:
+            problems.append(reason)
     plan.companions = [c for c in companions.values() if c.replacements]
     if not found:
         problems.append(f"`{func.name}` has no caller in the project; callers elsewhere "
