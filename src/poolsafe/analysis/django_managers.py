@@ -14,7 +14,7 @@ import libcst as cst
 
 from poolsafe.analysis.index import ProjectIndex, class_bases
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
-from poolsafe.analysis.resolution import MAX_RESOLUTION_DEPTH, qual_match
+from poolsafe.analysis.resolution import MAX_RESOLUTION_DEPTH, inherited_method, qual_match
 from poolsafe.analysis.values import ClassRef, External
 from poolsafe.knowledge.django import (
     DJANGO_MANAGER_ATTRIBUTES,
@@ -66,7 +66,7 @@ def manager_method(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
     manager = index.evaluate(made.func, model.cls.module, None)
     if not isinstance(manager, ClassRef) or not is_manager_class(index, manager.cls):
         return None
-    return _method(index, manager.cls, f.attr.value, 0)
+    return inherited_method(index, manager.cls, f.attr.value)
 
 
 def class_body_value(cls: ClassInfo, name: str) -> cst.BaseExpression | None:
@@ -87,15 +87,3 @@ def class_body_value(cls: ClassInfo, name: str) -> cst.BaseExpression | None:
     return found
 
 
-def _method(index: ProjectIndex, cls: ClassInfo, name: str, depth: int) -> FunctionInfo | None:
-    if name in cls.methods:
-        return cls.methods[name]
-    if depth >= MAX_RESOLUTION_DEPTH:
-        return None
-    for base in cls.node.bases:
-        value = index.evaluate(base.value, cls.module, None)
-        if isinstance(value, ClassRef):
-            found = _method(index, value.cls, name, depth + 1)
-            if found is not None:
-                return found
-    return None

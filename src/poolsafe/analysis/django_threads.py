@@ -35,7 +35,12 @@ from poolsafe.analysis.index import (
 )
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_django_command
-from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
+from poolsafe.analysis.resolution import (
+    decorator_target,
+    inherited_method,
+    instance_type,
+    qual_match,
+)
 from poolsafe.analysis.values import (
     ClassRef,
     External,
@@ -248,21 +253,7 @@ def bound_method(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | N
     if not isinstance(expr, cst.Attribute):
         return None
     cls = _object_class(index, module, func, expr.value)
-    return _method_of(index, cls, expr.attr.value, 0) if cls is not None else None
-
-
-def _method_of(index: ProjectIndex, cls: ClassInfo, name: str, depth: int) -> FunctionInfo | None:
-    if name in cls.methods:
-        return cls.methods[name]
-    if depth >= _MAX_BASES:
-        return None
-    for base in cls.node.bases:
-        value = index.evaluate(base.value, cls.module, None)
-        if isinstance(value, ClassRef):
-            found = _method_of(index, value.cls, name, depth + 1)
-            if found is not None:
-                return found
-    return None
+    return inherited_method(index, cls, expr.attr.value, _MAX_BASES) if cls is not None else None
 
 
 def _object_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,

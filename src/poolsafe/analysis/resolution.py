@@ -193,6 +193,23 @@ def class_attribute(index: ProjectIndex, cls: ClassInfo, name: str,
     return None
 
 
+def inherited_method(index: ProjectIndex, cls: ClassInfo, name: str,
+                     limit: int = MAX_RESOLUTION_DEPTH, depth: int = 0) -> FunctionInfo | None:
+    """The method `name` of `cls`, its own or a project base's (at most `limit` bases
+    deep)."""
+    if name in cls.methods:
+        return cls.methods[name]
+    if depth >= limit:
+        return None
+    for base in cls.node.bases:
+        value = index.evaluate(base.value, cls.module, None)
+        if isinstance(value, ClassRef):
+            found = inherited_method(index, value.cls, name, limit, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
 def resolve(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
             func: FunctionInfo | None) -> Bound:
     """Follow names and attributes to the expression they were last assigned from:
