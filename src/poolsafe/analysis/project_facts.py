@@ -594,29 +594,29 @@ def _argparse_subcommands(index: ProjectIndex) -> frozenset[int]:
     return result
 
 
-def is_django_command(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
-    """`class Command(BaseCommand)` (or a subclass of a project class that is one)."""
+def _derives_from(index: ProjectIndex, cls: ClassInfo, bases: frozenset[tuple[str, str]],
+                  depth: int = 0) -> bool:
+    """`cls` subclasses one of the library classes `bases`, directly or through
+    project classes."""
     for base in cls.node.bases:
         value = index.evaluate(base.value, cls.module, None)
-        if isinstance(value, External) and qual_match(value.qualname, DJANGO_COMMAND_BASES):
+        if isinstance(value, External) and qual_match(value.qualname, bases):
             return True
         if isinstance(value, ClassRef) and depth < MAX_RESOLUTION_DEPTH and \
-                is_django_command(index, value.cls, depth + 1):
+                _derives_from(index, value.cls, bases, depth + 1):
             return True
     return False
 
 
-def is_application(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
+def is_django_command(index: ProjectIndex, cls: ClassInfo) -> bool:
+    """`class Command(BaseCommand)` (or a subclass of a project class that is one)."""
+    return _derives_from(index, cls, DJANGO_COMMAND_BASES)
+
+
+def is_application(index: ProjectIndex, cls: ClassInfo) -> bool:
     """A subclass (directly or through project classes) of a traitlets `Application`:
     its `initialize()` and `start()` run once per process."""
-    for base in cls.node.bases:
-        value = index.evaluate(base.value, cls.module, None)
-        if isinstance(value, External) and qual_match(value.qualname, APPLICATION_BASES):
-            return True
-        if isinstance(value, ClassRef) and depth < MAX_RESOLUTION_DEPTH and \
-                is_application(index, value.cls, depth + 1):
-            return True
-    return False
+    return _derives_from(index, cls, APPLICATION_BASES)
 
 
 #: `import alembic.context` / `from alembic import context, op`: Alembic runs the
