@@ -267,3 +267,35 @@ def purge():
         (16, "SQLAlchemy scoped_session `session` from `next(get_session())` is never closed; "
              "use try/finally: session.close()"),
     ]
+
+
+def _ps202(files: dict[str, str]) -> list[str]:
+    result = scan_sources(files, ScanOptions(select={"PS202"}))
+    return [f.message for f in result.findings]
+
+
+def test_ps202_names_the_pool_kind_a_factory_returns() -> None:
+    """A factory returning a driver's pool (not an engine) called per request: the
+    message speaks of a pool, never of "an engine (and connection pool)"."""
+    app = '''from flask import Flask
+from psycopg2.pool import SimpleConnectionPool
+
+app = Flask(__name__)
+
+
+def make_pool():
+    return SimpleConnectionPool(1, 5, "dbname=app")
+
+
+@app.route("/count")
+def count():
+    pool = make_pool()
+    conn = pool.getconn()
+    try:
+        return str(conn.cursor().execute("SELECT 1"))
+    finally:
+        pool.putconn(conn)
+'''
+    [message] = _ps202({"app.py": app})
+    assert "engine" not in message, message
+    assert "`SimpleConnectionPool()`" in message and "connection pool" in message, message

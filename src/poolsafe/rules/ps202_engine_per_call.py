@@ -203,8 +203,9 @@ class EnginePerCall(Rule):
                 continue  # only its dialect is read: an engine opens no connection until asked
             if ec.qualname.startswith("sqlalchemy") and _null_pool(ctx.index, ctx.module, ec):
                 continue  # no pool: each connection closes when it is given back
-            what = ("a new engine (and connection pool)" if ec.qualname.startswith(
-                "sqlalchemy") else "a new connection pool")
+            engine = ec.qualname.startswith("sqlalchemy")
+            what = "a new engine (and connection pool)" if engine else "a new connection pool"
+            kept = "engine" if engine else "pool"
             if in_loop(CallSite(ec.call, ctx.module, func)) and not _kept_in_loop(
                     ctx.index, ctx.module, func, ec.call):
                 yield self.finding(
@@ -243,11 +244,11 @@ class EnginePerCall(Rule):
                 if caller is not None and caller.func is not None:
                     yield self.finding(
                         ec.call,
-                        f"`{short}()` in `{func.name}` builds a new engine (and connection "
-                        f"pool) on every call, and `{caller.func.name}` "
-                        f"({caller.module.path}:{_line(caller)}) calls it without keeping "
-                        "the engine, so each call opens a new pool; create the engine once "
-                        "(module level, a global, or `functools.cache` on the factory)",
+                        f"`{short}()` in `{func.name}` builds {what} on every call, and "
+                        f"`{caller.func.name}` ({caller.module.path}:{_line(caller)}) calls "
+                        f"it without keeping the {kept}, so each call opens a new pool; "
+                        f"create the {kept} once (module level, a global, or "
+                        "`functools.cache` on the factory)",
                     )
 
 
