@@ -71,7 +71,7 @@ from poolsafe.knowledge.django import (
     DRF_SERIALIZER_ATTRIBUTE,
     DRF_SERIALIZER_GETTERS,
 )
-from poolsafe.knowledge.frameworks import VIEW_BASE_ROOTS
+from poolsafe.knowledge.frameworks import STAR_IMPORT_NAMES, VIEW_BASE_ROOTS
 from poolsafe.knowledge.libraries import (
     AIO_POOL_KINDS,
     KEYED_CONNECTION_HANDLERS,
@@ -261,13 +261,16 @@ class ProjectIndex:
     def _star_imported(self, module: ModuleInfo, name: str) -> Value | None:
         """`name` brought in by `from pkg.database import *` from a project module that
         defines or imports it at its top level (the last such import wins, as in
-        Python; names with a leading underscore are not exported). Star imports of
-        other libraries stay unknown."""
+        Python; names with a leading underscore are not exported). A star import of a
+        library brings the names `STAR_IMPORT_NAMES` knows it exports (`from flask
+        import *` then `Blueprint(...)`); other names of other libraries stay unknown."""
         if name.startswith("_"):
             return None
         for base in reversed(module.star_imports):
             candidates = self._candidates(base, module)
             if not candidates:
+                if name in STAR_IMPORT_NAMES.get(base, ()):
+                    return External(f"{base}.{name}")
                 continue
             source = _closest(candidates, module)
             if source is module:

@@ -104,6 +104,22 @@ CACHING_DECORATORS: frozenset[tuple[str, str]] = frozenset(
 FLASK_APP_TYPES: frozenset[tuple[str, str]] = frozenset(
     {("flask", "Flask"), ("flask", "Blueprint")}
 )
+#: The names a `from <library> import *` brings in that the analysis reads (a library
+#: without `__all__` exports every public name of its package): `Blueprint`, `g` or
+#: `create_engine` in a module that star-imports its library are still the library's.
+STAR_IMPORT_NAMES: dict[str, frozenset[str]] = {
+    "flask": frozenset({
+        "Flask", "Blueprint", "g", "request", "session", "current_app", "abort",
+        "redirect", "url_for", "render_template", "jsonify", "flash", "make_response",
+        "has_app_context", "has_request_context", "copy_current_request_context",
+        "stream_with_context", "after_this_request", "send_file"}),
+    "flask_sqlalchemy": frozenset({"SQLAlchemy"}),
+    "sqlalchemy": frozenset({"create_engine", "text", "select", "insert", "update",
+                             "delete", "MetaData", "Table", "Column"}),
+    "sqlalchemy.orm": frozenset({"sessionmaker", "scoped_session", "Session"}),
+    "psycopg2": frozenset({"connect"}),
+    "pymysql": frozenset({"connect", "Connect", "Connection"}),
+}
 #: Decorator/registration methods whose function runs at the end of every request
 #: or app context (where `scoped_session.remove()` belongs).
 FLASK_TEARDOWN_METHODS: frozenset[str] = frozenset(

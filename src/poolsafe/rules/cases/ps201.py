@@ -419,6 +419,31 @@ def count(conn):
         return {"n": cur.fetchone()[0]}
 """, "shop/__init__.py": ""}, note=("the decorator, brought in by a star import of a project "
                                      "module, wraps routes only: its wrapper runs per request")),
+    Case("""
+import pymysql
+from flask import g
+
+
+def get_db():
+    db = getattr(g, "_database", None)
+    if db is None:
+        db = g._database = pymysql.connect(host="db", user="app")  # expect: PS201
+    return db
+""", path="connexion_db.py", files={
+        "dao.py": "from connexion_db import get_db\n\n\ndef patients():\n"
+                  "    cur = get_db().cursor()\n    cur.execute('SELECT id FROM patient')\n"
+                  "    return cur.fetchall()\n",
+        "views.py": "from flask import *\nfrom dao import *\n\n"
+                    "patient = Blueprint('patient', __name__)\n\n\n"
+                    "@patient.route('/patients')\ndef show():\n"
+                    "    return render_template('show.html', rows=patients())\n",
+        "app.py": "from flask import Flask, g\nfrom views import patient\n\n"
+                  "app = Flask(__name__)\napp.register_blueprint(patient)\n\n\n"
+                  "@app.teardown_appcontext\ndef close(exc):\n"
+                  "    db = getattr(g, '_database', None)\n    if db is not None:\n"
+                  "        db.close()\n"},
+         note="the blueprint's module has `from flask import *`: `Blueprint` is still "
+              "flask's, so its routes are request handlers"),
 ]
 
 
