@@ -14,6 +14,9 @@ connection:
   global), in a function with no `while` loop (a worker loop keeps it for hours);
 - an engine at the top level of a flat script: a module with no function or class
   that does its database work at import time (`with engine.connect() as conn:`).
+- an engine built in a script's `if __name__ == "__main__":` block (no `while`, no
+  server started there) that no function reads as a global and that the block only
+  uses or passes to helpers keeping it local (`create_tables(engine)`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from poolsafe.analysis.cstutil import iter_nodes, strip_await
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import is_cli_entry
+from poolsafe.analysis.values import ClassRef, FunctionRef, Instance
 
 
 def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
@@ -50,7 +54,112 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
         return "built and used once, in code that runs once per process"
     if func is None and _flat_script(module):
         return "a script's top level: it does its database work once and ends"
+    if func is None and _main_block_engine(index, module, call, name):
+        return "built in a script's `__main__` block for one run, and kept by nothing"
     return None
+
+
+#: calls that start a server or an event loop that serves: an engine the block hands
+#: to one outlives the run's work
+_SERVING_CALLS = frozenset({"run", "serve_forever", "run_app", "start_polling",
+                            "run_polling", "serve", "run_forever", "infinity_polling"})
+
+
+def _main_block_engine(index: ProjectIndex, module: ModuleInfo, call: cst.Call,
+                       name: str) -> bool:
+    """An engine built in the module's `if __name__ == "__main__":` block, with no
+    `while` loop and no server started there, that no function reads as a global
+    and that the block only calls methods on or passes to functions keeping it local
+    (`create_tables(engine)`), or to a library call (`metadata.create_all(engine)`)."""
+    block = next((st for st in module.tree.body if isinstance(st, cst.If)
+                  and _is_main_test(st.test)
+                  and any(n is call for n in iter_nodes(st.body))), None)
+    if block is None:
+        return False
+    for node in iter_nodes(block.body):
+        if isinstance(node, cst.While):
+            return False
+        if isinstance(node, cst.Call) and _last_name(node.func) in _SERVING_CALLS \
+                and not _is_asyncio_run(node.func):
+            return False
+    for f in module.all_functions:
+        if name not in f.all_param_names() and name not in f.locals and any(
+                isinstance(n, cst.Name) and n.value == name for n in iter_nodes(f.node.body)):
+            return False  # a function of the module reads the engine as a global
+    uses = sum(1 for n in iter_nodes(block.body) if isinstance(n, cst.Name) and n.value == name)
+    allowed = 0
+    for node in iter_nodes(block.body):
+        if isinstance(node, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
+            if isinstance(node.value, cst.Name) or len(node.targets) != 1:
+                return False
+            allowed += 1
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+                and node.value.value == name:
+            allowed += 1
+        elif isinstance(node, cst.Call):
+            for i, arg in enumerate(node.args):
+                if not (isinstance(arg.value, cst.Name) and arg.value.value == name):
+                    continue
+                callee = index.evaluate(node.func, module, None)
+                if isinstance(callee, FunctionRef) and callee.func.module is module:
+                    if not _keeps_local(callee.func, i, arg):
+                        return False
+                elif isinstance(callee, (FunctionRef, ClassRef, Instance)):
+                    return False  # a project class or function elsewhere: it may keep it
+                allowed += 1
+    return uses == allowed
+
+
+def _is_main_test(test: cst.BaseExpression) -> bool:
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return False
+    left, right = test.left, test.comparisons[0].comparator
+    if not isinstance(test.comparisons[0].operator, cst.Equal):
+        return False
+    names = {left.value if isinstance(left, cst.Name) else None,
+             right.value if isinstance(right, cst.Name) else None}
+    strings = [x for x in (left, right) if isinstance(x, cst.SimpleString)]
+    return "__name__" in names and len(strings) == 1 and strings[0].evaluated_value == "__main__"
+
+
+def _last_name(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return None
+
+
+def _is_asyncio_run(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) \
+        and expr.value.value == "asyncio" and expr.attr.value == "run"
+
+
+def _keeps_local(callee: FunctionInfo, position: int, arg: cst.Arg) -> bool:
+    """The project function receiving the engine uses it and keeps nothing: not a
+    generator, no `while` loop, the parameter neither returned nor stored nor made
+    global, nor handed on to another call of the project."""
+    params = [p.name.value for p in (*callee.node.params.posonly_params,
+                                     *callee.node.params.params)]
+    if arg.keyword is not None:
+        param = arg.keyword.value
+    elif position < len(params):
+        param = params[position]
+    else:
+        return False
+    if callee.is_generator or param in callee.globals_declared:
+        return False
+    for node in iter_nodes(callee.node.body):
+        if isinstance(node, cst.While):
+            return False
+        if isinstance(node, cst.Return) and node.value is not None and any(
+                isinstance(n, cst.Name) and n.value == param for n in iter_nodes(node.value)):
+            return False
+        if isinstance(node, cst.Assign) and any(
+                isinstance(n, cst.Name) and n.value == param for n in iter_nodes(node.value)):
+            return False
+    return True
 
 
 #: methods whose call at a module's top level is database work done at import time

@@ -74,7 +74,11 @@ class PoolWithoutPrePing(Rule):
     maintenance script's `main()`, a click command, a Django management command's
     `handle()`, an Alembic `env.py` or migration script, and a method that only
     such code calls (the one notion of one-shot code PS102 and PS202 describe).
-    Nor are test modules.
+    An engine built in a script's `if __name__ == "__main__":` block is one run's
+    too, when the block starts no server and has no `while` loop, no function
+    reads it as a global, and it goes only to helpers that use it and keep
+    nothing (`create_tables(engine)`); one the routes read, or that the block
+    hands to a worker loop, is still reported. Nor are test modules.
     Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
     and are exempt; options hidden behind `**kwargs` that cannot be read are
     given the benefit of the doubt.

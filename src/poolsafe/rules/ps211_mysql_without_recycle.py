@@ -47,7 +47,8 @@ class MysqlWithoutRecycle(Rule):
     a bootstrap engine rebound in the same scope, one disposed where it was
     built, one built and dropped in code that runs once per process (a script's
     `main()`, a CLI or Django management command, an Alembic `env.py` or
-    migration, a method only such code calls).
+    migration, a method only such code calls, a script's `__main__` block that
+    serves nothing and hands the engine to no one who keeps it).
 
     ## Why is this bad?
     MySQL closes a connection that has been idle for `wait_timeout` seconds.

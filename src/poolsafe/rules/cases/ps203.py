@@ -422,3 +422,63 @@ SQLALCHEMY_DATABASE_URI = DB_URL  # expect: PS203
             "db = SQLAlchemy(app)\n"},
          path="settings.py", note="the app loads the config module: its URI configures it"),
 ]
+
+# An engine built in a script's `if __name__ == "__main__":` block runs once per run of
+# the script: passed only to helpers that use it and keep nothing, it never waits idle.
+# One a route reads as a global, or that a server started from the block serves, does.
+VALID += [
+    Case("""
+from sqlalchemy import MetaData, create_engine
+
+DSN = "postgresql://app@db/app"
+
+
+def create_tables(engine):
+    MetaData().create_all(bind=engine)
+
+
+def sample_data(engine):
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO users (name) VALUES ('first')")
+
+
+if __name__ == "__main__":
+    engine = create_engine(DSN)
+    create_tables(engine)
+    sample_data(engine)
+""", path="init_db.py", note="a set-up script: the engine lives for one run"),
+]
+
+INVALID += [
+    Case("""
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+app = Flask(__name__)
+
+
+@app.route("/count")
+def count():
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT count(*) FROM users")).scalar())
+
+
+if __name__ == "__main__":
+    engine = create_engine("postgresql://app@db/app")  # expect: PS203
+    app.run()
+""", note="built in the `__main__` block, but the routes read it and the block serves them"),
+    Case("""
+from sqlalchemy import create_engine
+
+
+def serve(engine):
+    while True:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+
+if __name__ == "__main__":
+    engine = create_engine("postgresql://app@db/app")  # expect: PS203
+    serve(engine)
+""", note="the block hands it to a worker loop that keeps it for hours"),
+]
