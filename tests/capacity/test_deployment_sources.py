@@ -171,3 +171,13 @@ def test_a_start_script_named_by_the_command() -> None:
     assert _processes("./boot.sh", files={"boot.sh": script}) == ("gunicorn", 5)
     assert _processes("sh scripts/start.sh", files={"scripts/start.sh": script}) == (
         "gunicorn", 5)
+
+
+def test_a_start_script_named_by_its_path_in_the_image() -> None:
+    """`ENTRYPOINT ["/app/entrypoint.sh"]` after `WORKDIR /app` and `COPY . .`: the
+    image's path ends with the repository's path of the script."""
+    script = ("#!/bin/sh\nset -e\ncd /app\nalembic upgrade head\n"
+              "exec uvicorn api:app --workers 3\n")
+    assert _processes("/app/entrypoint.sh", files={"entrypoint.sh": script}) == ("uvicorn", 3)
+    assert _processes("/srv/app/bin/start.sh", files={"bin/start.sh": script}) == (
+        "uvicorn", 3)

@@ -224,13 +224,21 @@ def _analyse(argv: list[str], env: Mapping[str, str], files: ProjectFiles, where
 
 
 def _script(argv: list[str], files: ProjectFiles) -> str | None:
-    """The repository's shell script an argv runs (`./boot.sh`, `sh scripts/start.sh`)."""
+    """The repository's shell script an argv runs (`./boot.sh`, `sh scripts/start.sh`);
+    a path in the image (`/app/entrypoint.sh` after `WORKDIR /app` and `COPY . .`)
+    is the repository's file its longest tail names."""
     for token in argv[:2]:
         if token.endswith(".sh"):
             rel = token.removeprefix("./").lstrip("/")
             found = [p for p in files.listing() if p == rel or p.endswith("/" + rel)]
             if found:
                 return found[0]
+            if token.startswith("/"):
+                parts = rel.split("/")
+                for i in range(1, len(parts)):
+                    tail = "/".join(parts[i:])
+                    if tail in files.listing():
+                        return tail
     return None
 
 
