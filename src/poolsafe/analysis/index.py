@@ -120,6 +120,8 @@ class ProjectIndex:
         self._parts_memo: dict[int, tuple[cst.CSTNode, frozenset[int]]] = {}
         #: id(module) -> (module, the names its tests replace with doubles)
         self._doubles_memo: dict[int, tuple[ModuleInfo, frozenset[str]]] = {}
+        #: id(module) -> (module, id(top-level def) -> id of the `if` branch holding it)
+        self._branches_memo: dict[int, tuple[ModuleInfo, dict[int, int]]] = {}
         #: `_aio_pool_kind`, once asked
         self._aio_kind: tuple[str | None] | None = None
 
@@ -373,7 +375,33 @@ class ProjectIndex:
                     return self._annotated(annotation, scope.module, depth)
                 return None
             scope = scope.parent
+        if func is not None and name in module.functions:
+            same = self._same_branch_function(module, func, name)
+            if same is not None:
+                return FunctionRef(same)
         return self.lookup_module_name(module, name, depth, node)
+
+    def _same_branch_function(self, module: ModuleInfo, func: FunctionInfo,
+                              name: str) -> FunctionInfo | None:
+        """A function `name` defined in the same branch of a module-level `if`/`elif`/
+        `else` as the top-level function `func` sits in (`if sqlite: def connect_db():
+        ...; def get_db(): connect_db()` / `elif postgres:` the same two): at run time
+        the call means its own branch's definition, not the last one in the file."""
+        top = func
+        while top.parent is not None:
+            top = top.parent
+        if top.cls is not None:
+            return None
+        known = self._branches_memo.get(id(module))
+        if known is None or known[0] is not module:
+            known = (module, _branch_suites(module.tree))
+            self._branches_memo[id(module)] = known
+        suites = known[1]
+        suite = suites.get(id(top.node))
+        if suite is None:
+            return None
+        return next((f for f in module.all_functions if f.name == name and f.parent is None
+                     and f.cls is None and suites.get(id(f.node)) == suite), None)
 
     def _local(self, values: list[LocalValue], module: ModuleInfo, func: FunctionInfo,
                depth: int, node: cst.Name | None = None) -> Value | None:
@@ -1570,3 +1598,29 @@ def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) ->
             if found is not None:
                 return found
     return None
+
+
+def _branch_suites(tree: cst.Module) -> dict[int, int]:
+    """id(FunctionDef) -> id of the branch (the suite of an `if`, `elif` or `else` at a
+    module's top level) that defines it; functions outside any branch are absent."""
+    out: dict[int, int] = {}
+
+    def branch(suite: cst.BaseSuite) -> None:
+        body = suite.body if isinstance(suite, cst.IndentedBlock) else []
+        for st in body:
+            if isinstance(st, cst.FunctionDef):
+                out[id(st)] = id(suite)
+            elif isinstance(st, cst.If):
+                walk(st)
+
+    def walk(node: cst.If) -> None:
+        branch(node.body)
+        if isinstance(node.orelse, cst.If):
+            walk(node.orelse)
+        elif isinstance(node.orelse, cst.Else):
+            branch(node.orelse.body)
+
+    for st in tree.body:
+        if isinstance(st, cst.If):
+            walk(st)
+    return out

@@ -809,3 +809,43 @@ def save(cur, query, params):
                                     "module that is not in the project (CRUD helpers, not "
                                     "routes): where its wrapper runs is not known")),
 ]
+
+# Functions defined in alternative branches of a module-level `if`/`elif`: a call in
+# one branch's function means the definition of that branch.
+INVALID += [
+    Case("""
+import os
+
+from flask import g
+
+if os.environ.get("DB") == "sqlite":
+    import sqlite3
+
+    def connect_db():
+        return sqlite3.connect("app.db")
+
+    def get_db():
+        if not hasattr(g, "db"):
+            g.db = connect_db()
+        return g.db
+
+elif os.environ.get("DB") == "postgres":
+    import psycopg2
+
+    def connect_db():
+        return psycopg2.connect(os.environ["DATABASE_URL"])  # expect: PS201
+
+    def get_db():
+        if not hasattr(g, "db"):
+            g.db = connect_db()
+        return g.db
+""", path="database.py", files={"app.py": "from flask import Flask, g\n\n"
+                                 "from database import get_db\n\napp = Flask(__name__)\n\n\n"
+                                 "@app.teardown_appcontext\ndef close(exc):\n"
+                                 "    db = g.pop('db', None)\n    if db is not None:\n"
+                                 "        db.close()\n\n\n@app.route('/links')\ndef links():\n"
+                                 "    cur = get_db().cursor()\n"
+                                 "    cur.execute('SELECT url FROM links')\n"
+                                 "    return str(cur.fetchall())\n"},
+         note="`connect_db` is defined in both branches; each `get_db` calls its own"),
+]
