@@ -357,11 +357,33 @@ class ProjectFacts:
             s.func is not None and (request_handler(self.index, s.func) is not None
                                     or request_hook(self.index, s.func)
                                     or self.request_only(s.func, depth + 1)
-                                    or self._handler_wrapper(s.func))
+                                    or self._handler_wrapper(s.func)
+                                    or self._form_validator(s.func))
             for s in sites
         )
         self._request_only[key] = result
         return result
+
+    def _form_validator(self, func: FunctionInfo) -> bool:
+        """`__call__(self, form, field)` of a WTForms validator class that the project
+        builds only in a field's `validators=[...]` (in a module that imports WTForms):
+        WTForms calls it while a route validates the form, so once per request."""
+        cls = func.cls
+        if cls is None or func.name != "__call__" or len(func.node.params.params) != 3:
+            return False
+        sites = [s for s in self.call_sites(cls.name) if not is_test_module(s.module)]
+        if not sites:
+            return False
+        for site in sites:
+            callee = self.index.evaluate(site.call.func, site.module, site.func)
+            if not (isinstance(callee, ClassRef) and callee.cls is cls):
+                return False
+            if not any(q.split(".", 1)[0] in _WTFORMS_ROOTS
+                       for q in site.module.imports.values()):
+                return False
+            if id(site.call) not in _validator_list_calls(site.module.tree):
+                return False
+        return True
 
     def _handler_wrapper(self, func: FunctionInfo) -> bool:
         """The inner function of a decorator (`def admin_required(f): def wrap(*a,
@@ -859,4 +881,18 @@ def is_model_class(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
     return False
 
 
+#: the packages whose forms take `validators=[...]` per field
+_WTFORMS_ROOTS = frozenset({"wtforms", "flask_wtf"})
 
+
+def _validator_list_calls(tree: cst.Module) -> frozenset[int]:
+    """The ids of the calls that are elements of a `validators=[...]` (or tuple)
+    keyword argument anywhere in the module."""
+    out: set[int] = set()
+    for node in iter_nodes(tree, into_functions=True):
+        if isinstance(node, cst.Arg) and node.keyword is not None \
+                and node.keyword.value == "validators" \
+                and isinstance(node.value, (cst.List, cst.Tuple)):
+            out.update(id(e.value) for e in node.value.elements
+                       if isinstance(e.value, cst.Call))
+    return frozenset(out)

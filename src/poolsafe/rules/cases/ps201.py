@@ -849,3 +849,52 @@ elif os.environ.get("DB") == "postgres":
                                  "    return str(cur.fetchall())\n"},
          note="`connect_db` is defined in both branches; each `get_db` calls its own"),
 ]
+
+# A WTForms validator (an object in a field's `validators=[...]` whose `__call__(form,
+# field)` WTForms runs) is called while a route validates its form: per request.
+INVALID += [
+    Case("""
+import mysql.connector
+from wtforms.validators import ValidationError
+
+
+def connect():
+    return mysql.connector.connect(host="db", user="app", database="club")  # expect: PS201
+
+
+def create_account(form):
+    conn = connect()
+    try:
+        conn.cursor().execute("INSERT INTO member (netid) VALUES (%s)", (form.netid.data,))
+        conn.commit()
+    finally:
+        conn.close()
+
+
+class NoDupes:
+    def __init__(self, column):
+        self.column = column
+
+    def __call__(self, form, field):
+        conn = connect()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT 1 FROM member WHERE netid = %s", (field.data,))
+            if cur.fetchall():
+                raise ValidationError("taken")
+        finally:
+            conn.close()
+""", path="db.py", files={
+        "forms.py": "from flask_wtf import FlaskForm\nfrom wtforms import StringField\n"
+                    "from wtforms.validators import DataRequired\n\nfrom db import NoDupes\n\n\n"
+                    "class SignupForm(FlaskForm):\n"
+                    "    netid = StringField('NetID',\n"
+                    "                        validators=[DataRequired(), NoDupes('netid')])\n",
+        "app.py": "from flask import Flask, render_template\n\nfrom db import create_account\n"
+                  "from forms import SignupForm\n\napp = Flask(__name__)\n\n\n"
+                  "@app.route('/signup', methods=['GET', 'POST'])\ndef signup():\n"
+                  "    form = SignupForm()\n    if form.validate_on_submit():\n"
+                  "        create_account(form)\n        return 'ok'\n"
+                  "    return render_template('signup.html', form=form)\n"},
+         note="the other caller is a field validator WTForms runs inside the route"),
+]
