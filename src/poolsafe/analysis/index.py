@@ -225,6 +225,12 @@ class ProjectIndex:
                     break
             if value is not None:
                 return value
+        if len(parts) > 1 and parts[0] == _root_name(near):
+            # `import SuppleTime.pr.app.config` in the checkout `SuppleTime/`: the
+            # repository, run from its parent directory, is a package of its own name
+            inner = self._resolve_qualname(".".join(parts[1:]), near)
+            if not isinstance(inner, External):
+                return inner
         return External(qualname)
 
     def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
@@ -245,6 +251,23 @@ class ProjectIndex:
         (a suffix name, as `by_name` holds them), for questions about the import graph
         that need no parse. An index that parses on demand reads them without parsing."""
         return [(m.abspath, m.source) for m in self.by_name.get(name, [])]
+
+    def is_imported(self, target: ModuleInfo) -> bool:
+        """Whether another project module imports `target` (by one of its dotted
+        names, also under the repository's own name): then it is no script."""
+        lasts = {n.rsplit(".", 1)[-1] for n in target.names}
+        with self.full_resolution():
+            for m in self.modules_matching(word_pattern(lasts)):
+                if m is target:
+                    continue
+                for qualname in [*m.imports.values(), *m.star_imports]:
+                    parts = qualname.split(".")
+                    if len(parts) > 1 and parts[0] == _root_name(m):
+                        parts = parts[1:]
+                    if any(target in self._candidates(".".join(parts[:i]), m)
+                           for i in range(len(parts), 0, -1)):
+                        return True
+        return False
 
     def lookup_module_name(self, module: ModuleInfo, name: str, depth: int,
                            within: cst.CSTNode | None = None) -> Value | None:
@@ -1624,3 +1647,13 @@ def _branch_suites(tree: cst.Module) -> dict[int, int]:
         if isinstance(st, cst.If):
             walk(st)
     return out
+
+
+def _root_name(module: ModuleInfo) -> str | None:
+    """The name of the directory a module is imported from (the project's root, or
+    its import root), from the module's longest dotted name and its file."""
+    if not module.names:
+        return None
+    up = len(module.names[0].split(".")) - (0 if module.is_package else 1)
+    parents = module.abspath.parents
+    return parents[up].name if up < len(parents) else None

@@ -13,7 +13,8 @@ connection:
   `main()`, a click command) and that never leaves it (not returned, stored or made
   global), in a function with no `while` loop (a worker loop keeps it for hours);
 - an engine at the top level of a flat script: a module with no function or class
-  that does its database work at import time (`with engine.connect() as conn:`).
+  that does its database work at import time (`with engine.connect() as conn:`) and
+  that no project module imports (a package's `__init__` the app imports is no script).
 - an engine built in a script's `if __name__ == "__main__":` block (no `while`, no
   server started there) that no function reads as a global and that the block only
   uses or passes to helpers keeping it local (`create_tables(engine)`).
@@ -52,7 +53,7 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
             return "disposed in the scope that built it"
     if func is not None and _one_shot_local(index, func, scope, name):
         return "built and used once, in code that runs once per process"
-    if func is None and _flat_script(module):
+    if func is None and _flat_script(module) and not index.is_imported(module):
         return "a script's top level: it does its database work once and ends"
     if func is None and _main_block_engine(index, module, call, name):
         return "built in a script's `__main__` block for one run, and kept by nothing"

@@ -78,7 +78,10 @@ class PoolWithoutPrePing(Rule):
     too, when the block starts no server and has no `while` loop, no function
     reads it as a global, and it goes only to helpers that use it and keep
     nothing (`create_tables(engine)`); one the routes read, or that the block
-    hands to a worker loop, is still reported. Nor are test modules.
+    hands to a worker loop, is still reported. A module with no function that
+    does its database work at import time is a script only when no project
+    module imports it (a package `__init__.py` the app imports builds the app's
+    engine). Nor are test modules.
     Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
     and are exempt; options hidden behind `**kwargs` that cannot be read are
     given the benefit of the doubt.

@@ -482,3 +482,22 @@ if __name__ == "__main__":
     serve(engine)
 """, note="the block hands it to a worker loop that keeps it for hours"),
 ]
+
+# A module with no function that does database work at import time is a script only
+# when it is run: one the application imports builds the application's engine.
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+engine = create_engine("postgresql+psycopg2://app@db/shop", pool_size=20)  # expect: PS203
+Base = declarative_base()
+Session = sessionmaker(bind=engine)
+Base.metadata.create_all(engine)
+""", path="shop/database/__init__.py", files={
+        "shop/__init__.py": "",
+        "shop/web.py": "from flask import Flask\n\nfrom shop.database import Session\n\n"
+                       "app = Flask(__name__)\n\n\n@app.route('/')\ndef index():\n"
+                       "    with Session() as s:\n        return str(s.execute('SELECT 1'))\n"},
+         note="the package's `__init__` creates its tables at import, but the app imports it"),
+]
