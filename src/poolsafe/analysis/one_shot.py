@@ -157,9 +157,13 @@ def _keeps_local(callee: FunctionInfo, position: int, arg: cst.Arg) -> bool:
         if isinstance(node, cst.Return) and node.value is not None and any(
                 isinstance(n, cst.Name) and n.value == param for n in iter_nodes(node.value)):
             return False
-        if isinstance(node, cst.Assign) and any(
-                isinstance(n, cst.Name) and n.value == param for n in iter_nodes(node.value)):
-            return False
+        if isinstance(node, cst.Assign) and (
+                (isinstance(node.value, cst.Name) and node.value.value == param)
+                or (any(isinstance(t.target, (cst.Attribute, cst.Subscript))
+                       for t in node.targets)
+                and any(isinstance(n, cst.Name) and n.value == param
+                        for n in iter_nodes(node.value)))):
+            return False  # another name for it, or kept on an object
     return True
 
 

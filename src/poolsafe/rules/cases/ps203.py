@@ -438,8 +438,10 @@ def create_tables(engine):
 
 
 def sample_data(engine):
-    with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO users (name) VALUES ('first')")
+    conn = engine.connect()
+    conn.exec_driver_sql("INSERT INTO users (name) VALUES ('first')")
+    conn.commit()
+    conn.close()
 
 
 if __name__ == "__main__":
