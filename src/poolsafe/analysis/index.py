@@ -252,10 +252,11 @@ class ProjectIndex:
         that need no parse. An index that parses on demand reads them without parsing."""
         return [(m.abspath, m.source) for m in self.by_name.get(name, [])]
 
-    def is_imported(self, target: ModuleInfo) -> bool:
-        """Whether another project module imports `target` (by one of its dotted
-        names, also under the repository's own name): then it is no script."""
+    def importers(self, target: ModuleInfo) -> list[ModuleInfo]:
+        """The other project modules that import `target` (by one of its dotted
+        names, also under the repository's own name)."""
         lasts = {n.rsplit(".", 1)[-1] for n in target.names}
+        out: list[ModuleInfo] = []
         with self.full_resolution():
             for m in self.modules_matching(word_pattern(lasts)):
                 if m is target:
@@ -266,8 +267,9 @@ class ProjectIndex:
                         parts = parts[1:]
                     if any(target in self._candidates(".".join(parts[:i]), m)
                            for i in range(len(parts), 0, -1)):
-                        return True
-        return False
+                        out.append(m)
+                        break
+        return out
 
     def lookup_module_name(self, module: ModuleInfo, name: str, depth: int,
                            within: cst.CSTNode | None = None) -> Value | None:

@@ -14,7 +14,8 @@ connection:
   global), in a function with no `while` loop (a worker loop keeps it for hours);
 - an engine at the top level of a flat script: a module with no function or class
   that does its database work at import time (`with engine.connect() as conn:`) and
-  that no project module imports (a package's `__init__` the app imports is no script).
+  that no web application, worker or bot of the project imports (a package's
+  `__init__` the app imports is no script; a module other scripts import still is).
 - an engine built in a script's `if __name__ == "__main__":` block (no `while`, no
   server started there) that no function reads as a global and that the block only
   uses or passes to helpers keeping it local (`create_tables(engine)`).
@@ -27,7 +28,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import iter_nodes, strip_await
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import is_cli_entry
+from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import ClassRef, FunctionRef, Instance
 
 
@@ -53,7 +54,7 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
             return "disposed in the scope that built it"
     if func is not None and _one_shot_local(index, func, scope, name):
         return "built and used once, in code that runs once per process"
-    if func is None and _flat_script(module) and not index.is_imported(module):
+    if func is None and _flat_script(module) and not _part_of_a_server(index, module):
         return "a script's top level: it does its database work once and ends"
     if func is None and _main_block_engine(index, module, call, name):
         return "built in a script's `__main__` block for one run, and kept by nothing"
@@ -165,6 +166,33 @@ def _keeps_local(callee: FunctionInfo, position: int, arg: cst.Arg) -> bool:
                         for n in iter_nodes(node.value)))):
             return False  # another name for it, or kept on an object
     return True
+
+
+#: the packages of long-running servers: a module they import (through the project's
+#: modules) runs in the server's process, not as a script
+_SERVER_ROOTS = frozenset({"flask", "fastapi", "starlette", "django", "aiohttp", "sanic",
+                           "tornado", "falcon", "quart", "litestar", "bottle", "pyramid",
+                           "celery", "aiogram", "discord", "telegram"})
+
+
+def _part_of_a_server(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """A module that a module of a web application, worker or bot imports, directly
+    or through other project modules (test modules aside): its top level runs in that
+    long-lived process (a package `__init__` that builds the app's engine)."""
+    seen = {id(module)}
+    frontier = [module]
+    for _ in range(6):
+        nxt: list[ModuleInfo] = []
+        for m in frontier:
+            for importer in index.importers(m):
+                if id(importer) in seen or is_test_module(importer):
+                    continue
+                seen.add(id(importer))
+                if any(q.split(".", 1)[0] in _SERVER_ROOTS for q in importer.imports.values()):
+                    return True
+                nxt.append(importer)
+        frontier = nxt
+    return False
 
 
 #: methods whose call at a module's top level is database work done at import time

@@ -79,9 +79,10 @@ class PoolWithoutPrePing(Rule):
     reads it as a global, and it goes only to helpers that use it and keep
     nothing (`create_tables(engine)`); one the routes read, or that the block
     hands to a worker loop, is still reported. A module with no function that
-    does its database work at import time is a script only when no project
-    module imports it (a package `__init__.py` the app imports builds the app's
-    engine). Nor are test modules.
+    does its database work at import time is a script's unless a web
+    application, worker or bot imports it, directly or through other modules (a
+    package `__init__.py` the app imports builds the app's engine; a module that
+    only scripts import is theirs). Nor are test modules.
     Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
     and are exempt; options hidden behind `**kwargs` that cannot be read are
     given the benefit of the doubt.

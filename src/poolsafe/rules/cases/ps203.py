@@ -503,3 +503,24 @@ Base.metadata.create_all(engine)
                        "    with Session() as s:\n        return str(s.execute('SELECT 1'))\n"},
          note="the package's `__init__` creates its tables at import, but the app imports it"),
 ]
+
+VALID += [
+    Case("""
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+engine = create_engine("postgresql+psycopg2://app@db/scrape")
+engine.connect()
+Session = sessionmaker(bind=engine)
+Base = declarative_base()
+""", path="db/base_sql.py", files={
+        "db/__init__.py": "",
+        "db/models.py": "from sqlalchemy import Column, Integer\n\n"
+                        "from db.base_sql import Base\n\n\n"
+                        "class Player(Base):\n    __tablename__ = 'players'\n"
+                        "    id = Column(Integer, primary_key=True)\n",
+        "scrape.py": "from db.base_sql import Session\nfrom db.models import Player\n\n"
+                     "session = Session()\nsession.add(Player(id=1))\nsession.commit()\n"
+                     "session.close()\n"},
+         note="imported by the model module and a scraper script only: no server runs it"),
+]
