@@ -192,9 +192,13 @@ class IoInTransaction(Rule):
     with in_transaction():` and `@atomic()`. Outside a transaction each statement
     commits on its own and nothing is reported.
 
+    ## Tests, one-shot code and processes
     Test modules (`test_*.py`, `conftest.py`, `tests/`) are not checked: a test
     that holds its transaction across a test client call or a sleep holds no
-    production pool.
+    production pool. One-shot code is checked like any other: a maintenance
+    script or a CLI command that keeps its transaction open across an HTTP call
+    holds its locks and its snapshot while the application's requests wait on
+    them, however rarely it runs.
 
     ## Why is this bad?
     While the slow call runs, the connection sits "idle in transaction": it holds

@@ -54,9 +54,20 @@ class PoolCapacityExceedsServer(Rule):
     It is reported at each pool (engine) line that counts towards a server over
     its limit. A number that cannot be read counts as 1, so the sum is a lower
     bound: the rule reports only when even that lower bound is over the limit.
-    Test modules are not counted. A compose service gets the `.env` values only
-    through `env_file:` (compose reads `.env` to fill in the compose file, not
-    into the containers), unless the application loads `.env` itself.
+    A compose service gets the `.env` values only through `env_file:` (compose
+    reads `.env` to fill in the compose file, not into the containers), unless
+    the application loads `.env` itself.
+
+    ## Tests, one-shot code and processes
+    Each program is budgeted on its own: a process opens only the pools that its
+    entry point reaches through imports, and the pools of different programs
+    are never added together (a folder of examples, a repository of services, a
+    maintenance script beside the web application). With no deployment in the
+    repository, the programs are the project's own entry points (console
+    scripts in `pyproject.toml`, modules with an `if __name__ == "__main__":`
+    block, `__main__.py` packages), one process each, and a program is reported
+    only when its own pools exceed the limit. A pool that no entry point
+    reaches is counted in no program's budget. Test modules are not counted.
 
     ## Why is this bad?
     Pools grow under load. When every replica and worker fills its pool at the
