@@ -126,6 +126,11 @@ DRF_AUTHENTICATED_PERMISSIONS: frozenset[tuple[str, str]] = frozenset({
 #: a view class's attribute, and the function-view decorator, naming those
 DRF_PERMISSION_ATTRIBUTE = "permission_classes"
 
+#: the calls that run a form's (or a model's) cleaning methods, `clean()` and
+#: `clean_<field>()` (Django's form and model validation)
+DJANGO_CLEANING_CALLS: frozenset[str] = frozenset({"is_valid", "full_clean"})
+DJANGO_CLEAN_METHOD = "clean"
+
 #: management commands: `class Command(BaseCommand)`, whose `handle()` runs outside
 #: any request
 DJANGO_COMMAND_BASES: frozenset[tuple[str, str]] = frozenset({
