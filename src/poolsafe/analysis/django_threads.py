@@ -110,6 +110,7 @@ def django_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Thre
                 yield gap
         if func.name == "handle" and func.cls is not None and is_django_command(index, func.cls):
             yield from _loop_gaps(index, func)
+    yield from _command_thread_gaps(index, module)
 
 
 _DJANGO_WORD = word_pattern(["django"])
@@ -134,7 +135,7 @@ _ENTRIES = "_django_thread_entries"
 #: the words of a module that can start one (`executor.map` on an executor built in
 #: that module: its name is spelled there)
 _ENTRY_WORDS = ("sync_to_async", "ThreadPoolExecutor", "run_in_executor", "add_job",
-                "scheduled_job", "Thread", "Timer")
+                "scheduled_job", "Thread", "Timer", "ThreadPool", "dummy")
 
 
 def _entries(index: ProjectIndex) -> dict[int, str]:
@@ -204,37 +205,70 @@ def _decorator_registration(index: ProjectIndex, module: ModuleInfo,
     return None
 
 
-def threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
-                     call: cst.Call) -> tuple[FunctionInfo, str] | None:
-    """The project function `call` runs on another thread, and how."""
+#: what `_thread_start` finds: the function run (an expression), how, and its first
+#: argument when the call spells it
+_Started = tuple[cst.BaseExpression, str, "cst.BaseExpression | None"]
+
+
+def _thread_start(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                  call: cst.Call) -> _Started | None:
+    """The function `call` runs on another thread (an expression), how, and the first
+    argument it is given there when `call` spells it (`args=[x]`,
+    `executor.submit(f, x)`)."""
     args = positional_args(call)
     f = call.func
-    target: cst.BaseExpression | None = None
-    how = ""
     if _unsafe_sync_to_async(index, module, func, call) and args:
-        target, how = args[0], "`sync_to_async(thread_sensitive=False)`"
-    elif isinstance(f, cst.Attribute) and f.attr.value in EXECUTOR_METHODS:
+        return args[0], "`sync_to_async(thread_sensitive=False)`", None
+    if isinstance(f, cst.Attribute) and f.attr.value in EXECUTOR_METHODS:
         method = f.attr.value
         pos = EXECUTOR_METHODS[method]
         if len(args) > pos and (method == "run_in_executor" or _is_executor(
                 index, module, func, f.value)):
-            target, how = args[pos], f"an executor's worker thread (`{method}`)"
-    elif isinstance(f, cst.Attribute) and f.attr.value == "add_job":
-        if instance_type(index.evaluate(f.value, module, func), APSCHEDULER_TYPES):
-            target = keyword_arg(call, "func") or (args[0] if args else None)
-            how = _DESCRIBED["add_job"]
-    else:
-        callee = index.evaluate(f, module, func)
-        kind = _thread_class(index, callee)
-        if kind is None and callee is None and isinstance(f, cst.Name) and func is not None:
-            kind = _local_thread_class(index, module, func, f.value)
-        if kind is not None:
-            name = kind[1].rsplit(".", 1)[-1]
-            keyword = "target" if name == "Thread" else "function"
-            target = keyword_arg(call, keyword) or (args[1] if len(args) > 1 else None)
-            how = _DESCRIBED[name]
+            first = args[pos + 1] if len(args) > pos + 1 and method in _TASK_ARGUMENTS_FOLLOW \
+                else None
+            return args[pos], f"an executor's worker thread (`{method}`)", first
+        return None
+    if isinstance(f, cst.Attribute) and f.attr.value == "add_job":
+        if not instance_type(index.evaluate(f.value, module, func), APSCHEDULER_TYPES):
+            return None
+        target = keyword_arg(call, "func") or (args[0] if args else None)
+        if target is None:
+            return None
+        return target, _DESCRIBED["add_job"], _first_element(keyword_arg(call, "args"))
+    callee = index.evaluate(f, module, func)
+    kind = _thread_class(index, callee)
+    if kind is None and callee is None and isinstance(f, cst.Name) and func is not None:
+        kind = _local_thread_class(index, module, func, f.value)
+    if kind is None:
+        return None
+    name = kind[1].rsplit(".", 1)[-1]
+    keyword = "target" if name == "Thread" else "function"
+    target = keyword_arg(call, keyword) or (args[1] if len(args) > 1 else None)
     if target is None:
         return None
+    return target, _DESCRIBED[name], _first_element(keyword_arg(call, "args"))
+
+
+#: executor methods whose further positional arguments are the task's own
+#: (`executor.submit(f, x)`, `loop.run_in_executor(None, f, x)`)
+_TASK_ARGUMENTS_FOLLOW = frozenset({"submit", "run_in_executor", "apply_async", "apply"})
+
+
+def _first_element(expr: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """`x` of `[x, ...]` / `(x, ...)`."""
+    if isinstance(expr, (cst.List, cst.Tuple)) and expr.elements \
+            and isinstance(expr.elements[0], cst.Element):
+        return expr.elements[0].value
+    return None
+
+
+def threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                     call: cst.Call) -> tuple[FunctionInfo, str] | None:
+    """The project function `call` runs on another thread, and how."""
+    started = _thread_start(index, module, func, call)
+    if started is None:
+        return None
+    target, how, _first = started
     value = index.evaluate(target, module, func)
     if isinstance(value, FunctionRef):
         return value.func, how
@@ -333,14 +367,77 @@ def called_command(index: ProjectIndex, callee: External,
             or not isinstance(args[0], cst.SimpleString):
         return None
     name = args[0].evaluated_value
-    if not isinstance(name, str):
-        return None
+    return project_command(index, name) if isinstance(name, str) else None
+
+
+def project_command(index: ProjectIndex, name: str) -> FunctionInfo | None:
+    """The `handle()` of the project's management command `name`: `class Command` of
+    a module named `...management.commands.name`."""
     for module in index.modules_mentioning([DJANGO_COMMAND_CLASS]):
         if any(n.split(".")[-2:] == ["commands", name] for n in module.names):
             cls = module.classes.get(DJANGO_COMMAND_CLASS)
             if cls is not None and DJANGO_COMMAND_METHOD in cls.methods:
                 return cls.methods[DJANGO_COMMAND_METHOD]
     return None
+
+
+def _command_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadGap]:
+    """`Thread(target=call_command, args=["sync"])`, `executor.submit(call_command,
+    "sync")`: the named project command's `handle()` runs on the new thread, and
+    nothing of the project runs after it there to close. The name may be a parameter
+    of the function that starts the thread: its callers' literal arguments. Reported
+    at the call that starts the thread."""
+    if "call_command" not in module.source:
+        return
+    for func in module.all_functions:
+        for call in func.direct_calls:
+            started = _thread_start(index, module, func, call)
+            if started is None:
+                continue
+            target, how, first = started
+            if first is None:
+                continue
+            value = index.evaluate(target, module, func)
+            if not (isinstance(value, External)
+                    and qual_match(value.qualname, DJANGO_CALL_COMMAND) is not None):
+                continue
+            for name in _command_names(index, func, first):
+                with index.full_resolution():
+                    handle = project_command(index, name)
+                if handle is None or _closers(index, handle, handle.node.body, 0):
+                    continue
+                found = _db_use(index, handle, handle.node.body, 1)
+                if found is not None:
+                    yield ThreadGap(call, func, how, f"`call_command({name!r})`, whose "
+                                    f"`handle()` uses {found[1]}", "command")
+                    break
+
+
+def _command_names(index: ProjectIndex, func: FunctionInfo,
+                   expr: cst.BaseExpression) -> list[str]:
+    """The command names `expr` stands for: a literal, or a parameter of `func` and
+    the literals its project callers pass there."""
+    if isinstance(expr, cst.SimpleString):
+        value = expr.evaluated_value
+        return [value] if isinstance(value, str) else []
+    if not isinstance(expr, cst.Name):
+        return []
+    params = [p.name.value for p in func.node.params.params]
+    if expr.value not in params:
+        return []
+    position = params.index(expr.value) - (1 if func.cls is not None else 0)
+    names: list[str] = []
+    with index.full_resolution():
+        sites = facts(index).callers(func)
+    for site in sites:
+        given = keyword_arg(site.call, expr.value)
+        args = positional_args(site.call)
+        if given is None and 0 <= position < len(args):
+            given = args[position]
+        if isinstance(given, cst.SimpleString) and isinstance(given.evaluated_value, str) \
+                and given.evaluated_value not in names:
+            names.append(given.evaluated_value)
+    return names
 
 
 def _looked_up_row(index: ProjectIndex, func: FunctionInfo,

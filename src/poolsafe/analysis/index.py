@@ -453,13 +453,17 @@ class ProjectIndex:
     def _annotated(self, annotation: cst.BaseExpression, module: ModuleInfo,
                    depth: int) -> Value | None:
         """A pool, engine or session factory named by a type annotation
-        (`pool: asyncpg.Pool`, `Optional[Engine]`, `"ThreadedConnectionPool | None"`)."""
+        (`pool: asyncpg.Pool`, `Optional[Engine]`, `"ThreadedConnectionPool | None"`),
+        or an instance of the project class it names (`db: Db`, whose `self.pool` a
+        method of `Db` set)."""
         for node in annotation_parts(annotation):
             value = self.evaluate(node, module, None, depth + 1)
             if isinstance(value, External):
                 ctor = match_qualname(value.qualname, OBJECT_CONSTRUCTORS)
                 if ctor is not None and ctor[1][:1].isupper():
                     return LibraryObject(OBJECT_CONSTRUCTORS[ctor])
+            if isinstance(value, ClassRef):
+                return Instance(value.cls)
         return None
 
     def _attribute(self, base: Value | None, attr: str, module: ModuleInfo,

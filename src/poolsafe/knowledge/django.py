@@ -126,6 +126,11 @@ DRF_AUTHENTICATED_PERMISSIONS: frozenset[tuple[str, str]] = frozenset({
 #: a view class's attribute, and the function-view decorator, naming those
 DRF_PERMISSION_ATTRIBUTE = "permission_classes"
 
+#: the calls that run a form's (or a model's) cleaning methods, `clean()` and
+#: `clean_<field>()` (Django's form and model validation)
+DJANGO_CLEANING_CALLS: frozenset[str] = frozenset({"is_valid", "full_clean"})
+DJANGO_CLEAN_METHOD = "clean"
+
 #: management commands: `class Command(BaseCommand)`, whose `handle()` runs outside
 #: any request
 DJANGO_COMMAND_BASES: frozenset[tuple[str, str]] = frozenset({
@@ -173,10 +178,20 @@ ONE_SHOT_THREADS: frozenset[str] = frozenset({"Thread", "Timer"})
 
 #: executor methods that run a function on a worker thread, and the position of the
 #: function in their arguments (`executor.map(f, items)`, `loop.run_in_executor(None,
-#: f)`), also on an executor bound by `with ThreadPoolExecutor() as pool:`
-EXECUTOR_METHODS: dict[str, int] = {"submit": 0, "map": 0, "run_in_executor": 1}
+#: f)`, a thread pool's `pool.imap_unordered(f, items)`), also on an executor bound by
+#: `with ThreadPoolExecutor() as pool:`
+EXECUTOR_METHODS: dict[str, int] = {
+    "submit": 0, "map": 0, "run_in_executor": 1,
+    "imap": 0, "imap_unordered": 0, "starmap": 0, "map_async": 0, "starmap_async": 0,
+    "apply": 0, "apply_async": 0,
+}
+#: the executors whose workers are threads of this process: `ThreadPoolExecutor` and
+#: `multiprocessing`'s thread pools (`multiprocessing.dummy.Pool`,
+#: `multiprocessing.pool.ThreadPool`; `multiprocessing.Pool`'s workers are processes)
 EXECUTOR_TYPES: frozenset[tuple[str, str]] = frozenset({
     ("concurrent.futures", "ThreadPoolExecutor"),
+    ("multiprocessing.dummy", "Pool"),
+    ("multiprocessing.pool", "ThreadPool"),
 })
 
 #: words a file spells when it can hold such code: a database word and a thread word
@@ -187,5 +202,5 @@ DJANGO_ORM_WORDS: frozenset[str] = frozenset(
     {"objects", "cursor", "close_old_connections", "query", "session"})
 DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     "Thread", "Timer", "ThreadPoolExecutor", "sync_to_async", "add_job", "scheduled_job",
-    "run_in_executor", "BaseCommand", "start_background_task",
+    "run_in_executor", "BaseCommand", "start_background_task", "ThreadPool", "dummy",
 })

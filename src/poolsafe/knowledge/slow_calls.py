@@ -204,7 +204,12 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
         functions=frozenset({("django.core.mail", "send_mail"),
                              ("django.core.mail", "send_mass_mail"),
                              ("django.core.mail", "mail_admins"),
-                             ("django.core.mail", "mail_managers")}),
+                             ("django.core.mail", "mail_managers"),
+                             # wrappers that render a template, then send through
+                             # Django's mail (django-email-from-template,
+                             # django-templated-email)
+                             ("email_from_template", "send_mail"),
+                             ("templated_email", "send_templated_mail")}),
         clients={("smtplib", "SMTP"): frozenset({"sendmail", "send_message", "login"}),
                  ("smtplib", "SMTP_SSL"): frozenset({"sendmail", "send_message", "login"}),
                  ("django.core.mail", "EmailMessage"): frozenset({"send"}),

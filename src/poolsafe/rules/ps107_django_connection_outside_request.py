@@ -29,7 +29,9 @@ class DjangoConnectionOutsideRequest(Rule):
       `threading.Thread`, or a `threading.Timer` function with no
       `connection.close()`, `close_old_connections()` or `connections.close_all()`;
     - a task run on a worker thread that outlives it (`ThreadPoolExecutor.submit()` /
-      `.map()`, `loop.run_in_executor()`, an APScheduler job (`add_job`,
+      `.map()`, the thread pools of `multiprocessing` (`multiprocessing.dummy.Pool`,
+      `multiprocessing.pool.ThreadPool`: `map()`, `imap_unordered()`,
+      `apply_async()`, ...), `loop.run_in_executor()`, an APScheduler job (`add_job`,
       `@scheduled_job`), a `sync_to_async(thread_sensitive=False)` function) whose
       close is not in a `finally` (an exception skips it, and the worker keeps the
       connection);
@@ -41,7 +43,10 @@ class DjangoConnectionOutsideRequest(Rule):
     with `sync` inherited; a parameter annotated with a project class; the row
     `Order.objects.get(...)` returns), and its database work a model instance's
     `save()` / `delete()`, or a project management command run by
-    `call_command("name")` (its `handle()`).
+    `call_command("name")` (its `handle()`). `call_command` itself may be the thread's
+    target (`Thread(target=call_command, args=["sync"])`, `executor.submit(call_command,
+    "sync")`), the name a literal or a parameter of the function that starts the thread
+    whose callers pass literals: that is reported at the call that starts the thread.
 
     A function decorated with `close_old_connections` (django-apscheduler's
     `util.close_old_connections`, or a project decorator that calls one of the closes)
@@ -110,6 +115,15 @@ class DjangoConnectionOutsideRequest(Rule):
         from poolsafe.analysis.django_threads import django_thread_gaps
 
         for gap in django_thread_gaps(ctx.index, ctx.module):
+            if gap.why == "command":
+                yield self.finding(
+                    gap.node,
+                    f"`{gap.func.name}` starts {gap.how} that runs {gap.use}: it "
+                    f"{_WHY['never']}; run the command from a function that calls "
+                    f"`close_old_connections()` in a `finally` after `call_command()`, "
+                    f"and start that function instead",
+                )
+                continue
             if gap.why == "loop":
                 advice = "call `close_old_connections()` at the start of each iteration"
             elif gap.why == "exception":

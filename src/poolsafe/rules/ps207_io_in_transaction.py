@@ -34,6 +34,7 @@ from poolsafe.analysis.values import (
     Connection,
     ExternalInstance,
     FunctionRef,
+    Instance,
     LibraryObject,
     ModuleRef,
     Value,
@@ -42,6 +43,8 @@ from poolsafe.core.model import RawFinding, Severity
 from poolsafe.knowledge import NON_WORK_METHODS, TRANSACTION_CM_METHODS
 from poolsafe.knowledge.django import (
     DJANGO_ATOMIC,
+    DJANGO_CLEAN_METHOD,
+    DJANGO_CLEANING_CALLS,
     DJANGO_CURSOR_QUERIES,
     DJANGO_INSTANCE_QUERIES,
     DJANGO_MANAGER_ATTRIBUTES,
@@ -572,25 +575,51 @@ class _Walker:
         # between a view and the manager that calls Stripe): every module is read
         with self.index.full_resolution():
             callee = _callee(self.index, call, self.module, self.func)
-        if not isinstance(callee, FunctionRef) or callee.func is self.func or callee.func.is_async:
+            if not isinstance(callee, FunctionRef):
+                return self.armed_cleaning(call)
+        if callee.func is self.func or callee.func.is_async:
             return False
         if callee.func.is_generator and id(call) not in self.iterated():
             return False  # calling a generator function runs none of its body yet
+        return self.armed_walk(callee.func)
+
+    def armed_walk(self, helper: FunctionInfo) -> Slow | bool:
+        """`armed_helper`'s answer for a project function the call runs (memoised)."""
         memo = _ARMED_HELPERS.setdefault(self.index, {})
-        key = (id(callee.func.node), self.depth)
+        key = (id(helper.node), self.depth)
         if key not in memo:
             memo[key] = False  # a recursive call begins nothing more
-            inner = _Walker(self.index, callee.func, self.depth + 1)
+            inner = _Walker(self.index, helper, self.depth + 1)
             inner.armed = (_HELPER_KEY,)
             with self.index.full_resolution():
-                left = inner.block(body_statements(callee.func.node.body), frozenset())
+                left = inner.block(body_statements(helper.node.body), frozenset())
             if inner.found:
                 what, family, via = inner.found[0][1]
                 memo[key] = (what if via is None else f"{via}() -> {what}", family,
-                             callee.func.name)
+                             helper.name)
             else:
                 memo[key] = _HELPER_KEY in left
         return memo[key]
+
+    def armed_cleaning(self, call: cst.Call) -> Slow | bool:
+        """`form.is_valid()` / `form.full_clean()` on an instance of a project class
+        runs that class's cleaning methods (`clean_<field>()`, `clean()`, Django's
+        form and model validation): the first that begins the transaction (a lookup in
+        `clean_email()`) is where it begins."""
+        f = call.func
+        if not (isinstance(f, cst.Attribute) and f.attr.value in DJANGO_CLEANING_CALLS):
+            return False
+        owner = self.index.evaluate(f.value, self.module, self.func)
+        if not isinstance(owner, Instance):
+            return False
+        begun: Slow | bool = False
+        for name, method in owner.cls.methods.items():
+            if name == DJANGO_CLEAN_METHOD or name.startswith(DJANGO_CLEAN_METHOD + "_"):
+                found = self.armed_walk(method)
+                if found is not False and found is not True:
+                    return found
+                begun = begun or found
+        return begun
 
     def begun_at(self, key: str, check: cst.CSTNode) -> None:
         """`key`'s transaction is open when the body starts, begun by `check` (a view's

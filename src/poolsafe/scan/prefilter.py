@@ -773,8 +773,14 @@ _DJANGO_VIEW_ROOTS = frozenset({b"django", b"rest_framework"})
 
 @functools.cache
 def _slow_roots() -> frozenset[bytes]:
-    """The package roots of slow work (`knowledge.slow_calls`: httpx, requests, boto3...)."""
-    return frozenset(r.encode() for r in seed_roots() - seed_roots(True))
+    """The package roots of slow work (`knowledge.slow_calls`: httpx, requests, boto3...),
+    and `mail` for Django's mail API (`django.core.mail`), whose root is a database one."""
+    return frozenset(r.encode() for r in seed_roots() - seed_roots(True)) | _DJANGO_SLOW_WORDS
+
+
+#: Django's own module of slow work, by its last name (its root, `django`, is a
+#: database root, so it is not among the slow roots)
+_DJANGO_SLOW_WORDS = frozenset({b"mail"})
 
 
 def seed_kinds(data: bytes, config: ProjectConfig | None = None) -> tuple[bool, bool]:

@@ -550,3 +550,93 @@ class Notes(generics.GenericAPIView):
         return Response(status=201)
 """, files=_files(), path="shop/views.py",
     note="the serializer's save() runs a query only"))
+
+# `form.is_valid()` runs the form's `clean_<field>()` and `clean()` methods: a project
+# form whose cleaning looks a row up begins the request's transaction there
+_RESET_FORM = """\
+from django import forms
+from django.contrib.auth.models import User
+from django.core.mail import send_mail
+
+
+class ResetForm(forms.Form):
+    email = forms.CharField()
+
+    def clean_email(self):
+        value = self.cleaned_data["email"]
+        self.cleaned_data["user"] = User.objects.get(email__iexact=value)
+        return value
+
+    def save(self):
+        send_mail("Reset", "...", None, [self.cleaned_data["user"].email])
+
+
+class ContactForm(forms.Form):
+    email = forms.CharField()
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip()
+
+    def save(self):
+        send_mail("Thanks", "...", None, [self.cleaned_data["email"]])
+"""
+
+_RESET_VIEWS = """\
+from django.http import JsonResponse
+
+from shop.forms import ContactForm, ResetForm
+"""
+
+PS207_INVALID.append(Case(_RESET_VIEWS + """
+
+def reset(request):
+    form = ResetForm(request.POST)
+    if form.is_valid():
+        form.save()  # expect: PS207
+    return JsonResponse({})
+""", files={**_files(), "shop/forms.py": _RESET_FORM}, path="shop/views.py",
+    note="ATOMIC_REQUESTS: is_valid() runs clean_email(), whose query begins the "
+         "transaction; save() then sends mail inside it"))
+
+PS207_VALID.append(Case(_RESET_VIEWS + """
+
+def contact(request):
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        form.save()
+    return JsonResponse({})
+""", files={**_files(), "shop/forms.py": _RESET_FORM}, path="shop/views.py",
+    note="the form's cleaning makes no query: no transaction is open when it mails"))
+
+# packages that render a mail from a template and send it through Django's mail API
+PS207_INVALID.append(Case("""
+from django.db import transaction
+from email_from_template import send_mail
+
+from shop.models import Order
+
+
+def confirm(order_id, address):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        order.state = "confirmed"
+        order.save()
+        send_mail([address], "shop/confirmed.email", {"order": order})  # expect: PS207
+""", files=_files(_PLAIN_SETTINGS), path="shop/mail.py",
+    note="django-email-from-template's send_mail sends through EMAIL_BACKEND (SMTP) "
+         "while the row lock is held"))
+PS207_VALID.append(Case("""
+from django.db import transaction
+from email_from_template import send_mail
+
+from shop.models import Order
+
+
+def confirm(order_id, address):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        order.state = "confirmed"
+        order.save()
+    send_mail([address], "shop/confirmed.email", {"order": order})
+""", files=_files(_PLAIN_SETTINGS), path="shop/mail.py",
+    note="the mail is sent after the block commits"))

@@ -814,3 +814,126 @@ class MailThread(threading.Thread):
         send_mail(self.subject, self.body, None, self.to)
 """, note="a Thread subclass that only sends mail"),
 ]
+
+# the thread pools of `multiprocessing`: `multiprocessing.dummy.Pool` and
+# `multiprocessing.pool.ThreadPool` run each task on one of their worker threads, which
+# keep the connection the task opened, like `ThreadPoolExecutor`'s
+INVALID += [
+    Case("""
+import multiprocessing.dummy as mp
+
+from models import Order
+
+
+def settle(order_id):
+    Order.objects.filter(id=order_id).update(paid=True)  # expect: PS107
+
+
+def settle_all(order_ids):
+    pool = mp.Pool(20)
+    pool.map(settle, order_ids)
+    pool.close()
+    pool.join()
+""", files=_FILES, note="multiprocessing.dummy's Pool is a pool of threads: 20 workers, "
+                        "20 connections never closed"),
+    Case("""
+from multiprocessing.pool import ThreadPool
+
+from models import Order
+
+
+def total(order_id):
+    return Order.objects.get(id=order_id).total  # expect: PS107
+
+
+def totals(order_ids):
+    with ThreadPool(8) as pool:
+        return list(pool.imap_unordered(total, order_ids))
+""", files=_FILES, note="multiprocessing.pool.ThreadPool, bound by `with`"),
+]
+VALID += [
+    Case("""
+from multiprocessing.pool import ThreadPool
+
+from django.db import connection
+from models import Order
+
+
+def total(order_id):
+    try:
+        return Order.objects.get(id=order_id).total
+    finally:
+        connection.close()
+
+
+def totals(order_ids):
+    with ThreadPool(8) as pool:
+        return pool.map(total, order_ids)
+""", files=_FILES, note="the task closes its thread's connection in finally"),
+    Case("""
+from multiprocessing import Pool
+
+from models import Order
+
+
+def total(order_id):
+    return Order.objects.get(id=order_id).total
+
+
+def totals(order_ids):
+    with Pool(4) as pool:
+        return pool.map(total, order_ids)
+""", files=_FILES, note="a process pool: each worker is a process of its own, "
+                        "not a thread of this one (not this rule's class)"),
+]
+
+# `call_command` itself as the thread's target: the command named by the thread's
+# arguments runs its `handle()` on the new thread; the name may be a parameter of the
+# function that starts the thread, given as a literal by its callers. Reported where
+# the thread starts (no project function of the thread can close)
+INVALID += [
+    Case("""
+import threading
+
+from django.core import management
+
+
+def run_in_background(command, options=None):
+    thread = threading.Thread(  # expect: PS107
+        target=management.call_command, args=[command], kwargs=options or {})
+    thread.start()
+
+
+def rebuild(request):
+    run_in_background("sync_orders")
+""", files={**_FILES, "shop/management/commands/sync_orders.py": _SYNC_COMMAND},
+        note="the callers name a command whose handle() queries"),
+    Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from django.core.management import call_command
+
+executor = ThreadPoolExecutor(max_workers=2)
+
+
+def nightly():
+    executor.submit(call_command, "sync_orders")  # expect: PS107
+""", files={**_FILES, "shop/management/commands/sync_orders.py": _SYNC_COMMAND},
+        note="an executor task that is call_command with a literal command name"),
+]
+VALID += [
+    Case("""
+import threading
+
+from django.core import management
+
+
+def run_in_background(command):
+    threading.Thread(target=management.call_command, args=[command]).start()
+
+
+def tidy(request):
+    run_in_background("quiet")
+""", files={"shop/management/commands/quiet.py": _QUIET_COMMAND},
+        note="the only command its callers name does no database work"),
+]

@@ -1464,3 +1464,40 @@ async def freeze(conn: asyncpg.Connection, account_id):
         loop.create_task(cool_down(account_id))
 """, note="the loop's create_task() does the same"),
 ]
+
+# a project's own pool wrapper, reached through a parameter (or class attribute)
+# annotated with the wrapper class: `Api(db: Db)` keeps `self.db`, and `self.db.pool` is
+# the aiomysql pool `Db.start()` made, in autocommit or not
+_POOL_WRAPPER = """\
+import aiohttp
+import aiomysql
+
+
+class Db:
+    def __init__(self):
+        self.pool = None
+
+    async def start(self):
+        self.pool = await aiomysql.create_pool(host="db", user="app", db="maps"{options})
+
+
+class Api:
+    def __init__(self, db: Db):
+        self.db = db
+
+    async def publish(self, key):
+        conn = await self.db.pool.acquire()
+        try:
+            cur = await conn.cursor()
+            await cur.execute("UPDATE maps SET seen = seen + 1 WHERE id = %s", (key,))
+            async with aiohttp.ClientSession() as http:
+                await http.post("https://paste.example.com", data=key){expect}
+        finally:
+            self.db.pool.release(conn)
+"""
+VALID.append(Case(_POOL_WRAPPER.format(options=", autocommit=True", expect=""),
+                  note="the wrapper's pool runs in autocommit: the UPDATE commits at "
+                       "once and no transaction is open during the HTTP call"))
+INVALID.append(Case(_POOL_WRAPPER.format(options="", expect="  # expect: PS207"),
+                    note="the same wrapper without autocommit: aiomysql opens a "
+                         "transaction at the UPDATE, held through the HTTP call"))
