@@ -300,16 +300,20 @@ class LazyIndex(ProjectIndex):
         return found
 
     def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
-                   likely: re.Pattern[bytes] | None = None) -> bool:
+                   likely: re.Pattern[bytes] | None = None,
+                   admitted: Callable[[Path, bytes], bool] | None = None) -> bool:
         """Parses the matching modules one at a time, those whose bytes match
         `likely` first, until one is `wanted`. Every file the pattern matches is
         recorded (`matched`) as if all were read: the answer depends on them all."""
         matching = self._matching(pattern)
         if matching is None:
-            return super().any_module(pattern, wanted, likely)
+            return super().any_module(pattern, wanted, likely, admitted)
         paths, given = matching
         self.matched.setdefault(pattern_key(pattern),
                                 [*paths, *(str(m.abspath) for m in given)])
+        if admitted is not None:
+            given = [m for m in given if admitted(m.abspath, m.source.encode())]
+            paths = [p for p in paths if admitted(Path(p), self._source_of(p))]
         if any(wanted(m) for m in given):
             return True
         if likely is not None:
