@@ -164,6 +164,12 @@ class ProjectFacts:
         return found
 
     # background jobs ------------------------------------------------------
+    @property
+    def jobs_known(self) -> bool:
+        """Whether `jobs()` was computed already (it reads every module that may
+        register one)."""
+        return self._jobs is not None
+
     def jobs(self) -> dict[int, str]:
         """id(FunctionDef) -> how it is registered, for every background job."""
         if self._jobs is None:
