@@ -49,7 +49,7 @@ class ThreadUse:
 def thread_db_uses(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadUse]:
     if not flask_sqlalchemy_in_project(index):
         return
-    if not _entries_known(index):
+    if _entries_deferred(index):
         yield from _uses_before_entries(index, module)
         return
     entries = _entries(index)
@@ -67,6 +67,8 @@ def thread_db_uses(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadUs
 #: the attribute of an index that holds its thread entries (see `_entries`)
 _ENTRIES = "_flask_thread_entries"
 _USES_FLASK_SQLALCHEMY = "_flask_sqlalchemy_in_project"
+#: the resolution levels at which a check put off the search (`_entries_deferred`)
+_DEFERRED = "_flask_thread_entries_deferred"
 _FLASK_SQLALCHEMY_WORD = word_pattern(["flask_sqlalchemy"])
 
 
@@ -104,9 +106,20 @@ def _entries(index: ProjectIndex) -> dict[int, str]:
     return found
 
 
-def _entries_known(index: ProjectIndex) -> bool:
+def _entries_deferred(index: ProjectIndex) -> bool:
+    """True once per index and resolution level, for the first module checked before
+    its thread entries are known (see `_uses_before_entries`); the modules checked
+    after it in the same index search them at once (asking each of their functions
+    first would cost a whole-project run more than the search)."""
+    level = getattr(index, "_level", None)
     memo = getattr(index, _ENTRIES, None)
-    return isinstance(memo, dict) and getattr(index, "_level", None) in memo
+    if isinstance(memo, dict) and level in memo:
+        return False
+    deferred: set[object] = index.__dict__.setdefault(_DEFERRED, set())
+    if level in deferred:
+        return False
+    deferred.add(level)
+    return True
 
 
 def _uses_before_entries(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadUse]:

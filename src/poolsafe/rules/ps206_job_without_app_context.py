@@ -112,7 +112,7 @@ class JobWithoutAppContext(Rule):
             return
         yield from self._thread_uses(ctx)
         candidates = ctx.module.all_functions
-        if not project.jobs_known:
+        if project.jobs_deferred():
             # a job is reported only where it builds the app: a module without such
             # a function (an edit's `check FILE`, mostly) needs no project-wide search
             candidates = [f for f in candidates if not pushes_context(f.node.body)
