@@ -132,8 +132,7 @@ def test_a_sibling_python_cannot_parse_is_parsed_and_read(
 
 
 def _sources() -> list[str]:
-    out = [p.read_text() for p in sorted((ROOT / "src" / "poolsafe").rglob("*.py"))]
-    out += [p.read_text() for p in sorted((ROOT / "fixtures").rglob("*.py"))]
+    out = [p.read_text() for p in sorted((ROOT / "fixtures").rglob("*.py"))]
     for rule in ALL_RULES:
         for case in (*rule.VALID, *rule.INVALID):
             out += [case.code, *(t for n, t in case.files.items() if n.endswith(".py"))]
@@ -153,3 +152,26 @@ def test_pythons_parser_reads_the_same_imports_as_libcst() -> None:
         assert _ast_imports(tree) == imported_modules(module), text[:200]
         checked += 1
     assert checked > 1000
+
+
+def test_one_answer_per_directory_and_index(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every module of a directory that imports no driver gets the package's one
+    answer (its own imports add nothing to it): a cold run asks once per directory,
+    not once per module (each asking searched every selected file's bytes)."""
+    _project(tmp_path, "trino", {"lake/changes2.py": HELPER.replace("ChangeScanner",
+                                                                    "OtherScanner")})
+    monkeypatch.chdir(tmp_path)
+    asked: list[Path] = []
+    real = statement_errors._package_answer
+
+    def counted(index: object, module: object, here: Path) -> bool:
+        asked.append(here)
+        return real(index, module, here)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(statement_errors, "_package_answer", counted)
+    result = scan(["."], ScanOptions(jobs=1))
+    assert not [f for f in result.findings if f.code == "PS103"]
+    assert len(asked) == 1
+    full = scan(["."], ScanOptions(prefilter=False, jobs=1))
+    assert _key(result) == _key(full)

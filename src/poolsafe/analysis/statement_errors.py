@@ -149,6 +149,10 @@ def _ast_imports(tree: ast.AST) -> set[str]:
     return out
 
 
+#: the index attribute holding `_package_statement_level`'s answers by directory
+_PACKAGE_MEMO = "_package_statement_level"
+
+
 def _package_statement_level(index: ProjectIndex, module: ModuleInfo) -> bool:
     """The union of the imports of the directory's other modules (those whose bytes
     spell a database root) names a statement-level database and no aborting one.
@@ -157,7 +161,17 @@ def _package_statement_level(index: ProjectIndex, module: ModuleInfo) -> bool:
     it: an edit's `check FILE` in superset's `db_engine_specs/` (70 modules)
     loaded them all."""
     here = module.abspath.parent
+    # one answer per directory and index: the module asked about adds nothing to the
+    # union (its own imports name neither list, or it would not be asked), so every
+    # module of the directory gets the same one (a cold run asks for each)
+    memo: dict[Path, bool] = index.__dict__.setdefault(_PACKAGE_MEMO, {})
+    found = memo.get(here)
+    if found is None:
+        found = memo[here] = _package_answer(index, module, here)
+    return found
 
+
+def _package_answer(index: ProjectIndex, module: ModuleInfo, here: Path) -> bool:
     def near(path: Path) -> bool:
         return path.parent == here
 
