@@ -492,8 +492,16 @@ class LazyIndex(ProjectIndex):
         if known is not None:
             wanted = set(known)
             return [p for p in self._order if p in wanted], given
-        source = self._source_of
-        return [p for p in self._order if source_matches(pattern, source(p))], given
+        # the selected files' bytes do not change in an index's life: each pattern
+        # is searched once (PS103 asks for one per directory of the project)
+        memo: dict[re.Pattern[bytes], list[str]] = self.__dict__.setdefault(
+            "_matching_memo", {})
+        found = memo.get(pattern)
+        if found is None:
+            source = self._source_of
+            found = memo[pattern] = [p for p in self._order
+                                     if source_matches(pattern, source(p))]
+        return list(found), given
 
     def _selected_modules(self, paths: Iterable[str]) -> list[ModuleInfo]:
         return [m for m in map(self._module_at, paths) if m is not None]
