@@ -171,6 +171,11 @@ def test_an_edit_that_a_project_wide_fact_reads_rechecks_everything(
     (tmp_path / "web.py").write_text("from flask import Flask\nfrom flask_sqlalchemy import "
                                      "SQLAlchemy\n\napp = Flask(__name__)\n"
                                      "db = SQLAlchemy(app)\n")
+    # user.py uses the extension's session, so its thread uses read the whole
+    # project's thread entries (a module with no such use does not search them)
+    user = tmp_path / "user.py"
+    user.write_text(user.read_text() + "\n\nfrom web import db\n\n\ndef sync():\n"
+                    "    db.session.commit()\n")
     opts = ScanOptions(cache_dir=tmp_path / ".poolsafe_cache")
     scan(["."], opts)
     # user2.py now runs report() as a background thread

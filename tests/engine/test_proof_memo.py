@@ -93,3 +93,58 @@ def test_the_key_holds_everything_a_comparison_reads() -> None:
     with configured_releases(["corp.unlease"]):
         assert comparison_key(func, func, frozenset()) != key
     assert comparison_key(func, func, frozenset()) == key
+
+
+def test_the_name_check_is_read_back_after_an_edit_elsewhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fix proof's scope analysis (names nothing binds) is kept too, by the code
+    of both reduced modules: an edit elsewhere in the file does not run it again."""
+    calls: list[object] = []
+    real = equivalence.unresolved_in
+
+    def counted(target: object, only: object = None) -> object:
+        calls.append(target)
+        return real(target, only)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(equivalence, "unresolved_in", counted)
+    root = tmp_path / "p"
+    (root / "shop").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "0"\n')
+    (root / "shop" / "__init__.py").write_text("")
+    path = root / "shop" / "orders.py"
+    path.write_text(_LEAK)
+    cache = root / ".poolsafe_cache"
+    want = _found(root, None)
+    _found(root, cache)
+    for n in range(3):
+        path.write_text(_LEAK + f"\n\ndef added_{n}():\n    return {n}\n")
+        calls.clear()
+        assert _found(root, cache) == want
+        if n:
+            assert calls == []
+    path.write_text(_LEAK.replace("select count(*)", "select count(id)"))
+    calls.clear()
+    assert _found(root, cache) == want
+    assert calls  # the function changed: analysed again
+
+
+class _DictMemo(dict[str, tuple[list[str], bool]]):
+    def put(self, key: str, value: tuple[list[str], bool]) -> None:
+        self[key] = value
+
+
+def test_a_kept_name_check_gives_the_same_verdict() -> None:
+    """A fix whose new code reads a name nothing binds: the verdict read back from
+    the memo is the one computed without it."""
+    import libcst as cst
+
+    before = cst.parse_module(_LEAK)
+    after = cst.parse_module(_LEAK.replace("    return n\n", "    return n + missing\n"))
+    plain = equivalence.check_fix(before, after, "PS102")
+    assert plain.drop and any("`missing`" in p for p in plain.problems)
+    memo = _DictMemo()
+    with equivalence.comparisons_kept(memo):
+        first = equivalence.check_fix(before, after, "PS102")
+        again = equivalence.check_fix(before, after, "PS102")
+    assert first == again == plain
+    assert any(k.startswith('["unbound names"') for k in memo)

@@ -158,3 +158,48 @@ def test_a_project_without_flask_sqlalchemy_does_not_look_for_thread_entries(
     assert searched
     assert [(Path(f.path).name, f.code) for f in result.findings if f.code == "PS206"] == [
         ("jobs.py", "PS206")]
+
+
+def test_a_checked_module_without_a_use_does_not_search_the_project(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check FILE` on a module of a Flask-SQLAlchemy project none of whose functions
+    uses `db` or a model, nor builds the app: neither the thread entries nor the
+    background jobs are searched (issue 32: a fifth of an edit's check of superset's
+    `db_engine_specs/gsheets.py`); a module with a use still searches them, and the
+    findings are a whole-project scan's."""
+    import poolsafe.analysis.flask_threads as flask_threads
+    from poolsafe.analysis.project_facts import ProjectFacts
+
+    searched: list[str] = []
+    find_entries = flask_threads._find_entries
+    jobs = ProjectFacts.jobs
+
+    def recorded(index: object) -> dict[int, str]:
+        searched.append("entries")
+        return find_entries(index)  # type: ignore[arg-type]
+
+    def jobs_recorded(self: ProjectFacts) -> dict[int, str]:
+        searched.append("jobs")
+        return jobs(self)
+
+    monkeypatch.setattr(flask_threads, "_find_entries", recorded)
+    monkeypatch.setattr(ProjectFacts, "jobs", jobs_recorded)
+    files = {**_APP, "shop/report.py": (
+        "import psycopg2\n\n\n"
+        "def export(dsn):\n    conn = psycopg2.connect(dsn)\n"
+        "    conn.cursor().execute('select 1')\n")}
+    root = tmp_path / "p"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    monkeypatch.chdir(root)
+    alone = scan(["shop/report.py"], ScanOptions(jobs=1))
+    assert not alone.errors and not searched
+    whole = scan(["."], ScanOptions(prefilter=False, jobs=1))
+    assert [(f.line, f.code, f.message) for f in alone.findings] == [
+        (f.line, f.code, f.message) for f in whole.findings if f.path.endswith("report.py")]
+    searched.clear()
+    jobs_alone = scan(["shop/jobs.py"], ScanOptions(jobs=1))
+    assert "entries" in searched
+    assert [(f.line, f.code) for f in jobs_alone.findings if f.code == "PS206"] == [
+        (8, "PS206")]

@@ -88,3 +88,45 @@ def test_shapes_give_the_same_names_alone_and_whole() -> None:
     p for p in (ROOT / "fixtures").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
 def test_fixture_modules_give_the_same_names_alone_and_whole(path: Path) -> None:
     _check(cst.parse_module(path.read_bytes()))
+
+
+ANNOTATED = '''
+class Order:
+    pass
+
+
+def unrelated():
+    return 1
+
+
+def total(order: "Order", extra: "list[Shipment]") -> "Order":
+    def inner(x: "Order") -> "Order":
+        return x
+    return order, inner, missing, f"{later()}"
+
+
+def later():
+    return 2
+'''
+
+
+def test_string_annotations_and_unread_stubs_give_the_same_names() -> None:
+    """The reduced module drops the stubs of names the functions never spell; a name
+    spelled only in a string annotation is read by the scope analysis and keeps its
+    stub."""
+    module = cst.parse_module(ANNOTATED)
+    assert _check(module) > 0
+    assert unresolved(module, {"total"}) == {("total", "missing")}
+
+
+def test_a_function_added_elsewhere_leaves_the_reduced_module_as_it_was() -> None:
+    """What `check` keeps the name check by (issue 32): an edit that adds a function
+    the fixed one never reads does not change it."""
+    from poolsafe.fix.equivalence.names import reduced
+
+    before = cst.parse_module(ANNOTATED)
+    after = cst.parse_module(ANNOTATED + "\n\ndef added():\n    return 3\n")
+    one, two = reduced(before, {"total"}), reduced(after, {"total"})
+    assert one is not None and two is not None
+    assert one.code == two.code
+    assert "def unrelated" not in one.code and "class Order" in one.code

@@ -172,12 +172,17 @@ class ProjectIndex:
         return False
 
     def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
-                   likely: re.Pattern[bytes] | None = None) -> bool:
+                   likely: re.Pattern[bytes] | None = None,
+                   admitted: Callable[[Path, bytes], bool] | None = None) -> bool:
         """`any(wanted(m) for m in self.modules_matching(pattern))`. An index that
         parses on demand tries first the modules whose bytes match `likely` (a
         module that `wanted` most probably accepts) and stops parsing at the first
-        one accepted: the answer is the same, in whatever order they are tried."""
-        return any(wanted(m) for m in self.modules_matching(pattern))
+        one accepted: the answer is the same, in whatever order they are tried.
+        `admitted`, given a module's path and bytes, says which modules `wanted`
+        may accept at all (the others are never parsed for it): an answer from the
+        bytes that must never refuse a module `wanted` accepts."""
+        return any(wanted(m) for m in self.modules_matching(pattern)
+                   if admitted is None or admitted(m.abspath, m.source.encode()))
 
     @contextmanager
     def connections_only(self) -> Iterator[None]:

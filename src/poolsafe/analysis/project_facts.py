@@ -120,6 +120,7 @@ class ProjectFacts:
     _sites: dict[str, list[CallSite]] = field(default_factory=dict)
     _aliases: dict[str, list[str]] = field(default_factory=dict)
     _jobs: dict[int, str] | None = None
+    _jobs_deferred = False
     _teardowns: list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]] | None = None
     _flask: bool | None = None
     _request_only: dict[int, bool] = field(default_factory=dict)
@@ -164,6 +165,17 @@ class ProjectFacts:
         return found
 
     # background jobs ------------------------------------------------------
+    def jobs_deferred(self) -> bool:
+        """True once, for the first module whose check may put off `jobs()` (it reads
+        every module that may register one) until one of its functions needs them:
+        an edit's `check FILE` checks one module, which mostly has none. The modules
+        checked after it in the same index compute them at once: asking each of
+        their functions first would cost a whole-project run more than the search."""
+        if self._jobs is not None or self._jobs_deferred:
+            return False
+        self._jobs_deferred = True
+        return True
+
     def jobs(self) -> dict[int, str]:
         """id(FunctionDef) -> how it is registered, for every background job."""
         if self._jobs is None:

@@ -11,7 +11,11 @@ server, so sessions are not concerned).
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import hashlib
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -88,11 +92,94 @@ _DB_ROOTS = re.compile(rb"\b(?:" + b"|".join(sorted({
     for m in (*STATEMENT_LEVEL_DB_MODULES, *TRANSACTION_ABORT_DB_MODULES)})) + rb")\b")
 
 
+#: `_named_databases`' answers by a digest of the bytes (bounded: cleared when full)
+_NAMED: dict[bytes, tuple[bool, bool]] = {}
+_NAMED_LIMIT = 20_000
+
+
+def _named_databases(data: bytes) -> tuple[bool, bool]:
+    """Whether the module in `data` may import a database that aborts its transaction
+    and one that does not, as Python's own parser reads its imports: where both
+    parse a file they read the same imports, so a False here is the module's own
+    answer and it need not be parsed with libcst; where Python's parser cannot
+    read it, both are True (the module is parsed and read as before)."""
+    key = hashlib.blake2b(data, digest_size=16).digest()
+    found = _NAMED.get(key)
+    if found is None:
+        found = (True, True)
+        with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
+            names = _relevant(_ast_imports(ast.parse(data)))
+            found = (_aborting(names), _statement_level_named(names))
+        if len(_NAMED) >= _NAMED_LIMIT:
+            _NAMED.clear()
+        _NAMED[key] = found
+    return found
+
+
+def _relevant(names: set[str]) -> set[str]:
+    return {n for n in names if not n.startswith("google.")}
+
+
+def _aborting(names: set[str]) -> bool:
+    return any(_matches(n, TRANSACTION_ABORT_DB_MODULES) for n in names)
+
+
+def _statement_level_named(names: set[str]) -> bool:
+    return any(_matches(n, STATEMENT_LEVEL_DB_MODULES) for n in names)
+
+
+_AST_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _ast_imports(tree: ast.AST) -> set[str]:
+    """`imported_modules` read from Python's own syntax tree (as `iter_nodes`, not
+    inside functions, classes and lambdas)."""
+    out: set[str] = set()
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _AST_SCOPES):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
+    return out
+
+
+#: the index attribute holding `_package_statement_level`'s answers by directory
+_PACKAGE_MEMO = "_package_statement_level"
+
+
 def _package_statement_level(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """The union of the imports of the directory's other modules (those whose bytes
+    spell a database root) names a statement-level database and no aborting one.
+    Asked as two searches that stop at the first module found, each parsing only
+    the directory's modules whose imports, read by Python's parser, may answer
+    it: an edit's `check FILE` in superset's `db_engine_specs/` (70 modules)
+    loaded them all."""
     here = module.abspath.parent
-    names: set[str] = set()
-    for other in index.modules:
-        if other is not module and other.abspath.parent == here \
-                and _DB_ROOTS.search(other.source.encode()):
-            names |= {n for n in imported_modules(other) if not n.startswith("google.")}
-    return _statement_level(names) is True
+    # one answer per directory and index: the module asked about adds nothing to the
+    # union (its own imports name neither list, or it would not be asked), so every
+    # module of the directory gets the same one (a cold run asks for each)
+    memo: dict[Path, bool] = index.__dict__.setdefault(_PACKAGE_MEMO, {})
+    found = memo.get(here)
+    if found is None:
+        found = memo[here] = _package_answer(index, module, here)
+    return found
+
+
+def _package_answer(index: ProjectIndex, module: ModuleInfo, here: Path) -> bool:
+    def near(path: Path) -> bool:
+        return path.parent == here
+
+    def names(other: ModuleInfo) -> set[str]:
+        return set() if other is module else _relevant(imported_modules(other))
+
+    if index.any_module(_DB_ROOTS, lambda m: _aborting(names(m)),
+                        admitted=lambda p, data: near(p) and _named_databases(data)[0]):
+        return False
+    return index.any_module(_DB_ROOTS, lambda m: _statement_level_named(names(m)),
+                            admitted=lambda p, data: near(p) and _named_databases(data)[1])

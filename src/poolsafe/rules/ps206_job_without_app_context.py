@@ -111,8 +111,16 @@ class JobWithoutAppContext(Rule):
         if not flask_sqlalchemy_in_project(ctx.index):
             return
         yield from self._thread_uses(ctx)
+        candidates = ctx.module.all_functions
+        if project.jobs_deferred():
+            # a job is reported only where it builds the app: a module without such
+            # a function (an edit's `check FILE`, mostly) needs no project-wide search
+            candidates = [f for f in candidates if not pushes_context(f.node.body)
+                          and app_factory_call(ctx.index, f) is not None]
+            if not candidates:
+                return
         jobs = project.jobs()
-        for func in ctx.module.all_functions:
+        for func in candidates:
             how = jobs.get(id(func.node))
             if how is None:
                 continue

@@ -300,16 +300,20 @@ class LazyIndex(ProjectIndex):
         return found
 
     def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
-                   likely: re.Pattern[bytes] | None = None) -> bool:
+                   likely: re.Pattern[bytes] | None = None,
+                   admitted: Callable[[Path, bytes], bool] | None = None) -> bool:
         """Parses the matching modules one at a time, those whose bytes match
         `likely` first, until one is `wanted`. Every file the pattern matches is
         recorded (`matched`) as if all were read: the answer depends on them all."""
         matching = self._matching(pattern)
         if matching is None:
-            return super().any_module(pattern, wanted, likely)
+            return super().any_module(pattern, wanted, likely, admitted)
         paths, given = matching
         self.matched.setdefault(pattern_key(pattern),
                                 [*paths, *(str(m.abspath) for m in given)])
+        if admitted is not None:
+            given = [m for m in given if admitted(m.abspath, m.source.encode())]
+            paths = [p for p in paths if admitted(Path(p), self._source_of(p))]
         if any(wanted(m) for m in given):
             return True
         if likely is not None:
@@ -488,8 +492,16 @@ class LazyIndex(ProjectIndex):
         if known is not None:
             wanted = set(known)
             return [p for p in self._order if p in wanted], given
-        source = self._source_of
-        return [p for p in self._order if source_matches(pattern, source(p))], given
+        # the selected files' bytes do not change in an index's life: each pattern
+        # is searched once (PS103 asks for one per directory of the project)
+        memo: dict[re.Pattern[bytes], list[str]] = self.__dict__.setdefault(
+            "_matching_memo", {})
+        found = memo.get(pattern)
+        if found is None:
+            source = self._source_of
+            found = memo[pattern] = [p for p in self._order
+                                     if source_matches(pattern, source(p))]
+        return list(found), given
 
     def _selected_modules(self, paths: Iterable[str]) -> list[ModuleInfo]:
         return [m for m in map(self._module_at, paths) if m is not None]

@@ -40,7 +40,7 @@ from typing import Protocol, TypeVar
 
 import libcst as cst
 
-from poolsafe.fix.equivalence.names import functions, unresolved
+from poolsafe.fix.equivalence.names import functions, reduced, unresolved, unresolved_in
 from poolsafe.fix.equivalence.paths import (
     UNBOUND,
     Event,
@@ -90,7 +90,7 @@ def check_fix(before: cst.Module, after: cst.Module, code: str) -> Verdict:
     problems: list[str] = []
     drop = False
     if changed:
-        for qualname, name in sorted(unresolved(after, changed) - unresolved(before, changed)):
+        for qualname, name in _unbound(before, after, changed):
             problems.append(f"`{qualname}` would read `{name}`, which nothing binds "
                             "there (NameError on every call)")
             drop = True
@@ -135,6 +135,26 @@ def comparison_key(before: cst.FunctionDef, after: cst.FunctionDef,
     render = cst.Module([]).code_for_node
     return json.dumps([render(before), render(after), sorted(sqlalchemy_names),
                        sorted(configured_release_names())])
+
+
+def _unbound(before: cst.Module, after: cst.Module, changed: set[str]
+             ) -> list[tuple[str, str]]:
+    """The names the changed functions would read after the fix that nothing binds,
+    and did not before, sorted. The scope analysis behind it is kept in the memo of
+    a check under way, by the code of both reduced modules (all that it reads):
+    a `check FILE` after an edit elsewhere in the file does not run it again."""
+    memo = _MEMO.get()
+    if memo is None:
+        return sorted(unresolved(after, changed) - unresolved(before, changed))
+    rb, ra = reduced(before, changed), reduced(after, changed)
+    key = json.dumps(["unbound names", sorted(changed),
+                      None if rb is None else rb.code, None if ra is None else ra.code])
+    kept = memo.get(key)
+    if kept is not None and all(len(p.split("\0")) == 2 for p in kept[0]):
+        return [(q, n) for q, n in (p.split("\0") for p in kept[0])]
+    found = sorted(unresolved_in(ra, changed) - unresolved_in(rb, changed))
+    memo.put(key, ([f"{q}\0{n}" for q, n in found], bool(found)))
+    return found
 
 
 def _compared(before: cst.FunctionDef, after: cst.FunctionDef,

@@ -18,12 +18,13 @@ kept.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 
 import libcst as cst
 from libcst.metadata import FunctionScope, MetadataWrapper, ScopeProvider
 
-from poolsafe.analysis.cstutil import children
+from poolsafe.analysis.cstutil import children, iter_nodes
 
 #: nodes that may hold a `def` or `class` statement somewhere below them
 _HOLDERS: frozenset[type[cst.CSTNode]] = frozenset({
@@ -40,9 +41,23 @@ def unresolved(module: cst.Module, only: Collection[str] | None = None
     scope binds. Empty for a module with a star import (anything may be bound).
     With `only`, the functions of those qualified names alone (the rest of the
     module is reduced away first, see the module's docstring)."""
+    return unresolved_in(reduced(module, only), only)
+
+
+def reduced(module: cst.Module, only: Collection[str] | None = None) -> cst.Module | None:
+    """What `unresolved(module, only)` analyses: the module reduced to what the
+    functions `only` can see, None for a module with a star import. The answer is
+    `unresolved_in` of it: it depends on this module's code alone."""
     if _has_star_import(module):
+        return None
+    return module if only is None else _reduced(module, set(only))
+
+
+def unresolved_in(target: cst.Module | None, only: Collection[str] | None = None
+                  ) -> set[tuple[str, str]]:
+    """`unresolved` of a module `reduced` made."""
+    if target is None:
         return set()
-    target = module if only is None else _reduced(module, set(only))
     wrapper = MetadataWrapper(target, unsafe_skip_copy=True)
     scopes = wrapper.resolve(ScopeProvider)
     qualnames = _qualnames(target)
@@ -61,14 +76,19 @@ def unresolved(module: cst.Module, only: Collection[str] | None = None
 
 
 def _reduced(module: cst.Module, only: set[str]) -> cst.Module:
-    return module.with_changes(body=_reduced_body(module.body, "", only))
+    return module.with_changes(
+        body=_reduced_body(module.body, "", only, _words_read(module, only)))
 
 
-def _reduced_body(body: Sequence[cst.BaseStatement], prefix: str, only: set[str]
-                  ) -> list[cst.BaseStatement]:
+def _reduced_body(body: Sequence[cst.BaseStatement], prefix: str, only: set[str],
+                  read: set[str]) -> list[cst.BaseStatement]:
     """`body` with each `def` and `class` that holds none of `only` as a stub (a
     class that holds one keeps its other members as stubs too: a method sees its
-    class's names only through `self` or the class's own name)."""
+    class's names only through `self` or the class's own name), and without the
+    stubs of names the functions `only` never spell (`read`): the one name a stub
+    binds is then read by none of the accesses the answer is made of, so the
+    answer is the same, and it stays the same when a function is added elsewhere
+    in the file (the kept name checks of `check`, issue 32)."""
     out: list[cst.BaseStatement] = []
     for stmt in body:
         if not isinstance(stmt, cst.FunctionDef | cst.ClassDef) or _binds_globals(stmt):
@@ -76,13 +96,36 @@ def _reduced_body(body: Sequence[cst.BaseStatement], prefix: str, only: set[str]
             continue
         name = prefix + stmt.name.value
         if not only.intersection(_names_in(stmt, name)):
-            out.append(_stub(stmt))
+            if stmt.name.value in read:
+                out.append(_stub(stmt))
         elif isinstance(stmt, cst.ClassDef) and name not in only \
                 and isinstance(stmt.body, cst.IndentedBlock):
             out.append(stmt.with_changes(body=stmt.body.with_changes(
-                body=_reduced_body(stmt.body.body, name + ".", only))))
+                body=_reduced_body(stmt.body.body, name + ".", only, read))))
         else:
             out.append(stmt)
+    return out
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _words_read(module: cst.Module, only: set[str]) -> set[str]:
+    """Every name the functions `only` spell (every definition of each), in code or
+    in a string (a string annotation is read as code by the scope analysis): a
+    superset of the names they read."""
+    out: set[str] = set()
+
+    def visit(node: cst.FunctionDef | cst.ClassDef, name: str) -> None:
+        if name not in only:
+            return
+        for inner in iter_nodes(node, into_functions=True):
+            if isinstance(inner, cst.Name):
+                out.add(inner.value)
+            elif isinstance(inner, cst.SimpleString | cst.FormattedStringText):
+                out.update(_WORD.findall(inner.value))
+
+    _walk_defs(module, "", visit)
     return out
 
 
