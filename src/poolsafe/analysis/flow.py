@@ -40,6 +40,7 @@ from poolsafe.analysis.project_facts import facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.rolling_commit import (
     every_session_rolls_back_commit,
+    holds_plain_session,
     only_queues_and_commits,
 )
 from poolsafe.analysis.statement_errors import statement_level_only
@@ -1580,8 +1581,9 @@ class FunctionFlow:
         kind: ConnectionKind | None = self.res.kind(resource)
         if kind is None or kind.key not in ("session", "scoped-session"):
             return False
-        return every_session_rolls_back_commit(self.index) and only_queues_and_commits(
-            self.index, node.body, resource, self.module, self.func)
+        return every_session_rolls_back_commit(self.index) \
+            and not holds_plain_session(self.index, self.func, resource) \
+            and only_queues_and_commits(self.index, node.body, resource, self.module, self.func)
 
     @cached_property
     def _called_in_dialect_branches(self) -> bool:
