@@ -72,7 +72,7 @@ def holds_plain_session(index: ProjectIndex, func: FunctionInfo, name: str) -> b
     """`name` in `func` is (or may be) a plain session the project made with
     `Session(...)`: the variable bound to it, or a parameter it is handed to."""
     every_session_rolls_back_commit(index)
-    plain = getattr(index, _PLAIN_ATTR, frozenset())
+    plain: frozenset[tuple[int, str]] = getattr(index, _PLAIN_ATTR, frozenset())
     return (id(func.node), name) in plain
 
 
@@ -112,6 +112,12 @@ class _Uses:
             return block
         if isinstance(node, cst.Call):
             f = node.func
+            closure = _closure(func, f, name)
+            if closure is not None and id(closure) not in self.seen:
+                # a function nested in this one, using the session from its scope
+                self.seen.add(id(closure))
+                if not self.only(closure.body, name, module, func, depth):
+                    return False
             if isinstance(f, cst.Attribute) and dotted_name(f.value) == name:
                 return f.attr.value in _QUEUE_AND_COMMIT and all(
                     self.only(a.value, name, module, func, depth) for a in node.args)
@@ -146,6 +152,19 @@ class _Uses:
         if _rebinds(target, param):
             return False
         return self.only(target.node.body, param, target.module, target, depth + 1)
+
+
+def _closure(func: FunctionInfo | None, callee: cst.BaseExpression,
+             name: str) -> cst.FunctionDef | None:
+    """The function nested in `func` that `callee` names, when its body uses
+    `name` of the enclosing scope."""
+    if func is None or not isinstance(callee, cst.Name):
+        return None
+    for node in iter_nodes(func.node.body, into_functions=True):
+        if isinstance(node, cst.FunctionDef) and node.name.value == callee.value \
+                and name.split(".", 1)[0] in names_in(node.body):
+            return node
+    return None
 
 
 def _session_call(stmt: cst.CSTNode, name: str) -> str | None:

@@ -121,12 +121,19 @@ class ExceptWithoutRollback(Rule):
     before re-raising it (`try: super().commit()` / `except Exception:
     self.rollback(); raise`) leaves nothing pending when the commit fails: where
     every session the project makes is of such a class (`sessionmaker(...,
-    class_=GuardedSession)`; a plain `Session(...)` or `sessionmaker()` anywhere in
-    the project voids it), a `try` whose only work on the session is to queue
-    objects and commit them (`add`, `add_all`, `delete`, `expunge`, `commit`),
-    itself or through project helpers that do only that with it, is not reported.
-    A `try` that also executes a statement, queries, refreshes or flushes on its
-    own is: that statement can fail outside the commit. A session handed to a
+    class_=GuardedSession)`; a plain `sessionmaker()` anywhere in the project voids
+    it), a `try` whose only work on the session is to queue objects and commit them
+    (`add`, `add_all`, `delete`, `expunge`, `commit`, and a `refresh()` after the
+    commit in the same block, which reloads what the commit wrote), itself or
+    through project helpers that do only that with it, is not reported.
+    Sessions are judged one by one: a plain `Session(bind=...)` made in a function
+    (an Alembic migration's `Session(bind=op.get_bind())`) is followed to the project
+    functions it is handed to, and a `try` on it there is judged as usual; only a
+    plain session that cannot be followed (kept at module level, returned, stored)
+    voids the fact. A `try` that also executes a statement, queries, refreshes
+    before the commit or flushes on its own is reported, also through a function
+    nested in the one with the `try` that uses the session from its scope: that
+    statement can fail outside the commit. A session handed to a
     helper that only reads its `.bind` (`with db.bind.connect().execution_options(
     isolation_level="AUTOCOMMIT") as own:`) is not worked on by it: the helper's
     statements run on a connection of their own, not in the session's transaction.

@@ -2250,3 +2250,120 @@ INVALID += [
          note="`db.connection()` is the session's own connection: the failed DDL "
               "aborts the session's transaction"),
 ]
+
+# issue 31, large code bases: sessions judged one by one. A plain `Session(bind=...)` in
+# an Alembic migration is followed to the functions it is handed to; it no longer voids
+# the rolling commit of the project's own sessions elsewhere
+_PLAIN_MIGRATION = """
+from alembic import op
+from sqlalchemy.orm import Session
+
+from shop.{helper_module} import {helper}
+
+
+def upgrade():
+    session = Session(bind=op.get_bind())
+    {helper}(session, {args})
+    session.commit()
+"""
+
+_BACKFILL = """
+def backfill(session, rows):
+    for row in rows:
+        session.add(row)
+"""
+
+VALID += [
+    Case(_REGISTER.format(mark=""), path="shop/members.py",
+         files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB,
+                "shop/backfill.py": _BACKFILL,
+                "shop/migrations/__init__.py": "",
+                "shop/migrations/v1.py": _PLAIN_MIGRATION.format(
+                    helper_module="backfill", helper="backfill", args="[]")},
+         note="the migration's plain session goes only to `backfill`, never to `register`: "
+              "the sessions `register` is handed are the factory's"),
+    Case("""
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def save(db: Session, obj):
+    db.add(obj)
+    db.commit()
+    db.refresh(obj)
+    return obj
+
+
+def register(db: Session, member, audit_row):
+    try:
+        save(db, member)
+    except IntegrityError:
+        log.info("already a member: %s", member)
+    save(db, audit_row)
+""", path="shop/members.py", files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB},
+         note="`refresh()` after the commit reloads the rows the commit wrote, by primary key"),
+]
+
+INVALID += [
+    Case(_REGISTER.format(mark="  # expect: PS103"), path="shop/members.py",
+         files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB,
+                "shop/migrations/__init__.py": "",
+                "shop/migrations/v1.py": _PLAIN_MIGRATION.format(
+                    helper_module="members", helper="register", args="None, None")},
+         note="the migration hands its plain session to `register`: that session's failed "
+              "commit is not rolled back"),
+    Case("""
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def save(db: Session, obj):
+    db.add(obj)
+    db.refresh(obj)
+    db.commit()
+    return obj
+
+
+def register(db: Session, member, audit_row):
+    try:
+        save(db, member)
+    except IntegrityError:  # expect: PS103
+        log.info("already a member: %s", member)
+    save(db, audit_row)
+""", path="shop/members.py", files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB},
+         note="`refresh()` before the commit runs a query (and an autoflush) that can fail "
+              "outside the commit"),
+    Case("""
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def save_tree(db: Session, root, nodes):
+    def add_all(items):
+        for item in items:
+            db.add(item)
+            db.flush()
+        return items
+
+    try:
+        root.children = add_all(nodes)
+        db.commit()
+    except IntegrityError:  # expect: PS103
+        log.error("tree not saved")
+    db.refresh(root)
+""", path="shop/trees.py", files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB},
+         note="the nested function flushes the session it reads from the enclosing scope: "
+              "a failed flush leaves it pending rollback, outside the commit"),
+]
