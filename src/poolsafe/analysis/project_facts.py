@@ -56,6 +56,8 @@ from poolsafe.knowledge.django import DJANGO_COMMAND_BASES
 from poolsafe.knowledge.frameworks import (
     APPLICATION_BASES,
     APPLICATION_LIFECYCLE_METHODS,
+    EXTENSION_APP_BASES,
+    EXTENSION_APP_SETUP_METHODS,
     CLI_DECORATORS,
     CLI_GROUP_CLASSES,
     CLI_PARAMETER_DECORATORS,
@@ -520,7 +522,9 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     (`sub.set_defaults(func=vacuum)`), or a function called only from module-level code
     (`if __name__ == "__main__": main()`) or only from such functions; a Django
     management command's `handle()`; `initialize()` and `start()` of a traitlets
-    `Application` subclass (JupyterHub's app and its subcommands); a function of an
+    `Application` subclass (JupyterHub's app and its subcommands), and the set-up
+    hooks of a Jupyter server extension's `ExtensionApp` (`initialize_settings()`,
+    `initialize_handlers()`, `initialize_templates()`); a function of an
     Alembic environment or migration script (a module that imports `alembic.context`
     or `alembic.op`); a method whose every call in the project (outside tests) is in
     one-shot code, or an `__init__` whose class is only built there
@@ -642,6 +646,9 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
     if func.name == "handle" and is_django_command(index, cls):
         return True
     if func.name in APPLICATION_LIFECYCLE_METHODS and is_application(index, cls):
+        return True
+    if func.name in APPLICATION_LIFECYCLE_METHODS | EXTENSION_APP_SETUP_METHODS \
+            and _derives_from(index, cls, EXTENSION_APP_BASES):
         return True
     if depth >= _MAX_ONCE_DEPTH:
         return False

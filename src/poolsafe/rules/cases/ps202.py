@@ -1189,6 +1189,36 @@ class Poller:
 """, note="a `start()` of a class that is no traitlets Application: nothing says it runs once"),
 ]
 
+# issue 31, large code bases: a Jupyter server extension's set-up hooks run once per process
+_EXTENSION_APP = """
+from jupyter_server.extension.application import ExtensionApp
+from sqlalchemy import create_engine
+
+
+def create_tables(url):
+    engine = create_engine(url){mark}
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS jobs (id integer)")
+
+
+class SchedulerApp({base}):
+    def initialize_settings(self):
+        super().initialize_settings()
+        create_tables(self.db_url)
+"""
+
+VALID += [
+    Case(_EXTENSION_APP.format(mark="", base="ExtensionApp"),
+         note="the server calls an extension's initialize_settings() once, when it loads it: "
+              "a bootstrap engine that creates the tables"),
+]
+
+INVALID += [
+    Case(_EXTENSION_APP.format(mark="  # expect: PS202", base="object"),
+         note="an `initialize_settings()` of a class that is no ExtensionApp: nothing says it "
+              "runs once"),
+]
+
 # issue 31, large code bases: an alternative constructor keeps the engine in the instance
 VALID += [
     Case("""
