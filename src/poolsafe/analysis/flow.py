@@ -36,7 +36,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
-from poolsafe.analysis.project_facts import facts, request_handler
+from poolsafe.analysis.project_facts import cli_command, facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.rolling_commit import (
     every_session_rolls_back_commit,
@@ -509,8 +509,11 @@ class FunctionFlow:
     def _framework_closes_session(self) -> bool:
         """The web framework closes the request's session (Flask teardown, FastAPI Depends):
         the function handles requests, by a route decorator or as the HTTP-method method
-        of a class-based view (Flask's `MethodView`, Django's `View`)."""
-        return request_handler(self.index, self.func) is not None
+        of a class-based view (Flask's `MethodView`, Django's `View`). Or the function
+        is a command-line command (click/typer, an argparse subcommand's handler, a
+        Django command's `handle()`): its framework ends the process when it returns."""
+        return request_handler(self.index, self.func) is not None \
+            or cli_command(self.index, self.func)
 
     def relevant(self) -> bool:
         """Whether this function can hold a checkout or swallow a database error: some

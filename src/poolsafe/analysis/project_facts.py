@@ -531,19 +531,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     (`DbManage(...).create_tables()` in a CLI command). A call inside a loop (`while
     True: backup()` at module level, or a loop in `main()`) runs many times, so its
     callee is not one-shot."""
-    for deco in func.node.decorators:
-        target = decorator_target(deco)
-        qual = external_name(index, target, func.module, None)
-        if qual is not None and (qual_match(qual, CLI_DECORATORS)
-                                 or qual_match(qual, CLI_PARAMETER_DECORATORS)):
-            return True
-        if isinstance(target, cst.Attribute) and target.attr.value in {"command", "group"}:
-            owner = instance_value(index, target.value, func.module, None)
-            if isinstance(owner, FunctionRef) or (
-                    isinstance(owner, ExternalInstance)
-                    and (any(root_matches(owner.qualname, r) for r, _ in CLI_DECORATORS)
-                         or qual_match(owner.qualname, CLI_GROUP_CLASSES) is not None)):
-                return True
+    if _cli_decorated(index, func):
+        return True
     if _startup_handler(func):
         return True
     if func.parent is None and _migration_module(func.module):
@@ -565,6 +554,36 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
         not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
             index, s.func, depth + 1)))
         for s in sites)
+
+
+def _cli_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A click/typer command or group (`@click.command()`, `@cli.command()`)."""
+    for deco in func.node.decorators:
+        target = decorator_target(deco)
+        qual = external_name(index, target, func.module, None)
+        if qual is not None and (qual_match(qual, CLI_DECORATORS)
+                                 or qual_match(qual, CLI_PARAMETER_DECORATORS)):
+            return True
+        if isinstance(target, cst.Attribute) and target.attr.value in {"command", "group"}:
+            owner = instance_value(index, target.value, func.module, None)
+            if isinstance(owner, FunctionRef) or (
+                    isinstance(owner, ExternalInstance)
+                    and (any(root_matches(owner.qualname, r) for r, _ in CLI_DECORATORS)
+                         or qual_match(owner.qualname, CLI_GROUP_CLASSES) is not None)):
+                return True
+    return False
+
+
+def cli_command(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A command that its command-line framework runs, after which the process ends
+    with nothing more done: a click/typer command, an argparse subcommand's handler
+    (`sub.set_defaults(func=vacuum)`), a Django management command's `handle()`.
+    (Not a function merely called from `main()`: `main()` may go on.)"""
+    if _cli_decorated(index, func):
+        return True
+    if func.cls is not None:
+        return func.name == "handle" and is_django_command(index, func.cls)
+    return func.parent is None and id(func.node) in _argparse_subcommands(index)
 
 
 _SUBCOMMANDS = "_poolsafe_argparse_subcommands"

@@ -2367,3 +2367,33 @@ def save_tree(db: Session, root, nodes):
          note="the nested function flushes the session it reads from the enclosing scope: "
               "a failed flush leaves it pending rollback, outside the commit"),
 ]
+
+# issue 31, large code bases: a command-line command's caller is its framework, which
+# ends the process when the command returns
+_ADD_MEMBER = """
+import click
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+db_session = scoped_session(sessionmaker(bind=create_engine("postgresql://localhost/app")))
+
+{decorator}
+def add_member(user, group):
+    try:
+        user.groups.append(group)
+        db_session.commit()
+    except IntegrityError:{mark}
+        print("already a member")
+"""
+
+VALID += [
+    Case(_ADD_MEMBER.format(decorator="@click.command()", mark=""),
+         note="a click command: after it returns the process ends, and nothing uses the "
+              "session's failed transaction"),
+]
+
+INVALID += [
+    Case(_ADD_MEMBER.format(decorator="", mark="  # expect: PS103"),
+         note="a plain function: its caller gets the session back in a failed transaction"),
+]

@@ -1219,6 +1219,35 @@ INVALID += [
               "runs once"),
 ]
 
+# issue 31, large code bases: an engine bound to a session factory that outlives the call
+_CONFIGURE_BIND = """
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+maker = sessionmaker()
+db_session = scoped_session(maker)
+
+
+def init_db(url):
+    engine = create_engine(url){mark}
+    {configure}
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+"""
+
+VALID += [
+    Case(_CONFIGURE_BIND.format(mark="", configure="maker.configure(bind=engine)"),
+         note="`sessionmaker.configure(bind=engine)`: the module's factory keeps the engine"),
+    Case(_CONFIGURE_BIND.format(mark="", configure="db_session.configure(bind=engine)"),
+         note="`scoped_session.configure(bind=engine)` keeps it too"),
+]
+
+INVALID += [
+    Case(_CONFIGURE_BIND.format(mark="  # expect: PS202",
+                                configure="maker.configure(autoflush=False)"),
+         note="the factory is configured, but not bound to this engine: it is dropped"),
+]
+
 # issue 31, large code bases: an alternative constructor keeps the engine in the instance
 VALID += [
     Case("""
