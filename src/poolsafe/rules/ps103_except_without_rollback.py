@@ -91,7 +91,12 @@ class ExceptWithoutRollback(Rule):
     is). A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
     is not flagged either, nor one the handler invalidates (SQLAlchemy's
-    `conn.invalidate()` discards the connection with its failed transaction).
+    `conn.invalidate()` discards the connection with its failed transaction), nor
+    a scoped session the handler removes (`db_session.remove()` closes the thread's
+    session). Such an end in a `try` of its own (`try: db_session.remove()` /
+    `except Exception: log(...)`) ends the transaction on both paths: a rollback,
+    close or `remove()` raises only when the connection broke, and SQLAlchemy then
+    invalidates it.
     A handler that re-raises swallows nothing
     (`except BaseException as e: raise e`, or `raise JobFailed(...)`), also when a
     `finally` then commits or closes on the way out: the error still reaches the

@@ -2397,3 +2397,44 @@ INVALID += [
     Case(_ADD_MEMBER.format(decorator="", mark="  # expect: PS103"),
          note="a plain function: its caller gets the session back in a failed transaction"),
 ]
+
+# issue 31, large code bases: a rollback or release guarded by its own `try` (it raises
+# only when the connection broke, and the transaction is gone with it)
+_GUARDED_END = """
+import logging
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+log = logging.getLogger(__name__)
+db_session = scoped_session(sessionmaker(bind=create_engine("postgresql://localhost/app")))
+
+
+def index_file(path):
+    try:
+        db_session.execute(text("UPDATE files SET state = 'indexing' WHERE path = :p"),
+                           {{"p": path}})
+        db_session.commit()
+    except Exception:{mark}
+        try:
+            db_session.{end}()
+        except Exception:{mark2}
+            log.error("could not end the session")
+        return None
+    return path
+"""
+
+VALID += [
+    Case(_GUARDED_END.format(mark="", mark2="", end="remove"),
+         note="`remove()` in a `try` of its own: it ends the session, and raises only when "
+              "the connection broke (then invalidated, its transaction gone)"),
+    Case(_GUARDED_END.format(mark="", mark2="", end="close"),
+         note="a guarded `close()` likewise"),
+]
+
+INVALID += [
+    Case(_GUARDED_END.format(mark="  # expect: PS103", mark2="  # expect: PS103",
+                             end="flush"),
+         note="a guarded `flush()` ends nothing: the caller gets the failed transaction "
+              "back (and the inner handler swallows the flush's own error)"),
+]
