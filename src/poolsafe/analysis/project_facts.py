@@ -528,7 +528,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     Alembic environment or migration script (a module that imports `alembic.context`
     or `alembic.op`); a method whose every call in the project (outside tests) is in
     one-shot code, or an `__init__` whose class is only built there
-    (`DbManage(...).create_tables()` in a CLI command). A call inside a loop (`while
+    (`DbManage(...).create_tables()` in a CLI command). Calls from test modules are
+    not counted (as for methods). A call inside a loop (`while
     True: backup()` at module level, or a loop in `main()`) runs many times, so its
     callee is not one-shot."""
     if _cli_decorated(index, func):
@@ -541,7 +542,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
         return False
     if func.cls is not None:
         return _method_run_once(index, func, depth)
-    sites = facts(index).callers(func)
+    # the project's tests call it too, once per test: that says nothing of production
+    sites = [s for s in facts(index).callers(func) if not is_test_module(s.module)]
     if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
         return True
     if id(func.node) in _argparse_subcommands(index):

@@ -1213,6 +1213,19 @@ VALID += [
               "a bootstrap engine that creates the tables"),
 ]
 
+VALID += [
+    Case(_EXTENSION_APP.format(mark="", base="ExtensionApp"), path="scheduler/extension.py",
+         files={"scheduler/__init__.py": "", "scheduler/tests/__init__.py": "",
+                "scheduler/tests/test_tables.py": """
+from scheduler.extension import create_tables
+
+
+def test_create_tables(tmp_path):
+    create_tables(f"sqlite:///{tmp_path}/jobs.db")
+"""}, note="the project's tests call the builder too: a test says nothing of how often "
+             "production runs it"),
+]
+
 INVALID += [
     Case(_EXTENSION_APP.format(mark="  # expect: PS202", base="object"),
          note="an `initialize_settings()` of a class that is no ExtensionApp: nothing says it "
