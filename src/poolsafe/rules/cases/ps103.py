@@ -2433,8 +2433,7 @@ VALID += [
 ]
 
 INVALID += [
-    Case(_GUARDED_END.format(mark="  # expect: PS103", mark2="  # expect: PS103",
-                             end="flush"),
-         note="a guarded `flush()` ends nothing: the caller gets the failed transaction "
-              "back (and the inner handler swallows the flush's own error)"),
+    Case(_GUARDED_END.format(mark="  # expect: PS103", mark2="", end="expunge_all"),
+         note="a guarded `expunge_all()` ends nothing: the caller gets the failed "
+              "transaction back"),
 ]
