@@ -36,10 +36,11 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
-from poolsafe.analysis.project_facts import facts, request_handler
+from poolsafe.analysis.project_facts import cli_command, facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.rolling_commit import (
     every_session_rolls_back_commit,
+    holds_plain_session,
     only_queues_and_commits,
 )
 from poolsafe.analysis.statement_errors import statement_level_only
@@ -508,8 +509,11 @@ class FunctionFlow:
     def _framework_closes_session(self) -> bool:
         """The web framework closes the request's session (Flask teardown, FastAPI Depends):
         the function handles requests, by a route decorator or as the HTTP-method method
-        of a class-based view (Flask's `MethodView`, Django's `View`)."""
-        return request_handler(self.index, self.func) is not None
+        of a class-based view (Flask's `MethodView`, Django's `View`). Or the function
+        is a command-line command (click/typer, an argparse subcommand's handler, a
+        Django command's `handle()`): its framework ends the process when it returns."""
+        return request_handler(self.index, self.func) is not None \
+            or cli_command(self.index, self.func)
 
     def relevant(self) -> bool:
         """Whether this function can hold a checkout or swallow a database error: some
@@ -989,6 +993,9 @@ class FunctionFlow:
             resource, m = target
             if m == "rollback" or (m in ("execute", "exec_driver_sql") and _is_rollback_sql(call)):
                 return _drop_aborted(state, resource), released
+            if m == "remove" and not call.args and self._is_scoped_registry(resource):
+                # `scoped_session.remove()` closes the thread's session: a rollback
+                return _drop_aborted(state, resource), released
             if m == "invalidate" and self._invalidates(resource):
                 # SQLAlchemy discards the DBAPI connection: its failed transaction ends
                 # with it, and the next use raises until rolled back, not silently reused
@@ -1365,6 +1372,12 @@ class FunctionFlow:
         normal: State | None = None
         caught_all = False
         if raised is not None:
+            ended = self._guarded_ends(node)
+            if ended:
+                # a rollback or release that raised: the connection broke under it,
+                # and SQLAlchemy invalidates it; its transaction is gone either way
+                raised = frozenset(f for f in raised
+                                   if not (isinstance(f, Aborted) and f.resource in ended))
             worked = self._db_work_in(node.body)
             if worked:
                 worked = {r for r in worked if not self._statement_level_here(node, r)
@@ -1393,6 +1406,31 @@ class FunctionFlow:
         if node.finalbody is None:
             return out
         return self._finally(body_statements(node.finalbody.body), out)
+
+    def _is_scoped_registry(self, resource: str) -> bool:
+        """A session resource: of its kinds, only a `scoped_session` registry has a
+        `remove()` (which closes the thread's session)."""
+        kind: ConnectionKind | None = self.res.kind(resource)
+        return kind is not None and kind.is_session
+
+    def _guarded_ends(self, node: cst.Try | cst.TryStar) -> set[str]:
+        """The resources a `try` body ends when it holds nothing but calls that roll
+        back or release them (`try: db_session.remove()` / `except Exception: log`)."""
+        out: set[str] = set()
+        for stmt in body_statements(node.body):
+            if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                    and isinstance(stmt.body[0], cst.Expr)
+                    and isinstance(stmt.body[0].value, cst.Call)):
+                return set()
+            call = stmt.body[0].value
+            ends = set(self._released_by(call))
+            target = self.res.receiver(call)
+            if target is not None and target[1] in _GUARDED_END_METHODS:
+                ends.add(target[0])
+            if not ends:
+                return set()
+            out |= ends
+        return out
 
     def _finally(self, stmts: list[cst.BaseStatement], before: Outcome) -> Outcome:
         result = Outcome()
@@ -1580,8 +1618,9 @@ class FunctionFlow:
         kind: ConnectionKind | None = self.res.kind(resource)
         if kind is None or kind.key not in ("session", "scoped-session"):
             return False
-        return every_session_rolls_back_commit(self.index) and only_queues_and_commits(
-            self.index, node.body, resource, self.module, self.func)
+        return every_session_rolls_back_commit(self.index) \
+            and not holds_plain_session(self.index, self.func, resource) \
+            and only_queues_and_commits(self.index, node.body, resource, self.module, self.func)
 
     @cached_property
     def _called_in_dialect_branches(self) -> bool:
@@ -1897,6 +1936,10 @@ def _returns_itself(value: cst.BaseExpression, targets: list[cst.BaseExpression]
 
 #: methods of a SQLAlchemy session (or scoped_session registry) that send nothing to
 #: the database: a session only these have touched still holds no connection
+#: calls that end a transaction whatever happens to them: a rollback, a close, a
+#: scoped session's `remove()` (they raise only when the connection broke)
+_GUARDED_END_METHODS = frozenset({"rollback", "close", "remove"})
+
 _LAZY_SAFE_METHODS = frozenset({"configure", "add", "add_all", "expunge", "expunge_all"})
 
 

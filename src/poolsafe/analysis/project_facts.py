@@ -62,6 +62,8 @@ from poolsafe.knowledge.frameworks import (
     DJANGO_ROOTS,
     DJANGO_VIEW_DECORATORS,
     DJANGO_VIEW_MODULES,
+    EXTENSION_APP_BASES,
+    EXTENSION_APP_SETUP_METHODS,
     FLASK_APP_TYPES,
     FLASK_MODEL_BASE_ATTRIBUTE,
     FLASK_SQLALCHEMY_OPTIONS_KEYWORD,
@@ -554,13 +556,44 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     (`sub.set_defaults(func=vacuum)`), or a function called only from module-level code
     (`if __name__ == "__main__": main()`) or only from such functions; a Django
     management command's `handle()`; `initialize()` and `start()` of a traitlets
-    `Application` subclass (JupyterHub's app and its subcommands); a function of an
+    `Application` subclass (JupyterHub's app and its subcommands), and the set-up
+    hooks of a Jupyter server extension's `ExtensionApp` (`initialize_settings()`,
+    `initialize_handlers()`, `initialize_templates()`); a function of an
     Alembic environment or migration script (a module that imports `alembic.context`
     or `alembic.op`); a method whose every call in the project (outside tests) is in
     one-shot code, or an `__init__` whose class is only built there
-    (`DbManage(...).create_tables()` in a CLI command). A call inside a loop (`while
+    (`DbManage(...).create_tables()` in a CLI command). Calls from test modules are
+    not counted (as for methods). A call inside a loop (`while
     True: backup()` at module level, or a loop in `main()`) runs many times, so its
     callee is not one-shot."""
+    if _cli_decorated(index, func):
+        return True
+    if _startup_handler(func):
+        return True
+    if func.parent is None and _migration_module(func.module):
+        return True
+    if func.parent is not None:
+        return False
+    if func.cls is not None:
+        return _method_run_once(index, func, depth)
+    # the project's tests call it too, once per test: that says nothing of production
+    sites = [s for s in facts(index).callers(func) if not is_test_module(s.module)]
+    if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
+        return True
+    if id(func.node) in _argparse_subcommands(index):
+        # `sub.set_defaults(func=vacuum)`: `args.func(args)` runs it once per process;
+        # a direct call elsewhere must be one-shot too
+        return all(not _in_loop(s) and (s.func is None or (
+            depth < _MAX_ONCE_DEPTH and is_cli_entry(index, s.func, depth + 1)))
+            for s in sites)
+    return bool(sites) and all(
+        not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
+            index, s.func, depth + 1)))
+        for s in sites)
+
+
+def _cli_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A click/typer command or group (`@click.command()`, `@cli.command()`)."""
     for deco in func.node.decorators:
         target = decorator_target(deco)
         qual = external_name(index, target, func.module, None)
@@ -574,27 +607,19 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
                     and (any(root_matches(owner.qualname, r) for r, _ in CLI_DECORATORS)
                          or qual_match(owner.qualname, CLI_GROUP_CLASSES) is not None)):
                 return True
-    if _startup_handler(func):
+    return False
+
+
+def cli_command(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A command that its command-line framework runs, after which the process ends
+    with nothing more done: a click/typer command, an argparse subcommand's handler
+    (`sub.set_defaults(func=vacuum)`), a Django management command's `handle()`.
+    (Not a function merely called from `main()`: `main()` may go on.)"""
+    if _cli_decorated(index, func):
         return True
-    if func.parent is None and _migration_module(func.module):
-        return True
-    if func.parent is not None:
-        return False
     if func.cls is not None:
-        return _method_run_once(index, func, depth)
-    sites = facts(index).callers(func)
-    if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
-        return True
-    if id(func.node) in _argparse_subcommands(index):
-        # `sub.set_defaults(func=vacuum)`: `args.func(args)` runs it once per process;
-        # a direct call elsewhere must be one-shot too
-        return all(not _in_loop(s) and (s.func is None or (
-            depth < _MAX_ONCE_DEPTH and is_cli_entry(index, s.func, depth + 1)))
-            for s in sites)
-    return bool(sites) and all(
-        not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
-            index, s.func, depth + 1)))
-        for s in sites)
+        return func.name == "handle" and is_django_command(index, func.cls)
+    return func.parent is None and id(func.node) in _argparse_subcommands(index)
 
 
 _SUBCOMMANDS = "_poolsafe_argparse_subcommands"
@@ -676,6 +701,9 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
     if func.name == "handle" and is_django_command(index, cls):
         return True
     if func.name in APPLICATION_LIFECYCLE_METHODS and is_application(index, cls):
+        return True
+    if func.name in APPLICATION_LIFECYCLE_METHODS | EXTENSION_APP_SETUP_METHODS \
+            and _derives_from(index, cls, EXTENSION_APP_BASES):
         return True
     if depth >= _MAX_ONCE_DEPTH:
         return False

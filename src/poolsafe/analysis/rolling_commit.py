@@ -18,13 +18,22 @@ helpers that do only that with the session they are handed) leaves nothing
 pending when it fails: the commit rolled back already. A statement executed
 in the `try` (`execute`, `query`, `refresh`, a `flush()` of its own) may fail
 outside the commit, where nothing rolls back, so such a `try` is still concerned.
+A `refresh()` that follows the commit in the same block reloads the rows the
+commit just wrote, by primary key: it is part of the same write.
+
+Sessions are judged one by one: a plain `Session(bind=...)` made in a function
+(an Alembic migration's `Session(bind=op.get_bind())`) is followed to the
+project functions it is handed to; those parameters, and the variable itself,
+hold a plain session, and a `try` on them is judged as usual. Only a plain
+session the analysis cannot follow (kept at module level, returned, stored,
+handed to what cannot be resolved) voids the fact for the whole project.
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import children, dotted_name, iter_nodes
+from poolsafe.analysis.cstutil import children, dotted_name, iter_nodes, names_in
 from poolsafe.analysis.index import ProjectIndex, class_bases
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import ClassRef, External, FunctionRef
@@ -32,6 +41,7 @@ from poolsafe.knowledge import BROAD_EXCEPTIONS
 from poolsafe.knowledge.libraries import match_qualname
 
 _ATTR = "_poolsafe_rolling_commit"
+_PLAIN_ATTR = "_poolsafe_plain_sessions"
 
 _SESSION_CLASSES = frozenset({("sqlalchemy", "Session"), ("sqlmodel", "Session")})
 _ASYNC_SESSION = frozenset({("sqlalchemy", "AsyncSession"), ("sqlmodel", "AsyncSession")})
@@ -47,12 +57,23 @@ _MAX_DEPTH = 4
 
 def every_session_rolls_back_commit(index: ProjectIndex) -> bool:
     """The project defines a `Session` subclass whose `commit()` rolls back on
-    failure, and every synchronous session it makes is of such a class."""
+    failure, and every synchronous session it makes is of such a class, but for
+    plain sessions followed one by one (`holds_plain_session`)."""
     found = getattr(index, _ATTR, None)
     if not isinstance(found, bool):
-        found = _every_session_rolls_back(index)
+        plain: set[tuple[int, str]] = set()
+        found = _every_session_rolls_back(index, plain)
         setattr(index, _ATTR, found)
+        setattr(index, _PLAIN_ATTR, frozenset(plain))
     return found
+
+
+def holds_plain_session(index: ProjectIndex, func: FunctionInfo, name: str) -> bool:
+    """`name` in `func` is (or may be) a plain session the project made with
+    `Session(...)`: the variable bound to it, or a parameter it is handed to."""
+    every_session_rolls_back_commit(index)
+    plain: frozenset[tuple[int, str]] = getattr(index, _PLAIN_ATTR, frozenset())
+    return (id(func.node), name) in plain
 
 
 def only_queues_and_commits(index: ProjectIndex, body: cst.CSTNode, name: str,
@@ -67,11 +88,36 @@ class _Uses:
     def __init__(self, index: ProjectIndex, seen: set[int]) -> None:
         self.index = index
         self.seen = seen
+        self.committed: set[int] = set()  # blocks whose session was committed so far
+
+    def _block(self, node: cst.CSTNode, name: str, module: ModuleInfo,
+               func: FunctionInfo | None, depth: int) -> bool | None:
+        """A block's statements in order: `refresh()` of the session after its
+        `commit()` earlier in the same block reloads what the commit wrote."""
+        if not isinstance(node, cst.IndentedBlock):
+            return None
+        committed = False
+        for stmt in node.body:
+            if committed and _is_refresh(stmt, name):
+                continue
+            if not self.only(stmt, name, module, func, depth):
+                return False
+            committed = committed or _is_commit(stmt, name)
+        return True
 
     def only(self, node: cst.CSTNode, name: str, module: ModuleInfo,
              func: FunctionInfo | None, depth: int) -> bool:
+        block = self._block(node, name, module, func, depth)
+        if block is not None:
+            return block
         if isinstance(node, cst.Call):
             f = node.func
+            closure = _closure(func, f, name)
+            if closure is not None and id(closure) not in self.seen:
+                # a function nested in this one, using the session from its scope
+                self.seen.add(id(closure))
+                if not self.only(closure.body, name, module, func, depth):
+                    return False
             if isinstance(f, cst.Attribute) and dotted_name(f.value) == name:
                 return f.attr.value in _QUEUE_AND_COMMIT and all(
                     self.only(a.value, name, module, func, depth) for a in node.args)
@@ -108,6 +154,45 @@ class _Uses:
         return self.only(target.node.body, param, target.module, target, depth + 1)
 
 
+def _closure(func: FunctionInfo | None, callee: cst.BaseExpression,
+             name: str) -> cst.FunctionDef | None:
+    """The function nested in `func` that `callee` names, when its body uses
+    `name` of the enclosing scope."""
+    if func is None or not isinstance(callee, cst.Name):
+        return None
+    for node in iter_nodes(func.node.body, into_functions=True):
+        if isinstance(node, cst.FunctionDef) and node.name.value == callee.value \
+                and name.split(".", 1)[0] in names_in(node.body):
+            return node
+    return None
+
+
+def _session_call(stmt: cst.CSTNode, name: str) -> str | None:
+    """The method a statement `name.method(...)` (alone on its line) calls."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr)):
+        return None
+    call = stmt.body[0].value
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) \
+            and dotted_name(call.func.value) == name:
+        return call.func.attr.value
+    return None
+
+
+def _is_commit(stmt: cst.CSTNode, name: str) -> bool:
+    return _session_call(stmt, name) == "commit"
+
+
+def _is_refresh(stmt: cst.CSTNode, name: str) -> bool:
+    if _session_call(stmt, name) != "refresh":
+        return False
+    assert isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Expr)
+    call = stmt.body[0].value
+    assert isinstance(call, cst.Call)
+    return all(a.keyword is None and not a.star and isinstance(a.value, (cst.Name, cst.Attribute))
+               and dotted_name(a.value) != name for a in call.args)
+
+
 def _parameter(target: FunctionInfo, call: cst.Call, position: int,
                arg: cst.Arg) -> str | None:
     """The parameter of `target` that `arg` (the `position`-th argument of `call`)
@@ -134,7 +219,7 @@ def _rebinds(target: FunctionInfo, name: str) -> bool:
     return bool(target.locals.get(name))
 
 
-def _every_session_rolls_back(index: ProjectIndex) -> bool:
+def _every_session_rolls_back(index: ProjectIndex, plain: set[tuple[int, str]]) -> bool:
     rolling = _rolling_classes(index)
     if not rolling:
         return False
@@ -152,8 +237,11 @@ def _every_session_rolls_back(index: ProjectIndex) -> bool:
                 continue
             if not isinstance(value, External):
                 continue
-            if match_qualname(value.qualname, _SESSION_CLASSES) is not None \
-                    or match_qualname(value.qualname, _OTHER_SESSION_SOURCES) is not None:
+            if match_qualname(value.qualname, _SESSION_CLASSES) is not None:
+                if func is None or not _follow_plain(index, call, func, plain):
+                    return False
+                continue
+            if match_qualname(value.qualname, _OTHER_SESSION_SOURCES) is not None:
                 return False
             if match_qualname(value.qualname, _SESSIONMAKER) is not None:
                 chosen = _class_argument(call)
@@ -168,6 +256,86 @@ def _every_session_rolls_back(index: ProjectIndex) -> bool:
                     return False
                 made = True
     return made
+
+
+def _follow_plain(index: ProjectIndex, call: cst.Call, func: FunctionInfo,
+                  plain: set[tuple[int, str]]) -> bool:
+    """The plain session `call` makes is bound to a local name of `func`
+    (`s = Session(...)`, `with Session(...) as s:`) and followed: every holder
+    of it goes into `plain`. False when it cannot be followed."""
+    name = _bound_name(func.node.body, call)
+    if name is None or len(func.locals.get(name, [])) > 1:
+        return False
+    return _follow(index, func, name, plain, 0)
+
+
+def _bound_name(body: cst.CSTNode, call: cst.Call) -> str | None:
+    for node in iter_nodes(body):
+        if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1 \
+                and isinstance(node.targets[0].target, cst.Name):
+            return node.targets[0].target.value
+        if isinstance(node, cst.WithItem) and node.item is call and node.asname is not None \
+                and isinstance(node.asname.name, cst.Name):
+            return node.asname.name.value
+    return None
+
+
+def _follow(index: ProjectIndex, func: FunctionInfo, name: str,
+            plain: set[tuple[int, str]], depth: int) -> bool:
+    """Every use of `name` in `func` is a method or attribute of the session, its
+    own binding, or an argument to a library call or to a project function (then
+    followed there, as that function's parameter)."""
+    key = (id(func.node), name)
+    if key in plain:
+        return True
+    plain.add(key)
+    if depth >= _MAX_DEPTH:
+        return False
+    return _uses_followed(index, func, func.node.body, name, plain, depth)
+
+
+def _uses_followed(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode, name: str,
+                   plain: set[tuple[int, str]], depth: int) -> bool:
+    if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+        return name not in names_in(node)
+    if isinstance(node, cst.Attribute):
+        if isinstance(node.value, cst.Name) and node.value.value == name:
+            return True
+        return _uses_followed(index, func, node.value, name, plain, depth)
+    if isinstance(node, cst.Assign) and len(node.targets) == 1 \
+            and isinstance(node.targets[0].target, cst.Name) \
+            and node.targets[0].target.value == name:
+        return _uses_followed(index, func, node.value, name, plain, depth)
+    if isinstance(node, cst.WithItem) and node.asname is not None \
+            and isinstance(node.asname.name, cst.Name) and node.asname.name.value == name:
+        return _uses_followed(index, func, node.item, name, plain, depth)
+    if isinstance(node, cst.Call):
+        for i, arg in enumerate(node.args):
+            if isinstance(arg.value, cst.Name) and arg.value.value == name:
+                if not _handed(index, func, node, i, arg, plain, depth):
+                    return False
+            elif not _uses_followed(index, func, arg.value, name, plain, depth):
+                return False
+        return _uses_followed(index, func, node.func, name, plain, depth)
+    if isinstance(node, cst.Name):
+        return node.value != name
+    return all(_uses_followed(index, func, c, name, plain, depth) for c in children(node))
+
+
+def _handed(index: ProjectIndex, func: FunctionInfo, call: cst.Call, position: int,
+            arg: cst.Arg, plain: set[tuple[int, str]], depth: int) -> bool:
+    if arg.star:
+        return False
+    with index.full_resolution():
+        callee = index.evaluate(call.func, func.module, func)
+    if isinstance(callee, External):
+        return True  # a library's function: it runs no `try` of the project's
+    if not isinstance(callee, FunctionRef):
+        return False
+    param = _parameter(callee.func, call, position, arg)
+    if param is None or _rebinds(callee.func, param):
+        return False
+    return _follow(index, callee.func, param, plain, depth + 1)
 
 
 def _class_argument(call: cst.Call) -> cst.BaseExpression | None:

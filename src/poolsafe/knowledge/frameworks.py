@@ -84,6 +84,15 @@ APPLICATION_BASES: frozenset[tuple[str, str]] = frozenset(
 APPLICATION_LIFECYCLE_METHODS: frozenset[str] = frozenset(
     {"initialize", "start", "launch_instance"}
 )
+#: A Jupyter server extension's application (`ExtensionApp`, itself a traitlets
+#: application): the server loads each extension once, calling these set-up hooks
+#: once per process (`_load_jupyter_server_extension`), before it serves.
+EXTENSION_APP_BASES: frozenset[tuple[str, str]] = frozenset(
+    {("jupyter_server", "ExtensionApp")}
+)
+EXTENSION_APP_SETUP_METHODS: frozenset[str] = frozenset(
+    {"initialize_settings", "initialize_handlers", "initialize_templates"}
+)
 
 #: Methods that store their argument in a longer-lived container or registry
 #: (`ENGINES.append(engine)`, `app.extensions.setdefault("db", engine)`).

@@ -52,7 +52,10 @@ class ExceptWithoutRollback(Rule):
     dependency): a route (also one of a project subclass of `Blueprint` or
     `APIRouter`), or the HTTP-method method of a class-based view
     (Flask's `MethodView`, Django's `View`), that swallows an error on the
-    request's session is not reported for handing it back.
+    request's session is not reported for handing it back. Nor is a command-line
+    command (a click/typer command, an argparse subcommand's handler, a Django
+    management command's `handle()`): its framework ends the process when it
+    returns. (A function merely called from `main()` still is: `main()` may go on.)
 
     Handlers that only catch non-database errors (`KeyError`, `ValueError`, and
     the errors a client raises while reading a result that the database returned
@@ -88,7 +91,12 @@ class ExceptWithoutRollback(Rule):
     is). A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
     is not flagged either, nor one the handler invalidates (SQLAlchemy's
-    `conn.invalidate()` discards the connection with its failed transaction).
+    `conn.invalidate()` discards the connection with its failed transaction), nor
+    a scoped session the handler removes (`db_session.remove()` closes the thread's
+    session). Such an end in a `try` of its own (`try: db_session.remove()` /
+    `except Exception: log(...)`) ends the transaction on both paths: a rollback,
+    close or `remove()` raises only when the connection broke, and SQLAlchemy then
+    invalidates it.
     A handler that re-raises swallows nothing
     (`except BaseException as e: raise e`, or `raise JobFailed(...)`), also when a
     `finally` then commits or closes on the way out: the error still reaches the
@@ -121,12 +129,19 @@ class ExceptWithoutRollback(Rule):
     before re-raising it (`try: super().commit()` / `except Exception:
     self.rollback(); raise`) leaves nothing pending when the commit fails: where
     every session the project makes is of such a class (`sessionmaker(...,
-    class_=GuardedSession)`; a plain `Session(...)` or `sessionmaker()` anywhere in
-    the project voids it), a `try` whose only work on the session is to queue
-    objects and commit them (`add`, `add_all`, `delete`, `expunge`, `commit`),
-    itself or through project helpers that do only that with it, is not reported.
-    A `try` that also executes a statement, queries, refreshes or flushes on its
-    own is: that statement can fail outside the commit. A session handed to a
+    class_=GuardedSession)`; a plain `sessionmaker()` anywhere in the project voids
+    it), a `try` whose only work on the session is to queue objects and commit them
+    (`add`, `add_all`, `delete`, `expunge`, `commit`, and a `refresh()` after the
+    commit in the same block, which reloads what the commit wrote), itself or
+    through project helpers that do only that with it, is not reported.
+    Sessions are judged one by one: a plain `Session(bind=...)` made in a function
+    (an Alembic migration's `Session(bind=op.get_bind())`) is followed to the project
+    functions it is handed to, and a `try` on it there is judged as usual; only a
+    plain session that cannot be followed (kept at module level, returned, stored)
+    voids the fact. A `try` that also executes a statement, queries, refreshes
+    before the commit or flushes on its own is reported, also through a function
+    nested in the one with the `try` that uses the session from its scope: that
+    statement can fail outside the commit. A session handed to a
     helper that only reads its `.bind` (`with db.bind.connect().execution_options(
     isolation_level="AUTOCOMMIT") as own:`) is not worked on by it: the helper's
     statements run on a connection of their own, not in the session's transaction.

@@ -59,7 +59,9 @@ class EnginePerCall(Rule):
     function whose
     engine (or pool) does not outlive the call: it is neither returned or yielded,
     stored on a global (`global engine`), an attribute (`self.engine = ...`,
-    `app.engine = ...`) or a container that outlives the function, nor kept by a
+    `app.engine = ...`) or a container that outlives the function, nor bound to a
+    session factory (`maker.configure(bind=engine)`, `db_session.configure(bind=
+    engine)` on a module's `sessionmaker` or `scoped_session`), nor kept by a
     caching decorator (`functools.lru_cache`, `functools.cache`,
     `cached_property`). Names derived from the engine (`Session =
     sessionmaker(bind=engine)`) carry it: returning the sessionmaker, or a
@@ -620,6 +622,12 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
         f = c.func
         if (isinstance(f, cst.Attribute) and f.attr.value in STORE_METHODS
                 and any(holds(a.value) for a in c.args)):
+            return _KEPT
+        # bound to a session factory that outlives the call
+        # (`Session.configure(bind=engine)`, `db_session.configure(bind=engine)`)
+        if isinstance(f, cst.Attribute) and f.attr.value == "configure" and any(
+                a.keyword is not None and a.keyword.value == "bind" and holds(a.value)
+                for a in c.args):
             return _KEPT
         # its `dispose` handed on, not called (`on_close.append(engine.dispose)`,
         # `atexit.register(engine.dispose)`): whoever holds the callback disposes it

@@ -2250,3 +2250,190 @@ INVALID += [
          note="`db.connection()` is the session's own connection: the failed DDL "
               "aborts the session's transaction"),
 ]
+
+# issue 31, large code bases: sessions judged one by one. A plain `Session(bind=...)` in
+# an Alembic migration is followed to the functions it is handed to; it no longer voids
+# the rolling commit of the project's own sessions elsewhere
+_PLAIN_MIGRATION = """
+from alembic import op
+from sqlalchemy.orm import Session
+
+from shop.{helper_module} import {helper}
+
+
+def upgrade():
+    session = Session(bind=op.get_bind())
+    {helper}(session, {args})
+    session.commit()
+"""
+
+_BACKFILL = """
+def backfill(session, rows):
+    for row in rows:
+        session.add(row)
+"""
+
+VALID += [
+    Case(_REGISTER.format(mark=""), path="shop/members.py",
+         files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB,
+                "shop/backfill.py": _BACKFILL,
+                "shop/migrations/__init__.py": "",
+                "shop/migrations/v1.py": _PLAIN_MIGRATION.format(
+                    helper_module="backfill", helper="backfill", args="[]")},
+         note="the migration's plain session goes only to `backfill`, never to `register`: "
+              "the sessions `register` is handed are the factory's"),
+    Case("""
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def save(db: Session, obj):
+    db.add(obj)
+    db.commit()
+    db.refresh(obj)
+    return obj
+
+
+def register(db: Session, member, audit_row):
+    try:
+        save(db, member)
+    except IntegrityError:
+        log.info("already a member: %s", member)
+    save(db, audit_row)
+""", path="shop/members.py", files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB},
+         note="`refresh()` after the commit reloads the rows the commit wrote, by primary key"),
+]
+
+INVALID += [
+    Case(_REGISTER.format(mark="  # expect: PS103"), path="shop/members.py",
+         files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB,
+                "shop/migrations/__init__.py": "",
+                "shop/migrations/v1.py": _PLAIN_MIGRATION.format(
+                    helper_module="members", helper="register", args="None, None")},
+         note="the migration hands its plain session to `register`: that session's failed "
+              "commit is not rolled back"),
+    Case("""
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def save(db: Session, obj):
+    db.add(obj)
+    db.refresh(obj)
+    db.commit()
+    return obj
+
+
+def register(db: Session, member, audit_row):
+    try:
+        save(db, member)
+    except IntegrityError:  # expect: PS103
+        log.info("already a member: %s", member)
+    save(db, audit_row)
+""", path="shop/members.py", files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB},
+         note="`refresh()` before the commit runs a query (and an autoflush) that can fail "
+              "outside the commit"),
+    Case("""
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def save_tree(db: Session, root, nodes):
+    def add_all(items):
+        for item in items:
+            db.add(item)
+            db.flush()
+        return items
+
+    try:
+        root.children = add_all(nodes)
+        db.commit()
+    except IntegrityError:  # expect: PS103
+        log.error("tree not saved")
+    db.refresh(root)
+""", path="shop/trees.py", files={"shop/__init__.py": "", "shop/db.py": _ROLLING_DB},
+         note="the nested function flushes the session it reads from the enclosing scope: "
+              "a failed flush leaves it pending rollback, outside the commit"),
+]
+
+# issue 31, large code bases: a command-line command's caller is its framework, which
+# ends the process when the command returns
+_ADD_MEMBER = """
+import click
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+db_session = scoped_session(sessionmaker(bind=create_engine("postgresql://localhost/app")))
+
+{decorator}
+def add_member(user, group):
+    try:
+        user.groups.append(group)
+        db_session.commit()
+    except IntegrityError:{mark}
+        print("already a member")
+"""
+
+VALID += [
+    Case(_ADD_MEMBER.format(decorator="@click.command()", mark=""),
+         note="a click command: after it returns the process ends, and nothing uses the "
+              "session's failed transaction"),
+]
+
+INVALID += [
+    Case(_ADD_MEMBER.format(decorator="", mark="  # expect: PS103"),
+         note="a plain function: its caller gets the session back in a failed transaction"),
+]
+
+# issue 31, large code bases: a rollback or release guarded by its own `try` (it raises
+# only when the connection broke, and the transaction is gone with it)
+_GUARDED_END = """
+import logging
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+log = logging.getLogger(__name__)
+db_session = scoped_session(sessionmaker(bind=create_engine("postgresql://localhost/app")))
+
+
+def index_file(path):
+    try:
+        db_session.execute(text("UPDATE files SET state = 'indexing' WHERE path = :p"),
+                           {{"p": path}})
+        db_session.commit()
+    except Exception:{mark}
+        try:
+            db_session.{end}()
+        except Exception:{mark2}
+            log.error("could not end the session")
+        return None
+    return path
+"""
+
+VALID += [
+    Case(_GUARDED_END.format(mark="", mark2="", end="remove"),
+         note="`remove()` in a `try` of its own: it ends the session, and raises only when "
+              "the connection broke (then invalidated, its transaction gone)"),
+    Case(_GUARDED_END.format(mark="", mark2="", end="close"),
+         note="a guarded `close()` likewise"),
+]
+
+INVALID += [
+    Case(_GUARDED_END.format(mark="  # expect: PS103", mark2="", end="expunge_all"),
+         note="a guarded `expunge_all()` ends nothing: the caller gets the failed "
+              "transaction back"),
+]

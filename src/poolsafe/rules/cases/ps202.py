@@ -1189,6 +1189,78 @@ class Poller:
 """, note="a `start()` of a class that is no traitlets Application: nothing says it runs once"),
 ]
 
+# issue 31, large code bases: a Jupyter server extension's set-up hooks run once per process
+_EXTENSION_APP = """
+from jupyter_server.extension.application import ExtensionApp
+from sqlalchemy import create_engine
+
+
+def create_tables(url):
+    engine = create_engine(url){mark}
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS jobs (id integer)")
+
+
+class SchedulerApp({base}):
+    def initialize_settings(self):
+        super().initialize_settings()
+        create_tables(self.db_url)
+"""
+
+VALID += [
+    Case(_EXTENSION_APP.format(mark="", base="ExtensionApp"),
+         note="the server calls an extension's initialize_settings() once, when it loads it: "
+              "a bootstrap engine that creates the tables"),
+]
+
+VALID += [
+    Case(_EXTENSION_APP.format(mark="", base="ExtensionApp"), path="scheduler/extension.py",
+         files={"scheduler/__init__.py": "", "scheduler/tests/__init__.py": "",
+                "scheduler/tests/test_tables.py": """
+from scheduler.extension import create_tables
+
+
+def test_create_tables(tmp_path):
+    create_tables(f"sqlite:///{tmp_path}/jobs.db")
+"""}, note="the project's tests call the builder too: a test says nothing of how often "
+             "production runs it"),
+]
+
+INVALID += [
+    Case(_EXTENSION_APP.format(mark="  # expect: PS202", base="object"),
+         note="an `initialize_settings()` of a class that is no ExtensionApp: nothing says it "
+              "runs once"),
+]
+
+# issue 31, large code bases: an engine bound to a session factory that outlives the call
+_CONFIGURE_BIND = """
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+maker = sessionmaker()
+db_session = scoped_session(maker)
+
+
+def init_db(url):
+    engine = create_engine(url){mark}
+    {configure}
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+"""
+
+VALID += [
+    Case(_CONFIGURE_BIND.format(mark="", configure="maker.configure(bind=engine)"),
+         note="`sessionmaker.configure(bind=engine)`: the module's factory keeps the engine"),
+    Case(_CONFIGURE_BIND.format(mark="", configure="db_session.configure(bind=engine)"),
+         note="`scoped_session.configure(bind=engine)` keeps it too"),
+]
+
+INVALID += [
+    Case(_CONFIGURE_BIND.format(mark="  # expect: PS202",
+                                configure="maker.configure(autoflush=False)"),
+         note="the factory is configured, but not bound to this engine: it is dropped"),
+]
+
 # issue 31, large code bases: an alternative constructor keeps the engine in the instance
 VALID += [
     Case("""
