@@ -18,9 +18,9 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes, positional_args
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import external_name
-from poolsafe.analysis.values import External, LibraryObject
+from poolsafe.analysis.values import ClassRef, External, LibraryObject
 from poolsafe.knowledge.libraries import DI_PROVIDERS
 
 _PROVIDERS = frozenset(tail.rsplit(".", 1)[-1] for _, tail in DI_PROVIDERS
@@ -139,4 +139,89 @@ def _releases(func: FunctionInfo, param: str) -> bool:
                         and isinstance(n.func.value, cst.Name) and n.func.value.value == param
                         and n.func.attr.value in _RELEASES):
                     return True
+    return False
+
+
+def per_injection_factory(index: ProjectIndex, cls: ClassInfo) -> str | None:
+    """The name of a dependency-injector `Factory` provider that builds a new `cls`
+    for every injection, when some function takes it (or a provider built on it)
+    through `Provide[...]`: a container's `name = providers.Factory(cls, ...)`, or
+    `container.name.override(providers.Factory(cls, ...))`."""
+    for module in index.modules_mentioning([cls.name]):
+        if "dependency_injector" not in module.source:
+            continue
+        for node in iter_nodes(module.tree, into_functions=True):
+            if not isinstance(node, cst.ClassDef):
+                continue
+            providers = _providers(index, module, node)
+            for name, (call, kind) in providers.items():
+                if kind == "Factory" and _builds(index, module, call, cls) and \
+                        _consumed(index, providers, name, set()):
+                    return name
+        for node in iter_nodes(module.tree, into_functions=True):
+            if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                    and node.func.attr.value == "override"
+                    and isinstance(node.func.value, cst.Attribute)):
+                continue
+            args = positional_args(node)
+            func = _function_of(module, node)
+            if len(args) == 1 and isinstance(args[0], cst.Call):
+                qual = external_name(index, args[0].func, module, func) or ""
+                if qual.startswith("dependency_injector.") and qual.endswith(".Factory") \
+                        and _builds(index, module, args[0], cls, func):
+                    name = node.func.value.attr.value
+                    if _consumed_anywhere(index, name):
+                        return name
+    return None
+
+
+def _function_of(module: ModuleInfo, node: cst.CSTNode) -> FunctionInfo | None:
+    for func in module.all_functions:
+        if any(n is node for n in iter_nodes(func.node.body)):
+            return func
+    return None
+
+
+def _builds(index: ProjectIndex, module: ModuleInfo, call: cst.Call, cls: ClassInfo,
+            func: FunctionInfo | None = None) -> bool:
+    args = positional_args(call)
+    value = index.evaluate(args[0], module, func) if args else None
+    return isinstance(value, ClassRef) and value.cls is cls
+
+
+def _names_in(expr: cst.CSTNode) -> set[str]:
+    """The provider names an argument reads: `session`, `db.provided.get_db`."""
+    out: set[str] = set()
+    for node in iter_nodes(expr):
+        if isinstance(node, cst.Name):
+            out.add(node.value)
+    return out
+
+
+def _consumed(index: ProjectIndex, providers: dict[str, tuple[cst.Call, str]], name: str,
+              seen: set[str]) -> bool:
+    """Some function takes provider `name`, or a provider built on it, through
+    `Provide[...]`."""
+    if name in seen:
+        return False
+    seen.add(name)
+    for other, (call, _) in providers.items():
+        if other != name and any(name in _names_in(a.value) for a in call.args[1:]) \
+                and _consumed(index, providers, other, seen):
+            return True
+    return _consumed_anywhere(index, name, check_providers=False)
+
+
+def _consumed_anywhere(index: ProjectIndex, name: str, check_providers: bool = True) -> bool:
+    if check_providers:
+        for module in index.modules_mentioning(["dependency_injector"]):
+            for node in iter_nodes(module.tree, into_functions=True):
+                if isinstance(node, cst.ClassDef):
+                    providers = _providers(index, module, node)
+                    if name in providers and _consumed(index, providers, name, set()):
+                        return True
+    for user in index.modules_mentioning(["Provide"]):
+        for func in user.all_functions:
+            if _provided_param(func, name) is not None:
+                return True
     return False

@@ -1104,4 +1104,4 @@ DI_PROVIDERS: frozenset[tuple[str, str]] = frozenset(
     ("dependency_injector", tail) for tail in (
         "providers.Factory", "providers.Singleton", "providers.ThreadLocalSingleton",
         "providers.ContextLocalSingleton", "providers.Resource", "providers.Callable",
-        "providers.DelegatedFactory", "wiring.Provide"))
+        "providers.DelegatedFactory", "providers.AbstractFactory", "wiring.Provide"))
