@@ -3034,7 +3034,8 @@ class Container(containers.DeclarativeContainer):
 @inject
 def count_users(users: UserRepository = Provide[Container.users]):
     return users.count()
-""", note="a dependency-injector Factory of a sessionmaker makes a new session per "
+""", unfixable="not inside a function",
+    note="a dependency-injector Factory of a sessionmaker makes a new session per "
            "injection; the repository that receives it never closes it"),
     Case(_DI_SESSIONS + """
 
@@ -3045,7 +3046,8 @@ class Container(containers.DeclarativeContainer):
 @inject
 def count_users(session: Session = Provide[Container.session]):
     return session.execute(text("select count(*) from users")).scalar()
-""", note="Factory(Session, bind=engine) injected straight into a function that never "
+""", unfixable="not inside a function",
+    note="Factory(Session, bind=engine) injected straight into a function that never "
            "closes it"),
 ]
 
@@ -3168,6 +3170,7 @@ from app.containers import Container
 @inject
 def all_users(model, repository=Provide[Container.repository]):
     return repository.list(model)
-"""}, note="the container, the sessionmaker, the repository and the injected function in "
+"""}, unfixable="not inside a function",
+    note="the container, the sessionmaker, the repository and the injected function in "
               "four modules: the function that takes the repository never closes its session"),
 ]
