@@ -1094,3 +1094,14 @@ TRANSACTION_ABORT_DB_MODULES: tuple[str, ...] = (
 DB_DIALECT_PACKAGES: frozenset[tuple[str, str]] = frozenset(
     (m.split(".")[0], "") for m in (*STATEMENT_LEVEL_DB_MODULES, *TRANSACTION_ABORT_DB_MODULES)
     if not m.startswith("google."))
+
+#: dependency-injector providers (`dependency_injector.providers.<tail>`): a
+#: `Factory` calls what it wraps again for every injection, the others keep one
+#: object (per process, thread or context) or run a teardown (`Resource`). Named
+#: here so that the files importing dependency_injector (containers and the
+#: functions taking `Provide[...]`) are read.
+DI_PROVIDERS: frozenset[tuple[str, str]] = frozenset(
+    ("dependency_injector", tail) for tail in (
+        "providers.Factory", "providers.Singleton", "providers.ThreadLocalSingleton",
+        "providers.ContextLocalSingleton", "providers.Resource", "providers.Callable",
+        "providers.DelegatedFactory", "providers.AbstractFactory", "wiring.Provide"))

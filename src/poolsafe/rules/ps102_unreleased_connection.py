@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, names_in, strip_await
+from poolsafe.analysis.di_providers import leaking_session_factories
 from poolsafe.analysis.exit_release import exit_release_gaps
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.module import FunctionInfo
@@ -197,6 +198,15 @@ class UnreleasedConnection(Rule):
     not self.conn.closed:`, `if self.cnx.is_connected():`), since a dead one then
     holds its slot for good.
 
+    A dependency-injector `Factory` of a session factory (`providers.Factory(SessionLocal)`,
+    `Factory(Session, bind=engine)`) makes a new session for every injection, and
+    the container never closes it. It is reported at the provider when a function
+    that receives it (`Provide[Container.session]`), or receives a provider built
+    on it (a repository: `Factory(UserRepository, session=session)`), neither uses
+    what it got in a `with` nor closes it in a `finally`. A `providers.Resource`
+    generator that closes the session, a `Singleton` / `ThreadLocalSingleton`, or a
+    `Factory` of a `scoped_session` (its registry owns the session) is not reported.
+
     ## Tests, one-shot code and processes
     **One-shot code.** Code that runs once per process is not reported when
     its checkout is never released, or released only when no exception is raised:
@@ -344,6 +354,16 @@ class UnreleasedConnection(Rule):
         yield from self._exit_gaps(ctx)
         yield from self._helper_gaps(ctx)
         yield from self._peewee_gaps(ctx)
+        if not is_test_module(ctx.module):
+            for provider in leaking_session_factories(ctx.index, ctx.module):
+                yield self.finding(
+                    provider.call,
+                    f"dependency-injector `Factory` `{provider.name}` makes a new session for "
+                    f"every injection and nothing closes it (`{provider.consumer.qualname}` "
+                    f"uses it without `with` or a `close()` in `finally`); use a "
+                    f"`providers.Resource` generator that closes the session, or close it "
+                    f"where it is injected",
+                )
         for func, flow in ctx.flows():
             for call, conn in flow.with_leaks:
                 kind = conn.kind

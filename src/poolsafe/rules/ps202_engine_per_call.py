@@ -14,6 +14,7 @@ from poolsafe.analysis.cstutil import (
     positional_args,
     strip_await,
 )
+from poolsafe.analysis.di_providers import per_injection_factory
 from poolsafe.analysis.engines import (
     EngineCall,
     engine_calls,
@@ -130,6 +131,15 @@ class EnginePerCall(Rule):
     `atexit.register(engine.dispose)`: whoever holds the callback disposes the
     engine, as a caller that stores the engine keeps it.
 
+    An engine an instance keeps (`self.engine = create_engine(url)`, or built by a
+    method whose result a `cached_property` keeps) lives as long as the instance. A
+    class that a dependency-injector `Factory` builds for every injection
+    (`db = providers.Factory(Database, url=...)`, or
+    `container.db.override(providers.Factory(Database, ...))`), when some function
+    takes it, or a provider built on it, through `Provide[...]`, builds a new engine
+    per request: reported at the engine. The same class behind
+    `providers.Singleton` is built once.
+
     ## Tests, one-shot code and processes
     Code that runs once per process ("one-shot") is not reported: an engine it
     builds once is one pool for the process, and the process exit closes it. That
@@ -220,6 +230,16 @@ class EnginePerCall(Rule):
                 continue
             if _serverless_engine(ctx.index, ctx.module, func, ec.call):
                 continue  # no server: no connection slot to run out of
+            provider = _injected_instance_engine(ctx.index, ctx.module, func, ec.call)
+            if provider is not None:
+                yield self.finding(
+                    ec.call,
+                    f"`{short}()` in `{func.qualname}` builds {what} for each "
+                    f"`{func.cls.name if func.cls else ''}`, and the dependency-injector "
+                    f"`Factory` `{provider}` builds a new one for every injection: each "
+                    f"request opens a new pool; provide it with `providers.Singleton`",
+                )
+                continue
             key = id(func.node)
             if key not in verdicts:
                 verdicts[key] = _runs_once_or_keeps(ctx.index, func)
@@ -252,6 +272,23 @@ class EnginePerCall(Rule):
                         f"create the {kept} once (module level, a global, or "
                         "`functools.cache` on the factory)",
                     )
+
+
+def _injected_instance_engine(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                              call: cst.Call) -> str | None:
+    """An engine an instance method builds and keeps (on the instance, or returned
+    to a method that keeps it), of a class that a dependency-injector `Factory`
+    builds anew for every injection: the provider's name."""
+    cls = func.cls
+    if cls is None or func.parent is not None or any(
+            isinstance(t := decorator_target(d), cst.Name)
+            and t.value in ("staticmethod", "classmethod") for d in func.node.decorators):
+        return None
+    if not index.modules_mentioning(["dependency_injector"]):
+        return None
+    if _escapes(index, module, func, call) is None:
+        return None  # dropped at the end of the call: reported as such
+    return per_injection_factory(index, cls)
 
 
 def _per_request_dependency(index: ProjectIndex, func: FunctionInfo) -> bool:

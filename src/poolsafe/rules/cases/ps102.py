@@ -3004,3 +3004,173 @@ class RoutedSessionState:
         self.bind = create_engine(url)
 """}, note="the project binds something later (an engine): the unbound session may connect"),
 ]
+
+_DI_SESSIONS = """\
+from dependency_injector import containers, providers
+from dependency_injector.wiring import Provide, inject
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("postgresql://db/app")
+SessionLocal = sessionmaker(bind=engine)
+"""
+
+INVALID += [
+    Case(_DI_SESSIONS + """
+
+class UserRepository:
+    def __init__(self, session):
+        self.session = session
+
+    def count(self):
+        return self.session.execute(text("select count(*) from users")).scalar()
+
+
+class Container(containers.DeclarativeContainer):
+    session = providers.Factory(SessionLocal)  # expect: PS102
+    users = providers.Factory(UserRepository, session=session)
+
+
+@inject
+def count_users(users: UserRepository = Provide[Container.users]):
+    return users.count()
+""", unfixable="not inside a function",
+    note="a dependency-injector Factory of a sessionmaker makes a new session per "
+           "injection; the repository that receives it never closes it"),
+    Case(_DI_SESSIONS + """
+
+class Container(containers.DeclarativeContainer):
+    session = providers.Factory(Session, bind=engine)  # expect: PS102
+
+
+@inject
+def count_users(session: Session = Provide[Container.session]):
+    return session.execute(text("select count(*) from users")).scalar()
+""", unfixable="not inside a function",
+    note="Factory(Session, bind=engine) injected straight into a function that never "
+           "closes it"),
+]
+
+VALID += [
+    Case(_DI_SESSIONS + """
+
+def get_session():
+    session = SessionLocal()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+class Container(containers.DeclarativeContainer):
+    session = providers.Resource(get_session)
+
+
+@inject
+def count_users(session: Session = Provide[Container.session]):
+    return session.execute(text("select count(*) from users")).scalar()
+""", note="a Resource generator closes the session at shutdown_resources()"),
+    Case(_DI_SESSIONS + """
+from sqlalchemy.orm import scoped_session
+
+registry = scoped_session(SessionLocal)
+
+
+class Container(containers.DeclarativeContainer):
+    session = providers.ThreadLocalSingleton(registry)
+
+
+@inject
+def count_users(session=Provide[Container.session]):
+    return session.execute(text("select count(*) from users")).scalar()
+
+
+def teardown(exc=None):
+    registry.remove()
+""", note="a thread-local singleton of a scoped_session, removed at teardown"),
+    Case(_DI_SESSIONS + """
+
+class Container(containers.DeclarativeContainer):
+    session = providers.Factory(SessionLocal)
+
+
+@inject
+def count_users(session: Session = Provide[Container.session]):
+    with session:
+        return session.execute(text("select count(*) from users")).scalar()
+
+
+@inject
+def add_user(name, session: Session = Provide[Container.session]):
+    try:
+        session.execute(text("insert into users(name) values (:n)"), {"n": name})
+        session.commit()
+    finally:
+        session.close()
+""", note="every consumer of the Factory closes its session (with, finally)"),
+    Case(_DI_SESSIONS + """
+
+class UnitOfWork:
+    def __init__(self, session):
+        self.session = session
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.session.close()
+
+
+class Container(containers.DeclarativeContainer):
+    session = providers.Factory(SessionLocal)
+    uow = providers.Factory(UnitOfWork, session=session)
+
+
+@inject
+def count_users(uow: UnitOfWork = Provide[Container.uow]):
+    with uow:
+        return uow.session.execute(text("select count(*) from users")).scalar()
+""", note="the session goes to a unit of work that closes it in __exit__"),
+]
+
+INVALID += [
+    Case("""
+from dependency_injector.containers import DeclarativeContainer
+from dependency_injector.providers import Factory
+
+from app.db import Session
+from app.repository import Repository
+
+
+class Container(DeclarativeContainer):
+    session_creator = Factory(Session)  # expect: PS102
+    repository = Factory(Repository, session=session_creator)
+""", path="app/containers.py", files={
+        "app/__init__.py": "",
+        "app/db.py": """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://db/app"))
+""",
+        "app/repository.py": """
+class Repository:
+    def __init__(self, session):
+        self.session = session
+
+    def list(self, model):
+        return self.session.query(model).all()
+""",
+        "app/services.py": """
+from dependency_injector.wiring import Provide, inject
+
+from app.containers import Container
+
+
+@inject
+def all_users(model, repository=Provide[Container.repository]):
+    return repository.list(model)
+"""}, unfixable="not inside a function",
+    note="the container, the sessionmaker, the repository and the injected function in "
+              "four modules: the function that takes the repository never closes its session"),
+]

@@ -1551,3 +1551,83 @@ def stock():
         conn.close()
 """, note="pools built once at module level"),
 ]
+
+_DI_CLIENT = """\
+from functools import cached_property
+
+from dependency_injector import containers, providers
+from dependency_injector.wiring import Provide, inject
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+
+class Database:
+    def __init__(self, url):
+        self.url = url
+
+    @cached_property
+    def sessions(self):
+        return async_sessionmaker(self._build_engine())
+
+    def _build_engine(self):
+        return create_async_engine(self.url)  # EXPECT
+
+
+class Repository:
+    def __init__(self, db):
+        self.db = db
+
+    async def count(self):
+        async with self.db.sessions() as session:
+            return (await session.execute(text("select count(*) from users"))).scalar()
+"""
+
+_DI_CONSUMER = """
+
+@inject
+async def count_users(repo: Repository = Provide[Container.repo]):
+    return await repo.count()
+"""
+
+INVALID += [
+    Case(_DI_CLIENT.replace("  # EXPECT", "  # expect: PS202") + """
+
+class Container(containers.DeclarativeContainer):
+    db = providers.Factory(Database, url="postgresql+asyncpg://db/app")
+    repo = providers.Factory(Repository, db=db)
+""" + _DI_CONSUMER, note="a Factory builds a new Database per injection, and each instance "
+                          "builds its own engine: one pool per request"),
+    Case(_DI_CLIENT.replace("  # EXPECT", "  # expect: PS202") + """
+
+class Container(containers.DeclarativeContainer):
+    db = providers.AbstractFactory(object)
+    repo = providers.Factory(Repository, db=db.provided)
+
+
+def create_app():
+    container = Container()
+    container.db.override(providers.Factory(Database, url="postgresql+asyncpg://db/app"))
+    return container
+""" + _DI_CONSUMER, note="the abstract provider is overridden with a Factory in the app factory"),
+]
+
+VALID += [
+    Case(_DI_CLIENT.replace("  # EXPECT", "") + """
+
+class Container(containers.DeclarativeContainer):
+    db = providers.Singleton(Database, url="postgresql+asyncpg://db/app")
+    repo = providers.Factory(Repository, db=db)
+""" + _DI_CONSUMER, note="the same class behind a Singleton: one engine per process"),
+    Case(_DI_CLIENT.replace("  # EXPECT", "") + """
+
+class Container(containers.DeclarativeContainer):
+    db = providers.AbstractFactory(object)
+    repo = providers.Factory(Repository, db=db.provided)
+
+
+def create_app():
+    container = Container()
+    container.db.override(providers.Singleton(Database, url="postgresql+asyncpg://db/app"))
+    return container
+""" + _DI_CONSUMER, note="overridden with a Singleton: one engine per process"),
+]
