@@ -6,6 +6,7 @@ other configured releases, is compared again."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,6 +37,31 @@ def _found(root: Path, cache: Path | None) -> list[tuple[str, int, bool, bool]]:
     return [(f.code, f.line, f.fixable, f.unsafe_fix) for f in result.findings]
 
 
+def _shop_project(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A one-module project holding `_LEAK`: its root, the module and its cache dir."""
+    root = tmp_path / "p"
+    (root / "shop").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "0"\n')
+    (root / "shop" / "__init__.py").write_text("")
+    path = root / "shop" / "orders.py"
+    path.write_text(_LEAK)
+    return root, path, root / ".poolsafe_cache"
+
+
+def _edit_elsewhere_three_times(root: Path, path: Path, cache: Path,
+                                want: list[tuple[str, int, bool, bool]],
+                                calls: list[Any]) -> None:
+    """Add a function after the leak three times: the findings stay `want`, and from
+    the second edit on the kept result is read (nothing is computed again)."""
+    _found(root, cache)  # (makes the cache directory)
+    for n in range(3):
+        path.write_text(_LEAK + f"\n\ndef added_{n}():\n    return {n}\n")
+        calls.clear()
+        assert _found(root, cache) == want
+        if n:  # the first edit's check wrote the result; the next ones read it
+            assert calls == []
+
+
 def test_a_comparison_is_read_back_after_an_edit_elsewhere(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
@@ -46,22 +72,10 @@ def test_a_comparison_is_read_back_after_an_edit_elsewhere(
         return compare(before, after, names)  # type: ignore[arg-type]
 
     monkeypatch.setattr(equivalence, "compare_function", counted)
-    root = tmp_path / "p"
-    (root / "shop").mkdir(parents=True)
-    (root / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "0"\n')
-    (root / "shop" / "__init__.py").write_text("")
-    path = root / "shop" / "orders.py"
-    path.write_text(_LEAK)
-    cache = root / ".poolsafe_cache"
+    root, path, cache = _shop_project(tmp_path)
     want = _found(root, None)
     assert [(c, fixable) for c, _, fixable, _ in want] == [("PS102", True)]
-    _found(root, cache)  # (makes the cache directory)
-    for n in range(3):
-        path.write_text(_LEAK + f"\n\ndef added_{n}():\n    return {n}\n")
-        calls.clear()
-        assert _found(root, cache) == want
-        if n:  # the first edit's check wrote the comparison; the next ones read it
-            assert calls == []
+    _edit_elsewhere_three_times(root, path, cache, want, calls)
     # the leaking function itself changed: compared again, same answer
     path.write_text(_LEAK.replace("select count(*)", "select count(id)"))
     calls.clear()
@@ -107,21 +121,9 @@ def test_the_name_check_is_read_back_after_an_edit_elsewhere(
         return real(target, only)  # type: ignore[arg-type]
 
     monkeypatch.setattr(equivalence, "unresolved_in", counted)
-    root = tmp_path / "p"
-    (root / "shop").mkdir(parents=True)
-    (root / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "0"\n')
-    (root / "shop" / "__init__.py").write_text("")
-    path = root / "shop" / "orders.py"
-    path.write_text(_LEAK)
-    cache = root / ".poolsafe_cache"
+    root, path, cache = _shop_project(tmp_path)
     want = _found(root, None)
-    _found(root, cache)
-    for n in range(3):
-        path.write_text(_LEAK + f"\n\ndef added_{n}():\n    return {n}\n")
-        calls.clear()
-        assert _found(root, cache) == want
-        if n:
-            assert calls == []
+    _edit_elsewhere_three_times(root, path, cache, want, calls)
     path.write_text(_LEAK.replace("select count(*)", "select count(id)"))
     calls.clear()
     assert _found(root, cache) == want
