@@ -27,6 +27,8 @@ from poolsafe.analysis.cstutil import (
     positional_args,
     strip_await,
 )
+from poolsafe.analysis.django_callbacks import ANY_CLOSE_SUFFICES, callback_entries
+from poolsafe.analysis.django_callbacks import WORDS as CALLBACK_WORDS
 from poolsafe.analysis.index import (
     ProjectIndex,
     annotation_parts,
@@ -55,6 +57,7 @@ from poolsafe.knowledge.django import (
     DJANGO_COMMAND_CLASS,
     DJANGO_COMMAND_METHOD,
     DJANGO_CONNECTION_OBJECTS,
+    DJANGO_DATABASE_COMMANDS,
     DJANGO_INSTANCE_QUERIES,
     DJANGO_MANAGER_ATTRIBUTES,
     DJANGO_MANY_TO_MANY,
@@ -135,7 +138,7 @@ _ENTRIES = "_django_thread_entries"
 #: the words of a module that can start one (`executor.map` on an executor built in
 #: that module: its name is spelled there)
 _ENTRY_WORDS = ("sync_to_async", "ThreadPoolExecutor", "run_in_executor", "add_job",
-                "scheduled_job", "Thread", "Timer", "ThreadPool", "dummy")
+                "scheduled_job", "Thread", "Timer", "ThreadPool", "dummy", *CALLBACK_WORDS)
 
 
 def _entries(index: ProjectIndex) -> dict[int, str]:
@@ -168,6 +171,8 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
                 registered = _decorator_registration(index, module, f)
                 if registered is not None:
                     out.setdefault(id(f.node), registered)
+            for key, how in callback_entries(index, module).items():
+                out.setdefault(key, how)
             # a project subclass of `threading.Thread`: its `run()` is the new thread's
             # body (`class Sync(Thread): def run(self): ...`, started with `.start()`)
             for cls in module.classes.values():
@@ -370,10 +375,24 @@ def called_command(index: ProjectIndex, callee: External,
     return project_command(index, name) if isinstance(name, str) else None
 
 
+def database_command(callee: External, call: cst.Call) -> str | None:
+    """The name of `call_command("dumpdata", ...)` when it names a command the project
+    does not define that uses the database (Django's own, a backup package's)."""
+    args = positional_args(call)
+    if qual_match(callee.qualname, DJANGO_CALL_COMMAND) is None or not args \
+            or not isinstance(args[0], cst.SimpleString):
+        return None
+    name = args[0].evaluated_value
+    return name if isinstance(name, str) and name in DJANGO_DATABASE_COMMANDS else None
+
+
 def project_command(index: ProjectIndex, name: str) -> FunctionInfo | None:
     """The `handle()` of the project's management command `name`: `class Command` of
     a module named `...management.commands.name`."""
-    for module in index.modules_mentioning([DJANGO_COMMAND_CLASS]):
+    # by its module's name first: an index that parses on demand loads it even when
+    # the prefilter left it out (a command with no database word of its own)
+    named = index.by_name.get(f"commands.{name}", [])
+    for module in [*named, *index.modules_mentioning([DJANGO_COMMAND_CLASS])]:
         if any(n.split(".")[-2:] == ["commands", name] for n in module.names):
             cls = module.classes.get(DJANGO_COMMAND_CLASS)
             if cls is not None and DJANGO_COMMAND_METHOD in cls.methods:
@@ -548,6 +567,7 @@ def _entry_gap(index: ProjectIndex, func: FunctionInfo, how: str) -> ThreadGap |
     if not closes:
         return ThreadGap(node, func, how, use, "never")
     if how in ONE_SHOT_THREADS or how in (_DESCRIBED[n] for n in ONE_SHOT_THREADS) \
+            or how.startswith(tuple(ANY_CLOSE_SUFFICES)) \
             or any(_in_finally(func, c) for c in closes):
         return None
     return ThreadGap(node, func, how, use, "exception")
@@ -701,6 +721,9 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 method = bound_method(index, func.module, func, f) if callee is None else None
                 if isinstance(callee, External):
                     method = called_command(index, callee, node)
+                    library = database_command(callee, node) if method is None else None
+                    if library is not None:
+                        return f"`call_command({library!r})`"
             if method is not None:
                 callee = FunctionRef(method)
             if isinstance(callee, FunctionRef) and callee.func is not func:

@@ -1685,7 +1685,7 @@ class FunctionFlow:
             if isinstance(inner, cst.Name) and inner.value in held:
                 site = self.result.sites[held[inner.value].site]
                 kind = site.conn.kind
-                if kind.with_var_closes:
+                if kind.with_var_closes or kind.entered_connection_closes:
                     if kind.close_is_mistake:
                         self.result.close_mistakes.append((inner, site))
                     closes.add(inner.value)
@@ -1707,6 +1707,17 @@ class FunctionFlow:
             if isinstance(value, Connection):
                 assert isinstance(inner, cst.Call)
                 kind = value.kind
+                if strip_await(expr)[1] and kind.entered_connection_closes:
+                    # `async with await pool.acquire() as conn:` enters the checked-out
+                    # connection itself, not the pool's acquire context: its exit
+                    # closes the connection and the pool never gets it back
+                    index = self._site(inner, bound or "conn", value, in_with=True)
+                    if kind.close_is_mistake:
+                        self.result.close_mistakes.append((expr, self.result.sites[index]))
+                    if bound is not None:
+                        closes.add(bound)
+                        ended[bound] = kind.is_session
+                    continue
                 if kind.tracked and not kind.with_acquire_releases:
                     if bound is not None and not kind.with_var_closes:
                         # psycopg2: the block only ends a transaction; the checkout goes

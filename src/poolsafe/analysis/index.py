@@ -73,7 +73,10 @@ from poolsafe.knowledge.django import (
 )
 from poolsafe.knowledge.frameworks import STAR_IMPORT_NAMES, VIEW_BASE_ROOTS
 from poolsafe.knowledge.libraries import (
+    AIO_ENGINE_SUBMODULE,
     AIO_POOL_KINDS,
+    AIO_RAW_POOL_FACTORY,
+    AIO_RAW_POOL_KINDS,
     KEYED_CONNECTION_HANDLERS,
     SUBSCRIPT_SUFFIX,
     async_psycopg_connect,
@@ -661,8 +664,24 @@ class ProjectIndex:
                                  for v in vs if isinstance(v, ImportBinding))
             found = roots & {*AIO_POOL_KINDS, "asyncpg"}
             only = next(iter(found)) if len(found) == 1 else ""
-            self._aio_kind = (AIO_POOL_KINDS.get(only),)
+            kind = AIO_POOL_KINDS.get(only)
+            if kind is not None and self._raw_aio_pools_only(only):
+                kind = AIO_RAW_POOL_KINDS[only]
+            self._aio_kind = (kind,)
         return self._aio_kind[0]
+
+    def _raw_aio_pools_only(self, library: str) -> bool:
+        """Whether the project builds `library`'s raw pools (`aiomysql.create_pool`)
+        and never its `.sa` engines: an unknown `acquire()` then hands out a raw pool
+        connection (`close()` does not give it back)."""
+        engine = f"{library}.{AIO_ENGINE_SUBMODULE}"
+        raw = False
+        for m in self.modules_mentioning([library]):
+            if engine in m.source or any(q == engine or q.startswith(engine + ".")
+                                         for q in m.imports.values()):
+                return False
+            raw = raw or AIO_RAW_POOL_FACTORY in m.source
+        return raw
 
     def _replaced_in(self, module: ModuleInfo) -> frozenset[str]:
         """What a test module replaces with doubles (`poolsafe.analysis.doubles`)."""

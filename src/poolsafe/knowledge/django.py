@@ -194,6 +194,39 @@ EXECUTOR_TYPES: frozenset[tuple[str, str]] = frozenset({
     ("multiprocessing.pool", "ThreadPool"),
 })
 
+#: callbacks that a library runs outside the request cycle, for the life of the
+#: process (PS107): each keeps its thread's connection between its runs unless it
+#: closes it. paho-mqtt's client callbacks (`client.on_message = f`, also
+#: `client.message_callback_add(topic, f)`) run in `loop_forever()` (a long-running
+#: command) or on `loop_start()`'s network thread
+PAHO_CLIENT_TYPES: frozenset[tuple[str, str]] = frozenset({("paho.mqtt.client", "Client")})
+PAHO_CALLBACK_ATTRIBUTES: frozenset[str] = frozenset({
+    "on_message", "on_connect", "on_disconnect", "on_subscribe", "on_unsubscribe",
+    "on_publish", "on_log",
+})
+#: methods that register a callback, and the position of the function in their arguments
+PAHO_CALLBACK_METHODS: dict[str, int] = {"message_callback_add": 1}
+#: the `schedule` package: `schedule.every(5).minutes.do(job)` (or a `Scheduler()`'s
+#: `every()`) runs `job` wherever `run_pending()` is called: a long-running loop or a
+#: thread that loops over it
+SCHEDULE_MODULE = "schedule"
+SCHEDULE_TYPES: frozenset[tuple[str, str]] = frozenset({("schedule", "Scheduler")})
+SCHEDULE_EVERY = "every"
+SCHEDULE_DO = "do"
+#: the `background` package's `@background.task`: every call runs the function on the
+#: package's `ThreadPoolExecutor`, whose worker threads outlive the task
+BACKGROUND_TASK_DECORATORS: frozenset[tuple[str, str]] = frozenset({("background", "task")})
+
+#: management commands the project does not define that use the database
+#: (`call_command("dumpdata")` in a job runs Django's own command in that thread):
+#: Django's, and the database backup packages' (django-archive's `archive`,
+#: django-dbbackup's `dbbackup` / `dbrestore`); a project command of the same name
+#: is read instead
+DJANGO_DATABASE_COMMANDS: frozenset[str] = frozenset({
+    "dumpdata", "loaddata", "flush", "migrate", "createcachetable", "clearsessions",
+    "inspectdb", "remove_stale_contenttypes", "archive", "dbbackup", "dbrestore",
+})
+
 #: words a file spells when it can hold such code: a database word and a thread word
 #: (the prefilter selects a file with one of each; importing django alone is not a
 #: reason to read a file). Flask-SQLAlchemy's `Model.query` / `db.session` in a thread
@@ -203,4 +236,6 @@ DJANGO_ORM_WORDS: frozenset[str] = frozenset(
 DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     "Thread", "Timer", "ThreadPoolExecutor", "sync_to_async", "add_job", "scheduled_job",
     "run_in_executor", "BaseCommand", "start_background_task", "ThreadPool", "dummy",
+    *PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, "run_pending", SCHEDULE_EVERY,
+    "background",
 })

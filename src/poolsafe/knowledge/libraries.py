@@ -24,6 +24,11 @@ class ConnectionKind:
     with_var_closes: bool
     #: `x.close()` is the PS101 mistake: the pool still counts it as checked out.
     close_is_mistake: bool = False
+    #: the connection object is an async context manager of its own whose exit closes
+    #: it (aiopg's and aiomysql's `Connection.__aexit__`): `async with conn:` on a
+    #: checkout, and `async with await pool.acquire() as conn:` (the awaited checkout
+    #: entered instead of the pool's acquire context), close it instead of releasing.
+    entered_connection_closes: bool = False
     #: pool methods that take it back, as in `pool.putconn(conn)`.
     pool_release: str | None = None
     is_async: bool = False
@@ -174,6 +179,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=False,
             close_is_mistake=True,
+            entered_connection_closes=True,
             pool_release="release",
             is_async=True,
             safe_form="async with pool.acquire() as {var}",
@@ -185,6 +191,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=False,
             close_is_mistake=True,
+            entered_connection_closes=True,
             pool_release="release",
             is_async=True,
             aborts_on_error=False,
@@ -1055,6 +1062,13 @@ def async_psycopg_connect(qualname: str) -> bool:
 #: the engine connection's kind, whose `close()` releases, so that only a path
 #: without any release is reported
 AIO_POOL_KINDS: dict[str, str] = {"aiopg": "aiopg-sa", "aiomysql": "aiomysql-sa"}
+#: ... unless the project builds that library's raw pools only (it spells
+#: `create_pool` and never its `.sa` engines): then what an unknown `acquire()` hands
+#: out is the raw pool's connection, whose `close()` (and `async with conn:`) loses
+#: the pool slot
+AIO_RAW_POOL_KINDS: dict[str, str] = {"aiopg": "aiopg-pool", "aiomysql": "aiomysql-pool"}
+AIO_RAW_POOL_FACTORY = "create_pool"
+AIO_ENGINE_SUBMODULE = "sa"
 
 #: connection handlers indexed by alias (`connections["replica"]`): the index reads
 #: `X[key]` on one of them as `X[]`, so that `connections[].cursor` can be named

@@ -38,7 +38,15 @@ class ClosePooledConnection(Rule):
     (`poolsafe.runtime.ConnectionPool` and its psycopg2-named aliases, whose
     `getconn()`/`putconn()` are psycopg2's), aiopg's and aiomysql's pools
     (`await pool.acquire()`, whose slot only `pool.release(conn)` frees), and any
-    project function that wraps one of them. A `close()` of a broken connection
+    project function that wraps one of them. aiopg's and aiomysql's connections are
+    async context managers of their own whose exit closes them: `async with conn:` on
+    such a checkout, and `async with await pool.acquire() as conn:` (the awaited
+    connection entered instead of the pool's acquire context, whose exit releases),
+    lose the slot the same way; the fix drops the `await`. A pool the analysis cannot
+    type (`app.state.pool`, `request.app["db"]`, an unannotated parameter) is taken for
+    aiopg's or aiomysql's raw pool in a project that builds that library's raw pools
+    (`create_pool`) and never its `.sa` engines, whose `SAConnection` exit gives the
+    connection back. A `close()` of a broken connection
     that is then given back to its pool on the way out of the block (`if not
     conn.closed: conn.close()` in an `except`, then `pool.putconn(conn)` after the
     `try`) is fine: the pool discards a closed connection and frees its slot.
@@ -85,8 +93,9 @@ class ClosePooledConnection(Rule):
     beside the acquire wrapper, imported when needed). A `close()` in a `finally`
     is replaced in place; elsewhere the code after the checkout is wrapped in
     `try`/`finally` as for PS102 (or, when that is not possible, the call is
-    replaced where it is). `with closing(conn):` becomes `try`/`finally`. These are
-    safe. psycopg 3's `with conn:` also commits (or rolls back) on exit, which the
+    replaced where it is). `with closing(conn):` becomes `try`/`finally`;
+    `async with await pool.acquire() as conn:` becomes `async with pool.acquire() as
+    conn:`. These are safe. psycopg 3's `with conn:` also commits (or rolls back) on exit, which the
     pool's release does not do, so that fix is unsafe.
     """
 
@@ -101,6 +110,16 @@ class ClosePooledConnection(Rule):
         for func, flow in ctx.flows():
             for node, site in flow.close_mistakes:
                 if _given_back_after(func, node, site):
+                    continue
+                if isinstance(node, cst.Await):
+                    yield self.finding(
+                        node,
+                        f"`async with await ...` enters the {site.conn.kind.label} from "
+                        f"`{site.conn.origin}` itself, and its exit closes it instead of "
+                        "returning it to the pool (the slot is lost); enter the pool's "
+                        "acquire context instead: drop the `await` "
+                        f"(`{_unawaited(node)}`)",
+                    )
                     continue
                 yield self.finding(
                     node,
@@ -121,6 +140,12 @@ class ClosePooledConnection(Rule):
         if site is None:
             return Unfixable(self.code, "the close() was not found")
         module = ctx.module.tree
+        if isinstance(node, cst.Await) and isinstance(parents.get(id(node)), cst.WithItem):
+            # `async with await pool.acquire() as conn:` -> `async with pool.acquire()
+            # as conn:`: the pool's acquire context releases on exit, on every path
+            entered = FixPlan(self.code, "enter the pool's acquire context (drop the `await`)")
+            entered.replace(node, node.expression.with_changes(lpar=node.lpar, rpar=node.rpar))
+            return entered
         plan = FixPlan(self.code, "return the connection to its pool")
         release = release_for_site(plan, ctx.index, ctx.module, func, site)
         if isinstance(release, Unfixable):
@@ -153,6 +178,11 @@ class ClosePooledConnection(Rule):
                              "the pool's release rolls back uncommitted work")
         plan.replace(stmt, new)
         return plan
+
+
+def _unawaited(node: cst.Await) -> str:
+    """The source of what `node` awaits (`pool.acquire()`)."""
+    return cst.Module([]).code_for_node(node.expression)
 
 
 def _given_back_after(func: FunctionInfo, close: cst.CSTNode, site: AcquireSite) -> bool:

@@ -36,17 +36,27 @@ class DjangoConnectionOutsideRequest(Rule):
       close is not in a `finally` (an exception skips it, and the worker keeps the
       connection);
     - a `while` loop in a management command's `handle()` that uses the database on
-      each iteration and closes nothing between them.
+      each iteration and closes nothing between them;
+    - a callback a library runs for the life of the process: a paho-mqtt client's
+      callbacks (`client.on_message = f`, `client.message_callback_add(topic, f)`,
+      run by `loop_forever()` in a long-running command or on `loop_start()`'s
+      thread), a `schedule` job (`schedule.every(5).minutes.do(f)`, or a
+      `Scheduler()`'s, run wherever `run_pending()` loops) with no close, and a
+      `background.task` function (the `background` package's thread pool) whose
+      close is not in a `finally`.
 
     The function run may be a bound method (`Thread(target=instance.send)` in a
     `post_save` receiver, whose `instance` is the `sender=` model; `pool.submit(self.sync)`
     with `sync` inherited; a parameter annotated with a project class; the row
     `Order.objects.get(...)` returns), and its database work a model instance's
-    `save()` / `delete()`, or a project management command run by
-    `call_command("name")` (its `handle()`). `call_command` itself may be the thread's
-    target (`Thread(target=call_command, args=["sync"])`, `executor.submit(call_command,
-    "sync")`), the name a literal or a parameter of the function that starts the thread
-    whose callers pass literals: that is reported at the call that starts the thread.
+    `save()` / `delete()`, a project management command run by
+    `call_command("name")` (its `handle()`), or a command the project does not
+    define that uses the database (`call_command("dumpdata")`, `loaddata`, `flush`,
+    `migrate`, django-archive's `archive`, django-dbbackup's `dbbackup`).
+    `call_command` itself may be the thread's target (`Thread(target=call_command,
+    args=["sync"])`, `executor.submit(call_command, "sync")`), the name a literal or a
+    parameter of the function that starts the thread whose callers pass literals: that
+    is reported at the call that starts the thread.
 
     A function decorated with `close_old_connections` (django-apscheduler's
     `util.close_old_connections`, or a project decorator that calls one of the closes)

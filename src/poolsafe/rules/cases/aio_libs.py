@@ -45,6 +45,76 @@ async def main():
     finally:
         conn.close()  # expect: PS101
 """, note="aiomysql: the pool's release, not the socket's close"),
+    Case(_AIOMYSQL + """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+async def open_pool():
+    app.state.pool = await aiomysql.create_pool(host="db", user="app", db="shop")
+
+
+async def stock(pool: aiomysql.Pool):
+    async with await pool.acquire() as conn:  # expect: PS101
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT sku, n FROM stock")
+            return await cur.fetchall()
+""", note="`async with await pool.acquire()` enters the connection itself, whose exit "
+           "closes it: the slot is never given back (the fix drops the `await`)"),
+    Case(_AIOPG + """
+
+async def names(pool: aiopg.Pool):
+    conn = await pool.acquire()
+    async with conn:  # expect: PS101
+        cur = await conn.cursor()
+        await cur.execute("SELECT name FROM users")
+        return await cur.fetchall()
+""", note="aiopg: `async with conn:` on a pooled connection closes it on exit",
+         unfixable="a `with` statement the fix cannot rewrite"),
+    Case(_AIOMYSQL + """
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.on_event("startup")
+async def open_pool():
+    app.state.pool = await aiomysql.create_pool(host="db", user="app", db="shop")
+
+
+async def fetch(pool, sql):
+    async with await pool.acquire() as conn:  # expect: PS101
+        async with conn.cursor() as cur:
+            await cur.execute(sql)
+            return await cur.fetchall()
+
+
+@app.get("/stock")
+async def stock():
+    return await fetch(app.state.pool, "SELECT sku, n FROM stock")
+""", note="an untyped pool kept in the app's state, in a project that builds aiomysql's "
+           "raw pools only: its `acquire()` hands out a raw pool connection"),
+    Case(_AIOPG + """
+from aiohttp import web
+
+
+async def init(app):
+    app["db"] = await aiopg.create_pool(DSN)
+
+
+async def handler(request):
+    conn = await request.app["db"].acquire()
+    try:
+        cur = await conn.cursor()
+        await cur.execute("SELECT 1")
+        return web.Response(text="ok")
+    finally:
+        conn.close()  # expect: PS101
+""", note="aiohttp state holding aiopg's raw pool (the project has no aiopg.sa engine): "
+           "close() does not give the connection back",
+         unfixable="the pool is not a plain name"),
 ]
 
 PS101_VALID: list[Case] = [
@@ -81,6 +151,70 @@ async def ping(dsn):
     finally:
         conn.close()
 """, note="a connection of its own: close() is its end"),
+    Case(_AIOMYSQL + """
+
+
+async def stock(pool: aiomysql.Pool):
+    async with pool.acquire() as conn:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT sku, n FROM stock")
+            return await cur.fetchall()
+""", note="look-alike: `async with pool.acquire()` (no await) enters the pool's "
+           "context manager, whose exit releases"),
+    Case(_AIOMYSQL + """
+
+
+async def ping():
+    async with await aiomysql.connect(host="db", user="app", db="shop") as conn:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT 1")
+""", note="look-alike: an awaited connection of its own in `async with`: its exit "
+           "closing it is its end"),
+    Case("""
+from aiopg.sa import create_engine
+
+
+async def rename(dsn, user_id, name):
+    engine = await create_engine(dsn)
+    async with await engine.acquire() as conn:
+        await conn.execute("UPDATE users SET name = %s WHERE id = %s", (name, user_id))
+""", note="look-alike: aiopg.sa's SAConnection exit gives it back to the engine"),
+    Case("""
+from aiohttp import web
+from aiomysql.sa import create_engine
+
+
+async def init(app):
+    app["db"] = await create_engine(host="db", user="app", db="shop")
+
+
+async def fetch(db, sql):
+    async with await db.acquire() as conn:
+        return await (await conn.execute(sql)).fetchall()
+
+
+async def handler(request):
+    rows = await fetch(request.app["db"], "SELECT 1")
+    return web.json_response(rows)
+""", note="look-alike: the same untyped `acquire()` in a project that builds aiomysql.sa "
+           "engines: an SAConnection, whose exit gives it back"),
+    Case(_AIOPG + """
+from aiohttp import web
+
+
+async def init(app):
+    app["db"] = await aiopg.create_pool(DSN)
+
+
+async def handler(request):
+    conn = await request.app["db"].acquire()
+    try:
+        cur = await conn.cursor()
+        await cur.execute("SELECT 1")
+        return web.Response(text="ok")
+    finally:
+        request.app["db"].release(conn)
+""", note="look-alike: the raw pool's own release"),
 ]
 
 PS102_INVALID: list[Case] = [

@@ -937,3 +937,255 @@ def tidy(request):
 """, files={"shop/management/commands/quiet.py": _QUIET_COMMAND},
         note="the only command its callers name does no database work"),
 ]
+
+# Callbacks a library runs for the life of the process, outside the request cycle:
+# paho-mqtt's client callbacks (run by `loop_forever()` in a long-running command or
+# on `loop_start()`'s thread), `schedule` jobs (run wherever `run_pending()` loops),
+# `background.task` functions (run on the package's thread pool). Each keeps its
+# thread's connection between its runs; a call_command() of a command the project does
+# not define that uses the database (Django's `dumpdata`, django-archive's `archive`)
+# is database work
+_MQTT_COMMAND = """\
+from django.core.management.base import BaseCommand
+
+from readings import client
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        client.loop_forever()
+"""
+_ARCHIVE_COMMAND = """\
+import shutil
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        shutil.make_archive("/backups/media", "zip", "/srv/media")
+"""
+INVALID += [
+    Case("""
+import json
+
+import paho.mqtt.client as mqtt
+
+from models import Order
+
+
+def on_message(client, userdata, message):
+    data = json.loads(message.payload)
+    Order.objects.create(total=data["total"])  # expect: PS107
+
+
+client = mqtt.Client()
+client.on_message = on_message
+client.connect("broker", 1883)
+""", files={**_FILES, "shop/management/commands/listen.py": _MQTT_COMMAND},
+        path="readings.py",
+        note="a paho callback run by loop_forever() in a long-running command"),
+    Case("""
+import paho.mqtt.client as mqtt
+from django.core.management.base import BaseCommand
+
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        client = mqtt.Client()
+
+        def on_message(client, userdata, message):
+            Order.objects.filter(id=int(message.payload)).update(paid=True)  # expect: PS107
+
+        client.on_message = on_message
+        client.connect("broker", 1883)
+        client.loop_forever()
+""", files=_FILES, note="a paho callback defined inside the command's handle()"),
+    Case("""
+from paho.mqtt import client as mqtt_client
+
+from models import Order
+
+
+def on_refund(client, userdata, message):
+    Order.objects.filter(id=int(message.payload)).delete()  # expect: PS107
+
+
+def start():
+    client = mqtt_client.Client()
+    client.message_callback_add("orders/refunds", on_refund)
+    client.connect("broker", 1883)
+    client.loop_start()
+""", files=_FILES, note="message_callback_add: the callback runs on loop_start()'s thread"),
+    Case("""
+import time
+
+import schedule
+from django.core.management.base import BaseCommand
+
+from models import Order
+
+
+def flag_unpaid():
+    Order.objects.filter(paid=False).update(total=0)  # expect: PS107
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        schedule.every(5).minutes.do(flag_unpaid)
+        while True:
+            schedule.run_pending()
+            time.sleep(1)
+""", files=_FILES, note="a `schedule` job run by the command's polling loop"),
+    Case("""
+import threading
+import time
+
+from django.core.management import call_command
+from schedule import Scheduler
+
+
+def nightly_dump():
+    call_command("dumpdata", output="/backups/db.json")  # expect: PS107
+
+
+def start_scheduler():
+    scheduler = Scheduler()
+    scheduler.every().day.at("02:00").do(nightly_dump)
+
+    def loop():
+        while True:
+            scheduler.run_pending()
+            time.sleep(30)
+
+    threading.Thread(target=loop, daemon=True).start()
+""", note="a Scheduler's job on a thread, running Django's dumpdata (database work)"),
+    Case("""
+import background
+
+from models import Order
+
+
+@background.task
+def settle(order_id):
+    order = Order.objects.get(id=order_id)  # expect: PS107
+    order.paid = True
+    order.save()
+""", files=_FILES, note="a background.task runs on the package's thread pool"),
+]
+VALID += [
+    Case("""
+import paho.mqtt.client as mqtt
+from django.db import close_old_connections
+
+from models import Order
+
+
+def on_message(client, userdata, message):
+    close_old_connections()
+    Order.objects.create(total=int(message.payload))
+
+
+client = mqtt.Client()
+client.on_message = on_message
+""", files=_FILES, path="readings.py",
+        note="look-alike: the callback closes stale connections on each message"),
+    Case("""
+import paho.mqtt.client as mqtt
+
+
+def on_connect(client, userdata, flags, rc):
+    client.subscribe("orders/#")
+
+
+client = mqtt.Client()
+client.on_connect = on_connect
+""", files=_FILES, path="readings.py",
+        note="look-alike: a paho callback without database work"),
+    Case("""
+from models import Order
+
+
+class Bus:
+    on_message = None
+
+
+def on_message(message):
+    Order.objects.create(total=int(message))
+
+
+bus = Bus()
+bus.on_message = on_message
+""", files=_FILES, note="look-alike: an `on_message` attribute of a project class, "
+                        "called in the request's own thread"),
+    Case("""
+import time
+
+import schedule
+from django.db import close_old_connections
+from django.core.management.base import BaseCommand
+
+from models import Order
+
+
+def flag_unpaid():
+    close_old_connections()
+    Order.objects.filter(paid=False).update(total=0)
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        schedule.every(5).minutes.do(flag_unpaid)
+        while True:
+            schedule.run_pending()
+            time.sleep(1)
+""", files=_FILES, note="look-alike: the job closes stale connections on each run"),
+    Case("""
+import threading
+import time
+
+from django.core.management import call_command
+from schedule import Scheduler
+
+
+def nightly_static():
+    call_command("collectstatic", interactive=False)
+
+
+def start_scheduler():
+    scheduler = Scheduler()
+    scheduler.every().day.at("02:00").do(nightly_static)
+    threading.Thread(target=lambda: (scheduler.run_pending(), time.sleep(30))).start()
+""", note="look-alike: Django's collectstatic copies files and uses no database"),
+    Case("""
+import schedule
+from django.core.management import call_command
+
+
+def nightly():
+    call_command("archive")
+
+
+schedule.every().day.do(nightly)
+""", files={"shop/management/commands/archive.py": _ARCHIVE_COMMAND},
+        note="look-alike: the project's own `archive` command (zips files) is read, "
+             "not the backup package's"),
+    Case("""
+import background
+from django.db import close_old_connections
+
+from models import Order
+
+
+@background.task
+def settle(order_id):
+    try:
+        order = Order.objects.get(id=order_id)
+        order.paid = True
+        order.save()
+    finally:
+        close_old_connections()
+""", files=_FILES, note="look-alike: the task closes in a finally"),
+]

@@ -1,0 +1,145 @@
+"""Functions a library runs outside Django's request cycle for the life of the process
+(read by PS107 through `django_threads`): paho-mqtt client callbacks, `schedule`
+jobs, and `background.task` functions. Each keeps its thread's Django connection
+between its runs unless it closes it.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes, positional_args
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
+from poolsafe.analysis.values import External, FunctionRef
+from poolsafe.knowledge.django import (
+    BACKGROUND_TASK_DECORATORS,
+    PAHO_CALLBACK_ATTRIBUTES,
+    PAHO_CALLBACK_METHODS,
+    PAHO_CLIENT_TYPES,
+    SCHEDULE_DO,
+    SCHEDULE_EVERY,
+    SCHEDULE_MODULE,
+    SCHEDULE_TYPES,
+)
+
+#: how each runs its function, for messages
+PAHO_CALLBACK = "a paho MQTT client callback"
+SCHEDULE_JOB = "a `schedule` job (`every(...).do()`)"
+BACKGROUND_TASK = "a `background.task` (the package's thread pool)"
+#: the ones whose failure ends the loop that runs them (an exception leaves paho's
+#: `loop_forever()` and `schedule.run_pending()`): any close in the function is
+#: enough, as for a thread that ends with it; a `background.task`'s worker thread
+#: outlives it and needs the close in a `finally`
+ANY_CLOSE_SUFFICES: frozenset[str] = frozenset({PAHO_CALLBACK, SCHEDULE_JOB})
+#: the words of a module that registers one
+WORDS: tuple[str, ...] = (*PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, SCHEDULE_EVERY,
+                          "background")
+
+
+def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
+    """id(FunctionDef) -> how, for the functions `module` registers."""
+    out: dict[int, str] = {}
+    scopes: list[FunctionInfo | None] = [None, *module.all_functions]
+    for scope in scopes:
+        body: cst.CSTNode = module.tree if scope is None else scope.node.body
+        for node in iter_nodes(body):
+            if isinstance(node, cst.Assign):
+                _paho_attribute(index, module, scope, node, out)
+        for call in (iter_calls(module.tree) if scope is None else scope.direct_calls):
+            _paho_method(index, module, scope, call, out)
+            _schedule_do(index, module, scope, call, out)
+    for f in module.all_functions:
+        if _background_task(index, module, f):
+            out.setdefault(id(f.node), BACKGROUND_TASK)
+    return out
+
+
+def _function(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+              expr: cst.BaseExpression) -> FunctionInfo | None:
+    value = index.evaluate(expr, module, scope)
+    if isinstance(value, FunctionRef):
+        return value.func
+    if value is None and scope is not None and isinstance(expr, cst.Name):
+        # a function defined inside `scope` (`def on_message(...)` in `handle()`)
+        nested = [f for f in module.all_functions
+                  if f.parent is scope and f.name == expr.value]
+        return nested[-1] if nested else None
+    return None
+
+
+def _paho_attribute(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                    node: cst.Assign, out: dict[int, str]) -> None:
+    """`client.on_message = handler` on a paho `Client`."""
+    for target in node.targets:
+        t = target.target
+        if isinstance(t, cst.Attribute) and t.attr.value in PAHO_CALLBACK_ATTRIBUTES \
+                and instance_type(index.evaluate(t.value, module, scope), PAHO_CLIENT_TYPES):
+            found = _function(index, module, scope, node.value)
+            if found is not None:
+                out.setdefault(id(found.node), f"{PAHO_CALLBACK} (`{t.attr.value}`)")
+
+
+def _paho_method(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                 call: cst.Call, out: dict[int, str]) -> None:
+    """`client.message_callback_add("sensors/#", handler)` on a paho `Client`."""
+    f = call.func
+    if not (isinstance(f, cst.Attribute) and f.attr.value in PAHO_CALLBACK_METHODS):
+        return
+    args = positional_args(call)
+    pos = PAHO_CALLBACK_METHODS[f.attr.value]
+    if len(args) > pos and instance_type(index.evaluate(f.value, module, scope),
+                                         PAHO_CLIENT_TYPES):
+        found = _function(index, module, scope, args[pos])
+        if found is not None:
+            out.setdefault(id(found.node), f"{PAHO_CALLBACK} (`{f.attr.value}`)")
+
+
+def _schedule_do(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                 call: cst.Call, out: dict[int, str]) -> None:
+    """`schedule.every(10).minutes.do(job, ...)`, `scheduler.every().day.at("00:00")
+    .do(job)` on a `schedule.Scheduler`, `every(5).seconds.do(job)` imported."""
+    f = call.func
+    args = positional_args(call)
+    if not (isinstance(f, cst.Attribute) and f.attr.value == SCHEDULE_DO and args):
+        return
+    node: cst.BaseExpression = f.value
+    while not (isinstance(node, cst.Call) and _every(node.func)):
+        if isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            node = node.value
+        else:
+            return
+    if not _schedule_owner(index, module, scope, node.func):
+        return
+    found = _function(index, module, scope, args[0])
+    if found is not None:
+        out.setdefault(id(found.node), SCHEDULE_JOB)
+
+
+def _every(expr: cst.BaseExpression) -> bool:
+    return (isinstance(expr, cst.Attribute) and expr.attr.value == SCHEDULE_EVERY) or (
+        isinstance(expr, cst.Name) and expr.value == SCHEDULE_EVERY)
+
+
+def _schedule_owner(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                    every: cst.BaseExpression) -> bool:
+    """`schedule.every`, a `Scheduler()`'s `every`, or `every` imported from `schedule`."""
+    if isinstance(every, cst.Attribute):
+        owner = index.evaluate(every.value, module, scope)
+        return (isinstance(owner, External) and owner.qualname == SCHEDULE_MODULE) \
+            or instance_type(owner, SCHEDULE_TYPES)
+    value = index.evaluate(every, module, scope)
+    return isinstance(value, External) and value.qualname == f"{SCHEDULE_MODULE}.{SCHEDULE_EVERY}"
+
+
+def _background_task(index: ProjectIndex, module: ModuleInfo, f: FunctionInfo) -> bool:
+    """`@background.task` (the `background` package)."""
+    for deco in f.node.decorators:
+        value = index.evaluate(decorator_target(deco), module, f.parent)
+        if isinstance(value, External) and qual_match(value.qualname,
+                                                      BACKGROUND_TASK_DECORATORS) is not None:
+            return True
+    return False
