@@ -55,9 +55,10 @@ class ExceptWithoutRollback(Rule):
     dependency): a route (also one of a project subclass of `Blueprint` or
     `APIRouter`), or the HTTP-method method of a class-based view
     (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
-    swallows an error on the request's session is not reported for handing it back. Nor is a command-line
-    command (a click/typer command, an argparse subcommand's handler, a Django
-    management command's `handle()`): its framework ends the process when it
+    swallows an error on the request's session is not reported for handing it
+    back. Nor is a command-line command (a click/typer command, an argparse
+    subcommand's handler, a Django management command's `handle()`): its
+    framework ends the process when it
     returns. (A function merely called from `main()` still is: `main()` may go on.)
 
     Handlers that only catch non-database errors (`KeyError`, `ValueError`, and
