@@ -550,6 +550,10 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     # release) is removed: a fix of a bug, not the same behaviour
     "PS106-invalid-8": ("the original's release of `conn` before it raises (from "
                         "`conn.commit()`) is gone or moved", False),
+    # a retry loop on a module's drawn scoped session: the rollback also undoes the
+    # previous iteration's `add_all` (the case is marked unfixable; its plan is refused)
+    "PS103-invalid-57": ("`session.rollback()` in the handler also undoes "
+                         "`session.add_all(rows)`", True),
 }
 COUNTS: Counter[str] = Counter()
 

@@ -569,6 +569,12 @@ class ProjectIndex:
                     return None
                 return Connection(t.call_kind, _source(call),
                                   autocommit=AUTOCOMMIT_FLAG in callee.flags)
+            if t.is_scoped and not call.args and func is None:
+                # `session = Session()` at a module's top level on a `scoped_session`
+                # registry: the thread's session, the same one the registry's own
+                # methods proxy to (inside a function, `with Session() as s:` and
+                # `s = Session()` keep their own handling)
+                return callee
             return None
         if isinstance(callee, FunctionRef):
             found = self._project_call(callee.func, call)

@@ -21,12 +21,17 @@ RAW_CONNECT_KINDS: frozenset[str] = frozenset(
 # ------------------------------------------------------------ request handlers
 
 #: Base classes whose subclasses' HTTP-method methods are request handlers.
+#: Flask-RESTful's, Flask-RESTX's and Flask-RESTPlus's `Resource` are `MethodView`s
+#: (`api.add_resource(Items, "/items")` routes a request to `Items().get(...)`).
 VIEW_BASE_ROOTS: tuple[str, ...] = (
     "django.views",
     "rest_framework.views",
     "rest_framework.viewsets",
     "rest_framework.generics",
     "flask.views",
+    "flask_restful.Resource",
+    "flask_restx.Resource",
+    "flask_restplus.Resource",
 )
 
 #: Methods of a class-based view that handle a request.

@@ -47,14 +47,18 @@ class ExceptWithoutRollback(Rule):
     connection, or on its transaction object: `with conn.begin() as tx:` ...
     `tx.rollback()`; or `ROLLBACK TO SAVEPOINT`), re-raising, or releasing the connection, when
     the connection is then used again, committed by a transaction block, or
-    handed back to a caller that owns it. A request handler's caller is the web
+    handed back to a caller that owns it. A `scoped_session` registry counts as
+    the session it proxies to, and so does the session a module draws from it at
+    its top level (`session = Session()`, shared by every function that imports
+    it). A request handler's caller is the web
     framework, which ends the request's session (Flask teardown, a FastAPI
     dependency): a route (also one of a project subclass of `Blueprint` or
     `APIRouter`), or the HTTP-method method of a class-based view
-    (Flask's `MethodView`, Django's `View`), that swallows an error on the
-    request's session is not reported for handing it back. Nor is a command-line
-    command (a click/typer command, an argparse subcommand's handler, a Django
-    management command's `handle()`): its framework ends the process when it
+    (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
+    swallows an error on the request's session is not reported for handing it
+    back. Nor is a command-line command (a click/typer command, an argparse
+    subcommand's handler, a Django management command's `handle()`): its
+    framework ends the process when it
     returns. (A function merely called from `main()` still is: `main()` may go on.)
 
     Handlers that only catch non-database errors (`KeyError`, `ValueError`, and

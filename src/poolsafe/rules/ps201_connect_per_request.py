@@ -42,7 +42,9 @@ class ConnectPerRequest(Rule):
 
     Request handlers are FastAPI and Flask routes (decorators of a `FastAPI`,
     `APIRouter`, `Flask` or `Blueprint` instance), the HTTP-method methods of a
-    class deriving from Django's `View`, a DRF view or Flask's `MethodView`, and
+    class deriving from Django's `View`, a DRF view or Flask's `MethodView` (also
+    Flask-RESTful's, Flask-RESTX's and Flask-RESTPlus's `Resource`, which are
+    `MethodView`s), and
     the functions of a Django `views` module that take `request` first (or carry
     a Django view decorator). A function counts as "only called by handlers"
     when it has callers and every one of them is a handler or such a function;
@@ -57,6 +59,16 @@ class ConnectPerRequest(Rule):
     (`@app.middleware("http")`, a `BaseHTTPMiddleware`'s `dispatch`) and Flask's
     `@app.before_request` hooks. Calls are followed through `import pkg.module`
     (`pkg.module.get_conn()`), also when `pkg` has no `__init__.py`.
+
+    Where it is reported: a wrapper that opens a fresh connection on every call
+    (`def open_db(): return psycopg2.connect(DSN)`) and that only request code
+    calls is reported once, at its `connect()`. When the wrapper also serves code
+    that is not request code (a script's `main()`, a CLI command, a function
+    nobody calls), its `connect()` is not reported, and each request handler (or
+    helper only handlers call) that calls the wrapper is reported at that call:
+    the handler still opens a new server connection per request. An accessor that
+    caches its connection on `flask.g` (or another attribute) is no such wrapper:
+    its callers are not reported, the accessor is when only request code uses it.
 
     A long-lived connection (a module's, or one an accessor caches on `flask.g`)
     that such a function closes after its query and opens again at the next call
@@ -126,12 +138,14 @@ class ConnectPerRequest(Rule):
             return  # a test server's handlers serve a test run, not production
         handlers: dict[int, str | None] = {}
         for call, func in inventory(ctx.module).calls:
-            if func is None or not may_call(call, _CONNECT_NAMES, ctx.module, func):
+            if func is None or not (may_call(call, _CONNECT_NAMES, ctx.module, func)
+                                    or _may_be_wrapper(call, ctx)):
                 continue
             value = ctx.index.evaluate(call, ctx.module, func)
-            if not (isinstance(value, Connection) and value.via is None
-                    and value.kind_key in RAW_CONNECT_KINDS):
+            if not (isinstance(value, Connection) and value.kind_key in RAW_CONNECT_KINDS):
                 continue
+            if value.via is not None and not _wrapper_unreported(ctx, call, func, handlers):
+                continue  # the wrapper's own connect() is reported (or nothing is per request)
             handler = _handler(ctx, func, handlers)
             if handler is None:
                 continue
@@ -171,6 +185,33 @@ class ConnectPerRequest(Rule):
                 "keep it open (or check out of a pool) instead of closing it after each "
                 "query",
             )
+
+
+def _wrapper_unreported(ctx: FileContext, call: cst.Call, func: FunctionInfo,
+                        memo: dict[int, str | None]) -> bool:
+    """`call` (in `func`) is a project wrapper that opens a fresh raw connection on
+    every call (`def open_db(): return psycopg2.connect(DSN)`) and that is no request
+    code itself: it also serves a script, a CLI command or a function nobody calls.
+    Its own `connect()` is then not reported, so a request handler calling it is
+    (the handler opens one connection per request). A wrapper that only request
+    code reaches is reported inside, once, and not again at its callers."""
+    if _handler(ctx, func, memo) is None:
+        return False
+    callee = ctx.index.evaluate(call.func, ctx.module, func)
+    if not isinstance(callee, FunctionRef):
+        return False
+    return _handler(ctx, callee.func, memo) is None
+
+
+def _may_be_wrapper(call: cst.Call, ctx: FileContext) -> bool:
+    """A cheap pre-check for a call of a project wrapper that `may_call` does not
+    see: a function of this module (`open_db()`), or a function of an imported
+    project module (`db.open_db()`)."""
+    f = call.func
+    if isinstance(f, cst.Name):
+        return f.value in ctx.module.functions
+    return isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
+        and f.value.value in ctx.module.imports
 
 
 def _handler(ctx: FileContext, func: FunctionInfo, memo: dict[int, str | None]

@@ -2437,3 +2437,63 @@ INVALID += [
          note="a guarded `expunge_all()` ends nothing: the caller gets the failed "
               "transaction back"),
 ]
+
+
+# The session a module draws from a `scoped_session` registry (`session = Session()`):
+# the thread's session, the one the registry's methods proxy to.
+INVALID += [
+    Case("""
+import time
+
+from store import session
+
+
+def save_forever(fetch):
+    while True:
+        rows = fetch()
+        while True:
+            try:
+                session.add_all(rows)
+                session.commit()
+                break
+            except Exception:  # expect: PS103
+                print("save failed, retrying")
+                time.sleep(5)
+""", files={"store.py": "from sqlalchemy import create_engine\n"
+                        "from sqlalchemy.orm import scoped_session, sessionmaker\n\n"
+                        "engine = create_engine('postgresql://app@db/app')\n"
+                        "Session = scoped_session(sessionmaker(bind=engine))\n"
+                        "session = Session()\n"},
+         note="a retry loop commits again on the session whose flush failed",
+         unfixable="the fix would change behaviour beyond the release: in `save_forever`: "
+                   "`session.rollback()` in the handler also undoes "
+                   "`session.add_all(rows)`, run before the `try` in the same transaction, "
+                   "and the code after it goes on as if that were kept"),
+]
+
+VALID += [
+    Case("""
+import time
+
+from store import session
+
+
+def save_forever(fetch):
+    while True:
+        rows = fetch()
+        while True:
+            try:
+                session.add_all(rows)
+                session.commit()
+                break
+            except Exception:
+                session.rollback()
+                print("save failed, retrying")
+                time.sleep(5)
+""", files={"store.py": "from sqlalchemy import create_engine\n"
+                        "from sqlalchemy.orm import scoped_session, sessionmaker\n\n"
+                        "engine = create_engine('postgresql://app@db/app')\n"
+                        "Session = scoped_session(sessionmaker(bind=engine))\n"
+                        "session = Session()\n"},
+         note="the same loop rolls the drawn session back before it retries"),
+]

@@ -534,29 +534,6 @@ def items():
         conn.close()
 """, note="pool_name= makes connect() a pool checkout"),
     Case("""
-import sys
-import psycopg2
-from flask import Flask
-
-app = Flask(__name__)
-
-def open_db():
-    return psycopg2.connect("dbname=app")
-
-@app.route("/")
-def index():
-    conn = open_db()
-    conn.close()
-    return "ok"
-
-def cli():
-    conn = open_db()
-    conn.close()
-
-if __name__ == "__main__":
-    sys.exit(cli())
-""", note="a helper that a CLI entry point calls too is not request-only"),
-    Case("""
 import sqlite3
 from flask import Flask
 
@@ -897,4 +874,208 @@ class NoDupes:
                   "        create_account(form)\n        return 'ok'\n"
                   "    return render_template('signup.html', form=form)\n"},
          note="the other caller is a field validator WTForms runs inside the route"),
+]
+
+
+# A wrapper that opens a fresh connection on every call but also serves code that is no
+# request code (a script, a CLI command, a function nobody calls): its own connect() is
+# not reported, so the request handlers that call it are.
+INVALID += [
+    Case("""
+import sys
+import psycopg2
+from flask import Flask
+
+app = Flask(__name__)
+
+def open_db():
+    return psycopg2.connect("dbname=app")
+
+@app.route("/")
+def index():
+    conn = open_db()  # expect: PS201
+    conn.close()
+    return "ok"
+
+def cli():
+    conn = open_db()
+    conn.close()
+
+if __name__ == "__main__":
+    sys.exit(cli())
+""", note="a helper that a CLI entry point calls too is not request-only: its own "
+              "connect() is not reported, the route that calls it is (until 2026-11-25 "
+              "this case was VALID: nothing was reported)"),
+    Case("""
+import psycopg2
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def open_db():
+    return psycopg2.connect("dbname=shop")
+
+
+@app.route("/stock")
+def stock():
+    conn = open_db()  # expect: PS201
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM items")
+        return str(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def seed():
+    conn = open_db()
+    try:
+        conn.cursor().execute("INSERT INTO items DEFAULT VALUES")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    seed()
+""", note="the wrapper also serves the module's seeding script: reported at the route"),
+    Case("""
+from fastapi import FastAPI
+from db import connection
+
+app = FastAPI()
+
+
+@app.get("/headlines")
+def headlines():
+    conn = connection()  # expect: PS201
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT title FROM news")
+        return cur.fetchall()
+    finally:
+        conn.close()
+""", files={
+        "db.py": "import psycopg2\n\n\ndef connection():\n"
+                 "    return psycopg2.connect('dbname=news')\n",
+        "report.py": "from db import connection\n\n\ndef weekly_report():\n"
+                     "    conn = connection()\n    try:\n"
+                     "        return conn.cursor().fetchone()\n    finally:\n"
+                     "        conn.close()\n"},
+         note="the wrapper's other caller is a function nobody calls"),
+    Case("""
+import pymysql
+from flask_restful import Resource
+
+
+class Orders(Resource):
+    def get(self, order_id):
+        conn = pymysql.connect(host="db", database="shop")  # expect: PS201
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+                return cur.fetchone()
+        finally:
+            conn.close()
+""", note="a Flask-RESTful `Resource` is a `MethodView`: its `get` serves requests"),
+    Case("""
+import psycopg2
+from flask_restx import Namespace, Resource
+
+api = Namespace("customers")
+
+
+@api.route("/<int:customer_id>")
+class Customer(Resource):
+    def delete(self, customer_id):
+        conn = psycopg2.connect("dbname=crm")  # expect: PS201
+        try:
+            with conn:
+                conn.cursor().execute("DELETE FROM customers WHERE id = %s", (customer_id,))
+        finally:
+            conn.close()
+""", note="Flask-RESTX's `Resource` too"),
+]
+
+VALID += [
+    Case("""
+import psycopg2
+from flask import Flask, g
+
+app = Flask(__name__)
+
+
+def get_db():
+    if "db" not in g:
+        g.db = psycopg2.connect("dbname=app")
+    return g.db
+
+
+@app.route("/")
+def index():
+    get_db().cursor().execute("SELECT 1")
+    return "ok"
+
+
+@app.cli.command("init-db")
+def init_db():
+    get_db().cursor().execute("CREATE TABLE t (id int)")
+""", note="an accessor that caches the connection on `g` opens no new connection per "
+          "call: its routes are not reported (and a CLI command also uses it)"),
+    Case("""
+from fastapi import FastAPI
+from db import connection
+
+app = FastAPI()
+
+
+@app.get("/headlines")
+def headlines():
+    conn = connection()
+    try:
+        return conn.cursor().fetchall()
+    finally:
+        conn.close()
+""", files={"db.py": "import psycopg2\n\n\ndef connection():\n"
+                     "    return psycopg2.connect('dbname=news')\n"},
+         note="a wrapper only request code calls is reported inside (once), not at its "
+              "callers"),
+    Case("""
+import psycopg2
+
+
+def open_db():
+    return psycopg2.connect("dbname=shop")
+
+
+def seed():
+    conn = open_db()
+    try:
+        conn.cursor().execute("INSERT INTO items DEFAULT VALUES")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    seed()
+""", note="a wrapper that only a script calls: nothing runs per request"),
+    Case("""
+import pymysql
+from base import Resource
+
+
+class Orders(Resource):
+    def get(self, order_id):
+        conn = pymysql.connect(host="db", database="shop")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT * FROM orders WHERE id = %s", (order_id,))
+                return cur.fetchone()
+        finally:
+            conn.close()
+""", files={"base.py": "class Resource:\n    def get(self, key):\n"
+                       "        raise NotImplementedError\n"},
+         note="a project class named `Resource` is no Flask-RESTful resource"),
 ]
