@@ -710,6 +710,13 @@ class FunctionFlow:
             for target in targets:
                 rebound |= _target_names(target)
             after = _bind(_forget_release(after, rebound), rebound)
+            # `self.conn = engine.connect()` in a handler: the attribute now names
+            # another connection, and the failed transaction is no longer reached by it
+            stored_on = {d for t in targets if isinstance(t, cst.Attribute)
+                         and (d := dotted_name(t)) is not None}
+            if stored_on:
+                after = frozenset(f for f in after if not (
+                    isinstance(f, Aborted) and f.resource in stored_on))
         if value is None:
             return Outcome(normal=after, exc=exc)
         acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None

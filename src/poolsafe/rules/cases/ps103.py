@@ -2437,3 +2437,39 @@ INVALID += [
          note="a guarded `expunge_all()` ends nothing: the caller gets the failed "
               "transaction back"),
 ]
+
+# issue 31, large code bases: a handler that stores a new connection on the attribute
+# (`self.conn = engine.connect()`) and retries on it does not use the failed transaction
+_RECONNECT = """
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+engine = create_engine("postgresql://app@db/app")
+
+
+class Jobs:
+    def __init__(self):
+        self.conn = engine.connect()
+        self.spare = None
+
+    def lookup(self, job_id):
+        query = text("SELECT * FROM jobs WHERE id = :id")
+        try:
+            result = self.conn.execute(query, {{"id": job_id}})
+        except OperationalError:{mark}
+            self.{target} = engine.connect()
+            result = self.conn.execute(query, {{"id": job_id}})
+        return result.fetchall()
+"""
+
+VALID += [
+    Case(_RECONNECT.format(mark="", target="conn"),
+         note="the handler stores a new connection on `self.conn` and retries there: the "
+              "failed transaction is not used again"),
+]
+
+INVALID += [
+    Case(_RECONNECT.format(mark="  # expect: PS103", target="spare"),
+         note="a new connection stored on another attribute: the retry still runs on "
+              "`self.conn`, in the failed transaction"),
+]
