@@ -426,11 +426,14 @@ class FunctionFlow:
     @cached_property
     def _returns_to_handlers_only(self) -> bool:
         """Every call of this function in the project is a request handler's last act
-        (`return ItemRepository(db).create(name)` in a route): the framework ends the
-        request's session (and its failed transaction) right after, and nothing uses
-        it in between. Or the only use of a session that a `with` block opened and
-        closes when the call returns (`with Session() as s: return helper(s)`)."""
-        sites = facts(self.index).callers(self.func)
+        (`return ItemRepository(db).create(name)` in a route, also handed to a worker
+        thread there: `return await loop.run_in_executor(None, create_tag, db, name)`):
+        the framework ends the request's session (and its failed transaction) right
+        after, and nothing uses it in between. Or the only use of a session that a
+        `with` block opened and closes when the call returns (`with Session() as s:
+        return helper(s)`)."""
+        known = facts(self.index)
+        sites = known.callers(self.func) + known.executor_callers(self.func)
         if not sites:
             return False
         for site in sites:

@@ -2473,3 +2473,62 @@ INVALID += [
          note="a new connection stored on another attribute: the retry still runs on "
               "`self.conn`, in the failed transaction"),
 ]
+
+# issue 31 item 7, through a worker thread: a route's last act hands the repository
+# function to an executor and returns what it gives back; the request's dependency then
+# closes the session
+_EXECUTOR_ROUTE = """
+import asyncio
+
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app")
+SessionLocal = sessionmaker(bind=engine)
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def create_tag(db: Session, name: str):
+    try:
+        db.execute(text("INSERT INTO tags (name) VALUES (:name)"), {{"name": name}})
+        db.commit()
+    except IntegrityError:{mark}
+        return None
+    return name
+
+
+@app.post("/tags")
+async def add_tag(name: str, db: Session = Depends(get_db)):
+    loop = asyncio.get_running_loop()
+{route}
+"""
+
+VALID += [
+    Case(_EXECUTOR_ROUTE.format(
+        mark="", route="    return await loop.run_in_executor(None, create_tag, db, name)"),
+        note="run_in_executor() is the route's last act: the dependency closes the "
+             "session right after, nothing uses the failed transaction"),
+    Case(_EXECUTOR_ROUTE.format(
+        mark="", route="    return await asyncio.to_thread(create_tag, db, name)"),
+        note="asyncio.to_thread() the same way"),
+]
+
+INVALID += [
+    Case(_EXECUTOR_ROUTE.format(mark="  # expect: PS103", route="""\
+    tag = await loop.run_in_executor(None, create_tag, db, name)
+    db.execute(text("UPDATE stats SET tags = tags + 1"))
+    db.commit()
+    return tag"""),
+        note="the route goes on with the session after the executor returns: the UPDATE "
+             "meets the failed transaction"),
+]
