@@ -524,3 +524,34 @@ Base = declarative_base()
                      "session.close()\n"},
          note="imported by the model module and a scraper script only: no server runs it"),
 ]
+
+# issue 31, large code bases: a bootstrap engine local to a constructor, used once to
+# create the database before the object builds the engine it keeps
+_BOOTSTRAP = """
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+
+class TaskStore:
+    def __init__(self, url):
+        admin = make_url(url).set(database="postgres")
+        engine = create_engine(admin){mark}
+        conn = engine.connect()
+        conn.execute("CREATE DATABASE tasks")
+        conn.close()
+{keep}        self.engine = create_engine(url, pool_pre_ping=True)
+"""
+_PG_REQUIREMENTS = {"requirements.txt": "psycopg2-binary\n"}
+
+VALID += [
+    Case(_BOOTSTRAP.format(mark="", keep=""), files=_PG_REQUIREMENTS,
+         note="the bootstrap engine is only checked out from once and dropped when the "
+              "constructor returns: no connection waits idle in its pool"),
+]
+
+INVALID += [
+    Case(_BOOTSTRAP.format(mark="  # expect: PS203", keep="        self.admin = engine\n"),
+         files=_PG_REQUIREMENTS,
+         note="the same engine kept on the object: its pool's connections wait idle "
+              "between uses"),
+]
