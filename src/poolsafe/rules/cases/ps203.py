@@ -525,33 +525,30 @@ Base = declarative_base()
          note="imported by the model module and a scraper script only: no server runs it"),
 ]
 
-# issue 31, large code bases: a bootstrap engine local to a constructor, used once to
-# create the database before the object builds the engine it keeps
+# issue 31, large code bases: a bootstrap engine local to one call, used once to
+# create the database before the function builds the engine it hands out
 _BOOTSTRAP = """
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, text
+
+ADMIN_ENGINES = []
 
 
-class TaskStore:
-    def __init__(self, url):
-        admin = make_url(url).set(database="postgres")
-        engine = create_engine(admin){mark}
-        conn = engine.connect()
-        conn.execute("CREATE DATABASE tasks")
-        conn.close()
-{keep}        self.engine = create_engine(url, pool_pre_ping=True)
+def open_store():
+    engine = create_engine("postgresql://app@db/postgres"){mark}
+    conn = engine.connect()
+    conn.execute(text("CREATE DATABASE tasks"))
+    conn.close()
+{keep}    return create_engine("postgresql://app@db/tasks", pool_pre_ping=True)
 """
-_PG_REQUIREMENTS = {"requirements.txt": "psycopg2-binary\n"}
 
 VALID += [
-    Case(_BOOTSTRAP.format(mark="", keep=""), files=_PG_REQUIREMENTS,
+    Case(_BOOTSTRAP.format(mark="", keep=""),
          note="the bootstrap engine is only checked out from once and dropped when the "
-              "constructor returns: no connection waits idle in its pool"),
+              "function returns: no connection waits idle in its pool"),
 ]
 
 INVALID += [
-    Case(_BOOTSTRAP.format(mark="  # expect: PS203", keep="        self.admin = engine\n"),
-         files=_PG_REQUIREMENTS,
-         note="the same engine kept on the object: its pool's connections wait idle "
+    Case(_BOOTSTRAP.format(mark="  # expect: PS203", keep="    ADMIN_ENGINES.append(engine)\n"),
+         note="the same engine kept in a module list: its pool's connections wait idle "
               "between uses"),
 ]
