@@ -604,10 +604,13 @@ class _Walker:
 
     # ------------------------------------------------------------ read-only
     def bound_expr(self, expr: cst.BaseExpression) -> cst.BaseExpression | None:
-        """What a name was last assigned from (`stmt = select(User)`), in this function
-        or the module."""
-        bound = resolve(self.index, expr, self.module, self.func)
-        return bound.expr if bound.module is self.module else None
+        """What a local name is bound to when the function binds it once (`stmt =
+        select(User)`); nothing is looked up beyond the function."""
+        if not isinstance(expr, cst.Name):
+            return None
+        values = self.func.locals.get(expr.value, [])
+        value = values[0] if len(values) == 1 else None
+        return value if isinstance(value, cst.BaseExpression) else None
 
     def note_chain_write(self, call: cst.Call) -> None:
         """`session.query(X).filter(...).update(...)`: a write on the chain's session."""
