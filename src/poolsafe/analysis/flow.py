@@ -426,11 +426,14 @@ class FunctionFlow:
     @cached_property
     def _returns_to_handlers_only(self) -> bool:
         """Every call of this function in the project is a request handler's last act
-        (`return ItemRepository(db).create(name)` in a route): the framework ends the
-        request's session (and its failed transaction) right after, and nothing uses
-        it in between. Or the only use of a session that a `with` block opened and
-        closes when the call returns (`with Session() as s: return helper(s)`)."""
-        sites = facts(self.index).callers(self.func)
+        (`return ItemRepository(db).create(name)` in a route, also handed to a worker
+        thread there: `return await loop.run_in_executor(None, create_tag, db, name)`):
+        the framework ends the request's session (and its failed transaction) right
+        after, and nothing uses it in between. Or the only use of a session that a
+        `with` block opened and closes when the call returns (`with Session() as s:
+        return helper(s)`)."""
+        known = facts(self.index)
+        sites = known.callers(self.func) + known.executor_callers(self.func)
         if not sites:
             return False
         for site in sites:
@@ -710,6 +713,13 @@ class FunctionFlow:
             for target in targets:
                 rebound |= _target_names(target)
             after = _bind(_forget_release(after, rebound), rebound)
+            # `self.conn = engine.connect()` in a handler: the attribute now names
+            # another connection, and the failed transaction is no longer reached by it
+            stored_on = {d for t in targets if isinstance(t, cst.Attribute)
+                         and (d := dotted_name(t)) is not None}
+            if stored_on:
+                after = frozenset(f for f in after if not (
+                    isinstance(f, Aborted) and f.resource in stored_on))
         if value is None:
             return Outcome(normal=after, exc=exc)
         acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None

@@ -54,6 +54,8 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
             return "disposed in the scope that built it"
     if func is not None and _one_shot_local(index, func, scope, name):
         return "built and used once, in code that runs once per process"
+    if func is not None and _call_scoped(func, scope, name):
+        return "local to one call, which only checks out from it: dropped when it returns"
     if func is None and _flat_script(module) and not _part_of_a_server(index, module):
         return "a script's top level: it does its database work once and ends"
     if func is None and _main_block_engine(index, module, call, name):
@@ -208,6 +210,39 @@ def _flat_script(module: ModuleInfo) -> bool:
     return any(isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
                and node.func.attr.value in _WORK_METHODS
                for node in iter_nodes(module.tree))
+
+
+#: what a function may call on an engine that stays its own for the call
+_ENGINE_USES = frozenset({"connect", "begin", "execute", "raw_connection", "dispose"})
+
+
+def _call_scoped(func: FunctionInfo, scope: cst.CSTNode, name: str) -> bool:
+    """The engine bound to the local `name` is only a receiver of its own checkouts
+    (`name.connect()`, `name.begin()`), in a function with no `while` loop that
+    keeps no other reference to it (not passed, returned, stored, yielded, nor read
+    by a nested function): it is garbage when the call returns, and its pool keeps no
+    connection waiting idle for a later call (a bootstrap engine that runs `CREATE
+    DATABASE` before the constructor builds the engine it keeps)."""
+    if name in func.globals_declared or func.is_generator:
+        return False
+    for node in iter_nodes(func.node.body, into_functions=True):
+        if isinstance(node, cst.While):
+            return False
+        if isinstance(node, (cst.FunctionDef, cst.Lambda)) and any(
+                isinstance(n, cst.Name) and n.value == name for n in iter_nodes(node)):
+            return False
+    # `self.engine`'s attribute and `f(engine=...)`'s keyword are no uses of the name
+    labels = {id(n.attr) for n in iter_nodes(scope) if isinstance(n, cst.Attribute)} | {
+        id(n.keyword) for n in iter_nodes(scope) if isinstance(n, cst.Arg) and n.keyword}
+    uses = sum(1 for n in iter_nodes(scope)
+               if isinstance(n, cst.Name) and n.value == name and id(n) not in labels)
+    allowed = 1  # the assignment's own target
+    for node in iter_nodes(scope):
+        f = node.func if isinstance(node, cst.Call) else None
+        if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
+                and f.value.value == name and f.attr.value in _ENGINE_USES:
+            allowed += 1
+    return uses == allowed
 
 
 def _assigned_name(scope: cst.CSTNode, call: cst.Call) -> str | None:

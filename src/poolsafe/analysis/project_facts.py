@@ -107,6 +107,13 @@ _JOB_DECORATOR_WORDS = frozenset(
        for _root, tail in reg.callee})
 
 
+#: calls that run the function they are handed on a worker thread and return its
+#: result to the caller that awaits them: the callee's last name -> the function's
+#: position (asyncio's `loop.run_in_executor(executor, func, *args)` and
+#: `asyncio.to_thread(func, ...)`, Starlette's `run_in_threadpool(func, ...)`)
+_EXECUTOR_RUNNERS = {"run_in_executor": 1, "to_thread": 0, "run_in_threadpool": 0}
+
+
 @dataclass(frozen=True)
 class CallSite:
     call: cst.Call
@@ -152,6 +159,21 @@ class ProjectFacts:
             callee = self.index.evaluate(site.call.func, site.module, site.func)
             if isinstance(callee, FunctionRef) and callee.func is func:
                 out.append(site)
+        return out
+
+    def executor_callers(self, func: FunctionInfo) -> list[CallSite]:
+        """The calls that hand `func` to a worker thread and give its result back to
+        the awaiting caller (`await loop.run_in_executor(None, create_tag, db, name)`,
+        `run_in_threadpool(...)`, `asyncio.to_thread(...)`): each runs it once, there."""
+        out = []
+        for name, position in _EXECUTOR_RUNNERS.items():
+            for site in self.call_sites(name):
+                args = positional_args(site.call)
+                if len(args) <= position:
+                    continue
+                value = self.index.evaluate(args[position], site.module, site.func)
+                if isinstance(value, FunctionRef) and value.func is func:
+                    out.append(site)
         return out
 
     def _import_aliases(self, name: str) -> list[str]:

@@ -122,8 +122,11 @@ class ExceptWithoutRollback(Rule):
     not handed back to a caller that keeps it: the decorator is that caller.
     Likewise a function (a repository method) whose every call in the project is
     a request handler's last act (`return ItemRepository(db).create(name)` in a
-    route): the framework ends the request's session right after, and nothing
-    uses the failed transaction. The same holds for a helper whose every call is
+    route, also when the route hands it to a worker thread and returns what it
+    gives back: `return await loop.run_in_executor(None, create_tag, db, name)`,
+    `asyncio.to_thread(...)`, Starlette's `run_in_threadpool(...)`): the framework
+    ends the request's session right after, and nothing uses the failed
+    transaction. The same holds for a helper whose every call is
     the only use of a session a `with` block opened, as its last statement
     (`with self.Session() as s: return table_exists(s, name)`): the block's exit
     closes the session right after. A block that did work on the session before
@@ -145,7 +148,18 @@ class ExceptWithoutRollback(Rule):
     voids the fact. A `try` that also executes a statement, queries, refreshes
     before the commit or flushes on its own is reported, also through a function
     nested in the one with the `try` that uses the session from its scope: that
-    statement can fail outside the commit. A session handed to a
+    statement can fail outside the commit. That is the policy for reads too: a
+    failed read (a statement timeout, a lost connection, a value the column type
+    rejects: `DataError`) aborts a PostgreSQL transaction as a failed write does,
+    so a project helper that reads (`query(...).first()`) before its guarded commit,
+    under a handler that catches such errors (`except Exception`, `except
+    SQLAlchemyError`) and goes on with the session (the next item of a loop, a
+    later query), is reported; it is not when the session is not used again (the
+    handler returns to a route's framework, or to a caller that ends it, as
+    above). A handler that stores another connection on the attribute it
+    used (`self.conn = engine.connect()`) and retries there does not use the
+    failed transaction: the attribute now names a new connection (the old one
+    goes back to the pool, rolled back, when it is collected). A session handed to a
     helper that only reads its `.bind` (`with db.bind.connect().execution_options(
     isolation_level="AUTOCOMMIT") as own:`) is not worked on by it: the helper's
     statements run on a connection of their own, not in the session's transaction.

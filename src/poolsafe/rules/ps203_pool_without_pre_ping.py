@@ -69,7 +69,10 @@ class PoolWithoutPrePing(Rule):
     ## Tests, one-shot code and processes
     Engines whose connections never wait idle in the pool are not reported: a
     bootstrap engine rebound to another one in the same scope (used once for
-    `CREATE DATABASE`), an engine disposed where it was built, and an engine
+    `CREATE DATABASE`), a bootstrap engine that a function (a constructor) only
+    checks out from (`engine.connect()`) and drops when it returns, with no `while`
+    loop and no other reference to it (not passed, returned, stored), an engine
+    disposed where it was built, and an engine
     built and dropped in code that runs once per process with no `while` loop: a
     maintenance script's `main()`, a click command, a Django management command's
     `handle()`, an Alembic `env.py` or migration script, and a method that only

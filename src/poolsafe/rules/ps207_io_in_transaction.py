@@ -21,11 +21,13 @@ from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import (
+    is_cli_entry,
     is_flask_db,
     is_model_class,
     is_test_module,
     request_handler,
 )
+from poolsafe.analysis.read_only import chain_methods, is_read, writes_through_chain
 from poolsafe.analysis.resolution import external_name, inventory, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.slow_calls import may_be_slow, slow_call
@@ -198,10 +200,29 @@ class IoInTransaction(Rule):
     ## Tests, one-shot code and processes
     Test modules (`test_*.py`, `conftest.py`, `tests/`) are not checked: a test
     that holds its transaction across a test client call or a sleep holds no
-    production pool. One-shot code is checked like any other: a maintenance
-    script or a CLI command that keeps its transaction open across an HTTP call
-    holds its locks and its snapshot while the application's requests wait on
-    them, however rarely it runs.
+    production pool. One-shot code is checked like any other once it has written:
+    a maintenance script or a CLI command that updates rows (or reads them `FOR
+    UPDATE`) and then keeps its transaction open across an HTTP call holds those
+    row locks while the application's requests wait on them, however rarely it
+    runs. A one-shot command whose transaction has only read is not reported: a
+    click/typer command, an argparse subcommand's handler, a Django command's
+    `handle()`, or a function only such code calls once (see PS202's one-shot
+    code), that queries rows and streams them to a remote service with pauses
+    between batches (an export or a "push to another instance" command). Reads are
+    queries (`session.query(...)`, `Model.query.filter_by(...)` without
+    `update()`/`delete()`/`with_for_update()`), `get()`, `refresh()`, and
+    `execute()` / `scalars()` of a `select(...)`, of `text("SELECT ...")` or of a
+    `SELECT` string (also bound to a name first); anything else on that
+    connection or session in the function (`add()`, `flush()`, an `UPDATE`) makes
+    it a write, as does a transaction begun otherwise (`with conn.transaction():`,
+    Django's `atomic()`). Such a transaction holds a snapshot and no row lock, on
+    the command's own connection: it takes no pool slot from the application, and
+    the snapshot is what the export means to read. It does keep vacuum from
+    cleaning rows deleted since it began, and a migration's `ALTER TABLE` waits
+    for it: for a push that runs for hours, commit (or read in pages, each its
+    own short transaction) between batches. A request handler, a worker task or
+    any function that something other than one-shot code calls is reported read
+    or not: its connection is a slot of the application's pool.
 
     ## Why is this bad?
     While the slow call runs, the connection sits "idle in transaction": it holds
@@ -284,7 +305,14 @@ class IoInTransaction(Rule):
             if not walker.found or not (
                     walker.helper_found or _has_slow_call(ctx, func, calls.get(id(func.node), []))):
                 continue  # no slow call of its own: nothing to report
+            one_shot: bool | None = None
             for call, (what, family, via), keys in walker.found:
+                if walker.read_only(call, keys):
+                    # a one-shot command's read-only transaction: a snapshot, no row lock
+                    if one_shot is None:
+                        one_shot = is_cli_entry(ctx.index, func)
+                    if one_shot:
+                        continue
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
                         else f"`{via}()`, which makes {family} (`{what}`),")
@@ -348,6 +376,10 @@ class _Walker:
         #: the calls this function iterates where it makes them (`_iterated_calls`)
         self._iterated: frozenset[int] | None = None
         self._awaited: frozenset[int] | None = None
+        #: id() of the calls that began a transaction with a read (`read_only`), and
+        #: the handles some work other than a read ran on, anywhere in the function
+        self._read_openers: set[int] = set()
+        self._written: set[str] = set()
 
     # ------------------------------------------------------------ statements
     def block(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
@@ -546,9 +578,12 @@ class _Walker:
                     self._opened[armed] = call
             state = state | set(self.armed)
         key = self.key_of(f.value)
+        through_query = False
         if key is None:
             key = self.model_query(f.value)
+            through_query = key is not None
         if key is None:
+            self.note_chain_write(call)
             for opened in self.opened_by_method(call):
                 if opened not in state:
                     self._opened[opened] = call
@@ -558,9 +593,39 @@ class _Walker:
             return state - {key}
         if method in NON_WORK_METHODS or method in CURSOR_METHODS or key in self.autocommit:
             return state
+        reads = is_read(call, method, through_query, self.bound_expr)
+        if not reads:
+            self._written.add(key)
         if key not in state:
             self._opened[key] = call
+            if reads:
+                self._read_openers.add(id(call))
         return state | {key}
+
+    # ------------------------------------------------------------ read-only
+    def bound_expr(self, expr: cst.BaseExpression) -> cst.BaseExpression | None:
+        """What a local name is bound to when the function binds it once (`stmt =
+        select(User)`); nothing is looked up beyond the function."""
+        if not isinstance(expr, cst.Name):
+            return None
+        values = self.func.locals.get(expr.value, [])
+        value = values[0] if len(values) == 1 else None
+        return value if isinstance(value, cst.BaseExpression) else None
+
+    def note_chain_write(self, call: cst.Call) -> None:
+        """`session.query(X).filter(...).update(...)`: a write on the chain's session."""
+        if writes_through_chain(call):
+            key = self.key_of(chain_methods(call.func)[1])
+            if key is not None:
+                self._written.add(key)
+
+    def read_only(self, call: cst.Call, keys: State) -> bool:
+        """Every transaction `call` runs in was begun by a read and nothing but reads
+        ran on its handle in this function (a snapshot is all it holds)."""
+        readers = {k for k, opener in self.openers.get(id(call), [])
+                   if id(opener) in self._read_openers}
+        return bool(keys) and id(call) not in self.helper_found and all(
+            k in readers and k not in self._written for k in keys)
 
     def armed_helper(self, call: cst.Call) -> Slow | bool:
         """Inside a Django `atomic()` block (or a view under `ATOMIC_REQUESTS`) whose

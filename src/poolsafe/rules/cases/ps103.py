@@ -2497,3 +2497,98 @@ def save_forever(fetch):
                         "session = Session()\n"},
          note="the same loop rolls the drawn session back before it retries"),
 ]
+
+# issue 31, large code bases: a handler that stores a new connection on the attribute
+# (`self.conn = engine.connect()`) and retries on it does not use the failed transaction
+_RECONNECT = """
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+engine = create_engine("postgresql://app@db/app")
+
+
+class Jobs:
+    def __init__(self):
+        self.conn = engine.connect()
+        self.spare = None
+
+    def lookup(self, job_id):
+        query = text("SELECT * FROM jobs WHERE id = :id")
+        try:
+            result = self.conn.execute(query, {{"id": job_id}})
+        except OperationalError:{mark}
+            self.{target} = engine.connect()
+            result = self.conn.execute(query, {{"id": job_id}})
+        return result.fetchall()
+"""
+
+VALID += [
+    Case(_RECONNECT.format(mark="", target="conn"),
+         note="the handler stores a new connection on `self.conn` and retries there: the "
+              "failed transaction is not used again"),
+]
+
+INVALID += [
+    Case(_RECONNECT.format(mark="  # expect: PS103", target="spare"),
+         note="a new connection stored on another attribute: the retry still runs on "
+              "`self.conn`, in the failed transaction"),
+]
+
+# issue 31 item 7, through a worker thread: a route's last act hands the repository
+# function to an executor and returns what it gives back; the request's dependency then
+# closes the session
+_EXECUTOR_ROUTE = """
+import asyncio
+
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app")
+SessionLocal = sessionmaker(bind=engine)
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def create_tag(db: Session, name: str):
+    try:
+        db.execute(text("INSERT INTO tags (name) VALUES (:name)"), {{"name": name}})
+        db.commit()
+    except IntegrityError:{mark}
+        return None
+    return name
+
+
+@app.post("/tags")
+async def add_tag(name: str, db: Session = Depends(get_db)):
+    loop = asyncio.get_running_loop()
+{route}
+"""
+
+VALID += [
+    Case(_EXECUTOR_ROUTE.format(
+        mark="", route="    return await loop.run_in_executor(None, create_tag, db, name)"),
+        note="run_in_executor() is the route's last act: the dependency closes the "
+             "session right after, nothing uses the failed transaction"),
+    Case(_EXECUTOR_ROUTE.format(
+        mark="", route="    return await asyncio.to_thread(create_tag, db, name)"),
+        note="asyncio.to_thread() the same way"),
+]
+
+INVALID += [
+    Case(_EXECUTOR_ROUTE.format(mark="  # expect: PS103", route="""\
+    tag = await loop.run_in_executor(None, create_tag, db, name)
+    db.execute(text("UPDATE stats SET tags = tags + 1"))
+    db.commit()
+    return tag"""),
+        note="the route goes on with the session after the executor returns: the UPDATE "
+             "meets the failed transaction"),
+]

@@ -524,3 +524,31 @@ Base = declarative_base()
                      "session.close()\n"},
          note="imported by the model module and a scraper script only: no server runs it"),
 ]
+
+# issue 31, large code bases: a bootstrap engine local to one call, used once to
+# create the database before the function builds the engine it hands out
+_BOOTSTRAP = """
+from sqlalchemy import create_engine, text
+
+ADMIN_ENGINES = []
+
+
+def open_store():
+    engine = create_engine("postgresql://app@db/postgres"){mark}
+    conn = engine.connect()
+    conn.execute(text("CREATE DATABASE tasks"))
+    conn.close()
+{keep}    return create_engine("postgresql://app@db/tasks", pool_pre_ping=True)
+"""
+
+VALID += [
+    Case(_BOOTSTRAP.format(mark="", keep=""),
+         note="the bootstrap engine is only checked out from once and dropped when the "
+              "function returns: no connection waits idle in its pool"),
+]
+
+INVALID += [
+    Case(_BOOTSTRAP.format(mark="  # expect: PS203", keep="    ADMIN_ENGINES.append(engine)\n"),
+         note="the same engine kept in a module list: its pool's connections wait idle "
+              "between uses"),
+]

@@ -1501,3 +1501,54 @@ VALID.append(Case(_POOL_WRAPPER.format(options=", autocommit=True", expect=""),
 INVALID.append(Case(_POOL_WRAPPER.format(options="", expect="  # expect: PS207"),
                     note="the same wrapper without autocommit: aiomysql opens a "
                          "transaction at the UPDATE, held through the HTTP call"))
+
+# issue 31, large code bases: a one-shot command (click/typer, an argparse subcommand's
+# handler, a Django command's handle(), or a function only such code calls once) that
+# streams what it reads to a remote service holds a read-only transaction: a snapshot,
+# no row lock, on a connection of its own process
+_PUSH = """\
+import time
+
+import click
+import requests
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+
+
+def push_rows(target):
+    session = SessionLocal()
+    try:
+{work}
+        for row in session.execute({query}):
+            requests.post(target, json={{"id": row.id}}, timeout=10){mark}
+            time.sleep(1){mark}
+    finally:
+        session.close()
+
+{decorator}
+def push(target):
+    push_rows(target)
+"""
+_READ = "text(\"SELECT id FROM orders WHERE pushed = false\")"
+VALID += [
+    Case(_PUSH.format(work="", query=_READ, mark="", decorator="@click.command()"),
+         note="a click command's helper: the transaction holds a snapshot of what the "
+              "command reads, no row lock, on the command's own connection"),
+    Case(_PUSH.format(work="        stmt = select(engine)", query="stmt", mark="",
+                      decorator="@click.command()"),
+         note="a `select(...)` bound to a name first is a read too"),
+]
+INVALID += [
+    Case(_PUSH.format(work="", query=_READ, mark="  # expect: PS207", decorator=""),
+         note="the same helper where no command runs it: a request or a worker may call it "
+              "while others wait on its connection"),
+    Case(_PUSH.format(work="        session.execute(text(\"UPDATE orders SET pushed = true\"))",
+                      query=_READ, mark="  # expect: PS207", decorator="@click.command()"),
+         note="the command wrote first: the rows it updated stay locked across every call"),
+    Case(_PUSH.format(work="", query="text(\"SELECT id FROM orders FOR UPDATE\")",
+                      mark="  # expect: PS207", decorator="@click.command()"),
+         note="SELECT ... FOR UPDATE locks the rows it reads"),
+]

@@ -1,0 +1,117 @@
+"""Which work on a connection or session only reads (PS207's one-shot policy).
+
+A transaction that has only read holds a snapshot and no row lock: what a one-shot
+command that streams rows somewhere slow keeps open is that snapshot. Anything this
+module cannot show to be a read counts as a write (the finding stays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import strip_await
+
+#: methods of a session or connection that run a read (`session.get(User, 1)`), or
+#: run the statement they are given (`execute`...), which is then read itself
+_DIRECT_READS = frozenset({
+    "query", "get", "get_one", "refresh", "fetchone", "fetchall", "fetchmany", "fetch",
+    "fetchrow", "fetchval", "scalar", "scalars", "execute", "exec", "stream",
+    "stream_scalars",
+})
+#: of those, the methods whose first argument is the statement
+_STATEMENT_METHODS = frozenset({"scalar", "scalars", "execute", "exec", "stream",
+                                "stream_scalars", "fetch", "fetchrow", "fetchval"})
+#: a method anywhere in a query chain that writes or locks rows
+_CHAIN_WRITES = frozenset({"update", "delete", "insert", "with_for_update", "values",
+                           "returning", "merge", "on_conflict_do_update",
+                           "on_conflict_do_nothing"})
+#: words of a SELECT's text that make it lock or write
+_SQL_WRITE_WORDS = ("for update", "for share", "for no key update", "for key share",
+                    " into ")
+
+#: follows a name to what it was assigned from (`resolution.resolve`), or None
+Resolver = Callable[[cst.BaseExpression], "cst.BaseExpression | None"]
+
+
+def chain_methods(expr: cst.BaseExpression) -> tuple[list[str], cst.BaseExpression]:
+    """The method names of a call chain, outermost first, and its root
+    (`session.query(X).filter(...).update(...)` -> [update, filter, query], `session`)."""
+    methods: list[str] = []
+    while True:
+        expr = strip_await(expr)[0]
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        elif isinstance(expr, cst.Attribute):
+            methods.append(expr.attr.value)
+            expr = expr.value
+        else:
+            return methods, expr
+
+
+def _string(expr: cst.BaseExpression) -> str | None:
+    if isinstance(expr, cst.SimpleString):
+        value = expr.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(expr, cst.ConcatenatedString):
+        left, right = _string(expr.left), _string(expr.right)
+        return None if left is None or right is None else left + right
+    return None
+
+
+def select_text(sql: str) -> bool:
+    """SQL text that is a plain SELECT: no lock clause, no `SELECT ... INTO`."""
+    text = " ".join(sql.lower().split())
+    return text.startswith("select ") and not any(w in text for w in _SQL_WRITE_WORDS)
+
+
+def reads_statement(expr: cst.BaseExpression, resolver: Resolver, depth: int = 0) -> bool:
+    """`select(User)...`, `text("SELECT ...")`, `"SELECT ..."`, or a name bound to one."""
+    expr = strip_await(expr)[0]
+    sql = _string(expr)
+    if sql is not None:
+        return select_text(sql)
+    if isinstance(expr, cst.Name) and depth < 2:
+        bound = resolver(expr)
+        return bound is not None and bound is not expr and reads_statement(
+            bound, resolver, depth + 1)
+    if not isinstance(expr, cst.Call):
+        return False
+    methods, _ = chain_methods(expr)
+    if any(m in _CHAIN_WRITES for m in methods):
+        return False
+    # the innermost call's own name: `select(...)` / `sa.select(...)` / `text(...)`
+    inner: cst.BaseExpression = expr
+    while isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+            and isinstance(inner.func.value, cst.Call):
+        inner = inner.func.value
+    if not isinstance(inner, cst.Call):
+        return False
+    name = (inner.func.attr.value if isinstance(inner.func, cst.Attribute)
+            else inner.func.value if isinstance(inner.func, cst.Name) else None)
+    if name == "select":
+        return True
+    if name == "text" and inner.args:
+        sql = _string(inner.args[0].value)
+        return sql is not None and select_text(sql)
+    return False
+
+
+def is_read(call: cst.Call, method: str, through_query: bool, resolver: Resolver) -> bool:
+    """`call` (`method` on a connection or session, or on a query chain rooted at one
+    when `through_query`: Flask-SQLAlchemy's `User.query.filter_by(...)`) only reads."""
+    if through_query:
+        return method not in _CHAIN_WRITES
+    if method not in _DIRECT_READS:
+        return False
+    if method in _STATEMENT_METHODS:
+        return bool(call.args) and reads_statement(call.args[0].value, resolver)
+    return True
+
+
+def writes_through_chain(call: cst.Call) -> bool:
+    """`session.query(X).filter(...).update(...)`: a write (or a row lock) made on a
+    query chain whose root is a connection or session."""
+    methods, _ = chain_methods(call.func)
+    return "query" in methods[1:] and any(m in _CHAIN_WRITES for m in methods)
