@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from poolsafe.analysis.capacity import capacity_for
+from poolsafe.analysis.capacity import capacity_for, may_count
 from poolsafe.analysis.pool_sites import module_pools
 from poolsafe.analysis.project_facts import is_test_module
 from poolsafe.core.model import RawFinding, Severity
@@ -105,7 +105,7 @@ class PoolCapacityExceedsServer(Rule):
         if is_test_module(ctx.module):
             return
         mine = module_pools(ctx.index, ctx.module)
-        if not mine:
+        if not mine or not may_count(ctx.index, ctx.module, mine):
             return
         capacity = capacity_for(ctx.index, ctx.module)
         lines = {p.line for p in mine}
