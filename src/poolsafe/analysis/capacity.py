@@ -211,13 +211,15 @@ class _Setting:
     dotenv: bool
 
 
-_SETTINGS: weakref.WeakKeyDictionary[ProjectIndex, dict[Path, _Setting]] = (
-    weakref.WeakKeyDictionary())
+#: the attribute of an index that holds its settings by project root: on the index,
+#: not in a table keyed by it, since a setting's import graph refers to the index
+#: (a value of a `WeakKeyDictionary` that refers to its key keeps it alive)
+_SETTINGS = "_capacity_settings"
 
 
 def _setting(index: ProjectIndex, files: ProjectFiles) -> _Setting:
     """The setting of `files`' project, made once per index and project root."""
-    per_root = _SETTINGS.setdefault(index, {})
+    per_root: dict[Path, _Setting] = index.__dict__.setdefault(_SETTINGS, {})
     found = per_root.get(files.root)
     if found is None:
         conf = server_files(files)
