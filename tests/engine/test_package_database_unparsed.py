@@ -175,3 +175,44 @@ def test_one_answer_per_directory_and_index(tmp_path: Path,
     assert len(asked) == 1
     full = scan(["."], ScanOptions(prefilter=False, jobs=1))
     assert _key(result) == _key(full)
+
+
+def test_the_answers_are_kept_in_the_cache_between_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The siblings' imports read by Python's parser are kept by their bytes in the
+    cache (`*.dbnames.json`): the next run's `check FILE` (a fresh process: nothing in
+    memory) parses none of them again (only the edited module), and a sibling whose
+    bytes change is read again, with the answer of a scan without the cache."""
+    _project(tmp_path, "trino")
+    monkeypatch.chdir(tmp_path)
+    cache = tmp_path / ".poolsafe_cache"
+    parsed: list[bytes] = []
+    real = ast.parse
+
+    def counted(source: bytes, *args: object, **kwargs: object) -> ast.Module:
+        parsed.append(source)
+        return real(source, *args, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(statement_errors.ast, "parse", counted)
+    scan(["."], ScanOptions(jobs=1, cache_dir=cache))  # (makes the cache)
+    statement_errors._NAMED.clear()
+    (tmp_path / "lake/changes.py").write_text(HELPER + "\nEDIT = 0\n")
+    scan(["lake/changes.py"], ScanOptions(jobs=1, cache_dir=cache))
+    assert parsed and list((cache / "modules").glob("*.dbnames.json"))
+    for step in (1, 2):
+        edited = HELPER + f"\nEDIT = {step}\n"
+        (tmp_path / "lake/changes.py").write_text(edited)
+        statement_errors._NAMED.clear()
+        parsed.clear()
+        kept = scan(["lake/changes.py"], ScanOptions(jobs=1, cache_dir=cache))
+        assert set(parsed) <= {edited.encode()}  # (the edited module's new bytes only)
+        assert _key(kept) == _key(scan(["lake/changes.py"], ScanOptions(jobs=1)))
+    # a sibling now imports an aborting driver: its new bytes are read
+    changed = "import psycopg2\n" + PLAIN.format(i=3)
+    (tmp_path / "lake/plain3.py").write_text(changed)
+    statement_errors._NAMED.clear()
+    parsed.clear()
+    kept = scan(["lake/changes.py"], ScanOptions(jobs=1, cache_dir=cache))
+    assert changed.encode() in parsed
+    assert _key(kept) == _key(scan(["lake/changes.py"], ScanOptions(jobs=1)))
+    assert any(f.code == "PS103" for f in kept.findings)

@@ -66,3 +66,44 @@ def test_memo_redoes_the_selection_from_the_edited_file(project: Path,
     changed = ScanOptions(project_root=project, overrides={
         app: APP.encode(), db: DB.replace("return pool.getconn()", "return 42").encode()})
     assert lint_file(app, changed, memo=memo).findings == lint_file(app, changed).findings == []
+
+
+def test_memo_keeps_which_files_each_pattern_matches(project: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 32: a keystroke searches the bytes of the edited file again, not those of
+    every file a project-wide fact asks about; a file whose bytes change is searched
+    again; the findings are a fresh lint's."""
+    import poolsafe.analysis.index as index_module
+    import poolsafe.scan.lazy_index as lazy_index
+
+    (project / "jobs.py").write_text("import threading\n\nfrom db import get_conn\n\n\n"
+                                     "def start():\n    threading.Thread(target=get_conn)"
+                                     ".start()\n")
+    searched: list[bytes] = []
+    real = index_module.source_matches
+
+    def counting(pattern: object, data: bytes) -> bool:
+        searched.append(data)
+        return real(pattern, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index_module, "source_matches", counting)
+    monkeypatch.setattr(lazy_index, "source_matches", counting)
+    app, db = project / "app.py", project / "db.py"
+    memo = ModuleMemo()
+    first = lint_file(app, ScanOptions(project_root=project, overrides={app: APP.encode()}),
+                      memo=memo)
+    assert DB.encode() in searched  # (the facts asked about the other files)
+    edited = APP + "\n\ndef added():\n    return 1\n"
+    options = ScanOptions(project_root=project, overrides={app: edited.encode()})
+    searched.clear()
+    again = lint_file(app, options, memo=memo)
+    assert searched and set(searched) <= {edited.encode()}
+    assert ([(f.code, f.line) for f in again.findings]
+            == [(f.code, f.line) for f in first.findings]
+            == [(f.code, f.line) for f in lint_file(app, options).findings])
+    # another file's bytes change: searched again, and the answer is a fresh lint's
+    changed = ScanOptions(project_root=project, overrides={
+        app: APP.encode(), db: DB.replace("return pool.getconn()", "return 42").encode()})
+    searched.clear()
+    assert lint_file(app, changed, memo=memo).findings == lint_file(app, changed).findings
+    assert DB.replace("return pool.getconn()", "return 42").encode() in searched

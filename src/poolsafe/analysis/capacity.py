@@ -197,14 +197,51 @@ class Capacity:
 
 
 # ------------------------------------------------------------------- build
+@dataclass
+class _Setting:
+    """What a project's budget is judged against, before any pool is read: the
+    servers' files, the environments, the import graph, and per environment its
+    process model, the process groups judged (the deployment's, else the project's
+    programs) and whether they are the deployment's."""
+
+    conf: ServerFiles
+    envs: list[Environment]
+    graph: ImportGraph
+    frames: list[tuple[ProcessModel, list[ProcessGroup], bool]]
+    dotenv: bool
+
+
+#: the attribute of an index that holds its settings by project root: on the index,
+#: not in a table keyed by it, since a setting's import graph refers to the index
+#: (a value of a `WeakKeyDictionary` that refers to its key keeps it alive)
+_SETTINGS = "_capacity_settings"
+
+
+def _setting(index: ProjectIndex, files: ProjectFiles) -> _Setting:
+    """The setting of `files`' project, made once per index and project root."""
+    per_root: dict[Path, _Setting] = index.__dict__.setdefault(_SETTINGS, {})
+    found = per_root.get(files.root)
+    if found is None:
+        conf = server_files(files)
+        envs = environments(files)
+        graph = ImportGraph(index, files.root)
+        frames = []
+        for env in envs:
+            model = process_model(files, env.values)
+            deployed = bool(model.groups)
+            frames.append((model, model.groups or script_groups(index, files, graph),
+                           deployed))
+        found = per_root[files.root] = _Setting(conf, envs, graph, frames,
+                                                _loads_dotenv(index))
+    return found
+
+
 def compute_capacity(index: ProjectIndex, files: ProjectFiles) -> Capacity:
     pools = [p for p in project_pools(index) if _in_project(p.module, files)]
-    conf = server_files(files)
-    envs = environments(files)
+    setting = _setting(index, files)
     out = Capacity(files.root, pools, [])
-    graph = ImportGraph(index, files.root)
-    for env in envs:
-        out.environments.append(_environment(index, files, conf, env, pools, graph))
+    for env, frame in zip(setting.envs, setting.frames, strict=True):
+        out.environments.append(_environment(index, setting, env, frame, pools))
     out.problems = list(files.problems)
     return out
 
@@ -218,28 +255,30 @@ def _in_project(module: ModuleInfo, files: ProjectFiles) -> bool:
         return False
 
 
-def _environment(index: ProjectIndex, files: ProjectFiles, conf: ServerFiles,
-                 env: Environment, pools: list[PoolSite],
-                 graph: ImportGraph) -> EnvironmentCapacity:
-    model = process_model(files, env.values)
-    deployed = bool(model.groups)
-    groups = model.groups or script_groups(index, files, graph)
-    dotenv = _loads_dotenv(index)
+def _merged(group: ProcessGroup, env: Environment, dotenv: bool) -> dict[str, str]:
+    """The variables a process of `group` sees: a compose service that reads no `.env`
+    gets only its own (unless the application loads `.env` itself)."""
+    return dict(group.env) if group.isolated and not dotenv else {**env.values, **group.env}
+
+
+def _environment(index: ProjectIndex, setting: _Setting, env: Environment,
+                 frame: tuple[ProcessModel, list[ProcessGroup], bool],
+                 pools: list[PoolSite]) -> EnvironmentCapacity:
+    model, groups, deployed = frame
     registry: dict[str, Server] = {}
     budgets: dict[str, ServerBudget] = {}
     opens: list[GroupPools] = []
     for group in groups:
-        opened = group_pools(graph, group, pools)
+        opened = group_pools(setting.graph, group, pools)
         opens.append(opened)
         if opened.pools is None:
             continue
-        merged = dict(group.env) if group.isolated and not dotenv else {
-            **env.values, **group.env}
+        merged = _merged(group, env, setting.dotenv)
         per_server: dict[str, list[PoolUse]] = {}
         for pool in opened.pools:
             if pool.non_pooling:
                 continue
-            use = pool_use(index, pool, merged, model.servers, conf, registry)
+            use = pool_use(index, pool, merged, model.servers, setting.conf, registry)
             if use.server is not None:
                 per_server.setdefault(use.server.name, []).append(use)
         for name, uses in per_server.items():
@@ -249,10 +288,39 @@ def _environment(index: ProjectIndex, files: ProjectFiles, conf: ServerFiles,
             key = name if deployed else f"{name}\0{group.name}"
             budget = budgets.setdefault(key, ServerBudget(registry[name], []))
             budget.groups.append(GroupDemand(group, uses))
-    first_uses = [pool_use(index, pool, env.values, model.servers, conf, {})
+    first_uses = [pool_use(index, pool, env.values, model.servers, setting.conf, {})
                   for pool in pools if not pool.non_pooling]
     return EnvironmentCapacity(env, model, first_uses, list(budgets.values()), opens,
                                [g for g in groups if not deployed])
+
+
+def may_count(index: ProjectIndex, module: ModuleInfo, mine: list[PoolSite]) -> bool:
+    """Whether a pool of `mine` (the pools of `module`) may count towards some
+    server's budget, told without reading the project's other pools: a pool counts
+    only in a process group whose entry point reaches its module (`group_pools`),
+    and only when, with that group's variables, it talks to a server
+    (`_server_for`). False means that `capacity_for(index, module).over_budgets(p)`
+    is empty for each of them, so PS208 has nothing to say about `module` and the
+    project's pools are not read (a check of one file after an edit)."""
+    files = project_files(index, module)
+    if files.root in _CACHE.get(index, {}):
+        return True  # (computed already: nothing to save)
+    pools = [p for p in mine if not p.non_pooling]
+    if not pools or not _in_project(module, files):
+        return False
+    setting = _setting(index, files)
+    for env, (model, groups, _) in zip(setting.envs, setting.frames, strict=True):
+        for group in groups:
+            if group.command.entry is None:
+                continue  # (`group_pools`: no pool is known to be opened)
+            merged = _merged(group, env, setting.dotenv)
+            # whether a server is found does not depend on the registry (it only
+            # shares the servers made); the server first: the import graph costs more
+            talking = [p for p in pools if _server_for(
+                target(index, p, merged), model.servers, setting.conf, {}, p)[0] is not None]
+            if talking and group_pools(setting.graph, group, talking).pools:
+                return True
+    return False
 
 
 def _one_config_class(uses: list[PoolUse]) -> list[PoolUse]:

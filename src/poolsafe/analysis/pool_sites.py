@@ -132,7 +132,10 @@ def project_pools(index: ProjectIndex) -> list[PoolSite]:
     return found
 
 
-def module_pools(index: ProjectIndex, module: ModuleInfo) -> list[PoolSite]:
+def module_pools(index: ProjectIndex, module: ModuleInfo,
+                 lines: bool = True) -> list[PoolSite]:
+    """The pools of `module`; without `lines`, their `line` is left 0 (see
+    `set_lines`: finding it prints the whole module)."""
     out: list[PoolSite] = []
     for site in engine_sites(index, module):
         if site.anchor is None or holds_no_server_slot(site.dialect):
@@ -171,12 +174,18 @@ def module_pools(index: ProjectIndex, module: ModuleInfo) -> list[PoolSite]:
                             call_options(index, call, module, func), ctor.dialect,
                             constructor=ctor, call=call))
     out.extend(django_pools(index, module))
-    if out:
-        where = spans(module.tree, [p.anchor for p in out])
-        for p in out:
+    if lines:
+        set_lines(module, out)
+    return out
+
+
+def set_lines(module: ModuleInfo, pools: list[PoolSite]) -> None:
+    """Give each of `module`'s `pools` the line of its anchor."""
+    if pools:
+        where = spans(module.tree, [p.anchor for p in pools])
+        for p in pools:
             span = where.get(id(p.anchor))
             p.line = span.start_line if span is not None else 0
-    return out
 
 
 def django_pools(index: ProjectIndex, module: ModuleInfo) -> list[PoolSite]:

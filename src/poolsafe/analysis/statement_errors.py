@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import libcst as cst
 
@@ -97,19 +97,34 @@ _NAMED: dict[bytes, tuple[bool, bool]] = {}
 _NAMED_LIMIT = 20_000
 
 
-def _named_databases(data: bytes) -> tuple[bool, bool]:
+class NamedStore(Protocol):
+    """`_named_databases`' answers kept between runs, by the bytes they were read
+    from (`poolsafe.scan.summaries.SummaryStore`)."""
+
+    def get_named(self, data: bytes) -> tuple[bool, bool] | None: ...
+
+    def put_named(self, data: bytes, found: tuple[bool, bool]) -> None: ...
+
+
+def _named_databases(data: bytes, store: NamedStore | None = None) -> tuple[bool, bool]:
     """Whether the module in `data` may import a database that aborts its transaction
     and one that does not, as Python's own parser reads its imports: where both
     parse a file they read the same imports, so a False here is the module's own
     answer and it need not be parsed with libcst; where Python's parser cannot
-    read it, both are True (the module is parsed and read as before)."""
+    read it, both are True (the module is parsed and read as before). `store`
+    keeps the answers between runs (an edit's `check FILE` asks the same of the
+    edited module's whole directory)."""
     key = hashlib.blake2b(data, digest_size=16).digest()
     found = _NAMED.get(key)
     if found is None:
-        found = (True, True)
-        with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
-            names = _relevant(_ast_imports(ast.parse(data)))
-            found = (_aborting(names), _statement_level_named(names))
+        found = store.get_named(data) if store is not None else None
+        if found is None:
+            found = (True, True)
+            with contextlib.suppress(SyntaxError, ValueError, RecursionError, MemoryError):
+                names = _relevant(_ast_imports(ast.parse(data)))
+                found = (_aborting(names), _statement_level_named(names))
+            if store is not None:
+                store.put_named(data, found)
         if len(_NAMED) >= _NAMED_LIMIT:
             _NAMED.clear()
         _NAMED[key] = found
@@ -178,8 +193,10 @@ def _package_answer(index: ProjectIndex, module: ModuleInfo, here: Path) -> bool
     def names(other: ModuleInfo) -> set[str]:
         return set() if other is module else _relevant(imported_modules(other))
 
+    store: NamedStore | None = getattr(index, "summaries", None)
     if index.any_module(_DB_ROOTS, lambda m: _aborting(names(m)),
-                        admitted=lambda p, data: near(p) and _named_databases(data)[0]):
+                        admitted=lambda p, data: near(p) and _named_databases(data, store)[0]):
         return False
-    return index.any_module(_DB_ROOTS, lambda m: _statement_level_named(names(m)),
-                            admitted=lambda p, data: near(p) and _named_databases(data)[1])
+    return index.any_module(
+        _DB_ROOTS, lambda m: _statement_level_named(names(m)),
+        admitted=lambda p, data: near(p) and _named_databases(data, store)[1])

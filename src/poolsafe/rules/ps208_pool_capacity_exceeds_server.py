@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from poolsafe.analysis.capacity import capacity_for
-from poolsafe.analysis.pool_sites import module_pools
+from poolsafe.analysis.capacity import capacity_for, may_count
+from poolsafe.analysis.pool_sites import module_pools, set_lines
 from poolsafe.analysis.project_facts import is_test_module
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.rules.base import FileContext, Rule
@@ -104,9 +104,10 @@ class PoolCapacityExceedsServer(Rule):
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         if is_test_module(ctx.module):
             return
-        mine = module_pools(ctx.index, ctx.module)
-        if not mine:
+        mine = module_pools(ctx.index, ctx.module, lines=False)
+        if not mine or not may_count(ctx.index, ctx.module, mine):
             return
+        set_lines(ctx.module, mine)
         capacity = capacity_for(ctx.index, ctx.module)
         lines = {p.line for p in mine}
         for pool in capacity.pools:

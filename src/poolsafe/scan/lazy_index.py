@@ -124,6 +124,11 @@ class LazyIndex(ProjectIndex):
 
     #: per-module summaries kept between runs (`poolsafe.scan.summaries`), if any
     summaries: SummaryStore | None = None
+    #: whether a pattern matches a file's bytes (as `source_matches` over
+    #: `source(path)`), answered from what an earlier index over the same bytes
+    #: found: a language server's keystroke searches only the edited file again
+    #: (`fix.loop.quick.ModuleMemo`)
+    kept_matches: Callable[[re.Pattern[bytes], str, bytes], bool] | None = None
 
     def __init__(self, modules: Iterable[ModuleInfo], config: ProjectConfig | None,
                  load: Callable[[str], ModuleInfo | None],
@@ -317,8 +322,7 @@ class LazyIndex(ProjectIndex):
         if any(wanted(m) for m in given):
             return True
         if likely is not None:
-            source = self._source_of
-            first = {p for p in paths if source_matches(likely, source(p))}
+            first = {p for p in paths if self._matches(likely, p)}
             paths = [*(p for p in paths if p in first), *(p for p in paths if p not in first)]
         for path in paths:
             m = self._module_at(path)
@@ -458,7 +462,7 @@ class LazyIndex(ProjectIndex):
         have = {str(path) for path, _ in found}
         others = {p for paths in self._files_by_name.values() for p in paths} \
             - self._selected - have
-        extra = [p for p in sorted(others) if source_matches(pattern, self._source(p))]
+        extra = [p for p in sorted(others) if self._raw_matches(pattern, p)]
         # the cache's dependency: a change to an unselected file re-checks everything
         self.matched.setdefault(pattern_key(pattern), []).extend(extra)
         return found + [(Path(p), self._source(p).decode("utf-8", "replace")) for p in extra]
@@ -470,9 +474,35 @@ class LazyIndex(ProjectIndex):
         if pattern.pattern not in memo:
             others = {p for paths in self._files_by_name.values() for p in paths} \
                 - self._selected
-            memo[pattern.pattern] = any(source_matches(pattern, self._source(p))
+            memo[pattern.pattern] = any(self._raw_matches(pattern, p)
                                         for p in sorted(others))
         return memo[pattern.pattern]
+
+    def _matches(self, pattern: re.Pattern[bytes], path: str) -> bool:
+        """`source_matches(pattern, self._source_of(path))`."""
+        parsed = self._loaded.get(path)
+        if parsed is not None and not (self.kept_matches is not None
+                                       and self._text_is_bytes(path, parsed)):
+            # (a parsed module's text, which may not be the file's bytes)
+            return source_matches(pattern, parsed.source.encode())
+        return self._raw_matches(pattern, path)
+
+    def _text_is_bytes(self, path: str, parsed: ModuleInfo) -> bool:
+        """Whether the parsed module's text, encoded, is the file's bytes (once per
+        path and index: the module at a path stays)."""
+        memo: dict[str, bool] = self.__dict__.setdefault("_text_is_bytes_memo", {})
+        found = memo.get(path)
+        if found is None:
+            found = memo[path] = self._source is not None and (
+                parsed.source.encode() == self._source(path))
+        return found
+
+    def _raw_matches(self, pattern: re.Pattern[bytes], path: str) -> bool:
+        """`source_matches(pattern, self._source(path))`, from `kept_matches` if any."""
+        data = self._source(path) if self._source is not None else b""
+        if self.kept_matches is not None:
+            return self.kept_matches(pattern, path, data)
+        return source_matches(pattern, data)
 
     def _source_of(self, path: str) -> bytes:
         parsed = self._loaded.get(path)
@@ -498,9 +528,7 @@ class LazyIndex(ProjectIndex):
             "_matching_memo", {})
         found = memo.get(pattern)
         if found is None:
-            source = self._source_of
-            found = memo[pattern] = [p for p in self._order
-                                     if source_matches(pattern, source(p))]
+            found = memo[pattern] = [p for p in self._order if self._matches(pattern, p)]
         return list(found), given
 
     def _selected_modules(self, paths: Iterable[str]) -> list[ModuleInfo]:

@@ -33,12 +33,24 @@ from poolsafe.scan.cache import (
 )
 
 SUFFIX = ".pool.json"
+#: `statement_errors._named_databases`' answers (two booleans), by the module's bytes
+NAMED_SUFFIX = ".dbnames.json"
 #: the most summaries a cache keeps: past it, a run that writes removes the oldest until
 #: `KEEP` are left (one file per version of a module, so edits add up)
 LIMIT = 8000
 KEEP = 6000
 
 _code_digest: list[str] = []
+_named_digest: list[str] = []
+
+
+def _named_version() -> str:
+    if not _named_digest:
+        from poolsafe.analysis import statement_errors
+        from poolsafe.knowledge import libraries
+
+        _named_digest.append(code_version((statement_errors, libraries)))
+    return _named_digest[0]
 
 
 def _code_version() -> str:
@@ -61,6 +73,7 @@ class SummaryStore:
         self.version = _code_version() if self.usable else ""
         self.loaded = 0
         self.written = 0
+        self.named_written = 0
         self._known: dict[str, PoolSummary | None] = {}
 
     def _name(self, abspath: str, data: bytes) -> str:
@@ -103,3 +116,33 @@ class SummaryStore:
         self.written += 1
         if self.written == 1:  # one look per run, as for the snapshots
             prune_oldest(self.directory, SUFFIX, LIMIT, KEEP)
+
+    def _named_name(self, data: bytes) -> str:
+        h = hashlib.blake2b(digest_size=20)
+        h.update(_named_version().encode() + b"\0")
+        h.update(data)
+        return h.hexdigest()
+
+    def get_named(self, data: bytes) -> tuple[bool, bool] | None:
+        """The kept answer of `statement_errors._named_databases` for `data`, if any."""
+        if not self.usable:
+            return None
+        path = self.directory / (self._named_name(data) + NAMED_SUFFIX)
+        with contextlib.suppress(OSError, ValueError):
+            if not path.is_symlink():
+                found = json.loads(path.read_bytes())
+                if isinstance(found, list) and len(found) == 2 \
+                        and all(isinstance(v, bool) for v in found):
+                    return found[0], found[1]
+        return None
+
+    def put_named(self, data: bytes, found: tuple[bool, bool]) -> None:
+        if not self.usable:
+            return
+        name = self._named_name(data)
+        if (self.directory / (name + NAMED_SUFFIX)).exists():
+            return
+        if write_cache_file(self.directory, name, NAMED_SUFFIX, json.dumps(list(found)).encode()):
+            self.named_written += 1
+            if self.named_written == 1:
+                prune_oldest(self.directory, NAMED_SUFFIX, LIMIT, KEEP)

@@ -8,9 +8,11 @@ so the plan for a finding is asked for only when an editor wants it.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from poolsafe.analysis.module import ModuleInfo
     from poolsafe.core.discovery import SourceFile
     from poolsafe.scan.checking import ProjectResolution
+    from poolsafe.scan.lazy_index import LazyIndex
     from poolsafe.scan.prefilter import Selection
     from poolsafe.scan.scope import ProjectScope
 
@@ -52,6 +55,10 @@ class ModuleMemo:
         #: state their selection left, and that selection
         self._selections: dict[tuple[str, str, bool], tuple[list[str], dict[str, Any],
                                                              Selection]] = {}
+        #: path -> content hash of the files of the last selection made
+        self.hashes: dict[str, str] = {}
+        #: pattern -> path -> (content hash, whether the pattern matches those bytes)
+        self._matches: dict[re.Pattern[bytes], dict[str, tuple[str, bool]]] = {}
 
     def selection(self, paths: list[str], datas: list[bytes], options: ScanOptions,
                   modules: list[tuple[tuple[str, ...], str]], database_only: bool
@@ -62,6 +69,7 @@ class ModuleMemo:
         from poolsafe.scan.prefilter import reselect, select
 
         hashes = [content_hash(d) for d in datas]
+        self.hashes = dict(zip(paths, hashes, strict=True))
         layout = content_hash(repr((paths, modules)).encode())
         key = (layout, repr(options.project), database_only)
         kept = self._selections.get(key)
@@ -82,6 +90,23 @@ class ModuleMemo:
             self._selections.clear()
         self._selections[key] = (hashes, state, made)
         return made
+
+    def matches(self, hashes: dict[str, str], pattern: re.Pattern[bytes], path: str,
+                data: bytes) -> bool:
+        """`source_matches(pattern, data)`, kept per file with the content hash of its
+        bytes (`hashes`: those of the index asking, whose `data` they hash)."""
+        from poolsafe.analysis.index import source_matches
+
+        digest = hashes.get(path)
+        if digest is None:
+            return source_matches(pattern, data)
+        per_file = self._matches.setdefault(pattern, {})
+        kept = per_file.get(path)
+        if kept is not None and kept[0] == digest:
+            return kept[1]
+        found = source_matches(pattern, data)
+        per_file[path] = (digest, found)
+        return found
 
     def module(self, f: SourceFile, data: bytes, options: ScanOptions) -> ModuleInfo | None:
         from poolsafe.scan.cache import content_hash
@@ -110,11 +135,21 @@ def _resolution(project: ProjectScope, options: ScanOptions,
     kept = memo
 
     class Remembering(ProjectResolution):
+        def __init__(self) -> None:
+            super().__init__(project, options, kept.selection)
+            # (the hashes of these files' bytes, made by the selection just now)
+            self.hashes = kept.hashes
+
         def _load(self, path: str) -> ModuleInfo | None:
             f, d = self.by_path[path]
             return kept.module(f, d, self.options)
 
-    return Remembering(project, options, kept.selection)
+        def index(self, checked: list[ModuleInfo]) -> LazyIndex:
+            index = super().index(checked)
+            index.kept_matches = partial(kept.matches, self.hashes)
+            return index
+
+    return Remembering()
 
 
 @dataclass(frozen=True)
@@ -178,7 +213,17 @@ def lint_file(path: Path, options: ScanOptions,
               memo: ModuleMemo | None = None) -> LintedFile:
     """Lint the file at `path` (absolute; its text from `options.overrides` when an
     editor holds it) in its whole project; `memo` keeps the other modules parsed
-    between calls."""
+    between calls. As in a scan, the parsed nodes are not validated (they are
+    valid by construction, `checking.unvalidated_nodes`): a quick fix's edits are
+    built later, outside this call."""
+    from poolsafe.scan.checking import unvalidated_nodes
+
+    with unvalidated_nodes():
+        return _lint_file(path, options, ignored, memo)
+
+
+def _lint_file(path: Path, options: ScanOptions, ignored: Callable[[str, str], bool] | None,
+               memo: ModuleMemo | None) -> LintedFile:
     from poolsafe.scan.checking import enabled_rules, load_data
 
     scope = build_scope([str(path)], options.scope_settings())
