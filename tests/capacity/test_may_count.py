@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 import poolsafe.rules.ps208_pool_capacity_exceeds_server as ps208
-import poolsafe.scan.checking as checking
 from poolsafe.analysis.capacity import compute_capacity, may_count
 from poolsafe.analysis.deploy_files import project_files
 from poolsafe.analysis.index import ProjectIndex
@@ -38,55 +37,40 @@ def _project(tmp_path: Path, tool: str) -> Path:
     return root
 
 
-@pytest.fixture
-def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The file names an epoch parsed or loaded from a snapshot."""
-    seen: list[str] = []
-    orig = checking._Epoch._parse
-
-    def counting(self: checking._Epoch, f: checking.SourceFile,
-                 d: bytes) -> checking.ParsedFile | checking.FileError:
-        seen.append(f.path.name)
-        return orig(self, f, d)
-
-    monkeypatch.setattr(checking._Epoch, "_parse", counting)
-    return seen
-
-
 def test_a_pool_with_no_known_server_does_not_read_the_other_pools(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed: list[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epoch_parses: list[str]) -> None:
     # the URL is the caller's: no dialect, no server, so nothing to budget here
     root = _project(tmp_path, "from sqlalchemy import create_engine\n\n\n"
                               "def connect(url):\n    return create_engine(url)\n")
     monkeypatch.chdir(root)
     result = scan(["tool.py"], ScanOptions(select={"PS208"}))
     assert not result.findings and not result.errors
-    assert "bigdb.py" not in parsed, parsed
+    assert "bigdb.py" not in epoch_parses, epoch_parses
     # the whole project still finds batch.py's own program over the limit
     assert [(f.path, f.code) for f in scan(["."], ScanOptions(select={"PS208"})).findings] == [
         ("bigdb.py", "PS208")]
 
 
 def test_a_pool_that_may_count_reads_the_project(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed: list[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epoch_parses: list[str]) -> None:
     # look-alike: a PostgreSQL URL reached from run.py's program, under its limit
     root = _project(tmp_path, "from sqlalchemy import create_engine\n\n\n"
                               "def connect():\n"
                               "    return create_engine('postgresql://app@db/app')\n")
     monkeypatch.chdir(root)
     assert not scan(["tool.py"], ScanOptions(select={"PS208"})).findings
-    assert "bigdb.py" in parsed, parsed
+    assert "bigdb.py" in epoch_parses, epoch_parses
 
 
 def test_a_pool_no_program_reaches_does_not_read_the_other_pools(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parsed: list[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epoch_parses: list[str]) -> None:
     root = _project(tmp_path, "from sqlalchemy import create_engine\n\n\n"
                               "def connect():\n"
                               "    return create_engine('postgresql://app@db/app')\n")
     (root / "run.py").write_text("if __name__ == '__main__':\n    print('no pool')\n")
     monkeypatch.chdir(root)
     assert not scan(["tool.py"], ScanOptions(select={"PS208"})).findings
-    assert "bigdb.py" not in parsed, parsed
+    assert "bigdb.py" not in epoch_parses, epoch_parses
 
 
 def test_may_count_false_means_no_pool_of_the_module_is_over_a_budget(

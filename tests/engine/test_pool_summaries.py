@@ -69,21 +69,6 @@ def _edit(path: Path, text: str, step: int) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + step * 1_000_000_000))
 
 
-@pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The file names an epoch parsed or loaded from a snapshot."""
-    seen: list[str] = []
-    orig = checking._Epoch._parse
-
-    def counting(self: checking._Epoch, f: checking.SourceFile,
-                 d: bytes) -> checking.ParsedFile | checking.FileError:
-        seen.append(f.path.name)
-        return orig(self, f, d)
-
-    monkeypatch.setattr(checking._Epoch, "_parse", counting)
-    return seen
-
-
 def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "proj"
     root.mkdir()
@@ -94,7 +79,7 @@ def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_leaf_edit_reads_the_other_modules_summaries(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loads: list[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epoch_parses: list[str]) -> None:
     root = _project(tmp_path, monkeypatch)
     cache = root / ".poolsafe_cache"
     opts = ScanOptions(cache_dir=cache)
@@ -102,15 +87,15 @@ def test_a_leaf_edit_reads_the_other_modules_summaries(
     leaf = root / "leaf.py"
     # the first edit parses the modules that spell a pool word, and summarizes them
     _edit(leaf, FILES["leaf.py"] + "\nA = 1\n", 1)
-    loads.clear()
+    epoch_parses.clear()
     first = scan(["leaf.py"], opts)
-    assert set(loads) >= BYSTANDERS
+    assert set(epoch_parses) >= BYSTANDERS
     assert list((cache / "modules").glob(f"*{SUFFIX}"))
     # the next reads their summaries: none of them is parsed or loaded
     _edit(leaf, FILES["leaf.py"] + "\nA = 2\n", 2)
-    loads.clear()
+    epoch_parses.clear()
     second = scan(["leaf.py"], opts)
-    assert not BYSTANDERS & set(loads), loads
+    assert not BYSTANDERS & set(epoch_parses), epoch_parses
     fresh = scan(["leaf.py"], ScanOptions())
     assert _key(second) == _key(fresh) == _key(first)
     # 2 x 4 x (15 + 2) = 136 <= 197: no PS208 yet
@@ -120,9 +105,9 @@ def test_a_leaf_edit_reads_the_other_modules_summaries(
     # are the same, but what its call means changed; its 20 connections count now
     _edit(root / "dbutil.py", "from sqlalchemy import create_engine as make\n", 3)
     _edit(leaf, FILES["leaf.py"] + "\nA = 3\n", 4)
-    loads.clear()
+    epoch_parses.clear()
     third = scan(["leaf.py"], opts)
-    assert "views.py" in loads
+    assert "views.py" in epoch_parses
     fresh = scan(["leaf.py"], ScanOptions())
     assert _key(third) == _key(fresh)
     assert [f.code for f in third.findings if f.code == "PS208"] == ["PS208"]
@@ -130,7 +115,7 @@ def test_a_leaf_edit_reads_the_other_modules_summaries(
 
 
 def test_a_pool_added_in_another_module_changes_ps208(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loads: list[str]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, epoch_parses: list[str]) -> None:
     root = _project(tmp_path, monkeypatch)
     opts = ScanOptions(cache_dir=root / ".poolsafe_cache")
     scan(["."], opts)
