@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import strip_await
+from poolsafe.analysis.cstutil import string_value, strip_await
 
 #: methods of a session or connection that run a read (`session.get(User, 1)`), or
 #: run the statement they are given (`execute`...), which is then read itself
@@ -50,16 +50,6 @@ def chain_methods(expr: cst.BaseExpression) -> tuple[list[str], cst.BaseExpressi
             return methods, expr
 
 
-def _string(expr: cst.BaseExpression) -> str | None:
-    if isinstance(expr, cst.SimpleString):
-        value = expr.evaluated_value
-        return value if isinstance(value, str) else None
-    if isinstance(expr, cst.ConcatenatedString):
-        left, right = _string(expr.left), _string(expr.right)
-        return None if left is None or right is None else left + right
-    return None
-
-
 def select_text(sql: str) -> bool:
     """SQL text that is a plain SELECT: no lock clause, no `SELECT ... INTO`."""
     text = " ".join(sql.lower().split())
@@ -69,7 +59,7 @@ def select_text(sql: str) -> bool:
 def reads_statement(expr: cst.BaseExpression, resolver: Resolver, depth: int = 0) -> bool:
     """`select(User)...`, `text("SELECT ...")`, `"SELECT ..."`, or a name bound to one."""
     expr = strip_await(expr)[0]
-    sql = _string(expr)
+    sql = string_value(expr)
     if sql is not None:
         return select_text(sql)
     if isinstance(expr, cst.Name) and depth < 2:
@@ -93,7 +83,7 @@ def reads_statement(expr: cst.BaseExpression, resolver: Resolver, depth: int = 0
     if name == "select":
         return True
     if name == "text" and inner.args:
-        sql = _string(inner.args[0].value)
+        sql = string_value(inner.args[0].value)
         return sql is not None and select_text(sql)
     return False
 
