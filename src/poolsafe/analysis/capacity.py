@@ -219,7 +219,7 @@ _SETTINGS = "_capacity_settings"
 
 def _setting(index: ProjectIndex, files: ProjectFiles) -> _Setting:
     """The setting of `files`' project, made once per index and project root."""
-    per_root: dict[Path, _Setting] = index.__dict__.setdefault(_SETTINGS, {})
+    per_root: dict[Path, _Setting] = index.derived(_SETTINGS, dict)
     found = per_root.get(files.root)
     if found is None:
         conf = server_files(files)

@@ -124,12 +124,8 @@ def _django_in_project(index: ProjectIndex) -> bool:
     needs a Django model, cursor or transaction, which only an import naming `django`
     makes known: a project without the word has none, and its thread entries, which
     take the whole project's registrations to find, are not looked for."""
-    found = getattr(index, _USES_DJANGO, None)
-    if not isinstance(found, bool):
-        found = index.any_module(_DJANGO_WORD, lambda _m: True) \
-            or index.unread_files_match(_DJANGO_WORD)
-        setattr(index, _USES_DJANGO, found)
-    return found
+    return index.derived(_USES_DJANGO, lambda: index.any_module(_DJANGO_WORD, lambda _m: True)
+                         or index.unread_files_match(_DJANGO_WORD))
 
 
 # ------------------------------------------------------------------ entries
@@ -143,11 +139,7 @@ _ENTRY_WORDS = ("sync_to_async", "ThreadPoolExecutor", "run_in_executor", "add_j
 
 def _entries(index: ProjectIndex) -> dict[int, str]:
     """id(FunctionDef) -> how it runs on another thread (computed once per index)."""
-    found = getattr(index, _ENTRIES, None)
-    if not isinstance(found, dict):
-        found = _find_entries(index)
-        setattr(index, _ENTRIES, found)
-    return found
+    return index.derived(_ENTRIES, lambda: _find_entries(index))
 
 
 def _find_entries(index: ProjectIndex) -> dict[int, str]:
@@ -513,10 +505,8 @@ def _local_classes(index: ProjectIndex, func: FunctionInfo) -> dict[str, list[cs
     per function and index: asked for every call of an unresolved name, a walk per
     call made a long function's search quadratic). The entry keeps its node, so an
     id reused by a later tree is never taken for it."""
-    memo = getattr(index, _LOCAL_CLASSES, None)
-    if not isinstance(memo, dict):
-        memo = {}
-        setattr(index, _LOCAL_CLASSES, memo)
+    memo: dict[int, tuple[cst.FunctionDef, dict[str, list[cst.ClassDef]]]] = \
+        index.derived(_LOCAL_CLASSES, dict)
     entry = memo.get(id(func.node))
     if entry is None or entry[0] is not func.node:
         found: dict[str, list[cst.ClassDef]] = {}
@@ -739,9 +729,10 @@ _RELATED = "_django_related_managers"
 def _related_managers(index: ProjectIndex) -> frozenset[str]:
     """The names of the project's related managers: every `ManyToManyField` attribute
     of a model and every relation field's `related_name` (computed once per index)."""
-    found = getattr(index, _RELATED, None)
-    if isinstance(found, frozenset):
-        return found
+    return index.derived(_RELATED, lambda: _find_related_managers(index))
+
+
+def _find_related_managers(index: ProjectIndex) -> frozenset[str]:
     names: set[str] = set()
     with index.full_resolution():
         for module in index.modules_mentioning(DJANGO_RELATION_WORDS):
@@ -749,9 +740,7 @@ def _related_managers(index: ProjectIndex) -> frozenset[str]:
                 for st in cls.node.body.body:
                     if isinstance(st, cst.SimpleStatementLine):
                         names.update(_relation_names(index, module, st))
-    out = frozenset(names)
-    setattr(index, _RELATED, out)
-    return out
+    return frozenset(names)
 
 
 def _relation_names(index: ProjectIndex, module: ModuleInfo,

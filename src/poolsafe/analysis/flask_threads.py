@@ -80,12 +80,10 @@ def flask_sqlalchemy_in_project(index: ProjectIndex) -> bool:
     module that spells `Thread`, `Timer` or `submit` to find (and whatever their
     resolution reaches: 372 of mlflow's modules, held for the rest of the run), are
     not looked for; nor are PS206's background jobs, whose uses are the same."""
-    found = getattr(index, _USES_FLASK_SQLALCHEMY, None)
-    if not isinstance(found, bool):
-        found = index.any_module(_FLASK_SQLALCHEMY_WORD, lambda _m: True) \
-            or index.unread_files_match(_FLASK_SQLALCHEMY_WORD)
-        setattr(index, _USES_FLASK_SQLALCHEMY, found)
-    return found
+    return index.derived(
+        _USES_FLASK_SQLALCHEMY,
+        lambda: index.any_module(_FLASK_SQLALCHEMY_WORD, lambda _m: True)
+        or index.unread_files_match(_FLASK_SQLALCHEMY_WORD))
 
 
 def _entries(index: ProjectIndex) -> dict[int, str]:
@@ -95,11 +93,8 @@ def _entries(index: ProjectIndex) -> dict[int, str]:
     profile) it cost a cold run on a large Flask code base the product of the two.
     One answer per resolution level of an index that has them (`LazyIndex`): a
     Socket.IO task is resolved at the caller's level, as it was when not kept."""
-    memo = getattr(index, _ENTRIES, None)
-    if not isinstance(memo, dict):
-        memo = {}
-        setattr(index, _ENTRIES, memo)
-    level = getattr(index, "_level", None)
+    memo: dict[int | None, dict[int, str]] = index.derived(_ENTRIES, dict)
+    level = index.resolution_level
     found = memo.get(level)
     if found is None:
         found = memo[level] = _find_entries(index)
@@ -111,11 +106,11 @@ def _entries_deferred(index: ProjectIndex) -> bool:
     its thread entries are known (see `_uses_before_entries`); the modules checked
     after it in the same index search them at once (asking each of their functions
     first would cost a whole-project run more than the search)."""
-    level = getattr(index, "_level", None)
-    memo = getattr(index, _ENTRIES, None)
-    if isinstance(memo, dict) and level in memo:
+    level = index.resolution_level
+    memo: dict[int | None, dict[int, str]] = index.derived(_ENTRIES, dict)
+    if level in memo:
         return False
-    deferred: set[object] = index.__dict__.setdefault(_DEFERRED, set())
+    deferred: set[int | None] = index.derived(_DEFERRED, set)
     if level in deferred:
         return False
     deferred.add(level)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import libcst as cst
 
@@ -86,11 +87,20 @@ from poolsafe.knowledge.libraries import (
 _MAX_DEPTH = 40
 
 
+if TYPE_CHECKING:
+    from poolsafe.analysis.statement_errors import NamedStore
+
+_T = TypeVar("_T")
+
 #: where the modules of an in-memory project live (`scan_sources`, `fix_sources`)
 _VIRTUAL_ROOT = Path("/virtual")
 
 
 class ProjectIndex:
+    #: per-module facts kept between runs, for the questions that can be answered
+    #: without parsing a module (an index that parses on demand has them)
+    summaries: NamedStore | None = None
+
     def __init__(self, modules: Iterable[ModuleInfo],
                  config: ProjectConfig | None = None) -> None:
         self._modules = list(modules)
@@ -127,6 +137,27 @@ class ProjectIndex:
         self._branches_memo: dict[int, tuple[ModuleInfo, dict[int, int]]] = {}
         #: `_aio_pool_kind`, once asked
         self._aio_kind: tuple[str | None] | None = None
+        #: the project-wide facts the analyses derive once per index (`derived`)
+        self._derived: dict[str, object] = {}
+
+    def derived(self, key: str, compute: Callable[[], _T]) -> _T:
+        """The project-wide fact `key`: what `compute()` gives the first time it is
+        asked, kept for the life of this index (one check epoch; nothing of it is
+        used after). Each analysis module names its own keys; a fact that depends on
+        how much of the project resolution may read puts `resolution_level` in its
+        key."""
+        if key in self._derived:
+            return cast(_T, self._derived[key])
+        value = compute()
+        self._derived[key] = value
+        return value
+
+    @property
+    def resolution_level(self) -> int | None:
+        """How much of the project name resolution may parse at this moment, for an
+        index that loads modules on demand (`LazyIndex`); None for one that holds
+        them all."""
+        return None
 
     @property
     def modules(self) -> list[ModuleInfo]:

@@ -465,11 +465,7 @@ _FACTS = "_poolsafe_facts"
 
 
 def facts(index: ProjectIndex) -> ProjectFacts:
-    found = getattr(index, _FACTS, None)
-    if not isinstance(found, ProjectFacts):
-        found = ProjectFacts(index)
-        setattr(index, _FACTS, found)
-    return found
+    return index.derived(_FACTS, lambda: ProjectFacts(index))
 
 
 def _flask_or_unknown(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
@@ -651,9 +647,10 @@ def _argparse_subcommands(index: ProjectIndex) -> frozenset[int]:
     """id() of the `def` of each module-level function an argparse subcommand parser
     names as its handler (`vacuum_cmd.set_defaults(func=vacuum)`, in a module that
     imports `argparse`): the program calls it once per run (`args.func(args)`)."""
-    found = getattr(index, _SUBCOMMANDS, None)
-    if isinstance(found, frozenset):
-        return found
+    return index.derived(_SUBCOMMANDS, lambda: _find_argparse_handlers(index))
+
+
+def _find_argparse_handlers(index: ProjectIndex) -> frozenset[int]:
     out: set[int] = set()
     for module in index.modules_calling(["set_defaults"]):
         if not any(q == "argparse" or q.startswith("argparse.")
@@ -670,9 +667,7 @@ def _argparse_subcommands(index: ProjectIndex) -> frozenset[int]:
                 if isinstance(value, FunctionRef) and value.func.parent is None \
                         and value.func.cls is None:
                     out.add(id(value.func.node))
-    result = frozenset(out)
-    setattr(index, _SUBCOMMANDS, result)
-    return result
+    return frozenset(out)
 
 
 def _derives_from(index: ProjectIndex, cls: ClassInfo, bases: frozenset[tuple[str, str]],

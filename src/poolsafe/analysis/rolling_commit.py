@@ -41,7 +41,6 @@ from poolsafe.knowledge import BROAD_EXCEPTIONS
 from poolsafe.knowledge.libraries import match_qualname
 
 _ATTR = "_poolsafe_rolling_commit"
-_PLAIN_ATTR = "_poolsafe_plain_sessions"
 
 _SESSION_CLASSES = frozenset({("sqlalchemy", "Session"), ("sqlmodel", "Session")})
 _ASYNC_SESSION = frozenset({("sqlalchemy", "AsyncSession"), ("sqlmodel", "AsyncSession")})
@@ -59,21 +58,22 @@ def every_session_rolls_back_commit(index: ProjectIndex) -> bool:
     """The project defines a `Session` subclass whose `commit()` rolls back on
     failure, and every synchronous session it makes is of such a class, but for
     plain sessions followed one by one (`holds_plain_session`)."""
-    found = getattr(index, _ATTR, None)
-    if not isinstance(found, bool):
+    return _rolling_commit_facts(index)[0]
+
+
+def _rolling_commit_facts(index: ProjectIndex) -> tuple[bool, frozenset[tuple[int, str]]]:
+    """`every_session_rolls_back_commit`, and the plain sessions (see there)."""
+    def compute() -> tuple[bool, frozenset[tuple[int, str]]]:
         plain: set[tuple[int, str]] = set()
-        found = _every_session_rolls_back(index, plain)
-        setattr(index, _ATTR, found)
-        setattr(index, _PLAIN_ATTR, frozenset(plain))
-    return found
+        every = _every_session_rolls_back(index, plain)
+        return every, frozenset(plain)
+    return index.derived(_ATTR, compute)
 
 
 def holds_plain_session(index: ProjectIndex, func: FunctionInfo, name: str) -> bool:
     """`name` in `func` is (or may be) a plain session the project made with
     `Session(...)`: the variable bound to it, or a parameter it is handed to."""
-    every_session_rolls_back_commit(index)
-    plain: frozenset[tuple[int, str]] = getattr(index, _PLAIN_ATTR, frozenset())
-    return (id(func.node), name) in plain
+    return (id(func.node), name) in _rolling_commit_facts(index)[1]
 
 
 def only_queues_and_commits(index: ProjectIndex, body: cst.CSTNode, name: str,

@@ -179,7 +179,7 @@ def _package_statement_level(index: ProjectIndex, module: ModuleInfo) -> bool:
     # one answer per directory and index: the module asked about adds nothing to the
     # union (its own imports name neither list, or it would not be asked), so every
     # module of the directory gets the same one (a cold run asks for each)
-    memo: dict[Path, bool] = index.__dict__.setdefault(_PACKAGE_MEMO, {})
+    memo: dict[Path, bool] = index.derived(_PACKAGE_MEMO, dict)
     found = memo.get(here)
     if found is None:
         found = memo[here] = _package_answer(index, module, here)
@@ -193,7 +193,7 @@ def _package_answer(index: ProjectIndex, module: ModuleInfo, here: Path) -> bool
     def names(other: ModuleInfo) -> set[str]:
         return set() if other is module else _relevant(imported_modules(other))
 
-    store: NamedStore | None = getattr(index, "summaries", None)
+    store = index.summaries
     if index.any_module(_DB_ROOTS, lambda m: _aborting(names(m)),
                         admitted=lambda p, data: near(p) and _named_databases(data, store)[0]):
         return False

@@ -234,6 +234,10 @@ class LazyIndex(ProjectIndex):
         for a, memo in self._views[level].items():
             setattr(self, a, memo)
 
+    @property
+    def resolution_level(self) -> int | None:
+        return self._level
+
     def _loadable(self, path: str) -> bool:
         if self._level == _FULL:
             return True
