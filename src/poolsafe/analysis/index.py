@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 import libcst as cst
 
@@ -87,13 +87,19 @@ from poolsafe.knowledge.libraries import (
 _MAX_DEPTH = 40
 
 
-if TYPE_CHECKING:
-    from poolsafe.analysis.statement_errors import NamedStore
-
 _T = TypeVar("_T")
 
 #: where the modules of an in-memory project live (`scan_sources`, `fix_sources`)
 _VIRTUAL_ROOT = Path("/virtual")
+
+
+class NamedStore(Protocol):
+    """What `poolsafe.analysis.statement_errors` read from a module's bytes, kept
+    between runs by those bytes (`poolsafe.scan.summaries.SummaryStore`)."""
+
+    def get_named(self, data: bytes) -> tuple[bool, bool] | None: ...
+
+    def put_named(self, data: bytes, found: tuple[bool, bool]) -> None: ...
 
 
 class ProjectIndex:

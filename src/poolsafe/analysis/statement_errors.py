@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -28,7 +28,7 @@ from poolsafe.knowledge.libraries import (
 )
 
 if TYPE_CHECKING:
-    from poolsafe.analysis.index import ProjectIndex
+    from poolsafe.analysis.index import NamedStore, ProjectIndex
 
 #: the last module asked about and its answer (the flows of one file are asked in a
 #: row; holding one module keeps no more than the file being checked)
@@ -95,15 +95,6 @@ _DB_ROOTS = re.compile(rb"\b(?:" + b"|".join(sorted({
 #: `_named_databases`' answers by a digest of the bytes (bounded: cleared when full)
 _NAMED: dict[bytes, tuple[bool, bool]] = {}
 _NAMED_LIMIT = 20_000
-
-
-class NamedStore(Protocol):
-    """`_named_databases`' answers kept between runs, by the bytes they were read
-    from (`poolsafe.scan.summaries.SummaryStore`)."""
-
-    def get_named(self, data: bytes) -> tuple[bool, bool] | None: ...
-
-    def put_named(self, data: bytes, found: tuple[bool, bool]) -> None: ...
 
 
 def _named_databases(data: bytes, store: NamedStore | None = None) -> tuple[bool, bool]:
