@@ -97,6 +97,31 @@ def strip_await(node: cst.BaseExpression) -> tuple[cst.BaseExpression, bool]:
     return node, awaited
 
 
+def chain_links(expr: cst.BaseExpression,
+                through_await: bool = False) -> Iterator[cst.BaseExpression]:
+    """The links of a chain of calls and attribute reads, from `expr` down to its
+    root, both included: `a.b(x).c` gives `a.b(x).c`, `a.b(x)`, `a.b`, `a`. With
+    `through_await`, an `await` anywhere in the chain is looked through
+    (`(await s.execute(q)).scalars()` down to `s`)."""
+    while True:
+        if through_await:
+            expr = strip_await(expr)[0]
+        yield expr
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        elif isinstance(expr, cst.Attribute):
+            expr = expr.value
+        else:
+            return
+
+
+def chain_root(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """The last of `chain_links(expr)`: `conn` of `conn.cursor().execute`."""
+    for link in chain_links(expr):
+        expr = link
+    return expr
+
+
 def call_name(call: cst.Call) -> str | None:
     """The last name of a call's callee: `getconn` for `pool.getconn()`."""
     func = call.func

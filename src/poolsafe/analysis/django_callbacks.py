@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, iter_nodes, positional_args
+from poolsafe.analysis.cstutil import chain_links, iter_calls, iter_nodes, positional_args
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
@@ -104,14 +104,10 @@ def _schedule_do(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | 
     args = positional_args(call)
     if not (isinstance(f, cst.Attribute) and f.attr.value == SCHEDULE_DO and args):
         return
-    node: cst.BaseExpression = f.value
-    while not (isinstance(node, cst.Call) and _every(node.func)):
-        if isinstance(node, cst.Call):
-            node = node.func
-        elif isinstance(node, cst.Attribute):
-            node = node.value
-        else:
-            return
+    node = next((link for link in chain_links(f.value)
+                 if isinstance(link, cst.Call) and _every(link.func)), None)
+    if node is None:
+        return
     if not _schedule_owner(index, module, scope, node.func):
         return
     found = _function(index, module, scope, args[0])

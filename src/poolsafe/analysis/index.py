@@ -19,6 +19,7 @@ import libcst as cst
 from poolsafe.analysis.autocommit import autocommit_targets
 from poolsafe.analysis.cstutil import (
     call_name,
+    chain_links,
     children,
     dotted_name,
     iter_calls,
@@ -675,17 +676,12 @@ class ProjectIndex:
                     continue
                 expr: cst.BaseExpression = value
                 if target.value == "queryset":  # down to `Order` of `Order.objects...`
-                    while not (isinstance(expr, cst.Attribute)
-                               and expr.attr.value in DJANGO_MANAGER_ATTRIBUTES):
-                        if isinstance(expr, cst.Call):
-                            expr = expr.func
-                        elif isinstance(expr, cst.Attribute):
-                            expr = expr.value
-                        else:
-                            break
-                    if not isinstance(expr, cst.Attribute):
+                    manager = next(
+                        (link for link in chain_links(expr) if isinstance(link, cst.Attribute)
+                         and link.attr.value in DJANGO_MANAGER_ATTRIBUTES), None)
+                    if manager is None:
                         continue
-                    expr = expr.value
+                    expr = manager.value
                 found = self.evaluate(expr, cls.module, None, depth + 1)
                 if isinstance(found, ClassRef):
                     return found.cls

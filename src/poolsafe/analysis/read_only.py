@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import string_value, strip_await
+from poolsafe.analysis.cstutil import chain_links, string_value, strip_await
 
 #: methods of a session or connection that run a read (`session.get(User, 1)`), or
 #: run the statement they are given (`execute`...), which is then read itself
@@ -38,16 +38,8 @@ Resolver = Callable[[cst.BaseExpression], "cst.BaseExpression | None"]
 def chain_methods(expr: cst.BaseExpression) -> tuple[list[str], cst.BaseExpression]:
     """The method names of a call chain, outermost first, and its root
     (`session.query(X).filter(...).update(...)` -> [update, filter, query], `session`)."""
-    methods: list[str] = []
-    while True:
-        expr = strip_await(expr)[0]
-        if isinstance(expr, cst.Call):
-            expr = expr.func
-        elif isinstance(expr, cst.Attribute):
-            methods.append(expr.attr.value)
-            expr = expr.value
-        else:
-            return methods, expr
+    links = list(chain_links(expr, through_await=True))
+    return [link.attr.value for link in links if isinstance(link, cst.Attribute)], links[-1]
 
 
 def select_text(sql: str) -> bool:

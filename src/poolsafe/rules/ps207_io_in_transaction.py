@@ -10,6 +10,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import (
     body_statements,
     call_name,
+    chain_links,
     dotted_name,
     iter_calls,
     iter_nodes,
@@ -828,17 +829,12 @@ class _Walker:
 
     def model_query(self, expr: cst.BaseExpression) -> str | None:
         """`User.query.filter_by(...)`: Flask-SQLAlchemy's session."""
-        while True:
-            if isinstance(expr, cst.Call):
-                expr = expr.func
-            elif isinstance(expr, cst.Attribute):
-                if expr.attr.value in FLASK_MODEL_QUERY_ATTRIBUTES:
-                    owner = self.index.evaluate(expr.value, self.module, self.func)
-                    if isinstance(owner, ClassRef) and is_model_class(self.index, owner.cls):
-                        return _FLASK_SESSION
-                expr = expr.value
-            else:
-                return None
+        for link in chain_links(expr):
+            if isinstance(link, cst.Attribute) and link.attr.value in FLASK_MODEL_QUERY_ATTRIBUTES:
+                owner = self.index.evaluate(link.value, self.module, self.func)
+                if isinstance(owner, ClassRef) and is_model_class(self.index, owner.cls):
+                    return _FLASK_SESSION
+        return None
 
     # --------------------------------------------------------------- network
     def slow(self, call: cst.Call) -> Slow | None:
@@ -940,16 +936,8 @@ def _django_query(call: cst.Call) -> bool:
         return True
     if method not in DJANGO_QUERYSET_QUERIES:
         return False
-    expr: cst.BaseExpression = f.value
-    while True:
-        if isinstance(expr, cst.Call):
-            expr = expr.func
-        elif isinstance(expr, cst.Attribute):
-            if expr.attr.value in DJANGO_MANAGER_ATTRIBUTES:
-                return True
-            expr = expr.value
-        else:
-            return False
+    return any(isinstance(link, cst.Attribute) and link.attr.value in DJANGO_MANAGER_ATTRIBUTES
+               for link in chain_links(f.value))
 
 
 #: calls that run through the iterable they are given, and calls that wrap it in an

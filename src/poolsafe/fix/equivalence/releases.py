@@ -13,7 +13,13 @@ from contextvars import ContextVar
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, positional_args, string_value, strip_await
+from poolsafe.analysis.cstutil import (
+    chain_root,
+    dotted_name,
+    positional_args,
+    string_value,
+    strip_await,
+)
 
 #: methods called on the connection or session that end its use
 _SELF_RELEASES = frozenset({"close", "release", "aclose", "remove"})
@@ -122,14 +128,7 @@ def receiver(call: cst.Call) -> str | None:
 
 def receiver_root(call: cst.Call) -> str | None:
     """`cur` for `cur.execute(...)`, `conn` for `conn.cursor().execute(...)`."""
-    node: cst.BaseExpression = call.func
-    while True:
-        if isinstance(node, cst.Attribute):
-            node = node.value
-        elif isinstance(node, cst.Call):
-            node = node.func
-        else:
-            break
+    node = chain_root(call.func)
     return node.value if isinstance(node, cst.Name) else None
 
 
