@@ -71,7 +71,11 @@ from poolsafe.knowledge.django import (
     DRF_SERIALIZER_ATTRIBUTE,
     DRF_SERIALIZER_GETTERS,
 )
-from poolsafe.knowledge.frameworks import STAR_IMPORT_NAMES, VIEW_BASE_ROOTS
+from poolsafe.knowledge.frameworks import (
+    REQUEST_NAMESPACES,
+    STAR_IMPORT_NAMES,
+    VIEW_BASE_ROOTS,
+)
 from poolsafe.knowledge.libraries import (
     AIO_ENGINE_SUBMODULE,
     AIO_POOL_KINDS,
@@ -125,6 +129,8 @@ class ProjectIndex:
         self._doubles_memo: dict[int, tuple[ModuleInfo, frozenset[str]]] = {}
         #: id(module) -> (module, id(top-level def) -> id of the `if` branch holding it)
         self._branches_memo: dict[int, tuple[ModuleInfo, dict[int, int]]] = {}
+        #: the request-namespace attributes being looked up (`_namespace_attribute`)
+        self._namespace_active: set[str] = set()
         #: `_aio_pool_kind`, once asked
         self._aio_kind: tuple[str | None] | None = None
 
@@ -488,6 +494,10 @@ class ProjectIndex:
             sub = self._candidates(qualname, module) if qualname in self.by_name else []
             if sub:
                 return ModuleRef(_closest(sub, module))
+            if base.qualname in REQUEST_NAMESPACES:
+                assigned = self._namespace_attribute(attr, depth)
+                if assigned is not None:
+                    return assigned
             return External(qualname)
         if isinstance(base, ModuleRef):
             found = self.lookup_module_name(base.module, attr, depth + 1)
@@ -522,6 +532,43 @@ class ProjectIndex:
             if attr in cls.annotations:
                 return self._annotated(cls.annotations[attr], cls.module, depth)
         return None
+
+    def _namespace_attribute(self, attr: str, depth: int) -> Value | None:
+        """`g.db` on a request namespace (`REQUEST_NAMESPACES`): the database object,
+        pool or engine a project function assigns to that attribute (`g.db =
+        DATABASE` in a `before_request` hook), so that `g.db.connect()` and
+        `g.db.close()` in the request's other hooks mean it. Only such objects: a
+        checkout stored there (`g.conn = pool.getconn()`) stays unknown, as before."""
+        if attr in self._namespace_active or depth > _MAX_DEPTH:
+            return None
+        self._namespace_active.add(attr)
+        try:
+            pattern = re.compile(rb"\." + re.escape(attr.encode()) + rb"[ \t]*=[^=]")
+            for m in self.modules_matching(pattern):
+                scopes: list[tuple[FunctionInfo | None, cst.CSTNode]] = [
+                    (f, f.node.body) for f in m.all_functions]
+                scopes.extend((None, st) for st in m.tree.body
+                              if isinstance(st, cst.SimpleStatementLine))
+                for f, body in scopes:
+                    for node in iter_nodes(body):
+                        if not isinstance(node, cst.Assign):
+                            continue
+                        if not any(isinstance(t.target, cst.Attribute)
+                                   and t.target.attr.value == attr
+                                   and self._is_namespace(t.target.value, m, f, depth)
+                                   for t in node.targets):
+                            continue
+                        value = self.evaluate(node.value, m, f, depth + 1)
+                        if isinstance(value, LibraryObject):
+                            return value
+            return None
+        finally:
+            self._namespace_active.discard(attr)
+
+    def _is_namespace(self, expr: cst.BaseExpression, module: ModuleInfo,
+                      func: FunctionInfo | None, depth: int) -> bool:
+        value = self.evaluate(expr, module, func, depth + 1)
+        return isinstance(value, External) and value.qualname in REQUEST_NAMESPACES
 
     def _call(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
               depth: int) -> Value | None:

@@ -133,7 +133,20 @@ STAR_IMPORT_NAMES: dict[str, frozenset[str]] = {
     "sqlalchemy.orm": frozenset({"sessionmaker", "scoped_session", "Session"}),
     "psycopg2": frozenset({"connect"}),
     "pymysql": frozenset({"connect", "Connect", "Connection"}),
+    # peewee's models modules often start `from peewee import *`: the database
+    # classes then come from the star import (`db = MySQLDatabase(...)`)
+    "peewee": frozenset({"MySQLDatabase", "PostgresqlDatabase", "SqliteDatabase", "Model",
+                         "DatabaseProxy", "Proxy"}),
+    "playhouse.pool": frozenset({"PooledMySQLDatabase", "PooledPostgresqlDatabase",
+                                 "PooledPostgresqlExtDatabase", "PooledSqliteDatabase",
+                                 "PooledSqliteExtDatabase"}),
+    "playhouse.postgres_ext": frozenset({"PostgresqlExtDatabase"}),
+    "playhouse.sqlite_ext": frozenset({"SqliteExtDatabase"}),
 }
+#: Request-scoped namespaces of a web framework whose attributes are what the project
+#: assigns to them (`g.db = DATABASE` in a `before_request` hook, then `g.db.connect()`
+#: and `g.db.close()` in other hooks of the same request): Flask's `g`.
+REQUEST_NAMESPACES: frozenset[str] = frozenset({"flask.g", "flask.globals.g"})
 #: Decorator/registration methods whose function runs at the end of every request
 #: or app context (where `scoped_session.remove()` belongs).
 FLASK_TEARDOWN_METHODS: frozenset[str] = frozenset(
