@@ -34,6 +34,17 @@ VIEW_BASE_ROOTS: tuple[str, ...] = (
     "flask_restplus.Resource",
 )
 
+#: Base classes whose instances live for one request: the framework builds a new one
+#: for every request it routes to the class (Django's and DRF's `as_view()`, Flask's
+#: `MethodView`, Tornado's `RequestHandler`, aiohttp's class-based `web.View`), so an
+#: attribute set on `self` is dropped with the request.
+PER_REQUEST_INSTANCE_ROOTS: tuple[str, ...] = (
+    *VIEW_BASE_ROOTS,
+    "tornado.web.RequestHandler",
+    "aiohttp.web.View",
+    "aiohttp.web_urldispatcher.View",
+)
+
 #: Methods of a class-based view that handle a request.
 VIEW_HANDLER_METHODS: frozenset[str] = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "dispatch",
