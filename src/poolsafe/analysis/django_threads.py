@@ -28,7 +28,11 @@ from poolsafe.analysis.cstutil import (
     positional_args,
     strip_await,
 )
-from poolsafe.analysis.django_callbacks import ANY_CLOSE_SUFFICES, callback_entries
+from poolsafe.analysis.django_callbacks import (
+    ANY_CLOSE_SUFFICES,
+    background_task,
+    callback_entries,
+)
 from poolsafe.analysis.django_callbacks import WORDS as CALLBACK_WORDS
 from poolsafe.analysis.index import (
     ProjectIndex,
@@ -736,7 +740,10 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                         return f"`call_command({library!r})`"
             if method is not None:
                 callee = FunctionRef(method)
-            if isinstance(callee, FunctionRef) and callee.func is not func:
+            if isinstance(callee, FunctionRef) and callee.func is not func \
+                    and not background_task(index, callee.func):
+                # (a `background.task`'s call submits it to the package's pool: its
+                # body runs there, and is an entry of its own)
                 inner = _db_use(index, callee.func, callee.func.node.body, depth + 1)
                 if inner is not None:
                     return f"`{callee.func.name}()`, which uses {inner[1]},"

@@ -43,7 +43,8 @@ class DjangoConnectionOutsideRequest(Rule):
       thread), a `schedule` job (`schedule.every(5).minutes.do(f)`, or a
       `Scheduler()`'s, run wherever `run_pending()` loops) with no close, and a
       `background.task` function (the `background` package's thread pool) whose
-      close is not in a `finally`.
+      close is not in a `finally` (a call of such a task only submits it: the caller
+      runs none of its body, and is not reported for it).
 
     The function run may be a bound method (`Thread(target=instance.send)` in a
     `post_save` receiver, whose `instance` is the `sender=` model; `pool.submit(self.sync)`

@@ -1245,3 +1245,27 @@ def start(publish):
 """, files={"plugs/settings.py": _CONSTANCE_SETTINGS},
         note="look-alike: the database-backed read, closed after each iteration"),
 ]
+
+INVALID.append(Case("""
+import background
+import paho.mqtt.client as mqtt
+
+from models import Order
+
+
+@background.task
+def settle_all():
+    for order in Order.objects.filter(paid=False):  # expect: PS107
+        order.paid = True
+        order.save()
+
+
+def on_connect(client, userdata, flags, rc):
+    client.subscribe("orders")
+    settle_all()
+
+
+client = mqtt.Client()
+client.on_connect = on_connect
+""", files=_FILES, note="the task leaks, not the callback that calls it: calling a "
+                        "`background.task` submits it to the package's pool"))
