@@ -131,6 +131,12 @@ def _schedule_owner(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo
     return isinstance(value, External) and value.qualname == f"{SCHEDULE_MODULE}.{SCHEDULE_EVERY}"
 
 
+def background_task(index: ProjectIndex, f: FunctionInfo) -> bool:
+    """`@background.task` (the `background` package): a call of `f` submits it to the
+    package's thread pool, its body does not run in the caller."""
+    return _background_task(index, f.module, f)
+
+
 def _background_task(index: ProjectIndex, module: ModuleInfo, f: FunctionInfo) -> bool:
     """`@background.task` (the `background` package)."""
     for deco in f.node.decorators:

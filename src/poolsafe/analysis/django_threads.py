@@ -11,6 +11,7 @@ command is outside that cycle: what it opens stays open until it calls
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -27,7 +28,11 @@ from poolsafe.analysis.cstutil import (
     positional_args,
     strip_await,
 )
-from poolsafe.analysis.django_callbacks import ANY_CLOSE_SUFFICES, callback_entries
+from poolsafe.analysis.django_callbacks import (
+    ANY_CLOSE_SUFFICES,
+    background_task,
+    callback_entries,
+)
 from poolsafe.analysis.django_callbacks import WORDS as CALLBACK_WORDS
 from poolsafe.analysis.index import (
     ProjectIndex,
@@ -57,6 +62,9 @@ from poolsafe.knowledge.django import (
     DJANGO_COMMAND_CLASS,
     DJANGO_COMMAND_METHOD,
     DJANGO_CONNECTION_OBJECTS,
+    DJANGO_CONSTANCE_BACKEND_SETTING,
+    DJANGO_CONSTANCE_CONFIG,
+    DJANGO_CONSTANCE_DATABASE_BACKEND,
     DJANGO_DATABASE_COMMANDS,
     DJANGO_INSTANCE_QUERIES,
     DJANGO_MANAGER_ATTRIBUTES,
@@ -678,6 +686,12 @@ def _db_use(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
 
 def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
             depth: int) -> str | None:
+    if isinstance(node, cst.Attribute) and isinstance(node.value, (cst.Name, cst.Attribute)) \
+            and _constance_in_database(index):
+        owner = index.evaluate(node.value, func.module, func)
+        if isinstance(owner, External) and owner.qualname in DJANGO_CONSTANCE_CONFIG:
+            return (f"`{dotted_name(node) or node.attr.value}` (a django-constance setting, "
+                    "read from the database)")
     if isinstance(node, cst.Attribute) and node.attr.value in DJANGO_MANAGER_ATTRIBUTES:
         with index.full_resolution():  # the models module holds no connection
             owner = index.evaluate(node.value, func.module, func)
@@ -716,11 +730,32 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                         return f"`call_command({library!r})`"
             if method is not None:
                 callee = FunctionRef(method)
-            if isinstance(callee, FunctionRef) and callee.func is not func:
+            if isinstance(callee, FunctionRef) and callee.func is not func \
+                    and not background_task(index, callee.func):
+                # (a `background.task`'s call submits it to the package's pool: its
+                # body runs there, and is an entry of its own)
                 inner = _db_use(index, callee.func, callee.func.node.body, depth + 1)
                 if inner is not None:
                     return f"`{callee.func.name}()`, which uses {inner[1]},"
     return None
+
+
+_CONSTANCE = "_django_constance_in_database"
+_CONSTANCE_SETTING = word_pattern([DJANGO_CONSTANCE_BACKEND_SETTING])
+
+
+def _constance_in_database(index: ProjectIndex) -> bool:
+    """The project's settings choose django-constance's database backend
+    (`CONSTANCE_BACKEND = "constance.backends.database.DatabaseBackend"`): reading a
+    `constance.config` attribute is then a query (computed once per index)."""
+    found = getattr(index, _CONSTANCE, None)
+    if isinstance(found, bool):
+        return found
+    chosen = re.compile(re.escape(DJANGO_CONSTANCE_BACKEND_SETTING)
+                        + r"""\s*=\s*['"]""" + re.escape(DJANGO_CONSTANCE_DATABASE_BACKEND))
+    out = any(chosen.search(source) for _, source in index.files_matching(_CONSTANCE_SETTING))
+    setattr(index, _CONSTANCE, out)
+    return out
 
 
 _RELATED = "_django_related_managers"

@@ -73,7 +73,12 @@ from poolsafe.knowledge.django import (
     DRF_SERIALIZER_ATTRIBUTE,
     DRF_SERIALIZER_GETTERS,
 )
-from poolsafe.knowledge.frameworks import STAR_IMPORT_NAMES, VIEW_BASE_ROOTS
+from poolsafe.knowledge.frameworks import (
+    PER_REQUEST_INSTANCE_ROOTS,
+    REQUEST_NAMESPACES,
+    STAR_IMPORT_NAMES,
+    VIEW_BASE_ROOTS,
+)
 from poolsafe.knowledge.libraries import (
     AIO_ENGINE_SUBMODULE,
     AIO_POOL_KINDS,
@@ -118,6 +123,7 @@ class ProjectIndex:
             _VIRTUAL_ROOT / name: text for name, text in self.config.virtual_files.items()}
         self.by_name: dict[str, list[ModuleInfo]] = {}
         self._package_dirs: frozenset[str] | None = None
+        self._sys_path_dirs: frozenset[str] | None = None
         for m in self._modules:
             for n in m.names:
                 self.by_name.setdefault(n, []).append(m)
@@ -142,6 +148,8 @@ class ProjectIndex:
         self._doubles_memo: dict[int, tuple[ModuleInfo, frozenset[str]]] = {}
         #: id(module) -> (module, id(top-level def) -> id of the `if` branch holding it)
         self._branches_memo: dict[int, tuple[ModuleInfo, dict[int, int]]] = {}
+        #: the request-namespace attributes being looked up (`_namespace_attribute`)
+        self._namespace_active: set[str] = set()
         #: `_aio_pool_kind`, once asked
         self._aio_kind: tuple[str | None] | None = None
         #: the project-wide facts the analyses derive once per index (`derived`)
@@ -282,8 +290,28 @@ class ProjectIndex:
     def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
         """Project modules that an `import <name>` in `near` can mean."""
         return [m for m in self.by_name.get(name, [])
-                if importable_from(str(m.abspath), name, str(near.abspath),
-                                   self.package_dirs())]
+                if self.importable(str(m.abspath), name, str(near.abspath))]
+
+    def importable(self, path: str, name: str, importer: str) -> bool:
+        """`importable_from`, and also a module by its bare name from a directory the
+        project's own code puts on `sys.path` (`sys.path.append('./ORM')` in the entry
+        point, then `from aioengine import get_engine` anywhere): `sys_path_dirs`."""
+        if importable_from(path, name, importer, self.package_dirs()):
+            return True
+        return "." not in name and os.path.dirname(path) in self.sys_path_dirs()
+
+    def sys_path_dirs(self) -> frozenset[str]:
+        """The project directories that a project file adds to `sys.path` with a
+        string literal (`sys.path.append("./lib")`, `sys.path.insert(0, "../ORM")`),
+        read relative to that file's directory (where such a script is run from)."""
+        if self._sys_path_dirs is None:
+            found: set[str] = set()
+            for path, source in self.files_matching(_SYS_PATH_WORD):
+                for m in _SYS_PATH_ADD.finditer(source):
+                    found.add(os.path.normpath(os.path.join(os.path.dirname(str(path)),
+                                                            m.group(2))))
+            self._sys_path_dirs = frozenset(found)
+        return self._sys_path_dirs
 
     def package_dirs(self) -> frozenset[str]:
         """The project's directories that hold an `__init__.py` (`importable_from`)."""
@@ -526,6 +554,10 @@ class ProjectIndex:
             sub = self._candidates(qualname, module) if qualname in self.by_name else []
             if sub:
                 return ModuleRef(_closest(sub, module))
+            if base.qualname in REQUEST_NAMESPACES:
+                assigned = self._namespace_attribute(attr, depth)
+                if assigned is not None:
+                    return assigned
             return External(qualname)
         if isinstance(base, ModuleRef):
             found = self.lookup_module_name(base.module, attr, depth + 1)
@@ -560,6 +592,43 @@ class ProjectIndex:
             if attr in cls.annotations:
                 return self._annotated(cls.annotations[attr], cls.module, depth)
         return None
+
+    def _namespace_attribute(self, attr: str, depth: int) -> Value | None:
+        """`g.db` on a request namespace (`REQUEST_NAMESPACES`): the database object,
+        pool or engine a project function assigns to that attribute (`g.db =
+        DATABASE` in a `before_request` hook), so that `g.db.connect()` and
+        `g.db.close()` in the request's other hooks mean it. Only such objects: a
+        checkout stored there (`g.conn = pool.getconn()`) stays unknown, as before."""
+        if attr in self._namespace_active or depth > _MAX_DEPTH:
+            return None
+        self._namespace_active.add(attr)
+        try:
+            pattern = re.compile(rb"\." + re.escape(attr.encode()) + rb"[ \t]*=[^=]")
+            for m in self.modules_matching(pattern):
+                scopes: list[tuple[FunctionInfo | None, cst.CSTNode]] = [
+                    (f, f.node.body) for f in m.all_functions]
+                scopes.extend((None, st) for st in m.tree.body
+                              if isinstance(st, cst.SimpleStatementLine))
+                for f, body in scopes:
+                    for node in iter_nodes(body):
+                        if not isinstance(node, cst.Assign):
+                            continue
+                        if not any(isinstance(t.target, cst.Attribute)
+                                   and t.target.attr.value == attr
+                                   and self._is_namespace(t.target.value, m, f, depth)
+                                   for t in node.targets):
+                            continue
+                        value = self.evaluate(node.value, m, f, depth + 1)
+                        if isinstance(value, LibraryObject):
+                            return value
+            return None
+        finally:
+            self._namespace_active.discard(attr)
+
+    def _is_namespace(self, expr: cst.BaseExpression, module: ModuleInfo,
+                      func: FunctionInfo | None, depth: int) -> bool:
+        value = self.evaluate(expr, module, func, depth + 1)
+        return isinstance(value, External) and value.qualname in REQUEST_NAMESPACES
 
     def _call(self, call: cst.Call, module: ModuleInfo, func: FunctionInfo | None,
               depth: int) -> Value | None:
@@ -1578,6 +1647,10 @@ def method_alias(callee: cst.BaseExpression, func: FunctionInfo | None
 
 #: an unknown receiver of `acquire()` whose name says it is a database pool
 #: (`app['db']`, `request.app.pool`, `self._engine`); locks and semaphores are not
+#: a project file that edits `sys.path` (`sys_path_dirs`)
+_SYS_PATH_WORD = re.compile(rb"sys\.path\.(?:append|insert)\b")
+_SYS_PATH_ADD = re.compile(
+    r"""sys\.path\.(?:append|insert)\(\s*(?:\d+\s*,\s*)?(['"])([^'"\n]+)\1\s*\)""")
 _DATABASE_WORD = re.compile(r"(?:^|_)(?:db|pool|engine|database)$", re.IGNORECASE)
 
 
@@ -1687,6 +1760,24 @@ def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) ->
                     return "flask" if root.startswith("flask") else "django"
         elif isinstance(value, ClassRef):
             found = view_class_framework(index, value.cls, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def per_request_class(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> str | None:
+    """The framework base (`tornado.web.RequestHandler`, `django.views.View`...) when
+    `cls` derives from one whose instances live for one request
+    (`PER_REQUEST_INSTANCE_ROOTS`), through project classes; else None."""
+    if depth > _MAX_VIEW_BASE_DEPTH:
+        return None
+    for _, value in class_bases(index, cls):
+        if isinstance(value, External):
+            for root in PER_REQUEST_INSTANCE_ROOTS:
+                if root_matches(value.qualname, root):
+                    return value.qualname
+        elif isinstance(value, ClassRef):
+            found = per_request_class(index, value.cls, depth + 1)
             if found is not None:
                 return found
     return None

@@ -9,14 +9,24 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, positional_args
+from poolsafe.analysis.cstutil import call_name, dotted_name, positional_args
 from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annotation
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import external_name, qual_match, resolve
-from poolsafe.analysis.values import External, ExternalInstance, FunctionRef, Value
+from poolsafe.analysis.values import (
+    Connection,
+    External,
+    ExternalInstance,
+    FunctionRef,
+    LibraryObject,
+    Value,
+)
 from poolsafe.knowledge.slow_calls import (
     CELERY_SUBMIT_METHODS,
     CELERY_WAIT_METHODS,
+    OFFLOAD_FUNCTIONS,
+    OFFLOAD_METHODS,
+    OFFLOAD_WHAT,
     SLEEP_FUNCTIONS,
     SLOW_FAMILIES,
     SLOW_SLEEP_SECONDS,
@@ -28,7 +38,8 @@ SLOW_NAMES: frozenset[str] = frozenset(
     {path.rsplit(".", 1)[-1] for fam in SLOW_FAMILIES
      for table in (fam.clients, fam.factories) for paths in table.values() for path in paths}
     | {tail.rsplit(".", 1)[-1] for fam in SLOW_FAMILIES for _, tail in fam.functions}
-    | {tail for _, tail in SLEEP_FUNCTIONS} | CELERY_WAIT_METHODS)
+    | {tail for _, tail in SLEEP_FUNCTIONS} | CELERY_WAIT_METHODS
+    | {tail.rsplit(".", 1)[-1] for _, tail in OFFLOAD_FUNCTIONS} | set(OFFLOAD_METHODS))
 SLOW_PREFIXES: tuple[str, ...] = tuple(sorted({p for fam in SLOW_FAMILIES for p in fam.prefixes}))
 
 
@@ -47,12 +58,19 @@ def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
         found = _slow_function(qual, call, lambda e: _constant_seconds(index, e, module, func))
         if found is not None:
             return found
+        pair = qual_match(qual, OFFLOAD_FUNCTIONS)
+        if pair is not None and _offloads_work(index, call, OFFLOAD_FUNCTIONS[pair], module,
+                                               func):
+            return ".".join(qual.split(".")[-2:]), OFFLOAD_WHAT
         # not a slow library function; `s3.upload_file` on a client another project
         # module made (`from app.clients import s3`) is read through its receiver
     f = call.func
     if not isinstance(f, cst.Attribute):
         return None
     method = f.attr.value
+    if method in OFFLOAD_METHODS and _offloads_work(index, call, OFFLOAD_METHODS[method],
+                                                    module, func):
+        return f"{_shown(f.value)}.{method}", OFFLOAD_WHAT
     if method in CELERY_WAIT_METHODS and _celery_result(index, f.value, module, func):
         return f"{_shown(f.value)}.{method}", "a wait for a task result"
     # the chain down to its root: `client.chat.completions.create` -> client, path
@@ -80,6 +98,27 @@ def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
                 fam.prefixes and method.startswith(tuple(fam.prefixes))):
             return f"{_shown(root)}.{dotted}", fam.what
     return None
+
+
+def _offloads_work(index: ProjectIndex, call: cst.Call, position: int, module: ModuleInfo,
+                   func: FunctionInfo | None) -> bool:
+    """The call hands a callable to a thread (`OFFLOAD_FUNCTIONS`, `OFFLOAD_METHODS`),
+    and that callable is not a method of a connection, session or pool (database
+    work run in a thread is not slow work of its own)."""
+    args = positional_args(call)
+    if len(args) <= position:
+        return False
+    target = args[position]
+    if isinstance(target, cst.Call) and call_name(target) == "partial":
+        inner = positional_args(target)
+        if not inner:
+            return False
+        target = inner[0]
+    if isinstance(target, cst.Attribute):
+        owner = index.evaluate(target.value, module, func)
+        if isinstance(owner, (Connection, LibraryObject)):
+            return False
+    return True
 
 
 def _shown(expr: cst.BaseExpression) -> str:

@@ -232,7 +232,17 @@ DJANGO_DATABASE_COMMANDS: frozenset[str] = frozenset({
 #: reason to read a file). Flask-SQLAlchemy's `Model.query` / `db.session` in a thread
 #: (PS206) is found the same way.
 DJANGO_ORM_WORDS: frozenset[str] = frozenset(
-    {"objects", "cursor", "close_old_connections", "query", "session"})
+    {"objects", "cursor", "close_old_connections", "query", "session",
+     # django-constance's `config` (database backend: every read is a query)
+     "constance"})
+
+#: django-constance: `from constance import config`, then `config.PLUG_ON`. With the
+#: database backend (`CONSTANCE_BACKEND = "constance.backends.database.DatabaseBackend"`
+#: in settings) every attribute read is a query on the thread's Django connection
+#: (cached reads too, on a cache miss); the default Redis backend touches no database.
+DJANGO_CONSTANCE_CONFIG: frozenset[str] = frozenset({"constance.config"})
+DJANGO_CONSTANCE_BACKEND_SETTING = "CONSTANCE_BACKEND"
+DJANGO_CONSTANCE_DATABASE_BACKEND = "constance.backends.database"
 DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     "Thread", "Timer", "ThreadPoolExecutor", "sync_to_async", "add_job", "scheduled_job",
     "run_in_executor", "BaseCommand", "start_background_task", "ThreadPool", "dummy",

@@ -34,6 +34,17 @@ VIEW_BASE_ROOTS: tuple[str, ...] = (
     "flask_restplus.Resource",
 )
 
+#: Base classes whose instances live for one request: the framework builds a new one
+#: for every request it routes to the class (Django's and DRF's `as_view()`, Flask's
+#: `MethodView`, Tornado's `RequestHandler`, aiohttp's class-based `web.View`), so an
+#: attribute set on `self` is dropped with the request.
+PER_REQUEST_INSTANCE_ROOTS: tuple[str, ...] = (
+    *VIEW_BASE_ROOTS,
+    "tornado.web.RequestHandler",
+    "aiohttp.web.View",
+    "aiohttp.web_urldispatcher.View",
+)
+
 #: Methods of a class-based view that handle a request.
 VIEW_HANDLER_METHODS: frozenset[str] = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "dispatch",
@@ -133,7 +144,20 @@ STAR_IMPORT_NAMES: dict[str, frozenset[str]] = {
     "sqlalchemy.orm": frozenset({"sessionmaker", "scoped_session", "Session"}),
     "psycopg2": frozenset({"connect"}),
     "pymysql": frozenset({"connect", "Connect", "Connection"}),
+    # peewee's models modules often start `from peewee import *`: the database
+    # classes then come from the star import (`db = MySQLDatabase(...)`)
+    "peewee": frozenset({"MySQLDatabase", "PostgresqlDatabase", "SqliteDatabase", "Model",
+                         "DatabaseProxy", "Proxy"}),
+    "playhouse.pool": frozenset({"PooledMySQLDatabase", "PooledPostgresqlDatabase",
+                                 "PooledPostgresqlExtDatabase", "PooledSqliteDatabase",
+                                 "PooledSqliteExtDatabase"}),
+    "playhouse.postgres_ext": frozenset({"PostgresqlExtDatabase"}),
+    "playhouse.sqlite_ext": frozenset({"SqliteExtDatabase"}),
 }
+#: Request-scoped namespaces of a web framework whose attributes are what the project
+#: assigns to them (`g.db = DATABASE` in a `before_request` hook, then `g.db.connect()`
+#: and `g.db.close()` in other hooks of the same request): Flask's `g`.
+REQUEST_NAMESPACES: frozenset[str] = frozenset({"flask.g", "flask.globals.g"})
 #: Decorator/registration methods whose function runs at the end of every request
 #: or app context (where `scoped_session.remove()` belongs).
 FLASK_TEARDOWN_METHODS: frozenset[str] = frozenset(

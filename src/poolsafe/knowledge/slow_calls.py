@@ -57,6 +57,32 @@ _TWILIO = frozenset({"messages.create", "messages.list", "calls.create", "calls.
 
 _SFTP = frozenset({"get", "put", "getfo", "putfo", "listdir", "listdir_attr", "stat"})
 
+#: Telegram's Bot API: every method of a bot, and every reply a received message,
+#: callback query or inline query offers, is an HTTPS round trip to
+#: api.telegram.org (aiogram, python-telegram-bot, pyTelegramBotAPI)
+_TG_SENDS = ("message", "photo", "document", "video", "audio", "voice", "sticker",
+             "animation", "media_group", "location", "contact", "poll", "dice", "invoice",
+             "chat_action", "video_note")
+_TG_BOT = frozenset(
+    {f"send_{what}" for what in _TG_SENDS}
+    | {"edit_message_text", "edit_message_caption", "edit_message_reply_markup",
+       "edit_message_media", "delete_message", "delete_messages", "forward_message",
+       "copy_message", "answer_callback_query", "answer_inline_query", "get_file",
+       "download_file", "download", "get_chat", "get_chat_member", "ban_chat_member",
+       "pin_chat_message", "set_my_commands", "reply_to"})
+_TG_MESSAGE = frozenset(
+    {"answer", "reply", "edit_text", "edit_caption", "edit_reply_markup", "delete",
+     "forward", "copy_to", "send_copy", "pin", "unpin", "reply_text", "reply_html",
+     "reply_markdown", "reply_markdown_v2"}
+    | {f"answer_{what}" for what in _TG_SENDS} | {f"reply_{what}" for what in _TG_SENDS})
+_TG_CALLBACK = frozenset({"answer", "edit_message_text", "edit_message_reply_markup",
+                          "edit_message_caption", "delete_message",
+                          *(f"message.{m}" for m in _TG_MESSAGE)})
+_TG_UPDATE = frozenset(f"{via}.{m}" for via in ("message", "effective_message")
+                       for m in _TG_MESSAGE) | frozenset(
+    f"callback_query.{m}" for m in _TG_CALLBACK) | frozenset(
+    f"inline_query.{m}" for m in ("answer",))
+
 #: Stripe: every API method of a resource (`stripe.Customer.create(...)`) or of a
 #: `StripeClient` service (`client.customers.create(...)`, `client.v1.customers...`)
 #: is an HTTPS round trip to api.stripe.com (seconds under load, with retries)
@@ -175,6 +201,17 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
         clients={("twilio.rest", "Client"): _TWILIO, ("twilio.rest", "TwilioRestClient"): _TWILIO},
     ),
     SlowFamily(
+        "a chat-bot API request",
+        clients={("aiogram", "Bot"): _TG_BOT, ("aiogram.client.bot", "Bot"): _TG_BOT,
+                 ("aiogram.types", "Message"): _TG_MESSAGE,
+                 ("aiogram.types", "CallbackQuery"): _TG_CALLBACK,
+                 ("aiogram.types", "InlineQuery"): frozenset({"answer"}),
+                 ("telegram", "Bot"): _TG_BOT, ("telegram", "Message"): _TG_MESSAGE,
+                 ("telegram", "CallbackQuery"): _TG_CALLBACK, ("telegram", "Update"): _TG_UPDATE,
+                 ("telebot", "TeleBot"): _TG_BOT,
+                 ("telebot.async_telebot", "AsyncTeleBot"): _TG_BOT},
+    ),
+    SlowFamily(
         "a wait for a task result",
         clients={("celery.result", "AsyncResult"): frozenset({"get", "wait"})},
     ),
@@ -225,3 +262,20 @@ SLOW_SLEEP_SECONDS = 1.0
 #: `task.delay(...).get()`: waiting on a celery result right away
 CELERY_SUBMIT_METHODS = frozenset({"delay", "apply_async"})
 CELERY_WAIT_METHODS = frozenset({"get", "wait"})
+
+#: Blocking work handed to a thread (`await loop.run_in_executor(None, resize, path)`,
+#: `await asyncio.to_thread(render, doc)`): it is offloaded because it takes long (an
+#: image resize, a file read, a blocking client), and the awaiting coroutine waits for
+#: it with the transaction open. The callable's position among the arguments; a
+#: callable that is a method of a connection, session or pool is database work, not
+#: slow work.
+OFFLOAD_FUNCTIONS: dict[Pair, int] = {
+    ("asyncio", "to_thread"): 0,
+    ("anyio.to_thread", "run_sync"): 0,
+    ("starlette.concurrency", "run_in_threadpool"): 0,
+    ("fastapi.concurrency", "run_in_threadpool"): 0,
+}
+#: the event loop's own method (asyncio's and uvloop's loops): its name is the API
+OFFLOAD_METHODS: dict[str, int] = {"run_in_executor": 1}
+OFFLOAD_WHAT = "blocking work handed to a thread"
+

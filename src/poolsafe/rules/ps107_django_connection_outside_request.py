@@ -43,7 +43,8 @@ class DjangoConnectionOutsideRequest(Rule):
       thread), a `schedule` job (`schedule.every(5).minutes.do(f)`, or a
       `Scheduler()`'s, run wherever `run_pending()` loops) with no close, and a
       `background.task` function (the `background` package's thread pool) whose
-      close is not in a `finally`.
+      close is not in a `finally` (a call of such a task only submits it: the caller
+      runs none of its body, and is not reported for it).
 
     The function run may be a bound method (`Thread(target=instance.send)` in a
     `post_save` receiver, whose `instance` is the `sender=` model; `pool.submit(self.sync)`
@@ -52,7 +53,11 @@ class DjangoConnectionOutsideRequest(Rule):
     `save()` / `delete()`, a project management command run by
     `call_command("name")` (its `handle()`), or a command the project does not
     define that uses the database (`call_command("dumpdata")`, `loaddata`, `flush`,
-    `migrate`, django-archive's `archive`, django-dbbackup's `dbbackup`).
+    `migrate`, django-archive's `archive`, django-dbbackup's `dbbackup`), or a
+    django-constance setting read (`config.PLUG_ON` after `from constance import
+    config`) when the settings choose its database backend (`CONSTANCE_BACKEND =
+    "constance.backends.database.DatabaseBackend"`): each read is a query on the
+    thread's connection (with the default Redis backend it is not).
     `call_command` itself may be the thread's target (`Thread(target=call_command,
     args=["sync"])`, `executor.submit(call_command, "sync")`), the name a literal or a
     parameter of the function that starts the thread whose callers pass literals: that
@@ -118,8 +123,8 @@ class DjangoConnectionOutsideRequest(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
-        if "django" not in ctx.module.source and "objects" not in ctx.module.source:
-            return
+        if not any(w in ctx.module.source for w in ("django", "objects", "constance")):
+            return  # (django-constance's `config`: a query under its database backend)
         if is_test_module(ctx.module):
             return  # a test's threads live as long as its run, not a production worker's
         from poolsafe.analysis.django_threads import django_thread_gaps

@@ -23,7 +23,7 @@ from poolsafe.analysis.engines import (
     pool_constructor_calls,
 )
 from poolsafe.analysis.frameworks import route_framework
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, per_request_class
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import (
     CallSite,
@@ -132,7 +132,15 @@ class EnginePerCall(Rule):
     engine, as a caller that stores the engine keeps it.
 
     An engine an instance keeps (`self.engine = create_engine(url)`, or built by a
-    method whose result a `cached_property` keeps) lives as long as the instance. A
+    method whose result a `cached_property` keeps) lives as long as the instance,
+    except on an instance the framework builds for every request: a Tornado
+    `RequestHandler`, a Django or DRF class-based view, a Flask `MethodView` or an
+    aiohttp `web.View` (or a project subclass of one). An engine such a handler keeps
+    on `self` (`self.engine = await get_engine()` in `initialize()` or `prepare()`,
+    directly or from a factory) is a new pool per request, dropped unclosed with the
+    handler: reported at the engine call. (A factory module imported by its bare name
+    from a directory the project's entry point puts on `sys.path`,
+    `sys.path.append('./orm')`, is found as the project's.) A
     class that a dependency-injector `Factory` builds for every injection
     (`db = providers.Factory(Database, url=...)`, or
     `container.db.override(providers.Factory(Database, ...))`), when some function
@@ -246,6 +254,17 @@ class EnginePerCall(Rule):
             if verdicts[key]:
                 continue
             route = _escapes(ctx.index, ctx.module, func, ec.call)
+            handler = (_kept_for_one_request(ctx.index, ctx.module, func, ec.call)
+                       if route == _KEPT else None)
+            if handler is not None:
+                yield self.finding(
+                    ec.call,
+                    f"`{short}()` in `{func.qualname}` builds {what} for every request: "
+                    f"the framework makes a new `{handler}` for each request, so the "
+                    f"{kept} kept on `self` is dropped with it and never closed; create it "
+                    "once (module level, the application's settings or startup) and reuse it",
+                )
+                continue
             if route is None:
                 yield self.finding(
                     ec.call,
@@ -263,7 +282,19 @@ class EnginePerCall(Rule):
             elif route == _RETURNED:
                 caller = _per_call_caller(ctx.index, func, set(),
                                           forwards=_forwards_options(func, ec.call))
-                if caller is not None and caller.func is not None:
+                handler = None if caller is None or caller.func is None else \
+                    _kept_for_one_request(ctx.index, caller.module, caller.func, caller.call)
+                if caller is not None and caller.func is not None and handler is not None:
+                    yield self.finding(
+                        ec.call,
+                        f"`{short}()` in `{func.name}` builds {what} on every call, and "
+                        f"`{caller.func.qualname}` ({caller.module.path}:{_line(caller)}) "
+                        f"keeps it only on the `{handler}` instance, which the framework "
+                        "makes anew for every request: each request opens a new pool and "
+                        f"drops it unclosed; create the {kept} once (module level, a "
+                        "global, or `functools.cache` on the factory)",
+                    )
+                elif caller is not None and caller.func is not None:
                     yield self.finding(
                         ec.call,
                         f"`{short}()` in `{func.name}` builds {what} on every call, and "
@@ -524,8 +555,11 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
             continue
         route = _escapes(index, site.module, caller, site.call)
         # what a per-request dependency yields (a session bound to the engine) is
-        # dropped with the request, not kept by a caller
-        if route is None or (route == _RETURNED and per_request_dependency):
+        # dropped with the request, not kept by a caller; nor is what a per-request
+        # handler keeps on itself
+        if route is None or (route == _RETURNED and per_request_dependency) or (
+                route == _KEPT and _kept_for_one_request(index, site.module, caller,
+                                                         site.call) is not None):
             return site
         if route == _RETURNED:
             found = _per_call_caller(index, caller, seen, depth + 1)
@@ -557,6 +591,30 @@ def _line(site: CallSite) -> int:
     return span.start_line if span is not None else 1
 
 
+def _self_param(func: FunctionInfo) -> str | None:
+    """The instance parameter of a method (`self`), None for anything else."""
+    if func.cls is None or func.parent is not None or any(
+            isinstance(t := decorator_target(d), cst.Name)
+            and t.value in ("staticmethod", "classmethod") for d in func.node.decorators):
+        return None
+    params = [*func.node.params.posonly_params, *func.node.params.params]
+    return params[0].name.value if params else None
+
+
+def _kept_for_one_request(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                          call: cst.Call) -> str | None:
+    """The per-request class (`BaseHandler`) when `func`, a method of a class whose
+    instances live for one request (`per_request_class`: a Tornado `RequestHandler`, a
+    class-based view), keeps what `call` returns only on its own instance
+    (`self.engine = await get_engine()`): dropped with the request, not kept."""
+    if func.cls is None or _self_param(func) is None \
+            or per_request_class(index, func.cls) is None:
+        return None
+    if _escapes(index, module, func, call, self_keeps=False) is not None:
+        return None
+    return func.cls.name
+
+
 def _cls_param(func: FunctionInfo) -> str | None:
     """The class parameter of a `@classmethod` (`cls`): calling it builds an instance
     of the class, which keeps what it is given (`return cls(create_engine(url))`)."""
@@ -569,11 +627,13 @@ def _cls_param(func: FunctionInfo) -> str | None:
 
 
 def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
-             call: cst.Call) -> str | None:
+             call: cst.Call, self_keeps: bool = True) -> str | None:
     """How the engine made by `call`, or a value that keeps it (a sessionmaker bound
     to it, an object built around it), leaves the function: kept for good (a global,
     an attribute, a container: `_KEPT`), only returned or yielded to the caller
-    (`_RETURNED`), or not at all (None)."""
+    (`_RETURNED`), or not at all (None). With `self_keeps` False, an attribute of the
+    method's own instance (`self.engine = ...`) keeps nothing."""
+    own = _self_param(func) if not self_keeps else None
     carriers: set[str] = set()
     statements = [n for n in iter_nodes(func.node.body)
                   if isinstance(n, (cst.Assign, cst.AnnAssign, cst.Return, cst.Expr,
@@ -652,8 +712,10 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                 st.value):
             returned = True
         value = getattr(st, "value", None)
-        if any(isinstance(t, (cst.Attribute, cst.Subscript)) for t in targets_of(st)) and holds(
-                value):
+        if any(isinstance(t, (cst.Attribute, cst.Subscript)) and not (
+                own is not None and isinstance(t, cst.Attribute)
+                and isinstance(t.value, cst.Name) and t.value.value == own)
+               for t in targets_of(st)) and holds(value):
             return _KEPT
     for c in iter_calls(func.node.body):
         f = c.func

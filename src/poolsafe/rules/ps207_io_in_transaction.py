@@ -111,7 +111,17 @@ class IoInTransaction(Rule):
     - payment APIs: Stripe, its resources' API methods (`stripe.PaymentIntent.create`,
       `stripe.Customer.retrieve`, `stripe.checkout.Session.create`...) and a
       `StripeClient`'s services (`client.refunds.create`, `client.v1.customers.list`);
-      `stripe.Webhook.construct_event` checks a signature locally and is not slow.
+      `stripe.Webhook.construct_event` checks a signature locally and is not slow;
+    - chat-bot APIs: Telegram's Bot API, through aiogram (`message.answer()`,
+      `callback.message.edit_text()`, `bot.send_message()`), python-telegram-bot
+      (`update.message.reply_text()`, `context.bot.send_message()`) and
+      pyTelegramBotAPI (`bot.send_message()`, `bot.reply_to()`): each is an HTTPS
+      round trip to api.telegram.org;
+    - blocking work handed to a thread and awaited: `loop.run_in_executor(executor,
+      fn, ...)`, `asyncio.to_thread(fn, ...)`, anyio's `to_thread.run_sync` and
+      Starlette's `run_in_threadpool` (work is offloaded because it takes long: an
+      image resize, a PDF render, a blocking client); a callable that is a method of
+      a connection, session or pool is database work and does not count.
 
     A call counts only when its receiver is one of these clients (through
     imports, assignments, `self.` attributes and annotated parameters, also a

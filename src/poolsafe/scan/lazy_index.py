@@ -23,7 +23,7 @@ from poolsafe.analysis.pool_summary import (
     may_hold_pools,
     summarize,
 )
-from poolsafe.core.project import ProjectConfig, importable_from
+from poolsafe.core.project import ProjectConfig
 from poolsafe.scan.cache import pattern_key
 from poolsafe.scan.summaries import SummaryStore
 
@@ -436,16 +436,15 @@ class LazyIndex(ProjectIndex):
         nor summarized (whether it parses is not known)."""
         files = self._files_by_name.get(name, [])
         self.lookups[name] = files
-        dirs = self.package_dirs()
         out: list[PoolSummary] = []
         seen: set[str] = set()
         for m in dict.get(self.by_name, name, []):
             path = str(m.abspath)
-            if importable_from(path, name, here, dirs) and self._loadable(path):
+            if self.importable(path, name, here) and self._loadable(path):
                 seen.add(path)
                 out.append(self._summary_of(path, m))
         for path in files:
-            if path in seen or not importable_from(path, name, here, dirs) \
+            if path in seen or not self.importable(path, name, here) \
                     or not self._loadable(path):
                 continue
             if path in self._loaded:
@@ -583,12 +582,11 @@ class LazyIndex(ProjectIndex):
         files = self._files_by_name.get(name, [])
         self.lookups[name] = files
         here = str(near.abspath)
-        dirs = self.package_dirs()
         out = [m for m in dict.get(self.by_name, name, [])
-               if importable_from(str(m.abspath), name, here, dirs)
+               if self.importable(str(m.abspath), name, here)
                and self._loadable(str(m.abspath))]
         for path in files:
-            if not importable_from(path, name, here, dirs) or not self._loadable(path):
+            if not self.importable(path, name, here) or not self._loadable(path):
                 continue
             found = self._module_at(path)
             if found is not None and not any(x is found for x in out):

@@ -694,6 +694,33 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
     return out
 
 
+#: an import of the async pool libraries whose pools aiohttp applications keep in
+#: their state (`app["db"] = await aiopg.create_pool(...)`)
+_AIO_POOL_IMPORT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(?:aiopg|aiomysql)\b", re.M)
+#: a checkout from a pool kept in an aiohttp application's state:
+#: `await request.app["db"].acquire()`, `app['engine'].acquire()`
+_APP_STATE_ACQUIRE = re.compile(
+    rb"\bapp[ \t]*\[[ \t]*[\'\"](\w+)[\'\"][ \t]*\][ \t]*\.[ \t]*acquire[ \t]*\(")
+#: the key names a pool (`db`, `pg_pool`, `engine`), as the index reads such a receiver
+_POOL_KEY = re.compile(rb"(?:^|_)(?:db|pool|engine|database)$", re.I)
+
+
+def _app_state_acquire(data: bytes) -> bool:
+    return any(_POOL_KEY.search(m.group(1)) for m in _APP_STATE_ACQUIRE.finditer(data))
+
+
+def app_state_pool_seeds(datas: list[bytes]) -> set[int]:
+    """In a project that imports aiopg or aiomysql, the files that check a connection
+    out of a pool kept in an aiohttp application's state (`async with
+    request.app["engine"].acquire() as conn:`): such a file need import no database
+    package (its pool came through `app`), so it is no seed by its words, yet the
+    index reads that checkout as the project's aiopg or aiomysql connection (PS101,
+    PS102, PS207)."""
+    if not any(_AIO_POOL_IMPORT.search(d) for d in datas):
+        return set()
+    return {i for i, d in enumerate(datas) if b"acquire" in d and _app_state_acquire(d)}
+
+
 @functools.cache
 def _instance_query_words() -> frozenset[bytes]:
     """A Django model instance's queries (`self.save()` in a model's method), and the
@@ -1191,7 +1218,7 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
         kinds = [seed_kinds(d, config) for d in datas]
         memo["django"] = spells_django(datas)
         jobs = job_target_seeds(datas, modules, memo["django"]) | atomic_view_seeds(
-            datas, modules, memo["django"])
+            datas, modules, memo["django"]) | app_state_pool_seeds(datas)
         memo["job_seeds"] = sorted(jobs)
         memo["atomic_requests"] = any(b"ATOMIC_REQUESTS" in d for d in datas)
         memo["seeds"] = ([i for i, (full, _) in enumerate(kinds) if full or i in jobs],
@@ -1367,6 +1394,10 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
                 b"request" in data or not _word_runs(data).isdisjoint(_slow_roots())))):
             # a view, or a module of slow work a view may import, under
             # `ATOMIC_REQUESTS` (`atomic_view_seeds`), or those settings themselves
+            return False
+        if _AIO_POOL_IMPORT.search(data) or (b"acquire" in data and _app_state_acquire(data)):
+            # an aiopg or aiomysql import, or a checkout from an aiohttp application's
+            # state, decides which files are seeds (`app_state_pool_seeds`)
             return False
         package = modules[i][1]
         bindings = bindings_at(i)

@@ -234,3 +234,99 @@ async def place_order(order):
         await client.post(PAY, json={"id": order.id})
 """, note="Tortoise: the call is after the block"),
 ]
+
+#: a Telegram bot on Tortoise (aiogram): replying to a message is a Bot API request
+_BOT = """\
+from aiogram.types import Message
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from shop.models import Customer
+"""
+
+PS207_INVALID.append(Case(_BOT + """
+
+async def register(message: Message) -> None:
+    async with in_transaction():
+        try:
+            await Customer.create(chat_id=message.chat.id, name=message.text)
+        except IntegrityError:
+            await message.answer("You are already registered.")  # expect: PS207
+            return
+        await Customer.filter(chat_id=message.chat.id).update(active=True)
+""", note="Tortoise and aiogram: a reply sent from inside the transaction (error path)"))
+
+PS207_VALID.append(Case(_BOT + """
+
+async def register(message: Message) -> None:
+    try:
+        async with in_transaction():
+            await Customer.create(chat_id=message.chat.id, name=message.text)
+            await Customer.filter(chat_id=message.chat.id).update(active=True)
+    except IntegrityError:
+        await message.answer("You are already registered.")
+        return
+    await message.answer("Welcome!")
+""", note="Tortoise and aiogram: the replies come after the transaction ends"))
+
+#: image work offloaded to a thread pool, two project functions below the caller
+_THUMBS = """\
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from PIL import Image
+from tortoise.transactions import in_transaction
+
+from gallery.models import Thumb
+
+pool = ThreadPoolExecutor(4)
+
+
+def _shrink(path, size):
+    with Image.open(path) as im:
+        im.thumbnail((size, size))
+        return im.tobytes()
+
+
+async def shrink(path, size):
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(pool, _shrink, path, size)
+
+
+async def make_thumb(path, pos):
+    return Thumb(pos=pos, data=await shrink(path, 256))
+"""
+
+PS207_INVALID.append(Case(_THUMBS + """
+
+async def publish(paths):
+    async with in_transaction():
+        await Thumb.all().delete()
+        made = [await make_thumb(p, i) for i, p in enumerate(paths)]  # expect: PS207
+        await Thumb.bulk_create(made)
+""", note="a resize handed to a thread pool (`run_in_executor`) inside the transaction"))
+
+PS207_INVALID.append(Case("""
+import asyncio
+
+from tortoise.transactions import in_transaction
+
+from reports.models import Report
+from reports.render import render_pdf
+
+
+async def publish(report_id):
+    async with in_transaction():
+        report = await Report.get(id=report_id).select_for_update()
+        report.pdf = await asyncio.to_thread(render_pdf, report.body)  # expect: PS207
+        await report.save()
+""", note="`asyncio.to_thread()` of blocking work inside the transaction"))
+
+PS207_VALID.append(Case(_THUMBS + """
+
+async def publish(paths):
+    made = [await make_thumb(p, i) for i, p in enumerate(paths)]
+    async with in_transaction():
+        await Thumb.all().delete()
+        await Thumb.bulk_create(made)
+""", note="the offloaded resize runs before the transaction begins"))

@@ -81,6 +81,59 @@ def close_db(response):
     return response
 """, note="after_request does not run when the view raises", unfixable=_BY_HAND))
 
+#: a models module in the style of peewee's docs: `from peewee import *`
+_STAR_MODELS = """\
+from peewee import *
+
+database = MySQLDatabase("shop", user="app", host="db")
+
+
+class Item(Model):
+    name = CharField()
+
+    class Meta:
+        database = database
+"""
+
+PS102_INVALID.append(Case("""
+from flask import Flask
+
+from models import database
+
+app = Flask(__name__)
+
+
+@app.before_request
+def open_db():
+    database.connect()  # expect: PS102
+
+
+@app.after_request
+def close_db(response):
+    database.close()
+    return response
+""", files={"models.py": _STAR_MODELS},
+    note="the database class comes from `from peewee import *` in the models module",
+    unfixable=_BY_HAND))
+
+PS102_INVALID.append(Case(_FLASK + """
+from flask import g
+
+
+@app.before_request
+def open_db():
+    g.db = db
+    if g.db.is_closed():
+        g.db.connect()  # expect: PS102
+
+
+@app.after_request
+def close_db(response):
+    g.db.close()
+    return response
+""", note="the database reached through Flask's `g`, closed only in after_request",
+    unfixable=_BY_HAND))
+
 PS102_VALID: list[Case] = [
     Case(_DB + """
 
@@ -148,4 +201,38 @@ def get_db():
 def items():
     return [i.name for i in Item.select()]
 """, note="a FastAPI dependency closing in finally"),
+    Case("""
+from flask import Flask
+
+from models import database
+
+app = Flask(__name__)
+
+
+@app.before_request
+def open_db():
+    database.connect()
+
+
+@app.teardown_request
+def close_db(exc):
+    if not database.is_closed():
+        database.close()
+""", files={"models.py": _STAR_MODELS},
+        note="the star-imported database, closed in a teardown handler"),
+    Case(_FLASK + """
+from flask import g
+
+
+@app.before_request
+def open_db():
+    g.db = db
+    g.db.connect()
+
+
+@app.teardown_request
+def close_db(exc):
+    if not g.db.is_closed():
+        g.db.close()
+""", note="through Flask's `g`, closed in a teardown handler"),
 ]

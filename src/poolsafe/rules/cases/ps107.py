@@ -1189,3 +1189,83 @@ def settle(order_id):
         close_old_connections()
 """, files=_FILES, note="look-alike: the task closes in a finally"),
 ]
+
+#: django-constance with its database backend: every `config.<NAME>` read is a query
+_CONSTANCE_SETTINGS = """\
+DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "plugs"}}
+INSTALLED_APPS = ["constance", "plugs"]
+CONSTANCE_BACKEND = "constance.backends.database.DatabaseBackend"
+CONSTANCE_CONFIG = {"PLUG_ON": (False, "whether the plug is switched on")}
+"""
+_PLUG = """
+import threading
+import time
+
+from constance import config
+
+
+def watch_plug(publish):
+    while True:
+        publish(config.PLUG_ON){expect}
+        time.sleep(5)
+
+
+def start(publish):
+    threading.Thread(target=watch_plug, args=(publish,), daemon=True).start()
+"""
+
+INVALID.append(Case(_PLUG.replace("{expect}", "  # expect: PS107"),
+                    files={"plugs/settings.py": _CONSTANCE_SETTINGS},
+                    note="a thread that reads django-constance settings from the database "
+                         "backend and never closes its connection"))
+
+VALID += [
+    Case(_PLUG.replace("{expect}", ""), files={"plugs/settings.py": _CONSTANCE_SETTINGS.replace(
+        "constance.backends.database.DatabaseBackend", "constance.backends.redisd.RedisBackend")},
+        note="look-alike: django-constance on its Redis backend reads no database"),
+    Case("""
+import threading
+import time
+
+from constance import config
+from django.db import close_old_connections
+
+
+def watch_plug(publish):
+    while True:
+        try:
+            publish(config.PLUG_ON)
+        finally:
+            close_old_connections()
+        time.sleep(5)
+
+
+def start(publish):
+    threading.Thread(target=watch_plug, args=(publish,), daemon=True).start()
+""", files={"plugs/settings.py": _CONSTANCE_SETTINGS},
+        note="look-alike: the database-backed read, closed after each iteration"),
+]
+
+INVALID.append(Case("""
+import background
+import paho.mqtt.client as mqtt
+
+from models import Order
+
+
+@background.task
+def settle_all():
+    for order in Order.objects.filter(paid=False):  # expect: PS107
+        order.paid = True
+        order.save()
+
+
+def on_connect(client, userdata, flags, rc):
+    client.subscribe("orders")
+    settle_all()
+
+
+client = mqtt.Client()
+client.on_connect = on_connect
+""", files=_FILES, note="the task leaks, not the callback that calls it: calling a "
+                        "`background.task` submits it to the package's pool"))

@@ -1631,3 +1631,118 @@ def create_app():
     return container
 """ + _DI_CONSUMER, note="overridden with a Singleton: one engine per process"),
 ]
+
+# Handler classes whose instances live for one request (Tornado's `RequestHandler`,
+# Django's and DRF's class-based views, Flask's `MethodView`, aiohttp's `web.View`): an
+# engine kept on `self` is built again for the next request and never disposed.
+_TORNADO = """
+import aiomysql.sa
+import tornado.web
+from sqlalchemy import create_engine
+
+DSN = "postgresql://app@db/shop"
+"""
+
+INVALID += [
+    Case(_TORNADO + """
+
+class OrdersHandler(tornado.web.RequestHandler):
+    def initialize(self):
+        self.engine = create_engine(DSN, pool_pre_ping=True)  # expect: PS202
+
+    def get(self):
+        with self.engine.connect() as conn:
+            self.write({"n": conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()})
+""", note="Tornado builds a new handler for every request: the engine kept on it is "
+          "built per request"),
+    Case(_TORNADO + """
+
+async def get_engine():
+    return await aiomysql.sa.create_engine(host="db", user="app", db="shop")  # expect: PS202
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    async def engine(self):
+        if not getattr(self, "_engine", None):
+            self._engine = await get_engine()
+        return self._engine
+
+
+class OrdersHandler(BaseHandler):
+    async def get(self):
+        engine = await self.engine()
+        async with engine.acquire() as conn:
+            self.write({"rows": [dict(r) for r in await conn.execute("SELECT 1")]})
+""", note="a factory's engine, cached only on the per-request handler"),
+    Case("""
+import aiomysql.sa
+
+
+async def get_engine():
+    return await aiomysql.sa.create_engine(host="db", user="app", db="shop")  # expect: PS202
+""", path="orm/aioengine.py", files={
+        "app.py": "import sys\nsys.path.append('./orm')\nsys.path.append('./handlers')\n",
+        "handlers/orders.py": """
+import aiomysql.sa
+import tornado.web
+
+from aioengine import get_engine
+
+
+class OrdersHandler(tornado.web.RequestHandler):
+    engine: aiomysql.sa.Engine
+
+    async def prepare(self):
+        self.engine = await get_engine()
+
+    async def get(self):
+        async with self.engine.acquire() as conn:
+            await conn.execute("SELECT 1")
+"""}, note="the factory's module is imported by its bare name, from a directory the "
+           "entry point puts on sys.path; its caller keeps the engine on a per-request "
+           "Tornado handler"),
+]
+
+VALID += [
+    Case(_TORNADO + """
+
+ENGINE = create_engine(DSN, pool_pre_ping=True)
+
+
+class OrdersHandler(tornado.web.RequestHandler):
+    def initialize(self):
+        self.engine = ENGINE
+
+    def get(self):
+        with self.engine.connect() as conn:
+            self.write({"n": conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()})
+""", note="the handler keeps a module-level engine built once"),
+    Case(_TORNADO + """
+
+class Repository:
+    def __init__(self):
+        self.engine = create_engine(DSN, pool_pre_ping=True)
+
+
+REPO = Repository()
+
+
+class OrdersHandler(tornado.web.RequestHandler):
+    def get(self):
+        with REPO.engine.connect() as conn:
+            self.write({"n": conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()})
+""", note="an engine kept on an object built once, not on the per-request handler"),
+    Case(_TORNADO + """
+
+class Application(tornado.web.Application):
+    def __init__(self, handlers):
+        super().__init__(handlers)
+        self.engine = create_engine(DSN, pool_pre_ping=True)
+
+
+class OrdersHandler(tornado.web.RequestHandler):
+    def get(self):
+        with self.application.engine.connect() as conn:
+            self.write({"n": conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()})
+""", note="Tornado's Application lives for the process: the engine kept on it is built once"),
+]
