@@ -163,6 +163,9 @@ class ExceptWithoutRollback(Rule):
     helper that only reads its `.bind` (`with db.bind.connect().execution_options(
     isolation_level="AUTOCOMMIT") as own:`) is not worked on by it: the helper's
     statements run on a connection of their own, not in the session's transaction.
+    A `try` that only checks a connection out (`session.connection()`,
+    `conn.ping()`), as a reconnect loop does, leaves nothing to roll back when it
+    fails: the connect failed and no statement began a transaction on the server.
 
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: the next statement on the
