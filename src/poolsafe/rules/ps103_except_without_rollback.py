@@ -69,7 +69,9 @@ class ExceptWithoutRollback(Rule):
     are not flagged, nor is work inside `with session.begin():`,
     `with conn.transaction():` or `with conn:` (they roll back themselves), nor
     autocommit connections (also `self.conn` that a method of the class puts in
-    autocommit: `self.conn.autocommit = True` in `connect()`), nor asyncpg and
+    autocommit: `self.conn.autocommit = True` in `connect()`, or acquires there in
+    autocommit: `self.conn = await AsyncConnection.connect(dsn, autocommit=True)`,
+    a LISTEN connection), nor asyncpg and
     sqlite3 connections outside a transaction (a failed statement does not abort
     anything there). Inside an asyncpg transaction block (`async with
     conn.transaction():`) a failed statement does abort the block's transaction: an

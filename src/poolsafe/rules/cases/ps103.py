@@ -2632,3 +2632,32 @@ INVALID.append(Case(_RECONNECT + """
         self.session.execute(text("INSERT INTO events VALUES (:v)"), rows)
         self.session.commit()
 """, note="the `try` ran a statement: the session goes on in the failed transaction"))
+
+# round 11 (issue 31): a connection a method of the class acquires in autocommit and
+# keeps on an attribute (`self.conn = await AsyncConnection.connect(dsn,
+# autocommit=True)`, a LISTEN connection) has no transaction for a failed statement
+# to abort in the other methods. Acquired without it, the handler stays reported.
+_LISTENER = """\
+import psycopg
+
+
+class Listener:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.conn = None
+
+    async def start(self):
+        self.conn = await psycopg.AsyncConnection.connect(self.dsn%s)
+
+    async def subscribe(self, channels):
+        for channel in channels:
+            try:
+                await self.conn.execute(f"LISTEN {channel}")
+            except psycopg.Error:%s
+                continue
+"""
+VALID.append(Case(_LISTENER % (", autocommit=True", ""),
+                  note="the class acquires the connection in autocommit in another method"))
+INVALID.append(Case(_LISTENER % ("", "  # expect: PS103"),
+                    note="acquired without autocommit: the next LISTEN runs in the aborted "
+                         "transaction"))
