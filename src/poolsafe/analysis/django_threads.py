@@ -629,7 +629,7 @@ def _advanced_by_body(loop: cst.While) -> bool:
     if not tested:
         return False
     for node in iter_nodes(loop.test):
-        if isinstance(node, cst.Attribute) or isinstance(node, cst.Call):
+        if isinstance(node, (cst.Attribute, cst.Call)):
             return False  # `while self.running:`, `while not stop.is_set():`
     assigned: set[str] = set()
     for node in iter_nodes(loop.body):
