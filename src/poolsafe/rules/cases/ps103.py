@@ -2634,7 +2634,7 @@ INVALID.append(Case(_RECONNECT + """
 """, note="the `try` ran a statement: the session goes on in the failed transaction"))
 
 # round 11 (issue 31): a connection a method of the class acquires in autocommit and
-# keeps on an attribute (`self.conn = await AsyncConnection.connect(dsn,
+# keeps on an attribute (`self.conn = psycopg.connect(dsn,
 # autocommit=True)`, a LISTEN connection) has no transaction for a failed statement
 # to abort in the other methods. Acquired without it, the handler stays reported.
 _LISTENER = """\
@@ -2646,18 +2646,18 @@ class Listener:
         self.dsn = dsn
         self.conn = None
 
-    async def start(self):
-        self.conn = await psycopg.AsyncConnection.connect(self.dsn%s)
+    def start(self):
+        self.conn = psycopg.connect(self.dsn%s)
 
-    async def subscribe(self, channels):
-        for channel in channels:
-            try:
-                await self.conn.execute(f"LISTEN {channel}")
-            except psycopg.Error:%s
-                continue
+    def subscribe(self, channel):
+        try:
+            self.conn.execute(f"LISTEN {channel}")
+        except psycopg.Error:%s
+            pass
+        self.conn.execute("LISTEN fallback")
 """
 VALID.append(Case(_LISTENER % (", autocommit=True", ""),
                   note="the class acquires the connection in autocommit in another method"))
 INVALID.append(Case(_LISTENER % ("", "  # expect: PS103"),
-                    note="acquired without autocommit: the next LISTEN runs in the aborted "
-                         "transaction"))
+                    note="acquired without autocommit: the fallback LISTEN runs in the "
+                         "aborted transaction"))
