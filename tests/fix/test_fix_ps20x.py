@@ -84,8 +84,9 @@ def test_fix_rate_over_invalid_cases() -> None:
     assert tally == {
         # (21 safe: the bootstrap engine kept in a module list is fixed too)
         "PS203": Counter(safe=21, unsafe=1),
-        # a registry built in a function other than the app factory (kept in a global)
-        "PS205": Counter(safe=12, **{"not fixable": 1}),
+        # a registry built in a function other than the app factory (kept in a global,
+        # or returned to a caller that does not remove it: round 11)
+        "PS205": Counter(safe=12, **{"not fixable": 2}),
         # a thread with no app of its own (Flask-SQLAlchemy off the request) is by hand
         "PS206": Counter(safe=8, unsafe=1, **{"not fixable": 4}),
     }

@@ -597,9 +597,16 @@ def _long_running(loop: cst.While) -> bool:
     its test and its test compares nothing (`while True:`, `while not
     self.stopped():`). A finite loop (`while done < total:`, a batch loop that
     `break`s when nothing is left, an interactive prompt until a valid answer) ends
-    with the command's one run, and the process exit closes the connection."""
-    if any(call_name(c) in _WAITING_CALLS for c in iter_calls(loop.body)):
+    with the command's one run, and the process exit closes the connection. So does
+    a paging or batch loop whose test reads a local name the body sets
+    (`while has_more:` with `has_more = page.has_more`, `while current < last:` with
+    `current = end + 1`), even when it sleeps between rounds to spare the server:
+    the body, not a signal, decides when it ends."""
+    waits = {call_name(c) for c in iter_calls(loop.body)} & _WAITING_CALLS
+    if waits and (waits - {"sleep"} or not _advanced_by_body(loop)):
         return True
+    if _advanced_by_body(loop):
+        return False
     stack: list[cst.CSTNode] = [loop.body]
     while stack:
         node = stack.pop()
@@ -610,6 +617,29 @@ def _long_running(loop: cst.While) -> bool:
             continue  # their `break` ends them, not this loop
         stack.extend(node.children)
     return not any(isinstance(n, cst.Comparison) for n in iter_nodes(loop.test))
+
+
+def _advanced_by_body(loop: cst.While) -> bool:
+    """The loop's test reads a local name (not `True`, not an attribute such as
+    `self.running`) that its body assigns: a page flag or a batch counter."""
+    tested = {n.value for n in iter_nodes(loop.test) if isinstance(n, cst.Name)
+              and n.value not in ("True", "False", "None", "not", "len")}
+    if not tested:
+        return False
+    for node in iter_nodes(loop.test):
+        if isinstance(node, (cst.Attribute, cst.Call)):
+            return False  # `while self.running:`, `while not stop.is_set():`
+    assigned: set[str] = set()
+    for node in iter_nodes(loop.body):
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.Assign):
+            for t in node.targets:
+                assigned |= {n.value for n in iter_nodes(t.target) if isinstance(n, cst.Name)}
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)) \
+                and isinstance(node.target, cst.Name):
+            assigned.add(node.target.value)
+    return bool(tested & assigned)
 
 
 def _closing_decorator(index: ProjectIndex, func: FunctionInfo) -> bool:

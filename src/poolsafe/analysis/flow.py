@@ -1675,6 +1675,7 @@ class FunctionFlow:
         managed: set[str] = set()      # resources whose exit rolls back or closes
         commits: set[str] = set()      # resources whose exit commits (a transaction)
         ended: dict[str, bool] = {}    # PS106: names the exit releases -> a session
+        fresh = _fresh_begins(node, cur)  # idle sessions whose transaction this block is
         for item in node.items:
             expr = item.item
             cur, e = self.effects(expr, cur)
@@ -1785,6 +1786,11 @@ class FunctionFlow:
                     if isinstance(fact, Aborted) and fact.resource in commits:
                         self._report_handler(fact, "the transaction commits on exit", node)
             st = _through_exits(st, closes, managed | closes | commits)
+            if attr == "exc" and fresh:
+                # the block's exit rolls the transaction back and gives its connection
+                # back to the pool: the session, unused before, holds nothing again
+                st = frozenset(replace(f, idle=True) if type(f) is Held and f.var in fresh
+                               else f for f in st)
             if ended:
                 st = self._ended_by_with(node, ended, st, attr)
             setattr(out, attr, st)
@@ -1961,7 +1967,9 @@ def _returns_itself(value: cst.BaseExpression, targets: list[cst.BaseExpression]
 #: scoped session's `remove()` (they raise only when the connection broke)
 _GUARDED_END_METHODS = frozenset({"rollback", "close", "remove"})
 
-_LAZY_SAFE_METHODS = frozenset({"configure", "add", "add_all", "expunge", "expunge_all"})
+#: (`begin()` too: a SQLAlchemy session's transaction connects on its first statement)
+_LAZY_SAFE_METHODS = frozenset({"configure", "add", "add_all", "expunge", "expunge_all",
+                                "begin"})
 
 
 def _header(stmt: cst.BaseStatement) -> list[cst.CSTNode]:
@@ -2006,6 +2014,26 @@ def _wake(stmt: cst.BaseStatement, state: State) -> State:
         return state
     return frozenset(replace(f, idle=False) if type(f) is Held and f.idle and f.var in used
                      else f for f in state)
+
+
+def _fresh_begins(node: cst.With, state: State) -> frozenset[str]:
+    """The idle lazy checkouts (a SQLAlchemy session nothing has used yet) whose
+    transaction `node` is: `with session.begin():`, `async with session.begin():`.
+    The block's exit ends the transaction (commit, or rollback on an exception) and
+    the session gives its connection back, so an exception out of the block leaves
+    nothing checked out."""
+    idle = {f.var for f in state if type(f) is Held and f.idle}
+    if not idle:
+        return frozenset()
+    found: set[str] = set()
+    for item in node.items:
+        inner, _ = strip_await(item.item)
+        if isinstance(inner, cst.Call) and not inner.args \
+                and isinstance(inner.func, cst.Attribute) \
+                and inner.func.attr.value == "begin" \
+                and isinstance(inner.func.value, cst.Name) and inner.func.value.value in idle:
+            found.add(inner.func.value.value)
+    return frozenset(found)
 
 
 def _busy(state: State) -> State:

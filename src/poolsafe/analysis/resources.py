@@ -194,7 +194,8 @@ class FunctionResources:
             if not their:
                 continue
             prefix = their[0].name.value + "."
-            for target in autocommit_targets(method.node.body):
+            for target in autocommit_targets(method.node.body) | _acquired_in_autocommit(
+                    method.node.body):
                 if target.startswith(prefix):
                     out.add(me + "." + target[len(prefix):])
         return out
@@ -325,3 +326,19 @@ def _produced_value(node: cst.CSTNode) -> cst.BaseExpression | None:
         return node.value
     return None
 
+
+def _acquired_in_autocommit(body: cst.CSTNode) -> set[str]:
+    """The attributes `body` stores a connection acquired in autocommit on
+    (`self.conn = await AsyncConnection.connect(dsn, autocommit=True)`)."""
+    out: set[str] = set()
+    for node in iter_nodes(body):
+        if not isinstance(node, cst.Assign) or len(node.targets) != 1:
+            continue
+        target = node.targets[0].target
+        value = node.value.expression if isinstance(node.value, cst.Await) else node.value
+        if isinstance(target, cst.Attribute) and isinstance(value, cst.Call):
+            ac = keyword_arg(value, "autocommit")
+            name = dotted_name(target)
+            if isinstance(ac, cst.Name) and ac.value == "True" and name is not None:
+                out.add(name)
+    return out

@@ -917,6 +917,12 @@ NON_WORK_METHODS: frozenset[str] = frozenset(
         "is_connected",
         "ping",
         "fileno",
+        # SQLAlchemy's `session.connection()` checks a connection out (connecting if
+        # need be) and runs no statement: when it fails, the connect failed and no
+        # transaction is open on the server (a reconnect loop's probe); likewise
+        # `session.connection().connect()` (a 1.x branch of that connection)
+        "connection",
+        "connect",
     }
 )
 

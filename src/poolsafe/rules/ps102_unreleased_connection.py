@@ -144,7 +144,13 @@ class UnreleasedConnection(Rule):
     asyncpg's `if not conn.is_closed(): await conn.close()` is the same test (and
     `is_closed()` does not raise). `with session, begin(session):` enters the
     session before it builds the second item: an error there passes through the
-    session's exit, and is no gap (the other order is one).
+    session's exit, and is no gap (the other order is one). A SQLAlchemy session
+    connects on its first statement and gives the connection back when its
+    transaction ends: when its only work so far is inside `with session.begin():`
+    (or `async with`), the block's exit commits, or rolls back on an exception, and
+    the session holds nothing again, so an exception raised in the block that skips
+    a later `close()` leaks nothing. Work before the block (`session.connection()`,
+    a query) or after it (which connects again) keeps the checkout counted.
 
     A session drawn by hand from a dependency generator (`next(get_db())`,
     `get_db().__next__()`, also one that yields a `scoped_session` registry) is a

@@ -69,7 +69,9 @@ class ExceptWithoutRollback(Rule):
     are not flagged, nor is work inside `with session.begin():`,
     `with conn.transaction():` or `with conn:` (they roll back themselves), nor
     autocommit connections (also `self.conn` that a method of the class puts in
-    autocommit: `self.conn.autocommit = True` in `connect()`), nor asyncpg and
+    autocommit: `self.conn.autocommit = True` in `connect()`, or acquires there in
+    autocommit: `self.conn = await AsyncConnection.connect(dsn, autocommit=True)`,
+    a LISTEN connection), nor asyncpg and
     sqlite3 connections outside a transaction (a failed statement does not abort
     anything there). Inside an asyncpg transaction block (`async with
     conn.transaction():`) a failed statement does abort the block's transaction: an
@@ -163,6 +165,9 @@ class ExceptWithoutRollback(Rule):
     helper that only reads its `.bind` (`with db.bind.connect().execution_options(
     isolation_level="AUTOCOMMIT") as own:`) is not worked on by it: the helper's
     statements run on a connection of their own, not in the session's transaction.
+    A `try` that only checks a connection out (`session.connection()`,
+    `conn.ping()`), as a reconnect loop does, leaves nothing to roll back when it
+    fails: the connect failed and no statement began a transaction on the server.
 
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: the next statement on the

@@ -78,6 +78,12 @@ class DjangoConnectionOutsideRequest(Rule):
     command runs once per process: the same work done once, or in a finite loop (a
     batch loop `while done < total:` or one that `break`s when nothing is left, a
     prompt repeated until the answer is valid), closes with the command's process.
+    So does a paging or batch loop whose test reads a name the loop's body sets
+    (`while has_more:` with `has_more = page.has_more`, `while current < last:`
+    with `current = end + 1`), even when it sleeps between batches to spare the
+    server; a loop that also waits for messages (`get_message()`, `recv()`), or
+    whose test only a signal or another thread changes (`while running:`,
+    `while not self.stopped():`), is the long-running process and stays reported.
     Every worker process of the deployment runs its own threads, so each leaks its
     own connections.
 

@@ -60,7 +60,9 @@ class EnginePerCall(Rule):
     function whose
     engine (or pool) does not outlive the call: it is neither returned or yielded,
     stored on a global (`global engine`), an attribute (`self.engine = ...`,
-    `app.engine = ...`) or a container that outlives the function, nor bound to a
+    `app.engine = ...`), handed to the base class's constructor in `__init__`
+    (`super().__init__(engine, ...)`, which keeps it on the instance being built)
+    or a container that outlives the function, nor bound to a
     session factory (`maker.configure(bind=engine)`, `db_session.configure(bind=
     engine)` on a module's `sessionmaker` or `scoped_session`), nor kept by a
     caching decorator (`functools.lru_cache`, `functools.cache`,
@@ -721,6 +723,13 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
         f = c.func
         if (isinstance(f, cst.Attribute) and f.attr.value in STORE_METHODS
                 and any(holds(a.value) for a in c.args)):
+            return _KEPT
+        # handed to the base class's constructor (`super().__init__(engine, ...)` in
+        # `__init__`): the instance being built keeps it
+        if func.cls is not None and func.name == "__init__" \
+                and isinstance(f, cst.Attribute) and f.attr.value == "__init__" \
+                and isinstance(f.value, cst.Call) and call_name(f.value) == "super" \
+                and any(holds(a.value) for a in c.args):
             return _KEPT
         # bound to a session factory that outlives the call
         # (`Session.configure(bind=engine)`, `db_session.configure(bind=engine)`)

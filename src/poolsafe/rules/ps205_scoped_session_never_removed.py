@@ -9,7 +9,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import iter_calls, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import facts, is_flask_db, is_test_module
+from poolsafe.analysis.project_facts import ProjectFacts, facts, is_flask_db, is_test_module
 from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.values import FunctionRef, LibraryObject
 from poolsafe.core.model import RawFinding, Severity
@@ -34,6 +34,13 @@ class ScopedSessionNeverRemoved(Rule):
     the project, including handlers registered on an `app` parameter
     (`def init_db(app): @app.teardown_appcontext ...`); a `.remove()` in a project
     function that the handler calls counts too.
+
+    A function that builds a new registry on each call and returns it is fine
+    when every call of it in the project binds the registry to a name that a
+    `finally` of the same function removes (`session = get_session()` ...
+    `finally: session.remove()`, as the wrappers of a project's session
+    decorators do): no thread keeps a session past that call. One caller that
+    does not remove it keeps the registry reported.
 
     A `.remove()` whose receiver cannot be resolved is taken to be this session;
     one that resolves to another `scoped_session` or to Flask-SQLAlchemy's
@@ -121,6 +128,8 @@ class ScopedSessionNeverRemoved(Rule):
                 continue  # dropped when its function returns: no thread's session lives on
             if any(_removes(ctx.index, call, b, m, f, 0) for b, m, f in project.teardowns()):
                 continue
+            if func is not None and _every_caller_removes(project, call, func):
+                continue  # a fresh registry per call, and each caller removes its own
             yield self.finding(
                 call,
                 "this `scoped_session` is never removed at the end of a Flask request: "
@@ -164,6 +173,46 @@ def _local_registry(call: cst.Call, func: FunctionInfo | None) -> bool:
                 and node.value.value == name):
             allowed += 1  # `Session()`, `Session.configure(...)`
     return seen == allowed
+
+
+def _every_caller_removes(project: ProjectFacts, call: cst.Call, func: FunctionInfo) -> bool:
+    """`func` builds a new registry on each call and returns it (`return
+    scoped_session(maker)`, or bound to a name first), and every call of `func` in
+    the project binds it to a name that a `finally` of the same function removes
+    (`session = get_session()` ... `finally: session.remove()`, as a session
+    decorator's wrapper does): no thread keeps its session past that call."""
+    names: set[str] = set()
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1 \
+                and isinstance(node.targets[0].target, cst.Name):
+            name = node.targets[0].target.value
+            if name in func.globals_declared:
+                return False
+            names.add(name)
+    if not any(isinstance(n, cst.Return) and n.value is not None and (
+            n.value is call or (isinstance(n.value, cst.Name) and n.value.value in names))
+            for n in iter_nodes(func.node.body)):
+        return False
+    sites = project.callers(func)
+    return bool(sites) and all(_removed_in_finally(site.call, site.func) for site in sites)
+
+
+def _removed_in_finally(call: cst.Call, func: FunctionInfo | None) -> bool:
+    """`x = call` in `func`, and a `finally` of `func` calls `x.remove()`."""
+    if func is None:
+        return False
+    name = next((n.targets[0].target.value for n in iter_nodes(func.node.body)
+                 if isinstance(n, cst.Assign) and n.value is call and len(n.targets) == 1
+                 and isinstance(n.targets[0].target, cst.Name)), None)
+    if name is None:
+        return False
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Try) and node.finalbody is not None:
+            for c in iter_calls(node.finalbody):
+                if isinstance(c.func, cst.Attribute) and c.func.attr.value == _REMOVE \
+                        and isinstance(c.func.value, cst.Name) and c.func.value.value == name:
+                    return True
+    return False
 
 
 def _is_scoped_ctor(index: ProjectIndex, call: cst.Call, module: ModuleInfo,

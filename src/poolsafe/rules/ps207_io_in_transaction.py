@@ -152,7 +152,13 @@ class IoInTransaction(Rule):
     opened explicitly (`with conn.transaction():`), nor does an asyncpg connection
     outside `async with conn.transaction()` (asyncpg commits each statement on its
     own): a dedicated LISTEN/NOTIFY connection that waits for notifications is not
-    reported.
+    reported. Python's `sqlite3` begins a transaction on its own only before an
+    `INSERT`, `UPDATE`, `DELETE` or `REPLACE`: a `SELECT` on a connection with no
+    transaction open leaves none open, so a sleep after it (a lock file's polling
+    loop) is not reported; a sleep after a write that is not committed yet is. A
+    SQLAlchemy `session.connection()` runs no statement: a reconnect back-off that
+    sleeps after it failed (`except OperationalError: time.sleep(5)`) holds no
+    transaction, unless earlier work in the function began one.
 
     **Django.** `with transaction.atomic():` and a function decorated
     `@transaction.atomic` (or `@atomic()`) hold the thread's connection in a
@@ -367,6 +373,8 @@ class _Walker:
         #: autocommit=True)`, through `**config`, or set so by a method of its class)
         self.res = FunctionResources(index, func)
         self.autocommit: set[str] = set(self.res.autocommit)
+        #: Python sqlite3 connections: a SELECT begins no transaction on them
+        self.sqlite3: set[str] = set()
         self.found: list[tuple[cst.Call, Slow, State]] = []
         #: the found calls whose project function began the transaction itself
         #: (`armed_helper`): their slow work is known without `_has_slow_call`
@@ -605,6 +613,10 @@ class _Walker:
         if method in NON_WORK_METHODS or method in CURSOR_METHODS or key in self.autocommit:
             return state
         reads = is_read(call, method, through_query, self.bound_expr)
+        if reads and key in self.sqlite3 and key not in state:
+            # Python's sqlite3 begins a transaction before INSERT, UPDATE, DELETE and
+            # REPLACE only: a SELECT on a connection with none open leaves none open
+            return state
         if not reads:
             self._written.add(key)
         if key not in state:
@@ -756,6 +768,8 @@ class _Walker:
             # each statement commits on its own, no transaction stays open
             if value.autocommit or value.kind.autocommit_by_default:
                 self.autocommit.add(d)
+            if value.kind.key == "sqlite3":
+                self.sqlite3.add(d)
             return d
         if isinstance(value, LibraryObject) and value.type.is_scoped:
             return d

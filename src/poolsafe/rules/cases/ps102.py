@@ -3174,3 +3174,66 @@ def all_users(model, repository=Provide[Container.repository]):
     note="the container, the sessionmaker, the repository and the injected function in "
               "four modules: the function that takes the repository never closes its session"),
 ]
+
+# round 11 (issue 31): a session whose only work is inside `with session.begin():`.
+# The block's exit commits (or, on an exception, rolls back) and the session gives its
+# connection back to the pool, so an exception raised in the block leaves nothing
+# checked out, even though the `close()` after it is skipped. Work before the block
+# or after it (the session connects again) keeps it reported.
+_BEGIN_ONLY = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+"""
+VALID += [
+    Case(_BEGIN_ONLY + """
+
+def fetch_all(query):
+    session = Session()
+    with session.begin():
+        rows = session.execute(query).fetchall()
+    session.close()
+    return rows
+""", note="the only work is in `with session.begin():`: its exit gives the connection "
+          "back, on an exception too"),
+    Case("""
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+Session = async_sessionmaker(create_async_engine("postgresql+asyncpg://app@db/app",
+                                                  pool_pre_ping=True))
+
+
+async def add_order(order):
+    session = Session()
+    async with session.begin():
+        session.add(order)
+        await session.flush()
+    await session.close()
+""", note="`async with session.begin():` likewise"),
+]
+INVALID += [
+    Case(_BEGIN_ONLY + """
+
+def fetch_twice(query):
+    session = Session()  # expect: PS102
+    with session.begin():
+        session.execute(query)
+    rows = session.execute(query).fetchall()
+    session.close()
+    return rows
+""", note="work after the block connects again: an exception there leaves the "
+          "session's new connection checked out"),
+    Case(_BEGIN_ONLY + """
+
+def fetch_on_connection(query):
+    session = Session()  # expect: PS102
+    conn = session.connection()
+    with session.begin_nested():
+        rows = conn.execute(query).fetchall()
+    session.close()
+    return rows
+""", note="the session connected before the block (`session.connection()`): a savepoint "
+          "block's exit does not give that connection back"),
+]

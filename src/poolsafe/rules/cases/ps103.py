@@ -2592,3 +2592,72 @@ INVALID += [
         note="the route goes on with the session after the executor returns: the UPDATE "
              "meets the failed transaction"),
 ]
+
+# round 11 (issue 31): a reconnect loop whose `try` only checks a connection out
+# (`session.connection()`): when it raises, the connect failed and no transaction was
+# begun on the server, so there is nothing to roll back before the session is used
+# again. A `try` that ran a statement keeps the handler reported.
+_RECONNECT = """\
+import time
+
+from sqlalchemy import create_engine, exc, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
+
+
+class Loader:
+    def __init__(self):
+        self.session = Session()
+"""
+VALID.append(Case(_RECONNECT + """
+    def check_connection(self):
+        try:
+            self.session.connection()
+        except exc.OperationalError:
+            time.sleep(5)
+            self.session.connection()
+
+    def load(self, rows):
+        self.check_connection()
+        self.session.execute(text("INSERT INTO events VALUES (:v)"), rows)
+        self.session.commit()
+""", note="the `try` only connects: a failure there opened no transaction"))
+INVALID.append(Case(_RECONNECT + """
+    def load(self, rows):
+        try:
+            self.session.execute(text("INSERT INTO events VALUES (:v)"), rows)
+        except exc.OperationalError:  # expect: PS103
+            time.sleep(5)
+        self.session.execute(text("INSERT INTO events VALUES (:v)"), rows)
+        self.session.commit()
+""", note="the `try` ran a statement: the session goes on in the failed transaction"))
+
+# round 11 (issue 31): a connection a method of the class acquires in autocommit and
+# keeps on an attribute (`self.conn = psycopg.connect(dsn,
+# autocommit=True)`, a LISTEN connection) has no transaction for a failed statement
+# to abort in the other methods. Acquired without it, the handler stays reported.
+_LISTENER = """\
+import psycopg
+
+
+class Listener:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.conn = None
+
+    def start(self):
+        self.conn = psycopg.connect(self.dsn%s)
+
+    def subscribe(self, channel):
+        try:
+            self.conn.execute(f"LISTEN {channel}")
+        except psycopg.Error:%s
+            pass
+        self.conn.execute("LISTEN fallback")
+"""
+VALID.append(Case(_LISTENER % (", autocommit=True", ""),
+                  note="the class acquires the connection in autocommit in another method"))
+INVALID.append(Case(_LISTENER % ("", "  # expect: PS103"),
+                    note="acquired without autocommit: the fallback LISTEN runs in the "
+                         "aborted transaction"))

@@ -1269,3 +1269,88 @@ client = mqtt.Client()
 client.on_connect = on_connect
 """, files=_FILES, note="the task leaks, not the callback that calls it: calling a "
                         "`background.task` submits it to the package's pool"))
+# round 11 (issue 31): a management command's paging or batch loop whose test reads a
+# name the body sets ends with the command's one run, even when it sleeps between
+# batches to spare the server; a loop the body does not end stays the long-running
+# process
+VALID += [
+    Case("""
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        last = Order.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        current = 0
+        while current < last:
+            end = min(current + options["chunk"], last)
+            with transaction.atomic():
+                Order.objects.filter(id__gte=current, id__lte=end).update(paid=False)
+            time.sleep(options["wait"])
+            current = end + 1
+""", files=_FILES, note="a throttled batch loop: the body advances the counter its test "
+                       "reads, so the command ends after the last batch"),
+    Case("""
+from django.core.management.base import BaseCommand
+from models import Order
+
+import billing
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        has_more = True
+        after = None
+        while has_more:
+            page = billing.list_charges(after=after)
+            has_more = page.has_more
+            for charge in page.items:
+                after = charge.id
+                Order.objects.get_or_create(id=charge.order_id)
+""", files=_FILES, note="paging through a finite remote list: the page says when it is "
+                       "the last one"),
+]
+INVALID += [
+    Case("""
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+from models import Order
+
+running = True
+
+
+def stop(signum, frame):
+    global running
+    running = False
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        signal.signal(signal.SIGTERM, stop)
+        while running:
+            Order.objects.filter(paid=False).delete()  # expect: PS107
+            time.sleep(60)
+""", files=_FILES, note="only a signal ends the loop (its body never sets `running`): "
+                       "the long-running process"),
+    Case("""
+from django.core.management.base import BaseCommand
+from models import Order
+
+import broker
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        message = broker.get_message()
+        while message:
+            Order.objects.filter(id=message.order_id).update(paid=True)  # expect: PS107
+            message = broker.get_message()
+""", files=_FILES, note="a consumer that waits for the next message: its body sets the "
+                       "test's name, but from a queue that does not run dry"),
+]

@@ -1746,3 +1746,64 @@ class OrdersHandler(tornado.web.RequestHandler):
             self.write({"n": conn.exec_driver_sql("SELECT count(*) FROM orders").scalar()})
 """, note="Tornado's Application lives for the process: the engine kept on it is built once"),
 ]
+
+# round 11 (issue 31): an engine a subclass's `__init__` builds and hands to its base
+# class's constructor (`super().__init__(engine, ...)`), which keeps it on the
+# instance: one engine per object, for as long as the object lives. Also when a
+# helper returns it to that `__init__`. Handed to a function that only uses it, it
+# stays reported.
+_BASE_MODEL = """\
+class BaseModel:
+    def __init__(self, engine, name):
+        self.engine = engine
+        self.name = name
+"""
+VALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+from base import BaseModel
+
+
+class MySQLModel(BaseModel):
+    def __init__(self, url, name):
+        engine = create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+        super().__init__(engine, name)
+""", path="mysql_model.py", files={"base.py": _BASE_MODEL},
+         note="the base class's constructor keeps the engine on the instance"),
+    Case("""
+from sqlalchemy import create_engine
+
+from base import BaseModel
+
+
+def build_engine(url):
+    return create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+
+
+class Manager(BaseModel):
+    def __init__(self, url, name):
+        engine = build_engine(url)
+        super().__init__(engine=engine, name=name)
+""", path="manager.py", files={"base.py": _BASE_MODEL},
+         note="a helper returns the engine to an `__init__` that hands it to the base "
+              "class's constructor"),
+]
+INVALID += [
+    Case("""
+from sqlalchemy import MetaData, create_engine
+
+from base import BaseModel
+
+metadata = MetaData()
+
+
+class Installer(BaseModel):
+    def __init__(self, url, name):
+        engine = create_engine(url, pool_pre_ping=True, pool_recycle=3600)  # expect: PS202
+        metadata.create_all(engine)
+        super().__init__(None, name)
+""", path="installer.py", files={"base.py": _BASE_MODEL},
+         note="the engine is only used, and the base class's constructor is given "
+              "something else: one pool per object, dropped at once"),
+]

@@ -353,3 +353,48 @@ Session = scoped_session(sessionmaker(bind=create_engine("postgresql://app@db/ap
                        "    Session.execute('SELECT 1')\n"},
     note="a script's `__main__` block imports the registry too, but so does the Flask "
          "app (through its pages): a request still ends there without `remove()`"))
+
+# round 11 (issue 31): a function that makes a new registry on each call and returns
+# it, when every caller removes the one it got in a `finally` (the wrappers of a
+# project's session decorators): no request leaves a session behind on its thread.
+# One caller that does not remove it keeps it reported.
+_DECORATED_STORE = """\
+import functools
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+_maker = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
+
+
+def get_session():
+    session = scoped_session(_maker)%s
+    return session
+
+
+def read_session(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        session = get_session()
+        try:
+            return function(*args, session=session, **kwargs)
+        finally:
+            session.remove()
+    return wrapper
+"""
+_DECORATED_VIEWS = ("from flask import Flask\n\nfrom store import read_session\n\n"
+                    "app = Flask(__name__)\n\n\n@app.route('/n')\n@read_session\n"
+                    "def n(session=None):\n"
+                    "    return {'n': session.execute('SELECT 1').scalar()}\n")
+VALID.append(Case(_DECORATED_STORE % "", path="store.py", files={"app.py": _DECORATED_VIEWS},
+                  note="a new registry per call, removed by the only caller (a session "
+                       "decorator's wrapper) in a `finally`"))
+INVALID.append(Case(_DECORATED_STORE % "  # expect: PS205" + """
+
+def count_orders():
+    session = get_session()
+    return session.execute("SELECT count(*) FROM orders").scalar()
+""", path="store.py", files={"app.py": _DECORATED_VIEWS + (
+    "\n\n@app.route('/orders')\ndef orders():\n"
+    "    from store import count_orders\n    return {'n': count_orders()}\n")},
+    note="one caller uses the registry it got and never removes it"))

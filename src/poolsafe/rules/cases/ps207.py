@@ -1552,3 +1552,73 @@ INVALID += [
                       mark="  # expect: PS207", decorator="@click.command()"),
          note="SELECT ... FOR UPDATE locks the rows it reads"),
 ]
+
+# round 11 (issue 31): Python's sqlite3 begins a transaction only before INSERT,
+# UPDATE, DELETE and REPLACE; a SELECT leaves none open, so a polling loop that reads,
+# writes and commits, then sleeps, holds nothing. A write not yet committed before the
+# sleep stays reported.
+_SQLITE_LOCK = """\
+import sqlite3
+import time
+
+
+class FileLock:
+    def __init__(self, path, name):
+        self.connection = sqlite3.connect(path)
+        self.name = name
+"""
+VALID.append(Case(_SQLITE_LOCK + """
+    def acquire(self, wait):
+        cursor = self.connection.cursor()
+        while True:
+            cursor.execute("select count(*) from locks where name = ?", (self.name,))
+            if cursor.fetchone()[0] == 0:
+                cursor.execute("insert into locks (name) values (?)", (self.name,))
+                self.connection.commit()
+                return
+            time.sleep(wait)
+""", note="sqlite3: the SELECT before the sleep begins no transaction, and the write "
+          "is committed before the function returns"))
+INVALID.append(Case(_SQLITE_LOCK + """
+    def touch_and_wait(self, wait):
+        cursor = self.connection.cursor()
+        cursor.execute("update locks set seen = 1 where name = ?", (self.name,))
+        time.sleep(wait)  # expect: PS207
+        self.connection.commit()
+""", note="sqlite3: the UPDATE began a transaction, which the sleep keeps open (and the "
+          "database file locked)"))
+
+# round 11 (issue 31): a reconnect back-off. A sleep in the handler of a `try` that
+# only checks a connection out (`session.connection()`) waits with no transaction
+# open: the connect failed. The same sleep after a statement that wrote keeps the
+# written rows' transaction open, and stays reported.
+_RECONNECT = """\
+import time
+
+from sqlalchemy import create_engine, exc, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
+
+
+class Loader:
+    def __init__(self):
+        self.session = Session()
+"""
+VALID.append(Case(_RECONNECT + """
+    def check_connection(self):
+        try:
+            self.session.connection()
+        except exc.OperationalError:
+            time.sleep(5)
+            self.session.connection()
+""", note="a back-off after a failed connect: no transaction is open"))
+INVALID.append(Case(_RECONNECT + """
+    def save(self, rows):
+        self.session.execute(text("INSERT INTO events VALUES (:v)"), rows)
+        try:
+            self.session.connection()
+        except exc.OperationalError:
+            time.sleep(5)  # expect: PS207
+        self.session.commit()
+""", note="the INSERT before the probe began a transaction that the back-off keeps open"))
