@@ -444,7 +444,28 @@ class FunctionFlow:
                 continue
             if request_handler(self.index, site.func) is None:
                 return False
-            if not _is_last_act(site.call, site.func):
+            if not (_is_last_act(site.call, site.func)
+                    or (self._falsy_on_failure and _raises_when_falsy(site.call, site.func))):
+                return False
+        return True
+
+    @cached_property
+    def _falsy_on_failure(self) -> bool:
+        """Every `except` of this function ends by raising, or by returning nothing or a
+        falsy literal (`return None`, `return False`, `return []`): what a caller gets
+        back after a swallowed failure tests false."""
+        handlers = [h for t in self.func.tries for h in t.handlers]
+        if not handlers:
+            return False
+        for h in handlers:
+            stmts = body_statements(h.body)
+            last = stmts[-1] if stmts else None
+            if not isinstance(last, cst.SimpleStatementLine) or not last.body:
+                return False
+            end = last.body[-1]
+            if isinstance(end, cst.Raise):
+                continue
+            if not (isinstance(end, cst.Return) and _falsy_literal(end.value)):
                 return False
         return True
 
@@ -1877,6 +1898,64 @@ def _false_constant(value: cst.BaseExpression) -> bool:
         return value.evaluated_value in ("", b"")
     if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
         return not value.elements
+    return False
+
+
+def _falsy_literal(value: cst.BaseExpression | None) -> bool:
+    """`None` (or no value), `False`, `0`, `""` or an empty list, tuple, dict or set."""
+    if value is None:
+        return True
+    if isinstance(value, cst.Name):
+        return value.value in ("None", "False")
+    if isinstance(value, cst.Integer):
+        return value.value == "0"
+    if isinstance(value, cst.SimpleString):
+        return value.value in ('""', "''")
+    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
+        return not value.elements
+    return False
+
+
+def _raises_when_falsy(call: cst.Call, func: FunctionInfo) -> bool:
+    """`name = call(...)` (or `await call(...)`) whose next statement is `if not name:`
+    (or `if name is None:`), with no `else`, ending in `raise` or `return`: a falsy
+    result (a swallowed failure) leaves the handler at once, and the framework ends
+    its session right after."""
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.IndentedBlock):
+            continue
+        stmts = list(node.body)
+        for i, stmt in enumerate(stmts[:-1]):
+            if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                    and isinstance(stmt.body[0], cst.Assign)):
+                continue
+            assign = stmt.body[0]
+            value = assign.value.expression if isinstance(assign.value, cst.Await) \
+                else assign.value
+            if value is not call or len(assign.targets) != 1 \
+                    or not isinstance(assign.targets[0].target, cst.Name):
+                continue
+            name = assign.targets[0].target.value
+            test = stmts[i + 1]
+            if not isinstance(test, cst.If) or test.orelse is not None \
+                    or not _tests_falsy(test.test, name):
+                return False
+            body = body_statements(test.body)
+            end = body[-1] if body else None
+            return isinstance(end, cst.SimpleStatementLine) and bool(end.body) \
+                and isinstance(end.body[-1], (cst.Raise, cst.Return))
+    return False
+
+
+def _tests_falsy(test: cst.BaseExpression, name: str) -> bool:
+    """`not name`, `name is None` or `name == None`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return isinstance(test.expression, cst.Name) and test.expression.value == name
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        return isinstance(test.left, cst.Name) and test.left.value == name \
+            and isinstance(target.operator, (cst.Is, cst.Equal)) \
+            and isinstance(target.comparator, cst.Name) and target.comparator.value == "None"
     return False
 
 

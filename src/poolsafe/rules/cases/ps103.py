@@ -2592,3 +2592,60 @@ INVALID += [
         note="the route goes on with the session after the executor returns: the UPDATE "
              "meets the failed transaction"),
 ]
+
+# issue 31 item 7 with `raise` instead of `return`: the route's only use of the swallowing
+# function's result is to test it and leave at once; the dependency then closes the session
+_RAISING_ROUTE = """
+from fastapi import Depends, FastAPI, HTTPException
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def find_token(db: Session, token: str):
+    try:
+        return db.execute(text("SELECT user_id FROM tokens WHERE token = :t"),
+                          {{"t": token}}).scalar()
+    except SQLAlchemyError:{mark}
+        return {failed}
+
+
+@app.post("/refresh")
+def refresh(token: str, db: Session = Depends(get_db)):
+    user_id = find_token(db, token)
+    if {test}:
+        raise HTTPException(status_code=401, detail="invalid token")
+    db.execute(text("UPDATE tokens SET used = true WHERE token = :t"), {{"t": token}})
+    db.commit()
+    return {{"user": user_id}}
+"""
+
+VALID += [
+    Case(_RAISING_ROUTE.format(mark="", failed="None", test="not user_id"),
+         note="the route raises at once when the lookup gives back None (as the swallowed "
+              "failure does): the dependency closes the session, nothing reuses it"),
+    Case(_RAISING_ROUTE.format(mark="", failed="None", test="user_id is None"),
+         note="`if user_id is None: raise` the same way"),
+]
+
+INVALID += [
+    Case(_RAISING_ROUTE.format(mark="  # expect: PS103", failed='{"error": "db"}',
+                               test="not user_id"),
+         note="the swallowed failure gives back a truthy value: the route goes on to the "
+              "UPDATE in the failed transaction"),
+    Case(_RAISING_ROUTE.format(mark="  # expect: PS103", failed="None",
+                               test="user_id == 0"),
+         note="the route tests something else than the falsy result: a None goes on to "
+              "the UPDATE"),
+]
