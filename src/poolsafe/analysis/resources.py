@@ -67,9 +67,44 @@ class FunctionResources:
                 kind = self._annotation_kind(param.annotation.annotation, self.module)
             if kind is None and param.default is not None:
                 kind = self._depends_kind(param.default)
+            if kind is None and param.annotation is None and param.default is None \
+                    and self.func.tries:
+                kind = self._module_connection_from_callers(param.name.value)
             if kind is not None:
                 out[param.name.value] = kind
         return out
+
+    def _module_connection_from_callers(self, name: str) -> str | None:
+        """The kind of the long-lived connection or session (a module's, named at
+        module level) that every call of this function in the project passes for the
+        unannotated parameter `name` (`def chat_ids(conn)` called as
+        `chat_ids(connection)` with `connection = psycopg2.connect(...)` at module
+        level): the parameter is that connection. None when a caller passes anything
+        else, when nothing calls the function, or when a call cannot be read."""
+        from poolsafe.analysis.project_facts import facts
+
+        params = self.func.param_names()
+        position = params.index(name) if name in params else None
+        sites = facts(self.index).callers(self.func)
+        if not sites:
+            return None
+        found: set[str] = set()
+        for site in sites:
+            arg = _argument(site.call, name, position)
+            if not isinstance(arg, cst.Name):
+                return None
+            caller = site.func
+            if caller is not None and (arg.value in caller.locals
+                                       or arg.value in caller.all_param_names()):
+                return None  # the caller's own connection, not the module's
+            value = self.index.evaluate(arg, site.module, caller)
+            if isinstance(value, Connection):
+                found.add(value.kind_key)
+            elif isinstance(value, LibraryObject) and value.type.is_scoped:
+                found.add("session")
+            else:
+                return None
+        return found.pop() if len(found) == 1 else None
 
     def _annotation_kind(self, ann: cst.BaseExpression, module: ModuleInfo,
                          depth: int = 0) -> str | None:
@@ -325,3 +360,16 @@ def _produced_value(node: cst.CSTNode) -> cst.BaseExpression | None:
         return node.value
     return None
 
+
+def _argument(call: cst.Call, name: str, position: int | None) -> cst.BaseExpression | None:
+    """What `call` passes for the parameter `name` (at `position` among the positional
+    parameters a caller sees), or None (not passed, or behind `*args`/`**kwargs`)."""
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            if arg.keyword.value == name:
+                return arg.value
+        elif i == position:
+            return arg.value
+    return None

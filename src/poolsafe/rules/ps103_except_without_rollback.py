@@ -50,7 +50,12 @@ class ExceptWithoutRollback(Rule):
     handed back to a caller that owns it. A `scoped_session` registry counts as
     the session it proxies to, and so does the session a module draws from it at
     its top level (`session = Session()`, shared by every function that imports
-    it). A request handler's caller is the web
+    it). A parameter with no annotation and no default counts as the module's
+    long-lived connection or session when every call of the function in the
+    project passes that module-level name for it (`def chat_ids(conn)` called
+    only as `chat_ids(connection)`, `connection = psycopg2.connect(...)` at
+    module level); a caller that passes a connection of its own, or a function
+    nobody calls, leaves the parameter untyped. A request handler's caller is the web
     framework, which ends the request's session (Flask teardown, a FastAPI
     dependency): a route (also one of a project subclass of `Blueprint` or
     `APIRouter`), or the HTTP-method method of a class-based view

@@ -2649,3 +2649,60 @@ INVALID += [
          note="the route tests something else than the falsy result: a None goes on to "
               "the UPDATE"),
 ]
+
+# an unannotated parameter that every caller fills with the module's connection: the
+# parameter is that long-lived connection, and a swallowed failure on it leaves the next
+# call (any call, of any function) in the aborted transaction
+_MODULE_CONNECTION_PARAM = """
+import psycopg2
+
+{module_conn}
+
+
+def chat_ids(conn):
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT chat_id FROM exceptions")
+        return [row[0] for row in cur.fetchall()]
+    except psycopg2.Error as error:{mark}
+        print(error)
+        return []
+
+
+def add_chat(conn, chat_id):
+    cur = conn.cursor()
+    cur.execute("INSERT INTO exceptions (chat_id) VALUES (%s)", (chat_id,))
+    conn.commit()
+
+
+def on_message(chat_id):
+{body}
+"""
+
+INVALID += [
+    Case(_MODULE_CONNECTION_PARAM.format(
+        module_conn='connection = psycopg2.connect("dbname=bot")', mark="  # expect: PS103",
+        body="""\
+    if chat_id not in chat_ids(connection):
+        add_chat(connection, chat_id)"""),
+        note="every caller passes the module's connection: the swallowed SELECT leaves it "
+             "in an aborted transaction for the INSERT that follows"),
+]
+
+VALID += [
+    Case(_MODULE_CONNECTION_PARAM.format(
+        module_conn="DSN = 'dbname=bot'", mark="", body="""\
+    conn = psycopg2.connect(DSN)
+    try:
+        if chat_id not in chat_ids(conn):
+            add_chat(conn, chat_id)
+    finally:
+        conn.close()"""),
+        note="the caller passes a connection of its own, not the module's: the parameter "
+             "is not typed from it (the caller's handling is the caller's)"),
+    Case(_MODULE_CONNECTION_PARAM.format(
+        module_conn='connection = psycopg2.connect("dbname=bot")', mark="",
+        body="    print(chat_id)"),
+        note="nobody calls the function: its parameter is not known to be the module's "
+             "connection"),
+]
