@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.cstutil import iter_nodes
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import (
     CallSite,
     facts,
@@ -84,6 +85,12 @@ class ConnectPerRequest(Rule):
     connection per request too, and is reported at the reopening call.
     `ping(reconnect=True)` without the close only reconnects a connection that
     died, and is not reported.
+
+    A Streamlit script is the exception: Streamlit runs it again from the top at
+    every interaction, so a raw `connect()` at its top level is reported (not one
+    in a function cached with `@st.cache_resource`, nor one kept in
+    `st.session_state`, nor one in a module the script imports, which Python runs
+    once per process).
 
     A `connect()` in a maintenance script, a CLI command or at module level runs
     once and is not reported; neither is `mysql.connector.connect(pool_name=...)`,
@@ -175,6 +182,34 @@ class ConnectPerRequest(Rule):
                 _caller_steps(ctx, sites),
             )
         yield from self._reopened(ctx, handlers)
+        yield from self._streamlit_reruns(ctx)
+
+    def _streamlit_reruns(self, ctx: FileContext) -> Iterator[RawFinding]:
+        """A Streamlit script runs again from the top at every interaction of every
+        session: a raw `connect()` at its module level (not cached with
+        `@st.cache_resource`, not kept in `st.session_state`) is one new server
+        connection per interaction. Only the script Streamlit runs: a module that
+        another project module imports runs once per process."""
+        if not _imports_streamlit(ctx.module):
+            return
+        calls = [(call, func) for call, func in inventory(ctx.module).calls
+                 if func is None and may_call(call, _CONNECT_NAMES, ctx.module, None)]
+        if not calls or ctx.index.importers(ctx.module):
+            return
+        guarded = _session_state_guarded(ctx.module.tree)
+        for call, _ in calls:
+            if id(call) in guarded:
+                continue
+            value = ctx.index.evaluate(call, ctx.module, None)
+            if not (isinstance(value, Connection) and value.kind_key in RAW_CONNECT_KINDS):
+                continue
+            yield self.finding(
+                call,
+                f"this Streamlit script opens a new {value.kind.label} with "
+                f"`{value.origin}` at its top level, and Streamlit runs the script again "
+                "at every interaction: one new server connection each time; open it in a "
+                "function decorated with `@st.cache_resource` (or use `st.connection`)",
+            )
 
     def _reopened(self, ctx: FileContext, handlers: dict[int, str | None]
                   ) -> Iterator[RawFinding]:
@@ -396,3 +431,20 @@ def _closes(receiver: cst.BaseExpression, func: FunctionInfo) -> bool:
 def _assigned_in(receiver: cst.BaseExpression, func: FunctionInfo) -> bool:
     """A connection the function makes itself (a local name) is PS201's first case."""
     return isinstance(receiver, cst.Name) and receiver.value in func.locals
+
+
+def _imports_streamlit(module: ModuleInfo) -> bool:
+    return any(q == "streamlit" or q.startswith("streamlit.")
+               for q in module.imports.values())
+
+
+def _session_state_guarded(tree: cst.Module) -> set[int]:
+    """The calls under a top-level `if` whose test reads `st.session_state` (the
+    connection is made once per session and kept there)."""
+    out: set[int] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, cst.If) and any(
+                isinstance(n, cst.Attribute) and n.attr.value == "session_state"
+                for n in iter_nodes(stmt.test)):
+            out.update(id(n) for n in iter_nodes(stmt) if isinstance(n, cst.Call))
+    return out

@@ -1220,3 +1220,62 @@ if __name__ == "__main__":
 """, note="a wrapper in a Flask app's module that only the console program calls: no "
           "request opens a connection"),
 ]
+
+# Round 12 of issue 31: a Streamlit script runs again from the top at every interaction
+INVALID += [
+    Case("""
+import pandas as pd
+import psycopg2
+import streamlit as st
+
+conn = psycopg2.connect("dbname=dash")  # expect: PS201
+
+st.header("Orders")
+st.dataframe(pd.read_sql("SELECT * FROM orders", conn))
+""", note="a raw connect() at a Streamlit script's top level: one per interaction"),
+]
+
+VALID += [
+    Case("""
+import pandas as pd
+import psycopg2
+import streamlit as st
+
+
+@st.cache_resource
+def get_conn():
+    return psycopg2.connect("dbname=dash")
+
+
+conn = get_conn()
+st.header("Orders")
+st.dataframe(pd.read_sql("SELECT * FROM orders", conn))
+""", note="the connection is made once, in a function Streamlit caches across reruns"),
+    Case("""
+import pandas as pd
+import psycopg2
+import streamlit as st
+
+if "conn" not in st.session_state:
+    st.session_state.conn = psycopg2.connect("dbname=dash")
+
+st.dataframe(pd.read_sql("SELECT * FROM orders", st.session_state.conn))
+""", note="kept in `st.session_state`: once per browser session"),
+    Case("""
+import psycopg2
+import streamlit as st
+
+conn = psycopg2.connect("dbname=dash")
+
+
+def orders():
+    st.write("loading")
+    return conn.cursor().execute("SELECT 1")
+""", path="dash/db.py", files={"dash/__init__.py": "", "dash/app.py": """
+import streamlit as st
+
+from dash.db import orders
+
+st.write(orders())
+"""}, note="a module the script imports runs once per process (Python caches imports)"),
+]
