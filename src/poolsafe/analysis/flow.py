@@ -445,7 +445,9 @@ class FunctionFlow:
             if request_handler(self.index, site.func) is None:
                 return False
             if not (_is_last_act(site.call, site.func)
-                    or (self._falsy_on_failure and _raises_when_falsy(site.call, site.func))):
+                    or (self._falsy_on_failure and _passes_request_dependency(site.call,
+                                                                              site.func)
+                        and _raises_when_falsy(site.call, site.func))):
                 return False
         return True
 
@@ -1945,6 +1947,29 @@ def _raises_when_falsy(call: cst.Call, func: FunctionInfo) -> bool:
             return isinstance(end, cst.SimpleStatementLine) and bool(end.body) \
                 and isinstance(end.body[-1], (cst.Raise, cst.Return))
     return False
+
+
+def _passes_request_dependency(call: cst.Call, func: FunctionInfo) -> bool:
+    """`call` hands on a parameter of the handler `func` that a dependency fills
+    (`db: Session = Depends(get_db)`), and no name from outside `func` (a module's
+    long-lived session is no request's: nothing ends it when the route leaves)."""
+    p = func.node.params
+    params = {x.name.value: x for x in (*p.posonly_params, *p.params, *p.kwonly_params)}
+    depends = False
+    for arg in call.args:
+        if not isinstance(arg.value, cst.Name):
+            continue
+        name = arg.value.value
+        param = params.get(name)
+        if param is None:
+            if name not in func.locals:
+                return False
+            continue
+        default = param.default
+        if isinstance(default, cst.Call) and dotted_name(default.func) is not None \
+                and str(dotted_name(default.func)).rsplit(".", 1)[-1] == "Depends":
+            depends = True
+    return depends
 
 
 def _tests_falsy(test: cst.BaseExpression, name: str) -> bool:

@@ -131,13 +131,15 @@ class ExceptWithoutRollback(Rule):
     gives back: `return await loop.run_in_executor(None, create_tag, db, name)`,
     `asyncio.to_thread(...)`, Starlette's `run_in_threadpool(...)`): the framework
     ends the request's session right after, and nothing uses the failed
-    transaction. So too when the route tests the result at once and leaves
+    transaction. So too when the route passes the session its dependency made
+    (`db: Session = Depends(get_db)`), tests the result at once and leaves
     (`user = find_token(db, token)` then `if not user: raise HTTPException(401)`,
-    or `if user is None: return ...`) and every `except` of the function gives
+    or `if user is None: return ...`), and every `except` of the function gives
     back nothing or a falsy literal (`return None`, `return False`, `return []`):
     the swallowed failure takes the route out before it touches the session
-    again. An `except` that gives back a truthy value, or a route that tests
-    something else, is reported. The same holds for a helper whose every call is
+    again. An `except` that gives back a truthy value, a route that tests
+    something else, or a module's long-lived session (which no request ends) is
+    reported. The same holds for a helper whose every call is
     the only use of a session a `with` block opened, as its last statement
     (`with self.Session() as s: return table_exists(s, name)`): the block's exit
     closes the session right after. A block that did work on the session before

@@ -2706,3 +2706,34 @@ VALID += [
         note="nobody calls the function: its parameter is not known to be the module's "
              "connection"),
 ]
+
+INVALID += [
+    Case("""
+from flask import Flask, jsonify
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+session = sessionmaker(bind=engine)()
+app = Flask(__name__)
+
+
+def recent(db, since):
+    try:
+        db.execute(text("UPDATE cursor SET since = :s"), {"s": since})
+        db.commit()
+        return {"since": since}
+    except SQLAlchemyError:  # expect: PS103
+        return None
+
+
+@app.route("/recent")
+def recent_view():
+    data = recent(session, 0)
+    if not data:
+        return jsonify({"error": "none"}), 404
+    return jsonify(data)
+""", note="the route leaves at once on a falsy result, but the session is the module's, "
+          "which no request ends: the next request meets the failed transaction"),
+]
