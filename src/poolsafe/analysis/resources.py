@@ -7,6 +7,7 @@ by their names.
 
 from __future__ import annotations
 
+import weakref
 from functools import cached_property
 
 import libcst as cst
@@ -68,11 +69,25 @@ class FunctionResources:
             if kind is None and param.default is not None:
                 kind = self._depends_kind(param.default)
             if kind is None and param.annotation is None and param.default is None \
-                    and self.func.tries:
+                    and self._worked_in_try(param.name.value):
                 kind = self._module_connection_from_callers(param.name.value)
             if kind is not None:
                 out[param.name.value] = kind
         return out
+
+    def _worked_in_try(self, name: str) -> bool:
+        """A module-level function (not a method: its callers are read by attribute)
+        that calls a method of `name` inside one of its `try` bodies: only there can a
+        swallowed failure on the parameter matter."""
+        if self.func.parent is not None or self.func.cls is not None:
+            return False
+        for t in self.func.tries:
+            for node in iter_nodes(t.body):
+                if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                        and isinstance(node.func.value, cst.Name) \
+                        and node.func.value.value == name:
+                    return True
+        return False
 
     def _module_connection_from_callers(self, name: str) -> str | None:
         """The kind of the long-lived connection or session (a module's, named at
@@ -81,6 +96,16 @@ class FunctionResources:
         `chat_ids(connection)` with `connection = psycopg2.connect(...)` at module
         level): the parameter is that connection. None when a caller passes anything
         else, when nothing calls the function, or when a call cannot be read."""
+        memo = _CALLER_KINDS.setdefault(self.index, {})
+        key = (id(self.func.node), name)
+        if key in memo:
+            return memo[key]
+        memo[key] = None  # while it is worked out (a call cycle): not known
+        result = self._caller_kind(name)
+        memo[key] = result
+        return result
+
+    def _caller_kind(self, name: str) -> str | None:
         from poolsafe.analysis.project_facts import facts
 
         params = self.func.param_names()
@@ -359,6 +384,12 @@ def _produced_value(node: cst.CSTNode) -> cst.BaseExpression | None:
     if isinstance(node, cst.Return):
         return node.value
     return None
+
+
+#: per index, (id(def node), parameter) -> the kind every caller passes (see
+#: `FunctionResources._module_connection_from_callers`), worked out once
+_CALLER_KINDS: weakref.WeakKeyDictionary[ProjectIndex, dict[tuple[int, str], str | None]] = \
+    weakref.WeakKeyDictionary()
 
 
 def _argument(call: cst.Call, name: str, position: int | None) -> cst.BaseExpression | None:
