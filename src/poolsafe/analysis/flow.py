@@ -459,16 +459,24 @@ class FunctionFlow:
         handlers = [h for t in self.func.tries for h in t.handlers]
         if not handlers:
             return False
-        for h in handlers:
-            stmts = body_statements(h.body)
-            last = stmts[-1] if stmts else None
-            if not isinstance(last, cst.SimpleStatementLine) or not last.body:
-                return False
-            end = last.body[-1]
-            if isinstance(end, cst.Raise):
-                continue
-            if not (isinstance(end, cst.Return) and _falsy_literal(end.value)):
-                return False
+        top = body_statements(self.func.node.body)
+        for t in self.func.tries:
+            # a `try` that ends the function: a handler that ends without `return`
+            # falls off the end, and the caller gets None
+            falls_off = bool(top) and top[-1] is t and t.finalbody is None
+            for h in t.handlers:
+                stmts = body_statements(h.body)
+                last = stmts[-1] if stmts else None
+                end = last.body[-1] if isinstance(last, cst.SimpleStatementLine) \
+                    and last.body else None
+                if isinstance(end, cst.Raise):
+                    continue
+                if isinstance(end, cst.Return):
+                    if _falsy_literal(end.value):
+                        continue
+                    return False
+                if not (falls_off and isinstance(last, cst.SimpleStatementLine)):
+                    return False
         return True
 
     @cached_property

@@ -135,7 +135,8 @@ class ExceptWithoutRollback(Rule):
     (`db: Session = Depends(get_db)`), tests the result at once and leaves
     (`user = find_token(db, token)` then `if not user: raise HTTPException(401)`,
     or `if user is None: return ...`), and every `except` of the function gives
-    back nothing or a falsy literal (`return None`, `return False`, `return []`):
+    back nothing or a falsy literal (`return None`, `return False`, `return []`,
+    or no `return` at all when the `try` ends the function):
     the swallowed failure takes the route out before it touches the session
     again. An `except` that gives back a truthy value, a route that tests
     something else, or a module's long-lived session (which no request ends) is

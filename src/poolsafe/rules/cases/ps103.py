@@ -2737,3 +2737,56 @@ def recent_view():
 """, note="the route leaves at once on a falsy result, but the session is the module's, "
           "which no request ends: the next request meets the failed transaction"),
 ]
+
+# the same with an `except` that only logs: the `try` ends the function, so a swallowed
+# failure falls off the end and the route gets None
+_LOGGING_LOOKUP = """
+import logging
+
+from fastapi import Depends, FastAPI, HTTPException
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+app = FastAPI()
+log = logging.getLogger(__name__)
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def find_token(db: Session, token: str):
+    try:
+        return db.execute(text("SELECT user_id FROM tokens WHERE token = :t"),
+                          {{"t": token}}).scalar()
+    except SQLAlchemyError as error:{mark}
+        log.error("lookup failed: %s", error)
+{after}
+
+@app.post("/refresh")
+def refresh(token: str, db: Session = Depends(get_db)):
+    user_id = find_token(db, token)
+    if not user_id:
+        raise HTTPException(status_code=401, detail="invalid token")
+    db.execute(text("UPDATE tokens SET used = true WHERE token = :t"), {{"t": token}})
+    db.commit()
+    return {{"user": user_id}}
+"""
+
+VALID += [
+    Case(_LOGGING_LOOKUP.format(mark="", after=""),
+         note="the `except` only logs and the `try` ends the function: the route gets None "
+              "and raises at once"),
+]
+
+INVALID += [
+    Case(_LOGGING_LOOKUP.format(mark="  # expect: PS103", after="    return {\"retry\": True}\n"),
+         note="after the `try`, the function gives back a truthy value: the route goes on "
+              "to the UPDATE in the failed transaction"),
+]
