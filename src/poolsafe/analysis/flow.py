@@ -444,8 +444,39 @@ class FunctionFlow:
                 continue
             if request_handler(self.index, site.func) is None:
                 return False
-            if not _is_last_act(site.call, site.func):
+            if not (_is_last_act(site.call, site.func)
+                    or (self._falsy_on_failure and _passes_request_dependency(site.call,
+                                                                              site.func)
+                        and _raises_when_falsy(site.call, site.func))):
                 return False
+        return True
+
+    @cached_property
+    def _falsy_on_failure(self) -> bool:
+        """Every `except` of this function ends by raising, or by returning nothing or a
+        falsy literal (`return None`, `return False`, `return []`): what a caller gets
+        back after a swallowed failure tests false."""
+        handlers = [h for t in self.func.tries for h in t.handlers]
+        if not handlers:
+            return False
+        top = body_statements(self.func.node.body)
+        for t in self.func.tries:
+            # a `try` that ends the function: a handler that ends without `return`
+            # falls off the end, and the caller gets None
+            falls_off = bool(top) and top[-1] is t and t.finalbody is None
+            for h in t.handlers:
+                stmts = body_statements(h.body)
+                last = stmts[-1] if stmts else None
+                end = last.body[-1] if isinstance(last, cst.SimpleStatementLine) \
+                    and last.body else None
+                if isinstance(end, cst.Raise):
+                    continue
+                if isinstance(end, cst.Return):
+                    if _falsy_literal(end.value):
+                        continue
+                    return False
+                if not (falls_off and isinstance(last, cst.SimpleStatementLine)):
+                    return False
         return True
 
     @cached_property
@@ -1883,6 +1914,87 @@ def _false_constant(value: cst.BaseExpression) -> bool:
         return value.evaluated_value in ("", b"")
     if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
         return not value.elements
+    return False
+
+
+def _falsy_literal(value: cst.BaseExpression | None) -> bool:
+    """`None` (or no value), `False`, `0`, `""` or an empty list, tuple, dict or set."""
+    if value is None:
+        return True
+    if isinstance(value, cst.Name):
+        return value.value in ("None", "False")
+    if isinstance(value, cst.Integer):
+        return value.value == "0"
+    if isinstance(value, cst.SimpleString):
+        return value.value in ('""', "''")
+    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
+        return not value.elements
+    return False
+
+
+def _raises_when_falsy(call: cst.Call, func: FunctionInfo) -> bool:
+    """`name = call(...)` (or `await call(...)`) whose next statement is `if not name:`
+    (or `if name is None:`), with no `else`, ending in `raise` or `return`: a falsy
+    result (a swallowed failure) leaves the handler at once, and the framework ends
+    its session right after."""
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.IndentedBlock):
+            continue
+        stmts = list(node.body)
+        for i, stmt in enumerate(stmts[:-1]):
+            if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                    and isinstance(stmt.body[0], cst.Assign)):
+                continue
+            assign = stmt.body[0]
+            value = assign.value.expression if isinstance(assign.value, cst.Await) \
+                else assign.value
+            if value is not call or len(assign.targets) != 1 \
+                    or not isinstance(assign.targets[0].target, cst.Name):
+                continue
+            name = assign.targets[0].target.value
+            test = stmts[i + 1]
+            if not isinstance(test, cst.If) or test.orelse is not None \
+                    or not _tests_falsy(test.test, name):
+                return False
+            body = body_statements(test.body)
+            end = body[-1] if body else None
+            return isinstance(end, cst.SimpleStatementLine) and bool(end.body) \
+                and isinstance(end.body[-1], (cst.Raise, cst.Return))
+    return False
+
+
+def _passes_request_dependency(call: cst.Call, func: FunctionInfo) -> bool:
+    """`call` hands on a parameter of the handler `func` that a dependency fills
+    (`db: Session = Depends(get_db)`), and no name from outside `func` (a module's
+    long-lived session is no request's: nothing ends it when the route leaves)."""
+    p = func.node.params
+    params = {x.name.value: x for x in (*p.posonly_params, *p.params, *p.kwonly_params)}
+    depends = False
+    for arg in call.args:
+        if not isinstance(arg.value, cst.Name):
+            continue
+        name = arg.value.value
+        param = params.get(name)
+        if param is None:
+            if name not in func.locals:
+                return False
+            continue
+        default = param.default
+        if isinstance(default, cst.Call) and dotted_name(default.func) is not None \
+                and str(dotted_name(default.func)).rsplit(".", 1)[-1] == "Depends":
+            depends = True
+    return depends
+
+
+def _tests_falsy(test: cst.BaseExpression, name: str) -> bool:
+    """`not name`, `name is None` or `name == None`."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return isinstance(test.expression, cst.Name) and test.expression.value == name
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        return isinstance(test.left, cst.Name) and test.left.value == name \
+            and isinstance(target.operator, (cst.Is, cst.Equal)) \
+            and isinstance(target.comparator, cst.Name) and target.comparator.value == "None"
     return False
 
 

@@ -312,6 +312,19 @@ def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
         return out or None
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
         return string_prefix(index, node.left, b.module, b.func, depth + 1)
+    if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+        # `os.environ.get("DATABASE_URL") or "postgresql://localhost/app"`: the
+        # environment's value when it shows one, else a server's fallback, as the
+        # default of `os.environ.get(name, default)` is read. A file database's fallback
+        # (`... or "sqlite:///dev.db"`) is the local run's: the deployment that sets
+        # the variable is left unknown (the declared drivers judge it)
+        left = string_prefix(index, node.left, b.module, b.func, depth + 1)
+        if left is not None:
+            return left
+        right = string_prefix(index, node.right, b.module, b.func, depth + 1)
+        from poolsafe.knowledge.frameworks import SERVER_DIALECTS
+
+        return right if dialect_of(right) in SERVER_DIALECTS else None
     if isinstance(node, cst.ConcatenatedString):  # `f"postgresql://" f"{user}@..."`
         return string_prefix(index, node.left, b.module, b.func, depth + 1)
     if isinstance(node, cst.Call):

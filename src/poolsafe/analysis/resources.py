@@ -67,9 +67,68 @@ class FunctionResources:
                 kind = self._annotation_kind(param.annotation.annotation, self.module)
             if kind is None and param.default is not None:
                 kind = self._depends_kind(param.default)
+            if kind is None and param.annotation is None and param.default is None \
+                    and self._worked_in_try(param.name.value):
+                kind = self._module_connection_from_callers(param.name.value)
             if kind is not None:
                 out[param.name.value] = kind
         return out
+
+    def _worked_in_try(self, name: str) -> bool:
+        """A module-level function (not a method: its callers are read by attribute)
+        that calls a method of `name` inside one of its `try` bodies: only there can a
+        swallowed failure on the parameter matter."""
+        if self.func.parent is not None or self.func.cls is not None:
+            return False
+        for t in self.func.tries:
+            for node in iter_nodes(t.body):
+                if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                        and isinstance(node.func.value, cst.Name) \
+                        and node.func.value.value == name:
+                    return True
+        return False
+
+    def _module_connection_from_callers(self, name: str) -> str | None:
+        """The kind of the long-lived connection or session (a module's, named at
+        module level) that every call of this function in the project passes for the
+        unannotated parameter `name` (`def chat_ids(conn)` called as
+        `chat_ids(connection)` with `connection = psycopg2.connect(...)` at module
+        level): the parameter is that connection. None when a caller passes anything
+        else, when nothing calls the function, or when a call cannot be read."""
+        memo: dict[tuple[int, str], str | None] = self.index.derived(_CALLER_KINDS, dict)
+        key = (id(self.func.node), name)
+        if key in memo:
+            return memo[key]
+        memo[key] = None  # while it is worked out (a call cycle): not known
+        result = self._caller_kind(name)
+        memo[key] = result
+        return result
+
+    def _caller_kind(self, name: str) -> str | None:
+        from poolsafe.analysis.project_facts import facts
+
+        params = self.func.param_names()
+        position = params.index(name) if name in params else None
+        sites = facts(self.index).callers(self.func)
+        if not sites:
+            return None
+        found: set[str] = set()
+        for site in sites:
+            arg = _argument(site.call, name, position)
+            if not isinstance(arg, cst.Name):
+                return None
+            caller = site.func
+            if caller is not None and (arg.value in caller.locals
+                                       or arg.value in caller.all_param_names()):
+                return None  # the caller's own connection, not the module's
+            value = self.index.evaluate(arg, site.module, caller)
+            if isinstance(value, Connection):
+                found.add(value.kind_key)
+            elif isinstance(value, LibraryObject) and value.type.is_scoped:
+                found.add("session")
+            else:
+                return None
+        return found.pop() if len(found) == 1 else None
 
     def _annotation_kind(self, ann: cst.BaseExpression, module: ModuleInfo,
                          depth: int = 0) -> str | None:
@@ -342,3 +401,21 @@ def _acquired_in_autocommit(body: cst.CSTNode) -> set[str]:
             if isinstance(ac, cst.Name) and ac.value == "True" and name is not None:
                 out.add(name)
     return out
+
+#: the index's memo (`ProjectIndex.derived`) of (id(def node), parameter) -> the kind
+#: every caller passes (see `FunctionResources._module_connection_from_callers`)
+_CALLER_KINDS = "resources.caller_kinds"
+
+
+def _argument(call: cst.Call, name: str, position: int | None) -> cst.BaseExpression | None:
+    """What `call` passes for the parameter `name` (at `position` among the positional
+    parameters a caller sees), or None (not passed, or behind `*args`/`**kwargs`)."""
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            if arg.keyword.value == name:
+                return arg.value
+        elif i == position:
+            return arg.value
+    return None

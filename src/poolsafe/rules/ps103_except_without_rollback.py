@@ -50,7 +50,12 @@ class ExceptWithoutRollback(Rule):
     handed back to a caller that owns it. A `scoped_session` registry counts as
     the session it proxies to, and so does the session a module draws from it at
     its top level (`session = Session()`, shared by every function that imports
-    it). A request handler's caller is the web
+    it). A parameter with no annotation and no default counts as the module's
+    long-lived connection or session when every call of the function in the
+    project passes that module-level name for it (`def chat_ids(conn)` called
+    only as `chat_ids(connection)`, `connection = psycopg2.connect(...)` at
+    module level); a caller that passes a connection of its own, or a function
+    nobody calls, leaves the parameter untyped. A request handler's caller is the web
     framework, which ends the request's session (Flask teardown, a FastAPI
     dependency): a route (also one of a project subclass of `Blueprint` or
     `APIRouter`), or the HTTP-method method of a class-based view
@@ -128,7 +133,16 @@ class ExceptWithoutRollback(Rule):
     gives back: `return await loop.run_in_executor(None, create_tag, db, name)`,
     `asyncio.to_thread(...)`, Starlette's `run_in_threadpool(...)`): the framework
     ends the request's session right after, and nothing uses the failed
-    transaction. The same holds for a helper whose every call is
+    transaction. So too when the route passes the session its dependency made
+    (`db: Session = Depends(get_db)`), tests the result at once and leaves
+    (`user = find_token(db, token)` then `if not user: raise HTTPException(401)`,
+    or `if user is None: return ...`), and every `except` of the function gives
+    back nothing or a falsy literal (`return None`, `return False`, `return []`,
+    or no `return` at all when the `try` ends the function):
+    the swallowed failure takes the route out before it touches the session
+    again. An `except` that gives back a truthy value, a route that tests
+    something else, or a module's long-lived session (which no request ends) is
+    reported. The same holds for a helper whose every call is
     the only use of a session a `with` block opened, as its last statement
     (`with self.Session() as s: return table_exists(s, name)`): the block's exit
     closes the session right after. A block that did work on the session before

@@ -6,16 +6,19 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.cstutil import iter_nodes
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import (
+    CallSite,
     facts,
     is_test_module,
     request_handler,
     request_hook,
 )
 from poolsafe.analysis.resolution import inventory, may_call, resolve
-from poolsafe.analysis.values import Connection, FunctionRef
-from poolsafe.core.model import RawFinding, Severity
+from poolsafe.analysis.values import ClassRef, Connection, FunctionRef
+from poolsafe.core.model import RawFinding, Severity, Step
+from poolsafe.core.positions import spans
 from poolsafe.knowledge import DIRECT_ACQUIRERS
 from poolsafe.knowledge.frameworks import RAW_CONNECT_KINDS
 from poolsafe.rules.base import FileContext, Rule
@@ -60,15 +63,21 @@ class ConnectPerRequest(Rule):
     `@app.before_request` hooks. Calls are followed through `import pkg.module`
     (`pkg.module.get_conn()`), also when `pkg` has no `__init__.py`.
 
-    Where it is reported: a wrapper that opens a fresh connection on every call
-    (`def open_db(): return psycopg2.connect(DSN)`) and that only request code
-    calls is reported once, at its `connect()`. When the wrapper also serves code
-    that is not request code (a script's `main()`, a CLI command, a function
-    nobody calls), its `connect()` is not reported, and each request handler (or
-    helper only handlers call) that calls the wrapper is reported at that call:
-    the handler still opens a new server connection per request. An accessor that
-    caches its connection on `flask.g` (or another attribute) is no such wrapper:
-    its callers are not reported, the accessor is when only request code uses it.
+    Where it is reported: once per root cause. A function that opens a fresh
+    connection on every call (a wrapper such as `def open_db(): return
+    psycopg2.connect(DSN)`, a class whose `__init__` connects, an accessor that
+    caches the connection on `flask.g` for one request) and that request code
+    calls is reported at its own `connect()`, and only there: the message names
+    the request handlers (or the helpers only handlers call) that reach it, and
+    the JSON and SARIF reports list their calls as related locations. This holds
+    also when the wrapper serves other code besides (a script's `main()`, a CLI
+    command, a console program): the requests still open one connection each,
+    and the fix (a pool behind the wrapper) is made in one place. The handlers
+    that call the wrapper are not reported one by one. A handler that calls
+    `connect()` itself is reported at that call. Request code is followed up
+    through helpers that are no request code themselves (a helper a script also
+    calls), up to six calls deep; a decorator's inner function is followed only
+    when the project applies that decorator to request handlers alone.
 
     A long-lived connection (a module's, or one an accessor caches on `flask.g`)
     that such a function closes after its query and opens again at the next call
@@ -76,6 +85,12 @@ class ConnectPerRequest(Rule):
     connection per request too, and is reported at the reopening call.
     `ping(reconnect=True)` without the close only reconnects a connection that
     died, and is not reported.
+
+    A Streamlit script is the exception: Streamlit runs it again from the top at
+    every interaction, so a raw `connect()` at its top level is reported (not one
+    in a function cached with `@st.cache_resource`, nor one kept in
+    `st.session_state`, nor one in a module the script imports, which Python runs
+    once per process).
 
     A `connect()` in a maintenance script, a CLI command or at module level runs
     once and is not reported; neither is `mysql.connector.connect(pool_name=...)`,
@@ -144,18 +159,57 @@ class ConnectPerRequest(Rule):
             value = ctx.index.evaluate(call, ctx.module, func)
             if not (isinstance(value, Connection) and value.kind_key in RAW_CONNECT_KINDS):
                 continue
-            if value.via is not None and not _wrapper_unreported(ctx, call, func, handlers):
-                continue  # the wrapper's own connect() is reported (or nothing is per request)
+            if value.via is not None and _project_wrapper(ctx, call, func):
+                continue  # the wrapper's own connect() is the finding, once
             handler = _handler(ctx, func, handlers)
-            if handler is None:
+            if handler is not None:
+                yield self.finding(
+                    call,
+                    f"{_where(handler, func)} opens a new {value.kind.label} with "
+                    f"`{value.origin}` on every request; create a pool (or engine) once "
+                    "at startup and check out of it",
+                )
+                continue
+            sites = _request_callers(ctx, func, handlers)
+            if not sites:
                 continue
             yield self.finding(
                 call,
-                f"{_where(handler, func)} opens a new {value.kind.label} with "
-                f"`{value.origin}` on every request; create a pool (or engine) once at "
+                f"`{func.qualname}` opens a new {value.kind.label} with `{value.origin}` "
+                f"on every call, and request code calls it ({_names(sites)}): one new "
+                "server connection per request; create a pool (or engine) once at "
                 "startup and check out of it",
+                _caller_steps(ctx, sites),
             )
         yield from self._reopened(ctx, handlers)
+        yield from self._streamlit_reruns(ctx)
+
+    def _streamlit_reruns(self, ctx: FileContext) -> Iterator[RawFinding]:
+        """A Streamlit script runs again from the top at every interaction of every
+        session: a raw `connect()` at its module level (not cached with
+        `@st.cache_resource`, not kept in `st.session_state`) is one new server
+        connection per interaction. Only the script Streamlit runs: a module that
+        another project module imports runs once per process."""
+        if not _imports_streamlit(ctx.module):
+            return
+        calls = [(call, func) for call, func in inventory(ctx.module).calls
+                 if func is None and may_call(call, _CONNECT_NAMES, ctx.module, None)]
+        if not calls or ctx.index.importers(ctx.module):
+            return
+        guarded = _session_state_guarded(ctx.module.tree)
+        for call, _ in calls:
+            if id(call) in guarded:
+                continue
+            value = ctx.index.evaluate(call, ctx.module, None)
+            if not (isinstance(value, Connection) and value.kind_key in RAW_CONNECT_KINDS):
+                continue
+            yield self.finding(
+                call,
+                f"this Streamlit script opens a new {value.kind.label} with "
+                f"`{value.origin}` at its top level, and Streamlit runs the script again "
+                "at every interaction: one new server connection each time; open it in a "
+                "function decorated with `@st.cache_resource` (or use `st.connection`)",
+            )
 
     def _reopened(self, ctx: FileContext, handlers: dict[int, str | None]
                   ) -> Iterator[RawFinding]:
@@ -187,20 +241,95 @@ class ConnectPerRequest(Rule):
             )
 
 
-def _wrapper_unreported(ctx: FileContext, call: cst.Call, func: FunctionInfo,
-                        memo: dict[int, str | None]) -> bool:
-    """`call` (in `func`) is a project wrapper that opens a fresh raw connection on
-    every call (`def open_db(): return psycopg2.connect(DSN)`) and that is no request
-    code itself: it also serves a script, a CLI command or a function nobody calls.
-    Its own `connect()` is then not reported, so a request handler calling it is
-    (the handler opens one connection per request). A wrapper that only request
-    code reaches is reported inside, once, and not again at its callers."""
-    if _handler(ctx, func, memo) is None:
-        return False
+def _project_wrapper(ctx: FileContext, call: cst.Call, func: FunctionInfo) -> bool:
+    """`call` (in `func`) calls a project function that returns a fresh raw
+    connection (`def open_db(): return psycopg2.connect(DSN)`): the connect() inside
+    it is reported (once, naming the request code that calls it), not each call."""
     callee = ctx.index.evaluate(call.func, ctx.module, func)
-    if not isinstance(callee, FunctionRef):
-        return False
-    return _handler(ctx, callee.func, memo) is None
+    return isinstance(callee, FunctionRef) and ctx.index.acquirer_of(callee.func) is not None
+
+
+#: how far up the callers `_request_callers` looks for request code
+_CALLER_DEPTH = 6
+
+
+def _callers(ctx: FileContext, func: FunctionInfo) -> list[CallSite]:
+    """The calls of `func`; for a class's `__init__`, the calls of the class
+    (`Connection()` runs `Connection.__init__`)."""
+    fx = facts(ctx.index)
+    sites = list(fx.callers(func))
+    cls = func.cls
+    if func.name == "__init__" and cls is not None and func.parent is None:
+        for site in fx.call_sites(cls.name):
+            built = ctx.index.evaluate(site.call.func, site.module, site.func)
+            if isinstance(built, ClassRef) and built.cls is cls:
+                sites.append(site)
+    return sites
+
+
+def _request_callers(ctx: FileContext, func: FunctionInfo, memo: dict[int, str | None],
+                     depth: int = 0, seen: set[int] | None = None) -> list[CallSite]:
+    """The calls, in request code (a handler, a hook, a dependency, a helper only
+    request code calls), that reach `func` directly or through functions that are no
+    request code themselves (a helper a script also calls). Test modules do not
+    count."""
+    seen = set() if seen is None else seen
+    if id(func.node) in seen or depth > _CALLER_DEPTH:
+        return []
+    seen.add(id(func.node))
+    out: list[CallSite] = []
+    for site in _callers(ctx, func):
+        if site.func is None or is_test_module(site.module):
+            continue
+        if _handler(ctx, site.func, memo) is not None:
+            out.append(site)
+        else:
+            out.extend(_request_callers(ctx, site.func, memo, depth + 1, seen))
+    return out
+
+
+def _request_functions(sites: list[CallSite]) -> list[FunctionInfo]:
+    """The request functions of `sites`, once each, in order."""
+    seen: set[int] = set()
+    out: list[FunctionInfo] = []
+    for site in sites:
+        if site.func is not None and id(site.func.node) not in seen:
+            seen.add(id(site.func.node))
+            out.append(site.func)
+    return out
+
+
+def _names(sites: list[CallSite]) -> str:
+    funcs = _request_functions(sites)
+    shown = ", ".join(f"`{f.qualname}`" for f in funcs[:3])
+    return shown if len(funcs) <= 3 else f"{shown} and {len(funcs) - 3} more"
+
+
+#: the callers a finding lists as related locations, at most
+_MAX_STEPS = 20
+
+
+def _caller_steps(ctx: FileContext, sites: list[CallSite]
+                  ) -> tuple[tuple[cst.CSTNode, str] | Step, ...]:
+    """The request code's calls, as the finding's related locations: a node of this
+    module, or a resolved place in another one."""
+    out: list[tuple[cst.CSTNode, str] | Step] = []
+    done: set[int] = set()
+    for site in sites:
+        if site.func is None or id(site.func.node) in done:
+            continue
+        done.add(id(site.func.node))
+        label = f"`{site.func.qualname}` calls it here, on every request"
+        if site.module is ctx.module:
+            out.append((site.call, label))
+        else:
+            span = spans(site.module.tree, [site.call]).get(id(site.call))
+            if span is not None:
+                out.append(Step(span.start_line, span.start_column + 1, label,
+                                site.module.path))
+        if len(out) >= _MAX_STEPS:
+            break
+    return tuple(out)
 
 
 def _may_be_wrapper(call: cst.Call, ctx: FileContext) -> bool:
@@ -302,3 +431,20 @@ def _closes(receiver: cst.BaseExpression, func: FunctionInfo) -> bool:
 def _assigned_in(receiver: cst.BaseExpression, func: FunctionInfo) -> bool:
     """A connection the function makes itself (a local name) is PS201's first case."""
     return isinstance(receiver, cst.Name) and receiver.value in func.locals
+
+
+def _imports_streamlit(module: ModuleInfo) -> bool:
+    return any(q == "streamlit" or q.startswith("streamlit.")
+               for q in module.imports.values())
+
+
+def _session_state_guarded(tree: cst.Module) -> set[int]:
+    """The calls under a top-level `if` whose test reads `st.session_state` (the
+    connection is made once per session and kept there)."""
+    out: set[int] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, cst.If) and any(
+                isinstance(n, cst.Attribute) and n.attr.value == "session_state"
+                for n in iter_nodes(stmt.test)):
+            out.update(id(n) for n in iter_nodes(stmt) if isinstance(n, cst.Call))
+    return out

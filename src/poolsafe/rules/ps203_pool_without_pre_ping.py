@@ -49,7 +49,10 @@ class PoolWithoutPrePing(Rule):
     The database is judged by the URL's scheme when the text is visible: a
     string literal, the literal start of an f-string or concatenation, a module
     or class constant (across modules), the default of `os.environ.get` /
-    `os.getenv`, what a project helper returns (`create_engine(database_url())`
+    `os.getenv` (also a server's fallback written after `or`: `os.environ.get(
+    "DATABASE_URL") or "postgresql://localhost/app"`; a file database's fallback,
+    `or "sqlite:///dev.db"`, is the local run's and leaves the deployment's to the
+    declared drivers), what a project helper returns (`create_engine(database_url())`
     when every `return` has the same scheme), or `URL.create("postgresql+psycopg2",
     ...)`. A URL read from the environment with no default (`os.environ
     ["DATABASE_URL"]`) is judged by the value the repository's `.env` files give

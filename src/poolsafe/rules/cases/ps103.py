@@ -2661,3 +2661,201 @@ VALID.append(Case(_LISTENER % (", autocommit=True", ""),
 INVALID.append(Case(_LISTENER % ("", "  # expect: PS103"),
                     note="acquired without autocommit: the fallback LISTEN runs in the "
                          "aborted transaction"))
+
+# issue 31 item 7 with `raise` instead of `return`: the route's only use of the swallowing
+# function's result is to test it and leave at once; the dependency then closes the session
+_RAISING_ROUTE = """
+from fastapi import Depends, FastAPI, HTTPException
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def find_token(db: Session, token: str):
+    try:
+        return db.execute(text("SELECT user_id FROM tokens WHERE token = :t"),
+                          {{"t": token}}).scalar()
+    except SQLAlchemyError:{mark}
+        return {failed}
+
+
+@app.post("/refresh")
+def refresh(token: str, db: Session = Depends(get_db)):
+    user_id = find_token(db, token)
+    if {test}:
+        raise HTTPException(status_code=401, detail="invalid token")
+    db.execute(text("UPDATE tokens SET used = true WHERE token = :t"), {{"t": token}})
+    db.commit()
+    return {{"user": user_id}}
+"""
+
+VALID += [
+    Case(_RAISING_ROUTE.format(mark="", failed="None", test="not user_id"),
+         note="the route raises at once when the lookup gives back None (as the swallowed "
+              "failure does): the dependency closes the session, nothing reuses it"),
+    Case(_RAISING_ROUTE.format(mark="", failed="None", test="user_id is None"),
+         note="`if user_id is None: raise` the same way"),
+]
+
+INVALID += [
+    Case(_RAISING_ROUTE.format(mark="  # expect: PS103", failed='{"error": "db"}',
+                               test="not user_id"),
+         note="the swallowed failure gives back a truthy value: the route goes on to the "
+              "UPDATE in the failed transaction"),
+    Case(_RAISING_ROUTE.format(mark="  # expect: PS103", failed="None",
+                               test="user_id == 0"),
+         note="the route tests something else than the falsy result: a None goes on to "
+              "the UPDATE"),
+]
+
+# an unannotated parameter that every caller fills with the module's connection: the
+# parameter is that long-lived connection, and a swallowed failure on it leaves the next
+# call (any call, of any function) in the aborted transaction
+_MODULE_CONNECTION_PARAM = """
+import psycopg2
+
+{module_conn}
+
+
+def chat_ids(conn):
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT chat_id FROM exceptions")
+        return [row[0] for row in cur.fetchall()]
+    except psycopg2.Error as error:{mark}
+        print(error)
+        return []
+
+
+def add_chat(conn, chat_id):
+    cur = conn.cursor()
+    cur.execute("INSERT INTO exceptions (chat_id) VALUES (%s)", (chat_id,))
+    conn.commit()
+
+
+def on_message(chat_id):
+{body}
+"""
+
+INVALID += [
+    Case(_MODULE_CONNECTION_PARAM.format(
+        module_conn='connection = psycopg2.connect("dbname=bot")', mark="  # expect: PS103",
+        body="""\
+    if chat_id not in chat_ids(connection):
+        add_chat(connection, chat_id)"""),
+        note="every caller passes the module's connection: the swallowed SELECT leaves it "
+             "in an aborted transaction for the INSERT that follows"),
+]
+
+VALID += [
+    Case(_MODULE_CONNECTION_PARAM.format(
+        module_conn="DSN = 'dbname=bot'", mark="", body="""\
+    conn = psycopg2.connect(DSN)
+    try:
+        if chat_id not in chat_ids(conn):
+            add_chat(conn, chat_id)
+    finally:
+        conn.close()"""),
+        note="the caller passes a connection of its own, not the module's: the parameter "
+             "is not typed from it (the caller's handling is the caller's)"),
+    Case(_MODULE_CONNECTION_PARAM.format(
+        module_conn='connection = psycopg2.connect("dbname=bot")', mark="",
+        body="    print(chat_id)"),
+        note="nobody calls the function: its parameter is not known to be the module's "
+             "connection"),
+]
+
+INVALID += [
+    Case("""
+from flask import Flask, jsonify
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+session = sessionmaker(bind=engine)()
+app = Flask(__name__)
+
+
+def recent(db, since):
+    try:
+        db.execute(text("UPDATE cursor SET since = :s"), {"s": since})
+        db.commit()
+        return {"since": since}
+    except SQLAlchemyError:  # expect: PS103
+        return None
+
+
+@app.route("/recent")
+def recent_view():
+    data = recent(session, 0)
+    if not data:
+        return jsonify({"error": "none"}), 404
+    return jsonify(data)
+""", note="the route leaves at once on a falsy result, but the session is the module's, "
+          "which no request ends: the next request meets the failed transaction"),
+]
+
+# the same with an `except` that only logs: the `try` ends the function, so a swallowed
+# failure falls off the end and the route gets None
+_LOGGING_LOOKUP = """
+import logging
+
+from fastapi import Depends, FastAPI, HTTPException
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker()
+app = FastAPI()
+log = logging.getLogger(__name__)
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def find_token(db: Session, token: str):
+    try:
+        return db.execute(text("SELECT user_id FROM tokens WHERE token = :t"),
+                          {{"t": token}}).scalar()
+    except SQLAlchemyError as error:{mark}
+        log.error("lookup failed: %s", error)
+{after}
+
+@app.post("/refresh")
+def refresh(token: str, db: Session = Depends(get_db)):
+    user_id = find_token(db, token)
+    if not user_id:
+        raise HTTPException(status_code=401, detail="invalid token")
+    db.execute(text("UPDATE tokens SET used = true WHERE token = :t"), {{"t": token}})
+    db.commit()
+    return {{"user": user_id}}
+"""
+
+VALID += [
+    Case(_LOGGING_LOOKUP.format(mark="", after=""),
+         note="the `except` only logs and the `try` ends the function: the route gets None "
+              "and raises at once"),
+]
+
+INVALID += [
+    Case(_LOGGING_LOOKUP.format(mark="  # expect: PS103", after="    return {\"retry\": True}\n"),
+         note="after the `try`, the function gives back a truthy value: the route goes on "
+              "to the UPDATE in the failed transaction"),
+]

@@ -582,56 +582,6 @@ def index():
     return {"ok": True}
 """, note="a function nothing calls is not known to serve requests"),
     Case("""
-import psycopg2
-from flask import Blueprint, session
-
-from shop.auth import staff_only
-
-bp = Blueprint("stock", __name__)
-
-
-def open_db():
-    return psycopg2.connect("dbname=shop")
-
-
-def role_of(name):
-    conn = open_db()
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT role FROM staff WHERE name = %s", (name,))
-        return cur.fetchone()
-    finally:
-        conn.close()
-
-
-@bp.route("/stock")
-@staff_only
-def stock():
-    return {"role": role_of(session["user"])}
-
-
-@staff_only
-def nightly_report():
-    print(role_of("admin"))
-
-
-if __name__ == "__main__":
-    nightly_report()
-""", path="shop/views.py", files={"shop/__init__.py": "", "shop/auth.py": """
-from flask import abort, session
-
-from shop import views
-
-
-def staff_only(view):
-    def check(*args, **kwargs):
-        if views.role_of(session["user"]) is None:
-            abort(403)
-        return view(*args, **kwargs)
-    return check
-"""}, note=("the same decorator also wraps a script's function: its wrapper does not run "
-            "only in requests, so the helper is not request-only")),
-    Case("""
 import pymysql
 from flask import Flask
 
@@ -662,46 +612,6 @@ if __name__ == "__main__":
     print(nightly_report())
 """, note="reopen-and-close in a script's function: once per run, not per request"),
     Case("""
-import psycopg2
-
-
-def open_db():
-    return psycopg2.connect("dbname=shop")
-""", path="store/queries.py", files={"web/main.py": """
-from fastapi import FastAPI
-
-import store.queries
-
-api = FastAPI()
-
-
-@api.get("/items")
-def items():
-    conn = store.queries.open_db()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT id FROM items")
-            return cur.fetchall()
-    finally:
-        conn.close()
-""", "tools/export.py": """
-import store.queries
-
-
-def main():
-    conn = store.queries.open_db()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT id FROM items")
-            print(cur.fetchall())
-    finally:
-        conn.close()
-
-
-if __name__ == "__main__":
-    main()
-"""}, note="a script calls the helper too (through the same namespace-package import)"),
-    Case("""
 from psycopg2.pool import ThreadedConnectionPool
 
 pool = ThreadedConnectionPool(1, 10, "dbname=shop")
@@ -727,34 +637,6 @@ def list_items(conn=Depends(get_conn)):
         cur.execute("SELECT id FROM items")
         return cur.fetchall()
 """}, note="a dependency that checks out of a pool made once: no new server connection"),
-    Case("""
-import psycopg2
-from fastapi import FastAPI, Request
-
-app = FastAPI()
-
-
-def user_for(token):
-    conn = psycopg2.connect("dbname=shop")
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT id FROM users WHERE token = %s", (token,))
-            return cur.fetchone()
-    finally:
-        conn.close()
-
-
-@app.middleware("http")
-async def attach_user(request: Request, call_next):
-    request.state.user = None
-    if "Authorization" in request.headers:
-        request.state.user = user_for(request.headers["Authorization"])
-    return await call_next(request)
-
-
-if __name__ == "__main__":
-    print(user_for("admin-token"))
-""", note="the middleware's helper also runs from the script's __main__ block"),
     Case("""
 import pymysql
 
@@ -889,11 +771,11 @@ from flask import Flask
 app = Flask(__name__)
 
 def open_db():
-    return psycopg2.connect("dbname=app")
+    return psycopg2.connect("dbname=app")  # expect: PS201
 
 @app.route("/")
 def index():
-    conn = open_db()  # expect: PS201
+    conn = open_db()
     conn.close()
     return "ok"
 
@@ -903,9 +785,10 @@ def cli():
 
 if __name__ == "__main__":
     sys.exit(cli())
-""", note="a helper that a CLI entry point calls too is not request-only: its own "
-              "connect() is not reported, the route that calls it is (until 2026-11-25 "
-              "this case was VALID: nothing was reported)"),
+""", note="a wrapper that a CLI entry point calls too still opens a connection for "
+              "every request of the route: reported once, at its own connect(), naming the "
+              "route (until 2026-11-25 nothing was reported; then, until round 12 of issue "
+              "31, the route's call was)"),
     Case("""
 import psycopg2
 from flask import Flask
@@ -914,12 +797,12 @@ app = Flask(__name__)
 
 
 def open_db():
-    return psycopg2.connect("dbname=shop")
+    return psycopg2.connect("dbname=shop")  # expect: PS201
 
 
 @app.route("/stock")
 def stock():
-    conn = open_db()  # expect: PS201
+    conn = open_db()
     try:
         cur = conn.cursor()
         cur.execute("SELECT count(*) FROM items")
@@ -939,31 +822,8 @@ def seed():
 
 if __name__ == "__main__":
     seed()
-""", note="the wrapper also serves the module's seeding script: reported at the route"),
-    Case("""
-from fastapi import FastAPI
-from db import connection
-
-app = FastAPI()
-
-
-@app.get("/headlines")
-def headlines():
-    conn = connection()  # expect: PS201
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT title FROM news")
-        return cur.fetchall()
-    finally:
-        conn.close()
-""", files={
-        "db.py": "import psycopg2\n\n\ndef connection():\n"
-                 "    return psycopg2.connect('dbname=news')\n",
-        "report.py": "from db import connection\n\n\ndef weekly_report():\n"
-                     "    conn = connection()\n    try:\n"
-                     "        return conn.cursor().fetchone()\n    finally:\n"
-                     "        conn.close()\n"},
-         note="the wrapper's other caller is a function nobody calls"),
+""", note="the wrapper also serves the module's seeding script: reported at its "
+          "connect(), once, naming the route"),
     Case("""
 import pymysql
 from flask_restful import Resource
@@ -999,30 +859,6 @@ class Customer(Resource):
 ]
 
 VALID += [
-    Case("""
-import psycopg2
-from flask import Flask, g
-
-app = Flask(__name__)
-
-
-def get_db():
-    if "db" not in g:
-        g.db = psycopg2.connect("dbname=app")
-    return g.db
-
-
-@app.route("/")
-def index():
-    get_db().cursor().execute("SELECT 1")
-    return "ok"
-
-
-@app.cli.command("init-db")
-def init_db():
-    get_db().cursor().execute("CREATE TABLE t (id int)")
-""", note="an accessor that caches the connection on `g` opens no new connection per "
-          "call: its routes are not reported (and a CLI command also uses it)"),
     Case("""
 from fastapi import FastAPI
 from db import connection
@@ -1078,4 +914,368 @@ class Orders(Resource):
 """, files={"base.py": "class Resource:\n    def get(self, key):\n"
                        "        raise NotImplementedError\n"},
          note="a project class named `Resource` is no Flask-RESTful resource"),
+]
+
+# Round 12 of issue 31: one finding per wrapper. A function that opens a fresh connection
+# on every call and that request code reaches is reported at its own connect(), naming the
+# request code, also when it serves a script or a CLI command besides.
+INVALID += [
+    Case("""
+import psycopg2
+
+
+def connection():
+    return psycopg2.connect("dbname=news")  # expect: PS201
+""", path="db.py", files={
+        "main.py": "from fastapi import FastAPI\nfrom db import connection\n\n"
+                   "app = FastAPI()\n\n\n@app.get('/headlines')\ndef headlines():\n"
+                   "    conn = connection()\n    try:\n"
+                   "        return conn.cursor().fetchall()\n    finally:\n"
+                   "        conn.close()\n",
+        "report.py": "from db import connection\n\n\ndef weekly_report():\n"
+                     "    conn = connection()\n    try:\n"
+                     "        return conn.cursor().fetchone()\n    finally:\n"
+                     "        conn.close()\n"},
+         note="the wrapper's other caller is a function nobody calls: reported in the "
+              "wrapper's module, naming the route of the other module"),
+    Case("""
+import psycopg2
+from flask import Flask, g
+
+app = Flask(__name__)
+
+
+def get_db():
+    if "db" not in g:
+        g.db = psycopg2.connect("dbname=app")  # expect: PS201
+    return g.db
+
+
+@app.route("/")
+def index():
+    get_db().cursor().execute("SELECT 1")
+    return "ok"
+
+
+@app.cli.command("init-db")
+def init_db():
+    get_db().cursor().execute("CREATE TABLE t (id int)")
+""", note="an accessor that caches the connection on `g` opens one per request; a CLI "
+          "command also uses it, and the accessor is still reported, once (its routes "
+          "are not; until round 12 of issue 31 nothing was reported)"),
+    Case("""
+import psycopg2
+
+
+def open_db():
+    return psycopg2.connect("dbname=shop")  # expect: PS201
+""", path="store/queries.py", files={"web/main.py": """
+from fastapi import FastAPI
+
+import store.queries
+
+api = FastAPI()
+
+
+@api.get("/items")
+def items():
+    conn = store.queries.open_db()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM items")
+            return cur.fetchall()
+    finally:
+        conn.close()
+""", "tools/export.py": """
+import store.queries
+
+
+def main():
+    conn = store.queries.open_db()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM items")
+            print(cur.fetchall())
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
+"""}, note="a script calls the helper too (through the same namespace-package import): "
+           "the route still opens one connection per request, reported at the wrapper"),
+    Case("""
+import psycopg2
+from flask import Blueprint, session
+
+from shop.auth import staff_only
+
+bp = Blueprint("stock", __name__)
+
+
+def open_db():
+    return psycopg2.connect("dbname=shop")  # expect: PS201
+
+
+def role_of(name):
+    conn = open_db()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT role FROM staff WHERE name = %s", (name,))
+        return cur.fetchone()
+    finally:
+        conn.close()
+
+
+@bp.route("/stock")
+@staff_only
+def stock():
+    return {"role": role_of(session["user"])}
+
+
+@staff_only
+def nightly_report():
+    print(role_of("admin"))
+
+
+if __name__ == "__main__":
+    nightly_report()
+""", path="shop/views.py", files={"shop/__init__.py": "", "shop/auth.py": """
+from flask import abort, session
+
+from shop import views
+
+
+def staff_only(view):
+    def check(*args, **kwargs):
+        if views.role_of(session["user"]) is None:
+            abort(403)
+        return view(*args, **kwargs)
+    return check
+"""}, note=("the same decorator also wraps a script's function, so its wrapper is no "
+            "request code; the route still calls the helper itself, once per request "
+            "(until round 12 of issue 31 this case was VALID)")),
+    Case("""
+import psycopg2
+
+
+class Connection:
+    def __init__(self):
+        self.conn = psycopg2.connect("dbname=notes")  # expect: PS201
+        self.cur = self.conn.cursor()
+
+    def __del__(self):
+        self.conn.close()
+""", path="conexion.py", files={"main.py": """
+from fastapi import FastAPI
+
+from conexion import Connection
+
+app = FastAPI()
+
+
+def find_user(email):
+    db = Connection()
+    db.cur.execute("SELECT id FROM users WHERE email = %s", (email,))
+    return db.cur.fetchone()
+
+
+@app.post("/login")
+def login(email: str):
+    return {"id": find_user(email)}
+"""}, note="a class whose `__init__` connects: each `Connection()` that request code builds "
+           "is a new server connection"),
+    Case("""
+import pymysql
+
+
+class Session:
+    @staticmethod
+    def get_connection():
+        return pymysql.connect(host="db", user="app", database="lms")  # expect: PS201
+""", path="lms/common.py", files={"lms/__init__.py": "", "lms/app.py": """
+from flask import Flask
+
+from lms.common import Session
+
+app = Flask(__name__)
+
+
+@app.route("/board")
+def board():
+    conn = Session.get_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT title FROM boards")
+            return {"rows": cur.fetchall()}
+    finally:
+        conn.close()
+
+
+@app.route("/members")
+def members():
+    conn = Session.get_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT name FROM members")
+            return {"rows": cur.fetchall()}
+    finally:
+        conn.close()
+""", "lms/console.py": """
+from lms.common import Session
+
+
+def main():
+    conn = Session.get_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM members")
+            print(cur.fetchone())
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
+"""}, note="a static-method wrapper serving two routes and a console program: one finding, "
+           "at the wrapper, not one per route"),
+    Case("""
+import psycopg2
+from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+def user_for(token):
+    conn = psycopg2.connect("dbname=shop")  # expect: PS201
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM users WHERE token = %s", (token,))
+            return cur.fetchone()
+    finally:
+        conn.close()
+
+
+@app.middleware("http")
+async def attach_user(request: Request, call_next):
+    request.state.user = None
+    if "Authorization" in request.headers:
+        request.state.user = user_for(request.headers["Authorization"])
+    return await call_next(request)
+
+
+if __name__ == "__main__":
+    print(user_for("admin-token"))
+""", note="the middleware's helper also runs from the script's __main__ block; the "
+          "middleware still calls it on every request (VALID until round 12 of issue 31)"),
+]
+
+VALID += [
+    Case("""
+import psycopg2
+
+
+class Connection:
+    def __init__(self):
+        self.conn = psycopg2.connect("dbname=notes")
+        self.cur = self.conn.cursor()
+
+
+def main():
+    db = Connection()
+    db.cur.execute("DELETE FROM sessions WHERE expires < now()")
+    db.conn.commit()
+    db.conn.close()
+
+
+if __name__ == "__main__":
+    main()
+""", note="a class whose `__init__` connects, built only by a script's main(): once per run"),
+    Case("""
+import pymysql
+from flask import Flask
+
+app = Flask(__name__)
+
+
+def get_connection():
+    return pymysql.connect(host="db", user="app", database="lms")
+
+
+@app.route("/board")
+def board():
+    return {"ok": True}
+
+
+def main():
+    conn = get_connection()
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
+""", note="a wrapper in a Flask app's module that only the console program calls: no "
+          "request opens a connection"),
+]
+
+# Round 12 of issue 31: a Streamlit script runs again from the top at every interaction
+INVALID += [
+    Case("""
+import pandas as pd
+import psycopg2
+import streamlit as st
+
+conn = psycopg2.connect("dbname=dash")  # expect: PS201
+
+st.header("Orders")
+st.dataframe(pd.read_sql("SELECT * FROM orders", conn))
+""", note="a raw connect() at a Streamlit script's top level: one per interaction"),
+]
+
+VALID += [
+    Case("""
+import pandas as pd
+import psycopg2
+import streamlit as st
+
+
+@st.cache_resource
+def get_conn():
+    return psycopg2.connect("dbname=dash")
+
+
+conn = get_conn()
+st.header("Orders")
+st.dataframe(pd.read_sql("SELECT * FROM orders", conn))
+""", note="the connection is made once, in a function Streamlit caches across reruns"),
+    Case("""
+import pandas as pd
+import psycopg2
+import streamlit as st
+
+if "conn" not in st.session_state:
+    st.session_state.conn = psycopg2.connect("dbname=dash")
+
+st.dataframe(pd.read_sql("SELECT * FROM orders", st.session_state.conn))
+""", note="kept in `st.session_state`: once per browser session"),
+    Case("""
+import psycopg2
+import streamlit as st
+
+conn = psycopg2.connect("dbname=dash")
+
+
+def orders():
+    st.write("loading")
+    return conn.cursor().execute("SELECT 1")
+""", path="dash/db.py", files={"dash/__init__.py": "", "dash/app.py": """
+import streamlit as st
+
+from dash.db import orders
+
+st.write(orders())
+"""}, note="a module the script imports runs once per process (Python caches imports)"),
 ]

@@ -552,3 +552,52 @@ INVALID += [
          note="the same engine kept in a module list: its pool's connections wait idle "
               "between uses"),
 ]
+
+# round 12 of issue 31: a URI read from the environment with a fallback written after
+# `or` (`os.environ.get("DATABASE_URL") or "postgresql://localhost/app"`): judged by the
+# fallback when it names a server, as the default of `os.environ.get(name, default)` is
+_OR_FALLBACK = """
+import os
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = (
+        os.environ.get("DATABASE_URL") or "{fallback}"{mark}
+    )
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+
+
+config = {{"development": DevelopmentConfig, "default": DevelopmentConfig}}
+"""
+_OR_FALLBACK_APP = """
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+from config import config
+
+db = SQLAlchemy()
+
+
+def create_app(name):
+    app = Flask(__name__)
+    app.config.from_object(config[name])
+    db.init_app(app)
+    return app
+"""
+
+INVALID += [
+    Case(_OR_FALLBACK.format(fallback="postgresql://localhost:5432/app",
+                             mark="  # expect: PS203"),
+         path="config.py", files={"app/__init__.py": _OR_FALLBACK_APP},
+         note="the fallback after `or` names a PostgreSQL server, and no option pre-pings"),
+]
+
+VALID += [
+    Case(_OR_FALLBACK.format(fallback="sqlite:///dev.db", mark=""),
+         path="config.py", files={"app/__init__.py": _OR_FALLBACK_APP},
+         note="a SQLite fallback is the local run's; with no server driver declared, the "
+              "deployment's database is not known"),
+]
