@@ -75,3 +75,28 @@ def test_an_import_the_likely_pattern_misses_is_still_found(tmp_path: Path) -> N
     assert facts(index).uses_flask() is True
     assert parsed[-1] == str(tmp_path / "late.py")
     assert _eager(files) is True
+
+
+def test_parsed_modules_are_asked_first_and_call_sites_stop_at_the_first_wanted(
+        tmp_path: Path) -> None:
+    """`ProjectFacts.any_call_site`: the modules parsed already answer before any other
+    is parsed, and the answer is `any` over `call_sites` (issue 32: a one-shot
+    question about a method called from 22 modules)."""
+    files = {str(tmp_path / f"m{n}.py"): f"def g{n}():\n    work()\n".encode()
+             for n in range(6)}
+    index, parsed = _index(files)
+    last = str(tmp_path / "m5.py")
+    index.module_at(last)  # (the checked module, parsed first)
+    parsed.clear()
+    assert facts(index).any_call_site("work", lambda s: True) is True
+    assert parsed == []  # answered by the module parsed already
+    assert facts(index).any_call_site("work", lambda s: s.func is None) is False
+    assert sorted(parsed) == sorted(p for p in files if p != last)  # then all
+    sites = facts(index).call_sites("work")
+    assert len(sites) == 6 and not any(s.func is None for s in sites)
+    # the same answers on an index that parsed everything
+    modules = [parse_source(Path(p).name, Path(p), Path(Path(p).name), d.decode())
+               for p, d in files.items()]
+    eager = facts(ProjectIndex(modules, None))
+    assert eager.any_call_site("work", lambda s: True) is True
+    assert eager.any_call_site("work", lambda s: s.func is None) is False

@@ -27,6 +27,32 @@ def test_memo_reuses_unchanged_modules_and_sees_changed_ones(project: Path) -> N
     assert lint_file(app, changed, memo=memo).findings == []
 
 
+def test_memo_settles_out_of_the_collectors_sight_once_per_change(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`settle` freezes what is alive after a lint that parsed modules, and leaves the
+    next keystrokes (nothing new kept) alone: their findings are the same."""
+    import gc
+
+    import poolsafe.core.gc_scope as gc_scope
+
+    app = project / "app.py"
+    memo = ModuleMemo()
+    options = ScanOptions(project_root=project, overrides={app: APP.encode()})
+    calls: list[int] = []
+    real = gc_scope.keep_survivors
+    monkeypatch.setattr(gc_scope, "keep_survivors", lambda: (calls.append(1), real()))
+    try:
+        first = [f.code for f in lint_file(app, options, memo=memo).findings]
+        memo.settle()
+        assert calls == [1] and gc.get_freeze_count() > 0
+        again = ScanOptions(project_root=project, overrides={app: (APP + "\nX = 1\n").encode()})
+        assert [f.code for f in lint_file(app, again, memo=memo).findings] == first
+        memo.settle()
+        assert calls == [1]  # nothing new kept: no collection
+    finally:
+        gc.unfreeze()
+
+
 def test_quick_fix_is_the_plan_of_poolsafe_fix(project: Path) -> None:
     app = project / "app.py"
     linted = lint_file(app, ScanOptions(project_root=project))

@@ -9,6 +9,7 @@ modules_mentioning`), so checking one file does not parse the whole project.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,12 @@ from poolsafe.analysis.engines import (
     flask_sqlalchemy_constructors,
 )
 from poolsafe.analysis.frameworks import library_bases, route_framework
-from poolsafe.analysis.index import ProjectIndex, view_class_framework, word_pattern
+from poolsafe.analysis.index import (
+    ProjectIndex,
+    call_pattern,
+    view_class_framework,
+    word_pattern,
+)
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ImportBinding, ModuleInfo
 from poolsafe.analysis.resolution import (
     MAX_RESOLUTION_DEPTH,
@@ -148,6 +154,34 @@ class ProjectFacts:
                                  for call, func in inventory(m).calls
                                  if call_name(call) == name]
         return self._sites[name]
+
+    def any_call_site(self, name: str, wanted: Callable[[CallSite], bool],
+                      admitted: Callable[[Path, bytes], bool] | None = None) -> bool:
+        """`any(wanted(s) for s in self.call_sites(name))`, with the modules parsed one
+        at a time (those parsed already first) until a site is wanted: an edit's
+        `check FILE` asks whether a method is one-shot, and the first call of it from
+        code that runs many times answers no without parsing every other module that
+        calls it (superset's `get_sqla_engine`: 22 modules). `admitted` as for
+        `ProjectIndex.any_module`: it must never refuse a module with a wanted site."""
+        known = self._sites.get(name)
+        if known is not None:
+            return any(wanted(s) for s in known)
+
+        def found(m: ModuleInfo) -> bool:
+            return any(wanted(CallSite(call, m, func)) for call, func in inventory(m).calls
+                       if call_name(call) == name)
+
+        return self.index.any_module(call_pattern([name]), found, admitted=admitted)
+
+    def any_caller(self, func: FunctionInfo, wanted: Callable[[CallSite], bool],
+                   admitted: Callable[[Path, bytes], bool] | None = None) -> bool:
+        """`any(wanted(s) for s in self.callers(func))`, as `any_call_site` parses."""
+        def of_func(site: CallSite) -> bool:
+            callee = self.index.evaluate(site.call.func, site.module, site.func)
+            return isinstance(callee, FunctionRef) and callee.func is func and wanted(site)
+
+        return any(self.any_call_site(n, of_func, admitted)
+                   for n in (func.name, *self._import_aliases(func.name)))
 
     def callers(self, func: FunctionInfo) -> list[CallSite]:
         out = []
@@ -730,19 +764,26 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
         return False
     else:
         name = func.name
-    production = [s for s in facts(index).call_sites(name) if not is_test_module(s.module)]
-    if not production:
-        return False
-    for site in production:
+
+    def runs_again(site: CallSite) -> bool:
+        """A call of the name that is not this method's, or not made once from
+        one-shot code (a test's call does not count)."""
+        if is_test_module(site.module):
+            return False
         callee = index.evaluate(site.call.func, site.module, site.func)
         if func.name == "__init__":
             if not (isinstance(callee, ClassRef) and callee.cls is cls):
-                return False
+                return True
         elif not (isinstance(callee, FunctionRef) and callee.func is func):
-            return False
-        if _in_loop(site) or site.func is None or site.func is func \
-                or not is_cli_entry(index, site.func, depth + 1):
-            return False
+            return True
+        return _in_loop(site) or site.func is None or site.func is func \
+            or not is_cli_entry(index, site.func, depth + 1)
+
+    # the modules that call the name, one at a time until a call runs again
+    if facts(index).any_call_site(name, runs_again):
+        return False
+    if not any(not is_test_module(s.module) for s in facts(index).call_sites(name)):
+        return False
     # the name used as a value (a callback, a dispatch table) runs from elsewhere
     pattern = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*\()")
     return not any(not is_test_module(m) and _used_as_value(m.tree, name)

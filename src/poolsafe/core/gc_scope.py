@@ -45,6 +45,16 @@ def release_dropped() -> None:
         gc.freeze()
 
 
+def keep_survivors() -> None:
+    """Collect the garbage once (cycles included), then move every object still alive
+    out of the collector's sight for good (until a scan's `trees_kept_out_of_gc` hands
+    them back): for a long-lived process whose kept objects (a language server's parsed
+    modules) outnumber by far what each request builds and drops."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 @contextmanager
 def collection_paused() -> Iterator[None]:
     """No cyclic collection inside: the prefilter's selection builds some hundred

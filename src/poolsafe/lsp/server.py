@@ -164,6 +164,9 @@ class PoolsafeServer(LanguageServer):
         if current.version == version:
             self.analyses[uri] = analysis
             self.publish(uri, version, diags)
+        # (after the diagnostics: a memo that took new modules is moved out of the
+        # cyclic collector's sight, `ModuleMemo.settle`)
+        await self.off_loop(self.memo.settle)
         return analysis
 
     def publish(self, uri: str, version: int | None, diags: list[types.Diagnostic]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import libcst as cst
 
@@ -574,9 +575,9 @@ def _drawn_by_next(index: ProjectIndex, gen: FunctionInfo) -> bool:
     """A generator that a function (not module-level code) calls and draws one value
     from, `next(get_db())` or `get_db().__next__()`: it runs once per call of that
     function, as a FastAPI dependency runs once per request."""
-    for site in facts(index).callers(gen):
+    def draws(site: CallSite) -> bool:
         if site.func is None:
-            continue
+            return False
         for c in iter_calls(site.func.node.body):
             f = c.func
             if (isinstance(f, cst.Name) and f.value in ("next", "anext") and c.args
@@ -585,7 +586,14 @@ def _drawn_by_next(index: ProjectIndex, gen: FunctionInfo) -> bool:
             if (isinstance(f, cst.Attribute) and f.attr.value in ("__next__", "__anext__")
                     and f.value is site.call):
                 return True
-    return False
+        return False
+
+    # a module that never spells `next` draws nothing: it is not parsed for this
+    return facts(index).any_caller(gen, draws, admitted=_spells_next)
+
+
+def _spells_next(_path: Path, data: bytes) -> bool:
+    return b"next" in data
 
 
 def _line(site: CallSite) -> int:

@@ -110,6 +110,50 @@ def write_cache_file(directory: Path, name: str, suffix: str, content: bytes) ->
     return True
 
 
+class JsonFiles:
+    """The plain JSON files of one suffix in a cache's directory of parsed modules
+    (`SNAPSHOT_DIR`): the per-module summaries, PS103's package judgements and the kept
+    path comparisons all read and write through it. A file is read with `json.loads`
+    only (never through a symbolic link; a damaged one reads as missing, and its reader
+    checks the value field by field) and written through `write_cache_file` (atomic,
+    never replaced once there: a name is a digest of everything its value depends on).
+    Past `limit` files, the first write of a run removes the oldest until `keep` are
+    left; `written` counts this run's writes."""
+
+    def __init__(self, directory: Path, suffix: str, limit: int, keep: int) -> None:
+        self.directory = directory
+        self.suffix = suffix
+        self.limit = limit
+        self.keep = keep
+        self.written = 0
+
+    def get(self, name: str) -> object | None:
+        """The value kept as `name`, or None when there is none that reads."""
+        import json
+
+        path = self.directory / (name + self.suffix)
+        with contextlib.suppress(OSError, ValueError):
+            if not path.is_symlink():
+                value: object = json.loads(path.read_bytes())
+                return value
+        return None
+
+    def put(self, name: str, value: object) -> bool:
+        """Keep `value` as `name` unless a file of that name is there; whether it was
+        written."""
+        import json
+
+        if (self.directory / (name + self.suffix)).exists():
+            return False
+        content = json.dumps(value, separators=(",", ":")).encode()
+        if not write_cache_file(self.directory, name, self.suffix, content):
+            return False
+        self.written += 1
+        if self.written == 1:  # one look per run, as for the snapshots
+            prune_oldest(self.directory, self.suffix, self.limit, self.keep)
+        return True
+
+
 def default_cache_dir(start: Path | None = None) -> Path:
     """`.poolsafe_cache` in the project root of `start` (the working directory)."""
     return find_project_root(start or Path.cwd()) / CACHE_DIR_NAME

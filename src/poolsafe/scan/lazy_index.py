@@ -311,8 +311,8 @@ class LazyIndex(ProjectIndex):
     def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
                    likely: re.Pattern[bytes] | None = None,
                    admitted: Callable[[Path, bytes], bool] | None = None) -> bool:
-        """Parses the matching modules one at a time, those whose bytes match
-        `likely` first, until one is `wanted`. Every file the pattern matches is
+        """Parses the matching modules one at a time, those parsed already first, then
+        those whose bytes match `likely`, until one is `wanted`. Every file the pattern matches is
         recorded (`matched`) as if all were read: the answer depends on them all."""
         matching = self._matching(pattern)
         if matching is None:
@@ -328,6 +328,9 @@ class LazyIndex(ProjectIndex):
         if likely is not None:
             first = {p for p in paths if self._matches(likely, p)}
             paths = [*(p for p in paths if p in first), *(p for p in paths if p not in first)]
+        # the modules parsed already cost nothing to ask: first
+        paths = [*(p for p in paths if p in self._loaded),
+                 *(p for p in paths if p not in self._loaded)]
         for path in paths:
             m = self._module_at(path)
             if m is not None and wanted(m):

@@ -19,19 +19,10 @@ plan again before it writes it, so a damaged or foreign file can at worst change
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 from pathlib import Path
 
-from poolsafe.scan.cache import (
-    SNAPSHOT_DIR,
-    TAG_NAME,
-    cache_problem,
-    code_version,
-    prune_oldest,
-    write_cache_file,
-)
+from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, JsonFiles, cache_problem, code_version
 
 SUFFIX = ".proof.json"
 #: the most proofs a cache keeps (one file per version of a fixed function)
@@ -71,7 +62,11 @@ class ProofStore:
         self.usable = cache_problem(cache_dir) is None and (cache_dir / TAG_NAME).is_file()
         self.version = _code_version() if self.usable else ""
         self.loaded = 0
-        self.written = 0
+        self._files = JsonFiles(self.directory, SUFFIX, LIMIT, KEEP)
+
+    @property
+    def written(self) -> int:
+        return self._files.written
 
     def _name(self, key: str) -> str:
         h = hashlib.blake2b(digest_size=20)
@@ -82,27 +77,15 @@ class ProofStore:
     def get(self, key: str) -> tuple[list[str], bool] | None:
         if not self.usable:
             return None
-        path = self.directory / (self._name(key) + SUFFIX)
-        with contextlib.suppress(OSError, ValueError):
-            if not path.is_symlink():
-                data = json.loads(path.read_bytes())
-                if isinstance(data, dict) and isinstance(data.get("lost"), bool) \
-                        and isinstance(data.get("problems"), list) \
-                        and all(isinstance(p, str) for p in data["problems"]):
-                    self.loaded += 1
-                    return list(data["problems"]), data["lost"]
+        data = self._files.get(self._name(key))
+        if isinstance(data, dict) and isinstance(data.get("lost"), bool) \
+                and isinstance(data.get("problems"), list) \
+                and all(isinstance(p, str) for p in data["problems"]):
+            self.loaded += 1
+            return list(data["problems"]), data["lost"]
         return None
 
     def put(self, key: str, value: tuple[list[str], bool]) -> None:
         if not self.usable:
             return
-        name = self._name(key)
-        path = self.directory / (name + SUFFIX)
-        if path.exists():
-            return
-        content = json.dumps({"problems": value[0], "lost": value[1]}).encode()
-        if not write_cache_file(self.directory, name, SUFFIX, content):
-            return
-        self.written += 1
-        if self.written == 1:  # one look per run, as for the snapshots
-            prune_oldest(self.directory, SUFFIX, LIMIT, KEEP)
+        self._files.put(self._name(key), {"problems": value[0], "lost": value[1]})

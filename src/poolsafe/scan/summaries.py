@@ -17,20 +17,11 @@ hold a pool (`LazyIndex.pool_candidates`).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 from pathlib import Path
 
 from poolsafe.analysis.pool_summary import PoolSummary
-from poolsafe.scan.cache import (
-    SNAPSHOT_DIR,
-    TAG_NAME,
-    cache_problem,
-    code_version,
-    prune_oldest,
-    write_cache_file,
-)
+from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, JsonFiles, cache_problem, code_version
 
 SUFFIX = ".pool.json"
 #: `statement_errors._named_databases`' answers (two booleans), by the module's bytes
@@ -72,8 +63,8 @@ class SummaryStore:
         self.usable = cache_problem(cache_dir) is None and (cache_dir / TAG_NAME).is_file()
         self.version = _code_version() if self.usable else ""
         self.loaded = 0
-        self.written = 0
-        self.named_written = 0
+        self._files = JsonFiles(self.directory, SUFFIX, LIMIT, KEEP)
+        self._named = JsonFiles(self.directory, NAMED_SUFFIX, LIMIT, KEEP)
         self._known: dict[str, PoolSummary | None] = {}
 
     def _name(self, abspath: str, data: bytes) -> str:
@@ -89,11 +80,7 @@ class SummaryStore:
         name = self._name(abspath, data)
         if name in self._known:
             return self._known[name]
-        found: PoolSummary | None = None
-        path = self.directory / (name + SUFFIX)
-        with contextlib.suppress(OSError, ValueError):
-            if not path.is_symlink():
-                found = PoolSummary.from_json(json.loads(path.read_bytes()))
+        found = PoolSummary.from_json(self._files.get(name))
         self._known[name] = found
         if found is not None:
             self.loaded += 1
@@ -107,15 +94,11 @@ class SummaryStore:
         if self._known.get(name) is not None:
             return
         self._known[name] = summary
-        path = self.directory / (name + SUFFIX)
-        if path.exists():
-            return
-        content = json.dumps(summary.to_json(), separators=(",", ":")).encode()
-        if not write_cache_file(self.directory, name, SUFFIX, content):
-            return
-        self.written += 1
-        if self.written == 1:  # one look per run, as for the snapshots
-            prune_oldest(self.directory, SUFFIX, LIMIT, KEEP)
+        self._files.put(name, summary.to_json())
+
+    @property
+    def written(self) -> int:
+        return self._files.written
 
     def _named_name(self, data: bytes) -> str:
         h = hashlib.blake2b(digest_size=20)
@@ -127,22 +110,13 @@ class SummaryStore:
         """The kept answer of `statement_errors._named_databases` for `data`, if any."""
         if not self.usable:
             return None
-        path = self.directory / (self._named_name(data) + NAMED_SUFFIX)
-        with contextlib.suppress(OSError, ValueError):
-            if not path.is_symlink():
-                found = json.loads(path.read_bytes())
-                if isinstance(found, list) and len(found) == 2 \
-                        and all(isinstance(v, bool) for v in found):
-                    return found[0], found[1]
+        found = self._named.get(self._named_name(data))
+        if isinstance(found, list) and len(found) == 2 \
+                and all(isinstance(v, bool) for v in found):
+            return found[0], found[1]
         return None
 
     def put_named(self, data: bytes, found: tuple[bool, bool]) -> None:
         if not self.usable:
             return
-        name = self._named_name(data)
-        if (self.directory / (name + NAMED_SUFFIX)).exists():
-            return
-        if write_cache_file(self.directory, name, NAMED_SUFFIX, json.dumps(list(found)).encode()):
-            self.named_written += 1
-            if self.named_written == 1:
-                prune_oldest(self.directory, NAMED_SUFFIX, LIMIT, KEEP)
+        self._named.put(self._named_name(data), list(found))
