@@ -38,6 +38,10 @@ from poolsafe.knowledge import BROAD_EXCEPTIONS, DRIVER_BASE_ERRORS, NON_WORK_ME
 Event = tuple[str, ...]
 #: past this many open paths at one statement the comparison gives up (and says so)
 MAX_PATHS = 4000
+#: past this much work (a statement or a call followed on one path counts one) the
+#: comparison gives up (and says so): nested loops and handlers multiply the paths
+#: each statement is followed on long before their number passes `MAX_PATHS`
+MAX_STEPS = 50_000
 #: how often a loop body runs on the paths followed: 0, 1 or 2 times
 LOOP_RUNS = 2
 #: exception classes (last part of the name) that a lost connection can raise: in a
@@ -120,6 +124,8 @@ class Walker:
         #: bound inside an expression (`:=`), which the paths do not record
         self.unchecked = _global_or_walrus(func)
         self.try_ids: dict[int, int] = {}
+        #: the work done so far (see `MAX_STEPS`)
+        self.steps = 0
         self.release_counts: dict[str, int] = {}
         for node in _points([func.body]):
             name = released_name(node) if isinstance(node, cst.Call) else None
@@ -170,6 +176,7 @@ class Walker:
         return _dedupe(done + [("normal", p) for p in current])
 
     def statement(self, stmt: cst.CSTNode, path: Path) -> list[Outcome]:
+        self._spend(1)
         if isinstance(stmt, cst.SimpleStatementLine | cst.SimpleStatementSuite):
             return self.block(stmt.body, path)
         if isinstance(stmt, cst.IndentedBlock):
@@ -529,8 +536,14 @@ class Walker:
             out.extend(more)
         return _dedupe_paths(paths), out
 
+    def _spend(self, steps: int) -> None:
+        self.steps += steps
+        if self.steps > MAX_STEPS:
+            raise TooComplex
+
     def _points_at(self, node: cst.CSTNode, paths: list[Path]
                    ) -> tuple[list[Path], list[Outcome]]:
+        self._spend(len(paths))
         nxt: list[Path] = []
         out: list[Outcome] = []
         for p in paths:
