@@ -8,20 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
+from project_tree import write_project
 
 from poolsafe.analysis.declared_drivers import declared_driver
 from poolsafe.scan.engine import ScanOptions, scan
 
 ENGINE = ('import os\nfrom sqlalchemy import create_engine\n\n'
           'engine = create_engine(os.environ["URL"])\n')
-
-
-def _project(tmp_path: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        p = tmp_path / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    return tmp_path
 
 
 @pytest.mark.parametrize(("files", "dialect", "evidence"), [
@@ -42,7 +35,7 @@ def _project(tmp_path: Path, files: dict[str, str]) -> Path:
 ])
 def test_each_dependency_file_is_read(tmp_path: Path, files: dict[str, str], dialect: str,
                                       evidence: str) -> None:
-    root = _project(tmp_path, {"pyproject.toml": "", **files, "app/db.py": ENGINE})
+    root = write_project(tmp_path, {"pyproject.toml": "", **files, "app/db.py": ENGINE})
     found = declared_driver(root / "app" / "db.py")
     assert found is not None
     assert (found.dialect, found.evidence) == (dialect, evidence)
@@ -57,7 +50,7 @@ def test_each_dependency_file_is_read(tmp_path: Path, files: dict[str, str], dia
 ])
 def test_no_driver_or_a_malformed_file_declares_nothing(tmp_path: Path,
                                                         files: dict[str, str]) -> None:
-    root = _project(tmp_path, {".git/HEAD": "", **files, "db.py": ENGINE})
+    root = write_project(tmp_path, {".git/HEAD": "", **files, "db.py": ENGINE})
     assert declared_driver(root / "db.py") is None
 
 
@@ -65,7 +58,7 @@ def test_no_driver_or_a_malformed_file_declares_nothing(tmp_path: Path,
 def test_a_requirements_file_with_a_byte_order_mark_is_read(tmp_path: Path,
                                                             encoding: str) -> None:
     # `pip freeze > requirements.txt` in Windows PowerShell writes UTF-16 (LE, with a BOM)
-    root = _project(tmp_path, {".git/HEAD": "", "db.py": ENGINE})
+    root = write_project(tmp_path, {".git/HEAD": "", "db.py": ENGINE})
     text = "SQLAlchemy==2.0.40\r\nasyncpg==0.30.0\r\n"
     data = text.encode(encoding)
     if encoding == "utf-16-be":
@@ -77,14 +70,14 @@ def test_a_requirements_file_with_a_byte_order_mark_is_read(tmp_path: Path,
 
 
 def test_a_monorepo_subdirectory_counts(tmp_path: Path) -> None:
-    root = _project(tmp_path, {".git/HEAD": "", "backend/requirements.txt": "asyncpg\n",
+    root = write_project(tmp_path, {".git/HEAD": "", "backend/requirements.txt": "asyncpg\n",
                                "backend/app/db.py": ENGINE})
     found = declared_driver(root / "backend" / "app" / "db.py")
     assert found is not None and found.dialect == "postgresql"
 
 
 def test_a_cached_scan_sees_a_new_driver(tmp_path: Path) -> None:
-    root = _project(tmp_path, {"pyproject.toml": "[project]\nname='x'\n", "db.py": ENGINE,
+    root = write_project(tmp_path, {"pyproject.toml": "[project]\nname='x'\n", "db.py": ENGINE,
                                "requirements.txt": "sqlalchemy\n"})
     cwd = os.getcwd()
     os.chdir(root)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from poolsafe.scan.engine import scan
-from poolsafe.scan.options import ScanOptions
+from project_tree import found, write_project
+
 from poolsafe.scan.prefilter import app_state_pool_seeds
 
 _DB = (
@@ -29,26 +29,12 @@ _SERVICE = (
     "        await trans.commit()\n")
 
 
-def _project(tmp_path: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
-
-
-def _found(root: Path, prefilter: bool) -> set[tuple[str, int, str]]:
-    result = scan([str(root)], ScanOptions(prefilter=prefilter))
-    assert not result.errors
-    return {(Path(f.path).name, f.line, f.code) for f in result.findings}
-
-
 def test_an_app_state_checkout_is_found_with_the_prefilter(tmp_path: Path) -> None:
-    root = _project(tmp_path, {"bank/__init__.py": "", "bank/db.py": _DB,
+    root = write_project(tmp_path, {"bank/__init__.py": "", "bank/db.py": _DB,
                                "bank/transfer.py": _SERVICE})
     want = {("transfer.py", 8, "PS207")}
-    assert _found(root, prefilter=False) == want
-    assert _found(root, prefilter=True) == want
+    assert found(root, prefilter=False) == want
+    assert found(root, prefilter=True) == want
 
 
 def test_seeds_need_an_aio_pool_library_and_a_pool_key() -> None:

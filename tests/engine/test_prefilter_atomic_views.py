@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from poolsafe.scan.engine import scan
-from poolsafe.scan.options import ScanOptions
+from project_tree import found, write_project
 
 _SETTINGS = (
     'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "shop",'
@@ -45,30 +44,16 @@ _FILES = {
 }
 
 
-def _project(tmp_path: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
-
-
-def _found(root: Path, prefilter: bool) -> set[tuple[str, int, str]]:
-    result = scan([str(root)], ScanOptions(prefilter=prefilter))
-    assert not result.errors
-    return {(Path(f.path).name, f.line, f.code) for f in result.findings}
-
-
 def test_a_view_whose_slow_work_is_two_modules_away_is_selected(tmp_path: Path) -> None:
-    root = _project(tmp_path, _FILES)
+    root = write_project(tmp_path, _FILES)
     want = {("views.py", 9, "PS207")}
-    assert _found(root, prefilter=False) == want
-    assert _found(root, prefilter=True) == want
+    assert found(root, prefilter=False) == want
+    assert found(root, prefilter=True) == want
 
 
 def test_without_atomic_requests_the_view_is_not_reported(tmp_path: Path) -> None:
     files = dict(_FILES)
     files["shop/settings.py"] = _SETTINGS.replace(', "ATOMIC_REQUESTS": True', "")
-    root = _project(tmp_path, files)
-    assert _found(root, prefilter=True) == set()
-    assert _found(root, prefilter=False) == set()
+    root = write_project(tmp_path, files)
+    assert found(root, prefilter=True) == set()
+    assert found(root, prefilter=False) == set()

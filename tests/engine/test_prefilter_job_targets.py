@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from project_tree import found, write_project
 
 from poolsafe.scan.engine import scan
 from poolsafe.scan.options import ScanOptions
@@ -32,26 +33,12 @@ _FILES = {
 }
 
 
-def _project(tmp_path: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
-
-
-def _found(root: Path, prefilter: bool) -> set[tuple[str, int, str]]:
-    result = scan([str(root)], ScanOptions(prefilter=prefilter))
-    assert not result.errors
-    return {(Path(f.path).name, f.line, f.code) for f in result.findings}
-
-
 def test_a_job_registered_in_another_module_is_found_with_the_prefilter(
         tmp_path: Path) -> None:
-    root = _project(tmp_path, _FILES)
+    root = write_project(tmp_path, _FILES)
     want = {("jobs.py", 5, "PS107")}
-    assert _found(root, prefilter=False) == want
-    assert _found(root, prefilter=True) == want
+    assert found(root, prefilter=False) == want
+    assert found(root, prefilter=True) == want
 
 
 def test_a_function_imported_without_a_registration_is_not_selected(tmp_path: Path) -> None:
@@ -59,8 +46,8 @@ def test_a_function_imported_without_a_registration_is_not_selected(tmp_path: Pa
     files["shop/receivers.py"] = (
         "from shop.jobs import expire_order\n\n\n"
         "def on_order_created(order_id):\n    expire_order(order_id)\n")
-    root = _project(tmp_path, files)
-    assert _found(root, prefilter=True) == set()
+    root = write_project(tmp_path, files)
+    assert found(root, prefilter=True) == set()
 
 
 def test_a_project_that_never_spells_django_does_not_look_for_thread_entries(
@@ -83,13 +70,13 @@ def test_a_project_that_never_spells_django_does_not_look_for_thread_entries(
     files["shop/models.py"] = (
         "from peewee import BooleanField, Model\n\n\n"
         "class Order(Model):\n    paid = BooleanField()\n")
-    result = scan([str(_project(tmp_path / "peewee", files))],
+    result = scan([str(write_project(tmp_path / "peewee", files))],
                   ScanOptions(prefilter=False, jobs=1))
     assert not result.errors
     assert not searched
     assert not [f for f in result.findings if f.code == "PS107"]
     # the Django project of the first test still searches them, and is reported
-    result = scan([str(_project(tmp_path / "django", _FILES))],
+    result = scan([str(write_project(tmp_path / "django", _FILES))],
                   ScanOptions(prefilter=False, jobs=1))
     assert searched
     assert [(Path(f.path).name, f.code) for f in result.findings] == [("jobs.py", "PS107")]
