@@ -1748,36 +1748,36 @@ def class_bases(index: ProjectIndex, cls: ClassInfo) -> Iterator[tuple[cst.Arg, 
         yield base, value
 
 
-def view_class_framework(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> str | None:
+def view_class_framework(index: ProjectIndex, cls: ClassInfo) -> str | None:
     """"flask" or "django" when `cls` derives (through project classes) from one of
     their class-based view bases (`VIEW_BASE_ROOTS`), else None."""
-    if depth > _MAX_VIEW_BASE_DEPTH:
+    found = derived_root(index, cls, VIEW_BASE_ROOTS)
+    if found is None:
         return None
-    for _, value in class_bases(index, cls):
-        if isinstance(value, External):
-            for root in VIEW_BASE_ROOTS:
-                if root_matches(value.qualname, root):
-                    return "flask" if root.startswith("flask") else "django"
-        elif isinstance(value, ClassRef):
-            found = view_class_framework(index, value.cls, depth + 1)
-            if found is not None:
-                return found
-    return None
+    return "flask" if found[1].startswith("flask") else "django"
 
 
-def per_request_class(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> str | None:
+def per_request_class(index: ProjectIndex, cls: ClassInfo) -> str | None:
     """The framework base (`tornado.web.RequestHandler`, `django.views.View`...) when
     `cls` derives from one whose instances live for one request
     (`PER_REQUEST_INSTANCE_ROOTS`), through project classes; else None."""
+    found = derived_root(index, cls, PER_REQUEST_INSTANCE_ROOTS)
+    return None if found is None else found[0]
+
+
+def derived_root(index: ProjectIndex, cls: ClassInfo, roots: Iterable[str],
+                 depth: int = 0) -> tuple[str, str] | None:
+    """(the library base's name, the one of `roots` it matches) of the first base of
+    `cls`, directly or through project classes, that matches one of `roots`."""
     if depth > _MAX_VIEW_BASE_DEPTH:
         return None
     for _, value in class_bases(index, cls):
         if isinstance(value, External):
-            for root in PER_REQUEST_INSTANCE_ROOTS:
+            for root in roots:
                 if root_matches(value.qualname, root):
-                    return value.qualname
+                    return value.qualname, root
         elif isinstance(value, ClassRef):
-            found = per_request_class(index, value.cls, depth + 1)
+            found = derived_root(index, value.cls, roots, depth + 1)
             if found is not None:
                 return found
     return None
