@@ -198,6 +198,20 @@ def positional_args(call: cst.Call) -> list[cst.BaseExpression]:
     return [a.value for a in call.args if a.keyword is None and not a.star]
 
 
+def argument_for(call: cst.Call, name: str, position: int | None) -> cst.BaseExpression | None:
+    """What `call` passes for the parameter `name` (at `position` among the positional
+    parameters a caller sees), or None (not passed, or behind `*args`/`**kwargs`)."""
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            if arg.keyword.value == name:
+                return arg.value
+        elif i == position:
+            return arg.value
+    return None
+
+
 def keyword_arg(call: cst.Call, name: str) -> cst.BaseExpression | None:
     for a in call.args:
         if a.keyword is not None and a.keyword.value == name:

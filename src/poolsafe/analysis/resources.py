@@ -12,7 +12,13 @@ from functools import cached_property
 import libcst as cst
 
 from poolsafe.analysis.autocommit import autocommit_targets
-from poolsafe.analysis.cstutil import dotted_name, iter_nodes, keyword_arg, string_value
+from poolsafe.analysis.cstutil import (
+    argument_for,
+    dotted_name,
+    iter_nodes,
+    keyword_arg,
+    string_value,
+)
 from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annotation
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.values import (
@@ -114,7 +120,7 @@ class FunctionResources:
             return None
         found: set[str] = set()
         for site in sites:
-            arg = _argument(site.call, name, position)
+            arg = argument_for(site.call, name, position)
             if not isinstance(arg, cst.Name):
                 return None
             caller = site.func
@@ -405,17 +411,3 @@ def _acquired_in_autocommit(body: cst.CSTNode) -> set[str]:
 #: the index's memo (`ProjectIndex.derived`) of (id(def node), parameter) -> the kind
 #: every caller passes (see `FunctionResources._module_connection_from_callers`)
 _CALLER_KINDS = "resources.caller_kinds"
-
-
-def _argument(call: cst.Call, name: str, position: int | None) -> cst.BaseExpression | None:
-    """What `call` passes for the parameter `name` (at `position` among the positional
-    parameters a caller sees), or None (not passed, or behind `*args`/`**kwargs`)."""
-    for i, arg in enumerate(call.args):
-        if arg.star:
-            return None
-        if arg.keyword is not None:
-            if arg.keyword.value == name:
-                return arg.value
-        elif i == position:
-            return arg.value
-    return None

@@ -7,7 +7,13 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.connection_lost import connection_lost_reason
-from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_nodes
+from poolsafe.analysis.cstutil import (
+    argument_for,
+    children,
+    dotted_name,
+    iter_calls,
+    iter_nodes,
+)
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import request_handler
@@ -473,26 +479,13 @@ def _fresh_from_every_caller(ctx: FileContext, func: FunctionInfo, param: str) -
         call, caller = use.call, use.caller
         if call is None or caller is None or request_handler(ctx.index, caller) is None:
             return False
-        passed = _argument_for(call, param, position)
+        passed = argument_for(call, param, position)
         if not isinstance(passed, cst.Name) \
                 or not _fresh_dependency(ctx, caller, passed.value) \
                 or _read_before(caller, call, passed.value, use.parents):
             return False
         found += 1
     return found > 0
-
-
-def _argument_for(call: cst.Call, param: str, position: int | None
-                  ) -> cst.BaseExpression | None:
-    for i, arg in enumerate(call.args):
-        if arg.star:
-            return None
-        if arg.keyword is not None:
-            if arg.keyword.value == param:
-                return arg.value
-        elif i == position:
-            return arg.value
-    return None
 
 
 def _fresh_dependency(ctx: FileContext, caller: FunctionInfo, name: str) -> bool:
