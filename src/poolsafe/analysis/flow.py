@@ -445,8 +445,8 @@ class FunctionFlow:
             if request_handler(self.index, site.func) is None:
                 return False
             if not (_is_last_act(site.call, site.func)
-                    or (self._falsy_on_failure and _passes_request_dependency(site.call,
-                                                                              site.func)
+                    or (self._falsy_on_failure
+                        and _passes_request_dependency(self.index, site.call, site.func)
                         and _raises_when_falsy(site.call, site.func))):
                 return False
         return True
@@ -1963,10 +1963,13 @@ def _raises_when_falsy(call: cst.Call, func: FunctionInfo) -> bool:
     return False
 
 
-def _passes_request_dependency(call: cst.Call, func: FunctionInfo) -> bool:
+def _passes_request_dependency(index: ProjectIndex, call: cst.Call, func: FunctionInfo) -> bool:
     """`call` hands on a parameter of the handler `func` that a dependency fills
     (`db: Session = Depends(get_db)`), and no name from outside `func` (a module's
-    long-lived session is no request's: nothing ends it when the route leaves)."""
+    long-lived session is no request's: nothing ends it when the route leaves). A
+    dependency that `return`s its session, or the session factory itself, has no
+    clean-up after the request either: FastAPI runs one only after a generator's
+    `yield`."""
     p = func.node.params
     params = {x.name.value: x for x in (*p.posonly_params, *p.params, *p.kwonly_params)}
     depends = False
@@ -1982,8 +1985,21 @@ def _passes_request_dependency(call: cst.Call, func: FunctionInfo) -> bool:
         default = param.default
         if isinstance(default, cst.Call) and dotted_name(default.func) is not None \
                 and str(dotted_name(default.func)).rsplit(".", 1)[-1] == "Depends":
+            if default.args and _without_clean_up(index, default.args[0].value, func):
+                return False
             depends = True
     return depends
+
+
+def _without_clean_up(index: ProjectIndex, expr: cst.BaseExpression,
+                      func: FunctionInfo) -> bool:
+    """`expr` (what `Depends(...)` is given) is known and is no generator: a project
+    function without `yield`, or a session factory itself (`Depends(SessionLocal)`).
+    One from outside the project is taken to clean up."""
+    value = index.evaluate(expr, func.module, None)
+    if value is None or isinstance(value, External):
+        return False
+    return not (isinstance(value, FunctionRef) and value.func.is_generator)
 
 
 def _tests_falsy(test: cst.BaseExpression, name: str) -> bool:

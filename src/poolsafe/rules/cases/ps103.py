@@ -2717,6 +2717,10 @@ INVALID += [
                                test="user_id == 0"),
          note="the route tests something else than the falsy result: a None goes on to "
               "the UPDATE"),
+    Case(_RAISING_ROUTE.format(mark="  # expect: PS103", failed="None", test="not user_id")
+         .replace("Depends(get_db)", "Depends(SessionLocal)"),
+         note="the dependency is the session factory itself: FastAPI ends nothing after the "
+              "request, so the failed transaction outlives the route's raise"),
 ]
 
 # an unannotated parameter that every caller fills with the module's connection: the
