@@ -1946,8 +1946,7 @@ def _raises_when_falsy(call: cst.Call, func: FunctionInfo) -> bool:
                     and isinstance(stmt.body[0], cst.Assign)):
                 continue
             assign = stmt.body[0]
-            value = assign.value.expression if isinstance(assign.value, cst.Await) \
-                else assign.value
+            value = strip_await(assign.value)[0]
             if value is not call or len(assign.targets) != 1 \
                     or not isinstance(assign.targets[0].target, cst.Name):
                 continue
@@ -1983,8 +1982,8 @@ def _passes_request_dependency(index: ProjectIndex, call: cst.Call, func: Functi
                 return False
             continue
         default = param.default
-        if isinstance(default, cst.Call) and dotted_name(default.func) is not None \
-                and str(dotted_name(default.func)).rsplit(".", 1)[-1] == "Depends":
+        if default is not None and index.is_depends_call(default, func.module):
+            assert isinstance(default, cst.Call)
             if default.args and _without_clean_up(index, default.args[0].value, func):
                 return False
             depends = True
