@@ -506,3 +506,19 @@ def test_fixture_flask_scheduler_leaves_no_ps20x_fixable(tmp_path: Path) -> None
     assert "    from inventory.reporting import ReportSession\n" in init
     assert "    @app.teardown_appcontext\n    def remove_report_session(exception=None):\n" \
            "        ReportSession.remove()\n\n    return app\n" in init
+
+
+@pytest.mark.parametrize("pin", ["Flask-SQLAlchemy==2.1\n", "flask_sqlalchemy>=2,<2.4\n"])
+def test_ps203_no_options_fix_where_flask_sqlalchemy_predates_them(pin: str) -> None:
+    """Flask-SQLAlchemy before 2.4 ignores SQLALCHEMY_ENGINE_OPTIONS: the entry would
+    end the finding and change nothing, so the finding is left with the reason."""
+    config = """import os
+
+SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "postgresql://app@db/app")
+"""
+    files = {"requirements.txt": "Flask\n" + pin}
+    assert _fix("PS203", config, files=files)["case.py"] == config
+    reasons = _left("PS203", config, files=files)
+    assert len(reasons) == 1 and "predates `SQLALCHEMY_ENGINE_OPTIONS`" in reasons[0], reasons
+    newer = {"requirements.txt": "Flask\nFlask-SQLAlchemy==2.5.1\n"}
+    assert "SQLALCHEMY_ENGINE_OPTIONS" in _fix("PS203", config, files=newer)["case.py"]

@@ -42,14 +42,8 @@ def declared_driver(module_path: Path,
     """The server dialect the project around `module_path` declares a driver for.
     `virtual` holds files that exist only in memory (by absolute path); they are read
     instead of the disk."""
-    found: list[tuple[str, str]] = []
-    directory = module_path.parent
-    root = directory if virtual else find_project_root(module_path)
-    while True:
-        found.extend(_drivers_in(directory, virtual or {}))
-        if directory == root or not is_within(directory, root) or directory.parent == directory:
-            break
-        directory = directory.parent
+    found = [(name, where) for name, _, where in declared_requirements(module_path, virtual)
+             if name in DRIVER_DIALECTS]
     if not found:
         return None
     dialects = sorted({DRIVER_DIALECTS[name] for name, _ in found})
@@ -57,17 +51,23 @@ def declared_driver(module_path: Path,
     return DeclaredDriver(" or ".join(dialects), f"{name} in {where}")
 
 
-def _drivers_in(directory: Path, virtual: Mapping[Path, str]) -> list[tuple[str, str]]:
-    """(driver, file name) for each known driver the directory's files declare (read
-    afresh each time: an editor's server outlives an edit of requirements.txt; the
-    engine sites that ask are computed once per parsed module)."""
-    out: list[tuple[str, str]] = []
-    for path, names in _declarations(directory, virtual):
-        rel = path.relative_to(directory).as_posix()
-        for raw in names:
-            name = _normalize(raw)
-            if name in DRIVER_DIALECTS:
-                out.append((name, rel))
+def declared_requirements(module_path: Path, virtual: Mapping[Path, str] | None = None,
+                          ) -> list[tuple[str, str, str]]:
+    """(normalized name, requirement as written, file name) for every requirement the
+    dependency files declare, from the module's directory up to its project root,
+    nearest first. The files are read afresh each time: an editor's server outlives an
+    edit of requirements.txt; the engine sites that ask are computed once per parsed
+    module."""
+    out: list[tuple[str, str, str]] = []
+    directory = module_path.parent
+    root = directory if virtual else find_project_root(module_path)
+    while True:
+        for path, requirements in _declarations(directory, virtual or {}):
+            rel = path.relative_to(directory).as_posix()
+            out.extend((_normalize(raw), raw, rel) for raw in requirements)
+        if directory == root or not is_within(directory, root) or directory.parent == directory:
+            break
+        directory = directory.parent
     return out
 
 

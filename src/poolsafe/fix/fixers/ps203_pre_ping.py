@@ -10,6 +10,9 @@
   config class that inherits options, `{**app.config.get("SQLALCHEMY_ENGINE_OPTIONS",
   {}), ...}` when the app's configuration may already hold some.
 - An explicit `pool_pre_ping=False` becomes `True`: unsafe (someone chose it).
+- No Flask-SQLAlchemy fix where the project pins Flask-SQLAlchemy below 2.4: those
+  versions ignore `SQLALCHEMY_ENGINE_OPTIONS`, so the entry would end the finding and
+  change nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from __future__ import annotations
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_calls, string_value
+from poolsafe.analysis.declared_drivers import declared_requirements
 from poolsafe.analysis.engines import EngineSite, engine_sites
 from poolsafe.analysis.module import ClassInfo, FunctionInfo
 from poolsafe.analysis.resolution import Bound, instance_type, resolve
 from poolsafe.analysis.values import ClassRef
+from poolsafe.analysis.version_caps import caps_below
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import enclosing_function, parent_map, parse_expr, parse_line
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
@@ -34,6 +39,7 @@ from poolsafe.rules.base import FileContext
 CODE = "PS203"
 KEY = "pool_pre_ping"
 _FLASK = frozenset({("flask", "Flask")})
+_ENGINE_OPTIONS_SINCE = (2, 4)
 _EXPLICIT_FALSE = "overrides an explicit `pool_pre_ping=False`"
 
 
@@ -47,6 +53,9 @@ def fix_pre_ping(ctx: FileContext, finding: RawFinding) -> FixOutcome:
         if not isinstance(node, cst.Call):
             return Unfixable(CODE, "not an engine call")
         return _fix_call(ctx, plan, node, site)
+    too_old = _options_unknown_to_flask_sqlalchemy(ctx)
+    if too_old is not None:
+        return Unfixable(CODE, too_old)
     parents = parent_map(ctx.module.tree)
     key = _config_key(node, parents)
     if key == FLASK_SQLALCHEMY_OPTIONS_KEY:
@@ -54,6 +63,17 @@ def fix_pre_ping(ctx: FileContext, finding: RawFinding) -> FixOutcome:
     if key == FLASK_SQLALCHEMY_URI_KEY:
         return _options_beside(ctx, plan, node, parents)
     return Unfixable(CODE, "the engine options are not written where the fix can edit them")
+
+
+def _options_unknown_to_flask_sqlalchemy(ctx: FileContext) -> str | None:
+    """Why an options entry would do nothing: the project pins Flask-SQLAlchemy below
+    2.4, which added `SQLALCHEMY_ENGINE_OPTIONS` (older versions ignore the key, so the
+    fix would silence the finding and change nothing)."""
+    for name, written, where in declared_requirements(ctx.module.abspath, ctx.index.text_files):
+        if name == "flask-sqlalchemy" and caps_below(written, _ENGINE_OPTIONS_SINCE):
+            return (f"`{written.strip()}` in {where} predates `{FLASK_SQLALCHEMY_OPTIONS_KEY}` "
+                    "(Flask-SQLAlchemy 2.4): upgrade it, then set pool_pre_ping there")
+    return None
 
 
 # ------------------------------------------------------------------- values
