@@ -1969,21 +1969,17 @@ def _passes_request_dependency(index: ProjectIndex, call: cst.Call, func: Functi
     dependency that `return`s its session, or the session factory itself, has no
     clean-up after the request either: FastAPI runs one only after a generator's
     `yield`."""
-    p = func.node.params
-    params = {x.name.value: x for x in (*p.posonly_params, *p.params, *p.kwonly_params)}
     depends = False
     for arg in call.args:
         if not isinstance(arg.value, cst.Name):
             continue
         name = arg.value.value
-        param = params.get(name)
-        if param is None:
+        if func.param(name) is None:
             if name not in func.locals:
                 return False
             continue
-        default = param.default
-        if default is not None and index.is_depends_call(default, func.module):
-            assert isinstance(default, cst.Call)
+        default = index.depends_default(func, name)
+        if default is not None:
             if default.args and _without_clean_up(index, default.args[0].value, func):
                 return False
             depends = True

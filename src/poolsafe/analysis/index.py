@@ -1385,6 +1385,16 @@ class ProjectIndex:
         return isinstance(callee, External) and match_qualname(callee.qualname,
                                                                DEPENDS) is not None
 
+    def depends_default(self, func: FunctionInfo, name: str) -> cst.Call | None:
+        """The `Depends(...)` call (FastAPI's, resolved) that is the default of `func`'s
+        parameter `name` (`db: Session = Depends(get_db)`), if it is one."""
+        param = func.param(name)
+        default = param.default if param is not None else None
+        if default is None or not self.is_depends_call(default, func.module):
+            return None
+        assert isinstance(default, cst.Call)
+        return default
+
     def kind_of_connection_key(self, key: str) -> str:
         return CONNECTION_KINDS[key].label
 
@@ -1453,11 +1463,8 @@ def def_pattern(names: Iterable[str]) -> re.Pattern[bytes]:
 
 
 def param_annotation(func: FunctionInfo, name: str) -> cst.BaseExpression | None:
-    p = func.node.params
-    for param in (*p.posonly_params, *p.params, *p.kwonly_params):
-        if param.name.value == name and param.annotation is not None:
-            return param.annotation.annotation
-    return None
+    param = func.param(name)
+    return param.annotation.annotation if param is not None and param.annotation else None
 
 
 def annotation_parts(annotation: cst.BaseExpression) -> list[cst.BaseExpression]:

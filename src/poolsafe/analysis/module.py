@@ -87,9 +87,18 @@ class FunctionInfo:
             params = params[1:]
         return params
 
+    def named_params(self) -> tuple[cst.Param, ...]:
+        """Every parameter with a name of its own, `self` included (not `*args`/`**kw`)."""
+        p = self.node.params
+        return (*p.posonly_params, *p.params, *p.kwonly_params)
+
+    def param(self, name: str) -> cst.Param | None:
+        """The parameter called `name` (not `*args`/`**kw`), if any."""
+        return next((x for x in self.named_params() if x.name.value == name), None)
+
     def all_param_names(self) -> set[str]:
         p = self.node.params
-        names = {x.name.value for x in (*p.posonly_params, *p.params, *p.kwonly_params)}
+        names = {x.name.value for x in self.named_params()}
         if isinstance(p.star_arg, cst.Param):
             names.add(p.star_arg.name.value)
         if p.star_kwarg is not None:

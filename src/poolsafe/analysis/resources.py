@@ -66,8 +66,7 @@ class FunctionResources:
     # --------------------------------------------------------------- params
     def _param_kinds(self) -> dict[str, str]:
         out: dict[str, str] = {}
-        p = self.func.node.params
-        for param in (*p.posonly_params, *p.params, *p.kwonly_params):
+        for param in self.func.named_params():
             kind = None
             if param.annotation is not None:
                 kind = self._annotation_kind(param.annotation.annotation, self.module)

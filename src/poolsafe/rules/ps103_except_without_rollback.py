@@ -491,16 +491,10 @@ def _fresh_from_every_caller(ctx: FileContext, func: FunctionInfo, param: str) -
 def _fresh_dependency(ctx: FileContext, caller: FunctionInfo, name: str) -> bool:
     """`name` is a parameter of `caller` whose default is `Depends(dep)`, `dep` a
     generator of the project that yields a connection or session it makes."""
-    p = caller.node.params
-    param = next((x for x in (*p.posonly_params, *p.params, *p.kwonly_params)
-                  if x.name.value == name), None)
-    if param is None or param.default is None \
-            or not ctx.index.is_depends_call(param.default, caller.module):
+    depends = ctx.index.depends_default(caller, name)
+    if depends is None or len(depends.args) != 1:
         return False
-    assert isinstance(param.default, cst.Call)
-    if len(param.default.args) != 1:
-        return False
-    dep = ctx.index.evaluate(param.default.args[0].value, caller.module, None)
+    dep = ctx.index.evaluate(depends.args[0].value, caller.module, None)
     if not isinstance(dep, FunctionRef) or not dep.func.is_generator:
         return False
     yielded = [n.value for n in iter_nodes(dep.func.node.body)

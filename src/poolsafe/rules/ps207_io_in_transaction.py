@@ -819,8 +819,7 @@ class _Walker:
 
     def annotated_handle(self, name: str) -> bool:
         """A parameter annotated as a session or connection (`db: Session`)."""
-        p = self.func.node.params
-        for param in (*p.posonly_params, *p.params, *p.kwonly_params):
+        for param in self.func.named_params():
             if param.name.value != name or param.annotation is None:
                 continue
             qual = external_name(self.index, param.annotation.annotation, self.module,
