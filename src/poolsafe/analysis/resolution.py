@@ -35,6 +35,7 @@ from poolsafe.analysis.values import (
 )
 from poolsafe.knowledge.frameworks import (
     ENV_LOOKUPS,
+    SERVER_DIALECTS,
     URL_BUILDERS,
     URL_DRIVER_KEYWORD,
     URL_PASSTHROUGH,
@@ -322,8 +323,6 @@ def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
         if left is not None:
             return left
         right = string_prefix(index, node.right, b.module, b.func, depth + 1)
-        from poolsafe.knowledge.frameworks import SERVER_DIALECTS
-
         return right if dialect_of(right) in SERVER_DIALECTS else None
     if isinstance(node, cst.ConcatenatedString):  # `f"postgresql://" f"{user}@..."`
         return string_prefix(index, node.left, b.module, b.func, depth + 1)
