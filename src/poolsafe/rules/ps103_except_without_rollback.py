@@ -24,7 +24,7 @@ from poolsafe.analysis.session_state import (
     session_state_statements,
     within,
 )
-from poolsafe.analysis.values import Connection, FunctionRef
+from poolsafe.analysis.values import Connection, FunctionRef, Instance
 from poolsafe.analysis.witness import swallow_path
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.callers import uses_of_function
@@ -459,6 +459,11 @@ def _shared_transaction(ctx: FileContext, func: FunctionInfo, resource: str) -> 
         if _fresh_from_every_caller(ctx, func, root):
             return None
         return f"`{root}` comes from the caller"
+    if root in func.locals and "." in resource:
+        base = ctx.index.evaluate_dotted(root, func.module, func)
+        attr = resource.split(".")[1]
+        if isinstance(base, Instance) and attr in base.cls.class_values:
+            return f"`{resource}` is the class's connection, shared beyond this call"
     if root in func.locals:
         return None
     return f"`{resource}` outlives this call"
