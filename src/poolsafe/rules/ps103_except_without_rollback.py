@@ -61,7 +61,11 @@ class ExceptWithoutRollback(Rule):
     project passes that module-level name for it (`def chat_ids(conn)` called
     only as `chat_ids(connection)`, `connection = psycopg2.connect(...)` at
     module level); a caller that passes a connection of its own, or a function
-    nobody calls, leaves the parameter untyped. A request handler's caller is the web
+    nobody calls, leaves the parameter untyped. A connection opened in a class
+    body (`conn = psycopg2.connect(...)` under `class Database:`) is opened once,
+    at import, and shared by every instance: `db.conn` on any `Database()` means
+    it, and so do the class's methods that hand out its cursor (`cur =
+    db.cursor_for()` returning `self.conn.cursor()`), commit it or roll it back. A request handler's caller is the web
     framework, which ends the request's session (Flask teardown, a FastAPI
     dependency): a route (also one of a project subclass of `Blueprint` or
     `APIRouter`), or the HTTP-method method of a class-based view
