@@ -66,8 +66,8 @@ class ExceptWithoutRollback(Rule):
     at import, and shared by every instance: `db.conn` on any `Database()` means
     it, and so do the class's methods that hand out its cursor (`cur =
     db.cursor_for()` returning `self.conn.cursor()`), commit it or roll it back.
-    A request handler's caller is the web framework, which ends the request's session (Flask teardown, a FastAPI
-    dependency): a route (also one of a project subclass of `Blueprint` or
+    A request handler's caller is the web framework, which ends the request's
+    session (Flask teardown, a FastAPI dependency): a route (also one of a project subclass of `Blueprint` or
     `APIRouter`), or the HTTP-method method of a class-based view
     (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
     swallows an error on the request's session is not reported for handing it
