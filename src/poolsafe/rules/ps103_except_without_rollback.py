@@ -67,8 +67,8 @@ class ExceptWithoutRollback(Rule):
     it, and so do the class's methods that hand out its cursor (`cur =
     db.cursor_for()` returning `self.conn.cursor()`), commit it or roll it back.
     A request handler's caller is the web framework, which ends the request's
-    session (Flask teardown, a FastAPI dependency): a route (also one of a project subclass of `Blueprint` or
-    `APIRouter`), or the HTTP-method method of a class-based view
+    session (Flask teardown, a FastAPI dependency): a route (also one of a
+    project subclass of `Blueprint` or `APIRouter`), or the HTTP-method method of a class-based view
     (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
     swallows an error on the request's session is not reported for handing it
     back. Nor is a command-line command (a click/typer command, an argparse
