@@ -66,6 +66,12 @@ class ExceptWithoutRollback(Rule):
     at import, and shared by every instance: `db.conn` on any `Database()` means
     it, and so do the class's methods that hand out its cursor (`cur =
     db.cursor_for()` returning `self.conn.cursor()`), commit it or roll it back.
+    A project exception that the project raises only inside handlers of database
+    errors that end nothing (`except IntegrityError: raise SlugTaken`) is that
+    database error under another name: `except SlugTaken: pass` swallows it. A
+    nested function called in the `try` works on the enclosing function's
+    connection or session it reads (`async def attempt(): await save(code,
+    session)`).
     A request handler's caller is the web framework, which ends the request's
     session (Flask teardown, a FastAPI dependency): a route (also one of a
     project subclass of `Blueprint` or `APIRouter`), or the HTTP-method method of a class-based view

@@ -2961,3 +2961,75 @@ def add_item(name):
         print(exc)
 """, note="MySQL undoes only the failed statement"),
 ]
+
+# A project exception raised only while handling a database error, with the transaction
+# left failed (`except IntegrityError: raise CodeTaken`), is that database error under
+# another name: catching it and going on with the session reuses the failed transaction.
+# Work a nested function does on the enclosing function's session counts where it is
+# called (`async def attempt(): await save(code, session)` ... `await attempt()`).
+_TRANSLATED = """
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class CodeTaken(Exception):
+    pass
+
+
+async def save_code(code, session: AsyncSession):
+    session.add(Code(code=code))
+    try:
+        await session.commit()
+    except IntegrityError:
+%s        raise CodeTaken
+"""
+
+INVALID += [
+    Case(_TRANSLATED % "" + """
+
+async def claim(session: AsyncSession):
+    try:
+        await save_code("a1", session)
+    except CodeTaken:  # expect: PS103
+        pass
+    await save_code("b2", session)
+""", note="the translated error is caught and the session committed again"),
+    Case(_TRANSLATED % "" + """
+
+async def claim(session: AsyncSession):
+    async def attempt(code):
+        await save_code(code, session)
+    try:
+        await attempt("a1")
+    except CodeTaken:  # expect: PS103
+        pass
+    await attempt("b2")
+""", note="a nested function works on the enclosing function's session"),
+]
+
+VALID += [
+    Case(_TRANSLATED % "        await session.rollback()\n" + """
+
+async def claim(session: AsyncSession):
+    try:
+        await save_code("a1", session)
+    except CodeTaken:
+        pass
+    await save_code("b2", session)
+""", note="the helper rolls back before it raises the translated error"),
+    Case(_TRANSLATED % "" + """
+
+class Invalid(Exception):
+    pass
+
+
+async def claim(session: AsyncSession, code):
+    try:
+        if not code.isalnum():
+            raise Invalid(code)
+        await save_code(code, session)
+    except Invalid:
+        pass
+    await save_code("b2", session)
+""", note="an exception the project raises outside any database handler"),
+]
