@@ -16,6 +16,7 @@ not catch. A `yield` is a point where the consumer can throw in.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -35,7 +36,7 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.rolling_commit import (
@@ -46,6 +47,7 @@ from poolsafe.analysis.rolling_commit import (
 from poolsafe.analysis.statement_errors import statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import (
+    ClassRef,
     Connection,
     External,
     FunctionRef,
@@ -1043,16 +1045,32 @@ class FunctionFlow:
                 return _drop_aborted(state, resource), released
             if m not in NON_WORK_METHODS and not self._only_queues(resource, m):
                 state = self._db_work(state, resource)
-        # a connection passed to a function is used by it (or rolled back by it)
-        for name in arg_names:
+        # a connection passed to a function is used by it (or rolled back by it), and
+        # so is one a nested function of this one reads from the enclosing scope
+        closure = self._closure_names(call)
+        for name in sorted(arg_names | closure):
             owner = self.res.owner_of(name)
             if owner is None:
                 continue
-            if self._rolls_back_argument(call, name):
+            if name in arg_names and self._rolls_back_argument(call, name):
                 state = _drop_aborted(state, owner)
             else:
                 state = self._db_work(state, owner)
         return state, released
+
+    def _closure_names(self, call: cst.Call) -> set[str]:
+        """The names of this function's scope that a nested function called here
+        reads (`async def again(): await add(slug, session)` ... `await again()`):
+        the call works on them as if they were passed."""
+        if not isinstance(call.func, cst.Name) or call.func.value in self.func.locals:
+            return set()
+        name = call.func.value
+        inner = next((f for f in self.module.all_functions
+                      if f.parent is self.func and f.name == name), None)
+        if inner is None:
+            return set()
+        names = {n.value for n in iter_nodes(inner.node.body) if isinstance(n, cst.Name)}
+        return names - set(inner.locals) - set(inner.all_param_names())
 
     def _rolls_back_argument(self, call: cst.Call, name: str) -> bool:
         from poolsafe.analysis.values import FunctionRef
@@ -1586,6 +1604,10 @@ class FunctionFlow:
                 if owner is not None and owner not in closed_here \
                         and not self._released_by(call) and not self._reads_bind_only(call, i):
                     found.add(owner)
+        for name in self._closure_names(call):
+            owner = self.res.owner_of(name)
+            if owner is not None and owner not in closed_here:
+                found.add(owner)
         return found
 
     def first_work_on(self, stmts: cst.BaseSuite, resource: str) -> cst.Call | None:
@@ -2381,10 +2403,104 @@ def is_db_error_type(index: ProjectIndex, node: cst.BaseExpression, module: Modu
     (`psycopg2.Error`, `sqlalchemy.exc.IntegrityError`) or a DB-API error name."""
     value = index.evaluate(node, module, func)
     qual = value.qualname if isinstance(value, External) else (dotted_name(node) or "")
-    if qual.rsplit(".", 1)[-1] in CLIENT_RESULT_ERROR_NAMES:
+    last = qual.rsplit(".", 1)[-1]
+    if isinstance(value, External) and qual.split(".")[0] not in DB_ERROR_ROOTS \
+            and last not in DB_ERROR_NAMES and last \
+            and index.unread_files_match(_class_def_pattern(last)):
+        # a project exception class in a module the prefilter left unread (it
+        # touches no database): read it to know what the class is
+        with index.full_resolution():
+            value = index.evaluate(node, module, func)
+    if isinstance(value, ClassRef):
+        with index.full_resolution():
+            return translated_db_error(index, value.cls)
+    if last in CLIENT_RESULT_ERROR_NAMES:
         return False
     return ((isinstance(value, External) and qual.split(".")[0] in DB_ERROR_ROOTS)
-            or qual.rsplit(".", 1)[-1] in DB_ERROR_NAMES)
+            or last in DB_ERROR_NAMES)
+
+
+def _class_def_pattern(name: str) -> re.Pattern[bytes]:
+    return re.compile(rb"\bclass\s+" + re.escape(name.encode()) + rb"\b")
+
+
+class _RaiseSites(cst.CSTVisitor):
+    """Every `raise X` / `raise X(...)` of a module, with the innermost `except`
+    clause it sits in (None outside any, or when a function or class lies between)
+    and the function it is in."""
+
+    def __init__(self) -> None:
+        self.handlers: list[cst.ExceptHandler | None] = []
+        self.defs: list[cst.FunctionDef] = []
+        self.sites: list[tuple[cst.Raise, cst.ExceptHandler | None,
+                               cst.FunctionDef | None]] = []
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self.handlers.append(node)
+
+    def leave_ExceptHandler(self, original_node: cst.ExceptHandler) -> None:
+        self.handlers.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.defs.append(node)
+        self.handlers.append(None)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.defs.pop()
+        self.handlers.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.handlers.append(None)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.handlers.pop()
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        self.sites.append((node, self.handlers[-1] if self.handlers else None,
+                           self.defs[-1] if self.defs else None))
+
+
+def translated_db_error(index: ProjectIndex, cls: ClassInfo) -> bool:
+    """A project exception class that the project raises only while handling a
+    database error (`except IntegrityError: raise SlugTaken`): catching it catches
+    that database error under another name, with the transaction still failed. At
+    least one `raise` of it, and every one inside an `except` whose classes are all
+    database errors and that neither rolls back, closes nor removes anything first
+    (`except IntegrityError: db.rollback(); raise SlugTaken` ends the transaction)."""
+    memo: dict[int, bool] = index.derived(_TRANSLATED_KEY, dict)
+    key = id(cls.node)
+    if key in memo:
+        return memo[key]
+    memo[key] = False  # while it is worked out (an except naming the class itself)
+    pattern = re.compile(rb"raise\s+[\w.]*\b" + re.escape(cls.name.encode()) + rb"\b")
+    found = False
+    for m in index.modules_matching(pattern):
+        visitor = _RaiseSites()
+        m.tree.visit(visitor)
+        for raise_node, handler, def_node in visitor.sites:
+            exc = raise_node.exc
+            if exc is None:
+                continue
+            target = exc.func if isinstance(exc, cst.Call) else exc
+            func = None if def_node is None else m.by_node.get(id(def_node))
+            value = index.evaluate(target, m, func)
+            if not isinstance(value, ClassRef) or value.cls is not cls:
+                continue
+            if handler is None or handler.type is None or not all(
+                    is_db_error_type(index, t, m, func)
+                    for t in exception_types(handler.type)):
+                return False  # memo stays False
+            if any(isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)
+                   and n.func.attr.value in ("rollback", "close", "remove")
+                   for n in iter_nodes(handler.body)):
+                return False  # the transaction ended before the new error was raised
+            found = True
+    memo[key] = found
+    return found
+
+
+#: `ProjectIndex.derived` key of `translated_db_error`'s memo
+_TRANSLATED_KEY = "flow.translated_db_error"
 
 
 def _is_pytest_fixture(index: ProjectIndex, func: FunctionInfo) -> bool:

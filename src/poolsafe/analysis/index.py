@@ -591,6 +591,14 @@ class ProjectIndex:
                         return result
             if attr in cls.annotations:
                 return self._annotated(cls.annotations[attr], cls.module, depth)
+            if attr in cls.class_values and len(cls.class_values[attr]) == 1:
+                # a connection opened in the class body (`conn = psycopg2.connect(...)`
+                # under `class DB:`): one per process, opened at import and shared by
+                # every instance, as a module-level one is; only connections are read
+                # there (an engine or pool in a class body keeps its old reading)
+                found = self.evaluate(cls.class_values[attr][0], cls.module, None, depth + 1)
+                if isinstance(found, Connection):
+                    return found
         return None
 
     def _namespace_attribute(self, attr: str, depth: int) -> Value | None:

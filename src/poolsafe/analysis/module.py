@@ -47,6 +47,9 @@ class ClassInfo:
     attribute_scopes: dict[str, list[FunctionInfo]] = field(default_factory=dict)
     #: `x: T` declared in the class body
     annotations: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    #: `x = value` written in the class body itself (a class attribute, evaluated once,
+    #: when the module is imported, and shared by every instance)
+    class_values: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -294,6 +297,9 @@ class _Collector(cst.CSTVisitor):
         if func is None:
             if not self.scopes and isinstance(value, cst.BaseExpression):
                 self.info.assigns.setdefault(name, []).append(value)
+            elif self.scopes and isinstance(self.scopes[-1], ClassInfo) \
+                    and isinstance(value, cst.BaseExpression):
+                self.scopes[-1].class_values.setdefault(name, []).append(value)
         elif name in func.globals_declared:
             if isinstance(value, cst.BaseExpression):
                 self.info.assigns.setdefault(name, []).append(value)

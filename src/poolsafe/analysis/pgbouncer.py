@@ -1,6 +1,7 @@
 """Whether a connection goes through PgBouncer in transaction mode (PS210): the
-URL's port is 6432 or its host is a PgBouncer compose service (in an environment
-of the project), and the pool mode is `transaction` or not set otherwise (compose
+URL's port is 6432 (unless a compose PostgreSQL service, and no PgBouncer,
+publishes host port 6432) or its host is a PgBouncer compose service (in an
+environment of the project), and the pool mode is `transaction` or not set otherwise (compose
 `POOL_MODE` / `PGBOUNCER_POOL_MODE`, `pgbouncer.ini`); or the project says so
 with `[tool.poolsafe] pgbouncer = true`.
 """
@@ -74,6 +75,22 @@ def _declared(files: ProjectFiles) -> bool:
     return isinstance(table, dict) and table.get("pgbouncer") is True
 
 
+def _plain_server_publishes(services: list[ServerService], port: int) -> bool:
+    """A PostgreSQL compose service (not PgBouncer) publishes host port `port`
+    (`ports: ["6432:5432"]`), and no PgBouncer service publishes it."""
+    def host_ports(service: ServerService) -> set[int]:
+        out: set[int] = set()
+        for spec in service.ports:
+            parts = spec.split("/")[0].split(":")
+            if len(parts) >= 2 and parts[-2].isdigit():
+                out.add(int(parts[-2]))  # [ip:]host:container
+        return out
+
+    plain = any(s.kind == "postgresql" and port in host_ports(s) for s in services)
+    bouncer = any(s.kind == "pgbouncer" and port in host_ports(s) for s in services)
+    return plain and not bouncer
+
+
 def behind_pgbouncer(index: ProjectIndex, module: ModuleInfo,
                      url: Bound | None) -> Bouncer | None:
     """The reason `url` reaches PgBouncer in transaction mode in some environment,
@@ -91,6 +108,12 @@ def behind_pgbouncer(index: ProjectIndex, module: ModuleInfo,
                     if s.kind == "pgbouncer"}
         service = bouncers.get(t.host or "")
         if service is None and t.port != PGBOUNCER_PORT:
+            continue
+        if service is None and _plain_server_publishes(
+                project.services.get(env.name, []), PGBOUNCER_PORT):
+            # compose maps host port 6432 to a PostgreSQL container (`"6432:5432"`,
+            # to keep clear of a local server on 5432), and no PgBouncer publishes it:
+            # the port is that server's
             continue
         mode = None
         if service is not None:

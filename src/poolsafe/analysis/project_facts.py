@@ -16,6 +16,7 @@ from pathlib import Path
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    argument_for,
     call_name,
     dotted_name,
     final_name,
@@ -194,6 +195,65 @@ class ProjectFacts:
             if isinstance(callee, FunctionRef) and callee.func is func:
                 out.append(site)
         return out
+
+    def handed_callers(self, func: FunctionInfo) -> list[CallSite]:
+        """The calls of `func` made through a parameter it is handed as: a project
+        function `g(factory)` whose every call in the project passes `func` itself for
+        `factory` (`get_rows(make_pool, ...)`, `g(factory=make_pool)`) calls it where
+        it calls `factory(...)`. Only plain parameters of plain functions and methods
+        (the receiver is skipped); a `g` nobody calls, or a call of it that passes
+        something else for the parameter, adds nothing."""
+        key = f"<handed>{func.qualname}@{func.module.abspath}"
+        if key in self._sites:
+            return self._sites[key]
+        self._sites[key] = []
+        out: list[CallSite] = []
+        pattern = re.compile(rb"\b" + re.escape(func.name.encode()) + rb"\b")
+        seen: set[tuple[int, str]] = set()
+        for m in self.index.modules_matching(pattern):
+            for call, caller in inventory(m).calls:
+                for i, arg in enumerate(call.args):
+                    if arg.star or not isinstance(arg.value, cst.Name) \
+                            or arg.value.value != func.name:
+                        continue
+                    value = self.index.evaluate(arg.value, m, caller)
+                    if not isinstance(value, FunctionRef) or value.func is not func:
+                        continue
+                    target = self.index.evaluate(call.func, m, caller)
+                    if not isinstance(target, FunctionRef):
+                        continue
+                    g = target.func
+                    names = [q.name.value for q in g.node.params.params]
+                    if g.is_method and names:
+                        names = names[1:]
+                    if arg.keyword is not None:
+                        param = arg.keyword.value
+                    elif i < len(names) and all(a.keyword is None for a in call.args[:i]):
+                        param = names[i]
+                    else:
+                        continue
+                    if (id(g.node), param) in seen or param not in names:
+                        continue
+                    seen.add((id(g.node), param))
+                    if self._always_passes(g, param, names.index(param), func):
+                        out.extend(CallSite(c, g.module, g) for c in g.direct_calls
+                                   if isinstance(c.func, cst.Name) and c.func.value == param)
+        self._sites[key] = out
+        return out
+
+    def _always_passes(self, g: FunctionInfo, param: str, position: int,
+                       func: FunctionInfo) -> bool:
+        if param in g.locals:
+            return False  # rebound inside `g`
+        sites = self.callers(g)
+        if not sites:
+            return False
+        for site in sites:
+            arg = argument_for(site.call, param, position)
+            value = None if arg is None else self.index.evaluate(arg, site.module, site.func)
+            if not isinstance(value, FunctionRef) or value.func is not func:
+                return False
+        return True
 
     def executor_callers(self, func: FunctionInfo) -> list[CallSite]:
         """The calls that hand `func` to a worker thread and give its result back to

@@ -202,7 +202,62 @@ class FunctionResources:
                     owner = dotted_name(item.func.value)
                     if owner is not None and self.kind(owner) is not None:
                         out[name] = owner
+                elif isinstance(item, cst.Call) and len(values) == 1:
+                    # `cur = db.get_cursor()`: a method of the object's class that hands
+                    # out a cursor of the connection the class holds
+                    delegated = self._delegated_call(item)
+                    if delegated is not None and delegated[1] == "cursor":
+                        out[name] = delegated[0]
         return out
+
+    def _delegated_call(self, call: cst.Call) -> tuple[str, str] | None:
+        """(resource, method) for `obj.m(...)` where `m` is a method of `obj`'s class
+        whose body works on the one connection its class holds, `self.conn` (a
+        class attribute opened in the class body, shared by every instance): `DB()`'s
+        `get_cursor()` returning `self.conn.cursor()` gives (`obj.conn`, "cursor"),
+        `set_commit()` calling `self.conn.commit()` gives (`obj.conn`, "commit"), and
+        a method that rolls the connection back gives "rollback" whatever else it
+        does. None when the method touches no connection attribute, or two."""
+        f = call.func
+        if not isinstance(f, cst.Attribute):
+            return None
+        obj = dotted_name(f.value)
+        if obj is None or "." in obj:
+            return None
+        base = self.index.evaluate_dotted(obj, self.module, self.func)
+        if not isinstance(base, Instance):
+            return None
+        method = base.cls.methods.get(f.attr.value)
+        if method is None or not method.is_method:
+            return None
+        params = [p.name.value for p in method.node.params.params]
+        if not params:
+            return None
+        me = params[0]
+        attrs: set[str] = set()
+        methods: list[str] = []
+        for c in method.direct_calls:
+            cf = c.func
+            if not isinstance(cf, cst.Attribute):
+                continue
+            target = cf.value
+            if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
+                    and target.value.value == me:
+                attrs.add(target.attr.value)
+                methods.append(cf.attr.value)
+        if len(attrs) != 1:
+            return None
+        attr = attrs.pop()
+        if attr not in base.cls.class_values:
+            # only the class's own connection, opened once in its body: one set per
+            # instance (`self.conn = connect()` in `__init__`) dies with a local object
+            return None
+        owner = f"{obj}.{attr}"
+        if self.kind(owner) is None:
+            return None
+        if "rollback" in methods:
+            return owner, "rollback"
+        return owner, methods[0]
 
     @cached_property
     def autocommit(self) -> set[str]:
@@ -366,6 +421,11 @@ class FunctionResources:
             return None
         method = f.attr.value
         base: cst.BaseExpression = f.value
+        if isinstance(base, cst.Name) and self.kind(base.value) is None \
+                and base.value not in self.cursors:
+            delegated = self._delegated_call(call)
+            if delegated is not None:
+                return delegated
         while True:
             owner = self.owner(base)
             if owner is not None:

@@ -24,7 +24,7 @@ from poolsafe.analysis.session_state import (
     session_state_statements,
     within,
 )
-from poolsafe.analysis.values import Connection, FunctionRef
+from poolsafe.analysis.values import Connection, FunctionRef, Instance
 from poolsafe.analysis.witness import swallow_path
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.callers import uses_of_function
@@ -61,10 +61,20 @@ class ExceptWithoutRollback(Rule):
     project passes that module-level name for it (`def chat_ids(conn)` called
     only as `chat_ids(connection)`, `connection = psycopg2.connect(...)` at
     module level); a caller that passes a connection of its own, or a function
-    nobody calls, leaves the parameter untyped. A request handler's caller is the web
-    framework, which ends the request's session (Flask teardown, a FastAPI
-    dependency): a route (also one of a project subclass of `Blueprint` or
-    `APIRouter`), or the HTTP-method method of a class-based view
+    nobody calls, leaves the parameter untyped. A connection opened in a class
+    body (`conn = psycopg2.connect(...)` under `class Database:`) is opened once,
+    at import, and shared by every instance: `db.conn` on any `Database()` means
+    it, and so do the class's methods that hand out its cursor (`cur =
+    db.cursor_for()` returning `self.conn.cursor()`), commit it or roll it back.
+    A project exception that the project raises only inside handlers of database
+    errors that end nothing (`except IntegrityError: raise SlugTaken`) is that
+    database error under another name: `except SlugTaken: pass` swallows it. A
+    nested function called in the `try` works on the enclosing function's
+    connection or session it reads (`async def attempt(): await save(code,
+    session)`).
+    A request handler's caller is the web framework, which ends the request's
+    session (Flask teardown, a FastAPI dependency): a route (also one of a
+    project subclass of `Blueprint` or `APIRouter`), or the HTTP-method method of a class-based view
     (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
     swallows an error on the request's session is not reported for handing it
     back. Nor is a command-line command (a click/typer command, an argparse
@@ -459,6 +469,11 @@ def _shared_transaction(ctx: FileContext, func: FunctionInfo, resource: str) -> 
         if _fresh_from_every_caller(ctx, func, root):
             return None
         return f"`{root}` comes from the caller"
+    if root in func.locals and "." in resource:
+        base = ctx.index.evaluate_dotted(root, func.module, func)
+        attr = resource.split(".")[1]
+        if isinstance(base, Instance) and attr in base.cls.class_values:
+            return f"`{resource}` is the class's connection, shared beyond this call"
     if root in func.locals:
         return None
     return f"`{resource}` outlives this call"

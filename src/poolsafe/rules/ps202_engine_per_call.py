@@ -86,7 +86,10 @@ class EnginePerCall(Rule):
     yield dependency, a loop over rows, or a global shadowed by a local so the
     cache never fills). Callers that keep the result (a global, an attribute, a
     cache, module-level code), that return it (followed up to their own callers),
-    and callers in tests are fine.
+    and callers in tests are fine. A factory handed to the function that calls it
+    (`await fetch_unread(make_pool, user_id)`, whose body does `pool = await
+    factory()`) is called there too, when every call of that function in the
+    project passes the same factory for the parameter.
 
     Generator functions (a FastAPI lifespan, a pytest fixture) keep the engine
     across their `yield` and are not reported either, unless they run per request:
@@ -546,7 +549,8 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
     if id(func.node) in seen or depth > _MAX_CALLER_DEPTH:
         return None
     seen.add(id(func.node))
-    for site in facts(index).callers(func):
+    project = facts(index)
+    for site in project.callers(func) + project.handed_callers(func):
         caller = site.func
         if caller is None or is_test_module(site.module):
             continue

@@ -31,7 +31,10 @@ class PreparedStatementsBehindPgbouncer(Rule):
     any environment: `.env`, `.env.<name>`, `os.getenv` defaults) has port
     6432 or names a PgBouncer compose service whose `POOL_MODE` /
     `PGBOUNCER_POOL_MODE` (or `pgbouncer.ini`'s `pool_mode`) is `transaction` or
-    not set; a pool mode of `session` is not reported. A project can say so
+    not set; a pool mode of `session` is not reported. Port 6432 is not taken
+    for PgBouncer when the project's compose file publishes a PostgreSQL
+    container on host port 6432 (`ports: ["6432:5432"]`) and no PgBouncer
+    service publishes it: that port is the server's. A project can say so
     itself: `[tool.poolsafe] pgbouncer = true`. Unreadable `**kwargs` are given
     the benefit of the doubt.
 

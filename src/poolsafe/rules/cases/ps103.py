@@ -2863,3 +2863,173 @@ INVALID += [
          note="after the `try`, the function gives back a truthy value: the route goes on "
               "to the UPDATE in the failed transaction"),
 ]
+
+# A connection opened in a class body (`conn = psycopg2.connect(...)` under `class DB:`)
+# is opened once, at import, and shared by every instance: a swallowed failure on it is
+# reused by every later call, as on a module-level connection. Also through methods of
+# the class that hand out its cursor or commit it (`db.cursor_for()`, `db.save()`).
+_CLASS_CONN = """\
+import psycopg2
+
+class Database:
+    conn = psycopg2.connect("dbname=app")
+
+    def cursor_for(self):
+        return self.conn.cursor()
+
+    def save(self):
+        self.conn.commit()
+
+    def undo(self):
+        self.conn.rollback()
+"""
+
+INVALID += [
+    Case("""
+import psycopg2
+
+class Store:
+    conn = psycopg2.connect("dbname=app")
+
+def add_item(name):
+    store = Store()
+    try:
+        cur = store.conn.cursor()
+        cur.execute("INSERT INTO items (name) VALUES (%s)", (name,))
+        store.conn.commit()
+    except psycopg2.Error as exc:  # expect: PS103
+        print(exc)
+""", note="a class attribute's connection is one per process, shared by every Store()"),
+    Case(_CLASS_CONN + """
+
+class OrderRepository:
+    def delete(self, order_id):
+        db = Database()
+        try:
+            cur = db.cursor_for()
+            cur.execute("DELETE FROM orders WHERE id = %s", (order_id,))
+            db.save()
+        except Exception as exc:  # expect: PS103
+            print(exc)
+""", note="the cursor comes from a method of the class that holds the connection"),
+]
+
+VALID += [
+    Case(_CLASS_CONN + """
+
+def delete(order_id):
+    db = Database()
+    try:
+        cur = db.cursor_for()
+        cur.execute("DELETE FROM orders WHERE id = %s", (order_id,))
+        db.save()
+    except Exception as exc:
+        db.undo()
+        print(exc)
+""", note="the class's own method rolls its connection back"),
+    Case("""
+import psycopg2
+
+class Database:
+    def __init__(self):
+        self.conn = psycopg2.connect("dbname=app")
+
+    def cursor_for(self):
+        return self.conn.cursor()
+
+def delete(order_id):
+    db = Database()
+    try:
+        cur = db.cursor_for()
+        cur.execute("DELETE FROM orders WHERE id = %s", (order_id,))
+    except Exception as exc:
+        print(exc)
+""", note="a connection per instance dies with the local object; nothing reuses it"),
+    Case("""
+import pymysql
+
+class Store:
+    conn = pymysql.connect(host="db", database="app")
+
+def add_item(name):
+    store = Store()
+    try:
+        with store.conn.cursor() as cur:
+            cur.execute("INSERT INTO items (name) VALUES (%s)", (name,))
+        store.conn.commit()
+    except pymysql.MySQLError as exc:
+        print(exc)
+""", note="MySQL undoes only the failed statement"),
+]
+
+# A project exception raised only while handling a database error, with the transaction
+# left failed (`except IntegrityError: raise CodeTaken`), is that database error under
+# another name: catching it and going on with the session reuses the failed transaction.
+# Work a nested function does on the enclosing function's session counts where it is
+# called (`async def attempt(): await save(code, session)` ... `await attempt()`).
+_TRANSLATED = """
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class CodeTaken(Exception):
+    pass
+
+
+async def save_code(code, session: AsyncSession):
+    session.add(Code(code=code))
+    try:
+        await session.commit()
+    except IntegrityError:
+%s        raise CodeTaken
+"""
+
+INVALID += [
+    Case(_TRANSLATED % "" + """
+
+async def claim(session: AsyncSession):
+    try:
+        await save_code("a1", session)
+    except CodeTaken:  # expect: PS103
+        pass
+    await save_code("b2", session)
+""", note="the translated error is caught and the session committed again"),
+    Case(_TRANSLATED % "" + """
+
+async def claim(session: AsyncSession):
+    async def attempt(code):
+        await save_code(code, session)
+    try:
+        await attempt("a1")
+    except CodeTaken:  # expect: PS103
+        pass
+    await attempt("b2")
+""", note="a nested function works on the enclosing function's session"),
+]
+
+VALID += [
+    Case(_TRANSLATED % "        await session.rollback()\n" + """
+
+async def claim(session: AsyncSession):
+    try:
+        await save_code("a1", session)
+    except CodeTaken:
+        pass
+    await save_code("b2", session)
+""", note="the helper rolls back before it raises the translated error"),
+    Case(_TRANSLATED % "" + """
+
+class Invalid(Exception):
+    pass
+
+
+async def claim(session: AsyncSession, code):
+    try:
+        if not code.isalnum():
+            raise Invalid(code)
+        await save_code(code, session)
+    except Invalid:
+        pass
+    await save_code("b2", session)
+""", note="an exception the project raises outside any database handler"),
+]

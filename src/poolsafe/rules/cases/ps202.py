@@ -1807,3 +1807,57 @@ class Installer(BaseModel):
          note="the engine is only used, and the base class's constructor is given "
               "something else: one pool per object, dropped at once"),
 ]
+
+# A pool factory handed to the function that calls it (`fetch_unread(make_pool, user)`):
+# when every call of that function passes the factory itself for the parameter, its
+# `factory()` is a call of the factory, and a function that runs per message drops
+# the pool it built.
+_HANDED_FACTORY = """
+import asyncpg
+
+async def make_pool():
+    return await asyncpg.create_pool(dsn="postgresql://db/app")%s
+
+async def fetch_unread(factory, user_id):
+    pool = await factory()
+    try:
+        async with pool.acquire() as conn:
+            return await conn.fetch("SELECT body FROM notes WHERE user_id = $1", user_id)
+    finally:
+        await pool.close()
+"""
+
+INVALID += [
+    Case(_HANDED_FACTORY % "  # expect: PS202" + """
+
+async def serve(websocket):
+    user_id = await websocket.recv()
+    while True:
+        for row in await fetch_unread(make_pool, user_id):
+            await websocket.send(row["body"])
+""", note="the factory is handed as a parameter; the websocket loop builds a pool per round"),
+]
+
+VALID += [
+    Case(_HANDED_FACTORY % "" + """
+
+async def other_pool():
+    return await asyncpg.create_pool(dsn="postgresql://db/other")
+
+async def serve(websocket):
+    user_id = await websocket.recv()
+    while True:
+        for row in await fetch_unread(make_pool, user_id):
+            await websocket.send(row["body"])
+        await fetch_unread(other_pool, user_id)
+""", note="callers hand two different factories: the parameter is not typed (not followed)"),
+    Case(_HANDED_FACTORY % "" + """
+
+async def main():
+    print(await fetch_unread(make_pool, 1))
+
+if __name__ == "__main__":
+    import asyncio
+    asyncio.run(main())
+""", note="called once from main(): one pool for the run"),
+]

@@ -136,3 +136,32 @@ async def init(**options):
     return await asyncpg.create_pool("postgresql://app@pgbouncer:6432/app", **options)
 """, note="options that cannot be read"),
 ]
+
+# Port 6432 is PgBouncer's default, but a compose file that publishes a PostgreSQL
+# container on host port 6432 (`"6432:5432"`, to keep clear of a local server on 5432)
+# says what listens there: that server, not a PgBouncer.
+_PG_ON_6432 = """
+services:
+  db:
+    image: postgres:17
+    ports:
+      - '6432:5432'
+"""
+
+VALID += [
+    Case("""
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+psycopg://app@localhost:6432/app")
+""", files={"docker-compose.yaml": _PG_ON_6432},
+         note="compose maps host port 6432 to a PostgreSQL container"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+psycopg://app@localhost:6432/app")  # expect: PS210
+""", files={"docker-compose.yaml": _PG_ON_6432.replace("6432:5432", "5432:5432")},
+         note="the compose PostgreSQL publishes 5432: 6432 is still taken to be PgBouncer"),
+]
