@@ -144,6 +144,43 @@ async def rows():
     assert "        await pool.putconn(conn)\n" in _fix("PS101", before)
 
 
+def test_ps102_aiomysql_close_is_not_awaited() -> None:
+    """aiomysql's `Connection.close()` is a plain method that returns None: the release
+    the fix writes is `conn.close()`; `await conn.close()` would raise TypeError in the
+    `finally` of every call (breadth45)."""
+    factory = """import aiomysql
+
+
+async def open_db():
+    return await aiomysql.connect(host="db", user="app", db="shop")
+"""
+    via_factory = """from store import open_db
+
+
+async def count():
+    conn = await open_db()
+    async with conn.cursor() as cur:
+        await cur.execute("SELECT count(*) FROM stock")
+        (n,) = await cur.fetchone()
+    return n
+"""
+    direct = """import aiomysql
+
+
+async def count():
+    conn = await aiomysql.connect(host="db", user="app", db="shop")
+    cur = await conn.cursor()
+    await cur.execute("SELECT count(*) FROM stock")
+    (n,) = await cur.fetchone()
+    conn.close()
+    return n
+"""
+    for before, files in ((via_factory, {"store.py": factory}), (direct, {})):
+        after = _fix("PS102", before, files=files)
+        assert after != before
+        assert "        conn.close()\n" in after and "await conn.close()" not in after, after
+
+
 def test_ps101_psycopg3_with_conn_is_not_rewritten_away() -> None:
     """Dropping psycopg 3's `with conn:` would drop the commit its exit makes: the
     equivalence check refuses that fix even as an unsafe one (issue #30, class 6)."""

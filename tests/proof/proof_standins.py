@@ -77,6 +77,10 @@ TRANSACTIONS = {"begin": "commit", "transaction": "commit", "atomic": "commit",
 #: async libraries whose `pool.release(conn)` gives the connection back when called
 #: (it returns a future that need not be awaited)
 RELEASE_AT_CALL = {"aiopg", "aiomysql"}
+#: async libraries whose own connection (`connect()`) closes with a plain `close()`
+#: that works when called and returns None (aiomysql's `Connection.close()`: awaiting
+#: it raises TypeError); `await conn.ensure_closed()` closes it too
+SYNC_CLOSE = {"aiomysql"}
 RELEASES = {"putconn", "release", "release_connection", "put"}
 #: libraries whose connection gives itself back (Gino's `await conn.release()`)
 SELF_RELEASE = {"gino"}
@@ -539,6 +543,11 @@ def _on_connection(o: Thing, conn: Conn, name: str, args: tuple[Any, ...],
     def made(kind: str, tx: str = "") -> Thing:
         return Thing(root, name, kind=kind, conn=conn, is_async=async_, tx=tx)
 
+    if name == "close" and root in SYNC_CLOSE and o._kind == "conn" and o._name == "connect":
+        conn.release()
+        return None
+    if name == "ensure_closed" and root in SYNC_CLOSE and o._kind == "conn":
+        return _defer(async_, conn.release)
     if name in ("close", "aclose", "remove") or (name == "release" and root in SELF_RELEASE):
         # `scoped.remove()` closes the session; Gino's `conn.release()` gives it back
         if o._kind in ("conn", "db"):

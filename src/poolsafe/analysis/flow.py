@@ -1879,7 +1879,8 @@ class FunctionFlow:
 
 # ---------------------------------------------------------------- helpers
 #: PS106: method calls on a released connection that do not use it
-_NOT_A_USE = frozenset({"close", "aclose", "is_connected", "closed", "__exit__", "__aexit__"})
+_NOT_A_USE = frozenset({"close", "aclose", "ensure_closed", "is_connected", "closed", "__exit__",
+                        "__aexit__"})
 #: connections whose default cursor buffers the result: fetching after close() works
 _BUFFERED_CURSOR_KINDS = frozenset({"pymysql", "mysqldb"})
 #: ... and that open it again

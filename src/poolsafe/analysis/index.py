@@ -56,6 +56,7 @@ from poolsafe.analysis.values import (
 from poolsafe.core.complexity import parse_refusal
 from poolsafe.core.project import ProjectConfig, importable_from
 from poolsafe.knowledge import (
+    CLOSE_METHODS,
     CONNECTION_KINDS,
     CONTEXTMANAGER_DECORATORS,
     DEPENDS,
@@ -1215,6 +1216,10 @@ class ProjectIndex:
                     and isinstance(f.value, cst.Name) and func is not None \
                     and self._releases_itself(f.value, f.attr.value, func):
                 out.add(f.value.value)  # Gino's `conn.release()`, a transaction's `commit()`
+            elif f.attr.value in CLOSE_METHODS and not call.args \
+                    and isinstance(f.value, cst.Name) and func is not None \
+                    and self._closes_itself(f.value, f.attr.value, func):
+                out.add(f.value.value)  # aiomysql's `await conn.ensure_closed()`
         if func is None:
             return out
         out |= self._own_attributes_closed(call, func)
@@ -1270,6 +1275,12 @@ class ProjectIndex:
         (`ConnectionKind.self_release`)."""
         value = self.evaluate(receiver, func.module, func)
         return isinstance(value, Connection) and method in value.kind.self_release
+
+    def _closes_itself(self, receiver: cst.Name, method: str, func: FunctionInfo) -> bool:
+        """`receiver.method()` closes the connection `receiver` holds, as `close()` would
+        (`ConnectionKind.close_methods`)."""
+        value = self.evaluate(receiver, func.module, func)
+        return isinstance(value, Connection) and method in value.kind.close_methods
 
     def _is_scoped_checkout(self, receiver: cst.Name, func: FunctionInfo) -> bool:
         value = self.evaluate(receiver, func.module, func)

@@ -674,7 +674,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     Alembic environment or migration script (a module that imports `alembic.context`
     or `alembic.op`); a method whose every call in the project (outside tests) is in
     one-shot code, or an `__init__` whose class is only built there
-    (`DbManage(...).create_tables()` in a CLI command). Calls from test modules are
+    (`DbManage(...).create_tables()` in a CLI command, or a module-level instance:
+    `users = UsersDatabase()`). Calls from test modules are
     not counted (as for methods). A call inside a loop (`while
     True: backup()` at module level, or a loop in `main()`) runs many times, so its
     callee is not one-shot."""
@@ -836,8 +837,14 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
                 return True
         elif not (isinstance(callee, FunctionRef) and callee.func is func):
             return True
-        return _in_loop(site) or site.func is None or site.func is func \
-            or not is_cli_entry(index, site.func, depth + 1)
+        if _in_loop(site):
+            return True
+        if site.func is None:
+            # module-level code (a module-level instance: `users = UsersDatabase()`)
+            # runs once per process, as it does for a function; a lambda's body runs
+            # each time the lambda is called
+            return _in_lambda(site)
+        return site.func is func or not is_cli_entry(index, site.func, depth + 1)
 
     # the modules that call the name, one at a time until a call runs again
     if facts(index).any_call_site(name, runs_again):
@@ -852,7 +859,7 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
 
 def _used_as_value(tree: cst.Module, name: str) -> bool:
     """`name` appears in `tree` otherwise than as a callee (`x.name(...)`,
-    `name(...)`), a def or class name, a keyword or a parameter."""
+    `name(...)`), a def or class name, a keyword, a parameter or an imported name."""
     names = 0
     other = 0
     for node in iter_nodes(tree, into_functions=True):
@@ -868,6 +875,10 @@ def _used_as_value(tree: cst.Module, name: str) -> bool:
         elif isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param)) \
                 and node.name.value == name:
             other += 1
+        elif isinstance(node, cst.ImportAlias):
+            # `from db import UsersDatabase`: importing the name does not use it
+            other += sum(1 for n in iter_nodes(node)
+                         if isinstance(n, cst.Name) and n.value == name)
     return names > other
 
 
@@ -983,6 +994,14 @@ def _in_loop(site: CallSite) -> bool:
         if any(c is site.call for part in repeated for c in iter_calls(part)):
             return True
     return False
+
+
+def _in_lambda(site: CallSite) -> bool:
+    """A module-level call inside a `lambda`: it runs each time the lambda does."""
+    if "lambda" not in site.module.source:
+        return False
+    return any(isinstance(node, cst.Lambda) and any(c is site.call for c in iter_calls(node.body))
+               for node in iter_nodes(site.module.tree))
 
 
 def _startup_handler(func: FunctionInfo) -> bool:

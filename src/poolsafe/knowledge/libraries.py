@@ -87,6 +87,14 @@ class ConnectionKind:
     #: entered or awaited): `async with database.transaction():` (encode/databases),
     #: Gino's `db.transaction()`, Tortoise's `in_transaction()` / `@atomic()` (PS207)
     opens_transaction: bool = False
+    #: methods of the connection other than `close()` that close it as well (aiomysql's
+    #: `await conn.ensure_closed()`, which sends the server its goodbye and then closes
+    #: the socket): a release wherever `close()` would be one
+    close_methods: frozenset[str] = frozenset()
+    #: `close()` is a plain method although the library is async: it closes at once and
+    #: returns None (aiomysql's `Connection.close()`), so `await conn.close()` raises
+    #: TypeError after closing. Messages and fixes write `conn.close()` without `await`
+    sync_close: bool = False
 
     def safe_form_for(self, var: str) -> str:
         return self.safe_form.replace("{var}", var)
@@ -259,17 +267,6 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             aborts_on_error=False,
             autocommit_by_default=True,
             safe_form="with connection.chunked_cursor() as {var}",
-        ),
-        _kind(
-            key="aiomysql",
-            direct=True,
-            label="aiomysql connection",
-            close_releases=True,
-            with_acquire_releases=True,
-            with_var_closes=True,
-            is_async=True,
-            aborts_on_error=False,
-            safe_form="async with aiomysql.connect(...) as {var}",
         ),
         # Gino (on asyncpg): `conn = await db.acquire()` / `engine.acquire()` takes a
         # connection from the engine's pool (`reuse=True` shares the task's one, still
@@ -508,12 +505,15 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             safe_form="try/finally: {var}.close()",
         ),
         _kind(
-            # aiomysql.connect(): a connection of its own; close() (sync) or
-            # `async with` ends it
+            # aiomysql.connect(): a connection of its own; close() (a plain method: it
+            # closes the socket at once and returns None), `await ensure_closed()` (a
+            # goodbye to the server, then the same close) or `async with` ends it
             key="aiomysql",
             direct=True,
             label="aiomysql connection",
             close_releases=True,
+            close_methods=frozenset({"ensure_closed"}),
+            sync_close=True,
             with_acquire_releases=True,
             with_var_closes=True,
             is_async=True,
@@ -877,6 +877,12 @@ ACQUIRE_METHOD_NAMES: frozenset[str] = frozenset(
 #: `conn.<name>()` gives the checkout back for some kinds (`ConnectionKind.self_release`).
 SELF_RELEASE_METHODS: frozenset[str] = frozenset(
     m for k in CONNECTION_KINDS.values() for m in k.self_release
+)
+
+#: `conn.<name>()` closes the connection for some kinds, like `close()`
+#: (`ConnectionKind.close_methods`).
+CLOSE_METHODS: frozenset[str] = frozenset(
+    m for k in CONNECTION_KINDS.values() for m in k.close_methods
 )
 
 #: `pool.<name>(conn)` gives the connection back, whatever `pool` is.

@@ -78,6 +78,13 @@ class UnreleasedConnection(Rule):
     `connection.cursor()` is client-side; reference counting closes it when the
     function drops it, and it is not reported.
 
+    **aiomysql.** A connection of its own (`aiomysql.connect()`, directly or from a
+    project factory) ends with `conn.close()`, a plain method that closes the socket
+    at once and returns None (the fix writes it without `await`: `await
+    conn.close()` raises TypeError after closing), or with `await
+    conn.ensure_closed()`, which says goodbye to the server first; either is a
+    release, and a use after it is PS106's.
+
     **aiohttp application state.** In a project whose only async pool library is
     aiopg or aiomysql, `await app['db'].acquire()` (an object the analysis cannot
     type, whose name ends with `db`, `pool`, `engine` or `database`) is that
@@ -227,7 +234,9 @@ class UnreleasedConnection(Rule):
     (`executor.start_polling(dp, on_startup=f)`, `app.on_startup.append(f)`,
     `dp.startup.register(f)`), a function run from a table that only `main()` walks
     (`for name, check in CHECKS: check()`), and a method (or a class's
-    `__init__`) that only such code calls. The same checkout is still reported when
+    `__init__`) that only such code calls, module-level code included (a module-level
+    instance, `accounts = Accounts()`, builds its class once per process; a lambda's
+    body runs each time it is called). The same checkout is still reported when
     it is taken per iteration of a loop or per item of a batch (those add up), in
     a `with` that does not release it, when its name is rebound while it is still
     held, and in code that also runs from elsewhere (a route, a worker, a loop).

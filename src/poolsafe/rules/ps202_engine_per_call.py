@@ -171,8 +171,10 @@ class EnginePerCall(Rule):
     `main()`), and a method (or a class's
     `__init__`) that only such code calls, outside loops (`DbManage(url)
     .create_database()` in a CLI command: a bootstrap engine for `CREATE
-    DATABASE`). A call inside a loop (`while True: backup()` at module level, a
-    `for` in `main()`) runs many times: its callee is reported, and so is a
+    DATABASE`), module-level code included (a module-level instance builds its
+    class once per process; a lambda's body runs each time it is called). A call
+    inside a loop (`while True: backup()` at module level, a `for` in `main()`)
+    runs many times: its callee is reported, and so is a
     function or method that also runs from elsewhere (a route, a worker).
 
     Tests are not reported: an engine built in a test module (or in a test-support

@@ -424,7 +424,8 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
                     return Release(f"{ref}({args})", is_async=wrapper.node.asynchronous
                                    is not None, description=f"{wrapper.name}()")
             if kind.close_releases:
-                return Release("{var}.close()", is_async=is_async, description="close()")
+                return Release("{var}.close()", is_async=is_async and not kind.sync_close,
+                               description="close()")
             pool = _underlying_pool(index, callee.func)
             if pool is not None and kind.pool_release and not pool[1].startswith("_") \
                     and _single_module_assignment(*pool):
@@ -455,7 +456,8 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
         return Release(kind.self_release_fix, is_async=is_async,
                        description=kind.self_release_fix.replace("{var}.", ""))
     if kind.close_releases:
-        return Release("{var}.close()", is_async=is_async, description="close()")
+        return Release("{var}.close()", is_async=is_async and not kind.sync_close,
+                       description="close()")
     return Unfixable(plan.code, f"no known release for a {kind.label}")
 
 
@@ -1186,7 +1188,7 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
         if configured is not None:
             return configured
         if kind.close_releases:
-            return f"{'await ' if kind.is_async else ''}{var}.close()"
+            return f"{'await ' if kind.is_async and not kind.sync_close else ''}{var}.close()"
         return f"the pool's release for `{site.conn.via}()`"
     return f"the pool's {kind.pool_release or 'release'}()"
 

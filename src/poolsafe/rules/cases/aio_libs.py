@@ -488,3 +488,94 @@ async def refresh(pool: aiomysql.Pool):
         await conn.commit()
 """, note="aiomysql: the commit inside async with"),
 ]
+
+# aiomysql's own connection (`aiomysql.connect()`): `close()` is a plain method that
+# closes the socket at once and returns None, so the release is `conn.close()`, never
+# `await conn.close()` (which raises TypeError after closing); `await
+# conn.ensure_closed()` says goodbye to the server first and closes as well.
+_AIOMYSQL_FACTORY = """\
+import aiomysql
+
+
+async def open_db():
+    return await aiomysql.connect(host="db", user="app", db="shop")
+"""
+
+PS102_INVALID.append(Case("""
+from store import open_db
+
+
+async def stock_count():
+    conn = await open_db()  # expect: PS102
+    async with conn.cursor() as cur:
+        await cur.execute("SELECT count(*) FROM stock")
+        (n,) = await cur.fetchone()
+    return n
+""", files={"store.py": _AIOMYSQL_FACTORY}, path="api.py",
+    note="aiomysql: a connection of its own from the project's factory, never closed "
+         "(the fix writes `conn.close()` in finally, without await)"))
+
+PS102_INVALID.append(Case("""
+from store import open_db
+
+
+async def stock_count():
+    conn = await open_db()  # expect: PS102
+    async with conn.cursor() as cur:
+        await cur.execute("SELECT count(*) FROM stock")
+        (n,) = await cur.fetchone()
+    await conn.ensure_closed()
+    return n
+""", files={"store.py": _AIOMYSQL_FACTORY}, path="api.py",
+    note="aiomysql: ensure_closed() closes it, but only when the query succeeds"))
+
+PS102_VALID.append(Case("""
+from store import open_db
+
+
+async def stock_count():
+    conn = await open_db()
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT count(*) FROM stock")
+            (n,) = await cur.fetchone()
+    finally:
+        await conn.ensure_closed()
+    return n
+""", files={"store.py": _AIOMYSQL_FACTORY}, path="api.py",
+    note="aiomysql: `await conn.ensure_closed()` in finally is its end"))
+
+PS102_VALID.append(Case(_AIOMYSQL + """
+
+async def ping():
+    conn = await aiomysql.connect(host="db", user="app", db="shop")
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT 1")
+    finally:
+        await conn.ensure_closed()
+""", note="aiomysql: ensure_closed() in finally on a direct connect()"))
+
+PS106_VALID.append(Case(_AIOMYSQL + """
+
+async def ping():
+    conn = await aiomysql.connect(host="db", user="app", db="shop")
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT 1")
+    finally:
+        await conn.ensure_closed()
+        conn.close()
+""", note="look-alike: close() after ensure_closed() uses nothing (a no-op)"))
+
+PS106_INVALID.append(Case(_AIOMYSQL + """
+
+async def touch(key):
+    conn = await aiomysql.connect(host="db", user="app", db="shop")
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("UPDATE views SET n = n + 1 WHERE k = %s", (key,))
+    finally:
+        await conn.ensure_closed()
+    await conn.commit()  # expect: PS106
+""", note="aiomysql: a commit after ensure_closed() closed the connection", unfixable=_USE))

@@ -236,3 +236,79 @@ def close_db(exc):
         g.db.close()
 """, note="through Flask's `g`, closed in a teardown handler"),
 ]
+
+
+# A class whose constructor connects, built once at module level (a module-level
+# instance in the Flask application's module): its `__init__` runs once per process,
+# as a script's `main()` does, and the one connection it opens ends with the process.
+_ACCOUNTS = _DB + """
+
+class Accounts:
+    def __init__(self):
+        db.connect()
+        db.create_tables([Item], safe=True)
+
+    def names(self):
+        return [i.name for i in Item.select()]
+"""
+
+PS102_VALID.append(Case("""
+from flask import Flask
+
+from accounts import Accounts
+
+app = Flask(__name__)
+accounts = Accounts()
+
+
+@app.route("/names")
+def names():
+    return {"names": accounts.names()}
+""", files={"accounts.py": _ACCOUNTS}, path="app.py",
+    note="a module-level instance (the class imported from another module): its "
+         "constructor's connect runs once per process"))
+
+PS102_INVALID.append(Case(_DB + """
+from flask import Flask
+
+app = Flask(__name__)
+
+
+class Accounts:
+    def __init__(self):
+        db.connect()  # expect: PS102
+        db.create_tables([Item], safe=True)
+
+    def names(self):
+        return [i.name for i in Item.select()]
+
+
+@app.route("/names")
+def names():
+    return {"names": Accounts().names()}
+""", note="look-alike: the same constructor run by a route, once per request",
+    unfixable=_BY_HAND))
+
+PS102_INVALID.append(Case(_DB + """
+from flask import Flask
+
+app = Flask(__name__)
+
+
+class Accounts:
+    def __init__(self):
+        db.connect()  # expect: PS102
+        db.create_tables([Item], safe=True)
+
+    def names(self):
+        return [i.name for i in Item.select()]
+
+
+fresh_accounts = lambda: Accounts()  # noqa: E731
+
+
+@app.route("/names")
+def names():
+    return {"names": fresh_accounts().names()}
+""", note="look-alike: a module-level lambda builds it, each time the lambda is called",
+    unfixable=_BY_HAND))
