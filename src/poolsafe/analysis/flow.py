@@ -1649,6 +1649,12 @@ class FunctionFlow:
             return False
         if _in_dialect_branch(self.func.node.body, node):
             return True
+        if kind.is_session and not _queues_objects(self.func.node.body, resource) \
+                and statement_level_only(self.module, self.index):
+            # the module's imports name only a database that undoes just the failed
+            # statement (a MySQL or SQLite storage class), and nothing in the function
+            # queues objects that the execute's autoflush could fail to write
+            return True
         return self._called_in_dialect_branches
 
     def _commit_rolls_back(self, node: cst.Try | cst.TryStar, resource: str) -> bool:
@@ -2417,6 +2423,23 @@ _STATEMENT_LEVEL_DIALECTS = frozenset({"sqlite", "mysql", "mariadb", "mssql", "o
 #: session methods that send a statement without flushing queued objects first
 #: being their purpose (autoflush aside)
 _EXECUTE_METHODS = frozenset({"execute", "exec", "scalar", "scalars", "exec_driver_sql"})
+
+
+#: session methods that queue or write objects (a failed flush leaves the session
+#: pending rollback whatever the database)
+_QUEUE_METHODS = frozenset({"add", "add_all", "merge", "delete", "flush",
+                            "bulk_save_objects", "bulk_insert_mappings",
+                            "bulk_update_mappings"})
+
+
+def _queues_objects(scope: cst.CSTNode, resource: str) -> bool:
+    """Some call in `scope` queues, deletes or flushes objects on `resource`."""
+    for node in iter_nodes(scope):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value in _QUEUE_METHODS \
+                and dotted_name(node.func.value) == resource:
+            return True
+    return False
 
 
 def _only_executes(body: cst.BaseSuite, resource: str) -> bool:

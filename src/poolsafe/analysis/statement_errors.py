@@ -5,8 +5,9 @@ Server, Oracle and SQLite undo the one statement; Hive, Trino, BigQuery, Snowfla
 and their kin run no transaction to abort. A SQLAlchemy `Connection` says nothing
 about its server, but its module's imports do: a reflection dialect for Hive, a
 profiler for Snowflake, a source for SQL Server. PS103 reads this for SQLAlchemy
-connections (a `Session` is left pending rollback by a failed flush whatever the
-server, so sessions are not concerned).
+connections, and for a `Session` whose `try` only executes statements (a failed
+flush leaves a session pending rollback whatever the server; a failed execute does
+not).
 """
 
 from __future__ import annotations
