@@ -16,6 +16,8 @@ not catch. A `yield` is a point where the consumer can throw in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -605,7 +607,7 @@ class FunctionFlow:
     def statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
         self._statements.append(stmt)  # where a step of a leak's path points
         if any(type(f) is Held and f.idle for f in state):
-            state = _wake(stmt, state)
+            state = _wake(stmt, state, self._hands_on_unused)
         try:
             return self._statement(stmt, state)
         finally:
@@ -772,7 +774,10 @@ class FunctionFlow:
                     shown = tuple(dotted_name(e.value) or "_" for e in target.elements
                                   ) if isinstance(target, (cst.Tuple, cst.List)) else ()
                     site = self._site(call, unpacked, conn, unpacked=shown)
-                    after = after | {Held(unpacked, site, _unbound_in(after))}
+                    # (a session among a helper's results is as idle as one it returns
+                    # alone: `session, base, engine = load_connection(url)`)
+                    after = after | {Held(unpacked, site, _unbound_in(after),
+                                          idle=conn.kind.lazy)}
                 continue
             if isinstance(target, cst.Name):
                 var = target.value
@@ -1633,6 +1638,29 @@ class FunctionFlow:
         kind: ConnectionKind | None = self.res.kind(resource)
         return kind is not None and kind.key in _INVALIDATE_ENDS
 
+    def _hands_on_unused(self, call: cst.Call, index: int, arg: cst.Arg) -> bool:
+        """`call` hands a session to a project function that does no work on it while
+        it runs: its own body (not the functions nested in it) only stores the
+        parameter on an attribute or in a container (`self.registry = db_session`),
+        or leaves it to nested functions that the body does not call (a tween or a
+        callback it registers). Nothing is checked out by the call."""
+        if arg.star:
+            return False
+        value = self.index.evaluate(call.func, self.module, self.func)
+        if not isinstance(value, FunctionRef) or value.func.is_generator:
+            return False
+        callee = value.func
+        if arg.keyword is not None:
+            name = arg.keyword.value
+            if name not in callee.all_param_names():
+                return False
+        else:
+            params = callee.param_names()
+            if index >= len(params):
+                return False
+            name = params[index]
+        return _only_keeps(callee.node, name)
+
     def _statement_level_here(self, node: cst.Try | cst.TryStar, resource: str) -> bool:
         """The `try` runs only on a database that undoes just the failed statement,
         as the code's own test of the dialect says: it sits in the branch of
@@ -2122,16 +2150,31 @@ def _header(stmt: cst.BaseStatement) -> list[cst.CSTNode]:
     return []
 
 
-def _wake(stmt: cst.BaseStatement, state: State) -> State:
+def _wake(stmt: cst.BaseStatement, state: State,
+          hands_on_unused: Callable[[cst.Call, int, cst.Arg], bool] | None = None) -> State:
     """An idle lazy checkout that `stmt` uses (anything but a method of
-    `_LAZY_SAFE_METHODS`, calling a scoped_session registry for its session, or a
-    lambda that reads it) may hold a connection from this statement on: what raises
-    here or later counts."""
+    `_LAZY_SAFE_METHODS`, calling a scoped_session registry for its session, a
+    lambda that reads it, returning it (alone or in a tuple), setting an attribute
+    on it (`db_session.ro_bind = engine`), or handing it to a project function that
+    does not work on it during the call: `hands_on_unused`) may hold a connection from this statement on: what
+    raises here or later counts."""
     idle = {f.var for f in state if type(f) is Held and f.idle}
     used: set[str] = set()
     for part in _header(stmt):
         allowed: set[int] = set()
         names: list[cst.Name] = []
+        if isinstance(part, cst.SimpleStatementLine):
+            for small in part.body:
+                if isinstance(small, cst.Assign):
+                    allowed.update(id(t.target.value) for t in small.targets
+                                   if isinstance(t.target, cst.Attribute)
+                                   and isinstance(t.target.value, cst.Name))
+                elif isinstance(small, cst.Return) and small.value is not None:
+                    # handed back, alone or among other results: no work
+                    returned = small.value.elements if isinstance(
+                        small.value, cst.Tuple) else [cst.Element(small.value)]
+                    allowed.update(id(e.value) for e in returned
+                                   if isinstance(e.value, cst.Name))
         for n in iter_nodes(part):  # (a lambda's body runs later, if ever)
             if isinstance(n, cst.Call):
                 f = n.func
@@ -2140,6 +2183,10 @@ def _wake(stmt: cst.BaseStatement, state: State) -> State:
                     allowed.add(id(f.value))
                 elif isinstance(f, cst.Name) and not n.args:
                     allowed.add(id(f))
+                if hands_on_unused is not None:
+                    allowed.update(id(a.value) for i, a in enumerate(n.args)
+                                   if isinstance(a.value, cst.Name) and a.value.value in idle
+                                   and hands_on_unused(n, i, a))
             elif isinstance(n, cst.Name) and n.value in idle:
                 names.append(n)
         used |= {n.value for n in names if id(n) not in allowed}
@@ -2147,6 +2194,31 @@ def _wake(stmt: cst.BaseStatement, state: State) -> State:
         return state
     return frozenset(replace(f, idle=False) if type(f) is Held and f.idle and f.var in used
                      else f for f in state)
+
+
+def _only_keeps(func: cst.FunctionDef, param: str) -> bool:
+    """`func`'s own body reads `param` only to store it (the value of an assignment to
+    an attribute or a subscript) or not at all, and calls none of the functions nested
+    in it (they read `param` later, when whatever keeps them calls them)."""
+    nested = {n.name.value for n in iter_nodes(func.body)
+              if isinstance(n, cst.FunctionDef)}
+    kept: set[int] = set()
+    stack: list[cst.CSTNode] = [func.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) \
+                and all(isinstance(t.target, (cst.Attribute, cst.Subscript))
+                        for t in node.targets):
+            kept.add(id(node.value))
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
+                and node.func.value in nested:
+            return False
+        elif isinstance(node, cst.Name) and node.value == param and id(node) not in kept:
+            return False
+        stack.extend(children(node))
+    return True
 
 
 def _fresh_begins(node: cst.With, state: State) -> frozenset[str]:

@@ -3237,3 +3237,94 @@ def fetch_on_connection(query):
 """, note="the session connected before the block (`session.connection()`): a savepoint "
           "block's exit does not give that connection back"),
 ]
+
+# round 13 (issue 31, large44's class): a session that nothing in the function works on
+# holds no connection. A session among a helper's results is as idle as one it returns
+# alone; setting an attribute on it, or handing it to a project function that only keeps
+# it (stores it, or leaves it to a nested callback it registers), sends nothing.
+_KEEP_ONLY = """\
+import sqlalchemy
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+import hooks
+
+
+def _install_router(registry, db_session, read_only_engine):
+    def route_reads(handler):
+        def wrapped(request):
+            session = db_session()
+            session.bind = read_only_engine if request.method == "GET" else session.bind
+            return handler(request)
+        return wrapped
+    setattr(hooks, "route_reads", route_reads)
+    registry.append("hooks.route_reads")
+"""
+VALID += [
+    Case(_KEEP_ONLY + """
+
+def make_session(registry, url, replica_url, **options):
+    engine = sqlalchemy.create_engine(url, pool_pre_ping=True, **options)
+    db_session = scoped_session(sessionmaker(bind=engine))
+    replica = sqlalchemy.create_engine(replica_url, pool_pre_ping=True, **options)
+    _install_router(registry, db_session, replica)
+    db_session.replica_bind = replica
+    engine.dialect.initialize_names = True
+    return db_session
+""", files={"hooks.py": ""}, note="the registry is only made, handed to a helper that "
+          "registers a callback reading it later, given an attribute and returned: nothing "
+          "connects"),
+    Case("""
+from sqlalchemy import MetaData, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def open_catalog(url):
+    engine = create_engine(url, pool_pre_ping=True)
+    session = sessionmaker(bind=engine)()
+    return session, MetaData(), engine
+
+
+def create_catalog(url, schema_file):
+    session, metadata, engine = open_catalog(url)
+    with open(schema_file) as f:
+        metadata.info["schema"] = f.read()
+    metadata.create_all(engine)
+    return session, metadata, engine
+""", note="the session among the helper's results is never worked on here: an exception "
+          "from the schema file or create_all leaves nothing checked out"),
+]
+INVALID += [
+    Case(_KEEP_ONLY + """
+
+def _warm(db_session):
+    db_session.execute(sqlalchemy.text("SELECT 1"))
+
+
+def make_session(registry, url, **options):
+    engine = sqlalchemy.create_engine(url, pool_pre_ping=True, **options)
+    db_session = scoped_session(sessionmaker(bind=engine))  # expect: PS102
+    _warm(db_session)
+    _install_router(registry, db_session, engine)
+    return db_session
+""", files={"hooks.py": ""}, note="`_warm` runs a statement on the registry's session: it "
+          "holds a connection when `_install_router` raises"),
+    Case("""
+from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+
+def open_catalog(url):
+    engine = create_engine(url, pool_pre_ping=True)
+    session = sessionmaker(bind=engine)()
+    return session, MetaData(), engine
+
+
+def create_catalog(url, schema_file):
+    session, metadata, engine = open_catalog(url)  # expect: PS102
+    session.execute(text("SET search_path TO catalog"))
+    with open(schema_file) as f:
+        metadata.info["schema"] = f.read()
+    return session, metadata, engine
+""", note="the session ran a statement: it holds a connection when reading the schema file "
+          "raises"),
+]
