@@ -17,7 +17,6 @@ not catch. A `yield` is a point where the consumer can throw in.
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -37,8 +36,9 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
+from poolsafe.analysis.resolution import class_bases
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.rolling_commit import (
     every_session_rolls_back_commit,
@@ -48,6 +48,7 @@ from poolsafe.analysis.rolling_commit import (
 from poolsafe.analysis.statement_errors import statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import (
+    ClassRef,
     Connection,
     External,
     FunctionRef,
@@ -808,6 +809,8 @@ class FunctionFlow:
             return None
         result = self.index.evaluate(inner, self.module, self.func)
         if isinstance(result, Connection) and result.kind.tracked:
+            if self._borrows_callers_connection(inner):
+                return None
             return inner, result
         if isinstance(result, LibraryObject) and result.type.is_scoped \
                 and self.index.builds_scoped_session(inner, self.func):
@@ -817,6 +820,20 @@ class FunctionFlow:
             origin = f"{dotted_name(inner.func) or 'scoped_session'}(...)"
             return inner, Connection("scoped-session", origin)
         return None
+
+    def _borrows_callers_connection(self, call: cst.Call) -> bool:
+        """A method of a SQLAlchemy dialect class (a subclass of `DefaultDialect`, or
+        of a dialect of SQLAlchemy's) that hands its own parameter to the call
+        (`raw = self._raw_connection(connection)`): SQLAlchemy calls a dialect's
+        reflection, execution and initialisation methods with a `Connection` it owns,
+        and the call borrows that connection's DBAPI connection; the method checks
+        nothing out of a pool of its own."""
+        cls = self.func.cls
+        if cls is None or not _is_sqlalchemy_dialect(self.index, cls):
+            return False
+        params = self.func.all_param_names() - {"self", "cls"}
+        return any(isinstance(a.value, cst.Name) and a.value.value in params
+                   for a in call.args)
 
     def _site(self, call: cst.Call, var: str, conn: Connection, in_with: bool = False,
               unpacked: tuple[str, ...] = ()) -> int:
@@ -2156,8 +2173,8 @@ def _wake(stmt: cst.BaseStatement, state: State,
     `_LAZY_SAFE_METHODS`, calling a scoped_session registry for its session, a
     lambda that reads it, returning it (alone or in a tuple), setting an attribute
     on it (`db_session.ro_bind = engine`), or handing it to a project function that
-    does not work on it during the call: `hands_on_unused`) may hold a connection from this statement on: what
-    raises here or later counts."""
+    does not work on it during the call: `hands_on_unused`) may hold a connection
+    from this statement on: what raises here or later counts."""
     idle = {f.var for f in state if type(f) is Held and f.idle}
     used: set[str] = set()
     for part in _header(stmt):
@@ -2196,6 +2213,20 @@ def _wake(stmt: cst.BaseStatement, state: State,
                      else f for f in state)
 
 
+def _is_sqlalchemy_dialect(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
+    """`cls` derives from a SQLAlchemy dialect class (`DefaultDialect`, `MySQLDialect`,
+    `PGDialect_psycopg2`, ...), directly or through project classes."""
+    if depth > 8:
+        return False
+    for base in class_bases(index, cls):
+        if isinstance(base, External) and base.qualname.startswith("sqlalchemy.") \
+                and "Dialect" in base.qualname.rsplit(".", 1)[-1]:
+            return True
+        if isinstance(base, ClassRef) and _is_sqlalchemy_dialect(index, base.cls, depth + 1):
+            return True
+    return False
+
+
 def _only_keeps(func: cst.FunctionDef, param: str) -> bool:
     """`func`'s own body reads `param` only to store it (the value of an assignment to
     an attribute or a subscript) or not at all, and calls none of the functions nested
@@ -2214,7 +2245,7 @@ def _only_keeps(func: cst.FunctionDef, param: str) -> bool:
             kept.add(id(node.value))
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
                 and node.func.value in nested:
-            return False
+            return False  # a nested function run now reads the session now
         elif isinstance(node, cst.Name) and node.value == param and id(node) not in kept:
             return False
         stack.extend(children(node))

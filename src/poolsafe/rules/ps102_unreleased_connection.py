@@ -124,6 +124,13 @@ class UnreleasedConnection(Rule):
     reads the session per request, later). A session that comes among a helper's
     results (`session, base, engine = load_connection(url)`) is idle as one the
     helper returns alone.
+    A method of a SQLAlchemy dialect class (a subclass of `DefaultDialect` or of
+    one of SQLAlchemy's dialects) that hands its own parameter to a helper
+    (`raw = self._raw_connection(connection)`) borrows the DBAPI connection of the
+    `Connection` SQLAlchemy passed it (the Inspector's reflection calls, execution
+    and initialisation hooks): the helper's branch that would check one out of an
+    `Engine` is not the method's checkout, and nothing is reported. A dialect
+    method that checks out from an engine of its own still is.
     `conn = conn.execution_options(...)` keeps the same
     connection (SQLAlchemy 2.0 returns the connection itself): it is followed
     under its name, not reported as overwritten.

@@ -3328,3 +3328,66 @@ def create_catalog(url, schema_file):
 """, note="the session ran a statement: it holds a connection when reading the schema file "
           "raises"),
 ]
+
+# round 13 (issue 31, large44's pyathena class): a SQLAlchemy dialect's reflection method
+# gets a Connection from the Inspector and borrows its DBAPI connection; the Engine branch
+# of the borrowing helper is not the method's own checkout.
+_DIALECT = """\
+from sqlalchemy.engine import Connection, Engine, reflection
+from sqlalchemy.engine.default import DefaultDialect
+"""
+_BORROW = """
+    def _raw(self, connection: Engine | Connection):
+        if isinstance(connection, Engine):
+            return connection.raw_connection()
+        return connection.connection
+"""
+VALID += [
+    Case(_DIALECT + """
+
+class LakeDialect(DefaultDialect):
+    name = "lake"
+""" + _BORROW + """
+    @reflection.cache
+    def get_schema_names(self, connection, **kw):
+        raw = self._raw(connection)
+        cursor = raw.cursor()
+        cursor.execute("SHOW SCHEMAS")
+        names = [row[0] for row in cursor.fetchall()]
+        cursor.close()
+        return names
+""", note="the Inspector passes a Connection it owns; the dialect borrows its DBAPI "
+          "connection and has nothing of its own to give back"),
+]
+INVALID += [
+    Case(_DIALECT + """
+
+class LakeCatalog:
+""" + _BORROW + """    def schema_names(self, connection):
+        raw = self._raw(connection)  # expect: PS102
+        cursor = raw.cursor()
+        cursor.execute("SHOW SCHEMAS")
+        names = [row[0] for row in cursor.fetchall()]
+        cursor.close()
+        return names
+""", note="not a dialect: a caller may hand an Engine, and the raw connection it checks "
+          "out is never given back"),
+    Case(_DIALECT + """
+
+class LakeDialect(DefaultDialect):
+    name = "lake"
+""" + _BORROW + """
+    def __init__(self, admin_engine: Engine, **kw):
+        super().__init__(**kw)
+        self.admin_engine = admin_engine
+
+    def get_schema_names(self, connection, **kw):
+        raw = self._raw(self.admin_engine)  # expect: PS102
+        cursor = raw.cursor()
+        cursor.execute("SHOW SCHEMAS")
+        names = [row[0] for row in cursor.fetchall()]
+        cursor.close()
+        return names
+""", note="the dialect checks out from an engine of its own, not from the Connection it "
+          "was handed"),
+]
