@@ -1660,10 +1660,14 @@ class FunctionFlow:
         it runs: its own body (not the functions nested in it) only stores the
         parameter on an attribute or in a container (`self.registry = db_session`),
         or leaves it to nested functions that the body does not call (a tween or a
-        callback it registers). Nothing is checked out by the call."""
+        callback it registers), or to a library function that only registers it
+        (`sqlalchemy.event.listen(session, "before_flush", hook)`, zope.sqlalchemy's
+        `register(session)`). Nothing is checked out by the call."""
         if arg.star:
             return False
         value = self.index.evaluate(call.func, self.module, self.func)
+        if isinstance(value, External):
+            return value.qualname in _REGISTERS_ONLY
         if not isinstance(value, FunctionRef) or value.func.is_generator:
             return False
         callee = value.func
@@ -2146,6 +2150,13 @@ def _returns_itself(value: cst.BaseExpression, targets: list[cst.BaseExpression]
 _GUARDED_END_METHODS = frozenset({"rollback", "close", "remove"})
 
 #: (`begin()` too: a SQLAlchemy session's transaction connects on its first statement)
+#: library functions that keep a session (a listener on it, a transaction manager's
+#: hook) and send nothing on it while they run
+_REGISTERS_ONLY = frozenset({
+    "sqlalchemy.event.listen", "sqlalchemy.event.api.listen", "sqlalchemy.event.remove",
+    "sqlalchemy.event.api.remove", "zope.sqlalchemy.register",
+    "zope.sqlalchemy.datamanager.register"})
+
 _LAZY_SAFE_METHODS = frozenset({"configure", "add", "add_all", "expunge", "expunge_all",
                                 "begin"})
 
@@ -2171,10 +2182,10 @@ def _wake(stmt: cst.BaseStatement, state: State,
           hands_on_unused: Callable[[cst.Call, int, cst.Arg], bool] | None = None) -> State:
     """An idle lazy checkout that `stmt` uses (anything but a method of
     `_LAZY_SAFE_METHODS`, calling a scoped_session registry for its session, a
-    lambda that reads it, returning it (alone or in a tuple), setting an attribute
-    on it (`db_session.ro_bind = engine`), or handing it to a project function that
-    does not work on it during the call: `hands_on_unused`) may hold a connection
-    from this statement on: what raises here or later counts."""
+    lambda that reads it, returning it (alone or in a tuple), storing on it
+    (`db_session.ro_bind = engine`, `session.info["k"] = v`), or handing it to a
+    function that does not work on it during the call: `hands_on_unused`) may hold
+    a connection from this statement on: what raises here or later counts."""
     idle = {f.var for f in state if type(f) is Held and f.idle}
     used: set[str] = set()
     for part in _header(stmt):
@@ -2183,9 +2194,8 @@ def _wake(stmt: cst.BaseStatement, state: State,
         if isinstance(part, cst.SimpleStatementLine):
             for small in part.body:
                 if isinstance(small, cst.Assign):
-                    allowed.update(id(t.target.value) for t in small.targets
-                                   if isinstance(t.target, cst.Attribute)
-                                   and isinstance(t.target.value, cst.Name))
+                    allowed.update(id(b) for t in small.targets
+                                   if (b := _stored_on(t.target)) is not None)
                 elif isinstance(small, cst.Return) and small.value is not None:
                     # handed back, alone or among other results: no work
                     returned = small.value.elements if isinstance(
@@ -2211,6 +2221,17 @@ def _wake(stmt: cst.BaseStatement, state: State,
         return state
     return frozenset(replace(f, idle=False) if type(f) is Held and f.idle and f.var in used
                      else f for f in state)
+
+
+def _stored_on(target: cst.BaseExpression) -> cst.Name | None:
+    """The name an assignment stores into (`session` in `session.replica = x` or
+    `session.info["label"] = x`), or None for a plain name."""
+    if not isinstance(target, (cst.Attribute, cst.Subscript)):
+        return None
+    node: cst.BaseExpression = target
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node if isinstance(node, cst.Name) else None
 
 
 def _is_sqlalchemy_dialect(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:

@@ -116,9 +116,11 @@ class UnreleasedConnection(Rule):
     its first statement: an exception raised before anything used it (only
     `configure()`, `add()`, `add_all()` or `expunge()` ran, which send nothing)
     leaves nothing checked out and is not reported; from its first query, flush,
-    commit or any other use on, what raises counts. Nor do these use it: setting
-    an attribute on it (`db_session.replica_bind = engine`), returning it (alone
-    or among other results), or handing it to a project function whose own body
+    commit or any other use on, what raises counts. Nor do these use it: storing
+    on it (`db_session.replica_bind = engine`, `session.info["label"] = name`),
+    returning it (alone or among other results), registering a listener on it
+    (`sqlalchemy.event.listen(session, ...)`, zope.sqlalchemy's `register`), or
+    handing it to a project function whose own body
     only stores it (`self.registry = db_session`) or leaves it to functions nested
     in it that the body does not call (a callback or middleware it registers, which
     reads the session per request, later). A session that comes among a helper's

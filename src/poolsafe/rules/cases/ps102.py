@@ -3391,3 +3391,48 @@ class LakeDialect(DefaultDialect):
 """, note="the dialect checks out from an engine of its own, not from the Connection it "
           "was handed"),
 ]
+
+# round 13 (tune: psqlgraph): a library call that only registers a listener on the session
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _stamp(session, context, instances):
+    session.info["flushes"] = session.info.get("flushes", 0) + 1
+
+
+def new_session(label):
+    session = Session()
+    session.info["label"] = label.strip()
+    event.listen(session, "before_flush", _stamp)
+    session.stamped = True
+    return session
+""", note="configured (info, an attribute, a flush listener) and returned: nothing connects"),
+]
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _stamp(session, context, instances):
+    session.info["flushes"] = session.info.get("flushes", 0) + 1
+
+
+def new_session(label):
+    session = Session()  # expect: PS102
+    session.execute(text("SET application_name = 'worker'"))
+    event.listen(session, "before_flush", _stamp)
+    session.info["label"] = label.strip()
+    return session
+""", note="the SET connected the session: an exception from `label.strip()` leaves its "
+          "connection checked out"),
+]
