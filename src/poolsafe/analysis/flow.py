@@ -608,7 +608,7 @@ class FunctionFlow:
     def statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
         self._statements.append(stmt)  # where a step of a leak's path points
         if any(type(f) is Held and f.idle for f in state):
-            state = _wake(stmt, state, self._hands_on_unused)
+            state = _wake(stmt, state, self._hands_on_unused, self._queued)
         try:
             return self._statement(stmt, state)
         finally:
@@ -1655,6 +1655,20 @@ class FunctionFlow:
         kind: ConnectionKind | None = self.res.kind(resource)
         return kind is not None and kind.key in _INVALIDATE_ENDS
 
+    @cached_property
+    def _queued(self) -> frozenset[str]:
+        """The names on which this function queues, deletes or flushes objects
+        (`add()`, `merge()`, `flush()`, ...): a `commit()` of any other session,
+        still idle, has nothing to write and checks nothing out."""
+        found: set[str] = set()
+        for node in iter_nodes(self.func.node.body):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                    and node.func.attr.value in _QUEUE_METHODS:
+                name = dotted_name(node.func.value)
+                if name is not None:
+                    found.add(name)
+        return frozenset(found)
+
     def _hands_on_unused(self, call: cst.Call, index: int, arg: cst.Arg) -> bool:
         """`call` hands a session to a project function that does no work on it while
         it runs: its own body (not the functions nested in it) only stores the
@@ -2150,6 +2164,10 @@ def _returns_itself(value: cst.BaseExpression, targets: list[cst.BaseExpression]
 _GUARDED_END_METHODS = frozenset({"rollback", "close", "remove"})
 
 #: (`begin()` too: a SQLAlchemy session's transaction connects on its first statement)
+#: what ends an idle session's (empty) transaction without connecting: a commit or
+#: rollback of a session on which the function never queued anything
+_EMPTY_END_METHODS = frozenset({"commit", "rollback"})
+
 #: library functions that keep a session (a listener on it, a transaction manager's
 #: hook) and send nothing on it while they run
 _REGISTERS_ONLY = frozenset({
@@ -2179,7 +2197,8 @@ def _header(stmt: cst.BaseStatement) -> list[cst.CSTNode]:
 
 
 def _wake(stmt: cst.BaseStatement, state: State,
-          hands_on_unused: Callable[[cst.Call, int, cst.Arg], bool] | None = None) -> State:
+          hands_on_unused: Callable[[cst.Call, int, cst.Arg], bool] | None = None,
+          queued: frozenset[str] | None = None) -> State:
     """An idle lazy checkout that `stmt` uses (anything but a method of
     `_LAZY_SAFE_METHODS`, calling a scoped_session registry for its session, a
     lambda that reads it, returning it (alone or in a tuple), storing on it
@@ -2206,7 +2225,9 @@ def _wake(stmt: cst.BaseStatement, state: State,
             if isinstance(n, cst.Call):
                 f = n.func
                 if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
-                        and f.attr.value in _LAZY_SAFE_METHODS:
+                        and (f.attr.value in _LAZY_SAFE_METHODS
+                             or (f.attr.value in _EMPTY_END_METHODS and queued is not None
+                                 and f.value.value not in queued)):
                     allowed.add(id(f.value))
                 elif isinstance(f, cst.Name) and not n.args:
                     allowed.add(id(f))

@@ -125,7 +125,9 @@ class UnreleasedConnection(Rule):
     in it that the body does not call (a callback or middleware it registers, which
     reads the session per request, later). A session that comes among a helper's
     results (`session, base, engine = load_connection(url)`) is idle as one the
-    helper returns alone.
+    helper returns alone. A `commit()` or `rollback()` of a session on which the
+    function never queues, deletes or flushes anything ends an empty transaction
+    without connecting: the session stays idle.
     A method of a SQLAlchemy dialect class (a subclass of `DefaultDialect` or of
     one of SQLAlchemy's dialects) that hands its own parameter to a helper
     (`raw = self._raw_connection(connection)`) borrows the DBAPI connection of the

@@ -3436,3 +3436,41 @@ def new_session(label):
 """, note="the SET connected the session: an exception from `label.strip()` leaves its "
           "connection checked out"),
 ]
+
+# round 13 (large44's evadb class): `commit()` of a session on which the function never
+# queued anything has nothing to write and checks nothing out
+_EMPTY_COMMIT = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+"""
+VALID += [
+    Case(_EMPTY_COMMIT + """
+
+def create_tables(metadata):
+    session = Session()
+    metadata.create_all(engine)
+    session.commit()
+    metadata.reflect(engine)
+    session.close()
+    return sorted(metadata.tables)
+""", note="the session never ran or queued anything: its commit ends an empty transaction "
+          "and an exception from reflect() leaves nothing checked out"),
+]
+INVALID += [
+    Case(_EMPTY_COMMIT + """
+
+def create_tables(metadata, marker):
+    session = Session()  # expect: PS102
+    metadata.create_all(engine)
+    session.add(marker)
+    session.flush()
+    metadata.reflect(engine)
+    session.commit()
+    session.close()
+    return sorted(metadata.tables)
+""", note="the flush of the queued marker checks a connection out and begins a "
+          "transaction; an exception from reflect() leaves both until collection"),
+]
