@@ -107,8 +107,13 @@ class ExceptWithoutRollback(Rule):
     `sqlalchemy.dialects.mysql` or `sqlite` for its upserts), and in a function
     that queues no objects on the session (an `add()` before the `try` would be
     flushed by the execute's autoflush), is not reported: only the failed
-    statement is undone and the session's transaction stays usable. PostgreSQL's
-    modules, and modules that name no database at all, stay reported. The
+    statement is undone and the session's transaction stays usable. A module
+    that imports no driver or dialect is also judged by the engines it builds:
+    when every `create_engine(...)` in it is given a literal URL of such a
+    database (`create_engine(f"sqlite:///{path}")`), it is that database; one URL
+    read from elsewhere (`os.environ[...]`) says nothing, and a literal
+    PostgreSQL URL keeps it reported. PostgreSQL's modules, and modules that name
+    no database at all, stay reported. The
     code's own test of the dialect counts too:
     a `try` in the branch of `if conn.dialect.name == "sqlite":` (or `in ("mysql",
     "mariadb")`), or in a function that every caller calls only from such a

@@ -2988,3 +2988,69 @@ def remember(session: Session, table, entry):
                    "before the `try` in the same transaction, and the code after it goes on as "
                    "if that were kept"),
 ]
+
+# round 13: the module's own engine URLs say which database it is, when its imports do not
+VALID += [
+    Case("""
+import logging
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+class NoteStore:
+    def __init__(self, path):
+        self.engine = create_engine(f"sqlite:///{path}")
+        self.Session = sessionmaker(bind=self.engine)
+
+    def _ensure(self, session: Session):
+        try:
+            session.execute(text("SELECT 1 FROM notes LIMIT 1"))
+        except Exception:
+            log.info("creating notes")
+            session.execute(text("CREATE TABLE notes (body TEXT)"))
+
+    def add(self, body):
+        with self.Session() as session:
+            self._ensure(session)
+            session.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": body})
+            session.commit()
+""", note="the module builds its only engine on a SQLite URL: the failed SELECT aborts "
+          "nothing, and the caller goes on in the same transaction"),
+]
+INVALID += [
+    Case("""
+import logging
+import os
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+class NoteStore:
+    def __init__(self, path):
+        if path:
+            self.engine = create_engine(f"sqlite:///{path}")
+        else:
+            self.engine = create_engine(os.environ["NOTES_DATABASE_URL"], pool_pre_ping=True)
+        self.Session = sessionmaker(bind=self.engine)
+
+    def _ensure(self, session: Session):
+        try:
+            session.execute(text("SELECT 1 FROM notes LIMIT 1"))
+        except Exception:  # expect: PS103
+            log.info("creating notes")
+            session.execute(text("CREATE TABLE notes (body TEXT)"))
+
+    def add(self, body):
+        with self.Session() as session:
+            self._ensure(session)
+            session.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": body})
+            session.commit()
+""", note="one engine's URL comes from the environment (PostgreSQL, perhaps): the module "
+          "does not say its database"),
+]
