@@ -17,6 +17,7 @@ not catch. A `yield` is a point where the consumer can throw in.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -38,6 +39,7 @@ from poolsafe.analysis.cstutil import (
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
+from poolsafe.analysis.resolution import class_bases
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.rolling_commit import (
     every_session_rolls_back_commit,
@@ -607,7 +609,7 @@ class FunctionFlow:
     def statement(self, stmt: cst.BaseStatement, state: State) -> Outcome:
         self._statements.append(stmt)  # where a step of a leak's path points
         if any(type(f) is Held and f.idle for f in state):
-            state = _wake(stmt, state)
+            state = _wake(stmt, state, self._hands_on_unused, self._queued)
         try:
             return self._statement(stmt, state)
         finally:
@@ -774,7 +776,10 @@ class FunctionFlow:
                     shown = tuple(dotted_name(e.value) or "_" for e in target.elements
                                   ) if isinstance(target, (cst.Tuple, cst.List)) else ()
                     site = self._site(call, unpacked, conn, unpacked=shown)
-                    after = after | {Held(unpacked, site, _unbound_in(after))}
+                    # (a session among a helper's results is as idle as one it returns
+                    # alone: `session, base, engine = load_connection(url)`)
+                    after = after | {Held(unpacked, site, _unbound_in(after),
+                                          idle=conn.kind.lazy)}
                 continue
             if isinstance(target, cst.Name):
                 var = target.value
@@ -805,6 +810,8 @@ class FunctionFlow:
             return None
         result = self.index.evaluate(inner, self.module, self.func)
         if isinstance(result, Connection) and result.kind.tracked:
+            if self._borrows_callers_connection(inner):
+                return None
             return inner, result
         if isinstance(result, LibraryObject) and result.type.is_scoped \
                 and self.index.builds_scoped_session(inner, self.func):
@@ -814,6 +821,20 @@ class FunctionFlow:
             origin = f"{dotted_name(inner.func) or 'scoped_session'}(...)"
             return inner, Connection("scoped-session", origin)
         return None
+
+    def _borrows_callers_connection(self, call: cst.Call) -> bool:
+        """A method of a SQLAlchemy dialect class (a subclass of `DefaultDialect`, or
+        of a dialect of SQLAlchemy's) that hands its own parameter to the call
+        (`raw = self._raw_connection(connection)`): SQLAlchemy calls a dialect's
+        reflection, execution and initialisation methods with a `Connection` it owns,
+        and the call borrows that connection's DBAPI connection; the method checks
+        nothing out of a pool of its own."""
+        cls = self.func.cls
+        if cls is None or not _is_sqlalchemy_dialect(self.index, cls):
+            return False
+        params = self.func.all_param_names() - {"self", "cls"}
+        return any(isinstance(a.value, cst.Name) and a.value.value in params
+                   for a in call.args)
 
     def _site(self, call: cst.Call, var: str, conn: Connection, in_with: bool = False,
               unpacked: tuple[str, ...] = ()) -> int:
@@ -1655,6 +1676,47 @@ class FunctionFlow:
         kind: ConnectionKind | None = self.res.kind(resource)
         return kind is not None and kind.key in _INVALIDATE_ENDS
 
+    @cached_property
+    def _queued(self) -> frozenset[str]:
+        """The names on which this function queues, deletes or flushes objects
+        (`add()`, `merge()`, `flush()`, ...): a `commit()` of any other session,
+        still idle, has nothing to write and checks nothing out."""
+        found: set[str] = set()
+        for node in iter_nodes(self.func.node.body):
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                    and node.func.attr.value in _QUEUE_METHODS:
+                name = dotted_name(node.func.value)
+                if name is not None:
+                    found.add(name)
+        return frozenset(found)
+
+    def _hands_on_unused(self, call: cst.Call, index: int, arg: cst.Arg) -> bool:
+        """`call` hands a session to a project function that does no work on it while
+        it runs: its own body (not the functions nested in it) only stores the
+        parameter on an attribute or in a container (`self.registry = db_session`),
+        or leaves it to nested functions that the body does not call (a tween or a
+        callback it registers), or to a library function that only registers it
+        (`sqlalchemy.event.listen(session, "before_flush", hook)`, zope.sqlalchemy's
+        `register(session)`). Nothing is checked out by the call."""
+        if arg.star:
+            return False
+        value = self.index.evaluate(call.func, self.module, self.func)
+        if isinstance(value, External):
+            return value.qualname in _REGISTERS_ONLY
+        if not isinstance(value, FunctionRef) or value.func.is_generator:
+            return False
+        callee = value.func
+        if arg.keyword is not None:
+            name = arg.keyword.value
+            if name not in callee.all_param_names():
+                return False
+        else:
+            params = callee.param_names()
+            if index >= len(params):
+                return False
+            name = params[index]
+        return _only_keeps(callee.node, name)
+
     def _statement_level_here(self, node: cst.Try | cst.TryStar, resource: str) -> bool:
         """The `try` runs only on a database that undoes just the failed statement,
         as the code's own test of the dialect says: it sits in the branch of
@@ -1670,6 +1732,12 @@ class FunctionFlow:
                 kind.is_session and _only_executes(node.body, resource)):
             return False
         if _in_dialect_branch(self.func.node.body, node):
+            return True
+        if kind.is_session and not _queues_objects(self.func.node.body, resource) \
+                and statement_level_only(self.module, self.index):
+            # the module's imports name only a database that undoes just the failed
+            # statement (a MySQL or SQLite storage class), and nothing in the function
+            # queues objects that the execute's autoflush could fail to write
             return True
         return self._called_in_dialect_branches
 
@@ -2114,6 +2182,17 @@ def _returns_itself(value: cst.BaseExpression, targets: list[cst.BaseExpression]
 _GUARDED_END_METHODS = frozenset({"rollback", "close", "remove"})
 
 #: (`begin()` too: a SQLAlchemy session's transaction connects on its first statement)
+#: what ends an idle session's (empty) transaction without connecting: a commit or
+#: rollback of a session on which the function never queued anything
+_EMPTY_END_METHODS = frozenset({"commit", "rollback"})
+
+#: library functions that keep a session (a listener on it, a transaction manager's
+#: hook) and send nothing on it while they run
+_REGISTERS_ONLY = frozenset({
+    "sqlalchemy.event.listen", "sqlalchemy.event.api.listen", "sqlalchemy.event.remove",
+    "sqlalchemy.event.api.remove", "zope.sqlalchemy.register",
+    "zope.sqlalchemy.datamanager.register"})
+
 _LAZY_SAFE_METHODS = frozenset({"configure", "add", "add_all", "expunge", "expunge_all",
                                 "begin"})
 
@@ -2135,24 +2214,45 @@ def _header(stmt: cst.BaseStatement) -> list[cst.CSTNode]:
     return []
 
 
-def _wake(stmt: cst.BaseStatement, state: State) -> State:
+def _wake(stmt: cst.BaseStatement, state: State,
+          hands_on_unused: Callable[[cst.Call, int, cst.Arg], bool] | None = None,
+          queued: frozenset[str] | None = None) -> State:
     """An idle lazy checkout that `stmt` uses (anything but a method of
-    `_LAZY_SAFE_METHODS`, calling a scoped_session registry for its session, or a
-    lambda that reads it) may hold a connection from this statement on: what raises
-    here or later counts."""
+    `_LAZY_SAFE_METHODS`, calling a scoped_session registry for its session, a
+    lambda that reads it, returning it (alone or in a tuple), storing on it
+    (`db_session.ro_bind = engine`, `session.info["k"] = v`), or handing it to a
+    function that does not work on it during the call: `hands_on_unused`) may hold
+    a connection from this statement on: what raises here or later counts."""
     idle = {f.var for f in state if type(f) is Held and f.idle}
     used: set[str] = set()
     for part in _header(stmt):
         allowed: set[int] = set()
         names: list[cst.Name] = []
+        if isinstance(part, cst.SimpleStatementLine):
+            for small in part.body:
+                if isinstance(small, cst.Assign):
+                    allowed.update(id(b) for t in small.targets
+                                   if (b := _stored_on(t.target)) is not None)
+                elif isinstance(small, cst.Return) and small.value is not None:
+                    # handed back, alone or among other results: no work
+                    returned = small.value.elements if isinstance(
+                        small.value, cst.Tuple) else [cst.Element(small.value)]
+                    allowed.update(id(e.value) for e in returned
+                                   if isinstance(e.value, cst.Name))
         for n in iter_nodes(part):  # (a lambda's body runs later, if ever)
             if isinstance(n, cst.Call):
                 f = n.func
                 if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
-                        and f.attr.value in _LAZY_SAFE_METHODS:
+                        and (f.attr.value in _LAZY_SAFE_METHODS
+                             or (f.attr.value in _EMPTY_END_METHODS and queued is not None
+                                 and f.value.value not in queued)):
                     allowed.add(id(f.value))
                 elif isinstance(f, cst.Name) and not n.args:
                     allowed.add(id(f))
+                if hands_on_unused is not None:
+                    allowed.update(id(a.value) for i, a in enumerate(n.args)
+                                   if isinstance(a.value, cst.Name) and a.value.value in idle
+                                   and hands_on_unused(n, i, a))
             elif isinstance(n, cst.Name) and n.value in idle:
                 names.append(n)
         used |= {n.value for n in names if id(n) not in allowed}
@@ -2160,6 +2260,56 @@ def _wake(stmt: cst.BaseStatement, state: State) -> State:
         return state
     return frozenset(replace(f, idle=False) if type(f) is Held and f.idle and f.var in used
                      else f for f in state)
+
+
+def _stored_on(target: cst.BaseExpression) -> cst.Name | None:
+    """The name an assignment stores into (`session` in `session.replica = x` or
+    `session.info["label"] = x`), or None for a plain name."""
+    if not isinstance(target, (cst.Attribute, cst.Subscript)):
+        return None
+    node: cst.BaseExpression = target
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node if isinstance(node, cst.Name) else None
+
+
+def _is_sqlalchemy_dialect(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
+    """`cls` derives from a SQLAlchemy dialect class (`DefaultDialect`, `MySQLDialect`,
+    `PGDialect_psycopg2`, ...), directly or through project classes."""
+    if depth > 8:
+        return False
+    for base in class_bases(index, cls):
+        if isinstance(base, External) and base.qualname.startswith("sqlalchemy.") \
+                and "Dialect" in base.qualname.rsplit(".", 1)[-1]:
+            return True
+        if isinstance(base, ClassRef) and _is_sqlalchemy_dialect(index, base.cls, depth + 1):
+            return True
+    return False
+
+
+def _only_keeps(func: cst.FunctionDef, param: str) -> bool:
+    """`func`'s own body reads `param` only to store it (the value of an assignment to
+    an attribute or a subscript) or not at all, and calls none of the functions nested
+    in it (they read `param` later, when whatever keeps them calls them)."""
+    nested = {n.name.value for n in iter_nodes(func.body)
+              if isinstance(n, cst.FunctionDef)}
+    kept: set[int] = set()
+    stack: list[cst.CSTNode] = [func.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) \
+                and all(isinstance(t.target, (cst.Attribute, cst.Subscript))
+                        for t in node.targets):
+            kept.add(id(node.value))
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
+                and node.func.value in nested:
+            return False  # a nested function run now reads the session now
+        elif isinstance(node, cst.Name) and node.value == param and id(node) not in kept:
+            return False
+        stack.extend(children(node))
+    return True
 
 
 def _fresh_begins(node: cst.With, state: State) -> frozenset[str]:
@@ -2530,6 +2680,23 @@ _STATEMENT_LEVEL_DIALECTS = frozenset({"sqlite", "mysql", "mariadb", "mssql", "o
 #: session methods that send a statement without flushing queued objects first
 #: being their purpose (autoflush aside)
 _EXECUTE_METHODS = frozenset({"execute", "exec", "scalar", "scalars", "exec_driver_sql"})
+
+
+#: session methods that queue or write objects (a failed flush leaves the session
+#: pending rollback whatever the database)
+_QUEUE_METHODS = frozenset({"add", "add_all", "merge", "delete", "flush",
+                            "bulk_save_objects", "bulk_insert_mappings",
+                            "bulk_update_mappings"})
+
+
+def _queues_objects(scope: cst.CSTNode, resource: str) -> bool:
+    """Some call in `scope` queues, deletes or flushes objects on `resource`."""
+    for node in iter_nodes(scope):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value in _QUEUE_METHODS \
+                and dotted_name(node.func.value) == resource:
+            return True
+    return False
 
 
 def _only_executes(body: cst.BaseSuite, resource: str) -> bool:

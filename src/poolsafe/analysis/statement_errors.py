@@ -5,8 +5,9 @@ Server, Oracle and SQLite undo the one statement; Hive, Trino, BigQuery, Snowfla
 and their kin run no transaction to abort. A SQLAlchemy `Connection` says nothing
 about its server, but its module's imports do: a reflection dialect for Hive, a
 profiler for Snowflake, a source for SQL Server. PS103 reads this for SQLAlchemy
-connections (a `Session` is left pending rollback by a failed flush whatever the
-server, so sessions are not concerned).
+connections, and for a `Session` whose `try` only executes statements (a failed
+flush leaves a session pending rollback whatever the server; a failed execute does
+not).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_nodes
+from poolsafe.analysis.cstutil import dotted_name, iter_nodes, string_value
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.knowledge.libraries import (
     STATEMENT_LEVEL_DB_MODULES,
@@ -62,7 +63,8 @@ def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
 
 def statement_level_only(module: ModuleInfo, index: ProjectIndex | None = None) -> bool:
     """The module imports a driver or dialect of a database where a failed statement
-    leaves the transaction usable, and none of one that aborts it (PostgreSQL).
+    leaves the transaction usable, and none of one that aborts it (PostgreSQL); or,
+    importing none, builds every engine on a literal URL of such a database.
     A module that imports neither (a helper handed a `Connection`) is judged by its
     package, given the index: the other modules of its directory (a connector
     package whose `connection.py` imports the Databricks client)."""
@@ -70,10 +72,55 @@ def statement_level_only(module: ModuleInfo, index: ProjectIndex | None = None) 
         return _LAST[0][1]
     names = imported_modules(module)
     answer = _statement_level(names)
+    if answer is None:
+        answer = _engine_urls_statement_level(module)
     if answer is None and index is not None:
         answer = _package_statement_level(index, module)
     _LAST[:] = [(module, bool(answer))]
     return bool(answer)
+
+
+#: URL schemes (SQLAlchemy dialect names, before any `+driver`) of databases that undo
+#: only the failed statement, and of those that abort the whole transaction
+_STATEMENT_LEVEL_SCHEMES = frozenset({"sqlite", "mysql", "mariadb", "mssql", "oracle",
+                                      "singlestoredb"})
+_ABORTING_SCHEMES = frozenset({"postgresql", "postgres", "cockroachdb", "redshift",
+                               "duckdb"})
+_ENGINE_BUILDERS = frozenset({"create_engine", "create_async_engine"})
+
+
+def _literal_url_start(call: cst.Call) -> str | None:
+    """The literal start of the URL an engine call is given (`"sqlite:///app.db"`,
+    `f"mysql+pymysql://{user}@db/app"`), or None when it is not written there."""
+    arg = next((a.value for a in call.args if a.keyword is None and not a.star), None)
+    if arg is None:
+        arg = next((a.value for a in call.args
+                    if a.keyword is not None and a.keyword.value == "url"), None)
+    if arg is None:
+        return None
+    if isinstance(arg, cst.FormattedString):
+        first = arg.parts[0] if arg.parts else None
+        return first.value if isinstance(first, cst.FormattedStringText) else None
+    return string_value(arg)
+
+
+def _engine_urls_statement_level(module: ModuleInfo) -> bool | None:
+    """True: every engine the module builds (`create_engine(...)`, at least one) is given
+    a literal URL of a statement-level database; False: one is given a literal URL of a
+    database that aborts its transaction; None: the module does not say."""
+    found = False
+    for node, _func in module.calls:  # (every call of the module, in functions too)
+        if (dotted_name(node.func) or "").rsplit(".", 1)[-1] not in _ENGINE_BUILDERS:
+            continue
+        start = _literal_url_start(node)
+        scheme = start.split(":", 1)[0].split("+", 1)[0].lower() \
+            if start is not None and ":" in start else None
+        if scheme in _ABORTING_SCHEMES:
+            return False
+        if scheme not in _STATEMENT_LEVEL_SCHEMES:
+            return None
+        found = True
+    return True if found else None
 
 
 def _statement_level(names: set[str]) -> bool | None:

@@ -1102,6 +1102,8 @@ STATEMENT_LEVEL_DB_MODULES: tuple[str, ...] = (
     "clickhouse_connect", "clickhouse_sqlalchemy", "teradatasql", "teradatasqlalchemy",
     "pydruid", "databricks", "impala", "hdbcli",
     "sqlalchemy_hana", "sqlalchemy_dremio", "pinotdb",
+    # SingleStore speaks MySQL's protocol and keeps MySQL's statement-level errors
+    "singlestoredb", "sqlalchemy_singlestoredb",
 )
 
 #: modules whose import says the code (also) talks to a database that aborts the whole

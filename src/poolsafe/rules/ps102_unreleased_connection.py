@@ -123,7 +123,25 @@ class UnreleasedConnection(Rule):
     its first statement: an exception raised before anything used it (only
     `configure()`, `add()`, `add_all()` or `expunge()` ran, which send nothing)
     leaves nothing checked out and is not reported; from its first query, flush,
-    commit or any other use on, what raises counts.
+    commit or any other use on, what raises counts. Nor do these use it: storing
+    on it (`db_session.replica_bind = engine`, `session.info["label"] = name`),
+    returning it (alone or among other results), registering a listener on it
+    (`sqlalchemy.event.listen(session, ...)`, zope.sqlalchemy's `register`), or
+    handing it to a project function whose own body
+    only stores it (`self.registry = db_session`) or leaves it to functions nested
+    in it that the body does not call (a callback or middleware it registers, which
+    reads the session per request, later). A session that comes among a helper's
+    results (`session, base, engine = load_connection(url)`) is idle as one the
+    helper returns alone. A `commit()` or `rollback()` of a session on which the
+    function never queues, deletes or flushes anything ends an empty transaction
+    without connecting: the session stays idle.
+    A method of a SQLAlchemy dialect class (a subclass of `DefaultDialect` or of
+    one of SQLAlchemy's dialects) that hands its own parameter to a helper
+    (`raw = self._raw_connection(connection)`) borrows the DBAPI connection of the
+    `Connection` SQLAlchemy passed it (the Inspector's reflection calls, execution
+    and initialisation hooks): the helper's branch that would check one out of an
+    `Engine` is not the method's checkout, and nothing is reported. A dialect
+    method that checks out from an engine of its own still is.
     `conn = conn.execution_options(...)` keeps the same
     connection (SQLAlchemy 2.0 returns the connection itself): it is followed
     under its name, not reported as overwritten.

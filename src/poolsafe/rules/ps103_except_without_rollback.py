@@ -107,8 +107,23 @@ class ExceptWithoutRollback(Rule):
     PostgreSQL's, is not reported (a Hive reflection dialect, a SQL Server
     source); nor is one in a module that imports no driver at all (a helper
     handed a `Connection`) when the other modules of its package import only
-    such a database's (a Databricks connector package). A SQLAlchemy `Session`
-    still is: a failed flush leaves it pending rollback whatever the server. The
+    such a database's (a Databricks connector package). SingleStore speaks
+    MySQL's protocol and counts as MySQL. A SQLAlchemy `Session` is judged by
+    what its `try` does: a failed flush or commit leaves it pending rollback
+    whatever the server, so a `try` that adds, deletes, flushes or commits
+    objects is reported on any database; a `try` whose only work on the session
+    is to execute statements (`session.execute(...)`, `scalars`, `scalar`), in a
+    module whose imports name only such a database (a storage class importing
+    `sqlalchemy.dialects.mysql` or `sqlite` for its upserts), and in a function
+    that queues no objects on the session (an `add()` before the `try` would be
+    flushed by the execute's autoflush), is not reported: only the failed
+    statement is undone and the session's transaction stays usable. A module
+    that imports no driver or dialect is also judged by the engines it builds:
+    when every `create_engine(...)` in it is given a literal URL of such a
+    database (`create_engine(f"sqlite:///{path}")`), it is that database; one URL
+    read from elsewhere (`os.environ[...]`) says nothing, and a literal
+    PostgreSQL URL keeps it reported. PostgreSQL's modules, and modules that name
+    no database at all, stay reported. The
     code's own test of the dialect counts too:
     a `try` in the branch of `if conn.dialect.name == "sqlite":` (or `in ("mysql",
     "mariadb")`), or in a function that every caller calls only from such a

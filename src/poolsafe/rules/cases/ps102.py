@@ -3237,3 +3237,240 @@ def fetch_on_connection(query):
 """, note="the session connected before the block (`session.connection()`): a savepoint "
           "block's exit does not give that connection back"),
 ]
+
+# round 13 (issue 31, large44's class): a session that nothing in the function works on
+# holds no connection. A session among a helper's results is as idle as one it returns
+# alone; setting an attribute on it, or handing it to a project function that only keeps
+# it (stores it, or leaves it to a nested callback it registers), sends nothing.
+_KEEP_ONLY = """\
+import sqlalchemy
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+import hooks
+
+
+def _install_router(registry, db_session, read_only_engine):
+    def route_reads(handler):
+        def wrapped(request):
+            session = db_session()
+            session.bind = read_only_engine if request.method == "GET" else session.bind
+            return handler(request)
+        return wrapped
+    setattr(hooks, "route_reads", route_reads)
+    registry.append("hooks.route_reads")
+"""
+VALID += [
+    Case(_KEEP_ONLY + """
+
+def make_session(registry, url, replica_url, **options):
+    engine = sqlalchemy.create_engine(url, pool_pre_ping=True, **options)
+    db_session = scoped_session(sessionmaker(bind=engine))
+    replica = sqlalchemy.create_engine(replica_url, pool_pre_ping=True, **options)
+    _install_router(registry, db_session, replica)
+    db_session.replica_bind = replica
+    engine.dialect.initialize_names = True
+    return db_session
+""", files={"hooks.py": ""}, note="the registry is only made, handed to a helper that "
+          "registers a callback reading it later, given an attribute and returned: nothing "
+          "connects"),
+    Case("""
+from sqlalchemy import MetaData, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def open_catalog(url):
+    engine = create_engine(url, pool_pre_ping=True)
+    session = sessionmaker(bind=engine)()
+    return session, MetaData(), engine
+
+
+def create_catalog(url, schema_file):
+    session, metadata, engine = open_catalog(url)
+    with open(schema_file) as f:
+        metadata.info["schema"] = f.read()
+    metadata.create_all(engine)
+    return session, metadata, engine
+""", note="the session among the helper's results is never worked on here: an exception "
+          "from the schema file or create_all leaves nothing checked out"),
+]
+INVALID += [
+    Case(_KEEP_ONLY + """
+
+def _warm(db_session):
+    db_session.execute(sqlalchemy.text("SELECT 1"))
+
+
+def make_session(registry, url, **options):
+    engine = sqlalchemy.create_engine(url, pool_pre_ping=True, **options)
+    db_session = scoped_session(sessionmaker(bind=engine))  # expect: PS102
+    _warm(db_session)
+    _install_router(registry, db_session, engine)
+    return db_session
+""", files={"hooks.py": ""}, note="`_warm` runs a statement on the registry's session: it "
+          "holds a connection when `_install_router` raises"),
+    Case("""
+from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+
+def open_catalog(url):
+    engine = create_engine(url, pool_pre_ping=True)
+    session = sessionmaker(bind=engine)()
+    return session, MetaData(), engine
+
+
+def create_catalog(url, schema_file):
+    session, metadata, engine = open_catalog(url)  # expect: PS102
+    session.execute(text("SET search_path TO catalog"))
+    with open(schema_file) as f:
+        metadata.info["schema"] = f.read()
+    return session, metadata, engine
+""", note="the session ran a statement: it holds a connection when reading the schema file "
+          "raises"),
+]
+
+# round 13 (issue 31, large44's pyathena class): a SQLAlchemy dialect's reflection method
+# gets a Connection from the Inspector and borrows its DBAPI connection; the Engine branch
+# of the borrowing helper is not the method's own checkout.
+_DIALECT = """\
+from sqlalchemy.engine import Connection, Engine, reflection
+from sqlalchemy.engine.default import DefaultDialect
+"""
+_BORROW = """
+    def _raw(self, connection: Engine | Connection):
+        if isinstance(connection, Engine):
+            return connection.raw_connection()
+        return connection.connection
+"""
+VALID += [
+    Case(_DIALECT + """
+
+class LakeDialect(DefaultDialect):
+    name = "lake"
+""" + _BORROW + """
+    @reflection.cache
+    def get_schema_names(self, connection, **kw):
+        raw = self._raw(connection)
+        cursor = raw.cursor()
+        cursor.execute("SHOW SCHEMAS")
+        names = [row[0] for row in cursor.fetchall()]
+        cursor.close()
+        return names
+""", note="the Inspector passes a Connection it owns; the dialect borrows its DBAPI "
+          "connection and has nothing of its own to give back"),
+]
+INVALID += [
+    Case(_DIALECT + """
+
+class LakeCatalog:
+""" + _BORROW + """    def schema_names(self, connection):
+        raw = self._raw(connection)  # expect: PS102
+        cursor = raw.cursor()
+        cursor.execute("SHOW SCHEMAS")
+        names = [row[0] for row in cursor.fetchall()]
+        cursor.close()
+        return names
+""", note="not a dialect: a caller may hand an Engine, and the raw connection it checks "
+          "out is never given back"),
+    Case(_DIALECT + """
+
+class LakeDialect(DefaultDialect):
+    name = "lake"
+""" + _BORROW + """
+    def __init__(self, admin_engine: Engine, **kw):
+        super().__init__(**kw)
+        self.admin_engine = admin_engine
+
+    def get_schema_names(self, connection, **kw):
+        raw = self._raw(self.admin_engine)  # expect: PS102
+        cursor = raw.cursor()
+        cursor.execute("SHOW SCHEMAS")
+        names = [row[0] for row in cursor.fetchall()]
+        cursor.close()
+        return names
+""", note="the dialect checks out from an engine of its own, not from the Connection it "
+          "was handed"),
+]
+
+# round 13 (tune: psqlgraph): a library call that only registers a listener on the session
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _stamp(session, context, instances):
+    session.info["flushes"] = session.info.get("flushes", 0) + 1
+
+
+def new_session(label):
+    session = Session()
+    session.info["label"] = label.strip()
+    event.listen(session, "before_flush", _stamp)
+    session.stamped = True
+    return session
+""", note="configured (info, an attribute, a flush listener) and returned: nothing connects"),
+]
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _stamp(session, context, instances):
+    session.info["flushes"] = session.info.get("flushes", 0) + 1
+
+
+def new_session(label):
+    session = Session()  # expect: PS102
+    session.execute(text("SET application_name = 'worker'"))
+    event.listen(session, "before_flush", _stamp)
+    session.info["label"] = label.strip()
+    return session
+""", note="the SET connected the session: an exception from `label.strip()` leaves its "
+          "connection checked out"),
+]
+
+# round 13 (large44's evadb class): `commit()` of a session on which the function never
+# queued anything has nothing to write and checks nothing out
+_EMPTY_COMMIT = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+"""
+VALID += [
+    Case(_EMPTY_COMMIT + """
+
+def create_tables(metadata):
+    session = Session()
+    metadata.create_all(engine)
+    session.commit()
+    metadata.reflect(engine)
+    session.close()
+    return sorted(metadata.tables)
+""", note="the session never ran or queued anything: its commit ends an empty transaction "
+          "and an exception from reflect() leaves nothing checked out"),
+]
+INVALID += [
+    Case(_EMPTY_COMMIT + """
+
+def create_tables(metadata, marker):
+    session = Session()  # expect: PS102
+    metadata.create_all(engine)
+    session.add(marker)
+    session.flush()
+    metadata.reflect(engine)
+    session.commit()
+    session.close()
+    return sorted(metadata.tables)
+""", note="the flush of the queued marker checks a connection out and begins a "
+          "transaction; an exception from reflect() leaves both until collection"),
+]

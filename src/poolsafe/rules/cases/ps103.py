@@ -3033,3 +3033,194 @@ async def claim(session: AsyncSession, code):
     await save_code("b2", session)
 """, note="an exception the project raises outside any database handler"),
 ]
+
+# issue 31, round 13 (large44's largest held-out class): a session whose module names only
+# a database that undoes just the failed statement (a MySQL, SingleStore or SQLite storage
+# class) and whose `try` only executes statements keeps its transaction usable
+VALID += [
+    Case("""
+import logging
+
+from sqlalchemy import create_engine, select
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+class RunStore:
+    def __init__(self, table, db_file):
+        self.table = table
+        self.engine = create_engine(f"sqlite:///{db_file}")
+        self.Session = sessionmaker(bind=self.engine)
+
+    def _fetch(self, session: Session, run_id):
+        try:
+            return session.execute(
+                select(self.table).where(self.table.c.run_id == run_id)).first()
+        except Exception as exc:
+            log.debug("no runs table yet: %s", exc)
+            self.table.create(self.engine, checkfirst=True)
+        return None
+
+    def upsert(self, run_id, data):
+        with self.Session() as session, session.begin():
+            row = self._fetch(session, run_id)
+            stmt = sqlite.insert(self.table).values(run_id=run_id, data=data)
+            session.execute(stmt.on_conflict_do_update(
+                index_elements=["run_id"], set_={"data": data}))
+            return row
+""", note="SQLite undoes only the failed SELECT; a failed execute() (no flush) leaves the "
+          "Session's transaction usable, and the caller goes on with it"),
+    Case("""
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def save_memory(session: Session, table, key, value):
+    stmt = mysql.insert(table).values(k=key, v=value)
+    try:
+        session.execute(stmt.on_duplicate_key_update(v=value))
+    except Exception:
+        log.info("creating %s", table.name)
+        session.execute(text(f"CREATE TABLE IF NOT EXISTS {table.name} (k TEXT, v TEXT)"))
+        session.execute(stmt.on_duplicate_key_update(v=value))
+    session.commit()
+""", note="MySQL keeps the transaction after a failed INSERT; the retry runs in it"),
+    Case("""
+import singlestoredb
+from sqlalchemy import create_engine, text
+
+engine = create_engine("singlestoredb://app@db/app", pool_pre_ping=True)
+
+
+def load(statements):
+    with engine.connect() as conn:
+        with conn.begin():
+            for stmt in statements:
+                try:
+                    conn.execute(text(stmt))
+                except Exception:
+                    pass
+""", note="SingleStore keeps MySQL's statement-level errors: the block's other statements "
+          "still commit"),
+]
+
+INVALID += [
+    Case("""
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def save_memory(session: Session, table, key, value):
+    stmt = postgresql.insert(table).values(k=key, v=value)
+    try:
+        session.execute(stmt.on_conflict_do_update(index_elements=["k"], set_={"v": value}))
+    except Exception:  # expect: PS103
+        log.info("creating %s", table.name)
+        session.execute(text(f"CREATE TABLE IF NOT EXISTS {table.name} (k TEXT, v TEXT)"))
+        session.execute(stmt.on_conflict_do_update(index_elements=["k"], set_={"v": value}))
+    session.commit()
+""", note="PostgreSQL aborts the transaction on the failed INSERT: the retry fails too"),
+    Case("""
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def remember(session: Session, table, entry):
+    session.add(entry)
+    try:
+        found = session.execute(select(table)).first()
+    except Exception:  # expect: PS103
+        log.warning("lookup failed")
+        found = None
+    session.commit()
+    return found
+""", note="the execute autoflushes the queued entry first: a failed flush leaves the "
+          "Session pending rollback whatever the database",
+         unfixable="the fix would change behaviour beyond the release: in `remember`: "
+                   "`session.rollback()` in the handler also undoes `session.add(entry)`, run "
+                   "before the `try` in the same transaction, and the code after it goes on as "
+                   "if that were kept"),
+]
+
+# round 13: the module's own engine URLs say which database it is, when its imports do not
+VALID += [
+    Case("""
+import logging
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+class NoteStore:
+    def __init__(self, path):
+        self.engine = create_engine(f"sqlite:///{path}")
+        self.Session = sessionmaker(bind=self.engine)
+
+    def _ensure(self, session: Session):
+        try:
+            session.execute(text("SELECT 1 FROM notes LIMIT 1"))
+        except Exception:
+            log.info("creating notes")
+            session.execute(text("CREATE TABLE notes (body TEXT)"))
+
+    def add(self, body):
+        with self.Session() as session:
+            self._ensure(session)
+            session.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": body})
+            session.commit()
+""", note="the module builds its only engine on a SQLite URL: the failed SELECT aborts "
+          "nothing, and the caller goes on in the same transaction"),
+]
+INVALID += [
+    Case("""
+import logging
+import os
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+class NoteStore:
+    def __init__(self, path):
+        if path:
+            self.engine = create_engine(f"sqlite:///{path}")
+        else:
+            self.engine = create_engine(os.environ["NOTES_DATABASE_URL"], pool_pre_ping=True)
+        self.Session = sessionmaker(bind=self.engine)
+
+    def _ensure(self, session: Session):
+        try:
+            session.execute(text("SELECT 1 FROM notes LIMIT 1"))
+        except Exception:  # expect: PS103
+            log.info("creating notes")
+            session.execute(text("CREATE TABLE notes (body TEXT)"))
+
+    def add(self, body):
+        with self.Session() as session:
+            self._ensure(session)
+            session.execute(text("INSERT INTO notes (body) VALUES (:b)"), {"b": body})
+            session.commit()
+""", note="one engine's URL comes from the environment (PostgreSQL, perhaps): the module "
+          "does not say its database"),
+]
