@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.analysis.engines import engine_sites, holds_no_server_slot, is_non_pooling
+from poolsafe.analysis.flask_config_use import configures_nothing
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.analysis.one_shot import short_lived_engine
 from poolsafe.analysis.project_facts import facts, is_test_module
@@ -150,13 +151,10 @@ class PoolWithoutPrePing(Rule):
                 continue
             if ping is None and opts.open:
                 continue
-            project = facts(ctx.index)
-            if site.from_config and (project.global_pre_ping() or (
-                    not project.uses_flask_sqlalchemy() and project.builds_engines())):
-                continue  # no Flask-SQLAlchemy, engines of its own: the key is a name
-            if (site.config_object and project.writes_flask_uri()
-                    and not project.loads_flask_config()):
-                continue  # the app sets its URI itself and loads no config object
+            if site.from_config and facts(ctx.index).global_pre_ping():
+                continue
+            if configures_nothing(ctx.index, site) is not None:
+                continue  # a name only: Flask-SQLAlchemy never reads this configuration
             if site.call is not None and not site.from_config and short_lived_engine(
                     ctx.index, ctx.module, site.call) is not None:
                 continue  # used once and dropped: no idle connection to test
