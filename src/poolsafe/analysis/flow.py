@@ -2635,7 +2635,7 @@ def _acquires_in_init(index: ProjectIndex, cls: ClassInfo, attr: str) -> bool:
     scopes = cls.attribute_scopes.get(attr, [])
     if not values or len(values) != len(scopes):
         return False
-    for value, scope in zip(values, scopes):
+    for value, scope in zip(values, scopes, strict=True):
         if scope.name != "__init__":
             return False
         inner, _ = strip_await(value)

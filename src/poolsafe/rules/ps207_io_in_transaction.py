@@ -144,8 +144,9 @@ class IoInTransaction(Rule):
     `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
     `Annotated[Session, Depends(get_db)]` or a module alias of it such as
     `SessionDep`, Flask-SQLAlchemy's `db.session`, a `scoped_session` registry's
-    call in the function (`session = Session()`: the thread's session), a cursor another module opened
-    at its top level on its own module-level connection, `db.cur`, whose statements
+    call in the function (`session = Session()`: the thread's session), a cursor
+    another module opened at its top level on its own module-level connection,
+    `db.cur`, whose statements
     run in `db.conn`'s transaction until `db.conn.commit()`); a connection with
     `conn.autocommit = True`, one acquired in autocommit
     (`psycopg.connect(dsn, autocommit=True)`, also through `**config` with

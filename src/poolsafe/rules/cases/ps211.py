@@ -200,7 +200,8 @@ VALID += [
 
 INVALID += [
     Case(_MYSQL_BLUEPRINT.format(mark="  # expect: PS211",
-                                 body="    with Session() as s:\n        return {\"n\": s.execute(\"SELECT 1\").scalar()}"),
+                                 body="    with Session() as s:\n"
+                                      "        return {\"n\": s.execute(\"SELECT 1\").scalar()}"),
          path="shop/stock.py", files={"shop/__init__.py": "", "app.py": _MYSQL_APP},
          note="the route opens a session of the engine"),
 ]
