@@ -84,7 +84,7 @@ def test_fix_rate_over_invalid_cases() -> None:
     assert tally == {
         # (21 safe: the bootstrap engine kept in a module list is fixed too; 22: a config
         # class whose URI falls back to a server after `or`, round 12 of issue 31)
-        "PS203": Counter(safe=22, unsafe=1),
+        "PS203": Counter(safe=25, unsafe=1),
         # a registry built in a function other than the app factory (kept in a global,
         # or returned to a caller that does not remove it: round 11)
         "PS205": Counter(safe=12, **{"not fixable": 2}),

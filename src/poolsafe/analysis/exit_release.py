@@ -12,8 +12,11 @@ release is skipped. This module reads the releasing method itself:
 - a call that may raise before the release, outside a `try` whose `finally` holds
   it (`self.conn.commit()` then `putconn`): a failed commit skips the release.
 
-Only pooled connections count: a direct connection that is not closed holds
-nothing once it died, and the process frees it.
+The state guard counts only for pooled connections: a direct connection that
+died holds nothing on the server, and the process frees it. A call that may raise
+before the release counts for direct connections too (`self.conn.commit()` then
+`self.conn.close()` on a `psycopg2.connect()`): a failed commit leaves a live
+connection open that nothing closes.
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ def _checkout(index: ProjectIndex, cls: ClassInfo, attr: str
             continue
         conn = index.evaluate(inner, cls.module, scope)
         if isinstance(conn, Connection) and conn.packed is None and conn.kind.tracked \
-                and not conn.kind.direct and (conn.kind.pool_release or conn.kind.close_releases):
+                and (conn.kind.pool_release or conn.kind.close_releases):
             return inner, conn
     return None
 
@@ -141,8 +144,10 @@ def _gaps(index: ProjectIndex, cls: ClassInfo, method: FunctionInfo) -> Iterator
         why = _skipped_when(call, attr, method.node, parents, module)
         if why is None:
             continue
-        reported.add(attr)
         text, guarded = why
+        if guarded and conn.kind.direct:
+            continue  # a direct connection that died holds nothing
+        reported.add(attr)
         text = f"`{cls.name}.{method.name}` {text}"
         yield ExitGap(checkout, conn, attr, cls, method, module.code_for_node(call), text,
                       guarded)

@@ -18,14 +18,20 @@ connection:
   `__init__` the app imports is no script; a module other scripts import still is).
 - an engine built in a script's `if __name__ == "__main__":` block (no `while`, no
   server started there) that no function reads as a global and that the block only
-  uses or passes to helpers keeping it local (`create_tables(engine)`).
+  uses or passes to helpers keeping it local (`create_tables(engine)`);
+- a module-level engine that nothing reads: no statement of its module uses it (or
+  what is made from it at the top level: `Session = sessionmaker(bind=engine)`,
+  `session = Session()`) beyond making those, and the project's modules that import
+  the module import other names from it (a Flask blueprint), none of those, nor the
+  module object itself, nor `*`. Its pool never connects. (A module nobody imports
+  is not judged: it may be an entry point, or a library's module its users read.)
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes, strip_await
+from poolsafe.analysis.cstutil import children, iter_nodes, strip_await
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
@@ -60,7 +66,110 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
         return "a script's top level: it does its database work once and ends"
     if func is None and _main_block_engine(index, module, call, name):
         return "built in a script's `__main__` block for one run, and kept by nothing"
+    if func is None and _never_read(index, module, name):
+        return "nothing in the project reads it: its pool never connects"
     return None
+
+
+def _never_read(index: ProjectIndex, module: ModuleInfo, name: str) -> bool:
+    """The module-level `name` (an engine), and every top-level name made from it
+    (`Session = sessionmaker(bind=engine)`, `session = Session()`), is read nowhere but
+    in making those: not in a function of the module (unless as the function's own
+    local), not in another top-level statement; and the module is imported by other
+    project modules, each of which imports only other names from it (not the module
+    object, nor `*`)."""
+    derived = {name}
+    makers: list[cst.Assign] = []
+    changed = True
+    while changed:
+        changed = False
+        for node in iter_nodes(module.tree):
+            if not isinstance(node, cst.Assign) or node in makers:
+                continue
+            targets = [t.target for t in node.targets]
+            reads = {n.value for n in iter_nodes(node.value, into_functions=True)
+                     if isinstance(n, cst.Name)}
+            if not reads & derived:
+                continue
+            if not all(isinstance(t, cst.Name) for t in targets):
+                return False  # stored somewhere else (`app.engine = engine`)
+            makers.append(node)
+            derived.update(t.value for t in targets if isinstance(t, cst.Name))
+            changed = True
+    if "__all__" in derived:
+        return False
+    parents: dict[int, cst.CSTNode] = {}
+    for node in iter_nodes(module.tree, into_functions=True):
+        for child in children(node):
+            parents[id(child)] = node
+    inside_makers = {id(n) for m in makers for n in iter_nodes(m, into_functions=True)}
+    for node in iter_nodes(module.tree, into_functions=True):
+        if not isinstance(node, cst.Name) or node.value not in derived \
+                or id(node) in inside_makers:
+            continue
+        up = parents.get(id(node))
+        if isinstance(up, cst.Attribute) and up.attr is node:
+            continue  # `db.session`: another object's attribute
+        if isinstance(up, cst.Arg) and up.keyword is node:
+            continue  # `f(session=...)`: a keyword
+        if isinstance(up, cst.AssignTarget):
+            continue  # bound, not read (the engine's own assignment)
+        if not _local_of_function(module, parents, node):
+            return False
+    for text in _all_exports(module):
+        if text in derived:
+            return False
+    importers = index.importers(module)
+    if not importers:
+        return False  # nothing shows what the module is for (an entry point, a library's)
+    for importer in importers:
+        specific = False
+        for qualname in [*importer.imports.values(), *importer.star_imports]:
+            if _names_module(qualname, module):
+                return False  # the module object, or `*`: any of its names may be read
+            head, _, last = qualname.rpartition(".")
+            if head and _names_module(head, module):
+                if last in derived:
+                    return False
+                specific = True
+        if not specific:
+            return False  # imported in a way not read here
+    return True
+
+
+def _names_module(qualname: str, module: ModuleInfo) -> bool:
+    """`qualname` is one of the module's dotted names, also under the repository's
+    own name (`repo.shop.reports`)."""
+    return qualname in module.names or qualname.partition(".")[2] in module.names
+
+
+def _local_of_function(module: ModuleInfo, parents: dict[int, cst.CSTNode],
+                       node: cst.Name) -> bool:
+    """`node` is in a function where its name is a local or a parameter (not declared
+    `global`): it reads the function's own value, not the module's."""
+    up = parents.get(id(node))
+    while up is not None:
+        if isinstance(up, cst.FunctionDef):
+            func = module.by_node.get(id(up))
+            return func is not None and node.value not in func.globals_declared and (
+                node.value in func.locals or node.value in func.all_param_names())
+        if isinstance(up, cst.Lambda):
+            return False
+        up = parents.get(id(up))
+    return False
+
+
+def _all_exports(module: ModuleInfo) -> list[str]:
+    out: list[str] = []
+    for node in iter_nodes(module.tree):
+        if isinstance(node, cst.Assign | cst.AugAssign) and any(
+                isinstance(t, cst.Name) and t.value == "__all__"
+                for t in ([a.target for a in node.targets] if isinstance(node, cst.Assign)
+                          else [node.target])):
+            for n in iter_nodes(node.value):
+                if isinstance(n, cst.SimpleString):
+                    out.append(n.evaluated_value if isinstance(n.evaluated_value, str) else "")
+    return out
 
 
 #: calls that start a server or an event loop that serves: an engine the block hands

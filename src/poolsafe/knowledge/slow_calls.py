@@ -42,6 +42,10 @@ _OPENAI = frozenset({"chat.completions.create", "completions.create", "responses
                      "chat.completions.parse"})
 _CHAT_MODEL = frozenset({"invoke", "ainvoke", "stream", "astream", "batch", "abatch",
                          "predict", "apredict", "generate", "agenerate"})
+#: a LangChain embeddings model (`OpenAIEmbeddings().embed_documents(texts)`): each call
+#: is a request to the provider's embeddings API (Ollama's to its server)
+_EMBEDDINGS = frozenset({"embed_documents", "embed_query", "aembed_documents",
+                         "aembed_query"})
 _S3 = frozenset({"upload_file", "upload_fileobj", "download_file", "download_fileobj",
                  "put_object", "get_object", "copy_object", "copy", "delete_object",
                  "delete_objects", "list_objects_v2", "head_object",
@@ -145,8 +149,26 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
                  ("langchain_anthropic", "ChatAnthropic"): _CHAT_MODEL,
                  ("langchain_google_genai", "ChatGoogleGenerativeAI"): _CHAT_MODEL,
                  ("langchain_community.chat_models", "ChatOllama"): _CHAT_MODEL,
-                 ("langchain_ollama", "ChatOllama"): _CHAT_MODEL},
-        factories={("langchain.chat_models", "init_chat_model"): _CHAT_MODEL},
+                 ("langchain_ollama", "ChatOllama"): _CHAT_MODEL,
+                 **{(module, cls): _EMBEDDINGS for module, cls in (
+                     ("langchain_openai", "OpenAIEmbeddings"),
+                     ("langchain_openai", "AzureOpenAIEmbeddings"),
+                     ("langchain_openai.embeddings", "OpenAIEmbeddings"),
+                     ("langchain_community.embeddings", "OpenAIEmbeddings"),
+                     ("langchain_community.embeddings", "AzureOpenAIEmbeddings"),
+                     ("langchain_community.embeddings", "OllamaEmbeddings"),
+                     ("langchain_community.embeddings", "CohereEmbeddings"),
+                     ("langchain_community.embeddings", "BedrockEmbeddings"),
+                     ("langchain.embeddings", "OpenAIEmbeddings"),
+                     ("langchain.embeddings.openai", "OpenAIEmbeddings"),
+                     ("langchain_google_genai", "GoogleGenerativeAIEmbeddings"),
+                     ("langchain_cohere", "CohereEmbeddings"),
+                     ("langchain_mistralai", "MistralAIEmbeddings"),
+                     ("langchain_voyageai", "VoyageAIEmbeddings"),
+                     ("langchain_aws", "BedrockEmbeddings"),
+                     ("langchain_ollama", "OllamaEmbeddings"))}},
+        factories={("langchain.chat_models", "init_chat_model"): _CHAT_MODEL,
+                   ("langchain.embeddings", "init_embeddings"): _EMBEDDINGS},
     ),
     SlowFamily(
         "an object-storage transfer",

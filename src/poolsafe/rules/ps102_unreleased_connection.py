@@ -227,7 +227,11 @@ class UnreleasedConnection(Rule):
     (`self.conn.commit()` before `pool.putconn(self.conn)`, outside a
     `finally`), or gives a pooled connection back only while it is alive (`if
     not self.conn.closed:`, `if self.cnx.is_connected():`), since a dead one then
-    holds its slot for good.
+    holds its slot for good. A direct connection (`psycopg2.connect()` in
+    `__init__`, closed in `__exit__`) is reported for the first gap too: a failed
+    `self.conn.commit()` before `self.conn.close()` leaves a live connection that
+    nothing closes; a guard on its state is not a gap (a dead direct connection
+    holds nothing).
 
     A dependency-injector `Factory` of a session factory (`providers.Factory(SessionLocal)`,
     `Factory(Session, bind=engine)`) makes a new session for every injection, and

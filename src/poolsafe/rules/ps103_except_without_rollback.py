@@ -66,6 +66,11 @@ class ExceptWithoutRollback(Rule):
     at import, and shared by every instance: `db.conn` on any `Database()` means
     it, and so do the class's methods that hand out its cursor (`cur =
     db.cursor_for()` returning `self.conn.cursor()`), commit it or roll it back.
+    A connection that only a local object holds, opened by its class's `__init__`
+    (`db = Database()` with `self.conn = psycopg2.connect(...)` there), dies with
+    the object when the function returns: a swallowed error on `db.conn` is not
+    handed back to a caller, unless the object leaves the function (returned,
+    stored, passed to a call, read by a nested function).
     A project exception that the project raises only inside handlers of database
     errors that end nothing (`except IntegrityError: raise SlugTaken`) is that
     database error under another name: `except SlugTaken: pass` swallows it. A

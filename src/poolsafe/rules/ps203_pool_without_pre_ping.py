@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.analysis.engines import engine_sites, holds_no_server_slot, is_non_pooling
+from poolsafe.analysis.flask_config_use import configures_nothing
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.analysis.one_shot import short_lived_engine
 from poolsafe.analysis.project_facts import facts, is_test_module
@@ -88,7 +89,15 @@ class PoolWithoutPrePing(Rule):
     does its database work at import time is a script's unless a web
     application, worker or bot imports it, directly or through other modules (a
     package `__init__.py` the app imports builds the app's engine; a module that
-    only scripts import is theirs). Nor are test modules.
+    only scripts import is theirs). Nor are test modules. Nor is a module-level
+    engine that nothing reads: neither it nor what its module makes from it at the
+    top level (`Session = sessionmaker(bind=engine)`, `session = Session()`) is read
+    by a statement of the module (a function's own local of the same name aside),
+    and the project modules that import the module import only other names from it
+    (a Flask blueprint), not the module object or `*`: its pool never connects. A
+    module no project module imports is still judged (an entry point, or a
+    library's module that its users import), and an engine a route or another
+    module reads is reported.
     Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
     and are exempt; options hidden behind `**kwargs` that cannot be read are
     given the benefit of the doubt.
@@ -142,13 +151,10 @@ class PoolWithoutPrePing(Rule):
                 continue
             if ping is None and opts.open:
                 continue
-            project = facts(ctx.index)
-            if site.from_config and (project.global_pre_ping() or (
-                    not project.uses_flask_sqlalchemy() and project.builds_engines())):
-                continue  # no Flask-SQLAlchemy, engines of its own: the key is a name
-            if (site.config_object and project.writes_flask_uri()
-                    and not project.loads_flask_config()):
-                continue  # the app sets its URI itself and loads no config object
+            if site.from_config and facts(ctx.index).global_pre_ping():
+                continue
+            if configures_nothing(ctx.index, site) is not None:
+                continue  # a name only: Flask-SQLAlchemy never reads this configuration
             if site.call is not None and not site.from_config and short_lived_engine(
                     ctx.index, ctx.module, site.call) is not None:
                 continue  # used once and dropped: no idle connection to test

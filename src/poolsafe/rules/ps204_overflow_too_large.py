@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.analysis.engines import engine_sites, holds_no_server_slot, is_non_pooling
+from poolsafe.analysis.flask_config_use import configures_nothing
 from poolsafe.analysis.project_facts import is_test_module
 from poolsafe.analysis.resolution import int_value
 from poolsafe.core.model import RawFinding, Severity
@@ -38,6 +39,15 @@ class OverflowTooLarge(Rule):
     judged. `pool_size=0` (no limit), `NullPool`/`StaticPool` and SQLite URLs are
     exempt, also when the URL's dialect comes from a constant
     (`f"{DIALECT}:///{path}"` with `DIALECT = "sqlite"`).
+
+    A Flask `SQLALCHEMY_ENGINE_OPTIONS` is judged only where Flask-SQLAlchemy can
+    read it (as for PS203): in a project that never imports Flask-SQLAlchemy and
+    builds its own engines with `create_engine`, a config class's
+    `SQLALCHEMY_ENGINE_OPTIONS` configures nothing (the engines are judged with
+    the options they are given); nor does a config class or module that no app
+    loads (`app.config.from_object`, `from_pyfile`, `from_envvar`, `from_file`)
+    in a project whose app sets its `SQLALCHEMY_DATABASE_URI` on `app.config`
+    itself.
 
     ## Tests, one-shot code and processes
     Test modules are not reported: a test's engine lives for one test. A script's
@@ -86,6 +96,8 @@ class OverflowTooLarge(Rule):
                 continue
             if site.from_config and site.anchor is None:
                 continue  # inherited options: reported where they are written
+            if configures_nothing(ctx.index, site) is not None:
+                continue  # a name only: Flask-SQLAlchemy never reads this configuration
             size_b = opts.values.get("pool_size")
             over_b = opts.values.get("max_overflow")
             if size_b is None and over_b is None:

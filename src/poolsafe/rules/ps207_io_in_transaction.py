@@ -93,7 +93,8 @@ class IoInTransaction(Rule):
     - LLM calls: openai (`chat.completions.create`, `responses.create`,
       `embeddings.create`...), anthropic (`messages.create`), google-genai,
       cohere, litellm (`completion`), LangChain chat models (`invoke`,
-      `ainvoke`);
+      `ainvoke`) and embeddings models (`OpenAIEmbeddings`, `OllamaEmbeddings`...:
+      `embed_documents`, `embed_query`, `aembed_documents`, `aembed_query`);
     - object storage: boto3 clients and resources (`upload_file`, `put_object`,
       `get_object`, `download_file`, `copy_object`, `delete_object`), minio,
       google-cloud-storage (`upload_from_*`, `download_*`), Azure Blob Storage
@@ -142,8 +143,10 @@ class IoInTransaction(Rule):
     recognised by where they come from (an engine, a pool, a sessionmaker, a driver
     `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
     `Annotated[Session, Depends(get_db)]` or a module alias of it such as
-    `SessionDep`, Flask-SQLAlchemy's `db.session`, a cursor another module opened
-    at its top level on its own module-level connection, `db.cur`, whose statements
+    `SessionDep`, Flask-SQLAlchemy's `db.session`, a `scoped_session` registry's
+    call in the function (`session = Session()`: the thread's session), a cursor
+    another module opened at its top level on its own module-level connection,
+    `db.cur`, whose statements
     run in `db.conn`'s transaction until `db.conn.commit()`); a connection with
     `conn.autocommit = True`, one acquired in autocommit
     (`psycopg.connect(dsn, autocommit=True)`, also through `**config` with
@@ -775,6 +778,8 @@ class _Walker:
             return d
         if value is None and isinstance(expr, cst.Name) and self.annotated_handle(expr.value):
             return d
+        if value is None and isinstance(expr, cst.Name) and self.scoped_checkout(expr.value):
+            return d
         if value is None and self.handle_attribute(expr):
             return d
         if value is None and "." in d:
@@ -816,6 +821,23 @@ class _Walker:
         return any(isinstance(value, cst.Name)
                    and _Walker(self.index, scope).annotated_handle(value.value)
                    for value, scope in pairs)
+
+    def scoped_checkout(self, name: str) -> bool:
+        """A local name bound only to a `scoped_session` registry's call (`session =
+        Session()` in the function): the thread's session, the one the registry's
+        methods proxy to."""
+        if name in self.func.all_param_names():
+            return False
+        values = self.func.locals.get(name, [])
+        if not values:
+            return False
+        for v in values:
+            if not isinstance(v, cst.Call) or v.args:
+                return False
+            callee = self.index.evaluate(v.func, self.module, self.func)
+            if not (isinstance(callee, LibraryObject) and callee.type.is_scoped):
+                return False
+        return True
 
     def annotated_handle(self, name: str) -> bool:
         """A parameter annotated as a session or connection (`db: Session`)."""

@@ -48,7 +48,8 @@ class MysqlWithoutRecycle(Rule):
     built, one built and dropped in code that runs once per process (a script's
     `main()`, a CLI or Django management command, an Alembic `env.py` or
     migration, a method only such code calls, a script's `__main__` block that
-    serves nothing and hands the engine to no one who keeps it).
+    serves nothing and hands the engine to no one who keeps it), a module-level
+    engine that nothing in the project reads (see PS203).
 
     ## Why is this bad?
     MySQL closes a connection that has been idle for `wait_timeout` seconds.

@@ -1365,7 +1365,6 @@ class Db:
 
     def __exit__(self, *exc):
         if not self.conn.closed:
-            self.conn.commit()
             self.conn.close()
 """, note="a direct connection: a dead one holds nothing, and no pool counts it"),
     Case("""
@@ -3473,4 +3472,62 @@ def create_tables(metadata, marker):
     return sorted(metadata.tables)
 """, note="the flush of the queued marker checks a connection out and begins a "
           "transaction; an exception from reflect() leaves both until collection"),
+]
+
+# A direct connection (`psycopg2.connect()`, no pool) that a context-manager class
+# opens and closes in `__exit__` after a commit outside a `finally`: a failed commit
+# (a deferred constraint, a serialization failure) leaves a live connection that
+# nothing closes. A guard on its state is no gap: a dead direct connection holds nothing.
+INVALID += [
+    Case("""
+import psycopg2
+
+class Booking:
+    def __init__(self):
+        self.conn = psycopg2.connect("dbname=app")  # expect: PS102
+        self.cur = self.conn.cursor()
+
+    def __enter__(self):
+        return self.cur
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.conn.commit()
+        self.cur.close()
+        self.conn.close()
+""", note="a failed commit in __exit__ skips the close of a direct connection"),
+]
+
+VALID += [
+    Case("""
+import psycopg2
+
+class Booking:
+    def __init__(self):
+        self.conn = psycopg2.connect("dbname=app")
+        self.cur = self.conn.cursor()
+
+    def __enter__(self):
+        return self.cur
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.conn.commit()
+            self.cur.close()
+        finally:
+            self.conn.close()
+""", note="the close is in a finally: it runs whatever the commit does"),
+    Case("""
+import psycopg2
+
+class Booking:
+    def __init__(self):
+        self.conn = psycopg2.connect("dbname=app")
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.close()
+        if exc_type is None:
+            print("done")
+""", note="nothing that may raise runs before the close"),
 ]

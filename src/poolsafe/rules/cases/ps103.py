@@ -3224,3 +3224,58 @@ class NoteStore:
 """, note="one engine's URL comes from the environment (PostgreSQL, perhaps): the module "
           "does not say its database"),
 ]
+
+# A connection that only a local object holds, acquired by the object's `__init__`
+# (`db = Database()`, `self.conn = psycopg2.connect(...)`): the object and its connection
+# die when the function returns, so no caller gets the failed transaction back. An object
+# that leaves the function (returned, stored, passed on) still hands it back.
+_OWN_CONN = """\
+import psycopg2
+
+class Ledger:
+    def __init__(self):
+        self.conn = psycopg2.connect("dbname=app")
+        self.cur = self.conn.cursor()
+
+    def close(self):
+        self.conn.close()
+"""
+
+VALID += [
+    Case(_OWN_CONN + """
+
+def record(amount):
+    ledger = Ledger()
+    try:
+        ledger.cur.execute("INSERT INTO entries (amount) VALUES (%s)", (amount,))
+        ledger.conn.commit()
+    except psycopg2.Error as exc:
+        print(exc)
+""", note="the local Ledger and the connection its __init__ opened die at return"),
+]
+
+INVALID += [
+    Case(_OWN_CONN + """
+
+def record(amount):
+    ledger = Ledger()
+    try:
+        ledger.cur.execute("INSERT INTO entries (amount) VALUES (%s)", (amount,))
+        ledger.conn.commit()
+    except psycopg2.Error as exc:  # expect: PS103
+        print(exc)
+    return ledger
+""", note="the object is returned: the caller gets its connection in the failed "
+          "transaction"),
+    Case(_OWN_CONN + """
+
+def record(batch, amount):
+    ledger = Ledger()
+    batch.append(ledger)
+    try:
+        ledger.cur.execute("INSERT INTO entries (amount) VALUES (%s)", (amount,))
+        ledger.conn.commit()
+    except psycopg2.Error as exc:  # expect: PS103
+        print(exc)
+""", note="the object is stored in the caller's list and outlives the call"),
+]

@@ -601,3 +601,54 @@ VALID += [
          note="a SQLite fallback is the local run's; with no server driver declared, the "
               "deployment's database is not known"),
 ]
+
+# A module-level engine that nothing reads: the module's other names (a blueprint) are
+# what the application imports, and neither the engine nor the session factory and
+# session made from it at the top level is used anywhere. Its pool never connects.
+_BLUEPRINT = """\
+from flask import Blueprint
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+reports = Blueprint("reports", __name__)
+engine = create_engine("postgresql://app@db/app"){mark}
+Session = sessionmaker(bind=engine)
+session = Session()
+
+
+@reports.route("/reports")
+def list_reports():
+{body}
+"""
+_BLUEPRINT_APP = """\
+from flask import Flask
+
+from shop.reports import reports
+
+app = Flask(__name__)
+app.register_blueprint(reports)
+"""
+
+VALID += [
+    Case(_BLUEPRINT.format(mark="", body="    return {\"reports\": []}"),
+         path="shop/reports.py", files={"shop/__init__.py": "", "app.py": _BLUEPRINT_APP},
+         note="the app imports the blueprint only; nothing reads the engine, Session or "
+              "session: the pool never connects"),
+    Case(_BLUEPRINT.format(mark="", body="    session = {}\n    return session"),
+         path="shop/reports.py", files={"shop/__init__.py": "", "app.py": _BLUEPRINT_APP},
+         note="the route's `session` is its own local, not the module's"),
+]
+
+INVALID += [
+    Case(_BLUEPRINT.format(mark="  # expect: PS203",
+                           body="    return {\"reports\": session.execute(\"SELECT 1\").all()}"),
+         path="shop/reports.py", files={"shop/__init__.py": "", "app.py": _BLUEPRINT_APP},
+         note="the route reads the module's session, made from the engine"),
+    Case(_BLUEPRINT.format(mark="  # expect: PS203", body="    return {\"reports\": []}"),
+         path="shop/reports.py", files={"shop/__init__.py": "", "app.py": _BLUEPRINT_APP,
+                                        "shop/jobs.py": "from shop.reports import Session\n"},
+         note="another module imports the session factory made from the engine"),
+    Case(_BLUEPRINT.format(mark="  # expect: PS203", body="    return {\"reports\": []}"),
+         path="shop/reports.py", files={"shop/__init__.py": ""},
+         note="no module imports this one: it may be run or imported from outside"),
+]

@@ -226,3 +226,49 @@ settings = load(Settings)
 """},
          note="the settings default pool_size=100 leaves max_overflow=50 at half of it"),
 ]
+
+# A config class's SQLALCHEMY_ENGINE_OPTIONS configures an engine only when
+# Flask-SQLAlchemy reads it: a project without Flask-SQLAlchemy that builds its own
+# engine (reading only the URI from the class) leaves the options unread; so does a
+# Flask-SQLAlchemy app that sets its URI on app.config itself and loads no config object.
+_UNREAD_CONFIG = """\
+class Config:
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+    SQLALCHEMY_ENGINE_OPTIONS = {{"pool_pre_ping": True, "pool_size": 5,
+                                 "max_overflow": 20}}{mark}
+"""
+_OWN_ENGINE = """\
+from sqlalchemy import create_engine
+
+from settings import Config
+
+engine = create_engine(Config.SQLALCHEMY_DATABASE_URI, pool_pre_ping=True)
+"""
+_FSA_APP = """\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+    {load}
+    db.init_app(app)
+    return app
+"""
+
+VALID += [
+    Case(_UNREAD_CONFIG.format(mark=""), path="settings.py", files={"db.py": _OWN_ENGINE},
+         note="no Flask-SQLAlchemy: the project's engine reads only the URI"),
+    Case(_UNREAD_CONFIG.format(mark=""), path="settings.py",
+         files={"app.py": _FSA_APP.format(load="app.config['DEBUG'] = False")},
+         note="the app sets its URI itself and loads no config object"),
+]
+
+INVALID += [
+    Case(_UNREAD_CONFIG.format(mark="  # expect: PS204"), path="settings.py",
+         files={"app.py": _FSA_APP.format(load="app.config.from_object('settings.Config')")},
+         note="the app loads the config class: Flask-SQLAlchemy reads its options"),
+]

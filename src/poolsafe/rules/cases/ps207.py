@@ -1622,3 +1622,94 @@ INVALID.append(Case(_RECONNECT + """
             time.sleep(5)  # expect: PS207
         self.session.commit()
 """, note="the INSERT before the probe began a transaction that the back-off keeps open"))
+
+# LangChain embeddings models: `embed_documents` / `embed_query` (and their async
+# `aembed_*`) send a request to the provider's embeddings API, as slow as a chat call.
+# A `scoped_session` registry's call in a function (`session = Session()`) is the
+# thread's session: its query opens the transaction the slow call then keeps open.
+_SCOPED = """\
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+Session = scoped_session(sessionmaker(bind=create_engine("postgresql://db/app")))
+"""
+
+INVALID.extend([
+    Case(_DB + """
+from langchain_openai import OpenAIEmbeddings
+
+embedder = OpenAIEmbeddings(model="text-embedding-3-small")
+
+def index_note(db: Session, note_id: int, body: str):
+    db.execute(text("UPDATE notes SET state = 'indexing' WHERE id = :i"), {"i": note_id})
+    vector = embedder.embed_query(body)  # expect: PS207
+    db.execute(text("UPDATE notes SET vector = :v WHERE id = :i"), {"v": vector, "i": note_id})
+    db.commit()
+""", note="a LangChain embeddings model's embed_query()"),
+    Case(_SCOPED + """
+from langchain_community.embeddings import OllamaEmbeddings
+
+embedder = OllamaEmbeddings(model="nomic-embed-text")
+
+def embed_all(texts):
+    return embedder.embed_documents(texts)
+
+def closest(question):
+    session = Session()
+    notes = session.execute(text("SELECT body FROM notes")).all()
+    vectors = embed_all([n.body for n in notes])  # expect: PS207
+    session.commit()
+    return vectors
+""", note="the thread's scoped session holds the read's transaction across a helper's "
+          "embed_documents()"),
+    Case(_DB + """
+from langchain_openai import AzureOpenAIEmbeddings
+
+embedder = AzureOpenAIEmbeddings(azure_deployment="embed")
+
+async def reindex(db: Session, ids: list[int]):
+    rows = db.execute(text("SELECT id, body FROM notes WHERE id = ANY(:i) FOR UPDATE"),
+                      {"i": ids}).all()
+    vectors = await embedder.aembed_documents([r.body for r in rows])  # expect: PS207
+    db.commit()
+    return vectors
+""", note="aembed_documents() while rows are locked FOR UPDATE"),
+])
+
+VALID.extend([
+    Case(_DB + """
+from langchain_openai import OpenAIEmbeddings
+
+embedder = OpenAIEmbeddings(model="text-embedding-3-small")
+
+def index_note(db: Session, note_id: int, body: str):
+    vector = embedder.embed_query(body)
+    db.execute(text("UPDATE notes SET vector = :v WHERE id = :i"), {"v": vector, "i": note_id})
+    db.commit()
+""", note="the embedding is computed before the transaction begins"),
+    Case(_SCOPED + """
+class Embeddings:
+    def embed_documents(self, texts):
+        return [[float(len(t))] for t in texts]
+
+embedder = Embeddings()
+
+def closest(question):
+    session = Session()
+    notes = session.execute(text("SELECT body FROM notes")).all()
+    vectors = embedder.embed_documents([n.body for n in notes])
+    session.commit()
+    return vectors
+""", note="a project class's embed_documents() is no provider's API"),
+    Case(_SCOPED + """
+from langchain_openai import OpenAIEmbeddings
+
+embedder = OpenAIEmbeddings(model="text-embedding-3-small")
+
+def closest(question):
+    session = Session()
+    notes = session.execute(text("SELECT body FROM notes")).all()
+    session.commit()
+    return embedder.embed_documents([n.body for n in notes])
+""", note="the scoped session's transaction is committed before the embeddings call"),
+])

@@ -173,3 +173,35 @@ if __name__ == "__main__":
          note=("one-shot code: each check runs once, from a table main() walks once; "
                "no engine waits idle in a pool")),
 ]
+
+# A module-level MySQL engine that nothing reads (the app imports the module's
+# blueprint only): its pool never connects, as for PS203.
+_MYSQL_BLUEPRINT = """\
+from flask import Blueprint
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+stock = Blueprint("stock", __name__)
+engine = create_engine("mysql+pymysql://app@db/app"){mark}
+Session = sessionmaker(bind=engine)
+
+
+@stock.route("/stock")
+def show():
+{body}
+"""
+_MYSQL_APP = "from flask import Flask\nfrom shop.stock import stock\n\napp = Flask(__name__)\n"
+
+VALID += [
+    Case(_MYSQL_BLUEPRINT.format(mark="", body="    return {}"),
+         path="shop/stock.py", files={"shop/__init__.py": "", "app.py": _MYSQL_APP},
+         note="nothing reads the engine or its session factory: the pool never connects"),
+]
+
+INVALID += [
+    Case(_MYSQL_BLUEPRINT.format(mark="  # expect: PS211",
+                                 body="    with Session() as s:\n"
+                                      "        return {\"n\": s.execute(\"SELECT 1\").scalar()}"),
+         path="shop/stock.py", files={"shop/__init__.py": "", "app.py": _MYSQL_APP},
+         note="the route opens a session of the engine"),
+]

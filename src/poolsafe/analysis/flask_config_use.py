@@ -1,0 +1,31 @@
+"""Whether a Flask-SQLAlchemy configuration (a config class, module or `app.config`
+writes) configures any engine at all: PS203 and PS204 judge such a configuration only
+when Flask-SQLAlchemy reads it.
+
+- In a project that never imports Flask-SQLAlchemy and builds its own engines with
+  `create_engine`, `SQLALCHEMY_DATABASE_URI` / `SQLALCHEMY_ENGINE_OPTIONS` are only
+  names (the engines are judged themselves, with the options they are given).
+- A config class or module configures an app only when the app loads it
+  (`app.config.from_object(...)`, `from_pyfile`, `from_envvar`, `from_file`): in a
+  project whose app sets `SQLALCHEMY_DATABASE_URI` on `app.config` itself and loads
+  no config object, a config class elsewhere is only a name.
+"""
+
+from __future__ import annotations
+
+from poolsafe.analysis.engines import EngineSite
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.project_facts import facts
+
+
+def configures_nothing(index: ProjectIndex, site: EngineSite) -> str | None:
+    """Why the configuration `site` comes from configures no engine, or None (it does,
+    or it is an engine call)."""
+    if not site.from_config:
+        return None
+    project = facts(index)
+    if not project.uses_flask_sqlalchemy() and project.builds_engines():
+        return "no Flask-SQLAlchemy, engines of its own: the keys are only names"
+    if site.config_object and project.writes_flask_uri() and not project.loads_flask_config():
+        return "the app sets its URI itself and loads no config object"
+    return None
