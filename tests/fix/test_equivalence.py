@@ -544,7 +544,7 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     "PS103-invalid-30": SAVEPOINT, "fixture-flask_psycopg2": SAVEPOINT,
     # the handler's rollback would also undo the `add()` queued before the `try`: the
     # check drops the fix (large45's autoflush look-alike)
-    "PS103-invalid-69": ("`session.rollback()` in the handler also undoes `session.add(entry)`",
+    "PS103-invalid-73": ("`session.rollback()` in the handler also undoes `session.add(entry)`",
                          True),
     # the handler reads `conn` when the checkout itself failed: UnboundLocalError in the
     # original, AttributeError on the `conn = None` the fix writes (another exception)

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import copy
 import gc
 import importlib.abc
 import importlib.util
 import inspect
+import re
 import sqlite3
 import sys
 import threading
@@ -37,6 +39,8 @@ import proof_standins
 
 from poolsafe.runtime import ConnectionPool
 
+#: ` at 0x7f...` in an object's default repr: differs between two runs of one case
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 #: the inputs each function is called with (every parameter gets the same value)
 ARGUMENTS: tuple[Any, ...] = (1, None, [1, 2])
 #: ... and, in `run_module`, a string too (a name, a DSN, a table)
@@ -123,7 +127,8 @@ class RecordingConnection(sqlite3.Connection):
         LEDGER.statements += 1
         if self.aborted:
             raise InFailedSqlTransaction("current transaction is aborted")
-        self.pending.append((" ".join(str(sql).split()), repr(params)))
+        # an object among the parameters is compared by its class, not by its address
+        self.pending.append((" ".join(str(sql).split()), _ADDRESS.sub("", repr(params))))
 
     def commit(self) -> None:
         self._sync()
@@ -503,8 +508,12 @@ def run_module(source: str, scenario: Scenario, fetch: Any,
             for name, f, cls in functions_of(module):
                 if only is not None and name not in only:
                     continue
-                for value in RUN_ARGUMENTS:
-                    key = (name, repr(value))
+                for pristine in RUN_ARGUMENTS:
+                    key = (name, repr(pristine))
+                    # a fresh copy per call: a function that appends to its argument
+                    # (`registry.append(...)`) must not change what later calls, or
+                    # the other version's run, are given and keyed by
+                    value = copy.deepcopy(pristine)
                     # an earlier call's connection dropped in a reference cycle (a
                     # traceback's frames) is taken back when the collector runs: not
                     # in the middle of this call's count

@@ -11,6 +11,7 @@ fails. `-s` prints what ran."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -146,8 +147,8 @@ def _run(server: Server, source: str, kind: str, after: int
             pool.faults(commits=1, after=after) if kind == "commit" else None
         for value in ARGUMENTS:
             before = pool.stats().in_use
-            try:
-                outcomes.append(("return", shape(module["work"](value))))
+            try:  # a fresh copy: `work` may append to its argument
+                outcomes.append(("return", shape(module["work"](copy.deepcopy(value)))))
             except Exception as exc:
                 outcomes.append(("raise", type(exc).__name__))
             left.append(pool.stats().in_use - before)

@@ -527,7 +527,8 @@ async def stock_count():
     await conn.ensure_closed()
     return n
 """, files={"store.py": _AIOMYSQL_FACTORY}, path="api.py",
-    note="aiomysql: ensure_closed() closes it, but only when the query succeeds"))
+    note="aiomysql: ensure_closed() closes it, but only when the query succeeds",
+    unfixable="a release of `conn` the fix cannot move into `finally`"))
 
 PS102_VALID.append(Case("""
 from store import open_db

@@ -3273,6 +3273,8 @@ def make_session(registry, url, replica_url, **options):
           "registers a callback reading it later, given an attribute and returned: nothing "
           "connects"),
     Case("""
+from pathlib import Path
+
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -3285,8 +3287,7 @@ def open_catalog(url):
 
 def create_catalog(url, schema_file):
     session, metadata, engine = open_catalog(url)
-    with open(schema_file) as f:
-        metadata.info["schema"] = f.read()
+    metadata.info["schema"] = Path(schema_file).read_text()
     metadata.create_all(engine)
     return session, metadata, engine
 """, note="the session among the helper's results is never worked on here: an exception "
@@ -3308,6 +3309,8 @@ def make_session(registry, url, **options):
 """, files={"hooks.py": ""}, note="`_warm` runs a statement on the registry's session: it "
           "holds a connection when `_install_router` raises"),
     Case("""
+from pathlib import Path
+
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.orm import sessionmaker
 
@@ -3321,8 +3324,7 @@ def open_catalog(url):
 def create_catalog(url, schema_file):
     session, metadata, engine = open_catalog(url)  # expect: PS102
     session.execute(text("SET search_path TO catalog"))
-    with open(schema_file) as f:
-        metadata.info["schema"] = f.read()
+    metadata.info["schema"] = Path(schema_file).read_text()
     return session, metadata, engine
 """, note="the session ran a statement: it holds a connection when reading the schema file "
           "raises"),
