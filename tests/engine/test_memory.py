@@ -322,3 +322,67 @@ def test_files_parsed_early_weigh_less_in_the_workers_shares(
     lighter = [i for i, (s, f) in enumerate(zip(sizes, full, strict=True)) if s < f]
     assert len(lighter) == 1  # the one file parsed early
     assert sizes[lighter[0]] == full[lighter[0]] // checking.PREPARSED_SHARE
+
+
+def test_forget_others_keeps_the_share_s_own_trees(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "b.py").write_text("def g():\n    return 2\n")
+    from poolsafe.core.discovery import SourceFile
+
+    ahead: dict[str, Any] = {}
+    for name in ("a.py", "b.py"):
+        path = tmp_path / name
+        ahead[str(path)] = checking.load_data(SourceFile(name, path, Path(name)),
+                                              path.read_bytes())
+    other = ahead[str(tmp_path / "b.py")].module
+    checking._forget_others(ahead, [str(tmp_path / "a.py")])
+    assert list(ahead) == [str(tmp_path / "a.py")]
+    assert ahead[str(tmp_path / "a.py")].module.functions  # (untouched)
+    assert not other.__dict__  # its cycles broken: freed once let go
+
+
+@needs_fork
+def test_workers_drop_the_trees_parsed_ahead_for_other_shares(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each forked worker keeps only the trees parsed ahead for its own share; one
+    that reaches another share's file as a dependency parses it, and the findings
+    (a close() through a project wrapper another worker checks) are those of a run
+    that parsed nothing early."""
+    (tmp_path / "zz_wrappers.py").write_text(
+        "from psycopg2.pool import SimpleConnectionPool\n\n"
+        "POOL = SimpleConnectionPool(1, 5, '')\n\n\n"
+        "def get_conn():\n    return POOL.getconn()\n\n\n"
+        "def put_conn(conn):\n    POOL.putconn(conn)\n" + "# padding\n" * 400)
+    for n in range(4):
+        (tmp_path / f"app{n}.py").write_text(
+            "from zz_wrappers import get_conn\n\n\n"
+            f"def work{n}():\n    conn = get_conn()\n    try:\n"
+            "        conn.cursor().execute('SELECT 1')\n    finally:\n"
+            "        conn.close()\n")
+    expected = _key(tmp_path, jobs=1, cache_dir=None)
+    assert any(k[3] == "PS101" for k in expected)
+    dropped = tmp_path.parent / f"{tmp_path.name}-dropped.txt"
+    real_forget = checking._forget_others
+
+    def recording(ahead: dict[str, Any], share: list[str]) -> None:
+        before = set(ahead)
+        real_forget(ahead, share)
+        with open(dropped, "a") as f:
+            f.writelines(f"{Path(p).name}\n" for p in sorted(before - set(ahead)))
+
+    monkeypatch.setattr(checking, "_forget_others", recording)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    real = parallel.run_apart
+
+    def all_early(fn: Any, apart: bool = True, meanwhile: Any = None) -> Any:
+        told: list[object] = []
+        answer = real(lambda tell: fn(told.append), apart=False)
+        if meanwhile is not None:
+            meanwhile(lambda: False, lambda: told[0])
+        return answer
+
+    monkeypatch.setattr(engine, "run_apart", all_early)
+    monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
+    assert _key(tmp_path, jobs=2, cache_dir=None) == expected
+    # the worker of the apps dropped the wrappers' tree, the other the apps'
+    assert "zz_wrappers.py" in dropped.read_text().split()
