@@ -458,10 +458,6 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
         # check (and whatever their resolution reaches, through the index), so
         # parsing runs on every core, not only in this process
         out = CheckResults()
-        if len(share) < len(own):
-            # a worker of several: the trees parsed ahead for the other shares are
-            # not kept (each worker inherited all of them; see `_forget_others`)
-            _forget_others(parsed_ahead, share)
         # which selected files a pattern matches depends on their bytes only: what
         # one epoch searched, the next need not search again
         matches = dict(known_matches or {})
@@ -507,34 +503,6 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
     proofs = None if options.cache_dir is None else ProofStore(options.cache_dir)
     with unvalidated_nodes(), comparisons_kept(proofs):  # (forked workers inherit them)
         return check_all(own, sizes, options.jobs, check_share)
-
-
-def _forget_others(parsed_ahead: dict[str, ParsedFile | FileError], share: list[str]) -> None:
-    """Drop from `parsed_ahead` the trees of files outside `share`, in a forked
-    worker: each worker inherits every tree the parent parsed ahead, and kept them
-    to the end of its run, though only the worker whose share holds a file checks
-    it (mlflow, cold: the three largest modules, 1.26 MB of source parsed ahead,
-    held 159 MB in each worker). A worker that reaches one of them as a dependency
-    parses it, as it would after the first epoch anyway; the findings are those of
-    the same bytes parsed again."""
-    mine = set(share)
-    others = [p for p in parsed_ahead if p not in mine]
-    for path in others:
-        loaded = parsed_ahead.pop(path)
-        if isinstance(loaded, ParsedFile):
-            _break_cycles(loaded.module)
-    if others:
-        release_dropped()
-
-
-def _break_cycles(module: ModuleInfo) -> None:
-    """Break the reference cycles of a parsed module (a module and its functions
-    point at each other) so that reference counting frees it once it is let go."""
-    for func in module.all_functions:
-        func.__dict__.clear()
-    for cls in module.classes.values():
-        cls.__dict__.clear()
-    module.__dict__.clear()
 
 
 class _Epoch:
@@ -611,7 +579,12 @@ class _Epoch:
         already recorded are plain data."""
         for loaded in self.parsed.values():
             if isinstance(loaded, ParsedFile):
-                _break_cycles(loaded.module)
+                module = loaded.module
+                for func in module.all_functions:
+                    func.__dict__.clear()
+                for cls in module.classes.values():
+                    cls.__dict__.clear()
+                module.__dict__.clear()
         self.parsed.clear()
         self.index.__dict__.clear()
 
