@@ -128,7 +128,7 @@ class Walker:
         self.steps = 0
         #: id(node) -> (node, `code_of(node)`): a call is rendered once, not once per
         #: path that reaches it (superset's cold run rendered the same calls 15,000
-        #: times, a seventh of the whole run, in three `[*]` proofs); the node is kept
+        #: times in three `[*]` proofs: 0.6 s of their 2.0 s of CPU); the node is kept
         #: beside its text, so that its id is not reused while the walk lasts
         self._texts: dict[int, tuple[cst.CSTNode, str]] = {}
         self.release_counts: dict[str, int] = {}
