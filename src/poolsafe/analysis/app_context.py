@@ -52,6 +52,22 @@ def pushes_context(body: cst.CSTNode) -> bool:
     return False
 
 
+def pushes_context_of(func: FunctionInfo) -> bool:
+    """`pushes_context(func.node.body)`, without walking the body in a module whose
+    text never spells `push`: the call it looks for is an attribute named so (PS206
+    asks it of every function of superset's `models/core.py` on each keystroke of
+    the editor, and the module has no `.push`: some 10 ms of CPU a keystroke)."""
+    module = func.module
+    spells = module.__dict__.get(_SPELLS_PUSH)
+    if spells is None:
+        spells = module.__dict__[_SPELLS_PUSH] = _PUSH in module.source
+    return spells and pushes_context(func.node.body)
+
+
+#: the attribute of a module that keeps whether its text spells `push`
+_SPELLS_PUSH = "_spells_push"
+
+
 def db_use_outside_context(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
                             depth: int, skip: cst.Call | None) -> str | None:
     stack: list[cst.CSTNode] = [body]

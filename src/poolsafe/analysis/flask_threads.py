@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from poolsafe.analysis.app_context import app_factory_call, is_context_call, pushes_context
+from poolsafe.analysis.app_context import app_factory_call, is_context_call, pushes_context_of
 from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, positional_args
 from poolsafe.analysis.django_threads import threaded_target
 from poolsafe.analysis.index import ProjectIndex, word_pattern
@@ -57,7 +57,7 @@ def thread_db_uses(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadUs
         how = entries.get(id(func.node))
         if how is None or app_factory_call(index, func) is not None:
             continue
-        if pushes_context(func.node.body) or _context_decorator(func):
+        if pushes_context_of(func) or _context_decorator(func):
             continue
         found = _first_use(index, func, func.node.body, 0)
         if found is not None:
@@ -126,7 +126,7 @@ def _uses_before_entries(index: ProjectIndex, module: ModuleInfo) -> Iterator[Th
     the search (issue 32)."""
     found: list[tuple[FunctionInfo, tuple[cst.CSTNode, str]]] = []
     for func in module.all_functions:
-        if pushes_context(func.node.body) or _context_decorator(func):
+        if pushes_context_of(func) or _context_decorator(func):
             continue
         use = _first_use(index, func, func.node.body, 0)
         if use is not None:
@@ -209,7 +209,7 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
     elif isinstance(node, cst.Call) and depth < _DEPTH:
         callee = index.evaluate(node.func, func.module, func)
         if isinstance(callee, FunctionRef) and callee.func is not func \
-                and not pushes_context(callee.func.node.body):
+                and not pushes_context_of(callee.func):
             inner = _first_use(index, callee.func, callee.func.node.body, depth + 1)
             if inner is not None:
                 return f"`{callee.func.name}()`, which uses {inner[1]},"

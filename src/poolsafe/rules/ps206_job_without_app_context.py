@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from poolsafe.analysis.app_context import (
     app_factory_call,
     db_use_outside_context,
-    pushes_context,
+    pushes_context_of,
 )
 from poolsafe.analysis.cstutil import dotted_name
 from poolsafe.analysis.project_facts import facts, is_test_module
@@ -115,7 +115,7 @@ class JobWithoutAppContext(Rule):
         if project.jobs_deferred():
             # a job is reported only where it builds the app: a module without such
             # a function (an edit's `check FILE`, mostly) needs no project-wide search
-            candidates = [f for f in candidates if not pushes_context(f.node.body)
+            candidates = [f for f in candidates if not pushes_context_of(f)
                           and app_factory_call(ctx.index, f) is not None]
             if not candidates:
                 return
@@ -125,7 +125,7 @@ class JobWithoutAppContext(Rule):
             if how is None:
                 continue
             app_call = app_factory_call(ctx.index, func)
-            if app_call is None or pushes_context(func.node.body):
+            if app_call is None or pushes_context_of(func):
                 continue
             use = db_use_outside_context(ctx.index, func, func.node.body, 0, app_call)
             if use is None:

@@ -1,0 +1,65 @@
+"""Cheaper answers that must equal the walks they stand for (issue 32): each gate is
+compared with the full computation on every module of the fixtures and of every rule
+case, and on a generated module that spells the word in other places."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from rule_case_tree import write_rule_cases
+
+from poolsafe.analysis.app_context import pushes_context, pushes_context_of
+from poolsafe.analysis.module import ModuleInfo
+from poolsafe.fix.equivalence.paths import Side, Walker, code_of
+from poolsafe.scan.checking import parse_source
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _modules(tmp_path: Path) -> list[ModuleInfo]:
+    out = []
+    cases = write_rule_cases(tmp_path / "cases")
+    for path in sorted([*cases.rglob("*.py"), *(ROOT / "fixtures").rglob("*.py")]):
+        text = path.read_text()
+        try:
+            out.append(parse_source(str(path), path, Path(path.name), text))
+        except Exception:  # (a case that does not parse is no module to compare)
+            continue
+    return out
+
+
+def test_pushes_context_of_equals_the_walk(tmp_path: Path) -> None:
+    generated = (
+        "def a(app):\n    app.app_context().push()\n\n"
+        "def b(app):\n    ctx = app.app_context()\n    ctx.push()\n\n"
+        "def c(app):\n    push = 1\n    return push\n\n"
+        "def d(app):\n    return 'push'\n")
+    modules = [*_modules(tmp_path),
+               parse_source("gen.py", tmp_path / "gen.py", Path("gen.py"), generated)]
+    pushing = 0
+    for module in modules:
+        for func in module.all_functions:
+            expected = pushes_context(func.node.body)
+            assert pushes_context_of(func) == expected, (module.path, func.name)
+            pushing += expected
+    assert pushing >= 2  # (the generated ones at least: the gate is exercised both ways)
+
+
+@pytest.mark.parametrize("original", [True, False])
+def test_walker_texts_equal_code_of(tmp_path: Path, original: bool) -> None:
+    """The walk renders each node once (`Walker.code_of`): the text is `code_of`'s."""
+    side = Side(frozenset({"conn"}), frozenset(), frozenset(), frozenset(), {}, original, {})
+    for module in _modules(tmp_path)[:200]:
+        for func in module.all_functions:
+            walker = Walker(func.node, side)
+            for node in (n for n in _calls(func.node)):
+                assert walker.code_of(node) == code_of(node)
+                assert walker.code_of(node) == code_of(node)  # (kept)
+
+
+def _calls(node: cst.CSTNode) -> list[cst.CSTNode]:
+    from poolsafe.analysis.cstutil import iter_calls
+
+    return list(iter_calls(node))
