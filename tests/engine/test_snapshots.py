@@ -9,6 +9,7 @@ import os
 import pickle
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rule_case_tree import write_rule_cases
@@ -83,6 +84,39 @@ def test_rule_cases_fed_from_snapshots_find_the_same(tmp_path: Path,
                                                     parses: list[str]) -> None:
     tree = write_rule_cases(tmp_path / "cases")
     _fed_from_snapshots(tree, monkeypatch, parses)
+
+
+def test_files_parsed_ahead_are_kept_and_fed_from_snapshots(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
+    """The checked files a cold scan parses while the selection runs
+    (`checking.preparse`) are kept like the others when every module is, and a file
+    whose snapshot is there is left to the check, which loads it: not parsed ahead.
+    (Whether anything is parsed ahead depends on timing; here it always is.)"""
+    from poolsafe.scan import engine, parallel
+
+    leak = ("import psycopg2\n\ndef f{n}():\n    conn = psycopg2.connect('')\n"
+            "    conn.cursor().execute('SELECT 1')\n")
+    tree = tmp_path / "app"
+    tree.mkdir()
+    for n in range(4):
+        (tree / f"db{n}.py").write_text(leak.format(n=n) * (n + 1))
+    real = parallel.run_apart
+    early: list[int] = []
+
+    def all_ahead(fn: Any, apart: bool = True, meanwhile: Any = None) -> Any:
+        told: list[object] = []
+        answer = real(lambda tell: fn(told.append), apart=False)
+        if meanwhile is not None:
+            before = len(parses)
+            meanwhile(lambda: False, lambda: told[0])
+            early.append(len(parses) - before)
+        return answer
+
+    monkeypatch.setattr(engine, "run_apart", all_ahead)
+    monkeypatch.setattr(engine, "SELECT_APART_BYTES", 0)
+    _fed_from_snapshots(tree, monkeypatch, parses)
+    assert early[0] == 4  # (the first scan parsed every file ahead)
+    assert early[-1] == 0  # (the last found every snapshot)
 
 
 WRAPPER = ("import psycopg2.pool\npool = psycopg2.pool.SimpleConnectionPool(1, 5)\n\n"

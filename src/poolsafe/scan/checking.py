@@ -281,11 +281,16 @@ def preparse(project: ProjectScope, options: ScanOptions, ready: Callable[[], bo
     reported = set(project.reported)
     out: dict[str, ParsedFile | FileError] = {}
     budget = PREPARSE_BYTES
+    # a module kept from an earlier run is loaded by the check, not parsed here
+    store = None if options.cache_dir is None else SnapshotStore(options.cache_dir, write=False)
     with unvalidated_nodes():
         for i in sorted((i for i in told if i in reported), key=lambda i: -len(datas[i])):
             if ready() or budget <= 0:
                 break
-            out[str(files[i].path)] = _load_checked(files[i], datas[i], options)
+            f = files[i]
+            if store is not None and store.has(f.display, f.path, f.relative, datas[i]):
+                continue
+            out[str(f.path)] = _load_checked(f, datas[i], options)
             budget -= len(datas[i])
     return out
 
@@ -536,7 +541,11 @@ class _Epoch:
         if path not in self.parsed:
             f, d = self.by_path[path]
             done = self.preparsed.pop(path, None)
-            self.parsed[path] = done if done is not None else self._parse(f, d)
+            if done is None:
+                done = self._parse(f, d)
+            else:  # (parsed ahead, not analysed yet: kept as one parsed here would be)
+                self._keep(f, d, done)
+            self.parsed[path] = done
             self.parsed_bytes += len(d)
         return self.parsed[path]
 
@@ -559,10 +568,16 @@ class _Epoch:
             keep_new_objects()
             return ParsedFile(f, decoded, module)
         loaded = load_data(f, d)
-        if isinstance(loaded, ParsedFile) and (store.keep_checked
-                                               or str(f.path) not in self.checked):
-            store.store(loaded.module, f.display, f.path, f.relative, d)
+        self._keep(f, d, loaded)
         return loaded
+
+    def _keep(self, f: SourceFile, d: bytes, loaded: ParsedFile | FileError) -> None:
+        """Keep a module just parsed as a snapshot, if it is one to keep: one parsed
+        only for what other modules read from it (or any, with `keep_checked`)."""
+        store = self.snapshots
+        if store is not None and isinstance(loaded, ParsedFile) and (
+                store.keep_checked or str(f.path) not in self.checked):
+            store.store(loaded.module, f.display, f.path, f.relative, d)
 
     def _dependency(self, path: str) -> ModuleInfo | None:
         loaded = self.load(path)

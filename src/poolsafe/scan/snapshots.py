@@ -135,6 +135,12 @@ class SnapshotStore:
         h.update(data)
         return h.hexdigest()
 
+    def has(self, display: str, abspath: Path, relative: Path, data: bytes) -> bool:
+        """Whether a snapshot of the module parsed from `data` is there (`load` may
+        still refuse it)."""
+        return self.key is not None and (
+            self.directory / (self._name(display, abspath, relative, data) + SUFFIX)).is_file()
+
     def load(self, display: str, abspath: Path, relative: Path,
              data: bytes) -> ModuleInfo | None:
         """The module parsed from `data` on an earlier run, or None."""
