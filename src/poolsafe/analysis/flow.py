@@ -37,6 +37,7 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
 from poolsafe.analysis.resolution import class_bases
@@ -1012,9 +1013,11 @@ class FunctionFlow:
 
     def _call_may_raise(self, call: cst.Call) -> bool:
         """`_may_raise`, and a `cursor()` that talks to the server (mysql.connector's
-        pings the connection first and raises when it is gone)."""
+        pings the connection first and raises when it is gone); `append` on the
+        function's own list and a join of its strings do not raise (`local_lists`)."""
         if _may_raise(call):
-            return not self._catches_everything(call)
+            return not self._catches_everything(call) \
+                and not cannot_raise_on_own_list(self.func, call)
         f = call.func
         if isinstance(f, cst.Attribute) and f.attr.value == "cursor":
             owner = self.res.owner(f.value)

@@ -148,7 +148,11 @@ class UnreleasedConnection(Rule):
 
     **What raises.** Logging, `print()`, `close()`, `rollback()`, building a
     `contextlib.suppress(...)` or a `contextlib.closing(conn)` (`conn =
-    engine.connect()` then `with closing(conn):` leaves no gap) and a cursor's
+    engine.connect()` then `with closing(conn):` leaves no gap), building a query
+    between the connect and the `try` on the function's own lists
+    (`conditions.append("title LIKE %s")` on a list the function made with `[]`, and
+    `" AND ".join(conditions)` when that list only ever holds strings and is handed
+    to no other function) and a cursor's
     creation count as not raising, with
     one exception: mysql.connector's `cursor()` first pings the server
     (`is_connected()`) and raises `OperationalError` when the connection is gone,

@@ -3533,3 +3533,104 @@ class Booking:
             print("done")
 """, note="nothing that may raise runs before the close"),
 ]
+
+# Issue 31 round 16 (corpus15's tune half): a handler that builds its query between the
+# connect and the `try`. `list.append` cannot raise, nor can `"sep".join(parts)` when the
+# function's own list holds only strings; anything else between them still can.
+_SEARCH_BASE = """\
+import pymysql
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+
+
+def connect():
+    return pymysql.connect(host="db", user="app", password="pw", database="shop")
+"""
+
+VALID += [
+    Case(_SEARCH_BASE + """
+
+@app.route("/books")
+def search_books():
+    title = request.args.get("title")
+    author = request.args.get("author")
+    conn = connect()
+    cursor = conn.cursor()
+    query = "SELECT isbn, title FROM books b JOIN authors a ON a.id = b.author_id WHERE 1 = 1"
+    conditions = []
+    params = []
+    if title:
+        conditions.append("b.title LIKE %s")
+        params.append(f"%{title}%")
+    if author:
+        conditions.append("a.name = %s")
+        params.append(author)
+    if conditions:
+        query += " AND " + " AND ".join(conditions)
+    try:
+        cursor.execute(query, tuple(params))
+        return jsonify(cursor.fetchall())
+    finally:
+        cursor.close()
+        conn.close()
+""", note="only appends to the function's own lists and a join of its string conditions run "
+          "between the connect and the `try`: none can raise"),
+]
+
+INVALID += [
+    Case(_SEARCH_BASE + """
+
+@app.route("/books")
+def search_books():
+    conn = connect()  # expect: PS102
+    cursor = conn.cursor()
+    conditions = []
+    for key, value in request.args.items():
+        conditions.append(key + " = %s")
+    query = "SELECT isbn FROM books WHERE " + " AND ".join(conditions)
+    try:
+        cursor.execute(query, tuple(request.args.values()))
+        return jsonify(cursor.fetchall())
+    finally:
+        conn.close()
+""", note="`request.args.items()` runs between the connect and the `try` (a call that may "
+          "raise); the appends and the join alone would not"),
+    Case(_SEARCH_BASE + """
+
+@app.route("/books")
+def search_books():
+    conn = connect()  # expect: PS102
+    cursor = conn.cursor()
+    ids = []
+    for raw in request.args.getlist("id"):
+        ids.append(int(raw))
+    query = "SELECT isbn FROM books WHERE id IN (" + ", ".join(ids) + ")"
+    try:
+        cursor.execute(query)
+        return jsonify(cursor.fetchall())
+    finally:
+        conn.close()
+""", note="`int(raw)` may raise before the `try`, and the join of integers raises TypeError: "
+          "the list does not hold only strings"),
+    Case(_SEARCH_BASE + """
+
+def add_filters(conditions):
+    conditions.append(42)
+
+
+@app.route("/books")
+def search_books():
+    conn = connect()  # expect: PS102
+    cursor = conn.cursor()
+    conditions = ["1 = 1"]
+    add_filters(conditions)
+    query = "SELECT isbn FROM books WHERE " + " AND ".join(conditions)
+    try:
+        cursor.execute(query)
+        return jsonify(cursor.fetchall())
+    finally:
+        conn.close()
+""", note="the list is handed to another function, which may add anything: the join may "
+          "raise (and so may the call)"),
+]
