@@ -1,7 +1,7 @@
 """Functions a library runs outside Django's request cycle for the life of the process
 (read by PS107 through `django_threads`): paho-mqtt client callbacks, `schedule`
-jobs, and `background.task` functions. Each keeps its thread's Django connection
-between its runs unless it closes it.
+jobs, `background.task` functions and pyTelegramBotAPI (`telebot`) handlers. Each
+keeps its thread's Django connection between its runs unless it closes it.
 """
 
 from __future__ import annotations
@@ -22,12 +22,16 @@ from poolsafe.knowledge.django import (
     SCHEDULE_EVERY,
     SCHEDULE_MODULE,
     SCHEDULE_TYPES,
+    TELEBOT_HANDLER_DECORATORS,
+    TELEBOT_REGISTER_METHODS,
+    TELEBOT_TYPES,
 )
 
 #: how each runs its function, for messages
 PAHO_CALLBACK = "a paho MQTT client callback"
 SCHEDULE_JOB = "a `schedule` job (`every(...).do()`)"
 BACKGROUND_TASK = "a `background.task` (the package's thread pool)"
+TELEBOT_HANDLER = "a pyTelegramBotAPI handler (`TeleBot` runs it for the life of the process)"
 #: the ones whose failure ends the loop that runs them (an exception leaves paho's
 #: `loop_forever()` and `schedule.run_pending()`): any close in the function is
 #: enough, as for a thread that ends with it; a `background.task`'s worker thread
@@ -35,7 +39,8 @@ BACKGROUND_TASK = "a `background.task` (the package's thread pool)"
 ANY_CLOSE_SUFFICES: frozenset[str] = frozenset({PAHO_CALLBACK, SCHEDULE_JOB})
 #: the words of a module that registers one
 WORDS: tuple[str, ...] = (*PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, SCHEDULE_EVERY,
-                          "background")
+                          "background", *sorted(TELEBOT_HANDLER_DECORATORS),
+                          *sorted(TELEBOT_REGISTER_METHODS))
 
 
 def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
@@ -50,10 +55,45 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
         for call in (iter_calls(module.tree) if scope is None else scope.direct_calls):
             _paho_method(index, module, scope, call, out)
             _schedule_do(index, module, scope, call, out)
+            _telebot_register(index, module, scope, call, out)
     for f in module.all_functions:
         if _background_task(index, module, f):
             out.setdefault(id(f.node), BACKGROUND_TASK)
+        elif _telebot_handler(index, module, f):
+            out.setdefault(id(f.node), TELEBOT_HANDLER)
     return out
+
+
+def _telebot_handler(index: ProjectIndex, module: ModuleInfo, f: FunctionInfo) -> bool:
+    """`@bot.message_handler(...)` (or another of `TeleBot`'s handler decorators) on a
+    `telebot.TeleBot`, also one built in another module."""
+    for deco in f.node.decorators:
+        target = decorator_target(deco)
+        if isinstance(target, cst.Attribute) \
+                and target.attr.value in TELEBOT_HANDLER_DECORATORS \
+                and instance_type(index.evaluate(target.value, module, f.parent),
+                                  TELEBOT_TYPES):
+            return True
+    return False
+
+
+def _telebot_register(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                      call: cst.Call, out: dict[int, str]) -> None:
+    """`bot.register_message_handler(callback, ...)` on a `telebot.TeleBot`."""
+    f = call.func
+    args = positional_args(call)
+    if not (isinstance(f, cst.Attribute) and f.attr.value in TELEBOT_REGISTER_METHODS):
+        return
+    callback = args[0] if args else None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "callback":
+            callback = arg.value
+    if callback is None or not instance_type(index.evaluate(f.value, module, scope),
+                                             TELEBOT_TYPES):
+        return
+    found = _function(index, module, scope, callback)
+    if found is not None:
+        out.setdefault(id(found.node), TELEBOT_HANDLER)
 
 
 def _function(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,

@@ -80,6 +80,7 @@ from poolsafe.knowledge.django import (
     DJANGO_SIGNAL_INSTANCE,
     DJANGO_TRANSACTION,
     DJANGO_TRANSACTION_CALLS,
+    DONE_CALLBACK,
     EXECUTOR_METHODS,
     EXECUTOR_TYPES,
     ONE_SHOT_THREADS,
@@ -142,6 +143,7 @@ _ENTRIES = "_django_thread_entries"
 #: the words of a module that can start one (`executor.map` on an executor built in
 #: that module: its name is spelled there)
 _ENTRY_WORDS = ("sync_to_async", "ThreadPoolExecutor", "run_in_executor", "add_job",
+                DONE_CALLBACK,
                 "scheduled_job", "Thread", "Timer", "ThreadPool", "dummy", *CALLBACK_WORDS)
 
 
@@ -193,6 +195,8 @@ _DESCRIBED = {
     "Timer": "a `threading.Timer`",
     "submit": "an executor's worker thread (`submit`)",
     "add_job": "an APScheduler job (`add_job`)",
+    DONE_CALLBACK: "a done-callback of an executor's task (`add_done_callback`, run on "
+                   "the worker thread)",
 }
 
 
@@ -224,6 +228,9 @@ def _thread_start(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     f = call.func
     if _unsafe_sync_to_async(index, module, func, call) and args:
         return args[0], "`sync_to_async(thread_sensitive=False)`", None
+    if isinstance(f, cst.Attribute) and f.attr.value == DONE_CALLBACK and args \
+            and _executor_future(index, module, func, f.value):
+        return args[0], _DESCRIBED[DONE_CALLBACK], None
     if isinstance(f, cst.Attribute) and f.attr.value in EXECUTOR_METHODS:
         method = f.attr.value
         pos = EXECUTOR_METHODS[method]
@@ -252,6 +259,24 @@ def _thread_start(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     if target is None:
         return None
     return target, _DESCRIBED[name], _first_element(keyword_arg(call, "args"))
+
+
+def _executor_future(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                     expr: cst.BaseExpression) -> bool:
+    """A future an executor's `submit()` returned: the call itself
+    (`executor.submit(f).add_done_callback(cb)`), or a name of `func` assigned from it
+    (`future = executor.submit(f)`). Its done-callbacks run on the worker thread that
+    finished the task (an asyncio task's run on the event loop's thread)."""
+    if isinstance(expr, cst.Name) and func is not None:
+        values = [v for v in func.locals.get(expr.value, [])
+                  if isinstance(v, cst.BaseExpression)]
+        if len(values) != 1:
+            return False
+        expr = values[0]
+    expr = strip_await(expr)[0]
+    return (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "submit"
+            and _is_executor(index, module, func, expr.func.value))
 
 
 #: executor methods whose further positional arguments are the task's own
@@ -621,7 +646,10 @@ def _long_running(loop: cst.While) -> bool:
 
 def _advanced_by_body(loop: cst.While) -> bool:
     """The loop's test reads a local name (not `True`, not an attribute such as
-    `self.running`) that its body assigns: a page flag or a batch counter."""
+    `self.running`) that its body assigns: a page flag or a batch counter. An
+    assignment in an `except` handler does not count: a flag only an error clears
+    (`while launched:` with `launched = False` under `except`) keeps the loop running
+    until something fails."""
     tested = {n.value for n in iter_nodes(loop.test) if isinstance(n, cst.Name)
               and n.value not in ("True", "False", "None", "not", "len")}
     if not tested:
@@ -630,9 +658,11 @@ def _advanced_by_body(loop: cst.While) -> bool:
         if isinstance(node, (cst.Attribute, cst.Call)):
             return False  # `while self.running:`, `while not stop.is_set():`
     assigned: set[str] = set()
+    handlers = {id(n) for h in iter_nodes(loop.body) if isinstance(h, cst.ExceptHandler)
+                for n in iter_nodes(h.body)}
     for node in iter_nodes(loop.body):
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) or id(node) in handlers:
+            continue  # (an `except` that clears the flag ends the loop on an error only)
         if isinstance(node, cst.Assign):
             for t in node.targets:
                 assigned |= {n.value for n in iter_nodes(t.target) if isinstance(n, cst.Name)}
