@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import chain_links, iter_calls, iter_nodes, positional_args
+from poolsafe.analysis.cstutil import (
+    call_name,
+    chain_links,
+    iter_calls,
+    iter_nodes,
+    positional_args,
+)
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
@@ -22,6 +28,7 @@ from poolsafe.knowledge.django import (
     SCHEDULE_EVERY,
     SCHEDULE_MODULE,
     SCHEDULE_TYPES,
+    TELEBOT_FILTER_KEYWORD,
     TELEBOT_HANDLER_DECORATORS,
     TELEBOT_REGISTER_METHODS,
     TELEBOT_TYPES,
@@ -32,6 +39,8 @@ PAHO_CALLBACK = "a paho MQTT client callback"
 SCHEDULE_JOB = "a `schedule` job (`every(...).do()`)"
 BACKGROUND_TASK = "a `background.task` (the package's thread pool)"
 TELEBOT_HANDLER = "a pyTelegramBotAPI handler (`TeleBot` runs it for the life of the process)"
+TELEBOT_FILTER = ("a pyTelegramBotAPI handler filter (`func=`, run by `TeleBot`'s polling "
+                  "for every update)")
 #: the ones whose failure ends the loop that runs them (an exception leaves paho's
 #: `loop_forever()` and `schedule.run_pending()`): any close in the function is
 #: enough, as for a thread that ends with it; a `background.task`'s worker thread
@@ -59,22 +68,57 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
     for f in module.all_functions:
         if _background_task(index, module, f):
             out.setdefault(id(f.node), BACKGROUND_TASK)
-        elif _telebot_handler(index, module, f):
-            out.setdefault(id(f.node), TELEBOT_HANDLER)
+        else:
+            for deco in _telebot_decorators(index, module, f):
+                out.setdefault(id(f.node), TELEBOT_HANDLER)
+                found = _telebot_filter(index, module, f.parent, deco)
+                if found is not None:
+                    out.setdefault(id(found.node), TELEBOT_FILTER)
     return out
 
 
-def _telebot_handler(index: ProjectIndex, module: ModuleInfo, f: FunctionInfo) -> bool:
+def _telebot_decorators(index: ProjectIndex, module: ModuleInfo,
+                        f: FunctionInfo) -> list[cst.Decorator]:
     """`@bot.message_handler(...)` (or another of `TeleBot`'s handler decorators) on a
     `telebot.TeleBot`, also one built in another module."""
+    out: list[cst.Decorator] = []
     for deco in f.node.decorators:
         target = decorator_target(deco)
         if isinstance(target, cst.Attribute) \
                 and target.attr.value in TELEBOT_HANDLER_DECORATORS \
                 and instance_type(index.evaluate(target.value, module, f.parent),
                                   TELEBOT_TYPES):
-            return True
-    return False
+            out.append(deco)
+    return out
+
+
+def _telebot_filter(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                    deco: cst.Decorator) -> FunctionInfo | None:
+    """The project function a handler decorator's filter (`func=`) runs: the function
+    named, or the one a project factory returns (`func=in_state(MENU)` whose body
+    returns `partial(check, state)` or a nested `check`)."""
+    expr = deco.decorator
+    if not isinstance(expr, cst.Call):
+        return None
+    value = next((a.value for a in expr.args
+                  if a.keyword is not None and a.keyword.value == TELEBOT_FILTER_KEYWORD), None)
+    if value is None or isinstance(value, cst.Lambda):
+        return None
+    if not isinstance(value, cst.Call):
+        return _function(index, module, scope, value)
+    factory = index.evaluate(value.func, module, scope)
+    if not isinstance(factory, FunctionRef):
+        return None
+    for ret in factory.func.returns:
+        returned = ret.value
+        if isinstance(returned, cst.Call) and call_name(returned) == "partial":
+            args = positional_args(returned)
+            returned = args[0] if args else None
+        if returned is not None:
+            found = _function(index, factory.func.module, factory.func, returned)
+            if found is not None:
+                return found
+    return None
 
 
 def _telebot_register(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,

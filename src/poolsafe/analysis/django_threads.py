@@ -182,7 +182,41 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
                 kind = _thread_class(index, ClassRef(cls)) if run is not None else None
                 if run is not None and kind is not None and kind[1] == "Thread":
                     out.setdefault(id(run.node), _DESCRIBED["Thread"])
+    if not _scheduler_started(index):
+        # a scheduler nobody starts runs none of its jobs (`scheduler.start()` left
+        # commented out): its registrations put no function on a thread
+        out = {key: how for key, how in out.items() if not _apscheduler_job(how)}
     return out
+
+
+#: the methods that set an APScheduler scheduler running
+_SCHEDULER_START = "start"
+
+
+def _apscheduler_job(how: str) -> bool:
+    return how in (_DESCRIBED["add_job"], _SCHEDULED_JOB) or (
+        how.startswith("@") and how.rsplit(".", 1)[-1] in THREAD_JOB_DECORATORS)
+
+
+def _scheduler_started(index: ProjectIndex) -> bool:
+    """Whether the project starts an APScheduler scheduler anywhere: a `.start()` call
+    on one, or on a receiver the index cannot tell (`get_scheduler().start()`, a
+    parameter), in a module that spells a scheduler (computed once per index)."""
+    def compute() -> bool:
+        for module in index.modules_mentioning(_SCHEDULER_WORDS):
+            for call, func in module.calls:
+                f = call.func
+                if not (isinstance(f, cst.Attribute) and f.attr.value == _SCHEDULER_START):
+                    continue
+                owner = index.evaluate(f.value, module, func)
+                if owner is None or instance_type(owner, APSCHEDULER_TYPES):
+                    return True
+        return False
+    return index.derived(_STARTED, compute)
+
+
+_STARTED = "_django_scheduler_started"
+_SCHEDULER_WORDS = ("apscheduler", "scheduler", "Scheduler", "sched")
 
 
 #: the method a `threading.Thread` subclass overrides with the thread's body
@@ -210,8 +244,11 @@ def _decorator_registration(index: ProjectIndex, module: ModuleInfo,
         if isinstance(target, cst.Attribute) and target.attr.value in THREAD_JOB_DECORATORS \
                 and instance_type(index.evaluate(target.value, module, f.parent),
                                   APSCHEDULER_TYPES):
-            return "an APScheduler job (`@scheduled_job`)"
+            return _SCHEDULED_JOB
     return None
+
+
+_SCHEDULED_JOB = "an APScheduler job (`@scheduled_job`)"
 
 
 #: what `_thread_start` finds: the function run (an expression), how, and its first

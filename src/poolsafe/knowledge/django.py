@@ -230,6 +230,9 @@ TELEBOT_HANDLER_DECORATORS: frozenset[str] = frozenset({
     "chat_member_handler", "chat_join_request_handler", "message_reaction_handler",
     "business_message_handler",
 })
+#: a handler decorator's filter (`@bot.message_handler(func=is_member)`): the bot runs it
+#: for every update in its polling thread, before choosing the handler
+TELEBOT_FILTER_KEYWORD = "func"
 #: `bot.register_message_handler(callback, ...)`: the callback is the first argument
 TELEBOT_REGISTER_METHODS: frozenset[str] = frozenset(
     f"register_{name}" for name in TELEBOT_HANDLER_DECORATORS)

@@ -50,7 +50,10 @@ class DjangoConnectionOutsideRequest(Rule):
       handler (`@bot.message_handler(...)`, `@bot.callback_query_handler(...)` and the
       other handler decorators of a `telebot.TeleBot`, or its `register_*_handler(f)`
       methods), which the bot runs on its worker threads (or, with `threaded=False`,
-      in its polling loop) for the life of the process, with no close in a `finally`.
+      in its polling loop) for the life of the process, with no close in a `finally`;
+      so is a handler's filter (`func=has_order`, or the function a project factory
+      returns, `func=in_state(MENU)` returning `partial(check, MENU)`), which the
+      polling thread runs for every update.
 
     The function run may be a bound method (`Thread(target=instance.send)` in a
     `post_save` receiver, whose `instance` is the `sender=` model; `pool.submit(self.sync)`
@@ -68,6 +71,10 @@ class DjangoConnectionOutsideRequest(Rule):
     args=["sync"])`, `executor.submit(call_command, "sync")`), the name a literal or a
     parameter of the function that starts the thread whose callers pass literals: that
     is reported at the call that starts the thread.
+
+    A job of an APScheduler scheduler is reported only when the project starts a
+    scheduler somewhere (`scheduler.start()`, or `.start()` on a receiver it cannot
+    tell apart): with the start left commented out, no job runs.
 
     A function decorated with `close_old_connections` (django-apscheduler's
     `util.close_old_connections`, or a project decorator that calls one of the closes)

@@ -177,6 +177,9 @@ scheduler = BlockingScheduler()
 @scheduler.scheduled_job("cron", hour=3)
 def nightly():
     Order.objects.filter(paid=False).update(total=0)  # expect: PS107
+
+
+scheduler.start()
 """, files=_FILES, note="@scheduled_job without close_old_connections"),
 ]
 
@@ -1586,4 +1589,105 @@ class Command(BaseCommand):
             except KeyboardInterrupt:
                 pending = False
 """, files=_FILES, note="a batch loop whose body clears the flag when nothing is left"),
+]
+
+# A scheduler the project never starts runs none of its jobs.
+VALID += [
+    Case("""
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from models import Order
+
+
+def expire_orders():
+    Order.objects.filter(paid=False).delete()
+
+
+scheduler = BackgroundScheduler()
+scheduler.add_job(expire_orders, "interval", minutes=5)
+# scheduler.start()  (switched off)
+""", files=_FILES, note="no scheduler of the project is ever started"),
+]
+
+INVALID += [
+    Case("""
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from models import Order
+
+
+def expire_orders():
+    Order.objects.filter(paid=False).delete()  # expect: PS107
+
+
+scheduler = BackgroundScheduler()
+scheduler.add_job(expire_orders, "interval", minutes=5)
+""", files={**_FILES, "apps.py": """
+from django.apps import AppConfig
+
+
+class ShopConfig(AppConfig):
+    name = "shop"
+
+    def ready(self):
+        from case import scheduler
+        scheduler.start()
+"""}, note="the scheduler started in another module"),
+]
+
+# A TeleBot handler's filter (`func=`) runs in the bot's polling thread for every update.
+INVALID += [
+    Case("""
+import telebot
+
+from models import Order
+
+bot = telebot.TeleBot("token")
+
+
+def has_open_order(message):
+    return Order.objects.filter(id=message.chat.id, paid=False).exists()  # expect: PS107
+
+
+@bot.message_handler(func=has_open_order)
+def remind(message):
+    bot.reply_to(message, "you have an unpaid order")
+""", files=_FILES, note="a handler filter with a query"),
+    Case("""
+from functools import partial
+
+import telebot
+
+from models import Order
+
+bot = telebot.TeleBot("token")
+
+
+def paid_is(paid):
+    def check(paid, message):
+        return Order.objects.filter(id=message.chat.id, paid=paid).exists()  # expect: PS107
+    return partial(check, paid)
+
+
+@bot.message_handler(func=paid_is(False))
+def remind(message):
+    bot.reply_to(message, "you have an unpaid order")
+""", files=_FILES, note="a filter built by a project factory (`partial` of a nested function)"),
+]
+
+VALID += [
+    Case("""
+import telebot
+
+bot = telebot.TeleBot("token")
+
+
+def is_command(message):
+    return message.text.startswith("/")
+
+
+@bot.message_handler(func=is_command)
+def unknown(message):
+    bot.reply_to(message, "unknown command")
+""", files=_FILES, note="a filter without database work"),
 ]
