@@ -182,10 +182,10 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
                 kind = _thread_class(index, ClassRef(cls)) if run is not None else None
                 if run is not None and kind is not None and kind[1] == "Thread":
                     out.setdefault(id(run.node), _DESCRIBED["Thread"])
-    if not _scheduler_started(index):
-        # a scheduler nobody starts runs none of its jobs (`scheduler.start()` left
-        # commented out): its registrations put no function on a thread
-        out = {key: how for key, how in out.items() if not _apscheduler_job(how)}
+        if not _scheduler_started(index):
+            # a scheduler nobody starts runs none of its jobs (`scheduler.start()` left
+            # commented out): its registrations put no function on a thread
+            out = {key: how for key, how in out.items() if not _apscheduler_job(how)}
     return out
 
 
