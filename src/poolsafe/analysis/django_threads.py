@@ -199,26 +199,30 @@ def _apscheduler_job(how: str) -> bool:
 
 
 def _scheduler_started(index: ProjectIndex) -> bool:
-    """Whether the project starts an APScheduler scheduler anywhere: a `.start()` call
-    on one, or on a receiver the index cannot tell (`get_scheduler().start()`, a
-    parameter), in a module that spells a scheduler (computed once per index)."""
-    def compute() -> bool:
-        for module in index.modules_mentioning(SCHEDULER_WORDS):
-            for call, func in module.calls:
-                f = call.func
-                if not (isinstance(f, cst.Attribute) and f.attr.value == _SCHEDULER_START):
-                    continue
+    """Whether the project may start an APScheduler scheduler anywhere: a `.start()`
+    call on one, or on any receiver but a known library object of another kind (a
+    `threading.Thread`): an unknown one, a name imported from a module the scan did
+    not read, a project object; or, in a file the scan did not read, any `.start(`
+    outside a comment (computed once per index and resolution level)."""
+    def started(module: ModuleInfo) -> bool:
+        for call, func in module.calls:
+            f = call.func
+            if isinstance(f, cst.Attribute) and f.attr.value == _SCHEDULER_START:
                 owner = index.evaluate(f.value, module, func)
-                if owner is None or instance_type(owner, APSCHEDULER_TYPES):
-                    return True
+                if not isinstance(owner, ExternalInstance) or instance_type(
+                        owner, APSCHEDULER_TYPES):
+                    return True  # a scheduler, or a receiver it may be
         return False
-    return index.derived(_STARTED, compute)
+
+    return index.derived(f"{_STARTED}:{index.resolution_level}", lambda: index.any_module(
+        word_pattern(SCHEDULER_WORDS), started) or index.unread_files_match(_START_CALL))
 
 
 _STARTED = "_django_scheduler_started"
 #: the words of a module that may start a scheduler (the prefilter selects such a
 #: module with a `start(` call, `prefilter._scheduler_start_files`)
 SCHEDULER_WORDS = ("apscheduler", "scheduler", "Scheduler", "sched")
+_START_CALL = re.compile(rb"(?m)^[^#\n]*\.\s*start\s*\(")
 
 
 #: the method a `threading.Thread` subclass overrides with the thread's body
