@@ -1,14 +1,20 @@
 """Functions a library runs outside Django's request cycle for the life of the process
 (read by PS107 through `django_threads`): paho-mqtt client callbacks, `schedule`
-jobs, and `background.task` functions. Each keeps its thread's Django connection
-between its runs unless it closes it.
+jobs, `background.task` functions and pyTelegramBotAPI (`telebot`) handlers. Each
+keeps its thread's Django connection between its runs unless it closes it.
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import chain_links, iter_calls, iter_nodes, positional_args
+from poolsafe.analysis.cstutil import (
+    call_name,
+    chain_links,
+    iter_calls,
+    iter_nodes,
+    positional_args,
+)
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
@@ -22,12 +28,19 @@ from poolsafe.knowledge.django import (
     SCHEDULE_EVERY,
     SCHEDULE_MODULE,
     SCHEDULE_TYPES,
+    TELEBOT_FILTER_KEYWORD,
+    TELEBOT_HANDLER_DECORATORS,
+    TELEBOT_REGISTER_METHODS,
+    TELEBOT_TYPES,
 )
 
 #: how each runs its function, for messages
 PAHO_CALLBACK = "a paho MQTT client callback"
 SCHEDULE_JOB = "a `schedule` job (`every(...).do()`)"
 BACKGROUND_TASK = "a `background.task` (the package's thread pool)"
+TELEBOT_HANDLER = "a pyTelegramBotAPI handler (`TeleBot` runs it for the life of the process)"
+TELEBOT_FILTER = ("a pyTelegramBotAPI handler filter (`func=`, run by `TeleBot`'s polling "
+                  "for every update)")
 #: the ones whose failure ends the loop that runs them (an exception leaves paho's
 #: `loop_forever()` and `schedule.run_pending()`): any close in the function is
 #: enough, as for a thread that ends with it; a `background.task`'s worker thread
@@ -35,7 +48,8 @@ BACKGROUND_TASK = "a `background.task` (the package's thread pool)"
 ANY_CLOSE_SUFFICES: frozenset[str] = frozenset({PAHO_CALLBACK, SCHEDULE_JOB})
 #: the words of a module that registers one
 WORDS: tuple[str, ...] = (*PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, SCHEDULE_EVERY,
-                          "background")
+                          "background", *sorted(TELEBOT_HANDLER_DECORATORS),
+                          *sorted(TELEBOT_REGISTER_METHODS))
 
 
 def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
@@ -50,10 +64,80 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
         for call in (iter_calls(module.tree) if scope is None else scope.direct_calls):
             _paho_method(index, module, scope, call, out)
             _schedule_do(index, module, scope, call, out)
+            _telebot_register(index, module, scope, call, out)
     for f in module.all_functions:
         if _background_task(index, module, f):
             out.setdefault(id(f.node), BACKGROUND_TASK)
+        else:
+            for deco in _telebot_decorators(index, module, f):
+                out.setdefault(id(f.node), TELEBOT_HANDLER)
+                found = _telebot_filter(index, module, f.parent, deco)
+                if found is not None:
+                    out.setdefault(id(found.node), TELEBOT_FILTER)
     return out
+
+
+def _telebot_decorators(index: ProjectIndex, module: ModuleInfo,
+                        f: FunctionInfo) -> list[cst.Decorator]:
+    """`@bot.message_handler(...)` (or another of `TeleBot`'s handler decorators) on a
+    `telebot.TeleBot`, also one built in another module."""
+    out: list[cst.Decorator] = []
+    for deco in f.node.decorators:
+        target = decorator_target(deco)
+        if isinstance(target, cst.Attribute) \
+                and target.attr.value in TELEBOT_HANDLER_DECORATORS \
+                and instance_type(index.evaluate(target.value, module, f.parent),
+                                  TELEBOT_TYPES):
+            out.append(deco)
+    return out
+
+
+def _telebot_filter(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                    deco: cst.Decorator) -> FunctionInfo | None:
+    """The project function a handler decorator's filter (`func=`) runs: the function
+    named, or the one a project factory returns (`func=in_state(MENU)` whose body
+    returns `partial(check, state)` or a nested `check`)."""
+    expr = deco.decorator
+    if not isinstance(expr, cst.Call):
+        return None
+    value = next((a.value for a in expr.args
+                  if a.keyword is not None and a.keyword.value == TELEBOT_FILTER_KEYWORD), None)
+    if value is None or isinstance(value, cst.Lambda):
+        return None
+    if not isinstance(value, cst.Call):
+        return _function(index, module, scope, value)
+    factory = index.evaluate(value.func, module, scope)
+    if not isinstance(factory, FunctionRef):
+        return None
+    for ret in factory.func.returns:
+        returned = ret.value
+        if isinstance(returned, cst.Call) and call_name(returned) == "partial":
+            args = positional_args(returned)
+            returned = args[0] if args else None
+        if returned is not None:
+            found = _function(index, factory.func.module, factory.func, returned)
+            if found is not None:
+                return found
+    return None
+
+
+def _telebot_register(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                      call: cst.Call, out: dict[int, str]) -> None:
+    """`bot.register_message_handler(callback, ...)` on a `telebot.TeleBot`."""
+    f = call.func
+    args = positional_args(call)
+    if not (isinstance(f, cst.Attribute) and f.attr.value in TELEBOT_REGISTER_METHODS):
+        return
+    callback = args[0] if args else None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "callback":
+            callback = arg.value
+    if callback is None or not instance_type(index.evaluate(f.value, module, scope),
+                                             TELEBOT_TYPES):
+        return
+    found = _function(index, module, scope, callback)
+    if found is not None:
+        out.setdefault(id(found.node), TELEBOT_HANDLER)
 
 
 def _function(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,

@@ -80,6 +80,7 @@ from poolsafe.knowledge.django import (
     DJANGO_SIGNAL_INSTANCE,
     DJANGO_TRANSACTION,
     DJANGO_TRANSACTION_CALLS,
+    DONE_CALLBACK,
     EXECUTOR_METHODS,
     EXECUTOR_TYPES,
     ONE_SHOT_THREADS,
@@ -142,6 +143,7 @@ _ENTRIES = "_django_thread_entries"
 #: the words of a module that can start one (`executor.map` on an executor built in
 #: that module: its name is spelled there)
 _ENTRY_WORDS = ("sync_to_async", "ThreadPoolExecutor", "run_in_executor", "add_job",
+                DONE_CALLBACK,
                 "scheduled_job", "Thread", "Timer", "ThreadPool", "dummy", *CALLBACK_WORDS)
 
 
@@ -180,7 +182,47 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
                 kind = _thread_class(index, ClassRef(cls)) if run is not None else None
                 if run is not None and kind is not None and kind[1] == "Thread":
                     out.setdefault(id(run.node), _DESCRIBED["Thread"])
+        if not _scheduler_started(index):
+            # a scheduler nobody starts runs none of its jobs (`scheduler.start()` left
+            # commented out): its registrations put no function on a thread
+            out = {key: how for key, how in out.items() if not _apscheduler_job(how)}
     return out
+
+
+#: the methods that set an APScheduler scheduler running
+_SCHEDULER_START = "start"
+
+
+def _apscheduler_job(how: str) -> bool:
+    return how in (_DESCRIBED["add_job"], _SCHEDULED_JOB) or (
+        how.startswith("@") and how.rsplit(".", 1)[-1] in THREAD_JOB_DECORATORS)
+
+
+def _scheduler_started(index: ProjectIndex) -> bool:
+    """Whether the project may start an APScheduler scheduler anywhere: a `.start()`
+    call on one, or on any receiver but a known library object of another kind (a
+    `threading.Thread`): an unknown one, a name imported from a module the scan did
+    not read, a project object; or, in a file the scan did not read, any `.start(`
+    outside a comment (computed once per index and resolution level)."""
+    def started(module: ModuleInfo) -> bool:
+        for call, func in module.calls:
+            f = call.func
+            if isinstance(f, cst.Attribute) and f.attr.value == _SCHEDULER_START:
+                owner = index.evaluate(f.value, module, func)
+                if not isinstance(owner, ExternalInstance) or instance_type(
+                        owner, APSCHEDULER_TYPES):
+                    return True  # a scheduler, or a receiver it may be
+        return False
+
+    return index.derived(f"{_STARTED}:{index.resolution_level}", lambda: index.any_module(
+        word_pattern(SCHEDULER_WORDS), started) or index.unread_files_match(_START_CALL))
+
+
+_STARTED = "_django_scheduler_started"
+#: the words of a module that may start a scheduler (the prefilter selects such a
+#: module with a `start(` call, `prefilter._scheduler_start_files`)
+SCHEDULER_WORDS = ("apscheduler", "scheduler", "Scheduler", "sched")
+_START_CALL = re.compile(rb"(?m)^[^#\n]*\.\s*start\s*\(")
 
 
 #: the method a `threading.Thread` subclass overrides with the thread's body
@@ -193,6 +235,8 @@ _DESCRIBED = {
     "Timer": "a `threading.Timer`",
     "submit": "an executor's worker thread (`submit`)",
     "add_job": "an APScheduler job (`add_job`)",
+    DONE_CALLBACK: "a done-callback of an executor's task (`add_done_callback`, run on "
+                   "the worker thread)",
 }
 
 
@@ -206,8 +250,11 @@ def _decorator_registration(index: ProjectIndex, module: ModuleInfo,
         if isinstance(target, cst.Attribute) and target.attr.value in THREAD_JOB_DECORATORS \
                 and instance_type(index.evaluate(target.value, module, f.parent),
                                   APSCHEDULER_TYPES):
-            return "an APScheduler job (`@scheduled_job`)"
+            return _SCHEDULED_JOB
     return None
+
+
+_SCHEDULED_JOB = "an APScheduler job (`@scheduled_job`)"
 
 
 #: what `_thread_start` finds: the function run (an expression), how, and its first
@@ -224,6 +271,9 @@ def _thread_start(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     f = call.func
     if _unsafe_sync_to_async(index, module, func, call) and args:
         return args[0], "`sync_to_async(thread_sensitive=False)`", None
+    if isinstance(f, cst.Attribute) and f.attr.value == DONE_CALLBACK and args \
+            and _executor_future(index, module, func, f.value):
+        return args[0], _DESCRIBED[DONE_CALLBACK], None
     if isinstance(f, cst.Attribute) and f.attr.value in EXECUTOR_METHODS:
         method = f.attr.value
         pos = EXECUTOR_METHODS[method]
@@ -252,6 +302,24 @@ def _thread_start(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     if target is None:
         return None
     return target, _DESCRIBED[name], _first_element(keyword_arg(call, "args"))
+
+
+def _executor_future(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                     expr: cst.BaseExpression) -> bool:
+    """A future an executor's `submit()` returned: the call itself
+    (`executor.submit(f).add_done_callback(cb)`), or a name of `func` assigned from it
+    (`future = executor.submit(f)`). Its done-callbacks run on the worker thread that
+    finished the task (an asyncio task's run on the event loop's thread)."""
+    if isinstance(expr, cst.Name) and func is not None:
+        values = [v for v in func.locals.get(expr.value, [])
+                  if isinstance(v, cst.BaseExpression)]
+        if len(values) != 1:
+            return False
+        expr = values[0]
+    expr = strip_await(expr)[0]
+    return (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "submit"
+            and _is_executor(index, module, func, expr.func.value))
 
 
 #: executor methods whose further positional arguments are the task's own
@@ -621,7 +689,10 @@ def _long_running(loop: cst.While) -> bool:
 
 def _advanced_by_body(loop: cst.While) -> bool:
     """The loop's test reads a local name (not `True`, not an attribute such as
-    `self.running`) that its body assigns: a page flag or a batch counter."""
+    `self.running`) that its body assigns: a page flag or a batch counter. An
+    assignment in an `except` handler does not count: a flag only an error clears
+    (`while launched:` with `launched = False` under `except`) keeps the loop running
+    until something fails."""
     tested = {n.value for n in iter_nodes(loop.test) if isinstance(n, cst.Name)
               and n.value not in ("True", "False", "None", "not", "len")}
     if not tested:
@@ -630,9 +701,11 @@ def _advanced_by_body(loop: cst.While) -> bool:
         if isinstance(node, (cst.Attribute, cst.Call)):
             return False  # `while self.running:`, `while not stop.is_set():`
     assigned: set[str] = set()
+    handlers = {id(n) for h in iter_nodes(loop.body) if isinstance(h, cst.ExceptHandler)
+                for n in iter_nodes(h.body)}
     for node in iter_nodes(loop.body):
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) or id(node) in handlers:
+            continue  # (an `except` that clears the flag ends the loop on an error only)
         if isinstance(node, cst.Assign):
             for t in node.targets:
                 assigned |= {n.value for n in iter_nodes(t.target) if isinstance(n, cst.Name)}

@@ -15,24 +15,42 @@ from poolsafe.knowledge.libraries import root_matches
 def route_framework(index: ProjectIndex, func: FunctionInfo) -> str | None:
     """'fastapi' or 'flask' when `func` is registered as a request handler."""
     for deco in func.node.decorators:
-        expr = deco.decorator
-        if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
-            continue
-        method = expr.func.attr.value
-        owner = index.evaluate(expr.func.value, func.module, None)
-        qualnames: list[str] = []
-        if isinstance(owner, ExternalInstance):
-            qualnames = [owner.qualname]
-        elif isinstance(owner, Instance):
-            # an instance of a project subclass of `Blueprint`/`APIRouter`
-            qualnames = library_bases(index, owner.cls)
-        for qualname in qualnames:
-            for fw in ROUTE_FRAMEWORKS:
-                if method in fw.route_methods and any(
-                    qualname.rsplit(".", 1)[-1] == name and root_matches(qualname, root)
-                    for root, name in fw.app_types
-                ):
-                    return fw.name
+        fw = _route_decorator(index, func, deco)
+        if fw is not None:
+            return fw
+    return None
+
+
+def route_decorator_position(index: ProjectIndex, func: FunctionInfo) -> int | None:
+    """The position, among `func`'s decorators (the outermost first), of the one that
+    registers it as a request handler (`@router.post(...)`): the decorators above it
+    wrap the function after the framework registered it, and the route runs without
+    them."""
+    for i, deco in enumerate(func.node.decorators):
+        if _route_decorator(index, func, deco) is not None:
+            return i
+    return None
+
+
+def _route_decorator(index: ProjectIndex, func: FunctionInfo, deco: cst.Decorator) -> str | None:
+    expr = deco.decorator
+    if not isinstance(expr, cst.Call) or not isinstance(expr.func, cst.Attribute):
+        return None
+    method = expr.func.attr.value
+    owner = index.evaluate(expr.func.value, func.module, None)
+    qualnames: list[str] = []
+    if isinstance(owner, ExternalInstance):
+        qualnames = [owner.qualname]
+    elif isinstance(owner, Instance):
+        # an instance of a project subclass of `Blueprint`/`APIRouter`
+        qualnames = library_bases(index, owner.cls)
+    for qualname in qualnames:
+        for fw in ROUTE_FRAMEWORKS:
+            if method in fw.route_methods and any(
+                qualname.rsplit(".", 1)[-1] == name and root_matches(qualname, root)
+                for root, name in fw.app_types
+            ):
+                return fw.name
     return None
 
 

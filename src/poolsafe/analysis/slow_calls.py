@@ -22,6 +22,8 @@ from poolsafe.analysis.values import (
     Value,
 )
 from poolsafe.knowledge.slow_calls import (
+    ANY_METHOD,
+    ANY_METHOD_ROOTS,
     CELERY_SUBMIT_METHODS,
     CELERY_WAIT_METHODS,
     OFFLOAD_FUNCTIONS,
@@ -45,6 +47,17 @@ SLOW_PREFIXES: tuple[str, ...] = tuple(sorted({p for fam in SLOW_FAMILIES for p 
 
 def may_be_slow(name: str | None) -> bool:
     return name is not None and (name in SLOW_NAMES or name.startswith(SLOW_PREFIXES))
+
+
+def may_be_slow_here(index: ProjectIndex, call: cst.Call) -> bool:
+    """`may_be_slow` by the call's name, or any method call in a project that imports
+    a client every method of which is slow (an XML-RPC proxy: `ANY_METHOD_ROOTS`)."""
+    return may_be_slow(call_name(call)) or (
+        isinstance(call.func, cst.Attribute) and index.derived(
+            _ANY_METHOD_KEY, lambda: bool(index.modules_mentioning(ANY_METHOD_ROOTS))))
+
+
+_ANY_METHOD_KEY = "_slow_any_method_clients"
 
 
 def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
@@ -94,7 +107,7 @@ def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
         methods = _root_methods(index, root, fam, module, func, client)
         if methods is None:
             continue
-        if (plain and dotted in methods) or (
+        if (plain and (dotted in methods or ANY_METHOD in methods)) or (
                 fam.prefixes and method.startswith(tuple(fam.prefixes))):
             return f"{_shown(root)}.{dotted}", fam.what
     return None

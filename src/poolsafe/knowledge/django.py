@@ -185,6 +185,9 @@ EXECUTOR_METHODS: dict[str, int] = {
     "imap": 0, "imap_unordered": 0, "starmap": 0, "map_async": 0, "starmap_async": 0,
     "apply": 0, "apply_async": 0,
 }
+#: a future's method whose callback runs on the worker thread that finished the task
+#: (`executor.submit(f).add_done_callback(cb)`: `cb` is a task of that worker too)
+DONE_CALLBACK = "add_done_callback"
 #: the executors whose workers are threads of this process: `ThreadPoolExecutor` and
 #: `multiprocessing`'s thread pools (`multiprocessing.dummy.Pool`,
 #: `multiprocessing.pool.ThreadPool`; `multiprocessing.Pool`'s workers are processes)
@@ -213,6 +216,26 @@ SCHEDULE_MODULE = "schedule"
 SCHEDULE_TYPES: frozenset[tuple[str, str]] = frozenset({("schedule", "Scheduler")})
 SCHEDULE_EVERY = "every"
 SCHEDULE_DO = "do"
+#: pyTelegramBotAPI (`telebot`): a `TeleBot` runs the handlers its decorators
+#: (`@bot.message_handler(...)`) or `register_*` methods register for the life of the
+#: process: on its worker threads (`threaded=True`, the default) or in the polling loop
+#: itself (`threaded=False`); either way the thread keeps its Django connection between
+#: updates. `AsyncTeleBot` (async handlers on the event loop) is not listed
+TELEBOT_TYPES: frozenset[tuple[str, str]] = frozenset({("telebot", "TeleBot")})
+TELEBOT_HANDLER_DECORATORS: frozenset[str] = frozenset({
+    "message_handler", "edited_message_handler", "channel_post_handler",
+    "edited_channel_post_handler", "inline_handler", "chosen_inline_handler",
+    "callback_query_handler", "shipping_query_handler", "pre_checkout_query_handler",
+    "poll_handler", "poll_answer_handler", "my_chat_member_handler",
+    "chat_member_handler", "chat_join_request_handler", "message_reaction_handler",
+    "business_message_handler",
+})
+#: a handler decorator's filter (`@bot.message_handler(func=is_member)`): the bot runs it
+#: for every update in its polling thread, before choosing the handler
+TELEBOT_FILTER_KEYWORD = "func"
+#: `bot.register_message_handler(callback, ...)`: the callback is the first argument
+TELEBOT_REGISTER_METHODS: frozenset[str] = frozenset(
+    f"register_{name}" for name in TELEBOT_HANDLER_DECORATORS)
 #: the `background` package's `@background.task`: every call runs the function on the
 #: package's `ThreadPoolExecutor`, whose worker threads outlive the task
 BACKGROUND_TASK_DECORATORS: frozenset[tuple[str, str]] = frozenset({("background", "task")})
@@ -246,6 +269,7 @@ DJANGO_CONSTANCE_DATABASE_BACKEND = "constance.backends.database"
 DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     "Thread", "Timer", "ThreadPoolExecutor", "sync_to_async", "add_job", "scheduled_job",
     "run_in_executor", "BaseCommand", "start_background_task", "ThreadPool", "dummy",
+    DONE_CALLBACK,
     *PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, "run_pending", SCHEDULE_EVERY,
-    "background",
+    "background", *TELEBOT_HANDLER_DECORATORS, *TELEBOT_REGISTER_METHODS,
 })

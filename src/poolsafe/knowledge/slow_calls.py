@@ -13,6 +13,9 @@ a call is recognised:
 - `prefixes`: method name prefixes that are slow on anything reached from a
   client or factory of the family (`upload_from_` on google-cloud-storage blobs).
 
+A client whose method paths hold `ANY_METHOD` is slow in every method: a remote
+procedure call proxy (`xmlrpc.client.ServerProxy`), whose methods the server defines.
+
 A call is slow only when its receiver resolves to one of these (through imports,
 assignments, `self.` attributes and annotated parameters), never by its method
 name alone: a project function called `search` is not OpenSearch.
@@ -107,6 +110,12 @@ _STRIPE_SERVICES = ("accounts", "account_links", "customers", "payment_intents",
 _STRIPE_CLIENT = frozenset(
     f"{v}{service}.{method}{suffix}" for v in ("", "v1.") for service in _STRIPE_SERVICES
     for method in _STRIPE_METHODS for suffix in ("", "_async"))
+
+#: a client every method of which is slow (the server names them: `proxy.getBuild(7)`)
+ANY_METHOD = "*"
+#: the import roots of such clients: a project that spells none has no call to read
+#: by its receiver alone
+ANY_METHOD_ROOTS: frozenset[str] = frozenset({"xmlrpc", "xmlrpclib", "koji"})
 
 SLOW_FAMILIES: tuple[SlowFamily, ...] = (
     SlowFamily(
@@ -232,6 +241,15 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
                  ("telegram", "CallbackQuery"): _TG_CALLBACK, ("telegram", "Update"): _TG_UPDATE,
                  ("telebot", "TeleBot"): _TG_BOT,
                  ("telebot.async_telebot", "AsyncTeleBot"): _TG_BOT},
+    ),
+    SlowFamily(
+        "a remote procedure call",
+        # XML-RPC: every method of a `ServerProxy` is an HTTP round trip to the server
+        # (Python 2's `xmlrpclib`); Koji's `ClientSession` is an XML-RPC client of the
+        # build system's hub (`session.getBuild(...)`, `session.build(...)`)
+        clients={("xmlrpc.client", "ServerProxy"): frozenset({ANY_METHOD}),
+                 ("xmlrpclib", "ServerProxy"): frozenset({ANY_METHOD}),
+                 ("koji", "ClientSession"): frozenset({ANY_METHOD})},
     ),
     SlowFamily(
         "a wait for a task result",

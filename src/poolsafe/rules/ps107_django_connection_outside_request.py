@@ -32,9 +32,11 @@ class DjangoConnectionOutsideRequest(Rule):
       `.map()`, the thread pools of `multiprocessing` (`multiprocessing.dummy.Pool`,
       `multiprocessing.pool.ThreadPool`: `map()`, `imap_unordered()`,
       `apply_async()`, ...), `loop.run_in_executor()`, an APScheduler job (`add_job`,
-      `@scheduled_job`), a `sync_to_async(thread_sensitive=False)` function) whose
-      close is not in a `finally` (an exception skips it, and the worker keeps the
-      connection);
+      `@scheduled_job`), a `sync_to_async(thread_sensitive=False)` function, a
+      done-callback of an executor's future (`executor.submit(f).add_done_callback(cb)`,
+      or `future.add_done_callback(cb)` on the future `submit()` returned: `cb` runs on
+      the worker thread that finished the task)) whose close is not in a `finally` (an
+      exception skips it, and the worker keeps the connection);
     - a `while` loop in a management command's `handle()` that uses the database on
       each iteration and closes nothing between them;
     - a callback a library runs for the life of the process: a paho-mqtt client's
@@ -44,7 +46,14 @@ class DjangoConnectionOutsideRequest(Rule):
       `Scheduler()`'s, run wherever `run_pending()` loops) with no close, and a
       `background.task` function (the `background` package's thread pool) whose
       close is not in a `finally` (a call of such a task only submits it: the caller
-      runs none of its body, and is not reported for it).
+      runs none of its body, and is not reported for it), and a pyTelegramBotAPI
+      handler (`@bot.message_handler(...)`, `@bot.callback_query_handler(...)` and the
+      other handler decorators of a `telebot.TeleBot`, or its `register_*_handler(f)`
+      methods), which the bot runs on its worker threads (or, with `threaded=False`,
+      in its polling loop) for the life of the process, with no close in a `finally`;
+      so is a handler's filter (`func=has_order`, or the function a project factory
+      returns, `func=in_state(MENU)` returning `partial(check, MENU)`), which the
+      polling thread runs for every update.
 
     The function run may be a bound method (`Thread(target=instance.send)` in a
     `post_save` receiver, whose `instance` is the `sender=` model; `pool.submit(self.sync)`
@@ -62,6 +71,10 @@ class DjangoConnectionOutsideRequest(Rule):
     args=["sync"])`, `executor.submit(call_command, "sync")`), the name a literal or a
     parameter of the function that starts the thread whose callers pass literals: that
     is reported at the call that starts the thread.
+
+    A job of an APScheduler scheduler is reported only when the project starts a
+    scheduler somewhere (`scheduler.start()`, or `.start()` on a receiver it cannot
+    tell apart): with the start left commented out, no job runs.
 
     A function decorated with `close_old_connections` (django-apscheduler's
     `util.close_old_connections`, or a project decorator that calls one of the closes)
@@ -83,7 +96,9 @@ class DjangoConnectionOutsideRequest(Rule):
     with `current = end + 1`), even when it sleeps between batches to spare the
     server; a loop that also waits for messages (`get_message()`, `recv()`), or
     whose test only a signal or another thread changes (`while running:`,
-    `while not self.stopped():`), is the long-running process and stays reported.
+    `while not self.stopped():`), is the long-running process and stays reported;
+    so is a loop whose flag only an `except` clears (`while launched:` with
+    `launched = False` in the handler): it runs until something fails.
     Every worker process of the deployment runs its own threads, so each leaks its
     own connections.
 

@@ -19,6 +19,7 @@ from poolsafe.analysis.cstutil import (
 from poolsafe.analysis.django_auth import authenticates_first
 from poolsafe.analysis.django_managers import manager_method, manager_self_query
 from poolsafe.analysis.django_settings import atomic_requests
+from poolsafe.analysis.frameworks import route_decorator_position
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import (
@@ -31,7 +32,7 @@ from poolsafe.analysis.project_facts import (
 from poolsafe.analysis.read_only import chain_methods, is_read, writes_through_chain
 from poolsafe.analysis.resolution import external_name, inventory, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
-from poolsafe.analysis.slow_calls import may_be_slow, slow_call
+from poolsafe.analysis.slow_calls import may_be_slow_here, slow_call
 from poolsafe.analysis.values import (
     ClassRef,
     Connection,
@@ -118,6 +119,10 @@ class IoInTransaction(Rule):
       (`update.message.reply_text()`, `context.bot.send_message()`) and
       pyTelegramBotAPI (`bot.send_message()`, `bot.reply_to()`): each is an HTTPS
       round trip to api.telegram.org;
+    - remote procedure calls: every method of an XML-RPC proxy
+      (`xmlrpc.client.ServerProxy(url).anything(...)`, Python 2's `xmlrpclib`) and of
+      Koji's `koji.ClientSession` (`session.getBuild()`, `session.mergeScratch()`):
+      the server names the methods, so any call on such a client is a round trip;
     - blocking work handed to a thread and awaited: `loop.run_in_executor(executor,
       fn, ...)`, `asyncio.to_thread(fn, ...)`, anyio's `to_thread.run_sync` and
       Starlette's `run_in_threadpool` (work is offloaded because it takes long: an
@@ -215,7 +220,11 @@ class IoInTransaction(Rule):
     `rollback()`, Gino's `async with db.transaction():` (and `conn.transaction()` on
     an acquired connection, which is in autocommit outside it), Tortoise's `async
     with in_transaction():` and `@atomic()`. Outside a transaction each statement
-    commits on its own and nothing is reported.
+    commits on its own and nothing is reported. A transaction decorator written
+    above the route's (`@atomic()` over `@router.post(...)`, also Django's
+    `@transaction.atomic` over a route decorator) wraps the function after the router
+    registered it: the route runs the undecorated body, which is not in the
+    transaction (write the transaction decorator below the route's).
 
     ## Tests, one-shot code and processes
     Test modules (`test_*.py`, `conftest.py`, `tests/`) are not checked: a test
@@ -308,8 +317,13 @@ class IoInTransaction(Rule):
                 calls.setdefault(id(func.node), []).append(call)
         for func in ctx.module.all_functions:
             walker = _Walker(ctx.index, func)
-            if any(walker.is_atomic(_decorator_callee(d.decorator))
-                   for d in func.node.decorators):
+            # a transaction decorator above the route's (`@atomic()` over
+            # `@router.post(...)`) wraps the function after the router registered it:
+            # the route runs the undecorated body, outside the transaction
+            route = route_decorator_position(ctx.index, func) if len(
+                func.node.decorators) > 1 else None
+            decorators = func.node.decorators[(route + 1 if route is not None else 0):]
+            if any(walker.is_atomic(_decorator_callee(d.decorator)) for d in decorators):
                 walker.armed = (_ATOMIC_KEY,)  # `@transaction.atomic`: the whole body
             elif _in_atomic_request(ctx.index, func, walker):
                 walker.armed = (_REQUEST_KEY,)  # `ATOMIC_REQUESTS`: the view's body
@@ -319,7 +333,7 @@ class IoInTransaction(Rule):
             # `@database.transaction()` (encode/databases), Tortoise's `@atomic()`: the
             # whole body runs in a transaction begun before it
             opened = frozenset(
-                walker.source(d.decorator) for d in func.node.decorators
+                walker.source(d.decorator) for d in decorators
                 if isinstance(d.decorator, cst.Call) and walker.opens_transaction(d.decorator))
             walker.block(body_statements(func.node.body), opened | walker.begun)
             if not walker.found or not (
@@ -356,7 +370,7 @@ def _has_slow_call(ctx: FileContext, func: FunctionInfo, calls: list[cst.Call]) 
     walker = _Walker(ctx.index, func)
     for call in calls:
         name = call_name(call)
-        if not may_be_slow(name) and not (
+        if not may_be_slow_here(ctx.index, call) and not (
                 name is not None and ctx.index.is_project_function_name(name)):
             continue
         if walker.slow(call) is not None:
@@ -889,7 +903,7 @@ class _Walker:
             return self._slow(call)
 
     def _slow(self, call: cst.Call) -> Slow | None:
-        if may_be_slow(call_name(call)):
+        if may_be_slow_here(self.index, call):
             found = slow_call(self.index, call, self.module, self.func, self.client)
             if found is not None:
                 return found[0], found[1], None
@@ -1095,7 +1109,7 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int
                for c in calls)
     if not ends:
         for call in calls:
-            if may_be_slow(call_name(call)):
+            if may_be_slow_here(index, call):
                 found = slow_call(index, call, func.module, func)
                 if found is not None:
                     result = found

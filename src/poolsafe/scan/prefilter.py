@@ -679,7 +679,7 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
     for j, (names, _) in enumerate(modules):
         for n in names:
             by_name.setdefault(n, []).append(j)
-    out: set[int] = set()
+    out: set[int] = set(_scheduler_start_files(datas))
     for i in registering:
         if b"call_command" in datas[i]:
             # a thread that runs a management command (`call_command("sync")`): the
@@ -692,6 +692,22 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
                     if j != i and not _word_runs(datas[j]).isdisjoint(orm):
                         out.update((i, j))
     return out
+
+
+def _scheduler_start_files(datas: list[bytes]) -> list[int]:
+    """The files that may start an APScheduler scheduler (a `start(` call in a file
+    that spells a scheduler word): PS107 reports a job only when the project starts
+    one (`django_threads._scheduler_started`), and the file that starts it
+    (`scheduler.start()` in `apps.py`) often has no database word of its own."""
+    from poolsafe.analysis.django_threads import SCHEDULER_WORDS
+
+    words = re.compile(rb"\b(?:" + _alt(SCHEDULER_WORDS) + rb")\b")
+    return [i for i, d in enumerate(datas)
+            if b"start" in d and _START_CALL.search(d) and words.search(d)]
+
+
+#: a call of a method named `start` (`scheduler.start()`, `get_scheduler().start ()`)
+_START_CALL = re.compile(rb"\bstart(?:[\s)\\]|\#[^\r\n]*)*\(")
 
 
 #: an import of the async pool libraries whose pools aiohttp applications keep in
@@ -1384,11 +1400,12 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
     threads = _thread_orm_words()[1]
     for i in changed:
         data = datas[i]
-        if i in job_seeds or (django and not _word_runs(data).isdisjoint(threads)) or (
+        if i in job_seeds or (django and (not _word_runs(data).isdisjoint(threads)
+                                          or _scheduler_start_files([data]))) or (
                 not django and b"django" in data):
-            # a job registration (or the function it registers) decides the selection
-            # of another file (`job_target_seeds`, in a project that spells django, as
-            # it may now): `select` runs again
+            # a job registration (or the function it registers, or a scheduler's
+            # start) decides the selection of another file (`job_target_seeds`, in a
+            # project that spells django, as it may now): `select` runs again
             return False
         if django and (b"ATOMIC_REQUESTS" in data or (atomic and (
                 b"request" in data or not _word_runs(data).isdisjoint(_slow_roots())))):

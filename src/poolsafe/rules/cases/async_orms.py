@@ -330,3 +330,32 @@ async def publish(paths):
         await Thumb.all().delete()
         await Thumb.bulk_create(made)
 """, note="the offloaded resize runs before the transaction begins"))
+
+# A transaction decorator written above a route decorator wraps the function after the
+# router registered it: the route runs the undecorated function, outside the transaction.
+_ROUTER = """
+from fastapi import APIRouter
+
+router = APIRouter()
+"""
+
+PS207_VALID.append(Case(_TORTOISE + _ROUTER + """
+
+@atomic()
+@router.post("/orders/{order_id}/pay")
+async def pay(order_id: int):
+    async with httpx.AsyncClient() as client:
+        await client.post(PAY, json={"id": order_id})
+    return {"ok": True}
+""", note="Tortoise: `@atomic()` above `@router.post`: the router registered the "
+          "undecorated function, which runs outside the transaction"))
+
+PS207_INVALID.append(Case(_TORTOISE + _ROUTER + """
+
+@router.post("/orders/{order_id}/pay")
+@atomic()
+async def pay(order_id: int):
+    async with httpx.AsyncClient() as client:
+        await client.post(PAY, json={"id": order_id})  # expect: PS207
+    return {"ok": True}
+""", note="Tortoise: `@atomic()` below `@router.post`: the route is the wrapped function"))

@@ -177,6 +177,9 @@ scheduler = BlockingScheduler()
 @scheduler.scheduled_job("cron", hour=3)
 def nightly():
     Order.objects.filter(paid=False).update(total=0)  # expect: PS107
+
+
+scheduler.start()
 """, files=_FILES, note="@scheduled_job without close_old_connections"),
 ]
 
@@ -1353,4 +1356,338 @@ class Command(BaseCommand):
             message = broker.get_message()
 """, files=_FILES, note="a consumer that waits for the next message: its body sets the "
                        "test's name, but from a queue that does not run dry"),
+]
+
+# pyTelegramBotAPI (`telebot`): a `TeleBot` runs its handlers for the life of the process
+# (on its worker threads by default, or on the polling thread with `threaded=False`);
+# a handler's ORM work keeps that thread's connection for good.
+_TELEBOT = """\
+import telebot
+
+bot = telebot.TeleBot("token")
+"""
+
+INVALID += [
+    Case("""
+import telebot
+
+from models import Order
+
+bot = telebot.TeleBot("token")
+
+
+@bot.message_handler(commands=["paid"])
+def mark_paid(message):
+    Order.objects.filter(id=int(message.text)).update(paid=True)  # expect: PS107
+    bot.reply_to(message, "done")
+""", files=_FILES, note="a TeleBot message handler runs on the bot's worker threads"),
+    Case("""
+from telebot import TeleBot
+
+from models import Order
+
+bot = TeleBot("token", threaded=False)
+
+
+def show_total(call):
+    order = Order.objects.get(id=int(call.data))  # expect: PS107
+    bot.answer_callback_query(call.id, str(order.total))
+
+
+bot.register_callback_query_handler(show_total, func=lambda call: True)
+""", files=_FILES, note="registered by method; without threads it runs in the polling "
+                       "loop, which runs for the life of the process"),
+    Case("""
+from bot import bot
+from models import Order
+
+
+@bot.callback_query_handler(func=lambda call: True)
+def cancel(call):
+    try:
+        Order.objects.filter(id=int(call.data)).delete()  # expect: PS107
+    except ValueError:
+        return
+    bot.answer_callback_query(call.id, "cancelled")
+""", files={**_FILES, "bot.py": _TELEBOT},
+         note="the bot built in another module; no close"),
+]
+
+VALID += [
+    Case("""
+import telebot
+from django.db import close_old_connections
+
+from models import Order
+
+bot = telebot.TeleBot("token")
+
+
+@bot.message_handler(commands=["paid"])
+def mark_paid(message):
+    try:
+        Order.objects.filter(id=int(message.text)).update(paid=True)
+    finally:
+        close_old_connections()
+    bot.reply_to(message, "done")
+""", files=_FILES, note="the handler closes in a finally"),
+    Case("""
+import telebot
+
+bot = telebot.TeleBot("token")
+
+
+@bot.message_handler(commands=["help"])
+def help_text(message):
+    bot.reply_to(message, "/paid ORDER marks an order paid")
+""", files=_FILES, note="a handler without database work"),
+    Case("""
+from models import Order
+
+
+class Handlers:
+    def message_handler(self, **filters):
+        return lambda f: f
+
+
+router = Handlers()
+
+
+@router.message_handler(commands=["paid"])
+def mark_paid(message):
+    Order.objects.filter(id=int(message.text)).update(paid=True)
+""", files=_FILES, note="a project class's `message_handler`, not telebot's"),
+]
+
+# A done-callback of an executor's future runs on the worker thread that finished the task.
+INVALID += [
+    Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from models import Order
+
+executor = ThreadPoolExecutor(max_workers=4)
+
+
+def price(order_id):
+    return order_id * 10
+
+
+def store_total(future):
+    Order.objects.filter(id=future.result()).update(paid=True)  # expect: PS107
+
+
+def checkout(order_id):
+    future = executor.submit(price, order_id)
+    future.add_done_callback(store_total)
+""", files=_FILES, note="the callback of a future kept in a name"),
+    Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from models import Order
+
+executor = ThreadPoolExecutor(max_workers=4)
+
+
+def price(order_id):
+    return order_id * 10
+
+
+def store_total(future):
+    order = Order.objects.get(id=future.result())  # expect: PS107
+    order.save()
+
+
+def checkout(order_id):
+    executor.submit(price, order_id).add_done_callback(store_total)
+""", files=_FILES, note="the callback chained on submit()"),
+]
+
+VALID += [
+    Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import close_old_connections
+from models import Order
+
+executor = ThreadPoolExecutor(max_workers=4)
+
+
+def price(order_id):
+    return order_id * 10
+
+
+def store_total(future):
+    try:
+        Order.objects.filter(id=future.result()).update(paid=True)
+    finally:
+        close_old_connections()
+
+
+def checkout(order_id):
+    executor.submit(price, order_id).add_done_callback(store_total)
+""", files=_FILES, note="the callback closes in a finally"),
+    Case("""
+import asyncio
+
+from models import Order
+
+
+def store_total(task):
+    Order.objects.filter(id=task.result()).update(paid=True)
+
+
+async def compute(order_id):
+    return order_id
+
+
+def checkout(loop, order_id):
+    task = loop.create_task(compute(order_id))
+    task.add_done_callback(store_total)
+""", files=_FILES, note="an asyncio task's callback runs on the event loop's thread, "
+                       "not an executor worker"),
+]
+
+# A loop whose flag only an `except` clears runs until an error: the long-running process.
+INVALID += [
+    Case("""
+import time
+
+from django.core.management.base import BaseCommand
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        launched = True
+        while launched:
+            try:
+                Order.objects.filter(paid=False).delete()  # expect: PS107
+                time.sleep(60)
+            except Exception:
+                launched = False
+""", files=_FILES, note="only an error clears the flag"),
+]
+
+VALID += [
+    Case("""
+import time
+
+from django.core.management.base import BaseCommand
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        pending = True
+        while pending:
+            try:
+                batch = list(Order.objects.filter(paid=False)[:100])
+                Order.objects.filter(id__in=[o.id for o in batch]).delete()
+                pending = bool(batch)
+                time.sleep(1)
+            except KeyboardInterrupt:
+                pending = False
+""", files=_FILES, note="a batch loop whose body clears the flag when nothing is left"),
+]
+
+# A scheduler the project never starts runs none of its jobs.
+VALID += [
+    Case("""
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from models import Order
+
+
+def expire_orders():
+    Order.objects.filter(paid=False).delete()
+
+
+scheduler = BackgroundScheduler()
+scheduler.add_job(expire_orders, "interval", minutes=5)
+# scheduler.start()  (switched off)
+""", files=_FILES, note="no scheduler of the project is ever started"),
+]
+
+INVALID += [
+    Case("""
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from models import Order
+
+
+def expire_orders():
+    Order.objects.filter(paid=False).delete()  # expect: PS107
+
+
+scheduler = BackgroundScheduler()
+scheduler.add_job(expire_orders, "interval", minutes=5)
+""", files={**_FILES, "apps.py": """
+from django.apps import AppConfig
+
+
+class ShopConfig(AppConfig):
+    name = "shop"
+
+    def ready(self):
+        from case import scheduler
+        scheduler.start()
+"""}, note="the scheduler started in another module"),
+]
+
+# A TeleBot handler's filter (`func=`) runs in the bot's polling thread for every update.
+INVALID += [
+    Case("""
+import telebot
+
+from models import Order
+
+bot = telebot.TeleBot("token")
+
+
+def has_open_order(message):
+    return Order.objects.filter(id=message.chat.id, paid=False).exists()  # expect: PS107
+
+
+@bot.message_handler(func=has_open_order)
+def remind(message):
+    bot.reply_to(message, "you have an unpaid order")
+""", files=_FILES, note="a handler filter with a query"),
+    Case("""
+from functools import partial
+
+import telebot
+
+from models import Order
+
+bot = telebot.TeleBot("token")
+
+
+def paid_is(paid):
+    def check(paid, message):
+        return Order.objects.filter(id=message.chat.id, paid=paid).exists()  # expect: PS107
+    return partial(check, paid)
+
+
+@bot.message_handler(func=paid_is(False))
+def remind(message):
+    bot.reply_to(message, "you have an unpaid order")
+""", files=_FILES, note="a filter built by a project factory (`partial` of a nested function)"),
+]
+
+VALID += [
+    Case("""
+import telebot
+
+bot = telebot.TeleBot("token")
+
+
+def is_command(message):
+    return message.text.startswith("/")
+
+
+@bot.message_handler(func=is_command)
+def unknown(message):
+    bot.reply_to(message, "unknown command")
+""", files=_FILES, note="a filter without database work"),
 ]

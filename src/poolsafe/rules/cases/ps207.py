@@ -1713,3 +1713,79 @@ def closest(question):
     return embedder.embed_documents([n.body for n in notes])
 """, note="the scoped session's transaction is committed before the embeddings call"),
 ])
+
+# XML-RPC clients (`xmlrpc.client.ServerProxy`, Koji's `koji.ClientSession`): every
+# method is a remote call, whatever its name (the server defines them).
+INVALID += [
+    Case("""
+import xmlrpc.client
+
+from django.db import transaction
+
+from shop.models import Order
+
+billing = xmlrpc.client.ServerProxy("https://billing.example.com/RPC2")
+
+
+def invoice(order_id):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        order.invoice = billing.invoices.create(order.id, order.total)  # expect: PS207
+        order.save()
+""", note="an XML-RPC call (any method of a ServerProxy) inside atomic()"),
+    Case("""
+import koji
+from tortoise.transactions import atomic
+
+from builds.models import Build
+
+session = koji.ClientSession("https://koji.example.com/kojihub")
+
+
+@atomic()
+async def merge(build_id: int):
+    build = await Build.get(id=build_id)
+    session.mergeScratch(build.task_id)  # expect: PS207
+    build.merged = True
+    await build.save()
+""", note="a Koji hub call (koji.ClientSession) inside a Tortoise transaction"),
+]
+
+VALID += [
+    Case("""
+import xmlrpc.client
+
+from django.db import transaction
+
+from shop.models import Order
+
+billing = xmlrpc.client.ServerProxy("https://billing.example.com/RPC2")
+
+
+def invoice(order_id):
+    order = Order.objects.get(pk=order_id)
+    number = billing.invoices.create(order.id, order.total)
+    with transaction.atomic():
+        Order.objects.filter(pk=order_id).update(invoice=number)
+""", note="the remote call before the transaction"),
+    Case("""
+from django.db import transaction
+
+from shop.models import Order
+
+
+class Proxy:
+    def create(self, *args):
+        return "local"
+
+
+billing = Proxy()
+
+
+def invoice(order_id):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        order.invoice = billing.create(order.id)
+        order.save()
+""", note="a project object's method, not an RPC client"),
+]
