@@ -9,7 +9,9 @@ library is a table entry rather than new analysis code.
 from poolsafe.knowledge.libraries import (
     ACQUIRE_METHOD_NAMES,
     BROAD_EXCEPTIONS,
+    CLIENT_REQUEST_ERROR_NAMES,
     CLIENT_RESULT_ERROR_NAMES,
+    FLUSHING_METHODS,
     CLOSE_METHODS,
     CONNECTION_KINDS,
     CONNECTION_LOST_ERROR_NAMES,
@@ -41,7 +43,9 @@ from poolsafe.knowledge.libraries import (
 __all__ = [
     "ACQUIRE_METHOD_NAMES",
     "BROAD_EXCEPTIONS",
+    "CLIENT_REQUEST_ERROR_NAMES",
     "CLIENT_RESULT_ERROR_NAMES",
+    "FLUSHING_METHODS",
     "CLOSE_METHODS",
     "CONNECTION_KINDS",
     "CONNECTION_LOST_ERROR_NAMES",
