@@ -123,9 +123,8 @@ def _offloads_work(index: ProjectIndex, call: cst.Call, position: int, module: M
         if isinstance(owner, (Connection, LibraryObject)):
             return False
     callee = index.evaluate(target, module, func)
-    if isinstance(callee, FunctionRef) and computes_only(index, callee.func, set(), 0):
-        return False
-    return True
+    return not (isinstance(callee, FunctionRef)
+                and computes_only(index, callee.func, set(), 0))
 
 
 def computes_only(index: ProjectIndex, func: FunctionInfo, seen: set[int], depth: int) -> bool:

@@ -96,7 +96,8 @@ class ExceptWithoutRollback(Rule):
     `InvalidRequestError` from `refresh()` of an object not in the session,
     `MissingGreenlet`, `DetachedInstanceError`, `ObjectDeletedError`, unless the
     `try` also adds, deletes, flushes or commits objects, since a flush that fails
-    leaves the session pending rollback whatever raised it) are not flagged, nor is work inside `with session.begin():`,
+    leaves the session pending rollback whatever raised it) are not flagged, nor is
+    work inside `with session.begin():`,
     `with conn.transaction():` or `with conn:` (they roll back themselves), nor
     autocommit connections (also `self.conn` that a method of the class puts in
     autocommit: `self.conn.autocommit = True` in `connect()`, or acquires there in
