@@ -675,7 +675,9 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     or `alembic.op`); a method whose every call in the project (outside tests) is in
     one-shot code, or an `__init__` whose class is only built there
     (`DbManage(...).create_tables()` in a CLI command, or a module-level instance:
-    `users = UsersDatabase()`). Calls from test modules are
+    `users = UsersDatabase()`); a nested function that only its one-shot
+    enclosing function's body calls, outside loops (`asyncio.run(do_setup())`).
+    Calls from test modules are
     not counted (as for methods). A call inside a loop (`while
     True: backup()` at module level, or a loop in `main()`) runs many times, so its
     callee is not one-shot."""
