@@ -60,10 +60,12 @@ from poolsafe.analysis.values import (
 )
 from poolsafe.knowledge import (
     BROAD_EXCEPTIONS,
+    CLIENT_REQUEST_ERROR_NAMES,
     CLIENT_RESULT_ERROR_NAMES,
     CONNECTION_KINDS,
     DB_ERROR_NAMES,
     DB_ERROR_ROOTS,
+    FLUSHING_METHODS,
     NON_WORK_METHODS,
     SELF_RETURNING_METHODS,
     SESSION_QUEUE_METHODS,
@@ -1495,7 +1497,7 @@ class FunctionFlow:
                 worked = {r for r in worked if not self._statement_level_here(node, r)
                           and not self._commit_rolls_back(node, r)}
             for handler in node.handlers:
-                catches_db, catches_all = self._catches(handler)
+                catches_db, catches_all = self._catches(handler, node)
                 entry = raised
                 if catches_db:
                     hid = self._handler_id(handler)
@@ -1576,8 +1578,12 @@ class FunctionFlow:
             self.result.handlers.append(handler)
         return self._handler_ids[key]
 
-    def _catches(self, handler: cst.ExceptHandler | cst.ExceptStarHandler) -> tuple[bool, bool]:
-        """(may catch a database error, catches everything)."""
+    def _catches(self, handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                 node: cst.Try | cst.TryStar) -> tuple[bool, bool]:
+        """(may catch a database error, catches everything). SQLAlchemy's client-side
+        request errors (`InvalidRequestError`, `MissingGreenlet`, ...) are raised
+        before any statement reaches the server: they catch no database error unless
+        the `try` also queues, flushes or commits objects."""
         if handler.type is None:
             return True, True
         db = False
@@ -1586,6 +1592,10 @@ class FunctionFlow:
             if dotted_name(t) in BROAD_EXCEPTIONS:
                 db = everything = True
             elif is_db_error_type(self.index, t, self.module, self.func):
+                name = dotted_name(t) or ""
+                if name.rsplit(".", 1)[-1] in CLIENT_REQUEST_ERROR_NAMES \
+                        and not _flushes(node.body):
+                    continue
                 db = True
         return db, everything
 
@@ -2578,6 +2588,21 @@ def exception_types(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
     if isinstance(expr, cst.Tuple):
         return [e.value for e in expr.elements]
     return [expr]
+
+
+def _flushes(body: cst.BaseSuite) -> bool:
+    """A `try` body calls a method that queues, flushes or commits objects (outside
+    nested functions): a flush that fails leaves the session pending rollback."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            continue
+        if isinstance(cur, cst.Call) and isinstance(cur.func, cst.Attribute) \
+                and cur.func.attr.value in FLUSHING_METHODS:
+            return True
+        stack.extend(children(cur))
+    return False
 
 
 def is_db_error_type(index: ProjectIndex, node: cst.BaseExpression, module: ModuleInfo,

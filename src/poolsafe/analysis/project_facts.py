@@ -675,7 +675,9 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     or `alembic.op`); a method whose every call in the project (outside tests) is in
     one-shot code, or an `__init__` whose class is only built there
     (`DbManage(...).create_tables()` in a CLI command, or a module-level instance:
-    `users = UsersDatabase()`). Calls from test modules are
+    `users = UsersDatabase()`); a nested function that only its one-shot
+    enclosing function's body calls, outside loops (`asyncio.run(do_setup())`).
+    Calls from test modules are
     not counted (as for methods). A call inside a loop (`while
     True: backup()` at module level, or a loop in `main()`) runs many times, so its
     callee is not one-shot."""
@@ -686,7 +688,10 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     if func.parent is None and _migration_module(func.module):
         return True
     if func.parent is not None:
-        return False
+        # a nested function only its enclosing function's own body calls, outside
+        # loops (`asyncio.run(do_setup())` in a CLI command) runs as often as it does
+        return (depth < _MAX_ONCE_DEPTH and _called_once_by_parent(func)
+                and is_cli_entry(index, func.parent, depth + 1))
     if func.cls is not None:
         return _method_run_once(index, func, depth)
     # the project's tests call it too, once per test: that says nothing of production
@@ -703,6 +708,37 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
         not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
             index, s.func, depth + 1)))
         for s in sites)
+
+
+def _called_once_by_parent(func: FunctionInfo) -> bool:
+    """Every mention of the nested function in its enclosing function's body is a
+    call of it (`do_setup()`, also inside `asyncio.run(do_setup())`) outside loops,
+    comprehensions, lambdas and other nested functions; at least one."""
+    assert func.parent is not None
+    name = func.name
+    calls = 0
+    stack: list[tuple[cst.CSTNode, bool]] = [(func.parent.node.body, False)]
+    while stack:
+        node, looped = stack.pop()
+        if node is func.node:
+            continue
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            if any(isinstance(n, cst.Name) and n.value == name for n in iter_nodes(node)):
+                return False
+            continue
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
+                and node.func.value == name:
+            if looped:
+                return False
+            calls += 1
+            stack.extend((a, looped) for a in node.args)
+            continue
+        if isinstance(node, cst.Name) and node.value == name:
+            return False  # handed on, stored or called from elsewhere
+        inner = looped or isinstance(node, (cst.For, cst.While, cst.ListComp, cst.SetComp,
+                                            cst.DictComp, cst.GeneratorExp))
+        stack.extend((child, inner) for child in node.children)
+    return calls > 0
 
 
 def _cli_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:

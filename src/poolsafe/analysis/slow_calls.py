@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import call_name, dotted_name, positional_args
+from poolsafe.analysis.cstutil import call_name, dotted_name, iter_calls, positional_args
 from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annotation
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import external_name, qual_match, resolve
@@ -26,9 +26,13 @@ from poolsafe.knowledge.slow_calls import (
     ANY_METHOD_ROOTS,
     CELERY_SUBMIT_METHODS,
     CELERY_WAIT_METHODS,
+    IMPURE_BUILTINS,
+    IO_METHOD_NAMES,
     OFFLOAD_FUNCTIONS,
     OFFLOAD_METHODS,
+    OFFLOAD_PURE_DEPTH,
     OFFLOAD_WHAT,
+    PURE_MODULES,
     SLEEP_FUNCTIONS,
     SLOW_FAMILIES,
     SLOW_SLEEP_SECONDS,
@@ -131,6 +135,56 @@ def _offloads_work(index: ProjectIndex, call: cst.Call, position: int, module: M
         owner = index.evaluate(target.value, module, func)
         if isinstance(owner, (Connection, LibraryObject)):
             return False
+    callee = index.evaluate(target, module, func)
+    return not (isinstance(callee, FunctionRef)
+                and computes_only(index, callee.func, set(), 0))
+
+
+def computes_only(index: ProjectIndex, func: FunctionInfo, seen: set[int], depth: int) -> bool:
+    """A project function that only computes: synchronous, and every call in its body
+    is a builtin other than `open`/`input`, a function or object of a pure module
+    (`json`, `re`, `hashlib`, `sqlglot`, ...), a project function that only computes
+    (followed `OFFLOAD_PURE_DEPTH` calls deep), or a method of a value the analysis
+    cannot name whose name says no I/O (not `read`, `execute`, `send`, ...). Anything
+    else (a slow call, a library this list does not know, a connection's method, a
+    project function too deep to follow) counts as I/O."""
+    if func.is_async or func.is_generator or depth > OFFLOAD_PURE_DEPTH:
+        return False
+    if id(func) in seen:
+        return True
+    seen.add(id(func))
+    module = func.module
+    for call in iter_calls(func.node.body):
+        if slow_call(index, call, module, func) is not None:
+            return False
+        value = index.evaluate(call.func, module, func)
+        if isinstance(value, FunctionRef):
+            if not computes_only(index, value.func, seen, depth + 1):
+                return False
+            continue
+        qual = external_name(index, call.func, module, func)
+        if qual is not None:
+            if "." not in qual:
+                if qual in IMPURE_BUILTINS:
+                    return False
+                continue
+            if qual.split(".", 1)[0] not in PURE_MODULES:
+                return False
+            continue
+        if value is not None:
+            return False  # a project class, a connection, a library object: not followed
+        f = call.func
+        if isinstance(f, cst.Attribute):
+            if f.attr.value in IO_METHOD_NAMES:
+                return False
+            owner = index.evaluate(f.value, module, func)
+            if owner is None:
+                continue
+            if isinstance(owner, (External, ExternalInstance)) \
+                    and owner.qualname.split(".", 1)[0] in PURE_MODULES:
+                continue
+            return False
+        return False  # a call of something unnamed (`handlers[k](x)`)
     return True
 
 

@@ -9,6 +9,7 @@ library is a table entry rather than new analysis code.
 from poolsafe.knowledge.libraries import (
     ACQUIRE_METHOD_NAMES,
     BROAD_EXCEPTIONS,
+    CLIENT_REQUEST_ERROR_NAMES,
     CLIENT_RESULT_ERROR_NAMES,
     CLOSE_METHODS,
     CONNECTION_KINDS,
@@ -19,6 +20,7 @@ from poolsafe.knowledge.libraries import (
     DEPENDS,
     DIRECT_ACQUIRERS,
     DRIVER_BASE_ERRORS,
+    FLUSHING_METHODS,
     LIVENESS_ATTRIBUTES,
     LOST_CONNECTION_HANDLERS,
     NON_WORK_METHODS,
@@ -41,6 +43,7 @@ from poolsafe.knowledge.libraries import (
 __all__ = [
     "ACQUIRE_METHOD_NAMES",
     "BROAD_EXCEPTIONS",
+    "CLIENT_REQUEST_ERROR_NAMES",
     "CLIENT_RESULT_ERROR_NAMES",
     "CLOSE_METHODS",
     "CONNECTION_KINDS",
@@ -51,6 +54,7 @@ __all__ = [
     "DEPENDS",
     "DIRECT_ACQUIRERS",
     "DRIVER_BASE_ERRORS",
+    "FLUSHING_METHODS",
     "LIVENESS_ATTRIBUTES",
     "LOST_CONNECTION_HANDLERS",
     "NON_WORK_METHODS",

@@ -1013,6 +1013,21 @@ CLIENT_RESULT_ERROR_NAMES: frozenset[str] = frozenset(
      "NoReferencedTableError", "NoReferencedColumnError"}
 )
 
+#: SQLAlchemy errors the client raises before any statement reaches the server
+#: (`InvalidRequestError` from `refresh()` of an object not in the session,
+#: `MissingGreenlet` from lazy I/O outside the async bridge, `DetachedInstanceError`,
+#: `ObjectDeletedError`): catching one swallows no database error, unless the `try`
+#: also flushes or commits (a flush that fails on one of them leaves the session
+#: pending rollback, whatever raised it).
+CLIENT_REQUEST_ERROR_NAMES: frozenset[str] = frozenset(
+    {"InvalidRequestError", "MissingGreenlet", "DetachedInstanceError", "ObjectDeletedError"}
+)
+#: session methods that queue or flush objects: a `try` calling one can fail in a flush
+FLUSHING_METHODS: frozenset[str] = frozenset(
+    {"add", "add_all", "delete", "merge", "flush", "commit", "bulk_save_objects",
+     "bulk_insert_mappings", "bulk_update_mappings"}
+)
+
 CONTEXTMANAGER_DECORATORS: frozenset[tuple[str, str]] = frozenset(
     {("contextlib", "contextmanager"), ("contextlib", "asynccontextmanager")}
 )

@@ -319,3 +319,31 @@ OFFLOAD_FUNCTIONS: dict[Pair, int] = {
 OFFLOAD_METHODS: dict[str, int] = {"run_in_executor": 1}
 OFFLOAD_WHAT = "blocking work handed to a thread"
 
+#: A project function handed to a thread that only computes (parses, renders a
+#: template from a string, hashes, evaluates an expression tree) waits on nothing
+#: outside the process: moved off the event loop because it is CPU work, it holds
+#: the transaction no longer than running it inline would. What its body (and the
+#: project functions it calls, this many calls deep) may call to count as such:
+OFFLOAD_PURE_DEPTH = 3
+#: library modules whose functions and objects do no I/O
+PURE_MODULES: frozenset[str] = frozenset({
+    "json", "re", "math", "cmath", "hashlib", "hmac", "itertools", "functools",
+    "collections", "copy", "dataclasses", "datetime", "decimal", "fractions", "uuid",
+    "base64", "binascii", "string", "textwrap", "operator", "enum", "typing", "statistics",
+    "heapq", "bisect", "zlib", "difflib", "unicodedata", "sqlglot", "sqlparse", "pydantic",
+})
+#: builtins that read, write or wait (the others compute)
+IMPURE_BUILTINS: frozenset[str] = frozenset({"open", "input", "exec", "eval", "__import__",
+                                             "breakpoint"})
+#: method names that read, write or wait on whatever object they are called on: a
+#: call of one on a receiver the analysis cannot name is taken as I/O
+IO_METHOD_NAMES: frozenset[str] = frozenset({
+    "read", "readline", "readlines", "write", "writelines", "send", "sendall", "recv",
+    "request", "urlopen", "fetch", "fetchone", "fetchall", "fetchmany", "execute",
+    "executemany", "query", "commit", "rollback", "connect", "upload", "download",
+    "post", "put", "patch", "delete", "sleep", "wait", "join", "result", "run", "call",
+    "invoke", "open", "save", "load", "flush", "communicate", "acquire", "get_object",
+    "put_object", "read_text", "write_text", "read_bytes", "write_bytes", "mkdir",
+    "unlink", "rename", "replace_file", "scalar", "scalars", "refresh", "publish",
+    "subscribe", "listen", "poll", "select", "stat", "exists", "iterdir", "glob"})
+

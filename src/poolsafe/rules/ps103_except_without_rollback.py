@@ -91,8 +91,13 @@ class ExceptWithoutRollback(Rule):
     the errors a client raises while reading a result that the database returned
     fine: SQLAlchemy's `NoResultFound`/`MultipleResultsFound`, Django's
     `DoesNotExist`; and `NoSuchTableError`, which SQLAlchemy raises when
-    reflection's catalog queries found no such table, not when a statement failed)
-    are not flagged, nor is work inside `with session.begin():`,
+    reflection's catalog queries found no such table, not when a statement failed;
+    and SQLAlchemy's request errors, raised before any statement reaches the server:
+    `InvalidRequestError` from `refresh()` of an object not in the session,
+    `MissingGreenlet`, `DetachedInstanceError`, `ObjectDeletedError`, unless the
+    `try` also adds, deletes, flushes or commits objects, since a flush that fails
+    leaves the session pending rollback whatever raised it) are not flagged, nor is
+    work inside `with session.begin():`,
     `with conn.transaction():` or `with conn:` (they roll back themselves), nor
     autocommit connections (also `self.conn` that a method of the class puts in
     autocommit: `self.conn.autocommit = True` in `connect()`, or acquires there in

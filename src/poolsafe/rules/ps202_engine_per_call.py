@@ -172,7 +172,9 @@ class EnginePerCall(Rule):
     `__init__`) that only such code calls, outside loops (`DbManage(url)
     .create_database()` in a CLI command: a bootstrap engine for `CREATE
     DATABASE`), module-level code included (a module-level instance builds its
-    class once per process; a lambda's body runs each time it is called). A call
+    class once per process; a lambda's body runs each time it is called), and a
+    nested function that only such code's own body calls, outside loops
+    (`asyncio.run(do_setup())` in a set-up command). A call
     inside a loop (`while True: backup()` at module level, a `for` in `main()`)
     runs many times: its callee is reported, and so is a
     function or method that also runs from elsewhere (a route, a worker).

@@ -127,7 +127,13 @@ class IoInTransaction(Rule):
       fn, ...)`, `asyncio.to_thread(fn, ...)`, anyio's `to_thread.run_sync` and
       Starlette's `run_in_threadpool` (work is offloaded because it takes long: an
       image resize, a PDF render, a blocking client); a callable that is a method of
-      a connection, session or pool is database work and does not count.
+      a connection, session or pool is database work and does not count, nor does
+      a project function that only computes (its body, and the project functions
+      it calls three deep, call only builtins other than `open`, pure modules such
+      as `json`, `re`, `hashlib` or `sqlglot`, and methods whose name says no I/O:
+      parsing or hashing moved off the event loop waits on nothing outside the
+      process); one that opens a file, calls a library not known to be pure, or a
+      method named `read`, `execute`, `send`, ... still counts.
 
     A call counts only when its receiver is one of these clients (through
     imports, assignments, `self.` attributes and annotated parameters, also a

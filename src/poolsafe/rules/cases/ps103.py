@@ -3279,3 +3279,60 @@ def record(batch, amount):
         print(exc)
 """, note="the object is stored in the caller's list and outlives the call"),
 ]
+
+# SQLAlchemy's client-side request errors (issue 31, round 15: large45's held-out class)
+INVALID += [
+    Case("""
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://db/app")
+
+async def save(session: AsyncSession, item, audit):
+    try:
+        session.add(item)
+        await session.flush()
+    except InvalidRequestError:  # expect: PS103
+        audit.note = "item not saved"
+    session.add(audit)
+    await session.commit()
+""", note="the `try` also queues and flushes objects: a flush that fails, whatever raised it, "
+          "leaves the session pending rollback"),
+]
+
+VALID += [
+    Case("""
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://db/app")
+
+async def reload(session: AsyncSession, obj):
+    try:
+        await session.refresh(obj)
+    except InvalidRequestError:
+        pass
+    obj.seen = True
+    await session.commit()
+    return obj
+""", note="InvalidRequestError from refresh() of an object not in the session: the client "
+          "raised it before sending anything, so no transaction was aborted"),
+    Case("""
+from sqlalchemy.exc import MissingGreenlet
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://db/app")
+
+async def label(session: AsyncSession, order):
+    try:
+        await session.refresh(order, ["status"])
+        name = order.customer.name
+    except MissingGreenlet:
+        name = None
+    order.label = name or "?"
+    await session.execute(select_orders())
+    await session.commit()
+    return order.label
+""", note="MissingGreenlet: a lazy load refused outside the async bridge, before any SQL; "
+          "a failed refresh() raises a DBAPI error, which this handler does not catch"),
+]

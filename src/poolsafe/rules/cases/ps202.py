@@ -1861,3 +1861,50 @@ if __name__ == "__main__":
     asyncio.run(main())
 """, note="called once from main(): one pool for the run"),
 ]
+
+# A nested function that only its one-shot enclosing function calls (issue 31,
+# round 15: large45's bootstrap-engine class, a set-up command's `do_setup()`)
+VALID += [
+    Case("""
+import asyncio
+
+import typer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+app = typer.Typer()
+
+@app.command()
+def init_db(url: str):
+    async def do_setup():
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE IF NOT EXISTS t (id int)"))
+        await engine.dispose()
+
+    asyncio.run(do_setup())
+""", note="the nested function runs once, from the set-up command that runs once per process"),
+]
+
+INVALID += [
+    Case("""
+import asyncio
+
+import typer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+app = typer.Typer()
+
+@app.command()
+def check_all(urls: list[str]):
+    async def check(url):
+        engine = create_async_engine(url)  # expect: PS202
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    for url in urls:
+        asyncio.run(check(url))
+""", note="the nested function runs once per URL, in the command's loop: a pool per URL, "
+          "never disposed"),
+]

@@ -1789,3 +1789,58 @@ def invoice(order_id):
         order.save()
 """, note="a project object's method, not an RPC client"),
 ]
+
+# A project function handed to a thread that only computes (issue 31, round 15:
+# large45's held-out class)
+_COMPUTE = """
+import asyncio
+import hashlib
+import json
+import re
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def _terms(text):
+    return sorted({w for w in _WORD.findall(text.lower()) if len(w) > 2})
+
+
+def build_index(docs):
+    index = {}
+    for doc in docs:
+        for term in _terms(doc["body"]):
+            index.setdefault(term, []).append(doc["id"])
+    digest = hashlib.sha256(json.dumps(index, sort_keys=True).encode()).hexdigest()
+    return index, digest
+"""
+
+VALID += [
+    Case(_COMPUTE + """
+
+async def reindex(session: AsyncSession, docs):
+    async with session.begin():
+        await session.execute(clear_terms())
+        index, digest = await asyncio.to_thread(build_index, docs)
+        await session.execute(insert_terms(index, digest))
+""", note="the function handed to the thread only computes (regular expressions, json, "
+          "hashing): moved off the event loop as CPU work, it waits on nothing outside"),
+]
+
+INVALID += [
+    Case(_COMPUTE + """
+
+def load_and_index(path):
+    with open(path) as f:
+        docs = json.load(f)
+    return build_index(docs)
+
+
+async def reindex(session: AsyncSession, path):
+    async with session.begin():
+        await session.execute(clear_terms())
+        index, digest = await asyncio.to_thread(load_and_index, path)  # expect: PS207
+        await session.execute(insert_terms(index, digest))
+""", note="the function handed to the thread reads a file first: I/O inside the transaction"),
+]
