@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from project_tree import write_project
-from rule_case_tree import write_rule_cases
 
 from poolsafe.analysis.call_summary import CallSummary, summarize_calls
 from poolsafe.analysis.index import ProjectIndex
@@ -24,6 +22,9 @@ from poolsafe.analysis.resolution import inventory
 from poolsafe.scan.engine import ScanOptions, scan
 from poolsafe.scan.lazy_index import LazyIndex
 from poolsafe.scan.summaries import CALLS_SUFFIX
+
+from project_tree import write_project
+from rule_case_tree import write_rule_cases
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -177,9 +178,9 @@ def test_rule_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 def test_a_summary_says_what_the_module_calls(tmp_path: Path) -> None:
-    import libcst as cst
-
     from poolsafe.analysis.module import collect_module
+
+    import libcst as cst
 
     source = GENERATED["cli.py"]
     path = tmp_path / "cli.py"
