@@ -200,27 +200,6 @@ class ProjectIndex:
         (a docstring, an attribute read)."""
         return self.modules_matching(call_pattern(names))
 
-    def modules_with_calls(self, names: Iterable[str]) -> list[ModuleInfo]:
-        """`modules_calling(names)`, less the modules that an index keeping per-module
-        call summaries (`poolsafe.analysis.call_summary`) knows have no call whose
-        `call_name` is one of `names`, without loading them: for facts that read only
-        such calls of `ModuleInfo.calls` (`ProjectFacts.call_sites`). This one holds
-        every module: `modules_calling`."""
-        return self.modules_calling(names)
-
-    def any_module_calling(self, names: Iterable[str], wanted: Callable[[ModuleInfo], bool],
-                           admitted: Callable[[Path, bytes], bool] | None = None) -> bool:
-        """`any_module(call_pattern(names), wanted, admitted=admitted)`, where `wanted`
-        accepts only a module with a call whose `call_name` is one of `names` (an index
-        with call summaries skips the others without loading them)."""
-        return self.any_module(call_pattern(names), wanted, admitted=admitted)
-
-    def dependency_modules(self, pattern: re.Pattern[bytes]) -> list[ModuleInfo]:
-        """`modules_matching(pattern)` for `dependency_functions`, less the modules an
-        index with call summaries knows have no `Depends` argument and define no
-        configured dependency."""
-        return self.modules_matching(pattern)
-
     def modules_defining(self, names: Iterable[str]) -> list[ModuleInfo]:
         """The modules that may `def` one of `names` (a superset, by a regex)."""
         return self.modules_matching(def_pattern(names))
@@ -1407,7 +1386,7 @@ class ProjectIndex:
             # the calls `collect_module` records, and the configured dependencies
             # (a module with `depends_args` calls Depends or Security)
             pattern = call_pattern(["Depends", "Security"], self.config.session_dependencies)
-            for m in self.dependency_modules(pattern):
+            for m in self.modules_matching(pattern):
                 for arg in m.depends_args:
                     value = self.evaluate(arg, m, None)
                     if isinstance(value, FunctionRef):

@@ -35,6 +35,7 @@ from poolsafe.analysis.engines import (
 from poolsafe.analysis.frameworks import library_bases, route_framework
 from poolsafe.analysis.index import (
     ProjectIndex,
+    call_pattern,
     view_class_framework,
     word_pattern,
 )
@@ -150,7 +151,7 @@ class ProjectFacts:
         """Every call in the project whose callee's last name is `name`."""
         if name not in self._sites:
             self._sites[name] = [CallSite(call, m, func)
-                                 for m in self.index.modules_with_calls([name])
+                                 for m in self.index.modules_calling([name])
                                  for call, func in inventory(m).calls
                                  if call_name(call) == name]
         return self._sites[name]
@@ -171,7 +172,7 @@ class ProjectFacts:
             return any(wanted(CallSite(call, m, func)) for call, func in inventory(m).calls
                        if call_name(call) == name)
 
-        return self.index.any_module_calling([name], found, admitted=admitted)
+        return self.index.any_module(call_pattern([name]), found, admitted=admitted)
 
     def any_caller(self, func: FunctionInfo, wanted: Callable[[CallSite], bool],
                    admitted: Callable[[Path, bytes], bool] | None = None) -> bool:

@@ -15,8 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from poolsafe.analysis.call_summary import CallSummary, summarize_calls
-from poolsafe.analysis.index import ProjectIndex, call_pattern, source_matches, word_pattern
+from poolsafe.analysis.index import ProjectIndex, source_matches, word_pattern
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.analysis.pool_summary import (
     ImportKind,
@@ -281,9 +280,7 @@ class LazyIndex(ProjectIndex):
             self._loaded[path] = m
             if m is not None and self.summaries is not None and self._source is not None:
                 with contextlib.suppress(KeyError, OSError):
-                    data = self._source(path)
-                    self.summaries.put(path, data, self._summary_of(path, m))
-                    self.summaries.put_calls(path, data, self._calls_summary_of(path, m))
+                    self.summaries.put(path, self._source(path), self._summary_of(path, m))
             if m is not None:
                 for n in m.names:
                     lst = dict.setdefault(self.by_name, n, [])
@@ -371,77 +368,6 @@ class LazyIndex(ProjectIndex):
         self.matched.setdefault(pattern_key(pattern),
                                 [*recorded, *(str(m.abspath) for m in given)])
         return [*out, *given]
-
-    def modules_with_calls(self, names: Iterable[str]) -> list[ModuleInfo]:
-        wanted = frozenset(names)
-        return self._summarized(call_pattern(wanted), lambda s: s.calls_any(wanted))
-
-    def dependency_modules(self, pattern: re.Pattern[bytes]) -> list[ModuleInfo]:
-        configured = frozenset(self.config.session_dependencies)
-        return self._summarized(pattern, lambda s: s.may_add_dependencies(configured))
-
-    def any_module_calling(self, names: Iterable[str], wanted: Callable[[ModuleInfo], bool],
-                           admitted: Callable[[Path, bytes], bool] | None = None) -> bool:
-        """As `any_module`, never loading a selected module whose kept call summary has
-        no call of `names`."""
-        wanted_names = frozenset(names)
-        if self.summaries is None:
-            return super().any_module_calling(wanted_names, wanted, admitted)
-
-        def calls(path: Path, data: bytes) -> bool:
-            summary = self._kept_calls(str(path))
-            if summary is not None and not summary.calls_any(wanted_names):
-                return False
-            return admitted is None or admitted(path, data)
-
-        return self.any_module(call_pattern(wanted_names), wanted, admitted=calls)
-
-    def _summarized(self, pattern: re.Pattern[bytes], relevant: Callable[[CallSummary], bool]
-                    ) -> list[ModuleInfo]:
-        """`modules_matching(pattern)` without the unparsed selected modules whose kept
-        call summary says they are not `relevant`: those are not loaded. The pattern
-        is recorded with every file that matches and parses, as `modules_matching`
-        records it (a skipped one parsed when its summary was made)."""
-        matching = self._matching(pattern) if self.summaries is not None else None
-        if matching is None:
-            return self.modules_matching(pattern)
-        paths, given = matching
-        recorded: list[str] = []
-        out: list[ModuleInfo] = []
-        for path in paths:
-            summary = self._kept_calls(path)
-            if summary is not None and not relevant(summary):
-                recorded.append(path)
-                continue
-            m = self._module_at(path)
-            if m is not None:
-                recorded.append(path)
-                out.append(m)
-        self.matched.setdefault(pattern_key(pattern),
-                                [*recorded, *(str(m.abspath) for m in given)])
-        return [*out, *given]
-
-    def _kept_calls(self, path: str) -> CallSummary | None:
-        """The kept call summary of the unparsed selected module in `path` (None for a
-        module parsed already, a given one, or one without a kept summary: those are
-        read)."""
-        if path in self._loaded or self._source is None or self.summaries is None:
-            return None
-        memo: dict[str, CallSummary | None] = self.__dict__.setdefault("_kept_calls_memo", {})
-        if path not in memo:
-            found = None
-            with contextlib.suppress(KeyError, OSError):
-                found = self.summaries.get_calls(path, self._source(path))
-            memo[path] = found
-        return memo[path]
-
-    def _calls_summary_of(self, path: str, module: ModuleInfo) -> CallSummary:
-        """`summarize_calls(module)`, once per path and index."""
-        memo: dict[str, CallSummary] = self.__dict__.setdefault("_calls_summaries_memo", {})
-        found = memo.get(path)
-        if found is None:
-            found = memo[path] = summarize_calls(module)
-        return found
 
     def _import_kind(self, qualname: str, here: str) -> ImportKind:
         """What `resolve_qualname(qualname, <the module in here>)` gives, told from the

@@ -20,15 +20,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from poolsafe.analysis.call_summary import CallSummary
 from poolsafe.analysis.pool_summary import PoolSummary
 from poolsafe.scan.cache import SNAPSHOT_DIR, TAG_NAME, JsonFiles, cache_problem, code_version
 
 SUFFIX = ".pool.json"
 #: `statement_errors._named_databases`' answers (two booleans), by the module's bytes
 NAMED_SUFFIX = ".dbnames.json"
-#: what a module calls (`poolsafe.analysis.call_summary`), by the module's bytes and path
-CALLS_SUFFIX = ".calls.json"
 #: the most summaries a cache keeps: past it, a run that writes removes the oldest until
 #: `KEEP` are left (one file per version of a module, so edits add up)
 LIMIT = 8000
@@ -36,15 +33,6 @@ KEEP = 6000
 
 _code_digest: list[str] = []
 _named_digest: list[str] = []
-_calls_digest: list[str] = []
-
-
-def _calls_version() -> str:
-    if not _calls_digest:
-        from poolsafe.analysis import call_summary, cstutil, module, resolution
-
-        _calls_digest.append(code_version((module, call_summary, resolution, cstutil)))
-    return _calls_digest[0]
 
 
 def _named_version() -> str:
@@ -78,15 +66,10 @@ class SummaryStore:
         self._files = JsonFiles(self.directory, SUFFIX, LIMIT, KEEP)
         self._named = JsonFiles(self.directory, NAMED_SUFFIX, LIMIT, KEEP)
         self._known: dict[str, PoolSummary | None] = {}
-        self._calls = JsonFiles(self.directory, CALLS_SUFFIX, LIMIT, KEEP)
-        self._known_calls: dict[str, CallSummary | None] = {}
-        self.calls_version = _calls_version() if self.usable else ""
-        #: how many kept call summaries this store read
-        self.calls_loaded = 0
 
-    def _name(self, abspath: str, data: bytes, version: str | None = None) -> str:
+    def _name(self, abspath: str, data: bytes) -> str:
         h = hashlib.blake2b(digest_size=20)
-        for part in (self.version if version is None else version, abspath):
+        for part in (self.version, abspath):
             h.update(part.encode("utf-8", "surrogatepass") + b"\0")
         h.update(data)
         return h.hexdigest()
@@ -112,29 +95,6 @@ class SummaryStore:
             return
         self._known[name] = summary
         self._files.put(name, summary.to_json())
-
-    def get_calls(self, abspath: str, data: bytes) -> CallSummary | None:
-        """The kept call summary of the module in `abspath` parsed from `data`."""
-        if not self.usable:
-            return None
-        name = self._name(abspath, data, self.calls_version)
-        if name in self._known_calls:
-            return self._known_calls[name]
-        found = CallSummary.from_json(self._calls.get(name))
-        self._known_calls[name] = found
-        if found is not None:
-            self.calls_loaded += 1
-        return found
-
-    def put_calls(self, abspath: str, data: bytes, summary: CallSummary) -> None:
-        """Keep the call summary of the module parsed from `data`, unless kept already."""
-        if not self.usable:
-            return
-        name = self._name(abspath, data, self.calls_version)
-        if self._known_calls.get(name) is not None:
-            return
-        self._known_calls[name] = summary
-        self._calls.put(name, summary.to_json())
 
     @property
     def written(self) -> int:
