@@ -2593,16 +2593,8 @@ def exception_types(expr: cst.BaseExpression) -> list[cst.BaseExpression]:
 def _flushes(body: cst.BaseSuite) -> bool:
     """A `try` body calls a method that queues, flushes or commits objects (outside
     nested functions): a flush that fails leaves the session pending rollback."""
-    stack: list[cst.CSTNode] = [body]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-            continue
-        if isinstance(cur, cst.Call) and isinstance(cur.func, cst.Attribute) \
-                and cur.func.attr.value in FLUSHING_METHODS:
-            return True
-        stack.extend(children(cur))
-    return False
+    return any(isinstance(c.func, cst.Attribute) and c.func.attr.value in FLUSHING_METHODS
+               for c in iter_calls(body))
 
 
 def is_db_error_type(index: ProjectIndex, node: cst.BaseExpression, module: ModuleInfo,

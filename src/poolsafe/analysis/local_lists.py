@@ -86,15 +86,10 @@ def cannot_raise_on_own_list(func: FunctionInfo, call: cst.Call) -> bool:
             or call.args[0].keyword is not None:
         return False
     if f.attr.value == "append" and isinstance(f.value, cst.Name):
-        return f.value.value not in _parameters(func) and _own_list(func, f.value.value)
+        return f.value.value not in func.all_param_names() and _own_list(func, f.value.value)
     if f.attr.value == "join" and isinstance(f.value, _STRINGS):
         arg = call.args[0].value
-        return isinstance(arg, cst.Name) and arg.value not in _parameters(func) \
+        return isinstance(arg, cst.Name) and arg.value not in func.all_param_names() \
             and _holds_only_strings(func, arg.value)
     return False
 
-
-def _parameters(func: FunctionInfo) -> set[str]:
-    p = func.node.params
-    return {param.name.value for param in (*p.posonly_params, *p.params, *p.kwonly_params)} | {
-        s.name.value for s in (p.star_arg, p.star_kwarg) if isinstance(s, cst.Param)}
