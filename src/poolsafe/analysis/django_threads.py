@@ -30,6 +30,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.django_callbacks import (
     ANY_CLOSE_SUFFICES,
+    PTB_HANDLER,
     background_task,
     callback_entries,
 )
@@ -84,6 +85,7 @@ from poolsafe.knowledge.django import (
     EXECUTOR_METHODS,
     EXECUTOR_TYPES,
     ONE_SHOT_THREADS,
+    PTB_UPDATER_STARTS,
     SYNC_TO_ASYNC,
     THREAD_CLASSES,
     THREAD_JOB_DECORATORS,
@@ -186,7 +188,30 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
             # a scheduler nobody starts runs none of its jobs (`scheduler.start()` left
             # commented out): its registrations put no function on a thread
             out = {key: how for key, how in out.items() if not _apscheduler_job(how)}
+        if PTB_HANDLER in out.values() and not _updater_started(index):
+            # python-telegram-bot handlers that no `Updater` polls for: a dispatcher fed
+            # by hand (`dispatcher.process_update()` in a webhook view) runs them in the
+            # caller's thread
+            out = {key: how for key, how in out.items() if how != PTB_HANDLER}
     return out
+
+
+def _updater_started(index: ProjectIndex) -> bool:
+    """Whether the project may start a python-telegram-bot `Updater`: a
+    `.start_polling()` / `.start_webhook()` call in a module it reads, or one spelled
+    (outside a comment) in a file it did not read (computed once per index and
+    resolution level)."""
+    def started(module: ModuleInfo) -> bool:
+        return any(isinstance(call.func, cst.Attribute)
+                   and call.func.attr.value in PTB_UPDATER_STARTS
+                   for call, _ in module.calls)
+
+    return index.derived(f"{_UPDATER_STARTED}:{index.resolution_level}", lambda: index.any_module(
+        word_pattern(PTB_UPDATER_STARTS), started) or index.unread_files_match(_UPDATER_CALL))
+
+
+_UPDATER_STARTED = "_django_ptb_updater_started"
+_UPDATER_CALL = re.compile(rb"(?m)^[^#\n]*\.\s*start_(?:polling|webhook)\s*\(")
 
 
 #: the methods that set an APScheduler scheduler running

@@ -1691,3 +1691,131 @@ def unknown(message):
     bot.reply_to(message, "unknown command")
 """, files=_FILES, note="a filter without database work"),
 ]
+
+# python-telegram-bot before v20: `updater.start_polling()` runs the dispatcher on a thread of
+# its own for the life of the process, and the dispatcher runs every handler's synchronous
+# callback there; a callback's ORM work keeps that thread's connection for good.
+_PTB_COMMAND = """\
+from django.core.management.base import BaseCommand
+from telegram.ext import Updater
+
+from handlers import conversation
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        updater = Updater("token", use_context=True)
+        updater.dispatcher.add_handler(conversation)
+        updater.start_polling()
+        updater.idle()
+"""
+
+INVALID += [
+    Case("""
+from telegram.ext import CommandHandler, Updater
+
+from models import Order
+
+
+def paid(update, context):
+    Order.objects.filter(id=int(context.args[0])).update(paid=True)  # expect: PS107
+    update.message.reply_text("done")
+
+
+def main():
+    updater = Updater("token", use_context=True)
+    updater.dispatcher.add_handler(CommandHandler("paid", paid))
+    updater.start_polling()
+    updater.idle()
+""", files=_FILES, note="a v13 command handler runs on the dispatcher's thread"),
+    Case("""
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
+
+from models import Order
+
+
+def start(update, context):
+    update.message.reply_text("choose an order")
+    return "CHOOSING"
+
+
+def cancel(update, context):
+    update.callback_query.answer()
+    Order.objects.filter(id=int(update.callback_query.data)).delete()  # expect: PS107
+    return ConversationHandler.END
+
+
+conversation = ConversationHandler(
+    entry_points=[CommandHandler("start", start)],
+    states={"CHOOSING": [CallbackQueryHandler(cancel)]},
+    fallbacks=[],
+)
+""", files={**_FILES, "management/commands/bot.py": _PTB_COMMAND}, path="handlers.py",
+         note="a callback in a ConversationHandler's state, the updater started by a "
+              "management command in another module"),
+]
+
+VALID += [
+    Case("""
+import json
+
+from django.http import JsonResponse
+from telegram import Bot, Update
+from telegram.ext import Dispatcher, MessageHandler
+
+from models import Order
+
+bot = Bot("token")
+dispatcher = Dispatcher(bot, None, workers=0)
+
+
+def paid(update, context):
+    Order.objects.filter(id=int(update.message.text)).update(paid=True)
+
+
+dispatcher.add_handler(MessageHandler(None, paid))
+
+
+def webhook(request):
+    dispatcher.process_update(Update.de_json(json.loads(request.body), bot))
+    return JsonResponse({"ok": True})
+""", files=_FILES, note="a dispatcher fed by a webhook view runs the callback in the "
+                       "request's thread; no updater is started"),
+    Case("""
+from asgiref.sync import sync_to_async
+from telegram.ext import ApplicationBuilder, CommandHandler
+
+from models import Order
+
+
+async def paid(update, context):
+    await sync_to_async(Order.objects.filter(id=int(context.args[0])).update)(paid=True)
+    await update.message.reply_text("done")
+
+
+def main():
+    application = ApplicationBuilder().token("token").build()
+    application.add_handler(CommandHandler("paid", paid))
+    application.updater.start_polling()
+""", files=_FILES, note="a v20 coroutine callback runs on the event loop"),
+    Case("""
+from django.db import close_old_connections
+from telegram.ext import CommandHandler, Updater
+
+from models import Order
+
+
+def paid(update, context):
+    try:
+        Order.objects.filter(id=int(context.args[0])).update(paid=True)
+    finally:
+        close_old_connections()
+    update.message.reply_text("done")
+
+
+def main():
+    updater = Updater("token", use_context=True)
+    updater.dispatcher.add_handler(CommandHandler("paid", paid))
+    updater.start_polling()
+""", files=_FILES, note="the callback closes in a finally"),
+]
