@@ -7,6 +7,7 @@ a buffer, modules added, ignored and removed), the memo's scope equals a fresh
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -84,6 +85,26 @@ def _findings(path: Path, options: ScanOptions, memo: ModuleMemo | None
     return [(f.code, f.line, f.message) for f in lint_file(path, options, memo=memo).findings]
 
 
+def _check_kept_matching(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every match list `ModuleMemo.matching` gives an index (from the last index's
+    list and the files changed since) equals the files' own answers."""
+    from poolsafe.scan.lazy_index import LazyIndex
+
+    real = LazyIndex._matching
+    kept: list[int] = []
+
+    def checked(self: LazyIndex, pattern: re.Pattern[bytes]
+                ) -> tuple[list[str], list[object]] | None:
+        got = real(self, pattern)
+        if got is not None and self.kept_matching is not None:
+            assert got[0] == [p for p in self._order if self._matches(pattern, p)]
+            kept.append(len(got[0]))
+        return got  # type: ignore[return-value]
+
+    monkeypatch.setattr(LazyIndex, "_matching", checked)
+    return kept
+
+
 @pytest.mark.parametrize("racy", [0, scope_module.RACY_NS])
 def test_scope_memo_equals_a_fresh_scope_and_lint_after_each_edit(
         project: Path, monkeypatch: pytest.MonkeyPatch, racy: int) -> None:
@@ -94,6 +115,7 @@ def test_scope_memo_equals_a_fresh_scope_and_lint_after_each_edit(
     monkeypatch.setattr(scope_module, "RACY_NS", racy)
     app, db = project / "app.py", project / "db.py"
     clock = Clock(active=racy == 0)
+    kept_lists = _check_kept_matching(monkeypatch)
     clock.touch(app, db, project / "pyproject.toml", project)
     memo = ModuleMemo()
     scopes = ScopeMemo()
@@ -120,6 +142,11 @@ def test_scope_memo_equals_a_fresh_scope_and_lint_after_each_edit(
         # a module added on disk, and the buffer using its wrapper
         lambda: clock.write(project / "helpers.py", HELPERS),
         lambda: buffers.__setitem__(app, USES_HELPERS),
+        # a file already walked changes what a pattern matches: it defines the
+        # wrapper's name too, then spells `flask`, then neither
+        lambda: clock.write(db, DB + "\n\ndef acquire():\n    return pool.getconn()\n"),
+        lambda: clock.write(db, "import flask\n" + DB),
+        lambda: clock.write(db, DB),
         # ignored by a new .gitignore, then not
         lambda: (project / ".git").mkdir(),
         lambda: clock.write(project / ".gitignore", "helpers.py\n"),
@@ -144,6 +171,7 @@ def test_scope_memo_equals_a_fresh_scope_and_lint_after_each_edit(
         check()
     # the sequence had findings and their absence, so it tested something
     assert ["PS102"] in [[c for c, _, _ in f] for f in seen] and [] in seen
+    assert kept_lists
     if racy == 0:
         assert scopes.reused >= 8 and memo.scope.reused >= 8
     else:
