@@ -866,6 +866,43 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 inner = _db_use(index, callee.func, callee.func.node.body, depth + 1)
                 if inner is not None:
                     return f"`{callee.func.name}()`, which uses {inner[1]},"
+                passed = _model_argument_use(index, func, node, callee.func)
+                if passed is not None:
+                    return f"`{callee.func.name}()`, which uses {passed},"
+    return None
+
+
+def _model_argument_use(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                        callee: FunctionInfo) -> str | None:
+    """A model class passed to a project function (not a method) that queries it
+    through its parameter: `count_users(Profile)` with `def count_users(model):
+    return model.objects.count()`; the parameter is not bound again in the callee."""
+    if callee.cls is not None:
+        return None
+    params = callee.node.params
+    names = [p.name.value for p in (*params.posonly_params, *params.params)]
+    bound: dict[str, cst.BaseExpression] = {}
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            break
+        if arg.keyword is not None:
+            bound[arg.keyword.value] = arg.value
+        elif i < len(names):
+            bound[names[i]] = arg.value
+    models: set[str] = set()
+    for name, value in bound.items():
+        if any(isinstance(v, cst.BaseExpression) for v in callee.locals.get(name, [])):
+            continue  # bound again in the callee
+        with index.full_resolution():
+            passed = index.evaluate(value, func.module, func)
+        if _is_model(index, passed) or _user_model(index, func, value):
+            models.add(name)
+    if not models:
+        return None
+    for node in iter_nodes(callee.node.body):
+        if isinstance(node, cst.Attribute) and node.attr.value in DJANGO_MANAGER_ATTRIBUTES \
+                and isinstance(node.value, cst.Name) and node.value.value in models:
+            return f"`{node.value.value}.{node.attr.value}`"
     return None
 
 

@@ -1907,3 +1907,44 @@ def new_order(message):
     steps.register_next_step_handler(message, save_total)
 """, files=_FILES, note="a project class's `register_next_step_handler`, not telebot's"),
 ]
+
+# A model class passed to a project helper that queries it through its parameter.
+INVALID += [
+    Case("""
+import threading
+
+from models import Order
+
+
+def count_rows(model):
+    return model.objects.count()
+
+
+def report():
+    print(count_rows(Order))  # expect: PS107
+
+
+def on_request():
+    threading.Thread(target=report).start()
+""", files=_FILES, note="the helper's query runs on the thread"),
+]
+
+VALID += [
+    Case("""
+import threading
+
+from models import Order
+
+
+def table_name(model):
+    return model._meta.db_table
+
+
+def report():
+    print(table_name(Order))
+
+
+def on_request():
+    threading.Thread(target=report).start()
+""", files=_FILES, note="the helper reads the model's metadata: no query"),
+]
