@@ -33,6 +33,7 @@ from poolsafe.knowledge.django import (
     SCHEDULE_TYPES,
     TELEBOT_FILTER_KEYWORD,
     TELEBOT_HANDLER_DECORATORS,
+    TELEBOT_NEXT_STEP_METHODS,
     TELEBOT_REGISTER_METHODS,
     TELEBOT_TYPES,
 )
@@ -54,7 +55,7 @@ ANY_CLOSE_SUFFICES: frozenset[str] = frozenset({PAHO_CALLBACK, SCHEDULE_JOB})
 #: the words of a module that registers one
 WORDS: tuple[str, ...] = (*PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, SCHEDULE_EVERY,
                           "background", *sorted(TELEBOT_HANDLER_DECORATORS),
-                          *sorted(TELEBOT_REGISTER_METHODS),
+                          *sorted(TELEBOT_REGISTER_METHODS), *sorted(TELEBOT_NEXT_STEP_METHODS),
                           *sorted(name for _, name in PTB_HANDLER_CALLBACKS))
 
 
@@ -130,12 +131,15 @@ def _telebot_filter(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo
 
 def _telebot_register(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
                       call: cst.Call, out: dict[int, str]) -> None:
-    """`bot.register_message_handler(callback, ...)` on a `telebot.TeleBot`."""
+    """`bot.register_message_handler(callback, ...)` on a `telebot.TeleBot`, and
+    `bot.register_next_step_handler(message, callback)` (the callback second)."""
     f = call.func
     args = positional_args(call)
-    if not (isinstance(f, cst.Attribute) and f.attr.value in TELEBOT_REGISTER_METHODS):
+    if not (isinstance(f, cst.Attribute) and (f.attr.value in TELEBOT_REGISTER_METHODS
+                                              or f.attr.value in TELEBOT_NEXT_STEP_METHODS)):
         return
-    callback = args[0] if args else None
+    pos = 1 if f.attr.value in TELEBOT_NEXT_STEP_METHODS else 0
+    callback = args[pos] if len(args) > pos else None
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == "callback":
             callback = arg.value

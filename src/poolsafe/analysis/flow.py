@@ -179,6 +179,10 @@ _NON_RAISING_METHODS = frozenset(
      # mysql.connector answers False when the server is gone, asyncpg's `is_closed()`
      # True: neither raises
      "is_connected", "is_closed",
+     # asyncpg's local callback registrations: they add to a set, no I/O
+     # (`add_listener`, which sends LISTEN, is not one of them)
+     "add_termination_listener", "remove_termination_listener", "add_log_listener",
+     "remove_log_listener", "add_query_logger", "remove_query_logger",
      # `contextlib.suppress(...)`, `contextlib.closing(conn)`
      "suppress", "closing", "aclosing"}
 )

@@ -69,6 +69,10 @@ DRF_SERIALIZER_ATTRIBUTE = "serializer_class"
 
 #: Django model base classes (anything the ORM's `objects` manager hangs from)
 DJANGO_MODEL_ROOT = "django"
+#: `get_user_model()` returns the project's user model (`AUTH_USER_MODEL`, or
+#: `django.contrib.auth.models.User`): `User = get_user_model()`, then `User.objects`
+DJANGO_USER_MODEL_GETTERS: frozenset[tuple[str, str]] = frozenset(
+    {("django", "contrib.auth.get_user_model")})
 #: `Model.<attr>` on a Django model runs queries
 DJANGO_MANAGER_ATTRIBUTES: frozenset[str] = frozenset({"objects", "_default_manager"})
 
@@ -259,6 +263,13 @@ PTB_HANDLER_CALLBACKS: dict[tuple[str, str], int] = {
 PTB_CALLBACK_KEYWORD = "callback"
 #: the `Updater` methods that start the dispatcher's thread
 PTB_UPDATER_STARTS: frozenset[str] = frozenset({"start_polling", "start_webhook"})
+#: `bot.register_next_step_handler(message, callback)` and its kin: the bot runs the
+#: callback on the next message of that chat (or the reply to that message), the way it
+#: runs a handler; the callback is the second argument (also `callback=`)
+TELEBOT_NEXT_STEP_METHODS: frozenset[str] = frozenset({
+    "register_next_step_handler", "register_next_step_handler_by_chat_id",
+    "register_for_reply", "register_for_reply_by_message_id",
+})
 #: the `background` package's `@background.task`: every call runs the function on the
 #: package's `ThreadPoolExecutor`, whose worker threads outlive the task
 BACKGROUND_TASK_DECORATORS: frozenset[tuple[str, str]] = frozenset({("background", "task")})
@@ -295,5 +306,5 @@ DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     DONE_CALLBACK,
     *PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, "run_pending", SCHEDULE_EVERY,
     "background", *TELEBOT_HANDLER_DECORATORS, *TELEBOT_REGISTER_METHODS,
-    *(name for _, name in PTB_HANDLER_CALLBACKS),
+    *TELEBOT_NEXT_STEP_METHODS, *(name for _, name in PTB_HANDLER_CALLBACKS),
 })

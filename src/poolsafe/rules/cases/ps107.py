@@ -1819,3 +1819,132 @@ def main():
     updater.start_polling()
 """, files=_FILES, note="the callback closes in a finally"),
 ]
+
+# Django's `get_user_model()` returns the project's user model: `User = get_user_model()`,
+# then `User.objects`, is a query like any model's.
+INVALID += [
+    Case("""
+import threading
+
+from django.contrib.auth import get_user_model
+
+User = get_user_model()
+
+
+def deactivate(user_id):
+    User.objects.filter(id=user_id).update(is_active=False)  # expect: PS107
+
+
+def on_ban(user_id):
+    threading.Thread(target=deactivate, args=(user_id,)).start()
+""", files=_FILES, note="the user model bound at the module's top level"),
+]
+
+VALID += [
+    Case("""
+import threading
+
+from django.contrib.auth import get_user_model
+from django.db import close_old_connections
+
+
+def deactivate(user_id):
+    try:
+        get_user_model().objects.filter(id=user_id).update(is_active=False)
+    finally:
+        close_old_connections()
+
+
+def on_ban(user_id):
+    threading.Thread(target=deactivate, args=(user_id,)).start()
+""", files=_FILES, note="the user model's query, closed in a finally"),
+]
+
+# A TeleBot's next-step handler (`bot.register_next_step_handler(message, callback)`) runs on
+# the bot's worker threads like any handler.
+INVALID += [
+    Case("""
+import telebot
+
+from models import Order
+
+bot = telebot.TeleBot("token")
+
+
+def save_total(message):
+    Order.objects.create(total=int(message.text))  # expect: PS107
+    bot.reply_to(message, "saved")
+
+
+@bot.message_handler(commands=["new"])
+def new_order(message):
+    bot.reply_to(message, "total?")
+    bot.register_next_step_handler(message, save_total)
+""", files=_FILES, note="a next-step handler"),
+]
+
+VALID += [
+    Case("""
+from models import Order
+
+
+class Steps:
+    def __init__(self):
+        self.pending = {}
+
+    def register_next_step_handler(self, message, callback):
+        self.pending[message.chat.id] = callback
+
+
+steps = Steps()
+
+
+def save_total(message):
+    Order.objects.create(total=int(message.text))
+
+
+def new_order(message):
+    steps.register_next_step_handler(message, save_total)
+""", files=_FILES, note="a project class's `register_next_step_handler`, not telebot's"),
+]
+
+# A model class passed to a project helper that queries it through its parameter.
+INVALID += [
+    Case("""
+import threading
+
+from models import Order
+
+
+def count_rows(model):
+    return model.objects.count()
+
+
+def report():
+    print(count_rows(Order))  # expect: PS107
+
+
+def on_request():
+    threading.Thread(target=report).start()
+""", files=_FILES, note="the helper's query runs on the thread"),
+]
+
+VALID += [
+    Case("""
+import threading
+
+from models import Order
+
+
+def table_name(model):
+    return model._meta.db_table
+
+
+def report():
+    print(table_name(Order))
+
+
+def on_request():
+    threading.Thread(target=report).start()
+""", files=_FILES, note="the helper reads the model's metadata: no query"),
+]
