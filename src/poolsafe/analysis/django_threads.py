@@ -30,6 +30,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.django_callbacks import (
     ANY_CLOSE_SUFFICES,
+    PTB_HANDLER,
     background_task,
     callback_entries,
 )
@@ -80,10 +81,12 @@ from poolsafe.knowledge.django import (
     DJANGO_SIGNAL_INSTANCE,
     DJANGO_TRANSACTION,
     DJANGO_TRANSACTION_CALLS,
+    DJANGO_USER_MODEL_GETTERS,
     DONE_CALLBACK,
     EXECUTOR_METHODS,
     EXECUTOR_TYPES,
     ONE_SHOT_THREADS,
+    PTB_UPDATER_STARTS,
     SYNC_TO_ASYNC,
     THREAD_CLASSES,
     THREAD_JOB_DECORATORS,
@@ -186,7 +189,30 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
             # a scheduler nobody starts runs none of its jobs (`scheduler.start()` left
             # commented out): its registrations put no function on a thread
             out = {key: how for key, how in out.items() if not _apscheduler_job(how)}
+        if PTB_HANDLER in out.values() and not _updater_started(index):
+            # python-telegram-bot handlers that no `Updater` polls for: a dispatcher fed
+            # by hand (`dispatcher.process_update()` in a webhook view) runs them in the
+            # caller's thread
+            out = {key: how for key, how in out.items() if how != PTB_HANDLER}
     return out
+
+
+def _updater_started(index: ProjectIndex) -> bool:
+    """Whether the project may start a python-telegram-bot `Updater`: a
+    `.start_polling()` / `.start_webhook()` call in a module it reads, or one spelled
+    (outside a comment) in a file it did not read (computed once per index and
+    resolution level)."""
+    def started(module: ModuleInfo) -> bool:
+        return any(isinstance(call.func, cst.Attribute)
+                   and call.func.attr.value in PTB_UPDATER_STARTS
+                   for call, _ in module.calls)
+
+    return index.derived(f"{_UPDATER_STARTED}:{index.resolution_level}", lambda: index.any_module(
+        word_pattern(PTB_UPDATER_STARTS), started) or index.unread_files_match(_UPDATER_CALL))
+
+
+_UPDATER_STARTED = "_django_ptb_updater_started"
+_UPDATER_CALL = re.compile(rb"(?m)^[^#\n]*\.\s*start_(?:polling|webhook)\s*\(")
 
 
 #: the methods that set an APScheduler scheduler running
@@ -798,7 +824,7 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
     if isinstance(node, cst.Attribute) and node.attr.value in DJANGO_MANAGER_ATTRIBUTES:
         with index.full_resolution():  # the models module holds no connection
             owner = index.evaluate(node.value, func.module, func)
-        if _is_model(index, owner):
+        if _is_model(index, owner) or _user_model(index, func, node.value):
             return f"`{dotted_name(node) or node.attr.value}`"
     elif isinstance(node, cst.Call):
         f = node.func
@@ -840,6 +866,43 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 inner = _db_use(index, callee.func, callee.func.node.body, depth + 1)
                 if inner is not None:
                     return f"`{callee.func.name}()`, which uses {inner[1]},"
+                passed = _model_argument_use(index, func, node, callee.func)
+                if passed is not None:
+                    return f"`{callee.func.name}()`, which uses {passed},"
+    return None
+
+
+def _model_argument_use(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                        callee: FunctionInfo) -> str | None:
+    """A model class passed to a project function (not a method) that queries it
+    through its parameter: `count_users(Profile)` with `def count_users(model):
+    return model.objects.count()`; the parameter is not bound again in the callee."""
+    if callee.cls is not None:
+        return None
+    params = callee.node.params
+    names = [p.name.value for p in (*params.posonly_params, *params.params)]
+    bound: dict[str, cst.BaseExpression] = {}
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            break
+        if arg.keyword is not None:
+            bound[arg.keyword.value] = arg.value
+        elif i < len(names):
+            bound[names[i]] = arg.value
+    models: set[str] = set()
+    for name, value in bound.items():
+        if any(isinstance(v, cst.BaseExpression) for v in callee.locals.get(name, [])):
+            continue  # bound again in the callee
+        with index.full_resolution():
+            passed = index.evaluate(value, func.module, func)
+        if _is_model(index, passed) or _user_model(index, func, value):
+            models.add(name)
+    if not models:
+        return None
+    for node in iter_nodes(callee.node.body):
+        if isinstance(node, cst.Attribute) and node.attr.value in DJANGO_MANAGER_ATTRIBUTES \
+                and isinstance(node.value, cst.Name) and node.value.value in models:
+            return f"`{node.value.value}.{node.attr.value}`"
     return None
 
 
@@ -898,6 +961,32 @@ def _relation_names(index: ProjectIndex, module: ModuleInfo,
             for target in small.targets:
                 if isinstance(target.target, cst.Name):
                     yield target.target.value
+
+
+def _user_model(index: ProjectIndex, func: FunctionInfo, expr: cst.BaseExpression,
+                depth: int = 0) -> bool:
+    """What Django's `get_user_model()` returns (the project's user model): the call
+    itself, or a name bound only to it, in the function (or one enclosing it) or at the
+    module's top level (`User = get_user_model()`, then `User.objects`)."""
+    if depth > _MAX_BASES:
+        return False
+    if isinstance(expr, cst.Call):
+        getter = index.evaluate(expr.func, func.module, func)
+        return isinstance(getter, External) and qual_match(
+            getter.qualname, DJANGO_USER_MODEL_GETTERS) is not None
+    if not isinstance(expr, cst.Name):
+        return False
+    scope: FunctionInfo | None = func
+    while scope is not None:
+        if expr.value in scope.locals:
+            bound = scope.locals[expr.value]
+            return bool(bound) and all(
+                isinstance(v, cst.Call) and _user_model(index, scope, v, depth + 1)
+                for v in bound)
+        scope = scope.parent
+    values = func.module.assigns.get(expr.value, [])
+    return bool(values) and all(
+        isinstance(v, cst.Call) and _user_model(index, func, v, depth + 1) for v in values)
 
 
 def _is_model(index: ProjectIndex, value: object, depth: int = 0) -> bool:

@@ -179,6 +179,10 @@ _NON_RAISING_METHODS = frozenset(
      # mysql.connector answers False when the server is gone, asyncpg's `is_closed()`
      # True: neither raises
      "is_connected", "is_closed",
+     # asyncpg's local callback registrations: they add to a set, no I/O
+     # (`add_listener`, which sends LISTEN, is not one of them)
+     "add_termination_listener", "remove_termination_listener", "add_log_listener",
+     "remove_log_listener", "add_query_logger", "remove_query_logger",
      # `contextlib.suppress(...)`, `contextlib.closing(conn)`
      "suppress", "closing", "aclosing"}
 )
@@ -862,7 +866,7 @@ class FunctionFlow:
         and the call borrows that connection's DBAPI connection; the method checks
         nothing out of a pool of its own."""
         cls = self.func.cls
-        if cls is None or not _is_sqlalchemy_dialect(self.index, cls):
+        if cls is None or not is_sqlalchemy_dialect(self.index, cls):
             return False
         params = self.func.all_param_names() - {"self", "cls"}
         return any(isinstance(a.value, cst.Name) and a.value.value in params
@@ -1046,6 +1050,17 @@ class FunctionFlow:
 
     def _call_effect(self, call: cst.Call, state: State) -> tuple[State, set[str]]:
         f = call.func
+        # `getattr(conn, "rollback")()`: a rollback spelt through getattr (the lookup
+        # itself does no work on the connection)
+        looked_up = _getattr_method(call)
+        if looked_up is not None and looked_up[1] == "rollback" \
+                and self.res.owner_of(looked_up[0]) is not None:
+            return state, set()
+        looked_up = _getattr_method(f) if isinstance(f, cst.Call) else None
+        if looked_up is not None and looked_up[1] == "rollback":
+            owner = self.res.owner_of(looked_up[0])
+            if owner is not None:
+                return _drop_aborted(state, owner), set()
         held = {fact.var: fact for fact in state if isinstance(fact, Held)}
         released: set[str] = set()
         # releases: pool.putconn(conn), release_db_connection(conn), conn.close()
@@ -2304,6 +2319,18 @@ def _wake(stmt: cst.BaseStatement, state: State,
                      else f for f in state)
 
 
+def _getattr_method(call: cst.Call) -> tuple[str, str] | None:
+    """(`conn`, `"rollback"`) for `getattr(conn, "rollback")` (a default may follow)."""
+    if not (isinstance(call.func, cst.Name) and call.func.value == "getattr"
+            and len(call.args) in (2, 3)
+            and all(a.keyword is None and not a.star for a in call.args)):
+        return None
+    obj, attr = call.args[0].value, string_value(call.args[1].value)
+    if not isinstance(obj, cst.Name) or attr is None:
+        return None
+    return obj.value, attr
+
+
 def _stored_on(target: cst.BaseExpression) -> cst.Name | None:
     """The name an assignment stores into (`session` in `session.replica = x` or
     `session.info["label"] = x`), or None for a plain name."""
@@ -2315,7 +2342,7 @@ def _stored_on(target: cst.BaseExpression) -> cst.Name | None:
     return node if isinstance(node, cst.Name) else None
 
 
-def _is_sqlalchemy_dialect(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
+def is_sqlalchemy_dialect(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
     """`cls` derives from a SQLAlchemy dialect class (`DefaultDialect`, `MySQLDialect`,
     `PGDialect_psycopg2`, ...), directly or through project classes."""
     if depth > 8:
@@ -2324,7 +2351,7 @@ def _is_sqlalchemy_dialect(index: ProjectIndex, cls: ClassInfo, depth: int = 0) 
         if isinstance(base, External) and base.qualname.startswith("sqlalchemy.") \
                 and "Dialect" in base.qualname.rsplit(".", 1)[-1]:
             return True
-        if isinstance(base, ClassRef) and _is_sqlalchemy_dialect(index, base.cls, depth + 1):
+        if isinstance(base, ClassRef) and is_sqlalchemy_dialect(index, base.cls, depth + 1):
             return True
     return False
 
@@ -2724,7 +2751,9 @@ def analyse_function(index: ProjectIndex, func: FunctionInfo) -> FlowResult:
 
 #: dialect names (SQLAlchemy's `dialect.name`) of databases that undo only the failed
 #: statement and keep the transaction usable
-_STATEMENT_LEVEL_DIALECTS = frozenset({"sqlite", "mysql", "mariadb", "mssql", "oracle"})
+_STATEMENT_LEVEL_DIALECTS = frozenset({"sqlite", "mysql", "mariadb", "mssql", "oracle",
+                                       "clickhouse", "bigquery", "snowflake", "trino",
+                                       "hive", "databricks", "db2", "ibm_db_sa"})
 
 #: session methods that send a statement without flushing queued objects first
 #: being their purpose (autoflush aside)
@@ -2762,30 +2791,87 @@ def _only_executes(body: cst.BaseSuite, resource: str) -> bool:
     return found
 
 
-def _statement_level_test(test: cst.BaseExpression) -> bool:
-    """`<x>.dialect.name == "sqlite"`, or `<x>.dialect.name in ("mysql", "mariadb")`:
-    true only on databases that undo just the failed statement."""
+def _is_dialect_name(expr: cst.BaseExpression) -> bool:
+    """`<x>.dialect.name`."""
+    return isinstance(expr, cst.Attribute) and expr.attr.value == "name" \
+        and isinstance(expr.value, cst.Attribute) and expr.value.attr.value == "dialect"
+
+
+#: words of a variable's name that say it holds the kind of database
+#: (`db_type`, `effective_db_type`, `self.dialect`, `backend`, `DB_VENDOR`)
+_DATABASE_KIND_WORDS = frozenset({"db", "dialect", "backend", "database", "driver", "vendor",
+                                  "rdbms", "dbms", "flavor", "flavour"})
+
+
+def _names_database_kind(expr: cst.BaseExpression) -> bool:
+    """A name or attribute whose own name says it holds the kind of database
+    (`effective_db_type`, `self.db_type`, `dialect`): compared with a database's name,
+    it is the code's own test of the database it talks to."""
+    if isinstance(expr, cst.Attribute):
+        word = expr.attr.value
+    elif isinstance(expr, cst.Name):
+        word = expr.value
+    else:
+        return False
+    return bool(set(word.lower().split("_")) & _DATABASE_KIND_WORDS)
+
+
+def _dialect_name_locals(scope: cst.CSTNode) -> frozenset[str]:
+    """The plain names `scope` (not its nested functions) binds only to a dialect's
+    name: `dialect_name = bind.dialect.name`, or
+    `dialect_name = bind.dialect.name if bind is not None else None`."""
+    good: set[str] = set()
+    bad: set[str] = set()
+    for node in iter_nodes(scope):
+        if not isinstance(node, cst.Assign):
+            continue
+        value = node.value
+        if isinstance(value, cst.IfExp):
+            other = value.orelse if _is_dialect_name(value.body) else value.body
+            ok = (_is_dialect_name(value.body) or _is_dialect_name(value.orelse)) \
+                and isinstance(other, cst.Name) and other.value == "None"
+        else:
+            ok = _is_dialect_name(value)
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                (good if ok else bad).add(target.target.value)
+    return frozenset(good - bad)
+
+
+def _statement_level_test(test: cst.BaseExpression,
+                          names: frozenset[str] = frozenset()) -> bool:
+    """`<x>.dialect.name == "sqlite"`, or `<x>.dialect.name in ("mysql", "mariadb")`
+    (also through a local that holds the dialect's name, `names`, and as one operand
+    of an `and`): true only on databases that undo just the failed statement."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _statement_level_test(test.left, names) \
+            or _statement_level_test(test.right, names)
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return False
     left = test.left
-    if not (isinstance(left, cst.Attribute) and left.attr.value == "name"
-            and isinstance(left.value, cst.Attribute) and left.value.attr.value == "dialect"):
+    if not (_is_dialect_name(left) or (isinstance(left, cst.Name) and left.value in names)
+            or _names_database_kind(left)):
         return False
     target = test.comparisons[0]
     if isinstance(target.operator, cst.Equal):
         return string_value(target.comparator) in _STATEMENT_LEVEL_DIALECTS
     if isinstance(target.operator, cst.In) and isinstance(
             target.comparator, (cst.Tuple, cst.List, cst.Set)):
-        names = [string_value(e.value) for e in target.comparator.elements]
-        return bool(names) and all(n in _STATEMENT_LEVEL_DIALECTS for n in names)
+        names_in = [string_value(e.value) for e in target.comparator.elements]
+        return bool(names_in) and all(n in _STATEMENT_LEVEL_DIALECTS for n in names_in)
     return False
 
 
 def _in_dialect_branch(scope: cst.CSTNode, target: cst.CSTNode) -> bool:
     """`target` sits in the body of an `if` (in `scope`, not in nested functions)
     whose test is a statement-level dialect test."""
+    names: frozenset[str] | None = None
     for node in iter_nodes(scope):
-        if isinstance(node, cst.If) and _statement_level_test(node.test) and any(
+        if not isinstance(node, cst.If):
+            continue
+        if names is None:
+            names = _dialect_name_locals(scope)
+        if _statement_level_test(node.test, names) and any(
                 n is target for n in iter_nodes(node.body)):
             return True
     return False

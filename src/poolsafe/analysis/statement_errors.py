@@ -75,6 +75,10 @@ def statement_level_only(module: ModuleInfo, index: ProjectIndex | None = None) 
     if answer is None:
         answer = _engine_urls_statement_level(module)
     if answer is None and index is not None:
+        answer = _dialect_names_statement_level(index, module)
+    if answer is None:
+        answer = _module_name_statement_level(module)
+    if answer is None and index is not None:
         answer = _package_statement_level(index, module)
     _LAST[:] = [(module, bool(answer))]
     return bool(answer)
@@ -121,6 +125,64 @@ def _engine_urls_statement_level(module: ModuleInfo) -> bool | None:
             return None
         found = True
     return True if found else None
+
+
+#: the names a SQLAlchemy dialect class gives itself (`name = "db2"`) or a module is
+#: called by (`dialects/db2.py`, `mysql_adapter.py`) for a database that undoes only the
+#: failed statement (DB2, Informix and GBase, MS Access, Sybase, Firebird with the
+#: others above), or that runs no transaction to abort (ClickHouse, Hive, ...)
+_STATEMENT_LEVEL_NAMES = frozenset({
+    *_STATEMENT_LEVEL_SCHEMES, "sqlserver", "db2", "ibm_db", "ibm_db_sa", "ibmi", "as400",
+    "iseries", "informix", "gbase", "access", "msaccess", "sybase", "firebird", "hana",
+    "clickhouse", "hive", "trino", "presto", "bigquery", "snowflake", "teradata", "druid",
+    "databricks", "impala", "athena", "pinot", "dremio"})
+#: the words of a module's name that say its database: `access`, `oracle`, `athena` and
+#: `hana` are left out (an `access.py` of access control, a test oracle)
+_STATEMENT_LEVEL_MODULE_WORDS = _STATEMENT_LEVEL_NAMES - {
+    "access", "oracle", "athena", "hana", "pinot", "dremio", "druid"}
+#: the same for databases that abort the transaction (a module or dialect naming one of
+#: these says nothing, whatever else it names)
+_ABORTING_NAMES = frozenset({*_ABORTING_SCHEMES, "pg", "psycopg", "psycopg2", "asyncpg",
+                             "cockroach", "greenplum", "timescale", "timescaledb",
+                             "yugabyte", "yugabytedb", "pgvector"})
+
+
+def _dialect_names_statement_level(index: ProjectIndex, module: ModuleInfo) -> bool | None:
+    """True: the module's SQLAlchemy dialect classes (subclasses of `DefaultDialect` or
+    of a dialect of SQLAlchemy's, at least one naming itself) all name a statement-level
+    database (`name = "db2"`); False: one names an aborting one; None: no dialect
+    class names its database."""
+    from poolsafe.analysis.flow import is_sqlalchemy_dialect  # (flow imports this module)
+
+    found = False
+    for cls in module.classes.values():
+        values = cls.class_values.get("name")
+        if not values or not is_sqlalchemy_dialect(index, cls):
+            continue
+        for value in values:
+            name = string_value(value)
+            if name is None:
+                return None
+            name = name.lower()
+            if name in _ABORTING_NAMES:
+                return False
+            if name not in _STATEMENT_LEVEL_NAMES:
+                return None
+            found = True
+    return True if found else None
+
+
+def _module_name_statement_level(module: ModuleInfo) -> bool | None:
+    """True: the module's own name, split at underscores, names one statement-level
+    database and no other (`dialects/db2.py`, `adapters/clickhouse.py`,
+    `mysql_adapter.py`); None otherwise (`mysql_to_postgres.py` names two)."""
+    if not module.names or module.is_package:
+        return None
+    words = set(module.names[0].rsplit(".", 1)[-1].lower().split("_"))
+    if words & _ABORTING_NAMES:
+        return None
+    named = words & _STATEMENT_LEVEL_MODULE_WORDS
+    return True if len(named) == 1 else None
 
 
 def _statement_level(names: set[str]) -> bool | None:

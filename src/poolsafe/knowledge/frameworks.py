@@ -85,9 +85,10 @@ CLI_PARAMETER_DECORATORS: frozenset[tuple[str, str]] = frozenset(
 )
 
 #: Command groups whose `.command()` / `.group()` decorators make command-line entry
-#: points (click and typer groups, and Flask's CLI groups, which are click groups).
+#: points (click and typer groups, Flask's CLI groups, which are click groups, and a
+#: cyclopts `App`, whose `@app.command` runs once per invocation of the program).
 CLI_GROUP_CLASSES: frozenset[tuple[str, str]] = frozenset(
-    {("flask.cli", "AppGroup"), ("flask.cli", "FlaskGroup")}
+    {("flask.cli", "AppGroup"), ("flask.cli", "FlaskGroup"), ("cyclopts", "App")}
 )
 
 #: Application classes whose lifecycle methods are a process's entry point: a

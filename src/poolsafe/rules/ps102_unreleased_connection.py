@@ -59,7 +59,10 @@ class UnreleasedConnection(Rule):
     handed on. `async with pool.acquire() as conn:` is the release. A call of a
     project function whose whole body sits in a `try` with a catch-all `except`
     (bare, `Exception`, `BaseException`) that raises nothing cannot raise, so it
-    opens no exceptional path.
+    opens no exceptional path; nor do a log call, `is_closed()`/`is_connected()`, and
+    asyncpg's local callback registrations (`conn.add_termination_listener(cb)`,
+    `add_log_listener`, `add_query_logger`: they do no I/O; `await
+    conn.add_listener(...)` sends LISTEN and may fail).
 
     **Gino, encode/databases, Tortoise ORM.** Gino's `conn = await db.acquire()`
     (or `engine.acquire()`) holds a pool connection until `await conn.release()`

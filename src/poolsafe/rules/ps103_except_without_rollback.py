@@ -132,15 +132,26 @@ class ExceptWithoutRollback(Rule):
     when every `create_engine(...)` in it is given a literal URL of such a
     database (`create_engine(f"sqlite:///{path}")`), it is that database; one URL
     read from elsewhere (`os.environ[...]`) says nothing, and a literal
-    PostgreSQL URL keeps it reported. PostgreSQL's modules, and modules that name
+    PostgreSQL URL keeps it reported. A module that imports no driver says its
+    database in two more ways: a SQLAlchemy dialect class of its own naming itself
+    (`class DB2Dialect(DefaultDialect): name = "db2"`, over a JDBC or ODBC bridge:
+    DB2, Informix, GBase, MS Access, Sybase, Firebird, ClickHouse, ... ; a dialect
+    named `"postgresql"` keeps it reported), and the module's own name, split at
+    underscores, when it names one such database and no PostgreSQL kin
+    (`adapters/clickhouse.py`, `mysql_adapter.py`; not `mysql_to_postgres.py`;
+    `access`, `oracle` and a few other words too common in other senses are not
+    read from a module's name). PostgreSQL's modules, and modules that name
     no database at all, stay reported. The
     code's own test of the dialect counts too:
     a `try` in the branch of `if conn.dialect.name == "sqlite":` (or `in ("mysql",
-    "mariadb")`), or in a function that every caller calls only from such a
+    "mariadb")`, also through a local holding the dialect's name,
+    `dialect_name = bind.dialect.name`, through a variable named for the kind of
+    database, `if db_type == "clickhouse":`, and as one operand of an `and`), or in
+    a function that every caller calls only from such a
     branch, runs where a failed statement aborts nothing else: it is not reported
     on a SQLAlchemy connection, nor on a session whose `try` body only executes
     statements (`session.execute(...)`; a body that adds or flushes objects still
-    is). A
+    is). A rollback spelt through `getattr(conn, "rollback")()` is a rollback. A
     connection released afterwards (`putconn` and SQLAlchemy `close()` roll back)
     is not flagged either, nor one the handler invalidates (SQLAlchemy's
     `conn.invalidate()` discards the connection with its failed transaction), nor

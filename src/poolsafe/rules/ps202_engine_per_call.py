@@ -160,7 +160,9 @@ class EnginePerCall(Rule):
     is a script's `main()` (a function called only from module-level code such as
     `if __name__ == "__main__": main()`, or only from such functions: `init_db()`
     called by `main()`), a click/typer command (or one of a Flask CLI group:
-    `@audit_cli.command()` on an `AppGroup`), the handler of an argparse subcommand
+    `@audit_cli.command()` on an `AppGroup`, or of a cyclopts `App`:
+    `@migrate_app.command(name="sync")`; a chat bot's `@bot.command()` runs per
+    message and is not one), the handler of an argparse subcommand
     (`vacuum_cmd.set_defaults(func=vacuum)` in a module that imports `argparse`,
     run once by `args.func(args)`; one also called per request is still reported),
     a Django management command's `handle()`, `initialize()` and `start()` of a

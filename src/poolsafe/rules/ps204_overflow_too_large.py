@@ -27,9 +27,15 @@ class OverflowTooLarge(Rule):
     - `max_overflow` given: reported at its value when it is above half of
       `pool_size` (or negative, which means unlimited);
     - only `pool_size` given: the default overflow of 10 is judged against it and
-      the finding is reported at the `pool_size` value (a pool of fewer than 20);
+      the finding is reported at the `pool_size` value (a pool of fewer than 5,
+      see below);
     - neither given: not reported. The library's default pair is a known
-      starting point, and a rule that fired on every engine would be noise.
+      starting point, and a rule that fired on every engine would be noise;
+    - a pair within that default (no more than 10 overflow connections, and no
+      more than two of them per steady connection: `pool_size=5, max_overflow=10`
+      written out, `pool_size=5, max_overflow=5`, `pool_size=10` alone) is not
+      reported either: it is the default pool, or a pool that leans less on its
+      overflow than the default does.
 
     Values are read from literals, constants (across modules) and
     `int(os.environ.get("POOL_SIZE", "10"))` defaults, and the defaults of a pydantic
@@ -112,6 +118,9 @@ class OverflowTooLarge(Rule):
                 continue
             if over >= 0 and 2 * over <= size:
                 continue
+            if 0 <= over <= DEFAULT_MAX_OVERFLOW \
+                    and over * DEFAULT_POOL_SIZE <= size * DEFAULT_MAX_OVERFLOW:
+                continue  # within SQLAlchemy's own default pair (5 + 10)
             anchor = over_b if over_b is not None else size_b
             assert anchor is not None
             if anchor.module is not ctx.module:

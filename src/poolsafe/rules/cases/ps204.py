@@ -17,8 +17,10 @@ engine = create_engine(
     Case("""
 from sqlalchemy import create_engine
 
-engine = create_engine("postgresql://app@db/app", pool_size=10, pool_pre_ping=True)  # expect: PS204
-""", note="only pool_size: the default max_overflow=10 is judged, reported at pool_size"),
+engine = create_engine("postgresql://app@db/app", pool_size=3, pool_pre_ping=True)  # expect: PS204
+""", note="only pool_size: the default max_overflow=10 is judged, reported at pool_size; "
+          "a pool smaller than the default's 5 with its 10 overflow connections lives in "
+          "its overflow"),
     Case("""
 from sqlalchemy import create_engine
 
@@ -27,8 +29,8 @@ engine = create_engine("postgresql://db/app", max_overflow=-1, pool_pre_ping=Tru
     Case("""
 from sqlalchemy import create_engine
 
-engine = create_engine("postgresql://db/app", max_overflow=6, pool_pre_ping=True)  # expect: PS204
-""", note="default pool_size=5"),
+engine = create_engine("postgresql://db/app", max_overflow=11, pool_pre_ping=True)  # expect: PS204
+""", note="default pool_size=5: more overflow connections than SQLAlchemy's own default of 10"),
     Case("""
 class Config:
     SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
@@ -271,4 +273,40 @@ INVALID += [
     Case(_UNREAD_CONFIG.format(mark="  # expect: PS204"), path="settings.py",
          files={"app.py": _FSA_APP.format(load="app.config.from_object('settings.Config')")},
          note="the app loads the config class: Flask-SQLAlchemy reads its options"),
+]
+
+# Issue 31, round 17 (large48): sizes within SQLAlchemy's own default pair (pool_size=5,
+# max_overflow=10), written out or partly written out, are not judged, like the defaults
+# left implicit: no more overflow connections than 10, and no larger share of overflow
+# than the default's two per steady connection.
+VALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=5, max_overflow=10,
+                       pool_pre_ping=True)
+""", note="SQLAlchemy's own defaults written out: the same pool as giving neither"),
+    Case("""
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_size=5,
+                             max_overflow=5, pool_pre_ping=True)
+""", note="less overflow than the default pair"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=10, pool_pre_ping=True)
+""", note="only pool_size=10: the default overflow of 10 on a larger steady pool than the "
+          "default's"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=4,
+                       max_overflow=10,  # expect: PS204
+                       pool_pre_ping=True)
+""", note="the default overflow on a smaller steady pool: a larger share of overflow than "
+          "SQLAlchemy's default pair"),
 ]
