@@ -125,7 +125,41 @@ def django_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Thre
                 yield gap
         if func.name == "handle" and func.cls is not None and is_django_command(index, func.cls):
             yield from _loop_gaps(index, func)
+        else:
+            called = _command_callees(index).get(id(func.node))
+            if called is not None:
+                yield from _loop_gaps(index, func, called)
     yield from _command_thread_gaps(index, module)
+
+
+_COMMAND_CALLEES = "_django_command_callees"
+
+
+def _command_callees(index: ProjectIndex) -> dict[int, str]:
+    """id(FunctionDef) -> how, for the project functions and methods a management
+    command's `handle()` calls (`handle()` -> `run()`, `self.process()`): a loop in
+    one of them runs for as long as the command (computed once per index)."""
+    return index.derived(_COMMAND_CALLEES, lambda: _find_command_callees(index))
+
+
+def _find_command_callees(index: ProjectIndex) -> dict[int, str]:
+    out: dict[int, str] = {}
+    with index.full_resolution():
+        for module in index.modules_mentioning((DJANGO_COMMAND_CLASS,)):
+            for cls in module.classes.values():
+                handle = cls.methods.get(DJANGO_COMMAND_METHOD)
+                if handle is None or not is_django_command(index, cls):
+                    continue
+                for call in handle.direct_calls:
+                    callee = index.evaluate(call.func, module, handle)
+                    target = callee.func if isinstance(callee, FunctionRef) else (
+                        bound_method(index, module, handle, call.func) if callee is None
+                        else None)
+                    if target is not None and target is not handle:
+                        out.setdefault(id(target.node),
+                                       f"a loop of `{target.name}()`, which management "
+                                       f"command `{DJANGO_COMMAND_METHOD}()` calls")
+    return out
 
 
 _DJANGO_WORD = word_pattern(["django"])
@@ -665,9 +699,10 @@ def _entry_gap(index: ProjectIndex, func: FunctionInfo, how: str) -> ThreadGap |
     return ThreadGap(node, func, how, use, "exception")
 
 
-def _loop_gaps(index: ProjectIndex, func: FunctionInfo) -> Iterator[ThreadGap]:
-    """`while` loops in a management command's `handle()` that use the database and
-    close nothing between iterations."""
+def _loop_gaps(index: ProjectIndex, func: FunctionInfo,
+               how: str = "a loop of management command `handle()`") -> Iterator[ThreadGap]:
+    """`while` loops in a management command's `handle()` (or in a function it calls)
+    that use the database and close nothing between iterations."""
     if _closing_decorator(index, func):
         return
     for node in iter_nodes(func.node.body):
@@ -676,8 +711,7 @@ def _loop_gaps(index: ProjectIndex, func: FunctionInfo) -> Iterator[ThreadGap]:
         found = _db_use(index, func, node.body, 0)
         if found is None or _closers(index, func, node.body, 0):
             continue
-        yield ThreadGap(found[0], func, "a loop of management command `handle()`",
-                        found[1], "loop")
+        yield ThreadGap(found[0], func, how, found[1], "loop")
 
 
 #: calls that wait (for time, an event, a message): a loop that makes one polls

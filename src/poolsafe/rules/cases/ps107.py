@@ -1948,3 +1948,64 @@ def on_request():
     threading.Thread(target=report).start()
 """, files=_FILES, note="the helper reads the model's metadata: no query"),
 ]
+
+# A management command whose `handle()` calls the function that loops: the loop runs for as
+# long as the command, on its one thread.
+_RUN_COMMAND = """\
+from django.core.management.base import BaseCommand
+
+from case import run
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        run()
+"""
+
+INVALID += [
+    Case("""
+import time
+
+from models import Order
+
+
+def run():
+    while True:
+        for order in Order.objects.filter(paid=False):  # expect: PS107
+            order.paid = True
+            order.save()
+        time.sleep(60)
+""", files={**_FILES, "management/commands/sync.py": _RUN_COMMAND},
+         note="the loop is in the function the command's handle() calls"),
+]
+
+VALID += [
+    Case("""
+import time
+
+from django.db import close_old_connections
+
+from models import Order
+
+
+def run():
+    while True:
+        close_old_connections()
+        for order in Order.objects.filter(paid=False):
+            order.paid = True
+            order.save()
+        time.sleep(60)
+""", files={**_FILES, "management/commands/sync.py": _RUN_COMMAND},
+         note="the called loop closes stale connections each round"),
+    Case("""
+from models import Order
+
+
+def run():
+    done = 0
+    while done < 10:
+        Order.objects.filter(id=done).update(paid=True)
+        done += 1
+""", files={**_FILES, "management/commands/sync.py": _RUN_COMMAND},
+         note="a finite loop: the command ends with it"),
+]
