@@ -1,6 +1,7 @@
 """Functions a library runs outside Django's request cycle for the life of the process
 (read by PS107 through `django_threads`): paho-mqtt client callbacks, `schedule`
-jobs, `background.task` functions and pyTelegramBotAPI (`telebot`) handlers. Each
+jobs, `background.task` functions, pyTelegramBotAPI (`telebot`) handlers and
+python-telegram-bot's (before v20) synchronous handler callbacks. Each
 keeps its thread's Django connection between its runs unless it closes it.
 """
 
@@ -24,12 +25,15 @@ from poolsafe.knowledge.django import (
     PAHO_CALLBACK_ATTRIBUTES,
     PAHO_CALLBACK_METHODS,
     PAHO_CLIENT_TYPES,
+    PTB_CALLBACK_KEYWORD,
+    PTB_HANDLER_CALLBACKS,
     SCHEDULE_DO,
     SCHEDULE_EVERY,
     SCHEDULE_MODULE,
     SCHEDULE_TYPES,
     TELEBOT_FILTER_KEYWORD,
     TELEBOT_HANDLER_DECORATORS,
+    TELEBOT_NEXT_STEP_METHODS,
     TELEBOT_REGISTER_METHODS,
     TELEBOT_TYPES,
 )
@@ -39,6 +43,8 @@ PAHO_CALLBACK = "a paho MQTT client callback"
 SCHEDULE_JOB = "a `schedule` job (`every(...).do()`)"
 BACKGROUND_TASK = "a `background.task` (the package's thread pool)"
 TELEBOT_HANDLER = "a pyTelegramBotAPI handler (`TeleBot` runs it for the life of the process)"
+PTB_HANDLER = ("a python-telegram-bot handler (an `Updater`'s dispatcher thread runs it for "
+               "the life of the process)")
 TELEBOT_FILTER = ("a pyTelegramBotAPI handler filter (`func=`, run by `TeleBot`'s polling "
                   "for every update)")
 #: the ones whose failure ends the loop that runs them (an exception leaves paho's
@@ -49,7 +55,8 @@ ANY_CLOSE_SUFFICES: frozenset[str] = frozenset({PAHO_CALLBACK, SCHEDULE_JOB})
 #: the words of a module that registers one
 WORDS: tuple[str, ...] = (*PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, SCHEDULE_EVERY,
                           "background", *sorted(TELEBOT_HANDLER_DECORATORS),
-                          *sorted(TELEBOT_REGISTER_METHODS))
+                          *sorted(TELEBOT_REGISTER_METHODS), *sorted(TELEBOT_NEXT_STEP_METHODS),
+                          *sorted(name for _, name in PTB_HANDLER_CALLBACKS))
 
 
 def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
@@ -65,6 +72,7 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
             _paho_method(index, module, scope, call, out)
             _schedule_do(index, module, scope, call, out)
             _telebot_register(index, module, scope, call, out)
+            _ptb_handler(index, module, scope, call, out)
     for f in module.all_functions:
         if _background_task(index, module, f):
             out.setdefault(id(f.node), BACKGROUND_TASK)
@@ -123,12 +131,15 @@ def _telebot_filter(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo
 
 def _telebot_register(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
                       call: cst.Call, out: dict[int, str]) -> None:
-    """`bot.register_message_handler(callback, ...)` on a `telebot.TeleBot`."""
+    """`bot.register_message_handler(callback, ...)` on a `telebot.TeleBot`, and
+    `bot.register_next_step_handler(message, callback)` (the callback second)."""
     f = call.func
     args = positional_args(call)
-    if not (isinstance(f, cst.Attribute) and f.attr.value in TELEBOT_REGISTER_METHODS):
+    if not (isinstance(f, cst.Attribute) and (f.attr.value in TELEBOT_REGISTER_METHODS
+                                              or f.attr.value in TELEBOT_NEXT_STEP_METHODS)):
         return
-    callback = args[0] if args else None
+    pos = 1 if f.attr.value in TELEBOT_NEXT_STEP_METHODS else 0
+    callback = args[pos] if len(args) > pos else None
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == "callback":
             callback = arg.value
@@ -138,6 +149,28 @@ def _telebot_register(index: ProjectIndex, module: ModuleInfo, scope: FunctionIn
     found = _function(index, module, scope, callback)
     if found is not None:
         out.setdefault(id(found.node), TELEBOT_HANDLER)
+
+
+def _ptb_handler(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                 call: cst.Call, out: dict[int, str]) -> None:
+    """`CommandHandler("start", start)`, `CallbackQueryHandler(on_button)` (python-telegram-bot's
+    `telegram.ext` handler classes, also nested in a `ConversationHandler`) with a
+    synchronous project callback: before v20 the dispatcher's thread runs it."""
+    kind = index.evaluate(call.func, module, scope)
+    if not isinstance(kind, External):
+        return
+    match = qual_match(kind.qualname, PTB_HANDLER_CALLBACKS)
+    if match is None:
+        return
+    args = positional_args(call)
+    pos = PTB_HANDLER_CALLBACKS[match]
+    callback = args[pos] if len(args) > pos else None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == PTB_CALLBACK_KEYWORD:
+            callback = arg.value
+    found = _function(index, module, scope, callback) if callback is not None else None
+    if found is not None and not found.is_async:
+        out.setdefault(id(found.node), PTB_HANDLER)
 
 
 def _function(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,

@@ -30,6 +30,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.django_callbacks import (
     ANY_CLOSE_SUFFICES,
+    PTB_HANDLER,
     background_task,
     callback_entries,
 )
@@ -80,10 +81,12 @@ from poolsafe.knowledge.django import (
     DJANGO_SIGNAL_INSTANCE,
     DJANGO_TRANSACTION,
     DJANGO_TRANSACTION_CALLS,
+    DJANGO_USER_MODEL_GETTERS,
     DONE_CALLBACK,
     EXECUTOR_METHODS,
     EXECUTOR_TYPES,
     ONE_SHOT_THREADS,
+    PTB_UPDATER_STARTS,
     SYNC_TO_ASYNC,
     THREAD_CLASSES,
     THREAD_JOB_DECORATORS,
@@ -122,7 +125,41 @@ def django_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Thre
                 yield gap
         if func.name == "handle" and func.cls is not None and is_django_command(index, func.cls):
             yield from _loop_gaps(index, func)
+        else:
+            called = _command_callees(index).get(id(func.node))
+            if called is not None:
+                yield from _loop_gaps(index, func, called)
     yield from _command_thread_gaps(index, module)
+
+
+_COMMAND_CALLEES = "_django_command_callees"
+
+
+def _command_callees(index: ProjectIndex) -> dict[int, str]:
+    """id(FunctionDef) -> how, for the project functions and methods a management
+    command's `handle()` calls (`handle()` -> `run()`, `self.process()`): a loop in
+    one of them runs for as long as the command (computed once per index)."""
+    return index.derived(_COMMAND_CALLEES, lambda: _find_command_callees(index))
+
+
+def _find_command_callees(index: ProjectIndex) -> dict[int, str]:
+    out: dict[int, str] = {}
+    with index.full_resolution():
+        for module in index.modules_mentioning((DJANGO_COMMAND_CLASS,)):
+            for cls in module.classes.values():
+                handle = cls.methods.get(DJANGO_COMMAND_METHOD)
+                if handle is None or not is_django_command(index, cls):
+                    continue
+                for call in handle.direct_calls:
+                    callee = index.evaluate(call.func, module, handle)
+                    target = callee.func if isinstance(callee, FunctionRef) else (
+                        bound_method(index, module, handle, call.func) if callee is None
+                        else None)
+                    if target is not None and target is not handle:
+                        out.setdefault(id(target.node),
+                                       f"a loop of `{target.name}()`, which management "
+                                       f"command `{DJANGO_COMMAND_METHOD}()` calls")
+    return out
 
 
 _DJANGO_WORD = word_pattern(["django"])
@@ -186,7 +223,30 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
             # a scheduler nobody starts runs none of its jobs (`scheduler.start()` left
             # commented out): its registrations put no function on a thread
             out = {key: how for key, how in out.items() if not _apscheduler_job(how)}
+        if PTB_HANDLER in out.values() and not _updater_started(index):
+            # python-telegram-bot handlers that no `Updater` polls for: a dispatcher fed
+            # by hand (`dispatcher.process_update()` in a webhook view) runs them in the
+            # caller's thread
+            out = {key: how for key, how in out.items() if how != PTB_HANDLER}
     return out
+
+
+def _updater_started(index: ProjectIndex) -> bool:
+    """Whether the project may start a python-telegram-bot `Updater`: a
+    `.start_polling()` / `.start_webhook()` call in a module it reads, or one spelled
+    (outside a comment) in a file it did not read (computed once per index and
+    resolution level)."""
+    def started(module: ModuleInfo) -> bool:
+        return any(isinstance(call.func, cst.Attribute)
+                   and call.func.attr.value in PTB_UPDATER_STARTS
+                   for call, _ in module.calls)
+
+    return index.derived(f"{_UPDATER_STARTED}:{index.resolution_level}", lambda: index.any_module(
+        word_pattern(PTB_UPDATER_STARTS), started) or index.unread_files_match(_UPDATER_CALL))
+
+
+_UPDATER_STARTED = "_django_ptb_updater_started"
+_UPDATER_CALL = re.compile(rb"(?m)^[^#\n]*\.\s*start_(?:polling|webhook)\s*\(")
 
 
 #: the methods that set an APScheduler scheduler running
@@ -639,9 +699,10 @@ def _entry_gap(index: ProjectIndex, func: FunctionInfo, how: str) -> ThreadGap |
     return ThreadGap(node, func, how, use, "exception")
 
 
-def _loop_gaps(index: ProjectIndex, func: FunctionInfo) -> Iterator[ThreadGap]:
-    """`while` loops in a management command's `handle()` that use the database and
-    close nothing between iterations."""
+def _loop_gaps(index: ProjectIndex, func: FunctionInfo,
+               how: str = "a loop of management command `handle()`") -> Iterator[ThreadGap]:
+    """`while` loops in a management command's `handle()` (or in a function it calls)
+    that use the database and close nothing between iterations."""
     if _closing_decorator(index, func):
         return
     for node in iter_nodes(func.node.body):
@@ -650,8 +711,7 @@ def _loop_gaps(index: ProjectIndex, func: FunctionInfo) -> Iterator[ThreadGap]:
         found = _db_use(index, func, node.body, 0)
         if found is None or _closers(index, func, node.body, 0):
             continue
-        yield ThreadGap(found[0], func, "a loop of management command `handle()`",
-                        found[1], "loop")
+        yield ThreadGap(found[0], func, how, found[1], "loop")
 
 
 #: calls that wait (for time, an event, a message): a loop that makes one polls
@@ -798,7 +858,7 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
     if isinstance(node, cst.Attribute) and node.attr.value in DJANGO_MANAGER_ATTRIBUTES:
         with index.full_resolution():  # the models module holds no connection
             owner = index.evaluate(node.value, func.module, func)
-        if _is_model(index, owner):
+        if _is_model(index, owner) or _user_model(index, func, node.value):
             return f"`{dotted_name(node) or node.attr.value}`"
     elif isinstance(node, cst.Call):
         f = node.func
@@ -840,6 +900,43 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 inner = _db_use(index, callee.func, callee.func.node.body, depth + 1)
                 if inner is not None:
                     return f"`{callee.func.name}()`, which uses {inner[1]},"
+                passed = _model_argument_use(index, func, node, callee.func)
+                if passed is not None:
+                    return f"`{callee.func.name}()`, which uses {passed},"
+    return None
+
+
+def _model_argument_use(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                        callee: FunctionInfo) -> str | None:
+    """A model class passed to a project function (not a method) that queries it
+    through its parameter: `count_users(Profile)` with `def count_users(model):
+    return model.objects.count()`; the parameter is not bound again in the callee."""
+    if callee.cls is not None:
+        return None
+    params = callee.node.params
+    names = [p.name.value for p in (*params.posonly_params, *params.params)]
+    bound: dict[str, cst.BaseExpression] = {}
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            break
+        if arg.keyword is not None:
+            bound[arg.keyword.value] = arg.value
+        elif i < len(names):
+            bound[names[i]] = arg.value
+    models: set[str] = set()
+    for name, value in bound.items():
+        if any(isinstance(v, cst.BaseExpression) for v in callee.locals.get(name, [])):
+            continue  # bound again in the callee
+        with index.full_resolution():
+            passed = index.evaluate(value, func.module, func)
+        if _is_model(index, passed) or _user_model(index, func, value):
+            models.add(name)
+    if not models:
+        return None
+    for node in iter_nodes(callee.node.body):
+        if isinstance(node, cst.Attribute) and node.attr.value in DJANGO_MANAGER_ATTRIBUTES \
+                and isinstance(node.value, cst.Name) and node.value.value in models:
+            return f"`{node.value.value}.{node.attr.value}`"
     return None
 
 
@@ -898,6 +995,32 @@ def _relation_names(index: ProjectIndex, module: ModuleInfo,
             for target in small.targets:
                 if isinstance(target.target, cst.Name):
                     yield target.target.value
+
+
+def _user_model(index: ProjectIndex, func: FunctionInfo, expr: cst.BaseExpression,
+                depth: int = 0) -> bool:
+    """What Django's `get_user_model()` returns (the project's user model): the call
+    itself, or a name bound only to it, in the function (or one enclosing it) or at the
+    module's top level (`User = get_user_model()`, then `User.objects`)."""
+    if depth > _MAX_BASES:
+        return False
+    if isinstance(expr, cst.Call):
+        getter = index.evaluate(expr.func, func.module, func)
+        return isinstance(getter, External) and qual_match(
+            getter.qualname, DJANGO_USER_MODEL_GETTERS) is not None
+    if not isinstance(expr, cst.Name):
+        return False
+    scope: FunctionInfo | None = func
+    while scope is not None:
+        if expr.value in scope.locals:
+            bound = scope.locals[expr.value]
+            return bool(bound) and all(
+                isinstance(v, cst.Call) and _user_model(index, scope, v, depth + 1)
+                for v in bound)
+        scope = scope.parent
+    values = func.module.assigns.get(expr.value, [])
+    return bool(values) and all(
+        isinstance(v, cst.Call) and _user_model(index, func, v, depth + 1) for v in values)
 
 
 def _is_model(index: ProjectIndex, value: object, depth: int = 0) -> bool:

@@ -273,6 +273,14 @@ class ProjectIndex:
             if not candidates:
                 continue
             module = _closest(candidates, near)
+            if i == len(parts) and i > 1:
+                # `from pkg import helper` where `pkg/helper.py` exists and
+                # `pkg/__init__.py` does `from pkg.helper import helper`: the package's
+                # attribute is what its `__init__` bound last (the function), not the
+                # submodule (Python looks the attribute up first)
+                rebound = self._package_binding(parts, near)
+                if rebound is not None:
+                    return rebound
             value: Value | None = ModuleRef(module)
             for attr in parts[i:]:
                 value = self._attribute(value, attr, module, 0)
@@ -287,6 +295,20 @@ class ProjectIndex:
             if not isinstance(inner, External):
                 return inner
         return External(qualname)
+
+    def _package_binding(self, parts: list[str], near: ModuleInfo) -> Value | None:
+        """What the package `parts[:-1]`'s `__init__` binds `parts[-1]` to with a
+        `def`, a `class` or an import of something other than that submodule."""
+        parents = self._candidates(".".join(parts[:-1]), near)
+        if not parents:
+            return None
+        parent = _closest(parents, near)
+        last = parts[-1]
+        if not parent.is_package or not (
+                last in parent.functions or last in parent.classes or last in parent.imports):
+            return None
+        bound = self.lookup_module_name(parent, last, 0)
+        return None if bound is None or isinstance(bound, (ModuleRef, External)) else bound
 
     def _candidates(self, name: str, near: ModuleInfo) -> list[ModuleInfo]:
         """Project modules that an `import <name>` in `near` can mean."""

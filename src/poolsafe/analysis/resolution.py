@@ -329,7 +329,10 @@ def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
     if isinstance(node, cst.Call):
         f = node.func
         if isinstance(f, cst.Attribute) and f.attr.value == "format":
-            return string_prefix(index, f.value, b.module, b.func, depth + 1)
+            template = string_prefix(index, f.value, b.module, b.func, depth + 1)
+            if template is None or "{" not in template:
+                return template
+            return _formatted_prefix(index, template, node, b.module, b.func, depth + 1)
         with index.full_resolution():  # a settings helper spells no database word
             helper = index.evaluate(f, b.module, b.func)
             if isinstance(helper, FunctionRef):
@@ -352,6 +355,45 @@ def string_prefix(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
         if qual_match(qual, URL_PASSTHROUGH) and args:
             return string_prefix(index, args[0], b.module, b.func, depth + 1)
     return None
+
+
+def _formatted_prefix(index: ProjectIndex, template: str, call: cst.Call, module: ModuleInfo,
+                      func: FunctionInfo | None, depth: int) -> str | None:
+    """The known beginning of `template.format(...)`: its text up to the first field
+    whose argument is not a known string (`"{}://{}@{}/{}".format(DRIVER, ...)` with
+    `DRIVER = "postgresql"` a constant, as a URL helper builds it from a settings
+    module)."""
+    import string
+
+    out = ""
+    args = positional_args(call)
+    auto = 0
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError:  # a malformed template (or one cut where the text stops being known)
+        fields = []
+    for literal, name, spec, conversion in fields:
+        out += literal
+        if name is None:
+            continue
+        if spec or conversion or "." in name or "[" in name:
+            break
+        if name == "":
+            arg = args[auto] if auto < len(args) else None
+            auto += 1
+        elif name.isdigit():
+            arg = args[int(name)] if int(name) < len(args) else None
+        else:
+            arg = keyword_arg(call, name)
+        if arg is None:
+            break
+        whole = string_value(resolve(index, arg, module, func).expr)
+        if whole is None:
+            part = string_prefix(index, arg, module, func, depth + 1)
+            out += part or ""
+            break
+        out += whole
+    return out or None
 
 
 def _returned_prefix(index: ProjectIndex, func: FunctionInfo, depth: int) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,13 @@ SKIP_DIRS = frozenset(
      "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".poolsafe_cache",
      "site-packages", ".eggs"}
 )
+
+#: while set (a list), what a walk's answer depends on besides the files' bytes is
+#: appended to it: (path, False) for every directory it lists and `.gitignore` it
+#: reads (their modification times), (path, True) for a `.git` whose presence it
+#: asks (`scan.scope.ScopeMemo` checks them before using a walk again)
+WATCHED: ContextVar[list[tuple[str, bool]] | None] = ContextVar("poolsafe_walk_watched",
+                                                                default=None)
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,9 @@ def translate_glob(pattern: str) -> str:
 
 def _load_gitignore(directory: str) -> list[_Pattern]:
     path = os.path.join(directory, ".gitignore")
+    watched = WATCHED.get()
+    if watched is not None:
+        watched.append((path, False))
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             text = f.read()
@@ -129,8 +140,11 @@ def _git_root_patterns(start: Path) -> list[_Pattern]:
     patterns: list[_Pattern] = []
     chain = []
     cur = start
+    watched = WATCHED.get()
     while True:
         chain.append(cur)
+        if watched is not None:
+            watched.append((str(cur / ".git"), True))
         if (cur / ".git").exists() or cur.parent == cur:
             break
         cur = cur.parent
@@ -161,6 +175,9 @@ def discover(paths: list[str], *, follow_symlinks: bool = False,
 def _walk(arg: str, root: str, directory: str, inherited: list[_Pattern],
           follow_symlinks: bool, excluded: list[re.Pattern[str]],
           below_top: bool = False) -> Iterator[SourceFile | str]:
+    watched = WATCHED.get()
+    if watched is not None:
+        watched.append((directory, False))
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:

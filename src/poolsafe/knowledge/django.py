@@ -69,6 +69,10 @@ DRF_SERIALIZER_ATTRIBUTE = "serializer_class"
 
 #: Django model base classes (anything the ORM's `objects` manager hangs from)
 DJANGO_MODEL_ROOT = "django"
+#: `get_user_model()` returns the project's user model (`AUTH_USER_MODEL`, or
+#: `django.contrib.auth.models.User`): `User = get_user_model()`, then `User.objects`
+DJANGO_USER_MODEL_GETTERS: frozenset[tuple[str, str]] = frozenset(
+    {("django", "contrib.auth.get_user_model")})
 #: `Model.<attr>` on a Django model runs queries
 DJANGO_MANAGER_ATTRIBUTES: frozenset[str] = frozenset({"objects", "_default_manager"})
 
@@ -236,6 +240,36 @@ TELEBOT_FILTER_KEYWORD = "func"
 #: `bot.register_message_handler(callback, ...)`: the callback is the first argument
 TELEBOT_REGISTER_METHODS: frozenset[str] = frozenset(
     f"register_{name}" for name in TELEBOT_HANDLER_DECORATORS)
+#: python-telegram-bot before v20 (`telegram.ext.Updater`): `updater.start_polling()`
+#: (or `start_webhook()`) runs the `Dispatcher` on a thread of its own for the life of the
+#: process, and the dispatcher runs each handler's synchronous callback on that thread
+#: (or on its worker pool with `run_async=True`): the thread keeps its Django connection
+#: between updates. The handler classes, and the position of the callback in their
+#: arguments (also `callback=`); handlers nested in a `ConversationHandler`'s entry points,
+#: states and fallbacks are the same calls. v20's callbacks are coroutine functions run on
+#: the event loop (not listed: an `async def` callback is left alone); a dispatcher fed by
+#: hand (`dispatcher.process_update(update)` in a webhook view) runs them in the caller's
+#: thread, so the callbacks count only when the project starts an updater
+PTB_HANDLER_CALLBACKS: dict[tuple[str, str], int] = {
+    **{("telegram", name): 0 for name in (
+        "CallbackQueryHandler", "InlineQueryHandler", "ChosenInlineResultHandler",
+        "PollHandler", "PollAnswerHandler", "PreCheckoutQueryHandler",
+        "ShippingQueryHandler", "ChatMemberHandler", "ChatJoinRequestHandler")},
+    **{("telegram", name): 1 for name in (
+        "CommandHandler", "MessageHandler", "TypeHandler", "StringCommandHandler",
+        "StringRegexHandler")},
+    ("telegram", "PrefixHandler"): 2,
+}
+PTB_CALLBACK_KEYWORD = "callback"
+#: the `Updater` methods that start the dispatcher's thread
+PTB_UPDATER_STARTS: frozenset[str] = frozenset({"start_polling", "start_webhook"})
+#: `bot.register_next_step_handler(message, callback)` and its kin: the bot runs the
+#: callback on the next message of that chat (or the reply to that message), the way it
+#: runs a handler; the callback is the second argument (also `callback=`)
+TELEBOT_NEXT_STEP_METHODS: frozenset[str] = frozenset({
+    "register_next_step_handler", "register_next_step_handler_by_chat_id",
+    "register_for_reply", "register_for_reply_by_message_id",
+})
 #: the `background` package's `@background.task`: every call runs the function on the
 #: package's `ThreadPoolExecutor`, whose worker threads outlive the task
 BACKGROUND_TASK_DECORATORS: frozenset[tuple[str, str]] = frozenset({("background", "task")})
@@ -272,4 +306,5 @@ DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     DONE_CALLBACK,
     *PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, "run_pending", SCHEDULE_EVERY,
     "background", *TELEBOT_HANDLER_DECORATORS, *TELEBOT_REGISTER_METHODS,
+    *TELEBOT_NEXT_STEP_METHODS, *(name for _, name in PTB_HANDLER_CALLBACKS),
 })

@@ -85,6 +85,9 @@ _TG_MESSAGE = frozenset(
 _TG_CALLBACK = frozenset({"answer", "edit_message_text", "edit_message_reply_markup",
                           "edit_message_caption", "delete_message",
                           *(f"message.{m}" for m in _TG_MESSAGE)})
+#: python-telegram-bot's callback context (`context: CallbackContext`, or
+#: `ContextTypes.DEFAULT_TYPE`): `context.bot` is the application's `telegram.Bot`
+_TG_CONTEXT = frozenset(f"bot.{m}" for m in _TG_BOT)
 _TG_UPDATE = frozenset(f"{via}.{m}" for via in ("message", "effective_message")
                        for m in _TG_MESSAGE) | frozenset(
     f"callback_query.{m}" for m in _TG_CALLBACK) | frozenset(
@@ -239,6 +242,8 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
                  ("aiogram.types", "InlineQuery"): frozenset({"answer"}),
                  ("telegram", "Bot"): _TG_BOT, ("telegram", "Message"): _TG_MESSAGE,
                  ("telegram", "CallbackQuery"): _TG_CALLBACK, ("telegram", "Update"): _TG_UPDATE,
+                 ("telegram", "ext.CallbackContext"): _TG_CONTEXT,
+                 ("telegram", "ext.ContextTypes.DEFAULT_TYPE"): _TG_CONTEXT,
                  ("telebot", "TeleBot"): _TG_BOT,
                  ("telebot.async_telebot", "AsyncTeleBot"): _TG_BOT},
     ),

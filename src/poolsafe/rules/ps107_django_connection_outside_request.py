@@ -37,8 +37,9 @@ class DjangoConnectionOutsideRequest(Rule):
       or `future.add_done_callback(cb)` on the future `submit()` returned: `cb` runs on
       the worker thread that finished the task)) whose close is not in a `finally` (an
       exception skips it, and the worker keeps the connection);
-    - a `while` loop in a management command's `handle()` that uses the database on
-      each iteration and closes nothing between them;
+    - a `while` loop in a management command's `handle()`, or in a project function or
+      method `handle()` calls (`handle()` -> `run()`), that uses the database on each
+      iteration and closes nothing between them;
     - a callback a library runs for the life of the process: a paho-mqtt client's
       callbacks (`client.on_message = f`, `client.message_callback_add(topic, f)`,
       run by `loop_forever()` in a long-running command or on `loop_start()`'s
@@ -53,7 +54,20 @@ class DjangoConnectionOutsideRequest(Rule):
       in its polling loop) for the life of the process, with no close in a `finally`;
       so is a handler's filter (`func=has_order`, or the function a project factory
       returns, `func=in_state(MENU)` returning `partial(check, MENU)`), which the
-      polling thread runs for every update.
+      polling thread runs for every update, and a next-step handler
+      (`bot.register_next_step_handler(message, f)`, `..._by_chat_id`,
+      `register_for_reply`); and a python-telegram-bot (before v20) handler's
+      synchronous callback (`CommandHandler("start", f)`, `MessageHandler(filters, f)`,
+      `CallbackQueryHandler(f)`, ..., also in a `ConversationHandler`), which an
+      `Updater` started with `start_polling()` / `start_webhook()` runs on its
+      dispatcher's thread (a dispatcher fed by hand in a webhook view,
+      `dispatcher.process_update()`, runs it in the request's thread and is not
+      reported; v20's coroutine callbacks run on the event loop).
+
+    A model is a project subclass of Django's `Model`, one of Django's own, or what
+    `get_user_model()` returns (`User = get_user_model()`, then `User.objects`); a model
+    passed to a project function that queries it through its parameter
+    (`count_rows(Order)`) is that function's database work.
 
     The function run may be a bound method (`Thread(target=instance.send)` in a
     `post_save` receiver, whose `instance` is the `sender=` model; `pool.submit(self.sync)`

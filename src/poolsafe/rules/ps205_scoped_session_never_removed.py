@@ -40,7 +40,12 @@ class ScopedSessionNeverRemoved(Rule):
     `finally` of the same function removes (`session = get_session()` ...
     `finally: session.remove()`, as the wrappers of a project's session
     decorators do): no thread keeps a session past that call. One caller that
-    does not remove it keeps the registry reported.
+    does not remove it keeps the registry reported. A module registry that a
+    project decorator removes around the view it wraps (its inner wrapper calls the
+    view in a `try` whose `finally` calls `Session.remove()`, and the project
+    applies the decorator) counts as removed: each wrapped request ends with the
+    thread's session gone, as after a teardown handler. A view that uses the
+    registry without the decorator is then not seen.
 
     A `.remove()` whose receiver cannot be resolved is taken to be this session;
     one that resolves to another `scoped_session` or to Flask-SQLAlchemy's
@@ -130,6 +135,8 @@ class ScopedSessionNeverRemoved(Rule):
                 continue
             if func is not None and _every_caller_removes(project, call, func):
                 continue  # a fresh registry per call, and each caller removes its own
+            if func is None and _request_decorator_removes(ctx.index, call):
+                continue  # removed after every view the project's decorator wraps
             yield self.finding(
                 call,
                 "this `scoped_session` is never removed at the end of a Flask request: "
@@ -211,6 +218,43 @@ def _removed_in_finally(call: cst.Call, func: FunctionInfo | None) -> bool:
             for c in iter_calls(node.finalbody):
                 if isinstance(c.func, cst.Attribute) and c.func.attr.value == _REMOVE \
                         and isinstance(c.func.value, cst.Name) and c.func.value.value == name:
+                    return True
+    return False
+
+
+def _request_decorator_removes(index: ProjectIndex, target: cst.Call) -> bool:
+    """A project decorator removes the module's session around the function it wraps: its
+    inner wrapper calls the decorated function inside a `try` whose `finally` calls
+    `.remove()` on this registry (`def sql_session(view): def wrapper(*a, **kw): s =
+    Session(); try: return view(s, *a, **kw) finally: Session.remove()`), and the
+    project applies the decorator somewhere. Each call of a wrapped view ends with
+    the thread's session removed, as a teardown handler would."""
+    for module in index.modules_calling((_REMOVE,)):
+        for wrapper in module.all_functions:
+            outer = wrapper.parent
+            if outer is None or len(outer.param_names()) != 1 or not any(
+                    isinstance(r.value, cst.Name) and r.value.value == wrapper.name
+                    for r in outer.returns):
+                continue
+            wrapped = outer.param_names()[0]
+            for t in wrapper.tries:
+                if t.finalbody is None or not any(
+                        isinstance(c.func, cst.Name) and c.func.value == wrapped
+                        for c in iter_calls(t.body)):
+                    continue
+                if _removes(index, target, t.finalbody, module, wrapper, 0) \
+                        and _applied(index, outer):
+                    return True
+    return False
+
+
+def _applied(index: ProjectIndex, decorator: FunctionInfo) -> bool:
+    """Some function of the project wears `decorator` (`@decorator`, `@mod.decorator`)."""
+    for module in index.modules_mentioning((decorator.name,)):
+        for func in module.all_functions:
+            for d in func.node.decorators:
+                value = index.evaluate(d.decorator, module, func.parent)
+                if isinstance(value, FunctionRef) and value.func is decorator:
                     return True
     return False
 

@@ -138,9 +138,12 @@ class IoInTransaction(Rule):
     A call counts only when its receiver is one of these clients (through
     imports, assignments, `self.` attributes and annotated parameters, also a
     `self.es` the constructor set from a parameter annotated with the client's class): a project
-    function called `search` is not a search engine. The slow call may also sit
-    in a project function or a service method called while the transaction is
-    open (followed two calls deep, unless that function ends a transaction
+    function called `search` is not a search engine. python-telegram-bot calls its
+    handlers with an `Update` and a `CallbackContext`: in a module that imports the
+    library, the parameters of `def start(update, context, ...)` are taken for those
+    even without annotations, so `context.bot.send_message()` is a Bot API call.
+    The slow call may also sit in a project function or a service method called
+    while the transaction is open (followed two calls deep, unless that function ends a transaction
     itself); a project generator function counts only where the caller iterates
     what it returns (a `for` loop, a comprehension, `yield from`, `list(...)`):
     calling it anywhere else, as in `StreamingResponse(follow(path))`, runs none of
@@ -150,7 +153,9 @@ class IoInTransaction(Rule):
     transaction does not wait for it; a service built with the caller's session
     (`self.db = db` from a parameter annotated `Session`) counts as holding it, and
     a method of the same object that runs a statement on that session and leaves
-    its transaction open (`photo = await self.find(id)`) opens it in the caller. Connections are
+    its transaction open (`photo = await self.find(id)`) opens it in the caller; so
+    does a project function the connection is handed to (`upsert_user(conn, user)`)
+    that runs a statement on it and does not commit (followed two calls deep). Connections are
     recognised by where they come from (an engine, a pool, a sessionmaker, a driver
     `connect()`, a `Depends` parameter annotated `Session`, FastAPI's
     `Annotated[Session, Depends(get_db)]` or a module alias of it such as
@@ -158,7 +163,12 @@ class IoInTransaction(Rule):
     call in the function (`session = Session()`: the thread's session), a cursor
     another module opened at its top level on its own module-level connection,
     `db.cur`, whose statements
-    run in `db.conn`'s transaction until `db.conn.commit()`); a connection with
+    run in `db.conn`'s transaction until `db.conn.commit()`, a parameter that a project
+    decorator fills with a connection it checked out: `@with_conn def start(update,
+    context, conn)`, whose wrapper calls the function with `conn` from
+    `pool.getconn()` or `with pool.getconn() as conn:`; `getconn()` on a pool the
+    analysis cannot type, such as `context.bot_data["pool"]`, is a psycopg2 pool's
+    checkout in a project that builds psycopg2 pools); a connection with
     `conn.autocommit = True`, one acquired in autocommit
     (`psycopg.connect(dsn, autocommit=True)`, also through `**config` with
     `config["autocommit"] = True`), or one from an engine or pool that runs in
@@ -422,6 +432,9 @@ class _Walker:
         #: the handles some work other than a read ran on, anywhere in the function
         self._read_openers: set[int] = set()
         self._written: set[str] = set()
+        #: parameters that hold the caller's connection (`opened_by_helper`: a project
+        #: function the caller hands its held connection to)
+        self.handed: set[str] = set()
 
     # ------------------------------------------------------------ statements
     def block(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
@@ -609,6 +622,9 @@ class _Walker:
                 if armed not in state:
                     self._opened[armed] = call
             state = state | set(self.armed)
+        for opened in self.opened_by_helper(call, state):
+            self._opened[opened] = call
+            state = state | {opened}
         f = call.func
         if not isinstance(f, cst.Attribute):
             return state
@@ -798,6 +814,9 @@ class _Walker:
             return d
         if value is None and isinstance(expr, cst.Name) and self.annotated_handle(expr.value):
             return d
+        if value is None and isinstance(expr, cst.Name) and (
+                expr.value in self.handed or self.decorator_handle(expr.value)):
+            return d
         if value is None and isinstance(expr, cst.Name) and self.scoped_checkout(expr.value):
             return d
         if value is None and self.handle_attribute(expr):
@@ -826,6 +845,59 @@ class _Walker:
         if not isinstance(self.index.evaluate(conn, self.module, self.func), Connection):
             return None
         return self.key_of(conn)
+
+    def decorator_handle(self, name: str) -> bool:
+        """A parameter that a project decorator fills with a connection it checked out
+        (`@with_conn def start(update, context, conn)`, whose wrapper calls the function
+        with `conn` from `pool.getconn()`, also inside `with pool.getconn() as conn:`):
+        the function's own connection, in a transaction from its first statement until
+        the wrapper ends it."""
+        if name not in self.func.all_param_names():
+            return False
+        autocommit = _decorator_handles(self.index, self.func).get(name)
+        if autocommit is None:
+            return False
+        if autocommit:
+            self.autocommit.add(name)
+        return True
+
+    def opened_by_helper(self, call: cst.Call, state: State) -> frozenset[str]:
+        """`upsert_user(conn, user)`: a project function the connection (not in a
+        transaction yet) is handed to runs a statement on it and leaves its
+        transaction open (no commit): the caller's connection is in a transaction
+        after the call (followed two calls deep)."""
+        if self.depth >= 2 or not call.args:
+            return frozenset()
+        name = call_name(call)
+        if name is None or not self.index.is_project_function_name(name):
+            return frozenset()
+        handed: dict[str, str] = {}
+        callee: FunctionRef | None = None
+        for arg in call.args:
+            if arg.star or not isinstance(arg.value, cst.Name):
+                continue
+            key = self.key_of(arg.value)
+            if key is None or key in state or key in self.autocommit:
+                continue
+            if callee is None:
+                # the helper's module may spell no database word (`dbhelpers/`
+                # modules that only take a connection): every module is read
+                with self.index.full_resolution():
+                    found = _callee(self.index, call, self.module, self.func)
+                if not isinstance(found, FunctionRef) or found.func is self.func \
+                        or found.func.is_async or found.func.is_generator:
+                    return frozenset()
+                callee = found
+            param = _param_for(callee.func, call, arg)
+            if param is not None:
+                handed[param] = key
+        if callee is None or not handed:
+            return frozenset()
+        inner = _Walker(self.index, callee.func, self.depth + 1)
+        inner.handed = set(handed)
+        with self.index.full_resolution():
+            left = inner.block(body_statements(callee.func.node.body), frozenset())
+        return frozenset(handed[p] for p in handed if p in left)
 
     def handle_attribute(self, expr: cst.BaseExpression) -> bool:
         """`self.db` set in a method from a parameter annotated as a session or
@@ -949,6 +1021,9 @@ class _Walker:
                 if param.name.value == expr.value and param.annotation is not None:
                     qual = external_name(self.index, param.annotation.annotation, self.module,
                                          scope.parent)
+                    return ExternalInstance(qual) if qual is not None else None
+                if param.name.value == expr.value:
+                    qual = _ptb_callback_param(scope, expr.value)
                     return ExternalInstance(qual) if qual is not None else None
             scope = scope.parent
         return None
@@ -1090,6 +1165,108 @@ def _callee(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
 
 
 #: the armed walk of a project function (`_Walker.armed_helper`), per index
+#: python-telegram-bot's callback signature, `def handler(update, context)`: what
+#: its two parameters are when a module that imports the library leaves them
+#: unannotated
+_PTB_CALLBACK_PARAMS = {"update": "telegram.Update", "context": "telegram.ext.CallbackContext"}
+
+
+def _ptb_callback_param(func: FunctionInfo, name: str) -> str | None:
+    """`context` (or `update`) of `def start(update, context, ...)` in a module that
+    imports python-telegram-bot (`telegram`): the library calls its handlers with an
+    `Update` and a `CallbackContext`, whose `context.bot` is the Bot API client."""
+    names = func.param_names()
+    if names[:2] != ["update", "context"] or name not in _PTB_CALLBACK_PARAMS:
+        return None
+    if not any(q == "telegram" or q.startswith("telegram.")
+               for q in func.module.imports.values()):
+        return None
+    return _PTB_CALLBACK_PARAMS[name]
+
+
+def _param_for(func: FunctionInfo, call: cst.Call, arg: cst.Arg) -> str | None:
+    """The parameter of `func` that `arg` of `call` binds (positional or keyword)."""
+    if arg.keyword is not None:
+        name = arg.keyword.value
+        return name if func.param(name) is not None else None
+    position = [a for a in call.args if a.keyword is None and not a.star].index(arg)
+    params = func.param_names()
+    return params[position] if position < len(params) else None
+
+
+def _decorator_handles(index: ProjectIndex, func: FunctionInfo) -> dict[str, bool]:
+    """The parameters of `func` that a project decorator fills with a connection (and
+    whether it is in autocommit): the decorator takes the function, returns an inner
+    wrapper, and the wrapper calls the function with a name bound to a connection
+    (checked out of a pool, or entered with `with ... as conn`)."""
+    memo = _DECORATOR_HANDLES.setdefault(index, {})
+    if id(func.node) in memo:
+        return memo[id(func.node)]
+    out: dict[str, bool] = {}
+    memo[id(func.node)] = out
+    for d in func.node.decorators:
+        ref = index.evaluate(d.decorator, func.module, func.parent)
+        if not isinstance(ref, FunctionRef) or len(ref.func.param_names()) != 1:
+            continue
+        outer = ref.func
+        wrapped = outer.param_names()[0]
+        returned = {r.value.value for r in outer.returns if isinstance(r.value, cst.Name)}
+        for inner in outer.module.all_functions:
+            if inner.parent is not outer or inner.name not in returned:
+                continue
+            for call in inner.direct_calls:
+                if not (isinstance(call.func, cst.Name) and call.func.value == wrapped):
+                    continue
+                for arg in call.args:
+                    if arg.star or not isinstance(arg.value, cst.Name):
+                        continue
+                    autocommit = _bound_connection(index, inner, arg.value)
+                    param = _param_for(func, call, arg) if autocommit is not None else None
+                    if autocommit is not None and param is not None:
+                        out[param] = autocommit \
+                            or arg.value.value in FunctionResources(index, inner).autocommit
+    return out
+
+
+def _bound_connection(index: ProjectIndex, func: FunctionInfo,
+                      name: cst.Name) -> bool | None:
+    """Whether a local name of `func` is bound to a connection (`conn = pool.getconn()`,
+    `with pool.getconn() as conn:`), when every binding of it is one: None when it is
+    not, else whether that connection is in autocommit. `getconn()` on a pool the
+    analysis cannot type (`context.bot_data["pool"]`) is a psycopg2 pool's checkout in
+    a project that builds psycopg2 pools."""
+    values = func.locals.get(name.value, [])
+    if not values:
+        return None
+    autocommit = False
+    for v in values:
+        if not isinstance(v, (WithBinding, cst.BaseExpression)):
+            return None
+        expr = v.item if isinstance(v, WithBinding) else v
+        value = index.evaluate(expr, func.module, func)
+        if isinstance(value, Connection):
+            autocommit = autocommit or value.autocommit or value.kind.autocommit_by_default
+        elif not _untyped_psycopg2_checkout(index, func, expr):
+            return None
+    return autocommit
+
+
+def _untyped_psycopg2_checkout(index: ProjectIndex, func: FunctionInfo,
+                               expr: cst.BaseExpression) -> bool:
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "getconn"
+            and index.evaluate(expr.func.value, func.module, func) is None):
+        return False
+    return index.derived(_PSYCOPG2_POOLS_KEY, lambda: bool(index.modules_mentioning(
+        ("SimpleConnectionPool", "ThreadedConnectionPool", "PersistentConnectionPool"))))
+
+
+_PSYCOPG2_POOLS_KEY = "_ps207_builds_psycopg2_pools"
+
+
+_DECORATOR_HANDLES: weakref.WeakKeyDictionary[
+    ProjectIndex, dict[int, dict[str, bool]]] = weakref.WeakKeyDictionary()
+
 _ARMED_HELPERS: weakref.WeakKeyDictionary[
     ProjectIndex, dict[tuple[int, int], Slow | bool]] = weakref.WeakKeyDictionary()
 #: the transaction a helper's first query begins, as its armed walk names it

@@ -129,6 +129,11 @@ class LazyIndex(ProjectIndex):
     #: found: a language server's keystroke searches only the edited file again
     #: (`fix.loop.quick.ModuleMemo`)
     kept_matches: Callable[[re.Pattern[bytes], str, bytes], bool] | None = None
+    #: the files of `order` whose bytes match a pattern, as `[p for p in order if
+    #: match(p)]` with `match` the file's `_raw_matches`, answered from the last
+    #: index's list and the files changed since (`fix.loop.quick.ModuleMemo`)
+    kept_matching: Callable[[re.Pattern[bytes], list[str], Callable[[str], bool]],
+                            list[str]] | None = None
 
     def __init__(self, modules: Iterable[ModuleInfo], config: ProjectConfig | None,
                  load: Callable[[str], ModuleInfo | None],
@@ -533,6 +538,18 @@ class LazyIndex(ProjectIndex):
         memo: dict[re.Pattern[bytes], list[str]] = self.__dict__.setdefault(
             "_matching_memo", {})
         found = memo.get(pattern)
+        if found is None and self.kept_matching is not None:
+            found = self.kept_matching(pattern, self._order,
+                                       lambda p: self._raw_matches(pattern, p))
+            # (a parsed module whose text is not its file's bytes answers by its text,
+            # as `_matches` does)
+            odd = {p for p, m in self._loaded.items()
+                   if m is not None and not self._text_is_bytes(p, m)}
+            if odd:
+                kept = set(found)
+                found = [p for p in self._order
+                         if (self._matches(pattern, p) if p in odd else p in kept)]
+            memo[pattern] = found
         if found is None:
             found = memo[pattern] = [p for p in self._order if self._matches(pattern, p)]
         return list(found), given

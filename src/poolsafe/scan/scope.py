@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from poolsafe.core.discovery import SourceFile, discover
+from poolsafe.core.discovery import WATCHED, SourceFile, discover
 from poolsafe.core.model import FileError
 from poolsafe.core.project import absolute, import_root_of, import_roots, root_of_directory
 from poolsafe.core.source import undecodable
@@ -304,3 +305,139 @@ def _read_context(project: ProjectScope, settings: ScopeSettings) -> None:
     project.files = [project.files[i] for i in order]
     project.datas = [project.datas[i] for i in order]
     project.reported = [renumber[i] for i in project.reported]
+
+
+#: a file or directory changed less than this long before a walk began may change
+#: again within its timestamp's granularity without its timestamp moving: the memo
+#: does not trust such a one (the file is read again, the walk made again)
+RACY_NS = 2_000_000_000
+
+
+def _signature(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+
+
+def _mtime(path: str, presence: bool) -> int | None:
+    """The modification time of `path` (None: not there); with `presence`, -1 when
+    it is there."""
+    try:
+        mtime = os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+    return -1 if presence else mtime
+
+
+@dataclass
+class _KeptScope:
+    scope: Scope
+    #: every directory the walk listed and `.gitignore` it read (or looked for), with
+    #: its modification time after the walk (None: it was not there); every `.git`
+    #: whose presence it asked, with -1 when there was one
+    watched: dict[str, int | None]
+    #: per project, per file: its signature when it was read and when that read
+    #: began (None: an editor's buffer)
+    signatures: list[list[tuple[tuple[int, int, int, int] | None, int] | None]]
+    #: when the walk began (`time.time_ns()`)
+    began: int
+
+
+class ScopeMemo:
+    """`build_scope`, kept between calls for the same named paths and settings (a
+    language server's keystrokes): the project's walk and the bytes of its files are
+    used again while no directory the walk listed, and no `.gitignore` it read,
+    changed (their modification times), and each file whose signature (modification
+    and change times, size, inode) changed is read again; the editor's buffers
+    (`overrides`) come from the settings each time. The answer equals a fresh
+    `build_scope` (`tests/lsp/test_scope_memo.py`), but for a change that keeps a
+    file's or directory's times and size: one made less than `RACY_NS` before the
+    walk is not trusted (read again), as git does with its index."""
+
+    def __init__(self, limit: int = 4) -> None:
+        self.limit = limit
+        self._kept: dict[tuple[object, ...], _KeptScope] = {}
+        #: how many calls were answered by a walk made again, and by one kept
+        self.built = 0
+        self.reused = 0
+
+    def build(self, paths: Sequence[str], settings: ScopeSettings) -> Scope:
+        key = (tuple(paths), os.getcwd(), _same_key(settings.exclude),
+               tuple(settings.exclude_globs), str(settings.config_root),
+               str(settings.project_root), tuple(settings.src), settings.max_file_bytes,
+               tuple(sorted(str(p) for p in settings.overrides)))
+        kept = self._kept.pop(key, None)
+        if kept is not None:
+            scope = self._again(kept, settings)
+            if scope is not None:
+                self._kept[key] = kept  # (the most recently used last)
+                self.reused += 1
+                return scope
+        began = time.time_ns()
+        watched: list[tuple[str, bool]] = []
+        token = WATCHED.set(watched)
+        try:
+            scope = build_scope(paths, settings)
+        finally:
+            WATCHED.reset(token)
+        self.built += 1
+        if scope.errors:  # (each call reports them as a fresh one would)
+            return scope
+        times: dict[str, int | None] = {}
+        for path, presence in watched:
+            times[path] = _mtime(path, presence)
+        overrides = settings.overrides
+        signatures: list[list[tuple[tuple[int, int, int, int] | None, int] | None]] = [
+            [None if absolute(sf.path) in overrides else (_signature(str(sf.path)), began)
+             for sf in p.files] for p in scope.projects]
+        self._kept[key] = _KeptScope(scope, times, signatures, began)
+        while len(self._kept) > self.limit:
+            del self._kept[next(iter(self._kept))]
+        return _copy(scope)
+
+    def _again(self, kept: _KeptScope, settings: ScopeSettings) -> Scope | None:
+        """The kept scope brought up to date, or None when it must be walked again."""
+        racy = kept.began - RACY_NS
+        for path, mtime in kept.watched.items():
+            now = _mtime(path, mtime == -1)
+            if now != mtime or (now is not None and now >= racy):
+                return None
+        for project, signatures in zip(kept.scope.projects, kept.signatures, strict=True):
+            reported = set(project.reported)
+            for i, sf in enumerate(project.files):
+                old = signatures[i]
+                if old is None:  # an editor's buffer
+                    data = settings.overrides.get(absolute(sf.path))
+                    if data is None:
+                        return None
+                    if i in reported and (len(data) > settings.max_file_bytes
+                                          or undecodable(data) is not None):
+                        return None  # (the error a fresh scope reports)
+                    project.datas[i] = data
+                    continue
+                sig = _signature(str(sf.path))
+                was, read_at = old
+                if sig == was and sig is not None and max(sig[0], sig[1]) < read_at - RACY_NS:
+                    continue
+                if i in reported:
+                    return None
+                read_at = time.time_ns()
+                sig = _signature(str(sf.path))
+                read = _read(sf, settings)
+                if isinstance(read, FileError):
+                    return None
+                project.datas[i] = read
+                signatures[i] = (sig, read_at)
+        return _copy(kept.scope)
+
+
+def _same_key(patterns: list[re.Pattern[str]]) -> tuple[tuple[str, int], ...]:
+    return tuple((p.pattern, p.flags) for p in patterns)
+
+
+def _copy(scope: Scope) -> Scope:
+    """A scope whose lists its caller may change without changing the memo's."""
+    return Scope([ProjectScope(p.root, list(p.files), list(p.datas), list(p.reported))
+                  for p in scope.projects], list(scope.errors))

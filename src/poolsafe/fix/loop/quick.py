@@ -30,7 +30,7 @@ from poolsafe.fix.loop.apply import (
 from poolsafe.fix.plan.api import FixPlan, Unfixable
 from poolsafe.rules import FileContext, Rule
 from poolsafe.scan.options import ScanOptions
-from poolsafe.scan.scope import build_scope
+from poolsafe.scan.scope import ScopeMemo, build_scope
 
 if TYPE_CHECKING:
     from poolsafe.analysis.module import ModuleInfo
@@ -46,7 +46,9 @@ class ModuleMemo:
     next while their bytes stay the same: a language server re-checks the buffer
     being edited without parsing again the modules its resolution reads. It keeps
     the prefilter's state too (`selection`), so a keystroke redoes the selections
-    from the edited file (`prefilter.reselect`), not over every file."""
+    from the edited file (`prefilter.reselect`), not over every file, and the
+    project's walk and files' bytes (`scope`, a `ScopeMemo`): a keystroke reads again
+    only the files that changed on disk, not the thousands of a large project."""
 
     def __init__(self, limit: int = 5000) -> None:
         self.limit = limit
@@ -61,6 +63,18 @@ class ModuleMemo:
         self._matches: dict[re.Pattern[bytes], dict[str, tuple[str, bool]]] = {}
         #: modules parsed and selections made since the last `settle`
         self.added = 0
+        #: the projects' walks and files' bytes, kept while they do not change
+        self.scope = ScopeMemo()
+        #: path -> the bytes last hashed for it and their content hash (the same
+        #: bytes object while the scope memo keeps the file)
+        self._hashed: dict[str, tuple[bytes, str]] = {}
+        #: a count of the changes of `hashes` (another file's bytes, other files), the
+        #: paths each changed (None: every path), and what `hashes` held as a list
+        self.generation = 0
+        self._changed: dict[int, set[str] | None] = {}
+        self._last: tuple[list[str], list[str]] = ([], [])
+        #: pattern -> (the generation, the index order, the paths found): `matching`
+        self._found: dict[re.Pattern[bytes], tuple[int, list[str], set[str]]] = {}
 
     def settle(self) -> None:
         """After a lint (off the path to its diagnostics): what the memo keeps lives
@@ -86,8 +100,9 @@ class ModuleMemo:
         from poolsafe.scan.cache import content_hash
         from poolsafe.scan.prefilter import reselect, select
 
-        hashes = [content_hash(d) for d in datas]
+        hashes = [self._hash(p, d, content_hash) for p, d in zip(paths, datas, strict=True)]
         self.hashes = dict(zip(paths, hashes, strict=True))
+        self._note_changes(paths, hashes)
         layout = content_hash(repr((paths, modules)).encode())
         key = (layout, repr(options.project), database_only)
         kept = self._selections.get(key)
@@ -109,6 +124,55 @@ class ModuleMemo:
             self._selections.clear()
         self._selections[key] = (hashes, state, made)
         return made
+
+    def _note_changes(self, paths: list[str], hashes: list[str]) -> None:
+        last_paths, last_hashes = self._last
+        changed: set[str] | None
+        if paths == last_paths:
+            changed = {p for p, h, o in zip(paths, hashes, last_hashes, strict=True) if h != o}
+            if not changed:
+                return
+        else:
+            changed = None
+        self.generation += 1
+        self._changed[self.generation] = changed
+        self._changed.pop(self.generation - 32, None)
+        self._last = (paths, hashes)
+
+    def matching(self, pattern: re.Pattern[bytes], order: list[str],
+                 match: Callable[[str], bool]) -> list[str]:
+        """`[p for p in order if match(p)]` (`match`: whether the file's bytes, those
+        `hashes` hashes, match `pattern`), asking `match` only of the files changed
+        since the last answer for the same pattern and order."""
+        kept = self._found.get(pattern)
+        found: set[str] | None = None
+        if kept is not None and kept[1] == order:
+            since, found = kept[0], set(kept[2])
+            asked: set[str] = set()
+            for g in range(since + 1, self.generation + 1):
+                changed = self._changed.get(g)
+                if changed is None:
+                    found = None
+                    break
+                asked |= changed
+            if found is not None and asked:
+                in_order = set(order)
+                for p in asked & in_order:
+                    found.discard(p)
+                    if match(p):
+                        found.add(p)
+        if found is None:
+            found = {p for p in order if match(p)}
+        self._found[pattern] = (self.generation, list(order), found)
+        return [p for p in order if p in found]
+
+    def _hash(self, path: str, data: bytes, content_hash: Callable[[bytes], str]) -> str:
+        kept = self._hashed.get(path)
+        if kept is not None and kept[0] is data:
+            return kept[1]
+        digest = content_hash(data)
+        self._hashed[path] = (data, digest)
+        return digest
 
     def matches(self, hashes: dict[str, str], pattern: re.Pattern[bytes], path: str,
                 data: bytes) -> bool:
@@ -167,6 +231,7 @@ def _resolution(project: ProjectScope, options: ScanOptions,
         def index(self, checked: list[ModuleInfo]) -> LazyIndex:
             index = super().index(checked)
             index.kept_matches = partial(kept.matches, self.hashes)
+            index.kept_matching = kept.matching
             return index
 
     return Remembering()
@@ -246,7 +311,9 @@ def _lint_file(path: Path, options: ScanOptions, ignored: Callable[[str, str], b
                memo: ModuleMemo | None) -> LintedFile:
     from poolsafe.scan.checking import enabled_rules, load_data
 
-    scope = build_scope([str(path)], options.scope_settings())
+    settings = options.scope_settings()
+    scope = (build_scope([str(path)], settings) if memo is None
+             else memo.scope.build([str(path)], settings))
     out = LintedFile(path, None, errors=list(scope.errors))
     project = next((p for p in scope.projects if p.reported), None)
     if project is None:

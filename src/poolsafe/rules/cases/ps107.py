@@ -1691,3 +1691,321 @@ def unknown(message):
     bot.reply_to(message, "unknown command")
 """, files=_FILES, note="a filter without database work"),
 ]
+
+# python-telegram-bot before v20: `updater.start_polling()` runs the dispatcher on a thread of
+# its own for the life of the process, and the dispatcher runs every handler's synchronous
+# callback there; a callback's ORM work keeps that thread's connection for good.
+_PTB_COMMAND = """\
+from django.core.management.base import BaseCommand
+from telegram.ext import Updater
+
+from handlers import conversation
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        updater = Updater("token", use_context=True)
+        updater.dispatcher.add_handler(conversation)
+        updater.start_polling()
+        updater.idle()
+"""
+
+INVALID += [
+    Case("""
+from telegram.ext import CommandHandler, Updater
+
+from models import Order
+
+
+def paid(update, context):
+    Order.objects.filter(id=int(context.args[0])).update(paid=True)  # expect: PS107
+    update.message.reply_text("done")
+
+
+def main():
+    updater = Updater("token", use_context=True)
+    updater.dispatcher.add_handler(CommandHandler("paid", paid))
+    updater.start_polling()
+    updater.idle()
+""", files=_FILES, note="a v13 command handler runs on the dispatcher's thread"),
+    Case("""
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
+
+from models import Order
+
+
+def start(update, context):
+    update.message.reply_text("choose an order")
+    return "CHOOSING"
+
+
+def cancel(update, context):
+    update.callback_query.answer()
+    Order.objects.filter(id=int(update.callback_query.data)).delete()  # expect: PS107
+    return ConversationHandler.END
+
+
+conversation = ConversationHandler(
+    entry_points=[CommandHandler("start", start)],
+    states={"CHOOSING": [CallbackQueryHandler(cancel)]},
+    fallbacks=[],
+)
+""", files={**_FILES, "management/commands/bot.py": _PTB_COMMAND}, path="handlers.py",
+         note="a callback in a ConversationHandler's state, the updater started by a "
+              "management command in another module"),
+]
+
+VALID += [
+    Case("""
+import json
+
+from django.http import JsonResponse
+from telegram import Bot, Update
+from telegram.ext import Dispatcher, MessageHandler
+
+from models import Order
+
+bot = Bot("token")
+dispatcher = Dispatcher(bot, None, workers=0)
+
+
+def paid(update, context):
+    Order.objects.filter(id=int(update.message.text)).update(paid=True)
+
+
+dispatcher.add_handler(MessageHandler(None, paid))
+
+
+def webhook(request):
+    dispatcher.process_update(Update.de_json(json.loads(request.body), bot))
+    return JsonResponse({"ok": True})
+""", files=_FILES, note="a dispatcher fed by a webhook view runs the callback in the "
+                       "request's thread; no updater is started"),
+    Case("""
+from asgiref.sync import sync_to_async
+from telegram.ext import ApplicationBuilder, CommandHandler
+
+from models import Order
+
+
+async def paid(update, context):
+    await sync_to_async(Order.objects.filter(id=int(context.args[0])).update)(paid=True)
+    await update.message.reply_text("done")
+
+
+def main():
+    application = ApplicationBuilder().token("token").build()
+    application.add_handler(CommandHandler("paid", paid))
+    application.updater.start_polling()
+""", files=_FILES, note="a v20 coroutine callback runs on the event loop"),
+    Case("""
+from django.db import close_old_connections
+from telegram.ext import CommandHandler, Updater
+
+from models import Order
+
+
+def paid(update, context):
+    try:
+        Order.objects.filter(id=int(context.args[0])).update(paid=True)
+    finally:
+        close_old_connections()
+    update.message.reply_text("done")
+
+
+def main():
+    updater = Updater("token", use_context=True)
+    updater.dispatcher.add_handler(CommandHandler("paid", paid))
+    updater.start_polling()
+""", files=_FILES, note="the callback closes in a finally"),
+]
+
+# Django's `get_user_model()` returns the project's user model: `User = get_user_model()`,
+# then `User.objects`, is a query like any model's.
+INVALID += [
+    Case("""
+import threading
+
+from django.contrib.auth import get_user_model
+
+User = get_user_model()
+
+
+def deactivate(user_id):
+    User.objects.filter(id=user_id).update(is_active=False)  # expect: PS107
+
+
+def on_ban(user_id):
+    threading.Thread(target=deactivate, args=(user_id,)).start()
+""", files=_FILES, note="the user model bound at the module's top level"),
+]
+
+VALID += [
+    Case("""
+import threading
+
+from django.contrib.auth import get_user_model
+from django.db import close_old_connections
+
+
+def deactivate(user_id):
+    try:
+        get_user_model().objects.filter(id=user_id).update(is_active=False)
+    finally:
+        close_old_connections()
+
+
+def on_ban(user_id):
+    threading.Thread(target=deactivate, args=(user_id,)).start()
+""", files=_FILES, note="the user model's query, closed in a finally"),
+]
+
+# A TeleBot's next-step handler (`bot.register_next_step_handler(message, callback)`) runs on
+# the bot's worker threads like any handler.
+INVALID += [
+    Case("""
+import telebot
+
+from models import Order
+
+bot = telebot.TeleBot("token")
+
+
+def save_total(message):
+    Order.objects.create(total=int(message.text))  # expect: PS107
+    bot.reply_to(message, "saved")
+
+
+@bot.message_handler(commands=["new"])
+def new_order(message):
+    bot.reply_to(message, "total?")
+    bot.register_next_step_handler(message, save_total)
+""", files=_FILES, note="a next-step handler"),
+]
+
+VALID += [
+    Case("""
+from models import Order
+
+
+class Steps:
+    def __init__(self):
+        self.pending = {}
+
+    def register_next_step_handler(self, message, callback):
+        self.pending[message.chat.id] = callback
+
+
+steps = Steps()
+
+
+def save_total(message):
+    Order.objects.create(total=int(message.text))
+
+
+def new_order(message):
+    steps.register_next_step_handler(message, save_total)
+""", files=_FILES, note="a project class's `register_next_step_handler`, not telebot's"),
+]
+
+# A model class passed to a project helper that queries it through its parameter.
+INVALID += [
+    Case("""
+import threading
+
+from models import Order
+
+
+def count_rows(model):
+    return model.objects.count()
+
+
+def report():
+    print(count_rows(Order))  # expect: PS107
+
+
+def on_request():
+    threading.Thread(target=report).start()
+""", files=_FILES, note="the helper's query runs on the thread"),
+]
+
+VALID += [
+    Case("""
+import threading
+
+from models import Order
+
+
+def table_name(model):
+    return model._meta.db_table
+
+
+def report():
+    print(table_name(Order))
+
+
+def on_request():
+    threading.Thread(target=report).start()
+""", files=_FILES, note="the helper reads the model's metadata: no query"),
+]
+
+# A management command whose `handle()` calls the function that loops: the loop runs for as
+# long as the command, on its one thread.
+_RUN_COMMAND = """\
+from django.core.management.base import BaseCommand
+
+from case import run
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        run()
+"""
+
+INVALID += [
+    Case("""
+import time
+
+from models import Order
+
+
+def run():
+    while True:
+        for order in Order.objects.filter(paid=False):  # expect: PS107
+            order.paid = True
+            order.save()
+        time.sleep(60)
+""", files={**_FILES, "management/commands/sync.py": _RUN_COMMAND},
+         note="the loop is in the function the command's handle() calls"),
+]
+
+VALID += [
+    Case("""
+import time
+
+from django.db import close_old_connections
+
+from models import Order
+
+
+def run():
+    while True:
+        close_old_connections()
+        for order in Order.objects.filter(paid=False):
+            order.paid = True
+            order.save()
+        time.sleep(60)
+""", files={**_FILES, "management/commands/sync.py": _RUN_COMMAND},
+         note="the called loop closes stale connections each round"),
+    Case("""
+from models import Order
+
+
+def run():
+    done = 0
+    while done < 10:
+        Order.objects.filter(id=done).update(paid=True)
+        done += 1
+""", files={**_FILES, "management/commands/sync.py": _RUN_COMMAND},
+         note="a finite loop: the command ends with it"),
+]

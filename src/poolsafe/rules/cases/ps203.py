@@ -652,3 +652,38 @@ INVALID += [
          path="shop/reports.py", files={"shop/__init__.py": ""},
          note="no module imports this one: it may be run or imported from outside"),
 ]
+
+# the URL a helper builds with `str.format` from a settings module's constants: the
+# scheme is the driver constant formatted into the template's first field (issue 31,
+# "PS203 on engines whose dialect comes from a helper"; corpus17)
+_FORMAT_URL = """\
+from sqlalchemy import create_engine
+
+from app import settings
+
+
+def connection_uri():
+    template = "{{}}://{{}}:{{}}@{{}}:{{}}/{{}}"
+    return template.format(settings.DRIVER, settings.USER, settings.PASSWORD,
+                           settings.HOST, settings.PORT, settings.NAME)
+
+
+engine = create_engine(connection_uri(), pool_recycle=3600{options}){mark}
+"""
+_SETTINGS = ('DRIVER = "{driver}"\nUSER = "app"\nPASSWORD = "secret"\nHOST = "db"\n'
+             'PORT = "5432"\nNAME = "app"\n')
+
+INVALID += [
+    Case(_FORMAT_URL.format(options="", mark="  # expect: PS203"), path="app/db.py",
+         files={"app/__init__.py": "", "app/settings.py": _SETTINGS.format(driver="postgresql")},
+         note="the helper formats DRIVER = \"postgresql\" into the scheme"),
+]
+
+VALID += [
+    Case(_FORMAT_URL.format(options="", mark=""), path="app/db.py",
+         files={"app/__init__.py": "", "app/settings.py": _SETTINGS.format(driver="sqlite")},
+         note="the same helper on a file database (DRIVER = \"sqlite\")"),
+    Case(_FORMAT_URL.format(options=", pool_pre_ping=True", mark=""), path="app/db.py",
+         files={"app/__init__.py": "", "app/settings.py": _SETTINGS.format(driver="postgresql")},
+         note="PostgreSQL, but the engine pre-pings"),
+]

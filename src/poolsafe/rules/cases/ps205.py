@@ -398,3 +398,54 @@ def count_orders():
     "\n\n@app.route('/orders')\ndef orders():\n"
     "    from store import count_orders\n    return {'n': count_orders()}\n")},
     note="one caller uses the registry it got and never removes it"))
+
+# a request decorator that removes the module registry around the view it wraps
+# (issue 31, corpus17): each decorated request ends with the thread's session gone
+_DECORATED = _ENGINE + """
+Session = scoped_session(sessionmaker(bind=engine)){mark}
+
+app = Flask(__name__)
+
+
+def with_session(view):
+    def wrapper(*args, **kwargs):
+        session = Session()
+        try:
+            return view(session, *args, **kwargs)
+        finally:
+            {cleanup}
+    return wrapper
+
+
+@app.route("/users")
+@with_session
+def users(session):
+    return {{"n": session.execute("SELECT count(*) FROM users").scalar()}}
+"""
+
+VALID.append(Case(_DECORATED.format(mark="", cleanup="Session.remove()"),
+                  note="the view's decorator removes the registry in the finally around it"))
+
+INVALID += [
+    Case(_DECORATED.format(mark="  # expect: PS205", cleanup="session.commit()"),
+         note="the decorator's finally commits but never removes the registry"),
+    Case(_ENGINE + """
+Session = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+
+app = Flask(__name__)
+
+
+def with_session(view):
+    def wrapper(*args, **kwargs):
+        try:
+            return view(Session(), *args, **kwargs)
+        finally:
+            Session.remove()
+    return wrapper
+
+
+@app.route("/users")
+def users():
+    return {"n": Session().execute("SELECT count(*) FROM users").scalar()}
+""", note="a decorator that would remove it, but the project never applies it"),
+]

@@ -1844,3 +1844,158 @@ async def reindex(session: AsyncSession, path):
         await session.execute(insert_terms(index, digest))
 """, note="the function handed to the thread reads a file first: I/O inside the transaction"),
 ]
+
+# python-telegram-bot handlers on a connection a project decorator checks out of a
+# psycopg2 pool and hands in: the handler's statements (its own, or a helper's it
+# hands the connection to) open the transaction the wrapper's `with conn:` commits
+# on the way out, and `context.bot` is the Bot API client (issue 31, corpus17)
+_PTB_POOL = """\
+import psycopg2.pool
+from telegram.ext import CallbackContext, CommandHandler, ContextTypes
+
+pool = psycopg2.pool.ThreadedConnectionPool(1, 10, "dbname=bot")
+
+
+def with_conn(handler):
+    def wrapper(update, context):
+        try:
+            with pool.getconn() as conn:
+                return handler(update, context, conn)
+        finally:
+            pool.putconn(conn)
+    return wrapper
+
+
+def save_user(conn, tg_id):
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO users (tg_id) VALUES (%s) ON CONFLICT DO NOTHING", (tg_id,))
+
+
+def save_user_now(conn, tg_id):
+    save_user(conn, tg_id)
+    conn.commit()
+"""
+
+INVALID += [
+    Case(_PTB_POOL + """
+
+@with_conn
+def start(update, context, conn):
+    save_user(conn, update.effective_user.id)
+    context.bot.send_message(chat_id=update.effective_chat.id, text="Hi")  # expect: PS207
+
+
+handler = CommandHandler("start", start)
+""", note="python-telegram-bot: a helper's INSERT on the decorator's pooled connection, "
+          "then context.bot (an unannotated (update, context) callback) in the transaction"),
+    Case(_PTB_POOL + """
+
+@with_conn
+def rename(update, context: ContextTypes.DEFAULT_TYPE, conn):
+    with conn.cursor() as cur:
+        cur.execute("UPDATE users SET name = %s WHERE tg_id = %s",
+                    (update.message.text, update.effective_user.id))
+    context.bot.send_message(chat_id=update.effective_chat.id, text="Renamed")  # expect: PS207
+""", note="the handler's own statement on the decorator's connection, annotated context"),
+    Case(_PTB_POOL + """
+
+def start(update, context: CallbackContext):
+    conn = pool.getconn()
+    try:
+        save_user(conn, update.effective_user.id)
+        context.bot.send_message(chat_id=update.effective_chat.id, text="Hi")  # expect: PS207
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+""", note="context.bot of an annotated CallbackContext after a helper's INSERT"),
+]
+
+VALID += [
+    Case(_PTB_POOL + """
+
+@with_conn
+def start(update, context, conn):
+    save_user_now(conn, update.effective_user.id)
+    context.bot.send_message(chat_id=update.effective_chat.id, text="Hi")
+""", note="the helper commits before the reply: no transaction is open"),
+    Case(_PTB_POOL + """
+
+@with_conn
+def start(update, context, conn):
+    context.bot.send_message(chat_id=update.effective_chat.id, text="Hi")
+    save_user(conn, update.effective_user.id)
+""", note="the reply comes before the first statement"),
+    Case(_PTB_POOL + """
+
+def with_autocommit(handler):
+    def wrapper(update, context):
+        conn = pool.getconn()
+        conn.autocommit = True
+        try:
+            return handler(update, context, conn)
+        finally:
+            pool.putconn(conn)
+    return wrapper
+
+
+@with_autocommit
+def start(update, context, conn):
+    save_user(conn, update.effective_user.id)
+    context.bot.send_message(chat_id=update.effective_chat.id, text="Hi")
+""", note="a decorator that hands in an autocommit connection: each statement commits"),
+    Case(_PTB_POOL + """
+
+def start(update, context, conn):
+    save_user(conn, update.effective_user.id)
+    context.bot.send_message(chat_id=update.effective_chat.id, text="Hi")
+""", note="an undecorated parameter nobody is known to fill: not taken for a connection"),
+]
+
+# the helpers live in a package whose `__init__` re-exports each one from a submodule
+# of the same name (`from bot.db.save_user import save_user`): `from bot.db import
+# save_user` is the function (the package attribute), not the submodule
+_PTB_PACKAGE = {
+    "bot/__init__.py": "",
+    "bot/db/__init__.py": "from bot.db.save_user import save_user\n",
+    "bot/db/save_user.py": """
+def save_user(conn, tg_id):
+    cur = conn.cursor()
+    cur.execute("INSERT INTO users (tg_id) VALUES (%s)", (tg_id,))
+""",
+    "bot/pooling.py": """
+import psycopg2.pool
+
+pool = psycopg2.pool.ThreadedConnectionPool(1, 10, "dbname=bot")
+
+
+def with_conn(handler):
+    def wrapper(update, context):
+        pool = context.bot_data["pool"]
+        conn = pool.getconn()
+        try:
+            with conn:
+                return handler(update, context, conn)
+        finally:
+            pool.putconn(conn)
+    return wrapper
+""",
+}
+
+INVALID.append(Case("""
+from telegram.ext import CommandHandler
+
+from bot.db import save_user
+from bot.pooling import with_conn
+
+
+@with_conn
+def start(update, context, conn):
+    save_user(conn, update.effective_user.id)
+    context.bot.send_message(chat_id=update.effective_chat.id, text="Hi")  # expect: PS207
+
+
+handler = CommandHandler("start", start)
+""", files=_PTB_PACKAGE, path="bot/handlers.py",
+    note="the helper imported from a package that re-exports it from a same-named "
+         "submodule; the pool the wrapper checks out of comes from bot_data (untyped) "
+         "in a project that builds psycopg2 pools"))
