@@ -1338,6 +1338,12 @@ class FunctionFlow:
         true_state, false_state = self._refine(node.test, after)
         out = Outcome(exc=exc)
         body = self.block(body_statements(node.body), true_state)
+        flag = _branch_flag(node)
+        if flag is not None:
+            # `owns = session is None` ... `if owns: session = SessionLocal()`: a
+            # checkout made in the branch is held only where the flag is true, as
+            # after `owned = True` (a later `if owns: session.close()` releases it)
+            body = _flag_new_checkouts(body, true_state, flag)
         out.absorb_abrupt(body)
         normal = body.normal
         if node.orelse is None:
@@ -2016,6 +2022,53 @@ _NOT_AN_ARGUMENT_USE = frozenset(
      "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable", "getattr",
      "setattr", "delattr", "hash", "format", "remove", "discard", "pop", "index", "count", "get",
      "__contains__", "assertIs", "assertIsNone", "assertIsNotNone"})
+
+
+def _branch_flag(node: cst.If) -> str | None:
+    """The plain name an `if` tests for truth (`if owns:`), when its body never binds
+    it again (the flag is still true where the body's checkouts are held)."""
+    test = node.test
+    if not isinstance(test, cst.Name) or test.value in ("True", "False", "None"):
+        return None
+    for inner in iter_nodes(node.body):
+        if isinstance(inner, cst.Name) and inner.value == test.value and _is_store(
+                node.body, inner):
+            return None
+    return test.value
+
+
+def _is_store(scope: cst.CSTNode, name: cst.Name) -> bool:
+    """`name` is bound in `scope` (an assignment, augmented or annotated, a `for` or
+    `with` target, a walrus)."""
+    for node in iter_nodes(scope):
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)):
+            targets = [node.target]
+        elif isinstance(node, cst.With):
+            targets = [i.asname.name for i in node.items if i.asname is not None]
+        for t in targets:
+            if any(n is name for n in iter_nodes(t)) or t is name:
+                return True
+    return False
+
+
+def _flag_new_checkouts(body: Outcome, before: State, flag: str) -> Outcome:
+    """`body` with the flag added to the checkouts held on its paths that were not
+    held before it (made in the branch)."""
+    old = {(f.var, f.site) for f in before if isinstance(f, Held)}
+
+    def mark(state: State | None) -> State | None:
+        if state is None:
+            return None
+        return frozenset(
+            replace(f, flags=f.flags | {flag})
+            if isinstance(f, Held) and (f.var, f.site) not in old else f
+            for f in state)
+
+    return Outcome(normal=mark(body.normal), ret=mark(body.ret), brk=mark(body.brk),
+                   cont=mark(body.cont), exc=mark(body.exc))
 
 
 def _set_flags(state: State, targets: list[cst.BaseExpression],

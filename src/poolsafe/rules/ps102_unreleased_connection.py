@@ -205,7 +205,10 @@ class UnreleasedConnection(Rule):
 
     A close guarded by a flag set right after the checkout (`if db is None: db =
     SessionLocal(); owned = True` ... `finally: if owned: db.close()`) releases
-    exactly what the function acquired, and is a release.
+    exactly what the function acquired, and is a release; so is one guarded by a
+    flag set before it, when the checkout is made only where the flag is true
+    (`owns = session is None` / `if owns: session = SessionLocal()` ... `finally:
+    if owns: session.close()`; the flag is not bound again in between).
 
     A project function that returns a connection its object or module keeps
     (`return self._conn` after `self._conn = psycopg2.connect(...)`, a `g`

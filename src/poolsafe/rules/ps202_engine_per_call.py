@@ -132,6 +132,11 @@ class EnginePerCall(Rule):
     every request pays a new pool and a new server connection. A `dispose()` only
     at the end of the success path is not enough: an error before it drops the
     pool with its connections.
+    A start-up retry loop is not a loop over items either: one that ends with
+    `break`, or one that returns the engine or pool it built (the first that answers)
+    and closes it in the same loop when the attempt fails (`await pool.close()` in the
+    handler), keeps one; without the close, each failed attempt's pool is dropped open
+    and is reported.
     Nor is one whose `dispose` (not called: the bound method) the function hands on,
     to a list of shutdown callbacks (`on_close.append(engine.dispose)`) or
     `atexit.register(engine.dispose)`: whoever holds the callback disposes the
@@ -421,6 +426,8 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
         return True
     scope = func.node.body if func is not None else module.tree
     loop = _innermost_loop(scope, call)
+    if loop is not None and _returns_first_working(loop, call):
+        return True
     # the `try` that disposes it must run once per engine: inside the same loop
     if loop is not None and _disposed_in_finally(loop.body, call):
         return True
@@ -494,6 +501,25 @@ def _retry_loop(module: ModuleInfo, func: FunctionInfo | None, call: cst.Call) -
     if inner is None:
         return False
     return any(isinstance(n, cst.Break) for n in _own_statements(inner.body))
+
+
+def _returns_first_working(loop: cst.For | cst.While, call: cst.Call) -> bool:
+    """A start-up retry loop: the engine or pool `call` builds is bound to a name that
+    the loop's own body returns (the first one that answers) and closes (`await
+    pool.close()`, `engine.dispose()` in the handler of a failed attempt): one is kept,
+    the failed ones are closed."""
+    own = _own_statements(loop.body)
+    name = next((t.target.value for n in own if isinstance(n, cst.Assign)
+                 and strip_await(n.value)[0] is call
+                 for t in n.targets if isinstance(t.target, cst.Name)), None)
+    if name is None:
+        return False
+    returned = any(isinstance(n, cst.Return) and isinstance(n.value, cst.Name)
+                   and n.value.value == name for n in own)
+    closed = any(isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)
+                 and n.func.attr.value in _POOL_CLOSE and isinstance(n.func.value, cst.Name)
+                 and n.func.value.value == name for n in own)
+    return returned and closed
 
 
 def _own_statements(body: cst.CSTNode) -> list[cst.CSTNode]:

@@ -3674,5 +3674,38 @@ INVALID += [
     Case(_KEPT_LISTENER.format(mark="  # expect: PS102",
                                between='await conn.execute("SET application_name = \'waiter\'")'),
          note="a statement between the guarded LISTEN and the keeper: if it fails the "
-              "checkout is lost"),
+              "checkout is lost",
+         unfixable="`conn` is stored"),
+]
+
+# Issue 31, round 17 (large48; large46's held-out class, cndb): an ownership flag set from
+# `session is None` before the session is made, and tested in the `finally`.
+_OWNS_FLAG = '''
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://db/app", pool_pre_ping=True))
+
+
+def count_rows(session: Session | None = None) -> int:
+    owns_session = session is None
+    if owns_session:
+        session = SessionLocal(){mark}
+    try:
+        return session.execute(text("SELECT count(*) FROM t")).scalar()
+    finally:
+        if {test}:
+            session.close()
+'''
+
+VALID += [
+    Case(_OWNS_FLAG.format(mark="", test="owns_session"),
+         note="the session is made only where the flag is true, and closed where it is"),
+]
+
+INVALID += [
+    Case(_OWNS_FLAG.format(mark="  # expect: PS102", test="not owns_session"),
+         note="the close tests the flag the wrong way round: the session it made is never "
+              "closed",
+         unfixable="nothing uses `session` after the checkout"),
 ]

@@ -1938,3 +1938,39 @@ async def count(ctx, url: str):
         await ctx.send(str(conn.execute(text("SELECT count(*) FROM t")).scalar()))
 """, note="a chat bot's `.command()` runs once per message, not once per process"),
 ]
+
+# A start-up retry loop that returns the first pool that answers and closes each failed
+# one (issue 31, round 17, large48: the brief's list, large46's held-out lapinq class)
+_RETRY_POOL = '''
+import asyncio
+
+import asyncpg
+
+
+async def connect_with_retry(dsn: str, attempts: int = 5) -> asyncpg.Pool:
+    for attempt in range(attempts):
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10){mark}
+        try:
+            await pool.fetchval("SELECT 1")
+            return pool
+        except OSError:
+            {handler}
+            await asyncio.sleep(2 ** attempt)
+    raise RuntimeError("database unreachable")
+
+
+class App:
+    async def startup(self, dsn: str) -> None:
+        self.pool = await connect_with_retry(dsn)
+'''
+
+VALID += [
+    Case(_RETRY_POOL.format(mark="", handler="await pool.close()"),
+         note="one pool is kept (the first that answers), and each failed one is closed"),
+]
+
+INVALID += [
+    Case(_RETRY_POOL.format(mark="  # expect: PS202", handler="pass"),
+         note="the failed attempts' pools are dropped without close(): each keeps its "
+              "connections until the garbage collector finds it"),
+]
