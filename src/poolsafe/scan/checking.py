@@ -346,14 +346,20 @@ class ProjectResolution:
         """`selector` (default: `prefilter.select`) makes the prefilter's selections:
         one that remembers the previous state redoes them after an edit."""
         self.options = options
-        self.paths = [str(f.path) for f in project.files]
-        modules = [module_key(f.relative) for f in project.files]
+        self.paths, modules, self.files_by_name = self._layout(project)
         choose = selector or _select
         self.selection = choose(self.paths, project.datas, options, modules, False)
         self.database = choose(self.paths, project.datas, options, modules, True).targets
         self.by_path = dict(zip(self.paths, zip(project.files, project.datas, strict=True),
                                 strict=True))
-        self.files_by_name = names_to_files(self.paths, modules)
+
+    def _layout(self, project: ProjectScope) -> tuple[list[str], list[tuple[tuple[str, ...], str]],
+                                                      dict[str, list[str]]]:
+        """The files' paths, their module keys and the files of each module name (what
+        depends on the list of files alone, not on their bytes)."""
+        paths = [str(f.path) for f in project.files]
+        modules = [module_key(f.relative) for f in project.files]
+        return paths, modules, names_to_files(paths, modules)
 
     def _load(self, path: str) -> ModuleInfo | None:
         f, d = self.by_path[path]

@@ -438,6 +438,8 @@ def _same_key(patterns: list[re.Pattern[str]]) -> tuple[tuple[str, int], ...]:
 
 
 def _copy(scope: Scope) -> Scope:
-    """A scope whose lists its caller may change without changing the memo's."""
-    return Scope([ProjectScope(p.root, list(p.files), list(p.datas), list(p.reported))
+    """A scope whose lists of bytes and reported files its caller may change without
+    changing the memo's; the list of files is the memo's own (not to be changed: the
+    same list while the walk holds, `ModuleMemo` keeps what depends on it alone)."""
+    return Scope([ProjectScope(p.root, p.files, list(p.datas), list(p.reported))
                   for p in scope.projects], list(scope.errors))

@@ -75,6 +75,12 @@ class ModuleMemo:
         self._last: tuple[list[str], list[str]] = ([], [])
         #: pattern -> (the generation, the index order, the paths found): `matching`
         self._found: dict[re.Pattern[bytes], tuple[int, list[str], set[str]]] = {}
+        #: the last list of files a resolution was made over, and its paths, module
+        #: keys and files per module name (`ProjectResolution._layout`)
+        self._layout: tuple[list[SourceFile], tuple[
+            list[str], list[tuple[tuple[str, ...], str]], dict[str, list[str]]]] | None = None
+        #: the module keys last hashed into a layout key, and that key
+        self._layout_key: tuple[list[tuple[tuple[str, ...], str]], str] | None = None
 
     def settle(self) -> None:
         """After a lint (off the path to its diagnostics): what the memo keeps lives
@@ -103,7 +109,11 @@ class ModuleMemo:
         hashes = [self._hash(p, d, content_hash) for p, d in zip(paths, datas, strict=True)]
         self.hashes = dict(zip(paths, hashes, strict=True))
         self._note_changes(paths, hashes)
-        layout = content_hash(repr((paths, modules)).encode())
+        if self._layout_key is not None and self._layout_key[0] is modules:
+            layout = self._layout_key[1]
+        else:
+            layout = content_hash(repr((paths, modules)).encode())
+            self._layout_key = (modules, layout)
         key = (layout, repr(options.project), database_only)
         kept = self._selections.get(key)
         if kept is not None:
@@ -223,6 +233,14 @@ def _resolution(project: ProjectScope, options: ScanOptions,
             super().__init__(project, options, kept.selection)
             # (the hashes of these files' bytes, made by the selection just now)
             self.hashes = kept.hashes
+
+        def _layout(self, project: ProjectScope
+                    ) -> tuple[list[str], list[tuple[tuple[str, ...], str]],
+                               dict[str, list[str]]]:
+            # (the scope memo hands out the same list of files while the walk holds)
+            if kept._layout is None or kept._layout[0] is not project.files:
+                kept._layout = (project.files, super()._layout(project))
+            return kept._layout[1]
 
         def _load(self, path: str) -> ModuleInfo | None:
             f, d = self.by_path[path]
