@@ -1,5 +1,6 @@
 """Shared test configuration."""
 
+import importlib.util
 import os
 
 import pytest
@@ -32,22 +33,33 @@ def epoch_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+
 #: test folders whose tests share something outside their temporary directory (the
 #: PostgreSQL and MariaDB servers, the language server and editor, pre-commit's own
-#: cache, pytester runs of the plugin): under pytest-xdist (`-n 2 --dist loadgroup`,
-#: the README's command) they all run in one worker, one after another; the static
-#: analysis tests (engine, fix, rules, capacity) are spread over the workers
+#: cache, pytester runs of the plugin): under pytest-xdist (`-n 2`, the README's
+#: command) they all run in one worker, one after another; the static analysis tests
+#: (engine, fix, rules, capacity) are spread over the workers one by one
 _ONE_WORKER = frozenset({"cli", "runtime", "proof", "lsp", "fixtures", "hostile", "property"})
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "xdist_group(name): run in one pytest-xdist worker")
+def _scope_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: one for every test of `_ONE_WORKER` (and
+    the top-level tests), the test itself for the others."""
+    parts = nodeid.split("::", 1)[0].split("/")
+    if len(parts) >= 2 and parts[0] == "tests" and (parts[1] in _ONE_WORKER
+                                                    or len(parts) == 2):
+        return "shared-services"
+    return nodeid
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    tests = os.path.dirname(os.path.abspath(__file__))
-    for item in items:
-        relative = os.path.relpath(str(item.path), tests)
-        top = relative.split(os.sep, 1)[0]
-        if top in _ONE_WORKER or os.sep not in relative:
-            item.add_marker(pytest.mark.xdist_group("shared-services"))
+if importlib.util.find_spec("xdist") is not None:
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+        """pytest-xdist's scope scheduling with `_scope_of` as the scope (its
+        `--dist loadgroup` reads a node id that pytest 9.2 no longer lets it change)."""
+        from xdist.scheduler import LoadScopeScheduling
+
+        class SharedServicesInOneWorker(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return _scope_of(nodeid)
+
+        return SharedServicesInOneWorker(config, log)

@@ -40,14 +40,13 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
-from poolsafe.analysis.resolution import class_bases
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.rolling_commit import (
     every_session_rolls_back_commit,
     holds_plain_session,
     only_queues_and_commits,
 )
-from poolsafe.analysis.statement_errors import statement_level_only
+from poolsafe.analysis.statement_errors import is_sqlalchemy_dialect, statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import (
     ClassRef,
@@ -2393,20 +2392,6 @@ def _stored_on(target: cst.BaseExpression) -> cst.Name | None:
     while isinstance(node, (cst.Attribute, cst.Subscript)):
         node = node.value
     return node if isinstance(node, cst.Name) else None
-
-
-def is_sqlalchemy_dialect(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
-    """`cls` derives from a SQLAlchemy dialect class (`DefaultDialect`, `MySQLDialect`,
-    `PGDialect_psycopg2`, ...), directly or through project classes."""
-    if depth > 8:
-        return False
-    for base in class_bases(index, cls):
-        if isinstance(base, External) and base.qualname.startswith("sqlalchemy.") \
-                and "Dialect" in base.qualname.rsplit(".", 1)[-1]:
-            return True
-        if isinstance(base, ClassRef) and is_sqlalchemy_dialect(index, base.cls, depth + 1):
-            return True
-    return False
 
 
 def _only_keeps(func: cst.FunctionDef, param: str) -> bool:

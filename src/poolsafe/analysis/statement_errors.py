@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, iter_nodes, string_value
-from poolsafe.analysis.module import ModuleInfo
+from poolsafe.analysis.module import ClassInfo, ModuleInfo
+from poolsafe.analysis.resolution import class_bases
+from poolsafe.analysis.values import ClassRef, External
 from poolsafe.knowledge.libraries import (
     STATEMENT_LEVEL_DB_MODULES,
     TRANSACTION_ABORT_DB_MODULES,
@@ -147,13 +149,25 @@ _ABORTING_NAMES = frozenset({*_ABORTING_SCHEMES, "pg", "psycopg", "psycopg2", "a
                              "yugabyte", "yugabytedb", "pgvector"})
 
 
+def is_sqlalchemy_dialect(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> bool:
+    """`cls` derives from a SQLAlchemy dialect class (`DefaultDialect`, `MySQLDialect`,
+    `PGDialect_psycopg2`, ...), directly or through project classes."""
+    if depth > 8:
+        return False
+    for base in class_bases(index, cls):
+        if isinstance(base, External) and base.qualname.startswith("sqlalchemy.") \
+                and "Dialect" in base.qualname.rsplit(".", 1)[-1]:
+            return True
+        if isinstance(base, ClassRef) and is_sqlalchemy_dialect(index, base.cls, depth + 1):
+            return True
+    return False
+
+
 def _dialect_names_statement_level(index: ProjectIndex, module: ModuleInfo) -> bool | None:
     """True: the module's SQLAlchemy dialect classes (subclasses of `DefaultDialect` or
     of a dialect of SQLAlchemy's, at least one naming itself) all name a statement-level
     database (`name = "db2"`); False: one names an aborting one; None: no dialect
     class names its database."""
-    from poolsafe.analysis.flow import is_sqlalchemy_dialect  # (flow imports this module)
-
     found = False
     for cls in module.classes.values():
         values = cls.class_values.get("name")
