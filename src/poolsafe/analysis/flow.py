@@ -752,6 +752,8 @@ class FunctionFlow:
         if target is None and isinstance(func, cst.Name) \
                 and func.value in RAISING_BUILTINS and not self._binds_name(func.value):
             return "raises"  # the builtin `exit(...)`: nothing in the code rebinds it
+        if isinstance(target, FunctionRef) and always_raises(target.func):
+            return "raises"  # a project helper that ends in `raise` on every path
         return None
 
     def _binds_name(self, name: str) -> bool:
@@ -2115,6 +2117,21 @@ def _false_constant(value: cst.BaseExpression) -> bool:
     if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
         return not value.elements
     return False
+
+
+def always_raises(func: FunctionInfo) -> bool:
+    """A project function that never returns to its caller: a plain (not async, not
+    generator, undecorated) function with no `return` of its own whose body ends in a
+    `raise` (`def fail(e, msg): if isinstance(e, NotFound): raise NotFound(msg)` ...
+    `raise ServerError(msg)`). Every path either raises earlier or reaches that last
+    statement, so a call to it ends the caller's path as a `raise` does."""
+    node = func.node
+    if func.is_async or func.is_generator or func.returns or node.decorators:
+        return False
+    body = body_statements(node.body)
+    last = body[-1] if body else None
+    return isinstance(last, cst.SimpleStatementLine) and bool(last.body) \
+        and isinstance(last.body[-1], cst.Raise)
 
 
 def _falsy_literal(value: cst.BaseExpression | None) -> bool:

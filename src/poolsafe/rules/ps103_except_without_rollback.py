@@ -168,7 +168,10 @@ class ExceptWithoutRollback(Rule):
     connection is used again. Nor does one that ends in a call that never
     returns: `sys.exit(...)`, the builtin `exit(...)` (both raise `SystemExit`),
     Flask's `abort(...)` (an `HTTPException`), `os._exit(...)` (the process ends on
-    the spot); one that calls it only on some path (`if strict: sys.exit(1)`) is
+    the spot), a project function that raises on every path (a plain, undecorated
+    function with no `return` whose body ends in `raise`, such as an
+    `raise_api_error(e, msg)` that maps the error to an HTTP one); one that calls it
+    only on some path (`if strict: sys.exit(1)`), or a helper that can return, is
     still reported. A handler that sets a sentinel to a false value (`row =
     None`) is followed to the test of it: `if row is None: return` (or `raise`)
     right after leaves on the path that caught the error, and is not a reuse; a

@@ -3492,3 +3492,53 @@ INVALID += [
          note="closing the cursor through getattr ends nothing: the UPDATE runs in the "
               "aborted transaction"),
 ]
+
+# Issue 31, round 18 (small49): a handler that ends in a project helper which raises on
+# every path (`raise_api_error(e, "...")`: a chain of `if isinstance(...): raise ...` and a
+# last `raise`) swallows nothing, as `sys.exit(...)` does not.
+_RAISING_HELPER = '''
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+
+
+class NotFound(Exception):
+    pass
+
+
+class ServerFault(Exception):
+    pass
+
+
+def raise_api_error(exc, msg):
+    if isinstance(exc, NotFound):
+        raise NotFound(msg)
+{tail}
+
+
+async def rename_account(db: AsyncSession, accounts, account_id, name):
+    try:
+        account = (await db.execute(select(accounts).where(accounts.c.id == account_id))).one()
+    except SQLAlchemyError as exc:{mark}
+        raise_api_error(exc, "cannot read the account")
+    await db.execute(accounts.update().where(accounts.c.id == account.id).values(name=name))
+    await db.commit()
+'''
+
+VALID += [
+    Case(_RAISING_HELPER.format(tail="    raise ServerFault(msg)", mark=""),
+         note="the project helper ends in `raise` and has no `return`: every path through it "
+              "raises, so the UPDATE never runs after the swallowed error"),
+]
+
+INVALID += [
+    Case(_RAISING_HELPER.format(tail="    print(msg)", mark="  # expect: PS103"),
+         note="the helper raises only for NotFound and otherwise returns: the UPDATE runs in "
+              "the aborted transaction"),
+    Case(_RAISING_HELPER.format(
+        tail="    if msg is None:\n        return\n    raise ServerFault(msg)",
+        mark="  # expect: PS103"),
+         note="a `return` on one path: the helper can give control back to the handler"),
+]
