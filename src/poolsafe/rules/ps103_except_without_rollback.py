@@ -197,7 +197,15 @@ class ExceptWithoutRollback(Rule):
     the swallowed failure takes the route out before it touches the session
     again. An `except` that gives back a truthy value, a route that tests
     something else, or a module's long-lived session (which no request ends) is
-    reported. The same holds for a helper whose every call is
+    reported. Flask-SQLAlchemy's form of it: a method (a model mixin's `delete()`)
+    whose failure on the extension's `db.session` gives back a falsy value, and
+    every call of a method of that name in the project is in a Flask request
+    handler that returns it or tests it at once and leaves (`if not
+    item.delete(): return ..., 500`); the extension removes the session when the
+    request ends. The calls are found by name (the model instance from
+    `Model.query.get(...)` is not resolved): a call of that name outside such a
+    handler, or a handler that goes on with `db.session`, keeps it reported.
+    The same holds for a helper whose every call is
     the only use of a session a `with` block opened, as its last statement
     (`with self.Session() as s: return table_exists(s, name)`): the block's exit
     closes the session right after. A block that did work on the session before

@@ -46,8 +46,8 @@ class ConnectPerRequest(Rule):
     Request handlers are FastAPI and Flask routes (decorators of a `FastAPI`,
     `APIRouter`, `Flask` or `Blueprint` instance), the HTTP-method methods of a
     class deriving from Django's `View`, a DRF view or Flask's `MethodView` (also
-    Flask-RESTful's, Flask-RESTX's and Flask-RESTPlus's `Resource`, which are
-    `MethodView`s), and
+    Flask-RESTful's, Flask-RESTX's and Flask-RESTPlus's `Resource` and
+    flask-apispec's `MethodResource`, which are `MethodView`s), and
     the functions of a Django `views` module that take `request` first (or carry
     a Django view decorator). A function counts as "only called by handlers"
     when it has callers and every one of them is a handler or such a function;

@@ -3542,3 +3542,75 @@ INVALID += [
         mark="  # expect: PS103"),
          note="a `return` on one path: the helper can give control back to the handler"),
 ]
+
+# Issue 31, item 7, the Flask-SQLAlchemy form (small48's tune class; small49): a model mixin's
+# method that swallows a failed commit on the extension's `db.session` and gives back False,
+# called only by Flask request handlers that test the result at once and leave; the
+# extension removes the session at the end of the request.
+_FLASK_MIXIN = '''
+from flask import Flask, request
+from flask_restful import Api, Resource
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.exc import SQLAlchemyError
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {{"pool_pre_ping": True}}
+db = SQLAlchemy(app)
+api = Api(app)
+
+
+class Persisted:
+    def discard(self):
+        try:
+            db.session.delete(self)
+            db.session.commit()
+            return True
+        except SQLAlchemyError:{mark}
+            return False
+
+
+class Channel(db.Model, Persisted):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+class Audit(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    note = db.Column(db.String(200))
+
+
+class ChannelResource(Resource):
+    def delete(self, channel_id):
+        channel = Channel.query.get_or_404(channel_id)
+        if not channel.discard():
+            return {{"error": "cannot delete"}}, 500
+        return "", 204
+
+
+@app.post("/channels/<int:channel_id>/archive")
+def archive(channel_id):
+    channel = Channel.query.get_or_404(channel_id)
+    removed = channel.discard()
+{tail}
+
+
+api.add_resource(ChannelResource, "/channels/<int:channel_id>")
+'''
+
+VALID += [
+    Case(_FLASK_MIXIN.format(
+        mark="",
+        tail='    if not removed:\n        return {"error": "cannot archive"}, 500\n'
+             '    return "", 204'),
+         note="both callers are request handlers that test the result at once and return; "
+              "Flask-SQLAlchemy removes db.session when the request ends"),
+]
+
+INVALID += [
+    Case(_FLASK_MIXIN.format(
+        mark="  # expect: PS103",
+        tail='    db.session.add(Audit(note=f"archive {channel_id}: {removed}"))\n'
+             '    db.session.commit()\n    return "", 204'),
+         note="the route writes an audit row on the same session after a failed discard(): "
+              "the INSERT runs in the failed transaction"),
+]

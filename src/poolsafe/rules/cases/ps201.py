@@ -1339,3 +1339,33 @@ INVALID += [
          note="a project decorator that only logs keeps nothing: a new connection at every "
               "rerun"),
 ]
+
+# Round 18 (small49): flask-apispec's `MethodResource` is a `MethodView`: its HTTP-method
+# methods are request handlers.
+_APISPEC_RESOURCE = """
+import psycopg2
+{base_import}
+
+
+class ReportResource({base}):
+    def get(self, report_id):
+        conn = psycopg2.connect("dbname=reports"){mark}
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT body FROM reports WHERE id = %s", (report_id,))
+            return {{"body": cur.fetchone()[0]}}
+        finally:
+            conn.close()
+"""
+
+INVALID += [
+    Case(_APISPEC_RESOURCE.format(base_import="from flask_apispec.views import MethodResource",
+                                  base="MethodResource", mark="  # expect: PS201"),
+         note="flask-apispec's MethodResource routes each request to get(): a connect per "
+              "request"),
+]
+
+VALID += [
+    Case(_APISPEC_RESOURCE.format(base_import="", base="object", mark=""),
+         note="the same method on a plain class nothing routes to or calls"),
+]
