@@ -377,7 +377,16 @@ class ProjectIndex:
         if name in module.classes:
             return ClassRef(module.classes[name])
         if name in module.assigns:
-            return self._first(module.assigns[name], module, None, depth, within)
+            found = self._first(module.assigns[name], module, None, depth, within)
+            if found is None and name in module.imports and all(
+                    isinstance(v, cst.Name) and v.value == "None"
+                    for v in module.assigns[name]):
+                # an optional dependency: `try: from apscheduler... import
+                # BlockingScheduler` / `except ImportError: BlockingScheduler = None`;
+                # the placeholder is no object, so wherever the name is called it is
+                # the import
+                return self.resolve_qualname(module.imports[name], module)
+            return found
         if name in module.imports:
             return self.resolve_qualname(module.imports[name], module)
         return self._star_imported(module, name)
@@ -622,6 +631,32 @@ class ProjectIndex:
                 found = self.evaluate(cls.class_values[attr][0], cls.module, None, depth + 1)
                 if isinstance(found, Connection):
                     return found
+            inherited = self._inherited_method(cls, attr, depth)
+            if inherited is not None:
+                return FunctionRef(inherited)
+        return None
+
+    def _inherited_method(self, cls: ClassInfo, attr: str, depth: int) -> FunctionInfo | None:
+        """The method `attr` a project base class of `cls` defines, when `cls` defines
+        no method or attribute of that name itself (`class IndexHandler(BaseHandler)`
+        calling `self.get_db()` that `BaseHandler` defines). Only methods, only
+        project bases, nearest first in the order the bases are written; a property
+        is left out (its value is the object it returns, read where it is defined)."""
+        if depth > _MAX_DEPTH or attr in cls.attributes or attr in cls.annotations \
+                or attr in cls.class_values:
+            return None
+        for base in cls.node.bases:
+            if base.keyword is not None:
+                continue
+            value = self.evaluate(base.value, cls.module, None, depth + 1)
+            if not isinstance(value, ClassRef) or value.cls is cls:
+                continue
+            method = value.cls.methods.get(attr)
+            if method is not None:
+                return None if _is_property(method) else method
+            found = self._inherited_method(value.cls, attr, depth + 1)
+            if found is not None:
+                return found
         return None
 
     def _namespace_attribute(self, attr: str, depth: int) -> Value | None:

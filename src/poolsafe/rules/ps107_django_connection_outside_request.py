@@ -64,6 +64,12 @@ class DjangoConnectionOutsideRequest(Rule):
       `dispatcher.process_update()`, runs it in the request's thread and is not
       reported; v20's coroutine callbacks run on the event loop).
 
+    A scheduler class imported as an optional dependency (`try: from
+    apscheduler.schedulers.background import BackgroundScheduler` / `except
+    ImportError: BackgroundScheduler = None`) is the import wherever it is called:
+    the `None` placeholder is no object, so `BackgroundScheduler()` builds a
+    scheduler and its `add_job` functions are jobs.
+
     A model is a project subclass of Django's `Model`, one of Django's own, or what
     `get_user_model()` returns (`User = get_user_model()`, then `User.objects`); a model
     passed to a project function that queries it through its parameter
