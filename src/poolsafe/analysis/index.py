@@ -391,6 +391,38 @@ class ProjectIndex:
             return self.resolve_qualname(module.imports[name], module)
         return self._star_imported(module, name)
 
+    def missing_import(self, module: ModuleInfo) -> str | None:
+        """A name that a top-level `from pkg.mod import name` of `module` (not inside
+        a `try`, an `if` or a function) asks of a project module that cannot give
+        it: `pkg.mod` defines, assigns and imports no `name`, star-imports nothing,
+        has no module `__getattr__`, no submodule of that name exists, and its
+        source never spells the word. Importing `module` then raises ImportError,
+        so nothing in it ever runs. The dotted `pkg.mod.name` it asked for, else
+        None."""
+        for st in module.tree.body:
+            if not isinstance(st, cst.SimpleStatementLine):
+                continue
+            for small in st.body:
+                if not isinstance(small, cst.ImportFrom) or isinstance(small.names,
+                                                                        cst.ImportStar):
+                    continue
+                for alias in small.names:
+                    local = alias.evaluated_alias or alias.evaluated_name
+                    qualname = module.imports.get(local)
+                    if qualname is None or "." not in qualname:
+                        continue
+                    base, _, attr = qualname.rpartition(".")
+                    candidates = self._candidates(base, module)
+                    if len(candidates) != 1 or self._candidates(qualname, module):
+                        continue
+                    source = candidates[0]
+                    if source is module or source.star_imports \
+                            or "__getattr__" in source.functions \
+                            or re.search(rf"\b{re.escape(attr)}\b", source.source):
+                        continue
+                    return qualname
+        return None
+
     def _star_imported(self, module: ModuleInfo, name: str) -> Value | None:
         """`name` brought in by `from pkg.database import *` from a project module that
         defines or imports it at its top level (the last such import wins, as in

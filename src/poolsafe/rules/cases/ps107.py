@@ -2070,3 +2070,80 @@ def start_jobs():
 """, files=_FILES, path="tasks.py",
     note="look-alike: a name that is only ever None (no import of it): no scheduler, "
          "no job"))
+
+#: a helper module whose function queries the models
+_REPORTS = """\
+from models import Order
+
+
+def rebuild_totals():
+    return Order.objects.filter(paid=True).count()
+
+
+def read_template(path):
+    with open(path) as fh:
+        return fh.read()
+"""
+
+INVALID.append(Case("""
+import threading
+
+from reports import rebuild_totals
+
+
+def refresh():
+    rebuild_totals()  # expect: PS107
+
+
+def on_startup():
+    threading.Thread(target=refresh, daemon=True).start()
+""", files={**_FILES, "reports.py": _REPORTS}, path="boot.py",
+    note="a thread target in a module that spells no Django word, whose database work "
+         "is a helper of another module"))
+
+VALID.append(Case("""
+import threading
+
+from reports import read_template
+
+
+def warm_cache():
+    read_template("templates/invoice.html")
+
+
+def on_startup():
+    threading.Thread(target=warm_cache, daemon=True).start()
+""", files={**_FILES, "reports.py": _REPORTS}, path="boot.py",
+    note="look-alike: the thread's helper of another module reads a file, no query"))
+
+VALID.append(Case("""
+import threading
+
+from reports import rebuild_totals
+
+
+def refresh():
+    rebuild_totals()
+
+
+def on_startup():
+    refresh()
+""", files={**_FILES, "reports.py": _REPORTS}, path="boot.py",
+    note="look-alike: the helper called in the caller's own thread, no thread started"))
+
+VALID.append(Case("""
+import threading
+
+from reports import rebuild_totals, rebuild_invoices
+
+
+def refresh():
+    rebuild_totals()
+    rebuild_invoices()
+
+
+def on_startup():
+    threading.Thread(target=refresh, daemon=True).start()
+""", files={**_FILES, "reports.py": _REPORTS}, path="boot.py",
+    note="look-alike: the module imports a name its project module never defines, so "
+         "importing it raises ImportError and its thread is never started"))
