@@ -92,7 +92,13 @@ class UnreleasedConnection(Rule):
     aiopg or aiomysql, `await app['db'].acquire()` (an object the analysis cannot
     type, whose name ends with `db`, `pool`, `engine` or `database`) is that
     library's pool checkout; its `close()` counts as a release there, so only a
-    path with no release at all is reported, and no fix is offered.
+    path with no release at all is reported, and no fix is offered. So is one an
+    object keeps under such a name (`await self.db_engine.acquire()` in a Tornado
+    handler handed the engine as an `initialize` keyword), also in a module that
+    imports no database package; and a project method that returns such a
+    checkout is an acquire wrapper wherever it is called, also from a subclass
+    that inherits it (`conn = await self.checkout()` in a handler deriving from the
+    project's base handler).
 
     **Checkout and give-back helpers.** A class whose helper method keeps a pool
     checkout on `self` (`def _open(self): self.conn = self.pool.get_connection()`,
