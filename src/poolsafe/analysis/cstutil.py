@@ -194,6 +194,32 @@ def names_in(node: cst.CSTNode) -> set[str]:
     return {n.value for n in iter_nodes(node, into_functions=True) if isinstance(n, cst.Name)}
 
 
+def bound_names(node: cst.CSTNode) -> set[str]:
+    """The plain names that code under `node` binds in its own scope: targets of
+    assignments (plain, augmented, annotated), `for` loops, walruses and every `as`
+    (`with`, `except`, `import`), unpacked through tuples, lists and stars; an
+    attribute or subscript target (`self.conn = ...`) binds no name, nor does a
+    comprehension's own loop. Nested functions, lambdas and classes are not entered."""
+    bound: set[str] = set()
+    for inner in iter_nodes(node):
+        targets: list[cst.CSTNode] = []
+        if isinstance(inner, cst.Assign):
+            targets = [t.target for t in inner.targets]
+        elif isinstance(inner, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For)):
+            targets = [inner.target]
+        elif isinstance(inner, cst.AsName):
+            targets = [inner.name]
+        while targets:
+            target = targets.pop()
+            if isinstance(target, cst.Name):
+                bound.add(target.value)
+            elif isinstance(target, (cst.Tuple, cst.List)):
+                targets.extend(e.value for e in target.elements)
+            elif isinstance(target, cst.StarredElement):
+                targets.append(target.value)
+    return bound
+
+
 def positional_args(call: cst.Call) -> list[cst.BaseExpression]:
     return [a.value for a in call.args if a.keyword is None and not a.star]
 

@@ -25,6 +25,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import (
     body_statements,
+    bound_names,
     children,
     dotted_name,
     is_true,
@@ -2070,28 +2071,9 @@ def _branch_flag(node: cst.If) -> str | None:
     test = node.test
     if not isinstance(test, cst.Name) or test.value in ("True", "False", "None"):
         return None
-    for inner in iter_nodes(node.body):
-        if isinstance(inner, cst.Name) and inner.value == test.value and _is_store(
-                node.body, inner):
-            return None
+    if test.value in bound_names(node.body):
+        return None
     return test.value
-
-
-def _is_store(scope: cst.CSTNode, name: cst.Name) -> bool:
-    """`name` is bound in `scope` (an assignment, augmented or annotated, a `for` or
-    `with` target, a walrus)."""
-    for node in iter_nodes(scope):
-        targets: list[cst.BaseExpression] = []
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)):
-            targets = [node.target]
-        elif isinstance(node, cst.With):
-            targets = [i.asname.name for i in node.items if i.asname is not None]
-        for t in targets:
-            if any(n is name for n in iter_nodes(t)) or t is name:
-                return True
-    return False
 
 
 def _flag_new_checkouts(body: Outcome, before: State, flag: str) -> Outcome:

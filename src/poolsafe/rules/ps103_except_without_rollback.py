@@ -9,6 +9,7 @@ import libcst as cst
 from poolsafe.analysis.connection_lost import connection_lost_reason
 from poolsafe.analysis.cstutil import (
     argument_for,
+    bound_names,
     children,
     dotted_name,
     iter_calls,
@@ -772,21 +773,6 @@ def _catches_only_db_errors(ctx: FileContext, func: FunctionInfo,
                for t in exception_types(handler.type))
 
 
-def _binds(stmt: cst.CSTNode, name: str) -> bool:
-    """Whether `stmt` assigns `name` (an assignment, `with ... as`, a loop target)."""
-    for node in iter_nodes(stmt):
-        targets: list[cst.CSTNode] = []
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor)):
-            targets = [node.target]
-        elif isinstance(node, cst.AsName):
-            targets = [node.name]
-        if any(isinstance(t, cst.Name) and t.value == name for t in targets):
-            return True
-    return False
-
-
 def _is_none(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
@@ -811,7 +797,7 @@ def _binding_state(func: FunctionInfo, root: str, try_stmt: cst.CSTNode,
                     break
                 before.append(s)
             for s in reversed(before):
-                if isinstance(s, cst.SimpleStatementLine) and _binds(s, root):
+                if isinstance(s, cst.SimpleStatementLine) and root in bound_names(s):
                     return "maybe-none" if any_none else "bound"
         if isinstance(anc, cst.FunctionDef):
             break
@@ -820,6 +806,6 @@ def _binding_state(func: FunctionInfo, root: str, try_stmt: cst.CSTNode,
                 and i.asname.name.value == root for i in anc.items):
             return "maybe-none" if any_none else "bound"
         child = anc
-    inside = any(_binds(s, root) for s in iter_nodes(try_stmt)
+    inside = any(root in bound_names(s) for s in iter_nodes(try_stmt)
                  if isinstance(s, cst.SimpleStatementLine))
     return "unbound" if inside else "unknown"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    bound_names,
     call_name,
     children,
     dotted_name,
@@ -611,7 +612,7 @@ def _release_arguments_bound(call: cst.Call, var: str, region: list[cst.BaseStat
     fix wraps), so `finally` never meets them unbound."""
     names = {dotted_name(a.value).split(".")[0]  # type: ignore[union-attr]
              for a in call.args if dotted_name(a.value) is not None} - {var}
-    return not any(_binds(stmt, name) for stmt in region for name in names)
+    return not any(names & bound_names(stmt) for stmt in region)
 
 
 def _binding_prefix(index: ProjectIndex, func: FunctionInfo, rest: list[cst.BaseStatement],
@@ -626,7 +627,7 @@ def _binding_prefix(index: ProjectIndex, func: FunctionInfo, rest: list[cst.Base
             if var in index.released_by_call(call, func):
                 needed |= {dotted_name(a.value).split(".")[0]  # type: ignore[union-attr]
                            for a in call.args if dotted_name(a.value) is not None} - {var}
-    needed = {n for n in needed if any(_binds(stmt, n) for stmt in rest)}
+    needed &= set().union(*(bound_names(stmt) for stmt in rest))
     if not needed:
         return 0
     count = 0
@@ -641,24 +642,9 @@ def _binding_prefix(index: ProjectIndex, func: FunctionInfo, rest: list[cst.Base
                                      and c.func.attr.value == "cursor") for c in calls) \
                 or any(index.released_by_call(c, func) for c in calls):
             return 0
-        needed -= {n for n in needed if _binds(stmt, n)}
+        needed -= bound_names(stmt)
         count += 1
     return count if not needed else 0
-
-
-def _binds(stmt: cst.CSTNode, name: str) -> bool:
-    for node in iter_nodes(stmt):
-        targets: list[cst.BaseExpression] = []
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For)):
-            targets = [node.target]
-        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.BaseExpression):
-            targets = [node.name]
-        for t in targets:
-            if any(isinstance(n, cst.Name) and n.value == name for n in iter_nodes(t)):
-                return True
-    return False
 
 
 @dataclass
