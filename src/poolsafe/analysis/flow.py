@@ -199,11 +199,52 @@ _NON_RAISING_FUNCTIONS = frozenset(
 _SCOPE_FUNCTIONS = frozenset({"locals", "dir", "vars", "globals"})
 
 
+#: OpenTelemetry's span methods: the API must not raise (a span records, it does no
+#: I/O; export happens later, in the span processor's thread); only on a receiver
+#: named for a span (`span`, `self._span`, `trace.get_current_span()`)
+_SPAN_METHODS = frozenset(
+    {"set_attribute", "set_attributes", "add_event", "set_status", "record_exception",
+     "update_name"}
+)
+#: local reads of a connection's state: asyncpg's `get_server_version()` and
+#: `get_server_pid()` return what the handshake stored, no round trip
+_LOCAL_READS = frozenset({"get_server_version", "get_server_pid",
+                          # OpenTelemetry: the context's span, or the invalid span
+                          "get_current_span"})
+
+
+#: the `time` module's clocks: a timing around a checkout (`start = perf_counter()`,
+#: `time.monotonic()`) reads a clock and cannot fail
+_CLOCKS = frozenset({"perf_counter", "perf_counter_ns", "monotonic", "monotonic_ns",
+                     "process_time", "process_time_ns", "time_ns"})
+
+
+def _names_span(expr: cst.BaseExpression) -> bool:
+    """`span`, `self._span`, `root_span`, `trace.get_current_span()`."""
+    if isinstance(expr, cst.Call):
+        f = expr.func
+        name = f.attr.value if isinstance(f, cst.Attribute) else (
+            f.value if isinstance(f, cst.Name) else "")
+        return name == "get_current_span"
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value.lower().endswith("span")
+    return isinstance(expr, cst.Name) and expr.value.lower().endswith("span")
+
+
 def _may_raise(call: cst.Call) -> bool:
     f = call.func
     if isinstance(f, cst.Attribute):
+        if f.attr.value in _SPAN_METHODS and _names_span(f.value):
+            return False
+        if f.attr.value in _LOCAL_READS and not call.args:
+            return False
+        if (isinstance(f.value, cst.Name) and f.value.value == "time" and not call.args
+                and (f.attr.value in _CLOCKS or f.attr.value == "time")):
+            return False
         return f.attr.value not in _NON_RAISING_METHODS
     if isinstance(f, cst.Name):
+        if (f.value == "get_current_span" or f.value in _CLOCKS) and not call.args:
+            return False
         return f.value not in _NON_RAISING_FUNCTIONS
     return True
 

@@ -62,7 +62,13 @@ class UnreleasedConnection(Rule):
     opens no exceptional path; nor do a log call, `is_closed()`/`is_connected()`, and
     asyncpg's local callback registrations (`conn.add_termination_listener(cb)`,
     `add_log_listener`, `add_query_logger`: they do no I/O; `await
-    conn.add_listener(...)` sends LISTEN and may fail).
+    conn.add_listener(...)` sends LISTEN and may fail). Bookkeeping that cannot
+    fail opens none either: a clock read (`perf_counter()`, `time.monotonic()`,
+    `time.time()`), OpenTelemetry's span calls on a receiver named for a span
+    (`span.set_attribute(...)`, `add_event`, `set_status`, `record_exception`,
+    `trace.get_current_span()`: the API must not raise), and asyncpg's
+    `conn.get_server_version()` (what the handshake stored). The arguments are
+    judged on their own: `span.set_attribute("v", conn.execute(...))` may raise.
 
     **Gino, encode/databases, Tortoise ORM.** Gino's `conn = await db.acquire()`
     (or `engine.acquire()`) holds a pool connection until `await conn.release()`

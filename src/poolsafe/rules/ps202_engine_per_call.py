@@ -78,6 +78,7 @@ class EnginePerCall(Rule):
     a class-level dict, once per process), and so does an alternative constructor
     (`return cls(create_engine(url))` in a `@classmethod`): the instance keeps the
     engine, and the callers of the constructor are followed like a factory's.
+    `typing.cast(Pool, pool)` is the pool itself: returning it returns the pool.
 
     Returning the engine is not keeping it: a factory that returns a new engine
     (`def get_engine(): return create_engine(url)`) is reported when a function that
@@ -547,6 +548,8 @@ def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:
 
 
 _KEPT = "kept"
+#: `cast(T, value)` is `value` at run time
+_CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
 _RETURNED = "returned"
 #: how far up the callers of a factory that returns a new engine are followed
 _MAX_CALLER_DEPTH = 4
@@ -707,6 +710,9 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
             return holds(expr.body) or holds(expr.orelse)
         if isinstance(expr, cst.Call):
             f = expr.func
+            # `typing.cast(Pool, pool)` returns its second argument unchanged
+            if len(expr.args) == 2 and external_name(index, f, module, func) in _CASTS:
+                return holds(expr.args[1].value)
             # an argument or the receiver keeps the engine, or the callee does: calling
             # a sessionmaker bound to it (`Session()`, `sessionmaker(bind=engine)()`)
             # makes a session that keeps it too

@@ -3940,3 +3940,105 @@ def try_migrate(statements):
     conn.close()
 """, note="policy49: the handler closes the connection and re-raises"),
 ]
+
+# large49 (issue 31): bookkeeping that cannot raise between a checkout and the
+# `try` whose `finally` releases it: OpenTelemetry span calls (the API must not
+# raise) and asyncpg's local read of the server version stored at the handshake.
+_SPAN_WINDOW = '''
+from opentelemetry import trace
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql+psycopg2://app@db/app", pool_pre_ping=True)
+tracer = trace.get_tracer(__name__)
+
+
+def count_rows(table: str) -> int:
+    with tracer.start_as_current_span("count_rows") as span:
+        conn = engine.connect(){mark}
+        span.set_attribute("db.table", table)
+        {between}
+        try:
+            return conn.execute(text("SELECT count(*) FROM items")).scalar_one()
+        finally:
+            conn.close()
+'''
+
+_SERVER_VERSION = '''
+import logging
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    async def open(self, dsn: str) -> None:
+        conn = await asyncpg.connect(dsn){mark}
+        {between}
+        log.info("connected to PostgreSQL %s", version.major)
+        self.conn = conn
+'''
+
+VALID += [
+    Case(_SPAN_WINDOW.format(mark="",
+                             between='trace.get_current_span().add_event("checked out")'),
+         note="only span calls (OpenTelemetry's API does not raise) sit between the checkout "
+              "and the try/finally that closes it"),
+    Case(_SERVER_VERSION.format(mark="", between="version = conn.get_server_version()"),
+         note="asyncpg's get_server_version() reads what the handshake stored: no round trip, "
+              "nothing can fail before the connection is kept on the instance"),
+]
+
+INVALID += [
+    Case(_SPAN_WINDOW.format(
+        mark="  # expect: PS102",
+        between='span.set_attribute("db.server", '
+                'conn.execute(text("SHOW server_version")).scalar())'),
+         note="the span attribute's value is a query: if it fails the connection is dropped "
+              "before the try"),
+    Case(_SERVER_VERSION.format(
+        mark="  # expect: PS102",
+        between='version = await conn.fetchval("SHOW server_version_num")'),
+         note="a query between the connect and the keeper: if it fails the connection is "
+              "dropped open"),
+]
+
+# A clock read between a pool checkout and the `try` whose `finally` gives the
+# connection back (timing bookkeeping): `perf_counter()` cannot fail.
+_TIMED_CHECKOUT = '''
+import logging
+import os
+import time
+from time import perf_counter
+
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 5, "dbname=app")
+log = logging.getLogger(__name__)
+
+
+def order_total() -> int:
+    conn = pool.getconn(){mark}
+    started = perf_counter()
+    {between}
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM orders")
+            return cur.fetchone()[0]
+    finally:
+        pool.putconn(conn)
+        log.info("order_total: %.1f ms", (perf_counter() - started) * 1000)
+'''
+
+VALID += [
+    Case(_TIMED_CHECKOUT.format(mark="", between="wall = time.monotonic()"),
+         note="only clock reads (perf_counter(), time.monotonic()) sit between the checkout "
+              "and the try/finally that returns it"),
+]
+
+INVALID += [
+    Case(_TIMED_CHECKOUT.format(mark="  # expect: PS102",
+                                between='budget = float(os.environ["ORDER_BUDGET_MS"])'),
+         note="an environment read between the checkout and the try can raise KeyError or "
+              "ValueError: the connection is never given back"),
+]

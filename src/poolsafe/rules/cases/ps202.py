@@ -1974,3 +1974,32 @@ INVALID += [
          note="the failed attempts' pools are dropped without close(): each keeps its "
               "connections until the garbage collector finds it"),
 ]
+
+# large49 (issue 31): a pool factory that returns its pool through `typing.cast`
+# (for the type checker) returns the pool itself.
+_CAST_POOL = '''
+from typing import cast
+
+import asyncpg
+
+
+async def make_pool(dsn: str) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=5){mark}
+    {body}
+
+
+class App:
+    async def startup(self, dsn: str) -> None:
+        self.pool = await make_pool(dsn)
+'''
+
+VALID += [
+    Case(_CAST_POOL.format(mark="", body='return cast("asyncpg.Pool", pool)'),
+         note="cast() returns its argument: the factory returns the pool, and startup keeps it"),
+]
+
+INVALID += [
+    Case(_CAST_POOL.format(mark="  # expect: PS202",
+                           body="return cast(asyncpg.Pool, await asyncpg.create_pool(dsn))"),
+         note="the cast returns a second pool; the first is dropped open on every call"),
+]
