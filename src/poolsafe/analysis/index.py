@@ -18,6 +18,7 @@ import libcst as cst
 
 from poolsafe.analysis.autocommit import autocommit_targets
 from poolsafe.analysis.cstutil import (
+    bound_names,
     call_name,
     chain_links,
     children,
@@ -1722,9 +1723,10 @@ def configured_name(qualname: str, entries: Iterable[str]) -> str | None:
 
 def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
     """`con = g._database_con = connect(...)`, `self.conn = conn`, `_cache[k] = conn`,
-    a `global` name: the returned connection is also kept where the next call (and a
-    teardown) finds it, so `func` is a cached accessor, not an acquire wrapper; its
-    callers do not own what it returns."""
+    a `global` name, a name the function only reads (`return MYSQL_CONN`): the
+    returned connection is also kept where the next call (and a teardown) finds it,
+    so `func` is a cached accessor, not an acquire wrapper; its callers do not own
+    what it returns."""
     value = ret.value.expression if isinstance(ret.value, cst.Await) else ret.value
     if isinstance(value, cst.Attribute):
         return True  # `return self._conn`: the object keeps it, the caller borrows it
@@ -1732,6 +1734,11 @@ def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
         return False
     name = value.value
     if name in func.globals_declared:
+        return True
+    if name not in func.locals and name not in func.all_param_names() \
+            and name not in bound_names(func.node.body):
+        # `return MYSQL_CONN`: a name the function never binds is the module's (or an
+        # enclosing function's), made once and kept there; every caller borrows it
         return True
     for node in iter_nodes(func.node.body):
         if not isinstance(node, cst.Assign):

@@ -4042,3 +4042,59 @@ INVALID += [
          note="an environment read between the checkout and the try can raise KeyError or "
               "ValueError: the connection is never given back"),
 ]
+
+# An accessor that returns a connection the module made once (a name it never binds
+# itself) lends it: every caller borrows the same connection and must not close it.
+_SHARED_ACCESSOR = '''
+import pymysql
+
+from app.settings import DB
+
+SHARED = pymysql.connect(host=DB["host"], user=DB["user"], database=DB["name"])
+
+
+def shared_connection():
+    if not SHARED.open:
+        SHARED.ping(reconnect=True)
+    return SHARED
+'''
+
+VALID += [
+    Case("""
+from app.db import shared_connection
+
+
+def list_cars(owner):
+    conn = shared_connection()
+    cur = conn.cursor()
+    cur.execute("SELECT plate FROM cars WHERE owner = %s", (owner,))
+    return cur.fetchall()
+""", files={"app/db.py": _SHARED_ACCESSOR, "app/settings.py": "DB = {}\n"},
+         path="app/cars.py",
+         note="the accessor returns the module's one connection, which it never binds "
+              "itself: callers borrow it"),
+]
+
+INVALID += [
+    Case("""
+from app.db import fresh_connection
+
+
+def list_cars(owner):
+    conn = fresh_connection()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT plate FROM cars WHERE owner = %s", (owner,))
+    return cur.fetchall()
+""", files={"app/db.py": '''
+import pymysql
+
+from app.settings import DB
+
+
+def fresh_connection():
+    link = pymysql.connect(host=DB["host"], user=DB["user"], database=DB["name"])
+    return link
+''', "app/settings.py": "DB = {}\n"}, path="app/cars.py",
+         note="the look-alike accessor connects on every call: each caller owns a "
+              "connection it never closes"),
+]
