@@ -219,7 +219,10 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
                 calls = iter_calls(module.tree) if func is None else func.direct_calls
                 for call in calls:
                     found = threaded_target(index, module, func, call)
-                    if found is not None:
+                    if found is not None and not (func is not None
+                                                  and _apscheduler_job(found[1])
+                                                  and _never_called(index, func)
+                                                  and _owns_scheduler(func)):
                         out.setdefault(id(found[0].node), found[1])
             for f in module.all_functions:
                 registered = _decorator_registration(index, module, f)
@@ -234,6 +237,16 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
                 kind = _thread_class(index, ClassRef(cls)) if run is not None else None
                 if run is not None and kind is not None and kind[1] == "Thread":
                     out.setdefault(id(run.node), _DESCRIBED["Thread"])
+        # a job whose every registration sits in a function nothing calls is never
+        # registered (`def start_scheduler(): ... add_job(sync, ...)` left uncalled)
+        registrars: dict[int, list[FunctionInfo | None]] = {}
+        for job, where in facts(index).job_registrations():
+            registrars.setdefault(id(job.node), []).append(where)
+        for key, wheres in registrars.items():
+            if key in out and _apscheduler_job(out[key]) and all(
+                    w is not None and _never_called(index, w) and _owns_scheduler(w)
+                    for w in wheres):
+                del out[key]
         if not _scheduler_started(index):
             # a scheduler nobody starts runs none of its jobs (`scheduler.start()` left
             # commented out): its registrations put no function on a thread
@@ -244,6 +257,36 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
             # caller's thread
             out = {key: how for key, how in out.items() if how != PTB_HANDLER}
     return out
+
+
+def _never_called(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A plain module-level function (no class, no decorator, not nested) whose name no
+    project file spells but at its own `def`: nothing calls it, imports it or names
+    it in a string (`def start_scheduler(): ... scheduler.add_job(sync, ...)` left
+    uncalled). Read for scheduler jobs only, with `_owns_scheduler`: a thread
+    started by such a function may still be started from outside the project (a
+    library's public function, a signal receiver connected by name)."""
+    if func.cls is not None or func.parent is not None or func.node.decorators:
+        return False
+    name = func.name
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    seen = sum(len(word.findall(source))
+               for _, source in index.files_matching(word_pattern([name])))
+    return seen == 1
+
+
+def _owns_scheduler(func: FunctionInfo) -> bool:
+    """`func` builds a scheduler (a call of a `...Scheduler` class) and starts one
+    (`.start()`) in its own body: the scheduler its jobs run on exists only if it
+    runs. A function that registers on a scheduler made elsewhere (a module's,
+    started at import) may be called from outside the project (a signal)."""
+    built = started = False
+    for call in func.direct_calls:
+        name = call.func.attr.value if isinstance(call.func, cst.Attribute) else (
+            call.func.value if isinstance(call.func, cst.Name) else "")
+        built = built or name.endswith("Scheduler")
+        started = started or (isinstance(call.func, cst.Attribute) and name == "start")
+    return built and started
 
 
 def _updater_started(index: ProjectIndex) -> bool:

@@ -312,6 +312,19 @@ class ProjectFacts:
                         self._jobs.setdefault(id(target.node), reg.name)
         return self._jobs
 
+    def job_registrations(self) -> list[tuple[FunctionInfo, FunctionInfo | None]]:
+        """(job, the function whose body registers it, None at a module's top level)
+        for every call-registered background job (`scheduler.add_job(sync, ...)`)."""
+        out: list[tuple[FunctionInfo, FunctionInfo | None]] = []
+        for reg in JOB_REGISTRARS:
+            if reg.decorator:
+                continue
+            for site in self.call_sites(reg.name):
+                target = self._registered(reg, site)
+                if target is not None:
+                    out.append((target, site.func))
+        return out
+
     def _decorated_job(self, f: FunctionInfo) -> str | None:
         for deco in f.node.decorators:
             target = decorator_target(deco)

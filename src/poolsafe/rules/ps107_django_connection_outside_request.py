@@ -102,7 +102,11 @@ class DjangoConnectionOutsideRequest(Rule):
 
     A job of an APScheduler scheduler is reported only when the project starts a
     scheduler somewhere (`scheduler.start()`, or `.start()` on a receiver it cannot
-    tell apart): with the start left commented out, no job runs.
+    tell apart): with the start left commented out, no job runs. Nor is a job whose every
+    registration sits in a plain module-level function that builds and starts its
+    own scheduler and that no project file calls, imports or even names but at its
+    `def` (`def start_scheduler(): ...
+    scheduler.add_job(sync, ...)` left uncalled): it is never registered.
 
     A function decorated with `close_old_connections` (django-apscheduler's
     `util.close_old_connections`, or a project decorator that calls one of the closes)

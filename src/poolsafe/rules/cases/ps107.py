@@ -2030,13 +2030,28 @@ def start_jobs():
     return scheduler
 """
 
+#: the app's ready() starts the jobs
+_STARTS_JOBS = """\
+from django.apps import AppConfig
+
+
+class ShopConfig(AppConfig):
+    name = "shop"
+
+    def ready(self):
+        from jobs import start_jobs
+
+        start_jobs()
+"""
+
 INVALID.append(Case("""
 from models import Order
 
 
 def settle_orders():
     Order.objects.filter(paid=False, total=0).update(paid=True)  # expect: PS107
-""", files={**_FILES, "jobs.py": _OPTIONAL_SCHEDULER}, path="tasks.py",
+""", files={**_FILES, "jobs.py": _OPTIONAL_SCHEDULER, "apps.py": _STARTS_JOBS},
+    path="tasks.py",
     note="an APScheduler job registered where the scheduler class is an optional "
          "import with a `None` fallback"))
 
@@ -2051,8 +2066,8 @@ def settle_orders():
         Order.objects.filter(paid=False, total=0).update(paid=True)
     finally:
         close_old_connections()
-""", files={**_FILES, "jobs.py": _OPTIONAL_SCHEDULER}, path="tasks.py",
-    note="the optional scheduler's job closes its connection in finally"))
+""", files={**_FILES, "jobs.py": _OPTIONAL_SCHEDULER, "apps.py": _STARTS_JOBS},
+    path="tasks.py", note="the optional scheduler's job closes its connection in finally"))
 
 VALID.append(Case("""
 from models import Order
@@ -2147,3 +2162,38 @@ def on_startup():
 """, files={**_FILES, "reports.py": _REPORTS}, path="boot.py",
     note="look-alike: the module imports a name its project module never defines, so "
          "importing it raises ImportError and its thread is never started"))
+
+_SCHEDULED_SETTLE = """
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from models import Order
+
+
+def settle_unpaid():
+    Order.objects.filter(paid=False, total=0).update(paid=True)  # expect: PS107
+
+
+def start_settlement():
+    scheduler = BackgroundScheduler()
+    scheduler.add_job(settle_unpaid, "interval", minutes=15)
+    scheduler.start()
+"""
+
+INVALID.append(Case(_SCHEDULED_SETTLE, files={**_FILES, "apps.py": """\
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    name = "billing"
+
+    def ready(self):
+        from settlement import start_settlement
+
+        start_settlement()
+"""}, path="settlement.py",
+    note="an APScheduler job registered by a function the app's ready() calls"))
+
+VALID.append(Case(_SCHEDULED_SETTLE.replace("  # expect: PS107", ""), files=_FILES,
+                  path="settlement.py",
+                  note="look-alike: the function that registers the job and starts the "
+                       "scheduler is called, imported and named nowhere: the job never runs"))
