@@ -48,6 +48,9 @@ def assert_one_line_error(r: object, *needles: str) -> None:
     ('release = [1]\n', ["release", "expected an array of strings"]),
     ('per-file-ignores = {"tests/*" = "PS102"}\n', ["per-file-ignores", "array of strings"]),
     ('force-exclude = "yes"\n', ["force-exclude", "true or false"]),
+    ('direct-connections = "paranoid"\n', ["direct-connections",
+                                            "expected \"lenient\" or \"strict\", got 'paranoid'"]),
+    ('direct-connections = true\n', ["direct-connections", "got a boolean"]),
     ('select = ["PS1"\n', ["pyproject.toml", "invalid TOML"]),
     ('select = ["PS1"]\nselect = ["PS2"]\n', ["pyproject.toml", "invalid TOML", "line 3"]),
 ])
@@ -279,3 +282,37 @@ def report():
     write_config('acquire = ["corp_db.lease"]\nrelease = ["corp_db.unlease"]\n')
     r = cli("fix", "--diff", "app/external.py")
     assert "takes an argument bound after the checkout" in r.all
+
+
+DIRECT = """\
+import psycopg2
+
+
+def insert_event(kind):
+    conn = psycopg2.connect("dbname=events")
+    cur = conn.cursor()
+    cur.execute("INSERT INTO events (kind) VALUES (%s)", (kind,))
+    conn.commit()
+    conn.close()
+"""
+
+
+def test_direct_connections_setting_reaches_ps102(project: Path, cli: Invoke) -> None:
+    """PS102's direct-connection policy (policy49): the exception-only gap of a local
+    direct connection is reported only with `direct-connections = "strict"`; the
+    setting is part of the cache key (the second run is cached, the third not)."""
+    Path("app/direct.py").write_text(DIRECT)
+    assert found(cli, "app/direct.py") == []
+    Path(".poolsafe.toml").write_text('direct-connections = "lenient"\n')
+    assert found(cli, "app/direct.py") == []
+    Path(".poolsafe.toml").write_text('direct-connections = "strict"\n')
+    assert found(cli, "app/direct.py") == [("app/direct.py", "PS102")]
+
+
+def test_direct_connections_mapping() -> None:
+    from poolsafe.scan.config import parse_table
+
+    assert parse_table({}, path=None, known_codes=["PS102"]).project.direct_connections \
+        == "lenient"
+    cfg = parse_table({"direct-connections": "strict"}, path=None, known_codes=["PS102"])
+    assert cfg.project.direct_connections == "strict"

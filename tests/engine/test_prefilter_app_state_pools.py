@@ -45,3 +45,44 @@ def test_seeds_need_an_aio_pool_library_and_a_pool_key() -> None:
     # a key that names no pool (`app['cache'].acquire()`: a lock, a semaphore)
     other = service.replace(b"app['engine']", b"app['cache']")
     assert app_state_pool_seeds([_DB.encode(), other]) == set()
+
+
+_APP = (
+    "import tornado.web\n"
+    "from aiopg.sa import create_engine\n\n"
+    "from shop.handlers import StockHandler\n\n\n"
+    "async def make_app(settings):\n"
+    "    engine = await create_engine(**settings)\n"
+    "    return tornado.web.Application([(r'/', StockHandler, {'db_engine': engine})])\n")
+_HANDLERS = (
+    "import tornado.web\n\n\n"
+    "class StockHandler(tornado.web.RequestHandler):\n"
+    "    def initialize(self, db_engine):\n"
+    "        self.db_engine = db_engine\n\n"
+    "    async def get(self):\n"
+    "        conn = await self.db_engine.acquire()\n"
+    "        rows = await conn.execute('SELECT 1')\n"
+    "        self.write(str(rows))\n")
+
+
+def test_a_checkout_from_an_object_kept_engine_is_found_with_the_prefilter(
+        tmp_path: Path) -> None:
+    """breadth49: a Tornado handler handed an aiopg.sa engine as an `initialize`
+    keyword (`self.db_engine.acquire()`) in a module that imports no database
+    package."""
+    root = write_project(tmp_path, {"shop/__init__.py": "", "shop/app.py": _APP,
+                                    "shop/handlers.py": _HANDLERS})
+    want = {("handlers.py", 9, "PS102")}
+    assert found(root, prefilter=False) == want
+    assert found(root, prefilter=True) == want
+
+
+def test_attribute_seeds_need_a_pool_name_and_no_argument() -> None:
+    handlers = _HANDLERS.encode()
+    assert app_state_pool_seeds([_APP.encode(), handlers]) == {1}
+    assert app_state_pool_seeds([b"import redis\n", handlers]) == set()
+    # a lock (`self.db_lock.acquire()`) and an acquire with an argument
+    lock = handlers.replace(b"self.db_engine.acquire()", b"self.db_lock.acquire()")
+    assert app_state_pool_seeds([_APP.encode(), lock]) == set()
+    timed = handlers.replace(b"self.db_engine.acquire()", b"self.db_engine.acquire(5)")
+    assert app_state_pool_seeds([_APP.encode(), timed]) == set()

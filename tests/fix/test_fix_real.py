@@ -22,6 +22,11 @@ def _run(code: str, files: dict[str, str], *, unsafe: bool = False) -> FixResult
     return result
 
 
+#: PS102's direct-connection policy (policy49) leaves the exception-only gap of a
+#: local `psycopg2.connect()` unreported by default; these fixes are of that gap
+STRICT = {"pyproject.toml": '[tool.poolsafe]\ndirect-connections = "strict"\n'}
+
+
 def _fixed(code: str, source: str, *, files: dict[str, str] | None = None,
            path: str = "case.py", unsafe: bool = False) -> str:
     """The fixed text of `path`, checked: it parses, the rule is quiet on it, and a
@@ -95,7 +100,7 @@ def test_guarded_close_keeps_its_guard_when_the_try_is_extended() -> None:
             if conn and conn != self.conn:
                 conn.close()
 """
-    assert _fixed("PS102", before) == STORE + """    def total(self):
+    assert _fixed("PS102", before, files=STRICT) == STORE + """    def total(self):
         conn = psycopg2.connect("dbname=app")
         try:
             cur = conn.cursor()
@@ -123,7 +128,7 @@ def test_guarded_close_moves_whole_when_the_try_has_handlers() -> None:
             if conn and conn != self.conn:
                 conn.close()
 """
-    assert _fixed("PS102", before) == STORE + """    def total(self):
+    assert _fixed("PS102", before, files=STRICT) == STORE + """    def total(self):
         conn = psycopg2.connect("dbname=app")
         try:
             cur = conn.cursor()

@@ -131,7 +131,10 @@ def raw(dsn):
     conn.execute("SELECT 1")
     conn.close()
 '''
-    assert _messages({"app.py": app}) == [
+    # (the direct connection's exception-only gap is reported with
+    # `direct-connections = "strict"` only: PS102's direct-connection policy)
+    strict = {"pyproject.toml": '[tool.poolsafe]\ndirect-connections = "strict"\n'}
+    assert _messages({"app.py": app, **strict}) == [
         (9, "SQLAlchemy session `s` from `Session()` is not closed if an exception is "
             "raised; use with Session() as s"),
         (15, "psycopg connection `conn` from `psycopg.connect()` is not closed if an "

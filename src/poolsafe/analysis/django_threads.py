@@ -116,6 +116,8 @@ class ThreadGap:
 def django_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[ThreadGap]:
     if not _django_in_project(index):
         return
+    if index.missing_import(module) is not None:
+        return  # the module fails at import (ImportError): nothing in it ever runs
     entries = _entries(index)
     for func in module.all_functions:
         how = entries.get(id(func.node))
@@ -130,6 +132,19 @@ def django_thread_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Thre
             if called is not None:
                 yield from _loop_gaps(index, func, called)
     yield from _command_thread_gaps(index, module)
+
+
+def runs_elsewhere(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """Whether a function of `module` runs on a thread of its own or in a command's
+    loop (a thread target, a job, a callee of `handle()`): such a module may hold
+    Django database work though it spells no Django word itself, through a
+    project helper of another module (`Thread(target=refresh)` where `refresh`
+    calls `reports.rebuild()`, which queries the models)."""
+    if not _django_in_project(index):
+        return False
+    entries = _entries(index)
+    callees = _command_callees(index)
+    return any(id(f.node) in entries or id(f.node) in callees for f in module.all_functions)
 
 
 _COMMAND_CALLEES = "_django_command_callees"

@@ -37,10 +37,12 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
+from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
+from poolsafe.analysis.resolution import resolve
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.rolling_commit import (
     every_session_rolls_back_commit,
@@ -531,6 +533,56 @@ class FunctionFlow:
                 return False
         return True
 
+    def _flask_extension_session(self, resource: str) -> bool:
+        """`resource` is Flask-SQLAlchemy's `db.session` (`db = SQLAlchemy(app)`): the
+        extension removes it when every request's app context ends."""
+        owner, _, attr = resource.rpartition(".")
+        if attr != "session" or not owner:
+            return False
+        value = self.index.evaluate_dotted(owner, self.module, self.func)
+        return isinstance(value, LibraryObject) and value.type_key == "flask_sqlalchemy"
+
+    @cached_property
+    def _flask_callers_leave(self) -> bool:
+        """A method (a model mixin's `delete()`) whose every `except` gives back a falsy
+        value or raises, and every call of a method of that name in the project is in a
+        Flask request handler that returns what it gives (`return item.delete()`) or
+        tests it at once and leaves (`if not item.delete(): return ..., 500`; `ok =
+        item.delete()` then `if not ok: return ...`): the swallowed failure takes the
+        request out, and the extension's teardown removes the session. The calls are
+        found by name (the receiver, a model instance from `Model.query.get(...)`, is
+        not resolved), so one call of that name anywhere else keeps it reported."""
+        func = self.func
+        if func.cls is None or func.is_async or func.is_generator \
+                or not self._falsy_on_failure:
+            return False
+        sites = facts(self.index).call_sites(func.name)
+        if not sites:
+            return False
+        for site in sites:
+            callee = self.index.evaluate(site.call.func, site.module, site.func)
+            if isinstance(callee, FunctionRef) and callee.func is not func:
+                continue  # a call of another function of that name
+            if callee is None and _on_query(self.index, site.call, site.module, site.func):
+                continue  # `Model.query.filter_by(...).delete()`: a Query's bulk method
+            if is_test_module(site.module):
+                continue  # a test's client (`client.delete(url)`) serves no request here
+            receiver = site.call.func.value if isinstance(site.call.func, cst.Attribute) \
+                else None
+            owner = None if callee is not None or receiver is None \
+                else self.index.evaluate(receiver, site.module, site.func)
+            if owner is not None and not isinstance(owner, Instance):
+                continue  # a method of a session, connection or library object
+            if callee is not None and not isinstance(callee, FunctionRef):
+                return False
+            if site.func is None or request_handler(self.index, site.func) != "flask":
+                return False
+            if not (_is_last_act(site.call, site.func)
+                    or _raises_when_falsy(site.call, site.func)
+                    or _leaves_when_falsy(site.call, site.func)):
+                return False
+        return True
+
     @cached_property
     def _falsy_on_failure(self) -> bool:
         """Every `except` of this function ends by raising, or by returning nothing or a
@@ -658,7 +710,9 @@ class FunctionFlow:
                   and not self._framework_closes_session
                   and fact.resource not in self._decorator_sessions
                   and not self._dies_with_local_object(fact.resource)
-                  and not self._returns_to_handlers_only):
+                  and not self._returns_to_handlers_only
+                  and not (self._flask_extension_session(fact.resource)
+                           and self._flask_callers_leave)):
                 self._report_handler(fact, "the caller gets it back in a failed transaction",
                                      self._handed_back_at(fact, out.normal))
             elif isinstance(fact, Reopened) and self.res.is_local(fact.var):
@@ -794,6 +848,8 @@ class FunctionFlow:
         if target is None and isinstance(func, cst.Name) \
                 and func.value in RAISING_BUILTINS and not self._binds_name(func.value):
             return "raises"  # the builtin `exit(...)`: nothing in the code rebinds it
+        if isinstance(target, FunctionRef) and always_raises(target.func):
+            return "raises"  # a project helper that ends in `raise` on every path
         return None
 
     def _binds_name(self, name: str) -> bool:
@@ -2140,6 +2196,21 @@ def _false_constant(value: cst.BaseExpression) -> bool:
     return False
 
 
+def always_raises(func: FunctionInfo) -> bool:
+    """A project function that never returns to its caller: a plain (not async, not
+    generator, undecorated) function with no `return` of its own whose body ends in a
+    `raise` (`def fail(e, msg): if isinstance(e, NotFound): raise NotFound(msg)` ...
+    `raise ServerError(msg)`). Every path either raises earlier or reaches that last
+    statement, so a call to it ends the caller's path as a `raise` does."""
+    node = func.node
+    if func.is_async or func.is_generator or func.returns or node.decorators:
+        return False
+    body = body_statements(node.body)
+    last = body[-1] if body else None
+    return isinstance(last, cst.SimpleStatementLine) and bool(last.body) \
+        and isinstance(last.body[-1], cst.Raise)
+
+
 def _falsy_literal(value: cst.BaseExpression | None) -> bool:
     """`None` (or no value), `False`, `0`, `""` or an empty list, tuple, dict or set."""
     if value is None:
@@ -2230,6 +2301,55 @@ def _tests_falsy(test: cst.BaseExpression, name: str) -> bool:
             and isinstance(target.operator, (cst.Is, cst.Equal)) \
             and isinstance(target.comparator, cst.Name) and target.comparator.value == "None"
     return False
+
+
+def _leaves_when_falsy(call: cst.Call, func: FunctionInfo) -> bool:
+    """`if not call(...):` (the call itself is what the test negates), with no `else`,
+    whose body ends in `return` or `raise`."""
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.If) or node.orelse is not None:
+            continue
+        # `if not call():`, also one operand of an `or` (`if not item or not item.delete():`)
+        operands: list[cst.BaseExpression] = []
+        test: cst.BaseExpression = node.test
+        while isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.Or):
+            operands.append(test.right)
+            test = test.left
+        operands.append(test)
+        if not any(isinstance(t, cst.UnaryOperation) and isinstance(t.operator, cst.Not)
+                   and strip_await(t.expression)[0] is call for t in operands):
+            continue
+        body = body_statements(node.body)
+        end = body[-1] if body else None
+        return isinstance(end, cst.SimpleStatementLine) and bool(end.body) \
+            and isinstance(end.body[-1], (cst.Raise, cst.Return))
+    return False
+
+
+#: SQLAlchemy `Query` methods that give back another query (not a row)
+_QUERY_BUILDERS = frozenset({
+    "query", "filter", "filter_by", "order_by", "join", "outerjoin", "limit", "offset",
+    "where", "group_by", "options", "distinct", "with_entities",
+})
+
+
+def _on_query(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+              func: FunctionInfo | None) -> bool:
+    """The receiver of `call` (through a name) was built as a query: `X.query` or
+    `db.session.query(...)` followed by query-building calls only (`tags_query =
+    db.session.query(tags).filter_by(id_tag=i)` ... `tags_query.delete()`), not a row
+    that `.first()` or `.get()` gave back."""
+    if not isinstance(call.func, cst.Attribute):
+        return False
+    b = resolve(index, call.func.value, module, func)
+    expr: cst.BaseExpression = b.expr
+    while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+        if expr.func.attr.value not in _QUERY_BUILDERS:
+            return False
+        if expr.func.attr.value == "query":
+            return True
+        expr = expr.func.value
+    return isinstance(expr, cst.Attribute) and expr.attr.value == "query"
 
 
 def _is_last_act(call: cst.Call, func: FunctionInfo) -> bool:

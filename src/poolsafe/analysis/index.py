@@ -377,10 +377,51 @@ class ProjectIndex:
         if name in module.classes:
             return ClassRef(module.classes[name])
         if name in module.assigns:
-            return self._first(module.assigns[name], module, None, depth, within)
+            found = self._first(module.assigns[name], module, None, depth, within)
+            if found is None and name in module.imports and all(
+                    isinstance(v, cst.Name) and v.value == "None"
+                    for v in module.assigns[name]):
+                # an optional dependency: `try: from apscheduler... import
+                # BlockingScheduler` / `except ImportError: BlockingScheduler = None`;
+                # the placeholder is no object, so wherever the name is called it is
+                # the import
+                return self.resolve_qualname(module.imports[name], module)
+            return found
         if name in module.imports:
             return self.resolve_qualname(module.imports[name], module)
         return self._star_imported(module, name)
+
+    def missing_import(self, module: ModuleInfo) -> str | None:
+        """A name that a top-level `from pkg.mod import name` of `module` (not inside
+        a `try`, an `if` or a function) asks of a project module that cannot give
+        it: `pkg.mod` defines, assigns and imports no `name`, star-imports nothing,
+        has no module `__getattr__`, no submodule of that name exists, and its
+        source never spells the word. Importing `module` then raises ImportError,
+        so nothing in it ever runs. The dotted `pkg.mod.name` it asked for, else
+        None."""
+        for st in module.tree.body:
+            if not isinstance(st, cst.SimpleStatementLine):
+                continue
+            for small in st.body:
+                if not isinstance(small, cst.ImportFrom) or isinstance(small.names,
+                                                                        cst.ImportStar):
+                    continue
+                for alias in small.names:
+                    local = alias.evaluated_alias or alias.evaluated_name
+                    qualname = module.imports.get(local)
+                    if qualname is None or "." not in qualname:
+                        continue
+                    base, _, attr = qualname.rpartition(".")
+                    candidates = self._candidates(base, module)
+                    if len(candidates) != 1 or self._candidates(qualname, module):
+                        continue
+                    source = candidates[0]
+                    if source is module or source.star_imports \
+                            or "__getattr__" in source.functions \
+                            or re.search(rf"\b{re.escape(attr)}\b", source.source):
+                        continue
+                    return qualname
+        return None
 
     def _star_imported(self, module: ModuleInfo, name: str) -> Value | None:
         """`name` brought in by `from pkg.database import *` from a project module that
@@ -622,6 +663,32 @@ class ProjectIndex:
                 found = self.evaluate(cls.class_values[attr][0], cls.module, None, depth + 1)
                 if isinstance(found, Connection):
                     return found
+            inherited = self._inherited_method(cls, attr, depth)
+            if inherited is not None:
+                return FunctionRef(inherited)
+        return None
+
+    def _inherited_method(self, cls: ClassInfo, attr: str, depth: int) -> FunctionInfo | None:
+        """The method `attr` a project base class of `cls` defines, when `cls` defines
+        no method or attribute of that name itself (`class IndexHandler(BaseHandler)`
+        calling `self.get_db()` that `BaseHandler` defines). Only methods, only
+        project bases, nearest first in the order the bases are written; a property
+        is left out (its value is the object it returns, read where it is defined)."""
+        if depth > _MAX_DEPTH or attr in cls.attributes or attr in cls.annotations \
+                or attr in cls.class_values:
+            return None
+        for base in cls.node.bases:
+            if base.keyword is not None:
+                continue
+            value = self.evaluate(base.value, cls.module, None, depth + 1)
+            if not isinstance(value, ClassRef) or value.cls is cls:
+                continue
+            method = value.cls.methods.get(attr)
+            if method is not None:
+                return None if _is_property(method) else method
+            found = self._inherited_method(value.cls, attr, depth + 1)
+            if found is not None:
+                return found
         return None
 
     def _namespace_attribute(self, attr: str, depth: int) -> Value | None:

@@ -435,8 +435,28 @@ def int_value(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
             text = string_prefix(index, args[0], b.module, b.func)
             if text is not None and text.strip().lstrip("-").isdigit():
                 return int(text)
+            default = _env_default(index, args[0], b.module, b.func)
+            if default is not None:
+                # `int(os.getenv("POOL_SIZE", 10))`: an integer default, as a string one
+                return int_value(index, default.expr, default.module, default.func)
             return int_value(index, args[0], b.module, b.func)
     return None
+
+
+def _env_default(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                 func: FunctionInfo | None) -> Bound | None:
+    """The default of `os.getenv(name, default)` / `os.environ.get(name, default)`
+    that `expr` is (through names), or None."""
+    b = resolve(index, expr, module, func)
+    node = b.expr
+    if not isinstance(node, cst.Call):
+        return None
+    qual = external_name(index, node.func, b.module, b.func)
+    if qual is None or not qual_match(qual, ENV_LOOKUPS):
+        return None
+    args = positional_args(node)
+    default = args[1] if len(args) > 1 else keyword_arg(node, "default")
+    return None if default is None else Bound(default, b.module, b.func)
 
 
 def is_false(node: cst.BaseExpression) -> bool:

@@ -14,10 +14,12 @@ from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annota
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import external_name, qual_match, resolve
 from poolsafe.analysis.values import (
+    ClassRef,
     Connection,
     External,
     ExternalInstance,
     FunctionRef,
+    Instance,
     LibraryObject,
     Value,
 )
@@ -208,7 +210,29 @@ def _is_root(index: ProjectIndex, expr: cst.Attribute, module: ModuleInfo,
     head = d.split(".", 1)[0]
     if head in {"self", "cls"}:
         return d.count(".") == 1
-    return index.evaluate(expr, module, func) is not None
+    return index.evaluate(expr, module, func) is not None \
+        or class_attribute_client(index, expr, module, func) is not None
+
+
+def class_attribute_client(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                           func: FunctionInfo | None) -> ExternalInstance | None:
+    """`LlmClient.CLIENT` (or `self.CLIENT` in one of its methods) where the class body
+    assigns `CLIENT = AzureOpenAI(...)` once and no method assigns it: the library
+    object made when the module was imported, shared by every use of the class. Read
+    for clients only (the index leaves class-body values other than connections
+    unread)."""
+    if not isinstance(expr, cst.Attribute):
+        return None
+    owner = index.evaluate(expr.value, module, func)
+    if not isinstance(owner, (ClassRef, Instance)):
+        return None
+    cls = owner.cls
+    attr = expr.attr.value
+    values = cls.class_values.get(attr, [])
+    if len(values) != 1 or attr in cls.attributes or attr in cls.methods:
+        return None
+    value = index.evaluate(values[0], cls.module, None)
+    return value if isinstance(value, ExternalInstance) else None
 
 
 def _chain_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
@@ -232,6 +256,8 @@ def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily
         value = client(root)
     if value is None:
         value = _injected_client(index, root, func)
+    if value is None:
+        value = class_attribute_client(index, root, module, func)
     if isinstance(value, ExternalInstance):
         pair = qual_match(value.qualname, fam.clients)
         if pair is not None:

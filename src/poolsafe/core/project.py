@@ -106,6 +106,10 @@ def import_roots(root: Path, src: Iterable[str]) -> list[Path]:
     return out or [root]
 
 
+#: the values of `[tool.poolsafe] direct-connections` (`ProjectConfig.direct_connections`)
+DIRECT_CONNECTION_POLICIES = ("lenient", "strict")
+
+
 @dataclass
 class ProjectConfig:
     """What configuration adds to inference (`[tool.poolsafe]` acquire/release lists)."""
@@ -113,6 +117,12 @@ class ProjectConfig:
     acquire: dict[str, str] = field(default_factory=dict)  # function name -> kind key
     release: set[str] = field(default_factory=set)
     session_dependencies: set[str] = field(default_factory=set)
+    #: PS102 and a direct synchronous driver connection (`psycopg2.connect()`) held in
+    #: a local it cannot outlive, closed on the normal path and missed only when an
+    #: exception unwinds the call: "lenient" (the default) does not report it, since
+    #: reference counting closes it with the frame; "strict" does (PyPy, or a team
+    #: that wants every close deterministic). `[tool.poolsafe] direct-connections`
+    direct_connections: str = "lenient"
     #: files of an in-memory project that are not modules (`requirements.txt`), by
     #: relative path: the rule-case harness and `fix_sources` have no disk to read
     virtual_files: dict[str, str] = field(default_factory=dict)

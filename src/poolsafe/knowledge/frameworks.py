@@ -22,7 +22,8 @@ RAW_CONNECT_KINDS: frozenset[str] = frozenset(
 
 #: Base classes whose subclasses' HTTP-method methods are request handlers.
 #: Flask-RESTful's, Flask-RESTX's and Flask-RESTPlus's `Resource` are `MethodView`s
-#: (`api.add_resource(Items, "/items")` routes a request to `Items().get(...)`).
+#: (`api.add_resource(Items, "/items")` routes a request to `Items().get(...)`), and so is
+#: flask-apispec's `MethodResource`.
 VIEW_BASE_ROOTS: tuple[str, ...] = (
     "django.views",
     "rest_framework.views",
@@ -32,6 +33,8 @@ VIEW_BASE_ROOTS: tuple[str, ...] = (
     "flask_restful.Resource",
     "flask_restx.Resource",
     "flask_restplus.Resource",
+    "flask_apispec.views.MethodResource",
+    "flask_apispec.MethodResource",
 )
 
 #: Base classes whose instances live for one request: the framework builds a new one

@@ -58,6 +58,13 @@ class ConnectionKind:
     #: a connection of its own, from no pool (`psycopg2.connect()`): the server frees
     #: it when the process exits, so a one-shot script that runs it once loses nothing
     direct: bool = False
+    #: a synchronous driver's connection of its own (psycopg2, psycopg, PyMySQL,
+    #: MySQLdb, mysql.connector) whose object closes its socket when CPython's
+    #: reference counting frees it: held only in a local of a call it cannot outlive,
+    #: an exception that unwinds the call ends it (PS102's direct-connection policy).
+    #: Not the async drivers (their garbage-collected connections warn and may keep
+    #: the socket) nor a Django server-side cursor (its portal lives on the server)
+    refcount_closes: bool = False
     #: `x.cursor()` may raise with the checkout still held. mysql.connector's
     #: `cursor()` first asks `is_connected()`, a ping (a round trip to the server),
     #: and raises `OperationalError` when the server or the network is gone: a pooled
@@ -442,6 +449,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="psycopg2",
             direct=True,
+            refcount_closes=True,
             db_error=("psycopg2", "", "psycopg2.Error"),
             label="psycopg2 connection",
             close_releases=True,
@@ -452,6 +460,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="psycopg",
             direct=True,
+            refcount_closes=True,
             exit_commit_rolls_back_aborted=True,
             db_error=("psycopg", "", "psycopg.Error"),
             savepoint_method="transaction",
@@ -477,6 +486,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="pymysql",
             direct=True,
+            refcount_closes=True,
             label="pymysql connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -487,6 +497,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="mysql-connector",
             direct=True,
+            refcount_closes=True,
             label="mysql.connector connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -497,6 +508,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="mysqldb",
             direct=True,
+            refcount_closes=True,
             label="MySQLdb connection",
             close_releases=True,
             with_acquire_releases=True,

@@ -98,7 +98,13 @@ class UnreleasedConnection(Rule):
     aiopg or aiomysql, `await app['db'].acquire()` (an object the analysis cannot
     type, whose name ends with `db`, `pool`, `engine` or `database`) is that
     library's pool checkout; its `close()` counts as a release there, so only a
-    path with no release at all is reported, and no fix is offered.
+    path with no release at all is reported, and no fix is offered. So is one an
+    object keeps under such a name (`await self.db_engine.acquire()` in a Tornado
+    handler handed the engine as an `initialize` keyword), also in a module that
+    imports no database package; and a project method that returns such a
+    checkout is an acquire wrapper wherever it is called, also from a subclass
+    that inherits it (`conn = await self.checkout()` in a handler deriving from the
+    project's base handler).
 
     **Checkout and give-back helpers.** A class whose helper method keeps a pool
     checkout on `self` (`def _open(self): self.conn = self.pool.get_connection()`,
@@ -257,6 +263,33 @@ class UnreleasedConnection(Rule):
     what it got in a `with` nor closes it in a `finally`. A `providers.Resource`
     generator that closes the session, a `Singleton` / `ThreadLocalSingleton`, or a
     `Factory` of a `scoped_session` (its registry owns the session) is not reported.
+
+    **Direct connections.** A connection of its own from a synchronous driver
+    (`psycopg2.connect()`, `psycopg.connect()`, `pymysql.connect()`,
+    `MySQLdb.connect()`, `mysql.connector.connect()` without pool arguments), held
+    only in a local variable and closed on the normal path, is not reported where
+    only an exception skips its `close()`: the exception unwinds the frame, CPython's
+    reference counting drops the last reference, and the driver closes the socket.
+    No pool slot is held, and the server's slot lives only until the traceback is
+    released. That holds only while nothing else can keep the connection: it is
+    still reported when it is returned or yielded (or the function is a generator,
+    which a consumer may keep suspended), stored on an attribute, in a container or
+    a global, captured by a nested function or a lambda, handed to a thread, an
+    executor, a callback registration or a project function or class that may keep
+    it (a cursor, `conn.cursor()`, counts as the connection), or when an `except`
+    after the checkout, around work on it, neither re-raises, returns, closes nor
+    drops it (`conn = None`): a retry loop that sleeps and tries again, or a handler
+    that logs and goes on, keeps a connection an error may have left dead but open.
+    A connection never closed on the normal path (`is never closed`, `is not closed
+    on every path`) or overwritten while open is reported as before, and so are
+    pooled checkouts of every library, SQLAlchemy connections and sessions (they
+    hold a pool slot until collected) and the async drivers' own connections
+    (`asyncpg.connect()`, `aiomysql.connect()`, `aiopg.connect()`,
+    `psycopg.AsyncConnection.connect()`: collected unclosed, they warn and may keep
+    the socket). Teams on PyPy (no reference counting: the connection stays open
+    until a garbage collection) or that want every close deterministic set
+    `[tool.poolsafe] direct-connections = "strict"` (default `"lenient"`), which
+    reports those exception-only gaps too.
 
     ## Tests, one-shot code and processes
     **One-shot code.** Code that runs once per process is not reported when
@@ -434,6 +467,8 @@ class UnreleasedConnection(Rule):
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
                     continue
+                if how == "exception" and _left_to_refcount(ctx, func, site):
+                    continue  # see "Direct connections" in the docstring
                 if is_test_module(ctx.module) and (
                         how == "exception" or kind.collected_back or kind.direct):
                     # a failing test ends with its process; a SQLAlchemy session or
@@ -828,6 +863,18 @@ def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:
                 node.value, cst.BaseExpression) and var in escaping_names(node.value):
             return False
     return True
+
+
+def _left_to_refcount(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
+    """A direct synchronous driver connection missed only where an exception leaves
+    the function, held in a local it cannot outlive: reference counting closes it as
+    the frame unwinds (reported only with `direct-connections = "strict"`)."""
+    if not site.conn.kind.refcount_closes or site.in_with:
+        return False
+    from poolsafe.analysis.direct_lifetime import dies_with_frame, strict_direct_connections
+
+    return dies_with_frame(ctx.index, func, site.call, site.var) \
+        and not strict_direct_connections(ctx.index, ctx.module)
 
 
 def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:

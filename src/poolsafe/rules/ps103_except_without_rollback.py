@@ -169,7 +169,10 @@ class ExceptWithoutRollback(Rule):
     connection is used again. Nor does one that ends in a call that never
     returns: `sys.exit(...)`, the builtin `exit(...)` (both raise `SystemExit`),
     Flask's `abort(...)` (an `HTTPException`), `os._exit(...)` (the process ends on
-    the spot); one that calls it only on some path (`if strict: sys.exit(1)`) is
+    the spot), a project function that raises on every path (a plain, undecorated
+    function with no `return` whose body ends in `raise`, such as an
+    `raise_api_error(e, msg)` that maps the error to an HTTP one); one that calls it
+    only on some path (`if strict: sys.exit(1)`), or a helper that can return, is
     still reported. A handler that sets a sentinel to a false value (`row =
     None`) is followed to the test of it: `if row is None: return` (or `raise`)
     right after leaves on the path that caught the error, and is not a reuse; a
@@ -195,7 +198,15 @@ class ExceptWithoutRollback(Rule):
     the swallowed failure takes the route out before it touches the session
     again. An `except` that gives back a truthy value, a route that tests
     something else, or a module's long-lived session (which no request ends) is
-    reported. The same holds for a helper whose every call is
+    reported. Flask-SQLAlchemy's form of it: a method (a model mixin's `delete()`)
+    whose failure on the extension's `db.session` gives back a falsy value, and
+    every call of a method of that name in the project is in a Flask request
+    handler that returns it or tests it at once and leaves (`if not
+    item.delete(): return ..., 500`); the extension removes the session when the
+    request ends. The calls are found by name (the model instance from
+    `Model.query.get(...)` is not resolved): a call of that name outside such a
+    handler, or a handler that goes on with `db.session`, keeps it reported.
+    The same holds for a helper whose every call is
     the only use of a session a `with` block opened, as its last statement
     (`with self.Session() as s: return table_exists(s, name)`): the block's exit
     closes the session right after. A block that did work on the session before

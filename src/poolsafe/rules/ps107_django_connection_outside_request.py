@@ -64,6 +64,20 @@ class DjangoConnectionOutsideRequest(Rule):
       `dispatcher.process_update()`, runs it in the request's thread and is not
       reported; v20's coroutine callbacks run on the event loop).
 
+    The function run may live in a module that spells no Django word at all: its
+    database work is then a project helper of another module (`Thread(target=refresh)`
+    where `refresh` calls `rebuild_totals()` from `reports.py`, which queries the
+    models), and it is read all the same. A module that cannot be imported runs
+    none of its functions: one whose top-level `from helpers import name` asks a
+    project module for a name it never defines (nor spells, nor star-imports, nor
+    serves from a module `__getattr__`) raises ImportError, and is not reported.
+
+    A scheduler class imported as an optional dependency (`try: from
+    apscheduler.schedulers.background import BackgroundScheduler` / `except
+    ImportError: BackgroundScheduler = None`) is the import wherever it is called:
+    the `None` placeholder is no object, so `BackgroundScheduler()` builds a
+    scheduler and its `add_job` functions are jobs.
+
     A model is a project subclass of Django's `Model`, one of Django's own, or what
     `get_user_model()` returns (`User = get_user_model()`, then `User.objects`); a model
     passed to a project function that queries it through its parameter
@@ -158,11 +172,16 @@ class DjangoConnectionOutsideRequest(Rule):
     INVALID = INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
-        if not any(w in ctx.module.source for w in ("django", "objects", "constance")):
-            return  # (django-constance's `config`: a query under its database backend)
         if is_test_module(ctx.module):
             return  # a test's threads live as long as its run, not a production worker's
-        from poolsafe.analysis.django_threads import django_thread_gaps
+        from poolsafe.analysis.django_threads import django_thread_gaps, runs_elsewhere
+
+        if not any(w in ctx.module.source for w in ("django", "objects", "constance")) \
+                and not runs_elsewhere(ctx.index, ctx.module):
+            # (django-constance's `config`: a query under its database backend); a
+            # module with none of these words may still start a thread whose target
+            # reaches the models through a helper of another module
+            return
 
         for gap in django_thread_gaps(ctx.index, ctx.module):
             if gap.why == "command":

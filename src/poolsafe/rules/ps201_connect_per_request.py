@@ -16,7 +16,7 @@ from poolsafe.analysis.project_facts import (
     request_hook,
 )
 from poolsafe.analysis.resolution import inventory, may_call, resolve
-from poolsafe.analysis.values import ClassRef, Connection, FunctionRef
+from poolsafe.analysis.values import ClassRef, Connection, External, FunctionRef
 from poolsafe.core.model import RawFinding, Severity, Step
 from poolsafe.core.positions import spans
 from poolsafe.knowledge import DIRECT_ACQUIRERS
@@ -46,8 +46,8 @@ class ConnectPerRequest(Rule):
     Request handlers are FastAPI and Flask routes (decorators of a `FastAPI`,
     `APIRouter`, `Flask` or `Blueprint` instance), the HTTP-method methods of a
     class deriving from Django's `View`, a DRF view or Flask's `MethodView` (also
-    Flask-RESTful's, Flask-RESTX's and Flask-RESTPlus's `Resource`, which are
-    `MethodView`s), and
+    Flask-RESTful's, Flask-RESTX's and Flask-RESTPlus's `Resource` and
+    flask-apispec's `MethodResource`, which are `MethodView`s), and
     the functions of a Django `views` module that take `request` first (or carry
     a Django view decorator). A function counts as "only called by handlers"
     when it has callers and every one of them is a handler or such a function;
@@ -88,7 +88,9 @@ class ConnectPerRequest(Rule):
 
     A Streamlit script is the exception: Streamlit runs it again from the top at
     every interaction, so a raw `connect()` at its top level is reported (not one
-    in a function cached with `@st.cache_resource`, nor one kept in
+    in a function cached with `@st.cache_resource` or `@st.experimental_singleton`,
+    in the script or in a module it imports, which every rerun gets back from the
+    cache, nor one kept in
     `st.session_state`, nor one in a module the script imports, which Python runs
     once per process).
 
@@ -198,7 +200,7 @@ class ConnectPerRequest(Rule):
             return
         guarded = _session_state_guarded(ctx.module.tree)
         for call, _ in calls:
-            if id(call) in guarded:
+            if id(call) in guarded or _streamlit_cached(ctx, call):
                 continue
             value = ctx.index.evaluate(call, ctx.module, None)
             if not (isinstance(value, Connection) and value.kind_key in RAW_CONNECT_KINDS):
@@ -431,6 +433,31 @@ def _closes(receiver: cst.BaseExpression, func: FunctionInfo) -> bool:
 def _assigned_in(receiver: cst.BaseExpression, func: FunctionInfo) -> bool:
     """A connection the function makes itself (a local name) is PS201's first case."""
     return isinstance(receiver, cst.Name) and receiver.value in func.locals
+
+
+#: Streamlit's decorators that keep the object a function returns, one per process
+#: (`st.cache_data` returns a copy of pickled data, and a connection is no data)
+_STREAMLIT_RESOURCE_CACHES = frozenset({
+    "streamlit.cache_resource", "streamlit.experimental_singleton",
+})
+
+
+def _streamlit_cached(ctx: FileContext, call: cst.Call) -> bool:
+    """`call` calls a project function decorated with `@st.cache_resource` (or its
+    old name `@st.experimental_singleton`, with or without arguments), in this
+    module or one it imports: Streamlit runs it once per process and every rerun
+    gets the connection it kept."""
+    callee = ctx.index.evaluate(call.func, ctx.module, None)
+    if not isinstance(callee, FunctionRef):
+        return False
+    for decorator in callee.func.node.decorators:
+        expr = decorator.decorator
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        value = ctx.index.evaluate(expr, callee.func.module, None)
+        if isinstance(value, External) and value.qualname in _STREAMLIT_RESOURCE_CACHES:
+            return True
+    return False
 
 
 def _imports_streamlit(module: ModuleInfo) -> bool:

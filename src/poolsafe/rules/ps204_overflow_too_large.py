@@ -38,7 +38,8 @@ class OverflowTooLarge(Rule):
       overflow than the default does.
 
     Values are read from literals, constants (across modules) and
-    `int(os.environ.get("POOL_SIZE", "10"))` defaults, and the defaults of a pydantic
+    `int(os.environ.get("POOL_SIZE", "10"))` defaults (also `os.getenv` and an integer
+    default: `int(os.getenv("MAX_OVERFLOW", 20))`), and the defaults of a pydantic
     settings class (`pool_size: int = 20`, `Field(default=20)`, `Annotated[int,
     Field(default=20)]`), also on an instance a project helper builds from the class
     (`settings = load(Settings)`, the helper returning `settings_class()`); unknown values are not

@@ -137,7 +137,9 @@ class IoInTransaction(Rule):
 
     A call counts only when its receiver is one of these clients (through
     imports, assignments, `self.` attributes and annotated parameters, also a
-    `self.es` the constructor set from a parameter annotated with the client's class): a project
+    `self.es` the constructor set from a parameter annotated with the client's class,
+    and a class attribute the class body assigns once, `CLIENT = AzureOpenAI(...)`,
+    read as `LlmClient.CLIENT` or `self.CLIENT`): a project
     function called `search` is not a search engine. python-telegram-bot calls its
     handlers with an `Update` and a `CallbackContext`: in a module that imports the
     library, the parameters of `def start(update, context, ...)` are taken for those

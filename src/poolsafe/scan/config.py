@@ -17,7 +17,7 @@ from typing import Any
 
 from poolsafe.core.discovery import translate_glob
 from poolsafe.core.model import Severity
-from poolsafe.core.project import ProjectConfig, project_relative
+from poolsafe.core.project import DIRECT_CONNECTION_POLICIES, ProjectConfig, project_relative
 from poolsafe.knowledge.libraries import CONNECTION_KINDS
 
 if sys.version_info >= (3, 11):
@@ -46,6 +46,7 @@ KEYS = (
     "session-dependencies",
     "src",
     "pgbouncer",
+    "direct-connections",
 )
 
 
@@ -221,6 +222,11 @@ def parse_table(table: dict[str, Any], *, path: Path | None, known_codes: Iterab
             if not isinstance(value, bool):
                 raise r.fail(key, f"expected true or false, got {_type_name(value)}")
             cfg.pgbouncer = value
+        elif key == "direct-connections":
+            if value not in DIRECT_CONNECTION_POLICIES:
+                shown = repr(value) if isinstance(value, str) else _type_name(value)
+                raise r.fail(key, f"expected \"lenient\" or \"strict\", got {shown}")
+            cfg.project.direct_connections = value
     return cfg
 
 

@@ -485,6 +485,7 @@ def _cache_key(options: ScanOptions, root: Path) -> str:
     project = options.project
     return config_key((__version__, str(root), rules, sorted(project.acquire.items()),
                        sorted(project.release), sorted(project.session_dependencies),
+                       project.direct_connections,
                        options.max_file_bytes, dependency_signature(root),
                        _deployment_signature(rules, root)))
 

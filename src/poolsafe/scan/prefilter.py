@@ -721,17 +721,25 @@ _APP_STATE_ACQUIRE = re.compile(
 _POOL_KEY = re.compile(rb"(?:^|_)(?:db|pool|engine|database)$", re.I)
 
 
+#: a checkout from a pool an object keeps under a database name, with no argument:
+#: `await self.db_engine.acquire()`, `self.application.db.acquire()`
+_ATTRIBUTE_ACQUIRE = re.compile(rb"\.[ \t]*(\w+)[ \t]*\.[ \t]*acquire[ \t]*\([ \t]*\)")
+
+
 def _app_state_acquire(data: bytes) -> bool:
-    return any(_POOL_KEY.search(m.group(1)) for m in _APP_STATE_ACQUIRE.finditer(data))
+    return any(_POOL_KEY.search(m.group(1)) for m in _APP_STATE_ACQUIRE.finditer(data)) \
+        or any(_POOL_KEY.search(m.group(1)) for m in _ATTRIBUTE_ACQUIRE.finditer(data))
 
 
 def app_state_pool_seeds(datas: list[bytes]) -> set[int]:
     """In a project that imports aiopg or aiomysql, the files that check a connection
     out of a pool kept in an aiohttp application's state (`async with
-    request.app["engine"].acquire() as conn:`): such a file need import no database
-    package (its pool came through `app`), so it is no seed by its words, yet the
-    index reads that checkout as the project's aiopg or aiomysql connection (PS101,
-    PS102, PS207)."""
+    request.app["engine"].acquire() as conn:`), or kept by an object under a
+    database name (`await self.db_engine.acquire()` in a Tornado handler given the
+    engine as an `initialize` keyword): such a file need import no database
+    package (its pool came through `app` or a constructor argument), so it is no
+    seed by its words, yet the index reads that checkout as the project's aiopg or
+    aiomysql connection (PS101, PS102, PS207)."""
     if not any(_AIO_POOL_IMPORT.search(d) for d in datas):
         return set()
     return {i for i, d in enumerate(datas) if b"acquire" in d and _app_state_acquire(d)}

@@ -27,6 +27,19 @@ class _PlanApplier(cst.CSTTransformer):
             for key, (_node, stmts) in p.insert_before.items():
                 self.inserts.setdefault(key, []).extend(stmts)
 
+    #: ids of the nodes on the way from the module to an edited node (None: visit
+    #: every node, as libcst does): the others are kept as they are, not rebuilt
+    visiting: set[int] | None = None
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return self.visiting is None or id(node) in self.visiting
+
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None  # (no `visit_X_attr` methods: libcst's lookup per field skipped)
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
     def on_leave(  # type: ignore[override]
             self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
@@ -144,8 +157,66 @@ def _import_block_end(body: Sequence[cst.BaseStatement]) -> int:
     return at
 
 
+def _to_edits(module: cst.Module, plans: list[FixPlan]) -> set[int] | None:
+    """The ids of the edited nodes and of every node above one, for `_PlanApplier` to
+    visit only those: libcst's transformer otherwise rebuilds every node of the module
+    (most of proving a `[*]`: superset's `db_engine_specs/gsheets.py`, issue 32), and
+    a node outside those paths comes out as it went in, so the module's code is the
+    same. Kept nodes are then in both trees; None (visit every node, each a copy) when
+    a plan's new code holds a node of the module that stays where it was, which the
+    fixed tree would then hold twice, or an edited node is not found under the module
+    (a whitespace or punctuation node, or one of another tree)."""
+    replaced: set[int] = set()
+    edited: set[int] = set()
+    new_code: list[cst.CSTNode] = []
+    for p in plans:
+        for key, (_node, new) in p.replacements.items():
+            replaced.add(key)
+            if isinstance(new, cst.FlattenSentinel):
+                new_code.extend(new.nodes)
+            elif isinstance(new, cst.CSTNode):
+                new_code.append(new)
+        for key, (_node, stmts) in p.insert_before.items():
+            edited.add(key)
+            new_code.extend(stmts)
+    edited |= replaced
+    parents: dict[int, cst.CSTNode] = {}
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        cur = stack.pop()
+        for child in children(cur):
+            parents[id(child)] = cur
+            stack.append(child)
+    visiting = {id(module)}
+    for key in edited:
+        if key not in parents and key != id(module):
+            return None
+        at: int | None = key
+        while at is not None and at not in visiting:
+            visiting.add(at)
+            parent = parents.get(at)
+            at = None if parent is None else id(parent)
+    stack = list(new_code)
+    while stack:
+        cur = stack.pop()
+        if cur is module:
+            return None
+        if id(cur) in parents:  # a node of the module: it must leave its place
+            at = id(cur)
+            while at is not None and at not in replaced:
+                parent = parents.get(at)
+                at = None if parent is None else id(parent)
+            if at is None:
+                return None
+            continue  # (its own subtree is the module's too, gone with it)
+        stack.extend(children(cur))
+    return visiting
+
+
 def apply_plans(module: cst.Module, plans: list[FixPlan]) -> cst.Module:
-    new = module.visit(_PlanApplier(plans))
+    applier = _PlanApplier(plans)
+    applier.visiting = _to_edits(module, plans)
+    new = module.visit(applier)
     reqs = [r for p in plans for r in p.imports]
     return drop_unused_imports(module, add_imports(new, reqs))
 

@@ -580,3 +580,74 @@ async def touch(key):
         await conn.ensure_closed()
     await conn.commit()  # expect: PS106
 """, note="aiomysql: a commit after ensure_closed() closed the connection", unfixable=_USE))
+
+#: a Tornado application handed an aiopg.sa engine built from a settings mapping; the
+#: handlers' module imports no database package (the engine comes in `initialize`)
+_TORNADO_APP = """\
+import tornado.web
+from aiopg.sa import create_engine
+
+from handlers import ShelfHandler
+
+
+async def make_app(settings):
+    engine = await create_engine(**settings["db"])
+    return tornado.web.Application([(r"/shelf", ShelfHandler, {"engine": engine})])
+"""
+
+_SHELF_BASE = """\
+import tornado.web
+
+
+class CatalogHandler(tornado.web.RequestHandler):
+    def initialize(self, engine):
+        self.engine = engine
+
+    async def checkout(self):
+        return await self.engine.acquire()
+"""
+
+PS102_INVALID.append(Case(_SHELF_BASE + """
+
+class ShelfHandler(CatalogHandler):
+    async def get(self):
+        conn = await self.checkout()  # expect: PS102
+        rows = await conn.execute("SELECT title FROM books WHERE shelved")
+        self.write({"titles": [row.title for row in await rows.fetchall()]})
+""", files={"app.py": _TORNADO_APP}, path="handlers.py",
+    note="aiopg.sa: the checkout wrapper is a method of the project's base handler "
+         "(`self.checkout()` resolved through the subclass's project base); nothing "
+         "gives the connection back"))
+
+PS102_VALID.append(Case(_SHELF_BASE + """
+
+class ShelfHandler(CatalogHandler):
+    async def get(self):
+        conn = await self.checkout()
+        try:
+            rows = await conn.execute("SELECT title FROM books WHERE shelved")
+            self.write({"titles": [row.title for row in await rows.fetchall()]})
+        finally:
+            await conn.close()
+""", files={"app.py": _TORNADO_APP}, path="handlers.py",
+    note="aiopg.sa: the inherited wrapper's connection closed (given back) in finally"))
+
+PS102_VALID.append(Case("""
+import tornado.web
+
+
+class CatalogHandler(tornado.web.RequestHandler):
+    def initialize(self, engine):
+        self.engine = engine
+        self.lock_db = None
+
+    async def checkout(self):
+        return self.lock_db
+
+
+class ShelfHandler(CatalogHandler):
+    async def get(self):
+        conn = await self.checkout()
+        self.write({"busy": conn is not None})
+""", files={"app.py": _TORNADO_APP}, path="handlers.py",
+    note="look-alike: the inherited method returns what the handler keeps, no checkout"))

@@ -2,6 +2,10 @@
 
 from poolsafe.rules.base import Case
 
+#: the project's own `[tool.poolsafe]`: report the exception-only gaps of direct
+#: connections too (see PS102's "Direct connections")
+_STRICT = {"pyproject.toml": '[tool.poolsafe]\ndirect-connections = "strict"\n'}
+
 _PG_POOL = """\
 from psycopg2.pool import ThreadedConnectionPool
 pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
@@ -178,6 +182,8 @@ def test_reads():
     assert conn.cursor() is not None
 """, path="tests/test_reads.py", note="a test that never gives its pool checkout back: "
                                       "the tests after it wait for a slot"),
+    # with `direct-connections = "strict"` only: an exception-only gap of a local direct
+    # connection (policy49), kept here for the flow and fix mechanics it shows
     Case("""
 import psycopg2
 from fastapi import FastAPI
@@ -191,7 +197,7 @@ def warm_up():
         conn = psycopg2.connect("dbname=app")  # expect: PS102
         conn.cursor().execute("SELECT 1")
         conn.close()
-""", note="a startup handler, but the connections are opened in a loop"),
+""", note="a startup handler, but the connections are opened in a loop", files=_STRICT),
     Case(_PG_POOL + """
 class Transaction:
     def __enter__(self):
@@ -299,6 +305,8 @@ def on_the_module():
         pgpool.putconn(conn)
 """, note="putconn() without the connection, or on the module instead of the pool, "
            "releases nothing (it raises)"),
+    # with `direct-connections = "strict"` only: an exception-only gap of a local direct
+    # connection (policy49), kept here for the flow and fix mechanics it shows
     Case("""
 import sys
 import psycopg2
@@ -333,7 +341,7 @@ if __name__ == "__main__":
     main(sys.argv[1:])
     handler({})
 """, note="one-shot script: a connection or a pooled checkout per loop iteration, and a "
-           "function that also runs from elsewhere are still reported"),
+           "function that also runs from elsewhere are still reported", files=_STRICT),
     Case("""
 from db import close_conn, get_conn
 
@@ -491,6 +499,8 @@ def each(ids):
             continue
         pool.putconn(conn)
 """, note="continue skips the release"),
+    # with `direct-connections = "strict"` only: an exception-only gap of a local direct
+    # connection (policy49), kept here for the flow and fix mechanics it shows
     Case("""
 import pymysql
 
@@ -501,7 +511,7 @@ def dump():
         rows = cur.fetchall()
     conn.close()
     return rows
-""", note="raw driver connection closed only on the happy path"),
+""", note="raw driver connection closed only on the happy path", files=_STRICT),
     Case("""
 import psycopg2
 
@@ -640,6 +650,8 @@ def cities():
         return jsonify([]), 500
 """, note="the pool comes from a property of the project's own Flask extension; a failing "
           "query skips the close()"),
+    # with `direct-connections = "strict"` only: an exception-only gap of a local direct
+    # connection (policy49), kept here for the flow and fix mechanics it shows
     Case("""\
 import psycopg2
 
@@ -660,7 +672,7 @@ class Store:
             if conn and conn != self.conn:
                 conn.close()
 """, note="execute() before the `try` skips the guarded close; the fix moves the "
-          "`if` whole into a `finally` around both"),
+          "`if` whole into a `finally` around both", files=_STRICT),
     Case(_PG_POOL + """
 
 def load(order_id):
@@ -922,6 +934,8 @@ def subscribe(dsn, sql):
         sub_con.commit()
         sub_con.close()
 """, note='a commit before the close in finally may raise and skip it'),
+    # with `direct-connections = "strict"` only: an exception-only gap of a local direct
+    # connection (policy49), kept here for the flow and fix mechanics it shows
     Case("""
 import pymysql
 
@@ -932,7 +946,8 @@ def create_db(host, dbname):
         cr.execute("create database " + dbname)
     cn.close()
 """, path="mycli/features/db_utils.py",
-         note="the same helper in production code: the exception path leaks the connection"),
+         note="the same helper in production code: the exception path leaks the connection",
+         files=_STRICT),
     Case("""
 from contextlib import contextmanager
 
@@ -1124,6 +1139,8 @@ def store(items, prepare):
 """, note="`flush()` sends the pending rows, so the session holds a connection when "
           "`prepare()` raises"),
 
+    # with `direct-connections = "strict"` only: an exception-only gap of a local direct
+    # connection (policy49), kept here for the flow and fix mechanics it shows
     Case("""
 import psycopg2
 
@@ -1145,7 +1162,7 @@ def run_admin(dsn, statement):
         conn.close()
     return True
 """, note="the checkout ends a `try` whose handler leaves: past it the connection is "
-          "held, and `set_isolation_level()` raising skips the `finally` below"),
+          "held, and `set_isolation_level()` raising skips the `finally` below", files=_STRICT),
     Case("""
 from psycopg2.pool import PoolError, ThreadedConnectionPool
 
@@ -1163,6 +1180,8 @@ def check_idle(count):
         pool.putconn(conn)
 """, note="a loop's checkout in a `try` whose handler breaks out: an error of the "
           "query skips the putconn()"),
+    # with `direct-connections = "strict"` only: an exception-only gap of a local direct
+    # connection (policy49), kept here for the flow and fix mechanics it shows
     Case("""
 import psycopg2
 
@@ -1180,7 +1199,7 @@ def server_version(dsn):
     return None
 """, note="the handler goes on (conn = None) instead of leaving: the checkout is not "
           "held on every path past the `try`, so the fix leaves it",
-         unfixable="nothing uses `conn` after the checkout"),
+         unfixable="nothing uses `conn` after the checkout", files=_STRICT),
 
     Case("""
 import db
@@ -3579,6 +3598,8 @@ def search_books():
 ]
 
 INVALID += [
+    # with `direct-connections = "strict"` only: an exception-only gap of a local direct
+    # connection (policy49), kept here for the flow and fix mechanics it shows
     Case(_SEARCH_BASE + """
 
 @app.route("/books")
@@ -3595,7 +3616,9 @@ def search_books():
     finally:
         conn.close()
 """, note="`request.args.items()` runs between the connect and the `try` (a call that may "
-          "raise); the appends and the join alone would not"),
+          "raise); the appends and the join alone would not", files=_STRICT),
+    # with `direct-connections = "strict"` only: an exception-only gap of a local direct
+    # connection (policy49), kept here for the flow and fix mechanics it shows
     Case(_SEARCH_BASE + """
 
 @app.route("/books")
@@ -3612,7 +3635,9 @@ def search_books():
     finally:
         conn.close()
 """, note="`int(raw)` may raise before the `try`, and the join of integers raises TypeError: "
-          "the list does not hold only strings"),
+          "the list does not hold only strings", files=_STRICT),
+    # with `direct-connections = "strict"` only: an exception-only gap of a local direct
+    # connection (policy49), kept here for the flow and fix mechanics it shows
     Case(_SEARCH_BASE + """
 
 def add_filters(conditions):
@@ -3632,7 +3657,7 @@ def search_books():
     finally:
         conn.close()
 """, note="the list is handed to another function, which may add anything: the join may "
-          "raise (and so may the call)"),
+          "raise (and so may the call)", files=_STRICT),
 ]
 
 # Issue 31, round 17 (large48, held out: idemkit's LISTEN connection): asyncpg's local
@@ -3708,6 +3733,212 @@ INVALID += [
          note="the close tests the flag the wrong way round: the session it made is never "
               "closed",
          unfixable="nothing uses `session` after the checkout"),
+]
+
+# policy49 (issue 31): a direct synchronous driver connection that only an exception
+# skips, held in a local it cannot outlive, is closed by reference counting as the
+# frame unwinds (PS102's "Direct connections"); what can outlive the call still is
+INVALID += [
+    Case("""
+import time
+
+import psycopg2
+
+
+def mark_shipped(order_ids):
+    db = psycopg2.connect("dbname=shop")  # expect: PS102
+    cur = db.cursor()
+    for attempt in range(5):
+        try:
+            cur.execute("UPDATE orders SET shipped = true WHERE id = ANY(%s)", (order_ids,))
+            db.commit()
+            break
+        except psycopg2.OperationalError:
+            time.sleep(attempt)
+    db.close()
+""", note="a retry loop catches the error and sleeps holding the same connection, which "
+          "an error may have left dead but open; any other error leaves without close()"),
+    Case("""
+import psycopg2
+
+
+class Exporter:
+    def export(self, table):
+        link = psycopg2.connect("dbname=warehouse")  # expect: PS102
+        self.cursor = link.cursor()
+        self.cursor.execute("SELECT * FROM " + table)
+        self.rows = self.cursor.fetchall()
+        link.close()
+""", note="the cursor, which keeps its connection, is stored on the object: an error in "
+          "execute() leaves the connection open as long as the exporter lives"),
+    Case("""
+import psycopg2
+
+
+def open_reporting():
+    handle = psycopg2.connect("dbname=reports")  # expect: PS102
+    handle.cursor().execute("SET search_path TO reporting")
+    return handle
+""", note="returned on the normal path: the error path of the SET leaves the connection "
+          "to a traceback the caller may keep"),
+    Case("""
+import logging
+
+import pymysql
+
+log = logging.getLogger(__name__)
+
+
+def record_visit(page):
+    mysql_conn = pymysql.connect(host="db", user="web", database="stats")  # expect: PS102
+    cur = mysql_conn.cursor()
+    try:
+        cur.execute("INSERT INTO visits (page) VALUES (%s)", (page,))
+    except pymysql.IntegrityError:
+        log.warning("duplicate visit %s", page)
+    cur.execute("UPDATE pages SET hits = hits + 1 WHERE name = %s", (page,))
+    mysql_conn.commit()
+    mysql_conn.close()
+""", note="the handler logs and goes on with the connection; the second execute() raising "
+          "leaves it open"),
+    Case("""
+import psycopg2
+
+OPEN = []
+
+
+def remember(conn):
+    OPEN.append(conn)
+
+
+def vacuum(table):
+    c = psycopg2.connect("dbname=ops")  # expect: PS102
+    remember(c)
+    c.cursor().execute("VACUUM " + table)
+    c.close()
+""", note="a project function keeps the connection in a module list"),
+    Case("""
+import psycopg2
+
+
+def stream_ids():
+    pg = psycopg2.connect("dbname=ops")  # expect: PS102
+    cur = pg.cursor()
+    cur.execute("SELECT id FROM jobs")
+    for (job_id,) in cur:
+        yield job_id
+    pg.close()
+""", note="a generator: a consumer that stops early keeps it suspended, connection open"),
+    Case("""
+import asyncpg
+
+
+async def count_jobs():
+    conn = await asyncpg.connect("postgresql://ops@db/ops")  # expect: PS102
+    total = await conn.fetchval("SELECT count(*) FROM jobs")
+    await conn.close()
+    return total
+""", note="asyncpg's own connection: collected unclosed, it warns and may keep the socket"),
+    Case("""
+import psycopg2
+
+
+def insert_event(kind):
+    conn = psycopg2.connect("dbname=events")  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("INSERT INTO events (kind) VALUES (%s)", (kind,))
+    conn.commit()
+    conn.close()
+""", files=_STRICT,
+         note="`direct-connections = \"strict\"`: the exception-only gap is reported too"),
+]
+
+VALID += [
+    Case("""
+import psycopg2
+
+
+def insert_event(kind):
+    conn = psycopg2.connect("dbname=events")
+    cur = conn.cursor()
+    cur.execute("INSERT INTO events (kind) VALUES (%s)", (kind,))
+    conn.commit()
+    conn.close()
+""", note="policy49: only an exception skips close(); the unwound frame's reference count "
+          "closes the local direct connection"),
+    Case("""
+import pymysql
+
+
+def product_count():
+    conn = pymysql.connect(host="db", user="shop", database="shop")
+    cur = conn.cursor()
+    cur.execute("SELECT COUNT(*) FROM products")
+    (n,) = cur.fetchone()
+    conn.close()
+    return n
+""", note="policy49: the pymysql twin (rows returned, not the connection)"),
+    Case("""
+import mysql.connector
+
+
+def user_names():
+    cnx = mysql.connector.connect(host="db", user="app", database="app")
+    cursor = cnx.cursor()
+    cursor.execute("SELECT name FROM users")
+    names = [row[0] for row in cursor.fetchall()]
+    cnx.close()
+    return names
+""", note="policy49: the mysql.connector twin (no pool arguments)"),
+    Case("""
+import psycopg2
+
+
+def _execute(conn, sql):
+    cur = conn.cursor()
+    cur.execute(sql)
+    return cur.rowcount
+
+
+def purge_sessions():
+    conn = psycopg2.connect("dbname=app")
+    removed = _execute(conn, "DELETE FROM sessions WHERE expired")
+    conn.commit()
+    conn.close()
+    return removed
+""", note="policy49: a project helper that only uses the connection does not keep it"),
+    Case("""
+import psycopg2
+
+
+def load_scores(lines):
+    conn = psycopg2.connect("dbname=game")
+    cur = conn.cursor()
+    for line in lines:
+        try:
+            score = int(line)
+        except ValueError:
+            continue
+        cur.execute("INSERT INTO scores VALUES (%s)", (score,))
+    conn.commit()
+    conn.close()
+""", note="policy49: the handler goes on, but its `try` does no work on the connection"),
+    Case("""
+import psycopg2
+
+
+def try_migrate(statements):
+    conn = psycopg2.connect("dbname=app")
+    cur = conn.cursor()
+    for statement in statements:
+        try:
+            cur.execute(statement)
+        except psycopg2.ProgrammingError:
+            conn.close()
+            raise
+    conn.commit()
+    conn.close()
+""", note="policy49: the handler closes the connection and re-raises"),
 ]
 
 # large49 (issue 31): bookkeeping that cannot raise between a checkout and the

@@ -3492,3 +3492,125 @@ INVALID += [
          note="closing the cursor through getattr ends nothing: the UPDATE runs in the "
               "aborted transaction"),
 ]
+
+# Issue 31, round 18 (small49): a handler that ends in a project helper which raises on
+# every path (`raise_api_error(e, "...")`: a chain of `if isinstance(...): raise ...` and a
+# last `raise`) swallows nothing, as `sys.exit(...)` does not.
+_RAISING_HELPER = '''
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+
+
+class NotFound(Exception):
+    pass
+
+
+class ServerFault(Exception):
+    pass
+
+
+def raise_api_error(exc, msg):
+    if isinstance(exc, NotFound):
+        raise NotFound(msg)
+{tail}
+
+
+async def rename_account(db: AsyncSession, accounts, account_id, name):
+    try:
+        account = (await db.execute(select(accounts).where(accounts.c.id == account_id))).one()
+    except SQLAlchemyError as exc:{mark}
+        raise_api_error(exc, "cannot read the account")
+    await db.execute(accounts.update().where(accounts.c.id == account.id).values(name=name))
+    await db.commit()
+'''
+
+VALID += [
+    Case(_RAISING_HELPER.format(tail="    raise ServerFault(msg)", mark=""),
+         note="the project helper ends in `raise` and has no `return`: every path through it "
+              "raises, so the UPDATE never runs after the swallowed error"),
+]
+
+INVALID += [
+    Case(_RAISING_HELPER.format(tail="    print(msg)", mark="  # expect: PS103"),
+         note="the helper raises only for NotFound and otherwise returns: the UPDATE runs in "
+              "the aborted transaction"),
+    Case(_RAISING_HELPER.format(
+        tail="    if msg is None:\n        return\n    raise ServerFault(msg)",
+        mark="  # expect: PS103"),
+         note="a `return` on one path: the helper can give control back to the handler"),
+]
+
+# Issue 31, item 7, the Flask-SQLAlchemy form (small48's tune class; small49): a model mixin's
+# method that swallows a failed commit on the extension's `db.session` and gives back False,
+# called only by Flask request handlers that test the result at once and leave; the
+# extension removes the session at the end of the request.
+_FLASK_MIXIN = '''
+from flask import Flask, request
+from flask_restful import Api, Resource
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.exc import SQLAlchemyError
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {{"pool_pre_ping": True}}
+db = SQLAlchemy(app)
+api = Api(app)
+
+
+class Persisted:
+    def discard(self):
+        try:
+            db.session.delete(self)
+            db.session.commit()
+            return True
+        except SQLAlchemyError:{mark}
+            return False
+
+
+class Channel(db.Model, Persisted):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+class Audit(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    note = db.Column(db.String(200))
+
+
+class ChannelResource(Resource):
+    def delete(self, channel_id):
+        channel = Channel.query.get_or_404(channel_id)
+        if not channel.discard():
+            return {{"error": "cannot delete"}}, 500
+        return "", 204
+
+
+@app.post("/channels/<int:channel_id>/archive")
+def archive(channel_id):
+    channel = Channel.query.get_or_404(channel_id)
+    removed = channel.discard()
+{tail}
+
+
+api.add_resource(ChannelResource, "/channels/<int:channel_id>")
+'''
+
+VALID += [
+    Case(_FLASK_MIXIN.format(
+        mark="",
+        tail='    if not removed:\n        return {"error": "cannot archive"}, 500\n'
+             '    return "", 204'),
+         note="both callers are request handlers that test the result at once and return; "
+              "Flask-SQLAlchemy removes db.session when the request ends"),
+]
+
+INVALID += [
+    Case(_FLASK_MIXIN.format(
+        mark="  # expect: PS103",
+        tail='    db.session.add(Audit(note=f"archive {channel_id}: {removed}"))\n'
+             '    db.session.commit()\n    return "", 204'),
+         note="the route writes an audit row on the same session after a failed discard(): "
+              "the INSERT runs in the failed transaction"),
+]

@@ -2009,3 +2009,141 @@ def run():
 """, files={**_FILES, "management/commands/sync.py": _RUN_COMMAND},
          note="a finite loop: the command ends with it"),
 ]
+
+#: a module that treats APScheduler as optional: the import in a `try`, a `None`
+#: placeholder in the handler (the name is the import wherever it is called)
+_OPTIONAL_SCHEDULER = """\
+try:
+    from apscheduler.schedulers.background import BackgroundScheduler
+except ImportError:  # the scheduler is an optional extra
+    BackgroundScheduler = None
+
+from tasks import settle_orders
+
+
+def start_jobs():
+    if BackgroundScheduler is None:
+        return None
+    scheduler = BackgroundScheduler()
+    scheduler.add_job(settle_orders, "interval", minutes=10)
+    scheduler.start()
+    return scheduler
+"""
+
+INVALID.append(Case("""
+from models import Order
+
+
+def settle_orders():
+    Order.objects.filter(paid=False, total=0).update(paid=True)  # expect: PS107
+""", files={**_FILES, "jobs.py": _OPTIONAL_SCHEDULER}, path="tasks.py",
+    note="an APScheduler job registered where the scheduler class is an optional "
+         "import with a `None` fallback"))
+
+VALID.append(Case("""
+from django.db import close_old_connections
+
+from models import Order
+
+
+def settle_orders():
+    try:
+        Order.objects.filter(paid=False, total=0).update(paid=True)
+    finally:
+        close_old_connections()
+""", files={**_FILES, "jobs.py": _OPTIONAL_SCHEDULER}, path="tasks.py",
+    note="the optional scheduler's job closes its connection in finally"))
+
+VALID.append(Case("""
+from models import Order
+
+BackgroundScheduler = None
+
+
+def settle_orders():
+    Order.objects.filter(paid=False, total=0).update(paid=True)
+
+
+def start_jobs():
+    if BackgroundScheduler is not None:
+        BackgroundScheduler().add_job(settle_orders, "interval", minutes=10).start()
+""", files=_FILES, path="tasks.py",
+    note="look-alike: a name that is only ever None (no import of it): no scheduler, "
+         "no job"))
+
+#: a helper module whose function queries the models
+_REPORTS = """\
+from models import Order
+
+
+def rebuild_totals():
+    return Order.objects.filter(paid=True).count()
+
+
+def read_template(path):
+    with open(path) as fh:
+        return fh.read()
+"""
+
+INVALID.append(Case("""
+import threading
+
+from reports import rebuild_totals
+
+
+def refresh():
+    rebuild_totals()  # expect: PS107
+
+
+def on_startup():
+    threading.Thread(target=refresh, daemon=True).start()
+""", files={**_FILES, "reports.py": _REPORTS}, path="boot.py",
+    note="a thread target in a module that spells no Django word, whose database work "
+         "is a helper of another module"))
+
+VALID.append(Case("""
+import threading
+
+from reports import read_template
+
+
+def warm_cache():
+    read_template("templates/invoice.html")
+
+
+def on_startup():
+    threading.Thread(target=warm_cache, daemon=True).start()
+""", files={**_FILES, "reports.py": _REPORTS}, path="boot.py",
+    note="look-alike: the thread's helper of another module reads a file, no query"))
+
+VALID.append(Case("""
+import threading
+
+from reports import rebuild_totals
+
+
+def refresh():
+    rebuild_totals()
+
+
+def on_startup():
+    refresh()
+""", files={**_FILES, "reports.py": _REPORTS}, path="boot.py",
+    note="look-alike: the helper called in the caller's own thread, no thread started"))
+
+VALID.append(Case("""
+import threading
+
+from reports import rebuild_totals, rebuild_invoices
+
+
+def refresh():
+    rebuild_totals()
+    rebuild_invoices()
+
+
+def on_startup():
+    threading.Thread(target=refresh, daemon=True).start()
+""", files={**_FILES, "reports.py": _REPORTS}, path="boot.py",
+    note="look-alike: the module imports a name its project module never defines, so "
+         "importing it raises ImportError and its thread is never started"))

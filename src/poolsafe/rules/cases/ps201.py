@@ -1279,3 +1279,93 @@ from dash.db import orders
 st.write(orders())
 """}, note="a module the script imports runs once per process (Python caches imports)"),
 ]
+
+# Issue 31, round 18 (small49; corpus17's held-out class): a Streamlit page that calls, at
+# its top level, a connection function of another module cached with `@st.cache_resource`.
+_STREAMLIT_PAGE = """
+import pandas as pd
+import streamlit as st
+
+from board.db import {name}
+
+conn = {name}(){mark}
+st.header("Fixtures")
+st.dataframe(pd.read_sql("SELECT * FROM fixtures", conn))
+"""
+
+_STREAMLIT_DB = """
+import os
+
+import psycopg2
+import streamlit as st
+
+
+def traced(fn):
+    def run(*args, **kwargs):
+        st.caption(f"calling {fn.__name__}")
+        return fn(*args, **kwargs)
+    return run
+
+
+@st.cache_resource(ttl=3600)
+def shared_conn():
+    return psycopg2.connect(os.environ["BOARD_DSN"])
+
+
+@st.experimental_singleton
+def legacy_conn():
+    return psycopg2.connect(os.environ["BOARD_DSN"])
+
+
+@traced
+def traced_conn():
+    return psycopg2.connect(os.environ["BOARD_DSN"])
+"""
+
+VALID += [
+    Case(_STREAMLIT_PAGE.format(name="shared_conn", mark=""), path="pages/fixtures.py",
+         files={"board/__init__.py": "", "board/db.py": _STREAMLIT_DB},
+         note="the page's call reaches a function of another module that Streamlit caches "
+              "with `@st.cache_resource(...)`: every rerun gets the one kept connection"),
+    Case(_STREAMLIT_PAGE.format(name="legacy_conn", mark=""), path="pages/fixtures.py",
+         files={"board/__init__.py": "", "board/db.py": _STREAMLIT_DB},
+         note="`@st.experimental_singleton` is cache_resource's old name"),
+]
+
+INVALID += [
+    Case(_STREAMLIT_PAGE.format(name="traced_conn", mark="  # expect: PS201"),
+         path="pages/fixtures.py",
+         files={"board/__init__.py": "", "board/db.py": _STREAMLIT_DB},
+         note="a project decorator that only logs keeps nothing: a new connection at every "
+              "rerun"),
+]
+
+# Round 18 (small49): flask-apispec's `MethodResource` is a `MethodView`: its HTTP-method
+# methods are request handlers.
+_APISPEC_RESOURCE = """
+import psycopg2
+{base_import}
+
+
+class ReportResource({base}):
+    def get(self, report_id):
+        conn = psycopg2.connect("dbname=reports"){mark}
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT body FROM reports WHERE id = %s", (report_id,))
+            return {{"body": cur.fetchone()[0]}}
+        finally:
+            conn.close()
+"""
+
+INVALID += [
+    Case(_APISPEC_RESOURCE.format(base_import="from flask_apispec.views import MethodResource",
+                                  base="MethodResource", mark="  # expect: PS201"),
+         note="flask-apispec's MethodResource routes each request to get(): a connect per "
+              "request"),
+]
+
+VALID += [
+    Case(_APISPEC_RESOURCE.format(base_import="", base="object", mark=""),
+         note="the same method on a plain class nothing routes to or calls"),
+]

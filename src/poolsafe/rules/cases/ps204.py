@@ -310,3 +310,40 @@ engine = create_engine("postgresql://app@db/app", pool_size=4,
 """, note="the default overflow on a smaller steady pool: a larger share of overflow than "
           "SQLAlchemy's default pair"),
 ]
+
+# Issue 31, round 18 (small49): settings constants of another module read from the
+# environment with an integer default (`int(os.getenv("MAX_OVERFLOW", 20))`).
+_ENV_INT_SETTINGS = """
+import os
+
+POOL_SIZE = int(os.getenv("POOL_SIZE", 10))
+MAX_OVERFLOW = int(os.getenv("MAX_OVERFLOW", {overflow}))
+"""
+
+_ENV_INT_ENGINE = """
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ..config.settings import MAX_OVERFLOW, POOL_SIZE
+
+
+def build_engine(url):
+    return create_async_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                               max_overflow=MAX_OVERFLOW){mark}
+"""
+
+INVALID += [
+    Case(_ENV_INT_ENGINE.format(mark="  # expect: PS204"), path="svc/infra/db.py",
+         files={"svc/__init__.py": "", "svc/infra/__init__.py": "",
+                "svc/config/__init__.py": "",
+                "svc/config/settings.py": _ENV_INT_SETTINGS.format(overflow=20)},
+         note="the integer defaults 10 and 20 of the environment lookups, through a relative "
+              "import: 20 overflow connections on a steady pool of 10"),
+]
+
+VALID += [
+    Case(_ENV_INT_ENGINE.format(mark=""), path="svc/infra/db.py",
+         files={"svc/__init__.py": "", "svc/infra/__init__.py": "",
+                "svc/config/__init__.py": "",
+                "svc/config/settings.py": _ENV_INT_SETTINGS.format(overflow=5)},
+         note="the same lookups with an overflow default of 5: half the steady pool"),
+]

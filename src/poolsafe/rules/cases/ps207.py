@@ -1999,3 +1999,60 @@ handler = CommandHandler("start", start)
     note="the helper imported from a package that re-exports it from a same-named "
          "submodule; the pool the wrapper checks out of comes from bot_data (untyped) "
          "in a project that builds psycopg2 pools"))
+
+# Issue 31, round 18 (small49; corpus17's held-out class): an LLM client kept as a class
+# attribute (`CLIENT = AzureOpenAI(...)` in the class body), used by a staticmethod that a
+# project helper calls: two calls down from the function whose session is in a transaction.
+_CLASS_CLIENT = """
+import os
+
+from openai import AzureOpenAI
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
+
+
+class Offline:
+    def create(self, **kwargs):
+        return {{"choices": []}}
+
+
+class Summariser:
+    CLIENT = {client}
+
+    @staticmethod
+    def complete(prompt):
+        return Summariser.CLIENT.chat.completions.create(
+            model="gpt-4o", messages=[{{"role": "user", "content": prompt}}])
+
+
+def daily_digest(rows):
+    return Summariser.complete("Summarise: " + repr(rows))
+
+
+def build_digest():
+    session = SessionLocal()
+    try:
+        rows = session.execute(text("SELECT * FROM events WHERE day = current_date")).all()
+        {before}digest = daily_digest(rows){mark}
+        session.execute(text("INSERT INTO digests (body) VALUES (:b)"), {{"b": str(digest)}})
+        session.commit()
+    finally:
+        session.close()
+"""
+
+_AZURE = 'AzureOpenAI(api_key=os.environ["AZURE_KEY"], api_version="2024-06-01")'
+
+INVALID += [
+    Case(_CLASS_CLIENT.format(client=_AZURE, before="", mark="  # expect: PS207"),
+         note="the class attribute is an Azure OpenAI client: the completion runs two calls "
+              "down while the SELECT's transaction is open"),
+]
+
+VALID += [
+    Case(_CLASS_CLIENT.format(client=_AZURE, before="session.commit()\n        ", mark=""),
+         note="the SELECT's transaction is committed before the completion"),
+    Case(_CLASS_CLIENT.format(client="Offline()", before="", mark=""),
+         note="the class attribute is a project stand-in, no library client"),
+]

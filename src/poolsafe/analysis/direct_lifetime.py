@@ -1,0 +1,349 @@
+"""Whether a direct synchronous driver connection ends with its function's frame.
+
+PS102's direct-connection policy (issue 31): a connection of its own from a
+synchronous driver (`psycopg2.connect()`, `pymysql.connect()`, ...), held only in a
+local variable, closed on the normal path and missed only where an exception leaves
+the function, is closed by CPython's reference counting when the exception unwinds
+the frame: it holds no pool slot, and its server slot lives only until the
+traceback is released. It cannot outlive the call when nothing keeps another
+reference to it: it is not returned or yielded (nor is the function a generator,
+which a consumer may keep suspended), not stored on an attribute, in a container or
+a global, not captured by a nested function or a lambda, not handed to a thread, an
+executor or a callback registration, nor to a project function or class that may
+keep it; and the function does not catch an exception and go on holding it (an
+`except` that neither re-raises, returns, drops nor closes the connection, such as
+a retry loop that sleeps and tries again: the dead-but-open connection stays open
+for that time). Where the analysis cannot tell, the connection is taken to outlive
+the call.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import dotted_name, iter_nodes
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.values import ClassRef, FunctionRef
+
+_STRICT_MEMO: weakref.WeakKeyDictionary[ProjectIndex, dict[str, bool]] = (
+    weakref.WeakKeyDictionary())
+
+
+def strict_direct_connections(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """`direct-connections = "strict"`: in the configuration the scan read
+    (`ProjectConfig`), or in the `[tool.poolsafe]` table of the project's own
+    pyproject.toml (as `pgbouncer = true` is read for PS210: an in-memory project,
+    such as a rule case, has no configuration of its own but that file)."""
+    if index.config.direct_connections == "strict":
+        return True
+    from poolsafe.analysis.deploy_files import project_files
+
+    files = project_files(index, module)
+    memo = _STRICT_MEMO.setdefault(index, {})
+    key = str(files.root)
+    if key not in memo:
+        memo[key] = _declared_strict(files.read("pyproject.toml"))
+    return memo[key]
+
+
+def _declared_strict(text: str | None) -> bool:
+    if not text or "direct-connections" not in text:
+        return False
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        doc = tomllib.loads(text)
+    except ValueError:
+        return False
+    tool = doc.get("tool")
+    table = tool.get("poolsafe") if isinstance(tool, dict) else None
+    return isinstance(table, dict) and table.get("direct-connections") == "strict"
+
+#: the last name of a callee that keeps what it is given past the call: threads,
+#: executors, event loops, callback and finalizer registrations, containers
+_KEEPING_CALLS = frozenset({
+    "Thread", "Timer", "Process", "start_new_thread", "submit", "map", "imap",
+    "imap_unordered", "starmap", "apply_async", "map_async", "run_in_executor",
+    "to_thread", "create_task", "ensure_future", "call_soon", "call_soon_threadsafe",
+    "call_later", "call_at", "add_done_callback", "register", "connect", "finalize",
+    "partial", "ref", "proxy", "setattr", "setdefault", "append", "appendleft", "add",
+    "put", "put_nowait", "insert", "extend", "update", "push", "enter_context",
+    "callback", "set", "add_job", "schedule", "delay", "apply", "send",
+})
+
+#: methods whose result keeps a reference to the connection (a cursor does)
+_HOLDING_METHODS = frozenset({"cursor"})
+
+
+def dies_with_frame(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                    var: str) -> bool:
+    """The connection `call` returns, bound to the local `var` of `func`, cannot
+    outlive the call, and no `except` of `func` goes on holding it."""
+    if "." in var or _is_generator(func):
+        return False
+    body = func.node.body
+    for node in iter_nodes(body):
+        if isinstance(node, (cst.Global, cst.Nonlocal)) and any(
+                n.name.value == var for n in node.names):
+            return False
+    aliases = _aliases(index, func, var)
+    if _escapes(index, func, aliases, 0):
+        return False
+    return not _caught_while_held(index, func, call, aliases)
+
+
+def _is_generator(func: FunctionInfo) -> bool:
+    return any(isinstance(n, cst.Yield) for n in iter_nodes(func.node.body))
+
+
+def _mentions(node: cst.CSTNode, names: set[str]) -> bool:
+    """A plain name of `names` read anywhere under `node`, nested scopes included."""
+    return any(isinstance(n, cst.Name) and n.value in names
+               for n in iter_nodes(node, into_functions=True))
+
+
+def _carries(index: ProjectIndex, func: FunctionInfo, value: cst.BaseExpression,
+             names: set[str]) -> bool:
+    """`value` may evaluate to one of `names`, something holding it (a tuple, a list, a
+    cursor), or what a project function or class made of it."""
+    if isinstance(value, cst.Name):
+        return value.value in names
+    if isinstance(value, cst.Await):
+        return _carries(index, func, value.expression, names)
+    if isinstance(value, cst.Call):
+        f = value.func
+        if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
+                and f.value.value in names:
+            return f.attr.value in _HOLDING_METHODS
+        if any(_mentions(a.value, names) for a in value.args):
+            return _callee_keeps(index, func, value, 0) or _looks_like_class(f)
+        return False
+    if isinstance(value, (cst.Tuple, cst.List, cst.Set, cst.Dict, cst.IfExp,
+                          cst.BooleanOperation, cst.NamedExpr)):
+        return _mentions(value, names)
+    return False
+
+
+def _looks_like_class(f: cst.BaseExpression) -> bool:
+    name = dotted_name(f)
+    return name is not None and name.rsplit(".", 1)[-1][:1].isupper()
+
+
+def _local_target(target: cst.BaseExpression) -> bool:
+    """A plain local name, or an unpacking into plain local names."""
+    if isinstance(target, cst.Name):
+        return True
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return all(_local_target(e.value) for e in target.elements)
+    return False
+
+
+def _callee_keeps(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                  depth: int) -> bool:
+    """A project callee that may keep or return what it is given: a class (its object
+    may keep it), a generator, or a function whose parameters escape it (looked into
+    two calls deep; further down, assumed to)."""
+    target = index.evaluate(call.func, func.module, func)
+    if isinstance(target, ClassRef):
+        return True
+    if not isinstance(target, FunctionRef):
+        return False
+    callee = target.func
+    if depth >= 2 or callee.node is func.node or _is_generator(callee):
+        return True
+    params = set(callee.all_param_names()) - {"self", "cls"}
+    return _escapes(index, callee, params, depth + 1)
+
+
+def _targets(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    if isinstance(node, cst.Assign):
+        return [t.target for t in node.targets]
+    if isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+        return [node.target]
+    if isinstance(node, cst.WithItem) and node.asname is not None:
+        return [node.asname.name]
+    if isinstance(node, cst.NamedExpr):
+        return [node.target]
+    return []
+
+
+def _value(node: cst.CSTNode) -> cst.BaseExpression | None:
+    if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+        return node.value
+    if isinstance(node, cst.WithItem):
+        return node.item
+    if isinstance(node, cst.NamedExpr):
+        return node.value
+    return None
+
+
+def _aliases(index: ProjectIndex, func: FunctionInfo, var: str) -> set[str]:
+    """`var` and the locals that may hold it or something that holds it."""
+    names = {var}
+    bindings = [n for n in iter_nodes(func.node.body) if _targets(n)]
+    changed = True
+    while changed:
+        changed = False
+        for node in bindings:
+            value = _value(node)
+            if value is None or not _carries(index, func, value, names):
+                continue
+            for target in _targets(node):
+                for n in iter_nodes(target):
+                    if isinstance(n, cst.Name) and n.value not in names:
+                        names.add(n.value)
+                        changed = True
+    return names
+
+
+def _escapes(index: ProjectIndex, func: FunctionInfo, names: set[str], depth: int) -> bool:
+    """One of `names` leaves the call: returned, stored somewhere else than a plain
+    local, captured by a nested scope, or handed to a call that may keep it."""
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) \
+                and node is not func.node and _mentions(node, names):
+            return True  # captured (or rebound) in a nested scope
+        if isinstance(node, cst.Return) and node.value is not None \
+                and _carries_out(node.value, names):
+            return True
+        value = _value(node)
+        if value is not None and _mentions(value, names) and any(
+                not _local_target(t) for t in _targets(node)) and _carries_out(value, names):
+            return True  # `self.conn = conn`, `cache[key] = conn`, `a.b, c = conn, cur`
+        if isinstance(node, cst.Call) and any(_mentions(a.value, names) for a in node.args):
+            name = dotted_name(node.func) or ""
+            last = name.rsplit(".", 1)[-1]
+            if last in _KEEPING_CALLS:
+                return True
+            if _callee_keeps(index, func, node, depth):
+                return True  # a project function or class may keep it
+    return False
+
+
+def _carries_out(value: cst.BaseExpression, names: set[str]) -> bool:
+    """`value` may be (or contain) one of `names` itself, or a bound method of it
+    (`conn.close`), not only what a call on it returns (`cur.fetchall()`)."""
+    stack: list[cst.CSTNode] = [value]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, cst.Name):
+            if cur.value in names:
+                return True
+            continue
+        if isinstance(cur, cst.Call):
+            f = cur.func
+            # `conn.cursor()` and `Wrapper(conn)` hold it; `cur.fetchall()`,
+            # `len(rows)` do not
+            if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
+                    and f.value.value in names and f.attr.value in _HOLDING_METHODS:
+                return True
+            if _looks_like_class(f) and any(_mentions(a.value, names) for a in cur.args):
+                return True
+            stack.extend(a.value for a in cur.args if not isinstance(a.value, cst.Name))
+            continue
+        if isinstance(cur, cst.Attribute):
+            if isinstance(cur.value, cst.Name) and cur.value.value in names:
+                return True  # `conn.close`, `conn.info`: the bound object keeps it
+            stack.append(cur.value)
+            continue
+        if isinstance(cur, (cst.Lambda, cst.FunctionDef)):
+            if _mentions(cur, names):
+                return True
+            continue
+        stack.extend(cur.children)
+    return False
+
+
+def _caught_while_held(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                       names: set[str]) -> bool:
+    """An `except` of `func` that may run while the connection is bound (its `try`
+    ends after the checkout, or shares a loop with it), is not part of a release,
+    and neither re-raises, returns, closes nor drops the connection: the function
+    goes on holding a connection that an error may have left dead but open."""
+    order: dict[int, int] = {}
+    for i, node in enumerate(iter_nodes(func.node.body)):
+        order[id(node)] = i
+    at = order.get(id(call))
+    if at is None:
+        return True  # (not in the function's own body: cannot tell)
+    loops_with_call: list[tuple[int, int]] = []
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, (cst.For, cst.While)):
+            start, end = _span(node, order)
+            if start < at <= end:
+                loops_with_call.append((start, end))
+    for t in func.tries:
+        if id(t) not in order:
+            continue
+        start, end = _span(t, order)
+        in_loop = any(ls < start <= le for ls, le in loops_with_call)
+        if end <= at and not in_loop:
+            continue  # over before the checkout
+        if not _mentions(t.body, names) or _only_releases(index, func, t.body, names):
+            # an error of work that does not touch the connection leaves it alive;
+            # `try: conn.close()` / `except Exception: pass` is part of a release
+            continue
+        for handler in t.handlers:
+            if not _lets_go(index, func, handler.body, names):
+                return True
+    return False
+
+
+def _span(node: cst.CSTNode, order: dict[int, int]) -> tuple[int, int]:
+    start = order[id(node)]
+    end = start
+    for sub in iter_nodes(node):
+        end = max(end, order.get(id(sub), end))
+    return start, end
+
+
+def _released(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
+              names: set[str]) -> bool:
+    return bool(index.released_names(node, func) & names)
+
+
+def _only_releases(index: ProjectIndex, func: FunctionInfo, body: cst.BaseSuite,
+                   names: set[str]) -> bool:
+    """Every statement of the block releases the connection (or is `pass`)."""
+    stmts = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    seen = False
+    for stmt in stmts:
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+                isinstance(s, cst.Pass) for s in stmt.body):
+            continue
+        if not isinstance(stmt, cst.CSTNode) or not _released(index, func, stmt, names):
+            return False
+        seen = True
+    return seen
+
+
+def _lets_go(index: ProjectIndex, func: FunctionInfo, body: cst.BaseSuite,
+             names: set[str]) -> bool:
+    """The handler ends by leaving the function (`raise`, `return`), or closes or
+    drops the connection (`conn.close()`, `conn = None`, `del conn`)."""
+    stmts = list(body.body) if isinstance(body, cst.IndentedBlock) else [body]
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, cst.SimpleStatementLine) and isinstance(
+            last.body[-1], (cst.Raise, cst.Return)):
+        return True
+    for stmt in stmts:
+        if not isinstance(stmt, cst.CSTNode):
+            continue
+        if _released(index, func, stmt, names):
+            return True
+        for node in iter_nodes(stmt):
+            if isinstance(node, cst.Del) and _mentions(node, names):
+                return True
+            if isinstance(node, cst.Assign) and any(
+                    isinstance(t.target, cst.Name) and t.target.value in names
+                    for t in node.targets):
+                return True
+    return False
