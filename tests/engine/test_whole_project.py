@@ -439,3 +439,20 @@ def test_a_module_with_slow_work_only_is_parsed_for_slow_work_only(
     parsed.clear()
     assert keyed(scan([str(batch)])) == {str(batch): whole[str(batch)]}
     assert sorted(parsed) == ["batch.py", "util.py"]
+
+
+def test_a_package_without_markers_outside_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No marker anywhere above and not below the working directory: the root is the
+    directory Python imports the package from, so `shop.db`'s wrappers resolve
+    whether the package, one of its files or the directory above it is named."""
+    project = tmp_path / "project"
+    write_tree(project, {k: v for k, v in APP.items() if k != "pyproject.toml"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    orders = project / "shop" / "orders.py"
+    assert find_project_root(orders) == project
+    for named in (project, project / "shop", orders):
+        result = scan([str(named)])
+        assert [(f.line, f.code) for f in result.findings] == [(5, "PS102")], named

@@ -10,8 +10,10 @@ file's own directory), that holds any of `ROOT_MARKERS`: `pyproject.toml`,
 `setup.cfg`, `setup.py` or `.git`. The nearest directory wins whichever marker it
 has, so a sub-project with its own `pyproject.toml` inside a git repository is a
 project of its own. With no marker above it, a path below the working directory
-belongs to the working directory (as Ruff does); any other path is its own root (a
-file: its directory). `--project-root` overrides the search.
+belongs to the working directory (as Ruff does); any other path's root is the
+directory Python imports it from: its own directory (a file's), or, inside a
+package, the first directory above the package's `__init__.py` files.
+`--project-root` overrides the search.
 """
 
 from __future__ import annotations
@@ -47,7 +49,20 @@ def root_of_directory(directory: str, memo: dict[str, str | None]) -> Path:
         return Path(marked)
     start = Path(directory)
     cwd = absolute(Path.cwd())
-    return cwd if is_within(start, cwd) else start
+    return cwd if is_within(start, cwd) else Path(_above_packages(directory))
+
+
+def _above_packages(directory: str) -> str:
+    """The directory Python would import `directory`'s modules from: the first one at
+    or above it that is not a package (holds no `__init__.py`), so that `core/jobs.py`
+    is the module `core.jobs` and `from core.jobs import ...` in a sibling resolves."""
+    current = directory
+    while os.path.isfile(os.path.join(current, "__init__.py")):
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return current
 
 
 def _marked_above(directory: str, memo: dict[str, str | None]) -> str | None:
