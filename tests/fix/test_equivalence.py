@@ -545,6 +545,8 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     # large48's per-table size loop on a PostgreSQL adapter (its ClickHouse look-alike
     # is valid)
     "PS103-invalid-79": SAVEPOINT,
+    # psycopg 3's set_autocommit(False) look-alike: a savepoint per page
+    "PS103-invalid-86": SAVEPOINT,
     # the handler's rollback would also undo the `add()` queued before the `try`: the
     # check drops the fix (large45's autoflush look-alike)
     "PS103-invalid-73": ("`session.rollback()` in the handler also undoes `session.add(entry)`",

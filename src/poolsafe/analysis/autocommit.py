@@ -1,7 +1,8 @@
 """Which names a function body puts in autocommit, read from the syntax alone:
 `conn.autocommit = True`, `conn.set_session(autocommit=True)`,
-`conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)` (or `0`), and
-`conn.execution_options(isolation_level="AUTOCOMMIT")`.
+`conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)` (or `0`), psycopg 3's
+`conn.set_autocommit(True)` (`await conn.set_autocommit(True)` on an async
+connection), and `conn.execution_options(isolation_level="AUTOCOMMIT")`.
 
 Shared by the index (an acquire wrapper that returns such a connection hands out
 an autocommit connection) and by the per-function resources."""
@@ -29,7 +30,7 @@ def autocommit_targets(body: cst.CSTNode) -> set[str]:
                     if base:
                         out.add(base)
         elif isinstance(node, cst.Call):
-            if _sets_autocommit_level(node):
+            if _sets_autocommit_level(node) or _sets_autocommit(node):
                 owner = owner_of_call(node)
                 if owner:
                     out.add(owner)
@@ -50,6 +51,16 @@ def owner_of_call(call: cst.Call) -> str | None:
     if isinstance(f, cst.Attribute):
         return dotted_name(f.value)
     return None
+
+
+def _sets_autocommit(call: cst.Call) -> bool:
+    """psycopg 3's `conn.set_autocommit(True)`."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "set_autocommit"):
+        return False
+    args = [a.value for a in call.args if a.keyword is None]
+    value = args[0] if args else keyword_arg(call, "value")
+    return isinstance(value, cst.Name) and value.value == "True"
 
 
 def _sets_autocommit_level(call: cst.Call) -> bool:

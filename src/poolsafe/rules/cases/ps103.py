@@ -3614,3 +3614,34 @@ INVALID += [
          note="the route writes an audit row on the same session after a failed discard(): "
               "the INSERT runs in the failed transaction"),
 ]
+
+# psycopg 3's `set_autocommit(True)` (awaited on an async connection) puts a pooled
+# connection in autocommit: each statement commits or fails on its own
+_SET_AUTOCOMMIT = '''
+from psycopg import errors
+from psycopg_pool import AsyncConnectionPool
+
+pool = AsyncConnectionPool("dbname=archive", open=False)
+
+
+async def store_pages(pages):
+    async with pool.connection() as conn:
+        await conn.set_autocommit({flag})
+        for page in pages:
+            try:
+                await conn.execute("INSERT INTO pages (url) VALUES (%s)", (page,))
+            except errors.UniqueViolation:{mark}
+                pass
+'''
+
+VALID += [
+    Case(_SET_AUTOCOMMIT.format(flag="True", mark=""),
+         note="a pooled psycopg 3 connection switched to autocommit: a failed INSERT "
+              "aborts nothing the loop goes on with"),
+]
+
+INVALID += [
+    Case(_SET_AUTOCOMMIT.format(flag="False", mark="  # expect: PS103"),
+         note="set_autocommit(False) keeps the transaction: the next INSERT runs in the "
+              "aborted one"),
+]

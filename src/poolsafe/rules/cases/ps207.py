@@ -2056,3 +2056,32 @@ VALID += [
     Case(_CLASS_CLIENT.format(client="Offline()", before="", mark=""),
          note="the class attribute is a project stand-in, no library client"),
 ]
+
+# psycopg 3's `set_autocommit(True)` on a pooled connection: no transaction is open
+# while the worker waits
+_POOLED_AUTOCOMMIT_WORKER = '''
+import asyncio
+
+from psycopg_pool import AsyncConnectionPool
+
+pool = AsyncConnectionPool("dbname=archive", open=False)
+
+
+async def drain(queue):
+    async with pool.connection() as conn:
+        await conn.set_autocommit({flag})
+        while True:
+            url = await conn.execute("SELECT url FROM pending LIMIT 1")
+            await asyncio.sleep(5){mark}
+'''
+
+VALID += [
+    Case(_POOLED_AUTOCOMMIT_WORKER.format(flag="True", mark=""),
+         note="set_autocommit(True): each SELECT commits on its own, the sleep holds no "
+              "transaction"),
+]
+
+INVALID += [
+    Case(_POOLED_AUTOCOMMIT_WORKER.format(flag="False", mark="  # expect: PS207"),
+         note="set_autocommit(False): the first SELECT opens a transaction the sleep keeps"),
+]
