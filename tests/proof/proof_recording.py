@@ -422,6 +422,8 @@ class _ProjectModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def __init__(self, files: dict[str, str]) -> None:
         self.sources: dict[str, tuple[str, bool]] = {}
         for path, text in files.items():
+            if not path.endswith(".py"):
+                continue  # a case's pyproject.toml: configuration, not a module
             parts = path[:-3].split("/")
             package = parts[-1] == "__init__"
             if package:

@@ -551,6 +551,13 @@ def _on_connection(o: Thing, conn: Conn, name: str, args: tuple[Any, ...],
     if name in ("close", "aclose", "remove") or (name == "release" and root in SELF_RELEASE):
         # `scoped.remove()` closes the session; Gino's `conn.release()` gives it back
         if o._kind in ("conn", "db"):
+            if root in ("param", "case") and not async_:
+                # an engine or pool handed in from elsewhere (`initialize(self,
+                # engine)`, an attribute of the case's own object): its library is not
+                # known here, so its close both works when called and may be awaited
+                # (aiopg.sa's `await conn.close()`)
+                conn.release()
+                return _ClosedEither()
             return _defer(async_, conn.release)
         return _defer(async_, lambda: None)
     if name == "commit":
@@ -574,6 +581,17 @@ def _on_connection(o: Thing, conn: Conn, name: str, args: tuple[Any, ...],
         conn.statement(name, args)
         return o if o._kind == "cursor" else made("result")
     return _defer(async_, run)
+
+
+class _ClosedEither:
+    """What `close()` gives on a connection of an unknown library: None, awaited or not."""
+
+    def __await__(self) -> Iterator[None]:
+        return None
+        yield  # pragma: no cover  (makes this a generator)
+
+    def __bool__(self) -> bool:
+        return False
 
 
 def _defer(async_: bool, work: Callable[[], Any]) -> Any:
