@@ -86,3 +86,37 @@ def test_attribute_seeds_need_a_pool_name_and_no_argument() -> None:
     assert app_state_pool_seeds([_APP.encode(), lock]) == set()
     timed = handlers.replace(b"self.db_engine.acquire()", b"self.db_engine.acquire(5)")
     assert app_state_pool_seeds([_APP.encode(), timed]) == set()
+
+
+def test_reselect_decides_an_app_state_seed_from_its_own_file() -> None:
+    """After an edit, `reselect` answers from the changed file alone when the
+    project's aiopg/aiomysql import and the file's own app-state checkout keep their
+    status, and gives the full selection's answer; it declines (None) when an edit
+    adds the project's only aio import or turns a file into such a seed."""
+    import copy
+
+    from poolsafe.scan.prefilter import reselect, select
+
+    modules = [(("bank.db",), "bank"), (("bank.transfer",), "bank"),
+               (("bank.util",), "bank")]
+    util = b"def slug(text):\n    return text.lower()\n"
+    datas = [_DB.encode(), _SERVICE.encode(), util]
+    state: dict[str, object] = {}
+    select(datas, modules=modules, state=state)
+
+    def again(edited: list[bytes], i: int) -> object:
+        answer = reselect(edited, None, modules=modules, state=copy.deepcopy(state),
+                          changed=[i])
+        if answer is not None:
+            fresh = select(edited, modules=modules)
+            assert (answer.targets, answer.seeds) == (fresh.targets, fresh.seeds)
+        return answer
+
+    commented = _SERVICE.encode() + b"\n# edited\n"
+    assert again([datas[0], commented, util], 1) is not None
+    assert again([datas[0], datas[1], util + b"\n# edited\n"], 2) is not None
+    # util now checks out of an object's pool in an aiopg project: a new seed
+    seed = util + b"\n\nasync def peek(self):\n    return await self.db_engine.acquire()\n"
+    assert again([datas[0], datas[1], seed], 2) is None
+    # the only aio import goes: every app-state seed may change
+    assert again([b"import asyncio\n", datas[1], util], 0) is None

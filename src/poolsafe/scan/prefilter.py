@@ -1241,9 +1241,15 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
     if "seeds" not in memo:
         kinds = [seed_kinds(d, config) for d in datas]
         memo["django"] = spells_django(datas)
+        app = app_state_pool_seeds(datas)
         jobs = job_target_seeds(datas, modules, memo["django"]) | atomic_view_seeds(
-            datas, modules, memo["django"]) | app_state_pool_seeds(datas)
+            datas, modules, memo["django"])
         memo["job_seeds"] = sorted(jobs)
+        # (`reselect` decides an app-state seed again from its own file and whether
+        # the project still imports aiopg or aiomysql)
+        memo["app_seeds"] = sorted(app)
+        memo["aio_files"] = [i for i, d in enumerate(datas) if _AIO_POOL_IMPORT.search(d)]
+        jobs |= app
         memo["atomic_requests"] = any(b"ATOMIC_REQUESTS" in d for d in datas)
         memo["seeds"] = ([i for i, (full, _) in enumerate(kinds) if full or i in jobs],
                          [i for i, (_, database) in enumerate(kinds) if database or i in jobs])
@@ -1327,6 +1333,8 @@ def select(datas: list[bytes], config: ProjectConfig | None = None, *,
         state.update({
             "targets": sorted(selected), "seeds": seeds,
             "job_seeds": memo.get("job_seeds", []),
+            "app_seeds": memo.get("app_seeds", []),
+            "aio_files": memo.get("aio_files", []),
             "django": memo.get("django", True),
             "atomic_requests": memo.get("atomic_requests", True),
             "local": {str(i): steps_.get(i, []) for i in locals_},
@@ -1366,18 +1374,21 @@ def reselect(datas: list[bytes], config: ProjectConfig | None, *,
         if len(defined) != len(datas) or not isinstance(steps_of, dict):
             return None
         job_seeds = frozenset(state["job_seeds"])
+        app_seeds = frozenset(state["app_seeds"])
+        aio_files = set(state["aio_files"])
         django = bool(state["django"])
         atomic = bool(state["atomic_requests"])
         again = _reselect_changed(datas, config, modules, targets, steps_of, defined,
                                   exports, seeds, list(changed), database_only,
                                   memo if memo is not None else {}, job_seeds, django,
-                                  atomic)
+                                  atomic, app_seeds, aio_files)
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
     if not again:
         return None
     state["seeds"] = sorted(seeds)
     state["defined"] = defined
+    state["aio_files"] = sorted(aio_files)
     roots, tokens = _patterns(config, database_only)
     calls = frozenset((acquire_calls() | set(tokens)) - generic_methods())
     return Selection(targets, lambda: frozenset(n for names in defined for n in names),
@@ -1390,9 +1401,12 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
                       exports: _StoredExports, seeds: set[int], changed: list[int],
                       database_only: bool, memo: dict[str, Any],
                       job_seeds: frozenset[int] = frozenset(), django: bool = True,
-                      atomic: bool = True) -> bool:
-    """`reselect`'s test of each changed file, updating `defined` and `seeds` for
-    those that pass; False as soon as one does not."""
+                      atomic: bool = True, app_seeds: frozenset[int] = frozenset(),
+                      aio_files: set[int] | None = None) -> bool:
+    """`reselect`'s test of each changed file, updating `defined`, `seeds` and
+    `aio_files` (the files importing aiopg or aiomysql) for those that pass; False as
+    soon as one does not."""
+    aio_files = set() if aio_files is None else aio_files
     roots, tokens = _patterns(config, database_only)
     generic = generic_methods()
     calls = frozenset((acquire_calls() | set(tokens)) - generic)
@@ -1420,14 +1434,20 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
             # a view, or a module of slow work a view may import, under
             # `ATOMIC_REQUESTS` (`atomic_view_seeds`), or those settings themselves
             return False
-        if _AIO_POOL_IMPORT.search(data) or (b"acquire" in data and _app_state_acquire(data)):
-            # an aiopg or aiomysql import, or a checkout from an aiohttp application's
-            # state, decides which files are seeds (`app_state_pool_seeds`)
+        imports_aio = bool(_AIO_POOL_IMPORT.search(data))
+        project_aio = bool(aio_files - {i}) or imports_aio
+        if project_aio != bool(aio_files):
+            # whether the project imports aiopg or aiomysql decides which files are
+            # seeds for their checkouts from an application's state or an object's
+            # pool (`app_state_pool_seeds`): every file's status may change
+            return False
+        app_seed = project_aio and b"acquire" in data and _app_state_acquire(data)
+        if app_seed != (i in app_seeds):
             return False
         package = modules[i][1]
         bindings = bindings_at(i)
         imported = _imported_taint(bindings, exports, package)
-        seed = is_seed(data, config, database_only)
+        seed = is_seed(data, config, database_only) or app_seed
         now_selected = seed or _imports_tainted(data, imported, {})
         if now_selected != (i in selected):
             return False
@@ -1451,6 +1471,7 @@ def _reselect_changed(datas: list[bytes], config: ProjectConfig,
                         _file_taint(defs, roots, imported, calls, generic, slow)):
                     return False
         (seeds.add if seed else seeds.discard)(i)
+        (aio_files.add if imports_aio else aio_files.discard)(i)
         defined[i] = _defined_names(data)
     return True
 
