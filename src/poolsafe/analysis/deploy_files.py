@@ -157,6 +157,18 @@ class ProjectFiles:
         found: dict[str, str] = self.parsed[key]
         return found
 
+    def poolsafe_settings(self) -> dict[str, Any]:
+        """The `[tool.poolsafe]` table of the project's own pyproject.toml (empty when
+        there is none or it does not parse): what an in-memory project, such as a
+        rule case, declares (`pgbouncer = true`, `direct-connections = "strict"`)."""
+        key = ("poolsafe", "pyproject.toml")
+        if key not in self.parsed:
+            tool = toml_document(self.read("pyproject.toml")).get("tool")
+            table = tool.get("poolsafe") if isinstance(tool, dict) else None
+            self.parsed[key] = table if isinstance(table, dict) else {}
+        found: dict[str, Any] = self.parsed[key]
+        return found
+
     def env_files(self) -> list[str]:
         """`.env` and `.env.<name>` at the root or in the directories above it, up to
         the repository (templates such as `.env.example` are not environments)."""
@@ -284,7 +296,9 @@ def iter_lines(text: str) -> Iterator[str]:
         yield pending
 
 
-def _console_scripts(text: str | None) -> dict[str, str]:
+def toml_document(text: str | None) -> dict[str, Any]:
+    """A TOML file's document, or an empty one when there is no text or it does not
+    parse."""
     if not text:
         return {}
     import sys
@@ -294,9 +308,13 @@ def _console_scripts(text: str | None) -> dict[str, str]:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
-        doc = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, ValueError):
+        return tomllib.loads(text)
+    except ValueError:  # (TOMLDecodeError is one)
         return {}
+
+
+def _console_scripts(text: str | None) -> dict[str, str]:
+    doc = toml_document(text)
     tables = [doc.get("project", {}).get("scripts"),
               doc.get("tool", {}).get("poetry", {}).get("scripts")]
     out: dict[str, str] = {}

@@ -19,7 +19,6 @@ the call.
 
 from __future__ import annotations
 
-import sys
 import weakref
 
 import libcst as cst
@@ -46,24 +45,9 @@ def strict_direct_connections(index: ProjectIndex, module: ModuleInfo) -> bool:
     memo = _STRICT_MEMO.setdefault(index, {})
     key = str(files.root)
     if key not in memo:
-        memo[key] = _declared_strict(files.read("pyproject.toml"))
+        memo[key] = files.poolsafe_settings().get("direct-connections") == "strict"
     return memo[key]
 
-
-def _declared_strict(text: str | None) -> bool:
-    if not text or "direct-connections" not in text:
-        return False
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
-    try:
-        doc = tomllib.loads(text)
-    except ValueError:
-        return False
-    tool = doc.get("tool")
-    table = tool.get("poolsafe") if isinstance(tool, dict) else None
-    return isinstance(table, dict) and table.get("direct-connections") == "strict"
 
 #: the last name of a callee that keeps what it is given past the call: threads,
 #: executors, event loops, callback and finalizer registrations, containers

@@ -8,7 +8,6 @@ with `[tool.poolsafe] pgbouncer = true`.
 
 from __future__ import annotations
 
-import sys
 import weakref
 from dataclasses import dataclass
 
@@ -59,20 +58,7 @@ def _project(index: ProjectIndex, module: ModuleInfo) -> _Project:
 
 def _declared(files: ProjectFiles) -> bool:
     """`[tool.poolsafe] pgbouncer = true` in the project's pyproject.toml."""
-    text = files.read("pyproject.toml")
-    if not text:
-        return False
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
-    try:
-        doc = tomllib.loads(text)
-    except ValueError:
-        return False
-    tool = doc.get("tool")
-    table = tool.get("poolsafe") if isinstance(tool, dict) else None
-    return isinstance(table, dict) and table.get("pgbouncer") is True
+    return files.poolsafe_settings().get("pgbouncer") is True
 
 
 def _plain_server_publishes(services: list[ServerService], port: int) -> bool:
