@@ -137,6 +137,8 @@ class ProjectFacts:
     _aliases: dict[str, list[str]] = field(default_factory=dict)
     _jobs: dict[int, str] | None = None
     _jobs_deferred = False
+    #: (registrar, job, the function whose body registers it) per call registration
+    _registrations: list[tuple[str, FunctionInfo, FunctionInfo | None]] | None = None
     _teardowns: list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]] | None = None
     _flask: bool | None = None
     _request_only: dict[int, bool] = field(default_factory=dict)
@@ -303,27 +305,26 @@ class ProjectFacts:
                     how = self._decorated_job(f)
                     if how is not None:
                         self._jobs[id(f.node)] = how
+            for registrar, target, _ in self._call_registrations():
+                self._jobs.setdefault(id(target.node), registrar)
+        return self._jobs
+
+    def job_registrations(self) -> list[tuple[FunctionInfo, FunctionInfo | None]]:
+        """(job, the function whose body registers it, None at a module's top level)
+        for every call-registered background job (`scheduler.add_job(sync, ...)`)."""
+        return [(target, where) for _, target, where in self._call_registrations()]
+
+    def _call_registrations(self) -> list[tuple[str, FunctionInfo, FunctionInfo | None]]:
+        if self._registrations is None:
+            self._registrations = []
             for reg in JOB_REGISTRARS:
                 if reg.decorator:
                     continue
                 for site in self.call_sites(reg.name):
                     target = self._registered(reg, site)
                     if target is not None:
-                        self._jobs.setdefault(id(target.node), reg.name)
-        return self._jobs
-
-    def job_registrations(self) -> list[tuple[FunctionInfo, FunctionInfo | None]]:
-        """(job, the function whose body registers it, None at a module's top level)
-        for every call-registered background job (`scheduler.add_job(sync, ...)`)."""
-        out: list[tuple[FunctionInfo, FunctionInfo | None]] = []
-        for reg in JOB_REGISTRARS:
-            if reg.decorator:
-                continue
-            for site in self.call_sites(reg.name):
-                target = self._registered(reg, site)
-                if target is not None:
-                    out.append((target, site.func))
-        return out
+                        self._registrations.append((reg.name, target, site.func))
+        return self._registrations
 
     def _decorated_job(self, f: FunctionInfo) -> str | None:
         for deco in f.node.decorators:
