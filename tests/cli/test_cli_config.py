@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import Invoke
 
+from poolsafe.rules.cases.ps102 import DIRECT_EXCEPTION_ONLY
+
 
 def write_config(body: str, path: str = "pyproject.toml") -> None:
     Path(path).write_text("[tool.poolsafe]\n" + body, encoding="utf-8")
@@ -284,17 +286,7 @@ def report():
     assert "takes an argument bound after the checkout" in r.all
 
 
-DIRECT = """\
-import psycopg2
-
-
-def insert_event(kind):
-    conn = psycopg2.connect("dbname=events")
-    cur = conn.cursor()
-    cur.execute("INSERT INTO events (kind) VALUES (%s)", (kind,))
-    conn.commit()
-    conn.close()
-"""
+DIRECT = DIRECT_EXCEPTION_ONLY.format(mark="").lstrip("\n")
 
 
 def test_direct_connections_setting_reaches_ps102(project: Path, cli: Invoke) -> None:

@@ -7,22 +7,17 @@ the rule cases and the fixture apps, alone and all of a module's together."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import libcst as cst
 import pytest
+from case_plans import fix_plans, fix_projects
 
-from poolsafe.analysis.index import ProjectIndex
 from poolsafe.fix.equivalence import check_fix
 from poolsafe.fix.equivalence.names import functions
 from poolsafe.fix.plan import applying
 from poolsafe.fix.plan.api import FixPlan
 from poolsafe.fix.plan.applying import apply_plans
-from poolsafe.rules import ALL_RULES, FileContext
-from poolsafe.scan.checking import enabled_rules, parse_source, with_virtual_files
-from poolsafe.scan.engine import ScanOptions
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 COUNTS: Counter[str] = Counter()
 
 
@@ -35,39 +30,14 @@ def _full(module: cst.Module, plans: list[FixPlan], monkeypatch: pytest.MonkeyPa
 
 
 def _plans(files: dict[str, str]) -> dict[str, tuple[cst.Module, list[tuple[str, FixPlan]]]]:
-    options = with_virtual_files(ScanOptions(), files)
-    modules = [parse_source(name, Path("/virtual") / name, Path(name), text)
-               for name, text in files.items() if name.endswith(".py")]
-    index = ProjectIndex(modules, options.project)
+    """The case's plans by the module they edit."""
     out: dict[str, tuple[cst.Module, list[tuple[str, FixPlan]]]] = {}
-    for module in modules:
-        ctx = FileContext(module, index)
-        for rule in enabled_rules(options):
-            if not rule.fixable:
-                continue
-            for raw in rule.check(ctx):
-                plan = rule.fix(ctx, raw)
-                if isinstance(plan, FixPlan) and plan.path in (None, module.path) \
-                        and not plan.companions:
-                    out.setdefault(module.path, (module.tree, []))[1].append((rule.code, plan))
+    for code, path, tree, plan in fix_plans(files):
+        out.setdefault(path, (tree, []))[1].append((code, plan))
     return out
 
 
-def _projects() -> list[object]:
-    out = []
-    for rule in ALL_RULES:
-        if rule.fixable:
-            for i, case in enumerate(rule.INVALID):
-                out.append(pytest.param({**case.files, case.path: case.code},
-                                        id=f"{rule.code}-invalid-{i}"))
-    for before in sorted(FIXTURES.glob("*/before")):
-        files = {str(p.relative_to(before)): p.read_text(encoding="utf-8")
-                 for p in sorted(before.rglob("*")) if p.is_file()}
-        out.append(pytest.param(files, id=f"fixture-{before.parent.name}"))
-    return out
-
-
-@pytest.mark.parametrize("files", _projects())
+@pytest.mark.parametrize("files", fix_projects())
 def test_a_partial_visit_gives_the_full_visits_code_and_verdict(
         files: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     for tree, plans in _plans(files).values():

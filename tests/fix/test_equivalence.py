@@ -11,20 +11,13 @@ which is unsafe by definition, or a rewrite that changes behaviour)."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import libcst as cst
 import pytest
+from case_plans import fix_plans, fix_projects
 
-from poolsafe.analysis.index import ProjectIndex
 from poolsafe.fix.equivalence import Verdict, check_fix
 from poolsafe.fix.loop.apply import apply_plans
-from poolsafe.fix.plan.api import FixPlan
-from poolsafe.rules import ALL_RULES, FileContext
-from poolsafe.scan.checking import enabled_rules, parse_source, with_virtual_files
-from poolsafe.scan.engine import ScanOptions
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def verdict(before: str, after: str, code: str) -> Verdict:
@@ -567,45 +560,12 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
 COUNTS: Counter[str] = Counter()
 
 
-def _plans(files: dict[str, str]) -> list[tuple[str, cst.Module, FixPlan]]:
-    options = with_virtual_files(ScanOptions(), files)
-    modules = [parse_source(name, Path("/virtual") / name, Path(name), text)
-               for name, text in files.items() if name.endswith(".py")]
-    index = ProjectIndex(modules, options.project)
-    out = []
-    for module in modules:
-        ctx = FileContext(module, index)
-        for rule in enabled_rules(options):
-            if not rule.fixable:
-                continue
-            for raw in rule.check(ctx):
-                plan = rule.fix(ctx, raw)
-                if isinstance(plan, FixPlan) and plan.path in (None, module.path) \
-                        and not plan.companions:
-                    out.append((rule.code, module.tree, plan))
-    return out
-
-
-def _projects() -> list[object]:
-    out = []
-    for rule in ALL_RULES:
-        if rule.fixable:
-            for i, case in enumerate(rule.INVALID):
-                out.append(pytest.param({**case.files, case.path: case.code},
-                                        id=f"{rule.code}-invalid-{i}"))
-    for before in sorted(FIXTURES.glob("*/before")):
-        files = {str(p.relative_to(before)): p.read_text(encoding="utf-8")
-                 for p in sorted(before.rglob("*")) if p.is_file()}
-        out.append(pytest.param(files, id=f"fixture-{before.parent.name}"))
-    return out
-
-
-@pytest.mark.parametrize("files", _projects())
+@pytest.mark.parametrize("files", fix_projects())
 def test_every_fix_of_the_cases_and_fixtures_passes(files: dict[str, str],
                                                     request: pytest.FixtureRequest) -> None:
     name = request.node.callspec.id
     failed = []
-    for code, tree, plan in _plans(files):
+    for code, _, tree, plan in fix_plans(files):
         v = check_fix(tree, apply_plans(tree, [plan]), code)
         COUNTS["plans"] += 1
         COUNTS["functions compared path by path"] += v.compared

@@ -6,19 +6,10 @@ from __future__ import annotations
 
 from poolsafe.core.project import ProjectConfig
 from poolsafe.fix.loop.apply import fix_sources
+from poolsafe.rules.cases.ps102 import DIRECT_EXCEPTION_ONLY
 from poolsafe.scan.engine import ScanOptions, scan_sources
 
-SOURCE = """\
-import psycopg2
-
-
-def insert_event(kind):
-    conn = psycopg2.connect("dbname=events")
-    cur = conn.cursor()
-    cur.execute("INSERT INTO events (kind) VALUES (%s)", (kind,))
-    conn.commit()
-    conn.close()
-"""
+SOURCE = DIRECT_EXCEPTION_ONLY.format(mark="").lstrip("\n")
 
 FIXED = """\
 import psycopg2

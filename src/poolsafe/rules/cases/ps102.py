@@ -6,6 +6,20 @@ from poolsafe.rules.base import Case
 #: connections too (see PS102's "Direct connections")
 _STRICT = {"pyproject.toml": '[tool.poolsafe]\ndirect-connections = "strict"\n'}
 
+#: a local direct connection that only an exception keeps from its close() (the
+#: tests of the setting and of `fix` use it too); `mark` goes on the connect line
+DIRECT_EXCEPTION_ONLY = """
+import psycopg2
+
+
+def insert_event(kind):
+    conn = psycopg2.connect("dbname=events"){mark}
+    cur = conn.cursor()
+    cur.execute("INSERT INTO events (kind) VALUES (%s)", (kind,))
+    conn.commit()
+    conn.close()
+"""
+
 _PG_POOL = """\
 from psycopg2.pool import ThreadedConnectionPool
 pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
@@ -3839,33 +3853,14 @@ async def count_jobs():
     await conn.close()
     return total
 """, note="asyncpg's own connection: collected unclosed, it warns and may keep the socket"),
-    Case("""
-import psycopg2
-
-
-def insert_event(kind):
-    conn = psycopg2.connect("dbname=events")  # expect: PS102
-    cur = conn.cursor()
-    cur.execute("INSERT INTO events (kind) VALUES (%s)", (kind,))
-    conn.commit()
-    conn.close()
-""", files=_STRICT,
+    Case(DIRECT_EXCEPTION_ONLY.format(mark="  # expect: PS102"), files=_STRICT,
          note="`direct-connections = \"strict\"`: the exception-only gap is reported too"),
 ]
 
 VALID += [
-    Case("""
-import psycopg2
-
-
-def insert_event(kind):
-    conn = psycopg2.connect("dbname=events")
-    cur = conn.cursor()
-    cur.execute("INSERT INTO events (kind) VALUES (%s)", (kind,))
-    conn.commit()
-    conn.close()
-""", note="policy49: only an exception skips close(); the unwound frame's reference count "
-          "closes the local direct connection"),
+    Case(DIRECT_EXCEPTION_ONLY.format(mark=""),
+         note="policy49: only an exception skips close(); the unwound frame's reference count "
+              "closes the local direct connection"),
     Case("""
 import pymysql
 
