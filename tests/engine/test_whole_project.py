@@ -456,3 +456,112 @@ def test_a_package_without_markers_outside_the_working_directory(
     for named in (project, project / "shop", orders):
         result = scan([str(named)])
         assert [(f.line, f.code) for f in result.findings] == [(5, "PS102")], named
+
+
+NIGHTLY = '''from shop.db import get_db_connection, release_db_connection
+
+
+def purge():
+    conn = get_db_connection()
+    conn.cursor().execute("DELETE FROM carts")
+    release_db_connection(conn)
+'''
+
+
+def _unmarked_app_beside_another(parent: Path) -> Path:
+    """parent/app (no marker: the shop package and a `jobs/` folder that is no
+    package) beside parent/other (a stray module that is not app's)."""
+    app = parent / "app"
+    write_tree(app, {k: v for k, v in APP.items() if k != "pyproject.toml"})
+    write_tree(app, {"jobs/nightly.py": NIGHTLY})
+    write_tree(parent, {"other/stray.py": "import psycopg2\n"})
+    return app
+
+
+EXPECTED_APP = [("jobs/nightly.py", 5, "PS102"), ("shop/orders.py", 5, "PS102")]
+
+
+def _found(result: ScanResult, app: Path) -> list[tuple[str, int, str]]:
+    return sorted((Path(os.path.abspath(f.path)).relative_to(app).as_posix(), f.line, f.code)
+                  for f in result.findings)
+
+
+@pytest.mark.parametrize("where", ["parent", "elsewhere"])
+def test_a_directory_named_without_markers_is_its_own_project(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """`poolsafe check /path/to/app` from a directory above it (`~`, `/tmp`) or beside
+    it, with no marker anywhere: the project is `app`, walked alone (not the whole
+    working directory), and its non-package folder `jobs/` resolves `shop.db` as the
+    rest of the app does."""
+    from poolsafe.core.project import named_roots
+    from poolsafe.scan.scope import ScopeSettings, build_scope
+
+    app = _unmarked_app_beside_another(tmp_path)
+    cwd = tmp_path if where == "parent" else tmp_path / "elsewhere"
+    cwd.mkdir(exist_ok=True)
+    monkeypatch.chdir(cwd)
+    assert _found(scan([str(app)]), app) == EXPECTED_APP
+    with named_roots([str(app)]):
+        scope = build_scope([str(app)], ScopeSettings())
+        assert find_project_root(app / "jobs" / "nightly.py") == app
+    assert [p.root for p in scope.projects] == [app]
+    assert not any("other" in Path(f.path).parts for f in scope.projects[0].files)
+    # outside the scan, the rules without a named path are as before
+    assert find_project_root(app / "jobs" / "nightly.py") == (
+        tmp_path if where == "parent" else app / "jobs")
+
+
+def test_the_working_directory_keeps_its_rule_without_markers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside an unmarked application, `check .` and `check shop/orders.py` (a package
+    whose import root is the working directory) still share one project: the whole
+    working directory."""
+    app = _unmarked_app_beside_another(tmp_path)
+    monkeypatch.chdir(app)
+    assert _found(scan(["."]), app) == EXPECTED_APP
+    alone = scan(["shop/orders.py"])
+    assert _found(alone, app) == [("shop/orders.py", 5, "PS102")]
+
+
+def test_fix_and_capacity_of_a_named_directory_stay_in_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fix` of an unmarked application named from beside it resolves `jobs/` against
+    the application (and fixes it); `capacity` of it named from its parent counts the
+    application's pool, not a stray pool beside it."""
+    from click.testing import CliRunner
+
+    from poolsafe.cli.main import main
+    from poolsafe.scan.capacity_scan import project_capacity
+
+    app = _unmarked_app_beside_another(tmp_path)
+    write_tree(tmp_path, {"other/pools.py": (
+        "from psycopg2.pool import ThreadedConnectionPool\n"
+        "big = ThreadedConnectionPool(1, 500, dsn='dbname=x')\n")})
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    run = CliRunner().invoke(main, ["fix", "--diff", str(app)],
+                             catch_exceptions=False)
+    assert run.exit_code == 1, run.output
+    assert "+    finally:" in run.stdout and "nightly.py" in run.stdout
+    monkeypatch.chdir(tmp_path)
+    cap, _errors = project_capacity(str(app))
+    assert {p.module.abspath for p in cap.pools} == {app / "shop" / "db.py"}
+
+
+def test_a_named_namespace_package_is_imported_from_its_parent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A named folder without `__init__.py` whose own modules import it by name
+    (`from pkg.db import ...`) is a namespace package: its root is the folder above,
+    so `pkg.db` resolves; a folder that never imports itself is its own root."""
+    from poolsafe.core.project import named_roots
+
+    write_tree(tmp_path / "work" / "pkg", {
+        "db.py": APP["shop/db.py"],
+        "orders.py": APP["shop/orders.py"].replace("shop.db", "pkg.db")})
+    write_tree(tmp_path / "work" / "tools", {"slug.py": "def slug(t):\n    return t\n"})
+    monkeypatch.chdir(tmp_path)
+    for named, root in (("work/pkg", "work"), ("work/tools", "work/tools")):
+        with named_roots([named]):
+            assert find_project_root(tmp_path / named / "x.py") == tmp_path / root, named
+    found = scan(["work/pkg"]).findings
+    assert [(Path(f.path).name, f.line, f.code) for f in found] == [("orders.py", 5, "PS102")]

@@ -15,12 +15,14 @@ from poolsafe.cli.common import (
     fatal_on_errors,
     prepare,
 )
+from poolsafe.core.project import named_roots
 from poolsafe.scan.postprocess import per_file_ignored
 
 if TYPE_CHECKING:
     from poolsafe.fix.loop.apply import AppliedFix, FixResult
     from poolsafe.scan.config import Config
     from poolsafe.scan.options import ScanOptions
+    from poolsafe.scan.pipeline import Prepared
 
 
 def _counted(fixes: list[AppliedFix]) -> str:
@@ -121,11 +123,19 @@ def fix_command(paths: tuple[str, ...], show_diff: bool, unsafe_fixes: bool, ver
         if paths not in ((), ("-",)):
             raise Fatal("--stdin-filename fixes standard input: name no PATHS (or `-`)")
         paths = ("-",)
+    prepared = prepare(paths, config_arguments(options, stdin=stdin))
+    with named_roots(prepared.targets):
+        _fix_and_write(prepared, unsafe_fixes, show_diff, stdin, verbose)
+
+
+def _fix_and_write(prepared: Prepared, unsafe_fixes: bool, show_diff: bool, stdin: bool,
+                   verbose: bool) -> None:
+    """The `fix` command's work on the prepared targets (see `fix`), within their
+    `named_roots`: what is loaded and what is written see the same project roots."""
     # the fix loop loads the analysis: only when `fix` runs, not for every command
     from poolsafe.fix.loop.apply import fix_files, load_files
     from poolsafe.fix.loop.writer import stdin_output, unified_diff, write_all
 
-    prepared = prepare(paths, config_arguments(options, stdin=stdin))
     cfg = prepared.cfg
     files, errors = load_files(prepared.targets, prepared.options)
     result = fix_files(files, prepared.options, unsafe=unsafe_fixes,
@@ -181,16 +191,17 @@ def fix_in_place(targets: list[str], cfg: Config, options: ScanOptions,
     from poolsafe.fix.loop.apply import fix_files, load_files, symlink_refusal
     from poolsafe.fix.loop.writer import write_all
 
-    files, _errors = load_files(targets, options)  # `check` reports these itself,
-    for p in targets:  # but reads through a link that `fix` does not write through
-        refusal = symlink_refusal(p)
-        if refusal is not None:
-            click.echo(f"{p}: {refusal}", err=True)
-    result = fix_files(files, options, unsafe=unsafe,
-                       ignored=lambda path, code: per_file_ignored(path, code, cfg))
-    if not write_files:
-        return result
-    _written, problems = write_all(result.changed_files, result.linked)
+    with named_roots(targets):
+        files, _errors = load_files(targets, options)  # `check` reports these itself,
+        for p in targets:  # but reads through a link that `fix` does not write through
+            refusal = symlink_refusal(p)
+            if refusal is not None:
+                click.echo(f"{p}: {refusal}", err=True)
+        result = fix_files(files, options, unsafe=unsafe,
+                           ignored=lambda path, code: per_file_ignored(path, code, cfg))
+        if not write_files:
+            return result
+        _written, problems = write_all(result.changed_files, result.linked)
     for problem in problems:
         click.echo(f"{problem.path}: {problem.message}", err=True)
     unwritten = not_written(result, {p.path for p in problems})

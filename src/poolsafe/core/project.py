@@ -9,18 +9,26 @@ The project root of a path is the nearest directory, walking up from it (from a
 file's own directory), that holds any of `ROOT_MARKERS`: `pyproject.toml`,
 `setup.cfg`, `setup.py` or `.git`. The nearest directory wins whichever marker it
 has, so a sub-project with its own `pyproject.toml` inside a git repository is a
-project of its own. With no marker above it, a path below the working directory
-belongs to the working directory (as Ruff does); any other path's root is the
-directory Python imports it from: its own directory (a file's), or, inside a
-package, the first directory above the package's `__init__.py` files.
-`--project-root` overrides the search.
+project of its own. With no marker above it, a path below a directory the user named
+(`poolsafe check /path/to/app`) belongs to that directory, or, when the named
+directory is a package (regular, or a namespace package its own modules import by
+name), to the directory Python imports the package from (`named_roots`): naming one
+application from a parent directory (`~`, `/tmp`) walks that application, not the
+parent. Any other path without a marker belongs to the working directory when it is
+below it (as Ruff does: `check .` and `check app/models.py` agree when `app` is a
+package), and otherwise to the directory Python imports it from: its own directory
+(a file's), or, inside a package, the first directory above the package's
+`__init__.py` files. `--project-root` overrides the search.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import os
-from collections.abc import Collection, Iterable, Sequence
+import re
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,9 +55,98 @@ def root_of_directory(directory: str, memo: dict[str, str | None]) -> Path:
     marked = _marked_above(directory, memo)
     if marked is not None:
         return Path(marked)
+    named = _named_root_of(directory)
+    if named is not None:
+        return Path(named)
     start = Path(directory)
     cwd = absolute(Path.cwd())
     return cwd if is_within(start, cwd) else Path(_above_packages(directory))
+
+
+#: the roots of the unmarked directories the running scan, fix or capacity was named
+#: (`named_roots`), deepest first
+_NAMED_ROOTS: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "poolsafe_named_roots", default=())
+
+
+@contextlib.contextmanager
+def named_roots(paths: Iterable[str | Path]) -> Iterator[None]:
+    """While it lasts, a directory the user named that has no root marker at or above
+    it is a project root of its own (or, inside a package, the directory the package
+    is imported from), for every file below it: `poolsafe check ~/code/app` run from
+    `~` resolves and walks `app`, not all of `~`. A named file stands for its
+    directory. A path whose root would be the working directory or above it (`check
+    .`, `check models.py`, `check app/` for a package `app`) keeps the
+    working-directory rule."""
+    cwd = str(absolute(Path.cwd()))
+    memo: dict[str, str | None] = {}
+    found: set[str] = set()
+    for path in paths:
+        start = absolute(path)
+        directory = str(start if start.is_dir() else start.parent)
+        if _marked_above(directory, memo) is not None:
+            continue
+        root = _import_root_of_named(directory)
+        if not is_within(cwd, Path(root)):  # (at or above it: the working directory's rule)
+            found.add(root)
+    ordered = tuple(sorted(found, key=lambda r: -len(Path(r).parts)))
+    token = _NAMED_ROOTS.set(ordered)
+    try:
+        yield
+    finally:
+        _NAMED_ROOTS.reset(token)
+
+
+def _import_root_of_named(directory: str) -> str:
+    """The directory a named directory's modules are imported from: climbing out of
+    regular packages (`__init__.py`) and out of a namespace package whose own files
+    import it by its name (`pkg/app.py` saying `from pkg.db import ...`)."""
+    current = directory
+    while (os.path.isfile(os.path.join(current, "__init__.py"))
+           or _imports_itself(current)):
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return current
+
+
+#: how many of a directory's modules `_imports_itself` reads at most
+_SELF_IMPORT_FILES = 2_000
+
+
+def _imports_itself(directory: str) -> bool:
+    """Whether a module below `directory` imports `directory`'s name as a package
+    (`import pkg.db`, `from pkg import db`, `from pkg.db import x`)."""
+    name = os.path.basename(directory)
+    if not name.isidentifier():
+        return False
+    pattern = re.compile(rb"^[ \t]*(?:from|import)[ \t]+" + re.escape(name.encode())
+                         + rb"(?:\.|[ \t]+import\b)", re.MULTILINE)
+    seen = 0
+    for current, dirs, files in os.walk(directory):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+        for file in files:
+            if not file.endswith(".py"):
+                continue
+            seen += 1
+            if seen > _SELF_IMPORT_FILES:
+                return False
+            try:
+                with open(os.path.join(current, file), "rb") as f:
+                    if pattern.search(f.read()):
+                        return True
+            except OSError:
+                continue
+    return False
+
+
+def _named_root_of(directory: str) -> str | None:
+    """The deepest named root (`named_roots`) at or above `directory`, or None."""
+    for root in _NAMED_ROOTS.get():
+        if directory == root or directory.startswith(root.rstrip(os.sep) + os.sep):
+            return root
+    return None
 
 
 def _above_packages(directory: str) -> str:

@@ -20,7 +20,13 @@ from poolsafe.analysis.module import ModuleInfo
 from poolsafe.analysis.pool_sites import POOL_WORDS
 from poolsafe.core.discovery import SourceFile, discover
 from poolsafe.core.model import FileError
-from poolsafe.core.project import ProjectConfig, absolute, find_project_root, module_key
+from poolsafe.core.project import (
+    ProjectConfig,
+    absolute,
+    find_project_root,
+    module_key,
+    named_roots,
+)
 from poolsafe.scan.checking import load
 from poolsafe.scan.options import MAX_FILE_BYTES
 
@@ -58,6 +64,12 @@ def project_capacity(path: str, excluded: list[re.Pattern[str]] | None = None,
                      project: ProjectConfig | None = None) -> tuple[Capacity, list[str]]:
     """The capacity of the project around `path`, and the files that could not be
     parsed (`path: message`)."""
+    with named_roots([path]):
+        return _project_capacity(path, excluded, project)
+
+
+def _project_capacity(path: str, excluded: list[re.Pattern[str]] | None,
+                      project: ProjectConfig | None) -> tuple[Capacity, list[str]]:
     target = Path(path)
     if not target.exists():
         raise CapacityError(f"{path}: no such file or directory")

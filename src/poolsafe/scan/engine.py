@@ -5,6 +5,7 @@ cached answer or a tree without database code loads no parser)."""
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import re
 import sys
@@ -17,7 +18,13 @@ from poolsafe import __version__
 from poolsafe.core.discovery import SourceFile
 from poolsafe.core.gc_scope import collection_paused, keep_new_objects, trees_kept_out_of_gc
 from poolsafe.core.model import FileError, Finding, Location, ScanResult, Severity, Step
-from poolsafe.core.project import DEPLOYMENT_RULES, dependency_signature, module_key, names_to_files
+from poolsafe.core.project import (
+    DEPLOYMENT_RULES,
+    dependency_signature,
+    module_key,
+    named_roots,
+    names_to_files,
+)
 from poolsafe.core.rule_codes import enabled_codes
 from poolsafe.scan.cache import (
     config_key,
@@ -56,10 +63,11 @@ def run_deep(fn: Callable[[], T]) -> T:
     deeply nested code makes a RecursionError (reported per file) rather than a crash
     of the interpreter."""
     box: dict[str, Any] = {}
+    context = contextvars.copy_context()  # (the caller's `named_roots`, for one)
 
     def target() -> None:
         try:
-            box["value"] = fn()
+            box["value"] = context.run(fn)
         except BaseException as exc:  # re-raised in the calling thread
             box["error"] = exc
 
@@ -91,7 +99,8 @@ def scan(paths: list[str], options: ScanOptions | None = None) -> ScanResult:
         with trees_kept_out_of_gc():
             return _scan(paths, opts)
 
-    return run_deep(run)
+    with named_roots(paths):
+        return run_deep(run)
 
 
 def _scan(paths: list[str], options: ScanOptions) -> ScanResult:
