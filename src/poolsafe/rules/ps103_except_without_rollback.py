@@ -9,11 +9,13 @@ import libcst as cst
 from poolsafe.analysis.connection_lost import connection_lost_reason
 from poolsafe.analysis.cstutil import (
     argument_for,
+    body_statements,
     bound_names,
     children,
     dotted_name,
     iter_calls,
     iter_nodes,
+    statements_after,
 )
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
@@ -470,6 +472,9 @@ class ExceptWithoutRollback(Rule):
         if "commits on exit" in why:
             plan.mark_unsafe("inside a transaction block (`with x.begin():`) the rollback "
                              "ends the block's transaction before its exit")
+        kept = _client_error_work_committed(func, try_stmt, handler, resource, parents)
+        if kept is not None:
+            plan.mark_unsafe(kept)
         body = handler.body
         if isinstance(body, cst.IndentedBlock):
             old = list(body.body)
@@ -721,6 +726,58 @@ def _loop_work_lost(func: FunctionInfo, try_stmt: cst.Try | cst.TryStar,
     if any(not any(n is c for n in iter_nodes(try_stmt)) for c in commits):
         return f"`{resource}.commit()` later stores only the iterations after the rollback"
     return None
+
+
+#: calls that raise the driver's own error class on the client, where the server
+#: aborted nothing: a fetch after a statement that returns no rows (psycopg2's
+#: `ProgrammingError: no results to fetch`), `.one()` finding no row or several
+#: (SQLAlchemy's `NoResultFound`, `MultipleResultsFound`, both `SQLAlchemyError`s)
+_CLIENT_ERROR_CALLS = frozenset({"fetchone", "fetchall", "fetchmany", "one", "scalar_one",
+                                 "one_or_none", "scalar_one_or_none", "get_one"})
+#: error classes only a statement the server rejected raises (its transaction aborted)
+_SERVER_ONLY_ERRORS = frozenset({
+    "IntegrityError", "DataError", "OperationalError", "InternalError", "NotSupportedError",
+    "TransactionRollbackError", "SerializationFailure", "DeadlockDetected", "UniqueViolation",
+    "ForeignKeyViolation", "CheckViolation", "NotNullViolation", "ExclusionViolation",
+    "QueryCanceled", "LockNotAvailable"})
+_JUMPS = (cst.Raise, cst.Return, cst.Continue, cst.Break)
+
+
+def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.TryStar,
+                                 handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                                 resource: str,
+                                 parents: dict[int, cst.CSTNode]) -> str | None:
+    """Why the rollback would discard work the original commits: the `try` calls
+    something that raises the driver's error without the server aborting the
+    transaction (`cur.fetchone()` after an INSERT, `query.one()` finding no row),
+    the handler takes that error and falls through, and `<resource>.commit()` runs
+    after the `try`. There the original stores what the transaction did before the
+    error (the INSERT, the flushed object); the rollback discards it. None otherwise
+    (a handler of server errors only, one that re-raises or returns, no such call,
+    no later commit)."""
+    stmts = body_statements(handler.body)
+    last = stmts[-1] if stmts else None
+    if isinstance(last, cst.SimpleStatementLine) and last.body \
+            and isinstance(last.body[-1], _JUMPS):
+        return None
+    if handler.type is not None and all(
+            (dotted_name(t) or "").rsplit(".", 1)[-1] in _SERVER_ONLY_ERRORS
+            for t in exception_types(handler.type)):
+        return None
+    call = next((c for c in iter_calls(try_stmt.body) if isinstance(c.func, cst.Attribute)
+                 and c.func.attr.value in _CLIENT_ERROR_CALLS), None)
+    if call is None:
+        return None
+    barriers = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+    if not any(dotted_name(c.func) == f"{resource}.commit"
+               for st in statements_after(try_stmt, func.node, parents, barriers)
+               for c in iter_calls(st)):
+        return None
+    assert isinstance(call.func, cst.Attribute)
+    return (f"`{call.func.attr.value}()` can raise the driver's error without the server "
+            "aborting the transaction (no result set to fetch, no row for `one()`), and "
+            f"then `{resource}.commit()` after the `try` stores what the transaction did "
+            "before it; the rollback discards that work")
 
 
 def _undone(state: SessionState, what: str) -> str:

@@ -3645,3 +3645,45 @@ INVALID += [
          note="set_autocommit(False) keeps the transaction: the next INSERT runs in the "
               "aborted one"),
 ]
+
+# fix50: the driver raises its own error class without the server aborting anything (a
+# fetch after a statement that returns no rows, `.one()` finding no row), the handler
+# falls through and a commit after the `try` stores what the transaction did before the
+# error; a rollback in the handler would discard it, so the fix is unsafe (offered only
+# with --unsafe-fixes). A handler of server errors only, one that re-raises, or no later
+# commit keeps the fix safe (tests/fix/test_fix_client_errors.py).
+INVALID += [
+    Case(_PG_POOL + """
+def add(name):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("INSERT INTO t (name) VALUES (%s)", (name,))
+            new_id = cur.fetchone()
+        except Exception as e:  # expect: PS103
+            print("insert failed", e)
+            new_id = None
+        conn.commit()
+        return new_id
+    finally:
+        pool.putconn(conn)
+""", note="a server error aborts the transaction; the fix is unsafe: fetchone's own "
+          "'no results to fetch' leaves the INSERT that the commit stores"),
+    Case(_SESSION + """
+def tag(item, owner_name):
+    db = SessionLocal()
+    try:
+        try:
+            db.add(item)
+            db.flush()
+            owner = db.query(Owner).filter_by(name=owner_name).one()
+        except SQLAlchemyError:  # expect: PS103
+            owner = None
+        db.commit()
+        return owner
+    finally:
+        db.close()
+""", note="a failed flush needs a rollback; the fix is unsafe: one()'s NoResultFound "
+          "leaves the flushed item that the commit stores"),
+]

@@ -1,0 +1,145 @@
+"""PS103's rollback where the driver raises its own error class without the server
+aborting the transaction (fix50): a fetch after a statement that returns no rows
+(psycopg2's `ProgrammingError: no results to fetch`), `.one()` finding no row
+(SQLAlchemy's `NoResultFound`, a `SQLAlchemyError`). When the handler falls through
+to a `commit()` after the `try`, the original stores what the transaction did before
+the error (the INSERT, the flushed object); a rollback in the handler discards it.
+That fix is offered only with --unsafe-fixes. Its look-alikes keep a safe fix: a
+handler of server errors only, a handler that re-raises, no later commit, no call
+that raises on the client."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from poolsafe.fix.loop.apply import fix_sources
+from poolsafe.scan.engine import ScanOptions
+
+PG = """\
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+"""
+
+SA = """\
+from sqlalchemy import create_engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
+"""
+
+FETCH_THEN_COMMIT = PG + """
+def add(name):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        try:
+            cur.execute("INSERT INTO t (name) VALUES (%s)", (name,))
+            new_id = cur.fetchone()
+        except Exception as e:
+            print("insert failed", e)
+            new_id = None
+        conn.commit()
+        return new_id
+    finally:
+        pool.putconn(conn)
+"""
+
+ONE_THEN_COMMIT = SA + """
+def tag(item, owner_name):
+    db = SessionLocal()
+    try:
+        try:
+            db.add(item)
+            db.flush()
+            owner = db.query(Owner).filter_by(name=owner_name).one()
+        except SQLAlchemyError:
+            owner = None
+        db.commit()
+        return owner
+    finally:
+        db.close()
+"""
+
+
+def _fix(source: str, *, unsafe: bool) -> tuple[str, list[str], list[bool]]:
+    result = fix_sources({"app.py": source}, ScanOptions(select={"PS103"}), unsafe=unsafe)
+    assert not result.errors, result.errors
+    text = result.sources()["app.py"]
+    return text, [x.reason for x in result.left], [a.safe for a in result.applied]
+
+
+def _checked(text: str) -> None:
+    """The fixed text parses and compiles, and a second run changes nothing."""
+    cst.parse_module(text)
+    compile(text, "app.py", "exec")
+    again = fix_sources({"app.py": text}, ScanOptions(select={"PS103"}), unsafe=True)
+    assert again.sources()["app.py"] == text and not again.applied
+
+
+def test_fetch_after_insert_then_commit_is_unsafe() -> None:
+    # main 9727f32 applied this rollback as a safe fix: with an INSERT that returns
+    # no rows, fetchone() raises "no results to fetch" on the client, the original
+    # prints and its commit stores the row; the fixed code rolled the row back
+    text, left, applied = _fix(FETCH_THEN_COMMIT, unsafe=False)
+    assert text == FETCH_THEN_COMMIT and not applied
+    (reason,) = left
+    assert reason.startswith("unsafe fix available (--unsafe-fixes): `fetchone()` can "
+                             "raise the driver's error without the server aborting")
+    assert "`conn.commit()` after the `try` stores" in reason
+    fixed, left, applied = _fix(FETCH_THEN_COMMIT, unsafe=True)
+    assert applied == [False] and not left
+    assert "            if isinstance(e, psycopg2.Error):\n" \
+           "                try:\n                    conn.rollback()\n" in fixed
+    _checked(fixed)
+
+
+def test_one_after_flush_then_commit_is_unsafe() -> None:
+    text, left, applied = _fix(ONE_THEN_COMMIT, unsafe=False)
+    assert text == ONE_THEN_COMMIT and not applied
+    (reason,) = left
+    assert "`one()` can raise the driver's error" in reason
+    assert "`db.commit()` after the `try`" in reason
+    fixed, left, applied = _fix(ONE_THEN_COMMIT, unsafe=True)
+    assert applied == [False] and not left
+    assert "        except SQLAlchemyError:\n            db.rollback()\n" in fixed
+    _checked(fixed)
+
+
+def _safe_rewrite(source: str) -> str:
+    text, left, applied = _fix(source, unsafe=False)
+    assert applied == [True] and not left, left
+    _checked(text)
+    return text
+
+
+def test_handler_of_server_errors_only_stays_safe() -> None:
+    # an IntegrityError comes only from a statement the server rejected: the
+    # transaction is aborted and the commit after the try stores nothing anyway
+    source = FETCH_THEN_COMMIT.replace("except Exception as e:",
+                                       "except psycopg2.IntegrityError as e:")
+    assert "conn.rollback()" in _safe_rewrite(source)
+
+
+def test_handler_that_reraises_stays_safe() -> None:
+    source = ONE_THEN_COMMIT.replace("            owner = None\n",
+                                     "            owner = None\n            raise\n")
+    fixed, _, applied = _fix(source, unsafe=False)
+    # re-raising: the commit after the try is not reached from the handler
+    assert applied in ([], [True])
+    if applied:
+        _checked(fixed)
+
+
+def test_no_commit_after_the_try_stays_safe() -> None:
+    # the connection is used again but nothing commits what the try did: putconn
+    # rolls it back in both versions
+    source = FETCH_THEN_COMMIT.replace("        conn.commit()\n",
+                                       "        cur.execute(\"SELECT 1\")\n")
+    assert "conn.rollback()" in _safe_rewrite(source)
+
+
+def test_no_call_that_raises_on_the_client_stays_safe() -> None:
+    source = FETCH_THEN_COMMIT.replace("            new_id = cur.fetchone()\n",
+                                       "            new_id = cur.rowcount\n")
+    assert "conn.rollback()" in _safe_rewrite(source)
