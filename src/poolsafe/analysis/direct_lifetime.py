@@ -13,7 +13,8 @@ executor or a callback registration, nor to a project function or class that may
 keep it; and the function does not catch an exception and go on holding it (an
 `except` that neither re-raises, returns, drops nor closes the connection, such as
 a retry loop that sleeps and tries again: the dead-but-open connection stays open
-for that time). Where the analysis cannot tell, the connection is taken to outlive
+for that time; the handler of the function's last `try` leaves the function when it
+completes, as a `return` does). Where the analysis cannot tell, the connection is taken to outlive
 the call.
 """
 
@@ -273,10 +274,21 @@ def _caught_while_held(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
             # an error of work that does not touch the connection leaves it alive;
             # `try: conn.close()` / `except Exception: pass` is part of a release
             continue
+        last = t is _last_statement(func)
         for handler in t.handlers:
-            if not _lets_go(index, func, handler.body, names):
+            if not last and not _lets_go(index, func, handler.body, names):
                 return True
     return False
+
+
+def _last_statement(func: FunctionInfo) -> cst.CSTNode | None:
+    """The last statement of the function's own body: a handler of a `try` there that
+    completes falls off the end of the function, which returns (nothing is held after
+    it but by the frame)."""
+    body = func.node.body
+    if isinstance(body, cst.IndentedBlock) and body.body:
+        return body.body[-1]
+    return None
 
 
 def _span(node: cst.CSTNode, order: dict[int, int]) -> tuple[int, int]:

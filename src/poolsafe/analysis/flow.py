@@ -111,6 +111,10 @@ class Held:
     #: first statement) that nothing has used yet on these paths: an exception here
     #: leaves nothing checked out
     idle: bool = False
+    #: these paths went through an `except` that caught an exception raised while the
+    #: checkout was held (PS102's direct-connection policy: a gap only such paths
+    #: reach is an exception's gap, whether the handler re-raises or leaves)
+    caught: bool = False
 
 
 @dataclass(frozen=True)
@@ -403,6 +407,10 @@ class FlowResult:
     #: (the statement of the return, inside a `try` or `with`)
     return_points: dict[int, list[tuple[cst.CSTNode, bool]]] = field(default_factory=dict)
     held_at_end: frozenset[int] = frozenset()
+    #: the "path" leaks of `leaks` whose every leaking normal path went through an
+    #: `except` that caught an exception raised while the checkout was held (a handler
+    #: that returns, or the function's last `try` whose handler falls off its end)
+    caught_paths: set[int] = field(default_factory=set)
 
 
 class FunctionFlow:
@@ -703,9 +711,12 @@ class FunctionFlow:
         self.result.held_at_end = frozenset(f.site for f in out.normal or ()
                                             if isinstance(f, Held))
         normal_exit = _join(out.normal, out.ret)
+        uncaught = {f.site for f in normal_exit or () if isinstance(f, Held) and not f.caught}
         for fact in normal_exit or ():
             if isinstance(fact, Held):
                 self.result.leaks.setdefault(fact.site, "path")
+                if fact.site not in uncaught:
+                    self.result.caught_paths.add(fact.site)
             elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
                   and not self._framework_closes_session
                   and fact.resource not in self._decorator_sessions
@@ -1616,7 +1627,8 @@ class FunctionFlow:
                           and not self._commit_rolls_back(node, r)}
             for handler in node.handlers:
                 catches_db, catches_all = self._catches(handler, node)
-                entry = raised
+                entry = frozenset(replace(f, caught=True) if type(f) is Held and not f.caught
+                                  else f for f in raised)
                 if catches_db:
                     hid = self._handler_id(handler)
                     entry = entry | {Aborted(r, hid) for r in worked}

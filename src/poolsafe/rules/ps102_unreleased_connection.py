@@ -273,7 +273,11 @@ class UnreleasedConnection(Rule):
     only an exception skips its `close()`: the exception unwinds the frame, CPython's
     reference counting drops the last reference, and the driver closes the socket.
     No pool slot is held, and the server's slot lives only until the traceback is
-    released. That holds only while nothing else can keep the connection: it is
+    released. The same holds where the function catches that exception and leaves:
+    an `except` that returns (`except Exception as e: return jsonify(error=str(e)),
+    500`), or the handler of the function's last `try`, which falls off its end
+    (`except mysql.connector.Error as err: print(err)`): the frame ends with the
+    return. That holds only while nothing else can keep the connection: it is
     still reported when it is returned or yielded (or the function is a generator,
     which a consumer may keep suspended), stored on an attribute, in a container or
     a global, captured by a nested function or a lambda, handed to a thread, an
@@ -469,7 +473,8 @@ class UnreleasedConnection(Rule):
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
                     continue
-                if how == "exception" and _left_to_refcount(ctx, func, site):
+                caught = how == "path" and site_index in flow.caught_paths
+                if (how == "exception" or caught) and _left_to_refcount(ctx, func, site):
                     continue  # see "Direct connections" in the docstring
                 if is_test_module(ctx.module) and (
                         how == "exception" or kind.collected_back or kind.direct):

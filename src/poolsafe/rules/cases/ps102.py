@@ -3936,6 +3936,103 @@ def try_migrate(statements):
 """, note="policy49: the handler closes the connection and re-raises"),
 ]
 
+# small50 (issue 31, corpus19): a local direct connection closed at the end of the
+# `try`, whose `except` catches the error and leaves the function (a `return`, or the
+# function's last `try` falling off its end): the frame ends with the return, as when
+# the exception propagates, and reference counting closes the connection.
+_CAUGHT_AND_LEFT = """
+import pymysql
+from flask import Flask, jsonify
+
+app = Flask(__name__)
+
+
+def get_db_connection():
+    return pymysql.connect(host="db", user="shop", database="shop")
+
+
+@app.route("/users")
+def list_users():
+    try:
+        conn = {checkout}{mark}
+        cur = conn.cursor()
+        cur.execute("SELECT id, name FROM users")
+        users = cur.fetchall()
+        cur.close()
+        conn.close()
+        return jsonify(users)
+    except Exception as e:
+        {handler}
+"""
+
+_LAST_TRY = """
+import mysql.connector
+from mysql.connector import errorcode
+
+
+def load_items(rows):
+    try:
+        cnx = mysql.connector.connect(host="db", user="app", database="shop"){mark}
+        cursor = cnx.cursor()
+        for row in rows:
+            cursor.execute("INSERT IGNORE INTO item VALUES (%s, %s)", row)
+        cnx.commit()
+        cursor.close()
+        cnx.close()
+    except mysql.connector.Error as err:
+        if err.errno == errorcode.ER_ACCESS_DENIED_ERROR:
+            print("wrong user name or password")
+        else:
+            print(err)
+{after}"""
+
+VALID += [
+    Case(_CAUGHT_AND_LEFT.format(checkout="get_db_connection()", mark="",
+                                 handler='return jsonify({"error": str(e)}), 500'),
+         note="the handler returns an error response: the frame ends and reference counting "
+              "closes the project wrapper's direct connection"),
+    Case(_CAUGHT_AND_LEFT.format(
+        checkout='pymysql.connect(host="db", user="shop", database="shop")', mark="",
+        handler='print("query failed", e)\n        return jsonify([]), 500'),
+         note="the direct call itself, and a handler that logs before it returns"),
+    Case(_LAST_TRY.format(mark="", after=""),
+         note="the function's last `try`: its handler prints and falls off the end, which "
+              "returns"),
+]
+
+INVALID += [
+    Case(_CAUGHT_AND_LEFT.format(
+        checkout="get_db_connection()", mark="  # expect: PS102",
+        handler='return jsonify({"error": str(e)}), 500'),
+         files=_STRICT, note="`direct-connections = \"strict\"`: the caught-and-left gap is "
+                             "reported too"),
+    Case("""
+from flask import Flask, jsonify
+from psycopg2.pool import ThreadedConnectionPool
+
+app = Flask(__name__)
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=shop")
+
+
+@app.route("/users")
+def list_users():
+    try:
+        conn = pool.getconn()  # expect: PS102
+        cur = conn.cursor()
+        cur.execute("SELECT id, name FROM users")
+        users = cur.fetchall()
+        pool.putconn(conn)
+        return jsonify(users)
+    except Exception as e:
+        return jsonify({"error": str(e)}), 500
+""", note="a pool's checkout: the handler returns without putconn(), and the slot stays "
+          "taken (no reference count gives it back)"),
+    Case(_LAST_TRY.format(mark="  # expect: PS102",
+                          after="    print(\"loaded\", len(rows))\n"),
+         note="the `try` is not the function's last statement: the handler goes on past it "
+              "holding a connection the error may have left open"),
+]
+
 # large49 (issue 31): bookkeeping that cannot raise between a checkout and the
 # `try` whose `finally` releases it: OpenTelemetry span calls (the API must not
 # raise) and asyncpg's local read of the server version stored at the handshake.
