@@ -104,7 +104,10 @@ def _imports_root(m: ModuleInfo, root: str) -> bool:
         for v in vs if isinstance(v, ImportBinding))])
 
 
-_OTHER_PROGRAM = re.compile(rb"\bCelery\s*\(|^if\s+__name__\s*==\s*['\"]__main__['\"]", re.M)
+#: a script's `if __name__ == "__main__":` guard, at the start of a line
+_MAIN_GUARD = rb"^if\s+__name__\s*==\s*['\"]__main__['\"]"
+_OTHER_PROGRAM = re.compile(rb"\bCelery\s*\(|" + _MAIN_GUARD, re.M)
+_SCRIPT = re.compile(_MAIN_GUARD.decode(), re.M)
 
 # ------------------------------------------------------ project-wide facts
 #: a module that registers a job with a decorator spells one of these
@@ -709,7 +712,10 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     if func.cls is not None:
         return _method_run_once(index, func, depth)
     # the project's tests call it too, once per test: that says nothing of production
-    sites = [s for s in facts(index).callers(func) if not is_test_module(s.module)]
+    callers = facts(index).callers(func)
+    sites = [s for s in callers if not is_test_module(s.module)]
+    if not sites and callers and _test_support(index, func):
+        return True
     if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
         return True
     if id(func.node) in _argparse_subcommands(index):
@@ -722,6 +728,22 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
         not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
             index, s.func, depth + 1)))
         for s in sites)
+
+
+def _test_support(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A plain function of a script (a module with an `if __name__ == "__main__":`
+    block that no project module outside the tests imports) that only test modules
+    call and that its own module never names: a set-up or tear-down step the tests'
+    fixtures run (`init_db.py`'s `teardown_db()` called from `conftest.py`), once per
+    test process, never by a production process. (The caller checks that only tests
+    call it.)"""
+    module = func.module
+    if func.node.decorators or is_test_module(module) or not _SCRIPT.search(module.source):
+        return False
+    if any(isinstance(n, cst.Name) and n.value == func.name
+           for n in iter_nodes(module.tree) if n is not func.node.name):
+        return False  # handed on (`atexit.register(teardown)`) or called at the top level
+    return all(is_test_module(m) for m in index.importers(module))
 
 
 def _called_once_by_parent(func: FunctionInfo) -> bool:

@@ -4190,3 +4190,84 @@ def fresh_connection():
          note="the look-alike accessor connects on every call: each caller owns a "
               "connection it never closes"),
 ]
+
+#: a set-up script whose tear-down step only the tests' fixtures run (breadth50)
+_SETUP_SCRIPT = '''
+from sqlalchemy import create_engine
+
+admin_engine = create_engine("postgresql://postgres@localhost/postgres")
+
+
+def setup_db(name):
+    conn = admin_engine.connect()
+    conn.execute("CREATE DATABASE %s" % name)
+    conn.close()
+
+
+def teardown_db(name):
+    conn = admin_engine.connect()
+    conn.execute("DROP DATABASE IF EXISTS %s" % name)
+    conn.close()
+
+
+if __name__ == "__main__":
+    setup_db("polls")
+    # teardown_db("polls")
+'''
+
+_SETUP_FIXTURE = '''
+import pytest
+
+from init_db import setup_db, teardown_db
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database():
+    setup_db("polls_test")
+    yield
+    teardown_db("polls_test")
+'''
+
+VALID += [
+    Case(_SETUP_SCRIPT, path="init_db.py", files={"tests/conftest.py": _SETUP_FIXTURE},
+         note="a script's tear-down step that only the tests' session fixture calls: "
+              "it runs once per test process, never in production"),
+]
+
+INVALID += [
+    Case(_SETUP_SCRIPT.replace(
+        '''    conn = admin_engine.connect()
+    conn.execute("DROP''', '''    conn = admin_engine.connect()  # expect: PS102
+    conn.execute("DROP'''), path="init_db.py",
+         files={"tests/conftest.py": _SETUP_FIXTURE, "app/reset.py": '''
+from init_db import teardown_db
+
+
+def reset(name):
+    teardown_db(name)
+'''},
+         note="the same step, also called by a project module outside the tests: "
+              "production code reaches it"),
+    Case('''
+from sqlalchemy import create_engine
+
+admin_engine = create_engine("postgresql://postgres@localhost/postgres")
+
+
+def teardown_db(name):
+    conn = admin_engine.connect()  # expect: PS102
+    conn.execute("DROP DATABASE IF EXISTS %s" % name)
+    conn.close()
+''', path="db_admin.py", files={"tests/conftest.py": '''
+import pytest
+
+from db_admin import teardown_db
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database():
+    yield
+    teardown_db("polls_test")
+'''}, note="a module with no `__main__` block is a library: code outside the project "
+            "may call what only its tests call"),
+]
