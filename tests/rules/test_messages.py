@@ -302,3 +302,34 @@ def count():
     [message] = _ps202({"app.py": app})
     assert "engine" not in message, message
     assert "`SimpleConnectionPool()`" in message and "connection pool" in message, message
+
+
+def test_ps107_names_a_chain_of_helpers_with_one_comma() -> None:
+    """A thread target whose database work is two helpers deep: each helper is named
+    once, and the chain ends with one comma (it had two)."""
+    from poolsafe.rules.cases.ps107 import _MODELS
+
+    app = '''import threading
+
+from models import Order
+
+
+def count_paid():
+    return Order.objects.filter(paid=True).count()
+
+
+def report():
+    return count_paid()
+
+
+def run():
+    print(report())
+
+
+threading.Thread(target=run).start()
+'''
+    result = scan_sources({"models.py": _MODELS, "app.py": app},
+                          ScanOptions(select={"PS107"}))
+    [message] = [f.message for f in result.findings if f.path == "app.py"]
+    assert "`report()`, which uses `count_paid()`, which uses `Order.objects" in message, message
+    assert ",," not in message, message

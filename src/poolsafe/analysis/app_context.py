@@ -9,7 +9,12 @@ import libcst as cst
 from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
-from poolsafe.analysis.project_facts import is_flask_db, is_model_class, returned_instance
+from poolsafe.analysis.project_facts import (
+    is_flask_db,
+    is_model_class,
+    returned_instance,
+    used_through,
+)
 from poolsafe.analysis.resolution import instance_type
 from poolsafe.analysis.values import ClassRef, FunctionRef
 from poolsafe.knowledge.frameworks import (
@@ -102,5 +107,5 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode, depth: i
             inner = db_use_outside_context(index, callee.func, callee.func.node.body,
                                             depth + 1, None)
             if inner is not None:
-                return f"`{callee.func.name}()`, which uses {inner},"
+                return used_through(callee.func.name, inner)
     return None

@@ -42,7 +42,7 @@ from poolsafe.analysis.index import (
     word_pattern,
 )
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import facts, is_django_command
+from poolsafe.analysis.project_facts import facts, is_django_command, used_through
 from poolsafe.analysis.resolution import (
     decorator_target,
     inherited_method,
@@ -957,10 +957,10 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 # body runs there, and is an entry of its own)
                 inner = _db_use(index, callee.func, callee.func.node.body, depth + 1)
                 if inner is not None:
-                    return f"`{callee.func.name}()`, which uses {inner[1]},"
+                    return used_through(callee.func.name, inner[1])
                 passed = _model_argument_use(index, func, node, callee.func)
                 if passed is not None:
-                    return f"`{callee.func.name}()`, which uses {passed},"
+                    return used_through(callee.func.name, passed)
     return None
 
 

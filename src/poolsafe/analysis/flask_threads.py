@@ -21,7 +21,7 @@ from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, positio
 from poolsafe.analysis.django_threads import threaded_target
 from poolsafe.analysis.index import ProjectIndex, word_pattern
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import facts, is_flask_db, is_model_class
+from poolsafe.analysis.project_facts import facts, is_flask_db, is_model_class, used_through
 from poolsafe.analysis.resolution import decorator_target, instance_type
 from poolsafe.analysis.values import ClassRef, FunctionRef
 from poolsafe.knowledge.frameworks import (
@@ -212,5 +212,5 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 and not pushes_context_of(callee.func):
             inner = _first_use(index, callee.func, callee.func.node.body, depth + 1)
             if inner is not None:
-                return f"`{callee.func.name}()`, which uses {inner[1]},"
+                return used_through(callee.func.name, inner[1])
     return None

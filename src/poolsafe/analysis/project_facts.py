@@ -1145,3 +1145,10 @@ def _validator_list_calls(tree: cst.Module) -> frozenset[int]:
             out.update(id(e.value) for e in node.value.elements
                        if isinstance(e.value, cst.Call))
     return frozenset(out)
+
+
+def used_through(helper: str, use: str) -> str:
+    """How a message names database work reached through a project helper,
+    "`helper()`, which uses `Model.objects`,": one comma at the end of a chain of
+    helpers however deep (`use` may itself be such a chain)."""
+    return f"`{helper}()`, which uses {use.rstrip(',')},"
