@@ -13,6 +13,7 @@ from __future__ import annotations
 import libcst as cst
 
 from poolsafe.fix.loop.apply import fix_sources
+from poolsafe.rules.cases.ps103 import INVALID
 from poolsafe.scan.engine import ScanOptions
 
 PG = """\
@@ -71,10 +72,15 @@ def _fix(source: str, *, unsafe: bool) -> tuple[str, list[str], list[bool]]:
 
 def _checked(text: str) -> None:
     """The fixed text parses and compiles, and a second run changes nothing."""
-    cst.parse_module(text)
-    compile(text, "app.py", "exec")
-    again = fix_sources({"app.py": text}, ScanOptions(select={"PS103"}), unsafe=True)
-    assert again.sources()["app.py"] == text and not again.applied
+    _checked_files({"app.py": text})
+
+
+def _checked_files(files: dict[str, str]) -> None:
+    for name, text in files.items():
+        cst.parse_module(text)
+        compile(text, name, "exec")
+    again = fix_sources(files, ScanOptions(select={"PS103"}), unsafe=True)
+    assert again.sources() == files and not again.applied
 
 
 def test_fetch_after_insert_then_commit_is_unsafe() -> None:
@@ -143,3 +149,17 @@ def test_no_call_that_raises_on_the_client_stays_safe() -> None:
     source = FETCH_THEN_COMMIT.replace("            new_id = cur.fetchone()\n",
                                        "            new_id = cur.rowcount\n")
     assert "conn.rollback()" in _safe_rewrite(source)
+
+
+def test_the_name_given_to_a_bare_except_shadows_nothing_the_function_reads() -> None:
+    # main 9727f32 wrote `except BaseException as exc:` in this case: `exc` became
+    # local to the function, so the handler's `exc.report(...)` called the exception
+    # object (AttributeError) instead of the project module's function
+    (case,) = [c for c in INVALID if "not `exc`" in c.note]
+    result = fix_sources({**case.files, "case.py": case.code}, ScanOptions(select={"PS103"}))
+    assert [a.safe for a in result.applied] == [True], [x.reason for x in result.left]
+    fixed = result.sources()["case.py"]
+    _checked_files({**case.files, "case.py": fixed})
+    assert "        except BaseException as db_error:  # expect: PS103\n" \
+           "            if isinstance(db_error, psycopg2.Error):\n" in fixed
+    assert "            exc.report(\"update failed\")\n" in fixed

@@ -15,6 +15,7 @@ from poolsafe.analysis.cstutil import (
     dotted_name,
     iter_calls,
     iter_nodes,
+    names_in,
     statements_after,
 )
 from poolsafe.analysis.flow import exception_types, is_db_error_type
@@ -788,10 +789,13 @@ def _undone(state: SessionState, what: str) -> str:
 
 def _exception_name(handler: cst.ExceptHandler | cst.ExceptStarHandler,
                     func: FunctionInfo) -> str:
-    """The name the handler binds its exception to (a fresh one when it binds none)."""
+    """The name the handler binds its exception to (a fresh one when it binds none).
+    A fresh name is one the function neither binds nor reads: binding a name it reads
+    as a global (`from sqlalchemy import exc`, then `exc.IntegrityError`) would make it
+    local to the whole function, shadowed in the handler and unbound elsewhere."""
     if handler.name is not None and isinstance(handler.name.name, cst.Name):
         return handler.name.name.value
-    taken = set(func.locals) | func.all_param_names()
+    taken = set(func.locals) | func.all_param_names() | names_in(func.node)
     for candidate in ("exc", "db_error", "error"):
         if candidate not in taken:
             return candidate

@@ -3687,3 +3687,26 @@ def tag(item, owner_name):
 """, note="a failed flush needs a rollback; the fix is unsafe: one()'s NoResultFound "
           "leaves the flushed item that the commit stores"),
 ]
+
+# fix50: a bare `except:` gets `as <name>` for the guard; the name must be one the
+# function neither binds nor reads, or it shadows the project's `exc` module (the
+# handler's `exc.report(...)` would call the exception object)
+INVALID += [
+    Case(_PG_POOL + """
+import exc
+
+def archive(order_id):
+    conn = pool.getconn()
+    try:
+        orders = conn.cursor()
+        try:
+            orders.execute("DELETE FROM cart WHERE order_id = %s", (order_id,))
+        except:  # expect: PS103
+            exc.report("update failed")
+        orders.execute("UPDATE orders SET archived = true WHERE id = %s", (order_id,))
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+""", files={"exc.py": "def report(message):\n    print('error:', message)\n"},
+         note="a bare except; the fix names the exception `db_error`, not `exc`"),
+]
