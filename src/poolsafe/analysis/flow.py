@@ -173,6 +173,9 @@ _STORING_METHODS = frozenset(
 )
 _CLOSING = frozenset({"closing", "aclosing"})
 
+#: anyio's and trio's cancel scopes: building one (and entering it) only stores a
+#: deadline and a shield flag, it does no I/O and raises nothing
+_CANCEL_SCOPES = frozenset({"move_on_after", "move_on_at", "CancelScope"})
 #: calls treated as not raising: logging, printing, and ending a transaction or a
 #: cursor (a release placed after them in each `except` counts as a release)
 _NON_RAISING_METHODS = frozenset(
@@ -186,7 +189,9 @@ _NON_RAISING_METHODS = frozenset(
      "add_termination_listener", "remove_termination_listener", "add_log_listener",
      "remove_log_listener", "add_query_logger", "remove_query_logger",
      # `contextlib.suppress(...)`, `contextlib.closing(conn)`
-     "suppress", "closing", "aclosing"}
+     "suppress", "closing", "aclosing",
+     # anyio's and trio's cancel scopes (`anyio.move_on_after(5, shield=True)`)
+     *_CANCEL_SCOPES}
 )
 _NON_RAISING_FUNCTIONS = frozenset(
     {"print", "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable",
@@ -194,7 +199,10 @@ _NON_RAISING_FUNCTIONS = frozenset(
      # `contextlib.suppress(...)` only stores the exception types; `closing(conn)` only
      # stores the object it will close (`conn = engine.connect()` then `with
      # closing(conn):` leaves no gap)
-     "suppress", "closing", "aclosing"}
+     "suppress", "closing", "aclosing",
+     # `with move_on_after(5, shield=True): await conn.close()` in a `finally`: building
+     # and entering a cancel scope stores a deadline; the close in it still runs
+     *_CANCEL_SCOPES}
 )
 _SCOPE_FUNCTIONS = frozenset({"locals", "dir", "vars", "globals"})
 

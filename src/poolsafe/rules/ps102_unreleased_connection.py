@@ -69,6 +69,10 @@ class UnreleasedConnection(Rule):
     `trace.get_current_span()`: the API must not raise), and asyncpg's
     `conn.get_server_version()` (what the handshake stored). The arguments are
     judged on their own: `span.set_attribute("v", conn.execute(...))` may raise.
+    Nor does an anyio or trio cancel scope (`move_on_after(5, shield=True)`,
+    `move_on_at`, `CancelScope`): a close inside `with move_on_after(5,
+    shield=True):` in a `finally` runs on every path (the scope only bounds how long
+    it may take); a query before the close in the same scope still opens a path.
 
     **Gino, encode/databases, Tortoise ORM.** Gino's `conn = await db.acquire()`
     (or `engine.acquire()`) holds a pool connection until `await conn.release()`

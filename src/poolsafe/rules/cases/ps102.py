@@ -4093,3 +4093,45 @@ def fresh_connection():
          note="the look-alike accessor connects on every call: each caller owns a "
               "connection it never closes"),
 ]
+
+# large50 (issue 31): the close in a `finally` runs inside an anyio/trio cancel scope
+# (`with move_on_after(5, shield=True):`), which bounds how long the close may take;
+# building and entering the scope raises nothing, so the close runs on every path.
+_SHIELDED_CLOSE = '''
+from contextlib import asynccontextmanager
+
+from anyio import move_on_after
+from psycopg import AsyncConnection
+
+
+class Notifier:
+    def __init__(self, conninfo):
+        self.conninfo = conninfo
+
+    @asynccontextmanager
+    async def session(self):
+        conn = await AsyncConnection.connect(self.conninfo){mark}
+        try:
+            yield conn
+        finally:
+            with move_on_after(3, shield=True):
+{end}
+
+    async def subscribe(self):
+        async with self.session() as conn:
+            await conn.execute("LISTEN events")
+'''
+
+VALID += [
+    Case(_SHIELDED_CLOSE.format(mark="", end="                await conn.close()"),
+         note="the close runs in a shielded cancel scope in the finally: closed on every "
+              "path (the scope only bounds how long the close may take)"),
+]
+
+INVALID += [
+    Case(_SHIELDED_CLOSE.format(mark="  # expect: PS102",
+                                end='                await conn.execute("UNLISTEN *")\n'
+                                    "                await conn.close()"),
+         note="a query before the close inside the cancel scope: if it fails the close "
+              "is skipped"),
+]
