@@ -227,6 +227,11 @@ _CLOCKS = frozenset({"perf_counter", "perf_counter_ns", "monotonic", "monotonic_
                      "process_time", "process_time_ns", "time_ns"})
 
 
+#: asyncio's and threading's synchronization primitives: `asyncio.Event()` (no
+#: arguments) builds an unset event in memory, no I/O, nothing to fail
+_SYNC_PRIMITIVES = frozenset({"Event", "Lock", "RLock", "Condition"})
+
+
 def _names_span(expr: cst.BaseExpression) -> bool:
     """`span`, `self._span`, `root_span`, `trace.get_current_span()`."""
     if isinstance(expr, cst.Call):
@@ -248,6 +253,9 @@ def _may_raise(call: cst.Call) -> bool:
             return False
         if (isinstance(f.value, cst.Name) and f.value.value == "time" and not call.args
                 and (f.attr.value in _CLOCKS or f.attr.value == "time")):
+            return False
+        if (isinstance(f.value, cst.Name) and f.value.value in ("asyncio", "threading")
+                and f.attr.value in _SYNC_PRIMITIVES and not call.args):
             return False
         return f.attr.value not in _NON_RAISING_METHODS
     if isinstance(f, cst.Name):

@@ -73,6 +73,9 @@ class UnreleasedConnection(Rule):
     `move_on_at`, `CancelScope`): a close inside `with move_on_after(5,
     shield=True):` in a `finally` runs on every path (the scope only bounds how long
     it may take); a query before the close in the same scope still opens a path.
+    Nor does a synchronization primitive built without arguments
+    (`asyncio.Event()`, `asyncio.Lock()`, `threading.Event()`, `RLock`,
+    `Condition`): memory only.
 
     **Gino, encode/databases, Tortoise ORM.** Gino's `conn = await db.acquire()`
     (or `engine.acquire()`) holds a pool connection until `await conn.release()`

@@ -4135,3 +4135,41 @@ INVALID += [
          note="a query before the close inside the cancel scope: if it fails the close "
               "is skipped"),
 ]
+
+# large50 (issue 31): a synchronization primitive built without arguments
+# (`asyncio.Event()`, `threading.Lock()`) between a connect and its `try` is memory
+# only and cannot fail: it opens no exceptional path.
+_LISTENER = '''
+import asyncio
+
+import asyncpg
+
+
+async def listen(dsn, state, stop):
+    while not stop.is_set():
+        conn = await asyncpg.connect(dsn)  {mark}
+        state.connected = True
+        terminated = {event}
+
+        def on_termination(_conn):
+            terminated.set()
+
+        try:
+            conn.add_termination_listener(on_termination)
+            await terminated.wait()
+        finally:
+            await conn.close()
+'''
+
+VALID += [
+    Case(_LISTENER.format(mark="", event="asyncio.Event()"),
+         note="asyncio.Event() builds an unset event in memory: nothing between the connect "
+              "and the try can raise"),
+]
+
+INVALID += [
+    Case(_LISTENER.format(mark="# expect: PS102", event="asyncio.Semaphore(state.slots)"),
+         note="a primitive built from a value may raise before the try (Semaphore raises "
+              "ValueError on a negative count)",
+         unfixable="`conn` is used by a nested function"),
+]
