@@ -2462,7 +2462,10 @@ _REGISTERS_ONLY = frozenset({
     "zope.sqlalchemy.datamanager.register"})
 
 _LAZY_SAFE_METHODS = frozenset({"configure", "add", "add_all", "expunge", "expunge_all",
-                                "begin"})
+                                "begin",
+                                # a scoped_session's `query_property()` builds a class
+                                # descriptor; the registry makes no session for it
+                                "query_property"})
 
 
 def _header(stmt: cst.BaseStatement) -> list[cst.CSTNode]:

@@ -143,7 +143,8 @@ class UnreleasedConnection(Rule):
     A SQLAlchemy session (`Session()`, a `sessionmaker()`'s session, a
     `scoped_session` registry, an `AsyncSession`) checks a connection out only at
     its first statement: an exception raised before anything used it (only
-    `configure()`, `add()`, `add_all()` or `expunge()` ran, which send nothing)
+    `configure()`, `add()`, `add_all()` or `expunge()` ran, which send nothing, or
+    a `scoped_session` registry's `query_property()`, which builds a descriptor)
     leaves nothing checked out and is not reported; from its first query, flush,
     commit or any other use on, what raises counts. Nor do these use it: storing
     on it (`db_session.replica_bind = engine`, `session.info["label"] = name`),

@@ -4173,3 +4173,38 @@ INVALID += [
               "ValueError on a negative count)",
          unfixable="`conn` is used by a nested function"),
 ]
+
+# large50 (issue 31): `Base.query = db_session.query_property()` builds a class
+# descriptor from the scoped_session registry; no session exists yet, nothing is
+# checked out, so what raises after it drops nothing.
+_LAZY_REGISTRY = '''
+import os
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
+
+_loaded = {{}}
+
+
+def load():
+    engine = create_engine(os.environ["DATABASE_URL"])
+    db_session = scoped_session(sessionmaker(bind=engine)){mark}
+    Base = declarative_base()
+    Base.query = db_session.{use}
+    replica_url = os.environ["REPLICA_URL"]
+    _loaded.update({{"db_session": db_session, "Base": Base, "replica": replica_url}})
+    return _loaded
+'''
+
+VALID += [
+    Case(_LAZY_REGISTRY.format(mark="", use="query_property()"),
+         note="query_property() builds a descriptor: the registry has made no session, so "
+              "the environment read that may raise after it drops nothing"),
+]
+
+INVALID += [
+    Case(_LAZY_REGISTRY.format(mark="  # expect: PS102", use="query(Base).count()"),
+         note="a query on the registry makes its session and checks a connection out "
+              "before the environment read that may raise",
+         unfixable="`db_session` is handed to `_loaded.update`"),
+]
