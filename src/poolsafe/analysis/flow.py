@@ -177,6 +177,9 @@ _STORING_METHODS = frozenset(
 )
 _CLOSING = frozenset({"closing", "aclosing"})
 
+#: anyio's and trio's cancel scopes: building one (and entering it) only stores a
+#: deadline and a shield flag, it does no I/O and raises nothing
+_CANCEL_SCOPES = frozenset({"move_on_after", "move_on_at", "CancelScope"})
 #: calls treated as not raising: logging, printing, and ending a transaction or a
 #: cursor (a release placed after them in each `except` counts as a release)
 _NON_RAISING_METHODS = frozenset(
@@ -190,7 +193,9 @@ _NON_RAISING_METHODS = frozenset(
      "add_termination_listener", "remove_termination_listener", "add_log_listener",
      "remove_log_listener", "add_query_logger", "remove_query_logger",
      # `contextlib.suppress(...)`, `contextlib.closing(conn)`
-     "suppress", "closing", "aclosing"}
+     "suppress", "closing", "aclosing",
+     # anyio's and trio's cancel scopes (`anyio.move_on_after(5, shield=True)`)
+     *_CANCEL_SCOPES}
 )
 _NON_RAISING_FUNCTIONS = frozenset(
     {"print", "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable",
@@ -198,7 +203,10 @@ _NON_RAISING_FUNCTIONS = frozenset(
      # `contextlib.suppress(...)` only stores the exception types; `closing(conn)` only
      # stores the object it will close (`conn = engine.connect()` then `with
      # closing(conn):` leaves no gap)
-     "suppress", "closing", "aclosing"}
+     "suppress", "closing", "aclosing",
+     # `with move_on_after(5, shield=True): await conn.close()` in a `finally`: building
+     # and entering a cancel scope stores a deadline; the close in it still runs
+     *_CANCEL_SCOPES}
 )
 _SCOPE_FUNCTIONS = frozenset({"locals", "dir", "vars", "globals"})
 
@@ -223,6 +231,11 @@ _CLOCKS = frozenset({"perf_counter", "perf_counter_ns", "monotonic", "monotonic_
                      "process_time", "process_time_ns", "time_ns"})
 
 
+#: asyncio's and threading's synchronization primitives: `asyncio.Event()` (no
+#: arguments) builds an unset event in memory, no I/O, nothing to fail
+_SYNC_PRIMITIVES = frozenset({"Event", "Lock", "RLock", "Condition"})
+
+
 def _names_span(expr: cst.BaseExpression) -> bool:
     """`span`, `self._span`, `root_span`, `trace.get_current_span()`."""
     if isinstance(expr, cst.Call):
@@ -244,6 +257,9 @@ def _may_raise(call: cst.Call) -> bool:
             return False
         if (isinstance(f.value, cst.Name) and f.value.value == "time" and not call.args
                 and (f.attr.value in _CLOCKS or f.attr.value == "time")):
+            return False
+        if (isinstance(f.value, cst.Name) and f.value.value in ("asyncio", "threading")
+                and f.attr.value in _SYNC_PRIMITIVES and not call.args):
             return False
         return f.attr.value not in _NON_RAISING_METHODS
     if isinstance(f, cst.Name):
@@ -2458,7 +2474,10 @@ _REGISTERS_ONLY = frozenset({
     "zope.sqlalchemy.datamanager.register"})
 
 _LAZY_SAFE_METHODS = frozenset({"configure", "add", "add_all", "expunge", "expunge_all",
-                                "begin"})
+                                "begin",
+                                # a scoped_session's `query_property()` builds a class
+                                # descriptor; the registry makes no session for it
+                                "query_property"})
 
 
 def _header(stmt: cst.BaseStatement) -> list[cst.CSTNode]:

@@ -69,6 +69,13 @@ class UnreleasedConnection(Rule):
     `trace.get_current_span()`: the API must not raise), and asyncpg's
     `conn.get_server_version()` (what the handshake stored). The arguments are
     judged on their own: `span.set_attribute("v", conn.execute(...))` may raise.
+    Nor does an anyio or trio cancel scope (`move_on_after(5, shield=True)`,
+    `move_on_at`, `CancelScope`): a close inside `with move_on_after(5,
+    shield=True):` in a `finally` runs on every path (the scope only bounds how long
+    it may take); a query before the close in the same scope still opens a path.
+    Nor does a synchronization primitive built without arguments
+    (`asyncio.Event()`, `asyncio.Lock()`, `threading.Event()`, `RLock`,
+    `Condition`): memory only.
 
     **Gino, encode/databases, Tortoise ORM.** Gino's `conn = await db.acquire()`
     (or `engine.acquire()`) holds a pool connection until `await conn.release()`
@@ -136,7 +143,8 @@ class UnreleasedConnection(Rule):
     A SQLAlchemy session (`Session()`, a `sessionmaker()`'s session, a
     `scoped_session` registry, an `AsyncSession`) checks a connection out only at
     its first statement: an exception raised before anything used it (only
-    `configure()`, `add()`, `add_all()` or `expunge()` ran, which send nothing)
+    `configure()`, `add()`, `add_all()` or `expunge()` ran, which send nothing, or
+    a `scoped_session` registry's `query_property()`, which builds a descriptor)
     leaves nothing checked out and is not reported; from its first query, flush,
     commit or any other use on, what raises counts. Nor do these use it: storing
     on it (`db_session.replica_bind = engine`, `session.info["label"] = name`),

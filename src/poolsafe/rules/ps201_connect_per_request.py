@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes
+from poolsafe.analysis.cstutil import iter_nodes, strip_await
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import (
     CallSite,
@@ -84,7 +84,10 @@ class ConnectPerRequest(Rule):
     with `conn.reconnect()` or `conn.ping(reconnect=True)` is one new server
     connection per request too, and is reported at the reopening call.
     `ping(reconnect=True)` without the close only reconnects a connection that
-    died, and is not reported.
+    died, and is not reported. Nor is a wrapper's call whose result replaces a
+    kept connection in an `except` handler (`except OperationalError:
+    self.connection = self._connect()` after a probe on it failed): a reconnect,
+    not a connection per request.
 
     A Streamlit script is the exception: Streamlit runs it again from the top at
     every interaction, so a raw `connect()` at its top level is reported (not one
@@ -283,11 +286,29 @@ def _request_callers(ctx: FileContext, func: FunctionInfo, memo: dict[int, str |
     for site in _callers(ctx, func):
         if site.func is None or is_test_module(site.module):
             continue
+        if _replaces_in_handler(site):
+            continue  # a reconnect after a failure, not a connection per request
         if _handler(ctx, site.func, memo) is not None:
             out.append(site)
         else:
             out.extend(_request_callers(ctx, site.func, memo, depth + 1, seen))
     return out
+
+
+def _replaces_in_handler(site: CallSite) -> bool:
+    """The call is the value of an assignment to an attribute (`self.connection =
+    self._connect()`, `local.conn = open_db()`) in an `except` handler of its
+    function: the kept connection is replaced when the work on it failed (a probe
+    that found it dead), not opened again on every call."""
+    assert site.func is not None
+    for node in iter_nodes(site.func.node.body):
+        if not isinstance(node, cst.ExceptHandler):
+            continue
+        for assign in _assignments(node.body):
+            if strip_await(assign.value)[0] is site.call and all(
+                    isinstance(t.target, cst.Attribute) for t in assign.targets):
+                return True
+    return False
 
 
 def _request_functions(sites: list[CallSite]) -> list[FunctionInfo]:

@@ -8,6 +8,8 @@ from pathlib import Path
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    argument_for,
+    body_statements,
     call_name,
     iter_calls,
     iter_nodes,
@@ -41,7 +43,13 @@ from poolsafe.analysis.resolution import (
     qual_match,
     string_prefix,
 )
-from poolsafe.analysis.values import Connection, ExternalInstance, Instance, LibraryObject
+from poolsafe.analysis.values import (
+    Connection,
+    ExternalInstance,
+    FunctionRef,
+    Instance,
+    LibraryObject,
+)
 from poolsafe.core.model import RawFinding, Severity
 from poolsafe.core.positions import spans
 from poolsafe.knowledge.frameworks import CACHING_DECORATORS, STORE_METHODS
@@ -132,7 +140,12 @@ class EnginePerCall(Rule):
     A route handler or a per-request dependency that does so is still reported:
     every request pays a new pool and a new server connection. A `dispose()` only
     at the end of the success path is not enough: an error before it drops the
-    pool with its connections.
+    pool with its connections. The same holds for a factory's caller that closes
+    what it got in its own `finally` (`pool = await open_pool(dsn)` ... `finally:
+    await pool.close()`), also through a project helper whose own body (not a
+    branch of it) closes the pool it is handed (`await close_pool(pool)`), when the
+    caller is no request handler or per-request dependency and no call of it runs
+    in a loop.
     A start-up retry loop is not a loop over items either: one that ends with
     `break`, or one that returns the engine or pool it built (the first that answers)
     and closes it in the same loop when the attempt fails (`await pool.close()` in the
@@ -449,12 +462,15 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
 _POOL_CLOSE = frozenset({"dispose", "close", "closeall", "terminate"})
 
 
-def _disposed_in_finally(scope: cst.CSTNode, call: cst.Call) -> bool:
+def _disposed_in_finally(scope: cst.CSTNode, call: cst.Call,
+                         helpers: tuple[ProjectIndex, FunctionInfo] | None = None) -> bool:
     """The engine or pool `call` builds is bound to a name whose `dispose()`
     (`close()`, `closeall()`) runs in a `finally` of the same scope: its
     connections are closed when the work is done, error or not, so nothing is left
     for the garbage collector (one engine per database of a server, each disposed
-    after its reflection)."""
+    after its reflection). With `helpers` (the index and the function `scope` is
+    the body of), a project function handed the name in that `finally` that
+    closes its parameter (`await close_pool(pool)`) disposes it too."""
     names = {t.target.value for node in iter_nodes(scope) if isinstance(node, cst.Assign)
              and strip_await(node.value)[0] is call
              for t in node.targets if isinstance(t.target, cst.Name)}
@@ -468,6 +484,36 @@ def _disposed_in_finally(scope: cst.CSTNode, call: cst.Call) -> bool:
             if (isinstance(f, cst.Attribute) and f.attr.value in _POOL_CLOSE
                     and isinstance(f.value, cst.Name) and f.value.value in names):
                 return True
+            if helpers is not None and _helper_disposes(*helpers, c, names):
+                return True
+    return False
+
+
+def _helper_disposes(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                     names: set[str]) -> bool:
+    """`call` hands one of `names` to a project function whose own body (not a
+    branch, loop or handler of it) closes or disposes the parameter it is passed as
+    (`async def close_pool(pool): await pool.close()`)."""
+    callee = index.evaluate(call.func, func.module, func)
+    if not isinstance(callee, FunctionRef):
+        return False
+    helper = callee.func
+    for position, param in enumerate(helper.param_names()):
+        arg = argument_for(call, param, position)
+        if not (isinstance(arg, cst.Name) and arg.value in names):
+            continue
+        for st in body_statements(helper.node.body):
+            if not isinstance(st, cst.SimpleStatementLine):
+                continue
+            for small in st.body:
+                if not isinstance(small, cst.Expr):
+                    continue
+                closing, _ = strip_await(small.value)
+                if (isinstance(closing, cst.Call) and isinstance(closing.func, cst.Attribute)
+                        and closing.func.attr.value in _POOL_CLOSE
+                        and isinstance(closing.func.value, cst.Name)
+                        and closing.func.value.value == param):
+                    return True
     return False
 
 
@@ -475,7 +521,7 @@ def _disposed_by_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
     """The engine is disposed in a `finally` of `func`, which is not a request
     handler or a per-request dependency: nothing is left open, and no request path
     is known to pay a new pool each time."""
-    return (_disposed_in_finally(func.node.body, call)
+    return (_disposed_in_finally(func.node.body, call, (index, func))
             and route_framework(index, func) is None
             and not _per_request_dependency(index, func))
 
@@ -595,6 +641,9 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
             id(caller.node) in index.dependency_functions() or _drawn_by_next(index, caller))
         if not per_request_dependency and _runs_once_or_keeps(index, caller):
             continue
+        if not per_request_dependency and _disposed_by_one_shot(index, caller, site.call) \
+                and not any(in_loop(s) for s in project.callers(caller)):
+            continue  # `pool = await make_pool(dsn)` ... `finally: await pool.close()`
         route = _escapes(index, site.module, caller, site.call)
         # what a per-request dependency yields (a session bound to the engine) is
         # dropped with the request, not kept by a caller; nor is what a per-request

@@ -4271,3 +4271,118 @@ def database():
 '''}, note="a module with no `__main__` block is a library: code outside the project "
             "may call what only its tests call"),
 ]
+
+# large50 (issue 31): the close in a `finally` runs inside an anyio/trio cancel scope
+# (`with move_on_after(5, shield=True):`), which bounds how long the close may take;
+# building and entering the scope raises nothing, so the close runs on every path.
+_SHIELDED_CLOSE = '''
+from contextlib import asynccontextmanager
+
+from anyio import move_on_after
+from psycopg import AsyncConnection
+
+
+class Notifier:
+    def __init__(self, conninfo):
+        self.conninfo = conninfo
+
+    @asynccontextmanager
+    async def session(self):
+        conn = await AsyncConnection.connect(self.conninfo){mark}
+        try:
+            yield conn
+        finally:
+            with move_on_after(3, shield=True):
+{end}
+
+    async def subscribe(self):
+        async with self.session() as conn:
+            await conn.execute("LISTEN events")
+'''
+
+VALID += [
+    Case(_SHIELDED_CLOSE.format(mark="", end="                await conn.close()"),
+         note="the close runs in a shielded cancel scope in the finally: closed on every "
+              "path (the scope only bounds how long the close may take)"),
+]
+
+INVALID += [
+    Case(_SHIELDED_CLOSE.format(mark="  # expect: PS102",
+                                end='                await conn.execute("UNLISTEN *")\n'
+                                    "                await conn.close()"),
+         note="a query before the close inside the cancel scope: if it fails the close "
+              "is skipped"),
+]
+
+# large50 (issue 31): a synchronization primitive built without arguments
+# (`asyncio.Event()`, `threading.Lock()`) between a connect and its `try` is memory
+# only and cannot fail: it opens no exceptional path.
+_LISTENER = '''
+import asyncio
+
+import asyncpg
+
+
+async def listen(dsn, state, stop):
+    while not stop.is_set():
+        conn = await asyncpg.connect(dsn)  {mark}
+        state.connected = True
+        terminated = {event}
+
+        def on_termination(_conn):
+            terminated.set()
+
+        try:
+            conn.add_termination_listener(on_termination)
+            await terminated.wait()
+        finally:
+            await conn.close()
+'''
+
+VALID += [
+    Case(_LISTENER.format(mark="", event="asyncio.Event()"),
+         note="asyncio.Event() builds an unset event in memory: nothing between the connect "
+              "and the try can raise"),
+]
+
+INVALID += [
+    Case(_LISTENER.format(mark="# expect: PS102", event="asyncio.Semaphore(state.slots)"),
+         note="a primitive built from a value may raise before the try (Semaphore raises "
+              "ValueError on a negative count)",
+         unfixable="`conn` is used by a nested function"),
+]
+
+# large50 (issue 31): `Base.query = db_session.query_property()` builds a class
+# descriptor from the scoped_session registry; no session exists yet, nothing is
+# checked out, so what raises after it drops nothing.
+_LAZY_REGISTRY = '''
+import os
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker
+
+_loaded = {{}}
+
+
+def load():
+    engine = create_engine(os.environ["DATABASE_URL"])
+    db_session = scoped_session(sessionmaker(bind=engine)){mark}
+    Base = declarative_base()
+    Base.query = db_session.{use}
+    replica_url = os.environ["REPLICA_URL"]
+    _loaded.update({{"db_session": db_session, "Base": Base, "replica": replica_url}})
+    return _loaded
+'''
+
+VALID += [
+    Case(_LAZY_REGISTRY.format(mark="", use="query_property()"),
+         note="query_property() builds a descriptor: the registry has made no session, so "
+              "the environment read that may raise after it drops nothing"),
+]
+
+INVALID += [
+    Case(_LAZY_REGISTRY.format(mark="  # expect: PS102", use="query(Base).count()"),
+         note="a query on the registry makes its session and checks a connection out "
+              "before the environment read that may raise",
+         unfixable="`db_session` is handed to `_loaded.update`"),
+]

@@ -1369,3 +1369,73 @@ VALID += [
     Case(_APISPEC_RESOURCE.format(base_import="", base="object", mark=""),
          note="the same method on a plain class nothing routes to or calls"),
 ]
+
+# large50 (issue 31): a connection kept per thread and replaced, in an `except`
+# handler, only when a probe on it failed is a reconnect, not a connect per request.
+_PROBED_STORE = '''
+import threading
+
+import psycopg2
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+class Store:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self._local = threading.local()
+
+    def _open(self):
+        conn = psycopg2.connect(self.dsn){mark}
+        conn.autocommit = True
+        return conn
+
+    @property
+    def connection(self):
+        if getattr(self._local, "conn", None) is None:
+            self._local.conn = self._open()
+        return self._local.conn
+
+    @connection.setter
+    def connection(self, value):
+        self._local.conn = value
+
+    def get_cursor(self):
+{get}
+        return self.connection.cursor()
+
+    def count(self):
+        cur = self.get_cursor()
+        cur.execute("SELECT count(*) FROM items")
+        return cur.fetchone()[0]
+
+
+store = Store("dbname=app")
+
+
+@app.get("/count")
+def count():
+    return {{"n": store.count()}}
+'''
+
+VALID += [
+    Case(_PROBED_STORE.format(mark="", get='''        try:
+            with self.connection.cursor() as probe:
+                probe.execute("SELECT 1")
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            self.connection = self._open()'''),
+         note="the thread's connection is replaced only when the probe on it failed: a "
+              "reconnect, not a connection per request"),
+]
+
+INVALID += [
+    Case(_PROBED_STORE.format(mark="  # expect: PS201", get='''        try:
+            with self.connection.cursor() as probe:
+                probe.execute("SELECT 1")
+        except psycopg2.OperationalError:
+            pass
+        self.connection = self._open()'''),
+         note="the connection is replaced after the probe whether it failed or not: a "
+              "new connection on every request"),
+]

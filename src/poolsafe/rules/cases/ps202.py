@@ -2003,3 +2003,52 @@ INVALID += [
                            body="return cast(asyncpg.Pool, await asyncpg.create_pool(dsn))"),
          note="the cast returns a second pool; the first is dropped open on every call"),
 ]
+
+# large50 (issue 31): a factory's caller that closes the pool it got in its own
+# `finally`, directly or through a project helper that closes the pool it is handed
+# (`await shutdown_pool(pool)`), leaves nothing open.
+_CLOSED_BY_CALLER = '''
+import asyncpg
+
+
+async def open_pool(dsn):
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4){mark}
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT 1")
+    return pool
+
+
+async def shutdown_pool(pool):
+    {helper}
+
+
+async def add_project(dsn, name):
+    pool = await open_pool(dsn)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("INSERT INTO projects (name) VALUES ($1)", name)
+    finally:
+        {end}
+'''
+
+VALID += [
+    Case(_CLOSED_BY_CALLER.format(mark="", helper="print('closing')\n    await pool.close()",
+                                  end="await shutdown_pool(pool)"),
+         note="the caller hands the pool to a project helper that closes it, in a "
+              "finally: closed, error or not"),
+    Case(_CLOSED_BY_CALLER.format(mark="", helper="await pool.close()",
+                                  end="await pool.close()"),
+         note="the caller closes the pool it got from the factory in a finally"),
+]
+
+INVALID += [
+    Case(_CLOSED_BY_CALLER.format(mark="  # expect: PS202",
+                                  helper="print('pool size', pool.get_size())",
+                                  end="await shutdown_pool(pool)"),
+         note="the helper the caller hands the pool to in its finally does not close it: "
+              "each call drops a pool open"),
+    Case(_CLOSED_BY_CALLER.format(mark="  # expect: PS202",
+                                  helper="if pool.get_size():\n        await pool.close()",
+                                  end="await shutdown_pool(pool)"),
+         note="the helper closes the pool only in a branch: not on every path"),
+]
