@@ -374,8 +374,9 @@ def script_groups(index: ProjectIndex, files: ProjectFiles,
             "python", known(1, f"{where}: one process"), name, EntryPoint((module,))),
             known(1, "one run of the program")))
     with index.full_resolution():
-        # read by bytes: only the scripts are parsed, not every module
-        paths = [m.abspath for m in index.modules_matching(MAIN_BLOCK)
+        # read by bytes: only the scripts are parsed, not every module (nor those
+        # known to parse)
+        paths = [m.abspath for m in index.module_paths_matching(MAIN_BLOCK)
                  if not is_test_module(m)]
         paths += [p for p, _ in index.module_files("__main__") if p not in paths]
     for path in paths:

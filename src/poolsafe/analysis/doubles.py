@@ -14,7 +14,7 @@ from __future__ import annotations
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, positional_args, string_value
-from poolsafe.analysis.module import ModuleInfo
+from poolsafe.analysis.module import ModuleInfo, ModulePath
 
 #: calls that build a double (the name they are bound to is replaced)
 _DOUBLE_FACTORIES = frozenset(
@@ -22,7 +22,7 @@ _DOUBLE_FACTORIES = frozenset(
      "create_autospec", "PropertyMock"})
 
 
-def is_test_module(module: ModuleInfo) -> bool:
+def is_test_module(module: ModuleInfo | ModulePath) -> bool:
     """A test module: `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test`
     directory of its project (or one named `*_test`/`*_tests`: `mycli_test/`; or a
     test-support package: `testing/`, `_testing/`, `test_utils/`, `unittest_utils/`). Its

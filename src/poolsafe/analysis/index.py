@@ -38,6 +38,7 @@ from poolsafe.analysis.module import (
     ImportBinding,
     LocalValue,
     ModuleInfo,
+    ModulePath,
     Opaque,
     WithBinding,
 )
@@ -215,6 +216,13 @@ class ProjectIndex:
         prefilter's selection only; a program's `__main__` script that touches no
         database is no less a program). This one holds every module."""
         return [(m.abspath, m.source) for m in self.modules_matching(pattern)]
+
+    def module_paths_matching(self, pattern: re.Pattern[bytes]) -> list[ModulePath]:
+        """Where the modules of `modules_matching(pattern)` are, in its order, for a
+        question about their paths and names alone. An index that parses on demand
+        parses none that is known to parse (the same list, the same record)."""
+        return [ModulePath(m.abspath, m.names, m.is_package)
+                for m in self.modules_matching(pattern)]
 
     def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:
         """Whether a project file that `modules` leaves out matches `pattern` (an

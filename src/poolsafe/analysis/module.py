@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import libcst as cst
 
@@ -107,6 +107,17 @@ class FunctionInfo:
         if p.star_kwarg is not None:
             names.add(p.star_kwarg.name.value)
         return names
+
+
+class ModulePath(NamedTuple):
+    """Where a module is, as its `ModuleInfo` says it (`abspath`, `names`,
+    `is_package`), for a question that needs no more of it: known without parsing
+    (`ProjectIndex.module_paths_matching`)."""
+
+    abspath: Path
+    #: dotted names this module may be imported as, longest first
+    names: tuple[str, ...]
+    is_package: bool
 
 
 @dataclass(eq=False)

@@ -18,13 +18,13 @@ from pathlib import Path
 import libcst as cst
 
 from poolsafe.analysis.index import ProjectIndex
-from poolsafe.analysis.module import ModuleInfo, collect_module
+from poolsafe.analysis.module import ModuleInfo, ModulePath, collect_module
 from poolsafe.core.complexity import parse_refusal
 from poolsafe.core.discovery import SourceFile
 from poolsafe.core.gc_scope import keep_new_objects, release_dropped
 from poolsafe.core.model import FileError, Finding, Location, RawFinding, ScanResult, Step
 from poolsafe.core.positions import spans
-from poolsafe.core.project import module_key, names_to_files
+from poolsafe.core.project import module_key, module_names, names_to_files
 from poolsafe.core.rule_codes import enabled_codes
 from poolsafe.core.source import DecodedSource, SourceError, decode
 from poolsafe.fix.equivalence import comparisons_kept
@@ -542,6 +542,7 @@ class _Epoch:
                                source=lambda path: by_path[path][1],
                                known_matches=known_matches, database=database)
         self.index.summaries = summaries
+        self.index.place = self._place
 
     def load(self, path: str) -> ParsedFile | FileError:
         if path not in self.parsed:
@@ -584,6 +585,15 @@ class _Epoch:
         if store is not None and isinstance(loaded, ParsedFile) and (
                 store.keep_checked or str(f.path) not in self.checked):
             store.store(loaded.module, f.display, f.path, f.relative, d)
+
+    def _place(self, path: str) -> ModulePath | None:
+        """Where the module in `path` is, unless its size refuses it (`LazyIndex.place`:
+        the index knows from a kept summary that it parses)."""
+        f, d = self.by_path[path]
+        if _too_large(f, d, self.options) is not None:
+            return None
+        names, is_package = module_names(f.relative)
+        return ModulePath(f.path, names, is_package)
 
     def _dependency(self, path: str) -> ModuleInfo | None:
         loaded = self.load(path)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from poolsafe.analysis.index import ProjectIndex, source_matches, word_pattern
-from poolsafe.analysis.module import ModuleInfo
+from poolsafe.analysis.module import ModuleInfo, ModulePath
 from poolsafe.analysis.pool_summary import (
     ImportKind,
     PoolSummary,
@@ -134,6 +134,12 @@ class LazyIndex(ProjectIndex):
     #: index's list and the files changed since (`fix.loop.quick.ModuleMemo`)
     kept_matching: Callable[[re.Pattern[bytes], list[str], Callable[[str], bool]],
                             list[str]] | None = None
+
+    #: where the selected file at a path is (`ModulePath`) when it is known to parse if
+    #: asked (not refused for its size), without parsing it; None when it would not
+    #: parse. With a kept summary of its bytes (made from a parse), it parses
+    #: (`module_paths_matching`). Set by the scan that builds the index.
+    place: Callable[[str], ModulePath | None] | None = None
 
     def __init__(self, modules: Iterable[ModuleInfo], config: ProjectConfig | None,
                  load: Callable[[str], ModuleInfo | None],
@@ -312,6 +318,28 @@ class LazyIndex(ProjectIndex):
             found = [*self._selected_modules(paths), *given]
         self.matched.setdefault(pattern_key(pattern), [str(m.abspath) for m in found])
         return found
+
+    def module_paths_matching(self, pattern: re.Pattern[bytes]) -> list[ModulePath]:
+        """`modules_matching`'s paths, where a selected file not parsed yet is parsed
+        only when it is not known to parse: its kept summary (made from a parse of
+        these bytes) and `place` tell where it is. Recorded as `modules_matching`
+        records it."""
+        matching = self._matching(pattern) if (
+            self.place is not None and self.summaries is not None) else None
+        if matching is None or self.place is None:
+            return super().module_paths_matching(pattern)
+        paths, given = matching
+        out: list[ModulePath] = []
+        for path in paths:
+            place = None if path in self._loaded else self.place(path)
+            if place is None or self._kept_summary(path) is None:
+                m = self._module_at(path)
+                place = None if m is None else ModulePath(m.abspath, m.names, m.is_package)
+            if place is not None:
+                out.append(place)
+        out.extend(ModulePath(m.abspath, m.names, m.is_package) for m in given)
+        self.matched.setdefault(pattern_key(pattern), [str(p.abspath) for p in out])
+        return out
 
     def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
                    likely: re.Pattern[bytes] | None = None,

@@ -37,6 +37,7 @@ import zlib
 from pathlib import Path
 
 from poolsafe.analysis.module import ModuleInfo
+from poolsafe.core.gc_scope import collection_paused
 from poolsafe.scan.cache import (
     SNAPSHOT_DIR,
     TAG_NAME,
@@ -156,7 +157,10 @@ class SnapshotStore:
         if not hmac.compare_digest(mac, hmac.new(self.key, body, "sha256").digest()):
             return None
         try:
-            module = pickle.loads(zlib.decompress(body))
+            # (no cyclic collection while the tree is rebuilt: it is all kept, and
+            # each collection on the way walked the nodes built so far again)
+            with collection_paused():
+                module = pickle.loads(zlib.decompress(body))
         except Exception:  # a snapshot that does not load is one that is not there
             return None
         if not isinstance(module, ModuleInfo):
