@@ -8,25 +8,17 @@ the session loaded keep the safe fix."""
 
 from __future__ import annotations
 
-import libcst as cst
+from fix_checks import checked, fix_one
 
-from poolsafe.fix.loop.apply import fix_sources
 from poolsafe.rules.cases.ps105 import INVALID
-from poolsafe.scan.engine import ScanOptions
 
 
 def _fix(source: str, *, unsafe: bool) -> tuple[str, list[str], list[bool]]:
-    result = fix_sources({"main.py": source}, ScanOptions(select={"PS105"}), unsafe=unsafe)
-    assert not result.errors, result.errors
-    return (result.sources()["main.py"], [x.reason for x in result.left],
-            [a.safe for a in result.applied])
+    return fix_one("PS105", {"main.py": source}, "main.py", unsafe=unsafe)
 
 
 def _checked(text: str) -> None:
-    cst.parse_module(text)
-    compile(text, "main.py", "exec")
-    again = fix_sources({"main.py": text}, ScanOptions(select={"PS105"}), unsafe=True)
-    assert again.sources()["main.py"] == text and not again.applied
+    checked("PS105", {"main.py": text})
 
 
 CASE = next(c for c in INVALID if "after its session's close" in c.note).code
