@@ -10,7 +10,7 @@ that raises on the client."""
 
 from __future__ import annotations
 
-import libcst as cst
+from fix_checks import checked, fix_one
 
 from poolsafe.fix.loop.apply import fix_sources
 from poolsafe.rules.cases.ps103 import INVALID
@@ -64,23 +64,11 @@ def tag(item, owner_name):
 
 
 def _fix(source: str, *, unsafe: bool) -> tuple[str, list[str], list[bool]]:
-    result = fix_sources({"app.py": source}, ScanOptions(select={"PS103"}), unsafe=unsafe)
-    assert not result.errors, result.errors
-    text = result.sources()["app.py"]
-    return text, [x.reason for x in result.left], [a.safe for a in result.applied]
+    return fix_one("PS103", {"app.py": source}, "app.py", unsafe=unsafe)
 
 
 def _checked(text: str) -> None:
-    """The fixed text parses and compiles, and a second run changes nothing."""
-    _checked_files({"app.py": text})
-
-
-def _checked_files(files: dict[str, str]) -> None:
-    for name, text in files.items():
-        cst.parse_module(text)
-        compile(text, name, "exec")
-    again = fix_sources(files, ScanOptions(select={"PS103"}), unsafe=True)
-    assert again.sources() == files and not again.applied
+    checked("PS103", {"app.py": text})
 
 
 def test_fetch_after_insert_then_commit_is_unsafe() -> None:
@@ -159,7 +147,7 @@ def test_the_name_given_to_a_bare_except_shadows_nothing_the_function_reads() ->
     result = fix_sources({**case.files, "case.py": case.code}, ScanOptions(select={"PS103"}))
     assert [a.safe for a in result.applied] == [True], [x.reason for x in result.left]
     fixed = result.sources()["case.py"]
-    _checked_files({**case.files, "case.py": fixed})
+    checked("PS103", {**case.files, "case.py": fixed})
     assert "        except BaseException as db_error:  # expect: PS103\n" \
            "            if isinstance(db_error, psycopg2.Error):\n" in fixed
     assert "            exc.report(\"update failed\")\n" in fixed

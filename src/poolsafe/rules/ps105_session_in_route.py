@@ -7,7 +7,15 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import call_name, children, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import (
+    bound_names,
+    call_name,
+    children,
+    iter_calls,
+    iter_nodes,
+    statements_after,
+    strip_await,
+)
 from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
@@ -153,6 +161,13 @@ class SessionInRoute(Rule):
                     continue
                 if comments_of(close):
                     plan.mark_unsafe("a comment on a removed close() is dropped")
+                used = _loaded_after(func, close, var, parents)
+                if used is not None:
+                    plan.mark_unsafe(
+                        f"after `{var}.close()` the route hands on `{used}`, which the "
+                        f"session loaded: with the dependency `{var}` stays open until the "
+                        "response is sent, so the object is still attached to it (another "
+                        "session's `add()` refuses it)")
                 holder = parents.get(id(parents.get(id(close))))
                 try_stmt = parents.get(id(holder))
                 if isinstance(holder, cst.Finally) and isinstance(try_stmt, cst.Try) \
@@ -376,6 +391,31 @@ def _loads(node: cst.CSTNode) -> set[str]:
     for child in children(node):
         out |= _loads(child)
     return out
+
+
+def _loaded_after(func: FunctionInfo, close: cst.SimpleStatementLine, var: str,
+                  parents: dict[int, cst.CSTNode]) -> str | None:
+    """A name bound from the session (`user = db.get(User, 1)`) that a statement after
+    `close` hands to a call (`copy_to_archive(user)`, `other.add(user)`): there the
+    original passed a detached object, the fix an attached one. Reading its loaded
+    attributes (`user.name`) or returning it reads the same values in both versions
+    (a lazy attribute is not told apart: the same limit as PS105's `return`); None when
+    there is none."""
+    loaded: set[str] = set()
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None \
+                and var in _loads(node.value):
+            loaded |= bound_names(node)
+    loaded.discard(var)
+    if not loaded:
+        return None
+    barriers = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+    for st in statements_after(close, func.node, parents, barriers):
+        hit = sorted(loaded & {a.value.value for c in iter_calls(st) for a in c.args
+                               if isinstance(a.value, cst.Name)})
+        if hit:
+            return hit[0]
+    return None
 
 
 def _root(node: cst.BaseExpression) -> str | None:

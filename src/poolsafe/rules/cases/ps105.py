@@ -114,6 +114,27 @@ def a():
 """),
 ]
 
+
+# fix50: after the route's own `db.close()`, code that uses what the session loaded
+# (hands `user` to another session, reads a lazy relationship) meets a detached object in
+# the original and an attached one once the dependency keeps the session open: the fix is
+# unsafe (--unsafe-fixes only). `return user` after the close keeps the safe fix.
+INVALID += [
+    Case(_APP + """
+Archive = sessionmaker(bind=create_engine("postgresql://localhost/archive"))
+
+@app.post("/users/{user_id}/archive")
+def archive_user(user_id: int):
+    db = SessionLocal()  # expect: PS105
+    try:
+        user = db.get(User, user_id)
+    finally:
+        db.close()
+    copy_to_archive(user)
+    return {"archived": user_id}
+""", note="the route keeps using `user` after its session's close"),
+]
+
 VALID: list[Case] = [
     Case(_APP + """
 def get_db():
