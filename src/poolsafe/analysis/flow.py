@@ -177,6 +177,8 @@ _STORING_METHODS = frozenset(
 )
 _CLOSING = frozenset({"closing", "aclosing"})
 
+#: a DB-API cursor's reads of the result its `execute()` brought over
+_CLIENT_FETCHES = frozenset({"fetchall", "fetchone", "fetchmany"})
 #: anyio's and trio's cancel scopes: building one (and entering it) only stores a
 #: deadline and a shield flag, it does no I/O and raises nothing
 _CANCEL_SCOPES = frozenset({"move_on_after", "move_on_at", "CancelScope"})
@@ -1803,7 +1805,8 @@ class FunctionFlow:
         found: set[str] = set()
         target = self.res.receiver(call)
         if target is not None and target[1] not in NON_WORK_METHODS \
-                and not self._only_queues(*target) and target[0] not in closed_here:
+                and not self._only_queues(*target) and target[0] not in closed_here \
+                and not self._client_fetch(call, target[1]):
             found.add(target[0])
         for i, a in enumerate(call.args):
             if isinstance(a.value, cst.Name):
@@ -1818,6 +1821,14 @@ class FunctionFlow:
             if owner is not None and owner not in closed_here:
                 found.add(owner)
         return found
+
+    def _client_fetch(self, call: cst.Call, method: str) -> bool:
+        """`cur.fetchall()` (`fetchone`, `fetchmany`) on a client-side cursor: the
+        rows came with `execute()`, and its error ("no results to fetch") is raised
+        by the driver without a round trip: no statement fails on the server."""
+        f = call.func
+        return (method in _CLIENT_FETCHES and isinstance(f, cst.Attribute)
+                and isinstance(f.value, cst.Name) and f.value.value in self.res.client_cursors)
 
     def first_work_on(self, stmts: cst.BaseSuite, resource: str) -> cst.Call | None:
         """The first call of a `try` body, in source order, that works on `resource`

@@ -18,6 +18,7 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     keyword_arg,
     string_value,
+    strip_await,
 )
 from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annotation
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
@@ -52,6 +53,10 @@ def _annotation_kind(qualname: str) -> str | None:
     return None if key is None else _ANNOTATION_KINDS[key]
 
 
+#: the keywords of `cursor()` that make a server-side cursor (psycopg)
+_SERVER_SIDE = frozenset({"name", "scrollable", "withhold"})
+
+
 class FunctionResources:
     """Resolves receivers like `conn`, `cur`, `self.conn`, `db.session` to a resource."""
 
@@ -62,6 +67,7 @@ class FunctionResources:
         self._kinds: dict[str, ConnectionKind | None] = {}
         self._params = self._param_kinds()
         self.cursors = self._cursor_aliases()
+        self.client_cursors = self._client_cursors()
 
     # --------------------------------------------------------------- params
     def _param_kinds(self) -> dict[str, str]:
@@ -209,6 +215,27 @@ class FunctionResources:
                     if delegated is not None and delegated[1] == "cursor":
                         out[name] = delegated[0]
         return out
+
+    def _client_cursors(self) -> frozenset[str]:
+        """The cursor names (of `self.cursors`) every binding of which is a plain
+        `conn.cursor()`: no positional argument (psycopg2's server-side cursor name,
+        PyMySQL's `SSCursor` class) and no `name=`, `scrollable=` or `withhold=`
+        (psycopg's server-side cursors). Their `fetchall()` reads the result the
+        `execute()` already brought over: it sends nothing to the server."""
+        out: set[str] = set()
+        for name in self.cursors:
+            items = [v.item if isinstance(v, WithBinding) else v
+                     for v in self.func.locals.get(name, [])]
+            calls = [strip_await(i)[0] if isinstance(i, cst.BaseExpression) else i
+                     for i in items]
+            if calls and all(
+                    isinstance(c, cst.Call) and isinstance(c.func, cst.Attribute)
+                    and c.func.attr.value == "cursor"
+                    and all(a.keyword is not None and a.keyword.value not in _SERVER_SIDE
+                            for a in c.args)
+                    for c in calls):
+                out.add(name)
+        return frozenset(out)
 
     def _delegated_call(self, call: cst.Call) -> tuple[str, str] | None:
         """(resource, method) for `obj.m(...)` where `m` is a method of `obj`'s class

@@ -249,6 +249,10 @@ class ExceptWithoutRollback(Rule):
     A `try` that only checks a connection out (`session.connection()`,
     `conn.ping()`), as a reconnect loop does, leaves nothing to roll back when it
     fails: the connect failed and no statement began a transaction on the server.
+    Nor does one whose only work is `fetchall()` (`fetchone()`, `fetchmany()`) on a
+    plain `conn.cursor()`: the rows came with `execute()`, and the driver raises its
+    "no results to fetch" `ProgrammingError` itself; a named (server-side) cursor,
+    `cursor(name=...)` or `cursor("name")`, fetches from the server and counts.
 
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: the next statement on the

@@ -3710,3 +3710,42 @@ def archive(order_id):
 """, files={"exc.py": "def report(message):\n    print('error:', message)\n"},
          note="a bare except; the fix names the exception `db_error`, not `exc`"),
 ]
+
+# large50 (issue 31; large49's tuning list: psycopg2's client-side fetchall()): a plain
+# cursor's fetchall() reads the rows execute() brought over; its ProgrammingError ("no
+# results to fetch", after DDL) is raised by the driver, no statement failed on the
+# server, and the transaction goes on. A named (server-side) cursor fetches from the
+# server: a failure there aborts the transaction.
+_FETCH_AFTER_EXECUTE = '''
+import psycopg
+
+
+def run(connection: psycopg.Connection, statement):
+    cursor = connection.cursor({args})
+    cursor.execute(statement)
+    try:
+        rows = cursor.fetchall(){mark}
+    except psycopg.ProgrammingError:
+        rows = None
+    cursor.execute("INSERT INTO audit (statement) VALUES (%s)", (str(statement),))
+    connection.commit()
+    return rows
+'''
+
+VALID += [
+    Case(_FETCH_AFTER_EXECUTE.format(args="", mark=""),
+         note="fetchall() on a client-side cursor sends nothing: its error is the driver's "
+              "own, and the transaction is not aborted"),
+]
+
+INVALID += [
+    Case(_FETCH_AFTER_EXECUTE.format(args='name="rows"', mark="")
+         .replace("    except psycopg.ProgrammingError:",
+                  "    except psycopg.ProgrammingError:  # expect: PS103"),
+         note="a named (server-side) cursor's fetchall() runs FETCH on the server: a "
+              "failure aborts the transaction the INSERT then runs in",
+         unfixable=("the fix would change behaviour beyond the release: in `run`: "
+                    "`connection.rollback()` in the handler also undoes "
+                    "`cursor.execute(statement)`, run before the `try` in the same "
+                    "transaction, and the code after it goes on as if that were kept")),
+]
