@@ -13,6 +13,7 @@ import pytest
 
 from poolsafe.analysis.module import ModulePath
 from poolsafe.core.model import ScanResult
+from poolsafe.scan.cache import pattern_key
 from poolsafe.scan.engine import ScanOptions, scan
 from poolsafe.scan.lazy_index import LazyIndex
 
@@ -60,7 +61,7 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[ModulePath], lis
     def checked(self: LazyIndex, pattern: object) -> list[ModulePath]:
         got = orig(self, pattern)  # type: ignore[arg-type]
         UNPARSED.append(sum(str(p.abspath) not in self._loaded for p in got))
-        recorded = list(self.matched.get(next(reversed(self.matched)), []))
+        recorded = list(self.matched.get(pattern_key(pattern), []))  # type: ignore[arg-type]
         parsed = [ModulePath(m.abspath, m.names, m.is_package)
                   for m in self.modules_matching(pattern)]  # type: ignore[arg-type]
         assert got == parsed
