@@ -404,28 +404,13 @@ def add(name):
         Item.create(name=name)
 """, note="the chosen database, in connection_context()"))
 
-PS102_VALID.append(Case("""
-import os
-
-from peewee import CharField, Model, SqliteDatabase
-
-if os.environ.get("TESTING"):
-    db = SqliteDatabase(":memory:")
-else:
-    db = SqliteDatabase("shop.db")
-
-
-class Item(Model):
-    name = CharField()
-
-    class Meta:
-        database = db
-
+PS102_VALID.append(Case(_CHOSEN_DB.replace('PostgresqlDatabase("shop", host="db")',
+                                           'SqliteDatabase(":memory:")') + """
 
 def add(name):
     db.connect()
     Item.create(name=name)
-""", note="both branches are SQLite files: not tracked"))
+""", note="both branches are SQLite databases: not tracked"))
 
 # playhouse's FlaskDB: `connect_db()` / `close_db(exc)` connect and close its database,
 # loaded here by an application factory that picks the database from its settings.
