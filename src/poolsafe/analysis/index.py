@@ -94,6 +94,8 @@ from poolsafe.knowledge.libraries import (
 )
 
 _MAX_DEPTH = 40
+#: the peewee database types a project subclass inherits (`_peewee_base`)
+_PEEWEE_DATABASES = frozenset({"peewee.database", "peewee.sqlite"})
 
 
 _T = TypeVar("_T")
@@ -799,7 +801,31 @@ class ProjectIndex:
             wrapper = self._pooled_wrapper_kind(callee.cls, call, module, func, depth)
             if wrapper is not None:
                 return Connection(wrapper, _source(call))
+            peewee_base = self._peewee_base(callee.cls, depth)
+            if peewee_base is not None:
+                return LibraryObject(peewee_base)
             return Instance(callee.cls)
+        return None
+
+    def _peewee_base(self, cls: ClassInfo, depth: int) -> str | None:
+        """The peewee database type a project class inherits from a library base, at
+        any depth of project bases (peewee's own recipe `class RetryDB(ReconnectMixin,
+        PooledMySQLDatabase): pass`, playhouse's `RetryOperationalError` mixin): its
+        instances are that database, with the same connect()/close(). Only peewee's
+        types: a project subclass of another library class may change what its
+        methods do."""
+        if depth > _MAX_DEPTH:
+            return None
+        for base in cls.node.bases:
+            value = self.evaluate(base.value, cls.module, None, depth + 1)
+            if isinstance(value, External):
+                ctor = match_qualname(value.qualname, OBJECT_CONSTRUCTORS)
+                if ctor is not None and OBJECT_CONSTRUCTORS[ctor] in _PEEWEE_DATABASES:
+                    return OBJECT_CONSTRUCTORS[ctor]
+            elif isinstance(value, ClassRef) and value.cls is not cls:
+                inherited = self._peewee_base(value.cls, depth + 1)
+                if inherited is not None:
+                    return inherited
         return None
 
     def _view_serializer(self, cls: ClassInfo, depth: int) -> ClassInfo | None:

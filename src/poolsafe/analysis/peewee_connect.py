@@ -18,6 +18,13 @@ see it: this module reads the function around each `db.connect()` statement.
 - Code that runs once per process (a startup hook, a script's `main()`) and a
   function that only connects (a helper someone else closes after) are left alone.
   SQLite databases are files and are not tracked.
+- A name bound in several places (`if url.startswith("sqlite"): db = SqliteDatabase(...)
+  else: db = PooledMySQLDatabase(...)`) is tracked when any of its bindings is a
+  server database: the configuration may pick that one.
+- playhouse's `FlaskDB`: `fdb.connect_db()` and `fdb.close_db(exc)` (its request hooks,
+  also called by hand in threads) connect and close the database it was given
+  (`FlaskDB(app, db)`, `fdb._load_database(app, db)`, `fdb.database = db`); they are
+  tracked when some FlaskDB of the project is given a server database.
 """
 
 from __future__ import annotations
@@ -33,12 +40,16 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_cli_entry
 from poolsafe.analysis.resolution import decorator_target
-from poolsafe.analysis.values import LibraryObject
+from poolsafe.analysis.values import External, ExternalInstance, LibraryObject
+from poolsafe.knowledge.libraries import PEEWEE_FLASK_DB, PEEWEE_FLASK_DB_METHODS
 
 #: the database object type whose connect() takes a connection that must be closed
 _TRACKED = "peewee.database"
 #: Flask hooks that run before each request
 _BEFORE_REQUEST = frozenset({"before_request", "before_app_request"})
+#: what gives a FlaskDB its database: the constructor's second argument (or
+#: `database=`), `_load_database(app, db)`'s second, `fdb.database = db`
+_FLASK_DB_LOADERS = frozenset({"_load_database"})
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,7 @@ class PeeweeGap:
 
 
 def peewee_connect_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[PeeweeGap]:
-    if ".connect(" not in module.source:
+    if ".connect(" not in module.source and ".connect_db(" not in module.source:
         return
     for func in module.all_functions:
         for call in func.direct_calls:
@@ -66,17 +77,105 @@ def peewee_connect_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Pee
 
 def _peewee_receiver(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
                      call: cst.Call, method: str) -> str | None:
-    """`db` for `db.<method>()` on a tracked peewee database."""
+    """`db` for `db.<method>()` on a tracked peewee database (`fdb` for a FlaskDB's
+    `fdb.connect_db()` / `fdb.close_db(exc)`)."""
     f = call.func
-    if not (isinstance(f, cst.Attribute) and f.attr.value == method):
+    if not isinstance(f, cst.Attribute):
         return None
     name = dotted_name(f.value)
     if name is None:
         return None
-    value = index.evaluate(f.value, module, func)
-    if isinstance(value, LibraryObject) and value.type_key == _TRACKED:
+    if f.attr.value == method:
+        if _server_database(index, module, func, f.value):
+            return name
+        if isinstance(f.value, cst.Attribute) and f.value.attr.value == "database" \
+                and _is_flask_db(index, module, func, f.value.value):
+            return name  # `fdb.database.connect()`
+        return None
+    if f.attr.value == PEEWEE_FLASK_DB_METHODS.get(method) \
+            and _is_flask_db(index, module, func, f.value):
         return name
     return None
+
+
+def _server_database(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                     expr: cst.BaseExpression) -> bool:
+    """`expr` is a peewee server database, or a name one of whose bindings is."""
+    value = index.evaluate(expr, module, func)
+    if isinstance(value, LibraryObject) and value.type_key == _TRACKED:
+        return True
+    if not isinstance(expr, cst.Name):
+        return False
+    scope = func
+    while scope is not None and expr.value not in scope.locals:
+        scope = scope.parent
+    if scope is not None:
+        bindings = [v for v in scope.locals[expr.value] if isinstance(v, cst.BaseExpression)]
+        where: FunctionInfo | None = scope
+    else:
+        bindings = list(module.assigns.get(expr.value, []))
+        where = None
+    if len(bindings) < 2:
+        return False
+    return any(isinstance(v, LibraryObject) and v.type_key == _TRACKED
+               for v in (index.evaluate(b, module, where) for b in bindings))
+
+
+def _is_flask_db(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                 expr: cst.BaseExpression) -> bool:
+    """`expr` is a playhouse FlaskDB and some FlaskDB of the project is given a
+    server database."""
+    value = index.evaluate(expr, module, func)
+    return isinstance(value, ExternalInstance) and _names_flask_db(value.qualname) \
+        and _flask_db_on_server(index)
+
+
+def _names_flask_db(qualname: str) -> bool:
+    root, _, last = qualname.rpartition(".")
+    return last == PEEWEE_FLASK_DB[1] and root.split(".", 1)[0] == PEEWEE_FLASK_DB[0]
+
+
+def _flask_db_on_server(index: ProjectIndex) -> bool:
+    for module in index.modules_mentioning([PEEWEE_FLASK_DB[1], *_FLASK_DB_LOADERS]):
+        scopes: list[FunctionInfo | None] = [None, *module.all_functions]
+        for func in scopes:
+            body = module.tree if func is None else func.node
+            for node in iter_nodes(body):
+                given = _database_given(index, module, func, node)
+                if given is not None and _server_database(index, module, func, given):
+                    return True
+    return False
+
+
+def _database_given(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                    node: cst.CSTNode) -> cst.BaseExpression | None:
+    """The database `node` gives a FlaskDB, if it gives one."""
+    if isinstance(node, cst.Call):
+        f = node.func
+        if isinstance(f, cst.Attribute) and f.attr.value in _FLASK_DB_LOADERS:
+            if len(node.args) >= 2 and _is_flask_db_object(index, module, func, f.value):
+                return node.args[1].value
+            return None
+        callee = index.evaluate(f, module, func)
+        if isinstance(callee, External) and _names_flask_db(callee.qualname):
+            keyed = next((a.value for a in node.args if a.keyword is not None
+                          and a.keyword.value == "database"), None)
+            positional = [a.value for a in node.args if a.keyword is None]
+            return keyed if keyed is not None else (
+                positional[1] if len(positional) >= 2 else None)
+        return None
+    if isinstance(node, cst.Assign) and len(node.targets) == 1:
+        target = node.targets[0].target
+        if isinstance(target, cst.Attribute) and target.attr.value == "database" \
+                and _is_flask_db_object(index, module, func, target.value):
+            return node.value
+    return None
+
+
+def _is_flask_db_object(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                        expr: cst.BaseExpression) -> bool:
+    value = index.evaluate(expr, module, func)
+    return isinstance(value, ExternalInstance) and _names_flask_db(value.qualname)
 
 
 def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) -> str | None:

@@ -881,6 +881,13 @@ DIRECT_ACQUIRERS: dict[tuple[str, str], DirectAcquirer] = {
 #: Overrides where the final name alone is ambiguous inside one package.
 _ASYNC_PSYCOPG = ("psycopg", "AsyncConnection")
 
+#: playhouse's FlaskDB and its methods that connect and close the peewee database it
+#: was given (its request hooks, also called by hand in threads and jobs); read by
+#: `analysis.peewee_connect`, and the method names make a file a prefilter seed
+#: (`from models import flask_db` then `flask_db.connect_db()` imports no database)
+PEEWEE_FLASK_DB: tuple[str, str] = ("playhouse", "FlaskDB")
+PEEWEE_FLASK_DB_METHODS: dict[str, str] = {"connect": "connect_db", "close": "close_db"}
+
 #: Every method name that can hand out a connection, for cheap pre-checks.
 ACQUIRE_METHOD_NAMES: frozenset[str] = frozenset(
     m for t in OBJECT_TYPES.values() for m in t.acquire_methods

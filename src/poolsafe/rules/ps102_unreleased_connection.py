@@ -130,7 +130,12 @@ class UnreleasedConnection(Rule):
     is reported at the `connect()`; `with db.connection_context():` and a `close()`
     in `finally` are releases (`db.atomic()` is a transaction, not a release). A
     Flask `before_request` hook that connects needs a teardown handler that closes
-    the database. SQLite databases are not tracked. Those findings are fixed by hand.
+    the database. SQLite databases are not tracked. A project subclass of a peewee
+    database class (`class RetryDB(ReconnectMixin, PooledMySQLDatabase)`) is that
+    database; a name bound to a server database in one branch and to SQLite in
+    another (chosen by configuration) is tracked; playhouse's `FlaskDB` connects and
+    closes its database with `connect_db()` and `close_db(exc)`, tracked when the
+    project gives a FlaskDB a server database. Those findings are fixed by hand.
 
     The analysis follows the function's control flow with exception edges: an
     exception in the body skips a release that is not in `finally`; an
@@ -556,10 +561,16 @@ class UnreleasedConnection(Rule):
 
         for gap in peewee_connect_gaps(ctx.index, ctx.module):
             db = gap.db
+            func = gap.call.func
+            flask_db = isinstance(func, cst.Attribute) and func.attr.value == "connect_db"
+            # playhouse's FlaskDB connects its `.database` through `connect_db()`
+            opened = f"{db}.connect_db()" if flask_db else f"{db}.connect()"
+            context = f"{db}.database" if flask_db else db
+            closing = f"{db}.close_db(None)" if flask_db else f"{db}.close()"
             if gap.how == "after_request":
                 yield self.finding(
                     gap.call,
-                    f"peewee database `{db}`: `{db}.connect()` in a `before_request` hook is "
+                    f"peewee database `{db}`: `{opened}` in a `before_request` hook is "
                     f"closed only in an `after_request` handler, which Flask skips when the "
                     f"view raises: that request's thread keeps its connection; close it in an "
                     f"`@app.teardown_request` handler",
@@ -568,7 +579,7 @@ class UnreleasedConnection(Rule):
             if gap.how == "teardown":
                 yield self.finding(
                     gap.call,
-                    f"peewee database `{db}`: `{db}.connect()` in a `before_request` hook "
+                    f"peewee database `{db}`: `{opened}` in a `before_request` hook "
                     f"and no teardown handler closes it: each request's thread keeps its "
                     f"connection (a slot of a pooled database); close it in an "
                     f"`@app.teardown_request` handler",
@@ -579,9 +590,9 @@ class UnreleasedConnection(Rule):
                     "never": "is never closed"}[gap.how]
             yield self.finding(
                 gap.call,
-                f"peewee database `{db}`: the connection `{db}.connect()` opens {when} "
+                f"peewee database `{db}`: the connection `{opened}` opens {when} "
                 f"(it stays open on this thread, a slot of a pooled database); use "
-                f"`with {db}.connection_context():` or try/finally: {db}.close()",
+                f"`with {context}.connection_context():` or try/finally: {closing}",
             )
 
     def _helper_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:

@@ -248,12 +248,14 @@ def seed_tokens() -> frozenset[str]:
         POOL_RELEASE_METHODS,
     )
     from poolsafe.knowledge import frameworks as fw
+    from poolsafe.knowledge.libraries import PEEWEE_FLASK_DB_METHODS
 
     # a method of a module-level object (`connection.chunked_cursor`) by its own name
     names: set[str] = {n for _, n in OBJECT_CONSTRUCTORS} | {
         n.rsplit(".", 1)[-1] for _, n in DIRECT_ACQUIRERS}
     names |= {n for n in ACQUIRE_METHOD_NAMES | POOL_RELEASE_METHODS if "_" in n or n == "getconn"}
     names |= set(fw.FLASK_TEARDOWN_METHODS)
+    names |= set(PEEWEE_FLASK_DB_METHODS.values())
     names |= {fw.FLASK_SQLALCHEMY_URI_KEY, fw.FLASK_SQLALCHEMY_OPTIONS_KEY,
               fw.FLASK_SQLALCHEMY_OPTIONS_KEYWORD}
     names |= {r.name for r in fw.JOB_REGISTRARS if r.decorator or "_" in r.name}

@@ -312,3 +312,179 @@ def names():
     return {"names": fresh_accounts().names()}
 """, note="look-alike: a module-level lambda builds it, each time the lambda is called",
     unfixable=_BY_HAND))
+
+
+# A project subclass of a peewee database class (peewee's own recipe for reconnecting:
+# a mixin before the database class) is that database.
+_RETRY_DB = """\
+import queue
+
+from peewee import CharField, Model, SqliteDatabase
+from playhouse.pool import PooledMySQLDatabase
+from playhouse.shortcuts import ReconnectMixin
+
+
+class RetryingDatabase(ReconnectMixin, PooledMySQLDatabase):
+    pass
+
+
+class Job(Model):
+    name = CharField()
+"""
+
+PS102_INVALID.append(Case(_RETRY_DB + """
+db = RetryingDatabase("jobs", host="db", max_connections=8)
+Job._meta.database = db
+
+
+def record(name):
+    db.connect()  # expect: PS102
+    Job.create(name=name)
+    db.close()
+""", note="the project's subclass of PooledMySQLDatabase: closed only when the insert succeeds",
+    unfixable=_BY_HAND))
+
+PS102_VALID.append(Case(_RETRY_DB + """
+db = RetryingDatabase("jobs", host="db", max_connections=8)
+Job._meta.database = db
+
+
+def record(name):
+    db.connect()
+    try:
+        Job.create(name=name)
+    finally:
+        db.close()
+""", note="the subclass closed in finally"))
+
+PS102_VALID.append(Case(_RETRY_DB + """
+class LocalDatabase(SqliteDatabase):
+    pass
+
+
+db = LocalDatabase("jobs.db")
+
+
+def record(name):
+    db.connect()
+    Job.create(name=name)
+""", note="a project subclass of SqliteDatabase: a file, not tracked"))
+
+# A database chosen by configuration: one branch builds a server database.
+_CHOSEN_DB = """\
+import os
+
+from peewee import CharField, Model, PostgresqlDatabase, SqliteDatabase
+
+if os.environ.get("DATABASE", "sqlite") == "postgres":
+    db = PostgresqlDatabase("shop", host="db")
+else:
+    db = SqliteDatabase("shop.db")
+
+
+class Item(Model):
+    name = CharField()
+
+    class Meta:
+        database = db
+"""
+
+PS102_INVALID.append(Case(_CHOSEN_DB + """
+
+def add(name):
+    db.connect()  # expect: PS102
+    Item.create(name=name)
+""", note="the configuration may pick the PostgreSQL branch: never closed",
+    unfixable=_BY_HAND))
+
+PS102_VALID.append(Case(_CHOSEN_DB + """
+
+def add(name):
+    with db.connection_context():
+        Item.create(name=name)
+""", note="the chosen database, in connection_context()"))
+
+PS102_VALID.append(Case(_CHOSEN_DB.replace('PostgresqlDatabase("shop", host="db")',
+                                           'SqliteDatabase(":memory:")') + """
+
+def add(name):
+    db.connect()
+    Item.create(name=name)
+""", note="both branches are SQLite databases: not tracked"))
+
+# playhouse's FlaskDB: `connect_db()` / `close_db(exc)` connect and close its database,
+# loaded here by an application factory that picks the database from its settings.
+_FLASK_DB = """\
+import queue
+import time
+
+from flask import Flask
+from peewee import CharField, SqliteDatabase
+from playhouse.flask_utils import FlaskDB
+from playhouse.pool import PooledPostgresqlDatabase
+
+flask_db = FlaskDB()
+
+
+class Event(flask_db.Model):
+    name = CharField()
+
+
+def create_app(settings):
+    app = Flask(__name__)
+    if settings.get("postgres"):
+        database = PooledPostgresqlDatabase("events", host="db", max_connections=10)
+    else:
+        database = SqliteDatabase("events.db")
+    flask_db._load_database(app, database)
+    flask_db._register_handlers(app)
+    return app
+"""
+
+PS102_INVALID.append(Case(_FLASK_DB + """
+
+def writer(events):
+    while True:
+        try:
+            flask_db.connect_db()  # expect: PS102
+            while True:
+                Event.create(name=events.get())
+        except Exception:
+            time.sleep(5)
+""", note="a writer thread's loop connects again after each error and never closes",
+    unfixable=_BY_HAND))
+
+PS102_VALID.append(Case(_FLASK_DB + """
+
+def writer(events):
+    while True:
+        name = events.get()
+        flask_db.connect_db()
+        try:
+            Event.create(name=name)
+        finally:
+            flask_db.close_db(None)
+""", note="FlaskDB's close_db in finally"))
+
+PS102_VALID.append(Case("""
+import time
+
+from peewee import CharField, SqliteDatabase
+from playhouse.flask_utils import FlaskDB
+
+flask_db = FlaskDB(None, SqliteDatabase("events.db"))
+
+
+class Event(flask_db.Model):
+    name = CharField()
+
+
+def writer(events):
+    while True:
+        try:
+            flask_db.connect_db()
+            while True:
+                Event.create(name=events.get())
+        except Exception:
+            time.sleep(5)
+""", note="a FlaskDB given only a SQLite database: not tracked"))
