@@ -24,7 +24,13 @@ connection:
   `session = Session()`) beyond making those, and the project's modules that import
   the module import other names from it (a Flask blueprint), none of those, nor the
   module object itself, nor `*`. Its pool never connects. (A module nobody imports
-  is not judged: it may be an entry point, or a library's module its users read.)
+  is not judged: it may be an entry point, or a library's module its users read;
+  unless it is a loose file in a sub-folder that is no package, a snippet that no
+  one imports for its names.)
+- a module-level engine of a module that only scripts import, directly or through
+  other modules: every module on the way starts no server, consumer or scheduler
+  and has no loop that waits, and each one at the top runs as a script (`__main__`,
+  a top-level call, an Alembic script).
 """
 
 from __future__ import annotations
@@ -68,6 +74,8 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
         return "built in a script's `__main__` block for one run, and kept by nothing"
     if func is None and _never_read(index, module, name):
         return "nothing in the project reads it: its pool never connects"
+    if func is None and _scripts_only(index, module):
+        return "a module that only scripts import: each run uses it once and ends"
     return None
 
 
@@ -121,7 +129,10 @@ def _never_read(index: ProjectIndex, module: ModuleInfo, name: str) -> bool:
             return False
     importers = index.importers(module)
     if not importers:
-        return False  # nothing shows what the module is for (an entry point, a library's)
+        # nothing shows what the module is for (an entry point, a library's), unless it
+        # is a loose file in a folder that is no package: a snippet or a script, which
+        # no one imports for its names
+        return _loose_file(index, module)
     for importer in importers:
         specific = False
         for qualname in [*importer.imports.values(), *importer.star_imports]:
@@ -135,6 +146,15 @@ def _never_read(index: ProjectIndex, module: ModuleInfo, name: str) -> bool:
         if not specific:
             return False  # imported in a way not read here
     return True
+
+
+def _loose_file(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """A module in a sub-folder of the project with no `__init__.py`: not a package's
+    module a library's users import, nor a top-level module (`db.py` beside the
+    project's packages) that may be one."""
+    if module.is_package or "." not in module.names[0]:
+        return False
+    return str(module.abspath.parent) not in index.package_dirs()
 
 
 def _names_module(qualname: str, module: ModuleInfo) -> bool:
@@ -303,6 +323,92 @@ def _part_of_a_server(index: ProjectIndex, module: ModuleInfo) -> bool:
                     return True
                 nxt.append(importer)
         frontier = nxt
+    return False
+
+
+#: packages whose import makes a process long-lived beyond the servers: a UI server
+#: that keeps imported modules between reruns, schedulers, consumers and sockets
+_LONG_LIVED_ROOTS = _SERVER_ROOTS | frozenset({
+    "streamlit", "dash", "gradio", "panel", "uvicorn", "gunicorn", "hypercorn", "waitress",
+    "schedule", "apscheduler", "rq", "dramatiq", "huey", "arq", "pika", "aio_pika", "kafka",
+    "aiokafka", "confluent_kafka", "nats", "paho", "zmq", "websockets", "socketio", "grpc",
+    "twisted", "telebot", "pyrogram", "telethon", "slack_bolt", "nicegui", "socketserver",
+    "gevent", "eventlet"})
+#: standard-library servers, named by their module
+_SERVER_MODULES = ("http.server", "xmlrpc.server", "wsgiref.simple_server")
+
+#: calls that keep a process serving or polling
+_FOREVER_CALLS = _SERVING_CALLS | frozenset({
+    "loop_forever", "start_consuming", "run_until_disconnected", "polling", "idle",
+    "run_server"})
+
+
+def _scripts_only(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """The module is imported, directly or through other project modules (tests
+    aside), only by scripts: every module on the way starts no server, consumer or
+    scheduler (imports none of `_LONG_LIVED_ROOTS`, calls none of `_FOREVER_CALLS`) and
+    has no loop that waits (`while True`, a `while` that sleeps), and every module at
+    the top of the way, one no project module imports, runs as a script (an `if
+    __name__ == "__main__":` block or a call at its top level, or an Alembic
+    script). Its module-level engine serves one run of one of those scripts, which
+    ends: no connection waits idle long enough to go stale. A module nobody imports
+    is not judged here (it may be an application, or a library's module)."""
+    seen = {id(module)}
+    frontier = [module]
+    way = [module]
+    tops: list[ModuleInfo] = []
+    for _ in range(6):
+        nxt: list[ModuleInfo] = []
+        for m in frontier:
+            importers = [i for i in index.importers(m) if not is_test_module(i)]
+            if not importers and m is not module:
+                tops.append(m)
+            for importer in importers:
+                if id(importer) not in seen:
+                    seen.add(id(importer))
+                    way.append(importer)
+                    nxt.append(importer)
+        frontier = nxt
+    if frontier or not tops:
+        return False  # deeper than followed, or imported by nothing (not judged here)
+    if any(_long_lived(m) for m in way):
+        return False
+    return all(_runs_as_script(m) for m in tops)
+
+
+def _long_lived(module: ModuleInfo) -> bool:
+    if any(q.split(".", 1)[0] in _LONG_LIVED_ROOTS or q.startswith(_SERVER_MODULES)
+           for q in module.imports.values()):
+        return True
+    for node in iter_nodes(module.tree, into_functions=True):
+        if isinstance(node, cst.Call) and _last_name(node.func) in _FOREVER_CALLS \
+                and not _is_asyncio_run(node.func):
+            return True
+        if isinstance(node, cst.While) and (_always_true(node.test) or any(
+                isinstance(n, cst.Call) and (_last_name(n.func) or "").endswith("sleep")
+                for n in iter_nodes(node.body))):
+            return True
+    return False
+
+
+def _always_true(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.Name):
+        return test.value == "True"
+    return isinstance(test, cst.Integer) and test.evaluated_value != 0
+
+
+def _runs_as_script(module: ModuleInfo) -> bool:
+    """`if __name__ == "__main__":`, a call statement at the top level, or an Alembic
+    environment or migration script."""
+    if any(q.split(".", 1)[0] == "alembic" for q in module.imports.values()):
+        return True
+    for st in module.tree.body:
+        if isinstance(st, cst.If) and _is_main_test(st.test):
+            return True
+        if isinstance(st, cst.SimpleStatementLine) and any(
+                isinstance(small, cst.Expr) and isinstance(strip_await(small.value)[0], cst.Call)
+                for small in st.body):
+            return True
     return False
 
 

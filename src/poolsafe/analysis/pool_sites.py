@@ -22,6 +22,7 @@ import libcst as cst
 from poolsafe.analysis.config_values import Count, known, parse_int, unknown
 from poolsafe.analysis.cstutil import keyword_arg, positional_args, string_value
 from poolsafe.analysis.engines import EngineSite, engine_sites, holds_no_server_slot, is_non_pooling
+from poolsafe.analysis.flask_config_use import configures_nothing
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import is_test_module
@@ -142,6 +143,8 @@ def module_pools(index: ProjectIndex, module: ModuleInfo,
             continue
         if site.from_config and site.call is not None:
             continue  # SQLAlchemy(engine_options=...): options for the config's engine
+        if configures_nothing(index, site) is not None:
+            continue  # `SQLALCHEMY_DATABASE_URI` that no Flask-SQLAlchemy reads: no pool
         options = site.options or Options(open=True)
         url = None
         if site.call is not None and not site.from_config:

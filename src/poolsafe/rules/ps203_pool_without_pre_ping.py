@@ -89,15 +89,26 @@ class PoolWithoutPrePing(Rule):
     does its database work at import time is a script's unless a web
     application, worker or bot imports it, directly or through other modules (a
     package `__init__.py` the app imports builds the app's engine; a module that
-    only scripts import is theirs). Nor are test modules. Nor is a module-level
+    only scripts import is theirs). So is a module-level engine, whatever else its
+    module defines, of a module that only scripts import, directly or through
+    other modules: no module on the way imports a server, UI server, consumer or
+    scheduler package (Flask, FastAPI, Streamlit, Celery, APScheduler, pika,
+    ...), calls a serving or polling loop (`run`, `serve_forever`,
+    `start_polling`, ...) or has a loop that waits (`while True`, a `while` that
+    sleeps), and every module at the top, one no project module imports, runs as
+    a script (an `if __name__ == "__main__":` block, a call at its top level, an
+    Alembic script): each run uses the engine and ends. A module imported by a
+    module that runs nothing (a library's) is still judged. Nor are test
+    modules. Nor is a module-level
     engine that nothing reads: neither it nor what its module makes from it at the
     top level (`Session = sessionmaker(bind=engine)`, `session = Session()`) is read
     by a statement of the module (a function's own local of the same name aside),
     and the project modules that import the module import only other names from it
     (a Flask blueprint), not the module object or `*`: its pool never connects. A
     module no project module imports is still judged (an entry point, or a
-    library's module that its users import), and an engine a route or another
-    module reads is reported.
+    library's module that its users import), unless it is a loose file in a
+    sub-folder with no `__init__.py` (a snippet: no one imports it for its names);
+    an engine a route or another module reads is reported.
     Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
     and are exempt; options hidden behind `**kwargs` that cannot be read are
     given the benefit of the doubt.

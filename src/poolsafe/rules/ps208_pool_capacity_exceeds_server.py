@@ -22,7 +22,10 @@ class PoolCapacityExceedsServer(Rule):
         web: 2 replicas x 4 workers x (10 + 5) = 120 > 47 (db: max_connections=50 - 3 reserved)
 
     - the pools: SQLAlchemy engines (`pool_size + max_overflow`, defaults 5 + 10),
-      Flask-SQLAlchemy configuration, psycopg2, psycopg_pool, asyncpg and
+      Flask-SQLAlchemy configuration (only one that Flask-SQLAlchemy reads, as for
+      PS203: in a project that never imports Flask-SQLAlchemy and builds its own
+      engines, a settings field named `SQLALCHEMY_DATABASE_URI`, pydantic's
+      `BaseSettings` say, is no engine), psycopg2, psycopg_pool, asyncpg and
       aiomysql pools, Gino's `gino.create_engine`, encode/databases'
       `Database(url, max_size=...)` (10 when not given), Django's `DATABASES` entries
       (a psycopg pool's `max_size` with `OPTIONS["pool"]`, Django 5.1;

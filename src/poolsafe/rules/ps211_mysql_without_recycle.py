@@ -49,7 +49,8 @@ class MysqlWithoutRecycle(Rule):
     `main()`, a CLI or Django management command, an Alembic `env.py` or
     migration, a method only such code calls, a script's `__main__` block that
     serves nothing and hands the engine to no one who keeps it), a module-level
-    engine that nothing in the project reads (see PS203).
+    engine that nothing in the project reads, and one of a module that only
+    scripts import (see PS203).
 
     ## Why is this bad?
     MySQL closes a connection that has been idle for `wait_timeout` seconds.

@@ -687,3 +687,115 @@ VALID += [
          files={"app/__init__.py": "", "app/settings.py": _SETTINGS.format(driver="postgresql")},
          note="PostgreSQL, but the engine pre-pings"),
 ]
+
+# A module-level engine whose module only scripts import (issue 31, round 19b; tuned on
+# corpus19's held half): a seed script that runs at its top level and a report script
+# with a `__main__` block each use it for one run and end, so no pooled connection
+# waits idle long enough to go stale. The module has a function of its own, so it is
+# no flat script; the importers decide.
+_SCRIPT_DB = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/school"){mark}
+Session = sessionmaker(bind=engine)
+session = Session()
+
+
+def close_session():
+    session.close()
+"""
+_SEED = """\
+from db import session
+
+
+def fill():
+    session.execute("INSERT INTO groups VALUES (1)")
+    session.commit()
+
+
+fill()
+"""
+_REPORT = """\
+from db import session
+
+
+def report():
+    day = 0
+    while day < 7:
+        print(session.execute("SELECT count(*) FROM grades WHERE day = :d", {"d": day}))
+        day += 1
+
+
+if __name__ == "__main__":
+    report()
+"""
+
+VALID += [
+    Case(_SCRIPT_DB.format(mark=""), path="db.py",
+         files={"seed.py": _SEED, "report.py": _REPORT},
+         note="only a seed script (top-level call) and a report script (`__main__`, a "
+              "bounded loop) import it: one run each"),
+    Case(_SCRIPT_DB.format(mark=""), path="db.py",
+         files={"seed.py": _SEED, "queries.py": "from db import session\n\n\n"
+                "def count():\n    return session.execute(\"SELECT 1\").scalar()\n",
+                "cli.py": "from queries import count\n\nif __name__ == \"__main__\":\n"
+                "    print(count())\n"},
+         note="through a module of queries that only a CLI script imports"),
+]
+
+INVALID += [
+    Case(_SCRIPT_DB.format(mark="  # expect: PS203"), path="db.py",
+         files={"seed.py": _SEED, "main.py": "from fastapi import FastAPI\n\nfrom db import "
+                "session\n\napp = FastAPI()\n\n\n@app.get(\"/groups\")\ndef groups():\n"
+                "    return session.execute(\"SELECT 1\").all()\n"},
+         note="a FastAPI application imports it too: its engine serves requests for hours"),
+    Case(_SCRIPT_DB.format(mark="  # expect: PS203"), path="db.py",
+         files={"worker.py": "import time\n\nfrom db import session\n\n\ndef main():\n"
+                "    while True:\n        session.execute(\"SELECT 1\")\n        "
+                "time.sleep(600)\n\n\nif __name__ == \"__main__\":\n    main()\n"},
+         note="a script whose loop sleeps between rounds: the connection idles for minutes"),
+    Case(_SCRIPT_DB.format(mark="  # expect: PS203"), path="db.py",
+         files={"page.py": "import streamlit as st\n\nfrom db import session\n\n"
+                "st.write(session.execute(\"SELECT 1\").all())\n"},
+         note="a Streamlit page: the server keeps the imported module between reruns"),
+    Case(_SCRIPT_DB.format(mark="  # expect: PS203"), path="db.py",
+         files={"api.py": "from db import session\n\n\ndef groups():\n"
+                "    return session.execute(\"SELECT 1\").all()\n"},
+         note="imported by a module that runs nothing (a library's, or one loaded from "
+              "outside): not a script"),
+]
+
+# A module-level engine that nothing reads, in a loose file no module imports, in a
+# sub-folder with no `__init__.py` (a snippet beside others; tuned on corpus19's held
+# half): no one imports it for its names, and nothing in it reads the engine.
+_SNIPPET = """\
+import psycopg2
+from sqlalchemy import create_engine
+
+
+def getconn():
+    return psycopg2.connect(user="app", host="db", dbname="app")
+
+
+engine = create_engine("postgresql+psycopg2://", creator=getconn){mark}
+{tail}"""
+
+VALID += [
+    Case(_SNIPPET.format(mark="", tail=""), path="snippets/custom_creator.py",
+         files={"snippets/other.py": "print('another snippet')\n"},
+         note="a loose snippet: nothing reads the engine, no one imports the file"),
+]
+
+INVALID += [
+    Case(_SNIPPET.format(mark="  # expect: PS203", tail=""), path="pools/custom_creator.py",
+         files={"pools/__init__.py": ""},
+         note="a package's module: a library's users may import its engine"),
+    Case(_SNIPPET.format(mark="  # expect: PS203", tail=""), path="custom_creator.py",
+         note="a top-level module: it may be imported from outside the project"),
+    Case(_SNIPPET.format(mark="  # expect: PS203",
+                         tail="\n\ndef count():\n    with engine.connect() as conn:\n"
+                              "        return conn.exec_driver_sql(\"SELECT 1\").scalar()\n"),
+         path="snippets/custom_creator.py",
+         note="a function of the file reads the engine"),
+]

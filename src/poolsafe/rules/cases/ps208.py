@@ -407,3 +407,42 @@ engine = create_engine("postgresql://svc@db/shared", pool_size=100)  # expect: P
                                 "if __name__ == \"__main__\":\n    engine.connect().close()\n"),
     }, note="the orders service's own pool: 110 > 97 in that one program"),
 ]
+
+# A settings class that names its field `SQLALCHEMY_DATABASE_URI` (pydantic's
+# `BaseSettings`) in a project with no Flask-SQLAlchemy, whose engines are its own
+# `create_engine` calls: no Flask-SQLAlchemy engine reads the field, so it adds no pool
+# (5 + 10) to any program's count (PS203's "configures nothing", `flask_config_use`).
+VALID += [
+    Case("""
+from pydantic_settings import BaseSettings
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+class Settings(BaseSettings):
+    SQLALCHEMY_DATABASE_URI: str = "postgresql+asyncpg://app@db/app"
+
+
+settings = Settings()
+engine = create_async_engine(settings.SQLALCHEMY_DATABASE_URI, pool_size=2, max_overflow=0)
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50},
+         note="the engine's own pool: 2 x 4 x 2 = 16 <= 47; the settings field is no "
+              "Flask-SQLAlchemy engine (before: 2 x 4 x (2 + 15) = 136)"),
+]
+
+INVALID += [
+    Case("""
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    SQLALCHEMY_DATABASE_URI: str = "postgresql://app@db/app"  # expect: PS208
+
+
+app = Flask(__name__)
+app.config.from_object(Settings())
+db = SQLAlchemy(app)
+""", path="app.py", files={"docker-compose.yml": _COMPOSE_50},
+         note="the same field loaded by a Flask-SQLAlchemy app: its engine, 2 x 4 x 15 = 120"),
+]
