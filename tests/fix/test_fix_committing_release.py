@@ -38,3 +38,18 @@ def test_a_release_function_that_only_gives_back_stays_safe() -> None:
     assert applied == [True] and not left, left
     assert "    finally:\n        release_conn(conn)\n" in text
     checked("PS102", {**files, "case.py": text})
+
+
+def test_ps101_does_not_write_a_committing_release_in_place_of_close() -> None:
+    from poolsafe.rules.cases.ps101 import INVALID as PS101_INVALID
+
+    case = next(c for c in PS101_INVALID if "release function commits" in c.note)
+    files = {**case.files, "case.py": case.code}
+    text, left, applied = fix_one("PS101", files, "case.py", unsafe=False)
+    assert text == case.code and not applied
+    (reason,) = left
+    assert "the release function `release_conn()` also commits" in reason
+    fixed, left, applied = fix_one("PS101", files, "case.py", unsafe=True)
+    assert applied == [False] and not left
+    assert "    finally:\n        release_conn(conn)  # expect: PS101\n" in fixed
+    checked("PS101", {**case.files, "case.py": fixed})

@@ -21,6 +21,7 @@ from poolsafe.fix.fixers.edits import (
     acquire_statement,
     as_block,
     comments_of,
+    committing_release_reason,
     enclosing_function,
     escape_reason,
     fix_site,
@@ -30,6 +31,7 @@ from poolsafe.fix.fixers.edits import (
     parse_line,
     plain_pool_wrapper,
     reference,
+    release_commits,
     release_for_site,
     release_hint,
     safe_form_at,
@@ -610,11 +612,7 @@ class UnreleasedConnection(Rule):
             committer = _committing_release(ctx, func, site) \
                 if func is not None and site is not None else None
             if committer is not None:
-                outcome.mark_unsafe(
-                    f"the release function `{committer}()` also commits: in a `finally` "
-                    f"it commits what a statement that failed left half done (the "
-                    f"statements before it in the same transaction), where the original "
-                    f"let the exception escape without committing")
+                outcome.mark_unsafe(committing_release_reason(committer))
             if func is not None and site is not None and site.conn.kind.is_session:
                 carried = session_objects_returned(func, site.var, parents)
                 if carried is not None:
@@ -1094,9 +1092,7 @@ def _committing_release(ctx: FileContext, func: FunctionInfo,
                         site: AcquireSite) -> str | None:
     """The project release function that gives `site`'s connection back, written by the
     user (`release_conn(conn)`) or picked for the fix (the acquire wrapper's sibling),
-    when its body also commits (`conn.commit(); pool.putconn(conn)`): the equivalence
-    check sets a release apart, so it cannot see that commit move onto the failure
-    paths."""
+    when its body also commits (`release_commits`)."""
     wrappers: list[FunctionInfo] = []
     for call in iter_calls(func.node.body):
         if released_name(call) != site.var:
@@ -1108,8 +1104,4 @@ def _committing_release(ctx: FileContext, func: FunctionInfo,
         picked = ctx.index.release_wrapper_for(site.conn.via)
         if picked is not None:
             wrappers.append(picked)
-    for wrapper in wrappers:
-        if any(isinstance(c.func, cst.Attribute) and c.func.attr.value == "commit"
-               for c in iter_calls(wrapper.node.body)):
-            return wrapper.name
-    return None
+    return next((w.name for w in wrappers if release_commits(w)), None)
