@@ -15,11 +15,13 @@ from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.analysis.witness import as_code, leak_path
 from poolsafe.core.model import RawFinding
+from poolsafe.fix.equivalence.releases import released_name
 from poolsafe.fix.fixers.edits import (
     USED_AFTER,
     acquire_statement,
     as_block,
     comments_of,
+    committing_release_reason,
     enclosing_function,
     escape_reason,
     fix_site,
@@ -29,6 +31,7 @@ from poolsafe.fix.fixers.edits import (
     parse_line,
     plain_pool_wrapper,
     reference,
+    release_commits,
     release_for_site,
     release_hint,
     safe_form_at,
@@ -630,6 +633,10 @@ class UnreleasedConnection(Rule):
             func = enclosing_function(finding.node, parents, ctx.module)
             site = next((s for s in ctx.flow(func).sites if s.call is finding.node),
                         None) if func is not None else None
+            committer = _committing_release(ctx, func, site) \
+                if func is not None and site is not None else None
+            if committer is not None:
+                outcome.mark_unsafe(committing_release_reason(committer))
             if func is not None and site is not None and site.conn.kind.is_session:
                 carried = session_objects_returned(func, site.var, parents)
                 if carried is not None:
@@ -1103,3 +1110,22 @@ def _is_close_of(expr: cst.BaseExpression, var: str) -> bool:
     return isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) \
         and isinstance(call.func.value, cst.Name) and call.func.value.value == var \
         and call.func.attr.value == "close"
+
+
+def _committing_release(ctx: FileContext, func: FunctionInfo,
+                        site: AcquireSite) -> str | None:
+    """The project release function that gives `site`'s connection back, written by the
+    user (`release_conn(conn)`) or picked for the fix (the acquire wrapper's sibling),
+    when its body also commits (`release_commits`)."""
+    wrappers: list[FunctionInfo] = []
+    for call in iter_calls(func.node.body):
+        if released_name(call) != site.var:
+            continue
+        ref = ctx.index.evaluate(call.func, ctx.module, func)
+        if isinstance(ref, FunctionRef):
+            wrappers.append(ref.func)
+    if site.conn.via:
+        picked = ctx.index.release_wrapper_for(site.conn.via)
+        if picked is not None:
+            wrappers.append(picked)
+    return next((w.name for w in wrappers if release_commits(w)), None)

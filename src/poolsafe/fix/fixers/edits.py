@@ -400,6 +400,21 @@ def checkout_method(call: cst.Call, func: FunctionInfo | None) -> cst.Attribute 
     return method
 
 
+def release_commits(wrapper: FunctionInfo) -> bool:
+    """The project's release function also commits (`conn.commit()` then
+    `pool.putconn(conn)`): the equivalence check sets a release apart, so it cannot
+    see that commit run where the fix puts the release (a `finally`, in place of a
+    `close()` that discarded the uncommitted work)."""
+    return any(isinstance(c.func, cst.Attribute) and c.func.attr.value == "commit"
+               for c in iter_calls(wrapper.node.body))
+
+
+def committing_release_reason(name: str) -> str:
+    return (f"the release function `{name}()` also commits: where the fix runs it (a "
+            "`finally`, in place of a `close()`) it commits what the original left "
+            "uncommitted, the statements before one that failed among them")
+
+
 def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
                      func: FunctionInfo, site: AcquireSite) -> Release | Unfixable:
     """The statement that gives `site`'s checkout back, from the code that acquired it."""
@@ -419,6 +434,8 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
                     owner = dotted_name(call.func.value)
                     ref = f"{owner}.{wrapper.name}" if owner else None
                 if ref is not None:
+                    if release_commits(wrapper):
+                        plan.mark_unsafe(committing_release_reason(wrapper.name))
                     # with its real signature: `close_conn(conn, cur)`
                     args = ", ".join("{var}" if a == site.var else a.replace("{", "{{")
                                      for a in _release_arguments(site, wrapper, index))

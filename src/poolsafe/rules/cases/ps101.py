@@ -367,3 +367,36 @@ def probe():
 """, note="the broken connection is closed and the function returns before the "
           "putconn(): its slot is lost"),
 ]
+
+# fix50: the release function the fix would write also commits: in place of the
+# `close()`, which discarded the uncommitted updates, it would store them (and the first
+# half of a transfer whose second statement failed): unsafe, --unsafe-fixes only
+# (tests/fix/test_fix_committing_release.py).
+INVALID += [
+    Case("""
+from db import get_conn
+
+
+def transfer(a, b, amount):
+    conn = get_conn()
+    try:
+        cur = conn.cursor()
+        cur.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (amount, a))
+        cur.execute("UPDATE acct SET bal = bal + %s WHERE id = %s", (amount, b))
+    finally:
+        conn.close()  # expect: PS101
+""", files={"db.py": """
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+
+def get_conn():
+    return pool.getconn()
+
+
+def release_conn(conn):
+    conn.commit()
+    pool.putconn(conn)
+"""}, note="the pool's release function commits; close() discarded the work"),
+]

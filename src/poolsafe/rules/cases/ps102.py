@@ -4386,3 +4386,34 @@ INVALID += [
               "before the environment read that may raise",
          unfixable="`db_session` is handed to `_loaded.update`"),
 ]
+
+# fix50: the project's release function also commits (`conn.commit()` then
+# `pool.putconn(conn)`): moved into a `finally`, it would commit what a failed statement
+# left half done, so the fix is unsafe (--unsafe-fixes only). A release function that only
+# gives the connection back keeps the safe fix (tests/fix/test_fix_committing_release.py).
+INVALID += [
+    Case("""
+from db import get_conn, release_conn
+
+
+def transfer(a, b, amount):
+    conn = get_conn()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (amount, a))
+    cur.execute("UPDATE acct SET bal = bal + %s WHERE id = %s", (amount, b))
+    release_conn(conn)
+""", files={"db.py": """
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+
+def get_conn():
+    return pool.getconn()
+
+
+def release_conn(conn):
+    conn.commit()
+    pool.putconn(conn)
+"""}, note="the release function commits before it gives the connection back"),
+]
