@@ -189,14 +189,20 @@ def _dialect_names_statement_level(index: ProjectIndex, module: ModuleInfo) -> b
 def _module_name_statement_level(module: ModuleInfo) -> bool | None:
     """True: the module's own name, split at underscores, names one statement-level
     database and no other (`dialects/db2.py`, `adapters/clickhouse.py`,
-    `mysql_adapter.py`); None otherwise (`mysql_to_postgres.py` names two)."""
+    `mysql_adapter.py`); None otherwise (`mysql_to_postgres.py` names two). A module
+    whose own name names no database is read by its package's name
+    (`vector_stores/volcengine_mysql/base.py`, `backends/clickhouse/client.py`)."""
     if not module.names or module.is_package:
         return None
-    words = set(module.names[0].rsplit(".", 1)[-1].lower().split("_"))
-    if words & _ABORTING_NAMES:
-        return None
-    named = words & _STATEMENT_LEVEL_MODULE_WORDS
-    return True if len(named) == 1 else None
+    parts = module.names[0].split(".")
+    for name in reversed(parts[-2:]):
+        words = set(name.lower().split("_"))
+        if words & _ABORTING_NAMES:
+            return None
+        named = words & _STATEMENT_LEVEL_MODULE_WORDS
+        if named:
+            return True if len(named) == 1 else None
+    return None
 
 
 def _statement_level(names: set[str]) -> bool | None:

@@ -142,7 +142,9 @@ class ExceptWithoutRollback(Rule):
     DB2, Informix, GBase, MS Access, Sybase, Firebird, ClickHouse, ... ; a dialect
     named `"postgresql"` keeps it reported), and the module's own name, split at
     underscores, when it names one such database and no PostgreSQL kin
-    (`adapters/clickhouse.py`, `mysql_adapter.py`; not `mysql_to_postgres.py`;
+    (`adapters/clickhouse.py`, `mysql_adapter.py`, and a module whose own name
+    names none by its package's name, `volcengine_mysql/base.py`; not
+    `mysql_to_postgres.py`, nor `postgres_store/base.py`;
     `access`, `oracle` and a few other words too common in other senses are not
     read from a module's name). PostgreSQL's modules, and modules that name
     no database at all, stay reported. The
