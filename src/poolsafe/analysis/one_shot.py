@@ -346,7 +346,8 @@ _FOREVER_CALLS = _SERVING_CALLS | frozenset({
 def _scripts_only(index: ProjectIndex, module: ModuleInfo) -> bool:
     """The module is imported, directly or through other project modules (tests
     aside), only by scripts: every module on the way starts no server, consumer or
-    scheduler (imports none of `_LONG_LIVED_ROOTS`, calls none of `_FOREVER_CALLS`) and
+    scheduler (imports none of `_LONG_LIVED_ROOTS`, calls none of `_FOREVER_CALLS`),
+    registers no handler on an object it builds (`@app.route`), and
     has no loop that waits (`while True`, a `while` that sleeps), and every module at
     the top of the way, one no project module imports, runs as a script (an `if
     __name__ == "__main__":` block or a call at its top level, or an Alembic
@@ -376,9 +377,16 @@ def _scripts_only(index: ProjectIndex, module: ModuleInfo) -> bool:
     return all(_runs_as_script(m) for m in tops)
 
 
+#: decorators of a module-level object that make a command line, not a handler
+_CLI_DECORATORS = frozenset({"command", "group", "callback", "option", "argument",
+                             "result_callback"})
+
+
 def _long_lived(module: ModuleInfo) -> bool:
     if any(q.split(".", 1)[0] in _LONG_LIVED_ROOTS or q.startswith(_SERVER_MODULES)
            for q in module.imports.values()):
+        return True
+    if _registers_handlers(module):
         return True
     for node in iter_nodes(module.tree, into_functions=True):
         if isinstance(node, cst.Call) and _last_name(node.func) in _FOREVER_CALLS \
@@ -388,6 +396,25 @@ def _long_lived(module: ModuleInfo) -> bool:
                 isinstance(n, cst.Call) and (_last_name(n.func) or "").endswith("sleep")
                 for n in iter_nodes(node.body))):
             return True
+    return False
+
+
+def _registers_handlers(module: ModuleInfo) -> bool:
+    """A function decorated by a method of a module-level object the module builds
+    (`app = func.FunctionApp()` ... `@app.route(...)`, `bp = Blueprint()` ...
+    `@bp.timer_trigger(...)`): a handler some host process calls, request after
+    request (a click group's `@cli.command()` aside)."""
+    built = {t.target.value for st in module.tree.body if isinstance(st, cst.SimpleStatementLine)
+             for small in st.body if isinstance(small, cst.Assign)
+             and isinstance(strip_await(small.value)[0], cst.Call)
+             for t in small.targets if isinstance(t.target, cst.Name)}
+    for func in module.all_functions:
+        for deco in func.node.decorators:
+            expr = deco.decorator.func if isinstance(deco.decorator, cst.Call) \
+                else deco.decorator
+            if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) \
+                    and expr.value.value in built and expr.attr.value not in _CLI_DECORATORS:
+                return True
     return False
 
 

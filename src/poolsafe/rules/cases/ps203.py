@@ -764,6 +764,15 @@ INVALID += [
                 "    return session.execute(\"SELECT 1\").all()\n"},
          note="imported by a module that runs nothing (a library's, or one loaded from "
               "outside): not a script"),
+    Case(_SCRIPT_DB.format(mark="  # expect: PS203"), path="db.py",
+         files={"function_app.py": "import azure.functions as func\n\nfrom auth import "
+                "auth_bp\n\napp = func.FunctionApp()\napp.register_functions(auth_bp)\n",
+                "auth.py": "import azure.functions as func\n\nfrom db import session\n\n"
+                "auth_bp = func.Blueprint()\n\n\n@auth_bp.route(route=\"login\")\n"
+                "def login(req):\n    session.execute(\"SELECT 1\")\n"
+                "    return func.HttpResponse(\"ok\")\n"},
+         note="an Azure Functions app (a top-level call registers the blueprint): its "
+              "handlers, registered with `@auth_bp.route`, run in a long-lived host"),
 ]
 
 # A module-level engine that nothing reads, in a loose file no module imports, in a
