@@ -25,12 +25,18 @@ see it: this module reads the function around each `db.connect()` statement.
   also called by hand in threads) connect and close the database it was given
   (`FlaskDB(app, db)`, `fdb._load_database(app, db)`, `fdb.database = db`); they are
   tracked when some FlaskDB of the project is given a server database.
+- A project's own wrappers (`def connect(): _db.connect()` / `def close(): _db.close()`,
+  module functions that return nothing): a call of the connect wrapper is a connect of
+  its database where it is called, and a call of the close wrapper its close, so the
+  caller (in any module) is judged as if it had written `_db.connect()` itself. A
+  connect wrapper only connects (nothing after the connect but checks of the
+  connection); a function that connects and closes the database itself is no wrapper.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -40,7 +46,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_cli_entry
 from poolsafe.analysis.resolution import decorator_target
-from poolsafe.analysis.values import External, ExternalInstance, LibraryObject
+from poolsafe.analysis.values import External, ExternalInstance, FunctionRef, LibraryObject
 from poolsafe.knowledge.libraries import PEEWEE_FLASK_DB, PEEWEE_FLASK_DB_METHODS
 
 #: the database object type whose connect() takes a connection that must be closed
@@ -50,6 +56,10 @@ _BEFORE_REQUEST = frozenset({"before_request", "before_app_request"})
 #: what gives a FlaskDB its database: the constructor's second argument (or
 #: `database=`), `_load_database(app, db)`'s second, `fdb.database = db`
 _FLASK_DB_LOADERS = frozenset({"_load_database"})
+#: `ProjectIndex.derived` key of the project's connect/close wrappers
+_WRAPPERS_KEY = "peewee_connect.wrappers"
+#: words without which a project has no peewee database to wrap
+_PEEWEE_WORDS = ("peewee", "playhouse")
 
 
 @dataclass(frozen=True)
@@ -60,19 +70,159 @@ class PeeweeGap:
     db: str
     #: "exception", "path", "never", "teardown" or "after_request"
     how: str
+    #: the project's connect wrapper `call` calls (None: `call` is the connect itself)
+    wrapper: FunctionInfo | None = None
+    #: the project's close wrapper of the same database, if there is one
+    closer: FunctionInfo | None = None
+    #: the connect is a FlaskDB's `connect_db()` (directly or in the wrapper)
+    flask_db: bool = False
+
+
+@dataclass(frozen=True)
+class _Wrapper:
+    func: FunctionInfo
+    #: "connect" or "close"
+    method: str
+    #: the database as the wrapper writes it
+    db: str
+    #: it calls a FlaskDB's `connect_db()` / `close_db()`
+    flask_db: bool
+
+
+@dataclass
+class _Wrappers:
+    """The project's connect and close wrappers of tracked peewee databases."""
+
+    #: id(FunctionDef) -> the wrapper
+    by_node: dict[int, _Wrapper] = field(default_factory=dict)
+    #: the wrappers' names (a call of another name calls none of them)
+    names: set[str] = field(default_factory=set)
+    #: the connect wrappers' names
+    connect_names: set[str] = field(default_factory=set)
 
 
 def peewee_connect_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[PeeweeGap]:
-    if ".connect(" not in module.source and ".connect_db(" not in module.source:
+    if ".connect(" not in module.source and ".connect_db(" not in module.source \
+            and not _calls_a_wrapper(index, module):
         return
     for func in module.all_functions:
         for call in func.direct_calls:
-            db = _peewee_receiver(index, module, func, call, "connect")
+            db = _database_call(index, module, func, call, "connect")
             if db is None:
                 continue
             how = _gap(index, func, call, db)
-            if how is not None:
-                yield PeeweeGap(call, db, how)
+            if how is None:
+                continue
+            wrapper = _wrapper_called(index, module, func, call, "connect")
+            if wrapper is None:
+                yield PeeweeGap(call, db, how, flask_db=_spells_flask_db(call))
+            else:
+                yield PeeweeGap(call, db, how, wrapper.func, _closer(index, db),
+                                wrapper.flask_db)
+
+
+def _spells_flask_db(call: cst.Call) -> bool:
+    f = call.func
+    return isinstance(f, cst.Attribute) and f.attr.value in PEEWEE_FLASK_DB_METHODS.values()
+
+
+def _database_call(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                   call: cst.Call, method: str) -> str | None:
+    """The database `call` connects or closes (`method`): `db.<method>()` itself, a
+    FlaskDB's, or a call of the project's wrapper of it."""
+    db = _peewee_receiver(index, module, func, call, method)
+    if db is not None:
+        return db
+    wrapper = _wrapper_called(index, module, func, call, method)
+    return None if wrapper is None else wrapper.db
+
+
+def _calls_a_wrapper(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """Whether `module` may call a connect wrapper (a test of its source)."""
+    return any(f"{name}(" in module.source for name in _wrappers(index).connect_names)
+
+
+def _wrapper_called(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                    call: cst.Call, method: str) -> _Wrapper | None:
+    """The project's `method` wrapper that `call` calls (`connect()`, `models.close()`)."""
+    f = call.func
+    name = f.value if isinstance(f, cst.Name) else (
+        f.attr.value if isinstance(f, cst.Attribute) else None)
+    found = _wrappers(index)
+    if name is None or name not in found.names:
+        return None
+    callee = index.evaluate(f, module, func)
+    if not isinstance(callee, FunctionRef):
+        return None
+    entry = found.by_node.get(id(callee.func.node))
+    return entry if entry is not None and entry.method == method else None
+
+
+def _closer(index: ProjectIndex, db: str) -> FunctionInfo | None:
+    """A close wrapper of the database written `db`."""
+    return next((w.func for w in _wrappers(index).by_node.values()
+                 if w.method == "close" and w.db == db), None)
+
+
+def _wrappers(index: ProjectIndex) -> _Wrappers:
+    return index.derived(_WRAPPERS_KEY, lambda: _find_wrappers(index))
+
+
+def _find_wrappers(index: ProjectIndex) -> _Wrappers:
+    found = _Wrappers()
+    if not index.modules_mentioning(_PEEWEE_WORDS):
+        return found
+    for module in index.modules_mentioning(["connect", "connect_db"]):
+        if ".connect(" not in module.source and ".connect_db(" not in module.source:
+            continue
+        for func in module.all_functions:
+            wrapper = _wrapped(index, func, "connect")
+            if wrapper is not None:
+                found.by_node[id(func.node)] = wrapper
+    databases = {w.db for w in found.by_node.values()}
+    if not databases:
+        return found
+    for module in index.modules_mentioning([d.split(".", 1)[0] for d in databases]):
+        if ".close(" not in module.source and ".close_db(" not in module.source:
+            continue
+        for func in module.all_functions:
+            wrapper = _wrapped(index, func, "close")
+            if wrapper is not None and wrapper.db in databases:
+                found.by_node[id(func.node)] = wrapper
+    found.names = {w.func.name for w in found.by_node.values()}
+    found.connect_names = {w.func.name for w in found.by_node.values() if w.method == "connect"}
+    return found
+
+
+def _wrapped(index: ProjectIndex, func: FunctionInfo, method: str) -> _Wrapper | None:
+    """`func` as a wrapper of the `method` of a database: a plain function (not nested, not
+    decorated, no generator) that calls `db.<method>()` of one tracked database kept
+    outside it (not a parameter: `self.db`), returns nothing, and does not call the
+    other of connect/close on it; a connect wrapper does nothing after its connect
+    but check the connection (what `_gap` leaves alone)."""
+    spelled = {method, PEEWEE_FLASK_DB_METHODS[method]}
+    if not any(isinstance(c.func, cst.Attribute) and c.func.attr.value in spelled
+               for c in func.direct_calls):
+        return None
+    if func.parent is not None or func.is_generator or func.node.decorators \
+            or any(r.value is not None for r in func.returns):
+        return None
+    module = func.module
+    calls = [(c, _peewee_receiver(index, module, func, c, method)) for c in func.direct_calls]
+    dbs = {db for _, db in calls if db is not None}
+    if len(dbs) != 1:
+        return None
+    db = dbs.pop()
+    if db.split(".", 1)[0] in func.all_param_names():
+        return None
+    other = "close" if method == "connect" else "connect"
+    if any(_peewee_receiver(index, module, func, c, other) == db for c in func.direct_calls):
+        return None
+    if method == "connect":
+        last = max(i for i, (_, d) in enumerate(calls) if d == db)
+        if any(not _only_inspects(c, db) for c, _ in calls[last + 1:]):
+            return None
+    return _Wrapper(func, method, db, any(_spells_flask_db(c) for c, d in calls if d == db))
 
 
 def _peewee_receiver(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
@@ -190,7 +340,7 @@ def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) ->
     if start is None:
         return None
     closes = [c for c in func.direct_calls
-              if _peewee_receiver(index, func.module, func, c, "close") == db
+              if _database_call(index, func.module, func, c, "close") == db
               and order.get(id(c), -1) > start]
     if not closes:
         later = [c for c in func.direct_calls if order.get(id(c), -1) > start
@@ -249,7 +399,7 @@ def _after_request_closes(index: ProjectIndex) -> bool:
     for module in index.modules_mentioning(["after_request"]):
         for f in module.all_functions:
             if _is_hook(f, frozenset({"after_request", "after_app_request"})) and any(
-                    _peewee_receiver(index, module, f, c, "close") is not None
+                    _database_call(index, module, f, c, "close") is not None
                     for c in f.direct_calls):
                 return True
     return False
@@ -259,7 +409,7 @@ def _teardown_closes(index: ProjectIndex) -> bool:
     """Some Flask teardown handler of the project closes a peewee database."""
     for body, module, owner in facts(index).teardowns():
         for node in iter_nodes(body):
-            if isinstance(node, cst.Call) and _peewee_receiver(
+            if isinstance(node, cst.Call) and _database_call(
                     index, module, owner, node, "close") is not None:
                 return True
     return False

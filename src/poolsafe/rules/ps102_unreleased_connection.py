@@ -138,7 +138,11 @@ class UnreleasedConnection(Rule):
     database; a name bound to a server database in one branch and to SQLite in
     another (chosen by configuration) is tracked; playhouse's `FlaskDB` connects and
     closes its database with `connect_db()` and `close_db(exc)`, tracked when the
-    project gives a FlaskDB a server database. Those findings are fixed by hand.
+    project gives a FlaskDB a server database. A project's own wrapper (a plain
+    function that only connects a server database and returns nothing, `def
+    connect(): _db.connect()`) is a connect where it is called, in any module, and
+    its close wrapper (`def close(): _db.close()`) a close. Those findings are fixed
+    by hand.
 
     The analysis follows the function's control flow with exception edges: an
     exception in the body skips a release that is not in `finally`; an
@@ -565,15 +569,22 @@ class UnreleasedConnection(Rule):
         for gap in peewee_connect_gaps(ctx.index, ctx.module):
             db = gap.db
             func = gap.call.func
-            flask_db = isinstance(func, cst.Attribute) and func.attr.value == "connect_db"
             # playhouse's FlaskDB connects its `.database` through `connect_db()`
+            flask_db = gap.flask_db
             opened = f"{db}.connect_db()" if flask_db else f"{db}.connect()"
             context = f"{db}.database" if flask_db else db
             closing = f"{db}.close_db(None)" if flask_db else f"{db}.close()"
+            database = f"peewee database `{db}`"
+            if gap.wrapper is not None:  # the project's `connect()` wrapper of `db.connect()`
+                database += (f" (connected by the project's `{gap.wrapper.name}()` in "
+                             f"`{gap.wrapper.module.path}`)")
+                opened = f"{dotted_name(func) or gap.wrapper.name}()"
+                if gap.closer is not None:
+                    closing = f"{gap.closer.name}()"
             if gap.how == "after_request":
                 yield self.finding(
                     gap.call,
-                    f"peewee database `{db}`: `{opened}` in a `before_request` hook is "
+                    f"{database}: `{opened}` in a `before_request` hook is "
                     f"closed only in an `after_request` handler, which Flask skips when the "
                     f"view raises: that request's thread keeps its connection; close it in an "
                     f"`@app.teardown_request` handler",
@@ -582,7 +593,7 @@ class UnreleasedConnection(Rule):
             if gap.how == "teardown":
                 yield self.finding(
                     gap.call,
-                    f"peewee database `{db}`: `{opened}` in a `before_request` hook "
+                    f"{database}: `{opened}` in a `before_request` hook "
                     f"and no teardown handler closes it: each request's thread keeps its "
                     f"connection (a slot of a pooled database); close it in an "
                     f"`@app.teardown_request` handler",
@@ -593,7 +604,7 @@ class UnreleasedConnection(Rule):
                     "never": "is never closed"}[gap.how]
             yield self.finding(
                 gap.call,
-                f"peewee database `{db}`: the connection `{opened}` opens {when} "
+                f"{database}: the connection `{opened}` opens {when} "
                 f"(it stays open on this thread, a slot of a pooled database); use "
                 f"`with {context}.connection_context():` or try/finally: {closing}",
             )
@@ -936,9 +947,8 @@ _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the 
 
 
 def _is_peewee_connect(ctx: FileContext, node: object) -> bool:
-    """A finding of `_peewee_gaps`."""
-    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value == "connect"):
+    """A finding of `_peewee_gaps` (`db.connect()`, or a call of the project's wrapper)."""
+    if not isinstance(node, cst.Call):
         return False
     from poolsafe.analysis.peewee_connect import peewee_connect_gaps
 

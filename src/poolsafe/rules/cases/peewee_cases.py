@@ -488,3 +488,141 @@ def writer(events):
         except Exception:
             time.sleep(5)
 """, note="a FlaskDB given only a SQLite database: not tracked"))
+
+# A project's own connect/close wrappers of a server database (`def connect():
+# _db.connect()`), called from another module: the caller owns the connection the
+# wrapper opens, as if it had written `_db.connect()` itself.
+_WRAPPED_MODELS = """\
+import logging
+
+from peewee import CharField, Model
+from playhouse.pool import PooledMySQLDatabase
+
+log = logging.getLogger(__name__)
+_db = PooledMySQLDatabase("feeds", host="db", max_connections=8)
+
+
+class Feed(Model):
+    url = CharField()
+
+    class Meta:
+        database = _db
+
+
+def connect():
+    log.debug("connecting")
+    _db.connect()
+
+
+def close():
+    if not _db.is_closed():
+        _db.close()
+"""
+
+PS102_INVALID.append(Case("""
+from models import Feed, close, connect
+
+
+def add_feed(url):
+    connect()  # expect: PS102
+    Feed.create(url=url)
+    close()
+""", files={"models.py": _WRAPPED_MODELS},
+    note="the project's connect() wrapper, closed through its close() only when the "
+         "insert succeeds", unfixable=_BY_HAND))
+
+PS102_INVALID.append(Case("""
+from models import *
+
+
+def refresh(feed_ids):
+    for feed_id in feed_ids:
+        connect()  # expect: PS102
+        feed = Feed.get_by_id(feed_id)
+        feed.save()
+""", files={"models.py": _WRAPPED_MODELS},
+    note="the wrapper star-imported and called for every item, never closed",
+    unfixable=_BY_HAND))
+
+PS102_INVALID.append(Case("""
+import models
+
+
+class Middleware:
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        models.connect()  # expect: PS102
+        try:
+            return self.app(environ, start_response)
+        finally:
+            environ.clear()
+""", files={"models.py": _WRAPPED_MODELS},
+    note="a WSGI middleware connects through the module's wrapper on every request; "
+         "its finally closes something else", unfixable=_BY_HAND))
+
+PS102_VALID.append(Case("""
+from models import Feed, close, connect
+
+
+def add_feed(url):
+    connect()
+    try:
+        Feed.create(url=url)
+    finally:
+        close()
+""", files={"models.py": _WRAPPED_MODELS},
+    note="the wrapper's connect, its close() wrapper in finally"))
+
+PS102_VALID.append(Case("""
+from models import Feed, connect
+
+
+def add_feed(url):
+    connect()
+    Feed.create(url=url)
+""", files={"models.py": _WRAPPED_MODELS.replace(
+    "from playhouse.pool import PooledMySQLDatabase", "from peewee import SqliteDatabase").replace(
+    'PooledMySQLDatabase("feeds", host="db", max_connections=8)', 'SqliteDatabase("feeds.db")')},
+    note="a wrapper over a SQLite database: a file, not tracked"))
+
+PS102_VALID.append(Case("""
+from models import Feed, run
+
+
+def add_feed(url):
+    run(lambda: Feed.create(url=url))
+""", files={"models.py": _WRAPPED_MODELS + """
+
+def run(work):
+    _db.connect()
+    try:
+        return work()
+    finally:
+        _db.close()
+"""}, note="a project function that connects and closes itself: its callers own nothing"))
+
+PS102_VALID.append(Case("""
+from flask import Flask
+
+from models import Feed, close, connect
+
+app = Flask(__name__)
+
+
+@app.before_request
+def open_db():
+    connect()
+
+
+@app.teardown_request
+def close_db(exc):
+    close()
+
+
+@app.route("/feeds")
+def feeds():
+    return {"feeds": [f.url for f in Feed.select()]}
+""", files={"models.py": _WRAPPED_MODELS},
+    note="the wrapper in a before_request hook, its close() wrapper in a teardown handler"))

@@ -1,0 +1,57 @@
+"""A caller of a project's own peewee connect wrapper (`def connect(): _db.connect()`
+in the models module) is judged in another module, with and without the prefilter
+(issue 33, breadth50c: coldsweat's feed worker and session middleware, tuned on
+held): the caller imports the wrapper from the project, no database package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from project_tree import found, write_project
+
+_MODELS = (
+    "from peewee import CharField, Model\n"
+    "from playhouse.pool import PooledPostgresqlDatabase\n\n"
+    "_db = PooledPostgresqlDatabase('feeds', host='db', max_connections=4)\n\n\n"
+    "class Feed(Model):\n"
+    "    url = CharField()\n\n"
+    "    class Meta:\n"
+    "        database = _db\n\n\n"
+    "def connect():\n"
+    "    _db.connect()\n\n\n"
+    "def close():\n"
+    "    if not _db.is_closed():\n"
+    "        _db.close()\n")
+_WORKER = (
+    "from feeds.models import Feed, close, connect\n\n\n"
+    "def refresh(feed_id):\n"
+    "    connect()\n"
+    "    feed = Feed.get_by_id(feed_id)\n"
+    "    feed.save()\n"
+    "    close()\n\n\n"
+    "def refresh_safely(feed_id):\n"
+    "    connect()\n"
+    "    try:\n"
+    "        Feed.get_by_id(feed_id).save()\n"
+    "    finally:\n"
+    "        close()\n")
+
+
+def test_a_connect_wrapper_caller_in_another_module_is_found_with_the_prefilter(
+        tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"feeds/__init__.py": "", "feeds/models.py": _MODELS,
+                                    "feeds/worker.py": _WORKER})
+    want = {("worker.py", 5, "PS102")}
+    assert found(root, prefilter=False) == want
+    assert found(root, prefilter=True) == want
+
+
+def test_a_wrapper_over_sqlite_is_not_tracked(tmp_path: Path) -> None:
+    models = _MODELS.replace("from playhouse.pool import PooledPostgresqlDatabase",
+                             "from peewee import SqliteDatabase").replace(
+        "PooledPostgresqlDatabase('feeds', host='db', max_connections=4)",
+        "SqliteDatabase('feeds.db')")
+    root = write_project(tmp_path, {"feeds/__init__.py": "", "feeds/models.py": models,
+                                    "feeds/worker.py": _WORKER})
+    assert found(root, prefilter=False) == set()
+    assert found(root, prefilter=True) == set()
