@@ -75,9 +75,11 @@ def named_roots(paths: Iterable[str | Path]) -> Iterator[None]:
     it is a project root of its own (or, inside a package, the directory the package
     is imported from), for every file below it: `poolsafe check ~/code/app` run from
     `~` resolves and walks `app`, not all of `~`. A named file stands for its
-    directory. A path whose root would be the working directory or above it (`check
-    .`, `check models.py`, `check app/` for a package `app`) keeps the
-    working-directory rule."""
+    directory. A path keeps the working-directory rule when its root would be the
+    working directory or above it (`check .`, `check models.py`, `check app/` for a
+    package `app`), or when it is below a working directory that looks like the top of
+    an unmarked project (`_holds_modules`), where `check workers/job.py` must report
+    what `check .` reports."""
     cwd = str(absolute(Path.cwd()))
     memo: dict[str, str | None] = {}
     found: set[str] = set()
@@ -87,8 +89,11 @@ def named_roots(paths: Iterable[str | Path]) -> Iterator[None]:
         if _marked_above(directory, memo) is not None:
             continue
         root = _import_root_of_named(directory)
-        if not is_within(cwd, Path(root)):  # (at or above it: the working directory's rule)
-            found.add(root)
+        if is_within(cwd, Path(root)):
+            continue  # at or above the working directory: its rule
+        if is_within(root, Path(cwd)) and _holds_modules(cwd):
+            continue  # below a working directory that is a project's: its rule
+        found.add(root)
     ordered = tuple(sorted(found, key=lambda r: -len(Path(r).parts)))
     token = _NAMED_ROOTS.set(ordered)
     try:
@@ -139,6 +144,25 @@ def _imports_itself(directory: str) -> bool:
             except OSError:
                 continue
     return False
+
+
+#: files at the top of a project without markers (besides Python modules): its
+#: dependencies and its deployment
+_PROJECT_TOP_FILES = re.compile(
+    r"requirements.*\.txt|Pipfile|poetry\.lock|uv\.lock|tox\.ini|alembic\.ini|\.env"
+    r"|Procfile|Dockerfile|(?:docker-)?compose.*\.ya?ml|.*\.py")
+
+
+def _holds_modules(directory: str) -> bool:
+    """Whether `directory` itself looks like the top of a project: it holds a Python
+    module, or a project's dependency or deployment file (`requirements.txt`,
+    `docker-compose.yml`, ...), so that `check .` there and `check workers/job.py`
+    must agree; not a folder of folders (`~`, `/tmp`, a folder of projects)."""
+    try:
+        with os.scandir(directory) as entries:
+            return any(_PROJECT_TOP_FILES.fullmatch(e.name) and e.is_file() for e in entries)
+    except OSError:
+        return False
 
 
 def _named_root_of(directory: str) -> str | None:
