@@ -1,6 +1,7 @@
 """PS101 close-pooled-connection: INVALID cases mark the close() line."""
 
 from poolsafe.rules.base import Case
+from poolsafe.rules.cases.ps102 import COMMITTING_RELEASE_DB
 
 _PG_POOL = """\
 from psycopg2.pool import ThreadedConnectionPool
@@ -385,18 +386,6 @@ def transfer(a, b, amount):
         cur.execute("UPDATE acct SET bal = bal + %s WHERE id = %s", (amount, b))
     finally:
         conn.close()  # expect: PS101
-""", files={"db.py": """
-from psycopg2.pool import ThreadedConnectionPool
-
-pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
-
-
-def get_conn():
-    return pool.getconn()
-
-
-def release_conn(conn):
-    conn.commit()
-    pool.putconn(conn)
-"""}, note="the pool's release function commits; close() discarded the work"),
+""", files={"db.py": COMMITTING_RELEASE_DB},
+         note="the pool's release function commits; close() discarded the work"),
 ]

@@ -4387,6 +4387,22 @@ INVALID += [
          unfixable="`db_session` is handed to `_loaded.update`"),
 ]
 
+#: a project's pool module whose release function commits before it gives back
+COMMITTING_RELEASE_DB = """
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+
+def get_conn():
+    return pool.getconn()
+
+
+def release_conn(conn):
+    conn.commit()
+    pool.putconn(conn)
+"""
+
 # fix50: the project's release function also commits (`conn.commit()` then
 # `pool.putconn(conn)`): moved into a `finally`, it would commit what a failed statement
 # left half done, so the fix is unsafe (--unsafe-fixes only). A release function that only
@@ -4402,18 +4418,6 @@ def transfer(a, b, amount):
     cur.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (amount, a))
     cur.execute("UPDATE acct SET bal = bal + %s WHERE id = %s", (amount, b))
     release_conn(conn)
-""", files={"db.py": """
-from psycopg2.pool import ThreadedConnectionPool
-
-pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
-
-
-def get_conn():
-    return pool.getconn()
-
-
-def release_conn(conn):
-    conn.commit()
-    pool.putconn(conn)
-"""}, note="the release function commits before it gives the connection back"),
+""", files={"db.py": COMMITTING_RELEASE_DB},
+         note="the release function commits before it gives the connection back"),
 ]
