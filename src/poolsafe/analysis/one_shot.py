@@ -441,12 +441,16 @@ def _runs_as_script(module: ModuleInfo) -> bool:
 
 #: methods whose call at a module's top level is database work done at import time
 _WORK_METHODS = frozenset({"connect", "begin", "execute", "commit", "add", "create_all",
-                           "raw_connection", "exec_driver_sql"})
+                           "raw_connection", "exec_driver_sql",
+                           # pandas on an engine: `df.to_sql(..., con=engine)`,
+                           # `pd.read_sql(query, engine)`
+                           "to_sql", "read_sql", "read_sql_query", "read_sql_table"})
 
 
 def _flat_script(module: ModuleInfo) -> bool:
     """A module with no function or class that does database work at its top level
-    (`with engine.connect() as conn: ...`, `db.commit()`): a script, run once."""
+    (`with engine.connect() as conn: ...`, `db.commit()`, pandas' `df.to_sql(...)`): a
+    script, run once."""
     if module.all_functions or module.classes:
         return False
     return any(isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)

@@ -86,7 +86,9 @@ class PoolWithoutPrePing(Rule):
     reads it as a global, and it goes only to helpers that use it and keep
     nothing (`create_tables(engine)`); one the routes read, or that the block
     hands to a worker loop, is still reported. A module with no function that
-    does its database work at import time is a script's unless a web
+    does its database work at import time (`engine.connect()`, `conn.execute()`,
+    pandas' `df.to_sql(..., con=engine)` and `pd.read_sql(query, engine)`) is a
+    script's unless a web
     application, worker or bot imports it, directly or through other modules (a
     package `__init__.py` the app imports builds the app's engine; a module that
     only scripts import is theirs). So is a module-level engine, whatever else its

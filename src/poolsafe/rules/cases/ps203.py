@@ -808,3 +808,31 @@ INVALID += [
          path="snippets/custom_creator.py",
          note="a function of the file reads the engine"),
 ]
+
+# a flat pandas script (lead, round 50; seen on corpus19b, the PS2xx check sample of
+# ps2xx50: datascience-films' import scripts): `df.to_sql(..., con=engine)` and
+# `pd.read_sql(query, engine)` at the top level are the script's database work, done once
+_PANDAS_SCRIPT = """
+import pandas as pd
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://etl@db/films"){mark}
+frame = pd.read_csv("films.csv")
+frame.to_sql("films", con=engine, if_exists="replace", index=False)
+print(pd.read_sql("SELECT count(*) FROM films", engine))
+"""
+
+VALID += [
+    Case(_PANDAS_SCRIPT.format(mark=""),
+         note="a flat pandas script: to_sql and read_sql at its top level run once, "
+              "then the process ends"),
+]
+
+INVALID += [
+    Case(_PANDAS_SCRIPT.format(mark="  # expect: PS203"), path="films/data.py",
+         files={"films/__init__.py": "", "films/web.py": (
+             "from flask import Flask\n\nfrom films.data import engine\n\n"
+             "app = Flask(__name__)\n")},
+         note="the same module imported by a Flask app: its engine lives as long as the "
+              "server"),
+]
