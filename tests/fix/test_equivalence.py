@@ -540,6 +540,17 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     "PS103-invalid-79": SAVEPOINT,
     # psycopg 3's set_autocommit(False) look-alike: a savepoint per page
     "PS103-invalid-86": SAVEPOINT,
+    # large50: a named cursor's server-side fetch after an execute before the `try`: the
+    # rollback would also undo that execute (the check drops the fix, as for 73)
+    "PS103-invalid-90": ("`connection.rollback()` in the handler also undoes "
+                         "`cursor.execute(statement)`", True),
+    # large50: the per-table count loop of a module in a PostgreSQL-named package
+    "PS103-invalid-91": SAVEPOINT,
+    # large50's close inside a shielded cancel scope after a query that may fail: moved
+    # out of `with move_on_after(3, shield=True)` the close is no longer shielded nor
+    # bounded (the executed proof saw the difference; the check now refuses it)
+    "PS102-invalid-118": ("the original's release of `conn` before it leaves `with "
+                          "move_on_after(3, shield=True)`", False),
     # the handler's rollback would also undo the `add()` queued before the `try`: the
     # check drops the fix (large45's autoflush look-alike)
     "PS103-invalid-73": ("`session.rollback()` in the handler also undoes `session.add(entry)`",

@@ -552,3 +552,30 @@ def save(rows):
     # `try` that is unsafe (the handler meets None where getconn() raised)
     (reason,) = [x.reason for x in result.left]
     assert reason.startswith("unsafe fix available") and "UnboundLocalError" in reason
+
+
+def test_a_release_inside_another_with_block_stays_inside_it() -> None:
+    """A close inside a shielded cancel scope (or a timeout, a lock) in the `finally`,
+    after a statement that may fail: moving the close out to a `finally` of its own
+    would run it unshielded, so the fix is unsafe (large50's case; the executed proof
+    saw a different outcome)."""
+    before = '''
+from anyio import move_on_after
+from psycopg import AsyncConnection
+
+
+async def listen(dsn):
+    conn = await AsyncConnection.connect(dsn)
+    await conn.execute("SET application_name = 'listener'")
+    try:
+        await conn.execute("LISTEN events")
+    finally:
+        with move_on_after(3, shield=True):
+            await conn.execute("UNLISTEN *")
+            await conn.close()
+'''
+    result = _fix("PS102", {"case.py": before})
+    assert result.sources()["case.py"] == before
+    (reason,) = [x.reason for x in result.left]
+    assert reason.startswith("unsafe fix available (--unsafe-fixes)"), reason
+    assert "before it leaves `with move_on_after(3, shield=True)`" in reason, reason

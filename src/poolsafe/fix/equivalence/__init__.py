@@ -312,22 +312,35 @@ def _exit_after_commit(compared: list[Event], i: int) -> bool:
 
 def _positions(path: Path, kinds: frozenset[str],
                derived: dict[str, str]) -> Counter[tuple[int, str, str]]:
-    """Each release or rollback by the next compared event that uses its connection
-    (or the end): a release may run later, past work that does not use it, but never
-    after a use that the original made with the connection already given back."""
+    """Each release or rollback by the next compared event that uses its connection,
+    or that leaves a `with` block (or the end): a release may run later, past work
+    that does not use it, but never after a use that the original made with the
+    connection already given back, nor outside a `with` it ran in (a shielded cancel
+    scope, a timeout, a lock: `with move_on_after(3, shield=True): await conn.close()`
+    moved out of it is no longer shielded)."""
     compared = [e for e in path.events if e[0] not in _SET_APART and e[0] != "raise*"]
     out: Counter[tuple[int, str, str]] = Counter()
     at = 0
     for e in path.events:
         if e[0] in kinds:
             nxt = next((i for i in range(at, len(compared))
-                        if _touches(compared[i], e[1], derived)
-                        and not _exit_after_commit(compared, i)
+                        if _holds_back(compared, i, e[1], derived)
                         and not _returns_a_name(compared[i])), len(compared))
             out[(nxt, e[0], e[1])] += 1
         elif e[0] not in _SET_APART and e[0] != "raise*":
             at += 1
     return out
+
+
+def _holds_back(compared: list[Event], i: int, name: str, derived: dict[str, str]) -> bool:
+    """Whether a release or rollback of `name` may not run past the compared event
+    `i`: a use of the connection, or the exit of any `with` block; except the exit of
+    the connection's own block after its commit (`with conn:` then has nothing left to
+    commit, and the release may follow it)."""
+    after_commit = _exit_after_commit(compared, i)
+    touches = _touches(compared[i], name, derived)
+    return (touches and not after_commit) or (
+        compared[i][0] == "exit" and not (touches and after_commit))
 
 
 _KEPT = frozenset({"release", "rollback"})
@@ -473,7 +486,7 @@ def _event_text(e: Event) -> str:
     if kind == "enter":
         return f"enters `with {e[1]}`"
     if kind == "exit":
-        return f"leaves `with {e[1]}` (whose exit may commit)"
+        return f"leaves `with {e[1]}` (whose exit may commit, or end what the block guards)"
     if kind == "acquire":
         return f"takes `{e[1]}`"
     if kind == "store":
