@@ -275,7 +275,9 @@ class UnreleasedConnection(Rule):
     holds nothing). A context manager whose `__enter__` / `__aenter__` keeps its
     checkout on `self` and then calls something that may raise, outside a `try`,
     is reported at the checkout: when `__aenter__` raises, `async with` never calls
-    `__aexit__`, and nothing gives the connection back.
+    `__aexit__`, and nothing gives the connection back. So is a method that sets a
+    fresh object up (an async initialiser, `await tx.async_init(pool)`) when every
+    call of it in the project is in an `__aenter__` / `__enter__`, outside a `try`.
 
     A dependency-injector `Factory` of a session factory (`providers.Factory(SessionLocal)`,
     `Factory(Session, bind=engine)`) makes a new session for every injection, and
@@ -643,14 +645,18 @@ class UnreleasedConnection(Rule):
         from poolsafe.analysis.enter_checkout import enter_checkout_gaps
 
         for gap in enter_checkout_gaps(ctx.index, ctx.module):
-            exit_name = "__aexit__" if gap.method.name == "__aenter__" else "__exit__"
+            entering = gap.entering
+            assert entering.cls is not None
+            exit_name = "__aexit__" if entering.name == "__aenter__" else "__exit__"
+            enter = f"{entering.cls.name}.{entering.name}"
+            via = "" if entering is gap.method else f" (which `{enter}` calls)"
             yield self.finding(
                 gap.checkout,
                 f"{gap.conn.kind.label} `{gap.attr}` from `{gap.conn.origin}`: "
-                f"`{gap.cls.name}.{gap.method.name}` keeps it and then calls "
-                f"`{gap.raising}`, which may raise; when `{gap.method.name}` raises, "
-                f"`{exit_name}` never runs and nothing gives it back; give it back in an "
-                f"`except` that re-raises",
+                f"`{gap.cls.name}.{gap.method.name}`{via} keeps it and then calls "
+                f"`{gap.raising}`, which may raise; then `{enter}` raises, "
+                f"`{entering.cls.name}.{exit_name}` never runs and nothing gives it back; "
+                f"give it back in an `except` that re-raises",
             )
 
     # ------------------------------------------------------------------ fix
