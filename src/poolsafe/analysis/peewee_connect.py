@@ -172,7 +172,7 @@ def _find_wrappers(index: ProjectIndex) -> _Wrappers:
     found = _Wrappers()
     if not index.modules_mentioning(_PEEWEE_WORDS):
         return found
-    for module in index.modules_mentioning(["connect", "connect_db"]):
+    for module in index.modules_calling(["connect", "connect_db"]):
         if ".connect(" not in module.source and ".connect_db(" not in module.source:
             continue
         for func in module.all_functions:

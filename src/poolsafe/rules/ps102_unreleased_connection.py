@@ -275,7 +275,12 @@ class UnreleasedConnection(Rule):
     `__init__`, closed in `__exit__`) is reported for the first gap too: a failed
     `self.conn.commit()` before `self.conn.close()` leaves a live connection that
     nothing closes; a guard on its state is not a gap (a dead direct connection
-    holds nothing).
+    holds nothing). A context manager whose `__enter__` / `__aenter__` keeps its
+    checkout on `self` and then calls something that may raise, outside a `try`,
+    is reported at the checkout: when `__aenter__` raises, `async with` never calls
+    `__aexit__`, and nothing gives the connection back. So is a method that sets a
+    fresh object up (an async initialiser, `await tx.async_init(pool)`) when every
+    call of it in the project is in an `__aenter__` / `__enter__`, outside a `try`.
 
     A dependency-injector `Factory` of a session factory (`providers.Factory(SessionLocal)`,
     `Factory(Session, bind=engine)`) makes a new session for every injection, and
@@ -464,6 +469,7 @@ class UnreleasedConnection(Rule):
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
+        yield from self._enter_gaps(ctx)
         yield from self._helper_gaps(ctx)
         yield from self._peewee_gaps(ctx)
         if not is_test_module(ctx.module):
@@ -636,6 +642,26 @@ class UnreleasedConnection(Rule):
                 f"{advice}",
             )
 
+    def _enter_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
+        """`__enter__` / `__aenter__` keeps a checkout on `self` and then may raise:
+        the `with` statement never calls `__exit__`."""
+        from poolsafe.analysis.enter_checkout import enter_checkout_gaps
+
+        for gap in enter_checkout_gaps(ctx.index, ctx.module):
+            entering = gap.entering
+            assert entering.cls is not None
+            exit_name = "__aexit__" if entering.name == "__aenter__" else "__exit__"
+            enter = f"{entering.cls.name}.{entering.name}"
+            via = "" if entering is gap.method else f" (which `{enter}` calls)"
+            yield self.finding(
+                gap.checkout,
+                f"{gap.conn.kind.label} `{gap.attr}` from `{gap.conn.origin}`: "
+                f"`{gap.cls.name}.{gap.method.name}`{via} keeps it and then calls "
+                f"`{gap.raising}`, which may raise; then `{enter}` raises, "
+                f"`{entering.cls.name}.{exit_name}` never runs and nothing gives it back; "
+                f"give it back in an `except` that re-raises",
+            )
+
     # ------------------------------------------------------------------ fix
     def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
         outcome = self._fix(ctx, finding)
@@ -668,6 +694,11 @@ class UnreleasedConnection(Rule):
                     f"{gap.method.name}`: change it there by hand")
         if _is_peewee_connect(ctx, node):
             return Unfixable(self.code, _PEEWEE_BY_HAND)
+        from poolsafe.analysis.enter_checkout import enter_checkout_gaps
+
+        for enter in enter_checkout_gaps(ctx.index, ctx.module):
+            if enter.checkout is node:
+                return Unfixable(self.code, _ENTER_BY_HAND)
         from poolsafe.analysis.helper_checkout import helper_checkout_gaps
 
         for helper in helper_checkout_gaps(ctx.index, ctx.module):
@@ -940,6 +971,11 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
 #: why `poolsafe fix` leaves a peewee `db.connect()`
 _PEEWEE_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_context():` "
                    "(or close it in a teardown handler) by hand")
+
+
+#: why `poolsafe fix` leaves a checkout that `__enter__` keeps and then may raise
+_ENTER_BY_HAND = ("the checkout is kept on `self` by `__enter__`: give it back in an "
+                  "`except` that re-raises, by hand")
 
 
 _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "

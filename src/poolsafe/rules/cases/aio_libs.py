@@ -651,3 +651,160 @@ class ShelfHandler(CatalogHandler):
         self.write({"busy": conn is not None})
 """, files={"app.py": _TORNADO_APP}, path="handlers.py",
     note="look-alike: the inherited method returns what the handler keeps, no checkout"))
+
+# A context manager whose `__aenter__` keeps its checkout on `self` and then runs a
+# statement that may raise: `async with` never calls `__aexit__` when `__aenter__`
+# raises, so the release there never runs.
+_ENTER_TX = _AIOMYSQL + """
+
+class Tx:
+    def __init__(self, pool):
+        self.pool = pool
+        self.conn = None
+"""
+
+_ENTER_TX_EXIT = """
+    async def __aexit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                await self.conn.commit()
+            else:
+                await self.conn.rollback()
+        finally:
+            self.pool.release(self.conn)
+
+
+async def start(pool):
+    async with Tx(pool) as conn:
+        cur = await conn.cursor()
+        await cur.execute("UPDATE jobs SET n = n + 1")
+"""
+
+#: why `poolsafe fix` leaves such a checkout
+_ENTER_BY_HAND = ("the checkout is kept on `self` by `__enter__`: give it back in an "
+                  "`except` that re-raises, by hand")
+
+PS102_INVALID.append(Case(_ENTER_TX + """
+    async def __aenter__(self):
+        self.conn = await self.pool.acquire()  # expect: PS102
+        cur = await self.conn.cursor()
+        await cur.execute("START TRANSACTION")
+        return self.conn
+""" + _ENTER_TX_EXIT, note="START TRANSACTION raises inside __aenter__: __aexit__ never runs",
+    unfixable=_ENTER_BY_HAND))
+
+PS102_VALID.append(Case(_ENTER_TX + """
+    async def __aenter__(self):
+        self.conn = await self.pool.acquire()
+        try:
+            cur = await self.conn.cursor()
+            await cur.execute("START TRANSACTION")
+        except BaseException:
+            self.pool.release(self.conn)
+            raise
+        return self.conn
+""" + _ENTER_TX_EXIT, note="the failure after the checkout gives it back and re-raises"))
+
+PS102_VALID.append(Case(_ENTER_TX + """
+    async def __aenter__(self):
+        self.conn = await self.pool.acquire()
+        return self.conn
+""" + _ENTER_TX_EXIT, note="nothing after the checkout can raise"))
+
+PS102_VALID.append(Case(_ENTER_TX + """
+    async def __aenter__(self):
+        self.conn = await self.pool.acquire()
+        await self.conn.begin()
+        return self.conn
+""", note="look-alike: no __aexit__ (not a context manager; the class holds it as a "
+          "connection of its own)"))
+
+# The same through an async initialiser that another context manager's `__aenter__`
+# calls on a fresh object (`__init__` cannot await), entering the acquire's context
+# manager by hand through a project helper.
+_ASYNC_INIT = _AIOMYSQL + """
+
+async def enter(acm):
+    return await acm.__aenter__()
+
+
+async def leave(acm, *exc):
+    return await acm.__aexit__(*exc)
+
+
+class Session:
+    def __init__(self):
+        self.acm = None
+        self.conn = None
+"""
+
+_ASYNC_INIT_USE = """
+    async def finish(self, *exc):
+        try:
+            await self.conn.commit()
+        finally:
+            await leave(self.acm, *exc)
+
+
+class Opened:
+    def __init__(self, pool):
+        self.pool = pool
+        self.session = None
+
+    async def __aenter__(self):
+        session = Session()
+        await session.setup(self.pool)
+        self.session = session
+        return session
+
+    async def __aexit__(self, *exc):
+        await self.session.finish(*exc)
+
+
+class Store:
+    async def open(self):
+        self.pool = await aiomysql.create_pool(host="db")
+
+    def session(self):
+        return Opened(self.pool)
+"""
+
+PS102_INVALID.append(Case(_ASYNC_INIT + """
+    async def setup(self, pool):
+        self.acm = pool.acquire()  # expect: PS102
+        self.conn = await enter(self.acm)
+        cur = await self.conn.cursor()
+        await cur.execute("START TRANSACTION")
+""" + _ASYNC_INIT_USE, note="the async initialiser that only __aenter__ calls fails after "
+    "the checkout: the with statement never calls __aexit__", unfixable=_ENTER_BY_HAND))
+
+PS102_VALID.append(Case(_ASYNC_INIT + """
+    async def setup(self, pool):
+        self.acm = pool.acquire()
+        self.conn = await enter(self.acm)
+        try:
+            cur = await self.conn.cursor()
+            await cur.execute("START TRANSACTION")
+        except BaseException:
+            await leave(self.acm, None, None, None)
+            raise
+""" + _ASYNC_INIT_USE, note="the initialiser gives it back and re-raises"))
+
+PS102_VALID.append(Case(_ASYNC_INIT + """
+    async def setup(self, pool):
+        self.acm = pool.acquire()
+        self.conn = await enter(self.acm)
+        cur = await self.conn.cursor()
+        await cur.execute("START TRANSACTION")
+""" + _ASYNC_INIT_USE.replace("""        session = Session()
+        await session.setup(self.pool)
+        self.session = session
+        return session""", """        session = Session()
+        self.session = session
+        try:
+            await session.setup(self.pool)
+        except BaseException:
+            await session.finish(*sys.exc_info())
+            raise
+        return session""").replace("class Opened:", "import sys\n\n\nclass Opened:"),
+    note="the __aenter__ that calls the initialiser gives it back when it fails"))

@@ -1,0 +1,159 @@
+"""A checkout that `__enter__` / `__aenter__` keeps on `self` and then loses when a
+later statement of the same method raises.
+
+    class Tx:
+        async def __aenter__(self):
+            self.conn = await self.pool.acquire()      # the checkout, kept on self
+            await self.conn.begin()                    # raises
+            return self
+        async def __aexit__(self, *exc):
+            self.pool.release(self.conn)               # never runs
+
+When `__enter__` raises, the `with` statement never calls `__exit__`, and nothing
+else holds the object: the connection is never given back. The flow analysis of
+`__aenter__` sees the checkout handed on to `self` and stops there. A call that may
+raise after the checkout, outside any `try` (whose handlers could give it back), is
+reported at the checkout; a class with no `__exit__` / `__aexit__` is no context
+manager and is left alone. Calls that take the kept object itself
+(`await aenter(self.cm)` of an un-awaited `self.cm = pool.acquire()`) complete the
+checkout and are not the raising call.
+
+The same holds for a method that `__aenter__` calls to set an object up (an async
+initialiser: `tx = Transaction(); await tx.async_init(pool)`, since `__init__`
+cannot await): when every call of that method in the project is in the body of an
+`__enter__` / `__aenter__` (of a class with the matching exit), outside a `try`, its
+failure fails the `with` before anything holds the object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.flow import call_may_raise
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
+from poolsafe.analysis.values import Connection, FunctionRef
+
+#: entering method -> the exit method that gives back what it took
+_ENTER_EXIT = {"__enter__": "__exit__", "__aenter__": "__aexit__"}
+
+
+@dataclass(frozen=True)
+class EnterGap:
+    #: the checkout (`self.pool.acquire()`) kept on `self`
+    checkout: cst.Call
+    conn: Connection
+    #: `self.conn`
+    attr: str
+    cls: ClassInfo
+    #: `__enter__` / `__aenter__`
+    method: FunctionInfo
+    #: the later call that may raise, as written
+    raising: str
+    #: the entering method whose `with` fails: `method` itself, or the one calling it
+    entering: FunctionInfo
+
+
+def enter_checkout_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[EnterGap]:
+    if "self." not in module.source:
+        return
+    for func in module.all_functions:
+        cls = func.cls
+        if cls is None or func.parent is not None:
+            continue
+        if (func.name in _ENTER_EXIT and not _is_enter(func)) or not _keeps_a_call(func, cls):
+            continue
+        found = _gap(index, func)  # (the checkout first: the callers' search costs more)
+        if found is None:
+            continue
+        entering = func if _is_enter(func) else _enter_only(index, func)
+        if entering is not None:
+            checkout, conn, attr, raising = found
+            yield EnterGap(checkout, conn, attr, cls, func, raising, entering)
+
+
+def _is_enter(func: FunctionInfo | None) -> bool:
+    """`func` is `__enter__` / `__aenter__` of a class with the matching exit."""
+    return func is not None and func.cls is not None and func.parent is None \
+        and func.name in _ENTER_EXIT and _ENTER_EXIT[func.name] in func.cls.methods
+
+
+def _enter_only(index: ProjectIndex, method: FunctionInfo) -> FunctionInfo | None:
+    """The entering method that calls `method`, when every call of `method` in the
+    project is in the body of one, outside a `try` (None if there is none)."""
+    if method.name.startswith("__"):
+        return None
+    seen: FunctionInfo | None = None
+    for module in index.modules_calling([method.name]):
+        for call, owner in module.calls:
+            f = call.func
+            if not (isinstance(f, cst.Attribute) and f.attr.value == method.name):
+                continue
+            callee = index.evaluate(f, module, owner)
+            if not (isinstance(callee, FunctionRef) and callee.func is method):
+                continue
+            if owner is None or not _is_enter(owner) or _in_try(call, owner):
+                return None
+            seen = seen or owner
+    return seen
+
+
+def _keeps_a_call(method: FunctionInfo, cls: ClassInfo) -> bool:
+    """`method` assigns a call's result to an attribute of `self` (a syntax test)."""
+    return any(scope is method and isinstance(strip_await(value)[0], cst.Call)
+               for name, values in cls.attributes.items()
+               for value, scope in zip(values, cls.attribute_scopes.get(name, []),
+                                       strict=False))
+
+
+def _in_try(call: cst.Call, owner: FunctionInfo) -> bool:
+    return any(isinstance(t, cst.Try | cst.TryStar) and _within(call, t)
+               for t in iter_nodes(owner.node.body))
+
+
+def _gap(index: ProjectIndex, method: FunctionInfo
+         ) -> tuple[cst.Call, Connection, str, str] | None:
+    """(the checkout, its connection, `self.conn`, the later call that may raise)."""
+    body = method.node.body
+    order = {id(n): i for i, n in enumerate(iter_nodes(body))}
+    guarded = {id(n) for t in iter_nodes(body) if isinstance(t, cst.Try | cst.TryStar)
+               for n in iter_nodes(t)}
+    for node in iter_nodes(body):
+        if not (isinstance(node, cst.Assign) and len(node.targets) == 1):
+            continue
+        attr = dotted_name(node.targets[0].target)
+        if attr is None or not attr.startswith("self.") or attr.count(".") != 1:
+            continue
+        inner, _ = strip_await(node.value)
+        if not isinstance(inner, cst.Call) or id(node) in guarded:
+            continue
+        conn = index.evaluate(inner, method.module, method)
+        if not (isinstance(conn, Connection) and conn.packed is None and conn.kind.tracked
+                and (conn.kind.pool_release or conn.kind.close_releases)):
+            continue
+        start = order[id(node)]
+        later = [c for c in iter_calls(body) if order.get(id(c), -1) > start
+                 and id(c) not in guarded and not _within(c, node)
+                 and not _enters(c, attr)]
+        raising = next((c for c in later if call_may_raise(c)), None)
+        if raising is None:
+            continue
+        return inner, conn, attr, method.module.tree.code_for_node(raising)
+    return None
+
+
+def _within(call: cst.Call, node: cst.CSTNode) -> bool:
+    return any(n is call for n in iter_nodes(node))
+
+
+def _enters(call: cst.Call, attr: str) -> bool:
+    """`call` takes the kept object itself (`aenter(self.cm)`, `self.cm.__aenter__()`):
+    it completes the checkout rather than risking it."""
+    f = call.func
+    if isinstance(f, cst.Attribute) and dotted_name(f.value) == attr:
+        return f.attr.value in {"__enter__", "__aenter__"}
+    return any(dotted_name(a.value) == attr for a in call.args)
