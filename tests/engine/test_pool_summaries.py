@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 
 import pytest
+from edit_helpers import edit_file as _edit
+from edit_helpers import result_key as _key
 
 import poolsafe.scan.checking as checking
 from poolsafe.analysis.pool_summary import PoolSummary, summarize
-from poolsafe.core.model import ScanResult
 from poolsafe.scan.cache import clear_cache
 from poolsafe.scan.engine import ScanOptions, scan
 from poolsafe.scan.summaries import SUFFIX
@@ -58,15 +59,6 @@ FILES = {
 BYSTANDERS = {"models.py", "views.py", "reports.py"}
 
 
-def _key(result: ScanResult) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    return ([(f.path, f.location, f.code, f.message, f.fixable) for f in result.findings],
-            [(e.path, e.message) for e in result.errors])
-
-
-def _edit(path: Path, text: str, step: int) -> None:
-    path.write_text(text)
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + step * 1_000_000_000))
 
 
 def _project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -6,10 +6,11 @@ parse, a test module and a script its size refuses are left out as before."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from edit_helpers import edit_file as _edit
+from edit_helpers import result_key as _key
 
 from poolsafe.analysis.module import ModulePath
 from poolsafe.core.model import ScanResult
@@ -36,15 +37,6 @@ FILES = {
 SCRIPTS = {"report.py", "load.py", "test_tool.py"}
 
 
-def _key(result: ScanResult) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
-    return ([(f.path, f.location, f.code, f.message, f.fixable) for f in result.findings],
-            [(e.path, e.message) for e in result.errors])
-
-
-def _edit(path: Path, text: str, step: int) -> None:
-    path.write_text(text)
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + step * 1_000_000_000))
 
 
 #: how many paths `module_paths_matching` answered without parsing their module
