@@ -28,7 +28,7 @@ import contextvars
 import functools
 import os
 import re
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,22 +78,29 @@ def named_roots(paths: Iterable[str | Path]) -> Iterator[None]:
     directory. A path keeps the working-directory rule when its root would be the
     working directory or above it (`check .`, `check models.py`, `check app/` for a
     package `app`), or when it is below a working directory that looks like the top of
-    an unmarked project (`_holds_modules`), where `check workers/job.py` must report
-    what `check .` reports."""
-    cwd = str(absolute(Path.cwd()))
+    an unmarked project (`_looks_like_project_top`), where `check workers/job.py` must
+    report what `check .` reports."""
+    cwd_path = absolute(Path.cwd())
+    cwd = str(cwd_path)
     memo: dict[str, str | None] = {}
     found: set[str] = set()
+    top: list[bool] = []  # whether the working directory looks like a project's top, once
     for path in paths:
         start = absolute(path)
         directory = str(start if start.is_dir() else start.parent)
         if _marked_above(directory, memo) is not None:
             continue
+        if is_within(directory, cwd_path):
+            if not top:
+                top.append(_looks_like_project_top(cwd))
+            if directory == cwd or top[0]:
+                # its root is the working directory, above it, or below a working
+                # directory that is a project's top: the working directory's rule
+                # (decided before `_import_root_of_named` reads any module)
+                continue
         root = _import_root_of_named(directory)
-        if is_within(cwd, Path(root)):
-            continue  # at or above the working directory: its rule
-        if is_within(root, Path(cwd)) and _holds_modules(cwd):
-            continue  # below a working directory that is a project's: its rule
-        found.add(root)
+        if not is_within(cwd, Path(root)):  # (at or above it: the working directory's rule)
+            found.add(root)
     ordered = tuple(sorted(found, key=lambda r: -len(Path(r).parts)))
     token = _NAMED_ROOTS.set(ordered)
     try:
@@ -106,14 +113,7 @@ def _import_root_of_named(directory: str) -> str:
     """The directory a named directory's modules are imported from: climbing out of
     regular packages (`__init__.py`) and out of a namespace package whose own files
     import it by its name (`pkg/app.py` saying `from pkg.db import ...`)."""
-    current = directory
-    while (os.path.isfile(os.path.join(current, "__init__.py"))
-           or _imports_itself(current)):
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    return current
+    return _climb_packages(directory, lambda d: _has_init(d) or _imports_itself(d))
 
 
 #: how many of a directory's modules `_imports_itself` reads at most
@@ -153,7 +153,7 @@ _PROJECT_TOP_FILES = re.compile(
     r"|Procfile|Dockerfile|(?:docker-)?compose.*\.ya?ml|.*\.py")
 
 
-def _holds_modules(directory: str) -> bool:
+def _looks_like_project_top(directory: str) -> bool:
     """Whether `directory` itself looks like the top of a project: it holds a Python
     module, or a project's dependency or deployment file (`requirements.txt`,
     `docker-compose.yml`, ...), so that `check .` there and `check workers/job.py`
@@ -177,8 +177,18 @@ def _above_packages(directory: str) -> str:
     """The directory Python would import `directory`'s modules from: the first one at
     or above it that is not a package (holds no `__init__.py`), so that `core/jobs.py`
     is the module `core.jobs` and `from core.jobs import ...` in a sibling resolves."""
+    return _climb_packages(directory, _has_init)
+
+
+def _has_init(directory: str) -> bool:
+    return os.path.isfile(os.path.join(directory, "__init__.py"))
+
+
+def _climb_packages(directory: str, is_package: Callable[[str], bool]) -> str:
+    """The first directory at or above `directory` that `is_package` says is no
+    package (or the file system's root)."""
     current = directory
-    while os.path.isfile(os.path.join(current, "__init__.py")):
+    while is_package(current):
         parent = os.path.dirname(current)
         if parent == current:
             break
