@@ -310,20 +310,38 @@ def _part_of_a_server(index: ProjectIndex, module: ModuleInfo) -> bool:
     """A module that a module of a web application, worker or bot imports, directly
     or through other project modules (test modules aside): its top level runs in that
     long-lived process (a package `__init__` that builds the app's engine)."""
+    way, _, _ = _importers_upwards(index, module)
+    return any(q.split(".", 1)[0] in _SERVER_ROOTS
+               for importer in way[1:] for q in importer.imports.values())
+
+
+#: how many levels of importers `_importers_upwards` follows
+_IMPORT_LEVELS = 6
+
+
+def _importers_upwards(index: ProjectIndex, module: ModuleInfo
+                       ) -> tuple[list[ModuleInfo], list[ModuleInfo], bool]:
+    """The project modules that import `module`, directly or through other project
+    modules (test modules aside), up to `_IMPORT_LEVELS` levels: (`module` and them,
+    in the order found; the ones no project module imports, `module` aside; whether
+    the walk ended before the last level)."""
     seen = {id(module)}
     frontier = [module]
-    for _ in range(6):
+    way = [module]
+    tops: list[ModuleInfo] = []
+    for _ in range(_IMPORT_LEVELS):
         nxt: list[ModuleInfo] = []
         for m in frontier:
-            for importer in index.importers(m):
-                if id(importer) in seen or is_test_module(importer):
-                    continue
-                seen.add(id(importer))
-                if any(q.split(".", 1)[0] in _SERVER_ROOTS for q in importer.imports.values()):
-                    return True
-                nxt.append(importer)
+            importers = [i for i in index.importers(m) if not is_test_module(i)]
+            if not importers and m is not module:
+                tops.append(m)
+            for importer in importers:
+                if id(importer) not in seen:
+                    seen.add(id(importer))
+                    way.append(importer)
+                    nxt.append(importer)
         frontier = nxt
-    return False
+    return way, tops, not frontier
 
 
 #: packages whose import makes a process long-lived beyond the servers: a UI server
@@ -354,23 +372,8 @@ def _scripts_only(index: ProjectIndex, module: ModuleInfo) -> bool:
     script). Its module-level engine serves one run of one of those scripts, which
     ends: no connection waits idle long enough to go stale. A module nobody imports
     is not judged here (it may be an application, or a library's module)."""
-    seen = {id(module)}
-    frontier = [module]
-    way = [module]
-    tops: list[ModuleInfo] = []
-    for _ in range(6):
-        nxt: list[ModuleInfo] = []
-        for m in frontier:
-            importers = [i for i in index.importers(m) if not is_test_module(i)]
-            if not importers and m is not module:
-                tops.append(m)
-            for importer in importers:
-                if id(importer) not in seen:
-                    seen.add(id(importer))
-                    way.append(importer)
-                    nxt.append(importer)
-        frontier = nxt
-    if frontier or not tops:
+    way, tops, complete = _importers_upwards(index, module)
+    if not complete or not tops:
         return False  # deeper than followed, or imported by nothing (not judged here)
     if any(_long_lived(m) for m in way):
         return False
