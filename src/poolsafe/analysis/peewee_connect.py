@@ -58,6 +58,8 @@ _BEFORE_REQUEST = frozenset({"before_request", "before_app_request"})
 _FLASK_DB_LOADERS = frozenset({"_load_database"})
 #: `ProjectIndex.derived` key of the project's connect/close wrappers
 _WRAPPERS_KEY = "peewee_connect.wrappers"
+#: `ProjectIndex.derived` key of whether some FlaskDB is given a server database
+_FLASK_DB_ON_SERVER_KEY = "peewee_connect.flask_db_on_server"
 #: words without which a project has no peewee database to wrap
 _PEEWEE_WORDS = ("peewee", "playhouse")
 
@@ -275,9 +277,7 @@ def _is_flask_db(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | N
                  expr: cst.BaseExpression) -> bool:
     """`expr` is a playhouse FlaskDB and some FlaskDB of the project is given a
     server database."""
-    value = index.evaluate(expr, module, func)
-    return isinstance(value, ExternalInstance) and _names_flask_db(value.qualname) \
-        and _flask_db_on_server(index)
+    return _is_flask_db_object(index, module, func, expr) and _flask_db_on_server(index)
 
 
 def _names_flask_db(qualname: str) -> bool:
@@ -286,6 +286,13 @@ def _names_flask_db(qualname: str) -> bool:
 
 
 def _flask_db_on_server(index: ProjectIndex) -> bool:
+    """Some FlaskDB of the project is given a server database (asked for every
+    `connect_db()` / `close_db()` call: found once per index)."""
+    return index.derived(f"{_FLASK_DB_ON_SERVER_KEY}:{index.resolution_level}",
+                         lambda: _find_flask_db_on_server(index))
+
+
+def _find_flask_db_on_server(index: ProjectIndex) -> bool:
     for module in index.modules_mentioning([PEEWEE_FLASK_DB[1], *_FLASK_DB_LOADERS]):
         scopes: list[FunctionInfo | None] = [None, *module.all_functions]
         for func in scopes:
