@@ -282,8 +282,7 @@ def _owns_scheduler(func: FunctionInfo) -> bool:
     started at import) may be called from outside the project (a signal)."""
     built = started = False
     for call in func.direct_calls:
-        name = call.func.attr.value if isinstance(call.func, cst.Attribute) else (
-            call.func.value if isinstance(call.func, cst.Name) else "")
+        name = call_name(call) or ""
         built = built or name.endswith("Scheduler")
         started = started or (isinstance(call.func, cst.Attribute) and name == "start")
     return built and started

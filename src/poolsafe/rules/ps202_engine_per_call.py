@@ -480,13 +480,18 @@ def _disposed_in_finally(scope: cst.CSTNode, call: cst.Call,
         if not isinstance(node, cst.Try) or node.finalbody is None:
             continue
         for c in iter_calls(node.finalbody):
-            f = c.func
-            if (isinstance(f, cst.Attribute) and f.attr.value in _POOL_CLOSE
-                    and isinstance(f.value, cst.Name) and f.value.value in names):
+            if _closes(c, names):
                 return True
             if helpers is not None and _helper_disposes(*helpers, c, names):
                 return True
     return False
+
+
+def _closes(call: cst.BaseExpression, names: set[str]) -> bool:
+    """`call` is `name.dispose()` (`close()`, ...) of one of `names`."""
+    f = call.func if isinstance(call, cst.Call) else None
+    return (isinstance(f, cst.Attribute) and f.attr.value in _POOL_CLOSE
+            and isinstance(f.value, cst.Name) and f.value.value in names)
 
 
 def _helper_disposes(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
@@ -508,11 +513,7 @@ def _helper_disposes(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
             for small in st.body:
                 if not isinstance(small, cst.Expr):
                     continue
-                closing, _ = strip_await(small.value)
-                if (isinstance(closing, cst.Call) and isinstance(closing.func, cst.Attribute)
-                        and closing.func.attr.value in _POOL_CLOSE
-                        and isinstance(closing.func.value, cst.Name)
-                        and closing.func.value.value == param):
+                if _closes(strip_await(small.value)[0], {param}):
                     return True
     return False
 
