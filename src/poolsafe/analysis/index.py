@@ -223,7 +223,7 @@ class ProjectIndex:
         """Where the modules of `modules_matching(pattern)` are, in its order, for a
         question about their paths and names alone. An index that parses on demand
         parses none that is known to parse (the same list, the same record)."""
-        return [ModulePath(m.abspath, m.names, m.is_package)
+        return [ModulePath.of(m)
                 for m in self.modules_matching(pattern)]
 
     def unread_files_match(self, pattern: re.Pattern[bytes]) -> bool:

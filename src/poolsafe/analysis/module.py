@@ -119,6 +119,10 @@ class ModulePath(NamedTuple):
     names: tuple[str, ...]
     is_package: bool
 
+    @staticmethod
+    def of(module: ModuleInfo) -> ModulePath:
+        return ModulePath(module.abspath, module.names, module.is_package)
+
 
 @dataclass(eq=False)
 class ModuleInfo:
@@ -127,6 +131,10 @@ class ModuleInfo:
     #: dotted names this module may be imported as, longest first
     names: tuple[str, ...]
     is_package: bool
+
+    @staticmethod
+    def of(module: ModuleInfo) -> ModulePath:
+        return ModulePath(module.abspath, module.names, module.is_package)
     tree: cst.Module
     source: str
     imports: dict[str, str] = field(default_factory=dict)

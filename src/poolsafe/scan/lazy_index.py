@@ -334,10 +334,10 @@ class LazyIndex(ProjectIndex):
             place = None if path in self._loaded else self.place(path)
             if place is None or self._kept_summary(path) is None:
                 m = self._module_at(path)
-                place = None if m is None else ModulePath(m.abspath, m.names, m.is_package)
+                place = None if m is None else ModulePath.of(m)
             if place is not None:
                 out.append(place)
-        out.extend(ModulePath(m.abspath, m.names, m.is_package) for m in given)
+        out.extend(ModulePath.of(m) for m in given)
         self.matched.setdefault(pattern_key(pattern), [str(p.abspath) for p in out])
         return out
 
