@@ -464,11 +464,6 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
             return Unfixable(plan.code, "the pool is not a plain name")
         return Release(f"{pool_name}.{kind.pool_release}({{var}})", is_async=is_async,
                        description=f"{pool_name}.{kind.pool_release}()")
-    if kind.pool_release and method is not None and kind.is_async:
-        pool_name = dotted_name(method.value)
-        if pool_name is not None:
-            return Release(f"{pool_name}.{kind.pool_release}({{var}})", is_async=is_async,
-                           description=f"{pool_name}.{kind.pool_release}()")
     if kind.self_release_fix:
         # Gino's `await conn.release()`
         return Release(kind.self_release_fix, is_async=is_async,
