@@ -543,6 +543,10 @@ class ProjectIndex:
             if name in scope.all_param_names():
                 params = [p.name.value for p in scope.node.params.params]
                 if scope.is_method and scope.cls is not None and params and name == params[0]:
+                    # a classmethod's first parameter is the class: `cls()` builds an
+                    # instance (`return cls._instance` after `cls._instance = cls()`)
+                    if _is_classmethod(scope):
+                        return ClassRef(scope.cls)
                     return Instance(scope.cls)
                 annotation = param_annotation(scope, name)
                 if annotation is not None:
@@ -1673,6 +1677,11 @@ def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
 
 def _returns(func: FunctionInfo) -> list[cst.Return]:
     return func.returns
+
+
+def _is_classmethod(func: FunctionInfo) -> bool:
+    """Decorated `@classmethod`: its first parameter is the class, not an instance."""
+    return any(dotted_name(deco.decorator) == "classmethod" for deco in func.node.decorators)
 
 
 def _is_property(func: FunctionInfo) -> bool:

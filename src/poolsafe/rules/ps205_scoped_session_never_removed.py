@@ -58,7 +58,13 @@ class ScopedSessionNeverRemoved(Rule):
     no Flask request: a worker's or a script's `scoped_session` is not reported.
     Every file of the project counts, including a script that touches no database
     itself (a socket or RPC server's `__main__` block importing the modules that
-    do).
+    do). Nor is a module registry that only background jobs read (a Celery task, an
+    APScheduler job; directly or through project functions that only jobs call,
+    two callers deep) reported when the Flask module imports it (one module building
+    both apps): it lives on the worker's threads, where no request ends. Every
+    mention of its name counts as a read by the function around it; one at a
+    module's or a class's top level (`Base.query = Session.query_property()`), or one
+    route or helper a route calls, keeps it reported.
 
     Nor is a registry a function builds and only uses itself (bound to a local
     name that is only called or configured: `Session = scoped_session(...);
@@ -137,12 +143,67 @@ class ScopedSessionNeverRemoved(Rule):
                 continue  # a fresh registry per call, and each caller removes its own
             if func is None and _request_decorator_removes(ctx.index, call):
                 continue  # removed after every view the project's decorator wraps
+            if func is None and _only_jobs_read(project, ctx.module, call):
+                continue  # a worker's registry: no Flask request reads it
             yield self.finding(
                 call,
                 "this `scoped_session` is never removed at the end of a Flask request: "
                 "its session and connection carry over to the next request on the thread; "
                 "call `.remove()` in a `@app.teardown_appcontext` handler",
             )
+
+
+#: how many callers up `_only_jobs_read` looks for the background job
+_JOB_CALLER_DEPTH = 2
+
+
+def _only_jobs_read(project: ProjectFacts, module: ModuleInfo, call: cst.Call) -> bool:
+    """A module registry (`db_session = scoped_session(...)`) that only background jobs
+    read (a Celery task, an APScheduler job: `project.jobs()`), directly or through
+    functions only they call: no Flask request ends on the thread that holds its
+    session, so a teardown would not remove it anyway. Every mention of the name in
+    the project counts as a read by the function around it (another object of the
+    same name included); one outside a function (a module or class body:
+    `Base.query = db_session.query_property()`) keeps the registry judged."""
+    name = next((n.targets[0].target.value for n, f in module.assign_nodes
+                 if f is None and n.value is call and len(n.targets) == 1
+                 and isinstance(n.targets[0].target, cst.Name)), None)
+    if name is None:
+        return False
+    jobs = project.jobs()
+    readers: list[FunctionInfo] = []
+    for m in project.index.modules_mentioning((name,)):
+        imported = {id(n) for imp in iter_nodes(m.tree, into_functions=True)
+                    if isinstance(imp, (cst.Import, cst.ImportFrom))
+                    for n in iter_nodes(imp) if isinstance(n, cst.Name)}
+        total = sum(1 for n in iter_nodes(m.tree, into_functions=True)
+                    if isinstance(n, cst.Name) and n.value == name and id(n) not in imported)
+        inside = 0
+        for f in m.all_functions:
+            count = sum(1 for n in iter_nodes(f.node.body)
+                        if isinstance(n, cst.Name) and n.value == name)
+            if count:
+                inside += count
+                readers.append(f)
+        if m is module:
+            inside += 1  # the registry's own assignment target
+        if inside != total:
+            return False  # read at a module's or a class's top level
+    return bool(readers) and all(_job_only(project, jobs, f, 0) for f in readers)
+
+
+def _job_only(project: ProjectFacts, jobs: dict[int, str], func: FunctionInfo,
+              depth: int) -> bool:
+    """`func` is a background job, or every call of it is made by one (within
+    `_JOB_CALLER_DEPTH` callers)."""
+    if id(func.node) in jobs:
+        return True
+    if depth >= _JOB_CALLER_DEPTH:
+        return False
+    sites = project.callers(func)
+    return bool(sites) and all(site.func is not None and _job_only(project, jobs, site.func,
+                                                                    depth + 1)
+                               for site in sites)
 
 
 def _local_registry(call: cst.Call, func: FunctionInfo | None) -> bool:

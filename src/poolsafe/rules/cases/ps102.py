@@ -4421,3 +4421,122 @@ def transfer(a, b, amount):
 """, files={"db.py": COMMITTING_RELEASE_DB},
          note="the release function commits before it gives the connection back"),
 ]
+
+# A pool kept by a singleton class and reached through its classmethod accessor
+# (`Registry.instance().connection()`): the classmethod's `cls` is the class, so
+# `cls._shared = cls()` and `return cls._shared` hand out an instance whose method
+# checks out of the pool (round 20, small51).
+INVALID += [
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+
+
+class Registry:
+    _shared = None
+
+    def __init__(self):
+        self.pool = PooledDB(creator=pymysql, maxconnections=8, host="db", database="lib")
+
+    @classmethod
+    def instance(cls):
+        if cls._shared is None:
+            cls._shared = cls()
+        return cls._shared
+
+    def connection(self):
+        return self.pool.connection()
+
+
+def count_books(shelf):
+    conn = Registry.instance().connection()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM book WHERE shelf = %s", (shelf,))
+    total = cur.fetchone()[0]
+    conn.close()
+    return total
+""", note="a classmethod singleton accessor: the checkout is lost when execute raises"),
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+
+
+class Registry:
+    def __init__(self, size):
+        self.pool = PooledDB(creator=pymysql, maxconnections=size, host="db", database="lib")
+
+    @classmethod
+    def default(cls):
+        return cls(4)
+
+    def connection(self):
+        return self.pool.connection()
+
+
+def shelf_names():
+    conn = Registry.default().connection()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM shelf")
+    return [row[0] for row in cur.fetchall()]
+""", note="a classmethod constructor (`return cls(4)`): the checkout is never given back"),
+]
+
+VALID += [
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+
+
+class Registry:
+    _shared = None
+
+    def __init__(self):
+        self.pool = PooledDB(creator=pymysql, maxconnections=8, host="db", database="lib")
+
+    @classmethod
+    def instance(cls):
+        if cls._shared is None:
+            cls._shared = cls()
+        return cls._shared
+
+    def connection(self):
+        return self.pool.connection()
+
+
+def count_books(shelf):
+    conn = Registry.instance().connection()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM book WHERE shelf = %s", (shelf,))
+        return cur.fetchone()[0]
+    finally:
+        conn.close()
+""", note="the singleton accessor's checkout is given back in a finally"),
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+
+
+class Registry:
+    _shared = None
+
+    def __init__(self):
+        self.pool = PooledDB(creator=pymysql, maxconnections=8, host="db", database="lib")
+
+    @classmethod
+    def instance(cls):
+        if cls._shared is None:
+            cls._shared = cls()
+        return cls._shared
+
+    def connection(self):
+        return self.pool.connection()
+
+
+def count_books(shelf):
+    with Registry.instance().connection() as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM book WHERE shelf = %s", (shelf,))
+        return cur.fetchone()[0]
+""", note="the singleton accessor's checkout used as a context manager (DBUtils gives it back)"),
+]

@@ -449,3 +449,72 @@ def users():
     return {"n": Session().execute("SELECT count(*) FROM users").scalar()}
 """, note="a decorator that would remove it, but the project never applies it"),
 ]
+
+# A registry that only background jobs read (a Celery task, directly or through a
+# helper only the task calls) lives on the worker's threads: no Flask request ends
+# there, so a teardown handler would never remove it (round 20, small51). One route
+# that reads it too keeps it reported.
+_JOBS_ONLY = _ENGINE + """
+from celery import Celery
+from flask import Flask
+from sqlalchemy import text
+
+app = Flask(__name__)
+worker = Celery("jobs", broker="redis://cache:6379/0")
+Jobs = scoped_session(sessionmaker(bind=engine))
+
+
+def expire_holds():
+    Jobs.execute(text("DELETE FROM hold WHERE expires_at < now()"))
+    Jobs.commit()
+
+
+@worker.task
+def nightly():
+    expire_holds()
+"""
+
+VALID += [
+    Case(_JOBS_ONLY + """
+
+@app.route("/health")
+def health():
+    return "ok"
+""", note="only a Celery task (through a helper only it calls) reads the registry"),
+]
+
+INVALID += [
+    Case(_JOBS_ONLY.replace("Jobs = scoped_session(sessionmaker(bind=engine))",
+                            "Jobs = scoped_session(sessionmaker(bind=engine))  # expect: PS205")
+         + """
+
+@app.route("/holds")
+def holds():
+    return {"n": Jobs.execute(text("SELECT count(*) FROM hold")).scalar()}
+""", note="a Celery task and a Flask route both read the registry: the route's thread keeps it"),
+    Case(_ENGINE + """
+from celery import Celery
+from flask import Flask
+from sqlalchemy import text
+
+app = Flask(__name__)
+worker = Celery("jobs", broker="redis://cache:6379/0")
+Jobs = scoped_session(sessionmaker(bind=engine))  # expect: PS205
+
+
+def expire_holds():
+    Jobs.execute(text("DELETE FROM hold WHERE expires_at < now()"))
+    Jobs.commit()
+
+
+@worker.task
+def nightly():
+    expire_holds()
+
+
+@app.route("/expire", methods=["POST"])
+def expire_now():
+    expire_holds()
+    return "", 204
+""", note="the helper the task calls is also called by a route: requests read the registry"),
+]
