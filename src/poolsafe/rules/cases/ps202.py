@@ -2052,3 +2052,43 @@ INVALID += [
                                   end="await shutdown_pool(pool)"),
          note="the helper closes the pool only in a branch: not on every path"),
 ]
+
+# issue 31, round 20 (the lead's one-shot call graph): an Airflow task callable runs once
+# per task instance, in a process of its own (`airflow tasks run`), which ends with it
+_AIRFLOW_LOAD = """\
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+from sqlalchemy import create_engine, text
+
+
+def warehouse_engine():
+    return create_engine("postgresql://etl@warehouse/dw"){mark}
+
+
+def load_ratings(**context):
+    engine = warehouse_engine()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO ratings SELECT * FROM staging_ratings"))
+
+
+with DAG("ratings", start_date=datetime(2024, 1, 1), schedule="@daily") as dag:
+    load = PythonOperator(task_id="load", python_callable=load_ratings)
+"""
+_RELOAD_ROUTE = ("from flask import Flask\n\nfrom ratings_dag import load_ratings\n\n"
+                 "app = Flask(__name__)\n\n\n@app.post(\"/reload\")\ndef reload():\n"
+                 "    load_ratings()\n    return \"ok\"\n")
+
+VALID += [
+    Case(_AIRFLOW_LOAD.format(mark=""), path="ratings_dag.py",
+         note="an engine factory whose only caller is an Airflow task callable "
+              "(`python_callable=`): one engine per task run, whose process then ends"),
+]
+
+INVALID += [
+    Case(_AIRFLOW_LOAD.format(mark="  # expect: PS202"), path="ratings_dag.py",
+         files={"web.py": _RELOAD_ROUTE},
+         note="the task callable is also called by a Flask route: every request builds a "
+              "new engine there"),
+]
