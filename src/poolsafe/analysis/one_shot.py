@@ -151,9 +151,11 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
                 return True
             if isinstance(called.func, cst.Attribute) and called.func.attr.value in _WORK_METHODS:
                 return True
-            if isinstance(small, cst.Expr) and isinstance(
-                    index.evaluate(called.func, module, None), FunctionRef):
-                return True  # `insert_to_db(engine, df, "ratings")`: the project's work
+            if isinstance(small, cst.Expr):
+                with index.full_resolution():  # the same answer whatever is parsed yet
+                    callee = index.evaluate(called.func, module, None)
+                if isinstance(callee, FunctionRef):
+                    return True  # `insert_to_db(engine, df, "ratings")`: the project's work
     return False
 
 

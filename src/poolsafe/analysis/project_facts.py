@@ -694,7 +694,9 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     or `alembic.op`); an Airflow task callable (`@task`, or handed to an operator as
     `python_callable=`), which the task runner calls once per task instance in a
     process of its own (a direct call of it elsewhere in the project must be
-    one-shot too); a method whose every call in the project (outside tests) is in
+    one-shot too); a function the project's packaging names as a console script
+    (`[project.scripts]`, setup.cfg's `console_scripts`) that no project code calls;
+    a method whose every call in the project (outside tests) is in
     one-shot code, or an `__init__` whose class is only built there
     (`DbManage(...).create_tables()` in a CLI command, or a module-level instance:
     `users = UsersDatabase()`); a nested function that only its one-shot
@@ -728,6 +730,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     if not sites and callers and _test_support(index, func):
         return True
     if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
+        return True
+    if not sites and func.parent is None and _console_script(index, func):
         return True
     if id(func.node) in _argparse_subcommands(index):
         # `sub.set_defaults(func=vacuum)`: `args.func(args)` runs it once per process;
@@ -851,6 +855,19 @@ def _find_argparse_handlers(index: ProjectIndex) -> frozenset[int]:
 _AIRFLOW_CALLABLES = "_poolsafe_airflow_callables"
 
 
+def _console_script(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A module-level function the project's packaging names as a console script
+    (`[project.scripts] tool = "pkg.cli:main"`, setup.cfg's `console_scripts`): the
+    command runs it once per invocation. (The caller checks that no project code
+    calls it.)"""
+    from poolsafe.analysis.deploy_files import project_files
+
+    if func.cls is not None:
+        return False
+    refs = project_files(index, func.module).console_callables()
+    return any(f"{name}:{func.name}" in refs for name in func.module.names)
+
+
 def _airflow_task(index: ProjectIndex, func: FunctionInfo) -> bool:
     """An Airflow task callable: a function decorated with `@task` (`@task()`,
     `@task.branch`, ...) of `airflow.decorators` / `airflow.sdk`, or one an operator
@@ -875,7 +892,8 @@ def _find_airflow_callables(index: ProjectIndex) -> frozenset[int]:
             for arg in call.args:
                 if arg.keyword is None or arg.keyword.value != AIRFLOW_CALLABLE_KEYWORD:
                     continue
-                value = index.evaluate(arg.value, module, caller)
+                with index.full_resolution():  # a callable another module defines
+                    value = index.evaluate(arg.value, module, caller)
                 if isinstance(value, FunctionRef):
                     out.add(id(value.func.node))
                 elif isinstance(arg.value, cst.Name):

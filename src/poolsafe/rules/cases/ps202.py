@@ -2092,3 +2092,37 @@ INVALID += [
          note="the task callable is also called by a Flask route: every request builds a "
               "new engine there"),
 ]
+
+# issue 31, round 20 (the lead's one-shot call graph): a function the packaging names as a
+# console script runs once per invocation of the command, though no project code calls it
+_CONSOLE_MAIN = """\
+from sqlalchemy import create_engine, text
+
+
+def main():
+    engine = create_engine("postgresql://ops@db/app"){mark}
+    with engine.begin() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+"""
+
+VALID += [
+    Case(_CONSOLE_MAIN.format(mark=""), path="opstool/vacuum.py",
+         files={"opstool/__init__.py": "",
+                "pyproject.toml": "[project]\nname = \"opstool\"\n\n[project.scripts]\n"
+                                  "ops-vacuum = \"opstool.vacuum:main\"\n"},
+         note="`[project.scripts]` names it: the command runs it once per invocation"),
+    Case(_CONSOLE_MAIN.format(mark=""), path="opstool/vacuum.py",
+         files={"opstool/__init__.py": "",
+                "setup.cfg": "[metadata]\nname = opstool\n\n[options.entry_points]\n"
+                             "console_scripts =\n    ops-vacuum = opstool.vacuum:main\n"},
+         note="setup.cfg's `console_scripts` names it"),
+]
+
+INVALID += [
+    Case(_CONSOLE_MAIN.format(mark="  # expect: PS202"), path="opstool/vacuum.py",
+         files={"opstool/__init__.py": "",
+                "pyproject.toml": "[project]\nname = \"opstool\"\n\n[project.scripts]\n"
+                                  "ops-report = \"opstool.report:main\"\n"},
+         note="the console script names another module's `main`: this one is a library "
+              "function no project code calls"),
+]
