@@ -801,7 +801,8 @@ def _cli_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
                                  or qual_match(qual, CLI_PARAMETER_DECORATORS)):
             return True
         if isinstance(target, cst.Attribute) and target.attr.value in {"command", "group"}:
-            owner = instance_value(index, target.value, func.module, None)
+            with index.full_resolution():  # a group built in a module with no database code
+                owner = instance_value(index, target.value, func.module, None)
             if isinstance(owner, FunctionRef) or (
                     isinstance(owner, ExternalInstance)
                     and (any(root_matches(owner.qualname, r) for r, _ in CLI_DECORATORS)

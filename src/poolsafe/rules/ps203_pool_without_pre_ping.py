@@ -63,7 +63,9 @@ class PoolWithoutPrePing(Rule):
     DuckDB URLs are files of this process, and dialects over an HTTP API
     (`gsheets://`, `bigquery://`, `trino://`...) hold no server connection that a
     restart or an idle timeout could kill. Nothing is reported when the URL is not
-    known.
+    known, nor for a placeholder: a whole, non-empty literal with no scheme
+    (`"your_database_url"`), from which no engine can be built, is not judged by
+    the declared drivers (an empty default is the environment's to fill).
 
     A MySQL/MariaDB `create_engine()` with neither `pool_pre_ping` nor a
     `pool_recycle` below `wait_timeout` is reported by PS211

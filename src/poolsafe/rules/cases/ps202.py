@@ -2126,3 +2126,32 @@ INVALID += [
          note="the console script names another module's `main`: this one is a library "
               "function no project code calls"),
 ]
+
+# issue 31, round 20: a command of a `click.Group()` object another module builds (a module
+# with no database code, which an index that parses on demand had not read)
+_GROUP_COMMAND = """\
+from sqlalchemy import create_engine, text
+
+from groups import films
+
+
+@films.command("load")
+def load_films():
+    engine = create_engine("postgresql://etl@db/films"){mark}
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO films SELECT * FROM staging_films"))
+"""
+
+VALID += [
+    Case(_GROUP_COMMAND.format(mark=""), path="commands.py",
+         files={"groups.py": "import click\n\nfilms = click.Group(\"films\")\n"},
+         note="a command of a click group built in another module: once per invocation"),
+]
+
+INVALID += [
+    Case(_GROUP_COMMAND.format(mark="  # expect: PS202"), path="commands.py",
+         files={"groups.py": "class Bus:\n    def command(self, name):\n"
+                             "        return lambda handler: handler\n\n\nfilms = Bus()\n"},
+         note="`.command()` of the project's own message bus, built in another module: its "
+              "handlers run per message"),
+]

@@ -893,3 +893,33 @@ INVALID += [
          note="a module whose top level calls only a library function: nothing says it runs "
               "as a script"),
 ]
+
+# issue 31, round 20 (ps2xx50's "Left"): a placeholder URI, a whole literal with no scheme,
+# is no database: the drivers the project declares (pymysql) do not make it MySQL's
+_PLACEHOLDER_CONFIG = """\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+
+class ProductionConfig:
+    SQLALCHEMY_DATABASE_URI = {uri}{mark}
+
+
+app = Flask(__name__)
+app.config.from_object(ProductionConfig)
+db = SQLAlchemy(app)
+"""
+_PYMYSQL_REQUIREMENTS = {"requirements.txt": "flask-sqlalchemy==3.1.1\npymysql==1.1.0\n"}
+
+VALID += [
+    Case(_PLACEHOLDER_CONFIG.format(uri='"your_database_url"', mark=""),
+         files=_PYMYSQL_REQUIREMENTS,
+         note="a placeholder the deployer replaces: no scheme, no engine can be built from it"),
+]
+
+INVALID += [
+    Case(_PLACEHOLDER_CONFIG.format(uri='"mysql+pymysql://app@db/shop"',
+                                    mark="  # expect: PS203"),
+         files=_PYMYSQL_REQUIREMENTS,
+         note="a MySQL URI: Flask-SQLAlchemy recycles it, but nothing pre-pings"),
+]
