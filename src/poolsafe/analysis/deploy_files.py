@@ -157,6 +157,27 @@ class ProjectFiles:
         found: dict[str, str] = self.parsed[key]
         return found
 
+    def console_callables(self) -> frozenset[str]:
+        """The `module:function` references the project's console scripts name
+        (`[project.scripts]`, `[tool.poetry.scripts]` of its `pyproject.toml`, and the
+        `console_scripts` of `setup.cfg`'s `[options.entry_points]`): each runs once
+        per invocation of its command."""
+        key = ("callables", "console")
+        if key not in self.parsed:
+            found: set[str] = set()
+            if "pyproject.toml" in self.listing():
+                doc = toml_document(self.read("pyproject.toml"))
+                for table in (doc.get("project", {}).get("scripts"),
+                              doc.get("tool", {}).get("poetry", {}).get("scripts")):
+                    if isinstance(table, dict):
+                        found.update(_callable_ref(v) for v in table.values())
+            if "setup.cfg" in self.listing():
+                found.update(_setup_cfg_console(self.read("setup.cfg") or ""))
+            found.discard("")
+            self.parsed[key] = frozenset(found)
+        callables: frozenset[str] = self.parsed[key]
+        return callables
+
     def poolsafe_settings(self) -> dict[str, Any]:
         """The `[tool.poolsafe]` table of the project's own pyproject.toml (empty when
         there is none or it does not parse): what an in-memory project, such as a
@@ -259,7 +280,7 @@ def _walk(root: Path, max_depth: int = MAX_DEPTH) -> list[str]:
 
 _NAMES = frozenset({"Procfile", "Dockerfile", "gunicorn.conf.py", "gunicorn_conf.py",
                     "gunicorn.py", "gunicorn_config.py", "postgresql.conf", "my.cnf",
-                    "mysqld.cnf", "pgbouncer.ini", "pyproject.toml"})
+                    "mysqld.cnf", "pgbouncer.ini", "pyproject.toml", "setup.cfg"})
 
 
 def _interesting(name: str) -> bool:
@@ -311,6 +332,43 @@ def toml_document(text: str | None) -> dict[str, Any]:
         return tomllib.loads(text)
     except ValueError:  # (TOMLDecodeError is one)
         return {}
+
+
+def _callable_ref(spec: object) -> str:
+    """`pkg.cli:main` (also `{callable = "pkg.cli:main"}`), spaces and extras
+    (`[gui]`) dropped; "" when it names no function."""
+    if isinstance(spec, dict):
+        spec = spec.get("callable") or spec.get("reference")
+    if not isinstance(spec, str) or ":" not in spec:
+        return ""
+    module, _, func = spec.partition(":")
+    func = func.split("[", 1)[0].strip()
+    return f"{module.strip()}:{func}" if module.strip() and func else ""
+
+
+def _setup_cfg_console(text: str) -> list[str]:
+    """The `name = module:function` lines of `console_scripts` under setup.cfg's
+    `[options.entry_points]`."""
+    out: list[str] = []
+    section = ""
+    in_console = False
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].rstrip()
+        if line.startswith("["):
+            section = line.strip().lower()
+            in_console = False
+            continue
+        if section != "[options.entry_points]" or not line.strip():
+            continue
+        if not raw[:1].isspace():
+            in_console = line.split("=", 1)[0].strip() == "console_scripts"
+            rest = line.split("=", 1)[1] if "=" in line else ""
+            if in_console and "=" in rest:
+                out.append(_callable_ref(rest.split("=", 1)[1]))
+            continue
+        if in_console and "=" in line:
+            out.append(_callable_ref(line.split("=", 1)[1]))
+    return out
 
 
 def _console_scripts(text: str | None) -> dict[str, str]:

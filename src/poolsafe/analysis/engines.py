@@ -32,6 +32,7 @@ from poolsafe.analysis.resolution import (
     mapping_options,
     may_call,
     qual_match,
+    resolve,
     string_prefix,
 )
 from poolsafe.analysis.values import (
@@ -340,7 +341,7 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
         dialect = None if url is None else dialect_of(
             string_prefix(index, url, module, ec.func))
         evidence = None
-        if dialect is None and url is not None:
+        if dialect is None and url is not None and not _placeholder(index, url, module, ec.func):
             from poolsafe.analysis.env_urls import environment_dialect
 
             from_env = environment_dialect(index, url, module, ec.func)
@@ -383,7 +384,19 @@ def _config_dialect(index: ProjectIndex, module: ModuleInfo,
     """The dialect of a configured `SQLALCHEMY_DATABASE_URI` value, and the declared
     driver it comes from when the value does not show its scheme."""
     dialect = dialect_of(string_prefix(index, uri.expr, uri.module, uri.func))
+    if dialect is None and _placeholder(index, uri.expr, uri.module, uri.func):
+        return (None, None)
     return (dialect, None) if dialect is not None else _declared(index, module)
+
+
+def _placeholder(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                 func: FunctionInfo | None) -> bool:
+    """The URL is a whole, non-empty literal that names no scheme
+    (`"your_database_url"`): a placeholder no engine can be built from, so the
+    drivers the project declares say nothing of its database. (An empty default,
+    `database_url: str = ""` of a settings class, is the environment's to fill.)"""
+    text = string_value(resolve(index, expr, module, func).expr)
+    return bool(text) and "://" not in (text or "")
 
 
 def _declared(index: ProjectIndex, module: ModuleInfo) -> tuple[str | None, str | None]:

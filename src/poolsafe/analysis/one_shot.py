@@ -31,6 +31,15 @@ connection:
   other modules: every module on the way starts no server, consumer or scheduler
   and has no loop that waits, and each one at the top runs as a script (`__main__`,
   a top-level call, an Alembic script).
+- a module-level engine of a script that nothing imports (`__main__`, or a top-level
+  call of a project function or of database work), which starts no server and has
+  no loop that waits;
+- an engine a factory returns, when every call of the factory in the project (at
+  least one) is one-shot code keeping it local, or a script's top level as above.
+
+Which code runs once per process is `project_facts.is_cli_entry`'s call graph (the
+one notion every rule asks): script entry points, CLI and management commands,
+Airflow task callables, and what only they call.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import children, iter_nodes, strip_await
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
+from poolsafe.analysis.project_facts import facts, in_loop, is_cli_entry, is_test_module
 from poolsafe.analysis.values import ClassRef, FunctionRef, Instance
 
 
@@ -50,6 +59,8 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
     func = next((f for c, f in module.calls if c is call), None)
     scope: cst.CSTNode = func.node.body if func is not None else module.tree
     name = _assigned_name(scope, call)
+    if func is not None and _returned_to_one_shot(index, func, call, name):
+        return "built by a factory that only code running once per process calls, which drops it"
     if name is None:
         return None
     statements = [n for n in iter_nodes(scope) if isinstance(n, cst.Assign)]
@@ -76,7 +87,76 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
         return "nothing in the project reads it: its pool never connects"
     if func is None and _scripts_only(index, module):
         return "a module that only scripts import: each run uses it once and ends"
+    if func is None and _standalone_script(index, module):
+        return "a script's module that nothing imports: each run uses it once and ends"
     return None
+
+
+def _returned_to_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                          name: str | None) -> bool:
+    """`func` returns the engine `call` builds (`return create_engine(url)`, or the
+    local it is bound to), and every call of `func` in the project (tests aside; at
+    least one) is in code that runs once per process and keeps what it got local
+    (`engine = make_engine()` in an Airflow task callable or a CLI command, with the
+    conditions of a one-shot local), or at the top level of a script nothing imports
+    (`_standalone_script`), outside loops. A factory nobody calls is not judged: a
+    library's users may call it per request."""
+    if func.is_generator or not any(
+            isinstance(n, cst.Return) and n.value is not None and (
+                n.value is call or (name is not None and isinstance(n.value, cst.Name)
+                                    and n.value.value == name))
+            for n in iter_nodes(func.node.body)):
+        return False
+    sites = [s for s in facts(index).callers(func) if not is_test_module(s.module)]
+    if not sites:
+        return False
+    for site in sites:
+        if in_loop(site):
+            return False
+        if site.func is None:
+            if not _standalone_script(index, site.module):
+                return False
+            continue
+        local = _assigned_name(site.func.node.body, site.call)
+        if local is None or not _one_shot_local(index, site.func, site.func.node.body, local):
+            return False
+    return True
+
+
+def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """A module no project module imports (tests aside) that runs as a script: an
+    `if __name__ == "__main__":` block, or a call at its top level of a project
+    function or of database work (`q_pandas(Q[0])`, `df.to_sql(...)`), and that
+    starts no server, consumer or scheduler and has no loop that waits (see
+    `_scripts_only`). Its module-level engine serves one run, which ends. (A module
+    that only calls what it imports at its top level, `load_dotenv()`, says nothing
+    of how it runs; a bare call of a project function it imports does:
+    `load_rows(engine)`.)"""
+    if any(not is_test_module(i) for i in index.importers(module)):
+        return False
+    if is_test_module(module) or _long_lived(module):
+        return False
+    own = {f.name for f in module.all_functions if f.parent is None and f.cls is None}
+    for st in module.tree.body:
+        if isinstance(st, cst.If) and _is_main_test(st.test):
+            return True
+        if not isinstance(st, cst.SimpleStatementLine):
+            continue
+        for small in st.body:
+            value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
+            called = strip_await(value)[0] if value is not None else None
+            if not isinstance(called, cst.Call):
+                continue
+            if isinstance(called.func, cst.Name) and called.func.value in own:
+                return True
+            if isinstance(called.func, cst.Attribute) and called.func.attr.value in _WORK_METHODS:
+                return True
+            if isinstance(small, cst.Expr):
+                with index.full_resolution():  # the same answer whatever is parsed yet
+                    callee = index.evaluate(called.func, module, None)
+                if isinstance(callee, FunctionRef):
+                    return True  # `insert_to_db(engine, df, "ratings")`: the project's work
+    return False
 
 
 def _never_read(index: ProjectIndex, module: ModuleInfo, name: str) -> bool:

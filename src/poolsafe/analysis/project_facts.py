@@ -61,6 +61,8 @@ from poolsafe.analysis.values import (
 )
 from poolsafe.knowledge.django import DJANGO_COMMAND_BASES
 from poolsafe.knowledge.frameworks import (
+    AIRFLOW_CALLABLE_KEYWORD,
+    AIRFLOW_TASK_DECORATORS,
     APPLICATION_BASES,
     APPLICATION_LIFECYCLE_METHODS,
     CLI_DECORATORS,
@@ -689,7 +691,12 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     hooks of a Jupyter server extension's `ExtensionApp` (`initialize_settings()`,
     `initialize_handlers()`, `initialize_templates()`); a function of an
     Alembic environment or migration script (a module that imports `alembic.context`
-    or `alembic.op`); a method whose every call in the project (outside tests) is in
+    or `alembic.op`); an Airflow task callable (`@task`, or handed to an operator as
+    `python_callable=`), which the task runner calls once per task instance in a
+    process of its own (a direct call of it elsewhere in the project must be
+    one-shot too); a function the project's packaging names as a console script
+    (`[project.scripts]`, setup.cfg's `console_scripts`) that no project code calls;
+    a method whose every call in the project (outside tests) is in
     one-shot code, or an `__init__` whose class is only built there
     (`DbManage(...).create_tables()` in a CLI command, or a module-level instance:
     `users = UsersDatabase()`); a nested function that only its one-shot
@@ -702,6 +709,12 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
         return True
     if _startup_handler(func):
         return True
+    if _airflow_task(index, func):
+        # the worker runs it once per task instance, in a process of its own; a
+        # direct call of it elsewhere in the project must be one-shot too
+        return all(not _in_loop(s) and (s.func is None or (
+            depth < _MAX_ONCE_DEPTH and is_cli_entry(index, s.func, depth + 1)))
+            for s in facts(index).callers(func) if not is_test_module(s.module))
     if func.parent is None and _migration_module(func.module):
         return True
     if func.parent is not None:
@@ -717,6 +730,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     if not sites and callers and _test_support(index, func):
         return True
     if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
+        return True
+    if not sites and func.parent is None and _console_script(index, func):
         return True
     if id(func.node) in _argparse_subcommands(index):
         # `sub.set_defaults(func=vacuum)`: `args.func(args)` runs it once per process;
@@ -786,7 +801,8 @@ def _cli_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
                                  or qual_match(qual, CLI_PARAMETER_DECORATORS)):
             return True
         if isinstance(target, cst.Attribute) and target.attr.value in {"command", "group"}:
-            owner = instance_value(index, target.value, func.module, None)
+            with index.full_resolution():  # a group built in a module with no database code
+                owner = instance_value(index, target.value, func.module, None)
             if isinstance(owner, FunctionRef) or (
                     isinstance(owner, ExternalInstance)
                     and (any(root_matches(owner.qualname, r) for r, _ in CLI_DECORATORS)
@@ -834,6 +850,59 @@ def _find_argparse_handlers(index: ProjectIndex) -> frozenset[int]:
                 if isinstance(value, FunctionRef) and value.func.parent is None \
                         and value.func.cls is None:
                     out.add(id(value.func.node))
+    return frozenset(out)
+
+
+_AIRFLOW_CALLABLES = "_poolsafe_airflow_callables"
+
+
+def _console_script(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A module-level function the project's packaging names as a console script
+    (`[project.scripts] tool = "pkg.cli:main"`, setup.cfg's `console_scripts`): the
+    command runs it once per invocation. (The caller checks that no project code
+    calls it.)"""
+    from poolsafe.analysis.deploy_files import project_files
+
+    if func.cls is not None:
+        return False
+    refs = project_files(index, func.module).console_callables()
+    return any(f"{name}:{func.name}" in refs for name in func.module.names)
+
+
+def _airflow_task(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """An Airflow task callable: a function decorated with `@task` (`@task()`,
+    `@task.branch`, ...) of `airflow.decorators` / `airflow.sdk`, or one an operator
+    is handed as `python_callable=` in a module that imports Airflow
+    (`PythonOperator(task_id="load", python_callable=load)`). The task runner calls
+    it once per task instance, in a process of its own."""
+    for deco in func.node.decorators:
+        qual = external_name(index, decorator_target(deco), func.module, func.parent)
+        if qual is not None and qual.startswith(AIRFLOW_TASK_DECORATORS):
+            return True
+    return id(func.node) in index.derived(_AIRFLOW_CALLABLES,
+                                          lambda: _find_airflow_callables(index))
+
+
+def _find_airflow_callables(index: ProjectIndex) -> frozenset[int]:
+    out: set[int] = set()
+    pattern = re.compile(rb"\b" + AIRFLOW_CALLABLE_KEYWORD.encode() + rb"\s*=")
+    for module in index.modules_matching(pattern):
+        if not any(root_matches(q, "airflow") for q in module.imports.values()):
+            continue
+        for call, caller in module.calls:
+            for arg in call.args:
+                if arg.keyword is None or arg.keyword.value != AIRFLOW_CALLABLE_KEYWORD:
+                    continue
+                with index.full_resolution():  # a callable another module defines
+                    value = index.evaluate(arg.value, module, caller)
+                if isinstance(value, FunctionRef):
+                    out.add(id(value.func.node))
+                elif isinstance(arg.value, cst.Name):
+                    # `load = PythonOperator(python_callable=load)` rebinds the name
+                    # the callable had: the `def` of that name in the same scope
+                    out.update(id(f.node) for f in module.all_functions
+                               if f.name == arg.value.value and f.cls is None
+                               and f.parent is caller)
     return frozenset(out)
 
 

@@ -87,6 +87,18 @@ CLI_PARAMETER_DECORATORS: frozenset[tuple[str, str]] = frozenset(
     {("click", "option"), ("click", "argument")}
 )
 
+#: Airflow's task decorators (`@task`, `@task.branch`, `@task.virtualenv`, ...): the
+#: decorated function is a task callable, run once per task instance in a process of
+#: its own (`airflow tasks run`), which ends when the task does.
+AIRFLOW_TASK_DECORATORS: tuple[str, ...] = (
+    "airflow.decorators.task", "airflow.sdk.task", "airflow.operators.python.task",
+)
+
+#: The keyword by which an Airflow operator (`PythonOperator`,
+#: `BranchPythonOperator`, `ShortCircuitOperator`, `PythonVirtualenvOperator`,
+#: `PythonSensor`, ...) is handed its task callable.
+AIRFLOW_CALLABLE_KEYWORD = "python_callable"
+
 #: Command groups whose `.command()` / `.group()` decorators make command-line entry
 #: points (click and typer groups, Flask's CLI groups, which are click groups, and a
 #: cyclopts `App`, whose `@app.command` runs once per invocation of the program).

@@ -186,7 +186,10 @@ class EnginePerCall(Rule):
     run once by `args.func(args)`; one also called per request is still reported),
     a Django management command's `handle()`, `initialize()` and `start()` of a
     traitlets `Application` (a Jupyter server or one of its subcommands), a
-    function of an Alembic `env.py` or migration script, a startup handler, a
+    function of an Alembic `env.py` or migration script, an Airflow task callable
+    (`@task`, or an operator's `python_callable=`: the task runner calls it once
+    per task instance, in a process of its own; one a route also calls is still
+    reported), a startup handler, a
     check run from a table (`CHECKS =
     [("db", check_db)]`, walked once by `for name, fn in CHECKS: fn()` in
     `main()`), and a method (or a class's

@@ -63,7 +63,9 @@ class PoolWithoutPrePing(Rule):
     DuckDB URLs are files of this process, and dialects over an HTTP API
     (`gsheets://`, `bigquery://`, `trino://`...) hold no server connection that a
     restart or an idle timeout could kill. Nothing is reported when the URL is not
-    known.
+    known, nor for a placeholder: a whole, non-empty literal with no scheme
+    (`"your_database_url"`), from which no engine can be built, is not judged by
+    the declared drivers (an empty default is the environment's to fill).
 
     A MySQL/MariaDB `create_engine()` with neither `pool_pre_ping` nor a
     `pool_recycle` below `wait_timeout` is reported by PS211
@@ -79,8 +81,19 @@ class PoolWithoutPrePing(Rule):
     disposed where it was built, and an engine
     built and dropped in code that runs once per process with no `while` loop: a
     maintenance script's `main()`, a click command, a Django management command's
-    `handle()`, an Alembic `env.py` or migration script, and a method that only
-    such code calls (the one notion of one-shot code PS102 and PS202 describe).
+    `handle()`, an Alembic `env.py` or migration script, an Airflow task callable
+    (`@task`, `python_callable=`), and a method that only such code calls (the one
+    notion of one-shot code PS102 and PS202 describe). So is an engine a factory
+    returns (`def get_engine(): return create_engine(url)`) when every call of the
+    factory in the project (at least one) is such code keeping it local, or the
+    top level of a script nothing imports; a factory no project code calls is
+    still reported (a library's users may call it per request).
+    A module-level engine of a script that no project module imports is one run's
+    too: the module has an `if __name__ == "__main__":` block, or its top level
+    calls a project function (its own `time_query(...)`) or does database work,
+    and it starts no server, consumer or scheduler and has no loop that waits (a
+    module whose top level only calls a library, `load_dotenv()`, is still
+    judged).
     An engine built in a script's `if __name__ == "__main__":` block is one run's
     too, when the block starts no server and has no `while` loop, no function
     reads it as a global, and it goes only to helpers that use it and keep

@@ -47,10 +47,12 @@ class MysqlWithoutRecycle(Rule):
     a bootstrap engine rebound in the same scope, one disposed where it was
     built, one built and dropped in code that runs once per process (a script's
     `main()`, a CLI or Django management command, an Alembic `env.py` or
-    migration, a method only such code calls, a script's `__main__` block that
-    serves nothing and hands the engine to no one who keeps it), a module-level
-    engine that nothing in the project reads, and one of a module that only
-    scripts import (see PS203).
+    migration, an Airflow task callable, a method only such code calls, a
+    script's `__main__` block that serves nothing and hands the engine to no one
+    who keeps it), one a factory returns only to such code, a module-level
+    engine that nothing in the project reads, one of a module that only scripts
+    import, and one of a script nothing imports (see PS203). A factory no project
+    code calls is still reported.
 
     ## Why is this bad?
     MySQL closes a connection that has been idle for `wait_timeout` seconds.

@@ -2052,3 +2052,106 @@ INVALID += [
                                   end="await shutdown_pool(pool)"),
          note="the helper closes the pool only in a branch: not on every path"),
 ]
+
+# issue 31, round 20 (the lead's one-shot call graph): an Airflow task callable runs once
+# per task instance, in a process of its own (`airflow tasks run`), which ends with it
+_AIRFLOW_LOAD = """\
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+from sqlalchemy import create_engine, text
+
+
+def warehouse_engine():
+    return create_engine("postgresql://etl@warehouse/dw"){mark}
+
+
+def load_ratings(**context):
+    engine = warehouse_engine()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO ratings SELECT * FROM staging_ratings"))
+
+
+with DAG("ratings", start_date=datetime(2024, 1, 1), schedule="@daily") as dag:
+    load = PythonOperator(task_id="load", python_callable=load_ratings)
+"""
+_RELOAD_ROUTE = ("from flask import Flask\n\nfrom ratings_dag import load_ratings\n\n"
+                 "app = Flask(__name__)\n\n\n@app.post(\"/reload\")\ndef reload():\n"
+                 "    load_ratings()\n    return \"ok\"\n")
+
+VALID += [
+    Case(_AIRFLOW_LOAD.format(mark=""), path="ratings_dag.py",
+         note="an engine factory whose only caller is an Airflow task callable "
+              "(`python_callable=`): one engine per task run, whose process then ends"),
+]
+
+INVALID += [
+    Case(_AIRFLOW_LOAD.format(mark="  # expect: PS202"), path="ratings_dag.py",
+         files={"web.py": _RELOAD_ROUTE},
+         note="the task callable is also called by a Flask route: every request builds a "
+              "new engine there"),
+]
+
+# issue 31, round 20 (the lead's one-shot call graph): a function the packaging names as a
+# console script runs once per invocation of the command, though no project code calls it
+_CONSOLE_MAIN = """\
+from sqlalchemy import create_engine, text
+
+
+def main():
+    engine = create_engine("postgresql://ops@db/app"){mark}
+    with engine.begin() as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+"""
+
+VALID += [
+    Case(_CONSOLE_MAIN.format(mark=""), path="opstool/vacuum.py",
+         files={"opstool/__init__.py": "",
+                "pyproject.toml": "[project]\nname = \"opstool\"\n\n[project.scripts]\n"
+                                  "ops-vacuum = \"opstool.vacuum:main\"\n"},
+         note="`[project.scripts]` names it: the command runs it once per invocation"),
+    Case(_CONSOLE_MAIN.format(mark=""), path="opstool/vacuum.py",
+         files={"opstool/__init__.py": "",
+                "setup.cfg": "[metadata]\nname = opstool\n\n[options.entry_points]\n"
+                             "console_scripts =\n    ops-vacuum = opstool.vacuum:main\n"},
+         note="setup.cfg's `console_scripts` names it"),
+]
+
+INVALID += [
+    Case(_CONSOLE_MAIN.format(mark="  # expect: PS202"), path="opstool/vacuum.py",
+         files={"opstool/__init__.py": "",
+                "pyproject.toml": "[project]\nname = \"opstool\"\n\n[project.scripts]\n"
+                                  "ops-report = \"opstool.report:main\"\n"},
+         note="the console script names another module's `main`: this one is a library "
+              "function no project code calls"),
+]
+
+# issue 31, round 20: a command of a `click.Group()` object another module builds (a module
+# with no database code, which an index that parses on demand had not read)
+_GROUP_COMMAND = """\
+from sqlalchemy import create_engine, text
+
+from groups import films
+
+
+@films.command("load")
+def load_films():
+    engine = create_engine("postgresql://etl@db/films"){mark}
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO films SELECT * FROM staging_films"))
+"""
+
+VALID += [
+    Case(_GROUP_COMMAND.format(mark=""), path="commands.py",
+         files={"groups.py": "import click\n\nfilms = click.Group(\"films\")\n"},
+         note="a command of a click group built in another module: once per invocation"),
+]
+
+INVALID += [
+    Case(_GROUP_COMMAND.format(mark="  # expect: PS202"), path="commands.py",
+         files={"groups.py": "class Bus:\n    def command(self, name):\n"
+                             "        return lambda handler: handler\n\n\nfilms = Bus()\n"},
+         note="`.command()` of the project's own message bus, built in another module: its "
+              "handlers run per message"),
+]

@@ -836,3 +836,90 @@ INVALID += [
          note="the same module imported by a Flask app: its engine lives as long as the "
               "server"),
 ]
+
+# issue 31, round 20 (the lead's one-shot call graph): the top level of a script that no
+# project module imports runs once. A module-level engine there (the module also defines
+# the functions it calls, so it is no flat script) serves that one run.
+_BENCH = """\
+import pandas as pd
+from sqlalchemy import create_engine
+
+
+def time_query(sql):
+    for _ in range(10):
+        pd.read_sql(sql, con=engine)
+
+
+engine = create_engine("postgresql://bench@localhost/taxi"){mark}
+{tail}"""
+
+VALID += [
+    Case(_BENCH.format(mark="", tail='time_query("SELECT count(*) FROM trips")\n'),
+         path="bench_pandas.py",
+         note="a benchmark script: its top level calls its own function; nothing imports it"),
+    Case(_BENCH.format(mark="", tail='\nif __name__ == "__main__":\n'
+                                     '    time_query("SELECT count(*) FROM trips")\n'),
+         path="bench_pandas.py", note="the same run from a `__main__` block"),
+    Case("""\
+from airflow.decorators import dag, task
+from sqlalchemy import create_engine, text
+
+
+@dag(schedule="@hourly")
+def sync_trips():
+    @task
+    def copy_rows():
+        engine = create_engine("postgresql://etl@warehouse/dw")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO trips SELECT * FROM staging_trips"))
+
+    copy_rows()
+
+
+sync_trips()
+""", note="an engine an Airflow `@task` builds and keeps local: one task run per process"),
+]
+
+INVALID += [
+    Case(_BENCH.format(mark="  # expect: PS203",
+                       tail='time_query("SELECT count(*) FROM trips")\n'),
+         path="bench_pandas.py",
+         files={"main.py": "from fastapi import FastAPI\n\nfrom bench_pandas import "
+                           "time_query\n\napp = FastAPI()\n\n\n@app.get(\"/t\")\ndef t():\n"
+                           "    time_query(\"SELECT 1\")\n"},
+         note="a FastAPI app imports the module: its engine lives as long as the server"),
+    Case(_BENCH.format(mark="  # expect: PS203", tail="print(engine.url)\n"),
+         path="bench_pandas.py",
+         note="a module whose top level calls only a library function: nothing says it runs "
+              "as a script"),
+]
+
+# issue 31, round 20 (ps2xx50's "Left"): a placeholder URI, a whole literal with no scheme,
+# is no database: the drivers the project declares (pymysql) do not make it MySQL's
+_PLACEHOLDER_CONFIG = """\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+
+class ProductionConfig:
+    SQLALCHEMY_DATABASE_URI = {uri}{mark}
+
+
+app = Flask(__name__)
+app.config.from_object(ProductionConfig)
+db = SQLAlchemy(app)
+"""
+_PYMYSQL_REQUIREMENTS = {"requirements.txt": "flask-sqlalchemy==3.1.1\npymysql==1.1.0\n"}
+
+VALID += [
+    Case(_PLACEHOLDER_CONFIG.format(uri='"your_database_url"', mark=""),
+         files=_PYMYSQL_REQUIREMENTS,
+         note="a placeholder the deployer replaces: no scheme, no engine can be built from it"),
+]
+
+INVALID += [
+    Case(_PLACEHOLDER_CONFIG.format(uri='"mysql+pymysql://app@db/shop"',
+                                    mark="  # expect: PS203"),
+         files=_PYMYSQL_REQUIREMENTS,
+         note="a MySQL URI: Flask-SQLAlchemy recycles it, but nothing pre-pings"),
+]

@@ -205,3 +205,44 @@ INVALID += [
          path="shop/stock.py", files={"shop/__init__.py": "", "app.py": _MYSQL_APP},
          note="the route opens a session of the engine"),
 ]
+
+# issue 31, round 20 (the lead's one-shot call graph): an engine factory returned only to
+# code that runs once per process and keeps the engine local (an Airflow task callable, a
+# flat script nothing imports): no pooled connection waits idle long enough for MySQL to
+# close it
+_MYSQL_FACTORY = """\
+from sqlalchemy import create_engine
+
+
+def movies_engine():
+    engine = create_engine("mysql+pymysql://etl@db/movies"){mark}
+    return engine
+"""
+_MYSQL_TASK = ("from airflow.operators.python import PythonOperator\nfrom sqlalchemy import text"
+               "\n\nfrom connect import movies_engine\n\n\ndef insert_ratings(**context):\n"
+               "    engine = movies_engine()\n    with engine.begin() as conn:\n"
+               "        conn.execute(text(\"INSERT INTO agg SELECT 1\"))\n\n\n"
+               "insert = PythonOperator(task_id=\"insert\", python_callable=insert_ratings)\n")
+_MYSQL_SCRIPT = ("from connect import movies_engine\nfrom load import insert_frame\n\n"
+                 "engine = movies_engine()\ninsert_frame(engine, \"agg_ratings\")\n")
+_MYSQL_LOAD = "def insert_frame(engine, table):\n    print(engine, table)\n"
+
+VALID += [
+    Case(_MYSQL_FACTORY.format(mark=""), path="connect.py",
+         files={"tasks.py": _MYSQL_TASK, "run_once.py": _MYSQL_SCRIPT, "load.py": _MYSQL_LOAD},
+         note="only an Airflow task callable and a flat script nothing imports call the "
+              "factory, each keeping the engine local for one run"),
+]
+
+INVALID += [
+    Case(_MYSQL_FACTORY.format(mark="  # expect: PS211"), path="connect.py",
+         files={"tasks.py": _MYSQL_TASK,
+                "api.py": "from flask import Flask\n\nfrom connect import movies_engine\n\n"
+                          "app = Flask(__name__)\nengine = movies_engine()\n\n\n"
+                          "@app.get(\"/n\")\ndef n():\n    with engine.connect() as c:\n"
+                          "        return str(c.exec_driver_sql(\"SELECT 1\").scalar())\n"},
+         note="a Flask app also calls the factory and keeps its engine for the server's life"),
+    Case(_MYSQL_FACTORY.format(mark="  # expect: PS211"), path="connect.py",
+         note="a factory no project code calls: a library's users may call it per request "
+              "(not one-shot by the lead's policy)"),
+]
