@@ -213,6 +213,20 @@ PAHO_CALLBACK_ATTRIBUTES: frozenset[str] = frozenset({
 })
 #: methods that register a callback, and the position of the function in their arguments
 PAHO_CALLBACK_METHODS: dict[str, int] = {"message_callback_add": 1}
+#: the AWS IoT Device SDK's MQTT client (`AWSIoTPythonSDK`, v1): `connect()` starts its
+#: network thread and an event-consumer thread that runs every message callback
+#: (`client.subscribe(topic, qos, f)`, `subscribeAsync(..., messageCallback=f)`) and the
+#: `onMessage` / `onOnline` / `onOffline` attributes for the life of the client; an
+#: exception in a callback ends that thread's dispatch loop
+AWSIOT_CLIENT_TYPES: frozenset[tuple[str, str]] = frozenset({
+    ("AWSIoTPythonSDK.MQTTLib", "AWSIoTMQTTClient"),
+})
+AWSIOT_CALLBACK_ATTRIBUTES: frozenset[str] = frozenset({"onMessage", "onOnline", "onOffline"})
+#: methods that register a message callback: (position, keyword) of the function
+AWSIOT_CALLBACK_METHODS: dict[str, tuple[int, str]] = {
+    "subscribe": (2, "callback"),
+    "subscribeAsync": (3, "messageCallback"),
+}
 #: the `schedule` package: `schedule.every(5).minutes.do(job)` (or a `Scheduler()`'s
 #: `every()`) runs `job` wherever `run_pending()` is called: a long-running loop or a
 #: thread that loops over it
@@ -305,6 +319,7 @@ DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     "run_in_executor", "BaseCommand", "start_background_task", "ThreadPool", "dummy",
     DONE_CALLBACK,
     *PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, "run_pending", SCHEDULE_EVERY,
+    *AWSIOT_CALLBACK_ATTRIBUTES, *AWSIOT_CALLBACK_METHODS,
     "background", *TELEBOT_HANDLER_DECORATORS, *TELEBOT_REGISTER_METHODS,
     *TELEBOT_NEXT_STEP_METHODS, *(name for _, name in PTB_HANDLER_CALLBACKS),
 })

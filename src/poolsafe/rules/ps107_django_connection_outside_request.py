@@ -43,7 +43,13 @@ class DjangoConnectionOutsideRequest(Rule):
     - a callback a library runs for the life of the process: a paho-mqtt client's
       callbacks (`client.on_message = f`, `client.message_callback_add(topic, f)`,
       run by `loop_forever()` in a long-running command or on `loop_start()`'s
-      thread), a `schedule` job (`schedule.every(5).minutes.do(f)`, or a
+      thread), an AWS IoT Device SDK client's message callbacks
+      (`AWSIoTMQTTClient`'s `subscribe(topic, qos, f)`, `subscribeAsync(...,
+      messageCallback=f)`, `client.onMessage = f`, run on the event-consumer thread
+      its `connect()` starts; also when the project commits a copy of the SDK), each
+      also when registered through a project function's parameter (`def
+      listen(topic, handler): client.subscribe(topic, 1, handler)`: the functions
+      its callers pass), a `schedule` job (`schedule.every(5).minutes.do(f)`, or a
       `Scheduler()`'s, run wherever `run_pending()` loops) with no close, and a
       `background.task` function (the `background` package's thread pool) whose
       close is not in a `finally` (a call of such a task only submits it: the caller
