@@ -58,6 +58,7 @@ from poolsafe.analysis.values import (
 )
 from poolsafe.knowledge.django import (
     CLOSING_DECORATOR_NAMES,
+    DJANGO_APP_PREFIX,
     DJANGO_CALL_COMMAND,
     DJANGO_CLOSERS,
     DJANGO_COMMAND_CLASS,
@@ -1081,10 +1082,14 @@ def _user_model(index: ProjectIndex, func: FunctionInfo, expr: cst.BaseExpressio
 
 
 def _is_model(index: ProjectIndex, value: object, depth: int = 0) -> bool:
-    """A Django model class: a project class deriving from a `django` class, or one of
-    Django's own (`User` from `django.contrib.auth.models`)."""
+    """A Django model class: a project class deriving from a `django` class, one of
+    Django's own (`User` from `django.contrib.auth.models`), or one of a third-party
+    Django application's `models` module (`DjangoJobExecution` from
+    `django_apscheduler.models`)."""
     if isinstance(value, External):
-        return value.qualname.startswith(DJANGO_MODEL_ROOT + ".") and ".models." in value.qualname
+        root = value.qualname.split(".", 1)[0]
+        return (root == DJANGO_MODEL_ROOT or root.startswith(DJANGO_APP_PREFIX)) \
+            and ".models." in value.qualname
     if isinstance(value, ExternalInstance) or not isinstance(value, ClassRef):
         return False
     if depth > _MAX_BASES:

@@ -69,6 +69,10 @@ DRF_SERIALIZER_ATTRIBUTE = "serializer_class"
 
 #: Django model base classes (anything the ORM's `objects` manager hangs from)
 DJANGO_MODEL_ROOT = "django"
+#: the package-name prefix of third-party Django applications whose `models` modules
+#: hold models the project queries (`django_apscheduler.models.DjangoJobExecution`,
+#: `django_celery_beat.models.PeriodicTask`)
+DJANGO_APP_PREFIX = "django_"
 #: `get_user_model()` returns the project's user model (`AUTH_USER_MODEL`, or
 #: `django.contrib.auth.models.User`): `User = get_user_model()`, then `User.objects`
 DJANGO_USER_MODEL_GETTERS: frozenset[tuple[str, str]] = frozenset(

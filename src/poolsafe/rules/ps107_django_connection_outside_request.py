@@ -84,7 +84,9 @@ class DjangoConnectionOutsideRequest(Rule):
     the `None` placeholder is no object, so `BackgroundScheduler()` builds a
     scheduler and its `add_job` functions are jobs.
 
-    A model is a project subclass of Django's `Model`, one of Django's own, or what
+    A model is a project subclass of Django's `Model`, one of Django's own, one of a
+    third-party Django application's `models` module (a `django_...` package:
+    `django_apscheduler.models.DjangoJobExecution`), or what
     `get_user_model()` returns (`User = get_user_model()`, then `User.objects`); a model
     passed to a project function that queries it through its parameter
     (`count_rows(Order)`) is that function's database work.

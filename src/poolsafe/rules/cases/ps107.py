@@ -2307,3 +2307,36 @@ def on_ping(client, userdata, message):
 listen("till/ping", on_ping)
 """, files=_FILES, note="look-alike: the callback its callers pass does no database work"),
 ]
+
+# A model of a third-party Django application (`django_apscheduler.models`,
+# `django_celery_beat.models`) is a model: its manager queries the thread's connection.
+_JOB_HISTORY = """\
+from apscheduler.schedulers.blocking import BlockingScheduler
+from django.core.management.base import BaseCommand
+from django_apscheduler.models import DjangoJobExecution
+
+
+def prune_history(max_age=86_400):
+    DjangoJobExecution.objects.delete_old_job_executions(max_age)  # expect: PS107
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        scheduler = BlockingScheduler()
+        scheduler.add_job(prune_history, "cron", hour=3)
+        scheduler.start()
+"""
+INVALID.append(Case(_JOB_HISTORY, path="shop/management/commands/jobs.py",
+                    note="an APScheduler job querying django_apscheduler's own model"))
+VALID += [
+    Case(_JOB_HISTORY.replace("  # expect: PS107", "").replace(
+        "\n\ndef prune_history", "\nfrom django_apscheduler import util\n\n\n"
+        "@util.close_old_connections\ndef prune_history"),
+         path="shop/management/commands/jobs.py",
+         note="look-alike: the same job under django_apscheduler's close_old_connections"),
+    Case(_JOB_HISTORY.replace("  # expect: PS107", "").replace(
+        "from django_apscheduler.models import DjangoJobExecution",
+        "from weather.models import DjangoJobExecution"),
+         path="shop/management/commands/jobs.py",
+         note="look-alike: `objects` of a class from a library that is no Django application"),
+]
