@@ -94,7 +94,9 @@ class DjangoConnectionOutsideRequest(Rule):
     The function run may be a bound method (`Thread(target=instance.send)` in a
     `post_save` receiver, whose `instance` is the `sender=` model; `pool.submit(self.sync)`
     with `sync` inherited; a parameter annotated with a project class; the row
-    `Order.objects.get(...)` returns), and its database work a model instance's
+    `Order.objects.get(...)` returns; an attribute set only to an injected
+    collaborator with a default, `self.repo = repo or Repository()`, whose
+    `Repository` method runs when nothing is injected), and its database work a model instance's
     `save()` / `delete()`, a project management command run by
     `call_command("name")` (its `handle()`), or a command the project does not
     define that uses the database (`call_command("dumpdata")`, `loaddata`, `flush`,

@@ -2340,3 +2340,51 @@ VALID += [
          path="shop/management/commands/jobs.py",
          note="look-alike: `objects` of a class from a library that is no Django application"),
 ]
+
+# A collaborator injected with a default (`self._repo = repo or Repo()`): with nothing
+# injected, a call on the attribute runs the default class's method.
+_INJECTED = """\
+import threading
+import time
+
+from models import Order
+
+
+class Ledger:
+    def unpaid(self):
+        return list(Order.objects.filter(paid=False))
+
+
+class Reminders:
+    def __init__(self, ledger=None):
+        self._ledger = ledger or Ledger()
+
+    def send(self):
+        return len(self._ledger.unpaid())
+
+
+def remind_forever():
+    while True:
+        Reminders().send()  # expect: PS107
+        time.sleep(600)
+
+
+def start():
+    threading.Thread(target=remind_forever, daemon=True).start()
+"""
+INVALID.append(Case(_INJECTED, files=_FILES,
+                    note="a thread's loop reaching the models through a collaborator "
+                         "injected with a default"))
+VALID += [
+    Case(_INJECTED.replace("  # expect: PS107", "").replace(
+        "        return list(Order.objects.filter(paid=False))",
+        "        with open('/srv/unpaid.txt') as f:\n            return f.readlines()"),
+         files=_FILES, note="look-alike: the default collaborator reads a file"),
+    Case(_INJECTED.replace("  # expect: PS107", "").replace(
+        "        Reminders().send()\n        time.sleep(600)",
+        "        try:\n            Reminders().send()\n        finally:\n"
+        "            close_old_connections()\n        time.sleep(600)").replace(
+        "from models import Order", "from django.db import close_old_connections\n"
+        "from models import Order"),
+         files=_FILES, note="look-alike: the loop closes stale connections every round"),
+]
