@@ -80,3 +80,23 @@ def test_a_project_that_never_spells_django_does_not_look_for_thread_entries(
                   ScanOptions(prefilter=False, jobs=1))
     assert searched
     assert [(Path(f.path).name, f.code) for f in result.findings] == [("jobs.py", "PS107")]
+
+
+def test_a_job_whose_queries_are_a_helper_modules_is_found_with_the_prefilter(
+        tmp_path: Path) -> None:
+    """The job's module spells no query: its job calls a helper of another module
+    that does (`jobs.py` -> `reports.py`), and the registering module imports only
+    the job's module (breadth51, tuned on a held-out application)."""
+    files = dict(_FILES)
+    files["shop/reports.py"] = (
+        "from shop.models import Order\n\n\n"
+        "def unpaid_ids():\n"
+        "    return list(Order.objects.filter(paid=False).values_list('id', flat=True))\n")
+    files["shop/jobs.py"] = (
+        "from shop.reports import unpaid_ids\n\n\n"
+        "def expire_order(order_id):\n"
+        "    return order_id in unpaid_ids()\n")
+    root = write_project(tmp_path, files)
+    want = {("jobs.py", 5, "PS107")}
+    assert found(root, prefilter=False) == want
+    assert found(root, prefilter=True) == want

@@ -177,3 +177,39 @@ def test_track_counts_thread_connections_until_closed(pytester: pytest.Pytester)
     result = pytester.runpython(script)
     assert result.ret == 0, result.stderr.str() + result.stdout.str()
     result.stdout.fnmatch_lines(["OK"])
+
+
+POOLED = """
+import django
+from django.conf import settings
+
+settings.configure(DATABASES={"default": {
+    "ENGINE": "django.db.backends.postgresql", "NAME": "shop", "HOST": "127.0.0.1",
+    "PORT": "1", "OPTIONS": {"pool": {"min_size": 0, "max_size": 4, "timeout": 0.5}},
+}})
+django.setup()
+from django.db import connection, connections
+from poolsafe.runtime import pool_health, track
+
+# Django builds the pool unopened and opens it on the first connection: not closed
+for target in (connections, connection, track(connections)):
+    health = pool_health(target)
+    assert health["status"] == "healthy", health
+    assert (health["max"], health["in_use"]) == (4, 0), health
+# the probe opens it and fails against no server: an error, with the reason
+probed = pool_health(connections, probe=True)
+assert probed["status"] == "error" and probed["error"].startswith("probe failed"), probed
+# a pool closed after it was opened cannot be reopened (psycopg_pool): an error
+connection.pool.close()
+closed = pool_health(connections)
+assert closed["status"] == "error" and closed["error"] == "the pool is closed", closed
+print("OK")
+"""
+
+
+def test_pool_health_of_djangos_unopened_pool(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("psycopg_pool")
+    script = pytester.makepyfile(pooled_django_script=POOLED)
+    result = pytester.runpython(script)
+    assert result.ret == 0, result.stderr.str() + result.stdout.str()
+    result.stdout.fnmatch_lines(["OK"])

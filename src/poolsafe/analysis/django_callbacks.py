@@ -1,6 +1,6 @@
 """Functions a library runs outside Django's request cycle for the life of the process
-(read by PS107 through `django_threads`): paho-mqtt client callbacks, `schedule`
-jobs, `background.task` functions, pyTelegramBotAPI (`telebot`) handlers and
+(read by PS107 through `django_threads`): paho-mqtt and AWS IoT SDK MQTT client
+callbacks, `schedule` jobs, `background.task` functions, pyTelegramBotAPI (`telebot`) handlers and
 python-telegram-bot's (before v20) synchronous handler callbacks. Each
 keeps its thread's Django connection between its runs unless it closes it.
 """
@@ -18,9 +18,13 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.project_facts import facts
 from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
-from poolsafe.analysis.values import External, FunctionRef
+from poolsafe.analysis.values import External, FunctionRef, Instance, Value
 from poolsafe.knowledge.django import (
+    AWSIOT_CALLBACK_ATTRIBUTES,
+    AWSIOT_CALLBACK_METHODS,
+    AWSIOT_CLIENT_TYPES,
     BACKGROUND_TASK_DECORATORS,
     PAHO_CALLBACK_ATTRIBUTES,
     PAHO_CALLBACK_METHODS,
@@ -40,6 +44,7 @@ from poolsafe.knowledge.django import (
 
 #: how each runs its function, for messages
 PAHO_CALLBACK = "a paho MQTT client callback"
+AWSIOT_CALLBACK = "an AWS IoT SDK MQTT client callback, run on its event-consumer thread"
 SCHEDULE_JOB = "a `schedule` job (`every(...).do()`)"
 BACKGROUND_TASK = "a `background.task` (the package's thread pool)"
 TELEBOT_HANDLER = "a pyTelegramBotAPI handler (`TeleBot` runs it for the life of the process)"
@@ -48,12 +53,14 @@ PTB_HANDLER = ("a python-telegram-bot handler (an `Updater`'s dispatcher thread 
 TELEBOT_FILTER = ("a pyTelegramBotAPI handler filter (`func=`, run by `TeleBot`'s polling "
                   "for every update)")
 #: the ones whose failure ends the loop that runs them (an exception leaves paho's
-#: `loop_forever()` and `schedule.run_pending()`): any close in the function is
-#: enough, as for a thread that ends with it; a `background.task`'s worker thread
-#: outlives it and needs the close in a `finally`
-ANY_CLOSE_SUFFICES: frozenset[str] = frozenset({PAHO_CALLBACK, SCHEDULE_JOB})
+#: `loop_forever()`, the AWS IoT SDK's dispatch loop and `schedule.run_pending()`):
+#: any close in the function is enough, as for a thread that ends with it; a
+#: `background.task`'s worker thread outlives it and needs the close in a `finally`
+ANY_CLOSE_SUFFICES: frozenset[str] = frozenset({PAHO_CALLBACK, AWSIOT_CALLBACK, SCHEDULE_JOB})
 #: the words of a module that registers one
-WORDS: tuple[str, ...] = (*PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, SCHEDULE_EVERY,
+WORDS: tuple[str, ...] = (*PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS,
+                          *sorted(AWSIOT_CALLBACK_ATTRIBUTES), *sorted(AWSIOT_CALLBACK_METHODS),
+                          SCHEDULE_EVERY,
                           "background", *sorted(TELEBOT_HANDLER_DECORATORS),
                           *sorted(TELEBOT_REGISTER_METHODS), *sorted(TELEBOT_NEXT_STEP_METHODS),
                           *sorted(name for _, name in PTB_HANDLER_CALLBACKS))
@@ -67,9 +74,9 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
         body: cst.CSTNode = module.tree if scope is None else scope.node.body
         for node in iter_nodes(body):
             if isinstance(node, cst.Assign):
-                _paho_attribute(index, module, scope, node, out)
+                _mqtt_attribute(index, module, scope, node, out)
         for call in (iter_calls(module.tree) if scope is None else scope.direct_calls):
-            _paho_method(index, module, scope, call, out)
+            _mqtt_method(index, module, scope, call, out)
             _schedule_do(index, module, scope, call, out)
             _telebot_register(index, module, scope, call, out)
             _ptb_handler(index, module, scope, call, out)
@@ -186,31 +193,93 @@ def _function(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | Non
     return None
 
 
-def _paho_attribute(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+def _mqtt_attribute(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
                     node: cst.Assign, out: dict[int, str]) -> None:
-    """`client.on_message = handler` on a paho `Client`."""
+    """`client.on_message = handler` on a paho `Client`, `client.onMessage = handler` on
+    an AWS IoT SDK `AWSIoTMQTTClient`."""
     for target in node.targets:
         t = target.target
-        if isinstance(t, cst.Attribute) and t.attr.value in PAHO_CALLBACK_ATTRIBUTES \
-                and instance_type(index.evaluate(t.value, module, scope), PAHO_CLIENT_TYPES):
-            found = _function(index, module, scope, node.value)
-            if found is not None:
-                out.setdefault(id(found.node), f"{PAHO_CALLBACK} (`{t.attr.value}`)")
+        if not isinstance(t, cst.Attribute):
+            continue
+        name = t.attr.value
+        kinds = [(PAHO_CALLBACK_ATTRIBUTES, PAHO_CLIENT_TYPES, PAHO_CALLBACK),
+                 (AWSIOT_CALLBACK_ATTRIBUTES, AWSIOT_CLIENT_TYPES, AWSIOT_CALLBACK)]
+        for names, types, how in kinds:
+            if name in names and _client(index.evaluate(t.value, module, scope), types):
+                for found in _registered(index, module, scope, node.value):
+                    out.setdefault(id(found.node), f"{how} (`{name}`)")
 
 
-def _paho_method(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+def _mqtt_method(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
                  call: cst.Call, out: dict[int, str]) -> None:
-    """`client.message_callback_add("sensors/#", handler)` on a paho `Client`."""
+    """`client.message_callback_add("sensors/#", handler)` on a paho `Client`;
+    `client.subscribe("sensors/#", 1, handler)` (or `subscribeAsync(...,
+    messageCallback=handler)`) on an AWS IoT SDK `AWSIoTMQTTClient`."""
     f = call.func
-    if not (isinstance(f, cst.Attribute) and f.attr.value in PAHO_CALLBACK_METHODS):
+    if not isinstance(f, cst.Attribute):
+        return
+    name = f.attr.value
+    if name in PAHO_CALLBACK_METHODS:
+        pos, keyword, types, how = PAHO_CALLBACK_METHODS[name], "", PAHO_CLIENT_TYPES, \
+            PAHO_CALLBACK
+    elif name in AWSIOT_CALLBACK_METHODS:
+        (pos, keyword), types, how = AWSIOT_CALLBACK_METHODS[name], AWSIOT_CLIENT_TYPES, \
+            AWSIOT_CALLBACK
+    else:
         return
     args = positional_args(call)
-    pos = PAHO_CALLBACK_METHODS[f.attr.value]
-    if len(args) > pos and instance_type(index.evaluate(f.value, module, scope),
-                                         PAHO_CLIENT_TYPES):
-        found = _function(index, module, scope, args[pos])
-        if found is not None:
-            out.setdefault(id(found.node), f"{PAHO_CALLBACK} (`{f.attr.value}`)")
+    callback = args[pos] if len(args) > pos else None
+    for arg in call.args:
+        if keyword and arg.keyword is not None and arg.keyword.value == keyword:
+            callback = arg.value
+    if callback is not None and _client(index.evaluate(f.value, module, scope), types):
+        for found in _registered(index, module, scope, callback):
+            out.setdefault(id(found.node), f"{how} (`{name}`)")
+
+
+def _client(value: Value | None, types: frozenset[tuple[str, str]]) -> bool:
+    """An instance of the library's client class, or of the same class in a copy of the
+    library the project commits (`lambda/AWSIoTPythonSDK/MQTTLib.py`, vendored for
+    another deployment, which the scan resolves `import AWSIoTPythonSDK.MQTTLib` to)."""
+    if instance_type(value, types):
+        return True
+    if not isinstance(value, Instance):
+        return False
+    return any(value.cls.name == cls and any(name == library or name.endswith("." + library)
+                                             for name in value.cls.module.names)
+               for library, cls in types)
+
+
+def _registered(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                expr: cst.BaseExpression) -> list[FunctionInfo]:
+    """The project functions a registration's callback expression stands for: the
+    function it names, or, when it is a plain parameter of the function that registers
+    (`def subscribe(topic, callback): client.subscribe(topic, 1, callback)`), the
+    functions that function's project callers pass there (`subscribe("status",
+    on_status)`)."""
+    found = _function(index, module, scope, expr)
+    if found is not None:
+        return [found]
+    if scope is None or not isinstance(expr, cst.Name) or scope.parent is not None:
+        return []
+    params = [p.name.value for p in scope.node.params.params]
+    if expr.value not in params or any(isinstance(v, cst.BaseExpression)
+                                       for v in scope.locals.get(expr.value, [])):
+        return []  # not a parameter, or bound again in the function
+    position = params.index(expr.value) - (1 if scope.cls is not None else 0)
+    out: list[FunctionInfo] = []
+    with index.full_resolution():
+        sites = facts(index).callers(scope)
+    for site in sites:
+        args = positional_args(site.call)
+        given = next((a.value for a in site.call.args
+                      if a.keyword is not None and a.keyword.value == expr.value), None)
+        if given is None and 0 <= position < len(args):
+            given = args[position]
+        passed = _function(index, site.module, site.func, given) if given is not None else None
+        if passed is not None and all(passed is not f for f in out):
+            out.append(passed)
+    return out
 
 
 def _schedule_do(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,

@@ -58,6 +58,7 @@ from poolsafe.analysis.values import (
 )
 from poolsafe.knowledge.django import (
     CLOSING_DECORATOR_NAMES,
+    DJANGO_APP_PREFIX,
     DJANGO_CALL_COMMAND,
     DJANGO_CLOSERS,
     DJANGO_COMMAND_CLASS,
@@ -485,6 +486,8 @@ def _object_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     value = index.evaluate(expr, module, func)
     if isinstance(value, (Instance, ClassRef)):
         return value.cls
+    if value is None and func is not None and isinstance(expr, cst.Attribute):
+        return _default_collaborator(index, func, expr)
     if value is not None or func is None or not isinstance(expr, cst.Name):
         return None
     name = expr.value
@@ -499,6 +502,31 @@ def _object_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
         if isinstance(bound, cst.BaseExpression):
             return _looked_up_row(index, func, bound)
     return None
+
+
+def _default_collaborator(index: ProjectIndex, func: FunctionInfo,
+                          expr: cst.Attribute) -> ClassInfo | None:
+    """The project class of `self.repo` in a method whose class sets it only as an
+    injected collaborator with a default (`self.repo = repo or Repository()`, the
+    parameter `None` unless a caller passes one): the default's class, whose method a
+    call on the attribute runs when nothing is injected."""
+    cls = func.cls
+    params = func.node.params.params
+    if cls is None or not (isinstance(expr.value, cst.Name) and params
+                           and expr.value.value == params[0].name.value):
+        return None
+    found: ClassInfo | None = None
+    for bound in cls.attributes.get(expr.attr.value, []):
+        if not (isinstance(bound, cst.BooleanOperation) and isinstance(bound.operator, cst.Or)):
+            return None
+        default = bound.right
+        while isinstance(default, cst.BooleanOperation) and isinstance(default.operator, cst.Or):
+            default = default.right
+        value = index.evaluate(default, func.module, None)
+        if not isinstance(value, Instance) or (found is not None and value.cls is not found):
+            return None
+        found = value.cls
+    return found
 
 
 def _signal_sender(index: ProjectIndex, func: FunctionInfo) -> ClassInfo | None:
@@ -1081,10 +1109,14 @@ def _user_model(index: ProjectIndex, func: FunctionInfo, expr: cst.BaseExpressio
 
 
 def _is_model(index: ProjectIndex, value: object, depth: int = 0) -> bool:
-    """A Django model class: a project class deriving from a `django` class, or one of
-    Django's own (`User` from `django.contrib.auth.models`)."""
+    """A Django model class: a project class deriving from a `django` class, one of
+    Django's own (`User` from `django.contrib.auth.models`), or one of a third-party
+    Django application's `models` module (`DjangoJobExecution` from
+    `django_apscheduler.models`)."""
     if isinstance(value, External):
-        return value.qualname.startswith(DJANGO_MODEL_ROOT + ".") and ".models." in value.qualname
+        root = value.qualname.split(".", 1)[0]
+        return (root == DJANGO_MODEL_ROOT or root.startswith(DJANGO_APP_PREFIX)) \
+            and ".models." in value.qualname
     if isinstance(value, ExternalInstance) or not isinstance(value, ClassRef):
         return False
     if depth > _MAX_BASES:

@@ -69,6 +69,10 @@ DRF_SERIALIZER_ATTRIBUTE = "serializer_class"
 
 #: Django model base classes (anything the ORM's `objects` manager hangs from)
 DJANGO_MODEL_ROOT = "django"
+#: the package-name prefix of third-party Django applications whose `models` modules
+#: hold models the project queries (`django_apscheduler.models.DjangoJobExecution`,
+#: `django_celery_beat.models.PeriodicTask`)
+DJANGO_APP_PREFIX = "django_"
 #: `get_user_model()` returns the project's user model (`AUTH_USER_MODEL`, or
 #: `django.contrib.auth.models.User`): `User = get_user_model()`, then `User.objects`
 DJANGO_USER_MODEL_GETTERS: frozenset[tuple[str, str]] = frozenset(
@@ -213,6 +217,20 @@ PAHO_CALLBACK_ATTRIBUTES: frozenset[str] = frozenset({
 })
 #: methods that register a callback, and the position of the function in their arguments
 PAHO_CALLBACK_METHODS: dict[str, int] = {"message_callback_add": 1}
+#: the AWS IoT Device SDK's MQTT client (`AWSIoTPythonSDK`, v1): `connect()` starts its
+#: network thread and an event-consumer thread that runs every message callback
+#: (`client.subscribe(topic, qos, f)`, `subscribeAsync(..., messageCallback=f)`) and the
+#: `onMessage` / `onOnline` / `onOffline` attributes for the life of the client; an
+#: exception in a callback ends that thread's dispatch loop
+AWSIOT_CLIENT_TYPES: frozenset[tuple[str, str]] = frozenset({
+    ("AWSIoTPythonSDK.MQTTLib", "AWSIoTMQTTClient"),
+})
+AWSIOT_CALLBACK_ATTRIBUTES: frozenset[str] = frozenset({"onMessage", "onOnline", "onOffline"})
+#: methods that register a message callback: (position, keyword) of the function
+AWSIOT_CALLBACK_METHODS: dict[str, tuple[int, str]] = {
+    "subscribe": (2, "callback"),
+    "subscribeAsync": (3, "messageCallback"),
+}
 #: the `schedule` package: `schedule.every(5).minutes.do(job)` (or a `Scheduler()`'s
 #: `every()`) runs `job` wherever `run_pending()` is called: a long-running loop or a
 #: thread that loops over it
@@ -305,6 +323,7 @@ DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     "run_in_executor", "BaseCommand", "start_background_task", "ThreadPool", "dummy",
     DONE_CALLBACK,
     *PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, "run_pending", SCHEDULE_EVERY,
+    *AWSIOT_CALLBACK_ATTRIBUTES, *AWSIOT_CALLBACK_METHODS,
     "background", *TELEBOT_HANDLER_DECORATORS, *TELEBOT_REGISTER_METHODS,
     *TELEBOT_NEXT_STEP_METHODS, *(name for _, name in PTB_HANDLER_CALLBACKS),
 })

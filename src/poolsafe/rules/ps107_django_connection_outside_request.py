@@ -43,7 +43,13 @@ class DjangoConnectionOutsideRequest(Rule):
     - a callback a library runs for the life of the process: a paho-mqtt client's
       callbacks (`client.on_message = f`, `client.message_callback_add(topic, f)`,
       run by `loop_forever()` in a long-running command or on `loop_start()`'s
-      thread), a `schedule` job (`schedule.every(5).minutes.do(f)`, or a
+      thread), an AWS IoT Device SDK client's message callbacks
+      (`AWSIoTMQTTClient`'s `subscribe(topic, qos, f)`, `subscribeAsync(...,
+      messageCallback=f)`, `client.onMessage = f`, run on the event-consumer thread
+      its `connect()` starts; also when the project commits a copy of the SDK), each
+      also when registered through a project function's parameter (`def
+      listen(topic, handler): client.subscribe(topic, 1, handler)`: the functions
+      its callers pass), a `schedule` job (`schedule.every(5).minutes.do(f)`, or a
       `Scheduler()`'s, run wherever `run_pending()` loops) with no close, and a
       `background.task` function (the `background` package's thread pool) whose
       close is not in a `finally` (a call of such a task only submits it: the caller
@@ -78,7 +84,9 @@ class DjangoConnectionOutsideRequest(Rule):
     the `None` placeholder is no object, so `BackgroundScheduler()` builds a
     scheduler and its `add_job` functions are jobs.
 
-    A model is a project subclass of Django's `Model`, one of Django's own, or what
+    A model is a project subclass of Django's `Model`, one of Django's own, one of a
+    third-party Django application's `models` module (a `django_...` package:
+    `django_apscheduler.models.DjangoJobExecution`), or what
     `get_user_model()` returns (`User = get_user_model()`, then `User.objects`); a model
     passed to a project function that queries it through its parameter
     (`count_rows(Order)`) is that function's database work.
@@ -86,7 +94,9 @@ class DjangoConnectionOutsideRequest(Rule):
     The function run may be a bound method (`Thread(target=instance.send)` in a
     `post_save` receiver, whose `instance` is the `sender=` model; `pool.submit(self.sync)`
     with `sync` inherited; a parameter annotated with a project class; the row
-    `Order.objects.get(...)` returns), and its database work a model instance's
+    `Order.objects.get(...)` returns; an attribute set only to an injected
+    collaborator with a default, `self.repo = repo or Repository()`, whose
+    `Repository` method runs when nothing is injected), and its database work a model instance's
     `save()` / `delete()`, a project management command run by
     `call_command("name")` (its `handle()`), or a command the project does not
     define that uses the database (`call_command("dumpdata")`, `loaddata`, `flush`,

@@ -13,7 +13,7 @@ open, with no limit).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .tracker import Tracker, library_of
@@ -117,7 +117,11 @@ def occupancy_of(pool: Any) -> Occupancy:
     if library == "playhouse" and hasattr(pool, "_in_use"):
         return _peewee_pool(pool)
     if library == "django" and (django_pool := _django_pool(pool)) is not None:
-        return _psycopg_pool(django_pool)
+        occupancy = _psycopg_pool(django_pool)
+        # Django builds its pool unopened (`open=False`) and opens it on the alias's
+        # first connection: a pool not opened yet waits for that, it is not closed
+        opened = bool(getattr(django_pool, "_opened", True))
+        return replace(occupancy, closed=occupancy.closed and opened)
     raise TypeError(
         f"pool_health() cannot read a {type(pool).__qualname__}: expected a poolsafe "
         "ConnectionPool, a psycopg2 or psycopg_pool pool, a SQLAlchemy engine or pool, "

@@ -668,7 +668,9 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
     in `jobs.py`), and that registering file: the job's own file has no thread word
     and the registering one no query, so neither is a seed by itself (PS107; the
     index looks for registrations among the selected files only, and a
-    `Thread(target=row.send)` spells no query)."""
+    `Thread(target=row.send)` spells no query). An imported file that spells no
+    query is selected too, with the registering file, when it imports one that does:
+    the job's queries are a helper's (PS107 follows a job's calls two deep)."""
     if not django:  # `spells_django(datas)`, read once by the caller
         return set()  # PS107's jobs are Django's: other projects' threads are not looked at
     orm, threads = _thread_orm_words()
@@ -682,17 +684,37 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
         for n in names:
             by_name.setdefault(n, []).append(j)
     out: set[int] = set(_scheduler_start_files(datas))
+
+    imports: dict[int, set[int]] = {}
+
+    def imported(i: int) -> set[int]:
+        if i not in imports:
+            found: set[int] = set()
+            for _, module, name in bindings_of(datas[i], modules[i][1]):
+                for n in (module, f"{module}.{name}" if name and name != "*" else module):
+                    found.update(j for j in by_name.get(n, ()) if j != i)
+            imports[i] = found
+        return imports[i]
+
+    def queries(j: int) -> bool:
+        return not _word_runs(datas[j]).isdisjoint(orm)
+
     for i in registering:
         if b"call_command" in datas[i]:
             # a thread that runs a management command (`call_command("sync")`): the
             # command's module, a seed by its own words when it queries, is found by
             # its name, not by an import
             out.add(i)
-        for _, module, name in bindings_of(datas[i], modules[i][1]):
-            for n in (module, f"{module}.{name}" if name and name != "*" else module):
-                for j in by_name.get(n, ()):
-                    if j != i and not _word_runs(datas[j]).isdisjoint(orm):
-                        out.update((i, j))
+        for j in imported(i):
+            if queries(j):
+                out.update((i, j))
+                continue
+            # the job's module may query only through a helper module it imports
+            # (`job_send_alerts` in `scheduler.py` calls `alerts.build_message()`,
+            # which reads the models): PS107 follows a job's calls two deep
+            helpers = {k for k in imported(j) if k != i and queries(k)}
+            if helpers:
+                out.update((i, j, *helpers))
     return out
 
 

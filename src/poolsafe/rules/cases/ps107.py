@@ -2197,3 +2197,194 @@ VALID.append(Case(_SCHEDULED_SETTLE.replace("  # expect: PS107", ""), files=_FIL
                   path="settlement.py",
                   note="look-alike: the function that registers the job and starts the "
                        "scheduler is called, imported and named nowhere: the job never runs"))
+
+# The AWS IoT Device SDK's MQTT client (`AWSIoTPythonSDK.MQTTLib.AWSIoTMQTTClient`):
+# `connect()` starts an event-consumer thread that runs every message callback
+# (`subscribe(topic, qos, f)`, `subscribeAsync(..., messageCallback=f)`, `onMessage`)
+# for the life of the client. The callback may come through a project function that
+# registers its parameter (`def listen(topic, handler): client.subscribe(topic, 1,
+# handler)`): its callers' functions are the callbacks. A copy of the SDK the project
+# commits (vendored for another deployment) is the same client.
+_IOT_LISTENER = """\
+import AWSIoTPythonSDK.MQTTLib as iot
+
+from models import Order
+
+client = iot.AWSIoTMQTTClient("till")
+client.connect()
+
+
+def listen(topic, handler):
+    client.subscribe(topic, 1, handler)
+
+
+def on_sale(client, userdata, message):
+    Order.objects.create(total=int(message.payload))  # expect: PS107
+
+
+listen("till/sales", on_sale)
+"""
+INVALID += [
+    Case(_IOT_LISTENER, files=_FILES, path="till.py",
+         note="an AWS IoT SDK message callback, registered through a project wrapper's "
+              "parameter"),
+    Case(_IOT_LISTENER, files={**_FILES, "lambda_fn/AWSIoTPythonSDK/__init__.py": "",
+                               "lambda_fn/AWSIoTPythonSDK/MQTTLib.py": """\
+class AWSIoTMQTTClient:
+    def __init__(self, client_id):
+        self.client_id = client_id
+
+    def connect(self):
+        return True
+
+    def subscribe(self, topic, qos, callback):
+        return True
+"""}, path="till.py",
+         note="the same with a copy of the SDK committed in the project"),
+    Case("""
+from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
+
+from models import Order
+
+
+def on_refund(client, userdata, message):
+    Order.objects.filter(id=int(message.payload)).delete()  # expect: PS107
+
+
+def start():
+    client = AWSIoTMQTTClient("refunds")
+    client.connect()
+    client.subscribeAsync("till/refunds", 1, messageCallback=on_refund)
+""", files=_FILES, note="subscribeAsync's messageCallback runs on the event-consumer thread"),
+]
+VALID += [
+    Case(_IOT_LISTENER.replace(
+        "    Order.objects.create(total=int(message.payload))  # expect: PS107\n",
+        "    close_old_connections()\n"
+        "    Order.objects.create(total=int(message.payload))\n").replace(
+        "from models import Order\n",
+        "from django.db import close_old_connections\nfrom models import Order\n"),
+         files=_FILES, path="till.py",
+         note="look-alike: the callback closes stale connections on each message"),
+    Case("""
+from models import Order
+
+
+class Bus:
+    def subscribe(self, topic, qos, callback):
+        callback(topic)
+
+
+def on_sale(topic):
+    Order.objects.create(total=0)
+
+
+def listen(topic, handler):
+    Bus().subscribe(topic, 1, handler)
+
+
+def view(request):
+    listen("till/sales", on_sale)
+""", files=_FILES,
+         note="look-alike: subscribe() of a project class, which calls back in the caller's "
+              "thread"),
+    Case("""
+import logging
+
+import AWSIoTPythonSDK.MQTTLib as iot
+
+client = iot.AWSIoTMQTTClient("till")
+
+
+def listen(topic, handler):
+    client.subscribe(topic, 1, handler)
+
+
+def on_ping(client, userdata, message):
+    logging.info("ping %s", message.payload)
+
+
+listen("till/ping", on_ping)
+""", files=_FILES, note="look-alike: the callback its callers pass does no database work"),
+]
+
+# A model of a third-party Django application (`django_apscheduler.models`,
+# `django_celery_beat.models`) is a model: its manager queries the thread's connection.
+_JOB_HISTORY = """\
+from apscheduler.schedulers.blocking import BlockingScheduler
+from django.core.management.base import BaseCommand
+from django_apscheduler.models import DjangoJobExecution
+
+
+def prune_history(max_age=86_400):
+    DjangoJobExecution.objects.delete_old_job_executions(max_age)  # expect: PS107
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        scheduler = BlockingScheduler()
+        scheduler.add_job(prune_history, "cron", hour=3)
+        scheduler.start()
+"""
+INVALID.append(Case(_JOB_HISTORY, path="shop/management/commands/jobs.py",
+                    note="an APScheduler job querying django_apscheduler's own model"))
+VALID += [
+    Case(_JOB_HISTORY.replace("  # expect: PS107", "").replace(
+        "\n\ndef prune_history", "\nfrom django_apscheduler import util\n\n\n"
+        "@util.close_old_connections\ndef prune_history"),
+         path="shop/management/commands/jobs.py",
+         note="look-alike: the same job under django_apscheduler's close_old_connections"),
+    Case(_JOB_HISTORY.replace("  # expect: PS107", "").replace(
+        "from django_apscheduler.models import DjangoJobExecution",
+        "from weather.models import DjangoJobExecution"),
+         path="shop/management/commands/jobs.py",
+         note="look-alike: `objects` of a class from a library that is no Django application"),
+]
+
+# A collaborator injected with a default (`self._repo = repo or Repo()`): with nothing
+# injected, a call on the attribute runs the default class's method.
+_INJECTED = """\
+import threading
+import time
+
+from models import Order
+
+
+class Ledger:
+    def unpaid(self):
+        return list(Order.objects.filter(paid=False))
+
+
+class Reminders:
+    def __init__(self, ledger=None):
+        self._ledger = ledger or Ledger()
+
+    def send(self):
+        return len(self._ledger.unpaid())
+
+
+def remind_forever():
+    while True:
+        Reminders().send()  # expect: PS107
+        time.sleep(600)
+
+
+def start():
+    threading.Thread(target=remind_forever, daemon=True).start()
+"""
+INVALID.append(Case(_INJECTED, files=_FILES,
+                    note="a thread's loop reaching the models through a collaborator "
+                         "injected with a default"))
+VALID += [
+    Case(_INJECTED.replace("  # expect: PS107", "").replace(
+        "        return list(Order.objects.filter(paid=False))",
+        "        with open('/srv/unpaid.txt') as f:\n            return f.readlines()"),
+         files=_FILES, note="look-alike: the default collaborator reads a file"),
+    Case(_INJECTED.replace("  # expect: PS107", "").replace(
+        "        Reminders().send()\n        time.sleep(600)",
+        "        try:\n            Reminders().send()\n        finally:\n"
+        "            close_old_connections()\n        time.sleep(600)").replace(
+        "from models import Order", "from django.db import close_old_connections\n"
+        "from models import Order"),
+         files=_FILES, note="look-alike: the loop closes stale connections every round"),
+]
