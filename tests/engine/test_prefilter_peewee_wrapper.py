@@ -55,3 +55,29 @@ def test_a_wrapper_over_sqlite_is_not_tracked(tmp_path: Path) -> None:
                                     "feeds/worker.py": _WORKER})
     assert found(root, prefilter=False) == set()
     assert found(root, prefilter=True) == set()
+
+
+def test_the_wrappers_are_found_again_at_another_resolution_level() -> None:
+    """The wrappers are a fact of what resolution may read: a lazy index that may parse
+    more of the project later (a wider `resolution_level`) does not reuse what it found
+    with less (the memo is keyed like `_flask_db_on_server`'s)."""
+    from typing import Any, Callable, cast
+
+    from poolsafe.analysis import peewee_connect
+    from poolsafe.analysis.index import ProjectIndex
+
+    keys: list[str] = []
+
+    class _Index:
+        resolution_level: int | None = 2
+
+        def derived(self, key: str, compute: Callable[[], Any]) -> Any:
+            keys.append(key)
+            return None
+
+    index = _Index()
+    peewee_connect._wrappers(cast(ProjectIndex, index))
+    peewee_connect._wrappers(cast(ProjectIndex, index))
+    index.resolution_level = 0
+    peewee_connect._wrappers(cast(ProjectIndex, index))
+    assert keys[0] == keys[1] != keys[2]

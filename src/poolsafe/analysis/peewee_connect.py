@@ -167,7 +167,10 @@ def _closer(index: ProjectIndex, db: str) -> FunctionInfo | None:
 
 
 def _wrappers(index: ProjectIndex) -> _Wrappers:
-    return index.derived(_WRAPPERS_KEY, lambda: _find_wrappers(index))
+    """The project's connect/close wrappers, found once per index and resolution level
+    (a lazy index that may parse more of the project later finds them again)."""
+    return index.derived(f"{_WRAPPERS_KEY}:{index.resolution_level}",
+                         lambda: _find_wrappers(index))
 
 
 def _find_wrappers(index: ProjectIndex) -> _Wrappers:
