@@ -61,7 +61,8 @@ def test_the_wrappers_are_found_again_at_another_resolution_level() -> None:
     """The wrappers are a fact of what resolution may read: a lazy index that may parse
     more of the project later (a wider `resolution_level`) does not reuse what it found
     with less (the memo is keyed like `_flask_db_on_server`'s)."""
-    from typing import Any, Callable, cast
+    from collections.abc import Callable
+    from typing import Any, cast
 
     from poolsafe.analysis import peewee_connect
     from poolsafe.analysis.index import ProjectIndex
