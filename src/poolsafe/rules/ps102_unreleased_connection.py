@@ -278,7 +278,8 @@ class UnreleasedConnection(Rule):
     holds nothing). A context manager whose `__enter__` / `__aenter__` keeps its
     checkout on `self` and then calls something that may raise, outside a `try`,
     is reported at the checkout: when `__aenter__` raises, `async with` never calls
-    `__aexit__`, and nothing gives the connection back. So is a method that sets a
+    `__aexit__` (its own or one a project base class defines), and nothing gives the
+    connection back. So is a method that sets a
     fresh object up (an async initialiser, `await tx.async_init(pool)`) when every
     call of it in the project is in an `__aenter__` / `__enter__`, outside a `try`.
 
