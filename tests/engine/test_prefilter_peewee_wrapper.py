@@ -82,3 +82,29 @@ def test_the_wrappers_are_found_again_at_another_resolution_level() -> None:
     index.resolution_level = 0
     peewee_connect._wrappers(cast(ProjectIndex, index))
     assert keys[0] == keys[1] != keys[2]
+
+
+_SESSION = (
+    "from feeds.models import close, connect\n\n\n"
+    "def open_session():\n"
+    "    connect()\n\n\n"
+    "def close_session():\n"
+    "    close()\n")
+_SESSION_WORKER = (
+    "from feeds.models import Feed\n"
+    "from feeds.session import close_session, open_session\n\n\n"
+    "def refresh(feed_id):\n"
+    "    open_session()\n"
+    "    Feed.get_by_id(feed_id).save()\n"
+    "    close_session()\n")
+
+
+def test_a_wrapper_of_a_wrapper_caller_is_found_with_the_prefilter(tmp_path: Path) -> None:
+    """`open_session()` only calls the models module's `connect()` wrapper: its caller,
+    a third module importing no database package, owns the connection (breadth51b)."""
+    root = write_project(tmp_path, {"feeds/__init__.py": "", "feeds/models.py": _MODELS,
+                                    "feeds/session.py": _SESSION,
+                                    "feeds/worker.py": _SESSION_WORKER})
+    want = {("worker.py", 6, "PS102")}
+    assert found(root, prefilter=False) == want
+    assert found(root, prefilter=True) == want

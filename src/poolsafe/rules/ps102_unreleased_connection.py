@@ -141,8 +141,9 @@ class UnreleasedConnection(Rule):
     project gives a FlaskDB a server database. A project's own wrapper (a plain
     function that only connects a server database and returns nothing, `def
     connect(): _db.connect()`) is a connect where it is called, in any module, and
-    its close wrapper (`def close(): _db.close()`) a close. Those findings are fixed
-    by hand.
+    its close wrapper (`def close(): _db.close()`) a close; so is a function that only
+    calls such a wrapper (`def open_session(): connect()`), a few levels deep. Those
+    findings are fixed by hand.
 
     The analysis follows the function's control flow with exception edges: an
     exception in the body skips a release that is not in `finally`; an
