@@ -55,3 +55,56 @@ def test_a_wrapper_over_sqlite_is_not_tracked(tmp_path: Path) -> None:
                                     "feeds/worker.py": _WORKER})
     assert found(root, prefilter=False) == set()
     assert found(root, prefilter=True) == set()
+
+
+def test_the_wrappers_are_found_again_at_another_resolution_level() -> None:
+    """The wrappers are a fact of what resolution may read: a lazy index that may parse
+    more of the project later (a wider `resolution_level`) does not reuse what it found
+    with less (the memo is keyed like `_flask_db_on_server`'s)."""
+    from collections.abc import Callable
+    from typing import Any, cast
+
+    from poolsafe.analysis import peewee_connect
+    from poolsafe.analysis.index import ProjectIndex
+
+    keys: list[str] = []
+
+    class _Index:
+        resolution_level: int | None = 2
+
+        def derived(self, key: str, compute: Callable[[], Any]) -> Any:
+            keys.append(key)
+            return None
+
+    index = _Index()
+    peewee_connect._wrappers(cast(ProjectIndex, index))
+    peewee_connect._wrappers(cast(ProjectIndex, index))
+    index.resolution_level = 0
+    peewee_connect._wrappers(cast(ProjectIndex, index))
+    assert keys[0] == keys[1] != keys[2]
+
+
+_SESSION = (
+    "from feeds.models import close, connect\n\n\n"
+    "def open_session():\n"
+    "    connect()\n\n\n"
+    "def close_session():\n"
+    "    close()\n")
+_SESSION_WORKER = (
+    "from feeds.models import Feed\n"
+    "from feeds.session import close_session, open_session\n\n\n"
+    "def refresh(feed_id):\n"
+    "    open_session()\n"
+    "    Feed.get_by_id(feed_id).save()\n"
+    "    close_session()\n")
+
+
+def test_a_wrapper_of_a_wrapper_caller_is_found_with_the_prefilter(tmp_path: Path) -> None:
+    """`open_session()` only calls the models module's `connect()` wrapper: its caller,
+    a third module importing no database package, owns the connection (breadth51b)."""
+    root = write_project(tmp_path, {"feeds/__init__.py": "", "feeds/models.py": _MODELS,
+                                    "feeds/session.py": _SESSION,
+                                    "feeds/worker.py": _SESSION_WORKER})
+    want = {("worker.py", 6, "PS102")}
+    assert found(root, prefilter=False) == want
+    assert found(root, prefilter=True) == want

@@ -13,8 +13,9 @@ When `__enter__` raises, the `with` statement never calls `__exit__`, and nothin
 else holds the object: the connection is never given back. The flow analysis of
 `__aenter__` sees the checkout handed on to `self` and stops there. A call that may
 raise after the checkout, outside any `try` (whose handlers could give it back), is
-reported at the checkout; a class with no `__exit__` / `__aexit__` is no context
-manager and is left alone. Calls that take the kept object itself
+reported at the checkout; a class with no `__exit__` / `__aexit__` (of its own or
+inherited from a project base class: the base gives back what the subclass's
+`__aenter__` took) is no context manager and is left alone. Calls that take the kept object itself
 (`await aenter(self.cm)` of an un-awaited `self.cm = pool.acquire()`) complete the
 checkout and are not the raising call.
 
@@ -34,12 +35,14 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.flow import call_may_raise
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, class_bases
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
-from poolsafe.analysis.values import Connection, FunctionRef
+from poolsafe.analysis.values import ClassRef, Connection, FunctionRef
 
 #: entering method -> the exit method that gives back what it took
 _ENTER_EXIT = {"__enter__": "__exit__", "__aenter__": "__aexit__"}
+#: how many project base classes deep an inherited exit method is looked for
+_MAX_BASE_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -65,21 +68,34 @@ def enter_checkout_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Ent
         cls = func.cls
         if cls is None or func.parent is not None:
             continue
-        if (func.name in _ENTER_EXIT and not _is_enter(func)) or not _keeps_a_call(func, cls):
+        if not _keeps_a_call(func, cls) \
+                or (func.name in _ENTER_EXIT and not _is_enter(index, func)):
             continue
         found = _gap(index, func)  # (the checkout first: the callers' search costs more)
         if found is None:
             continue
-        entering = func if _is_enter(func) else _enter_only(index, func)
+        entering = func if _is_enter(index, func) else _enter_only(index, func)
         if entering is not None:
             checkout, conn, attr, raising = found
             yield EnterGap(checkout, conn, attr, cls, func, raising, entering)
 
 
-def _is_enter(func: FunctionInfo | None) -> bool:
-    """`func` is `__enter__` / `__aenter__` of a class with the matching exit."""
+def _is_enter(index: ProjectIndex, func: FunctionInfo | None) -> bool:
+    """`func` is `__enter__` / `__aenter__` of a class with the matching exit, its own
+    or a project base class's."""
     return func is not None and func.cls is not None and func.parent is None \
-        and func.name in _ENTER_EXIT and _ENTER_EXIT[func.name] in func.cls.methods
+        and func.name in _ENTER_EXIT and _has_method(index, func.cls, _ENTER_EXIT[func.name])
+
+
+def _has_method(index: ProjectIndex, cls: ClassInfo, name: str, depth: int = 0) -> bool:
+    """`cls` or one of its project base classes (nearest first) defines method `name`."""
+    if name in cls.methods:
+        return True
+    if depth >= _MAX_BASE_DEPTH:
+        return False
+    return any(isinstance(base, ClassRef) and base.cls is not cls
+               and _has_method(index, base.cls, name, depth + 1)
+               for _, base in class_bases(index, cls))
 
 
 def _enter_only(index: ProjectIndex, method: FunctionInfo) -> FunctionInfo | None:
@@ -96,7 +112,7 @@ def _enter_only(index: ProjectIndex, method: FunctionInfo) -> FunctionInfo | Non
             callee = index.evaluate(f, module, owner)
             if not (isinstance(callee, FunctionRef) and callee.func is method):
                 continue
-            if owner is None or not _is_enter(owner) or _in_try(call, owner):
+            if owner is None or not _is_enter(index, owner) or _in_try(call, owner):
                 return None
             seen = seen or owner
     return seen

@@ -31,6 +31,8 @@ see it: this module reads the function around each `db.connect()` statement.
   caller (in any module) is judged as if it had written `_db.connect()` itself. A
   connect wrapper only connects (nothing after the connect but checks of the
   connection); a function that connects and closes the database itself is no wrapper.
+  A function that only calls a wrapper so (`def open_session(): connect()`) is a
+  wrapper of the same database too, to `_MAX_WRAPPER_DEPTH` levels.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ _FLASK_DB_LOADERS = frozenset({"_load_database"})
 _WRAPPERS_KEY = "peewee_connect.wrappers"
 #: `ProjectIndex.derived` key of whether some FlaskDB is given a server database
 _FLASK_DB_ON_SERVER_KEY = "peewee_connect.flask_db_on_server"
+#: how many levels of wrappers of wrappers are followed (`def open_db(): connect()`)
+_MAX_WRAPPER_DEPTH = 4
 #: words without which a project has no peewee database to wrap
 _PEEWEE_WORDS = ("peewee", "playhouse")
 
@@ -147,17 +151,27 @@ def _calls_a_wrapper(index: ProjectIndex, module: ModuleInfo) -> bool:
 def _wrapper_called(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
                     call: cst.Call, method: str) -> _Wrapper | None:
     """The project's `method` wrapper that `call` calls (`connect()`, `models.close()`)."""
-    f = call.func
-    name = f.value if isinstance(f, cst.Name) else (
-        f.attr.value if isinstance(f, cst.Attribute) else None)
-    found = _wrappers(index)
+    return _called_in(index, module, func, call, method, _wrappers(index))
+
+
+def _called_in(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+               call: cst.Call, method: str, found: _Wrappers) -> _Wrapper | None:
+    """The `method` wrapper of `found` that `call` calls."""
+    name = _callee_name(call)
     if name is None or name not in found.names:
         return None
-    callee = index.evaluate(f, module, func)
+    callee = index.evaluate(call.func, module, func)
     if not isinstance(callee, FunctionRef):
         return None
     entry = found.by_node.get(id(callee.func.node))
     return entry if entry is not None and entry.method == method else None
+
+
+def _callee_name(call: cst.Call) -> str | None:
+    """`connect` of `connect()` and of `models.connect()`."""
+    f = call.func
+    return f.value if isinstance(f, cst.Name) else (
+        f.attr.value if isinstance(f, cst.Attribute) else None)
 
 
 def _closer(index: ProjectIndex, db: str) -> FunctionInfo | None:
@@ -167,7 +181,10 @@ def _closer(index: ProjectIndex, db: str) -> FunctionInfo | None:
 
 
 def _wrappers(index: ProjectIndex) -> _Wrappers:
-    return index.derived(_WRAPPERS_KEY, lambda: _find_wrappers(index))
+    """The project's connect/close wrappers, found once per index and resolution level
+    (a lazy index that may parse more of the project later finds them again)."""
+    return index.derived(f"{_WRAPPERS_KEY}:{index.resolution_level}",
+                         lambda: _find_wrappers(index))
 
 
 def _find_wrappers(index: ProjectIndex) -> _Wrappers:
@@ -178,7 +195,7 @@ def _find_wrappers(index: ProjectIndex) -> _Wrappers:
         if ".connect(" not in module.source and ".connect_db(" not in module.source:
             continue
         for func in module.all_functions:
-            wrapper = _wrapped(index, func, "connect")
+            wrapper = _wrapped(index, func, "connect", found)
             if wrapper is not None:
                 found.by_node[id(func.node)] = wrapper
     databases = {w.db for w in found.by_node.values()}
@@ -188,43 +205,81 @@ def _find_wrappers(index: ProjectIndex) -> _Wrappers:
         if ".close(" not in module.source and ".close_db(" not in module.source:
             continue
         for func in module.all_functions:
-            wrapper = _wrapped(index, func, "close")
+            wrapper = _wrapped(index, func, "close", found)
             if wrapper is not None and wrapper.db in databases:
                 found.by_node[id(func.node)] = wrapper
-    found.names = {w.func.name for w in found.by_node.values()}
-    found.connect_names = {w.func.name for w in found.by_node.values() if w.method == "connect"}
+    _name(found)
+    _wrappers_of_wrappers(index, found)
     return found
 
 
-def _wrapped(index: ProjectIndex, func: FunctionInfo, method: str) -> _Wrapper | None:
+def _name(found: _Wrappers) -> None:
+    found.names = {w.func.name for w in found.by_node.values()}
+    found.connect_names = {w.func.name for w in found.by_node.values() if w.method == "connect"}
+
+
+def _wrappers_of_wrappers(index: ProjectIndex, found: _Wrappers) -> None:
+    """A project function that only calls a connect (close) wrapper (`def open_db():
+    connect()` over `def connect(): _db.connect()`) is one too, to
+    `_MAX_WRAPPER_DEPTH` levels: added to `found` level by level (each level is read
+    from the one before; the direct wrappers are level one)."""
+    for _ in range(_MAX_WRAPPER_DEPTH):
+        level: dict[int, _Wrapper] = {}
+        for module in index.modules_calling(sorted(found.names)):
+            for func in module.all_functions:
+                if id(func.node) in found.by_node:
+                    continue
+                for method in ("connect", "close"):
+                    wrapper = _wrapped(index, func, method, found)
+                    if wrapper is not None:
+                        level[id(func.node)] = wrapper
+                        break
+        if not level:
+            return
+        found.by_node.update(level)
+        _name(found)
+
+
+def _wrapped(index: ProjectIndex, func: FunctionInfo, method: str,
+             found: _Wrappers) -> _Wrapper | None:
     """`func` as a wrapper of the `method` of a database: a plain function (not nested, not
     decorated, no generator) that calls `db.<method>()` of one tracked database kept
-    outside it (not a parameter: `self.db`), returns nothing, and does not call the
-    other of connect/close on it; a connect wrapper does nothing after its connect
-    but check the connection (what `_gap` leaves alone)."""
+    outside it (not a parameter: `self.db`), or a `method` wrapper of `found` of it,
+    returns nothing, and does not call the other of connect/close on it; a connect
+    wrapper does nothing after its connect but check the connection (what `_gap`
+    leaves alone)."""
     spelled = {method, PEEWEE_FLASK_DB_METHODS[method]}
-    if not any(isinstance(c.func, cst.Attribute) and c.func.attr.value in spelled
-               for c in func.direct_calls):
+    if not any((isinstance(c.func, cst.Attribute) and c.func.attr.value in spelled)
+               or _callee_name(c) in found.names for c in func.direct_calls):
         return None
     if func.parent is not None or func.is_generator or func.node.decorators \
             or any(r.value is not None for r in func.returns):
         return None
     module = func.module
-    calls = [(c, _peewee_receiver(index, module, func, c, method)) for c in func.direct_calls]
-    dbs = {db for _, db in calls if db is not None}
+
+    def database(call: cst.Call, how: str) -> tuple[str | None, bool]:
+        """(the database `call` does `how` to, whether through a FlaskDB)."""
+        db = _peewee_receiver(index, module, func, call, how)
+        if db is not None:
+            return db, _spells_flask_db(call)
+        inner = _called_in(index, module, func, call, how, found)
+        return (None, False) if inner is None else (inner.db, inner.flask_db)
+
+    calls = [(c, database(c, method)) for c in func.direct_calls]
+    dbs = {db for _, (db, _) in calls if db is not None}
     if len(dbs) != 1:
         return None
     db = dbs.pop()
     if db.split(".", 1)[0] in func.all_param_names():
         return None
     other = "close" if method == "connect" else "connect"
-    if any(_peewee_receiver(index, module, func, c, other) == db for c in func.direct_calls):
+    if any(database(c, other)[0] == db for c in func.direct_calls):
         return None
     if method == "connect":
-        last = max(i for i, (_, d) in enumerate(calls) if d == db)
+        last = max(i for i, (_, (d, _)) in enumerate(calls) if d == db)
         if any(not _only_inspects(c, db) for c, _ in calls[last + 1:]):
             return None
-    return _Wrapper(func, method, db, any(_spells_flask_db(c) for c, d in calls if d == db))
+    return _Wrapper(func, method, db, any(flask for _, (d, flask) in calls if d == db))
 
 
 def _peewee_receiver(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,

@@ -141,8 +141,9 @@ class UnreleasedConnection(Rule):
     project gives a FlaskDB a server database. A project's own wrapper (a plain
     function that only connects a server database and returns nothing, `def
     connect(): _db.connect()`) is a connect where it is called, in any module, and
-    its close wrapper (`def close(): _db.close()`) a close. Those findings are fixed
-    by hand.
+    its close wrapper (`def close(): _db.close()`) a close; so is a function that only
+    calls such a wrapper (`def open_session(): connect()`), a few levels deep. Those
+    findings are fixed by hand.
 
     The analysis follows the function's control flow with exception edges: an
     exception in the body skips a release that is not in `finally`; an
@@ -278,7 +279,8 @@ class UnreleasedConnection(Rule):
     holds nothing). A context manager whose `__enter__` / `__aenter__` keeps its
     checkout on `self` and then calls something that may raise, outside a `try`,
     is reported at the checkout: when `__aenter__` raises, `async with` never calls
-    `__aexit__`, and nothing gives the connection back. So is a method that sets a
+    `__aexit__` (its own or one a project base class defines), and nothing gives the
+    connection back. So is a method that sets a
     fresh object up (an async initialiser, `await tx.async_init(pool)`) when every
     call of it in the project is in an `__aenter__` / `__enter__`, outside a `try`.
 

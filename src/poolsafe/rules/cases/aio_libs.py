@@ -719,6 +719,44 @@ PS102_VALID.append(Case(_ENTER_TX + """
 """, note="look-alike: no __aexit__ (not a context manager; the class holds it as a "
           "connection of its own)"))
 
+# The exit that gives the checkout back is inherited: a project base class's
+# `__aexit__` releases what the subclass's `__aenter__` keeps on `self`.
+_ENTER_BASE = _AIOMYSQL + """
+
+class _Scope:
+    def __init__(self, pool):
+        self.pool = pool
+        self.conn = None
+"""
+
+_ENTER_SUB = """
+
+class Tx(_Scope):
+    async def __aenter__(self):
+        self.conn = await self.pool.acquire()  # expect: PS102
+        cur = await self.conn.cursor()
+        await cur.execute("START TRANSACTION")
+        return self.conn
+
+
+async def start(pool):
+    async with Tx(pool) as conn:
+        cur = await conn.cursor()
+        await cur.execute("UPDATE jobs SET n = n + 1")
+"""
+
+PS102_INVALID.append(Case(_ENTER_BASE + """
+    async def __aexit__(self, exc_type, exc, tb):
+        self.pool.release(self.conn)
+""" + _ENTER_SUB, note="the base class's __aexit__ releases; START TRANSACTION raises in the "
+                       "subclass's __aenter__, so it never runs", unfixable=_ENTER_BY_HAND))
+
+PS102_VALID.append(Case(_ENTER_BASE + """
+    async def close(self):
+        self.pool.release(self.conn)
+""" + _ENTER_SUB.replace("  # expect: PS102", "").split("\n\n\nasync def start")[0] + "\n",
+    note="look-alike: neither the class nor its base has __aexit__ (no context manager)"))
+
 # The same through an async initialiser that another context manager's `__aenter__`
 # calls on a fresh object (`__init__` cannot await), entering the acquire's context
 # manager by hand through a project helper.

@@ -626,3 +626,64 @@ def feeds():
     return {"feeds": [f.url for f in Feed.select()]}
 """, files={"models.py": _WRAPPED_MODELS},
     note="the wrapper in a before_request hook, its close() wrapper in a teardown handler"))
+
+# A wrapper of a wrapper: the project's `open_session()` only calls the models
+# module's connect() wrapper (and `close_session()` its close() wrapper); a caller of
+# `open_session()` owns the connection as if it had called `connect()`.
+_SESSION = """\
+from models import close, connect
+
+
+def open_session():
+    connect()
+
+
+def close_session():
+    close()
+
+
+def run(work):
+    connect()
+    try:
+        return work()
+    finally:
+        close()
+"""
+
+PS102_INVALID.append(Case("""
+from models import Feed
+from session import close_session, open_session
+
+
+def add_feed(url):
+    open_session()  # expect: PS102
+    Feed.create(url=url)
+    close_session()
+""", files={"models.py": _WRAPPED_MODELS, "session.py": _SESSION},
+    note="a wrapper of the connect() wrapper, closed through a wrapper of close() only "
+         "when the insert succeeds", unfixable=_BY_HAND))
+
+PS102_VALID.append(Case("""
+from models import Feed
+from session import close_session, open_session
+
+
+def add_feed(url):
+    open_session()
+    try:
+        Feed.create(url=url)
+    finally:
+        close_session()
+""", files={"models.py": _WRAPPED_MODELS, "session.py": _SESSION},
+    note="the wrapper of the wrapper, its close wrapper's wrapper in finally"))
+
+PS102_VALID.append(Case("""
+from models import Feed
+from session import run
+
+
+def add_feed(url):
+    run(lambda: Feed.create(url=url))
+""", files={"models.py": _WRAPPED_MODELS, "session.py": _SESSION},
+    note="look-alike: a project function that calls both wrappers itself (close in "
+         "finally) is no wrapper: its callers own nothing"))
