@@ -691,6 +691,28 @@ class FunctionFlow:
         return out
 
     @cached_property
+    def _hooks_before_reraise(self) -> frozenset[int]:
+        """id() of the calls a handler makes, each a statement of its own, before the
+        `raise` its body ends with (`except Exception as e: on_error(session, e)` then
+        `raise`): what such a call is handed, it gets with the error on its way up to
+        the caller, not a transaction the function goes on with."""
+        out: set[int] = set()
+        for t in self.func.tries:
+            for h in t.handlers:
+                stmts = body_statements(h.body)
+                if not stmts or not (isinstance(stmts[-1], cst.SimpleStatementLine)
+                                     and isinstance(stmts[-1].body[-1], cst.Raise)):
+                    continue
+                for st in stmts[:-1]:
+                    if isinstance(st, cst.SimpleStatementLine):
+                        for small in st.body:
+                            if isinstance(small, cst.Expr):
+                                call = strip_await(small.value)[0]
+                                if isinstance(call, cst.Call):
+                                    out.add(id(call))
+        return frozenset(out)
+
+    @cached_property
     def _exception_names(self) -> frozenset[str]:
         """The names the function's handlers bind (`except Exception as e`)."""
         return frozenset(
@@ -1250,6 +1272,8 @@ class FunctionFlow:
                 continue
             if name in arg_names and self._rolls_back_argument(call, name):
                 state = _drop_aborted(state, owner)
+            elif name in arg_names and id(call) in self._hooks_before_reraise:
+                continue  # handed to an error hook, then the error goes on up
             else:
                 state = self._db_work(state, owner)
         return state, released
@@ -1491,6 +1515,14 @@ class FunctionFlow:
         aborted transaction)."""
         if self._is_db_error_check(test):
             return state, frozenset(f for f in state if not isinstance(f, Aborted))
+        negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+        if self._is_non_db_error_check(
+                test.expression if isinstance(test, cst.UnaryOperation) and negated else test):
+            # `if isinstance(error, ValueError):` in a handler of everything: where it
+            # holds, the error caught is no database error (pandas' "table already
+            # exists", raised before any statement), and the transaction is not aborted
+            clean = frozenset(f for f in state if not isinstance(f, Aborted))
+            return (state, clean) if negated else (clean, state)
         invalidated = _invalidation_check(test)
         if invalidated is not None:
             # `if err.connection_invalidated:` (SQLAlchemy's disconnect): the connection
@@ -1718,6 +1750,18 @@ class FunctionFlow:
             return False
         return all(is_db_error_type(self.index, t, self.module, self.func)
                    for t in exception_types(test.args[1].value))
+
+    def _is_non_db_error_check(self, test: cst.BaseExpression) -> bool:
+        """`isinstance(e, ValueError)` (a tuple of builtin errors that no database
+        driver raises) on the name a handler bound its error to."""
+        if not (isinstance(test, cst.Call) and dotted_name(test.func) == "isinstance"
+                and len(test.args) == 2 and isinstance(test.args[0].value, cst.Name)
+                and test.args[0].value.value in self._exception_names):
+            return False
+        types = exception_types(test.args[1].value)
+        return bool(types) and all(
+            isinstance(t, cst.Name) and t.value in NON_DATABASE_BUILTIN_ERRORS
+            and self.index.evaluate(t, self.module, self.func) is None for t in types)
 
     def _handler_id(self, handler: cst.ExceptHandler | cst.ExceptStarHandler) -> int:
         key = id(handler)
@@ -2845,6 +2889,15 @@ def _flushes(body: cst.BaseSuite) -> bool:
     nested functions): a flush that fails leaves the session pending rollback."""
     return any(isinstance(c.func, cst.Attribute) and c.func.attr.value in FLUSHING_METHODS
                for c in iter_calls(body))
+
+
+#: builtin exceptions no database driver raises for a failed statement (their DB-API
+#: errors derive from `Exception` through the driver's own `Error`)
+NON_DATABASE_BUILTIN_ERRORS = frozenset({
+    "ValueError", "TypeError", "KeyError", "IndexError", "LookupError", "AttributeError",
+    "UnicodeError", "UnicodeDecodeError", "UnicodeEncodeError", "NotImplementedError",
+    "ZeroDivisionError", "FileNotFoundError", "FileExistsError",
+})
 
 
 def is_db_error_type(index: ProjectIndex, node: cst.BaseExpression, module: ModuleInfo,

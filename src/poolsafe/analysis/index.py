@@ -23,6 +23,7 @@ from poolsafe.analysis.cstutil import (
     chain_links,
     children,
     dotted_name,
+    final_name,
     iter_calls,
     iter_nodes,
     keyword_arg,
@@ -1615,7 +1616,10 @@ def param_annotation(func: FunctionInfo, name: str) -> cst.BaseExpression | None
 
 
 def annotation_parts(annotation: cst.BaseExpression) -> list[cst.BaseExpression]:
-    """The types an annotation names: `Optional[X]` -> X, `X | None` -> X, `"X"` -> X."""
+    """The types an annotation names: `Optional[X]` -> X, `X | None` -> X, `"X"` -> X.
+    A context variable is not what it holds: `ContextVar[AsyncSession | None]` names
+    only `ContextVar` (its `set()`/`reset()` do no database work; the session is what
+    `.get()` returns)."""
     if isinstance(annotation, cst.SimpleString):
         try:
             text = annotation.evaluated_value
@@ -1628,6 +1632,8 @@ def annotation_parts(annotation: cst.BaseExpression) -> list[cst.BaseExpression]
         return annotation_parts(annotation.left) + annotation_parts(annotation.right)
     if isinstance(annotation, cst.Subscript):
         out = [annotation.value]
+        if final_name(annotation.value) == "ContextVar":
+            return out
         for element in annotation.slice:
             if isinstance(element.slice, cst.Index):
                 out.extend(annotation_parts(element.slice.value))

@@ -169,7 +169,17 @@ class ExceptWithoutRollback(Rule):
     A handler that re-raises swallows nothing
     (`except BaseException as e: raise e`, or `raise JobFailed(...)`), also when a
     `finally` then commits or closes on the way out: the error still reaches the
-    caller. Neither does one that keeps the
+    caller; handing the session to an error hook on the way (`on_error(session, e)`
+    as a statement of its own, then the `raise` the handler ends with) is no reuse
+    either (a method called on the session there, `session.execute(...)`, still is).
+    A handler of everything that goes on only where the error is a builtin error no
+    driver raises for a failed statement (`if isinstance(e, ValueError) and ...:`,
+    pandas' "table already exists", with every other error re-raised, or `if not
+    isinstance(e, ValueError): raise` first) swallows no database error; a test that
+    also names a database error (`isinstance(e, (ValueError, DataError))`) does not
+    narrow it. A context variable that holds a session (`ctx:
+    ContextVar[AsyncSession | None]`) is not the session: its `set()`/`reset()` do no
+    database work. Neither does one that keeps the
     error (`error = e`) and re-raises it (`if error: raise error`) before the
     connection is used again. Nor does one that ends in a call that never
     returns: `sys.exit(...)`, the builtin `exit(...)` (both raise `SystemExit`),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import libcst as cst
@@ -27,7 +27,7 @@ from poolsafe.analysis.engines import (
 )
 from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex, per_request_class
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import (
     CallSite,
     facts,
@@ -44,6 +44,7 @@ from poolsafe.analysis.resolution import (
     string_prefix,
 )
 from poolsafe.analysis.values import (
+    ClassRef,
     Connection,
     ExternalInstance,
     FunctionRef,
@@ -87,6 +88,16 @@ class EnginePerCall(Rule):
     (`return cls(create_engine(url))` in a `@classmethod`): the instance keeps the
     engine, and the callers of the constructor are followed like a factory's.
     `typing.cast(Pool, pool)` is the pool itself: returning it returns the pool.
+    Handing it to a method of the same instance that stores it there
+    (`self._initialize(pool)` whose body does `self._pool = pool`) keeps it too.
+    An engine or pool built in a `lambda` goes where the lambda goes when the object
+    that stores the lambda only calls it to keep what it builds: a lazy pool holder
+    (`self.factory = lambda: create_engine(uri)` then `self.engine = self.factory()`
+    in `__init__`, or `if self._pool is None: self._pool = self._factory()`; also a
+    project class the lambda is handed to, `LazyPool(lambda: create_pool(dsn))`,
+    whose `__init__` stores it). One whose holder calls it for every use
+    (`self.factory().connect()`, a checkout that calls the factory and keeps
+    nothing) builds a new engine per call and is reported.
 
     Returning the engine is not keeping it: a factory that returns a new engine
     (`def get_engine(): return create_engine(url)`) is reported when a function that
@@ -728,6 +739,152 @@ def _cls_param(func: FunctionInfo) -> str | None:
     return params[0].name.value if params else None
 
 
+def _lazy_factory(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                  call: cst.Call) -> cst.Lambda | None:
+    """The `lambda` whose body is `call` (`lambda: create_engine(url)`), when the object
+    that stores it calls it only to keep what it builds: a lazy pool holder
+    (`self._factory = lambda: ...` then `self.engine = self._factory()` in `__init__`,
+    or `if self._pool is None: self._pool = self._factory()` in a method; also a
+    project class the lambda is handed to, `LazyPool(lambda: create_pool(dsn))`, whose
+    `__init__` stores the parameter). The engine then goes where the lambda goes. A
+    holder that calls it and uses or drops the result (`self._factory().connect()`)
+    builds one per call: None."""
+    if "lambda" not in module.source:
+        return None
+    lam = next((n for n in iter_nodes(func.node.body, into_functions=True)
+                if isinstance(n, cst.Lambda) and _yields_call(n.body, call)), None)
+    if lam is None:
+        return None
+    own = _self_param(func)
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign) and node.value is lam and own is not None \
+                and func.cls is not None:
+            attrs = [t.target.attr.value for t in node.targets
+                     if isinstance(t.target, cst.Attribute)
+                     and isinstance(t.target.value, cst.Name) and t.target.value.value == own]
+            if len(attrs) == 1 and _calls_once_and_keeps(func.cls, attrs[0]):
+                return lam
+            return None
+        if isinstance(node, cst.Call) and any(a.value is lam for a in node.args):
+            ref = index.evaluate(node.func, module, func)
+            if not isinstance(ref, ClassRef) or "__init__" not in ref.cls.methods:
+                return None
+            init = ref.cls.methods["__init__"]
+            i, arg = next((i, a) for i, a in enumerate(node.args) if a.value is lam)
+            names = init.param_names()
+            param = arg.keyword.value if arg.keyword is not None else (
+                names[i] if arg.star == "" and i < len(names)
+                and all(a.keyword is None and a.star == "" for a in node.args[:i]) else None)
+            attr = _stored_as(init, param) if param is not None else None
+            if attr is not None and _calls_once_and_keeps(ref.cls, attr):
+                return lam
+            return None
+    return None
+
+
+def _yields_call(body: cst.BaseExpression, call: cst.Call) -> bool:
+    """A lambda's body returns what `call` makes: the call itself, as an element of a
+    tuple (`lambda: (create_engine(uri), name)`), or through `typing.cast(T, ...)`."""
+    body = strip_await(body)[0]
+    if body is call:
+        return True
+    if isinstance(body, (cst.Tuple, cst.List)):
+        return any(_yields_call(el.value, call) for el in body.elements)
+    return isinstance(body, cst.Call) and call_name(body) == "cast" and len(body.args) == 2 \
+        and _yields_call(body.args[1].value, call)
+
+
+def _stored_by_own_method(func: FunctionInfo, c: cst.Call,
+                          holds: Callable[[cst.BaseExpression | None], bool]) -> bool:
+    """`c` is `self.<method>(...)` on the method's own instance, and an argument that
+    `holds` the engine goes to a parameter the method stores on the instance."""
+    own = _self_param(func)
+    f = c.func
+    if own is None or func.cls is None or not (
+            isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name)
+            and f.value.value == own and f.attr.value in func.cls.methods):
+        return False
+    method = func.cls.methods[f.attr.value]
+    names = method.param_names()
+    for i, a in enumerate(c.args):
+        if a.star or not holds(a.value):
+            continue
+        param = a.keyword.value if a.keyword is not None else (
+            names[i] if i < len(names) and all(
+                b.keyword is None and not b.star for b in c.args[:i]) else None)
+        if param is not None and _stored_as(method, param) is not None:
+            return True
+    return False
+
+
+def _stored_as(init: FunctionInfo, param: str) -> str | None:
+    """The attribute a method (`__init__`) stores its parameter `param` in
+    (`self._factory = factory`)."""
+    own = _self_param(init)
+    for node in iter_nodes(init.node.body):
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) \
+                and node.value.value == param and len(node.targets) == 1:
+            t = node.targets[0].target
+            if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) \
+                    and t.value.value == own:
+                return t.attr.value
+    return None
+
+
+def _calls_once_and_keeps(cls: ClassInfo, attr: str) -> bool:
+    """Every call of `self.<attr>()` in the class's methods stores its result on the
+    instance (`self.pool = self.<attr>()`), in `__init__` (not in a loop) or under a
+    test of the attribute it fills (`if self.pool is None:`); and there is one."""
+    calls = kept = 0
+    for method in cls.methods.values():
+        own = _self_param(method)
+        if own is None:
+            continue
+
+        def mine(expr: cst.BaseExpression | None, name: str = attr, own: str = own) -> bool:
+            e = strip_await(expr)[0] if expr is not None else None
+            return isinstance(e, cst.Call) and isinstance(e.func, cst.Attribute) \
+                and e.func.attr.value == name and isinstance(e.func.value, cst.Name) \
+                and e.func.value.value == own
+
+        guarded: set[int] = set()
+        looped: set[int] = set()
+        for node in iter_nodes(method.node.body):
+            if isinstance(node, cst.If):
+                tested = {n.attr.value for n in iter_nodes(node.test)
+                          if isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name)
+                          and n.value.value == own}
+                guarded |= {id(n) for n in iter_nodes(node.body) if isinstance(n, cst.Assign)
+                            and len(n.targets) == 1 and isinstance(n.targets[0].target,
+                                                                   cst.Attribute)
+                            and n.targets[0].target.attr.value in tested}
+            elif isinstance(node, (cst.For, cst.While)):
+                looped |= {id(n) for n in iter_nodes(node.body)}
+        for node in iter_nodes(method.node.body):
+            if mine(node if isinstance(node, cst.BaseExpression) else None) \
+                    and isinstance(node, cst.Call):
+                calls += 1
+            if isinstance(node, cst.Assign) and mine(node.value) and len(node.targets) == 1:
+                t = node.targets[0].target
+                names = {t.value} if isinstance(t, cst.Name) else {
+                    el.value.value for el in t.elements if isinstance(el.value, cst.Name)
+                } if isinstance(t, cst.Tuple) else set()
+                # on the instance, directly or through a local it then stores
+                # (`engine, name = self._factory()` ... `self.conn = engine`)
+                stored = (isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name)
+                          and t.value.value == own) or any(
+                    isinstance(n, cst.Assign) and isinstance(n.value, cst.Name)
+                    and n.value.value in names and len(n.targets) == 1
+                    and isinstance(n.targets[0].target, cst.Attribute)
+                    and isinstance(n.targets[0].target.value, cst.Name)
+                    and n.targets[0].target.value.value == own
+                    for n in iter_nodes(method.node.body))
+                if stored and (id(node) in guarded or (
+                        method.name == "__init__" and id(node) not in looped)):
+                    kept += 1
+    return calls > 0 and kept == calls
+
+
 def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
              call: cst.Call, self_keeps: bool = True) -> str | None:
     """How the engine made by `call`, or a value that keeps it (a sessionmaker bound
@@ -737,6 +894,7 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
     method's own instance (`self.engine = ...`) keeps nothing."""
     own = _self_param(func) if not self_keeps else None
     carriers: set[str] = set()
+    lazy = _lazy_factory(index, module, func, call)
     statements = [n for n in iter_nodes(func.node.body)
                   if isinstance(n, (cst.Assign, cst.AnnAssign, cst.Return, cst.Expr,
                                     cst.Yield, cst.NamedExpr))]
@@ -745,7 +903,7 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
         if expr is None:
             return False
         expr = strip_await(expr)[0]
-        if expr is call:
+        if expr is call or (lazy is not None and expr is lazy):
             return True
         if isinstance(expr, cst.Name):
             return expr.value in carriers
@@ -833,6 +991,10 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                 and isinstance(f, cst.Attribute) and f.attr.value == "__init__" \
                 and isinstance(f.value, cst.Call) and call_name(f.value) == "super" \
                 and any(holds(a.value) for a in c.args):
+            return _KEPT
+        # handed to a method of the same instance that stores it there
+        # (`self._initialize(pool, ...)` whose body does `self._pool = pool`)
+        if self_keeps and _stored_by_own_method(func, c, holds):
             return _KEPT
         # bound to a session factory that outlives the call
         # (`Session.configure(bind=engine)`, `db_session.configure(bind=engine)`)

@@ -3763,3 +3763,152 @@ INVALID += [
          note="the same module in a package named for PostgreSQL: every later count fails in "
               "the aborted transaction"),
 ]
+
+# large51 (issue 31; built from large50's held-out observations, now tuning:
+# sqlalchemy-seedling, toms-fast, datakraken).
+# A handler that hands the session to an error hook and then re-raises swallows nothing.
+_HOOK = '''
+from sqlalchemy.orm import Session
+
+
+class Step:
+    def apply(self, session: Session):
+        session.execute("INSERT INTO seeds (name) VALUES ('x')")
+
+    def failed(self, session: Session, error: Exception):
+        print("step failed:", type(error).__name__)
+
+
+def run_steps(session: Session, steps: list[Step]):
+    for step in steps:
+        try:
+            step.apply(session)
+        except Exception as e:{mark}
+            step.failed(session, e)
+            {end}
+    session.commit()
+'''
+
+VALID += [
+    Case(_HOOK.format(mark="", end="raise"),
+         note="the hook gets the session with the error, which then goes on up: the "
+              "commit is never reached on that path"),
+]
+
+INVALID += [
+    Case(_HOOK.format(mark="  # expect: PS103", end="continue"),
+         note="the same hook, but the loop goes on: the next step and the commit run in "
+              "the aborted transaction",
+         unfixable=("inside a loop, a rollback would discard the work of earlier "
+                    "iterations, and `session` belongs to the caller, who may commit them; "
+                    "no savepoint fits (the `try` body passes `session` to a call that may "
+                    "commit): use one per iteration by hand")),
+]
+
+# A context variable that holds the task's session is not the session: closing the
+# session in a `finally`, with its own `try` that logs a failed close, swallows nothing.
+_CONTEXT_SESSION = '''
+import logging
+from contextvars import ContextVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    {annotation}
+
+    def __init__(self, url):
+        self.maker = async_sessionmaker(create_async_engine(url, pool_pre_ping=True))
+
+    async def finish(self, session, token):
+        {finish}
+        await session.close()
+
+
+db = Database("postgresql+asyncpg://app@db/app")
+
+
+async def run_task(job):
+    session = db.maker()
+    token = {token}
+    try:
+        return await job(session)
+    finally:
+        try:
+            await db.finish(session, token)
+        except Exception:{mark}
+            log.exception("could not close the task's session")
+'''
+
+VALID += [
+    Case(_CONTEXT_SESSION.format(
+        annotation='ctx: ContextVar[AsyncSession | None] = ContextVar("session", default=None)',
+        finish="self.ctx.reset(token)", token="db.ctx.set(session)", mark=""),
+        note="`ctx` is a context variable: its reset() does no database work, and the only "
+             "work in the try is the session's own close"),
+]
+
+INVALID += [
+    Case(_CONTEXT_SESSION.format(
+        annotation="current: AsyncSession | None = None",
+        finish='await self.current.execute("SELECT pg_advisory_unlock_all()")', token="None",
+        mark="  # expect: PS103"),
+        note="`current` is the shared session itself: a failed unlock leaves it in the "
+             "aborted transaction for the next task"),
+]
+
+# A handler of everything that goes on only for a non-database error (pandas' "table
+# already exists" ValueError, raised before any statement) and re-raises every other.
+_TABLE_EXISTS = '''
+import psycopg2
+
+
+class Uploader:
+    def __init__(self, dsn, frame, table):
+        self.connection = psycopg2.connect(dsn)
+        self.frame = frame
+        self.table = table
+
+    def upload(self):
+        try:
+            self.frame.to_sql(self.table, self.connection, if_exists="fail")
+            self.connection.commit()
+        except Exception as error:{mark}
+{handler}
+'''
+
+def _handler(*lines: str) -> str:
+    return "\n".join(" " * 12 + line for line in lines)
+
+
+VALID += [
+    Case(_TABLE_EXISTS.format(mark="", handler=_handler(
+        'if isinstance(error, ValueError) and "already exists" in str(error):',
+        '    self.frame.to_sql(self.table, self.connection, if_exists="append")',
+        "    self.connection.commit()",
+        "else:",
+        "    self.connection.close()",
+        "    raise")),
+         note="the work goes on only where the error is a ValueError, which no driver raises "
+              "for a failed statement; every other error closes and re-raises"),
+    Case(_TABLE_EXISTS.format(mark="", handler=_handler(
+        "if not isinstance(error, (ValueError, KeyError)):",
+        "    raise",
+        'self.frame.to_sql(self.table, self.connection, if_exists="append")',
+        "self.connection.commit()")),
+         note="every error but a ValueError or KeyError is re-raised at once"),
+]
+
+INVALID += [
+    Case(_TABLE_EXISTS.format(mark="  # expect: PS103", handler=_handler(
+        "if isinstance(error, (ValueError, psycopg2.DataError)):",
+        '    self.frame.to_sql(self.table, self.connection, if_exists="append")',
+        "    self.connection.commit()",
+        "else:",
+        "    self.connection.close()",
+        "    raise")),
+         note="a DataError is a failed statement: the append runs in the aborted "
+              "transaction"),
+]

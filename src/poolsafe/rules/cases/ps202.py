@@ -2155,3 +2155,81 @@ INVALID += [
          note="`.command()` of the project's own message bus, built in another module: its "
               "handlers run per message"),
 ]
+
+# large51 (issue 31; built from large50's held-out observations, now tuning: superduperdb's
+# metadata store, bursar's lazy pool): an engine or pool built inside a lambda that the object
+# keeping it calls once and keeps what it built goes where the lambda goes.
+_LAZY_ATTRIBUTE = '''
+from sqlalchemy import create_engine, text
+
+
+class MetadataStore:
+    def __init__(self, uri, factory=None):
+        if factory is not None:
+            self.factory = factory
+        else:
+            self.factory = lambda: (create_engine(uri), uri.split(":")[0]){mark}
+{use}
+    def count(self):
+        with {engine}.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM meta")).scalar()
+'''
+
+_LAZY_HOLDER = '''
+from threading import Lock
+from typing import cast
+
+from psycopg2.pool import ThreadedConnectionPool
+
+
+class LazyPool:
+    def __init__(self, factory):
+        self._factory = factory
+        self._pool = None
+        self._lock = Lock()
+
+    def _get(self):
+{get}
+
+    def getconn(self):
+        return self._get().getconn()
+
+    def putconn(self, conn):
+        self._get().putconn(conn)
+
+
+class Billing:
+    def __init__(self, dsn):
+        pool = make_pool(dsn)
+        self._setup(pool, dsn)
+
+    def _setup(self, pool, dsn):
+        self._pool = pool
+        self._dsn = dsn
+
+
+def make_pool(dsn):
+    return LazyPool(lambda: cast(ThreadedConnectionPool, ThreadedConnectionPool(1, 8, dsn))){mark}
+'''
+
+VALID += [
+    Case(_LAZY_ATTRIBUTE.format(mark="", engine="self.engine", use='''
+        engine, self.dialect = self.factory()
+        self.engine = engine
+'''), note="the lambda is called once, in __init__, and the engine it built is kept on the "
+           "instance: one engine for the store's life"),
+    Case(_LAZY_HOLDER.format(mark="", get='''        with self._lock:
+            if self._pool is None:
+                self._pool = self._factory()
+            return self._pool'''),
+         note="the holder builds the pool on first use and keeps it; the caller hands the "
+              "holder to a method of its own instance that stores it"),
+]
+
+INVALID += [
+    Case(_LAZY_ATTRIBUTE.format(mark="  # expect: PS202", engine="self.factory()[0]", use=""),
+         note="the lambda is called for every count: a new engine per call, dropped"),
+    Case(_LAZY_HOLDER.format(mark="  # expect: PS202", get='''        return self._factory()'''),
+         note="the holder calls the factory on every checkout and keeps nothing: a new pool "
+              "per connection"),
+]
