@@ -4426,8 +4426,7 @@ def transfer(a, b, amount):
 # (`Registry.instance().connection()`): the classmethod's `cls` is the class, so
 # `cls._shared = cls()` and `return cls._shared` hand out an instance whose method
 # checks out of the pool (round 20, small51).
-INVALID += [
-    Case("""
+_SINGLETON_POOL = """
 import pymysql
 from dbutils.pooled_db import PooledDB
 
@@ -4447,7 +4446,10 @@ class Registry:
     def connection(self):
         return self.pool.connection()
 
+"""
 
+INVALID += [
+    Case(_SINGLETON_POOL + """
 def count_books(shelf):
     conn = Registry.instance().connection()  # expect: PS102
     cur = conn.cursor()
@@ -4482,27 +4484,7 @@ def shelf_names():
 ]
 
 VALID += [
-    Case("""
-import pymysql
-from dbutils.pooled_db import PooledDB
-
-
-class Registry:
-    _shared = None
-
-    def __init__(self):
-        self.pool = PooledDB(creator=pymysql, maxconnections=8, host="db", database="lib")
-
-    @classmethod
-    def instance(cls):
-        if cls._shared is None:
-            cls._shared = cls()
-        return cls._shared
-
-    def connection(self):
-        return self.pool.connection()
-
-
+    Case(_SINGLETON_POOL + """
 def count_books(shelf):
     conn = Registry.instance().connection()
     try:
@@ -4512,27 +4494,7 @@ def count_books(shelf):
     finally:
         conn.close()
 """, note="the singleton accessor's checkout is given back in a finally"),
-    Case("""
-import pymysql
-from dbutils.pooled_db import PooledDB
-
-
-class Registry:
-    _shared = None
-
-    def __init__(self):
-        self.pool = PooledDB(creator=pymysql, maxconnections=8, host="db", database="lib")
-
-    @classmethod
-    def instance(cls):
-        if cls._shared is None:
-            cls._shared = cls()
-        return cls._shared
-
-    def connection(self):
-        return self.pool.connection()
-
-
+    Case(_SINGLETON_POOL + """
 def count_books(shelf):
     with Registry.instance().connection() as conn:
         cur = conn.cursor()
