@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from poolsafe.analysis.cstutil import call_name, iter_nodes
-from poolsafe.analysis.index import call_pattern, def_pattern, source_matches, word_pattern
+from poolsafe.analysis.index import (
+    call_pattern,
+    def_pattern,
+    source_matches,
+    spelling,
+    word_pattern,
+)
 
 CALLS = [
     "submit(job)",
@@ -65,7 +71,8 @@ def test_words_match_as_whole_words_beside_the_calls() -> None:
 
 
 _TEXTS = st.lists(st.sampled_from(["submit", "sub", "mit", "def", " ", "\n", "(", ")", "#",
-                                   "x", "_", ".", "def submit", "pool", "\u00e9", "1"]),
+                                   "x", "_", ".", "def submit", "pool", "\u00e9", "1",
+                                   "as", "=", "raise ", "class ", "\t"]),
                   max_size=30).map("".join)
 
 
@@ -74,8 +81,27 @@ _TEXTS = st.lists(st.sampled_from(["submit", "sub", "mit", "def", " ", "\n", "("
 def test_the_substring_pretest_answers_as_the_pattern(text: str) -> None:
     data = text.encode()
     for pattern in (call_pattern(["submit"]), call_pattern(["submit"], ["pool"]),
-                    word_pattern(["pool", "x1"]), def_pattern(["submit"]), word_pattern([])):
+                    word_pattern(["pool", "x1"]), def_pattern(["submit"]), word_pattern([]),
+                    *_SPELLINGS):
         assert source_matches(pattern, data) == (pattern.search(data) is not None)
+
+
+#: the regexes the project-wide facts build around one name (`spelling`)
+_SPELLINGS = (
+    spelling(rb"\bsubmit\b", ["submit"]),
+    spelling(rb"\bsubmit\b(?!\s*\()", ["submit"]),
+    spelling(rb"\bsubmit\s+as\s+\w", ["submit"]),
+    spelling(rb"\.submit[ \t]*=[^=]", ["submit"]),
+    spelling(rb"raise\s+[\w.]*\bsubmit\b", ["submit"]),
+    spelling(rb"\bclass\s+submit\b", ["submit"]),
+)
+
+
+def test_a_spelling_pattern_is_the_regex_it_was_built_from() -> None:
+    assert spelling(rb"\bsubmit\b", ["submit"]).pattern == rb"\bsubmit\b"
+    assert not source_matches(_SPELLINGS[0], b"x = pool.sub_mit()\n")
+    assert source_matches(_SPELLINGS[0], b"x = pool.submit\n")
+    assert not source_matches(_SPELLINGS[1], b"x = pool.submit()\n")
 
 
 def test_a_file_that_spells_none_of_the_words_does_not_match() -> None:

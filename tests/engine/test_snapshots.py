@@ -229,3 +229,37 @@ def test_a_first_run_on_a_dependency_leaves_a_cache_poolsafe_recognises(
     parses.clear()
     assert _key(scan(["user.py"], opts)) == _key(first)
     assert parses == []
+
+
+def test_a_loaded_tree_is_out_of_the_collector_s_sight_before_collection_resumes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside a scan, a snapshot's tree is frozen before the collector runs again: the
+    first young collection after the load would otherwise walk the whole tree."""
+    import gc
+
+    from poolsafe.core.gc_scope import trees_kept_out_of_gc
+    from poolsafe.scan.cache import CACHE_DIR_NAME as NAME
+
+    monkeypatch.chdir(_edit_project(tmp_path))
+    opts = ScanOptions(cache_dir=tmp_path / NAME)
+    scan(["."], opts)
+    (tmp_path / "user.py").write_text(USER + "\n")
+    scan(["user.py"], opts)  # keeps db.py's snapshot
+    store = SnapshotStore(tmp_path / NAME, write=False)
+    data = (tmp_path / "db.py").read_bytes()
+    young: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            young.append(info["generation"])
+
+    with trees_kept_out_of_gc():
+        gc.callbacks.append(seen)
+        try:
+            module = store.load("db.py", tmp_path / "db.py", Path("db.py"), data)
+            assert module is not None
+            tracked = {id(o) for g in range(3) for o in gc.get_objects(g)}
+        finally:
+            gc.callbacks.remove(seen)
+    assert id(module.tree) not in tracked
+    assert young == []  # (no collection during the load)

@@ -38,7 +38,7 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.doubles import is_test_module
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, spelling
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
@@ -2924,7 +2924,7 @@ def is_db_error_type(index: ProjectIndex, node: cst.BaseExpression, module: Modu
 
 
 def _class_def_pattern(name: str) -> re.Pattern[bytes]:
-    return re.compile(rb"\bclass\s+" + re.escape(name.encode()) + rb"\b")
+    return spelling(rb"\bclass\s+" + re.escape(name.encode()) + rb"\b", [name])
 
 
 class _RaiseSites(cst.CSTVisitor):
@@ -2975,7 +2975,7 @@ def translated_db_error(index: ProjectIndex, cls: ClassInfo) -> bool:
     if key in memo:
         return memo[key]
     memo[key] = False  # while it is worked out (an except naming the class itself)
-    pattern = re.compile(rb"raise\s+[\w.]*\b" + re.escape(cls.name.encode()) + rb"\b")
+    pattern = spelling(rb"raise\s+[\w.]*\b" + re.escape(cls.name.encode()) + rb"\b", [cls.name])
     found = False
     for m in index.modules_matching(pattern):
         visitor = _RaiseSites()

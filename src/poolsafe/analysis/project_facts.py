@@ -36,6 +36,7 @@ from poolsafe.analysis.frameworks import library_bases, route_framework
 from poolsafe.analysis.index import (
     ProjectIndex,
     call_pattern,
+    spelling,
     view_class_framework,
     word_pattern,
 )
@@ -215,7 +216,7 @@ class ProjectFacts:
             return self._sites[key]
         self._sites[key] = []
         out: list[CallSite] = []
-        pattern = re.compile(rb"\b" + re.escape(func.name.encode()) + rb"\b")
+        pattern = spelling(rb"\b" + re.escape(func.name.encode()) + rb"\b", [func.name])
         seen: set[tuple[int, str]] = set()
         for m in self.index.modules_matching(pattern):
             for call, caller in inventory(m).calls:
@@ -282,7 +283,7 @@ class ProjectFacts:
         (`from model.users import exists as user_exists`): its calls use them."""
         found = self._aliases.get(name)
         if found is None:
-            pattern = re.compile(rb"\b" + re.escape(name.encode()) + rb"\s+as\s+\w")
+            pattern = spelling(rb"\b" + re.escape(name.encode()) + rb"\s+as\s+\w", [name])
             found = sorted({local for m in self.index.modules_matching(pattern)
                             for local, qual in m.imports.items()
                             if local != name and qual.rpartition(".")[2] == name})
@@ -993,7 +994,7 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
     if not any(not is_test_module(s.module) for s in facts(index).call_sites(name)):
         return False
     # the name used as a value (a callback, a dispatch table) runs from elsewhere
-    pattern = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*\()")
+    pattern = spelling(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*\()", [name])
     return not any(not is_test_module(m) and _used_as_value(m.tree, name)
                    for m in index.modules_matching(pattern))
 

@@ -37,7 +37,7 @@ import zlib
 from pathlib import Path
 
 from poolsafe.analysis.module import ModuleInfo
-from poolsafe.core.gc_scope import collection_paused
+from poolsafe.core.gc_scope import collection_paused, keep_new_objects
 from poolsafe.scan.cache import (
     SNAPSHOT_DIR,
     TAG_NAME,
@@ -158,9 +158,13 @@ class SnapshotStore:
             return None
         try:
             # (no cyclic collection while the tree is rebuilt: it is all kept, and
-            # each collection on the way walked the nodes built so far again)
+            # each collection on the way walked the nodes built so far again; nor
+            # right after: inside a scan the tree leaves the collector's sight before
+            # collection resumes, else the first allocation's young collection
+            # walks the whole tree once more and moves it up a generation)
             with collection_paused():
                 module = pickle.loads(zlib.decompress(body))
+                keep_new_objects()
         except Exception:  # a snapshot that does not load is one that is not there
             return None
         if not isinstance(module, ModuleInfo):
