@@ -42,7 +42,7 @@ from poolsafe.analysis.index import ProjectIndex, spelling
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
-from poolsafe.analysis.resolution import resolve
+from poolsafe.analysis.resolution import external_name, resolve
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.rolling_commit import (
     every_session_rolls_back_commit,
@@ -211,6 +211,9 @@ _NON_RAISING_FUNCTIONS = frozenset(
      *_CANCEL_SCOPES}
 )
 _SCOPE_FUNCTIONS = frozenset({"locals", "dir", "vars", "globals"})
+#: builtins that read an object itself (its identity, type, attributes' presence), never
+#: its connection: a session passed to one does no work in a failed transaction
+_OBJECT_ONLY_BUILTINS = frozenset({"id", "type", "isinstance", "hash", "callable", "hasattr"})
 
 
 #: OpenTelemetry's span methods: the API must not raise (a span records, it does no
@@ -1264,7 +1267,11 @@ class FunctionFlow:
             if m not in NON_WORK_METHODS and not self._only_queues(resource, m):
                 state = self._db_work(state, resource)
         # a connection passed to a function is used by it (or rolled back by it), and
-        # so is one a nested function of this one reads from the enclosing scope
+        # so is one a nested function of this one reads from the enclosing scope; not
+        # by a builtin that reads the object only (`id(session)` in a log message)
+        if isinstance(f, cst.Name) and f.value in _OBJECT_ONLY_BUILTINS \
+                and external_name(self.index, f, self.module, self.func) == f.value:
+            arg_names = set()
         closure = self._closure_names(call)
         for name in sorted(arg_names | closure):
             owner = self.res.owner_of(name)

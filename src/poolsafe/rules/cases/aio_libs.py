@@ -721,13 +721,7 @@ PS102_VALID.append(Case(_ENTER_TX + """
 
 # The exit that gives the checkout back is inherited: a project base class's
 # `__aexit__` releases what the subclass's `__aenter__` keeps on `self`.
-_ENTER_BASE = _AIOMYSQL + """
-
-class _Scope:
-    def __init__(self, pool):
-        self.pool = pool
-        self.conn = None
-"""
+_ENTER_BASE = _ENTER_TX.replace("class Tx:", "class _Scope:")
 
 _ENTER_SUB = """
 

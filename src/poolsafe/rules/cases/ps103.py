@@ -3912,3 +3912,39 @@ INVALID += [
          note="a DataError is a failed statement: the append runs in the aborted "
               "transaction"),
 ]
+
+# `id(session)` in the handler's log message reads the object, not its connection: no
+# work in the failed transaction before the rollback (breadth51b, tuned on held:
+# granular_certificate_registry's write_to_database).
+_LOGGED = _SESSION + """
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def save(db: Session, items):
+    try:
+        db.add_all(items)
+        db.flush()
+"""
+
+VALID += [
+    Case(_LOGGED + """\
+    except SQLAlchemyError as e:
+        log.error("save failed: %s (session %s, %s)", e, id(db), type(db).__name__)
+        db.rollback()
+        return None
+    db.commit()
+    return items
+""", note="id()/type() of the session in the log message: not a use; rolled back"),
+]
+
+INVALID += [
+    Case(_LOGGED + """\
+    except SQLAlchemyError as e:  # expect: PS103
+        log.error("save failed: %s (session %s)", e, id(db))
+    db.commit()
+    return items
+""", note="look-alike: the log reads id(db) only, but the commit after the handler "
+          "runs in the failed transaction"),
+]
