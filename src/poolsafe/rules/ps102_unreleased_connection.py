@@ -1165,7 +1165,8 @@ def _committing_release(ctx: FileContext, func: FunctionInfo,
     when its body also commits (`release_commits`)."""
     wrappers: list[FunctionInfo] = []
     for call in iter_calls(func.node.body):
-        if released_name(call) != site.var:
+        if released_name(call) != site.var \
+                and site.var not in ctx.index.released_by_call(call, func):
             continue
         ref = ctx.index.evaluate(call.func, ctx.module, func)
         if isinstance(ref, FunctionRef):
