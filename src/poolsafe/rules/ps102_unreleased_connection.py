@@ -400,7 +400,10 @@ class UnreleasedConnection(Rule):
     into the `finally`; a single `try` without `finally` just gets one. Where the
     acquiring call is a context manager that only closes (`engine.connect()`,
     `SessionLocal()`, `async_session()`, asyncpg `pool.acquire()`), it becomes a
-    `with` / `async with` block instead. `with pool.getconn() as conn:` becomes
+    `with` / `async with` block instead (a SQLAlchemy session stays in `try`/`finally`
+    with `close()` when the project's dependency files pin SQLAlchemy below 1.4,
+    whose `Session` is no context manager; with no pin, the `with`: an unpinned
+    project installs a current one). `with pool.getconn() as conn:` becomes
     `with pool.connection() as conn:` for psycopg_pool (also through a wrapper that
     only returns `pool.getconn()`: `with get_connection() as conn:` becomes `with
     pool.connection() as conn:`, which commits on exit as before; a wrapper that

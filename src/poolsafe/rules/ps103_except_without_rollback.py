@@ -307,7 +307,16 @@ class ExceptWithoutRollback(Rule):
     class (`except psycopg2.Error:`) also runs when the connection is lost, and
     there `rollback()` raises itself: the fix contains that error
     (`try: conn.rollback()` / `except psycopg2.Error: pass`), so the handler
-    goes on as before.
+    goes on as before. On a connection the function did not open (a module's,
+    the caller's, the object's), a PostgreSQL-only driver keeps the fix safe because
+    the failed statement aborted the whole transaction; where the `try` calls
+    something that raises the driver's error on the client with nothing aborted
+    (`cur.fetchone()` after an INSERT with no result set, `.one()`), with no commit
+    before it in the `try`, that does not hold, and the fix is unsafe: the rollback
+    discards the INSERT that whoever commits the connection later stores. No rollback
+    is offered for Flask-SQLAlchemy's `db.session` in a handler that runs after the
+    `with app.app_context():` block it was used in: leaving the context removed the
+    session, and outside it `db.session` raises (Flask-SQLAlchemy 3).
 
     Inside a loop, rolling back would also discard what earlier iterations did
     (and let later ones commit without it), so the fix instead puts the `try`
