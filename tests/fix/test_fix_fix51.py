@@ -178,3 +178,16 @@ def test_an_exit_release_named_in_other_words_is_a_release() -> None:
     assert not applied
     (reason,) = left
     assert "the release function `liberar()` also commits" in reason
+
+
+def test_a_fetch_after_a_statement_that_returns_rows_keeps_the_fix_safe() -> None:
+    # fixcorpus51 (tune, CRI-lab/uid-tool): `SELECT ...` then `fetchone()` on the
+    # object's connection; a first version of the check above made it unsafe
+    case = _case(ps103.INVALID, "the INSERT returns its id")
+    text, left, applied = fix_one("PS103", _files(case), case.path, unsafe=False)
+    assert applied == [True] and not left, left
+    checked("PS103", {case.path: text})
+    select = case.code.replace('"INSERT INTO users (name) VALUES (%s) RETURNING id", (name,)',
+                               '"SELECT id FROM users WHERE name = %s", (name,)')
+    text, left, applied = fix_one("PS103", {case.path: select}, case.path, unsafe=False)
+    assert applied == [True] and not left, left

@@ -16,7 +16,9 @@ from poolsafe.analysis.cstutil import (
     iter_calls,
     iter_nodes,
     names_in,
+    positional_args,
     statements_after,
+    string_value,
 )
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
@@ -782,8 +784,7 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
     no later commit)."""
     if not _takes_client_errors(handler):
         return None
-    call = next((c for c in iter_calls(try_stmt.body) if isinstance(c.func, cst.Attribute)
-                 and c.func.attr.value in _CLIENT_ERROR_CALLS), None)
+    call = next(_client_error_calls(try_stmt.body, {}), None)
     if call is None:
         return None
     barriers = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -791,8 +792,7 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
                for st in statements_after(try_stmt, func.node, parents, barriers)
                for c in iter_calls(st)):
         return None
-    assert isinstance(call.func, cst.Attribute)
-    return (f"`{call.func.attr.value}()` can raise the driver's error without the server "
+    return (f"`{call}()` can raise the driver's error without the server "
             "aborting the transaction (no result set to fetch, no row for `one()`), and "
             f"then `{resource}.commit()` after the `try` stores what the transaction did "
             "before it; the rollback discards that work")
@@ -824,20 +824,46 @@ def _client_error_on_pending_work(try_stmt: cst.Try | cst.TryStar,
     connection later, and the rollback discards it. None otherwise."""
     if not _takes_client_errors(handler):
         return None
-    committed = False
+    executed: dict[str, str | None] = {}
     for stmt in body_statements(try_stmt.body):
-        client = next((c for c in iter_calls(stmt) if isinstance(c.func, cst.Attribute)
-                       and c.func.attr.value in _CLIENT_ERROR_CALLS), None)
-        if client is not None and not committed:
-            assert isinstance(client.func, cst.Attribute)
-            return (f"`{client.func.attr.value}()` can raise the driver's error without the "
-                    "server aborting the transaction (no result set to fetch, no row for "
+        client = next(_client_error_calls(stmt, executed), None)
+        if client is not None:
+            return (f"`{client}()` can raise the driver's error without the server "
+                    "aborting the transaction (no result set to fetch, no row for "
                     "`one()`): the transaction stays open with what was done before it, "
                     "which the code that commits this connection later stores; the "
                     "rollback discards it")
-        if any(dotted_name(c.func) == f"{resource}.commit" for c in iter_calls(stmt)):
-            committed = True
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+                dotted_name(c.func) == f"{resource}.commit" for c in iter_calls(stmt)):
+            return None  # nothing is pending past this commit
     return None
+
+
+def _client_error_calls(node: cst.CSTNode, executed: dict[str, str | None]) -> Iterator[str]:
+    """The names of the calls under `node`, in order, that raise the driver's error on
+    the client with nothing aborted on the server: `one()` and its kin, and a fetch
+    from a cursor unless the statement last executed on it (`executed`, by cursor,
+    updated here) is a literal that returns rows (`SELECT ...`, `... RETURNING id`)."""
+    for call in iter_calls(node):
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            continue
+        receiver, name = dotted_name(func.value), func.attr.value
+        if name in ("execute", "executemany") and receiver is not None:
+            args = positional_args(call)
+            executed[receiver] = string_value(args[0]) if args else None
+        elif name in _CLIENT_ERROR_CALLS and not (
+                name.startswith("fetch") and _returns_rows(executed.get(receiver or ""))):
+            yield name
+
+
+def _returns_rows(sql: str | None) -> bool:
+    """A statement that always has a result set: a fetch after it raises nothing of its
+    own."""
+    if sql is None:
+        return False
+    text = sql.strip().upper()
+    return text.startswith(("SELECT", "SHOW", "VALUES")) or "RETURNING" in text
 
 
 #: what pushes a Flask application context around a block

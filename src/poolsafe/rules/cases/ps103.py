@@ -3855,3 +3855,13 @@ INVALID += [
          note="committed before the fetch: nothing is pending when fetchone raises, so the "
               "fix stays safe"),
 ]
+
+# fix51 (tune: CRI-lab/uid-tool): a fetch after a literal SELECT (or `... RETURNING`) always
+# has a result set, so it raises nothing on the client: the shared-connection exemption
+# holds and the fix stays safe.
+INVALID += [
+    Case(_MODULE_CONN.format(commit="", mark="  # expect: PS103").replace(
+        '"INSERT INTO users (name) VALUES (%s)"',
+        '"INSERT INTO users (name) VALUES (%s) RETURNING id"'),
+         note="the INSERT returns its id: fetchone() has a result set, the fix stays safe"),
+]
