@@ -402,7 +402,10 @@ class UnreleasedConnection(Rule):
     into the `finally`; a single `try` without `finally` just gets one. Where the
     acquiring call is a context manager that only closes (`engine.connect()`,
     `SessionLocal()`, `async_session()`, asyncpg `pool.acquire()`), it becomes a
-    `with` / `async with` block instead. `with pool.getconn() as conn:` becomes
+    `with` / `async with` block instead (a SQLAlchemy session stays in `try`/`finally`
+    with `close()` when the project's dependency files pin SQLAlchemy below 1.4,
+    whose `Session` is no context manager; with no pin, the `with`: an unpinned
+    project installs a current one). `with pool.getconn() as conn:` becomes
     `with pool.connection() as conn:` for psycopg_pool (also through a wrapper that
     only returns `pool.getconn()`: `with get_connection() as conn:` becomes `with
     pool.connection() as conn:`, which commits on exit as before; a wrapper that
@@ -1167,7 +1170,8 @@ def _committing_release(ctx: FileContext, func: FunctionInfo,
     when its body also commits (`release_commits`)."""
     wrappers: list[FunctionInfo] = []
     for call in iter_calls(func.node.body):
-        if released_name(call) != site.var:
+        if released_name(call) != site.var \
+                and site.var not in ctx.index.released_by_call(call, func):
             continue
         ref = ctx.index.evaluate(call.func, ctx.module, func)
         if isinstance(ref, FunctionRef):

@@ -16,7 +16,9 @@ from poolsafe.analysis.cstutil import (
     iter_calls,
     iter_nodes,
     names_in,
+    positional_args,
     statements_after,
+    string_value,
 )
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
@@ -28,7 +30,7 @@ from poolsafe.analysis.session_state import (
     session_state_statements,
     within,
 )
-from poolsafe.analysis.values import Connection, FunctionRef, Instance
+from poolsafe.analysis.values import Connection, FunctionRef, Instance, LibraryObject
 from poolsafe.analysis.witness import swallow_path
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.callers import uses_of_function
@@ -317,7 +319,16 @@ class ExceptWithoutRollback(Rule):
     class (`except psycopg2.Error:`) also runs when the connection is lost, and
     there `rollback()` raises itself: the fix contains that error
     (`try: conn.rollback()` / `except psycopg2.Error: pass`), so the handler
-    goes on as before.
+    goes on as before. On a connection the function did not open (a module's,
+    the caller's, the object's), a PostgreSQL-only driver keeps the fix safe because
+    the failed statement aborted the whole transaction; where the `try` calls
+    something that raises the driver's error on the client with nothing aborted
+    (`cur.fetchone()` after an INSERT with no result set, `.one()`), with no commit
+    before it in the `try`, that does not hold, and the fix is unsafe: the rollback
+    discards the INSERT that whoever commits the connection later stores. No rollback
+    is offered for Flask-SQLAlchemy's `db.session` in a handler that runs after the
+    `with app.app_context():` block it was used in: leaving the context removed the
+    session, and outside it `db.session` raises (Flask-SQLAlchemy 3).
 
     Inside a loop, rolling back would also discard what earlier iterations did
     (and let later ones commit without it), so the fix instead puts the `try`
@@ -402,6 +413,11 @@ class ExceptWithoutRollback(Rule):
         if index is None or index not in flow.swallowing_handlers:
             return Unfixable(self.code, "the handler was not found")
         resource, why = flow.swallowing_handlers[index]
+        try_of = parents.get(id(handler))
+        gone = _used_only_in_app_context(ctx, func, try_of, resource) \
+            if isinstance(try_of, (cst.Try, cst.TryStar)) else None
+        if gone is not None:
+            return Unfixable(self.code, gone)
         lost = _lost_connection(ctx, func, handler, resource)
         if lost is not None:
             return Unfixable(self.code, f"no rollback for this handler: {lost}; there "
@@ -492,6 +508,10 @@ class ExceptWithoutRollback(Rule):
         kept = _client_error_work_committed(func, try_stmt, handler, resource, parents)
         if kept is not None:
             plan.mark_unsafe(kept)
+        elif shared is not None and kind is not None and kind.key in _WHOLE_TRANSACTION_ABORTS:
+            pending = _client_error_on_pending_work(try_stmt, handler, resource)
+            if pending is not None:
+                plan.mark_unsafe(f"{shared}: {pending}")
         body = handler.body
         if isinstance(body, cst.IndentedBlock):
             old = list(body.body)
@@ -772,17 +792,9 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
     error (the INSERT, the flushed object); the rollback discards it. None otherwise
     (a handler of server errors only, one that re-raises or returns, no such call,
     no later commit)."""
-    stmts = body_statements(handler.body)
-    last = stmts[-1] if stmts else None
-    if isinstance(last, cst.SimpleStatementLine) and last.body \
-            and isinstance(last.body[-1], _JUMPS):
+    if not _takes_client_errors(handler):
         return None
-    if handler.type is not None and all(
-            (dotted_name(t) or "").rsplit(".", 1)[-1] in _SERVER_ONLY_ERRORS
-            for t in exception_types(handler.type)):
-        return None
-    call = next((c for c in iter_calls(try_stmt.body) if isinstance(c.func, cst.Attribute)
-                 and c.func.attr.value in _CLIENT_ERROR_CALLS), None)
+    call = next(_client_error_calls(try_stmt.body, {}), None)
     if call is None:
         return None
     barriers = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -790,11 +802,113 @@ def _client_error_work_committed(func: FunctionInfo, try_stmt: cst.Try | cst.Try
                for st in statements_after(try_stmt, func.node, parents, barriers)
                for c in iter_calls(st)):
         return None
-    assert isinstance(call.func, cst.Attribute)
-    return (f"`{call.func.attr.value}()` can raise the driver's error without the server "
+    return (f"`{call}()` can raise the driver's error without the server "
             "aborting the transaction (no result set to fetch, no row for `one()`), and "
             f"then `{resource}.commit()` after the `try` stores what the transaction did "
             "before it; the rollback discards that work")
+
+
+def _takes_client_errors(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    """The handler takes errors the driver raises on the client (it is not a handler
+    of server errors only, `IntegrityError`) and does not leave by a jump."""
+    stmts = body_statements(handler.body)
+    last = stmts[-1] if stmts else None
+    if isinstance(last, cst.SimpleStatementLine) and last.body \
+            and isinstance(last.body[-1], _JUMPS):
+        return False
+    return handler.type is None or not all(
+        (dotted_name(t) or "").rsplit(".", 1)[-1] in _SERVER_ONLY_ERRORS
+        for t in exception_types(handler.type))
+
+
+def _client_error_on_pending_work(try_stmt: cst.Try | cst.TryStar,
+                                  handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                                  resource: str) -> str | None:
+    """Why the exemption for a PostgreSQL-only driver ("the failed statement aborted the
+    whole transaction, and the caller's earlier work with it") does not hold: the `try`
+    calls something that raises the driver's error on the client, with the server
+    aborting nothing (`cur.fetchone()` after an INSERT that returns no rows), with no
+    `<resource>.commit()` among the statements of the `try` before it, and the handler
+    takes that error and falls through. Then the transaction is still alive: the
+    original leaves the INSERT (and what earlier callers did) for whoever commits the
+    connection later, and the rollback discards it. None otherwise."""
+    if not _takes_client_errors(handler):
+        return None
+    executed: dict[str, str | None] = {}
+    for stmt in body_statements(try_stmt.body):
+        client = next(_client_error_calls(stmt, executed), None)
+        if client is not None:
+            return (f"`{client}()` can raise the driver's error without the server "
+                    "aborting the transaction (no result set to fetch, no row for "
+                    "`one()`): the transaction stays open with what was done before it, "
+                    "which the code that commits this connection later stores; the "
+                    "rollback discards it")
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+                dotted_name(c.func) == f"{resource}.commit" for c in iter_calls(stmt)):
+            return None  # nothing is pending past this commit
+    return None
+
+
+def _client_error_calls(node: cst.CSTNode, executed: dict[str, str | None]) -> Iterator[str]:
+    """The names of the calls under `node`, in order, that raise the driver's error on
+    the client with nothing aborted on the server: `one()` and its kin, and a fetch
+    from a cursor unless the statement last executed on it (`executed`, by cursor,
+    updated here) is a literal that returns rows (`SELECT ...`, `... RETURNING id`)."""
+    for call in iter_calls(node):
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            continue
+        receiver, name = dotted_name(func.value), func.attr.value
+        if name in ("execute", "executemany") and receiver is not None:
+            args = positional_args(call)
+            executed[receiver] = string_value(args[0]) if args else None
+        elif name in _CLIENT_ERROR_CALLS and not (
+                name.startswith("fetch") and _returns_rows(executed.get(receiver or ""))):
+            yield name
+
+
+def _returns_rows(sql: str | None) -> bool:
+    """A statement that always has a result set: a fetch after it raises nothing of its
+    own."""
+    if sql is None:
+        return False
+    text = sql.strip().upper()
+    return text.startswith(("SELECT", "SHOW", "VALUES")) or "RETURNING" in text
+
+
+#: what pushes a Flask application context around a block
+_APP_CONTEXT_METHODS = frozenset({"app_context", "test_request_context"})
+
+
+def _used_only_in_app_context(ctx: FileContext, func: FunctionInfo,
+                              try_stmt: cst.Try | cst.TryStar, resource: str) -> str | None:
+    """Why no rollback fits: `resource` is Flask-SQLAlchemy's `db.session`, and every use
+    of it in the `try` is inside a `with app.app_context():` block there, which the
+    handler runs after. Leaving the context removed the session (rolled back and
+    closed), and outside any app context Flask-SQLAlchemy 3's `db.session` raises
+    `RuntimeError: Working outside of application context`: the rollback would turn a
+    handled error into that one. None otherwise."""
+    root, _, attr = resource.partition(".")
+    if attr != "session":
+        return None
+    value = ctx.index.evaluate_dotted(root, func.module, func)
+    if not isinstance(value, LibraryObject) or value.type_key != "flask_sqlalchemy":
+        return None
+    blocks = [w for w in iter_nodes(try_stmt.body) if isinstance(w, cst.With) and any(
+        isinstance(item.item, cst.Call) and isinstance(item.item.func, cst.Attribute)
+        and item.item.func.attr.value in _APP_CONTEXT_METHODS for item in w.items)]
+    if not blocks:
+        return None
+    inside = {id(n) for w in blocks for n in iter_nodes(w.body)}
+    uses = [n for n in iter_nodes(try_stmt.body)
+            if isinstance(n, cst.Attribute) and dotted_name(n) == resource]
+    if not uses or any(id(u) not in inside for u in uses):
+        return None
+    return (f"`{resource}` is used only inside `with ...app_context():` in the `try`, "
+            "and the handler runs after that block: leaving the app context already "
+            f"removed the session (rolled back), and outside it `{resource}` raises "
+            "RuntimeError (Flask-SQLAlchemy 3): no rollback is needed there; roll back "
+            "inside the `with` block, by hand, if the error is handled there")
 
 
 def _undone(state: SessionState, what: str) -> str:

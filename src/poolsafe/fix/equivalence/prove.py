@@ -21,9 +21,10 @@ def prove_plan(tree: cst.Module, plan: FixPlan,
     """Run the equivalence check on `plan` applied alone (poolsafe.fix.equivalence):
     a plan that changes behaviour is marked unsafe with how; the reason it must not
     be offered at all (it always fails, or loses data) is returned. `releases`: the
-    release functions the project's configuration names."""
+    release functions the project's configuration names; the project release functions
+    the plan itself writes as the release (`plan.releases`) count as well."""
     try:
-        with configured_releases(releases):
+        with configured_releases([*releases, *plan.releases]):
             verdict = check_fix(tree, apply_plans(tree, [plan]), plan.code)
     except Exception as exc:  # an unproved fix is not a safe one
         plan.mark_unsafe(f"the equivalence check could not run ({type(exc).__name__})")

@@ -64,7 +64,7 @@ def released_name(call: cst.Call) -> str | None:
     last = func.attr.value if isinstance(func, cst.Attribute) else (
         func.value if isinstance(func, cst.Name) else None)
     if last is not None and last in _CONFIGURED.get():
-        names = [a.value.value for a in call.args if isinstance(a.value, cst.Name)]
+        names = [n for n in (_name_or_own(a.value) for a in call.args) if n is not None]
         return names[-1] if names else None
     if isinstance(func, cst.Attribute):
         if func.attr.value in _SELF_RELEASES and not call.args:
@@ -80,6 +80,21 @@ def released_name(call: cst.Call) -> str | None:
     if isinstance(func, cst.Name) and any(w in func.value.lower() for w in _WRAPPER_WORDS):
         return _first_name(call)
     return None
+
+
+def unrecognised_release(call: cst.Call) -> str | None:
+    """The last name of `call`, a release the project's analysis found by what the
+    function does (`db.desconectar(conn)`, `Conexion.liberar_conexion(self.conn)`),
+    when the syntax above would not take it for one; None when it would, or when the
+    call hands on no name to release."""
+    if released_name(call) is not None:
+        return None
+    func = call.func
+    last = func.attr.value if isinstance(func, cst.Attribute) else (
+        func.value if isinstance(func, cst.Name) else None)
+    if last is None or not any(_name_or_own(a.value) is not None for a in call.args):
+        return None
+    return last
 
 
 def rolled_back_name(call: cst.Call) -> str | None:
@@ -170,9 +185,12 @@ def _first_name(call: cst.Call) -> str | None:
     """The first argument when it is a name, or an attribute of `self` (`self.conn`:
     the connection a class holds, given back in its `__exit__`)."""
     args = positional_args(call)
-    if not args:
-        return None
-    first = strip_await(args[0])[0]
+    return _name_or_own(args[0]) if args else None
+
+
+def _name_or_own(arg: cst.BaseExpression) -> str | None:
+    """`conn`, or `self.conn`; None for anything else."""
+    first = strip_await(arg)[0]
     if isinstance(first, cst.Name):
         return first.value
     name = dotted_name(first)

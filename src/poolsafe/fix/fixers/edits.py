@@ -19,6 +19,7 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     strip_await,
 )
+from poolsafe.analysis.declared_drivers import declared_requirements
 from poolsafe.analysis.flow import (
     AcquireSite,
     call_may_raise,
@@ -28,6 +29,8 @@ from poolsafe.analysis.flow import (
 from poolsafe.analysis.index import ProjectIndex, method_alias
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import FunctionRef, LibraryObject
+from poolsafe.analysis.version_caps import caps_below
+from poolsafe.fix.equivalence.releases import unrecognised_release
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.knowledge import ACQUIRE_METHOD_NAMES, POOL_RELEASE_METHODS
 
@@ -271,6 +274,19 @@ def reference(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
 
 
 # ------------------------------------------------------------------ releases
+def note_release(plan: FixPlan, text: str) -> None:
+    """Record in `plan` that `text`, the release it writes or moves, is one (the
+    project's own release function, found by what its body does: `db.desconectar(conn)`)
+    when the equivalence check would not take it for one by its syntax."""
+    try:
+        expr = cst.parse_expression(text.removeprefix("await "))
+    except cst.ParserSyntaxError:
+        return
+    name = unrecognised_release(expr) if isinstance(expr, cst.Call) else None
+    if name is not None:
+        plan.releases.add(name)
+
+
 @dataclass
 class Release:
     """How a checkout is given back: a statement template over the variable."""
@@ -439,8 +455,10 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
                     # with its real signature: `close_conn(conn, cur)`
                     args = ", ".join("{var}" if a == site.var else a.replace("{", "{{")
                                      for a in _release_arguments(site, wrapper, index))
-                    return Release(f"{ref}({args})", is_async=wrapper.node.asynchronous
-                                   is not None, description=f"{wrapper.name}()")
+                    found = Release(f"{ref}({args})", is_async=wrapper.node.asynchronous
+                                    is not None, description=f"{wrapper.name}()")
+                    note_release(plan, found.code(site.var))
+                    return found
             if kind.close_releases:
                 return Release("{var}.close()", is_async=is_async and not kind.sync_close,
                                description="close()")
@@ -1288,6 +1306,23 @@ def _release_arguments(site: AcquireSite, wrapper: FunctionInfo,
     return [site.var if i == at else p for i, p in enumerate(params)]
 
 
+#: the SQLAlchemy release whose `Session` became a context manager
+_SESSION_CM_SINCE = (1, 4)
+
+
+def session_cm_unavailable(ctx: FileContext, kind_key: str) -> bool:
+    """A `with SessionLocal() as db:` would raise (AttributeError: __enter__) on every
+    SQLAlchemy the project allows: its dependency files pin SQLAlchemy below 1.4
+    (`SQLAlchemy==1.3.24`, `sqlalchemy<1.4`). Then the fix writes `try`/`finally` with
+    `close()`, which every version has. With no pin (or none this can read) the `with`
+    stays: an unpinned project installs a current SQLAlchemy."""
+    if kind_key != "session":
+        return False
+    return any(name == "sqlalchemy" and caps_below(written, _SESSION_CM_SINCE)
+               for name, written, _ in declared_requirements(ctx.module.abspath,
+                                                             ctx.index.text_files))
+
+
 def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNode],
              site: AcquireSite, code: str,
              extra: cst.SimpleStatementLine | None = None) -> FixOutcome:
@@ -1313,7 +1348,8 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     if extra is not None and not any(id(s) in region.removals for s in extra.body):
         return Unfixable(code, "the close() is not in the checkout's region")
     if kind.key in WITH_PREFERRED and site.conn.via is None and not region.guards \
-            and guarded_by is None and (not kind.is_async or func.is_async):
+            and guarded_by is None and (not kind.is_async or func.is_async) \
+            and not session_cm_unavailable(ctx, kind.key):
         plan.description = f"use {safe_form_at(site)}"
         wrap_with(module, plan, region, line, var, site.call, kind.is_async)
         return plan
@@ -1324,5 +1360,6 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     release = as_written(module, region, release, var,
                          isinstance(parents.get(id(site.call)), cst.Await))
     plan.description = f"release `{var}` with {release.description} in `finally`"
+    note_release(plan, release.code(var))
     wrap_try(module, plan, region, release.code(var))
     return plan

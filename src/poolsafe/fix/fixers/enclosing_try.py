@@ -35,6 +35,7 @@ from poolsafe.fix.fixers.edits import (
     check_line,
     escape_reason,
     is_removable_release,
+    note_release,
     only_pass,
     parse_line,
     release_for_site,
@@ -113,6 +114,7 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
                          isinstance(parents.get(id(site.call)), cst.Await))
     plan.description = (f"release `{var}` with {release.description} in the `finally` "
                         "of the `try` that holds it")
+    note_release(plan, release.code(var))
     in_body = any(any(n is small for n in iter_nodes(try_stmt.body)) for small in region.removed)
     if in_body and _release_may_raise(module, release.code(var)) and any(
             _catches_release_error(h) for h in try_stmt.handlers):

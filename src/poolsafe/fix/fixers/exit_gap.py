@@ -18,13 +18,19 @@ check proves each plan.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes, strip_await
 from poolsafe.analysis.exit_release import ExitGap
-from poolsafe.fix.fixers.edits import lift_blank_lines
+from poolsafe.analysis.values import FunctionRef
+from poolsafe.fix.fixers.edits import (
+    committing_release_reason,
+    lift_blank_lines,
+    note_release,
+    release_commits,
+)
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 
 if TYPE_CHECKING:  # the fixers' context; no import at run time
@@ -57,6 +63,13 @@ def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
         return left
     plan = FixPlan(code, f"give `{gap.attr}` back in a `finally` of "
                          f"`{gap.cls.name}.{gap.method.name}`, after what runs before it")
+    note_release(plan, gap.release)
+    released = stmts[at]
+    assert isinstance(released, cst.SimpleStatementLine)
+    call, _ = strip_await(cast(cst.Expr, released.body[0]).value)
+    ref = ctx.index.evaluate(cast(cst.Call, call).func, ctx.module, gap.method)
+    if isinstance(ref, FunctionRef) and release_commits(ref.func):
+        plan.mark_unsafe(committing_release_reason(ref.func.name))
     if plan.check_only:
         return plan
     release = stmts[at]

@@ -73,6 +73,11 @@ class FixPlan:
     #: "release on failure, hand on on success"): what the success path returns is
     #: untouched
     on_failure_only: bool = False
+    #: the last names of the project's own release functions the plan writes or moves
+    #: as the release (`db.desconectar(conn)`, `Conexion.liberar_conexion(self.conn)`):
+    #: found by what their bodies do, not by their names, so the equivalence check is
+    #: told to set them apart as releases, as it does a configured one
+    releases: set[str] = field(default_factory=set)
 
     def replace(self, node: cst.CSTNode, new: Replacement) -> None:
         self.replacements[id(node)] = (node, new)

@@ -4502,3 +4502,85 @@ def count_books(shelf):
         return cur.fetchone()[0]
 """, note="the singleton accessor's checkout used as a context manager (DBUtils gives it back)"),
 ]
+
+# fix51: a project that pins SQLAlchemy below 1.4, whose Session is no context manager:
+# the fix writes try/finally with close() instead of `with SessionLocal() as db:`
+# (tests/fix/test_fix_fix51.py).
+_SA13 = '''\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/app"))
+
+
+def count_users():
+{body}
+'''
+
+VALID += [
+    Case(_SA13.format(body='''\
+    db = SessionLocal()
+    try:
+        return db.execute("SELECT count(*) FROM users").scalar()
+    finally:
+        db.close()'''), files={"requirements.txt": "SQLAlchemy==1.3.24\n"},
+         note="closed in finally, on a SQLAlchemy that has no `with Session`"),
+]
+
+INVALID += [
+    Case(_SA13.format(body='''\
+    db = SessionLocal()  # expect: PS102
+    n = db.execute("SELECT count(*) FROM users").scalar()
+    db.close()
+    return n'''), files={"requirements.txt": "SQLAlchemy==1.3.24\npsycopg2==2.8.6\n"},
+         note="SQLAlchemy 1.3 pinned: the fix closes in try/finally, not `with`"),
+]
+
+# fix51: a project's release function named in words the equivalence check does not know
+# (`desconectar`, Spanish): found by what its body does, and set apart as the release, so
+# the fix is safe (tests/fix/test_fix_fix51.py).
+_DESCONECTAR_DB = '''\
+from psycopg2 import pool
+
+connection_pool = pool.SimpleConnectionPool(1, 10, dsn="dbname=app")
+
+
+def conectar():
+    return connection_pool.getconn()
+
+
+def desconectar(conn):
+    connection_pool.putconn(conn)
+'''
+
+VALID += [
+    Case('''\
+import db
+
+
+def listar():
+    conn = db.conectar()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT id, nombre FROM productos")
+        return cur.fetchall()
+    finally:
+        db.desconectar(conn)
+''', files={"db.py": _DESCONECTAR_DB}, note="given back in finally"),
+]
+
+INVALID += [
+    Case('''\
+import db
+
+
+def listar():
+    conn = db.conectar()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT id, nombre FROM productos")
+    filas = cur.fetchall()
+    db.desconectar(conn)
+    return filas
+''', files={"db.py": _DESCONECTAR_DB},
+         note="the release `desconectar` is skipped when a statement raises"),
+]

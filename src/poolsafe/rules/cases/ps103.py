@@ -3948,3 +3948,105 @@ INVALID += [
 """, note="look-alike: the log reads id(db) only, but the commit after the handler "
           "runs in the failed transaction"),
 ]
+
+# fix51: Flask-SQLAlchemy's `db.session` used only inside `with app.app_context():` in the
+# `try`: the handler runs after that block, where leaving the context has removed the
+# session and `db.session` itself raises (Flask-SQLAlchemy 3, outside any app context).
+# No rollback is offered there (tests/fix/test_fix_fix51.py); a handler inside the block
+# rolls back as usual.
+_APP_CONTEXT = '''\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://localhost/app"
+db = SQLAlchemy(app)
+
+
+def seed(rows):
+{body}
+'''
+
+VALID += [
+    Case(_APP_CONTEXT.format(body='''\
+    with app.app_context():
+        try:
+            for row in rows:
+                db.session.add(row)
+            db.session.commit()
+        except Exception as e:
+            db.session.rollback()
+            print("seed failed", e)'''),
+         note="the handler runs inside the app context and rolls back"),
+]
+
+INVALID += [
+    Case(_APP_CONTEXT.format(body='''\
+    try:
+        with app.app_context():
+            for row in rows:
+                db.session.add(row)
+            db.session.commit()
+        print("seeded")
+    except Exception as e:  # expect: PS103
+        print("seed failed", e)'''),
+         note="the handler runs after the app context has gone: no rollback fits there",
+         unfixable=("`db.session` is used only inside `with ...app_context():` in the "
+                    "`try`, and the handler runs after that block: leaving the app context "
+                    "already removed the session (rolled back), and outside it `db.session` "
+                    "raises RuntimeError (Flask-SQLAlchemy 3): no rollback is needed there; "
+                    "roll back inside the `with` block, by hand, if the error is handled "
+                    "there")),
+]
+
+# fix51: a module's psycopg2 connection that other functions commit later; the `try` calls
+# fetchone() with no commit before it. "no results to fetch" is raised on the client and
+# aborts nothing: the INSERT stays in the open transaction for the later commit, which the
+# rollback would discard. The fix is unsafe (tests/fix/test_fix_fix51.py); with a commit
+# before the fetch it stays safe.
+_MODULE_CONN = '''\
+import psycopg2
+
+conn = psycopg2.connect("dbname=app")
+
+
+def add_user(name):
+    cur = conn.cursor()
+    try:
+        cur.execute("INSERT INTO users (name) VALUES (%s)", (name,)){commit}
+        row = cur.fetchone()
+    except Exception as e:{mark}
+        print("add_user failed", e)
+        row = None
+    return row
+
+
+def save():
+    conn.commit()
+'''
+
+VALID += [
+    Case(_MODULE_CONN.format(commit="", mark="").replace(
+        '        print("add_user failed", e)\n',
+        '        conn.rollback()\n        print("add_user failed", e)\n'),
+         note="the handler rolls the module's connection back itself"),
+]
+
+INVALID += [
+    Case(_MODULE_CONN.format(commit="", mark="  # expect: PS103"),
+         note="a server error aborts the shared transaction; the fix is unsafe: fetchone's "
+              "own 'no results to fetch' leaves the INSERT that save() commits"),
+    Case(_MODULE_CONN.format(commit="\n        conn.commit()", mark="  # expect: PS103"),
+         note="committed before the fetch: nothing is pending when fetchone raises, so the "
+              "fix stays safe"),
+]
+
+# fix51 (tune: CRI-lab/uid-tool): a fetch after a literal SELECT (or `... RETURNING`) always
+# has a result set, so it raises nothing on the client: the shared-connection exemption
+# holds and the fix stays safe.
+INVALID += [
+    Case(_MODULE_CONN.format(commit="", mark="  # expect: PS103").replace(
+        '"INSERT INTO users (name) VALUES (%s)"',
+        '"INSERT INTO users (name) VALUES (%s) RETURNING id"'),
+         note="the INSERT returns its id: fetchone() has a result set, the fix stays safe"),
+]
