@@ -834,17 +834,27 @@ def _long_running(loop: cst.While) -> bool:
 
 def _advanced_by_body(loop: cst.While) -> bool:
     """The loop's test reads a local name (not `True`, not an attribute such as
-    `self.running`) that its body assigns: a page flag or a batch counter. An
+    `self.running`) that its body assigns: a page flag or a batch counter, also
+    through a call (`while chunk.exists():` with `chunk = qs.filter(pk__gt=last)`,
+    `while rows := fetch(last_id):` with `last_id = row.id`): the data running out
+    ends it. A test whose names the body never assigns (`while not stop.is_set():`,
+    `while item := queue.get():`) is not advanced by it. An
     assignment in an `except` handler does not count: a flag only an error clears
     (`while launched:` with `launched = False` under `except`) keeps the loop running
     until something fails."""
+    # the names the test reads as values: not an attribute's or a called function's
+    # name, not `self`, not what a walrus in the test binds (`while rows :=
+    # fetch(last_id):` reads `last_id`; `while chunk.exists():` reads `chunk`)
+    skip = {id(n.attr) for n in iter_nodes(loop.test) if isinstance(n, cst.Attribute)}
+    skip |= {id(n.func) for n in iter_nodes(loop.test)
+             if isinstance(n, cst.Call) and isinstance(n.func, cst.Name)}
+    walrus = {n.target.value for n in iter_nodes(loop.test)
+              if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name)}
     tested = {n.value for n in iter_nodes(loop.test) if isinstance(n, cst.Name)
-              and n.value not in ("True", "False", "None", "not", "len")}
+              and id(n) not in skip and n.value not in walrus
+              and n.value not in ("True", "False", "None", "not", "len", "self", "cls")}
     if not tested:
-        return False
-    for node in iter_nodes(loop.test):
-        if isinstance(node, (cst.Attribute, cst.Call)):
-            return False  # `while self.running:`, `while not stop.is_set():`
+        return False  # `while True:`, `while self.running:`
     assigned: set[str] = set()
     handlers = {id(n) for h in iter_nodes(loop.body) if isinstance(h, cst.ExceptHandler)
                 for n in iter_nodes(h.body)}

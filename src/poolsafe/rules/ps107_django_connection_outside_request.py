@@ -135,7 +135,9 @@ class DjangoConnectionOutsideRequest(Rule):
     prompt repeated until the answer is valid), closes with the command's process.
     So does a paging or batch loop whose test reads a name the loop's body sets
     (`while has_more:` with `has_more = page.has_more`, `while current < last:`
-    with `current = end + 1`), even when it sleeps between batches to spare the
+    with `current = end + 1`), also through a call (`while chunk.exists():` with
+    `chunk = pending.filter(pk__gt=last)`, `while rows := fetch(last_id):` with
+    `last_id = row.id`), even when it sleeps between batches to spare the
     server; a loop that also waits for messages (`get_message()`, `recv()`), or
     whose test only a signal or another thread changes (`while running:`,
     `while not self.stopped():`), is the long-running process and stays reported;

@@ -14,6 +14,8 @@ from poolsafe.analysis.cstutil import (
     dotted_name,
     iter_calls,
     iter_nodes,
+    keyword_arg,
+    string_value,
     strip_await,
 )
 from poolsafe.analysis.django_auth import authenticates_first
@@ -200,7 +202,10 @@ class IoInTransaction(Rule):
     read from the environment is not assumed), Django runs every sync view inside
     `transaction.atomic()`: a function view, and every method of a Django or DRF view
     class, is read as an `@atomic` function, from its first query on. A view
-    decorated `@transaction.non_atomic_requests` and an async view are left out.
+    decorated `@transaction.non_atomic_requests` and an async view are left out, and
+    so is every method of a view class whose `dispatch` is so decorated (`as_view()`
+    copies the mark from `dispatch`), also through
+    `@method_decorator(transaction.non_atomic_requests, name="dispatch")`.
     Besides the queries above, a view class's `self.get_object()` (DRF's
     `GenericAPIView` and Django's `SingleObjectMixin` run `queryset.get()`; an
     override typically returns a looked-up object or `request.user`) and
@@ -1049,11 +1054,35 @@ def _in_atomic_request(index: ProjectIndex, func: FunctionInfo, walker: _Walker)
             return False
     elif request_handler(index, func) != "django":
         return False
-    for deco in func.node.decorators:
-        qual = external_name(index, _decorator_callee(deco.decorator), walker.module, None)
-        if qual is not None and qual_match(qual, DJANGO_NON_ATOMIC_REQUESTS) is not None:
+    if _non_atomic(index, func.node.decorators, walker.module):
+        return False
+    # a view class whose `dispatch` is decorated: `as_view()` copies the mark from
+    # `dispatch` onto the view function Django wraps (also through
+    # `@method_decorator(transaction.non_atomic_requests, name="dispatch")`)
+    if func.cls is not None:
+        dispatch = func.cls.methods.get("dispatch")
+        if dispatch is not None and _non_atomic(index, dispatch.node.decorators,
+                                                func.cls.module):
             return False
+        for deco in func.cls.node.decorators:
+            d = deco.decorator
+            name = keyword_arg(d, "name") if isinstance(d, cst.Call) else None
+            if isinstance(d, cst.Call) and call_name(d) == "method_decorator" and d.args \
+                    and name is not None and string_value(name) == "dispatch":
+                qual = external_name(index, d.args[0].value, func.cls.module, None)
+                if qual is not None and qual_match(qual, DJANGO_NON_ATOMIC_REQUESTS):
+                    return False
     return True
+
+
+def _non_atomic(index: ProjectIndex, decorators: Sequence[cst.Decorator],
+                module: ModuleInfo) -> bool:
+    """One of `decorators` is `@transaction.non_atomic_requests`."""
+    for deco in decorators:
+        qual = external_name(index, _decorator_callee(deco.decorator), module, None)
+        if qual is not None and qual_match(qual, DJANGO_NON_ATOMIC_REQUESTS) is not None:
+            return True
+    return False
 
 
 def _decorator_callee(expr: cst.BaseExpression) -> cst.BaseExpression:

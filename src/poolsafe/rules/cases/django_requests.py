@@ -640,3 +640,46 @@ def confirm(order_id, address):
     send_mail([address], "shop/confirmed.email", {"order": order})
 """, files=_files(_PLAIN_SETTINGS), path="shop/mail.py",
     note="the mail is sent after the block commits"))
+
+# large51 (issue 31; tune: awx's job-template callback view): a view class whose
+# `dispatch` is decorated `@transaction.non_atomic_requests` is left out of
+# ATOMIC_REQUESTS (`as_view()` copies the mark from `dispatch`), also through
+# `@method_decorator(transaction.non_atomic_requests, name="dispatch")`.
+_NON_ATOMIC_DISPATCH = _VIEWS + """
+from django.utils.decorators import method_decorator
+
+
+{class_decorator}class Callback(APIView):
+{dispatch}
+    def post(self, request, pk):
+        order = Order.objects.get(pk=pk)
+        requests.post(PAY, json={{"id": order.id}}, timeout=10){mark}
+        return JsonResponse({{}})
+"""
+
+_DISPATCH = """    @transaction.non_atomic_requests
+    def dispatch(self, *args, **kwargs):
+        return super().dispatch(*args, **kwargs)
+"""
+
+PS207_VALID += [
+    Case(_NON_ATOMIC_DISPATCH.format(class_decorator="", dispatch=_DISPATCH, mark=""),
+         files=_files(), path="shop/views.py",
+         note="ATOMIC_REQUESTS: the view's dispatch is non_atomic_requests, so the query "
+              "commits on its own before the HTTP call"),
+    Case(_NON_ATOMIC_DISPATCH.format(
+        class_decorator='@method_decorator(transaction.non_atomic_requests, name="dispatch")\n',
+        dispatch="", mark=""),
+         files=_files(), path="shop/views.py",
+         note="ATOMIC_REQUESTS: the same mark through method_decorator on the class"),
+]
+
+PS207_INVALID += [
+    Case(_NON_ATOMIC_DISPATCH.format(
+        class_decorator='@method_decorator(transaction.non_atomic_requests, name="get")\n',
+        dispatch=_DISPATCH.replace("@transaction.non_atomic_requests\n    ", ""),
+        mark="  # expect: PS207"),
+         files=_files(), path="shop/views.py",
+         note="ATOMIC_REQUESTS: marking another method, or a dispatch without the "
+              "decorator, leaves the view atomic"),
+]

@@ -2388,3 +2388,60 @@ VALID += [
         "from models import Order"),
          files=_FILES, note="look-alike: the loop closes stale connections every round"),
 ]
+
+# large51 (issue 31; tune: kobocat's populate_xml_hashes_for_instances command): a batch
+# loop whose test calls something on a name its body sets (`while chunk.exists():` with
+# `chunk = ...filter(pk__gt=last)`), or passes one (`while rows := fetch(last_id):` with
+# `last_id = row.id`), ends when the data runs out: the command's one run.
+VALID += [
+    Case("""
+from django.core.management.base import BaseCommand
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        pending = Order.objects.filter(paid=False).order_by("pk")
+        chunk = pending[:500]
+        while chunk.exists():
+            last = None
+            for order in chunk:
+                Order.objects.filter(pk=order.pk).update(paid=True)
+                last = order.pk
+            chunk = pending.filter(pk__gt=last)[:500]
+""", files=_FILES, note="the body replaces the chunk its test asks: the loop ends after "
+                       "the last chunk"),
+    Case("""
+from django.core.management.base import BaseCommand
+from models import Order
+
+import archive
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        last_id = 0
+        while rows := archive.fetch_after(last_id, limit=100):
+            for row in rows:
+                last_id = row["id"]
+                Order.objects.get_or_create(id=row["order_id"])
+""", files=_FILES, note="the test fetches the rows after the last one the body saw: a "
+                       "finite walk over the archive"),
+]
+
+INVALID += [
+    Case("""
+from django.core.management.base import BaseCommand
+from models import Order
+
+import broker
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        queue = broker.connect("orders")
+        while message := queue.get(timeout=30):
+            Order.objects.filter(id=message.order_id).update(paid=True)  # expect: PS107
+""", files=_FILES, note="the test calls on a queue the body never replaces: a consumer "
+                       "that runs for the life of the process"),
+]
