@@ -125,8 +125,10 @@ def _returned_to_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
 
 def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
     """A module no project module imports (tests aside) that runs as a script: an
-    `if __name__ == "__main__":` block, or a call at its top level of a project
-    function or of database work (`q_pandas(Q[0])`, `df.to_sql(...)`), and that
+    `if __name__ == "__main__":` block, or a call statement at its top level of a
+    project function (`q_pandas(Q[0])`; not an assignment from one, `engine =
+    get_engine()`, which sets the module up) or database work (`df.to_sql(...)`,
+    `conn = engine.connect()`), and that
     starts no server, consumer or scheduler and has no loop that waits (see
     `_scripts_only`). Its module-level engine serves one run, which ends. (A module
     that only calls what it imports at its top level, `load_dotenv()`, says nothing
@@ -147,15 +149,16 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
             called = strip_await(value)[0] if value is not None else None
             if not isinstance(called, cst.Call):
                 continue
-            if isinstance(called.func, cst.Name) and called.func.value in own:
-                return True
             if isinstance(called.func, cst.Attribute) and called.func.attr.value in _WORK_METHODS:
                 return True
-            if isinstance(small, cst.Expr):
-                with index.full_resolution():  # the same answer whatever is parsed yet
-                    callee = index.evaluate(called.func, module, None)
-                if isinstance(callee, FunctionRef):
-                    return True  # `insert_to_db(engine, df, "ratings")`: the project's work
+            if not isinstance(small, cst.Expr):
+                continue  # `engine = get_engine()`: a module's set-up, not a run's work
+            if isinstance(called.func, cst.Name) and called.func.value in own:
+                return True
+            with index.full_resolution():  # the same answer whatever is parsed yet
+                callee = index.evaluate(called.func, module, None)
+            if isinstance(callee, FunctionRef):
+                return True  # `insert_to_db(engine, df, "ratings")`: the project's work
     return False
 
 

@@ -17,6 +17,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import (
     call_name,
+    children,
     final_name,
     keyword_arg,
     positional_args,
@@ -226,6 +227,50 @@ def resolve(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
     return Bound(expr, module, func)
 
 
+
+
+def _reaching_value(func: FunctionInfo, use: cst.Name,
+                    values: list[cst.BaseExpression]) -> cst.BaseExpression | None:
+    """Of the values the local `use` names is assigned in `func`, the last one
+    assigned before `use` that is not in another branch of an `if` (or `elif`/
+    `else`) than `use`: one branch's assignment does not reach a use in the other
+    (`url = "sqlite://"` ... `return create_engine(url)` in the development
+    branch, `url = f"postgresql://..."` in the other). Other blocks (`try`,
+    `with`, loops) do not exclude. None when `use` is not found in the body (then
+    the last assignment stands, as before)."""
+    wanted = {id(v) for v in values}
+    found: list[tuple[cst.BaseExpression, tuple[int, ...]]] = []
+    use_path: list[tuple[int, ...]] = []
+
+    def walk(node: cst.CSTNode, path: tuple[int, ...]) -> None:
+        if use_path:
+            return
+        if node is use:
+            use_path.append(path)
+            return
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) and node is not func.node:
+            return
+        for child in children(node):
+            # the branches of an `if` are alternatives: each is a step of the path
+            branch = isinstance(node, (cst.If, cst.Else)) and child is not getattr(
+                node, "test", None) and child is not getattr(node, "orelse", None)
+            walk(child, (*path, id(child)) if branch else path)
+        if not use_path and id(node) in wanted and isinstance(node, cst.BaseExpression):
+            found.append((node, path))  # after its own children: `x = f(x)` reads the old x
+
+    try:
+        walk(func.node.body, ())
+    except RecursionError:
+        return None
+    if not use_path:
+        return None
+    u = use_path[0]
+    # one encloses the other (an assignment before the `if`, or one in a branch the
+    # use follows); paths that part inside an `if` are alternatives
+    reaching = [v for v, p in found if u[:len(p)] == p or p[:len(u)] == u]
+    return reaching[-1] if reaching else None
+
+
 def _step(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
           func: FunctionInfo | None) -> Bound | None:
     if isinstance(expr, cst.Name):
@@ -239,6 +284,10 @@ def _step(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
                 if isinstance(last, ImportBinding):
                     return _imported(index, last.qualname, module)
                 values = [v for v in scope.locals[name] if isinstance(v, cst.BaseExpression)]
+                if len(values) > 1 and scope is func:
+                    reaching = _reaching_value(scope, expr, values)
+                    if reaching is not None:
+                        return Bound(reaching, module, scope)
                 return Bound(values[-1], module, scope) if values else None
             scope = scope.parent
         if name in module.assigns:

@@ -48,9 +48,10 @@ class PoolWithoutPrePing(Rule):
       (the app's own configuration is judged).
 
     The database is judged by the URL's scheme when the text is visible: a
-    string literal, the literal start of an f-string or concatenation, a module
-    or class constant (across modules), the default of `os.environ.get` /
-    `os.getenv` (also a server's fallback written after `or`: `os.environ.get(
+    string literal, the literal start of an f-string or concatenation, a local
+    (the assignment that reaches the engine call: one made in the other branch of
+    an `if` does not), a module or class constant (across modules), the default
+    of `os.environ.get` / `os.getenv` (also a server's fallback written after `or`: `os.environ.get(
     "DATABASE_URL") or "postgresql://localhost/app"`; a file database's fallback,
     `or "sqlite:///dev.db"`, is the local run's and leaves the deployment's to the
     declared drivers), what a project helper returns (`create_engine(database_url())`

@@ -923,3 +923,45 @@ INVALID += [
          files=_PYMYSQL_REQUIREMENTS,
          note="a MySQL URI: Flask-SQLAlchemy recycles it, but nothing pre-pings"),
 ]
+
+# issue 31, round 20 (ps2xx50's "Left", corpus19b's civitas): a local URL assigned in
+# both branches of an `if` is read per branch; each engine is judged by its own branch's URL
+_BRANCH_URL = """\
+import os
+
+from sqlalchemy import create_engine
+
+
+def get_engine():
+    if os.getenv("DEV_SQLITE") == "1":
+        url = "sqlite:///dev.db"
+        return create_engine(url, connect_args={{"check_same_thread": False}})
+    url = f"postgresql+psycopg://app@{{os.getenv('DB_HOST', 'db')}}/app"
+    return create_engine(url{options}){mark}
+"""
+
+VALID += [
+    Case(_BRANCH_URL.format(options=", pool_pre_ping=True", mark=""),
+         files={"main.py": "from case import get_engine\n\nengine = get_engine()\n",
+                "app.py": "from fastapi import FastAPI\n\nimport main\n\napp = FastAPI()\n"},
+         note="the development branch's SQLite engine is judged by its own URL, not by the "
+              "PostgreSQL one assigned after it"),
+]
+
+INVALID += [
+    Case(_BRANCH_URL.format(options="", mark="  # expect: PS203"),
+         files={"main.py": "from case import get_engine\n\nengine = get_engine()\n",
+                "app.py": "from fastapi import FastAPI\n\nimport main\n\napp = FastAPI()\n"},
+         note="the PostgreSQL branch's engine, without pre-ping"),
+    Case("""\
+from sqlalchemy import create_engine
+
+
+def get_engine():
+    return create_engine("postgresql://app@db/app")  # expect: PS203
+
+
+engine = get_engine()
+""", note="a module nobody imports whose top level only assigns from its own function: "
+          "module set-up, nothing says it runs as a script"),
+]
