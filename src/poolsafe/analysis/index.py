@@ -113,6 +113,14 @@ class NamedStore(Protocol):
 
     def put_named(self, data: bytes, found: tuple[bool, bool]) -> None: ...
 
+    def get_used(self, data: bytes, name: str) -> bool | None:
+        """The kept answer of `project_facts._used_as_value` for `name` in the module
+        whose text is `data` decoded (None when none is kept)."""
+
+    def put_used(self, text: bytes, name: str, found: bool) -> None:
+        """Keep `found`, `_used_as_value`'s answer for `name` in the module whose
+        text, encoded as UTF-8, is `text`."""
+
 
 class ProjectIndex:
     #: per-module facts kept between runs, for the questions that can be answered
@@ -235,14 +243,20 @@ class ProjectIndex:
 
     def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
                    likely: re.Pattern[bytes] | None = None,
-                   admitted: Callable[[Path, bytes], bool] | None = None) -> bool:
+                   admitted: Callable[[Path, bytes], bool] | None = None,
+                   decided: Callable[[ModulePath, bytes], bool | None] | None = None
+                   ) -> bool:
         """`any(wanted(m) for m in self.modules_matching(pattern))`. An index that
         parses on demand tries first the modules whose bytes match `likely` (a
         module that `wanted` most probably accepts) and stops parsing at the first
         one accepted: the answer is the same, in whatever order they are tried.
         `admitted`, given a module's path and bytes, says which modules `wanted`
         may accept at all (the others are never parsed for it): an answer from the
-        bytes that must never refuse a module `wanted` accepts."""
+        bytes that must never refuse a module `wanted` accepts. `decided`, given
+        where a module is and its bytes, is `wanted`'s own answer when it is known
+        without the tree (a kept answer, made from a parse of the same bytes), else
+        None: an index that parses on demand does not parse a module it decides
+        (this one has every module parsed, and asks `wanted`)."""
         return any(wanted(m) for m in self.modules_matching(pattern)
                    if admitted is None or admitted(m.abspath, m.source.encode()))
 

@@ -8,6 +8,7 @@ modules_mentioning`), so checking one file does not parse the whole project.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +41,13 @@ from poolsafe.analysis.index import (
     view_class_framework,
     word_pattern,
 )
-from poolsafe.analysis.module import ClassInfo, FunctionInfo, ImportBinding, ModuleInfo
+from poolsafe.analysis.module import (
+    ClassInfo,
+    FunctionInfo,
+    ImportBinding,
+    ModuleInfo,
+    ModulePath,
+)
 from poolsafe.analysis.resolution import (
     MAX_RESOLUTION_DEPTH,
     decorator_target,
@@ -995,8 +1002,25 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
         return False
     # the name used as a value (a callback, a dispatch table) runs from elsewhere
     pattern = spelling(rb"\b" + re.escape(name.encode()) + rb"\b(?!\s*\()", [name])
-    return not any(not is_test_module(m) and _used_as_value(m.tree, name)
-                   for m in index.modules_matching(pattern))
+    store = index.summaries
+
+    def used(m: ModuleInfo) -> bool:
+        if is_test_module(m):
+            return False
+        found = _used_as_value(m.tree, name)
+        if store is not None:
+            with contextlib.suppress(UnicodeEncodeError):
+                store.put_used(m.source.encode(), name, found)
+        return found
+
+    def kept(place: ModulePath, data: bytes) -> bool | None:
+        # a module whose answer was kept (made from a parse of the same text) is not
+        # parsed for it: an edit's `check FILE` parsed whole modules that only
+        # import the name
+        assert store is not None
+        return False if is_test_module(place) else store.get_used(data, name)
+
+    return not index.any_module(pattern, used, decided=None if store is None else kept)
 
 
 def _used_as_value(tree: cst.Module, name: str) -> bool:

@@ -343,9 +343,13 @@ class LazyIndex(ProjectIndex):
 
     def any_module(self, pattern: re.Pattern[bytes], wanted: Callable[[ModuleInfo], bool],
                    likely: re.Pattern[bytes] | None = None,
-                   admitted: Callable[[Path, bytes], bool] | None = None) -> bool:
+                   admitted: Callable[[Path, bytes], bool] | None = None,
+                   decided: Callable[[ModulePath, bytes], bool | None] | None = None
+                   ) -> bool:
         """Parses the matching modules one at a time, those parsed already first, then
-        those whose bytes match `likely`, until one is `wanted`. Every file the pattern matches is
+        those whose bytes match `likely`, until one is `wanted`; a module not parsed
+        yet that `decided` answers for (at its `place`: one that parses) is not
+        parsed. Every file the pattern matches is
         recorded (`matched`) as if all were read: the answer depends on them all."""
         matching = self._matching(pattern)
         if matching is None:
@@ -365,6 +369,13 @@ class LazyIndex(ProjectIndex):
         paths = [*(p for p in paths if p in self._loaded),
                  *(p for p in paths if p not in self._loaded)]
         for path in paths:
+            if decided is not None and self.place is not None and path not in self._loaded:
+                place = self.place(path)
+                known = None if place is None else decided(place, self._source_of(path))
+                if known is not None:
+                    if known:
+                        return True
+                    continue
             m = self._module_at(path)
             if m is not None and wanted(m):
                 return True

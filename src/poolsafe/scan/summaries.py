@@ -17,7 +17,10 @@ hold a pool (`LazyIndex.pool_candidates`).
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import io
+import tokenize
 from pathlib import Path
 
 from poolsafe.analysis.pool_summary import PoolSummary
@@ -31,8 +34,32 @@ NAMED_SUFFIX = ".dbnames.json"
 LIMIT = 8000
 KEEP = 6000
 
+#: `project_facts._used_as_value`'s answers (a boolean), by the module's text and the name
+USED_SUFFIX = ".used.json"
+
 _code_digest: list[str] = []
 _named_digest: list[str] = []
+_used_digest: list[str] = []
+
+
+def _used_version() -> str:
+    if not _used_digest:
+        from poolsafe.analysis import cstutil, module, project_facts
+
+        _used_digest.append(code_version((project_facts, cstutil, module)))
+    return _used_digest[0]
+
+
+def _plain_utf8(data: bytes) -> bool:
+    """Whether `data` is read as UTF-8 without a byte-order mark (`core.source.decode`
+    then gives `data.decode()`: the text that, encoded, is `data`)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return False
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:
+        return False
+    return encoding == "utf-8"
 
 
 def _named_version() -> str:
@@ -65,6 +92,7 @@ class SummaryStore:
         self.loaded = 0
         self._files = JsonFiles(self.directory, SUFFIX, LIMIT, KEEP)
         self._named = JsonFiles(self.directory, NAMED_SUFFIX, LIMIT, KEEP)
+        self._used = JsonFiles(self.directory, USED_SUFFIX, LIMIT, KEEP)
         self._known: dict[str, PoolSummary | None] = {}
 
     def _name(self, abspath: str, data: bytes) -> str:
@@ -120,3 +148,24 @@ class SummaryStore:
         if not self.usable:
             return
         self._named.put(self._named_name(data), list(found))
+
+    def _used_name(self, text: bytes, name: str) -> str:
+        h = hashlib.blake2b(digest_size=20)
+        for part in (_used_version(), name):
+            h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        h.update(text)
+        return h.hexdigest()
+
+    def get_used(self, data: bytes, name: str) -> bool | None:
+        """The kept answer of `project_facts._used_as_value` for `name` in the module
+        read from `data`: only for bytes whose text is `data` itself (UTF-8, no
+        byte-order mark), as `put_used` keys the answers by the text."""
+        if not self.usable or not _plain_utf8(data):
+            return None
+        found = self._used.get(self._used_name(data, name))
+        return found if isinstance(found, bool) else None
+
+    def put_used(self, text: bytes, name: str, found: bool) -> None:
+        if not self.usable:
+            return
+        self._used.put(self._used_name(text, name), found)
