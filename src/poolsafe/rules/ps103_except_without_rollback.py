@@ -325,7 +325,9 @@ class ExceptWithoutRollback(Rule):
     something that raises the driver's error on the client with nothing aborted
     (`cur.fetchone()` after an INSERT with no result set, `.one()`), with no commit
     before it in the `try`, that does not hold, and the fix is unsafe: the rollback
-    discards the INSERT that whoever commits the connection later stores. No rollback
+    discards the INSERT that whoever commits the connection later stores (a fetch
+    after a literal `SELECT` or `... RETURNING` on that cursor always has a result
+    set and counts for nothing). No rollback
     is offered for Flask-SQLAlchemy's `db.session` in a handler that runs after the
     `with app.app_context():` block it was used in: leaving the context removed the
     session, and outside it `db.session` raises (Flask-SQLAlchemy 3).
