@@ -191,3 +191,37 @@ def test_a_fetch_after_a_statement_that_returns_rows_keeps_the_fix_safe() -> Non
                                '"SELECT id FROM users WHERE name = %s", (name,)')
     text, left, applied = fix_one("PS103", {case.path: select}, case.path, unsafe=False)
     assert applied == [True] and not left, left
+
+
+def test_remove_handler_after_a_committing_teardown_is_unsafe() -> None:
+    # main 7dc99f8 added `remove_session` before `return app`, after the factory's
+    # `commit_session`: Flask runs teardown_appcontext handlers in reverse order, so the
+    # session was removed (rolled back) before the commit, and the visit was lost (shown
+    # on SQLite with Flask 3.1: 1 row before, 0 after)
+    from poolsafe.rules.cases import ps205
+
+    case = _case(ps205.INVALID, "a new handler after it would run first")
+    text, left, applied = fix_one("PS205", _files(case), case.path, unsafe=False)
+    assert text == case.code and not applied
+    (reason,) = left
+    assert "`app` already registers a teardown_appcontext handler, and Flask runs them " \
+           "in the reverse order" in reason
+    fixed, left, applied = fix_one("PS205", _files(case), case.path, unsafe=True)
+    assert applied == [False] and not left
+    checked("PS205", {case.path: fixed})
+
+
+def test_remove_handler_with_no_earlier_teardown_stays_safe() -> None:
+    from poolsafe.rules.cases import ps205
+
+    case = _case(ps205.INVALID, "a new handler after it would run first")
+    source = case.code.replace('''    @app.teardown_appcontext
+    def commit_session(exception=None):
+        if exception is None:
+            Session.commit()
+
+''', "")
+    text, left, applied = fix_one("PS205", {case.path: source}, case.path, unsafe=False)
+    assert applied == [True] and not left, left
+    assert "        Session.remove()\n" in text
+    checked("PS205", {case.path: text})

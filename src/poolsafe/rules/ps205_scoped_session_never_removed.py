@@ -108,7 +108,11 @@ class ScopedSessionNeverRemoved(Rule):
     ## Fix safety
     The fix adds a `teardown_appcontext` handler next to the Flask app when the
     app is a module-level object; it is safe (removing a session at the end of a
-    context only closes what the request no longer uses).
+    context only closes what the request no longer uses), except where the app
+    already registers a `teardown_appcontext` handler ahead of where the new one
+    goes: Flask runs those handlers in reverse order, so that one would run on a
+    session already removed (a commit there would store nothing), and the fix is
+    unsafe; call `remove()` at the end of that handler instead.
     """
 
     code = "PS205"

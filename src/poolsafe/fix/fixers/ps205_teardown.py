@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes
+from poolsafe.analysis.cstutil import dotted_name, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import instance_type
@@ -239,6 +239,8 @@ def _beside_app(ctx: FileContext, app: AppSite, name: str, call: cst.Call,
         order = {id(s): i for i, s in enumerate(tree.body)}
         if top is not None and order.get(id(top), -1) > order[id(app.stmt)]:
             after = top
+    tops: list[cst.CSTNode] = list(tree.body)
+    _unsafe_after_earlier_teardown(plan, app.name, tops[:tops.index(after) + 1])
     in_handler = None
     if local_import is not None:
         if _imports_module(session_module, app.module):
@@ -305,3 +307,32 @@ def _insert_in_factory(module: ModuleInfo, plan: FixPlan, app: AppSite, ref: str
         handler = _with_footer(handler, 1)
     stmts.append(handler)
     plan.add_before(app.ret, stmts)
+    body = app.factory.node.body
+    if isinstance(body, cst.IndentedBlock) and app.ret in body.body:
+        stmts_in: list[cst.CSTNode] = list(body.body)
+        _unsafe_after_earlier_teardown(plan, app.name, stmts_in[:stmts_in.index(app.ret)])
+
+
+def _unsafe_after_earlier_teardown(plan: FixPlan, app: str,
+                                   before: list[cst.CSTNode]) -> None:
+    """Flask runs `teardown_appcontext` handlers in the reverse order of their
+    registration: a handler the app registered before the new one (`before`: the
+    statements ahead of where it goes) runs after it, on a session already removed.
+    One that commits the session (`db_session.commit()` on a clean exit) would then
+    commit a fresh, empty session: the request's work is rolled back and lost. So the
+    fix is unsafe when such a handler exists; put `remove()` at the end of that
+    handler instead."""
+    key = f"{app}.teardown_appcontext"
+    for stmt in before:
+        for node in iter_nodes(stmt, into_functions=True):
+            found = (isinstance(node, cst.Decorator) and dotted_name(
+                node.decorator.func if isinstance(node.decorator, cst.Call)
+                else node.decorator) == key) or (
+                isinstance(node, cst.Call) and dotted_name(node.func) == key)
+            if found:
+                plan.mark_unsafe(
+                    f"`{app}` already registers a teardown_appcontext handler, and Flask "
+                    "runs them in the reverse order: that one would run after the new "
+                    "handler has removed the session (a commit there would store nothing); "
+                    "call remove() at the end of that handler instead")
+                return

@@ -502,3 +502,35 @@ def expire_now():
     return "", 204
 """, note="the helper the task calls is also called by a route: requests read the registry"),
 ]
+
+# fix51 (probing): Flask runs teardown_appcontext handlers in the reverse order of their
+# registration. A factory that already registers one that commits the session, with the
+# new handler added after it (before `return app`), would remove the session before that
+# commit runs: the request's work is lost. The fix is unsafe there
+# (tests/fix/test_fix_fix51.py); a teardown that also removes it is not reported.
+_COMMIT_TEARDOWN = _ENGINE + '''
+Session = scoped_session(sessionmaker(bind=engine)){mark}
+
+
+def create_app():
+    app = Flask(__name__)
+
+    @app.teardown_appcontext
+    def commit_session(exception=None):
+        if exception is None:
+            Session.commit(){cleanup}
+
+    @app.route("/visit")
+    def visit():
+        Session.execute("INSERT INTO visits DEFAULT VALUES")
+        return "ok"
+
+    return app
+'''
+
+VALID.append(Case(_COMMIT_TEARDOWN.format(mark="", cleanup="\n        Session.remove()"),
+                  note="the factory's teardown commits, then removes the registry"))
+
+INVALID.append(Case(_COMMIT_TEARDOWN.format(mark="  # expect: PS205", cleanup=""),
+                    note="the factory's teardown commits but never removes the registry; a "
+                         "new handler after it would run first"))
