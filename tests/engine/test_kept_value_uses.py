@@ -12,7 +12,7 @@ import pytest
 
 import poolsafe.analysis.project_facts as project_facts
 from poolsafe.core.model import ScanResult
-from poolsafe.scan.cache import CACHE_DIR_NAME
+from poolsafe.scan.cache import CACHE_DIR_NAME, clear_cache
 from poolsafe.scan.engine import ScanOptions, scan
 from poolsafe.scan.lazy_index import LazyIndex
 
@@ -102,3 +102,8 @@ def test_kept_answers_decide_unchanged_modules_and_find_the_same(
     # `__main__`) unless a module hands the class on
     assert once and set(once) == {not registry}
     assert _key(last) == _key(scan(["db.py"], ScanOptions()))
+    # the kept answers are the cache's own files: `clean` removes them with the rest
+    cache = tmp_path / CACHE_DIR_NAME
+    assert list((cache / "modules").glob("*.used.json"))
+    assert clear_cache(cache) == []
+    assert not cache.exists()
