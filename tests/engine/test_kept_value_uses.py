@@ -12,7 +12,7 @@ import pytest
 
 import poolsafe.analysis.project_facts as project_facts
 from poolsafe.core.model import ScanResult
-from poolsafe.scan.cache import CACHE_DIR_NAME
+from poolsafe.scan.cache import CACHE_DIR_NAME, clear_cache
 from poolsafe.scan.engine import ScanOptions, scan
 from poolsafe.scan.lazy_index import LazyIndex
 
@@ -65,25 +65,23 @@ def test_kept_answers_decide_unchanged_modules_and_find_the_same(
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     monkeypatch.chdir(tmp_path)
-    asked: list[str] = []
-    orig = project_facts._used_as_value
+    once: list[bool] = []
+    orig_once = project_facts._method_run_once
 
-    def counting(tree: object, name: str) -> bool:
-        asked.append(name)
-        return orig(tree, name)  # type: ignore[arg-type]
+    def answering(index: object, func: object, depth: int) -> bool:
+        found = orig_once(index, func, depth)  # type: ignore[arg-type]
+        once.append(found)
+        return found
 
-    monkeypatch.setattr(project_facts, "_used_as_value", counting)
+    monkeypatch.setattr(project_facts, "_method_run_once", answering)
     opts = ScanOptions(cache_dir=tmp_path / CACHE_DIR_NAME)
     scan(["."], opts)
-    results = []
     for i in range(3):
         (tmp_path / "db.py").write_text(DB + f"\n\ndef edit_{i}():\n    return {i}\n")
-        asked.clear()
         cached = scan(["db.py"], opts)
         fresh = scan(["db.py"], ScanOptions())
         assert _key(cached) == _key(fresh)
-        results.append((list(asked), _key(cached)))
-    assert "Store" in results[0][0]  # (the question is asked, of the modules parsed)
+    assert once  # (the question is asked)
     # the last edit decides the module that only imports the name from its kept
     # answer: it is neither parsed nor loaded (nothing else reads it)
     loaded: list[str] = []
@@ -95,15 +93,7 @@ def test_kept_answers_decide_unchanged_modules_and_find_the_same(
         return orig_at(self, path)
 
     monkeypatch.setattr(LazyIndex, "_module_at", recording)
-    once: list[bool] = []
-    orig_once = project_facts._method_run_once
-
-    def answering(index: object, func: object, depth: int) -> bool:
-        found = orig_once(index, func, depth)  # type: ignore[arg-type]
-        once.append(found)
-        return found
-
-    monkeypatch.setattr(project_facts, "_method_run_once", answering)
+    once.clear()
     (tmp_path / "db.py").write_text(DB + "\n\ndef edit_last():\n    return 0\n")
     last = scan(["db.py"], opts)
     assert "main.py" in loaded, loaded  # (read for the calls of `Store`)
@@ -112,3 +102,8 @@ def test_kept_answers_decide_unchanged_modules_and_find_the_same(
     # `__main__`) unless a module hands the class on
     assert once and set(once) == {not registry}
     assert _key(last) == _key(scan(["db.py"], ScanOptions()))
+    # the kept answers are the cache's own files: `clean` removes them with the rest
+    cache = tmp_path / CACHE_DIR_NAME
+    assert list((cache / "modules").glob("*.used.json"))
+    assert clear_cache(cache) == []
+    assert not cache.exists()

@@ -52,7 +52,8 @@ _OWN_NAMES = (TAG_NAME, ".gitignore")
 SNAPSHOT_DIR = "modules"
 #: (and the per-module summaries of `poolsafe.scan.summaries`, `.pool.json`, and the
 #: kept path comparisons of `poolsafe.scan.proofs`, `.proof.json`)
-_SNAPSHOT_SUFFIXES = (".pickle", ".pool.json", ".proof.json", ".poolsafe-tmp")
+_SNAPSHOT_SUFFIXES = (".pickle", ".pool.json", ".dbnames.json", ".used.json", ".proof.json",
+                      ".poolsafe-tmp")
 
 
 def code_version(modules: Iterable[ModuleType]) -> str:
