@@ -62,7 +62,9 @@ def test_fix_rate_over_invalid_cases() -> None:
     tally = {r.code: Counter(_outcome(r, c) for c in r.INVALID) for r in RULES}
     assert tally == {
         "PS210": Counter(safe=9, unsafe=1),
-        "PS211": Counter(safe=10, unsafe=1),
+        # (12: round 51's twins of the one-shot call graph: a MySQL engine factory a
+        # Flask app also calls, and one no project code calls)
+        "PS211": Counter(safe=12, unsafe=1),
     }
 
 
