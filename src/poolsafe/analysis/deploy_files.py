@@ -389,14 +389,31 @@ def _console_scripts(text: str | None) -> dict[str, str]:
 
 def project_files(index: ProjectIndex, module: ModuleInfo) -> ProjectFiles:
     """The deployment files of the project `module` belongs to (the rule-case
-    harness's in-memory files for a project in memory)."""
+    harness's in-memory files for a project in memory). One per project root for
+    the life of the index: its listing walks the disk, and the rules ask for every
+    function they judge."""
     from poolsafe.core.project import find_project_root
 
-    if index.text_files or module.abspath.parts[:2] == ("/", "virtual"):
+    known: dict[str, ProjectFiles] = index.derived(_PROJECT_FILES, dict)
+    virtual_project = bool(index.text_files) or module.abspath.parts[:2] == ("/", "virtual")
+    directory = "/virtual" if virtual_project else str(module.abspath.parent)
+    found = known.get(directory)
+    if found is not None:
+        return found
+    if virtual_project:
         virtual = {p.relative_to("/virtual").as_posix(): text
                    for p, text in index.text_files.items()}
         # Python configuration (gunicorn.conf.py) is a module of the in-memory project
         for m in index.modules:
             virtual.setdefault(m.path, m.source)
-        return ProjectFiles(Path("/virtual"), virtual)
-    return ProjectFiles(find_project_root(module.abspath))
+        found = ProjectFiles(Path("/virtual"), virtual)
+    else:
+        root = find_project_root(module.abspath)
+        found = next((f for f in known.values() if f.root == root), None) \
+            or ProjectFiles(root)
+    known[directory] = found
+    return found
+
+
+#: `ProjectIndex.derived` key: the `ProjectFiles` of each module directory
+_PROJECT_FILES = "deploy_files.project_files"

@@ -57,7 +57,7 @@ from poolsafe.analysis.values import (
     Value,
 )
 from poolsafe.core.complexity import parse_refusal
-from poolsafe.core.project import ProjectConfig, importable_from
+from poolsafe.core.project import ProjectConfig
 from poolsafe.knowledge import (
     CLOSE_METHODS,
     CONNECTION_KINDS,
@@ -138,6 +138,8 @@ class ProjectIndex:
         self.by_name: dict[str, list[ModuleInfo]] = {}
         self._package_dirs: frozenset[str] | None = None
         self._sys_path_dirs: frozenset[str] | None = None
+        #: path -> what decides whether a bare import means it (`_import_prefixes`)
+        self._import_prefixes: dict[str, tuple[str, str | None, bool]] = {}
         for m in self._modules:
             for n in m.names:
                 self.by_name.setdefault(n, []).append(m)
@@ -344,10 +346,34 @@ class ProjectIndex:
     def importable(self, path: str, name: str, importer: str) -> bool:
         """`importable_from`, and also a module by its bare name from a directory the
         project's own code puts on `sys.path` (`sys.path.append('./ORM')` in the entry
-        point, then `from aioengine import get_engine` anywhere): `sys_path_dirs`."""
-        if importable_from(path, name, importer, self.package_dirs()):
+        point, then `from aioengine import get_engine` anywhere): `sys_path_dirs`.
+
+        Asked once per candidate file of every import the analysis follows, so the
+        answer for a bare name is read off prefixes worked out once per file
+        (`_import_prefixes`) rather than with `pathlib` each time."""
+        if "." in name:
             return True
-        return "." not in name and os.path.dirname(path) in self.sys_path_dirs()
+        inside, not_inside, on_sys_path = self._import_prefixes.get(path) \
+            or self._prefixes_of(path)
+        if importer.startswith(inside) and (
+                not_inside is None or not importer.startswith(not_inside)):
+            return True
+        return on_sys_path
+
+    def _prefixes_of(self, path: str) -> tuple[str, str | None, bool]:
+        """For the module file `path`: the directory prefix an importer must be in
+        (its import root), the one it must not be in (a package's own directory: a
+        package never finds itself by its bare name), and whether its directory is on
+        the project's `sys.path` (`importable_from`'s rules, read lexically)."""
+        p = Path(path)
+        package = p.name == "__init__.py"
+        root = str(p.parent.parent if package else p.parent)
+        not_inside = None
+        if package and root in self.package_dirs():
+            not_inside = _dir_prefix(str(p.parent))
+        found = (_dir_prefix(root), not_inside, os.path.dirname(path) in self.sys_path_dirs())
+        self._import_prefixes[path] = found
+        return found
 
     def sys_path_dirs(self) -> frozenset[str]:
         """The project directories that a project file adds to `sys.path` with a
@@ -2013,3 +2039,8 @@ def _root_name(module: ModuleInfo) -> str | None:
     up = len(module.names[0].split(".")) - (0 if module.is_package else 1)
     parents = module.abspath.parents
     return parents[up].name if up < len(parents) else None
+
+
+def _dir_prefix(directory: str) -> str:
+    """What the paths of the files under `directory` start with."""
+    return directory if directory.endswith(os.sep) else directory + os.sep
