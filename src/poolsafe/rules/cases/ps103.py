@@ -2500,7 +2500,7 @@ def save_forever(fetch):
 
 # issue 31, large code bases: a handler that stores a new connection on the attribute
 # (`self.conn = engine.connect()`) and retries on it does not use the failed transaction
-_RECONNECT = """
+_RECONNECT_ON_ATTRIBUTE = """
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -2523,13 +2523,13 @@ class Jobs:
 """
 
 VALID += [
-    Case(_RECONNECT.format(mark="", target="conn"),
+    Case(_RECONNECT_ON_ATTRIBUTE.format(mark="", target="conn"),
          note="the handler stores a new connection on `self.conn` and retries there: the "
               "failed transaction is not used again"),
 ]
 
 INVALID += [
-    Case(_RECONNECT.format(mark="  # expect: PS103", target="spare"),
+    Case(_RECONNECT_ON_ATTRIBUTE.format(mark="  # expect: PS103", target="spare"),
          note="a new connection stored on another attribute: the retry still runs on "
               "`self.conn`, in the failed transaction"),
 ]
