@@ -19,8 +19,10 @@ see it: this module reads the function around each `db.connect()` statement.
   function that only connects (a helper someone else closes after) are left alone.
   SQLite databases are files and are not tracked.
 - A name bound in several places (`if url.startswith("sqlite"): db = SqliteDatabase(...)
-  else: db = PooledMySQLDatabase(...)`) is tracked when any of its bindings is a
-  server database: the configuration may pick that one.
+  else: db = PooledMySQLDatabase(...)`), or to a conditional expression
+  (`db = PooledPostgresqlDatabase(...) if PG else SqliteDatabase(...)`), is tracked when
+  any of its bindings or branches is a server database: the configuration may pick
+  that one.
 - playhouse's `FlaskDB`: `fdb.connect_db()` and `fdb.close_db(exc)` (its request hooks,
   also called by hand in threads) connect and close the database it was given
   (`FlaskDB(app, db)`, `fdb._load_database(app, db)`, `fdb.database = db`); they are
@@ -322,10 +324,22 @@ def _server_database(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo
     else:
         bindings = list(module.assigns.get(expr.value, []))
         where = None
-    if len(bindings) < 2:
+    choices = [c for b in bindings for c in _alternatives(b)]
+    if len(choices) < 2:
         return False
     return any(isinstance(v, LibraryObject) and v.type_key == _TRACKED
-               for v in (index.evaluate(b, module, where) for b in bindings))
+               for v in (index.evaluate(c, module, where) for c in choices))
+
+
+def _alternatives(expr: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The values a binding may give: both branches of a conditional expression
+    (`PooledPostgresqlDatabase(...) if PG else SqliteDatabase(...)`), nested ones
+    too; `expr` itself otherwise."""
+    if isinstance(expr, cst.IfExp):
+        yield from _alternatives(expr.body)
+        yield from _alternatives(expr.orelse)
+    else:
+        yield expr
 
 
 def _is_flask_db(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,

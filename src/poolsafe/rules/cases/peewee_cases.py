@@ -412,6 +412,35 @@ def add(name):
     Item.create(name=name)
 """, note="both branches are SQLite databases: not tracked"))
 
+# The same choice in one conditional expression: either branch may be the one built.
+_CHOSEN_INLINE = """\
+import os
+
+from peewee import SqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase
+
+db = (PooledPostgresqlDatabase("ledger", max_connections=8) if os.environ.get("PG_HOST")
+      else SqliteDatabase("ledger.db"))
+
+
+def balance(account):
+    db.connect()
+    row = db.execute_sql("SELECT total FROM balances WHERE id = %s", (account,)).fetchone()
+    db.close()
+    return row[0]
+"""
+
+PS102_INVALID.append(Case(_CHOSEN_INLINE.replace("    db.connect()\n",
+                                                 "    db.connect()  # expect: PS102\n"),
+                          note="a pooled branch of a conditional expression: the close is "
+                               "skipped when the query raises", unfixable=_BY_HAND))
+
+PS102_VALID.append(Case(_CHOSEN_INLINE.replace('PooledPostgresqlDatabase("ledger", '
+                                               'max_connections=8)',
+                                               'SqliteDatabase(":memory:")'),
+                        note="look-alike: both branches of the conditional expression are "
+                             "SQLite databases: not tracked"))
+
 # playhouse's FlaskDB: `connect_db()` / `close_db(exc)` connect and close its database,
 # loaded here by an application factory that picks the database from its settings.
 _FLASK_DB = """\
