@@ -1,37 +1,20 @@
 """`ProjectIndex.importable` for a bare-name import (issue 32): the per-file prefixes
 answer first, and the project's `sys.path` additions (`sys_path_dirs`, which reads
 every file that spells `sys.path.append` and, on a lazy index, parses the selected
-ones) are read only when the prefixes say no. Asking them first for every candidate
-file parsed those scripts on every one-edit check (mlflow's `setup_*_cases.py`) and
-made them dependencies of the edited file's cache entry."""
+ones) are read only when the prefixes say no, as before the prefixes (2bb6fde).
+Asking them first, for every candidate file, loaded those scripts in a project where
+no import needs them and made them dependencies of the checked file's cache entry."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from test_any_module import _index  # (a lazy index over files in memory, parses logged)
+
 from poolsafe.analysis.index import _SYS_PATH_WORD
-from poolsafe.analysis.module import ModuleInfo
 from poolsafe.scan.cache import pattern_key
-from poolsafe.scan.checking import parse_source
-from poolsafe.scan.lazy_index import LazyIndex
 
 SCRIPT = 'import sys\n\nsys.path.append("../vendored")\n\nfrom orm import make\n'
-
-
-def _index(files: dict[str, bytes]) -> tuple[LazyIndex, list[str]]:
-    parsed: list[str] = []
-
-    def load(path: str) -> ModuleInfo | None:
-        parsed.append(path)
-        p = Path(path)
-        return parse_source(p.name, p, Path(p.name), files[path].decode())
-
-    names: dict[str, list[str]] = {}
-    for p in files:
-        names.setdefault(Path(p).stem, []).append(p)
-    index = LazyIndex([], None, load, names, frozenset(), selected=list(files),
-                      source=lambda path: files[path])
-    return index, parsed
 
 
 def _project(tmp_path: Path, with_script: bool) -> dict[str, bytes]:
