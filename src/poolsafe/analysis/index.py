@@ -139,7 +139,7 @@ class ProjectIndex:
         self._package_dirs: frozenset[str] | None = None
         self._sys_path_dirs: frozenset[str] | None = None
         #: path -> what decides whether a bare import means it (`_import_prefixes`)
-        self._import_prefixes: dict[str, tuple[str, str | None, bool]] = {}
+        self._import_prefixes: dict[str, tuple[str, str | None]] = {}
         for m in self._modules:
             for n in m.names:
                 self.by_name.setdefault(n, []).append(m)
@@ -350,28 +350,30 @@ class ProjectIndex:
 
         Asked once per candidate file of every import the analysis follows, so the
         answer for a bare name is read off prefixes worked out once per file
-        (`_import_prefixes`) rather than with `pathlib` each time."""
+        (`_import_prefixes`) rather than with `pathlib` each time. `sys_path_dirs` is
+        asked only when the prefixes say no: it reads (and, on demand, parses) every
+        file that spells `sys.path`, which a question the prefixes answer must not
+        cost (nor add to the cache's dependencies)."""
         if "." in name:
             return True
-        inside, not_inside, on_sys_path = self._import_prefixes.get(path) \
-            or self._prefixes_of(path)
+        inside, not_inside = self._import_prefixes.get(path) or self._prefixes_of(path)
         if importer.startswith(inside) and (
                 not_inside is None or not importer.startswith(not_inside)):
             return True
-        return on_sys_path
+        return os.path.dirname(path) in self.sys_path_dirs()
 
-    def _prefixes_of(self, path: str) -> tuple[str, str | None, bool]:
+    def _prefixes_of(self, path: str) -> tuple[str, str | None]:
         """For the module file `path`: the directory prefix an importer must be in
-        (its import root), the one it must not be in (a package's own directory: a
-        package never finds itself by its bare name), and whether its directory is on
-        the project's `sys.path` (`importable_from`'s rules, read lexically)."""
+        (its import root) and the one it must not be in (a package's own directory: a
+        package never finds itself by its bare name): `importable_from`'s rules, read
+        lexically."""
         p = Path(path)
         package = p.name == "__init__.py"
         root = str(p.parent.parent if package else p.parent)
         not_inside = None
         if package and root in self.package_dirs():
             not_inside = _dir_prefix(str(p.parent))
-        found = (_dir_prefix(root), not_inside, os.path.dirname(path) in self.sys_path_dirs())
+        found = (_dir_prefix(root), not_inside)
         self._import_prefixes[path] = found
         return found
 
