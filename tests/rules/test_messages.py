@@ -333,3 +333,34 @@ threading.Thread(target=run).start()
     [message] = [f.message for f in result.findings if f.path == "app.py"]
     assert "`report()`, which uses `count_paid()`, which uses `Order.objects" in message, message
     assert ",," not in message, message
+
+
+def test_with_on_a_direct_connection_advises_its_close() -> None:
+    """psycopg2's `with connect() as conn:` ends the transaction only; a connection of
+    its own has no pool to go back to, so the advice is its close (what `fix` writes),
+    not a pool's release; a pool's checkout keeps the pool's release."""
+    app = '''import psycopg2
+from psycopg2.pool import SimpleConnectionPool
+
+pool = SimpleConnectionPool(1, 4, "dbname=app")
+
+
+def count(dsn):
+    with psycopg2.connect(dsn) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM users")
+            return cur.fetchone()[0]
+
+
+def total():
+    with pool.getconn() as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT sum(n) FROM totals")
+            return cur.fetchone()[0]
+'''
+    assert _messages({"app.py": app}) == [
+        (8, "`with psycopg2.connect()` on a psycopg2 connection only ends the transaction; "
+            "it does not close the connection; use try/finally: conn.close()"),
+        (15, "`with pool.getconn()` on a psycopg2 pool connection only ends the transaction; "
+             "it does not release the connection; use try/finally: pool.putconn(conn)"),
+    ]

@@ -518,7 +518,7 @@ class UnreleasedConnection(Rule):
                     yield self.finding(
                         site.call,
                         f"`with {site.conn.origin}` on a {kind.label} only ends the transaction; "
-                        f"it does not release the connection; use "
+                        f"it does not {'close' if kind.direct else 'release'} the connection; use "
                         f"try/finally: {release_hint(site, ctx.index, func)}",
                     )
                     continue

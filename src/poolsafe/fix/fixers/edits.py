@@ -1206,6 +1206,8 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
         if kind.close_releases:
             return f"{'await ' if kind.is_async and not kind.sync_close else ''}{var}.close()"
         return f"the pool's release for `{site.conn.via}()`"
+    if kind.direct and kind.close_releases:  # a connection of its own: no pool to give it to
+        return f"{'await ' if kind.is_async and not kind.sync_close else ''}{var}.close()"
     return f"the pool's {kind.pool_release or 'release'}()"
 
 
