@@ -4584,3 +4584,59 @@ def listar():
 ''', files={"db.py": _DESCONECTAR_DB},
          note="the release `desconectar` is skipped when a statement raises"),
 ]
+
+# `__exit__` empties the class's own caches before it closes: a method of the class that
+# only calls `.clear()` on attributes the class only ever sets to empty containers cannot
+# raise, so the close always runs; a cache the class builds from a project object may
+# reach the network when cleared
+_EMPTIES_THEN_CLOSES = '''
+import psycopg2
+{extra}
+
+class CatalogReader:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.conn = None
+        self.pages = {{}}
+        self.visited = set()
+        {cache}
+
+    def __enter__(self):
+        self.conn = psycopg2.connect(self.dsn){mark}
+        return self
+
+    def __exit__(self, *exc):
+        self.reset()
+        self.conn.close()
+
+    def reset(self):
+        """Forget what this run read."""
+        self.pages.clear()
+        self.visited.clear()
+        {clear}
+'''
+
+VALID += [
+    Case(_EMPTIES_THEN_CLOSES.format(extra="", cache="self.titles = []", mark="",
+                                     clear="self.titles.clear()"),
+         note="reset() only empties the class's own dict, set and list: the close runs"),
+]
+
+INVALID += [
+    Case(_EMPTIES_THEN_CLOSES.format(extra="from catalog.cache import RemoteCache\n",
+                                     cache='self.titles = RemoteCache("redis://cache")',
+                                     mark="  # expect: PS102",
+                                     clear="self.titles.clear()"),
+         files={"catalog/__init__.py": "", "catalog/cache.py": '''
+import redis
+
+
+class RemoteCache:
+    def __init__(self, url):
+        self.client = redis.Redis.from_url(url)
+
+    def clear(self):
+        self.client.flushdb()
+'''},
+         note="clearing a remote cache may raise: the close after it is skipped"),
+]
