@@ -10,10 +10,7 @@ release is skipped. This module reads the releasing method itself:
   `if self.conn.is_connected():`): a connection that died is never given back,
   and the pool counts its slot as taken for good;
 - a call that may raise before the release, outside a `try` whose `finally` holds
-  it (`self.conn.commit()` then `putconn`): a failed commit skips the release. A
-  method of the class itself that only empties the class's own containers
-  (`self.forget()` whose body is `self.rows.clear()`, each attribute only ever
-  `{}`, `[]`, `set()`, `dict()` or `list()`) cannot raise.
+  it (`self.conn.commit()` then `putconn`): a failed commit skips the release.
 
 The state guard counts only for pooled connections: a direct connection that
 died holds nothing on the server, and the process frees it. A call that may raise
@@ -144,7 +141,7 @@ def _gaps(index: ProjectIndex, cls: ClassInfo, method: FunctionInfo) -> Iterator
         assert isinstance(f, cst.Attribute)
         if f.attr.value == "close" and not conn.kind.close_releases:
             continue  # PS101's business: close() does not give it back at all
-        why = _skipped_when(call, attr, method.node, parents, module, cls)
+        why = _skipped_when(call, attr, method.node, parents, module)
         if why is None:
             continue
         text, guarded = why
@@ -157,7 +154,7 @@ def _gaps(index: ProjectIndex, cls: ClassInfo, method: FunctionInfo) -> Iterator
 
 
 def _skipped_when(release: cst.Call, attr: str, top: cst.CSTNode,
-                  parents: dict[int, cst.CSTNode], module: cst.Module, cls: ClassInfo
+                  parents: dict[int, cst.CSTNode], module: cst.Module
                   ) -> tuple[str, bool] | None:
     node: cst.CSTNode = release
     while node is not top:
@@ -175,7 +172,7 @@ def _skipped_when(release: cst.Call, attr: str, top: cst.CSTNode,
             index = next((i for i, s in enumerate(body) if s is node), None)
             for before in body[:index] if index is not None else []:
                 for call in iter_calls(before):
-                    if call_may_raise(call) and not _empties_own_containers(cls, call):
+                    if call_may_raise(call):
                         return (f"skips the release if `{module.code_for_node(call)}` raises",
                                 False)
         node = parent
@@ -194,56 +191,3 @@ def _state_guard(test: cst.BaseExpression, attr: str) -> bool:
                 and dotted_name(node.func.value) == attr:
             return True
     return False
-
-
-#: what a container attribute may be set to for `.clear()` on it to be safe
-_CONTAINER_FACTORIES = frozenset({"dict", "set", "list"})
-
-
-def _empties_own_containers(cls: ClassInfo, call: cst.Call) -> bool:
-    """`self.forget()`: a method of the class itself (not inherited, no arguments)
-    whose body only calls `.clear()` on attributes of `self` that the class only
-    ever sets to an empty container (`{}`, `[]`, `set()`, `dict()`, `list()`); it
-    cannot raise (openlibrary's solr builder: `__exit__` empties its caches, then
-    closes)."""
-    f = call.func
-    if call.args or not isinstance(f, cst.Attribute) \
-            or not (isinstance(f.value, cst.Name) and f.value.value == "self"):
-        return False
-    method = cls.methods.get(f.attr.value)
-    if method is None or method.is_async or method.is_generator or method.node.decorators:
-        return False
-    body = method.node.body
-    if not isinstance(body, cst.IndentedBlock):
-        return False
-    cleared = 0
-    for st in body.body:
-        if not isinstance(st, cst.SimpleStatementLine):
-            return False
-        for small in st.body:
-            if isinstance(small, cst.Pass):
-                continue
-            if not isinstance(small, cst.Expr):
-                return False
-            if isinstance(small.value, cst.SimpleString | cst.ConcatenatedString):
-                continue  # the docstring
-            inner = small.value
-            if not (isinstance(inner, cst.Call) and not inner.args
-                    and isinstance(inner.func, cst.Attribute)
-                    and inner.func.attr.value == "clear"):
-                return False
-            name = dotted_name(inner.func.value)
-            if name is None or not name.startswith("self.") or name.count(".") != 1:
-                return False
-            values = cls.attributes.get(name.split(".", 1)[1], [])
-            if not values or not all(_empty_container(v) for v in values):
-                return False
-            cleared += 1
-    return cleared > 0
-
-
-def _empty_container(value: cst.BaseExpression) -> bool:
-    if isinstance(value, cst.Dict | cst.List):
-        return not value.elements
-    return isinstance(value, cst.Call) and not value.args \
-        and isinstance(value.func, cst.Name) and value.func.value in _CONTAINER_FACTORIES
