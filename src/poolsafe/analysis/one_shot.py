@@ -61,6 +61,8 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
     name = _assigned_name(scope, call)
     if func is not None and _returned_to_one_shot(index, func, call, name):
         return "built by a factory that only code running once per process calls, which drops it"
+    if func is not None and _returned_to_disposers(index, func, call, name):
+        return "built by a factory whose every caller disposes the engine it gets"
     if name is None:
         return None
     statements = [n for n in iter_nodes(scope) if isinstance(n, cst.Assign)]
@@ -121,6 +123,56 @@ def _returned_to_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
         if local is None or not _one_shot_local(index, site.func, site.func.node.body, local):
             return False
     return True
+
+
+def _returns_engine(func: FunctionInfo, call: cst.Call, name: str | None) -> bool:
+    """`func` returns the engine `call` builds, or the local it is bound to."""
+    return not func.is_generator and any(
+        isinstance(n, cst.Return) and n.value is not None and (
+            n.value is call or (name is not None and isinstance(n.value, cst.Name)
+                                and n.value.value == name))
+        for n in iter_nodes(func.node.body))
+
+
+def _returned_to_disposers(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                           name: str | None) -> bool:
+    """`func` returns the engine `call` builds, and every call of `func` in the project
+    (tests aside; at least one) binds it to a local of a function that calls
+    `dispose()` on that local (`engine = self.get_engine(db)` ... `finally:
+    engine.dispose()`, chATLAS-Embed's `get_connection`): each engine is thrown away
+    by the code that asked for it, its connections with it. A factory nobody calls is
+    not judged (a library's users may keep what it returns)."""
+    if not _returns_engine(func, call, name):
+        return False
+    sites = [s for s in facts(index).callers(func) if not is_test_module(s.module)]
+    if not sites:
+        return False
+    for site in sites:
+        if site.func is None:
+            return False
+        local = _assigned_name(site.func.node.body, site.call)
+        if local is None or _handed_on(site.func, local) or not any(
+                isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)
+                and n.func.attr.value == "dispose" and not n.args
+                and isinstance(n.func.value, cst.Name) and n.func.value.value == local
+                for n in iter_nodes(site.func.node.body)):
+            return False
+    return True
+
+
+def _handed_on(func: FunctionInfo, local: str) -> bool:
+    """The engine in `local` leaves `func` before its disposal may run: returned,
+    yielded, or stored (`self.engine = engine`, `engines[k] = engine`)."""
+    for n in iter_nodes(func.node.body):
+        value: cst.BaseExpression | None = None
+        if isinstance(n, cst.Return | cst.Yield):
+            value = n.value if isinstance(n.value, cst.BaseExpression) else None
+        elif isinstance(n, cst.Assign) and not all(
+                isinstance(t.target, cst.Name) for t in n.targets):
+            value = n.value
+        if isinstance(value, cst.Name) and value.value == local:
+            return True
+    return False
 
 
 def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:

@@ -88,7 +88,11 @@ class PoolWithoutPrePing(Rule):
     returns (`def get_engine(): return create_engine(url)`) when every call of the
     factory in the project (at least one) is such code keeping it local, or the
     top level of a script nothing imports; a factory no project code calls is
-    still reported (a library's users may call it per request).
+    still reported (a library's users may call it per request). Nor is a
+    factory's engine reported when every project caller binds it to a local,
+    neither returns, yields nor stores it, and disposes it (`engine =
+    self.engine_for(db)` ... `finally: engine.dispose()`); one caller that keeps
+    it (`self.engine = self.engine_for(db)`) keeps it reported.
     A module-level engine of a script that no project module imports is one run's
     too: the module has an `if __name__ == "__main__":` block, or its top level
     calls a project function (its own `time_query(...)`) or does database work,

@@ -79,6 +79,11 @@ _MAX_HELPER_DEPTH = 2
 _LOOP_REPEAT_DEPTH = 4
 #: the handle key shared by Flask-SQLAlchemy's `db.session` and `Model.query`
 _FLASK_SESSION = "db.session"
+#: connection methods that set the session up and begin no transaction: psycopg2's
+#: `set_client_encoding()` aborts any open transaction and sends its `SET` outside one
+#: (psycopg2 begins a transaction only at a cursor's first `execute()`), so a retry
+#: loop's sleep after a failed `connect()` + `set_client_encoding()` holds none
+_SESSION_SETUP_METHODS = frozenset({"set_client_encoding"})
 
 
 class IoInTransaction(Rule):
@@ -656,7 +661,8 @@ class _Walker:
             return state
         if method in TRANSACTION_END_METHODS:
             return state - {key}
-        if method in NON_WORK_METHODS or method in CURSOR_METHODS or key in self.autocommit:
+        if method in NON_WORK_METHODS or method in CURSOR_METHODS or key in self.autocommit \
+                or method in _SESSION_SETUP_METHODS:
             return state
         reads = is_read(call, method, through_query, self.bound_expr)
         if reads and key in self.sqlite3 and key not in state:

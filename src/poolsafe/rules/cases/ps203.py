@@ -965,3 +965,43 @@ engine = get_engine()
 """, note="a module nobody imports whose top level only assigns from its own function: "
           "module set-up, nothing says it runs as a script"),
 ]
+
+# a factory method whose engine every caller disposes: `open_reader()` asks for an
+# engine per database, checks out from it and disposes it in its `finally`, so no
+# connection of it ever waits idle; a caller that keeps the engine on the instance
+# holds its pool for the object's life
+_DISPOSED_FACTORY = """\
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine
+
+
+class Warehouse:
+    def __init__(self, host):
+        self.host = host
+
+    def engine_for(self, database):
+        return create_engine(f"postgresql://reader@{{self.host}}/{{database}}"){mark}
+
+    @contextmanager
+    def open_reader(self, database):
+        engine = self.engine_for(database)
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
+{keeper}"""
+
+VALID += [
+    Case(_DISPOSED_FACTORY.format(mark="", keeper=""),
+         note="the factory's only caller disposes each engine it gets"),
+]
+
+INVALID += [
+    Case(_DISPOSED_FACTORY.format(mark="  # expect: PS203", keeper="""
+    def attach(self, database):
+        self.engine = self.engine_for(database)
+"""),
+         note="another caller keeps the engine on the instance: its pool lives on"),
+]

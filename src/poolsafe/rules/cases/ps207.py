@@ -2085,3 +2085,43 @@ INVALID += [
     Case(_POOLED_AUTOCOMMIT_WORKER.format(flag="False", mark="  # expect: PS207"),
          note="set_autocommit(False): the first SELECT opens a transaction the sleep keeps"),
 ]
+
+# a connect-and-retry loop: psycopg2's `set_client_encoding()` runs its `SET` outside any
+# transaction (it aborts one first), so the backoff sleep after a failed attempt holds
+# none; a statement run through a cursor before the sleep begins one
+_CONNECT_RETRY = '''
+import time
+
+import psycopg2
+
+
+class ReportStore:
+    def __init__(self, dsn):
+        self.dsn = dsn
+
+    def open(self):
+        tries = 0
+        while True:
+            try:
+                conn = psycopg2.connect(self.dsn)
+                {setup}
+                break
+            except psycopg2.OperationalError:
+                tries += 1
+                if tries >= 4:
+                    raise
+                time.sleep(3 * tries){mark}
+        return conn
+'''
+
+VALID += [
+    Case(_CONNECT_RETRY.format(setup='conn.set_client_encoding("UTF8")', mark=""),
+         note="set_client_encoding() begins no transaction: the retry sleep holds none"),
+]
+
+INVALID += [
+    Case(_CONNECT_RETRY.format(setup='cur = conn.cursor()\n'
+                                     '                cur.execute("SELECT pg_advisory_lock(7)")',
+                               mark="  # expect: PS207"),
+         note="a cursor's execute() begins psycopg2's transaction before the sleep"),
+]
