@@ -648,6 +648,11 @@ class _Walker:
                     self._opened[armed] = call
             state = state | set(self.armed)
         key = self.key_of(f.value)
+        if key is None and isinstance(f.value, cst.Call) and isinstance(
+                f.value.func, cst.Attribute) and f.value.func.attr.value in CURSOR_METHODS:
+            # `conn.cursor().execute(...)`: the statement runs in `conn`'s transaction
+            # as it does through a cursor bound to a name
+            key = self.key_of(f.value.func.value)
         through_query = False
         if key is None:
             key = self.model_query(f.value)

@@ -2125,3 +2125,31 @@ INVALID += [
                                mark="  # expect: PS207"),
          note="a cursor's execute() begins psycopg2's transaction before the sleep"),
 ]
+
+# a statement run through a cursor that is never named (`conn.cursor().execute(...)`)
+# begins the connection's transaction as a named cursor's does
+_CHAINED_CURSOR = '''
+import psycopg2
+import requests
+
+conn = psycopg2.connect("dbname=shop")
+
+
+def refresh_prices(sku):
+    conn.cursor().execute("UPDATE prices SET stale = true WHERE sku = %s", (sku,))
+    {between}
+    quote = requests.get("https://prices.example.com/" + sku, timeout=5).json(){mark}
+    conn.cursor().execute("UPDATE prices SET amount = %s WHERE sku = %s",
+                          (quote["amount"], sku))
+    conn.commit()
+'''
+
+VALID += [
+    Case(_CHAINED_CURSOR.format(between="conn.commit()", mark=""),
+         note="the chained cursor's statement is committed before the HTTP call"),
+]
+
+INVALID += [
+    Case(_CHAINED_CURSOR.format(between="pass", mark="  # expect: PS207"),
+         note="`conn.cursor().execute()` began the transaction the HTTP call keeps open"),
+]
