@@ -364,3 +364,36 @@ def total():
         (15, "`with pool.getconn()` on a psycopg2 pool connection only ends the transaction; "
              "it does not release the connection; use try/finally: pool.putconn(conn)"),
     ]
+
+
+def test_ps207_folds_the_calls_of_one_helper_into_one_finding() -> None:
+    """Three calls of one slow helper in one transaction: one finding at the first,
+    which says how many more there are and lists them among its steps, in order."""
+    app = '''import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
+
+
+def fetch(url, width):
+    return requests.get(url, params={"w": width}, timeout=30).content
+
+
+def store(photo_id):
+    with Session() as session:
+        url = session.execute(text("SELECT url FROM photos WHERE id = 1")).scalar_one()
+        a = fetch(url, 100)
+        b = fetch(url, 200)
+        c = fetch(url, 400)
+        session.commit()
+'''
+    result = scan_sources({"app.py": app}, ScanOptions(select={"PS207"}))
+    assert [(f.line, f.message.split(" while ")[0]) for f in result.findings] == [
+        (15, "`fetch()`, which makes an HTTP request (`requests.get`), runs (here and 2 more "
+             "times)")]
+    assert [(s.line, s.label) for s in result.findings[0].steps] == [
+        (14, "`session` begins a transaction here"),
+        (15, "`requests.get` runs with the transaction open"),
+        (16, "`fetch()` runs again with the transaction open"),
+        (17, "`fetch()` runs again with the transaction open")]

@@ -94,8 +94,10 @@ class IoInTransaction(Rule):
     autobegin: a query, `execute()`, `flush()`, `get()`; psycopg2 after the first
     `execute()`) and before its `commit()`, `rollback()` or `close()`, or inside
     `with engine.begin()`, `with session.begin()`, `with conn.transaction()`,
-    `with SessionLocal() as s` or `with conn:`. Reported at the slow call. The
-    slow work it knows (`knowledge/slow_calls.py`):
+    `with SessionLocal() as s` or `with conn:`. Reported at the slow call; a
+    project helper called several times in one transaction (`resize(image, 100)`,
+    `resize(image, 200)`, ...) is one finding, at its first call, with the others
+    among its steps. The slow work it knows (`knowledge/slow_calls.py`):
 
     - HTTP requests: `requests`, `httpx`, `aiohttp`, `urllib3`, `urlopen`;
     - LLM calls: openai (`chat.completions.create`, `responses.create`,
@@ -368,7 +370,7 @@ class IoInTransaction(Rule):
                     walker.helper_found or _has_slow_call(ctx, func, calls.get(id(func.node), []))):
                 continue  # no slow call of its own: nothing to report
             one_shot: bool | None = None
-            for call, (what, family, via), keys in walker.found:
+            for call, (what, family, via), keys, again in _first_of_each_helper(walker):
                 if walker.read_only(call, keys):
                     # a one-shot command's read-only transaction: a snapshot, no row lock
                     if one_shot is None:
@@ -380,16 +382,46 @@ class IoInTransaction(Rule):
                         else f"`{via}()`, which makes {family} (`{what}`),")
                 steps = tuple((opener, walker.labels.get(key, f"`{key}` begins a transaction here"))
                               for key, opener in walker.openers.get(id(call), []))
+                if steps or again:
+                    steps = (*steps, (call, f"`{what}` runs with the transaction open"),
+                             *((c, f"`{via}()` runs again with the transaction open")
+                               for c in again))
+                runs = "runs"
+                if again:
+                    runs = f"runs (here and {len(again)} more time{'s' if len(again) > 1 else ''})"
                 yield self.finding(
                     call,
-                    f"{slow} runs while {held} holds a connection in an open transaction: "
+                    f"{slow} {runs} while {held} holds a connection in an open transaction: "
                     "it sits idle in transaction, holding its locks (and its pool slot) "
                     "until the call returns; finish the database work and "
                     "commit (or close the session) before it, and start a new unit of "
                     "work after it",
-                    (*steps, (call, f"`{what}` runs with the transaction open"))
-                    if steps else (),
+                    steps,
                 )
+
+
+def _first_of_each_helper(walker: _Walker) -> Iterator[
+        tuple[cst.Call, Slow, State, list[cst.Call]]]:
+    """The walker's slow calls, with the later calls of one project helper in the same
+    transaction (same connections, begun at the same places) folded into the first:
+    one finding per helper and transaction, the repeats as its steps (ten calls of
+    `resize(image, size)` while one session's transaction is open are one problem,
+    fixed by one commit before them). A slow call of a library is its own finding."""
+    firsts: dict[tuple[object, ...], list[cst.Call]] = {}
+    order: list[tuple[cst.Call, Slow, State, list[cst.Call]]] = []
+    for call, info, keys in walker.found:
+        via = info[2]
+        if via is not None:
+            group = (via, frozenset(keys),
+                     tuple((k, id(o)) for k, o in walker.openers.get(id(call), [])))
+            if group in firsts:
+                firsts[group].append(call)
+                continue
+            firsts[group] = []
+            order.append((call, info, keys, firsts[group]))
+        else:
+            order.append((call, info, keys, []))
+    return iter(order)
 
 
 def _has_slow_call(ctx: FileContext, func: FunctionInfo, calls: list[cst.Call]) -> bool:

@@ -2153,3 +2153,49 @@ INVALID += [
     Case(_CHAINED_CURSOR.format(between="pass", mark="  # expect: PS207"),
          note="`conn.cursor().execute()` began the transaction the HTTP call keeps open"),
 ]
+
+# one project helper called several times in one transaction is one problem (one
+# commit before the first call ends it): one finding, at the first call; another
+# helper, or the same helper in the next transaction, is a finding of its own
+_THUMBNAILS = '''
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
+
+
+def fetch_size(url, width):
+    return len(requests.get(url, params={{"w": width}}, timeout=30).content)
+
+
+def fetch_meta(url):
+    return requests.head(url, timeout=30).headers
+
+
+def store_sizes(photo_id):
+    with Session() as session:
+        url = session.execute(text("SELECT url FROM photos WHERE id = :i"),
+                              {{"i": photo_id}}).scalar_one()
+        small = fetch_size(url, 100){first}
+        large = fetch_size(url, 800)
+        {between}
+        total = fetch_{last}{mark}
+        session.execute(text("UPDATE photos SET bytes = :b WHERE id = :i"),
+                        {{"b": small + large, "i": photo_id}})
+        session.commit()
+'''
+
+INVALID += [
+    Case(_THUMBNAILS.format(first="  # expect: PS207", between="pass",
+                            last="size(url, 1600)", mark=""),
+         note="three calls of one helper in one transaction: one finding at the first"),
+    Case(_THUMBNAILS.format(first="  # expect: PS207", between="pass",
+                            last="meta(url)", mark="  # expect: PS207"),
+         note="look-alike: a second helper in the same transaction is its own finding"),
+    Case(_THUMBNAILS.format(
+        first="  # expect: PS207",
+        between='session.commit()\n        session.execute(text("SELECT 1"))',
+        last="size(url, 1600)", mark="  # expect: PS207"),
+         note="look-alike: the same helper in the next transaction is its own finding"),
+]
