@@ -397,3 +397,40 @@ def store(photo_id):
         (15, "`requests.get` runs with the transaction open"),
         (16, "`fetch()` runs again with the transaction open"),
         (17, "`fetch()` runs again with the transaction open")]
+
+
+def test_ps107_names_a_command_run_by_call_command() -> None:
+    """A looping command that runs another through `call_command("refresh")`: the
+    work is named by the command (every command's method is `handle()`)."""
+    from poolsafe.rules.cases.ps107 import _MODELS
+
+    refresh = '''from django.core.management.base import BaseCommand
+
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        Order.objects.filter(paid=False).delete()
+'''
+    loop = '''import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while True:
+            call_command("refresh")
+            time.sleep(60)
+'''
+    files = {"models.py": _MODELS, "shop/management/commands/refresh.py": refresh,
+             "shop/management/commands/loop.py": loop,
+             "shop/__init__.py": "", "shop/management/__init__.py": "",
+             "shop/management/commands/__init__.py": ""}
+    result = scan_sources(files, ScanOptions(select={"PS107"}))
+    [message] = [f.message for f in result.findings if f.path.endswith("loop.py")]
+    assert message.startswith("Django database work `call_command(\"refresh\")`, which uses "
+                              "`Order.objects"), message
+    assert ",," not in message and "handle()`, which" not in message, message

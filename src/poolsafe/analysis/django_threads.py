@@ -978,6 +978,7 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
             if row is not None and _is_model(index, ClassRef(row)):
                 return f"`{dotted_name(f) or f.attr.value}()`"
         if depth < _DEPTH:
+            named = None  # the project command's name, for `call_command("name")`
             with index.full_resolution():  # a model's method, a helper module
                 callee = index.evaluate(f, func.module, func)
                 method = bound_method(index, func.module, func, f) if callee is None else None
@@ -986,6 +987,8 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                     library = database_command(callee, node) if method is None else None
                     if library is not None:
                         return f"`call_command({library!r})`"
+                    if method is not None:
+                        named = positional_args(node)[0]
             if method is not None:
                 callee = FunctionRef(method)
             if isinstance(callee, FunctionRef) and callee.func is not func \
@@ -994,6 +997,11 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 # body runs there, and is an entry of its own)
                 inner = _db_use(index, callee.func, callee.func.node.body, depth + 1)
                 if inner is not None:
+                    # `call_command("refresh")`, which uses ...: the command by its
+                    # name, not by its `handle()` (every command has one)
+                    if named is not None:
+                        command = cst.Module([]).code_for_node(named)
+                        return f"`call_command({command})`, which uses {inner[1].rstrip(',')},"
                     return used_through(callee.func.name, inner[1])
                 passed = _model_argument_use(index, func, node, callee.func)
                 if passed is not None:
