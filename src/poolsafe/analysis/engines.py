@@ -116,6 +116,12 @@ class FlaskConfigUnit:
     #: a config class or module: it configures an app only when a loader
     #: (`app.config.from_object(...)`, `from_pyfile`, ...) reads it
     config_object: bool = False
+    #: options written one by one into the options dict after it is set
+    #: (`app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] = True`,
+    #: `app.config["SQLALCHEMY_ENGINE_OPTIONS"].update(pool_size=10)`)
+    option_writes: dict[str, Bound] = field(default_factory=dict)
+    #: such a write whose key cannot be read (`...[name] = value`, `.update(opts)`)
+    option_writes_open: bool = False
 
 
 def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskConfigUnit]:
@@ -161,6 +167,9 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         units.append(unit)
     # app.config["KEY"] = value and app.config.update(KEY=value), per function
     per_scope: dict[int, FlaskConfigUnit] = {}
+    #: the options written one by one, per function: they add to the options the
+    #: same function sets (a function that only adds some configures no engine)
+    option_writes: dict[int, FlaskConfigUnit] = {}
     uri_writes: dict[int, dict[int, Bound]] = {}
     scopes: dict[int, FunctionInfo | None] = {}
     inv = inventory(module)
@@ -175,8 +184,23 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
                 if _subscript_key(target) == FLASK_SQLALCHEMY_URI_KEY:
                     uri_writes.setdefault(id(func), {})[id(assign)] = bound
                     scopes[id(func)] = func
+        for t in assign.targets:
+            target = t.target
+            if isinstance(target, cst.Subscript) and _options_dict(index, target.value,
+                                                                   module, func):
+                unit = option_writes.setdefault(id(func), FlaskConfigUnit("`app.config`"))
+                option = _subscript_key(target)
+                if option is None:
+                    unit.option_writes_open = True
+                else:
+                    unit.option_writes[option] = Bound(assign.value, module, func)
     for call, func in inv.calls:
         f = call.func
+        if isinstance(f, cst.Attribute) and f.attr.value in _DICT_WRITES \
+                and _options_dict(index, f.value, module, func):
+            unit = option_writes.setdefault(id(func), FlaskConfigUnit("`app.config`"))
+            _note_option_call(unit, call, f.attr.value, module, func)
+            continue
         if (isinstance(f, cst.Attribute) and f.attr.value in FLASK_CONFIG_UPDATE_METHODS
                 and any(a.keyword is not None and a.keyword.value in keys for a in call.args)
                 and _is_app_config(index, f.value, module, func)):
@@ -189,6 +213,10 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
             func = scopes[key]
             body = module.tree.body if func is None else _block_body(func.node.body)
             per_scope[key].uri_alternatives = _live_writes(body, writes)
+    for scope, written in option_writes.items():
+        if scope in per_scope:
+            per_scope[scope].option_writes = written.option_writes
+            per_scope[scope].option_writes_open = written.option_writes_open
     units.extend(per_scope.values())
     return units
 
@@ -261,6 +289,39 @@ def _set_unit(unit: FlaskConfigUnit, key: str | None, value: Bound) -> None:
         unit.uri, unit.own_uri = value, True
     elif key == FLASK_SQLALCHEMY_OPTIONS_KEY:
         unit.options, unit.own_options = value, True
+
+
+#: dict methods that write options into `app.config["SQLALCHEMY_ENGINE_OPTIONS"]`
+_DICT_WRITES = frozenset({"update", "setdefault"})
+
+
+def _options_dict(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                  func: FunctionInfo | None) -> bool:
+    """`app.config["SQLALCHEMY_ENGINE_OPTIONS"]` of a Flask app."""
+    from poolsafe.knowledge.frameworks import FLASK_SQLALCHEMY_OPTIONS_KEY
+
+    return isinstance(expr, cst.Subscript) \
+        and _subscript_key(expr) == FLASK_SQLALCHEMY_OPTIONS_KEY \
+        and _is_app_config(index, expr.value, module, func)
+
+
+def _note_option_call(unit: FlaskConfigUnit, call: cst.Call, method: str,
+                      module: ModuleInfo, func: FunctionInfo | None) -> None:
+    """The options an `.update(k=v)` / `.setdefault("k", v)` on the options dict
+    writes; one it cannot read leaves them open."""
+    if method == "setdefault":
+        key = string_value(call.args[0].value) if len(call.args) == 2 \
+            and call.args[0].keyword is None else None
+        if key is None:
+            unit.option_writes_open = True
+        elif key not in unit.option_writes:
+            unit.option_writes[key] = Bound(call.args[1].value, module, func)
+        return
+    for arg in call.args:
+        if arg.keyword is not None:
+            unit.option_writes[arg.keyword.value] = Bound(arg.value, module, func)
+        else:
+            unit.option_writes_open = True
 
 
 def _all_classes(module: ModuleInfo) -> list[ClassInfo]:
@@ -366,6 +427,9 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
         if unit.options is not None:
             options = mapping_options(index, unit.options.expr, unit.options.module,
                                       unit.options.func)
+        if options is not None and (unit.option_writes or unit.option_writes_open):
+            options = Options({**options.values, **unit.option_writes},
+                              options.open or unit.option_writes_open)
         anchor: cst.CSTNode | None = None
         if unit.own_options and unit.options is not None:
             anchor = unit.options.expr

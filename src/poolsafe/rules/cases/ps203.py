@@ -1005,3 +1005,37 @@ INVALID += [
 """),
          note="another caller keeps the engine on the instance: its pool lives on"),
 ]
+
+# Flask-SQLAlchemy options written one by one into the options dict after it is set:
+# each write is an option of the engine, `pool_pre_ping` among them
+_OPTIONS_ONE_BY_ONE = """
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {{"pool_size": 10}}{mark}
+    {write}
+    db.init_app(app)
+    return app
+"""
+
+VALID += [
+    Case(_OPTIONS_ONE_BY_ONE.format(
+        mark="", write='app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] = True'),
+         note="pool_pre_ping written into the options dict after it is set"),
+    Case(_OPTIONS_ONE_BY_ONE.format(
+        mark="", write='app.config["SQLALCHEMY_ENGINE_OPTIONS"].update(pool_pre_ping=True)'),
+         note="pool_pre_ping added with the options dict's update()"),
+]
+
+INVALID += [
+    Case(_OPTIONS_ONE_BY_ONE.format(
+        mark="  # expect: PS203",
+        write='app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_recycle"] = 1800'),
+         note="look-alike: the option written one by one is another one"),
+]
