@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    iter_nodes,
     keyword_arg,
     positional_args,
     string_value,
@@ -75,13 +76,32 @@ def pool_constructor_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[
 
     specs = [(c.root, c.tail) for c in POOL_CONSTRUCTORS if c.opens_when_built]
     specs += PER_CALL_ONLY_POOLS
-    names = {tail.rsplit(".", 1)[-1] for _, tail in specs}
+    # encode/databases' `Database(url)` opens its pool at `await database.connect()`:
+    # built and connected in one function, it is a pool per call too
+    on_connect = [(c.root, c.tail) for c in POOL_CONSTRUCTORS if not c.opens_when_built]
+    names = {tail.rsplit(".", 1)[-1] for _, tail in [*specs, *on_connect]}
     for call, func in inventory(module).calls:
         if not may_call(call, names, module, func):
             continue
         qual = external_name(index, call.func, module, func)
-        if qual is not None and qual_match(qual, specs):
+        if qual is None:
+            continue
+        if qual_match(qual, specs) or (
+                func is not None and qual_match(qual, on_connect)
+                and _connected_in(func, call)):
             yield EngineCall(call, qual, module, func)
+
+
+def _connected_in(func: FunctionInfo, call: cst.Call) -> bool:
+    """`call` is bound to a local name of `func` (`database = Database(url)`) whose
+    `connect()` the function calls (`await database.connect()`)."""
+    names = {t.target.value for n in iter_nodes(func.node.body) if isinstance(n, cst.Assign)
+             and n.value is call for t in n.targets if isinstance(t.target, cst.Name)}
+    return bool(names) and any(
+        isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)
+        and n.func.attr.value == "connect" and isinstance(n.func.value, cst.Name)
+        and n.func.value.value in names
+        for n in iter_nodes(func.node.body))
 
 
 def engine_url(call: cst.Call) -> cst.BaseExpression | None:

@@ -132,7 +132,10 @@ class EnginePerCall(Rule):
     and drops it with the pool, with no reuse between calls (`PersistentDB`
     ignores `close()` and keeps it until the pool is collected); the capacity
     budget (PS208) does not size these pools, whose server is whatever their
-    `creator` connects to. Nor is an engine
+    `creator` connects to. encode/databases' `Database(url)` opens its pool at
+    `await database.connect()`: one built and connected in the same function is a
+    pool per call; one a factory builds and returns unconnected is its caller's.
+    Nor is an engine
     built only to read what it knows without connecting (`engine.dialect`,
     `engine.url`, `engine.name`, `engine.driver`: quoting rules, a version check):
     SQLAlchemy opens no connection until one is asked for, so its pool stays

@@ -2233,3 +2233,44 @@ INVALID += [
          note="the holder calls the factory on every checkout and keeps nothing: a new pool "
               "per connection"),
 ]
+
+# encode/databases: `Database(url)` opens its pool at `await database.connect()`; built
+# and connected in a request handler, it is a pool per request
+_DATABASES_PER_REQUEST = '''
+from databases import Database
+from fastapi import FastAPI
+
+app = FastAPI()
+URL = "postgresql://app@db/app"
+{shared}
+
+@app.get("/orders/{{order_id}}")
+async def get_order(order_id: int):
+    {build}
+    row = await database.fetch_one("SELECT * FROM orders WHERE id = :id", {{"id": order_id}})
+    {close}
+    return dict(row)
+'''
+
+INVALID += [
+    Case(_DATABASES_PER_REQUEST.format(
+        shared="", build="database = Database(URL)  # expect: PS202\n"
+                         "    await database.connect()",
+        close="await database.disconnect()"),
+         note="a databases pool built and connected for every request"),
+]
+
+VALID += [
+    Case(_DATABASES_PER_REQUEST.format(
+        shared="database = Database(URL)\n\n\n@app.on_event(\"startup\")\nasync def start():\n"
+               "    await database.connect()\n",
+        build="pass", close="pass"),
+         note="one databases pool, connected at startup and shared by the requests"),
+    Case('''
+from databases import Database
+
+
+def make_database(url):
+    return Database(url, min_size=2, max_size=5)
+''', note="a factory that builds the Database and connects nothing: its caller decides"),
+]
