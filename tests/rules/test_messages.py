@@ -335,6 +335,38 @@ threading.Thread(target=run).start()
     assert ",," not in message, message
 
 
+def test_ps107_names_the_function_a_callback_parameter_runs() -> None:
+    """A thread target that calls the function its starter passed (`args=[lambda:
+    expire()]`): the finding, at the parameter's call, names what that call runs and
+    the database work it does."""
+    from poolsafe.rules.cases.ps107 import _MODELS
+
+    app = '''import threading
+import time
+
+from models import Order
+
+
+def every(job, delay):
+    while True:
+        job()
+        time.sleep(delay)
+
+
+def expire():
+    Order.objects.filter(paid=False).delete()
+
+
+threading.Thread(target=every, args=[lambda: expire(), 60]).start()
+'''
+    result = scan_sources({"models.py": _MODELS, "app.py": app},
+                          ScanOptions(select={"PS107"}))
+    [finding] = [f for f in result.findings if f.path == "app.py"]
+    assert finding.line == 9, finding
+    assert "`job()` (here `expire()`, which uses `Order.objects`) in `every`" in finding.message, \
+        finding.message
+
+
 def test_with_on_a_direct_connection_advises_its_close() -> None:
     """psycopg2's `with connect() as conn:` ends the transaction only; a connection of
     its own has no pool to go back to, so the advice is its close (what `fix` writes),

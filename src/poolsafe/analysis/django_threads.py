@@ -772,6 +772,8 @@ def _entry_gap(index: ProjectIndex, func: FunctionInfo, how: str) -> ThreadGap |
         return None
     found = _db_use(index, func, func.node.body, 0)
     if found is None:
+        found = _callback_use(index, func)
+    if found is None:
         return None
     node, use = found
     closes = _closers(index, func, func.node.body, 0)
@@ -782,6 +784,117 @@ def _entry_gap(index: ProjectIndex, func: FunctionInfo, how: str) -> ThreadGap |
             or any(_in_finally(func, c) for c in closes):
         return None
     return ThreadGap(node, func, how, use, "exception")
+
+
+_PASSED = "_django_thread_passed_arguments"
+#: a thread start that passes a target these arguments: (the module and function
+#: that start it, the target's parameter -> the expression passed)
+_Passed = tuple[ModuleInfo, "FunctionInfo | None", dict[str, cst.BaseExpression]]
+
+
+def _callback_use(index: ProjectIndex, func: FunctionInfo) -> tuple[cst.CSTNode, str] | None:
+    """A target that calls what it is given: `Thread(target=every, args=[lambda:
+    purge(), 5])` with `def every(job, delay): while True: job(); sleep(delay)`. The
+    project function passed (by name, or the one a lambda's body calls) runs on the
+    thread; its database work is reported at the call of the parameter, unless it
+    closes the connection itself."""
+    if func.cls is not None:
+        return None
+    sites = _passed_arguments(index).get(id(func.node))
+    if not sites:
+        return None
+    params = func.node.params
+    names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    for call in iter_calls(func.node.body):
+        if not (isinstance(call.func, cst.Name) and call.func.value in names):
+            continue
+        name = call.func.value
+        if any(isinstance(v, cst.BaseExpression) for v in func.locals.get(name, [])):
+            continue  # bound again in the target: not what the starter passed
+        for module, starter, bound in sites:
+            passed = bound.get(name)
+            callee = None if passed is None else _passed_function(index, module, starter, passed)
+            if callee is None or callee is func \
+                    or _closers(index, callee, callee.node.body, 1):
+                continue
+            inner = _db_use(index, callee, callee.node.body, 1)
+            if inner is not None:
+                return call, f"`{name}()` (here `{callee.name}()`, which uses {inner[1]})"
+    return None
+
+
+def _passed_function(index: ProjectIndex, module: ModuleInfo, starter: FunctionInfo | None,
+                     expr: cst.BaseExpression) -> FunctionInfo | None:
+    """The project function `expr` stands for where the thread is started: a name, or
+    the function a lambda's body calls (`lambda: purge()`)."""
+    if isinstance(expr, cst.Lambda):
+        body = expr.body
+        if not isinstance(body, cst.Call):
+            return None
+        expr = body.func
+    with index.full_resolution():
+        value = index.evaluate(expr, module, starter)
+    return value.func if isinstance(value, FunctionRef) else None
+
+
+def _passed_arguments(index: ProjectIndex) -> dict[int, list[_Passed]]:
+    """id(target FunctionDef) -> the arguments each thread start passes it."""
+    return index.derived(_PASSED, lambda: _find_passed_arguments(index))
+
+
+def _find_passed_arguments(index: ProjectIndex) -> dict[int, list[_Passed]]:
+    out: dict[int, list[_Passed]] = {}
+    with index.full_resolution():
+        for module in index.modules_mentioning(_ENTRY_WORDS):
+            for starter in (None, *module.all_functions):
+                calls = iter_calls(module.tree) if starter is None else starter.direct_calls
+                for call in calls:
+                    started = _thread_start(index, module, starter, call)
+                    if started is None:
+                        continue
+                    value = index.evaluate(started[0], module, starter)
+                    if not isinstance(value, FunctionRef) or value.func.cls is not None:
+                        continue
+                    bound = _bind(value.func, *_task_arguments(call))
+                    if bound:
+                        out.setdefault(id(value.func.node), []).append((module, starter, bound))
+    return out
+
+
+def _task_arguments(call: cst.Call) -> tuple[list[cst.BaseExpression],
+                                             dict[str, cst.BaseExpression]]:
+    """The arguments a thread start gives its function: `args=[...]` / `args=(...)`
+    and `kwargs={...}` (a `Thread`, a `Timer`, `add_job`), or the positional arguments
+    after the function (`executor.submit(f, x)`, `loop.run_in_executor(None, f, x)`)."""
+    f = call.func
+    if isinstance(f, cst.Attribute) and f.attr.value in ("submit", "run_in_executor"):
+        pos = EXECUTOR_METHODS[f.attr.value]
+        return list(positional_args(call)[pos + 1:]), {}
+    positional: list[cst.BaseExpression] = []
+    given = keyword_arg(call, "args")
+    if isinstance(given, (cst.List, cst.Tuple)):
+        for element in given.elements:
+            if not isinstance(element, cst.Element):
+                break  # `*rest`: the positions after it are unknown
+            positional.append(element.value)
+    keywords: dict[str, cst.BaseExpression] = {}
+    named = keyword_arg(call, "kwargs")
+    if isinstance(named, cst.Dict):
+        for item in named.elements:
+            if isinstance(item, cst.DictElement) and isinstance(item.key, cst.SimpleString) \
+                    and isinstance(item.key.evaluated_value, str):
+                keywords[item.key.evaluated_value] = item.value
+    return positional, keywords
+
+
+def _bind(target: FunctionInfo, positional: list[cst.BaseExpression],
+          keywords: dict[str, cst.BaseExpression]) -> dict[str, cst.BaseExpression]:
+    params = target.node.params
+    ordered = [p.name.value for p in (*params.posonly_params, *params.params)]
+    bound = dict(zip(ordered, positional, strict=False))
+    allowed = {*ordered, *(p.name.value for p in params.kwonly_params)}
+    bound.update({k: v for k, v in keywords.items() if k in allowed})
+    return bound
 
 
 def _loop_gaps(index: ProjectIndex, func: FunctionInfo,

@@ -78,6 +78,13 @@ class DjangoConnectionOutsideRequest(Rule):
     project module for a name it never defines (nor spells, nor star-imports, nor
     serves from a module `__getattr__`) raises ImportError, and is not reported.
 
+    The function run may call what its starter passes it: `Thread(target=every,
+    args=[lambda: expire(), 60])` (or `kwargs={"job": expire}`, or
+    `executor.submit(every, expire, 60)`) with `def every(job, delay): while True:
+    job(); time.sleep(delay)` runs `expire` on the thread. The project function passed
+    (by name, or the one a lambda's body calls) is read as the target's database work,
+    reported at the parameter's call (`job()`), unless it closes the connection itself.
+
     A scheduler class imported as an optional dependency (`try: from
     apscheduler.schedulers.background import BackgroundScheduler` / `except
     ImportError: BackgroundScheduler = None`) is the import wherever it is called:

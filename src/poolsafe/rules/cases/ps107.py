@@ -2445,3 +2445,121 @@ class Command(BaseCommand):
 """, files=_FILES, note="the test calls on a queue the body never replaces: a consumer "
                        "that runs for the life of the process"),
 ]
+
+# a thread target that runs the function its starter passes it (a callback parameter)
+INVALID += [
+    Case("""
+import threading
+import time
+
+from models import Order
+
+
+def every(job, delay):
+    while True:
+        job()  # expect: PS107
+        time.sleep(delay)
+
+
+def expire_unpaid():
+    Order.objects.filter(paid=False).delete()
+
+
+threading.Thread(target=every, args=[lambda: expire_unpaid(), 60], daemon=True).start()
+""", files=_FILES, note="the target calls its parameter; the lambda passed runs the "
+                       "models' work on the thread, which closes nothing"),
+    Case("""
+import logging
+import threading
+
+from models import Invoice
+
+log = logging.getLogger(__name__)
+
+
+def guarded(task):
+    try:
+        task()  # expect: PS107
+    except Exception:
+        log.exception("background task failed")
+
+
+def renumber():
+    for invoice in Invoice.objects.all():
+        invoice.number = f"INV-{invoice.pk:06d}"
+        invoice.save()
+
+
+def start_renumbering():
+    threading.Thread(target=guarded, kwargs={"task": renumber}).start()
+""", files=_FILES, note="the function passed by keyword (`kwargs=`) is what the "
+                       "target's parameter call runs"),
+]
+
+VALID += [
+    Case("""
+import threading
+import time
+
+from django.db import close_old_connections
+from models import Order
+
+
+def every(job, delay):
+    while True:
+        job()
+        time.sleep(delay)
+
+
+def expire_unpaid():
+    try:
+        Order.objects.filter(paid=False).delete()
+    finally:
+        close_old_connections()
+
+
+threading.Thread(target=every, args=[expire_unpaid, 60], daemon=True).start()
+""", files=_FILES, note="the function passed closes the connection itself"),
+    Case("""
+import threading
+import time
+
+from models import Order
+
+
+def every(job, delay):
+    while True:
+        job()
+        time.sleep(delay)
+
+
+def heartbeat():
+    print("alive", time.time())
+
+
+threading.Thread(target=every, args=[lambda: heartbeat(), 5], daemon=True).start()
+""", files=_FILES, note="the function passed does no database work"),
+    Case("""
+import threading
+import time
+
+from django.db import close_old_connections
+from models import Order
+
+
+def every(job, delay):
+    while True:
+        try:
+            job()
+        finally:
+            close_old_connections()
+        time.sleep(delay)
+
+
+def expire_unpaid():
+    Order.objects.filter(paid=False).delete()
+
+
+threading.Thread(target=every, args=[expire_unpaid, 60], daemon=True).start()
+""", files=_FILES, note="the target closes after each call of what it was given"),
+]
