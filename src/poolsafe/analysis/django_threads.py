@@ -216,15 +216,13 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
     # `connections_only`, where a scheduler built in a settings module is unknown)
     with index.full_resolution():
         for module in index.modules_mentioning(_ENTRY_WORDS):
-            for func in (None, *module.all_functions):
-                calls = iter_calls(module.tree) if func is None else func.direct_calls
-                for call in calls:
-                    found = threaded_target(index, module, func, call)
-                    if found is not None and not (func is not None
-                                                  and _apscheduler_job(found[1])
-                                                  and _never_called(index, func)
-                                                  and _owns_scheduler(func)):
-                        out.setdefault(id(found[0].node), found[1])
+            for func, call in _scoped_calls(module):
+                found = threaded_target(index, module, func, call)
+                if found is not None and not (func is not None
+                                              and _apscheduler_job(found[1])
+                                              and _never_called(index, func)
+                                              and _owns_scheduler(func)):
+                    out.setdefault(id(found[0].node), found[1])
             for f in module.all_functions:
                 registered = _decorator_registration(index, module, f)
                 if registered is not None:
@@ -846,19 +844,25 @@ def _find_passed_arguments(index: ProjectIndex) -> dict[int, list[_Passed]]:
     out: dict[int, list[_Passed]] = {}
     with index.full_resolution():
         for module in index.modules_mentioning(_ENTRY_WORDS):
-            for starter in (None, *module.all_functions):
-                calls = iter_calls(module.tree) if starter is None else starter.direct_calls
-                for call in calls:
-                    started = _thread_start(index, module, starter, call)
-                    if started is None:
-                        continue
-                    value = index.evaluate(started[0], module, starter)
-                    if not isinstance(value, FunctionRef) or value.func.cls is not None:
-                        continue
-                    bound = _bind(value.func, *_task_arguments(call))
-                    if bound:
-                        out.setdefault(id(value.func.node), []).append((module, starter, bound))
+            for starter, call in _scoped_calls(module):
+                started = _thread_start(index, module, starter, call)
+                if started is None:
+                    continue
+                value = index.evaluate(started[0], module, starter)
+                if not isinstance(value, FunctionRef) or value.func.cls is not None:
+                    continue
+                bound = _bind(value.func, *_task_arguments(call))
+                if bound:
+                    out.setdefault(id(value.func.node), []).append((module, starter, bound))
     return out
+
+
+def _scoped_calls(module: ModuleInfo) -> Iterator[tuple[FunctionInfo | None, cst.Call]]:
+    """Every call of the module with the function it is directly in (None: the
+    module's top level)."""
+    for func in (None, *module.all_functions):
+        for call in (iter_calls(module.tree) if func is None else func.direct_calls):
+            yield func, call
 
 
 def _task_arguments(call: cst.Call) -> tuple[list[cst.BaseExpression],
