@@ -99,3 +99,14 @@ def test_a_project_pyproject_declares_strict() -> None:
     lenient = Case(case.code, files={
         "pyproject.toml": '[tool.poolsafe]\ndirect-connections = "lenient"\n'})
     assert _found(lenient, None) == set()
+
+
+def test_psycopg2_pool_package_checkout_follows_the_policy() -> None:
+    """small53b: the psycopg2-pool package's weakly held checkout is lenient-only
+    where an exception is all that skips its putconn()."""
+    case = next(c for c in PS102.VALID if c.code.lstrip().startswith(
+        "from psycopg2_pool import") and "def meter_ok" in c.code)
+    line = next(i for i, text in enumerate(case.code.splitlines(), start=1)
+                if "readings.getconn()" in text)
+    assert _found(case, None) == set()
+    assert _found(case, "strict") == {(line, "PS102")}

@@ -126,6 +126,24 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             safe_form="try/finally: pool.putconn({var})",
         ),
         _kind(
+            # the `psycopg2-pool` package (`psycopg2_pool.ConnectionPool`,
+            # `ThreadSafeConnectionPool`): psycopg2's getconn()/putconn(), but the pool
+            # keeps only weak references to what it hands out (`connections_in_use` is a
+            # WeakSet) and drops closed or broken connections on its own. A checkout held
+            # only in a local is closed by reference counting when the frame goes, and the
+            # pool forgets it: the direct-connection policy (`refcount_closes`), and a
+            # `close()` ends it (its slot goes with the object)
+            key="psycopg2_pool",
+            refcount_closes=True,
+            db_error=("psycopg2", "", "psycopg2.Error"),
+            label="psycopg2-pool connection",
+            close_releases=True,
+            with_acquire_releases=False,
+            with_var_closes=False,
+            pool_release="putconn",
+            safe_form="try/finally: pool.putconn({var})",
+        ),
+        _kind(
             key="psycopg-pool",
             exit_commit_rolls_back_aborted=True,
             db_error=("psycopg", "", "psycopg.Error"),
@@ -610,6 +628,12 @@ OBJECT_TYPES: dict[str, ObjectType] = {
             is_pool=True,
         ),
         ObjectType(
+            key="psycopg2_pool",
+            label="psycopg2-pool connection pool",
+            acquire_methods={"getconn": "psycopg2_pool"},
+            is_pool=True,
+        ),
+        ObjectType(
             # poolsafe's own reference pool (`poolsafe.runtime.ConnectionPool` and its
             # psycopg2-named aliases): psycopg2's API, whose close() keeps the slot,
             # plus `with pool.connection() as conn:`, which always gives it back
@@ -780,6 +804,8 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("psycopg2", "ThreadedConnectionPool"): "psycopg2.pool",
     ("psycopg2", "PersistentConnectionPool"): "psycopg2.pool",
     ("psycopg2", "AbstractConnectionPool"): "psycopg2.pool",
+    ("psycopg2_pool", "ConnectionPool"): "psycopg2_pool",
+    ("psycopg2_pool", "ThreadSafeConnectionPool"): "psycopg2_pool",
     ("psycopg_pool", "ConnectionPool"): "psycopg_pool",
     ("dbutils", "PooledDB"): "dbutils.pooled_db",
     ("DBUtils", "PooledDB"): "dbutils.pooled_db",

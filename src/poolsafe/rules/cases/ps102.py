@@ -4584,3 +4584,58 @@ def listar():
 ''', files={"db.py": _DESCONECTAR_DB},
          note="the release `desconectar` is skipped when a statement raises"),
 ]
+
+# small53b (issue 31, round 22b): the `psycopg2-pool` package (`psycopg2_pool`), whose pool
+# holds what it hands out only weakly: a checkout lost on a normal path is reported like
+# a psycopg2.pool one; one left only to an exception, in a local, is the direct-connection
+# case (reference counting closes it and the pool forgets it), and `close()` ends it.
+_PG2POOL = '''\
+from psycopg2_pool import ThreadSafeConnectionPool
+
+readings = ThreadSafeConnectionPool(minconn=1, maxconn=8, dsn="dbname=meters")
+'''
+
+VALID += [
+    Case(_PG2POOL + '''
+
+def meter_ok(meter_id):
+    conn = readings.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 1 FROM meters WHERE id = %s", (meter_id,))
+        found = cur.fetchone() is not None
+        readings.putconn(conn)
+        return found
+    except Exception:
+        return False
+''', note="given back on the normal path; the handler that returns leaves it in a local, "
+          "which reference counting closes and the weakly holding pool forgets"),
+    Case(_PG2POOL + '''
+
+def last_reading(meter_id):
+    conn = readings.getconn()
+    cur = conn.cursor()
+    cur.execute("SELECT value FROM readings WHERE meter = %s ORDER BY at DESC LIMIT 1",
+                (meter_id,))
+    row = cur.fetchone()
+    conn.close()
+    return row
+''', note="closed: psycopg2-pool drops a closed connection from its in-use set once it "
+          "is freed, so close() ends the checkout"),
+]
+
+INVALID += [
+    Case(_PG2POOL + '''
+
+def meter_values(meter_id):
+    conn = readings.getconn()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT value FROM readings WHERE meter = %s", (meter_id,))
+    values = [row[0] for row in cur.fetchall()]
+    if not values:
+        return None
+    readings.putconn(conn)
+    return values
+''', note="the early return skips putconn(): psycopg2-pool's checkout is lost on a "
+          "normal path"),
+]
