@@ -4632,7 +4632,8 @@ INVALID += [
     Case(_KEYED_RETRY.replace("(KEY)", "()").replace(", KEY)", ")")
          .replace("{mark}", "  # expect: PS102"),
          note="without a key every attempt checks out another connection: the one "
-              "the failed attempt held is overwritten"),
+              "the failed attempt held is overwritten",
+         unfixable="`conn` is returned"),
     Case('''\
 from psycopg2.pool import ThreadedConnectionPool
 
