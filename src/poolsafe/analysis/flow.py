@@ -39,6 +39,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.index import ProjectIndex, spelling
+from poolsafe.analysis.keyed_checkout import same_keyed_checkout
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
@@ -973,7 +974,8 @@ class FunctionFlow:
                 # rebinding a name that still holds a checkout loses it
                 if var not in escaping:
                     for fact in after:
-                        if isinstance(fact, Held) and fact.var == var:
+                        if isinstance(fact, Held) and fact.var == var \
+                                and not self._same_checkout(fact, acquired):
                             self.result.leaks[fact.site] = "overwritten"
                 after = frozenset(f for f in after if not (
                     (isinstance(f, Held) and f.var == var)
@@ -1022,6 +1024,16 @@ class FunctionFlow:
         params = self.func.all_param_names() - {"self", "cls"}
         return any(isinstance(a.value, cst.Name) and a.value.value in params
                    for a in call.args)
+
+    def _same_checkout(self, fact: Held,
+                       acquired: tuple[cst.Call, Connection] | None) -> bool:
+        """Rebinding `fact`'s name to `acquired` gets the connection it holds back
+        (`pool.getconn(get_ident())` again on a psycopg2 pool): nothing is lost."""
+        if acquired is None or acquired[1].kind.key != "psycopg2-pool":
+            return False
+        site = self.result.sites[fact.site]
+        return site.conn.kind.key == "psycopg2-pool" \
+            and same_keyed_checkout(site.call, acquired[0])
 
     def _site(self, call: cst.Call, var: str, conn: Connection, in_with: bool = False,
               unpacked: tuple[str, ...] = ()) -> int:
@@ -1128,7 +1140,8 @@ class FunctionFlow:
             return state
         var = named.target.value
         for fact in state:
-            if isinstance(fact, Held) and fact.var == var:
+            if isinstance(fact, Held) and fact.var == var \
+                    and not self._same_checkout(fact, acquired):
                 self.result.leaks[fact.site] = "overwritten"
         state = frozenset(f for f in state if not (
             (isinstance(f, Held) and f.var == var)

@@ -10,6 +10,7 @@ from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, names
 from poolsafe.analysis.di_providers import leaking_session_factories
 from poolsafe.analysis.exit_release import exit_release_gaps
 from poolsafe.analysis.flow import AcquireSite, escaping_names
+from poolsafe.analysis.keyed_checkout import stable_keyed_checkout
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
 from poolsafe.analysis.values import Connection, FunctionRef
@@ -329,6 +330,20 @@ class UnreleasedConnection(Rule):
     `[tool.poolsafe] direct-connections = "strict"` (default `"lenient"`), which
     reports those exception-only gaps too.
 
+    **Keyed checkouts.** psycopg2's pools remember what they hand out under a key:
+    `pool.getconn(key)` for a key still checked out returns that same connection.
+    Under a key that is the same at every call on a thread, a literal
+    (`getconn("main")`) or the thread's identity (`getconn(get_ident())`,
+    `threading.get_ident()`, `current_thread()`, greenlet's `getcurrent()`), a
+    checkout rebound to `getconn` of the same pool and key (a connect-retry loop
+    that checks out again on each attempt) is not overwritten: both are the one
+    connection. Nor is such a checkout lost when an exception leaves the function
+    that holds it: the pool keeps it under the key and gives it back on the next
+    `getconn` with that key (a per-thread connection, returned elsewhere with
+    `putconn(conn, key)`). A key read from a variable (`for shard in shards: conn =
+    pool.getconn(shard)`) may name another connection each time, and an unkeyed
+    `getconn()` always does: both stay reported.
+
     ## Tests, one-shot code and processes
     **One-shot code.** Code that runs once per process is not reported when
     its checkout is never released, or released only when no exception is raised:
@@ -509,6 +524,9 @@ class UnreleasedConnection(Rule):
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
                     continue
+                if how == "exception" and kind.key == "psycopg2-pool" \
+                        and stable_keyed_checkout(site.call):
+                    continue  # the pool keeps it under its key (see "Keyed checkouts")
                 caught = how == "path" and site_index in flow.caught_paths
                 if (how == "exception" or caught) and _left_to_refcount(ctx, func, site):
                     continue  # see "Direct connections" in the docstring

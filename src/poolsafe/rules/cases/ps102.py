@@ -4639,3 +4639,70 @@ def meter_values(meter_id):
 ''', note="the early return skips putconn(): psycopg2-pool's checkout is lost on a "
           "normal path"),
 ]
+
+# Keyed checkouts (large53b, tune: sgr's engine connection): psycopg2's pools give a
+# key's connection back on `getconn(key)` while it is checked out, so a connect-retry
+# loop that checks out under the thread's identity on every attempt holds one
+# connection, not one per attempt.
+_KEYED_RETRY = '''\
+import time
+from threading import get_ident
+
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+
+
+class ReportStore:
+    def __init__(self, dsn):
+        self.pool = ThreadedConnectionPool(1, 8, dsn)
+
+    def thread_conn(self):
+        tries = 0
+        while True:
+            try:
+                conn = self.pool.getconn(KEY){mark}
+                conn.autocommit = False
+                with conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+                return conn
+            except psycopg2.OperationalError:
+                tries += 1
+                if tries > 5:
+                    raise
+                time.sleep(2)
+
+    def done(self, conn):
+        self.pool.putconn(conn, KEY)
+'''
+
+VALID += [
+    Case(_KEYED_RETRY.replace("KEY", "get_ident()").replace("{mark}", ""),
+         note="a retry under the thread's key gets the same connection back; an "
+              "exception leaves it in the pool under that key"),
+    Case(_KEYED_RETRY.replace("KEY", '"reports"').replace("{mark}", ""),
+         note="a literal key: the same connection on every attempt"),
+]
+
+INVALID += [
+    Case(_KEYED_RETRY.replace("(KEY)", "()").replace(", KEY)", ")")
+         .replace("{mark}", "  # expect: PS102"),
+         note="without a key every attempt checks out another connection: the one "
+              "the failed attempt held is overwritten",
+         unfixable="`conn` is returned"),
+    Case('''\
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 8, "dbname=shards")
+
+
+def row_counts(shards):
+    counts = {}
+    for shard in shards:
+        conn = pool.getconn(shard)  # expect: PS102
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM events")
+        counts[shard] = cur.fetchone()[0]
+    return counts
+''', note="a key read from the loop variable names another connection on each pass: "
+          "the previous shard's checkout is overwritten"),
+]
