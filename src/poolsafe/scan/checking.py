@@ -22,6 +22,7 @@ from poolsafe.analysis.module import ModuleInfo, ModulePath, collect_module
 from poolsafe.core.complexity import parse_refusal
 from poolsafe.core.discovery import SourceFile
 from poolsafe.core.gc_scope import keep_new_objects, release_dropped
+from poolsafe.core.heap import TRIM_AFTER_BYTES, return_free_memory
 from poolsafe.core.model import FileError, Finding, Location, RawFinding, ScanResult, Step
 from poolsafe.core.positions import spans
 from poolsafe.core.project import module_key, module_names, names_to_files
@@ -87,6 +88,8 @@ def parse_source(display: str, path: Path, relative: Path, text: str) -> ModuleI
     if refusal is not None:
         raise Refused(refusal)
     tree = cst.parse_module(text)
+    if len(text) >= TRIM_AFTER_BYTES:  # what the native parser freed (see core.heap)
+        return_free_memory()
     # the walk that collects the module records its parent map too: positions and
     # the rules ask for it of every module they report on, and a walk of its own
     # cost some 4% of a dense scan
@@ -292,6 +295,8 @@ def preparse(project: ProjectScope, options: ScanOptions, ready: Callable[[], bo
                 continue
             out[str(f.path)] = _load_checked(f, datas[i], options)
             budget -= len(datas[i])
+    # (the workers forked next would each start with the parses' freed peak)
+    return_free_memory()
     return out
 
 
@@ -486,6 +491,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
                                [paths[i] for i in chosen], matches, db_paths, parsed_ahead,
                                snapshots, to_check, summaries)
                 release_dropped()
+                return_free_memory()  # (the dropped trees' pages)
             before = epoch.parsed_bytes
             epoch.index.module_at(path)  # through the index, so it knows the module
             loaded = epoch.load(path)
