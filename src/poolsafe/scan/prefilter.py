@@ -730,8 +730,14 @@ def _scheduler_start_files(datas: list[bytes]) -> list[int]:
             if b"start" in d and _START_CALL.search(d) and words.search(d)]
 
 
-#: a call of a method named `start` (`scheduler.start()`, `get_scheduler().start ()`)
-_START_CALL = re.compile(rb"\bstart(?:[\s)\\]|\#[^\r\n]*)*\(")
+#: a call of a method named `start` (`scheduler.start()`, `get_scheduler().start ()`),
+#: with blanks, `)`, backslashes and comments between the name and the `(`. The run
+#: between them is taken once, greedily, in a lookahead (an atomic group: `\1` then
+#: matches what it took) and a comment stops at a `(`: the same files match as with
+#: `(?:[\s)\\]|\#[^\r\n]*)*`, whose comment could end at any of its own `#`s, so a
+#: `start` word followed by lines of `#` banners backtracked exponentially (fix53: a
+#: Django project's block of `#` banners after "possible start" hung `check`)
+_START_CALL = re.compile(rb"\bstart(?=((?:[\s)\\]|\#[^\r\n(]*)*))\1\(")
 
 
 #: an import of the async pool libraries whose pools aiohttp applications keep in
