@@ -570,9 +570,42 @@ def call_options(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
             out.values[arg.keyword.value] = Bound(arg.value, module, func)
         elif arg.star == "**":
             _merge(out, index, arg.value, Bound(arg.value, module, func), 0)
+            if isinstance(arg.value, cst.Name):
+                _add_item_writes(out, arg.value.value, module, func)
         elif arg.star == "*":
             out.open = True
     return out
+
+
+def _add_item_writes(out: Options, name: str, module: ModuleInfo,
+                     func: FunctionInfo | None) -> None:
+    """The options written into the dict `name` one by one in the same function (or
+    at the module's top level), before it is spread into the call:
+    `engine_args["pool_pre_ping"] = True`, `engine_args.update(pool_size=5)`. A key
+    that cannot be read leaves the options open."""
+    inv = inventory(module)
+    for assign, where in inv.assigns:
+        if where is not func:
+            continue
+        for t in assign.targets:
+            target = t.target
+            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) \
+                    and target.value.value == name:
+                element = target.slice[0].slice if len(target.slice) == 1 else None
+                key = string_value(element.value) if isinstance(element, cst.Index) else None
+                if key is None:
+                    out.open = True
+                else:
+                    out.values[key] = Bound(assign.value, module, func)
+    for call, where in inv.calls:
+        f = call.func
+        if where is func and isinstance(f, cst.Attribute) and f.attr.value == "update" \
+                and isinstance(f.value, cst.Name) and f.value.value == name:
+            for a in call.args:
+                if a.keyword is not None:
+                    out.values[a.keyword.value] = Bound(a.value, module, func)
+                else:
+                    out.open = True
 
 
 # ------------------------------------------------------------ module inventory

@@ -1039,3 +1039,35 @@ INVALID += [
         write='app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_recycle"] = 1800'),
          note="look-alike: the option written one by one is another one"),
 ]
+
+# engine options gathered in a dict one by one, then spread into `create_engine(**args)`
+# (large53b, tune: one of a kind there): each item written is an option of the engine
+_ARGS_ONE_BY_ONE = """
+import os
+
+from sqlalchemy import create_engine
+
+DATABASE_URL = "postgresql://app@db/app"
+
+
+def make_engine():
+    engine_args = {{"pool_size": 10}}
+    engine_args["{option}"] = {value}
+    if os.environ.get("SQL_ECHO"):
+        engine_args["echo"] = True
+    return create_engine(DATABASE_URL, **engine_args){mark}
+
+
+engine = make_engine()
+"""
+
+VALID += [
+    Case(_ARGS_ONE_BY_ONE.format(option="pool_pre_ping", value="True", mark=""),
+         note="pool_pre_ping written into the spread dict before the call"),
+]
+
+INVALID += [
+    Case(_ARGS_ONE_BY_ONE.format(option="pool_recycle", value="1800",
+                                 mark="  # expect: PS203"),
+         note="look-alike: the item written is another option"),
+]
