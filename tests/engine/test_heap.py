@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from wrapper_project import write_wrapper_project
 
 import poolsafe.scan.checking as checking
 from poolsafe.core import heap
@@ -57,13 +58,7 @@ def test_parsing_ahead_ends_with_a_trim(tmp_path: Path,
 
 def test_each_dropped_epoch_is_followed_by_a_trim(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "db.py").write_text(
-        "import psycopg2.pool\n\nPOOL = psycopg2.pool.SimpleConnectionPool(1, 2)\n\n\n"
-        "def get_conn():\n    return POOL.getconn()\n")
-    for i in range(3):
-        (tmp_path / f"m{i}.py").write_text(
-            "from db import get_conn\n\n\ndef f():\n    conn = get_conn()\n"
-            "    conn.cursor().execute('SELECT 1')\n")
+    write_wrapper_project(tmp_path, 3)
     monkeypatch.setattr(checking, "EPOCH_BYTES", 0)
     monkeypatch.setattr(checking, "EPOCH_GROWTH", 0)
     calls = _count_trims(monkeypatch)

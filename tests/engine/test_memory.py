@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from rule_case_tree import write_rule_cases
+from wrapper_project import write_wrapper_project
 
 import poolsafe.scan.checking as checking
 import poolsafe.scan.engine as engine
@@ -90,13 +91,7 @@ def test_fixture_apps_with_a_fresh_index_per_file_and_the_cache_after_edits(
 
 def test_dropped_indexes_and_their_trees_are_freed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "db.py").write_text(
-        "import psycopg2.pool\n\nPOOL = psycopg2.pool.SimpleConnectionPool(1, 2)\n\n\n"
-        "def get_conn():\n    return POOL.getconn()\n")
-    for i in range(4):
-        (tmp_path / f"m{i}.py").write_text(
-            "from db import get_conn\n\n\ndef f():\n    conn = get_conn()\n"
-            "    conn.cursor().execute('SELECT 1')\n")
+    write_wrapper_project(tmp_path, 4)
     monkeypatch.setattr(checking, "EPOCH_BYTES", 0)
     monkeypatch.setattr(checking, "EPOCH_GROWTH", 0)
     made: list[weakref.ref[LazyIndex]] = []

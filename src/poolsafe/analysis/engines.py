@@ -6,6 +6,7 @@ pool-settings rules read (PS203, PS204).
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from poolsafe.analysis.resolution import (
     external_name,
     instance_type,
     inventory,
+    item_writes,
     mapping_options,
     may_call,
     qual_match,
@@ -187,9 +189,9 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         units.append(unit)
     # app.config["KEY"] = value and app.config.update(KEY=value), per function
     per_scope: dict[int, FlaskConfigUnit] = {}
-    #: the options written one by one, per function: they add to the options the
-    #: same function sets (a function that only adds some configures no engine)
-    option_writes: dict[int, FlaskConfigUnit] = {}
+    #: the functions of `per_scope`'s keys (a function that only adds options one by
+    #: one configures no engine: it gets no unit)
+    functions: dict[int, FunctionInfo | None] = {}
     uri_writes: dict[int, dict[int, Bound]] = {}
     scopes: dict[int, FunctionInfo | None] = {}
     inv = inventory(module)
@@ -199,32 +201,19 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
             if (isinstance(target, cst.Subscript) and _subscript_key(target) in keys
                     and _is_app_config(index, target.value, module, func)):
                 unit = per_scope.setdefault(id(func), FlaskConfigUnit("`app.config`"))
+                functions[id(func)] = func
                 bound = Bound(assign.value, module, func)
                 _set_unit(unit, _subscript_key(target), bound)
                 if _subscript_key(target) == FLASK_SQLALCHEMY_URI_KEY:
                     uri_writes.setdefault(id(func), {})[id(assign)] = bound
                     scopes[id(func)] = func
-        for t in assign.targets:
-            target = t.target
-            if isinstance(target, cst.Subscript) and _options_dict(index, target.value,
-                                                                   module, func):
-                unit = option_writes.setdefault(id(func), FlaskConfigUnit("`app.config`"))
-                option = _subscript_key(target)
-                if option is None:
-                    unit.option_writes_open = True
-                else:
-                    unit.option_writes[option] = Bound(assign.value, module, func)
     for call, func in inv.calls:
         f = call.func
-        if isinstance(f, cst.Attribute) and f.attr.value in _DICT_WRITES \
-                and _options_dict(index, f.value, module, func):
-            unit = option_writes.setdefault(id(func), FlaskConfigUnit("`app.config`"))
-            _note_option_call(unit, call, f.attr.value, module, func)
-            continue
         if (isinstance(f, cst.Attribute) and f.attr.value in FLASK_CONFIG_UPDATE_METHODS
                 and any(a.keyword is not None and a.keyword.value in keys for a in call.args)
                 and _is_app_config(index, f.value, module, func)):
             unit = per_scope.setdefault(id(func), FlaskConfigUnit("`app.config`"))
+            functions[id(func)] = func
             for arg in call.args:
                 if arg.keyword is not None:
                     _set_unit(unit, arg.keyword.value, Bound(arg.value, module, func))
@@ -233,10 +222,13 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
             func = scopes[key]
             body = module.tree.body if func is None else _block_body(func.node.body)
             per_scope[key].uri_alternatives = _live_writes(body, writes)
-    for scope, written in option_writes.items():
-        if scope in per_scope:
-            per_scope[scope].option_writes = written.option_writes
-            per_scope[scope].option_writes_open = written.option_writes_open
+    for scope, unit in per_scope.items():
+        # options written one by one into the dict this function sets
+        # (`app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] = True`)
+        func = functions[scope]
+        written = item_writes(module, func, functools.partial(_options_dict, index,
+                                                              module=module, func=func))
+        unit.option_writes, unit.option_writes_open = written.values, written.open
     units.extend(per_scope.values())
     return units
 
@@ -311,10 +303,6 @@ def _set_unit(unit: FlaskConfigUnit, key: str | None, value: Bound) -> None:
         unit.options, unit.own_options = value, True
 
 
-#: dict methods that write options into `app.config["SQLALCHEMY_ENGINE_OPTIONS"]`
-_DICT_WRITES = frozenset({"update", "setdefault"})
-
-
 def _options_dict(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
                   func: FunctionInfo | None) -> bool:
     """`app.config["SQLALCHEMY_ENGINE_OPTIONS"]` of a Flask app."""
@@ -323,25 +311,6 @@ def _options_dict(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
     return isinstance(expr, cst.Subscript) \
         and _subscript_key(expr) == FLASK_SQLALCHEMY_OPTIONS_KEY \
         and _is_app_config(index, expr.value, module, func)
-
-
-def _note_option_call(unit: FlaskConfigUnit, call: cst.Call, method: str,
-                      module: ModuleInfo, func: FunctionInfo | None) -> None:
-    """The options an `.update(k=v)` / `.setdefault("k", v)` on the options dict
-    writes; one it cannot read leaves them open."""
-    if method == "setdefault":
-        key = string_value(call.args[0].value) if len(call.args) == 2 \
-            and call.args[0].keyword is None else None
-        if key is None:
-            unit.option_writes_open = True
-        elif key not in unit.option_writes:
-            unit.option_writes[key] = Bound(call.args[1].value, module, func)
-        return
-    for arg in call.args:
-        if arg.keyword is not None:
-            unit.option_writes[arg.keyword.value] = Bound(arg.value, module, func)
-        else:
-            unit.option_writes_open = True
 
 
 def _all_classes(module: ModuleInfo) -> list[ClassInfo]:

@@ -10,7 +10,7 @@ live in `poolsafe.knowledge.frameworks`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -571,26 +571,37 @@ def call_options(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
         elif arg.star == "**":
             _merge(out, index, arg.value, Bound(arg.value, module, func), 0)
             if isinstance(arg.value, cst.Name):
-                _add_item_writes(out, arg.value.value, module, func)
+                # `engine_args["pool_pre_ping"] = True` before `create_engine(url,
+                # **engine_args)`
+                written = item_writes(module, func, _same_name(arg.value.value))
+                out.values.update(written.values)
+                out.open = out.open or written.open
         elif arg.star == "*":
             out.open = True
     return out
 
 
-def _add_item_writes(out: Options, name: str, module: ModuleInfo,
-                     func: FunctionInfo | None) -> None:
-    """The options written into the dict `name` one by one in the same function (or
-    at the module's top level), before it is spread into the call:
-    `engine_args["pool_pre_ping"] = True`, `engine_args.update(pool_size=5)`. A key
-    that cannot be read leaves the options open."""
+def _same_name(name: str) -> Callable[[cst.BaseExpression], bool]:
+    """A test for the plain name `name`."""
+    def test(expr: cst.BaseExpression) -> bool:
+        return isinstance(expr, cst.Name) and expr.value == name
+    return test
+
+
+def item_writes(module: ModuleInfo, func: FunctionInfo | None,
+                is_dict: Callable[[cst.BaseExpression], bool]) -> Options:
+    """The items written one by one, in `func` (None: the module's top level), into a
+    dict the expressions `is_dict` accepts stand for: `d["pool_pre_ping"] = True`,
+    `d.update(pool_size=5)`, `d.setdefault("echo", False)`. A key that cannot be read
+    leaves the options open."""
+    out = Options()
     inv = inventory(module)
     for assign, where in inv.assigns:
         if where is not func:
             continue
         for t in assign.targets:
             target = t.target
-            if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) \
-                    and target.value.value == name:
+            if isinstance(target, cst.Subscript) and is_dict(target.value):
                 element = target.slice[0].slice if len(target.slice) == 1 else None
                 key = string_value(element.value) if isinstance(element, cst.Index) else None
                 if key is None:
@@ -599,13 +610,23 @@ def _add_item_writes(out: Options, name: str, module: ModuleInfo,
                     out.values[key] = Bound(assign.value, module, func)
     for call, where in inv.calls:
         f = call.func
-        if where is func and isinstance(f, cst.Attribute) and f.attr.value == "update" \
-                and isinstance(f.value, cst.Name) and f.value.value == name:
-            for a in call.args:
-                if a.keyword is not None:
-                    out.values[a.keyword.value] = Bound(a.value, module, func)
-                else:
-                    out.open = True
+        if where is not func or not isinstance(f, cst.Attribute) \
+                or f.attr.value not in ("update", "setdefault") or not is_dict(f.value):
+            continue
+        if f.attr.value == "setdefault":
+            key = string_value(call.args[0].value) if len(call.args) == 2 \
+                and call.args[0].keyword is None else None
+            if key is None:
+                out.open = True
+            else:
+                out.values.setdefault(key, Bound(call.args[1].value, module, func))
+            continue
+        for a in call.args:
+            if a.keyword is not None:
+                out.values[a.keyword.value] = Bound(a.value, module, func)
+            else:
+                out.open = True
+    return out
 
 
 # ------------------------------------------------------------ module inventory
