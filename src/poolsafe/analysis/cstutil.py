@@ -249,6 +249,14 @@ def is_true(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Name) and node.value == "True"
 
 
+def subscript_key(target: cst.Subscript) -> str | None:
+    """The string key of `d["key"]` (None for any other subscript)."""
+    if len(target.slice) != 1:
+        return None
+    sl = target.slice[0].slice
+    return string_value(sl.value) if isinstance(sl, cst.Index) else None
+
+
 def string_value(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.SimpleString):
         try:

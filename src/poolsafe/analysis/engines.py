@@ -18,6 +18,7 @@ from poolsafe.analysis.cstutil import (
     keyword_arg,
     positional_args,
     string_value,
+    subscript_key,
 )
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
@@ -198,13 +199,13 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
     for assign, func in inv.assigns:
         for t in assign.targets:
             target = t.target
-            if (isinstance(target, cst.Subscript) and _subscript_key(target) in keys
+            if (isinstance(target, cst.Subscript) and subscript_key(target) in keys
                     and _is_app_config(index, target.value, module, func)):
                 unit = per_scope.setdefault(id(func), FlaskConfigUnit("`app.config`"))
                 functions[id(func)] = func
                 bound = Bound(assign.value, module, func)
-                _set_unit(unit, _subscript_key(target), bound)
-                if _subscript_key(target) == FLASK_SQLALCHEMY_URI_KEY:
+                _set_unit(unit, subscript_key(target), bound)
+                if subscript_key(target) == FLASK_SQLALCHEMY_URI_KEY:
                     uri_writes.setdefault(id(func), {})[id(assign)] = bound
                     scopes[id(func)] = func
     for call, func in inv.calls:
@@ -309,19 +310,12 @@ def _options_dict(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
     from poolsafe.knowledge.frameworks import FLASK_SQLALCHEMY_OPTIONS_KEY
 
     return isinstance(expr, cst.Subscript) \
-        and _subscript_key(expr) == FLASK_SQLALCHEMY_OPTIONS_KEY \
+        and subscript_key(expr) == FLASK_SQLALCHEMY_OPTIONS_KEY \
         and _is_app_config(index, expr.value, module, func)
 
 
 def _all_classes(module: ModuleInfo) -> list[ClassInfo]:
     return list(module.classes.values())
-
-
-def _subscript_key(target: cst.Subscript) -> str | None:
-    if len(target.slice) != 1:
-        return None
-    sl = target.slice[0].slice
-    return string_value(sl.value) if isinstance(sl, cst.Index) else None
 
 
 def _is_app_config(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,

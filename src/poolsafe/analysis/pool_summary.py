@@ -39,8 +39,7 @@ from typing import Any
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import call_name
-from poolsafe.analysis.engines import _subscript_key
+from poolsafe.analysis.cstutil import call_name, subscript_key
 from poolsafe.analysis.module import ImportBinding, ModuleInfo, Opaque, WithBinding
 from poolsafe.analysis.resolution import class_body_assigns, may_call, qual_match
 from poolsafe.knowledge.capacity import POOL_CONSTRUCTORS
@@ -151,7 +150,7 @@ def _configures(module: ModuleInfo) -> bool:
         return True
     for assign, _ in module.assign_nodes:
         for t in assign.targets:
-            if isinstance(t.target, cst.Subscript) and _subscript_key(t.target) in keys:
+            if isinstance(t.target, cst.Subscript) and subscript_key(t.target) in keys:
                 return True
     for call, _ in module.calls:
         f = call.func

@@ -22,6 +22,7 @@ from poolsafe.analysis.cstutil import (
     keyword_arg,
     positional_args,
     string_value,
+    subscript_key,
 )
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ImportBinding, ModuleInfo
@@ -602,8 +603,7 @@ def item_writes(module: ModuleInfo, func: FunctionInfo | None,
         for t in assign.targets:
             target = t.target
             if isinstance(target, cst.Subscript) and is_dict(target.value):
-                element = target.slice[0].slice if len(target.slice) == 1 else None
-                key = string_value(element.value) if isinstance(element, cst.Index) else None
+                key = subscript_key(target)
                 if key is None:
                     out.open = True
                 else:
