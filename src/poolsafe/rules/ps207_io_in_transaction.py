@@ -400,6 +400,31 @@ class IoInTransaction(Rule):
                 )
 
 
+def _none_if(test: cst.BaseExpression, outcome: bool) -> list[cst.BaseExpression]:
+    """The names or attributes that are None (or false) whenever `test` comes out as
+    `outcome`: `s` and `s is not None` when false, `s is None` and `not s` when true;
+    `a or b` false makes both false, `a and b` true holds both conditions."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _none_if(test.expression, not outcome)
+    if isinstance(test, cst.BooleanOperation):
+        joins_on = isinstance(test.operator, cst.Or) != outcome
+        if joins_on:  # `a or b` false, `a and b` true: each side has that outcome
+            return _none_if(test.left, outcome) + _none_if(test.right, outcome)
+        return []
+    if isinstance(test, (cst.Name, cst.Attribute)):
+        return [] if outcome else [test]
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if not (isinstance(target.comparator, cst.Name) and target.comparator.value == "None"):
+            return []
+        op = target.operator
+        is_none = isinstance(op, (cst.Is, cst.Equal))
+        is_not_none = isinstance(op, (cst.IsNot, cst.NotEqual))
+        if (is_none and outcome) or (is_not_none and not outcome):
+            return [test.left]
+    return []
+
+
 def _first_of_each_helper(walker: _Walker) -> Iterator[
         tuple[cst.Call, Slow, State, list[cst.Call]]]:
     """The walker's slow calls, with the later calls of one project helper in the same
@@ -496,12 +521,12 @@ class _Walker:
             return state
         if isinstance(st, cst.If):
             state = self.calls(st.test, state)
-            then = self.suite(st.body, state)
-            other = state
+            then = self.suite(st.body, self.narrowed(state, _none_if(st.test, True)))
+            other = self.narrowed(state, _none_if(st.test, False))
             if isinstance(st.orelse, cst.If):
-                other = self.stmt(st.orelse, state)
+                other = self.stmt(st.orelse, other)
             elif isinstance(st.orelse, cst.Else):
-                other = self.suite(st.orelse.body, state)
+                other = self.suite(st.orelse.body, other)
             return then | other
         if isinstance(st, (cst.For, cst.While)):
             state = self.calls(st.iter if isinstance(st, cst.For) else st.test, state)
@@ -534,6 +559,17 @@ class _Walker:
                 out = out | self.suite(case.body, state)
             return out
         return state  # nested def/class: their own functions
+
+    def narrowed(self, state: State, handles: Sequence[cst.BaseExpression]) -> State:
+        """`state` on a branch where each of `handles` is None (or false): a handle that
+        is None holds no transaction (`finally: if s is not None: s.close()` leaves
+        nothing open on either path)."""
+        keys: set[str] = set()
+        for expr in handles:
+            d = dotted_name(expr)
+            if d is not None:
+                keys.add(self.aliases.get(d, d))
+        return state - keys if keys & state else state
 
     def small(self, small: cst.BaseSmallStatement, state: State) -> State:
         if isinstance(small, cst.Assign):

@@ -2199,3 +2199,43 @@ INVALID += [
         last="size(url, 1600)", mark="  # expect: PS207"),
          note="look-alike: the same helper in the next transaction is its own finding"),
 ]
+
+# a session closed in `finally` under a None (or truth) guard: on each path out of the
+# `try` it is either closed or was never opened, so nothing holds a transaction after
+_GUARDED_CLOSE = _SA + '''
+
+def push(url):
+    report = None
+    try:
+        report = SessionLocal()
+        rows = report.execute(text("SELECT id FROM jobs")).all()
+    finally:
+        if {guard}:
+            report.close()
+    requests.post(url, json=[r.id for r in rows], timeout=5){mark}
+'''
+
+VALID += [
+    Case(_GUARDED_CLOSE.format(guard="report is not None", mark=""),
+         note="closed in finally under `is not None`: the unguarded path holds no session"),
+    Case(_GUARDED_CLOSE.format(guard="report", mark=""),
+         note="closed in finally under a truth test"),
+    Case(_GUARDED_CLOSE.format(guard="not (report is None)", mark=""),
+         note="closed in finally under a negated `is None`"),
+]
+
+INVALID += [
+    Case(_GUARDED_CLOSE.format(guard="report is None", mark="  # expect: PS207"),
+         note="look-alike: the guard is reversed, the open session is never closed"),
+    Case(_GUARDED_CLOSE.format(guard="report and url", mark="  # expect: PS207"),
+         note="look-alike: `report and url` false leaves an open session when url is empty"),
+    Case(_SA + '''
+
+def push(url, report):
+    rows = report.execute(text("SELECT id FROM jobs")).all()
+    if report is None:
+        report = SessionLocal()
+    else:
+        requests.post(url, json=[r.id for r in rows], timeout=5)  # expect: PS207
+''', note="look-alike: the else of an `is None` test runs with the transaction open"),
+]
