@@ -466,3 +466,25 @@ class Command(BaseCommand):
     assert message.startswith("Django database work `call_command(\"refresh\")`, which uses "
                               "`Order.objects"), message
     assert ",," not in message and "handle()`, which" not in message, message
+
+
+def test_ps107_names_a_manager_reached_through_a_call() -> None:
+    """`get_user_model().objects` is named as written, not as the bare `objects`."""
+    from poolsafe.rules.cases.ps107 import _MODELS
+
+    app = '''import threading
+
+from django.contrib.auth import get_user_model
+
+
+def count_active():
+    print(get_user_model().objects.filter(is_active=True).count())
+
+
+threading.Thread(target=count_active).start()
+'''
+    result = scan_sources({"models.py": _MODELS, "app.py": app},
+                          ScanOptions(select={"PS107"}))
+    [message] = [f.message for f in result.findings if f.path == "app.py"]
+    assert "Django database work `get_user_model().objects` in `count_active`" in message, \
+        message

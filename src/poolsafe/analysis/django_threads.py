@@ -1059,6 +1059,17 @@ def _db_use(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
     return None
 
 
+def _shown(expr: cst.Attribute) -> str:
+    """`Order.objects` as written; a manager reached through a call
+    (`get_user_model().objects`) as written too when it is short and on one line,
+    else only the attribute's name."""
+    name = dotted_name(expr)
+    if name is not None:
+        return name
+    code = cst.Module([]).code_for_node(expr)
+    return code if len(code) <= 60 and "\n" not in code else expr.attr.value
+
+
 def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
             depth: int) -> str | None:
     if isinstance(node, cst.Attribute) and isinstance(node.value, (cst.Name, cst.Attribute)) \
@@ -1071,7 +1082,7 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
         with index.full_resolution():  # the models module holds no connection
             owner = index.evaluate(node.value, func.module, func)
         if _is_model(index, owner) or _user_model(index, func, node.value):
-            return f"`{dotted_name(node) or node.attr.value}`"
+            return f"`{_shown(node)}`"
     elif isinstance(node, cst.Call):
         f = node.func
         if isinstance(f, cst.Attribute) and f.attr.value == "cursor" \
