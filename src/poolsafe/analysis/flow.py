@@ -17,7 +17,7 @@ not catch. A `yield` is a point where the consumer can throw in.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -78,6 +78,7 @@ from poolsafe.knowledge import (
     match_qualname,
 )
 from poolsafe.knowledge.frameworks import (
+    CURSOR_METHODS,
     PROCESS_ENDING_CALLS,
     RAISING_BUILTINS,
     RAISING_CALLS,
@@ -863,7 +864,8 @@ class FunctionFlow:
             after, exc = self.effects(node, state)
             if node.value is not None:
                 after = self._escape_names(
-                    after, escaping_names(node.value, through_calls=True))
+                    after, escaping_names(node.value, through_calls=True)
+                    | cursor_owners(node.value, self.res.cursors))
                 after = after | self._returned_facts(node, state)
             for f in after:
                 if isinstance(f, Held):
@@ -947,6 +949,11 @@ class FunctionFlow:
             return Outcome(normal=after, exc=exc)
         acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None
         escaping = escaping_names(value)
+        if any(not isinstance(t, cst.Name) for t in targets):
+            # `self.cur = conn.cursor()`: the stored cursor keeps its connection, which
+            # moves on with it unless the function gives the connection back itself
+            escaping = escaping | (cursor_owners(value, self.res.cursors)
+                                   - self._released_anywhere)
         # `self.conn = conn = pool.getconn()`: the object keeps the checkout; the local name
         # is only another handle on it (the attribute is the object's to release)
         stored = len(targets) > 1 and any(
@@ -1254,7 +1261,8 @@ class FunctionFlow:
         if (method in _STORING_METHODS or _is_constructor(f)) and not self._is_closing(f):
             passed: set[str] = set()
             for a in call.args:
-                passed |= escaping_names(a.value, through_calls=True)
+                passed |= escaping_names(a.value, through_calls=True) | (
+                    cursor_owners(a.value, self.res.cursors) - self._released_anywhere)
             moved = passed & set(held)
             if moved:
                 state = self._escape_names(state, moved)
@@ -2763,6 +2771,27 @@ def _sql_text(node: cst.BaseExpression) -> str | None:
         if raw.isascii() and "\\" not in raw and "rollback" not in raw.lower():
             return ""
     return string_value(node)
+
+
+def cursor_owners(expr: cst.BaseExpression, cursors: Mapping[str, str]) -> set[str]:
+    """The connections whose cursor `expr` hands on when it is returned, stored or
+    passed to a constructor: `conn.cursor()`, a name `cursors` maps to its connection
+    (`cur = conn.cursor()`), or one of those inside a tuple or list. The cursor holds
+    its connection (`cursor.connection`), through which its new owner uses and closes
+    it, so the connection leaves with it."""
+    parts = [expr]
+    if isinstance(expr, (cst.Tuple, cst.List)):
+        parts.extend(e.value for e in expr.elements)
+    out: set[str] = set()
+    for part in parts:
+        part = strip_await(part)[0]
+        if isinstance(part, cst.Call) and isinstance(part.func, cst.Attribute) \
+                and part.func.attr.value in CURSOR_METHODS \
+                and isinstance(part.func.value, cst.Name):
+            out.add(part.func.value.value)
+        elif isinstance(part, cst.Name) and part.value in cursors:
+            out.add(cursors[part.value])
+    return out
 
 
 def escaping_names(expr: cst.BaseExpression, *, through_calls: bool = False) -> set[str]:

@@ -23,6 +23,7 @@ from poolsafe.analysis.declared_drivers import declared_requirements
 from poolsafe.analysis.flow import (
     AcquireSite,
     call_may_raise,
+    cursor_owners,
     escaping_names,
     holds_for_checkout,
 )
@@ -561,7 +562,12 @@ _ESCAPE_TYPES = frozenset({
 def escape_reason(stmts: list[cst.BaseStatement], var: str,
                   skip: frozenset[int] = frozenset()) -> str | None:
     """Why the checkout in `var` cannot be wrapped here: it is returned, stored, rebound
-    or captured inside `stmts` (None when it stays local)."""
+    or captured inside `stmts` (None when it stays local). A cursor of `var` returned,
+    stored or handed on takes `var` with it (`cursor.connection`)."""
+    # (a cursor stored or handed on moves the connection only when these statements
+    # do not give it back themselves)
+    cursors = _cursor_names(stmts, var)
+    stays = any(is_removable_release(c, var) for s in stmts for c in iter_calls(s))
     for stmt in stmts:
         for node in iter_nodes(stmt, into_functions=True):
             if type(node) not in _ESCAPE_TYPES:  # (exact types: libcst's are final)
@@ -573,7 +579,8 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
             if isinstance(node, cst.FunctionDef) and node is stmt:
                 return f"`{var}` is used by a nested function"
             if isinstance(node, cst.Return) and node.value is not None and id(node) not in skip \
-                    and var in escaping_names(node.value, through_calls=True):
+                    and (var in escaping_names(node.value, through_calls=True)
+                         or var in cursor_owners(node.value, cursors)):
                 return f"`{var}` is returned"
             if isinstance(node, (cst.Global, cst.Nonlocal)) and any(
                     n.name.value == var for n in node.names):
@@ -591,6 +598,10 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
                 if node.value is not None and var in escaping_names(node.value,
                                                                     through_calls=False):
                     return f"`{var}` is stored"
+                if node.value is not None and not stays \
+                        and var in cursor_owners(node.value, cursors) \
+                        and not all(isinstance(t, cst.Name) for t in targets):
+                    return f"`{var}` is stored"
             if isinstance(node, (cst.For, cst.CompFor)) and var in _target_names(node.target):
                 return f"`{var}` is rebound"
             if isinstance(node, cst.AsName) and var in _target_names(node.name):
@@ -602,9 +613,18 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
                 ctor = name is not None and name.rsplit(".", 1)[-1][:1].isupper()
                 if method in _STORING or ctor:
                     for a in node.args:
-                        if var in escaping_names(a.value, through_calls=True):
+                        if var in escaping_names(a.value, through_calls=True) \
+                                or (not stays and var in cursor_owners(a.value, cursors)):
                             return f"`{var}` is handed to `{name or method}`"
     return None
+
+
+def _cursor_names(stmts: list[cst.BaseStatement], var: str) -> dict[str, str]:
+    """The names bound to a cursor of `var` in `stmts` (`cur = var.cursor()`), each
+    mapped to `var`."""
+    return {t.target.value: var for stmt in stmts for node in iter_nodes(stmt)
+            if isinstance(node, cst.Assign) and var in cursor_owners(node.value, {})
+            for t in node.targets if isinstance(t.target, cst.Name)}
 
 
 # ------------------------------------------------------------------- regions

@@ -4706,3 +4706,86 @@ def row_counts(shards):
 ''', note="a key read from the loop variable names another connection on each pass: "
           "the previous shard's checkout is overwritten"),
 ]
+
+# a factory that hands its connection out through the cursor it returns: the cursor
+# holds the connection (`cursor.connection`), and the caller closes it there
+_CURSOR_FACTORY = '''\
+import psycopg2
+
+
+def open_cursor():
+    connection = psycopg2.connect("dbname=shop"){mark}
+    {body}
+
+
+def close_cursor(cursor):
+    cursor.close()
+    cursor.connection.close()
+'''
+
+VALID += [
+    Case(_CURSOR_FACTORY.format(mark="", body="return connection.cursor()"),
+         note="the returned cursor carries the connection out to the caller"),
+    Case(_CURSOR_FACTORY.format(
+        mark="", body="cur = connection.cursor()\n    cur.arraysize = 500\n    return cur"),
+         note="a cursor name of the connection, returned"),
+    Case(_CURSOR_FACTORY.format(mark="", body="return connection.cursor(), 30"),
+         note="the cursor inside a returned tuple"),
+]
+
+INVALID += [
+    Case(_CURSOR_FACTORY.format(mark="  # expect: PS102",
+                                body="return connection.cursor().fetchone()"),
+         note="look-alike: a row of the cursor is returned, the connection stays behind"),
+    Case(_CURSOR_FACTORY.format(
+        mark="  # expect: PS102",
+        body="cur = connection.cursor()\n    cur.execute(\"SELECT 1\")\n    return cur.fetchall()"),
+         note="look-alike: the rows of a cursor name are returned, not the cursor"),
+    Case(_CURSOR_FACTORY.format(
+        mark="  # expect: PS102",
+        body="cur = connection.cursor()\n    cur.execute(\"SET search_path TO shop\")\n"
+             "    return cur"),
+         note="look-alike: the cursor is handed out on success, but a failed `execute()` "
+              "before it leaves the connection open",
+         unfixable="`connection` is returned"),
+]
+
+VALID += [
+    Case('''\
+import psycopg2
+
+
+class Store:
+    def __init__(self, dsn):
+        conn = psycopg2.connect(dsn)
+        self.cur = conn.cursor()
+
+    def names(self):
+        self.cur.execute("SELECT name FROM items")
+        return self.cur.fetchall()
+''', note="a cursor stored on the object keeps its connection with it"),
+    Case('''\
+import psycopg2
+
+CURSORS = {}
+
+
+def register(name, dsn):
+    conn = psycopg2.connect(dsn)
+    cur = conn.cursor()
+    CURSORS[name] = cur
+''', note="a cursor name of the connection stored in a module's registry"),
+    Case('''\
+import psycopg2
+
+
+class Reader:
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+
+def reader(dsn):
+    conn = psycopg2.connect(dsn)
+    return Reader(conn.cursor())
+''', note="a cursor handed to a constructor whose object is returned"),
+]
