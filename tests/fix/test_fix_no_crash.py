@@ -127,8 +127,9 @@ pool.putconn(conn)
 '''
 
 
+@pytest.mark.parametrize("selection", [{"PS101", "PS103"}, {"PS101"}])
 def test_a_fix_that_adds_a_finding_is_reverted_for_that_finding_only(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, selection: set[str]) -> None:
     rule = RULES_BY_CODE["PS101"]
     real = rule.fix
 
@@ -147,9 +148,9 @@ def test_a_fix_that_adds_a_finding_is_reverted_for_that_finding_only(
         return plan
 
     monkeypatch.setattr(rule, "fix", adds_ps103)
-    # (unsafe: the equivalence check already marks this stand-in fix unsafe)
-    result = fix_sources({"app.py": ONE_CLOSE}, ScanOptions(select={"PS101", "PS103"}),
-                         unsafe=True)
+    # (unsafe: the equivalence check already marks this stand-in fix unsafe); the check
+    # runs PS103 even when only the fixed rule is selected
+    result = fix_sources({"app.py": ONE_CLOSE}, ScanOptions(select=selection), unsafe=True)
     text = result.sources()["app.py"]
     compile(text, "app.py", "exec")
     assert "DELETE FROM t" not in text  # reverted
@@ -157,7 +158,7 @@ def test_a_fix_that_adds_a_finding_is_reverted_for_that_finding_only(
     assert [(a.code, a.line) for a in result.applied] == [("PS101", 19)]
     left = [(x.finding.code, x.finding.line, x.reason) for x in result.left]
     assert len(left) == 1 and left[0][:2] == ("PS101", 11), left
-    assert left[0][2] == ("the fix was reverted: it would add a new finding (PS103) in the "
+    assert left[0][2] == ("the fix was reverted: it would add a new finding (PS102, PS103) in the "
                           "function it rewrites"), left
     assert result.internal_errors == 0 and not result.errors
 

@@ -31,7 +31,7 @@ from poolsafe.fix.fixers.edits import enclosing_function, parent_map
 from poolsafe.fix.loop.progress import STUCK, Fingerprint, Progress
 from poolsafe.fix.plan.api import FixPlan, Unfixable
 from poolsafe.fix.plan.applying import apply_plans as apply_plans
-from poolsafe.rules import FileContext, Rule
+from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
 from poolsafe.scan.checking import (
     ProjectResolution,
     enabled_rules,
@@ -282,7 +282,7 @@ def fix_files(files: list[FixFile], options: ScanOptions | None = None, *,
             by_path = {item.file.display: item for item, _ in linted}
             #: files changed in this pass: their parsed trees are stale until the next
             touched: set[str] = set()
-            relint = _relinter(parsed, options, rules)
+            relint = _relinter(parsed, options, _with_safety_rules(rules))
             for item, ctx in linted:
                 if item.file.display in touched:
                     continue  # another file's fix edited it; its own wait for the next pass
@@ -499,6 +499,18 @@ def _apply_own(item: _Linted, plans: list[tuple[FixPlan, Location, Fingerprint]]
 def _key_of(ctx: FileContext, raw: RawFinding, parents: dict[int, cst.CSTNode]) -> FindingKey:
     func = enclosing_function(raw.node, parents, ctx.module)
     return (raw.code, func.qualname if func else "")
+
+
+#: the rules whose new finding in a rewritten function means the fix changed what the
+#: function does with its connection (a cursor returned after the added release is
+#: used after it: PS106); the check runs them whatever `--select` chose, since a fix
+#: must not change behaviour because the rule that would see it was not selected
+_SAFETY_RULES = ("PS102", "PS103", "PS106")
+
+
+def _with_safety_rules(rules: list[Rule]) -> list[Rule]:
+    codes = {r.code for r in rules}
+    return rules + [RULES_BY_CODE[c]() for c in _SAFETY_RULES if c not in codes]
 
 
 def _relinter(parsed: list[tuple[FixFile, ModuleInfo]], options: ScanOptions,
