@@ -1074,6 +1074,57 @@ def tagged(tag):
     assert _fix("PS102", fixed, unsafe=True) == fixed
 
 
+def test_ps102_a_connection_handed_on_through_its_cursor_is_given_back_on_failure_only(
+) -> None:
+    """A cursor returned or stored carries its connection (`cursor.connection`): the
+    connection is handed on with it, so a `finally` would close it under the caller."""
+    before = PG + """
+
+def open_cursor(schema):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute("SET search_path TO %s", (schema,))
+    return cur
+
+
+class Report:
+    def __init__(self):
+        conn = pool.getconn()
+        cur = conn.cursor()
+        cur.execute("SET statement_timeout = 5000")
+        self.cur = cur
+"""
+    after = PG + """
+
+def open_cursor(schema):
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SET search_path TO %s", (schema,))
+    except BaseException:
+        pool.putconn(conn)
+        raise
+    return cur
+
+
+class Report:
+    def __init__(self):
+        conn = pool.getconn()
+        try:
+            cur = conn.cursor()
+            cur.execute("SET statement_timeout = 5000")
+        except BaseException:
+            pool.putconn(conn)
+            raise
+        self.cur = cur
+"""
+    fixed = _fix("PS102", before)  # a safe fix
+    assert fixed == after
+    compile(fixed, "case.py", "exec")
+    assert not scan_sources({"case.py": fixed}, ScanOptions(select={"PS102"})).findings
+    assert _fix("PS102", fixed, unsafe=True) == fixed
+
+
 def test_ps102_a_connection_handed_on_inside_a_try_is_not_given_back_early() -> None:
     before = PG + """
 import psycopg2

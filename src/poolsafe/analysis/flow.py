@@ -495,6 +495,19 @@ class FunctionFlow:
             out |= self._released_by(call)
         return out
 
+    @cached_property
+    def _released_outside_handlers(self) -> set[str]:
+        """`_released_anywhere` less the releases made only in `except` handlers (the
+        `except BaseException: pool.putconn(conn); raise` of a connection handed on on
+        success): what the function gives back on a path that goes on normally."""
+        in_handlers = {id(c) for node in iter_nodes(self.func.node.body)
+                       if isinstance(node, cst.ExceptHandler) for c in iter_calls(node)}
+        out: set[str] = set()
+        for call in self.func.direct_calls:
+            if id(call) not in in_handlers:
+                out |= self._released_by(call)
+        return out
+
     def _released_by(self, call: cst.Call) -> set[str]:
         """`ProjectIndex.released_by_call` for a call of this function, asked once per
         call (loops and `finally` blocks are interpreted more than once)."""
@@ -953,7 +966,7 @@ class FunctionFlow:
             # `self.cur = conn.cursor()`: the stored cursor keeps its connection, which
             # moves on with it unless the function gives the connection back itself
             escaping = escaping | (cursor_owners(value, self.res.cursors)
-                                   - self._released_anywhere)
+                                   - self._released_outside_handlers)
         # `self.conn = conn = pool.getconn()`: the object keeps the checkout; the local name
         # is only another handle on it (the attribute is the object's to release)
         stored = len(targets) > 1 and any(
@@ -1262,7 +1275,8 @@ class FunctionFlow:
             passed: set[str] = set()
             for a in call.args:
                 passed |= escaping_names(a.value, through_calls=True) | (
-                    cursor_owners(a.value, self.res.cursors) - self._released_anywhere)
+                    cursor_owners(a.value, self.res.cursors)
+                    - self._released_outside_handlers)
             moved = passed & set(held)
             if moved:
                 state = self._escape_names(state, moved)

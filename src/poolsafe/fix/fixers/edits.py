@@ -566,7 +566,7 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
     stored or handed on takes `var` with it (`cursor.connection`)."""
     # (a cursor stored or handed on moves the connection only when these statements
     # do not give it back themselves)
-    cursors = _cursor_names(stmts, var)
+    cursors = cursor_names(stmts, var)
     stays = any(is_removable_release(c, var) for s in stmts for c in iter_calls(s))
     for stmt in stmts:
         for node in iter_nodes(stmt, into_functions=True):
@@ -619,7 +619,7 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
     return None
 
 
-def _cursor_names(stmts: list[cst.BaseStatement], var: str) -> dict[str, str]:
+def cursor_names(stmts: list[cst.BaseStatement], var: str) -> dict[str, str]:
     """The names bound to a cursor of `var` in `stmts` (`cur = var.cursor()`), each
     mapped to `var`."""
     return {t.target.value: var for stmt in stmts for node in iter_nodes(stmt)

@@ -34,6 +34,7 @@ from poolsafe.fix.fixers.edits import (
     _returned_by_callee,
     acquire_statement,
     check_line,
+    cursor_names,
     escape_reason,
     lift_blank_lines,
     parse_line,
@@ -60,7 +61,8 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
         return None
     body = list(block.body)
     rest = body[body.index(line) + 1:]
-    hand_off = next((i for i, s in enumerate(rest) if _hands_on(s, var)), None)
+    cursors = frozenset(cursor_names(rest, var))
+    hand_off = next((i for i, s in enumerate(rest) if _hands_on(s, var, cursors)), None)
     if not hand_off:  # none, or nothing between the checkout and the hand-off
         return None
     region = rest[:hand_off]
@@ -95,8 +97,11 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
     return plan
 
 
-def _hands_on(stmt: cst.BaseStatement, var: str) -> bool:
-    """`return var` / `return var, other` / `self.attr = var` / `box[key] = var`."""
+def _hands_on(stmt: cst.BaseStatement, var: str, cursors: frozenset[str]) -> bool:
+    """`return var` / `return var, other` / `self.attr = var` / `box[key] = var`, or the
+    same of a cursor of `var` (a name in `cursors`), which takes `var` with it."""
+    if cursors and any(_hands_on(stmt, cur, frozenset()) for cur in cursors):
+        return True
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
         return False
     small = stmt.body[0]

@@ -4746,8 +4746,7 @@ INVALID += [
         body="cur = connection.cursor()\n    cur.execute(\"SET search_path TO shop\")\n"
              "    return cur"),
          note="look-alike: the cursor is handed out on success, but a failed `execute()` "
-              "before it leaves the connection open",
-         unfixable="`connection` is returned"),
+              "before it leaves the connection open"),
 ]
 
 VALID += [
