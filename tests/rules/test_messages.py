@@ -488,3 +488,31 @@ threading.Thread(target=count_active).start()
     [message] = [f.message for f in result.findings if f.path == "app.py"]
     assert "Django database work `get_user_model().objects` in `count_active`" in message, \
         message
+
+
+def test_ps107_names_the_relation_a_passed_row_loads() -> None:
+    """A thread target given a model row (`args=(receipt,)`) that reads one of its
+    forward relations: the finding, at that read, names the relation and the model of
+    the row the starter passes."""
+    from poolsafe.rules.cases.ps107 import _SHOP_MODELS
+
+    app = '''import threading
+
+from shop import Receipt
+
+
+def notify(receipt):
+    print(receipt.amount)
+    print(receipt.customer.email)
+
+
+def paid(receipt_id):
+    receipt = Receipt.objects.get(pk=receipt_id)
+    threading.Thread(target=notify, args=(receipt,)).start()
+'''
+    result = scan_sources({"shop.py": _SHOP_MODELS, "app.py": app},
+                          ScanOptions(select={"PS107"}))
+    [finding] = [f for f in result.findings if f.path == "app.py"]
+    assert finding.line == 8, finding
+    assert ("`receipt.customer` (a relation of the `Receipt` row its starter passes, "
+            "loaded from the database) in `notify`") in finding.message, finding.message

@@ -68,6 +68,7 @@ from poolsafe.knowledge.django import (
     DJANGO_CONSTANCE_CONFIG,
     DJANGO_CONSTANCE_DATABASE_BACKEND,
     DJANGO_DATABASE_COMMANDS,
+    DJANGO_FORWARD_RELATIONS,
     DJANGO_INSTANCE_QUERIES,
     DJANGO_MANAGER_ATTRIBUTES,
     DJANGO_MANY_TO_MANY,
@@ -772,6 +773,8 @@ def _entry_gap(index: ProjectIndex, func: FunctionInfo, how: str) -> ThreadGap |
     if found is None:
         found = _callback_use(index, func)
     if found is None:
+        found = _relation_use(index, func)
+    if found is None:
         return None
     node, use = found
     closes = _closers(index, func, func.node.body, 0)
@@ -819,6 +822,54 @@ def _callback_use(index: ProjectIndex, func: FunctionInfo) -> tuple[cst.CSTNode,
             if inner is not None:
                 return call, f"`{name}()` (here `{callee.name}()`, which uses {inner[1]})"
     return None
+
+
+def _relation_use(index: ProjectIndex, func: FunctionInfo) -> tuple[cst.CSTNode, str] | None:
+    """A target its starter gives a model row (`Thread(target=mail_invoice,
+    args=(invoice,))`, `invoice` a row of the project's `Invoice`) that reads one of
+    the row's forward relations (`invoice.customer.email`, `customer` a `ForeignKey`
+    or `OneToOneField` of `Invoice`): a related row not cached on the instance is
+    loaded on the thread. Reported at the first such read."""
+    if func.cls is not None:
+        return None
+    sites = _passed_arguments(index).get(id(func.node))
+    if not sites:
+        return None
+    for module, starter, bound in sites:
+        for name, passed in bound.items():
+            if any(isinstance(v, cst.BaseExpression) for v in func.locals.get(name, [])):
+                continue  # bound again in the target: not what the starter passed
+            with index.full_resolution():
+                cls = _object_class(index, module, starter, passed)
+                if cls is None or not _is_model(index, ClassRef(cls)):
+                    continue
+                fields = _forward_relations(index, cls)
+            for node in iter_nodes(func.node.body):
+                if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+                        and node.value.value == name and node.attr.value in fields:
+                    return node, (f"`{name}.{node.attr.value}` (a relation of the "
+                                  f"`{cls.name}` row its starter passes, loaded from the "
+                                  "database)")
+    return None
+
+
+def _forward_relations(index: ProjectIndex, cls: ClassInfo) -> frozenset[str]:
+    """The attributes a model class declares as a `ForeignKey` or `OneToOneField`
+    (`customer = models.ForeignKey(Customer, ...)`): reading one on a row loads the
+    related row unless it is cached."""
+    names: set[str] = set()
+    for st in cls.node.body.body:
+        if not isinstance(st, cst.SimpleStatementLine):
+            continue
+        for small in st.body:
+            if not (isinstance(small, cst.Assign) and isinstance(small.value, cst.Call)):
+                continue
+            field = index.evaluate(small.value.func, cls.module, None)
+            if isinstance(field, External) \
+                    and qual_match(field.qualname, DJANGO_FORWARD_RELATIONS) is not None:
+                names.update(t.target.value for t in small.targets
+                             if isinstance(t.target, cst.Name))
+    return frozenset(names)
 
 
 def _passed_function(index: ProjectIndex, module: ModuleInfo, starter: FunctionInfo | None,

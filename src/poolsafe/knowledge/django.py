@@ -89,6 +89,11 @@ DJANGO_RELATION_FIELDS: frozenset[tuple[str, str]] = frozenset({
 })
 DJANGO_MANY_TO_MANY: frozenset[tuple[str, str]] = frozenset(
     {("django.db.models", "ManyToManyField")})
+#: the relation fields whose attribute on an instance is the related row itself,
+#: loaded from the database on first read unless already cached
+DJANGO_FORWARD_RELATIONS: frozenset[tuple[str, str]] = frozenset({
+    ("django.db.models", "ForeignKey"), ("django.db.models", "OneToOneField"),
+})
 DJANGO_RELATED_NAME = "related_name"
 #: the words a module declaring related managers spells (for the prefilter and the
 #: index's search)

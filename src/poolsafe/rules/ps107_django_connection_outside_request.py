@@ -85,6 +85,15 @@ class DjangoConnectionOutsideRequest(Rule):
     (by name, or the one a lambda's body calls) is read as the target's database work,
     reported at the parameter's call (`job()`), unless it closes the connection itself.
 
+    The starter may pass the target a model row instead: `Thread(target=mail_receipt,
+    args=(receipt,))`, where `receipt` is a row of a project model (from a manager
+    lookup, `Receipt.objects.get(...)`, or built from the class, `Receipt(...)`). A
+    read of one of the row's forward relations in the target (`receipt.customer.email`,
+    `customer` a `ForeignKey` or `OneToOneField` of `Receipt`) loads the related row on
+    the thread unless it is cached: it is the target's database work, reported at the
+    first such read. The row's own columns (`receipt.amount`, `receipt.customer_id`)
+    are no query.
+
     A scheduler class imported as an optional dependency (`try: from
     apscheduler.schedulers.background import BackgroundScheduler` / `except
     ImportError: BackgroundScheduler = None`) is the import wherever it is called:

@@ -700,6 +700,16 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
         return not _word_runs(datas[j]).isdisjoint(orm)
 
     for i in registering:
+        passed = _passed_targets(datas[i]) if queries(i) else frozenset()
+        if passed:
+            # a thread start that passes its target a row the starting file queried
+            # (`Thread(target=mail_invoice, args=(invoice,))`): the target's module may
+            # read the row's relations (`invoice.customer.email`) and spell no query
+            # word itself (PS107's relation reads); the same file when it defines it
+            for j in (i, *imported(i)):
+                if any(re.search(rb"\bdef[ \t]+" + re.escape(t) + rb"[ \t]*\(", datas[j])
+                       for t in passed):
+                    out.update((i, j))
         if b"call_command" in datas[i]:
             # a thread that runs a management command (`call_command("sync")`): the
             # command's module, a seed by its own words when it queries, is found by
@@ -716,6 +726,18 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
             if helpers:
                 out.update((i, j, *helpers))
     return out
+
+
+#: a thread start's target given arguments: `Thread(target=mail_invoice, args=(row,))`
+#: (the target's name; `args=` within the same call's first few hundred bytes)
+_TARGET_WITH_ARGS = re.compile(rb"\btarget[ \t]*=[ \t]*(\w+)[^()]{0,200}?\bargs[ \t]*=")
+
+
+def _passed_targets(data: bytes) -> frozenset[bytes]:
+    """The names of the thread targets a file starts with arguments."""
+    if b"args" not in data:
+        return frozenset()
+    return frozenset(_TARGET_WITH_ARGS.findall(data))
 
 
 def _scheduler_start_files(datas: list[bytes]) -> list[int]:

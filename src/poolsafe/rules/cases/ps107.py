@@ -2563,3 +2563,120 @@ def expire_unpaid():
 threading.Thread(target=every, args=[expire_unpaid, 60], daemon=True).start()
 """, files=_FILES, note="the target closes after each call of what it was given"),
 ]
+
+# a thread target given a model row by its starter, which reads one of the row's forward
+# relations (a `ForeignKey` / `OneToOneField`): the related row is loaded on the thread
+_SHOP_MODELS = """\
+from django.db import models
+
+
+class Customer(models.Model):
+    email = models.EmailField()
+
+
+class Receipt(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    amount = models.IntegerField()
+"""
+
+_MAILER = """\
+from django.core.mail import send_mail
+
+
+def mail_receipt(receipt):
+    send_mail("Your receipt", f"{receipt.amount} EUR", None,
+              [receipt.customer.email])  # expect: PS107
+"""
+
+INVALID += [
+    Case(_MAILER, files={"shop.py": _SHOP_MODELS, "checkout.py": """\
+import threading
+
+from mailer import mail_receipt
+from shop import Receipt
+
+
+def receipt_paid(receipt_id):
+    receipt = Receipt.objects.get(pk=receipt_id)
+    threading.Thread(target=mail_receipt, args=(receipt,)).start()
+"""}, path="mailer.py", note="the target's module spells no query word; the row comes from "
+                             "a manager lookup in the starter"),
+    Case("""
+import threading
+
+from shop import Receipt
+
+
+def archive(receipt):
+    path = f"/srv/receipts/{receipt.customer.pk}/{receipt.pk}.txt"  # expect: PS107
+    with open(path, "w") as out:
+        out.write(str(receipt.amount))
+
+
+def close_sale(customer_id, amount):
+    receipt = Receipt(customer_id=customer_id, amount=amount)
+    receipt.save()
+    threading.Thread(target=archive, args=[receipt]).start()
+""", files={"shop.py": _SHOP_MODELS}, note="a row built from the model class; its relation is "
+                                         "set by id only, so reading it loads the row"),
+]
+
+VALID += [
+    Case("""
+import threading
+
+from django.db import close_old_connections
+from shop import Receipt
+
+
+def archive(receipt):
+    try:
+        print(receipt.customer.email, receipt.amount)
+    finally:
+        close_old_connections()
+
+
+def close_sale(receipt_id):
+    receipt = Receipt.objects.get(pk=receipt_id)
+    threading.Thread(target=archive, args=(receipt,)).start()
+""", files={"shop.py": _SHOP_MODELS}, note="the target closes the connection in a `finally`"),
+    Case("""
+import threading
+
+from shop import Receipt
+
+
+def archive(receipt):
+    print(receipt.customer_id, receipt.amount)
+
+
+def close_sale(receipt_id):
+    receipt = Receipt.objects.get(pk=receipt_id)
+    threading.Thread(target=archive, args=(receipt,)).start()
+""", files={"shop.py": _SHOP_MODELS}, note="only the row's own columns (the relation's id, "
+                                         "not the related row) are read"),
+    Case("""
+import threading
+from dataclasses import dataclass
+
+
+@dataclass
+class Customer:
+    email: str
+
+
+@dataclass
+class Receipt:
+    customer: Customer
+    amount: int
+
+
+def archive(receipt):
+    print(receipt.customer.email, receipt.amount)
+
+
+def close_sale(email, amount):
+    receipt = Receipt(Customer(email), amount)
+    threading.Thread(target=archive, args=(receipt,)).start()
+""", note="the row passed is a plain dataclass, not a Django model"),
+]
