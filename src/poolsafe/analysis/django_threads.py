@@ -19,6 +19,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import (
     call_name,
+    chain_links,
     children,
     dotted_name,
     is_true,
@@ -26,6 +27,7 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     keyword_arg,
     positional_args,
+    string_value,
     strip_await,
 )
 from poolsafe.analysis.django_callbacks import (
@@ -843,7 +845,9 @@ def _relation_use(index: ProjectIndex, func: FunctionInfo) -> tuple[cst.CSTNode,
                 cls = _object_class(index, module, starter, passed)
                 if cls is None or not _is_model(index, ClassRef(cls)):
                     continue
-                fields = _forward_relations(index, cls)
+                cached = _cached_relations(module, starter, passed)
+                fields = frozenset() if "*" in cached \
+                    else _forward_relations(index, cls) - cached
             for node in iter_nodes(func.node.body):
                 if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
                         and node.value.value == name and node.attr.value in fields:
@@ -851,6 +855,36 @@ def _relation_use(index: ProjectIndex, func: FunctionInfo) -> tuple[cst.CSTNode,
                                   f"`{cls.name}` row its starter passes, loaded from the "
                                   "database)")
     return None
+
+
+def _cached_relations(module: ModuleInfo, starter: FunctionInfo | None,
+                      passed: cst.BaseExpression) -> frozenset[str]:
+    """The relations already loaded on the row a thread start passes (a name of the
+    starter): those its lookup joins (`Receipt.objects.select_related("customer")`;
+    with no names, every relation, as `"*"`), and those the starter reads itself
+    (`receipt.customer`), which caches them on the instance."""
+    if not isinstance(passed, cst.Name):
+        return frozenset()
+    name = passed.value
+    scope = starter.node.body if starter is not None else module.tree
+    out: set[str] = set()
+    bound: list[object] = list(
+        starter.locals.get(name, []) if starter is not None else module.assigns.get(name, []))
+    for value in bound:
+        if not isinstance(value, cst.BaseExpression):
+            continue
+        for link in chain_links(value):
+            if isinstance(link, cst.Call) and isinstance(link.func, cst.Attribute) \
+                    and link.func.attr.value == "select_related":
+                named = [string_value(a.value) for a in link.args]
+                if not named:
+                    out.add("*")
+                out.update(n.split("__", 1)[0] for n in named if n is not None)
+    for node in iter_nodes(scope):
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+                and node.value.value == name:
+            out.add(node.attr.value)
+    return frozenset(out)
 
 
 def _forward_relations(index: ProjectIndex, cls: ClassInfo) -> frozenset[str]:

@@ -92,7 +92,9 @@ class DjangoConnectionOutsideRequest(Rule):
     `customer` a `ForeignKey` or `OneToOneField` of `Receipt`) loads the related row on
     the thread unless it is cached: it is the target's database work, reported at the
     first such read. The row's own columns (`receipt.amount`, `receipt.customer_id`)
-    are no query.
+    are no query, nor is a relation every starter has already loaded on the row: its
+    lookup joins it (`select_related("customer")`, or `select_related()` for all), or
+    the starter read it before (which caches it on the instance).
 
     A scheduler class imported as an optional dependency (`try: from
     apscheduler.schedulers.background import BackgroundScheduler` / `except

@@ -2680,3 +2680,54 @@ def close_sale(email, amount):
     threading.Thread(target=archive, args=(receipt,)).start()
 """, note="the row passed is a plain dataclass, not a Django model"),
 ]
+
+# the relation is already on the row the starter passes: joined by its lookup, or read
+# by the starter itself (which caches it): the target's read runs no query
+_CACHED_RELATION = """
+import threading
+
+from shop import Receipt
+
+
+def notify(receipt):
+    print(receipt.customer.email){mark}
+
+
+def paid(receipt_id):
+    {lookup}
+    threading.Thread(target=notify, args=(receipt,)).start()
+{more}"""
+
+VALID += [
+    Case(_CACHED_RELATION.format(
+        mark="", more="",
+        lookup='receipt = Receipt.objects.select_related("customer").get(pk=receipt_id)'),
+         files={"shop.py": _SHOP_MODELS}, note="the lookup joins the relation"),
+    Case(_CACHED_RELATION.format(
+        mark="", more="",
+        lookup="receipt = Receipt.objects.select_related().get(pk=receipt_id)"),
+         files={"shop.py": _SHOP_MODELS}, note="`select_related()` joins every relation"),
+    Case(_CACHED_RELATION.format(
+        mark="", more="",
+        lookup="receipt = Receipt.objects.get(pk=receipt_id)\n"
+               "    print(receipt.customer.email)"),
+         files={"shop.py": _SHOP_MODELS}, note="the starter read the relation: it is cached"),
+]
+
+INVALID += [
+    Case(_CACHED_RELATION.format(
+        mark="  # expect: PS107",
+        lookup='receipt = Receipt.objects.select_related("customer").get(pk=receipt_id)',
+        more="""
+
+def refunded(receipt_id):
+    receipt = Receipt.objects.get(pk=receipt_id)
+    threading.Thread(target=notify, args=(receipt,)).start()
+"""), files={"shop.py": _SHOP_MODELS},
+         note="look-alike: one starter joins the relation, another passes a plain row"),
+    Case(_CACHED_RELATION.format(
+        mark="  # expect: PS107", more="",
+        lookup='receipt = Receipt.objects.select_related("refund").get(pk=receipt_id)'),
+         files={"shop.py": _SHOP_MODELS},
+         note="look-alike: the lookup joins another relation than the one read"),
+]
