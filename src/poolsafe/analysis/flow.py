@@ -409,6 +409,9 @@ class FlowResult:
     with_leaks: list[tuple[cst.Call, Connection]] = field(default_factory=list)
     #: a close() (or a closing `with`) on a connection whose close does not release it
     close_mistakes: list[tuple[cst.CSTNode, AcquireSite]] = field(default_factory=list)
+    #: site index -> the first `conn.close()` whose coroutine is dropped unawaited
+    #: (`ConnectionKind.close_is_coroutine`): it is no release, and the message says so
+    unawaited_closes: dict[int, cst.Call] = field(default_factory=dict)
     handlers: list[cst.ExceptHandler | cst.ExceptStarHandler] = field(default_factory=list)
     #: handler index -> (resource, why)
     swallowing_handlers: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -445,6 +448,9 @@ class FunctionFlow:
         self._site_of_call: dict[int, int] = {}
         self._handler_ids: dict[int, int] = {}
         self._shapes: dict[int, _Shape] = {}
+        #: calls that are a whole expression statement (`conn.close()` on its own
+        #: line): their value, a coroutine if the function is async, is dropped
+        self._discarded_calls: set[int] = set()
         #: PS106: nodes by id (releases, returns, uses), uses per node, reported uses
         self._nodes: dict[int, cst.CSTNode] = {}
         self._uses: dict[int, tuple[tuple[str, cst.CSTNode, str], ...]] = {}
@@ -856,6 +862,8 @@ class FunctionFlow:
     def small(self, node: cst.BaseSmallStatement, state: State) -> Outcome:
         t = type(node)  # exact types first, as in `statement`
         if t is cst.Expr:
+            if type(node.value) is cst.Call:  # type: ignore[attr-defined]  # an Expr
+                self._discarded_calls.add(id(node.value))  # type: ignore[attr-defined]
             after, exc = self.effects(node, state)
             ends = self._never_returns(node.value)  # type: ignore[attr-defined]  # an Expr
             if ends is None:
@@ -1253,6 +1261,12 @@ class FunctionFlow:
                         and isinstance(f.value, cst.Name) and f.value.value == name)
             if name in held:
                 site = self.result.sites[held[name].site]
+                if is_close and site.conn.kind.close_is_coroutine \
+                        and id(call) in self._discarded_calls:
+                    # `conn.close()` without `await` on asyncpg & co.: the coroutine
+                    # is dropped unrun, and the connection stays open
+                    self.result.unawaited_closes.setdefault(held[name].site, call)
+                    continue
                 if is_close and site.conn.kind.close_is_mistake:
                     self.result.close_mistakes.append((call, site))
             released.add(name)

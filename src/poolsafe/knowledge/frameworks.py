@@ -13,9 +13,11 @@ from dataclasses import dataclass
 # ----------------------------------------------------------------- raw connects
 
 #: Connection kinds (`libraries.CONNECTION_KINDS`) that a driver's own `connect()`
-#: produces: one new server connection per call, no pool (PS201).
+#: produces: one new server connection per call, no pool (PS201). aiomysql's and
+#: aiopg's `connect()` open one too (their pools are `create_pool()`).
 RAW_CONNECT_KINDS: frozenset[str] = frozenset(
-    {"psycopg2", "psycopg", "psycopg-async", "pymysql", "mysql-connector", "asyncpg"}
+    {"psycopg2", "psycopg", "psycopg-async", "pymysql", "mysql-connector", "asyncpg",
+     "aiomysql", "aiopg"}
 )
 
 # ------------------------------------------------------------ request handlers

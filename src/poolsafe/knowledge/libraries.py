@@ -102,6 +102,10 @@ class ConnectionKind:
     #: returns None (aiomysql's `Connection.close()`), so `await conn.close()` raises
     #: TypeError after closing. Messages and fixes write `conn.close()` without `await`
     sync_close: bool = False
+    #: `close()` is a coroutine function (asyncpg's and psycopg 3's async connections,
+    #: SQLAlchemy's `AsyncConnection` and `AsyncSession`): a bare `conn.close()` whose
+    #: coroutine is neither awaited nor handed on never runs, and closes nothing
+    close_is_coroutine: bool = False
 
     def safe_form_for(self, var: str) -> str:
         return self.safe_form.replace("{var}", var)
@@ -398,6 +402,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=True,
             is_async=True,
+            close_is_coroutine=True,
             safe_form="async with engine.connect() as {var}",
         ),
         _kind(
@@ -461,6 +466,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=True,
             is_async=True,
+            close_is_coroutine=True,
             is_session=True,
             safe_form="async with async_session() as {var}",
         ),
@@ -499,6 +505,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=True,
             is_async=True,
+            close_is_coroutine=True,
             safe_form="async with await psycopg.AsyncConnection.connect(...) as {var}",
         ),
         _kind(
@@ -559,6 +566,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             with_acquire_releases=True,
             with_var_closes=False,
             is_async=True,
+            close_is_coroutine=True,
             aborts_on_error=False,
             autocommit_by_default=True,
             safe_form="try/finally: await {var}.close()",

@@ -105,6 +105,13 @@ class UnreleasedConnection(Rule):
     conn.ensure_closed()`, which says goodbye to the server first; either is a
     release, and a use after it is PS106's.
 
+    **An unawaited close.** asyncpg's connections, psycopg 3's `AsyncConnection`,
+    SQLAlchemy's `AsyncConnection` and `AsyncSession` close with a coroutine
+    function: `conn.close()` on a line of its own without `await` builds a coroutine
+    that is dropped unrun, so it is no release and the message says so; the fix
+    awaits it where it stands. A close coroutine handed on (`create_task(conn.close())`,
+    `return conn.close()`) still counts.
+
     **aiohttp application state.** In a project whose only async pool library is
     aiopg or aiomysql, `await app['db'].acquire()` (an object the analysis cannot
     type, whose name ends with `db`, `pool`, `engine` or `database`) is that
@@ -575,6 +582,20 @@ class UnreleasedConnection(Rule):
                         f"`{site.var}.close()` without that guard, in `finally`",
                     )
                     continue
+                unawaited = flow.unawaited_closes.get(site_index)
+                if unawaited is not None:
+                    path = leak_path(ctx.index, func, flow, site_index, how,
+                                     as_code(f"await {site.var}.close()"))
+                    yield self.finding(
+                        site.call,
+                        f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}: "
+                        f"`{site.var}.close()` is a coroutine function and the call is not "
+                        f"awaited, so it never runs and `{site.var}` stays open; write "
+                        f"`await {site.var}.close()`, in a `finally`",
+                        (*path[:1], (unawaited, f"`{site.var}.close()` is not awaited: "
+                                     f"nothing is closed"), *path[1:]),
+                    )
+                    continue
                 if kind.pool_release or site.conn.via is not None:
                     # through a project wrapper, what the fix writes: the release in
                     # `finally` (`with SessionLocal() as s` would name a factory the
@@ -744,6 +765,8 @@ class UnreleasedConnection(Rule):
             if site.call is node:
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
                     return self._fix_with(ctx, func, parents, site.call, site.conn)
+                if flow.sites.index(site) in flow.unawaited_closes:
+                    return _await_closes(self.code, func, site.var)
                 unbound = flow.unbound_reads.get(flow.sites.index(site))
                 if unbound is not None and flow.leaks.get(flow.sites.index(site)) == "exception":
                     return self._fix_unbound(ctx, func, site, *unbound)
@@ -1064,6 +1087,21 @@ def _guarded_closes(func: FunctionInfo, var: str) -> list[cst.If]:
                     for line in stmt.body.body):
                 found.append(stmt)
     return found
+
+
+def _await_closes(code: str, func: FunctionInfo, var: str) -> FixOutcome:
+    """`conn.close()` on its own line, where `close()` is a coroutine function (asyncpg):
+    await it where it stands. The code meant to close there; now it does (a path that
+    never reaches such a close is still reported after the fix)."""
+    plan = FixPlan(code, f"await `{var}.close()`")
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) \
+                and not node.value.args and isinstance(node.value.func, cst.Attribute) \
+                and node.value.func.attr.value == "close" \
+                and isinstance(node.value.func.value, cst.Name) \
+                and node.value.func.value.value == var:
+            plan.replace(node, node.with_changes(value=cst.Await(expression=node.value)))
+    return plan
 
 
 def _close_when_disconnected(code: str, var: str, guarded: list[cst.If]) -> FixOutcome:

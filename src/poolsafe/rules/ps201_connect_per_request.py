@@ -39,7 +39,8 @@ class ConnectPerRequest(Rule):
     """
     ## What it does
     Flags a raw driver connection (`psycopg2.connect`, `psycopg.connect`,
-    `pymysql.connect`, `mysql.connector.connect`, `asyncpg.connect`, and wrappers
+    `pymysql.connect`, `mysql.connector.connect`, `asyncpg.connect`,
+    `aiomysql.connect`, `aiopg.connect`, and wrappers
     that call one each time, such as Flask-MySQL's `MySQL().connect()`) opened
     inside a request handler, or inside a function that only request handlers call.
 

@@ -4788,3 +4788,65 @@ def reader(dsn):
     return Reader(conn.cursor())
 ''', note="a cursor handed to a constructor whose object is returned"),
 ]
+
+# `close()` of asyncpg, psycopg 3's async connections and SQLAlchemy's AsyncSession /
+# AsyncConnection is a coroutine function: on its own line without `await` it builds a
+# coroutine that is dropped unrun, and nothing is closed (corpus23's tune half)
+VALID += [
+    Case('''\
+import asyncio
+
+import asyncpg
+
+
+async def archive_day(dsn, day):
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("INSERT INTO archive SELECT * FROM events WHERE day = $1", day)
+    finally:
+        asyncio.get_running_loop().create_task(conn.close())
+''', note="the close coroutine is handed to a task, which runs it"),
+    Case('''\
+import aiomysql
+
+
+async def latest_price(symbol):
+    conn = await aiomysql.connect(host="db", user="quotes", db="market")
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT price FROM ticks WHERE symbol = %s", (symbol,))
+            return await cur.fetchone()
+    finally:
+        conn.close()
+''', note="aiomysql's close() is a plain method: without await it closes at once"),
+]
+
+INVALID += [
+    Case('''\
+import asyncpg
+
+
+async def find_member(dsn, email):
+    conn = await asyncpg.connect(dsn)  # expect: PS102
+    try:
+        return await conn.fetchrow("SELECT id, name FROM members WHERE email = $1", email)
+    finally:
+        conn.close()
+''', note="asyncpg: `conn.close()` is not awaited, so the connection is never closed"),
+    Case('''\
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/shop", pool_pre_ping=True)
+Session = async_sessionmaker(engine)
+
+
+async def open_orders():
+    session = Session()  # expect: PS102
+    try:
+        result = await session.execute(text("SELECT count(*) FROM orders WHERE open"))
+        return result.scalar_one()
+    finally:
+        session.close()
+''', note="AsyncSession.close() is a coroutine function: the dropped call gives nothing back"),
+]

@@ -1439,3 +1439,83 @@ INVALID += [
          note="the connection is replaced after the probe whether it failed or not: a "
               "new connection on every request"),
 ]
+
+# aiomysql's and aiopg's own `connect()` (corpus23's tune half: an async Flask view's
+# helper opening `await aiomysql.connect()` per query)
+VALID += [
+    Case('''\
+import aiomysql
+from fastapi import FastAPI
+
+app = FastAPI()
+pool = None
+
+
+@app.on_event("startup")
+async def open_pool():
+    global pool
+    pool = await aiomysql.create_pool(host="db", user="shop", db="shop", maxsize=10)
+
+
+@app.get("/stock/{sku}")
+async def stock(sku: str):
+    async with pool.acquire() as conn:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT qty FROM stock WHERE sku = %s", (sku,))
+            return {"qty": (await cur.fetchone())[0]}
+''', note="aiomysql: a pool made once at startup, a checkout per request"),
+    Case('''\
+import aiopg
+
+
+async def migrate(dsn):
+    conn = await aiopg.connect(dsn)
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute("ALTER TABLE visits ADD COLUMN IF NOT EXISTS agent text")
+    finally:
+        await conn.close()
+''', note="aiopg.connect() in a function no request handler calls"),
+]
+
+INVALID += [
+    Case('''\
+import aiomysql
+from flask import Blueprint, jsonify
+
+shop = Blueprint("shop", __name__)
+
+
+async def open_db():
+    return await aiomysql.connect(host="db", user="shop", db="shop")  # expect: PS201
+
+
+async def run(sql, args=()):
+    conn = await open_db()
+    try:
+        async with conn.cursor() as cur:
+            await cur.execute(sql, args)
+            return await cur.fetchall()
+    finally:
+        conn.close()
+
+
+@shop.route("/orders")
+async def orders():
+    return jsonify(await run("SELECT id, total FROM orders"))
+''', note="aiomysql.connect() behind two helpers that only an async Flask view calls"),
+    Case('''\
+import aiopg
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.get("/visits")
+async def visits():
+    async with aiopg.connect("dbname=stats") as conn:  # expect: PS201
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT count(*) FROM visits")
+            return {"n": (await cur.fetchone())[0]}
+''', note="aiopg.connect() in a FastAPI route"),
+]
