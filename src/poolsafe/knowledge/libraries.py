@@ -63,7 +63,9 @@ class ConnectionKind:
     #: reference counting frees it: held only in a local of a call it cannot outlive,
     #: an exception that unwinds the call ends it (PS102's direct-connection policy).
     #: Not the async drivers (their garbage-collected connections warn and may keep
-    #: the socket) nor a Django server-side cursor (its portal lives on the server)
+    #: the socket) nor a Django server-side cursor (its portal lives on the server).
+    #: Also the checkouts of the pools that take them back when they are freed: the
+    #: psycopg2-pool package (weak references) and DBUtils' PooledDB (`__del__`)
     refcount_closes: bool = False
     #: `x.cursor()` may raise with the checkout still held. mysql.connector's
     #: `cursor()` first asks `is_connected()`, a ping (a round trip to the server),
@@ -363,8 +365,12 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             # DBUtils' PooledDB (`pool.connection()`): close() gives the connection back
             # to the pool (also leaving `with pool.connection() as db:`, DBUtils 2+);
-            # whether a failed statement aborts depends on the DB-API module it wraps
+            # whether a failed statement aborts depends on the DB-API module it wraps.
+            # The proxy's `__del__` calls that close(): a checkout held only in a local
+            # goes back to the pool when reference counting frees it (the
+            # direct-connection policy, `refcount_closes`, as the psycopg2-pool package)
             key="dbutils-pooled",
+            refcount_closes=True,
             label="DBUtils pooled connection",
             close_releases=True,
             with_acquire_releases=True,

@@ -327,11 +327,13 @@ class UnreleasedConnection(Rule):
     hold a pool slot until collected) and the async drivers' own connections
     (`asyncpg.connect()`, `aiomysql.connect()`, `aiopg.connect()`,
     `psycopg.AsyncConnection.connect()`: collected unclosed, they warn and may keep
-    the socket). One pool is the exception: the `psycopg2-pool` package
+    the socket). Two pools are the exception, since they take a checkout back when
+    reference counting frees it: the `psycopg2-pool` package
     (`psycopg2_pool.ConnectionPool`, `ThreadSafeConnectionPool`) keeps only weak
-    references to the connections it hands out, so its `getconn()` checkout is
-    treated like a direct psycopg2 connection: an exception-only gap in a local is
-    not reported, a checkout lost on a normal path is, and `close()` ends it as
+    references to the connections it hands out, and DBUtils' `PooledDB` connection
+    gives itself back to its pool in `__del__`. Their checkouts are treated like a
+    direct connection: an exception-only gap in a local is not reported, a checkout
+    lost on a normal path is, and `close()` ends a psycopg2-pool checkout as
     `putconn()` does. Teams on PyPy (no reference counting: the connection stays open
     until a garbage collection) or that want every close deterministic set
     `[tool.poolsafe] direct-connections = "strict"` (default `"lenient"`), which

@@ -1114,15 +1114,18 @@ from dbutils.pooled_db import PooledDB
 pool = PooledDB(creator=pymysql, maxconnections=10, host="db", user="app", database="shop")
 
 
-def list_markets():
+def list_markets(active_only):
     conn = pool.connection()  # expect: PS102
     cursor = conn.cursor()
-    cursor.execute("SELECT id, name FROM market")
+    cursor.execute("SELECT id, name, active FROM market")
     rows = cursor.fetchall()
+    if not active_only:
+        return rows
     cursor.close()
     conn.close()
-    return rows
-""", note="DBUtils PooledDB: a failed execute skips the close that gives the connection back"),
+    return [r for r in rows if r[2]]
+""", note="DBUtils PooledDB: the early return skips the close that gives the connection "
+          "back, and the frame's end returns it only by the proxy's `__del__`"),
     Case("""
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -4455,9 +4458,11 @@ def count_books(shelf):
     cur = conn.cursor()
     cur.execute("SELECT count(*) FROM book WHERE shelf = %s", (shelf,))
     total = cur.fetchone()[0]
+    if not total:
+        return 0
     conn.close()
     return total
-""", note="a classmethod singleton accessor: the checkout is lost when execute raises"),
+""", note="a classmethod singleton accessor: the checkout is lost on the early return"),
     Case("""
 import pymysql
 from dbutils.pooled_db import PooledDB
@@ -4849,4 +4854,26 @@ async def open_orders():
     finally:
         session.close()
 ''', note="AsyncSession.close() is a coroutine function: the dropped call gives nothing back"),
+]
+
+# DBUtils' PooledDB connection gives itself back to its pool in `__del__`: held only in
+# a local, an exception that unwinds the call returns it (the direct-connection policy)
+VALID += [
+    Case("""
+import pymysql
+from dbutils.pooled_db import PooledDB
+
+pool = PooledDB(creator=pymysql, maxconnections=10, host="db", user="app", database="shop")
+
+
+def list_markets():
+    conn = pool.connection()
+    cursor = conn.cursor()
+    cursor.execute("SELECT id, name FROM market")
+    rows = cursor.fetchall()
+    cursor.close()
+    conn.close()
+    return rows
+""", note="policy49: DBUtils PooledDB, only a failed execute skips the close; the proxy's "
+          "__del__ gives the connection back as the frame unwinds"),
 ]
