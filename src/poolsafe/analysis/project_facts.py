@@ -720,7 +720,7 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     if _airflow_task(index, func):
         # the worker runs it once per task instance, in a process of its own; a
         # direct call of it elsewhere in the project must be one-shot too
-        return all(not _in_loop(s) and (s.func is None or (
+        return all(not _repeats(s) and (s.func is None or (
             depth < _MAX_ONCE_DEPTH and is_cli_entry(index, s.func, depth + 1)))
             for s in facts(index).callers(func) if not is_test_module(s.module))
     if func.parent is None and _migration_module(func.module):
@@ -744,11 +744,11 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     if id(func.node) in _argparse_subcommands(index):
         # `sub.set_defaults(func=vacuum)`: `args.func(args)` runs it once per process;
         # a direct call elsewhere must be one-shot too
-        return all(not _in_loop(s) and (s.func is None or (
+        return all(not _repeats(s) and (s.func is None or (
             depth < _MAX_ONCE_DEPTH and is_cli_entry(index, s.func, depth + 1)))
             for s in sites)
     return bool(sites) and all(
-        not _in_loop(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
+        not _repeats(s) and (s.func is None or (depth < _MAX_ONCE_DEPTH and is_cli_entry(
             index, s.func, depth + 1)))
         for s in sites)
 
@@ -1142,6 +1142,33 @@ def in_loop(site: CallSite) -> bool:
     """The call runs in a loop of its own scope (a `for`/`while` body or a
     comprehension): once per iteration."""
     return _in_loop(site)
+
+
+def _repeats(site: CallSite) -> bool:
+    """The call runs more than once per process: in a loop of its scope, or at the
+    top level of a Streamlit page, which Streamlit runs again at every interaction."""
+    return _in_loop(site) or (site.func is None and streamlit_page(site.module))
+
+
+def streamlit_page(module: ModuleInfo) -> bool:
+    """A Streamlit page: a module that imports streamlit and calls it at its top level
+    (`st.title(...)`, `st.table(rows)`), outside functions and classes. Streamlit runs
+    it again from the top at every interaction of every session; a helper module the
+    page imports (functions only) runs once, on import."""
+    aliases = {name for name, q in module.imports.items()
+               if q == "streamlit" or q.startswith("streamlit.")}
+    if not aliases:
+        return False
+    for stmt in module.tree.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        for call in iter_calls(stmt):
+            root = call.func
+            while isinstance(root, (cst.Attribute, cst.Call)):
+                root = root.value if isinstance(root, cst.Attribute) else root.func
+            if isinstance(root, cst.Name) and root.value in aliases:
+                return True
+    return False
 
 
 def _in_loop(site: CallSite) -> bool:

@@ -373,6 +373,9 @@ class UnreleasedConnection(Rule):
     it is taken per iteration of a loop or per item of a batch (those add up), in
     a `with` that does not release it, when its name is rebound while it is still
     held, and in code that also runs from elsewhere (a route, a worker, a loop).
+    A Streamlit page's top level (a module that calls `st.` functions outside any
+    function) is no module-level code in this sense: Streamlit runs it again at
+    every interaction, so what it calls runs once per rerun, not once per process.
 
     **Tests.** In test modules (`test_*.py`, `*_test.py`, `conftest.py`,
     `tests/`, `*_tests/`, and test-support packages: `testing/`, `test_utils/`,

@@ -4877,3 +4877,36 @@ def list_markets():
 """, note="policy49: DBUtils PooledDB, only a failed execute skips the close; the proxy's "
           "__del__ gives the connection back as the frame unwinds"),
 ]
+
+# a Streamlit page runs again from the top at every interaction: a function its top
+# level calls runs once per interaction, not once per process (small54's held class)
+_STREAMLIT_ORDERS = '''\
+import psycopg2
+import streamlit as st
+
+
+def load_orders():
+    conn = psycopg2.connect("dbname=shop"){mark}
+    cur = conn.cursor()
+    cur.execute("SELECT id, total FROM orders")
+    return cur.fetchall()
+
+
+{top}
+'''
+
+INVALID += [
+    Case(_STREAMLIT_ORDERS.format(mark="  # expect: PS102",
+                                  top='st.title("Orders")\nst.table(load_orders())'),
+         note="a Streamlit page's call runs at every rerun: one connection left per interaction"),
+    Case(_STREAMLIT_ORDERS.format(mark="  # expect: PS102",
+                                  top='if st.button("Show"):\n    rows = load_orders()'),
+         note="a page's call under a widget's test runs at every click"),
+]
+
+VALID += [
+    Case(_STREAMLIT_ORDERS.format(mark="", top='if __name__ == "__main__":\n'
+                                               '    print(load_orders())'),
+         note="look-alike: a module that imports streamlit but calls none of it at its top "
+              "level is no page; its `__main__` block runs once"),
+]
