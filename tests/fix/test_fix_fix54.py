@@ -125,13 +125,8 @@ engine = create_engine("sqlite://", poolclass=StaticPool,
                        connect_args={"check_same_thread": False})
 SessionLocal = sessionmaker(bind=engine)
 '''
-_DEPS = '''\
-from shopx.database import SessionLocal
-
-async def get_db():
-    async with SessionLocal() as session:
-        yield session
-'''
+#: the case's dependency (`async with` on the sync factory), on the executable package
+_DEPS = CASE.files["shop/deps.py"].replace("from shop.", "from shopx.")
 _ROUTE = '''\
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -214,17 +209,8 @@ def test_a_dependency_that_commits_is_passed_over() -> None:
     checked("PS105", {**COMMITS.files, COMMITS.path: text})
 
 
-_COMMITTING_DEPS = '''\
-from shopx.database import SessionLocal
-
-def get_db():
-    db = SessionLocal()
-    try:
-        yield db
-        db.commit()
-    finally:
-        db.close()
-'''
+#: the case's committing dependency, on the executable package
+_COMMITTING_DEPS = COMMITS.files["shop/deps.py"].replace("from shop.", "from shopx.")
 _PREVIEW = '''\
 from fastapi import FastAPI
 from sqlalchemy import text
