@@ -78,7 +78,10 @@ class SessionInRoute(Rule):
     ## Fix safety
     The fix adds a `db: Session = Depends(get_db)` parameter (named like the
     route's variable), using the project's dependency that yields a session from
-    the same factory call, or creating `get_db` beside the route; it removes the
+    the same factory call (not one that enters it with the other `with`: `async
+    with SessionLocal()` on a sync factory raises TypeError on every request; not
+    one that commits, which would store what the route left uncommitted), or
+    creating `get_db` beside the route (once per module); it removes the
     manual session, its `close()` calls, and a `try`/`finally` that only closed
     it, and imports `Depends`/`Session` as needed. Commits stay where they are (the
     dependency hands out the same kind of session), so a route that commits is
@@ -320,8 +323,18 @@ class SessionInRoute(Rule):
                 # turns it into a generator in the same run)
                 if f.cls is not None or not (f.is_generator or id(f.node) in deps):
                     continue
+                if _commits(f):
+                    # it stores what the route left uncommitted (the original's close
+                    # discarded it): not the same session handling
+                    continue
+                broken = _entered_by_the_other_with(f, conn.kind.is_async)
                 for node in iter_nodes(f.node.body):
                     if not isinstance(node, cst.Call) or m.tree.code_for_node(node) != call_code:
+                        continue
+                    if id(node) in broken:
+                        # `async with SessionLocal()` on a sync factory (or `with` on an
+                        # async one) raises TypeError on every request: the route
+                        # would answer 500 where it worked; not this dependency
                         continue
                     value = ctx.index.evaluate(node, m, f)
                     if isinstance(value, Connection) and value.kind_key == conn.kind_key \
@@ -445,6 +458,24 @@ def _close_line(node: cst.CSTNode, var: str,
     if line is None or not isinstance(line.body[0], cst.Expr):
         return None
     return line
+
+
+def _commits(f: FunctionInfo) -> bool:
+    """`f` commits (`db.commit()`, or a `begin()` block, which commits on exit)."""
+    return any(isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)
+               and n.func.attr.value in ("commit", "begin")
+               for n in iter_nodes(f.node.body))
+
+
+def _entered_by_the_other_with(f: FunctionInfo, is_async: bool) -> set[int]:
+    """The calls `f` enters with the `with` its session kind does not have: `async with`
+    on a sync session (which has no `__aenter__`) or `with` on an async one (no
+    `__enter__`). Such a dependency raises TypeError before the route runs."""
+    out: set[int] = set()
+    for node in iter_nodes(f.node.body):
+        if isinstance(node, cst.With) and (node.asynchronous is not None) != is_async:
+            out |= {id(item.item) for item in node.items}
+    return out
 
 
 def _hands_out(f: FunctionInfo) -> bool:

@@ -128,10 +128,15 @@ def _compiles(code: str, filename: str) -> str | None:
 
 
 def select_plans(module: cst.Module, plans: list[FixPlan]) -> list[FixPlan]:
-    """The plans whose edited nodes neither coincide with nor contain one another."""
+    """The plans whose edited nodes neither coincide with nor contain one another, and
+    that do not define a name another accepted plan defines (two routes of one module
+    each given a new `get_db` beside them: the second waits for the next pass, where it
+    finds the first's and uses it, instead of a second definition of the same name; the
+    nodes it would edit wait with it)."""
     parents = parent_map(module)
     taken: set[int] = set()
     taken_ancestors: set[int] = set()
+    defined: set[str] = set()
     accepted = []
     for plan in plans:
         ids = {id(n) for n in plan.targets()}
@@ -143,10 +148,24 @@ def select_plans(module: cst.Module, plans: list[FixPlan]) -> list[FixPlan]:
                 cur = parents.get(id(cur))
         if ids & (taken | taken_ancestors) or ancestors & taken:
             continue
+        names = _defined_names(plan)
+        if names & defined:
+            # it waits, and so do the plans for the same nodes (PS102's `with` for the
+            # route that waits for PS105)
+            taken |= ids
+            taken_ancestors |= ancestors
+            continue
         accepted.append(plan)
         taken |= ids
         taken_ancestors |= ancestors
+        defined |= names
     return accepted
+
+
+def _defined_names(plan: FixPlan) -> set[str]:
+    """The functions and classes a plan adds as new top-level statements."""
+    return {st.name.value for _, stmts in plan.insert_before.values() for st in stmts
+            if isinstance(st, (cst.FunctionDef, cst.ClassDef))}
 
 
 # ------------------------------------------------------------------- linting

@@ -135,6 +135,67 @@ def archive_user(user_id: int):
 """, note="the route keeps using `user` after its session's close"),
 ]
 
+# fix54: the project's dependency for the same factory enters it with the other `with`
+# (`async with SessionLocal()` on a sync sessionmaker): a sync Session has no
+# `__aenter__`, so that dependency raises TypeError on every request. main 3e193d9 used
+# it (fixcorpus54's tune zeelsheth01/ai-interview-assistant: five routes answering 500);
+# the fix now writes its own `get_db` beside the route instead.
+_SYNC_FACTORY = """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+SessionLocal = sessionmaker(bind=create_engine("postgresql://localhost/shop"))
+"""
+
+INVALID += [
+    Case("""
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+from shop.database import SessionLocal
+router = APIRouter()
+
+@router.get("/carts/{cart_id}")
+async def read_cart(cart_id: int):
+    db: Session = SessionLocal()  # expect: PS105
+    cart = db.get(Cart, cart_id)
+    db.close()
+    return {"id": cart_id, "lines": cart.line_count}
+""", files={"shop/__init__.py": "", "shop/database.py": _SYNC_FACTORY,
+            "shop/deps.py": """
+from shop.database import SessionLocal
+
+async def get_db():
+    async with SessionLocal() as session:
+        yield session
+"""}, path="shop/carts.py",
+         note="the project's dependency enters the sync session with async with"),
+    Case("""
+from fastapi import APIRouter
+from shop.database import SessionLocal
+router = APIRouter()
+
+@router.post("/carts/{cart_id}/preview")
+def preview(cart_id: int, sku: str):
+    db = SessionLocal()  # expect: PS105
+    db.add(CartLine(cart_id=cart_id, sku=sku))
+    db.flush()
+    total = db.get(Cart, cart_id).total
+    db.close()
+    return {"total": total}
+""", files={"shop/__init__.py": "", "shop/database.py": _SYNC_FACTORY,
+            "shop/deps.py": """
+from shop.database import SessionLocal
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+        db.commit()
+    finally:
+        db.close()
+"""}, path="shop/carts.py",
+         note="the project's dependency commits what the route leaves uncommitted"),
+]
+
 VALID: list[Case] = [
     Case(_APP + """
 def get_db():
@@ -233,4 +294,23 @@ class Service:
 def factory():
     return {"factory": SessionLocal.kw}
 """, note="touching the factory is not building a session"),
+    Case("""
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+from shop.deps import get_db
+router = APIRouter()
+
+@router.get("/carts/{cart_id}")
+async def read_cart(cart_id: int, db: Session = Depends(get_db)):
+    return {"id": cart_id, "lines": db.get(Cart, cart_id).line_count}
+""", files={"shop/__init__.py": "", "shop/database.py": _SYNC_FACTORY,
+            "shop/deps.py": """
+from shop.database import SessionLocal
+
+def get_db():
+    with SessionLocal() as session:
+        yield session
+"""}, path="shop/carts.py",
+         note="fix54 look-alike: the route takes the session from a dependency that "
+              "enters it with the right with"),
 ]
