@@ -271,3 +271,35 @@ def test_executed_committing_dependency(shopx: None) -> None:
     assert "shopx.deps" not in fixed and "def get_db():" in fixed
     assert _stored_after_preview(fixed) == {"stored": 0}
     checked("PS105", {**files, "shopx/routes.py": fixed})
+
+
+# ----------------------- a dependency that does other work of its own (after fix54)
+@pytest.mark.parametrize("extra", [
+    '    db.execute(text("SET search_path TO tenant"))\n',
+    '    event.listen(db, "after_begin", audit)\n',
+])
+def test_a_dependency_that_does_more_is_passed_over(extra: str) -> None:
+    """A project dependency that runs a statement or registers a listener on the session
+    would change what the route's session does: the fix writes its own `get_db`."""
+    deps = ("\nfrom sqlalchemy import event, text\nfrom shop.database import SessionLocal\n"
+            "from shop.audit import audit\n\ndef get_db():\n    db = SessionLocal()\n"
+            f"{extra}    try:\n        yield db\n    finally:\n        db.close()\n")
+    files = {**COMMITS.files, "shop/deps.py": deps,
+             "shop/audit.py": "def audit(*args):\n    pass\n"}
+    text, left, applied = fix_one("PS105", {**files, COMMITS.path: COMMITS.code},
+                                  COMMITS.path, unsafe=False)
+    assert applied == [True] and not left, left
+    assert "shop.deps" not in text and "def get_db():" in text
+    checked("PS105", {**files, COMMITS.path: text})
+
+
+def test_a_dependency_that_rolls_back_and_reraises_is_still_used() -> None:
+    deps = ("\nfrom shop.database import SessionLocal\n\ndef get_db():\n"
+            "    db = SessionLocal()\n    try:\n        yield db\n    except Exception:\n"
+            "        db.rollback()\n        raise\n    finally:\n        db.close()\n")
+    files = {**COMMITS.files, "shop/deps.py": deps}
+    text, left, applied = fix_one("PS105", {**files, COMMITS.path: COMMITS.code},
+                                  COMMITS.path, unsafe=False)
+    assert applied == [True] and not left, left
+    assert "from shop.deps import get_db\n" in text and "def get_db" not in text
+    checked("PS105", {**files, COMMITS.path: text})

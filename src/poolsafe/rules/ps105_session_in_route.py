@@ -80,7 +80,10 @@ class SessionInRoute(Rule):
     route's variable), using the project's dependency that yields a session from
     the same factory call (not one that enters it with the other `with`: `async
     with SessionLocal()` on a sync factory raises TypeError on every request; not
-    one that commits, which would store what the route left uncommitted), or
+    one that commits, which would store what the route left uncommitted, nor one
+    that does any other work of its own: a `SET` statement, a listener, a log line,
+    an `except` that does not re-raise; it may only make, hand out, close and roll
+    back the session), or
     creating `get_db` beside the route (once per module); it removes the
     manual session, its `close()` calls, and a `try`/`finally` that only closed
     it, and imports `Depends`/`Session` as needed. Commits stay where they are (the
@@ -323,9 +326,10 @@ class SessionInRoute(Rule):
                 # turns it into a generator in the same run)
                 if f.cls is not None or not (f.is_generator or id(f.node) in deps):
                     continue
-                if _commits(f):
-                    # it stores what the route left uncommitted (the original's close
-                    # discarded it): not the same session handling
+                if _does_more(f, call_code, m.tree):
+                    # it commits (storing what the route left uncommitted, which the
+                    # original's close discarded), runs statements or calls of its own,
+                    # or swallows the route's exception: not the same session handling
                     continue
                 broken = _entered_by_the_other_with(f, conn.kind.is_async)
                 for node in iter_nodes(f.node.body):
@@ -460,11 +464,27 @@ def _close_line(node: cst.CSTNode, var: str,
     return line
 
 
-def _commits(f: FunctionInfo) -> bool:
-    """`f` commits (`db.commit()`, or a `begin()` block, which commits on exit)."""
-    return any(isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)
-               and n.func.attr.value in ("commit", "begin")
-               for n in iter_nodes(f.node.body))
+def _does_more(f: FunctionInfo, call_code: str, tree: cst.Module) -> bool:
+    """`f` does more than make the session with the route's factory call, hand it
+    out, close it and roll it back before re-raising: a call of anything else (a
+    `commit()` or a `begin()` block, which would store what the route left
+    uncommitted; a `SET` statement, a listener, a log line), or an `except` that
+    does not re-raise (it would swallow the route's exception)."""
+    for n in iter_nodes(f.node.body):
+        if isinstance(n, cst.Call):
+            if tree.code_for_node(n) == call_code:
+                continue
+            if isinstance(n.func, cst.Attribute) and not n.args \
+                    and n.func.attr.value in ("close", "rollback"):
+                continue
+            return True
+        if isinstance(n, cst.ExceptHandler):
+            body = n.body.body if isinstance(n.body, cst.IndentedBlock) else []
+            last = body[-1] if body else None
+            if not (isinstance(last, cst.SimpleStatementLine)
+                    and isinstance(last.body[-1], cst.Raise) and last.body[-1].exc is None):
+                return True
+    return False
 
 
 def _entered_by_the_other_with(f: FunctionInfo, is_async: bool) -> set[int]:
