@@ -550,7 +550,7 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     # large50's close inside a shielded cancel scope after a query that may fail: moved
     # out of `with move_on_after(3, shield=True)` the close is no longer shielded nor
     # bounded (the executed proof saw the difference; the check now refuses it)
-    "PS102-invalid-118": ("the original's release of `conn` before it leaves `with "
+    "PS102-invalid-117": ("the original's release of `conn` before it leaves `with "
                           "move_on_after(3, shield=True)`", False),
     # the handler's rollback would also undo the `add()` queued before the `try`: the
     # check drops the fix (large45's autoflush look-alike)

@@ -67,9 +67,12 @@ _HOLDING_METHODS = frozenset({"cursor"})
 
 
 def dies_with_frame(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
-                    var: str) -> bool:
+                    var: str, *, retries_only: bool = False) -> bool:
     """The connection `call` returns, bound to the local `var` of `func`, cannot
-    outlive the call, and no `except` of `func` goes on holding it."""
+    outlive the call, and no `except` of `func` goes on holding it. With
+    `retries_only` (every normal path of the function releases it, so a handler that
+    goes on leads to that release), only a handler in a loop with the checkout (a
+    retry that sleeps and tries again) counts as going on holding it."""
     if "." in var or _is_generator(func):
         return False
     body = func.node.body
@@ -80,7 +83,7 @@ def dies_with_frame(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
     aliases = _aliases(index, func, var)
     if _escapes(index, func, aliases, 0):
         return False
-    return not _caught_while_held(index, func, call, aliases)
+    return not _caught_while_held(index, func, call, aliases, retries_only)
 
 
 def _is_generator(func: FunctionInfo) -> bool:
@@ -246,7 +249,7 @@ def _carries_out(value: cst.BaseExpression, names: set[str]) -> bool:
 
 
 def _caught_while_held(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
-                       names: set[str]) -> bool:
+                       names: set[str], retries_only: bool = False) -> bool:
     """An `except` of `func` that may run while the connection is bound (its `try`
     ends after the checkout, or shares a loop with it), is not part of a release,
     and neither re-raises, returns, closes nor drops the connection: the function
@@ -258,9 +261,11 @@ def _caught_while_held(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
     if at is None:
         return True  # (not in the function's own body: cannot tell)
     loops_with_call: list[tuple[int, int]] = []
+    loops: list[tuple[int, int]] = []
     for node in iter_nodes(func.node.body):
         if isinstance(node, (cst.For, cst.While)):
             start, end = _span(node, order)
+            loops.append((start, end))
             if start < at <= end:
                 loops_with_call.append((start, end))
     for t in func.tries:
@@ -270,6 +275,8 @@ def _caught_while_held(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
         in_loop = any(ls < start <= le for ls, le in loops_with_call)
         if end <= at and not in_loop:
             continue  # over before the checkout
+        if retries_only and not any(ls < start <= le for ls, le in loops):
+            continue  # a handler that goes on, on its way to the release
         if not _mentions(t.body, names) or _only_releases(index, func, t.body, names):
             # an error of work that does not touch the connection leaves it alive;
             # `try: conn.close()` / `except Exception: pass` is part of a release

@@ -318,9 +318,11 @@ class UnreleasedConnection(Rule):
     a global, captured by a nested function or a lambda, handed to a thread, an
     executor, a callback registration or a project function or class that may keep
     it (a cursor, `conn.cursor()`, counts as the connection), or when an `except`
-    after the checkout, around work on it, neither re-raises, returns, closes nor
-    drops it (`conn = None`): a retry loop that sleeps and tries again, or a handler
-    that logs and goes on, keeps a connection an error may have left dead but open.
+    in a loop, around work on it, neither re-raises, returns, closes nor drops it
+    (`conn = None`): a retry loop that sleeps and tries again keeps a connection an
+    error may have left dead but open. A handler outside a loop that logs and goes
+    on leads to the close every normal path makes (else the gap is a normal path's,
+    reported as such), and is no reason to report.
     A connection never closed on the normal path (`is never closed`, `is not closed
     on every path`) or overwritten while open is reported as before, and so are
     pooled checkouts of every library, SQLAlchemy connections and sessions (they
@@ -540,7 +542,8 @@ class UnreleasedConnection(Rule):
                         and stable_keyed_checkout(site.call):
                     continue  # the pool keeps it under its key (see "Keyed checkouts")
                 caught = how == "path" and site_index in flow.caught_paths
-                if (how == "exception" or caught) and _left_to_refcount(ctx, func, site):
+                if (how == "exception" or caught) \
+                        and _left_to_refcount(ctx, func, site, closed_after=not caught):
                     continue  # see "Direct connections" in the docstring
                 if is_test_module(ctx.module) and (
                         how == "exception" or kind.collected_back or kind.direct):
@@ -996,15 +999,18 @@ def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:
     return True
 
 
-def _left_to_refcount(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
+def _left_to_refcount(ctx: FileContext, func: FunctionInfo, site: AcquireSite,
+                      closed_after: bool) -> bool:
     """A direct synchronous driver connection missed only where an exception leaves
     the function, held in a local it cannot outlive: reference counting closes it as
-    the frame unwinds (reported only with `direct-connections = "strict"`)."""
+    the frame unwinds (reported only with `direct-connections = "strict"`).
+    `closed_after`: every normal path releases it, so an `except` that goes on leads
+    to that release (only a retry loop's handler holds it on)."""
     if not site.conn.kind.refcount_closes or site.in_with:
         return False
     from poolsafe.analysis.direct_lifetime import dies_with_frame, strict_direct_connections
 
-    return dies_with_frame(ctx.index, func, site.call, site.var) \
+    return dies_with_frame(ctx.index, func, site.call, site.var, retries_only=closed_after) \
         and not strict_direct_connections(ctx.index, ctx.module)
 
 

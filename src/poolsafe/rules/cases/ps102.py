@@ -3799,26 +3799,6 @@ def open_reporting():
 """, note="returned on the normal path: the error path of the SET leaves the connection "
           "to a traceback the caller may keep"),
     Case("""
-import logging
-
-import pymysql
-
-log = logging.getLogger(__name__)
-
-
-def record_visit(page):
-    mysql_conn = pymysql.connect(host="db", user="web", database="stats")  # expect: PS102
-    cur = mysql_conn.cursor()
-    try:
-        cur.execute("INSERT INTO visits (page) VALUES (%s)", (page,))
-    except pymysql.IntegrityError:
-        log.warning("duplicate visit %s", page)
-    cur.execute("UPDATE pages SET hits = hits + 1 WHERE name = %s", (page,))
-    mysql_conn.commit()
-    mysql_conn.close()
-""", note="the handler logs and goes on with the connection; the second execute() raising "
-          "leaves it open"),
-    Case("""
 import psycopg2
 
 OPEN = []
@@ -4909,4 +4889,30 @@ VALID += [
                                                '    print(load_orders())'),
          note="look-alike: a module that imports streamlit but calls none of it at its top "
               "level is no page; its `__main__` block runs once"),
+]
+
+# a handler that logs and goes on, on the way to the close every normal path makes: the
+# exception that skips the close leaves the function, and the frame's end closes the
+# local connection (only a retry loop's handler goes on holding it: PS102-invalid above)
+VALID += [
+    Case("""
+import logging
+
+import pymysql
+
+log = logging.getLogger(__name__)
+
+
+def record_visit(page):
+    mysql_conn = pymysql.connect(host="db", user="web", database="stats")
+    cur = mysql_conn.cursor()
+    try:
+        cur.execute("INSERT INTO visits (page) VALUES (%s)", (page,))
+    except pymysql.IntegrityError:
+        log.warning("duplicate visit %s", page)
+    cur.execute("UPDATE pages SET hits = hits + 1 WHERE name = %s", (page,))
+    mysql_conn.commit()
+    mysql_conn.close()
+""", note="policy49: the handler logs and goes on to the close; the second "
+                  "execute() raising leaves the function, whose end closes the connection"),
 ]
