@@ -685,8 +685,12 @@ def _django_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
     return False
 
 
-#: how many once-run callers up `is_cli_entry` follows (`__main__` -> main() -> init_db())
-_MAX_ONCE_DEPTH = 3
+#: how many once-run callers up `is_cli_entry` follows (`__main__` -> main() -> init_db()):
+#: a server's start-up runs deeper than three calls below its entry point (a click
+#: command -> run_server() -> create_app() -> init_storage() -> ensure_database());
+#: each level is asked only while every caller so far runs once, so a function a
+#: request handler calls stops the walk at its first caller
+_MAX_ONCE_DEPTH = 6
 
 
 def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:

@@ -299,6 +299,11 @@ AUTOCOMMIT_HANDLE_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(
 
 #: Methods that end a transaction on a connection or session.
 TRANSACTION_END_METHODS: frozenset[str] = frozenset({"commit", "rollback", "close"})
+#: Functions that close every SQLAlchemy session of the process (`close_all_sessions()`
+#: calls `close()` on each session in memory): each one's transaction ends and its
+#: connection goes back to its pool.
+CLOSE_ALL_SESSIONS: frozenset[tuple[str, str]] = frozenset(
+    {("sqlalchemy.orm", "close_all_sessions")})
 
 #: Methods of a connection that hand out a cursor sharing its transaction.
 CURSOR_METHODS: frozenset[str] = frozenset({"cursor"})

@@ -192,7 +192,9 @@ class EnginePerCall(Rule):
     builds once is one pool for the process, and the process exit closes it. That
     is a script's `main()` (a function called only from module-level code such as
     `if __name__ == "__main__": main()`, or only from such functions: `init_db()`
-    called by `main()`), a click/typer command (or one of a Flask CLI group:
+    called by `main()`, or a start-up chain up to six calls below the entry point:
+    `serve` -> `run_server()` -> `create_app()` -> `init_storage()` ->
+    `ensure_database()`), a click/typer command (or one of a Flask CLI group:
     `@audit_cli.command()` on an `AppGroup`, or of a cyclopts `App`:
     `@migrate_app.command(name="sync")`; a chat bot's `@bot.command()` runs per
     message and is not one), the handler of an argparse subcommand

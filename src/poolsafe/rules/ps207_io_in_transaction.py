@@ -32,7 +32,7 @@ from poolsafe.analysis.project_facts import (
     request_handler,
 )
 from poolsafe.analysis.read_only import chain_methods, is_read, writes_through_chain
-from poolsafe.analysis.resolution import external_name, inventory, qual_match, resolve
+from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.slow_calls import may_be_slow_here, slow_call
 from poolsafe.analysis.values import (
@@ -61,6 +61,7 @@ from poolsafe.knowledge.django import (
 )
 from poolsafe.knowledge.frameworks import (
     AUTOCOMMIT_HANDLE_ANNOTATIONS,
+    CLOSE_ALL_SESSIONS,
     CURSOR_METHODS,
     FLASK_MODEL_QUERY_ATTRIBUTES,
     HANDLE_ANNOTATIONS,
@@ -193,7 +194,11 @@ class IoInTransaction(Rule):
     loop) is not reported; a sleep after a write that is not committed yet is. A
     SQLAlchemy `session.connection()` runs no statement: a reconnect back-off that
     sleeps after it failed (`except OperationalError: time.sleep(5)`) holds no
-    transaction, unless earlier work in the function began one.
+    transaction, unless earlier work in the function began one. SQLAlchemy's
+    `close_all_sessions()` closes every session in memory (Flask-SQLAlchemy's
+    `db.session` and any `Session()` included): a fail-over wait that calls it before
+    its `time.sleep` holds no session's transaction (a psycopg2 connection's stays
+    open).
 
     **Django.** `with transaction.atomic():` and a function decorated
     `@transaction.atomic` (or `@atomic()`) hold the thread's connection in a
@@ -504,6 +509,9 @@ class _Walker:
         #: parameters that hold the caller's connection (`opened_by_helper`: a project
         #: function the caller hands its held connection to)
         self.handed: set[str] = set()
+        #: the handles known to be SQLAlchemy sessions (Flask-SQLAlchemy's `db.session`,
+        #: a `Session()`, a `scoped_session`): what `close_all_sessions()` closes
+        self.sessions: set[str] = {_FLASK_SESSION}
 
     # ------------------------------------------------------------ statements
     def block(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
@@ -683,6 +691,9 @@ class _Walker:
                 self.openers[id(call)] = [(k, self._opened[k]) for k in sorted(state)
                                           if k in self._opened]
             return state
+        if state & self.sessions and self.closes_all_sessions(call):
+            # every session in memory is closed: its transaction ends there
+            return state - self.sessions
         if self.armed and not state.issuperset(self.armed):
             begun = self.armed_helper(call)
             if begun is not False:
@@ -895,8 +906,11 @@ class _Walker:
                 self.autocommit.add(d)
             if value.kind.key == "sqlite3":
                 self.sqlite3.add(d)
+            if value.kind.is_session:
+                self.sessions.add(d)
             return d
         if isinstance(value, LibraryObject) and value.type.is_scoped:
+            self.sessions.add(d)
             return d
         if value is None and isinstance(expr, cst.Name) and self.annotated_handle(expr.value):
             return d
@@ -1049,6 +1063,14 @@ class _Walker:
             return False
         qual = external_name(self.index, f, self.module, self.func)
         return qual is not None and qual_match(qual, DJANGO_SHORTCUT_QUERIES) is not None
+
+    def closes_all_sessions(self, call: cst.Call) -> bool:
+        """`close_all_sessions()` (`sqlalchemy.orm`): closes every session of the
+        process, so none of them holds a transaction after it."""
+        if not may_call(call, {"close_all_sessions"}, self.module, self.func):
+            return False
+        qual = external_name(self.index, call.func, self.module, self.func)
+        return qual is not None and qual_match(qual, CLOSE_ALL_SESSIONS) is not None
 
     def model_query(self, expr: cst.BaseExpression) -> str | None:
         """`User.query.filter_by(...)`: Flask-SQLAlchemy's session."""

@@ -2274,3 +2274,59 @@ def make_database(url):
     return Database(url, min_size=2, max_size=5)
 ''', note="a factory that builds the Database and connects nothing: its caller decides"),
 ]
+
+# A start-up chain more than three calls below the one-shot entry point (a click command
+# -> run_server() -> create_app() -> init_storage() -> ensure_database()): every link
+# runs once per process, so its bootstrap engine is one per process (large54's tune half)
+_STARTUP_CHAIN = '''
+import click
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+app = Flask(__name__)
+
+
+def ensure_database(url, name):
+    engine = create_engine(url){mark}
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE IF NOT EXISTS {{name}}"))
+
+
+def init_storage(url):
+    ensure_database(url, "shop")
+
+
+def create_app(url):
+    init_storage(url)
+    return app
+
+
+def run_server(url):
+    create_app(url).run()
+
+
+@click.command()
+@click.option("--url")
+def serve(url):
+    run_server(url)
+{extra}'''
+
+VALID += [
+    Case(_STARTUP_CHAIN.format(mark="", extra=""),
+         note="a bootstrap engine four calls below a click command: once per process"),
+    Case(_STARTUP_CHAIN.format(mark="", extra='''
+
+if __name__ == "__main__":
+    run_server("mysql://root@db")
+'''), note="the same chain from the script's `__main__` block too"),
+]
+
+INVALID += [
+    Case(_STARTUP_CHAIN.format(mark="  # expect: PS202", extra='''
+
+@app.route("/tenants", methods=["POST"])
+def new_tenant():
+    init_storage("mysql://root@db")
+    return "ok"
+'''), note="look-alike: a route also runs the chain's middle link, per request"),
+]

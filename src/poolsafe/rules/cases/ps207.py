@@ -2239,3 +2239,67 @@ def push(url, report):
         requests.post(url, json=[r.id for r in rows], timeout=5)  # expect: PS207
 ''', note="look-alike: the else of an `is None` test runs with the transaction open"),
 ]
+
+# `close_all_sessions()` (sqlalchemy.orm) closes every session in memory: a fail-over
+# wait that closes them all before it sleeps holds no transaction (large54's tune half)
+_FAILOVER = '''\
+import time
+{imports}
+from shop import db
+
+
+def wait_for_primary(attempts=30):
+    for attempt in range(attempts):
+        standby = db.session.execute(db.text("SELECT pg_is_in_recovery()")).scalar()
+        if not standby:
+            return
+{body}
+'''
+
+VALID += [
+    Case(_FAILOVER.format(imports="from sqlalchemy.orm.session import close_all_sessions",
+                          body="        close_all_sessions()\n        time.sleep(1)"),
+         files=_FLASK, note="close_all_sessions() before the sleep ends db.session's transaction"),
+    Case(_SA + """
+import time
+import sqlalchemy.orm
+
+
+def drain(batches):
+    with SessionLocal() as session:
+        for batch in batches:
+            session.execute(text("UPDATE jobs SET done = true WHERE batch = :b"), {"b": batch})
+            sqlalchemy.orm.close_all_sessions()
+            time.sleep(2)
+""", note="a plain Session, closed by the module-qualified close_all_sessions()"),
+]
+
+INVALID += [
+    Case(_FAILOVER.format(imports="from sqlalchemy.orm import close_all_sessions",
+                          body="        time.sleep(1)  # expect: PS207\n"
+                               "        close_all_sessions()"),
+         files=_FLASK, note="look-alike: the sleep runs before the sessions are closed"),
+    Case("""
+import time
+import psycopg2
+from sqlalchemy.orm import close_all_sessions
+
+
+def mark(dsn, ids):
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        for i in ids:
+            cur.execute("UPDATE jobs SET seen = now() WHERE id = %s", (i,))
+            close_all_sessions()
+            time.sleep(1)  # expect: PS207
+        conn.commit()
+    finally:
+        conn.close()
+""", note="look-alike: close_all_sessions() closes sessions, not a psycopg2 connection"),
+    Case(_FAILOVER.format(imports="",
+                          body="        close_all_sessions()\n"
+                               "        time.sleep(1)  # expect: PS207\n\n\n"
+                               "def close_all_sessions():\n    pass"),
+         files=_FLASK, note="look-alike: the project's own close_all_sessions() closes nothing"),
+]
