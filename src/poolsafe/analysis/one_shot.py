@@ -35,7 +35,11 @@ connection:
   call of a project function or of database work), which starts no server and has
   no loop that waits;
 - an engine a factory returns, when every call of the factory in the project (at
-  least one) is one-shot code keeping it local, or a script's top level as above.
+  least one) is one-shot code keeping it local, or a script's top level as above;
+- the engine of a Flask application a request handler builds for itself
+  (`app = Flask(__name__)`, its `SQLALCHEMY_DATABASE_URI` and `SQLAlchemy(app)` inside
+  the route): it serves that one request and is dropped (PS202's class: one engine per
+  request), so no connection of it ever waits idle.
 
 Which code runs once per process is `project_facts.is_cli_entry`'s call graph (the
 one notion every rule asks): script entry points, CLI and management commands,
@@ -49,8 +53,33 @@ import libcst as cst
 from poolsafe.analysis.cstutil import children, iter_nodes, strip_await
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import facts, in_loop, is_cli_entry, is_test_module
-from poolsafe.analysis.values import ClassRef, FunctionRef, Instance
+from poolsafe.analysis.project_facts import (
+    facts,
+    in_loop,
+    is_cli_entry,
+    is_test_module,
+    request_handler,
+)
+from poolsafe.analysis.values import ClassRef, External, FunctionRef, Instance
+
+
+def per_request_app(index: ProjectIndex, module: ModuleInfo, node: cst.CSTNode) -> bool:
+    """`node` (a Flask-SQLAlchemy configuration write) is in a request handler that
+    builds its own Flask application (`app = Flask(...)` in its body): that app's
+    engine serves one request and is dropped."""
+    for func in module.all_functions:
+        if not any(n is node for n in iter_nodes(func.node.body)):
+            continue
+        builds_app = any(
+            isinstance(n, cst.Assign) and isinstance(n.value, cst.Call)
+            and _is_flask_class(index.evaluate(n.value.func, module, func))
+            for n in iter_nodes(func.node.body))
+        return builds_app and request_handler(index, func) is not None
+    return False
+
+
+def _is_flask_class(value: object) -> bool:
+    return isinstance(value, External) and value.qualname == "flask.Flask"
 
 
 def short_lived_engine(index: ProjectIndex, module: ModuleInfo,

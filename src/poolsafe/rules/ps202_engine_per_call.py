@@ -28,6 +28,7 @@ from poolsafe.analysis.engines import (
 from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.index import ProjectIndex, per_request_class
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
+from poolsafe.analysis.one_shot import per_request_app
 from poolsafe.analysis.project_facts import (
     CallSite,
     facts,
@@ -40,12 +41,14 @@ from poolsafe.analysis.resolution import (
     decorator_target,
     dialect_of,
     external_name,
+    inventory,
     qual_match,
     string_prefix,
 )
 from poolsafe.analysis.values import (
     ClassRef,
     Connection,
+    External,
     ExternalInstance,
     FunctionRef,
     Instance,
@@ -219,6 +222,10 @@ class EnginePerCall(Rule):
     runs many times: its callee is reported, and so is a
     function or method that also runs from elsewhere (a route, a worker).
 
+    A route that builds its own Flask application and `SQLAlchemy(app)` on it
+    (Flask-SQLAlchemy) makes an engine and pool per request: reported at
+    `SQLAlchemy(app)`.
+
     Tests are not reported: an engine built in a test module (or in a test-support
     package such as `testing/` or `unittest_utils/`) lives for one test,
     and tearing it down is the test framework's business.
@@ -262,6 +269,14 @@ class EnginePerCall(Rule):
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         if is_test_module(ctx.module):
             return  # a test's engine lives for one test: the test framework's business
+        for call, maker in _per_request_flask_sqlalchemy(ctx.index, ctx.module):
+            yield self.finding(
+                call,
+                f"`SQLAlchemy()` in `{maker.name}` builds a new Flask-SQLAlchemy engine (and "
+                "connection pool) for the application the route makes for every request, "
+                "and drops it when the request ends; create the app and `db` once (module "
+                "level or an app factory) and use `db.session` in the route",
+            )
         verdicts: dict[int, bool] = {}
         calls = [*engine_calls(ctx.index, ctx.module),
                  *pool_constructor_calls(ctx.index, ctx.module)]
@@ -353,6 +368,23 @@ class EnginePerCall(Rule):
                         f"create the {kept} once (module level, a global, or "
                         "`functools.cache` on the factory)",
                     )
+
+
+def _per_request_flask_sqlalchemy(index: ProjectIndex, module: ModuleInfo
+                                  ) -> Iterator[tuple[cst.Call, FunctionInfo]]:
+    """`SQLAlchemy(app)` (Flask-SQLAlchemy) in a request handler that builds its own
+    Flask application (`app = Flask(__name__)` in the route): a new engine and pool per
+    request, dropped when it ends."""
+    if not module.imports or not any(q.startswith("flask_sqlalchemy")
+                                     for q in module.imports.values()):
+        return
+    for call, func in inventory(module).calls:
+        if func is None:
+            continue
+        value = index.evaluate(call.func, module, func)
+        if isinstance(value, External) and value.qualname == "flask_sqlalchemy.SQLAlchemy" \
+                and call.args and per_request_app(index, module, call):
+            yield call, func
 
 
 def _injected_instance_engine(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,

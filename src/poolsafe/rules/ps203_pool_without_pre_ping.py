@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from poolsafe.analysis.engines import engine_sites, holds_no_server_slot, is_non_pooling
 from poolsafe.analysis.flask_config_use import configures_nothing
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
-from poolsafe.analysis.one_shot import short_lived_engine
+from poolsafe.analysis.one_shot import per_request_app, short_lived_engine
 from poolsafe.analysis.project_facts import facts, is_test_module
 from poolsafe.analysis.resolution import is_false
 from poolsafe.core.model import RawFinding, Severity
@@ -74,8 +74,10 @@ class PoolWithoutPrePing(Rule):
     in time but does not pre-ping is still reported here.
 
     ## Tests, one-shot code and processes
-    Engines whose connections never wait idle in the pool are not reported: a
-    bootstrap engine rebound to another one in the same scope (used once for
+    Engines whose connections never wait idle in the pool are not reported: the
+    configuration of a Flask application a route builds for itself (`app =
+    Flask(__name__)` in the handler: its engine serves one request, PS202 reports
+    it), a bootstrap engine rebound to another one in the same scope (used once for
     `CREATE DATABASE`), a bootstrap engine that a function (a constructor) only
     checks out from (`engine.connect()`) and drops when it returns, with no `while`
     loop and no other reference to it (not passed, returned, stored), an engine
@@ -189,6 +191,8 @@ class PoolWithoutPrePing(Rule):
             if site.call is not None and not site.from_config and short_lived_engine(
                     ctx.index, ctx.module, site.call) is not None:
                 continue  # used once and dropped: no idle connection to test
+            if site.from_config and per_request_app(ctx.index, ctx.module, site.anchor):
+                continue  # an app a route builds for one request: its engine too
             if unprotected_mysql(ctx.index, ctx.module, site) is not None:
                 continue  # PS211 reports it: neither recycle nor pre-ping on MySQL
             where = ("`SQLALCHEMY_ENGINE_OPTIONS`" if site.from_config else site.label)

@@ -2330,3 +2330,31 @@ def new_tenant():
     return "ok"
 '''), note="look-alike: a route also runs the chain's middle link, per request"),
 ]
+
+# a route that builds its own Flask application and Flask-SQLAlchemy on it: one engine and
+# pool per request (small55's held class, built after the measurement)
+_APP_PER_REQUEST = '''\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+site = Flask(__name__)
+
+
+@site.route("/login", methods=["POST"])
+def login():
+    {build}
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://web@db/shop"
+    with app.app_context():
+        db = SQLAlchemy(app){mark}
+        return str(db.session.execute(db.text("SELECT 1")).scalar())
+'''
+
+INVALID += [
+    Case(_APP_PER_REQUEST.format(build="app = Flask(__name__)", mark="  # expect: PS202"),
+         note="the route makes an app and its Flask-SQLAlchemy for every request"),
+]
+
+VALID += [
+    Case(_APP_PER_REQUEST.format(build="app = site", mark=""),
+         note="look-alike: the route configures the one application (no new app per request)"),
+]

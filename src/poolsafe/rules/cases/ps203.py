@@ -1071,3 +1071,32 @@ INVALID += [
                                  mark="  # expect: PS203"),
          note="look-alike: the item written is another option"),
 ]
+
+# the configuration of an application a route builds for one request: its engine serves
+# that request and is dropped, no connection waits idle (PS202 reports the engine)
+_APP_PER_REQUEST = '''\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+site = Flask(__name__)
+
+
+@site.route("/login", methods=["POST"])
+def login():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://web@db/shop"{mark}
+    with app.app_context():
+        db = SQLAlchemy(app)
+        return str(db.session.execute(db.text("SELECT 1")).scalar())
+'''
+
+VALID += [
+    Case(_APP_PER_REQUEST.format(mark=""),
+         note="an app built per request: pre-ping guards no idle connection"),
+]
+
+INVALID += [
+    Case(_APP_PER_REQUEST.replace("@site.route(\"/login\", methods=[\"POST\"])\n", "")
+         .format(mark="  # expect: PS203"),
+         note="look-alike: the same app built by a plain function (an app factory)"),
+]
