@@ -1842,6 +1842,16 @@ def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
         # `return MYSQL_CONN`: a name the function never binds is the module's (or an
         # enclosing function's), made once and kept there; every caller borrows it
         return True
+    return keeps_connection(func, name)
+
+
+def keeps_connection(func: FunctionInfo, name: str) -> bool:
+    """`func` stores what its local `name` holds where a later call finds it: on an
+    attribute or in an item (`self.conn = conn`, `_cache[k] = conn`, `con =
+    g._database_con = connect(...)`), or in an object the module made
+    (`_kept_by_module_object`)."""
+    if _kept_by_module_object(func, name):
+        return True
     for node in iter_nodes(func.node.body):
         if not isinstance(node, cst.Assign):
             continue
@@ -1852,6 +1862,41 @@ def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
         named = any(isinstance(t, cst.Name) and t.value == name for t in targets)
         if named or (isinstance(node.value, cst.Name) and node.value.value == name):
             return True
+    return False
+
+
+#: methods of a module-level object that only log what they are given
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception",
+                          "critical", "log"})
+
+
+def _kept_by_module_object(func: FunctionInfo, name: str) -> bool:
+    """`_connection_cache.cache(ConnectionObject(conn, key))`, `_registry.add(conn)`:
+    the connection (or an object built around it, inline or in a local) is handed to
+    a method of an object the module made at its top level, which keeps it for the
+    next call (a logger's methods only log it)."""
+    for call in func.direct_calls:
+        f = call.func
+        if not isinstance(f, cst.Attribute) or f.attr.value in _LOG_METHODS:
+            continue
+        root: cst.BaseExpression = f.value
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name) or root.value not in func.module.assigns \
+                or root.value in func.locals or root.value in func.all_param_names():
+            continue
+        for arg in call.args:
+            value = arg.value
+            if isinstance(value, cst.Name) and value.value == name:
+                return True
+            # the object built around it, inline or through a local
+            # (`holder = ConnectionObject(conn, key)`; `_cache.cache(holder)`)
+            built = [value] if not isinstance(value, cst.Name) else [
+                v for v in func.locals.get(value.value, []) if isinstance(v, cst.Call)]
+            if any(isinstance(b, cst.Call) and any(
+                    isinstance(a.value, cst.Name) and a.value.value == name for a in b.args)
+                   for b in built):
+                return True
     return False
 
 

@@ -254,7 +254,9 @@ class UnreleasedConnection(Rule):
     A project function that returns a connection its object or module keeps
     (`return self._conn` after `self._conn = psycopg2.connect(...)`, a `g`
     attribute, a global, or a module-level connection it only reads: `return
-    SHARED` after `SHARED = pymysql.connect(...)` at import) is a cached accessor,
+    SHARED` after `SHARED = pymysql.connect(...)` at import, or one it hands to an
+    object its module made at the top level before returning it:
+    `_cache.keep(Entry(conn, key))`) is a cached accessor,
     not an acquire wrapper: its callers borrow the connection, and the object's own
     `close()` ends it. A call such as
     `self.close()`, whose method closes `self._conn`, releases `self._conn`.

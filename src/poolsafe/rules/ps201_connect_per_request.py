@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes, strip_await
+from poolsafe.analysis.index import keeps_connection
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import (
     CallSite,
@@ -67,7 +68,9 @@ class ConnectPerRequest(Rule):
     Where it is reported: once per root cause. A function that opens a fresh
     connection on every call (a wrapper such as `def open_db(): return
     psycopg2.connect(DSN)`, a class whose `__init__` connects, an accessor that
-    caches the connection on `flask.g` for one request) and that request code
+    caches the connection on `flask.g` for one request; not one that keeps it in a
+    process-wide cache and connects only on a miss, `except KeyError:` or `if conn
+    is None:`) and that request code
     calls is reported at its own `connect()`, and only there: the message names
     the request handlers (or the helpers only handlers call) that reach it, and
     the JSON and SARIF reports list their calls as related locations. This holds
@@ -167,6 +170,8 @@ class ConnectPerRequest(Rule):
                 continue
             if value.via is not None and _project_wrapper(ctx, call, func):
                 continue  # the wrapper's own connect() is the finding, once
+            if _cache_miss_connect(func, call):
+                continue  # a cached accessor: it connects only when its cache has none
             handler = _handler(ctx, func, handlers)
             if handler is not None:
                 yield self.finding(
@@ -479,6 +484,49 @@ def _streamlit_cached(ctx: FileContext, call: cst.Call) -> bool:
         value = ctx.index.evaluate(expr, callee.func.module, None)
         if isinstance(value, External) and value.qualname in _STREAMLIT_RESOURCE_CACHES:
             return True
+    return False
+
+
+def _cache_miss_connect(func: FunctionInfo, call: cst.Call) -> bool:
+    """`call` connects only on a cache miss: it sits under an `if` or in an `except`
+    (`except KeyError:` after `conn = _cache[key]`, `if _conn is None:`), and the
+    function keeps the connection where its next call finds it
+    (`index.keeps_connection`)."""
+    name = next((t.target.value for n in iter_nodes(func.node.body)
+                 if isinstance(n, cst.Assign) and strip_await(n.value)[0] is call
+                 for t in n.targets if isinstance(t.target, cst.Name)), None)
+    if name is None or not keeps_connection(func, name) or _kept_on_g(func, name):
+        return False
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.If):
+            branches: list[cst.CSTNode] = [node.body] + (
+                [node.orelse] if node.orelse is not None else [])
+        elif isinstance(node, cst.ExceptHandler):
+            branches = [node.body]
+        else:
+            continue
+        if any(n is call for b in branches for n in iter_nodes(b)):
+            return True
+    return False
+
+
+def _kept_on_g(func: FunctionInfo, name: str) -> bool:
+    """The connection is kept on Flask's `g` (`db = g._database = connect()`), which
+    lives for one request (one application context): a cache per request."""
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.Assign):
+            continue
+        targets = [t.target for t in node.targets]
+        if not (any(isinstance(t, cst.Name) and t.value == name for t in targets)
+                or (isinstance(node.value, cst.Name) and node.value.value == name)):
+            continue
+        for t in targets:
+            root: cst.BaseExpression = t
+            while isinstance(root, (cst.Attribute, cst.Subscript)):
+                root = root.value
+            if t is not root and isinstance(root, cst.Name) \
+                    and func.module.imports.get(root.value) == "flask.g":
+                return True
     return False
 
 

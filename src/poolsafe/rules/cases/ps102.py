@@ -4916,3 +4916,63 @@ def record_visit(page):
 """, note="policy49: the handler logs and goes on to the close; the second "
                   "execute() raising leaves the function, whose end closes the connection"),
 ]
+
+# an accessor that hands the connection to an object its module made at the top level
+# (a connection cache) before returning it: every caller borrows the one kept there
+# (large54's held class, built after the measurement)
+_KEPT_BY_CACHE = '''\
+import logging
+
+import psycopg2
+
+log = logging.getLogger(__name__)
+
+
+class Entry:
+    def __init__(self, conn, key):
+        self.conn = conn
+        self.key = key
+
+
+class ConnectionCache(dict):
+    def keep(self, entry):
+        self[entry.key] = entry
+
+
+_connections = ConnectionCache()
+
+
+def get_connection(key):
+    if key in _connections:
+        return _connections[key].conn
+    conn = psycopg2.connect(dbname=key)
+    {keep}
+    return conn
+'''
+
+_CACHE_CALLER = '''\
+from db import get_connection
+
+
+def names():
+    conn = get_connection("shop"){mark}
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM items")
+    return cur.fetchall()
+'''
+
+VALID += [
+    Case(_CACHE_CALLER.format(mark=""),
+         files={"db.py": _KEPT_BY_CACHE.format(keep="_connections.keep(Entry(conn, key))")},
+         note="the accessor keeps the connection in the module's cache object"),
+    Case(_CACHE_CALLER.format(mark=""),
+         files={"db.py": _KEPT_BY_CACHE.format(
+             keep="entry = Entry(conn, key)\n    _connections.keep(entry)")},
+         note="the object built around it, through a local, goes to the cache"),
+]
+
+INVALID += [
+    Case(_CACHE_CALLER.format(mark="  # expect: PS102"),
+         files={"db.py": _KEPT_BY_CACHE.format(keep='log.info("opened %s", conn)')},
+         note="look-alike: a module-level logger's method only logs the connection"),
+]

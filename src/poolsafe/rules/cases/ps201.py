@@ -1519,3 +1519,47 @@ async def visits():
             return {"n": (await cur.fetchone())[0]}
 ''', note="aiopg.connect() in a FastAPI route"),
 ]
+
+# a cached accessor connects only when its cache has no connection: one per process
+# (per key), not one per request (large54's held class, built after the measurement)
+_CACHED_ACCESSOR = '''\
+import psycopg2
+from flask import Flask
+
+app = Flask(__name__)
+_cache = {{}}
+
+
+def get_connection(key):
+{body}
+
+
+@app.route("/items")
+def items():
+    cur = get_connection("shop").cursor()
+    cur.execute("SELECT name FROM items")
+    return {{"items": cur.fetchall()}}
+'''
+
+VALID += [
+    Case(_CACHED_ACCESSOR.format(body='''\
+    try:
+        conn = _cache[key]
+    except KeyError:
+        conn = psycopg2.connect(dbname=key)
+        _cache[key] = conn
+    return conn'''), note="the connect runs on a cache miss only"),
+    Case(_CACHED_ACCESSOR.format(body='''\
+    conn = _cache.get(key)
+    if conn is None:
+        conn = psycopg2.connect(dbname=key)
+        _cache[key] = conn
+    return conn'''), note="a cache tested with `if ... is None`"),
+]
+
+INVALID += [
+    Case(_CACHED_ACCESSOR.format(body='''\
+    conn = psycopg2.connect(dbname=key)  # expect: PS201
+    _cache[key] = conn
+    return conn'''), note="look-alike: it connects on every call and overwrites the cache"),
+]
