@@ -581,12 +581,13 @@ class _Epoch:
         read from it is kept as one of the latter, and one parsed a second time in
         this share as one of the former."""
         store, reparses = self.snapshots, self.reparses
-        too_large = _too_large(f, d, self.options)
-        if too_large is not None:
-            return too_large
         path = str(f.path)
+        # (a file too large to parse is never kept: it is no module)
         module = None if reparses is None else reparses.load(path)
         if module is None and store is not None:
+            too_large = _too_large(f, d, self.options)
+            if too_large is not None:
+                return too_large
             module = store.load(f.display, f.path, f.relative, d)
         if module is not None:
             try:
@@ -596,7 +597,7 @@ class _Epoch:
             keep_new_objects()
             return ParsedFile(f, decoded, module)
         again = reparses is not None and reparses.note_parse(path)
-        loaded = load_data(f, d)
+        loaded = _load_checked(f, d, self.options) if store is None else load_data(f, d)
         if again and reparses is not None and isinstance(loaded, ParsedFile):
             reparses.keep(path, loaded.module)
         self._keep(f, d, loaded)
