@@ -38,7 +38,7 @@ from poolsafe.scan.prefilter import Selection, select
 from poolsafe.scan.proofs import ProofStore
 from poolsafe.scan.scope import ProjectScope, read_error, too_large_error
 from poolsafe.scan.snapshots import WRITE_MAX as SNAPSHOT_WRITE_MAX
-from poolsafe.scan.snapshots import SnapshotStore
+from poolsafe.scan.snapshots import ReparseStore, SnapshotStore
 from poolsafe.scan.summaries import SummaryStore
 
 
@@ -477,21 +477,28 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
         # which selected files a pattern matches depends on their bytes only: what
         # one epoch searched, the next need not search again
         matches = dict(known_matches or {})
+        # what one epoch parsed and the next needs again is loaded, not parsed
+        reparses = ReparseStore()
         epoch = _Epoch(options, by_path, files_by_name, def_names,
                        [paths[i] for i in chosen], matches, db_paths, parsed_ahead,
-                       snapshots, to_check, summaries)
+                       snapshots, to_check, summaries, reparses)
         heaviest = 0  # the most one check parsed
+        # the bytes of the share's files not checked yet (this one included)
+        left = sum(len(by_path[p][1]) for p in share)
         for path in share:
-            if epoch.parsed_bytes and epoch.parsed_bytes >= max(EPOCH_BYTES,
-                                                                EPOCH_GROWTH * heaviest):
+            limit = max(EPOCH_BYTES, EPOCH_GROWTH * heaviest)
+            if epoch.parsed_bytes and epoch.parsed_bytes >= limit:
                 epoch.record(out)
                 matches.update(epoch.index.matched)
                 epoch.drop()
                 epoch = _Epoch(options, by_path, files_by_name, def_names,
                                [paths[i] for i in chosen], matches, db_paths, parsed_ahead,
-                               snapshots, to_check, summaries)
+                               snapshots, to_check, summaries, reparses)
                 release_dropped()
                 return_free_memory()  # (the dropped trees' pages)
+            # a module parsed again is worth keeping only for an epoch after this one
+            reparses.wanted = epoch.parsed_bytes + left > limit
+            left -= len(by_path[path][1])
             before = epoch.parsed_bytes
             epoch.index.module_at(path)  # through the index, so it knows the module
             loaded = epoch.load(path)
@@ -532,11 +539,14 @@ class _Epoch:
                  preparsed: dict[str, ParsedFile | FileError],
                  snapshots: SnapshotStore | None = None,
                  checked: set[str] | frozenset[str] = frozenset(),
-                 summaries: SummaryStore | None = None) -> None:
+                 summaries: SummaryStore | None = None,
+                 reparses: ReparseStore | None = None) -> None:
         self.options = options
         self.by_path = by_path
         self.preparsed = preparsed
         self.snapshots = snapshots
+        #: the modules this epoch's share parsed before (see `ReparseStore`)
+        self.reparses = reparses
         #: the files this run checks (edited ones, most often: no snapshot is kept)
         self.checked = checked
         #: every file parsed so far, by path: the module the index hands out for a
@@ -558,21 +568,27 @@ class _Epoch:
                 done = self._parse(f, d)
             else:  # (parsed ahead, not analysed yet: kept as one parsed here would be)
                 self._keep(f, d, done)
+                if self.reparses is not None:
+                    self.reparses.note_parse(path)
             self.parsed[path] = done
             self.parsed_bytes += len(d)
         return self.parsed[path]
 
     def _parse(self, f: SourceFile, d: bytes) -> ParsedFile | FileError:
-        """`_load_checked`, or the module's snapshot from an earlier run (see
+        """`_load_checked`, or the module's snapshot: from an earlier epoch of this
+        share (`ReparseStore`), else from an earlier run (see
         `poolsafe.scan.snapshots`); a module parsed here only for what other modules
-        read from it is kept as one."""
-        store = self.snapshots
-        if store is None:
-            return _load_checked(f, d, self.options)
-        too_large = _too_large(f, d, self.options)
-        if too_large is not None:
-            return too_large
-        module = store.load(f.display, f.path, f.relative, d)
+        read from it is kept as one of the latter, and one parsed a second time in
+        this share as one of the former."""
+        store, reparses = self.snapshots, self.reparses
+        path = str(f.path)
+        # (a file too large to parse is never kept: it is no module)
+        module = None if reparses is None else reparses.load(path)
+        if module is None and store is not None:
+            too_large = _too_large(f, d, self.options)
+            if too_large is not None:
+                return too_large
+            module = store.load(f.display, f.path, f.relative, d)
         if module is not None:
             try:
                 decoded = decode(d)
@@ -580,7 +596,10 @@ class _Epoch:
                 return FileError(f.display, str(exc))
             keep_new_objects()
             return ParsedFile(f, decoded, module)
-        loaded = load_data(f, d)
+        again = reparses is not None and reparses.note_parse(path)
+        loaded = _load_checked(f, d, self.options) if store is None else load_data(f, d)
+        if again and reparses is not None and isinstance(loaded, ParsedFile):
+            reparses.keep(path, loaded.module)
         self._keep(f, d, loaded)
         return loaded
 
