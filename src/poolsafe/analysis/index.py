@@ -1874,11 +1874,12 @@ def _kept_by_module_object(func: FunctionInfo, name: str) -> bool:
     """`_connection_cache.cache(ConnectionObject(conn, key))`, `_registry.add(conn)`:
     the connection (or an object built around it, inline or in a local) is handed to
     a method of an object the module made at its top level, which keeps it for the
-    next call (a logger's methods only log it)."""
+    next call (a logger's methods only log it; a pool's release gives it back)."""
     for call in func.direct_calls:
         f = call.func
-        if not isinstance(f, cst.Attribute) or f.attr.value in _LOG_METHODS:
-            continue
+        if not isinstance(f, cst.Attribute) or f.attr.value in _LOG_METHODS \
+                or f.attr.value in POOL_RELEASE_METHODS or f.attr.value == "close":
+            continue  # (`pool.putconn(conn)` gives it back: it keeps nothing)
         root: cst.BaseExpression = f.value
         while isinstance(root, cst.Attribute):
             root = root.value
