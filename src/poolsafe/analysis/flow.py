@@ -1511,6 +1511,11 @@ class FunctionFlow:
                 continue
             if isinstance(use, cst.Call) and name in self._released_by(use):
                 continue
+            if fact.reusable and how == "used" and isinstance(fact, Released) \
+                    and _ends_nothing(use, name):
+                # `session.commit()` / `rollback()` of a closed session with nothing
+                # queued since: it begins and ends an empty transaction, no connection
+                continue
             if fact.reusable and how == "used":
                 self._nodes[id(use)] = use
                 reopened = Reopened(name, id(use), fact.release)
@@ -2799,6 +2804,14 @@ def _sql_text(node: cst.BaseExpression) -> str | None:
         if raw.isascii() and "\\" not in raw and "rollback" not in raw.lower():
             return ""
     return string_value(node)
+
+
+def _ends_nothing(use: cst.CSTNode, name: str) -> bool:
+    """`name.commit()` or `name.rollback()`, with no arguments."""
+    return isinstance(use, cst.Call) and not use.args \
+        and isinstance(use.func, cst.Attribute) \
+        and use.func.attr.value in ("commit", "rollback") \
+        and isinstance(use.func.value, cst.Name) and use.func.value.value == name
 
 
 def cursor_owners(expr: cst.BaseExpression, cursors: Mapping[str, str]) -> set[str]:

@@ -47,6 +47,8 @@ class UseAfterRelease(Rule):
     A SQLAlchemy session can be used again after `close()`: it opens a new connection.
     Such a use is reported only when nothing closes the session again before the
     function ends (a worker that closes its session after each unit of work is fine).
+    A plain `commit()` or `rollback()` of the closed session with nothing queued since
+    the close is no use: it begins and ends an empty transaction without a connection.
     Reading a closed session's engine is not a use either: `session.bind`, also
     through a project helper that only reads its argument's `.bind` (`bound_engine(
     registry).dispose()` after `registry.close()`) runs no statement.

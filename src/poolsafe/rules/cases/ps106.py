@@ -500,3 +500,36 @@ def run(url, work):
          note="a helper that also runs a statement on the registry opens a new connection "
               "after close()"),
 ]
+
+# a commit() or rollback() of a closed SQLAlchemy session with nothing queued since its
+# close begins and ends an empty transaction: no connection is checked out (eval55)
+_EMPTY_END = """
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
+
+
+def backfill(row):
+    s = Session()
+    try:
+        s.execute(text("UPDATE threads SET recent = now()"))
+        s.commit()
+    finally:
+        s.close()
+    {after}
+"""
+
+VALID += [
+    Case(_EMPTY_END.format(after="s.commit()"),
+         note="an empty commit after the close opens no connection"),
+    Case(_EMPTY_END.format(after="s.rollback()"),
+         note="an empty rollback after the close opens no connection"),
+]
+
+INVALID += [
+    Case(_EMPTY_END.format(after="s.add(row)  # expect: PS106\n    s.commit()"), unfixable=_USE,
+         note="look-alike: an object queued after the close is flushed by the commit"),
+    Case(_EMPTY_END.format(after='s.execute(text("SELECT 1"))  # expect: PS106\n    s.commit()'),
+         unfixable=_USE, note="look-alike: a statement after the close, then the commit"),
+]
