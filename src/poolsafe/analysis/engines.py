@@ -365,6 +365,9 @@ class EngineSite:
     dialect_evidence: str | None = None
     #: a config class or module (read by `app.config.from_object(...)` & co.)
     config_object: bool = False
+    #: the function a configuration's reported setting is written in (None: a
+    #: module's or a class's top level)
+    func: FunctionInfo | None = None
 
 
 _SITES: weakref.WeakKeyDictionary[ModuleInfo, list[EngineSite]] = weakref.WeakKeyDictionary()
@@ -414,12 +417,16 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
             options = Options({**options.values, **unit.option_writes},
                               options.open or unit.option_writes_open)
         anchor: cst.CSTNode | None = None
+        written: Bound | None = None
         if unit.own_options and unit.options is not None:
-            anchor = unit.options.expr
+            written = unit.options
         elif unit.own_uri and uri is not None:
-            anchor = uri.expr
+            written = uri
+        if written is not None:
+            anchor = written.expr
         yield EngineSite(unit.label, dialect, options, anchor, from_config=True,
-                         dialect_evidence=evidence, config_object=unit.config_object)
+                         dialect_evidence=evidence, config_object=unit.config_object,
+                         func=written.func if written is not None else None)
     for call, opts in flask_sqlalchemy_constructors(index, module):
         yield EngineSite("`SQLAlchemy(engine_options=...)`", None,
                          mapping_options(index, opts.expr, opts.module, opts.func), opts.expr,

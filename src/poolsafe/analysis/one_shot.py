@@ -63,19 +63,16 @@ from poolsafe.analysis.project_facts import (
 from poolsafe.analysis.values import ClassRef, External, FunctionRef, Instance
 
 
-def per_request_app(index: ProjectIndex, module: ModuleInfo, node: cst.CSTNode) -> bool:
-    """`node` (a Flask-SQLAlchemy configuration write) is in a request handler that
-    builds its own Flask application (`app = Flask(...)` in its body): that app's
-    engine serves one request and is dropped."""
-    for func in module.all_functions:
-        if not any(n is node for n in iter_nodes(func.node.body)):
-            continue
-        builds_app = any(
-            isinstance(n, cst.Assign) and isinstance(n.value, cst.Call)
-            and _is_flask_class(index.evaluate(n.value.func, module, func))
-            for n in iter_nodes(func.node.body))
-        return builds_app and request_handler(index, func) is not None
-    return False
+def per_request_app(index: ProjectIndex, func: FunctionInfo | None) -> bool:
+    """`func` (where a Flask-SQLAlchemy configuration is written, or `SQLAlchemy(app)`
+    called) is a request handler that builds its own Flask application (`app =
+    Flask(...)` in its body): that app's engine serves one request and is dropped."""
+    if func is None:
+        return False
+    return any(isinstance(n, cst.Assign) and isinstance(n.value, cst.Call)
+               and _is_flask_class(index.evaluate(n.value.func, func.module, func))
+               for n in iter_nodes(func.node.body)) \
+        and request_handler(index, func) is not None
 
 
 def _is_flask_class(value: object) -> bool:

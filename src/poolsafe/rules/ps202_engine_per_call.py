@@ -383,7 +383,7 @@ def _per_request_flask_sqlalchemy(index: ProjectIndex, module: ModuleInfo
             continue
         value = index.evaluate(call.func, module, func)
         if isinstance(value, External) and value.qualname == "flask_sqlalchemy.SQLAlchemy" \
-                and call.args and per_request_app(index, module, call):
+                and call.args and per_request_app(index, func):
             yield call, func
 
 

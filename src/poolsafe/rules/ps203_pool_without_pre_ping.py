@@ -191,7 +191,7 @@ class PoolWithoutPrePing(Rule):
             if site.call is not None and not site.from_config and short_lived_engine(
                     ctx.index, ctx.module, site.call) is not None:
                 continue  # used once and dropped: no idle connection to test
-            if site.from_config and per_request_app(ctx.index, ctx.module, site.anchor):
+            if site.from_config and per_request_app(ctx.index, site.func):
                 continue  # an app a route builds for one request: its engine too
             if unprotected_mysql(ctx.index, ctx.module, site) is not None:
                 continue  # PS211 reports it: neither recycle nor pre-ping on MySQL
