@@ -1850,19 +1850,24 @@ def keeps_connection(func: FunctionInfo, name: str) -> bool:
     attribute or in an item (`self.conn = conn`, `_cache[k] = conn`, `con =
     g._database_con = connect(...)`), or in an object the module made
     (`_kept_by_module_object`)."""
-    if _kept_by_module_object(func, name):
-        return True
+    return _kept_by_module_object(func, name) or bool(connection_stores(func, name))
+
+
+def connection_stores(func: FunctionInfo, name: str) -> list[cst.BaseExpression]:
+    """The attributes and items `func` stores what its local `name` holds in
+    (`self.conn = conn`, `_cache[k] = conn`, `con = g._database_con = connect(...)`)."""
+    out: list[cst.BaseExpression] = []
     for node in iter_nodes(func.node.body):
         if not isinstance(node, cst.Assign):
             continue
         targets = [t.target for t in node.targets]
-        stored = any(isinstance(t, (cst.Attribute, cst.Subscript)) for t in targets)
+        stored = [t for t in targets if isinstance(t, (cst.Attribute, cst.Subscript))]
         if not stored:
             continue
         named = any(isinstance(t, cst.Name) and t.value == name for t in targets)
         if named or (isinstance(node.value, cst.Name) and node.value.value == name):
-            return True
-    return False
+            out.extend(stored)
+    return out
 
 
 #: methods of a module-level object that only log what they are given

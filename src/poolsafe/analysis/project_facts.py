@@ -1154,13 +1154,18 @@ def _repeats(site: CallSite) -> bool:
     return _in_loop(site) or (site.func is None and streamlit_page(site.module))
 
 
+def streamlit_aliases(module: ModuleInfo) -> set[str]:
+    """The module's names for streamlit or what it imports from it (`st`)."""
+    return {name for name, q in module.imports.items()
+            if q == "streamlit" or q.startswith("streamlit.")}
+
+
 def streamlit_page(module: ModuleInfo) -> bool:
     """A Streamlit page: a module that imports streamlit and calls it at its top level
     (`st.title(...)`, `st.table(rows)`), outside functions and classes. Streamlit runs
     it again from the top at every interaction of every session; a helper module the
     page imports (functions only) runs once, on import."""
-    aliases = {name for name, q in module.imports.items()
-               if q == "streamlit" or q.startswith("streamlit.")}
+    aliases = streamlit_aliases(module)
     if not aliases:
         return False
     for stmt in module.tree.body:

@@ -7,14 +7,15 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes, strip_await
-from poolsafe.analysis.index import keeps_connection
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.index import connection_stores, keeps_connection
+from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import (
     CallSite,
     facts,
     is_test_module,
     request_handler,
     request_hook,
+    streamlit_aliases,
 )
 from poolsafe.analysis.resolution import inventory, may_call, resolve
 from poolsafe.analysis.values import ClassRef, Connection, External, FunctionRef
@@ -201,7 +202,7 @@ class ConnectPerRequest(Rule):
         `@st.cache_resource`, not kept in `st.session_state`) is one new server
         connection per interaction. Only the script Streamlit runs: a module that
         another project module imports runs once per process."""
-        if not _imports_streamlit(ctx.module):
+        if not streamlit_aliases(ctx.module):
             return
         calls = [(call, func) for call, func in inventory(ctx.module).calls
                  if func is None and may_call(call, _CONNECT_NAMES, ctx.module, None)]
@@ -513,26 +514,13 @@ def _cache_miss_connect(func: FunctionInfo, call: cst.Call) -> bool:
 def _kept_on_g(func: FunctionInfo, name: str) -> bool:
     """The connection is kept on Flask's `g` (`db = g._database = connect()`), which
     lives for one request (one application context): a cache per request."""
-    for node in iter_nodes(func.node.body):
-        if not isinstance(node, cst.Assign):
-            continue
-        targets = [t.target for t in node.targets]
-        if not (any(isinstance(t, cst.Name) and t.value == name for t in targets)
-                or (isinstance(node.value, cst.Name) and node.value.value == name)):
-            continue
-        for t in targets:
-            root: cst.BaseExpression = t
-            while isinstance(root, (cst.Attribute, cst.Subscript)):
-                root = root.value
-            if t is not root and isinstance(root, cst.Name) \
-                    and func.module.imports.get(root.value) == "flask.g":
-                return True
+    for target in connection_stores(func, name):
+        root: cst.BaseExpression = target
+        while isinstance(root, (cst.Attribute, cst.Subscript)):
+            root = root.value
+        if isinstance(root, cst.Name) and func.module.imports.get(root.value) == "flask.g":
+            return True
     return False
-
-
-def _imports_streamlit(module: ModuleInfo) -> bool:
-    return any(q == "streamlit" or q.startswith("streamlit.")
-               for q in module.imports.values())
 
 
 def _session_state_guarded(tree: cst.Module) -> set[int]:
