@@ -1370,3 +1370,31 @@ def test_ps103_rollback_in_a_helper_stays_unsafe_when_a_caller_differs(routes: s
 
 def test_ps103_rollback_in_a_helper_with_no_caller_stays_unsafe() -> None:
     assert _fix("PS103", _HELPER, files={"deps.py": _DEPS}, path="tokens.py") == _HELPER
+
+
+def test_ps102_a_checkout_the_code_tests_for_none_gets_no_safe_finally() -> None:
+    """A wrapper that returns None when it cannot connect, and work under `if conn:`:
+    an unguarded `finally: conn.close()` would raise AttributeError on the None path,
+    where the original returned (a behaviour change): the fix is unsafe only."""
+    source = """import pymysql
+
+
+def connect():
+    try:
+        return pymysql.connect(host="db", user="app", database="shop")
+    except pymysql.Error:
+        return None
+
+
+def log_visit(page):
+    conn = connect()
+    if conn:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO visits (page) VALUES (%s)", (page,))
+        conn.commit()
+"""
+    result = fix_sources({"case.py": source}, ScanOptions(select={"PS102"}))
+    assert result.sources()["case.py"] == source
+    assert [x.reason for x in result.left] == [
+        "unsafe fix available (--unsafe-fixes): `conn` may be None (the code tests it), "
+        "and the release in `finally` would raise on that path"]

@@ -1048,6 +1048,25 @@ def _leaves_when_none(stmt: cst.BaseStatement, var: str) -> bool:
         last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
 
 
+def _tested_for_none(stmts: list[cst.BaseStatement], var: str) -> bool:
+    """An `if`/`while` in `stmts` tests whether `var` is set: `var`, `not var`, `var is
+    None`, `var is not None` (alone or in an `and`/`or`)."""
+    def tests(test: cst.BaseExpression) -> bool:
+        if isinstance(test, cst.Name):
+            return test.value == var
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return tests(test.expression)
+        if isinstance(test, cst.BooleanOperation):
+            return tests(test.left) or tests(test.right)
+        return isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name) \
+            and test.left.value == var and len(test.comparisons) == 1 \
+            and isinstance(test.comparisons[0].operator, (cst.Is, cst.IsNot)) \
+            and isinstance(test.comparisons[0].comparator, cst.Name) \
+            and test.comparisons[0].comparator.value == "None"
+    return any(isinstance(n, (cst.If, cst.While)) and tests(n.test)
+               for stmt in stmts for n in iter_nodes(stmt))
+
+
 def _rebinds(stmt: cst.BaseStatement, var: str) -> bool:
     """`var = ...` as a statement of its own (not inside a nested block)."""
     if not isinstance(stmt, cst.SimpleStatementLine):
@@ -1382,6 +1401,12 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     release = as_written(module, region, release, var,
                          isinstance(parents.get(id(site.call)), cst.Await))
     plan.description = f"release `{var}` with {release.description} in `finally`"
+    if region.guarded is None and _tested_for_none(region.stmts, var):
+        # `if conn:` around the work: the checkout may be None (a wrapper that returns
+        # None when it cannot connect), and an unguarded release in `finally` raises
+        # AttributeError on that path, where the original returned
+        plan.mark_unsafe(f"`{var}` may be None (the code tests it), and the release in "
+                         "`finally` would raise on that path")
     note_release(plan, release.code(var))
     wrap_try(module, plan, region, release.code(var))
     return plan
