@@ -522,6 +522,13 @@ _FOREVER_CALLS = _SERVING_CALLS | frozenset({
     "run_server"})
 
 
+def scripts_only_module(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """Whether `module` is imported, directly or through other project modules, only by
+    scripts that run once and end (`_scripts_only`): what runs from it runs once per run
+    of one of them."""
+    return _scripts_only(index, module)
+
+
 def _scripts_only(index: ProjectIndex, module: ModuleInfo) -> bool:
     """The module is imported, directly or through other project modules (tests
     aside), only by scripts: every module on the way starts no server, consumer or

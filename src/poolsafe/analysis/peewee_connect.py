@@ -17,6 +17,10 @@ see it: this module reads the function around each `db.connect()` statement.
   `after_request` close every request whose view raises does.
 - Code that runs once per process (a startup hook, a script's `main()`) and a
   function that only connects (a helper someone else closes after) are left alone.
+  So is a module-level function no project code calls (tests aside) in a module that
+  only scripts import (`one_shot.scripts_only_module`: a maintenance script's action
+  whose call the script has commented out, or that is run by hand): whatever runs it
+  is one run of such a script, which an exception ends with its connection.
   SQLite databases are files and are not tracked.
 - A name bound in several places (`if url.startswith("sqlite"): db = SqliteDatabase(...)
   else: db = PooledMySQLDatabase(...)`), or to a conditional expression
@@ -45,9 +49,11 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, iter_nodes
+from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.flow import call_may_raise
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.one_shot import scripts_only_module
 from poolsafe.analysis.project_facts import facts, is_cli_entry
 from poolsafe.analysis.resolution import decorator_target
 from poolsafe.analysis.values import External, ExternalInstance, FunctionRef, LibraryObject
@@ -409,7 +415,7 @@ def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) ->
         if _teardown_closes(index):
             return None
         return "after_request" if _after_request_closes(index) else "teardown"
-    if is_cli_entry(index, func):
+    if is_cli_entry(index, func) or _uncalled_script_action(index, func):
         return None
     order = {id(n): i for i, n in enumerate(iter_nodes(func.node.body))}
     start = order.get(id(connect))
@@ -432,6 +438,20 @@ def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) ->
            and not _only_inspects(n, db) for n in between):
         return "exception"
     return None
+
+
+def _uncalled_script_action(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` is a module-level function that no project code calls or hands on
+    (tests aside), in a module that only scripts import: an updater script's action
+    whose call is commented out, or one run by hand. It runs once per run of a
+    script, and an exception there ends the run (and its connection)."""
+    if func.parent is not None or func.cls is not None:
+        return False
+    project = facts(index)
+    if any(not is_test_module(s.module)
+           for s in project.callers(func) + project.handed_callers(func)):
+        return False
+    return scripts_only_module(index, func.module)
 
 
 def _only_inspects(call: cst.Call, db: str) -> bool:

@@ -151,7 +151,12 @@ class UnreleasedConnection(Rule):
     connect(): _db.connect()`) is a connect where it is called, in any module, and
     its close wrapper (`def close(): _db.close()`) a close; so is a function that only
     calls such a wrapper (`def open_session(): connect()`), a few levels deep. Those
-    findings are fixed by hand.
+    findings are fixed by hand. A module-level function that no project code calls,
+    in a module that only one-shot scripts import (an updater script's action whose
+    call is commented out, or one run by hand), is a script's: each run of the script
+    uses it once, and an exception ends the run with its connection; it is not
+    reported (a module that a server or a waiting loop imports, or that nothing
+    imports, is not judged so).
 
     The analysis follows the function's control flow with exception edges: an
     exception in the body skips a release that is not in `finally`; an

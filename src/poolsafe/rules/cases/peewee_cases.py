@@ -716,3 +716,93 @@ def add_feed(url):
 """, files={"models.py": _WRAPPED_MODELS, "session.py": _SESSION},
     note="look-alike: a project function that calls both wrappers itself (close in "
          "finally) is no wrapper: its callers own nothing"))
+
+# An updater script's actions (issue 33, round 24, breadth56): a module of update
+# functions that only a one-shot script imports, one of whose calls the script has
+# commented out. Whatever runs the uncalled one is one run of the script, which an
+# exception ends, connection and all (`_uncalled_script_action`).
+_UPDATERS = _DB + """
+
+def refresh_prices():
+    db.connect()
+    Item.update(name="priced").execute()
+    db.close()
+
+
+def refresh_stock():
+    db.connect()
+    Item.update(name="stocked").execute()
+    db.close()
+"""
+
+PS102_VALID.append(Case(_UPDATERS, files={"run_updates.py": """
+from updaters import refresh_prices, refresh_stock
+
+
+if __name__ == "__main__":
+    refresh_prices()
+    # refresh_stock()
+"""}, path="updaters.py",
+    note="refresh_stock, which no code calls, in a module only a one-shot script "
+         "imports: it runs once per run of that script, whose exception ends it"))
+
+PS102_INVALID.append(Case(_DB + """
+
+def refresh_stock():
+    db.connect()  # expect: PS102
+    Item.update(name="stocked").execute()
+    db.close()
+""", files={"app.py": """
+from flask import Flask
+
+from updaters import refresh_stock
+
+app = Flask(__name__)
+
+
+@app.route("/ping")
+def ping():
+    return "ok"
+"""}, path="updaters.py",
+    note="look-alike: the same uncalled action in a module a Flask application imports "
+         "(a server may call it, request after request)", unfixable=_BY_HAND))
+
+PS102_INVALID.append(Case(_DB + """
+
+def refresh_stock():
+    db.connect()  # expect: PS102
+    Item.update(name="stocked").execute()
+    db.close()
+""", path="updaters.py",
+    note="look-alike: an uncalled action in a module nothing imports (a library's "
+         "module, or an entry point of its own: not judged a script's)",
+    unfixable=_BY_HAND))
+
+PS102_INVALID.append(Case(_DB + """
+import time
+
+
+def refresh_stock():
+    db.connect()  # expect: PS102
+    Item.update(name="stocked").execute()
+    db.close()
+
+
+def refresh_prices():
+    db.connect()  # expect: PS102
+    Item.update(name="priced").execute()
+    db.close()
+
+
+def watch():
+    while True:
+        refresh_prices()
+        time.sleep(60)
+""", files={"run_updates.py": """
+from updaters import watch
+
+if __name__ == "__main__":
+    watch()
+"""}, path="updaters.py",
+    note="look-alike: the module a script imports has a loop that waits (a worker): "
+         "its uncalled action is not judged a one-shot script's", unfixable=_BY_HAND))
