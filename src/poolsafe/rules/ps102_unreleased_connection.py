@@ -9,6 +9,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, names_in, strip_await
 from poolsafe.analysis.di_providers import leaking_session_factories
 from poolsafe.analysis.exit_release import exit_release_gaps
+from poolsafe.analysis.flask_propagation import propagation_switch
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.keyed_checkout import stable_keyed_checkout
 from poolsafe.analysis.module import FunctionInfo
@@ -656,8 +657,9 @@ class UnreleasedConnection(Rule):
                     gap.call,
                     f"{database}: `{opened}` in a `before_request` hook is "
                     f"closed only in an `after_request` handler, which Flask skips when the "
-                    f"view raises: that request's thread keeps its connection; close it in an "
-                    f"`@app.teardown_request` handler",
+                    f"view raises while the app propagates errors "
+                    f"({propagation_switch(ctx.index)}): that request's thread keeps its "
+                    f"connection; close it in an `@app.teardown_request` handler",
                 )
                 continue
             if gap.how == "teardown":

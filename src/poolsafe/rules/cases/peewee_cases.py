@@ -79,7 +79,12 @@ def open_db():
 def close_db(response):
     db.close()
     return response
-""", note="after_request does not run when the view raises", unfixable=_BY_HAND))
+
+
+if __name__ == "__main__":
+    app.run(debug=True)
+""", note="in debug mode Flask re-raises a view's error and skips after_request",
+    unfixable=_BY_HAND))
 
 #: a models module in the style of peewee's docs: `from peewee import *`
 _STAR_MODELS = """\
@@ -112,8 +117,12 @@ def open_db():
 def close_db(response):
     database.close()
     return response
+
+
+app.testing = True
 """, files={"models.py": _STAR_MODELS},
-    note="the database class comes from `from peewee import *` in the models module",
+    note="the database class comes from `from peewee import *` in the models module (in "
+         "testing mode Flask skips after_request for a view that raised)",
     unfixable=_BY_HAND))
 
 PS102_INVALID.append(Case(_FLASK + """
@@ -131,7 +140,11 @@ def open_db():
 def close_db(response):
     g.db.close()
     return response
-""", note="the database reached through Flask's `g`, closed only in after_request",
+
+
+app.config["PROPAGATE_EXCEPTIONS"] = True
+""", note="the database reached through Flask's `g`, closed only in after_request, which "
+          "an app that propagates errors skips for a view that raised",
     unfixable=_BY_HAND))
 
 PS102_VALID: list[Case] = [
@@ -806,3 +819,35 @@ if __name__ == "__main__":
 """}, path="updaters.py",
     note="look-alike: the module a script imports has a loop that waits (a worker): "
          "its uncalled action is not judged a one-shot script's", unfixable=_BY_HAND))
+
+
+# The lead, round 24 (breadth56's question, checked by running Flask 3.1.3): for a view
+# that raises, Flask builds the 500 response and runs the after_request functions on it,
+# unless the app propagates errors (debug, testing, PROPAGATE_EXCEPTIONS).
+_AFTER_REQUEST_CLOSE = _FLASK + """
+
+@app.before_request
+def open_db():
+    db.connect()
+
+
+@app.after_request
+def close_db(response):
+    db.close()
+    return response
+"""
+
+PS102_VALID += [
+    Case(_AFTER_REQUEST_CLOSE,
+         note="after_request runs on the 500 response of a view that raised"),
+    Case(_AFTER_REQUEST_CLOSE + """
+
+class DevelopmentConfig:
+    DEBUG = True
+""", note="a configuration class: which one a deployment loads is not in the code"),
+    Case(_AFTER_REQUEST_CLOSE, files={"tests/conftest.py": """
+from case import app
+
+app.config["TESTING"] = True
+"""}, note="testing mode set by the test suite only"),
+]
