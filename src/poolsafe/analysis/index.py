@@ -985,14 +985,21 @@ class ProjectIndex:
         @contextmanager) that yields a session (or a `scoped_session` registry, which
         stands for its thread's session): the generator object is dropped at once,
         its `finally` closes the session, and the first query opens a new connection
-        that only a `close()` of the caller's gives back. The caller holds a session."""
+        that only a `close()` of the caller's gives back. The caller holds a session.
+        So does `await anext(get_session())` / `await gen.__anext__()` on an async
+        generator: nothing but the event loop's async-generator finalizer, after the
+        generator object is collected, ever runs the `async with` exit that closes
+        the session, and it runs then in a task of its own, wherever the caller is."""
         f = call.func
         gen_call: cst.BaseExpression | None = None
-        if isinstance(f, cst.Name) and f.value == "next" and len(call.args) == 1 \
-                and self._name("next", module, func, depth + 1) is None:
+        if isinstance(f, cst.Name) and f.value in ("next", "anext") and len(call.args) == 1 \
+                and self._name(f.value, module, func, depth + 1) is None:
             gen_call = call.args[0].value
-        elif isinstance(f, cst.Attribute) and f.attr.value == "__next__" and not call.args:
+        elif isinstance(f, cst.Attribute) and f.attr.value in ("__next__", "__anext__") \
+                and not call.args:
             gen_call = f.value
+        drawn = "anext" if (isinstance(f, cst.Name) and f.value == "anext") or (
+            isinstance(f, cst.Attribute) and f.attr.value == "__anext__") else "next"
         if isinstance(gen_call, cst.Name) and func is not None:
             # `gen = get_db()` then `next(gen)`: the generator object lives in a local,
             # and its `finally` runs only when that object is collected
@@ -1009,10 +1016,10 @@ class ProjectIndex:
             if isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
                 value = self.evaluate(node.value, gen.func.module, gen.func, depth + 1)
                 if isinstance(value, Connection) and value.kind.is_session:
-                    return Connection(value.kind_key, f"next({_source(gen_call)})")
+                    return Connection(value.kind_key, f"{drawn}({_source(gen_call)})")
                 if isinstance(value, LibraryObject) and value.type.is_scoped:
                     # a `scoped_session` registry: each use goes to its thread's session
-                    return Connection("scoped-session", f"next({_source(gen_call)})")
+                    return Connection("scoped-session", f"{drawn}({_source(gen_call)})")
         return None
 
     def _library_method(self, obj: LibraryObject, method: str, call: cst.Call) -> Value | None:

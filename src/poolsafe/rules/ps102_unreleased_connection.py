@@ -232,7 +232,13 @@ class UnreleasedConnection(Rule):
     registry's `remove()`) gives back. So is one drawn with `next(gen)` from a
     generator kept in a local (`gen = get_db()`): the generator's `finally` runs
     only when that object is collected, so the caller's own `close()` must cover
-    every path. Likewise a `scoped_session(...)` registry a
+    every path. The same holds for an async generator that yields a session inside
+    `async with` (`session = await anext(get_session())`, `await gen.__anext__()`,
+    as bots do by hand): only the event loop's async-generator finalizer, after the
+    generator object is collected, would run its exit; the caller must `await
+    session.close()` in a `finally` (or `await gen.aclose()`). `async for session in
+    get_session():` runs the generator to its end and closes it. No fix is offered
+    (no `async with` can stand in for `anext(...)`). Likewise a `scoped_session(...)` registry a
     function builds for its own use (`work = scoped_session(sessionmaker(bind=engine))`
     in a `@contextmanager` that yields it) is held like a session until its `remove()`
     or `close()`; a registry at module level, or one returned or stored on an object,
@@ -773,6 +779,8 @@ class UnreleasedConnection(Rule):
                 return self._fix_with(ctx, func, parents, call, conn)
         for site in flow.sites:
             if site.call is node:
+                if site.conn.origin.startswith("anext("):
+                    return Unfixable(self.code, _ANEXT_BY_HAND)
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
                     return self._fix_with(ctx, func, parents, site.call, site.conn)
                 if flow.sites.index(site) in flow.unawaited_closes:
@@ -1040,6 +1048,12 @@ _PEEWEE_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_con
 #: why `poolsafe fix` leaves a checkout that `__enter__` keeps and then may raise
 _ENTER_BY_HAND = ("the checkout is kept on `self` by `__enter__`: give it back in an "
                   "`except` that re-raises, by hand")
+
+
+#: why `poolsafe fix` leaves a session drawn from an async generator
+_ANEXT_BY_HAND = ("the session comes from an async generator's `__anext__()`: no `async with` "
+                  "can take its place; close it in a `finally` (`await session.close()`) or "
+                  "close the generator (`await gen.aclose()`), by hand")
 
 
 _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "

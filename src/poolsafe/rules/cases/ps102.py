@@ -4976,3 +4976,84 @@ INVALID += [
          files={"db.py": _KEPT_BY_CACHE.format(keep='log.info("opened %s", conn)')},
          note="look-alike: a module-level logger's method only logs the connection"),
 ]
+
+# a session drawn from an async session generator with `__anext__()` / `anext()` and never
+# closed: only the event loop's async-generator finalizer would run the generator's
+# `async with` exit, after the generator object is collected (corpus25's tune class)
+_ASYNC_SESSION_GEN = '''\
+from aiogram import Router
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+router = Router()
+engine = create_async_engine("postgresql+asyncpg://bot@db/bot", pool_pre_ping=True)
+SessionLocal = async_sessionmaker(engine, class_=AsyncSession)
+
+
+async def get_session():
+    async with SessionLocal() as session:
+        yield session
+'''
+
+_ANEXT_BY_HAND = (
+    "the session comes from an async generator's `__anext__()`: no `async with` "
+    "can take its place; close it in a `finally` (`await session.close()`) or "
+    "close the generator (`await gen.aclose()`), by hand")
+
+INVALID += [
+    Case(_ASYNC_SESSION_GEN + '''
+
+@router.message()
+async def count(message):
+    sessions = get_session()
+    session = await sessions.__anext__()  # expect: PS102
+    total = await session.scalar(text("SELECT count(*) FROM users"))
+    await message.answer(str(total))
+''', note="the generator object lives in a local; nothing closes it nor the session",
+         unfixable=_ANEXT_BY_HAND),
+    Case(_ASYNC_SESSION_GEN + '''
+
+@router.message()
+async def count(message):
+    session = await anext(get_session())  # expect: PS102
+    total = await session.scalar(text("SELECT count(*) FROM users"))
+    await message.answer(str(total))
+''', note="the builtin anext() on the generator, dropped at once",
+         unfixable=_ANEXT_BY_HAND),
+]
+
+VALID += [
+    Case(_ASYNC_SESSION_GEN + '''
+
+@router.message()
+async def count(message):
+    sessions = get_session()
+    session = await sessions.__anext__()
+    try:
+        total = await session.scalar(text("SELECT count(*) FROM users"))
+    finally:
+        await session.close()
+    await message.answer(str(total))
+''', note="look-alike: the drawn session is closed in a finally"),
+    Case(_ASYNC_SESSION_GEN + '''
+
+@router.message()
+async def count(message):
+    async for session in get_session():
+        total = await session.scalar(text("SELECT count(*) FROM users"))
+        await message.answer(str(total))
+''', note="look-alike: `async for` runs the generator to its end, which closes the session"),
+    Case(_ASYNC_SESSION_GEN + '''
+
+@router.message()
+async def count(message):
+    gen = numbers()
+    first = await gen.__anext__()
+    await message.answer(str(first))
+
+
+async def numbers():
+    for n in range(3):
+        yield n
+''', note="look-alike: an async generator of plain values"),
+]
