@@ -653,7 +653,8 @@ def request_handler(index: ProjectIndex, func: FunctionInfo) -> str | None:
 
 def request_hook(index: ProjectIndex, func: FunctionInfo) -> bool:
     """`func` runs at the start of every request without being a route: a Flask
-    `@app.before_request` / `@bp.before_app_request` function, a FastAPI or
+    `@app.before_request` / `@bp.before_app_request` function (or one its module
+    registers with `app.before_request(func)`), a FastAPI or
     Starlette `@app.middleware("http")` function, or the `dispatch` method of a
     `BaseHTTPMiddleware` subclass."""
     if func.parent is not None:
@@ -674,7 +675,31 @@ def request_hook(index: ProjectIndex, func: FunctionInfo) -> bool:
         if any(root_matches(owner.qualname, root) and owner.qualname.rsplit(".", 1)[-1] == name
                for root, name in types):
             return True
-    return False
+    return func.cls is None and any(
+        _registers_request_hook(index, call, scope, func) for call, scope in func.module.calls)
+
+
+def _registers_request_hook(index: ProjectIndex, call: cst.Call, scope: FunctionInfo | None,
+                            func: FunctionInfo) -> bool:
+    """`app.before_request(open_db)` (or `bp.before_app_request(open_db)`) in the
+    module that defines `open_db`, often in an `init_app(app)`: the call form of the
+    decorator. The receiver must be a Flask application or blueprint, or an object
+    the analysis cannot type (an unannotated `app` parameter): only Flask's API
+    spells these methods."""
+    callee = call.func
+    if not isinstance(callee, cst.Attribute) \
+            or callee.attr.value not in ("before_request", "before_app_request"):
+        return False
+    args = [a.value for a in call.args if a.keyword is None and a.star == ""]
+    if len(args) != 1 or len(call.args) != 1 or not isinstance(args[0], cst.Name) \
+            or args[0].value != func.name:
+        return False
+    owner = index.evaluate(callee.value, func.module, scope)
+    if owner is None:
+        return True
+    return isinstance(owner, ExternalInstance) and any(
+        root_matches(owner.qualname, root) and owner.qualname.rsplit(".", 1)[-1] == name
+        for root, name in REQUEST_HOOK_METHODS[callee.attr.value])
 
 
 def _django_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
