@@ -61,6 +61,7 @@ from poolsafe.analysis.resolution import (
 )
 from poolsafe.analysis.values import (
     ClassRef,
+    Connection,
     External,
     ExternalInstance,
     FunctionRef,
@@ -734,7 +735,9 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     one-shot too); a function the project's packaging names as a console script
     (`[project.scripts]`, setup.cfg's `console_scripts`) that no project code calls;
     a method whose every call in the project (outside tests) is in
-    one-shot code, or an `__init__` whose class is only built there
+    one-shot code (a call of a library object's method of the same name, on a
+    connection, pool or library instance, is not one of its calls), or an `__init__`
+    whose class is only built there
     (`DbManage(...).create_tables()` in a CLI command, or a module-level instance:
     `users = UsersDatabase()`); a nested function that only its one-shot
     enclosing function's body calls, outside loops (`asyncio.run(do_setup())`).
@@ -1014,7 +1017,10 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
             if not (isinstance(callee, ClassRef) and callee.cls is cls):
                 return True
         elif not (isinstance(callee, FunctionRef) and callee.func is func):
-            return True
+            # a library object's method of the same name (`await conn.add_listener(...)`
+            # on an asyncpg connection inside the project's own `add_listener`) is not
+            # a call of this method; a receiver the analysis cannot type still counts
+            return not _library_receiver(index, site)
         if _in_loop(site):
             return True
         if site.func is None:
@@ -1050,6 +1056,16 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
         return False if is_test_module(place) else store.get_used(data, name)
 
     return not index.any_module(pattern, used, decided=None if store is None else kept)
+
+
+def _library_receiver(index: ProjectIndex, site: CallSite) -> bool:
+    """`site` calls a method on a value the analysis knows comes from a library (a
+    connection or pool, a library object or instance), not on a project object."""
+    callee = site.call.func
+    if not isinstance(callee, cst.Attribute):
+        return False
+    receiver = index.evaluate(callee.value, site.module, site.func)
+    return isinstance(receiver, (Connection, LibraryObject, ExternalInstance))
 
 
 def _used_as_value(tree: cst.Module, name: str) -> bool:

@@ -379,7 +379,11 @@ class UnreleasedConnection(Rule):
     (`for name, check in CHECKS: check()`), and a method (or a class's
     `__init__`) that only such code calls, module-level code included (a module-level
     instance, `accounts = Accounts()`, builds its class once per process; a lambda's
-    body runs each time it is called). The same checkout is still reported when
+    body runs each time it is called). A call of a library object's method of the
+    same name (`await conn.add_listener(...)` on an asyncpg connection inside the
+    project's own `add_listener`) is not a call of the project's method; a call on
+    a receiver the analysis cannot type still counts as one. The same checkout is
+    still reported when
     it is taken per iteration of a loop or per item of a batch (those add up), in
     a `with` that does not release it, when its name is rebound while it is still
     held, and in code that also runs from elsewhere (a route, a worker, a loop).

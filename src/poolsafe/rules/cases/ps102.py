@@ -5057,3 +5057,59 @@ async def numbers():
         yield n
 ''', note="look-alike: an async generator of plain values"),
 ]
+
+# a checkout made only by code a FastAPI startup handler runs, in a method that shares
+# its name with the library method it calls (`await conn.add_listener(...)` inside the
+# project's own `add_listener`): the library's method is not a call of the project's,
+# so the method still runs once per process (corpus25's tune class)
+_STARTUP_LISTENER = '''\
+import asyncpg
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+def on_event(conn, pid, channel, payload):
+    print(payload)
+
+
+class Listener:
+    pool = None
+
+    def __init__(self):
+        self.conns = []
+
+    async def connect(self):
+        self.pool = await asyncpg.create_pool("postgresql://app@db/app")
+
+    async def add_listener(self, channel):
+        conn = await self.pool.acquire(){mark}
+        await conn.execute(f"LISTEN {{channel}}")
+        await conn.add_listener(channel, on_event)
+        self.conns.append(conn)
+
+
+listener = Listener()
+
+
+@app.on_event("startup")
+async def start():
+    await listener.connect()
+    await listener.add_listener("users")
+'''
+
+VALID += [
+    Case(_STARTUP_LISTENER.format(mark=""),
+         note="a dedicated LISTEN connection taken at startup: an exception there stops "
+              "the application from starting"),
+]
+
+INVALID += [
+    Case(_STARTUP_LISTENER.format(mark="  # expect: PS102") + '''
+
+@app.post("/channels/{name}")
+async def subscribe(name: str):
+    await listener.add_listener(name)
+''', note="look-alike: a route calls the method too, once per request",
+         unfixable="`conn` is handed to `self.conns.append`"),
+]
