@@ -122,6 +122,11 @@ class NamedStore(Protocol):
         text, encoded as UTF-8, is `text`."""
 
 
+#: the session classes whose `close()` is a coroutine function (`class_=` of a sessionmaker)
+_ASYNC_SESSION_CLASSES: frozenset[tuple[str, str]] = frozenset(
+    {("sqlalchemy", "AsyncSession"), ("sqlmodel", "AsyncSession")})
+
+
 class ProjectIndex:
     #: per-module facts kept between runs, for the questions that can be answered
     #: without parsing a module (an index that parses on demand has them)
@@ -1022,6 +1027,16 @@ class ProjectIndex:
                     return Connection("scoped-session", f"{drawn}({_source(gen_call)})")
         return None
 
+    def _makes_async_sessions(self, call: cst.Call, module: ModuleInfo,
+                              func: FunctionInfo | None, depth: int) -> bool:
+        """`class_=AsyncSession` (SQLAlchemy's or SQLModel's) among the arguments."""
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "class_":
+                value = self.evaluate(arg.value, module, func, depth + 1)
+                return isinstance(value, External) and match_qualname(
+                    value.qualname, _ASYNC_SESSION_CLASSES) is not None
+        return False
+
     def _library_method(self, obj: LibraryObject, method: str, call: cst.Call) -> Value | None:
         t = obj.type
         if method in t.acquire_methods:
@@ -1059,6 +1074,11 @@ class ProjectIndex:
             )
             if self._builds_autocommit(call, module, func, depth):
                 flags |= {AUTOCOMMIT_FLAG}
+            if type_key == "sqlalchemy.sessionmaker" \
+                    and self._makes_async_sessions(call, module, func, depth):
+                # `sessionmaker(engine, class_=AsyncSession)`, the idiom before
+                # `async_sessionmaker`: its sessions close with a coroutine
+                type_key = "sqlalchemy.async_sessionmaker"
             return LibraryObject(type_key, flags)
         acq = match_qualname(qualname, DIRECT_ACQUIRERS)
         if acq is not None:

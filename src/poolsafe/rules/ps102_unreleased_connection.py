@@ -106,8 +106,10 @@ class UnreleasedConnection(Rule):
     release, and a use after it is PS106's.
 
     **An unawaited close.** asyncpg's connections, psycopg 3's `AsyncConnection`,
-    SQLAlchemy's `AsyncConnection` and `AsyncSession` close with a coroutine
-    function: `conn.close()` on a line of its own without `await` builds a coroutine
+    SQLAlchemy's `AsyncConnection` and `AsyncSession` (also the sessions of
+    `sessionmaker(engine, class_=AsyncSession)`, the idiom before
+    `async_sessionmaker`) close with a coroutine function: `conn.close()` on a line
+    of its own without `await` builds a coroutine
     that is dropped unrun, so it is no release and the message says so; the fix
     awaits it where it stands. A close coroutine handed on (`create_task(conn.close())`,
     `return conn.close()`) still counts.

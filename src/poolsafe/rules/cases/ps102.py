@@ -5113,3 +5113,40 @@ async def subscribe(name: str):
 ''', note="look-alike: a route calls the method too, once per request",
          unfixable="`conn` is handed to `self.conns.append`"),
 ]
+
+# `sessionmaker(engine, class_=AsyncSession)`, the idiom before `async_sessionmaker`
+# (corpus25's tune bot builds its sessions so): the sessions are async, and a bare
+# `session.close()` builds a coroutine that never runs
+_SYNC_MAKER_ASYNC_CLASS = '''\
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+app = FastAPI()
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(engine, class_={cls}, expire_on_commit=False)
+
+
+@app.get("/count")
+async def count():
+    session = SessionLocal(){mark}
+    try:
+        return await session.scalar(text("SELECT count(*) FROM users"))
+    finally:
+        {close}
+'''
+
+INVALID += [
+    Case(_SYNC_MAKER_ASYNC_CLASS.format(cls="AsyncSession", mark="  # expect: PS102",
+                                        close="session.close()"),
+         note="the sessions of `sessionmaker(class_=AsyncSession)` close with a coroutine"),
+]
+
+VALID += [
+    Case(_SYNC_MAKER_ASYNC_CLASS.format(cls="AsyncSession", mark="",
+                                        close="await session.close()"),
+         note="look-alike: the close is awaited"),
+    Case(_SYNC_MAKER_ASYNC_CLASS.format(cls="Session", mark="", close="session.close()"),
+         note="look-alike: `class_=Session` makes sync sessions, whose close() is a call"),
+]
