@@ -512,7 +512,11 @@ _LONG_LIVED_ROOTS = _SERVER_ROOTS | frozenset({
     "schedule", "apscheduler", "rq", "dramatiq", "huey", "arq", "pika", "aio_pika", "kafka",
     "aiokafka", "confluent_kafka", "nats", "paho", "zmq", "websockets", "socketio", "grpc",
     "twisted", "telebot", "pyrogram", "telethon", "slack_bolt", "nicegui", "socketserver",
-    "gevent", "eventlet"})
+    "gevent", "eventlet",
+    # desktop and terminal UI toolkits: their event loop keeps the window (and the
+    # engine its handlers use) open until the user closes it
+    "flet", "tkinter", "customtkinter", "PyQt5", "PyQt6", "PySide2", "PySide6", "kivy",
+    "wx", "toga", "textual"})
 #: standard-library servers, named by their module
 _SERVER_MODULES = ("http.server", "xmlrpc.server", "wsgiref.simple_server")
 

@@ -1255,6 +1255,10 @@ def safe_form_at(site: AcquireSite) -> str:
     Session() as s` where the session factory is called `Session`."""
     kind = site.conn.kind
     origin = site.conn.origin
+    if origin.startswith("anext("):
+        # a session drawn from an async generator: `anext(...)` is an awaitable, not
+        # the session, so no `async with` can stand in its place
+        return f"try/finally: await {site.var}.close()"
     if (kind.safe_form.startswith(("with ", "async with ")) and kind.with_acquire_releases
             and site.conn.via is None and origin.endswith(")") and len(origin) <= 60
             and "\n" not in origin):
