@@ -1441,7 +1441,7 @@ def _wrapper_may_give_none(index: ProjectIndex, module: ModuleInfo, func: Functi
         return False
     body = callee.func.node.body
     return any(isinstance(n, cst.Return) and (
-        n.value is None or isinstance(n.value, cst.Name) and n.value.value == "None")
+        n.value is None or (isinstance(n.value, cst.Name) and n.value.value == "None"))
         for n in iter_nodes(body)) or _end_reached(body_statements_of(body))
 
 
