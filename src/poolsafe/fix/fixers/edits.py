@@ -1419,10 +1419,12 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         # AttributeError on that path, where the original returned
         plan.mark_unsafe(f"`{var}` may be None (the code tests it), and the release in "
                          "`finally` would raise on that path")
-    if region.guarded is None and _wrapper_may_give_none(ctx.index, ctx.module, func, site):
+    if region.guarded is None and not region.guards \
+            and _wrapper_may_give_none(ctx.index, ctx.module, func, site):
         # `get_db()` prints and returns None when it cannot connect: an unguarded
         # release in `finally` raised AttributeError on that path, in place of the
-        # original's exception (or of its return, where nothing used the checkout)
+        # original's exception (or of its return, where nothing used the checkout);
+        # a guard that leaves on None before the `try` (`if not conn: return`) needs none
         region.none_guard = var
     note_release(plan, release.code(var))
     wrap_try(module, plan, region, release.code(var))
