@@ -512,7 +512,12 @@ class UnreleasedConnection(Rule):
     whatever they raise, and the same error still reaches the caller. A close
     guarded by `if conn.is_connected():` in a `finally` gets an `else:` that closes
     a dead connection too, ignoring what that close() raises (the original did
-    nothing there, so the caller sees no new error).
+    nothing there, so the caller sees no new error). A checkout from a project
+    wrapper that may hand back None (`get_db()` that returns None, or whose
+    handler only logs, when it cannot connect) gets its release in the `finally`
+    behind `if conn is not None:`: on that path the original raised where it
+    first used the connection, or returned before any use, and so does the fix
+    (an unguarded `conn.close()` raised AttributeError there instead).
     """
 
     code = "PS102"
