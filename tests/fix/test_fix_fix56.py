@@ -155,3 +155,48 @@ def test_a_wrapper_that_never_gives_none_keeps_the_plain_release(handler: str) -
                                handler)
     text = _fixed(source)
     assert "    finally:\n        conn.close()\n" in text and "is not None" not in text
+
+
+#: the lead, round 24: the hand-on fix (`except BaseException: release; raise`) had the
+#: same gap: a checkout stored on the object after a statement that raised on None
+HAND_ON = WRAPPER + """
+
+class Orders:
+    def open(self, schema):
+        conn = get_db()
+        cur = conn.cursor()
+        cur.execute("SET search_path TO %s", (schema,))
+        self.conn = conn
+
+
+def order_count(schema):
+    orders = Orders()
+    orders.open(schema)
+    return orders.conn.fetchone()[0]
+"""
+
+GUARDED_HANDLER = ("        except BaseException:\n            if conn is not None:\n"
+                   "                conn.close()\n            raise\n")
+
+
+def test_the_hand_on_fix_re_raises_the_first_use_unchanged(
+        driver: Callable[[bool], None]) -> None:
+    text = _fixed(HAND_ON)
+    assert GUARDED_HANDLER in text, text
+    driver(False)
+    before = _run(HAND_ON, "shop")
+    # before this change the fix raised ("'NoneType' object has no attribute 'close'",
+    # True) here, from the release in the handler
+    assert before == ("raises", ("'NoneType' object has no attribute 'cursor'", False))
+    assert _run(text, "shop") == before
+    driver(True)
+    assert _run(text, "shop") == _run(HAND_ON, "shop") == ("returns", 3)
+    assert _Conn.closed == 0  # handed on: nobody closed it, as in the original
+
+
+def test_the_hand_on_fix_keeps_the_plain_release_when_the_wrapper_raises() -> None:
+    source = HAND_ON.replace("        print(\"cannot connect:\", e)\n        return None\n",
+                             "        raise\n")
+    text = _fixed(source)
+    assert ("        except BaseException:\n            conn.close()\n            raise\n"
+            in text) and "is not None" not in text, text

@@ -1111,14 +1111,18 @@ def release_line(module: cst.Module, release_code: str, region: Region,
         if len(region.moved_comments) > 1:
             plan.mark_unsafe(_COMMENTS_DROPPED)
     if region.none_guard is not None:
-        nl = module.default_newline
-        guard = cst.parse_statement(
-            f"if {region.none_guard} is not None:{nl}{module.default_indent}pass{nl}",
-            config=module.config_for_parsing)
-        assert isinstance(guard, cst.If)
-        return guard.with_changes(body=guard.body.with_changes(body=[
-            line.with_changes(leading_lines=[])]), leading_lines=line.leading_lines)
+        return none_guarded(module, region.none_guard, line)
     return line
+
+
+def none_guarded(module: cst.Module, var: str, line: cst.SimpleStatementLine) -> cst.If:
+    """`line` under `if var is not None:` (its blank lines above the `if`)."""
+    nl = module.default_newline
+    guard = cst.parse_statement(f"if {var} is not None:{nl}{module.default_indent}pass{nl}",
+                                config=module.config_for_parsing)
+    assert isinstance(guard, cst.If)
+    return guard.with_changes(body=guard.body.with_changes(body=[
+        line.with_changes(leading_lines=[])]), leading_lines=line.leading_lines)
 
 
 def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: str,
