@@ -199,7 +199,24 @@ class ExceptWithoutRollback(Rule):
     reusing a failed transaction. A session that a project decorator passes in
     and ends right after the call (`@provide_session`: the wrapper opens the
     session, calls the function with `session=...`, then commits and closes) is
-    not handed back to a caller that keeps it: the decorator is that caller.
+    not handed back to a caller that keeps it: the decorator is that caller. So
+    too when the decorator passes it first, by position (`result = f(session,
+    *args, **kwargs)` then `session.commit()`, `managed_tx_function`-style), from
+    a `with session_factory() as session:` whose factory is a parameter's default,
+    to a parameter typed as a session. The same holds further up, to three calls
+    away: a function whose every call in the project hands it a session that the
+    caller uses no more after the call (closing it aside), in no loop, and that
+    ends right after: the caller's own `with` (`async with get_db_context() as
+    db:`, a project context manager that opens a session and yields it, or the
+    session itself), a request handler's parameter a dependency generator fills
+    (`db: Session = Depends(get_db)`), a parameter the caller's decorator fills as
+    above, or a parameter of the caller that every call of the caller hands on the
+    same way (`route -> finish_sync(db) -> save_cursor(db)`). Where the caller
+    worked on the session before the call and what ends it commits (a `begin()`
+    block, a context manager or dependency whose code commits, a decorator), that
+    work meets the failed transaction, and it is reported; so is a caller that
+    goes on with the session (a query, a commit), calls the function in a loop, or
+    hands it to a worker thread, and a function used as a value elsewhere.
     Likewise a function (a repository method) whose every call in the project is
     a request handler's last act (`return ItemRepository(db).create(name)` in a
     route, also when the route hands it to a worker thread and returns what it
