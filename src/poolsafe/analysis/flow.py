@@ -3345,8 +3345,10 @@ _STATEMENT_LEVEL_DIALECTS = frozenset({"sqlite", "mysql", "mariadb", "mssql", "o
                                        "hive", "databricks", "db2", "ibm_db_sa"})
 
 #: session methods that send a statement without flushing queued objects first
-#: being their purpose (autoflush aside)
-_EXECUTE_METHODS = frozenset({"execute", "exec", "scalar", "scalars", "exec_driver_sql"})
+#: being their purpose (autoflush aside); `query(...)` builds a Query whose statement runs
+#: when it is read, `get(...)` reads at once
+_EXECUTE_METHODS = frozenset({"execute", "exec", "scalar", "scalars", "exec_driver_sql",
+                              "query", "get"})
 
 
 #: session methods that queue or write objects (a failed flush leaves the session

@@ -128,7 +128,8 @@ class ExceptWithoutRollback(Rule):
     what its `try` does: a failed flush or commit leaves it pending rollback
     whatever the server, so a `try` that adds, deletes, flushes or commits
     objects is reported on any database; a `try` whose only work on the session
-    is to execute statements (`session.execute(...)`, `scalars`, `scalar`), in a
+    is to execute statements (`session.execute(...)`, `scalars`, `scalar`, and the
+    reads `session.query(...)` and `session.get(...)`), in a
     module whose imports name only such a database (a storage class importing
     `sqlalchemy.dialects.mysql` or `sqlite` for its upserts), and in a function
     that queues no objects on the session (an `add()` before the `try` would be

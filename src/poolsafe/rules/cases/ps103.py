@@ -4226,3 +4226,48 @@ ON_FINISH = [save_cursor]
          note="the function is also kept as a value (a callback table): a caller the call "
               "sites do not show may go on with the session"),
 ]
+
+# large56 (tune: a SQLite RBAC store): a helper that tries a query on the current schema and,
+# on OperationalError (an older database without the new columns), builds the older query on
+# the same session. On SQLite a failed SELECT undoes nothing else, and a failed statement
+# (not a flush) leaves no session pending rollback: `query(...)` and `get(...)` read like
+# `execute(...)`.
+_SQLITE_QUERY = '''\
+from sqlalchemy import Column, Integer, String, create_engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, declarative_base
+
+_engine = create_engine("{url}")
+Base = declarative_base()
+
+
+class Rule(Base):
+    __tablename__ = "rules"
+    id = Column(Integer, primary_key=True)
+    name = Column(String)
+    body = Column(String)
+
+
+def rules_query(session: Session, fresh):
+    try:{queue}
+        session.query(Rule).first()
+        return session.query(Rule)
+    except OperationalError:{mark}
+        return session.query(Rule).with_entities(Rule.id, Rule.name)
+'''
+
+VALID += [
+    Case(_SQLITE_QUERY.format(url="sqlite:///rbac.db", queue="", mark=""),
+         note="SQLite: the failed SELECT undoes only itself, and the older query runs on a "
+              "usable session"),
+]
+
+INVALID += [
+    Case(_SQLITE_QUERY.format(url="postgresql://localhost/rbac", queue="",
+                              mark="  # expect: PS103"),
+         note="PostgreSQL: the failed SELECT aborts the transaction the older query runs in"),
+    Case(_SQLITE_QUERY.format(url="sqlite:///rbac.db", queue="\n        session.add(fresh)",
+                              mark="  # expect: PS103"),
+         note="the query autoflushes a queued object: a failed flush leaves the session "
+              "pending rollback on any database"),
+]
