@@ -88,7 +88,8 @@ class ExceptWithoutRollback(Rule):
     project subclass of `Blueprint` or `APIRouter`), or the HTTP-method method of a class-based view
     (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
     swallows an error on the request's session is not reported for handing it
-    back. Nor is a command-line command (a click/typer command, an argparse
+    back. Nor is a command-line command (a click/typer command, a cappa command
+    class's `__call__`, an argparse
     subcommand's handler, a Django management command's `handle()`): its
     framework ends the process when it
     returns. (A function merely called from `main()` still is: `main()` may go on.)
