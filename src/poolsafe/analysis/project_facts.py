@@ -74,6 +74,7 @@ from poolsafe.knowledge.frameworks import (
     AIRFLOW_TASK_DECORATORS,
     APPLICATION_BASES,
     APPLICATION_LIFECYCLE_METHODS,
+    CLI_CLASS_DECORATORS,
     CLI_DECORATORS,
     CLI_GROUP_CLASSES,
     CLI_PARAMETER_DECORATORS,
@@ -721,8 +722,9 @@ _MAX_ONCE_DEPTH = 6
 
 def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:
     """Code that runs once per process ("one-shot"), the one notion every rule asks:
-    a click/typer command, an argparse subcommand's handler
-    (`sub.set_defaults(func=vacuum)`), or a function called only from module-level code
+    a click/typer command (or a cappa command class's `__call__`), an argparse
+    subcommand's handler (`sub.set_defaults(func=vacuum)`), or a function called only
+    from module-level code
     (`if __name__ == "__main__": main()`) or only from such functions; a Django
     management command's `handle()`; `initialize()` and `start()` of a traitlets
     `Application` subclass (JupyterHub's app and its subcommands), and the set-up
@@ -833,7 +835,13 @@ def _called_once_by_parent(func: FunctionInfo) -> bool:
 
 
 def _cli_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
-    """A click/typer command or group (`@click.command()`, `@cli.command()`)."""
+    """A click/typer command or group (`@click.command()`, `@cli.command()`), or the
+    `__call__` of a class a class-based CLI framework makes a command
+    (`@cappa.command(...)`)."""
+    if func.cls is not None and func.parent is None and func.name == "__call__" and any(
+            (qual := external_name(index, decorator_target(d), func.module, None)) is not None
+            and qual_match(qual, CLI_CLASS_DECORATORS) for d in func.cls.node.decorators):
+        return True
     for deco in func.node.decorators:
         target = decorator_target(deco)
         qual = external_name(index, target, func.module, None)

@@ -82,6 +82,11 @@ CLI_DECORATORS: frozenset[tuple[str, str]] = frozenset(
     {("click", "command"), ("click", "group"), ("typer", "command"), ("typer", "callback")}
 )
 
+#: Class decorators that make a class a command-line command whose `__call__` the
+#: framework runs once per invocation (cappa: `@cappa.command(...)` on a dataclass,
+#: `async def __call__(self)`, run by `cappa.invoke` / `cappa.invoke_async`).
+CLI_CLASS_DECORATORS: frozenset[tuple[str, str]] = frozenset({("cappa", "command")})
+
 #: Decorators that declare a command's parameters: a function that has one is a
 #: command, whoever registers it (`@register_command()` of the project's own CLI
 #: module, then `@click.option(...)`).

@@ -88,7 +88,8 @@ class ExceptWithoutRollback(Rule):
     project subclass of `Blueprint` or `APIRouter`), or the HTTP-method method of a class-based view
     (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
     swallows an error on the request's session is not reported for handing it
-    back. Nor is a command-line command (a click/typer command, an argparse
+    back. Nor is a command-line command (a click/typer command, a cappa command
+    class's `__call__`, an argparse
     subcommand's handler, a Django management command's `handle()`): its
     framework ends the process when it
     returns. (A function merely called from `main()` still is: `main()` may go on.)
@@ -128,7 +129,8 @@ class ExceptWithoutRollback(Rule):
     what its `try` does: a failed flush or commit leaves it pending rollback
     whatever the server, so a `try` that adds, deletes, flushes or commits
     objects is reported on any database; a `try` whose only work on the session
-    is to execute statements (`session.execute(...)`, `scalars`, `scalar`), in a
+    is to execute statements (`session.execute(...)`, `scalars`, `scalar`, and the
+    reads `session.query(...)` and `session.get(...)`), in a
     module whose imports name only such a database (a storage class importing
     `sqlalchemy.dialects.mysql` or `sqlite` for its upserts), and in a function
     that queues no objects on the session (an `add()` before the `try` would be
@@ -203,7 +205,24 @@ class ExceptWithoutRollback(Rule):
     reusing a failed transaction. A session that a project decorator passes in
     and ends right after the call (`@provide_session`: the wrapper opens the
     session, calls the function with `session=...`, then commits and closes) is
-    not handed back to a caller that keeps it: the decorator is that caller.
+    not handed back to a caller that keeps it: the decorator is that caller. So
+    too when the decorator passes it first, by position (`result = f(session,
+    *args, **kwargs)` then `session.commit()`, `managed_tx_function`-style), from
+    a `with session_factory() as session:` whose factory is a parameter's default,
+    to a parameter typed as a session. The same holds further up, to three calls
+    away: a function whose every call in the project hands it a session that the
+    caller uses no more after the call (closing it aside), in no loop, and that
+    ends right after: the caller's own `with` (`async with get_db_context() as
+    db:`, a project context manager that opens a session and yields it, or the
+    session itself), a request handler's parameter a dependency generator fills
+    (`db: Session = Depends(get_db)`), a parameter the caller's decorator fills as
+    above, or a parameter of the caller that every call of the caller hands on the
+    same way (`route -> finish_sync(db) -> save_cursor(db)`). Where the caller
+    worked on the session before the call and what ends it commits (a `begin()`
+    block, a context manager or dependency whose code commits, a decorator), that
+    work meets the failed transaction, and it is reported; so is a caller that
+    goes on with the session (a query, a commit), calls the function in a loop, or
+    hands it to a worker thread, and a function used as a value elsewhere.
     Likewise a function (a repository method) whose every call in the project is
     a request handler's last act (`return ItemRepository(db).create(name)` in a
     route, also when the route hands it to a worker thread and returns what it

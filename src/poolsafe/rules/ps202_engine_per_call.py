@@ -200,7 +200,8 @@ class EnginePerCall(Rule):
     `ensure_database()`), a click/typer command (or one of a Flask CLI group:
     `@audit_cli.command()` on an `AppGroup`, or of a cyclopts `App`:
     `@migrate_app.command(name="sync")`; a chat bot's `@bot.command()` runs per
-    message and is not one), the handler of an argparse subcommand
+    message and is not one), the `__call__` of a cappa command class
+    (`@cappa.command(...)` on a dataclass), the handler of an argparse subcommand
     (`vacuum_cmd.set_defaults(func=vacuum)` in a module that imports `argparse`,
     run once by `args.func(args)`; one also called per request is still reported),
     a Django management command's `handle()`, `initialize()` and `start()` of a

@@ -269,7 +269,8 @@ class IoInTransaction(Rule):
     UPDATE`) and then keeps its transaction open across an HTTP call holds those
     row locks while the application's requests wait on them, however rarely it
     runs. A one-shot command whose transaction has only read is not reported: a
-    click/typer command, an argparse subcommand's handler, a Django command's
+    click/typer command (or a cappa command class's `__call__`), an argparse
+    subcommand's handler, a Django command's
     `handle()`, or a function only such code calls once (see PS202's one-shot
     code), that queries rows and streams them to a remote service with pauses
     between batches (an export or a "push to another instance" command). Reads are

@@ -4096,3 +4096,224 @@ INVALID += [
          note="a ValueError passes the handler that names HTTPException and reaches the "
               "one that goes on to the INSERT"),
 ]
+
+# large56 (issue 31, round 24): a session handed back after a swallowed failure to callers
+# that end it at once, up to three frames up. The decorator form: a project decorator
+# (`managed_tx_function`-style) that passes its session positionally, `f(session, *args)`,
+# from `with session_factory() as session:` on a factory given as a parameter's default.
+_TX_DECORATOR = '''\
+from functools import wraps
+from typing import Callable
+
+from sqlalchemy import create_engine
+from sqlalchemy.exc import PendingRollbackError
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://localhost/app")
+
+
+def default_session_factory() -> Session:
+    return Session(engine)
+
+
+def managed_tx(session_factory: Callable[..., Session] = default_session_factory):
+    def decorator(f):
+        @wraps(f)
+        def wrapped(*args, **kwargs):
+            with session_factory() as session:
+                try:
+                    result = f(session, *args, **kwargs)
+                    session.commit()
+                except PendingRollbackError:
+                    session.rollback()
+                    result = None
+            return result
+        return wrapped
+    return decorator
+
+
+@managed_tx()
+def update_stats(session: Session, frame: str) -> None:
+    try:
+        session.execute("UPDATE stats SET n = n + 1 WHERE frame = :f", {{"f": frame}})
+    except Exception:{mark}
+        print("update failed"){after}
+'''
+
+VALID += [
+    Case(_TX_DECORATOR.format(mark="", after=""),
+         note="the decorator passes its session positionally and ends it (commit, rollback "
+              "on PendingRollbackError, close) right after the call"),
+]
+
+INVALID += [
+    Case(_TX_DECORATOR.format(
+        mark="  # expect: PS103",
+        after='\n    session.execute("UPDATE runs SET n = n + 1")'),
+         note="the decorator's session used again in the function after the swallowed error"),
+    Case(_TX_DECORATOR.format(mark="  # expect: PS103", after="").replace(
+        "f(session, *args, **kwargs)", "f(*args, **kwargs)").replace(
+        "def update_stats(session: Session, frame: str)",
+        "def update_stats(frame: str, session: Session = Session(engine))"),
+         note="the decorator passes no session: the function's default one outlives it"),
+]
+
+# Two and three frames up: the session passes through helpers that use it no more after the
+# call, to a route whose dependency ends it, or to an `async with` block of a project
+# context manager whose last use of it is the call.
+_CALLERS_END = '''\
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://localhost/app")
+SessionLocal = async_sessionmaker(engine)
+app = FastAPI()
+
+
+async def get_db():
+    async with SessionLocal() as session:
+        yield session
+
+
+@asynccontextmanager
+async def get_db_context():
+    async with SessionLocal() as session:
+        yield session{cm_commit}
+
+
+async def save_cursor(db: AsyncSession, sync_id: int, value: str) -> None:
+    try:
+        await db.execute("UPDATE cursors SET value = :v WHERE id = :i",
+                         {{"v": value, "i": sync_id}})
+        await db.commit()
+    except SQLAlchemyError:{mark1}
+        print("cursor not saved")
+
+
+async def finish_sync(db: AsyncSession, sync_id: int) -> dict:
+{finish_body}
+    return {{"id": sync_id}}
+
+
+@app.post("/syncs/{{sync_id}}/finish")
+async def finish(sync_id: int, db: AsyncSession = Depends(get_db)):
+    result = await finish_sync(db, sync_id){route_after}
+    print("finished", sync_id)
+    return result
+
+
+async def record_search(db: AsyncSession, query: str) -> None:
+    try:
+        await db.execute("INSERT INTO searches (q) VALUES (:q)", {{"q": query}})
+        await db.commit()
+    except SQLAlchemyError:{mark2}
+        print("search not recorded")
+
+
+async def search_job(query: str) -> None:
+    async with get_db_context() as db:
+        rows = await db.execute("SELECT 1")
+        await record_search(db, query){block_after}
+    print("done", rows)
+'''
+
+_CALL_ONCE = '    await save_cursor(db, sync_id, "done")'
+
+
+def _callers_end(mark1: str = "", mark2: str = "", cm_commit: str = "",
+                 finish_body: str = _CALL_ONCE, route_after: str = "",
+                 block_after: str = "") -> str:
+    return _CALLERS_END.format(mark1=mark1, mark2=mark2, cm_commit=cm_commit,
+                               finish_body=finish_body, route_after=route_after,
+                               block_after=block_after)
+
+
+_PS103 = "  # expect: PS103"
+
+VALID += [
+    Case(_callers_end(),
+         note="two frames up the route's dependency ends the session, and nothing between "
+              "uses it after the call; the project context manager's block uses it last in "
+              "the call"),
+]
+
+INVALID += [
+    Case(_callers_end(mark1=_PS103, route_after="\n    await db.commit()"),
+         note="the route commits on the session two frames up after the swallowed error"),
+    Case(_callers_end(mark1=_PS103, finish_body=_CALL_ONCE
+                      + "\n    await db.execute(\"SELECT 2\")"),
+         note="the helper between queries the session after the call"),
+    Case(_callers_end(mark1=_PS103, finish_body=(
+        '    for step in ("fetch", "done"):\n'
+        '        await save_cursor(db, sync_id, step)')),
+         note="a loop hands the same session to the next call after a swallowed failure"),
+    Case(_callers_end(mark2=_PS103, block_after="\n        await db.execute(\"SELECT 2\")"),
+         note="the block goes on with the session after the call"),
+    Case(_callers_end(mark2=_PS103, cm_commit="\n        await session.commit()"),
+         note="the context manager commits on exit, and the block read before the call: "
+              "its work meets the failed transaction"),
+    Case(_callers_end(mark1=_PS103) + '''
+
+async def nightly(db: AsyncSession) -> None:
+    await save_cursor(db, 1, "x")
+    await db.commit()
+''',
+         note="one more caller of the function commits on the session after it"),
+]
+
+INVALID += [
+    Case(_callers_end(mark1=_PS103) + '''
+
+ON_FINISH = [save_cursor]
+''',
+         note="the function is also kept as a value (a callback table): a caller the call "
+              "sites do not show may go on with the session"),
+]
+
+# large56 (tune: a SQLite RBAC store): a helper that tries a query on the current schema and,
+# on OperationalError (an older database without the new columns), builds the older query on
+# the same session. On SQLite a failed SELECT undoes nothing else, and a failed statement
+# (not a flush) leaves no session pending rollback: `query(...)` and `get(...)` read like
+# `execute(...)`.
+_SQLITE_QUERY = '''\
+from sqlalchemy import Column, Integer, String, create_engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, declarative_base
+
+_engine = create_engine("{url}")
+Base = declarative_base()
+
+
+class Rule(Base):
+    __tablename__ = "rules"
+    id = Column(Integer, primary_key=True)
+    name = Column(String)
+    body = Column(String)
+
+
+def rules_query(session: Session, fresh):
+    try:{queue}
+        session.query(Rule).first()
+        return session.query(Rule)
+    except OperationalError:{mark}
+        return session.query(Rule).with_entities(Rule.id, Rule.name)
+'''
+
+VALID += [
+    Case(_SQLITE_QUERY.format(url="sqlite:///rbac.db", queue="", mark=""),
+         note="SQLite: the failed SELECT undoes only itself, and the older query runs on a "
+              "usable session"),
+]
+
+INVALID += [
+    Case(_SQLITE_QUERY.format(url="postgresql://localhost/rbac", queue="",
+                              mark="  # expect: PS103"),
+         note="PostgreSQL: the failed SELECT aborts the transaction the older query runs in"),
+    Case(_SQLITE_QUERY.format(url="sqlite:///rbac.db", queue="\n        session.add(fresh)",
+                              mark="  # expect: PS103"),
+         note="the query autoflushes a queued object: a failed flush leaves the session "
+              "pending rollback on any database"),
+]

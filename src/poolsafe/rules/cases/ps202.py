@@ -2358,3 +2358,58 @@ VALID += [
     Case(_APP_PER_REQUEST.format(build="app = site", mark=""),
          note="look-alike: the route configures the one application (no new app per request)"),
 ]
+
+# large56 (tune: a cappa CLI): a class-based command (`@cappa.command(...)` on a dataclass)
+# whose `__call__` runs a set-up helper that builds a bootstrap engine: cappa calls it once
+# per invocation, and the process ends after.
+_CAPPA_INIT = '''\
+from dataclasses import dataclass
+
+import cappa
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+app = FastAPI()
+
+
+async def create_database(url):
+    engine = create_async_engine(url){mark}
+    async with engine.connect() as conn:
+        await conn.execute(text("CREATE DATABASE shop"))
+
+
+@cappa.command(help="initialise the project")
+@dataclass
+class Init:
+    url: str
+
+    async def __call__(self) -> None:
+        await create_database(self.url)
+{extra}'''
+
+VALID += [
+    Case(_CAPPA_INIT.format(mark="", extra=""),
+         note="cappa runs the command class's __call__ once per invocation"),
+]
+
+INVALID += [
+    Case(_CAPPA_INIT.format(mark="  # expect: PS202", extra='''
+
+@app.post("/tenants")
+async def new_tenant(url: str):
+    await create_database(url)
+'''), note="look-alike: a route runs the same helper per request"),
+    Case(_CAPPA_INIT.format(mark="  # expect: PS202", extra="").replace(
+        '@cappa.command(help="initialise the project")\n', "").replace(
+        "\n\n@dataclass\nclass Init:", '''
+
+@app.post("/init")
+async def init(url: str):
+    await Init(url)()
+
+
+@dataclass
+class Init:'''),
+         note="look-alike: a plain class (no cappa decorator) whose __call__ a route runs"),
+]
