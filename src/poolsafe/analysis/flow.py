@@ -2453,20 +2453,21 @@ def _passes_request_dependency(index: ProjectIndex, call: cst.Call, func: Functi
             if name not in func.locals:
                 return False
             continue
-        default = index.depends_default(func, name)
-        if default is not None:
-            if default.args and _without_clean_up(index, default.args[0].value, func):
+        found = index.depends_default(func, name)
+        if found is not None:
+            default, where = found
+            if default.args and _without_clean_up(index, default.args[0].value, where):
                 return False
             depends = True
     return depends
 
 
 def _without_clean_up(index: ProjectIndex, expr: cst.BaseExpression,
-                      func: FunctionInfo) -> bool:
-    """`expr` (what `Depends(...)` is given) is known and is no generator: a project
-    function without `yield`, or a session factory itself (`Depends(SessionLocal)`).
-    One from outside the project is taken to clean up."""
-    value = index.evaluate(expr, func.module, None)
+                      module: ModuleInfo) -> bool:
+    """`expr` (what `Depends(...)` is given, read in `module`) is known and is no
+    generator: a project function without `yield`, or a session factory itself
+    (`Depends(SessionLocal)`). One from outside the project is taken to clean up."""
+    value = index.evaluate(expr, module, None)
     if value is None or isinstance(value, External):
         return False
     return not (isinstance(value, FunctionRef) and value.func.is_generator)
@@ -2670,10 +2671,10 @@ def _ends_after_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
         return False
     before = around[0]
     if request_handler(index, caller) is not None:
-        depends = index.depends_default(caller, name)
-        if depends is None or not depends.args:
+        found = index.depends_default(caller, name)
+        if found is None or not found[0].args:
             return False
-        dep = index.evaluate(depends.args[0].value, caller.module, None)
+        dep = index.evaluate(found[0].args[0].value, found[1], None)
         if not isinstance(dep, FunctionRef) or not dep.func.is_generator:
             return False
         return not (before and _calls_commit(dep.func.node))

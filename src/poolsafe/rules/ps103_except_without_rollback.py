@@ -215,7 +215,8 @@ class ExceptWithoutRollback(Rule):
     ends right after: the caller's own `with` (`async with get_db_context() as
     db:`, a project context manager that opens a session and yields it, or the
     session itself), a request handler's parameter a dependency generator fills
-    (`db: Session = Depends(get_db)`), a parameter the caller's decorator fills as
+    (`db: Session = Depends(get_db)`, or `db: SessionDep` where `SessionDep =
+    Annotated[Session, Depends(get_db)]`), a parameter the caller's decorator fills as
     above, or a parameter of the caller that every call of the caller hands on the
     same way (`route -> finish_sync(db) -> save_cursor(db)`). Where the caller
     worked on the session before the call and what ends it commits (a `begin()`
@@ -621,10 +622,10 @@ def _fresh_from_every_caller(ctx: FileContext, func: FunctionInfo, param: str) -
 def _fresh_dependency(ctx: FileContext, caller: FunctionInfo, name: str) -> bool:
     """`name` is a parameter of `caller` whose default is `Depends(dep)`, `dep` a
     generator of the project that yields a connection or session it makes."""
-    depends = ctx.index.depends_default(caller, name)
-    if depends is None or len(depends.args) != 1:
+    found = ctx.index.depends_default(caller, name)
+    if found is None or len(found[0].args) != 1:
         return False
-    dep = ctx.index.evaluate(depends.args[0].value, caller.module, None)
+    dep = ctx.index.evaluate(found[0].args[0].value, found[1], None)
     if not isinstance(dep, FunctionRef) or not dep.func.is_generator:
         return False
     yielded = [n.value for n in iter_nodes(dep.func.node.body)

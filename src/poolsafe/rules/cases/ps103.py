@@ -4317,3 +4317,73 @@ INVALID += [
          note="the query autoflushes a queued object: a failed flush leaves the session "
               "pending rollback on any database"),
 ]
+
+# The lead, round 24 (large56's held SQLBot; FastAPI's documented idiom, not a tuning): the
+# route's session comes from `Annotated[Session, Depends(get_db)]` through a module alias
+# (`SessionDep`), as it would from `db: Session = Depends(get_db)`.
+_ANNOTATED_CLAIMS = """\
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def release_slot(db: Session, slot: int) -> bool:
+    try:
+        db.execute(text("DELETE FROM claims WHERE slot = :s"), {"s": slot})
+    except SQLAlchemyError:%s
+        log.exception("could not release %%s", slot)
+        return False
+    return True
+"""
+_ANNOTATED_DEPS = """\
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+"""
+_ANNOTATED_ROUTE = """\
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from case import release_slot
+from deps import SessionDep
+
+router = APIRouter()
+
+
+@router.delete("/claims/{slot}")
+def unclaim(slot: int, db: SessionDep):
+    done = release_slot(db, slot)%s
+    return {"ok": done}
+"""
+
+VALID += [
+    Case(_ANNOTATED_CLAIMS % "", files={"deps.py": _ANNOTATED_DEPS,
+                                        "routes.py": _ANNOTATED_ROUTE % ""},
+         note="the route's dependency ends the session right after the helper returns"),
+]
+
+INVALID += [
+    Case(_ANNOTATED_CLAIMS % "  # expect: PS103", files={
+        "deps.py": _ANNOTATED_DEPS,
+        "routes.py": _ANNOTATED_ROUTE % '\n    db.execute(text("UPDATE stats SET n = n + 1"))'},
+         note="the route goes on with the session after the swallowed failure"),
+]
