@@ -126,3 +126,46 @@ def test_the_store_keeps_from_the_second_parse_and_rebuilds_identity_tables(
     late.wanted = False
     late.note_parse("x.py")
     assert late.note_parse("x.py") is False
+
+
+def _epoch_per_file_handing_over(monkeypatch: pytest.MonkeyPatch, share: float) -> None:
+    """One epoch per file, each handing the next every module it used (`share` of an
+    epoch's limit, which is 1 byte here: 0 hands nothing over)."""
+    monkeypatch.setattr(checking, "EPOCH_BYTES", 1)
+    monkeypatch.setattr(checking, "EPOCH_GROWTH", 0)
+    monkeypatch.setattr(checking, "HAND_OVER_SHARE", share)
+    monkeypatch.setattr(checking, "release_dropped", lambda: None)
+
+
+def test_a_module_handed_over_is_parsed_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_wrapper_project(tmp_path, 4)
+    _epoch_per_file_handing_over(monkeypatch, 1e9)
+    parsed = _parses(monkeypatch)
+    result = scan([str(tmp_path)], ScanOptions(jobs=1))
+    assert len([f for f in result.findings if f.code == "PS102"]) == 4
+    # five epochs need the wrapper; the first parses it and hands it on
+    assert parsed["db.py"] == 1
+    assert max(parsed.values()) == 1
+    _epoch_per_file_handing_over(monkeypatch, 0)
+    parsed.clear()
+    scan([str(tmp_path)], ScanOptions(jobs=1))
+    assert parsed["db.py"] == 2  # (then loaded: `ReparseStore`)
+
+
+@pytest.mark.parametrize("app", APPS, ids=[a.name for a in APPS])
+def test_the_same_findings_with_the_modules_handed_over(
+        app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each fixture app, a fresh index per file: what the checks find in modules an
+    earlier index used is what they find in modules parsed (or loaded) afresh."""
+    project = tmp_path / app.name
+    shutil.copytree(app, project)
+    _epoch_per_file_handing_over(monkeypatch, 1e9)
+    parsed = _parses(monkeypatch)
+    handed = _key(project)
+    parses_handing_over = sum(parsed.values())
+    _epoch_per_file_handing_over(monkeypatch, 0)
+    _no_loads(monkeypatch)
+    parsed.clear()
+    assert _key(project) == handed
+    assert parses_handing_over <= sum(parsed.values())
