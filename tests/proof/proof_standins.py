@@ -486,7 +486,10 @@ class _Member:
             if "teardown" in name:
                 HOOKS.teardowns.append(args[0])
             return args[0]  # `@app.get("/")` is a call then this
-        async_ = o._async or name in ASYNC_FACTORIES
+        # `sessionmaker(engine, class_=AsyncSession)` makes async sessions
+        made_class = kwargs.get("class_")
+        async_ = o._async or name in ASYNC_FACTORIES or (
+            isinstance(made_class, Thing) and made_class._name in ASYNC_FACTORIES)
         if o._conn is None and o._kind != "db":
             _event("call", f"{o._root}.{name}", _kwargs(kwargs))
         if o._kind == "db":

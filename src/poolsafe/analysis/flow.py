@@ -136,6 +136,10 @@ class Aborted:
     #: names set to a false constant after the error was caught (`row = None`): a
     #: later `if row is None: return` leaves wherever this transaction is aborted
     falsy: frozenset[str] = frozenset()
+    #: the class a `raise Name(...)` carried this path out of a block with (its
+    #: dotted name), until a handler takes it: an earlier handler of a `try` that
+    #: names the class catches it, so no later handler of that `try` sees it
+    raised_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -901,6 +905,10 @@ class FunctionFlow:
             after, _ = self.effects(node, state)
             if self.only_raising is not None and self.only_raising != id(node):
                 return Outcome()  # a witness run: another node is the one that raises
+            raised = _raised_class(node)
+            if raised is not None:
+                after = frozenset(replace(f, raised_as=raised) if type(f) is Aborted else f
+                                  for f in after)
             return Outcome(exc=after)
         if isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
             return self.assign(node, state)
@@ -1736,10 +1744,11 @@ class FunctionFlow:
             if worked:
                 worked = {r for r in worked if not self._statement_level_here(node, r)
                           and not self._commit_rolls_back(node, r)}
+            taken: set[str] = set()  # the classes an earlier handler names
             for handler in node.handlers:
                 catches_db, catches_all = self._catches(handler, node)
-                entry = frozenset(replace(f, caught=True) if type(f) is Held and not f.caught
-                                  else f for f in raised)
+                entry = frozenset(_entering(f) for f in raised if not _taken(f, taken))
+                taken |= _class_names(handler)
                 if catches_db:
                     hid = self._handler_id(handler)
                     entry = entry | {Aborted(r, hid) for r in worked}
@@ -1750,7 +1759,8 @@ class FunctionFlow:
                     caught_all = True
                     break
         if not caught_all:
-            out.exc = _join(out.exc, raised)
+            out.exc = _join(out.exc, raised if raised is None else frozenset(
+                f for f in raised if not _taken(f, taken)))
         if node.orelse is not None and body.normal is not None:
             o = self.block(body_statements(node.orelse.body), body.normal)
             out.absorb_abrupt(o)
@@ -2263,6 +2273,43 @@ _NOT_AN_ARGUMENT_USE = frozenset(
      "len", "str", "repr", "isinstance", "id", "bool", "type", "hasattr", "callable", "getattr",
      "setattr", "delattr", "hash", "format", "remove", "discard", "pop", "index", "count", "get",
      "__contains__", "assertIs", "assertIsNone", "assertIsNotNone"})
+
+
+def _raised_class(node: cst.Raise) -> str | None:
+    """The dotted class name of `raise Name(...)` / `raise Name` (a capitalised
+    name: `raise error` re-raises a value of unknown class), else None."""
+    exc = node.exc
+    if exc is None:
+        return None
+    if type(exc) is cst.Call:
+        return dotted_name(exc.func)
+    name = dotted_name(exc)
+    if name is None or not name.rsplit(".", 1)[-1][:1].isupper():
+        return None
+    return name
+
+
+def _class_names(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> set[str]:
+    """The dotted names of the classes an `except` clause names."""
+    if handler.type is None:
+        return set()
+    return {n for n in map(dotted_name, exception_types(handler.type)) if n is not None}
+
+
+def _taken(fact: Fact, taken: set[str]) -> bool:
+    """An aborted transaction on a path that raised a class an earlier handler of
+    the same `try` names: that handler caught it, and it goes no further."""
+    return type(fact) is Aborted and fact.raised_as is not None and fact.raised_as in taken
+
+
+def _entering(fact: Fact) -> Fact:
+    """A fact as a handler receives it: checkouts are caught, and an aborted
+    transaction no longer travels with the class that was raised."""
+    if type(fact) is Held and not fact.caught:
+        return replace(fact, caught=True)
+    if type(fact) is Aborted and fact.raised_as is not None:
+        return replace(fact, raised_as=None)
+    return fact
 
 
 def _branch_flag(node: cst.If) -> str | None:

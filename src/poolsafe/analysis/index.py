@@ -122,6 +122,11 @@ class NamedStore(Protocol):
         text, encoded as UTF-8, is `text`."""
 
 
+#: the session classes whose `close()` is a coroutine function (`class_=` of a sessionmaker)
+_ASYNC_SESSION_CLASSES: frozenset[tuple[str, str]] = frozenset(
+    {("sqlalchemy", "AsyncSession"), ("sqlmodel", "AsyncSession")})
+
+
 class ProjectIndex:
     #: per-module facts kept between runs, for the questions that can be answered
     #: without parsing a module (an index that parses on demand has them)
@@ -985,14 +990,21 @@ class ProjectIndex:
         @contextmanager) that yields a session (or a `scoped_session` registry, which
         stands for its thread's session): the generator object is dropped at once,
         its `finally` closes the session, and the first query opens a new connection
-        that only a `close()` of the caller's gives back. The caller holds a session."""
+        that only a `close()` of the caller's gives back. The caller holds a session.
+        So does `await anext(get_session())` / `await gen.__anext__()` on an async
+        generator: nothing but the event loop's async-generator finalizer, after the
+        generator object is collected, ever runs the `async with` exit that closes
+        the session, and it runs then in a task of its own, wherever the caller is."""
         f = call.func
         gen_call: cst.BaseExpression | None = None
-        if isinstance(f, cst.Name) and f.value == "next" and len(call.args) == 1 \
-                and self._name("next", module, func, depth + 1) is None:
+        if isinstance(f, cst.Name) and f.value in ("next", "anext") and len(call.args) == 1 \
+                and self._name(f.value, module, func, depth + 1) is None:
             gen_call = call.args[0].value
-        elif isinstance(f, cst.Attribute) and f.attr.value == "__next__" and not call.args:
+        elif isinstance(f, cst.Attribute) and f.attr.value in ("__next__", "__anext__") \
+                and not call.args:
             gen_call = f.value
+        drawn = "anext" if (isinstance(f, cst.Name) and f.value == "anext") or (
+            isinstance(f, cst.Attribute) and f.attr.value == "__anext__") else "next"
         if isinstance(gen_call, cst.Name) and func is not None:
             # `gen = get_db()` then `next(gen)`: the generator object lives in a local,
             # and its `finally` runs only when that object is collected
@@ -1009,11 +1021,21 @@ class ProjectIndex:
             if isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
                 value = self.evaluate(node.value, gen.func.module, gen.func, depth + 1)
                 if isinstance(value, Connection) and value.kind.is_session:
-                    return Connection(value.kind_key, f"next({_source(gen_call)})")
+                    return Connection(value.kind_key, f"{drawn}({_source(gen_call)})")
                 if isinstance(value, LibraryObject) and value.type.is_scoped:
                     # a `scoped_session` registry: each use goes to its thread's session
-                    return Connection("scoped-session", f"next({_source(gen_call)})")
+                    return Connection("scoped-session", f"{drawn}({_source(gen_call)})")
         return None
+
+    def _makes_async_sessions(self, call: cst.Call, module: ModuleInfo,
+                              func: FunctionInfo | None, depth: int) -> bool:
+        """`class_=AsyncSession` (SQLAlchemy's or SQLModel's) among the arguments."""
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "class_":
+                value = self.evaluate(arg.value, module, func, depth + 1)
+                return isinstance(value, External) and match_qualname(
+                    value.qualname, _ASYNC_SESSION_CLASSES) is not None
+        return False
 
     def _library_method(self, obj: LibraryObject, method: str, call: cst.Call) -> Value | None:
         t = obj.type
@@ -1052,6 +1074,11 @@ class ProjectIndex:
             )
             if self._builds_autocommit(call, module, func, depth):
                 flags |= {AUTOCOMMIT_FLAG}
+            if type_key == "sqlalchemy.sessionmaker" \
+                    and self._makes_async_sessions(call, module, func, depth):
+                # `sessionmaker(engine, class_=AsyncSession)`, the idiom before
+                # `async_sessionmaker`: its sessions close with a coroutine
+                type_key = "sqlalchemy.async_sessionmaker"
             return LibraryObject(type_key, flags)
         acq = match_qualname(qualname, DIRECT_ACQUIRERS)
         if acq is not None:

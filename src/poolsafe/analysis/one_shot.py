@@ -512,7 +512,11 @@ _LONG_LIVED_ROOTS = _SERVER_ROOTS | frozenset({
     "schedule", "apscheduler", "rq", "dramatiq", "huey", "arq", "pika", "aio_pika", "kafka",
     "aiokafka", "confluent_kafka", "nats", "paho", "zmq", "websockets", "socketio", "grpc",
     "twisted", "telebot", "pyrogram", "telethon", "slack_bolt", "nicegui", "socketserver",
-    "gevent", "eventlet"})
+    "gevent", "eventlet",
+    # desktop and terminal UI toolkits: their event loop keeps the window (and the
+    # engine its handlers use) open until the user closes it
+    "flet", "tkinter", "customtkinter", "PyQt5", "PyQt6", "PySide2", "PySide6", "kivy",
+    "wx", "toga", "textual"})
 #: standard-library servers, named by their module
 _SERVER_MODULES = ("http.server", "xmlrpc.server", "wsgiref.simple_server")
 
@@ -520,6 +524,13 @@ _SERVER_MODULES = ("http.server", "xmlrpc.server", "wsgiref.simple_server")
 _FOREVER_CALLS = _SERVING_CALLS | frozenset({
     "loop_forever", "start_consuming", "run_until_disconnected", "polling", "idle",
     "run_server"})
+
+
+def scripts_only_module(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """Whether `module` is imported, directly or through other project modules, only by
+    scripts that run once and end (`_scripts_only`): what runs from it runs once per run
+    of one of them."""
+    return _scripts_only(index, module)
 
 
 def _scripts_only(index: ProjectIndex, module: ModuleInfo) -> bool:

@@ -13,10 +13,16 @@ see it: this module reads the function around each `db.connect()` statement.
   with no close at all.
 - A Flask `before_request` hook that connects is fine when a teardown handler
   (`teardown_request`, `teardown_appcontext`) closes the database; without one
-  every request leaves its thread's connection open, and with only an
-  `after_request` close every request whose view raises does.
+  every request leaves its thread's connection open. An `after_request` close runs
+  on the 500 response of a view that raised too, unless the project makes the app
+  propagate errors (`app.run(debug=True)`, testing, `PROPAGATE_EXCEPTIONS`:
+  `flask_propagation`); then every request whose view raises keeps its connection.
 - Code that runs once per process (a startup hook, a script's `main()`) and a
   function that only connects (a helper someone else closes after) are left alone.
+  So is a module-level function no project code calls (tests aside) in a module that
+  only scripts import (`one_shot.scripts_only_module`: a maintenance script's action
+  whose call the script has commented out, or that is run by hand): whatever runs it
+  is one run of such a script, which an exception ends with its connection.
   SQLite databases are files and are not tracked.
 - A name bound in several places (`if url.startswith("sqlite"): db = SqliteDatabase(...)
   else: db = PooledMySQLDatabase(...)`), or to a conditional expression
@@ -45,9 +51,12 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, iter_nodes
+from poolsafe.analysis.doubles import is_test_module
+from poolsafe.analysis.flask_propagation import after_request_hooks, propagation_switch
 from poolsafe.analysis.flow import call_may_raise
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.one_shot import scripts_only_module
 from poolsafe.analysis.project_facts import facts, is_cli_entry
 from poolsafe.analysis.resolution import decorator_target
 from poolsafe.analysis.values import External, ExternalInstance, FunctionRef, LibraryObject
@@ -408,8 +417,12 @@ def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) ->
     if _is_hook(func, _BEFORE_REQUEST):
         if _teardown_closes(index):
             return None
-        return "after_request" if _after_request_closes(index) else "teardown"
-    if is_cli_entry(index, func):
+        if _after_request_closes(index):
+            # Flask runs it on the 500 of a view that raised, unless the app
+            # propagates errors (debug, testing): only then is a request missed
+            return "after_request" if propagation_switch(index) is not None else None
+        return "teardown"
+    if is_cli_entry(index, func) or _uncalled_script_action(index, func):
         return None
     order = {id(n): i for i, n in enumerate(iter_nodes(func.node.body))}
     start = order.get(id(connect))
@@ -432,6 +445,20 @@ def _gap(index: ProjectIndex, func: FunctionInfo, connect: cst.Call, db: str) ->
            and not _only_inspects(n, db) for n in between):
         return "exception"
     return None
+
+
+def _uncalled_script_action(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` is a module-level function that no project code calls or hands on
+    (tests aside), in a module that only scripts import: an updater script's action
+    whose call is commented out, or one run by hand. It runs once per run of a
+    script, and an exception there ends the run (and its connection)."""
+    if func.parent is not None or func.cls is not None:
+        return False
+    project = facts(index)
+    if any(not is_test_module(s.module)
+           for s in project.callers(func) + project.handed_callers(func)):
+        return False
+    return scripts_only_module(index, func.module)
 
 
 def _only_inspects(call: cst.Call, db: str) -> bool:
@@ -470,15 +497,10 @@ def _is_hook(func: FunctionInfo, methods: frozenset[str]) -> bool:
 
 
 def _after_request_closes(index: ProjectIndex) -> bool:
-    """Some `after_request` hook closes a peewee database: Flask skips it when the view
-    raises, so the connection of that request stays open."""
-    for module in index.modules_mentioning(["after_request"]):
-        for f in module.all_functions:
-            if _is_hook(f, frozenset({"after_request", "after_app_request"})) and any(
-                    _database_call(index, module, f, c, "close") is not None
-                    for c in f.direct_calls):
-                return True
-    return False
+    """Some `after_request` hook closes a peewee database (`flask_propagation`: Flask
+    skips it for a view that raised only where the app propagates errors)."""
+    return any(_database_call(index, module, f, c, "close") is not None
+               for module, f in after_request_hooks(index) for c in f.direct_calls)
 
 
 def _teardown_closes(index: ProjectIndex) -> bool:

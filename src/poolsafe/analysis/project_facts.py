@@ -61,6 +61,7 @@ from poolsafe.analysis.resolution import (
 )
 from poolsafe.analysis.values import (
     ClassRef,
+    Connection,
     External,
     ExternalInstance,
     FunctionRef,
@@ -653,7 +654,8 @@ def request_handler(index: ProjectIndex, func: FunctionInfo) -> str | None:
 
 def request_hook(index: ProjectIndex, func: FunctionInfo) -> bool:
     """`func` runs at the start of every request without being a route: a Flask
-    `@app.before_request` / `@bp.before_app_request` function, a FastAPI or
+    `@app.before_request` / `@bp.before_app_request` function (or one its module
+    registers with `app.before_request(func)`), a FastAPI or
     Starlette `@app.middleware("http")` function, or the `dispatch` method of a
     `BaseHTTPMiddleware` subclass."""
     if func.parent is not None:
@@ -674,7 +676,31 @@ def request_hook(index: ProjectIndex, func: FunctionInfo) -> bool:
         if any(root_matches(owner.qualname, root) and owner.qualname.rsplit(".", 1)[-1] == name
                for root, name in types):
             return True
-    return False
+    return func.cls is None and any(
+        _registers_request_hook(index, call, scope, func) for call, scope in func.module.calls)
+
+
+def _registers_request_hook(index: ProjectIndex, call: cst.Call, scope: FunctionInfo | None,
+                            func: FunctionInfo) -> bool:
+    """`app.before_request(open_db)` (or `bp.before_app_request(open_db)`) in the
+    module that defines `open_db`, often in an `init_app(app)`: the call form of the
+    decorator. The receiver must be a Flask application or blueprint, or an object
+    the analysis cannot type (an unannotated `app` parameter): only Flask's API
+    spells these methods."""
+    callee = call.func
+    if not isinstance(callee, cst.Attribute) \
+            or callee.attr.value not in ("before_request", "before_app_request"):
+        return False
+    args = [a.value for a in call.args if a.keyword is None and a.star == ""]
+    if len(args) != 1 or len(call.args) != 1 or not isinstance(args[0], cst.Name) \
+            or args[0].value != func.name:
+        return False
+    owner = index.evaluate(callee.value, func.module, scope)
+    if owner is None:
+        return True
+    return isinstance(owner, ExternalInstance) and any(
+        root_matches(owner.qualname, root) and owner.qualname.rsplit(".", 1)[-1] == name
+        for root, name in REQUEST_HOOK_METHODS[callee.attr.value])
 
 
 def _django_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
@@ -709,7 +735,9 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     one-shot too); a function the project's packaging names as a console script
     (`[project.scripts]`, setup.cfg's `console_scripts`) that no project code calls;
     a method whose every call in the project (outside tests) is in
-    one-shot code, or an `__init__` whose class is only built there
+    one-shot code (a call of a library object's method of the same name, on a
+    connection, pool or library instance, is not one of its calls), or an `__init__`
+    whose class is only built there
     (`DbManage(...).create_tables()` in a CLI command, or a module-level instance:
     `users = UsersDatabase()`); a nested function that only its one-shot
     enclosing function's body calls, outside loops (`asyncio.run(do_setup())`).
@@ -989,7 +1017,10 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
             if not (isinstance(callee, ClassRef) and callee.cls is cls):
                 return True
         elif not (isinstance(callee, FunctionRef) and callee.func is func):
-            return True
+            # a library object's method of the same name (`await conn.add_listener(...)`
+            # on an asyncpg connection inside the project's own `add_listener`) is not
+            # a call of this method; a receiver the analysis cannot type still counts
+            return not _library_receiver(index, site)
         if _in_loop(site):
             return True
         if site.func is None:
@@ -1025,6 +1056,16 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
         return False if is_test_module(place) else store.get_used(data, name)
 
     return not index.any_module(pattern, used, decided=None if store is None else kept)
+
+
+def _library_receiver(index: ProjectIndex, site: CallSite) -> bool:
+    """`site` calls a method on a value the analysis knows comes from a library (a
+    connection or pool, a library object or instance), not on a project object."""
+    callee = site.call.func
+    if not isinstance(callee, cst.Attribute):
+        return False
+    receiver = index.evaluate(callee.value, site.module, site.func)
+    return isinstance(receiver, (Connection, LibraryObject, ExternalInstance))
 
 
 def _used_as_value(tree: cst.Module, name: str) -> bool:

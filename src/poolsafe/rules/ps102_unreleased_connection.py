@@ -9,6 +9,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, names_in, strip_await
 from poolsafe.analysis.di_providers import leaking_session_factories
 from poolsafe.analysis.exit_release import exit_release_gaps
+from poolsafe.analysis.flask_propagation import propagation_switch
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.keyed_checkout import stable_keyed_checkout
 from poolsafe.analysis.module import FunctionInfo
@@ -106,8 +107,10 @@ class UnreleasedConnection(Rule):
     release, and a use after it is PS106's.
 
     **An unawaited close.** asyncpg's connections, psycopg 3's `AsyncConnection`,
-    SQLAlchemy's `AsyncConnection` and `AsyncSession` close with a coroutine
-    function: `conn.close()` on a line of its own without `await` builds a coroutine
+    SQLAlchemy's `AsyncConnection` and `AsyncSession` (also the sessions of
+    `sessionmaker(engine, class_=AsyncSession)`, the idiom before
+    `async_sessionmaker`) close with a coroutine function: `conn.close()` on a line
+    of its own without `await` builds a coroutine
     that is dropped unrun, so it is no release and the message says so; the fix
     awaits it where it stands. A close coroutine handed on (`create_task(conn.close())`,
     `return conn.close()`) still counts.
@@ -151,7 +154,12 @@ class UnreleasedConnection(Rule):
     connect(): _db.connect()`) is a connect where it is called, in any module, and
     its close wrapper (`def close(): _db.close()`) a close; so is a function that only
     calls such a wrapper (`def open_session(): connect()`), a few levels deep. Those
-    findings are fixed by hand.
+    findings are fixed by hand. A module-level function that no project code calls,
+    in a module that only one-shot scripts import (an updater script's action whose
+    call is commented out, or one run by hand), is a script's: each run of the script
+    uses it once, and an exception ends the run with its connection; it is not
+    reported (a module that a server or a waiting loop imports, or that nothing
+    imports, is not judged so).
 
     The analysis follows the function's control flow with exception edges: an
     exception in the body skips a release that is not in `finally`; an
@@ -232,7 +240,13 @@ class UnreleasedConnection(Rule):
     registry's `remove()`) gives back. So is one drawn with `next(gen)` from a
     generator kept in a local (`gen = get_db()`): the generator's `finally` runs
     only when that object is collected, so the caller's own `close()` must cover
-    every path. Likewise a `scoped_session(...)` registry a
+    every path. The same holds for an async generator that yields a session inside
+    `async with` (`session = await anext(get_session())`, `await gen.__anext__()`,
+    as bots do by hand): only the event loop's async-generator finalizer, after the
+    generator object is collected, would run its exit; the caller must `await
+    session.close()` in a `finally` (or `await gen.aclose()`). `async for session in
+    get_session():` runs the generator to its end and closes it. No fix is offered
+    (no `async with` can stand in for `anext(...)`). Likewise a `scoped_session(...)` registry a
     function builds for its own use (`work = scoped_session(sessionmaker(bind=engine))`
     in a `@contextmanager` that yields it) is held like a session until its `remove()`
     or `close()`; a registry at module level, or one returned or stored on an object,
@@ -373,7 +387,11 @@ class UnreleasedConnection(Rule):
     (`for name, check in CHECKS: check()`), and a method (or a class's
     `__init__`) that only such code calls, module-level code included (a module-level
     instance, `accounts = Accounts()`, builds its class once per process; a lambda's
-    body runs each time it is called). The same checkout is still reported when
+    body runs each time it is called). A call of a library object's method of the
+    same name (`await conn.add_listener(...)` on an asyncpg connection inside the
+    project's own `add_listener`) is not a call of the project's method; a call on
+    a receiver the analysis cannot type still counts as one. The same checkout is
+    still reported when
     it is taken per iteration of a loop or per item of a batch (those add up), in
     a `with` that does not release it, when its name is rebound while it is still
     held, and in code that also runs from elsewhere (a route, a worker, a loop).
@@ -494,7 +512,12 @@ class UnreleasedConnection(Rule):
     whatever they raise, and the same error still reaches the caller. A close
     guarded by `if conn.is_connected():` in a `finally` gets an `else:` that closes
     a dead connection too, ignoring what that close() raises (the original did
-    nothing there, so the caller sees no new error).
+    nothing there, so the caller sees no new error). A checkout from a project
+    wrapper that may hand back None (`get_db()` that returns None, or whose
+    handler only logs, when it cannot connect) gets its release in the `finally`
+    behind `if conn is not None:`: on that path the original raised where it
+    first used the connection, or returned before any use, and so does the fix
+    (an unguarded `conn.close()` raised AttributeError there instead).
     """
 
     code = "PS102"
@@ -651,8 +674,9 @@ class UnreleasedConnection(Rule):
                     gap.call,
                     f"{database}: `{opened}` in a `before_request` hook is "
                     f"closed only in an `after_request` handler, which Flask skips when the "
-                    f"view raises: that request's thread keeps its connection; close it in an "
-                    f"`@app.teardown_request` handler",
+                    f"view raises while the app propagates errors "
+                    f"({propagation_switch(ctx.index)}): that request's thread keeps its "
+                    f"connection; close it in an `@app.teardown_request` handler",
                 )
                 continue
             if gap.how == "teardown":
@@ -773,6 +797,8 @@ class UnreleasedConnection(Rule):
                 return self._fix_with(ctx, func, parents, call, conn)
         for site in flow.sites:
             if site.call is node:
+                if site.conn.origin.startswith("anext("):
+                    return Unfixable(self.code, _ANEXT_BY_HAND)
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
                     return self._fix_with(ctx, func, parents, site.call, site.conn)
                 if flow.sites.index(site) in flow.unawaited_closes:
@@ -1040,6 +1066,12 @@ _PEEWEE_BY_HAND = ("a peewee connect(): wrap the work in `with db.connection_con
 #: why `poolsafe fix` leaves a checkout that `__enter__` keeps and then may raise
 _ENTER_BY_HAND = ("the checkout is kept on `self` by `__enter__`: give it back in an "
                   "`except` that re-raises, by hand")
+
+
+#: why `poolsafe fix` leaves a session drawn from an async generator
+_ANEXT_BY_HAND = ("the session comes from an async generator's `__anext__()`: no `async with` "
+                  "can take its place; close it in a `finally` (`await session.close()`) or "
+                  "close the generator (`await gen.aclose()`), by hand")
 
 
 _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "

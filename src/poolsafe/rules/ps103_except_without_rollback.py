@@ -190,7 +190,11 @@ class ExceptWithoutRollback(Rule):
     function with no `return` whose body ends in `raise`, such as an
     `raise_api_error(e, msg)` that maps the error to an HTTP one); one that calls it
     only on some path (`if strict: sys.exit(1)`), or a helper that can return, is
-    still reported. A handler that sets a sentinel to a false value (`row =
+    still reported. A handler that raises a named class (`raise
+    HTTPException(400)`) is followed to the first handler of an enclosing `try`
+    that names that class: a later handler of the same `try` (`except HTTPException:
+    raise` then `except Exception:`) never sees that error, so what the later one
+    does is no reuse on this path. A handler that sets a sentinel to a false value (`row =
     None`) is followed to the test of it: `if row is None: return` (or `raise`)
     right after leaves on the path that caught the error, and is not a reuse; a
     test whose branch goes on to use the connection is. Where the handler tests

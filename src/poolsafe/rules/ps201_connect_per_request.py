@@ -63,7 +63,9 @@ class ConnectPerRequest(Rule):
     request without being a route counts too: a FastAPI dependency (`Depends(get_db)`,
     also one a dependency class's `__init__` asks for), an HTTP middleware
     (`@app.middleware("http")`, a `BaseHTTPMiddleware`'s `dispatch`) and Flask's
-    `@app.before_request` hooks. Calls are followed through `import pkg.module`
+    `@app.before_request` hooks, also registered by a call in the hook's module
+    (`app.before_request(open_db)` in an `init_app(app)`; `before_first_request`
+    runs once and does not count). Calls are followed through `import pkg.module`
     (`pkg.module.get_conn()`), also when `pkg` has no `__init__.py`.
 
     Where it is reported: once per root cause. A function that opens a fresh

@@ -115,7 +115,9 @@ class PoolWithoutPrePing(Rule):
     module defines, of a module that only scripts import, directly or through
     other modules: no module on the way imports a server, UI server, consumer or
     scheduler package (Flask, FastAPI, Streamlit, Celery, APScheduler, pika,
-    ...), calls a serving or polling loop (`run`, `serve_forever`,
+    ...) or a desktop or terminal UI toolkit (Flet, tkinter, Qt, Kivy, wx, Textual:
+    their event loop keeps the window, and the engine its handlers use, open until the
+    user closes it), calls a serving or polling loop (`run`, `serve_forever`,
     `start_polling`, ...) or has a loop that waits (`while True`, a `while` that
     sleeps), and every module at the top, one no project module imports, runs as
     a script (an `if __name__ == "__main__":` block, a call at its top level, an

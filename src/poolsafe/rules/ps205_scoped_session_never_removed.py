@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_calls, iter_nodes
+from poolsafe.analysis.flask_propagation import after_request_hooks, propagation_switch
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import ProjectFacts, facts, is_flask_db, is_test_module
@@ -33,7 +34,12 @@ class ScopedSessionNeverRemoved(Rule):
     `teardown_request` or a blueprint's `teardown_app_request`, in any module of
     the project, including handlers registered on an `app` parameter
     (`def init_db(app): @app.teardown_appcontext ...`); a `.remove()` in a project
-    function that the handler calls counts too.
+    function that the handler calls counts too. So does a `.remove()` in an
+    `after_request` function: Flask runs those on the 500 response it builds for a
+    view that raised (`Flask.handle_exception`), unless the project makes the app
+    propagate errors (`app.run(debug=True)`, `app.testing = True`,
+    `app.config["PROPAGATE_EXCEPTIONS"] = True`, outside test modules), which skips
+    them for that request; then only a teardown handler counts.
 
     A function that builds a new registry on each call and returns it is fine
     when every call of it in the project binds the registry to a name that a
@@ -143,6 +149,10 @@ class ScopedSessionNeverRemoved(Rule):
                 continue  # dropped when its function returns: no thread's session lives on
             if any(_removes(ctx.index, call, b, m, f, 0) for b, m, f in project.teardowns()):
                 continue
+            if any(_removes(ctx.index, call, f.node.body, m, f, 0)
+                   for m, f in after_request_hooks(ctx.index)) \
+                    and propagation_switch(ctx.index) is None:
+                continue  # after_request runs on the 500 of a view that raised too
             if func is not None and _every_caller_removes(project, call, func):
                 continue  # a fresh registry per call, and each caller removes its own
             if func is None and _request_decorator_removes(ctx.index, call):

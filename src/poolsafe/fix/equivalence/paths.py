@@ -683,8 +683,9 @@ class Walker:
 # ---------------------------------------------------------------- helpers
 def release_and_reraise(handler: cst.ExceptHandler, resources: frozenset[str]) -> bool:
     """`except BaseException:` (or a bare `except:`), naming no variable, whose body is
-    one or more releases of `resources` (`pool.putconn(conn)`, `await conn.close()`)
-    and then a bare `raise`: the exception it takes goes on unchanged."""
+    one or more releases of `resources` (`pool.putconn(conn)`, `await conn.close()`,
+    each may stand under `if conn is not None:`) and then a bare `raise`: the exception
+    it takes goes on unchanged."""
     if handler.name is not None or not (
             handler.type is None or code_of(handler.type) == "BaseException"):
         return False
@@ -695,14 +696,27 @@ def release_and_reraise(handler: cst.ExceptHandler, resources: frozenset[str]) -
     if not (isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1
             and isinstance(last.body[0], cst.Raise) and last.body[0].exc is None):
         return False
-    for stmt in releases:
-        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
-                and isinstance(stmt.body[0], cst.Expr)):
+    return all(_releases(stmt, resources) for stmt in releases)
+
+
+def _releases(stmt: cst.CSTNode, resources: frozenset[str]) -> bool:
+    """`pool.putconn(conn)` of one of `resources`, also alone under `if conn is not
+    None:` (a checkout a wrapper may hand back as None: nothing to give back)."""
+    if isinstance(stmt, cst.If) and stmt.orelse is None \
+            and isinstance(stmt.body, cst.IndentedBlock) and len(stmt.body.body) == 1:
+        test = stmt.test
+        if not (isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name)
+                and test.left.value in resources and len(test.comparisons) == 1
+                and isinstance(test.comparisons[0].operator, cst.IsNot)
+                and code_of(test.comparisons[0].comparator) == "None"):
             return False
-        call, _ = strip_await(stmt.body[0].value)
-        if not isinstance(call, cst.Call) or released_name(call) not in resources:
-            return False
-    return True
+        inner = stmt.body.body[0]
+        return _releases(inner, frozenset({test.left.value})) and _releases(inner, resources)
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr)):
+        return False
+    call, _ = strip_await(stmt.body[0].value)
+    return isinstance(call, cst.Call) and released_name(call) in resources
 
 
 def handler_text(handler: cst.ExceptHandler) -> str:

@@ -711,6 +711,10 @@ class Region:
     #: a release that moves with its guard (`if conn and conn != self.conn:
     #: conn.close()`): the guard holds for our checkout, so it stays as written
     guarded: cst.If | None = None
+    #: the checkout's name when the wrapper it came through may hand back None (it
+    #: returns None when it cannot connect): the release in `finally` goes under
+    #: `if name is not None:`, so the None path raises (or returns) as it did
+    none_guard: str | None = None
 
 
 class _Rewriter(cst.CSTTransformer):
@@ -1106,7 +1110,19 @@ def release_line(module: cst.Module, release_code: str, region: Region,
             trailing_whitespace=first.trailing_whitespace)
         if len(region.moved_comments) > 1:
             plan.mark_unsafe(_COMMENTS_DROPPED)
+    if region.none_guard is not None:
+        return none_guarded(module, region.none_guard, line)
     return line
+
+
+def none_guarded(module: cst.Module, var: str, line: cst.SimpleStatementLine) -> cst.If:
+    """`line` under `if var is not None:` (its blank lines above the `if`)."""
+    nl = module.default_newline
+    guard = cst.parse_statement(f"if {var} is not None:{nl}{module.default_indent}pass{nl}",
+                                config=module.config_for_parsing)
+    assert isinstance(guard, cst.If)
+    return guard.with_changes(body=guard.body.with_changes(body=[
+        line.with_changes(leading_lines=[])]), leading_lines=line.leading_lines)
 
 
 def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: str,
@@ -1255,6 +1271,10 @@ def safe_form_at(site: AcquireSite) -> str:
     Session() as s` where the session factory is called `Session`."""
     kind = site.conn.kind
     origin = site.conn.origin
+    if origin.startswith("anext("):
+        # a session drawn from an async generator: `anext(...)` is an awaitable, not
+        # the session, so no `async with` can stand in its place
+        return f"try/finally: await {site.var}.close()"
     if (kind.safe_form.startswith(("with ", "async with ")) and kind.with_acquire_releases
             and site.conn.via is None and origin.endswith(")") and len(origin) <= 60
             and "\n" not in origin):
@@ -1407,6 +1427,55 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         # AttributeError on that path, where the original returned
         plan.mark_unsafe(f"`{var}` may be None (the code tests it), and the release in "
                          "`finally` would raise on that path")
+    if region.guarded is None and not region.guards \
+            and _wrapper_may_give_none(ctx.index, ctx.module, func, site):
+        # `get_db()` prints and returns None when it cannot connect: an unguarded
+        # release in `finally` raised AttributeError on that path, in place of the
+        # original's exception (or of its return, where nothing used the checkout);
+        # a guard that leaves on None before the `try` (`if not conn: return`) needs none
+        region.none_guard = var
     note_release(plan, release.code(var))
     wrap_try(module, plan, region, release.code(var))
     return plan
+
+
+def _wrapper_may_give_none(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                           site: AcquireSite) -> bool:
+    """The project wrapper `site`'s checkout came through can hand back None: a bare
+    `return` or `return None` in it (nested functions aside), or an end of its body that
+    is reached (a handler that only logs the failed connect, last in the function)."""
+    if site.conn.via is None or site.conn.packed is not None:
+        return False
+    callee = index.evaluate(site.call.func, module, func)
+    if not isinstance(callee, FunctionRef):
+        return False
+    body = callee.func.node.body
+    return any(isinstance(n, cst.Return) and (
+        n.value is None or (isinstance(n.value, cst.Name) and n.value.value == "None"))
+        for n in iter_nodes(body)) or _end_reached(body_statements_of(body))
+
+
+def _end_reached(stmts: list[cst.BaseStatement]) -> bool:
+    """Whether running `stmts` may reach their end (no `return` or `raise` on some
+    path); loops other than `while True:` count as reaching it."""
+    if not stmts:
+        return True
+    last = stmts[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        return not any(isinstance(s, (cst.Return, cst.Raise)) for s in last.body)
+    if isinstance(last, cst.If):
+        orelse = last.orelse
+        rest = True if orelse is None else _end_reached(
+            [orelse] if isinstance(orelse, cst.If) else body_statements_of(orelse.body))
+        return rest or _end_reached(body_statements_of(last.body))
+    if isinstance(last, cst.Try):
+        ends = body_statements_of(last.orelse.body) if last.orelse is not None \
+            else body_statements_of(last.body)
+        return _end_reached(ends) or any(_end_reached(body_statements_of(h.body))
+                                         for h in last.handlers)
+    if isinstance(last, cst.With):
+        return _end_reached(body_statements_of(last.body))
+    if isinstance(last, cst.While) and isinstance(last.test, cst.Name) \
+            and last.test.value == "True":
+        return any(isinstance(n, cst.Break) for n in iter_nodes(last.body))
+    return True

@@ -16,7 +16,10 @@ where nothing else can see the connection on that way out: the checkout is a
 statement of the function's own body (no enclosing `try`, loop or `with` whose code
 could still use it), the statements between neither hand it on, release it nor yield,
 and the hand-off is a plain `return` of the name (alone or in a tuple) or a store of
-the name into an attribute or an item. The equivalence check proves each plan
+the name into an attribute or an item. Where the project wrapper the checkout came
+through may hand back None (it returns None when it cannot connect), the release
+goes under `if conn is not None:`: on that path the statements between raised, and
+the handler re-raises that error unchanged. The equivalence check proves each plan
 (`poolsafe.fix.equivalence.paths.release_and_reraise`).
 """
 
@@ -32,11 +35,13 @@ from poolsafe.analysis.module import FunctionInfo
 from poolsafe.fix.fixers.edits import (
     Release,
     _returned_by_callee,
+    _wrapper_may_give_none,
     acquire_statement,
     check_line,
     cursor_names,
     escape_reason,
     lift_blank_lines,
+    none_guarded,
     parse_line,
     release_for_site,
 )
@@ -87,8 +92,14 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
         return plan
     # blank lines above the first statement move above the `try`; comments stay
     leading, region = lift_blank_lines(region)
+    line = parse_line(module, text)
+    give_back: cst.BaseStatement = line
+    if _wrapper_may_give_none(ctx.index, ctx.module, func, site):
+        # the wrapper hands back None when it cannot connect: the statements between
+        # raised on it, and an unguarded release would raise another error in its place
+        give_back = none_guarded(module, var, line)
     handler = cst.ExceptHandler(
-        body=cst.IndentedBlock([parse_line(module, text), parse_line(module, "raise")]),
+        body=cst.IndentedBlock([give_back, parse_line(module, "raise")]),
         type=cst.Name("BaseException"))
     new = cst.Try(body=cst.IndentedBlock(region), handlers=[handler], leading_lines=leading)
     plan.replace(rest[0], new)

@@ -79,7 +79,12 @@ def open_db():
 def close_db(response):
     db.close()
     return response
-""", note="after_request does not run when the view raises", unfixable=_BY_HAND))
+
+
+if __name__ == "__main__":
+    app.run(debug=True)
+""", note="in debug mode Flask re-raises a view's error and skips after_request",
+    unfixable=_BY_HAND))
 
 #: a models module in the style of peewee's docs: `from peewee import *`
 _STAR_MODELS = """\
@@ -112,8 +117,12 @@ def open_db():
 def close_db(response):
     database.close()
     return response
+
+
+app.testing = True
 """, files={"models.py": _STAR_MODELS},
-    note="the database class comes from `from peewee import *` in the models module",
+    note="the database class comes from `from peewee import *` in the models module (in "
+         "testing mode Flask skips after_request for a view that raised)",
     unfixable=_BY_HAND))
 
 PS102_INVALID.append(Case(_FLASK + """
@@ -131,7 +140,11 @@ def open_db():
 def close_db(response):
     g.db.close()
     return response
-""", note="the database reached through Flask's `g`, closed only in after_request",
+
+
+app.config["PROPAGATE_EXCEPTIONS"] = True
+""", note="the database reached through Flask's `g`, closed only in after_request, which "
+          "an app that propagates errors skips for a view that raised",
     unfixable=_BY_HAND))
 
 PS102_VALID: list[Case] = [
@@ -716,3 +729,125 @@ def add_feed(url):
 """, files={"models.py": _WRAPPED_MODELS, "session.py": _SESSION},
     note="look-alike: a project function that calls both wrappers itself (close in "
          "finally) is no wrapper: its callers own nothing"))
+
+# An updater script's actions (issue 33, round 24, breadth56): a module of update
+# functions that only a one-shot script imports, one of whose calls the script has
+# commented out. Whatever runs the uncalled one is one run of the script, which an
+# exception ends, connection and all (`_uncalled_script_action`).
+_UPDATERS = _DB + """
+
+def refresh_prices():
+    db.connect()
+    Item.update(name="priced").execute()
+    db.close()
+
+
+def refresh_stock():
+    db.connect()
+    Item.update(name="stocked").execute()
+    db.close()
+"""
+
+PS102_VALID.append(Case(_UPDATERS, files={"run_updates.py": """
+from updaters import refresh_prices, refresh_stock
+
+
+if __name__ == "__main__":
+    refresh_prices()
+    # refresh_stock()
+"""}, path="updaters.py",
+    note="refresh_stock, which no code calls, in a module only a one-shot script "
+         "imports: it runs once per run of that script, whose exception ends it"))
+
+PS102_INVALID.append(Case(_DB + """
+
+def refresh_stock():
+    db.connect()  # expect: PS102
+    Item.update(name="stocked").execute()
+    db.close()
+""", files={"app.py": """
+from flask import Flask
+
+from updaters import refresh_stock
+
+app = Flask(__name__)
+
+
+@app.route("/ping")
+def ping():
+    return "ok"
+"""}, path="updaters.py",
+    note="look-alike: the same uncalled action in a module a Flask application imports "
+         "(a server may call it, request after request)", unfixable=_BY_HAND))
+
+PS102_INVALID.append(Case(_DB + """
+
+def refresh_stock():
+    db.connect()  # expect: PS102
+    Item.update(name="stocked").execute()
+    db.close()
+""", path="updaters.py",
+    note="look-alike: an uncalled action in a module nothing imports (a library's "
+         "module, or an entry point of its own: not judged a script's)",
+    unfixable=_BY_HAND))
+
+PS102_INVALID.append(Case(_DB + """
+import time
+
+
+def refresh_stock():
+    db.connect()  # expect: PS102
+    Item.update(name="stocked").execute()
+    db.close()
+
+
+def refresh_prices():
+    db.connect()  # expect: PS102
+    Item.update(name="priced").execute()
+    db.close()
+
+
+def watch():
+    while True:
+        refresh_prices()
+        time.sleep(60)
+""", files={"run_updates.py": """
+from updaters import watch
+
+if __name__ == "__main__":
+    watch()
+"""}, path="updaters.py",
+    note="look-alike: the module a script imports has a loop that waits (a worker): "
+         "its uncalled action is not judged a one-shot script's", unfixable=_BY_HAND))
+
+
+# The lead, round 24 (breadth56's question, checked by running Flask 3.1.3): for a view
+# that raises, Flask builds the 500 response and runs the after_request functions on it,
+# unless the app propagates errors (debug, testing, PROPAGATE_EXCEPTIONS).
+_AFTER_REQUEST_CLOSE = _FLASK + """
+
+@app.before_request
+def open_db():
+    db.connect()
+
+
+@app.after_request
+def close_db(response):
+    db.close()
+    return response
+"""
+
+PS102_VALID += [
+    Case(_AFTER_REQUEST_CLOSE,
+         note="after_request runs on the 500 response of a view that raised"),
+    Case(_AFTER_REQUEST_CLOSE + """
+
+class DevelopmentConfig:
+    DEBUG = True
+""", note="a configuration class: which one a deployment loads is not in the code"),
+    Case(_AFTER_REQUEST_CLOSE, files={"tests/conftest.py": """
+from case import app
+
+app.config["TESTING"] = True
+"""}, note="testing mode set by the test suite only"),
+]

@@ -4976,3 +4976,177 @@ INVALID += [
          files={"db.py": _KEPT_BY_CACHE.format(keep='log.info("opened %s", conn)')},
          note="look-alike: a module-level logger's method only logs the connection"),
 ]
+
+# a session drawn from an async session generator with `__anext__()` / `anext()` and never
+# closed: only the event loop's async-generator finalizer would run the generator's
+# `async with` exit, after the generator object is collected (corpus25's tune class)
+_ASYNC_SESSION_GEN = '''\
+from aiogram import Router
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+router = Router()
+engine = create_async_engine("postgresql+asyncpg://bot@db/bot", pool_pre_ping=True)
+SessionLocal = async_sessionmaker(engine, class_=AsyncSession)
+
+
+async def get_session():
+    async with SessionLocal() as session:
+        yield session
+'''
+
+_ANEXT_BY_HAND = (
+    "the session comes from an async generator's `__anext__()`: no `async with` "
+    "can take its place; close it in a `finally` (`await session.close()`) or "
+    "close the generator (`await gen.aclose()`), by hand")
+
+INVALID += [
+    Case(_ASYNC_SESSION_GEN + '''
+
+@router.message()
+async def count(message):
+    sessions = get_session()
+    session = await sessions.__anext__()  # expect: PS102
+    total = await session.scalar(text("SELECT count(*) FROM users"))
+    await message.answer(str(total))
+''', note="the generator object lives in a local; nothing closes it nor the session",
+         unfixable=_ANEXT_BY_HAND),
+    Case(_ASYNC_SESSION_GEN + '''
+
+@router.message()
+async def count(message):
+    session = await anext(get_session())  # expect: PS102
+    total = await session.scalar(text("SELECT count(*) FROM users"))
+    await message.answer(str(total))
+''', note="the builtin anext() on the generator, dropped at once",
+         unfixable=_ANEXT_BY_HAND),
+]
+
+VALID += [
+    Case(_ASYNC_SESSION_GEN + '''
+
+@router.message()
+async def count(message):
+    sessions = get_session()
+    session = await sessions.__anext__()
+    try:
+        total = await session.scalar(text("SELECT count(*) FROM users"))
+    finally:
+        await session.close()
+    await message.answer(str(total))
+''', note="look-alike: the drawn session is closed in a finally"),
+    Case(_ASYNC_SESSION_GEN + '''
+
+@router.message()
+async def count(message):
+    async for session in get_session():
+        total = await session.scalar(text("SELECT count(*) FROM users"))
+        await message.answer(str(total))
+''', note="look-alike: `async for` runs the generator to its end, which closes the session"),
+    Case(_ASYNC_SESSION_GEN + '''
+
+@router.message()
+async def count(message):
+    gen = numbers()
+    first = await gen.__anext__()
+    await message.answer(str(first))
+
+
+async def numbers():
+    for n in range(3):
+        yield n
+''', note="look-alike: an async generator of plain values"),
+]
+
+# a checkout made only by code a FastAPI startup handler runs, in a method that shares
+# its name with the library method it calls (`await conn.add_listener(...)` inside the
+# project's own `add_listener`): the library's method is not a call of the project's,
+# so the method still runs once per process (corpus25's tune class)
+_STARTUP_LISTENER = '''\
+import asyncpg
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+def on_event(conn, pid, channel, payload):
+    print(payload)
+
+
+class Listener:
+    pool = None
+
+    def __init__(self):
+        self.conns = []
+
+    async def connect(self):
+        self.pool = await asyncpg.create_pool("postgresql://app@db/app")
+
+    async def add_listener(self, channel):
+        conn = await self.pool.acquire(){mark}
+        await conn.execute(f"LISTEN {{channel}}")
+        await conn.add_listener(channel, on_event)
+        self.conns.append(conn)
+
+
+listener = Listener()
+
+
+@app.on_event("startup")
+async def start():
+    await listener.connect()
+    await listener.add_listener("users")
+'''
+
+VALID += [
+    Case(_STARTUP_LISTENER.format(mark=""),
+         note="a dedicated LISTEN connection taken at startup: an exception there stops "
+              "the application from starting"),
+]
+
+INVALID += [
+    Case(_STARTUP_LISTENER.format(mark="  # expect: PS102") + '''
+
+@app.post("/channels/{name}")
+async def subscribe(name: str):
+    await listener.add_listener(name)
+''', note="look-alike: a route calls the method too, once per request",
+         unfixable="`conn` is handed to `self.conns.append`"),
+]
+
+# `sessionmaker(engine, class_=AsyncSession)`, the idiom before `async_sessionmaker`
+# (corpus25's tune bot builds its sessions so): the sessions are async, and a bare
+# `session.close()` builds a coroutine that never runs
+_SYNC_MAKER_ASYNC_CLASS = '''\
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+app = FastAPI()
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(engine, class_={cls}, expire_on_commit=False)
+
+
+@app.get("/count")
+async def count():
+    session = SessionLocal(){mark}
+    try:
+        return await session.scalar(text("SELECT count(*) FROM users"))
+    finally:
+        {close}
+'''
+
+INVALID += [
+    Case(_SYNC_MAKER_ASYNC_CLASS.format(cls="AsyncSession", mark="  # expect: PS102",
+                                        close="session.close()"),
+         note="the sessions of `sessionmaker(class_=AsyncSession)` close with a coroutine"),
+]
+
+VALID += [
+    Case(_SYNC_MAKER_ASYNC_CLASS.format(cls="AsyncSession", mark="",
+                                        close="await session.close()"),
+         note="look-alike: the close is awaited"),
+    Case(_SYNC_MAKER_ASYNC_CLASS.format(cls="Session", mark="", close="session.close()"),
+         note="look-alike: `class_=Session` makes sync sessions, whose close() is a call"),
+]

@@ -4050,3 +4050,49 @@ INVALID += [
         '"INSERT INTO users (name) VALUES (%s) RETURNING id"'),
          note="the INSERT returns its id: fetchone() has a result set, the fix stays safe"),
 ]
+
+# The lead, round 24 (large54's held SurfSense routes; Python's semantics, not a tuning): an
+# error raised as `raise Name(...)` is caught by the first handler of a `try` that names the
+# class, so a later `except ValueError` / `except Exception` of that `try` never sees it.
+_RAISED_AS = """\
+import logging
+from fastapi import HTTPException
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def mark_expired(db: Session, item):
+    try:
+        try:
+            db.execute(text("UPDATE t SET expired = true WHERE id = :i"), {"i": item})
+            db.commit()
+        except Exception:%(mark)s
+            log.warning("could not mark %%s", item)
+            raise %(raised)s
+        row = item
+%(first)s    except ValueError:
+        row = None
+    db.execute(text("INSERT INTO audit (item) VALUES (:i)"), {"i": item})
+    db.commit()
+    return row
+"""
+_RERAISE = "    except HTTPException:\n        raise\n"
+
+VALID += [
+    Case(_RAISED_AS % {"mark": "", "raised": "HTTPException(status_code=400)",
+                       "first": _RERAISE},
+         note="the HTTPException leaves through `except HTTPException: raise`; the "
+              "`except ValueError` that goes on to the INSERT never sees it"),
+]
+
+INVALID += [
+    Case(_RAISED_AS % {"mark": "  # expect: PS103", "raised": "HTTPException(status_code=400)",
+                       "first": "    except HTTPException:\n        log.info('gone')\n"},
+         note="the handler that names HTTPException swallows it: on to the INSERT"),
+    Case(_RAISED_AS % {"mark": "  # expect: PS103", "raised": "ValueError('no')",
+                       "first": _RERAISE},
+         note="a ValueError passes the handler that names HTTPException and reaches the "
+              "one that goes on to the INSERT"),
+]

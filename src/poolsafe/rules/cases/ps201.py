@@ -1563,3 +1563,86 @@ INVALID += [
     _cache[key] = conn
     return conn'''), note="look-alike: it connects on every call and overwrites the cache"),
 ]
+
+# a Flask `before_request` hook registered by a call rather than a decorator
+# (`app.before_request(open_db)` in an `init_app(app)`): it runs before every request
+# (corpus25's tune class)
+_HOOK_DB = '''\
+from flask import current_app, g
+from psycopg2 import connect
+
+
+def open_db():
+    if "db" not in g:
+        g.db = connect(current_app.config["DSN"]){mark}
+
+
+def close_db(exc=None):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def init_app(app):
+    {register}(open_db)
+    app.teardown_appcontext(close_db)
+'''
+
+_HOOK_APP = '''\
+from flask import Flask, g
+
+import db
+
+app = Flask(__name__)
+db.init_app(app)
+
+
+@app.route("/items")
+def items():
+    cur = g.db.cursor()
+    cur.execute("SELECT name FROM items")
+    return {"items": cur.fetchall()}
+'''
+
+_HOOK_REGISTRY = '''\
+from flask import current_app, g
+from psycopg2 import connect
+
+
+class Hooks:
+    def __init__(self):
+        self.before = []
+
+    def before_request(self, fn):
+        self.before.append(fn)
+
+
+hooks = Hooks()
+
+
+def open_db():
+    g.db = connect(current_app.config["DSN"])
+
+
+def setup():
+    hooks.before_request(open_db)
+'''
+
+INVALID += [
+    Case(_HOOK_DB.format(mark="  # expect: PS201", register="app.before_request"),
+         files={"app.py": _HOOK_APP}, path="db.py",
+         note="an unannotated `app` parameter's before_request: a fresh connection per request"),
+    Case(_HOOK_DB.format(mark="  # expect: PS201", register="app.before_request").replace(
+        "def init_app(app):", "def init_app(app: Flask):").replace(
+        "from flask import current_app, g", "from flask import Flask, current_app, g"),
+         files={"app.py": _HOOK_APP}, path="db.py",
+         note="the same on an annotated Flask application"),
+]
+
+VALID += [
+    Case(_HOOK_DB.format(mark="", register="app.before_first_request"),
+         files={"app.py": _HOOK_APP}, path="db.py",
+         note="look-alike: before_first_request runs once per process"),
+    Case(_HOOK_REGISTRY,
+         note="look-alike: a project class's own before_request method, not Flask's"),
+]

@@ -1100,3 +1100,61 @@ INVALID += [
          .format(mark="  # expect: PS203"),
          note="look-alike: the same app built by a plain function (an app factory)"),
 ]
+
+# a desktop UI application started from a `__main__` block (corpus25's tune class): a
+# Flet or Tk event loop keeps the window open, and the engine its handlers use, for as
+# long as the user keeps it; the modules on the way import the toolkit
+_FLET_MAIN = """\
+import flet as ft
+
+from db import session
+
+
+def main(page):
+    def refresh(e):
+        rows = session.execute("SELECT name FROM menu").all()
+        page.add(ft.Text(str(rows)))
+
+    page.add(ft.ElevatedButton("Refresh", on_click=refresh))
+
+
+if __name__ == "__main__":
+    ft.app(target=main)
+"""
+
+_TK_MAIN = """\
+import tkinter as tk
+
+from db import session
+
+
+def show():
+    label["text"] = str(session.execute("SELECT count(*) FROM orders").scalar())
+
+
+root = tk.Tk()
+label = tk.Label(root)
+label.pack()
+tk.Button(root, text="Count", command=show).pack()
+
+if __name__ == "__main__":
+    root.mainloop()
+"""
+
+INVALID += [
+    Case(_SCRIPT_DB.format(mark="  # expect: PS203"), path="db.py",
+         files={"main.py": _FLET_MAIN},
+         note="a Flet application's click handler queries it while the window stays open"),
+    Case(_SCRIPT_DB.format(mark="  # expect: PS203"), path="db.py",
+         files={"main.py": _TK_MAIN},
+         note="a Tk application's button queries it until the window closes"),
+]
+
+VALID += [
+    Case(_SCRIPT_DB.format(mark=""), path="db.py",
+         files={"main.py": _FLET_MAIN.replace("import flet as ft\n", "import print_table as ft\n"),
+                "print_table.py": "def app(target):\n    target(None)\n\n\n"
+                "def Text(value):\n    print(value)\n\n\n"
+                "def ElevatedButton(text, on_click):\n    on_click(None)\n"},
+         note="look-alike: the same script shape on a project module that runs it once"),
+]

@@ -55,7 +55,11 @@ app = Flask(__name__)
 def cleanup(response):
     db_session.remove()
     return response
-""", note="after_request does not run when the view raises"),
+
+
+if __name__ == "__main__":
+    app.run(debug=True)
+""", note="in debug mode Flask re-raises a view's error and skips after_request"),
     Case("""
 from sqlalchemy import create_engine
 from sqlalchemy.orm import scoped_session, sessionmaker
@@ -534,3 +538,18 @@ VALID.append(Case(_COMMIT_TEARDOWN.format(mark="", cleanup="\n        Session.re
 INVALID.append(Case(_COMMIT_TEARDOWN.format(mark="  # expect: PS205", cleanup=""),
                     note="the factory's teardown commits but never removes the registry; a "
                          "new handler after it would run first"))
+
+
+# The lead, round 24: Flask runs after_request on the 500 response of a view that raised,
+# unless the app propagates errors (checked by running Flask 3.1.3).
+VALID += [
+    Case(_ENGINE + """
+db_session = scoped_session(sessionmaker(bind=engine))
+app = Flask(__name__)
+
+@app.after_request
+def cleanup(response):
+    db_session.remove()
+    return response
+""", note="after_request runs for every response, the 500 of a view that raised too"),
+]
