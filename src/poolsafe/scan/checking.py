@@ -426,10 +426,6 @@ EPOCH_BYTES = 1_000_000
 #: index parses again what checks read in common (the project's wrappers, the
 #: modules a project-wide fact reads), which must stay a small part of the parsing
 EPOCH_GROWTH = 4
-#: the most source, as a share of an epoch's limit, that it hands to the next epoch
-#: (see `_handed_over`): what the next epoch does not use of it is memory held on top
-#: of that epoch's own
-HAND_OVER_SHARE = 0.25
 
 
 def check_selected(project: ProjectScope, options: ScanOptions, selected: list[int],
@@ -487,8 +483,6 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
                        [paths[i] for i in chosen], matches, db_paths, parsed_ahead,
                        snapshots, to_check, summaries, reparses)
         heaviest = 0  # the most one check parsed
-        # path -> how many epochs of this share have needed its module so far
-        needed: dict[str, int] = {}
         # the bytes of the share's files not checked yet (this one included)
         left = sum(len(by_path[p][1]) for p in share)
         for path in share:
@@ -496,11 +490,10 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
             if epoch.parsed_bytes and epoch.parsed_bytes >= limit:
                 epoch.record(out)
                 matches.update(epoch.index.matched)
-                handed = _handed_over(epoch, needed, int(limit * HAND_OVER_SHARE))
-                epoch.drop(keep=handed)
+                epoch.drop()
                 epoch = _Epoch(options, by_path, files_by_name, def_names,
                                [paths[i] for i in chosen], matches, db_paths, parsed_ahead,
-                               snapshots, to_check, summaries, reparses, handed)
+                               snapshots, to_check, summaries, reparses)
                 release_dropped()
                 return_free_memory()  # (the dropped trees' pages)
             # a module parsed again is worth keeping only for an epoch after this one
@@ -536,43 +529,6 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
         return check_all(own, sizes, options.jobs, check_share)
 
 
-def _handed_over(epoch: _Epoch, needed: dict[str, int], budget: int
-                 ) -> dict[str, ParsedFile]:
-    """The modules `epoch` parsed (or was handed) that the next epoch gets as they
-    are, not parsed again: those an earlier epoch of the share needed too (what every
-    check reads: the project's wrappers, the modules its checks resolve names in),
-    most needed first, up to `budget` bytes of source (mlflow 3.18.0 cold, one
-    process: 14.3 MB of source loaded as 47.5 MB in ten epochs, 70 % of the loads
-    again for name resolution). The next epoch counts one in its bytes when it first
-    needs it, as it would count its parse, so the epochs end where they did; what it
-    never needs is held on top until it ends. `needed` (path -> the epochs that
-    needed it) is brought up to date with `epoch`'s modules.
-
-    A module is the same object whichever index reads it: it holds the tree and what
-    the collecting walk found, nothing of the index (the memos keyed by its nodes die
-    with the index), so the next index computes from it what it would from a fresh
-    parse of the same bytes; and it joins that index only when asked for, as a parsed
-    one would."""
-    for path in epoch.parsed:
-        needed[path] = needed.get(path, 0) + 1
-    # the modules first needed now first (a later epoch would parse one again, and
-    # pickle it for `ReparseStore`; one needed before is kept there already, and
-    # loaded at some third of a parse), the ones needed last first among them (the
-    # files checked next are the neighbours of the last ones)
-    again = [(path, loaded) for path, loaded in reversed(epoch.parsed.items())
-             if isinstance(loaded, ParsedFile)]
-    again.sort(key=lambda item: needed[item[0]] > 1)  # (stable)
-    out: dict[str, ParsedFile] = {}
-    used = 0
-    for path, loaded in again:
-        size = len(epoch.by_path[path][1])
-        if used + size > budget:
-            continue
-        out[path] = loaded
-        used += size
-    return out
-
-
 class _Epoch:
     """An index and the files it parsed (see `check_selected`)."""
 
@@ -584,8 +540,7 @@ class _Epoch:
                  snapshots: SnapshotStore | None = None,
                  checked: set[str] | frozenset[str] = frozenset(),
                  summaries: SummaryStore | None = None,
-                 reparses: ReparseStore | None = None,
-                 handed: dict[str, ParsedFile] | None = None) -> None:
+                 reparses: ReparseStore | None = None) -> None:
         self.options = options
         self.by_path = by_path
         self.preparsed = preparsed
@@ -597,9 +552,6 @@ class _Epoch:
         #: every file parsed so far, by path: the module the index hands out for a
         #: path is the one that path's findings are computed on
         self.parsed: dict[str, ParsedFile | FileError] = {}
-        #: modules the epoch before handed over (`_handed_over`), each used (and
-        #: counted in `parsed_bytes`) when this epoch first needs it
-        self.handed = dict(handed or {})
         self.parsed_bytes = 0
         self.index = LazyIndex([], options.project, self._dependency, files_by_name,
                                def_names, selected=selected,
@@ -610,11 +562,6 @@ class _Epoch:
 
     def load(self, path: str) -> ParsedFile | FileError:
         if path not in self.parsed:
-            given = self.handed.pop(path, None)
-            if given is not None:
-                self.parsed[path] = given
-                self.parsed_bytes += len(self.by_path[path][1])
-                return given
             f, d = self.by_path[path]
             done = self.preparsed.pop(path, None)
             if done is None:
@@ -677,7 +624,7 @@ class _Epoch:
         loaded = self.load(path)
         return None if isinstance(loaded, FileError) else loaded.module
 
-    def drop(self, keep: dict[str, ParsedFile] | None = None) -> None:
+    def drop(self) -> None:
         """Break the reference cycles of what this epoch built (a module and its
         functions point at each other; the index and this epoch too), so that the
         trees are freed by reference counting as soon as the epoch is let go: the
@@ -685,11 +632,9 @@ class _Epoch:
         some forty times the source parsed (dense, 300 modules, one process: the
         collection took 0.8 s of a 16 s scan; now 0.07 s, and 0.26 s with this).
         Nothing of the epoch may be used afterwards; the findings and the lookups
-        already recorded are plain data, and the modules of `keep` (handed to the next
-        epoch) are left whole."""
-        kept = {id(loaded) for loaded in (keep or {}).values()}
-        for loaded in [*self.parsed.values(), *self.handed.values()]:
-            if isinstance(loaded, ParsedFile) and id(loaded) not in kept:
+        already recorded are plain data."""
+        for loaded in self.parsed.values():
+            if isinstance(loaded, ParsedFile):
                 module = loaded.module
                 for func in module.all_functions:
                     func.__dict__.clear()
@@ -697,7 +642,6 @@ class _Epoch:
                     cls.__dict__.clear()
                 module.__dict__.clear()
         self.parsed.clear()
-        self.handed.clear()
         self.index.__dict__.clear()
 
     def record(self, out: CheckResults) -> None:
