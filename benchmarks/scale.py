@@ -25,6 +25,12 @@ under cProfile, cumulative seconds of discovery, the prefilter, parsing (libcst 
 the module walk), the checks (rules and the project facts they pull in), and the
 report, and the same for the `edit central FILE` run.
 
+`--reparses` adds where a cold run parses again (issue 32, round 24): one in-process
+scan (`-j1`, no cache), each module an epoch loads (parsed, or loaded from the share's
+`ReparseStore`, or handed over) recorded with its epoch and the first function on the
+stack outside the index machinery (the *asker*); the bytes an epoch loads that an
+earlier epoch had loaded too, by asker and by module.
+
 `--lsp N` adds the editor row: `poolsafe server` on the code base, the central
 module open, N edits (a line appended to the buffer, unsaved), from `didChange` to
 the diagnostics of that version (debounce 0 and the default 50 ms), with the CPU
@@ -255,6 +261,61 @@ def steps(name: str) -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
 
+REPARSES_PROBE = r'''
+import collections, os, sys
+sys.setrecursionlimit(20000)
+os.chdir(sys.argv[1])
+import poolsafe.scan.engine as engine
+engine.run_deep = lambda fn: fn()
+from poolsafe.scan import checking
+from poolsafe.scan.engine import scan, ScanOptions
+MACHINERY = ("scan/checking.py", "scan/lazy_index.py", "analysis/index.py",
+             "analysis/resolution.py", "analysis/module.py")
+log = []
+epochs = [0]
+init, load = checking._Epoch.__init__, checking._Epoch.load
+def new_init(self, *a, **k):
+    init(self, *a, **k)
+    epochs[0] += 1
+    self.number = epochs[0]
+def new_load(self, path):
+    if path not in self.parsed:
+        f, asker = sys._getframe(1), "?"
+        while f is not None:
+            name = f.f_code.co_filename.replace(os.sep, "/")
+            if "poolsafe/" in name:
+                short = name.rsplit("poolsafe/", 1)[1]
+                if not short.startswith(MACHINERY):
+                    asker = f"{short}:{f.f_code.co_name}"
+                    break
+            f = f.f_back
+        log.append((self.number, path, len(self.by_path[path][1]), asker))
+    return load(self, path)
+checking._Epoch.__init__, checking._Epoch.load = new_init, new_load
+scan(["."], ScanOptions(jobs=1, cache_dir=None))
+first, again, by_asker, by_module = {}, 0, collections.Counter(), collections.Counter()
+for number, path, size, asker in log:
+    if first.setdefault(path, number) != number:
+        again += size
+        by_asker[asker] += size
+        by_module[os.path.relpath(path)] += size
+loaded = sum(size for _, _, size, _ in log)
+distinct = sum({path: size for _, path, size, _ in log}.values())
+print(f"{epochs[0]} epochs, {loaded / 1e6:.2f} MB loaded, {distinct / 1e6:.2f} MB distinct, "
+      f"{again / 1e6:.2f} MB again in a later epoch")
+for label, table in (("asker", by_asker), ("module", by_module)):
+    print(f"  again, by {label}:")
+    for key, size in table.most_common(10):
+        print(f"    {size / 1e6:6.2f} MB  {key}")
+'''
+
+
+def reparses(name: str) -> None:
+    src = fetch(name)
+    print(f"\n{name}: modules loaded again in a later epoch (-j1, in process, no cache)")
+    subprocess.run([sys.executable, "-c", REPARSES_PROBE, str(src)], check=True)
+
+
 def _cpu(pid: int) -> float | None:
     """User + system CPU seconds of process `pid` so far (None where there is no
     `/proc`)."""
@@ -340,6 +401,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip", default="", help="comma-separated row names to leave out")
     ap.add_argument("--steps", action="store_true")
+    ap.add_argument("--reparses", action="store_true")
     ap.add_argument("--no-rows", action="store_true")
     ap.add_argument("--lsp", type=int, default=0, metavar="N")
     ap.add_argument("--src", default="", help="comma-separated poolsafe src directories "
@@ -352,6 +414,8 @@ def main() -> None:
             print_rows(name, rows(name, args.runs, skip, sources))
         if args.steps:
             steps(name)
+        if args.reparses:
+            reparses(name)
         if args.lsp:
             lsp(name, args.lsp, sources)
         sys.stdout.flush()
