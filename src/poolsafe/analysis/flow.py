@@ -39,6 +39,7 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.doubles import is_test_module
+from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.index import ProjectIndex, spelling
 from poolsafe.analysis.keyed_checkout import same_keyed_checkout
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
@@ -2453,7 +2454,7 @@ def _passes_request_dependency(index: ProjectIndex, call: cst.Call, func: Functi
             if name not in func.locals:
                 return False
             continue
-        found = index.depends_default(func, name)
+        found = depends_of(index, func, name)
         if found is not None:
             default, where = found
             if default.args and _without_clean_up(index, default.args[0].value, where):
@@ -2671,7 +2672,7 @@ def _ends_after_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
         return False
     before = around[0]
     if request_handler(index, caller) is not None:
-        found = index.depends_default(caller, name)
+        found = depends_of(index, caller, name)
         if found is None or not found[0].args:
             return False
         dep = index.evaluate(found[0].args[0].value, found[1], None)

@@ -1602,48 +1602,6 @@ class ProjectIndex:
         return isinstance(callee, External) and match_qualname(callee.qualname,
                                                                DEPENDS) is not None
 
-    def depends_default(self, func: FunctionInfo, name: str
-                        ) -> tuple[cst.Call, ModuleInfo] | None:
-        """The `Depends(...)` call (FastAPI's, resolved) that gives `func`'s parameter
-        `name` its value, with the module its argument is read in: the parameter's
-        default (`db: Session = Depends(get_db)`), or the `Depends(...)` of its
-        annotation `Annotated[Session, Depends(get_db)]`, also through a module-level
-        alias of that (`SessionDep = Annotated[Session, Depends(get_db)]`, where it is
-        written)."""
-        param = func.param(name)
-        if param is None:
-            return None
-        default = param.default
-        if default is not None:
-            if not self.is_depends_call(default, func.module):
-                return None
-            assert isinstance(default, cst.Call)
-            return default, func.module
-        if param.annotation is None:
-            return None
-        return self._annotated_depends(param.annotation.annotation, func.module, 0)
-
-    def _annotated_depends(self, ann: cst.BaseExpression, module: ModuleInfo, depth: int
-                           ) -> tuple[cst.Call, ModuleInfo] | None:
-        if isinstance(ann, cst.Subscript):
-            head = self.evaluate(ann.value, module, None)
-            if not (isinstance(head, External)
-                    and head.qualname.rsplit(".", 1)[-1] == "Annotated"):
-                return None
-            for element in ann.slice[1:]:
-                extra = element.slice
-                if isinstance(extra, cst.Index) and self.is_depends_call(extra.value, module):
-                    assert isinstance(extra.value, cst.Call)
-                    return extra.value, module
-            return None
-        if isinstance(ann, (cst.Name, cst.Attribute)) and depth < 3:
-            from poolsafe.analysis.resolution import resolve
-
-            bound = resolve(self, ann, module, None)
-            if isinstance(bound.expr, cst.Subscript):
-                return self._annotated_depends(bound.expr, bound.module, depth + 1)
-        return None
-
     def kind_of_connection_key(self, key: str) -> str:
         return CONNECTION_KINDS[key].label
 

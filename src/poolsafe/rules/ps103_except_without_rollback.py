@@ -20,6 +20,7 @@ from poolsafe.analysis.cstutil import (
     statements_after,
     string_value,
 )
+from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.flow import exception_types, is_db_error_type
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import request_handler
@@ -622,7 +623,7 @@ def _fresh_from_every_caller(ctx: FileContext, func: FunctionInfo, param: str) -
 def _fresh_dependency(ctx: FileContext, caller: FunctionInfo, name: str) -> bool:
     """`name` is a parameter of `caller` whose default is `Depends(dep)`, `dep` a
     generator of the project that yields a connection or session it makes."""
-    found = ctx.index.depends_default(caller, name)
+    found = depends_of(ctx.index, caller, name)
     if found is None or len(found[0].args) != 1:
         return False
     dep = ctx.index.evaluate(found[0].args[0].value, found[1], None)
