@@ -2651,7 +2651,9 @@ def _ends_after_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
       a connection whose `with` releases it, a project context manager yielding one:
       `async with get_db_context() as db:`); the block's exit ends it;
     - `name` is a request handler's parameter that a dependency generator fills
-      (`db: Session = Depends(get_db)`): the framework ends it after the request;
+      (`db: Session = Depends(get_db)`): the framework ends it after the request,
+      unless the handler uses another dependency after the call (FastAPI caches a
+      dependency per request: a service built with `Depends(get_db)` shares it);
     - `name` is a parameter that the caller's project decorator fills
       (`_decorator_sessions_of`);
     - `name` is another parameter of the caller, and every call of the caller hands
@@ -2677,6 +2679,13 @@ def _ends_after_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
             return False
         dep = index.evaluate(found[0].args[0].value, found[1], None)
         if not isinstance(dep, FunctionRef) or not dep.func.is_generator:
+            return False
+        if any(other != name and depends_of(index, caller, other) is not None
+               and (_uses_around(caller.node.body, call, other) or (False, False))[1]
+               for other in caller.param_names()):
+            # FastAPI hands one request the same value of a dependency wherever it is
+            # asked for: another dependency used after the call (a service class
+            # whose `__init__` takes `Depends(get_db)`) may hold this very session
             return False
         return not (before and _calls_commit(dep.func.node))
     if name in _decorator_sessions_of(index, caller, FunctionResources(index, caller)):

@@ -4387,3 +4387,72 @@ INVALID += [
         "routes.py": _ANNOTATED_ROUTE % '\n    db.execute(text("UPDATE stats SET n = n + 1"))'},
          note="the route goes on with the session after the swallowed failure"),
 ]
+
+# The lead, round 24 (found reading fix56's held hunks at the merged main: a true PS103 the
+# callers-end-the-session exemption lost): FastAPI caches a dependency per request, so a
+# service class built with `Depends(get_db)` holds the route's very session.
+_SHARED_DEP = """\
+import logging
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from deps import get_db
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+def email_taken(email: str, db: Session) -> bool:
+    try:
+        return bool(db.execute(text("SELECT 1 FROM users WHERE email = :e"),
+                               {"e": email}).scalar())
+    except SQLAlchemyError:  # expect: PS103
+        log.exception("lookup failed")
+        return False
+
+
+class Users:
+    def __init__(self, db: Session = Depends(get_db)):
+        self.db = db
+
+    def create(self, email: str) -> None:
+        self.db.execute(text("INSERT INTO users (email) VALUES (:e)"), {"e": email})
+        self.db.commit()
+
+
+@router.post("/users")
+def create_user(email: str, service: Users = Depends(), db: Session = Depends(get_db)):
+    if email_taken(email, db):
+        return {"ok": False}
+    service.create(email)
+    return {"ok": True}
+"""
+_SHARED_DEP_DEPS = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+"""
+
+INVALID += [
+    Case(_SHARED_DEP, files={"deps.py": _SHARED_DEP_DEPS},
+         note="the service's `Depends(get_db)` is the route's session (one per request): "
+              "its INSERT runs in the transaction the lookup's failure aborted"),
+]
+VALID += [
+    Case(_SHARED_DEP.replace("  # expect: PS103", "").replace(
+        "    service.create(email)\n", ""),
+         files={"deps.py": _SHARED_DEP_DEPS},
+         note="nothing uses a dependency after the lookup: the request ends the session"),
+]
