@@ -4430,20 +4430,8 @@ def create_user(email: str, service: Users = Depends(), db: Session = Depends(ge
     service.create(email)
     return {"ok": True}
 """
-_SHARED_DEP_DEPS = """\
-from sqlalchemy import create_engine
-from sqlalchemy.orm import sessionmaker
-
-SessionLocal = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
-
-
-def get_db():
-    db = SessionLocal()
-    try:
-        yield db
-    finally:
-        db.close()
-"""
+#: the same deps module as the Annotated cases above (its `SessionDep` alias unused here)
+_SHARED_DEP_DEPS = _ANNOTATED_DEPS
 
 INVALID += [
     Case(_SHARED_DEP, files={"deps.py": _SHARED_DEP_DEPS},
