@@ -963,6 +963,9 @@ NON_WORK_METHODS: frozenset[str] = frozenset(
         # (a failure there leaves no transaction anyone goes on with)
         "remove",
         "dispose",
+        # a scoped_session's or sessionmaker's configure(bind=...) sets the factory's
+        # options: no statement, no transaction
+        "configure",
         "cursor",
         "invalidate",
         "expunge",

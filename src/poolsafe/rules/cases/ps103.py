@@ -4444,3 +4444,38 @@ VALID += [
          files={"deps.py": _SHARED_DEP_DEPS},
          note="nothing uses a dependency after the lookup: the request ends the session"),
 ]
+
+# The lead, round 24 (eval57's tune half: keylime's two findings): a scoped_session's
+# configure(bind=...) sets the factory's options and sends no statement.
+_CONFIGURE = """\
+import logging
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+log = logging.getLogger(__name__)
+Session = scoped_session(sessionmaker())
+
+
+class Store:
+    def __init__(self, url):
+        self.engine = create_engine(url, pool_pre_ping=True)
+
+    def session(self):
+        try:
+            Session.configure(bind=self.engine, expire_on_commit=False)%s
+        except SQLAlchemyError as e:%s
+            log.error("could not configure the session: %%s", e)
+        return Session()
+"""
+
+VALID += [
+    Case(_CONFIGURE % ("", ""), note="configure() runs no statement: nothing can abort"),
+]
+
+INVALID += [
+    Case(_CONFIGURE % ('\n            Session.execute(text("SELECT 1"))', "  # expect: PS103"),
+         note="a probe query after the configure can fail and abort the transaction the "
+              "caller gets back"),
+]
