@@ -113,7 +113,7 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
         return "built in a script's `__main__` block for one run, and kept by nothing"
     if func is None and _never_read(index, module, name):
         return "nothing in the project reads it: its pool never connects"
-    if func is None and _scripts_only(index, module):
+    if func is None and scripts_only_module(index, module):
         return "a module that only scripts import: each run uses it once and ends"
     if func is None and _standalone_script(index, module):
         return "a script's module that nothing imports: each run uses it once and ends"
@@ -208,7 +208,7 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
     get_engine()`, which sets the module up) or database work (`df.to_sql(...)`,
     `conn = engine.connect()`), and that
     starts no server, consumer or scheduler and has no loop that waits (see
-    `_scripts_only`). Its module-level engine serves one run, which ends. (A module
+    `scripts_only_module`). Its module-level engine serves one run, which ends. (A module
     that only calls what it imports at its top level, `load_dotenv()`, says nothing
     of how it runs; a bare call of a project function it imports does:
     `load_rows(engine)`.)"""
@@ -527,13 +527,6 @@ _FOREVER_CALLS = _SERVING_CALLS | frozenset({
 
 
 def scripts_only_module(index: ProjectIndex, module: ModuleInfo) -> bool:
-    """Whether `module` is imported, directly or through other project modules, only by
-    scripts that run once and end (`_scripts_only`): what runs from it runs once per run
-    of one of them."""
-    return _scripts_only(index, module)
-
-
-def _scripts_only(index: ProjectIndex, module: ModuleInfo) -> bool:
     """The module is imported, directly or through other project modules (tests
     aside), only by scripts: every module on the way starts no server, consumer or
     scheduler (imports none of `_LONG_LIVED_ROOTS`, calls none of `_FOREVER_CALLS`),
