@@ -44,6 +44,7 @@ from poolsafe.analysis.keyed_checkout import same_keyed_checkout
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
+from poolsafe.analysis.request_end import done_with_database_after
 from poolsafe.analysis.resolution import external_name, resolve
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.rolling_commit import (
@@ -51,7 +52,11 @@ from poolsafe.analysis.rolling_commit import (
     holds_plain_session,
     only_queues_and_commits,
 )
-from poolsafe.analysis.session_handback import decorator_sessions, every_caller_ends
+from poolsafe.analysis.session_handback import (
+    decorator_sessions,
+    every_caller_ends,
+    named_not_called,
+)
 from poolsafe.analysis.statement_errors import is_sqlalchemy_dialect, statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import (
@@ -651,6 +656,28 @@ class FunctionFlow:
         return True
 
     @cached_property
+    def _flask_handlers_done_after(self) -> bool:
+        """A plain function (a readiness probe's `SELECT 1` under `except Exception:
+        return False`) whose every `except` gives back a falsy value or raises, and
+        every call of it in the project (at least one, each by name: no worker
+        thread, no function handed on as a value) is in a Flask request handler that
+        does no database work after the call (`done_with_database_after`): the
+        extension's teardown removes the session before anything uses it again."""
+        func = self.func
+        if func.cls is not None or func.parent is not None or func.is_async \
+                or func.is_generator or not self._falsy_on_failure:
+            return False
+        known = facts(self.index)
+        if known.executor_callers(func) or known.handed_callers(func) \
+                or named_not_called(self.index, func):
+            return False
+        sites = known.callers(func)
+        return bool(sites) and all(
+            site.func is not None and request_handler(self.index, site.func) == "flask"
+            and done_with_database_after(self.index, site.call, site.module, site.func)
+            for site in sites)
+
+    @cached_property
     def _falsy_on_failure(self) -> bool:
         """Every `except` of this function ends by raising, or by returning nothing or a
         falsy literal (`return None`, `return False`, `return []`): what a caller gets
@@ -782,7 +809,8 @@ class FunctionFlow:
                   and not self._returns_to_handlers_only
                   and not self._callers_end_session(fact.resource)
                   and not (self._flask_extension_session(fact.resource)
-                           and self._flask_callers_leave)):
+                           and (self._flask_callers_leave
+                                or self._flask_handlers_done_after))):
                 self._report_handler(fact, "the caller gets it back in a failed transaction",
                                      self._handed_back_at(fact, out.normal))
             elif isinstance(fact, Reopened) and self.res.is_local(fact.var):

@@ -37,6 +37,7 @@ from poolsafe.analysis.frameworks import library_bases, route_framework
 from poolsafe.analysis.index import (
     ProjectIndex,
     call_pattern,
+    derived_root,
     spelling,
     view_class_framework,
     word_pattern,
@@ -90,6 +91,7 @@ from poolsafe.knowledge.frameworks import (
     JOB_REGISTRARS,
     REQUEST_HOOK_METHODS,
     REQUEST_MIDDLEWARE_BASES,
+    ROUTE_EVERY_METHOD_ROOTS,
     VIEW_HANDLER_METHODS,
 )
 from poolsafe.knowledge.libraries import root_matches
@@ -635,8 +637,10 @@ def request_handler(index: ProjectIndex, func: FunctionInfo) -> str | None:
         return None
     if func.cls is not None:
         if func.name in VIEW_HANDLER_METHODS:
-            return view_class_framework(index, func.cls)
-        return None
+            found = view_class_framework(index, func.cls)
+            if found is not None:
+                return found
+        return "flask" if _classful_route(index, func) else None
     if _django_decorated(index, func):
         return "django"
     params = func.param_names()
@@ -651,6 +655,40 @@ def request_handler(index: ProjectIndex, func: FunctionInfo) -> str | None:
     if in_views and any(root_matches(q, r) for q in m.imports.values() for r in DJANGO_ROOTS):
         return "django"
     return None
+
+
+#: what a method's decorators say it is not: a function the class's instances call
+_NOT_ROUTE_DECORATORS = frozenset({"staticmethod", "classmethod", "property"})
+
+
+def _classful_route(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` is a public method of a Flask-Classful `FlaskView` subclass, which
+    `register(app)` routes (`ROUTE_EVERY_METHOD_ROOTS`): no leading underscore, not a
+    `before_*` / `after_*` hook, not named in the class's `excluded_methods`, and no
+    static or class method or property."""
+    name = func.name
+    if func.cls is None or name.startswith(("_", "before_", "after_")):
+        return False
+    if any(isinstance(target := decorator_target(d), cst.Name)
+           and target.value in _NOT_ROUTE_DECORATORS for d in func.node.decorators):
+        return False
+    if derived_root(index, func.cls, ROUTE_EVERY_METHOD_ROOTS) is None:
+        return False
+    return not _excluded_by_class(func.cls, name)
+
+
+def _excluded_by_class(cls: ClassInfo, name: str) -> bool:
+    """`name` appears as a string in the class's `excluded_methods = [...]`."""
+    for stmt in cls.node.body.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Assign) and any(
+                    isinstance(t.target, cst.Name) and t.target.value == "excluded_methods"
+                    for t in small.targets):
+                return any(isinstance(n, cst.SimpleString) and n.evaluated_value == name
+                           for n in iter_nodes(small.value))
+    return False
 
 
 def request_hook(index: ProjectIndex, func: FunctionInfo) -> bool:

@@ -87,7 +87,7 @@ def every_caller_ends(index: ProjectIndex, func: FunctionInfo, param: str,
         return False
     known = facts(index)
     if known.executor_callers(func) or known.handed_callers(func) \
-            or _named_not_called(index, func):
+            or named_not_called(index, func):
         return False
     sites = known.callers(func)
     if not sites:
@@ -103,7 +103,7 @@ def every_caller_ends(index: ProjectIndex, func: FunctionInfo, param: str,
     return True
 
 
-def _named_not_called(index: ProjectIndex, func: FunctionInfo) -> bool:
+def named_not_called(index: ProjectIndex, func: FunctionInfo) -> bool:
     """Somewhere in the project the name of `func` is read other than as the callee of
     a call (a callback handed on, a table of functions, `obj.attr` read): a caller the
     call sites do not show may run it. By name, so another function of that name

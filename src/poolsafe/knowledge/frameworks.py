@@ -39,12 +39,22 @@ VIEW_BASE_ROOTS: tuple[str, ...] = (
     "flask_apispec.MethodResource",
 )
 
+#: Flask-Classful's (and its predecessor Flask-Classy's) `FlaskView`: `register(app)` routes
+#: every public method of a subclass (a name without a leading underscore), not only the
+#: HTTP-method ones; the `before_*` / `after_*` methods are its request hooks, and the
+#: names in the class's `excluded_methods` are left out.
+ROUTE_EVERY_METHOD_ROOTS: tuple[str, ...] = (
+    "flask_classful.FlaskView",
+    "flask_classy.FlaskView",
+)
+
 #: Base classes whose instances live for one request: the framework builds a new one
 #: for every request it routes to the class (Django's and DRF's `as_view()`, Flask's
 #: `MethodView`, Tornado's `RequestHandler`, aiohttp's class-based `web.View`), so an
 #: attribute set on `self` is dropped with the request.
 PER_REQUEST_INSTANCE_ROOTS: tuple[str, ...] = (
     *VIEW_BASE_ROOTS,
+    *ROUTE_EVERY_METHOD_ROOTS,
     "tornado.web.RequestHandler",
     "aiohttp.web.View",
     "aiohttp.web_urldispatcher.View",

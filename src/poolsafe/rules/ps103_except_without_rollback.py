@@ -248,6 +248,13 @@ class ExceptWithoutRollback(Rule):
     request ends. The calls are found by name (the model instance from
     `Model.query.get(...)` is not resolved): a call of that name outside such a
     handler, or a handler that goes on with `db.session`, keeps it reported.
+    So too a plain function (a readiness probe's `SELECT 1` under `except Exception:
+    return False`) whose every call is in a Flask request handler that does no
+    database work after it: no session, query or model, no object the handler had
+    before the call (a model loaded earlier lazy-loads through the session), only
+    library calls and project functions that touch none of these. Every public
+    method of a Flask-Classful `FlaskView` is a request handler (`register(app)`
+    routes them all, the `before_*`/`after_*` hooks and `excluded_methods` aside).
     The same holds for a helper whose every call is
     the only use of a session a `with` block opened, as its last statement
     (`with self.Session() as s: return table_exists(s, name)`): the block's exit
