@@ -40,6 +40,7 @@ from poolsafe.analysis.resolution import (
     string_prefix,
 )
 from poolsafe.analysis.values import (
+    ClassRef,
     LibraryObject,
 )
 from poolsafe.knowledge.frameworks import (
@@ -149,6 +150,7 @@ class FlaskConfigUnit:
 
 def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskConfigUnit]:
     from poolsafe.knowledge.frameworks import (
+        FLASK_CONFIG_LOAD_METHODS,
         FLASK_CONFIG_UPDATE_METHODS,
         FLASK_SQLALCHEMY_OPTIONS_KEY,
         FLASK_SQLALCHEMY_URI_KEY,
@@ -208,8 +210,14 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
                 if subscript_key(target) == FLASK_SQLALCHEMY_URI_KEY:
                     uri_writes.setdefault(id(func), {})[id(assign)] = bound
                     scopes[id(func)] = func
+    #: functions that load a config object into an app (`app.config.from_object(...)`)
+    loading: set[int] = set()
     for call, func in inv.calls:
         f = call.func
+        if isinstance(f, cst.Attribute) and f.attr.value in FLASK_CONFIG_LOAD_METHODS \
+                and _is_app_config(index, f.value, module, func) \
+                and _loads_engine_options(index, call, module, func):
+            loading.add(id(func))
         if (isinstance(f, cst.Attribute) and f.attr.value in FLASK_CONFIG_UPDATE_METHODS
                 and any(a.keyword is not None and a.keyword.value in keys for a in call.args)
                 and _is_app_config(index, f.value, module, func)):
@@ -230,8 +238,48 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         written = item_writes(module, func, functools.partial(_options_dict, index,
                                                               module=module, func=func))
         unit.option_writes, unit.option_writes_open = written.values, written.open
+        if scope in loading and unit.options is None:
+            # the function loads a config object too (`app.config.from_object("pkg.%sConfig"
+            # % env)`) and writes no options of its own: the ones in force are the
+            # object's, judged where it sets them
+            unit.option_writes_open = True
     units.extend(per_scope.values())
     return units
+
+
+def _loads_engine_options(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+                          func: FunctionInfo | None) -> bool:
+    """`app.config.from_object(...)` loads a project config class, or a class of a project
+    module named by the known start of a computed name (`"pkg.settings.%sConfig" %
+    env`), that sets `SQLALCHEMY_ENGINE_OPTIONS` (itself or through its bases)."""
+    from poolsafe.knowledge.frameworks import FLASK_SQLALCHEMY_OPTIONS_KEY as key
+
+    args = [a.value for a in call.args if a.keyword is None and not a.star]
+    if len(args) != 1:
+        return False
+    value = index.evaluate(args[0], module, func)
+    if isinstance(value, ClassRef):
+        return class_attribute(index, value.cls, key) is not None
+    node = resolve(index, args[0], module, func).expr
+    text: str | None
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+        text = string_value(node.left)
+        text = None if text is None else text.split("%", 1)[0]
+    elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value == "format":
+        text = string_value(node.func.value)
+        text = None if text is None else text.split("{", 1)[0]
+    else:
+        text = string_prefix(index, args[0], module, func)
+    if not text or "." not in text or "/" in text:
+        return False
+    names = [text.rstrip(".")] if text.endswith(".") else [text, text.rsplit(".", 1)[0]]
+    for name in names:
+        for target in index.by_name.get(name, []):
+            if key in target.assigns or any(class_attribute(index, cls, key) is not None
+                                             for cls in target.classes.values()):
+                return True
+    return False
 
 
 def _top_level_assigns(stmts: Sequence[cst.BaseStatement]) -> Iterator[cst.Assign]:

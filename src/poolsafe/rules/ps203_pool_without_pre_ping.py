@@ -46,6 +46,9 @@ class PoolWithoutPrePing(Rule):
       in a project whose app sets `SQLALCHEMY_DATABASE_URI` on `app.config` itself
       and loads no config object, a constant of that name elsewhere is only a name
       (the app's own configuration is judged).
+      A function that loads a config object (`app.config.from_object("pkg.settings.%sConfig"
+      % env)`) and then writes only the URI keeps the options that object set: the
+      write is not judged (the object is, where it sets them).
 
     The database is judged by the URL's scheme when the text is visible: a
     string literal, the literal start of an f-string or concatenation, a local

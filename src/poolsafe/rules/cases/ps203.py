@@ -1158,3 +1158,73 @@ VALID += [
                 "def ElevatedButton(text, on_click):\n    on_click(None)\n"},
          note="look-alike: the same script shape on a project module that runs it once"),
 ]
+
+# The lead, round 25 (eval57's tune half: flexmeasures): a function that loads a config
+# class by a computed name (`app.config.from_object("pkg.settings.%sConfig" % env)`) and
+# then overrides only the URI keeps the engine options the class set; the options are
+# not known there (the classes are judged themselves), so the override is not reported.
+_LOADED_SETTINGS = """\
+class Config:
+    SQLALCHEMY_ENGINE_OPTIONS = {{"pool_pre_ping": {ping}, "pool_recycle": 299}}{mark}
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"
+
+
+class ProductionConfig(Config):
+    pass
+
+
+class TestingConfig(Config):
+    pass
+"""
+_LOADING_APP = """\
+import os
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def configure(app, env):
+    app.config.from_object("settings.%sConfig" % env.capitalize())
+    test_uri = os.getenv("TEST_DATABASE_URI", "postgresql://localhost/test"){load}
+    if test_uri:
+        app.config["SQLALCHEMY_DATABASE_URI"] = test_uri{mark}
+
+
+def create_app(env="production"):
+    app = Flask(__name__)
+    configure(app, env)
+    db.init_app(app)
+    return app
+"""
+
+VALID += [
+    Case(_LOADING_APP.format(load="", mark=""), path="app.py",
+         files={"settings.py": _LOADED_SETTINGS.format(ping="True", mark="")},
+         note="the URI override keeps the options the loaded class set (it pre-pings)"),
+]
+
+INVALID += [
+    Case(_LOADED_SETTINGS.format(ping="False", mark="  # expect: PS203"), path="settings.py",
+         files={"app.py": _LOADING_APP.format(load="", mark="")},
+         note="the loaded classes' own options turn pre-ping off: reported there"),
+    Case("""\
+import os
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def create_app():
+    app = Flask(__name__)
+    test_uri = os.getenv("TEST_DATABASE_URI", "postgresql://localhost/test")
+    if test_uri:
+        app.config["SQLALCHEMY_DATABASE_URI"] = test_uri  # expect: PS203
+    db.init_app(app)
+    return app
+""", path="app.py",
+         note="no loader in the function: the URI runs with Flask-SQLAlchemy's defaults"),
+]
