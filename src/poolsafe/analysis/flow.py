@@ -1772,6 +1772,11 @@ class FunctionFlow:
                     hid = self._handler_id(handler)
                     entry = entry | {Aborted(r, hid) for r in worked}
                 o = self.block(body_statements(handler.body), entry)
+                if catches_db and o.exc is not None and _reraises(handler):
+                    # the failure goes on up as it came: an enclosing handler that
+                    # catches it is the one that swallows it, not this one
+                    o.exc = frozenset(f for f in o.exc
+                                      if not (type(f) is Aborted and f.handler == hid))
                 out.absorb_abrupt(o)
                 normal = _join(normal, o.normal)
                 if catches_all:
@@ -1881,13 +1886,44 @@ class FunctionFlow:
                 db = True
         return db, everything
 
+    def _contains_db_failures(self, node: cst.Try | cst.TryStar) -> str:
+        """What database failures of its body an inner `try` keeps from an enclosing
+        one: "all" when a handler of it catches everything (bare, `Exception`,
+        `BaseException`), "sqlalchemy" when one catches SQLAlchemy's base error
+        (`SQLAlchemyError`, `DBAPIError`), and no handler that may catch a database
+        error raises (a re-raise hands the failure on to the enclosing handler);
+        else ""."""
+        found = ""
+        for handler in node.handlers:
+            catches_db, catches_all = self._catches(handler, node)
+            if not catches_db:
+                continue
+            if any(isinstance(n, cst.Raise) for n in iter_nodes(handler.body)):
+                return ""
+            if catches_all:
+                found = "all"
+            elif not found and handler.type is not None and any(
+                    (dotted_name(t) or "").rsplit(".", 1)[-1] in _SQLALCHEMY_BASE_ERRORS
+                    for t in exception_types(handler.type)):
+                found = "sqlalchemy"
+        return found
+
+    def _failure_contained(self, resource: str, contained: str) -> bool:
+        """A failure of work on `resource` is caught by an inner handler that
+        `_contains_db_failures` said `contained` of."""
+        if contained == "all":
+            return True
+        kind = self.res.kind(resource)
+        return kind is not None and kind.key in _SQLALCHEMY_WRAPPED_KINDS
+
     def _db_work_in(self, stmts: cst.BaseSuite) -> set[str]:
         """Resources a try body works on (outside transactions that roll back by
         themselves, and outside the `with` block that opened and closes them)."""
         found: set[str] = set()
-        stack: list[tuple[cst.CSTNode, frozenset[str]]] = [(stmts, frozenset())]
+        #: (node, names a `with` here closes, what an inner `try`'s handler contains)
+        stack: list[tuple[cst.CSTNode, frozenset[str], str]] = [(stmts, frozenset(), "")]
         while stack:
-            cur, closed_here = stack.pop()
+            cur, closed_here, contained = stack.pop()
             t = type(cur)  # exact types: libcst's node classes are final
             if t in _SCOPE_NODE_TYPES:
                 continue
@@ -1898,8 +1934,21 @@ class FunctionFlow:
                 closed_here = closed_here | self._closed_by_with(cur)
             elif t is cst.Call:
                 assert isinstance(cur, cst.Call)
-                found |= self._worked_by(cur, closed_here)
-            stack.extend((child, closed_here) for child in children(cur))
+                worked = self._worked_by(cur, closed_here)
+                if contained:
+                    worked = {r for r in worked if not self._failure_contained(r, contained)}
+                found |= worked
+            elif t is cst.Try or t is cst.TryStar:
+                assert isinstance(cur, (cst.Try, cst.TryStar))
+                inner = self._contains_db_failures(cur)
+                if inner:
+                    # what fails in the inner body stops at its handler: only the
+                    # handlers, `else` and `finally` can raise out to this `try`
+                    stack.append((cur.body, closed_here, max(contained, inner)))
+                    stack.extend((child, closed_here, contained) for child in children(cur)
+                                 if child is not cur.body)
+                    continue
+            stack.extend((child, closed_here, contained) for child in children(cur))
         inside = self._transaction_blocks.get(id(stmts), frozenset())
         return {r for r in found if self._can_abort(r) or (
             r in inside and self._aborts_in_transaction_block(r))}
@@ -2313,6 +2362,17 @@ def _class_names(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> set[str]
     if handler.type is None:
         return set()
     return {n for n in map(dotted_name, exception_types(handler.type)) if n is not None}
+
+
+def _reraises(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    """The handler's body re-raises what it caught: a bare `raise`, or `raise e` of the
+    name it binds (`except Exception as e`), outside nested scopes."""
+    name = handler.name.name.value if handler.name is not None \
+        and isinstance(handler.name.name, cst.Name) else None
+    return any(isinstance(n, cst.Raise) and n.cause is None and (
+        n.exc is None or (name is not None and isinstance(n.exc, cst.Name)
+                          and n.exc.value == name))
+        for n in iter_nodes(handler.body))
 
 
 def _taken(fact: Fact, taken: set[str]) -> bool:
@@ -3175,6 +3235,15 @@ def _is_pytest_fixture(index: ProjectIndex, func: FunctionInfo) -> bool:
 
 #: nested scopes, by exact type (`_shape` and `_db_work_in` do not enter them)
 _SCOPE_NODE_TYPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+
+#: SQLAlchemy's error classes (last part of the name) that every error a statement of a
+#: SQLAlchemy connection or session raises derives from
+_SQLALCHEMY_BASE_ERRORS = frozenset({"SQLAlchemyError", "DBAPIError"})
+#: connection kinds whose statements' errors SQLAlchemy wraps in those classes (not a
+#: raw DB-API connection: `engine.raw_connection()`, a pool's checkout)
+_SQLALCHEMY_WRAPPED_KINDS = frozenset({
+    "sqlalchemy-connection", "sqlalchemy-async-connection", "session", "scoped-session",
+    "async-session"})
 
 
 def analyse_function(index: ProjectIndex, func: FunctionInfo) -> FlowResult:

@@ -177,6 +177,14 @@ class ExceptWithoutRollback(Rule):
     caller; handing the session to an error hook on the way (`on_error(session, e)`
     as a statement of its own, then the `raise` the handler ends with) is no reuse
     either (a method called on the session there, `session.execute(...)`, still is).
+    Nested `try` blocks follow Python's handler order: where an inner handler
+    re-raises what it caught (`raise`, `raise e`) and an outer one swallows it, the
+    outer handler is reported, not both; where an inner handler catches every
+    database error of its body (a bare `except`, `Exception`, or SQLAlchemy's
+    `SQLAlchemyError` for a session or connection) and raises nothing, that failure
+    never reaches an outer handler, which is judged only by what the inner
+    handler's own code can raise (a fallback query on a connection its `with`
+    closes): the inner handler alone is reported.
     A handler of everything that goes on only where the error is a builtin error no
     driver raises for a failed statement (`if isinstance(e, ValueError) and ...:`,
     pandas' "table already exists", with every other error re-raised, or `if not

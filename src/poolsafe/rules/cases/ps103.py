@@ -4590,3 +4590,47 @@ def warm_up():
 """, files={"models.py": _CLASSFUL_DB},
          note="a caller outside any request goes on with the session after the probe"),
 ]
+
+# The lead, round 25 (eval59's tune half: nextgisweb's Sentry hook, two findings): work on
+# a session inside an inner `try` whose handler catches every database error, and does
+# not raise, cannot fail into an outer handler; the outer one catches only what the inner
+# handler's own body raises (a fallback on a connection of its own). The inner handler is
+# the one that swallows the session's failure, and it alone is reported.
+_NESTED_FALLBACK = """\
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.exc import {inner_error}, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+def instance_id(session: Session, engine):
+    try:
+        try:
+            value = session.scalar(text("SELECT id FROM instance"))
+        except {inner_error}:{inner_mark}
+            {inner_body}
+    except SQLAlchemyError:{outer_mark}
+        log.warning("no instance id")
+        return None
+    return value
+"""
+_FALLBACK_BODY = ("with engine.connect() as con:\n"
+                  "                value = con.scalar(text(\"SELECT id FROM instance\"))")
+
+INVALID += [
+    Case(_NESTED_FALLBACK.format(inner_error="SQLAlchemyError", inner_mark="  # expect: PS103",
+                                 inner_body=_FALLBACK_BODY, outer_mark=""),
+         note="the inner handler swallows the session's failure (reported); the outer one "
+              "catches only the fallback connection's, which its `with` closes"),
+    Case(_NESTED_FALLBACK.format(inner_error="SQLAlchemyError", inner_mark="",
+                                 inner_body='log.warning("retrying")\n            raise',
+                                 outer_mark="  # expect: PS103"),
+         note="the inner handler re-raises: the outer one swallows the session's failure"),
+    Case(_NESTED_FALLBACK.format(inner_error="IntegrityError", inner_mark="  # expect: PS103",
+                                 inner_body=_FALLBACK_BODY, outer_mark="  # expect: PS103"),
+         note="the inner handler takes only IntegrityError: any other failure of the "
+              "session's query reaches the outer handler, which swallows it too"),
+]
