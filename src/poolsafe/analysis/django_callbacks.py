@@ -1,7 +1,7 @@
 """Functions a library runs outside Django's request cycle for the life of the process
 (read by PS107 through `django_threads`): paho-mqtt and AWS IoT SDK MQTT client
 callbacks, `schedule` jobs, `background.task` functions, pyTelegramBotAPI (`telebot`) handlers and
-python-telegram-bot's (before v20) synchronous handler callbacks. Each
+python-telegram-bot's (before v20) synchronous handler and error-handler callbacks. Each
 keeps its thread's Django connection between its runs unless it closes it.
 """
 
@@ -20,7 +20,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts
 from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
-from poolsafe.analysis.values import External, FunctionRef, Instance, Value
+from poolsafe.analysis.values import External, ExternalInstance, FunctionRef, Instance, Value
 from poolsafe.knowledge.django import (
     AWSIOT_CALLBACK_ATTRIBUTES,
     AWSIOT_CALLBACK_METHODS,
@@ -30,7 +30,9 @@ from poolsafe.knowledge.django import (
     PAHO_CALLBACK_METHODS,
     PAHO_CLIENT_TYPES,
     PTB_CALLBACK_KEYWORD,
+    PTB_ERROR_HANDLER_METHOD,
     PTB_HANDLER_CALLBACKS,
+    PTB_PACKAGE,
     SCHEDULE_DO,
     SCHEDULE_EVERY,
     SCHEDULE_MODULE,
@@ -63,7 +65,8 @@ WORDS: tuple[str, ...] = (*PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS,
                           SCHEDULE_EVERY,
                           "background", *sorted(TELEBOT_HANDLER_DECORATORS),
                           *sorted(TELEBOT_REGISTER_METHODS), *sorted(TELEBOT_NEXT_STEP_METHODS),
-                          *sorted(name for _, name in PTB_HANDLER_CALLBACKS))
+                          *sorted(name for _, name in PTB_HANDLER_CALLBACKS),
+                          PTB_ERROR_HANDLER_METHOD)
 
 
 def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
@@ -80,6 +83,7 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
             _schedule_do(index, module, scope, call, out)
             _telebot_register(index, module, scope, call, out)
             _ptb_handler(index, module, scope, call, out)
+            _ptb_error_handler(index, module, scope, call, out)
     for f in module.all_functions:
         if _background_task(index, module, f):
             out.setdefault(id(f.node), BACKGROUND_TASK)
@@ -178,6 +182,36 @@ def _ptb_handler(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | 
     found = _function(index, module, scope, callback) if callback is not None else None
     if found is not None and not found.is_async:
         out.setdefault(id(found.node), PTB_HANDLER)
+
+
+def _ptb_error_handler(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                       call: cst.Call, out: dict[int, str]) -> None:
+    """`dp.add_error_handler(on_error)` (python-telegram-bot before v20) with a synchronous
+    project callback, in a module that imports from `telegram`: the dispatcher's thread
+    runs it after a handler raised, as it runs the handlers. A receiver known to be
+    another library's object (Falcon's `app.add_error_handler(Exception, handler)`) is
+    left alone."""
+    f = call.func
+    if not (isinstance(f, cst.Attribute) and f.attr.value == PTB_ERROR_HANDLER_METHOD):
+        return
+    if not any(_in_package(q, PTB_PACKAGE) for q in module.imports.values()):
+        return
+    receiver = index.evaluate(f.value, module, scope)
+    if isinstance(receiver, (External, ExternalInstance)) \
+            and not _in_package(receiver.qualname, PTB_PACKAGE):
+        return
+    args = positional_args(call)
+    callback = args[0] if args else None
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == PTB_CALLBACK_KEYWORD:
+            callback = arg.value
+    found = _function(index, module, scope, callback) if callback is not None else None
+    if found is not None and not found.is_async:
+        out.setdefault(id(found.node), PTB_HANDLER)
+
+
+def _in_package(qualname: str, package: str) -> bool:
+    return qualname == package or qualname.startswith(package + ".")
 
 
 def _function(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,

@@ -284,6 +284,12 @@ PTB_HANDLER_CALLBACKS: dict[tuple[str, str], int] = {
     ("telegram", "PrefixHandler"): 2,
 }
 PTB_CALLBACK_KEYWORD = "callback"
+#: `dispatcher.add_error_handler(on_error)` (before v20): the dispatcher runs the error
+#: callback (its first argument, also `callback=`) on the thread that ran the handler that
+#: raised, so it is read as a handler callback; the package its dispatcher comes from
+#: (Falcon's `app.add_error_handler(Exception, handler)` runs in the request's thread)
+PTB_ERROR_HANDLER_METHOD = "add_error_handler"
+PTB_PACKAGE = "telegram"
 #: the `Updater` methods that start the dispatcher's thread
 PTB_UPDATER_STARTS: frozenset[str] = frozenset({"start_polling", "start_webhook"})
 #: `bot.register_next_step_handler(message, callback)` and its kin: the bot runs the

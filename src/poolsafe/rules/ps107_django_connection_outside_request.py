@@ -64,7 +64,9 @@ class DjangoConnectionOutsideRequest(Rule):
       (`bot.register_next_step_handler(message, f)`, `..._by_chat_id`,
       `register_for_reply`); and a python-telegram-bot (before v20) handler's
       synchronous callback (`CommandHandler("start", f)`, `MessageHandler(filters, f)`,
-      `CallbackQueryHandler(f)`, ..., also in a `ConversationHandler`), which an
+      `CallbackQueryHandler(f)`, ..., also in a `ConversationHandler`, and the error
+      callback of `dispatcher.add_error_handler(f)` in a module that imports
+      `telegram`), which an
       `Updater` started with `start_polling()` / `start_webhook()` runs on its
       dispatcher's thread (a dispatcher fed by hand in a webhook view,
       `dispatcher.process_update()`, runs it in the request's thread and is not

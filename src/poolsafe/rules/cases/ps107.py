@@ -2731,3 +2731,135 @@ def refunded(receipt_id):
          files={"shop.py": _SHOP_MODELS},
          note="look-alike: the lookup joins another relation than the one read"),
 ]
+
+# python-telegram-bot (before v20): `dispatcher.add_error_handler(on_error)` runs the error
+# callback on the dispatcher's thread, the way it runs the handlers (breadth58: the
+# django-telegram-bot template's `send_stacktrace_to_tg_chat`, which calls `User.get_user`)
+_PTB_ERROR_SETUP = """\
+from telegram.ext import CommandHandler
+
+from errors import on_error
+from handlers import paid
+
+
+def setup_dispatcher(dp):
+    dp.add_handler(CommandHandler("paid", paid))
+    dp.add_error_handler(on_error)
+    return dp
+"""
+_PTB_ERROR_HANDLERS = """\
+def paid(update, context):
+    update.message.reply_text("done")
+"""
+_PTB_ERROR_POLLING = """\
+from telegram.ext import Updater
+
+from dispatcher import setup_dispatcher
+
+
+def run_polling():
+    updater = Updater("token", use_context=True)
+    setup_dispatcher(updater.dispatcher)
+    updater.start_polling()
+    updater.idle()
+
+
+if __name__ == "__main__":
+    run_polling()
+"""
+
+INVALID += [
+    Case("""
+from telegram.ext import CommandHandler, Updater
+
+from models import Order
+
+
+def paid(update, context):
+    update.message.reply_text("done")
+
+
+def on_error(update, context):
+    Order.objects.filter(chat_id=update.effective_chat.id).update(failed=True)  # expect: PS107
+
+
+def main():
+    updater = Updater("token", use_context=True)
+    updater.dispatcher.add_handler(CommandHandler("paid", paid))
+    updater.dispatcher.add_error_handler(on_error)
+    updater.start_polling()
+    updater.idle()
+""", files=_FILES, note="a v13 error handler runs on the dispatcher's thread"),
+    Case("""
+from models import Order
+
+
+def on_error(update, context):
+    if "order" in context.user_data:
+        Order.objects.get(id=context.user_data["order"])  # expect: PS107
+""", files={**_FILES, "dispatcher.py": _PTB_ERROR_SETUP, "handlers.py": _PTB_ERROR_HANDLERS,
+            "run_polling.py": _PTB_ERROR_POLLING}, path="errors.py",
+         note="the error callback of another module, registered on a dispatcher passed to "
+              "a setup function, the updater started by a polling script"),
+]
+
+VALID += [
+    Case("""
+import json
+
+from django.http import JsonResponse
+from telegram import Bot, Update
+from telegram.ext import Dispatcher
+
+from models import Order
+
+bot = Bot("token")
+dispatcher = Dispatcher(bot, None, workers=0)
+
+
+def on_error(update, context):
+    Order.objects.filter(chat_id=update.effective_chat.id).update(failed=True)
+
+
+dispatcher.add_error_handler(on_error)
+
+
+def webhook(request):
+    dispatcher.process_update(Update.de_json(json.loads(request.body), bot))
+    return JsonResponse({"ok": True})
+""", files=_FILES, note="look-alike: an error handler of a dispatcher fed by a webhook view "
+                       "runs in the request's thread; no updater is started"),
+    Case("""
+from telegram.ext import ApplicationBuilder
+
+from models import Order
+
+
+async def on_error(update, context):
+    print(context.error)
+
+
+def main():
+    application = ApplicationBuilder().token("token").build()
+    application.add_error_handler(on_error)
+    application.run_polling()
+""", files=_FILES, note="look-alike: v20's error callback is a coroutine run on the event loop"),
+    Case("""
+import falcon
+
+from models import Order
+
+
+def on_error(req, resp, ex, params):
+    Order.objects.create(note=str(ex))
+    raise falcon.HTTPInternalServerError()
+
+
+app = falcon.App()
+app.add_error_handler(Exception, on_error)
+""", files={**_FILES, "dispatcher.py": _PTB_ERROR_SETUP, "handlers.py": _PTB_ERROR_HANDLERS,
+            "errors.py": "def on_error(update, context):\n    pass\n",
+            "run_polling.py": _PTB_ERROR_POLLING}, path="api.py",
+         note="look-alike: Falcon's add_error_handler runs its handler in the request's "
+              "thread, in a project that also polls a telegram updater"),
+]
