@@ -95,6 +95,11 @@ class PoolWithoutPrePing(Rule):
     neither returns, yields nor stores it, and disposes it (`engine =
     self.engine_for(db)` ... `finally: engine.dispose()`); one caller that keeps
     it (`self.engine = self.engine_for(db)`) keeps it reported.
+    An engine wrapped in SQLAlchemy's (or SQLModel's) `AsyncEngine(...)`
+    (`connectable = AsyncEngine(create_engine(url))`, the Alembic async recipes'
+    form) shares the wrapper's pool and is judged by where the wrapper goes:
+    disposed, or local to one-shot code, it is not reported; bound to a module
+    name an application reads, it is.
     A module-level engine of a script that no project module imports is one run's
     too: the module has an `if __name__ == "__main__":` block, or its top level
     calls a project function (its own `time_query(...)`) or does database work,

@@ -1158,3 +1158,53 @@ VALID += [
                 "def ElevatedButton(text, on_click):\n    on_click(None)\n"},
          note="look-alike: the same script shape on a project module that runs it once"),
 ]
+
+VALID += [
+    Case("""
+import asyncio
+
+from alembic import context
+from sqlmodel import create_engine
+from sqlmodel.ext.asyncio.session import AsyncEngine
+
+from app.settings import DATABASE_URL
+
+
+def do_run_migrations(connection):
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_migrations_online():
+    connectable = AsyncEngine(create_engine(DATABASE_URL, echo=True, future=True))
+    async with connectable.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await connectable.dispose()
+
+
+asyncio.run(run_migrations_online())
+""", path="migrations/env.py",
+         files={"app/__init__.py": "", "app/settings.py":
+                "DATABASE_URL = 'postgresql+asyncpg://app@db/app'\n"},
+         note="an Alembic environment wraps its engine in SQLModel's AsyncEngine(...), "
+         "connects once and disposes the wrapper: the same pool, one run's"),
+]
+
+INVALID += [
+    Case("""
+from fastapi import FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+app = FastAPI()
+engine = AsyncEngine(create_engine("postgresql+asyncpg://app@db/app", future=True))  # expect: PS203
+
+
+@app.get("/orders")
+async def orders():
+    async with engine.connect() as conn:
+        return (await conn.exec_driver_sql("SELECT count(*) FROM orders")).scalar()
+""", note="look-alike: the application's module-level engine in the same wrapper serves "
+         "every request"),
+]
