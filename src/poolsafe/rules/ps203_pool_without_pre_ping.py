@@ -26,6 +26,12 @@ class PoolWithoutPrePing(Rule):
     built without `pool_pre_ping=True`:
     - a `create_engine(...)` / `create_async_engine(...)` call, reported at the
       call;
+    - the engine fastapi-sqlalchemy's middleware builds from its keyword
+      arguments (`app.add_middleware(DBSessionMiddleware, db_url=...,
+      engine_args={...})`: `create_engine(db_url, **engine_args)`), judged by
+      `db_url` and `engine_args` and reported at the call (not fixed: the setting
+      goes into the `engine_args` mapping); one handed `custom_engine=` is the
+      project's own engine, judged where it is built;
     - a Flask-SQLAlchemy configuration whose `SQLALCHEMY_DATABASE_URI` is a server
       database and whose `SQLALCHEMY_ENGINE_OPTIONS` lack `pool_pre_ping`: a
       config class (attributes inherited from project base classes count), a

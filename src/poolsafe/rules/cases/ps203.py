@@ -1208,3 +1208,39 @@ async def orders():
 """, note="look-alike: the application's module-level engine in the same wrapper serves "
          "every request"),
 ]
+
+_MIDDLEWARE_APP = """\
+import os
+
+from fastapi import FastAPI
+from fastapi_sqlalchemy import DBSessionMiddleware, db
+from sqlalchemy import create_engine, text
+
+app = FastAPI()
+app.add_middleware(DBSessionMiddleware, {args}){mark}
+
+
+@app.get("/orders")
+def orders():
+    return db.session.execute(text("SELECT count(*) FROM orders")).scalar()
+"""
+
+INVALID += [
+    Case(_MIDDLEWARE_APP.format(
+        args="db_url=os.environ.get(\"DATABASE_URL\", \"postgresql://app@db/app\"), "
+             "engine_args={\"pool_size\": 5}", mark="  # expect: PS203"),
+         note="fastapi-sqlalchemy's middleware builds the app's PostgreSQL engine from "
+              "db_url and engine_args, without pre-ping",
+         unfixable="`DBSessionMiddleware` builds the engine: add `pool_pre_ping: True` "
+                   "to the engine_args mapping it is given"),
+]
+
+VALID += [
+    Case(_MIDDLEWARE_APP.format(
+        args="db_url=\"postgresql://app@db/app\", engine_args={\"pool_pre_ping\": True}",
+        mark=""), note="look-alike: the middleware's engine_args pre-ping"),
+    Case(_MIDDLEWARE_APP.format(
+        args="custom_engine=create_engine(\"sqlite:///app.db\")", mark=""),
+         note="look-alike: the middleware is handed the project's own engine (judged where "
+              "it is built: a SQLite file here)"),
+]
