@@ -64,7 +64,8 @@ def test_fix_rate_over_invalid_cases() -> None:
         "PS210": Counter(safe=9, unsafe=1),
         # (12: round 51's twins of the one-shot call graph: a MySQL engine factory a
         # Flask app also calls, and one no project code calls)
-        "PS211": Counter(safe=12, unsafe=1),
+        # (1 not fixable: round 25's engine fastapi-sqlalchemy's middleware builds)
+        "PS211": Counter(safe=12, unsafe=1, **{"not fixable": 1}),
     }
 
 

@@ -48,6 +48,9 @@ from poolsafe.knowledge.frameworks import (
     ENGINE_URL_KEYWORD,
     FLASK_APP_TYPES,
     FLASK_SQLALCHEMY_OPTIONS_KEYWORD,
+    MIDDLEWARE_ENGINES,
+    MIDDLEWARE_OPTIONS_KEYWORD,
+    MIDDLEWARE_URL_KEYWORD,
     NON_POOLING_CLASSES,
 )
 
@@ -106,6 +109,25 @@ def _connected_in(func: FunctionInfo, call: cst.Call) -> bool:
         and n.func.attr.value == "connect" and isinstance(n.func.value, cst.Name)
         and n.func.value.value in names
         for n in iter_nodes(func.node.body))
+
+
+def middleware_engine_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall]:
+    """Every call that has a middleware build the application's engine from its
+    keyword arguments (`MIDDLEWARE_ENGINES`): `app.add_middleware(DBSessionMiddleware,
+    db_url=..., engine_args=...)`, or the class called with the app itself. `qualname`
+    is the middleware's."""
+    for call, func in inventory(module).calls:
+        if keyword_arg(call, MIDDLEWARE_URL_KEYWORD) is None:
+            continue  # `custom_engine=`: the project's engine, judged where it is built
+        target: cst.BaseExpression = call.func
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "add_middleware":
+            args = positional_args(call)
+            if not args:
+                continue
+            target = args[0]
+        qual = external_name(index, target, module, func)
+        if qual is not None and qual_match(qual, MIDDLEWARE_ENGINES):
+            yield EngineCall(call, qual, module, func)
 
 
 def engine_url(call: cst.Call) -> cst.BaseExpression | None:
@@ -416,6 +438,9 @@ class EngineSite:
     #: the function a configuration's reported setting is written in (None: a
     #: module's or a class's top level)
     func: FunctionInfo | None = None
+    #: the library class that builds the engine from this call's keyword arguments
+    #: (`DBSessionMiddleware`); None for an engine call or a Flask-SQLAlchemy config
+    built_by: str | None = None
 
 
 _SITES: weakref.WeakKeyDictionary[ModuleInfo, list[EngineSite]] = weakref.WeakKeyDictionary()
@@ -432,18 +457,19 @@ def engine_sites(index: ProjectIndex, module: ModuleInfo) -> list[EngineSite]:
 
 def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSite]:
     for ec in engine_calls(index, module):
-        url = engine_url(ec.call)
-        dialect = None if url is None else dialect_of(
-            string_prefix(index, url, module, ec.func))
-        evidence = None
-        if dialect is None and url is not None and not _placeholder(index, url, module, ec.func):
-            from poolsafe.analysis.env_urls import environment_dialect
-
-            from_env = environment_dialect(index, url, module, ec.func)
-            dialect, evidence = from_env if from_env is not None else _declared(index, module)
+        dialect, evidence = _url_dialect(index, module, ec.func, engine_url(ec.call))
         short = ec.qualname.rsplit(".", 1)[-1]
         yield EngineSite(f"`{short}()`", dialect, call_options(index, ec.call, module, ec.func),
                          ec.call, call=ec.call, dialect_evidence=evidence)
+    for ec in middleware_engine_calls(index, module):
+        dialect, evidence = _url_dialect(index, module, ec.func,
+                                         keyword_arg(ec.call, MIDDLEWARE_URL_KEYWORD))
+        short = ec.qualname.rsplit(".", 1)[-1]
+        given = keyword_arg(ec.call, MIDDLEWARE_OPTIONS_KEYWORD)
+        args = Options() if given is None else mapping_options(index, given, module, ec.func)
+        yield EngineSite(f"`{short}`'s engine (`{MIDDLEWARE_OPTIONS_KEYWORD}=`)", dialect,
+                         args, ec.call, call=ec.call, dialect_evidence=evidence,
+                         built_by=short)
     for unit in flask_config_units(index, module):
         dialect = None
         evidence = None
@@ -479,6 +505,20 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
         yield EngineSite("`SQLAlchemy(engine_options=...)`", None,
                          mapping_options(index, opts.expr, opts.module, opts.func), opts.expr,
                          call=call, from_config=True)
+
+
+def _url_dialect(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                 url: cst.BaseExpression | None) -> tuple[str | None, str | None]:
+    """The dialect of an engine's URL expression, and the evidence when it comes
+    from the environment's files or the declared drivers rather than the text."""
+    dialect = None if url is None else dialect_of(string_prefix(index, url, module, func))
+    evidence = None
+    if dialect is None and url is not None and not _placeholder(index, url, module, func):
+        from poolsafe.analysis.env_urls import environment_dialect
+
+        from_env = environment_dialect(index, url, module, func)
+        dialect, evidence = from_env if from_env is not None else _declared(index, module)
+    return dialect, evidence
 
 
 def _config_dialect(index: ProjectIndex, module: ModuleInfo,

@@ -2123,6 +2123,48 @@ class FunctionFlow:
             return True
         return self._called_in_dialect_branches
 
+    def _failed_read_left(self, node: cst.With, fact: Aborted, ended: dict[str, bool]) -> bool:
+        """The handler that caught the error returns at once, out of a `session.begin()`
+        block whose session a `with` closes on the way out (`with Session() as s,
+        s.begin():`, or an enclosing `with Session() as s:`): its `try` only executed
+        statements, and nothing in the block queued objects. The exit's commit meets a
+        transaction with no pending flush (PostgreSQL ends the aborted one with a
+        rollback) and the session is closed right after; nothing goes on with it, as
+        with a helper whose swallowed read is a block's last use of its session."""
+        resource = fact.resource
+        kind = self.res.kind(resource)
+        if kind is None or not kind.is_session or _queues_objects(node.body, resource):
+            return False
+        if not ended.get(resource) and not self._closed_by_enclosing_with(node, resource):
+            return False
+        handler = self.result.handlers[fact.handler]
+        attempt = next((t for t in iter_nodes(node.body) if isinstance(t, cst.Try)
+                        and any(h is handler for h in t.handlers)), None)
+        if attempt is None or not _only_executes(attempt.body, resource):
+            return False
+        statements = body_statements(handler.body)
+        if not statements or not any(isinstance(n, cst.Return) for n in iter_nodes(statements[-1])):
+            return False
+        return not any(isinstance(n, (cst.Name, cst.Attribute)) and dotted_name(n) == resource
+                       for st in statements for n in iter_nodes(st))
+
+    def _closed_by_enclosing_with(self, node: cst.With, resource: str) -> bool:
+        """An enclosing `with <session factory>(...) as resource:` of the function
+        holds `node`: leaving `node` by `return` leaves it too, which closes the session."""
+        for outer in iter_nodes(self.func.node.body):
+            if isinstance(outer, cst.With) and outer is not node \
+                    and any(n is node for n in iter_nodes(outer.body)):
+                for item in outer.items:
+                    if isinstance(item.asname, cst.AsName) \
+                            and isinstance(item.asname.name, cst.Name) \
+                            and item.asname.name.value == resource \
+                            and isinstance(item.item, cst.Call) \
+                            and not (isinstance(item.item.func, cst.Attribute)
+                                     and item.item.func.attr.value in ("begin", "begin_nested")):
+                        kind = self.res.kind(resource)
+                        return kind is not None and kind.is_session
+        return False
+
     def _commit_rolls_back(self, node: cst.Try | cst.TryStar, resource: str) -> bool:
         """The session's class rolls back a failed commit before re-raising it, and
         the `try` body only queues objects on it and commits them (itself or through
@@ -2287,6 +2329,8 @@ class FunctionFlow:
             if attr != "exc":
                 for fact in st:
                     if isinstance(fact, Aborted) and fact.resource in commits:
+                        if attr == "ret" and self._failed_read_left(node, fact, ended):
+                            continue
                         self._report_handler(fact, "the transaction commits on exit", node)
             st = _through_exits(st, closes, managed | closes | commits)
             if attr == "exc" and fresh:

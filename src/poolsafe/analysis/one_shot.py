@@ -84,6 +84,7 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
     """Why the engine `call` builds never keeps an idle connection, or None."""
     func = next((f for c, f in module.calls if c is call), None)
     scope: cst.CSTNode = func.node.body if func is not None else module.tree
+    call = _async_engine_wrapper(index, module, func, scope, call) or call
     name = _assigned_name(scope, call)
     if func is not None and _returned_to_one_shot(index, func, call, name):
         return "built by a factory that only code running once per process calls, which drops it"
@@ -117,6 +118,31 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
         return "a module that only scripts import: each run uses it once and ends"
     if func is None and _standalone_script(index, module):
         return "a script's module that nothing imports: each run uses it once and ends"
+    return None
+
+
+#: SQLAlchemy's asyncio engine class, also re-exported by SQLModel: `AsyncEngine(
+#: create_engine(url))` wraps a sync engine and is that engine (same pool)
+_ASYNC_ENGINE_CLASSES = frozenset({
+    "sqlalchemy.ext.asyncio.AsyncEngine", "sqlalchemy.ext.asyncio.engine.AsyncEngine",
+    "sqlmodel.ext.asyncio.session.AsyncEngine",
+})
+
+
+def _async_engine_wrapper(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                          scope: cst.CSTNode, call: cst.Call) -> cst.Call | None:
+    """The `AsyncEngine(...)` call whose only argument is the engine `call` builds
+    (`connectable = AsyncEngine(create_engine(url))`, SQLModel's and the Alembic async
+    recipes' form): the wrapper holds the same pool, so where it goes is where the
+    engine goes (disposed, kept local, bound to a module name)."""
+    for node in iter_nodes(scope):
+        if isinstance(node, cst.Call) and len(node.args) == 1 \
+                and node.args[0].keyword is None and not node.args[0].star \
+                and node.args[0].value is call:
+            value = index.evaluate(node.func, module, func)
+            if isinstance(value, External) and value.qualname in _ASYNC_ENGINE_CLASSES:
+                return node
+            return None
     return None
 
 

@@ -331,6 +331,15 @@ ENGINE_CONSTRUCTORS: frozenset[tuple[str, str]] = frozenset(
      ("sqlmodel", "create_engine")}
 )
 ENGINE_URL_KEYWORD = "url"
+#: Middleware that builds the application's engine itself from keyword arguments:
+#: fastapi-sqlalchemy's `app.add_middleware(DBSessionMiddleware, db_url=...,
+#: engine_args={...})` calls `create_engine(db_url, **engine_args)` (a `custom_engine=`
+#: passed instead is the project's own engine, judged where it is built).
+MIDDLEWARE_ENGINES: frozenset[tuple[str, str]] = frozenset(
+    {("fastapi_sqlalchemy", "DBSessionMiddleware")}
+)
+MIDDLEWARE_URL_KEYWORD = "db_url"
+MIDDLEWARE_OPTIONS_KEYWORD = "engine_args"
 
 #: `sqlalchemy.engine.URL.create(drivername, ...)` builds a URL from parts; the
 #: second item is the dotted tail of the qualified name.

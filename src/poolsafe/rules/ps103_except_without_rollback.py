@@ -94,6 +94,15 @@ class ExceptWithoutRollback(Rule):
     subcommand's handler, a Django management command's `handle()`): its
     framework ends the process when it
     returns. (A function merely called from `main()` still is: `main()` may go on.)
+    Nor is a handler that returns at once, out of a `session.begin()` block whose
+    session a `with` of the same function closes on the way out (`with Session()
+    as s, s.begin():`, or `with s.begin():` inside `with Session() as s:`), when
+    its `try` only executed statements (`query`, `execute`, `get`, ...), nothing
+    in the block queues objects, and the handler does not touch the session: the
+    exit's commit meets a transaction with no pending flush (PostgreSQL ends the
+    aborted one with a rollback) and the session is closed right after. An object
+    queued in the block (`s.add(...)`, autoflushed by the read) keeps it reported:
+    the commit raises instead of the handler's answer.
 
     Handlers that only catch non-database errors (`KeyError`, `ValueError`, and
     the errors a client raises while reading a result that the database returned

@@ -26,6 +26,12 @@ class PoolWithoutPrePing(Rule):
     built without `pool_pre_ping=True`:
     - a `create_engine(...)` / `create_async_engine(...)` call, reported at the
       call;
+    - the engine fastapi-sqlalchemy's middleware builds from its keyword
+      arguments (`app.add_middleware(DBSessionMiddleware, db_url=...,
+      engine_args={...})`: `create_engine(db_url, **engine_args)`), judged by
+      `db_url` and `engine_args` and reported at the call (not fixed: the setting
+      goes into the `engine_args` mapping); one handed `custom_engine=` is the
+      project's own engine, judged where it is built;
     - a Flask-SQLAlchemy configuration whose `SQLALCHEMY_DATABASE_URI` is a server
       database and whose `SQLALCHEMY_ENGINE_OPTIONS` lack `pool_pre_ping`: a
       config class (attributes inherited from project base classes count), a
@@ -98,6 +104,11 @@ class PoolWithoutPrePing(Rule):
     neither returns, yields nor stores it, and disposes it (`engine =
     self.engine_for(db)` ... `finally: engine.dispose()`); one caller that keeps
     it (`self.engine = self.engine_for(db)`) keeps it reported.
+    An engine wrapped in SQLAlchemy's (or SQLModel's) `AsyncEngine(...)`
+    (`connectable = AsyncEngine(create_engine(url))`, the Alembic async recipes'
+    form) shares the wrapper's pool and is judged by where the wrapper goes:
+    disposed, or local to one-shot code, it is not reported; bound to a module
+    name an application reads, it is.
     A module-level engine of a script that no project module imports is one run's
     too: the module has an `if __name__ == "__main__":` block, or its top level
     calls a project function (its own `time_query(...)`) or does database work,

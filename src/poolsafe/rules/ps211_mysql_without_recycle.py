@@ -25,7 +25,11 @@ class MysqlWithoutRecycle(Rule):
     (`0 < pool_recycle < wait_timeout`). `wait_timeout` is read from `my.cnf` or
     a compose `mysqld --wait-timeout=N` in the repository, else MySQL's default
     of 28800 seconds (8 hours). `pool_recycle=-1` (no recycling) and values at
-    or above `wait_timeout` do not count.
+    or above `wait_timeout` do not count. The engine fastapi-sqlalchemy's
+    middleware builds (`app.add_middleware(DBSessionMiddleware, db_url=...,
+    engine_args={...})`, which calls `create_engine(db_url, **engine_args)`) is
+    judged the same way, by its `db_url` and `engine_args`, and reported at the
+    call (the fix leaves it: the setting goes into the `engine_args` mapping).
 
     Flask-SQLAlchemy configuration is not reported: Flask-SQLAlchemy sets
     `pool_recycle=7200` for MySQL itself. Engines with `NullPool`, test modules,

@@ -48,6 +48,9 @@ def fix_pre_ping(ctx: FileContext, finding: RawFinding) -> FixOutcome:
     site = next((s for s in engine_sites(ctx.index, ctx.module) if s.anchor is node), None)
     if site is None:
         return Unfixable(CODE, "the engine configuration was not found")
+    if site.built_by is not None:
+        return Unfixable(CODE, f"`{site.built_by}` builds the engine: add `pool_pre_ping: True` "
+                         "to the engine_args mapping it is given")
     plan = FixPlan(CODE, "add pool_pre_ping=True")
     if not site.from_config:
         if not isinstance(node, cst.Call):

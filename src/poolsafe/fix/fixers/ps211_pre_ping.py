@@ -32,6 +32,9 @@ def fix_mysql_pre_ping(ctx: FileContext, finding: RawFinding) -> FixOutcome:
         return Unfixable(CODE, "the engine call was not found")
     if unprotected_mysql(ctx.index, ctx.module, site) is None:
         return Unfixable(CODE, "the engine is protected already")
+    if site.built_by is not None:
+        return Unfixable(CODE, f"`{site.built_by}` builds the engine: add `pool_pre_ping: True` "
+                         "to the engine_args mapping it is given")
     call = finding.node
     plan = FixPlan(CODE, "add pool_pre_ping=True")
     own = next((a for a in call.args if a.keyword is not None and a.keyword.value == KEY), None)

@@ -4634,3 +4634,51 @@ INVALID += [
          note="the inner handler takes only IntegrityError: any other failure of the "
               "session's query reaches the outer handler, which swallows it too"),
 ]
+
+_READ_ROUTE = """\
+from flask import Blueprint, jsonify
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from .models import Course, Enrollment
+
+ReadSession = sessionmaker(bind=create_engine("postgresql://app@db/school"))
+bp = Blueprint("courses", __name__)
+
+
+@bp.get("/courses/<int:course_id>/students")
+def students(course_id):
+    with ReadSession() as session, session.begin():%s
+        try:
+            rows = session.query(Enrollment).filter(Enrollment.course_id == course_id).all()
+        except Exception as e:%s
+            return jsonify({"error": str(e)}), 500
+        return jsonify([r.student_id for r in rows])
+"""
+
+_READ_FILES = {"__init__.py": "", "models.py": "class Course:\n    pass\n\n\n"
+               "class Enrollment:\n    course_id = 0\n    student_id = 0\n"}
+
+VALID += [
+    Case(_READ_ROUTE % ("", ""), path="routes.py", files=_READ_FILES,
+         note="the handler of a failed read returns at once: the block's exit commits a "
+              "transaction with nothing pending (PostgreSQL ends the aborted one with a "
+              "rollback) and the with closes the session; nothing goes on with it"),
+    Case((_READ_ROUTE % ("", "")).replace(
+        "    with ReadSession() as session, session.begin():\n",
+        "    with ReadSession() as session:\n      with session.begin():\n").replace(
+        "\n        ", "\n          "), path="routes.py", files=_READ_FILES,
+         note="the same with the session's with and its begin() block nested"),
+]
+
+INVALID += [
+    Case(_READ_ROUTE % ("\n        session.add(Course())", "  # expect: PS103"),
+         path="routes.py", files=_READ_FILES,
+         note="look-alike: an object queued before the read (autoflushed by it): a failed "
+              "flush leaves the session pending rollback, and the exit's commit raises "
+              "instead of the handler's answer",
+         unfixable="the fix would change behaviour beyond the release: in `students`: "
+                   "`session.rollback()` in the handler also undoes `session.add(Course())`, "
+                   "run before the `try` in the same transaction, and the code after it goes "
+                   "on as if that were kept"),
+]

@@ -1228,3 +1228,89 @@ def create_app():
 """, path="app.py",
          note="no loader in the function: the URI runs with Flask-SQLAlchemy's defaults"),
 ]
+
+VALID += [
+    Case("""
+import asyncio
+
+from alembic import context
+from sqlmodel import create_engine
+from sqlmodel.ext.asyncio.session import AsyncEngine
+
+from app.settings import DATABASE_URL
+
+
+def do_run_migrations(connection):
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_migrations_online():
+    connectable = AsyncEngine(create_engine(DATABASE_URL, echo=True, future=True))
+    async with connectable.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await connectable.dispose()
+
+
+asyncio.run(run_migrations_online())
+""", path="migrations/env.py",
+         files={"app/__init__.py": "", "app/settings.py":
+                "DATABASE_URL = 'postgresql+asyncpg://app@db/app'\n"},
+         note="an Alembic environment wraps its engine in SQLModel's AsyncEngine(...), "
+         "connects once and disposes the wrapper: the same pool, one run's"),
+]
+
+INVALID += [
+    Case("""
+from fastapi import FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+app = FastAPI()
+engine = AsyncEngine(create_engine("postgresql+asyncpg://app@db/app", future=True))  # expect: PS203
+
+
+@app.get("/orders")
+async def orders():
+    async with engine.connect() as conn:
+        return (await conn.exec_driver_sql("SELECT count(*) FROM orders")).scalar()
+""", note="look-alike: the application's module-level engine in the same wrapper serves "
+         "every request"),
+]
+
+_MIDDLEWARE_APP = """\
+import os
+
+from fastapi import FastAPI
+from fastapi_sqlalchemy import DBSessionMiddleware, db
+from sqlalchemy import create_engine, text
+
+app = FastAPI()
+app.add_middleware(DBSessionMiddleware, {args}){mark}
+
+
+@app.get("/orders")
+def orders():
+    return db.session.execute(text("SELECT count(*) FROM orders")).scalar()
+"""
+
+INVALID += [
+    Case(_MIDDLEWARE_APP.format(
+        args="db_url=os.environ.get(\"DATABASE_URL\", \"postgresql://app@db/app\"), "
+             "engine_args={\"pool_size\": 5}", mark="  # expect: PS203"),
+         note="fastapi-sqlalchemy's middleware builds the app's PostgreSQL engine from "
+              "db_url and engine_args, without pre-ping",
+         unfixable="`DBSessionMiddleware` builds the engine: add `pool_pre_ping: True` "
+                   "to the engine_args mapping it is given"),
+]
+
+VALID += [
+    Case(_MIDDLEWARE_APP.format(
+        args="db_url=\"postgresql://app@db/app\", engine_args={\"pool_pre_ping\": True}",
+        mark=""), note="look-alike: the middleware's engine_args pre-ping"),
+    Case(_MIDDLEWARE_APP.format(
+        args="custom_engine=create_engine(\"sqlite:///app.db\")", mark=""),
+         note="look-alike: the middleware is handed the project's own engine (judged where "
+              "it is built: a SQLite file here)"),
+]

@@ -246,3 +246,31 @@ INVALID += [
          note="a factory no project code calls: a library's users may call it per request "
               "(not one-shot by the lead's policy)"),
 ]
+
+_MIDDLEWARE_APP = """\
+from fastapi import FastAPI
+from fastapi_sqlalchemy import DBSessionMiddleware, db
+from sqlalchemy import text
+
+app = FastAPI()
+app.add_middleware(DBSessionMiddleware, db_url="mysql+pymysql://app@db/app"{args}){mark}
+
+
+@app.get("/orders")
+def orders():
+    return db.session.execute(text("SELECT count(*) FROM orders")).scalar()
+"""
+
+INVALID += [
+    Case(_MIDDLEWARE_APP.format(args=", engine_args={\"pool_size\": 5}",
+                                mark="  # expect: PS211"),
+         note="fastapi-sqlalchemy's middleware builds the app's engine from db_url and "
+              "engine_args: a MySQL pool with neither recycle nor pre-ping",
+         unfixable="`DBSessionMiddleware` builds the engine: add `pool_pre_ping: True` "
+                   "to the engine_args mapping it is given"),
+]
+
+VALID += [
+    Case(_MIDDLEWARE_APP.format(args=", engine_args={\"pool_recycle\": 3600}", mark=""),
+         note="look-alike: the middleware's engine_args recycle below wait_timeout"),
+]
