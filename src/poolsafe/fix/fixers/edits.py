@@ -29,7 +29,7 @@ from poolsafe.analysis.flow import (
 )
 from poolsafe.analysis.index import ProjectIndex, method_alias
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.values import FunctionRef, LibraryObject
+from poolsafe.analysis.values import ClassRef, FunctionRef, LibraryObject
 from poolsafe.analysis.version_caps import caps_below
 from poolsafe.fix.equivalence.releases import unrecognised_release
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
@@ -1424,9 +1424,15 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     if region.guarded is None and _tested_for_none(region.stmts, var):
         # `if conn:` around the work: the checkout may be None (a wrapper that returns
         # None when it cannot connect), and an unguarded release in `finally` raises
-        # AttributeError on that path, where the original returned
-        plan.mark_unsafe(f"`{var}` may be None (the code tests it), and the release in "
-                         "`finally` would raise on that path")
+        # AttributeError on that path, where the original returned. When the checkout
+        # is the connection or None and nothing else (no wrapper return of False, 0 or
+        # a string), the release goes under `if conn is not None:`: the None path runs
+        # the same statements and releases nothing, as the original did
+        if _connection_or_none(ctx.index, ctx.module, func, site):
+            region.none_guard = var
+        else:
+            plan.mark_unsafe(f"`{var}` may be None (the code tests it), and the release in "
+                             "`finally` would raise on that path")
     if region.guarded is None and not region.guards \
             and _wrapper_may_give_none(ctx.index, ctx.module, func, site):
         # `get_db()` prints and returns None when it cannot connect: an unguarded
@@ -1437,6 +1443,67 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     note_release(plan, release.code(var))
     wrap_try(module, plan, region, release.code(var))
     return plan
+
+
+def _connection_or_none(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                        site: AcquireSite) -> bool:
+    """`site`'s checkout is the connection or None, nothing else: the driver's own call, or a
+    project wrapper each of whose returns is None, a call that is not a project function's, or
+    a name bound in the wrapper only to such values (`conn = None` ... `return conn`). A
+    `return False`, `return 0`, a string or a literal container, a project function's call
+    (not followed) or a parameter returned leave it unproven."""
+    if site.conn.packed is not None:
+        return False
+    if site.conn.via is None:
+        return True
+    callee = index.evaluate(site.call.func, module, func)
+    if not isinstance(callee, FunctionRef):
+        return False
+    wrapper = callee.func.node
+    body = wrapper.body
+    params = {p.name.value for p in (*wrapper.params.posonly_params, *wrapper.params.params,
+                                     *wrapper.params.kwonly_params)}
+    bound: dict[str, list[cst.BaseExpression]] = {}
+    for node in iter_nodes(body):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    bound.setdefault(target.target.value, []).append(node.value)
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For,
+                               cst.WithItem, cst.ExceptHandler, cst.Global, cst.Nonlocal)):
+            # bound another way: only plain `name = value` statements are followed
+            for name in _bound_names(node):
+                bound.setdefault(name, []).append(cst.Name("False"))
+
+    def plain(value: cst.BaseExpression | None, depth: int) -> bool:
+        if value is None or (isinstance(value, cst.Name) and value.value == "None"):
+            return True
+        if isinstance(value, cst.Await):
+            return plain(value.expression, depth)
+        if isinstance(value, cst.Call):
+            # a driver's or library's call; a project function or class is not followed
+            return not isinstance(index.evaluate(value.func, callee.func.module, callee.func),
+                                  (FunctionRef, ClassRef))
+        if isinstance(value, cst.Name) and depth < 3 and value.value not in params \
+                and value.value in bound:
+            return all(plain(v, depth + 1) for v in bound[value.value])
+        return False
+
+    return all(plain(n.value, 0) for n in callee.func.returns)
+
+
+def _bound_names(node: cst.CSTNode) -> list[str]:
+    """The plain names a binding other than `name = value` binds."""
+    targets: list[cst.CSTNode] = []
+    if isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For)):
+        targets = [node.target]
+    elif isinstance(node, cst.WithItem) and node.asname is not None:
+        targets = [node.asname.name]
+    elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+        targets = [node.name.name]
+    elif isinstance(node, (cst.Global, cst.Nonlocal)):
+        return [n.name.value for n in node.names]
+    return [n.value for t in targets for n in iter_nodes(t) if isinstance(n, cst.Name)]
 
 
 def _wrapper_may_give_none(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
