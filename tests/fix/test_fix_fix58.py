@@ -191,3 +191,17 @@ def test_a_name_the_wrapper_binds_another_way_stays_unsafe() -> None:
     source = wrapper + IF_CONN
     text, left, _applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
     assert text == source and UNSAFE in left
+
+
+@pytest.mark.parametrize("binding", [
+    "    conn, _ = other()\n",
+    "    def conn():\n        pass\n",
+])
+def test_a_name_bound_once_to_none_and_once_otherwise_stays_unsafe(binding: str) -> None:
+    """`conn = None` plus `conn, _ = other()` (or a nested `def conn`): only the `None`
+    would be a plain `name = value` binding; the other is not followed, so no proof."""
+    wrapper = NAME_OR_NONE.replace("    return conn\n", binding + "    return conn\n")
+    wrapper += "\n\ndef other():\n    return False, 0\n"
+    source = wrapper + IF_CONN
+    text, left, _applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
+    assert text == source and UNSAFE in left

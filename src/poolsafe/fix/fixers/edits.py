@@ -1469,8 +1469,14 @@ def _connection_or_none(index: ProjectIndex, module: ModuleInfo, func: FunctionI
             for target in node.targets:
                 if isinstance(target.target, cst.Name):
                     bound.setdefault(target.target.value, []).append(node.value)
+                else:
+                    # `conn, cur = ...`: not followed
+                    for n in iter_nodes(target.target):
+                        if isinstance(n, cst.Name):
+                            bound.setdefault(n.value, []).append(cst.Name("False"))
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For,
-                               cst.WithItem, cst.ExceptHandler, cst.Global, cst.Nonlocal)):
+                               cst.WithItem, cst.ExceptHandler, cst.Global, cst.Nonlocal,
+                               cst.ImportAlias, cst.FunctionDef, cst.ClassDef)):
             # bound another way: only plain `name = value` statements are followed
             for name in _bound_names(node):
                 bound.setdefault(name, []).append(cst.Name("False"))
@@ -1503,6 +1509,10 @@ def _bound_names(node: cst.CSTNode) -> list[str]:
         targets = [node.name.name]
     elif isinstance(node, (cst.Global, cst.Nonlocal)):
         return [n.name.value for n in node.names]
+    elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        targets = [node.name]
+    elif isinstance(node, cst.ImportAlias):
+        targets = [node.asname.name] if node.asname is not None else [node.name]
     return [n.value for t in targets for n in iter_nodes(t) if isinstance(n, cst.Name)]
 
 
