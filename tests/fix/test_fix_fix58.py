@@ -205,3 +205,101 @@ def test_a_name_bound_once_to_none_and_once_otherwise_stays_unsafe(binding: str)
     source = wrapper + IF_CONN
     text, left, _applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
     assert text == source and UNSAFE in left
+
+
+# ---------------------------------------------------------------------------------
+# A release the fix moves into the `finally`, reached by the original on the None path:
+# there the original's own `conn.close()` raised AttributeError; behind the guard it
+# would not run, and the function would return. Main 63bbe0e's guard for a wrapper that
+# may give None (fix56) did this (found by construction in this round, not in the
+# sample); the guard is now refused, and the fix left unsafe, in that case.
+
+#: main 63bbe0e made this a safe fix that returned 0 where the original raised
+CLOSE_ON_THE_NONE_PATH = RETURNS_NONE + """
+
+def order_count(customer, cached=None):
+    conn = get_db()
+    if cached:
+        return cached
+    conn.close()
+    return 0
+"""
+
+#: the same through a test of the checkout: the close after the `if conn:`
+CLOSE_AFTER_THE_TEST = RETURNS_NONE + """
+
+def order_count(customer):
+    conn = get_db()
+    if conn:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM orders WHERE customer = %s", (customer,))
+        if customer == "vip":
+            return cur.fetchone()[0]
+    conn.close()
+    return 0
+"""
+
+MOVED = ("unsafe fix available (--unsafe-fixes): a release of `conn` the fix moves into "
+         "the `finally` ran on the path where `conn` is None (and raised there); behind "
+         "`if conn is not None:` it would not")
+
+
+@pytest.mark.parametrize("source", [CLOSE_ON_THE_NONE_PATH, CLOSE_AFTER_THE_TEST],
+                         ids=["wrapper", "tested"])
+def test_a_moved_close_the_none_path_reached_leaves_the_fix_unsafe(
+        driver: Callable[[bool], None], source: str) -> None:
+    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
+    assert text == source and applied == [] and left == [MOVED]
+    unsafe_text, _left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=True)
+    assert applied == [False] and GUARDED_FINALLY in unsafe_text
+    checked("PS102", {"case.py": unsafe_text})
+    driver(False)
+    before = _run(source, "ann")
+    assert before == ("raises", ("AttributeError", "'NoneType' object has no attribute 'close'"))
+    # what the guarded fix (safe at main for the wrapper shape) does there instead
+    assert _run(unsafe_text, "ann") == ("returns", 0)
+
+
+#: the close after a first use of the checkout in the same block (fixcorpus56's
+#: StoreMyProjects shape), and a close inside the `if conn:`: the None path raised at
+#: `conn.cursor()`, or never reached the close, so the guard keeps the behaviour
+CLOSE_AFTER_A_USE = RETURNS_NONE + """
+
+def order_count(customer):
+    conn = get_db()
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM orders WHERE customer = %s", (customer,))
+    if customer == "vip":
+        return cur.fetchone()[0]
+    conn.close()
+    return 0
+"""
+
+CLOSE_UNDER_THE_TEST = RETURNS_NONE + """
+
+def order_count(customer):
+    conn = get_db()
+    if conn:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM orders WHERE customer = %s", (customer,))
+        if customer == "vip":
+            return cur.fetchone()[0]
+        conn.close()
+    return 0
+"""
+
+
+@pytest.mark.parametrize("source", [CLOSE_AFTER_A_USE, CLOSE_UNDER_THE_TEST],
+                         ids=["after-a-use", "under-the-test"])
+def test_a_moved_close_the_none_path_never_reached_keeps_the_safe_guard(
+        driver: Callable[[bool], None], source: str) -> None:
+    text = _fixed(source)
+    assert GUARDED_FINALLY in text, text
+    for ok in (False, True):
+        for customer in ("ann", "vip"):
+            driver(ok)
+            before = _run(source, customer)
+            closed_before = _Conn.closed
+            driver(ok)
+            assert _run(text, customer) == before
+            assert _Conn.closed == (1 if ok else 0) and closed_before <= 1

@@ -1440,9 +1440,95 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         # original's exception (or of its return, where nothing used the checkout);
         # a guard that leaves on None before the `try` (`if not conn: return`) needs none
         region.none_guard = var
+    if region.none_guard is not None and not _moved_releases_skip_none(
+            region.stmts, region.removals, var):
+        # `conn = get_db(); if cached: return cached; conn.close()`: on the None path
+        # the original's own close raised AttributeError; moved behind the guard it
+        # would not, and the function would return instead
+        plan.mark_unsafe(f"a release of `{var}` the fix moves into the `finally` ran on "
+                         f"the path where `{var}` is None (and raised there); behind "
+                         f"`if {var} is not None:` it would not")
     note_release(plan, release.code(var))
     wrap_try(module, plan, region, release.code(var))
     return plan
+
+
+def _moved_releases_skip_none(stmts: list[cst.BaseStatement], removals: set[int],
+                              var: str) -> bool:
+    """On the path where `var` is None, the original reaches none of the releases the fix
+    moves (`removals`): each is under a test that `var` is set (`if conn:`, `if conn is
+    not None:`, the `else` of `if not conn:`), or after a statement of the same block that
+    already looked up an attribute of `var` first thing (`cur = conn.cursor()`, `with
+    conn.cursor() as cur:`), which raised AttributeError there before it."""
+    def attr_first(expr: cst.BaseExpression | None) -> bool:
+        # `var.attr(...)` or `var.attr`: the lookup on `var` is the first thing evaluated
+        while isinstance(expr, (cst.Call, cst.Await)):
+            expr = expr.func if isinstance(expr, cst.Call) else expr.expression
+        return isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) \
+            and expr.value.value == var
+
+    def uses_first(stmt: cst.BaseStatement) -> bool:
+        if isinstance(stmt, cst.SimpleStatementLine) and stmt.body:
+            small = stmt.body[0]
+            if isinstance(small, (cst.Assign, cst.Expr)):
+                return attr_first(small.value)
+            return isinstance(small, cst.AnnAssign) and attr_first(small.value)
+        if isinstance(stmt, cst.With) and stmt.items:
+            return attr_first(stmt.items[0].item)
+        return False
+
+    def sets(test: cst.BaseExpression, negated: bool = False) -> bool:
+        # whether `test` being true (false, when `negated`) means `var` is set
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return sets(test.expression, not negated)
+        if isinstance(test, cst.Name):
+            return test.value == var
+        if isinstance(test, cst.BooleanOperation):
+            if isinstance(test.operator, cst.And) != negated:
+                return sets(test.left, negated) or sets(test.right, negated)
+            return sets(test.left, negated) and sets(test.right, negated)
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+                and isinstance(test.left, cst.Name) and test.left.value == var \
+                and isinstance(test.comparisons[0].comparator, cst.Name) \
+                and test.comparisons[0].comparator.value == "None":
+            op = test.comparisons[0].operator
+            return isinstance(op, cst.IsNot) if not negated else isinstance(op, cst.Is)
+        return False
+
+    def walk(block: list[cst.BaseStatement], safe: bool) -> bool:
+        for stmt in block:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                if not safe and any(id(s) in removals for s in stmt.body):
+                    return False
+            elif isinstance(stmt, cst.If):
+                orelse = stmt.orelse
+                rest: list[cst.BaseStatement] = [] if orelse is None else [orelse] \
+                    if isinstance(orelse, cst.If) else list(body_statements_of(orelse.body))
+                if not walk(list(body_statements_of(stmt.body)), safe or sets(stmt.test)) \
+                        or not walk(rest, safe or sets(stmt.test, negated=True)):
+                    return False
+            else:
+                inner = safe or (isinstance(stmt, cst.With) and uses_first(stmt))
+                if not all(walk(body_statements_of(suite), inner) for suite in _suites(stmt)):
+                    return False
+            safe = safe or uses_first(stmt)
+        return True
+
+    return walk(stmts, False)
+
+
+def _suites(stmt: cst.BaseStatement) -> list[cst.BaseSuite]:
+    """The blocks directly under a compound statement other than `if` (every nested
+    block, for one not listed)."""
+    if isinstance(stmt, (cst.For, cst.While)):
+        return [stmt.body] + ([stmt.orelse.body] if stmt.orelse is not None else [])
+    if isinstance(stmt, cst.With):
+        return [stmt.body]
+    if isinstance(stmt, (cst.Try, cst.TryStar)):
+        return [stmt.body, *(h.body for h in stmt.handlers),
+                *([stmt.orelse.body] if stmt.orelse is not None else []),
+                *([stmt.finalbody.body] if stmt.finalbody is not None else [])]
+    return [n for n in iter_nodes(stmt) if n is not stmt and isinstance(n, cst.BaseSuite)]
 
 
 def _connection_or_none(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
