@@ -523,7 +523,10 @@ class UnreleasedConnection(Rule):
     each of whose returns is None, a library call, or a name bound only to those):
     the None path runs the same statements and releases nothing; a wrapper that may
     give False, 0, a string or another project function's result leaves that fix
-    unsafe.
+    unsafe. Either guard leaves the fix unsafe when a release it moves into the
+    `finally` ran on the None path (`if cached: return cached` then `conn.close()`,
+    with no use of the connection before): there the original's close raised
+    AttributeError, and behind the guard the function would return instead.
     """
 
     code = "PS102"
