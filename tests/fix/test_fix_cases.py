@@ -1377,10 +1377,12 @@ def test_ps103_rollback_in_a_helper_with_no_caller_stays_unsafe() -> None:
     assert _fix("PS103", _HELPER, files={"deps.py": _DEPS}, path="tokens.py") == _HELPER
 
 
-def test_ps102_a_checkout_the_code_tests_for_none_gets_no_safe_finally() -> None:
+def test_ps102_a_checkout_the_code_tests_for_none_gets_a_guarded_finally() -> None:
     """A wrapper that returns None when it cannot connect, and work under `if conn:`:
     an unguarded `finally: conn.close()` would raise AttributeError on the None path,
-    where the original returned (a behaviour change): the fix is unsafe only."""
+    where the original returned; the release goes under `if conn is not None:` (the
+    checkout is the connection or None), so the None path releases nothing, as before
+    (fix58; executed in tests/fix/test_fix_fix58.py)."""
     source = """import pymysql
 
 
@@ -1399,7 +1401,14 @@ def log_visit(page):
         conn.commit()
 """
     result = fix_sources({"case.py": source}, ScanOptions(select={"PS102"}))
-    assert result.sources()["case.py"] == source
+    assert "    finally:\n        if conn is not None:\n            conn.close()\n" \
+        in result.sources()["case.py"]
+    assert not result.left and [a.safe for a in result.applied] == [True]
+    # the wrapper may also give False: `False.close()` would raise where the original
+    # returned, so that one stays unsafe
+    other = source.replace("        return None\n", "        return False\n")
+    result = fix_sources({"case.py": other}, ScanOptions(select={"PS102"}))
+    assert result.sources()["case.py"] == other
     assert [x.reason for x in result.left] == [
         "unsafe fix available (--unsafe-fixes): `conn` may be None (the code tests it), "
         "and the release in `finally` would raise on that path"]

@@ -517,7 +517,16 @@ class UnreleasedConnection(Rule):
     handler only logs, when it cannot connect) gets its release in the `finally`
     behind `if conn is not None:`: on that path the original raised where it
     first used the connection, or returned before any use, and so does the fix
-    (an unguarded `conn.close()` raised AttributeError there instead).
+    (an unguarded `conn.close()` raised AttributeError there instead). Likewise a
+    checkout the code tests for None (`if conn:`, `if conn is not None:`) when it
+    is the connection or None and nothing else (the driver's own call, or a wrapper
+    each of whose returns is None, a library call, or a name bound only to those):
+    the None path runs the same statements and releases nothing; a wrapper that may
+    give False, 0, a string or another project function's result leaves that fix
+    unsafe. Either guard leaves the fix unsafe when a release it moves into the
+    `finally` ran on the None path (`if cached: return cached` then `conn.close()`,
+    with no use of the connection before): there the original's close raised
+    AttributeError, and behind the guard the function would return instead.
     """
 
     code = "PS102"

@@ -29,7 +29,7 @@ from poolsafe.analysis.flow import (
 )
 from poolsafe.analysis.index import ProjectIndex, method_alias
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.values import FunctionRef, LibraryObject
+from poolsafe.analysis.values import ClassRef, FunctionRef, LibraryObject
 from poolsafe.analysis.version_caps import caps_below
 from poolsafe.fix.equivalence.releases import unrecognised_release
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
@@ -1424,9 +1424,15 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     if region.guarded is None and _tested_for_none(region.stmts, var):
         # `if conn:` around the work: the checkout may be None (a wrapper that returns
         # None when it cannot connect), and an unguarded release in `finally` raises
-        # AttributeError on that path, where the original returned
-        plan.mark_unsafe(f"`{var}` may be None (the code tests it), and the release in "
-                         "`finally` would raise on that path")
+        # AttributeError on that path, where the original returned. When the checkout
+        # is the connection or None and nothing else (no wrapper return of False, 0 or
+        # a string), the release goes under `if conn is not None:`: the None path runs
+        # the same statements and releases nothing, as the original did
+        if _connection_or_none(ctx.index, ctx.module, func, site):
+            region.none_guard = var
+        else:
+            plan.mark_unsafe(f"`{var}` may be None (the code tests it), and the release in "
+                             "`finally` would raise on that path")
     if region.guarded is None and not region.guards \
             and _wrapper_may_give_none(ctx.index, ctx.module, func, site):
         # `get_db()` prints and returns None when it cannot connect: an unguarded
@@ -1434,9 +1440,166 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         # original's exception (or of its return, where nothing used the checkout);
         # a guard that leaves on None before the `try` (`if not conn: return`) needs none
         region.none_guard = var
+    if region.none_guard is not None and not _moved_releases_skip_none(
+            region.stmts, region.removals, var):
+        # `conn = get_db(); if cached: return cached; conn.close()`: on the None path
+        # the original's own close raised AttributeError; moved behind the guard it
+        # would not, and the function would return instead
+        plan.mark_unsafe(f"a release of `{var}` the fix moves into the `finally` ran on "
+                         f"the path where `{var}` is None (and raised there); behind "
+                         f"`if {var} is not None:` it would not")
     note_release(plan, release.code(var))
     wrap_try(module, plan, region, release.code(var))
     return plan
+
+
+def _moved_releases_skip_none(stmts: list[cst.BaseStatement], removals: set[int],
+                              var: str) -> bool:
+    """On the path where `var` is None, the original reaches none of the releases the fix
+    moves (`removals`): each is under a test that `var` is set (`if conn:`, `if conn is
+    not None:`, the `else` of `if not conn:`), or after a statement of the same block that
+    already looked up an attribute of `var` first thing (`cur = conn.cursor()`, `with
+    conn.cursor() as cur:`), which raised AttributeError there before it."""
+    def attr_first(expr: cst.BaseExpression | None) -> bool:
+        # `var.attr(...)` or `var.attr`: the lookup on `var` is the first thing evaluated
+        while isinstance(expr, (cst.Call, cst.Await)):
+            expr = expr.func if isinstance(expr, cst.Call) else expr.expression
+        return isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) \
+            and expr.value.value == var
+
+    def uses_first(stmt: cst.BaseStatement) -> bool:
+        if isinstance(stmt, cst.SimpleStatementLine) and stmt.body:
+            small = stmt.body[0]
+            if isinstance(small, (cst.Assign, cst.Expr)):
+                return attr_first(small.value)
+            return isinstance(small, cst.AnnAssign) and attr_first(small.value)
+        if isinstance(stmt, cst.With) and stmt.items:
+            return attr_first(stmt.items[0].item)
+        return False
+
+    def sets(test: cst.BaseExpression, negated: bool = False) -> bool:
+        # whether `test` being true (false, when `negated`) means `var` is set
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return sets(test.expression, not negated)
+        if isinstance(test, cst.Name):
+            return test.value == var
+        if isinstance(test, cst.BooleanOperation):
+            if isinstance(test.operator, cst.And) != negated:
+                return sets(test.left, negated) or sets(test.right, negated)
+            return sets(test.left, negated) and sets(test.right, negated)
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+                and isinstance(test.left, cst.Name) and test.left.value == var \
+                and isinstance(test.comparisons[0].comparator, cst.Name) \
+                and test.comparisons[0].comparator.value == "None":
+            op = test.comparisons[0].operator
+            return isinstance(op, cst.IsNot) if not negated else isinstance(op, cst.Is)
+        return False
+
+    def walk(block: list[cst.BaseStatement], safe: bool) -> bool:
+        for stmt in block:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                if not safe and any(id(s) in removals for s in stmt.body):
+                    return False
+            elif isinstance(stmt, cst.If):
+                orelse = stmt.orelse
+                rest: list[cst.BaseStatement] = [] if orelse is None else [orelse] \
+                    if isinstance(orelse, cst.If) else list(body_statements_of(orelse.body))
+                if not walk(list(body_statements_of(stmt.body)), safe or sets(stmt.test)) \
+                        or not walk(rest, safe or sets(stmt.test, negated=True)):
+                    return False
+            else:
+                inner = safe or (isinstance(stmt, cst.With) and uses_first(stmt))
+                if not all(walk(body_statements_of(suite), inner) for suite in _suites(stmt)):
+                    return False
+            safe = safe or uses_first(stmt)
+        return True
+
+    return walk(stmts, False)
+
+
+def _suites(stmt: cst.BaseStatement) -> list[cst.BaseSuite]:
+    """The blocks directly under a compound statement other than `if` (every nested
+    block, for one not listed)."""
+    if isinstance(stmt, (cst.For, cst.While)):
+        return [stmt.body] + ([stmt.orelse.body] if stmt.orelse is not None else [])
+    if isinstance(stmt, cst.With):
+        return [stmt.body]
+    if isinstance(stmt, (cst.Try, cst.TryStar)):
+        return [stmt.body, *(h.body for h in stmt.handlers),
+                *([stmt.orelse.body] if stmt.orelse is not None else []),
+                *([stmt.finalbody.body] if stmt.finalbody is not None else [])]
+    return [n for n in iter_nodes(stmt) if n is not stmt and isinstance(n, cst.BaseSuite)]
+
+
+def _connection_or_none(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                        site: AcquireSite) -> bool:
+    """`site`'s checkout is the connection or None, nothing else: the driver's own call, or a
+    project wrapper each of whose returns is None, a call that is not a project function's, or
+    a name bound in the wrapper only to such values (`conn = None` ... `return conn`). A
+    `return False`, `return 0`, a string or a literal container, a project function's call
+    (not followed) or a parameter returned leave it unproven."""
+    if site.conn.packed is not None:
+        return False
+    if site.conn.via is None:
+        return True
+    callee = index.evaluate(site.call.func, module, func)
+    if not isinstance(callee, FunctionRef):
+        return False
+    wrapper = callee.func.node
+    body = wrapper.body
+    params = {p.name.value for p in (*wrapper.params.posonly_params, *wrapper.params.params,
+                                     *wrapper.params.kwonly_params)}
+    bound: dict[str, list[cst.BaseExpression]] = {}
+    for node in iter_nodes(body):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    bound.setdefault(target.target.value, []).append(node.value)
+                else:
+                    # `conn, cur = ...`: not followed
+                    for n in iter_nodes(target.target):
+                        if isinstance(n, cst.Name):
+                            bound.setdefault(n.value, []).append(cst.Name("False"))
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For,
+                               cst.WithItem, cst.ExceptHandler, cst.Global, cst.Nonlocal,
+                               cst.ImportAlias, cst.FunctionDef, cst.ClassDef)):
+            # bound another way: only plain `name = value` statements are followed
+            for name in _bound_names(node):
+                bound.setdefault(name, []).append(cst.Name("False"))
+
+    def plain(value: cst.BaseExpression | None, depth: int) -> bool:
+        if value is None or (isinstance(value, cst.Name) and value.value == "None"):
+            return True
+        if isinstance(value, cst.Await):
+            return plain(value.expression, depth)
+        if isinstance(value, cst.Call):
+            # a driver's or library's call; a project function or class is not followed
+            return not isinstance(index.evaluate(value.func, callee.func.module, callee.func),
+                                  (FunctionRef, ClassRef))
+        if isinstance(value, cst.Name) and depth < 3 and value.value not in params \
+                and value.value in bound:
+            return all(plain(v, depth + 1) for v in bound[value.value])
+        return False
+
+    return all(plain(n.value, 0) for n in callee.func.returns)
+
+
+def _bound_names(node: cst.CSTNode) -> list[str]:
+    """The plain names a binding other than `name = value` binds."""
+    targets: list[cst.CSTNode] = []
+    if isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For)):
+        targets = [node.target]
+    elif isinstance(node, cst.WithItem) and node.asname is not None:
+        targets = [node.asname.name]
+    elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+        targets = [node.name.name]
+    elif isinstance(node, (cst.Global, cst.Nonlocal)):
+        return [n.name.value for n in node.names]
+    elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        targets = [node.name]
+    elif isinstance(node, cst.ImportAlias):
+        targets = [node.asname.name] if node.asname is not None else [node.name]
+    return [n.value for t in targets for n in iter_nodes(t) if isinstance(n, cst.Name)]
 
 
 def _wrapper_may_give_none(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
