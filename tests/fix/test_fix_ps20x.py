@@ -96,7 +96,7 @@ def test_fix_rate_over_invalid_cases() -> None:
         # (41: round 53's factory one of whose callers keeps the engine on the instance)
         # (44: round 23's app factory, the look-alike of a route's per-request app)
         # (46: round 24's long-lived UI processes, a Flet app's and a Tk app's engine)
-        "PS203": Counter(safe=47, unsafe=2),
+        "PS203": Counter(safe=48, unsafe=2),
         # a registry built in a function other than the app factory (kept in a global,
         # or returned to a caller that does not remove it: round 11); 14: a request
         # decorator that does not remove it, or one never applied (corpus17); 16: a
