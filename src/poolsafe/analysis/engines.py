@@ -136,11 +136,30 @@ def engine_url(call: cst.Call) -> cst.BaseExpression | None:
 
 
 def is_non_pooling(index: ProjectIndex, opts: Options) -> bool:
+    """The engine keeps no pool of server connections of its own: a `poolclass` that
+    pools nothing (`NullPool`, `StaticPool`), or a `creator` that hands back a
+    connection the code already holds (`gives_held_connection`)."""
+    creator = opts.values.get("creator")
+    if creator is not None and gives_held_connection(creator.expr):
+        return True
     pc = opts.values.get("poolclass")
     if pc is None:
         return False
     qual = external_name(index, pc.expr, pc.module, pc.func)
     return qual is not None and qual_match(qual, NON_POOLING_CLASSES) is not None
+
+
+def gives_held_connection(creator: cst.BaseExpression) -> bool:
+    """`creator=lambda: conn` (or `lambda: conn.connection`): the engine's pool hands
+    out a connection the code opened before and owns, and opens none itself; a
+    creator that calls anything (`lambda: psycopg2.connect(dsn)`) may connect."""
+    if not isinstance(creator, cst.Lambda) or creator.params.params \
+            or isinstance(creator.params.star_arg, cst.Param):
+        return False
+    body: cst.BaseExpression = creator.body
+    while isinstance(body, cst.Attribute):
+        body = body.value
+    return isinstance(body, cst.Name) and body.value not in ("None", "True", "False")
 
 
 # ---------------------------------------------------------- Flask configuration

@@ -22,6 +22,7 @@ from poolsafe.analysis.engines import (
     EngineCall,
     engine_calls,
     engine_url,
+    gives_held_connection,
     holds_no_server_slot,
     pool_constructor_calls,
 )
@@ -130,7 +131,10 @@ class EnginePerCall(Rule):
     call: its connections are file handles of this process, with no server whose
     connection slots a new engine per call would use up; the same holds for a
     dialect over an HTTP API (`gsheets://`, `bigquery://`), and for a DBUtils pool
-    whose `creator` is `sqlite3`. DBUtils' `PooledDB` opens nothing when it is
+    whose `creator` is `sqlite3`; nor is an engine whose `creator` hands back a
+    connection the caller already holds (`create_engine("postgresql://",
+    creator=lambda: conn)`, to give pandas an open connection): it opens none of
+    its own. DBUtils' `PooledDB` opens nothing when it is
     built (`mincached` 0), but a pool per call opens its own connection on use
     and drops it with the pool, with no reuse between calls (`PersistentDB`
     ignores `close()` and keeps it until the pool is collected); the capacity
@@ -289,6 +293,10 @@ class EnginePerCall(Rule):
                 continue  # only its dialect is read: an engine opens no connection until asked
             if ec.qualname.startswith("sqlalchemy") and _null_pool(ctx.index, ctx.module, ec):
                 continue  # no pool: each connection closes when it is given back
+            creator = keyword_arg(ec.call, "creator")
+            if ec.qualname.startswith("sqlalchemy") and creator is not None \
+                    and gives_held_connection(creator):
+                continue  # its one connection is the caller's, opened and closed there
             engine = ec.qualname.startswith("sqlalchemy")
             what = "a new engine (and connection pool)" if engine else "a new connection pool"
             kept = "engine" if engine else "pool"

@@ -148,8 +148,10 @@ class PoolWithoutPrePing(Rule):
     sub-folder with no `__init__.py` (a snippet: no one imports it for its names);
     an engine a route or another module reads is reported.
     Engines with `poolclass=NullPool` (or `StaticPool`) keep no idle connections
-    and are exempt; options hidden behind `**kwargs` that cannot be read are
-    given the benefit of the doubt.
+    and are exempt, and so is one whose `creator` hands back a connection the code
+    already holds (`creator=lambda: conn`, handing pandas an open connection): a
+    dead one would come back from the creator all the same. Options hidden behind
+    `**kwargs` that cannot be read are given the benefit of the doubt.
 
     ## Why is this bad?
     A pooled connection can die while idle: the server restarts or fails over,

@@ -2413,3 +2413,47 @@ async def init(url: str):
 class Init:'''),
          note="look-alike: a plain class (no cappa decorator) whose __call__ a route runs"),
 ]
+
+# The lead, round 25 (eval59's tune half: koku; the idiom of handing pandas or another
+# SQLAlchemy reader a connection the code already holds, seen in many public scripts):
+# `create_engine("postgresql://", creator=lambda: conn)` opens no connection of its own;
+# its pool hands out the one connection the caller passed in.
+_GIVEN_CONNECTION = """\
+import pandas as pd
+import psycopg2
+from flask import Flask
+from sqlalchemy import create_engine
+
+app = Flask(__name__)
+DSN = "dbname=app host=db"
+
+
+def save_frame(frame, conn):
+    engine = create_engine("postgresql+psycopg2://", creator={creator}){mark}
+    frame.to_sql("report", engine, if_exists="append", index=False)
+
+
+@app.route("/report", methods=["POST"])
+def report():
+    conn = psycopg2.connect(DSN)
+    try:
+        save_frame(pd.DataFrame({{"a": [1]}}), conn)
+        conn.commit()
+    finally:
+        conn.close()
+    return "ok"
+"""
+
+VALID += [
+    Case(_GIVEN_CONNECTION.format(creator="lambda: conn", mark=""),
+         note="the engine's only connection is the one the route opened and closes"),
+    Case(_GIVEN_CONNECTION.format(creator="lambda: conn.connection", mark=""),
+         note="an attribute of the given connection (a wrapper's raw DB-API connection)"),
+]
+
+INVALID += [
+    Case(_GIVEN_CONNECTION.format(creator="lambda: psycopg2.connect(DSN)",
+                                  mark="  # expect: PS202"),
+         note="a creator that connects: every call builds a pool that opens its own "
+              "connections"),
+]

@@ -1314,3 +1314,34 @@ VALID += [
          note="look-alike: the middleware is handed the project's own engine (judged where "
               "it is built: a SQLite file here)"),
 ]
+
+# The lead, round 25 (eval59's tune half, koku): an engine whose `creator` hands back a
+# connection the code already holds (`creator=lambda: conn`) has nothing to pre-ping: a
+# dead connection would come back from the creator all the same.
+_GIVEN_CONNECTION_ENGINE = """\
+import psycopg2
+from flask import Flask
+from sqlalchemy import create_engine
+
+app = Flask(__name__)
+conn = psycopg2.connect("dbname=warehouse host=db")
+engine = create_engine("postgresql+psycopg2://", creator={creator}){mark}
+
+
+@app.route("/totals")
+def totals():
+    with engine.connect() as c:
+        return c.exec_driver_sql("SELECT sum(amount) FROM sales").scalar()
+"""
+
+VALID += [
+    Case(_GIVEN_CONNECTION_ENGINE.format(creator="lambda: conn", mark=""),
+         note="the pool's one connection is the module's own: pre-ping cannot replace it"),
+]
+
+INVALID += [
+    Case(_GIVEN_CONNECTION_ENGINE.format(
+        creator='lambda: psycopg2.connect("dbname=warehouse host=db")',
+        mark="  # expect: PS203"),
+         note="a creator that connects anew: the pool keeps those idle, unchecked"),
+]
