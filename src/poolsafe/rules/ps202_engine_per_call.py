@@ -36,6 +36,7 @@ from poolsafe.analysis.project_facts import (
     in_loop,
     is_cli_entry,
     is_test_module,
+    request_handler,
 )
 from poolsafe.analysis.resolution import (
     call_options,
@@ -184,7 +185,13 @@ class EnginePerCall(Rule):
     aiohttp `web.View` (or a project subclass of one). An engine such a handler keeps
     on `self` (`self.engine = await get_engine()` in `initialize()` or `prepare()`,
     directly or from a factory) is a new pool per request, dropped unclosed with the
-    handler: reported at the engine call. (A factory module imported by its bare name
+    handler: reported at the engine call. So is an engine an `__init__` keeps only on
+    its instance, where a request handler builds that class as a local it drops (it
+    neither returns, stores nor hands it to a call, nor enters it with `with`), also
+    through up to three classes whose `__init__` keeps the instance the same way (a
+    route's `UserService()` whose `__init__` builds `LimitsDB(uri)`); a class with a
+    method that ends what it holds (`close`, `dispose`, `__aexit__`, ...) is left
+    alone, the handler may call it. (A factory module imported by its bare name
     from a directory the project's entry point puts on `sys.path`,
     `sys.path.append('./orm')`, is found as the project's.) A
     class that a dependency-injector `Factory` builds for every injection
@@ -337,6 +344,23 @@ class EnginePerCall(Rule):
                     f"the framework makes a new `{handler}` for each request, so the "
                     f"{kept} kept on `self` is dropped with it and never closed; create it "
                     "once (module level, the application's settings or startup) and reuse it",
+                )
+                continue
+            owner = _request_drops_owner(ctx.index, ctx.module, func, ec.call) \
+                if route == _KEPT and handler is None else None
+            if owner is not None:
+                cls, site = owner
+                builder = site.func.qualname if site.func is not None else ""
+                holds = "" if func.cls is not None and cls == func.cls.name \
+                    else " (which holds one)"
+                yield self.finding(
+                    ec.call,
+                    f"`{short}()` in `{func.qualname}` builds {what} kept only on its "
+                    f"instance, and the request handler `{builder}` "
+                    f"({site.module.path}:{_line(site)}) builds a `{cls}`{holds}"
+                    f" for every request and drops it: each request opens a new {kept} "
+                    f"and never closes it; create the {kept} (or the `{cls}`) once and "
+                    "reuse it",
                 )
                 continue
             if route is None:
@@ -772,6 +796,62 @@ def _kept_for_one_request(index: ProjectIndex, module: ModuleInfo, func: Functio
     if _escapes(index, module, func, call, self_keeps=False) is not None:
         return None
     return func.cls.name
+
+
+#: methods whose presence on a class says its instances end what they hold: a request
+#: that builds one may close it (`async with Service() as s:`, `s.close()`)
+_ENDING_METHODS = frozenset({"__exit__", "__aexit__", "close", "aclose", "dispose",
+                             "shutdown", "__del__"})
+#: how many classes up an engine kept on `self` in `__init__` is followed
+_MAX_OWNER_DEPTH = 3
+
+
+def _request_drops_owner(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                         call: cst.Call) -> tuple[str, CallSite] | None:
+    """(the class, the construction) when `func` is an `__init__` that keeps what `call`
+    builds only on its own instance, and a request handler builds an instance of that
+    class (or of a class whose `__init__` keeps one the same way, up to
+    `_MAX_OWNER_DEPTH` classes up) and drops it when it returns: a local it neither
+    returns, stores, nor hands to a call. A class with a method that ends what it holds
+    (`close`, `dispose`, `__aexit__`, ...) is left alone: the handler may call it."""
+    if func.name != "__init__" or func.cls is None or _self_param(func) is None \
+            or _escapes(index, module, func, call, self_keeps=False) is not None:
+        return None
+    return _dropped_by_request(index, func.cls, set(), 0)
+
+
+def _dropped_by_request(index: ProjectIndex, cls: ClassInfo, seen: set[int],
+                        depth: int) -> tuple[str, CallSite] | None:
+    if depth >= _MAX_OWNER_DEPTH or id(cls.node) in seen \
+            or any(name in _ENDING_METHODS for name in cls.methods):
+        return None
+    seen.add(id(cls.node))
+    for site in facts(index).call_sites(cls.name):
+        caller = site.func
+        if caller is None or is_test_module(site.module):
+            continue
+        made = index.evaluate(site.call.func, site.module, caller)
+        if not (isinstance(made, ClassRef) and made.cls is cls):
+            continue
+        if request_handler(index, caller) is not None:
+            if _escapes(index, site.module, caller, site.call) is None \
+                    and not _entered_by_with(caller, site.call):
+                return cls.name, site
+            continue
+        if caller.name == "__init__" and caller.cls is not None \
+                and _self_param(caller) is not None \
+                and _escapes(index, site.module, caller, site.call) == _KEPT \
+                and _escapes(index, site.module, caller, site.call, self_keeps=False) is None:
+            found = _dropped_by_request(index, caller.cls, seen, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _entered_by_with(func: FunctionInfo, call: cst.Call) -> bool:
+    """`call` is (or is awaited as) an item of a `with` / `async with` of `func`."""
+    return any(isinstance(n, cst.WithItem) and strip_await(n.item)[0] is call
+               for n in iter_nodes(func.node.body))
 
 
 def _cls_param(func: FunctionInfo) -> str | None:

@@ -2457,3 +2457,72 @@ INVALID += [
          note="a creator that connects: every call builds a pool that opens its own "
               "connections"),
 ]
+
+# The lead, round 25 (eval59's tune half: morphik-core's per-request `UserService()`, whose
+# database object builds an async engine in `__init__`; issue 31's "a pool built per
+# request"): an engine kept only on an instance that a request handler builds and drops
+# is built and dropped with every request, also one class further down.
+_SERVICE_ENGINE = """\
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import sessionmaker
+
+app = FastAPI()
+
+
+class LimitsDB:
+    def __init__(self, uri: str):
+        self.engine = create_async_engine(uri){mark}
+        self.session = sessionmaker(self.engine, class_=AsyncSession)
+
+    async def count(self):
+        async with self.session() as s:
+            return (await s.execute(text("SELECT 1"))).scalar()
+
+
+class UserService:
+    def __init__(self):
+        self.db = LimitsDB("postgresql+asyncpg://app@db/app")
+
+    async def limits(self):
+        return await self.db.count()
+
+
+{use}
+"""
+_SERVICE_PER_REQUEST = """\
+@app.get("/limits")
+async def limits():
+    service = UserService()
+    return await service.limits()"""
+_DB_PER_REQUEST = """\
+@app.get("/count")
+async def count():
+    db = LimitsDB("postgresql+asyncpg://app@db/app")
+    return await db.count()"""
+_SERVICE_ONCE = """\
+service = UserService()
+
+
+@app.get("/limits")
+async def limits():
+    return await service.limits()"""
+_SERVICE_AT_STARTUP = """\
+@app.on_event("startup")
+async def start():
+    app.state.service = UserService()"""
+
+INVALID += [
+    Case(_SERVICE_ENGINE.format(mark="  # expect: PS202", use=_SERVICE_PER_REQUEST),
+         note="a route builds the service per request; its database object's engine "
+              "goes with it, never disposed"),
+    Case(_SERVICE_ENGINE.format(mark="  # expect: PS202", use=_DB_PER_REQUEST),
+         note="a route builds the database object itself per request"),
+]
+VALID += [
+    Case(_SERVICE_ENGINE.format(mark="", use=_SERVICE_ONCE),
+         note="one service for the process, built at import"),
+    Case(_SERVICE_ENGINE.format(mark="", use=_SERVICE_AT_STARTUP),
+         note="one service built at startup and kept on the application's state"),
+]
