@@ -109,3 +109,23 @@ def test_a_file_that_spells_none_of_the_words_does_not_match() -> None:
     assert not source_matches(pattern, b"x = pool.get_conn()\n")
     assert source_matches(pattern, b"x = pool.getconn()\n")
     assert not source_matches(pattern, b"x = pool.getconnection()\n")  # the regex decides
+
+
+BANNER = "#" * 79
+
+
+@pytest.mark.parametrize("source", [
+    f"from usix import raise_with_tb\n{BANNER}\n# Section\n{BANNER}\n",
+    f"x = raise_with_tb  # {BANNER}\n{BANNER}\n",
+])
+def test_a_name_above_comment_banners_is_no_call(source: str) -> None:
+    # (the pattern before large58 backtracked exponentially over the banner's `#`s: a
+    # search on such a module did not return)
+    assert calls_of(source, "raise_with_tb") == 0
+    assert not call_pattern(["raise_with_tb"]).search(source.encode())
+
+
+def test_a_call_after_comment_banners_still_matches() -> None:
+    source = f"x = (raise_with_tb  # {BANNER}\n  {BANNER}\n     (err))\n"
+    assert calls_of(source, "raise_with_tb") == 1
+    assert call_pattern(["raise_with_tb"]).search(source.encode())

@@ -1663,7 +1663,13 @@ def call_pattern(names: Iterable[str], words: Iterable[str] = ()) -> re.Pattern[
         parts = []
         if calls:
             called = "|".join(re.escape(n) for n in sorted(calls))
-            parts.append(rf"\b(?:{called})(?:[\s)\\]|\#[^\r\n]*)*\(")
+            # the run between the name and its `(` is taken once, greedily, in a
+            # lookahead (an atomic group: `\1` then matches what it took), and a
+            # comment stops at a `(`: the same files match as with `(?:[\s)\\]|
+            # \#[^\r\n]*)*`, whose comment could end at any of its own `#`s, so a
+            # name followed by lines of `#` banners backtracked exponentially
+            # (large58: spacewalk's `import raise_with_tb` above a banner hung `check`)
+            parts.append(rf"\b(?:{called})(?=((?:[\s)\\]|\#[^\r\n(]*)*))\1\(")
         if plain:
             parts.append(r"\b(?:" + "|".join(re.escape(w) for w in sorted(plain)) + r")\b")
         return _remember(key, re.compile("|".join(parts).encode() if parts else rb"(?!x)x"),
