@@ -48,6 +48,7 @@ from poolsafe.knowledge.frameworks import (
     FLASK_CONFIG_UPDATE_METHODS,
     FLASK_SQLALCHEMY_OPTIONS_KEY,
     FLASK_SQLALCHEMY_URI_KEY,
+    MIDDLEWARE_URL_KEYWORD,
 )
 
 #: the names `module_pools` evaluates a call for (`engines.engine_calls` and its own
@@ -139,6 +140,8 @@ def summarize(module: ModuleInfo) -> PoolSummary:
 
 def _configures(module: ModuleInfo) -> bool:
     """The module may configure a pool without a call `module_pools` evaluates: a
+    call given a middleware's `db_url=` (fastapi-sqlalchemy's `DBSessionMiddleware`
+    builds its engine from it: `engines.middleware_engine_calls`), a
     Flask-SQLAlchemy key assigned in a class body, at its top level, as
     `x.config["KEY"] = ...` or by `x.config.update(KEY=...)`
     (`engines.flask_config_units`), or Django's `DATABASES` at its top level
@@ -153,6 +156,9 @@ def _configures(module: ModuleInfo) -> bool:
             if isinstance(t.target, cst.Subscript) and subscript_key(t.target) in keys:
                 return True
     for call, _ in module.calls:
+        if any(a.keyword is not None and a.keyword.value == MIDDLEWARE_URL_KEYWORD
+               for a in call.args):
+            return True  # a middleware that builds the engine (`middleware_engine_calls`)
         f = call.func
         if isinstance(f, cst.Attribute) and f.attr.value in FLASK_CONFIG_UPDATE_METHODS \
                 and any(a.keyword is not None and a.keyword.value in keys for a in call.args):
