@@ -43,6 +43,7 @@ from poolsafe.knowledge.django import (
     TELEBOT_REGISTER_METHODS,
     TELEBOT_TYPES,
 )
+from poolsafe.knowledge.libraries import root_matches
 
 #: how each runs its function, for messages
 PAHO_CALLBACK = "a paho MQTT client callback"
@@ -173,15 +174,7 @@ def _ptb_handler(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | 
     match = qual_match(kind.qualname, PTB_HANDLER_CALLBACKS)
     if match is None:
         return
-    args = positional_args(call)
-    pos = PTB_HANDLER_CALLBACKS[match]
-    callback = args[pos] if len(args) > pos else None
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == PTB_CALLBACK_KEYWORD:
-            callback = arg.value
-    found = _function(index, module, scope, callback) if callback is not None else None
-    if found is not None and not found.is_async:
-        out.setdefault(id(found.node), PTB_HANDLER)
+    _note_sync_callback(index, module, scope, call, PTB_HANDLER_CALLBACKS[match], out)
 
 
 def _ptb_error_handler(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
@@ -194,24 +187,28 @@ def _ptb_error_handler(index: ProjectIndex, module: ModuleInfo, scope: FunctionI
     f = call.func
     if not (isinstance(f, cst.Attribute) and f.attr.value == PTB_ERROR_HANDLER_METHOD):
         return
-    if not any(_in_package(q, PTB_PACKAGE) for q in module.imports.values()):
+    if not any(root_matches(q, PTB_PACKAGE) for q in module.imports.values()):
         return
     receiver = index.evaluate(f.value, module, scope)
     if isinstance(receiver, (External, ExternalInstance)) \
-            and not _in_package(receiver.qualname, PTB_PACKAGE):
+            and not root_matches(receiver.qualname, PTB_PACKAGE):
         return
+    _note_sync_callback(index, module, scope, call, 0, out)
+
+
+def _note_sync_callback(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                        call: cst.Call, position: int, out: dict[int, str]) -> None:
+    """The synchronous project function a python-telegram-bot registration hands its
+    dispatcher (the argument at `position`, or `callback=`) runs on the dispatcher's
+    thread: note it as a handler."""
     args = positional_args(call)
-    callback = args[0] if args else None
+    callback = args[position] if len(args) > position else None
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == PTB_CALLBACK_KEYWORD:
             callback = arg.value
     found = _function(index, module, scope, callback) if callback is not None else None
     if found is not None and not found.is_async:
         out.setdefault(id(found.node), PTB_HANDLER)
-
-
-def _in_package(qualname: str, package: str) -> bool:
-    return qualname == package or qualname.startswith(package + ".")
 
 
 def _function(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
