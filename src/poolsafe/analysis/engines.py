@@ -27,11 +27,13 @@ from poolsafe.analysis.resolution import (
     Options,
     call_options,
     class_attribute,
+    class_bases,
     class_body_assigns,
     dialect_of,
     external_name,
     instance_type,
     inventory,
+    is_false,
     item_writes,
     mapping_options,
     may_call,
@@ -41,18 +43,21 @@ from poolsafe.analysis.resolution import (
 )
 from poolsafe.analysis.values import (
     ClassRef,
+    External,
     LibraryObject,
 )
 from poolsafe.knowledge.frameworks import (
     ENGINE_CONSTRUCTORS,
     ENGINE_URL_KEYWORD,
     FLASK_APP_TYPES,
+    FLASK_SQLALCHEMY_OPTION_HOOKS,
     FLASK_SQLALCHEMY_OPTIONS_KEYWORD,
     MIDDLEWARE_ENGINES,
     MIDDLEWARE_OPTIONS_KEYWORD,
     MIDDLEWARE_URL_KEYWORD,
     NON_POOLING_CLASSES,
 )
+from poolsafe.knowledge.libraries import root_matches
 
 
 # ----------------------------------------------------------------- engines
@@ -431,6 +436,53 @@ def flask_sqlalchemy_constructors(index: ProjectIndex,
             yield call, Bound(opts, module, func)
 
 
+
+
+def flask_sqlalchemy_hook_sets(index: ProjectIndex, module: ModuleInfo, key: str) -> bool:
+    """A project subclass of Flask-SQLAlchemy's `SQLAlchemy` in the module (a direct
+    one) whose option hook (`FLASK_SQLALCHEMY_OPTION_HOOKS`: 2.x's
+    `apply_pool_defaults`, ...) turns engine option `key` on for every engine it
+    builds: `options[key] = value`, `options.setdefault(key, value)`,
+    `options.update(key=value)` or `options.update({key: value})`, with a value
+    other than `False`."""
+    for cls in module.classes.values():
+        hooks = [f for name, f in cls.methods.items() if name in FLASK_SQLALCHEMY_OPTION_HOOKS]
+        if not hooks or not any(
+                isinstance(base, External) and root_matches(base.qualname, "flask_sqlalchemy")
+                and base.qualname.rsplit(".", 1)[-1] == "SQLAlchemy"
+                for base in class_bases(index, cls)):
+            continue
+        if any(_sets_option(f.node, key) for f in hooks):
+            return True
+    return False
+
+
+def _sets_option(func: cst.FunctionDef, key: str) -> bool:
+    for node in iter_nodes(func.body):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                t = target.target
+                if (isinstance(t, cst.Subscript) and subscript_key(t) == key
+                        and not is_false(node.value)):
+                    return True
+        elif (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+              and node.func.attr.value in ("setdefault", "update")):
+            args = list(node.args)
+            if node.func.attr.value == "setdefault":
+                if (len(args) == 2 and args[0].keyword is None
+                        and string_value(args[0].value) == key
+                        and not is_false(args[1].value)):
+                    return True
+                continue
+            for arg in args:
+                if arg.keyword is not None and arg.keyword.value == key \
+                        and not is_false(arg.value):
+                    return True
+                if arg.keyword is None and isinstance(arg.value, cst.Dict) and any(
+                        isinstance(el, cst.DictElement) and string_value(el.key) == key
+                        and not is_false(el.value) for el in arg.value.elements):
+                    return True
+    return False
 
 
 # ----------------------------------------------------- engine settings (PS203/4)

@@ -32,6 +32,7 @@ from poolsafe.analysis.doubles import is_test_module as is_test_module
 from poolsafe.analysis.doubles import is_test_path as is_test_path
 from poolsafe.analysis.engines import (
     flask_sqlalchemy_constructors,
+    flask_sqlalchemy_hook_sets,
 )
 from poolsafe.analysis.frameworks import library_bases, route_framework
 from poolsafe.analysis.index import (
@@ -86,6 +87,7 @@ from poolsafe.knowledge.frameworks import (
     EXTENSION_APP_SETUP_METHODS,
     FLASK_APP_TYPES,
     FLASK_MODEL_BASE_ATTRIBUTE,
+    FLASK_SQLALCHEMY_OPTION_HOOKS,
     FLASK_SQLALCHEMY_OPTIONS_KEYWORD,
     FLASK_TEARDOWN_METHODS,
     JOB_REGISTRARS,
@@ -489,7 +491,9 @@ class ProjectFacts:
         return self._teardowns
 
     def global_pre_ping(self) -> bool:
-        """Some `SQLAlchemy(engine_options=...)` in the project turns pre-ping on."""
+        """Some `SQLAlchemy(engine_options=...)` in the project turns pre-ping on, or the
+        option hook of a project subclass of `SQLAlchemy` does (`apply_pool_defaults`
+        setting `options["pool_pre_ping"] = True`)."""
         if self._global_pre_ping is None:
             self._global_pre_ping = False
             for m in self.index.modules_mentioning([FLASK_SQLALCHEMY_OPTIONS_KEYWORD]):
@@ -498,6 +502,11 @@ class ProjectFacts:
                     pp = o.values.get("pool_pre_ping") if o else None
                     if pp is not None and not is_false(pp.expr):
                         self._global_pre_ping = True
+            # a project subclass of `SQLAlchemy` whose option hook sets it for every engine
+            if not self._global_pre_ping:
+                self._global_pre_ping = any(
+                    flask_sqlalchemy_hook_sets(self.index, m, "pool_pre_ping")
+                    for m in self.index.modules_mentioning(FLASK_SQLALCHEMY_OPTION_HOOKS))
         return self._global_pre_ping
 
     # request handlers -----------------------------------------------------

@@ -217,6 +217,11 @@ FLASK_SQLALCHEMY_URI_KEY = "SQLALCHEMY_DATABASE_URI"
 FLASK_SQLALCHEMY_OPTIONS_KEY = "SQLALCHEMY_ENGINE_OPTIONS"
 #: `SQLAlchemy(engine_options={...})` sets default engine options for every engine.
 FLASK_SQLALCHEMY_OPTIONS_KEYWORD = "engine_options"
+#: The methods of Flask-SQLAlchemy's `SQLAlchemy` that a project subclass overrides to
+#: set every engine's options (`options["pool_pre_ping"] = True`): 2.x's
+#: `apply_pool_defaults` and `apply_driver_hacks`, 3.x's `_apply_driver_defaults`.
+FLASK_SQLALCHEMY_OPTION_HOOKS: frozenset[str] = frozenset(
+    {"apply_pool_defaults", "apply_driver_hacks", "_apply_driver_defaults"})
 #: `app.config.<method>(KEY=value)` sets configuration keys.
 FLASK_CONFIG_UPDATE_METHODS: frozenset[str] = frozenset({"update", "from_mapping"})
 #: `app.config` methods that read a config class, module or file: a config class or

@@ -39,7 +39,11 @@ class PoolWithoutPrePing(Rule):
       one function. It is reported at the `SQLALCHEMY_ENGINE_OPTIONS` dict when
       that configuration writes one, else at the `SQLALCHEMY_DATABASE_URI` value.
       `SQLAlchemy(engine_options={"pool_pre_ping": True})` anywhere in the
-      project covers every configuration. In a project that never imports
+      project covers every configuration, and so does a project subclass of
+      `SQLAlchemy` whose option hook turns it on for every engine it builds
+      (`apply_pool_defaults` or `apply_driver_hacks` in 2.x,
+      `_apply_driver_defaults` in 3.x, setting `options["pool_pre_ping"] = True`
+      or `options.setdefault("pool_pre_ping", True)`). In a project that never imports
       Flask-SQLAlchemy and builds its own engines with `create_engine`, a constant
       named `SQLALCHEMY_DATABASE_URI` configures nothing and is not reported (the
       engines are judged themselves). A URI set in alternative branches (`if

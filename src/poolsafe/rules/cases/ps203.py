@@ -1345,3 +1345,60 @@ INVALID += [
         mark="  # expect: PS203"),
          note="a creator that connects anew: the pool keeps those idle, unchecked"),
 ]
+
+# small60, round 26 (corpus27's tune half): Flask-SQLAlchemy documents overriding its
+# option hook in a subclass (2.x `apply_pool_defaults` / `apply_driver_hacks`, 3.x
+# `_apply_driver_defaults`) to give every engine an option; one that sets
+# `pool_pre_ping` covers every configuration, like `SQLAlchemy(engine_options=...)`.
+_HOOK_EXTENSIONS = """\
+from flask_sqlalchemy import SQLAlchemy as _Base
+
+
+class SQLAlchemy(_Base):
+    def apply_pool_defaults(self, app, options):
+        options = super().apply_pool_defaults(app, options)
+        {line}
+        return options
+
+
+db = SQLAlchemy()
+"""
+
+_HOOK_APP = """\
+import os
+from flask import Flask
+from extensions import db
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = os.getenv("DATABASE_URL"){mark}
+db.init_app(app)
+
+
+@app.route("/count")
+def count():
+    return str(db.session.execute(db.text("SELECT count(*) FROM visits")).scalar())
+"""
+
+_HOOK_FILES = {"requirements.txt": "flask-sqlalchemy==2.5.1\npsycopg2-binary==2.9.9\n"}
+
+VALID += [
+    Case(_HOOK_APP.format(mark=""),
+         files={**_HOOK_FILES, "extensions.py": _HOOK_EXTENSIONS.format(
+             line='options["pool_pre_ping"] = True')},
+         note="the project's SQLAlchemy subclass sets pool_pre_ping in apply_pool_defaults"),
+    Case(_HOOK_APP.format(mark=""),
+         files={**_HOOK_FILES, "extensions.py": _HOOK_EXTENSIONS.format(
+             line='options.setdefault("pool_pre_ping", True)')},
+         note="the hook sets it with setdefault"),
+]
+
+INVALID += [
+    Case(_HOOK_APP.format(mark="  # expect: PS203"),
+         files={**_HOOK_FILES, "extensions.py": _HOOK_EXTENSIONS.format(
+             line='options["pool_pre_ping"] = False')},
+         note="look-alike: the hook turns pre-ping off"),
+    Case(_HOOK_APP.format(mark="  # expect: PS203"),
+         files={**_HOOK_FILES, "extensions.py": _HOOK_EXTENSIONS.format(
+             line='options["pool_recycle"] = 300')},
+         note="look-alike: the hook sets another option only"),
+]
