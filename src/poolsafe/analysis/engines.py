@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    is_true,
     iter_nodes,
     keyword_arg,
     positional_args,
@@ -192,6 +193,9 @@ class FlaskConfigUnit:
     option_writes: dict[str, Bound] = field(default_factory=dict)
     #: such a write whose key cannot be read (`...[name] = value`, `.update(opts)`)
     option_writes_open: bool = False
+    #: a config class or module that sets Flask's `TESTING = True`: the configuration
+    #: of the test runs
+    testing: bool = False
 
 
 def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskConfigUnit]:
@@ -200,6 +204,7 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         FLASK_CONFIG_UPDATE_METHODS,
         FLASK_SQLALCHEMY_OPTIONS_KEY,
         FLASK_SQLALCHEMY_URI_KEY,
+        FLASK_TESTING_KEY,
     )
 
     keys = (FLASK_SQLALCHEMY_URI_KEY, FLASK_SQLALCHEMY_OPTIONS_KEY)
@@ -210,6 +215,8 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         if not any(k in own for k in keys):
             continue
         unit = FlaskConfigUnit(f"config class `{cls.name}`", config_object=True)
+        flag = class_attribute(index, cls, FLASK_TESTING_KEY)
+        unit.testing = flag is not None and is_true(flag[0])
         uri = class_attribute(index, cls, FLASK_SQLALCHEMY_URI_KEY)
         opts = class_attribute(index, cls, FLASK_SQLALCHEMY_OPTIONS_KEY)
         if uri is not None:
@@ -222,6 +229,8 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
     # a config module (`app.config.from_pyfile` / `from_object("settings")`)
     if any(k in module.assigns for k in keys):
         unit = FlaskConfigUnit(f"config module `{module.path}`", config_object=True)
+        unit.testing = bool(module.assigns.get(FLASK_TESTING_KEY)) and is_true(
+            module.assigns[FLASK_TESTING_KEY][-1])
         if FLASK_SQLALCHEMY_URI_KEY in module.assigns:
             unit.uri = Bound(module.assigns[FLASK_SQLALCHEMY_URI_KEY][-1], module, None)
             unit.own_uri = True
@@ -512,6 +521,8 @@ class EngineSite:
     #: the library class that builds the engine from this call's keyword arguments
     #: (`DBSessionMiddleware`); None for an engine call or a Flask-SQLAlchemy config
     built_by: str | None = None
+    #: a Flask config class or module of the test runs (`TESTING = True`)
+    testing_config: bool = False
 
 
 _SITES: weakref.WeakKeyDictionary[ModuleInfo, list[EngineSite]] = weakref.WeakKeyDictionary()
@@ -571,7 +582,8 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
             anchor = written.expr
         yield EngineSite(unit.label, dialect, options, anchor, from_config=True,
                          dialect_evidence=evidence, config_object=unit.config_object,
-                         func=written.func if written is not None else None)
+                         func=written.func if written is not None else None,
+                         testing_config=unit.testing)
     for call, opts in flask_sqlalchemy_constructors(index, module):
         yield EngineSite("`SQLAlchemy(engine_options=...)`", None,
                          mapping_options(index, opts.expr, opts.module, opts.func), opts.expr,

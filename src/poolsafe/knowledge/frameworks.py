@@ -215,6 +215,9 @@ FLASK_CONTEXT_METHODS: frozenset[str] = frozenset(
 #: Flask-SQLAlchemy configuration keys.
 FLASK_SQLALCHEMY_URI_KEY = "SQLALCHEMY_DATABASE_URI"
 FLASK_SQLALCHEMY_OPTIONS_KEY = "SQLALCHEMY_ENGINE_OPTIONS"
+#: Flask's testing flag: a config class or module with `TESTING = True` configures the
+#: test runs
+FLASK_TESTING_KEY = "TESTING"
 #: `SQLAlchemy(engine_options={...})` sets default engine options for every engine.
 FLASK_SQLALCHEMY_OPTIONS_KEYWORD = "engine_options"
 #: The methods of Flask-SQLAlchemy's `SQLAlchemy` that a project subclass overrides to

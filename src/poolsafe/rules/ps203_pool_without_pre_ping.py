@@ -141,7 +141,9 @@ class PoolWithoutPrePing(Rule):
     a script (an `if __name__ == "__main__":` block, a call at its top level, an
     Alembic script): each run uses the engine and ends. A module imported by a
     module that runs nothing (a library's) is still judged. Nor are test
-    modules. Nor is a module-level
+    modules, nor a Flask config class or module that sets Flask's testing flag
+    (`TESTING = True`, also inherited from a project base class): it configures the
+    test runs. Nor is a module-level
     engine that nothing reads: neither it nor what its module makes from it at the
     top level (`Session = sessionmaker(bind=engine)`, `session = Session()`) is read
     by a statement of the module (a function's own local of the same name aside),
@@ -215,6 +217,8 @@ class PoolWithoutPrePing(Rule):
                 continue  # used once and dropped: no idle connection to test
             if site.from_config and per_request_app(ctx.index, site.func):
                 continue  # an app a route builds for one request: its engine too
+            if site.testing_config:
+                continue  # Flask's TESTING = True: the configuration of the test runs
             if unprotected_mysql(ctx.index, ctx.module, site) is not None:
                 continue  # PS211 reports it: neither recycle nor pre-ping on MySQL
             where = ("`SQLALCHEMY_ENGINE_OPTIONS`" if site.from_config else site.label)

@@ -1402,3 +1402,47 @@ INVALID += [
              line='options["pool_recycle"] = 300')},
          note="look-alike: the hook sets another option only"),
 ]
+
+# small60, round 26 (corpus27's tune half): a Flask config class or module with
+# `TESTING = True` (Flask's testing flag) configures the test runs, whose engine lives
+# for one run like a test module's.
+_TESTING_CONFIG = """\
+import os
+
+
+class Config:
+    TESTING = False
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {{"pool_pre_ping": True}}
+
+
+class TestingConfig(Config):
+    TESTING = {flag}
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {{"pool_size": 2}}{test_mark}
+"""
+
+_TESTING_FILES = {"requirements.txt": "flask-sqlalchemy==3.1.1\npsycopg2-binary==2.9.9\n",
+                  "app.py": "from flask import Flask\nfrom extensions import db\n\n"
+                            "app = Flask(__name__)\napp.config.from_object('case.Config')\n"
+                            "db.init_app(app)\n",
+                  "extensions.py": _EXTENSIONS}
+
+VALID += [
+    Case(_TESTING_CONFIG.format(flag="True", test_mark=""),
+         files=_TESTING_FILES, path="case.py",
+         note="the testing config class (TESTING = True) is not reported"),
+    Case("""
+TESTING = True
+SQLALCHEMY_DATABASE_URI = "postgresql://app@localhost/app_test"
+""", files={"app.py": "from flask import Flask\nfrom extensions import db\n\n"
+                      "app = Flask(__name__)\napp.config.from_pyfile('case.py')\n"
+                      "db.init_app(app)\n", "extensions.py": _EXTENSIONS},
+         path="case.py", note="a testing config module (TESTING = True)"),
+]
+
+INVALID += [
+    Case(_TESTING_CONFIG.format(flag="False", test_mark="  # expect: PS203"),
+         files=_TESTING_FILES, path="case.py",
+         note="look-alike: a class named TestingConfig whose TESTING is False is judged"),
+]
