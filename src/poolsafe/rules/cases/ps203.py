@@ -1381,26 +1381,26 @@ def count():
 
 _HOOK_FILES = {"requirements.txt": "flask-sqlalchemy==2.5.1\npsycopg2-binary==2.9.9\n"}
 
+
+def _hook_case(line: str, mark: str, note: str) -> Case:
+    """The app above with an `extensions.py` whose hook runs `line`."""
+    return Case(_HOOK_APP.format(mark=mark),
+                files={**_HOOK_FILES, "extensions.py": _HOOK_EXTENSIONS.format(line=line)},
+                note=note)
+
+
 VALID += [
-    Case(_HOOK_APP.format(mark=""),
-         files={**_HOOK_FILES, "extensions.py": _HOOK_EXTENSIONS.format(
-             line='options["pool_pre_ping"] = True')},
-         note="the project's SQLAlchemy subclass sets pool_pre_ping in apply_pool_defaults"),
-    Case(_HOOK_APP.format(mark=""),
-         files={**_HOOK_FILES, "extensions.py": _HOOK_EXTENSIONS.format(
-             line='options.setdefault("pool_pre_ping", True)')},
-         note="the hook sets it with setdefault"),
+    _hook_case('options["pool_pre_ping"] = True', "",
+               "the project's SQLAlchemy subclass sets pool_pre_ping in apply_pool_defaults"),
+    _hook_case('options.setdefault("pool_pre_ping", True)', "",
+               "the hook sets it with setdefault"),
 ]
 
 INVALID += [
-    Case(_HOOK_APP.format(mark="  # expect: PS203"),
-         files={**_HOOK_FILES, "extensions.py": _HOOK_EXTENSIONS.format(
-             line='options["pool_pre_ping"] = False')},
-         note="look-alike: the hook turns pre-ping off"),
-    Case(_HOOK_APP.format(mark="  # expect: PS203"),
-         files={**_HOOK_FILES, "extensions.py": _HOOK_EXTENSIONS.format(
-             line='options["pool_recycle"] = 300')},
-         note="look-alike: the hook sets another option only"),
+    _hook_case('options["pool_pre_ping"] = False', "  # expect: PS203",
+               "look-alike: the hook turns pre-ping off"),
+    _hook_case('options["pool_recycle"] = 300', "  # expect: PS203",
+               "look-alike: the hook sets another option only"),
 ]
 
 # small60, round 26 (corpus27's tune half): a Flask config class or module with
