@@ -154,9 +154,9 @@ class DjangoConnectionOutsideRequest(Rule):
     is fine, and so is the `run()` of a thread class whose own or project base's
     `_bootstrap_inner()` (the `threading.Thread` method that runs `run()` and returns
     after it on every path) closes (`super()._bootstrap_inner()` then
-    `close_old_connections()`, a project's helper base class). Request and response code is managed by Django and is never reported;
-    Celery tasks are not either (Celery's Django integration closes connections around
-    each task). Reported at the first database work in the function.
+    `close_old_connections()`, a project's helper base class). Request and response
+    code is managed by Django and is never reported; Celery tasks are not either
+    (Celery's Django integration closes connections around each task). Reported at the first database work in the function.
 
     ## Tests, one-shot code and processes
     Test modules are not reported: a thread a test starts ends with the test run, and
