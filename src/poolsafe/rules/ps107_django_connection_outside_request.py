@@ -156,7 +156,8 @@ class DjangoConnectionOutsideRequest(Rule):
     after it on every path) closes (`super()._bootstrap_inner()` then
     `close_old_connections()`, a project's helper base class). Request and response
     code is managed by Django and is never reported; Celery tasks are not either
-    (Celery's Django integration closes connections around each task). Reported at the first database work in the function.
+    (Celery's Django integration closes connections around each task). Reported at
+    the first database work in the function.
 
     ## Tests, one-shot code and processes
     Test modules are not reported: a thread a test starts ends with the test run, and
