@@ -82,10 +82,15 @@ from poolsafe.knowledge.django import (
     DJANGO_RELATION_FIELDS,
     DJANGO_RELATION_WORDS,
     DJANGO_ROW_LOOKUPS,
+    DJANGO_ROW_WRITER_NO_COMMIT,
+    DJANGO_ROW_WRITER_SAVE,
+    DJANGO_ROW_WRITERS,
     DJANGO_SIGNAL_INSTANCE,
     DJANGO_TRANSACTION,
     DJANGO_TRANSACTION_CALLS,
     DJANGO_USER_MODEL_GETTERS,
+    DJANGO_WRITER_META,
+    DJANGO_WRITER_MODEL,
     DONE_CALLBACK,
     EXECUTOR_METHODS,
     EXECUTOR_TYPES,
@@ -95,6 +100,7 @@ from poolsafe.knowledge.django import (
     THREAD_CLASSES,
     THREAD_JOB_DECORATORS,
     THREAD_JOB_REGISTRATIONS,
+    THREAD_RUN_WRAPPERS,
 )
 from poolsafe.knowledge.frameworks import APSCHEDULER_TYPES
 
@@ -461,11 +467,40 @@ def threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo 
     if started is None:
         return None
     target, how, _first = started
-    value = index.evaluate(target, module, func)
-    if isinstance(value, FunctionRef):
-        return value.func, how
+    found = _target_function(index, module, func, target)
+    if found is not None:
+        return found, how
     bound = bound_method(index, module, func, target)
     return (bound, how) if bound is not None else None
+
+
+def _target_function(index: ProjectIndex, module: ModuleInfo, starter: FunctionInfo | None,
+                     expr: cst.BaseExpression) -> FunctionInfo | None:
+    """The project function a thread start names: one the index resolves, or a
+    function defined inside the starter (or a function enclosing it) under that name
+    (`def load(rows): ...` next to `Thread(target=load)` in a view)."""
+    value = index.evaluate(expr, module, starter)
+    if isinstance(value, FunctionRef):
+        return value.func
+    if value is None and isinstance(expr, cst.Name) and starter is not None:
+        return _nested_function(module, starter, expr.value)
+    return None
+
+
+def _nested_function(module: ModuleInfo, func: FunctionInfo, name: str) -> FunctionInfo | None:
+    """The one function `def name` directly inside `func` or a function enclosing it
+    (the nearest scope that binds `name`), when that scope binds the name to nothing
+    else (no assignment, no parameter of that name)."""
+    scope: FunctionInfo | None = func
+    while scope is not None:
+        defined = [f for f in module.all_functions
+                   if f.parent is scope and f.cls is None and f.name == name]
+        if name in scope.locals or name in scope.all_param_names():
+            return None
+        if defined:
+            return defined[0] if len(defined) == 1 else None
+        scope = scope.parent
+    return None
 
 
 # ------------------------------------------------------------- bound methods
@@ -501,7 +536,8 @@ def _object_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
         return _signal_sender(index, func) if name == DJANGO_SIGNAL_INSTANCE else None
     for bound in reversed(func.locals.get(name, [])):
         if isinstance(bound, cst.BaseExpression):
-            return _looked_up_row(index, func, bound)
+            return (_looked_up_row(index, func, bound) or _written_row(index, func, bound)
+                    or _returned_row(index, func, bound))
     return None
 
 
@@ -693,6 +729,94 @@ def _looked_up_row(index: ProjectIndex, func: FunctionInfo,
     return model.cls if isinstance(model, ClassRef) and _is_model(index, model) else None
 
 
+def _written_row(index: ProjectIndex, func: FunctionInfo,
+                 expr: cst.BaseExpression) -> ClassInfo | None:
+    """The model of the row a `ModelForm`'s or a DRF model serializer's `save()`
+    returns (`order = OrderForm(request.POST).save()`): its `Meta.model`, a project
+    model. `save(commit=False)` builds the row without writing it, and returns it
+    all the same."""
+    expr = strip_await(expr)[0]
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == DJANGO_ROW_WRITER_SAVE):
+        return None
+    writer = index.evaluate(expr.func.value, func.module, func)
+    if not isinstance(writer, Instance) or not _row_writer(index, ClassRef(writer.cls)):
+        return None
+    return _writer_model(index, writer.cls)
+
+
+def _returned_row(index: ProjectIndex, func: FunctionInfo,
+                  expr: cst.BaseExpression) -> ClassInfo | None:
+    """The model of the row a project function or method returns when every value it
+    returns is one row of that model from a manager lookup (`def save(self): mail =
+    Mail.objects.create(...); return mail`, then `mail = form.save()` in a view)."""
+    expr = strip_await(expr)[0]
+    if not isinstance(expr, cst.Call):
+        return None
+    with index.full_resolution():
+        callee = index.evaluate(expr.func, func.module, func)
+        target = callee.func if isinstance(callee, FunctionRef) else (
+            bound_method(index, func.module, func, expr.func) if callee is None else None)
+    if target is None or target is func or not target.returns:
+        return None
+    found: ClassInfo | None = None
+    for ret in target.returns:
+        value = ret.value
+        if value is None:
+            return None
+        if isinstance(value, cst.Name):
+            bound = [v for v in target.locals.get(value.value, [])
+                     if isinstance(v, cst.BaseExpression)]
+            if len(bound) != 1:
+                return None
+            value = bound[0]
+        row = _looked_up_row(index, target, value)
+        if row is None or (found is not None and row is not found):
+            return None
+        found = row
+    return found
+
+
+def _row_writer(index: ProjectIndex, value: object, depth: int = 0) -> bool:
+    """A project class deriving from a `ModelForm` or a DRF model serializer, whose
+    `save()` writes a model row."""
+    if isinstance(value, External):
+        return qual_match(value.qualname, DJANGO_ROW_WRITERS) is not None
+    if not isinstance(value, ClassRef) or depth > _MAX_BASES:
+        return False
+    with index.full_resolution():
+        return any(_row_writer(index, index.evaluate(base.value, value.cls.module, None),
+                               depth + 1) for base in value.cls.node.bases)
+
+
+def _writer_model(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> ClassInfo | None:
+    """The project model a form or serializer class names in its `Meta` (`class Meta:
+    model = Order`), its own or a project base's."""
+    for st in cls.node.body.body:
+        if not (isinstance(st, cst.ClassDef) and st.name.value == DJANGO_WRITER_META):
+            continue
+        for line in st.body.body:
+            if not isinstance(line, cst.SimpleStatementLine):
+                continue
+            for small in line.body:
+                if isinstance(small, cst.Assign) and any(
+                        isinstance(t.target, cst.Name) and t.target.value == DJANGO_WRITER_MODEL
+                        for t in small.targets):
+                    with index.full_resolution():
+                        model = index.evaluate(small.value, cls.module, None)
+                    return model.cls if isinstance(model, ClassRef) \
+                        and _is_model(index, model) else None
+    if depth < _MAX_BASES:
+        for base in cls.node.bases:
+            with index.full_resolution():
+                value = index.evaluate(base.value, cls.module, None)
+            if isinstance(value, ClassRef):
+                found = _writer_model(index, value.cls, depth + 1)
+                if found is not None:
+                    return found
+    return None
+
+
 def _thread_class(index: ProjectIndex, value: object, depth: int = 0) -> tuple[str, str] | None:
     """`threading.Thread` / `threading.Timer`, or a project class deriving from one (a
     repeating timer): the (package, class) pair."""
@@ -769,7 +893,7 @@ def _unsafe_sync_to_async(index: ProjectIndex, module: ModuleInfo, func: Functio
 
 # -------------------------------------------------------------- the checks
 def _entry_gap(index: ProjectIndex, func: FunctionInfo, how: str) -> ThreadGap | None:
-    if _closing_decorator(index, func):
+    if _closing_decorator(index, func) or _base_closes_after_run(index, func):
         return None
     found = _db_use(index, func, func.node.body, 0)
     if found is None:
@@ -854,6 +978,15 @@ def _relation_use(index: ProjectIndex, func: FunctionInfo) -> tuple[cst.CSTNode,
                     return node, (f"`{name}.{node.attr.value}` (a relation of the "
                                   f"`{cls.name}` row its starter passes, loaded from the "
                                   "database)")
+                if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                        and isinstance(node.func.value, cst.Name) \
+                        and node.func.value.value == name \
+                        and node.func.attr.value in DJANGO_INSTANCE_QUERIES \
+                        and not any(a.keyword is None for a in node.args):
+                    # the row's own query (`receipt.save()`); a positional argument
+                    # means another `save` (PIL's `image.save(path)`)
+                    return node, (f"`{name}.{node.func.attr.value}()` (on the `{cls.name}` "
+                                  "row its starter passes)")
     return None
 
 
@@ -933,12 +1066,12 @@ def _find_passed_arguments(index: ProjectIndex) -> dict[int, list[_Passed]]:
                 started = _thread_start(index, module, starter, call)
                 if started is None:
                     continue
-                value = index.evaluate(started[0], module, starter)
-                if not isinstance(value, FunctionRef) or value.func.cls is not None:
+                target = _target_function(index, module, starter, started[0])
+                if target is None or target.cls is not None:
                     continue
-                bound = _bind(value.func, *_task_arguments(call))
+                bound = _bind(target, *_task_arguments(call))
                 if bound:
-                    out.setdefault(id(value.func.node), []).append((module, starter, bound))
+                    out.setdefault(id(target.node), []).append((module, starter, bound))
     return out
 
 
@@ -1084,6 +1217,32 @@ def _closing_decorator(index: ProjectIndex, func: FunctionInfo) -> bool:
     return False
 
 
+def _base_closes_after_run(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """The `run()` of a thread class whose own or project base's override of the
+    method that runs it closes the connection (`class Thread(threading.Thread): def
+    _bootstrap_inner(self): super()._bootstrap_inner(); close_old_connections()`, a
+    project's helper base): that close follows every `run()` of every subclass."""
+    if func.cls is None or func.name != _THREAD_BODY:
+        return False
+    todo: list[ClassInfo] = [func.cls]
+    seen: set[int] = set()
+    with index.full_resolution():
+        while todo and len(seen) <= _MAX_BASES:
+            cls = todo.pop()
+            if id(cls.node) in seen:
+                continue
+            seen.add(id(cls.node))
+            for name in THREAD_RUN_WRAPPERS:
+                wrapper = cls.methods.get(name)
+                if wrapper is not None and _closers(index, wrapper, wrapper.node.body, 1):
+                    return True
+            for base in cls.node.bases:
+                value = index.evaluate(base.value, cls.module, None)
+                if isinstance(value, ClassRef):
+                    todo.append(value.cls)
+    return False
+
+
 def _wrapper_closes(index: ProjectIndex, decorator: FunctionInfo) -> bool:
     """A project decorator whose wrapper (a function nested in it) closes: it runs
     around every call of the decorated function."""
@@ -1190,6 +1349,10 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 row = _object_class(index, func.module, func, f.value)
             if row is not None and _is_model(index, ClassRef(row)):
                 return f"`{dotted_name(f) or f.attr.value}()`"
+            if row is not None and f.attr.value == DJANGO_ROW_WRITER_SAVE \
+                    and not _no_commit(node) and _row_writer(index, ClassRef(row)):
+                # a `ModelForm`'s or a DRF model serializer's `save()` writes its model
+                return f"`{dotted_name(f) or f.attr.value}()` (`{row.name}` writes its model)"
         if depth < _DEPTH:
             named = None  # the project command's name, for `call_command("name")`
             with index.full_resolution():  # a model's method, a helper module
@@ -1220,6 +1383,12 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 if passed is not None:
                     return used_through(callee.func.name, passed)
     return None
+
+
+def _no_commit(call: cst.Call) -> bool:
+    """`form.save(commit=False)`: the row is built, not written."""
+    value = keyword_arg(call, DJANGO_ROW_WRITER_NO_COMMIT)
+    return isinstance(value, cst.Name) and value.value == "False"
 
 
 def _model_argument_use(index: ProjectIndex, func: FunctionInfo, call: cst.Call,

@@ -173,6 +173,30 @@ DJANGO_SIGNAL_INSTANCE = "instance"
 DJANGO_ROW_LOOKUPS: frozenset[str] = frozenset(
     {"get", "create", "first", "last", "earliest", "latest"})
 
+#: classes whose instances write a model row with `save()`: a Django `ModelForm`
+#: (`form.save()`, unless `commit=False`, inserts or updates its `Meta.model` row and
+#: returns it) and a Django REST framework model serializer (`serializer.save()` runs
+#: its `create()` / `update()`, which call the model's manager or `instance.save()`)
+DJANGO_ROW_WRITERS: frozenset[tuple[str, str]] = frozenset({
+    ("django.forms", "ModelForm"),
+    ("django.forms.models", "ModelForm"),
+    ("rest_framework.serializers", "ModelSerializer"),
+    ("rest_framework.serializers", "HyperlinkedModelSerializer"),
+})
+#: the writer's method that writes, and the keyword that makes it build the row only
+#: (`form.save(commit=False)`)
+DJANGO_ROW_WRITER_SAVE = "save"
+DJANGO_ROW_WRITER_NO_COMMIT = "commit"
+#: the nested class and attribute that name a writer's model (`class Meta: model = Order`)
+DJANGO_WRITER_META = "Meta"
+DJANGO_WRITER_MODEL = "model"
+
+#: the methods of `threading.Thread` that run `run()` and return after it on every
+#: path (`_bootstrap_inner` catches what `run()` raises): a project base class whose
+#: override closes the connection there (`super()._bootstrap_inner()` then
+#: `close_old_connections()`) closes it for every subclass's `run()`
+THREAD_RUN_WRAPPERS: frozenset[str] = frozenset({"_bootstrap_inner"})
+
 #: the classes that run a function on a new thread: `Thread(target=f)`, `Timer(t, f)`
 THREAD_CLASSES: frozenset[tuple[str, str]] = frozenset({
     ("threading", "Thread"), ("threading", "Timer"),

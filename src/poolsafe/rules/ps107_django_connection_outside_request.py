@@ -96,7 +96,18 @@ class DjangoConnectionOutsideRequest(Rule):
     first such read. The row's own columns (`receipt.amount`, `receipt.customer_id`)
     are no query, nor is a relation every starter has already loaded on the row: its
     lookup joins it (`select_related("customer")`, or `select_related()` for all), or
-    the starter read it before (which caches it on the instance).
+    the starter read it before (which caches it on the instance). The row's own
+    queries in the target (`receipt.save()`, `receipt.delete()`) are database work too.
+    The row may also be what a `ModelForm`'s or a DRF model serializer's `save()`
+    returns (its `Meta.model`), or what a project function or method returns when
+    every value it returns is one row from a manager lookup (a form's own `def
+    save(self): return Mail.objects.create(...)`).
+
+    The target may be a function defined inside the one that starts the thread (a
+    view's `def load(rows): ...` next to `Thread(target=load)` or
+    `executor.submit(load, rows)`): the view runs in the request, the closure on the
+    new thread. A `ModelForm`'s or a DRF model serializer's `save()` (not
+    `save(commit=False)`) in a target writes its model: database work.
 
     A scheduler class imported as an optional dependency (`try: from
     apscheduler.schedulers.background import BackgroundScheduler` / `except
@@ -140,9 +151,13 @@ class DjangoConnectionOutsideRequest(Rule):
 
     A function decorated with `close_old_connections` (django-apscheduler's
     `util.close_old_connections`, or a project decorator that calls one of the closes)
-    is fine. Request and response code is managed by Django and is never reported;
-    Celery tasks are not either (Celery's Django integration closes connections around
-    each task). Reported at the first database work in the function.
+    is fine, and so is the `run()` of a thread class whose own or project base's
+    `_bootstrap_inner()` (the `threading.Thread` method that runs `run()` and returns
+    after it on every path) closes (`super()._bootstrap_inner()` then
+    `close_old_connections()`, a project's helper base class). Request and response
+    code is managed by Django and is never reported; Celery tasks are not either
+    (Celery's Django integration closes connections around each task). Reported at
+    the first database work in the function.
 
     ## Tests, one-shot code and processes
     Test modules are not reported: a thread a test starts ends with the test run, and

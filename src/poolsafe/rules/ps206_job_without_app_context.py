@@ -32,8 +32,10 @@ class JobWithoutAppContext(Rule):
     `socketio.start_background_task(f)`) that uses Flask-SQLAlchemy with no app
     of its own and no application context pushed (a `with app.app_context():`
     around the use, `app.app_context().push()`, or a decorator named for a context
-    such as `copy_current_request_context`). Reported at the first use; fixed by
-    hand (which app to use is the project's choice).
+    such as `copy_current_request_context`). The function may be defined inside
+    the one that starts the thread (a view's `def mark_paid(): ...` next to
+    `Thread(target=mark_paid)`). Reported at the first use; fixed by hand (which app
+    to use is the project's choice).
 
     Background jobs are functions registered with APScheduler
     (`scheduler.add_job(func, ...)`, `@scheduler.scheduled_job(...)`,

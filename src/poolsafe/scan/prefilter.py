@@ -710,6 +710,13 @@ def job_target_seeds(datas: list[bytes], modules: list[tuple[tuple[str, ...], st
                 if any(re.search(rb"\bdef[ \t]+" + re.escape(t) + rb"[ \t]*\(", datas[j])
                        for t in passed):
                     out.update((i, j))
+        if queries(i) and any(not _word_runs(datas[j]).isdisjoint(_row_writer_words())
+                              for j in (i, *imported(i))):
+            # a thread target that saves a `ModelForm` or a DRF model serializer
+            # (`serializer.save()` writes its model): the starting file spells `save`,
+            # the writer's class its base's name, here or in a module it imports
+            out.update(j for j in (i, *imported(i))
+                       if j == i or not _word_runs(datas[j]).isdisjoint(_row_writer_words()))
         if b"call_command" in datas[i]:
             # a thread that runs a management command (`call_command("sync")`): the
             # command's module, a seed by its own words when it queries, is found by
@@ -805,6 +812,15 @@ def _instance_query_words() -> frozenset[bytes]:
     from poolsafe.knowledge.django import DJANGO_INSTANCE_QUERIES, DJANGO_RELATION_WORDS
 
     return frozenset(w.encode() for w in (*DJANGO_INSTANCE_QUERIES, *DJANGO_RELATION_WORDS))
+
+
+@functools.cache
+def _row_writer_words() -> frozenset[bytes]:
+    """The classes whose `save()` writes a model row (`ModelForm`, DRF's
+    `ModelSerializer`), by name."""
+    from poolsafe.knowledge.django import DJANGO_ROW_WRITERS
+
+    return frozenset(name.rsplit(".", 1)[-1].encode() for _, name in DJANGO_ROW_WRITERS)
 
 
 #: how many project imports away from a view its slow work is looked for

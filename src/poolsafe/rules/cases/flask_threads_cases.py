@@ -164,3 +164,43 @@ def heartbeat():
 threading.Thread(target=heartbeat, daemon=True).start()
 """, files=_APP, note="a thread without database work"),
 ]
+
+# breadth60: a thread target defined inside the view that starts it (the index leaves
+# a nested function's name unresolved; PS107's target resolution, which PS206 shares,
+# now reads it)
+INVALID += [
+    Case("""
+import threading
+
+from shop import db
+from shop.models import Order
+
+
+def pay(order_id):
+    def mark_paid():
+        db.session.get(Order, order_id).paid = True  # expect: PS206
+        db.session.commit()
+
+    threading.Thread(target=mark_paid).start()
+    return "accepted"
+""", files=_APP, unfixable=_BY_HAND, note="a view's closure started as a thread target"),
+]
+
+VALID += [
+    Case("""
+import threading
+
+from shop import app, db
+from shop.models import Order
+
+
+def pay(order_id):
+    def mark_paid():
+        with app.app_context():
+            db.session.get(Order, order_id).paid = True
+            db.session.commit()
+
+    threading.Thread(target=mark_paid).start()
+    return "accepted"
+""", files=_APP, note="look-alike: the closure pushes the app's context itself"),
+]

@@ -2863,3 +2863,287 @@ app.add_error_handler(Exception, on_error)
          note="look-alike: Falcon's add_error_handler runs its handler in the request's "
               "thread, in a project that also polls a telegram updater"),
 ]
+
+# breadth60: a thread target defined inside the function that starts it (a view's
+# closure), a row its starter passes and the target saves, a ModelForm's or DRF
+# serializer's save() on the thread; look-alikes: a project Thread base class that closes
+# after run(), save(commit=False), a nested function run in the request's own thread
+_WRITERS = """\
+from django import forms
+from rest_framework import serializers
+
+from models import Order
+
+
+class OrderForm(forms.ModelForm):
+    class Meta:
+        model = Order
+        fields = ["total"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Order
+        fields = "__all__"
+"""
+
+_CLOSING_THREAD = """\
+import threading
+
+from django.db import close_old_connections
+
+
+class Thread(threading.Thread):
+    def _bootstrap_inner(self):
+        super()._bootstrap_inner()
+        close_old_connections()
+"""
+
+INVALID += [
+    Case("""
+import threading
+
+from django.http import HttpResponse
+
+from models import Order
+
+
+def pay(request, order_id):
+    def mark_paid():
+        Order.objects.filter(id=order_id).update(paid=True)  # expect: PS107
+
+    threading.Thread(target=mark_paid).start()
+    return HttpResponse("accepted")
+""", files=_FILES, note="a function defined in a view, started as a thread target"),
+    Case("""
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import transaction
+from django.http import HttpResponse
+
+from models import Order
+
+
+def store(totals):
+    with transaction.atomic():
+        Order.objects.bulk_create([Order(total=t) for t in totals])
+
+
+def upload(request):
+    def load(data):
+        store(int(line) for line in data.splitlines())  # expect: PS107
+
+    with ThreadPoolExecutor() as executor:
+        for future in [executor.submit(load, f.read()) for f in request.FILES.values()]:
+            future.result()
+    return HttpResponse("ok")
+""", files=_FILES, note="a view's closure submitted to a per-request executor, its queries in a "
+                       "module-level helper"),
+    Case("""
+import threading
+import time
+
+from django.http import HttpResponse
+
+from models import Order
+
+
+def settle(order):
+    time.sleep(60)
+    order.paid = True
+    order.save()  # expect: PS107
+
+
+def create(request):
+    order = Order.objects.create(total=int(request.POST["total"]))
+    threading.Thread(target=settle, args=(order,)).start()
+    return HttpResponse("ok")
+""", files=_FILES, note="a thread target that saves the model row its starter passes"),
+    Case("""
+import threading
+
+from django.http import HttpResponse
+
+from forms import OrderForm
+
+
+def settle(order):
+    order.paid = True
+    order.save()  # expect: PS107
+
+
+def create(request):
+    form = OrderForm(request.POST)
+    if form.is_valid():
+        order = form.save()
+        threading.Thread(target=settle, args=(order,)).start()
+    return HttpResponse("ok")
+""", files={**_FILES, "forms.py": _WRITERS},
+         note="the row passed is the one a ModelForm's save() returned"),
+    Case("""
+import threading
+
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from forms import OrderSerializer
+
+
+class Checkout(APIView):
+    def post(self, request):
+        threading.Thread(target=self.record, args=(request.data,)).start()
+        return Response(status=202)
+
+    def record(self, data):
+        serializer = OrderSerializer(data=data)
+        if serializer.is_valid():
+            serializer.save()  # expect: PS107
+""", files={**_FILES, "forms.py": _WRITERS},
+         note="a DRF model serializer's save() on a thread a view starts"),
+]
+
+VALID += [
+    Case("""
+from django_thread import Thread
+
+from models import Order
+
+
+class Settle(Thread):
+    def __init__(self, order_id):
+        super().__init__()
+        self.order_id = order_id
+
+    def run(self):
+        Order.objects.filter(id=self.order_id).update(paid=True)
+
+
+def start(order_id):
+    Settle(order_id).start()
+""", files={**_FILES, "django_thread.py": _CLOSING_THREAD},
+         note="look-alike: the project's Thread base closes the connection after every run()"),
+    Case("""
+import threading
+
+from django.http import HttpResponse
+
+from forms import OrderForm
+
+
+def notify(order):
+    print(order.total)
+
+
+def create(request):
+    form = OrderForm(request.POST)
+    if form.is_valid():
+        order = form.save(commit=False)
+        threading.Thread(target=notify, args=(order,)).start()
+    return HttpResponse("ok")
+""", files={**_FILES, "forms.py": _WRITERS},
+         note="look-alike: the thread only reads the passed row's own column"),
+    Case("""
+import threading
+
+from django.db import close_old_connections
+from django.http import HttpResponse
+
+from forms import OrderSerializer
+
+
+def record(data):
+    try:
+        serializer = OrderSerializer(data=data)
+        if serializer.is_valid():
+            serializer.save()
+    finally:
+        close_old_connections()
+
+
+def create(request):
+    threading.Thread(target=record, args=(request.POST,)).start()
+    return HttpResponse("ok")
+""", files={**_FILES, "forms.py": _WRITERS},
+         note="look-alike: the thread's serializer save is followed by a close in a finally"),
+    Case("""
+import threading
+
+from django.http import HttpResponse
+
+from models import Order
+
+
+def pay(request, order_id):
+    def mark_paid():
+        Order.objects.filter(id=order_id).update(paid=True)
+
+    mark_paid()
+    worker = threading.Thread(target=print, args=("paid",))
+    worker.start()
+    return HttpResponse("ok")
+""", files=_FILES, note="look-alike: the view's closure runs in the request's thread; the "
+                       "thread started runs a builtin"),
+]
+
+_PLAIN_FORM = """\
+from django import forms
+
+from models import Order
+
+
+class OrderEntry(forms.Form):
+    total = forms.IntegerField()
+
+    def save(self):
+        order = Order.objects.create(total=self.cleaned_data["total"])
+        return order
+
+    def summary(self):
+        return {"total": self.cleaned_data["total"]}
+"""
+
+INVALID += [
+    Case("""
+import threading
+
+from django.http import HttpResponse
+
+from entry import OrderEntry
+
+
+def settle(order):
+    order.paid = True
+    order.save()  # expect: PS107
+
+
+def create(request):
+    entry = OrderEntry(request.POST)
+    if entry.is_valid():
+        order = entry.save()
+        threading.Thread(target=settle, args=(order,)).start()
+    return HttpResponse("ok")
+""", files={**_FILES, "entry.py": _PLAIN_FORM},
+         note="the row passed is what a project method returns from Order.objects.create"),
+]
+
+VALID += [
+    Case("""
+import threading
+
+from django.http import HttpResponse
+
+from entry import OrderEntry
+
+
+def settle(order):
+    order.save()
+
+
+def create(request):
+    entry = OrderEntry(request.POST)
+    if entry.is_valid():
+        threading.Thread(target=settle, args=(entry.summary(),)).start()
+    return HttpResponse("ok")
+""", files={**_FILES, "entry.py": _PLAIN_FORM},
+         note="look-alike: the value passed is a dict a project method returns, no model row"),
+]
