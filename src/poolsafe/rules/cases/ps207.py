@@ -2314,14 +2314,13 @@ from django.db import transaction
 from shop.models import Order
 
 
-def ship(order_id):
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        order.state = "shipped"
-        order.save()
-        {send}{expect}
+@transaction.atomic
+def cancel(order_id):
+    order = Order.objects.get(pk=order_id)
+    order.delete()
+    {send}{expect}
 """
-_QUEUE_SEND = 'send_mail("Shipped", "on its way", "shop@example.com", [order.email])'
+_QUEUE_SEND = 'send_mail("Cancelled", "sorry", "shop@example.com", [order.email])'
 _DB_MAIL_SETTINGS = 'EMAIL_BACKEND = "mailer.backend.DbBackend"\nMAILER_EMAIL_BACKEND = ' \
                     '"django.core.mail.backends.smtp.EmailBackend"\n'
 
@@ -2335,20 +2334,9 @@ VALID += [
          files=_mail_files(**{"shop/settings.py": _DB_MAIL_SETTINGS}),
          note="EMAIL_BACKEND is django-mailer's DbBackend: send_mail() queues the message "
               "as a row in the same transaction"),
-    Case("""
-from django.db import transaction
-
-from shop.models import Order
-from shop.notify import shipped
-
-
-def ship(order_id):
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        order.state = "shipped"
-        order.save()
-        shipped(order)
-""", path="shop/jobs.py", files=_mail_files(**{"shop/settings.py": _DB_MAIL_SETTINGS}),
+    Case(_MAIL_JOB.format(imports="\nfrom shop.notify import shipped", send="shipped(order)",
+                          expect=""),
+         path="shop/jobs.py", files=_mail_files(**{"shop/settings.py": _DB_MAIL_SETTINGS}),
          note="EmailMessage(...).send() in a helper, through django-mailer's DbBackend"),
 ]
 
@@ -2362,7 +2350,7 @@ INVALID += [
          note="one settings module queues mail in the database, another sends by SMTP"),
     Case(_MAIL_JOB.format(imports=", get_connection",
                           send="smtp = get_connection("
-                               '"django.core.mail.backends.smtp.EmailBackend")\n        '
+                               '"django.core.mail.backends.smtp.EmailBackend")\n    '
                                + _QUEUE_SEND[:-1] + ", connection=smtp)",
                           expect="  # expect: PS207"),
          path="shop/jobs.py", files=_mail_files(**{"shop/settings.py": _DB_MAIL_SETTINGS}),
