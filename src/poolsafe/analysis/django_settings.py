@@ -91,7 +91,7 @@ def _email_queued_in_database(index: ProjectIndex, root: Path) -> bool:
         try:
             rel = path.relative_to(root).as_posix()
         except ValueError:
-            rel = path.name
+            continue  # another project's settings
         if is_test_path(rel):
             continue
         try:
