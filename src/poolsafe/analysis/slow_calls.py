@@ -10,6 +10,7 @@ from collections.abc import Callable
 import libcst as cst
 
 from poolsafe.analysis.cstutil import call_name, dotted_name, iter_calls, positional_args
+from poolsafe.analysis.django_settings import email_queued_in_database
 from poolsafe.analysis.index import ProjectIndex, annotation_parts, param_annotation
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import external_name, qual_match, resolve
@@ -74,7 +75,8 @@ def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
     resolves a receiver the index cannot (an annotated parameter, a `with` binding)."""
     qual = external_name(index, call.func, module, func)
     if qual is not None:
-        found = _slow_function(qual, call, lambda e: _constant_seconds(index, e, module, func))
+        found = _slow_function(qual, call, lambda e: _constant_seconds(index, e, module, func),
+                               lambda fam: _queued_mail(index, fam, call, module))
         if found is not None:
             return found
         pair = qual_match(qual, OFFLOAD_FUNCTIONS)
@@ -111,7 +113,7 @@ def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
     dotted = ".".join(reversed(path))
     for fam in SLOW_FAMILIES:
         methods = _root_methods(index, root, fam, module, func, client)
-        if methods is None:
+        if methods is None or _queued_mail(index, fam, call, module):
             continue
         if (plain and (dotted in methods or ANY_METHOD in methods)) or (
                 fam.prefixes and method.startswith(tuple(fam.prefixes))):
@@ -338,9 +340,18 @@ def _injected_client(index: ProjectIndex, root: cst.BaseExpression,
     return None
 
 
+def _queued_mail(index: ProjectIndex, fam: SlowFamily, call: cst.Call,
+                 module: ModuleInfo) -> bool:
+    """A send through Django's `EMAIL_BACKEND` (not given a `connection=` of its own)
+    in a project whose settings queue mail in the database: a row insert, not slow."""
+    return fam.django_email_backend and not any(
+        a.keyword is not None and a.keyword.value == "connection" for a in call.args
+    ) and email_queued_in_database(index, module)
+
+
 def _slow_function(qual: str, call: cst.Call,
-                   seconds_of: Callable[[cst.BaseExpression], float | None]
-                   ) -> tuple[str, str] | None:
+                   seconds_of: Callable[[cst.BaseExpression], float | None],
+                   skip: Callable[[SlowFamily], bool]) -> tuple[str, str] | None:
     short = ".".join(qual.split(".")[-2:])
     if qual_match(qual, SLEEP_FUNCTIONS) is not None:
         args = positional_args(call)
@@ -349,7 +360,7 @@ def _slow_function(qual: str, call: cst.Call,
             return (short, "a sleep") if qual.startswith("time.") and args else None
         return (short, "a sleep") if seconds >= SLOW_SLEEP_SECONDS else None
     for fam in SLOW_FAMILIES:
-        if qual_match(qual, fam.functions) is not None:
+        if qual_match(qual, fam.functions) is not None and not skip(fam):
             return short, fam.what
     return None
 

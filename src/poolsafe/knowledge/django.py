@@ -45,6 +45,14 @@ DJANGO_ATOMIC: frozenset[tuple[str, str]] = frozenset({("django.db", "transactio
 DJANGO_ATOMIC_REQUESTS_SETTING = "ATOMIC_REQUESTS"
 DJANGO_NON_ATOMIC_REQUESTS: frozenset[tuple[str, str]] = frozenset(
     {("django.db", "transaction.non_atomic_requests")})
+#: `EMAIL_BACKEND = "mailer.backend.DbBackend"` (django-mailer): Django's mail API
+#: (`send_mail()`, `EmailMessage(...).send()`) then only inserts the message into the
+#: database, through the same connection and inside the open transaction, and a
+#: separate command (`manage.py send_mail`) delivers the queue: no mail server is
+#: reached while the transaction is open (PS207). Not django-post-office's backend:
+#: it sends at once when its priority is `now`
+DJANGO_EMAIL_BACKEND_SETTING = "EMAIL_BACKEND"
+DJANGO_DB_QUEUE_EMAIL_BACKENDS: frozenset[str] = frozenset({"mailer.backend.DbBackend"})
 #: what runs a query inside such a block: a manager chain that evaluates
 #: (`Order.objects.select_for_update().get(...)`), a model instance's methods, a
 #: cursor's statements

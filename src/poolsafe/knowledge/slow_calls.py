@@ -35,6 +35,11 @@ class SlowFamily:
     clients: dict[Pair, frozenset[str]] = field(default_factory=dict)
     factories: dict[Pair, frozenset[str]] = field(default_factory=dict)
     prefixes: frozenset[str] = frozenset()
+    #: sends through Django's `EMAIL_BACKEND`: not slow in a project whose settings
+    #: name only a backend that queues the message in the database
+    #: (`knowledge.django.DJANGO_DB_QUEUE_EMAIL_BACKENDS`), unless the call is given
+    #: its own `connection=`
+    django_email_backend: bool = False
 
 
 _HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options",
@@ -281,6 +286,11 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
     ),
     SlowFamily(
         "an email send",
+        clients={("smtplib", "SMTP"): frozenset({"sendmail", "send_message", "login"}),
+                 ("smtplib", "SMTP_SSL"): frozenset({"sendmail", "send_message", "login"})},
+    ),
+    SlowFamily(
+        "an email send",
         # Django's mail API sends through `EMAIL_BACKEND`, SMTP by default: a
         # connection to the mail server and a round trip per message
         functions=frozenset({("django.core.mail", "send_mail"),
@@ -292,10 +302,9 @@ SLOW_FAMILIES: tuple[SlowFamily, ...] = (
                              # django-templated-email)
                              ("email_from_template", "send_mail"),
                              ("templated_email", "send_templated_mail")}),
-        clients={("smtplib", "SMTP"): frozenset({"sendmail", "send_message", "login"}),
-                 ("smtplib", "SMTP_SSL"): frozenset({"sendmail", "send_message", "login"}),
-                 ("django.core.mail", "EmailMessage"): frozenset({"send"}),
+        clients={("django.core.mail", "EmailMessage"): frozenset({"send"}),
                  ("django.core.mail", "EmailMultiAlternatives"): frozenset({"send"})},
+        django_email_backend=True,
     ),
 )
 

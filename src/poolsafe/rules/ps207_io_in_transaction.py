@@ -117,7 +117,11 @@ class IoInTransaction(Rule):
       `asyncio.sleep` of a second or more (a short retry pause, `time.sleep(0.1)` or
       `time.sleep(RETRY_WAIT)` with `RETRY_WAIT = 0.1` a module constant, is not slow
       work; a `time.sleep()` whose duration is unknown is), `smtplib` sends, Django's mail API
-      (`send_mail`, `send_mass_mail`, `mail_admins`, `EmailMessage(...).send()`);
+      (`send_mail`, `send_mass_mail`, `mail_admins`, `EmailMessage(...).send()`) unless
+      every `EMAIL_BACKEND` the project's settings assign (outside its tests) is
+      django-mailer's `"mailer.backend.DbBackend"`, which only inserts the message
+      into the database in the same transaction (a send given its own `connection=`
+      still is slow work);
     - file transfers: paramiko (`Transport.connect`, `SSHClient.connect` /
       `exec_command`, `SFTPClient.get`/`put`/`listdir`/`stat`), `ftplib.FTP`;
     - payment APIs: Stripe, its resources' API methods (`stripe.PaymentIntent.create`,

@@ -2303,3 +2303,71 @@ def mark(dsn, ids):
                                "def close_all_sessions():\n    pass"),
          files=_FLASK, note="look-alike: the project's own close_all_sessions() closes nothing"),
 ]
+
+# Django's mail API through a backend that queues the message in the database
+# (django-mailer's `mailer.backend.DbBackend`): `send_mail()` inserts a row with the
+# transaction's connection; a separate command delivers the queue later.
+_MAIL_JOB = """
+from django.core.mail import send_mail{imports}
+from django.db import transaction
+
+from shop.models import Order
+
+
+@transaction.atomic
+def cancel(order_id):
+    order = Order.objects.get(pk=order_id)
+    order.delete()
+    {send}{expect}
+"""
+_QUEUE_SEND = 'send_mail("Cancelled", "sorry", "shop@example.com", [order.email])'
+_DB_MAIL_SETTINGS = 'EMAIL_BACKEND = "mailer.backend.DbBackend"\nMAILER_EMAIL_BACKEND = ' \
+                    '"django.core.mail.backends.smtp.EmailBackend"\n'
+
+
+def _mail_files(**settings: str) -> dict[str, str]:
+    return {**_DJANGO_MAIL, **settings}
+
+
+VALID += [
+    Case(_MAIL_JOB.format(imports="", send=_QUEUE_SEND, expect=""), path="shop/jobs.py",
+         files=_mail_files(**{"shop/settings.py": _DB_MAIL_SETTINGS}),
+         note="EMAIL_BACKEND is django-mailer's DbBackend: send_mail() queues the message "
+              "as a row in the same transaction"),
+    Case(_MAIL_JOB.format(imports="\nfrom shop.notify import shipped", send="shipped(order)",
+                          expect=""),
+         path="shop/jobs.py", files=_mail_files(**{"shop/settings.py": _DB_MAIL_SETTINGS}),
+         note="EmailMessage(...).send() in a helper, through django-mailer's DbBackend"),
+]
+
+INVALID += [
+    Case(_MAIL_JOB.format(imports="", send=_QUEUE_SEND, expect="  # expect: PS207"),
+         path="shop/jobs.py",
+         files=_mail_files(**{"shop/settings/dev.py": _DB_MAIL_SETTINGS,
+                              "shop/settings/__init__.py": "",
+                              "shop/settings/prod.py": 'EMAIL_BACKEND = '
+                              '"django.core.mail.backends.smtp.EmailBackend"\n'}),
+         note="one settings module queues mail in the database, another sends by SMTP"),
+    Case(_MAIL_JOB.format(imports=", get_connection",
+                          send="smtp = get_connection("
+                               '"django.core.mail.backends.smtp.EmailBackend")\n    '
+                               + _QUEUE_SEND[:-1] + ", connection=smtp)",
+                          expect="  # expect: PS207"),
+         path="shop/jobs.py", files=_mail_files(**{"shop/settings.py": _DB_MAIL_SETTINGS}),
+         note="the send is given its own SMTP connection, whatever EMAIL_BACKEND says"),
+    Case(_MAIL_JOB.format(imports="", send=_QUEUE_SEND, expect="  # expect: PS207"),
+         path="shop/jobs.py",
+         files=_mail_files(**{"shop/settings.py": 'import os\nEMAIL_BACKEND = os.environ.get('
+                              '"EMAIL_BACKEND", "mailer.backend.DbBackend")\n'}),
+         note="EMAIL_BACKEND read from the environment may name a backend that sends"),
+    Case(_MAIL_JOB.format(imports="", send=_QUEUE_SEND, expect="  # expect: PS207"),
+         path="shop/jobs.py",
+         files=_mail_files(**{"tests/settings.py": _DB_MAIL_SETTINGS}),
+         note="only the tests' settings queue mail in the database"),
+    Case(_MAIL_JOB.format(imports="\nimport smtplib",
+                          send='smtplib.SMTP("mail.example.com").sendmail('
+                               '"shop@example.com", [order.email], "shipped")',
+                          expect="  # expect: PS207"),
+         path="shop/jobs.py", files=_mail_files(**{"shop/settings.py": _DB_MAIL_SETTINGS}),
+         note="smtplib reaches the mail server whatever Django's EMAIL_BACKEND is"),
+]
