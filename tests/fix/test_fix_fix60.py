@@ -20,55 +20,13 @@ and after with a stand-in psycopg2 whose connect fails or succeeds:
 
 from __future__ import annotations
 
-import sys
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fix_checks import checked, fix_one
-
-
-class _Conn:
-    closed = 0
-
-    def cursor(self) -> _Conn:
-        return self
-
-    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> None:
-        pass
-
-    def fetchone(self) -> tuple[int]:
-        return (3,)
-
-    def close(self) -> None:
-        _Conn.closed += 1
-
-
-@pytest.fixture
-def driver() -> Iterator[Callable[[bool], None]]:
-    """A stand-in psycopg2 whose connect() fails or hands out a `_Conn`."""
-    fake = types.ModuleType("psycopg2")
-
-    class Error(Exception):
-        pass
-
-    def up(ok: bool) -> None:
-        def connect(**kwargs: str) -> _Conn:
-            if not ok:
-                raise Error("could not connect")
-            return _Conn()
-        fake.connect = connect  # type: ignore[attr-defined]
-        _Conn.closed = 0
-
-    fake.Error = Error  # type: ignore[attr-defined]
-    saved = sys.modules.get("psycopg2")
-    sys.modules["psycopg2"] = fake
-    yield up
-    if saved is None:
-        del sys.modules["psycopg2"]
-    else:
-        sys.modules["psycopg2"] = saved
+from stand_in_driver import WRAPPER_NAME_OR_NONE, WRAPPER_RETURNS_NONE
+from stand_in_driver import StandInConn as _Conn
 
 
 def _run(text: str, *args: Any) -> tuple[str, Any]:
@@ -107,29 +65,9 @@ def _unsafe(source: str, reason: str) -> str:
     return unsafe_text
 
 
-RETURNS_NONE = """import psycopg2
-
-
-def get_db():
-    try:
-        return psycopg2.connect(host="db")
-    except psycopg2.Error as e:
-        print("cannot connect:", e)
-        return None
-"""
-
+RETURNS_NONE = WRAPPER_RETURNS_NONE
 #: `conn = None` ... `return conn`
-NAME_OR_NONE = """import psycopg2
-
-
-def get_db():
-    conn = None
-    try:
-        conn = psycopg2.connect(host="db")
-    except psycopg2.Error as e:
-        print("cannot connect:", e)
-    return conn
-"""
+NAME_OR_NONE = WRAPPER_NAME_OR_NONE
 
 #: a conditional expression with a None branch
 IF_ELSE_NONE = """import psycopg2
@@ -206,20 +144,9 @@ def test_a_held_close_in_a_handler_the_none_path_reaches_leaves_the_fix_unsafe(
 
 
 #: the close after a first use of the checkout: the None path raised before it
-HELD_CLOSE_AFTER_A_USE = RETURNS_NONE + """
-
-def work(vip=False):
-    try:
-        conn = get_db()
-        cur = conn.cursor()
-        cur.execute("SELECT 1")
-        if vip:
-            return cur.fetchone()[0]
-        conn.close()
-    except Exception as e:
-        return str(e)
-    return 0
-"""
+HELD_CLOSE_AFTER_A_USE = HELD_CLOSE_IN_THE_HANDLER.replace(
+    "    except Exception:\n        conn.close()\n        return -1\n",
+    "    except Exception as e:\n        return str(e)\n")
 
 
 def test_a_held_close_after_a_first_use_keeps_the_safe_fix(
@@ -235,24 +162,14 @@ def test_a_held_close_after_a_first_use_keeps_the_safe_fix(
 # ---------------------------------------------------------------------------------
 # A wrapper that may give None through a name or a conditional expression
 
-USE = """
-
-def work(customer):
-    conn = get_db()
-    cur = conn.cursor()
-    cur.execute("SELECT count(*) FROM orders WHERE customer = %s", (customer,))
-    return cur.fetchone()[0]
-"""
-
-TESTED = """
-
-def work(customer):
-    conn = get_db()
-    if conn:
-        cur = conn.cursor()
-        cur.execute("SELECT count(*) FROM orders WHERE customer = %s", (customer,))
-        return cur.fetchone()[0]
-"""
+_HEAD = "\n\ndef work(customer):\n    conn = get_db()\n"
+_COUNT = ['cur = conn.cursor()',
+          'cur.execute("SELECT count(*) FROM orders WHERE customer = %s", (customer,))',
+          'return cur.fetchone()[0]']
+#: the work on the checkout, untested
+USE = _HEAD + "".join(f"    {line}\n" for line in _COUNT)
+#: the same under `if conn:`
+TESTED = _HEAD + "    if conn:\n" + "".join(f"        {line}\n" for line in _COUNT)
 
 HAND_ON = """
 
