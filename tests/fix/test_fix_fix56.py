@@ -14,24 +14,15 @@ re-parsed and fixed again to nothing:
 
 from __future__ import annotations
 
-import sys
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fix_checks import checked, fix_one
+from stand_in_driver import WRAPPER_RETURNS_NONE
+from stand_in_driver import StandInConn as _Conn
 
-WRAPPER = """import psycopg2
-
-
-def get_db():
-    try:
-        return psycopg2.connect(host="db", dbname="shop")
-    except psycopg2.Error as e:
-        print("cannot connect:", e)
-        return None
-"""
+WRAPPER = WRAPPER_RETURNS_NONE
 
 #: the shape of StoreMyProjects' routes: the first use of the checkout raises on None
 FIRST_USE = WRAPPER + """
@@ -56,48 +47,6 @@ def order_count(customer, cached=None):
 """
 
 GUARDED_FINALLY = "    finally:\n        if conn is not None:\n            conn.close()\n"
-
-
-class _Conn:
-    closed = 0
-
-    def cursor(self) -> _Conn:
-        return self
-
-    def execute(self, sql: str, args: tuple[Any, ...]) -> None:
-        pass
-
-    def fetchone(self) -> tuple[int]:
-        return (3,)
-
-    def close(self) -> None:
-        _Conn.closed += 1
-
-
-@pytest.fixture
-def driver() -> Iterator[Callable[[bool], None]]:
-    """A stand-in psycopg2 whose connect() fails or hands out a `_Conn`."""
-    fake = types.ModuleType("psycopg2")
-
-    class Error(Exception):
-        pass
-
-    def up(ok: bool) -> None:
-        def connect(**kwargs: str) -> _Conn:
-            if not ok:
-                raise Error("could not connect")
-            return _Conn()
-        fake.connect = connect  # type: ignore[attr-defined]
-        _Conn.closed = 0
-
-    fake.Error = Error  # type: ignore[attr-defined]
-    saved = sys.modules.get("psycopg2")
-    sys.modules["psycopg2"] = fake
-    yield up
-    if saved is None:
-        del sys.modules["psycopg2"]
-    else:
-        sys.modules["psycopg2"] = saved
 
 
 def _run(text: str, *args: Any) -> tuple[str, Any]:

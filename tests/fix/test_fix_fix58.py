@@ -13,38 +13,16 @@ nothing.
 
 from __future__ import annotations
 
-import sys
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fix_checks import checked, fix_one
+from stand_in_driver import WRAPPER_NAME_OR_NONE, WRAPPER_RETURNS_NONE
+from stand_in_driver import StandInConn as _Conn
 
-#: the wrapper returns the connection, or None when it cannot connect
-RETURNS_NONE = """import psycopg2
-
-
-def get_db():
-    try:
-        return psycopg2.connect(host="db", dbname="shop")
-    except psycopg2.Error as e:
-        print("cannot connect:", e)
-        return None
-"""
-
-#: the same, written with a name: `conn = None` ... `return conn`
-NAME_OR_NONE = """import psycopg2
-
-
-def get_db():
-    conn = None
-    try:
-        conn = psycopg2.connect(host="db", dbname="shop")
-    except psycopg2.Error as e:
-        print("cannot connect:", e)
-    return conn
-"""
+RETURNS_NONE = WRAPPER_RETURNS_NONE
+NAME_OR_NONE = WRAPPER_NAME_OR_NONE
 
 #: work under `if conn:`, nothing returned on the None path
 IF_CONN = """
@@ -74,48 +52,6 @@ GUARDED_FINALLY = "    finally:\n        if conn is not None:\n            conn.
 
 UNSAFE = ("unsafe fix available (--unsafe-fixes): `conn` may be None (the code tests it), "
           "and the release in `finally` would raise on that path")
-
-
-class _Conn:
-    closed = 0
-
-    def cursor(self) -> _Conn:
-        return self
-
-    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> None:
-        pass
-
-    def fetchone(self) -> tuple[int]:
-        return (3,)
-
-    def close(self) -> None:
-        _Conn.closed += 1
-
-
-@pytest.fixture
-def driver() -> Iterator[Callable[[bool], None]]:
-    """A stand-in psycopg2 whose connect() fails or hands out a `_Conn`."""
-    fake = types.ModuleType("psycopg2")
-
-    class Error(Exception):
-        pass
-
-    def up(ok: bool) -> None:
-        def connect(**kwargs: str) -> _Conn:
-            if not ok:
-                raise Error("could not connect")
-            return _Conn()
-        fake.connect = connect  # type: ignore[attr-defined]
-        _Conn.closed = 0
-
-    fake.Error = Error  # type: ignore[attr-defined]
-    saved = sys.modules.get("psycopg2")
-    sys.modules["psycopg2"] = fake
-    yield up
-    if saved is None:
-        del sys.modules["psycopg2"]
-    else:
-        sys.modules["psycopg2"] = saved
 
 
 def _run(text: str, *args: Any) -> tuple[str, Any]:

@@ -513,20 +513,29 @@ class UnreleasedConnection(Rule):
     guarded by `if conn.is_connected():` in a `finally` gets an `else:` that closes
     a dead connection too, ignoring what that close() raises (the original did
     nothing there, so the caller sees no new error). A checkout from a project
-    wrapper that may hand back None (`get_db()` that returns None, or whose
+    wrapper that may hand back None (`get_db()` that returns None, returns a name
+    it set to None, or a conditional expression with a None branch, or whose
     handler only logs, when it cannot connect) gets its release in the `finally`
     behind `if conn is not None:`: on that path the original raised where it
     first used the connection, or returned before any use, and so does the fix
     (an unguarded `conn.close()` raised AttributeError there instead). Likewise a
     checkout the code tests for None (`if conn:`, `if conn is not None:`) when it
     is the connection or None and nothing else (the driver's own call, or a wrapper
-    each of whose returns is None, a library call, or a name bound only to those):
+    each of whose returns is None, a library call, a name bound only to those, or
+    a conditional expression of those):
     the None path runs the same statements and releases nothing; a wrapper that may
     give False, 0, a string or another project function's result leaves that fix
     unsafe. Either guard leaves the fix unsafe when a release it moves into the
     `finally` ran on the None path (`if cached: return cached` then `conn.close()`,
     with no use of the connection before): there the original's close raised
-    AttributeError, and behind the guard the function would return instead.
+    AttributeError, and behind the guard the function would return instead; the
+    same holds for the guarded release in the `finally` of the `try` that holds the
+    checkout (a close in that `try`, its `else` or a handler). A wrapper that may
+    hand back False, 0, a string or a literal container leaves the `finally`, the
+    hand-on and the holding-`try` fixes unsafe whether tested or not: the release
+    raises on that value in place of the original's own error (no guard on None
+    keeps it out), unless a guard that leaves when the checkout is falsy (`if not
+    conn: return`) stands before the `try`.
     """
 
     code = "PS102"

@@ -1440,17 +1440,39 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         # original's exception (or of its return, where nothing used the checkout);
         # a guard that leaves on None before the `try` (`if not conn: return`) needs none
         region.none_guard = var
+    if not plan.unsafe_reasons and not _leaves_when_falsy(region, var) \
+            and wrapper_may_give_literal(ctx.index, ctx.module, func, site):
+        # `except Error: return False` in the wrapper: `False.close()` in the `finally`
+        # would raise in place of the original's own error on that path (or where it
+        # returned), and `is not None` does not keep False out
+        plan.mark_unsafe(LITERAL_RELEASE.format(var=var))
     if region.none_guard is not None and not _moved_releases_skip_none(
             region.stmts, region.removals, var):
         # `conn = get_db(); if cached: return cached; conn.close()`: on the None path
         # the original's own close raised AttributeError; moved behind the guard it
         # would not, and the function would return instead
-        plan.mark_unsafe(f"a release of `{var}` the fix moves into the `finally` ran on "
-                         f"the path where `{var}` is None (and raised there); behind "
-                         f"`if {var} is not None:` it would not")
+        plan.mark_unsafe(MOVED_RELEASE.format(var=var))
     note_release(plan, release.code(var))
     wrap_try(module, plan, region, release.code(var))
     return plan
+
+
+MOVED_RELEASE = ("a release of `{var}` the fix moves into the `finally` ran on the path "
+                 "where `{var}` is None (and raised there); behind `if {var} is not "
+                 "None:` it would not")
+LITERAL_RELEASE = ("the wrapper `{var}` comes from may hand back `False`, `0`, a string or a "
+                  "literal container, and the release would raise on that value in place "
+                  "of the original's own error (or return)")
+
+
+def _leaves_when_falsy(region: Region, var: str) -> bool:
+    """A guard right after the checkout leaves when it is falsy (`if not conn: return`):
+    the release never meets the wrapper's `False` or `0`."""
+    block = region.block
+    body = list(block.body) if isinstance(block, cst.IndentedBlock) else []
+    after = body[region.start + 1:region.start + 1 + region.guards]
+    return any(isinstance(s, cst.If) and _leaves_when_none(s, var)
+               and isinstance(s.test, cst.UnaryOperation) for s in after)
 
 
 def _moved_releases_skip_none(stmts: list[cst.BaseStatement], removals: set[int],
@@ -1531,24 +1553,38 @@ def _suites(stmt: cst.BaseStatement) -> list[cst.BaseSuite]:
     return [n for n in iter_nodes(stmt) if n is not stmt and isinstance(n, cst.BaseSuite)]
 
 
-def _connection_or_none(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
-                        site: AcquireSite) -> bool:
-    """`site`'s checkout is the connection or None, nothing else: the driver's own call, or a
-    project wrapper each of whose returns is None, a call that is not a project function's, or
-    a name bound in the wrapper only to such values (`conn = None` ... `return conn`). A
-    `return False`, `return 0`, a string or a literal container, a project function's call
-    (not followed) or a parameter returned leave it unproven."""
-    if site.conn.packed is not None:
-        return False
-    if site.conn.via is None:
-        return True
+#: what a project wrapper may hand back besides the connection: None, or a literal that
+#: is no connection (`False`, `0`, a string, a literal container)
+GIVES_NONE = "none"
+GIVES_LITERAL = "literal"
+#: anything not proven (a project function's result, a parameter, a name bound otherwise)
+GIVES_UNKNOWN = "unknown"
+
+_LITERALS = (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString,
+             cst.FormattedString, cst.List, cst.Tuple, cst.Dict, cst.Set, cst.ListComp,
+             cst.SetComp, cst.DictComp)
+
+
+def wrapper_gives(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                  site: AcquireSite) -> frozenset[str] | None:
+    """What `site`'s checkout may be besides the connection, when it came through a
+    project wrapper (None for the driver's own call, a packed return, or a callee not
+    found): `GIVES_NONE` for a bare `return`, `return None`, an end of the body that is
+    reached, a name the wrapper binds to None (`conn = None` ... `return conn`) or a
+    conditional expression with such a branch; `GIVES_LITERAL` for `False`, `0`, a string
+    or a literal container, the same ways; `GIVES_UNKNOWN` for anything else but a call
+    that is not a project function's or class's (taken as the driver's connection). Only
+    plain `name = value` bindings of the wrapper are followed, three deep."""
+    if site.conn.via is None or site.conn.packed is not None:
+        return None
     callee = index.evaluate(site.call.func, module, func)
     if not isinstance(callee, FunctionRef):
-        return False
+        return None
     wrapper = callee.func.node
     body = wrapper.body
     params = {p.name.value for p in (*wrapper.params.posonly_params, *wrapper.params.params,
                                      *wrapper.params.kwonly_params)}
+    other = cst.Name("__poolsafe_bound_otherwise__")
     bound: dict[str, list[cst.BaseExpression]] = {}
     for node in iter_nodes(body):
         if isinstance(node, cst.Assign):
@@ -1559,29 +1595,55 @@ def _connection_or_none(index: ProjectIndex, module: ModuleInfo, func: FunctionI
                     # `conn, cur = ...`: not followed
                     for n in iter_nodes(target.target):
                         if isinstance(n, cst.Name):
-                            bound.setdefault(n.value, []).append(cst.Name("False"))
+                            bound.setdefault(n.value, []).append(other)
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For,
                                cst.WithItem, cst.ExceptHandler, cst.Global, cst.Nonlocal,
                                cst.ImportAlias, cst.FunctionDef, cst.ClassDef)):
             # bound another way: only plain `name = value` statements are followed
             for name in _bound_names(node):
-                bound.setdefault(name, []).append(cst.Name("False"))
+                bound.setdefault(name, []).append(other)
 
-    def plain(value: cst.BaseExpression | None, depth: int) -> bool:
+    def gives(value: cst.BaseExpression | None, depth: int) -> set[str]:
         if value is None or (isinstance(value, cst.Name) and value.value == "None"):
-            return True
+            return {GIVES_NONE}
         if isinstance(value, cst.Await):
-            return plain(value.expression, depth)
+            return gives(value.expression, depth)
+        if isinstance(value, cst.IfExp):
+            # the value is one of the two branches, whatever the test
+            return gives(value.body, depth) | gives(value.orelse, depth)
         if isinstance(value, cst.Call):
             # a driver's or library's call; a project function or class is not followed
-            return not isinstance(index.evaluate(value.func, callee.func.module, callee.func),
-                                  (FunctionRef, ClassRef))
+            project = isinstance(index.evaluate(value.func, callee.func.module, callee.func),
+                                 (FunctionRef, ClassRef))
+            return {GIVES_UNKNOWN} if project else set()
+        if isinstance(value, _LITERALS) or (
+                isinstance(value, cst.Name) and value.value in ("False", "True")):
+            return {GIVES_LITERAL}
         if isinstance(value, cst.Name) and depth < 3 and value.value not in params \
                 and value.value in bound:
-            return all(plain(v, depth + 1) for v in bound[value.value])
-        return False
+            return {g for v in bound[value.value] for g in gives(v, depth + 1)}
+        return {GIVES_UNKNOWN}
 
-    return all(plain(n.value, 0) for n in callee.func.returns)
+    found = {g for n in callee.func.returns for g in gives(n.value, 0)}
+    if _end_reached(body_statements_of(body)):
+        found.add(GIVES_NONE)
+    return frozenset(found)
+
+
+def _connection_or_none(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                        site: AcquireSite) -> bool:
+    """`site`'s checkout is the connection or None, nothing else: the driver's own call, or a
+    project wrapper each of whose returns is None, a call that is not a project function's, or
+    a name bound in the wrapper only to such values (`conn = None` ... `return conn`), or a
+    conditional expression of those. A `return False`, `return 0`, a string or a literal
+    container, a project function's call (not followed) or a parameter returned leave it
+    unproven."""
+    if site.conn.packed is not None:
+        return False
+    if site.conn.via is None:
+        return True
+    found = wrapper_gives(index, module, func, site)
+    return found is not None and found <= {GIVES_NONE}
 
 
 def _bound_names(node: cst.CSTNode) -> list[str]:
@@ -1604,18 +1666,23 @@ def _bound_names(node: cst.CSTNode) -> list[str]:
 
 def _wrapper_may_give_none(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                            site: AcquireSite) -> bool:
-    """The project wrapper `site`'s checkout came through can hand back None: a bare
-    `return` or `return None` in it (nested functions aside), or an end of its body that
-    is reached (a handler that only logs the failed connect, last in the function)."""
-    if site.conn.via is None or site.conn.packed is not None:
-        return False
-    callee = index.evaluate(site.call.func, module, func)
-    if not isinstance(callee, FunctionRef):
-        return False
-    body = callee.func.node.body
-    return any(isinstance(n, cst.Return) and (
-        n.value is None or (isinstance(n.value, cst.Name) and n.value.value == "None"))
-        for n in iter_nodes(body)) or _end_reached(body_statements_of(body))
+    """The project wrapper `site`'s checkout came through can hand back None (see
+    `wrapper_gives`): a bare `return` or `return None` in it (nested functions aside), a
+    name it binds to None and returns, a conditional expression with a None branch, or
+    an end of its body that is reached (a handler that only logs the failed connect,
+    last in the function)."""
+    found = wrapper_gives(index, module, func, site)
+    return found is not None and GIVES_NONE in found
+
+
+def wrapper_may_give_literal(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                             site: AcquireSite) -> bool:
+    """The project wrapper can hand back `False`, `0`, a string or a literal container
+    when it cannot connect: a release on that value raises AttributeError (`'bool'
+    object has no attribute 'close'`) where the original raised at its own first use of
+    the checkout, or returned; no guard on None keeps that path."""
+    found = wrapper_gives(index, module, func, site)
+    return found is not None and GIVES_LITERAL in found
 
 
 def _end_reached(stmts: list[cst.BaseStatement]) -> bool:

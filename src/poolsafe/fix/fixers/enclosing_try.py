@@ -30,8 +30,13 @@ from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, strip
 from poolsafe.analysis.flow import AcquireSite, call_may_raise
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.fix.fixers.edits import (
+    LITERAL_RELEASE,
+    MOVED_RELEASE,
     Region,
+    _moved_releases_skip_none,
+    _wrapper_may_give_none,
     as_written,
+    body_statements_of,
     check_line,
     escape_reason,
     is_removable_release,
@@ -44,6 +49,7 @@ from poolsafe.fix.fixers.edits import (
     small_of,
     statement_line,
     used_after,
+    wrapper_may_give_literal,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 
@@ -121,6 +127,16 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
         plan.mark_unsafe(
             "an error the release itself raises (a closed pool) reached the `try`'s "
             "`except` before; from the `finally` it escapes to the caller")
+    if wrapper_may_give_literal(ctx.index, ctx.module, func, site):
+        # `False is not None`: the guarded release calls `False.close()`
+        plan.mark_unsafe(LITERAL_RELEASE.format(var=var))
+    elif _wrapper_may_give_none(ctx.index, ctx.module, func, site) \
+            and not all(_moved_releases_skip_none(block, region.removals, var)
+                        for block in _after_checkout(try_stmt, line)):
+        # `conn = get_db()` gave None and the original's own `conn.close()` (in the
+        # `try` after it, its `else`, or a handler reached by the error of a first use)
+        # raised AttributeError there; moved behind `if conn is not None:` it would not
+        plan.mark_unsafe(MOVED_RELEASE.format(var=var))
     if preset is None and _reads(try_stmt, var):
         plan.mark_unsafe(
             f"where the checkout itself raised, an `except` or `finally` that reads "
@@ -148,6 +164,19 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
         leading_lines=try_stmt.leading_lines)
     plan.replace(try_stmt, cst.FlattenSentinel([init, new_try]))
     return plan
+
+
+def _after_checkout(try_stmt: cst.Try,
+                    line: cst.SimpleStatementLine) -> list[list[cst.BaseStatement]]:
+    """What may run after the checkout when it gave None: the rest of the `try` body and
+    its `else` in a row, then each handler as a block of its own (the first use that
+    raised may be what it caught)."""
+    body = list(try_stmt.body.body) if isinstance(try_stmt.body, cst.IndentedBlock) else []
+    at = next((i for i, s in enumerate(body) if s is line), -1)
+    first = body[at + 1:]
+    if try_stmt.orelse is not None:
+        first.extend(body_statements_of(try_stmt.orelse.body))
+    return [first, *(list(body_statements_of(h.body)) for h in try_stmt.handlers)]
 
 
 def _release_may_raise(module: cst.Module, code: str) -> bool:

@@ -33,6 +33,7 @@ from poolsafe.analysis.cstutil import iter_calls, iter_nodes
 from poolsafe.analysis.flow import AcquireSite
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.fix.fixers.edits import (
+    LITERAL_RELEASE,
     Release,
     _returned_by_callee,
     _wrapper_may_give_none,
@@ -44,6 +45,7 @@ from poolsafe.fix.fixers.edits import (
     none_guarded,
     parse_line,
     release_for_site,
+    wrapper_may_give_literal,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 
@@ -86,6 +88,10 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
     plan.description = (f"give `{var}` back with {release.description} when a statement "
                         f"before it is handed on raises (`except BaseException:` ... "
                         f"`raise`), and hand it on as before")
+    if wrapper_may_give_literal(ctx.index, ctx.module, func, site):
+        # `return False` in the wrapper: the statements between raised on it, and the
+        # handler's `False.close()` would raise another error in its place
+        plan.mark_unsafe(LITERAL_RELEASE.format(var=var))
     module = ctx.module.tree
     if plan.check_only:
         check_line(module, text)
