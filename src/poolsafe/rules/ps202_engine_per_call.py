@@ -126,7 +126,9 @@ class EnginePerCall(Rule):
     `while` (or a comprehension), in a function or at a script's top level, is
     reported even in code that runs once (`for row in rows: engine =
     create_engine(url)` in `main()`), unless each one is kept (`engines[name] =
-    create_engine(url)`) or is an SQLite file's.
+    create_engine(url)`, or a comprehension's list, dict or set of them kept or
+    returned: `return [create_engine(u) for u in replica_urls]`, whose callers are
+    then read as a factory's) or is an SQLite file's.
     An engine whose URL names an embedded database (`sqlite:///app.db`,
     `sqlite://`, `duckdb:///x.duckdb`) is not reported at all, in a loop or per
     call: its connections are file handles of this process, with no server whose
@@ -529,9 +531,16 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     # the `try` that disposes it must run once per engine: inside the same loop
     if loop is not None and _disposed_in_finally(loop.body, call):
         return True
+    comprehension = _comprehension_of(scope, call)
     if func is not None:
-        return _escapes(index, module, func, call) == _KEPT
+        # a comprehension's element lands in the list it builds: returned, each engine
+        # is its caller's to keep (`return [create_engine(u) for u in urls]`)
+        return _escapes(index, module, func, call) in (
+            (_KEPT, _RETURNED) if comprehension is not None else (_KEPT,))
     for node in iter_nodes(module.tree):
+        if comprehension is not None and isinstance(node, (cst.Assign, cst.AnnAssign)) \
+                and node.value is comprehension:
+            return True  # `ENGINES = {k: create_engine(v) for k, v in URLS.items()}`
         if isinstance(node, cst.Assign) and strip_await(node.value)[0] is call:
             return any(isinstance(t.target, (cst.Subscript, cst.Attribute))
                        for t in node.targets)
@@ -609,6 +618,21 @@ def _disposed_by_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
     return (_disposed_in_finally(func.node.body, call, (index, func))
             and route_framework(index, func) is None
             and not _per_request_dependency(index, func))
+
+
+_Comprehension = cst.ListComp | cst.SetComp | cst.DictComp
+
+
+def _comprehension_of(scope: cst.CSTNode, call: cst.Call) -> _Comprehension | None:
+    """The list, set or dict comprehension whose element (a dict's value) is `call`
+    itself: each engine it builds is kept in the container it makes."""
+    for node in iter_nodes(scope):
+        if isinstance(node, (cst.ListComp, cst.SetComp)) \
+                and strip_await(node.elt)[0] is call:
+            return node
+        if isinstance(node, cst.DictComp) and strip_await(node.value)[0] is call:
+            return node
+    return None
 
 
 def _innermost_loop(scope: cst.CSTNode, call: cst.Call) -> cst.For | cst.While | None:
@@ -1035,6 +1059,12 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
             return expr.value in carriers
         if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
             return any(holds(el.value) for el in expr.elements)
+        # a comprehension whose every element is the engine (`[create_engine(u) for u
+        # in urls]`)
+        if isinstance(expr, (cst.ListComp, cst.SetComp)):
+            return holds(expr.elt)
+        if isinstance(expr, cst.DictComp):
+            return holds(expr.value)
         if isinstance(expr, cst.Dict):
             return any(isinstance(el, cst.DictElement) and holds(el.value)
                        for el in expr.elements)

@@ -2526,3 +2526,53 @@ VALID += [
     Case(_SERVICE_ENGINE.format(mark="", use=_SERVICE_AT_STARTUP),
          note="one service built at startup and kept on the application's state"),
 ]
+
+# A comprehension that builds one engine per URL keeps each in the container it makes
+# (eval61 tune: read-replica engines built in a list comprehension and returned to the
+# app factory): not one engine per item dropped, unless the container is dropped too.
+_REPLICAS = """\
+import sqlalchemy as sa
+
+
+def replica_engines(urls):
+    return [
+        sa.create_engine(u, pool_pre_ping=True){mark}
+        for u in urls
+    ]
+"""
+VALID += [
+    Case(_REPLICAS.format(mark="") + """
+
+def create_app(app, urls):
+    app.config["REPLICAS"] = replica_engines(urls)
+    return app
+""", note="the returned list of engines is kept in the app's config for the process"),
+    Case("""\
+import sqlalchemy as sa
+
+URLS = {"orders": "postgresql://db/orders", "stock": "postgresql://db/stock"}
+ENGINES = {name: sa.create_engine(url, pool_pre_ping=True) for name, url in URLS.items()}
+""", note="a module-level dict comprehension: one engine per database, kept for the process"),
+]
+INVALID += [
+    Case(_REPLICAS.format(mark="  # expect: PS202") + """
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/replicas")
+def replicas(urls):
+    engines = replica_engines(urls)
+    return {"up": sum(1 for e in engines if e.connect())}
+""", note="a route builds the list per request and drops it: a pool per replica per request"),
+    Case("""\
+import sqlalchemy as sa
+
+
+def ping_all(urls):
+    engines = [sa.create_engine(u, pool_pre_ping=True) for u in urls]  # expect: PS202
+    for e in engines:
+        e.connect().close()
+""", note="the list is built, used and dropped in the function: each engine is dropped"),
+]
