@@ -150,3 +150,43 @@ def test_a_kept_name_check_gives_the_same_verdict() -> None:
         again = equivalence.check_fix(before, after, "PS102")
     assert first == again == plain
     assert any(k.startswith('["unbound names"') for k in memo)
+
+
+def test_the_run_that_makes_the_cache_keeps_its_proofs_and_summaries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first `check` of a project (no cache directory yet) makes the directory
+    before its checks run, so it keeps what they compute as any later run does: the
+    first `check FILE` after an edit elsewhere in the file reads the comparison back
+    (a pre-commit hook's first run after `poolsafe check .`, issue 32), with the
+    findings of a run without the cache."""
+    calls: list[str] = []
+    compare = equivalence.compare_function
+
+    def counted(before: object, after: object, names: frozenset[str]) -> object:
+        calls.append(getattr(before, "name").value)  # noqa: B009
+        return compare(before, after, names)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(equivalence, "compare_function", counted)
+    root, path, cache = _shop_project(tmp_path)
+    want = _found(root, None)
+    assert not cache.exists()
+    calls.clear()
+    assert _found(root, cache) == want
+    assert calls == ["count_orders"]
+    assert list((cache / "modules").glob("*.proof.json"))
+    assert list((cache / "modules").glob("*.pool.json"))
+    path.write_text(_LEAK + "\n\ndef added():\n    return 1\n")
+    calls.clear()
+    assert _found(root, cache) == want
+    assert calls == []  # read back, not compared again
+
+
+def test_a_directory_poolsafe_did_not_make_is_left_alone(tmp_path: Path) -> None:
+    """A cache directory that holds someone else's files (no tag of poolsafe's) is
+    not made a cache, before the checks or after: nothing is written into it."""
+    root, _path, cache = _shop_project(tmp_path)
+    cache.mkdir()
+    (cache / "notes.txt").write_text("mine\n")
+    want = _found(root, None)
+    assert _found(root, cache) == want
+    assert sorted(p.name for p in cache.iterdir()) == ["notes.txt"]
