@@ -62,8 +62,8 @@ def _edit_elsewhere_three_times(root: Path, path: Path, cache: Path,
             assert calls == []
 
 
-def test_a_comparison_is_read_back_after_an_edit_elsewhere(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _counted_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions `compare_function` is called on from now on."""
     calls: list[str] = []
     compare = equivalence.compare_function
 
@@ -72,6 +72,12 @@ def test_a_comparison_is_read_back_after_an_edit_elsewhere(
         return compare(before, after, names)  # type: ignore[arg-type]
 
     monkeypatch.setattr(equivalence, "compare_function", counted)
+    return calls
+
+
+def test_a_comparison_is_read_back_after_an_edit_elsewhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counted_comparisons(monkeypatch)
     root, path, cache = _shop_project(tmp_path)
     want = _found(root, None)
     assert [(c, fixable) for c, _, fixable, _ in want] == [("PS102", True)]
@@ -159,14 +165,7 @@ def test_the_run_that_makes_the_cache_keeps_its_proofs_and_summaries(
     first `check FILE` after an edit elsewhere in the file reads the comparison back
     (a pre-commit hook's first run after `poolsafe check .`, issue 32), with the
     findings of a run without the cache."""
-    calls: list[str] = []
-    compare = equivalence.compare_function
-
-    def counted(before: object, after: object, names: frozenset[str]) -> object:
-        calls.append(getattr(before, "name").value)  # noqa: B009
-        return compare(before, after, names)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(equivalence, "compare_function", counted)
+    calls = _counted_comparisons(monkeypatch)
     root, path, cache = _shop_project(tmp_path)
     want = _found(root, None)
     assert not cache.exists()
