@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,8 @@ def test_a_leaf_edit_reads_the_other_modules_summaries(
     cache = root / ".poolsafe_cache"
     opts = ScanOptions(cache_dir=cache)
     scan(["."], opts)  # (makes the cache: summaries go only in one poolsafe made)
+    # a cache without summaries (the run that made it keeps them since round 26)
+    shutil.rmtree(cache / "modules")
     leaf = root / "leaf.py"
     # the first edit parses the modules that spell a pool word, and summarizes them
     _edit(leaf, FILES["leaf.py"] + "\nA = 1\n", 1)
@@ -243,7 +246,8 @@ def test_summaries_are_pruned_past_the_limit(tmp_path: Path, monkeypatch: pytest
     opts = ScanOptions(cache_dir=cache)
     scan(["."], opts)
     modules = cache / "modules"
-    modules.mkdir(exist_ok=True)
+    shutil.rmtree(modules)  # (the summaries the run that made the cache kept)
+    modules.mkdir()
     for i in range(12):  # summaries of older versions, oldest first
         old = modules / f"old{i:02d}{SUFFIX}"
         old.write_text("{}")

@@ -62,8 +62,8 @@ def _edit_elsewhere_three_times(root: Path, path: Path, cache: Path,
             assert calls == []
 
 
-def test_a_comparison_is_read_back_after_an_edit_elsewhere(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _counted_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the functions `compare_function` is called on from now on."""
     calls: list[str] = []
     compare = equivalence.compare_function
 
@@ -72,6 +72,12 @@ def test_a_comparison_is_read_back_after_an_edit_elsewhere(
         return compare(before, after, names)  # type: ignore[arg-type]
 
     monkeypatch.setattr(equivalence, "compare_function", counted)
+    return calls
+
+
+def test_a_comparison_is_read_back_after_an_edit_elsewhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counted_comparisons(monkeypatch)
     root, path, cache = _shop_project(tmp_path)
     want = _found(root, None)
     assert [(c, fixable) for c, _, fixable, _ in want] == [("PS102", True)]
@@ -150,3 +156,36 @@ def test_a_kept_name_check_gives_the_same_verdict() -> None:
         again = equivalence.check_fix(before, after, "PS102")
     assert first == again == plain
     assert any(k.startswith('["unbound names"') for k in memo)
+
+
+def test_the_run_that_makes_the_cache_keeps_its_proofs_and_summaries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first `check` of a project (no cache directory yet) makes the directory
+    before its checks run, so it keeps what they compute as any later run does: the
+    first `check FILE` after an edit elsewhere in the file reads the comparison back
+    (a pre-commit hook's first run after `poolsafe check .`, issue 32), with the
+    findings of a run without the cache."""
+    calls = _counted_comparisons(monkeypatch)
+    root, path, cache = _shop_project(tmp_path)
+    want = _found(root, None)
+    assert not cache.exists()
+    calls.clear()
+    assert _found(root, cache) == want
+    assert calls == ["count_orders"]
+    assert list((cache / "modules").glob("*.proof.json"))
+    assert list((cache / "modules").glob("*.pool.json"))
+    path.write_text(_LEAK + "\n\ndef added():\n    return 1\n")
+    calls.clear()
+    assert _found(root, cache) == want
+    assert calls == []  # read back, not compared again
+
+
+def test_a_directory_poolsafe_did_not_make_is_left_alone(tmp_path: Path) -> None:
+    """A cache directory that holds someone else's files (no tag of poolsafe's) is
+    not made a cache, before the checks or after: nothing is written into it."""
+    root, _path, cache = _shop_project(tmp_path)
+    cache.mkdir()
+    (cache / "notes.txt").write_text("mine\n")
+    want = _found(root, None)
+    assert _found(root, cache) == want
+    assert sorted(p.name for p in cache.iterdir()) == ["notes.txt"]

@@ -261,19 +261,34 @@ def load_entry(directory: Path, key: str) -> dict[str, Any] | None:
     return data
 
 
-def store_entry(directory: Path, key: str, entry: dict[str, Any]) -> None:
-    """Write atomically; a cache that cannot be written is not an error, and a
-    directory `cache_problem` refuses is never written to."""
+def make_cache_dir(directory: Path) -> bool:
+    """Make `directory` poolsafe's cache (the directory, its tag and `.gitignore`) if it
+    is not yet; whether it is one now. A directory `cache_problem` refuses is left
+    alone. A scan makes it before its checks run, not only when it stores the entry:
+    the stores that keep what the checks compute (the summaries, the proofs of the
+    `[*]`, the snapshots) write only into a directory that has the tag, so the run
+    that makes a project's cache keeps them as every later run does."""
     if cache_problem(directory) is not None:
-        return
+        return False
     try:
         directory.mkdir(parents=True, exist_ok=True)
         if cache_problem(directory) is not None:  # replaced while we looked
-            return
+            return False
         tag = directory / TAG_NAME
         if not tag.is_file():
             _write_own_file(tag, TAG_TEXT)
         _write_own_file(directory / ".gitignore", "*\n")
+    except OSError:
+        return False
+    return True
+
+
+def store_entry(directory: Path, key: str, entry: dict[str, Any]) -> None:
+    """Write atomically; a cache that cannot be written is not an error, and a
+    directory `cache_problem` refuses is never written to."""
+    if not make_cache_dir(directory):
+        return
+    try:
         import json  # (a --no-cache run writes nothing: it does without it)
 
         from poolsafe.core.safe_write import write_atomic

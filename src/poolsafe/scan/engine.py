@@ -27,10 +27,12 @@ from poolsafe.core.project import (
 )
 from poolsafe.core.rule_codes import enabled_codes
 from poolsafe.scan.cache import (
+    TAG_NAME,
     config_key,
     content_hash,
     facts_digest,
     load_entry,
+    make_cache_dir,
     pattern_of,
     store_entry,
 )
@@ -248,6 +250,10 @@ def _scan_selected(project: ProjectScope, options: ScanOptions, result: ScanResu
     checked_apart = False  # (by the standby child, which tells no progress)
     result.record(cached.findings, cached.errors)
     if to_check:
+        if options.cache_dir is not None and not (options.cache_dir / TAG_NAME).is_file():
+            # the first run of a project's cache: made now, so that the checks keep
+            # their summaries and proofs as a later run's do (see `make_cache_dir`)
+            make_cache_dir(options.cache_dir)
         # the patterns the facts searched whose matches still hold for this tree
         args = (resolved, selection.def_names, to_check, files_by_name, holding or None,
                 checked_files.targets, preparsed)
