@@ -445,15 +445,15 @@ def flask_sqlalchemy_constructors(index: ProjectIndex,
             yield call, Bound(opts, module, func)
 
 
-
-
-def flask_sqlalchemy_hook_sets(index: ProjectIndex, module: ModuleInfo, key: str) -> bool:
+def flask_sqlalchemy_hook_sets(index: ProjectIndex, module: ModuleInfo, key: str,
+                               off_too: bool = False) -> bool:
     """A project subclass of Flask-SQLAlchemy's `SQLAlchemy` in the module (a direct
     one) whose option hook (`FLASK_SQLALCHEMY_OPTION_HOOKS`: 2.x's
     `apply_pool_defaults`, ...) turns engine option `key` on for every engine it
     builds: `options[key] = value`, `options.setdefault(key, value)`,
     `options.update(key=value)` or `options.update({key: value})`, with a value
-    other than `False`."""
+    other than `False` (with `off_too`, any value: the hook decides the option,
+    whatever the configuration says)."""
     for cls in module.classes.values():
         hooks = [f for name, f in cls.methods.items() if name in FLASK_SQLALCHEMY_OPTION_HOOKS]
         if not hooks or not any(
@@ -461,18 +461,21 @@ def flask_sqlalchemy_hook_sets(index: ProjectIndex, module: ModuleInfo, key: str
                 and base.qualname.rsplit(".", 1)[-1] == "SQLAlchemy"
                 for base in class_bases(index, cls)):
             continue
-        if any(_sets_option(f.node, key) for f in hooks):
+        if any(_sets_option(f.node, key, off_too) for f in hooks):
             return True
     return False
 
 
-def _sets_option(func: cst.FunctionDef, key: str) -> bool:
+def _sets_option(func: cst.FunctionDef, key: str, off_too: bool) -> bool:
+    def on(value: cst.BaseExpression) -> bool:
+        return off_too or not is_false(value)
+
     for node in iter_nodes(func.body):
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 t = target.target
                 if (isinstance(t, cst.Subscript) and subscript_key(t) == key
-                        and not is_false(node.value)):
+                        and on(node.value)):
                     return True
         elif (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
               and node.func.attr.value in ("setdefault", "update")):
@@ -480,16 +483,16 @@ def _sets_option(func: cst.FunctionDef, key: str) -> bool:
             if node.func.attr.value == "setdefault":
                 if (len(args) == 2 and args[0].keyword is None
                         and string_value(args[0].value) == key
-                        and not is_false(args[1].value)):
+                        and on(args[1].value)):
                     return True
                 continue
             for arg in args:
                 if arg.keyword is not None and arg.keyword.value == key \
-                        and not is_false(arg.value):
+                        and on(arg.value):
                     return True
                 if arg.keyword is None and isinstance(arg.value, cst.Dict) and any(
                         isinstance(el, cst.DictElement) and string_value(el.key) == key
-                        and not is_false(el.value) for el in arg.value.elements):
+                        and on(el.value) for el in arg.value.elements):
                     return True
     return False
 

@@ -10,6 +10,9 @@
   config class that inherits options, `{**app.config.get("SQLALCHEMY_ENGINE_OPTIONS",
   {}), ...}` when the app's configuration may already hold some.
 - An explicit `pool_pre_ping=False` becomes `True`: unsafe (someone chose it).
+- No Flask-SQLAlchemy configuration fix where a project subclass of `SQLAlchemy`
+  writes `pool_pre_ping` in its option hook (`options["pool_pre_ping"] = False`):
+  the hook runs after the configuration is read, so the entry would change nothing.
 - No Flask-SQLAlchemy fix where the project pins Flask-SQLAlchemy below 2.4: those
   versions ignore `SQLALCHEMY_ENGINE_OPTIONS`, so the entry would end the finding and
   change nothing.
@@ -21,7 +24,7 @@ import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_calls, string_value
 from poolsafe.analysis.declared_drivers import declared_requirements
-from poolsafe.analysis.engines import EngineSite, engine_sites
+from poolsafe.analysis.engines import EngineSite, engine_sites, flask_sqlalchemy_hook_sets
 from poolsafe.analysis.module import ClassInfo, FunctionInfo
 from poolsafe.analysis.resolution import Bound, instance_type, resolve
 from poolsafe.analysis.values import ClassRef
@@ -31,6 +34,7 @@ from poolsafe.fix.fixers.edits import enclosing_function, parent_map, parse_expr
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.plan.layout import append_entry, append_keyword
 from poolsafe.knowledge.frameworks import (
+    FLASK_SQLALCHEMY_OPTION_HOOKS,
     FLASK_SQLALCHEMY_OPTIONS_KEY,
     FLASK_SQLALCHEMY_URI_KEY,
 )
@@ -59,6 +63,12 @@ def fix_pre_ping(ctx: FileContext, finding: RawFinding) -> FixOutcome:
     too_old = _options_unknown_to_flask_sqlalchemy(ctx)
     if too_old is not None:
         return Unfixable(CODE, too_old)
+    if any(flask_sqlalchemy_hook_sets(ctx.index, m, "pool_pre_ping", off_too=True)
+           for m in ctx.index.modules_mentioning(FLASK_SQLALCHEMY_OPTION_HOOKS)):
+        # the hook writes the option after the configuration is read: an entry here
+        # would end the finding and change nothing
+        return Unfixable(CODE, "a project subclass of `SQLAlchemy` sets `pool_pre_ping` in "
+                         "its option hook, over the configuration: set it there")
     parents = parent_map(ctx.module.tree)
     key = _config_key(node, parents)
     if key == FLASK_SQLALCHEMY_OPTIONS_KEY:

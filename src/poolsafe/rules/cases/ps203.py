@@ -1382,11 +1382,11 @@ def count():
 _HOOK_FILES = {"requirements.txt": "flask-sqlalchemy==2.5.1\npsycopg2-binary==2.9.9\n"}
 
 
-def _hook_case(line: str, mark: str, note: str) -> Case:
+def _hook_case(line: str, mark: str, note: str, unfixable: str = "") -> Case:
     """The app above with an `extensions.py` whose hook runs `line`."""
     return Case(_HOOK_APP.format(mark=mark),
                 files={**_HOOK_FILES, "extensions.py": _HOOK_EXTENSIONS.format(line=line)},
-                note=note)
+                note=note, unfixable=unfixable)
 
 
 VALID += [
@@ -1398,7 +1398,9 @@ VALID += [
 
 INVALID += [
     _hook_case('options["pool_pre_ping"] = False', "  # expect: PS203",
-               "look-alike: the hook turns pre-ping off"),
+               "look-alike: the hook turns pre-ping off",
+               unfixable="a project subclass of `SQLAlchemy` sets `pool_pre_ping` in its "
+                         "option hook, over the configuration: set it there"),
     _hook_case('options["pool_recycle"] = 300', "  # expect: PS203",
                "look-alike: the hook sets another option only"),
 ]
