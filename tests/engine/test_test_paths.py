@@ -11,13 +11,16 @@ from poolsafe.analysis.doubles import is_test_path
     # test-support packages (issue 31, large33: galaxy's model/unittest_utils/)
     "app/model/unittest_utils/helpers.py", "pkg/testing/fixtures.py", "pkg/_testing/db.py",
     "pkg/test_utils/db.py",
+    # a Django application's tests.py (Django's default pattern `test*.py`) and the
+    # `*_tests.py` convention (round 26, large60: hue's sql_alchemy_tests.py)
+    "shop/tests.py", "tests.py", "notebook/connectors/sql_alchemy_tests.py",
 ])
 def test_test_paths(path: str) -> None:
     assert is_test_path(path)
 
 
 @pytest.mark.parametrize("path", [
-    "app/db.py", "latest/db.py", "contest/db.py", "app/testing_utils.py", "tests.py",
+    "app/db.py", "latest/db.py", "contest/db.py", "app/testing_utils.py", "app/contests.py",
     "app/testimonials/db.py", "app/unit/db.py", "app/attesting/db.py",
 ])
 def test_production_paths(path: str) -> None:

@@ -572,6 +572,12 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     # read would be undone by the handler's rollback (the case is marked unfixable)
     "PS103-invalid-122": ("`session.rollback()` in the handler also undoes "
                           "`session.add(Course())`", True),
+    # round 26's method-decorator look-alikes: the row added before the `try` would be
+    # undone by the handler's rollback (both cases are marked unfixable)
+    "PS103-invalid-123": ("`session.rollback()` in the handler also undoes "
+                          "`session.add(row)`", True),
+    "PS103-invalid-124": ("`session.rollback()` in the handler also undoes "
+                          "`session.add(row)`", True),
 }
 COUNTS: Counter[str] = Counter()
 

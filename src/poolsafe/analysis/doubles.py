@@ -23,9 +23,11 @@ _DOUBLE_FACTORIES = frozenset(
 
 
 def is_test_module(module: ModuleInfo | ModulePath) -> bool:
-    """A test module: `test_*.py`, `*_test.py`, `conftest.py`, or under a `tests`/`test`
-    directory of its project (or one named `*_test`/`*_tests`: `mycli_test/`; or a
-    test-support package: `testing/`, `_testing/`, `test_utils/`, `unittest_utils/`). Its
+    """A test module: `test_*.py`, `*_test.py`, `*_tests.py`, `conftest.py`, a Django
+    application's `tests.py` (found by Django's default pattern `test*.py`), or under a
+    `tests`/`test` directory of its project (or one named `*_test`/`*_tests`:
+    `mycli_test/`; or a test-support package: `testing/`, `_testing/`, `test_utils/`,
+    `unittest_utils/`). Its
     engines and pools live for one test, not in production. Judged on the module's
     path inside its project (its longest dotted name), never on the directories
     above the project: a checkout that lives under `/home/me/tests/` is not all
@@ -42,7 +44,8 @@ def is_test_path(path: str) -> bool:
     """`is_test_module` for a path."""
     parts = path.replace("\\", "/").split("/")
     name = parts[-1]
-    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+    return (name.startswith("test_") or name.endswith(("_test.py", "_tests.py"))
+            or name in ("conftest.py", "tests.py")
             or any(p in {"tests", "test", "testing", "_testing"}
                    or p.endswith(("_test", "_tests")) or p.startswith(("test_", "unittest"))
                    for p in parts[:-1]))

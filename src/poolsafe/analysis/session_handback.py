@@ -42,9 +42,12 @@ def decorator_sessions(index: ProjectIndex, func: FunctionInfo,
                 continue
             wrapped |= set(dec.param_names())
             # `f(session, *args, **kwargs)`: the decorated function, called with the
-            # session in a leading position (`managed_tx_function`-style)
-            positional = func.param_names() if func.cls is None \
-                and isinstance(call.func, cst.Name) and call.func.value in wrapped else []
+            # session in a leading position (`managed_tx_function`-style); a method's
+            # decorator calls the plain function, `self` first (`f(self, session,
+            # *args)`), so every positional parameter counts, `self` included
+            positional = [p.name.value for p in (*func.node.params.posonly_params,
+                                                 *func.node.params.params)] \
+                if isinstance(call.func, cst.Name) and call.func.value in wrapped else []
             for i, arg in enumerate(call.args):
                 if arg.keyword is None:
                     if arg.star or i >= len(positional):

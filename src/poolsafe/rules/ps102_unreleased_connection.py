@@ -399,10 +399,11 @@ class UnreleasedConnection(Rule):
     function) is no module-level code in this sense: Streamlit runs it again at
     every interaction, so what it calls runs once per rerun, not once per process.
 
-    **Tests.** In test modules (`test_*.py`, `*_test.py`, `conftest.py`,
-    `tests/`, `*_tests/`, and test-support packages: `testing/`, `test_utils/`,
-    `unittest_utils/`), a checkout missed only when an exception is raised is not reported:
-    a failing test run ends with its process. A SQLAlchemy session a test, a
+    **Tests.** In test modules (`test_*.py`, `*_test.py`, `*_tests.py`, a Django
+    application's `tests.py`, `conftest.py`, `tests/`, `*_tests/`, and test-support
+    packages: `testing/`, `test_utils/`, `unittest_utils/`), a checkout missed only
+    when an exception is raised is not reported: a failing test run ends with its
+    process. A SQLAlchemy session a test, a
     fixture or a test helper leaves open is not reported either, nor a SQLAlchemy
     engine connection: it is not a production leak, and when the test's objects
     are collected SQLAlchemy's pool takes the connection back. Nor is a direct

@@ -227,7 +227,10 @@ class ExceptWithoutRollback(Rule):
     too when the decorator passes it first, by position (`result = f(session,
     *args, **kwargs)` then `session.commit()`, `managed_tx_function`-style), from
     a `with session_factory() as session:` whose factory is a parameter's default,
-    to a parameter typed as a session. The same holds further up, to three calls
+    to a parameter typed as a session; and when a method's decorator calls the
+    plain function with `self` first, from its own `with` blocks (`with
+    self._create_session() as session, session.begin(): return func(self,
+    session, *args)`). The same holds further up, to three calls
     away: a function whose every call in the project hands it a session that the
     caller uses no more after the call (closing it aside), in no loop, and that
     ends right after: the caller's own `with` (`async with get_db_context() as

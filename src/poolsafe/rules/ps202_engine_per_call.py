@@ -128,7 +128,9 @@ class EnginePerCall(Rule):
     create_engine(url)` in `main()`), unless each one is kept (`engines[name] =
     create_engine(url)`, or a comprehension's list, dict or set of them kept or
     returned: `return [create_engine(u) for u in replica_urls]`, whose callers are
-    then read as a factory's) or is an SQLite file's.
+    then read as a factory's) or is an SQLite file's. An engine's
+    `execution_options(...)` is an engine over the same pool: kept or returned, it
+    keeps the engine it was made from.
     An engine whose URL names an embedded database (`sqlite:///app.db`,
     `sqlite://`, `duckdb:///x.duckdb`) is not reported at all, in a loop or per
     call: its connections are file handles of this process, with no server whose
@@ -620,6 +622,10 @@ def _disposed_by_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
             and not _per_request_dependency(index, func))
 
 
+#: an engine's methods that return an engine over the same pool (SQLAlchemy's
+#: `OptionEngine`)
+_SAME_POOL_METHODS = frozenset({"execution_options"})
+
 _Comprehension = cst.ListComp | cst.SetComp | cst.DictComp
 
 
@@ -1077,6 +1083,10 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
             return holds(expr.body) or holds(expr.orelse)
         if isinstance(expr, cst.Call):
             f = expr.func
+            # `engine.execution_options(...)` returns an engine sharing the pool
+            if isinstance(f, cst.Attribute) and f.attr.value in _SAME_POOL_METHODS \
+                    and holds(f.value):
+                return True
             # `typing.cast(Pool, pool)` returns its second argument unchanged
             if len(expr.args) == 2 and external_name(index, f, module, func) in _CASTS:
                 return holds(expr.args[1].value)

@@ -4682,3 +4682,69 @@ INVALID += [
                    "run before the `try` in the same transaction, and the code after it goes "
                    "on as if that were kept"),
 ]
+
+# A method's decorator that opens the session and its transaction in `with` blocks and
+# calls the plain function with `self` first (`func(self, session, *args)`): the
+# decorator is the caller, and its blocks end the failed transaction and the session
+# right after the method returns (issue 31's decorator-owned session, in method form).
+_METHOD_DECORATOR = '''
+import functools
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+def with_session(func):
+    @functools.wraps(func)
+    def wrapper(self, *args, **kwargs):
+        with self._create_session() as session, session.begin():
+            return func(self, session, *args, **kwargs)
+    return wrapper
+
+
+def shared_session(func):
+    @functools.wraps(func)
+    def wrapper(self, *args, **kwargs):
+        return func(self, self._session, *args, **kwargs)
+    return wrapper
+
+
+class Store:
+    def __init__(self, factory: sessionmaker) -> None:
+        self._factory = factory
+        self._session = factory()
+
+    def _create_session(self) -> Session:
+        return self._factory()
+
+    @{decorator}
+    def insert(self, session: Session, row) -> None:
+        session.add(row)
+        try:
+            session.flush()
+        except IntegrityError:{mark}
+            log.warning("duplicate %s", row)
+{after}'''
+_ROW_ADDED_BEFORE = ("the fix would change behaviour beyond the release: in `Store.insert`: "
+                     "`session.rollback()` in the handler also undoes `session.add(row)`, run "
+                     "before the `try` in the same transaction, and the code after it goes on "
+                     "as if that were kept")
+VALID += [
+    Case(_METHOD_DECORATOR.format(decorator="with_session", mark="", after=""),
+         note="the decorator's `with` blocks end the failed transaction and the session "
+              "as soon as the method returns"),
+]
+INVALID += [
+    Case(_METHOD_DECORATOR.format(
+        decorator="with_session", mark="  # expect: PS103",
+        after='        session.execute("UPDATE stats SET n = n + 1")\n'),
+         note="the method itself uses the failed session again after the handler",
+         unfixable=_ROW_ADDED_BEFORE),
+    Case(_METHOD_DECORATOR.format(decorator="shared_session", mark="  # expect: PS103",
+                                  after=""),
+         note="the decorator passes the instance's long-lived session and ends nothing",
+         unfixable=_ROW_ADDED_BEFORE),
+]

@@ -2576,3 +2576,54 @@ def ping_all(urls):
         e.connect().close()
 """, note="the list is built, used and dropped in the function: each engine is dropped"),
 ]
+
+# `Engine.execution_options()` returns an engine over the same pool (SQLAlchemy's
+# OptionEngine): where it lands, the engine built lands too.
+_OPTION_ENGINE = """\
+import sqlalchemy as sa
+
+
+def streaming_engine(dsn):
+    return sa.create_engine(dsn, pool_pre_ping=True).execution_options({mark}
+        stream_results=True)
+"""
+VALID += [
+    Case(_OPTION_ENGINE.format(mark="") + """
+
+class Adapter:
+    def __init__(self):
+        self._engines = {}
+
+    def engine(self, dsn):
+        if dsn not in self._engines:
+            self._engines[dsn] = streaming_engine(dsn)
+        return self._engines[dsn]
+""", note="the factory's option engine is cached per DSN by its only caller"),
+    Case("""\
+import sqlalchemy as sa
+
+
+class Warehouse:
+    def __init__(self, dsn):
+        self._engine = sa.create_engine(dsn, pool_pre_ping=True).execution_options(
+            isolation_level="AUTOCOMMIT")
+
+    def count(self):
+        with self._engine.connect() as conn:
+            return conn.execute(sa.text("SELECT count(*) FROM facts")).scalar()
+""", note="the option engine is kept on the instance its constructor builds"),
+]
+INVALID += [
+    Case(_OPTION_ENGINE.format(mark="  # expect: PS202") + """
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/export")
+def export():
+    engine = streaming_engine("postgresql://db/app")
+    with engine.connect() as conn:
+        return {"rows": conn.execute(sa.text("SELECT count(*) FROM t")).scalar()}
+""", note="a route takes a new option engine per request and drops it"),
+]
