@@ -505,7 +505,7 @@ def _nested_function(module: ModuleInfo, func: FunctionInfo, name: str) -> Funct
 
 # ------------------------------------------------------------- bound methods
 def bound_method(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
-                 expr: cst.BaseExpression) -> FunctionInfo | None:
+                 expr: cst.BaseExpression, depth: int = 0) -> FunctionInfo | None:
     """The project method `obj.method` names where the index leaves it unknown: `obj`
     is an instance of a project class (one it knows, a parameter annotated with the
     class, a model signal receiver's `instance`, a row a manager lookup returns) and
@@ -513,12 +513,17 @@ def bound_method(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | N
     in a `post_save` receiver; `pool.submit(self.refresh)` with `refresh` inherited)."""
     if not isinstance(expr, cst.Attribute):
         return None
-    cls = _object_class(index, module, func, expr.value)
+    cls = _object_class(index, module, func, expr.value, depth)
     return inherited_method(index, cls, expr.attr.value, _MAX_BASES) if cls is not None else None
 
 
+#: how many returned rows `_object_class` follows through (`qs = qs.filter(...)` binds
+#: a name to a call on itself: without a bound, the lookup never ends)
+_MAX_ROW_DEPTH = 3
+
+
 def _object_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
-                  expr: cst.BaseExpression) -> ClassInfo | None:
+                  expr: cst.BaseExpression, depth: int = 0) -> ClassInfo | None:
     value = index.evaluate(expr, module, func)
     if isinstance(value, (Instance, ClassRef)):
         return value.cls
@@ -537,7 +542,8 @@ def _object_class(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     for bound in reversed(func.locals.get(name, [])):
         if isinstance(bound, cst.BaseExpression):
             return (_looked_up_row(index, func, bound) or _written_row(index, func, bound)
-                    or _returned_row(index, func, bound))
+                    or (_returned_row(index, func, bound, depth + 1)
+                        if depth < _MAX_ROW_DEPTH else None))
     return None
 
 
@@ -746,7 +752,7 @@ def _written_row(index: ProjectIndex, func: FunctionInfo,
 
 
 def _returned_row(index: ProjectIndex, func: FunctionInfo,
-                  expr: cst.BaseExpression) -> ClassInfo | None:
+                  expr: cst.BaseExpression, depth: int) -> ClassInfo | None:
     """The model of the row a project function or method returns when every value it
     returns is one row of that model from a manager lookup (`def save(self): mail =
     Mail.objects.create(...); return mail`, then `mail = form.save()` in a view)."""
@@ -756,7 +762,8 @@ def _returned_row(index: ProjectIndex, func: FunctionInfo,
     with index.full_resolution():
         callee = index.evaluate(expr.func, func.module, func)
         target = callee.func if isinstance(callee, FunctionRef) else (
-            bound_method(index, func.module, func, expr.func) if callee is None else None)
+            bound_method(index, func.module, func, expr.func, depth)
+            if callee is None else None)
     if target is None or target is func or not target.returns:
         return None
     found: ClassInfo | None = None
