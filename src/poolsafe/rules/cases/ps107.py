@@ -3147,3 +3147,39 @@ def create(request):
 """, files={**_FILES, "entry.py": _PLAIN_FORM},
          note="look-alike: the value passed is a dict a project method returns, no model row"),
 ]
+
+# A management command that rebinds a queryset to a call on itself (`projects =
+# projects.union(...)`): reading which model's row a returned value is went round that
+# binding until RecursionError (eval61's second run, round 26: an internal error on 146
+# files of one Django code base); the command runs no thread and loops over nothing.
+_SHOP_PACKAGE = {
+    "shop/__init__.py": "",
+    "shop/management/__init__.py": "",
+    "shop/management/commands/__init__.py": "",
+    "shop/models.py": """\
+from django.db import models
+
+
+class Project(models.Model):
+    bucket = models.TextField(null=True)
+""",
+}
+VALID += [
+    Case("""\
+from django.core.management.base import BaseCommand
+
+from shop.models import Project
+
+
+class Command(BaseCommand):
+    def handle(self, **options):
+        projects = Project.objects.filter(bucket__isnull=False)
+        if options["all"]:
+            projects = projects.union(Project.objects.filter(bucket=""))
+        if projects.count() == 0:
+            return
+        ids = projects.values_list("pk", flat=True)
+        self.stdout.write(str(list(ids)))
+""", files=_SHOP_PACKAGE, path="shop/management/commands/backup.py",
+        note="a queryset rebound to a call on itself, in a command with no thread"),
+]
