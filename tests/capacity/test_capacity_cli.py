@@ -260,3 +260,74 @@ def test_check_with_hostile_deployment_files(tmp_path: Path) -> None:
     code, out = _run(str(root))
     assert code in (0, 1, 3)
     assert ".env: not read: not UTF-8 text" in out
+
+
+def _examples(tmp_path: Path) -> Path:
+    """A repository whose `examples/` holds two programs, each a project of its own,
+    and whose own benchmark opens a pool of its own."""
+    top = tmp_path / "repo"
+    (top / ".git").mkdir(parents=True)
+    (top / "pyproject.toml").write_text("[project]\nname = 'top'\n")
+    (top / "bench.py").write_text(
+        "from sqlalchemy import create_engine\n\n"
+        "engine = create_engine('postgresql://u@localhost/b', pool_size=3, max_overflow=0)\n\n"
+        "if __name__ == '__main__':\n    engine.dispose()\n")
+    for name, size in (("small", 5), ("huge", 90)):
+        app = top / "examples" / name
+        (app / "tests").mkdir(parents=True)
+        (app / "pyproject.toml").write_text(f"[project]\nname = '{name}'\n")
+        (app / "main.py").write_text(
+            "from sqlalchemy import create_engine\n\n"
+            f"engine = create_engine('postgresql://u@localhost/{name}', pool_size={size},"
+            " max_overflow=20)\n\n"
+            "if __name__ == '__main__':\n    engine.dispose()\n")
+        # a test's pool names no project of its own
+        (app / "tests" / "test_db.py").write_text(
+            "from sqlalchemy import create_engine\n\n"
+            "engine = create_engine('postgresql://u@localhost/t', pool_size=500)\n")
+    (top / "examples" / "notes").mkdir()
+    (top / "examples" / "notes" / "README.md").write_text("no code here\n")
+    return top
+
+
+def test_a_folder_of_projects_gets_one_report_each(tmp_path: Path) -> None:
+    """`capacity examples/` reports each example project on its own: the pools of
+    programs that are not deployed together are never added up, and the repository's
+    own pools (the top's benchmark) are not what was asked about."""
+    top = _examples(tmp_path)
+    code, out = _run(str(top / "examples"))
+    assert code == 1  # one of them is over
+    titles = [line for line in out.splitlines() if line.startswith("Connection capacity of")]
+    assert titles == [f"Connection capacity of {top / 'examples' / 'huge'}",
+                      f"Connection capacity of {top / 'examples' / 'small'}"]
+    assert "bench.py" not in out and "pool_size=500" not in out and "500" not in out
+    assert "(90 + 20) = 110 > 97" in out and "(5 + 20) = 25 <= 97" in out
+    assert out.rstrip().splitlines()[-1] == (
+        f"2 projects: 1 over budget ({top / 'examples' / 'huge'}); 1 within budget; "
+        "0 nothing compared")
+    code, out = _run(str(top / "examples"), "--format", "json")
+    assert code == 1
+    docs = json.loads(out)["projects"]
+    assert [Path(d["root"]).name for d in docs] == ["huge", "small"]
+    assert [d["result"] for d in docs] == ["over budget", "within budget"]
+
+
+def test_one_project_below_the_folder_is_reported_alone(tmp_path: Path) -> None:
+    top = _examples(tmp_path)
+    shutil.rmtree(top / "examples" / "huge")
+    code, out = _run(str(top / "examples"))
+    assert code == 0
+    assert out.count("Connection capacity of") == 1 and "projects:" not in out
+    code, out = _run(str(top / "examples"), "--format", "json")
+    assert Path(json.loads(out)["root"]).name == "small"
+
+
+def test_a_directory_of_the_root_project_still_reports_the_project(tmp_path: Path) -> None:
+    """A directory with no project of its own below it (a package of the project)
+    keeps the whole project's report, as before."""
+    top = _examples(tmp_path)
+    (top / "pkg").mkdir()
+    (top / "pkg" / "__init__.py").write_text("")
+    code, out = _run(str(top / "pkg"))
+    assert code == 0 and out.count("Connection capacity of") == 1
+    assert f"Connection capacity of {top}" in out and "bench.py" in out

@@ -414,25 +414,36 @@ def rules(fmt: str) -> None:
 def capacity_command(path: str, fmt: str) -> None:
     """Add up the connections the pools of PATH's project can open (pool sizes x
     processes x replicas, per environment) and compare them with each server's limit.
+    A folder of projects (PATH below its project root, holding projects of their
+    own) gets one report per project that has a pool.
 
     Exit status: 0 within budget, 1 over budget, 2 on errors, 3 when nothing could be
     compared (no pool matched with a program and a server's limit: no verdict).
     """
     from poolsafe.report import capacity_report
-    from poolsafe.scan.capacity_scan import CapacityError, project_capacity
+    from poolsafe.scan.capacity_scan import CapacityError, capacity_paths, project_capacity
 
     try:
-        cap, errors = project_capacity(path)
+        reports = [project_capacity(p) for p in capacity_paths(path)]
     except CapacityError as exc:
         raise Fatal(str(exc)) from None
     if fmt == "json":
-        click.echo(capacity_report.render_json(cap, errors), nl=False)
+        click.echo(capacity_report.render_json(*reports[0]) if len(reports) == 1
+                   else capacity_report.render_json_projects(reports), nl=False)
     else:
         console = Console(highlight=False)
         if not console.is_terminal:
             console = Console(highlight=False, width=200, no_color=True)
-        capacity_report.render_text(cap, console, errors)
-    sys.exit(1 if cap.over else 0 if cap.compared else NOTHING_COMPARED)
+        for i, (cap, errors) in enumerate(reports):
+            if i:
+                console.print()
+            capacity_report.render_text(cap, console, errors)
+        if len(reports) > 1:
+            console.print()
+            console.print(capacity_report.projects_summary([cap for cap, _ in reports]))
+    caps = [cap for cap, _ in reports]
+    sys.exit(1 if any(c.over for c in caps) else 0 if any(c.compared for c in caps)
+             else NOTHING_COMPARED)
 
 
 #: `poolsafe capacity`'s exit status when no budget could be compared

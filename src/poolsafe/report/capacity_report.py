@@ -162,7 +162,29 @@ def _assumptions(cap: Capacity) -> list[str]:
     return out
 
 
+def projects_summary(caps: list[Capacity]) -> str:
+    """The last line for several projects: how many are over, within, not compared."""
+    over = [escape(str(c.root)) for c in caps if c.over]
+    within = sum(1 for c in caps if c.compared and not c.over)
+    parts = [f"{len(over)} over budget" + (f" ({', '.join(over)})" if over else ""),
+             f"{within} within budget",
+             f"{len(caps) - len(over) - within} nothing compared"]
+    return f"{len(caps)} projects: " + "; ".join(parts)
+
+
 def render_json(cap: Capacity, errors: list[str]) -> str:
+    return json.dumps(json_document(cap, errors), indent=2) + "\n"
+
+
+def render_json_projects(reports: list[tuple[Capacity, list[str]]]) -> str:
+    """Several projects (`poolsafe capacity` of a folder of projects): one document
+    each, under `projects`."""
+    return json.dumps({"projects": [json_document(cap, errors) for cap, errors in reports]},
+                      indent=2) + "\n"
+
+
+def json_document(cap: Capacity, errors: list[str]) -> dict[str, Any]:
+    """The JSON document of one project's capacity."""
     def count(c: Count | None) -> Any:
         if c is None:
             return None
@@ -195,7 +217,7 @@ def render_json(cap: Capacity, errors: list[str]) -> str:
                          "arithmetic": b.arithmetic()} for b in e.budgets],
             "over": e.over,
         })
-    doc = {
+    doc: dict[str, Any] = {
         "root": str(cap.root),
         "pools": [{"location": p.where, "library": p.library, "label": p.label,
                    "non_pooling": p.non_pooling} for p in cap.pools],
@@ -208,4 +230,4 @@ def render_json(cap: Capacity, errors: list[str]) -> str:
         "result": ("over budget" if cap.over else "within budget") if cap.compared
         else "nothing compared",
     }
-    return json.dumps(doc, indent=2) + "\n"
+    return doc

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from poolsafe.analysis.capacity import Capacity, compute_capacity
 from poolsafe.analysis.deploy_files import ProjectFiles
+from poolsafe.analysis.doubles import is_test_path
 from poolsafe.analysis.entry_points import MAIN_BLOCK
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
@@ -131,6 +132,41 @@ def _project_capacity(path: str, excluded: list[re.Pattern[str]] | None,
             capacity.notes.append("the pools are in other projects below: " + ", ".join(
                 f"{o} (`poolsafe capacity {os.path.join(path, o)}`)" for o in others))
     return capacity, errors
+
+
+def capacity_paths(path: str) -> list[str]:
+    """The paths `poolsafe capacity PATH` reports on, one per project: `path` itself,
+    or, for a directory below its project root that holds projects of their own (a
+    folder of examples, services side by side), the root of each project with a
+    pool module under `path` (a test module holds no production pool), in path order.
+    Pools of programs that are not deployed together are never added up."""
+    target = Path(path)
+    if not target.is_dir():
+        return [path]
+    top = absolute(target)
+    with named_roots([path]):
+        root = find_project_root(top)
+        if top == root:
+            return [path]
+        roots: set[Path] = set()
+        for item in discover([path]):
+            if isinstance(item, str) or not _may_hold_pool(item.path):
+                continue
+            owner = find_project_root(absolute(item.path))
+            if not is_test_path(os.path.relpath(absolute(item.path), owner)):
+                roots.add(owner)
+    if roots <= {root}:
+        return [path]
+    return [path if r == root else os.path.join(path, os.path.relpath(r, top))
+            for r in sorted(roots)]
+
+
+def _may_hold_pool(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return _WORDS.search(fh.read(MAX_FILE_BYTES + 1)) is not None
+    except OSError:
+        return False
 
 
 def module_pools_of(index: ProjectIndex) -> list[ModuleInfo]:
