@@ -20,6 +20,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.django_auth import authenticates_first
 from poolsafe.analysis.django_managers import manager_method, manager_self_query
+from poolsafe.analysis.django_read_only import only_reads
 from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.frameworks import route_decorator_position
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
@@ -292,6 +293,19 @@ class IoInTransaction(Rule):
     own short transaction) between batches. A request handler, a worker task or
     any function that something other than one-shot code calls is reported read
     or not: its connection is a slot of the application's pool.
+    **Django transactions that only read.** Django keeps the thread's
+    connection for the whole request or task, with or without a transaction, and
+    hands it back only at the end: an `atomic()` block, or a view under
+    `ATOMIC_REQUESTS`, adds no pool slot to what the thread holds, and what it
+    keeps across slow work is its row locks. Such a transaction is not reported
+    when its function only reads: every query in it (and in the project functions
+    it calls, two deep) is a read (`get()`, `count()`, `exists()`, `first()`, a lazy
+    queryset, a related manager's `all()` / `filter()`, a cursor's `SELECT` without
+    `FOR UPDATE`), nothing locks rows (`select_for_update()`), and it calls no
+    method of a model instance that cannot be shown to only read (a model method
+    may `save()`) nor Django's `login()` / `logout()` (they save the user). A write
+    anywhere in the function, before or after the slow call, keeps the finding (a
+    view that reads, calls a payment API, then saves is the class this rule is for).
 
     ## Why is this bad?
     While the slow call runs, the connection sits "idle in transaction": it holds
@@ -380,12 +394,23 @@ class IoInTransaction(Rule):
                     walker.helper_found or _has_slow_call(ctx, func, calls.get(id(func.node), []))):
                 continue  # no slow call of its own: nothing to report
             one_shot: bool | None = None
+            django_reads: bool | None = None
             for call, (what, family, via), keys, again in _first_of_each_helper(walker):
                 if walker.read_only(call, keys):
                     # a one-shot command's read-only transaction: a snapshot, no row lock
                     if one_shot is None:
                         one_shot = is_cli_entry(ctx.index, func)
                     if one_shot:
+                        continue
+                if keys <= _DJANGO_KEYS:
+                    # Django's thread holds its connection with or without the
+                    # transaction: one that has only read holds no row lock
+                    if django_reads is None:
+                        with ctx.index.full_resolution():
+                            django_reads = only_reads(
+                                ctx.index, func,
+                                lambda c, f: _callee(ctx.index, c, f.module, f))
+                    if django_reads:
                         continue
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
@@ -1146,6 +1171,8 @@ class _Walker:
 _ATOMIC_KEY = "transaction.atomic()"
 #: ... and the transaction `ATOMIC_REQUESTS` wraps a view in
 _REQUEST_KEY = "the request's transaction (ATOMIC_REQUESTS)"
+#: the transactions Django opens on the thread's connection
+_DJANGO_KEYS = frozenset({_ATOMIC_KEY, _REQUEST_KEY})
 
 
 def _in_atomic_request(index: ProjectIndex, func: FunctionInfo, walker: _Walker) -> bool:

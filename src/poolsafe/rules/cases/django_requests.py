@@ -62,6 +62,7 @@ class Refund(APIView):
     def post(self, request, pk):
         order = Order.objects.get(pk=pk)
         requests.post(PAY, json={"id": order.id, "refund": True}, timeout=10)  # expect: PS207
+        order.save(update_fields=["state"])
         return JsonResponse({})
 """, files=_files(), path="shop/views.py",
          note="ATOMIC_REQUESTS: a DRF view method runs in the request's transaction too"),
@@ -134,6 +135,7 @@ PS207_INVALID.append(Case(_VIEWS + """
 def pay(request, order_id):
     order = Order.objects.get(pk=order_id)
     requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
+    order.save(update_fields=["state"])
     return JsonResponse({"ok": True})
 """, files=_files(_SETTINGS_FUNCTION), path="shop/views.py",
     note="ATOMIC_REQUESTS set in the dict a settings function returns"))
@@ -174,6 +176,7 @@ class Orders(viewsets.GenericViewSet):
     def pay(self, request, pk):
         order = self.get_object()
         requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
+        order.save(update_fields=["state"])
         return JsonResponse({})
 """, files=_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: a DRF view's `self.get_object()` runs the view's query"))
@@ -183,6 +186,7 @@ PS207_INVALID.append(Case(_VIEWSET + """
 def pay(request, pk):
     order = get_object_or_404(Order, pk=pk)
     requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
+    order.save(update_fields=["state"])
     return JsonResponse({})
 """, files=_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: Django's `get_object_or_404()` runs a query"))
@@ -195,6 +199,7 @@ class Orders(viewsets.GenericViewSet):
     def ship(self, request, pk):
         order = self.get_object()
         order.notify_carrier()  # expect: PS207
+        order.save(update_fields=["state"])
         return JsonResponse({})
 """, files={**_files(), "shop/models.py": _MODELS_WITH_NOTICE}, path="shop/views.py",
     note="ATOMIC_REQUESTS: `self.get_object()` is an instance of the view's model, whose "
@@ -405,6 +410,7 @@ PS207_INVALID.append(Case(_SMS_VIEWS + """
 def notify(request, pk):
     order = get_object_or_404(Order, pk=pk)
     sms_client().messages.create(to=order.state, from_="+15550100", body="sent")  # expect: PS207
+    order.save(update_fields=["state"])
     return JsonResponse({})
 """, files=_sms_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: a Twilio call (from a factory with a stand-in branch) after "
@@ -426,6 +432,7 @@ from urllib.request import urlretrieve
 def fetch_receipt(request, pk):
     order = Order.objects.get(pk=pk)
     path, _ = urlretrieve("https://pay.example.com/receipts/%d.pdf" % order.pk)  # expect: PS207
+    order.save(update_fields=["state"])
     return JsonResponse({"path": path})
 """, files=_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: urlretrieve downloads over HTTP inside the request's transaction"))
@@ -458,6 +465,7 @@ PS207_INVALID.append(Case(_AUTH_VIEWS + """
 @login_required
 def quote(request):
     body = requests.get(QUOTES, timeout=10).json()  # expect: PS207
+    Order.objects.create(state="quoted")
     return JsonResponse(body)
 """, files=_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: @login_required loads the session and the user inside the "
@@ -470,6 +478,7 @@ class Quote(APIView):
 
     def get(self, request):
         body = requests.get(QUOTES, timeout=10).json()  # expect: PS207
+        Order.objects.create(state="quoted")
         return JsonResponse(body)
 """, files=_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: DRF authenticates (a token or session lookup) before the "
@@ -654,6 +663,7 @@ from django.utils.decorators import method_decorator
     def post(self, request, pk):
         order = Order.objects.get(pk=pk)
         requests.post(PAY, json={{"id": order.id}}, timeout=10){mark}
+        order.save(update_fields=["state"])
         return JsonResponse({{}})
 """
 
@@ -682,4 +692,132 @@ PS207_INVALID += [
          files=_files(), path="shop/views.py",
          note="ATOMIC_REQUESTS: marking another method, or a dispatch without the "
               "decorator, leaves the view atomic"),
+]
+
+# Round 27 (the lead): Django keeps the thread's connection for the whole request with
+# or without a transaction, so a transaction that has only read holds no pool slot
+# and no row lock beyond what the thread holds anyway. Seen as "debatable" in every
+# round's large samples (a view's lookup, then an HTTP call, nothing written). A
+# write or a row lock anywhere in the function, also through a project function or a
+# model method, keeps the finding.
+_MODELS_WITH_METHODS = _MODELS + """
+    def mark_sent(self):
+        self.state = "sent"
+        self.save(update_fields=["state"])
+
+    def title(self):
+        return self.state.title()
+"""
+
+_SERVICES = """\
+from shop.models import Order
+
+
+def pending_count():
+    return Order.objects.filter(state="pending").count()
+
+
+def mark_paid(order):
+    order.state = "paid"
+    order.save()
+"""
+
+
+def _with_services() -> dict[str, str]:
+    return {**_files(), "shop/models.py": _MODELS_WITH_METHODS, "shop/services.py": _SERVICES}
+
+
+PS207_VALID += [
+    Case(_VIEWS + """
+
+def pay_status(request, pk):
+    order = Order.objects.get(pk=pk)
+    status = requests.get(PAY, params={"id": order.id}, timeout=10).json()
+    return JsonResponse({"order": order.id, "title": order.get_state_display(), **status})
+""", files=_files(), path="shop/views.py",
+         note="ATOMIC_REQUESTS: a view that only reads before and after its HTTP call holds "
+              "a snapshot and no row lock, on the connection its thread holds anyway"),
+    Case(_VIEWS + """
+
+def export(order_ids):
+    with transaction.atomic():
+        total = Order.objects.filter(pk__in=order_ids).count()
+        rows = list(Order.objects.filter(pk__in=order_ids).values_list("id", flat=True))
+        requests.post(PAY, json={"total": total, "ids": rows}, timeout=10)
+""", files=_files(_PLAIN_SETTINGS), path="shop/export.py",
+         note="an explicit atomic() block that only reads: no row lock across the call"),
+    Case(_VIEWS + """
+from django.db import connection
+
+from shop.services import pending_count
+
+
+class Report(APIView):
+    def get(self, request):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM shop_order")
+            (total,) = cursor.fetchone()
+        order = Order.objects.first()
+        remote = requests.get(PAY, timeout=10).json()
+        return JsonResponse({"total": total, "pending": pending_count(),
+                             "state": order.state, **remote})
+""", files=_with_services(), path="shop/views.py",
+         note="ATOMIC_REQUESTS: a SELECT through a cursor and a project function that "
+              "only read"),
+]
+
+PS207_INVALID += [
+    Case(_VIEWS + """
+
+def pay(request, pk):
+    order = Order.objects.get(pk=pk)
+    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
+    order.mark_sent()
+    return JsonResponse({})
+""", files=_with_services(), path="shop/views.py",
+         note="ATOMIC_REQUESTS: a model method that saves, after the call, makes the "
+              "transaction a writing one"),
+    Case(_VIEWS + """
+from shop.services import mark_paid
+
+
+def pay(request, pk):
+    order = Order.objects.get(pk=pk)
+    mark_paid(order)
+    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
+    return JsonResponse({})
+""", files=_with_services(), path="shop/views.py",
+         note="ATOMIC_REQUESTS: a project function saved the row before the call: its "
+              "lock is held across it"),
+    Case(_VIEWS + """
+
+def pay(request, pk):
+    order = Order.objects.get(pk=pk)
+    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
+    order.items.create(sku="fee")
+    return JsonResponse({})
+""", files=_files(), path="shop/views.py",
+         note="ATOMIC_REQUESTS: a related manager's create() is a write"),
+    Case(_VIEWS + """
+from django.db import connection
+
+
+def pay(request, pk):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT state FROM shop_order WHERE id = %s FOR UPDATE", [pk])
+        requests.post(PAY, json={"id": pk}, timeout=10)  # expect: PS207
+    return JsonResponse({})
+""", files=_files(), path="shop/views.py",
+         note="ATOMIC_REQUESTS: a SELECT ... FOR UPDATE locks the row across the call"),
+    Case(_VIEWS + """
+from django.contrib.auth import authenticate, login
+
+
+def sso(request, pk):
+    order = Order.objects.get(pk=pk)
+    profile = requests.get(PAY, params={"order": order.id}, timeout=10).json()  # expect: PS207
+    login(request, authenticate(request, token=profile["token"]))
+    return JsonResponse(profile)
+""", files=_files(), path="shop/views.py",
+         note="ATOMIC_REQUESTS: Django's login() saves the user's last_login"),
 ]

@@ -1,0 +1,161 @@
+"""Which Django code only reads (PS207's policy for Django transactions).
+
+Django keeps one connection per thread for the whole request (or task), with or
+without a transaction, and gives it back only when the request ends: a transaction
+adds no pool slot to what the thread holds anyway. What an `atomic()` block (or a
+view under `ATOMIC_REQUESTS`) holds across slow work is then its locks: the rows it
+wrote and those it read `FOR UPDATE`. A transaction that has only read holds a
+snapshot and no row lock.
+
+`only_reads` answers for a whole function: every query it runs is a read, no chain
+locks rows, and every project function it calls (followed `_MAX_DEPTH` deep) only
+reads in turn. Anything it cannot show to be a read counts as a write: a model
+instance's method it cannot resolve, a related manager's `create()`, a cursor's
+`execute()` of SQL that is not a plain `SELECT`, Django's `login()` (it saves
+`last_login`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import libcst as cst
+
+from poolsafe.analysis.cstutil import chain_links, iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.read_only import reads_statement
+from poolsafe.analysis.resolution import external_name
+from poolsafe.analysis.values import FunctionRef
+from poolsafe.knowledge.django import (
+    DJANGO_CURSOR_QUERIES,
+    DJANGO_INSTANCE_QUERIES,
+    DJANGO_MANAGER_ATTRIBUTES,
+    DJANGO_QUERYSET_QUERIES,
+)
+
+#: queryset and instance queries that only read
+_READ_QUERIES = frozenset({
+    "get", "count", "exists", "first", "last", "aggregate", "in_bulk", "earliest",
+    "latest", "contains", "refresh_from_db",
+})
+#: lazy queryset methods (and related managers' reads) that run nothing or only read
+_QUERYSET_READS = frozenset({
+    "all", "filter", "exclude", "order_by", "values", "values_list", "select_related",
+    "prefetch_related", "annotate", "distinct", "only", "defer", "using", "none",
+    "reverse", "iterator", "dates", "datetimes", "union", "intersection",
+    "difference", "alias",
+}) | _READ_QUERIES
+#: a method anywhere in a chain that locks the rows it reads
+_LOCKS = frozenset({"select_for_update"})
+#: library functions that write through the thread's connection
+_WRITING_FUNCTIONS = frozenset({
+    "django.contrib.auth.login", "django.contrib.auth.logout",
+    "django.contrib.auth.update_session_auth_hash", "django.core.management.call_command",
+})
+#: how deep project functions are followed
+_MAX_DEPTH = 2
+
+#: what a call calls (`index.evaluate`, or a project manager's method)
+Callee = Callable[[cst.Call, FunctionInfo], object]
+
+
+def only_reads(index: ProjectIndex, func: FunctionInfo, callee: Callee,
+               depth: int = 0) -> bool:
+    """Every database call `func` makes (and the project functions it calls make) on
+    Django's connection only reads."""
+    instances = _query_results(func)
+    for call in iter_calls(func.node):
+        verdict = _call_reads(call, instances)
+        if verdict is False:
+            return False
+        if verdict is True:
+            continue
+        target = callee(call, func)
+        if isinstance(target, FunctionRef):
+            if target.func is func:
+                continue
+            if depth >= _MAX_DEPTH or not only_reads(index, target.func, callee, depth + 1):
+                return False
+            continue
+        if _on_instance(call, instances):
+            return False  # a model's method nothing resolves: it may save
+        qual = external_name(index, call.func, func.module, func)
+        if qual is not None and qual in _WRITING_FUNCTIONS:
+            return False
+    return True
+
+
+def _call_reads(call: cst.Call, instances: set[str]) -> bool | None:
+    """True for a query that reads, False for one that writes or locks, None for a
+    call that is no query by its shape."""
+    f = call.func
+    if not isinstance(f, cst.Attribute):
+        return None
+    method = f.attr.value
+    links = list(chain_links(f.value))
+    if method in _LOCKS or any(isinstance(link, cst.Attribute) and link.attr.value in _LOCKS
+                               for link in links):
+        return False
+    if method in DJANGO_CURSOR_QUERIES:
+        if method != "execute" or not call.args:
+            return False
+        return reads_statement(call.args[0].value, lambda _e: None)
+    on_manager = any(isinstance(link, cst.Attribute)
+                     and link.attr.value in DJANGO_MANAGER_ATTRIBUTES for link in links)
+    if on_manager and method in DJANGO_QUERYSET_QUERIES:
+        return method in _READ_QUERIES
+    if method in DJANGO_INSTANCE_QUERIES and not any(a.keyword is None for a in call.args):
+        return method in _READ_QUERIES
+    if _on_instance(call, instances):
+        # a related manager (`order.items.create()`) or the instance itself
+        return True if method in _QUERYSET_READS or _display(method) else None
+    return None
+
+
+def _display(method: str) -> bool:
+    """`get_status_display()`: Django's label of a choice field, read from memory."""
+    return method.startswith("get_") and method.endswith("_display")
+
+
+def _on_instance(call: cst.Call, instances: set[str]) -> bool:
+    """`call` is a method of a model instance the function got from a query (or of
+    one of its related managers)."""
+    f = call.func
+    if not isinstance(f, cst.Attribute):
+        return False
+    root: cst.BaseExpression = f.value
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    return isinstance(root, cst.Name) and root.value in instances
+
+
+def _query_results(func: FunctionInfo) -> set[str]:
+    """The names the function binds to model instances it got from a query:
+    `Order.objects.get(...)` (any manager chain), `self.get_object()`,
+    `get_object_or_404(...)`, and the target of a `for` over a manager chain."""
+    out: set[str] = set()
+    for name, values in func.locals.items():
+        if any(isinstance(v, cst.BaseExpression) and _from_query(v) for v in values):
+            out.add(name)
+    for node in iter_nodes(func.node):
+        if isinstance(node, (cst.For, cst.CompFor)) and _from_query(node.iter):
+            out.update(n.value for n in iter_nodes(node.target) if isinstance(n, cst.Name))
+    return out
+
+
+def _from_query(expr: cst.BaseExpression) -> bool:
+    expr = strip_await(expr)[0]
+    if isinstance(expr, cst.Call):
+        f = expr.func
+        if isinstance(f, cst.Name) and f.value in _LOOKUPS:
+            return True
+        if isinstance(f, cst.Attribute) and f.attr.value in _LOOKUPS:
+            return True
+        expr = f
+    return any(isinstance(link, cst.Attribute) and link.attr.value in DJANGO_MANAGER_ATTRIBUTES
+               for link in chain_links(expr))
+
+
+#: Django's lookups that return model instances
+_LOOKUPS = frozenset({"get_object", "get_object_or_404", "get_list_or_404"})
