@@ -77,8 +77,16 @@ def engine_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall
         if not may_call(call, names, module, func):
             continue
         qual = external_name(index, call.func, module, func)
-        if qual is not None and qual_match(qual, ENGINE_CONSTRUCTORS):
+        if qual is not None and qual_match(qual, ENGINE_CONSTRUCTORS) and not _mock(call):
             yield EngineCall(call, qual, module, func)
+
+
+def _mock(call: cst.Call) -> bool:
+    """`create_engine(url, strategy="mock", executor=dump)` (SQLAlchemy before 1.4):
+    a mock connection that hands each statement to `executor` (to render DDL for a
+    dialect); it has no pool and never connects."""
+    strategy = keyword_arg(call, "strategy")
+    return strategy is not None and string_value(strategy) == "mock"
 
 
 def pool_constructor_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall]:

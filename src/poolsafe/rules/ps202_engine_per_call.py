@@ -158,6 +158,10 @@ class EnginePerCall(Rule):
     factory that passes its own `**options` on to the engine call (setting no
     `poolclass` itself) where the caller gives `poolclass=NullPool`
     (`tenant_engine(url, poolclass=NullPool)`); its other callers still count.
+    Nor is a mock engine, `create_engine(url, strategy="mock", executor=fn)`
+    (SQLAlchemy before 1.4): it hands each statement to `executor` to render it for
+    a dialect, and has no pool and no connection (nor does any rule count it as a
+    pool).
     Nor is an engine whose `dispose()` (a pool's `close()`) runs in a `finally`
     of the function or script that built it (in a loop, a `finally` inside the
     loop: one around the loop disposes only the last engine): it closes its

@@ -2627,3 +2627,34 @@ def export():
         return {"rows": conn.execute(sa.text("SELECT count(*) FROM t")).scalar()}
 """, note="a route takes a new option engine per request and drops it"),
 ]
+
+# Round 27 (the lead; seen in eval61's held half, after its measurement): SQLAlchemy's
+# `strategy="mock"` engine (before 1.4) renders statements for a dialect and hands
+# them to `executor`: no pool, no connection.
+VALID += [
+    Case("""\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+
+def ddl_for(dialect_name):
+    statements = []
+    engine = sa.create_engine(f"{dialect_name}://", strategy="mock",
+                              executor=lambda sql, *a, **kw: statements.append(sql))
+    metadata.create_all(engine, checkfirst=False)
+    return statements
+""", note="a mock engine built per call only renders DDL: it has no pool"),
+]
+INVALID += [
+    Case("""\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+
+def ddl_for(url):
+    engine = sa.create_engine(url, strategy="plain")  # expect: PS202
+    metadata.create_all(engine)
+""", note="any other strategy builds a pooled engine per call"),
+]
