@@ -59,9 +59,10 @@ def test_the_rule_codes_are_the_rules() -> None:
 
 
 def test_enabled_codes() -> None:
-    # PS209 is opt-in: only by its code or ALL
-    assert enabled_codes(None, []) == [c for c in RULE_CODES if c != "PS209"]
+    # PS204 and PS209 are opt-in: only by their code or ALL
+    assert enabled_codes(None, []) == [c for c in RULE_CODES if c not in ("PS204", "PS209")]
     assert "PS209" in enabled_codes({"PS209"}, [])
+    assert "PS204" in enabled_codes({"PS204"}, []) and "PS204" not in enabled_codes({"PS2"}, [])
     assert enabled_codes({"PS1"}, ["PS103"]) == ["PS101", "PS102", "PS104", "PS105", "PS106",
                                                  "PS107"]
     assert enabled_codes(set(), []) == []

@@ -32,3 +32,20 @@ def test_command_line_selection() -> None:
     assert "PS209" in Selection(extend_select=["PS209"]).enabled(cfg)
     assert "PS209" not in Selection(select=["ALL"], ignore=["PS2"]).enabled(cfg)
     assert "PS208" in Selection(select=["PS2"]).enabled(cfg)
+
+
+OVERFLOW = """from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True, pool_size=10,
+                       max_overflow=20)
+"""
+
+
+def test_overflow_rule_is_opt_in() -> None:
+    """PS204 (a sizing opinion) runs only when selected by its code or ALL."""
+    assert "PS204" in OPT_IN_CODES
+    assert not [f for f in scan_sources({"case.py": OVERFLOW}).findings if f.code == "PS204"]
+    assert not [f for f in scan_sources({"case.py": OVERFLOW}, ScanOptions(
+        select=set(enabled_codes(["PS2"], [])))).findings if f.code == "PS204"]
+    found = scan_sources({"case.py": OVERFLOW}, ScanOptions(select={"PS204"})).findings
+    assert [(f.code, f.line) for f in found] == [("PS204", 4)]

@@ -19,8 +19,10 @@ FIXABLE_CODES: frozenset[str] = frozenset({
 })
 
 #: rules that run only when selected by their full code or by `ALL`, never by default
-#: or by a prefix (`PS2`): checklist items that are not always defects
-OPT_IN_CODES: tuple[str, ...] = ("PS209",)
+#: or by a prefix (`PS2`): checklist items and sizing opinions that are not always
+#: defects (PS204: on fresh large code bases, reviewers judged nearly every finding a
+#: sizing choice; see benchmarks/README.md, round 27)
+OPT_IN_CODES: tuple[str, ...] = ("PS204", "PS209")
 
 
 def enabled_codes(select: Iterable[str] | None, ignore: Iterable[str]) -> list[str]:

@@ -17,6 +17,13 @@ from poolsafe.rules.cases.ps204 import INVALID, VALID
 class OverflowTooLarge(Rule):
     """
     ## What it does
+    Opt-in: selected only by its code (`--select PS204`, `extend-select =
+    ["PS204"]`) or by `ALL`, never by default or by a prefix. How much overflow a
+    pool may lean on is a sizing choice that depends on the workload and the
+    number of processes (PS208 adds those up against the server's limit); in
+    every round of hand-judged large code bases, nearly all of this rule's
+    findings were such choices, written on purpose, not defects.
+
     Flags a SQLAlchemy pool whose `max_overflow` is more than half of its
     `pool_size`, in `create_engine(...)` / `create_async_engine(...)` keywords,
     in a Flask `SQLALCHEMY_ENGINE_OPTIONS` dict, and in
