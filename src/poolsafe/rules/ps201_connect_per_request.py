@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_nodes, strip_await
-from poolsafe.analysis.index import connection_stores, keeps_connection
-from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.index import ProjectIndex, class_bases, connection_stores, keeps_connection
+from poolsafe.analysis.module import ClassInfo, FunctionInfo
 from poolsafe.analysis.project_facts import (
     CallSite,
     facts,
@@ -70,7 +70,8 @@ class ConnectPerRequest(Rule):
 
     Where it is reported: once per root cause. A function that opens a fresh
     connection on every call (a wrapper such as `def open_db(): return
-    psycopg2.connect(DSN)`, a class whose `__init__` connects, an accessor that
+    psycopg2.connect(DSN)`, a class whose `__init__` connects, also built through
+    a subclass that defines no `__init__` of its own, an accessor that
     caches the connection on `flask.g` for one request; not one that keeps it in a
     process-wide cache and connects only on a miss, `except KeyError:` or `if conn
     is None:`) and that request code
@@ -274,11 +275,34 @@ def _callers(ctx: FileContext, func: FunctionInfo) -> list[CallSite]:
     sites = list(fx.callers(func))
     cls = func.cls
     if func.name == "__init__" and cls is not None and func.parent is None:
-        for site in fx.call_sites(cls.name):
-            built = ctx.index.evaluate(site.call.func, site.module, site.func)
-            if isinstance(built, ClassRef) and built.cls is cls:
-                sites.append(site)
+        for built_cls in [cls, *_inheriting(ctx.index, cls)]:
+            for site in fx.call_sites(built_cls.name):
+                built = ctx.index.evaluate(site.call.func, site.module, site.func)
+                if isinstance(built, ClassRef) and built.cls is built_cls:
+                    sites.append(site)
     return sites
+
+
+#: how many generations of subclasses `_inheriting` follows
+_SUBCLASS_DEPTH = 3
+
+
+def _inheriting(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> list[ClassInfo]:
+    """The project's subclasses of `cls` that define no `__init__` of their own (and
+    theirs, `_SUBCLASS_DEPTH` generations): building one (`AuthModel(config)`) runs
+    `cls.__init__`."""
+    if depth >= _SUBCLASS_DEPTH:
+        return []
+    out: list[ClassInfo] = []
+    for module in index.modules_mentioning([cls.name]):
+        for sub in module.classes.values():
+            if sub is cls or "__init__" in sub.methods:
+                continue
+            if any(isinstance(value, ClassRef) and value.cls is cls
+                   for _, value in class_bases(index, sub)):
+                out.append(sub)
+                out.extend(_inheriting(index, sub, depth + 1))
+    return out
 
 
 def _request_callers(ctx: FileContext, func: FunctionInfo, memo: dict[int, str | None],

@@ -1646,3 +1646,59 @@ VALID += [
     Case(_HOOK_REGISTRY,
          note="look-alike: a project class's own before_request method, not Flask's"),
 ]
+
+# Round 27 (the lead; seen in small62's held half, after its measurement): a route
+# builds a subclass that defines no `__init__`, so the base's `__init__`, which
+# connects, runs on every request.
+_BASE_MODEL = """
+import pymysql
+
+
+class Model:
+    def __init__(self, config):
+        self.db = pymysql.connect(**config){mark}
+
+    def close(self):
+        self.db.close()
+"""
+_SUBCLASS_APP = """
+from flask import Flask, request
+
+from models.base import Model
+
+app = Flask(__name__)
+CONFIG = {{"host": "db", "user": "app", "database": "shop"}}
+
+
+class AuthModel(Model):
+{body}
+    def user(self, name):
+        with self.db.cursor() as cur:
+            cur.execute("SELECT id FROM users WHERE name = %s", (name,))
+            return cur.fetchone()
+
+
+@app.route("/login", methods=["POST"])
+def login():
+    model = AuthModel(CONFIG)
+    try:
+        return {{"id": model.user(request.form["name"])}}
+    finally:
+        model.close()
+"""
+INVALID += [
+    Case(_BASE_MODEL.format(mark="  # expect: PS201"), path="models/base.py",
+         files={"models/__init__.py": "", "app.py": _SUBCLASS_APP.format(body="")},
+         note="a route builds a subclass with no `__init__` of its own: the base's "
+              "`__init__` connects on every request"),
+]
+VALID += [
+    Case(_BASE_MODEL.format(mark=""), path="models/base.py",
+         files={"models/__init__.py": "", "app.py": _SUBCLASS_APP.format(body="""\
+    def __init__(self, config):
+        self.db = POOL.get_connection()
+""").replace("app = Flask(__name__)", "from mysql.connector import pooling\n\n"
+             "app = Flask(__name__)\nPOOL = pooling.MySQLConnectionPool(pool_size=4)")},
+         note="look-alike: the subclass's own `__init__` takes a pooled connection and "
+              "never runs the base's"),
+]
