@@ -8,7 +8,7 @@ wrote and those it read `FOR UPDATE`. A transaction that has only read holds a
 snapshot and no row lock.
 
 `only_reads` answers for a whole function: every query it runs is a read, no chain
-locks rows, and every project function it calls (followed `_MAX_DEPTH` deep) only
+locks rows, and every project function it calls (at most `_MAX_FUNCTIONS` of them) only
 reads in turn. Anything it cannot show to be a read counts as a write: a model
 instance's method it cannot resolve, a related manager's `create()`, a cursor's
 `execute()` of SQL that is not a plain `SELECT`, Django's `login()` (it saves
@@ -53,17 +53,29 @@ _WRITING_FUNCTIONS = frozenset({
     "django.contrib.auth.login", "django.contrib.auth.logout",
     "django.contrib.auth.update_session_auth_hash", "django.core.management.call_command",
 })
-#: how deep project functions are followed
-_MAX_DEPTH = 2
+#: how many project functions one answer reads at most (past that, a call counts as
+#: a write)
+_MAX_FUNCTIONS = 40
 
 #: what a call calls (`index.evaluate`, or a project manager's method)
 Callee = Callable[[cst.Call, FunctionInfo], object]
 
 
 def only_reads(index: ProjectIndex, func: FunctionInfo, callee: Callee,
-               depth: int = 0) -> bool:
+               memo: dict[int, bool] | None = None) -> bool:
     """Every database call `func` makes (and the project functions it calls make) on
     Django's connection only reads."""
+    memo = {} if memo is None else memo
+    key = id(func.node)
+    if key in memo:
+        return memo[key]
+    memo[key] = True  # a recursive call adds nothing the walk does not see
+    memo[key] = found = _reads(index, func, callee, memo)
+    return found
+
+
+def _reads(index: ProjectIndex, func: FunctionInfo, callee: Callee,
+           memo: dict[int, bool]) -> bool:
     instances = _query_results(func)
     for call in iter_calls(func.node):
         verdict = _call_reads(call, instances)
@@ -73,9 +85,13 @@ def only_reads(index: ProjectIndex, func: FunctionInfo, callee: Callee,
             continue
         target = callee(call, func)
         if isinstance(target, FunctionRef):
-            if target.func is func:
+            known = memo.get(id(target.func.node))  # done, or on the way (recursion)
+            if known is not None:
+                if not known:
+                    return False
                 continue
-            if depth >= _MAX_DEPTH or not only_reads(index, target.func, callee, depth + 1):
+            if len(memo) >= _MAX_FUNCTIONS or not only_reads(
+                    index, target.func, callee, memo):
                 return False
             continue
         if _on_instance(call, instances):

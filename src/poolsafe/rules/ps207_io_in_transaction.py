@@ -299,7 +299,7 @@ class IoInTransaction(Rule):
     `ATOMIC_REQUESTS`, adds no pool slot to what the thread holds, and what it
     keeps across slow work is its row locks. Such a transaction is not reported
     when its function only reads: every query in it (and in the project functions
-    it calls, two deep) is a read (`get()`, `count()`, `exists()`, `first()`, a lazy
+    it calls, at any depth, up to forty functions) is a read (`get()`, `count()`, `exists()`, `first()`, a lazy
     queryset, a related manager's `all()` / `filter()`, a cursor's `SELECT` without
     `FOR UPDATE`), nothing locks rows (`select_for_update()`), and it calls no
     method of a model instance that cannot be shown to only read (a model method

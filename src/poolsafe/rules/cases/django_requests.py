@@ -821,3 +821,61 @@ def sso(request, pk):
 """, files=_files(), path="shop/views.py",
          note="ATOMIC_REQUESTS: Django's login() saves the user's last_login"),
 ]
+
+# the reads are followed through project functions at any depth (a recursive walk of
+# the URL patterns included), and so is a write five calls down
+_DEEP_HELPERS = """\
+from shop.models import Order
+
+
+def paths(patterns, prefix=""):
+    found = []
+    for pattern in patterns:
+        if isinstance(pattern, list):
+            found.extend(paths(pattern, prefix + "/"))
+        else:
+            found.append(clean(prefix + str(pattern)))
+    return found
+
+
+def clean(path):
+    return path.replace("//", "/"){write}
+
+
+def resource_map():
+    return {{p: p for p in paths([["a", ["b"]], "c"])}}
+
+
+def build_url(name):
+    return "http://localhost:8080" + resource_map()[name]
+"""
+PS207_VALID += [
+    Case(_VIEWS + """
+from shop.helpers import build_url
+
+
+class Proxy(APIView):
+    def get(self, request, name):
+        Order.objects.first()
+        return JsonResponse(requests.get(build_url(name), timeout=10).json())
+""", files={**_files(), "shop/helpers.py": _DEEP_HELPERS.format(write="")},
+         path="shop/views.py",
+         note="ATOMIC_REQUESTS: the URL is built by helpers four calls deep, one of them "
+              "recursive, none of which touches the database"),
+]
+PS207_INVALID += [
+    Case(_VIEWS + """
+from shop.helpers import build_url
+
+
+class Proxy(APIView):
+    def get(self, request, name):
+        Order.objects.first()
+        return JsonResponse(requests.get(build_url(name), timeout=10).json())  # expect: PS207
+""", files={**_files(), "shop/helpers.py": _DEEP_HELPERS.format(
+        write='\n\n\ndef audit(path):\n    Order.objects.filter(state=path).update(state="seen")\n'
+    ).replace('    return path.replace("//", "/")',
+              '    audit(path)\n    return path.replace("//", "/")')},
+         path="shop/views.py",
+         note="ATOMIC_REQUESTS: the same helpers, the deepest of which writes"),
+]
