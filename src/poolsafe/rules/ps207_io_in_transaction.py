@@ -293,17 +293,17 @@ class IoInTransaction(Rule):
     own short transaction) between batches. A request handler, a worker task or
     any function that something other than one-shot code calls is reported read
     or not: its connection is a slot of the application's pool.
-    **Django transactions that only read.** Django keeps the thread's
-    connection for the whole request or task, with or without a transaction, and
-    hands it back only at the end: an `atomic()` block, or a view under
-    `ATOMIC_REQUESTS`, adds no pool slot to what the thread holds, and what it
-    keeps across slow work is its row locks. Such a transaction is not reported
-    when its function only reads: every query in it (and in the project functions
-    it calls, at any depth, up to forty functions) is a read (`get()`, `count()`, `exists()`, `first()`, a lazy
+    **Django transactions that only read.** Django keeps the thread's connection for
+    the whole request or task, with or without a transaction, and hands it back only
+    at the end: an `atomic()` block, or a view under `ATOMIC_REQUESTS`, adds no pool
+    slot to what the thread holds, and what it keeps across slow work is its row
+    locks. Such a transaction is not reported when its function only reads: every
+    query in it (and in the project functions it calls, at any depth, up to forty
+    functions) is a read (`get()`, `count()`, `exists()`, `first()`, a lazy
     queryset, a related manager's `all()` / `filter()`, a cursor's `SELECT` without
     `FOR UPDATE`), nothing locks rows (`select_for_update()`), and it calls no
-    method of a model instance that cannot be shown to only read (a model method
-    may `save()`) nor Django's `login()` / `logout()` (they save the user). A write
+    method of a model instance that cannot be shown to only read (a model method may
+    `save()`) nor Django's `login()` / `logout()` (they save the user). A write
     anywhere in the function, before or after the slow call, keeps the finding (a
     view that reads, calls a payment API, then saves is the class this rule is for).
 
