@@ -240,11 +240,8 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
                 out.setdefault(key, how)
             # a project subclass of `threading.Thread`: its `run()` is the new thread's
             # body (`class Sync(Thread): def run(self): ...`, started with `.start()`)
-            for cls in module.classes.values():
-                run = cls.methods.get(_THREAD_BODY)
-                kind = _thread_class(index, ClassRef(cls)) if run is not None else None
-                if run is not None and kind is not None and kind[1] == "Thread":
-                    out.setdefault(id(run.node), _DESCRIBED["Thread"])
+            for run in thread_subclass_runs(index, module):
+                out.setdefault(id(run.node), _DESCRIBED["Thread"])
         # a job whose every registration sits in a function nothing calls is never
         # registered (`def start_scheduler(): ... add_job(sync, ...)` left uncalled)
         registrars: dict[int, list[FunctionInfo | None]] = {}
@@ -458,6 +455,16 @@ def _first_element(expr: cst.BaseExpression | None) -> cst.BaseExpression | None
             and isinstance(expr.elements[0], cst.Element):
         return expr.elements[0].value
     return None
+
+
+def thread_subclass_runs(index: ProjectIndex, module: ModuleInfo) -> Iterator[FunctionInfo]:
+    """The `run()` of each project subclass of `threading.Thread` in `module` (directly
+    or through a project base): the body of the thread such an object starts."""
+    for cls in module.classes.values():
+        run = cls.methods.get(_THREAD_BODY)
+        kind = _thread_class(index, ClassRef(cls)) if run is not None else None
+        if run is not None and kind is not None and kind[1] == "Thread":
+            yield run
 
 
 def threaded_target(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,

@@ -18,7 +18,7 @@ import libcst as cst
 
 from poolsafe.analysis.app_context import app_factory_call, is_context_call, pushes_context_of
 from poolsafe.analysis.cstutil import children, dotted_name, iter_calls, positional_args
-from poolsafe.analysis.django_threads import threaded_target
+from poolsafe.analysis.django_threads import thread_subclass_runs, threaded_target
 from poolsafe.analysis.index import ProjectIndex, word_pattern
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_flask_db, is_model_class, used_through
@@ -153,6 +153,9 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
                     if found is not None and "sync_to_async" not in found[1] \
                             and "APScheduler" not in found[1]:
                         out.setdefault(id(found[0].node), found[1])
+            # a project subclass of `threading.Thread`: its `run()` is the thread's body
+            for run in thread_subclass_runs(index, module):
+                out.setdefault(id(run.node), _THREAD_JOBS["Thread"])
     for module in index.modules_mentioning([_BACKGROUND_TASK]):
         for func in (None, *module.all_functions):
             calls = iter_calls(module.tree) if func is None else func.direct_calls

@@ -362,6 +362,21 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             opens_transaction=True,
             safe_form="async with in_transaction() as {var}",
         ),
+        # peewee: `with db.atomic():` / `with db.transaction():` (also as decorators)
+        # on a client-server database send BEGIN on entry and COMMIT or ROLLBACK on
+        # exit, on the thread's connection; the context manager is the form read (the
+        # connection itself stays the database object's, closed by `db.close()`)
+        _kind(
+            key="peewee-transaction",
+            label="peewee transaction",
+            close_releases=False,
+            with_acquire_releases=True,
+            with_var_closes=False,
+            tracked=False,
+            aborts_on_error=False,
+            opens_transaction=True,
+            safe_form="with db.atomic():",
+        ),
         _kind(
             # DBUtils' PooledDB (`pool.connection()`): close() gives the connection back
             # to the pool (also leaving `with pool.connection() as db:`, DBUtils 2+);
@@ -710,7 +725,8 @@ OBJECT_TYPES: dict[str, ObjectType] = {
         ObjectType(
             key="peewee.database",
             label="peewee database",
-            acquire_methods={},
+            acquire_methods={"atomic": "peewee-transaction",
+                             "transaction": "peewee-transaction"},
         ),
         ObjectType(
             key="peewee.sqlite",

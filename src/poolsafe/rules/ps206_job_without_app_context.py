@@ -34,8 +34,9 @@ class JobWithoutAppContext(Rule):
     around the use, `app.app_context().push()`, or a decorator named for a context
     such as `copy_current_request_context`). The function may be defined inside
     the one that starts the thread (a view's `def mark_paid(): ...` next to
-    `Thread(target=mark_paid)`). Reported at the first use; fixed by hand (which app
-    to use is the project's choice).
+    `Thread(target=mark_paid)`), or be the `run()` of a project subclass of
+    `threading.Thread` (`class Settle(Thread): def run(self): ...`). Reported at
+    the first use; fixed by hand (which app to use is the project's choice).
 
     Background jobs are functions registered with APScheduler
     (`scheduler.add_job(func, ...)`, `@scheduler.scheduled_job(...)`,

@@ -69,7 +69,7 @@ from poolsafe.knowledge.frameworks import (
     TRANSACTION_END_METHODS,
 )
 from poolsafe.rules.base import FileContext, Rule
-from poolsafe.rules.cases import async_orms, django_requests
+from poolsafe.rules.cases import async_orms, django_requests, orm_transactions
 from poolsafe.rules.cases.ps207 import INVALID, VALID
 
 State = frozenset[str]
@@ -86,6 +86,9 @@ _FLASK_SESSION = "db.session"
 #: (psycopg2 begins a transaction only at a cursor's first `execute()`), so a retry
 #: loop's sleep after a failed `connect()` + `set_client_encoding()` holds none
 _SESSION_SETUP_METHODS = frozenset({"set_client_encoding"})
+#: the method whose awaited call begins an explicit transaction on a connection in
+#: autocommit (aiopg.sa's `trans = await conn.begin()`, ended by `trans.commit()`)
+_EXPLICIT_BEGIN = "begin"
 
 
 class IoInTransaction(Rule):
@@ -266,6 +269,21 @@ class IoInTransaction(Rule):
     registered it: the route runs the undecorated body, which is not in the
     transaction (write the transaction decorator below the route's).
 
+    **peewee.** `with db.atomic():` and `with db.transaction():` (also as
+    decorators, `@db.atomic()`) on a PostgreSQL, MySQL or CockroachDB database
+    (also playhouse's pooled ones) send BEGIN on entry: the whole block is in the
+    transaction. `with db.connection_context():` opens a connection and no
+    transaction. SQLite databases are not read here.
+
+    **A project's own async HTTP helper.** `async def fetch(url)` whose client is
+    an `async with httpx.AsyncClient() as client:` (or `aiohttp.ClientSession()`)
+    binding is slow work where a transaction awaits it, as a helper that calls
+    `httpx.get()` is.
+
+    **aiopg.sa.** Its connections run in autocommit; `async with conn.begin():` and
+    `trans = await conn.begin()` (until `trans.commit()` or `trans.rollback()`) open
+    a transaction.
+
     ## Tests, one-shot code and processes
     Test modules (`test_*.py`, `conftest.py`, `tests/`) are not checked: a test
     that holds its transaction across a test client call or a sleep holds no
@@ -356,8 +374,10 @@ class IoInTransaction(Rule):
     name = "io-in-transaction"
     summary = "slow work (HTTP, LLM, storage, search, subprocess) while a transaction is open"
     severity = Severity.WARNING
-    VALID = VALID + async_orms.PS207_VALID + django_requests.PS207_VALID
-    INVALID = INVALID + async_orms.PS207_INVALID + django_requests.PS207_INVALID
+    VALID = (VALID + async_orms.PS207_VALID + django_requests.PS207_VALID
+             + orm_transactions.PS207_VALID)
+    INVALID = (INVALID + async_orms.PS207_INVALID + django_requests.PS207_INVALID
+               + orm_transactions.PS207_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         if is_test_module(ctx.module):
@@ -624,6 +644,16 @@ class _Walker:
                 key = small.targets[0].target.value
                 self._opened[key] = value
                 state = state | {key}
+        # `trans = await conn.begin()` (aiopg.sa) on a connection in autocommit: the
+        # explicit transaction is open from here to its commit or rollback
+        expr = small.value if isinstance(small, (cst.Assign, cst.Expr)) else None
+        begun, awaited = strip_await(expr) if expr is not None else (None, False)
+        if awaited and isinstance(begun, cst.Call) and isinstance(begun.func, cst.Attribute) \
+                and begun.func.attr.value == _EXPLICIT_BEGIN:
+            conn = self.key_of(begun.func.value)
+            if conn is not None and conn in self.autocommit and conn not in state:
+                self._opened[conn] = begun
+                state = state | {conn}
         return state
 
     def opens_transaction(self, call: cst.Call) -> bool:
@@ -1145,26 +1175,33 @@ class _Walker:
         return self._awaited
 
     def client(self, expr: cst.BaseExpression) -> Value | None:
-        value = self.index.evaluate(expr, self.module, self.func)
-        if value is not None or not isinstance(expr, cst.Name):
-            return value
-        scope: FunctionInfo | None = self.func
-        while scope is not None:
-            if expr.value in scope.locals:
-                for v in reversed(scope.locals[expr.value]):
-                    if isinstance(v, WithBinding):
-                        return self.index.evaluate(v.item, self.module, scope)
-                return None
-            for param in (*scope.node.params.params, *scope.node.params.kwonly_params):
-                if param.name.value == expr.value and param.annotation is not None:
-                    qual = external_name(self.index, param.annotation.annotation, self.module,
-                                         scope.parent)
-                    return ExternalInstance(qual) if qual is not None else None
-                if param.name.value == expr.value:
-                    qual = _ptb_callback_param(scope, expr.value)
-                    return ExternalInstance(qual) if qual is not None else None
-            scope = scope.parent
-        return None
+        return bound_client(self.index, expr, self.module, self.func)
+
+
+def bound_client(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                 func: FunctionInfo) -> Value | None:
+    """A receiver the index cannot resolve: a `with` binding (`async with
+    httpx.AsyncClient() as client:`), an annotated parameter, a python-telegram-bot
+    callback's parameter; in `func` or a function enclosing it."""
+    value = index.evaluate(expr, module, func)
+    if value is not None or not isinstance(expr, cst.Name):
+        return value
+    scope: FunctionInfo | None = func
+    while scope is not None:
+        if expr.value in scope.locals:
+            for v in reversed(scope.locals[expr.value]):
+                if isinstance(v, WithBinding):
+                    return index.evaluate(v.item, module, scope)
+            return None
+        for param in (*scope.node.params.params, *scope.node.params.kwonly_params):
+            if param.name.value == expr.value and param.annotation is not None:
+                qual = external_name(index, param.annotation.annotation, module, scope.parent)
+                return ExternalInstance(qual) if qual is not None else None
+            if param.name.value == expr.value:
+                qual = _ptb_callback_param(scope, expr.value)
+                return ExternalInstance(qual) if qual is not None else None
+        scope = scope.parent
+    return None
 
 
 #: how a Django `atomic()` block is named in messages
@@ -1457,7 +1494,10 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int
     if not ends:
         for call in calls:
             if may_be_slow_here(index, call):
-                found = slow_call(index, call, func.module, func)
+                # `async with httpx.AsyncClient() as client: await client.get(url)` in
+                # the helper: its `with` binding is resolved as in the caller's walk
+                found = slow_call(index, call, func.module, func,
+                                  lambda e: bound_client(index, e, func.module, func))
                 if found is not None:
                     result = found
                     break

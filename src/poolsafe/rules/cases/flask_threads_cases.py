@@ -204,3 +204,70 @@ def pay(order_id):
     return "accepted"
 """, files=_APP, note="look-alike: the closure pushes the app's context itself"),
 ]
+
+# breadth62: a project subclass of `threading.Thread` whose `run()` is the thread's
+# body (PS107 reads such a `run()` already; PS206 now does too)
+INVALID += [
+    Case("""
+import threading
+
+from shop import db
+from shop.models import Order
+
+
+class Settle(threading.Thread):
+    def __init__(self, order_id):
+        super().__init__(daemon=True)
+        self.order_id = order_id
+
+    def run(self):
+        db.session.get(Order, self.order_id).paid = True  # expect: PS206
+        db.session.commit()
+
+
+def pay(order_id):
+    Settle(order_id).start()
+    return "accepted"
+""", files=_APP, unfixable=_BY_HAND, note="a Thread subclass's run() uses db.session with no "
+                                          "application context"),
+]
+
+VALID += [
+    Case("""
+import threading
+
+from shop import app, db
+from shop.models import Order
+
+
+class Settle(threading.Thread):
+    def __init__(self, order_id):
+        super().__init__(daemon=True)
+        self.order_id = order_id
+
+    def run(self):
+        with app.app_context():
+            db.session.get(Order, self.order_id).paid = True
+            db.session.commit()
+
+
+def pay(order_id):
+    Settle(order_id).start()
+    return "accepted"
+""", files=_APP, note="look-alike: the Thread subclass's run() pushes the app's context"),
+    Case("""
+import threading
+
+import requests
+
+
+class Ping(threading.Thread):
+    def run(self):
+        requests.get("https://status.example.com", timeout=5)
+
+
+def ping():
+    Ping().start()
+    return "sent"
+""", files=_APP, note="look-alike: a Thread subclass that does no database work"),
+]

@@ -3183,3 +3183,47 @@ class Command(BaseCommand):
 """, files=_SHOP_PACKAGE, path="shop/management/commands/backup.py",
         note="a queryset rebound to a call on itself, in a command with no thread"),
 ]
+
+# breadth62: a management command that starts one thread per row and joins them (the
+# issue's "command starting N threads"): each worker thread opens its own connection
+# and nothing closes it (found at main too; kept as a guard, with its look-alike)
+_REFRESH = """\
+import threading
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from shop.models import Project
+
+
+def refresh(pk):
+{body}
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        pks = list(Project.objects.values_list("pk", flat=True))
+        threads = [threading.Thread(target=refresh, args=(pk,)) for pk in pks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+"""
+INVALID += [
+    Case(_REFRESH.format(body="""\
+    project = Project.objects.get(pk=pk)  # expect: PS107
+    project.bucket = (project.bucket or "").strip()
+    project.save()"""), files=_SHOP_PACKAGE, path="shop/management/commands/refresh.py",
+         note="a command's N worker threads, each leaving its connection open"),
+]
+VALID += [
+    Case(_REFRESH.format(body="""\
+    try:
+        project = Project.objects.get(pk=pk)
+        project.bucket = (project.bucket or "").strip()
+        project.save()
+    finally:
+        close_old_connections()"""), files=_SHOP_PACKAGE,
+         path="shop/management/commands/refresh.py",
+         note="look-alike: each worker thread closes its connection in a finally"),
+]
