@@ -3,7 +3,8 @@
 handler and `finally`), each executed before and after with the stand-in psycopg2 whose
 connect fails or succeeds: same return or exception (type and text), and every connection
 made is closed exactly once (a close the original had is moved, not doubled). No shape
-changed behaviour at main f91b0d3; these pin that. A `return` inside the `finally` is checked on its own below."""
+changed behaviour at main f91b0d3; these pin that. A `return` inside the `finally` is
+checked on its own below."""
 
 from __future__ import annotations
 
