@@ -180,16 +180,19 @@ RETURN_IN_FINALLY = HEAD + """def work(x):
 """
 
 
-def test_return_in_finally_changes_nothing(driver: Callable[[bool], None]) -> None:
-    """Main writes its close after the `finally`'s `return 7`, where it never runs (the
-    finding then goes quiet on the next run, README "fix62"): the executed behaviour is
-    the same, but nothing is released either."""
-    text, _left, _applied = fix_one("PS102", {"case.py": RETURN_IN_FINALLY}, "case.py",
-                                    unsafe=False)
-    compile(text, "case.py", "exec")
+def test_return_in_finally_gets_a_release_that_runs(driver: Callable[[bool], None]) -> None:
+    """Main wrote its close after the `finally`'s `return 7`, where it never runs
+    (README "fix62"); the release now goes into a `try` of its own around the whole
+    statement: the same outcome, and the connection is closed."""
+    text, left, applied = fix_one("PS102", {"case.py": RETURN_IN_FINALLY}, "case.py",
+                                  unsafe=False)
+    assert applied == [True] and not left, left
+    checked("PS102", {"case.py": text})
+    again, _left, applied_again = fix_one("PS102", {"case.py": text}, "case.py", unsafe=False)
+    assert again == text and applied_again == []
     for ok in (False, True):
         driver(ok)
         before = _run(RETURN_IN_FINALLY, 0)
         driver(ok)
-        assert _run(text, 0) == before
+        assert _run(text, 0) == (before[0], before[1], 1 if ok else 0)
         assert not ok or before == ("returns", 7, 0)

@@ -1149,7 +1149,8 @@ def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: st
         existing = [s for s in body_statements_of(new_try.finalbody.body)
                     if not only_pass(cst.IndentedBlock([s]))]
         if not any(call_may_raise(c) for s in existing for c in iter_calls(s)) \
-                and not any(isinstance(s, cst.BaseCompoundStatement) for s in existing):
+                and not any(isinstance(s, cst.BaseCompoundStatement) for s in existing) \
+                and not any(_leaves(s) for s in existing):
             _replace_region(plan, region, new_try.with_changes(
                 finalbody=new_try.finalbody.with_changes(body=cst.IndentedBlock(
                     body=[*existing, final]))))
@@ -1159,6 +1160,15 @@ def wrap_try(module: cst.Module, plan: FixPlan, region: Region, release_code: st
     new = cst.Try(body=cst.IndentedBlock(body=body), finalbody=finally_,
                   leading_lines=first_leading)
     _replace_region(plan, region, new)
+
+
+def _leaves(stmt: cst.BaseStatement) -> bool:
+    """A `finally` statement that leaves it (`return 7`, `raise`, `break`,
+    `continue`): a release written after it would never run; the release goes into
+    a `try` of its own around the whole statement instead."""
+    return isinstance(stmt, cst.SimpleStatementLine) and any(
+        isinstance(small, (cst.Return, cst.Raise, cst.Break, cst.Continue))
+        for small in stmt.body)
 
 
 _COMMENT_DROPPED = "a comment on a removed release is dropped"
