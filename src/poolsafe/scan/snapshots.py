@@ -5,10 +5,11 @@ resolution parses every module it reaches (the modules that define what the file
 imports: models, session helpers, routers). Those modules did not change: their
 parse is the same as on the previous run. A snapshot is one module as the parse
 and the collecting walk left it (`ModuleInfo`: the tree, its functions, classes,
-imports), serialized with pickle and compressed; loading it costs some quarter of
-parsing the file again (airflow's `models/`: 25 files, 0.79 s parsed, 0.18 s
-loaded). What the checks then compute from it is what they compute from a fresh
-parse: the same nodes, the same facts, so the same findings.
+imports), serialized with pickle (its nodes as `node_pickle` writes them) and
+compressed; loading it costs some quarter of parsing the file again (airflow's
+`models/`: 25 files, 0.79 s parsed, 0.18 s loaded, before `node_pickle`). What
+the checks then compute from it is what they compute from a fresh parse: the
+same nodes, the same facts, so the same findings.
 
 A snapshot is named by everything its parse depends on: the file's bytes, its
 display, absolute and relative paths, the version of Python, libcst, poolsafe and
@@ -38,6 +39,7 @@ from pathlib import Path
 
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.core.gc_scope import collection_paused, keep_new_objects
+from poolsafe.scan import node_pickle
 from poolsafe.scan.cache import (
     SNAPSHOT_DIR,
     TAG_NAME,
@@ -107,7 +109,7 @@ def _code_version() -> str:
     if not _code_digest:
         from poolsafe.analysis import module
 
-        _code_digest.append(code_version((module,)))
+        _code_digest.append(code_version((module, node_pickle)))
     return _code_digest[0]
 
 
@@ -189,7 +191,7 @@ def _pickled(module: ModuleInfo) -> bytes | None:
     """`module` pickled and compressed; None for one that cannot be (a tree nested
     deeper than pickle goes)."""
     try:
-        return zlib.compress(pickle.dumps(module, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        return zlib.compress(node_pickle.dumps(module), 1)
     except Exception:
         return None
 
