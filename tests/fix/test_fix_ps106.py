@@ -289,3 +289,59 @@ def count():
     assert result.sources()["app.py"] == before
     assert [x.reason for x in result.left] == [
         "not fixable: a use after the release: move the release after it"]
+
+
+def test_code_after_the_return_means_no_fix() -> None:
+    """Made a `yield`, the generator resumes where `return` ended the call: statements
+    after it (here one no path reached), the rest of a loop or a `try`'s `else` would
+    run when the caller's block ends (found by the mutation fuzzer, round 27)."""
+    after = SA + """
+def get_db():
+    try:
+        return db
+    finally:
+        db.close()
+    db = SessionLocal()
+
+
+def users():
+    db = get_db()
+    return db.query(User).all()
+"""
+    in_loop = SA + """
+def get_db():
+    for _ in range(3):
+        db = SessionLocal()
+        try:
+            return db
+        finally:
+            db.close()
+
+
+def users():
+    db = get_db()
+    return db.query(User).all()
+"""
+    with_else = SA + """
+def get_db():
+    db = SessionLocal()
+    try:
+        return db
+    except Exception:
+        raise
+    else:
+        audit()
+    finally:
+        db.close()
+
+
+def users():
+    db = get_db()
+    return db.query(User).all()
+"""
+    for before in (after, in_loop, with_else):
+        result = fix_sources({"app.py": before}, OPTIONS, unsafe=True)
+        assert result.sources()["app.py"] == before
+        assert [x.reason for x in result.left] == [
+            "not fixable: code can run after the `return` once it is a `yield` (a loop, "
+            "a `try`'s `else`, statements after it): the caller's block would run it"]

@@ -113,8 +113,10 @@ class UseAfterRelease(Rule):
     value, no fix is offered, not even an unsafe one: the callers it cannot rewrite
     would get a context manager where they expect a connection. Nor is one offered
     for a decorated helper (a `@retry` would wrap the context manager's creation, not
-    the checkout it wraps now). Uses after a release are not fixed: where the release belongs
-    is a decision for a person.
+    the checkout it wraps now), nor when code could run after the `return` once it is
+    a `yield` (statements after it, the rest of a loop, a `try`'s `else`): the
+    generator resumes there when the caller's block ends. Uses after a release are
+    not fixed: where the release belongs is a decision for a person.
     """
 
     code = "PS106"
@@ -153,7 +155,43 @@ class UseAfterRelease(Rule):
             return Unfixable(self.code, "the function returns other values too")
         if func.is_generator:
             return Unfixable(self.code, "the function is a generator already")
+        if not _last_act(ret, parents, func.node):
+            return Unfixable(self.code, "code can run after the `return` once it is a "
+                                        "`yield` (a loop, a `try`'s `else`, statements "
+                                        "after it): the caller's block would run it")
         return _to_context_manager(ctx, func, ret, parents)
+
+
+def _runs_on_after(parent: cst.CSTNode, node: cst.CSTNode) -> bool:
+    """`node` is a loop's body (the loop goes on) or the body of a `try` with an
+    `else` (which runs after it)."""
+    if isinstance(parent, (cst.For, cst.While)):
+        return node is parent.body
+    if isinstance(parent, (cst.Try, cst.TryStar)):
+        return node is parent.body and parent.orelse is not None
+    return False
+
+
+def _last_act(ret: cst.Return, parents: dict[int, cst.CSTNode],
+              func_node: cst.FunctionDef) -> bool:
+    """Nothing of the function runs after `ret` but `finally` blocks and `with` exits:
+    made a `yield`, the generator resumes there when the caller's block ends, and
+    any statement after it (in its block or a block around it), the rest of a loop, or
+    a `try`'s `else` would then run where `return` ran none of them."""
+    node: cst.CSTNode = ret
+    while True:
+        parent = parents.get(id(node))
+        if parent is None:
+            return False
+        if parent is func_node:
+            return True
+        if isinstance(parent, (cst.SimpleStatementLine, cst.SimpleStatementSuite,
+                               cst.IndentedBlock)):
+            if not parent.body or parent.body[-1] is not node:
+                return False
+        elif _runs_on_after(parent, node):
+            return False
+        node = parent
 
 
 def _to_context_manager(ctx: FileContext, func: FunctionInfo, ret: cst.Return,
