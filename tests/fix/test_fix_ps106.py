@@ -345,3 +345,28 @@ def users():
         assert [x.reason for x in result.left] == [
             "not fixable: code can run after the `return` once it is a `yield` (a loop, "
             "a `try`'s `else`, statements after it): the caller's block would run it"]
+
+
+def test_a_release_inside_a_with_in_the_finally_means_no_fix() -> None:
+    """The `with`'s entry may raise before the release: as a generator, the checker
+    sees the connection left out on that path, so the fix would add a PS102 (found by
+    the mutation fuzzer, round 27)."""
+    before = "import contextlib\n" + SA + """
+def get_db():
+    db = SessionLocal()
+    try:
+        return db
+    finally:
+        with contextlib.nullcontext():
+            db.close()
+
+
+def users():
+    db = get_db()
+    return db.query(User).all()
+"""
+    result = fix_sources({"app.py": before}, OPTIONS, unsafe=True)
+    assert result.sources()["app.py"] == before
+    assert [x.reason for x in result.left] == [
+        "not fixable: a `finally` releases inside a `with` block, whose entry may raise: "
+        "as a generator, that path would leave the connection checked out"]

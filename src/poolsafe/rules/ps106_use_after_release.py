@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes
 from poolsafe.analysis.flow import AfterRelease
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.resources import FunctionResources
@@ -115,7 +115,9 @@ class UseAfterRelease(Rule):
     for a decorated helper (a `@retry` would wrap the context manager's creation, not
     the checkout it wraps now), nor when code could run after the `return` once it is
     a `yield` (statements after it, the rest of a loop, a `try`'s `else`): the
-    generator resumes there when the caller's block ends. Uses after a release are
+    generator resumes there when the caller's block ends; nor when a `finally`
+    releases inside a `with` block (its entry may raise, and the generator's checker
+    then sees a path that leaves the connection out). Uses after a release are
     not fixed: where the release belongs is a decision for a person.
     """
 
@@ -155,11 +157,22 @@ class UseAfterRelease(Rule):
             return Unfixable(self.code, "the function returns other values too")
         if func.is_generator:
             return Unfixable(self.code, "the function is a generator already")
+        if _release_under_with(func.node):
+            return Unfixable(self.code, "a `finally` releases inside a `with` block, whose "
+                                        "entry may raise: as a generator, that path would "
+                                        "leave the connection checked out")
         if not _last_act(ret, parents, func.node):
             return Unfixable(self.code, "code can run after the `return` once it is a "
                                         "`yield` (a loop, a `try`'s `else`, statements "
                                         "after it): the caller's block would run it")
         return _to_context_manager(ctx, func, ret, parents)
+
+
+def _release_under_with(func_node: cst.FunctionDef) -> bool:
+    """A `finally` of the function holds a `with` statement (around its release)."""
+    return any(isinstance(inner, cst.With)
+               for node in iter_nodes(func_node.body) if isinstance(node, cst.Finally)
+               for inner in iter_nodes(node.body))
 
 
 def _runs_on_after(parent: cst.CSTNode, node: cst.CSTNode) -> bool:
