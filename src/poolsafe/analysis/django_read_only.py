@@ -22,6 +22,7 @@ from collections.abc import Callable
 import libcst as cst
 
 from poolsafe.analysis.cstutil import chain_links, iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.django_query_shapes import instance_query, through_manager
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.read_only import reads_statement
@@ -29,8 +30,6 @@ from poolsafe.analysis.resolution import external_name
 from poolsafe.analysis.values import FunctionRef
 from poolsafe.knowledge.django import (
     DJANGO_CURSOR_QUERIES,
-    DJANGO_INSTANCE_QUERIES,
-    DJANGO_MANAGER_ATTRIBUTES,
     DJANGO_QUERYSET_QUERIES,
 )
 
@@ -117,11 +116,8 @@ def _call_reads(call: cst.Call, instances: set[str]) -> bool | None:
         if method != "execute" or not call.args:
             return False
         return reads_statement(call.args[0].value, lambda _e: None)
-    on_manager = any(isinstance(link, cst.Attribute)
-                     and link.attr.value in DJANGO_MANAGER_ATTRIBUTES for link in links)
-    if on_manager and method in DJANGO_QUERYSET_QUERIES:
-        return method in _READ_QUERIES
-    if method in DJANGO_INSTANCE_QUERIES and not any(a.keyword is None for a in call.args):
+    if (method in DJANGO_QUERYSET_QUERIES and through_manager(f.value)) \
+            or instance_query(call):
         return method in _READ_QUERIES
     if _on_instance(call, instances):
         # a related manager (`order.items.create()`) or the instance itself
@@ -169,8 +165,7 @@ def _from_query(expr: cst.BaseExpression) -> bool:
         if isinstance(f, cst.Attribute) and f.attr.value in _LOOKUPS:
             return True
         expr = f
-    return any(isinstance(link, cst.Attribute) and link.attr.value in DJANGO_MANAGER_ATTRIBUTES
-               for link in chain_links(expr))
+    return through_manager(expr)
 
 
 #: Django's lookups that return model instances

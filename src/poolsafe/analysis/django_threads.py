@@ -37,6 +37,7 @@ from poolsafe.analysis.django_callbacks import (
     callback_entries,
 )
 from poolsafe.analysis.django_callbacks import WORDS as CALLBACK_WORDS
+from poolsafe.analysis.django_query_shapes import instance_query
 from poolsafe.analysis.index import (
     ProjectIndex,
     annotation_parts,
@@ -71,7 +72,6 @@ from poolsafe.knowledge.django import (
     DJANGO_CONSTANCE_DATABASE_BACKEND,
     DJANGO_DATABASE_COMMANDS,
     DJANGO_FORWARD_RELATIONS,
-    DJANGO_INSTANCE_QUERIES,
     DJANGO_MANAGER_ATTRIBUTES,
     DJANGO_MANY_TO_MANY,
     DJANGO_MODEL_ROOT,
@@ -994,9 +994,7 @@ def _relation_use(index: ProjectIndex, func: FunctionInfo) -> tuple[cst.CSTNode,
                                   "database)")
                 if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
                         and isinstance(node.func.value, cst.Name) \
-                        and node.func.value.value == name \
-                        and node.func.attr.value in DJANGO_INSTANCE_QUERIES \
-                        and not any(a.keyword is None for a in node.args):
+                        and node.func.value.value == name and instance_query(node):
                     # the row's own query (`receipt.save()`); a positional argument
                     # means another `save` (PIL's `image.save(path)`)
                     return node, (f"`{name}.{node.func.attr.value}()` (on the `{cls.name}` "
@@ -1355,8 +1353,7 @@ def _use_at(index: ProjectIndex, func: FunctionInfo, node: cst.CSTNode,
                 and isinstance(f.value, cst.Attribute) \
                 and f.value.attr.value in _related_managers(index):
             return f"`{dotted_name(f) or f.attr.value}()`"
-        if isinstance(f, cst.Attribute) and f.attr.value in DJANGO_INSTANCE_QUERIES \
-                and not any(a.keyword is None for a in node.args):
+        if isinstance(f, cst.Attribute) and instance_query(node):
             # a model instance's own query (`self.save()`, `order.delete()`); a
             # positional argument means another `save` (PIL's `image.save(path)`)
             with index.full_resolution():

@@ -20,6 +20,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.django_auth import authenticates_first
 from poolsafe.analysis.django_managers import manager_method, manager_self_query
+from poolsafe.analysis.django_query_shapes import instance_query, through_manager
 from poolsafe.analysis.django_read_only import only_reads
 from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.frameworks import route_decorator_position
@@ -54,7 +55,6 @@ from poolsafe.knowledge.django import (
     DJANGO_CLEANING_CALLS,
     DJANGO_CURSOR_QUERIES,
     DJANGO_INSTANCE_QUERIES,
-    DJANGO_MANAGER_ATTRIBUTES,
     DJANGO_NON_ATOMIC_REQUESTS,
     DJANGO_QUERYSET_QUERIES,
     DJANGO_SHORTCUT_QUERIES,
@@ -1272,13 +1272,10 @@ def _django_query(call: cst.Call) -> bool:
         return False
     method = f.attr.value
     if method in DJANGO_INSTANCE_QUERIES:
-        return not any(a.keyword is None for a in call.args)
+        return instance_query(call)
     if method in DJANGO_CURSOR_QUERIES:
         return True
-    if method not in DJANGO_QUERYSET_QUERIES:
-        return False
-    return any(isinstance(link, cst.Attribute) and link.attr.value in DJANGO_MANAGER_ATTRIBUTES
-               for link in chain_links(f.value))
+    return method in DJANGO_QUERYSET_QUERIES and through_manager(f.value)
 
 
 #: calls that run through the iterable they are given, and calls that wrap it in an
