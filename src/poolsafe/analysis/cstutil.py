@@ -14,6 +14,8 @@ _SKIP = (cst.BaseParenthesizableWhitespace, cst.Comma, cst.LeftParen, cst.RightP
          cst.Dot, cst.AssignEqual, cst.SimpleWhitespace, cst.ParenthesizedWhitespace)
 #: per value type: 1 = a child node, 2 = a sequence of values, 0 = neither
 _KIND: dict[type, int] = {}
+#: the simple statements that leave the block they end (nothing after them runs)
+JUMP_STATEMENTS = (cst.Return, cst.Raise, cst.Break, cst.Continue)
 
 
 def _kind(t: type) -> int:

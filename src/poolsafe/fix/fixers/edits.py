@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    JUMP_STATEMENTS,
     bound_names,
     call_name,
     children,
@@ -909,7 +910,7 @@ def _leaving_try(line: cst.SimpleStatementLine,
         body = body_statements_of(handler.body)
         last = body[-1] if body else None
         if not isinstance(last, cst.SimpleStatementLine) or not isinstance(
-                last.body[-1], (cst.Return, cst.Raise, cst.Break, cst.Continue)):
+                last.body[-1], JUMP_STATEMENTS):
             return None
     return stmt if isinstance(parents.get(id(stmt)), cst.IndentedBlock) else None
 
@@ -1049,7 +1050,7 @@ def _leaves_when_none(stmt: cst.BaseStatement, var: str) -> bool:
         return False
     last = stmt.body.body[-1] if stmt.body.body else None
     return isinstance(last, cst.SimpleStatementLine) and isinstance(
-        last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+        last.body[-1], JUMP_STATEMENTS)
 
 
 def _tested_for_none(stmts: list[cst.BaseStatement], var: str) -> bool:
@@ -1167,7 +1168,7 @@ def _leaves(stmt: cst.BaseStatement) -> bool:
     `continue`): a release written after it would never run; the release goes into
     a `try` of its own around the whole statement instead."""
     return isinstance(stmt, cst.SimpleStatementLine) and any(
-        isinstance(small, (cst.Return, cst.Raise, cst.Break, cst.Continue))
+        isinstance(small, JUMP_STATEMENTS)
         for small in stmt.body)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from poolsafe.analysis.cstutil import JUMP_STATEMENTS
 from poolsafe.fix.fixers.edits import parse_line
 from poolsafe.fix.plan.api import FixPlan
 
@@ -47,7 +48,7 @@ def sql_savepoint_plan(plan: FixPlan, module: cst.Module, try_stmt: cst.Try,
     body.insert(0, line(f"SAVEPOINT {SAVEPOINT}"))
     last = body[-1]
     if not (isinstance(last, cst.SimpleStatementLine) and isinstance(
-            last.body[-1], (cst.Return, cst.Continue, cst.Break, cst.Raise))):
+            last.body[-1], JUMP_STATEMENTS)):
         body.append(line(f"RELEASE SAVEPOINT {SAVEPOINT}"))
     suite = handler.body
     old: list[cst.BaseStatement]
