@@ -27,6 +27,7 @@ from poolsafe.core.project import (
     find_project_root,
     module_key,
     named_roots,
+    root_of_directory,
 )
 from poolsafe.scan.checking import load
 from poolsafe.scan.options import MAX_FILE_BYTES
@@ -102,10 +103,8 @@ def _project_capacity(path: str, excluded: list[re.Pattern[str]] | None,
 
     frontier: list[ModuleInfo] = []
     for f in sources:
-        try:
-            with open(f.path, "rb") as fh:
-                head = fh.read(MAX_FILE_BYTES + 1)
-        except OSError:
+        head = _head(f.path)
+        if head is None:
             continue
         if _WORDS.search(head) or MAIN_BLOCK.search(head) or f.path.name == "__main__.py":
             m = parse(f)
@@ -149,11 +148,13 @@ def capacity_paths(path: str) -> list[str]:
         if top == root:
             return [path]
         roots: set[Path] = set()
+        memo: dict[str, str | None] = {}
         for item in discover([path]):
-            if isinstance(item, str) or not _may_hold_pool(item.path):
+            if isinstance(item, str) or not _WORDS.search(_head(item.path) or b""):
                 continue
-            owner = find_project_root(absolute(item.path))
-            if not is_test_path(os.path.relpath(absolute(item.path), owner)):
+            file = absolute(item.path)
+            owner = root_of_directory(str(file.parent), memo)
+            if not is_test_path(os.path.relpath(file, owner)):
                 roots.add(owner)
     if roots <= {root}:
         return [path]
@@ -161,12 +162,14 @@ def capacity_paths(path: str) -> list[str]:
             for r in sorted(roots)]
 
 
-def _may_hold_pool(path: Path) -> bool:
+def _head(path: Path) -> bytes | None:
+    """The first bytes of `path` the scan would read (one past the size limit), or
+    None for a file that cannot be read."""
     try:
         with open(path, "rb") as fh:
-            return _WORDS.search(fh.read(MAX_FILE_BYTES + 1)) is not None
+            return fh.read(MAX_FILE_BYTES + 1)
     except OSError:
-        return False
+        return None
 
 
 def module_pools_of(index: ProjectIndex) -> list[ModuleInfo]:
