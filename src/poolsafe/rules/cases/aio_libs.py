@@ -840,3 +840,122 @@ PS102_VALID.append(Case(_ASYNC_INIT + """
             raise
         return session""").replace("class Opened:", "import sys\n\n\nclass Opened:"),
     note="the __aenter__ that calls the initialiser gives it back when it fails"))
+
+# Round 28 (breadth64): an awaitable wrapper whose `__await__` runs a coroutine that
+# keeps the checkout on `self` and then may raise: `await Db(...)` raises, nothing
+# holds the object, and its `close()` / `__aexit__` never gives the connection back.
+_AWAITABLE = _AIOPG + """
+
+class Db:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.conn = None
+
+    def __await__(self):
+        return self._open().__await__()
+
+    async def close(self):
+        self.conn.close()
+"""
+
+_AWAITABLE_USE = """
+
+async def bump():
+    db = await Db(DSN)
+    try:
+        cur = await db.conn.cursor()
+        await cur.execute("UPDATE hits SET n = n + 1")
+    finally:
+        await db.close()
+"""
+
+_AWAITABLE_POOL = _AIOPG + """
+
+class Scope:
+    def __init__(self, pool):
+        self.pool = pool
+        self.conn = None
+
+    def __await__(self):
+        return self._take().__await__()
+
+    async def __aenter__(self):
+        return await self
+
+    async def __aexit__(self, *exc):
+        self.pool.release(self.conn)
+"""
+
+_AWAITABLE_POOL_USE = """
+
+async def bump(pool: aiopg.Pool):
+    async with Scope(pool) as scope:
+        cur = await scope.conn.cursor()
+        await cur.execute("UPDATE hits SET n = n + 1")
+"""
+
+PS102_INVALID.append(Case(_AWAITABLE + """
+    async def _open(self):
+        self.conn = await aiopg.connect(self.dsn)  # expect: PS102
+        cur = await self.conn.cursor()
+        await cur.execute("SET search_path TO app")
+        return self
+""" + _AWAITABLE_USE, note="aiopg: the coroutine `__await__` runs fails after the connect: "
+    "`await Db(DSN)` raises and nothing calls close()", unfixable=_ENTER_BY_HAND))
+
+PS102_INVALID.append(Case(_AWAITABLE_POOL + """
+    async def _take(self):
+        self.conn = await self.pool.acquire()  # expect: PS102
+        cur = await self.conn.cursor()
+        await cur.execute("SET search_path TO app")
+        return self
+""" + _AWAITABLE_POOL_USE, note="aiopg pool: `__aenter__` awaits the object itself, whose "
+    "`__await__` fails after the checkout: `__aexit__` never runs", unfixable=_ENTER_BY_HAND))
+
+PS102_VALID.append(Case(_AWAITABLE + """
+    async def _open(self):
+        self.conn = await aiopg.connect(self.dsn)
+        try:
+            cur = await self.conn.cursor()
+            await cur.execute("SET search_path TO app")
+        except BaseException:
+            self.conn.close()
+            raise
+        return self
+""" + _AWAITABLE_USE, note="look-alike: the failure closes the connection and re-raises"))
+
+PS102_VALID.append(Case(_AWAITABLE + """
+    async def _open(self):
+        self.conn = await aiopg.connect(self.dsn)
+        cur = await self.conn.cursor()
+        await cur.execute("SET search_path TO app")
+        return self
+""" + _AWAITABLE_USE.replace("""    db = await Db(DSN)
+    try:
+""", """    db = Db(DSN)
+    try:
+        await db
+"""), note="look-alike: the caller holds the object before awaiting it and closes it "
+           "in finally"))
+
+PS102_VALID.append(Case(_AWAITABLE_POOL.replace("""        return await self
+""", """        try:
+            return await self
+        except BaseException:
+            if self.conn is not None:
+                self.pool.release(self.conn)
+            raise
+""") + """
+    async def _take(self):
+        self.conn = await self.pool.acquire()
+        cur = await self.conn.cursor()
+        await cur.execute("SET search_path TO app")
+        return self
+""" + _AWAITABLE_POOL_USE, note="look-alike: `__aenter__` gives it back when awaiting the "
+    "object fails"))
+
+PS102_VALID.append(Case(_AWAITABLE_POOL + """
+    async def _take(self):
+        self.conn = await self.pool.acquire()
+        return self
+""" + _AWAITABLE_POOL_USE, note="look-alike: nothing after the checkout can raise"))
