@@ -959,3 +959,101 @@ PS102_VALID.append(Case(_AWAITABLE_POOL + """
         self.conn = await self.pool.acquire()
         return self
 """ + _AWAITABLE_POOL_USE, note="look-alike: nothing after the checkout can raise"))
+
+# Round 28 (breadth64), PS103: aiopg.sa runs in autocommit until `conn.begin()`; inside
+# that transaction (`trans = await conn.begin()` up to its commit or rollback, or
+# `async with conn.begin():`) a failed statement aborts the whole transaction on
+# PostgreSQL, as in asyncpg's `conn.transaction()`. SAConnection has no rollback()
+# of its own: the advice is a savepoint (`conn.begin_nested()`), left to the user.
+_AIOPG_SA_TX = """\
+import logging
+
+from aiopg.sa import Engine
+
+log = logging.getLogger(__name__)
+"""
+
+#: why `poolsafe fix` leaves an aiopg.sa handler
+_AIOPG_SA_BY_HAND = ("`conn` has no `rollback()` (aiopg.sa connection): wrap the `try` "
+                     "body in a savepoint, a nested `async with conn.begin_nested():`, by hand")
+
+PS103_INVALID: list[Case] = [
+    Case(_AIOPG_SA_TX + """
+
+async def move(engine: Engine, src, dst, n):
+    async with engine.acquire() as conn:
+        trans = await conn.begin()
+        try:
+            await conn.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (n, src))
+        except Exception:  # expect: PS103
+            log.exception("debit failed")
+        await conn.execute("INSERT INTO audit (src, dst) VALUES (%s, %s)", (src, dst))
+        await trans.commit()
+""", note="aiopg.sa: the debit fails inside `trans = await conn.begin()`; the audit "
+          "insert runs in the aborted transaction", unfixable=_AIOPG_SA_BY_HAND),
+    Case(_AIOPG_SA_TX + """
+
+async def import_rows(engine: Engine, rows):
+    async with engine.acquire() as conn:
+        async with conn.begin():
+            for row in rows:
+                try:
+                    await conn.execute("INSERT INTO items (sku) VALUES (%s)", (row,))
+                except Exception:  # expect: PS103
+                    log.warning("skipped %s", row)
+""", note="aiopg.sa: per-item `try/except` inside one `async with conn.begin():` block, "
+          "no savepoint: the next item runs in the aborted transaction",
+         unfixable=_AIOPG_SA_BY_HAND),
+]
+
+PS103_VALID: list[Case] = [
+    Case(_AIOPG_SA_TX + """
+
+async def move(engine: Engine, src, dst, n):
+    async with engine.acquire() as conn:
+        try:
+            await conn.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (n, src))
+        except Exception:
+            log.exception("debit failed")
+        await conn.execute("INSERT INTO audit (src, dst) VALUES (%s, %s)", (src, dst))
+""", note="look-alike: aiopg.sa with no `begin()` is autocommit: nothing to abort"),
+    Case(_AIOPG_SA_TX + """
+
+async def move(engine: Engine, src, dst, n):
+    async with engine.acquire() as conn:
+        trans = await conn.begin()
+        await conn.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (n, src))
+        await trans.commit()
+        try:
+            await conn.execute("UPDATE stats SET moves = moves + 1")
+        except Exception:
+            log.exception("stats failed")
+        await conn.execute("INSERT INTO audit (src, dst) VALUES (%s, %s)", (src, dst))
+""", note="look-alike: the `try` runs after `trans.commit()` ended the transaction"),
+    Case(_AIOPG_SA_TX + """
+
+async def import_rows(engine: Engine, rows):
+    async with engine.acquire() as conn:
+        async with conn.begin():
+            for row in rows:
+                try:
+                    async with conn.begin_nested():
+                        await conn.execute("INSERT INTO items (sku) VALUES (%s)", (row,))
+                except Exception:
+                    log.warning("skipped %s", row)
+""", note="look-alike: a savepoint per item undoes only the failed insert"),
+    Case(_AIOPG_SA_TX.replace("from aiopg.sa import Engine", "from aiomysql.sa import Engine")
+         + """
+
+async def move(engine: Engine, src, dst, n):
+    async with engine.acquire() as conn:
+        trans = await conn.begin()
+        try:
+            await conn.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (n, src))
+        except Exception:
+            log.exception("debit failed")
+        await conn.execute("INSERT INTO audit (src, dst) VALUES (%s, %s)", (src, dst))
+        await trans.commit()
+""", note="look-alike: aiomysql.sa: MySQL undoes only the failed statement and the "
+          "transaction stays usable (the policy for SQLAlchemy on MySQL)"),
+]
