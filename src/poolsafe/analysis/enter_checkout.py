@@ -24,6 +24,16 @@ initialiser: `tx = Transaction(); await tx.async_init(pool)`, since `__init__`
 cannot await): when every call of that method in the project is in the body of an
 `__enter__` / `__aenter__` (of a class with the matching exit), outside a `try`, its
 failure fails the `with` before anything holds the object.
+
+An awaitable object's `__await__` is such an entering method too
+(`def __await__(self): return self._open().__await__()`, `db = await Conn(dsn)`):
+when the coroutine it runs fails after keeping the checkout on `self`, the `await`
+raises and the object that the class's `close()` / `__aexit__` would have given it
+back through is lost. It counts when the class has such a release method and every
+construction of the class in the project is awaited at once (`await Conn(...)`) or
+entered by `async with Conn(...)` whose `__aenter__` awaits the object itself
+(`return await self`) outside a `try`; a construction kept in a name first (`db =
+Conn(dsn); await db`) lets the caller release it, and is left alone.
 """
 
 from __future__ import annotations
@@ -75,6 +85,9 @@ def enter_checkout_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Ent
         if found is None:
             continue
         entering = func if _is_enter(index, func) else _enter_only(index, func)
+        if entering is not None and entering.name == "__await__" \
+                and not _await_loses(index, entering):
+            continue
         if entering is not None:
             checkout, conn, attr, raising = found
             yield EnterGap(checkout, conn, attr, cls, func, raising, entering)
@@ -112,10 +125,59 @@ def _enter_only(index: ProjectIndex, method: FunctionInfo) -> FunctionInfo | Non
             callee = index.evaluate(f, module, owner)
             if not (isinstance(callee, FunctionRef) and callee.func is method):
                 continue
-            if owner is None or not _is_enter(index, owner) or _in_try(call, owner):
+            if owner is None or _in_try(call, owner) \
+                    or not (_is_enter(index, owner) or _is_await(owner)):
                 return None
             seen = seen or owner
     return seen
+
+
+#: the methods through which an awaitable object gives back what it keeps
+AWAIT_RELEASES = ("__aexit__", "close", "aclose", "release", "__exit__")
+
+
+def _is_await(func: FunctionInfo) -> bool:
+    return func.name == "__await__" and func.cls is not None and func.parent is None
+
+
+def await_release(index: ProjectIndex, cls: ClassInfo) -> str | None:
+    """The method of `cls` (or a project base) that would give its checkout back."""
+    return next((name for name in AWAIT_RELEASES if _has_method(index, cls, name)), None)
+
+
+def _await_loses(index: ProjectIndex, await_method: FunctionInfo) -> bool:
+    """A failing `__await__` loses the object: the class has a release method, and
+    every construction of it in the project (at least one) is awaited at once or
+    entered by `async with` through an `__aenter__` that awaits the object itself."""
+    cls = await_method.cls
+    if cls is None or await_release(index, cls) is None:
+        return False
+    aenter = cls.methods.get("__aenter__")
+    enters_by_await = aenter is not None and _is_enter(index, aenter) and any(
+        isinstance(n, cst.Await) and isinstance(n.expression, cst.Name)
+        and n.expression.value == "self" and not _under_try(n, aenter)
+        for n in iter_nodes(aenter.node.body))
+    seen = False
+    for module in index.modules_calling([cls.name]):
+        for call, owner in module.calls:
+            callee = index.evaluate(call.func, module, owner)
+            if not (isinstance(callee, ClassRef) and callee.cls is cls):
+                continue
+            scope: cst.CSTNode = owner.node.body if owner is not None else module.tree
+            awaited = any(isinstance(n, cst.Await) and n.expression is call
+                          for n in iter_nodes(scope))
+            entered = enters_by_await and any(
+                isinstance(n, cst.With) and n.asynchronous is not None
+                and any(item.item is call for item in n.items) for n in iter_nodes(scope))
+            if not (awaited or entered):
+                return False
+            seen = True
+    return seen
+
+
+def _under_try(node: cst.CSTNode, owner: FunctionInfo) -> bool:
+    return any(isinstance(t, cst.Try | cst.TryStar) and any(n is node for n in iter_nodes(t))
+               for t in iter_nodes(owner.node.body))
 
 
 def _keeps_a_call(method: FunctionInfo, cls: ClassInfo) -> bool:

@@ -94,10 +94,9 @@ from poolsafe.knowledge.frameworks import (
 #: connection kinds that say nothing of their server: whether a failed statement
 #: aborts the transaction is the server's (the module's imports tell)
 _SERVER_DECIDES_ABORT = frozenset({"sqlalchemy-connection", "sqlalchemy-async-connection"})
-#: connections that commit each statement on its own until a transaction block is
-#: opened on them (`async with conn.transaction():`), to a server (PostgreSQL) where a
-#: failed statement inside that block aborts the whole transaction
-_ABORTS_IN_TRANSACTION_BLOCK = frozenset({"asyncpg", "asyncpg-pool"})
+#: the methods that open a transaction block on a connection that commits each
+#: statement on its own (the kinds' `transaction_block`: asyncpg, aiopg.sa)
+_TRANSACTION_BLOCK_METHODS = frozenset({"transaction", "begin"})
 
 #: kinds whose `invalidate()` discards the DBAPI connection, failed transaction and all
 _INVALIDATE_ENDS = frozenset({"sqlalchemy-connection", "sqlalchemy-async-connection",
@@ -1956,7 +1955,9 @@ class FunctionFlow:
     @cached_property
     def _transaction_blocks(self) -> dict[int, frozenset[str]]:
         """id() of each `try` body of the function -> the names whose transaction
-        block (`async with conn.transaction():`) encloses that `try`."""
+        block (`async with conn.transaction():`, `async with conn.begin():`, or the
+        statements after `trans = await conn.begin()` up to one that commits or rolls
+        back) encloses that `try`."""
         out: dict[int, frozenset[str]] = {}
         stack: list[tuple[cst.CSTNode, frozenset[str]]] = [(self.func.node.body, frozenset())]
         while stack:
@@ -1967,20 +1968,39 @@ class FunctionFlow:
             if t is cst.With:
                 assert isinstance(cur, cst.With)
                 for item in cur.items:
-                    inner, _ = strip_await(item.item)
-                    if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
-                            and inner.func.attr.value == "transaction" \
-                            and isinstance(inner.func.value, cst.Name):
-                        open_ = open_ | {inner.func.value.value}
+                    name = _block_opened(item.item)
+                    if name is not None:
+                        open_ = open_ | {name}
             elif t in (cst.Try, cst.TryStar) and open_:
                 assert isinstance(cur, (cst.Try, cst.TryStar))
                 out[id(cur.body)] = open_
+            if t is cst.IndentedBlock or t is cst.Module:
+                assert isinstance(cur, (cst.IndentedBlock, cst.Module))
+                # `trans = await conn.begin()` opens the block for the statements after
+                # it; a statement that commits or rolls back ends it
+                running = open_
+                for stmt in cur.body:
+                    stack.append((stmt, running))
+                    if isinstance(stmt, cst.SimpleStatementLine):
+                        for small in stmt.body:
+                            value = small.value if isinstance(small, cst.Assign | cst.Expr) \
+                                else None
+                            name = _block_opened(value) if isinstance(value, cst.Await) \
+                                else None
+                            if name is not None:
+                                running = running | {name}
+                        if running is not open_ and any(
+                                isinstance(c.func, cst.Attribute)
+                                and c.func.attr.value in ("commit", "rollback")
+                                for c in iter_calls(stmt)):
+                            running = open_
+                continue
             stack.extend((child, open_) for child in children(cur))
         return out
 
     def _aborts_in_transaction_block(self, resource: str) -> bool:
         kind: ConnectionKind | None = self.res.kind(resource)
-        return kind is not None and kind.key in _ABORTS_IN_TRANSACTION_BLOCK \
+        return kind is not None and kind.transaction_block is not None \
             and resource not in self.res.autocommit
 
     def _worked_by(self, call: cst.Call, closed_here: frozenset[str]) -> set[str]:
@@ -2878,6 +2898,18 @@ def _only_keeps(func: cst.FunctionDef, param: str) -> bool:
             return False
         stack.extend(children(node))
     return True
+
+
+def _block_opened(expr: cst.BaseExpression | None) -> str | None:
+    """`conn` of `conn.transaction()` / `conn.begin()` (awaited or not), else None."""
+    if expr is None:
+        return None
+    inner, _ = strip_await(expr)
+    if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+            and inner.func.attr.value in _TRANSACTION_BLOCK_METHODS \
+            and isinstance(inner.func.value, cst.Name):
+        return inner.func.value.value
+    return None
 
 
 def _fresh_begins(node: cst.With, state: State) -> frozenset[str]:

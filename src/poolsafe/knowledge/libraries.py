@@ -51,6 +51,11 @@ class ConnectionKind:
     #: the method whose context manager is a savepoint inside a transaction (PS103's
     #: fix in a loop: `with session.begin_nested():`, psycopg 3's `conn.transaction()`)
     savepoint_method: str | None = None
+    #: the method that opens a transaction block on this autocommit connection, which
+    #: has no `rollback()` of its own (asyncpg's `conn.transaction()`, aiopg.sa's
+    #: `conn.begin()`, as `async with` or `trans = await conn.begin()`): on PostgreSQL
+    #: a failed statement inside it aborts the whole transaction (PS103)
+    transaction_block: str | None = None
     #: psycopg 3: a `with` block that commits on exit ends a failed transaction with a
     #: rollback and no error (the server answers COMMIT with ROLLBACK), and the pool
     #: gets a clean connection back; SQLAlchemy raises instead
@@ -191,6 +196,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="asyncpg-pool",
             db_error=("asyncpg", "", "asyncpg.PostgresError"),
+            transaction_block="transaction",
+            savepoint_method="transaction",
             label="asyncpg pool connection",
             close_releases=True,
             with_acquire_releases=True,
@@ -242,6 +249,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="aiopg-sa",
             db_error=("psycopg2", "", "psycopg2.Error"),
+            transaction_block="begin",
+            savepoint_method="begin_nested",
             # aiopg runs psycopg2 in async mode, which is always autocommit: a
             # transaction is open only inside `conn.begin()` / `BEGIN`
             autocommit_by_default=True,
@@ -582,6 +591,8 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             key="asyncpg",
             direct=True,
             db_error=("asyncpg", "", "asyncpg.PostgresError"),
+            transaction_block="transaction",
+            savepoint_method="transaction",
             label="asyncpg connection",
             close_releases=True,
             with_acquire_releases=True,

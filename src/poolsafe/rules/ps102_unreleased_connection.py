@@ -307,6 +307,13 @@ class UnreleasedConnection(Rule):
     connection back. So is a method that sets a
     fresh object up (an async initialiser, `await tx.async_init(pool)`) when every
     call of it in the project is in an `__aenter__` / `__enter__`, outside a `try`.
+    The same holds for an awaitable wrapper's `__await__` (`return
+    self._open().__await__()`) whose coroutine keeps the checkout and then may
+    raise, when the class has a `close()` / `__aexit__` and the project only ever
+    writes `await Db(...)` or `async with Db(...)` (an `__aenter__` that does
+    `return await self`): the failing `await` leaves nothing that could close it. A
+    caller that holds the object first (`db = Db(dsn); await db`) can, and is not
+    reported.
 
     A dependency-injector `Factory` of a session factory (`providers.Factory(SessionLocal)`,
     `Factory(Session, bind=engine)`) makes a new session for every injection, and
@@ -747,11 +754,25 @@ class UnreleasedConnection(Rule):
     def _enter_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
         """`__enter__` / `__aenter__` keeps a checkout on `self` and then may raise:
         the `with` statement never calls `__exit__`."""
-        from poolsafe.analysis.enter_checkout import enter_checkout_gaps
+        from poolsafe.analysis.enter_checkout import await_release, enter_checkout_gaps
 
         for gap in enter_checkout_gaps(ctx.index, ctx.module):
             entering = gap.entering
             assert entering.cls is not None
+            if entering.name == "__await__":
+                release = await_release(ctx.index, entering.cls) or "close"
+                via = "" if entering is gap.method else \
+                    f" (which `{entering.cls.name}.__await__` runs)"
+                yield self.finding(
+                    gap.checkout,
+                    f"{gap.conn.kind.label} `{gap.attr}` from `{gap.conn.origin}`: "
+                    f"`{gap.cls.name}.{gap.method.name}`{via} keeps it and then calls "
+                    f"`{gap.raising}`, which may raise; then `await "
+                    f"{entering.cls.name}(...)` raises before anything holds the object, "
+                    f"`{entering.cls.name}.{release}` never runs and nothing gives it "
+                    f"back; give it back in an `except` that re-raises",
+                )
+                continue
             exit_name = "__aexit__" if entering.name == "__aenter__" else "__exit__"
             enter = f"{entering.cls.name}.{entering.name}"
             via = "" if entering is gap.method else f" (which `{enter}` calls)"

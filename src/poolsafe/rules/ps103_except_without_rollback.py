@@ -45,11 +45,8 @@ from poolsafe.knowledge import (
     ConnectionKind,
 )
 from poolsafe.rules.base import FileContext, Rule
+from poolsafe.rules.cases import aio_libs
 from poolsafe.rules.cases.ps103 import INVALID, VALID
-
-#: connection kinds without a `rollback()` method: a transaction block
-#: (`async with conn.transaction():`) is their only way to end a failed transaction
-NO_ROLLBACK_METHOD = frozenset({"asyncpg", "asyncpg-pool"})
 
 
 class ExceptWithoutRollback(Rule):
@@ -126,6 +123,10 @@ class ExceptWithoutRollback(Rule):
     `except` there that swallows the error and goes on (the next item of a loop)
     is reported; asyncpg has no `rollback()`, and the advice is a savepoint per
     item (a nested `async with conn.transaction():`, which `fix` leaves to you).
+    The same holds for aiopg.sa, autocommit until `conn.begin()`: inside `async with
+    conn.begin():` or after `trans = await conn.begin()` (up to the statement that
+    commits or rolls back), with `conn.begin_nested()` as the savepoint. aiomysql.sa
+    stays quiet, as SQLAlchemy on MySQL does: the failed statement alone is undone.
     Only PostgreSQL (and its kin: Redshift, CockroachDB, DuckDB)
     aborts the whole transaction on a failed statement; MySQL, SQL Server, Oracle
     and SQLite undo the one statement, and Hive, Trino, BigQuery, Snowflake or
@@ -429,8 +430,8 @@ class ExceptWithoutRollback(Rule):
     name = "except-without-rollback"
     summary = "an except that swallows a database error without rollback()"
     fixable = True
-    VALID = VALID
-    INVALID = INVALID
+    VALID = VALID + aio_libs.PS103_VALID
+    INVALID = INVALID + aio_libs.PS103_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for func, flow in ctx.flows():
@@ -438,10 +439,10 @@ class ExceptWithoutRollback(Rule):
                 handler = flow.handlers[handler_index]
                 advice = f"call `{resource}.rollback()` in the handler"
                 kind = FunctionResources(ctx.index, func).kind(resource)
-                if kind is not None and kind.key in NO_ROLLBACK_METHOD:
+                if kind is not None and kind.transaction_block is not None:
                     advice = (f"wrap the `try` body in a savepoint (a nested `async with "
-                              f"{resource}.transaction():`) so that a failure undoes only "
-                              "its own work")
+                              f"{resource}.{kind.savepoint_method}():`) so that a failure "
+                              "undoes only its own work")
                 lost = _lost_connection(ctx, func, handler, resource)
                 if lost is not None:
                     advice += (f" while the connection is alive ({lost}, and there "
@@ -479,10 +480,10 @@ class ExceptWithoutRollback(Rule):
                              "handler dealt with would escape; roll back by hand behind a "
                              "check that the connection is alive")
         kind = FunctionResources(ctx.index, func).kind(resource)
-        if kind is not None and kind.key in NO_ROLLBACK_METHOD:
-            return Unfixable(self.code, f"`{resource}` has no `rollback()` (asyncpg): wrap "
-                             "the `try` body in a savepoint, a nested `async with "
-                             f"{resource}.transaction():`, by hand")
+        if kind is not None and kind.transaction_block is not None:
+            return Unfixable(self.code, f"`{resource}` has no `rollback()` ({kind.label}): "
+                             "wrap the `try` body in a savepoint, a nested `async with "
+                             f"{resource}.{kind.savepoint_method}():`, by hand")
         is_async = kind is not None and kind.is_async and func.is_async
         plan = FixPlan(self.code, f"roll back `{resource}` in the handler")
         module = ctx.module.tree

@@ -71,7 +71,8 @@ class ConnectPerRequest(Rule):
     Where it is reported: once per root cause. A function that opens a fresh
     connection on every call (a wrapper such as `def open_db(): return
     psycopg2.connect(DSN)`, a class whose `__init__` connects, also built through
-    a subclass that defines no `__init__` of its own, an accessor that
+    a subclass that defines no `__init__` of its own or whose own runs the base's
+    (`super().__init__(...)`, `Base.__init__(self, ...)`), an accessor that
     caches the connection on `flask.g` for one request; not one that keeps it in a
     process-wide cache and connects only on a miss, `except KeyError:` or `if conn
     is None:`) and that request code
@@ -288,21 +289,56 @@ _SUBCLASS_DEPTH = 3
 
 
 def _inheriting(index: ProjectIndex, cls: ClassInfo, depth: int = 0) -> list[ClassInfo]:
-    """The project's subclasses of `cls` that define no `__init__` of their own (and
-    theirs, `_SUBCLASS_DEPTH` generations): building one (`AuthModel(config)`) runs
-    `cls.__init__`."""
+    """The project's subclasses of `cls` whose building runs `cls.__init__` (and
+    theirs, `_SUBCLASS_DEPTH` generations): one that defines no `__init__` of its own
+    (`AuthModel(config)`), or whose own `__init__` calls the base's
+    (`super().__init__(...)`, `Store.__init__(self, ...)`). Memoised per index."""
+    memo: dict[tuple[int, int], list[ClassInfo]] = index.derived(_INHERITING, dict)
+    key = (id(cls.node), depth)
+    if key not in memo:
+        memo[key] = _find_inheriting(index, cls, depth)
+    return memo[key]
+
+
+#: the index fact that memoises `_inheriting`
+_INHERITING = "ps201_inheriting"
+
+
+def _find_inheriting(index: ProjectIndex, cls: ClassInfo, depth: int) -> list[ClassInfo]:
     if depth >= _SUBCLASS_DEPTH:
         return []
     out: list[ClassInfo] = []
     for module in index.modules_mentioning([cls.name]):
         for sub in module.classes.values():
-            if sub is cls or "__init__" in sub.methods:
+            if sub is cls:
                 continue
             if any(isinstance(value, ClassRef) and value.cls is cls
-                   for _, value in class_bases(index, sub)):
+                   for _, value in class_bases(index, sub)) \
+                    and _runs_base_init(index, sub, cls):
                 out.append(sub)
                 out.extend(_inheriting(index, sub, depth + 1))
     return out
+
+
+def _runs_base_init(index: ProjectIndex, sub: ClassInfo, base: ClassInfo) -> bool:
+    """Building `sub` runs `base.__init__`: `sub` has no `__init__`, or its own calls
+    `super().__init__(...)` / `super(Sub, self).__init__(...)` or
+    `Base.__init__(self, ...)` in its body (not in a nested function)."""
+    init = sub.methods.get("__init__")
+    if init is None:
+        return True
+    for node in iter_nodes(init.node.body):
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "__init__"):
+            continue
+        owner = node.func.value
+        if isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) \
+                and owner.func.value == "super":
+            return True
+        value = index.evaluate(owner, sub.module, init)
+        if isinstance(value, ClassRef) and value.cls is base:
+            return True
+    return False
 
 
 def _request_callers(ctx: FileContext, func: FunctionInfo, memo: dict[int, str | None],

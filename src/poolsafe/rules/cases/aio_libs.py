@@ -840,3 +840,207 @@ PS102_VALID.append(Case(_ASYNC_INIT + """
             raise
         return session""").replace("class Opened:", "import sys\n\n\nclass Opened:"),
     note="the __aenter__ that calls the initialiser gives it back when it fails"))
+
+# Round 28 (breadth64): an awaitable wrapper whose `__await__` runs a coroutine that
+# keeps the checkout on `self` and then may raise: `await Db(...)` raises, nothing
+# holds the object, and its `close()` / `__aexit__` never gives the connection back.
+_AWAITABLE_CLASS = _AIOPG + """
+
+class {cls}:
+    def __init__(self, {arg}):
+        self.{arg} = {arg}
+        self.conn = None
+
+    def __await__(self):
+        return self.{opener}().__await__()
+{rest}"""
+
+#: the coroutine that `__await__` runs: the checkout, then `{then}`
+_AWAITED_SETUP = """
+    async def {opener}(self):
+        self.conn = await {checkout}{mark}
+{then}        return self
+"""
+_SEARCH_PATH = """\
+        cur = await self.conn.cursor()
+        await cur.execute("SET search_path TO app")
+"""
+
+_AWAITABLE = _AWAITABLE_CLASS.format(cls="Db", arg="dsn", opener="_open", rest="""
+    async def close(self):
+        self.conn.close()
+""")
+
+_AWAITABLE_USE = """
+
+async def bump():
+    db = await Db(DSN)
+    try:
+        cur = await db.conn.cursor()
+        await cur.execute("UPDATE hits SET n = n + 1")
+    finally:
+        await db.close()
+"""
+
+_AWAITABLE_POOL = _AWAITABLE_CLASS.format(cls="Scope", arg="pool", opener="_take", rest="""
+    async def __aenter__(self):
+        return await self
+
+    async def __aexit__(self, *exc):
+        self.pool.release(self.conn)
+""")
+
+_AWAITABLE_POOL_USE = """
+
+async def bump(pool: aiopg.Pool):
+    async with Scope(pool) as scope:
+        cur = await scope.conn.cursor()
+        await cur.execute("UPDATE hits SET n = n + 1")
+"""
+
+PS102_INVALID.append(Case(_AWAITABLE + _AWAITED_SETUP.format(
+    opener="_open", checkout="aiopg.connect(self.dsn)", mark="  # expect: PS102",
+    then=_SEARCH_PATH) + _AWAITABLE_USE,
+    note="aiopg: the coroutine `__await__` runs fails after the connect: "
+    "`await Db(DSN)` raises and nothing calls close()", unfixable=_ENTER_BY_HAND))
+
+PS102_INVALID.append(Case(_AWAITABLE_POOL + _AWAITED_SETUP.format(
+    opener="_take", checkout="self.pool.acquire()", mark="  # expect: PS102",
+    then=_SEARCH_PATH) + _AWAITABLE_POOL_USE,
+    note="aiopg pool: `__aenter__` awaits the object itself, whose "
+    "`__await__` fails after the checkout: `__aexit__` never runs", unfixable=_ENTER_BY_HAND))
+
+PS102_VALID.append(Case(_AWAITABLE + """
+    async def _open(self):
+        self.conn = await aiopg.connect(self.dsn)
+        try:
+            cur = await self.conn.cursor()
+            await cur.execute("SET search_path TO app")
+        except BaseException:
+            self.conn.close()
+            raise
+        return self
+""" + _AWAITABLE_USE, note="look-alike: the failure closes the connection and re-raises"))
+
+PS102_VALID.append(Case(_AWAITABLE + _AWAITED_SETUP.format(
+    opener="_open", checkout="aiopg.connect(self.dsn)", mark="",
+    then=_SEARCH_PATH) + _AWAITABLE_USE.replace("""    db = await Db(DSN)
+    try:
+""", """    db = Db(DSN)
+    try:
+        await db
+"""), note="look-alike: the caller holds the object before awaiting it and closes it "
+           "in finally"))
+
+PS102_VALID.append(Case(_AWAITABLE_POOL.replace("""        return await self
+""", """        try:
+            return await self
+        except BaseException:
+            if self.conn is not None:
+                self.pool.release(self.conn)
+            raise
+""") + _AWAITED_SETUP.format(
+    opener="_take", checkout="self.pool.acquire()", mark="",
+    then=_SEARCH_PATH) + _AWAITABLE_POOL_USE,
+    note="look-alike: `__aenter__` gives it back when awaiting the "
+    "object fails"))
+
+PS102_VALID.append(Case(_AWAITABLE_POOL + _AWAITED_SETUP.format(
+    opener="_take", checkout="self.pool.acquire()", mark="", then="")
+    + _AWAITABLE_POOL_USE, note="look-alike: nothing after the checkout can raise"))
+
+# Round 28 (breadth64), PS103: aiopg.sa runs in autocommit until `conn.begin()`; inside
+# that transaction (`trans = await conn.begin()` up to its commit or rollback, or
+# `async with conn.begin():`) a failed statement aborts the whole transaction on
+# PostgreSQL, as in asyncpg's `conn.transaction()`. SAConnection has no rollback()
+# of its own: the advice is a savepoint (`conn.begin_nested()`), left to the user.
+_AIOPG_SA_TX = """\
+import logging
+
+from aiopg.sa import Engine
+
+log = logging.getLogger(__name__)
+"""
+
+#: one `async with conn.begin():` block around a loop of inserts, each in a `try`
+_IMPORT_ROWS = """
+
+async def import_rows(engine: Engine, rows):
+    async with engine.acquire() as conn:
+        async with conn.begin():
+            for row in rows:
+                try:
+                    {insert}
+                except Exception:{mark}
+                    log.warning("skipped %s", row)
+"""
+
+#: why `poolsafe fix` leaves an aiopg.sa handler
+_AIOPG_SA_BY_HAND = ("`conn` has no `rollback()` (aiopg.sa connection): wrap the `try` "
+                     "body in a savepoint, a nested `async with conn.begin_nested():`, by hand")
+
+PS103_INVALID: list[Case] = [
+    Case(_AIOPG_SA_TX + """
+
+async def move(engine: Engine, src, dst, n):
+    async with engine.acquire() as conn:
+        trans = await conn.begin()
+        try:
+            await conn.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (n, src))
+        except Exception:  # expect: PS103
+            log.exception("debit failed")
+        await conn.execute("INSERT INTO audit (src, dst) VALUES (%s, %s)", (src, dst))
+        await trans.commit()
+""", note="aiopg.sa: the debit fails inside `trans = await conn.begin()`; the audit "
+          "insert runs in the aborted transaction", unfixable=_AIOPG_SA_BY_HAND),
+    Case(_AIOPG_SA_TX + _IMPORT_ROWS.format(
+        insert='await conn.execute("INSERT INTO items (sku) VALUES (%s)", (row,))',
+        mark="  # expect: PS103"),
+        note="aiopg.sa: per-item `try/except` inside one `async with conn.begin():` block, "
+             "no savepoint: the next item runs in the aborted transaction",
+        unfixable=_AIOPG_SA_BY_HAND),
+]
+
+PS103_VALID: list[Case] = [
+    Case(_AIOPG_SA_TX + """
+
+async def move(engine: Engine, src, dst, n):
+    async with engine.acquire() as conn:
+        try:
+            await conn.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (n, src))
+        except Exception:
+            log.exception("debit failed")
+        await conn.execute("INSERT INTO audit (src, dst) VALUES (%s, %s)", (src, dst))
+""", note="look-alike: aiopg.sa with no `begin()` is autocommit: nothing to abort"),
+    Case(_AIOPG_SA_TX + """
+
+async def move(engine: Engine, src, dst, n):
+    async with engine.acquire() as conn:
+        trans = await conn.begin()
+        await conn.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (n, src))
+        await trans.commit()
+        try:
+            await conn.execute("UPDATE stats SET moves = moves + 1")
+        except Exception:
+            log.exception("stats failed")
+        await conn.execute("INSERT INTO audit (src, dst) VALUES (%s, %s)", (src, dst))
+""", note="look-alike: the `try` runs after `trans.commit()` ended the transaction"),
+    Case(_AIOPG_SA_TX + _IMPORT_ROWS.format(
+        insert='async with conn.begin_nested():\n                        await conn.execute('
+               '"INSERT INTO items (sku) VALUES (%s)", (row,))', mark=""),
+         note="look-alike: a savepoint per item undoes only the failed insert"),
+    Case(_AIOPG_SA_TX.replace("from aiopg.sa import Engine", "from aiomysql.sa import Engine")
+         + """
+
+async def move(engine: Engine, src, dst, n):
+    async with engine.acquire() as conn:
+        trans = await conn.begin()
+        try:
+            await conn.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (n, src))
+        except Exception:
+            log.exception("debit failed")
+        await conn.execute("INSERT INTO audit (src, dst) VALUES (%s, %s)", (src, dst))
+        await trans.commit()
+""", note="look-alike: aiomysql.sa: MySQL undoes only the failed statement and the "
+          "transaction stays usable (the policy for SQLAlchemy on MySQL)"),
+]

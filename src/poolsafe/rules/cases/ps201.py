@@ -1702,3 +1702,60 @@ VALID += [
          note="look-alike: the subclass's own `__init__` takes a pooled connection and "
               "never runs the base's"),
 ]
+
+# Round 28 (breadth64): the subclass defines its own `__init__` and runs the base's
+# through `super().__init__(...)` or `Base.__init__(self, ...)`, one generation or more.
+_SUPER_INIT = """\
+    def __init__(self, config):
+        super().__init__(config)
+        self.table = "users"
+"""
+_MIDDLE = """
+from models.base import Model
+
+
+class Audited(Model):
+    def __init__(self, config, actor="system"):
+        Model.__init__(self, config)
+        self.actor = actor
+"""
+INVALID += [
+    Case(_BASE_MODEL.format(mark="  # expect: PS201"), path="models/base.py",
+         files={"models/__init__.py": "",
+                "app.py": _SUBCLASS_APP.format(body=_SUPER_INIT)},
+         note="the subclass's own `__init__` calls `super().__init__(config)`, whose "
+              "base connects: a connection per request"),
+    Case(_BASE_MODEL.format(mark="  # expect: PS201"), path="models/base.py",
+         files={"models/__init__.py": "", "models/audited.py": _MIDDLE,
+                "app.py": _SUBCLASS_APP.format(body=_SUPER_INIT.replace(
+                    "super().__init__(config)", "super(AuthModel, self).__init__(config)"))
+                .replace("from models.base import Model", "from models.audited import Audited")
+                .replace("class AuthModel(Model):", "class AuthModel(Audited):")},
+         note="two generations: `super(AuthModel, self).__init__` runs "
+              "`Audited.__init__`, which runs `Model.__init__(self, config)`"),
+]
+VALID += [
+    Case(_BASE_MODEL.format(mark=""), path="models/base.py",
+         files={"models/__init__.py": "",
+                "app.py": _SUBCLASS_APP.format(body=_SUPER_INIT).replace(
+                    "    model = AuthModel(CONFIG)\n", "").replace(
+                    "@app.route", "model = AuthModel(CONFIG)\n\n\n@app.route").replace(
+                    "    try:\n        return {\"id\": model.user(request.form[\"name\"])}"
+                    "\n    finally:\n        model.close()",
+                    "    return {\"id\": model.user(request.form[\"name\"])}")},
+         note="look-alike: the subclass that runs the base's `__init__` is built once, "
+              "at import, and shared by the requests"),
+    Case(_BASE_MODEL.format(mark=""), path="models/base.py",
+         files={"models/__init__.py": "",
+                "app.py": _SUBCLASS_APP.format(body="""\
+    def __init__(self, config):
+        self.config = config
+        self.db = POOL.get_connection()
+
+    def reset(self):
+        super().close()
+""").replace("app = Flask(__name__)", "from mysql.connector import pooling\n\n"
+             "app = Flask(__name__)\nPOOL = pooling.MySQLConnectionPool(pool_size=4)")},
+         note="look-alike: the subclass's `__init__` never runs the base's (a `super()` "
+              "call elsewhere calls another method)"),
+]
