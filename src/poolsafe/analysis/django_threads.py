@@ -48,6 +48,7 @@ from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_django_command, used_through
 from poolsafe.analysis.resolution import (
     decorator_target,
+    external_name,
     inherited_method,
     instance_type,
     qual_match,
@@ -62,6 +63,7 @@ from poolsafe.analysis.values import (
 from poolsafe.knowledge.django import (
     CLOSING_DECORATOR_NAMES,
     DJANGO_APP_PREFIX,
+    DJANGO_ATOMIC,
     DJANGO_CALL_COMMAND,
     DJANGO_CLOSERS,
     DJANGO_COMMAND_CLASS,
@@ -175,7 +177,12 @@ def _find_command_callees(index: ProjectIndex) -> dict[int, str]:
                 handle = cls.methods.get(DJANGO_COMMAND_METHOD)
                 if handle is None or not is_django_command(index, cls):
                     continue
+                if _atomic_decorated(index, handle):
+                    continue  # its callees' loops run in one transaction (`_loop_gaps`)
+                in_atomic = _in_atomic_blocks(index, handle)
                 for call in handle.direct_calls:
+                    if id(call) in in_atomic:
+                        continue
                     callee = index.evaluate(call.func, module, handle)
                     target = callee.func if isinstance(callee, FunctionRef) else (
                         bound_method(index, module, handle, call.func) if callee is None
@@ -1135,15 +1142,44 @@ def _loop_gaps(index: ProjectIndex, func: FunctionInfo,
                how: str = "a loop of management command `handle()`") -> Iterator[ThreadGap]:
     """`while` loops in a management command's `handle()` (or in a function it calls)
     that use the database and close nothing between iterations."""
-    if _closing_decorator(index, func):
+    if _closing_decorator(index, func) or _atomic_decorated(index, func):
         return
+    in_atomic = _in_atomic_blocks(index, func)
     for node in iter_nodes(func.node.body):
-        if not isinstance(node, cst.While) or not _long_running(node):
+        if not isinstance(node, cst.While) or id(node) in in_atomic \
+                or not _long_running(node):
             continue
         found = _db_use(index, func, node.body, 0)
         if found is None or _closers(index, func, node.body, 0):
             continue
         yield ThreadGap(found[0], func, how, found[1], "loop")
+
+
+def _is_atomic(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+               func: FunctionInfo | None) -> bool:
+    """`transaction.atomic` / `transaction.atomic(using=...)` of `django.db`."""
+    target = expr.func if isinstance(expr, cst.Call) else expr
+    qual = external_name(index, target, module, func)
+    return qual is not None and qual_match(qual, DJANGO_ATOMIC) is not None
+
+
+def _atomic_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`@transaction.atomic def handle(...)`: the whole run is one transaction."""
+    return any(_is_atomic(index, d.decorator, func.module, func.parent)
+               for d in func.node.decorators)
+
+
+def _in_atomic_blocks(index: ProjectIndex, func: FunctionInfo) -> frozenset[int]:
+    """The nodes inside `with transaction.atomic():` blocks of `func`'s body. A loop
+    there (or a call there of a function that loops) runs in one transaction, which
+    holds one connection by design: `close_old_connections()` in it would close the
+    connection under the open transaction and mark it for rollback."""
+    out: set[int] = set()
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.With) and any(
+                _is_atomic(index, item.item, func.module, func) for item in node.items):
+            out.update(id(n) for n in iter_nodes(node.body))
+    return frozenset(out)
 
 
 #: calls that wait (for time, an event, a message): a loop that makes one polls
