@@ -1198,6 +1198,8 @@ def _long_running(loop: cst.While) -> bool:
     (`while has_more:` with `has_more = page.has_more`, `while current < last:` with
     `current = end + 1`), even when it sleeps between rounds to spare the server:
     the body, not a signal, decides when it ends."""
+    if _drains_worklist(loop):
+        return False
     waits = {call_name(c) for c in iter_calls(loop.body)} & _WAITING_CALLS
     if waits and (waits - {"sleep"} or not _advanced_by_body(loop)):
         return True
@@ -1213,6 +1215,47 @@ def _long_running(loop: cst.While) -> bool:
             continue  # their `break` ends them, not this loop
         stack.extend(node.children)
     return not any(isinstance(n, cst.Comparison) for n in iter_nodes(loop.test))
+
+
+#: the methods that take an item off a list or deque, and those that put one on
+_TAKE_METHODS = frozenset({"pop", "popleft"})
+_PUT_METHODS = frozenset({"append", "appendleft", "extend", "extendleft", "insert", "add"})
+
+
+def _drains_worklist(loop: cst.While) -> bool:
+    """`while pending:` / `while options["command"]:` (or `while len(x):`, `while x
+    and ...`) over a local name or a subscript of one, whose body takes items off it
+    (`x.pop(0)`) and never puts one back (`append`, `extend`, `insert`, `+=`): a
+    worklist, such as a command line's sub-commands, that the loop drains and then
+    ends. An attribute (`while self.queue:`) may be filled by another thread: not
+    counted."""
+    test = loop.test
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        test = test.left
+    if isinstance(test, cst.Call) and call_name(test) == "len" and len(test.args) == 1:
+        test = test.args[0].value
+    root: cst.BaseExpression = test
+    while isinstance(root, cst.Subscript):
+        root = root.value
+    if not isinstance(root, cst.Name):
+        return False
+    shown = cst.Module([]).code_for_node(test)
+    took = False
+    for call in iter_calls(loop.body):
+        f = call.func
+        if not isinstance(f, cst.Attribute) \
+                or cst.Module([]).code_for_node(f.value) != shown:
+            continue
+        if f.attr.value in _PUT_METHODS:
+            return False
+        took = took or f.attr.value in _TAKE_METHODS
+    for node in iter_nodes(loop.body):
+        if isinstance(node, (cst.Assign, cst.AugAssign)) and any(
+                cst.Module([]).code_for_node(t) == shown
+                for t in ([x.target for x in node.targets] if isinstance(node, cst.Assign)
+                          else [node.target])):
+            return False  # rebound or extended (`x += more`)
+    return took
 
 
 def _advanced_by_body(loop: cst.While) -> bool:

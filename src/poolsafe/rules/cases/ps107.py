@@ -3300,3 +3300,50 @@ class Command(BaseCommand):
 """, files=_FILES, note="a transaction per iteration inside the loop: the loop itself "
                         "runs outside any transaction"),
 ]
+
+
+# A command loop that drains a worklist (`while options["command"]:` with
+# `options["command"].pop(0)` in the body, never refilled): the command line's few
+# sub-commands, then the loop ends (large64: an admin command walking its arguments).
+_WORKLIST = """
+from django.core.management.base import BaseCommand
+
+from models import Order
+
+
+class Command(BaseCommand):
+    def add_arguments(self, parser):
+        parser.add_argument("command", nargs="*")
+
+    def handle(self, *args, **options):
+{setup}        while {test}:
+            word = {take}
+            if word == "paid":
+                Order.objects.filter(paid=False).update(paid=True){expect}
+            elif word == "list":
+                for order in Order.objects.all():
+                    self.stdout.write(str(order.pk)){refill}
+"""
+VALID += [
+    Case(_WORKLIST.format(setup="", test='options["command"]',
+                          take='options["command"].pop(0)', expect="", refill=""),
+         files=_FILES, path="shop/management/commands/orders.py",
+         note="the loop pops the command line's words until none is left"),
+    Case(_WORKLIST.format(setup='        pending = list(options["command"])\n',
+                          test="len(pending)", take="pending.pop()", expect="",
+                          refill=""),
+         files=_FILES, path="shop/management/commands/orders.py",
+         note="a local worklist drained with pop(), tested through len()"),
+]
+INVALID += [
+    Case(_WORKLIST.format(setup='        pending = list(options["command"])\n',
+                          test="pending", take="pending.pop()", expect="  # expect: PS107",
+                          refill='\n            pending.append("list")'),
+         files=_FILES, path="shop/management/commands/orders.py",
+         note="the body puts work back on the list: it may never drain"),
+    Case(_WORKLIST.format(setup='        self.queue = list(options["command"])\n',
+                          test="self.queue", take="self.queue.pop(0)",
+                          expect="  # expect: PS107", refill=""),
+         files=_FILES, path="shop/management/commands/orders.py",
+         note="an attribute another thread may fill"),
+]
