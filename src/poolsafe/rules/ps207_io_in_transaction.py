@@ -1489,7 +1489,7 @@ def _default_truth(param: cst.Param) -> bool | None:
 
 
 def _flag_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
-    """`if flag:` -> (flag, True), `if not flag:` / `if flag is None:` -> (flag, False)."""
+    """`if flag:` -> (flag, True), `if not flag:` -> (flag, False)."""
     if isinstance(test, cst.Name):
         return test.value, True
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) \
