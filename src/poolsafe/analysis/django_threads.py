@@ -48,6 +48,7 @@ from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts, is_django_command, used_through
 from poolsafe.analysis.resolution import (
     decorator_target,
+    external_name,
     inherited_method,
     instance_type,
     qual_match,
@@ -62,6 +63,7 @@ from poolsafe.analysis.values import (
 from poolsafe.knowledge.django import (
     CLOSING_DECORATOR_NAMES,
     DJANGO_APP_PREFIX,
+    DJANGO_ATOMIC,
     DJANGO_CALL_COMMAND,
     DJANGO_CLOSERS,
     DJANGO_COMMAND_CLASS,
@@ -175,7 +177,12 @@ def _find_command_callees(index: ProjectIndex) -> dict[int, str]:
                 handle = cls.methods.get(DJANGO_COMMAND_METHOD)
                 if handle is None or not is_django_command(index, cls):
                     continue
+                if _atomic_decorated(index, handle):
+                    continue  # its callees' loops run in one transaction (`_loop_gaps`)
+                in_atomic = _in_atomic_blocks(index, handle)
                 for call in handle.direct_calls:
+                    if id(call) in in_atomic:
+                        continue
                     callee = index.evaluate(call.func, module, handle)
                     target = callee.func if isinstance(callee, FunctionRef) else (
                         bound_method(index, module, handle, call.func) if callee is None
@@ -1135,15 +1142,44 @@ def _loop_gaps(index: ProjectIndex, func: FunctionInfo,
                how: str = "a loop of management command `handle()`") -> Iterator[ThreadGap]:
     """`while` loops in a management command's `handle()` (or in a function it calls)
     that use the database and close nothing between iterations."""
-    if _closing_decorator(index, func):
+    if _closing_decorator(index, func) or _atomic_decorated(index, func):
         return
+    in_atomic = _in_atomic_blocks(index, func)
     for node in iter_nodes(func.node.body):
-        if not isinstance(node, cst.While) or not _long_running(node):
+        if not isinstance(node, cst.While) or id(node) in in_atomic \
+                or not _long_running(node):
             continue
         found = _db_use(index, func, node.body, 0)
         if found is None or _closers(index, func, node.body, 0):
             continue
         yield ThreadGap(found[0], func, how, found[1], "loop")
+
+
+def _is_atomic(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+               func: FunctionInfo | None) -> bool:
+    """`transaction.atomic` / `transaction.atomic(using=...)` of `django.db`."""
+    target = expr.func if isinstance(expr, cst.Call) else expr
+    qual = external_name(index, target, module, func)
+    return qual is not None and qual_match(qual, DJANGO_ATOMIC) is not None
+
+
+def _atomic_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`@transaction.atomic def handle(...)`: the whole run is one transaction."""
+    return any(_is_atomic(index, d.decorator, func.module, func.parent)
+               for d in func.node.decorators)
+
+
+def _in_atomic_blocks(index: ProjectIndex, func: FunctionInfo) -> frozenset[int]:
+    """The nodes inside `with transaction.atomic():` blocks of `func`'s body. A loop
+    there (or a call there of a function that loops) runs in one transaction, which
+    holds one connection by design: `close_old_connections()` in it would close the
+    connection under the open transaction and mark it for rollback."""
+    out: set[int] = set()
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.With) and any(
+                _is_atomic(index, item.item, func.module, func) for item in node.items):
+            out.update(id(n) for n in iter_nodes(node.body))
+    return frozenset(out)
 
 
 #: calls that wait (for time, an event, a message): a loop that makes one polls
@@ -1162,6 +1198,8 @@ def _long_running(loop: cst.While) -> bool:
     (`while has_more:` with `has_more = page.has_more`, `while current < last:` with
     `current = end + 1`), even when it sleeps between rounds to spare the server:
     the body, not a signal, decides when it ends."""
+    if _drains_worklist(loop):
+        return False
     waits = {call_name(c) for c in iter_calls(loop.body)} & _WAITING_CALLS
     if waits and (waits - {"sleep"} or not _advanced_by_body(loop)):
         return True
@@ -1177,6 +1215,47 @@ def _long_running(loop: cst.While) -> bool:
             continue  # their `break` ends them, not this loop
         stack.extend(node.children)
     return not any(isinstance(n, cst.Comparison) for n in iter_nodes(loop.test))
+
+
+#: the methods that take an item off a list or deque, and those that put one on
+_TAKE_METHODS = frozenset({"pop", "popleft"})
+_PUT_METHODS = frozenset({"append", "appendleft", "extend", "extendleft", "insert", "add"})
+
+
+def _drains_worklist(loop: cst.While) -> bool:
+    """`while pending:` / `while options["command"]:` (or `while len(x):`, `while x
+    and ...`) over a local name or a subscript of one, whose body takes items off it
+    (`x.pop(0)`) and never puts one back (`append`, `extend`, `insert`, `+=`): a
+    worklist, such as a command line's sub-commands, that the loop drains and then
+    ends. An attribute (`while self.queue:`) may be filled by another thread: not
+    counted."""
+    test = loop.test
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        test = test.left
+    if isinstance(test, cst.Call) and call_name(test) == "len" and len(test.args) == 1:
+        test = test.args[0].value
+    root: cst.BaseExpression = test
+    while isinstance(root, cst.Subscript):
+        root = root.value
+    if not isinstance(root, cst.Name):
+        return False
+    shown = cst.Module([]).code_for_node(test)
+    took = False
+    for call in iter_calls(loop.body):
+        f = call.func
+        if not isinstance(f, cst.Attribute) \
+                or cst.Module([]).code_for_node(f.value) != shown:
+            continue
+        if f.attr.value in _PUT_METHODS:
+            return False
+        took = took or f.attr.value in _TAKE_METHODS
+    for node in iter_nodes(loop.body):
+        if isinstance(node, (cst.Assign, cst.AugAssign)) and any(
+                cst.Module([]).code_for_node(t) == shown
+                for t in ([x.target for x in node.targets] if isinstance(node, cst.Assign)
+                          else [node.target])):
+            return False  # rebound or extended (`x += more`)
+    return took
 
 
 def _advanced_by_body(loop: cst.While) -> bool:

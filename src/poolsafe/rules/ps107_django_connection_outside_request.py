@@ -39,7 +39,11 @@ class DjangoConnectionOutsideRequest(Rule):
       exception skips it, and the worker keeps the connection);
     - a `while` loop in a management command's `handle()`, or in a project function or
       method `handle()` calls (`handle()` -> `run()`), that uses the database on each
-      iteration and closes nothing between them;
+      iteration and closes nothing between them (not a loop that runs inside
+      `transaction.atomic`, on `handle()` or around the loop or the call that reaches
+      it: one transaction holds one connection by design, and a close there would
+      end it; nor a loop that drains a worklist, `while options["command"]:` with
+      `options["command"].pop(0)` and nothing put back: it ends with the list);
     - a callback a library runs for the life of the process: a paho-mqtt client's
       callbacks (`client.on_message = f`, `client.message_callback_add(topic, f)`,
       run by `loop_forever()` in a long-running command or on `loop_start()`'s

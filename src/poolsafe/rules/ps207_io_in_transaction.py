@@ -1159,7 +1159,8 @@ class _Walker:
                 return None  # calling a generator function runs none of its body yet
             if callee.func.is_async and id(call) not in self.awaited():
                 return None  # nor a coroutine function's, unless it is awaited here
-            inside = _slow_inside(self.index, callee.func, 0)
+            inside = _slow_inside(self.index, callee.func, 0,
+                                  _untaken_calls(callee.func, call))
             if inside is not None:
                 return inside[0], inside[1], callee.func.name
         return None
@@ -1470,17 +1471,81 @@ _ARMED_HELPERS: weakref.WeakKeyDictionary[
 #: the transaction a helper's first query begins, as its armed walk names it
 _HELPER_KEY = "the caller's transaction"
 
-_SLOW_INSIDE: weakref.WeakKeyDictionary[ProjectIndex, dict[int, tuple[str, str] | None]] = (
+_SLOW_INSIDE: weakref.WeakKeyDictionary[
+    ProjectIndex, dict[tuple[int, frozenset[int]], tuple[str, str] | None]] = (
     weakref.WeakKeyDictionary())
 
+def _default_truth(param: cst.Param) -> bool | None:
+    """The truth of a parameter's default when it is a literal (`None`, `False`,
+    `True`, `0`, `""`), else None."""
+    d = param.default
+    if isinstance(d, cst.Name) and d.value in ("None", "False", "True"):
+        return d.value == "True"
+    if isinstance(d, cst.Integer):
+        return d.evaluated_value != 0
+    if isinstance(d, cst.SimpleString):
+        return bool(d.evaluated_value)
+    return None
 
-def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int
-                 ) -> tuple[str, str] | None:
+
+def _flag_test(test: cst.BaseExpression) -> tuple[str, bool] | None:
+    """`if flag:` -> (flag, True), `if not flag:` -> (flag, False)."""
+    if isinstance(test, cst.Name):
+        return test.value, True
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) \
+            and isinstance(test.expression, cst.Name):
+        return test.expression.value, False
+    return None
+
+
+def _untaken_calls(func: FunctionInfo, call: cst.Call) -> frozenset[int]:
+    """The calls of `func`'s body on the branch of an `if flag:` / `if not flag:` that
+    this call cannot take: `flag` is a parameter with a literal default (`None`,
+    `False`, `True`) that the call leaves out and the body never rebinds
+    (`delete_path(p)` skips `if remote_credentials: ... poll and sleep ...`;
+    `_retry(task=t)` skips the `else` of `if delayed:` that sleeps). Empty when the
+    call passes `*args`/`**kwargs`."""
+    if any(a.star for a in call.args):
+        return frozenset()
+    passed = {a.keyword.value for a in call.args if a.keyword is not None}
+    positional = sum(1 for a in call.args if a.keyword is None)
+    passed.update(func.param_names()[:positional])
+    fixed: dict[str, bool] = {}
+    for param in func.named_params():
+        name = param.name.value
+        truth = _default_truth(param)
+        if truth is not None and name not in passed and name not in func.locals:
+            fixed[name] = truth
+    if not fixed:
+        return frozenset()
+    dead: set[int] = set()
+
+    class _Branches(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is func.node
+
+        def visit_If(self, node: cst.If) -> None:
+            flag = _flag_test(node.test)
+            if flag is None or flag[0] not in fixed:
+                return
+            taken = fixed[flag[0]] == flag[1]
+            untaken: cst.CSTNode | None = node.orelse if taken else node.body
+            if untaken is not None:
+                dead.update(id(c) for c in iter_calls(untaken))
+
+    func.node.visit(_Branches())
+    return frozenset(dead)
+
+
+def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int,
+                 untaken: frozenset[int] = frozenset()) -> tuple[str, str] | None:
     """The first slow call a project function makes (or a project function it calls,
     `_MAX_HELPER_DEPTH` deep), unless it ends a transaction itself (`commit()`,
-    `close()`: then the caller's session may no longer be held when it runs)."""
+    `close()`: then the caller's session may no longer be held when it runs). Calls
+    in `untaken` (on a branch the caller's arguments rule out, `_untaken_calls`) are
+    not made."""
     memo = _SLOW_INSIDE.setdefault(index, {})
-    key = id(func.node)
+    key = (id(func.node), untaken)
     if key in memo:
         return memo[key]
     memo[key] = None
@@ -1490,6 +1555,8 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int
                for c in calls)
     if not ends:
         for call in calls:
+            if id(call) in untaken:
+                continue
             if may_be_slow_here(index, call):
                 # `async with httpx.AsyncClient() as client: await client.get(url)` in
                 # the helper: its `with` binding is resolved as in the caller's walk
@@ -1505,7 +1572,8 @@ def _slow_inside(index: ProjectIndex, func: FunctionInfo, depth: int
                         and id(call) not in _iterated_calls(func.node.body)) and not (
                         callee.func.is_async
                         and id(call) not in _awaited_calls(func.node.body)):
-                    inner = _slow_inside(index, callee.func, depth + 1)
+                    inner = _slow_inside(index, callee.func, depth + 1,
+                                         _untaken_calls(callee.func, call))
                     if inner is not None:
                         result = (f"{callee.func.name}() -> {inner[0]}", inner[1])
                         break

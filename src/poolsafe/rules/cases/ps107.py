@@ -3227,3 +3227,123 @@ VALID += [
          path="shop/management/commands/refresh.py",
          note="look-alike: each worker thread closes its connection in a finally"),
 ]
+
+
+# A command loop that runs inside `transaction.atomic` (the decorator on `handle()`, or a
+# `with transaction.atomic():` around the loop or around the call of the function that
+# loops): the import is one transaction, which holds one connection by design;
+# `close_old_connections()` there would close it under the open transaction (large64:
+# a paging sync command under `@transaction.atomic`).
+_PAGED_SYNC = """
+import requests
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from models import Order
+
+
+class Command(BaseCommand):
+{decorator}    def handle(self, *args, **options):
+        self.next_url = "https://upstream.example.com/orders"
+{call}
+
+    def setup(self):
+        Order.objects.filter(total=0).delete()
+
+    def run_import(self):
+        while self.next_url:
+            page = requests.get(self.next_url, timeout=10).json()
+            for row in page["results"]:
+                Order.objects.update_or_create(pk=row["id"]){expect}
+            self.next_url = page.get("next")
+"""
+VALID += [
+    Case(_PAGED_SYNC.format(decorator="    @transaction.atomic\n",
+                            call="        self.run_import()", expect=""),
+         files=_FILES, path="shop/management/commands/sync.py",
+         note="handle() is @transaction.atomic: the paging loop runs in one transaction"),
+    Case(_PAGED_SYNC.format(decorator="    @transaction.atomic()\n",
+                            call="        self.run_import()", expect=""),
+         files=_FILES, path="shop/management/commands/sync.py",
+         note="@transaction.atomic() with parentheses"),
+    Case(_PAGED_SYNC.format(decorator="", call="        with transaction.atomic():\n"
+                            "            self.setup()\n            self.run_import()", expect=""),
+         files=_FILES, path="shop/management/commands/sync.py",
+         note="the call of the looping method is inside `with transaction.atomic():`"),
+]
+INVALID += [
+    Case(_PAGED_SYNC.format(decorator="", call="        self.run_import()",
+                            expect="  # expect: PS107"),
+         files=_FILES, path="shop/management/commands/sync.py",
+         note="no transaction around the loop"),
+    Case(_PAGED_SYNC.format(decorator="", call="        with transaction.atomic():\n"
+                            "            self.setup()\n        self.run_import()",
+                            expect="  # expect: PS107"),
+         files=_FILES, path="shop/management/commands/sync.py",
+         note="the atomic block covers only the set-up, not the call of the loop"),
+    Case("""
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while True:
+            with transaction.atomic():  # expect: PS107
+                for order in Order.objects.filter(paid=True):
+                    order.delete()
+            time.sleep(10)
+""", files=_FILES, note="a transaction per iteration inside the loop: the loop itself "
+                        "runs outside any transaction"),
+]
+
+
+# A command loop that drains a worklist (`while options["command"]:` with
+# `options["command"].pop(0)` in the body, never refilled): the command line's few
+# sub-commands, then the loop ends (large64: an admin command walking its arguments).
+_WORKLIST = """
+from django.core.management.base import BaseCommand
+
+from models import Order
+
+
+class Command(BaseCommand):
+    def add_arguments(self, parser):
+        parser.add_argument("command", nargs="*")
+
+    def handle(self, *args, **options):
+{setup}        while {test}:
+            word = {take}
+            if word == "paid":
+                Order.objects.filter(paid=False).update(paid=True){expect}
+            elif word == "list":
+                for order in Order.objects.all():
+                    self.stdout.write(str(order.pk)){refill}
+"""
+VALID += [
+    Case(_WORKLIST.format(setup="", test='options["command"]',
+                          take='options["command"].pop(0)', expect="", refill=""),
+         files=_FILES, path="shop/management/commands/orders.py",
+         note="the loop pops the command line's words until none is left"),
+    Case(_WORKLIST.format(setup='        pending = list(options["command"])\n',
+                          test="len(pending)", take="pending.pop()", expect="",
+                          refill=""),
+         files=_FILES, path="shop/management/commands/orders.py",
+         note="a local worklist drained with pop(), tested through len()"),
+]
+INVALID += [
+    Case(_WORKLIST.format(setup='        pending = list(options["command"])\n',
+                          test="pending", take="pending.pop()", expect="  # expect: PS107",
+                          refill='\n            pending.append("list")'),
+         files=_FILES, path="shop/management/commands/orders.py",
+         note="the body puts work back on the list: it may never drain"),
+    Case(_WORKLIST.format(setup='        self.queue = list(options["command"])\n',
+                          test="self.queue", take="self.queue.pop(0)",
+                          expect="  # expect: PS107", refill=""),
+         files=_FILES, path="shop/management/commands/orders.py",
+         note="an attribute another thread may fill"),
+]

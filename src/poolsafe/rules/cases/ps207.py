@@ -2371,3 +2371,90 @@ INVALID += [
          path="shop/jobs.py", files=_mail_files(**{"shop/settings.py": _DB_MAIL_SETTINGS}),
          note="smtplib reaches the mail server whatever Django's EMAIL_BACKEND is"),
 ]
+
+
+# A helper whose slow work sits only on a branch of `if flag:` / `if not flag:` where
+# `flag` is a parameter with a literal default: a call that leaves the parameter out
+# takes the other branch (large64: a cleanup helper that polls a remote copy only when
+# given credentials; a retry helper that sleeps only when not `delayed`).
+_FLAG_HELPER = {"shop/__init__.py": "", "shop/models.py": """
+from django.db import models
+
+
+class Order(models.Model):
+    state = models.CharField(max_length=20)
+""", "shop/util.py": """
+import shutil
+import time
+
+import requests
+
+
+def remove_dir(path, remote_host=None, token=None):{rebind}
+    if remote_host:
+        while requests.get(remote_host + "/copy", timeout=5).json()["state"] != "done":
+            time.sleep(5)
+    else:
+        shutil.rmtree(path)
+
+
+def requeue(task, retries, delayed=True):
+    if not delayed:
+        time.sleep(5)
+    task.apply_async(countdown=retries)
+"""}
+_FLAG_JOB = """
+from django.db import transaction
+
+from shop.models import Order
+from shop.util import remove_dir, requeue
+
+
+@transaction.atomic
+def receive(order_id, task, opts):
+    order = Order.objects.select_for_update().get(pk=order_id)
+    order.state = "received"
+    order.save()
+    {call}{expect}
+"""
+
+
+def _flag_files(rebind: str = "") -> dict[str, str]:
+    return {**_FLAG_HELPER, "shop/util.py": _FLAG_HELPER["shop/util.py"].replace(
+        "{rebind}", rebind)}
+
+
+VALID += [
+    Case(_FLAG_JOB.format(call='remove_dir("/tmp/in/%s" % order_id)', expect=""),
+         path="shop/jobs.py", files=_flag_files(),
+         note="remote_host defaults to None and is left out: the polling loop under "
+              "`if remote_host:` is not run, only shutil.rmtree"),
+    Case(_FLAG_JOB.format(call="requeue(task, 0)", expect=""),
+         path="shop/jobs.py", files=_flag_files(),
+         note="delayed defaults to True and is left out: the sleep under `if not delayed:` "
+              "is not run"),
+    Case(_FLAG_JOB.format(call='remove_dir("/tmp/in", token="t")', expect=""),
+         path="shop/jobs.py", files=_flag_files(),
+         note="another keyword passed, the flag still left out"),
+]
+
+INVALID += [
+    Case(_FLAG_JOB.format(call='remove_dir("/tmp/in", remote_host="http://copy")',
+                          expect="  # expect: PS207"),
+         path="shop/jobs.py", files=_flag_files(),
+         note="the flag is passed by keyword: the polling branch may run"),
+    Case(_FLAG_JOB.format(call='remove_dir("/tmp/in", "http://copy")',
+                          expect="  # expect: PS207"),
+         path="shop/jobs.py", files=_flag_files(),
+         note="the flag is passed by position"),
+    Case(_FLAG_JOB.format(call='remove_dir("/tmp/in", **opts)', expect="  # expect: PS207"),
+         path="shop/jobs.py", files=_flag_files(),
+         note="**kwargs may carry the flag"),
+    Case(_FLAG_JOB.format(call="requeue(task, 0, delayed=False)", expect="  # expect: PS207"),
+         path="shop/jobs.py", files=_flag_files(),
+         note="delayed=False takes the sleeping branch"),
+    Case(_FLAG_JOB.format(call='remove_dir("/tmp/in")', expect="  # expect: PS207"),
+         path="shop/jobs.py",
+         files=_flag_files('\n    remote_host = remote_host or "http://copy"'),
+         note="the body rebinds the flag before the test: its default decides nothing"),
+]
