@@ -19,7 +19,8 @@ import pytest
 from fix_checks import checked, fix_one
 
 HEAD = "import functools\n\nimport psycopg2\n\n\n"
-OPEN = '    conn = psycopg2.connect(host="db")\n    cur = conn.cursor()\n    cur.execute("SELECT 1")\n'
+OPEN = ('    conn = psycopg2.connect(host="db")\n    cur = conn.cursor()\n'
+        '    cur.execute("SELECT 1")\n')
 
 LAZY = {
     "generator_expression": "    return (r[0] for r in cur)\n",

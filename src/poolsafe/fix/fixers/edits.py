@@ -603,9 +603,9 @@ def _returns_lazily(expr: cst.BaseExpression, names: set[str]) -> bool:
                 stack.append(node.func.value)  # `cur.fetchone()` is a call, not a method
             else:
                 stack.append(node.func)
-            if last in _LAZY or (name or "").startswith("itertools."):
-                if any(uses(a.value) for a in node.args):
-                    return True
+            if (last in _LAZY or (name or "").startswith("itertools.")) \
+                    and any(uses(a.value) for a in node.args):
+                return True
             stack.extend(a.value for a in node.args)
             continue
         stack.extend(children(node))
