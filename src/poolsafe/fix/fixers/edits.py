@@ -560,6 +560,58 @@ _ESCAPE_TYPES = frozenset({
     cst.Call})
 
 
+#: builtins that consume their arguments before they return: nothing they give back
+#: reads a cursor afterwards
+_EAGER = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "len", "min",
+                    "max", "any", "all", "str", "repr", "int", "float", "bool", "print"})
+#: driver methods that, returned uncalled, use the connection when called later
+_BOUND = frozenset({"fetchone", "fetchall", "fetchmany", "execute", "executemany", "callproc",
+                    "scroll", "cursor", "commit", "rollback", "__iter__", "__next__"})
+#: callables whose result reads their arguments later, when it is iterated or called
+_LAZY = frozenset({"iter", "map", "filter", "zip", "enumerate", "reversed", "partial"})
+
+
+def _returns_lazily(expr: cst.BaseExpression, names: set[str]) -> bool:
+    """Whether a returned `expr` reads the connection or one of its cursors (`names`)
+    after the function has returned, where a `finally` would already have closed it:
+    a lambda or generator expression that uses them (`(r for r in cur)`), a bound
+    method (`cur.fetchone`), or a lazy wrapper of them (`map(tuple, cur)`,
+    `iter(cur)`, `partial(cur.execute, sql)`). What an eager builtin builds from
+    them (`list(cur)`, `[r for r in cur]`) holds no cursor."""
+    def uses(node: cst.CSTNode) -> bool:
+        return any(isinstance(n, cst.Name) and n.value in names
+                   for n in iter_nodes(node, into_functions=True))
+    stack: list[cst.CSTNode] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Lambda, cst.GeneratorExp)):
+            if uses(node):
+                return True
+            continue
+        if isinstance(node, cst.Attribute):
+            if isinstance(node.value, cst.Name) and node.value.value in names \
+                    and node.attr.value in _BOUND:
+                return True  # not called: a bound method (`cur.rowcount` is a value)
+            stack.append(node.value)
+            continue
+        if isinstance(node, cst.Call):
+            name = dotted_name(node.func)
+            last = name.rsplit(".", 1)[-1] if name else None
+            if last in _EAGER and name == last:
+                continue
+            if isinstance(node.func, cst.Attribute):
+                stack.append(node.func.value)  # `cur.fetchone()` is a call, not a method
+            else:
+                stack.append(node.func)
+            if (last in _LAZY or (name or "").startswith("itertools.")) \
+                    and any(uses(a.value) for a in node.args):
+                return True
+            stack.extend(a.value for a in node.args)
+            continue
+        stack.extend(children(node))
+    return False
+
+
 def escape_reason(stmts: list[cst.BaseStatement], var: str,
                   skip: frozenset[int] = frozenset()) -> str | None:
     """Why the checkout in `var` cannot be wrapped here: it is returned, stored, rebound
@@ -581,7 +633,8 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
                 return f"`{var}` is used by a nested function"
             if isinstance(node, cst.Return) and node.value is not None and id(node) not in skip \
                     and (var in escaping_names(node.value, through_calls=True)
-                         or var in cursor_owners(node.value, cursors)):
+                         or var in cursor_owners(node.value, cursors)
+                         or _returns_lazily(node.value, {var, *cursors})):
                 return f"`{var}` is returned"
             if isinstance(node, (cst.Global, cst.Nonlocal)) and any(
                     n.name.value == var for n in node.names):
