@@ -67,6 +67,7 @@ from poolsafe.knowledge import (
     OBJECT_CONSTRUCTORS,
     OBJECT_TYPES,
     POOL_RELEASE_METHODS,
+    ROUTE_FRAMEWORKS,
     SELF_RELEASE_METHODS,
     TRANSACTION_CM_METHODS,
     match_qualname,
@@ -1266,6 +1267,15 @@ class ProjectIndex:
             value = self.evaluate(ret.value, func.module, func)
             if isinstance(value, (LibraryObject, Instance)):
                 return value
+        # a factory of a web framework's blueprint or router (`def make_blueprint(name):
+        # return Blueprint(name, ...)`, `bp = make_blueprint("health")`): only those
+        # types, so that `@bp.get(...)` is a route; other library objects stay unknown
+        made = {self.evaluate(ret.value, func.module, func)
+                for ret in _returns(func) if ret.value is not None}
+        if len(made) == 1:
+            only = next(iter(made))
+            if isinstance(only, ExternalInstance) and _route_app_type(only.qualname):
+                return only
         return None
 
     # -------------------------------------------------------- wrapper inference
@@ -1755,6 +1765,13 @@ def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
         path.append(node)
         stack.extend((c, depth + 1) for c in reversed(children(node)))
     return []
+
+
+def _route_app_type(qualname: str) -> bool:
+    """`qualname` is a web framework's application or router class (`flask.Blueprint`,
+    `fastapi.APIRouter`)."""
+    return any(qualname.rsplit(".", 1)[-1] == name and root_matches(qualname, root)
+               for fw in ROUTE_FRAMEWORKS for root, name in fw.app_types)
 
 
 def _returns(func: FunctionInfo) -> list[cst.Return]:

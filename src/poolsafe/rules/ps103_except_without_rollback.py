@@ -83,7 +83,9 @@ class ExceptWithoutRollback(Rule):
     session)`).
     A request handler's caller is the web framework, which ends the request's
     session (Flask teardown, a FastAPI dependency): a route (also one of a
-    project subclass of `Blueprint` or `APIRouter`), or the HTTP-method method of a class-based view
+    project subclass of `Blueprint` or `APIRouter`, or one a project function returns:
+    `bp = make_blueprint(...)` where it returns `Blueprint(...)`), or the HTTP-method
+    method of a class-based view
     (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
     swallows an error on the request's session is not reported for handing it
     back. Nor is a command-line command (a click/typer command, a cappa command

@@ -4748,3 +4748,63 @@ INVALID += [
          note="the decorator passes the instance's long-lived session and ends nothing",
          unfixable=_ROW_ADDED_BEFORE),
 ]
+
+# Helper large64b, round 28 (issue 31, tune half: a Flask application whose blueprints all
+# come from a project factory): a readiness probe behind `bp = make_blueprint(...)`, where
+# the project function returns `Blueprint(...)`, is a route's helper like one behind
+# `Blueprint(...)` itself; the factory's blueprint routes like any other.
+_FACTORY_BLUEPRINT = """
+from flask import Blueprint
+from jobs import Scheduler
+
+
+def make_blueprint(name, import_name):
+    return Blueprint(name, import_name, template_folder="templates")
+
+
+def make_router(name: str) -> Blueprint:
+    if name.startswith("_"):
+        return Blueprint(name.lstrip("_"), __name__)
+    return Blueprint(name, __name__, static_folder="static")
+
+
+def make_scheduler(name, import_name):
+    return Scheduler(name, import_name)
+
+
+bp = {factory}
+
+
+@bp.{method}("/ready")
+def ready():
+    status = {{"database": _check_database(), "cache": _check_cache()}}{after}
+    return status, 200 if all(status.values()) else 503
+"""
+
+
+def _factory_blueprint(factory: str, method: str = "route", mark: str = "",
+                       after: str = "") -> str:
+    return (_HEALTH_PROBE % mark) + _FACTORY_BLUEPRINT.format(
+        factory=factory, method=method, after=after)
+
+
+VALID += [
+    Case(_factory_blueprint('make_blueprint("health", __name__)'),
+         files={"models.py": _CLASSFUL_DB},
+         note="the probe in a view of a blueprint a project factory returns"),
+    Case(_factory_blueprint('make_router("_health")', method="get"),
+         files={"models.py": _CLASSFUL_DB},
+         note="a factory with two returns, both a Blueprint, and the `get` shortcut"),
+]
+
+INVALID += [
+    Case(_factory_blueprint('make_blueprint("health", __name__)', mark="  # expect: PS103",
+                            after="\n    db.session.add(AuditLog())\n    db.session.commit()"),
+         files={"models.py": _CLASSFUL_DB},
+         note="the factory's route writes an audit row after the probe, on the aborted "
+              "transaction"),
+    Case(_factory_blueprint('make_scheduler("health", __name__)', mark="  # expect: PS103"),
+         files={"models.py": _CLASSFUL_DB},
+         note="a factory that returns some other library object: `@bp.route` is no Flask "
+              "route, and the probe's caller is unknown"),
+]
