@@ -82,17 +82,49 @@ class Verdict:
         return not self.problems
 
 
+class _Renders:
+    """Each node's code, rendered once in one `check_fix` (the trees before and after a
+    fix share every node it left alone, and the memo keys render the changed functions
+    and both reduced modules: each shared statement was rendered twice or more). The
+    node is kept with its code, so an id is never taken for another node's."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[str, str, int], tuple[cst.CSTNode, str]] = {}
+
+    def code(self, module: cst.Module, node: cst.CSTNode) -> str:
+        key = (module.default_indent, module.default_newline, id(node))
+        kept = self._done.get(key)
+        if kept is None or kept[0] is not node:
+            kept = (node, module.code_for_node(node))
+            self._done[key] = kept
+        return kept[1]
+
+    def module_code(self, module: cst.Module) -> list[object]:
+        """What determines `module.code`, piece by piece: its layout, header, each
+        statement and footer (a statement's code is the same wherever it is: a
+        module's statements are rendered at the top level)."""
+        return [module.default_indent, module.default_newline, module.encoding,
+                module.has_trailing_newline,
+                [self.code(module, e) for e in module.header],
+                [self.code(module, s) for s in module.body],
+                [self.code(module, e) for e in module.footer]]
+
+
+_PLAIN = cst.Module([])
+
+
 def check_fix(before: cst.Module, after: cst.Module, code: str) -> Verdict:
     """Compare the original module with the module after one fix of rule `code`."""
     fb, fa = functions(before), functions(after)
+    renders = _Renders()
     # (a function `apply_plans` left as it was is the same node in both trees)
     changed = {q for q, f in fa.items()
                if q not in fb or (fb[q] is not f
-                                  and before.code_for_node(fb[q]) != after.code_for_node(f))}
+                                  and renders.code(before, fb[q]) != renders.code(after, f))}
     problems: list[str] = []
     drop = False
     if changed:
-        for qualname, name in _unbound(before, after, changed):
+        for qualname, name in _unbound(before, after, changed, renders):
             problems.append(f"`{qualname}` would read `{name}`, which nothing binds "
                             "there (NameError on every call)")
             drop = True
@@ -100,7 +132,8 @@ def check_fix(before: cst.Module, after: cst.Module, code: str) -> Verdict:
     if code in TRACED_RULES:
         for qualname in sorted(changed & fb.keys()):
             found, lost = _compared(fb[qualname], fa[qualname],
-                                    _sqlalchemy_names(before) | _sqlalchemy_names(after))
+                                    _sqlalchemy_names(before) | _sqlalchemy_names(after),
+                                    renders)
             compared += 1
             problems.extend(f"in `{qualname}`: {p}" for p in found)
             drop = drop or lost
@@ -131,16 +164,16 @@ def comparisons_kept(memo: ComparisonMemo | None) -> Iterator[None]:
 
 
 def comparison_key(before: cst.FunctionDef, after: cst.FunctionDef,
-                   sqlalchemy_names: frozenset[str]) -> str:
+                   sqlalchemy_names: frozenset[str], renders: _Renders | None = None) -> str:
     """Everything `compare_function` reads: both functions exactly as libcst renders
     them (the code is the tree), the SQLAlchemy names and the configured releases."""
-    render = cst.Module([]).code_for_node
-    return json.dumps([render(before), render(after), sorted(sqlalchemy_names),
-                       sorted(configured_release_names())])
+    renders = renders or _Renders()
+    return json.dumps([renders.code(_PLAIN, before), renders.code(_PLAIN, after),
+                       sorted(sqlalchemy_names), sorted(configured_release_names())])
 
 
-def _unbound(before: cst.Module, after: cst.Module, changed: set[str]
-             ) -> list[tuple[str, str]]:
+def _unbound(before: cst.Module, after: cst.Module, changed: set[str],
+             renders: _Renders) -> list[tuple[str, str]]:
     """The names the changed functions would read after the fix that nothing binds,
     and did not before, sorted. The scope analysis behind it is kept in the memo of
     a check under way, by the code of both reduced modules (all that it reads):
@@ -149,8 +182,9 @@ def _unbound(before: cst.Module, after: cst.Module, changed: set[str]
     if memo is None:
         return sorted(unresolved(after, changed) - unresolved(before, changed))
     rb, ra = reduced(before, changed), reduced(after, changed)
-    key = json.dumps(["unbound names", sorted(changed),
-                      None if rb is None else rb.code, None if ra is None else ra.code])
+    key = json.dumps(["unbound names", sorted(changed), "by statement",
+                      None if rb is None else renders.module_code(rb),
+                      None if ra is None else renders.module_code(ra)])
     kept = memo.get(key)
     if kept is not None and all(len(p.split("\0")) == 2 for p in kept[0]):
         return [(q, n) for q, n in (p.split("\0") for p in kept[0])]
@@ -160,11 +194,11 @@ def _unbound(before: cst.Module, after: cst.Module, changed: set[str]
 
 
 def _compared(before: cst.FunctionDef, after: cst.FunctionDef,
-              sqlalchemy_names: frozenset[str]) -> tuple[list[str], bool]:
+              sqlalchemy_names: frozenset[str], renders: _Renders) -> tuple[list[str], bool]:
     memo = _MEMO.get()
     if memo is None:
         return compare_function(before, after, sqlalchemy_names)
-    key = comparison_key(before, after, sqlalchemy_names)
+    key = comparison_key(before, after, sqlalchemy_names, renders)
     kept = memo.get(key)
     if kept is not None:
         return kept
