@@ -536,7 +536,7 @@ class FunctionFlow:
     @cached_property
     def _yield_throws(self) -> bool:
         """A consumer can throw into this generator at each `yield` (not a pytest fixture)."""
-        return not _is_pytest_fixture(self.index, self.func)
+        return not is_pytest_fixture(self.index, self.func)
 
     def _dies_with_local_object(self, resource: str) -> bool:
         """`resource` is `obj.attr` on a local object of a project class whose
@@ -3299,7 +3299,8 @@ def translated_db_error(index: ProjectIndex, cls: ClassInfo) -> bool:
 _TRANSLATED_KEY = "flow.translated_db_error"
 
 
-def _is_pytest_fixture(index: ProjectIndex, func: FunctionInfo) -> bool:
+def is_pytest_fixture(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` is decorated with `@pytest.fixture` (or pytest-asyncio's)."""
     for deco in func.node.decorators:
         expr = deco.decorator.func if isinstance(deco.decorator, cst.Call) else deco.decorator
         value = index.evaluate(expr, func.module, None)

@@ -1016,7 +1016,7 @@ class ProjectIndex:
             return None
         gen = self.evaluate(gen_call.func, module, func, depth + 1)
         if not isinstance(gen, FunctionRef) or not gen.func.is_generator \
-                or self._is_contextmanager(gen.func):
+                or self.is_contextmanager(gen.func):
             return None
         for node in iter_nodes(gen.func.node.body):
             if isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
@@ -1356,7 +1356,7 @@ class ProjectIndex:
             return self._cm_memo[key]
         self._cm_memo[key] = None
         result: ManagedContext | None = None
-        if func.is_generator and self._is_contextmanager(func):
+        if func.is_generator and self.is_contextmanager(func):
             for node in iter_nodes(func.node.body):
                 if isinstance(node, cst.Yield) and isinstance(node.value, cst.BaseExpression):
                     value = self.evaluate(node.value, func.module, func)
@@ -1366,7 +1366,8 @@ class ProjectIndex:
         self._cm_memo[key] = result
         return result
 
-    def _is_contextmanager(self, func: FunctionInfo) -> bool:
+    def is_contextmanager(self, func: FunctionInfo) -> bool:
+        """`func` is decorated with `@contextmanager` or `@asynccontextmanager`."""
         for deco in func.node.decorators:
             value = self.evaluate(deco.decorator, func.module, func.parent)
             if isinstance(value, External) and match_qualname(

@@ -27,6 +27,7 @@ from poolsafe.analysis.flow import (
     cursor_owners,
     escaping_names,
     holds_for_checkout,
+    is_pytest_fixture,
 )
 from poolsafe.analysis.index import ProjectIndex, method_alias
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
@@ -673,6 +674,27 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
     return None
 
 
+def _yielded_away(index: ProjectIndex, func: FunctionInfo, region: list[cst.BaseStatement],
+                  var: str) -> str | None:
+    """Why a generator's checkout cannot be released in a `finally`: it yields `var`
+    (or a cursor of it) to a caller that may keep it after the generator resumes
+    (`[conn] = list(gen())`), where the original left it open. A `@contextmanager`, a
+    FastAPI dependency and a pytest fixture hand it to a block that ends before the
+    generator resumes: there the `finally` is the fix."""
+    if not func.is_generator:
+        return None
+    cursors = cursor_names(region, var)
+    if not any(isinstance(n, cst.Yield) and isinstance(n.value, cst.BaseExpression)
+               and (var in escaping_names(n.value, through_calls=True)
+                    or var in cursor_owners(n.value, cursors))
+               for s in region for n in iter_nodes(s)):
+        return None
+    if index.is_contextmanager(func) or id(func.node) in index.dependency_functions() \
+            or is_pytest_fixture(index, func):
+        return None
+    return f"`{var}` is yielded to a caller that may keep it after the generator resumes"
+
+
 def cursor_names(stmts: list[cst.BaseStatement], var: str) -> dict[str, str]:
     """The names bound to a cursor of `var` in `stmts` (`cur = var.cursor()`), each
     mapped to `var`."""
@@ -893,7 +915,7 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
                        for s in after for n in iter_nodes(s, into_functions=True)):
                 end = last + 1
     region = rest[:end]
-    reason = escape_reason(region, var, skip)
+    reason = escape_reason(region, var, skip) or _yielded_away(index, func, region, var)
     if reason is None:
         reason = _returned_by_callee(index, func, region, var)
     if reason is None:
