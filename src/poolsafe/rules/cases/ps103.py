@@ -691,8 +691,8 @@ class OutboxWorker:
                                            row["id"])
                     except Exception as exc:  # expect: PS103
                         log.error("task %s failed: %s", row["id"], exc)
-""", unfixable=("`conn` has no `rollback()` (asyncpg): wrap the `try` body in a savepoint, "
-                "a nested `async with conn.transaction():`, by hand"),
+""", unfixable=("`conn` has no `rollback()` (asyncpg pool connection): wrap the `try` body "
+                "in a savepoint, a nested `async with conn.transaction():`, by hand"),
          note=("asyncpg inside `conn.transaction()`: a failed UPDATE aborts the block's "
                "transaction, and the loop goes on with it")),
     Case(_SESSION + """
