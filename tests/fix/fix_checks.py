@@ -1,8 +1,14 @@
 """Shared by the fix50 tests: run one rule's fix on a small project, and check a fixed
 text the way every fix is checked (it parses and compiles, a second run changes
-nothing)."""
+nothing), and run a fixed text against a stand-in psycopg2."""
 
 from __future__ import annotations
+
+import contextlib
+import sys
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import libcst as cst
 
@@ -26,3 +32,25 @@ def checked(code: str, files: dict[str, str]) -> None:
         compile(text, name, "exec")
     again = fix_sources(files, ScanOptions(select={code}), unsafe=True)
     assert again.sources() == files and not again.applied
+
+
+@contextlib.contextmanager
+def stand_in_psycopg2(connect: Callable[[], Any]) -> Iterator[None]:
+    """While it lasts, `import psycopg2` gives a module whose `connect(**kw)` returns
+    `connect()` and whose `InterfaceError` the stand-in connections raise."""
+    fake = types.ModuleType("psycopg2")
+
+    class InterfaceError(Exception):
+        pass
+
+    fake.InterfaceError = InterfaceError  # type: ignore[attr-defined]
+    fake.connect = lambda **kw: connect()  # type: ignore[attr-defined]
+    saved = sys.modules.get("psycopg2")
+    sys.modules["psycopg2"] = fake
+    try:
+        yield
+    finally:
+        if saved is None:
+            del sys.modules["psycopg2"]
+        else:
+            sys.modules["psycopg2"] = saved

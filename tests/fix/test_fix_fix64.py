@@ -11,12 +11,11 @@ connection is closed."""
 from __future__ import annotations
 
 import sys
-import types
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fix_checks import checked, fix_one
+from fix_checks import checked, fix_one, stand_in_psycopg2
 
 HEAD = "import functools\n\nimport psycopg2\n\n\n"
 OPEN = ('    conn = psycopg2.connect(host="db")\n    cur = conn.cursor()\n'
@@ -83,20 +82,8 @@ class _Cursor:
 
 @pytest.fixture
 def closing_driver() -> Iterator[None]:
-    fake = types.ModuleType("psycopg2")
-
-    class InterfaceError(Exception):
-        pass
-
-    fake.InterfaceError = InterfaceError  # type: ignore[attr-defined]
-    fake.connect = lambda **kw: _Conn()  # type: ignore[attr-defined]
-    saved = sys.modules.get("psycopg2")
-    sys.modules["psycopg2"] = fake
-    yield
-    if saved is None:
-        del sys.modules["psycopg2"]
-    else:
-        sys.modules["psycopg2"] = saved
+    with stand_in_psycopg2(_Conn):
+        yield
 
 
 def _use(value: Any) -> Any:
