@@ -4,8 +4,8 @@ conn.close()`. A caller that keeps what was yielded past the generator's next
 resumption (`[conn] = list(gen())`, then `conn.cursor()`) worked on the original and
 met a closed connection after the fix. Such a checkout is now "yielded" (not
 fixable). A `@contextmanager` and a FastAPI dependency hand the connection to a
-block that ends before the generator resumes: there the `finally` is the fix, and it
-is still applied. Each plain shape runs before the fix with a stand-in
+block that ends before the generator resumes, and pytest resumes a fixture only once
+its test has ended: there the `finally` is the fix, and it is still applied. Each plain shape runs before the fix with a stand-in
 driver whose `cursor()` fails once its connection is closed."""
 
 from __future__ import annotations
@@ -57,7 +57,23 @@ DRIVEN = {
         '@app.get("/")\n'
         "def route(conn=Depends(work)):\n"
         "    return conn.cursor()\n"),
+    # a fixture in a pytest plugin module (not a test module, so a pool checkout it
+    # may leave out is reported): pytest resumes it only once the test that received
+    # the connection has ended
+    "pytest_fixture": (
+        "import psycopg2.pool\n"
+        "import pytest\n\n"
+        'pool = psycopg2.pool.ThreadedConnectionPool(1, 5, host="db")\n\n\n'
+        "@pytest.fixture\n"
+        "def work():\n"
+        "    conn = pool.getconn()\n"
+        '    conn.cursor().execute("select 1")\n'
+        "    yield conn\n"
+        "    pool.putconn(conn)\n"),
 }
+
+#: the release each DRIVEN case's fix puts in `finally`
+DRIVEN_RELEASE = {"pytest_fixture": "pool.putconn(conn)"}
 
 
 class _Conn:
@@ -107,5 +123,6 @@ def test_a_generator_driven_as_a_context_is_still_fixed(name: str) -> None:
     source = HEAD + DRIVEN[name]
     text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
     assert applied == [True] and not left, (text, left)
-    assert "finally:\n        conn.close()" in text
+    release = DRIVEN_RELEASE.get(name, "conn.close()")
+    assert f"finally:\n        {release}" in text
     checked("PS102", {"case.py": text})

@@ -8,8 +8,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ClassInfo, FunctionInfo
 from poolsafe.analysis.resolution import class_bases
 from poolsafe.analysis.values import ClassRef, External, ExternalInstance, Instance
-from poolsafe.knowledge import ROUTE_FRAMEWORKS
-from poolsafe.knowledge.libraries import root_matches
+from poolsafe.knowledge import route_framework_of
 
 
 def route_framework(index: ProjectIndex, func: FunctionInfo) -> str | None:
@@ -45,12 +44,9 @@ def _route_decorator(index: ProjectIndex, func: FunctionInfo, deco: cst.Decorato
         # an instance of a project subclass of `Blueprint`/`APIRouter`
         qualnames = library_bases(index, owner.cls)
     for qualname in qualnames:
-        for fw in ROUTE_FRAMEWORKS:
-            if method in fw.route_methods and any(
-                qualname.rsplit(".", 1)[-1] == name and root_matches(qualname, root)
-                for root, name in fw.app_types
-            ):
-                return fw.name
+        fw = route_framework_of(qualname)
+        if fw is not None and method in fw.route_methods:
+            return fw.name
     return None
 
 

@@ -67,10 +67,10 @@ from poolsafe.knowledge import (
     OBJECT_CONSTRUCTORS,
     OBJECT_TYPES,
     POOL_RELEASE_METHODS,
-    ROUTE_FRAMEWORKS,
     SELF_RELEASE_METHODS,
     TRANSACTION_CM_METHODS,
     match_qualname,
+    route_framework_of,
 )
 from poolsafe.knowledge.django import (
     DJANGO_MANAGER_ATTRIBUTES,
@@ -1274,7 +1274,7 @@ class ProjectIndex:
                 for ret in _returns(func) if ret.value is not None}
         if len(made) == 1:
             only = next(iter(made))
-            if isinstance(only, ExternalInstance) and _route_app_type(only.qualname):
+            if isinstance(only, ExternalInstance) and route_framework_of(only.qualname):
                 return only
         return None
 
@@ -1766,13 +1766,6 @@ def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
         path.append(node)
         stack.extend((c, depth + 1) for c in reversed(children(node)))
     return []
-
-
-def _route_app_type(qualname: str) -> bool:
-    """`qualname` is a web framework's application or router class (`flask.Blueprint`,
-    `fastapi.APIRouter`)."""
-    return any(qualname.rsplit(".", 1)[-1] == name and root_matches(qualname, root)
-               for fw in ROUTE_FRAMEWORKS for root, name in fw.app_types)
 
 
 def _returns(func: FunctionInfo) -> list[cst.Return]:

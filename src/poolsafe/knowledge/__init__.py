@@ -38,6 +38,7 @@ from poolsafe.knowledge.libraries import (
     ObjectType,
     RouteFramework,
     match_qualname,
+    route_framework_of,
 )
 
 __all__ = [
@@ -72,4 +73,5 @@ __all__ = [
     "ObjectType",
     "RouteFramework",
     "match_qualname",
+    "route_framework_of",
 ]

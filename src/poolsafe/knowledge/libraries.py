@@ -1154,6 +1154,16 @@ def root_matches(qualname: str, root: str) -> bool:
     return qualname == root or qualname.startswith(root + ".")
 
 
+def route_framework_of(qualname: str) -> RouteFramework | None:
+    """The web framework whose application or router class `qualname` is
+    (`flask.Blueprint`, `fastapi.APIRouter`), or None."""
+    last = qualname.rsplit(".", 1)[-1]
+    for fw in ROUTE_FRAMEWORKS:
+        if any(last == name and root_matches(qualname, root) for root, name in fw.app_types):
+            return fw
+    return None
+
+
 def match_qualname(qualname: str, table: dict[tuple[str, str], str] | dict[
         tuple[str, str], DirectAcquirer] | frozenset[tuple[str, str]]) -> tuple[str, str] | None:
     """Find the (root, name) key of `table` that `qualname` stands for."""

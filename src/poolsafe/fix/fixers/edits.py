@@ -614,13 +614,15 @@ def _returns_lazily(expr: cst.BaseExpression, names: set[str]) -> bool:
 
 
 def escape_reason(stmts: list[cst.BaseStatement], var: str,
-                  skip: frozenset[int] = frozenset()) -> str | None:
+                  skip: frozenset[int] = frozenset(),
+                  cursors: dict[str, str] | None = None) -> str | None:
     """Why the checkout in `var` cannot be wrapped here: it is returned, stored, rebound
     or captured inside `stmts` (None when it stays local). A cursor of `var` returned,
     stored or handed on takes `var` with it (`cursor.connection`)."""
     # (a cursor stored or handed on moves the connection only when these statements
     # do not give it back themselves)
-    cursors = cursor_names(stmts, var)
+    if cursors is None:
+        cursors = cursor_names(stmts, var)
     stays = any(is_removable_release(c, var) for s in stmts for c in iter_calls(s))
     for stmt in stmts:
         for node in iter_nodes(stmt, into_functions=True):
@@ -633,8 +635,7 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
             if isinstance(node, cst.FunctionDef) and node is stmt:
                 return f"`{var}` is used by a nested function"
             if isinstance(node, cst.Return) and node.value is not None and id(node) not in skip \
-                    and (var in escaping_names(node.value, through_calls=True)
-                         or var in cursor_owners(node.value, cursors)
+                    and (_hands_out(node.value, var, cursors)
                          or _returns_lazily(node.value, {var, *cursors})):
                 return f"`{var}` is returned"
             if isinstance(node, (cst.Global, cst.Nonlocal)) and any(
@@ -674,8 +675,14 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
     return None
 
 
+def _hands_out(value: cst.BaseExpression, var: str, cursors: dict[str, str]) -> bool:
+    """`value` (a returned or yielded expression) gives its receiver `var` or a cursor
+    of it (`cursors`: the names bound to one)."""
+    return var in escaping_names(value, through_calls=True) or var in cursor_owners(value, cursors)
+
+
 def _yielded_away(index: ProjectIndex, func: FunctionInfo, region: list[cst.BaseStatement],
-                  var: str) -> str | None:
+                  var: str, cursors: dict[str, str]) -> str | None:
     """Why a generator's checkout cannot be released in a `finally`: it yields `var`
     (or a cursor of it) to a caller that may keep it after the generator resumes
     (`[conn] = list(gen())`), where the original left it open. A `@contextmanager`, a
@@ -683,10 +690,8 @@ def _yielded_away(index: ProjectIndex, func: FunctionInfo, region: list[cst.Base
     generator resumes: there the `finally` is the fix."""
     if not func.is_generator:
         return None
-    cursors = cursor_names(region, var)
     if not any(isinstance(n, cst.Yield) and isinstance(n.value, cst.BaseExpression)
-               and (var in escaping_names(n.value, through_calls=True)
-                    or var in cursor_owners(n.value, cursors))
+               and _hands_out(n.value, var, cursors)
                for s in region for n in iter_nodes(s)):
         return None
     if index.is_contextmanager(func) or id(func.node) in index.dependency_functions() \
@@ -915,7 +920,9 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
                        for s in after for n in iter_nodes(s, into_functions=True)):
                 end = last + 1
     region = rest[:end]
-    reason = escape_reason(region, var, skip) or _yielded_away(index, func, region, var)
+    cursors = cursor_names(region, var)
+    reason = escape_reason(region, var, skip, cursors) \
+        or _yielded_away(index, func, region, var, cursors)
     if reason is None:
         reason = _returned_by_callee(index, func, region, var)
     if reason is None:
