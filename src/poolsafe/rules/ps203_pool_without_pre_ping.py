@@ -99,7 +99,11 @@ class PoolWithoutPrePing(Rule):
     maintenance script's `main()`, a click command, a Django management command's
     `handle()`, an Alembic `env.py` or migration script, an Airflow task callable
     (`@task`, `python_callable=`), and a method that only such code calls (the one
-    notion of one-shot code PS102 and PS202 describe). So is an engine a factory
+    notion of one-shot code PS102 and PS202 describe). So is any engine at the top
+    level of an Alembic environment (an `env.py` that imports `alembic.context`,
+    which Alembic loads by path for one command and no project module imports),
+    also one handed straight to a call (`declarative_base(bind=create_async_engine(
+    url))`). So is an engine a factory
     returns (`def get_engine(): return create_engine(url)`) when every call of the
     factory in the project (at least one) is such code keeping it local, or the
     top level of a script nothing imports; a factory no project code calls is
