@@ -71,7 +71,10 @@ class PoolWithoutPrePing(Rule):
     when every `return` has the same scheme), or `URL.create("postgresql+psycopg2",
     ...)`. A URL read from the environment with no default (`os.environ
     ["DATABASE_URL"]`) is judged by the value the repository's `.env` files give
-    it, else by the database drivers the project declares. Only a database
+    it, else by the type of the settings field it is read from (`engine =
+    create_async_engine(settings.DB_URI)` where the project's settings class
+    declares `DB_URI: PostgresDsn`, or another of pydantic's DSN types: `MySQLDsn`,
+    `CockroachDsn`), else by the database drivers the project declares. Only a database
     server's dialect is reported (PostgreSQL and its kin, MySQL/MariaDB, Oracle,
     SQL Server, Snowflake and the other servers of `SERVER_DIALECTS`): SQLite and
     DuckDB URLs are files of this process, and dialects over an HTTP API

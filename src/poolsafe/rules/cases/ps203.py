@@ -1517,3 +1517,46 @@ def orders():
          note="look-alike: an application that runs Alembic's command API at start-up is no "
               "Alembic environment; its routes' engine is judged"),
 ]
+
+# Helper small66, round 29 (issue 31, "a dialect from a helper or the environment"; corpus30's
+# tune half, and small62's held miss in corpus28): the engine's URL is a field of a pydantic
+# settings class typed `PostgresDsn` (built by a validator, filled by the environment); no
+# driver is declared. The field's type names the database.
+_DSN_SETTINGS = """
+from typing import Optional
+
+from fastapi import FastAPI
+from pydantic import {dsn_import}
+from pydantic_settings import BaseSettings
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+class Settings(BaseSettings):
+    POSTGRES_HOST: str = "localhost"
+    DATABASE_URI: Optional[{dsn_type}] = None
+
+
+SETTINGS = Settings()
+DATABASE_URL = SETTINGS.DATABASE_URI
+engine = create_async_engine(url=DATABASE_URL{options}){mark}
+app = FastAPI()
+"""
+
+VALID += [
+    Case(_DSN_SETTINGS.format(dsn_import="PostgresDsn", dsn_type="PostgresDsn",
+                              options=", pool_pre_ping=True", mark=""),
+         note="the PostgresDsn-typed settings URL with pool_pre_ping"),
+]
+
+INVALID += [
+    Case(_DSN_SETTINGS.format(dsn_import="PostgresDsn", dsn_type="PostgresDsn", options="",
+                              mark="  # expect: PS203"),
+         note="a settings field typed PostgresDsn: a PostgreSQL engine without pre-ping, "
+              "though no URL text or declared driver says so"),
+]
+
+VALID += [
+    Case(_DSN_SETTINGS.format(dsn_import="AnyUrl", dsn_type="AnyUrl", options="", mark=""),
+         note="look-alike: a field typed AnyUrl names no database, and nothing else does: "
+              "not judged"),
+]
