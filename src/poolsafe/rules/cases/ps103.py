@@ -4813,25 +4813,9 @@ INVALID += [
 # repository's falsy result in the positive spelling, `if user: ... else: raise` or
 # `if item.save(): return ...` followed by `return ...`, also after a log line that does no
 # database work; and a test helper's call of the repository serves no request.
-_POSITIVE_ROUTE = """
-import logging
-
-from fastapi import Depends, FastAPI, HTTPException
-from sqlalchemy.orm import Session, sessionmaker
-
+# (the imports, the session factory and the `get_db` dependency of _LOGGING_LOOKUP)
+_POSITIVE_ROUTE = _LOGGING_LOOKUP[:_LOGGING_LOOKUP.index("def find_token")] + """\
 from models import User
-
-SessionLocal = sessionmaker()
-app = FastAPI()
-log = logging.getLogger(__name__)
-
-
-def get_db():
-    db = SessionLocal()
-    try:
-        yield db
-    finally:
-        db.close()
 
 
 def create_new_user(email: str, db: Session):
