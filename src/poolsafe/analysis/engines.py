@@ -611,6 +611,10 @@ def _url_dialect(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | N
         from poolsafe.analysis.env_urls import environment_dialect
 
         from_env = environment_dialect(index, url, module, func)
+        if from_env is None:
+            from poolsafe.analysis.dsn_fields import dsn_field_dialect
+
+            from_env = dsn_field_dialect(index, url, module, func)
         dialect, evidence = from_env if from_env is not None else _declared(index, module)
     return dialect, evidence
 

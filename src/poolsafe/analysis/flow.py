@@ -38,6 +38,7 @@ from poolsafe.analysis.cstutil import (
     strip_await,
 )
 from poolsafe.analysis.doubles import is_test_module
+from poolsafe.analysis.falsy_leave import leaves_on_falsy_result
 from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.index import ProjectIndex, spelling
 from poolsafe.analysis.keyed_checkout import same_keyed_checkout
@@ -576,6 +577,9 @@ class FunctionFlow:
         return helper(s)`)."""
         known = facts(self.index)
         sites = known.callers(self.func) + known.executor_callers(self.func)
+        # a test's call (a test helper that makes a user through the repository) serves
+        # no request; at least one call outside the tests must
+        sites = [s for s in sites if not is_test_module(s.module)]
         if not sites:
             return False
         for site in sites:
@@ -589,7 +593,8 @@ class FunctionFlow:
             if not (_is_last_act(site.call, site.func)
                     or (self._falsy_on_failure
                         and _passes_request_dependency(self.index, site.call, site.func)
-                        and _raises_when_falsy(site.call, site.func))):
+                        and (_raises_when_falsy(site.call, site.func)
+                             or leaves_on_falsy_result(site.call, site.func)))):
                 return False
         return True
 
@@ -650,7 +655,8 @@ class FunctionFlow:
                 return False
             if not (_is_last_act(site.call, site.func)
                     or _raises_when_falsy(site.call, site.func)
-                    or _leaves_when_falsy(site.call, site.func)):
+                    or _leaves_when_falsy(site.call, site.func)
+                    or leaves_on_falsy_result(site.call, site.func)):
                 return False
         return True
 

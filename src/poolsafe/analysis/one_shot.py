@@ -86,6 +86,8 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
     scope: cst.CSTNode = func.node.body if func is not None else module.tree
     call = _async_engine_wrapper(index, module, func, scope, call) or call
     name = _assigned_name(scope, call)
+    if func is None and _alembic_environment(index, module):
+        return "the top level of an Alembic environment: one migration run uses it and ends"
     if func is not None and _returned_to_one_shot(index, func, call, name):
         return "built by a factory that only code running once per process calls, which drops it"
     if func is not None and _returned_to_disposers(index, func, call, name):
@@ -225,6 +227,17 @@ def _handed_on(func: FunctionInfo, local: str) -> bool:
         if isinstance(value, cst.Name) and value.value == local:
             return True
     return False
+
+
+def _alembic_environment(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """An Alembic environment script (`env.py`): it imports `alembic.context`, which
+    exists only while an Alembic command runs the script, and no project module imports
+    it (tests aside). Alembic loads it by path for one migration command, so whatever it
+    builds at its top level lives for that run."""
+    if not any(q == "alembic.context" or q.startswith("alembic.context.")
+               for q in module.imports.values()):
+        return False
+    return not any(not is_test_module(i) for i in index.importers(module))
 
 
 def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:

@@ -257,17 +257,25 @@ class ExceptWithoutRollback(Rule):
     transaction. So too when the route passes the session its dependency made
     (`db: Session = Depends(get_db)`), tests the result at once and leaves
     (`user = find_token(db, token)` then `if not user: raise HTTPException(401)`,
-    or `if user is None: return ...`), and every `except` of the function gives
+    or `if user is None: return ...`; or spelt the other way round, with the falsy
+    path leaving: `if user: ... else: raise HTTPException(400)`, or `if user:
+    return ...` followed by a `return`/`raise`; log lines that do no database work,
+    `log.info(...)` or `print(...)` with no call in their arguments, may come
+    between the call and its test), and every `except` of the function gives
     back nothing or a falsy literal (`return None`, `return False`, `return []`,
     or no `return` at all when the `try` ends the function):
     the swallowed failure takes the route out before it touches the session
-    again. An `except` that gives back a truthy value, a route that tests
-    something else, or a module's long-lived session (which no request ends) is
-    reported. Flask-SQLAlchemy's form of it: a method (a model mixin's `delete()`)
-    whose failure on the extension's `db.session` gives back a falsy value, and
+    again. A call from a test module (a test helper that makes a user through
+    the repository) serves no request and is not counted; at least one call
+    outside the tests must be a route's. An `except` that gives back a truthy
+    value, a route that tests something else, or a module's long-lived session
+    (which no request ends) is reported. Flask-SQLAlchemy's form of it: a method
+    (a model mixin's `delete()`) whose failure on the extension's `db.session`
+    gives back a falsy value, and
     every call of a method of that name in the project is in a Flask request
     handler that returns it or tests it at once and leaves (`if not
-    item.delete(): return ..., 500`); the extension removes the session when the
+    item.delete(): return ..., 500`, or `if item.save(): return ...` followed by
+    `return ..., 500`); the extension removes the session when the
     request ends. The calls are found by name (the model instance from
     `Model.query.get(...)` is not resolved): a call of that name outside such a
     handler, or a handler that goes on with `db.session`, keeps it reported.

@@ -71,7 +71,10 @@ class PoolWithoutPrePing(Rule):
     when every `return` has the same scheme), or `URL.create("postgresql+psycopg2",
     ...)`. A URL read from the environment with no default (`os.environ
     ["DATABASE_URL"]`) is judged by the value the repository's `.env` files give
-    it, else by the database drivers the project declares. Only a database
+    it, else by the type of the settings field it is read from (`engine =
+    create_async_engine(settings.DB_URI)` where the project's settings class
+    declares `DB_URI: PostgresDsn`, or another of pydantic's DSN types: `MySQLDsn`,
+    `CockroachDsn`), else by the database drivers the project declares. Only a database
     server's dialect is reported (PostgreSQL and its kin, MySQL/MariaDB, Oracle,
     SQL Server, Snowflake and the other servers of `SERVER_DIALECTS`): SQLite and
     DuckDB URLs are files of this process, and dialects over an HTTP API
@@ -99,7 +102,11 @@ class PoolWithoutPrePing(Rule):
     maintenance script's `main()`, a click command, a Django management command's
     `handle()`, an Alembic `env.py` or migration script, an Airflow task callable
     (`@task`, `python_callable=`), and a method that only such code calls (the one
-    notion of one-shot code PS102 and PS202 describe). So is an engine a factory
+    notion of one-shot code PS102 and PS202 describe). So is any engine at the top
+    level of an Alembic environment (an `env.py` that imports `alembic.context`,
+    which Alembic loads by path for one command and no project module imports),
+    also one handed straight to a call (`declarative_base(bind=create_async_engine(
+    url))`). So is an engine a factory
     returns (`def get_engine(): return create_engine(url)`) when every call of the
     factory in the project (at least one) is such code keeping it local, or the
     top level of a script nothing imports; a factory no project code calls is

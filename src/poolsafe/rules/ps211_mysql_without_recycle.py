@@ -55,7 +55,8 @@ class MysqlWithoutRecycle(Rule):
     script's `__main__` block that serves nothing and hands the engine to no one
     who keeps it), one a factory returns only to such code, a module-level
     engine that nothing in the project reads, one of a module that only scripts
-    import, and one of a script nothing imports (see PS203). A factory no project
+    import, one of a script nothing imports, and any at the top level of an
+    Alembic environment (see PS203). A factory no project
     code calls is still reported.
 
     ## Why is this bad?

@@ -4808,3 +4808,111 @@ INVALID += [
          note="a factory that returns some other library object: `@bp.route` is no Flask "
               "route, and the probe's caller is unknown"),
 ]
+
+# Helper small66, round 29 (issue 31 item 7, corpus30's tune half): the route leaves on the
+# repository's falsy result in the positive spelling, `if user: ... else: raise` or
+# `if item.save(): return ...` followed by `return ...`, also after a log line that does no
+# database work; and a test helper's call of the repository serves no request.
+# (the imports, the session factory and the `get_db` dependency of _LOGGING_LOOKUP)
+_POSITIVE_ROUTE = _LOGGING_LOOKUP[:_LOGGING_LOOKUP.index("def find_token")] + """\
+from models import User
+
+
+def create_new_user(email: str, db: Session):
+    user = User(email=email)
+    try:
+        db.add(user)
+        db.commit()
+        db.refresh(user)
+    except Exception as e:{mark}
+        log.info(f"failed to create user: {{e}}")
+        return None
+    return user
+
+
+@app.post("/users")
+def create_user(email: str, db: Session = Depends(get_db)):
+    user = create_new_user(email, db)
+{between}    if user:
+        log.info(f"created {{user.email}}")
+    else:
+{falsy}
+    db.add(User(email=f"audit-{{email}}"))
+    db.commit()
+    return user
+"""
+
+_USER_MODEL = """
+from sqlalchemy import Column, Integer, String
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    email = Column(String)
+"""
+
+_RAISE_400 = '        raise HTTPException(status_code=400, detail="cannot create user")'
+
+VALID += [
+    Case(_POSITIVE_ROUTE.format(
+        mark="", between='    log.info(f"created? {True if user else False}")\n',
+        falsy=_RAISE_400),
+         files={"models.py": _USER_MODEL},
+         note="the route logs the result (no database work), then `if user: ... else: "
+              "raise`: the falsy result leaves, the dependency closes the session"),
+    Case(_POSITIVE_ROUTE.format(mark="", between="", falsy=_RAISE_400),
+         files={"models.py": _USER_MODEL,
+                "tests/helpers.py": "from case import create_new_user\n\n\n"
+                                    "def make_user(db):\n"
+                                    "    return create_new_user('t@example.com', db)\n"},
+         note="a test helper also calls the repository: a test serves no request, and "
+              "the one production call leaves on the falsy result"),
+    Case(_FLASK_MIXIN.format(
+        mark="",
+        tail='    if removed:\n        return "", 204\n'
+             '    return {"error": "cannot archive"}, 500'),
+         note="Flask-SQLAlchemy: `if removed: return ...` then `return ..., 500`: the falsy "
+              "path is the return right after the test"),
+    Case(_FLASK_MIXIN.format(
+        mark="",
+        tail='    if channel.discard():\n        return "", 204\n'
+             '    return {"error": "cannot archive"}, 500')
+         .replace("    removed = channel.discard()\n", ""),
+         note="the call itself is the test, `if channel.discard(): return ...`, and the "
+              "statement after it returns"),
+]
+
+INVALID += [
+    Case(_POSITIVE_ROUTE.format(
+        mark="  # expect: PS103", between="",
+        falsy='        log.warning("no user")'),
+         files={"models.py": _USER_MODEL},
+         note="the `else` only logs: a None goes on to the audit row's commit in the "
+              "failed transaction"),
+    Case(_POSITIVE_ROUTE.format(
+        mark="  # expect: PS103",
+        between='    log.info("rows now: %s", db.query(User).count())\n',
+        falsy=_RAISE_400),
+         files={"models.py": _USER_MODEL},
+         note="the line between the call and its test queries the session: not a log line "
+              "alone, and the query runs in the failed transaction"),
+    Case(_POSITIVE_ROUTE.format(mark="  # expect: PS103", between="", falsy=_RAISE_400)
+         .replace('@app.post("/users")\ndef create_user', "def create_user"),
+         files={"models.py": _USER_MODEL,
+                "tests/helpers.py": "from case import create_new_user\n\n\n"
+                                    "def make_user(db):\n"
+                                    "    return create_new_user('t@example.com', db)\n"},
+         note="no route calls the repository (the function that does is no request "
+              "handler), only a test helper: nothing ends the session for it"),
+    Case(_FLASK_MIXIN.format(
+        mark="  # expect: PS103",
+        tail='    if removed:\n        return "", 204\n'
+             '    db.session.add(Audit(note=f"archive {channel_id} failed"))\n'
+             '    db.session.commit()\n    return {"error": "cannot archive"}, 500'),
+         note="the falsy path writes an audit row on db.session before it returns: the "
+              "INSERT runs in the failed transaction"),
+]

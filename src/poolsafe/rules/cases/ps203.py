@@ -1448,3 +1448,115 @@ INVALID += [
          files=_TESTING_FILES, path="case.py",
          note="look-alike: a class named TestingConfig whose TESTING is False is judged"),
 ]
+
+# Helper small66, round 29 (issue 31, one-shot code; corpus30's tune half): an engine at the
+# top level of an Alembic environment (`env.py` imports `alembic.context`; Alembic loads it by
+# path for one migration command, and no project module imports it) serves that run, also
+# when it is no name's but an argument (`declarative_base(bind=create_async_engine(url))`).
+_ALEMBIC_ENV = """
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import create_engine
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.declarative import declarative_base
+
+from app.settings import DATABASE_URL
+
+config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name)
+config.set_main_option("sqlalchemy.url", DATABASE_URL)
+
+{engine}
+
+
+def run_migrations_online():
+    with {connectable}.connect() as connection:
+        context.configure(connection=connection, target_metadata=base.metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    context.configure(url=DATABASE_URL)
+else:
+    run_migrations_online()
+"""
+
+_ALEMBIC_FILES = {"app/__init__.py": "", "app/settings.py":
+                  "DATABASE_URL = 'postgresql://app@db/app'\n"}
+
+VALID += [
+    Case(_ALEMBIC_ENV.format(
+        engine="base = declarative_base(bind=create_async_engine(DATABASE_URL))\n"
+               "engine = create_engine(DATABASE_URL)",
+        connectable="engine"),
+         path="alembic/env.py", files=_ALEMBIC_FILES,
+         note="an Alembic env.py's top-level engines (one bound to a name, one handed to "
+              "declarative_base) serve one migration run"),
+]
+
+INVALID += [
+    Case("""
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+
+app = FastAPI()
+engine = create_engine("postgresql://app@db/app")  # expect: PS203
+command.upgrade(Config("alembic.ini"), "head")
+
+
+@app.get("/orders")
+def orders():
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT id FROM orders")).all()
+""", path="app.py",
+         note="look-alike: an application that runs Alembic's command API at start-up is no "
+              "Alembic environment; its routes' engine is judged"),
+]
+
+# Helper small66, round 29 (issue 31, "a dialect from a helper or the environment"; corpus30's
+# tune half, and small62's held miss in corpus28): the engine's URL is a field of a pydantic
+# settings class typed `PostgresDsn` (built by a validator, filled by the environment); no
+# driver is declared. The field's type names the database.
+_DSN_SETTINGS = """
+from typing import Optional
+
+from fastapi import FastAPI
+from pydantic import {dsn_import}
+from pydantic_settings import BaseSettings
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+class Settings(BaseSettings):
+    POSTGRES_HOST: str = "localhost"
+    DATABASE_URI: Optional[{dsn_type}] = None
+
+
+SETTINGS = Settings()
+DATABASE_URL = SETTINGS.DATABASE_URI
+engine = create_async_engine(url=DATABASE_URL{options}){mark}
+app = FastAPI()
+"""
+
+VALID += [
+    Case(_DSN_SETTINGS.format(dsn_import="PostgresDsn", dsn_type="PostgresDsn",
+                              options=", pool_pre_ping=True", mark=""),
+         note="the PostgresDsn-typed settings URL with pool_pre_ping"),
+]
+
+INVALID += [
+    Case(_DSN_SETTINGS.format(dsn_import="PostgresDsn", dsn_type="PostgresDsn", options="",
+                              mark="  # expect: PS203"),
+         note="a settings field typed PostgresDsn: a PostgreSQL engine without pre-ping, "
+              "though no URL text or declared driver says so"),
+]
+
+VALID += [
+    Case(_DSN_SETTINGS.format(dsn_import="AnyUrl", dsn_type="AnyUrl", options="", mark=""),
+         note="look-alike: a field typed AnyUrl names no database, and nothing else does: "
+              "not judged"),
+]
