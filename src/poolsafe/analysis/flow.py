@@ -886,6 +886,12 @@ class FunctionFlow:
         if t is cst.Expr:
             if type(node.value) is cst.Call:  # type: ignore[attr-defined]  # an Expr
                 self._discarded_calls.add(id(node.value))  # type: ignore[attr-defined]
+            value = node.value  # type: ignore[attr-defined]  # an Expr
+            if type(value) is cst.BooleanOperation:
+                # `ok and conn.close()` / `keep or conn.close()` as a statement: the
+                # right side runs only where the left lets it, as `if ok: conn.close()`
+                after, exc = self._short_circuit(value, state)
+                return Outcome(normal=after, exc=exc)
             after, exc = self.effects(node, state)
             ends = self._never_returns(node.value)  # type: ignore[attr-defined]  # an Expr
             if ends is None:
@@ -1595,6 +1601,20 @@ class FunctionFlow:
             normal = _join(normal, o.normal)
         out.normal = normal
         return out
+
+    def _short_circuit(self, expr: cst.BaseExpression,
+                       state: State) -> tuple[State, State | None]:
+        """The states after an `and` / `or` evaluated for its effects (an expression
+        statement): the right operand runs only on the left's true (`and`) or false
+        (`or`) side; the other side goes on with the left's effects alone."""
+        if not isinstance(expr, cst.BooleanOperation):
+            return self.effects(expr, state)
+        after, exc = self._short_circuit(expr.left, state)
+        true_state, false_state = self._refine(expr.left, after)
+        runs, skips = (true_state, false_state) if isinstance(expr.operator, cst.And) \
+            else (false_state, true_state)
+        right, right_exc = self._short_circuit(expr.right, runs)
+        return right | skips, _join(exc, right_exc)
 
     def _refine(self, test: cst.BaseExpression, state: State) -> tuple[State, State]:
         """Split the state on a guard like `if conn:` / `if conn is not None:`, or

@@ -5150,3 +5150,44 @@ VALID += [
     Case(_SYNC_MAKER_ASYNC_CLASS.format(cls="Session", mark="", close="session.close()"),
          note="look-alike: `class_=Session` makes sync sessions, whose close() is a call"),
 ]
+
+# ---- a release guarded by `and` / `or` in an expression statement (round 29, breadth66)
+# `ok and conn.close()` is `if ok: conn.close()`: where `ok` is false the connection
+# stays open. Guards on the connection itself (`conn and conn.close()`, `conn.closed or
+# conn.close()`) are the usual "close if still open" and stay quiet.
+_GUARDED_RELEASE = '''\
+import psycopg2
+
+
+def report(dsn, {param}):
+    conn = psycopg2.connect(dsn){mark}
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        {release}
+'''
+
+INVALID += [
+    Case(_GUARDED_RELEASE.format(param="ok", mark="  # expect: PS102",
+                                 release="ok and conn.close()"),
+         note="the only release runs where `ok` is true"),
+    Case(_GUARDED_RELEASE.format(param="keep", mark="  # expect: PS102",
+                                 release="keep or conn.close()"),
+         note="the only release runs where `keep` is false"),
+    Case(_GUARDED_RELEASE.format(param="a, b", mark="  # expect: PS102",
+                                 release="a and b and conn.close()"),
+         note="a chain: the release runs where both are true"),
+]
+
+VALID += [
+    Case(_GUARDED_RELEASE.format(param="ok", mark="", release="conn and conn.close()"),
+         note="look-alike: guarded on the connection itself"),
+    Case(_GUARDED_RELEASE.format(param="ok", mark="",
+                                 release="conn is not None and conn.close()"),
+         note="look-alike: guarded on the connection being set"),
+    Case(_GUARDED_RELEASE.format(param="ok", mark="", release="conn.closed or conn.close()"),
+         note="look-alike: closed already, or closed here"),
+    Case(_GUARDED_RELEASE.format(param="ok", mark="",
+                                 release="ok and conn.commit()\n        conn.close()"),
+         note="look-alike: only the commit is guarded; the close runs on every path"),
+]
