@@ -5191,3 +5191,66 @@ VALID += [
                                  release="ok and conn.commit()\n        conn.close()"),
          note="look-alike: only the commit is guarded; the close runs on every path"),
 ]
+
+# ---- a local lambda that captures the connection (round 29, breadth66)
+# `closer = lambda c=conn: c.close()` (a default) or `lambda: conn.close()` (a closure),
+# bound once and only ever called here, takes nothing away from the function: calling
+# it is the release, and a statement that raises before the call leaves the connection
+# open. A lambda handed on (stored, passed, returned) still carries the connection away.
+_LOCAL_CLOSER = '''\
+import psycopg2
+from psycopg2.pool import SimpleConnectionPool
+
+pool = SimpleConnectionPool(1, 5, "dbname=app")
+
+
+def report(dsn, cleanups):
+{body}
+'''
+
+INVALID += [
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    closer = lambda c=conn: c.close()
+    conn.cursor().execute("SELECT 1")
+    closer()'''), note="a lambda default: the close runs only if the query did not raise"),
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    closer = lambda: conn.close()
+    conn.cursor().execute("SELECT 1")
+    closer()'''), note="a closure: the same"),
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    cursor_of = lambda c=conn: c.cursor()
+    cursor_of().execute("SELECT 1")'''), note="a lambda default that only makes a cursor: "
+                                              "nothing closes the connection"),
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = pool.getconn()  # expect: PS102
+    give = lambda c=conn: pool.putconn(c)
+    conn.cursor().execute("SELECT 1")
+    give()'''), note="a pool's checkout given back by a lambda default, after a query "
+                     "that may raise"),
+]
+
+VALID += [
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = psycopg2.connect(dsn)
+    closer = lambda c=conn: c.close()
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        closer()'''), note="look-alike: the closer runs in `finally`"),
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = psycopg2.connect(dsn)
+    closer = lambda c=conn: c.close()
+    cleanups.append(closer)
+    conn.cursor().execute("SELECT 1")'''),
+         note="look-alike: the closer is handed on; whoever runs the cleanups closes"),
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = pool.getconn()
+    give = lambda c=conn: pool.putconn(c)
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        give()'''), note="look-alike: the pool's checkout given back in `finally`"),
+]
