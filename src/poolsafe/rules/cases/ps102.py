@@ -5170,13 +5170,16 @@ def report(dsn, {param}):
 INVALID += [
     Case(_GUARDED_RELEASE.format(param="ok", mark="  # expect: PS102",
                                  release="ok and conn.close()"),
-         note="the only release runs where `ok` is true"),
+         note="the only release runs where `ok` is true",
+         unfixable="a release of `conn` the fix cannot move into `finally`"),
     Case(_GUARDED_RELEASE.format(param="keep", mark="  # expect: PS102",
                                  release="keep or conn.close()"),
-         note="the only release runs where `keep` is false"),
+         note="the only release runs where `keep` is false",
+         unfixable="a release of `conn` the fix cannot move into `finally`"),
     Case(_GUARDED_RELEASE.format(param="a, b", mark="  # expect: PS102",
                                  release="a and b and conn.close()"),
-         note="a chain: the release runs where both are true"),
+         note="a chain: the release runs where both are true",
+         unfixable="a release of `conn` the fix cannot move into `finally`"),
 ]
 
 VALID += [
@@ -5213,23 +5216,25 @@ INVALID += [
     conn = psycopg2.connect(dsn)  # expect: PS102
     closer = lambda c=conn: c.close()
     conn.cursor().execute("SELECT 1")
-    closer()'''), note="a lambda default: the close runs only if the query did not raise"),
+    closer()'''), note="a lambda default: the close runs only if the query did not raise",
+         unfixable="`conn` is stored"),
     Case(_LOCAL_CLOSER.format(body='''\
     conn = psycopg2.connect(dsn)  # expect: PS102
     closer = lambda: conn.close()
     conn.cursor().execute("SELECT 1")
-    closer()'''), note="a closure: the same"),
+    closer()'''), note="a closure: the same", unfixable="`conn` is used by a nested function"),
     Case(_LOCAL_CLOSER.format(body='''\
     conn = psycopg2.connect(dsn)  # expect: PS102
     cursor_of = lambda c=conn: c.cursor()
     cursor_of().execute("SELECT 1")'''), note="a lambda default that only makes a cursor: "
-                                              "nothing closes the connection"),
+                                              "nothing closes the connection",
+         unfixable="`conn` is stored"),
     Case(_LOCAL_CLOSER.format(body='''\
     conn = pool.getconn()  # expect: PS102
     give = lambda c=conn: pool.putconn(c)
     conn.cursor().execute("SELECT 1")
     give()'''), note="a pool's checkout given back by a lambda default, after a query "
-                     "that may raise"),
+                     "that may raise", unfixable="`conn` is stored"),
 ]
 
 VALID += [
