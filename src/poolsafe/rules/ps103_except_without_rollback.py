@@ -463,9 +463,11 @@ class ExceptWithoutRollback(Rule):
                     swallow_path(ctx.index, func, flow, handler_index),
                 )
             reported = {id(flow.handlers[i]) for i in flow.swallowing_handlers}
-            for handler, conn, trans in _left_open_at_release(ctx, func):
+            for handler, conn, trans, work, end in _left_open_at_release(ctx, func):
                 if id(handler) in reported:
                     continue
+                caught = "a bare `except`" if handler.type is None else \
+                    f"`except {ctx.module.tree.code_for_node(handler.type)}`"
                 yield self.finding(
                     handler,
                     f"`except` swallows an error while `{trans} = await {conn}.begin()` is "
@@ -474,6 +476,11 @@ class ExceptWithoutRollback(Rule):
                     f"connection in a transaction (`InvalidRequestError`), so `{conn}` "
                     "never returns to the pool and its transaction keeps its locks; call "
                     f"`await {trans}.rollback()` in the handler",
+                    ((work, f"this statement runs inside `{trans}`: if it fails, `{trans}` "
+                            "stays open"),
+                     (handler, f"{caught} swallows the error without `{trans}.rollback()`"),
+                     (end, f"the `async with` ends after this and gives `{conn}` back with "
+                           f"`{trans}` open: the release raises `InvalidRequestError`")),
                 )
 
     # ------------------------------------------------------------------ fix
@@ -488,7 +495,7 @@ class ExceptWithoutRollback(Rule):
         flow = ctx.flow(func)
         index = next((i for i, h in enumerate(flow.handlers) if h is handler), None)
         if index is None or index not in flow.swallowing_handlers:
-            if any(h is handler for h, _, _ in _left_open_at_release(ctx, func)):
+            if any(h is handler for h, *_ in _left_open_at_release(ctx, func)):
                 return Unfixable(self.code, _OPEN_AT_RELEASE_BY_HAND)
             return Unfixable(self.code, "the handler was not found")
         resource, why = flow.swallowing_handlers[index]
@@ -631,8 +638,9 @@ _OPEN_AT_RELEASE_BY_HAND = ("a rollback in the handler would also stop the `Inva
 
 
 def _left_open_at_release(ctx: FileContext, func: FunctionInfo) -> Iterator[
-        tuple[cst.ExceptHandler | cst.ExceptStarHandler, str, str]]:
-    """(handler, connection, transaction) for each handler that swallows an error
+        tuple[cst.ExceptHandler | cst.ExceptStarHandler, str, str, cst.CSTNode, cst.CSTNode]]:
+    """(handler, connection, transaction, the work in the `try`, where the connection
+    goes back) for each handler that swallows an error
     while `trans = await conn.begin()` is open inside `async with engine.acquire() as
     conn`, on a connection whose engine refuses to release it in a transaction
     (`ConnectionKind.release_refuses_open_transaction`: aiopg.sa, aiomysql.sa), when
@@ -657,7 +665,7 @@ def _left_open_at_release(ctx: FileContext, func: FunctionInfo) -> Iterator[
 
 
 def _open_transaction_handlers(stmts: list[cst.BaseStatement], conn: str) -> Iterator[
-        tuple[cst.ExceptHandler | cst.ExceptStarHandler, str, str]]:
+        tuple[cst.ExceptHandler | cst.ExceptStarHandler, str, str, cst.CSTNode, cst.CSTNode]]:
     trans: str | None = None
     for i, stmt in enumerate(stmts):
         if trans is None:
@@ -672,9 +680,16 @@ def _open_transaction_handlers(stmts: list[cst.BaseStatement], conn: str) -> Ite
                 if _ends(handler, conn, trans) or any(
                         isinstance(n, cst.Raise) for n in iter_nodes(handler)):
                     continue
-                leaves = any(isinstance(n, cst.Return) for n in iter_nodes(handler))
-                if leaves or not rest_ends:
-                    yield handler, conn, trans
+                leave = next((n for n in iter_nodes(handler) if isinstance(n, cst.Return)), None)
+                if leave is not None or not rest_ends:
+                    work = next((c for c in iter_calls(stmt.body)
+                                 if (dotted_name(c.func) or "").split(".")[0] in (conn, trans)),
+                                stmt.body)
+                    # where the `async with` ends: the handler's own last statement when
+                    # the `try` is the block's last
+                    end = leave or (body_statements(handler.body)[-1] if stmts[-1] is stmt
+                                    else stmts[-1])
+                    yield handler, conn, trans, work, end
         if _ends(stmt, conn, trans):
             trans = None
 
