@@ -527,12 +527,67 @@ class FunctionFlow:
 
     def _released_by(self, call: cst.Call) -> set[str]:
         """`ProjectIndex.released_by_call` for a call of this function, asked once per
-        call (loops and `finally` blocks are interpreted more than once)."""
+        call (loops and `finally` blocks are interpreted more than once); a call of a
+        local closer (`_local_closers`) releases what its body releases."""
         key = id(call)
         found = self._released_memo.get(key)
         if found is None:
-            found = self._released_memo[key] = self.index.released_by_call(call, self.func)
+            closer = self._local_closers.get(call.func.value) \
+                if isinstance(call.func, cst.Name) and not call.args else None
+            if closer is not None:
+                found = self._released_by_closer(closer)
+            else:
+                found = self.index.released_by_call(call, self.func)
+            self._released_memo[key] = found
         return found
+
+    @cached_property
+    def _local_closers(self) -> dict[str, cst.Lambda]:
+        """Local names bound once to a lambda whose body is one call and that the
+        function only ever calls with no argument (`closer = lambda c=conn: c.close()`
+        then `closer()`, or `lambda: conn.close()`): the lambda takes nothing away from
+        the function, and calling it runs its body here."""
+        bound: dict[str, cst.Lambda] = {}
+        targets: set[int] = set()
+        called: set[int] = set()
+        seen: dict[str, int] = {}
+        for node in iter_nodes(self.func.node.body, into_functions=True):
+            if isinstance(node, cst.Assign):
+                if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) \
+                        and isinstance(node.value, cst.Lambda) \
+                        and isinstance(node.value.body, cst.Call):
+                    name = node.targets[0].target.value
+                    bound[name] = node.value
+                    targets.add(id(node.targets[0].target))
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
+                    and not node.args:
+                called.add(id(node.func))
+            elif isinstance(node, cst.Name):
+                seen[node.value] = seen.get(node.value, 0) + 1
+        out: dict[str, cst.Lambda] = {}
+        for name, lam in bound.items():
+            uses = [n for n in iter_nodes(self.func.node.body, into_functions=True)
+                    if isinstance(n, cst.Name) and n.value == name]
+            if len(uses) == seen.get(name, 0) and all(
+                    id(n) in targets or id(n) in called for n in uses) \
+                    and sum(id(n) in targets for n in uses) == 1:
+                out[name] = lam
+        return out
+
+    @cached_property
+    def _closer_lambdas(self) -> frozenset[int]:
+        return frozenset(id(lam) for lam in self._local_closers.values())
+
+    def _released_by_closer(self, lam: cst.Lambda) -> set[str]:
+        """What calling `lam` releases: its body's releases, a parameter read as the
+        name its default is (`c=conn`)."""
+        assert isinstance(lam.body, cst.Call)
+        defaults = {p.name.value: p.default.value for p in lam.params.params
+                    if isinstance(p.default, cst.Name)}
+        params = {p.name.value for p in lam.params.params}
+        released = self.index.released_by_call(lam.body, self.func)
+        return {defaults.get(n, n) for n in released
+                if n in defaults or n not in params}
 
     @cached_property
     def _yield_throws(self) -> bool:
@@ -892,6 +947,12 @@ class FunctionFlow:
         if t is cst.Expr:
             if type(node.value) is cst.Call:  # type: ignore[attr-defined]  # an Expr
                 self._discarded_calls.add(id(node.value))  # type: ignore[attr-defined]
+            value = node.value  # type: ignore[attr-defined]  # an Expr
+            if type(value) is cst.BooleanOperation:
+                # `ok and conn.close()` / `keep or conn.close()` as a statement: the
+                # right side runs only where the left lets it, as `if ok: conn.close()`
+                after, exc = self._short_circuit(value, state)
+                return Outcome(normal=after, exc=exc)
             after, exc = self.effects(node, state)
             ends = self._never_returns(node.value)  # type: ignore[attr-defined]  # an Expr
             if ends is None:
@@ -1001,7 +1062,8 @@ class FunctionFlow:
         if value is None:
             return Outcome(normal=after, exc=exc)
         acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None
-        escaping = escaping_names(value)
+        # a local closer's defaults (`closer = lambda c=conn: c.close()`) stay here
+        escaping = escaping_names(value) if id(value) not in self._closer_lambdas else set()
         if any(not isinstance(t, cst.Name) for t in targets):
             # `self.cur = conn.cursor()`: the stored cursor keeps its connection, which
             # moves on with it unless the function gives the connection back itself
@@ -1124,7 +1186,7 @@ class FunctionFlow:
                     calls.append(sub)  # type: ignore[arg-type]  # pushed done only when a Call
                     continue
                 t = type(sub)  # exact types: isinstance on libcst's ABCs is slow here
-                if t is cst.Lambda:
+                if t is cst.Lambda and id(sub) not in self._closer_lambdas:
                     lambda_names |= names_in(sub)
                 if t in _SCOPE_NODE_TYPES and sub is not node:
                     continue
@@ -1601,6 +1663,20 @@ class FunctionFlow:
             normal = _join(normal, o.normal)
         out.normal = normal
         return out
+
+    def _short_circuit(self, expr: cst.BaseExpression,
+                       state: State) -> tuple[State, State | None]:
+        """The states after an `and` / `or` evaluated for its effects (an expression
+        statement): the right operand runs only on the left's true (`and`) or false
+        (`or`) side; the other side goes on with the left's effects alone."""
+        if not isinstance(expr, cst.BooleanOperation):
+            return self.effects(expr, state)
+        after, exc = self._short_circuit(expr.left, state)
+        true_state, false_state = self._refine(expr.left, after)
+        runs, skips = (true_state, false_state) if isinstance(expr.operator, cst.And) \
+            else (false_state, true_state)
+        right, right_exc = self._short_circuit(expr.right, runs)
+        return right | skips, _join(exc, right_exc)
 
     def _refine(self, test: cst.BaseExpression, state: State) -> tuple[State, State]:
         """Split the state on a guard like `if conn:` / `if conn is not None:`, or

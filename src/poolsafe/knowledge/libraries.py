@@ -56,6 +56,12 @@ class ConnectionKind:
     #: `conn.begin()`, as `async with` or `trans = await conn.begin()`): on PostgreSQL
     #: a failed statement inside it aborts the whole transaction (PS103)
     transaction_block: str | None = None
+    #: the engine's `release()` refuses a connection whose transaction is still open
+    #: (aiopg.sa's and aiomysql.sa's `Engine.release` raise `InvalidRequestError`), so
+    #: leaving `async with engine.acquire() as conn` after `trans = await conn.begin()`
+    #: with neither `trans.commit()` nor `trans.rollback()` keeps the connection out of
+    #: the pool for good, its transaction holding its locks (PS103)
+    release_refuses_open_transaction: bool = False
     #: psycopg 3: a `with` block that commits on exit ends a failed transaction with a
     #: rollback and no error (the server answers COMMIT with ROLLBACK), and the pool
     #: gets a clean connection back; SQLAlchemy raises instead
@@ -250,6 +256,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
             key="aiopg-sa",
             db_error=("psycopg2", "", "psycopg2.Error"),
             transaction_block="begin",
+            release_refuses_open_transaction=True,
             savepoint_method="begin_nested",
             # aiopg runs psycopg2 in async mode, which is always autocommit: a
             # transaction is open only inside `conn.begin()` / `BEGIN`
@@ -266,6 +273,7 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         _kind(
             key="aiomysql-sa",
             label="aiomysql.sa connection",
+            release_refuses_open_transaction=True,
             close_releases=True,
             with_acquire_releases=True,
             with_var_closes=True,

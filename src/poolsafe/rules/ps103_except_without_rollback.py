@@ -128,7 +128,14 @@ class ExceptWithoutRollback(Rule):
     The same holds for aiopg.sa, autocommit until `conn.begin()`: inside `async with
     conn.begin():` or after `trans = await conn.begin()` (up to the statement that
     commits or rolls back), with `conn.begin_nested()` as the savepoint. aiomysql.sa
-    stays quiet, as SQLAlchemy on MySQL does: the failed statement alone is undone.
+    stays quiet there, as SQLAlchemy on MySQL does: the failed statement alone is undone.
+    Both are reported, on any server, when the swallowed error leaves `trans = await
+    conn.begin()` open up to the end of `async with engine.acquire() as conn` (no
+    `trans.commit()`, `trans.rollback()` or `conn.close()` after the handler, or the
+    handler returns): their `Engine.release` refuses a connection in a transaction
+    (`InvalidRequestError`), so the connection never returns to the pool and its
+    transaction keeps its locks. No automatic fix (a rollback would also stop the error
+    the release raises).
     Only PostgreSQL (and its kin: Redshift, CockroachDB, DuckDB)
     aborts the whole transaction on a failed statement; MySQL, SQL Server, Oracle
     and SQLite undo the one statement, and Hive, Trino, BigQuery, Snowflake or
@@ -463,6 +470,26 @@ class ExceptWithoutRollback(Rule):
                     f"`rollback()`, and {why}; {advice}",
                     swallow_path(ctx.index, func, flow, handler_index),
                 )
+            reported = {id(flow.handlers[i]) for i in flow.swallowing_handlers}
+            for handler, conn, trans, work, end in _left_open_at_release(ctx, func):
+                if id(handler) in reported:
+                    continue
+                caught = "a bare `except`" if handler.type is None else \
+                    f"`except {ctx.module.tree.code_for_node(handler.type)}`"
+                yield self.finding(
+                    handler,
+                    f"`except` swallows an error while `{trans} = await {conn}.begin()` is "
+                    f"still open, and nothing after it commits or rolls back before `async "
+                    f"with` gives `{conn}` back: the engine's `release()` refuses a "
+                    f"connection in a transaction (`InvalidRequestError`), so `{conn}` "
+                    "never returns to the pool and its transaction keeps its locks; call "
+                    f"`await {trans}.rollback()` in the handler",
+                    ((work, f"this statement runs inside `{trans}`: if it fails, `{trans}` "
+                            "stays open"),
+                     (handler, f"{caught} swallows the error without `{trans}.rollback()`"),
+                     (end, f"the `async with` ends after this and gives `{conn}` back with "
+                           f"`{trans}` open: the release raises `InvalidRequestError`")),
+                )
 
     # ------------------------------------------------------------------ fix
     def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:
@@ -476,6 +503,8 @@ class ExceptWithoutRollback(Rule):
         flow = ctx.flow(func)
         index = next((i for i, h in enumerate(flow.handlers) if h is handler), None)
         if index is None or index not in flow.swallowing_handlers:
+            if any(h is handler for h, *_ in _left_open_at_release(ctx, func)):
+                return Unfixable(self.code, _OPEN_AT_RELEASE_BY_HAND)
             return Unfixable(self.code, "the handler was not found")
         resource, why = flow.swallowing_handlers[index]
         try_of = parents.get(id(handler))
@@ -608,6 +637,98 @@ class ExceptWithoutRollback(Rule):
         else:
             plan.replace(handler, new_handler)
         return plan
+
+
+_ENDS_OPEN_TRANSACTION = frozenset({"commit", "rollback"})
+#: why `fix` leaves a handler that keeps `trans = await conn.begin()` open at release
+_OPEN_AT_RELEASE_BY_HAND = ("a rollback in the handler would also stop the `InvalidRequestError` "
+                            "the release raises today: roll back by hand")
+
+
+def _left_open_at_release(ctx: FileContext, func: FunctionInfo) -> Iterator[
+        tuple[cst.ExceptHandler | cst.ExceptStarHandler, str, str, cst.CSTNode, cst.CSTNode]]:
+    """(handler, connection, transaction, the work in the `try`, where the connection
+    goes back) for each handler that swallows an error
+    while `trans = await conn.begin()` is open inside `async with engine.acquire() as
+    conn`, on a connection whose engine refuses to release it in a transaction
+    (`ConnectionKind.release_refuses_open_transaction`: aiopg.sa, aiomysql.sa), when
+    no statement after the handler (up to the end of the `async with`) commits,
+    rolls back or closes."""
+    res: FunctionResources | None = None
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.With) or node.asynchronous is None:
+            continue
+        for item in node.items:
+            call = item.item
+            if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+                    and call.func.attr.value == "acquire" and item.asname is not None
+                    and isinstance(item.asname.name, cst.Name)):
+                continue
+            conn = item.asname.name.value
+            res = res or FunctionResources(ctx.index, func)
+            kind = res.kind(conn)
+            if kind is None or not kind.release_refuses_open_transaction:
+                continue
+            yield from _open_transaction_handlers(body_statements(node.body), conn)
+
+
+def _open_transaction_handlers(stmts: list[cst.BaseStatement], conn: str) -> Iterator[
+        tuple[cst.ExceptHandler | cst.ExceptStarHandler, str, str, cst.CSTNode, cst.CSTNode]]:
+    trans: str | None = None
+    for i, stmt in enumerate(stmts):
+        if trans is None:
+            trans = _begun(stmt, conn)
+            continue
+        if isinstance(stmt, (cst.Try, cst.TryStar)):
+            if stmt.finalbody is not None and _ends(stmt.finalbody, conn, trans):
+                trans = None
+                continue
+            rest_ends = any(_ends(later, conn, trans) for later in stmts[i + 1:])
+            for handler in stmt.handlers:
+                if _ends(handler, conn, trans) or any(
+                        isinstance(n, cst.Raise) for n in iter_nodes(handler)):
+                    continue
+                leave = next((n for n in iter_nodes(handler) if isinstance(n, cst.Return)), None)
+                if leave is not None or not rest_ends:
+                    work = next((c for c in iter_calls(stmt.body)
+                                 if (dotted_name(c.func) or "").split(".")[0] in (conn, trans)),
+                                stmt.body)
+                    # where the `async with` ends: the handler's own last statement when
+                    # the `try` is the block's last
+                    end = leave or (body_statements(handler.body)[-1] if stmts[-1] is stmt
+                                    else stmts[-1])
+                    yield handler, conn, trans, work, end
+        if _ends(stmt, conn, trans):
+            trans = None
+
+
+def _begun(stmt: cst.BaseStatement, conn: str) -> str | None:
+    """`trans` for `trans = await conn.begin()`."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return None
+    small = stmt.body[0]
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and isinstance(small.value, cst.Await)):
+        return None
+    call = small.value.expression
+    if isinstance(call, cst.Call) and dotted_name(call.func) == f"{conn}.begin":
+        return small.targets[0].target.value
+    return None
+
+
+def _ends(node: cst.CSTNode, conn: str, trans: str) -> bool:
+    """`node` commits or rolls back `trans`, or closes `conn` (whose `close()` rolls
+    back and gives it back)."""
+    for call in iter_calls(node):
+        name = dotted_name(call.func)
+        if name is None or "." not in name:
+            continue
+        owner, method = name.rsplit(".", 1)
+        if (owner == trans and method in _ENDS_OPEN_TRANSACTION) \
+                or (owner == conn and method == "close"):
+            return True
+    return False
 
 
 def _shared_transaction(ctx: FileContext, func: FunctionInfo, resource: str) -> str | None:

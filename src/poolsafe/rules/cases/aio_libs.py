@@ -1044,3 +1044,62 @@ async def move(engine: Engine, src, dst, n):
 """, note="look-alike: aiomysql.sa: MySQL undoes only the failed statement and the "
           "transaction stays usable (the policy for SQLAlchemy on MySQL)"),
 ]
+
+# ---- round 29 (breadth66): a swallowed error that leaves `trans = await conn.begin()` open
+# when `async with engine.acquire()` gives the connection back. aiopg.sa's and
+# aiomysql.sa's `Engine.release` raise `InvalidRequestError` for a connection still in a
+# transaction, so it never goes back to the pool and its transaction keeps its locks. On
+# MySQL too: the failed statement alone is undone, the transaction stays open.
+_OPEN_AT_RELEASE = """\
+import logging
+
+from {lib} import Engine
+
+log = logging.getLogger(__name__)
+
+
+async def debit(engine: Engine, src, n):
+    async with engine.acquire() as conn:
+        trans = await conn.begin()
+        try:
+            await conn.execute("UPDATE acct SET bal = bal - %s WHERE id = %s", (n, src))
+            await trans.commit()
+        except Exception:{mark}
+            {handler}
+"""
+_OPEN_AT_RELEASE_BY_HAND = ("a rollback in the handler would also stop the `InvalidRequestError` "
+                            "the release raises today: roll back by hand")
+
+PS103_INVALID += [
+    Case(_OPEN_AT_RELEASE.format(lib="aiomysql.sa", mark="  # expect: PS103",
+                                 handler='log.exception("debit failed")'),
+         note="aiomysql.sa: the commit is skipped, the handler swallows, and the release "
+              "refuses the connection with its transaction open",
+         unfixable=_OPEN_AT_RELEASE_BY_HAND),
+    Case(_OPEN_AT_RELEASE.format(lib="aiopg.sa", mark="  # expect: PS103",
+                                 handler='log.exception("debit failed")'),
+         note="aiopg.sa: the same, with nothing run after the handler",
+         unfixable=_OPEN_AT_RELEASE_BY_HAND),
+    Case(_OPEN_AT_RELEASE.format(lib="aiomysql.sa", mark="  # expect: PS103",
+                                 handler="return False"),
+         note="aiomysql.sa: the handler returns, out of the `async with`, with the "
+              "transaction open", unfixable=_OPEN_AT_RELEASE_BY_HAND),
+]
+
+PS103_VALID += [
+    Case(_OPEN_AT_RELEASE.format(lib="aiomysql.sa", mark="",
+                                 handler="await trans.rollback()"),
+         note="look-alike: the handler rolls back"),
+    Case(_OPEN_AT_RELEASE.format(lib="aiomysql.sa", mark="",
+                                 handler='log.exception("debit failed")\n            raise'),
+         note="look-alike: the handler re-raises (the release's error is the caller's)"),
+    Case(_OPEN_AT_RELEASE.format(lib="aiomysql.sa", mark="",
+                                 handler='log.exception("debit failed")')
+         + "        await trans.rollback()\n",
+         note="look-alike: a rollback after the `try` ends the transaction on every path"),
+    Case(_OPEN_AT_RELEASE.format(lib="aiomysql.sa", mark="",
+                                 handler='log.exception("debit failed")').replace(
+        "        trans = await conn.begin()\n        try:",
+        "        try:\n            trans = None").replace("await trans.commit()", "pass"),
+         note="look-alike: no transaction begun (aiomysql.sa autocommit): nothing stays open"),
+]

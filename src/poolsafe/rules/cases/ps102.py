@@ -5150,3 +5150,112 @@ VALID += [
     Case(_SYNC_MAKER_ASYNC_CLASS.format(cls="Session", mark="", close="session.close()"),
          note="look-alike: `class_=Session` makes sync sessions, whose close() is a call"),
 ]
+
+# ---- a release guarded by `and` / `or` in an expression statement (round 29, breadth66)
+# `ok and conn.close()` is `if ok: conn.close()`: where `ok` is false the connection
+# stays open. Guards on the connection itself (`conn and conn.close()`, `conn.closed or
+# conn.close()`) are the usual "close if still open" and stay quiet.
+_GUARDED_RELEASE = '''\
+import psycopg2
+
+
+def report(dsn, {param}):
+    conn = psycopg2.connect(dsn){mark}
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        {release}
+'''
+
+INVALID += [
+    Case(_GUARDED_RELEASE.format(param="ok", mark="  # expect: PS102",
+                                 release="ok and conn.close()"),
+         note="the only release runs where `ok` is true",
+         unfixable="a release of `conn` the fix cannot move into `finally`"),
+    Case(_GUARDED_RELEASE.format(param="keep", mark="  # expect: PS102",
+                                 release="keep or conn.close()"),
+         note="the only release runs where `keep` is false",
+         unfixable="a release of `conn` the fix cannot move into `finally`"),
+    Case(_GUARDED_RELEASE.format(param="a, b", mark="  # expect: PS102",
+                                 release="a and b and conn.close()"),
+         note="a chain: the release runs where both are true",
+         unfixable="a release of `conn` the fix cannot move into `finally`"),
+]
+
+VALID += [
+    Case(_GUARDED_RELEASE.format(param="ok", mark="", release="conn and conn.close()"),
+         note="look-alike: guarded on the connection itself"),
+    Case(_GUARDED_RELEASE.format(param="ok", mark="",
+                                 release="conn is not None and conn.close()"),
+         note="look-alike: guarded on the connection being set"),
+    Case(_GUARDED_RELEASE.format(param="ok", mark="", release="conn.closed or conn.close()"),
+         note="look-alike: closed already, or closed here"),
+    Case(_GUARDED_RELEASE.format(param="ok", mark="",
+                                 release="ok and conn.commit()\n        conn.close()"),
+         note="look-alike: only the commit is guarded; the close runs on every path"),
+]
+
+# ---- a local lambda that captures the connection (round 29, breadth66)
+# `closer = lambda c=conn: c.close()` (a default) or `lambda: conn.close()` (a closure),
+# bound once and only ever called here, takes nothing away from the function: calling
+# it is the release, and a statement that raises before the call leaves the connection
+# open. A lambda handed on (stored, passed, returned) still carries the connection away.
+_LOCAL_CLOSER = '''\
+import psycopg2
+from psycopg2.pool import SimpleConnectionPool
+
+pool = SimpleConnectionPool(1, 5, "dbname=app")
+
+
+def report(dsn, cleanups):
+{body}
+'''
+
+INVALID += [
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    closer = lambda c=conn: c.close()
+    conn.cursor().execute("SELECT 1")
+    closer()'''), note="a lambda default: the close runs only if the query did not raise",
+         unfixable="`conn` is stored"),
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    closer = lambda: conn.close()
+    conn.cursor().execute("SELECT 1")
+    closer()'''), note="a closure: the same", unfixable="`conn` is used by a nested function"),
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    cursor_of = lambda c=conn: c.cursor()
+    cursor_of().execute("SELECT 1")'''), note="a lambda default that only makes a cursor: "
+                                              "nothing closes the connection",
+         unfixable="`conn` is stored"),
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = pool.getconn()  # expect: PS102
+    give = lambda c=conn: pool.putconn(c)
+    conn.cursor().execute("SELECT 1")
+    give()'''), note="a pool's checkout given back by a lambda default, after a query "
+                     "that may raise", unfixable="`conn` is stored"),
+]
+
+VALID += [
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = psycopg2.connect(dsn)
+    closer = lambda c=conn: c.close()
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        closer()'''), note="look-alike: the closer runs in `finally`"),
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = psycopg2.connect(dsn)
+    closer = lambda c=conn: c.close()
+    cleanups.append(closer)
+    conn.cursor().execute("SELECT 1")'''),
+         note="look-alike: the closer is handed on; whoever runs the cleanups closes"),
+    Case(_LOCAL_CLOSER.format(body='''\
+    conn = pool.getconn()
+    give = lambda c=conn: pool.putconn(c)
+    try:
+        conn.cursor().execute("SELECT 1")
+    finally:
+        give()'''), note="look-alike: the pool's checkout given back in `finally`"),
+]
