@@ -5,8 +5,9 @@ resumption (`[conn] = list(gen())`, then `conn.cursor()`) worked on the original
 met a closed connection after the fix. Such a checkout is now "yielded" (not
 fixable). A `@contextmanager` and a FastAPI dependency hand the connection to a
 block that ends before the generator resumes, and pytest resumes a fixture only once
-its test has ended: there the `finally` is the fix, and it is still applied. Each plain shape runs before the fix with a stand-in
-driver whose `cursor()` fails once its connection is closed."""
+its test has ended: there the `finally` is the fix, and it is still applied. Each
+plain shape runs before the fix with a stand-in driver whose `cursor()` fails once its
+connection is closed."""
 
 from __future__ import annotations
 
