@@ -550,7 +550,7 @@ class FunctionFlow:
         bound: dict[str, cst.Lambda] = {}
         targets: set[int] = set()
         called: set[int] = set()
-        seen: dict[str, int] = {}
+        uses: dict[str, list[cst.Name]] = {}
         for node in iter_nodes(self.func.node.body, into_functions=True):
             if isinstance(node, cst.Assign):
                 if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) \
@@ -563,14 +563,12 @@ class FunctionFlow:
                     and not node.args:
                 called.add(id(node.func))
             elif isinstance(node, cst.Name):
-                seen[node.value] = seen.get(node.value, 0) + 1
+                uses.setdefault(node.value, []).append(node)
         out: dict[str, cst.Lambda] = {}
         for name, lam in bound.items():
-            uses = [n for n in iter_nodes(self.func.node.body, into_functions=True)
-                    if isinstance(n, cst.Name) and n.value == name]
-            if len(uses) == seen.get(name, 0) and all(
-                    id(n) in targets or id(n) in called for n in uses) \
-                    and sum(id(n) in targets for n in uses) == 1:
+            names = uses.get(name, [])
+            if all(id(n) in targets or id(n) in called for n in names) \
+                    and sum(id(n) in targets for n in names) == 1:
                 out[name] = lam
         return out
 
@@ -1063,7 +1061,8 @@ class FunctionFlow:
             return Outcome(normal=after, exc=exc)
         acquired = self._acquisition(value) if not isinstance(node, cst.AugAssign) else None
         # a local closer's defaults (`closer = lambda c=conn: c.close()`) stay here
-        escaping = escaping_names(value) if id(value) not in self._closer_lambdas else set()
+        escaping = set() if type(value) is cst.Lambda and id(value) in self._closer_lambdas \
+            else escaping_names(value)
         if any(not isinstance(t, cst.Name) for t in targets):
             # `self.cur = conn.cursor()`: the stored cursor keeps its connection, which
             # moves on with it unless the function gives the connection back itself
