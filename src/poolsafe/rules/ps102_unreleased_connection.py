@@ -33,9 +33,9 @@ from poolsafe.fix.fixers.edits import (
     parse_line,
     plain_pool_wrapper,
     reference,
-    release_commits,
     release_for_site,
     release_hint,
+    release_work,
     safe_form_at,
 )
 from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
@@ -796,7 +796,7 @@ class UnreleasedConnection(Rule):
             committer = _committing_release(ctx, func, site) \
                 if func is not None and site is not None else None
             if committer is not None:
-                outcome.mark_unsafe(committing_release_reason(committer))
+                outcome.mark_unsafe(committing_release_reason(*committer))
             if func is not None and site is not None and site.conn.kind.is_session:
                 carried = session_objects_returned(func, site.var, parents)
                 if carried is not None:
@@ -1310,10 +1310,11 @@ def _is_close_of(expr: cst.BaseExpression, var: str) -> bool:
 
 
 def _committing_release(ctx: FileContext, func: FunctionInfo,
-                        site: AcquireSite) -> str | None:
+                        site: AcquireSite) -> tuple[str, str] | None:
     """The project release function that gives `site`'s connection back, written by the
     user (`release_conn(conn)`) or picked for the fix (the acquire wrapper's sibling),
-    when its body also commits (`release_commits`)."""
+    when its body also commits, runs a statement or may raise (`release_work`): its
+    name and what it does."""
     wrappers: list[FunctionInfo] = []
     for call in iter_calls(func.node.body):
         if released_name(call) != site.var \
@@ -1326,4 +1327,8 @@ def _committing_release(ctx: FileContext, func: FunctionInfo,
         picked = ctx.index.release_wrapper_for(site.conn.via)
         if picked is not None:
             wrappers.append(picked)
-    return next((w.name for w in wrappers if release_commits(w)), None)
+    for w in wrappers:
+        work = release_work(w, ctx.index)
+        if work is not None:
+            return w.name, work
+    return None
