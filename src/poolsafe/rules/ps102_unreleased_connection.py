@@ -543,7 +543,20 @@ class UnreleasedConnection(Rule):
     hand-on and the holding-`try` fixes unsafe whether tested or not: the release
     raises on that value in place of the original's own error (no guard on None
     keeps it out), unless a guard that leaves when the checkout is falsy (`if not
-    conn: return`) stands before the `try`.
+    conn: return`) stands before the `try`. Nor is it offered when what leaves the
+    function reads the connection later: a plain generator that yields it, a cursor
+    of it or a lazy reader of them (`map(tuple, cur)`, `cur.fetchone`, `lambda:
+    cur.fetchone()`, the project's own generator over the cursor, a name holding one);
+    a return of such a reader, of a list holding the cursor (directly or through a
+    local name: `g = (r for r in cur); return g`) or of `cur.connection`; the
+    connection handed to work that runs later (`executor.submit(work, conn)`,
+    `asyncio.create_task(work(conn))`, `run_in_executor`, `start_new_thread`) or
+    stored by `setattr` / `__setitem__`; or a `with conn as c:` whose body may release
+    it through the other name. A project release function that does more than give
+    the connection back (commits, directly or through a function it calls, runs a
+    statement with `execute()`, or has a `raise` or `assert` of its own) leaves the
+    fix unsafe: in the `finally` it would do that work, or raise its own error in
+    place of the original's, on the failure paths.
     """
 
     code = "PS102"
