@@ -36,36 +36,24 @@ SELECT = '    cur = conn.cursor()\n    cur.execute("SELECT 1")\n'
 
 #: name -> (the function `go`, why it stays unfixed (a word of the reason))
 BROKEN: dict[str, tuple[str, str]] = {
-    "generator_yields_map": ("def go():\n" + CONNECT + SELECT + "    yield map(tuple, cur)\n",
-                             "yielded"),
-    "generator_yields_lambda": ("def go():\n" + CONNECT + SELECT
-                                + "    yield lambda: cur.fetchone()\n", "yielded"),
-    "generator_yields_bound_method": ("def go():\n" + CONNECT + SELECT
-                                      + "    yield cur.fetchone\n", "yielded"),
-    "generator_yields_a_project_generator": ("def go():\n" + CONNECT + SELECT
-                                             + "    yield _iter(cur)\n", "yielded"),
-    "generator_yields_a_name_holding_iter": ("def go():\n" + CONNECT + SELECT
-                                             + "    it = iter(cur)\n    yield it\n",
-                                             "yielded"),
-    "returns_a_project_generator": ("def go():\n" + CONNECT + SELECT
-                                    + "    return _iter(cur)\n", "returned"),
-    "returns_getattr_bound_method": ("def go():\n" + CONNECT + SELECT
-                                     + '    return getattr(cur, "fetchall")\n', "returned"),
-    "returns_the_cursors_connection": ("def go():\n" + CONNECT + SELECT
-                                       + "    return cur.connection\n", "returned"),
-    "returns_a_name_holding_partial": ("def go():\n" + GETCONN
-                                       + "    conn.cursor()\n"
-                                       + "    f = functools.partial(work, conn)\n"
-                                       + "    return f\n", "returned"),
-    "returns_a_name_holding_genexp": ("def go():\n" + GETCONN + SELECT
-                                      + "    g = (r[0] for r in cur)\n    return g\n",
-                                      "returned"),
-    "returns_a_name_holding_map": ("def go():\n" + GETCONN + SELECT
-                                   + "    it = map(tuple, cur)\n    return it\n",
-                                   "returned"),
-    "returns_a_name_holding_bound_method": ("def go():\n" + GETCONN + SELECT
-                                            + "    fetch = cur.fetchone\n    return fetch\n",
-                                            "returned"),
+    **{f"generator_yields_{name}": ("def go():\n" + CONNECT + SELECT + tail, "yielded")
+       for name, tail in {
+           "map": "    yield map(tuple, cur)\n",
+           "lambda": "    yield lambda: cur.fetchone()\n",
+           "bound_method": "    yield cur.fetchone\n",
+           "a_project_generator": "    yield _iter(cur)\n",
+           "a_name_holding_iter": "    it = iter(cur)\n    yield it\n"}.items()},
+    **{f"returns_{name}": ("def go():\n" + CONNECT + SELECT + tail, "returned")
+       for name, tail in {
+           "a_project_generator": "    return _iter(cur)\n",
+           "getattr_bound_method": '    return getattr(cur, "fetchall")\n',
+           "the_cursors_connection": "    return cur.connection\n"}.items()},
+    **{f"returns_a_name_holding_{name}": ("def go():\n" + GETCONN + SELECT + tail, "returned")
+       for name, tail in {
+           "partial": "    f = functools.partial(work, conn)\n    return f\n",
+           "genexp": "    g = (r[0] for r in cur)\n    return g\n",
+           "map": "    it = map(tuple, cur)\n    return it\n",
+           "bound_method": "    fetch = cur.fetchone\n    return fetch\n"}.items()},
     "returns_a_list_holding_the_cursor": ("def go():\n" + GETCONN + SELECT
                                           + "    res = [cur]\n    return res\n", "returned"),
     "submitted_to_an_executor": ("def go(box):\n" + CONNECT + "    conn.cursor()\n"
