@@ -33,9 +33,9 @@ from poolsafe.fix.fixers.edits import (
     parse_line,
     plain_pool_wrapper,
     reference,
-    release_commits,
     release_for_site,
     release_hint,
+    release_work,
     safe_form_at,
 )
 from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
@@ -543,7 +543,20 @@ class UnreleasedConnection(Rule):
     hand-on and the holding-`try` fixes unsafe whether tested or not: the release
     raises on that value in place of the original's own error (no guard on None
     keeps it out), unless a guard that leaves when the checkout is falsy (`if not
-    conn: return`) stands before the `try`.
+    conn: return`) stands before the `try`. Nor is it offered when what leaves the
+    function reads the connection later: a plain generator that yields it, a cursor
+    of it or a lazy reader of them (`map(tuple, cur)`, `cur.fetchone`, `lambda:
+    cur.fetchone()`, the project's own generator over the cursor, a name holding one);
+    a return of such a reader, of a list holding the cursor (directly or through a
+    local name: `g = (r for r in cur); return g`) or of `cur.connection`; the
+    connection handed to work that runs later (`executor.submit(work, conn)`,
+    `asyncio.create_task(work(conn))`, `run_in_executor`, `start_new_thread`) or
+    stored by `setattr` / `__setitem__`; or a `with conn as c:` whose body may release
+    it through the other name. A project release function that does more than give
+    the connection back (commits, directly or through a function it calls, runs a
+    statement with `execute()`, or has a `raise` or `assert` of its own) leaves the
+    fix unsafe: in the `finally` it would do that work, or raise its own error in
+    place of the original's, on the failure paths.
     """
 
     code = "PS102"
@@ -796,7 +809,7 @@ class UnreleasedConnection(Rule):
             committer = _committing_release(ctx, func, site) \
                 if func is not None and site is not None else None
             if committer is not None:
-                outcome.mark_unsafe(committing_release_reason(committer))
+                outcome.mark_unsafe(committing_release_reason(*committer))
             if func is not None and site is not None and site.conn.kind.is_session:
                 carried = session_objects_returned(func, site.var, parents)
                 if carried is not None:
@@ -1310,10 +1323,11 @@ def _is_close_of(expr: cst.BaseExpression, var: str) -> bool:
 
 
 def _committing_release(ctx: FileContext, func: FunctionInfo,
-                        site: AcquireSite) -> str | None:
+                        site: AcquireSite) -> tuple[str, str] | None:
     """The project release function that gives `site`'s connection back, written by the
     user (`release_conn(conn)`) or picked for the fix (the acquire wrapper's sibling),
-    when its body also commits (`release_commits`)."""
+    when its body also commits, runs a statement or may raise (`release_work`): its
+    name and what it does."""
     wrappers: list[FunctionInfo] = []
     for call in iter_calls(func.node.body):
         if released_name(call) != site.var \
@@ -1326,4 +1340,8 @@ def _committing_release(ctx: FileContext, func: FunctionInfo,
         picked = ctx.index.release_wrapper_for(site.conn.via)
         if picked is not None:
             wrappers.append(picked)
-    return next((w.name for w in wrappers if release_commits(w)), None)
+    for w in wrappers:
+        work = release_work(w, ctx.index)
+        if work is not None:
+            return w.name, work
+    return None

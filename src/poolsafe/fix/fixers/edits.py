@@ -4,7 +4,7 @@ the release of a checkout, and wrapping a checkout's region in `try`/`finally` (
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -49,7 +49,17 @@ WITH_PREFERRED = frozenset(
 _STORING = frozenset(
     {"append", "appendleft", "add", "put", "put_nowait", "insert", "extend", "setdefault",
      "update", "push", "register", "enter_context", "callback", "push_async_callback",
-     "enter_async_context", "set"})
+     "enter_async_context", "set",
+     # stored under a key or attribute by hand (`cache.__setitem__(k, conn)`)
+     "__setitem__", "__setattr__",
+     # scheduled to run later, in a thread or a task that may outlive the call
+     # (`executor.submit(work, conn)`, `asyncio.create_task(work(conn))`): a `finally`
+     # would close what that work is still to use
+     "submit", "create_task", "ensure_future", "run_in_executor", "start_new_thread",
+     "apply_async", "call_soon", "call_soon_threadsafe", "call_later", "call_at",
+     "run_coroutine_threadsafe", "add_task", "spawn"})
+#: builtins that store their argument on another object (`setattr(box, "conn", conn)`)
+_STORING_BUILTINS = frozenset({"setattr"})
 
 _LOOPS = (cst.For, cst.While)
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
@@ -419,16 +429,48 @@ def checkout_method(call: cst.Call, func: FunctionInfo | None) -> cst.Attribute 
     return method
 
 
-def release_commits(wrapper: FunctionInfo) -> bool:
-    """The project's release function also commits (`conn.commit()` then
-    `pool.putconn(conn)`): the equivalence check sets a release apart, so it cannot
-    see that commit run where the fix puts the release (a `finally`, in place of a
-    `close()` that discarded the uncommitted work)."""
-    return any(isinstance(c.func, cst.Attribute) and c.func.attr.value == "commit"
-               for c in iter_calls(wrapper.node.body))
+#: driver methods that run a statement on the connection
+_STATEMENT_METHODS = frozenset({"execute", "executemany", "executescript", "callproc",
+                                "copy_expert", "copy_from", "copy_to"})
 
 
-def committing_release_reason(name: str) -> str:
+def release_work(wrapper: FunctionInfo, index: ProjectIndex | None = None,
+                 depth: int = 0) -> str | None:
+    """What the project's release function does besides giving the connection back,
+    which the equivalence check cannot see (it sets a release apart) and which runs on
+    new paths where the fix puts the release (a `finally`): "commits" (`conn.commit()`
+    then `pool.putconn(conn)`), "runs `execute()`" (an audit statement), directly or
+    through a project function it calls (with `index`), or "may raise" (a `raise` or
+    `assert` of its own: in a `finally` its error replaces the one the original
+    raised). None when it does none of these."""
+    for node in iter_nodes(wrapper.node.body):
+        if isinstance(node, (cst.Raise, cst.Assert)) and depth == 0:
+            return "may raise"
+        if not isinstance(node, cst.Call):
+            continue
+        if isinstance(node.func, cst.Attribute):
+            if node.func.attr.value == "commit":
+                return "commits"
+            if node.func.attr.value in _STATEMENT_METHODS:
+                return f"runs `{node.func.attr.value}()`"
+        if index is not None and depth < 3:
+            callee = index.evaluate(node.func, wrapper.module, wrapper)
+            if isinstance(callee, FunctionRef) and callee.func is not wrapper:
+                found = release_work(callee.func, index, depth + 1)
+                if found is not None and found != "may raise":
+                    return found
+    return None
+
+
+def committing_release_reason(name: str, work: str = "commits") -> str:
+    if work == "may raise":
+        return (f"the release function `{name}()` may raise (a `raise` or `assert` of its "
+                "own): in the `finally` the fix writes, its error would replace the one "
+                "the original raised")
+    if work != "commits":
+        return (f"the release function `{name}()` also {work}: where the fix runs it (a "
+                "`finally`) it runs that statement on paths where the original never "
+                "reached it, after one that failed among them")
     return (f"the release function `{name}()` also commits: where the fix runs it (a "
             "`finally`, in place of a `close()`) it commits what the original left "
             "uncommitted, the statements before one that failed among them")
@@ -453,8 +495,9 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
                     owner = dotted_name(call.func.value)
                     ref = f"{owner}.{wrapper.name}" if owner else None
                 if ref is not None:
-                    if release_commits(wrapper):
-                        plan.mark_unsafe(committing_release_reason(wrapper.name))
+                    work = release_work(wrapper, index)
+                    if work is not None:
+                        plan.mark_unsafe(committing_release_reason(wrapper.name, work))
                     # with its real signature: `close_conn(conn, cur)`
                     args = ", ".join("{var}" if a == site.var else a.replace("{", "{{")
                                      for a in _release_arguments(site, wrapper, index))
@@ -558,7 +601,7 @@ def _target_names(target: cst.CSTNode) -> set[str]:
 _ESCAPE_TYPES = frozenset({
     cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.Return, cst.Global, cst.Nonlocal, cst.Del,
     cst.Assign, cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor, cst.AsName,
-    cst.Call})
+    cst.Call, cst.With})
 
 
 #: builtins that consume their arguments before they return: nothing they give back
@@ -569,16 +612,22 @@ _EAGER = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorted", "sum"
 _BOUND = frozenset({"fetchone", "fetchall", "fetchmany", "execute", "executemany", "callproc",
                     "scroll", "cursor", "commit", "rollback", "__iter__", "__next__"})
 #: callables whose result reads their arguments later, when it is iterated or called
-_LAZY = frozenset({"iter", "map", "filter", "zip", "enumerate", "reversed", "partial"})
+_LAZY = frozenset({"iter", "map", "filter", "zip", "enumerate", "reversed", "partial",
+                   "getattr"})
+#: attributes of a connection or cursor that are the connection itself
+_OWNER_ATTRIBUTES = frozenset({"connection"})
 
 
-def _returns_lazily(expr: cst.BaseExpression, names: set[str]) -> bool:
+def _returns_lazily(expr: cst.BaseExpression, names: set[str],
+                    lazy_call: Callable[[cst.Call], bool] | None = None) -> bool:
     """Whether a returned `expr` reads the connection or one of its cursors (`names`)
     after the function has returned, where a `finally` would already have closed it:
     a lambda or generator expression that uses them (`(r for r in cur)`), a bound
-    method (`cur.fetchone`), or a lazy wrapper of them (`map(tuple, cur)`,
-    `iter(cur)`, `partial(cur.execute, sql)`). What an eager builtin builds from
-    them (`list(cur)`, `[r for r in cur]`) holds no cursor."""
+    method (`cur.fetchone`, `getattr(cur, "fetchall")`), a lazy wrapper of them
+    (`map(tuple, cur)`, `iter(cur)`, `partial(cur.execute, sql)`), a call `lazy_call`
+    says reads its arguments later (the project's own generator function, `rows(cur)`),
+    or the connection through a cursor (`cur.connection`). What an eager builtin
+    builds from them (`list(cur)`, `[r for r in cur]`) holds no cursor."""
     def uses(node: cst.CSTNode) -> bool:
         return any(isinstance(n, cst.Name) and n.value in names
                    for n in iter_nodes(node, into_functions=True))
@@ -591,7 +640,7 @@ def _returns_lazily(expr: cst.BaseExpression, names: set[str]) -> bool:
             continue
         if isinstance(node, cst.Attribute):
             if isinstance(node.value, cst.Name) and node.value.value in names \
-                    and node.attr.value in _BOUND:
+                    and node.attr.value in _BOUND | _OWNER_ATTRIBUTES:
                 return True  # not called: a bound method (`cur.rowcount` is a value)
             stack.append(node.value)
             continue
@@ -604,7 +653,8 @@ def _returns_lazily(expr: cst.BaseExpression, names: set[str]) -> bool:
                 stack.append(node.func.value)  # `cur.fetchone()` is a call, not a method
             else:
                 stack.append(node.func)
-            if (last in _LAZY or (name or "").startswith("itertools.")) \
+            if (last in _LAZY or (name or "").startswith("itertools.")
+                    or (lazy_call is not None and lazy_call(node))) \
                     and any(uses(a.value) for a in node.args):
                 return True
             stack.extend(a.value for a in node.args)
@@ -613,16 +663,47 @@ def _returns_lazily(expr: cst.BaseExpression, names: set[str]) -> bool:
     return False
 
 
+def holder_names(stmts: list[cst.BaseStatement], var: str,
+                 lazy_call: Callable[[cst.Call], bool] | None = None) -> dict[str, str]:
+    """`cursor_names`, and the local names bound by a plain `name = value` to what
+    carries the connection out when it is returned, yielded or stored later: a list or
+    tuple of its cursors (`res = [cur]`), or a reader of them that runs later
+    (`g = (r for r in cur)`, `fetch = cur.fetchone`, `f = partial(work, conn)`), each
+    mapped to `var`; followed through further names (`h = g`)."""
+    held = cursor_names(stmts, var)
+    changed = True
+    while changed:
+        changed = False
+        for stmt in stmts:
+            for node in iter_nodes(stmt):
+                if isinstance(node, cst.Assign) and len(node.targets) == 1:
+                    target: cst.CSTNode = node.targets[0].target
+                    value: cst.BaseExpression | None = node.value
+                elif isinstance(node, (cst.AnnAssign, cst.NamedExpr)):
+                    target, value = node.target, node.value
+                else:
+                    continue
+                if not isinstance(target, cst.Name) or value is None \
+                        or target.value in held or target.value == var:
+                    continue
+                if var in cursor_owners(value, held) \
+                        or _returns_lazily(value, {var, *held}, lazy_call):
+                    held[target.value] = var
+                    changed = True
+    return held
+
+
 def escape_reason(stmts: list[cst.BaseStatement], var: str,
                   skip: frozenset[int] = frozenset(),
-                  cursors: dict[str, str] | None = None) -> str | None:
+                  lazy_call: Callable[[cst.Call], bool] | None = None,
+                  held: dict[str, str] | None = None) -> str | None:
     """Why the checkout in `var` cannot be wrapped here: it is returned, stored, rebound
     or captured inside `stmts` (None when it stays local). A cursor of `var` returned,
-    stored or handed on takes `var` with it (`cursor.connection`)."""
+    stored or handed on takes `var` with it (`cursor.connection`), and so does what a
+    local name holds of them (`holder_names`)."""
     # (a cursor stored or handed on moves the connection only when these statements
     # do not give it back themselves)
-    if cursors is None:
-        cursors = cursor_names(stmts, var)
+    cursors = holder_names(stmts, var, lazy_call) if held is None else held
     stays = any(is_removable_release(c, var) for s in stmts for c in iter_calls(s))
     for stmt in stmts:
         for node in iter_nodes(stmt, into_functions=True):
@@ -635,9 +716,18 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
             if isinstance(node, cst.FunctionDef) and node is stmt:
                 return f"`{var}` is used by a nested function"
             if isinstance(node, cst.Return) and node.value is not None and id(node) not in skip \
-                    and (_hands_out(node.value, var, cursors)
-                         or _returns_lazily(node.value, {var, *cursors})):
+                    and _hands_out(node.value, var, cursors, lazy_call):
                 return f"`{var}` is returned"
+            if isinstance(node, cst.With):
+                for item in node.items:
+                    alias = item.asname.name if item.asname is not None else None
+                    if isinstance(item.item, cst.Name) and item.item.value == var \
+                            and alias is not None and not (
+                                isinstance(alias, cst.Name) and alias.value == var):
+                        # `with conn as c:` ... `pool.putconn(c)`: a release through
+                        # the other name is one the fix cannot see, and would double
+                        return (f"`{var}` is aliased as "
+                                f"`{cst.Module([]).code_for_node(alias)}`")
             if isinstance(node, (cst.Global, cst.Nonlocal)) and any(
                     n.name.value == var for n in node.names):
                 return f"`{var}` is global"
@@ -654,9 +744,9 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
                 if node.value is not None and var in escaping_names(node.value,
                                                                     through_calls=False):
                     return f"`{var}` is stored"
-                if node.value is not None and not stays \
-                        and var in cursor_owners(node.value, cursors) \
-                        and not all(isinstance(t, cst.Name) for t in targets):
+                if node.value is not None and not all(isinstance(t, cst.Name) for t in targets) \
+                        and ((not stays and var in cursor_owners(node.value, cursors))
+                             or _returns_lazily(node.value, {var, *cursors}, lazy_call)):
                     return f"`{var}` is stored"
             if isinstance(node, (cst.For, cst.CompFor)) and var in _target_names(node.target):
                 return f"`{var}` is rebound"
@@ -667,7 +757,7 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
                 method = f.attr.value if isinstance(f, cst.Attribute) else None
                 name = dotted_name(f)
                 ctor = name is not None and name.rsplit(".", 1)[-1][:1].isupper()
-                if method in _STORING or ctor:
+                if method in _STORING or ctor or name in _STORING_BUILTINS:
                     for a in node.args:
                         if var in escaping_names(a.value, through_calls=True) \
                                 or (not stays and var in cursor_owners(a.value, cursors)):
@@ -675,23 +765,41 @@ def escape_reason(stmts: list[cst.BaseStatement], var: str,
     return None
 
 
-def _hands_out(value: cst.BaseExpression, var: str, cursors: dict[str, str]) -> bool:
-    """`value` (a returned or yielded expression) gives its receiver `var` or a cursor
-    of it (`cursors`: the names bound to one)."""
-    return var in escaping_names(value, through_calls=True) or var in cursor_owners(value, cursors)
+def wrap_refusal(index: ProjectIndex, func: FunctionInfo, stmts: list[cst.BaseStatement],
+                 var: str, lazy_call: Callable[[cst.Call], bool] | None,
+                 skip: frozenset[int] = frozenset()) -> str | None:
+    """Why `stmts` cannot be wrapped in a `try` that releases `var` in its `finally`:
+    `escape_reason`, then `yielded_away`, over one `holder_names`."""
+    held = holder_names(stmts, var, lazy_call)
+    return escape_reason(stmts, var, skip, lazy_call, held) \
+        or yielded_away(index, func, stmts, var, lazy_call, held)
 
 
-def _yielded_away(index: ProjectIndex, func: FunctionInfo, region: list[cst.BaseStatement],
-                  var: str, cursors: dict[str, str]) -> str | None:
+def _hands_out(value: cst.BaseExpression, var: str, held: dict[str, str],
+               lazy_call: Callable[[cst.Call], bool] | None) -> bool:
+    """`value` (a returned or yielded expression) gives its receiver `var`: itself, a
+    cursor of it, or a reader of them that runs later (`held`: the local names holding
+    one, see `holder_names`)."""
+    return var in escaping_names(value, through_calls=True) \
+        or var in cursor_owners(value, held) \
+        or _returns_lazily(value, {var, *held}, lazy_call)
+
+
+def yielded_away(index: ProjectIndex, func: FunctionInfo, region: list[cst.BaseStatement],
+                 var: str, lazy_call: Callable[[cst.Call], bool] | None = None,
+                 held: dict[str, str] | None = None) -> str | None:
     """Why a generator's checkout cannot be released in a `finally`: it yields `var`
-    (or a cursor of it) to a caller that may keep it after the generator resumes
-    (`[conn] = list(gen())`), where the original left it open. A `@contextmanager`, a
-    FastAPI dependency and a pytest fixture hand it to a block that ends before the
-    generator resumes: there the `finally` is the fix."""
+    (or a cursor of it, or a reader of them that runs later: `map(tuple, cur)`,
+    `cur.fetchone`, a name holding one) to a caller that may keep it after the
+    generator resumes (`[conn] = list(gen())`), where the original left it open. A
+    `@contextmanager`, a FastAPI dependency and a pytest fixture hand it to a block
+    that ends before the generator resumes: there the `finally` is the fix."""
     if not func.is_generator:
         return None
+    if held is None:
+        held = holder_names(region, var, lazy_call)
     if not any(isinstance(n, cst.Yield) and isinstance(n.value, cst.BaseExpression)
-               and _hands_out(n.value, var, cursors)
+               and _hands_out(n.value, var, held, lazy_call)
                for s in region for n in iter_nodes(s)):
         return None
     if index.is_contextmanager(func) or id(func.node) in index.dependency_functions() \
@@ -920,9 +1028,8 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
                        for s in after for n in iter_nodes(s, into_functions=True)):
                 end = last + 1
     region = rest[:end]
-    cursors = cursor_names(region, var)
-    reason = escape_reason(region, var, skip, cursors) \
-        or _yielded_away(index, func, region, var, cursors)
+    lazy = project_generator_call(index, func)
+    reason = wrap_refusal(index, func, region, var, lazy, skip)
     if reason is None:
         reason = _returned_by_callee(index, func, region, var)
     if reason is None:
@@ -975,6 +1082,16 @@ def find_region(index: ProjectIndex, func: FunctionInfo, parents: dict[int, cst.
         if line is not None and comments_of(line):
             result.moved_comments.append(line)
     return result
+
+
+def project_generator_call(index: ProjectIndex,
+                           func: FunctionInfo) -> Callable[[cst.Call], bool]:
+    """Whether a call in `func` calls one of the project's own generator functions:
+    what it returns reads its arguments only when iterated (`return rows(cur)`)."""
+    def lazy(call: cst.Call) -> bool:
+        callee = index.evaluate(call.func, func.module, func)
+        return isinstance(callee, FunctionRef) and callee.func.is_generator
+    return lazy
 
 
 def _leaving_try(line: cst.SimpleStatementLine,

@@ -38,17 +38,18 @@ from poolsafe.fix.fixers.edits import (
     as_written,
     body_statements_of,
     check_line,
-    escape_reason,
     is_removable_release,
     note_release,
     only_pass,
     parse_line,
+    project_generator_call,
     release_for_site,
     release_written,
     rewrite,
     small_of,
     statement_line,
     used_after,
+    wrap_refusal,
     wrapper_may_give_literal,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
@@ -89,7 +90,9 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
     for part in (*try_stmt.handlers, try_stmt.orelse, final):
         if part is not None and isinstance(part.body, cst.IndentedBlock):
             stmts.extend(part.body.body)
-    reason = escape_reason(stmts, var) or used_after(func, parents, try_stmt, var)
+    lazy = project_generator_call(ctx.index, func)
+    reason = wrap_refusal(ctx.index, func, stmts, var, lazy) \
+        or used_after(func, parents, try_stmt, var)
     if reason is not None:
         return Unfixable(code, reason)
     region = Region(try_stmt.body, 0, [])

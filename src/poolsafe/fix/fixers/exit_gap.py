@@ -29,7 +29,7 @@ from poolsafe.fix.fixers.edits import (
     committing_release_reason,
     lift_blank_lines,
     note_release,
-    release_commits,
+    release_work,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 
@@ -68,8 +68,9 @@ def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
     assert isinstance(released, cst.SimpleStatementLine)
     call, _ = strip_await(cast(cst.Expr, released.body[0]).value)
     ref = ctx.index.evaluate(cast(cst.Call, call).func, ctx.module, gap.method)
-    if isinstance(ref, FunctionRef) and release_commits(ref.func):
-        plan.mark_unsafe(committing_release_reason(ref.func.name))
+    work = release_work(ref.func, ctx.index) if isinstance(ref, FunctionRef) else None
+    if isinstance(ref, FunctionRef) and work is not None:
+        plan.mark_unsafe(committing_release_reason(ref.func.name, work))
     if plan.check_only:
         return plan
     release = stmts[at]
