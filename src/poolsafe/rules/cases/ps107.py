@@ -3347,3 +3347,56 @@ INVALID += [
          files=_FILES, path="shop/management/commands/orders.py",
          note="an attribute another thread may fill"),
 ]
+
+
+# A command loop whose test asks the database whether rows are left and whose body
+# updates or deletes rows of that same model, a batch at a time, with no wait: a
+# batch drain, ended by the rows running out (large66: a one-shot clean-up command).
+_DRAIN = """
+from django.core.management.base import BaseCommand
+
+from models import {model}, Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+{setup}        while {test}:
+            batch = Order.objects.filter(paid=False).values_list("pk", flat=True)[:500]{expect}
+            {write}{extra}
+"""
+VALID += [
+    Case(_DRAIN.format(model="Invoice", setup="",
+                       test="Order.objects.filter(paid=False).exists()",
+                       write="Order.objects.filter(pk__in=list(batch)).update(paid=True)",
+                       expect="", extra=""),
+         files=_FILES, path="shop/management/commands/settle.py",
+         note="`while Order.objects.filter(...).exists():` updating those rows in batches"),
+    Case(_DRAIN.format(model="Invoice", setup='        stale = Order.objects.filter(paid=False)\n',
+                       test="stale.count()",
+                       write="Order.objects.filter(pk__in=list(batch)).delete()",
+                       expect="", extra=""),
+         files=_FILES, path="shop/management/commands/settle.py",
+         note="a local queryset of the model tested by count() (no comparison), rows "
+              "deleted in batches"),
+]
+INVALID += [
+    Case(_DRAIN.format(model="Invoice", setup="",
+                       test="Order.objects.filter(paid=False).exists()",
+                       write="Order.objects.filter(pk__in=list(batch)).update(paid=True)",
+                       expect="  # expect: PS107", extra="\n            time.sleep(60)")
+         .replace("from django.core", "import time\n\nfrom django.core"),
+         files=_FILES, path="shop/management/commands/settle.py",
+         note="it sleeps between rounds: a poller that waits for new rows, not a drain"),
+    Case(_DRAIN.format(model="Invoice", setup="",
+                       test="Order.objects.filter(paid=False).exists()",
+                       write="Invoice.objects.filter(pk__in=list(batch)).update(number='')",
+                       expect="  # expect: PS107", extra=""),
+         files=_FILES, path="shop/management/commands/settle.py",
+         note="the body writes another model: the rows the test counts may never run out"),
+    Case(_DRAIN.format(model="Invoice", setup="",
+                       test="Order.objects.filter(paid=False).exists()",
+                       write="print(list(Order.objects.filter(pk__in=list(batch))))",
+                       expect="  # expect: PS107", extra=""),
+         files=_FILES, path="shop/management/commands/settle.py",
+         note="the body only reads the rows it tests: nothing drains them"),
+]
