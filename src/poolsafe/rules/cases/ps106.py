@@ -550,8 +550,9 @@ Session = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_pi
 def unit_of_work(session):
     try:
         yield session
+        session.flush()
         session.commit()
-    except Exception:
+    except BaseException:
         session.rollback()
         raise
     finally:
