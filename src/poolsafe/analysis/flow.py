@@ -2269,6 +2269,13 @@ class FunctionFlow:
         for item in node.items:
             expr = item.item
             cur, e = self.effects(expr, cur)
+            entered, _ = strip_await(expr)
+            if e is not None and isinstance(entered, cst.Call) and self._exit_releases(entered):
+                # what the context manager raises before its `yield` leaves the block
+                # with its argument released, as the call released it before (the
+                # helper's `finally` around the `yield` runs)
+                gone = set(self._released_by(entered))
+                e = _through_exits(e, gone, gone)
             if e is not None:
                 # `with a, b:` enters `a` before it evaluates `b`: what `b` raises
                 # passes through a's exit
