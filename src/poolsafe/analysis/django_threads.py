@@ -1147,7 +1147,7 @@ def _loop_gaps(index: ProjectIndex, func: FunctionInfo,
     in_atomic = _in_atomic_blocks(index, func)
     for node in iter_nodes(func.node.body):
         if not isinstance(node, cst.While) or id(node) in in_atomic \
-                or not _long_running(node):
+                or not _long_running(node, func.node):
             continue
         found = _db_use(index, func, node.body, 0)
         if found is None or _closers(index, func, node.body, 0):
@@ -1187,7 +1187,7 @@ _WAITING_CALLS = frozenset({"sleep", "wait", "select", "poll", "get_message", "r
                             "listen", "consume", "notifies", "wait_for"})
 
 
-def _long_running(loop: cst.While) -> bool:
+def _long_running(loop: cst.While, scope: cst.FunctionDef | None = None) -> bool:
     """A loop that keeps the command running (a scheduler, a queue consumer): it
     waits between rounds (`time.sleep()`, `event.wait()`), or it has no way out but
     its test and its test compares nothing (`while True:`, `while not
@@ -1197,12 +1197,16 @@ def _long_running(loop: cst.While) -> bool:
     a paging or batch loop whose test reads a local name the body sets
     (`while has_more:` with `has_more = page.has_more`, `while current < last:` with
     `current = end + 1`), even when it sleeps between rounds to spare the server:
-    the body, not a signal, decides when it ends."""
+    the body, not a signal, decides when it ends. So does a batch drain that waits for
+    nothing (`while Order.objects.filter(...).exists():` updating or deleting those
+    rows a batch at a time: see `_drains_rows`)."""
     if _drains_worklist(loop):
         return False
     waits = {call_name(c) for c in iter_calls(loop.body)} & _WAITING_CALLS
     if waits and (waits - {"sleep"} or not _advanced_by_body(loop)):
         return True
+    if not waits and scope is not None and _drains_rows(loop, scope):
+        return False
     if _advanced_by_body(loop):
         return False
     stack: list[cst.CSTNode] = [loop.body]
@@ -1256,6 +1260,74 @@ def _drains_worklist(loop: cst.While) -> bool:
                           else [node.target])):
             return False  # rebound or extended (`x += more`)
     return took
+
+
+#: the queryset methods a loop's test asks "are rows left?" with, and the bulk writes
+_ROWS_LEFT = frozenset({"exists", "count"})
+_ROWS_WRITE = frozenset({"update", "delete"})
+
+
+def _manager_root(expr: cst.BaseExpression) -> str | None:
+    """The name at the root of a chain through a Django manager
+    (`Order.objects.filter(...)[:500]` -> `Order`), or of a bare name (`stale`)."""
+    through_manager = False
+    while True:
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        elif isinstance(expr, cst.Subscript):
+            expr = expr.value
+        elif isinstance(expr, cst.Attribute):
+            through_manager = through_manager or expr.attr.value == "objects"
+            expr = expr.value
+        else:
+            break
+    if not isinstance(expr, cst.Name):
+        return None
+    return f"{expr.value}.objects" if through_manager else expr.value
+
+
+def _queryset_model(expr: cst.BaseExpression, scope: cst.FunctionDef) -> str | None:
+    """The model whose manager `expr` queries, also through a local the function binds
+    (only) to one model's queryset (`stale = Order.objects.filter(...)`)."""
+    root = _manager_root(expr)
+    if root is None or root.endswith(".objects"):
+        return root
+    bound: set[str | None] = set()
+    for node in iter_nodes(scope.body):
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == root
+                for t in node.targets):
+            model = _manager_root(node.value)
+            bound.add(model if model is not None and model.endswith(".objects") else None)
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr)) \
+                and isinstance(node.target, cst.Name) and node.target.value == root:
+            bound.add(None)
+    if len(bound) != 1:
+        return None
+    return bound.pop()
+
+
+def _drains_rows(loop: cst.While, scope: cst.FunctionDef) -> bool:
+    """`while Order.objects.filter(paid=False).exists():` (or `.count()`, or a local
+    queryset of one model: `stale = Order.objects.filter(...)`, `while stale.exists():`)
+    whose body updates or deletes rows of that same model in bulk
+    (`Order.objects.filter(pk__in=batch).update(paid=True)`, `.delete()`): a batch drain,
+    which ends when no row is left (the caller has checked that it waits for nothing).
+    A body that writes only another model, or only reads, may never empty what the
+    test counts."""
+    test = loop.test
+    if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
+            and test.func.attr.value in _ROWS_LEFT):
+        return False
+    model = _queryset_model(test.func.value, scope)
+    if model is None:
+        return False
+    return any(
+        isinstance(call.func, cst.Attribute) and call.func.attr.value in _ROWS_WRITE
+        and _queryset_model(call.func.value, scope) == model
+        for call in iter_calls(loop.body))
 
 
 def _advanced_by_body(loop: cst.While) -> bool:

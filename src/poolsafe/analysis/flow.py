@@ -588,6 +588,29 @@ class FunctionFlow:
                 if n in defaults or n not in params}
 
     @cached_property
+    def _with_item_calls(self) -> frozenset[int]:
+        """id() of the calls that are items of this function's `with` statements."""
+        out: set[int] = set()
+        for node in iter_nodes(self.func.node.body):
+            if isinstance(node, cst.With):
+                for item in node.items:
+                    inner, _ = strip_await(item.item)
+                    if isinstance(inner, cst.Call):
+                        out.add(id(inner))
+        return frozenset(out)
+
+    def _exit_releases(self, call: cst.Call) -> bool:
+        """`with session_guard(session):` where `session_guard` is a project
+        `@contextmanager` (`@asynccontextmanager`) that releases its argument only
+        after its `yield` (in a `finally`, or after the commit): the call hands the
+        session to the block, and the release comes when the block ends."""
+        if id(call) not in self._with_item_calls:
+            return False
+        value = self.index.evaluate(call.func, self.module, self.func)
+        return isinstance(value, FunctionRef) and self.index.is_contextmanager(value.func) \
+            and _releases_after_yield(self.index, value.func)
+
+    @cached_property
     def _yield_throws(self) -> bool:
         """A consumer can throw into this generator at each `yield` (not a pytest fixture)."""
         return not is_pytest_fixture(self.index, self.func)
@@ -1349,7 +1372,9 @@ class FunctionFlow:
         held = {fact.var: fact for fact in state if isinstance(fact, Held)}
         released: set[str] = set()
         # releases: pool.putconn(conn), release_db_connection(conn), conn.close()
-        for name in self._released_by(call):
+        # (not a `with` item's project context manager that releases after its
+        # `yield`: its exit releases, when the block ends; see `_with`)
+        for name in () if self._exit_releases(call) else self._released_by(call):
             is_close = (isinstance(f, cst.Attribute) and f.attr.value == "close"
                         and isinstance(f.value, cst.Name) and f.value.value == name)
             if name in held:
@@ -2325,6 +2350,13 @@ class FunctionFlow:
         for item in node.items:
             expr = item.item
             cur, e = self.effects(expr, cur)
+            entered, _ = strip_await(expr)
+            if e is not None and isinstance(entered, cst.Call) and self._exit_releases(entered):
+                # what the context manager raises before its `yield` leaves the block
+                # with its argument released, as the call released it before (the
+                # helper's `finally` around the `yield` runs)
+                gone = set(self._released_by(entered))
+                e = _through_exits(e, gone, gone)
             if e is not None:
                 # `with a, b:` enters `a` before it evaluates `b`: what `b` raises
                 # passes through a's exit
@@ -2349,6 +2381,13 @@ class FunctionFlow:
                     ended[inner.value] = kind.is_session
                 else:
                     managed.add(inner.value)
+                continue
+            if isinstance(inner, cst.Call) and self._exit_releases(inner):
+                for name in self._released_by(inner):
+                    if name in held:
+                        closes.add(name)
+                    if self._tracks_release(name, held):
+                        ended[name] = self._reusable(name, held)
                 continue
             if isinstance(inner, cst.Call) and self._is_closing(inner.func):
                 args = positional_args(inner)
@@ -2588,6 +2627,24 @@ def _set_flags(state: State, targets: list[cst.BaseExpression],
                 f = replace(f, falsy=falsy)
         out.add(f)
     return frozenset(out)
+
+
+def _releases_after_yield(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A generator context manager that releases some of its parameters, and none of
+    them before its first `yield` (in source order): `try: yield s` ... `finally:
+    s.close()`. One that releases first (`pool.putconn(c); yield c`) hands its block
+    a connection that is back in the pool already."""
+    positions = index.releaser_positions(func)
+    params = func.param_names()
+    names = {params[i] for i in positions if i < len(params)}
+    if not names:
+        return False
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Yield):
+            return True
+        if isinstance(node, cst.Call) and names & index.released_by_call(node, func):
+            return False
+    return False
 
 
 def _through_exits(state: State, closes: set[str], ended: set[str]) -> State:

@@ -42,7 +42,11 @@ class UseAfterRelease(Rule):
     raise Broken()`) hands it back alive whenever its caller goes on; nor does one
     that closes only a connection it opened itself (given a path, it rebinds the
     parameter, `conn = sqlite3.connect(conn)`, sets a flag there, and closes under
-    `if owned:`): the connection its caller passed in stays open.
+    `if owned:`): the connection its caller passed in stays open. A project
+    `@contextmanager` (`@asynccontextmanager`) that releases its argument after its
+    `yield` (`try: yield session` ... `finally: session.close()`) releases it when
+    the `with` block ends, not where `with session_guard(session):` calls it: uses
+    inside the block are not reported, uses after it are.
 
     A SQLAlchemy session can be used again after `close()`: it opens a new connection.
     Such a use is reported only when nothing closes the session again before the

@@ -43,7 +43,10 @@ class DjangoConnectionOutsideRequest(Rule):
       `transaction.atomic`, on `handle()` or around the loop or the call that reaches
       it: one transaction holds one connection by design, and a close there would
       end it; nor a loop that drains a worklist, `while options["command"]:` with
-      `options["command"].pop(0)` and nothing put back: it ends with the list);
+      `options["command"].pop(0)` and nothing put back: it ends with the list; nor a
+      batch drain that waits for nothing, `while Order.objects.filter(...).exists():`
+      (or `.count()`, or a local queryset of that model) whose body updates or deletes
+      rows of the same model in bulk: it ends when no row is left);
     - a callback a library runs for the life of the process: a paho-mqtt client's
       callbacks (`client.on_message = f`, `client.message_callback_add(topic, f)`,
       run by `loop_forever()` in a long-running command or on `loop_start()`'s

@@ -5259,3 +5259,47 @@ VALID += [
     finally:
         give()'''), note="look-alike: the pool's checkout given back in `finally`"),
 ]
+
+# a project `@contextmanager` that closes the session in a `finally` around its `yield`
+# closes it also when it fails before the `yield`: `with report_guard(session):` leaves
+# no path with the session open (large66: a metrics loop's read-only transaction)
+_ENTER_GUARD = """
+import time
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+
+
+@contextmanager
+def report_guard(session):
+    try:
+        session.execute(text("SET TRANSACTION READ ONLY"))
+        yield
+    except Exception:
+        session.rollback()
+    else:
+        session.commit()
+    finally:
+        {release}
+
+
+def report_forever(queue):
+    session = Session(bind=engine){mark}
+    while True:
+        with report_guard(session):
+            print(session.scalar(text("SELECT count(*) FROM metrics")), len(queue))
+        time.sleep(60)
+"""
+
+VALID += [
+    Case(_ENTER_GUARD.format(release="session.close()", mark=""),
+         note="the guard's finally closes the session on every exit, its entry's included"),
+]
+
+INVALID += [
+    Case(_ENTER_GUARD.format(release="session.expunge_all()", mark="  # expect: PS102"),
+         note="look-alike: the guard's finally only expunges, and nothing closes the session"),
+]

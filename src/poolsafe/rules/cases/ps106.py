@@ -533,3 +533,80 @@ INVALID += [
     Case(_EMPTY_END.format(after='s.execute(text("SELECT 1"))  # expect: PS106\n    s.commit()'),
          unfixable=_USE, note="look-alike: a statement after the close, then the commit"),
 ]
+
+# a project `@contextmanager` that releases its argument after its `yield` (in a
+# `finally`, or after a commit) releases it when the `with` block ends: uses inside
+# the block come before the release (large66: a job's `with session_guard(session):`)
+_GUARD_SESSION = """
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+Session = sessionmaker(bind=create_engine("postgresql://app@db/app", pool_pre_ping=True))
+
+
+@contextmanager
+def unit_of_work(session):
+    try:
+        yield session
+        session.flush()
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def sync_all(rows):
+    session = Session()
+    with unit_of_work(session):
+        for row in rows:
+            session.execute(text("UPDATE t SET seen = true WHERE id = :id"), {{"id": row}})
+    {after}
+"""
+_GUARD_POOL = """
+from contextlib import contextmanager
+
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 5, "dbname=app")
+
+
+@contextmanager
+def given_back(conn):
+    {before}try:
+        yield conn
+    finally:
+        {release}
+
+
+def count():
+    conn = pool.getconn()
+    with given_back(conn):
+        cur = conn.cursor(){inside}
+        cur.execute("SELECT count(*) FROM t")
+        n = cur.fetchone()[0]
+    {after}return n
+"""
+VALID += [
+    Case(_GUARD_SESSION.format(after="return len(rows)"),
+         note="a session used inside `with unit_of_work(session):`, closed after the yield"),
+    Case(_GUARD_POOL.format(before="", release="pool.putconn(conn)", inside="", after=""),
+         note="a pool connection used inside `with given_back(conn):`, put back in its "
+              "finally"),
+]
+INVALID += [
+    Case(_GUARD_SESSION.format(
+        after='session.execute(text("SELECT 1"))  # expect: PS106\n    return len(rows)'),
+         unfixable=_USE, note="look-alike: a statement after the block, on a new connection "
+                              "that nothing closes"),
+    Case(_GUARD_POOL.format(before="", release="pool.putconn(conn)", inside="",
+                            after="conn.commit()  # expect: PS106\n    "),
+         unfixable=_USE, note="look-alike: the connection used after the block put it back"),
+    Case(_GUARD_POOL.format(before="pool.putconn(conn)\n    ", release="pass",
+                            inside="  # expect: PS106", after=""),
+         unfixable=_USE, note="look-alike: a context manager that puts the connection back "
+                              "before its yield"),
+]

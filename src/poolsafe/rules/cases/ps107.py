@@ -3347,3 +3347,48 @@ INVALID += [
          files=_FILES, path="shop/management/commands/orders.py",
          note="an attribute another thread may fill"),
 ]
+
+
+# A command loop whose test asks the database whether rows are left and whose body
+# updates or deletes rows of that same model, a batch at a time, with no wait: a
+# batch drain, ended by the rows running out (large66: a one-shot clean-up command).
+_DRAIN = """
+{imports}from django.core.management.base import BaseCommand
+
+from models import Invoice, Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+{setup}        while {test}:
+            batch = Order.objects.filter(paid=False).values_list("pk", flat=True)[:500]{expect}
+            {write}{extra}
+"""
+_UNPAID = "Order.objects.filter(paid=False).exists()"
+_SETTLE = "Order.objects.filter(pk__in=list(batch)).update(paid=True)"
+
+
+def _drain(note: str, write: str = _SETTLE, test: str = _UNPAID, setup: str = "",
+           flagged: bool = False, sleeps: bool = False) -> Case:
+    code = _DRAIN.format(imports="import time\n\n" if sleeps else "", setup=setup,
+                         test=test, write=write,
+                         expect="  # expect: PS107" if flagged else "",
+                         extra="\n            time.sleep(60)" if sleeps else "")
+    return Case(code, files=_FILES, path="shop/management/commands/settle.py", note=note)
+
+
+VALID += [
+    _drain("`while Order.objects.filter(...).exists():` updating those rows in batches"),
+    _drain("a local queryset of the model tested by count() (no comparison), rows "
+           "deleted in batches", test="stale.count()",
+           setup="        stale = Order.objects.filter(paid=False)\n",
+           write="Order.objects.filter(pk__in=list(batch)).delete()"),
+]
+INVALID += [
+    _drain("it sleeps between rounds: a poller that waits for new rows, not a drain",
+           flagged=True, sleeps=True),
+    _drain("the body writes another model: the rows the test counts may never run out",
+           write="Invoice.objects.filter(pk__in=list(batch)).update(number='')", flagged=True),
+    _drain("the body only reads the rows it tests: nothing drains them",
+           write="print(list(Order.objects.filter(pk__in=list(batch))))", flagged=True),
+]
