@@ -33,7 +33,12 @@ from poolsafe.analysis.project_facts import (
     is_test_module,
     request_handler,
 )
-from poolsafe.analysis.read_only import chain_methods, is_read, writes_through_chain
+from poolsafe.analysis.read_only import (
+    chain_methods,
+    explicit_transaction,
+    is_read,
+    writes_through_chain,
+)
 from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.slow_calls import may_be_slow_here, slow_call
@@ -200,6 +205,14 @@ class IoInTransaction(Rule):
     `INSERT`, `UPDATE`, `DELETE` or `REPLACE`: a `SELECT` on a connection with no
     transaction open leaves none open, so a sleep after it (a lock file's polling
     loop) is not reported; a sleep after a write that is not committed yet is. A
+    sqlite3 connection opened in autocommit (`sqlite3.connect(path,
+    isolation_level=None)`, `conn.isolation_level = None`, Python 3.12's
+    `autocommit=True`) never begins a transaction on its own, and its `with conn:`
+    begins none either: each statement commits by itself, so a retry loop's sleep or
+    an HTTP call after an `UPDATE` on it is not reported. A transaction you begin by
+    hand on any autocommit connection (`conn.execute("BEGIN")`, `BEGIN IMMEDIATE`,
+    `START TRANSACTION`) is open until its `COMMIT` or `ROLLBACK`, and slow work in
+    between is reported. A
     SQLAlchemy `session.connection()` runs no statement: a reconnect back-off that
     sleeps after it failed (`except OperationalError: time.sleep(5)`) holds no
     transaction, unless earlier work in the function began one. SQLAlchemy's
@@ -673,6 +686,13 @@ class _Walker:
             if key is not None:
                 self.autocommit.add(key)
             return
+        # sqlite3's `conn.isolation_level = None` (psycopg2's means the server default)
+        if (isinstance(target, cst.Attribute) and target.attr.value == "isolation_level"
+                and isinstance(value, cst.Name) and value.value == "None"):
+            key = self.key_of(target.value)
+            if key is not None and key in self.sqlite3:
+                self.autocommit.add(key)
+            return
         # `cur = conn.cursor()`, `trans = conn.begin()`: share the connection's transaction
         value = strip_await(value)[0]
         if isinstance(target, cst.Name) and isinstance(value, cst.Call) and isinstance(
@@ -805,6 +825,16 @@ class _Walker:
             return state
         if method in TRANSACTION_END_METHODS:
             return state - {key}
+        if key in self.autocommit:
+            # a connection in autocommit holds a transaction only from a `BEGIN` sent
+            # by hand to its `COMMIT` / `ROLLBACK`
+            control = explicit_transaction(call)
+            if control == "begin" and key not in state:
+                self._opened[key] = call
+                self._written.add(key)
+                return state | {key}
+            if control == "end":
+                return state - {key}
         if method in NON_WORK_METHODS or method in CURSOR_METHODS or key in self.autocommit \
                 or method in _SESSION_SETUP_METHODS:
             return state

@@ -2458,3 +2458,108 @@ INVALID += [
          files=_flag_files('\n    remote_host = remote_host or "http://copy"'),
          note="the body rebinds the flag before the test: its default decides nothing"),
 ]
+
+# round 29 (issue 31, prec66): a SQLite connection in autocommit. With
+# `isolation_level=None` (or `conn.isolation_level = None`, Python 3.12's
+# `autocommit=True`) Python's sqlite3 never sends BEGIN itself, and `with conn:` only
+# commits what is open: no statement leaves a transaction open across slow work. A
+# `BEGIN` sent by hand opens one until its `COMMIT`, and stays reported; so do a
+# connection in sqlite3's default mode and psycopg2's `isolation_level = None` (the
+# server's default level, not autocommit).
+_SQLITE_AC = """\
+import sqlite3
+import threading
+import time
+
+import psycopg2
+import requests
+"""
+VALID += [
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)
+    conn.close()
+""", note="sqlite3 in autocommit: the UPDATE commits on its own"),
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path)
+    conn.isolation_level = None
+    conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)
+""", note="put in autocommit after connecting"),
+    Case(_SQLITE_AC + """
+class Store:
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+
+    def open(self):
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._wal(conn)
+        return conn
+
+    def _wal(self, conn):
+        with self.lock:
+            while True:
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                except sqlite3.OperationalError:
+                    time.sleep(1)
+                    continue
+                break
+""", note="a journal-mode retry on a connection opened in autocommit: nothing is open "
+          "across the sleep"),
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    conn.execute("COMMIT")
+    requests.post(url, json={"done": True}, timeout=10)
+""", note="the transaction begun by hand is committed before the request"),
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level=None)
+    with conn:
+        conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+        requests.post(url, json={"done": True}, timeout=10)
+""", note="sqlite3's `with conn:` begins nothing: in autocommit each statement commits"),
+]
+INVALID += [
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)  # expect: PS207
+    conn.execute("COMMIT")
+""", note="BEGIN sent by hand: the transaction is open until COMMIT"),
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level=None)
+    cur = conn.cursor()
+    cur.execute("BEGIN IMMEDIATE")
+    cur.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)  # expect: PS207
+    conn.commit()
+""", note="BEGIN through a cursor of the connection"),
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level="DEFERRED")
+    conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)  # expect: PS207
+    conn.commit()
+""", note="an isolation level that is not None: the driver begins before the UPDATE"),
+    Case(_SQLITE_AC + """
+def push_seen(dsn, url):
+    conn = psycopg2.connect(dsn)
+    conn.isolation_level = None
+    cur = conn.cursor()
+    cur.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)  # expect: PS207
+    conn.commit()
+""", note="psycopg2's `isolation_level = None` is the server's default level, not autocommit"),
+]
