@@ -21,7 +21,13 @@ from collections.abc import Callable
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import chain_links, iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import (
+    chain_links,
+    iter_calls,
+    iter_nodes,
+    string_value,
+    strip_await,
+)
 from poolsafe.analysis.django_query_shapes import instance_query, through_manager
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
@@ -47,6 +53,9 @@ _QUERYSET_READS = frozenset({
 }) | _READ_QUERIES
 #: a method anywhere in a chain that locks the rows it reads
 _LOCKS = frozenset({"select_for_update"})
+#: SQL text that locks what it reads
+_SQL_LOCK_WORDS = ("for update", "for share", "for no key update", "for key share",
+                   "lock table")
 #: library functions that write through the thread's connection
 _WRITING_FUNCTIONS = frozenset({
     "django.contrib.auth.login", "django.contrib.auth.logout",
@@ -71,6 +80,41 @@ def only_reads(index: ProjectIndex, func: FunctionInfo, callee: Callee,
     memo[key] = True  # a recursive call adds nothing the walk does not see
     memo[key] = found = _reads(index, func, callee, memo)
     return found
+
+
+def locks_rows(index: ProjectIndex, func: FunctionInfo, callee: Callee,
+               memo: set[int] | None = None) -> bool:
+    """Some query `func` runs (or a project function it calls runs, at any depth)
+    locks the rows it reads for other processes to wait on: `select_for_update()`
+    anywhere in a chain, or a cursor's SQL text that says `FOR UPDATE` / `FOR SHARE`
+    / `LOCK TABLE`. Past `_MAX_FUNCTIONS` functions it answers yes."""
+    memo = set() if memo is None else memo
+    if id(func.node) in memo:
+        return False
+    memo.add(id(func.node))
+    for call in iter_calls(func.node):
+        if _locks(call):
+            return True
+        target = callee(call, func)
+        if isinstance(target, FunctionRef) and id(target.func.node) not in memo and (
+                len(memo) >= _MAX_FUNCTIONS or locks_rows(index, target.func, callee, memo)):
+            return True
+    return False
+
+
+def _locks(call: cst.Call) -> bool:
+    f = call.func
+    if not isinstance(f, cst.Attribute):
+        return False
+    if f.attr.value in _LOCKS or any(isinstance(link, cst.Attribute)
+                                     and link.attr.value in _LOCKS
+                                     for link in chain_links(f.value)):
+        return True
+    if f.attr.value in DJANGO_CURSOR_QUERIES and call.args:
+        sql = string_value(call.args[0].value)
+        text = " ".join(sql.lower().split()) if sql is not None else ""
+        return any(w in text for w in _SQL_LOCK_WORDS)
+    return False
 
 
 def _reads(index: ProjectIndex, func: FunctionInfo, callee: Callee,

@@ -1147,7 +1147,7 @@ def _loop_gaps(index: ProjectIndex, func: FunctionInfo,
     in_atomic = _in_atomic_blocks(index, func)
     for node in iter_nodes(func.node.body):
         if not isinstance(node, cst.While) or id(node) in in_atomic \
-                or not _long_running(node, func.node):
+                or not long_running(node, func.node):
             continue
         found = _db_use(index, func, node.body, 0)
         if found is None or _closers(index, func, node.body, 0):
@@ -1187,7 +1187,7 @@ _WAITING_CALLS = frozenset({"sleep", "wait", "select", "poll", "get_message", "r
                             "listen", "consume", "notifies", "wait_for"})
 
 
-def _long_running(loop: cst.While, scope: cst.FunctionDef | None = None) -> bool:
+def long_running(loop: cst.While, scope: cst.FunctionDef | None = None) -> bool:
     """A loop that keeps the command running (a scheduler, a queue consumer): it
     waits between rounds (`time.sleep()`, `event.wait()`), or it has no way out but
     its test and its test compares nothing (`while True:`, `while not

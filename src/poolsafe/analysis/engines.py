@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    argument_for,
     is_true,
     iter_nodes,
     keyword_arg,
@@ -469,24 +470,49 @@ def flask_sqlalchemy_hook_sets(index: ProjectIndex, module: ModuleInfo, key: str
                 and base.qualname.rsplit(".", 1)[-1] == "SQLAlchemy"
                 for base in class_bases(index, cls)):
             continue
-        if any(_sets_option(f.node, key, off_too) for f in hooks):
+        if any(_sets_option(f.node, key, off_too, cls.methods) for f in hooks):
             return True
     return False
 
 
-def _sets_option(func: cst.FunctionDef, key: str, off_too: bool) -> bool:
+def _sets_option(func: cst.FunctionDef, key: str, off_too: bool,
+                 methods: Mapping[str, FunctionInfo], depth: int = 0,
+                 receivers: frozenset[str] | None = None) -> bool:
+    """`func` sets engine option `key` on the options it is given, itself or in a
+    method of its class that it hands one of its parameters to
+    (`self.__set_pool(app, options)`, a private helper the hook calls; two deep).
+    In such a helper (`receivers`) only a write to the parameters it was handed
+    counts."""
     def on(value: cst.BaseExpression) -> bool:
         return off_too or not is_false(value)
 
+    def written(receiver: cst.BaseExpression) -> bool:
+        return receivers is None or (isinstance(receiver, cst.Name)
+                                     and receiver.value in receivers)
+
+    positional = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
+    params = set(receivers) if receivers is not None else {
+        *positional[1:], *(p.name.value for p in func.params.kwonly_params)}
+    # the receiver of a call of the class's own method: `self` or `cls`
+    owners = {"self", "cls", *positional[:1]}
     for node in iter_nodes(func.body):
+        if depth < 2 and isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and isinstance(node.func.value, cst.Name) and node.func.value.value in owners:
+            helper = methods.get(node.func.attr.value)
+            handed = _handed_params(node, helper.node, params) if helper is not None \
+                and helper.node is not func else frozenset()
+            if helper is not None and handed and _sets_option(
+                    helper.node, key, off_too, methods, depth + 1, handed):
+                return True
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 t = target.target
                 if (isinstance(t, cst.Subscript) and subscript_key(t) == key
-                        and on(node.value)):
+                        and written(t.value) and on(node.value)):
                     return True
         elif (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-              and node.func.attr.value in ("setdefault", "update")):
+              and node.func.attr.value in ("setdefault", "update")
+              and written(node.func.value)):
             args = list(node.args)
             if node.func.attr.value == "setdefault":
                 if (len(args) == 2 and args[0].keyword is None
@@ -503,6 +529,24 @@ def _sets_option(func: cst.FunctionDef, key: str, off_too: bool) -> bool:
                         and on(el.value) for el in arg.value.elements):
                     return True
     return False
+
+
+def _handed_params(call: cst.Call, helper: cst.FunctionDef,
+                   names: set[str]) -> frozenset[str]:
+    """The parameters of method `helper` that `call` (`self.helper(...)`) passes one of
+    `names` to, by position or keyword (a `@staticmethod` takes no `self`)."""
+    static = any(isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+                 for d in helper.decorators)
+    positional = [p.name.value for p in (*helper.params.posonly_params, *helper.params.params)]
+    if not static:
+        positional = positional[1:]
+    everyone = [*positional, *(p.name.value for p in helper.params.kwonly_params)]
+    out = set()
+    for i, name in enumerate(everyone):
+        arg = argument_for(call, name, i if i < len(positional) else None)
+        if isinstance(arg, cst.Name) and arg.value in names:
+            out.add(name)
+    return frozenset(out)
 
 
 # ----------------------------------------------------- engine settings (PS203/4)

@@ -2736,7 +2736,16 @@ def _passes_request_dependency(index: ProjectIndex, call: cst.Call, func: Functi
     clean-up after the request either: FastAPI runs one only after a generator's
     `yield`."""
     depends = False
-    for arg in call.args:
+    args = list(call.args)
+    # a repository method: `UserRepo(db).add(name)`, or `repo.add(name)` with `repo =
+    # UserRepo(db)` bound once: what the object was built with is handed on too
+    receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+    if isinstance(receiver, cst.Name):
+        bound = func.locals.get(receiver.value, [])
+        receiver = bound[0] if len(bound) == 1 and isinstance(bound[0], cst.Call) else None
+    if isinstance(receiver, cst.Call):
+        args += receiver.args
+    for arg in args:
         if not isinstance(arg.value, cst.Name):
             continue
         name = arg.value.value

@@ -1094,7 +1094,9 @@ class ProjectIndex:
             if CONNECTION_KINDS[kind].is_session and not call.args \
                     and not self._binds_later():
                 return None  # `orm.Session()` bound to nothing can run no SQL
-            return Connection(kind, _source(call))
+            autocommit = any(isinstance(arg := keyword_arg(call, kw), cst.Name)
+                             and arg.value == literal for kw, literal in spec.autocommit_by)
+            return Connection(kind, _source(call), autocommit=autocommit)
         last = qualname.rsplit(".", 1)[-1]
         if last[:1].isupper():
             return ExternalInstance(qualname)

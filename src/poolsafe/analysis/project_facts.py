@@ -70,7 +70,7 @@ from poolsafe.analysis.values import (
     LibraryObject,
     Value,
 )
-from poolsafe.knowledge.django import DJANGO_COMMAND_BASES
+from poolsafe.knowledge.django import DJANGO_CALL_COMMAND, DJANGO_COMMAND_BASES
 from poolsafe.knowledge.frameworks import (
     AIRFLOW_CALLABLE_KEYWORD,
     AIRFLOW_TASK_DECORATORS,
@@ -773,8 +773,10 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     subcommand's handler (`sub.set_defaults(func=vacuum)`), or a function called only
     from module-level code
     (`if __name__ == "__main__": main()`) or only from such functions; a Django
-    management command's `handle()`; `initialize()` and `start()` of a traitlets
-    `Application` subclass (JupyterHub's app and its subcommands), and the set-up
+    management command's `handle()` (unless project code outside the tests runs the
+    command by name, `call_command("sync")`, from code that runs more than once);
+    `initialize()` and `start()` of a traitlets `Application` subclass (JupyterHub's
+    app and its subcommands), and the set-up
     hooks of a Jupyter server extension's `ExtensionApp` (`initialize_settings()`,
     `initialize_handlers()`, `initialize_templates()`); a function of an
     Alembic environment or migration script (a module that imports `alembic.context`
@@ -1038,6 +1040,30 @@ def _migration_module(module: ModuleInfo) -> bool:
                for q in module.imports.values())
 
 
+def _command_called_again(index: ProjectIndex, handle: FunctionInfo, depth: int) -> bool:
+    """Project code outside the tests runs this management command by name
+    (`call_command("sync")`) from code that runs more than once (a view, a task, a
+    loop): its `handle()` then runs once per request or job, in that process."""
+    names = {parts[-1] for n in handle.module.names
+             if len(parts := n.split(".")) >= 2 and parts[-2] == "commands"}
+    if not names:
+        return False
+    for site in facts(index).call_sites("call_command"):
+        if is_test_module(site.module):
+            continue
+        args = positional_args(site.call)
+        if not args or string_value(args[0]) not in names:
+            continue
+        callee = index.evaluate(site.call.func, site.module, site.func)
+        if not (isinstance(callee, External)
+                and qual_match(callee.qualname, DJANGO_CALL_COMMAND) is not None):
+            continue
+        if _repeats(site) or (site.func is not None and not (
+                depth < _MAX_ONCE_DEPTH and is_cli_entry(index, site.func, depth + 1))):
+            return True
+    return False
+
+
 def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
     """A Django management command's `handle()`; or a method every call of whose name
     in the project (test modules aside) is a call of this very method, made once
@@ -1047,7 +1073,7 @@ def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> boo
     cls = func.cls
     assert cls is not None
     if func.name == "handle" and is_django_command(index, cls):
-        return True
+        return not _command_called_again(index, func, depth)
     if func.name in APPLICATION_LIFECYCLE_METHODS and is_application(index, cls):
         return True
     if func.name in APPLICATION_LIFECYCLE_METHODS | EXTENSION_APP_SETUP_METHODS \

@@ -48,6 +48,38 @@ def select_text(sql: str) -> bool:
     return text.startswith("select ") and not any(w in text for w in _SQL_WRITE_WORDS)
 
 
+#: SQL that begins a transaction by hand, and SQL that ends it (`ROLLBACK TO` a savepoint
+#: ends nothing)
+_BEGIN_WORDS = ("begin", "start transaction")
+_END_WORDS = ("commit", "end", "rollback")
+#: methods that run the SQL text they are given (sqlite3, DB-API, SQLAlchemy)
+_SQL_METHODS = frozenset({"execute", "exec_driver_sql"})
+
+
+def explicit_transaction(call: cst.Call) -> str | None:
+    """"begin" for `conn.execute("BEGIN")` (also `BEGIN IMMEDIATE`, `START TRANSACTION`,
+    `text("BEGIN")`), "end" for `COMMIT` / `END` / `ROLLBACK`, None otherwise: on a
+    connection in autocommit, the transaction a statement begins by hand."""
+    f = call.func
+    if not (isinstance(f, cst.Attribute) and f.attr.value in _SQL_METHODS) or not call.args:
+        return None
+    arg = strip_await(call.args[0].value)[0]
+    if isinstance(arg, cst.Call) and isinstance(arg.func, (cst.Name, cst.Attribute)) \
+            and (arg.func.value if isinstance(arg.func, cst.Name)
+                 else arg.func.attr.value) == "text" and arg.args:
+        arg = arg.args[0].value
+    sql = string_value(arg)
+    if sql is None:
+        return None
+    words = " ".join(sql.lower().replace(";", " ").split())
+    first = words.split(" ", 1)[0] if words else ""
+    if any(words == w or words.startswith(w + " ") for w in _BEGIN_WORDS):
+        return "begin"
+    if first in _END_WORDS and not words.startswith("rollback to"):
+        return "end"
+    return None
+
+
 def reads_statement(expr: cst.BaseExpression, resolver: Resolver, depth: int = 0) -> bool:
     """`select(User)...`, `text("SELECT ...")`, `"SELECT ..."`, or a name bound to one."""
     expr = strip_await(expr)[0]

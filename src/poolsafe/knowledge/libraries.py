@@ -925,6 +925,10 @@ class DirectAcquirer:
     kind: str
     #: keyword arguments that make the result a pooled connection of another kind
     pooled_by: tuple[tuple[str, str], ...] = ()
+    #: a keyword and the literal (`None`, `True`) that put the connection in
+    #: autocommit: no statement on it begins a transaction unless one is begun
+    #: explicitly (`BEGIN`)
+    autocommit_by: tuple[tuple[str, str], ...] = ()
 
 
 DIRECT_ACQUIRERS: dict[tuple[str, str], DirectAcquirer] = {
@@ -941,7 +945,10 @@ DIRECT_ACQUIRERS: dict[tuple[str, str], DirectAcquirer] = {
     ("mysql.connector", "connect"): DirectAcquirer(
         "mysql-connector", pooled_by=(("pool_name", "mysql-pool"), ("pool_size", "mysql-pool"))
     ),
-    ("sqlite3", "connect"): DirectAcquirer("sqlite3"),
+    # `isolation_level=None`: the driver never sends BEGIN itself (Python 3.12's
+    # `autocommit=True` likewise); `with conn:` only commits what is open
+    ("sqlite3", "connect"): DirectAcquirer(
+        "sqlite3", autocommit_by=(("isolation_level", "None"), ("autocommit", "True"))),
     ("asyncpg", "connect"): DirectAcquirer("asyncpg"),
     ("aiopg", "connect"): DirectAcquirer("aiopg"),
     ("aiomysql", "connect"): DirectAcquirer("aiomysql"),

@@ -262,7 +262,9 @@ class ExceptWithoutRollback(Rule):
     `asyncio.to_thread(...)`, Starlette's `run_in_threadpool(...)`): the framework
     ends the request's session right after, and nothing uses the failed
     transaction. So too when the route passes the session its dependency made
-    (`db: Session = Depends(get_db)`), tests the result at once and leaves
+    (`db: Session = Depends(get_db)`), to the function or to the repository object
+    whose method it calls (`UserRepo(db).add(user)`, or `repo = UserRepo(db)` then
+    `repo.add(user)`), tests the result at once and leaves
     (`user = find_token(db, token)` then `if not user: raise HTTPException(401)`,
     or `if user is None: return ...`; or spelt the other way round, with the falsy
     path leaving: `if user: ... else: raise HTTPException(400)`, or `if user:

@@ -43,7 +43,10 @@ class PoolWithoutPrePing(Rule):
       `SQLAlchemy` whose option hook turns it on for every engine it builds
       (`apply_pool_defaults` or `apply_driver_hacks` in 2.x,
       `_apply_driver_defaults` in 3.x, setting `options["pool_pre_ping"] = True`
-      or `options.setdefault("pool_pre_ping", True)`). In a project that never imports
+      or `options.setdefault("pool_pre_ping", True)`, itself or in a method of its
+      class that it hands the options to, such as a private helper
+      `self.__set_pool(app, options)`; the subclass may live in any package of the
+      repository, such as your own fork of an extension). In a project that never imports
       Flask-SQLAlchemy and builds its own engines with `create_engine`, a constant
       named `SQLALCHEMY_DATABASE_URI` configures nothing and is not reported (the
       engines are judged themselves). A URI set in alternative branches (`if

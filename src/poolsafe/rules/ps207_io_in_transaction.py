@@ -21,8 +21,9 @@ from poolsafe.analysis.cstutil import (
 from poolsafe.analysis.django_auth import authenticates_first
 from poolsafe.analysis.django_managers import manager_method, manager_self_query
 from poolsafe.analysis.django_query_shapes import instance_query, through_manager
-from poolsafe.analysis.django_read_only import only_reads
+from poolsafe.analysis.django_read_only import locks_rows, only_reads
 from poolsafe.analysis.django_settings import atomic_requests
+from poolsafe.analysis.django_threads import long_running
 from poolsafe.analysis.frameworks import route_decorator_position
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
@@ -33,7 +34,12 @@ from poolsafe.analysis.project_facts import (
     is_test_module,
     request_handler,
 )
-from poolsafe.analysis.read_only import chain_methods, is_read, writes_through_chain
+from poolsafe.analysis.read_only import (
+    chain_methods,
+    explicit_transaction,
+    is_read,
+    writes_through_chain,
+)
 from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.slow_calls import may_be_slow_here, slow_call
@@ -200,6 +206,14 @@ class IoInTransaction(Rule):
     `INSERT`, `UPDATE`, `DELETE` or `REPLACE`: a `SELECT` on a connection with no
     transaction open leaves none open, so a sleep after it (a lock file's polling
     loop) is not reported; a sleep after a write that is not committed yet is. A
+    sqlite3 connection opened in autocommit (`sqlite3.connect(path,
+    isolation_level=None)`, `conn.isolation_level = None`, Python 3.12's
+    `autocommit=True`) never begins a transaction on its own, and its `with conn:`
+    begins none either: each statement commits by itself, so a retry loop's sleep or
+    an HTTP call after an `UPDATE` on it is not reported. A transaction you begin by
+    hand on any autocommit connection (`conn.execute("BEGIN")`, `BEGIN IMMEDIATE`,
+    `START TRANSACTION`) is open until its `COMMIT` or `ROLLBACK`, and slow work in
+    between is reported. A
     SQLAlchemy `session.connection()` runs no statement: a reconnect back-off that
     sleeps after it failed (`except OperationalError: time.sleep(5)`) holds no
     transaction, unless earlier work in the function began one. SQLAlchemy's
@@ -287,14 +301,14 @@ class IoInTransaction(Rule):
     ## Tests, one-shot code and processes
     Test modules (`test_*.py`, `conftest.py`, `tests/`) are not checked: a test
     that holds its transaction across a test client call or a sleep holds no
-    production pool. One-shot code is checked like any other once it has written:
-    a maintenance script or a CLI command that updates rows (or reads them `FOR
-    UPDATE`) and then keeps its transaction open across an HTTP call holds those
-    row locks while the application's requests wait on them, however rarely it
-    runs. A one-shot command whose transaction has only read is not reported: a
-    click/typer command (or a cappa command class's `__call__`), an argparse
-    subcommand's handler, a Django command's
-    `handle()`, or a function only such code calls once (see PS202's one-shot
+    production pool. One-shot code is checked like any other once it has written
+    (Django's management commands aside, below): a maintenance script or a CLI
+    command that updates rows (or reads them `FOR UPDATE`) and then keeps its
+    transaction open across an HTTP call holds those row locks while the
+    application's requests wait on them, however rarely it runs. A one-shot
+    command whose transaction has only read is not reported: a click/typer command
+    (or a cappa command class's `__call__`), an argparse subcommand's handler, a
+    Django command's `handle()`, or a function only such code calls once (see PS202's one-shot
     code), that queries rows and streams them to a remote service with pauses
     between batches (an export or a "push to another instance" command). Reads are
     queries (`session.query(...)`, `Model.query.filter_by(...)` without
@@ -324,6 +338,25 @@ class IoInTransaction(Rule):
     `save()`) nor Django's `login()` / `logout()` (they save the user). A write
     anywhere in the function, before or after the slow call, keeps the finding (a
     view that reads, calls a payment API, then saves is the class this rule is for).
+    **Django management commands that run once.** A management command's `handle()`
+    runs in a process of its own with one connection that no request shares, so a
+    `transaction.atomic()` there that downloads a file, pages through an API or
+    sends a mail before it commits (an all-or-nothing import or set-up command) takes
+    nothing from your application's pool, and is not reported, writes included. The
+    same goes for a project function only such a command calls, once (not in a loop),
+    and for other code that runs once per process (a script's `main()`, a click
+    command) using Django's `atomic()`. It is still reported when:
+    - the transaction locks rows for others to wait on: `select_for_update()` in the
+      function or in a project function it calls, or SQL that says `FOR UPDATE` /
+      `FOR SHARE` / `LOCK TABLE` (your requests that touch those rows wait for the
+      download to finish);
+    - the slow work runs in a loop that keeps the command running (`while True:`, a
+      loop that sleeps or waits between rounds: a scheduler, a poller, a worker);
+    - the code also runs from elsewhere: a helper a view or a task calls too, a
+      helper called in a loop of `handle()`, or a command the project runs with
+      `call_command("name")` from a view, a task or a loop.
+    Rows the command inserts or updates are locked until it commits too: if your
+    requests edit the same rows while it runs, commit in batches.
 
     ## Why is this bad?
     While the slow call runs, the connection sits "idle in transaction": it holds
@@ -415,6 +448,7 @@ class IoInTransaction(Rule):
                 continue  # no slow call of its own: nothing to report
             one_shot: bool | None = None
             django_reads: bool | None = None
+            django_locks: bool | None = None
             for call, (what, family, via), keys, again in _first_of_each_helper(walker):
                 if walker.read_only(call, keys):
                     # a one-shot command's read-only transaction: a snapshot, no row lock
@@ -432,6 +466,19 @@ class IoInTransaction(Rule):
                                 lambda c, f: _callee(ctx.index, c, f.module, f))
                     if django_reads:
                         continue
+                    # a management command (or other code that runs once per process):
+                    # its one connection is its own, and no request waits for a pool
+                    # slot; what others can wait on is a row it locked
+                    if one_shot is None:
+                        one_shot = is_cli_entry(ctx.index, func)
+                    if one_shot and not _in_polling_loop(func, call):
+                        if django_locks is None:
+                            with ctx.index.full_resolution():
+                                django_locks = locks_rows(
+                                    ctx.index, func,
+                                    lambda c, f: _callee(ctx.index, c, f.module, f))
+                        if not django_locks:
+                            continue
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
                         else f"`{via}()`, which makes {family} (`{what}`),")
@@ -453,6 +500,14 @@ class IoInTransaction(Rule):
                     "work after it",
                     steps,
                 )
+
+
+def _in_polling_loop(func: FunctionInfo, call: cst.Call) -> bool:
+    """`call` runs in a `while` loop of `func` that keeps the process running (a
+    scheduler, a queue consumer, a poll: `django_threads.long_running`)."""
+    return any(isinstance(node, cst.While) and long_running(node, func.node)
+               and any(c is call for c in iter_calls(node.body))
+               for node in iter_nodes(func.node.body))
 
 
 def _none_if(test: cst.BaseExpression, outcome: bool) -> list[cst.BaseExpression]:
@@ -673,6 +728,13 @@ class _Walker:
             if key is not None:
                 self.autocommit.add(key)
             return
+        # sqlite3's `conn.isolation_level = None` (psycopg2's means the server default)
+        if (isinstance(target, cst.Attribute) and target.attr.value == "isolation_level"
+                and isinstance(value, cst.Name) and value.value == "None"):
+            key = self.key_of(target.value)
+            if key is not None and key in self.sqlite3:
+                self.autocommit.add(key)
+            return
         # `cur = conn.cursor()`, `trans = conn.begin()`: share the connection's transaction
         value = strip_await(value)[0]
         if isinstance(target, cst.Name) and isinstance(value, cst.Call) and isinstance(
@@ -805,6 +867,16 @@ class _Walker:
             return state
         if method in TRANSACTION_END_METHODS:
             return state - {key}
+        if key in self.autocommit:
+            # a connection in autocommit holds a transaction only from a `BEGIN` sent
+            # by hand to its `COMMIT` / `ROLLBACK`
+            control = explicit_transaction(call)
+            if control == "begin" and key not in state:
+                self._opened[key] = call
+                self._written.add(key)
+                return state | {key}
+            if control == "end":
+                return state - {key}
         if method in NON_WORK_METHODS or method in CURSOR_METHODS or key in self.autocommit \
                 or method in _SESSION_SETUP_METHODS:
             return state

@@ -637,12 +637,16 @@ def _thread_orm_words() -> tuple[frozenset[bytes], frozenset[bytes]]:
 
 def _thread_orm_seed(runs: set[bytes]) -> bool:
     """A Django ORM word beside a thread word (`Order.objects` in a `Thread` target), a
-    management command with a `while` loop, or `atomic` beside a query word (PS207):
+    management command with a `while` loop, a `call_command(...)`, or `atomic` beside
+    a query word (PS207):
     PS107's code imports django, which alone is no reason to read a file, or only the
     project's models."""
     orm, threads = _thread_orm_words()
     return (not runs.isdisjoint(orm) and not runs.isdisjoint(threads)) or (
         b"BaseCommand" in runs and b"while" in runs) or (
+        # a caller of a management command by name (`call_command("sync")` in a view):
+        # whether the command runs once per process depends on it (`is_cli_entry`)
+        b"call_command" in runs) or (
         # a Django `atomic()` block with a query in it (PS207)
         b"atomic" in runs and not runs.isdisjoint(_ATOMIC_WORK_WORDS)) or (
         # the settings that put every view in a transaction, and a Django view with a

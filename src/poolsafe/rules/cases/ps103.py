@@ -4916,3 +4916,85 @@ INVALID += [
          note="the falsy path writes an audit row on db.session before it returns: the "
               "INSERT runs in the failed transaction"),
 ]
+
+
+# round 29 (issue 31 item 7, prec66): the repository is an object built with the
+# route's session (`UserRepo(db).add(name)`, or `repo = UserRepo(db)` then
+# `repo.add(name)`): a method whose `except` gives back None, tested at once by the
+# route, which leaves; the dependency then closes the session. The same repository
+# built on a module's long-lived session, or a route that goes on with the session
+# after the test, stays reported.
+_REPO_ROUTE = """\
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+shared = SessionLocal()
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+class UserRepo:
+    def __init__(self, db: Session):
+        self.db = db
+
+    def add(self, user):
+        try:
+            self.db.add(user)
+            self.db.commit()
+            return user
+        except IntegrityError:{mark}
+            return None
+"""
+VALID += [
+    Case(_REPO_ROUTE.format(mark="") + """
+
+@app.post("/users")
+def create_user(name: str, db: Session = Depends(get_db)):
+    user = UserRepo(db).add(name)
+    if user is None:
+        return {"error": "exists"}
+    return {"ok": True}
+""", note="a repository object built with the route's session: tested at once, the route "
+          "leaves, the dependency closes the session"),
+    Case(_REPO_ROUTE.format(mark="") + """
+
+@app.post("/users")
+def create_user(name: str, db: Session = Depends(get_db)):
+    repo = UserRepo(db)
+    user = repo.add(name)
+    if not user:
+        return {"error": "exists"}
+    return {"ok": True}
+""", note="the repository bound to a name first"),
+]
+INVALID += [
+    Case(_REPO_ROUTE.format(mark="  # expect: PS103") + """
+
+@app.post("/users")
+def create_user(name: str, db: Session = Depends(get_db)):
+    user = UserRepo(shared).add(name)
+    if user is None:
+        return {"error": "exists"}
+    return {"ok": True}
+""", note="look-alike: the repository works on a module's session, which no request ends"),
+    Case(_REPO_ROUTE.format(mark="  # expect: PS103") + """
+
+@app.post("/users")
+def create_user(name: str, db: Session = Depends(get_db)):
+    repo = UserRepo(db)
+    user = repo.add(name)
+    audit = repo.add("audit:" + name)
+    return {"ok": bool(user and audit)}
+""", note="look-alike: the route calls the repository again on the failed transaction"),
+]

@@ -1560,3 +1560,55 @@ VALID += [
          note="look-alike: a field typed AnyUrl names no database, and nothing else does: "
               "not judged"),
 ]
+
+
+# round 29 (issue 31, prec66): the option hook of a project subclass of `SQLAlchemy` may
+# hand the options to a helper of its class (a private static method,
+# `self.__set_pool(app, options)`), which turns pre-ping on: it covers every engine as
+# if the hook did it itself (invenio-db's fork in a repository of many packages). The
+# helper that sets another option, or that the hook does not hand the options to,
+# covers nothing.
+_HOOK_HELPER = """\
+from flask_sqlalchemy import SQLAlchemy as _Base
+
+
+class SQLAlchemy(_Base):
+    def apply_driver_hacks(self, app, info, options):
+        super().apply_driver_hacks(app, info, options)
+        self.__set_pool({handed})
+
+    @staticmethod
+    def __set_pool(app, options):
+        options.setdefault("poolclass", app.config.get("POOL_CLASS"))
+        {line}
+
+
+db = SQLAlchemy()
+"""
+
+
+def _hook_helper_case(line: str, handed: str, mark: str, note: str) -> Case:
+    """`_HOOK_APP` with an `extensions.py` whose hook hands `handed` to a helper that
+    runs `line`."""
+    return Case(_HOOK_APP.format(mark=mark), files={
+        **_HOOK_FILES, "extensions.py": _HOOK_HELPER.format(line=line, handed=handed)},
+        note=note)
+
+
+VALID += [
+    _hook_helper_case('options.setdefault("pool_pre_ping", True)', "app, options", "",
+                      "the hook's private helper sets pool_pre_ping on the options it is "
+                      "handed"),
+    _hook_helper_case('options["pool_pre_ping"] = True', "app, options=options", "",
+                      "handed by keyword, set by subscript"),
+]
+
+INVALID += [
+    _hook_helper_case('options.setdefault("pool_recycle", 300)', "app, options",
+                      "  # expect: PS203", "look-alike: the helper sets another option"),
+    _hook_helper_case('options["pool_pre_ping"] = False', "app, options",
+                      "  # expect: PS203", "look-alike: the helper turns pre-ping off"),
+    _hook_helper_case('options["pool_pre_ping"] = True', "app, {}",
+                      "  # expect: PS203",
+                      "look-alike: the helper sets it on a new dict, not the hook's options"),
+]

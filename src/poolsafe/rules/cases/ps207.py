@@ -2458,3 +2458,279 @@ INVALID += [
          files=_flag_files('\n    remote_host = remote_host or "http://copy"'),
          note="the body rebinds the flag before the test: its default decides nothing"),
 ]
+
+# round 29 (issue 31, prec66): a SQLite connection in autocommit. With
+# `isolation_level=None` (or `conn.isolation_level = None`, Python 3.12's
+# `autocommit=True`) Python's sqlite3 never sends BEGIN itself, and `with conn:` only
+# commits what is open: no statement leaves a transaction open across slow work. A
+# `BEGIN` sent by hand opens one until its `COMMIT`, and stays reported; so do a
+# connection in sqlite3's default mode and psycopg2's `isolation_level = None` (the
+# server's default level, not autocommit).
+_SQLITE_AC = """\
+import sqlite3
+import threading
+import time
+
+import psycopg2
+import requests
+"""
+VALID += [
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)
+    conn.close()
+""", note="sqlite3 in autocommit: the UPDATE commits on its own"),
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path)
+    conn.isolation_level = None
+    conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)
+""", note="put in autocommit after connecting"),
+    Case(_SQLITE_AC + """
+class Store:
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+
+    def open(self):
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._wal(conn)
+        return conn
+
+    def _wal(self, conn):
+        with self.lock:
+            while True:
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                except sqlite3.OperationalError:
+                    time.sleep(1)
+                    continue
+                break
+""", note="a journal-mode retry on a connection opened in autocommit: nothing is open "
+          "across the sleep"),
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    conn.execute("COMMIT")
+    requests.post(url, json={"done": True}, timeout=10)
+""", note="the transaction begun by hand is committed before the request"),
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level=None)
+    with conn:
+        conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+        requests.post(url, json={"done": True}, timeout=10)
+""", note="sqlite3's `with conn:` begins nothing: in autocommit each statement commits"),
+]
+INVALID += [
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)  # expect: PS207
+    conn.execute("COMMIT")
+""", note="BEGIN sent by hand: the transaction is open until COMMIT"),
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level=None)
+    cur = conn.cursor()
+    cur.execute("BEGIN IMMEDIATE")
+    cur.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)  # expect: PS207
+    conn.commit()
+""", note="BEGIN through a cursor of the connection"),
+    Case(_SQLITE_AC + """
+def push_seen(path, url):
+    conn = sqlite3.connect(path, isolation_level="DEFERRED")
+    conn.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)  # expect: PS207
+    conn.commit()
+""", note="an isolation level that is not None: the driver begins before the UPDATE"),
+    Case(_SQLITE_AC + """
+def push_seen(dsn, url):
+    conn = psycopg2.connect(dsn)
+    conn.isolation_level = None
+    cur = conn.cursor()
+    cur.execute("UPDATE items SET seen = 1 WHERE seen = 0")
+    requests.post(url, json={"done": True}, timeout=10)  # expect: PS207
+    conn.commit()
+""", note="psycopg2's `isolation_level = None` is the server's default level, not autocommit"),
+]
+
+# round 29 (issue 31, prec66): a one-shot Django management command. `handle()` (and
+# a project function only it calls, once) runs in a process of its own, whose one
+# connection no request shares: an all-or-nothing import that downloads or mails
+# inside its `transaction.atomic()` takes no pool slot from the application. It
+# stays reported when the transaction locks rows others wait on
+# (`select_for_update()`), when the command polls (`while True:` ... `sleep`), and when
+# the code also runs elsewhere: a helper a view calls too, one called in a loop of
+# `handle()`, or a command a view runs with `call_command()`.
+_CMD_FILES = {
+    "shop/__init__.py": "",
+    "shop/settings.py": (
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", '
+        '"NAME": "shop"}}\n'),
+    "shop/models.py": """\
+from django.db import models
+
+
+class Area(models.Model):
+    name = models.CharField(max_length=80)
+    shape = models.TextField()
+""",
+    "shop/management/__init__.py": "",
+    "shop/management/commands/__init__.py": "",
+}
+_CMD = """\
+import time
+
+import requests
+from django.core.mail import send_mail
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from shop.models import Area
+
+URL = "https://maps.example.com/areas"
+"""
+_CMD_PATH = "shop/management/commands/import_areas.py"
+_AREAS = """\
+import requests
+from django.db import transaction
+
+from shop.models import Area
+
+
+def import_areas(url):
+    with transaction.atomic():
+        Area.objects.all().delete()
+        for item in requests.get(url, timeout=30).json():{expect}
+            Area.objects.create(name=item["name"], shape=item["shape"])
+"""
+VALID += [
+    Case(_CMD + """
+
+class Command(BaseCommand):
+    @transaction.atomic
+    def handle(self, *args, **options):
+        Area.objects.all().delete()
+        for item in requests.get(URL, timeout=30).json():
+            Area.objects.create(name=item["name"], shape=item["shape"])
+""", files=_CMD_FILES, path=_CMD_PATH,
+         note="a one-shot import command: its own process's connection, no row locked "
+              "for others"),
+    Case(_CMD + """
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        self.load(options["url"])
+
+    def load(self, url):
+        with transaction.atomic():
+            page = url
+            while page:
+                data = requests.get(page, timeout=30).json()
+                for item in data["results"]:
+                    Area.objects.update_or_create(name=item["name"],
+                                                  defaults={"shape": item["shape"]})
+                page = data["next"]
+            send_mail("areas", "imported", "bot@example.com", ["ops@example.com"])
+""", files=_CMD_FILES, path=_CMD_PATH,
+         note="a helper handle() calls once, paging through an API and mailing inside "
+              "one transaction"),
+    Case(_AREAS.format(expect=""), files={**_CMD_FILES, _CMD_PATH: """
+from django.core.management.base import BaseCommand
+
+from shop.areas import import_areas
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        import_areas(options["url"])
+"""}, path="shop/areas.py",
+         note="a function of another module that only the command calls, once"),
+]
+INVALID += [
+    Case(_CMD + """
+
+class Command(BaseCommand):
+    @transaction.atomic
+    def handle(self, *args, **options):
+        area = Area.objects.select_for_update().get(name=options["name"])
+        area.shape = requests.get(URL, timeout=30).text  # expect: PS207
+        area.save()
+""", files=_CMD_FILES, path=_CMD_PATH,
+         note="select_for_update(): the request that edits the same area waits on the lock"),
+    Case(_CMD + """
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while True:
+            with transaction.atomic():
+                Area.objects.all().delete()
+                for item in requests.get(URL, timeout=30).json():  # expect: PS207
+                    Area.objects.create(name=item["name"], shape=item["shape"])
+            time.sleep(600)
+""", files=_CMD_FILES, path=_CMD_PATH,
+         note="a command that polls forever: a worker, not one run"),
+    Case(_AREAS.format(expect="  # expect: PS207"), files={
+        **_CMD_FILES,
+        _CMD_PATH: """
+from django.core.management.base import BaseCommand
+
+from shop.areas import import_areas
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        import_areas(options["url"])
+""",
+        "shop/views.py": """
+from django.http import JsonResponse
+
+from shop.areas import import_areas
+
+
+def refresh(request):
+    import_areas(request.GET["url"])
+    return JsonResponse({"ok": True})
+"""}, path="shop/areas.py", note="a view calls the same import: per request"),
+    Case(_CMD + """
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        for url in options["urls"]:
+            self.load(url)
+
+    def load(self, url):
+        with transaction.atomic():
+            Area.objects.filter(name=url).delete()
+            shape = requests.get(url, timeout=30).text  # expect: PS207
+            Area.objects.create(name=url, shape=shape)
+""", files=_CMD_FILES, path=_CMD_PATH,
+         note="a helper handle() calls in a loop: not code that runs once"),
+    Case(_CMD + """
+
+class Command(BaseCommand):
+    @transaction.atomic
+    def handle(self, *args, **options):
+        Area.objects.all().delete()
+        for item in requests.get(URL, timeout=30).json():  # expect: PS207
+            Area.objects.create(name=item["name"], shape=item["shape"])
+""", files={**_CMD_FILES, "shop/views.py": """
+from django.core.management import call_command
+from django.http import JsonResponse
+
+
+def refresh(request):
+    call_command("import_areas")
+    return JsonResponse({"ok": True})
+"""}, path=_CMD_PATH, note="a view runs the command with call_command(): per request"),
+]
