@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from rule_case_tree import write_rule_cases
+from wrapper_project import write_wrapper_project
 
 import poolsafe.scan.checking as checking
 from poolsafe.core.model import ScanResult
@@ -263,3 +264,29 @@ def test_a_loaded_tree_is_out_of_the_collector_s_sight_before_collection_resumes
             gc.callbacks.remove(seen)
     assert id(module.tree) not in tracked
     assert young == []  # (no collection during the load)
+
+
+def test_a_run_too_large_to_write_snapshots_keeps_the_modules_it_parsed_twice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
+    """A `check .` that checks more than `WRITE_MAX` files writes no snapshot of its
+    own, but keeps those its share pickled anyway (the modules parsed again in a later
+    epoch, `ReparseStore`): the first `check FILE` after it loads them, with the
+    findings of a run without the cache."""
+    write_wrapper_project(tmp_path, 4)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(checking, "EPOCH_BYTES", 0)  # a fresh index per file
+    monkeypatch.setattr(checking, "EPOCH_GROWTH", 0)
+    monkeypatch.setattr(checking, "release_dropped", lambda: None)
+    monkeypatch.setattr(checking, "SNAPSHOT_WRITE_MAX", 2)  # its 5 files: a large run
+    opts = ScanOptions(jobs=1, cache_dir=tmp_path / CACHE_DIR_NAME)
+    scan(["."], opts)
+    assert parses.count("db.py") == 2  # every check reads the wrapper
+    # (the wrapper's, and the modules a later epoch's project-wide facts read again)
+    assert list((tmp_path / CACHE_DIR_NAME).rglob("*" + SUFFIX))
+    parses.clear()
+    edited = tmp_path / "m0.py"
+    edited.write_text(edited.read_text() + "\ndef one():\n    return 1\n")
+    first = scan(["m0.py"], opts)
+    assert parses == ["m0.py"]  # the wrapper's snapshot answers
+    assert _key(first) == _key(scan(["m0.py"], ScanOptions()))
+    assert {f.code for f in first.findings} == {"PS102"}

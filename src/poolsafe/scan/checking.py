@@ -518,6 +518,12 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
             heaviest = max(heaviest, epoch.parsed_bytes - before)
         epoch.record(out)
         epoch.drop()
+        if snapshots is not None and not snapshots.write:
+            # a run that checks too many files to write snapshots of its own keeps
+            # those it pickled anyway: the modules this share parsed more than once
+            for path, body in reparses.kept():
+                f, d = by_path[path]
+                snapshots.store_pickled(body, f.display, f.path, f.relative, d)
         return out
 
     # the shares are balanced by the work left: a file parsed ahead costs its worker

@@ -20,9 +20,12 @@ unpickling runs code, and a project's `.poolsafe_cache` may come from anyone (a
 checkout): a snapshot not signed with this user's key is never unpickled. Without
 a key (a home that cannot be written), there are no snapshots.
 
-Snapshots are written only by runs that check a few files (`WRITE_MAX`): the
-runs after an edit, which parse a file's dependencies; a cold run would pay some
-two thirds of a parse again per module to write them all. Identity-keyed tables
+Snapshots are written by runs that check a few files (`WRITE_MAX`): the runs
+after an edit, which parse a file's dependencies; a cold run would pay some two
+thirds of a parse again per module to write them all. A run that checks more
+writes only the modules it pickled anyway: those a share parsed more than once
+(`ReparseStore`), the project's most-read modules, which the first `check FILE`
+after it would otherwise parse again. Identity-keyed tables
 of a module (`ModuleInfo.by_node`) are rebuilt on loading; its parent map is built
 on demand (`fix.fixers.edits.parent_map`), as for any tree it was not recorded for.
 """
@@ -175,7 +178,21 @@ class SnapshotStore:
         body = _pickled(module)
         if body is None:
             return
-        mac = hmac.new(self.key, body, "sha256").digest()
+        self._write(self.key, body, display, abspath, relative, data)
+
+    def store_pickled(self, body: bytes, display: str, abspath: Path, relative: Path,
+                      data: bytes) -> None:
+        """Keep a module pickled already by `_pickled` as it was parsed from `data`
+        (a `ReparseStore`'s: see `ReparseStore.kept`), also in a run that writes no
+        snapshot of its own (`write` false): it costs a signature and a file, no
+        pickling."""
+        if self.key is None:
+            return
+        self._write(self.key, body, display, abspath, relative, data)
+
+    def _write(self, key: bytes, body: bytes, display: str, abspath: Path, relative: Path,
+               data: bytes) -> None:
+        mac = hmac.new(key, body, "sha256").digest()
         name = self._name(display, abspath, relative, data)
         if not write_cache_file(self.directory, name, SUFFIX, mac + body):
             return
@@ -265,3 +282,9 @@ class ReparseStore:
         """Keep `module`, just parsed from `path` (before any analysis has added to
         it)."""
         self._kept[path] = _pickled(module)
+
+    def kept(self) -> list[tuple[str, bytes]]:
+        """(path, snapshot body) of each module kept, in the order kept: the modules
+        the share's checks read most, the ones a later `check FILE` is likely to
+        need (`SnapshotStore.store_pickled` keeps them between runs)."""
+        return [(path, body) for path, body in self._kept.items() if body is not None]
