@@ -31,7 +31,7 @@ from poolsafe.analysis.cstutil import (
 from poolsafe.analysis.django_query_shapes import instance_query, through_manager
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
-from poolsafe.analysis.read_only import reads_statement
+from poolsafe.analysis.read_only import SQL_LOCK_CLAUSES, reads_statement, sql_words
 from poolsafe.analysis.resolution import external_name
 from poolsafe.analysis.values import FunctionRef
 from poolsafe.knowledge.django import (
@@ -54,8 +54,7 @@ _QUERYSET_READS = frozenset({
 #: a method anywhere in a chain that locks the rows it reads
 _LOCKS = frozenset({"select_for_update"})
 #: SQL text that locks what it reads
-_SQL_LOCK_WORDS = ("for update", "for share", "for no key update", "for key share",
-                   "lock table")
+_SQL_LOCK_WORDS = (*SQL_LOCK_CLAUSES, "lock table")
 #: library functions that write through the thread's connection
 _WRITING_FUNCTIONS = frozenset({
     "django.contrib.auth.login", "django.contrib.auth.logout",
@@ -112,7 +111,7 @@ def _locks(call: cst.Call) -> bool:
         return True
     if f.attr.value in DJANGO_CURSOR_QUERIES and call.args:
         sql = string_value(call.args[0].value)
-        text = " ".join(sql.lower().split()) if sql is not None else ""
+        text = sql_words(sql) if sql is not None else ""
         return any(w in text for w in _SQL_LOCK_WORDS)
     return False
 

@@ -61,6 +61,7 @@ from poolsafe.analysis.project_facts import (
     request_handler,
 )
 from poolsafe.analysis.values import ClassRef, External, FunctionRef, Instance
+from poolsafe.knowledge.libraries import root_matches
 
 
 def per_request_app(index: ProjectIndex, func: FunctionInfo | None) -> bool:
@@ -234,8 +235,7 @@ def _alembic_environment(index: ProjectIndex, module: ModuleInfo) -> bool:
     exists only while an Alembic command runs the script, and no project module imports
     it (tests aside). Alembic loads it by path for one migration command, so whatever it
     builds at its top level lives for that run."""
-    if not any(q == "alembic.context" or q.startswith("alembic.context.")
-               for q in module.imports.values()):
+    if not any(root_matches(q, "alembic.context") for q in module.imports.values()):
         return False
     return not any(not is_test_module(i) for i in index.importers(module))
 

@@ -1036,8 +1036,7 @@ _ALEMBIC_RUNTIME = frozenset({"alembic.context", "alembic.op"})
 def _migration_module(module: ModuleInfo) -> bool:
     """An Alembic `env.py` or migration script: its functions run once per
     `alembic upgrade` (or the project's own migrate command), then the process ends."""
-    return any(q in _ALEMBIC_RUNTIME or any(q.startswith(r + ".") for r in _ALEMBIC_RUNTIME)
-               for q in module.imports.values())
+    return any(root_matches(q, r) for q in module.imports.values() for r in _ALEMBIC_RUNTIME)
 
 
 def _command_called_again(index: ProjectIndex, handle: FunctionInfo, depth: int) -> bool:

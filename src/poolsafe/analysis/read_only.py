@@ -27,9 +27,10 @@ _STATEMENT_METHODS = frozenset({"scalar", "scalars", "execute", "exec", "stream"
 _CHAIN_WRITES = frozenset({"update", "delete", "insert", "with_for_update", "values",
                            "returning", "merge", "on_conflict_do_update",
                            "on_conflict_do_nothing"})
+#: the clauses of a SELECT's text that lock the rows it reads
+SQL_LOCK_CLAUSES = ("for update", "for share", "for no key update", "for key share")
 #: words of a SELECT's text that make it lock or write
-_SQL_WRITE_WORDS = ("for update", "for share", "for no key update", "for key share",
-                    " into ")
+_SQL_WRITE_WORDS = (*SQL_LOCK_CLAUSES, " into ")
 
 #: follows a name to what it was assigned from (`resolution.resolve`), or None
 Resolver = Callable[[cst.BaseExpression], "cst.BaseExpression | None"]
@@ -42,9 +43,14 @@ def chain_methods(expr: cst.BaseExpression) -> tuple[list[str], cst.BaseExpressi
     return [link.attr.value for link in links if isinstance(link, cst.Attribute)], links[-1]
 
 
+def sql_words(sql: str) -> str:
+    """SQL text in lower case, its words separated by single spaces."""
+    return " ".join(sql.lower().split())
+
+
 def select_text(sql: str) -> bool:
     """SQL text that is a plain SELECT: no lock clause, no `SELECT ... INTO`."""
-    text = " ".join(sql.lower().split())
+    text = sql_words(sql)
     return text.startswith("select ") and not any(w in text for w in _SQL_WRITE_WORDS)
 
 
@@ -71,7 +77,7 @@ def explicit_transaction(call: cst.Call) -> str | None:
     sql = string_value(arg)
     if sql is None:
         return None
-    words = " ".join(sql.lower().replace(";", " ").split())
+    words = sql_words(sql.replace(";", " "))
     first = words.split(" ", 1)[0] if words else ""
     if any(words == w or words.startswith(w + " ") for w in _BEGIN_WORDS):
         return "begin"

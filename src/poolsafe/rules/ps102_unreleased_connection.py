@@ -23,7 +23,6 @@ from poolsafe.fix.fixers.edits import (
     acquire_statement,
     as_block,
     comments_of,
-    committing_release_reason,
     enclosing_function,
     escape_reason,
     fix_site,
@@ -36,6 +35,7 @@ from poolsafe.fix.fixers.edits import (
     release_for_site,
     release_hint,
     release_work,
+    release_work_reason,
     safe_form_at,
 )
 from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
@@ -809,7 +809,7 @@ class UnreleasedConnection(Rule):
             committer = _committing_release(ctx, func, site) \
                 if func is not None and site is not None else None
             if committer is not None:
-                outcome.mark_unsafe(committing_release_reason(*committer))
+                outcome.mark_unsafe(release_work_reason(*committer))
             if func is not None and site is not None and site.conn.kind.is_session:
                 carried = session_objects_returned(func, site.var, parents)
                 if carried is not None:

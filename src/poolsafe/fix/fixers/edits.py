@@ -462,7 +462,9 @@ def release_work(wrapper: FunctionInfo, index: ProjectIndex | None = None,
     return None
 
 
-def committing_release_reason(name: str, work: str = "commits") -> str:
+def release_work_reason(name: str, work: str = "commits") -> str:
+    """Why a fix that moves the release function `name` into a `finally` is unsafe:
+    the `work` `release_work` found it doing."""
     if work == "may raise":
         return (f"the release function `{name}()` may raise (a `raise` or `assert` of its "
                 "own): in the `finally` the fix writes, its error would replace the one "
@@ -497,7 +499,7 @@ def release_for_site(plan: FixPlan, index: ProjectIndex, module: ModuleInfo,
                 if ref is not None:
                     work = release_work(wrapper, index)
                     if work is not None:
-                        plan.mark_unsafe(committing_release_reason(wrapper.name, work))
+                        plan.mark_unsafe(release_work_reason(wrapper.name, work))
                     # with its real signature: `close_conn(conn, cur)`
                     args = ", ".join("{var}" if a == site.var else a.replace("{", "{{")
                                      for a in _release_arguments(site, wrapper, index))

@@ -26,10 +26,10 @@ from poolsafe.analysis.cstutil import iter_nodes, strip_await
 from poolsafe.analysis.exit_release import ExitGap
 from poolsafe.analysis.values import FunctionRef
 from poolsafe.fix.fixers.edits import (
-    committing_release_reason,
     lift_blank_lines,
     note_release,
     release_work,
+    release_work_reason,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 
@@ -68,9 +68,8 @@ def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
     assert isinstance(released, cst.SimpleStatementLine)
     call, _ = strip_await(cast(cst.Expr, released.body[0]).value)
     ref = ctx.index.evaluate(cast(cst.Call, call).func, ctx.module, gap.method)
-    work = release_work(ref.func, ctx.index) if isinstance(ref, FunctionRef) else None
-    if isinstance(ref, FunctionRef) and work is not None:
-        plan.mark_unsafe(committing_release_reason(ref.func.name, work))
+    if isinstance(ref, FunctionRef) and (work := release_work(ref.func, ctx.index)) is not None:
+        plan.mark_unsafe(release_work_reason(ref.func.name, work))
     if plan.check_only:
         return plan
     release = stmts[at]
