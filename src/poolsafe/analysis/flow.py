@@ -40,6 +40,7 @@ from poolsafe.analysis.cstutil import (
 from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.falsy_leave import leaves_on_falsy_result
 from poolsafe.analysis.fastapi_depends import depends_of
+from poolsafe.analysis.helper_session_work import helper_session_work
 from poolsafe.analysis.index import ProjectIndex, spelling
 from poolsafe.analysis.keyed_checkout import same_keyed_checkout
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
@@ -1433,6 +1434,9 @@ class FunctionFlow:
                 return _drop_aborted(state, resource), released
             if m not in NON_WORK_METHODS and not self._only_queues(resource, m):
                 state = self._db_work(state, resource)
+        else:
+            for resource in sorted(self._helper_work(call)):
+                state = self._db_work(state, resource)
         # a connection passed to a function is used by it (or rolled back by it), and
         # so is one a nested function of this one reads from the enclosing scope; not
         # by a builtin that reads the object only (`id(session)` in a log message)
@@ -2129,7 +2133,14 @@ class FunctionFlow:
             owner = self.res.owner_of(name)
             if owner is not None and owner not in closed_here:
                 found.add(owner)
+        if not found:
+            found = self._helper_work(call) - closed_here
         return found
+
+    def _helper_work(self, call: cst.Call) -> set[str]:
+        """What a project helper called here does on a module-level session this
+        function also uses (`item.save()` committing on `db.session`)."""
+        return helper_session_work(self.index, self.module, self.func, self.res, call)
 
     def _client_fetch(self, call: cst.Call, method: str) -> bool:
         """`cur.fetchall()` (`fetchone`, `fetchmany`) on a client-side cursor: the

@@ -75,6 +75,14 @@ class ExceptWithoutRollback(Rule):
     the object when the function returns: a swallowed error on `db.conn` is not
     handed back to a caller, unless the object leaves the function (returned,
     stored, passed to a call, read by a nested function).
+    A project function or method that works on a module-level session the caller
+    also uses (a Flask-SQLAlchemy model's `save()` whose body does
+    `db.session.add(self)` and `db.session.commit()`, or a helper `store(obj)` doing
+    the same) works on that session for its caller: `try: item.save()` then `except
+    IntegrityError: flash(...)` swallows a failure of `db.session`, and a later
+    `db.session.commit()` (or another such call) reuses it. A helper that ends the
+    transaction itself (`rollback()`, `remove()` or `close()` anywhere in it), or that
+    works only on its own parameters or locals (its own `with Session(engine)`), does not.
     A project exception that the project raises only inside handlers of database
     errors that end nothing (`except IntegrityError: raise SlugTaken`) is that
     database error under another name: `except SlugTaken: pass` swallows it. A

@@ -4998,3 +4998,134 @@ def create_user(name: str, db: Session = Depends(get_db)):
     return {"ok": bool(user and audit)}
 """, note="look-alike: the route calls the repository again on the failed transaction"),
 ]
+
+
+# round 30 (issue 31, small68): a Flask view saves through a model method or a module
+# helper that works on the application's `db.session` (`Item(name=name).save()`, whose
+# body adds and commits): the error it swallows left that session's transaction failed,
+# and the view goes on to use the session (itself, or through another such helper).
+# A helper that rolls back itself, a helper on a session of its own, and a view that
+# leaves after the error (the request's session is removed at teardown) stay clean.
+_FLASK_MODELS = """\
+import logging
+
+from flask import Flask, flash, jsonify
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+db = SQLAlchemy(app)
+reports = create_engine("postgresql://app@db/reports", pool_pre_ping=True)
+
+
+class Item(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String, unique=True)
+
+    def save(self):
+        db.session.add(self)
+        db.session.commit()
+
+    def save_or_undo(self):
+        try:
+            db.session.add(self)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+
+    def save_report(self):
+        with Session(reports) as own:
+            own.add(self)
+            own.commit()
+
+
+class Audit(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    msg = db.Column(db.String)
+
+    def save(self):
+        db.session.add(self)
+        db.session.commit()
+
+
+def store(obj):
+    db.session.add(obj)
+    db.session.commit()
+"""
+INVALID += [
+    Case(_FLASK_MODELS + """
+
+@app.route("/items/<name>", methods=["POST"])
+def add_item(name):
+    try:
+        Item(name=name).save()
+    except Exception as e:  # expect: PS103
+        logging.error("could not save %s: %s", name, e)
+    db.session.add(Audit(msg=name))
+    db.session.commit()
+    return jsonify(ok=True)
+""", note="the model's save() fails on db.session; the view logs and commits on it"),
+    Case(_FLASK_MODELS + """
+
+@app.route("/items/<name>", methods=["POST"])
+def add_item(name):
+    item = Item(name=name)
+    try:
+        item.save()
+    except IntegrityError:  # expect: PS103
+        flash("exists")
+    Audit(msg=name).save()
+    return jsonify(ok=True)
+""", note="the later use is another model method on the same session"),
+    Case(_FLASK_MODELS + """
+
+@app.route("/items/<name>", methods=["POST"])
+def add_item(name):
+    try:
+        store(Item(name=name))
+    except IntegrityError:  # expect: PS103
+        pass
+    db.session.commit()
+    return jsonify(ok=True)
+""", note="a module helper handed the object, not the session, commits on db.session"),
+]
+VALID += [
+    Case(_FLASK_MODELS + """
+
+@app.route("/items/<name>", methods=["POST"])
+def add_item(name):
+    try:
+        Item(name=name).save_or_undo()
+    except IntegrityError:
+        flash("exists")
+    Audit(msg=name).save()
+    return jsonify(ok=True)
+""", note="look-alike: the model method rolls the session back before the error leaves it"),
+    Case(_FLASK_MODELS + """
+
+@app.route("/items/<name>", methods=["POST"])
+def add_item(name):
+    try:
+        Item(name=name).save_report()
+    except IntegrityError:
+        flash("exists")
+    db.session.add(Audit(msg=name))
+    db.session.commit()
+    return jsonify(ok=True)
+""", note="look-alike: the method works on a session of its own, closed by its `with`"),
+    Case(_FLASK_MODELS + """
+
+@app.route("/items/<name>", methods=["POST"])
+def add_item(name):
+    try:
+        Item(name=name).save()
+    except IntegrityError:
+        return jsonify(error="exists"), 409
+    return jsonify(ok=True)
+""", note="look-alike: the view leaves after the error; teardown removes the session"),
+]
