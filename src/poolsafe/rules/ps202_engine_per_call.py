@@ -168,7 +168,10 @@ class EnginePerCall(Rule):
     connections when the work is done, error or not, and leaves nothing open
     (one engine per database of a server, `create_database(url)`-style helpers).
     A route handler or a per-request dependency that does so is still reported:
-    every request pays a new pool and a new server connection. A `dispose()` only
+    every request pays a new pool and a new server connection; so is a helper (a
+    function or a method) that does so when a route handler or a per-request
+    dependency calls it (`user_names()` in a Flask view, `await reports.totals()` in
+    a FastAPI route), while one only scripts and CLI commands call stays clean. A `dispose()` only
     at the end of the success path is not enough: an error before it drops the
     pool with its connections. The same holds for a factory's caller that closes
     what it got in its own `finally` (`pool = await open_pool(dsn)` ... `finally:
@@ -323,7 +326,21 @@ class EnginePerCall(Rule):
                     "drops it; create it once before the loop and reuse it",
                 )
                 continue
-            if func is None or _disposed_by_one_shot(ctx.index, func, ec.call):
+            if func is None:
+                continue
+            if _disposed_by_one_shot(ctx.index, func, ec.call):
+                site = _request_caller(ctx.index, func)
+                if site is not None and site.func is not None:
+                    yield self.finding(
+                        ec.call,
+                        f"`{short}()` in `{func.qualname}` builds {what} on every call and "
+                        f"{'disposes' if engine else 'closes'} it at the end, and the "
+                        f"request handler "
+                        f"`{site.func.qualname}` ({site.module.path}:{_line(site)}) calls "
+                        f"it for every request: each request pays a new {kept} and a new "
+                        "server connection; create it once (module level, app factory, "
+                        "lifespan or a cached factory) and reuse it",
+                    )
                 continue
             if _serverless_engine(ctx.index, ctx.module, func, ec.call):
                 continue  # no server: no connection slot to run out of
@@ -624,6 +641,23 @@ def _disposed_by_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
     return (_disposed_in_finally(func.node.body, call, (index, func))
             and route_framework(index, func) is None
             and not _per_request_dependency(index, func))
+
+
+def _request_caller(index: ProjectIndex, func: FunctionInfo) -> CallSite | None:
+    """A call of `func` (outside tests) made by a request handler or a per-request
+    dependency: a helper that builds and disposes its own pool is then paid for by
+    every request, as a route that does so itself is."""
+    for site in facts(index).call_sites(func.name):
+        caller = site.func
+        if caller is None or caller is func or is_test_module(site.module):
+            continue
+        callee = index.evaluate(site.call.func, site.module, caller)
+        if not (isinstance(callee, FunctionRef) and callee.func is func):
+            continue
+        if request_handler(index, caller) is not None \
+                or _per_request_dependency(index, caller):
+            return site
+    return None
 
 
 #: an engine's methods that return an engine over the same pool (SQLAlchemy's

@@ -2658,3 +2658,115 @@ def ddl_for(url):
     metadata.create_all(engine)
 """, note="any other strategy builds a pooled engine per call"),
 ]
+
+# Round 30 (issue 31, small68): a helper that builds its own pool and closes it in a
+# `finally` leaves nothing open, but when a request handler or a per-request dependency
+# calls it, every request pays a new pool and a new server connection, as a route that
+# does so itself does. Called from a script or a CLI command only, it stays clean.
+_CLOSED_HELPER = """\
+import asyncpg
+from psycopg2.pool import ThreadedConnectionPool
+from sqlalchemy import create_engine, text
+
+DSN = "postgresql://app@db/app"
+
+
+class Reports:
+    async def totals(self):
+        pool = await asyncpg.create_pool(DSN){mark_async}
+        try:
+            async with pool.acquire() as conn:
+                return await conn.fetch("SELECT sum(amount) FROM orders")
+        finally:
+            await pool.close()
+
+
+def user_names():
+    pool = ThreadedConnectionPool(1, 4, DSN){mark_pool}
+    try:
+        conn = pool.getconn()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT name FROM users")
+                return [r[0] for r in cur.fetchall()]
+        finally:
+            pool.putconn(conn)
+    finally:
+        pool.closeall()
+
+
+def count_rows(table):
+    engine = create_engine(DSN, pool_pre_ping=True){mark_engine}
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {{table}}")).scalar()
+    finally:
+        engine.dispose()
+"""
+INVALID += [
+    Case(_CLOSED_HELPER.format(mark_async="  # expect: PS202", mark_pool="",
+                               mark_engine="") + """
+from fastapi import Depends, FastAPI
+
+app = FastAPI()
+
+
+def get_reports():
+    return Reports()
+
+
+@app.get("/totals")
+async def totals(reports: Reports = Depends(get_reports)):
+    return await reports.totals()
+""", note="a route calls a method that opens and closes an asyncpg pool per call"),
+    Case(_CLOSED_HELPER.format(mark_async="", mark_pool="  # expect: PS202",
+                               mark_engine="") + """
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.route("/users")
+def users():
+    return {"names": user_names()}
+""", note="a Flask view calls a helper that builds and closes a ThreadedConnectionPool"),
+    Case(_CLOSED_HELPER.format(mark_async="", mark_pool="",
+                               mark_engine="  # expect: PS202") + """
+from fastapi import Depends, FastAPI
+
+app = FastAPI()
+
+
+def row_count():
+    yield count_rows("orders")
+
+
+@app.get("/orders/count")
+def orders(n: int = Depends(row_count)):
+    return {"n": n}
+""", note="a per-request dependency calls a helper that builds and disposes an engine"),
+]
+VALID += [
+    Case(_CLOSED_HELPER.format(mark_async="", mark_pool="", mark_engine="") + """
+import asyncio
+import sys
+
+
+def main():
+    print(user_names(), count_rows(sys.argv[1]))
+    print(asyncio.run(Reports().totals()))
+
+
+if __name__ == "__main__":
+    main()
+""", note="look-alike: only a script calls the helpers, each once"),
+    Case(_CLOSED_HELPER.format(mark_async="", mark_pool="", mark_engine="") + """
+import click
+
+
+@click.command()
+@click.argument("table")
+def count(table):
+    click.echo(count_rows(table))
+""", note="look-alike: a click command calls the helper once per run"),
+]
