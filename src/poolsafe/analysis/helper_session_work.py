@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from poolsafe.analysis.cstutil import body_statements, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resources import FunctionResources
@@ -29,11 +30,16 @@ def helper_session_work(index: ProjectIndex, module: ModuleInfo, func: FunctionI
     method `call` runs works on in its own body through a module-level name both
     read the same way (`db.session`): empty when the callee ends that session's
     transaction itself (a `rollback()`, `remove()` or `close()` anywhere in it), when
-    it works on its own parameters or locals only, or when it is no project code."""
+    an `except` of it does not end by raising (what it catches may never reach the
+    caller), when it works on its own parameters or locals only, or when it is no
+    project code."""
     callee = index.evaluate(call.func, module, func)
     if not isinstance(callee, FunctionRef) or callee.func is func:
         return set()
     helper = callee.func
+    if any(isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler))
+           and not _ends_raising(node) for node in iter_nodes(helper.node.body)):
+        return set()
     own = FunctionResources(index, helper)
     worked: set[str] = set()
     for inner in helper.direct_calls:
@@ -56,3 +62,10 @@ def helper_session_work(index: ProjectIndex, module: ModuleInfo, func: FunctionI
             continue
         worked.add(mine)
     return worked
+
+
+def _ends_raising(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
+    stmts = body_statements(handler.body)
+    last = stmts[-1] if stmts else None
+    return isinstance(last, cst.SimpleStatementLine) \
+        and isinstance(last.body[-1], cst.Raise)

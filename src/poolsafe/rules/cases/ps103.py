@@ -5129,3 +5129,25 @@ def add_item(name):
     return jsonify(ok=True)
 """, note="look-alike: the view leaves after the error; teardown removes the session"),
 ]
+INVALID += [
+    Case(_FLASK_MODELS + """
+
+def save_quietly(obj):
+    try:
+        db.session.add(obj)
+        db.session.flush()
+    except IntegrityError:  # expect: PS103
+        logging.warning("duplicate %s", obj)
+
+
+@app.route("/items/<name>", methods=["POST"])
+def add_item(name):
+    try:
+        save_quietly(Item(name=name))
+    except Exception:
+        flash("bad name")
+    db.session.commit()
+    return jsonify(ok=True)
+""", note="look-alike: the helper's own `except` takes the database error and is the one "
+          "reported; the view's `except Exception` never sees a database error"),
+]
