@@ -5057,11 +5057,13 @@ def store(obj):
     db.session.add(obj)
     db.session.commit()
 """
-INVALID += [
-    Case(_FLASK_MODELS + """
+_ITEM_ROUTE = _FLASK_MODELS + """
 
 @app.route("/items/<name>", methods=["POST"])
 def add_item(name):
+"""
+INVALID += [
+    Case(_ITEM_ROUTE + """\
     try:
         Item(name=name).save()
     except Exception as e:  # expect: PS103
@@ -5070,10 +5072,7 @@ def add_item(name):
     db.session.commit()
     return jsonify(ok=True)
 """, note="the model's save() fails on db.session; the view logs and commits on it"),
-    Case(_FLASK_MODELS + """
-
-@app.route("/items/<name>", methods=["POST"])
-def add_item(name):
+    Case(_ITEM_ROUTE + """\
     item = Item(name=name)
     try:
         item.save()
@@ -5082,10 +5081,7 @@ def add_item(name):
     Audit(msg=name).save()
     return jsonify(ok=True)
 """, note="the later use is another model method on the same session"),
-    Case(_FLASK_MODELS + """
-
-@app.route("/items/<name>", methods=["POST"])
-def add_item(name):
+    Case(_ITEM_ROUTE + """\
     try:
         store(Item(name=name))
     except IntegrityError:  # expect: PS103
@@ -5095,10 +5091,7 @@ def add_item(name):
 """, note="a module helper handed the object, not the session, commits on db.session"),
 ]
 VALID += [
-    Case(_FLASK_MODELS + """
-
-@app.route("/items/<name>", methods=["POST"])
-def add_item(name):
+    Case(_ITEM_ROUTE + """\
     try:
         Item(name=name).save_or_undo()
     except IntegrityError:
@@ -5106,10 +5099,7 @@ def add_item(name):
     Audit(msg=name).save()
     return jsonify(ok=True)
 """, note="look-alike: the model method rolls the session back before the error leaves it"),
-    Case(_FLASK_MODELS + """
-
-@app.route("/items/<name>", methods=["POST"])
-def add_item(name):
+    Case(_ITEM_ROUTE + """\
     try:
         Item(name=name).save_report()
     except IntegrityError:
@@ -5118,10 +5108,7 @@ def add_item(name):
     db.session.commit()
     return jsonify(ok=True)
 """, note="look-alike: the method works on a session of its own, closed by its `with`"),
-    Case(_FLASK_MODELS + """
-
-@app.route("/items/<name>", methods=["POST"])
-def add_item(name):
+    Case(_ITEM_ROUTE + """\
     try:
         Item(name=name).save()
     except IntegrityError:
