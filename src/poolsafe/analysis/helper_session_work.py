@@ -23,6 +23,9 @@ from poolsafe.knowledge import NON_WORK_METHODS
 #: what ends a session's failed transaction, or hands the failure back cleaned up
 _ENDING = frozenset({"rollback", "remove", "close"})
 
+#: the index's memo (`ProjectIndex.derived`) of id(helper def node) -> `_work_of`
+_MEMO = "helper_session_work.global_work"
+
 
 def helper_session_work(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
                         res: FunctionResources, call: cst.Call) -> set[str]:
@@ -37,23 +40,9 @@ def helper_session_work(index: ProjectIndex, module: ModuleInfo, func: FunctionI
     if not isinstance(callee, FunctionRef) or callee.func is func:
         return set()
     helper = callee.func
-    if any(isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler))
-           and not _ends_raising(node) for node in iter_nodes(helper.node.body)):
-        return set()
-    own = FunctionResources(index, helper)
     worked: set[str] = set()
-    for inner in helper.direct_calls:
-        target = own.receiver(inner)
-        if target is None:
-            continue
-        resource, method = target
+    for resource in _global_work(index, helper):
         root = resource.split(".", 1)[0]
-        if root in helper.locals or root in helper.all_param_names():
-            continue
-        if method in _ENDING:
-            return set()
-        if method in NON_WORK_METHODS:
-            continue
         mine = res.owner_of(resource)
         if mine is None or res.is_local(root) or root in func.all_param_names():
             continue
@@ -63,6 +52,38 @@ def helper_session_work(index: ProjectIndex, module: ModuleInfo, func: FunctionI
         worked.add(mine)
     return worked
 
+
+def _global_work(index: ProjectIndex, helper: FunctionInfo) -> tuple[str, ...]:
+    """The names (`db.session`) outside its parameters and locals that `helper`
+    does database work on, once per helper and index; none when it ends one of
+    them or has an `except` that does not end by raising."""
+    memo: dict[int, tuple[str, ...]] = index.derived(
+        f"{_MEMO}:{index.resolution_level}", dict)
+    key = id(helper.node)
+    if key not in memo:
+        memo[key] = _work_of(index, helper)
+    return memo[key]
+
+
+def _work_of(index: ProjectIndex, helper: FunctionInfo) -> tuple[str, ...]:
+    if any(isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler))
+           and not _ends_raising(node) for node in iter_nodes(helper.node.body)):
+        return ()
+    own = FunctionResources(index, helper)
+    found: list[str] = []
+    for inner in helper.direct_calls:
+        target = own.receiver(inner)
+        if target is None:
+            continue
+        resource, method = target
+        root = resource.split(".", 1)[0]
+        if root in helper.locals or root in helper.all_param_names():
+            continue
+        if method in _ENDING:
+            return ()
+        if method not in NON_WORK_METHODS and resource not in found:
+            found.append(resource)
+    return tuple(found)
 
 def _ends_raising(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
     stmts = body_statements(handler.body)
