@@ -472,29 +472,21 @@ class ProjectIndex:
                     if qualname is None or "." not in qualname:
                         continue
                     base, _, attr = qualname.rpartition(".")
-                    if self._gives(base, qualname, attr, module):
-                        continue
                     with self.full_resolution():
                         # every module the import may mean, not only those a scan read
                         # for their database words: a sibling project's `users.models`
                         # beside this one's (a repository of two Django projects) must
-                        # not stand alone for it (asked again only when the modules read
-                        # so far say no, so a scan parses no more for the usual import)
-                        if self._gives(base, qualname, attr, module):
+                        # not stand alone for it
+                        candidates = self._candidates(base, module)
+                        if len(candidates) != 1 or self._candidates(qualname, module):
                             continue
+                    source = candidates[0]
+                    if source is module or source.star_imports \
+                            or "__getattr__" in source.functions \
+                            or re.search(rf"\b{re.escape(attr)}\b", source.source):
+                        continue
                     return qualname
         return None
-
-    def _gives(self, base: str, qualname: str, attr: str, module: ModuleInfo) -> bool:
-        """Whether the import `from base import attr` of `module` may succeed: not one
-        project module `base` that lacks `attr` (`missing_import`)."""
-        candidates = self._candidates(base, module)
-        if len(candidates) != 1 or self._candidates(qualname, module):
-            return True
-        source = candidates[0]
-        return source is module or bool(source.star_imports) \
-            or "__getattr__" in source.functions \
-            or re.search(rf"\b{re.escape(attr)}\b", source.source) is not None
 
     def _star_imported(self, module: ModuleInfo, name: str) -> Value | None:
         """`name` brought in by `from pkg.database import *` from a project module that
