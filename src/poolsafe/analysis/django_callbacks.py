@@ -1,8 +1,9 @@
 """Functions a library runs outside Django's request cycle for the life of the process
 (read by PS107 through `django_threads`): paho-mqtt and AWS IoT SDK MQTT client
-callbacks, `schedule` jobs, `background.task` functions, pyTelegramBotAPI (`telebot`) handlers and
-python-telegram-bot's (before v20) synchronous handler and error-handler callbacks. Each
-keeps its thread's Django connection between its runs unless it closes it.
+callbacks, pika consumer callbacks, `schedule` jobs, `background.task` functions,
+pyTelegramBotAPI (`telebot`) handlers and python-telegram-bot's (before v20) synchronous
+handler and error-handler callbacks. Each keeps its thread's Django connection between
+its runs unless it closes it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ from poolsafe.knowledge.django import (
     PAHO_CALLBACK_ATTRIBUTES,
     PAHO_CALLBACK_METHODS,
     PAHO_CLIENT_TYPES,
+    PIKA_CALLBACK_KEYWORDS,
+    PIKA_CALLBACK_POSITIONS,
+    PIKA_CONSUME_LOOP,
+    PIKA_CONSUME_METHOD,
+    PIKA_PACKAGE,
     PTB_CALLBACK_KEYWORD,
     PTB_ERROR_HANDLER_METHOD,
     PTB_HANDLER_CALLBACKS,
@@ -48,6 +54,8 @@ from poolsafe.knowledge.libraries import root_matches
 #: how each runs its function, for messages
 PAHO_CALLBACK = "a paho MQTT client callback"
 AWSIOT_CALLBACK = "an AWS IoT SDK MQTT client callback, run on its event-consumer thread"
+PIKA_CALLBACK = ("a pika consumer's `start_consuming()` (its `basic_consume` callback) for "
+                 "every message")
 SCHEDULE_JOB = "a `schedule` job (`every(...).do()`)"
 BACKGROUND_TASK = "a `background.task` (the package's thread pool)"
 TELEBOT_HANDLER = "a pyTelegramBotAPI handler (`TeleBot` runs it for the life of the process)"
@@ -56,14 +64,16 @@ PTB_HANDLER = ("a python-telegram-bot handler (an `Updater`'s dispatcher thread 
 TELEBOT_FILTER = ("a pyTelegramBotAPI handler filter (`func=`, run by `TeleBot`'s polling "
                   "for every update)")
 #: the ones whose failure ends the loop that runs them (an exception leaves paho's
-#: `loop_forever()`, the AWS IoT SDK's dispatch loop and `schedule.run_pending()`):
+#: `loop_forever()`, the AWS IoT SDK's dispatch loop, pika's `start_consuming()` and
+#: `schedule.run_pending()`):
 #: any close in the function is enough, as for a thread that ends with it; a
 #: `background.task`'s worker thread outlives it and needs the close in a `finally`
-ANY_CLOSE_SUFFICES: frozenset[str] = frozenset({PAHO_CALLBACK, AWSIOT_CALLBACK, SCHEDULE_JOB})
+ANY_CLOSE_SUFFICES: frozenset[str] = frozenset({PAHO_CALLBACK, AWSIOT_CALLBACK, PIKA_CALLBACK,
+                                                SCHEDULE_JOB})
 #: the words of a module that registers one
 WORDS: tuple[str, ...] = (*PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS,
                           *sorted(AWSIOT_CALLBACK_ATTRIBUTES), *sorted(AWSIOT_CALLBACK_METHODS),
-                          SCHEDULE_EVERY,
+                          PIKA_CONSUME_METHOD, SCHEDULE_EVERY,
                           "background", *sorted(TELEBOT_HANDLER_DECORATORS),
                           *sorted(TELEBOT_REGISTER_METHODS), *sorted(TELEBOT_NEXT_STEP_METHODS),
                           *sorted(name for _, name in PTB_HANDLER_CALLBACKS),
@@ -74,6 +84,7 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
     """id(FunctionDef) -> how, for the functions `module` registers."""
     out: dict[int, str] = {}
     scopes: list[FunctionInfo | None] = [None, *module.all_functions]
+    consumes = _consumes(module)
     for scope in scopes:
         body: cst.CSTNode = module.tree if scope is None else scope.node.body
         for node in iter_nodes(body):
@@ -81,6 +92,8 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
                 _mqtt_attribute(index, module, scope, node, out)
         for call in (iter_calls(module.tree) if scope is None else scope.direct_calls):
             _mqtt_method(index, module, scope, call, out)
+            if consumes:
+                _pika_consume(index, module, scope, call, out)
             _schedule_do(index, module, scope, call, out)
             _telebot_register(index, module, scope, call, out)
             _ptb_handler(index, module, scope, call, out)
@@ -266,6 +279,42 @@ def _mqtt_method(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | 
     if callback is not None and _client(index.evaluate(f.value, module, scope), types):
         for found in _registered(index, module, scope, callback):
             out.setdefault(id(found.node), f"{how} (`{name}`)")
+
+
+def _consumes(module: ModuleInfo) -> bool:
+    """The module runs a pika consumer loop: it imports pika and calls `start_consuming()`
+    (a channel whose callbacks only a one-off `process_data_events()` runs, an RPC
+    client waiting for one reply in a request, keeps no thread's connection)."""
+    if not any(root_matches(q, PIKA_PACKAGE) for q in module.imports.values()):
+        return False
+    calls = [*iter_calls(module.tree), *(c for f in module.all_functions for c in f.direct_calls)]
+    return any(isinstance(c.func, cst.Attribute) and c.func.attr.value == PIKA_CONSUME_LOOP
+               for c in calls)
+
+
+def _pika_consume(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                  call: cst.Call, out: dict[int, str]) -> None:
+    """`channel.basic_consume(queue="orders", on_message_callback=handle)` (or pika 0.x's
+    `basic_consume(handle, queue=...)`) in a module that runs `start_consuming()`, on a
+    receiver that is pika's or that the analysis cannot type (`self.channel`, a
+    parameter); another library's object (`kombu`'s) is left alone."""
+    f = call.func
+    if not (isinstance(f, cst.Attribute) and f.attr.value == PIKA_CONSUME_METHOD):
+        return
+    receiver = index.evaluate(f.value, module, scope)
+    if isinstance(receiver, (External, ExternalInstance)) \
+            and not root_matches(receiver.qualname, PIKA_PACKAGE):
+        return
+    args = positional_args(call)
+    given = [a.value for a in call.args
+             if a.keyword is not None and a.keyword.value in PIKA_CALLBACK_KEYWORDS]
+    given += [args[pos] for pos in PIKA_CALLBACK_POSITIONS if pos < len(args)]
+    for callback in given:
+        found = _registered(index, module, scope, callback)
+        for function in found:
+            out.setdefault(id(function.node), PIKA_CALLBACK)
+        if found:
+            return
 
 
 def _client(value: Value | None, types: frozenset[tuple[str, str]]) -> bool:

@@ -472,9 +472,14 @@ class ProjectIndex:
                     if qualname is None or "." not in qualname:
                         continue
                     base, _, attr = qualname.rpartition(".")
-                    candidates = self._candidates(base, module)
-                    if len(candidates) != 1 or self._candidates(qualname, module):
-                        continue
+                    with self.full_resolution():
+                        # every module the import may mean, not only those a scan read
+                        # for their database words: a sibling project's `users.models`
+                        # beside this one's (a repository of two Django projects) must
+                        # not stand alone for it
+                        candidates = self._candidates(base, module)
+                        if len(candidates) != 1 or self._candidates(qualname, module):
+                            continue
                     source = candidates[0]
                     if source is module or source.star_imports \
                             or "__getattr__" in source.functions \

@@ -268,6 +268,16 @@ AWSIOT_CALLBACK_METHODS: dict[str, tuple[int, str]] = {
     "subscribe": (2, "callback"),
     "subscribeAsync": (3, "messageCallback"),
 }
+#: pika (RabbitMQ): `channel.basic_consume(queue, on_message_callback)` (pika 1.x; before
+#: 1.0 `basic_consume(consumer_callback, queue=...)`) registers a consumer callback that
+#: `channel.start_consuming()` runs, message after message, for the life of the consumer;
+#: an exception in the callback leaves `start_consuming()`
+PIKA_PACKAGE = "pika"
+PIKA_CONSUME_METHOD = "basic_consume"
+PIKA_CALLBACK_KEYWORDS: frozenset[str] = frozenset({"on_message_callback", "consumer_callback"})
+#: the positions the callback may take (1.x: second, after the queue; 0.x: first)
+PIKA_CALLBACK_POSITIONS: tuple[int, ...] = (1, 0)
+PIKA_CONSUME_LOOP = "start_consuming"
 #: the `schedule` package: `schedule.every(5).minutes.do(job)` (or a `Scheduler()`'s
 #: `every()`) runs `job` wherever `run_pending()` is called: a long-running loop or a
 #: thread that loops over it
@@ -366,7 +376,7 @@ DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     "run_in_executor", "BaseCommand", "start_background_task", "ThreadPool", "dummy",
     DONE_CALLBACK,
     *PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS, "run_pending", SCHEDULE_EVERY,
-    *AWSIOT_CALLBACK_ATTRIBUTES, *AWSIOT_CALLBACK_METHODS,
+    *AWSIOT_CALLBACK_ATTRIBUTES, *AWSIOT_CALLBACK_METHODS, PIKA_CONSUME_METHOD,
     "background", *TELEBOT_HANDLER_DECORATORS, *TELEBOT_REGISTER_METHODS,
     *TELEBOT_NEXT_STEP_METHODS, *(name for _, name in PTB_HANDLER_CALLBACKS),
 })

@@ -53,7 +53,11 @@ class DjangoConnectionOutsideRequest(Rule):
       thread), an AWS IoT Device SDK client's message callbacks
       (`AWSIoTMQTTClient`'s `subscribe(topic, qos, f)`, `subscribeAsync(...,
       messageCallback=f)`, `client.onMessage = f`, run on the event-consumer thread
-      its `connect()` starts; also when the project commits a copy of the SDK), each
+      its `connect()` starts; also when the project commits a copy of the SDK), a
+      pika consumer's callback (`channel.basic_consume(queue,
+      on_message_callback=f)`, or pika 0.x's `basic_consume(f, queue=...)`, in a
+      module that runs `channel.start_consuming()`, which calls `f` for every
+      message for the life of the consumer), each
       also when registered through a project function's parameter (`def
       listen(topic, handler): client.subscribe(topic, 1, handler)`: the functions
       its callers pass), a `schedule` job (`schedule.every(5).minutes.do(f)`, or a
@@ -85,7 +89,10 @@ class DjangoConnectionOutsideRequest(Rule):
     models), and it is read all the same. A module that cannot be imported runs
     none of its functions: one whose top-level `from helpers import name` asks a
     project module for a name it never defines (nor spells, nor star-imports, nor
-    serves from a module `__getattr__`) raises ImportError, and is not reported.
+    serves from a module `__getattr__`) raises ImportError, and is not reported. Only
+    when that module is the one the import can mean: in a repository of two Django
+    projects whose apps share a name (`billing/orders/` and `shop/orders/`), an
+    `orders.models` that one project lacks a name of says nothing of the other's.
 
     The function run may call what its starter passes it: `Thread(target=every,
     args=[lambda: expire(), 60])` (or `kwargs={"job": expire}`, or

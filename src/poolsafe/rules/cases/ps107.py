@@ -3392,3 +3392,134 @@ INVALID += [
     _drain("the body only reads the rows it tests: nothing drains them",
            write="print(list(Order.objects.filter(pk__in=list(batch))))", flagged=True),
 ]
+
+
+# pika (RabbitMQ) consumers: `channel.basic_consume(queue, on_message_callback=f)` and
+# `channel.start_consuming()` run `f` message after message for the life of the
+# consumer, on the consuming thread, outside any request (breadth68: a Django app's
+# stock-update consumer). A module that only publishes, or registers a consumer it
+# never runs (`start_consuming()` nowhere), keeps no connection.
+_PIKA_CONSUMER = """
+import json
+
+import pika
+{imports}
+from models import Order
+
+
+def on_order(channel, method, properties, body):
+{body}
+
+
+def main():
+    connection = pika.BlockingConnection(pika.ConnectionParameters("localhost"))
+    channel = connection.channel()
+    channel.queue_declare(queue="orders")
+    channel.basic_consume({register})
+    {loop}
+"""
+_PIKA_SAVE = '    Order.objects.create(total=json.loads(body)["total"]){expect}'
+_PIKA_CLOSING = ('    try:\n        Order.objects.create(total=json.loads(body)["total"])\n'
+                 '    finally:\n        close_old_connections()')
+
+
+def _pika(note: str, register: str = 'queue="orders", on_message_callback=on_order',
+          body: str = _PIKA_SAVE, imports: str = "", loop: str = "channel.start_consuming()",
+          flagged: bool = False) -> Case:
+    code = _PIKA_CONSUMER.format(
+        imports=imports, register=register, loop=loop,
+        body=body.format(expect="  # expect: PS107" if flagged else ""))
+    return Case(code, files=_FILES, path="consumer.py", note=note)
+
+
+INVALID += [
+    _pika("a pika 1.x consumer callback (`on_message_callback=`) run by "
+          "start_consuming()", flagged=True),
+    _pika("pika 1.x positional: basic_consume(queue, callback)",
+          register='"orders", on_order', flagged=True),
+    _pika("pika 0.x: the callback first, basic_consume(callback, queue=...)",
+          register='on_order, queue="orders"', flagged=True),
+]
+VALID += [
+    _pika("look-alike: the callback closes in a finally", body=_PIKA_CLOSING,
+          imports="from django.db import close_old_connections\n"),
+    _pika("look-alike: the consumer is registered but never run (no start_consuming())",
+          loop="connection.close()"),
+    _pika("look-alike: the callback does no database work",
+          body='    print(json.loads(body)){expect}'),
+]
+
+
+# A repository holding two Django projects side by side (`billing/` and `shop/`,
+# each with its own `manage.py`) whose apps share names (`orders`): a command of
+# one imports `orders.models`, which is its own project's module. The other
+# project's `orders/models.py`, read for its own database words, is not the only
+# module the import can mean: the command's module imports fine and its loop is
+# read (round 29's held Kafka consumer, `while self.running:` calling a method of
+# the command, was missed because only the sibling's module was weighed, which
+# does not define the model).
+_MANAGE = """\
+import sys
+
+from django.core.management import execute_from_command_line
+
+if __name__ == "__main__":
+    execute_from_command_line(sys.argv)
+"""
+_SIBLING_PROJECTS = {
+    "billing/manage.py": _MANAGE,
+    "billing/orders/__init__.py": "",
+    "billing/orders/models.py": """\
+from django.db import models
+
+
+class Payment(models.Model):
+    amount = models.IntegerField()
+""",
+    "billing/orders/management/__init__.py": "",
+    "billing/orders/management/commands/__init__.py": "",
+    "shop/manage.py": _MANAGE,
+    "shop/orders/__init__.py": "",
+    "shop/orders/models.py": """\
+import threading
+
+from django.db import models
+
+
+class Order(models.Model):
+    total = models.IntegerField()
+
+    def recount(self):
+        threading.Thread(target=Order.objects.count).start()
+""",
+}
+_SETTLE_COMMAND = """
+import time
+
+from django.core.management.base import BaseCommand
+
+from orders.models import {name}
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while True:
+            self.settle(){expect}
+            time.sleep(60)
+
+    def settle(self):
+        {name}.objects.filter(amount=0).delete()
+"""
+INVALID.append(Case(
+    _SETTLE_COMMAND.format(name="Payment", expect="  # expect: PS107"),
+    files=_SIBLING_PROJECTS, path="billing/orders/management/commands/settle.py",
+    note="two Django projects with an `orders` app each: the command's own project "
+         "defines the model it imports"))
+VALID.append(Case(
+    _SETTLE_COMMAND.format(name="Payment, Refund", expect="").replace(
+        "Payment, Refund.objects", "Payment.objects"),
+    files={k: v for k, v in _SIBLING_PROJECTS.items() if k.startswith("billing/")},
+    path="billing/orders/management/commands/settle.py",
+    note="look-alike: the project's one `orders.models` defines no `Refund`, so importing "
+         "the command raises ImportError and its loop never runs (with or without the "
+         "scan's prefilter, which reads the models module for no database word of its own)"))
