@@ -1209,17 +1209,8 @@ def long_running(loop: cst.While, scope: cst.FunctionDef | None = None) -> bool:
         return True
     if not waits and scope is not None and _drains_rows(loop, scope):
         return False
-    if advanced:
+    if advanced or _leaves_loop(loop.body):
         return False
-    stack: list[cst.CSTNode] = [loop.body]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (cst.Break, cst.Return)):
-            return False
-        if isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef,
-                             cst.Lambda)):
-            continue  # their `break` ends them, not this loop
-        stack.extend(node.children)
     return not any(isinstance(n, cst.Comparison) for n in iter_nodes(loop.test))
 
 
@@ -1358,7 +1349,7 @@ def _retry_counter(test: cst.BaseExpression) -> tuple[str, type[cst.BaseAugOp]] 
 
 def _leaves_loop(stmts: cst.CSTNode) -> bool:
     """A `break` or `return` of the loop itself among `stmts` (not one of a nested
-    loop or function)."""
+    loop or function: their `break` ends them, not this loop)."""
     stack: list[cst.CSTNode] = [stmts]
     while stack:
         node = stack.pop()
