@@ -1199,25 +1199,18 @@ def long_running(loop: cst.While, scope: cst.FunctionDef | None = None) -> bool:
     `current = end + 1`), even when it sleeps between rounds to spare the server:
     the body, not a signal, decides when it ends. So does a batch drain that waits for
     nothing (`while Order.objects.filter(...).exists():` updating or deleting those
-    rows a batch at a time: see `_drains_rows`)."""
+    rows a batch at a time: see `_drains_rows`), and a retry loop bounded by its
+    counter (`while retries < MAX_RETRIES:`: see `_bounded_retry`)."""
     if _drains_worklist(loop):
         return False
     waits = {call_name(c) for c in iter_calls(loop.body)} & _WAITING_CALLS
-    if waits and (waits - {"sleep"} or not _advanced_by_body(loop)):
+    advanced = _advanced_by_body(loop) or _bounded_retry(loop)
+    if waits and (waits - {"sleep"} or not advanced):
         return True
     if not waits and scope is not None and _drains_rows(loop, scope):
         return False
-    if _advanced_by_body(loop):
+    if advanced or _leaves_loop(loop.body):
         return False
-    stack: list[cst.CSTNode] = [loop.body]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (cst.Break, cst.Return)):
-            return False
-        if isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef,
-                             cst.Lambda)):
-            continue  # their `break` ends them, not this loop
-        stack.extend(node.children)
     return not any(isinstance(n, cst.Comparison) for n in iter_nodes(loop.test))
 
 
@@ -1328,6 +1321,88 @@ def _drains_rows(loop: cst.While, scope: cst.FunctionDef) -> bool:
         isinstance(call.func, cst.Attribute) and call.func.attr.value in _ROWS_WRITE
         and _queryset_model(call.func.value, scope) == model
         for call in iter_calls(loop.body))
+
+
+#: a counter's step towards the bound its test sets, by the comparison's direction
+_TOWARDS_BOUND: dict[type[cst.BaseCompOp], type[cst.BaseAugOp]] = {
+    cst.LessThan: cst.AddAssign, cst.LessThanEqual: cst.AddAssign,
+    cst.GreaterThan: cst.SubtractAssign, cst.GreaterThanEqual: cst.SubtractAssign}
+_MIRRORED: dict[type[cst.BaseCompOp], type[cst.BaseCompOp]] = {
+    cst.LessThan: cst.GreaterThan, cst.LessThanEqual: cst.GreaterThanEqual,
+    cst.GreaterThan: cst.LessThan, cst.GreaterThanEqual: cst.LessThanEqual}
+
+
+def _retry_counter(test: cst.BaseExpression) -> tuple[str, type[cst.BaseAugOp]] | None:
+    """The local counter a retry loop's test bounds and the step that moves it
+    towards the bound: `while retries < MAX_RETRIES:` -> (`retries`, `+=`),
+    `while tries > 0:` -> (`tries`, `-=`), also with the counter on the right."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return None
+    op = type(test.comparisons[0].operator)
+    left, right = test.left, test.comparisons[0].comparator
+    if isinstance(right, cst.Name) and not isinstance(left, cst.Name) and op in _MIRRORED:
+        left, op = right, _MIRRORED[op]
+    if not isinstance(left, cst.Name) or op not in _TOWARDS_BOUND:
+        return None
+    return left.value, _TOWARDS_BOUND[op]
+
+
+def _leaves_loop(stmts: cst.CSTNode) -> bool:
+    """A `break` or `return` of the loop itself among `stmts` (not one of a nested
+    loop or function: their `break` ends them, not this loop)."""
+    stack: list[cst.CSTNode] = [stmts]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Break, cst.Return)):
+            return True
+        if isinstance(node, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef,
+                             cst.Lambda)):
+            continue
+        stack.extend(node.children)
+    return False
+
+
+def _bounded_retry(loop: cst.While) -> bool:
+    """A retry loop: `while retries < MAX_RETRIES:` around a `try` whose body leaves
+    the loop when the work succeeds (`break`, `return`) and whose every handler
+    either moves the counter towards its bound (`retries += 1`, `tries -= 1` for
+    `while tries > 0:`) or leaves the loop itself (`break`, `return`, `raise`). It
+    runs at most the bound's number of rounds, however long it sleeps between them.
+    A loop that goes on after a success (a poller that only counts its errors), a
+    handler that retries without counting, and a counter the body sets back
+    (`retries = 0`) keep it open-ended."""
+    found = _retry_counter(loop.test)
+    if found is None:
+        return False
+    counter, step = found
+    tries = [n for n in loop.body.body if isinstance(n, cst.Try)]
+    if not tries:
+        return False
+    for node in iter_nodes(loop.body):
+        if isinstance(node, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value == counter
+                for t in node.targets):
+            return False  # set back: the bound may never be reached
+    for attempt in tries:
+        succeeded = [attempt.body] + ([attempt.orelse] if attempt.orelse else [])
+        if not any(_leaves_loop(block) for block in succeeded):
+            continue
+        if all(_counts_or_leaves(handler, counter, step) for handler in attempt.handlers):
+            return True
+    return False
+
+
+def _counts_or_leaves(handler: cst.ExceptHandler, counter: str,
+                      step: type[cst.BaseAugOp]) -> bool:
+    """The handler's own statements move `counter` by `step`, or it leaves the loop."""
+    stmts = [s for line in handler.body.body if isinstance(line, cst.SimpleStatementLine)
+             for s in line.body]
+    if any(isinstance(s, cst.AugAssign) and isinstance(s.target, cst.Name)
+           and s.target.value == counter and isinstance(s.operator, step) for s in stmts):
+        return True
+    last = handler.body.body[-1] if handler.body.body else None
+    return isinstance(last, cst.SimpleStatementLine) and any(
+        isinstance(s, (cst.Break, cst.Return, cst.Raise)) for s in last.body)
 
 
 def _advanced_by_body(loop: cst.While) -> bool:

@@ -46,7 +46,12 @@ class DjangoConnectionOutsideRequest(Rule):
       `options["command"].pop(0)` and nothing put back: it ends with the list; nor a
       batch drain that waits for nothing, `while Order.objects.filter(...).exists():`
       (or `.count()`, or a local queryset of that model) whose body updates or deletes
-      rows of the same model in bulk: it ends when no row is left);
+      rows of the same model in bulk: it ends when no row is left; nor a retry loop,
+      `while retries < MAX_RETRIES:` around a `try` that `break`s (or returns) when the
+      work succeeds and whose every `except` counts the attempt (`retries += 1`) or
+      leaves the loop: it runs at most that many rounds, even when it sleeps between
+      them; a loop that goes on after a success, only counting its errors, is still
+      reported);
     - a callback a library runs for the life of the process: a paho-mqtt client's
       callbacks (`client.on_message = f`, `client.message_callback_add(topic, f)`,
       run by `loop_forever()` in a long-running command or on `loop_start()`'s

@@ -126,7 +126,10 @@ class EnginePerCall(Rule):
     `while` (or a comprehension), in a function or at a script's top level, is
     reported even in code that runs once (`for row in rows: engine =
     create_engine(url)` in `main()`), unless each one is kept (`engines[name] =
-    create_engine(url)`, or a comprehension's list, dict or set of them kept or
+    create_engine(url)`, also through a name the loop's body then stores, at a
+    module's top level as in a function: `engine = create_engine(url)` then
+    `engines[name] = engine` or `engines.append(engine)`; or a comprehension's list,
+    dict or set of them kept or
     returned: `return [create_engine(u) for u in replica_urls]`, whose callers are
     then read as a factory's) or is an SQLite file's. An engine's
     `execution_options(...)` is an engine over the same pool: kept or returned, it
@@ -566,10 +569,33 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
             return True  # `ENGINES = {k: create_engine(v) for k, v in URLS.items()}`
         if isinstance(node, cst.Assign) and strip_await(node.value)[0] is call:
             return any(isinstance(t.target, (cst.Subscript, cst.Attribute))
-                       for t in node.targets)
+                       for t in node.targets) or (loop is not None and _stored_by_loop(
+                           loop, {t.target.value for t in node.targets
+                                  if isinstance(t.target, cst.Name)}))
         if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
                 and node.func.attr.value in STORE_METHODS
                 and any(strip_await(a.value)[0] is call for a in node.args)):
+            return True
+    return False
+
+
+def _stored_by_loop(loop: cst.For | cst.While, names: set[str]) -> bool:
+    """The loop's own body stores the name the engine is bound to in a container or on
+    an object (`engine = create_engine(url)` then `_connections[name] = engine`, or
+    `engines.append(engine)`) at the top level of a module: each engine is kept, as
+    with `_connections[name] = create_engine(url)`. (Inside a function the name is
+    followed by `_escapes`.)"""
+    if not names:
+        return False
+    for node in _own_statements(loop.body):
+        if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) \
+                and node.value.value in names and any(
+                    isinstance(t.target, (cst.Subscript, cst.Attribute)) for t in node.targets):
+            return True
+        if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in STORE_METHODS
+                and any(isinstance(a.value, cst.Name) and a.value.value in names
+                        for a in node.args)):
             return True
     return False
 

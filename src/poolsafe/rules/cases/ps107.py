@@ -3523,3 +3523,60 @@ VALID.append(Case(
     note="look-alike: the project's one `orders.models` defines no `Refund`, so importing "
          "the command raises ImportError and its loop never runs (with or without the "
          "scan's prefilter, which reads the models module for no database word of its own)"))
+
+
+# A retry loop bounded by its counter: the `try` leaves the loop when the work succeeds,
+# every handler counts the attempt or leaves, so it runs at most MAX_ATTEMPTS rounds,
+# sleeps included (large68: a one-shot backfill command retrying an HTTP lookup).
+_RETRY = """
+import time
+
+import requests
+from django.core.management.base import BaseCommand
+
+from models import Order
+
+MAX_ATTEMPTS = 3
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        for order in Order.objects.filter(number=""):
+            self.backfill(order)
+
+    def backfill(self, order):
+{setup}        while {test}:
+            try:
+                answer = requests.get("https://erp.example.com/orders", timeout=10)
+                Order.objects.filter(pk=order.pk).update(number=answer.text){expect}
+{success}            except requests.RequestException:
+{handler}                time.sleep(2)
+            except ValueError:
+                break
+"""
+
+
+def _retry(note: str, setup: str = "        attempts = 0\n",
+           test: str = "attempts < MAX_ATTEMPTS", success: str = "                break\n",
+           handler: str = "                attempts += 1\n", flagged: bool = False) -> Case:
+    code = _RETRY.format(setup=setup, test=test, success=success, handler=handler,
+                         expect="  # expect: PS107" if flagged else "")
+    return Case(code, files=_FILES, path="shop/management/commands/backfill.py", note=note)
+
+
+VALID += [
+    _retry("`while attempts < MAX_ATTEMPTS:` that breaks on success and counts each "
+           "failed attempt before it sleeps"),
+    _retry("a counter counted down (`while tries > 0:` ... `tries -= 1`), the bound on "
+           "the left, and a `return` on success", setup="        tries = MAX_ATTEMPTS\n",
+           test="0 < tries", success="                return\n",
+           handler="                tries -= 1\n"),
+]
+INVALID += [
+    _retry("no way out on success: a poller that only counts its errors runs until "
+           "they add up", success="                time.sleep(60)\n", flagged=True),
+    _retry("the handler sleeps and retries without counting: a lasting outage keeps "
+           "it going", handler="", flagged=True),
+    _retry("the counter moves away from its bound", handler="                attempts -= 1\n",
+           flagged=True),
+]

@@ -2770,3 +2770,42 @@ def count(table):
     click.echo(count_rows(table))
 """, note="look-alike: a click command calls the helper once per run"),
 ]
+
+# A module's top-level loop over the configured databases that binds each engine to a
+# name and then stores it in a registry keeps every engine, as the direct
+# `_connections[name] = create_engine(url)` does (large68: a service's engine registry
+# built at import).
+_REGISTRY = """\
+from sqlalchemy import create_engine
+
+DATABASES = {{"default": "mysql+pymysql://app@db/app", "logs": "mysql+pymysql://app@db/logs"}}
+{container}
+
+for db_name, url in DATABASES.items():
+    engine = create_engine(url, pool_size=20){expect}
+    {store}
+
+
+def get_connection(name):
+    return _connections[name].connect()
+"""
+VALID += [
+    Case(_REGISTRY.format(container="_connections = {}", expect="",
+                          store="_connections[db_name] = engine"),
+         path="esb/connections.py",
+         note="bound to a name, then stored in the module's registry by the loop's body"),
+    Case(_REGISTRY.format(container="_connections = {}\n_engines = []", expect="",
+                          store="_engines.append(engine)"),
+         path="esb/connections.py",
+         note="bound to a name, then appended to the module's list by the loop's body"),
+]
+INVALID += [
+    Case(_REGISTRY.format(container="_connections = {}", expect="  # expect: PS202",
+                          store="_connections[db_name] = url"),
+         path="esb/connections.py",
+         note="the loop stores the URL, not the engine: each engine is dropped"),
+    Case(_REGISTRY.format(container="_connections = {}", expect="  # expect: PS202",
+                          store="_connections[db_name] = engine.url"),
+         path="esb/connections.py",
+         note="an attribute of the engine is stored, not the engine"),
+]
