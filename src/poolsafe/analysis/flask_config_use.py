@@ -9,6 +9,12 @@ when Flask-SQLAlchemy reads it.
   (`app.config.from_object(...)`, `from_pyfile`, `from_envvar`, `from_file`): in a
   project whose app sets `SQLALCHEMY_DATABASE_URI` on `app.config` itself and loads
   no config object, a config class elsewhere is only a name.
+- A config class (a pydantic `BaseSettings`, a plain class) reaches an app only through
+  a loader (`from_object`, `from_mapping`, ...): in a project that calls none and
+  imports Flask-SQLAlchemy nowhere outside its tests, its `SQLALCHEMY_*` fields are
+  leftovers (a project that moved to encode/databases or asyncpg keeps the names).
+  A config module stays judged: an application may import it by path
+  (`superset_config.py`).
 """
 
 from __future__ import annotations
@@ -28,4 +34,7 @@ def configures_nothing(index: ProjectIndex, site: EngineSite) -> str | None:
         return "no Flask-SQLAlchemy, engines of its own: the keys are only names"
     if site.config_object and project.writes_flask_uri() and not project.loads_flask_config():
         return "the app sets its URI itself and loads no config object"
+    if (site.config_class and not project.app_uses_flask_sqlalchemy()
+            and not project.loads_config_mapping()):
+        return "a settings class no Flask app loads, in a project without Flask-SQLAlchemy"
     return None

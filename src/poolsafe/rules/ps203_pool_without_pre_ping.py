@@ -59,6 +59,16 @@ class PoolWithoutPrePing(Rule):
       in a project whose app sets `SQLALCHEMY_DATABASE_URI` on `app.config` itself
       and loads no config object, a constant of that name elsewhere is only a name
       (the app's own configuration is judged).
+      A settings class (a pydantic `BaseSettings`, a plain class) that still has
+      `SQLALCHEMY_DATABASE_URI` or `SQLALCHEMY_ENGINE_OPTIONS` fields after the
+      project left Flask-SQLAlchemy (say, for encode/databases over asyncpg) is
+      not reported when nothing can read them: no module calls a config loader
+      (`from_object`, `from_pyfile`, `from_envvar`, `from_file`, `from_json`,
+      `from_mapping`) and no module outside the tests imports Flask-SQLAlchemy. With
+      a loader anywhere in the project the class stays judged (an extension built
+      on Flask-SQLAlchemy, such as Flask-AppBuilder's `SQLA`, reads what it loads),
+      and so does a config module: an application may import it by name
+      (`superset_config.py`).
       A function that loads a config object (`app.config.from_object("pkg.settings.%sConfig"
       % env)`) and then writes only the URI keeps the options that object set: the
       write is not judged (the object is, where it sets them).

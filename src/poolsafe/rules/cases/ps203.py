@@ -1612,3 +1612,75 @@ INVALID += [
                       "  # expect: PS203",
                       "look-alike: the helper sets it on a new dict, not the hook's options"),
 ]
+
+
+# round 30 (issue 31 item 5, prec68): a settings class that keeps Flask-SQLAlchemy's key
+# names after the project moved off Flask (encode/databases over asyncpg, FastAPI) is
+# read by nothing that builds a pool: no loader puts it into a Flask config, and no
+# module outside the tests imports Flask-SQLAlchemy. A loader, a Flask-SQLAlchemy import
+# in the application, or a config module (which a tool may import by path) keeps it.
+_SETTINGS_CLASS = """\
+import os
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    SQLALCHEMY_DATABASE_URI: str = os.getenv("DATABASE_URL", "postgresql://app@db/app")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {{"pool_size": 10, "max_overflow": 5}}{mark}
+
+
+settings = Settings()
+"""
+_DATABASES_APP = """\
+from databases import Database
+from fastapi import FastAPI
+from settings import settings
+
+database = Database(settings.SQLALCHEMY_DATABASE_URI, min_size=2)
+app = FastAPI()
+
+
+@app.get("/tasks")
+async def tasks():
+    return await database.fetch_all("SELECT id FROM task")
+"""
+_STALE_TEST = """\
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+"""
+
+VALID += [
+    Case(_SETTINGS_CLASS.format(mark=""), path="settings.py",
+         files={"main.py": _DATABASES_APP},
+         note="a leftover key of a settings class: the app uses encode/databases, no "
+              "loader and no Flask-SQLAlchemy read it"),
+    Case(_SETTINGS_CLASS.format(mark=""), path="settings.py",
+         files={"main.py": _DATABASES_APP, "tests/base.py": _STALE_TEST},
+         note="a stale test module still imports Flask-SQLAlchemy: the application does not"),
+]
+
+INVALID += [
+    Case(_SETTINGS_CLASS.format(mark="  # expect: PS203"), path="settings.py",
+         files={"app.py": "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n"
+                          "from settings import settings\n\napp = Flask(__name__)\n"
+                          "app.config.from_mapping(settings.model_dump())\n"
+                          "db = SQLAlchemy(app)\n"},
+         note="look-alike: the settings class is loaded into the Flask app Flask-SQLAlchemy "
+              "serves"),
+    Case(_SETTINGS_CLASS.format(mark="  # expect: PS203"), path="settings.py",
+         files={"app.py": "from flask import Flask\nfrom flask_appbuilder import SQLA\n\n"
+                          "app = Flask(__name__)\napp.config.from_object('settings.Settings')\n"
+                          "db = SQLA(app)\n"},
+         note="look-alike: no Flask-SQLAlchemy import, but a loader puts the class into an "
+              "app whose extension (Flask-AppBuilder's SQLA) reads the keys"),
+    Case("""\
+import os
+
+SQLALCHEMY_DATABASE_URI = os.getenv("SUPERSET_DB", "postgresql://superset@db/superset")
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10}  # expect: PS203
+ROW_LIMIT = 5000
+""", path="superset_config.py",
+         note="look-alike: a config module with no loader in the project: the application "
+              "(Superset) imports it by name and Flask-SQLAlchemy reads it"),
+]
