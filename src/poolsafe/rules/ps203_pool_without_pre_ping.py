@@ -123,7 +123,18 @@ class PoolWithoutPrePing(Rule):
     returns (`def get_engine(): return create_engine(url)`) when every call of the
     factory in the project (at least one) is such code keeping it local, or the
     top level of a script nothing imports; a factory no project code calls is
-    still reported (a library's users may call it per request). Nor is a
+    still reported (a library's users may call it per request). A factory that
+    returns a `sessionmaker` bound to the engine it builds and keeps no other
+    reference to (`engine = create_engine(url)`, `return sessionmaker(bind=engine)`)
+    is judged the same way: the engine goes where the sessionmaker goes. This is
+    how a one-shot job is read (a Kubernetes Job or CronJob, a maintenance script
+    run by `if __name__ == "__main__": main()` or as a console script): the
+    process starts, works and exits, so its engine is one run's, whatever the job
+    imports. A job that builds the web application (`create_app()`, for its app
+    context) or imports the application's models is still a job; what keeps its
+    engine reported is where the engine goes: a caller that runs more than once (a
+    `while` loop that sleeps or polls, a route, a task), a module global, or a
+    factory nothing in the project calls. Nor is a
     factory's engine reported when every project caller binds it to a local,
     neither returns, yields nor stores it, and disposes it (`engine =
     self.engine_for(db)` ... `finally: engine.dispose()`); one caller that keeps

@@ -1684,3 +1684,105 @@ ROW_LIMIT = 5000
          note="look-alike: a config module with no loader in the project: the application "
               "(Superset) imports it by name and Flask-SQLAlchemy reads it"),
 ]
+
+
+# round 30 (issue 31 item 6, prec68): a one-shot job (a Kubernetes Job's script, run by
+# `if __name__ == "__main__": main()`) gets a sessionmaker bound to a new engine from a
+# set-up helper, which also builds the web app (the job needs its app context). The
+# engine lives as long as the job's one run: where the sessionmaker goes, the engine
+# goes. Still reported: a caller that runs many times (a worker loop), and a helper that
+# keeps the engine too.
+_JOB_APP = """\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    db.init_app(app)
+    return app
+"""
+_JOB_SETUP = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from app import create_app
+
+DB_URI = "postgresql://inventory@db/inventory"
+{extra}
+
+def init_db():
+    engine = create_engine(DB_URI){mark}
+{keep}    return sessionmaker(bind=engine)
+
+
+def job_setup():
+    application = create_app()
+    Session = init_db()
+    session = Session()
+    return session, application
+"""
+_JOB_SCRIPT = """\
+from jobs.common import job_setup
+
+
+def run(session):
+    session.execute("DELETE FROM host WHERE stale_at < now()")
+    session.commit()
+
+
+def main():
+    session, application = job_setup()
+    with application.app_context():
+        run(session)
+    session.close()
+
+
+if __name__ == "__main__":
+    main()
+"""
+_JOB_WORKER = """\
+import time
+
+from jobs.common import job_setup
+
+
+def main():
+    while True:
+        session, application = job_setup()
+        session.execute("DELETE FROM host WHERE stale_at < now()")
+        session.commit()
+        session.close()
+        time.sleep(600)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def _job_case(mark: str, keep: str, extra: str, script: str, note: str) -> Case:
+    return Case(_JOB_SETUP.format(mark=mark, keep=keep, extra=extra), path="jobs/common.py",
+                files={"app.py": _JOB_APP, "jobs/__init__.py": "",
+                       "jobs/reaper.py": script}, note=note)
+
+
+VALID += [
+    _job_case("", "", "", _JOB_SCRIPT,
+              "a Kubernetes job's set-up helper returns a sessionmaker bound to a new engine; "
+              "only the job's main() (its `__main__` block) calls it: one run's engine"),
+]
+
+INVALID += [
+    _job_case("  # expect: PS203", "", "", _JOB_WORKER,
+              "look-alike: the script calls the set-up helper in a `while True` loop that "
+              "sleeps: the process runs for days"),
+    _job_case("  # expect: PS203", "    global ENGINE\n    ENGINE = engine\n",
+              "ENGINE = None\n", _JOB_SCRIPT,
+              "look-alike: the helper also keeps the engine in a module global, which other "
+              "code may read"),
+]
