@@ -5343,10 +5343,13 @@ _GUARD_FINALLY = """\
         session.close()"""
 
 
+_GUARD_UNFIXABLE = "a release of `session` the fix cannot move into `finally`"
+
+
 def _closing_guard_case(mark: str, note: str, guard: str = _GUARD_FINALLY, before: str = "",
                         after: str = "") -> Case:
     return Case(_CLOSING_GUARD.format(guard=guard, mark=mark, before=before, after=after),
-                note=note)
+                note=note, unfixable=_GUARD_UNFIXABLE if mark else "")
 
 
 VALID += [
@@ -5398,5 +5401,6 @@ def process_work_queue(queue):
     for message in queue:
         with checked_in(conn):
             conn.cursor().execute("SELECT %s", (message,))
-""", note="look-alike: a pool checkout is held from `getconn()` on, used or not"),
+""", note="look-alike: a pool checkout is held from `getconn()` on, used or not",
+         unfixable="a release of `conn` the fix cannot move into `finally`"),
 ]
