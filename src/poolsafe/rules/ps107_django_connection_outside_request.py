@@ -46,7 +46,16 @@ class DjangoConnectionOutsideRequest(Rule):
       `options["command"].pop(0)` and nothing put back: it ends with the list; nor a
       batch drain that waits for nothing, `while Order.objects.filter(...).exists():`
       (or `.count()`, or a local queryset of that model) whose body updates or deletes
-      rows of the same model in bulk: it ends when no row is left);
+      rows of the same model in bulk: it ends when no row is left; nor a queue
+      drain that claims the row it takes and waits for nothing, `while (job :=
+      get_scheduled_jobs().first()):` whose body, before any `continue`, calls a
+      method of the row's model that sets a field the queryset filters on to
+      another value and saves (`job.mark_running()`: `self.status =
+      self.Status.RUNNING`, `self.save()`, against `filter(status=Status.SCHEDULED)`;
+      the values are literals or members of one choices class): each round takes one
+      row out of the queue, and the loop ends when none is left. A claim that sets
+      the same value, or another field, a `continue` before it, and a loop that
+      sleeps between rounds (a poller) stay reported);
     - a callback a library runs for the life of the process: a paho-mqtt client's
       callbacks (`client.on_message = f`, `client.message_callback_add(topic, f)`,
       run by `loop_forever()` in a long-running command or on `loop_start()`'s
