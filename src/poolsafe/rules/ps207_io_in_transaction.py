@@ -364,6 +364,16 @@ class IoInTransaction(Rule):
     Rows the command inserts or updates are locked until it commits too: if your
     requests edit the same rows while it runs, commit in batches.
 
+    **A row lock held across a call on purpose.** Code that takes
+    `select_for_update()` so that one worker at a time refreshes an OAuth token (and
+    the others wait for the new one) is reported, and the message says why: every
+    other request or task that locks the same row waits until the call returns, each
+    holding a connection of its own, so a slow or hanging token server stalls them
+    all and can exhaust the database's connections. That is the real cost of the
+    design, not a false alarm: keep the lock if you need it, but give the call a
+    short timeout, or lock with `select_for_update(nowait=True)` (or `skip_locked`)
+    and let the others retry instead of queueing.
+
     ## Why is this bad?
     While the slow call runs, the connection sits "idle in transaction": it holds
     its row locks and its snapshot (blocking vacuum and migrations: Alembic waits
@@ -486,6 +496,10 @@ class IoInTransaction(Rule):
                                     lambda c, f: _callee(ctx.index, c, f.module, f))
                         if not django_locks:
                             continue
+                if keys <= _DJANGO_KEYS and django_locks is None:
+                    with ctx.index.full_resolution():
+                        django_locks = locks_rows(
+                            ctx.index, func, lambda c, f: _callee(ctx.index, c, f.module, f))
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
                         else f"`{via}()`, which makes {family} (`{what}`),")
@@ -498,6 +512,23 @@ class IoInTransaction(Rule):
                 runs = "runs"
                 if again:
                     runs = f"runs (here and {len(again)} more time{'s' if len(again) > 1 else ''})"
+                if keys <= _DJANGO_KEYS and django_locks:
+                    # a lock taken on purpose (one worker refreshes a token): the cost
+                    # is the waiters', each holding a connection of its own
+                    yield self.finding(
+                        call,
+                        f"{slow} {runs} while {held} holds rows it locked "
+                        "(`select_for_update()` or `FOR UPDATE`/`FOR SHARE`/`LOCK TABLE`): "
+                        "every other request or task that locks the same rows waits until "
+                        "the call returns, each holding a connection of its own, so a slow "
+                        "or hanging server stalls them all and can exhaust the database's "
+                        "connections; if the lock is there to let one worker make the call "
+                        "(a token refresh), give the call a short timeout, or lock with "
+                        "`select_for_update(nowait=True)` and let the others retry; else "
+                        "make the call before the transaction or after it commits",
+                        steps,
+                    )
+                    continue
                 yield self.finding(
                     call,
                     f"{slow} {runs} while {held} holds a connection in an open transaction: "
