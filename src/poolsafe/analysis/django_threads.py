@@ -30,7 +30,6 @@ from poolsafe.analysis.cstutil import (
     string_value,
     strip_await,
 )
-from poolsafe.analysis.django_claims import claims_rows
 from poolsafe.analysis.django_callbacks import (
     ANY_CLOSE_SUFFICES,
     PTB_HANDLER,
@@ -38,6 +37,7 @@ from poolsafe.analysis.django_callbacks import (
     callback_entries,
 )
 from poolsafe.analysis.django_callbacks import WORDS as CALLBACK_WORDS
+from poolsafe.analysis.django_claims import claims_rows
 from poolsafe.analysis.django_query_shapes import instance_query
 from poolsafe.analysis.index import (
     ProjectIndex,
