@@ -64,7 +64,10 @@ class PoolWithoutPrePing(Rule):
       project left Flask-SQLAlchemy (say, for encode/databases over asyncpg) is
       not reported when nothing can read them: no module calls a config loader
       (`from_object`, `from_pyfile`, `from_envvar`, `from_file`, `from_json`,
-      `from_mapping`) and no module outside the tests imports Flask-SQLAlchemy. With
+      `from_mapping`), no module outside the tests imports Flask-SQLAlchemy, and
+      the project's dependency files (`requirements.txt`, `pyproject.toml`, ...)
+      declare neither Flask-SQLAlchemy nor a package built on it (Flask-AppBuilder,
+      Superset, Airflow, invenio-db); with no dependency file it stays judged. With
       a loader anywhere in the project the class stays judged (an extension built
       on Flask-SQLAlchemy, such as Flask-AppBuilder's `SQLA`, reads what it loads),
       and so does a config module: an application may import it by name
@@ -241,7 +244,7 @@ class PoolWithoutPrePing(Rule):
                 continue
             if site.from_config and facts(ctx.index).global_pre_ping():
                 continue
-            if configures_nothing(ctx.index, site) is not None:
+            if configures_nothing(ctx.index, ctx.module, site) is not None:
                 continue  # a name only: Flask-SQLAlchemy never reads this configuration
             if site.call is not None and not site.from_config and short_lived_engine(
                     ctx.index, ctx.module, site.call) is not None:

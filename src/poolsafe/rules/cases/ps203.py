@@ -1644,6 +1644,7 @@ app = FastAPI()
 async def tasks():
     return await database.fetch_all("SELECT id FROM task")
 """
+_DATABASES_DEPS = "fastapi==0.110.0\ndatabases[asyncpg]==0.9.0\npydantic-settings==2.1.0\n"
 _STALE_TEST = """\
 from flask_sqlalchemy import SQLAlchemy
 
@@ -1652,15 +1653,24 @@ db = SQLAlchemy()
 
 VALID += [
     Case(_SETTINGS_CLASS.format(mark=""), path="settings.py",
-         files={"main.py": _DATABASES_APP},
+         files={"main.py": _DATABASES_APP, "requirements.txt": _DATABASES_DEPS},
          note="a leftover key of a settings class: the app uses encode/databases, no "
               "loader and no Flask-SQLAlchemy read it"),
     Case(_SETTINGS_CLASS.format(mark=""), path="settings.py",
-         files={"main.py": _DATABASES_APP, "tests/base.py": _STALE_TEST},
+         files={"main.py": _DATABASES_APP, "tests/base.py": _STALE_TEST,
+                "requirements.txt": _DATABASES_DEPS},
          note="a stale test module still imports Flask-SQLAlchemy: the application does not"),
 ]
 
 INVALID += [
+    Case(_SETTINGS_CLASS.format(mark="  # expect: PS203"), path="settings.py",
+         files={"main.py": _DATABASES_APP,
+                "requirements.txt": _DATABASES_DEPS + "Flask-SQLAlchemy==3.1.1\n"},
+         note="look-alike: the project still declares Flask-SQLAlchemy (an app the scan "
+              "does not see, a plug-in, may read the class)"),
+    Case(_SETTINGS_CLASS.format(mark="  # expect: PS203"), path="settings.py",
+         files={"main.py": _DATABASES_APP},
+         note="look-alike: no dependency file says what reads the class"),
     Case(_SETTINGS_CLASS.format(mark="  # expect: PS203"), path="settings.py",
          files={"app.py": "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n"
                           "from settings import settings\n\napp = Flask(__name__)\n"
