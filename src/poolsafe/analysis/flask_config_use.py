@@ -20,8 +20,8 @@ when Flask-SQLAlchemy reads it.
 
 from __future__ import annotations
 
-from poolsafe.analysis.engines import EngineSite
 from poolsafe.analysis.declared_drivers import declared_requirements
+from poolsafe.analysis.engines import EngineSite
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.analysis.project_facts import facts
