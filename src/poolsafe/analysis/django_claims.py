@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes, keyword_arg
+from poolsafe.analysis.cstutil import iter_nodes, keyword_arg, loop_own_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import class_bases, inherited_method
@@ -58,7 +58,7 @@ def claims_rows(index: ProjectIndex, func: FunctionInfo, loop: cst.While) -> boo
     model, filters = chain
     if not filters or not isinstance(loop.body, cst.IndentedBlock):
         return False
-    for node in _own_nodes(loop.body):
+    for node in loop_own_nodes(loop.body):
         if isinstance(node, cst.Continue):
             return False
         if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)) \
@@ -73,20 +73,6 @@ def claims_rows(index: ProjectIndex, func: FunctionInfo, loop: cst.While) -> boo
             if found is not None and _moves_out(index, model, found, filters):
                 return True
     return False
-
-
-def _own_nodes(body: cst.CSTNode) -> list[cst.CSTNode]:
-    """The nodes of a loop body, not those of nested loops, functions or classes."""
-    out: list[cst.CSTNode] = []
-    stack: list[cst.CSTNode] = [body]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if node is not body and isinstance(node, (cst.For, cst.While, cst.FunctionDef,
-                                                  cst.ClassDef, cst.Lambda)):
-            continue
-        stack.extend(node.children)
-    return out
 
 
 def _rebinds(node: cst.Assign | cst.AugAssign | cst.AnnAssign, var: str) -> bool:
@@ -217,7 +203,7 @@ def _constant(index: ProjectIndex, model: ClassInfo, expr: cst.BaseExpression,
         start = value.cls
     if not (_in_hierarchy(index, model, start) or _in_hierarchy(index, start, model)):
         return None
-    choices = _nested_class(index, start, holder.attr.value, 0)
+    choices = _nested_class(index, start, holder.attr.value)
     if choices is None or not isinstance(choices.body, cst.IndentedBlock):
         return None
     values: dict[str, tuple[_Const]] = {}
@@ -248,28 +234,32 @@ def _literal(expr: cst.BaseExpression) -> tuple[_Const] | None:
     return None
 
 
-def _in_hierarchy(index: ProjectIndex, cls: ClassInfo, base: ClassInfo, depth: int = 0) -> bool:
+def _hierarchy(index: ProjectIndex, cls: ClassInfo) -> list[ClassInfo]:
+    """`cls` and its project bases, nearest first (a bounded breadth-first walk)."""
+    found: list[ClassInfo] = [cls]
+    seen = {id(cls.node)}
+    for current in found:
+        if len(found) > 4 * _DEPTH:
+            break
+        for base in class_bases(index, current):
+            if isinstance(base, ClassRef) and id(base.cls.node) not in seen:
+                seen.add(id(base.cls.node))
+                found.append(base.cls)
+    return found
+
+
+def _in_hierarchy(index: ProjectIndex, cls: ClassInfo, base: ClassInfo) -> bool:
     """`base` is `cls` or one of its project bases."""
-    if cls.node is base.node:
-        return True
-    if depth >= _DEPTH + 2:
-        return False
-    return any(isinstance(b, ClassRef) and _in_hierarchy(index, b.cls, base, depth + 1)
-               for b in class_bases(index, cls))
+    return any(c.node is base.node for c in _hierarchy(index, cls))
 
 
-def _nested_class(index: ProjectIndex, cls: ClassInfo, name: str,
-                  depth: int) -> cst.ClassDef | None:
-    """The class `name` defined in `cls`'s body, or in a project base's."""
-    if isinstance(cls.node.body, cst.IndentedBlock):
-        for stmt in cls.node.body.body:
-            if isinstance(stmt, cst.ClassDef) and stmt.name.value == name:
-                return stmt
-    if depth >= _DEPTH + 2:
-        return None
-    for base in class_bases(index, cls):
-        if isinstance(base, ClassRef):
-            found = _nested_class(index, base.cls, name, depth + 1)
+def _nested_class(index: ProjectIndex, cls: ClassInfo, name: str) -> cst.ClassDef | None:
+    """The class `name` defined in the body of `cls` or of a project base of it."""
+    for holder in _hierarchy(index, cls):
+        body = holder.node.body
+        if isinstance(body, cst.IndentedBlock):
+            found = next((s for s in body.body
+                          if isinstance(s, cst.ClassDef) and s.name.value == name), None)
             if found is not None:
                 return found
     return None
