@@ -516,3 +516,34 @@ def paid(receipt_id):
     assert finding.line == 8, finding
     assert ("`receipt.customer` (a relation of the `Receipt` row its starter passes, "
             "loaded from the database) in `notify`") in finding.message, finding.message
+
+
+def test_ps207_says_why_a_lock_held_across_a_call_matters() -> None:
+    """A `select_for_update()` lock held on purpose across a token refresh: the message
+    names the waiters, each holding a connection, and the timeout or `nowait` way out;
+    the same transaction without the lock keeps the general message."""
+    from poolsafe.rules.cases.ps207 import _CMD_FILES
+
+    view = '''import requests
+from django.db import transaction
+from django.http import JsonResponse
+
+from shop.models import Area
+
+
+def refresh(request):
+    with transaction.atomic():
+        area = Area.objects{lock}.get(name=request.GET["name"])
+        area.shape = requests.post("https://auth.example.com/token", timeout=10).text
+        area.save()
+    return JsonResponse({{"ok": True}})
+'''
+    found = []
+    for lock in (".select_for_update()", ""):
+        result = scan_sources({**_CMD_FILES, "shop/views.py": view.format(lock=lock)},
+                              ScanOptions(select={"PS207"}))
+        found.append([(f.line, f.message.split(" while ")[1][:60]) for f in result.findings])
+    assert found == [
+        [(11, "`transaction.atomic()` holds rows it locked (`select_for_upd")],
+        [(11, "`transaction.atomic()` holds a connection in an open transac")],
+    ]

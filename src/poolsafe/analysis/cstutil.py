@@ -191,6 +191,21 @@ def iter_nodes(node: cst.CSTNode, *, into_functions: bool = False) -> Iterator[c
         stack.extend(reversed(children(cur)))
 
 
+def loop_own_nodes(body: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes of a loop body outside the loops, functions and classes nested in it
+    (their `break` and `continue` are theirs)."""
+    out: list[cst.CSTNode] = []
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if node is not body and isinstance(node, (cst.For, cst.While, cst.FunctionDef,
+                                                  cst.ClassDef)):
+            continue
+        stack.extend(node.children)
+    return out
+
+
 def names_in(node: cst.CSTNode) -> set[str]:
     """Every plain name read anywhere under `node`, nested scopes included."""
     return {n.value for n in iter_nodes(node, into_functions=True) if isinstance(n, cst.Name)}

@@ -37,6 +37,7 @@ from poolsafe.analysis.django_callbacks import (
     callback_entries,
 )
 from poolsafe.analysis.django_callbacks import WORDS as CALLBACK_WORDS
+from poolsafe.analysis.django_claims import claims_rows
 from poolsafe.analysis.django_query_shapes import instance_query
 from poolsafe.analysis.index import (
     ProjectIndex,
@@ -1147,12 +1148,20 @@ def _loop_gaps(index: ProjectIndex, func: FunctionInfo,
     in_atomic = _in_atomic_blocks(index, func)
     for node in iter_nodes(func.node.body):
         if not isinstance(node, cst.While) or id(node) in in_atomic \
-                or not long_running(node, func.node):
+                or not long_running(node, func.node) or _claims_each_round(index, func, node):
             continue
         found = _db_use(index, func, node.body, 0)
         if found is None or _closers(index, func, node.body, 0):
             continue
         yield ThreadGap(found[0], func, how, found[1], "loop")
+
+
+def _claims_each_round(index: ProjectIndex, func: FunctionInfo, loop: cst.While) -> bool:
+    """A queue drain that waits for nothing and moves the row its test takes out of
+    what the test selects (`django_claims.claims_rows`): it ends when no row is left."""
+    if {call_name(c) for c in iter_calls(loop.body)} & _WAITING_CALLS:
+        return False
+    return claims_rows(index, func, loop)
 
 
 def _is_atomic(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,

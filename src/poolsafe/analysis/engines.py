@@ -196,6 +196,8 @@ class FlaskConfigUnit:
     #: a config class or module: it configures an app only when a loader
     #: (`app.config.from_object(...)`, `from_pyfile`, ...) reads it
     config_object: bool = False
+    #: a config class (not a module): only a loader reads it, never an import by path
+    config_class: bool = False
     #: options written one by one into the options dict after it is set
     #: (`app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] = True`,
     #: `app.config["SQLALCHEMY_ENGINE_OPTIONS"].update(pool_size=10)`)
@@ -223,7 +225,8 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         own = class_body_assigns(cls)
         if not any(k in own for k in keys):
             continue
-        unit = FlaskConfigUnit(f"config class `{cls.name}`", config_object=True)
+        unit = FlaskConfigUnit(f"config class `{cls.name}`", config_object=True,
+                               config_class=True)
         flag = class_attribute(index, cls, FLASK_TESTING_KEY)
         unit.testing = flag is not None and is_true(flag[0])
         uri = class_attribute(index, cls, FLASK_SQLALCHEMY_URI_KEY)
@@ -570,6 +573,8 @@ class EngineSite:
     dialect_evidence: str | None = None
     #: a config class or module (read by `app.config.from_object(...)` & co.)
     config_object: bool = False
+    #: a config class (a pydantic `BaseSettings`, a plain class), not a module
+    config_class: bool = False
     #: the function a configuration's reported setting is written in (None: a
     #: module's or a class's top level)
     func: FunctionInfo | None = None
@@ -637,6 +642,7 @@ def _engine_sites(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineSit
             anchor = written.expr
         yield EngineSite(unit.label, dialect, options, anchor, from_config=True,
                          dialect_evidence=evidence, config_object=unit.config_object,
+                         config_class=unit.config_class,
                          func=written.func if written is not None else None,
                          testing_config=unit.testing)
     for call, opts in flask_sqlalchemy_constructors(index, module):

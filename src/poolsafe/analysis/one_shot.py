@@ -50,7 +50,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import children, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import (
+    children,
+    iter_nodes,
+    keyword_arg,
+    positional_args,
+    strip_await,
+)
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import (
@@ -60,7 +66,7 @@ from poolsafe.analysis.project_facts import (
     is_test_module,
     request_handler,
 )
-from poolsafe.analysis.values import ClassRef, External, FunctionRef, Instance
+from poolsafe.analysis.values import ClassRef, External, FunctionRef, Instance, LibraryObject
 from poolsafe.knowledge.libraries import root_matches
 
 
@@ -161,7 +167,8 @@ def _returned_to_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
     if func.is_generator or not any(
             isinstance(n, cst.Return) and n.value is not None and (
                 n.value is call or (name is not None and isinstance(n.value, cst.Name)
-                                    and n.value.value == name))
+                                    and n.value.value == name)
+                or _binds_only(index, func, n.value, call, name))
             for n in iter_nodes(func.node.body)):
         return False
     sites = [s for s in facts(index).callers(func) if not is_test_module(s.module)]
@@ -178,6 +185,32 @@ def _returned_to_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
         if local is None or not _one_shot_local(index, site.func, site.func.node.body, local):
             return False
     return True
+
+
+def _binds_only(index: ProjectIndex, func: FunctionInfo, value: cst.BaseExpression,
+                call: cst.Call, name: str | None) -> bool:
+    """`value` is a session factory bound to the engine `call` builds, and the factory
+    function keeps no other reference to it (`engine = create_engine(url)` then `return
+    sessionmaker(bind=engine)`, or `return sessionmaker(bind=create_engine(url))`): the
+    engine goes where the sessionmaker goes."""
+    if not isinstance(value, cst.Call):
+        return False
+    made = index.evaluate(value, func.module, func)
+    if not (isinstance(made, LibraryObject) and made.type.is_session_factory
+            and not made.type.is_scoped):
+        return False
+    bind = keyword_arg(value, "bind")
+    if bind is None:
+        args = positional_args(value)
+        bind = args[0] if args else None
+    if bind is call:
+        return True
+    if name is None or name in func.globals_declared or not (
+            isinstance(bind, cst.Name) and bind.value == name):
+        return False
+    # the assignment's target and the `bind=` argument are its only mentions
+    return sum(1 for n in iter_nodes(func.node.body, into_functions=True)
+               if isinstance(n, cst.Name) and n.value == name) == 2
 
 
 def _returns_engine(func: FunctionInfo, call: cst.Call, name: str | None) -> bool:

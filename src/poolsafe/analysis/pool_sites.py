@@ -143,7 +143,7 @@ def module_pools(index: ProjectIndex, module: ModuleInfo,
             continue
         if site.from_config and site.call is not None:
             continue  # SQLAlchemy(engine_options=...): options for the config's engine
-        if configures_nothing(index, site) is not None:
+        if configures_nothing(index, module, site) is not None:
             continue  # `SQLALCHEMY_DATABASE_URI` that no Flask-SQLAlchemy reads: no pool
         options = site.options or Options(open=True)
         url = None

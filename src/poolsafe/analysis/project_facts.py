@@ -163,6 +163,8 @@ class ProjectFacts:
     _request_only: dict[int, bool] = field(default_factory=dict)
     _global_pre_ping: bool | None = None
     _flask_sqlalchemy: bool | None = None
+    _app_flask_sqlalchemy: bool | None = None
+    _loads_config_mapping: bool | None = None
     _builds_engines: bool | None = None
     _loads_flask_config: bool | None = None
     _writes_flask_uri: bool | None = None
@@ -460,6 +462,27 @@ class ProjectFacts:
                                or _imports_root(m, "flask.ext")),
                     likely=_IMPORTS_FLASK_SQLALCHEMY)
         return self._flask_sqlalchemy
+
+    def app_uses_flask_sqlalchemy(self) -> bool:
+        """Some module of the project outside its tests imports Flask-SQLAlchemy (a
+        test's own app, built from a test configuration, is the test's)."""
+        if self._app_flask_sqlalchemy is None:
+            with self.index.full_resolution():
+                self._app_flask_sqlalchemy = self.index.any_module(
+                    word_pattern(["flask_sqlalchemy", "ext"]),
+                    lambda m: not is_test_module(m) and (
+                        _imports_root(m, "flask_sqlalchemy") or _imports_root(m, "flask.ext")),
+                    likely=_IMPORTS_FLASK_SQLALCHEMY)
+        return self._app_flask_sqlalchemy
+
+    def loads_config_mapping(self) -> bool:
+        """Some module loads a Flask configuration from an object, a file or a mapping
+        (`loads_flask_config`, or `app.config.from_mapping(settings.model_dump())`)."""
+        if self._loads_config_mapping is None:
+            with self.index.full_resolution():
+                self._loads_config_mapping = self.loads_flask_config() or bool(
+                    self.index.modules_calling(["from_mapping"]))
+        return self._loads_config_mapping
 
     def teardowns(self) -> list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]]:
         """Bodies of the functions Flask runs at the end of a request or app context."""

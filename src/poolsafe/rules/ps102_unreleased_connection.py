@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from poolsafe.analysis.closing_blocks import used_only_in_closing_blocks
 from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, names_in, strip_await
 from poolsafe.analysis.di_providers import leaking_session_factories
 from poolsafe.analysis.exit_release import exit_release_gaps
@@ -378,6 +379,19 @@ class UnreleasedConnection(Rule):
     pool.getconn(shard)`) may name another connection each time, and an unkeyed
     `getconn()` always does: both stay reported.
 
+    **Sessions used only inside closing blocks.** A SQLAlchemy `Session` (or
+    `AsyncSession`) checks out no connection until its first statement. When a
+    function uses its session only inside `with guard(session):` blocks of your own
+    `@contextmanager` whose `try` around the `yield` closes the session in its
+    `finally` (`try: ... yield ... finally: session.close()`), nothing is reported
+    for it: a loop of no rounds leaves a session that never ran a statement, and
+    every block's end closes it again (a closed session may be used again; the next
+    block closes it too). It stays reported when the session runs a statement
+    outside the blocks (before the loop, after it), is returned, stored or read by
+    a nested function, when the guard closes it only under a condition (`if
+    close:`) or runs a statement on it before its `try`, and for a pool's checkout
+    (`pool.getconn()` holds its connection from the call on, used or not).
+
     ## Tests, one-shot code and processes
     **One-shot code.** Code that runs once per process is not reported when
     its checkout is never released, or released only when no exception is raised:
@@ -602,6 +616,10 @@ class UnreleasedConnection(Rule):
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
                     continue
+                if how != "overwritten" and kind.lazy and not site.in_with \
+                        and used_only_in_closing_blocks(ctx.index, ctx.module, func,
+                                                        site.var, site.call):
+                    continue  # see "Sessions used only inside closing blocks"
                 if how == "exception" and kind.key == "psycopg2-pool" \
                         and stable_keyed_checkout(site.call):
                     continue  # the pool keeps it under its key (see "Keyed checkouts")

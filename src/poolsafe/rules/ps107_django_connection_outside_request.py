@@ -50,8 +50,16 @@ class DjangoConnectionOutsideRequest(Rule):
       `while retries < MAX_RETRIES:` around a `try` that `break`s (or returns) when the
       work succeeds and whose every `except` counts the attempt (`retries += 1`) or
       leaves the loop: it runs at most that many rounds, even when it sleeps between
-      them; a loop that goes on after a success, only counting its errors, is still
-      reported);
+      them (a loop that goes on after a success, only counting its errors, is still
+      reported); nor a queue drain that claims the row it takes and waits for
+      nothing, `while (job := get_scheduled_jobs().first()):` whose body, before any `continue`, calls a
+      method of the row's model that sets a field the queryset filters on to
+      another value and saves (`job.mark_running()`: `self.status =
+      self.Status.RUNNING`, `self.save()`, against `filter(status=Status.SCHEDULED)`;
+      the values are literals or members of one choices class): each round takes one
+      row out of the queue, and the loop ends when none is left. A claim that sets
+      the same value, or another field, a `continue` before it, and a loop that
+      sleeps between rounds (a poller) stay reported);
     - a callback a library runs for the life of the process: a paho-mqtt client's
       callbacks (`client.on_message = f`, `client.message_callback_add(topic, f)`,
       run by `loop_forever()` in a long-running command or on `loop_start()`'s

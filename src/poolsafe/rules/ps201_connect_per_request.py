@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -106,6 +107,18 @@ class ConnectPerRequest(Rule):
     `st.session_state`, nor one in a module the script imports, which Python runs
     once per process).
 
+    **LISTEN.** A connection a request opens to wait for a PostgreSQL notification
+    is not reported: the request code binds it to a local, runs `LISTEN` on it (its
+    own or a cursor's `execute("LISTEN channel")`, asyncpg's `add_listener`) and
+    closes it in a `finally`, also when a helper opens it for the request code
+    (`conn = raw_db_connection()`). PostgreSQL delivers a notification only to the
+    session that listens, so the wait needs a session of its own: a pool would hold
+    one of its slots for the same wait and hand the `LISTEN` (and autocommit) on to
+    the next user if anything went wrong. It is a deliberate connection, closed on
+    every path, not a leak. It stays reported when the request code only sends
+    `NOTIFY` (any pooled connection can, inside your transaction) and when the
+    listening connection is not closed in a `finally`.
+
     A `connect()` in a maintenance script, a CLI command or at module level runs
     once and is not reported; neither is `mysql.connector.connect(pool_name=...)`,
     which checks out of a pool.
@@ -177,6 +190,8 @@ class ConnectPerRequest(Rule):
                 continue  # the wrapper's own connect() is the finding, once
             if _cache_miss_connect(func, call):
                 continue  # a cached accessor: it connects only when its cache has none
+            if _listens(func, call) or _listened_by_callers(ctx, func, call):
+                continue  # a LISTEN needs a session of its own (see "LISTEN")
             handler = _handler(ctx, func, handlers)
             if handler is not None:
                 yield self.finding(
@@ -357,11 +372,88 @@ def _request_callers(ctx: FileContext, func: FunctionInfo, memo: dict[int, str |
             continue
         if _replaces_in_handler(site):
             continue  # a reconnect after a failure, not a connection per request
+        if depth == 0 and _listens(site.func, site.call):
+            continue  # the caller LISTENs on the connection it gets (see "LISTEN")
         if _handler(ctx, site.func, memo) is not None:
             out.append(site)
         else:
             out.extend(_request_callers(ctx, site.func, memo, depth + 1, seen))
     return out
+
+
+#: the PostgreSQL statement that subscribes the session to a channel
+_LISTEN = re.compile(r"\s*listen\b", re.I)
+
+
+def _listens(func: FunctionInfo, call: cst.Call) -> bool:
+    """`call`'s connection, bound to a local of `func` (`conn = connect()`), runs
+    `LISTEN` (its own or a cursor's `execute("LISTEN ch")`, asyncpg's
+    `add_listener`) and is closed in a `finally`:
+    PostgreSQL delivers a notification to the session that listens, so waiting for one
+    needs a connection of its own, which this code opens and closes."""
+    local: str | None = None
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign) and strip_await(node.value)[0] is call \
+                and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            local = node.targets[0].target.value
+    if local is None:
+        return False
+    cursors = {local}
+    for node in iter_nodes(func.node.body):
+        value = None
+        if isinstance(node, cst.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0].target, cst.Name):
+            value, name = node.value, node.targets[0].target.value
+        elif isinstance(node, cst.WithItem) and node.asname is not None \
+                and isinstance(node.asname.name, cst.Name):
+            value, name = node.item, node.asname.name.value
+        if value is not None:
+            inner, _ = strip_await(value)
+            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+                    and inner.func.attr.value == "cursor" \
+                    and isinstance(inner.func.value, cst.Name) \
+                    and inner.func.value.value == local:
+                cursors.add(name)
+    listens = closed = False
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Try) and node.finalbody is not None and any(
+                isinstance(n, cst.Call) and isinstance(n.func, cst.Attribute)
+                and n.func.attr.value == "close" and isinstance(n.func.value, cst.Name)
+                and n.func.value.value == local for n in iter_nodes(node.finalbody)):
+            closed = True
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and isinstance(node.func.value, cst.Name) and node.func.value.value in cursors:
+            method = node.func.attr.value
+            if method == "add_listener" and node.func.value.value == local:
+                listens = True
+            elif method == "execute" and node.args:
+                text = _leading_text(node.args[0].value)
+                listens = listens or (text is not None and bool(_LISTEN.match(text)))
+    return listens and closed
+
+
+def _listened_by_callers(ctx: FileContext, func: FunctionInfo, call: cst.Call) -> bool:
+    """`func` returns the connection `call` opens (`def raw_db_connection(): return
+    psycopg2.connect(DSN)`), and every project call of it (tests aside; at least one)
+    listens on what it gets (`_listens`)."""
+    if not any(isinstance(n, cst.Return) and n.value is not None
+               and strip_await(n.value)[0] is call for n in iter_nodes(func.node.body)):
+        return False
+    sites = [s for s in _callers(ctx, func) if not is_test_module(s.module)]
+    return bool(sites) and all(s.func is not None and _listens(s.func, s.call)
+                               for s in sites)
+
+
+def _leading_text(expr: cst.BaseExpression) -> str | None:
+    """The literal start of a SQL string: a literal, an f-string's first part."""
+    if isinstance(expr, cst.SimpleString) and isinstance(expr.evaluated_value, str):
+        return expr.evaluated_value
+    if isinstance(expr, cst.FormattedString) and expr.parts \
+            and isinstance(expr.parts[0], cst.FormattedStringText):
+        return expr.parts[0].value
+    if isinstance(expr, cst.ConcatenatedString):
+        return _leading_text(expr.left)
+    return None
 
 
 def _replaces_in_handler(site: CallSite) -> bool:

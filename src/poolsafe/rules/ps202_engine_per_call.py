@@ -14,6 +14,7 @@ from poolsafe.analysis.cstutil import (
     iter_calls,
     iter_nodes,
     keyword_arg,
+    loop_own_nodes,
     positional_args,
     strip_await,
 )
@@ -726,7 +727,7 @@ def _retry_loop(module: ModuleInfo, func: FunctionInfo | None, call: cst.Call) -
             inner = node  # pre-order: the innermost comes last
     if inner is None:
         return False
-    return any(isinstance(n, cst.Break) for n in _own_statements(inner.body))
+    return any(isinstance(n, cst.Break) for n in loop_own_nodes(inner.body))
 
 
 def _returns_first_working(loop: cst.For | cst.While, call: cst.Call) -> bool:
@@ -734,7 +735,7 @@ def _returns_first_working(loop: cst.For | cst.While, call: cst.Call) -> bool:
     the loop's own body returns (the first one that answers) and closes (`await
     pool.close()`, `engine.dispose()` in the handler of a failed attempt): one is kept,
     the failed ones are closed."""
-    own = _own_statements(loop.body)
+    own = loop_own_nodes(loop.body)
     name = next((t.target.value for n in own if isinstance(n, cst.Assign)
                  and strip_await(n.value)[0] is call
                  for t in n.targets if isinstance(t.target, cst.Name)), None)
@@ -748,18 +749,6 @@ def _returns_first_working(loop: cst.For | cst.While, call: cst.Call) -> bool:
     return returned and closed
 
 
-def _own_statements(body: cst.CSTNode) -> list[cst.CSTNode]:
-    """The nodes of a loop body outside the loops nested in it (their `break` is theirs)."""
-    out: list[cst.CSTNode] = []
-    stack: list[cst.CSTNode] = [body]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if node is not body and isinstance(node, (cst.For, cst.While, cst.FunctionDef,
-                                                  cst.ClassDef)):
-            continue
-        stack.extend(node.children)
-    return out
 
 
 def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:

@@ -59,6 +59,19 @@ class PoolWithoutPrePing(Rule):
       in a project whose app sets `SQLALCHEMY_DATABASE_URI` on `app.config` itself
       and loads no config object, a constant of that name elsewhere is only a name
       (the app's own configuration is judged).
+      A settings class (a pydantic `BaseSettings`, a plain class) that still has
+      `SQLALCHEMY_DATABASE_URI` or `SQLALCHEMY_ENGINE_OPTIONS` fields after the
+      project left Flask-SQLAlchemy (say, for encode/databases over asyncpg) is
+      not reported when nothing can read them: no module calls a config loader
+      (`from_object`, `from_pyfile`, `from_envvar`, `from_file`, `from_json`,
+      `from_mapping`), no module outside the tests imports Flask-SQLAlchemy, and
+      the project's dependency files (`requirements.txt`, `pyproject.toml`, ...)
+      declare neither Flask-SQLAlchemy nor a package built on it (Flask-AppBuilder,
+      Superset, Airflow, invenio-db); with no dependency file it stays judged. With
+      a loader anywhere in the project the class stays judged (an extension built
+      on Flask-SQLAlchemy, such as Flask-AppBuilder's `SQLA`, reads what it loads),
+      and so does a config module: an application may import it by name
+      (`superset_config.py`).
       A function that loads a config object (`app.config.from_object("pkg.settings.%sConfig"
       % env)`) and then writes only the URI keeps the options that object set: the
       write is not judged (the object is, where it sets them).
@@ -113,7 +126,18 @@ class PoolWithoutPrePing(Rule):
     returns (`def get_engine(): return create_engine(url)`) when every call of the
     factory in the project (at least one) is such code keeping it local, or the
     top level of a script nothing imports; a factory no project code calls is
-    still reported (a library's users may call it per request). Nor is a
+    still reported (a library's users may call it per request). A factory that
+    returns a `sessionmaker` bound to the engine it builds and keeps no other
+    reference to (`engine = create_engine(url)`, `return sessionmaker(bind=engine)`)
+    is judged the same way: the engine goes where the sessionmaker goes. This is
+    how a one-shot job is read (a Kubernetes Job or CronJob, a maintenance script
+    run by `if __name__ == "__main__": main()` or as a console script): the
+    process starts, works and exits, so its engine is one run's, whatever the job
+    imports. A job that builds the web application (`create_app()`, for its app
+    context) or imports the application's models is still a job; what keeps its
+    engine reported is where the engine goes: a caller that runs more than once (a
+    `while` loop that sleeps or polls, a route, a task), a module global, or a
+    factory nothing in the project calls. Nor is a
     factory's engine reported when every project caller binds it to a local,
     neither returns, yields nor stores it, and disposes it (`engine =
     self.engine_for(db)` ... `finally: engine.dispose()`); one caller that keeps
@@ -220,7 +244,7 @@ class PoolWithoutPrePing(Rule):
                 continue
             if site.from_config and facts(ctx.index).global_pre_ping():
                 continue
-            if configures_nothing(ctx.index, site) is not None:
+            if configures_nothing(ctx.index, ctx.module, site) is not None:
                 continue  # a name only: Flask-SQLAlchemy never reads this configuration
             if site.call is not None and not site.from_config and short_lived_engine(
                     ctx.index, ctx.module, site.call) is not None:

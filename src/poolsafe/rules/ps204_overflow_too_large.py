@@ -110,7 +110,7 @@ class OverflowTooLarge(Rule):
                 continue
             if site.from_config and site.anchor is None:
                 continue  # inherited options: reported where they are written
-            if configures_nothing(ctx.index, site) is not None:
+            if configures_nothing(ctx.index, ctx.module, site) is not None:
                 continue  # a name only: Flask-SQLAlchemy never reads this configuration
             size_b = opts.values.get("pool_size")
             over_b = opts.values.get("max_overflow")

@@ -24,6 +24,7 @@ from poolsafe.analysis.django_query_shapes import instance_query, through_manage
 from poolsafe.analysis.django_read_only import locks_rows, only_reads
 from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.django_threads import long_running
+from poolsafe.analysis.finite_runs import runs_in_one_run
 from poolsafe.analysis.frameworks import route_decorator_position
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
@@ -343,9 +344,13 @@ class IoInTransaction(Rule):
     `transaction.atomic()` there that downloads a file, pages through an API or
     sends a mail before it commits (an all-or-nothing import or set-up command) takes
     nothing from your application's pool, and is not reported, writes included. The
-    same goes for a project function only such a command calls, once (not in a loop),
-    and for other code that runs once per process (a script's `main()`, a click
-    command) using Django's `atomic()`. It is still reported when:
+    same goes for a project function only such a command calls, and for other code
+    that runs once per process (a script's `main()`, a click command) using Django's
+    `atomic()`. A helper the command calls once per item of a finite collection (the
+    command line's values, `options["urls"]`; a queryset's rows, `for semester in
+    Semester.objects.all()`; a literal; `range()`) is still one run's: its
+    transactions follow one another on the command's own connection, and the run ends
+    with the collection. It is still reported when:
     - the transaction locks rows for others to wait on: `select_for_update()` in the
       function or in a project function it calls, or SQL that says `FOR UPDATE` /
       `FOR SHARE` / `LOCK TABLE` (your requests that touch those rows wait for the
@@ -353,10 +358,21 @@ class IoInTransaction(Rule):
     - the slow work runs in a loop that keeps the command running (`while True:`, a
       loop that sleeps or waits between rounds: a scheduler, a poller, a worker);
     - the code also runs from elsewhere: a helper a view or a task calls too, a
-      helper called in a loop of `handle()`, or a command the project runs with
+      helper called in a `while` loop of `handle()` or in a loop over something that
+      may never end (`for message in consumer:`), or a command the project runs with
       `call_command("name")` from a view, a task or a loop.
     Rows the command inserts or updates are locked until it commits too: if your
     requests edit the same rows while it runs, commit in batches.
+
+    **A row lock held across a call on purpose.** Code that takes
+    `select_for_update()` so that one worker at a time refreshes an OAuth token (and
+    the others wait for the new one) is reported, and the message says why: every
+    other request or task that locks the same row waits until the call returns, each
+    holding a connection of its own, so a slow or hanging token server stalls them
+    all and can exhaust the database's connections. That is the real cost of the
+    design, not a false alarm: keep the lock if you need it, but give the call a
+    short timeout, or lock with `select_for_update(nowait=True)` (or `skip_locked`)
+    and let the others retry instead of queueing.
 
     ## Why is this bad?
     While the slow call runs, the connection sits "idle in transaction": it holds
@@ -447,6 +463,7 @@ class IoInTransaction(Rule):
                     walker.helper_found or _has_slow_call(ctx, func, calls.get(id(func.node), []))):
                 continue  # no slow call of its own: nothing to report
             one_shot: bool | None = None
+            one_run: bool | None = None
             django_reads: bool | None = None
             django_locks: bool | None = None
             for call, (what, family, via), keys, again in _first_of_each_helper(walker):
@@ -469,9 +486,9 @@ class IoInTransaction(Rule):
                     # a management command (or other code that runs once per process):
                     # its one connection is its own, and no request waits for a pool
                     # slot; what others can wait on is a row it locked
-                    if one_shot is None:
-                        one_shot = is_cli_entry(ctx.index, func)
-                    if one_shot and not _in_polling_loop(func, call):
+                    if one_run is None:
+                        one_run = runs_in_one_run(ctx.index, func)
+                    if one_run and not _in_polling_loop(func, call):
                         if django_locks is None:
                             with ctx.index.full_resolution():
                                 django_locks = locks_rows(
@@ -479,6 +496,10 @@ class IoInTransaction(Rule):
                                     lambda c, f: _callee(ctx.index, c, f.module, f))
                         if not django_locks:
                             continue
+                if keys <= _DJANGO_KEYS and django_locks is None:
+                    with ctx.index.full_resolution():
+                        django_locks = locks_rows(
+                            ctx.index, func, lambda c, f: _callee(ctx.index, c, f.module, f))
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
                         else f"`{via}()`, which makes {family} (`{what}`),")
@@ -491,6 +512,23 @@ class IoInTransaction(Rule):
                 runs = "runs"
                 if again:
                     runs = f"runs (here and {len(again)} more time{'s' if len(again) > 1 else ''})"
+                if keys <= _DJANGO_KEYS and django_locks:
+                    # a lock taken on purpose (one worker refreshes a token): the cost
+                    # is the waiters', each holding a connection of its own
+                    yield self.finding(
+                        call,
+                        f"{slow} {runs} while {held} holds rows it locked "
+                        "(`select_for_update()` or `FOR UPDATE`/`FOR SHARE`/`LOCK TABLE`): "
+                        "every other request or task that locks the same rows waits until "
+                        "the call returns, each holding a connection of its own, so a slow "
+                        "or hanging server stalls them all and can exhaust the database's "
+                        "connections; if the lock is there to let one worker make the call "
+                        "(a token refresh), give the call a short timeout, or lock with "
+                        "`select_for_update(nowait=True)` and let the others retry; else "
+                        "make the call before the transaction or after it commits",
+                        steps,
+                    )
+                    continue
                 yield self.finding(
                     call,
                     f"{slow} {runs} while {held} holds a connection in an open transaction: "

@@ -5303,3 +5303,104 @@ INVALID += [
     Case(_ENTER_GUARD.format(release="session.expunge_all()", mark="  # expect: PS102"),
          note="look-alike: the guard's finally only expunges, and nothing closes the session"),
 ]
+
+# round 30 (issue 31, prec68): a session used only inside the blocks of a project
+# `@contextmanager` that closes it in the `finally` around its `yield`: a loop of no
+# rounds leaves a session that never ran a statement (a SQLAlchemy `Session` checks out
+# nothing until then), and each block's end closes it again. A statement on it before or
+# after the blocks, a guard that closes only on request or that runs a statement before
+# its `try`, and a pool's checkout (taken at once) keep the finding.
+_CLOSING_GUARD = """
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Session = sessionmaker(bind=engine)
+
+
+@contextmanager
+def read_only_transaction(session, close=True):
+{guard}
+
+
+def process_work_queue(queue):
+    session = Session(){mark}
+{before}    for message in queue:
+        with read_only_transaction(session):
+            print(session.scalar(text("SELECT count(*) FROM annotation")), message)
+{after}"""
+_GUARD_FINALLY = """\
+    try:
+        session.execute(text("SET TRANSACTION READ ONLY"))
+        yield
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()"""
+
+
+_GUARD_UNFIXABLE = "a release of `session` the fix cannot move into `finally`"
+
+
+def _closing_guard_case(mark: str, note: str, guard: str = _GUARD_FINALLY, before: str = "",
+                        after: str = "") -> Case:
+    return Case(_CLOSING_GUARD.format(guard=guard, mark=mark, before=before, after=after),
+                note=note, unfixable=_GUARD_UNFIXABLE if mark else "")
+
+
+VALID += [
+    _closing_guard_case("", "the session is used only inside the guard's blocks, whose "
+                            "finally closes it: a loop of no rounds leaves a session that "
+                            "never checked out a connection"),
+]
+
+INVALID += [
+    _closing_guard_case("  # expect: PS102", "look-alike: a statement before the loop checks "
+                        "out a connection that an empty queue leaves held",
+                        before='    session.execute(text("SET search_path TO app"))\n'),
+    _closing_guard_case("  # expect: PS102", "look-alike: a statement after the loop checks "
+                        "out a connection again, and nothing closes it",
+                        after='    print(session.scalar(text("SELECT 1")))\n'),
+    _closing_guard_case("  # expect: PS102", "look-alike: the guard closes only when asked "
+                        "(`if close:`)", guard=_GUARD_FINALLY.replace(
+                            "        session.close()", "        if close:\n"
+                            "            session.close()")),
+    _closing_guard_case("  # expect: PS102", "look-alike: the guard's statement before its "
+                        "`try` may raise with the connection checked out",
+                        guard='    session.execute(text("SET TRANSACTION READ ONLY"))\n'
+                        + _GUARD_FINALLY.replace(
+                            '        session.execute(text("SET TRANSACTION READ ONLY"))\n', "")),
+]
+
+# the same guard over a psycopg2 pool's checkout: `getconn()` takes the connection at
+# once, so a loop of no rounds leaves it out of the pool
+INVALID += [
+    Case("""
+from contextlib import contextmanager
+
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 5, "dbname=app")
+
+
+@contextmanager
+def checked_in(conn):
+    try:
+        yield conn
+        conn.commit()
+    finally:
+        pool.putconn(conn)
+
+
+def process_work_queue(queue):
+    conn = pool.getconn()  # expect: PS102
+    for message in queue:
+        with checked_in(conn):
+            conn.cursor().execute("SELECT %s", (message,))
+""", note="look-alike: a pool checkout is held from `getconn()` on, used or not",
+         unfixable="a release of `conn` the fix cannot move into `finally`"),
+]

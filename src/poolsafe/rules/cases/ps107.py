@@ -3580,3 +3580,113 @@ INVALID += [
     _retry("the counter moves away from its bound", handler="                attempts -= 1\n",
            flagged=True),
 ]
+
+
+# round 30 (issue 31, prec68): a queue drain that claims one row per round:
+# `while (job := get_scheduled_jobs().first()):` whose body first moves that row out of
+# the queryset the test reads, through a method of the row's model that sets the
+# filtered field to another member of its choices and saves. It ends when no scheduled
+# row is left. Still reported: a method that sets the same value, or another field; a
+# `continue` that skips the claim; a loop that sleeps between rounds (a poller).
+_JOB_MODELS = """\
+import os
+
+from django.db import models
+
+
+class JobMixin(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "SCHEDULED", "Scheduled"
+        RUNNING = "RUNNING", "Running"
+        FINISHED = "FINISHED", "Finished"
+        FAILED = "FAILED", "Failed"
+
+    status = models.CharField(max_length=15, choices=Status.choices,
+                              default=Status.SCHEDULED)
+    pid = models.PositiveIntegerField(null=True)
+
+    def mark_running(self):
+        self.status = self.Status.RUNNING
+        self.pid = os.getpid()
+        self.save()
+
+    def mark_scheduled(self):
+        self.status = self.Status.SCHEDULED
+        self.save()
+
+    def mark_seen(self):
+        self.pid = os.getpid()
+        self.save()
+
+    def mark_finished(self):
+        self.status = self.Status.FINISHED
+        self.save()
+
+    def mark_failed(self):
+        self.status = self.Status.FAILED
+        self.save()
+
+    class Meta:
+        abstract = True
+
+
+class AggregationJob(JobMixin):
+    period = models.IntegerField()
+
+
+class Result(models.Model):
+    period = models.IntegerField()
+"""
+_CLAIMS = """\
+{imports}from jobs.models import AggregationJob, JobMixin, Result
+
+
+def get_scheduled_jobs():
+    return AggregationJob.objects.filter(status=JobMixin.Status.SCHEDULED).order_by("id")
+
+
+def execute_jobs():
+    while (job := get_scheduled_jobs().first()):
+{skip}        job.{claim}()
+        try:
+            Result.objects.create(period=job.period){mark}
+            job.mark_finished()
+        except Exception:
+            job.mark_failed(){wait}
+"""
+_CLAIMS_COMMAND = """\
+from django.core.management.base import BaseCommand
+
+from jobs.usecases import execute_jobs
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        execute_jobs()
+"""
+
+
+def _claims(note: str, claim: str = "mark_running", skip: str = "", sleeps: bool = False,
+            flagged: bool = False) -> Case:
+    code = _CLAIMS.format(imports="import time\n\n" if sleeps else "", skip=skip, claim=claim,
+                          mark="  # expect: PS107" if flagged else "",
+                          wait="\n        time.sleep(30)" if sleeps else "")
+    return Case(code, path="jobs/usecases.py", note=note, files={
+        "jobs/__init__.py": "", "jobs/models.py": _JOB_MODELS,
+        "jobs/management/__init__.py": "", "jobs/management/commands/__init__.py": "",
+        "jobs/management/commands/run_jobs.py": _CLAIMS_COMMAND})
+
+
+VALID += [
+    _claims("each round marks the row it took RUNNING (a model method that saves): the "
+            "drain ends when no SCHEDULED row is left"),
+]
+INVALID += [
+    _claims("look-alike: the method sets the value the test selects: the same row comes "
+            "back", claim="mark_scheduled", flagged=True),
+    _claims("look-alike: the method changes another field", claim="mark_seen", flagged=True),
+    _claims("look-alike: a `continue` skips the claim: the row stays scheduled",
+            skip="        if job.period < 0:\n            continue\n", flagged=True),
+    _claims("look-alike: it sleeps between rounds: a poller that waits for new rows",
+            sleeps=True, flagged=True),
+]

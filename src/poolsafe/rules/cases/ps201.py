@@ -1759,3 +1759,92 @@ VALID += [
          note="look-alike: the subclass's `__init__` never runs the base's (a `super()` "
               "call elsewhere calls another method)"),
 ]
+
+
+# round 30 (issue 31, prec68): a deliberate connection of its own for `LISTEN`.
+# PostgreSQL delivers a notification to the session that listens, so a request that
+# waits for one needs a session no pool shares; the code opens it, listens, waits and
+# closes it in `finally`. A pool would hold a slot for the same wait. Still reported: a
+# caller that only sends `NOTIFY` (any pooled connection can), and a listening
+# connection that is not closed in `finally`.
+_LISTEN_DB = """\
+import psycopg2
+
+DSN = "dbname=inventory"
+
+
+def raw_db_connection():
+    return psycopg2.connect(DSN){mark}
+"""
+_LISTEN_APP = """\
+import select
+
+from flask import Flask
+from psycopg2.extensions import ISOLATION_LEVEL_AUTOCOMMIT
+
+from db import raw_db_connection
+
+app = Flask(__name__)
+
+
+def wait_for_group(group_id, timeout=5):
+    conn = raw_db_connection()
+{body}
+
+@app.post("/groups/<group_id>/hosts")
+def add_hosts(group_id):
+    wait_for_group(group_id)
+    return {{"ok": True}}
+"""
+_LISTEN_BODY = """\
+    try:
+        conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)
+        cursor = conn.cursor()
+        cursor.execute(f"LISTEN group_created_{group_id};")
+        if select.select([conn], [], [], timeout) != ([], [], []):
+            conn.poll()
+    finally:
+        conn.close()
+"""
+
+
+def _listen_case(mark: str, body: str, note: str) -> Case:
+    return Case(_LISTEN_DB.format(mark=mark), path="db.py",
+                files={"app.py": _LISTEN_APP.format(body=body)}, note=note)
+
+
+_NOTIFY_WORKER = """\
+from db import raw_db_connection
+
+
+def notify_group_created(group_id):
+    conn = raw_db_connection()
+    try:
+        conn.autocommit = True
+        conn.cursor().execute("NOTIFY group_created, %s", (group_id,))
+    finally:
+        conn.close()
+
+
+def consume(queue):
+    for message in queue:
+        notify_group_created(message["group_id"])
+"""
+
+VALID += [
+    _listen_case("", _LISTEN_BODY, "a route waits for a notification on a connection of "
+                 "its own, opened for the LISTEN and closed in `finally`"),
+]
+VALID.append(Case(_LISTEN_DB.format(mark=""), path="db.py", files={
+    "app.py": _LISTEN_APP.format(body=_LISTEN_BODY), "worker.py": _NOTIFY_WORKER},
+    note="the helper also serves a queue consumer's NOTIFY (no request code): the only "
+         "request caller listens"))
+INVALID += [
+    _listen_case("  # expect: PS201", _LISTEN_BODY.replace(
+        'cursor.execute(f"LISTEN group_created_{group_id};")',
+        'cursor.execute(f"NOTIFY group_created, \'{group_id}\';")'),
+        "look-alike: the route only sends NOTIFY, which any pooled connection can"),
+    _listen_case("  # expect: PS201", _LISTEN_BODY.replace("    try:\n", "").replace(
+        "        ", "    ").replace("    finally:\n", ""),
+        "look-alike: the listening connection is closed at the end, not in `finally`"),
+]

@@ -1612,3 +1612,187 @@ INVALID += [
                       "  # expect: PS203",
                       "look-alike: the helper sets it on a new dict, not the hook's options"),
 ]
+
+
+# round 30 (issue 31 item 5, prec68): a settings class that keeps Flask-SQLAlchemy's key
+# names after the project moved off Flask (encode/databases over asyncpg, FastAPI) is
+# read by nothing that builds a pool: no loader puts it into a Flask config, and no
+# module outside the tests imports Flask-SQLAlchemy. A loader, a Flask-SQLAlchemy import
+# in the application, or a config module (which a tool may import by path) keeps it.
+_SETTINGS_CLASS = """\
+import os
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    SQLALCHEMY_DATABASE_URI: str = os.getenv("DATABASE_URL", "postgresql://app@db/app")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {{"pool_size": 10, "max_overflow": 5}}{mark}
+
+
+settings = Settings()
+"""
+_DATABASES_APP = """\
+from databases import Database
+from fastapi import FastAPI
+from settings import settings
+
+database = Database(settings.SQLALCHEMY_DATABASE_URI, min_size=2)
+app = FastAPI()
+
+
+@app.get("/tasks")
+async def tasks():
+    return await database.fetch_all("SELECT id FROM task")
+"""
+_DATABASES_DEPS = "fastapi==0.110.0\ndatabases[asyncpg]==0.9.0\npydantic-settings==2.1.0\n"
+_STALE_TEST = """\
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+"""
+
+VALID += [
+    Case(_SETTINGS_CLASS.format(mark=""), path="settings.py",
+         files={"main.py": _DATABASES_APP, "requirements.txt": _DATABASES_DEPS},
+         note="a leftover key of a settings class: the app uses encode/databases, no "
+              "loader and no Flask-SQLAlchemy read it"),
+    Case(_SETTINGS_CLASS.format(mark=""), path="settings.py",
+         files={"main.py": _DATABASES_APP, "tests/base.py": _STALE_TEST,
+                "requirements.txt": _DATABASES_DEPS},
+         note="a stale test module still imports Flask-SQLAlchemy: the application does not"),
+]
+
+INVALID += [
+    Case(_SETTINGS_CLASS.format(mark="  # expect: PS203"), path="settings.py",
+         files={"main.py": _DATABASES_APP,
+                "requirements.txt": _DATABASES_DEPS + "Flask-SQLAlchemy==3.1.1\n"},
+         note="look-alike: the project still declares Flask-SQLAlchemy (an app the scan "
+              "does not see, a plug-in, may read the class)"),
+    Case(_SETTINGS_CLASS.format(mark="  # expect: PS203"), path="settings.py",
+         files={"main.py": _DATABASES_APP},
+         note="look-alike: no dependency file says what reads the class"),
+    Case(_SETTINGS_CLASS.format(mark="  # expect: PS203"), path="settings.py",
+         files={"app.py": "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n"
+                          "from settings import settings\n\napp = Flask(__name__)\n"
+                          "app.config.from_mapping(settings.model_dump())\n"
+                          "db = SQLAlchemy(app)\n"},
+         note="look-alike: the settings class is loaded into the Flask app Flask-SQLAlchemy "
+              "serves"),
+    Case(_SETTINGS_CLASS.format(mark="  # expect: PS203"), path="settings.py",
+         files={"app.py": "from flask import Flask\nfrom flask_appbuilder import SQLA\n\n"
+                          "app = Flask(__name__)\napp.config.from_object('settings.Settings')\n"
+                          "db = SQLA(app)\n"},
+         note="look-alike: no Flask-SQLAlchemy import, but a loader puts the class into an "
+              "app whose extension (Flask-AppBuilder's SQLA) reads the keys"),
+    Case("""\
+import os
+
+SQLALCHEMY_DATABASE_URI = os.getenv("SUPERSET_DB", "postgresql://superset@db/superset")
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10}  # expect: PS203
+ROW_LIMIT = 5000
+""", path="superset_config.py",
+         note="look-alike: a config module with no loader in the project: the application "
+              "(Superset) imports it by name and Flask-SQLAlchemy reads it"),
+]
+
+
+# round 30 (issue 31 item 6, prec68): a one-shot job (a Kubernetes Job's script, run by
+# `if __name__ == "__main__": main()`) gets a sessionmaker bound to a new engine from a
+# set-up helper, which also builds the web app (the job needs its app context). The
+# engine lives as long as the job's one run: where the sessionmaker goes, the engine
+# goes. Still reported: a caller that runs many times (a worker loop), and a helper that
+# keeps the engine too.
+_JOB_APP = """\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    db.init_app(app)
+    return app
+"""
+_JOB_SETUP = """\
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from app import create_app
+
+DB_URI = "postgresql://inventory@db/inventory"
+{extra}
+
+def init_db():
+    engine = create_engine(DB_URI){mark}
+{keep}    return sessionmaker(bind=engine)
+
+
+def job_setup():
+    application = create_app()
+    Session = init_db()
+    session = Session()
+    return session, application
+"""
+_JOB_SCRIPT = """\
+from jobs.common import job_setup
+
+
+def run(session):
+    session.execute("DELETE FROM host WHERE stale_at < now()")
+    session.commit()
+
+
+def main():
+    session, application = job_setup()
+    with application.app_context():
+        run(session)
+    session.close()
+
+
+if __name__ == "__main__":
+    main()
+"""
+_JOB_WORKER = """\
+import time
+
+from jobs.common import job_setup
+
+
+def main():
+    while True:
+        session, application = job_setup()
+        session.execute("DELETE FROM host WHERE stale_at < now()")
+        session.commit()
+        session.close()
+        time.sleep(600)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def _job_case(mark: str, keep: str, extra: str, script: str, note: str) -> Case:
+    return Case(_JOB_SETUP.format(mark=mark, keep=keep, extra=extra), path="jobs/common.py",
+                files={"app.py": _JOB_APP, "jobs/__init__.py": "",
+                       "jobs/reaper.py": script}, note=note)
+
+
+VALID += [
+    _job_case("", "", "", _JOB_SCRIPT,
+              "a Kubernetes job's set-up helper returns a sessionmaker bound to a new engine; "
+              "only the job's main() (its `__main__` block) calls it: one run's engine"),
+]
+
+INVALID += [
+    _job_case("  # expect: PS203", "", "", _JOB_WORKER,
+              "look-alike: the script calls the set-up helper in a `while True` loop that "
+              "sleeps: the process runs for days"),
+    _job_case("  # expect: PS203", "    global ENGINE\n    ENGINE = engine\n",
+              "ENGINE = None\n", _JOB_SCRIPT,
+              "look-alike: the helper also keeps the engine in a module global, which other "
+              "code may read"),
+]

@@ -2705,20 +2705,6 @@ def refresh(request):
     Case(_CMD + """
 
 class Command(BaseCommand):
-    def handle(self, *args, **options):
-        for url in options["urls"]:
-            self.load(url)
-
-    def load(self, url):
-        with transaction.atomic():
-            Area.objects.filter(name=url).delete()
-            shape = requests.get(url, timeout=30).text  # expect: PS207
-            Area.objects.create(name=url, shape=shape)
-""", files=_CMD_FILES, path=_CMD_PATH,
-         note="a helper handle() calls in a loop: not code that runs once"),
-    Case(_CMD + """
-
-class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         Area.objects.all().delete()
@@ -2733,4 +2719,47 @@ def refresh(request):
     call_command("import_areas")
     return JsonResponse({"ok": True})
 """}, path=_CMD_PATH, note="a view runs the command with call_command(): per request"),
+]
+
+
+# round 30 (issue 31, prec68): a helper a one-shot command calls once per item of a finite
+# collection (the command line's values, a queryset's rows, a literal, `range()`) runs
+# only inside the command's one run: its transactions use the command's own connection,
+# one after the other, as a single call would (round 29 reported it). A loop over
+# anything else (a consumer that may never end) keeps the finding, as does a `while`
+# loop.
+_LOOPED = _CMD + """
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        for {item} in {source}:
+            self.load({item})
+
+    def load(self, url):
+        with transaction.atomic():
+            Area.objects.filter(name=url).delete()
+            shape = requests.get(url, timeout=30).text{expect}
+            Area.objects.create(name=url, shape=shape)
+"""
+VALID += [
+    Case(_LOOPED.format(item="url", source='options["urls"]', expect=""),
+         files=_CMD_FILES, path=_CMD_PATH,
+         note="a helper handle() calls once per URL of the command line: one run's work"),
+    Case(_LOOPED.format(item="area", source='Area.objects.exclude(name="")', expect="")
+         .replace("self.load(area)", "self.load(area.name)"),
+         files=_CMD_FILES, path=_CMD_PATH,
+         note="a helper handle() calls once per row of a queryset (EvaP's per-semester "
+              "import)"),
+]
+INVALID += [
+    Case(_LOOPED.format(item="message", source="self.consumer", expect="  # expect: PS207")
+         .replace("self.load(message)", "self.load(message.value)"),
+         files=_CMD_FILES, path=_CMD_PATH,
+         note="look-alike: a loop over a consumer, which may never end: a worker"),
+    Case(_LOOPED.format(item="url", source='options["urls"]', expect="  # expect: PS207")
+         .replace("        for url in options[\"urls\"]:\n            self.load(url)",
+                  "        while True:\n            self.load(options[\"url\"])\n"
+                  "            time.sleep(600)"),
+         files=_CMD_FILES, path=_CMD_PATH,
+         note="look-alike: the helper runs in a `while True` loop that sleeps: a poller"),
 ]
