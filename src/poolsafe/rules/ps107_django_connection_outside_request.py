@@ -52,8 +52,8 @@ class DjangoConnectionOutsideRequest(Rule):
       leaves the loop: it runs at most that many rounds, even when it sleeps between
       them (a loop that goes on after a success, only counting its errors, is still
       reported); nor a queue drain that claims the row it takes and waits for
-      nothing, `while (job := get_scheduled_jobs().first()):` whose body, before any `continue`, calls a
-      method of the row's model that sets a field the queryset filters on to
+      nothing, `while (job := get_scheduled_jobs().first()):` whose body, before any
+      `continue`, calls a method of the row's model that sets a field the queryset filters on to
       another value and saves (`job.mark_running()`: `self.status =
       self.Status.RUNNING`, `self.save()`, against `filter(status=Status.SCHEDULED)`;
       the values are literals or members of one choices class): each round takes one

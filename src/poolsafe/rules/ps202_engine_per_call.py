@@ -588,7 +588,7 @@ def _stored_by_loop(loop: cst.For | cst.While, names: set[str]) -> bool:
     followed by `_escapes`.)"""
     if not names:
         return False
-    for node in _own_statements(loop.body):
+    for node in loop_own_nodes(loop.body):
         if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) \
                 and node.value.value in names and any(
                     isinstance(t.target, (cst.Subscript, cst.Attribute)) for t in node.targets):
