@@ -46,6 +46,7 @@ from poolsafe.fix.fixers.edits import (
     release_for_site,
     release_written,
     rewrite,
+    slot_held_reason,
     small_of,
     statement_line,
     used_after,
@@ -115,6 +116,9 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
                                "before a release added at its end")
     module = ctx.module.tree
     plan = FixPlan(code, "")
+    held = slot_held_reason(ctx.index, func, site, [try_stmt], region.removed)
+    if held is not None:
+        plan.mark_unsafe(held)
     release = release_written(module, region, var) or release_for_site(
         plan, ctx.index, ctx.module, func, site)
     if isinstance(release, Unfixable):
