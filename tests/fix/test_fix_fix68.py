@@ -5,9 +5,10 @@ two calls down, a method, the pool passed to a helper, or the function itself ag
 the fixed code meets a full pool where the original had given its connection back
 first: with the pool at capacity it raises `PoolError` where the original returned.
 Each shape in HELD was fixed as safe at main; now the fix is offered as unsafe only,
-and its text is shown to differ at capacity and to keep behaviour with room. The look-alikes in KEPT (a call
-that takes no slot, a direct connection, a slot of another pool, a fallback called
-before the release) are still fixed as safe and keep behaviour at capacity."""
+and its text is shown to differ at capacity and to keep behaviour with room.
+The look-alikes in KEPT (a call that takes no slot, a direct connection, a slot of
+another pool, a fallback called before the release) are still fixed as safe and keep
+behaviour at capacity."""
 
 from __future__ import annotations
 
