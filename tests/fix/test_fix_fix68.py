@@ -63,6 +63,16 @@ HELD: dict[str, str] = {
         + "        if not rows:\n            POOL.putconn(conn)\n"
         "            return self.fallback()\n        POOL.putconn(conn)\n        return rows\n"
         "\n\ndef go():\n    return Repo().go()\n"),
+    "a_yield_the_caller_checks_out_at": (
+        "def rows():\n" + WORK + "    if not rows:\n        POOL.putconn(conn)\n"
+        "        yield None\n        return\n    POOL.putconn(conn)\n    yield rows\n\n\n"
+        "def go():\n    g = rows()\n    first = next(g)\n"
+        "    extra = POOL.getconn()  # the caller, while the generator is suspended\n"
+        "    POOL.putconn(extra)\n    return first\n"),
+    "a_function_passed_in": (
+        FALLBACK + "def work(callback):\n" + WORK + "    if not rows:\n"
+        "        POOL.putconn(conn)\n        return callback()\n    POOL.putconn(conn)\n"
+        "    return rows\n\n\ndef go():\n    return work(fallback)\n"),
     "the_pool_handed_to_a_helper": (
         FALLBACK.replace("fallback()", "fallback(p)").replace("POOL.", "p.")
         + BRANCH.format(call="fallback(POOL)")),
@@ -81,11 +91,34 @@ KEPT: dict[str, str] = {
     "a_library_call": BRANCH.format(call="sorted([(0,)])"),
     "holding_try_then_a_fallback_from_another_pool": (
         FALLBACK.replace("POOL.", "OTHER.") + HOLDING.format(call="fallback()")),
+    "a_yield_after_the_last_release": (
+        "def rows():\n" + WORK + "    POOL.putconn(conn)\n    yield rows\n\n\n"
+        "def go():\n    g = rows()\n    first = next(g)\n    extra = POOL.getconn()\n"
+        "    POOL.putconn(extra)\n    return first\n"),
     "the_fallback_is_called_before_the_release": (
         FALLBACK + "def go():\n" + WORK + "    if not rows:\n        rows = fallback()\n"
         "        POOL.putconn(conn)\n        return rows\n    POOL.putconn(conn)\n"
         "    return rows\n"),
 }
+
+
+#: the release sat in a `try` whose handler swallowed its error (a pool closed at
+#: shutdown: `PoolError`); from the `finally` it would escape
+SWALLOWED: dict[str, str] = {
+    "except_exception_pass": (
+        "def go():\n" + WORK + "    try:\n        POOL.putconn(conn)\n"
+        "    except Exception:\n        pass\n    return rows\n"),
+    "except_the_drivers_error": (
+        "def go():\n" + WORK + "    try:\n        POOL.putconn(conn)\n"
+        "    except psycopg2.Error:\n        rows = None\n    return rows\n"),
+    "holding_try": (
+        "def go():\n    try:\n    " + WORK.replace("\n    ", "\n        ")
+        + "        try:\n            POOL.putconn(conn)\n        except Exception:\n"
+        "            pass\n        return rows\n    except KeyError:\n        return None\n"),
+}
+#: a handler that does not catch what the release raises: still safe
+SWALLOWED_KEPT = ("def go():\n" + WORK + "    try:\n        POOL.putconn(conn)\n"
+                  "    except OSError:\n        pass\n    return rows\n")
 
 
 # ---------------------------------------------------------------- the stand-in
@@ -118,6 +151,9 @@ class _Cursor:
     def execute(self, sql: str) -> None:
         if self.conn.mode == "fail":
             raise _Error("statement failed")
+        if self.conn.mode == "shutdown":  # another thread closes the pool meanwhile
+            for pool in _POOLS:
+                pool.closed = True
 
     def fetchall(self) -> list[tuple[int]]:
         return [] if self.conn.mode == "empty" else [(1,)]
@@ -131,6 +167,7 @@ class _Pool:
         self.mode = mode
         self.maxconn = maxconn
         self.used: list[_Conn] = []
+        self.closed = False
 
     def getconn(self) -> _Conn:
         if len(self.used) >= self.maxconn:
@@ -141,15 +178,21 @@ class _Pool:
         return conn
 
     def putconn(self, conn: _Conn) -> None:
+        if self.closed:
+            raise _PoolError("connection pool is closed")
         if conn not in self.used:
             raise _PoolError("trying to put unkeyed connection")
         self.used.remove(conn)
 
 
+_POOLS: list[_Pool] = []
+
+
 def _run(text: str, mode: str, size: int) -> Any:
     """What `go()` returns or raises, and the connections left out of each pool."""
     first = [mode]
-    pools: list[_Pool] = []
+    pools = _POOLS
+    pools.clear()
 
     def make_pool(*args: Any, **kw: Any) -> _Pool:
         pools.append(_Pool(first, args[1]))
@@ -215,3 +258,29 @@ def test_a_call_that_takes_no_slot_of_that_pool_keeps_the_fix_safe(name: str) ->
             # (the original leaks on the failure path: that is the finding)
             after, out = _run(text, mode, size)
             assert after == _run(source, mode, size)[0] and not any(out), (size, mode)
+
+
+@pytest.mark.parametrize("name", sorted(SWALLOWED))
+def test_a_release_whose_error_was_swallowed_is_unsafe(name: str) -> None:
+    source = HEAD + SWALLOWED[name]
+    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
+    assert text == source and applied == [], text
+    assert any("unsafe fix available" in r and "release itself raises" in r
+               for r in left), left
+    fixed, _, unsafe_applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=True)
+    assert unsafe_applied == [False]
+    checked("PS102", {"case.py": fixed})
+    for mode in ("ok", "empty", "fail"):
+        assert _run(fixed, mode, 2)[0] == _run(source, mode, 2)[0]
+    # the pool closed meanwhile: the original swallowed the release's PoolError
+    assert _run(source, "shutdown", 2)[0][0] == "returns"
+    assert _run(fixed, "shutdown", 2)[0][:2] == ("raises", "_PoolError")
+
+
+def test_a_handler_that_does_not_catch_the_release_error_keeps_the_fix_safe() -> None:
+    source = HEAD + SWALLOWED_KEPT
+    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS102", {"case.py": text})
+    for mode in ("ok", "empty", "fail", "shutdown"):
+        assert _run(text, mode, 1)[0] == _run(source, mode, 1)[0], mode

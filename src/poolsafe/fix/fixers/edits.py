@@ -1629,6 +1629,8 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     held = slot_held_reason(ctx.index, func, site, region.stmts, region.removed)
     if held is not None:
         plan.mark_unsafe(held)
+    if release_error_caught(parents, region.block, region.removed):
+        plan.mark_unsafe(CAUGHT_RELEASE)
     if kind.key in WITH_PREFERRED and site.conn.via is None and not region.guards \
             and guarded_by is None and (not kind.is_async or func.is_async) \
             and not session_cm_unavailable(ctx, kind.key):
@@ -1678,6 +1680,8 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     return plan
 
 
+CAUGHT_RELEASE = ("an error the release itself raises (a closed pool) was caught by the "
+                  "`try` around it; from the `finally` it escapes to the caller")
 MOVED_RELEASE = ("a release of `{var}` the fix moves into the `finally` ran on the path "
                  "where `{var}` is None (and raised there); behind `if {var} is not "
                  "None:` it would not")
@@ -2015,6 +2019,35 @@ def _checks_out(index: ProjectIndex, func: FunctionInfo, call: cst.Call, held: _
     return None
 
 
+def catches_release_error(handler: cst.ExceptHandler) -> bool:
+    """A bare `except`, `Exception`, or a driver's base `Error` (psycopg2's `PoolError`
+    is a `psycopg2.Error`): it would catch what a release raises."""
+    if handler.type is None:
+        return True
+    types = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
+    exprs = [e.value for e in types] if types is not None else [handler.type]
+    for expr in exprs:
+        name = (dotted_name(expr) or "").rsplit(".", 1)[-1]
+        if name in ("Exception", "BaseException", "Error", "DatabaseError", "PoolError"):
+            return True
+    return False
+
+
+def release_error_caught(parents: dict[int, cst.CSTNode], block: cst.CSTNode,
+                         removed: list[cst.Expr]) -> bool:
+    """A release the fix moves sat in the body of a `try` (inside `block`) whose
+    handler caught what the release raises (`try: pool.putconn(conn) / except
+    Exception: pass`): from the `finally` that error would escape instead."""
+    for small in removed:
+        for anc in ancestors(small, parents):
+            if anc is block:
+                break
+            if isinstance(anc, cst.Try) and any(n is small for n in iter_nodes(anc.body)) \
+                    and any(catches_release_error(h) for h in anc.handlers):
+                return True
+    return False
+
+
 def slot_held_reason(index: ProjectIndex, func: FunctionInfo, site: AcquireSite,
                      stmts: list[cst.BaseStatement], removed: list[cst.Expr]) -> str | None:
     """A release the fix moves into `finally` ran before a call that takes a slot of
@@ -2025,15 +2058,28 @@ def slot_held_reason(index: ProjectIndex, func: FunctionInfo, site: AcquireSite,
     if held is None or not removed:
         return None
     inside = {id(n) for small in removed for n in iter_nodes(small)}
+    params = func.all_param_names()
     released = False
     for stmt in stmts:
-        for call in iter_calls(stmt):
-            if id(call) in inside:
+        for node in iter_nodes(stmt):
+            if id(node) in inside:
                 released = True
                 continue
-            how = _checks_out(index, func, call, held, func) if released else None
+            if not released:
+                continue
+            if isinstance(node, cst.Yield):
+                # the caller runs while the generator is suspended, and may check out
+                return (f"a release of `{site.var}` ran before a `yield`; moved into "
+                        "`finally`, the checkout holds its pool slot while the caller "
+                        "runs (and may check out from the same pool) until the generator "
+                        "resumes or is closed")
+            if not isinstance(node, cst.Call):
+                continue
+            how = _checks_out(index, func, node, held, func)
+            if how is None and isinstance(node.func, cst.Name) and node.func.value in params:
+                how = "may check out (a function passed in)"
             if how is not None:
-                text = func.module.tree.code_for_node(call.func)
+                text = func.module.tree.code_for_node(node.func)
                 return (f"a release of `{site.var}` ran before `{text}(...)`, which {how} "
                         "from the same pool; moved into `finally`, the checkout holds its "
                         "slot during that call, which at the pool's capacity fails (or "
