@@ -1631,6 +1631,9 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         plan.mark_unsafe(held)
     if release_error_caught(parents, region.block, region.removed):
         plan.mark_unsafe(CAUGHT_RELEASE)
+    block_exit = release_inside_with(parents, region.block, region.removed)
+    if block_exit is not None:
+        plan.mark_unsafe(WITH_EXIT.format(var=var, item=block_exit))
     if kind.key in WITH_PREFERRED and site.conn.via is None and not region.guards \
             and guarded_by is None and (not kind.is_async or func.is_async) \
             and not session_cm_unavailable(ctx, kind.key):
@@ -1682,6 +1685,9 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
 
 CAUGHT_RELEASE = ("an error the release itself raises (a closed pool) was caught by the "
                   "`try` around it; from the `finally` it escapes to the caller")
+WITH_EXIT = ("a release of `{var}` ran inside `{item}`, before its exit; moved into "
+             "`finally`, that exit (a commit, a lock's release) runs first, on a connection "
+             "still held")
 MOVED_RELEASE = ("a release of `{var}` the fix moves into the `finally` ran on the path "
                  "where `{var}` is None (and raised there); behind `if {var} is not "
                  "None:` it would not")
@@ -2033,19 +2039,37 @@ def catches_release_error(handler: cst.ExceptHandler) -> bool:
     return False
 
 
-def release_error_caught(parents: dict[int, cst.CSTNode], block: cst.CSTNode,
-                         removed: list[cst.Expr]) -> bool:
-    """A release the fix moves sat in the body of a `try` (inside `block`) whose
-    handler caught what the release raises (`try: pool.putconn(conn) / except
-    Exception: pass`): from the `finally` that error would escape instead."""
+def _around_a_release(parents: dict[int, cst.CSTNode], top: cst.CSTNode,
+                      removed: list[cst.Expr]) -> Iterator[tuple[cst.CSTNode, cst.Expr]]:
+    """The statements between each release the fix moves and `top`, innermost first."""
     for small in removed:
         for anc in ancestors(small, parents):
-            if anc is block:
+            if anc is top:
                 break
-            if isinstance(anc, cst.Try) and any(n is small for n in iter_nodes(anc.body)) \
-                    and any(catches_release_error(h) for h in anc.handlers):
-                return True
-    return False
+            yield anc, small
+
+
+def release_error_caught(parents: dict[int, cst.CSTNode], top: cst.CSTNode,
+                         removed: list[cst.Expr]) -> bool:
+    """A release the fix moves sat in the body of a `try` (inside `top`) whose
+    handler caught what the release raises (`try: pool.putconn(conn) / except
+    Exception: pass`): from the `finally` that error would escape instead."""
+    return any(isinstance(anc, cst.Try) and any(n is small for n in iter_nodes(anc.body))
+               and any(catches_release_error(h) for h in anc.handlers)
+               for anc, small in _around_a_release(parents, top, removed))
+
+
+def release_inside_with(parents: dict[int, cst.CSTNode], top: cst.CSTNode,
+                        removed: list[cst.Expr]) -> str | None:
+    """The header of a `with` (inside `top`) whose block held a release the fix moves:
+    the release ran before that block's exit (a transaction's commit, a lock's
+    release); moved after it, the exit runs on a connection still held (asyncpg's
+    `async with conn.transaction():` commits what the release had rolled back)."""
+    for anc, _small in _around_a_release(parents, top, removed):
+        if isinstance(anc, cst.With):
+            head = "async with" if anc.asynchronous is not None else "with"
+            return f"{head} {cst.Module([]).code_for_node(anc.items[0].item)}"
+    return None
 
 
 def slot_held_reason(index: ProjectIndex, func: FunctionInfo, site: AcquireSite,

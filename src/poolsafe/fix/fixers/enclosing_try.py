@@ -33,6 +33,7 @@ from poolsafe.fix.fixers.edits import (
     CAUGHT_RELEASE,
     LITERAL_RELEASE,
     MOVED_RELEASE,
+    WITH_EXIT,
     Region,
     _moved_releases_skip_none,
     _wrapper_may_give_none,
@@ -47,6 +48,7 @@ from poolsafe.fix.fixers.edits import (
     project_generator_call,
     release_error_caught,
     release_for_site,
+    release_inside_with,
     release_written,
     rewrite,
     slot_held_reason,
@@ -124,6 +126,9 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
         plan.mark_unsafe(held)
     if release_error_caught(parents, try_stmt, region.removed):
         plan.mark_unsafe(CAUGHT_RELEASE)
+    block_exit = release_inside_with(parents, try_stmt, region.removed)
+    if block_exit is not None:
+        plan.mark_unsafe(WITH_EXIT.format(var=var, item=block_exit))
     release = release_written(module, region, var) or release_for_site(
         plan, ctx.index, ctx.module, func, site)
     if isinstance(release, Unfixable):
