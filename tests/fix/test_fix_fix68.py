@@ -116,9 +116,13 @@ SWALLOWED: dict[str, str] = {
         + "        try:\n            POOL.putconn(conn)\n        except Exception:\n"
         "            pass\n        return rows\n    except KeyError:\n        return None\n"),
 }
-#: a handler that does not catch what the release raises: still safe
-SWALLOWED_KEPT = ("def go():\n" + WORK + "    try:\n        POOL.putconn(conn)\n"
-                  "    except OSError:\n        pass\n    return rows\n")
+#: a handler that does not catch what the release raises, or raises it again: still safe
+SWALLOWED_KEPT: dict[str, str] = {
+    "except_oserror": ("def go():\n" + WORK + "    try:\n        POOL.putconn(conn)\n"
+                       "    except OSError:\n        pass\n    return rows\n"),
+    "except_exception_raise": ("def go():\n" + WORK + "    try:\n        POOL.putconn(conn)\n"
+                               "    except Exception:\n        raise\n    return rows\n"),
+}
 
 
 # ---------------------------------------------------------------- the stand-in
@@ -277,8 +281,10 @@ def test_a_release_whose_error_was_swallowed_is_unsafe(name: str) -> None:
     assert _run(fixed, "shutdown", 2)[0][:2] == ("raises", "_PoolError")
 
 
-def test_a_handler_that_does_not_catch_the_release_error_keeps_the_fix_safe() -> None:
-    source = HEAD + SWALLOWED_KEPT
+@pytest.mark.parametrize("name", sorted(SWALLOWED_KEPT))
+def test_a_handler_that_does_not_swallow_the_release_error_keeps_the_fix_safe(
+        name: str) -> None:
+    source = HEAD + SWALLOWED_KEPT[name]
     text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
     assert applied == [True] and not left, (text, left)
     checked("PS102", {"case.py": text})

@@ -564,8 +564,9 @@ class UnreleasedConnection(Rule):
     waits). Moved, the connection holds its slot during that call, and a pool at
     capacity raises (or waits) where the original had room; a call that checks out
     from another pool, or connects directly, keeps the fix safe. Likewise when the
-    release sat in a `try` whose `except` caught what the release raises (a closed
-    pool: from the `finally` that error would reach the caller), or inside a `with`
+    release sat in a `try` whose `except` caught what the release raises and did not
+    raise it again (a closed pool: from the `finally` that error would reach the
+    caller), or inside a `with`
     block (a transaction, a lock, `suppress`): moved, the block's exit runs first,
     on a connection still held (asyncpg's `async with conn.transaction():` then
     commits what the release had rolled back).

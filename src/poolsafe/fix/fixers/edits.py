@@ -2052,11 +2052,21 @@ def _around_a_release(parents: dict[int, cst.CSTNode], top: cst.CSTNode,
 def release_error_caught(parents: dict[int, cst.CSTNode], top: cst.CSTNode,
                          removed: list[cst.Expr]) -> bool:
     """A release the fix moves sat in the body of a `try` (inside `top`) whose
-    handler caught what the release raises (`try: pool.putconn(conn) / except
-    Exception: pass`): from the `finally` that error would escape instead."""
+    handler caught what the release raises and did not raise it again (`try:
+    pool.putconn(conn) / except Exception: pass`): from the `finally` that error
+    would escape instead."""
     return any(isinstance(anc, cst.Try) and any(n is small for n in iter_nodes(anc.body))
-               and any(catches_release_error(h) for h in anc.handlers)
+               and any(catches_release_error(h) and not _reraises(h) for h in anc.handlers)
                for anc, small in _around_a_release(parents, top, removed))
+
+
+def _reraises(handler: cst.ExceptHandler) -> bool:
+    """The handler ends in a bare `raise`: the release's error reached the caller
+    before too (the statements before that `raise` are left, as in fix66)."""
+    body = body_statements_of(handler.body)
+    last = body[-1] if body else None
+    return isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Raise) \
+        and last.body[-1].exc is None
 
 
 def release_inside_with(parents: dict[int, cst.CSTNode], top: cst.CSTNode,
