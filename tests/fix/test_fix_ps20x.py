@@ -555,3 +555,31 @@ SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "postgresql://app@db/ap
     assert len(reasons) == 1 and "predates `SQLALCHEMY_ENGINE_OPTIONS`" in reasons[0], reasons
     newer = {"requirements.txt": "Flask\nFlask-SQLAlchemy==2.5.1\n"}
     assert "SQLALCHEMY_ENGINE_OPTIONS" in _fix("PS203", config, files=newer)["case.py"]
+
+
+@pytest.mark.parametrize("pin", ["SQLAlchemy==0.7.8\n", "sqlalchemy>=0.9,<1.2\n"])
+def test_ps203_no_fix_where_sqlalchemy_predates_pre_ping(pin: str) -> None:
+    """fix68: SQLAlchemy before 1.2 has no `pool_pre_ping`; its `create_engine`
+    rejects the keyword with TypeError (also when Flask-SQLAlchemy passes it on), so
+    the fix would stop the application where the original started."""
+    engine = 'from sqlalchemy import create_engine\n\nengine = create_engine("postgresql://app@db/app")\n'
+    config = 'SQLALCHEMY_DATABASE_URI = "postgresql://app@db/app"\n'
+    files = {"requirements.txt": "Flask-SQLAlchemy==2.5.1\n" + pin}
+    for source in (engine, config):
+        assert _fix("PS203", source, files=files)["case.py"] == source
+        reasons = _left("PS203", source, files=files)
+        assert len(reasons) == 1 and "predates `pool_pre_ping`" in reasons[0], reasons
+    newer = {"requirements.txt": "Flask-SQLAlchemy==2.5.1\nSQLAlchemy==1.2.0\n"}
+    assert "pool_pre_ping=True" in _fix("PS203", engine, files=newer)["case.py"]
+    assert "pool_pre_ping" in _fix("PS203", config, files=newer)["case.py"]
+
+
+def test_ps211_no_fix_where_sqlalchemy_predates_pre_ping() -> None:
+    source = ('from sqlalchemy import create_engine\n\n'
+              'engine = create_engine("mysql+pymysql://app@db/app")\n')
+    old = {"requirements.txt": "SQLAlchemy==1.1.18\nPyMySQL\n"}
+    assert _fix("PS211", source, files=old)["case.py"] == source
+    reasons = _left("PS211", source, files=old)
+    assert len(reasons) == 1 and "predates `pool_pre_ping`" in reasons[0], reasons
+    newer = {"requirements.txt": "SQLAlchemy==1.4.54\nPyMySQL\n"}
+    assert "pool_pre_ping=True" in _fix("PS211", source, files=newer)["case.py"]

@@ -570,7 +570,20 @@ class UnreleasedConnection(Rule):
     the connection back (commits, directly or through a function it calls, runs a
     statement with `execute()`, or has a `raise` or `assert` of its own) leaves the
     fix unsafe: in the `finally` it would do that work, or raise its own error in
-    place of the original's, on the failure paths.
+    place of the original's, on the failure paths. The fix is unsafe, too, when a
+    release it moves into the `finally` ran before something that needs the pool:
+    a call that checks out from the same pool (directly, through a project wrapper
+    or helper, a method, the pool passed to it, or the function itself again), a
+    call of a function passed in, or a `yield` (the caller runs while the generator
+    waits). Moved, the connection holds its slot during that call, and a pool at
+    capacity raises (or waits) where the original had room; a call that checks out
+    from another pool, or connects directly, keeps the fix safe. Likewise when the
+    release sat in a `try` whose `except` caught what the release raises and did not
+    raise it again (a closed pool: from the `finally` that error would reach the
+    caller), or inside a `with`
+    block (a transaction, a lock, `suppress`): moved, the block's exit runs first,
+    on a connection still held (asyncpg's `async with conn.transaction():` then
+    commits what the release had rolled back).
     """
 
     code = "PS102"

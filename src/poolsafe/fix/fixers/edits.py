@@ -31,11 +31,17 @@ from poolsafe.analysis.flow import (
 )
 from poolsafe.analysis.index import ProjectIndex, method_alias
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.values import ClassRef, FunctionRef, LibraryObject
+from poolsafe.analysis.values import (
+    ClassRef,
+    Connection,
+    FunctionRef,
+    LibraryObject,
+    ManagedContext,
+)
 from poolsafe.analysis.version_caps import caps_below
 from poolsafe.fix.equivalence.releases import unrecognised_release
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.knowledge import ACQUIRE_METHOD_NAMES, POOL_RELEASE_METHODS
+from poolsafe.knowledge import ACQUIRE_METHOD_NAMES, CONNECTION_KINDS, POOL_RELEASE_METHODS
 
 if TYPE_CHECKING:  # the fixers' context; no import at run time
     from poolsafe.rules.base import FileContext
@@ -1620,6 +1626,14 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
         return region
     if extra is not None and not any(id(s) in region.removals for s in extra.body):
         return Unfixable(code, "the close() is not in the checkout's region")
+    held = slot_held_reason(ctx.index, func, site, region.stmts, region.removed)
+    if held is not None:
+        plan.mark_unsafe(held)
+    if release_error_caught(parents, region.block, region.removed):
+        plan.mark_unsafe(CAUGHT_RELEASE)
+    block_exit = release_inside_with(parents, region.block, region.removed)
+    if block_exit is not None:
+        plan.mark_unsafe(WITH_EXIT.format(var=var, item=block_exit))
     if kind.key in WITH_PREFERRED and site.conn.via is None and not region.guards \
             and guarded_by is None and (not kind.is_async or func.is_async) \
             and not session_cm_unavailable(ctx, kind.key):
@@ -1669,6 +1683,11 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     return plan
 
 
+CAUGHT_RELEASE = ("an error the release itself raises (a closed pool) was caught by the "
+                  "`try` around it; from the `finally` it escapes to the caller")
+WITH_EXIT = ("a release of `{var}` ran inside `{item}`, before its exit; moved into "
+             "`finally`, that exit (a commit, a lock's release) runs first, on a connection "
+             "still held")
 MOVED_RELEASE = ("a release of `{var}` the fix moves into the `finally` ran on the path "
                  "where `{var}` is None (and raised there); behind `if {var} is not "
                  "None:` it would not")
@@ -1921,3 +1940,182 @@ def _end_reached(stmts: list[cst.BaseStatement]) -> bool:
             and last.test.value == "True":
         return any(isinstance(n, cst.Break) for n in iter_nodes(last.body))
     return True
+
+
+# ------------------------------------------------- a pool slot held past a call
+#: connection kinds that share one SQLAlchemy engine's pool, whatever made them
+_ENGINE_POOLED = frozenset(
+    {"session", "scoped-session", "async-session", "sqlalchemy-connection",
+     "sqlalchemy-async-connection", "sqlalchemy-raw", "sqlalchemy-pool"})
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Which pool a checkout takes a slot of: the pool's qualified names when it is a
+    module-level object (None when unknown), and its kind's family."""
+
+    names: frozenset[str] | None
+    family: str
+
+    def same_pool(self, other: _Slot) -> bool:
+        if self.names is not None and other.names is not None:
+            return bool(self.names & other.names)
+        return self.family == other.family
+
+
+def _qualified(index: ProjectIndex, func: FunctionInfo,
+               expr: cst.BaseExpression) -> frozenset[str] | None:
+    """The module-level names `expr` (`POOL`, `db.POOL`) may stand for; None for
+    anything else (a local, `self.pool`, a call)."""
+    if isinstance(expr, cst.Attribute):
+        base = _qualified(index, func, expr.value)
+        return None if base is None else frozenset(f"{b}.{expr.attr.value}" for b in base)
+    if not isinstance(expr, cst.Name):
+        return None
+    name, module = expr.value, func.module
+    if name in func.all_param_names() or (
+            name in func.locals and name not in func.globals_declared):
+        return None
+    if name in module.assigns:
+        return frozenset(f"{m}.{name}" for m in module.names) or None
+    if name in module.imports:
+        return frozenset({module.imports[name]})
+    return None
+
+
+def _slot(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+          conn: Connection | ManagedContext) -> _Slot | None:
+    """The pool slot `call` (a checkout of `conn`) takes, or None when it takes none
+    (a direct connection of its own)."""
+    kind = CONNECTION_KINDS.get(conn.kind_key)
+    if kind is None or kind.direct or not kind.tracked:
+        return None
+    family = "sqlalchemy" if kind.key in _ENGINE_POOLED else kind.key
+    names: frozenset[str] | None = None
+    f, _ = strip_await(call.func)
+    if isinstance(f, cst.Attribute):
+        names = _qualified(index, func, f.value)
+    if names is None:
+        callee = index.evaluate(f, func.module, func)
+        if isinstance(callee, FunctionRef):
+            pool = _underlying_pool(index, callee.func)
+            if pool is not None:
+                names = frozenset(f"{m}.{pool[1]}" for m in pool[0].names) or None
+    return _Slot(names, family)
+
+
+def _checks_out(index: ProjectIndex, func: FunctionInfo, call: cst.Call, held: _Slot,
+                owner: FunctionInfo, depth: int = 0) -> str | None:
+    """How `call` (in `func`) may take a slot of the pool `held` is from: itself, a
+    project function it calls (3 levels) or `owner` again (recursion); else None."""
+    value = index.evaluate(call, func.module, func)
+    if isinstance(value, (Connection, ManagedContext)):
+        slot = _slot(index, func, call, value)
+        return "checks out" if slot is not None and slot.same_pool(held) else None
+    callee = index.evaluate(strip_await(call.func)[0], func.module, func)
+    if not isinstance(callee, FunctionRef):
+        return None
+    if callee.func is owner:
+        return "calls this function again"
+    if depth >= 3:
+        return None
+    for inner in callee.func.direct_calls:
+        if _checks_out(index, callee.func, inner, held, owner, depth + 1) is not None:
+            return "checks out"
+    return None
+
+
+def catches_release_error(handler: cst.ExceptHandler) -> bool:
+    """A bare `except`, `Exception`, or a driver's base `Error` (psycopg2's `PoolError`
+    is a `psycopg2.Error`): it would catch what a release raises."""
+    if handler.type is None:
+        return True
+    types = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
+    exprs = [e.value for e in types] if types is not None else [handler.type]
+    for expr in exprs:
+        name = (dotted_name(expr) or "").rsplit(".", 1)[-1]
+        if name in ("Exception", "BaseException", "Error", "DatabaseError", "PoolError"):
+            return True
+    return False
+
+
+def _around_a_release(parents: dict[int, cst.CSTNode], top: cst.CSTNode,
+                      removed: list[cst.Expr]) -> Iterator[tuple[cst.CSTNode, cst.Expr]]:
+    """The statements between each release the fix moves and `top`, innermost first."""
+    for small in removed:
+        for anc in ancestors(small, parents):
+            if anc is top:
+                break
+            yield anc, small
+
+
+def release_error_caught(parents: dict[int, cst.CSTNode], top: cst.CSTNode,
+                         removed: list[cst.Expr]) -> bool:
+    """A release the fix moves sat in the body of a `try` (inside `top`) whose
+    handler caught what the release raises and did not raise it again (`try:
+    pool.putconn(conn) / except Exception: pass`): from the `finally` that error
+    would escape instead."""
+    return any(isinstance(anc, cst.Try) and any(n is small for n in iter_nodes(anc.body))
+               and any(catches_release_error(h) and not _reraises(h) for h in anc.handlers)
+               for anc, small in _around_a_release(parents, top, removed))
+
+
+def _reraises(handler: cst.ExceptHandler) -> bool:
+    """The handler ends in a bare `raise`: the release's error reached the caller
+    before too (the statements before that `raise` are left, as in fix66)."""
+    body = body_statements_of(handler.body)
+    last = body[-1] if body else None
+    return isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Raise) \
+        and last.body[-1].exc is None
+
+
+def release_inside_with(parents: dict[int, cst.CSTNode], top: cst.CSTNode,
+                        removed: list[cst.Expr]) -> str | None:
+    """The header of a `with` (inside `top`) whose block held a release the fix moves:
+    the release ran before that block's exit (a transaction's commit, a lock's
+    release); moved after it, the exit runs on a connection still held (asyncpg's
+    `async with conn.transaction():` commits what the release had rolled back)."""
+    for anc, _small in _around_a_release(parents, top, removed):
+        if isinstance(anc, cst.With):
+            head = "async with" if anc.asynchronous is not None else "with"
+            return f"{head} {cst.Module([]).code_for_node(anc.items[0].item)}"
+    return None
+
+
+def slot_held_reason(index: ProjectIndex, func: FunctionInfo, site: AcquireSite,
+                     stmts: list[cst.BaseStatement], removed: list[cst.Expr]) -> str | None:
+    """A release the fix moves into `finally` ran before a call that takes a slot of
+    the same pool (directly, through a project function, or by recursion): moved, the
+    checkout holds its slot during that call, which at the pool's capacity raises
+    `PoolError` (or waits) where the original had room."""
+    held = _slot(index, func, site.call, site.conn)
+    if held is None or not removed:
+        return None
+    inside = {id(n) for small in removed for n in iter_nodes(small)}
+    params = func.all_param_names()
+    released = False
+    for stmt in stmts:
+        for node in iter_nodes(stmt):
+            if id(node) in inside:
+                released = True
+                continue
+            if not released:
+                continue
+            if isinstance(node, cst.Yield):
+                # the caller runs while the generator is suspended, and may check out
+                return (f"a release of `{site.var}` ran before a `yield`; moved into "
+                        "`finally`, the checkout holds its pool slot while the caller "
+                        "runs (and may check out from the same pool) until the generator "
+                        "resumes or is closed")
+            if not isinstance(node, cst.Call):
+                continue
+            how = _checks_out(index, func, node, held, func)
+            if how is None and isinstance(node.func, cst.Name) and node.func.value in params:
+                how = "may check out (a function passed in)"
+            if how is not None:
+                text = func.module.tree.code_for_node(node.func)
+                return (f"a release of `{site.var}` ran before `{text}(...)`, which {how} "
+                        "from the same pool; moved into `finally`, the checkout holds its "
+                        "slot during that call, which at the pool's capacity fails (or "
+                        "waits) where the original had room")
+    return None

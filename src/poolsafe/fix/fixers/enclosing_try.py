@@ -26,26 +26,32 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.flow import AcquireSite, call_may_raise
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.fix.fixers.edits import (
+    CAUGHT_RELEASE,
     LITERAL_RELEASE,
     MOVED_RELEASE,
+    WITH_EXIT,
     Region,
     _moved_releases_skip_none,
     _wrapper_may_give_none,
     as_written,
     body_statements_of,
+    catches_release_error,
     check_line,
     is_removable_release,
     note_release,
     only_pass,
     parse_line,
     project_generator_call,
+    release_error_caught,
     release_for_site,
+    release_inside_with,
     release_written,
     rewrite,
+    slot_held_reason,
     small_of,
     statement_line,
     used_after,
@@ -115,6 +121,14 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
                                "before a release added at its end")
     module = ctx.module.tree
     plan = FixPlan(code, "")
+    held = slot_held_reason(ctx.index, func, site, [try_stmt], region.removed)
+    if held is not None:
+        plan.mark_unsafe(held)
+    if release_error_caught(parents, try_stmt, region.removed):
+        plan.mark_unsafe(CAUGHT_RELEASE)
+    block_exit = release_inside_with(parents, try_stmt, region.removed)
+    if block_exit is not None:
+        plan.mark_unsafe(WITH_EXIT.format(var=var, item=block_exit))
     release = release_written(module, region, var) or release_for_site(
         plan, ctx.index, ctx.module, func, site)
     if isinstance(release, Unfixable):
@@ -126,7 +140,7 @@ def release_in_holding_try(ctx: FileContext, func: FunctionInfo,
     note_release(plan, release.code(var))
     in_body = any(any(n is small for n in iter_nodes(try_stmt.body)) for small in region.removed)
     if in_body and _release_may_raise(module, release.code(var)) and any(
-            _catches_release_error(h) for h in try_stmt.handlers):
+            catches_release_error(h) for h in try_stmt.handlers):
         plan.mark_unsafe(
             "an error the release itself raises (a closed pool) reached the `try`'s "
             "`except` before; from the `finally` it escapes to the caller")
@@ -186,20 +200,6 @@ def _release_may_raise(module: cst.Module, code: str) -> bool:
     expr = cst.parse_expression(code, config=module.config_for_parsing)
     call, _ = strip_await(expr)
     return not isinstance(call, cst.Call) or call_may_raise(call)
-
-
-def _catches_release_error(handler: cst.ExceptHandler) -> bool:
-    """A bare `except`, `Exception`, or a driver's base `Error` (psycopg2's `PoolError`
-    is a `psycopg2.Error`): it would catch what a release raises."""
-    if handler.type is None:
-        return True
-    types = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
-    exprs = [e.value for e in types] if types is not None else [handler.type]
-    for expr in exprs:
-        name = (dotted_name(expr) or "").rsplit(".", 1)[-1]
-        if name in ("Exception", "BaseException", "Error", "DatabaseError", "PoolError"):
-            return True
-    return False
 
 
 def _preset_none(try_stmt: cst.Try, parents: dict[int, cst.CSTNode],

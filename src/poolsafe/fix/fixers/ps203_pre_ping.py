@@ -16,6 +16,9 @@
 - No Flask-SQLAlchemy fix where the project pins Flask-SQLAlchemy below 2.4: those
   versions ignore `SQLALCHEMY_ENGINE_OPTIONS`, so the entry would end the finding and
   change nothing.
+- No fix at all where the project pins SQLAlchemy below 1.2, which has no
+  `pool_pre_ping`: `create_engine(..., pool_pre_ping=True)` (also through
+  Flask-SQLAlchemy's options) raises TypeError where the original started.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ CODE = "PS203"
 KEY = "pool_pre_ping"
 _FLASK = frozenset({("flask", "Flask")})
 _ENGINE_OPTIONS_SINCE = (2, 4)
+_PRE_PING_SINCE = (1, 2)
 _EXPLICIT_FALSE = "overrides an explicit `pool_pre_ping=False`"
 
 
@@ -55,6 +59,9 @@ def fix_pre_ping(ctx: FileContext, finding: RawFinding) -> FixOutcome:
     if site.built_by is not None:
         return Unfixable(CODE, f"`{site.built_by}` builds the engine: add `pool_pre_ping: True` "
                          "to the engine_args mapping it is given")
+    too_old = pre_ping_unknown(ctx)
+    if too_old is not None:
+        return Unfixable(CODE, too_old)
     plan = FixPlan(CODE, "add pool_pre_ping=True")
     if not site.from_config:
         if not isinstance(node, cst.Call):
@@ -86,6 +93,16 @@ def _options_unknown_to_flask_sqlalchemy(ctx: FileContext) -> str | None:
         if name == "flask-sqlalchemy" and caps_below(written, _ENGINE_OPTIONS_SINCE):
             return (f"`{written.strip()}` in {where} predates `{FLASK_SQLALCHEMY_OPTIONS_KEY}` "
                     "(Flask-SQLAlchemy 2.4): upgrade it, then set pool_pre_ping there")
+    return None
+
+
+def pre_ping_unknown(ctx: FileContext) -> str | None:
+    """Why `pool_pre_ping` would break the engine: the project pins SQLAlchemy below
+    1.2, whose `create_engine` rejects the unknown keyword with TypeError."""
+    for name, written, where in declared_requirements(ctx.module.abspath, ctx.index.text_files):
+        if name == "sqlalchemy" and caps_below(written, _PRE_PING_SINCE):
+            return (f"`{written.strip()}` in {where} predates `pool_pre_ping` (SQLAlchemy "
+                    "1.2): `create_engine` would raise TypeError; upgrade it first")
     return None
 
 

@@ -7,7 +7,8 @@ engine, and it leaves an explicit `pool_recycle` as it was.
 - no `pool_pre_ping`: a `pool_pre_ping=True` keyword after the last argument, in
   the call's layout; safe (one round trip per checkout, no change in results);
 - `pool_pre_ping=False` in the call: turned into `True`, unsafe (someone chose it);
-- `pool_pre_ping` in a `**mapping`: not fixed (a keyword too would be given twice).
+- `pool_pre_ping` in a `**mapping`: not fixed (a keyword too would be given twice);
+- SQLAlchemy pinned below 1.2 (no `pool_pre_ping`: TypeError): not fixed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import libcst as cst
 from poolsafe.analysis.engines import engine_sites
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.ps203_pre_ping import pre_ping_unknown
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.plan.layout import append_keyword
 from poolsafe.rules.base import FileContext
@@ -35,6 +37,9 @@ def fix_mysql_pre_ping(ctx: FileContext, finding: RawFinding) -> FixOutcome:
     if site.built_by is not None:
         return Unfixable(CODE, f"`{site.built_by}` builds the engine: add `pool_pre_ping: True` "
                          "to the engine_args mapping it is given")
+    too_old = pre_ping_unknown(ctx)
+    if too_old is not None:
+        return Unfixable(CODE, too_old)
     call = finding.node
     plan = FixPlan(CODE, "add pool_pre_ping=True")
     own = next((a for a in call.args if a.keyword is not None and a.keyword.value == KEY), None)
