@@ -1764,9 +1764,11 @@ from jobs.common import job_setup
 def main():
     while True:
         session, application = job_setup()
-        session.execute("DELETE FROM host WHERE stale_at < now()")
-        session.commit()
-        session.close()
+        try:
+            session.execute("DELETE FROM host WHERE stale_at < now()")
+            session.commit()
+        finally:
+            session.close()
         time.sleep(600)
 
 
