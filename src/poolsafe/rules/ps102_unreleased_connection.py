@@ -150,7 +150,8 @@ class UnreleasedConnection(Rule):
     hand (`with self.get_session() as session:`). A method that returns a session the
     object keeps (`return self.session`), a query only built and returned
     (`.query(Order)`, which holds the session), and a function that closes or keeps
-    the session handed to it are not reported.
+    the session handed to it are not reported; nor is one made once, outside a
+    loop, in code that runs once per process, as for a named session.
 
     **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
     `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
@@ -775,6 +776,8 @@ class UnreleasedConnection(Rule):
         from poolsafe.analysis.inline_sessions import inline_session_gaps
 
         for gap in inline_session_gaps(ctx.index, ctx.module):
+            if _one_shot(ctx, gap.func, AcquireSite(gap.call, "session", gap.conn)):
+                continue  # as for a named one (see "Tests, one-shot code and processes")
             label, origin = gap.conn.kind.label, gap.conn.origin
             made = cst.Module([]).code_for_node(gap.call)
             if "\n" in made or len(made) > 60:
