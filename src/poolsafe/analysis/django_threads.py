@@ -69,6 +69,7 @@ from poolsafe.knowledge.django import (
     DJANGO_CLOSERS,
     DJANGO_COMMAND_CLASS,
     DJANGO_COMMAND_METHOD,
+    DJANGO_CONNECTION_CLOSE_METHODS,
     DJANGO_CONNECTION_OBJECTS,
     DJANGO_CONSTANCE_BACKEND_SETTING,
     DJANGO_CONSTANCE_CONFIG,
@@ -1507,10 +1508,14 @@ def _closers(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
 
 def _is_closer(index: ProjectIndex, func: FunctionInfo, call: cst.Call, depth: int) -> bool:
     value = index.evaluate(call.func, func.module, func)
+    if isinstance(value, External) and qual_match(value.qualname, DJANGO_CLOSERS) is not None:
+        return True
+    if isinstance(call.func, cst.Attribute) \
+            and call.func.attr.value in DJANGO_CONNECTION_CLOSE_METHODS:
+        return _is_connection_object(index, func, call.func.value) \
+            or _each_connection(index, func, call.func.value)
     if isinstance(value, External):
-        return qual_match(value.qualname, DJANGO_CLOSERS) is not None
-    if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("close", "close_all"):
-        return _is_connection_object(index, func, call.func.value)
+        return False
     return (isinstance(value, FunctionRef) and value.func is not func and depth < _DEPTH
             and bool(_closers(index, value.func, value.func.node.body, depth + 1)))
 
@@ -1523,6 +1528,24 @@ def _is_connection_object(index: ProjectIndex, func: FunctionInfo,
     value = index.evaluate(expr, func.module, func)
     return isinstance(value, External) and qual_match(value.qualname,
                                                       DJANGO_CONNECTION_OBJECTS) is not None
+
+
+def _each_connection(index: ProjectIndex, func: FunctionInfo,
+                     expr: cst.BaseExpression) -> bool:
+    """`conn` in `for conn in connections.all(): conn.close()`: the loop's name,
+    used inside its body, that walks every Django connection of the thread."""
+    if not isinstance(expr, cst.Name):
+        return False
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.For) and isinstance(node.target, cst.Name) \
+                and node.target.value == expr.value \
+                and isinstance(node.iter, cst.Call) and not node.iter.args \
+                and isinstance(node.iter.func, cst.Attribute) \
+                and node.iter.func.attr.value == "all" \
+                and _is_connection_object(index, func, node.iter.func.value) \
+                and any(n is expr for n in iter_nodes(node.body)):
+            return True
+    return False
 
 
 def _in_finally(func: FunctionInfo, call: cst.Call) -> bool:

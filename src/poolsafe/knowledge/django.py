@@ -22,6 +22,13 @@ DJANGO_CLOSERS: frozenset[tuple[str, str]] = frozenset({
 #: (django-apscheduler's `util.close_old_connections`, or a project's own)
 CLOSING_DECORATOR_NAMES: frozenset[str] = frozenset({"close_old_connections"})
 
+#: methods that close a Django connection (`connections["default"].close()`), or all
+#: of them (`connections.close_all()`). `close_if_unusable_or_obsolete()` is what
+#: `close_old_connections()` runs on each of `connections.all()`: it closes a broken
+#: connection or one older than CONN_MAX_AGE (at once under the default of 0)
+DJANGO_CONNECTION_CLOSE_METHODS: frozenset[str] = frozenset(
+    {"close", "close_all", "close_if_unusable_or_obsolete"})
+
 #: the names through which code reaches a connection directly
 DJANGO_CONNECTION_OBJECTS: frozenset[tuple[str, str]] = frozenset({
     ("django.db", "connection"),

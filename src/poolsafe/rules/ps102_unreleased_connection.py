@@ -138,6 +138,21 @@ class UnreleasedConnection(Rule):
     swallows it hides the lost slot). A method that calls only the first helper
     keeps the connection for the object's lifetime and is not reported here.
 
+    **A session nobody names.** A SQLAlchemy or SQLModel session made inside an
+    expression, by `Session(engine)`, a `sessionmaker()` or a project function or
+    method that returns a new one (`self.get_session()` with `def get_session(self):
+    return Session(self.engine)`), and queried there
+    (`self.get_session().exec(select(Order)).first()`), or handed to a function
+    whose body only works on it (`Entry.save(row, session=self.get_session())`,
+    where `save` adds and commits but never closes, returns, stores or passes it on),
+    can never be closed: its connection goes back to the pool only when the garbage
+    collector gets to it. It is reported at the call that makes it, and fixed by
+    hand (`with self.get_session() as session:`). A method that returns a session the
+    object keeps (`return self.session`), a query only built and returned
+    (`.query(Order)`, which holds the session), and a function that closes or keeps
+    the session handed to it are not reported; nor is one made once, outside a
+    loop, in code that runs once per process, as for a named session.
+
     **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
     `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
     pool slot for the pooled ones, until `db.close()`. A connect followed by work
@@ -602,6 +617,7 @@ class UnreleasedConnection(Rule):
         yield from self._enter_gaps(ctx)
         yield from self._helper_gaps(ctx)
         yield from self._peewee_gaps(ctx)
+        yield from self._inline_gaps(ctx)
         if not is_test_module(ctx.module):
             for provider in leaking_session_factories(ctx.index, ctx.module):
                 yield self.finding(
@@ -768,6 +784,29 @@ class UnreleasedConnection(Rule):
                 f"`with {context}.connection_context():` or try/finally: {closing}",
             )
 
+    def _inline_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
+        """A session built in an expression, worked on and dropped unclosed."""
+        from poolsafe.analysis.inline_sessions import inline_session_gaps
+
+        for gap in inline_session_gaps(ctx.index, ctx.module):
+            if _one_shot(ctx, gap.func, AcquireSite(gap.call, "session", gap.conn)):
+                continue  # as for a named one (see "Tests, one-shot code and processes")
+            label, origin = gap.conn.kind.label, gap.conn.origin
+            made = cst.Module([]).code_for_node(gap.call)
+            if "\n" in made or len(made) > 60:
+                made = origin
+            if gap.how == "handed":
+                what = (f"is handed to `{gap.callee}`, which works on it and neither closes "
+                        f"nor keeps it, and nothing names it to close it")
+            else:
+                what = "is worked on where it is made and dropped unclosed"
+            yield self.finding(
+                gap.call,
+                f"{label} from `{origin}` {what}; the connection it checked out goes back "
+                f"to the pool only when the garbage collector finds it; bind it with "
+                f"`with {made} as session:` and use `session`",
+            )
+
     def _helper_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
         """A method that takes a checkout through one helper (`self._open()` keeps it
         on `self.conn`) and gives it back through another outside a `finally`."""
@@ -871,6 +910,10 @@ class UnreleasedConnection(Rule):
         for helper in helper_checkout_gaps(ctx.index, ctx.module):
             if helper.call is node:
                 return Unfixable(self.code, _HELPER_BY_HAND)
+        from poolsafe.analysis.inline_sessions import inline_session_gaps
+
+        if any(gap.call is node for gap in inline_session_gaps(ctx.index, ctx.module)):
+            return Unfixable(self.code, _INLINE_BY_HAND)
         parents = parent_map(ctx.module.tree)
         func = enclosing_function(node, parents, ctx.module)
         if func is None:
@@ -1160,6 +1203,8 @@ _ANEXT_BY_HAND = ("the session comes from an async generator's `__anext__()`: no
 
 _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "
                    "call into a `finally` by hand")
+_INLINE_BY_HAND = ("the session has no name: bind it in a `with` block around the statements "
+                   "that use it, by hand")
 
 
 def _is_peewee_connect(ctx: FileContext, node: object) -> bool:

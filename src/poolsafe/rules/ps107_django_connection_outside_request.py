@@ -96,6 +96,15 @@ class DjangoConnectionOutsideRequest(Rule):
       `dispatcher.process_update()`, runs it in the request's thread and is not
       reported; v20's coroutine callbacks run on the event loop).
 
+    A close is `connection.close()`, `close_old_connections()` or
+    `connections.close_all()`, or the same written out: `close()` or
+    `close_if_unusable_or_obsolete()` (what `close_old_connections()` calls: it
+    closes a connection that is broken or older than `CONN_MAX_AGE`) on
+    `connection`, on `connections["default"]`, or on each `conn` of `for conn in
+    connections.all():`. A loop over `connections.all()` that only opens or reads
+    them (`conn.ensure_connection()`), or a method of the same name on an object of
+    your own, closes nothing.
+
     The function run may live in a module that spells no Django word at all: its
     database work is then a project helper of another module (`Thread(target=refresh)`
     where `refresh` calls `rebuild_totals()` from `reports.py`, which queries the

@@ -5404,3 +5404,76 @@ def process_work_queue(queue):
 """, note="look-alike: a pool checkout is held from `getconn()` on, used or not",
          unfixable="a release of `conn` the fix cannot move into `finally`"),
 ]
+
+
+# A session a method of the same class builds (`get_session()` returns a new
+# `Session(self.engine)`) and the caller uses without naming it: inline, or handed to
+# a function that only works on it (breadth68c, issue 33).
+_STORE = """
+from sqlmodel import Session, create_engine, select
+
+from models import Order, Refund
+
+
+class Ledger:
+    @classmethod
+    def record(cls, order_id, session):
+{record}
+
+
+class OrderStore:
+    def __init__(self, url):
+        self.engine = create_engine(url)
+        self.session = Session(self.engine)
+
+    def get_session(self):
+        return Session(self.engine, expire_on_commit=False)
+
+    def shared_session(self):
+        return self.session
+
+    def run(self, order_ids):
+{run}
+"""
+_STORE_FILES = {"models.py": "class Order:\n    pass\n\n\nclass Refund:\n    pass\n"}
+_RECORD = ("        session.add(Refund(order_id=order_id))\n"
+           "        session.commit()")
+_INLINE_BY_HAND = ("the session has no name: bind it in a `with` block around the "
+                   "statements that use it, by hand")
+
+
+def _store(note: str, run: str, record: str = _RECORD, flagged: bool = False) -> Case:
+    return Case(_STORE.format(run=run, record=record), files=_STORE_FILES, note=note,
+                unfixable=_INLINE_BY_HAND if flagged else "")
+
+
+INVALID += [
+    _store("a session from a method of the class, queried inline and dropped unclosed",
+           "        return self.get_session().exec(select(Order)).first()  # expect: PS102",
+           flagged=True),
+    _store("the same, in a test and with the result discarded",
+           "        if not self.get_session().exec(select(Order)).all():  # expect: PS102\n"
+           "            return None", flagged=True),
+    _store("a session from a method of the class handed to a function that only works on "
+           "it", "        for order_id in order_ids:\n"
+                 "            Ledger.record(order_id, session=self.get_session())"
+                 "  # expect: PS102", flagged=True),
+    _store("a session built in place, queried and dropped",
+           "        return Session(self.engine).exec(select(Order)).all()  # expect: PS102",
+           flagged=True),
+]
+VALID += [
+    _store("look-alike: the method returns the object's own session, which the object "
+           "keeps", "        return self.shared_session().exec(select(Order)).first()"),
+    _store("look-alike: the session is bound in `with`, which closes it",
+           "        with self.get_session() as session:\n"
+           "            return session.exec(select(Order)).first()"),
+    _store("look-alike: the function handed the session closes it",
+           "        Ledger.record(order_ids[0], session=self.get_session())",
+           record=_RECORD + "\n        session.close()"),
+    _store("look-alike: the function handed the session keeps it",
+           "        Ledger.record(order_ids[0], session=self.get_session())",
+           record="        cls.session = session"),
+    _store("look-alike: the inline query is only built, never run",
+           "        return self.get_session().query(Order)"),
+]

@@ -3690,3 +3690,57 @@ INVALID += [
     _claims("look-alike: it sleeps between rounds: a poller that waits for new rows",
             sleeps=True, flagged=True),
 ]
+
+
+# What `close_old_connections()` does, spelled out: the loop closes each connection of
+# the thread that is broken or past CONN_MAX_AGE (breadth68c, issue 31).
+_SWEEP_COMMAND = """
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import {imported}
+
+from shop.models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while True:
+{sweep}
+            Order.objects.filter(paid=False).delete(){expect}
+            time.sleep(60)
+"""
+_SWEEP_FILES = {"shop/__init__.py": "", "shop/models.py": _MODELS,
+                "shop/management/__init__.py": "",
+                "shop/management/commands/__init__.py": "",
+                "shop/pool.py": ("class Pool:\n    def all(self):\n        return []\n\n\n"
+                                 "pool = Pool()\n")}
+
+
+def _sweep(note: str, sweep: str, imported: str = "connections",
+           flagged: bool = False) -> Case:
+    code = _SWEEP_COMMAND.format(imported=imported, sweep=sweep,
+                                 expect="  # expect: PS107" if flagged else "")
+    return Case(code, files=_SWEEP_FILES, path="shop/management/commands/sweep.py", note=note)
+
+
+VALID += [
+    _sweep("each round closes every stale connection by hand, as close_old_connections() "
+           "does", "            for conn in connections.all():\n"
+                   "                conn.close_if_unusable_or_obsolete()"),
+    _sweep("each round closes every connection of the thread",
+           "            for conn in connections.all():\n                conn.close()"),
+    _sweep("each round closes the default alias's stale connection",
+           '            connections["default"].close_if_unusable_or_obsolete()'),
+    _sweep("each round closes `connection` when it is stale",
+           "            connection.close_if_unusable_or_obsolete()", imported="connection"),
+]
+INVALID += [
+    _sweep("look-alike: the loop over the connections only opens them",
+           "            for conn in connections.all():\n                conn.ensure_connection()",
+           flagged=True),
+    _sweep("look-alike: the closed names come from another object's `all()`",
+           "            for conn in pool.all():\n"
+           "                conn.close_if_unusable_or_obsolete()",
+           imported="connections\n\nfrom shop.pool import pool", flagged=True),
+]
