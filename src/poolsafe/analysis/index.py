@@ -18,6 +18,7 @@ import libcst as cst
 
 from poolsafe.analysis.autocommit import autocommit_targets
 from poolsafe.analysis.cstutil import (
+    argument_for,
     bound_names,
     call_name,
     chain_links,
@@ -79,6 +80,9 @@ from poolsafe.knowledge.django import (
     DRF_SERIALIZER_GETTERS,
 )
 from poolsafe.knowledge.frameworks import (
+    ALEMBIC_CONTEXTS,
+    ALEMBIC_ROOT,
+    BORROWED_BIND_ANNOTATIONS,
     PER_REQUEST_INSTANCE_ROOTS,
     REQUEST_NAMESPACES,
     STAR_IMPORT_NAMES,
@@ -1150,7 +1154,63 @@ class ProjectIndex:
             # `bind = op.get_bind()` a line before
             return any(isinstance(v, cst.BaseExpression) and self._is_connection_expr(
                 v, module, func, depth, hops + 1) for v in func.locals[inner.value])
+        if func is not None and value is None and hops < 2:
+            return self._borrowed_parameter(inner, module, func, depth, hops)
         return False
+
+    def _borrowed_parameter(self, expr: cst.BaseExpression, module: ModuleInfo,
+                            func: FunctionInfo, depth: int, hops: int) -> bool:
+        """A connection the function is handed by its caller, who owns it: a parameter
+        annotated `Connection` (not `Engine`); an unannotated plain parameter that
+        every call of the function in the project (outside the tests, at least one)
+        passes a connection for (`count_rows(conn)` inside `with engine.connect() as
+        conn:`, `helper(op.get_bind())`); or `ctx.connection` of an Alembic context
+        parameter (annotated `AutogenContext`, or the first parameter of a hook
+        registered with an `alembic` decorator:
+        `@comparators.dispatch_for("schema") def compare(autogen_context, ...)`)."""
+        from poolsafe.analysis.project_facts import facts
+
+        attr = None
+        if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+            attr, expr = expr.attr.value, expr.value
+        if not isinstance(expr, cst.Name) or expr.value in func.locals \
+                or expr.value not in func.all_param_names():
+            return False
+        name = expr.value
+        annotation = param_annotation(func, name)
+        annotated = [] if annotation is None else [
+            v.qualname for part in annotation_parts(annotation)
+            if isinstance(v := self.evaluate(part, module, None, depth + 1), External)]
+        if attr is not None:
+            if attr != "connection":
+                return False
+            if annotation is not None:
+                return any(match_qualname(q, ALEMBIC_CONTEXTS) for q in annotated)
+            params = [p.name.value for p in func.node.params.params]
+            return func.cls is None and bool(params) and params[0] == name and any(
+                isinstance(v := self.evaluate(d.decorator.func if isinstance(
+                    d.decorator, cst.Call) else d.decorator, module, None, depth + 1),
+                    External) and root_matches(v.qualname, ALEMBIC_ROOT)
+                for d in func.node.decorators)
+        if annotation is not None:
+            return any(match_qualname(q, BORROWED_BIND_ANNOTATIONS) for q in annotated)
+        params = [p.name.value for p in func.node.params.params]
+        if func.cls is not None or name not in params:
+            return False
+        sites = [s for s in facts(self).callers(func) if not is_test_module(s.module)]
+        return bool(sites) and all(
+            (arg := argument_for(s.call, name, params.index(name))) is not None
+            and not self._acquired_inline(arg, s.module, s.func, depth)
+            and self._is_connection_expr(arg, s.module, s.func, depth, hops + 1)
+            for s in sites)
+
+    def _acquired_inline(self, arg: cst.BaseExpression, module: ModuleInfo,
+                         func: FunctionInfo | None, depth: int) -> bool:
+        """`f(engine.connect())`: a connection checked out in the call's own argument,
+        which nobody closes (`f(op.get_bind())` borrows Alembic's)."""
+        inner, _ = strip_await(arg)
+        return isinstance(inner, cst.Call) \
+            and isinstance(self.evaluate(inner, module, func, depth + 1), Connection)
 
     def _pooled_wrapper_kind(self, cls: ClassInfo, call: cst.Call, module: ModuleInfo,
                              func: FunctionInfo | None, depth: int) -> str | None:

@@ -907,7 +907,9 @@ def _called_once_by_parent(func: FunctionInfo) -> bool:
 
 
 def _cli_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
-    """A click/typer command or group (`@click.command()`, `@cli.command()`), or the
+    """A click/typer command or group (`@click.command()`, `@cli.command()`, Flask's
+    `@app.cli.command()`, also nested in a `register(app)` the project calls only
+    with its Flask app, and a sibling `@group.command()` under it), or the
     `__call__` of a class a class-based CLI framework makes a command
     (`@cappa.command(...)`)."""
     if func.cls is not None and func.parent is None and func.name == "__call__" and any(
@@ -922,13 +924,52 @@ def _cli_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
             return True
         if isinstance(target, cst.Attribute) and target.attr.value in {"command", "group"}:
             with index.full_resolution():  # a group built in a module with no database code
-                owner = instance_value(index, target.value, func.module, None)
+                # a command defined inside a registering function (`def register(app):`)
+                # names the group from that function's scope
+                owner = instance_value(index, target.value, func.module, func.parent)
             if isinstance(owner, FunctionRef) or (
                     isinstance(owner, ExternalInstance)
                     and (any(root_matches(owner.qualname, r) for r, _ in CLI_DECORATORS)
                          or qual_match(owner.qualname, CLI_GROUP_CLASSES) is not None)):
                 return True
+            if isinstance(target.value, cst.Attribute) and target.value.attr.value == "cli" \
+                    and _flask_app(index, target.value.value, func.module, func.parent):
+                return True  # `@app.cli.command()`: Flask's own click group
+            if owner is None and isinstance(target.value, cst.Name) and func.parent is not None:
+                # `@tags.command()` under `@app.cli.group() def tags():`, both nested
+                # (defined before it, as Python needs: no cycle to follow)
+                group = target.value.value
+                for f in func.module.all_functions:
+                    if f is func:
+                        break
+                    if f.parent is func.parent and f.name == group \
+                            and _cli_decorated(index, f):
+                        return True
     return False
+
+
+def _flask_app(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+               scope: FunctionInfo | None, depth: int = 0) -> bool:
+    """`expr` is a Flask application: a `Flask(...)` instance, or a plain parameter of
+    the (plain, enclosing) function `scope` for which every call of it in the project
+    outside the tests passes one (`register_commands(app)` in the app factory, `app =
+    Flask(__name__)`); at least one such call."""
+    with index.full_resolution():
+        value = instance_value(index, expr, module, scope)
+    if isinstance(value, ExternalInstance):
+        return qual_match(value.qualname, FLASK_APP_TYPES) is not None \
+            and value.qualname.rsplit(".", 1)[-1] == "Flask"
+    if value is not None or scope is None or scope.cls is not None or depth >= 3 \
+            or not isinstance(expr, cst.Name) or expr.value in scope.locals:
+        return False
+    params = scope.param_names()
+    if expr.value not in params:
+        return False
+    sites = [s for s in facts(index).callers(scope) if not is_test_module(s.module)]
+    return bool(sites) and all(
+        (arg := argument_for(s.call, expr.value, params.index(expr.value))) is not None
+        and _flask_app(index, arg, s.module, s.func, depth + 1)
+        for s in sites)
 
 
 def cli_command(index: ProjectIndex, func: FunctionInfo) -> bool:

@@ -314,6 +314,20 @@ HANDLE_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(
         ("pymysql", "Connection"),
     }
 )
+#: Annotations of a parameter that hands a function a connection its caller owns:
+#: a session bound to it (`Session(bind=connection)`) checks nothing out of a pool.
+BORROWED_BIND_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(
+    {("sqlalchemy", "Connection"), ("sqlalchemy", "AsyncConnection")}
+)
+#: Alembic's context objects, annotated or handed to an Alembic hook (a function
+#: registered with a decorator of the `alembic` package, such as
+#: `@comparators.dispatch_for("schema")`, gets an `AutogenContext` first): their
+#: `connection` is the migration's connection, which Alembic opens and closes.
+ALEMBIC_CONTEXTS: frozenset[tuple[str, str]] = frozenset(
+    {("alembic", "AutogenContext"), ("alembic", "MigrationContext")}
+)
+ALEMBIC_ROOT = "alembic"
+
 #: ... of them, the connections that commit each statement on their own until a
 #: transaction is opened on them (asyncpg outside `async with conn.transaction()`)
 AUTOCOMMIT_HANDLE_ANNOTATIONS: frozenset[tuple[str, str]] = frozenset(

@@ -296,7 +296,13 @@ class UnreleasedConnection(Rule):
     engine.connect() as conn:`, `Session(self.conn)` on a connection the object
     keeps, `Session(bind=op.get_bind())` in an Alembic migration) checks nothing
     out of a pool: the owner of the connection ends it, so such a session is not a
-    checkout. A session bound to an engine is, and so is one from a sessionmaker.
+    checkout. So is a connection the function is handed: a parameter typed
+    `Connection`, a parameter every call in the project fills with a connection
+    the caller holds (`tally(conn)` inside `with engine.connect() as conn:`), or
+    `autogen_context.connection` in an Alembic hook (`@comparators.dispatch_for(...)`),
+    whose connection Alembic opens and closes. A session bound to an engine is a
+    checkout (a parameter typed `Engine`, one a caller passes the engine for, or an
+    untyped parameter of a function nobody calls), and so is one from a sessionmaker.
     A session class called with no argument at all (`orm.Session()`) has no engine
     and runs no SQL (`merge(load=False)`, `expunge()`): it is not a checkout,
     unless the project gives binds after the fact (`session.bind = engine`,

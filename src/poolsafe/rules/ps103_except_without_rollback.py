@@ -96,7 +96,10 @@ class ExceptWithoutRollback(Rule):
     method of a class-based view
     (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
     swallows an error on the request's session is not reported for handing it
-    back. Nor is a command-line command (a click/typer command, a cappa command
+    back. Nor is a command-line command (a click/typer command, a command on a
+    Flask app's `app.cli` or on a group made there with `@app.cli.group()`, also
+    when they are defined inside a function such as `register(app)` that the
+    project calls only with its Flask app, a cappa command
     class's `__call__`, an argparse
     subcommand's handler, a Django management command's `handle()`): its
     framework ends the process when it

@@ -5477,3 +5477,71 @@ VALID += [
     _store("look-alike: the inline query is only built, never run",
            "        return self.get_session().query(Order)"),
 ]
+
+# issue 31, round 30: a session bound to a connection the function was handed by its
+# caller, who owns it (an Alembic hook's `autogen_context.connection`, a parameter
+# typed `Connection`, or one every caller fills with a connection it holds), checks
+# nothing out; one bound to an engine does
+_TALLY = """
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def tally({param}, table):
+    session = Session(bind={bind}){mark}
+    return session.execute(text(f"SELECT count(*) FROM {{table}}")).scalar()
+"""
+
+_TALLY_CALLED = _TALLY + """
+
+def report():
+{body}
+"""
+
+_COMPARATOR = """
+from alembic.autogenerate import comparators
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+@comparators.dispatch_for("schema")
+def compare_views(autogen_context, upgrade_ops, schemas):
+    session = Session(bind=autogen_context.{attr}){mark}
+    names = session.execute(text("SELECT viewname FROM pg_views")).scalars().all()
+    autogen_context.opts["known_views"] = names
+"""
+
+VALID += [
+    Case(_COMPARATOR.format(attr="connection", mark=""),
+         note="an Alembic autogenerate comparator: Alembic hands it its context, whose "
+              "connection Alembic opened and closes"),
+    Case(_TALLY.format(param="connection: Connection", bind="connection", mark=""),
+         note="a parameter typed `Connection`: the caller owns the connection"),
+    Case(_TALLY_CALLED.format(param="connection", bind="connection", mark="", body="""\
+    with engine.connect() as conn:
+        return tally(conn, "orders") + tally(conn, "refunds")"""),
+         note="every call passes a connection its caller's `with` closes"),
+]
+
+INVALID += [
+    Case(_TALLY.format(param="eng: Engine", bind="eng", mark="  # expect: PS102"),
+         note="look-alike: a parameter typed `Engine`: the session checks out of its pool"),
+    Case(_TALLY_CALLED.format(param="connection", bind="connection", mark="  # expect: PS102",
+                              body="""\
+    with engine.connect() as conn:
+        orders = tally(conn, "orders")
+    return orders + tally(engine, "refunds")"""),
+         note="look-alike: one call passes the engine itself"),
+    Case(_TALLY_CALLED.format(param="connection", bind="connection", mark="  # expect: PS102",
+                              body="""\
+    return tally(engine.connect(), "orders")"""),
+         note="look-alike: the call checks a connection out in its own argument and "
+              "nobody closes it"),
+    Case(_TALLY.format(param="connection", bind="connection", mark="  # expect: PS102"),
+         note="look-alike: an untyped parameter of a function nobody calls may be an engine"),
+    Case(_COMPARATOR.replace('@comparators.dispatch_for("schema")\n', "").format(
+        attr="connection", mark="  # expect: PS102"),
+         note="look-alike: no Alembic hook: the first parameter's `connection` is unknown"),
+]

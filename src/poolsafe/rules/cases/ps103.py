@@ -5138,3 +5138,116 @@ def add_item(name):
 """, note="look-alike: the helper's own `except` takes the database error and is the one "
           "reported; the view's `except Exception` never sees a database error"),
 ]
+
+# issue 31, round 30: Flask's `app.cli` is a click group; a command registered on it
+# (also from inside a registering function the app factory calls) runs once per
+# process, like a module-level `@click.command()`
+_REGISTERED = """\
+from flask import Flask, jsonify
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.exc import IntegrityError
+
+db = SQLAlchemy()
+
+
+class Label(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    text = db.Column(db.String, unique=True)
+
+
+def register(app):
+{body}
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://app@db/app"
+    db.init_app(app)
+    register(app)
+    return app
+"""
+
+_LABEL_GROUP = """\
+    @app.cli.group()
+    def labels():
+        \"\"\"Label maintenance.\"\"\"
+
+    @labels.command("add")
+    def add_label(text):
+        try:
+            db.session.add(Label(text=text))
+            db.session.commit()
+        except IntegrityError:{mark}
+            print("label exists")
+"""
+
+_LABEL_COMMAND = """\
+    @app.cli.command("seed-labels")
+    def seed_labels():
+        try:
+            db.session.add(Label(text="inbox"))
+            db.session.commit()
+        except IntegrityError:{mark}
+            print("labels seeded already")
+"""
+
+VALID += [
+    Case(_REGISTERED.format(body=_LABEL_GROUP.format(mark="")),
+         note="a command of a group made on `app.cli` inside `register(app)`: the process "
+              "ends after it, nothing reuses the failed session"),
+    Case(_REGISTERED.format(body=_LABEL_COMMAND.format(mark="")),
+         note="`@app.cli.command()` inside `register(app)`, which the factory calls with "
+              "its Flask app"),
+    Case("""\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.exc import IntegrityError
+
+app = Flask(__name__)
+db = SQLAlchemy(app)
+
+
+class Label(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+@app.cli.command("purge")
+def purge():
+    try:
+        Label.query.delete()
+        db.session.commit()
+    except IntegrityError:
+        print("labels still referenced")
+""", note="`@app.cli.command()` at module level on the module's Flask app"),
+]
+
+INVALID += [
+    Case(_REGISTERED.format(body="""\
+    @app.route("/labels/<text>", methods=["POST"])
+    def post_label(text):
+        try:
+            db.session.add(Label(text=text))
+            db.session.commit()
+        except IntegrityError:  # expect: PS103
+            print("label exists")
+        db.session.add(Label(text=text + "-copy"))
+        db.session.commit()
+        return jsonify(ok=True)
+"""), note="look-alike: a route registered the same way inside `register(app)` runs per "
+           "request and goes on with the failed session"),
+    Case(_REGISTERED.replace("    register(app)\n", "    register(Hooks())\n").replace(
+        "def register(app):", '''class Hooks:
+    def __init__(self):
+        self.cli = self
+        self.handlers = []
+
+    def command(self, name):
+        def add(handler):
+            self.handlers.append(handler)
+            return handler
+        return add
+
+
+def register(app):''').format(body=_LABEL_COMMAND.format(mark="  # expect: PS103")),
+         note="look-alike: the registering function is given a project object, not a "
+              "Flask app: its `cli.command()` is no click group"),
+]
