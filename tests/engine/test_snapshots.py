@@ -290,3 +290,64 @@ def test_a_run_too_large_to_write_snapshots_keeps_the_modules_it_parsed_twice(
     assert parses == ["m0.py"]  # the wrapper's snapshot answers
     assert _key(first) == _key(scan(["m0.py"], ScanOptions()))
     assert {f.code for f in first.findings} == {"PS102"}
+
+
+def _wrapper_checked_last(root: Path, modules: int) -> None:
+    """The wrapper project with the wrapper named to sort after its users: each
+    module's check reaches it before its own check does."""
+    write_wrapper_project(root, modules)
+    (root / "db.py").rename(root / "zz_db.py")
+    for i in range(modules):
+        user = root / f"m{i}.py"
+        user.write_text(user.read_text().replace("from db import", "from zz_db import"))
+
+
+def test_a_run_too_large_to_write_snapshots_keeps_the_modules_its_checks_reached(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
+    """A `check .` that checks more than `WRITE_MAX` files, in one epoch (each module
+    parsed once, nothing for `ReparseStore`), keeps the module a check's resolution
+    reached before its own check (the wrapper): the first `check FILE` after it loads
+    it, with the findings of a run without the cache."""
+    _wrapper_checked_last(tmp_path, 4)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(checking, "SNAPSHOT_WRITE_MAX", 2)  # its 5 files: a large run
+    opts = ScanOptions(jobs=1, cache_dir=tmp_path / CACHE_DIR_NAME)
+    scan(["."], opts)
+    assert parses.count("zz_db.py") == 1  # one epoch: parsed once
+    store = SnapshotStore(tmp_path / CACHE_DIR_NAME, write=False)
+    kept = [p.name for p in sorted(tmp_path.glob("*.py")) if store.has(
+        p.name, tmp_path / p.name, Path(p.name), p.read_bytes())]
+    # (and the other users of `get_conn`, which the first check's facts read)
+    assert kept == ["m1.py", "m2.py", "m3.py", "zz_db.py"]
+    parses.clear()
+    edited = tmp_path / "m0.py"
+    edited.write_text(edited.read_text() + "\ndef one():\n    return 1\n")
+    first = scan(["m0.py"], opts)
+    assert parses == ["m0.py"]  # the wrapper's snapshot answers
+    assert _key(first) == _key(scan(["m0.py"], ScanOptions()))
+    assert {f.code for f in first.findings} == {"PS102"}
+
+
+def test_a_run_too_large_to_write_snapshots_keeps_no_module_parsed_for_its_own_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
+    """The same large run, the wrapper sorted first: its own check parses it before any
+    other check reads it, so it is not pickled (pickling every module would cost a
+    cold run some two fifths of its parsing), and the first `check FILE` after it
+    parses the wrapper again; the other users of `get_conn`, which the first user's
+    check reached, are loaded."""
+    write_wrapper_project(tmp_path, 4)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(checking, "SNAPSHOT_WRITE_MAX", 2)
+    opts = ScanOptions(jobs=1, cache_dir=tmp_path / CACHE_DIR_NAME)
+    scan(["."], opts)
+    assert parses.count("db.py") == 1
+    store = SnapshotStore(tmp_path / CACHE_DIR_NAME, write=False)
+    kept = [p.name for p in sorted(tmp_path.glob("*.py")) if store.has(
+        p.name, tmp_path / p.name, Path(p.name), p.read_bytes())]
+    assert kept == ["m1.py", "m2.py", "m3.py"]
+    parses.clear()
+    edited = tmp_path / "m0.py"
+    edited.write_text(edited.read_text() + "\ndef one():\n    return 1\n")
+    first = scan(["m0.py"], opts)
+    assert sorted(parses) == ["db.py", "m0.py"]
+    assert {f.code for f in first.findings} == {"PS102"}

@@ -500,7 +500,9 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
             reparses.wanted = epoch.parsed_bytes + left > limit
             left -= len(by_path[path][1])
             before = epoch.parsed_bytes
+            epoch.reaching = False  # (this file's own parse, if it is parsed now)
             epoch.index.module_at(path)  # through the index, so it knows the module
+            epoch.reaching = True
             loaded = epoch.load(path)
             if isinstance(loaded, FileError):
                 out.errors.append(loaded)
@@ -559,6 +561,9 @@ class _Epoch:
         #: path is the one that path's findings are computed on
         self.parsed: dict[str, ParsedFile | FileError] = {}
         self.parsed_bytes = 0
+        #: whether a module parsed now is reached by a check's resolution (read for
+        #: what another module needs of it), not parsed as the file to check next
+        self.reaching = True
         self.index = LazyIndex([], options.project, self._dependency, files_by_name,
                                def_names, selected=selected,
                                source=lambda path: by_path[path][1],
@@ -611,11 +616,17 @@ class _Epoch:
 
     def _keep(self, f: SourceFile, d: bytes, loaded: ParsedFile | FileError) -> None:
         """Keep a module just parsed as a snapshot, if it is one to keep: one parsed
-        only for what other modules read from it (or any, with `keep_checked`)."""
+        only for what other modules read from it (or any, with `keep_checked`); in a
+        run too large to write snapshots of its own, one a check's resolution
+        reached (see `SnapshotStore.store`)."""
         store = self.snapshots
-        if store is not None and isinstance(loaded, ParsedFile) and (
-                store.keep_checked or str(f.path) not in self.checked):
-            store.store(loaded.module, f.display, f.path, f.relative, d)
+        if store is None or not isinstance(loaded, ParsedFile):
+            return
+        if store.write:
+            if store.keep_checked or str(f.path) not in self.checked:
+                store.store(loaded.module, f.display, f.path, f.relative, d)
+        elif self.reaching:
+            store.store(loaded.module, f.display, f.path, f.relative, d, reached=True)
 
     def _place(self, path: str) -> ModulePath | None:
         """Where the module in `path` is, unless its size refuses it (`LazyIndex.place`:
