@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -50,6 +51,22 @@ def stand_in_psycopg2() -> Iterator[Callable[[bool], None]]:
         del sys.modules["psycopg2"]
     else:
         sys.modules["psycopg2"] = saved
+
+
+@contextmanager
+def installed(modules: dict[str, types.ModuleType]) -> Iterator[None]:
+    """`modules` in `sys.modules` (a stand-in `psycopg2` and `psycopg2.pool`) for the
+    block, and what was there before put back after it."""
+    saved = {name: sys.modules.get(name) for name in modules}
+    sys.modules.update(modules)
+    try:
+        yield
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
 
 
 #: the wrapper returns the connection, or None when it cannot connect

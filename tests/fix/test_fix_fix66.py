@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import sys
 import types
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fix_checks import checked, fix_one
+from stand_in_driver import installed
 
 HEAD = ("import asyncio\nimport concurrent.futures\nimport functools\n\nimport psycopg2\n"
         "from psycopg2 import pool as pg_pool\n\n"
@@ -244,9 +244,7 @@ def _run(text: str, fail: bool) -> tuple[Any, list[str]]:
     pool_module = types.ModuleType("psycopg2.pool")
     pool_module.SimpleConnectionPool = lambda *a, **kw: _Pool(log)  # type: ignore[attr-defined]
     fake.pool = pool_module  # type: ignore[attr-defined]
-    saved = {k: sys.modules.get(k) for k in ("psycopg2", "psycopg2.pool")}
-    sys.modules["psycopg2"], sys.modules["psycopg2.pool"] = fake, pool_module
-    try:
+    with installed({"psycopg2": fake, "psycopg2.pool": pool_module}):
         namespace: dict[str, Any] = {"__name__": "case"}
         exec(compile(text, "case.py", "exec"), namespace)
         go = namespace["go"]
@@ -266,12 +264,6 @@ def _run(text: str, fail: bool) -> tuple[Any, list[str]]:
             outcome = ("raises", type(exc).__name__, str(exc))
         namespace["EX"].shutdown()
         return outcome, log
-    finally:
-        for key, module in saved.items():
-            if module is None:
-                sys.modules.pop(key, None)
-            else:
-                sys.modules[key] = module
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))

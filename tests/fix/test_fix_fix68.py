@@ -12,12 +12,12 @@ behaviour at capacity."""
 
 from __future__ import annotations
 
-import sys
 import types
 from typing import Any
 
 import pytest
 from fix_checks import checked, fix_one
+from stand_in_driver import installed
 
 HEAD = ("import psycopg2\nfrom psycopg2 import pool as pg_pool\n\n"
         "POOL = pg_pool.SimpleConnectionPool(1, SIZE, host=\"db\")\n"
@@ -213,9 +213,7 @@ def _run(text: str, mode: str, size: int) -> Any:
     pool_module = types.ModuleType("psycopg2.pool")
     pool_module.SimpleConnectionPool = make_pool  # type: ignore[attr-defined]
     fake.pool = pool_module  # type: ignore[attr-defined]
-    saved = {k: sys.modules.get(k) for k in ("psycopg2", "psycopg2.pool")}
-    sys.modules["psycopg2"], sys.modules["psycopg2.pool"] = fake, pool_module
-    try:
+    with installed({"psycopg2": fake, "psycopg2.pool": pool_module}):
         namespace: dict[str, Any] = {"__name__": "case", "SIZE": size}
         exec(compile(text, "case.py", "exec"), namespace)
         try:
@@ -223,12 +221,6 @@ def _run(text: str, mode: str, size: int) -> Any:
         except Exception as exc:  # the outcome is compared, whatever it is
             outcome = ("raises", type(exc).__name__, str(exc))
         return outcome, [len(p.used) for p in pools]
-    finally:
-        for key, module in saved.items():
-            if module is None:
-                sys.modules.pop(key, None)
-            else:
-                sys.modules[key] = module
 
 
 @pytest.mark.parametrize("name", sorted(HELD))

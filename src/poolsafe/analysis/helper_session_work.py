@@ -85,6 +85,7 @@ def _work_of(index: ProjectIndex, helper: FunctionInfo) -> tuple[str, ...]:
             found.append(resource)
     return tuple(found)
 
+
 def _ends_raising(handler: cst.ExceptHandler | cst.ExceptStarHandler) -> bool:
     stmts = body_statements(handler.body)
     last = stmts[-1] if stmts else None
