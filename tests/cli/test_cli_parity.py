@@ -258,9 +258,6 @@ def _parity_projects() -> list[object]:
     return out
 
 
-PARITY_SEEN: dict[str, int] = {"safe": 0, "hidden": 0}
-
-
 @pytest.mark.parametrize("files", _parity_projects())
 def test_check_marks_exactly_the_findings_fix_rewrites(files: dict[str, str]) -> None:
     """The findings `check` marks `[*]` are the ones `poolsafe fix` (safe fixes only)
@@ -291,11 +288,18 @@ def test_check_marks_exactly_the_findings_fix_rewrites(files: dict[str, str]) ->
     assert with_unsafe - (marked + hidden) == Counter(
         {k: n for k, n in (with_unsafe - (marked + hidden)).items() if k in no_fix})
     assert not (marked + hidden) - with_unsafe
-    PARITY_SEEN["safe"] += sum(marked.values())
-    PARITY_SEEN["hidden"] += sum(hidden.values())
 
 
-def test_zz_parity_saw_both_kinds() -> None:
-    """(runs after the parity test above: it compared safe and hidden fixes)"""
-    if PARITY_SEEN["safe"]:
-        assert PARITY_SEEN["safe"] > 100 and PARITY_SEEN["hidden"] > 10, PARITY_SEEN
+def test_the_parity_cases_hold_both_kinds() -> None:
+    """The parity test above compares safe and hidden fixes: its projects hold many of
+    each (counted here over all of them; a module-level tally filled by the
+    parametrized test depends on which cases an xdist worker ran)."""
+    from poolsafe.scan.engine import ScanOptions, scan_sources
+
+    safe = hidden = 0
+    for param in _parity_projects():
+        files = param.values[0]  # type: ignore[attr-defined]
+        findings = scan_sources(files, ScanOptions()).findings
+        safe += sum(1 for f in findings if f.fixable)
+        hidden += sum(1 for f in findings if f.unsafe_fix)
+    assert safe > 100 and hidden > 10, (safe, hidden)

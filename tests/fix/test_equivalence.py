@@ -586,6 +586,7 @@ COUNTS: Counter[str] = Counter()
 def test_every_fix_of_the_cases_and_fixtures_passes(files: dict[str, str],
                                                     request: pytest.FixtureRequest) -> None:
     name = request.node.callspec.id
+    COUNTS["projects"] += 1
     failed = []
     for code, _, tree, plan in fix_plans(files):
         # (as `fix` proves it: the project release functions the plan writes count)
@@ -606,10 +607,14 @@ def test_every_fix_of_the_cases_and_fixtures_passes(files: dict[str, str],
 
 
 def test_zz_counts() -> None:
-    """(runs last in this module: the number of plans checked above)"""
-    if COUNTS:
-        print(f"\nequivalence check: {dict(COUNTS)}")
-        assert COUNTS["plans"] > 100
+    """(runs last in this module) the number of plans checked above, when this process
+    ran every project: under xdist the projects are shared out between workers (and
+    `test_apply_shared.test_most_plans_take_the_partial_visit` counts the same plans in
+    one test)."""
+    if COUNTS["projects"] < len(fix_projects()):
+        pytest.skip("the projects ran on several workers: this one saw only some")
+    print(f"\nequivalence check: {dict(COUNTS)}")
+    assert COUNTS["plans"] > 100
 
 
 def test_a_release_the_original_awaits_must_stay_awaited() -> None:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol, TypeVar, cast
+from typing import ClassVar, Protocol, TypeVar, cast
 
 import libcst as cst
 
@@ -127,6 +127,20 @@ class NamedStore(Protocol):
         text, encoded as UTF-8, is `text`."""
 
 
+class CallerSite(Protocol):
+    """A call of a project function somewhere in the project
+    (`project_facts.CallSite`)."""
+
+    @property
+    def call(self) -> cst.Call: ...
+
+    @property
+    def module(self) -> ModuleInfo: ...
+
+    @property
+    def func(self) -> FunctionInfo | None: ...
+
+
 #: the session classes whose `close()` is a coroutine function (`class_=` of a sessionmaker)
 _ASYNC_SESSION_CLASSES: frozenset[tuple[str, str]] = frozenset(
     {("sqlalchemy", "AsyncSession"), ("sqlmodel", "AsyncSession")})
@@ -136,6 +150,11 @@ class ProjectIndex:
     #: per-module facts kept between runs, for the questions that can be answered
     #: without parsing a module (an index that parses on demand has them)
     summaries: NamedStore | None = None
+    #: the project's calls of a function, `project_facts`' `callers`: that module sits
+    #: above the index, so it hands its finder in when it is imported (as every rule
+    #: does); without it no parameter is read as handed a connection by its callers
+    callers_of: ClassVar[Callable[[ProjectIndex, FunctionInfo], list[CallerSite]] | None] \
+        = None
 
     def __init__(self, modules: Iterable[ModuleInfo],
                  config: ProjectConfig | None = None) -> None:
@@ -1168,8 +1187,6 @@ class ProjectIndex:
         parameter (annotated `AutogenContext`, or the first parameter of a hook
         registered with an `alembic` decorator:
         `@comparators.dispatch_for("schema") def compare(autogen_context, ...)`)."""
-        from poolsafe.analysis.project_facts import facts
-
         attr = None
         if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
             attr, expr = expr.attr.value, expr.value
@@ -1197,7 +1214,10 @@ class ProjectIndex:
         params = [p.name.value for p in func.node.params.params]
         if func.cls is not None or name not in params:
             return False
-        sites = [s for s in facts(self).callers(func) if not is_test_module(s.module)]
+        finder = ProjectIndex.callers_of
+        if finder is None:
+            return False
+        sites = [s for s in finder(self, func) if not is_test_module(s.module)]
         return bool(sites) and all(
             (arg := argument_for(s.call, name, params.index(name))) is not None
             and not self._acquired_inline(arg, s.module, s.func, depth)

@@ -36,6 +36,7 @@ from poolsafe.analysis.engines import (
 )
 from poolsafe.analysis.frameworks import library_bases, route_framework
 from poolsafe.analysis.index import (
+    CallerSite,
     ProjectIndex,
     call_pattern,
     derived_root,
@@ -623,6 +624,13 @@ _FACTS = "_poolsafe_facts"
 
 def facts(index: ProjectIndex) -> ProjectFacts:
     return index.derived(_FACTS, lambda: ProjectFacts(index))
+
+
+def _callers_of(index: ProjectIndex, func: FunctionInfo) -> list[CallerSite]:
+    return list(facts(index).callers(func))
+
+
+ProjectIndex.callers_of = _callers_of
 
 
 def _flask_or_unknown(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,

@@ -12,6 +12,7 @@ from poolsafe.analysis.di_providers import leaking_session_factories
 from poolsafe.analysis.exit_release import exit_release_gaps
 from poolsafe.analysis.flask_propagation import propagation_switch
 from poolsafe.analysis.flow import AcquireSite, escaping_names
+from poolsafe.analysis.frameworks import route_framework
 from poolsafe.analysis.keyed_checkout import stable_keyed_checkout
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
@@ -151,7 +152,8 @@ class UnreleasedConnection(Rule):
     object keeps (`return self.session`), a query only built and returned
     (`.query(Order)`, which holds the session), and a function that closes or keeps
     the session handed to it are not reported; nor is one made once, outside a
-    loop, in code that runs once per process, as for a named session.
+    loop, in code that runs once per process, as for a named session. In a FastAPI
+    route, PS105 reports the session built by hand (and fixes it with a dependency).
 
     **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
     `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
@@ -797,6 +799,8 @@ class UnreleasedConnection(Rule):
         for gap in inline_session_gaps(ctx.index, ctx.module):
             if _one_shot(ctx, gap.func, AcquireSite(gap.call, "session", gap.conn)):
                 continue  # as for a named one (see "Tests, one-shot code and processes")
+            if gap.conn.via is None and route_framework(ctx.index, gap.func) == "fastapi":
+                continue  # PS105 reports this very call in a FastAPI route, with its fix
             label, origin = gap.conn.kind.label, gap.conn.origin
             made = cst.Module([]).code_for_node(gap.call)
             if "\n" in made or len(made) > 60:

@@ -5477,6 +5477,23 @@ VALID += [
     _store("look-alike: the inline query is only built, never run",
            "        return self.get_session().query(Order)"),
 ]
+VALID.append(Case("""
+from fastapi import FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Order
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+app = FastAPI()
+
+
+@app.get("/orders/{order_id}")
+def read_order(order_id: int):
+    return SessionLocal().get(Order, order_id)
+""", files=_STORE_FILES, note="look-alike: a session built inline in a FastAPI route is PS105's "
+                               "finding (with its dependency fix), not a second one here"))
 
 # issue 31, round 30: a session bound to a connection the function was handed by its
 # caller, who owns it (an Alembic hook's `autogen_context.connection`, a parameter
