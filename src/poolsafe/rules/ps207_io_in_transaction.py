@@ -483,23 +483,19 @@ class IoInTransaction(Rule):
                                 lambda c, f: _callee(ctx.index, c, f.module, f))
                     if django_reads:
                         continue
+                    if django_locks is None:
+                        with ctx.index.full_resolution():
+                            django_locks = locks_rows(
+                                ctx.index, func,
+                                lambda c, f: _callee(ctx.index, c, f.module, f))
                     # a management command (or other code that runs once per process):
                     # its one connection is its own, and no request waits for a pool
                     # slot; what others can wait on is a row it locked
-                    if one_run is None:
-                        one_run = runs_in_one_run(ctx.index, func)
-                    if one_run and not _in_polling_loop(func, call):
-                        if django_locks is None:
-                            with ctx.index.full_resolution():
-                                django_locks = locks_rows(
-                                    ctx.index, func,
-                                    lambda c, f: _callee(ctx.index, c, f.module, f))
-                        if not django_locks:
+                    if not django_locks:
+                        if one_run is None:
+                            one_run = runs_in_one_run(ctx.index, func)
+                        if one_run and not _in_polling_loop(func, call):
                             continue
-                if keys <= _DJANGO_KEYS and django_locks is None:
-                    with ctx.index.full_resolution():
-                        django_locks = locks_rows(
-                            ctx.index, func, lambda c, f: _callee(ctx.index, c, f.module, f))
                 held = ", ".join(f"`{k}`" for k in sorted(keys))
                 slow = (f"`{what}` ({family})" if via is None
                         else f"`{via}()`, which makes {family} (`{what}`),")
