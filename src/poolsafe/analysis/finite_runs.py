@@ -17,7 +17,7 @@ import libcst as cst
 from poolsafe.analysis.cstutil import call_name, children, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
-from poolsafe.analysis.project_facts import facts, is_cli_entry, is_test_module
+from poolsafe.analysis.project_facts import facts, is_cli_entry
 
 _DEPTH = 4
 #: calls that build a finite collection (they return only once they have it all), or a
@@ -41,7 +41,7 @@ def runs_in_one_run(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> 
         return True
     if depth >= _DEPTH:
         return False
-    sites = [s for s in facts(index).callers(func) if not is_test_module(s.module)]
+    sites = facts(index).project_callers(func)
     if not sites:
         return False
     for site in sites:

@@ -150,11 +150,12 @@ class ProjectIndex:
     #: per-module facts kept between runs, for the questions that can be answered
     #: without parsing a module (an index that parses on demand has them)
     summaries: NamedStore | None = None
-    #: the project's calls of a function, `project_facts`' `callers`: that module sits
-    #: above the index, so it hands its finder in when it is imported (as every rule
-    #: does); without it no parameter is read as handed a connection by its callers
-    callers_of: ClassVar[Callable[[ProjectIndex, FunctionInfo], list[CallerSite]] | None] \
-        = None
+    #: the project's calls of a function outside its tests, `project_facts`'
+    #: `project_callers`: that module sits above the index, so it hands its finder in
+    #: when it is imported (as every rule does); without it no parameter is read as
+    #: handed a connection by its callers
+    project_callers_of: ClassVar[
+        Callable[[ProjectIndex, FunctionInfo], list[CallerSite]] | None] = None
 
     def __init__(self, modules: Iterable[ModuleInfo],
                  config: ProjectConfig | None = None) -> None:
@@ -1214,10 +1215,10 @@ class ProjectIndex:
         params = [p.name.value for p in func.node.params.params]
         if func.cls is not None or name not in params:
             return False
-        finder = ProjectIndex.callers_of
+        finder = ProjectIndex.project_callers_of
         if finder is None:
             return False
-        sites = [s for s in finder(self, func) if not is_test_module(s.module)]
+        sites = finder(self, func)
         return bool(sites) and all(
             (arg := argument_for(s.call, name, params.index(name))) is not None
             and not self._acquired_inline(arg, s.module, s.func, depth)

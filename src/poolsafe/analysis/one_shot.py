@@ -171,7 +171,7 @@ def _returned_to_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
                 or _binds_only(index, func, n.value, call, name))
             for n in iter_nodes(func.node.body)):
         return False
-    sites = [s for s in facts(index).callers(func) if not is_test_module(s.module)]
+    sites = facts(index).project_callers(func)
     if not sites:
         return False
     for site in sites:
@@ -232,7 +232,7 @@ def _returned_to_disposers(index: ProjectIndex, func: FunctionInfo, call: cst.Ca
     not judged (a library's users may keep what it returns)."""
     if not _returns_engine(func, call, name):
         return False
-    sites = [s for s in facts(index).callers(func) if not is_test_module(s.module)]
+    sites = facts(index).project_callers(func)
     if not sites:
         return False
     for site in sites:
@@ -263,6 +263,11 @@ def _handed_on(func: FunctionInfo, local: str) -> bool:
     return False
 
 
+def _project_importers(index: ProjectIndex, module: ModuleInfo) -> list[ModuleInfo]:
+    """The project modules outside the tests that import `module`."""
+    return [i for i in index.importers(module) if not is_test_module(i)]
+
+
 def _alembic_environment(index: ProjectIndex, module: ModuleInfo) -> bool:
     """An Alembic environment script (`env.py`): it imports `alembic.context`, which
     exists only while an Alembic command runs the script, and no project module imports
@@ -270,7 +275,7 @@ def _alembic_environment(index: ProjectIndex, module: ModuleInfo) -> bool:
     builds at its top level lives for that run."""
     if not any(root_matches(q, "alembic.context") for q in module.imports.values()):
         return False
-    return not any(not is_test_module(i) for i in index.importers(module))
+    return not _project_importers(index, module)
 
 
 def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
@@ -284,7 +289,7 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
     that only calls what it imports at its top level, `load_dotenv()`, says nothing
     of how it runs; a bare call of a project function it imports does:
     `load_rows(engine)`.)"""
-    if any(not is_test_module(i) for i in index.importers(module)):
+    if _project_importers(index, module):
         return False
     if is_test_module(module) or _long_lived(module):
         return False
@@ -565,7 +570,7 @@ def _importers_upwards(index: ProjectIndex, module: ModuleInfo
     for _ in range(_IMPORT_LEVELS):
         nxt: list[ModuleInfo] = []
         for m in frontier:
-            importers = [i for i in index.importers(m) if not is_test_module(i)]
+            importers = _project_importers(index, m)
             if not importers and m is not module:
                 tops.append(m)
             for importer in importers:

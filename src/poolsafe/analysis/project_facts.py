@@ -220,6 +220,10 @@ class ProjectFacts:
                 out.append(site)
         return out
 
+    def project_callers(self, func: FunctionInfo) -> list[CallSite]:
+        """`callers(func)` outside the test modules."""
+        return [s for s in self.callers(func) if not is_test_module(s.module)]
+
     def handed_callers(self, func: FunctionInfo) -> list[CallSite]:
         """The calls of `func` made through a parameter it is handed as: a project
         function `g(factory)` whose every call in the project passes `func` itself for
@@ -626,11 +630,11 @@ def facts(index: ProjectIndex) -> ProjectFacts:
     return index.derived(_FACTS, lambda: ProjectFacts(index))
 
 
-def _callers_of(index: ProjectIndex, func: FunctionInfo) -> list[CallerSite]:
-    return list(facts(index).callers(func))
+def _project_callers_of(index: ProjectIndex, func: FunctionInfo) -> list[CallerSite]:
+    return list(facts(index).project_callers(func))
 
 
-ProjectIndex.callers_of = _callers_of
+ProjectIndex.project_callers_of = _project_callers_of
 
 
 def _flask_or_unknown(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
@@ -973,7 +977,7 @@ def _flask_app(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo
     params = scope.param_names()
     if expr.value not in params:
         return False
-    sites = [s for s in facts(index).callers(scope) if not is_test_module(s.module)]
+    sites = facts(index).project_callers(scope)
     return bool(sites) and all(
         (arg := argument_for(s.call, expr.value, params.index(expr.value))) is not None
         and _flask_app(index, arg, s.module, s.func, depth + 1)
