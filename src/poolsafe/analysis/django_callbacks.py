@@ -1,7 +1,8 @@
 """Functions a library runs outside Django's request cycle for the life of the process
 (read by PS107 through `django_threads`): paho-mqtt and AWS IoT SDK MQTT client
 callbacks, pika consumer callbacks, `schedule` jobs, `background.task` functions,
-pyTelegramBotAPI (`telebot`) handlers and python-telegram-bot's (before v20) synchronous
+pyTelegramBotAPI (`telebot`) handlers and middlewares (also of a project subclass of
+`TeleBot`) and python-telegram-bot's (before v20) synchronous
 handler and error-handler callbacks. Each keeps its thread's Django connection between
 its runs unless it closes it.
 """
@@ -17,10 +18,15 @@ from poolsafe.analysis.cstutil import (
     iter_nodes,
     positional_args,
 )
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, derived_root
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import facts
-from poolsafe.analysis.resolution import decorator_target, instance_type, qual_match
+from poolsafe.analysis.resolution import (
+    decorator_target,
+    inherited_method,
+    instance_type,
+    qual_match,
+)
 from poolsafe.analysis.values import External, ExternalInstance, FunctionRef, Instance, Value
 from poolsafe.knowledge.django import (
     AWSIOT_CALLBACK_ATTRIBUTES,
@@ -43,8 +49,12 @@ from poolsafe.knowledge.django import (
     SCHEDULE_EVERY,
     SCHEDULE_MODULE,
     SCHEDULE_TYPES,
+    TELEBOT_BOT_ROOTS,
     TELEBOT_FILTER_KEYWORD,
     TELEBOT_HANDLER_DECORATORS,
+    TELEBOT_MIDDLEWARE_DECORATOR,
+    TELEBOT_MIDDLEWARE_METHODS,
+    TELEBOT_MIDDLEWARE_SETUP,
     TELEBOT_NEXT_STEP_METHODS,
     TELEBOT_REGISTER_METHODS,
     TELEBOT_TYPES,
@@ -61,6 +71,8 @@ BACKGROUND_TASK = "a `background.task` (the package's thread pool)"
 TELEBOT_HANDLER = "a pyTelegramBotAPI handler (`TeleBot` runs it for the life of the process)"
 PTB_HANDLER = ("a python-telegram-bot handler (an `Updater`'s dispatcher thread runs it for "
                "the life of the process)")
+TELEBOT_MIDDLEWARE = ("a pyTelegramBotAPI middleware (`TeleBot` runs it for every update, for "
+                      "the life of the process)")
 TELEBOT_FILTER = ("a pyTelegramBotAPI handler filter (`func=`, run by `TeleBot`'s polling "
                   "for every update)")
 #: the ones whose failure ends the loop that runs them (an exception leaves paho's
@@ -76,6 +88,7 @@ WORDS: tuple[str, ...] = (*PAHO_CALLBACK_ATTRIBUTES, *PAHO_CALLBACK_METHODS,
                           PIKA_CONSUME_METHOD, SCHEDULE_EVERY,
                           "background", *sorted(TELEBOT_HANDLER_DECORATORS),
                           *sorted(TELEBOT_REGISTER_METHODS), *sorted(TELEBOT_NEXT_STEP_METHODS),
+                          TELEBOT_MIDDLEWARE_SETUP, TELEBOT_MIDDLEWARE_DECORATOR,
                           *sorted(name for _, name in PTB_HANDLER_CALLBACKS),
                           PTB_ERROR_HANDLER_METHOD)
 
@@ -96,6 +109,7 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
                 _pika_consume(index, module, scope, call, out)
             _schedule_do(index, module, scope, call, out)
             _telebot_register(index, module, scope, call, out)
+            _telebot_middleware(index, module, scope, call, out)
             _ptb_handler(index, module, scope, call, out)
             _ptb_error_handler(index, module, scope, call, out)
     for f in module.all_functions:
@@ -103,6 +117,11 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
             out.setdefault(id(f.node), BACKGROUND_TASK)
         else:
             for deco in _telebot_decorators(index, module, f):
+                name = decorator_target(deco)
+                if isinstance(name, cst.Attribute) \
+                        and name.attr.value == TELEBOT_MIDDLEWARE_DECORATOR:
+                    out.setdefault(id(f.node), TELEBOT_MIDDLEWARE)
+                    continue
                 out.setdefault(id(f.node), TELEBOT_HANDLER)
                 found = _telebot_filter(index, module, f.parent, deco)
                 if found is not None:
@@ -112,17 +131,44 @@ def callback_entries(index: ProjectIndex, module: ModuleInfo) -> dict[int, str]:
 
 def _telebot_decorators(index: ProjectIndex, module: ModuleInfo,
                         f: FunctionInfo) -> list[cst.Decorator]:
-    """`@bot.message_handler(...)` (or another of `TeleBot`'s handler decorators) on a
-    `telebot.TeleBot`, also one built in another module."""
+    """`@bot.message_handler(...)` (or another of `TeleBot`'s handler decorators, or its
+    `middleware_handler`) on a `telebot.TeleBot`, also one built in another module."""
     out: list[cst.Decorator] = []
     for deco in f.node.decorators:
         target = decorator_target(deco)
         if isinstance(target, cst.Attribute) \
-                and target.attr.value in TELEBOT_HANDLER_DECORATORS \
-                and instance_type(index.evaluate(target.value, module, f.parent),
-                                  TELEBOT_TYPES):
+                and (target.attr.value in TELEBOT_HANDLER_DECORATORS
+                     or target.attr.value == TELEBOT_MIDDLEWARE_DECORATOR) \
+                and _telebot_bot(index, index.evaluate(target.value, module, f.parent)):
             out.append(deco)
     return out
+
+
+def _telebot_bot(index: ProjectIndex, value: Value | None) -> bool:
+    """A `telebot.TeleBot`, or an instance of a project class derived from it."""
+    if instance_type(value, TELEBOT_TYPES):
+        return True
+    return isinstance(value, Instance) \
+        and derived_root(index, value.cls, TELEBOT_BOT_ROOTS) is not None
+
+
+def _telebot_middleware(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
+                        call: cst.Call, out: dict[int, str]) -> None:
+    """`bot.setup_middleware(Auth())` on a TeleBot: the middleware's (synchronous)
+    `pre_process` and `post_process`, its own or a project base's, run around every
+    handler on the handler's thread."""
+    f = call.func
+    args = positional_args(call)
+    if not (isinstance(f, cst.Attribute) and f.attr.value == TELEBOT_MIDDLEWARE_SETUP
+            and args and _telebot_bot(index, index.evaluate(f.value, module, scope))):
+        return
+    middleware = index.evaluate(args[0], module, scope)
+    if not isinstance(middleware, Instance):
+        return
+    for name in TELEBOT_MIDDLEWARE_METHODS:
+        method = inherited_method(index, middleware.cls, name)
+        if method is not None and not method.is_async:
+            out.setdefault(id(method.node), TELEBOT_MIDDLEWARE)
 
 
 def _telebot_filter(index: ProjectIndex, module: ModuleInfo, scope: FunctionInfo | None,
@@ -168,8 +214,7 @@ def _telebot_register(index: ProjectIndex, module: ModuleInfo, scope: FunctionIn
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == "callback":
             callback = arg.value
-    if callback is None or not instance_type(index.evaluate(f.value, module, scope),
-                                             TELEBOT_TYPES):
+    if callback is None or not _telebot_bot(index, index.evaluate(f.value, module, scope)):
         return
     found = _function(index, module, scope, callback)
     if found is not None:

@@ -298,6 +298,19 @@ SCHEDULE_DO = "do"
 #: itself (`threaded=False`); either way the thread keeps its Django connection between
 #: updates. `AsyncTeleBot` (async handlers on the event loop) is not listed
 TELEBOT_TYPES: frozenset[tuple[str, str]] = frozenset({("telebot", "TeleBot")})
+#: a project subclass of `TeleBot` (`class AnswerBot(TeleBot)` that adds reply helpers)
+#: runs its handlers and middlewares the same way: the library class it derives from
+TELEBOT_BOT_ROOTS: tuple[str, ...] = ("telebot.TeleBot",)
+#: pyTelegramBotAPI's middlewares. A class middleware handed to
+#: `bot.setup_middleware(Auth())` (a `BaseMiddleware` subclass, with
+#: `use_class_middlewares=True`) has its `pre_process` run before every handler and its
+#: `post_process` after it, on the thread that runs the handler; a function decorated
+#: with `@bot.middleware_handler(update_types=[...])` (`apihelper.ENABLE_MIDDLEWARE`) runs
+#: in the polling loop for every update. Either keeps that thread's Django connection
+#: between updates, as a handler does.
+TELEBOT_MIDDLEWARE_SETUP = "setup_middleware"
+TELEBOT_MIDDLEWARE_METHODS: tuple[str, ...] = ("pre_process", "post_process")
+TELEBOT_MIDDLEWARE_DECORATOR = "middleware_handler"
 TELEBOT_HANDLER_DECORATORS: frozenset[str] = frozenset({
     "message_handler", "edited_message_handler", "channel_post_handler",
     "edited_channel_post_handler", "inline_handler", "chosen_inline_handler",
@@ -386,4 +399,5 @@ DJANGO_THREAD_WORDS: frozenset[str] = frozenset({
     *AWSIOT_CALLBACK_ATTRIBUTES, *AWSIOT_CALLBACK_METHODS, PIKA_CONSUME_METHOD,
     "background", *TELEBOT_HANDLER_DECORATORS, *TELEBOT_REGISTER_METHODS,
     *TELEBOT_NEXT_STEP_METHODS, *(name for _, name in PTB_HANDLER_CALLBACKS),
+    TELEBOT_MIDDLEWARE_SETUP, TELEBOT_MIDDLEWARE_DECORATOR,
 })

@@ -86,7 +86,12 @@ class DjangoConnectionOutsideRequest(Rule):
       returns, `func=in_state(MENU)` returning `partial(check, MENU)`), which the
       polling thread runs for every update, and a next-step handler
       (`bot.register_next_step_handler(message, f)`, `..._by_chat_id`,
-      `register_for_reply`); and a python-telegram-bot (before v20) handler's
+      `register_for_reply`), and a middleware: the `pre_process` / `post_process` of
+      a class middleware installed with `bot.setup_middleware(M())` (its own or a
+      project base's; they run around every handler on the handler's thread) and a
+      `@bot.middleware_handler(...)` function (run in the polling loop for every
+      update); a project subclass of `TeleBot` (`class ReplyBot(TeleBot)`) counts as
+      a `TeleBot`; and a python-telegram-bot (before v20) handler's
       synchronous callback (`CommandHandler("start", f)`, `MessageHandler(filters, f)`,
       `CallbackQueryHandler(f)`, ..., also in a `ConversationHandler`, and the error
       callback of `dispatcher.add_error_handler(f)` in a module that imports

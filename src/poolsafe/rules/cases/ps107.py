@@ -3744,3 +3744,141 @@ INVALID += [
            "                conn.close_if_unusable_or_obsolete()",
            imported="connections\n\nfrom shop.pool import pool", flagged=True),
 ]
+
+
+# pyTelegramBotAPI middlewares and project subclasses of `TeleBot` (breadth70, issue 33): a
+# class middleware handed to `bot.setup_middleware(...)` has its `pre_process` run before
+# every handler (and `post_process` after it) on the handler's thread; a
+# `@bot.middleware_handler` function runs in the polling loop for every update; a project
+# class derived from `TeleBot` runs its handlers as `TeleBot` does.
+_TELEBOT_MIDDLEWARE = """
+import telebot
+from telebot.handler_backends import BaseMiddleware
+
+from models import Order
+
+bot = telebot.TeleBot("token", use_class_middlewares=True)
+
+
+class {base}
+    def __init__(self):
+        super().__init__()
+        self.update_types = ["message"]
+
+{methods}
+
+bot.setup_middleware({installed})
+"""
+
+
+def _telebot_middleware(note: str, methods: str, installed: str = "Tracker()",
+                        base: str = "Tracker(BaseMiddleware):", extra: str = "") -> Case:
+    return Case(_TELEBOT_MIDDLEWARE.format(base=base, methods=methods, installed=installed)
+                + extra, files=_FILES, note=note)
+
+
+INVALID += [
+    _telebot_middleware(
+        "a class middleware's pre_process runs before every handler on the handler's thread",
+        "    def pre_process(self, message, data):\n"
+        "        data[\"open\"] = Order.objects.filter(paid=False).count()  # expect: PS107\n\n"
+        "    def post_process(self, message, data, exception):\n"
+        "        pass\n"),
+    _telebot_middleware(
+        "post_process, inherited from a project base middleware, runs after every handler",
+        "    pass\n",
+        base="Tracker(Audit):",
+        extra=("\n\nclass Audit(BaseMiddleware):\n"
+               "    def pre_process(self, message, data):\n"
+               "        pass\n\n"
+               "    def post_process(self, message, data, exception):\n"
+               "        Order.objects.filter(id=message.chat.id).update(paid=True)"
+               "  # expect: PS107\n")),
+    Case("""
+import telebot
+
+from models import Order
+
+bot = telebot.TeleBot("token")
+
+
+@bot.middleware_handler(update_types=["message"])
+def count_open(bot_instance, message):
+    message.open_orders = Order.objects.filter(paid=False).count()  # expect: PS107
+""", files=_FILES, note="a function middleware runs in the polling loop for every update"),
+    Case("""
+from telebot import TeleBot
+
+from models import Order
+
+
+class ReplyBot(TeleBot):
+    def answer(self, message, text):
+        self.send_message(message.chat.id, text)
+
+
+bot = ReplyBot("token")
+
+
+@bot.message_handler(commands=["paid"])
+def mark_paid(message):
+    Order.objects.filter(id=int(message.text)).update(paid=True)  # expect: PS107
+    bot.answer(message, "done")
+""", files=_FILES, note="a project subclass of TeleBot runs its handlers as TeleBot does"),
+]
+
+VALID += [
+    _telebot_middleware(
+        "the middleware closes the thread's stale connections in a finally",
+        "    def pre_process(self, message, data):\n"
+        "        try:\n"
+        "            data[\"open\"] = Order.objects.filter(paid=False).count()\n"
+        "        finally:\n"
+        "            close_old_connections()\n\n"
+        "    def post_process(self, message, data, exception):\n"
+        "        pass\n",
+        extra="\n\nfrom django.db import close_old_connections\n"),
+    _telebot_middleware(
+        "a middleware without database work",
+        "    def pre_process(self, message, data):\n"
+        "        data[\"seen\"] = True\n\n"
+        "    def post_process(self, message, data, exception):\n"
+        "        pass\n"),
+    Case("""
+from models import Order
+
+
+class Pipeline:
+    def setup_middleware(self, middleware):
+        self.middleware = middleware
+
+
+class Tracker:
+    def pre_process(self, message, data):
+        data["open"] = Order.objects.filter(paid=False).count()
+
+
+pipeline = Pipeline()
+pipeline.setup_middleware(Tracker())
+""", files=_FILES, note="look-alike: a project class's setup_middleware, not TeleBot's"),
+    Case("""
+from models import Order
+
+
+class Router:
+    def message_handler(self, **filters):
+        return lambda f: f
+
+
+class ReplyRouter(Router):
+    pass
+
+
+router = ReplyRouter()
+
+
+@router.message_handler(commands=["paid"])
+def mark_paid(message):
+    Order.objects.filter(id=int(message.text)).update(paid=True)
+""", files=_FILES, note="look-alike: a subclass of a project router, not of TeleBot"),
+]
