@@ -78,8 +78,9 @@ class ExceptWithoutRollback(Rule):
     switched only inside a function of that module is not known to be. A
     connection opened in a class body (`conn = psycopg2.connect(...)` under
     `class Database:`) is opened once, at import, and shared by every instance:
-    `db.conn` on any `Database()` means it, and so do the class's methods that hand out its cursor (`cur =
-    db.cursor_for()` returning `self.conn.cursor()`), commit it or roll it back.
+    `db.conn` on any `Database()` means it, and so do the class's methods that
+    hand out its cursor (`cur = db.cursor_for()` returning `self.conn.cursor()`),
+    commit it or roll it back.
     A connection that only a local object holds, opened by its class's `__init__`
     (`db = Database()` with `self.conn = psycopg2.connect(...)` there), dies with
     the object when the function returns: a swallowed error on `db.conn` is not
