@@ -29,6 +29,7 @@ from poolsafe.analysis.values import (
     Instance,
     LibraryObject,
     ManagedContext,
+    ModuleRef,
 )
 from poolsafe.knowledge import CONNECTION_KINDS, ConnectionKind, match_qualname
 
@@ -66,7 +67,10 @@ class FunctionResources:
         self.module = func.module
         self._kinds: dict[str, ConnectionKind | None] = {}
         self._params = self._param_kinds()
+        #: connections known only through a module-level cursor: `cur.connection`
+        self._cursor_connections: dict[str, ConnectionKind] = {}
         self.cursors = self._cursor_aliases()
+        self.cursors.update(self._module_cursors())
         self.client_cursors = self._client_cursors()
 
     # --------------------------------------------------------------- params
@@ -216,6 +220,43 @@ class FunctionResources:
                         out[name] = delegated[0]
         return out
 
+    def _bound_in_function(self, name: str) -> bool:
+        scope: FunctionInfo | None = self.func
+        while scope is not None:
+            if name in scope.locals or name in scope.all_param_names():
+                return True
+            scope = scope.parent
+        return False
+
+    def _module_cursors(self) -> dict[str, str]:
+        """The cursors the function reads from the top level of its module, or imports
+        from another project module: `cur = conn.cursor()` beside `conn =
+        psycopg2.connect(...)`, shared by every call. Work on one is work on that
+        long-lived connection, named as this module names it (`conn`, also when it
+        imports it), else `cur.connection`."""
+        out: dict[str, str] = {}
+        for name, (home, owner) in module_cursors(self.index, self.module).items():
+            if name in self.cursors or self._bound_in_function(name):
+                continue
+            key = next((local for local in (owner, *self.module.imports)
+                        if self._names(local, home, owner)), None)
+            if key is None:
+                value = self.index.lookup_module_name(home, owner, 0)
+                if not isinstance(value, Connection):
+                    continue
+                key = f"{name}.connection"
+                self._cursor_connections[key] = value.kind
+            out[name] = key
+        return out
+
+    def _names(self, local: str, home: ModuleInfo, owner: str) -> bool:
+        """`local`, in this function, is the top-level connection `owner` of `home`."""
+        if self._bound_in_function(local):
+            return False
+        bound = module_binding(self.index, self.module, local)
+        return bound is not None and bound[0] is home and bound[1] == owner \
+            and self.kind(local) is not None
+
     def _client_cursors(self) -> frozenset[str]:
         """The cursor names (of `self.cursors`) every binding of which is a plain
         `conn.cursor()`: no positional argument (psycopg2's server-side cursor name,
@@ -298,6 +339,16 @@ class FunctionResources:
         source = self.module.source
         out = (autocommit_targets(self.func.node.body)
                if "autocommit" in source or "isolation_level" in source else set())
+        # a module's long-lived connection its own top level puts in autocommit
+        # (`conn.autocommit = True` under `conn = psycopg2.connect(...)`), used here by
+        # its name, also imported, or through a module-level cursor of it
+        shared = module_autocommit(self.index, self.module)
+        out |= {n for n in shared if not self._bound_in_function(n)}
+        for name, key in self.cursors.items():
+            if key in self._cursor_connections or key in shared:
+                home = module_cursors(self.index, self.module).get(name)
+                if home is not None and home[1] in module_autocommit(self.index, home[0]):
+                    out.add(key)
         if "autocommit" in source:
             out |= self._class_autocommit()
         # an acquisition with autocommit=True: `conn = psycopg.connect(..., autocommit=True)`,
@@ -379,6 +430,8 @@ class FunctionResources:
         """The kind of connection `key` (a name or dotted name) holds, if it is one."""
         if key in self._kinds:
             return self._kinds[key]
+        if key in self._cursor_connections:
+            return self._cursor_connections[key]
         self._kinds[key] = None
         result: ConnectionKind | None = None
         if key in self._params:
@@ -493,6 +546,102 @@ def _acquired_in_autocommit(body: cst.CSTNode) -> set[str]:
             if isinstance(ac, cst.Name) and ac.value == "True" and name is not None:
                 out.add(name)
     return out
+
+def module_binding(index: ProjectIndex, module: ModuleInfo, name: str,
+                   depth: int = 0) -> tuple[ModuleInfo, str] | None:
+    """The project module and top-level name a top-level `name` of `module` stands
+    for: its own assignment, or what a `from pkg.db import name` of a project module
+    brings (followed through re-exports, a few steps)."""
+    if name in module.assigns:
+        return module, name
+    qualname = module.imports.get(name)
+    if qualname is None or "." not in qualname or depth > 3:
+        return None
+    base, _, attr = qualname.rpartition(".")
+    source = index.resolve_qualname(base, module)
+    if not isinstance(source, ModuleRef) or source.module is module:
+        return None
+    return module_binding(index, source.module, attr, depth + 1)
+
+
+def module_cursors(index: ProjectIndex, module: ModuleInfo) -> dict[str, tuple[ModuleInfo, str]]:
+    """The top-level names of `module` (assigned or imported) that are cursors of a
+    module-level connection: every assignment `cur = conn.cursor(...)` with `conn` a
+    connection at that module's top level. name -> (the connection's module, its name)."""
+    memo: dict[int, tuple[ModuleInfo, dict[str, tuple[ModuleInfo, str]]]] = \
+        index.derived(f"{_MODULE_CURSORS}:{index.resolution_level}", dict)
+    known = memo.get(id(module))
+    if known is not None and known[0] is module:
+        return known[1]
+    out: dict[str, tuple[ModuleInfo, str]] = {}
+    memo[id(module)] = (module, out)  # an import cycle ends here
+    if "cursor" in module.source:
+        for name, values in module.assigns.items():
+            owners = {_cursor_owner(v) for v in values}
+            owner = owners.pop() if len(owners) == 1 else None
+            if owner is not None \
+                    and isinstance(index.lookup_module_name(module, owner, 0), Connection):
+                out[name] = (module, owner)
+    for name, qualname in module.imports.items():
+        if name in out or name in module.assigns or "." not in qualname:
+            continue
+        base, _, attr = qualname.rpartition(".")
+        source = index.resolve_qualname(base, module)
+        if isinstance(source, ModuleRef) and source.module is not module:
+            found = module_cursors(index, source.module).get(attr)
+            if found is not None:
+                out[name] = found
+    return out
+
+
+def _cursor_owner(value: cst.BaseExpression) -> str | None:
+    """`conn` for `conn.cursor(...)` (awaited or not)."""
+    call = strip_await(value)[0]
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) \
+            and call.func.attr.value == "cursor" and isinstance(call.func.value, cst.Name):
+        return call.func.value.value
+    return None
+
+
+def module_autocommit(index: ProjectIndex, module: ModuleInfo) -> frozenset[str]:
+    """The top-level names of `module` (assigned or imported) that are module-level
+    connections their own module's top level runs in autocommit: `conn.autocommit =
+    True`, `conn.set_session(autocommit=True)`, `conn.set_autocommit(True)`,
+    `conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)`, or `conn =
+    psycopg.connect(..., autocommit=True)`, outside any function."""
+    memo: dict[int, tuple[ModuleInfo, frozenset[str]]] = index.derived(
+        f"{_MODULE_AUTOCOMMIT}:{index.resolution_level}", dict)
+    known = memo.get(id(module))
+    if known is not None and known[0] is module:
+        return known[1]
+    memo[id(module)] = (module, frozenset())  # an import cycle ends here
+    own: set[str] = set()
+    source = module.source
+    if "autocommit" in source or "isolation_level" in source or "AUTOCOMMIT" in source:
+        own = {t for t in autocommit_targets(module.tree) if "." not in t}
+        for name, values in module.assigns.items():
+            for v in values:
+                call = strip_await(v)[0]
+                ac = keyword_arg(call, "autocommit") if isinstance(call, cst.Call) else None
+                if isinstance(ac, cst.Name) and ac.value == "True":
+                    own.add(name)
+        own = {n for n in own
+               if isinstance(index.lookup_module_name(module, n, 0), Connection)}
+    for name, qualname in module.imports.items():
+        if name in own or "." not in qualname:
+            continue
+        base, _, attr = qualname.rpartition(".")
+        found = index.resolve_qualname(base, module)
+        if isinstance(found, ModuleRef) and found.module is not module \
+                and attr in module_autocommit(index, found.module):
+            own.add(name)
+    result = frozenset(own)
+    memo[id(module)] = (module, result)
+    return result
+
+
+_MODULE_CURSORS = "resources.module_cursors"
+_MODULE_AUTOCOMMIT = "resources.module_autocommit"
 
 #: the index's memo (`ProjectIndex.derived`) of (id(def node), parameter) -> the kind
 #: every caller passes (see `FunctionResources._module_connection_from_callers`)

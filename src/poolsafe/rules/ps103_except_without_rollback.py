@@ -65,11 +65,22 @@ class ExceptWithoutRollback(Rule):
     project passes that module-level name for it (`def chat_ids(conn)` called
     only as `chat_ids(connection)`, `connection = psycopg2.connect(...)` at
     module level); a caller that passes a connection of its own, or a function
-    nobody calls, leaves the parameter untyped. A connection opened in a class
-    body (`conn = psycopg2.connect(...)` under `class Database:`) is opened once,
-    at import, and shared by every instance: `db.conn` on any `Database()` means
-    it, and so do the class's methods that hand out its cursor (`cur =
-    db.cursor_for()` returning `self.conn.cursor()`), commit it or roll it back.
+    nobody calls, leaves the parameter untyped. A cursor made at a module's top
+    level from its long-lived connection (`cur = conn.cursor()` under `conn =
+    psycopg2.connect(...)`), used there or imported by another module (`from db
+    import cur` in a bot's or a task's module), is that connection: a swallowed
+    failure of `cur.execute(...)` leaves it in the aborted transaction for every
+    later call (the advice names `conn` where the function can, else
+    `cur.connection`). A module-level connection that its own module's top level
+    puts in autocommit (`conn.autocommit = True`, `conn.set_session(autocommit=True)`,
+    `conn.set_autocommit(True)`, `connect(..., autocommit=True)`) is in autocommit
+    wherever it is used, by its name, imported or through such a cursor; one
+    switched only inside a function of that module is not known to be. A
+    connection opened in a class body (`conn = psycopg2.connect(...)` under
+    `class Database:`) is opened once, at import, and shared by every instance:
+    `db.conn` on any `Database()` means it, and so do the class's methods that
+    hand out its cursor (`cur = db.cursor_for()` returning `self.conn.cursor()`),
+    commit it or roll it back.
     A connection that only a local object holds, opened by its class's `__init__`
     (`db = Database()` with `self.conn = psycopg2.connect(...)` there), dies with
     the object when the function returns: a swallowed error on `db.conn` is not

@@ -5251,3 +5251,160 @@ def register(app):''').format(body=_LABEL_COMMAND.format(mark="  # expect: PS103
          note="look-alike: the registering function is given a project object, not a "
               "Flask app: its `cli.command()` is no click group"),
 ]
+
+_MODULE_DB = """\
+import psycopg2
+
+conn = psycopg2.connect("dbname=bot")
+{setup}cur = conn.cursor()
+"""
+
+INVALID += [
+    Case("""\
+import psycopg2
+
+conn = psycopg2.connect("dbname=bot")
+cur = conn.cursor()
+
+
+def seen(url):
+    try:
+        cur.execute("SELECT 1 FROM links WHERE url = %s", (url,))
+        return cur.fetchone() is not None
+    except Exception:  # expect: PS103
+        return False
+""", note="a cursor made at the module's top level from the module's long-lived connection: "
+          "the swallowed error leaves that shared connection in the aborted transaction for "
+          "every later call"),
+    Case("""\
+from bot.db import cur
+
+
+def remember(url, count):
+    try:
+        cur.execute("INSERT INTO links (url, tags) VALUES (%s, %s)", (url, count))
+        return True
+    except:  # expect: PS103
+        return False
+""", path="bot/tasks.py", files={"bot/db.py": _MODULE_DB.format(setup="")},
+         note="the module-level cursor imported from another module (a Celery task or bot "
+              "handler module sharing `db.cur`): the advice names `cur.connection`"),
+    Case("""\
+from bot.db import cur
+
+
+def remember(url):
+    try:
+        cur.execute("INSERT INTO links (url) VALUES (%s)", (url,))
+    except Exception:  # expect: PS103
+        return False
+    return True
+""", path="bot/tasks.py", files={"bot/db.py": _MODULE_DB.format(setup="") + """
+
+def enable_autocommit():
+    conn.autocommit = True
+"""}, note="look-alike: autocommit is switched on only inside a function of the module, "
+           "not at its top level: not known to hold when the task runs"),
+]
+
+VALID += [
+    Case("""\
+from bot.db import cur
+
+
+def remember(url):
+    try:
+        cur.execute("INSERT INTO links (url) VALUES (%s)", (url,))
+    except Exception:
+        return False
+    return True
+""", path="bot/tasks.py", files={"bot/db.py": _MODULE_DB.format(setup="conn.autocommit = True\n")},
+         note="the module puts its connection in autocommit at its top level: a failed "
+              "statement aborts no transaction"),
+    Case("""\
+from bot.db import conn
+
+
+def remember(url):
+    try:
+        conn.cursor().execute("INSERT INTO links (url) VALUES (%s)", (url,))
+    except Exception:
+        return False
+    return True
+""", path="bot/tasks.py", files={"bot/db.py": _MODULE_DB.format(
+        setup="conn.set_session(autocommit=True)\n")},
+         note="the connection itself imported, autocommit set by the module with "
+              "`set_session(autocommit=True)`"),
+    Case("""\
+import psycopg2
+
+conn = psycopg2.connect("dbname=bot")
+conn.autocommit = True
+
+
+def remember(url):
+    try:
+        conn.cursor().execute("INSERT INTO links (url) VALUES (%s)", (url,))
+    except Exception:
+        return False
+    return True
+""", note="the same module's connection, in autocommit from its top level"),
+    Case("""\
+from bot.db import cur
+
+
+def remember(url):
+    try:
+        cur.execute("INSERT INTO links (url) VALUES (%s)", (url,))
+    except Exception:
+        cur.connection.rollback()
+        return False
+    return True
+""", path="bot/tasks.py", files={"bot/db.py": _MODULE_DB.format(setup="")},
+         note="the handler rolls back through the cursor's connection"),
+    Case("""\
+from bot.db import conn, cur
+
+
+def remember(url):
+    try:
+        cur.execute("INSERT INTO links (url) VALUES (%s)", (url,))
+    except Exception:
+        conn.rollback()
+        return False
+    return True
+""", path="bot/tasks.py", files={"bot/db.py": _MODULE_DB.format(setup="")},
+         note="the handler rolls back the connection imported beside its cursor"),
+    Case("""\
+import pymysql
+
+conn = pymysql.connect(host="db", database="bot")
+cur = conn.cursor()
+
+
+def remember(url):
+    try:
+        cur.execute("INSERT INTO links (url) VALUES (%s)", (url,))
+    except Exception:
+        return False
+    return True
+""", note="a module-level cursor of a MySQL connection: the failed statement alone is "
+          "undone"),
+    Case("""\
+from bot.db import cur
+
+
+def remember(url):
+    cur = open_cursor()
+    try:
+        cur.execute("INSERT INTO links (url) VALUES (%s)", (url,))
+    except Exception:
+        return False
+    return True
+
+
+def open_cursor():
+    return object()
+""", path="bot/tasks.py", files={"bot/db.py": _MODULE_DB.format(setup="")},
+         note="a local `cur` of the function hides the module's cursor"),
+]
