@@ -266,12 +266,13 @@ def test_a_loaded_tree_is_out_of_the_collector_s_sight_before_collection_resumes
     assert young == []  # (no collection during the load)
 
 
-def test_a_run_too_large_to_write_snapshots_keeps_the_modules_it_parsed_twice(
+def test_a_run_too_large_to_write_snapshots_loads_in_a_later_epoch_what_it_kept(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
-    """A `check .` that checks more than `WRITE_MAX` files writes no snapshot of its
-    own, but keeps those its share pickled anyway (the modules parsed again in a later
-    epoch, `ReparseStore`): the first `check FILE` after it loads them, with the
-    findings of a run without the cache."""
+    """A `check .` that checks more than `WRITE_MAX` files, a fresh index per file:
+    every check reads the wrapper, which the first epoch parsed and kept, and each
+    later epoch loads (no second parse, nothing left for `ReparseStore`); the first
+    `check FILE` after it loads it too, with the findings of a run without the
+    cache."""
     write_wrapper_project(tmp_path, 4)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(checking, "EPOCH_BYTES", 0)  # a fresh index per file
@@ -279,10 +280,9 @@ def test_a_run_too_large_to_write_snapshots_keeps_the_modules_it_parsed_twice(
     monkeypatch.setattr(checking, "release_dropped", lambda: None)
     monkeypatch.setattr(checking, "SNAPSHOT_WRITE_MAX", 2)  # its 5 files: a large run
     opts = ScanOptions(jobs=1, cache_dir=tmp_path / CACHE_DIR_NAME)
-    scan(["."], opts)
-    assert parses.count("db.py") == 2  # every check reads the wrapper
-    # (the wrapper's, and the modules a later epoch's project-wide facts read again)
-    assert list((tmp_path / CACHE_DIR_NAME).rglob("*" + SUFFIX))
+    cold = scan(["."], opts)
+    assert parses.count("db.py") == 1
+    assert _key(cold) == _key(scan(["."], ScanOptions(jobs=1)))
     parses.clear()
     edited = tmp_path / "m0.py"
     edited.write_text(edited.read_text() + "\ndef one():\n    return 1\n")
@@ -317,8 +317,8 @@ def test_a_run_too_large_to_write_snapshots_keeps_the_modules_its_checks_reached
     store = SnapshotStore(tmp_path / CACHE_DIR_NAME, write=False)
     kept = [p.name for p in sorted(tmp_path.glob("*.py")) if store.has(
         p.name, tmp_path / p.name, Path(p.name), p.read_bytes())]
-    # (and the other users of `get_conn`, which the first check's facts read)
-    assert kept == ["m1.py", "m2.py", "m3.py", "zz_db.py"]
+    # (and every other module it parsed: see the next test)
+    assert kept == ["m0.py", "m1.py", "m2.py", "m3.py", "zz_db.py"]
     parses.clear()
     edited = tmp_path / "m0.py"
     edited.write_text(edited.read_text() + "\ndef one():\n    return 1\n")
@@ -328,13 +328,12 @@ def test_a_run_too_large_to_write_snapshots_keeps_the_modules_its_checks_reached
     assert {f.code for f in first.findings} == {"PS102"}
 
 
-def test_a_run_too_large_to_write_snapshots_keeps_no_module_parsed_for_its_own_check(
+def test_a_run_too_large_to_write_snapshots_keeps_the_modules_parsed_for_their_own_check(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[str]) -> None:
     """The same large run, the wrapper sorted first: its own check parses it before any
-    other check reads it, so it is not pickled (pickling every module would cost a
-    cold run some two fifths of its parsing), and the first `check FILE` after it
-    parses the wrapper again; the other users of `get_conn`, which the first user's
-    check reached, are loaded."""
+    other check reads it; it is kept all the same (as is every module the run
+    parses), so the first `check FILE` after it parses only the edited file, with the
+    findings of a run without the cache."""
     write_wrapper_project(tmp_path, 4)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(checking, "SNAPSHOT_WRITE_MAX", 2)
@@ -344,10 +343,11 @@ def test_a_run_too_large_to_write_snapshots_keeps_no_module_parsed_for_its_own_c
     store = SnapshotStore(tmp_path / CACHE_DIR_NAME, write=False)
     kept = [p.name for p in sorted(tmp_path.glob("*.py")) if store.has(
         p.name, tmp_path / p.name, Path(p.name), p.read_bytes())]
-    assert kept == ["m1.py", "m2.py", "m3.py"]
+    assert kept == ["db.py", "m0.py", "m1.py", "m2.py", "m3.py"]
     parses.clear()
     edited = tmp_path / "m0.py"
     edited.write_text(edited.read_text() + "\ndef one():\n    return 1\n")
     first = scan(["m0.py"], opts)
-    assert sorted(parses) == ["db.py", "m0.py"]
+    assert parses == ["m0.py"]  # the wrapper's snapshot answers
+    assert _key(first) == _key(scan(["m0.py"], ScanOptions()))
     assert {f.code for f in first.findings} == {"PS102"}

@@ -500,9 +500,7 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
             reparses.wanted = epoch.parsed_bytes + left > limit
             left -= len(by_path[path][1])
             before = epoch.parsed_bytes
-            epoch.reaching = False  # (this file's own parse, if it is parsed now)
             epoch.index.module_at(path)  # through the index, so it knows the module
-            epoch.reaching = True
             loaded = epoch.load(path)
             if isinstance(loaded, FileError):
                 out.errors.append(loaded)
@@ -520,12 +518,6 @@ def check_selected(project: ProjectScope, options: ScanOptions, selected: list[i
             heaviest = max(heaviest, epoch.parsed_bytes - before)
         epoch.record(out)
         epoch.drop()
-        if snapshots is not None and not snapshots.write:
-            # a run that checks too many files to write snapshots of its own keeps
-            # those it pickled anyway: the modules this share parsed more than once
-            for path, body in reparses.kept():
-                f, d = by_path[path]
-                snapshots.store_pickled(body, f.display, f.path, f.relative, d)
         return out
 
     # the shares are balanced by the work left: a file parsed ahead costs its worker
@@ -561,9 +553,6 @@ class _Epoch:
         #: path is the one that path's findings are computed on
         self.parsed: dict[str, ParsedFile | FileError] = {}
         self.parsed_bytes = 0
-        #: whether a module parsed now is reached by a check's resolution (read for
-        #: what another module needs of it), not parsed as the file to check next
-        self.reaching = True
         self.index = LazyIndex([], options.project, self._dependency, files_by_name,
                                def_names, selected=selected,
                                source=lambda path: by_path[path][1],
@@ -617,16 +606,17 @@ class _Epoch:
     def _keep(self, f: SourceFile, d: bytes, loaded: ParsedFile | FileError) -> None:
         """Keep a module just parsed as a snapshot, if it is one to keep: one parsed
         only for what other modules read from it (or any, with `keep_checked`); in a
-        run too large to write snapshots of its own, one a check's resolution
-        reached (see `SnapshotStore.store`)."""
+        run too large to write snapshots of its own, any (see `SnapshotStore.store`:
+        its own check's parse too, which later checks and the first `check FILE`
+        after the run read)."""
         store = self.snapshots
         if store is None or not isinstance(loaded, ParsedFile):
             return
         if store.write:
             if store.keep_checked or str(f.path) not in self.checked:
                 store.store(loaded.module, f.display, f.path, f.relative, d)
-        elif self.reaching:
-            store.store(loaded.module, f.display, f.path, f.relative, d, reached=True)
+        else:
+            store.store(loaded.module, f.display, f.path, f.relative, d, large_run=True)
 
     def _place(self, path: str) -> ModulePath | None:
         """Where the module in `path` is, unless its size refuses it (`LazyIndex.place`:

@@ -60,7 +60,6 @@ class ProofStore:
         self.directory = cache_dir / SNAPSHOT_DIR
         # only in a cache directory poolsafe made (as for snapshots and summaries)
         self.usable = cache_problem(cache_dir) is None and (cache_dir / TAG_NAME).is_file()
-        self.version = _code_version() if self.usable else ""
         self.loaded = 0
         self._files = JsonFiles(self.directory, SUFFIX, LIMIT, KEEP)
 
@@ -70,7 +69,9 @@ class ProofStore:
 
     def _name(self, key: str) -> str:
         h = hashlib.blake2b(digest_size=20)
-        h.update(self.version.encode() + b"\0")
+        # (the digest of poolsafe's source, some 25 ms, only once a proof is asked for:
+        # most `check FILE` runs after an edit have no finding to prove)
+        h.update(_code_version().encode() + b"\0")
         h.update(key.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 

@@ -21,16 +21,18 @@ checkout): a snapshot not signed with this user's key is never unpickled. Withou
 a key (a home that cannot be written), there are no snapshots.
 
 Snapshots are written by runs that check a few files (`WRITE_MAX`): the runs
-after an edit, which parse a file's dependencies; a cold run would pay some two
-fifths of a parse again per module to write them all (superset 6.1.0: 5.1 s of
-CPU for its 1,139 parses). A run that checks more writes the modules other modules
-read, the ones the first `check FILE` after it would otherwise parse again: each
-module a check's resolution reaches before the module's own check (or without
-one: superset, two workers: 347 modules), pickled as it is parsed, and those a
-share parsed more than once and pickled anyway (`ReparseStore`). Its own later
-epochs then load these instead of parsing them again. Identity-keyed tables
-of a module (`ModuleInfo.by_node`) are rebuilt on loading; its parent map is built
-on demand (`fix.fixers.edits.parent_map`), as for any tree it was not recorded for.
+after an edit, which parse a file's dependencies (not the edited files). A run that
+checks more (a cold `check .` with a cache) keeps every module it parses, pickled
+as it is parsed: the first `check FILE` after it would otherwise parse again what
+the edited file's resolution and project-wide facts read, the modules checked
+before another check read them included (superset 6.1.0's leaf: 6 of them, round
+31). The pickling costs that run some two fifths of a parse per module (superset:
+5.1 s of CPU for its 1,139 parses, two workers, one epoch each); a share with
+several epochs loads in its later epochs what the earlier ones kept instead of
+parsing it again (mlflow). A run without a cache (`--no-cache`) keeps none.
+Identity-keyed tables of a module (`ModuleInfo.by_node`) are rebuilt on loading;
+its parent map is built on demand (`fix.fixers.edits.parent_map`), as for any tree
+it was not recorded for.
 """
 
 from __future__ import annotations
@@ -173,26 +175,15 @@ class SnapshotStore:
         return module
 
     def store(self, module: ModuleInfo, display: str, abspath: Path, relative: Path,
-              data: bytes, reached: bool = False) -> None:
+              data: bytes, large_run: bool = False) -> None:
         """Keep `module`, just parsed from `data` (before any analysis has added to
-        it); a snapshot that cannot be made or written is left out. `reached`: parsed
-        because a check's resolution reached it (another module reads it), kept also
-        by a run that writes no snapshot of its own (`write` false; see the module's
-        docstring)."""
-        if self.key is None or not (self.write or reached):
+        it); a snapshot that cannot be made or written is left out. `large_run`: kept
+        also by a run that writes no snapshot of its own (`write` false; see the
+        module's docstring)."""
+        if self.key is None or not (self.write or large_run):
             return
         body = _pickled(module)
         if body is None:
-            return
-        self._write(self.key, body, display, abspath, relative, data)
-
-    def store_pickled(self, body: bytes, display: str, abspath: Path, relative: Path,
-                      data: bytes) -> None:
-        """Keep a module pickled already by `_pickled` as it was parsed from `data`
-        (a `ReparseStore`'s: see `ReparseStore.kept`), also in a run that writes no
-        snapshot of its own (`write` false): it costs a signature and a file, no
-        pickling."""
-        if self.key is None:
             return
         self._write(self.key, body, display, abspath, relative, data)
 
@@ -250,7 +241,9 @@ class ReparseStore:
     compressed: about its source's size), and every later need of it in the share
     is a load: some fifth of a parse, and no collecting walk. The checks compute
     from a loaded module what they compute from a parsed one (the same nodes, the
-    same facts: see the module's docstring), so the findings are the same.
+    same facts: see the module's docstring), so the findings are the same. (A
+    large run with a cache keeps every module it parses in its `SnapshotStore`,
+    which answers such a second need first: this store serves the runs without.)
 
     Keyed by absolute path: one store serves one share, whose files' bytes do not
     change while it runs. Nothing is signed: the bytes never leave the process."""
@@ -288,9 +281,3 @@ class ReparseStore:
         """Keep `module`, just parsed from `path` (before any analysis has added to
         it)."""
         self._kept[path] = _pickled(module)
-
-    def kept(self) -> list[tuple[str, bytes]]:
-        """(path, snapshot body) of each module kept, in the order kept: the modules
-        the share's checks read most, the ones a later `check FILE` is likely to
-        need (`SnapshotStore.store_pickled` keeps them between runs)."""
-        return [(path, body) for path, body in self._kept.items() if body is not None]
