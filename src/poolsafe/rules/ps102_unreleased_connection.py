@@ -799,12 +799,38 @@ class UnreleasedConnection(Rule):
         for gap in inline_session_gaps(ctx.index, ctx.module):
             if _one_shot(ctx, gap.func, AcquireSite(gap.call, "session", gap.conn)):
                 continue  # as for a named one (see "Tests, one-shot code and processes")
-            if gap.conn.via is None and route_framework(ctx.index, gap.func) == "fastapi":
+            kind = gap.conn.kind
+            if kind.is_session and gap.conn.via is None \
+                    and route_framework(ctx.index, gap.func) == "fastapi":
                 continue  # PS105 reports this very call in a FastAPI route, with its fix
-            label, origin = gap.conn.kind.label, gap.conn.origin
+            label, origin = kind.label, gap.conn.origin
             made = cst.Module([]).code_for_node(gap.call)
             if "\n" in made or len(made) > 60:
                 made = origin
+            if gap.how == "bound":
+                yield self.finding(
+                    gap.call,
+                    f"{label} from `{origin}` is checked out in a session's `bind` "
+                    f"argument and nothing names it: the session's `close()` leaves a "
+                    f"connection it was handed open, so nothing ever closes this one; "
+                    f"bind it with `with {made} as conn:` and make the session inside",
+                )
+                continue
+            if not kind.is_session:
+                waited = "await " if kind.is_async else ""
+                give = f"the pool's `{kind.pool_release}(conn)`"
+                if isinstance(gap.call.func, cst.Attribute):
+                    pool = cst.Module([]).code_for_node(gap.call.func.value)
+                    give = f"`{waited}{pool}.{kind.pool_release}(conn)`"
+                yield self.finding(
+                    gap.call,
+                    f"{label} from `{origin}` is used where it is checked out and nothing "
+                    f"names it, so nothing can give it back: the pool counts the slot as "
+                    f"taken for good; bind it (`conn = {waited}{made}`) and give it back "
+                    f"in a `finally` with {give}",
+                )
+                continue
+            enter = "async with" if kind.is_async else "with"
             if gap.how == "handed":
                 what = (f"is handed to `{gap.callee}`, which works on it and neither closes "
                         f"nor keeps it, and nothing names it to close it")
@@ -814,7 +840,7 @@ class UnreleasedConnection(Rule):
                 gap.call,
                 f"{label} from `{origin}` {what}; the connection it checked out goes back "
                 f"to the pool only when the garbage collector finds it; bind it with "
-                f"`with {made} as session:` and use `session`",
+                f"`{enter} {made} as session:` and use `session`",
             )
 
     def _helper_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
@@ -1213,8 +1239,8 @@ _ANEXT_BY_HAND = ("the session comes from an async generator's `__anext__()`: no
 
 _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "
                    "call into a `finally` by hand")
-_INLINE_BY_HAND = ("the session has no name: bind it in a `with` block around the statements "
-                   "that use it, by hand")
+_INLINE_BY_HAND = ("the session or checkout has no name: bind it in a `with` block, or to a "
+                   "name given back in a `finally`, around the statements that use it, by hand")
 
 
 def _is_peewee_connect(ctx: FileContext, node: object) -> bool:
