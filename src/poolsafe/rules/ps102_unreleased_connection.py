@@ -948,8 +948,10 @@ class UnreleasedConnection(Rule):
                 return Unfixable(self.code, _HELPER_BY_HAND)
         from poolsafe.analysis.inline_sessions import inline_session_gaps
 
-        if any(gap.call is node for gap in inline_session_gaps(ctx.index, ctx.module)):
-            return Unfixable(self.code, _INLINE_BY_HAND)
+        for gap in inline_session_gaps(ctx.index, ctx.module):
+            if gap.call is node:
+                return Unfixable(self.code, _INLINE_BY_HAND if gap.conn.kind.is_session
+                                 else _UNNAMED_CHECKOUT_BY_HAND)
         parents = parent_map(ctx.module.tree)
         func = enclosing_function(node, parents, ctx.module)
         if func is None:
@@ -1239,8 +1241,10 @@ _ANEXT_BY_HAND = ("the session comes from an async generator's `__anext__()`: no
 
 _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "
                    "call into a `finally` by hand")
-_INLINE_BY_HAND = ("the session or checkout has no name: bind it in a `with` block, or to a "
-                   "name given back in a `finally`, around the statements that use it, by hand")
+_INLINE_BY_HAND = ("the session has no name: bind it in a `with` block around the statements "
+                   "that use it, by hand")
+_UNNAMED_CHECKOUT_BY_HAND = ("the connection has no name: bind it to a name given back in a "
+                             "`finally` (or a `with` block) around its use, by hand")
 
 
 def _is_peewee_connect(ctx: FileContext, node: object) -> bool:

@@ -5566,6 +5566,8 @@ INVALID += [
 # issue 31, round 31 (miss70): a session bound to a connection the function checked out
 # itself leaves the connection open (its `close()` ends only its own transaction): the
 # connection is the leak, and a session bound to it checks nothing out
+_UNNAMED = ("the connection has no name: bind it to a name given back in a `finally` (or a "
+            "`with` block) around its use, by hand")
 _BOUND = """
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -5583,14 +5585,16 @@ def count_orders():
     total = session.execute(text("SELECT count(*) FROM orders")).scalar()
     session.close()
     return total
-""", note="the session is closed, the connection it is bound to is not"),
+""", note="the session is closed, the connection it is bound to is not",
+         unfixable="`conn` is handed to `Session`"),
     Case(_BOUND + """
 
 def count_refunds():
     conn = engine.connect()  # expect: PS102
     session = Maker(bind=conn)
     return session.execute(text("SELECT count(*) FROM refunds")).scalar()
-""", note="a sessionmaker's session bound to the function's own connection"),
+""", note="a sessionmaker's session bound to the function's own connection",
+         unfixable="`conn` is handed to `Maker`"),
     Case(_BOUND + """
 
 def count_items():
@@ -5604,14 +5608,14 @@ def count_items():
 def connection():
     return Session(bind=engine.connect())  # expect: PS102
 """, note="a connection checked out in the session's `bind` argument: nothing names it, "
-          "so nothing can close it", unfixable="the session or checkout has no name"),
+          "so nothing can close it", unfixable=_UNNAMED),
     Case(_BOUND + """
 
 def count_users():
     with Session(bind=engine.connect()) as session:  # expect: PS102
         return session.execute(text("SELECT count(*) FROM users")).scalar()
 """, note="leaving the `with` closes the session, not the connection it was handed",
-         unfixable="the session or checkout has no name"),
+         unfixable=_UNNAMED),
 ]
 
 VALID += [
@@ -5714,18 +5718,18 @@ async def count_orders():
     result = await AsyncSession(engine).execute(text("SELECT 1 FROM orders"))  # expect: PS102
     return result.scalar()
 """, note="the awaited result is buffered: it holds the rows, not the session",
-         unfixable="the session or checkout has no name"),
+         unfixable=_INLINE_BY_HAND),
     Case(_ASYNC_INLINE + """
 
 async def first_name():
     return await async_session_maker().scalar(text("SELECT name FROM users"))  # expect: PS102
 """, note="main finds this one already (the awaited `scalar()` is a value): the form of "
-          "the class that needed no change", unfixable="the session or checkout has no name"),
+          "the class that needed no change", unfixable=_INLINE_BY_HAND),
     Case(_ASYNC_INLINE + """
 
 async def names():
     return (await async_session_maker().scalars(text("SELECT name"))).all()  # expect: PS102
-""", unfixable="the session or checkout has no name"),
+""", unfixable=_INLINE_BY_HAND),
 ]
 
 VALID += [
@@ -5775,18 +5779,18 @@ def transactions():
     cur = pool.getconn().cursor()  # expect: PS102
     cur.execute("SELECT * FROM transactions")
     return cur.fetchall()
-""", unfixable="the session or checkout has no name"),
+""", unfixable=_UNNAMED),
     Case(_INLINE_POOLS + """
 
 def purge():
     pool.getconn().cursor().execute("DELETE FROM sessions")  # expect: PS102
-""", unfixable="the session or checkout has no name"),
+""", unfixable=_UNNAMED),
     Case(_INLINE_POOLS + """
 
 def version():
     return pool3.getconn().execute("SELECT version()").fetchone()  # expect: PS102
 """, note="psycopg_pool: the pool counts the slot as taken until putconn()",
-         unfixable="the session or checkout has no name"),
+         unfixable=_UNNAMED),
     Case(_INLINE_POOLS + """
 
 class Store:
@@ -5798,7 +5802,7 @@ class Store:
 
     async def total(self):
         return await (await self.pool.acquire()).fetchval("SELECT count(*) FROM t")  # expect: PS102
-""", unfixable="the session or checkout has no name"),
+""", unfixable=_UNNAMED),
 ]
 
 VALID += [
