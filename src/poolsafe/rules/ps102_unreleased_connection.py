@@ -154,6 +154,21 @@ class UnreleasedConnection(Rule):
     the session handed to it are not reported; nor is one made once, outside a
     loop, in code that runs once per process, as for a named session. In a FastAPI
     route, PS105 reports the session built by hand (and fixes it with a dependency).
+    An `AsyncSession` worked on and awaited where it is made (`await
+    AsyncSession(engine).execute(query)`, `await async_session_maker().scalars(q)`)
+    is reported whatever becomes of the result: its rows are buffered, and the
+    result holds no way back to the session.
+
+    **A pool checkout nobody names.** `pool.getconn().cursor()`,
+    `pool.getconn().execute(query)` (psycopg_pool) or `(await
+    pool.acquire()).fetchval(query)` (asyncpg, aiopg, aiomysql) checks a connection out
+    of a pool that takes it back only through `putconn()` / `release()`, and nothing
+    can: the pool counts the slot as taken for good. Reported at the checkout, fixed
+    by hand. A function that gives the cursor's connection back
+    (`pool.putconn(cur.connection)`), `with pool.connection()`, `async with
+    pool.acquire()`, a method that hands out a connection the object keeps, and the
+    pools that take a dropped connection back themselves (the psycopg2-pool
+    package, DBUtils) are not reported.
 
     **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
     `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
@@ -302,9 +317,20 @@ class UnreleasedConnection(Rule):
     `Connection`, a parameter every call in the project fills with a connection
     the caller holds (`tally(conn)` inside `with engine.connect() as conn:`), or
     `autogen_context.connection` in an Alembic hook (`@comparators.dispatch_for(...)`),
-    whose connection Alembic opens and closes. A session bound to an engine is a
+    whose connection Alembic opens and closes, or the first parameter of a function
+    handed to an async connection's `run_sync` (`await conn.run_sync(_create)`,
+    also one defined in the caller's body), which SQLAlchemy calls with the sync
+    connection under the async one. A session bound to an engine is a
     checkout (a parameter typed `Engine`, one a caller passes the engine for, or an
     untyped parameter of a function nobody calls), and so is one from a sessionmaker.
+    A session's `close()` never closes the connection it is bound to: one the
+    function checked out itself (`conn = engine.connect()` and then
+    `Session(bind=conn)`, `SessionLocal(bind=conn)`, `sessionmaker(bind=conn)()`) is
+    the function's to close, and is reported at `engine.connect()` when it does not
+    (the session is no checkout of its own); returning, storing or yielding the
+    session hands the connection on with it. One checked out in the `bind` argument
+    itself (`Session(bind=engine.connect())`, also in a `with`) has no name, so
+    nothing closes it: reported there, fixed by hand.
     A session class called with no argument at all (`orm.Session()`) has no engine
     and runs no SQL (`merge(load=False)`, `expunge()`): it is not a checkout,
     unless the project gives binds after the fact (`session.bind = engine`,
