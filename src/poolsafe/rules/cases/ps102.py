@@ -5771,6 +5771,15 @@ from psycopg_pool import ConnectionPool
 pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
 pool3 = ConnectionPool("dbname=app")
 """
+_STORE_POOL = _INLINE_POOLS + """
+
+class Store:
+    def __init__(self):
+        self.pool = None
+
+    async def start(self, dsn):
+        self.pool = await asyncpg.create_pool(dsn)
+"""
 
 INVALID += [
     Case(_INLINE_POOLS + """
@@ -5791,15 +5800,7 @@ def version():
     return pool3.getconn().execute("SELECT version()").fetchone()  # expect: PS102
 """, note="psycopg_pool: the pool counts the slot as taken until putconn()",
          unfixable=_UNNAMED),
-    Case(_INLINE_POOLS + """
-
-class Store:
-    def __init__(self):
-        self.pool = None
-
-    async def start(self, dsn):
-        self.pool = await asyncpg.create_pool(dsn)
-
+    Case(_STORE_POOL + """
     async def total(self):
         return await (await self.pool.acquire()).fetchval("SELECT count(*) FROM t")  # expect: PS102
 """, unfixable=_UNNAMED),
@@ -5822,15 +5823,7 @@ def version():
     with pool3.connection() as conn:
         return conn.execute("SELECT version()").fetchone()
 """, note="look-alike: psycopg_pool's own context gives it back"),
-    Case(_INLINE_POOLS + """
-
-class Store:
-    def __init__(self):
-        self.pool = None
-
-    async def start(self, dsn):
-        self.pool = await asyncpg.create_pool(dsn)
-
+    Case(_STORE_POOL + """
     async def total(self):
         async with self.pool.acquire() as conn:
             return await conn.fetchval("SELECT count(*) FROM t")
