@@ -974,9 +974,9 @@ class UnreleasedConnection(Rule):
                 return Unfixable(self.code, _HELPER_BY_HAND)
         from poolsafe.analysis.inline_sessions import inline_session_gaps
 
-        for gap in inline_session_gaps(ctx.index, ctx.module):
-            if gap.call is node:
-                return Unfixable(self.code, _INLINE_BY_HAND if gap.conn.kind.is_session
+        for inline in inline_session_gaps(ctx.index, ctx.module):
+            if inline.call is node:
+                return Unfixable(self.code, _INLINE_BY_HAND if inline.conn.kind.is_session
                                  else _UNNAMED_CHECKOUT_BY_HAND)
         parents = parent_map(ctx.module.tree)
         func = enclosing_function(node, parents, ctx.module)
