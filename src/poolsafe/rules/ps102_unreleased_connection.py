@@ -988,6 +988,8 @@ class UnreleasedConnection(Rule):
                 return self._fix_with(ctx, func, parents, call, conn)
         for site in flow.sites:
             if site.call is node:
+                if site.var in _bound_connections(ctx, func):
+                    return Unfixable(self.code, _BOUND_BY_HAND)
                 if site.conn.origin.startswith("anext("):
                     return Unfixable(self.code, _ANEXT_BY_HAND)
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
@@ -1269,6 +1271,17 @@ _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the 
                    "call into a `finally` by hand")
 _INLINE_BY_HAND = ("the session has no name: bind it in a `with` block around the statements "
                    "that use it, by hand")
+_BOUND_BY_HAND = ("a session is bound to the connection: close the connection after the "
+                  "session's last use, by hand")
+
+
+def _bound_connections(ctx: FileContext, func: FunctionInfo) -> set[str]:
+    """The local connections a session of `func` is bound to (`Session(bind=conn)`)."""
+    from poolsafe.analysis.resources import FunctionResources
+
+    return set(FunctionResources(ctx.index, func).bound_sessions.values())
+
+
 _UNNAMED_CHECKOUT_BY_HAND = ("the connection has no name: bind it to a name given back in a "
                              "`finally` (or a `with` block) around its use, by hand")
 

@@ -5568,6 +5568,8 @@ INVALID += [
 # connection is the leak, and a session bound to it checks nothing out
 _UNNAMED = ("the connection has no name: bind it to a name given back in a `finally` (or a "
             "`with` block) around its use, by hand")
+_BOUND_BY_HAND = ("a session is bound to the connection: close the connection after the "
+                  "session's last use, by hand")
 _BOUND = """
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -5586,7 +5588,7 @@ def count_orders():
     session.close()
     return total
 """, note="the session is closed, the connection it is bound to is not",
-         unfixable="`conn` is handed to `Session`"),
+         unfixable=_BOUND_BY_HAND),
     Case(_BOUND + """
 
 def count_refunds():
@@ -5594,7 +5596,7 @@ def count_refunds():
     session = Maker(bind=conn)
     return session.execute(text("SELECT count(*) FROM refunds")).scalar()
 """, note="a sessionmaker's session bound to the function's own connection",
-         unfixable="`conn` is handed to `Maker`"),
+         unfixable=_BOUND_BY_HAND),
     Case(_BOUND + """
 
 def count_items():
@@ -5602,7 +5604,7 @@ def count_items():
     session = sessionmaker(bind=conn)()
     return session.execute(text("SELECT count(*) FROM items")).scalar()
 """, note="the factory is bound to the connection: its session checks nothing out "
-          "(main reported the session, not the connection)"),
+          "(main reported the session, not the connection)", unfixable=_BOUND_BY_HAND),
     Case(_BOUND + """
 
 def connection():
