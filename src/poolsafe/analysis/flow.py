@@ -997,7 +997,7 @@ class FunctionFlow:
             if node.value is not None:
                 after = self._escape_names(
                     after, escaping_names(node.value, through_calls=True)
-                    | cursor_owners(node.value, self.res.cursors))
+                    | cursor_owners(node.value, self.res.holders))
                 after = after | self._returned_facts(node, state)
             for f in after:
                 if isinstance(f, Held):
@@ -1090,7 +1090,7 @@ class FunctionFlow:
         if any(not isinstance(t, cst.Name) for t in targets):
             # `self.cur = conn.cursor()`: the stored cursor keeps its connection, which
             # moves on with it unless the function gives the connection back itself
-            escaping = escaping | (cursor_owners(value, self.res.cursors)
+            escaping = escaping | (cursor_owners(value, self.res.holders)
                                    - self._released_outside_handlers)
         # `self.conn = conn = pool.getconn()`: the object keeps the checkout; the local name
         # is only another handle on it (the attribute is the object's to release)
@@ -1224,6 +1224,11 @@ class FunctionFlow:
                     suspends = suspends or self._yield_throws
                     if isinstance(sub.value, cst.BaseExpression):
                         yielded |= escaping_names(sub.value)
+                        if self.res.bound_sessions:
+                            # a yielded session hands out the connection it runs on
+                            yielded |= {self.res.bound_sessions[n] for n in
+                                        _plain_names(sub.value)
+                                        if n in self.res.bound_sessions}
                 below = children(sub)
                 below.reverse()
                 stack.extend((child, False) for child in below)
@@ -1329,10 +1334,13 @@ class FunctionFlow:
     def _call_may_raise(self, call: cst.Call) -> bool:
         """`_may_raise`, and a `cursor()` that talks to the server (mysql.connector's
         pings the connection first and raises when it is gone); `append` on the
-        function's own list and a join of its strings do not raise (`local_lists`)."""
+        function's own list and a join of its strings do not raise (`local_lists`);
+        nor does building a session bound to a connection (`Session(bind=conn)`
+        talks to nobody)."""
         if _may_raise(call):
             return not self._catches_everything(call) \
-                and not cannot_raise_on_own_list(self.func, call)
+                and not cannot_raise_on_own_list(self.func, call) \
+                and id(call) not in self.res.bound_session_calls
         f = call.func
         if isinstance(f, cst.Attribute) and f.attr.value == "cursor":
             owner = self.res.owner(f.value)
@@ -1408,9 +1416,15 @@ class FunctionFlow:
             passed: set[str] = set()
             for a in call.args:
                 passed |= escaping_names(a.value, through_calls=True) | (
-                    cursor_owners(a.value, self.res.cursors)
+                    cursor_owners(a.value, self.res.holders)
                     - self._released_outside_handlers)
             moved = passed & set(held)
+            if moved and _is_constructor(f):
+                # `Session(bind=conn)`: the session runs on the connection and never
+                # closes it; the connection stays this function's to close
+                bind = self.index.session_bind(call, self.module, self.func)
+                if isinstance(bind, cst.Name):
+                    moved.discard(bind.value)
             if moved:
                 state = self._escape_names(state, moved)
                 released |= moved

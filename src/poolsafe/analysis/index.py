@@ -156,6 +156,10 @@ class ProjectIndex:
     #: handed a connection by its callers
     project_callers_of: ClassVar[
         Callable[[ProjectIndex, FunctionInfo], list[CallerSite]] | None] = None
+    #: the same module's finder of every call outside the tests whose callee's last
+    #: name is the one given (`conn.run_sync(...)` for "run_sync")
+    project_calls_named: ClassVar[
+        Callable[[ProjectIndex, str], list[CallerSite]] | None] = None
 
     def __init__(self, modules: Iterable[ModuleInfo],
                  config: ProjectConfig | None = None) -> None:
@@ -863,7 +867,11 @@ class ProjectIndex:
         if isinstance(callee, LibraryObject):
             t = callee.type
             if t.call_kind is not None:
-                if self._borrows_connection(call, module, func, depth):
+                maker = self._maker_call(callee_node, func)
+                if self._borrows_connection(call, module, func, depth) or (
+                        maker is not None and CONNECTION_KINDS[t.call_kind].is_session
+                        and self._borrows_connection(maker, module, func, depth,
+                                                     positional=True)):
                     return None
                 return Connection(t.call_kind, _source(call),
                                   autocommit=AUTOCOMMIT_FLAG in callee.flags)
@@ -1131,6 +1139,39 @@ class ProjectIndex:
             return ExternalInstance(qualname)
         return None
 
+    @staticmethod
+    def _maker_call(callee: cst.BaseExpression, func: FunctionInfo | None) -> cst.Call | None:
+        """The call that built the session factory `callee` calls: itself
+        (`sessionmaker(bind=conn)()`) or a local name's only binding (`maker =
+        sessionmaker(bind=conn)` and then `maker()`)."""
+        if isinstance(callee, cst.Call):
+            return callee
+        if isinstance(callee, cst.Name) and func is not None:
+            values = func.locals.get(callee.value, [])
+            if len(values) == 1 and isinstance(values[0], cst.Call):
+                return values[0]
+        return None
+
+    def session_bind(self, call: cst.Call, module: ModuleInfo,
+                     func: FunctionInfo | None) -> cst.BaseExpression | None:
+        """What a session construction binds: `conn` in `Session(bind=conn)`,
+        `Session(conn)`, `SessionLocal(bind=conn)`, `sessionmaker(bind=conn)()` and
+        `maker()` after `maker = sessionmaker(bind=conn)`; None for any other call.
+        A session bound to a connection runs on it and never closes it (its
+        `close()` ends only its own transaction)."""
+        callee = self.evaluate(call.func, module, func)
+        if isinstance(callee, External):
+            acq = match_qualname(callee.qualname, DIRECT_ACQUIRERS)
+            if acq is None or not CONNECTION_KINDS[DIRECT_ACQUIRERS[acq].kind].is_session:
+                return None
+            return _bind_argument(call)
+        if not isinstance(callee, LibraryObject) or callee.type.call_kind is None \
+                or not CONNECTION_KINDS[callee.type.call_kind].is_session:
+            return None
+        bind = keyword_arg(call, "bind")
+        maker = self._maker_call(call.func, func)
+        return bind if bind is not None or maker is None else _bind_argument(maker)
+
     def _binds_later(self) -> bool:
         """Some code of the project gives a session or metadata a bind after the fact
         (`session.bind = engine`, `metadata.bind = engine`, `MetaData(bind=engine)`):
@@ -1152,10 +1193,7 @@ class ProjectIndex:
         connection ends it. A session bound to an engine (or to nothing) checks out.
         With `positional`, `bind` is also the first positional parameter (the
         `Session(conn)` and `AsyncSession(conn)` constructors)."""
-        bind = keyword_arg(call, "bind")
-        if bind is None and positional and call.args and call.args[0].keyword is None \
-                and call.args[0].star == "":
-            bind = call.args[0].value
+        bind = _bind_argument(call) if positional else keyword_arg(call, "bind")
         if bind is None:
             return False
         return self._is_connection_expr(bind, module, func, depth, 0)
@@ -1219,11 +1257,38 @@ class ProjectIndex:
         if finder is None:
             return False
         sites = finder(self, func)
-        return bool(sites) and all(
+        handed = params[0] == name and self._run_sync_callback(func, depth)
+        return (bool(sites) or handed) and all(
             (arg := argument_for(s.call, name, params.index(name))) is not None
             and not self._acquired_inline(arg, s.module, s.func, depth)
             and self._is_connection_expr(arg, s.module, s.func, depth, hops + 1)
             for s in sites)
+
+    def _run_sync_callback(self, func: FunctionInfo, depth: int) -> bool:
+        """`func` is handed to an async connection's `run_sync` (`await
+        conn.run_sync(create_tables)`, outside the tests), which calls it with the
+        sync connection under it: SQLAlchemy's, closed with the async one. Not an
+        `AsyncSession`'s, which hands a sync session."""
+        finder = ProjectIndex.project_calls_named
+        for site in [] if finder is None else finder(self, "run_sync"):
+            call = site.call
+            if not call.args or call.args[0].keyword is not None \
+                    or not isinstance(call.func, cst.Attribute):
+                continue
+            handed = call.args[0].value
+            callback = self.evaluate(handed, site.module, site.func, depth + 1)
+            # a function defined in the caller's body (`def _create(sync_conn): ...`
+            # and `await conn.run_sync(_create)`), which evaluates to nothing
+            nested = isinstance(handed, cst.Name) and site.func is not None \
+                and site.module is func.module \
+                and func.qualname == f"{site.func.qualname}.<locals>.{handed.value}"
+            if not nested and not (isinstance(callback, FunctionRef)
+                                   and callback.func is func):
+                continue
+            receiver = self.evaluate(call.func.value, site.module, site.func, depth + 1)
+            if not (isinstance(receiver, Connection) and receiver.kind.is_session):
+                return True
+        return False
 
     def _acquired_inline(self, arg: cst.BaseExpression, module: ModuleInfo,
                          func: FunctionInfo | None, depth: int) -> bool:
@@ -2219,3 +2284,13 @@ def _root_name(module: ModuleInfo) -> str | None:
 def _dir_prefix(directory: str) -> str:
     """What the paths of the files under `directory` start with."""
     return directory if directory.endswith(os.sep) else directory + os.sep
+
+
+def _bind_argument(call: cst.Call) -> cst.BaseExpression | None:
+    """`bind=` of a session or session factory construction, or its first positional
+    argument (`Session(conn)`, `sessionmaker(engine)`)."""
+    bind = keyword_arg(call, "bind")
+    if bind is None and call.args and call.args[0].keyword is None \
+            and call.args[0].star == "":
+        bind = call.args[0].value
+    return bind

@@ -8,6 +8,19 @@ checks a connection out for its transaction and nobody can close it. So does
 only works on it (never closes, returns, stores or passes it on). The connection
 goes back to the pool only when the garbage collector breaks the session's
 reference cycles.
+
+An `AsyncSession` queried where it is made and awaited there (`await
+AsyncSession(engine).execute(query)`, `await async_session_maker().scalar(query)`)
+is dropped the same way, whatever happens to the awaited result: the session's
+`execute` buffers the rows, so the result holds the rows and not the session.
+
+A pool checkout that nothing names (`pool.getconn().cursor()`,
+`(await pool.acquire()).fetch(query)`), from a pool whose connections go back only
+through its own `putconn()`/`release()`, can never be given back: the pool counts
+the slot as taken for good. Unless the function reads a cursor's `.connection`
+(`pool.putconn(cur.connection)` gives it back through the cursor). So is a connection
+checked out in a session's `bind` argument (`Session(bind=engine.connect())`): the
+session's `close()` ends its own transaction and leaves the connection open.
 """
 
 from __future__ import annotations
@@ -39,7 +52,8 @@ class InlineGap:
     call: cst.Call
     func: FunctionInfo
     conn: Connection
-    #: "used" (a query on it, the session dropped) or "handed" (to `callee`)
+    #: "used" (a query on it, the session dropped), "handed" (to `callee`) or
+    #: "bound" (a connection checked out in a session's `bind` argument)
     how: str
     callee: str = ""
 
@@ -67,15 +81,64 @@ def _session(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
     return None
 
 
+def _checkout(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+              call: cst.Call) -> Connection | None:
+    """A pool checkout that only the pool's own release gives back: nothing returns
+    it when the object is dropped (the psycopg2-pool package's weak references and
+    DBUtils' `__del__` do, and are left out)."""
+    value = index.evaluate(call, module, func)
+    if not isinstance(value, Connection):
+        return None
+    kind = value.kind
+    if (not kind.tracked or kind.is_session or kind.pool_release is None
+            or kind.refcount_closes or kind.collected_back):
+        return None
+    return value
+
+
+def _bound_checkout(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
+                    call: cst.Call) -> Connection | None:
+    """A connection checked out in a session's `bind` argument (SQLAlchemy's own, which
+    only its `close()` gives back, or a pool's)."""
+    value = index.evaluate(call, module, func)
+    if isinstance(value, Connection) and value.kind.tracked and not value.kind.is_session \
+            and not value.kind.direct and not value.kind.refcount_closes:
+        return value
+    return None
+
+
+def _reads_cursor_connection(func: FunctionInfo) -> bool:
+    return any(isinstance(n, cst.Attribute) and n.attr.value == "connection"
+               for n in iter_nodes(func.node.body))
+
+
 def _gap(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo, call: cst.Call,
          parents: dict[int, cst.CSTNode]) -> InlineGap | None:
     parent = parents.get(id(call))
-    if isinstance(parent, cst.Attribute) and parent.value is call:
-        if parent.attr.value not in _WORK:
+    awaited = isinstance(parent, cst.Await) and parent.expression is call
+    if awaited:  # `(await pool.acquire()).fetch(query)`
+        waited = parent
+        parent = parents.get(id(waited))
+        if not isinstance(parent, cst.Attribute) or parent.value is not waited:
             return None
+    if isinstance(parent, cst.Attribute) and (awaited or parent.value is call):
         outer = parents.get(id(parent))
         if not isinstance(outer, cst.Call) or outer.func is not parent:
             return None
+        conn = _checkout(index, module, func, call)
+        if conn is not None and conn.kind.is_async == awaited:
+            if parent.attr.value in {"close", "__enter__", "__aenter__"} \
+                    or _reads_cursor_connection(func):
+                return None
+            return InlineGap(call, func, conn, "used")
+        if awaited or parent.attr.value not in _WORK:
+            return None
+        if isinstance(parents.get(id(outer)), cst.Await):
+            # `await AsyncSession(engine).execute(query)`: the awaited result is
+            # buffered, and holds no way back to the session
+            conn = _session(index, module, func, call)
+            return None if conn is None or not conn.kind.is_async \
+                else InlineGap(call, func, conn, "used")
         end, last = _chain_end(outer, parents)
         if last not in _VALUES and not isinstance(parents.get(id(end)), cst.Expr):
             return None
@@ -87,6 +150,11 @@ def _gap(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo, call: cst.
         outer = parents.get(id(parent))
         if not isinstance(outer, cst.Call):
             return None
+        if index.session_bind(outer, module, func) is call:
+            # `Session(bind=engine.connect())`: the session runs on the connection
+            # and never closes it, and nothing else names it
+            conn = _bound_checkout(index, module, func, call)
+            return None if conn is None else InlineGap(call, func, conn, "bound")
         callee = index.evaluate(outer.func, module, func)
         if not isinstance(callee, FunctionRef) or callee.func.is_generator:
             return None

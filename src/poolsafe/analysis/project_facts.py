@@ -637,6 +637,13 @@ def _project_callers_of(index: ProjectIndex, func: FunctionInfo) -> list[CallerS
 ProjectIndex.project_callers_of = _project_callers_of
 
 
+def _project_calls_named(index: ProjectIndex, name: str) -> list[CallerSite]:
+    return [s for s in facts(index).call_sites(name) if not is_test_module(s.module)]
+
+
+ProjectIndex.project_calls_named = _project_calls_named
+
+
 def _flask_or_unknown(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
                       func: FunctionInfo | None) -> bool:
     value = instance_value(index, expr, module, func)

@@ -72,6 +72,13 @@ class FunctionResources:
         self.cursors = self._cursor_aliases()
         self.cursors.update(self._module_cursors())
         self.client_cursors = self._client_cursors()
+        #: the calls that build them
+        self.bound_session_calls: set[int] = set()
+        self.bound_sessions = self._bound_sessions()
+        #: what hands a connection on when it leaves the function: its cursors and
+        #: the sessions bound to it
+        self.holders = {**self.bound_sessions, **self.cursors} if self.bound_sessions \
+            else self.cursors
 
     # --------------------------------------------------------------- params
     def _param_kinds(self) -> dict[str, str]:
@@ -256,6 +263,24 @@ class FunctionResources:
         bound = module_binding(self.index, self.module, local)
         return bound is not None and bound[0] is home and bound[1] == owner \
             and self.kind(local) is not None
+
+    def _bound_sessions(self) -> dict[str, str]:
+        """A session name to the local connection it is bound to (`session =
+        Session(bind=conn)` after `conn = engine.connect()`): the session runs on the
+        connection and leaves its closing to whoever holds it."""
+        out: dict[str, str] = {}
+        for name, values in self.func.locals.items():
+            if len(values) != 1:
+                continue
+            item = values[0].item if isinstance(values[0], WithBinding) else values[0]
+            if not isinstance(item, cst.Call) or not isinstance(item.func, (
+                    cst.Name, cst.Attribute, cst.Call)):
+                continue
+            bind = self.index.session_bind(item, self.module, self.func)
+            if isinstance(bind, cst.Name) and bind.value in self.func.locals:
+                out[name] = bind.value
+                self.bound_session_calls.add(id(item))
+        return out
 
     def _client_cursors(self) -> frozenset[str]:
         """The cursor names (of `self.cursors`) every binding of which is a plain

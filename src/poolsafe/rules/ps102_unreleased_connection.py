@@ -154,6 +154,21 @@ class UnreleasedConnection(Rule):
     the session handed to it are not reported; nor is one made once, outside a
     loop, in code that runs once per process, as for a named session. In a FastAPI
     route, PS105 reports the session built by hand (and fixes it with a dependency).
+    An `AsyncSession` worked on and awaited where it is made (`await
+    AsyncSession(engine).execute(query)`, `await async_session_maker().scalars(q)`)
+    is reported whatever becomes of the result: its rows are buffered, and the
+    result holds no way back to the session.
+
+    **A pool checkout nobody names.** `pool.getconn().cursor()`,
+    `pool.getconn().execute(query)` (psycopg_pool) or `(await
+    pool.acquire()).fetchval(query)` (asyncpg, aiopg, aiomysql) checks a connection out
+    of a pool that takes it back only through `putconn()` / `release()`, and nothing
+    can: the pool counts the slot as taken for good. Reported at the checkout, fixed
+    by hand. A function that gives the cursor's connection back
+    (`pool.putconn(cur.connection)`), `with pool.connection()`, `async with
+    pool.acquire()`, a method that hands out a connection the object keeps, and the
+    pools that take a dropped connection back themselves (the psycopg2-pool
+    package, DBUtils) are not reported.
 
     **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
     `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
@@ -302,9 +317,20 @@ class UnreleasedConnection(Rule):
     `Connection`, a parameter every call in the project fills with a connection
     the caller holds (`tally(conn)` inside `with engine.connect() as conn:`), or
     `autogen_context.connection` in an Alembic hook (`@comparators.dispatch_for(...)`),
-    whose connection Alembic opens and closes. A session bound to an engine is a
+    whose connection Alembic opens and closes, or the first parameter of a function
+    handed to an async connection's `run_sync` (`await conn.run_sync(_create)`,
+    also one defined in the caller's body), which SQLAlchemy calls with the sync
+    connection under the async one. A session bound to an engine is a
     checkout (a parameter typed `Engine`, one a caller passes the engine for, or an
     untyped parameter of a function nobody calls), and so is one from a sessionmaker.
+    A session's `close()` never closes the connection it is bound to: one the
+    function checked out itself (`conn = engine.connect()` and then
+    `Session(bind=conn)`, `SessionLocal(bind=conn)`, `sessionmaker(bind=conn)()`) is
+    the function's to close, and is reported at `engine.connect()` when it does not
+    (the session is no checkout of its own); returning, storing or yielding the
+    session hands the connection on with it. One checked out in the `bind` argument
+    itself (`Session(bind=engine.connect())`, also in a `with`) has no name, so
+    nothing closes it: reported there, fixed by hand.
     A session class called with no argument at all (`orm.Session()`) has no engine
     and runs no SQL (`merge(load=False)`, `expunge()`): it is not a checkout,
     unless the project gives binds after the fact (`session.bind = engine`,
@@ -799,12 +825,38 @@ class UnreleasedConnection(Rule):
         for gap in inline_session_gaps(ctx.index, ctx.module):
             if _one_shot(ctx, gap.func, AcquireSite(gap.call, "session", gap.conn)):
                 continue  # as for a named one (see "Tests, one-shot code and processes")
-            if gap.conn.via is None and route_framework(ctx.index, gap.func) == "fastapi":
+            kind = gap.conn.kind
+            if kind.is_session and gap.conn.via is None \
+                    and route_framework(ctx.index, gap.func) == "fastapi":
                 continue  # PS105 reports this very call in a FastAPI route, with its fix
-            label, origin = gap.conn.kind.label, gap.conn.origin
+            label, origin = kind.label, gap.conn.origin
             made = cst.Module([]).code_for_node(gap.call)
             if "\n" in made or len(made) > 60:
                 made = origin
+            if gap.how == "bound":
+                yield self.finding(
+                    gap.call,
+                    f"{label} from `{origin}` is checked out in a session's `bind` "
+                    f"argument and nothing names it: the session's `close()` leaves a "
+                    f"connection it was handed open, so nothing ever closes this one; "
+                    f"bind it with `with {made} as conn:` and make the session inside",
+                )
+                continue
+            if not kind.is_session:
+                waited = "await " if kind.is_async else ""
+                give = f"the pool's `{kind.pool_release}(conn)`"
+                if isinstance(gap.call.func, cst.Attribute):
+                    pool = cst.Module([]).code_for_node(gap.call.func.value)
+                    give = f"`{waited}{pool}.{kind.pool_release}(conn)`"
+                yield self.finding(
+                    gap.call,
+                    f"{label} from `{origin}` is used where it is checked out and nothing "
+                    f"names it, so nothing can give it back: the pool counts the slot as "
+                    f"taken for good; bind it (`conn = {waited}{made}`) and give it back "
+                    f"in a `finally` with {give}",
+                )
+                continue
+            enter = "async with" if kind.is_async else "with"
             if gap.how == "handed":
                 what = (f"is handed to `{gap.callee}`, which works on it and neither closes "
                         f"nor keeps it, and nothing names it to close it")
@@ -814,7 +866,7 @@ class UnreleasedConnection(Rule):
                 gap.call,
                 f"{label} from `{origin}` {what}; the connection it checked out goes back "
                 f"to the pool only when the garbage collector finds it; bind it with "
-                f"`with {made} as session:` and use `session`",
+                f"`{enter} {made} as session:` and use `session`",
             )
 
     def _helper_gaps(self, ctx: FileContext) -> Iterator[RawFinding]:
@@ -922,8 +974,10 @@ class UnreleasedConnection(Rule):
                 return Unfixable(self.code, _HELPER_BY_HAND)
         from poolsafe.analysis.inline_sessions import inline_session_gaps
 
-        if any(gap.call is node for gap in inline_session_gaps(ctx.index, ctx.module)):
-            return Unfixable(self.code, _INLINE_BY_HAND)
+        for inline in inline_session_gaps(ctx.index, ctx.module):
+            if inline.call is node:
+                return Unfixable(self.code, _INLINE_BY_HAND if inline.conn.kind.is_session
+                                 else _UNNAMED_CHECKOUT_BY_HAND)
         parents = parent_map(ctx.module.tree)
         func = enclosing_function(node, parents, ctx.module)
         if func is None:
@@ -934,6 +988,8 @@ class UnreleasedConnection(Rule):
                 return self._fix_with(ctx, func, parents, call, conn)
         for site in flow.sites:
             if site.call is node:
+                if site.var in _bound_connections(ctx, func):
+                    return Unfixable(self.code, _BOUND_BY_HAND)
                 if site.conn.origin.startswith("anext("):
                     return Unfixable(self.code, _ANEXT_BY_HAND)
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
@@ -1215,6 +1271,19 @@ _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the 
                    "call into a `finally` by hand")
 _INLINE_BY_HAND = ("the session has no name: bind it in a `with` block around the statements "
                    "that use it, by hand")
+_BOUND_BY_HAND = ("a session is bound to the connection: close the connection after the "
+                  "session's last use, by hand")
+
+
+def _bound_connections(ctx: FileContext, func: FunctionInfo) -> set[str]:
+    """The local connections a session of `func` is bound to (`Session(bind=conn)`)."""
+    from poolsafe.analysis.resources import FunctionResources
+
+    return set(FunctionResources(ctx.index, func).bound_sessions.values())
+
+
+_UNNAMED_CHECKOUT_BY_HAND = ("the connection has no name: bind it to a name given back in a "
+                             "`finally` (or a `with` block) around its use, by hand")
 
 
 def _is_peewee_connect(ctx: FileContext, node: object) -> bool:

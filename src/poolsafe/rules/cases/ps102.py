@@ -5562,3 +5562,295 @@ INVALID += [
         attr="connection", mark="  # expect: PS102"),
          note="look-alike: no Alembic hook: the first parameter's `connection` is unknown"),
 ]
+
+# issue 31, round 31 (miss70): a session bound to a connection the function checked out
+# itself leaves the connection open (its `close()` ends only its own transaction): the
+# connection is the leak, and a session bound to it checks nothing out
+_UNNAMED = ("the connection has no name: bind it to a name given back in a `finally` (or a "
+            "`with` block) around its use, by hand")
+_BOUND_BY_HAND = ("a session is bound to the connection: close the connection after the "
+                  "session's last use, by hand")
+_BOUND = """
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+Maker = sessionmaker()
+"""
+
+INVALID += [
+    Case(_BOUND + """
+
+def count_orders():
+    conn = engine.connect()  # expect: PS102
+    session = Session(bind=conn)
+    total = session.execute(text("SELECT count(*) FROM orders")).scalar()
+    session.close()
+    return total
+""", note="the session is closed, the connection it is bound to is not",
+         unfixable=_BOUND_BY_HAND),
+    Case(_BOUND + """
+
+def count_refunds():
+    conn = engine.connect()  # expect: PS102
+    session = Maker(bind=conn)
+    return session.execute(text("SELECT count(*) FROM refunds")).scalar()
+""", note="a sessionmaker's session bound to the function's own connection",
+         unfixable=_BOUND_BY_HAND),
+    Case(_BOUND + """
+
+def count_items():
+    conn = engine.connect()  # expect: PS102
+    session = sessionmaker(bind=conn)()
+    return session.execute(text("SELECT count(*) FROM items")).scalar()
+""", note="the factory is bound to the connection: its session checks nothing out "
+          "(main reported the session, not the connection)", unfixable=_BOUND_BY_HAND),
+    Case(_BOUND + """
+
+def connection():
+    return Session(bind=engine.connect())  # expect: PS102
+""", note="a connection checked out in the session's `bind` argument: nothing names it, "
+          "so nothing can close it", unfixable=_UNNAMED),
+    Case(_BOUND + """
+
+def count_users():
+    with Session(bind=engine.connect()) as session:  # expect: PS102
+        return session.execute(text("SELECT count(*) FROM users")).scalar()
+""", note="leaving the `with` closes the session, not the connection it was handed",
+         unfixable=_UNNAMED),
+]
+
+VALID += [
+    Case(_BOUND + """
+
+def count_orders():
+    with engine.connect() as conn:
+        session = Session(bind=conn)
+        return session.execute(text("SELECT count(*) FROM orders")).scalar()
+""", note="look-alike: the `with` closes the connection the session is bound to"),
+    Case(_BOUND + """
+
+def count_items():
+    conn = engine.connect()
+    try:
+        session = sessionmaker(bind=conn)()
+        return session.execute(text("SELECT count(*) FROM items")).scalar()
+    finally:
+        conn.close()
+""", note="look-alike: the connection is closed in `finally`; the session bound to it "
+          "checks nothing out (main reported it)"),
+    Case(_BOUND + """
+
+def open_session():
+    conn = engine.connect()
+    session = Session(bind=conn)
+    return session
+""", note="look-alike: the session goes to the caller and the connection with it"),
+    Case(_BOUND + """
+
+def count_users():
+    with engine.connect() as conn, Session(bind=conn) as session:
+        return session.execute(text("SELECT count(*) FROM users")).scalar()
+""", note="look-alike: the connection is named and closed by the `with`"),
+]
+
+# `await conn.run_sync(fn)` calls `fn` with the sync connection under the async one:
+# SQLAlchemy's, closed with it
+_RUN_SYNC = """
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import Session
+
+engine = create_async_engine("postgresql+asyncpg://db/app", pool_pre_ping=True)
+"""
+
+VALID += [
+    Case(_RUN_SYNC + """
+
+def _count(sync_conn):
+    session = Session(bind=sync_conn)
+    return session.execute(text("SELECT count(*) FROM orders")).scalar()
+
+
+async def count_orders():
+    async with engine.connect() as conn:
+        return await conn.run_sync(_count)
+""", note="a run_sync callback's session bound to the connection it is handed (main "
+          "reported it as a function nobody calls)"),
+    Case(_RUN_SYNC + """
+
+async def count_table(table):
+    def _count(sync_conn, name):
+        session = Session(bind=sync_conn)
+        return session.execute(text(f"SELECT count(*) FROM {name}")).scalar()
+
+    async with engine.begin() as conn:
+        return await conn.run_sync(_count, table)
+""", note="the callback defined in the caller's body"),
+]
+
+INVALID += [
+    Case(_RUN_SYNC + """
+
+def _count(sync_conn):
+    session = Session(bind=engine.sync_engine)  # expect: PS102
+    return session.execute(text("SELECT count(*) FROM orders")).scalar()
+
+
+async def count_orders():
+    async with engine.connect() as conn:
+        return await conn.run_sync(_count)
+""", note="look-alike: the callback's session is bound to the engine, not to the "
+          "connection it is handed: it checks out a connection of its own"),
+]
+
+# an AsyncSession queried where it is made and awaited: nothing can close it
+_ASYNC_INLINE = """
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://db/app", pool_pre_ping=True)
+async_session_maker = async_sessionmaker(engine, expire_on_commit=False)
+"""
+
+INVALID += [
+    Case(_ASYNC_INLINE + """
+
+async def count_orders():
+    result = await AsyncSession(engine).execute(text("SELECT 1 FROM orders"))  # expect: PS102
+    return result.scalar()
+""", note="the awaited result is buffered: it holds the rows, not the session",
+         unfixable=_INLINE_BY_HAND),
+    Case(_ASYNC_INLINE + """
+
+async def first_name():
+    return await async_session_maker().scalar(text("SELECT name FROM users"))  # expect: PS102
+""", note="main finds this one already (the awaited `scalar()` is a value): the form of "
+          "the class that needed no change", unfixable=_INLINE_BY_HAND),
+    Case(_ASYNC_INLINE + """
+
+async def names():
+    return (await async_session_maker().scalars(text("SELECT name"))).all()  # expect: PS102
+""", unfixable=_INLINE_BY_HAND),
+]
+
+VALID += [
+    Case(_ASYNC_INLINE + """
+
+async def count_orders():
+    async with async_session_maker() as session:
+        result = await session.execute(text("SELECT count(*) FROM orders"))
+        return result.scalar()
+""", note="look-alike: the `async with` closes it"),
+    Case(_ASYNC_INLINE + """
+
+class Orders:
+    def __init__(self):
+        self.session = async_session_maker()
+
+    def get_session(self):
+        return self.session
+
+    async def count(self):
+        return (await self.get_session().execute(text("SELECT 1"))).scalar()
+
+    async def close(self):
+        await self.session.close()
+""", note="look-alike: the method hands out the session the object keeps (and closes)"),
+    Case(_ASYNC_INLINE + """
+
+async def reset():
+    await async_session_maker().close()
+""", note="look-alike: a session closed at once ran nothing"),
+]
+
+# a pool checkout that nothing names cannot be given back
+_INLINE_POOLS = """
+import asyncpg
+from psycopg2.pool import ThreadedConnectionPool
+from psycopg_pool import ConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+pool3 = ConnectionPool("dbname=app")
+"""
+_STORE_POOL = _INLINE_POOLS + """
+
+class Store:
+    def __init__(self):
+        self.pool = None
+
+    async def start(self, dsn):
+        self.pool = await asyncpg.create_pool(dsn)
+"""
+
+INVALID += [
+    Case(_INLINE_POOLS + """
+
+def transactions():
+    cur = pool.getconn().cursor()  # expect: PS102
+    cur.execute("SELECT * FROM transactions")
+    return cur.fetchall()
+""", unfixable=_UNNAMED),
+    Case(_INLINE_POOLS + """
+
+def purge():
+    pool.getconn().cursor().execute("DELETE FROM sessions")  # expect: PS102
+""", unfixable=_UNNAMED),
+    Case(_INLINE_POOLS + """
+
+def version():
+    return pool3.getconn().execute("SELECT version()").fetchone()  # expect: PS102
+""", note="psycopg_pool: the pool counts the slot as taken until putconn()",
+         unfixable=_UNNAMED),
+    Case(_STORE_POOL + """
+    async def total(self):
+        return await (await self.pool.acquire()).fetchval("SELECT count(*) FROM t")  # expect: PS102
+""", unfixable=_UNNAMED),
+]
+
+VALID += [
+    Case(_INLINE_POOLS + """
+
+def transactions():
+    cur = pool.getconn().cursor()
+    try:
+        cur.execute("SELECT * FROM transactions")
+        return cur.fetchall()
+    finally:
+        pool.putconn(cur.connection)
+""", note="look-alike: the cursor's `connection` goes back to the pool"),
+    Case(_INLINE_POOLS + """
+
+def version():
+    with pool3.connection() as conn:
+        return conn.execute("SELECT version()").fetchone()
+""", note="look-alike: psycopg_pool's own context gives it back"),
+    Case(_STORE_POOL + """
+    async def total(self):
+        async with self.pool.acquire() as conn:
+            return await conn.fetchval("SELECT count(*) FROM t")
+
+    async def count(self):
+        return await self.pool.fetchval("SELECT count(*) FROM t")
+""", note="look-alike: `async with pool.acquire()` and the pool's own fetchval give back"),
+    Case(_INLINE_POOLS + """
+
+class Repo:
+    def __init__(self):
+        self._conn = None
+
+    def conn(self):
+        if self._conn is None:
+            self._conn = pool.getconn()
+        return self._conn
+
+    def count(self):
+        cur = self.conn().cursor()
+        cur.execute("SELECT count(*) FROM t")
+        return cur.fetchone()
+
+    def close(self):
+        if self._conn is not None:
+            pool.putconn(self._conn)
+""", note="look-alike: the method hands out the connection the object keeps"),
+]
