@@ -228,7 +228,9 @@ class IoInTransaction(Rule):
     transaction from their first query (the driver sends BEGIN lazily): a manager
     call that evaluates (`Order.objects.select_for_update().get(...)`,
     `.objects.create(...)`), a model's `save()` / `delete()` / `refresh_from_db()`,
-    or a cursor's `execute()`. Slow work after that query and inside the block is
+    or a cursor's `execute()` given its statement (an `execute()` given none, such as
+    a Google API client request's `service.files().list(...).execute()`, is an HTTP
+    call, not a query). Slow work after that query and inside the block is
     reported; slow work before the first query, after the block, or handed to
     `transaction.on_commit(...)` is not.
 
