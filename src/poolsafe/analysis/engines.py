@@ -49,6 +49,7 @@ from poolsafe.analysis.values import (
     LibraryObject,
 )
 from poolsafe.knowledge.frameworks import (
+    DIALECT_URL_BUILDERS,
     ENGINE_CONSTRUCTORS,
     ENGINE_URL_KEYWORD,
     FLASK_APP_TYPES,
@@ -657,6 +658,8 @@ def _url_dialect(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | N
     from the environment's files or the declared drivers rather than the text."""
     dialect = None if url is None else dialect_of(string_prefix(index, url, module, func))
     evidence = None
+    if dialect is None and url is not None:
+        dialect = _built_dialect(index, url, module, func)
     if dialect is None and url is not None and not _placeholder(index, url, module, func):
         from poolsafe.analysis.env_urls import environment_dialect
 
@@ -667,6 +670,21 @@ def _url_dialect(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | N
             from_env = dsn_field_dialect(index, url, module, func)
         dialect, evidence = from_env if from_env is not None else _declared(index, module)
     return dialect, evidence
+
+
+def _built_dialect(index: ProjectIndex, url: cst.BaseExpression, module: ModuleInfo,
+                   func: FunctionInfo | None) -> str | None:
+    """The dialect of a URL a dialect package's own builder makes
+    (`trino.sqlalchemy.URL(host=...)`, also bound to a name first); None for any
+    other expression."""
+    b = resolve(index, url, module, func)
+    if not isinstance(b.expr, cst.Call):
+        return None
+    qual = external_name(index, b.expr.func, b.module, b.func)
+    if qual is None:
+        return None
+    owner, _, name = qual.rpartition(".")
+    return DIALECT_URL_BUILDERS.get((owner, name))
 
 
 def _config_dialect(index: ProjectIndex, module: ModuleInfo,

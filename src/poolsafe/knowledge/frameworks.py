@@ -402,6 +402,13 @@ SERVER_DIALECTS: frozenset[str] = frozenset({
     "hana", "vertica", "teradatasql", "exasol", "sqlanywhere", "snowflake",
 })
 
+#: A dialect package's own URL builder (`from trino.sqlalchemy import URL`): the URL it
+#: builds is that dialect's, whatever drivers the project also declares.
+DIALECT_URL_BUILDERS: dict[tuple[str, str], str] = {
+    ("trino.sqlalchemy", "URL"): "trino",
+    ("snowflake.sqlalchemy", "URL"): "snowflake",
+}
+
 #: Pool classes that keep no idle connections, so pre-ping and overflow do not apply.
 NON_POOLING_CLASSES: frozenset[tuple[str, str]] = frozenset(
     {("sqlalchemy", "NullPool"), ("sqlalchemy", "StaticPool"),

@@ -228,7 +228,9 @@ class IoInTransaction(Rule):
     transaction from their first query (the driver sends BEGIN lazily): a manager
     call that evaluates (`Order.objects.select_for_update().get(...)`,
     `.objects.create(...)`), a model's `save()` / `delete()` / `refresh_from_db()`,
-    or a cursor's `execute()`. Slow work after that query and inside the block is
+    or a cursor's `execute()` given its statement (an `execute()` given none, such as
+    a Google API client request's `service.files().list(...).execute()`, is an HTTP
+    call, not a query). Slow work after that query and inside the block is
     reported; slow work before the first query, after the block, or handed to
     `transaction.on_commit(...)` is not.
 
@@ -1372,8 +1374,8 @@ def _django_query(call: cst.Call) -> bool:
     that evaluates (`Order.objects.get(...)`, `.objects.filter(...).update(...)`,
     `.select_for_update().get()`), a model instance's `save()` / `delete()` /
     `refresh_from_db()` with no positional argument (PIL's `image.save(path)` has
-    one), or a cursor's `execute()`. A lazy queryset (`filter()` alone) runs
-    nothing."""
+    one), or a cursor's `execute()` given a statement. A lazy queryset (`filter()`
+    alone) runs nothing."""
     f = call.func
     if not isinstance(f, cst.Attribute):
         return False
@@ -1381,8 +1383,22 @@ def _django_query(call: cst.Call) -> bool:
     if method in DJANGO_INSTANCE_QUERIES:
         return instance_query(call)
     if method in DJANGO_CURSOR_QUERIES:
-        return True
+        return _names_statement(call)
     return method in DJANGO_QUERYSET_QUERIES and through_manager(f.value)
+
+
+#: the keyword a DB-API cursor's, Django's or SQLAlchemy's `execute()` takes the
+#: statement by
+_STATEMENT_KEYWORDS = frozenset({"sql", "operation", "query", "statement"})
+
+
+def _names_statement(call: cst.Call) -> bool:
+    """`execute()` / `executemany()` given a statement: a cursor's (DB-API, Django)
+    and a SQLAlchemy session's take it first. One given none runs no query: Google's
+    API client (`service.files().list(...).execute()`) sends an HTTP request, and a
+    job or command object's `execute()` runs its own work."""
+    return any(arg.keyword is None or arg.keyword.value in _STATEMENT_KEYWORDS
+               for arg in call.args)
 
 
 #: calls that run through the iterable they are given, and calls that wrap it in an

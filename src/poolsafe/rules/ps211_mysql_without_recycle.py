@@ -45,6 +45,10 @@ class MysqlWithoutRecycle(Rule):
     therefore also silences those MySQL engines.
 
     A URL from the environment is judged by the repository's `.env` value for it.
+    A URL built by a dialect package's own builder (`from trino.sqlalchemy import
+    URL`, `snowflake.sqlalchemy.URL`) is that dialect's, also through a name it was
+    bound to: a Trino or Snowflake engine is not a MySQL one because the project
+    also declares a MySQL driver.
 
     ## Tests, one-shot code and processes
     Engines that never keep an idle connection are not reported (as for PS203):

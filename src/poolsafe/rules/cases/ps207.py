@@ -2763,3 +2763,55 @@ INVALID += [
          files=_CMD_FILES, path=_CMD_PATH,
          note="look-alike: the helper runs in a `while True` loop that sleeps: a poller"),
 ]
+
+
+# round 31 (issue 31, large70): `execute()` given no statement runs no query. Google's
+# API client builds a request and `.execute()` sends it over HTTP; a DB-API cursor's,
+# Django's and SQLAlchemy's `execute()` always take the statement (first, or as `sql=`).
+# A helper that calls the API and then downloads a file begins no transaction, so the
+# `@atomic` view that calls it before its first query holds none during the download.
+_GOOGLE_API = """\
+import requests
+from django.db import connection, transaction
+from googleapiclient.discovery import build
+
+from shop.models import Area
+
+
+def area_metadata(area_id):
+    api = build("maps", "v1", developerKey="key")
+    item = api.areas().get(id=area_id).execute(){api_args}
+    return requests.get(item["shape_url"], timeout=10).text
+
+
+@transaction.atomic
+def import_area(request):
+    shape = area_metadata(request.POST["id"]){expect}
+    Area.objects.create(name=request.POST["name"], shape=shape)
+"""
+VALID += [
+    Case(_GOOGLE_API.format(api_args="", expect=""), files=_CMD_FILES, path="shop/views.py",
+         note="a Google API request's `.execute()` (HTTP, no statement) in a helper the "
+              "@atomic view calls before its first query: no transaction is open yet"),
+    Case(_GOOGLE_API.format(api_args="", expect="").replace(
+        '    item = api.areas().get(id=area_id).execute()',
+        '    item = api.areas().get(id=area_id).execute(num_retries=3)'),
+         files=_CMD_FILES, path="shop/views.py",
+         note="the same request sent with `execute(num_retries=3)`: a keyword that names "
+              "no statement"),
+]
+INVALID += [
+    Case(_GOOGLE_API.format(api_args="", expect="  # expect: PS207").replace(
+        '    item = api.areas().get(id=area_id).execute()\n',
+        '    item = api.areas().get(id=area_id).execute()\n'
+        '    connection.cursor().execute("SELECT 1 FROM shop_area WHERE name = %s", [area_id])\n'),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: the helper also runs a cursor's `execute()` with a statement "
+              "before the download: the transaction is open"),
+    Case(_GOOGLE_API.format(api_args="", expect="  # expect: PS207").replace(
+        '    item = api.areas().get(id=area_id).execute()\n',
+        '    item = api.areas().get(id=area_id).execute()\n'
+        '    connection.cursor().execute(sql="SELECT 1 FROM shop_area")\n'),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: the statement given by keyword (`execute(sql=...)`)"),
+]

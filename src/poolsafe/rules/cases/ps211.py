@@ -274,3 +274,50 @@ VALID += [
     Case(_MIDDLEWARE_APP.format(args=", engine_args={\"pool_recycle\": 3600}", mark=""),
          note="look-alike: the middleware's engine_args recycle below wait_timeout"),
 ]
+
+
+# round 31 (issue 31, large70): a URL a dialect package's own builder makes
+# (`from trino.sqlalchemy import URL`, snowflake's the same) is that dialect's: Trino is
+# an HTTP client with no MySQL server behind it, so the MySQL driver the project also
+# declares says nothing of this engine. A URL from anywhere else still falls back to the
+# declared driver.
+_DIALECT_URL = """\
+import os
+
+from sqlalchemy import create_engine
+{imports}
+
+QUERY_ENGINE = create_engine({url}, connect_args={{"http_scheme": "https"}}){mark}
+
+
+def count_rows(table):
+    with QUERY_ENGINE.connect() as conn:
+        return conn.exec_driver_sql(f"SELECT count(*) FROM {{table}}").scalar()
+"""
+VALID += [
+    Case(_DIALECT_URL.format(imports="from trino.sqlalchemy import URL",
+                             url='URL(host="trino", port=8443, user="app", catalog="hive")',
+                             mark=""),
+         files={"requirements.txt": "pymysql==1.1.0\ntrino[sqlalchemy]==0.336.0\n"},
+         note="a Trino URL built by `trino.sqlalchemy.URL`: an HTTP client dialect, not "
+              "the MySQL driver the project declares"),
+    Case(_DIALECT_URL.format(imports="from snowflake.sqlalchemy import URL",
+                             url="QUERY_URL", mark="").replace(
+        "\nQUERY_ENGINE",
+        '\nQUERY_URL = URL(account="acme", user="app", database="sales")\nQUERY_ENGINE'),
+         files={"requirements.txt": "pymysql==1.1.0\nsnowflake-sqlalchemy==1.6.1\n"},
+         note="a Snowflake URL built by `snowflake.sqlalchemy.URL` and bound to a name "
+              "first"),
+]
+INVALID += [
+    Case(_DIALECT_URL.format(imports="", url='os.environ["QUERY_URL"]',
+                             mark="  # expect: PS211"),
+         files={"requirements.txt": "pymysql==1.1.0\ntrino[sqlalchemy]==0.336.0\n"},
+         note="look-alike: a URL from the environment; the declared MySQL driver names "
+              "the dialect"),
+    Case(_DIALECT_URL.format(imports="from sqlalchemy.engine import URL",
+                             url='URL.create("mysql+pymysql", host="db", database="app")',
+                             mark="  # expect: PS211"),
+         files={"requirements.txt": "pymysql==1.1.0\n"},
+         note="look-alike: SQLAlchemy's own `URL.create()` for a MySQL driver"),
+]
