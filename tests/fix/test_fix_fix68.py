@@ -181,11 +181,13 @@ class _Pool:
         self.used.append(conn)
         return conn
 
-    def putconn(self, conn: _Conn) -> None:
+    def putconn(self, conn: _Conn, key: object = None, close: bool = False) -> None:
         if self.closed:
             raise _PoolError("connection pool is closed")
         if conn not in self.used:
             raise _PoolError("trying to put unkeyed connection")
+        if close:
+            conn.close()
         self.used.remove(conn)
 
 

@@ -1691,6 +1691,10 @@ WITH_EXIT = ("a release of `{var}` ran inside `{item}`, before its exit; moved i
 MOVED_RELEASE = ("a release of `{var}` the fix moves into the `finally` ran on the path "
                  "where `{var}` is None (and raised there); behind `if {var} is not "
                  "None:` it would not")
+RELEASED_BEFORE = ("`{call}(...)` may give `{var}` back before the release, on a path that "
+                   "then raises; from the `finally` the release would run a second time "
+                   "there, and its error (an unkeyed or closed connection) would replace "
+                   "the original exception")
 LITERAL_RELEASE = ("the wrapper `{var}` comes from may hand back `False`, `0`, a string or a "
                   "literal container, and the release would raise on that value in place "
                   "of the original's own error (or return)")

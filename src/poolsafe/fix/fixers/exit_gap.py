@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, cast
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes, strip_await
-from poolsafe.analysis.exit_release import ExitGap
+from poolsafe.analysis.cstutil import dotted_name, iter_nodes, strip_await
+from poolsafe.analysis.exit_release import ExitGap, releases_attribute
 from poolsafe.analysis.values import FunctionRef
 from poolsafe.fix.fixers.edits import (
+    RELEASED_BEFORE,
     lift_blank_lines,
     note_release,
     release_work,
@@ -64,6 +65,9 @@ def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
     plan = FixPlan(code, f"give `{gap.attr}` back in a `finally` of "
                          f"`{gap.cls.name}.{gap.method.name}`, after what runs before it")
     note_release(plan, gap.release)
+    again = _released_before(ctx, gap, wrapped)
+    if again is not None:
+        plan.mark_unsafe(RELEASED_BEFORE.format(var=gap.attr, call=again))
     released = stmts[at]
     assert isinstance(released, cst.SimpleStatementLine)
     call, _ = strip_await(cast(cst.Expr, released.body[0]).value)
@@ -86,6 +90,26 @@ def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
     for stmt in stmts[start + 1:at + 1]:
         plan.remove(stmt)
     return plan
+
+
+def _released_before(ctx: FileContext, gap: ExitGap,
+                     wrapped: list[cst.BaseStatement]) -> str | None:
+    """A call among the statements the `try` wraps that gives `gap.attr` back
+    itself (`pool.putconn(self.conn, close=True)` in a handler that raises again, the
+    project's release wrapper, a method that does) or hands it to a function passed in
+    (which may): on the path where it ran and an exception followed, the `finally`
+    would give the connection back a second time."""
+    params = gap.method.all_param_names()
+    for stmt in wrapped:
+        for node in iter_nodes(stmt):
+            if not isinstance(node, cst.Call):
+                continue
+            passed_in = isinstance(node.func, cst.Name) and node.func.value in params \
+                and any(dotted_name(a.value) == gap.attr for a in node.args)
+            if passed_in or releases_attribute(ctx.index, node, gap.method, gap.attr,
+                                               gap.conn.kind.close_releases):
+                return ctx.module.tree.code_for_node(node.func)
+    return None
 
 
 def _is_release(module: cst.Module, stmt: cst.BaseStatement, release: str) -> bool:
