@@ -1692,9 +1692,9 @@ MOVED_RELEASE = ("a release of `{var}` the fix moves into the `finally` ran on t
                  "where `{var}` is None (and raised there); behind `if {var} is not "
                  "None:` it would not")
 RELEASED_BEFORE = ("`{call}(...)` may give `{var}` back before the release, on a path that "
-                   "then raises; from the `finally` the release would run a second time "
-                   "there, and its error (an unkeyed or closed connection) would replace "
-                   "the original exception")
+                   "then raises; the release the fix adds would run a second time there, "
+                   "and its error (an unkeyed or closed connection) would replace the "
+                   "original exception")
 LITERAL_RELEASE = ("the wrapper `{var}` comes from may hand back `False`, `0`, a string or a "
                   "literal container, and the release would raise on that value in place "
                   "of the original's own error (or return)")
@@ -2027,6 +2027,30 @@ def _checks_out(index: ProjectIndex, func: FunctionInfo, call: cst.Call, held: _
         if _checks_out(index, callee.func, inner, held, owner, depth + 1) is not None:
             return "checks out"
     return None
+
+
+def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: str,
+                  depth: int = 0) -> bool:
+    """`call` (in `func`) may give `var` (a name, or `self.conn`) back on some path: a
+    release of it in any spelling (`pool.putconn(conn, close=True)`), or a project
+    function handed it that releases that parameter on some path, a handler that
+    raises again included (3 levels). `index.releaser_positions` leaves the last out:
+    it asks whether a helper releases on the way it returns."""
+    if "." not in var and var in index.released_by_call(call, func):
+        return True
+    callee = index.evaluate(strip_await(call.func)[0], func.module, func)
+    if depth >= 3 or not isinstance(callee, FunctionRef) or callee.func is func:
+        return False
+    params = callee.func.param_names()
+    named = callee.func.all_param_names()
+    handed = [params[i] for i, a in enumerate(
+        [a for a in call.args if a.keyword is None and not a.star][:len(params)])
+        if dotted_name(a.value) == var]
+    handed += [a.keyword.value for a in call.args
+               if a.keyword is not None and a.keyword.value in named
+               and dotted_name(a.value) == var]
+    return any(may_give_back(index, callee.func, inner, param, depth + 1)
+               for param in handed for inner in iter_calls(callee.func.node.body))
 
 
 def catches_release_error(handler: cst.ExceptHandler) -> bool:

@@ -28,6 +28,7 @@ from poolsafe.analysis.values import FunctionRef
 from poolsafe.fix.fixers.edits import (
     RELEASED_BEFORE,
     lift_blank_lines,
+    may_give_back,
     note_release,
     release_work,
     release_work_reason,
@@ -95,8 +96,9 @@ def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
 def _released_before(ctx: FileContext, gap: ExitGap,
                      wrapped: list[cst.BaseStatement]) -> str | None:
     """A call among the statements the `try` wraps that gives `gap.attr` back
-    itself (`pool.putconn(self.conn, close=True)` in a handler that raises again, the
-    project's release wrapper, a method that does) or hands it to a function passed in
+    itself (`pool.putconn(self.conn, close=True)` in a handler that raises again, a
+    project function handed it that does on some path, a method of the class that
+    does) or hands it to a function passed in
     (which may): on the path where it ran and an exception followed, the `finally`
     would give the connection back a second time."""
     params = gap.method.all_param_names()
@@ -106,8 +108,9 @@ def _released_before(ctx: FileContext, gap: ExitGap,
                 continue
             passed_in = isinstance(node.func, cst.Name) and node.func.value in params \
                 and any(dotted_name(a.value) == gap.attr for a in node.args)
-            if passed_in or releases_attribute(ctx.index, node, gap.method, gap.attr,
-                                               gap.conn.kind.close_releases):
+            if passed_in or may_give_back(ctx.index, gap.method, node, gap.attr) \
+                    or releases_attribute(ctx.index, node, gap.method, gap.attr,
+                                          gap.conn.kind.close_releases):
                 return ctx.module.tree.code_for_node(node.func)
     return None
 

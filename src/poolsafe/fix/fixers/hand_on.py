@@ -34,6 +34,7 @@ from poolsafe.analysis.flow import AcquireSite
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.fix.fixers.edits import (
     LITERAL_RELEASE,
+    RELEASED_BEFORE,
     Release,
     _returned_by_callee,
     _wrapper_may_give_none,
@@ -42,6 +43,7 @@ from poolsafe.fix.fixers.edits import (
     cursor_names,
     escape_reason,
     lift_blank_lines,
+    may_give_back,
     none_guarded,
     parse_line,
     release_for_site,
@@ -88,6 +90,13 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
     plan.description = (f"give `{var}` back with {release.description} when a statement "
                         f"before it is handed on raises (`except BaseException:` ... "
                         f"`raise`), and hand it on as before")
+    again = next((c for s in region for c in iter_calls(s)
+                  if may_give_back(ctx.index, func, c, var)), None)
+    if again is not None:
+        # `prepare(conn)` gives it back in a handler and raises again: the handler the
+        # fix adds would give it back a second time on that path
+        plan.mark_unsafe(RELEASED_BEFORE.format(
+            var=var, call=ctx.module.tree.code_for_node(again.func)))
     if wrapper_may_give_literal(ctx.index, ctx.module, func, site):
         # `return False` in the wrapper: the statements between raised on it, and the
         # handler's `False.close()` would raise another error in its place
