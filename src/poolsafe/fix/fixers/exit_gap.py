@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, cast
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_nodes, strip_await
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
 from poolsafe.analysis.exit_release import ExitGap, releases_attribute
 from poolsafe.analysis.values import FunctionRef
 from poolsafe.fix.fixers.edits import (
     RELEASED_BEFORE,
+    given_back_before,
     lift_blank_lines,
-    may_give_back,
     note_release,
     release_work,
     release_work_reason,
@@ -97,22 +97,14 @@ def _released_before(ctx: FileContext, gap: ExitGap,
                      wrapped: list[cst.BaseStatement]) -> str | None:
     """A call among the statements the `try` wraps that gives `gap.attr` back
     itself (`pool.putconn(self.conn, close=True)` in a handler that raises again, a
-    project function handed it that does on some path, a method of the class that
-    does) or hands it to a function passed in
-    (which may): on the path where it ran and an exception followed, the `finally`
-    would give the connection back a second time."""
-    params = gap.method.all_param_names()
-    for stmt in wrapped:
-        for node in iter_nodes(stmt):
-            if not isinstance(node, cst.Call):
-                continue
-            passed_in = isinstance(node.func, cst.Name) and node.func.value in params \
-                and any(dotted_name(a.value) == gap.attr for a in node.args)
-            if passed_in or may_give_back(ctx.index, gap.method, node, gap.attr) \
-                    or releases_attribute(ctx.index, node, gap.method, gap.attr,
-                                          gap.conn.kind.close_releases):
-                return ctx.module.tree.code_for_node(node.func)
-    return None
+    method of the class that does: `releases_attribute`) or may (`given_back_before`:
+    a project function handed it that does on some path, a function passed in): on
+    the path where it did and an exception followed, the `finally` would give the
+    connection back a second time."""
+    call = given_back_before(ctx.index, gap.method, wrapped, gap.attr) or next(
+        (c for s in wrapped for c in iter_calls(s) if releases_attribute(
+            ctx.index, c, gap.method, gap.attr, gap.conn.kind.close_releases)), None)
+    return None if call is None else ctx.module.tree.code_for_node(call.func)
 
 
 def _is_release(module: cst.Module, stmt: cst.BaseStatement, release: str) -> bool:

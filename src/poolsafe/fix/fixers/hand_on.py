@@ -42,8 +42,8 @@ from poolsafe.fix.fixers.edits import (
     check_line,
     cursor_names,
     escape_reason,
+    given_back_before,
     lift_blank_lines,
-    may_give_back,
     none_guarded,
     parse_line,
     release_for_site,
@@ -90,8 +90,7 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
     plan.description = (f"give `{var}` back with {release.description} when a statement "
                         f"before it is handed on raises (`except BaseException:` ... "
                         f"`raise`), and hand it on as before")
-    again = next((c for s in region for c in iter_calls(s)
-                  if may_give_back(ctx.index, func, c, var)), None)
+    again = given_back_before(ctx.index, func, region, var)
     if again is not None:
         # `prepare(conn)` gives it back in a handler and raises again: the handler the
         # fix adds would give it back a second time on that path
