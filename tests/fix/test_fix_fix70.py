@@ -124,3 +124,160 @@ def test_an_exit_release_with_no_release_before_it_stays_safe(name: str, layout:
             before, _ = _run(original, mode, size)
             assert after == before, (size, mode)
             assert not any(out), (size, mode)  # the fix gives it back on every path
+
+
+# ------------------------------------------------------ part 2: PS102's other fixes
+#: a helper that gives the connection back in its handler and raises again
+DROP = "def drop(conn):\n    POOL.putconn(conn, close=True)\n\n\n"
+PREPARE = ("def prepare(conn):\n    try:\n        conn.cursor().execute(\"SET x\")\n"
+           "    except psycopg2.Error:\n        drop(conn)\n        raise\n\n\n")
+TAKE = "    conn = POOL.getconn()\n"
+READ = "        rows = conn.cursor().fetchall()\n"
+#: the caller of a function that hands its checkout on
+HANDED = "\n\ndef go():\n    c = get()\n    POOL.putconn(c)\n    return 1\n"
+
+#: name -> (source after HEAD and DROP, what the fix does now)
+SHAPES: dict[str, tuple[str, str]] = {
+    # the hand-on fix (`except BaseException: release; raise`)
+    "hand_on_a_helper_releases_in_its_handler": (
+        PREPARE + "def get():\n" + TAKE + "    prepare(conn)\n    return conn\n" + HANDED,
+        "unsafe"),
+    "hand_on_a_helper_by_keyword": (
+        PREPARE.replace("prepare(conn)", "prepare(c=None)").replace("conn.", "c.")
+        .replace("drop(conn)", "drop(c)")
+        + "def get():\n" + TAKE + "    prepare(c=conn)\n    return conn\n" + HANDED, "unsafe"),
+    "hand_on_a_method_releases_in_its_handler": (
+        "class Repo:\n    def prepare(self, conn):\n        try:\n"
+        "            conn.cursor().execute(\"SET x\")\n        except psycopg2.Error:\n"
+        "            drop(conn)\n            raise\n\n    def get(self):\n"
+        "        conn = POOL.getconn()\n        self.prepare(conn)\n        return conn\n\n\n"
+        "def go():\n    c = Repo().get()\n    POOL.putconn(c)\n    return 1\n", "unsafe"),
+    "hand_on_stored_in_an_attribute": (
+        PREPARE + "class Repo:\n    def open(self):\n        conn = POOL.getconn()\n"
+        "        prepare(conn)\n        self.conn = conn\n\n\n"
+        "def go():\n    r = Repo()\n    r.open()\n    POOL.putconn(r.conn)\n    return 1\n",
+        "unsafe"),
+    "hand_on_a_function_passed_in": (
+        PREPARE + "def get(setup):\n" + TAKE + "    setup(conn)\n    return conn\n\n\n"
+        "def go():\n    c = get(prepare)\n    POOL.putconn(c)\n    return 1\n", "unsafe"),
+    "hand_on_a_helper_that_only_rolls_back": (
+        PREPARE.replace("drop(conn)", "conn.rollback()")
+        + "def get():\n" + TAKE + "    prepare(conn)\n    return conn\n" + HANDED, "safe"),
+    "hand_on_a_helper_that_releases_its_own_checkout": (
+        "def prepare(conn):\n    other = POOL.getconn()\n    try:\n"
+        "        conn.cursor().execute(\"SET x\")\n    finally:\n        drop(other)\n\n\n"
+        "def get():\n" + TAKE + "    prepare(conn)\n    return conn\n" + HANDED, "safe"),
+    # the try/finally fix
+    "region_a_helper_releases_in_its_handler": (
+        PREPARE + "def go():\n" + TAKE + "    prepare(conn)\n"
+        "    rows = conn.cursor().fetchall()\n    POOL.putconn(conn)\n    return rows\n",
+        "unsafe"),
+    "region_release_by_helper_in_own_handler": (
+        "def go():\n" + TAKE + "    try:\n" + READ + "    except psycopg2.Error:\n"
+        "        drop(conn)\n        raise\n    POOL.putconn(conn)\n    return rows\n", "unsafe"),
+    "region_while_continue": (
+        "def go():\n" + TAKE + "    n = 0\n    while n < 2:\n        n += 1\n"
+        "        if n == 1:\n            continue\n        rows = conn.cursor().fetchall()\n"
+        "    POOL.putconn(conn)\n    return rows\n", "safe"),
+    "region_for_else_release": (
+        "def go():\n" + TAKE + "    out = []\n    for _ in range(2):\n"
+        "        out.append(conn.cursor().fetchall())\n    else:\n        POOL.putconn(conn)\n"
+        "    return out\n", "not fixable"),
+    "region_a_retry_decorator": (
+        "def retry(f):\n    @functools.wraps(f)\n    def inner():\n        try:\n"
+        "            return f()\n        except psycopg2.Error:\n            return f()\n"
+        "    return inner\n\n\n@retry\ndef go():\n" + TAKE
+        + "    rows = conn.cursor().fetchall()\n    POOL.putconn(conn)\n    return rows\n",
+        "safe"),
+    "region_try_finally_already_there": (
+        "def go():\n" + TAKE + "    try:\n" + READ + "    finally:\n        STATE.append(1)\n"
+        "    POOL.putconn(conn)\n    return rows\n", "safe"),
+    "region_finally_returns": (
+        "def go():\n" + TAKE + "    rows = None\n    try:\n" + READ
+        + "        POOL.putconn(conn)\n    finally:\n        return rows\n", "safe"),
+    "region_generator_expression": (
+        "def go():\n" + TAKE + "    rows = (r for r in conn.cursor().fetchall())\n"
+        "    POOL.putconn(conn)\n    return list(rows)\n", "safe"),
+    "region_walrus": (
+        "def go():\n" + TAKE + "    if (rows := conn.cursor().fetchall()):\n"
+        "        POOL.putconn(conn)\n        return rows\n    POOL.putconn(conn)\n"
+        "    return None\n", "safe"),
+    "region_try_else": (
+        "def go():\n" + TAKE + "    try:\n" + READ + "    except psycopg2.Error:\n"
+        "        raise\n    else:\n        POOL.putconn(conn)\n    return rows\n", "safe"),
+    "region_loop_with_continue": (
+        "def go():\n    out = []\n    for _ in range(2):\n        conn = POOL.getconn()\n"
+        "        rows = conn.cursor().fetchall()\n        if not rows:\n"
+        "            POOL.putconn(conn)\n            continue\n        out.append(rows)\n"
+        "        POOL.putconn(conn)\n    return out\n", "safe"),
+    "region_match": (
+        "def go(k=1):\n" + TAKE + "    rows = conn.cursor().fetchall()\n    match k:\n"
+        "        case 1:\n            POOL.putconn(conn)\n            return rows\n"
+        "        case _:\n            POOL.putconn(conn)\n            return None\n", "unsafe"),
+    "region_comments_and_continuations": (
+        "def go():\n" + TAKE + "    # read\n    rows = conn.cursor() \\\n"
+        "        .fetchall()  # the rows\n    # give back\n    POOL.putconn(\n"
+        "        conn)  # done\n    return rows\n", "safe"),
+    "region_nonlocal_checkout": (
+        "def go():\n    conn = None\n\n    def take():\n        nonlocal conn\n"
+        "        conn = POOL.getconn()\n    take()\n    rows = conn.cursor().fetchall()\n"
+        "    POOL.putconn(conn)\n    return rows\n", "no finding"),
+    # the holding-`try` fix
+    "holding_try_a_helper_releases_in_the_handler": (
+        "def go():\n    try:\n        conn = POOL.getconn()\n" + READ
+        + "        POOL.putconn(conn)\n        return rows\n    except psycopg2.Error:\n"
+        "        conn.rollback()\n        drop(conn)\n        raise\n", "unsafe"),
+}
+
+#: fixed as safe at main; the fix gave the connection back a second time
+BROKEN_AT_MAIN = frozenset({
+    "hand_on_a_helper_releases_in_its_handler", "hand_on_a_helper_by_keyword",
+    "hand_on_a_method_releases_in_its_handler", "hand_on_stored_in_an_attribute",
+    "hand_on_a_function_passed_in", "region_a_helper_releases_in_its_handler",
+})
+SHAPE_HEAD = HEAD.replace("import threading\n", "import functools\nimport threading\n") \
+    + "STATE = []\n\n\n" + DROP
+
+
+def _status(source: str) -> tuple[str, str, list[str]]:
+    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
+    if any("unsafe fix available" in r for r in left):
+        return "unsafe", text, left
+    if applied and all(applied):
+        return "safe", text, left
+    return ("not fixable" if left else "no finding"), text, left
+
+
+@pytest.mark.parametrize("layout", ["lf", "crlf", "tabs"])
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_each_shape_is_fixed_as_expected_and_keeps_behaviour(name: str, layout: str) -> None:
+    body, expected = SHAPES[name]
+    source = _layouts(SHAPE_HEAD + body)[layout]
+    what, text, left = _status(source)
+    assert what == expected, (what, left, text)
+    if what != "safe":
+        assert text == source
+        if name in BROKEN_AT_MAIN:
+            assert any("a second time" in r for r in left), left
+        return
+    if layout == "crlf":
+        assert "\n" not in text.replace("\r\n", "")
+    checked("PS102", {"case.py": text})
+    runnable, original = text.replace("\r\n", "\n"), source.replace("\r\n", "\n")
+    for size in (1, 2):
+        for mode in (*MODES, "shutdown"):
+            assert _run(runnable, mode, size)[0] == _run(original, mode, size)[0], (size, mode)
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_AT_MAIN))
+def test_the_broken_shapes_raise_the_pools_error_where_the_original_raised_its_own(
+        name: str) -> None:
+    source = SHAPE_HEAD + SHAPES[name][0]
+    fixed, _, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=True)
+    assert applied == [False], fixed
+    checked("PS102", {"case.py": fixed})
+    for mode in ("ok", "empty"):
+        assert _run(fixed, mode, 2)[0] == _run(source, mode, 2)[0], mode
+    assert _run(source, "fail", 2)[0][:2] == ("raises", "_Error")
+    assert _run(fixed, "fail", 2)[0][:3] == (
+        "raises", "_PoolError", "trying to put unkeyed connection")
