@@ -281,3 +281,50 @@ def test_the_broken_shapes_raise_the_pools_error_where_the_original_raised_its_o
     assert _run(source, "fail", 2)[0][:2] == ("raises", "_Error")
     assert _run(fixed, "fail", 2)[0][:3] == (
         "raises", "_PoolError", "trying to put unkeyed connection")
+
+
+# ------------------------------------- the keyword and teardown fixes: layouts
+LAYOUT_FILES: dict[str, tuple[str, str, str]] = {
+    # name -> (rule, source, text the fixed file must hold)
+    "ps203_comment_after_the_last_argument": ("PS203", (
+        "from sqlalchemy import create_engine\n\nengine = create_engine(\n"
+        "    \"postgresql://u@db/shop\"  # the url\n)\n"), "pool_pre_ping=True"),
+    "ps203_a_continuation_line": ("PS203", (
+        "from sqlalchemy import create_engine\n\n"
+        "engine = create_engine(\"postgresql://u@db/shop\", \\\n    echo=False)\n"),
+        "pool_pre_ping=True"),
+    "ps211_trailing_comment_after_the_call": ("PS211", (
+        "from sqlalchemy import create_engine\n\n"
+        "engine = create_engine(\"mysql+pymysql://u@db/shop\",\n"
+        "                       echo=True)  # trailing\n"), "pool_pre_ping=True"),
+    "ps210_comment_after_an_argument": ("PS210", (
+        "import asyncpg\n\n\nasync def make():\n    return await asyncpg.create_pool(\n"
+        "        \"postgresql://u@pgbouncer:6432/x\",  # bouncer\n        min_size=1\n"
+        "    )\n"), "statement_cache_size=0"),
+    "ps205_teardown_beside_the_app": ("PS205", (
+        "from flask import Flask\nfrom sqlalchemy import create_engine\n"
+        "from sqlalchemy.orm import scoped_session, sessionmaker\n\napp = Flask(__name__)\n"
+        "engine = create_engine(\"postgresql://u@db/x\", pool_pre_ping=True)\n"
+        "db_session = scoped_session(sessionmaker(bind=engine))\n\n\n@app.route(\"/\")\n"
+        "def index():\n    return str(db_session.execute(\"SELECT 1\").scalar())\n"),
+        "db_session.remove()"),
+}
+
+
+@pytest.mark.parametrize("layout", ["lf", "crlf", "tabs"])
+@pytest.mark.parametrize("name", sorted(LAYOUT_FILES))
+def test_a_keyword_or_teardown_fix_keeps_the_files_layout(name: str, layout: str) -> None:
+    import ast
+
+    rule, source, wanted = LAYOUT_FILES[name]
+    source = _layouts(source)[layout]
+    text, left, applied = fix_one(rule, {"case.py": source}, "case.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    tree = ast.parse(text.replace("\r\n", "\n"))
+    # the new code is code, not part of a comment
+    assert wanted in ast.unparse(tree).replace(" = ", "=").replace("'", "\"")
+    if layout == "crlf":
+        assert "\n" not in text.replace("\r\n", "")
+    if layout == "tabs":
+        assert "\n    " not in text
+    checked(rule, {"case.py": text})
