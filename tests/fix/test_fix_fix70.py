@@ -328,3 +328,54 @@ def test_a_keyword_or_teardown_fix_keeps_the_files_layout(name: str, layout: str
     if layout == "tabs":
         assert "\n    " not in text
     checked(rule, {"case.py": text})
+
+
+# ------------------------- PS203 in a pydantic settings class (fixcorpus70, tune)
+APP = ("from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\n"
+       "from config import settings\n\ndb = SQLAlchemy()\n\n\ndef create_app():\n"
+       "    app = Flask(__name__)\n    app.config.from_object(settings)\n"
+       "    db.init_app(app)\n    return app\n")
+SETTINGS = ("{imports}\n\nclass Settings({base}):\n"
+            "    SQLALCHEMY_DATABASE_URI: str = \"postgresql://u@db/shop\"\n"
+            "    SQLALCHEMY_TRACK_MODIFICATIONS: bool = False\n\n\nsettings = Settings()\n")
+
+
+def _settings(text: str) -> object:
+    namespace: dict[str, object] = {"__name__": "config"}
+    exec(compile(text, "config.py", "exec"), namespace)
+    return namespace["settings"]
+
+
+@pytest.mark.parametrize("base", ["BaseModel", "Base"])
+def test_a_pydantic_settings_class_gets_an_annotated_entry(base: str) -> None:
+    """pydantic 2 raises PydanticUserError at import for a field with no annotation:
+    main's entry (`SQLALCHEMY_ENGINE_OPTIONS = {...}`) stopped the module there."""
+    imports = "from pydantic import BaseModel" + (
+        "\n\n\nclass Base(BaseModel):\n    DEBUG: bool = False\n" if base == "Base" else "")
+    source = SETTINGS.format(imports=imports, base=base)
+    files = {"config.py": source, "app.py": APP}
+    text, left, applied = fix_one("PS203", files, "config.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    assert 'SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}' in text, text
+    checked("PS203", {**files, "config.py": text})
+    settings = _settings(text)
+    assert settings.SQLALCHEMY_ENGINE_OPTIONS == {"pool_pre_ping": True}  # type: ignore[attr-defined]
+    _settings(source)  # (the original imports)
+
+
+def test_a_plain_config_class_keeps_the_plain_entry() -> None:
+    source = SETTINGS.format(imports="", base="object")
+    files = {"config.py": source, "app.py": APP}
+    text, _, applied = fix_one("PS203", files, "config.py", unsafe=False)
+    assert applied == [True]
+    assert 'SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}' in text, text
+
+
+def test_a_pydantic_class_that_inherits_options_is_not_fixed() -> None:
+    imports = ("from pydantic import BaseModel\n\n\nclass Base(BaseModel):\n"
+               "    SQLALCHEMY_ENGINE_OPTIONS: dict = {\"pool_size\": 5}\n")
+    source = SETTINGS.format(imports=imports, base="Base")
+    files = {"config.py": source, "app.py": APP}
+    text, left, applied = fix_one("PS203", files, "config.py", unsafe=True)
+    assert text == source and applied == [], text
+    assert any("pydantic settings class inherits" in r for r in left), left
