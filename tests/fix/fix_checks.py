@@ -34,6 +34,18 @@ def checked(code: str, files: dict[str, str]) -> None:
     assert again.sources() == files and not again.applied
 
 
+def unsafe_only(code: str, source: str, reason: str) -> str:
+    """`source` (a `case.py`) is left by the safe run with an unsafe fix whose reason
+    holds `reason`; the text of that fix, checked (it parses, re-fixes to nothing)."""
+    text, left, applied = fix_one(code, {"case.py": source}, "case.py", unsafe=False)
+    assert text == source and applied == [], text
+    assert any("unsafe fix available" in r and reason in r for r in left), left
+    fixed, _, unsafe_applied = fix_one(code, {"case.py": source}, "case.py", unsafe=True)
+    assert unsafe_applied == [False] and fixed != source, fixed
+    checked(code, {"case.py": fixed})
+    return fixed
+
+
 @contextlib.contextmanager
 def stand_in_psycopg2(connect: Callable[[], Any]) -> Iterator[None]:
     """While it lasts, `import psycopg2` gives a module whose `connect(**kw)` returns

@@ -107,6 +107,26 @@ def _released_through_wrapper(index: ProjectIndex, call: cst.Call,
     return None
 
 
+def releases_attribute(index: ProjectIndex, call: cst.Call, method: FunctionInfo,
+                       attr: str, close_releases: bool, depth: int = 0) -> bool:
+    """`call` (in `method`) gives `attr` (`self.conn`) back: a release of it
+    (`pool.putconn(self.conn, close=True)`; `self.conn.close()` where `close_releases`),
+    the project's release wrapper handed it, or a method of the same class that does
+    (3 levels)."""
+    f = call.func
+    closes = isinstance(f, cst.Attribute) and f.attr.value == "close" and not call.args
+    if _released_attribute(call) == attr and (close_releases or not closes):
+        return True
+    if _released_through_wrapper(index, call, method) == attr:
+        return True
+    callee = index.evaluate(strip_await(f)[0], method.module, method)
+    if depth >= 3 or not isinstance(callee, FunctionRef) or method.cls is None \
+            or callee.func.cls is not method.cls or callee.func is method:
+        return False
+    return any(releases_attribute(index, inner, callee.func, attr, close_releases, depth + 1)
+               for inner in callee.func.direct_calls)
+
+
 def _checkout(index: ProjectIndex, cls: ClassInfo, attr: str
               ) -> tuple[cst.Call, Connection] | None:
     short = attr.split(".", 1)[1]
@@ -138,8 +158,9 @@ def _gaps(index: ProjectIndex, cls: ClassInfo, method: FunctionInfo) -> Iterator
             continue
         checkout, conn = found
         f = call.func
-        assert isinstance(f, cst.Attribute)
-        if f.attr.value == "close" and not conn.kind.close_releases:
+        # (a project release called by its name, `give_back(self.conn)`, is no close())
+        if isinstance(f, cst.Attribute) and f.attr.value == "close" \
+                and not conn.kind.close_releases:
             continue  # PS101's business: close() does not give it back at all
         why = _skipped_when(call, attr, method.node, parents, module)
         if why is None:

@@ -632,7 +632,13 @@ class UnreleasedConnection(Rule):
     caller), or inside a `with`
     block (a transaction, a lock, `suppress`): moved, the block's exit runs first,
     on a connection still held (asyncpg's `async with conn.transaction():` then
-    commits what the release had rolled back).
+    commits what the release had rolled back). Unsafe as well, for the `finally`,
+    the hand-on handler and `__exit__`'s `finally`: a call before the added release
+    that may give the connection back itself on some path (a project helper that
+    releases it in a handler and raises again, a release spelled otherwise, a method
+    of the class, a function passed in that is handed it): where it did and an
+    exception followed, the added release would run a second time, and the pool's
+    error would replace the original exception.
     """
 
     code = "PS102"

@@ -214,7 +214,10 @@ class PoolWithoutPrePing(Rule):
 
     ## Fix safety
     The fix adds `pool_pre_ping=True` (to the call or the options dict). It costs
-    one round trip per checkout and changes no results; it is safe.
+    one round trip per checkout and changes no results; it is safe. In a pydantic
+    settings class the new `SQLALCHEMY_ENGINE_OPTIONS` entry is annotated (`: dict`;
+    pydantic 2 refuses a field without one when the module is imported), and one
+    that inherits the options from a base is not fixed.
     """
 
     code = "PS203"

@@ -4,7 +4,7 @@ the release of a checkout, and wrapping a checkout's region in `try`/`finally` (
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -1629,6 +1629,9 @@ def fix_site(ctx: FileContext, func: FunctionInfo, parents: dict[int, cst.CSTNod
     held = slot_held_reason(ctx.index, func, site, region.stmts, region.removed)
     if held is not None:
         plan.mark_unsafe(held)
+    again = given_back_before(ctx.index, func, region.stmts, var, region.removed)
+    if again is not None:
+        plan.mark_unsafe(RELEASED_BEFORE.format(var=var, call=module.code_for_node(again.func)))
     if release_error_caught(parents, region.block, region.removed):
         plan.mark_unsafe(CAUGHT_RELEASE)
     block_exit = release_inside_with(parents, region.block, region.removed)
@@ -1691,6 +1694,10 @@ WITH_EXIT = ("a release of `{var}` ran inside `{item}`, before its exit; moved i
 MOVED_RELEASE = ("a release of `{var}` the fix moves into the `finally` ran on the path "
                  "where `{var}` is None (and raised there); behind `if {var} is not "
                  "None:` it would not")
+RELEASED_BEFORE = ("`{call}(...)` may give `{var}` back before the release, on a path that "
+                   "then raises; the release the fix adds would run a second time there, "
+                   "and its error (an unkeyed or closed connection) would replace the "
+                   "original exception")
 LITERAL_RELEASE = ("the wrapper `{var}` comes from may hand back `False`, `0`, a string or a "
                   "literal container, and the release would raise on that value in place "
                   "of the original's own error (or return)")
@@ -2022,6 +2029,48 @@ def _checks_out(index: ProjectIndex, func: FunctionInfo, call: cst.Call, held: _
     for inner in callee.func.direct_calls:
         if _checks_out(index, callee.func, inner, held, owner, depth + 1) is not None:
             return "checks out"
+    return None
+
+
+def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: str,
+                  depth: int = 0) -> bool:
+    """`call` (in `func`) may give `var` (a name, or `self.conn`) back on some path: a
+    release of it in any spelling (`pool.putconn(conn, close=True)`), or a project
+    function handed it that releases that parameter on some path, a handler that
+    raises again included (3 levels), or a function passed in that is handed it.
+    (`index.releaser_positions` leaves the handler out: it asks whether a helper
+    releases on the way it returns.)"""
+    if "." not in var and var in index.released_by_call(call, func):
+        return True
+    if isinstance(call.func, cst.Name) and call.func.value in func.all_param_names() \
+            and any(dotted_name(a.value) == var for a in call.args):
+        return True  # a function passed in, handed the connection: it may
+    callee = index.evaluate(strip_await(call.func)[0], func.module, func)
+    if depth >= 3 or not isinstance(callee, FunctionRef) or callee.func is func:
+        return False
+    params = callee.func.param_names()
+    named = callee.func.all_param_names()
+    handed = [params[i] for i, a in enumerate(
+        [a for a in call.args if a.keyword is None and not a.star][:len(params)])
+        if dotted_name(a.value) == var]
+    handed += [a.keyword.value for a in call.args
+               if a.keyword is not None and a.keyword.value in named
+               and dotted_name(a.value) == var]
+    return any(may_give_back(index, callee.func, inner, param, depth + 1)
+               for param in handed for inner in iter_calls(callee.func.node.body))
+
+
+def given_back_before(index: ProjectIndex, func: FunctionInfo,
+                      stmts: list[cst.BaseStatement], var: str,
+                      moved: Sequence[cst.Expr] = ()) -> cst.Call | None:
+    """The first call in `stmts` (outside the releases the fix moves, `moved`) that may
+    give `var` back on some path (`may_give_back`): where it did and an exception
+    followed, the release the fix adds on that way out would run a second time."""
+    inside = {id(n) for small in moved for n in iter_nodes(small)}
+    for stmt in stmts:
+        for call in iter_calls(stmt):
+            if id(call) not in inside and may_give_back(index, func, call, var):
+                return call
     return None
 
 

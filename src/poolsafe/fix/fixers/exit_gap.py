@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, cast
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes, strip_await
-from poolsafe.analysis.exit_release import ExitGap
+from poolsafe.analysis.cstutil import iter_calls, iter_nodes, strip_await
+from poolsafe.analysis.exit_release import ExitGap, releases_attribute
 from poolsafe.analysis.values import FunctionRef
 from poolsafe.fix.fixers.edits import (
+    RELEASED_BEFORE,
+    given_back_before,
     lift_blank_lines,
     note_release,
     release_work,
@@ -64,6 +66,9 @@ def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
     plan = FixPlan(code, f"give `{gap.attr}` back in a `finally` of "
                          f"`{gap.cls.name}.{gap.method.name}`, after what runs before it")
     note_release(plan, gap.release)
+    again = _released_before(ctx, gap, wrapped)
+    if again is not None:
+        plan.mark_unsafe(RELEASED_BEFORE.format(var=gap.attr, call=again))
     released = stmts[at]
     assert isinstance(released, cst.SimpleStatementLine)
     call, _ = strip_await(cast(cst.Expr, released.body[0]).value)
@@ -86,6 +91,20 @@ def release_in_exit_finally(ctx: FileContext, gap: ExitGap, code: str,
     for stmt in stmts[start + 1:at + 1]:
         plan.remove(stmt)
     return plan
+
+
+def _released_before(ctx: FileContext, gap: ExitGap,
+                     wrapped: list[cst.BaseStatement]) -> str | None:
+    """A call among the statements the `try` wraps that gives `gap.attr` back
+    itself (`pool.putconn(self.conn, close=True)` in a handler that raises again, a
+    method of the class that does: `releases_attribute`) or may (`given_back_before`:
+    a project function handed it that does on some path, a function passed in): on
+    the path where it did and an exception followed, the `finally` would give the
+    connection back a second time."""
+    call = given_back_before(ctx.index, gap.method, wrapped, gap.attr) or next(
+        (c for s in wrapped for c in iter_calls(s) if releases_attribute(
+            ctx.index, c, gap.method, gap.attr, gap.conn.kind.close_releases)), None)
+    return None if call is None else ctx.module.tree.code_for_node(call.func)
 
 
 def _is_release(module: cst.Module, stmt: cst.BaseStatement, release: str) -> bool:

@@ -34,6 +34,7 @@ from poolsafe.analysis.flow import AcquireSite
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.fix.fixers.edits import (
     LITERAL_RELEASE,
+    RELEASED_BEFORE,
     Release,
     _returned_by_callee,
     _wrapper_may_give_none,
@@ -41,6 +42,7 @@ from poolsafe.fix.fixers.edits import (
     check_line,
     cursor_names,
     escape_reason,
+    given_back_before,
     lift_blank_lines,
     none_guarded,
     parse_line,
@@ -88,6 +90,12 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
     plan.description = (f"give `{var}` back with {release.description} when a statement "
                         f"before it is handed on raises (`except BaseException:` ... "
                         f"`raise`), and hand it on as before")
+    again = given_back_before(ctx.index, func, region, var)
+    if again is not None:
+        # `prepare(conn)` gives it back in a handler and raises again: the handler the
+        # fix adds would give it back a second time on that path
+        plan.mark_unsafe(RELEASED_BEFORE.format(
+            var=var, call=ctx.module.tree.code_for_node(again.func)))
     if wrapper_may_give_literal(ctx.index, ctx.module, func, site):
         # `return False` in the wrapper: the statements between raised on it, and the
         # handler's `False.close()` would raise another error in its place

@@ -23,12 +23,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_calls, string_value
+from poolsafe.analysis.cstutil import dotted_name, iter_calls, string_value
 from poolsafe.analysis.declared_drivers import declared_requirements
 from poolsafe.analysis.engines import EngineSite, engine_sites, flask_sqlalchemy_hook_sets
-from poolsafe.analysis.module import ClassInfo, FunctionInfo
+from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import Bound, instance_type, resolve
 from poolsafe.analysis.values import ClassRef
 from poolsafe.analysis.version_caps import caps_below
@@ -231,15 +233,24 @@ def _options_beside(ctx: FileContext, plan: FixPlan, node: cst.CSTNode,
         block = parents.get(id(line))
         holder = parents.get(id(block)) if block is not None else None
         value = "{" + entry + "}"
+        annotation = ""
         if isinstance(holder, cst.ClassDef):
             base = _inherited_from(ctx, holder)
             if isinstance(base, Unfixable):
                 return base
-            if base is not None:
+            if _pydantic_model(ctx, holder.bases, ctx.module):
+                # pydantic 2 refuses a field without an annotation (PydanticUserError at
+                # import); 1 infers `dict` from the value, the same field. Its fields are
+                # no class attributes, so inherited options cannot be read off the base
+                if base is not None:
+                    return Unfixable(CODE, "a pydantic settings class inherits the engine "
+                                           "options, and its fields are not class attributes")
+                annotation = ": dict"
+            elif base is not None:
                 value = "{**" + f"{base}.{FLASK_SQLALCHEMY_OPTIONS_KEY}, {entry}" + "}"
         elif block is not tree and not _module_level(block, parents, tree):
             return Unfixable(CODE, "the URI is not set in a config class or module")
-        code = f"{FLASK_SQLALCHEMY_OPTIONS_KEY} = {value}"
+        code = f"{FLASK_SQLALCHEMY_OPTIONS_KEY}{annotation} = {value}"
     plan.replace(line, cst.FlattenSentinel([line, parse_line(tree, code)]))
     plan.description = "add SQLALCHEMY_ENGINE_OPTIONS with pool_pre_ping=True"
     return plan
@@ -275,6 +286,27 @@ def _inherited_from(ctx: FileContext, cls_node: cst.ClassDef) -> str | Unfixable
                 ctx.index, value.cls, FLASK_SQLALCHEMY_OPTIONS_KEY) is not None:
             return ctx.module.tree.code_for_node(base.value)
     return Unfixable(CODE, "the inherited engine options were not found")
+
+
+#: the pydantic classes a settings class derives from (`pydantic`, `pydantic_settings`)
+_PYDANTIC_BASES = frozenset({"BaseSettings", "BaseModel"})
+
+
+def _pydantic_model(ctx: FileContext, bases: Sequence[cst.Arg], module: ModuleInfo,
+                    depth: int = 0) -> bool:
+    """A class with these `bases` (in `module`) is a pydantic model: a base named
+    `BaseSettings` / `BaseModel`, or a project class that is one (5 levels)."""
+    for base in bases:
+        if base.keyword is not None:
+            continue
+        name = dotted_name(base.value)
+        if name is not None and name.rsplit(".", 1)[-1] in _PYDANTIC_BASES:
+            return True
+        value = ctx.index.evaluate(base.value, module, None)
+        if depth < 5 and isinstance(value, ClassRef) and _pydantic_model(
+                ctx, value.cls.node.bases, value.cls.module, depth + 1):
+            return True
+    return False
 
 
 def _classes(ctx: FileContext) -> list[ClassInfo]:

@@ -5854,3 +5854,42 @@ class Repo:
             pool.putconn(self._conn)
 """, note="look-alike: the method hands out the connection the object keeps"),
 ]
+
+_EXIT_BY_NAME = _PG_POOL + """
+
+def drop(conn):
+    pool.putconn(conn, close=True)
+
+
+class Unit:
+    def __enter__(self):
+        self.conn = pool.getconn(){mark}
+        return self.conn.cursor()
+
+    def __exit__(self, exc_type, exc, tb):
+{body}
+"""
+
+VALID += [
+    Case(_EXIT_BY_NAME.format(mark="", body="""\
+        try:
+            self.conn.commit()
+        finally:
+            drop(self.conn)"""),
+         note="__exit__ gives the connection back in a `finally` through the project's "
+              "release called by its name (the analysis took every release's callee for "
+              "an attribute and failed on the module)"),
+]
+
+INVALID += [
+    Case(_EXIT_BY_NAME.format(mark="  # expect: PS102", body="""\
+        try:
+            self.conn.commit()
+        except Exception:
+            drop(self.conn)
+            raise
+        pool.putconn(self.conn)"""),
+         note="look-alike: the release by name runs in a handler only; the one after the "
+              "commit is skipped when the commit raises (the fix is unsafe: the handler "
+              "already gave it back)"),
+]
