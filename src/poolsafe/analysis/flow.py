@@ -44,6 +44,7 @@ from poolsafe.analysis.helper_session_work import helper_session_work
 from poolsafe.analysis.index import ProjectIndex, spelling
 from poolsafe.analysis.keyed_checkout import same_keyed_checkout
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
+from poolsafe.analysis.local_owner import dies_with_local_object
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
 from poolsafe.analysis.request_end import done_with_database_after
@@ -616,32 +617,16 @@ class FunctionFlow:
         """A consumer can throw into this generator at each `yield` (not a pytest fixture)."""
         return not is_pytest_fixture(self.index, self.func)
 
-    def _dies_with_local_object(self, resource: str) -> bool:
-        """`resource` is `obj.attr` on a local object of a project class whose
-        `__init__` (and no other method, nor the class body) acquires the connection it
-        stores there (`db = Database()`, `self.conn = psycopg2.connect(...)` in
-        `__init__`), and the object never leaves the function: it is not returned,
-        yielded, stored, passed to a call, read by a nested function, and nothing
-        assigns `obj.attr` or hands it out. The object and its connection die when the
-        function returns: no caller gets the failed transaction back."""
-        parts = resource.split(".")
-        if len(parts) != 2 or not self.res.is_local(parts[0]):
+    def _dies_with_local_object(self, fact: Aborted) -> bool:
+        """`fact.resource` is `obj.attr` on a local object whose `__init__` opened the
+        connection or session it holds, and the object never leaves the function
+        (`dies_with_local_object`): no caller gets the failed transaction back."""
+        if not self.res.is_local(fact.resource.split(".")[0]):
             return False
-        root, attr = parts
-        values = self.func.locals.get(root, [])
-        if not values:
-            return False
-        for v in values:
-            if not isinstance(v, cst.BaseExpression):
-                return False
-            inner, _ = strip_await(v)
-            if not isinstance(inner, cst.Call):
-                return False
-            made = self.index.evaluate(inner, self.module, self.func)
-            if not isinstance(made, Instance) or not _acquires_in_init(self.index, made.cls,
-                                                                       attr):
-                return False
-        return not _escapes(self.func.node, root, attr)
+        handler = self.result.handlers[fact.handler]
+        try_stmt = next((t for t in self.func.tries
+                         if any(h is handler for h in t.handlers)), None)
+        return dies_with_local_object(self.index, self.func, fact.resource, try_stmt)
 
     @cached_property
     def _returns_to_handlers_only(self) -> bool:
@@ -887,7 +872,7 @@ class FunctionFlow:
             elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
                   and not self._framework_closes_session
                   and fact.resource not in self._decorator_sessions
-                  and not self._dies_with_local_object(fact.resource)
+                  and not self._dies_with_local_object(fact)
                   and not self._returns_to_handlers_only
                   and not self._callers_end_session(fact.resource)
                   and not (self._flask_extension_session(fact.resource)
@@ -3650,53 +3635,3 @@ def _target_names(target: cst.BaseExpression) -> set[str]:
     if isinstance(target, (cst.Tuple, cst.List)):
         return {n for e in target.elements for n in _target_names(e.value)}
     return set()
-
-
-def _acquires_in_init(index: ProjectIndex, cls: ClassInfo, attr: str) -> bool:
-    """Every `self.<attr> = ...` of `cls` is in its `__init__` and acquires a fresh
-    connection or session there (a call that evaluates to one), and the class body does
-    not bind `attr` (a class attribute is shared by every instance)."""
-    if attr in cls.class_values:
-        return False
-    values = cls.attributes.get(attr, [])
-    scopes = cls.attribute_scopes.get(attr, [])
-    if not values or len(values) != len(scopes):
-        return False
-    for value, scope in zip(values, scopes, strict=True):
-        if scope.name != "__init__":
-            return False
-        inner, _ = strip_await(value)
-        if not isinstance(inner, cst.Call) \
-                or not isinstance(index.evaluate(inner, scope.module, scope), Connection):
-            return False
-    return True
-
-
-def _escapes(body: cst.CSTNode, root: str, attr: str) -> bool:
-    """`root` (or `root.attr`) may outlive the function: a use of `root` other than
-    an attribute access on it (`root.m(...)`, `root.attr.commit()`), a `root.attr`
-    that is not itself accessed (`return root.attr`, `f(root.attr)`), an assignment to
-    `root.attr`, or any use inside a nested function or lambda."""
-    parents: dict[int, cst.CSTNode] = {}
-    for node in iter_nodes(body, into_functions=True):
-        for child in children(node):
-            parents[id(child)] = node
-    for node in iter_nodes(body, into_functions=True):
-        if not (isinstance(node, cst.Name) and node.value == root):
-            continue
-        up = parents.get(id(node))
-        anc = up
-        while anc is not None and anc is not body:
-            if isinstance(anc, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-                return True
-            anc = parents.get(id(anc))
-        if isinstance(up, (cst.AssignTarget, cst.Param)) or (
-                isinstance(up, cst.AnnAssign) and up.target is node):
-            continue  # its binding
-        if not (isinstance(up, cst.Attribute) and up.value is node):
-            return True
-        if isinstance(up.attr, cst.Name) and up.attr.value == attr:
-            outer = parents.get(id(up))
-            if not (isinstance(outer, cst.Attribute) and outer.value is up):
-                return True
-    return False

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import libcst as cst
 
+from poolsafe.analysis.cstutil import iter_nodes, strip_await
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import ClassInfo, FunctionInfo
 from poolsafe.analysis.resolution import class_bases
-from poolsafe.analysis.values import ClassRef, External, ExternalInstance, Instance
+from poolsafe.analysis.values import ClassRef, Connection, External, ExternalInstance, Instance
 from poolsafe.knowledge import route_framework_of
 
 
@@ -18,6 +19,30 @@ def route_framework(index: ProjectIndex, func: FunctionInfo) -> str | None:
         if fw is not None:
             return fw
     return None
+
+
+def hand_built_route_sessions(index: ProjectIndex, func: FunctionInfo
+                              ) -> list[tuple[cst.Call, Connection]]:
+    """The calls in a FastAPI route's own body that build a SQLAlchemy session by hand
+    (`SessionLocal()`, `Session(engine)`; not through a project wrapper), outside the
+    items of its `with` statements, with the session each makes: what PS105 reports
+    (and fixes with a dependency). PS102 leaves these calls to it, named or inline, so
+    that one leak is one finding."""
+    if route_framework(index, func) != "fastapi":
+        return []
+    in_with: set[int] = set()
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.With):
+            for item in node.items:
+                in_with.add(id(strip_await(item.item)[0]))
+    out: list[tuple[cst.Call, Connection]] = []
+    for node in iter_nodes(func.node.body):
+        if not isinstance(node, cst.Call) or id(node) in in_with:
+            continue
+        value = index.evaluate(node, func.module, func)
+        if isinstance(value, Connection) and value.kind.is_session and value.via is None:
+            out.append((node, value))
+    return out
 
 
 def route_decorator_position(index: ProjectIndex, func: FunctionInfo) -> int | None:

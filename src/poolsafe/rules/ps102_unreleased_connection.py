@@ -12,7 +12,7 @@ from poolsafe.analysis.di_providers import leaking_session_factories
 from poolsafe.analysis.exit_release import exit_release_gaps
 from poolsafe.analysis.flask_propagation import propagation_switch
 from poolsafe.analysis.flow import AcquireSite, escaping_names
-from poolsafe.analysis.frameworks import route_framework
+from poolsafe.analysis.frameworks import hand_built_route_sessions
 from poolsafe.analysis.keyed_checkout import stable_keyed_checkout
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.project_facts import is_cli_entry, is_test_module
@@ -152,8 +152,7 @@ class UnreleasedConnection(Rule):
     object keeps (`return self.session`), a query only built and returned
     (`.query(Order)`, which holds the session), and a function that closes or keeps
     the session handed to it are not reported; nor is one made once, outside a
-    loop, in code that runs once per process, as for a named session. In a FastAPI
-    route, PS105 reports the session built by hand (and fixes it with a dependency).
+    loop, in code that runs once per process, as for a named session.
     An `AsyncSession` worked on and awaited where it is made (`await
     AsyncSession(engine).execute(query)`, `await async_session_maker().scalars(q)`)
     is reported whatever becomes of the result: its rows are buffered, and the
@@ -169,6 +168,15 @@ class UnreleasedConnection(Rule):
     pool.acquire()`, a method that hands out a connection the object keeps, and the
     pools that take a dropped connection back themselves (the psycopg2-pool
     package, DBUtils) are not reported.
+
+    **A session built by hand in a FastAPI route** (`db = SessionLocal()`, or
+    `SessionLocal().get(...)` with no name) is PS105's finding, at the same call,
+    with the better fix (a `Depends()` dependency that closes it on every path):
+    PS102 does not report that call a second time, named or not. What PS105 does not
+    report stays here: a session made in a route of another framework (Flask), one
+    that comes through a project wrapper (`db = open_session()`), one made in a
+    function nested in the route, one entered by `with`. (With PS105 deselected,
+    such a leak in a FastAPI route is not reported.)
 
     **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
     `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
@@ -680,11 +688,17 @@ class UnreleasedConnection(Rule):
                     f"`with {conn.origin}` on a {kind.label} {why}; "
                     f"use {kind.safe_form_for('conn')}",
                 )
+            route_sessions: set[int] | None = None
             for site_index, how in sorted(flow.leaks.items()):
                 site = flow.sites[site_index]
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
                     continue
+                if route_sessions is None:
+                    route_sessions = {id(call) for call, _ in
+                                      hand_built_route_sessions(ctx.index, func)}
+                if id(site.call) in route_sessions:
+                    continue  # PS105 reports this very call in a FastAPI route, with its fix
                 if how != "overwritten" and kind.lazy and not site.in_with \
                         and used_only_in_closing_blocks(ctx.index, ctx.module, func,
                                                         site.var, site.call):
@@ -832,8 +846,8 @@ class UnreleasedConnection(Rule):
             if _one_shot(ctx, gap.func, AcquireSite(gap.call, "session", gap.conn)):
                 continue  # as for a named one (see "Tests, one-shot code and processes")
             kind = gap.conn.kind
-            if kind.is_session and gap.conn.via is None \
-                    and route_framework(ctx.index, gap.func) == "fastapi":
+            if any(call is gap.call for call, _ in hand_built_route_sessions(ctx.index,
+                                                                            gap.func)):
                 continue  # PS105 reports this very call in a FastAPI route, with its fix
             label, origin = kind.label, gap.conn.origin
             made = cst.Module([]).code_for_node(gap.call)

@@ -85,7 +85,19 @@ class ExceptWithoutRollback(Rule):
     (`db = Database()` with `self.conn = psycopg2.connect(...)` there), dies with
     the object when the function returns: a swallowed error on `db.conn` is not
     handed back to a caller, unless the object leaves the function (returned,
-    stored, passed to a call, read by a nested function).
+    stored, passed to a call, read by a nested function). So too a session such an
+    `__init__` makes unless it is handed one (`def __init__(self, session=None)`,
+    `self.session = session` if given, else `Session(self.engine)`), built without
+    one (`db = Database()`; a class-body `session = None` is no shared session), in a
+    one-shot check that queries with it in a `try`, logs the error and drops the
+    object, also when the name is then reused for another object (`db =
+    client.edxapp` after the `try`). It stays reported when the construction
+    passes a session (by keyword or position), when the name may hold another
+    object in the `try` (bound before it, or after it inside a loop around it), when
+    the object is used after the handler, when `__init__` hands `self` out
+    (`REGISTRY.append(self)`), and when a method the function calls on it (or one
+    that method calls on `self`) hands out `self` or the session (`return
+    self.session`), or is no project method (a library base's, not known).
     A project function or method that works on a module-level session the caller
     also uses (a Flask-SQLAlchemy model's `save()` whose body does
     `db.session.add(self)` and `db.session.commit()`, or a helper `store(obj)` doing

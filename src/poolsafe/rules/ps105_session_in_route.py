@@ -14,9 +14,8 @@ from poolsafe.analysis.cstutil import (
     iter_calls,
     iter_nodes,
     statements_after,
-    strip_await,
 )
-from poolsafe.analysis.frameworks import route_framework
+from poolsafe.analysis.frameworks import hand_built_route_sessions
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.values import Connection
@@ -106,24 +105,13 @@ class SessionInRoute(Rule):
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         for func in ctx.module.all_functions:
-            if route_framework(ctx.index, func) != "fastapi":
-                continue
-            in_with: set[int] = set()
-            for node in iter_nodes(func.node.body):
-                if isinstance(node, cst.With):
-                    for item in node.items:
-                        in_with.add(id(strip_await(item.item)[0]))
-            for node in iter_nodes(func.node.body):
-                if not isinstance(node, cst.Call) or id(node) in in_with:
-                    continue
-                value = ctx.index.evaluate(node, ctx.module, func)
-                if isinstance(value, Connection) and value.kind.is_session and value.via is None:
-                    yield self.finding(
-                        node,
-                        f"route `{func.name}` builds a {value.kind.label} by hand with "
-                        f"`{value.origin}`; take it as a parameter: "
-                        "`db: Session = Depends(get_db)`",
-                    )
+            for node, value in hand_built_route_sessions(ctx.index, func):
+                yield self.finding(
+                    node,
+                    f"route `{func.name}` builds a {value.kind.label} by hand with "
+                    f"`{value.origin}`; take it as a parameter: "
+                    "`db: Session = Depends(get_db)`",
+                )
 
     # ------------------------------------------------------------------ fix
     def fix(self, ctx: FileContext, finding: RawFinding) -> FixOutcome:

@@ -123,12 +123,12 @@ def get_db():
     finally:
         db.close()
 
-@router.get("/works")
 def works():
     db = next(get_db())  # expect: PS102
     return db.execute(text("SELECT id FROM works")).all()
 """, note="the generator is dropped at once, its finally closes the session, and the "
-          "query opens a new connection that nothing closes"),
+          "query opens a new connection that nothing closes (in a FastAPI route it is "
+          "PS105's finding since round 31)"),
     Case(_PG_POOL + """
 import psycopg2
 
@@ -5139,8 +5139,10 @@ async def count():
 
 INVALID += [
     Case(_SYNC_MAKER_ASYNC_CLASS.format(cls="AsyncSession", mark="  # expect: PS102",
-                                        close="session.close()"),
-         note="the sessions of `sessionmaker(class_=AsyncSession)` close with a coroutine"),
+                                        close="session.close()").replace(
+        '@app.get("/count")\n', ""),
+         note="the sessions of `sessionmaker(class_=AsyncSession)` close with a coroutine "
+              "(in a FastAPI route it is PS105's finding since round 31)"),
 ]
 
 VALID += [
@@ -5892,4 +5894,71 @@ INVALID += [
          note="look-alike: the release by name runs in a handler only; the one after the "
               "commit is skipped when the commit raises (the fix is unsafe: the handler "
               "already gave it back)"),
+]
+
+# issue 31, round 31: a *named* session built by hand in a FastAPI route and never
+# closed was reported twice, by PS102 and PS105 (one leak, two findings): PS105 has the
+# better fix (a dependency), so the call is its finding, as for the inline form. A
+# named session that PS105 does not report stays PS102's: a Flask route, one that comes
+# through a project wrapper, one made in a function nested in the route.
+_ROUTE_SESSION = """\
+from fastapi import FastAPI
+from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from models import Order
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+app = FastAPI()
+site = Flask(__name__)
+
+
+def open_session():
+    return SessionLocal()
+
+
+@{app}.get("/orders/<order_id>")
+def read_order(order_id: int):
+{body}
+"""
+
+VALID += [
+    Case(_ROUTE_SESSION.format(app="app", body="""\
+    db = SessionLocal()
+    order = db.get(Order, order_id)
+    return {"id": order.id}"""), files=_STORE_FILES,
+         note="a named session built by hand in a FastAPI route is PS105's finding (with "
+              "its dependency fix), not a second one here"),
+    Case(_ROUTE_SESSION.format(app="app", body="""\
+    db = SessionLocal()
+    try:
+        order = db.get(Order, order_id)
+    finally:
+        if order_id > 0:
+            db.close()
+    return {"id": order.id}"""), files=_STORE_FILES,
+         note="closed on one path only: still PS105's call"),
+]
+
+INVALID += [
+    Case(_ROUTE_SESSION.format(app="site", body="""\
+    db = SessionLocal()  # expect: PS102
+    order = db.get(Order, order_id)
+    return {"id": order.id}""").replace('@site.get(', '@site.route('), files=_STORE_FILES,
+         note="look-alike: a Flask route; PS105 judges FastAPI routes only"),
+    Case(_ROUTE_SESSION.format(app="app", body="""\
+    db = open_session()  # expect: PS102
+    order = db.get(Order, order_id)
+    return {"id": order.id}"""), files=_STORE_FILES,
+         note="look-alike: the session comes through a project wrapper, which PS105 does "
+              "not report"),
+    Case(_ROUTE_SESSION.format(app="app", body="""\
+    def load():
+        db = SessionLocal()  # expect: PS102
+        return db.get(Order, order_id).id
+
+    return {"id": load()}"""), files=_STORE_FILES,
+         note="look-alike: made in a function nested in the route, which is no route"),
 ]
