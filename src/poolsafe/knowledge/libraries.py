@@ -1009,6 +1009,9 @@ NON_WORK_METHODS: frozenset[str] = frozenset(
         # options: no statement, no transaction
         "configure",
         "cursor",
+        # psycopg's `conn.cancel()` asks the server, over a connection of its own, to
+        # stop the running statement: nothing runs in this connection's transaction
+        "cancel",
         "invalidate",
         "expunge",
         "expunge_all",

@@ -230,6 +230,9 @@ class ExceptWithoutRollback(Rule):
     caller; handing the session to an error hook on the way (`on_error(session, e)`
     as a statement of its own, then the `raise` the handler ends with) is no reuse
     either (a method called on the session there, `session.execute(...)`, still is).
+    Nor is cancelling the statement that failed (psycopg's `conn.cancel()`, which
+    asks the server over a connection of its own and runs nothing in the failed
+    transaction), before the handler re-raises or closes the connection.
     Nested `try` blocks follow Python's handler order: where an inner handler
     re-raises what it caught (`raise`, `raise e`) and an outer one swallows it, the
     outer handler is reported, not both; where an inner handler catches every

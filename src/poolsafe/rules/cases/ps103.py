@@ -5546,3 +5546,46 @@ def check_all(names, spare):
           "next iteration's `try` works on the caller's object, and the handler leaves "
           "with it"),
 ]
+
+# psycopg2's `connection.cancel()` asks the server to stop the running statement (over a
+# connection of its own): it runs nothing in the failed transaction, so a handler that
+# cancels and then re-raises or closes swallows nothing.
+_CANCELLING = """\
+import contextlib
+import logging
+
+import psycopg2
+
+
+@contextlib.contextmanager
+def open_cursor(dsn):
+    conn = psycopg2.connect(dsn)
+    try:
+        yield conn.cursor()
+        conn.commit()
+    except Exception as exc:{mark}
+        logging.exception("query failed: %s", exc)
+        conn.cancel()
+{tail}
+    finally:
+        conn.close()
+"""
+
+VALID += [
+    Case(_CANCELLING.format(mark="", tail="        raise"),
+         note="the handler cancels the running statement and re-raises; `finally` closes"),
+    Case(_CANCELLING.format(mark="", tail="        conn.close()\n        raise"),
+         note="the handler cancels, closes and re-raises"),
+]
+
+INVALID += [
+    Case(_CANCELLING.format(mark="  # expect: PS103",
+                            tail="        conn.cursor().execute(\"INSERT INTO log VALUES (1)\")\n"
+                                 "        raise"),
+         note="look-alike: after the cancel the handler runs a statement in the failed "
+              "transaction before re-raising"),
+    Case(_CANCELLING.format(mark="  # expect: PS103",
+                            tail="        conn.commit()\n        return"),
+         note="look-alike: after the cancel the handler commits the failed transaction "
+              "and swallows the error"),
+]
