@@ -5608,7 +5608,8 @@ INVALID += [
                               mark="  # expect: PS102", body=_PLAIN_BODY),
          note="the pool's checkout on the first branch of a conditional expression, closed "
               "only on success"),
-    Case(_EITHER_MYSQL.format(expr="MySQLConnection(**cfg) if not pooled else pool.get_connection()",
+    Case(_EITHER_MYSQL.format(expr="MySQLConnection(**cfg) if not pooled "
+                                   "else pool.get_connection()",
                               mark="  # expect: PS102", body=_PLAIN_BODY),
          note="the pool's checkout on the second branch"),
     Case(_EITHER_PG.format(expr="pool.getconn() if shared else psycopg2.connect(dsn)",
