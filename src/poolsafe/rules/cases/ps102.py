@@ -5588,6 +5588,10 @@ def count(dsn, shared):
 {body}
 """
 
+_BY_HAND = ("the checkout is one branch of a conditional expression, and the other branch's "
+            "value may need another release (or none): add the release for each branch in a "
+            "`finally` by hand")
+
 _PLAIN_BODY = """\
     cur = conn.cursor()
     cur.execute("SELECT name FROM users")
@@ -5606,11 +5610,13 @@ _FINALLY_BODY = """\
 INVALID += [
     Case(_EITHER_MYSQL.format(expr="pool.get_connection() if pooled else MySQLConnection(**cfg)",
                               mark="  # expect: PS102", body=_PLAIN_BODY),
+         unfixable=_BY_HAND,
          note="the pool's checkout on the first branch of a conditional expression, closed "
               "only on success"),
     Case(_EITHER_MYSQL.format(expr="MySQLConnection(**cfg) if not pooled "
                                    "else pool.get_connection()",
                               mark="  # expect: PS102", body=_PLAIN_BODY),
+         unfixable=_BY_HAND,
          note="the pool's checkout on the second branch"),
     Case(_EITHER_PG.format(expr="pool.getconn() if shared else psycopg2.connect(dsn)",
                            mark="  # expect: PS102", body="""\
@@ -5619,6 +5625,7 @@ INVALID += [
     if shared:
         pool.putconn(conn)
     return cur.fetchone()[0]"""),
+         unfixable=_BY_HAND,
          note="psycopg2: given back only on the pool's branch and only on success; the "
               "direct connection is never closed"),
 ]
