@@ -1124,6 +1124,13 @@ class FunctionFlow:
         return Outcome(normal=after, exc=exc)
 
     def _acquisition(self, value: cst.BaseExpression) -> tuple[cst.Call, Connection] | None:
+        if isinstance(value, cst.IfExp):
+            # `conn = pool.get_connection() if pool else MySQLConnection(**cfg)`: a
+            # checkout on one branch is a checkout (a pool's before a direct connection)
+            found = [a for a in (self._acquisition(value.body),
+                                 self._acquisition(value.orelse)) if a is not None]
+            found.sort(key=lambda a: a[1].kind.direct)
+            return found[0] if found else None
         inner, _ = strip_await(value)
         if not isinstance(inner, cst.Call):
             return None

@@ -84,6 +84,14 @@ class UnreleasedConnection(Rule):
     (`asyncio.Event()`, `asyncio.Lock()`, `threading.Event()`, `RLock`,
     `Condition`): memory only.
 
+    **A checkout through a conditional expression.** `conn = pool.get_connection()
+    if pooled else MySQLConnection(**cfg)` (either side, `pool.getconn() if shared
+    else None` too) is a checkout: the branch that checks out must give it back on
+    every path, and it is judged as the pool's checkout when one branch is a pool's
+    and the other a connection of its own. No fix is offered: the release the
+    pool's branch needs may not be the other branch's (`pool.putconn(conn)` of a
+    direct psycopg2 connection raises, `conn.close()` of `None` too).
+
     **Gino, encode/databases, Tortoise ORM.** Gino's `conn = await db.acquire()`
     (or `engine.acquire()`) holds a pool connection until `await conn.release()`
     (`async with db.acquire() as conn:` releases on exit). encode/databases'
@@ -1012,6 +1020,8 @@ class UnreleasedConnection(Rule):
                     return Unfixable(self.code, _BOUND_BY_HAND)
                 if site.conn.origin.startswith("anext("):
                     return Unfixable(self.code, _ANEXT_BY_HAND)
+                if _in_conditional(site.call, parents):
+                    return Unfixable(self.code, _CONDITIONAL_BY_HAND)
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
                     return self._fix_with(ctx, func, parents, site.call, site.conn)
                 if flow.sites.index(site) in flow.unawaited_closes:
@@ -1289,6 +1299,9 @@ _ANEXT_BY_HAND = ("the session comes from an async generator's `__anext__()`: no
 
 _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "
                    "call into a `finally` by hand")
+_CONDITIONAL_BY_HAND = ("the checkout is one branch of a conditional expression, and the other "
+                        "branch's value may need another release (or none): add the release "
+                        "for each branch in a `finally` by hand")
 _INLINE_BY_HAND = ("the session has no name: bind it in a `with` block around the statements "
                    "that use it, by hand")
 _BOUND_BY_HAND = ("a session is bound to the connection: close the connection after the "
@@ -1304,6 +1317,14 @@ def _bound_connections(ctx: FileContext, func: FunctionInfo) -> set[str]:
 
 _UNNAMED_CHECKOUT_BY_HAND = ("the connection has no name: bind it to a name given back in a "
                              "`finally` (or a `with` block) around its use, by hand")
+
+
+def _in_conditional(call: cst.Call, parents: dict[int, cst.CSTNode]) -> bool:
+    """`pool.getconn() if shared else psycopg2.connect(dsn)` (also awaited)."""
+    parent = parents.get(id(call))
+    if isinstance(parent, cst.Await):
+        parent = parents.get(id(parent))
+    return isinstance(parent, cst.IfExp)
 
 
 def _is_peewee_connect(ctx: FileContext, node: object) -> bool:

@@ -5962,3 +5962,102 @@ INVALID += [
     return {"id": load()}"""), files=_STORE_FILES,
          note="look-alike: made in a function nested in the route, which is no route"),
 ]
+
+# A checkout through a conditional expression: one branch's checkout is a checkout
+_EITHER_MYSQL = """
+from mysql.connector import MySQLConnection
+from mysql.connector.pooling import MySQLConnectionPool
+
+pool = MySQLConnectionPool(pool_name="web", pool_size=4, host="db")
+
+
+def names(cfg, pooled):
+    conn = {expr}{mark}
+{body}
+"""
+
+_EITHER_PG = """
+import psycopg2
+from psycopg2.pool import SimpleConnectionPool
+
+pool = SimpleConnectionPool(1, 4, "dbname=app")
+
+
+def count(dsn, shared):
+    conn = {expr}{mark}
+{body}
+"""
+
+_BY_HAND = ("the checkout is one branch of a conditional expression, and the other branch's "
+            "value may need another release (or none): add the release for each branch in a "
+            "`finally` by hand")
+
+_PLAIN_BODY = """\
+    cur = conn.cursor()
+    cur.execute("SELECT name FROM users")
+    rows = cur.fetchall()
+    conn.close()
+    return rows"""
+
+_FINALLY_BODY = """\
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT name FROM users")
+        return cur.fetchall()
+    finally:
+        conn.close()"""
+
+INVALID += [
+    Case(_EITHER_MYSQL.format(expr="pool.get_connection() if pooled else MySQLConnection(**cfg)",
+                              mark="  # expect: PS102", body=_PLAIN_BODY),
+         unfixable=_BY_HAND,
+         note="the pool's checkout on the first branch of a conditional expression, closed "
+              "only on success"),
+    Case(_EITHER_MYSQL.format(expr="MySQLConnection(**cfg) if not pooled "
+                                   "else pool.get_connection()",
+                              mark="  # expect: PS102", body=_PLAIN_BODY),
+         unfixable=_BY_HAND,
+         note="the pool's checkout on the second branch"),
+    Case(_EITHER_PG.format(expr="pool.getconn() if shared else psycopg2.connect(dsn)",
+                           mark="  # expect: PS102", body="""\
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM users")
+    if shared:
+        pool.putconn(conn)
+    return cur.fetchone()[0]"""),
+         unfixable=_BY_HAND,
+         note="psycopg2: given back only on the pool's branch and only on success; the "
+              "direct connection is never closed"),
+]
+
+VALID += [
+    Case(_EITHER_MYSQL.format(expr="pool.get_connection() if pooled else MySQLConnection(**cfg)",
+                              mark="", body=_FINALLY_BODY),
+         note="look-alike: closed in `finally`, whichever branch made it"),
+    Case(_EITHER_PG.format(expr="pool.getconn() if shared else psycopg2.connect(dsn)",
+                           mark="", body="""\
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM users")
+            return cur.fetchone()[0]
+    finally:
+        if shared:
+            pool.putconn(conn)
+        else:
+            conn.close()"""),
+         note="look-alike: psycopg2, each branch's release in `finally`"),
+    Case(_EITHER_PG.format(expr="pool.getconn() if shared else None", mark="", body="""\
+    if conn is None:
+        return 0
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM users")
+        return cur.fetchone()[0]
+    finally:
+        pool.putconn(conn)"""),
+         note="look-alike: no connection on the other branch; the checkout is given back "
+              "in `finally`"),
+    Case(_EITHER_PG.format(expr="dsn if shared else None", mark="", body="""\
+    return conn"""),
+         note="look-alike: no checkout on either branch"),
+]
