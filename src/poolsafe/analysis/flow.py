@@ -1032,13 +1032,8 @@ class FunctionFlow:
 
     def _binds_name(self, name: str) -> bool:
         """Whether `name` is bound in this function, an enclosing one or the module."""
-        scope: FunctionInfo | None = self.func
-        while scope is not None:
-            if name in scope.locals or name in scope.all_param_names():
-                return True
-            scope = scope.parent
         module = self.module
-        return (name in module.assigns or name in module.functions
+        return (self.func.binds(name) or name in module.assigns or name in module.functions
                 or name in module.classes or name in module.imports
                 or bool(module.star_imports))
 

@@ -108,6 +108,16 @@ class FunctionInfo:
             names.add(p.star_kwarg.name.value)
         return names
 
+    def binds(self, name: str) -> bool:
+        """Whether `name` is a local or a parameter of this function or of one that
+        encloses it (not the module's)."""
+        scope: FunctionInfo | None = self
+        while scope is not None:
+            if name in scope.locals or name in scope.all_param_names():
+                return True
+            scope = scope.parent
+        return False
+
 
 class ModulePath(NamedTuple):
     """Where a module is, as its `ModuleInfo` says it (`abspath`, `names`,

@@ -73,11 +73,8 @@ def external_name(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleI
 
 
 def _unbound(name: str, module: ModuleInfo, func: FunctionInfo | None) -> bool:
-    scope = func
-    while scope is not None:
-        if name in scope.locals or name in scope.all_param_names():
-            return False
-        scope = scope.parent
+    if func is not None and func.binds(name):
+        return False
     return not (name in module.assigns or name in module.imports or name in module.functions
                 or name in module.classes)
 

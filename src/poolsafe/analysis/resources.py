@@ -227,14 +227,6 @@ class FunctionResources:
                         out[name] = delegated[0]
         return out
 
-    def _bound_in_function(self, name: str) -> bool:
-        scope: FunctionInfo | None = self.func
-        while scope is not None:
-            if name in scope.locals or name in scope.all_param_names():
-                return True
-            scope = scope.parent
-        return False
-
     def _module_cursors(self) -> dict[str, str]:
         """The cursors the function reads from the top level of its module, or imports
         from another project module: `cur = conn.cursor()` beside `conn =
@@ -243,7 +235,7 @@ class FunctionResources:
         imports it), else `cur.connection`."""
         out: dict[str, str] = {}
         for name, (home, owner) in module_cursors(self.index, self.module).items():
-            if name in self.cursors or self._bound_in_function(name):
+            if name in self.cursors or self.func.binds(name):
                 continue
             key = next((local for local in (owner, *self.module.imports)
                         if self._names(local, home, owner)), None)
@@ -258,7 +250,7 @@ class FunctionResources:
 
     def _names(self, local: str, home: ModuleInfo, owner: str) -> bool:
         """`local`, in this function, is the top-level connection `owner` of `home`."""
-        if self._bound_in_function(local):
+        if self.func.binds(local):
             return False
         bound = module_binding(self.index, self.module, local)
         return bound is not None and bound[0] is home and bound[1] == owner \
@@ -368,7 +360,7 @@ class FunctionResources:
         # (`conn.autocommit = True` under `conn = psycopg2.connect(...)`), used here by
         # its name, also imported, or through a module-level cursor of it
         shared = module_autocommit(self.index, self.module)
-        out |= {n for n in shared if not self._bound_in_function(n)}
+        out |= {n for n in shared if not self.func.binds(n)}
         for name, key in self.cursors.items():
             if key in self._cursor_connections or key in shared:
                 home = module_cursors(self.index, self.module).get(name)
