@@ -572,13 +572,22 @@ def module_binding(index: ProjectIndex, module: ModuleInfo, name: str,
     if name in module.assigns:
         return module, name
     qualname = module.imports.get(name)
-    if qualname is None or "." not in qualname or depth > 3:
+    source = None if qualname is None or depth > 3 \
+        else _project_source(index, module, qualname)
+    return None if source is None else module_binding(index, *source, depth + 1)
+
+
+def _project_source(index: ProjectIndex, module: ModuleInfo,
+                    qualname: str) -> tuple[ModuleInfo, str] | None:
+    """The other project module and its top-level name that an import of `module`
+    brings (`from pkg.db import conn`: `pkg.db`'s module and "conn"), or None."""
+    if "." not in qualname:
         return None
     base, _, attr = qualname.rpartition(".")
     source = index.resolve_qualname(base, module)
     if not isinstance(source, ModuleRef) or source.module is module:
         return None
-    return module_binding(index, source.module, attr, depth + 1)
+    return source.module, attr
 
 
 def module_cursors(index: ProjectIndex, module: ModuleInfo) -> dict[str, tuple[ModuleInfo, str]]:
@@ -600,14 +609,12 @@ def module_cursors(index: ProjectIndex, module: ModuleInfo) -> dict[str, tuple[M
                     and isinstance(index.lookup_module_name(module, owner, 0), Connection):
                 out[name] = (module, owner)
     for name, qualname in module.imports.items():
-        if name in out or name in module.assigns or "." not in qualname:
+        if name in out or name in module.assigns:
             continue
-        base, _, attr = qualname.rpartition(".")
-        source = index.resolve_qualname(base, module)
-        if isinstance(source, ModuleRef) and source.module is not module:
-            found = module_cursors(index, source.module).get(attr)
-            if found is not None:
-                out[name] = found
+        source = _project_source(index, module, qualname)
+        found = None if source is None else module_cursors(index, source[0]).get(source[1])
+        if found is not None:
+            out[name] = found
     return out
 
 
@@ -645,12 +652,10 @@ def module_autocommit(index: ProjectIndex, module: ModuleInfo) -> frozenset[str]
         own = {n for n in own
                if isinstance(index.lookup_module_name(module, n, 0), Connection)}
     for name, qualname in module.imports.items():
-        if name in own or "." not in qualname:
+        if name in own:
             continue
-        base, _, attr = qualname.rpartition(".")
-        found = index.resolve_qualname(base, module)
-        if isinstance(found, ModuleRef) and found.module is not module \
-                and attr in module_autocommit(index, found.module):
+        origin = _project_source(index, module, qualname)
+        if origin is not None and origin[1] in module_autocommit(index, origin[0]):
             own.add(name)
     result = frozenset(own)
     memo[id(module)] = (module, result)
