@@ -469,8 +469,10 @@ class UnreleasedConnection(Rule):
     Alembic `env.py` or migration script, a `@app.on_event("startup")` handler or a
     function its module registers as the startup hook
     (`executor.start_polling(dp, on_startup=f)`, `app.on_startup.append(f)`,
-    `dp.startup.register(f)`), a function run from a table that only `main()` walks
-    (`for name, check in CHECKS: check()`), and a method (or a class's
+    `dp.startup.register(f)`), a function run from a table that only `main()` walks,
+    once (`for name, check in CHECKS: check()`, or the table written in the loop
+    itself: `for name, check in [("db", check_db)]:`; walked again inside a
+    `while True:` it runs every round), and a method (or a class's
     `__init__`) that only such code calls, module-level code included (a module-level
     instance, `accounts = Accounts()`, builds its class once per process; a lambda's
     body runs each time it is called). A call of a library object's method of the
