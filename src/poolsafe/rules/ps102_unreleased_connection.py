@@ -335,8 +335,13 @@ class UnreleasedConnection(Rule):
     `autogen_context.connection` in an Alembic hook (`@comparators.dispatch_for(...)`),
     whose connection Alembic opens and closes, or the first parameter of a function
     handed to an async connection's `run_sync` (`await conn.run_sync(_create)`,
-    also one defined in the caller's body), which SQLAlchemy calls with the sync
-    connection under the async one. A session bound to an engine is a
+    also one defined in the caller's body, and the first after `self` of a method
+    handed as `await conn.run_sync(self._create)`), which SQLAlchemy calls with the
+    sync connection under the async one. Such a connection's engine is not
+    borrowed: `sync_conn.engine.connect()` (also `conn.engine.connect()` on a
+    connection the function holds or is handed typed `Connection`) checks out a
+    second connection of the pool, which the function must close like any other.
+    A session bound to an engine is a
     checkout (a parameter typed `Engine`, one a caller passes the engine for, or an
     untyped parameter of a function nobody calls), and so is one from a sessionmaker.
     A session's `close()` never closes the connection it is bound to: one the
