@@ -1293,8 +1293,8 @@ def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool
     if _names_count(module.tree, func.name) - 1 != named:  # the `def` is one Name
         return False
     walked = False
-    for loop in inline:
-        if not _walked_once(index, module, loop, depth):
+    for each in inline:
+        if not _walked_once(index, module, each, depth):
             return False
         walked = True
     for table, owner in tables:
