@@ -1339,6 +1339,10 @@ class ProjectIndex:
                                                and callback.func is func):
                 continue
             receiver = self.evaluate(call.func.value, site.module, site.func, depth + 1)
+            if isinstance(receiver, (External, ExternalInstance, ModuleRef)):
+                # another library's `run_sync` (`anyio.to_thread.run_sync(fn)`,
+                # `quart.utils.run_sync(fn)`, a tornado IOLoop's): no connection
+                continue
             if not (isinstance(receiver, Connection) and receiver.kind.is_session):
                 return True
         return False
