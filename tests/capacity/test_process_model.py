@@ -273,3 +273,44 @@ def test_a_configmap_postgresql_conf_sets_the_limit(tmp_path: Path) -> None:
     [server] = doc["environments"][0]["servers"]
     assert (server["limit"], server["demand"], code) == (397, 160, 0)
     assert "ConfigMap" in server["max_connections"]["source"]
+
+
+def test_a_repository_of_programs_is_never_summed(tmp_path: Path) -> None:
+    """Two services in one repository (compose runs one, a Procfile the other), a
+    console script and a maintenance script, all on one server: compose wins over
+    the Procfile; the programs compose does not run are shown and judged alone, and
+    no pool is added into another program's budget."""
+    root = _tree(tmp_path, {
+        "orders/__init__.py": "",
+        "orders/db.py": _ENGINE.format(host="db", size=60),
+        "orders/app.py": "from orders.db import engine\n\napp = object()\n",
+        "billing/__init__.py": "",
+        "billing/db.py": _ENGINE.format(host="db", size=60),
+        "billing/worker.py": "from billing.db import engine\n\ncelery = object()\n",
+        "report/__init__.py": "",
+        "report/main.py": _ENGINE.format(host="db", size=60) + "\n\ndef run():\n"
+                          "    engine.dispose()\n",
+        "tools/backfill.py": _ENGINE.format(host="db", size=120)
+                             + "\nif __name__ == '__main__':\n    engine.dispose()\n",
+        "Procfile": "web: gunicorn -w 1 orders.app:app\n",
+        "docker-compose.yml": "services:\n  worker:\n    image: app\n"
+                              "    command: celery -A billing.worker worker -c 1\n"
+                              "  db:\n    image: postgres:16\n",
+    })
+    (root / "pyproject.toml").write_text(
+        "[project]\nname = 'x'\n[project.scripts]\nreport = 'report.main:run'\n")
+    code, doc = _capacity(root)
+    env = doc["environments"][0]
+    [group] = env["groups"]
+    assert "billing.worker" in group["entry"]
+    assert [p.rsplit("/", 1)[-1] for p in group["pools"]] == ["db.py:3"]
+    alone = {g["name"]: [p.rsplit("/", 1)[-1] for p in g["pools"]]
+             for g in env["programs_alone"]}
+    assert alone == {"report": ["main.py:3"], "tools/backfill.py": ["backfill.py:3"]}
+    # one budget per program, never a sum: 60 (the worker), 60, 120
+    assert sorted(s["demand"] for s in env["servers"]) == [60, 60, 120]
+    assert code == 1
+    # only the program whose own pool is over the limit is reported
+    assert _check(root) == ["backfill.py:3"]
+    text = CliRunner().invoke(main, ["capacity", str(root)]).output
+    assert "Programs the deployment does not run" in text and "report.main" in text

@@ -159,8 +159,12 @@ class EnvironmentCapacity:
     budgets: list[ServerBudget]
     #: the pools each process group opens
     opens: list[GroupPools] = field(default_factory=list)
-    #: without a deployment: the programs of the project judged one by one
+    #: the programs of the project judged one by one: without a deployment, all of
+    #: them; with one, the console scripts and `__main__` scripts it does not run
     programs: list[ProcessGroup] = field(default_factory=list)
+    #: with a deployment: the pools each of those programs opens (without one, they
+    #: are `opens`)
+    alone_opens: list[GroupPools] = field(default_factory=list)
 
     @property
     def over(self) -> bool:
@@ -207,7 +211,8 @@ class _Setting:
     conf: ServerFiles
     envs: list[Environment]
     graph: ImportGraph
-    frames: list[tuple[ProcessModel, list[ProcessGroup], bool]]
+    #: (model, the groups judged, those of them judged each on its own)
+    frames: list[tuple[ProcessModel, list[ProcessGroup], list[ProcessGroup]]]
     dotenv: bool
 
 
@@ -226,11 +231,18 @@ def _setting(index: ProjectIndex, files: ProjectFiles) -> _Setting:
         envs = environments(files)
         graph = ImportGraph(index, files.root)
         frames = []
+        scripts: list[ProcessGroup] | None = None
         for env in envs:
             model = process_model(files, env.values)
-            deployed = bool(model.groups)
-            frames.append((model, model.groups or script_groups(index, files, graph),
-                           deployed))
+            if scripts is None:
+                scripts = script_groups(index, files, graph)
+            if not model.groups:
+                frames.append((model, scripts, scripts))
+                continue
+            # the project's own programs the deployment does not run (a maintenance
+            # script, a console script): each is a process of its own, judged alone
+            alone = _undeployed(graph, model.groups, scripts)
+            frames.append((model, model.groups + alone, alone))
         found = per_root[files.root] = _Setting(conf, envs, graph, frames,
                                                 _loads_dotenv(index))
     return found
@@ -262,9 +274,10 @@ def _merged(group: ProcessGroup, env: Environment, dotenv: bool) -> dict[str, st
 
 
 def _environment(index: ProjectIndex, setting: _Setting, env: Environment,
-                 frame: tuple[ProcessModel, list[ProcessGroup], bool],
+                 frame: tuple[ProcessModel, list[ProcessGroup], list[ProcessGroup]],
                  pools: list[PoolSite]) -> EnvironmentCapacity:
-    model, groups, deployed = frame
+    model, groups, alone = frame
+    deployed = bool(model.groups)
     registry: dict[str, Server] = {}
     budgets: dict[str, ServerBudget] = {}
     opens: list[GroupPools] = []
@@ -285,13 +298,37 @@ def _environment(index: ProjectIndex, setting: _Setting, env: Environment,
             uses = _one_config_class(uses)
             # without a deployment, each program is judged on its own: scripts and
             # examples do not all run at once
-            key = name if deployed else f"{name}\0{group.name}"
+            key = f"{name}\0{group.name}" if any(group is g for g in alone) else name
             budget = budgets.setdefault(key, ServerBudget(registry[name], []))
             budget.groups.append(GroupDemand(group, uses))
     first_uses = [pool_use(index, pool, env.values, model.servers, setting.conf, {})
                   for pool in pools if not pool.non_pooling]
-    return EnvironmentCapacity(env, model, first_uses, list(budgets.values()), opens,
-                               [g for g in groups if not deployed])
+    if not deployed:
+        return EnvironmentCapacity(env, model, first_uses, list(budgets.values()), opens,
+                                   alone)
+    return EnvironmentCapacity(env, model, first_uses, list(budgets.values()),
+                               opens[:len(model.groups)], alone, opens[len(model.groups):])
+
+
+def _undeployed(graph: ImportGraph, deployed: list[ProcessGroup],
+                scripts: list[ProcessGroup]) -> list[ProcessGroup]:
+    """The scripts whose own module no deployed process group starts from or
+    imports: programs of their own (an app module's `__main__` block that runs a
+    development server is the deployed program's code, not another program)."""
+    reached: set[Path] = set()
+    for group in deployed:
+        entry = group.command.entry
+        if entry is None:
+            return []  # (what the deployment runs is not known: nothing is added)
+        starts, _ = graph.resolve(entry)
+        reached |= graph.reach(starts)
+    out = []
+    for script in scripts:
+        entry = script.command.entry
+        starts = graph.resolve(entry)[0] if entry is not None else []
+        if starts and not any(p in reached for p in starts):
+            out.append(script)
+    return out
 
 
 def may_count(index: ProjectIndex, module: ModuleInfo, mine: list[PoolSite]) -> bool:

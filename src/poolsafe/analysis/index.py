@@ -146,6 +146,11 @@ _ASYNC_SESSION_CLASSES: frozenset[tuple[str, str]] = frozenset(
     {("sqlalchemy", "AsyncSession"), ("sqlmodel", "AsyncSession")})
 
 
+#: a SQLAlchemy connection's `.engine`: the engine (sync or async) it came from
+_CONNECTION_ENGINES = {"sqlalchemy-connection": "sqlalchemy.engine",
+                       "sqlalchemy-async-connection": "sqlalchemy.async_engine"}
+
+
 class ProjectIndex:
     #: per-module facts kept between runs, for the questions that can be answered
     #: without parsing a module (an index that parses on demand has them)
@@ -594,6 +599,9 @@ class ProjectIndex:
             return self._name(node.value, module, func, depth, node)
         if isinstance(node, cst.Attribute):
             base = self.evaluate(node.value, module, func, depth + 1)
+            if base is None and node.attr.value == "engine" and func is not None \
+                    and isinstance(node.value, cst.Name):
+                return self._handed_engine(node.value.value, module, func, depth)
             return self._attribute(base, node.attr.value, module, depth, node)
         if isinstance(node, cst.Call):
             return self._call(node, module, func, depth)
@@ -733,6 +741,10 @@ class ProjectIndex:
             if attr in attrs:
                 return LibraryObject(attrs[attr])
             return None
+        if isinstance(base, Connection) and attr == "engine":
+            # a SQLAlchemy connection's engine, whose `connect()` checks out another
+            engine = _CONNECTION_ENGINES.get(base.kind_key)
+            return None if engine is None else LibraryObject(engine)
         if isinstance(base, (Instance, ClassRef)):
             cls = base.cls
             if attr in cls.methods:
@@ -1251,22 +1263,58 @@ class ProjectIndex:
         if annotation is not None:
             return any(match_qualname(q, BORROWED_BIND_ANNOTATIONS) for q in annotated)
         params = [p.name.value for p in func.node.params.params]
-        if func.cls is not None or name not in params:
+        if name not in params:
             return False
+        if func.cls is not None:
+            return self._run_sync_parameter(func, name, depth)
         finder = ProjectIndex.project_callers_of
         if finder is None:
             return False
         sites = finder(self, func)
-        handed = params[0] == name and self._run_sync_callback(func, depth)
+        handed = self._run_sync_parameter(func, name, depth)
         return (bool(sites) or handed) and all(
             (arg := argument_for(s.call, name, params.index(name))) is not None
             and not self._acquired_inline(arg, s.module, s.func, depth)
             and self._is_connection_expr(arg, s.module, s.func, depth, hops + 1)
             for s in sites)
 
+    def _run_sync_parameter(self, func: FunctionInfo, name: str, depth: int) -> bool:
+        """`name` is the parameter `run_sync` hands its callback the sync connection
+        in: the first (after `self` / `cls` for a method: `await
+        conn.run_sync(self._create)`)."""
+        params = [p.name.value for p in func.node.params.params]
+        first = 1 if func.cls is not None and not any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+            for d in func.node.decorators) else 0
+        return len(params) > first and params[first] == name \
+            and self._run_sync_callback(func, depth)
+
+    def _handed_engine(self, name: str, module: ModuleInfo, func: FunctionInfo,
+                       depth: int) -> Value | None:
+        """`conn.engine` of a SQLAlchemy connection the function is handed (a
+        parameter annotated `Connection` / `AsyncConnection`, or the sync connection
+        `run_sync` hands its callback): the engine, whose `connect()` checks out
+        another connection of its pool."""
+        if name in func.locals or name not in func.all_param_names():
+            return None
+        annotation = param_annotation(func, name)
+        if annotation is None:
+            return LibraryObject("sqlalchemy.engine") if self._run_sync_parameter(
+                func, name, depth) else None
+        for part in annotation_parts(annotation):
+            value = self.evaluate(part, module, None, depth + 1)
+            found = match_qualname(value.qualname, BORROWED_BIND_ANNOTATIONS) if isinstance(
+                value, External) else None
+            if found is not None:
+                return LibraryObject(_CONNECTION_ENGINES[
+                    "sqlalchemy-async-connection" if found[1] == "AsyncConnection"
+                    else "sqlalchemy-connection"])
+        return None
+
     def _run_sync_callback(self, func: FunctionInfo, depth: int) -> bool:
         """`func` is handed to an async connection's `run_sync` (`await
-        conn.run_sync(create_tables)`, outside the tests), which calls it with the
+        conn.run_sync(create_tables)`, or a method of the caller's own class: `await
+        conn.run_sync(self._create)`; outside the tests), which calls it with the
         sync connection under it: SQLAlchemy's, closed with the async one. Not an
         `AsyncSession`'s, which hands a sync session."""
         finder = ProjectIndex.project_calls_named
@@ -1282,10 +1330,19 @@ class ProjectIndex:
             nested = isinstance(handed, cst.Name) and site.func is not None \
                 and site.module is func.module \
                 and func.qualname == f"{site.func.qualname}.<locals>.{handed.value}"
-            if not nested and not (isinstance(callback, FunctionRef)
-                                   and callback.func is func):
+            # a method of the caller's own class (`self._create`, `cls._create`)
+            own = isinstance(handed, cst.Attribute) and isinstance(handed.value, cst.Name) \
+                and handed.value.value in ("self", "cls") and site.func is not None \
+                and func.cls is not None and site.func.cls is func.cls \
+                and handed.attr.value == func.name
+            if not nested and not own and not (isinstance(callback, FunctionRef)
+                                               and callback.func is func):
                 continue
             receiver = self.evaluate(call.func.value, site.module, site.func, depth + 1)
+            if isinstance(receiver, (External, ExternalInstance, ModuleRef)):
+                # another library's `run_sync` (`anyio.to_thread.run_sync(fn)`,
+                # `quart.utils.run_sync(fn)`, a tornado IOLoop's): no connection
+                continue
             if not (isinstance(receiver, Connection) and receiver.kind.is_session):
                 return True
         return False

@@ -1258,13 +1258,24 @@ def _used_as_value(tree: cst.Module, name: str) -> bool:
 
 def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
     """A function named only in a table (`CHECKS = [("db", check_db)]`, at module level
-    or inside `main()`) that only one-shot code walks (`for name, fn in CHECKS: fn()`
-    in `main()`): each entry runs once per process."""
+    or inside `main()`, or written as the loop's own iterable: `for name, fn in
+    [("db", check_db)]:`) that only one-shot code walks (`for name, fn in CHECKS: fn()`
+    in `main()`), not inside another loop: each entry runs once per process."""
     module = func.module
     #: (table name, the function whose body assigns it, or None at module level)
     tables: list[tuple[str, FunctionInfo | None]] = []
+    #: loops whose iterable is itself the table (`for name, fn in [("db", check_db)]:`)
+    inline: list[cst.For] = []
     named = 0
     for node in iter_nodes(module.tree, into_functions=True):
+        if isinstance(node, cst.For):
+            literal = _loop_iterable(node)
+            count = _names_count(literal, func.name) if isinstance(
+                literal, (cst.List, cst.Tuple, cst.Dict, cst.Set)) else 0
+            if count:
+                inline.append(node)
+                named += count
+            continue
         if not isinstance(node, (cst.Assign, cst.AnnAssign)) or not isinstance(
                 node.value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
             continue
@@ -1276,12 +1287,16 @@ def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool
         owner = _enclosing_function(module, node)
         tables.extend((t.value, owner) for t in targets if isinstance(t, cst.Name))
         named += count
-    if not tables:
+    if not tables and not inline:
         return False
     # the function is named nowhere else in its module (no other caller or registry)
     if _names_count(module.tree, func.name) - 1 != named:  # the `def` is one Name
         return False
     walked = False
+    for each in inline:
+        if not _walked_once(index, module, each, depth):
+            return False
+        walked = True
     for table, owner in tables:
         # a module-level table may be walked in any function; a local one in its own
         scope: cst.CSTNode = owner.node.body if owner is not None else module.tree
@@ -1294,13 +1309,29 @@ def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool
                 if not _is_table_definition(scope, node):
                     return False
                 continue
-            walker = _enclosing_function(module, loop)
-            if walker is not None and not is_cli_entry(index, walker, depth + 1):
-                return False
-            if walker is None and _in_loop_statement(module.tree, loop):
+            if not _walked_once(index, module, loop, depth):
                 return False
             walked = True
     return walked
+
+
+def _walked_once(index: ProjectIndex, module: ModuleInfo, loop: cst.For,
+                 depth: int) -> bool:
+    """The loop that walks a table runs once per process: in one-shot code, or at
+    module level, and not inside another loop of its scope."""
+    walker = _enclosing_function(module, loop)
+    if walker is not None and not is_cli_entry(index, walker, depth + 1):
+        return False
+    scope: cst.CSTNode = walker.node.body if walker is not None else module.tree
+    return not _in_loop_statement(scope, loop)
+
+
+def _loop_iterable(loop: cst.For) -> cst.BaseExpression:
+    """What a `for` walks: its iterable, or the object of `x.items()` / `x.values()`."""
+    it = loop.iter
+    if isinstance(it, cst.Call) and isinstance(it.func, cst.Attribute):
+        return it.func.value
+    return it
 
 
 def _names(expr: cst.CSTNode, name: str) -> bool:
@@ -1315,12 +1346,8 @@ def _names_count(expr: cst.CSTNode, name: str) -> int:
 def _walking_loop(scope: cst.CSTNode, name: cst.Name, deep: bool) -> cst.For | None:
     """The `for` of `scope` whose iterable is `name` (or `name.items()` / `.values()`)."""
     for node in iter_nodes(scope, into_functions=deep):
-        if isinstance(node, cst.For):
-            it = node.iter
-            if isinstance(it, cst.Call) and isinstance(it.func, cst.Attribute):
-                it = it.func.value
-            if it is name:
-                return node
+        if isinstance(node, cst.For) and _loop_iterable(node) is name:
+            return node
     return None
 
 
@@ -1341,7 +1368,7 @@ def _enclosing_function(module: ModuleInfo, node: cst.CSTNode) -> FunctionInfo |
     return found
 
 
-def _in_loop_statement(tree: cst.Module, node: cst.CSTNode) -> bool:
+def _in_loop_statement(tree: cst.CSTNode, node: cst.CSTNode) -> bool:
     return any(isinstance(n, (cst.For, cst.While)) and n is not node and any(
         m is node for m in iter_nodes(n.body)) for n in iter_nodes(tree))
 

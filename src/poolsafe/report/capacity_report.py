@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from poolsafe.analysis.capacity import Capacity, EnvironmentCapacity, PoolUse
+from poolsafe.analysis.capacity import Capacity, EnvironmentCapacity, GroupPools, PoolUse
 from poolsafe.analysis.config_values import Count
 
 
@@ -74,26 +74,17 @@ def render_text(cap: Capacity, console: Console, errors: list[str]) -> None:
         if not model.groups:
             title = ("Programs (no deployment in the repository: each entry point is "
                      "judged alone)")
-        table = Table(title=escape(title), title_justify="left", header_style="bold")
-        for col in ("group", "declared in", "program", "replicas", "processes", "entry",
-                    "opens"):
-            table.add_column(col)
-        for opened in e.opens:
-            g = opened.group
-            entry = g.command.entry.text() if g.command.entry is not None else "-"
-            pools_text = (f"not known: {opened.reason}" if opened.pools is None else
-                          ", ".join(p.where for p in opened.pools) or "no pool")
-            table.add_row(*(escape(cell) for cell in (
-                g.name, g.where, g.command.program, _count(g.replicas),
-                _count(g.command.processes), entry, pools_text)))
         if e.opens:
-            console.print(table)
+            console.print(_groups_table(title, e.opens))
         else:
             console.print("No process model found (no Kubernetes, compose, Procfile, "
                           "Dockerfile or gunicorn configuration) and no entry point (console "
                           "script, `__main__` block): no program to budget.")
         for other in model.also:
             console.print(f"  also found, not used: {other}", markup=False)
+        if e.alone_opens:
+            console.print(_groups_table(
+                "Programs the deployment does not run (each judged alone)", e.alone_opens))
     # ------------------------------------------------------------ budget
     console.print("[bold]Budget[/bold]")
     for e in envs:
@@ -183,6 +174,23 @@ def render_json_projects(reports: list[tuple[Capacity, list[str]]]) -> str:
                       indent=2) + "\n"
 
 
+def _groups_table(title: str, opens: list[GroupPools]) -> Table:
+    """Process groups (or programs) with the entry point and the pools each opens."""
+    table = Table(title=escape(title), title_justify="left", header_style="bold")
+    for col in ("group", "declared in", "program", "replicas", "processes", "entry",
+                "opens"):
+        table.add_column(col)
+    for opened in opens:
+        g = opened.group
+        entry = g.command.entry.text() if g.command.entry is not None else "-"
+        pools_text = (f"not known: {opened.reason}" if opened.pools is None else
+                      ", ".join(p.where for p in opened.pools) or "no pool")
+        table.add_row(*(escape(cell) for cell in (
+            g.name, g.where, g.command.program, _count(g.replicas),
+            _count(g.command.processes), entry, pools_text)))
+    return table
+
+
 def json_document(cap: Capacity, errors: list[str]) -> dict[str, Any]:
     """The JSON document of one project's capacity."""
     def count(c: Count | None) -> Any:
@@ -190,21 +198,25 @@ def json_document(cap: Capacity, errors: list[str]) -> dict[str, Any]:
             return None
         return {"value": c.value, "known": c.known, "source": c.source}
 
+    def group(o: GroupPools) -> dict[str, Any]:
+        return {"name": o.group.name, "where": o.group.where,
+                "program": o.group.command.program,
+                "command": o.group.command.text, "replicas": count(o.group.replicas),
+                "processes": count(o.group.command.processes),
+                "entry": (list(o.group.command.entry.targets)
+                          if o.group.command.entry is not None else None),
+                "pools": ([p.where for p in o.pools] if o.pools is not None else None),
+                "pools_known": o.reason}
+
     envs = []
     for e in cap.environments:
         envs.append({
             "name": e.environment.name,
             "env_files": list(e.environment.sources),
             "process_model": e.model.source,
-            "groups": [{"name": o.group.name, "where": o.group.where,
-                        "program": o.group.command.program,
-                        "command": o.group.command.text, "replicas": count(o.group.replicas),
-                        "processes": count(o.group.command.processes),
-                        "entry": (list(o.group.command.entry.targets)
-                                  if o.group.command.entry is not None else None),
-                        "pools": ([p.where for p in o.pools] if o.pools is not None
-                                  else None),
-                        "pools_known": o.reason} for o in e.opens],
+            "groups": [group(o) for o in e.opens],
+            # with a deployment: the project's programs it does not run, judged alone
+            "programs_alone": [group(o) for o in e.alone_opens],
             "pools": [{"location": u.pool.where, "size": count(u.size.base),
                        "min": count(u.size.minimum),
                        "overflow": count(u.size.overflow), "max": u.size.total,

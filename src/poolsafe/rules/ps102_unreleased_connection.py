@@ -335,8 +335,13 @@ class UnreleasedConnection(Rule):
     `autogen_context.connection` in an Alembic hook (`@comparators.dispatch_for(...)`),
     whose connection Alembic opens and closes, or the first parameter of a function
     handed to an async connection's `run_sync` (`await conn.run_sync(_create)`,
-    also one defined in the caller's body), which SQLAlchemy calls with the sync
-    connection under the async one. A session bound to an engine is a
+    also one defined in the caller's body, and the first after `self` of a method
+    handed as `await conn.run_sync(self._create)`), which SQLAlchemy calls with the
+    sync connection under the async one. Such a connection's engine is not
+    borrowed: `sync_conn.engine.connect()` (also `conn.engine.connect()` on a
+    connection the function holds or is handed typed `Connection`) checks out a
+    second connection of the pool, which the function must close like any other.
+    A session bound to an engine is a
     checkout (a parameter typed `Engine`, one a caller passes the engine for, or an
     untyped parameter of a function nobody calls), and so is one from a sessionmaker.
     A session's `close()` never closes the connection it is bound to: one the
@@ -469,8 +474,10 @@ class UnreleasedConnection(Rule):
     Alembic `env.py` or migration script, a `@app.on_event("startup")` handler or a
     function its module registers as the startup hook
     (`executor.start_polling(dp, on_startup=f)`, `app.on_startup.append(f)`,
-    `dp.startup.register(f)`), a function run from a table that only `main()` walks
-    (`for name, check in CHECKS: check()`), and a method (or a class's
+    `dp.startup.register(f)`), a function run from a table that only `main()` walks,
+    once (`for name, check in CHECKS: check()`, or the table written in the loop
+    itself: `for name, check in [("db", check_db)]:`; walked again inside a
+    `while True:` it runs every round), and a method (or a class's
     `__init__`) that only such code calls, module-level code included (a module-level
     instance, `accounts = Accounts()`, builds its class once per process; a lambda's
     body runs each time it is called). A call of a library object's method of the

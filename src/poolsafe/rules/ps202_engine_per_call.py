@@ -238,7 +238,9 @@ class EnginePerCall(Rule):
     reported), a startup handler, a
     check run from a table (`CHECKS =
     [("db", check_db)]`, walked once by `for name, fn in CHECKS: fn()` in
-    `main()`), and a method (or a class's
+    `main()`, or written in the loop itself: `for name, fn in [("db",
+    check_db)]:`; a table walked again inside a `while True:` builds an engine
+    every round and is reported), and a method (or a class's
     `__init__`) that only such code calls, outside loops (`DbManage(url)
     .create_database()` in a CLI command: a bootstrap engine for `CREATE
     DATABASE`), module-level code included (a module-level instance builds its

@@ -65,12 +65,17 @@ class PoolCapacityExceedsServer(Rule):
     Each program is budgeted on its own: a process opens only the pools that its
     entry point reaches through imports, and the pools of different programs
     are never added together (a folder of examples, a repository of services, a
-    maintenance script beside the web application). With no deployment in the
-    repository, the programs are the project's own entry points (console
-    scripts in `pyproject.toml`, modules with an `if __name__ == "__main__":`
-    block, `__main__.py` packages), one process each, and a program is reported
-    only when its own pools exceed the limit. A pool that no entry point
-    reaches is counted in no program's budget. Test modules are not counted.
+    maintenance script beside the web application). Only the processes a
+    deployment file says run at once (the services of one compose file, the
+    deployments of one set of Kubernetes manifests, the lines of a Procfile)
+    are added up, for the server they share. The project's own entry points
+    (console scripts in `pyproject.toml`, modules with an `if __name__ ==
+    "__main__":` block, `__main__.py` packages) are one process each; those no
+    deployed process runs or imports (all of them, with no deployment in the
+    repository) are judged alone: such a program is reported only when its own
+    pools exceed the limit. A pool that no entry point reaches is counted in no
+    program's budget. `poolsafe capacity` lists every entry point with the pools
+    it opens. Test modules are not counted.
 
     ## Why is this bad?
     Pools grow under load. When every replica and worker fills its pool at the

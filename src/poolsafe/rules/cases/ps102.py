@@ -6061,3 +6061,126 @@ VALID += [
     return conn"""),
          note="look-alike: no checkout on either branch"),
 ]
+
+VALID += [
+    Case("""
+import psycopg2
+
+
+def check_database():
+    conn = psycopg2.connect("dbname=app")
+    conn.cursor().execute("SELECT 1")
+
+
+def check_queue():
+    return True
+
+
+def main():
+    for label, check in [("database", check_database), ("queue", check_queue)]:
+        print(label, check())
+
+
+if __name__ == "__main__":
+    main()
+""", note="one-shot code: the check table is the loop's own iterable, walked once by "
+              "main(); the process exit closes the connection"),
+]
+
+# a method of the caller's own class handed to `run_sync` gets the sync connection
+# after `self`; a SQLAlchemy connection's `.engine` is the engine it came from, whose
+# `connect()` checks out another connection of the pool
+VALID += [
+    Case(_RUN_SYNC + """
+
+class OrderStats:
+    def _count(self, sync_conn):
+        session = Session(bind=sync_conn)
+        return session.execute(text("SELECT count(*) FROM orders")).scalar()
+
+    async def count(self):
+        async with engine.connect() as conn:
+            return await conn.run_sync(self._count)
+""", note="a method handed to run_sync: its session is bound to the connection it is "
+          "handed (main reported it)"),
+    Case(_RUN_SYNC + """
+
+def _copy(sync_conn):
+    with sync_conn.engine.connect() as other:
+        other.execute(text("INSERT INTO audit SELECT * FROM orders"))
+
+
+async def copy_orders():
+    async with engine.connect() as conn:
+        await conn.run_sync(_copy)
+""", note="look-alike: the second connection from the handed one's engine is closed by "
+          "its `with`"),
+    Case(_RUN_SYNC + """
+
+def _url(sync_conn):
+    return sync_conn.engine.url.render_as_string(hide_password=True)
+
+
+async def database_url():
+    async with engine.connect() as conn:
+        return await conn.run_sync(_url)
+""", note="look-alike: the handed connection's engine is only read, nothing is checked "
+          "out"),
+]
+
+INVALID += [
+    Case(_RUN_SYNC + """
+
+def _copy(sync_conn):
+    other = sync_conn.engine.connect()  # expect: PS102
+    other.execute(text("INSERT INTO audit SELECT * FROM orders"))
+
+
+async def copy_orders():
+    async with engine.connect() as conn:
+        await conn.run_sync(_copy)
+""", note="a run_sync callback checks out a second connection from the handed one's "
+          "engine and never closes it"),
+    Case(_RUN_SYNC + """
+
+class OrderStats:
+    def _copy(self, sync_conn):
+        other = sync_conn.engine.connect()  # expect: PS102
+        other.execute(text("INSERT INTO audit SELECT * FROM orders"))
+
+    async def copy(self):
+        async with engine.connect() as conn:
+            await conn.run_sync(self._copy)
+""", note="the same in a method handed to run_sync"),
+    Case(_RUN_SYNC + """
+
+class OrderStats:
+    def _count(self, sync_conn):
+        session = Session(bind=engine.sync_engine)  # expect: PS102
+        return session.execute(text("SELECT count(*) FROM orders")).scalar()
+
+    async def count(self):
+        async with engine.connect() as conn:
+            return await conn.run_sync(self._count)
+""", note="look-alike: the method's session is bound to the engine, not to the "
+          "connection it is handed"),
+    Case("""
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+
+
+def archive(conn: Connection):
+    other = conn.engine.connect()  # expect: PS102
+    other.execute(text("INSERT INTO archive SELECT * FROM orders"))
+
+
+def archive_all():
+    with engine.connect() as conn:
+        side = conn.engine.connect()  # expect: PS102
+        side.execute(text("DELETE FROM orders WHERE shipped"))
+        archive(conn)
+""", note="a connection annotated `Connection`, and one the `with` holds: `.engine` is "
+          "their engine, whose connect() checks out another connection"),
+]

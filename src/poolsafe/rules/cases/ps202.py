@@ -2809,3 +2809,51 @@ INVALID += [
          path="esb/connections.py",
          note="an attribute of the engine is stored, not the engine"),
 ]
+
+#: a health-check script whose check table is written as the loop's own iterable
+_INLINE_CHECKS = """
+import time
+
+from sqlalchemy import create_engine, text
+
+
+def check_database():
+    engine = create_engine("postgresql://app@db/app"){mark}
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def check_queue():
+    return True
+
+
+def main():
+{body}
+
+
+if __name__ == "__main__":
+    main()
+"""
+VALID += [
+    Case(_INLINE_CHECKS.format(mark="", body=(
+        '    for label, check in [("database", check_database), ("queue", check_queue)]:\n'
+        '        print(label, check())')),
+         note="one-shot code: the check table is the loop's own iterable, walked once "
+              "by main()"),
+]
+INVALID += [
+    Case(_INLINE_CHECKS.format(mark="  # expect: PS202", body=(
+        "    while True:\n"
+        '        for label, check in [("database", check_database), ("queue", check_queue)]:\n'
+        "            print(label, check())\n"
+        "        time.sleep(30)")),
+         note="look-alike: main() walks the table again every 30 seconds: an engine per "
+              "round"),
+    Case(_INLINE_CHECKS.format(mark="  # expect: PS202", body=(
+        '    checks = [("database", check_database), ("queue", check_queue)]\n'
+        "    while True:\n"
+        "        for label, check in checks:\n"
+        "            print(label, check())\n"
+        "        time.sleep(30)")),
+         note="look-alike: a named table walked in a loop of main(): an engine per round"),
+]

@@ -1798,3 +1798,30 @@ INVALID += [
               "look-alike: the helper also keeps the engine in a module global, which other "
               "code may read"),
 ]
+
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def check_reachable():
+    engine = create_engine("postgresql://app@db/shop")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def check_config():
+    return True
+
+
+def main():
+    for label, check in (("reachable", check_reachable), ("config", check_config)):
+        print(label, check())
+
+
+if __name__ == "__main__":
+    main()
+""", path="scripts/healthcheck.py",
+         note="one-shot code: the check table is the loop's own iterable, walked once by "
+              "main(); no engine waits idle in a pool"),
+]

@@ -446,3 +446,43 @@ db = SQLAlchemy(app)
 """, path="app.py", files={"docker-compose.yml": _COMPOSE_50},
          note="the same field loaded by a Flask-SQLAlchemy app: its engine, 2 x 4 x 15 = 120"),
 ]
+
+# a maintenance script beside a deployed web program: compose runs the web program;
+# the script is a program of its own, run by hand, judged alone
+_WEB_DEPLOYED = {
+    "web/__init__.py": "",
+    "web/main.py": "from flask import Flask\n\napp = Flask(__name__)\n",
+    "docker-compose.yml": """
+services:
+  web:
+    build: .
+    command: gunicorn -w 4 web.main:app
+  db:
+    image: postgres:16
+""",
+}
+_SCRIPT = """
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://app@db/app", pool_size={size}, max_overflow=0){mark}
+
+
+def main():
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE orders SET archived = true WHERE shipped"))
+
+
+if __name__ == "__main__":
+    main()
+"""
+VALID += [
+    Case(_SCRIPT.format(size=60, mark=""), path="tools/archive.py", files=_WEB_DEPLOYED,
+         note="a script the deployment does not run is a program of its own: 60 <= 97 "
+              "alone, and never added to the web program's budget"),
+]
+INVALID += [
+    Case(_SCRIPT.format(size=120, mark="  # expect: PS208"), path="tools/archive.py",
+         files=_WEB_DEPLOYED,
+         note="the same script whose own pool, 120, exceeds PostgreSQL's default 97 alone "
+              "(before, with a deployment, such a script was in no budget at all)"),
+]

@@ -321,3 +321,30 @@ INVALID += [
          files={"requirements.txt": "pymysql==1.1.0\n"},
          note="look-alike: SQLAlchemy's own `URL.create()` for a MySQL driver"),
 ]
+
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, text
+
+
+def check_reachable():
+    engine = create_engine("mysql+pymysql://app@db/shop")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def check_config():
+    return True
+
+
+def main():
+    for label, check in {"reachable": check_reachable, "config": check_config}.items():
+        print(label, check())
+
+
+if __name__ == "__main__":
+    main()
+""", path="scripts/healthcheck.py",
+         note="one-shot code: the check table (a dict literal) is the loop's own iterable, "
+              "walked once by main(); no connection waits idle for the server's timeout"),
+]
