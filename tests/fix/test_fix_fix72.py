@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 from fix_checks import checked, fix_one, unsafe_only
+from test_fix_fix68 import HEAD, _run
 
 from poolsafe.fix.loop.apply import fix_sources
 from poolsafe.scan.engine import ScanOptions
@@ -79,3 +80,116 @@ def test_ps103_fix_of_a_maybe_unbound_object_settles_and_stays_unsafe(layout: st
 def test_the_safe_run_leaves_it_alone() -> None:
     text, left, applied = fix_one("PS103", {"case.py": ARCHIVE}, "case.py", unsafe=False)
     assert text == ARCHIVE and applied == [] and len(left) == 1, left
+
+
+# Task B: adversarial shapes. `_run` (test_fix_fix68) runs `go()` against a stand-in
+# psycopg2 pool: "ok", "empty" (no rows), "fail" (the first statement fails), with one
+# and two slots, and gives the outcome and the connections left out of each pool.
+
+W = ('    cur = conn.cursor()\n    cur.execute("SELECT 1")\n    rows = cur.fetchall()\n')
+
+#: a release the analysis does not read as one, run on the normal path: the `finally`
+#: the PS102 fix added gave the connection back a second time, and `PoolError("trying
+#: to put unkeyed connection")` replaced the result on every path that returned (safe at
+#: main); now unsafe ("may give `conn` back before the release")
+GIVEN_BACK_UNSEEN: dict[str, str] = {
+    "a_release_looked_up_with_getattr": (
+        "def go():\n    conn = POOL.getconn()\n" + W
+        + "    getattr(POOL, \"putconn\")(conn)\n    return rows\n"),
+    "a_release_taken_from_a_dict": (
+        "RELEASERS = {\"pg\": POOL.putconn}\n\n\ndef go():\n    conn = POOL.getconn()\n" + W
+        + "    RELEASERS[\"pg\"](conn)\n    return rows\n"),
+    "a_release_bound_with_functools_partial": (
+        "import functools\n\n\ndef go():\n    conn = POOL.getconn()\n"
+        "    give_back = functools.partial(POOL.putconn, conn)\n" + W
+        + "    give_back()\n    return rows\n"),
+}
+
+#: safe at main and here; each runs as the original did (the outcome), the release
+#: added only on the ways out by an exception
+KEPT: dict[str, str] = {
+    "checkout_reassigned_in_a_loop": (
+        "def go():\n    out = []\n    for i in range(2):\n        conn = POOL.getconn()\n"
+        "        cur = conn.cursor()\n        cur.execute(\"SELECT 1\")\n"
+        "        out.append(cur.fetchall())\n        POOL.putconn(conn)\n    return out\n"),
+    "sys_exit_before_the_release": (
+        "import sys\n\n\ndef go():\n    conn = POOL.getconn()\n" + W
+        + "    if rows is None:\n        sys.exit(3)\n    POOL.putconn(conn)\n    return rows\n"),
+    "a_context_manager_that_swallows": (
+        "class Quiet:\n    def __enter__(self):\n        return self\n\n"
+        "    def __exit__(self, *exc):\n        return True\n\n\n"
+        "def go():\n    rows = None\n    with Quiet():\n        conn = POOL.getconn()\n"
+        "        cur = conn.cursor()\n        cur.execute(\"SELECT 1\")\n"
+        "        rows = cur.fetchall()\n        POOL.putconn(conn)\n    return rows\n"),
+    "a_contextmanager_that_yields_early": (
+        "import contextlib\n\n\n@contextlib.contextmanager\ndef connection():\n"
+        "    conn = POOL.getconn()\n    yield conn\n    POOL.putconn(conn)\n\n\n"
+        "def go():\n    with connection() as c:\n        c.cursor().execute(\"SELECT 1\")\n"
+        "        rows = c.cursor().fetchall()\n    return rows\n"),
+    "an_assert_before_the_release": (
+        "def go():\n    conn = POOL.getconn()\n" + W
+        + "    assert rows is not None\n    POOL.putconn(conn)\n    return rows\n"),
+    "a_release_under_a_flag": (
+        "def go(keep=False):\n    conn = POOL.getconn()\n" + W
+        + "    if not keep:\n        POOL.putconn(conn)\n    return rows\n"),
+    "the_release_bound_to_a_name": (
+        "def go():\n    conn = POOL.getconn()\n    put = POOL.putconn\n" + W
+        + "    put(conn)\n    return rows\n"),
+    "a_generator_abandoned_by_its_caller": (
+        "def rows_of():\n    conn = POOL.getconn()\n    cur = conn.cursor()\n"
+        "    cur.execute(\"SELECT 1\")\n    for r in cur.fetchall():\n        yield r\n"
+        "    POOL.putconn(conn)\n\n\ndef go():\n    g = rows_of()\n    first = next(g)\n"
+        "    extra = POOL.getconn()\n    POOL.putconn(extra)\n    return first\n"),
+}
+
+
+@pytest.mark.parametrize("layout", ["lf", "crlf"])
+@pytest.mark.parametrize("name", sorted(GIVEN_BACK_UNSEEN))
+def test_a_release_the_analysis_does_not_read_makes_the_fix_unsafe(name: str,
+                                                                   layout: str) -> None:
+    source = HEAD + GIVEN_BACK_UNSEEN[name]
+    if layout == "crlf":
+        source = source.replace("\n", "\r\n")
+    fixed = unsafe_only("PS102", source, "may give `conn` back")
+    original, runnable = source.replace("\r\n", "\n"), fixed.replace("\r\n", "\n")
+    assert _run(original, "ok", 2)[0] == ("returns", [(1,)])
+    # the reason it is unsafe: the original returned, the fixed text gives it back twice
+    assert _run(runnable, "ok", 2)[0][:2] == ("raises", "_PoolError")
+
+
+@pytest.mark.parametrize("name", sorted(KEPT))
+def test_adversarial_shapes_that_stay_safe_run_the_same(name: str) -> None:
+    source = HEAD + KEPT[name]
+    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS102", {"case.py": text})
+    for size in (1, 2):
+        for mode in ("ok", "empty", "fail"):
+            before, kept = _run(source, mode, size)
+            after, out = _run(text, mode, size)
+            assert after == before, (mode, size, before, after)
+            assert sum(out) <= sum(kept), (mode, size)
+
+
+SHADOWED = '''\
+import psycopg2
+
+
+def go(dsn):
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.cursor().execute("INSERT INTO t VALUES (1)")
+    except psycopg2.Error as conn:
+        return str(conn)
+    rows = conn.cursor().fetchall()
+    conn.close()
+    return rows
+'''
+
+
+def test_ps103_leaves_a_handler_that_binds_the_connections_name() -> None:
+    # at main: `conn.rollback()` written into the handler, where `conn` is the exception
+    # (AttributeError where the original returned the message); now not fixable
+    text, left, applied = fix_one("PS103", {"case.py": SHADOWED}, "case.py", unsafe=True)
+    assert text == SHADOWED and applied == [], text
+    assert any("binds `conn` to the exception" in r for r in left), left

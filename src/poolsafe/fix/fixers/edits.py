@@ -41,7 +41,12 @@ from poolsafe.analysis.values import (
 from poolsafe.analysis.version_caps import caps_below
 from poolsafe.fix.equivalence.releases import unrecognised_release
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.knowledge import ACQUIRE_METHOD_NAMES, CONNECTION_KINDS, POOL_RELEASE_METHODS
+from poolsafe.knowledge import (
+    ACQUIRE_METHOD_NAMES,
+    CLOSE_METHODS,
+    CONNECTION_KINDS,
+    POOL_RELEASE_METHODS,
+)
 
 if TYPE_CHECKING:  # the fixers' context; no import at run time
     from poolsafe.rules.base import FileContext
@@ -2042,9 +2047,18 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
     releases on the way it returns.)"""
     if "." not in var and var in index.released_by_call(call, func):
         return True
+    handed_it = any(dotted_name(a.value) == var for a in call.args)
     if isinstance(call.func, cst.Name) and call.func.value in func.all_param_names() \
-            and any(dotted_name(a.value) == var for a in call.args):
+            and handed_it:
         return True  # a function passed in, handed the connection: it may
+    if handed_it and not isinstance(strip_await(call.func)[0], (cst.Name, cst.Attribute)):
+        # a callee computed at run time, handed the connection: `getattr(pool,
+        # "putconn")(conn)`, `RELEASERS[kind](conn)`
+        return True
+    if any(_release_as_value(a.value, var, handed_it) for a in call.args):
+        # a release handed on as a value, to run later: `functools.partial(pool.putconn,
+        # conn)`, `atexit.register(conn.close)`, `stack.callback(pool.putconn, conn)`
+        return True
     callee = index.evaluate(strip_await(call.func)[0], func.module, func)
     if depth >= 3 or not isinstance(callee, FunctionRef) or callee.func is func:
         return False
@@ -2058,6 +2072,19 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
                and dotted_name(a.value) == var]
     return any(may_give_back(index, callee.func, inner, param, depth + 1)
                for param in handed for inner in iter_calls(callee.func.node.body))
+
+
+#: the last names of a release, handed on as a value (`partial(pool.putconn, conn)`)
+_RELEASES_AS_VALUES = POOL_RELEASE_METHODS | CLOSE_METHODS | frozenset(
+    {"putconn", "release", "close", "aclose"})
+
+
+def _release_as_value(expr: cst.BaseExpression, var: str, handed_it: bool) -> bool:
+    """`expr` (an argument) is a release method, not called: `conn.close` (of `var`), or
+    a pool's `putconn` / `release` beside `var` handed in the same call."""
+    if not isinstance(expr, cst.Attribute) or expr.attr.value not in _RELEASES_AS_VALUES:
+        return False
+    return handed_it or dotted_name(expr.value) == var
 
 
 def given_back_before(index: ProjectIndex, func: FunctionInfo,
