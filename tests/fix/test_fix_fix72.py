@@ -193,3 +193,58 @@ def test_ps103_leaves_a_handler_that_binds_the_connections_name() -> None:
     text, left, applied = fix_one("PS103", {"case.py": SHADOWED}, "case.py", unsafe=True)
     assert text == SHADOWED and applied == [], text
     assert any("binds `conn` to the exception" in r for r in left), left
+
+
+# The import a fix adds (PS103's `from sqlalchemy.exc import SQLAlchemyError`, PS104's
+# `contextmanager`, PS105's `Depends`, ...) goes after the module's import block.
+HANDLER_BODY = '''
+
+def go(engine):
+    with Session(engine) as s:
+        try:
+            s.execute(text("INSERT INTO b VALUES (1)"))
+        except Exception as exc:
+            print(exc)
+        s.execute(text("SELECT 1"))
+'''
+
+IMPORT_CLASHES: dict[str, tuple[str, str]] = {
+    # the module's own binding of the name replaced the added import at main: the
+    # guard `isinstance(exc, SQLAlchemyError)` tested ValueError, and the rollback ran
+    # for a ValueError (discarding its uncommitted work) and not for a database error
+    "the_name_is_assigned_after_the_imports": (
+        "from sqlalchemy import text\nfrom sqlalchemy.orm import Session\n\n"
+        "SQLAlchemyError = ValueError\n", "already binds `SQLAlchemyError`"),
+    # the project's own class of that name, imported: the added line rebound it for
+    # the rest of the module
+    "another_class_of_that_name_is_imported": (
+        "from sqlalchemy import text\nfrom sqlalchemy.orm import Session\n\n"
+        "from errors import SQLAlchemyError\n", "already binds `SQLAlchemyError`"),
+    # an optional dependency: at main the module imported without sqlalchemy, the
+    # fixed one raised ImportError at import
+    "sqlalchemy_is_an_optional_dependency": (
+        "try:\n    from sqlalchemy import text\n    from sqlalchemy.orm import Session\n"
+        "except ImportError:\n    text = Session = None\n", "only under a `try`/`if`"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IMPORT_CLASHES))
+def test_an_import_the_module_binds_otherwise_makes_the_fix_unsafe(name: str) -> None:
+    head, reason = IMPORT_CLASHES[name]
+    files = {"case.py": head + HANDLER_BODY,
+             "errors.py": "class SQLAlchemyError(Exception):\n    pass\n"}
+    result = fix_sources(files, ScanOptions(select={"PS103"}), unsafe=False)
+    assert result.sources() == files and not result.applied
+    assert any("unsafe fix available" in x.reason and reason in x.reason
+               for x in result.left), [x.reason for x in result.left]
+
+
+def test_the_same_import_already_there_or_a_plain_module_stays_safe() -> None:
+    for head in ("from sqlalchemy import text\nfrom sqlalchemy.orm import Session\n",
+                 "from sqlalchemy import text\nfrom sqlalchemy.exc import SQLAlchemyError\n"
+                 "from sqlalchemy.orm import Session\n"):
+        text, left, applied = fix_one("PS103", {"case.py": head + HANDLER_BODY}, "case.py",
+                                      unsafe=False)
+        assert applied == [True] and not left, left
+        assert text.count("import SQLAlchemyError") == 1
+        checked("PS103", {"case.py": text})
