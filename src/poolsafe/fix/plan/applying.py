@@ -122,11 +122,7 @@ def import_rebinds(module: cst.Module, req: ImportRequest) -> str | None:
             targets: list[cst.CSTNode] = []
             if isinstance(node, cst.Assign):
                 targets = [t.target for t in node.targets]
-            elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-                targets = [node.target]
-            elif isinstance(node, cst.NamedExpr):
-                targets = [node.target]
-            elif isinstance(node, cst.For):
+            elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For)):
                 targets = [node.target]
             elif isinstance(node, cst.AsName):
                 targets = [node.name]
