@@ -248,3 +248,106 @@ def test_the_same_import_already_there_or_a_plain_module_stays_safe() -> None:
         assert applied == [True] and not left, left
         assert text.count("import SQLAlchemyError") == 1
         checked("PS103", {"case.py": text})
+
+
+# PS106 (a helper made a @contextmanager) and PS104 (a dependency made a generator) turn
+# a `return` into a `yield`: the caller's block (the route) then runs at that point.
+# Inside a `with` (a lock) the block stays entered for all of it; inside a `try` with
+# handlers, they catch the caller's exceptions, thrown in at the `yield`. Both were
+# fixed as safe at main; now not fixable.
+PS106_HEAD = ("import threading\n\nfrom psycopg2 import pool as pg_pool\n\n"
+              "POOL = pg_pool.SimpleConnectionPool(1, SIZE, host=\"db\")\n")
+PS106_HELPER = (
+    "LOCK = threading.Lock()\n\n\n"
+    "def get_conn():\n    conn = POOL.getconn()\n    try:\n{body}    finally:\n"
+    "        POOL.putconn(conn)\n\n\n"
+    "def go():\n    conn = get_conn()\n    held = LOCK.locked()\n    cur = conn.cursor()\n"
+    "    cur.execute(\"SELECT 1\")\n    return held\n")
+PS106_HELD_OPEN = {
+    "a_lock_around_the_return": "        with LOCK:\n            return conn\n",
+    "a_handler_around_the_return": ("        return conn\n    except Exception:\n"
+                                    "        print(\"checkout failed\")\n        raise\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PS106_HELD_OPEN))
+def test_ps106_leaves_a_return_that_a_yield_would_hold_open(name: str) -> None:
+    source = PS106_HEAD + PS106_HELPER.format(body=PS106_HELD_OPEN[name])
+    text, left, applied = fix_one("PS106", {"case.py": source}, "case.py", unsafe=True)
+    assert text == source and applied == [], text
+    assert any("made a `yield`" in r for r in left), left
+
+
+def test_ps106_the_lock_would_be_held_through_the_callers_block() -> None:
+    # what main wrote for the lock shape, run: the caller's block ran with LOCK held
+    source = PS106_HEAD + PS106_HELPER.format(body=PS106_HELD_OPEN["a_lock_around_the_return"])
+    main_text = source.replace("def get_conn():", "@contextlib.contextmanager\ndef get_conn():") \
+        .replace("            return conn\n", "            yield conn\n") \
+        .replace("    conn = get_conn()\n    held = LOCK.locked()\n    cur = conn.cursor()\n"
+                 "    cur.execute(\"SELECT 1\")\n    return held\n",
+                 "    with get_conn() as conn:\n        held = LOCK.locked()\n"
+                 "        cur = conn.cursor()\n        cur.execute(\"SELECT 1\")\n"
+                 "        return held\n").replace("import threading", "import contextlib\nimport threading", 1)
+    assert _run(source, "ok", 2)[0] == ("returns", False)
+    assert _run(main_text, "ok", 2)[0] == ("returns", True)
+
+
+def test_ps106_a_plain_helper_is_still_fixed() -> None:
+    source = PS106_HEAD + PS106_HELPER.format(body="        return conn\n")
+    text, left, applied = fix_one("PS106", {"case.py": source}, "case.py", unsafe=False)
+    assert applied == [True] and "yield conn" in text, (text, left)
+    checked("PS106", {"case.py": text})
+
+
+PS104_APP = '''\
+import threading
+
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+app = FastAPI()
+LOCK = threading.Lock()
+
+
+def get_db():
+{body}
+
+@app.get("/items/{{item_id}}")
+def item(item_id: int, db: Session = Depends(get_db)):
+    row = db.execute(text("SELECT 1")).scalar()
+    return {{"row": row}}
+'''
+PS104_HELD_OPEN = {
+    "a_handler_around_return_db": ("    db = SessionLocal()\n    try:\n        return db\n"
+                                   "    except Exception:\n        print(\"failed\")\n"
+                                   "        raise\n    finally:\n        db.close()\n"),
+    "a_lock_around_return_db": ("    db = SessionLocal()\n    try:\n        with LOCK:\n"
+                                "            return db\n    finally:\n        db.close()\n"),
+    "a_lock_around_the_checkout": "    with LOCK:\n        return SessionLocal()\n",
+    "a_handler_around_the_checkout": ("    try:\n        return SessionLocal()\n"
+                                      "    except Exception:\n        print(\"no session\")\n"
+                                      "        raise\n"),
+}
+PS104_FIXED = {
+    "plain": "    return SessionLocal()\n",
+    "the_sessions_own_with": "    with SessionLocal() as db:\n        return db\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PS104_HELD_OPEN))
+def test_ps104_leaves_a_return_that_a_yield_would_hold_open(name: str) -> None:
+    source = PS104_APP.format(body=PS104_HELD_OPEN[name])
+    text, left, applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=True)
+    assert text == source and applied == [], text
+    assert any("made a `yield`" in r for r in left), left
+
+
+@pytest.mark.parametrize("name", sorted(PS104_FIXED))
+def test_ps104_a_plain_dependency_is_still_fixed(name: str) -> None:
+    source = PS104_APP.format(body=PS104_FIXED[name])
+    text, left, applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=False)
+    assert applied == [True] and "yield db" in text, (text, left)
+    checked("PS104", {"main.py": text})

@@ -2074,6 +2074,33 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
                for param in handed for inner in iter_calls(callee.func.node.body))
 
 
+def yield_holds_open(ret: cst.Return, parents: dict[int, cst.CSTNode],
+                     func_node: cst.FunctionDef, var: str | None) -> str | None:
+    """Why `ret`, made a `yield` (PS104's dependency, PS106's context manager), would
+    run the caller's block inside something the original left at once: a `with`
+    around it (other than the one that made `var`, `with Session() as db:`) stays
+    entered, a lock held or a transaction open, for the whole block; a `try` with
+    handlers around it would catch the caller's exceptions, which FastAPI and
+    `@contextmanager` throw in at the `yield` (a handler that logs and raises again
+    runs where it never ran, one that returns swallows the caller's error)."""
+    node: cst.CSTNode = ret
+    while True:
+        parent = parents.get(id(node))
+        if parent is None or parent is func_node:
+            return None
+        if isinstance(parent, cst.With) and not (var is not None and all(
+                item.asname is not None and isinstance(item.asname.name, cst.Name)
+                and item.asname.name.value == var for item in parent.items)):
+            return ("the `return` is inside a `with` block: made a `yield`, the block "
+                    "would stay entered (a lock held, a transaction open) while the "
+                    "caller's block runs")
+        if isinstance(parent, (cst.Try, cst.TryStar)) and node is parent.body \
+                and parent.handlers:
+            return ("the `return` is inside a `try` with handlers: made a `yield`, they "
+                    "would catch the exceptions of the caller's block")
+        node = parent
+
+
 #: the last names of a release, handed on as a value (`partial(pool.putconn, conn)`)
 _RELEASES_AS_VALUES = POOL_RELEASE_METHODS | CLOSE_METHODS | frozenset(
     {"putconn", "release", "close", "aclose"})
