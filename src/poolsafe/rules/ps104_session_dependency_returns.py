@@ -76,7 +76,10 @@ class SessionDependencyReturns(Rule):
     becomes `Iterator[T]` (`AsyncIterator[T]`). Turning the function into a
     generator is safe for FastAPI dependencies; it is marked unsafe when the
     function is also called directly elsewhere in the project (those callers
-    would get a generator), and not offered when it returns other values too.
+    would get a generator), and not offered when it returns other values too, nor
+    when the `return` is inside a `with` other than the session's own (a lock would
+    be held for the whole request) or inside a `try` with handlers (FastAPI throws
+    the route's exceptions in at the `yield`, and they would catch them).
     """
 
     code = "PS104"
