@@ -287,7 +287,8 @@ def test_ps106_the_lock_would_be_held_through_the_callers_block() -> None:
                  "    cur.execute(\"SELECT 1\")\n    return held\n",
                  "    with get_conn() as conn:\n        held = LOCK.locked()\n"
                  "        cur = conn.cursor()\n        cur.execute(\"SELECT 1\")\n"
-                 "        return held\n").replace("import threading", "import contextlib\nimport threading", 1)
+                 "        return held\n") \
+        .replace("import threading", "import contextlib\nimport threading", 1)
     assert _run(source, "ok", 2)[0] == ("returns", False)
     assert _run(main_text, "ok", 2)[0] == ("returns", True)
 
@@ -351,3 +352,38 @@ def test_ps104_a_plain_dependency_is_still_fixed(name: str) -> None:
     text, left, applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=False)
     assert applied == [True] and "yield db" in text, (text, left)
     checked("PS104", {"main.py": text})
+
+
+# PS203 in a config class: in an enum the added `SQLALCHEMY_ENGINE_OPTIONS = {...}` was
+# a new member (safe at main: `list(Config)` gained it, and the value read by
+# `from_object` was a member, not a dict); a dataclass, a NamedTuple and `__slots__` keep
+# a plain class attribute, still fixed.
+FLASK_APP = ("from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n\n"
+             "from config import Config\n\napp = Flask(__name__)\n"
+             "app.config.from_object(Config)\ndb = SQLAlchemy(app)\n")
+CONFIGS = {
+    "enum": ("import enum\n\n\nclass Config(enum.Enum):\n"
+             "    SQLALCHEMY_DATABASE_URI = \"postgresql://db/app\"\n"),
+    "enum_through_a_project_base": (
+        "from enum import Enum\n\n\nclass Base(Enum):\n    pass\n\n\nclass Config(Base):\n"
+        "    SQLALCHEMY_DATABASE_URI = \"postgresql://db/app\"\n"),
+    "dataclass": ("from dataclasses import dataclass\n\n\n@dataclass\nclass Config:\n"
+                  "    SQLALCHEMY_DATABASE_URI: str = \"postgresql://db/app\"\n"),
+    "slots": ("class Config:\n    __slots__ = ()\n"
+              "    SQLALCHEMY_DATABASE_URI = \"postgresql://db/app\"\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_ps203_in_an_enum_config_is_not_fixed(name: str) -> None:
+    files = {"app.py": FLASK_APP, "config.py": CONFIGS[name]}
+    result = fix_sources(files, ScanOptions(select={"PS203"}), unsafe=True)
+    text = result.sources()["config.py"]
+    if name.startswith("enum"):
+        assert text == CONFIGS[name], text
+        assert any("enum class" in x.reason for x in result.left)
+        return
+    assert [a.safe for a in result.applied] == [True]
+    namespace: dict[str, object] = {}
+    exec(compile(text, "config.py", "exec"), namespace)
+    assert getattr(namespace["Config"], "SQLALCHEMY_ENGINE_OPTIONS") == {"pool_pre_ping": True}
