@@ -11,6 +11,8 @@ an AttributeError, instead of an unbound name)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fix_checks import checked, fix_one, unsafe_only
 from test_fix_fix68 import HEAD, _run
@@ -384,6 +386,6 @@ def test_ps203_in_an_enum_config_is_not_fixed(name: str) -> None:
         assert any("enum class" in x.reason for x in result.left)
         return
     assert [a.safe for a in result.applied] == [True]
-    namespace: dict[str, object] = {}
+    namespace: dict[str, Any] = {}
     exec(compile(text, "config.py", "exec"), namespace)
-    assert getattr(namespace["Config"], "SQLALCHEMY_ENGINE_OPTIONS") == {"pool_pre_ping": True}
+    assert namespace["Config"].SQLALCHEMY_ENGINE_OPTIONS == {"pool_pre_ping": True}
