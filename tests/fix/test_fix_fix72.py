@@ -389,3 +389,60 @@ def test_ps203_in_an_enum_config_is_not_fixed(name: str) -> None:
     namespace: dict[str, Any] = {}
     exec(compile(text, "config.py", "exec"), namespace)
     assert namespace["Config"].SQLALCHEMY_ENGINE_OPTIONS == {"pool_pre_ping": True}
+
+
+# Layouts beyond test_fix_cli's (BOM, CRLF, latin-1): on disk through `poolsafe fix`;
+# the fixed file decodes with its own coding, the string literal keeps its value, the
+# line endings keep their kind, and a second `fix --diff` is empty.
+LAYOUT_SOURCE = (
+    "from psycopg2 import pool as pg_pool\n\n"
+    "POOL = pg_pool.SimpleConnectionPool(1, 4, host=\"db\")\n\n\ndef go():\n    conn = POOL.getconn()\n    cur = conn.cursor()\n"
+    "    cur.execute(\"SELECT 'caf\u00e9'\")\n    rows = cur.fetchall()\n"
+    "    POOL.putconn(conn)\n    return rows\n")
+DISK_LAYOUTS: dict[str, bytes] = {
+    "cp1252_crlf": ("# coding: cp1252\r\n" + LAYOUT_SOURCE.replace("\n", "\r\n")).encode("cp1252"),
+    "cr_only": LAYOUT_SOURCE.replace("\n", "\r").encode(),
+    "one_crlf_line_among_lf": LAYOUT_SOURCE.replace("    rows = cur.fetchall()\n",
+                                                    "    rows = cur.fetchall()\r\n").encode(),
+    "form_feed_before_def": LAYOUT_SOURCE.replace("\n\ndef go", "\n\x0c\ndef go").encode(),
+    "no_final_newline": LAYOUT_SOURCE.rstrip("\n").encode(),
+    "bom_and_tabs": b"\xef\xbb\xbf" + LAYOUT_SOURCE.replace("    ", "\t").encode(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DISK_LAYOUTS))
+def test_layouts_on_disk_keep_their_kind(name: str, tmp_path: Any) -> None:
+    import ast
+    import io
+    import tokenize
+
+    from click.testing import CliRunner
+
+    from poolsafe.cli.main import main
+
+    raw = DISK_LAYOUTS[name]
+    f = tmp_path / "case.py"
+    f.write_bytes(raw)
+    first = CliRunner().invoke(main, ["fix", "--isolated", "--no-cache", "--select",
+                                      "PS102", str(f)])
+    assert first.exit_code == 0, first.output
+    out = f.read_bytes()
+    assert out != raw and b"finally:" in out
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(out).readline)
+    assert encoding == tokenize.detect_encoding(io.BytesIO(raw).readline)[0]
+    literals = [n.value for n in ast.walk(ast.parse(out)) if isinstance(n, ast.Constant)
+                and isinstance(n.value, str) and "caf" in n.value]
+    assert literals == ["SELECT 'caf\u00e9'"]
+    if name == "one_crlf_line_among_lf":
+        assert out.count(b"\r\n") == 1
+    if name == "cp1252_crlf":
+        assert b"\n" not in out.replace(b"\r\n", b"")
+    if name == "cr_only":
+        assert b"\n" not in out
+    if name == "form_feed_before_def":
+        assert b"\x0c" in out
+    if name == "bom_and_tabs":
+        assert out.startswith(b"\xef\xbb\xbf") and b"\tfinally:" in out
+    again = CliRunner().invoke(main, ["fix", "--isolated", "--no-cache", "--diff",
+                                      "--select", "PS102", str(f)])
+    assert again.exit_code == 0 and "Would fix 0 findings" in again.output, again.output
