@@ -396,7 +396,8 @@ def test_ps203_in_an_enum_config_is_not_fixed(name: str) -> None:
 # line endings keep their kind, and a second `fix --diff` is empty.
 LAYOUT_SOURCE = (
     "from psycopg2 import pool as pg_pool\n\n"
-    "POOL = pg_pool.SimpleConnectionPool(1, 4, host=\"db\")\n\n\ndef go():\n    conn = POOL.getconn()\n    cur = conn.cursor()\n"
+    "POOL = pg_pool.SimpleConnectionPool(1, 4, host=\"db\")\n\n\ndef go():\n"
+    "    conn = POOL.getconn()\n    cur = conn.cursor()\n"
     "    cur.execute(\"SELECT 'caf\u00e9'\")\n    rows = cur.fetchall()\n"
     "    POOL.putconn(conn)\n    return rows\n")
 DISK_LAYOUTS: dict[str, bytes] = {
