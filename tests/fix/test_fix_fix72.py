@@ -447,3 +447,41 @@ def test_layouts_on_disk_keep_their_kind(name: str, tmp_path: Any) -> None:
     again = CliRunner().invoke(main, ["fix", "--isolated", "--no-cache", "--diff",
                                       "--select", "PS102", str(f)])
     assert again.exit_code == 0 and "Would fix 0 findings" in again.output, again.output
+
+
+# PS210 adds `"prepared_statement_cache_size": 0` to the module dict an engine's
+# `connect_args=ARGS` names. Safe at main when the dict is also used elsewhere: a
+# direct `asyncpg.connect(dsn, **ARGS)` (asyncpg's connect takes no such keyword:
+# TypeError where it connected), a second engine not behind PgBouncer, a module that
+# imports it. Now unsafe; a dict used by that engine alone stays safe.
+PGB_ENGINE = ('ARGS = {"server_settings": {"application_name": "x"}}\n'
+              'engine = create_async_engine("postgresql+asyncpg://u@pgbouncer:6432/app", '
+              "pool_pre_ping=True, connect_args=ARGS)\n")
+PGB_HEAD = "import asyncpg\nfrom sqlalchemy.ext.asyncio import create_async_engine\n\n"
+PGB_SHARED = {
+    "a_direct_asyncpg_connect": (
+        PGB_HEAD + PGB_ENGINE + "\n\nasync def listen():\n"
+        "    return await asyncpg.connect(\"postgresql://u@db:5432/app\", **ARGS)\n", None),
+    "a_second_engine": (
+        PGB_HEAD + PGB_ENGINE + 'direct = create_async_engine("postgresql+asyncpg://u@db/app", '
+        "pool_pre_ping=True, connect_args=ARGS)\n", None),
+    "another_module": (PGB_HEAD + PGB_ENGINE,
+                       "import asyncpg\n\nfrom main import ARGS\n\n\nasync def listen():\n"
+                       "    return await asyncpg.connect(\"postgresql://u@db/app\", **ARGS)\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PGB_SHARED))
+def test_ps210_a_shared_connect_args_dict_is_unsafe(name: str) -> None:
+    main_text, other = PGB_SHARED[name]
+    files = {"main.py": main_text, "other.py": other or "x = 1\n"}
+    result = fix_sources(files, ScanOptions(select={"PS210"}), unsafe=False)
+    assert result.sources() == files and not result.applied
+    assert any("is also used" in x.reason for x in result.left), [x.reason for x in result.left]
+
+
+def test_ps210_a_dict_of_its_own_is_still_fixed() -> None:
+    source = PGB_HEAD + PGB_ENGINE
+    text, left, applied = fix_one("PS210", {"main.py": source}, "main.py", unsafe=False)
+    assert applied == [True] and '"prepared_statement_cache_size": 0' in text, (text, left)
+    checked("PS210", {"main.py": text})
