@@ -1765,9 +1765,15 @@ class FunctionFlow:
         var, truthy_when_held = _guard(test)
         if var is None:
             return state, state
+        # where `obj is None` holds, no `obj.session` can be in a failed transaction
+        # (None has no attributes): PS103's fix guards `obj.session.rollback()` with
+        # `if obj is not None:`, and the finding must not survive its own fix
+        prefix = f"{var}." if _is_none_check(test) else None
         without = frozenset(f for f in state if not (
             (isinstance(f, Held) and f.var == var)
-            or (isinstance(f, Aborted) and f.resource == var)))
+            or (isinstance(f, Aborted) and (
+                f.resource == var
+                or (prefix is not None and f.resource.startswith(prefix))))))
         if _is_scope_check(test):
             # `if "cur" in locals():` is true exactly where `cur` is bound
             if truthy_when_held:
@@ -3292,6 +3298,16 @@ def _identity_check(test: cst.BaseExpression) -> tuple[str, cst.BaseExpression, 
     if isinstance(comp.operator, (cst.Equal, cst.Is)):
         return left.value, right, False
     return None
+
+
+def _is_none_check(test: cst.BaseExpression) -> bool:
+    """`x is None` / `x is not None`, `not` around either."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _is_none_check(test.expression)
+    return (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
+            and isinstance(test.comparisons[0].operator, (cst.Is, cst.IsNot))
+            and isinstance(test.comparisons[0].comparator, cst.Name)
+            and test.comparisons[0].comparator.value == "None")
 
 
 def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:

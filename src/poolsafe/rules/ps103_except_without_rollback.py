@@ -569,6 +569,11 @@ class ExceptWithoutRollback(Rule):
         if not isinstance(try_stmt, (cst.Try, cst.TryStar)):
             return Unfixable(self.code, "the handler's try was not found")
         root = resource.split(".")[0]
+        if handler.name is not None and isinstance(handler.name.name, cst.Name) \
+                and handler.name.name.value == root:
+            # `except psycopg2.Error as conn:`: in the handler `conn` is the exception,
+            # and a rollback written there would call it on the exception
+            return Unfixable(self.code, f"the handler binds `{root}` to the exception")
         states = session_state_statements(ctx.index, func) + acquire_history(
             ctx.index, func, root)
         no_savepoint = ""

@@ -21,6 +21,7 @@ from poolsafe.fix.fixers.edits import (
     parse_line,
     statement_line,
     wrap_try,
+    yield_holds_open,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
@@ -75,7 +76,10 @@ class SessionDependencyReturns(Rule):
     becomes `Iterator[T]` (`AsyncIterator[T]`). Turning the function into a
     generator is safe for FastAPI dependencies; it is marked unsafe when the
     function is also called directly elsewhere in the project (those callers
-    would get a generator), and not offered when it returns other values too.
+    would get a generator), and not offered when it returns other values too, nor
+    when the `return` is inside a `with` other than the session's own (a lock would
+    be held for the whole request) or inside a `try` with handlers (FastAPI throws
+    the route's exceptions in at the `yield`, and they would catch them).
     """
 
     code = "PS104"
@@ -120,6 +124,11 @@ class SessionDependencyReturns(Rule):
         value = ctx.index.evaluate(ret.value, ctx.module, func)
         if not isinstance(value, Connection):
             return Unfixable(self.code, "the returned value is not a checkout")
+        returned, _ = strip_await(ret.value)
+        around = yield_holds_open(ret, parents, func.node, returned.value
+                                  if isinstance(returned, cst.Name) else None)
+        if around is not None:
+            return Unfixable(self.code, around)
         module = ctx.module.tree
         is_async = value.kind.is_async and func.is_async
         close = f"{'await ' if is_async else ''}{{var}}.close()"

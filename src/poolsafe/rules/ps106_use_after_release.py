@@ -19,6 +19,7 @@ from poolsafe.fix.fixers.edits import (
     escape_reason,
     parent_map,
     parse_expr,
+    yield_holds_open,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
@@ -121,7 +122,10 @@ class UseAfterRelease(Rule):
     a `yield` (statements after it, the rest of a loop, a `try`'s `else`): the
     generator resumes there when the caller's block ends; nor when a `finally`
     releases inside a `with` block (its entry may raise, and the generator's checker
-    then sees a path that leaves the connection out). Uses after a release are
+    then sees a path that leaves the connection out), nor when the `return` is inside
+    a `with` block (the block would stay entered, a lock held, while the caller's
+    block runs) or inside a `try` with handlers (they would catch the caller's
+    exceptions, thrown in at the `yield`). Uses after a release are
     not fixed: where the release belongs is a decision for a person.
     """
 
@@ -169,6 +173,11 @@ class UseAfterRelease(Rule):
             return Unfixable(self.code, "code can run after the `return` once it is a "
                                         "`yield` (a loop, a `try`'s `else`, statements "
                                         "after it): the caller's block would run it")
+        returned = ret.value
+        around = yield_holds_open(ret, parents, func.node,
+                                  returned.value if isinstance(returned, cst.Name) else None)
+        if around is not None:
+            return Unfixable(self.code, around)
         return _to_context_manager(ctx, func, ret, parents)
 
 

@@ -41,7 +41,12 @@ from poolsafe.analysis.values import (
 from poolsafe.analysis.version_caps import caps_below
 from poolsafe.fix.equivalence.releases import unrecognised_release
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
-from poolsafe.knowledge import ACQUIRE_METHOD_NAMES, CONNECTION_KINDS, POOL_RELEASE_METHODS
+from poolsafe.knowledge import (
+    ACQUIRE_METHOD_NAMES,
+    CLOSE_METHODS,
+    CONNECTION_KINDS,
+    POOL_RELEASE_METHODS,
+)
 
 if TYPE_CHECKING:  # the fixers' context; no import at run time
     from poolsafe.rules.base import FileContext
@@ -2042,9 +2047,18 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
     releases on the way it returns.)"""
     if "." not in var and var in index.released_by_call(call, func):
         return True
+    handed_it = any(dotted_name(a.value) == var for a in call.args)
     if isinstance(call.func, cst.Name) and call.func.value in func.all_param_names() \
-            and any(dotted_name(a.value) == var for a in call.args):
+            and handed_it:
         return True  # a function passed in, handed the connection: it may
+    if handed_it and not isinstance(strip_await(call.func)[0], (cst.Name, cst.Attribute)):
+        # a callee computed at run time, handed the connection: `getattr(pool,
+        # "putconn")(conn)`, `RELEASERS[kind](conn)`
+        return True
+    if any(_release_as_value(a.value, var, handed_it) for a in call.args):
+        # a release handed on as a value, to run later: `functools.partial(pool.putconn,
+        # conn)`, `atexit.register(conn.close)`, `stack.callback(pool.putconn, conn)`
+        return True
     callee = index.evaluate(strip_await(call.func)[0], func.module, func)
     if depth >= 3 or not isinstance(callee, FunctionRef) or callee.func is func:
         return False
@@ -2058,6 +2072,46 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
                and dotted_name(a.value) == var]
     return any(may_give_back(index, callee.func, inner, param, depth + 1)
                for param in handed for inner in iter_calls(callee.func.node.body))
+
+
+def yield_holds_open(ret: cst.Return, parents: dict[int, cst.CSTNode],
+                     func_node: cst.FunctionDef, var: str | None) -> str | None:
+    """Why `ret`, made a `yield` (PS104's dependency, PS106's context manager), would
+    run the caller's block inside something the original left at once: a `with`
+    around it (other than the one that made `var`, `with Session() as db:`) stays
+    entered, a lock held or a transaction open, for the whole block; a `try` with
+    handlers around it would catch the caller's exceptions, which FastAPI and
+    `@contextmanager` throw in at the `yield` (a handler that logs and raises again
+    runs where it never ran, one that returns swallows the caller's error)."""
+    node: cst.CSTNode = ret
+    while True:
+        parent = parents.get(id(node))
+        if parent is None or parent is func_node:
+            return None
+        if isinstance(parent, cst.With) and not (var is not None and all(
+                item.asname is not None and isinstance(item.asname.name, cst.Name)
+                and item.asname.name.value == var for item in parent.items)):
+            return ("the `return` is inside a `with` block: made a `yield`, the block "
+                    "would stay entered (a lock held, a transaction open) while the "
+                    "caller's block runs")
+        if isinstance(parent, (cst.Try, cst.TryStar)) and node is parent.body \
+                and parent.handlers:
+            return ("the `return` is inside a `try` with handlers: made a `yield`, they "
+                    "would catch the exceptions of the caller's block")
+        node = parent
+
+
+#: the last names of a release, handed on as a value (`partial(pool.putconn, conn)`)
+_RELEASES_AS_VALUES = POOL_RELEASE_METHODS | CLOSE_METHODS | frozenset(
+    {"putconn", "release", "close", "aclose"})
+
+
+def _release_as_value(expr: cst.BaseExpression, var: str, handed_it: bool) -> bool:
+    """`expr` (an argument) is a release method, not called: `conn.close` (of `var`), or
+    a pool's `putconn` / `release` beside `var` handed in the same call."""
+    if not isinstance(expr, cst.Attribute) or expr.attr.value not in _RELEASES_AS_VALUES:
+        return False
+    return handed_it or dotted_name(expr.value) == var
 
 
 def given_back_before(index: ProjectIndex, func: FunctionInfo,

@@ -235,6 +235,11 @@ def _options_beside(ctx: FileContext, plan: FixPlan, node: cst.CSTNode,
         value = "{" + entry + "}"
         annotation = ""
         if isinstance(holder, cst.ClassDef):
+            if _derives_from(ctx, holder.bases, ctx.module, _ENUM_BASES):
+                # `SQLALCHEMY_ENGINE_OPTIONS = {...}` would be a new member of the enum
+                # (listed by iteration, its value no dict where the options are read)
+                return Unfixable(CODE, "the URI is set in an enum class, where the entry "
+                                       "would be a new member, not a dict")
             base = _inherited_from(ctx, holder)
             if isinstance(base, Unfixable):
                 return base
@@ -292,19 +297,29 @@ def _inherited_from(ctx: FileContext, cls_node: cst.ClassDef) -> str | Unfixable
 _PYDANTIC_BASES = frozenset({"BaseSettings", "BaseModel"})
 
 
-def _pydantic_model(ctx: FileContext, bases: Sequence[cst.Arg], module: ModuleInfo,
-                    depth: int = 0) -> bool:
+#: the enum classes: a plain assignment in their body makes a member, not an attribute
+_ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "ReprEnum"})
+
+
+def _pydantic_model(ctx: FileContext, bases: Sequence[cst.Arg], module: ModuleInfo) -> bool:
     """A class with these `bases` (in `module`) is a pydantic model: a base named
     `BaseSettings` / `BaseModel`, or a project class that is one (5 levels)."""
+    return _derives_from(ctx, bases, module, _PYDANTIC_BASES)
+
+
+def _derives_from(ctx: FileContext, bases: Sequence[cst.Arg], module: ModuleInfo,
+                  names: frozenset[str], depth: int = 0) -> bool:
+    """A class with these `bases` (in `module`) has a base whose last name is one of
+    `names`, itself or through a project class (5 levels)."""
     for base in bases:
         if base.keyword is not None:
             continue
         name = dotted_name(base.value)
-        if name is not None and name.rsplit(".", 1)[-1] in _PYDANTIC_BASES:
+        if name is not None and name.rsplit(".", 1)[-1] in names:
             return True
         value = ctx.index.evaluate(base.value, module, None)
-        if depth < 5 and isinstance(value, ClassRef) and _pydantic_model(
-                ctx, value.cls.node.bases, value.cls.module, depth + 1):
+        if depth < 5 and isinstance(value, ClassRef) and _derives_from(
+                ctx, value.cls.node.bases, value.cls.module, names, depth + 1):
             return True
     return False
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import string_value
+from poolsafe.analysis.cstutil import iter_nodes, string_value
 from poolsafe.analysis.prepared_statements import CachingCall, caching_calls
 from poolsafe.analysis.resolution import resolve
 from poolsafe.core.model import RawFinding
@@ -56,7 +56,28 @@ def fix_statement_cache(ctx: FileContext, finding: RawFinding) -> FixOutcome:
             return plan
     plan.replace(target.expr, append_entry(target.expr, cst.SimpleString(f'"{found.key}"'),
                                            _value(found.value)))
+    if isinstance(holder.value, cst.Name):
+        shared = _shared_elsewhere(ctx, holder.value.value, holder.value)
+        if shared is not None:
+            name = holder.value.value
+            plan.mark_unsafe(f"the dict `{name}` is also used {shared}: the entry reaches "
+                             f"that use too (`asyncpg.connect(**{name})` has no "
+                             f"`{found.key}`, another engine may not be behind PgBouncer)")
     return plan
+
+
+def _shared_elsewhere(ctx: FileContext, name: str, use: cst.Name) -> str | None:
+    """Where else the module constant `name` (read at `use`) is read: another use in
+    its module, or another module of the project that names it."""
+    reads = [n for n in iter_nodes(ctx.module.tree, into_functions=True)
+             if isinstance(n, cst.Name) and n.value == name and n is not use]
+    # the assignment's own target is one of them
+    if len(reads) > 1:
+        return "elsewhere in its module"
+    for module in ctx.index.modules_mentioning([name]):
+        if module is not ctx.module and module.path != ctx.module.path:
+            return f"in `{module.path}`"
+    return None
 
 
 def _keyword(plan: FixPlan, call: cst.Call, found: CachingCall) -> FixOutcome:

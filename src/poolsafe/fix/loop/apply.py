@@ -31,6 +31,7 @@ from poolsafe.fix.fixers.edits import enclosing_function, parent_map
 from poolsafe.fix.loop.progress import STUCK, Fingerprint, Progress
 from poolsafe.fix.plan.api import FixPlan, Unfixable
 from poolsafe.fix.plan.applying import apply_plans as apply_plans
+from poolsafe.fix.plan.applying import import_only_guarded, import_rebinds
 from poolsafe.rules import RULES_BY_CODE, FileContext, Rule
 from poolsafe.scan.checking import (
     ProjectResolution,
@@ -368,6 +369,18 @@ def _fix_one_file(item: _Linted, ctx: FileContext, by_code: dict[str, Rule],
             if refusal is not None:
                 reasons[key] = f"not fixable: {refusal}"
                 continue
+        if outcome.path in (None, f.display):
+            for req in outcome.imports:
+                how = import_rebinds(item.module.tree, req)
+                if how is not None:
+                    outcome.mark_unsafe(
+                        f"the module already binds `{req.name or req.module}` ({how}): "
+                        f"the import the fix adds would rebind it, or be replaced by it")
+                elif import_only_guarded(item.module.tree, req):
+                    outcome.mark_unsafe(
+                        f"the module imports `{req.module.split('.')[0]}` only under a "
+                        f"`try`/`if` (an optional dependency): the import the fix adds at "
+                        f"the top would fail where it is missing")
         if not outcome.safe and not unsafe:
             why = "; ".join(outcome.unsafe_reasons) or "it may change behaviour"
             reasons[key] = f"unsafe fix available (--unsafe-fixes): {why}"

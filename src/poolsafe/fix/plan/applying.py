@@ -75,6 +75,99 @@ def _import_bound(module: cst.Module, req: ImportRequest) -> bool:
     return False
 
 
+def import_rebinds(module: cst.Module, req: ImportRequest) -> str | None:
+    """How the module already binds the name an added import would bind (`from
+    sqlalchemy.exc import SQLAlchemyError` -> `SQLAlchemyError`), other than by that same
+    import: another import of the name, an assignment, a `def`/`class`, a loop or `with`
+    target, a `global` in a function. The added line would rebind it for the code that
+    follows it, or the module's own binding would replace the added one."""
+    name = req.name or req.module.split(".")[0]
+    found: list[str] = []
+
+    def same_import(node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.ImportFrom) and req.name and not node.relative \
+                and node.module is not None and not isinstance(node.names, cst.ImportStar):
+            return cst.Module([]).code_for_node(node.module) == req.module and any(
+                a.asname is None and cst.Module([]).code_for_node(a.name) == name
+                for a in node.names)
+        if isinstance(node, cst.Import) and not req.name:
+            return any(a.asname is None and cst.Module([]).code_for_node(a.name)
+                       .split(".")[0] == name for a in node.names)
+        return False
+
+    def bound_names(target: cst.CSTNode) -> Iterable[str]:
+        if isinstance(target, cst.Name):
+            yield target.value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for el in target.elements:
+                yield from bound_names(el.value)
+        elif isinstance(target, cst.StarredElement):
+            yield from bound_names(target.value)
+
+    def visit(node: cst.CSTNode, top: bool) -> None:
+        if isinstance(node, (cst.Import, cst.ImportFrom)) and top:
+            if same_import(node) or isinstance(node.names, cst.ImportStar):
+                return
+            for alias in node.names:
+                bound = (alias.asname.name if alias.asname is not None else alias.name)
+                text = cst.Module([]).code_for_node(bound)
+                if isinstance(node, cst.Import) and alias.asname is None:
+                    text = text.split(".")[0]
+                if text == name:
+                    found.append("an import of another name")
+            return
+        if isinstance(node, cst.Global) and any(n.name.value == name for n in node.names):
+            found.append("a `global` in a function")
+        if top:
+            targets: list[cst.CSTNode] = []
+            if isinstance(node, cst.Assign):
+                targets = [t.target for t in node.targets]
+            elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For)):
+                targets = [node.target]
+            elif isinstance(node, cst.AsName):
+                targets = [node.name]
+            elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.name.value == name:
+                found.append(f"a `{'def' if isinstance(node, cst.FunctionDef) else 'class'}`")
+            if any(n == name for t in targets for n in bound_names(t)):
+                found.append("an assignment")
+        inner = top and not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+        for child in children(node):
+            visit(child, inner)
+
+    visit(module, True)
+    return found[0] if found else None
+
+
+def import_only_guarded(module: cst.Module, req: ImportRequest) -> bool:
+    """The module imports the package of `req` (its first name: `sqlalchemy` for
+    `sqlalchemy.exc`) only inside a top-level `try` or `if` (an optional dependency,
+    `try: import sqlalchemy / except ImportError: ...`), never unconditionally: the
+    import the fix adds at the top would fail where the package is missing."""
+    root = req.module.split(".")[0]
+
+    def imports_root(node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Import):
+            return any(cst.Module([]).code_for_node(a.name).split(".")[0] == root
+                       for a in node.names)
+        if isinstance(node, cst.ImportFrom) and not node.relative and node.module is not None:
+            return cst.Module([]).code_for_node(node.module).split(".")[0] == root
+        return False
+
+    plain = guarded = False
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            plain = plain or any(imports_root(small) for small in stmt.body)
+        elif isinstance(stmt, (cst.Try, cst.TryStar, cst.If)):
+            stack: list[cst.CSTNode] = [stmt]
+            while stack:
+                node = stack.pop()
+                if imports_root(node):
+                    guarded = True
+                elif not isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                    stack.extend(children(node))
+    return guarded and not plain
+
+
 def _is_import_line(stmt: cst.CSTNode) -> bool:
     return isinstance(stmt, cst.SimpleStatementLine) and all(
         isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)

@@ -5589,3 +5589,48 @@ INVALID += [
          note="look-alike: after the cancel the handler commits the failed transaction "
               "and swallows the error"),
 ]
+
+# An object built inside the `try` may be unbound in the handler; `obj = None` before the
+# `try` and `if obj is not None:` around `obj.session.rollback()` (PS103's own fix, or
+# written by hand) roll back wherever a session exists: where `obj is None`, no
+# `obj.session` was ever used. The finding must not survive that guard (fix72: PS103's
+# fix looped ten passes on its own output).
+_ARCHIVE_GUARDED = _ARCHIVE.format(init_extra="") + """
+
+def archive_reachable():
+    ok = True
+    archive = None
+    try:
+        log.info("checking the archive")
+        archive = Archive()
+        archive.count_boxes()
+    except Exception as exc:{mark}
+        if archive is not None:
+{body}
+        log.error("archive unreachable: %s", exc)
+        ok = False
+    if archive is not None:
+        archive.count_boxes()
+    return ok
+"""
+
+VALID += [
+    Case(_ARCHIVE_GUARDED.format(mark="", body="            archive.session.rollback()"),
+         note="the object may be None in the handler; the rollback is guarded by "
+              "`archive is not None`, and where it is None no session was used"),
+    Case(_ARCHIVE_GUARDED.format(mark="", body="            archive.session.rollback()")
+         .replace("        if archive is not None:\n", "        if not archive is None:\n"),
+         note="the same guard spelled `not archive is None`"),
+]
+
+INVALID += [
+    Case(_ARCHIVE_GUARDED.format(mark="  # expect: PS103",
+                                 body="            log.warning(\"archive left open\")"),
+         note="look-alike: the None check guards no rollback; where the object is not "
+              "None its session stays in the failed transaction and is used again"),
+    Case(_ARCHIVE_GUARDED.format(mark="  # expect: PS103",
+                                 body="            archive.session.rollback()")
+         .replace("        if archive is not None:\n", "        if archive is None:\n"),
+         note="look-alike: the guard is the wrong way round: the rollback runs only where "
+              "there is no object"),
+]
