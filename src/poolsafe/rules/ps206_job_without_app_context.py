@@ -82,7 +82,13 @@ class JobWithoutAppContext(Rule):
 
     ## Fix safety
     The fix wraps the statements after `create_app()` in
-    `with app.app_context():`; it is safe when the app is assigned to a name.
+    `with app.app_context():`; it is safe when the app is assigned to a name
+    and every application-context handler the project registers only gives back
+    what the context opened (`db.session.remove()`, `g.pop("db")`, `close()`).
+    When the context ends it runs those handlers, on the job's paths that never
+    use the database too: a `teardown_appcontext` handler that does anything
+    else (logs, writes, calls a helper), one defined in another module, or an
+    `appcontext_*` signal receiver makes the fix unsafe (`poolsafe fix --unsafe`).
     """
 
     code = "PS206"

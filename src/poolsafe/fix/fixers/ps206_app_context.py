@@ -6,11 +6,20 @@ assignment. A `with <app>.app_context():` block already among them is merged int
 the new one (its statements now share the job's context and session): unsafe,
 since objects it loaded stay attached for the statements after it.
 
+The new context runs the app's own application-context handlers when the job ends,
+on the paths that never use the database too: unsafe when the project registers a
+handler that does more than give back what the context opened (a
+`teardown_appcontext` handler whose calls are all `.remove()` / `.close()` /
+`.pop()`-style releases is such a giving back; an `appcontext_*` signal receiver,
+or a handler the fixer cannot read, is not).
+
 Not fixable when the app is not bound to a name, when the assignment is not
 directly in the job's body, or when the database is used before the app is built.
 """
 
 from __future__ import annotations
+
+import re
 
 import libcst as cst
 
@@ -56,6 +65,9 @@ def fix_app_context(ctx: FileContext, finding: RawFinding) -> FixOutcome:
     if _uses_db(ctx, func, before, call):
         return Unfixable(CODE, "the job uses the database before it builds the app")
     plan = FixPlan(CODE, f"wrap the job's body in `with {app}.app_context():`")
+    handler = _context_handler_beyond_release(ctx)
+    if handler is not None:
+        plan.mark_unsafe(_HANDLERS.format(app=app, where=handler))
     inner: list[cst.BaseStatement] = []
     for stmt in rest:
         merged = _own_context_block(stmt, app)
@@ -72,6 +84,88 @@ def fix_app_context(ctx: FileContext, finding: RawFinding) -> FixOutcome:
     for stmt in rest[1:]:
         plan.remove(stmt)
     return plan
+
+
+_HANDLER_WORDS = re.compile(
+    rb"\b(?:teardown_appcontext|appcontext_pushed|appcontext_tearing_down|appcontext_popped)\b")
+_SIGNALS = ("appcontext_pushed", "appcontext_tearing_down", "appcontext_popped")
+#: the calls a teardown handler may make and still only give back what the context
+#: opened (a scoped session's `remove()`, `g.pop("db")`, a connection's `close()`)
+_RELEASE_CALLS = frozenset({"remove", "close", "pop", "get", "release", "putconn",
+                            "rollback", "dispose"})
+_HANDLERS = ("`{app}.app_context()` runs the project's own application-context handlers "
+             "when the job ends, also on paths that never use the database ({where})")
+
+
+def _context_handler_beyond_release(ctx: FileContext) -> str | None:
+    """Where the project registers an application-context handler that does more than
+    give back what the context opened, else None."""
+    for path, source in ctx.index.files_matching(_HANDLER_WORDS):
+        try:
+            tree = cst.parse_module(source)
+        except cst.ParserSyntaxError:
+            return f"{path.name}: not parsed"
+        found = _HandlerFinder()
+        tree.visit(found)
+        if found.signal:
+            return f"{path.name}: an `appcontext_*` signal receiver"
+        defs = {d.name.value: d for d in found.defs}
+        for handler in found.handlers:
+            if isinstance(handler, cst.Lambda):
+                body: cst.CSTNode = handler.body
+            elif isinstance(handler, cst.Name) and handler.value in defs:
+                body = defs[handler.value].body
+            elif isinstance(handler, cst.FunctionDef):
+                body = handler.body
+            else:
+                return f"{path.name}: a `teardown_appcontext` handler defined elsewhere"
+            if not _only_releases(body):
+                return f"{path.name}: a `teardown_appcontext` handler that does more than release"
+    return None
+
+
+class _HandlerFinder(cst.CSTVisitor):
+    """`@x.teardown_appcontext` defs, `x.teardown_appcontext(handler)` arguments, and
+    any mention of an `appcontext_*` signal."""
+
+    def __init__(self) -> None:
+        self.defs: list[cst.FunctionDef] = []
+        self.handlers: list[cst.CSTNode] = []
+        self.signal = False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.defs.append(node)
+        if any(_is_teardown(d.decorator) for d in node.decorators):
+            self.handlers.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if _is_teardown(node.func) and node.args:
+            self.handlers.append(node.args[0].value)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in _SIGNALS:
+            self.signal = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in _SIGNALS:
+            self.signal = True
+
+
+def _is_teardown(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Attribute) and expr.attr.value == "teardown_appcontext"
+
+
+def _only_releases(body: cst.CSTNode) -> bool:
+    """Every call in `body` is a release-style method call (`x.remove()`, `g.pop(...)`)."""
+    calls: list[cst.Call] = []
+
+    class _Calls(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            calls.append(node)
+
+    body.visit(_Calls())
+    return all(isinstance(c.func, cst.Attribute) and c.func.attr.value in _RELEASE_CALLS
+               for c in calls)
 
 
 def _uses_db(ctx: FileContext, func: FunctionInfo, stmts: list[cst.BaseStatement],
