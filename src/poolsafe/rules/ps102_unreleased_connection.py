@@ -777,6 +777,17 @@ class UnreleasedConnection(Rule):
                                      f"nothing is closed"), *path[1:]),
                     )
                     continue
+                if site.conn.carrier:
+                    yield self.finding(
+                        site.call,
+                        f"{kind.label} that `{site.conn.origin}` opens, held here through "
+                        f"its cursor `{site.var}`, {when}: closing the cursor does not close "
+                        f"the connection; call `{site.var}.connection.close()` in a "
+                        f"`finally`",
+                        leak_path(ctx.index, func, flow, site_index, how,
+                                  as_code(f"{site.var}.connection.close()")),
+                    )
+                    continue
                 if kind.pool_release or site.conn.via is not None:
                     # through a project wrapper, what the fix writes: the release in
                     # `finally` (`with SessionLocal() as s` would name a factory the
@@ -1020,6 +1031,8 @@ class UnreleasedConnection(Rule):
                     return Unfixable(self.code, _BOUND_BY_HAND)
                 if site.conn.origin.startswith("anext("):
                     return Unfixable(self.code, _ANEXT_BY_HAND)
+                if site.conn.carrier:
+                    return Unfixable(self.code, _CARRIER_BY_HAND)
                 if _in_conditional(site.call, parents):
                     return Unfixable(self.code, _CONDITIONAL_BY_HAND)
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
@@ -1299,6 +1312,9 @@ _ANEXT_BY_HAND = ("the session comes from an async generator's `__anext__()`: no
 
 _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "
                    "call into a `finally` by hand")
+_CARRIER_BY_HAND = ("the name holds a cursor of the connection the helper opened, and the "
+                    "helper may also be called where the cursor is closed another way: add "
+                    "`<cursor>.connection.close()` in a `finally` by hand")
 _CONDITIONAL_BY_HAND = ("the checkout is one branch of a conditional expression, and the other "
                         "branch's value may need another release (or none): add the release "
                         "for each branch in a `finally` by hand")
