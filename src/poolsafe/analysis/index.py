@@ -1987,8 +1987,9 @@ def _only_assignment(func: FunctionInfo, name: str) -> cst.BaseExpression | None
                 and isinstance(node.target, cst.Name) and node.target.value == name:
             bound_otherwise = True
         elif isinstance(node, (cst.For, cst.AsName, cst.NamedExpr)):
-            target = node.target if isinstance(node, (cst.For, cst.NamedExpr)) else node.name
-            if name in {n.value for n in iter_nodes(target) if isinstance(n, cst.Name)}:
+            bound: cst.CSTNode = node.target if isinstance(node, (cst.For, cst.NamedExpr)) \
+                else node.name
+            if name in {n.value for n in iter_nodes(bound) if isinstance(n, cst.Name)}:
                 bound_otherwise = True
     if bound_otherwise or len(found) != 1:
         return None
@@ -2041,12 +2042,10 @@ def _used_beyond_cursor(func: FunctionInfo, holder: str, cursor_call: cst.Call) 
     for node in iter_nodes(func.node.body):
         if isinstance(node, cst.Assign):
             continue
+        # an assignment's own target binds the name, it does not read it
         if isinstance(node, cst.Name) and node.value == holder and node is not receiver \
-                and id(node) not in method_receivers:
-            # the assignment's own target is not reached (Assign skipped above only
-            # for itself; its children are still walked), so check the targets apart
-            if not _is_assign_target(func, node):
-                return True
+                and id(node) not in method_receivers and not _is_assign_target(func, node):
+            return True
     return False
 
 

@@ -116,6 +116,16 @@ class UnreleasedConnection(Rule):
     conn.ensure_closed()`, which says goodbye to the server first; either is a
     release, and a use after it is PS106's.
 
+    **A cursor that carries its connection.** A project helper that opens a
+    connection of its own and returns only a cursor of it (`conn = await
+    aiomysql.connect(...)`, then `return await conn.cursor()`; psycopg2, PyMySQL,
+    aiopg alike) hands the connection to its caller through the cursor: the caller
+    must close `cur.connection` on every path, and is reported when it does not.
+    Not when the helper also keeps, closes (outside an `except` that re-raises) or
+    hands on the connection, nor for a pool's checkout returned as a cursor. No fix is
+    offered. `cur.close()` closes only the cursor, yet it counts as the release: a
+    caller that closes only the cursor is not reported.
+
     **An unawaited close.** asyncpg's connections, psycopg 3's `AsyncConnection`,
     SQLAlchemy's `AsyncConnection` and `AsyncSession` (also the sessions of
     `sessionmaker(engine, class_=AsyncSession)`, the idiom before
