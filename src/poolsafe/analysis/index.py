@@ -186,6 +186,7 @@ class ProjectIndex:
         self._binds_later_memo: bool | None = None
         self._active: set[int] = set()
         self._acquirer_memo: MutableMapping[int, Connection | None] = {}
+        self._carrier_memo: MutableMapping[int, Connection | None] = {}
         self._cm_memo: MutableMapping[int, ManagedContext | None] = {}
         self._releaser_memo: MutableMapping[int, frozenset[int]] = {}
         self._rollbacker_memo: MutableMapping[int, frozenset[int]] = {}
@@ -1460,11 +1461,37 @@ class ProjectIndex:
                 if packed is not None:
                     result = packed
                     break
-                carried = self._cursor_of_own_connection(ret.value, func)
-                if carried is not None:
-                    result = carried
-                    break
         self._acquirer_memo[key] = result
+        return result
+
+    def cursor_carrier_of(self, func: FunctionInfo) -> Connection | None:
+        """`func` returns a cursor of a connection of its own that it opened
+        (`Connection.carrier`), or the result of such a helper. Only PS102's flow
+        asks: the other rules do not see the cursor as a connection (a cursor has
+        no `rollback()`, and its buffered rows read after the connection closed)."""
+        key = id(func.node)
+        if key in self._carrier_memo:
+            return self._carrier_memo[key]
+        self._carrier_memo[key] = None
+        result: Connection | None = None
+        if not func.is_generator:
+            for ret in _returns(func):
+                if ret.value is None:
+                    continue
+                result = self._cursor_of_own_connection(ret.value, func)
+                if result is None:
+                    inner = strip_await(ret.value)[0]
+                    callee = self.evaluate(inner.func, func.module, func) \
+                        if isinstance(inner, cst.Call) else None
+                    carried = self.cursor_carrier_of(callee.func) \
+                        if isinstance(callee, FunctionRef) else None
+                    if carried is not None:
+                        result = Connection(carried.kind_key, f"{func.name}()",
+                                            via=func.name, autocommit=carried.autocommit,
+                                            carrier=True)
+                if result is not None:
+                    break
+        self._carrier_memo[key] = result
         return result
 
     def _cursor_of_own_connection(self, value: cst.BaseExpression,

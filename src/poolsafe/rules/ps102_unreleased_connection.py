@@ -673,10 +673,10 @@ class UnreleasedConnection(Rule):
     fixable = True
     VALID = (VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID
              + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID
-             + async_orms.PS102_VALID)
+             + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
-               + async_orms.PS102_INVALID)
+               + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)

@@ -1122,7 +1122,8 @@ _CARRIER_BY_HAND = ("the name holds a cursor of the connection the helper opened
                     "helper may also be called where the cursor is closed another way: add "
                     "`<cursor>.connection.close()` in a `finally` by hand")
 
-PS102_INVALID += [
+#: appended after every other module's PS102 cases (the case indexes are test ids)
+PS102_CARRIER_INVALID: list[Case] = [
     Case(_CURSOR_HELPER + """
 
 async def on_message(text):
@@ -1153,7 +1154,7 @@ async def lookup(code):
          unfixable=_CARRIER_BY_HAND),
 ]
 
-PS102_VALID += [
+PS102_CARRIER_VALID: list[Case] = [
     Case(_CURSOR_HELPER + """
 
 async def on_message(text):
@@ -1194,4 +1195,38 @@ async def checked_cursor(text):
     return cur
 """, note="look-alike: closed through the cursor on failure, handed on to the caller "
           "on success"),
+]
+
+#: appended after sqlmodel_cases' PS106 cases (the case indexes are test ids)
+PS106_CARRIER_VALID: list[Case] = [
+    Case(_CURSOR_HELPER + """
+
+async def lookup(code):
+    cur = await open_cursor()
+    try:
+        await cur.execute("SELECT id FROM codes WHERE code = %s", (code,))
+    finally:
+        cur.connection.close()
+    return await cur.fetchone()
+""", note="look-alike: aiomysql's default cursor is buffered: its rows are read after the "
+          "connection closed (a cursor that carries its helper's connection is not judged)"),
+]
+
+PS103_VALID += [
+    Case((_CURSOR_HELPER + """
+
+async def record(event):
+    cur = await open_cursor()
+    try:
+        try:
+            await cur.execute("INSERT INTO events VALUES (%s)", (event,))
+        except Exception:
+            log.exception("insert failed")
+        await cur.execute("SELECT count(*) FROM events")
+    finally:
+        cur.connection.close()
+""").replace("import aiomysql\n",
+            "import logging\n\nimport aiomysql\n\nlog = logging.getLogger(__name__)\n", 1),
+         note="look-alike: a cursor has no rollback() (autocommit connection): PS103 does "
+              "not read a helper's cursor as its connection"),
 ]
