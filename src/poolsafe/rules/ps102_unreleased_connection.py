@@ -124,7 +124,9 @@ class UnreleasedConnection(Rule):
     Not when the helper also keeps, closes (outside an `except` that re-raises) or
     hands on the connection, nor for a pool's checkout returned as a cursor. No fix is
     offered. `cur.close()` closes only the cursor, yet it counts as the release: a
-    caller that closes only the cursor is not reported.
+    caller that closes only the cursor is not reported. Only this rule reads such a
+    cursor as its connection (a cursor has no `rollback()`, and a buffered cursor's
+    rows are read after its connection closed: PS103, PS106 and PS207 leave it).
 
     **An unawaited close.** asyncpg's connections, psycopg 3's `AsyncConnection`,
     SQLAlchemy's `AsyncConnection` and `AsyncSession` (also the sessions of
