@@ -841,6 +841,18 @@ class FunctionFlow:
         return request_handler(self.index, self.func) is not None \
             or cli_command(self.index, self.func)
 
+    def _carried_cursor(self, call: cst.Call) -> Connection | None:
+        """A call of a project helper that returns a cursor of a connection it opened
+        (see `ProjectIndex.cursor_carrier_of`): the connection this call hands over,
+        which only this flow (PS102's) sees."""
+        callee = self.index.evaluate(call.func, self.module, self.func)
+        carried = self.index.cursor_carrier_of(callee.func) \
+            if isinstance(callee, FunctionRef) else None
+        if carried is None:
+            return None
+        return Connection(carried.kind_key, carried.origin, via=carried.via,
+                          autocommit=carried.autocommit, carrier=True)
+
     def relevant(self) -> bool:
         """Whether this function can hold a checkout or swallow a database error: some
         call in it produces a connection, or some `try` body in it works on one.
@@ -850,6 +862,8 @@ class FunctionFlow:
             # (a context that makes its own connection: PS106 follows its name)
             if isinstance(value, Connection) or (isinstance(value, ManagedContext)
                                                  and id(call) in self._with_bound_calls):
+                return True
+            if not isinstance(value, ManagedContext) and self._carried_cursor(call):
                 return True
             if isinstance(value, LibraryObject) and value.type.is_scoped \
                     and self.index.builds_scoped_session(call, self.func):
@@ -1130,6 +1144,10 @@ class FunctionFlow:
         if not isinstance(inner, cst.Call):
             return None
         result = self.index.evaluate(inner, self.module, self.func)
+        if not isinstance(result, (Connection, ManagedContext)):
+            carried = self._carried_cursor(inner)
+            if carried is not None:
+                return inner, carried
         if isinstance(result, Connection) and result.kind.tracked:
             if self._borrows_callers_connection(inner):
                 return None

@@ -93,6 +93,8 @@ from poolsafe.knowledge.libraries import (
     AIO_POOL_KINDS,
     AIO_RAW_POOL_FACTORY,
     AIO_RAW_POOL_KINDS,
+    CURSOR_CONNECTION_ATTR,
+    CURSOR_FACTORY_METHODS,
     KEYED_CONNECTION_HANDLERS,
     SUBSCRIPT_SUFFIX,
     async_psycopg_connect,
@@ -189,6 +191,7 @@ class ProjectIndex:
         self._binds_later_memo: bool | None = None
         self._active: set[int] = set()
         self._acquirer_memo: MutableMapping[int, Connection | None] = {}
+        self._carrier_memo: MutableMapping[int, Connection | None] = {}
         self._cm_memo: MutableMapping[int, ManagedContext | None] = {}
         self._releaser_memo: MutableMapping[int, frozenset[int]] = {}
         self._rollbacker_memo: MutableMapping[int, frozenset[int]] = {}
@@ -1467,7 +1470,7 @@ class ProjectIndex:
         conn = self.acquirer_of(func)
         if conn is not None:
             return Connection(conn.kind_key, _source(call), via=func.name, packed=conn.packed,
-                              autocommit=conn.autocommit)
+                              autocommit=conn.autocommit, carrier=conn.carrier)
         if func.is_generator:
             return None
         # a factory of pools, engines or session makers: `def get_engine(): return ...`
@@ -1508,7 +1511,8 @@ class ProjectIndex:
                         isinstance(ret.value, cst.Name)
                         and ret.value.value in autocommit_targets(func.node.body))
                     result = Connection(value.kind_key, f"{func.name}()", via=func.name,
-                                        packed=value.packed, autocommit=autocommit)
+                                        packed=value.packed, autocommit=autocommit,
+                                        carrier=value.carrier)
                     break
                 packed = self._packed_connection(ret.value, func)
                 if packed is not None:
@@ -1516,6 +1520,68 @@ class ProjectIndex:
                     break
         self._acquirer_memo[key] = result
         return result
+
+    def cursor_carrier_of(self, func: FunctionInfo) -> Connection | None:
+        """`func` returns a cursor of a connection of its own that it opened
+        (`Connection.carrier`), or the result of such a helper. Only PS102's flow
+        asks: the other rules do not see the cursor as a connection (a cursor has
+        no `rollback()`, and its buffered rows read after the connection closed)."""
+        key = id(func.node)
+        if key in self._carrier_memo:
+            return self._carrier_memo[key]
+        self._carrier_memo[key] = None
+        result: Connection | None = None
+        if not func.is_generator:
+            for ret in _returns(func):
+                if ret.value is None:
+                    continue
+                result = self._cursor_of_own_connection(ret.value, func)
+                if result is None:
+                    inner = strip_await(ret.value)[0]
+                    callee = self.evaluate(inner.func, func.module, func) \
+                        if isinstance(inner, cst.Call) else None
+                    carried = self.cursor_carrier_of(callee.func) \
+                        if isinstance(callee, FunctionRef) else None
+                    if carried is not None:
+                        result = Connection(carried.kind_key, f"{func.name}()",
+                                            via=func.name, autocommit=carried.autocommit,
+                                            carrier=True)
+                if result is not None:
+                    break
+        self._carrier_memo[key] = result
+        return result
+
+    def _cursor_of_own_connection(self, value: cst.BaseExpression,
+                                  func: FunctionInfo) -> Connection | None:
+        """`conn = await aiomysql.connect(...); cur = await conn.cursor(); return cur`
+        (or `return conn.cursor()`): a cursor of a connection of its own that `func`
+        opened, neither closed, stored nor handed on there: the caller holds that
+        connection through the cursor (`Connection.carrier`). Direct connections only:
+        a pool's checkout returned as a cursor is another story (PS101's `close()`)."""
+        value = strip_await(value)[0]
+        if isinstance(value, cst.Name):
+            made = _only_assignment(func, value.value)
+            if made is None:
+                return None
+            value = strip_await(made)[0]
+        if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
+                and value.func.attr.value in CURSOR_FACTORY_METHODS
+                and isinstance(value.func.value, cst.Name)):
+            return None
+        holder = value.func.value.value
+        made = _only_assignment(func, holder)
+        if made is None:
+            return None
+        conn = self.evaluate(made, func.module, func)
+        if not isinstance(conn, Connection) or conn.packed is not None or conn.carrier \
+                or not conn.kind.direct or not conn.kind.tracked:
+            return None
+        if any(holder in self.released_by_call(call, func)
+               for call in _calls_outside_reraising_handlers(func.node.body)) \
+                or _used_beyond_cursor(func, holder, value):
+            return None
+        return Connection(conn.kind_key, f"{func.name}()", via=func.name,
+                          autocommit=conn.autocommit, carrier=True)
 
     def _released_on_return(self, ret: cst.Return, func: FunctionInfo) -> bool:
         """`try: return conn finally: pool.putconn(conn)` (or `with ... as conn: return
@@ -1628,6 +1694,11 @@ class ProjectIndex:
                     out.add(conn_kw.value)
             if f.attr.value == "close" and isinstance(f.value, cst.Name):
                 out.add(f.value.value)
+            elif f.attr.value == "close" and not call.args \
+                    and isinstance(f.value, cst.Attribute) \
+                    and f.value.attr.value == CURSOR_CONNECTION_ATTR \
+                    and isinstance(f.value.value, cst.Name):
+                out.add(f.value.value.value)  # `cur.connection.close()`: the cursor's own
             elif f.attr.value == "remove" and not call.args and isinstance(f.value, cst.Name) \
                     and func is not None and self._is_scoped_checkout(f.value, func):
                 out.add(f.value.value)  # `db.remove()` on a drawn scoped_session registry
@@ -1980,6 +2051,93 @@ def _path_to(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:
 
 def _returns(func: FunctionInfo) -> list[cst.Return]:
     return func.returns
+
+
+def _only_assignment(func: FunctionInfo, name: str) -> cst.BaseExpression | None:
+    """The value of the one plain assignment `name = value` in `func`'s own body
+    (nested functions and classes aside); None when it is bound another way or
+    more than once."""
+    found: list[cst.BaseExpression] = []
+    bound_otherwise = False
+    for node in _own_nodes(func.node.body):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name) and target.target.value == name:
+                    found.append(node.value)
+                elif name in {n.value for n in iter_nodes(target.target)
+                              if isinstance(n, cst.Name)}:
+                    bound_otherwise = True
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)) \
+                and isinstance(node.target, cst.Name) and node.target.value == name:
+            bound_otherwise = True
+        elif isinstance(node, (cst.For, cst.AsName, cst.NamedExpr)):
+            bound: cst.CSTNode = node.target if isinstance(node, (cst.For, cst.NamedExpr)) \
+                else node.name
+            if name in {n.value for n in iter_nodes(bound) if isinstance(n, cst.Name)}:
+                bound_otherwise = True
+    if bound_otherwise or len(found) != 1:
+        return None
+    return found[0]
+
+
+def _own_nodes(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The nodes under `body`, not entering nested functions, classes or lambdas."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in node.children:
+            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                stack.append(child)
+
+
+def _calls_outside_reraising_handlers(body: cst.CSTNode) -> Iterator[cst.Call]:
+    """The calls under `body` but those in an `except` handler that ends with a bare
+    `raise` (`except BaseException: conn.close(); raise`): such a close runs only when
+    the function fails, and on success the connection leaves with the cursor."""
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.ExceptHandler) and _ends_with_bare_raise(node.body):
+            continue
+        if isinstance(node, cst.Call):
+            yield node
+        stack.extend(node.children)
+
+
+def _ends_with_bare_raise(block: cst.BaseSuite) -> bool:
+    if not isinstance(block, cst.IndentedBlock) or not block.body:
+        return False
+    last = block.body[-1]
+    return isinstance(last, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.Raise) and small.exc is None for small in last.body)
+
+
+def _used_beyond_cursor(func: FunctionInfo, holder: str, cursor_call: cst.Call) -> bool:
+    """`holder` is read anywhere in `func` other than as the receiver of `cursor_call`
+    and of its own method calls (`conn.commit()`, `conn.autocommit(True)`): it may be
+    returned, stored, passed on or captured, and then the caller is not its only owner."""
+    receiver = cursor_call.func.value if isinstance(cursor_call.func, cst.Attribute) else None
+    method_receivers: set[int] = set()
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and isinstance(node.func.value, cst.Name) and node.func.value.value == holder:
+            method_receivers.add(id(node.func.value))
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign):
+            continue
+        # an assignment's own target binds the name, it does not read it
+        if isinstance(node, cst.Name) and node.value == holder and node is not receiver \
+                and id(node) not in method_receivers and not _is_assign_target(func, node):
+            return True
+    return False
+
+
+def _is_assign_target(func: FunctionInfo, name: cst.Name) -> bool:
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign) and any(t.target is name for t in node.targets):
+            return True
+    return False
 
 
 def _is_classmethod(func: FunctionInfo) -> bool:

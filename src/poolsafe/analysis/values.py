@@ -74,6 +74,10 @@ class Connection:
     #: the pool or engine it came from runs every statement in autocommit
     #: (`isolation_level="AUTOCOMMIT"`, `kwargs={"autocommit": True}`): no transaction
     autocommit: bool = False
+    #: the call returns a cursor of the connection, not the connection
+    #: (`return await conn.cursor()` in a project function that opened `conn`): the
+    #: bound name is the cursor, and `cur.connection.close()` closes what it holds
+    carrier: bool = False
 
     @property
     def kind(self) -> ConnectionKind:

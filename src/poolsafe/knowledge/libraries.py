@@ -996,6 +996,15 @@ TRANSACTION_CM_METHODS: frozenset[str] = frozenset(
     {"begin", "begin_nested", "transaction"}
 )
 
+#: A project function that opens a connection of its own and returns only a cursor of
+#: it (`conn = await aiomysql.connect(...); return await conn.cursor()`): the caller
+#: holds the connection through the cursor, and closing the cursor leaves the
+#: connection open. The connection's methods that build such a cursor:
+CURSOR_FACTORY_METHODS: frozenset[str] = frozenset({"cursor"})
+#: The DB-API cursor attribute that names its connection (psycopg2, psycopg, PyMySQL,
+#: MySQLdb, mysql.connector, aiopg, aiomysql): `cur.connection.close()` closes it.
+CURSOR_CONNECTION_ATTR = "connection"
+
 #: Methods of a connection, session or cursor that do no database work.
 NON_WORK_METHODS: frozenset[str] = frozenset(
     {

@@ -116,6 +116,18 @@ class UnreleasedConnection(Rule):
     conn.ensure_closed()`, which says goodbye to the server first; either is a
     release, and a use after it is PS106's.
 
+    **A cursor that carries its connection.** A project helper that opens a
+    connection of its own and returns only a cursor of it (`conn = await
+    aiomysql.connect(...)`, then `return await conn.cursor()`; psycopg2, PyMySQL,
+    aiopg alike) hands the connection to its caller through the cursor: the caller
+    must close `cur.connection` on every path, and is reported when it does not.
+    Not when the helper also keeps, closes (outside an `except` that re-raises) or
+    hands on the connection, nor for a pool's checkout returned as a cursor. No fix is
+    offered. `cur.close()` closes only the cursor, yet it counts as the release: a
+    caller that closes only the cursor is not reported. Only this rule reads such a
+    cursor as its connection (a cursor has no `rollback()`, and a buffered cursor's
+    rows are read after its connection closed: PS103, PS106 and PS207 leave it).
+
     **An unawaited close.** asyncpg's connections, psycopg 3's `AsyncConnection`,
     SQLAlchemy's `AsyncConnection` and `AsyncSession` (also the sessions of
     `sessionmaker(engine, class_=AsyncSession)`, the idiom before
@@ -670,10 +682,10 @@ class UnreleasedConnection(Rule):
     fixable = True
     VALID = (VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID
              + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID
-             + async_orms.PS102_VALID)
+             + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
-               + async_orms.PS102_INVALID)
+               + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
@@ -782,6 +794,17 @@ class UnreleasedConnection(Rule):
                         f"`await {site.var}.close()`, in a `finally`",
                         (*path[:1], (unawaited, f"`{site.var}.close()` is not awaited: "
                                      f"nothing is closed"), *path[1:]),
+                    )
+                    continue
+                if site.conn.carrier:
+                    yield self.finding(
+                        site.call,
+                        f"{kind.label} that `{site.conn.origin}` opens, held here through "
+                        f"its cursor `{site.var}`, {when}: closing the cursor does not close "
+                        f"the connection; call `{site.var}.connection.close()` in a "
+                        f"`finally`",
+                        leak_path(ctx.index, func, flow, site_index, how,
+                                  as_code(f"{site.var}.connection.close()")),
                     )
                     continue
                 if kind.pool_release or site.conn.via is not None:
@@ -1027,6 +1050,8 @@ class UnreleasedConnection(Rule):
                     return Unfixable(self.code, _BOUND_BY_HAND)
                 if site.conn.origin.startswith("anext("):
                     return Unfixable(self.code, _ANEXT_BY_HAND)
+                if site.conn.carrier:
+                    return Unfixable(self.code, _CARRIER_BY_HAND)
                 if _in_conditional(site.call, parents):
                     return Unfixable(self.code, _CONDITIONAL_BY_HAND)
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
@@ -1306,6 +1331,9 @@ _ANEXT_BY_HAND = ("the session comes from an async generator's `__anext__()`: no
 
 _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the give-back "
                    "call into a `finally` by hand")
+_CARRIER_BY_HAND = ("the name holds a cursor of the connection the helper opened, and the "
+                    "helper may also be called where the cursor is closed another way: add "
+                    "`<cursor>.connection.close()` in a `finally` by hand")
 _CONDITIONAL_BY_HAND = ("the checkout is one branch of a conditional expression, and the other "
                         "branch's value may need another release (or none): add the release "
                         "for each branch in a `finally` by hand")

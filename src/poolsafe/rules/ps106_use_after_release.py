@@ -133,7 +133,8 @@ class UseAfterRelease(Rule):
     name = "use-after-release"
     summary = "a connection or session used, returned or yielded after it was released"
     fixable = True
-    VALID = VALID + aio_libs.PS106_VALID + sqlmodel_cases.PS106_VALID
+    VALID = (VALID + aio_libs.PS106_VALID + sqlmodel_cases.PS106_VALID
+             + aio_libs.PS106_CARRIER_VALID)
     INVALID = INVALID + aio_libs.PS106_INVALID + sqlmodel_cases.PS106_INVALID
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
@@ -142,7 +143,13 @@ class UseAfterRelease(Rule):
             if not flow.after_release:
                 continue
             res = FunctionResources(ctx.index, func)
+            # a cursor that carries its helper's connection (`cur.connection.close()`):
+            # its rows may already be in memory (a buffered cursor reads after its
+            # connection closed), so a use after that is not judged
+            carried = {site.var for site in flow.sites if site.conn.carrier}
             for item in flow.after_release:
+                if item.var in carried:
+                    continue
                 if item.on_return:
                     if deps is None:
                         deps = ctx.index.dependency_functions()

@@ -111,7 +111,7 @@ _FULL, _SELECTED, _DATABASE = 0, 1, 2
 
 #: the index's memo tables (see `LazyIndex.connections_only`)
 _MEMOS = ("_memo", "_acquirer_memo", "_cm_memo", "_releaser_memo", "_rollbacker_memo",
-          "_qualname_memo", "_release_wrapper_memo")
+          "_qualname_memo", "_release_wrapper_memo", "_carrier_memo")
 
 
 class LazyIndex(ProjectIndex):

@@ -1103,3 +1103,130 @@ PS103_VALID += [
         "        try:\n            trans = None").replace("await trans.commit()", "pass"),
          note="look-alike: no transaction begun (aiomysql.sa autocommit): nothing stays open"),
 ]
+
+
+# A project helper that opens a connection of its own and returns only a cursor of it:
+# the caller holds the connection through the cursor, and closing the cursor does not
+# close it (round 32, breadth72: a bot opening one per message this way, never closed).
+_CURSOR_HELPER = _AIOMYSQL + """
+
+async def open_cursor():
+    conn = await aiomysql.connect(host="db", db="app", autocommit=True)
+    try:
+        return await conn.cursor()
+    except BaseException:
+        conn.close()
+        raise
+"""
+_CARRIER_BY_HAND = ("the name holds a cursor of the connection the helper opened, and the "
+                    "helper may also be called where the cursor is closed another way: add "
+                    "`<cursor>.connection.close()` in a `finally` by hand")
+
+#: appended after every other module's PS102 cases (the case indexes are test ids)
+PS102_CARRIER_INVALID: list[Case] = [
+    Case(_CURSOR_HELPER + """
+
+async def on_message(text):
+    cur = await open_cursor()  # expect: PS102
+    await cur.execute("SELECT id FROM codes WHERE code = %s", (text,))
+    return await cur.fetchone()
+""", note="a cursor of a connection the helper opened, never closed: one connection lost "
+          "per call", unfixable=_CARRIER_BY_HAND),
+    Case(_CURSOR_HELPER + """
+
+async def redeem(text):
+    cur = await open_cursor()  # expect: PS102
+    await cur.execute("UPDATE codes SET used = 1 WHERE code = %s", (text,))
+    cur.connection.close()
+""", note="the cursor's connection is closed on success only: the failed UPDATE leaves "
+          "it open", unfixable=_CARRIER_BY_HAND),
+    Case(_CURSOR_HELPER + """
+
+async def wrapped_cursor():
+    return await open_cursor()
+
+
+async def lookup(code):
+    cur = await wrapped_cursor()  # expect: PS102
+    await cur.execute("SELECT 1 FROM codes WHERE code = %s", (code,))
+    return await cur.fetchone()
+""", note="through a second helper that returns the first one's cursor",
+         unfixable=_CARRIER_BY_HAND),
+]
+
+PS102_CARRIER_VALID: list[Case] = [
+    Case(_CURSOR_HELPER + """
+
+async def on_message(text):
+    cur = await open_cursor()
+    try:
+        await cur.execute("SELECT id FROM codes WHERE code = %s", (text,))
+        return await cur.fetchone()
+    finally:
+        cur.connection.close()
+""", note="the cursor's connection closed in `finally`"),
+    Case(_AIOMYSQL + """
+
+class Store:
+    async def open_cursor(self):
+        conn = await aiomysql.connect(host="db", db="app")
+        self.conn = conn
+        return await conn.cursor()
+
+    async def close(self):
+        self.conn.close()
+
+
+async def lookup(store, code):
+    cur = await store.open_cursor()
+    await cur.execute("SELECT 1 FROM codes WHERE code = %s", (code,))
+    return await cur.fetchone()
+""", note="look-alike: the helper keeps the connection on the object, which closes it: "
+          "the caller owns only the cursor"),
+    Case(_CURSOR_HELPER + """
+
+async def checked_cursor(text):
+    cur = await open_cursor()
+    try:
+        await cur.execute("SELECT 1")
+    except BaseException:
+        cur.connection.close()
+        raise
+    return cur
+""", note="look-alike: closed through the cursor on failure, handed on to the caller "
+          "on success"),
+]
+
+#: appended after sqlmodel_cases' PS106 cases (the case indexes are test ids)
+PS106_CARRIER_VALID: list[Case] = [
+    Case(_CURSOR_HELPER + """
+
+async def lookup(code):
+    cur = await open_cursor()
+    try:
+        await cur.execute("SELECT id FROM codes WHERE code = %s", (code,))
+    finally:
+        cur.connection.close()
+    return await cur.fetchone()
+""", note="look-alike: aiomysql's default cursor is buffered: its rows are read after the "
+          "connection closed (a cursor that carries its helper's connection is not judged)"),
+]
+
+PS103_VALID += [
+    Case((_CURSOR_HELPER + """
+
+async def record(event):
+    cur = await open_cursor()
+    try:
+        try:
+            await cur.execute("INSERT INTO events VALUES (%s)", (event,))
+        except Exception:
+            log.exception("insert failed")
+        await cur.execute("SELECT count(*) FROM events")
+    finally:
+        cur.connection.close()
+""").replace("import aiomysql\n",
+            "import logging\n\nimport aiomysql\n\nlog = logging.getLogger(__name__)\n", 1),
+         note="look-alike: a cursor has no rollback() (autocommit connection): PS103 does "
+              "not read a helper's cursor as its connection"),
+]
