@@ -5589,3 +5589,155 @@ INVALID += [
          note="look-alike: after the cancel the handler commits the failed transaction "
               "and swallows the error"),
 ]
+
+# A session made once at a module's top level (`Session = sessionmaker(engine)` then
+# `session = Session()`: no `scoped_session`, no Flask-SQLAlchemy) is shared by every
+# request of the process, and no framework ends it when a request ends: a view that
+# swallows a failure on it, itself or through a model method that commits on it, hands
+# the failed transaction to every later request.
+_MODULE_SESSION_DB = """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Base = declarative_base()
+Session = sessionmaker(bind=engine)
+session = Session()
+"""
+
+_MODULE_SESSION_MODELS = """
+from sqlalchemy import Column, Integer, String
+
+from app.db import Base, session
+
+
+class RevokedToken(Base):
+    __tablename__ = "revoked_tokens"
+    id = Column(Integer, primary_key=True)
+    jti = Column(String(120))
+
+    def add(self):
+        session.add(self)
+        session.commit()
+"""
+
+_MODULE_SESSION_VIEW = """
+from flask_restful import Resource
+
+from app.models import RevokedToken
+
+
+class Logout(Resource):
+    def post(self, jti):
+        try:
+            RevokedToken(jti=jti).add()
+            return {"message": "token revoked"}
+        except Exception:MARK
+            return {"message": "could not revoke the token"}, 500
+"""
+
+INVALID += [
+    Case(_MODULE_SESSION_VIEW.replace("MARK", "  # expect: PS103"), path="app/views.py",
+         files={"app/db.py": _MODULE_SESSION_DB, "app/models.py": _MODULE_SESSION_MODELS},
+         note="a Flask-RESTful view swallows the failed commit of a model method on a "
+              "session made once at a module's top level: no request ends that session, "
+              "so every later request meets the failed transaction",
+         unfixable="`session` is a session or connection made at another module's top "
+                   "level, which this function reaches only through a project helper and "
+                   "does not name: import it and call `session.rollback()` in the handler "
+                   "by hand"),
+    Case("""
+from flask import Flask, jsonify
+from sqlalchemy.exc import IntegrityError
+
+from app.db import session
+from app.models import RevokedToken
+
+app = Flask(__name__)
+
+
+@app.post("/logout/<jti>")
+def logout(jti):
+    try:
+        session.add(RevokedToken(jti=jti))
+        session.commit()
+    except IntegrityError:  # expect: PS103
+        return jsonify(error="already revoked"), 409
+    return jsonify(ok=True)
+""", path="app/views.py",
+         files={"app/db.py": _MODULE_SESSION_DB, "app/models.py": _MODULE_SESSION_MODELS},
+         note="a Flask route swallows a failed commit on the module's one session and "
+              "returns: the framework ends no such session"),
+]
+
+VALID += [
+    Case(_MODULE_SESSION_VIEW.replace("MARK", ""), path="app/views.py", files={
+        "app/db.py": _MODULE_SESSION_DB.replace(
+            "from sqlalchemy.orm import declarative_base, sessionmaker",
+            "from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker").replace(
+            "Session = sessionmaker(bind=engine)\nsession = Session()\n",
+            "session = scoped_session(sessionmaker(bind=engine))\n"),
+        "app/models.py": _MODULE_SESSION_MODELS,
+        "app/__init__.py": """
+from flask import Flask
+
+from app.db import session
+
+app = Flask(__name__)
+
+
+@app.teardown_appcontext
+def remove_session(exc=None):
+    session.remove()
+"""},
+         note="look-alike: a `scoped_session` registry that a teardown removes: each "
+              "request's session ends with the request"),
+    Case(_MODULE_SESSION_VIEW.replace("MARK", ""), path="app/views.py", files={
+        "app/db.py": _MODULE_SESSION_DB,
+        "app/models.py": _MODULE_SESSION_MODELS,
+        "app/__init__.py": """
+from flask import Flask
+
+from app.db import session
+
+app = Flask(__name__)
+
+
+@app.teardown_request
+def end_session(exc=None):
+    session.rollback()
+"""},
+         note="look-alike: the module's plain session is rolled back by a request-end "
+              "hook, so the failure ends with the request"),
+    Case(_MODULE_SESSION_VIEW.replace("MARK", ""), path="app/views.py", files={
+        "app/db.py": _MODULE_SESSION_DB,
+        "app/models.py": _MODULE_SESSION_MODELS.replace("""\
+        session.add(self)
+        session.commit()
+""", """\
+        try:
+            session.add(self)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+"""),
+    }, note="look-alike: the model method rolls the module's session back before the "
+            "error reaches the view"),
+    Case(_MODULE_SESSION_VIEW.replace("MARK", ""), path="app/views.py", files={
+        "app/db.py": _MODULE_SESSION_DB.replace("postgresql://app@db/app",
+                                                "mysql+pymysql://app@db/app").replace(
+            "from sqlalchemy import create_engine",
+            "import pymysql\nfrom sqlalchemy import create_engine"),
+        "app/models.py": _MODULE_SESSION_MODELS.replace("""\
+    def add(self):
+        session.add(self)
+        session.commit()
+""", """\
+    def add(self):
+        session.execute(text("INSERT INTO revoked_tokens (jti) VALUES (:j)"), {"j": self.jti})
+""").replace("from sqlalchemy import Column, Integer, String",
+             "from sqlalchemy import Column, Integer, String, text"),
+    }, note="look-alike: the model method only executes a statement, and the session's "
+            "module talks to MySQL, which undoes just the failed statement"),
+]
