@@ -546,6 +546,9 @@ class ExceptWithoutRollback(Rule):
                 return Unfixable(self.code, _OPEN_AT_RELEASE_BY_HAND)
             return Unfixable(self.code, "the handler was not found")
         resource, why = flow.swallowing_handlers[index]
+        unnamed = _not_named_here(ctx, func, resource)
+        if unnamed is not None:
+            return Unfixable(self.code, unnamed)
         try_of = parents.get(id(handler))
         gone = _used_only_in_app_context(ctx, func, try_of, resource) \
             if isinstance(try_of, (cst.Try, cst.TryStar)) else None
@@ -676,6 +679,25 @@ class ExceptWithoutRollback(Rule):
         else:
             plan.replace(handler, new_handler)
         return plan
+
+
+def _not_named_here(ctx: FileContext, func: FunctionInfo, resource: str) -> str | None:
+    """Why no rollback can be written for `resource` in `func`: it is a module's
+    session that the function works on only through a project helper and does not
+    name (a view calling a model's `save_to_db()` on `session` of `db.py`)."""
+    root = resource.split(".", 1)[0]
+    module = ctx.module
+    scope: FunctionInfo | None = func
+    while scope is not None:
+        if root in scope.locals or root in scope.all_param_names():
+            return None
+        scope = scope.parent
+    if root in module.assigns or root in module.imports or root in module.functions \
+            or root in module.classes:
+        return None
+    return (f"`{root}` is a session or connection made at another module's top level, "
+            "which this function reaches only through a project helper and does not "
+            f"name: import it and call `{resource}.rollback()` in the handler by hand")
 
 
 _ENDS_OPEN_TRANSACTION = frozenset({"commit", "rollback"})
