@@ -119,7 +119,20 @@ class ExceptWithoutRollback(Rule):
     method of a class-based view
     (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
     swallows an error on the request's session is not reported for handing it
-    back. Nor is a command-line command (a click/typer command, a command on a
+    back. That holds only for a session a request owns: a session made once at a
+    module's top level (`Session = sessionmaker(engine)` then `session = Session()`;
+    no `scoped_session` registry, no Flask-SQLAlchemy `db.session`), or a connection
+    opened there, is shared by every request of the process, and no framework ends
+    it when a request ends. A route (or a function whose every call is a route's
+    last act) that swallows a failure on it, itself or through a project helper
+    that works on it (a model's `save_to_db()` doing `session.add(self)` and
+    `session.commit()`), also when the route does not import it, hands the failed
+    transaction to every later request, and is reported. A request-end hook of the
+    project that ends it (a function under `@app.teardown_appcontext`,
+    `teardown_request` or `after_request`, or registered with them, calling
+    `session.close()`, `rollback()` or `remove()`) makes it the request's session
+    again. Where the route does not name it, no fix is offered: the rollback needs
+    the session imported. Nor is a command-line command (a click/typer command, a command on a
     Flask app's `app.cli` or on a group made there with `@app.cli.group()`, also
     when they are defined inside a function such as `register(app)` that the
     project calls only with its Flask app, a cappa command
