@@ -6144,3 +6144,55 @@ VALID += [
         "    @classmethod\n    def fetch(cls, sql):\n"),
          note="look-alike: the checkout in a second classmethod, closed in `finally`"),
 ]
+
+# A direct connection in a local, closed on the normal path, is left to reference
+# counting where only an exception skips the close, unless something else may keep
+# it, such as a nested function that reads it. A nested `def` that binds a connection
+# of its own under the same name (`conn = get_connection()` inside it) reads nothing
+# of the enclosing function's.
+_NESTED_OWN = """
+import mysql.connector
+
+
+def get_connection():
+    return mysql.connector.connect(host="db", user="app", database="bank")
+
+
+def open_dashboard(root, account_id):
+    conn = get_connection(){mark}
+    cur = conn.cursor()
+    cur.execute("SELECT holder FROM accounts WHERE id = %s", (account_id,))
+    holder = cur.fetchone()
+    cur.close()
+    conn.close()
+
+    def show_history():
+{nested}
+
+    root.bind("<F5>", lambda event: show_history())
+    return holder
+"""
+
+VALID += [
+    Case(_NESTED_OWN.format(mark="", nested="""\
+        conn = get_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT * FROM tx WHERE account_id = %s", (account_id,))
+            return cur.fetchall()
+        finally:
+            conn.close()"""),
+         note="look-alike: the nested function opens and closes a connection of its own "
+              "under the same name; the enclosing one is closed on the normal path "
+              "(lenient: an exception-only gap in a local)"),
+]
+
+INVALID += [
+    Case(_NESTED_OWN.format(mark="  # expect: PS102", nested="""\
+        cur = conn.cursor()
+        cur.execute("SELECT * FROM tx WHERE account_id = %s", (account_id,))
+        return cur.fetchall()"""),
+         note="the nested function reads the enclosing function's connection: it may "
+              "keep it, so the exception-only gap is reported",
+         unfixable="`conn` is used by a nested function"),
+]
