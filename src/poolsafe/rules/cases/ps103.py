@@ -5741,3 +5741,74 @@ def end_session(exc=None):
     }, note="look-alike: the model method only executes a statement, and the session's "
             "module talks to MySQL, which undoes just the failed statement"),
 ]
+
+# A helper that swallows a failure on Flask-SQLAlchemy's request session and gives back
+# an answer, every call of which is the last act of a function whose every call is a
+# request handler's last act (`return save_token(t)` in a service whose only caller is a
+# route's `return Auth.logout(data)`): the answer goes straight to the framework, which
+# removes the request's session right after.
+_TOKEN_SERVICE = """
+from app.extensions import db
+from app.models import BlacklistToken
+
+
+def save_token(token):
+    try:
+        db.session.add(BlacklistToken(token=token))
+        db.session.commit()
+        return {"status": "success"}, 200
+    except Exception as exc:MARK
+        return {"status": "fail", "message": str(exc)}, 200
+
+
+class Auth:
+    @staticmethod
+    def logout(data):
+        token = data.split(" ")[1] if data else ""
+        if not token:
+            return {"status": "fail"}, 403
+AFTER
+"""
+
+_TOKEN_FILES = {
+    "app/extensions.py": """
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+""",
+    "app/models.py": """
+from app.extensions import db
+
+
+class BlacklistToken(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    token = db.Column(db.String(500), unique=True)
+""",
+    "app/views.py": """
+from flask import request
+from flask_restful import Resource
+
+from app.service import Auth
+
+
+class Logout(Resource):
+    def post(self):
+        return Auth.logout(request.headers.get("Authorization"))
+"""}
+
+VALID += [
+    Case(_TOKEN_SERVICE.replace("MARK", "").replace("AFTER", "        return save_token(token)"),
+         path="app/service.py", files=_TOKEN_FILES,
+         note="a service swallows a failed commit on the request's session and answers; "
+              "every call is a `return` in a method whose only call is a route's `return`: "
+              "the extension removes the session right after"),
+]
+
+INVALID += [
+    Case(_TOKEN_SERVICE.replace("MARK", "  # expect: PS103").replace("AFTER", """\
+        answer = save_token(token)
+        db.session.commit()
+        return answer"""),
+         path="app/service.py", files=_TOKEN_FILES,
+         note="look-alike: the caller commits the failed session after the call"),
+]
