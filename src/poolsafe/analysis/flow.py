@@ -652,6 +652,13 @@ class FunctionFlow:
                                    self._takes_session):
                 continue
             if request_handler(self.index, site.func) is None:
+                # a function that returns what this one gives back, as its own last
+                # act, to a request handler that does the same (`return
+                # save_token(token)` in `Auth.logout_user`, whose only caller is a
+                # route's `return Auth.logout_user(data)`), a few frames up
+                if _is_last_act(site.call, site.func) \
+                        and _returned_to_handlers(self.index, site.func, 1):
+                    continue
                 return False
             if not (_is_last_act(site.call, site.func)
                     or (self._falsy_on_failure
@@ -2876,6 +2883,25 @@ def _on_query(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
             return True
         expr = expr.func.value
     return isinstance(expr, cst.Attribute) and expr.attr.value == "query"
+
+
+def _returned_to_handlers(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
+    """Every call of `func` in the project (tests aside, at least one) is the last
+    act of a request handler, or of a function of which the same holds, up to three
+    frames up: what `func` gives back goes straight to the framework, which ends the
+    request's session."""
+    known = facts(index)
+    sites = [s for s in known.callers(func) if not is_test_module(s.module)]
+    if not sites:
+        return False
+    for site in sites:
+        if site.func is None or not _is_last_act(site.call, site.func):
+            return False
+        if request_handler(index, site.func) is not None:
+            continue
+        if depth >= 3 or not _returned_to_handlers(index, site.func, depth + 1):
+            return False
+    return True
 
 
 def _is_last_act(call: cst.Call, func: FunctionInfo) -> bool:

@@ -311,7 +311,11 @@ class ExceptWithoutRollback(Rule):
     gives back: `return await loop.run_in_executor(None, create_tag, db, name)`,
     `asyncio.to_thread(...)`, Starlette's `run_in_threadpool(...)`): the framework
     ends the request's session right after, and nothing uses the failed
-    transaction. So too when the route passes the session its dependency made
+    transaction. So too a function whose every call is the last act of a function
+    of which the same holds, up to three frames up (`return save_token(t)` in a
+    service method whose only call is a route's `return Auth.logout(data)`): what it
+    gives back goes straight to the framework. So too when the route passes the
+    session its dependency made
     (`db: Session = Depends(get_db)`), to the function or to the repository object
     whose method it calls (`UserRepo(db).add(user)`, or `repo = UserRepo(db)` then
     `repo.add(user)`), tests the result at once and leaves
