@@ -41,12 +41,12 @@ from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.falsy_leave import leaves_on_falsy_result
 from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.helper_session_work import helper_session_work
-from poolsafe.analysis.module_sessions import ended_at_request_end, long_lived_binding
 from poolsafe.analysis.index import ProjectIndex, spelling
 from poolsafe.analysis.keyed_checkout import same_keyed_checkout
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.local_owner import dies_with_local_object
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
+from poolsafe.analysis.module_sessions import ended_at_request_end, long_lived_binding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
 from poolsafe.analysis.request_end import done_with_database_after
 from poolsafe.analysis.resolution import external_name, resolve
