@@ -5812,3 +5812,57 @@ INVALID += [
          path="app/service.py", files=_TOKEN_FILES,
          note="look-alike: the caller commits the failed session after the call"),
 ]
+
+# The same through a module-level psycopg2 connection that a helper module imports: a
+# route that calls the helper swallows the failure on the one connection every request
+# shares; unless that connection's own module puts it in autocommit (a failed statement
+# then aborts nothing).
+_SHARED_CONN_DB = """
+import psycopg2
+
+conn = psycopg2.connect("dbname=app")
+"""
+
+_SHARED_CONN_STORE = """
+from app.db import conn
+
+
+def save_tag(name):
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO tags (name) VALUES (%s)", (name,))
+    conn.commit()
+"""
+
+_SHARED_CONN_VIEW = """
+from flask import Flask
+
+from app.store import save_tag
+
+app = Flask(__name__)
+
+
+@app.post("/tags/<name>")
+def add_tag(name):
+    try:
+        save_tag(name)
+    except Exception:MARK
+        return "could not save the tag", 500
+    return "saved"
+"""
+
+INVALID += [
+    Case(_SHARED_CONN_VIEW.replace("MARK", "  # expect: PS103"), path="app/views.py",
+         files={"app/db.py": _SHARED_CONN_DB, "app/store.py": _SHARED_CONN_STORE},
+         note="a route swallows a failed statement of a helper on the module's one psycopg2 "
+              "connection, which it does not name",
+         unfixable="`conn` is a session or connection made at another module's top level, "
+                   "which this function reaches only through a project helper and does not "
+                   "name: import it and call `conn.rollback()` in the handler by hand"),
+]
+
+VALID += [
+    Case(_SHARED_CONN_VIEW.replace("MARK", ""), path="app/views.py",
+         files={"app/db.py": _SHARED_CONN_DB + "conn.autocommit = True\n",
+                "app/store.py": _SHARED_CONN_STORE.replace("    conn.commit()\n", "")},
+         note="look-alike: the module puts its connection in autocommit at its top level"),
+]
