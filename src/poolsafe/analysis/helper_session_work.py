@@ -17,7 +17,7 @@ from poolsafe.analysis.cstutil import body_statements, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.module_sessions import long_lived_binding
-from poolsafe.analysis.resources import FunctionResources, module_binding
+from poolsafe.analysis.resources import FunctionResources, module_autocommit, module_binding
 from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.knowledge import NON_WORK_METHODS
 
@@ -82,8 +82,9 @@ def _adopted(index: ProjectIndex, module: ModuleInfo, res: FunctionResources,
             or resource in module.functions or resource in module.classes:
         return None
     value = index.lookup_module_name(*bound, 0)
-    if not isinstance(value, Connection):
-        return None
+    if not isinstance(value, Connection) or value.autocommit \
+            or bound[1] in module_autocommit(index, bound[0]):
+        return None  # (a connection its own module puts in autocommit aborts nothing)
     res.adopt(resource, value.kind, bound)
     return resource
 
