@@ -195,7 +195,7 @@ def _escapes(index: ProjectIndex, func: FunctionInfo, names: set[str], depth: in
     local, captured by a nested scope, or handed to a call that may keep it."""
     for node in iter_nodes(func.node.body):
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) \
-                and node is not func.node and _mentions(node, names):
+                and node is not func.node and _captures(func.module, node, names):
             return True  # captured (or rebound) in a nested scope
         if isinstance(node, cst.Return) and node.value is not None \
                 and _carries_out(node.value, names):
@@ -211,6 +211,35 @@ def _escapes(index: ProjectIndex, func: FunctionInfo, names: set[str], depth: in
                 return True
             if _callee_keeps(index, func, node, depth):
                 return True  # a project function or class may keep it
+    return False
+
+
+def _captures(module: ModuleInfo, node: cst.CSTNode, names: set[str]) -> bool:
+    """The nested scope `node` reads one of `names` from the enclosing function: a
+    lambda or class that mentions it, or a nested `def` that mentions it without
+    binding a name of its own by that spelling (`conn = get_connection()` inside a
+    nested `def show_graph():` is the nested function's own connection, not the
+    enclosing one's), in its own body or in a `def` nested in it; its decorators and
+    defaults, and a `nonlocal`/`global` of the name, always count."""
+    info = module.by_node.get(id(node)) if isinstance(node, cst.FunctionDef) else None
+    if info is None:
+        return _mentions(node, names)
+    assert isinstance(node, cst.FunctionDef)
+    if any(_mentions(d, names) for d in node.decorators) or _mentions(node.params, names):
+        return True
+    for n in iter_nodes(node.body, into_functions=True):
+        if isinstance(n, (cst.Nonlocal, cst.Global)) \
+                and any(item.name.value in names for item in n.names):
+            return True
+    free = {n for n in names if n not in info.locals and n not in info.all_param_names()}
+    if not free:
+        return False
+    for n in iter_nodes(node.body):
+        if isinstance(n, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            if _captures(module, n, free):
+                return True
+        elif isinstance(n, cst.Name) and n.value in free:
+            return True
     return False
 
 

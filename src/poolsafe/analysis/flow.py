@@ -46,6 +46,7 @@ from poolsafe.analysis.keyed_checkout import same_keyed_checkout
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.local_owner import dies_with_local_object
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
+from poolsafe.analysis.module_sessions import ended_at_request_end, long_lived_binding
 from poolsafe.analysis.project_facts import cli_command, facts, request_handler
 from poolsafe.analysis.request_end import done_with_database_after
 from poolsafe.analysis.resolution import external_name, resolve
@@ -651,6 +652,13 @@ class FunctionFlow:
                                    self._takes_session):
                 continue
             if request_handler(self.index, site.func) is None:
+                # a function that returns what this one gives back, as its own last
+                # act, to a request handler that does the same (`return
+                # save_token(token)` in `Auth.logout_user`, whose only caller is a
+                # route's `return Auth.logout_user(data)`), a few frames up
+                if _is_last_act(site.call, site.func) \
+                        and _returned_to_handlers(self.index, site.func, 1):
+                    continue
                 return False
             if not (_is_last_act(site.call, site.func)
                     or (self._falsy_on_failure
@@ -853,6 +861,19 @@ class FunctionFlow:
         return Connection(carried.kind_key, carried.origin, via=carried.via,
                           autocommit=carried.autocommit, carrier=True)
 
+    def _shared_module_session(self, resource: str) -> tuple[ModuleInfo, str] | None:
+        """The module and top-level name of the session or connection `resource`
+        stands for when it is made once at a module's top level and shared by every
+        request (`session = Session()` in `db.py`, named here or adopted through a
+        helper), and no request-end hook of the project ends it."""
+        bound = self.res.adopted.get(resource)
+        if bound is None and resource not in self.func.locals \
+                and resource not in self.func.all_param_names():
+            bound = long_lived_binding(self.index, self.module, resource)
+        if bound is None or ended_at_request_end(self.index, bound):
+            return None
+        return bound
+
     def relevant(self) -> bool:
         """Whether this function can hold a checkout or swallow a database error: some
         call in it produces a connection, or some `try` body in it works on one.
@@ -883,6 +904,18 @@ class FunctionFlow:
                 self.result.leaks.setdefault(fact.site, "path")
                 if fact.site not in uncaught:
                     self.result.caught_paths.add(fact.site)
+            elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
+                  and (request_handler(self.index, self.func) is not None
+                       or self._returns_to_handlers_only)
+                  and fact.resource not in self._decorator_sessions
+                  and not self._dies_with_local_object(fact)
+                  and not self._callers_end_session(fact.resource)
+                  and self._shared_module_session(fact.resource) is not None):
+                home, top = self._shared_module_session(fact.resource) or (self.module, "")
+                self._report_handler(
+                    fact, f"`{top}` is made once at the top level of `{home.path}`, and no "
+                    "request ends it: every later request gets it in a failed transaction",
+                    self._handed_back_at(fact, out.normal))
             elif (isinstance(fact, Aborted) and not self.res.is_local(fact.resource)
                   and not self._framework_closes_session
                   and fact.resource not in self._decorator_sessions
@@ -2272,6 +2305,11 @@ class FunctionFlow:
         kind: ConnectionKind | None = self.res.kind(resource)
         if kind is None:
             return False
+        adopted = self.res.adopted.get(resource)
+        if adopted is not None:
+            # worked on only through a helper: the session's own module says which
+            # database it talks to (the queued work is the helper's, out of sight)
+            return statement_level_only(adopted[0], self.index)
         if kind.key not in _SERVER_DECIDES_ABORT and not (
                 kind.is_session and _only_executes(node.body, resource)):
             return False
@@ -2351,8 +2389,9 @@ class FunctionFlow:
         if kind is None or not kind.aborts_on_error or resource in self.res.autocommit:
             return False
         # a SQLAlchemy connection to a server that undoes only the failed statement
-        return not (kind.key in _SERVER_DECIDES_ABORT
-                    and statement_level_only(self.module, self.index))
+        adopted = self.res.adopted.get(resource)
+        return not (kind.key in _SERVER_DECIDES_ABORT and statement_level_only(
+            self.module if adopted is None else adopted[0], self.index))
 
     def _is_transactional_with(self, node: cst.With) -> bool:
         for item in node.items:
@@ -2868,6 +2907,25 @@ def _on_query(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
             return True
         expr = expr.func.value
     return isinstance(expr, cst.Attribute) and expr.attr.value == "query"
+
+
+def _returned_to_handlers(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
+    """Every call of `func` in the project (tests aside, at least one) is the last
+    act of a request handler, or of a function of which the same holds, up to three
+    frames up: what `func` gives back goes straight to the framework, which ends the
+    request's session."""
+    known = facts(index)
+    sites = [s for s in known.callers(func) if not is_test_module(s.module)]
+    if not sites:
+        return False
+    for site in sites:
+        if site.func is None or not _is_last_act(site.call, site.func):
+            return False
+        if request_handler(index, site.func) is not None:
+            continue
+        if depth >= 3 or not _returned_to_handlers(index, site.func, depth + 1):
+            return False
+    return True
 
 
 def _is_last_act(call: cst.Call, func: FunctionInfo) -> bool:

@@ -16,8 +16,9 @@ import libcst as cst
 from poolsafe.analysis.cstutil import body_statements, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
-from poolsafe.analysis.resources import FunctionResources
-from poolsafe.analysis.values import FunctionRef
+from poolsafe.analysis.module_sessions import long_lived_binding
+from poolsafe.analysis.resources import FunctionResources, module_autocommit, module_binding
+from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.knowledge import NON_WORK_METHODS
 
 #: what ends a session's failed transaction, or hands the failure back cleaned up
@@ -35,7 +36,10 @@ def helper_session_work(index: ProjectIndex, module: ModuleInfo, func: FunctionI
     transaction itself (a `rollback()`, `remove()` or `close()` anywhere in it), when
     an `except` of it does not end by raising (what it catches may never reach the
     caller), when it works on its own parameters or locals only, or when it is no
-    project code."""
+    project code. A module-level session or connection made once at a module's top
+    level (`session = Session()` in `db.py`, see `module_sessions`) that the helper
+    works on counts even where `func` does not name it (a view calling a model's
+    `save_to_db()`): `res` adopts it under the helper's name for it."""
     callee = index.evaluate(call.func, module, func)
     if not isinstance(callee, FunctionRef) or callee.func is func:
         return set()
@@ -44,6 +48,12 @@ def helper_session_work(index: ProjectIndex, module: ModuleInfo, func: FunctionI
     for resource in _global_work(index, helper):
         root = resource.split(".", 1)[0]
         mine = res.owner_of(resource)
+        if (mine is None or resource in res.adopted) \
+                and root not in func.locals and root not in func.all_param_names():
+            mine = _adopted(index, module, res, helper, resource)
+            if mine is not None:
+                worked.add(mine)
+            continue
         if mine is None or res.is_local(root) or root in func.all_param_names():
             continue
         if index.evaluate_dotted(resource, helper.module, helper) \
@@ -51,6 +61,32 @@ def helper_session_work(index: ProjectIndex, module: ModuleInfo, func: FunctionI
             continue
         worked.add(mine)
     return worked
+
+
+def _adopted(index: ProjectIndex, module: ModuleInfo, res: FunctionResources,
+             helper: FunctionInfo, resource: str) -> str | None:
+    """The key under which `res` counts the helper's `resource`, a module-level
+    session or connection made once, that the caller does not name: the caller
+    module's own name for the same binding (`from db import session as s`) when it
+    has one, else the helper's name (adopted) when the caller's module binds no such
+    name; None when it is no such session."""
+    bound = long_lived_binding(index, helper.module, resource)
+    if bound is None:
+        return None
+    if resource in res.adopted:
+        return resource if res.adopted[resource] == bound else None
+    for name in (*module.assigns, *module.imports):
+        if module_binding(index, module, name) == bound:
+            return name if res.owner_of(name) == name else None
+    if resource in module.assigns or resource in module.imports \
+            or resource in module.functions or resource in module.classes:
+        return None
+    value = index.lookup_module_name(*bound, 0)
+    if not isinstance(value, Connection) or value.autocommit \
+            or bound[1] in module_autocommit(index, bound[0]):
+        return None  # (a connection its own module puts in autocommit aborts nothing)
+    res.adopt(resource, value.kind, bound)
+    return resource
 
 
 def _global_work(index: ProjectIndex, helper: FunctionInfo) -> tuple[str, ...]:

@@ -770,10 +770,13 @@ class ProjectIndex:
             if attr in cls.class_values and len(cls.class_values[attr]) == 1:
                 # a connection opened in the class body (`conn = psycopg2.connect(...)`
                 # under `class DB:`): one per process, opened at import and shared by
-                # every instance, as a module-level one is; only connections are read
-                # there (an engine or pool in a class body keeps its old reading)
+                # every instance, as a module-level one is; and so is a pool built
+                # there (`_pool = MySQLConnectionPool(...)`), whose checkouts
+                # (`cls._pool.get_connection()`) are judged as any pool's. Only these
+                # are read there (an engine in a class body keeps its old reading)
                 found = self.evaluate(cls.class_values[attr][0], cls.module, None, depth + 1)
-                if isinstance(found, Connection):
+                if isinstance(found, Connection) or (
+                        isinstance(found, LibraryObject) and found.type.is_pool):
                     return found
             inherited = self._inherited_method(cls, attr, depth)
             if inherited is not None:

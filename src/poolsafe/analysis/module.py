@@ -340,13 +340,16 @@ class _Collector(cst.CSTVisitor):
             self._bind(target.value, value)
         elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
             # `self.x = ...`, and `cls.x = ...` in a classmethod: the method's first
-            # parameter, whatever its name
+            # parameter, whatever its name; and the class's own name in one of its
+            # methods (`Database._pool = SimpleConnectionPool(...)` in `__init__`: a
+            # class attribute every instance and classmethod reads)
             func = self.func
             while func is not None and func.cls is None:
                 func = func.parent
             params = [] if func is None else func.node.params.params
             receiver = params[0].name.value if params else "self"
-            if func is not None and func.cls is not None and target.value.value == receiver:
+            if func is not None and func.cls is not None and target.value.value in (
+                    receiver, func.cls.name):
                 func.cls.attributes.setdefault(target.attr.value, []).append(value)
                 func.cls.attribute_scopes.setdefault(target.attr.value, []).append(func)
         elif isinstance(target, (cst.Tuple, cst.List)):

@@ -79,6 +79,16 @@ class FunctionResources:
         #: the sessions bound to it
         self.holders = {**self.bound_sessions, **self.cursors} if self.bound_sessions \
             else self.cursors
+        #: module-level sessions or connections the function does not name but works
+        #: on through a project helper (`Token(...).add()` committing on `session` of
+        #: `db.py`), by the helper's name for them -> (that module, its top-level name)
+        self.adopted: dict[str, tuple[ModuleInfo, str]] = {}
+
+    def adopt(self, key: str, kind: ConnectionKind, binding: tuple[ModuleInfo, str]) -> None:
+        """Count `key` (a name this function does not bind) as the module-level
+        connection or session `binding`, of kind `kind`, that a helper it calls works on."""
+        self._kinds[key] = kind
+        self.adopted[key] = binding
 
     # --------------------------------------------------------------- params
     def _param_kinds(self) -> dict[str, str]:

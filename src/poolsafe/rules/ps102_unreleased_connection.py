@@ -92,6 +92,15 @@ class UnreleasedConnection(Rule):
     pool's branch needs may not be the other branch's (`pool.putconn(conn)` of a
     direct psycopg2 connection raises, `conn.close()` of `None` too).
 
+    **A pool kept as a class attribute.** A pool built in the class body (`_pool =
+    MySQLConnectionPool(...)` under `class Database:`), or stored by the class's own
+    name in one of its methods (`Database._pool = SimpleConnectionPool(...)` in
+    `__init__`, beside a class-body `_pool = None`), is one pool shared by every
+    instance and classmethod, as `cls._pool = ...` in a classmethod is: a checkout
+    from it (`cls._pool.get_connection()`, `self._pool.get_connection()`,
+    `Database._pool.getconn()` in a module function) must go back on every path.
+    An engine in a class body keeps its old reading.
+
     **Gino, encode/databases, Tortoise ORM.** Gino's `conn = await db.acquire()`
     (or `engine.acquire()`) holds a pool connection until `await conn.release()`
     (`async with db.acquire() as conn:` releases on exit). encode/databases'

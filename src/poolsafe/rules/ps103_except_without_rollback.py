@@ -119,7 +119,20 @@ class ExceptWithoutRollback(Rule):
     method of a class-based view
     (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
     swallows an error on the request's session is not reported for handing it
-    back. Nor is a command-line command (a click/typer command, a command on a
+    back. That holds only for a session a request owns: a session made once at a
+    module's top level (`Session = sessionmaker(engine)` then `session = Session()`;
+    no `scoped_session` registry, no Flask-SQLAlchemy `db.session`), or a connection
+    opened there, is shared by every request of the process, and no framework ends
+    it when a request ends. A route (or a function whose every call is a route's
+    last act) that swallows a failure on it, itself or through a project helper
+    that works on it (a model's `save_to_db()` doing `session.add(self)` and
+    `session.commit()`), also when the route does not import it, hands the failed
+    transaction to every later request, and is reported. A request-end hook of the
+    project that ends it (a function under `@app.teardown_appcontext`,
+    `teardown_request` or `after_request`, or registered with them, calling
+    `session.close()`, `rollback()` or `remove()`) makes it the request's session
+    again. Where the route does not name it, no fix is offered: the rollback needs
+    the session imported. Nor is a command-line command (a click/typer command, a command on a
     Flask app's `app.cli` or on a group made there with `@app.cli.group()`, also
     when they are defined inside a function such as `register(app)` that the
     project calls only with its Flask app, a cappa command
@@ -298,7 +311,11 @@ class ExceptWithoutRollback(Rule):
     gives back: `return await loop.run_in_executor(None, create_tag, db, name)`,
     `asyncio.to_thread(...)`, Starlette's `run_in_threadpool(...)`): the framework
     ends the request's session right after, and nothing uses the failed
-    transaction. So too when the route passes the session its dependency made
+    transaction. So too a function whose every call is the last act of a function
+    of which the same holds, up to three frames up (`return save_token(t)` in a
+    service method whose only call is a route's `return Auth.logout(data)`): what it
+    gives back goes straight to the framework. So too when the route passes the
+    session its dependency made
     (`db: Session = Depends(get_db)`), to the function or to the repository object
     whose method it calls (`UserRepo(db).add(user)`, or `repo = UserRepo(db)` then
     `repo.add(user)`), tests the result at once and leaves
@@ -546,6 +563,9 @@ class ExceptWithoutRollback(Rule):
                 return Unfixable(self.code, _OPEN_AT_RELEASE_BY_HAND)
             return Unfixable(self.code, "the handler was not found")
         resource, why = flow.swallowing_handlers[index]
+        unnamed = _not_named_here(ctx, func, resource)
+        if unnamed is not None:
+            return Unfixable(self.code, unnamed)
         try_of = parents.get(id(handler))
         gone = _used_only_in_app_context(ctx, func, try_of, resource) \
             if isinstance(try_of, (cst.Try, cst.TryStar)) else None
@@ -681,6 +701,25 @@ class ExceptWithoutRollback(Rule):
         else:
             plan.replace(handler, new_handler)
         return plan
+
+
+def _not_named_here(ctx: FileContext, func: FunctionInfo, resource: str) -> str | None:
+    """Why no rollback can be written for `resource` in `func`: it is a module's
+    session that the function works on only through a project helper and does not
+    name (a view calling a model's `save_to_db()` on `session` of `db.py`)."""
+    root = resource.split(".", 1)[0]
+    module = ctx.module
+    scope: FunctionInfo | None = func
+    while scope is not None:
+        if root in scope.locals or root in scope.all_param_names():
+            return None
+        scope = scope.parent
+    if root in module.assigns or root in module.imports or root in module.functions \
+            or root in module.classes:
+        return None
+    return (f"`{root}` is a session or connection made at another module's top level, "
+            "which this function reaches only through a project helper and does not "
+            f"name: import it and call `{resource}.rollback()` in the handler by hand")
 
 
 _ENDS_OPEN_TRANSACTION = frozenset({"commit", "rollback"})

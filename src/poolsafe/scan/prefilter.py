@@ -1610,6 +1610,11 @@ def _modules_read(bindings: list[tuple[str, str, str]],
     return out
 
 
+#: the method whose call, in a class body beside a tainted name it imports, makes the
+#: class database code of its own (see `_file_taint`)
+_COMMITS = "commit"
+
+
 def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
                 calls: frozenset[str], generic: frozenset[str],
                 slow: _SlowNames | None = None) -> set[str]:
@@ -1630,11 +1635,15 @@ def _file_taint(defs: Definitions, roots: frozenset[str], imported: _Imported,
             if name in local:
                 continue
             values, callables = local_values, local_callables
-            if blk.klass and imported.names:
+            if blk.klass and imported.names and not (
+                    _COMMITS in blk.methods and not blk.words.isdisjoint(imported.names)):
                 # a class that only uses what other project modules export is no
                 # database code of this file: the analysis reaches its instances
                 # through the module that builds them (a chain of such classes
-                # selected most of Django for a handful of backend modules)
+                # selected most of Django for a handful of backend modules); unless
+                # it commits beside such a name: a model whose `save_to_db()` commits
+                # on a session another module made (`from .database import session`),
+                # which a view that imports only the model works on through it
                 if for_classes is None:
                     for_classes = (values - imported.names, callables - imported.names)
                 values, callables = for_classes

@@ -6184,3 +6184,138 @@ def archive_all():
 """, note="a connection annotated `Connection`, and one the `with` holds: `.engine` is "
           "their engine, whose connect() checks out another connection"),
 ]
+
+# A pool kept as a class attribute: built in the class body (`_pool =
+# MySQLConnectionPool(...)`), or assigned through the class's own name in a method
+# (`MySQL._pool = MySQLConnectionPool(...)` in `__init__`), is one pool shared by every
+# instance and classmethod; a checkout from it (`cls._pool.get_connection()`,
+# `self._pool.get_connection()`, `MySQL._pool.get_connection()`) must go back on every
+# path.
+_CLASS_POOL = """
+from mysql.connector.pooling import MySQLConnectionPool
+
+
+class MySQL:
+    _pool = MySQLConnectionPool(pool_name="app", pool_size=5, host="db", user="app")
+
+    @classmethod
+    def rows(cls, sql):
+        conn = cls._pool.get_connection(){mark}
+{body}
+"""
+
+_CLASS_POOL_BODY_LEAK = """\
+        cur = conn.cursor()
+        cur.execute(sql)
+        found = cur.fetchall()
+        conn.close()
+        return found"""
+
+_CLASS_POOL_BODY_FINALLY = """\
+        try:
+            cur = conn.cursor()
+            cur.execute(sql)
+            return cur.fetchall()
+        finally:
+            conn.close()"""
+
+_NAMED_CLASS_POOL = """
+from mysql.connector.pooling import MySQLConnectionPool
+
+
+class MySQL:
+    _pool = None
+
+    def __init__(self, **cfg):
+        if MySQL._pool is None:
+            MySQL._pool = MySQLConnectionPool(pool_name="app", pool_size=5, **cfg)
+
+    def rows(self, sql):
+        conn = self._pool.get_connection(){mark}
+{body}
+"""
+
+INVALID += [
+    Case(_CLASS_POOL.format(mark="  # expect: PS102", body=_CLASS_POOL_BODY_LEAK),
+         note="a mysql.connector pool built in the class body: the classmethod's checkout "
+              "is closed only when the query succeeds"),
+    Case(_NAMED_CLASS_POOL.format(mark="  # expect: PS102", body=_CLASS_POOL_BODY_LEAK),
+         note="a pool stored on the class by its own name in `__init__`, checked out "
+              "through `self._pool`: closed only on success"),
+    Case(_CLASS_POOL.format(mark="", body=_CLASS_POOL_BODY_FINALLY) + """
+
+def count_users():
+    conn = MySQL._pool.get_connection()  # expect: PS102
+    cur = conn.cursor()
+    cur.execute("SELECT count(*) FROM users")
+    n = cur.fetchone()[0]
+    conn.close()
+    return n
+""", note="a module function checks out of the class's pool by the class's name, and "
+          "closes only on success"),
+]
+
+VALID += [
+    Case(_CLASS_POOL.format(mark="", body=_CLASS_POOL_BODY_FINALLY),
+         note="look-alike: the class-body pool's checkout is closed in `finally`"),
+    Case(_NAMED_CLASS_POOL.format(mark="", body=_CLASS_POOL_BODY_FINALLY),
+         note="look-alike: the pool stored by the class's name; the checkout is closed in "
+              "`finally`"),
+    Case(_CLASS_POOL.format(mark="", body=_CLASS_POOL_BODY_FINALLY).replace(
+        "    @classmethod\n    def rows(cls, sql):\n",
+        "    @classmethod\n    def rows(cls, sql):\n        return cls.fetch(sql)\n\n"
+        "    @classmethod\n    def fetch(cls, sql):\n"),
+         note="look-alike: the checkout in a second classmethod, closed in `finally`"),
+]
+
+# A direct connection in a local, closed on the normal path, is left to reference
+# counting where only an exception skips the close, unless something else may keep
+# it, such as a nested function that reads it. A nested `def` that binds a connection
+# of its own under the same name (`conn = get_connection()` inside it) reads nothing
+# of the enclosing function's.
+_NESTED_OWN = """
+import mysql.connector
+
+
+def get_connection():
+    return mysql.connector.connect(host="db", user="app", database="bank")
+
+
+def open_dashboard(root, account_id):
+    conn = get_connection(){mark}
+    cur = conn.cursor()
+    cur.execute("SELECT holder FROM accounts WHERE id = %s", (account_id,))
+    holder = cur.fetchone()
+    cur.close()
+    conn.close()
+
+    def show_history():
+{nested}
+
+    root.bind("<F5>", lambda event: show_history())
+    return holder
+"""
+
+VALID += [
+    Case(_NESTED_OWN.format(mark="", nested="""\
+        conn = get_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT * FROM tx WHERE account_id = %s", (account_id,))
+            return cur.fetchall()
+        finally:
+            conn.close()"""),
+         note="look-alike: the nested function opens and closes a connection of its own "
+              "under the same name; the enclosing one is closed on the normal path "
+              "(lenient: an exception-only gap in a local)"),
+]
+
+INVALID += [
+    Case(_NESTED_OWN.format(mark="  # expect: PS102", nested="""\
+        cur = conn.cursor()
+        cur.execute("SELECT * FROM tx WHERE account_id = %s", (account_id,))
+        return cur.fetchall()"""),
+         note="the nested function reads the enclosing function's connection: it may "
+              "keep it, so the exception-only gap is reported",
+         unfixable="`conn` is used by a nested function"),
+]

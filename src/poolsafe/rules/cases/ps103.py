@@ -5634,3 +5634,280 @@ INVALID += [
          note="look-alike: the guard is the wrong way round: the rollback runs only where "
               "there is no object"),
 ]
+
+# A session made once at a module's top level (`Session = sessionmaker(engine)` then
+# `session = Session()`: no `scoped_session`, no Flask-SQLAlchemy) is shared by every
+# request of the process, and no framework ends it when a request ends: a view that
+# swallows a failure on it, itself or through a model method that commits on it, hands
+# the failed transaction to every later request.
+_MODULE_SESSION_DB = """
+from sqlalchemy import create_engine
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+Base = declarative_base()
+Session = sessionmaker(bind=engine)
+session = Session()
+"""
+
+_MODULE_SESSION_MODELS = """
+from sqlalchemy import Column, Integer, String
+
+from app.db import Base, session
+
+
+class RevokedToken(Base):
+    __tablename__ = "revoked_tokens"
+    id = Column(Integer, primary_key=True)
+    jti = Column(String(120))
+
+    def add(self):
+        session.add(self)
+        session.commit()
+"""
+
+_MODULE_SESSION_VIEW = """
+from flask_restful import Resource
+
+from app.models import RevokedToken
+
+
+class Logout(Resource):
+    def post(self, jti):
+        try:
+            RevokedToken(jti=jti).add()
+            return {"message": "token revoked"}
+        except Exception:MARK
+            return {"message": "could not revoke the token"}, 500
+"""
+
+INVALID += [
+    Case(_MODULE_SESSION_VIEW.replace("MARK", "  # expect: PS103"), path="app/views.py",
+         files={"app/db.py": _MODULE_SESSION_DB, "app/models.py": _MODULE_SESSION_MODELS},
+         note="a Flask-RESTful view swallows the failed commit of a model method on a "
+              "session made once at a module's top level: no request ends that session, "
+              "so every later request meets the failed transaction",
+         unfixable="`session` is a session or connection made at another module's top "
+                   "level, which this function reaches only through a project helper and "
+                   "does not name: import it and call `session.rollback()` in the handler "
+                   "by hand"),
+    Case("""
+from flask import Flask, jsonify
+from sqlalchemy.exc import IntegrityError
+
+from app.db import session
+from app.models import RevokedToken
+
+app = Flask(__name__)
+
+
+@app.post("/logout/<jti>")
+def logout(jti):
+    try:
+        session.add(RevokedToken(jti=jti))
+        session.commit()
+    except IntegrityError:  # expect: PS103
+        return jsonify(error="already revoked"), 409
+    return jsonify(ok=True)
+""", path="app/views.py",
+         files={"app/db.py": _MODULE_SESSION_DB, "app/models.py": _MODULE_SESSION_MODELS},
+         note="a Flask route swallows a failed commit on the module's one session and "
+              "returns: the framework ends no such session"),
+]
+
+VALID += [
+    Case(_MODULE_SESSION_VIEW.replace("MARK", ""), path="app/views.py", files={
+        "app/db.py": _MODULE_SESSION_DB.replace(
+            "from sqlalchemy.orm import declarative_base, sessionmaker",
+            "from sqlalchemy.orm import declarative_base, scoped_session, sessionmaker").replace(
+            "Session = sessionmaker(bind=engine)\nsession = Session()\n",
+            "session = scoped_session(sessionmaker(bind=engine))\n"),
+        "app/models.py": _MODULE_SESSION_MODELS,
+        "app/__init__.py": """
+from flask import Flask
+
+from app.db import session
+
+app = Flask(__name__)
+
+
+@app.teardown_appcontext
+def remove_session(exc=None):
+    session.remove()
+"""},
+         note="look-alike: a `scoped_session` registry that a teardown removes: each "
+              "request's session ends with the request"),
+    Case(_MODULE_SESSION_VIEW.replace("MARK", ""), path="app/views.py", files={
+        "app/db.py": _MODULE_SESSION_DB,
+        "app/models.py": _MODULE_SESSION_MODELS,
+        "app/__init__.py": """
+from flask import Flask
+
+from app.db import session
+
+app = Flask(__name__)
+
+
+@app.teardown_request
+def end_session(exc=None):
+    session.rollback()
+"""},
+         note="look-alike: the module's plain session is rolled back by a request-end "
+              "hook, so the failure ends with the request"),
+    Case(_MODULE_SESSION_VIEW.replace("MARK", ""), path="app/views.py", files={
+        "app/db.py": _MODULE_SESSION_DB,
+        "app/models.py": _MODULE_SESSION_MODELS.replace("""\
+        session.add(self)
+        session.commit()
+""", """\
+        try:
+            session.add(self)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+"""),
+    }, note="look-alike: the model method rolls the module's session back before the "
+            "error reaches the view"),
+    Case(_MODULE_SESSION_VIEW.replace("MARK", ""), path="app/views.py", files={
+        "app/db.py": _MODULE_SESSION_DB.replace("postgresql://app@db/app",
+                                                "mysql+pymysql://app@db/app").replace(
+            "from sqlalchemy import create_engine",
+            "import pymysql\nfrom sqlalchemy import create_engine"),
+        "app/models.py": _MODULE_SESSION_MODELS.replace("""\
+    def add(self):
+        session.add(self)
+        session.commit()
+""", """\
+    def add(self):
+        session.execute(text("INSERT INTO revoked_tokens (jti) VALUES (:j)"), {"j": self.jti})
+""").replace("from sqlalchemy import Column, Integer, String",
+             "from sqlalchemy import Column, Integer, String, text"),
+    }, note="look-alike: the model method only executes a statement, and the session's "
+            "module talks to MySQL, which undoes just the failed statement"),
+]
+
+# A helper that swallows a failure on Flask-SQLAlchemy's request session and gives back
+# an answer, every call of which is the last act of a function whose every call is a
+# request handler's last act (`return save_token(t)` in a service whose only caller is a
+# route's `return Auth.logout(data)`): the answer goes straight to the framework, which
+# removes the request's session right after.
+_TOKEN_SERVICE = """
+from app.extensions import db
+from app.models import BlacklistToken
+
+
+def save_token(token):
+    try:
+        db.session.add(BlacklistToken(token=token))
+        db.session.commit()
+        return {"status": "success"}, 200
+    except Exception as exc:MARK
+        return {"status": "fail", "message": str(exc)}, 200
+
+
+class Auth:
+    @staticmethod
+    def logout(data):
+        token = data.split(" ")[1] if data else ""
+        if not token:
+            return {"status": "fail"}, 403
+AFTER
+"""
+
+_TOKEN_FILES = {
+    "app/extensions.py": """
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+""",
+    "app/models.py": """
+from app.extensions import db
+
+
+class BlacklistToken(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    token = db.Column(db.String(500), unique=True)
+""",
+    "app/views.py": """
+from flask import request
+from flask_restful import Resource
+
+from app.service import Auth
+
+
+class Logout(Resource):
+    def post(self):
+        return Auth.logout(request.headers.get("Authorization"))
+"""}
+
+VALID += [
+    Case(_TOKEN_SERVICE.replace("MARK", "").replace("AFTER", "        return save_token(token)"),
+         path="app/service.py", files=_TOKEN_FILES,
+         note="a service swallows a failed commit on the request's session and answers; "
+              "every call is a `return` in a method whose only call is a route's `return`: "
+              "the extension removes the session right after"),
+]
+
+INVALID += [
+    Case(_TOKEN_SERVICE.replace("MARK", "  # expect: PS103").replace("AFTER", """\
+        answer = save_token(token)
+        db.session.commit()
+        return answer"""),
+         path="app/service.py", files=_TOKEN_FILES,
+         note="look-alike: the caller commits the failed session after the call"),
+]
+
+# The same through a module-level psycopg2 connection that a helper module imports: a
+# route that calls the helper swallows the failure on the one connection every request
+# shares; unless that connection's own module puts it in autocommit (a failed statement
+# then aborts nothing).
+_SHARED_CONN_DB = """
+import psycopg2
+
+conn = psycopg2.connect("dbname=app")
+"""
+
+_SHARED_CONN_STORE = """
+from app.db import conn
+
+
+def save_tag(name):
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO tags (name) VALUES (%s)", (name,))
+    conn.commit()
+"""
+
+_SHARED_CONN_VIEW = """
+from flask import Flask
+
+from app.store import save_tag
+
+app = Flask(__name__)
+
+
+@app.post("/tags/<name>")
+def add_tag(name):
+    try:
+        save_tag(name)
+    except Exception:MARK
+        return "could not save the tag", 500
+    return "saved"
+"""
+
+INVALID += [
+    Case(_SHARED_CONN_VIEW.replace("MARK", "  # expect: PS103"), path="app/views.py",
+         files={"app/db.py": _SHARED_CONN_DB, "app/store.py": _SHARED_CONN_STORE},
+         note="a route swallows a failed statement of a helper on the module's one psycopg2 "
+              "connection, which it does not name",
+         unfixable="`conn` is a session or connection made at another module's top level, "
+                   "which this function reaches only through a project helper and does not "
+                   "name: import it and call `conn.rollback()` in the handler by hand"),
+]
+
+VALID += [
+    Case(_SHARED_CONN_VIEW.replace("MARK", ""), path="app/views.py",
+         files={"app/db.py": _SHARED_CONN_DB + "conn.autocommit = True\n",
+                "app/store.py": _SHARED_CONN_STORE.replace("    conn.commit()\n", "")},
+         note="look-alike: the module puts its connection in autocommit at its top level"),
+]
