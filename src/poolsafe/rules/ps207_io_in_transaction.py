@@ -21,7 +21,7 @@ from poolsafe.analysis.cstutil import (
 from poolsafe.analysis.django_auth import authenticates_first
 from poolsafe.analysis.django_managers import manager_method, manager_self_query
 from poolsafe.analysis.django_query_shapes import instance_query, through_manager
-from poolsafe.analysis.django_read_only import locks_rows, only_reads
+from poolsafe.analysis.django_read_only import locks_rows, only_reads, reads_before
 from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.django_threads import long_running
 from poolsafe.analysis.finite_runs import runs_in_one_run
@@ -485,6 +485,12 @@ class IoInTransaction(Rule):
                                 lambda c, f: _callee(ctx.index, c, f.module, f))
                     if django_reads:
                         continue
+                    # what a transaction holds across the call is what ran before it:
+                    # reads so far (a write after the call locks after it returns)
+                    with ctx.index.full_resolution():
+                        if reads_before(ctx.index, func, [call, *again],
+                                        lambda c, f: _callee(ctx.index, c, f.module, f)):
+                            continue
                     if django_locks is None:
                         with ctx.index.full_resolution():
                             django_locks = locks_rows(

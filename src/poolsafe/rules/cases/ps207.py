@@ -2804,14 +2804,114 @@ INVALID += [
     Case(_GOOGLE_API.format(api_args="", expect="  # expect: PS207").replace(
         '    item = api.areas().get(id=area_id).execute()\n',
         '    item = api.areas().get(id=area_id).execute()\n'
-        '    connection.cursor().execute("SELECT 1 FROM shop_area WHERE name = %s", [area_id])\n'),
+        '    connection.cursor().execute("UPDATE shop_area SET shape = %s WHERE name = %s", '
+        '["", area_id])\n'),
          files=_CMD_FILES, path="shop/views.py",
          note="look-alike: the helper also runs a cursor's `execute()` with a statement "
-              "before the download: the transaction is open"),
+              "(an UPDATE: round 32 reads what ran before the call) before the download: "
+              "the transaction is open and holds the row it wrote"),
     Case(_GOOGLE_API.format(api_args="", expect="  # expect: PS207").replace(
         '    item = api.areas().get(id=area_id).execute()\n',
         '    item = api.areas().get(id=area_id).execute()\n'
-        '    connection.cursor().execute(sql="SELECT 1 FROM shop_area")\n'),
+        '    connection.cursor().execute(sql="DELETE FROM shop_area WHERE shape = \'\'")\n'),
          files=_CMD_FILES, path="shop/views.py",
          note="look-alike: the statement given by keyword (`execute(sql=...)`)"),
+]
+
+
+# round 32 (issue 31, large72): a Django transaction that has only read when the slow
+# call runs holds no row lock across it. Django's thread keeps its connection for the
+# whole request or task with or without the transaction, so what an open transaction
+# adds during the call is what ran before it; a write after the call locks its rows
+# after the call returns. The queries that may run before the call: the statements
+# before it (less an `if` branch that returns or raises), the project functions they
+# and the call itself run, and the whole body of a loop around it (a later round runs
+# after the earlier rounds' writes).
+_READ_THEN_CALL = """\
+import requests
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+
+from shop.models import Area
+
+
+def mark(area):
+    area.shape = "pending"
+    area.save()
+
+
+@transaction.atomic
+def refresh_shape(request, pk):
+    area = get_object_or_404(Area, pk=pk)
+    total = Area.objects.filter(name=area.name).count()
+{before}    shape = requests.get(f"https://shapes.example.com/{{area.name}}", timeout=10).text{expect}
+    area.shape = shape
+    area.save()
+    return redirect("/")
+"""
+_GET_BRANCH = """\
+import requests
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+
+from shop.models import Area
+
+
+@transaction.atomic
+def edit_area(request, pk):
+    area = get_object_or_404(Area, pk=pk)
+    if request.method == "POST":
+        area.name = request.POST["name"]
+        area.save()
+{post_end}    preview = requests.get(f"https://shapes.example.com/{{area.name}}", timeout=10).text{expect}
+    return render(request, "area.html", {{"area": area, "preview": preview}})
+"""
+_LOOP_DOWNLOADS = """\
+import requests
+from celery import shared_task
+from django.db import transaction
+
+from shop.models import Area
+
+
+@shared_task
+@transaction.atomic
+def import_shapes(names):
+    for name in names:
+        {first}
+        shape = requests.get(f"https://shapes.example.com/{{name}}", timeout=10).text{expect}
+        {second}
+"""
+VALID += [
+    Case(_READ_THEN_CALL.format(before="", expect=""), files=_CMD_FILES, path="shop/views.py",
+         note="an @atomic view that reads (a lookup, a count), calls an HTTP API, then "
+              "saves: only reads ran before the call, so no row is locked across it"),
+    Case(_GET_BRANCH.format(post_end='        return redirect("/")\n', expect=""),
+         files=_CMD_FILES, path="shop/views.py",
+         note="the POST branch writes and returns; the GET path that reaches the call "
+              "has only read"),
+    Case(_LOOP_DOWNLOADS.format(first="area = Area.objects.get(name=name)",
+                                second="print(area.pk, len(shape))", expect=""),
+         files=_CMD_FILES, path="shop/tasks.py",
+         note="a Celery task's @atomic loop that only reads in every round: no earlier "
+              "round wrote before a later round's download"),
+]
+INVALID += [
+    Case(_READ_THEN_CALL.format(before="    mark(area)\n", expect="  # expect: PS207"),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: a project helper saves the row before the call: the row lock "
+              "is held across it"),
+    Case(_READ_THEN_CALL.format(before='    area.shape = "pending"\n    area.save()\n',
+                                expect="  # expect: PS207"),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: the view saves before the call"),
+    Case(_GET_BRANCH.format(post_end="", expect="  # expect: PS207"),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: the POST branch saves and falls through to the call"),
+    Case(_LOOP_DOWNLOADS.format(first="pass",
+                                second="Area.objects.create(name=name, shape=shape)",
+                                expect="  # expect: PS207"),
+         files=_CMD_FILES, path="shop/tasks.py",
+         note="look-alike: the insert after the download comes before the next round's "
+              "download, whose transaction holds the rows inserted so far"),
 ]
