@@ -338,9 +338,25 @@ class IoInTransaction(Rule):
     queryset, a related manager's `all()` / `filter()`, a cursor's `SELECT` without
     `FOR UPDATE`), nothing locks rows (`select_for_update()`), and it calls no
     method of a model instance that cannot be shown to only read (a model method may
-    `save()`) nor Django's `login()` / `logout()` (they save the user). A write
-    anywhere in the function, before or after the slow call, keeps the finding (a
-    view that reads, calls a payment API, then saves is the class this rule is for).
+    `save()`) nor Django's `login()` / `logout()` (they save the user). What counts is
+    what has run when the slow call starts: a view that reads, calls a payment API,
+    then saves holds no row lock during the call (the `save()` locks its row after the
+    call returns, for the few milliseconds to the commit), so it is not reported
+    either. The queries that may run before the call are the statements before it
+    (less an `if` branch that returns or raises first, such as a POST branch that
+    saves and redirects), the project functions they and the call itself run, and the
+    whole body of a loop around the call (a later round's download follows the
+    earlier rounds' inserts: reported). A write or a row lock before the call keeps
+    the finding. At the default READ COMMITTED level such a transaction keeps no
+    snapshot between statements; it does keep the table-level share locks of what it
+    read, so a migration's `ALTER TABLE` on those tables waits for the call (and, on
+    PostgreSQL, queries on them queue behind the waiting `ALTER`): run migrations with
+    a `lock_timeout`. (Behind PgBouncer in transaction mode every open transaction
+    pins a server connection: there `ATOMIC_REQUESTS` pins one per request anyway.)
+    This holds only for Django, whose thread keeps its connection for the whole
+    request either way: a SQLAlchemy session checks its connection out of the pool at
+    its first query, read or not, and keeps it until `commit()`, `rollback()` or
+    `close()`, so slow work after a read there is reported (the pool slot is taken).
     **Django management commands that run once.** A management command's `handle()`
     runs in a process of its own with one connection that no request shares, so a
     `transaction.atomic()` there that downloads a file, pages through an API or

@@ -2834,6 +2834,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from shop.models import Area
 
+SHAPES = "https://shapes.example.com/"
+
 
 def mark(area):
     area.shape = "pending"
@@ -2844,7 +2846,7 @@ def mark(area):
 def refresh_shape(request, pk):
     area = get_object_or_404(Area, pk=pk)
     total = Area.objects.filter(name=area.name).count()
-{before}    shape = requests.get(f"https://shapes.example.com/{{area.name}}", timeout=10).text{expect}
+{before}    shape = requests.get(SHAPES + area.name, timeout=10).text{expect}
     area.shape = shape
     area.save()
     return redirect("/")
@@ -2856,6 +2858,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from shop.models import Area
 
+SHAPES = "https://shapes.example.com/"
+
 
 @transaction.atomic
 def edit_area(request, pk):
@@ -2863,7 +2867,7 @@ def edit_area(request, pk):
     if request.method == "POST":
         area.name = request.POST["name"]
         area.save()
-{post_end}    preview = requests.get(f"https://shapes.example.com/{{area.name}}", timeout=10).text{expect}
+{post_end}    preview = requests.get(SHAPES + area.name, timeout=10).text{expect}
     return render(request, "area.html", {{"area": area, "preview": preview}})
 """
 _LOOP_DOWNLOADS = """\
