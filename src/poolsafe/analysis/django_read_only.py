@@ -58,6 +58,12 @@ _QUERYSET_READS = frozenset({
     "reverse", "iterator", "dates", "datetimes", "union", "intersection",
     "difference", "alias",
 }) | _READ_QUERIES
+#: methods that write whatever their receiver: a model instance's `save()` / `delete()`
+#: (also `self.save()` inside a model method), a manager's upserts, `create_user()`
+_WRITE_METHODS = frozenset({
+    "save", "delete", "bulk_create", "bulk_update", "get_or_create", "update_or_create",
+    "create_user", "create_superuser",
+})
 #: a method anywhere in a chain that locks the rows it reads
 _LOCKS = frozenset({"select_for_update"})
 #: SQL text that locks what it reads
@@ -267,6 +273,8 @@ def _call_reads(call: cst.Call, instances: set[str]) -> bool | None:
     if not isinstance(f, cst.Attribute):
         return None
     method = f.attr.value
+    if method in _WRITE_METHODS:
+        return False
     links = list(chain_links(f.value))
     if method in _LOCKS or any(isinstance(link, cst.Attribute) and link.attr.value in _LOCKS
                                for link in links):
