@@ -240,7 +240,13 @@ def _reads(index: ProjectIndex, func: FunctionInfo, callee: Callee,
 
 def _calls_read(index: ProjectIndex, func: FunctionInfo, calls: Sequence[cst.Call],
                 callee: Callee, memo: dict[int, bool]) -> bool:
-    instances = _query_results(func)
+    # an object a project function handed back (`State.from_token(...)`, a
+    # classmethod's lookup) may be a model instance: its methods nothing resolves may
+    # save, as a queried instance's may
+    made = {name for name, values in func.locals.items()
+            if any(isinstance(v, cst.Call) and isinstance(callee(v, func), FunctionRef)
+                   for v in values)}
+    instances = _query_results(func) | made
     for call in calls:
         verdict = _call_reads(call, instances)
         if verdict is False:

@@ -2919,3 +2919,51 @@ INVALID += [
          note="look-alike: the insert after the download comes before the next round's "
               "download, whose transaction holds the rows inserted so far"),
 ]
+
+# round 32 (large72): a model method reached through an object the view got from a
+# classmethod (`State.from_token(...)`, not a manager chain) that calls `self.save()`
+# is a write before the call: `save()` / `delete()` count as writes on any receiver.
+_STATE_FILES = {**_CMD_FILES, "shop/models.py": """\
+from django.db import models
+from django.utils import timezone
+
+
+class LoginState(models.Model):
+    token = models.CharField(max_length=80)
+    used_at = models.DateTimeField(null=True)
+
+    @classmethod
+    def from_token(cls, token):
+        return cls.objects.filter(token=token).first()
+
+    def consume(self):
+        self.used_at = timezone.now()
+        self.save()
+        return True
+"""}
+_STATE_VIEW = """\
+import requests
+from django.db import transaction
+from django.http import JsonResponse
+
+from shop.models import LoginState
+
+
+@transaction.atomic
+def callback(request):
+    pending = LoginState.objects.filter(used_at=None).count()
+    state = LoginState.from_token(request.GET["state"])
+{consume}    token = requests.post("https://idp.example.com/token", timeout=10).json(){expect}
+    return JsonResponse({{**token, "pending": pending}})
+"""
+VALID += [
+    Case(_STATE_VIEW.format(consume="", expect=""), files=_STATE_FILES,
+         path="shop/views.py",
+         note="the view only looks the state up (a classmethod's query) before the call"),
+]
+INVALID += [
+    Case(_STATE_VIEW.format(consume="    state.consume()\n", expect="  # expect: PS207"),
+         files=_STATE_FILES, path="shop/views.py",
+         note="look-alike: the model method called before the call saves (`self.save()`): "
+              "the row is locked across it"),
+]
