@@ -349,7 +349,8 @@ class IoInTransaction(Rule):
     earlier rounds' inserts: reported). A write or a row lock before the call keeps
     the finding; so does a method nothing resolves on an object a project function
     handed back (`state = LoginState.from_token(t)` then `state.consume()`: it may be a
-    model instance whose method saves), and `save()` / `delete()` on any object. At the default READ COMMITTED level such a transaction keeps no
+    model instance whose method saves), and `save()` / `delete()` on any object.
+    At the default READ COMMITTED level such a transaction keeps no
     snapshot between statements; it does keep the table-level share locks of what it
     read, so a migration's `ALTER TABLE` on those tables waits for the call (and, on
     PostgreSQL, queries on them queue behind the waiting `ALTER`): run migrations with
