@@ -131,8 +131,11 @@ class IoInTransaction(Rule):
       (`send_mail`, `send_mass_mail`, `mail_admins`, `EmailMessage(...).send()`) unless
       every `EMAIL_BACKEND` the project's settings assign (outside its tests) is
       django-mailer's `"mailer.backend.DbBackend"`, which only inserts the message
-      into the database in the same transaction (a send given its own `connection=`
-      still is slow work);
+      into the database in the same transaction, or a backend of the project's own
+      whose `send_messages()` saves each message as a row and makes no network call
+      (itself, or in a project function it calls; calling a queued task, a function
+      decorated `@shared_task` / `@db_task` / `@actor`, only enqueues the delivery)
+      (a send given its own `connection=` still is slow work);
     - file transfers: paramiko (`Transport.connect`, `SSHClient.connect` /
       `exec_command`, `SFTPClient.get`/`put`/`listdir`/`stat`), `ftplib.FTP`;
     - payment APIs: Stripe, its resources' API methods (`stripe.PaymentIntent.create`,

@@ -2967,3 +2967,73 @@ INVALID += [
          note="look-alike: the model method called before the call saves (`self.save()`): "
               "the row is locked across it"),
 ]
+
+# round 32 (large72): a project's own EMAIL_BACKEND whose `send_messages()` saves each
+# message as a row and enqueues a task to deliver it (the task's call queues the work
+# for a worker) makes Django's mail API a row insert, as django-mailer's DbBackend:
+# no network call in the transaction. One that sends itself, or through a plain
+# helper that reaches SMTP, stays slow work.
+_QUEUE_BACKEND = """\
+import smtplib
+
+from celery import shared_task
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+
+from shop.models import OutgoingMail
+
+
+@shared_task
+def deliver(mail_id):
+    mail = OutgoingMail.objects.get(pk=mail_id)
+    with get_connection("django.core.mail.backends.smtp.EmailBackend") as smtp:
+        smtp.send_messages([mail.as_message()])
+
+
+def {helper}(mail_id):
+    {helper_body}
+
+
+class QueuedBackend(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        for message in email_messages:
+            mail = OutgoingMail(subject=message.subject, body=message.body)
+            mail.save()
+            {hand_off}(mail.pk)
+        return len(email_messages)
+"""
+_QUEUE_MODELS = _DJANGO_MAIL["shop/models.py"] + """
+
+class OutgoingMail(models.Model):
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+"""
+
+
+def _queue_backend_files(hand_off: str, helper_body: str) -> dict[str, str]:
+    return {**_DJANGO_MAIL, "shop/models.py": _QUEUE_MODELS,
+            "shop/settings.py": 'EMAIL_BACKEND = "shop.mail.QueuedBackend"\n',
+            "shop/mail.py": _QUEUE_BACKEND.format(
+                helper="deliver_now", helper_body=helper_body, hand_off=hand_off)}
+
+
+VALID += [
+    Case(_MAIL_JOB.format(imports="", send=_QUEUE_SEND, expect=""), path="shop/jobs.py",
+         files=_queue_backend_files("deliver.delay", "deliver(mail_id)"),
+         note="EMAIL_BACKEND is the project's backend that saves the message and enqueues "
+              "a Celery task (`deliver.delay`): send_mail() is a row insert"),
+    Case(_MAIL_JOB.format(imports="", send=_QUEUE_SEND, expect=""), path="shop/jobs.py",
+         files=_queue_backend_files("deliver", "deliver(mail_id)"),
+         note="the backend calls the task function itself (a Huey-style task whose call "
+              "enqueues it)"),
+]
+INVALID += [
+    Case(_MAIL_JOB.format(imports="", send=_QUEUE_SEND, expect="  # expect: PS207"),
+         path="shop/jobs.py",
+         files=_queue_backend_files(
+             "deliver_now",
+             'smtplib.SMTP("mail.example.com").sendmail("shop@example.com", ["ops@example.com"], '
+             'OutgoingMail.objects.get(pk=mail_id).body)'),
+         note="look-alike: the backend saves the row, then a plain helper sends it by SMTP "
+              "at once"),
+]
