@@ -534,6 +534,7 @@ from shop.models import Area
 def refresh(request):
     with transaction.atomic():
         area = Area.objects{lock}.get(name=request.GET["name"])
+        area.save(update_fields=["name"])
         area.shape = requests.post("https://auth.example.com/token", timeout=10).text
         area.save()
     return JsonResponse({{"ok": True}})
@@ -544,6 +545,6 @@ def refresh(request):
                               ScanOptions(select={"PS207"}))
         found.append([(f.line, f.message.split(" while ")[1][:60]) for f in result.findings])
     assert found == [
-        [(11, "`transaction.atomic()` holds rows it locked (`select_for_upd")],
-        [(11, "`transaction.atomic()` holds a connection in an open transac")],
+        [(12, "`transaction.atomic()` holds rows it locked (`select_for_upd")],
+        [(12, "`transaction.atomic()` holds a connection in an open transac")],
     ]

@@ -17,17 +17,17 @@ name a backend that sends.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, string_value
+from poolsafe.analysis.cstutil import dotted_name, iter_nodes, string_value
 from poolsafe.analysis.deploy_files import project_files
 from poolsafe.analysis.doubles import is_test_path
 from poolsafe.analysis.index import ProjectIndex, word_pattern
-from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.module import ModuleInfo
 from poolsafe.analysis.project_facts import is_test_module
-from poolsafe.analysis.values import FunctionRef
 from poolsafe.knowledge.django import (
     DJANGO_ATOMIC_REQUESTS_SETTING,
     DJANGO_DB_QUEUE_EMAIL_BACKENDS,
@@ -72,20 +72,23 @@ def _is_true(node: cst.BaseExpression) -> bool:
 _EMAIL_KEY = "_django_email_queued_in_database"
 
 
-def email_queued_in_database(index: ProjectIndex, module: ModuleInfo) -> bool:
+def email_queued_in_database(index: ProjectIndex, module: ModuleInfo,
+                             project_queue: Callable[[ProjectIndex, str], bool]) -> bool:
     """The settings of `module`'s project send Django's mail through a backend that
     only queues it in the database (django-mailer's `DbBackend`): `send_mail()` is a
     row insert. Every project file is read, parsed or not: a settings module with
-    no database word is one the prefilter leaves out."""
+    no database word is one the prefilter leaves out. `project_queue` answers for a
+    backend the project defines itself (`slow_calls.project_queue`)."""
     root = project_files(index, module).root
     known: dict[Path, bool] = index.derived(_EMAIL_KEY, dict)
     if root not in known:
         known[root] = False  # a backend's own sends, read while answering, are slow
-        known[root] = _email_queued_in_database(index, root)
+        known[root] = _email_queued_in_database(index, root, project_queue)
     return known[root]
 
 
-def _email_queued_in_database(index: ProjectIndex, root: Path) -> bool:
+def _email_queued_in_database(index: ProjectIndex, root: Path,
+                              project_queue: Callable[[ProjectIndex, str], bool]) -> bool:
     values: list[str | None] = []
     with index.full_resolution():
         found = index.files_matching(word_pattern([DJANGO_EMAIL_BACKEND_SETTING]))
@@ -102,55 +105,8 @@ def _email_queued_in_database(index: ProjectIndex, root: Path) -> bool:
             return False
         values.extend(_email_backends(tree))
     return bool(values) and all(
-        v is not None and (v in DJANGO_DB_QUEUE_EMAIL_BACKENDS or _project_queue(index, v))
+        v is not None and (v in DJANGO_DB_QUEUE_EMAIL_BACKENDS or project_queue(index, v))
         for v in values)
-
-
-#: methods whose call on a model (or its manager) writes the message as a row
-_ROW_WRITES = frozenset({"save", "create", "bulk_create"})
-#: words in a decorator's name that make a function a queued task: calling it enqueues
-#: the work (Celery's `@shared_task`, Huey's `@db_task`, Dramatiq's `@actor`)
-_TASK_WORDS = ("task", "actor")
-
-
-def _project_queue(index: ProjectIndex, dotted: str) -> bool:
-    """`EMAIL_BACKEND` names a project class whose `send_messages()` saves each
-    message as a row (a `save()` / `create()` / `bulk_create()` call) and makes no
-    slow call itself, nor in the project functions it calls (one deep), a queued task
-    it calls aside (a function whose decorator's name says `task` or `actor`: the
-    call enqueues the send for a worker, outside the request's transaction)."""
-    from poolsafe.analysis.slow_calls import slow_call  # slow_calls asks this module
-
-    mod, _, name = dotted.rpartition(".")
-    for module in index.by_name.get(mod, []):
-        cls = module.classes.get(name)
-        method = cls.methods.get("send_messages") if cls is not None else None
-        if method is None:
-            continue
-        saves = False
-        for call in iter_calls(method.node):
-            f = call.func
-            if isinstance(f, cst.Attribute) and f.attr.value in _ROW_WRITES:
-                saves = True
-            if slow_call(index, call, module, method) is not None:
-                return False
-            target = index.evaluate(call.func, module, method)
-            if not isinstance(target, FunctionRef) or _queued_task(target.func):
-                continue
-            if any(slow_call(index, c, target.func.module, target.func) is not None
-                   for c in iter_calls(target.func.node)):
-                return False
-        return saves
-    return False
-
-
-def _queued_task(func: FunctionInfo) -> bool:
-    for d in func.node.decorators:
-        expr = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
-        name = dotted_name(expr) or ""
-        if any(w in name.rsplit(".", 1)[-1].lower() for w in _TASK_WORDS):
-            return True
-    return False
 
 
 def _email_backends(tree: cst.Module) -> list[str | None]:
