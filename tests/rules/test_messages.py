@@ -548,3 +548,17 @@ def refresh(request):
         [(12, "`transaction.atomic()` holds rows it locked (`select_for_upd")],
         [(12, "`transaction.atomic()` holds a connection in an open transac")],
     ]
+
+
+def test_ps202_names_the_call_command_that_runs_a_command_per_job() -> None:
+    """A management command's per-run engine, run by a Celery task through
+    `call_command()`: the message names the task and says what stays open, and until
+    when (round 32, large72)."""
+    from poolsafe.rules.cases.ps202 import INVALID
+
+    for case in INVALID[-2:]:
+        result = scan_sources({**case.files, case.path: case.code}, ScanOptions(select={"PS202"}))
+        [finding] = result.findings
+        assert "management command `import_rates`, which `refresh_rates` (rates/tasks.py:7)" \
+            in finding.message
+        assert "until a full garbage collection" in finding.message

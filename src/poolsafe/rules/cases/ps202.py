@@ -2875,3 +2875,14 @@ INVALID += [
               "in the worker leaves an engine whose connections stay open until a full "
               "garbage collection"),
 ]
+INVALID += [
+    Case(_JOB_COMMAND.format(expect="  # expect: PS202", body=_JOB_PLAIN_BODY).replace(
+        "class Command(BaseCommand):\n    def handle(self, *args, **options):\n"
+        "        self.save_rates()\n",
+        "class IngestCommand(BaseCommand):\n    def handle(self, *args, **options):\n"
+        "        self.save_rates()\n\n    def save_rates(self):\n"
+        "        raise NotImplementedError\n\n\nclass Command(IngestCommand):\n"),
+         files=_JOB_COMMAND_FILES, path="rates/management/commands/import_rates.py",
+         note="look-alike: a base class's handle() calls the command's save_rates() on "
+              "self; the Celery task runs the command"),
+]
