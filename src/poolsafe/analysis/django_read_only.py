@@ -203,7 +203,8 @@ def _inside(stmt: cst.BaseStatement, target: cst.CSTNode) -> list[cst.CSTNode]:
         if isinstance(stmt.orelse, cst.If):
             return [stmt.test, *_inside(stmt.orelse, target)]
         if isinstance(stmt.orelse, cst.Else):
-            return [stmt.test, *(_before(body_statements(stmt.orelse.body), target) or [stmt])]
+            inner = _before(body_statements(stmt.orelse.body), target)
+            return [stmt.test, *(inner if inner is not None else [stmt])]
         return [stmt]
     if isinstance(stmt, (cst.For, cst.While)):
         return [stmt]  # a later round runs after the earlier rounds' whole body

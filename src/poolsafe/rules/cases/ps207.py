@@ -3037,3 +3037,37 @@ INVALID += [
          note="look-alike: the backend saves the row, then a plain helper sends it by SMTP "
               "at once"),
 ]
+
+# round 32 (large72): the call as the first statement of an `else` branch: what ran
+# before it is the lookup and the `if` test, not the other branch's save.
+_ELSE_FIRST = """\
+import requests
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def sync_area(request, pk):
+    area = get_object_or_404(Area, pk=pk)
+    if request.method == "POST":
+        area.name = request.POST["name"]
+        area.save()
+    else:
+        area.shape = requests.get(SHAPES + area.name, timeout=10).text{expect}
+        area.save()
+    return redirect("/")
+"""
+VALID += [
+    Case(_ELSE_FIRST.format(expect=""), files=_CMD_FILES, path="shop/views.py",
+         note="the call opens the else branch: the POST branch's save never runs before it"),
+]
+INVALID += [
+    Case(_ELSE_FIRST.format(expect="  # expect: PS207").replace(
+        "    else:\n        area.shape", "    else:\n        area.save()\n        area.shape"),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: the else branch saves before its call"),
+]
