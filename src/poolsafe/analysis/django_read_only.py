@@ -64,6 +64,13 @@ _WRITE_METHODS = frozenset({
     "save", "delete", "bulk_create", "bulk_update", "get_or_create", "update_or_create",
     "create_user", "create_superuser",
 })
+#: Python's own methods of a field's value (a string, a date, a dict): called on an
+#: attribute of an instance (`event.template.name.lower()`), they run no query
+_VALUE_METHODS = frozenset({
+    "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "count",
+    "startswith", "endswith", "format", "replace", "join", "title", "capitalize",
+    "isoformat", "strftime", "encode", "decode", "keys", "items",
+})
 #: a method anywhere in a chain that locks the rows it reads
 _LOCKS = frozenset({"select_for_update"})
 #: SQL text that locks what it reads
@@ -266,6 +273,8 @@ def _calls_read(index: ProjectIndex, func: FunctionInfo, calls: Sequence[cst.Cal
                 return False
             continue
         if _on_instance(call, instances):
+            if _value_method(call):
+                continue  # `event.template.name.lower()`: a field value's own method
             return False  # a model's method nothing resolves: it may save
         qual = external_name(index, call.func, func.module, func)
         if qual is not None and qual in _WRITING_FUNCTIONS:
@@ -297,6 +306,14 @@ def _call_reads(call: cst.Call, instances: set[str]) -> bool | None:
         # a related manager (`order.items.create()`) or the instance itself
         return True if method in _QUERYSET_READS or _display(method) else None
     return None
+
+
+def _value_method(call: cst.Call) -> bool:
+    """`instance.field.lower()`: one of Python's value methods called on an attribute
+    of an instance (not on the instance itself, whose class may define the name)."""
+    f = call.func
+    return (isinstance(f, cst.Attribute) and f.attr.value in _VALUE_METHODS
+            and isinstance(f.value, cst.Attribute))
 
 
 def _display(method: str) -> bool:

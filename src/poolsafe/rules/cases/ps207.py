@@ -3071,3 +3071,36 @@ INVALID += [
          files=_CMD_FILES, path="shop/views.py",
          note="look-alike: the else branch saves before its call"),
 ]
+
+# round 32 (large72): Python's own methods of a field value (`area.name.lower()`) on
+# a looked-up instance run no query: they do not make the transaction a writing one.
+_FIELD_VALUE = """\
+import requests
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def sync_shape(request, pk):
+    area = get_object_or_404(Area, pk=pk)
+    if area.name.lower().startswith("x"):
+        return redirect("/")
+{before}    area.shape = requests.get(SHAPES + area.name.strip(), timeout=10).text{expect}
+    area.save()
+    return redirect("/")
+"""
+VALID += [
+    Case(_FIELD_VALUE.format(before="", expect=""), files=_CMD_FILES, path="shop/views.py",
+         note="`area.name.lower()` / `.strip()` are a string's methods: only the lookup "
+              "ran before the call"),
+]
+INVALID += [
+    Case(_FIELD_VALUE.format(before="    area.refresh_shape_cache()\n",
+                             expect="  # expect: PS207"),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: a method of the instance itself that nothing resolves may save"),
+]
