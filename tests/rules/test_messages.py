@@ -534,6 +534,7 @@ from shop.models import Area
 def refresh(request):
     with transaction.atomic():
         area = Area.objects{lock}.get(name=request.GET["name"])
+        area.save(update_fields=["name"])
         area.shape = requests.post("https://auth.example.com/token", timeout=10).text
         area.save()
     return JsonResponse({{"ok": True}})
@@ -544,6 +545,20 @@ def refresh(request):
                               ScanOptions(select={"PS207"}))
         found.append([(f.line, f.message.split(" while ")[1][:60]) for f in result.findings])
     assert found == [
-        [(11, "`transaction.atomic()` holds rows it locked (`select_for_upd")],
-        [(11, "`transaction.atomic()` holds a connection in an open transac")],
+        [(12, "`transaction.atomic()` holds rows it locked (`select_for_upd")],
+        [(12, "`transaction.atomic()` holds a connection in an open transac")],
     ]
+
+
+def test_ps202_names_the_call_command_that_runs_a_command_per_job() -> None:
+    """A management command's per-run engine, run by a Celery task through
+    `call_command()`: the message names the task and says what stays open, and until
+    when (round 32, large72)."""
+    from poolsafe.rules.cases.ps202 import INVALID
+
+    for case in INVALID[-2:]:
+        result = scan_sources({**case.files, case.path: case.code}, ScanOptions(select={"PS202"}))
+        [finding] = result.findings
+        assert "management command `import_rates`, which `refresh_rates` (rates/tasks.py:7)" \
+            in finding.message
+        assert "until a full garbage collection" in finding.message

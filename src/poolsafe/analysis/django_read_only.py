@@ -13,15 +13,22 @@ reads in turn. Anything it cannot show to be a read counts as a write: a model
 instance's method it cannot resolve, a related manager's `create()`, a cursor's
 `execute()` of SQL that is not a plain `SELECT`, Django's `login()` (it saves
 `last_login`).
+
+`reads_before` answers for the point of one call: every query that may run before it
+in the function (the statements before it, a branch that returns or raises before it
+aside, and the whole body of a loop around it, whose earlier rounds come first) is a
+read, and so is every query of the project functions the call itself runs. A write
+after the call takes its locks after the call returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    body_statements,
     chain_links,
     iter_calls,
     iter_nodes,
@@ -51,6 +58,19 @@ _QUERYSET_READS = frozenset({
     "reverse", "iterator", "dates", "datetimes", "union", "intersection",
     "difference", "alias",
 }) | _READ_QUERIES
+#: methods that write whatever their receiver: a model instance's `save()` / `delete()`
+#: (also `self.save()` inside a model method), a manager's upserts, `create_user()`
+_WRITE_METHODS = frozenset({
+    "save", "delete", "bulk_create", "bulk_update", "get_or_create", "update_or_create",
+    "create_user", "create_superuser",
+})
+#: Python's own methods of a field's value (a string, a date, a dict): called on an
+#: attribute of an instance (`event.template.name.lower()`), they run no query
+_VALUE_METHODS = frozenset({
+    "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "count",
+    "startswith", "endswith", "format", "replace", "join", "title", "capitalize",
+    "isoformat", "strftime", "encode", "decode", "keys", "items",
+})
 #: a method anywhere in a chain that locks the rows it reads
 _LOCKS = frozenset({"select_for_update"})
 #: SQL text that locks what it reads
@@ -116,10 +136,126 @@ def _locks(call: cst.Call) -> bool:
     return False
 
 
+def reads_before(index: ProjectIndex, func: FunctionInfo, calls: Sequence[cst.Call],
+                 callee: Callee) -> bool:
+    """Every database call that may run in `func` before any of `calls` (and in the
+    project functions those calls and the calls before them run) only reads: when
+    each of `calls` runs, the transaction has taken no row lock yet."""
+    nodes: list[cst.CSTNode] = []
+    for call in calls:
+        before = _before(body_statements(func.node.body), call)
+        if before is None:
+            return False  # not found in the body: no answer
+        nodes.extend(before)
+        nodes.append(call)
+    memo: dict[int, bool] = {}
+    found: list[cst.Call] = []
+    seen: set[int] = set()
+    for node in nodes:
+        for c in iter_calls(node):
+            if id(c) not in seen:
+                seen.add(id(c))
+                found.append(c)
+    return _calls_read(index, func, found, callee, memo)
+
+
+def _before(body: Sequence[cst.BaseStatement], target: cst.CSTNode,
+            ) -> list[cst.CSTNode] | None:
+    """The nodes of `body` that may run before `target` (None when `target` is not in
+    `body`): the statements before the one holding it, less the branches of an `if`
+    that end in `return` or `raise`; inside a loop that holds it, the whole loop."""
+    out: list[cst.CSTNode] = []
+    for stmt in body:
+        if _holds(stmt, target):
+            return out + _inside(stmt, target)
+        out.extend(_falls_through(stmt))
+    return None
+
+
+def _holds(node: cst.CSTNode, target: cst.CSTNode) -> bool:
+    return any(n is target for n in iter_nodes(node))
+
+
+def _falls_through(stmt: cst.BaseStatement) -> list[cst.CSTNode]:
+    """What of `stmt` (not holding the target) may run before code after it: an `if`
+    keeps its test and the branches that do not end in `return` / `raise`."""
+    if not isinstance(stmt, cst.If):
+        return [stmt]
+    out: list[cst.CSTNode] = [stmt.test]
+    if not _exits(stmt.body):
+        out.append(stmt.body)
+    if isinstance(stmt.orelse, cst.If):
+        out.extend(_falls_through(stmt.orelse))
+    elif isinstance(stmt.orelse, cst.Else) and not _exits(stmt.orelse.body):
+        out.append(stmt.orelse.body)
+    return out
+
+
+def _exits(body: cst.BaseSuite) -> bool:
+    stmts = body_statements(body)
+    if not stmts or not isinstance(stmts[-1], cst.SimpleStatementLine):
+        return False
+    last = stmts[-1].body
+    return bool(last) and isinstance(last[-1], (cst.Return, cst.Raise))
+
+
+def _inside(stmt: cst.BaseStatement, target: cst.CSTNode) -> list[cst.CSTNode]:
+    """The nodes of `stmt`, which holds `target`, that may run before it."""
+    if isinstance(stmt, cst.If):
+        if _holds(stmt.test, target):
+            return [stmt.test]
+        branch = _before(body_statements(stmt.body), target)
+        if branch is not None:
+            return [stmt.test, *branch]
+        if isinstance(stmt.orelse, cst.If):
+            return [stmt.test, *_inside(stmt.orelse, target)]
+        if isinstance(stmt.orelse, cst.Else):
+            inner = _before(body_statements(stmt.orelse.body), target)
+            return [stmt.test, *(inner if inner is not None else [stmt])]
+        return [stmt]
+    if isinstance(stmt, (cst.For, cst.While)):
+        return [stmt]  # a later round runs after the earlier rounds' whole body
+    if isinstance(stmt, cst.With):
+        inner = _before(body_statements(stmt.body), target)
+        return [*stmt.items, *inner] if inner is not None else [stmt]
+    if isinstance(stmt, cst.Try):
+        inner = _before(body_statements(stmt.body), target)
+        if inner is not None:
+            return inner
+        out: list[cst.CSTNode] = [stmt.body]
+        for handler in stmt.handlers:
+            inner = _before(body_statements(handler.body), target)
+            if inner is not None:
+                return [*out, *inner]
+        out.extend(stmt.handlers)
+        if stmt.orelse is not None:
+            inner = _before(body_statements(stmt.orelse.body), target)
+            if inner is not None:
+                return [*out, *inner]
+            out.append(stmt.orelse)
+        if stmt.finalbody is not None:
+            inner = _before(body_statements(stmt.finalbody.body), target)
+            if inner is not None:
+                return [*out, *inner]
+        return [stmt]
+    return [stmt]  # a simple statement, or a shape not followed: all of it
+
+
 def _reads(index: ProjectIndex, func: FunctionInfo, callee: Callee,
            memo: dict[int, bool]) -> bool:
-    instances = _query_results(func)
-    for call in iter_calls(func.node):
+    return _calls_read(index, func, list(iter_calls(func.node)), callee, memo)
+
+
+def _calls_read(index: ProjectIndex, func: FunctionInfo, calls: Sequence[cst.Call],
+                callee: Callee, memo: dict[int, bool]) -> bool:
+    # an object a project function handed back (`State.from_token(...)`, a
+    # classmethod's lookup) may be a model instance: its methods nothing resolves may
+    # save, as a queried instance's may
+    made = {name for name, values in func.locals.items()
+            if any(isinstance(v, cst.Call) and isinstance(callee(v, func), FunctionRef)
+                   for v in values)}
+    instances = _query_results(func) | made
+    for call in calls:
         verdict = _call_reads(call, instances)
         if verdict is False:
             return False
@@ -137,6 +273,8 @@ def _reads(index: ProjectIndex, func: FunctionInfo, callee: Callee,
                 return False
             continue
         if _on_instance(call, instances):
+            if _value_method(call):
+                continue  # `event.template.name.lower()`: a field value's own method
             return False  # a model's method nothing resolves: it may save
         qual = external_name(index, call.func, func.module, func)
         if qual is not None and qual in _WRITING_FUNCTIONS:
@@ -151,6 +289,8 @@ def _call_reads(call: cst.Call, instances: set[str]) -> bool | None:
     if not isinstance(f, cst.Attribute):
         return None
     method = f.attr.value
+    if method in _WRITE_METHODS:
+        return False
     links = list(chain_links(f.value))
     if method in _LOCKS or any(isinstance(link, cst.Attribute) and link.attr.value in _LOCKS
                                for link in links):
@@ -166,6 +306,14 @@ def _call_reads(call: cst.Call, instances: set[str]) -> bool | None:
         # a related manager (`order.items.create()`) or the instance itself
         return True if method in _QUERYSET_READS or _display(method) else None
     return None
+
+
+def _value_method(call: cst.Call) -> bool:
+    """`instance.field.lower()`: one of Python's value methods called on an attribute
+    of an instance (not on the instance itself, whose class may define the name)."""
+    f = call.func
+    return (isinstance(f, cst.Attribute) and f.attr.value in _VALUE_METHODS
+            and isinstance(f.value, cst.Attribute))
 
 
 def _display(method: str) -> bool:

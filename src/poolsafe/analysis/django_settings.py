@@ -17,6 +17,7 @@ name a backend that sends.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import libcst as cst
@@ -71,19 +72,23 @@ def _is_true(node: cst.BaseExpression) -> bool:
 _EMAIL_KEY = "_django_email_queued_in_database"
 
 
-def email_queued_in_database(index: ProjectIndex, module: ModuleInfo) -> bool:
+def email_queued_in_database(index: ProjectIndex, module: ModuleInfo,
+                             project_queue: Callable[[ProjectIndex, str], bool]) -> bool:
     """The settings of `module`'s project send Django's mail through a backend that
     only queues it in the database (django-mailer's `DbBackend`): `send_mail()` is a
     row insert. Every project file is read, parsed or not: a settings module with
-    no database word is one the prefilter leaves out."""
+    no database word is one the prefilter leaves out. `project_queue` answers for a
+    backend the project defines itself (`slow_calls.project_queue`)."""
     root = project_files(index, module).root
     known: dict[Path, bool] = index.derived(_EMAIL_KEY, dict)
     if root not in known:
-        known[root] = _email_queued_in_database(index, root)
+        known[root] = False  # a backend's own sends, read while answering, are slow
+        known[root] = _email_queued_in_database(index, root, project_queue)
     return known[root]
 
 
-def _email_queued_in_database(index: ProjectIndex, root: Path) -> bool:
+def _email_queued_in_database(index: ProjectIndex, root: Path,
+                              project_queue: Callable[[ProjectIndex, str], bool]) -> bool:
     values: list[str | None] = []
     with index.full_resolution():
         found = index.files_matching(word_pattern([DJANGO_EMAIL_BACKEND_SETTING]))
@@ -99,7 +104,9 @@ def _email_queued_in_database(index: ProjectIndex, root: Path) -> bool:
         except cst.ParserSyntaxError:
             return False
         values.extend(_email_backends(tree))
-    return bool(values) and all(v in DJANGO_DB_QUEUE_EMAIL_BACKENDS for v in values)
+    return bool(values) and all(
+        v is not None and (v in DJANGO_DB_QUEUE_EMAIL_BACKENDS or project_queue(index, v))
+        for v in values)
 
 
 def _email_backends(tree: cst.Module) -> list[str | None]:

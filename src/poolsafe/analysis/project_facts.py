@@ -1146,6 +1146,56 @@ def _command_called_again(index: ProjectIndex, handle: FunctionInfo, depth: int)
     return False
 
 
+def command_run_again(index: ProjectIndex, func: FunctionInfo,
+                      depth: int = 3) -> tuple[str, CallSite] | None:
+    """The management command (its name) and the `call_command("name")` site, in
+    project code that runs more than once (a Celery task, a view, a loop), that runs
+    `func`: a method of the command's class (its `handle()`, or a method a base
+    class's `handle()` calls on `self`), or a function one calls (up to `depth` calls
+    down). None when no such command runs it."""
+    seen: set[int] = set()
+    todo = [(func, 0)]
+    while todo:
+        cur, level = todo.pop()
+        if id(cur.node) in seen:
+            continue
+        seen.add(id(cur.node))
+        if cur.cls is not None and is_django_command(index, cur.cls):
+            # a method of the command's class runs when the command runs: from its
+            # `handle()`, or from a base class's (`self.save_import_data(...)`)
+            site = _command_site(index, cur)
+            if site is not None:
+                return site
+            if cur.name == "handle":
+                continue
+        if level < depth:
+            todo.extend((s.func, level + 1) for s in facts(index).callers(cur)
+                        if s.func is not None and not is_test_module(s.module))
+    return None
+
+
+def _command_site(index: ProjectIndex, handle: FunctionInfo) -> tuple[str, CallSite] | None:
+    """`_command_called_again`'s site for the command `handle` (a method of the command
+    class) belongs to: the command's name and the first `call_command()` that runs
+    it from code that runs more than once."""
+    names = {parts[-1] for n in handle.module.names
+             if len(parts := n.split(".")) >= 2 and parts[-2] == "commands"}
+    for site in facts(index).call_sites("call_command"):
+        if is_test_module(site.module):
+            continue
+        args = positional_args(site.call)
+        name = string_value(args[0]) if args else None
+        if name is None or name not in names:
+            continue
+        callee = index.evaluate(site.call.func, site.module, site.func)
+        if not (isinstance(callee, External)
+                and qual_match(callee.qualname, DJANGO_CALL_COMMAND) is not None):
+            continue
+        if _repeats(site) or (site.func is not None and not is_cli_entry(index, site.func, 1)):
+            return name, site
+    return None
+
+
 def _method_run_once(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
     """A Django management command's `handle()`; or a method every call of whose name
     in the project (test modules aside) is a call of this very method, made once

@@ -346,7 +346,7 @@ def _queued_mail(index: ProjectIndex, fam: SlowFamily, call: cst.Call,
     in a project whose settings queue mail in the database: a row insert, not slow."""
     return fam.django_email_backend and not any(
         a.keyword is not None and a.keyword.value == "connection" for a in call.args
-    ) and email_queued_in_database(index, module)
+    ) and email_queued_in_database(index, module, project_queue)
 
 
 def _slow_function(qual: str, call: cst.Call,
@@ -402,3 +402,48 @@ def _celery_result(index: ProjectIndex, expr: cst.BaseExpression, module: Module
         expr = resolve(index, expr, module, func).expr
     return (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
             and expr.func.attr.value in CELERY_SUBMIT_METHODS)
+
+
+#: methods whose call on a model (or its manager) writes the message as a row
+_ROW_WRITES = frozenset({"save", "create", "bulk_create"})
+#: words in a decorator's name that make a function a queued task: calling it enqueues
+#: the work (Celery's `@shared_task`, Huey's `@db_task`, Dramatiq's `@actor`)
+_TASK_WORDS = ("task", "actor")
+
+
+def project_queue(index: ProjectIndex, dotted: str) -> bool:
+    """`EMAIL_BACKEND` names a project class whose `send_messages()` saves each
+    message as a row (a `save()` / `create()` / `bulk_create()` call) and makes no
+    slow call itself, nor in the project functions it calls (one deep), a queued task
+    it calls aside (a function whose decorator's name says `task` or `actor`: the
+    call enqueues the send for a worker, outside the request's transaction)."""
+    mod, _, name = dotted.rpartition(".")
+    for module in index.by_name.get(mod, []):
+        cls = module.classes.get(name)
+        method = cls.methods.get("send_messages") if cls is not None else None
+        if method is None:
+            continue
+        saves = False
+        for call in iter_calls(method.node):
+            f = call.func
+            if isinstance(f, cst.Attribute) and f.attr.value in _ROW_WRITES:
+                saves = True
+            if slow_call(index, call, module, method) is not None:
+                return False
+            target = index.evaluate(call.func, module, method)
+            if not isinstance(target, FunctionRef) or _queued_task(target.func):
+                continue
+            if any(slow_call(index, c, target.func.module, target.func) is not None
+                   for c in iter_calls(target.func.node)):
+                return False
+        return saves
+    return False
+
+
+def _queued_task(func: FunctionInfo) -> bool:
+    for d in func.node.decorators:
+        expr = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
+        name = dotted_name(expr) or ""
+        if any(w in name.rsplit(".", 1)[-1].lower() for w in _TASK_WORDS):
+            return True
+    return False

@@ -33,6 +33,7 @@ from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
 from poolsafe.analysis.one_shot import per_request_app
 from poolsafe.analysis.project_facts import (
     CallSite,
+    command_run_again,
     facts,
     in_loop,
     is_cli_entry,
@@ -251,6 +252,18 @@ class EnginePerCall(Rule):
     runs many times: its callee is reported, and so is a
     function or method that also runs from elsewhere (a route, a worker).
 
+    A Django management command that project code runs with `call_command("name")`
+    from something that runs again and again (a Celery task, a view, a loop) is not
+    one-shot: each run happens inside that long-lived process (the worker, the web
+    server), not a process of its own. An engine the command builds per run and never
+    disposes is reported, and the message names the `call_command()` that runs it: a
+    dropped engine is not freed when its last name goes (an engine sits in reference
+    cycles), so its pool keeps its idle connections open on the database server until
+    a full garbage collection, which in a quiet worker can be hours, and every run
+    opens new ones. Once a day this is a handful of idle connections, not an outage,
+    but it is a leak with a one-line fix: `engine.dispose()` in a `finally` at the end
+    of the run (then it is not reported), or one engine per process.
+
     A route that builds its own Flask application and `SQLAlchemy(app)` on it
     (Flask-SQLAlchemy) makes an engine and pool per request: reported at
     `SQLAlchemy(app)`.
@@ -394,7 +407,24 @@ class EnginePerCall(Rule):
                     "reuse it",
                 )
                 continue
-            if route is None:
+            job = _job_command(ctx.index, func) if route is None else None
+            if job is not None:
+                name, site = job
+                runner = site.func.qualname if site.func is not None else "module-level code"
+                yield self.finding(
+                    ec.call,
+                    f"`{short}()` in `{func.qualname}` builds {what} on every run of the "
+                    f"management command `{name}`, which `{runner}` "
+                    f"({site.module.path}:{_line(site)}) runs with `call_command()` inside "
+                    "a long-lived process (a worker or the web server), not a process of "
+                    f"its own: the {kept} is never "
+                    f"{'disposed' if engine else 'closed'}, so after each run its idle "
+                    "connections stay open on the database server until a full garbage "
+                    "collection frees it (an engine sits in reference cycles), and every "
+                    f"run opens new ones; call `{'dispose' if engine else 'close'}()` "
+                    f"in a `finally` when the run ends, or build the {kept} once per process",
+                )
+            elif route is None:
                 yield self.finding(
                     ec.call,
                     f"`{short}()` in `{func.name}` builds {what} on every call and drops "
@@ -661,6 +691,12 @@ def _helper_disposes(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
                 if _closes(strip_await(small.value)[0], {param}):
                     return True
     return False
+
+
+def _job_command(index: ProjectIndex, func: FunctionInfo) -> tuple[str, CallSite] | None:
+    """The management command (and the `call_command()` that runs it again and again
+    in a long-lived process) whose run builds the engine in `func`."""
+    return command_run_again(index, func)
 
 
 def _disposed_by_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Call) -> bool:

@@ -21,7 +21,7 @@ from poolsafe.analysis.cstutil import (
 from poolsafe.analysis.django_auth import authenticates_first
 from poolsafe.analysis.django_managers import manager_method, manager_self_query
 from poolsafe.analysis.django_query_shapes import instance_query, through_manager
-from poolsafe.analysis.django_read_only import locks_rows, only_reads
+from poolsafe.analysis.django_read_only import locks_rows, only_reads, reads_before
 from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.django_threads import long_running
 from poolsafe.analysis.finite_runs import runs_in_one_run
@@ -131,8 +131,11 @@ class IoInTransaction(Rule):
       (`send_mail`, `send_mass_mail`, `mail_admins`, `EmailMessage(...).send()`) unless
       every `EMAIL_BACKEND` the project's settings assign (outside its tests) is
       django-mailer's `"mailer.backend.DbBackend"`, which only inserts the message
-      into the database in the same transaction (a send given its own `connection=`
-      still is slow work);
+      into the database in the same transaction, or a backend of the project's own
+      whose `send_messages()` saves each message as a row and makes no network call
+      (itself, or in a project function it calls; calling a queued task, a function
+      decorated `@shared_task` / `@db_task` / `@actor`, only enqueues the delivery)
+      (a send given its own `connection=` still is slow work);
     - file transfers: paramiko (`Transport.connect`, `SSHClient.connect` /
       `exec_command`, `SFTPClient.get`/`put`/`listdir`/`stat`), `ftplib.FTP`;
     - payment APIs: Stripe, its resources' API methods (`stripe.PaymentIntent.create`,
@@ -338,9 +341,28 @@ class IoInTransaction(Rule):
     queryset, a related manager's `all()` / `filter()`, a cursor's `SELECT` without
     `FOR UPDATE`), nothing locks rows (`select_for_update()`), and it calls no
     method of a model instance that cannot be shown to only read (a model method may
-    `save()`) nor Django's `login()` / `logout()` (they save the user). A write
-    anywhere in the function, before or after the slow call, keeps the finding (a
-    view that reads, calls a payment API, then saves is the class this rule is for).
+    `save()`) nor Django's `login()` / `logout()` (they save the user). What counts is
+    what has run when the slow call starts: a view that reads, calls a payment API,
+    then saves holds no row lock during the call (the `save()` locks its row after the
+    call returns, for the few milliseconds to the commit), so it is not reported
+    either. The queries that may run before the call are the statements before it
+    (less an `if` branch that returns or raises first, such as a POST branch that
+    saves and redirects), the project functions they and the call itself run, and the
+    whole body of a loop around the call (a later round's download follows the
+    earlier rounds' inserts: reported). A write or a row lock before the call keeps
+    the finding; so does a method nothing resolves on an object a project function
+    handed back (`state = LoginState.from_token(t)` then `state.consume()`: it may be a
+    model instance whose method saves), and `save()` / `delete()` on any object.
+    At the default READ COMMITTED level such a transaction keeps no
+    snapshot between statements; it does keep the table-level share locks of what it
+    read, so a migration's `ALTER TABLE` on those tables waits for the call (and, on
+    PostgreSQL, queries on them queue behind the waiting `ALTER`): run migrations with
+    a `lock_timeout`. (Behind PgBouncer in transaction mode every open transaction
+    pins a server connection: there `ATOMIC_REQUESTS` pins one per request anyway.)
+    This holds only for Django, whose thread keeps its connection for the whole
+    request either way: a SQLAlchemy session checks its connection out of the pool at
+    its first query, read or not, and keeps it until `commit()`, `rollback()` or
+    `close()`, so slow work after a read there is reported (the pool slot is taken).
     **Django management commands that run once.** A management command's `handle()`
     runs in a process of its own with one connection that no request shares, so a
     `transaction.atomic()` there that downloads a file, pages through an API or
@@ -485,6 +507,12 @@ class IoInTransaction(Rule):
                                 lambda c, f: _callee(ctx.index, c, f.module, f))
                     if django_reads:
                         continue
+                    # what a transaction holds across the call is what ran before it:
+                    # reads so far (a write after the call locks after it returns)
+                    with ctx.index.full_resolution():
+                        if reads_before(ctx.index, func, [call, *again],
+                                        lambda c, f: _callee(ctx.index, c, f.module, f)):
+                            continue
                     if django_locks is None:
                         with ctx.index.full_resolution():
                             django_locks = locks_rows(

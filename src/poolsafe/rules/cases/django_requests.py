@@ -61,8 +61,8 @@ def pay(request, order_id):
 class Refund(APIView):
     def post(self, request, pk):
         order = Order.objects.get(pk=pk)
-        requests.post(PAY, json={"id": order.id, "refund": True}, timeout=10)  # expect: PS207
         order.save(update_fields=["state"])
+        requests.post(PAY, json={"id": order.id, "refund": True}, timeout=10)  # expect: PS207
         return JsonResponse({})
 """, files=_files(), path="shop/views.py",
          note="ATOMIC_REQUESTS: a DRF view method runs in the request's transaction too"),
@@ -134,8 +134,8 @@ PS207_INVALID.append(Case(_VIEWS + """
 
 def pay(request, order_id):
     order = Order.objects.get(pk=order_id)
-    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
     order.save(update_fields=["state"])
+    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
     return JsonResponse({"ok": True})
 """, files=_files(_SETTINGS_FUNCTION), path="shop/views.py",
     note="ATOMIC_REQUESTS set in the dict a settings function returns"))
@@ -175,8 +175,8 @@ class Orders(viewsets.GenericViewSet):
 
     def pay(self, request, pk):
         order = self.get_object()
-        requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
         order.save(update_fields=["state"])
+        requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
         return JsonResponse({})
 """, files=_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: a DRF view's `self.get_object()` runs the view's query"))
@@ -185,8 +185,8 @@ PS207_INVALID.append(Case(_VIEWSET + """
 
 def pay(request, pk):
     order = get_object_or_404(Order, pk=pk)
-    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
     order.save(update_fields=["state"])
+    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
     return JsonResponse({})
 """, files=_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: Django's `get_object_or_404()` runs a query"))
@@ -198,8 +198,8 @@ class Orders(viewsets.GenericViewSet):
 
     def ship(self, request, pk):
         order = self.get_object()
-        order.notify_carrier()  # expect: PS207
         order.save(update_fields=["state"])
+        order.notify_carrier()  # expect: PS207
         return JsonResponse({})
 """, files={**_files(), "shop/models.py": _MODELS_WITH_NOTICE}, path="shop/views.py",
     note="ATOMIC_REQUESTS: `self.get_object()` is an instance of the view's model, whose "
@@ -409,8 +409,8 @@ PS207_INVALID.append(Case(_SMS_VIEWS + """
 
 def notify(request, pk):
     order = get_object_or_404(Order, pk=pk)
-    sms_client().messages.create(to=order.state, from_="+15550100", body="sent")  # expect: PS207
     order.save(update_fields=["state"])
+    sms_client().messages.create(to=order.state, from_="+15550100", body="sent")  # expect: PS207
     return JsonResponse({})
 """, files=_sms_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: a Twilio call (from a factory with a stand-in branch) after "
@@ -431,8 +431,8 @@ from urllib.request import urlretrieve
 
 def fetch_receipt(request, pk):
     order = Order.objects.get(pk=pk)
-    path, _ = urlretrieve("https://pay.example.com/receipts/%d.pdf" % order.pk)  # expect: PS207
     order.save(update_fields=["state"])
+    path, _ = urlretrieve("https://pay.example.com/receipts/%d.pdf" % order.pk)  # expect: PS207
     return JsonResponse({"path": path})
 """, files=_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: urlretrieve downloads over HTTP inside the request's transaction"))
@@ -464,8 +464,8 @@ PS207_INVALID.append(Case(_AUTH_VIEWS + """
 
 @login_required
 def quote(request):
-    body = requests.get(QUOTES, timeout=10).json()  # expect: PS207
     Order.objects.create(state="quoted")
+    body = requests.get(QUOTES, timeout=10).json()  # expect: PS207
     return JsonResponse(body)
 """, files=_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: @login_required loads the session and the user inside the "
@@ -477,8 +477,8 @@ class Quote(APIView):
     permission_classes = (IsAuthenticated,)
 
     def get(self, request):
-        body = requests.get(QUOTES, timeout=10).json()  # expect: PS207
         Order.objects.create(state="quoted")
+        body = requests.get(QUOTES, timeout=10).json()  # expect: PS207
         return JsonResponse(body)
 """, files=_files(), path="shop/views.py",
     note="ATOMIC_REQUESTS: DRF authenticates (a token or session lookup) before the "
@@ -662,8 +662,8 @@ from django.utils.decorators import method_decorator
 {dispatch}
     def post(self, request, pk):
         order = Order.objects.get(pk=pk)
-        requests.post(PAY, json={{"id": order.id}}, timeout=10){mark}
         order.save(update_fields=["state"])
+        requests.post(PAY, json={{"id": order.id}}, timeout=10){mark}
         return JsonResponse({{}})
 """
 
@@ -771,12 +771,12 @@ PS207_INVALID += [
 
 def pay(request, pk):
     order = Order.objects.get(pk=pk)
-    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
     order.mark_sent()
+    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
     return JsonResponse({})
 """, files=_with_services(), path="shop/views.py",
-         note="ATOMIC_REQUESTS: a model method that saves, after the call, makes the "
-              "transaction a writing one"),
+         note="ATOMIC_REQUESTS: a model method that saves, before the call, makes the "
+              "transaction a writing one (round 32: a write after the call locks after it)"),
     Case(_VIEWS + """
 from shop.services import mark_paid
 
@@ -793,11 +793,11 @@ def pay(request, pk):
 
 def pay(request, pk):
     order = Order.objects.get(pk=pk)
-    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
     order.items.create(sku="fee")
+    requests.post(PAY, json={"id": order.id}, timeout=10)  # expect: PS207
     return JsonResponse({})
 """, files=_files(), path="shop/views.py",
-         note="ATOMIC_REQUESTS: a related manager's create() is a write"),
+         note="ATOMIC_REQUESTS: a related manager's create() before the call is a write"),
     Case(_VIEWS + """
 from django.db import connection
 
@@ -815,11 +815,11 @@ from django.contrib.auth import authenticate, login
 
 def sso(request, pk):
     order = Order.objects.get(pk=pk)
+    login(request, authenticate(request, token=request.GET["token"]))
     profile = requests.get(PAY, params={"order": order.id}, timeout=10).json()  # expect: PS207
-    login(request, authenticate(request, token=profile["token"]))
     return JsonResponse(profile)
 """, files=_files(), path="shop/views.py",
-         note="ATOMIC_REQUESTS: Django's login() saves the user's last_login"),
+         note="ATOMIC_REQUESTS: Django's login() before the call saves the user's last_login"),
 ]
 
 # the reads are followed through project functions at any depth (a recursive walk of

@@ -2857,3 +2857,80 @@ INVALID += [
         "        time.sleep(30)")),
          note="look-alike: a named table walked in a loop of main(): an engine per round"),
 ]
+
+
+# round 32 (issue 31, large72): a management command's engine per run, where a Celery
+# task runs the command with `call_command()`: the run happens inside the long-lived
+# worker, not a process of its own, so the engine, never disposed, keeps its idle
+# connections open on the server until a full garbage collection frees it (an engine
+# sits in reference cycles: dropping the last name does not free it), and every run
+# opens new ones. Reported with a message that says so; the same command with
+# `dispose()` in a `finally`, or one nothing runs but `manage.py`, is not.
+_JOB_COMMAND_FILES = {
+    "rates/__init__.py": "",
+    "rates/management/__init__.py": "",
+    "rates/management/commands/__init__.py": "",
+    "rates/tasks.py": """\
+from celery import shared_task
+from django.core.management import call_command
+
+
+@shared_task
+def refresh_rates():
+    call_command("import_rates")
+""",
+}
+_JOB_COMMAND = """\
+import os
+
+from django.core.management.base import BaseCommand
+from sqlalchemy import create_engine, text
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        self.save_rates()
+
+    def save_rates(self):
+        engine = create_engine(os.environ["WAREHOUSE_URL"]){expect}
+{body}"""
+_JOB_PLAIN_BODY = """\
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM rates_staging"))
+"""
+_JOB_DISPOSED_BODY = """\
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM rates_staging"))
+        finally:
+            engine.dispose()
+"""
+VALID += [
+    Case(_JOB_COMMAND.format(expect="", body=_JOB_DISPOSED_BODY), files=_JOB_COMMAND_FILES,
+         path="rates/management/commands/import_rates.py",
+         note="the command a Celery task runs disposes its engine in a `finally`: "
+              "nothing stays open after the run"),
+    Case(_JOB_COMMAND.format(expect="", body=_JOB_PLAIN_BODY),
+         files={k: v for k, v in _JOB_COMMAND_FILES.items() if k != "rates/tasks.py"},
+         path="rates/management/commands/import_rates.py",
+         note="nothing runs the command but `manage.py`: one engine per process, closed "
+              "when the process exits"),
+]
+INVALID += [
+    Case(_JOB_COMMAND.format(expect="  # expect: PS202", body=_JOB_PLAIN_BODY),
+         files=_JOB_COMMAND_FILES, path="rates/management/commands/import_rates.py",
+         note="look-alike: a Celery task runs the command with call_command(): each run "
+              "in the worker leaves an engine whose connections stay open until a full "
+              "garbage collection"),
+]
+INVALID += [
+    Case(_JOB_COMMAND.format(expect="  # expect: PS202", body=_JOB_PLAIN_BODY).replace(
+        "class Command(BaseCommand):\n    def handle(self, *args, **options):\n"
+        "        self.save_rates()\n",
+        "class IngestCommand(BaseCommand):\n    def handle(self, *args, **options):\n"
+        "        self.save_rates()\n\n    def save_rates(self):\n"
+        "        raise NotImplementedError\n\n\nclass Command(IngestCommand):\n"),
+         files=_JOB_COMMAND_FILES, path="rates/management/commands/import_rates.py",
+         note="look-alike: a base class's handle() calls the command's save_rates() on "
+              "self; the Celery task runs the command"),
+]

@@ -2804,14 +2804,303 @@ INVALID += [
     Case(_GOOGLE_API.format(api_args="", expect="  # expect: PS207").replace(
         '    item = api.areas().get(id=area_id).execute()\n',
         '    item = api.areas().get(id=area_id).execute()\n'
-        '    connection.cursor().execute("SELECT 1 FROM shop_area WHERE name = %s", [area_id])\n'),
+        '    connection.cursor().execute("UPDATE shop_area SET shape = %s WHERE name = %s", '
+        '["", area_id])\n'),
          files=_CMD_FILES, path="shop/views.py",
          note="look-alike: the helper also runs a cursor's `execute()` with a statement "
-              "before the download: the transaction is open"),
+              "(an UPDATE: round 32 reads what ran before the call) before the download: "
+              "the transaction is open and holds the row it wrote"),
     Case(_GOOGLE_API.format(api_args="", expect="  # expect: PS207").replace(
         '    item = api.areas().get(id=area_id).execute()\n',
         '    item = api.areas().get(id=area_id).execute()\n'
-        '    connection.cursor().execute(sql="SELECT 1 FROM shop_area")\n'),
+        '    connection.cursor().execute(sql="DELETE FROM shop_area WHERE shape = \'\'")\n'),
          files=_CMD_FILES, path="shop/views.py",
          note="look-alike: the statement given by keyword (`execute(sql=...)`)"),
+]
+
+
+# round 32 (issue 31, large72): a Django transaction that has only read when the slow
+# call runs holds no row lock across it. Django's thread keeps its connection for the
+# whole request or task with or without the transaction, so what an open transaction
+# adds during the call is what ran before it; a write after the call locks its rows
+# after the call returns. The queries that may run before the call: the statements
+# before it (less an `if` branch that returns or raises), the project functions they
+# and the call itself run, and the whole body of a loop around it (a later round runs
+# after the earlier rounds' writes).
+_READ_THEN_CALL = """\
+import requests
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+def mark(area):
+    area.shape = "pending"
+    area.save()
+
+
+@transaction.atomic
+def refresh_shape(request, pk):
+    area = get_object_or_404(Area, pk=pk)
+    total = Area.objects.filter(name=area.name).count()
+{before}    shape = requests.get(SHAPES + area.name, timeout=10).text{expect}
+    area.shape = shape
+    area.save()
+    return redirect("/")
+"""
+_GET_BRANCH = """\
+import requests
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def edit_area(request, pk):
+    area = get_object_or_404(Area, pk=pk)
+    if request.method == "POST":
+        area.name = request.POST["name"]
+        area.save()
+{post_end}    preview = requests.get(SHAPES + area.name, timeout=10).text{expect}
+    return render(request, "area.html", {{"area": area, "preview": preview}})
+"""
+_LOOP_DOWNLOADS = """\
+import requests
+from celery import shared_task
+from django.db import transaction
+
+from shop.models import Area
+
+
+@shared_task
+@transaction.atomic
+def import_shapes(names):
+    for name in names:
+        {first}
+        shape = requests.get(f"https://shapes.example.com/{{name}}", timeout=10).text{expect}
+        {second}
+"""
+VALID += [
+    Case(_READ_THEN_CALL.format(before="", expect=""), files=_CMD_FILES, path="shop/views.py",
+         note="an @atomic view that reads (a lookup, a count), calls an HTTP API, then "
+              "saves: only reads ran before the call, so no row is locked across it"),
+    Case(_GET_BRANCH.format(post_end='        return redirect("/")\n', expect=""),
+         files=_CMD_FILES, path="shop/views.py",
+         note="the POST branch writes and returns; the GET path that reaches the call "
+              "has only read"),
+    Case(_LOOP_DOWNLOADS.format(first="area = Area.objects.get(name=name)",
+                                second="print(area.pk, len(shape))", expect=""),
+         files=_CMD_FILES, path="shop/tasks.py",
+         note="a Celery task's @atomic loop that only reads in every round: no earlier "
+              "round wrote before a later round's download"),
+]
+INVALID += [
+    Case(_READ_THEN_CALL.format(before="    mark(area)\n", expect="  # expect: PS207"),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: a project helper saves the row before the call: the row lock "
+              "is held across it"),
+    Case(_READ_THEN_CALL.format(before='    area.shape = "pending"\n    area.save()\n',
+                                expect="  # expect: PS207"),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: the view saves before the call"),
+    Case(_GET_BRANCH.format(post_end="", expect="  # expect: PS207"),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: the POST branch saves and falls through to the call"),
+    Case(_LOOP_DOWNLOADS.format(first="pass",
+                                second="Area.objects.create(name=name, shape=shape)",
+                                expect="  # expect: PS207"),
+         files=_CMD_FILES, path="shop/tasks.py",
+         note="look-alike: the insert after the download comes before the next round's "
+              "download, whose transaction holds the rows inserted so far"),
+]
+
+# round 32 (large72): a model method reached through an object the view got from a
+# classmethod (`State.from_token(...)`, not a manager chain) that calls `self.save()`
+# is a write before the call: `save()` / `delete()` count as writes on any receiver.
+_STATE_FILES = {**_CMD_FILES, "shop/models.py": """\
+from django.db import models
+from django.utils import timezone
+
+
+class LoginState(models.Model):
+    token = models.CharField(max_length=80)
+    used_at = models.DateTimeField(null=True)
+
+    @classmethod
+    def from_token(cls, token):
+        return cls.objects.filter(token=token).first()
+
+    def consume(self):
+        self.used_at = timezone.now()
+        self.save()
+        return True
+"""}
+_STATE_VIEW = """\
+import requests
+from django.db import transaction
+from django.http import JsonResponse
+
+from shop.models import LoginState
+
+
+@transaction.atomic
+def callback(request):
+    pending = LoginState.objects.filter(used_at=None).count()
+    state = LoginState.from_token(request.GET["state"])
+{consume}    token = requests.post("https://idp.example.com/token", timeout=10).json(){expect}
+    return JsonResponse({{**token, "pending": pending}})
+"""
+VALID += [
+    Case(_STATE_VIEW.format(consume="", expect=""), files=_STATE_FILES,
+         path="shop/views.py",
+         note="the view only looks the state up (a classmethod's query) before the call"),
+]
+INVALID += [
+    Case(_STATE_VIEW.format(consume="    state.consume()\n", expect="  # expect: PS207"),
+         files=_STATE_FILES, path="shop/views.py",
+         note="look-alike: the model method called before the call saves (`self.save()`): "
+              "the row is locked across it"),
+]
+
+# round 32 (large72): a project's own EMAIL_BACKEND whose `send_messages()` saves each
+# message as a row and enqueues a task to deliver it (the task's call queues the work
+# for a worker) makes Django's mail API a row insert, as django-mailer's DbBackend:
+# no network call in the transaction. One that sends itself, or through a plain
+# helper that reaches SMTP, stays slow work.
+_QUEUE_BACKEND = """\
+import smtplib
+
+from celery import shared_task
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+
+from shop.models import OutgoingMail
+
+
+@shared_task
+def deliver(mail_id):
+    mail = OutgoingMail.objects.get(pk=mail_id)
+    with get_connection("django.core.mail.backends.smtp.EmailBackend") as smtp:
+        smtp.send_messages([mail.as_message()])
+
+
+def {helper}(mail_id):
+    {helper_body}
+
+
+class QueuedBackend(BaseEmailBackend):
+    def send_messages(self, email_messages):
+        for message in email_messages:
+            mail = OutgoingMail(subject=message.subject, body=message.body)
+            mail.save()
+            {hand_off}(mail.pk)
+        return len(email_messages)
+"""
+_QUEUE_MODELS = _DJANGO_MAIL["shop/models.py"] + """
+
+class OutgoingMail(models.Model):
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+"""
+
+
+def _queue_backend_files(hand_off: str, helper_body: str) -> dict[str, str]:
+    return {**_DJANGO_MAIL, "shop/models.py": _QUEUE_MODELS,
+            "shop/settings.py": 'EMAIL_BACKEND = "shop.mail.QueuedBackend"\n',
+            "shop/mail.py": _QUEUE_BACKEND.format(
+                helper="deliver_now", helper_body=helper_body, hand_off=hand_off)}
+
+
+VALID += [
+    Case(_MAIL_JOB.format(imports="", send=_QUEUE_SEND, expect=""), path="shop/jobs.py",
+         files=_queue_backend_files("deliver.delay", "deliver(mail_id)"),
+         note="EMAIL_BACKEND is the project's backend that saves the message and enqueues "
+              "a Celery task (`deliver.delay`): send_mail() is a row insert"),
+    Case(_MAIL_JOB.format(imports="", send=_QUEUE_SEND, expect=""), path="shop/jobs.py",
+         files=_queue_backend_files("deliver", "deliver(mail_id)"),
+         note="the backend calls the task function itself (a Huey-style task whose call "
+              "enqueues it)"),
+]
+INVALID += [
+    Case(_MAIL_JOB.format(imports="", send=_QUEUE_SEND, expect="  # expect: PS207"),
+         path="shop/jobs.py",
+         files=_queue_backend_files(
+             "deliver_now",
+             'smtplib.SMTP("mail.example.com").sendmail("shop@example.com", ["ops@example.com"], '
+             'OutgoingMail.objects.get(pk=mail_id).body)'),
+         note="look-alike: the backend saves the row, then a plain helper sends it by SMTP "
+              "at once"),
+]
+
+# round 32 (large72): the call as the first statement of an `else` branch: what ran
+# before it is the lookup and the `if` test, not the other branch's save.
+_ELSE_FIRST = """\
+import requests
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def sync_area(request, pk):
+    area = get_object_or_404(Area, pk=pk)
+    if request.method == "POST":
+        area.name = request.POST["name"]
+        area.save()
+    else:
+        area.shape = requests.get(SHAPES + area.name, timeout=10).text{expect}
+        area.save()
+    return redirect("/")
+"""
+VALID += [
+    Case(_ELSE_FIRST.format(expect=""), files=_CMD_FILES, path="shop/views.py",
+         note="the call opens the else branch: the POST branch's save never runs before it"),
+]
+INVALID += [
+    Case(_ELSE_FIRST.format(expect="  # expect: PS207").replace(
+        "    else:\n        area.shape", "    else:\n        area.save()\n        area.shape"),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: the else branch saves before its call"),
+]
+
+# round 32 (large72): Python's own methods of a field value (`area.name.lower()`) on
+# a looked-up instance run no query: they do not make the transaction a writing one.
+_FIELD_VALUE = """\
+import requests
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def sync_shape(request, pk):
+    area = get_object_or_404(Area, pk=pk)
+    if area.name.lower().startswith("x"):
+        return redirect("/")
+{before}    area.shape = requests.get(SHAPES + area.name.strip(), timeout=10).text{expect}
+    area.save()
+    return redirect("/")
+"""
+VALID += [
+    Case(_FIELD_VALUE.format(before="", expect=""), files=_CMD_FILES, path="shop/views.py",
+         note="`area.name.lower()` / `.strip()` are a string's methods: only the lookup "
+              "ran before the call"),
+]
+INVALID += [
+    Case(_FIELD_VALUE.format(before="    area.refresh_shape_cache()\n",
+                             expect="  # expect: PS207"),
+         files=_CMD_FILES, path="shop/views.py",
+         note="look-alike: a method of the instance itself that nothing resolves may save"),
 ]
