@@ -211,6 +211,19 @@ def names_in(node: cst.CSTNode) -> set[str]:
     return {n.value for n in iter_nodes(node, into_functions=True) if isinstance(n, cst.Name)}
 
 
+def binding_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The targets `node` itself binds, unpacked by nobody: an assignment's (plain,
+    augmented, annotated), a `for` loop's, a walrus's, an `as`'s (`with`, `except`,
+    `import`); none for any other node."""
+    if isinstance(node, cst.Assign):
+        return [t.target for t in node.targets]
+    if isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For)):
+        return [node.target]
+    if isinstance(node, cst.AsName):
+        return [node.name]
+    return []
+
+
 def bound_names(node: cst.CSTNode) -> set[str]:
     """The plain names that code under `node` binds in its own scope: targets of
     assignments (plain, augmented, annotated), `for` loops, walruses and every `as`
@@ -219,13 +232,7 @@ def bound_names(node: cst.CSTNode) -> set[str]:
     comprehension's own loop. Nested functions, lambdas and classes are not entered."""
     bound: set[str] = set()
     for inner in iter_nodes(node):
-        targets: list[cst.CSTNode] = []
-        if isinstance(inner, cst.Assign):
-            targets = [t.target for t in inner.targets]
-        elif isinstance(inner, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For)):
-            targets = [inner.target]
-        elif isinstance(inner, cst.AsName):
-            targets = [inner.name]
+        targets = binding_targets(inner)
         while targets:
             target = targets.pop()
             if isinstance(target, cst.Name):

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import children
+from poolsafe.analysis.cstutil import binding_targets, children
 from poolsafe.fix.plan.api import FixPlan, ImportRequest, Replacement
 
 
@@ -119,14 +119,8 @@ def import_rebinds(module: cst.Module, req: ImportRequest) -> str | None:
         if isinstance(node, cst.Global) and any(n.name.value == name for n in node.names):
             found.append("a `global` in a function")
         if top:
-            targets: list[cst.CSTNode] = []
-            if isinstance(node, cst.Assign):
-                targets = [t.target for t in node.targets]
-            elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For)):
-                targets = [node.target]
-            elif isinstance(node, cst.AsName):
-                targets = [node.name]
-            elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.name.value == name:
+            targets = binding_targets(node)
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node.name.value == name:
                 found.append(f"a `{'def' if isinstance(node, cst.FunctionDef) else 'class'}`")
             if any(n == name for t in targets for n in bound_names(t)):
                 found.append("an assignment")
