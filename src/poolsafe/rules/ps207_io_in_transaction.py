@@ -29,6 +29,7 @@ from poolsafe.analysis.frameworks import route_decorator_position
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import (
+    facts,
     is_cli_entry,
     is_flask_db,
     is_model_class,
@@ -361,7 +362,12 @@ class IoInTransaction(Rule):
     current transaction is over and does not count. Still reported, reads or not: a
     request handler, a task or worker, anything a `while` loop that keeps the process
     running calls (a queue consumer's poll), and a transaction begun by the caller or
-    by a decorator, whose earlier statements this function cannot see.
+    by a decorator, whose earlier statements this function cannot see. For the same
+    reason a helper that reads on a shared session (Flask-SQLAlchemy's `db.session`,
+    a session handed to it, `self.session`) is reported even in one-shot code, as is
+    one that only reads in the whole function: the caller may have written in that
+    transaction before calling it. The command's own function, or a helper on a
+    session or connection it opens itself (`session = SessionLocal()`), is judged.
     **Django transactions that only read.** Django keeps the thread's connection for
     the whole request or task, with or without a transaction, and hands it back only
     at the end: an `atomic()` block, or a view under `ATOMIC_REQUESTS`, adds no pool
@@ -523,15 +529,18 @@ class IoInTransaction(Rule):
             django_reads: bool | None = None
             django_locks: bool | None = None
             for call, (what, family, via), keys, again in _first_of_each_helper(walker):
-                if walker.read_only(call, keys):
+                if walker.read_only(call, keys) and _no_caller_transaction(
+                        ctx.index, func, keys):
                     # a one-shot command's read-only transaction: a snapshot, no row lock
+                    # (a shared session in a helper may carry the caller's writes)
                     if one_shot is None:
                         one_shot = is_cli_entry(ctx.index, func)
                     if one_shot:
                         continue
                 if not keys & _DJANGO_KEYS and all(
                         walker.read_before(c, keys) for c in [call, *again]) and (
-                        via is None or not walker.helper_may_write(call)):
+                        via is None or not walker.helper_may_write(call)) \
+                        and _no_caller_transaction(ctx.index, func, keys):
                     # the lead's decision (round 32): code that runs once in a process of
                     # its own holds its own connection, no request waits for its pool
                     # slot, and reads so far hold no row lock (a write after the call
@@ -667,6 +676,21 @@ def _project_reads_only(index: ProjectIndex, func: FunctionInfo, depth: int = 0)
                     break
     memo[key] = ok
     return ok
+
+
+def _no_caller_transaction(index: ProjectIndex, func: FunctionInfo, keys: State) -> bool:
+    """No caller's work can be in the transactions `keys` hold: each is a handle `func`
+    makes itself (`session = SessionLocal()`, `with engine.connect() as conn:`), or no
+    project function calls `func` (a click command, a function only a script's
+    top level calls). A shared handle (Flask-SQLAlchemy's `db.session`, a parameter,
+    `self.session`) in a helper may carry its caller's writes."""
+    params = func.all_param_names()
+    if all(k in func.locals and k not in params and all(
+            isinstance(v, WithBinding) or (isinstance(v, cst.BaseExpression)
+                                           and isinstance(strip_await(v)[0], cst.Call))
+            for v in func.locals[k]) for k in keys):
+        return True
+    return all(site.func is None for site in facts(index).project_callers(func))
 
 
 def _parameter_names(func: FunctionInfo) -> list[str]:

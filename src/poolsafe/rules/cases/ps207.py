@@ -3222,3 +3222,43 @@ INVALID += [
          note="look-alike: an attribute set on a loaded row: autoflush or the commit "
               "writes it, and a row set before the call may be flushed by a query"),
 ]
+_ONCE_SHARED = """\
+import sys
+
+import requests
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import text
+
+app = Flask(__name__)
+db = SQLAlchemy(app)
+{helper}
+
+def main(issn):
+{body}    db.session.commit()
+
+
+if __name__ == "__main__":
+    with app.app_context():
+        main(sys.argv[1])
+"""
+_LOOKUP = """
+def lookup(issn):
+    row = db.session.execute(text("SELECT id FROM journals WHERE issn = :i"),
+                             {{"i": issn}}).first()
+    requests.get("https://registry.example.org/" + issn, timeout=10)  # expect: PS207
+    return row
+"""
+VALID.append(Case(_ONCE_SHARED.format(
+    helper="",
+    body="    db.session.execute(text(\"SELECT id FROM journals WHERE issn = :i\"),\n"
+         "                       {\"i\": issn}).first()\n"
+         "    requests.get(\"https://registry.example.org/\" + issn, timeout=10)\n"),
+    note="the script's own entry function reads `db.session` and calls: nothing ran on "
+         "the shared session before it"))
+INVALID.append(Case(_ONCE_SHARED.format(
+    helper=_LOOKUP,
+    body="    db.session.execute(text(\"UPDATE journals SET seen = true\"))\n"
+         "    lookup(issn)  # expect: PS207\n"),
+    note="look-alike: a helper's read on the shared `db.session` joins the caller's "
+         "transaction, which updated rows before calling it"))
