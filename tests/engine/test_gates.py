@@ -47,6 +47,22 @@ def test_pushes_context_of_equals_the_walk(tmp_path: Path) -> None:
     assert pushing >= 2  # (the generated ones at least: the gate is exercised both ways)
 
 
+@pytest.mark.parametrize("text", [
+    "def a(app):\n    ctx = app.app_context()\n    ctx . push()\n",
+    "def a(app):\n    ctx = app.app_context()\n    ctx.\\\n        push()\n",
+    "def a(app):\n    (app.app_context().  # then\n        push())\n",
+    "def a(app):\n    # predicate pushdown\n    app.app_context().pushed()\n",
+    "def a(app):\n    push = app.app_context()\n    return push\n",
+])
+def test_pushes_context_of_equals_the_walk_for_odd_spellings(tmp_path: Path, text: str) -> None:
+    """The gate asks the text for an attribute `.push` (issue 32: the word alone, as in
+    superset's comment "predicate pushdown", walked every function on each keystroke):
+    spaces, a continuation or a comment between the dot and the name still count."""
+    module = parse_source("gen.py", tmp_path / "gen.py", Path("gen.py"), text)
+    for func in module.all_functions:
+        assert pushes_context_of(func) == pushes_context(func.node.body)
+
+
 @pytest.mark.parametrize("original", [True, False])
 def test_walker_texts_equal_code_of(tmp_path: Path, original: bool) -> None:
     """The walk renders each node once (`Walker.code_of`): the text is `code_of`'s."""
