@@ -79,3 +79,26 @@ def _calls(node: cst.CSTNode) -> list[cst.CSTNode]:
     from poolsafe.analysis.cstutil import iter_calls
 
     return list(iter_calls(node))
+
+
+def test_attribute_assigns_are_the_walk_and_kept(tmp_path: Path) -> None:
+    """`g.db = ...` lookups (`ProjectIndex._namespace_attribute`) read each module's
+    assignments to an attribute from a list kept with the module (issue 32: a language
+    server walked every such module again on each keystroke): the list is the walk's,
+    in its order, and the second ask is the same list."""
+    from poolsafe.analysis.cstutil import iter_nodes
+    from poolsafe.analysis.index import _attribute_assigns
+
+    for module in _modules(tmp_path):
+        for attr in ("db", "conn", "session"):
+            scopes: list[tuple[object, cst.CSTNode]] = [
+                (f, f.node.body) for f in module.all_functions]
+            scopes.extend((None, st) for st in module.tree.body
+                          if isinstance(st, cst.SimpleStatementLine))
+            walked = [(f, node) for f, body in scopes for node in iter_nodes(body)
+                      if isinstance(node, cst.Assign) and any(
+                          isinstance(t.target, cst.Attribute) and t.target.attr.value == attr
+                          for t in node.targets)]
+            kept = _attribute_assigns(module, attr)
+            assert kept == walked, (module.path, attr)
+            assert _attribute_assigns(module, attr) is kept
