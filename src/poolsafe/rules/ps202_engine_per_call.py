@@ -236,7 +236,14 @@ class EnginePerCall(Rule):
     function of an Alembic `env.py` or migration script, an Airflow task callable
     (`@task`, or an operator's `python_callable=`: the task runner calls it once
     per task instance, in a process of its own; one a route also calls is still
-    reported), a startup handler, a
+    reported), a Prefect `@flow`, and a Prefect `@task` its flow calls once per run
+    (a flow run runs in a process of its own, under a process worker, in a container,
+    or in the subprocess `serve()` starts for it, and that process ends with the run:
+    one engine per run, closed with the process; but a task a long-lived task worker
+    runs, `load.serve()`, `prefect.task_worker.serve(load)` or one submitted with
+    `load.delay(...)`, runs for every submission in the same process, and one mapped
+    over inputs, `load.map(items)`, or called in a loop runs many times in the run's
+    process: an engine per call there, still reported), a startup handler, a
     check run from a table (`CHECKS =
     [("db", check_db)]`, walked once by `for name, fn in CHECKS: fn()` in
     `main()`, or written in the loop itself: `for name, fn in [("db",
