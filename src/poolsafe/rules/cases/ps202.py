@@ -2992,3 +2992,53 @@ INVALID += [
          note="look-alike: the task is mapped over inputs: it runs many times in the flow "
               "run's process, an engine each"),
 ]
+
+# Helper prec72, round 32: a generator task of a Prefect flow that the project's tests
+# draw one value from (`next(load_codes("test"))`): a test's draw says nothing of
+# production, so the generator is not taken as a per-request dependency. A route that
+# draws from it still is.
+_PREFECT_GENERATOR = """\
+from prefect import flow, task
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+
+@task
+def load_codes(url):
+    engine = create_engine(url){mark}
+    with Session(engine) as session:
+        for row in session.execute(text("SELECT code FROM unit")).all():
+            yield row[0]
+
+
+@task
+def check_codes(url):
+    for code in load_codes(url):
+        print(code)
+
+
+@flow
+def quality_run(url: str):
+    check_codes(url)
+"""
+
+_DRAWING_TEST = ("from flows.codes import load_codes\n\n\n"
+                 "def test_first_code():\n"
+                 "    assert next(load_codes(\"postgresql://app@localhost/test\"))\n")
+_DRAWING_ROUTE = ("from flask import Flask\n\nfrom flows.codes import load_codes\n\n"
+                  "app = Flask(__name__)\n\n\n@app.get(\"/first\")\ndef first():\n"
+                  "    return next(load_codes(\"postgresql://app@db/app\"))\n")
+
+VALID += [
+    Case(_PREFECT_GENERATOR.format(mark=""), path="flows/codes.py",
+         files={"flows/__init__.py": "", "tests/test_codes.py": _DRAWING_TEST},
+         note="a Prefect generator task its flow runs once per run; only a test draws one "
+              "value from it with next()"),
+]
+
+INVALID += [
+    Case(_PREFECT_GENERATOR.format(mark="  # expect: PS202"), path="flows/codes.py",
+         files={"flows/__init__.py": "", "web.py": _DRAWING_ROUTE},
+         note="look-alike: a Flask route draws one value from it with next(): a new engine "
+              "for every request"),
+]
