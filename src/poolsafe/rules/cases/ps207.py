@@ -3104,3 +3104,89 @@ INVALID += [
          files=_CMD_FILES, path="shop/views.py",
          note="look-alike: a method of the instance itself that nothing resolves may save"),
 ]
+
+# Helper prec72, round 32 (issue 31, large72's tune half): a model method that only
+# formats (`area.surveyor.display_name()`, Django's own `get_full_name()` of a user) runs
+# no write. A method nothing resolves on a looked-up instance counts as a read when
+# every method of that name the project defines only reads (`self.save()`, a related
+# manager's `create()` make it a write), or, when the project defines none, it is one
+# of Django's own formatting methods of a user.
+_FORMAT_MODELS = """\
+from django.conf import settings
+from django.db import models
+
+
+class Surveyor(models.Model):
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+
+    def display_name(self):
+{method}
+
+
+class Area(models.Model):
+    name = models.CharField(max_length=80)
+    shape = models.TextField()
+    surveyor = models.ForeignKey(Surveyor, on_delete=models.CASCADE)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+"""
+_FORMAT_PURE = ('        return f"{self.first_name.strip().title()} '
+                '{self.last_name.upper()}".strip()')
+_FORMAT_VIEW = """\
+import requests
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def sync_shape(request, pk):
+    area = get_object_or_404(Area, pk=pk)
+    label = area.{who}()
+    area.shape = requests.get(SHAPES + label, timeout=10).text{expect}
+    area.save()
+    return redirect("/")
+"""
+
+
+def _format_case(method: str, who: str, expect: str, note: str,
+                 extra: str = "") -> Case:
+    files = {**_CMD_FILES, "shop/models.py": _FORMAT_MODELS.format(method=method) + extra}
+    return Case(_FORMAT_VIEW.format(who=who, expect=expect), files=files,
+                path="shop/views.py", note=note)
+
+
+VALID += [
+    _format_case(_FORMAT_PURE, "surveyor.display_name", "",
+                 "the related surveyor's `display_name()` only formats its fields: only "
+                 "reads ran before the call"),
+    _format_case(_FORMAT_PURE, "owner.get_full_name", "",
+                 "Django's own `get_full_name()` of the owner (the project defines none): "
+                 "it formats the name"),
+]
+
+INVALID += [
+    _format_case("        self.shown = True\n        self.save()\n"
+                 "        return self.first_name", "surveyor.display_name",
+                 "  # expect: PS207",
+                 "look-alike: the model method saves its instance before the call"),
+    _format_case("        self.visits.create(kind=\"label\")\n"
+                 "        return self.first_name", "surveyor.display_name",
+                 "  # expect: PS207",
+                 "look-alike: the model method inserts a related row"),
+    _format_case(_FORMAT_PURE, "surveyor.display_name", "  # expect: PS207",
+                 "look-alike: another project model defines a `display_name()` that saves",
+                 extra="\n\nclass Badge(models.Model):\n    shown = models.BooleanField()\n\n"
+                       "    def display_name(self):\n        self.shown = True\n"
+                       "        self.save()\n        return \"badge\"\n"),
+    _format_case(_FORMAT_PURE, "owner.get_full_name", "  # expect: PS207",
+                 "look-alike: the project's own `get_full_name()` records the lookup",
+                 extra="\n\nclass Member(models.Model):\n    name = models.CharField("
+                       "max_length=80)\n\n    def get_full_name(self):\n"
+                       "        Lookup.objects.create(name=self.name)\n"
+                       "        return self.name\n\n\nclass Lookup(models.Model):\n"
+                       "    name = models.CharField(max_length=80)\n"),
+]
