@@ -23,6 +23,7 @@ after the call takes its locks after the call returns.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import libcst as cst
@@ -80,6 +81,19 @@ _WRITING_FUNCTIONS = frozenset({
     "django.contrib.auth.login", "django.contrib.auth.logout",
     "django.contrib.auth.update_session_auth_hash", "django.core.management.call_command",
 })
+#: Django's own methods of a user model that only format what it holds; a project
+#: that defines a method of the same name is judged by its own definitions
+DJANGO_USER_FORMATTING_METHODS = frozenset({
+    "get_full_name", "get_short_name", "get_username", "natural_key",
+})
+#: how many project definitions of one method name `_model_method_reads` reads at most
+_MAX_METHOD_DEFINITIONS = 8
+#: builtins a formatting method may call: they convert or measure a value
+_FORMATTING_BUILTINS = frozenset({
+    "str", "int", "float", "bool", "len", "round", "format", "min", "max", "sorted",
+})
+#: the index's memo (`ProjectIndex.derived`): method name -> whether it only formats
+_FORMATTING_METHODS = "django_read_only.formatting_methods"
 #: how many project functions one answer reads at most (past that, a call counts as
 #: a write)
 _MAX_FUNCTIONS = 40
@@ -275,10 +289,70 @@ def _calls_read(index: ProjectIndex, func: FunctionInfo, calls: Sequence[cst.Cal
         if _on_instance(call, instances):
             if _value_method(call):
                 continue  # `event.template.name.lower()`: a field value's own method
+            if _model_method_reads(index, call):
+                continue  # `area.owner.get_full_name()`: every such method only formats
             return False  # a model's method nothing resolves: it may save
         qual = external_name(index, call.func, func.module, func)
         if qual is not None and qual in _WRITING_FUNCTIONS:
             return False
+    return True
+
+
+def _model_method_reads(index: ProjectIndex, call: cst.Call) -> bool:
+    """`area.owner.get_full_name()`, a method nothing resolves on a looked-up instance
+    (or a related one): a read when every method of that name the project's classes
+    define only formats (`_formats_only`), or, when the project defines none, when it
+    is one of Django's own methods that only format a user (`get_full_name()`)."""
+    f = call.func
+    if not isinstance(f, cst.Attribute) or f.attr.value.startswith("__"):
+        return False
+    method = f.attr.value
+    memo: dict[str, bool] = index.derived(_FORMATTING_METHODS, dict)
+    if method not in memo:
+        memo[method] = _project_method_formats(index, method)
+    return memo[method]
+
+
+def _project_method_formats(index: ProjectIndex, method: str) -> bool:
+    pattern = re.compile(rb"\bdef\s+" + re.escape(method.encode()) + rb"\s*\(")
+    with index.full_resolution():  # a models module may hold no database word
+        found = index.files_matching(pattern)
+    defs: list[cst.FunctionDef] = []
+    for _path, source in found:
+        try:
+            tree = cst.parse_module(source)
+        except cst.ParserSyntaxError:
+            return False
+        for node in iter_nodes(tree, into_functions=True):
+            if isinstance(node, cst.ClassDef):
+                defs.extend(d for d in body_statements(node.body)
+                            if isinstance(d, cst.FunctionDef) and d.name.value == method)
+    if not defs:
+        return method in DJANGO_USER_FORMATTING_METHODS
+    return len(defs) <= _MAX_METHOD_DEFINITIONS and all(_formats_only(d) for d in defs)
+
+
+def _formats_only(node: cst.FunctionDef) -> bool:
+    """A method whose every call is one of Python's value methods on something other
+    than the instance itself (`self.first_name.strip()`, `f"...".strip()`), a builtin
+    that converts or measures (`str`, `len`), or Django's choice label
+    (`self.get_kind_display()`): it formats what the instance holds and writes
+    nothing. Any other call (`self.save()`, `self.visits.create()`, a helper) may
+    write."""
+    params = node.params.params
+    if node.asynchronous is not None or node.decorators or not params:
+        return False
+    me = params[0].name.value
+    for c in iter_calls(node.body):
+        f = c.func
+        if isinstance(f, cst.Name) and f.value in _FORMATTING_BUILTINS:
+            continue
+        if isinstance(f, cst.Attribute) and (f.attr.value in _VALUE_METHODS or _display(
+                f.attr.value)) and not (isinstance(f.value, cst.Name)
+                                        and f.value.value == me
+                                        and not _display(f.attr.value)):
+            continue
+        return False
     return True
 
 
