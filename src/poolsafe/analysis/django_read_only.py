@@ -72,6 +72,8 @@ _VALUE_METHODS = frozenset({
     "startswith", "endswith", "format", "replace", "join", "title", "capitalize",
     "isoformat", "strftime", "encode", "decode", "keys", "items",
 })
+#: Django's other manager and queryset methods that run nothing or only read
+_MANAGER_READS = frozenset({"get_queryset", "raw", "explain", "get_by_natural_key"})
 #: a method anywhere in a chain that locks the rows it reads
 _LOCKS = frozenset({"select_for_update"})
 #: SQL text that locks what it reads
@@ -286,6 +288,8 @@ def _calls_read(index: ProjectIndex, func: FunctionInfo, calls: Sequence[cst.Cal
                     index, target.func, callee, memo):
                 return False
             continue
+        if _unknown_manager_method(call):
+            return False  # `Group.objects.follow(...)`: a project manager method may write
         if _on_instance(call, instances):
             if _value_method(call):
                 continue  # `event.template.name.lower()`: a field value's own method
@@ -380,6 +384,19 @@ def _call_reads(call: cst.Call, instances: set[str]) -> bool | None:
         # a related manager (`order.items.create()`) or the instance itself
         return True if method in _QUERYSET_READS or _display(method) else None
     return None
+
+
+def _unknown_manager_method(call: cst.Call) -> bool:
+    """`FollowUpGroup.objects.follow_beneficiary(...)`: a method called through a model's
+    manager that is none of Django's queryset methods, and that the callee did not
+    resolve (a manager built with `Manager.from_queryset(...)`): the project's own,
+    which may write (`get_or_create()` inside)."""
+    f = call.func
+    if not isinstance(f, cst.Attribute) or not through_manager(f.value):
+        return False
+    method = f.attr.value
+    return method not in DJANGO_QUERYSET_QUERIES and method not in _QUERYSET_READS \
+        and method not in _MANAGER_READS and not method.startswith("_")
 
 
 def _value_method(call: cst.Call) -> bool:

@@ -3190,3 +3190,68 @@ INVALID += [
                        "        return self.name\n\n\nclass Lookup(models.Model):\n"
                        "    name = models.CharField(max_length=80)\n"),
 ]
+
+# Helper prec72, round 32: a project manager method the callee resolves is read as its
+# body says (`named()` reads, `claim()` writes with `get_or_create()`). (One that
+# nothing resolves counts as a possible write; a minimal case of that, a manager built
+# with `Manager.from_queryset(...)` or `as_manager()`, is quiet for another reason:
+# left.)
+_MANAGER_MODELS = """\
+from django.db import models
+
+
+class AreaQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(hidden=False)
+
+
+class AreaManager({base}):
+    def claim(self, name):
+        area, _ = self.get_or_create(name=name)
+        return area
+
+    def named(self, name):
+        return self.filter(name=name).first()
+
+
+class Area(models.Model):
+    name = models.CharField(max_length=80)
+    shape = models.TextField()
+    hidden = models.BooleanField(default=False)
+
+    objects = AreaManager()
+"""
+_MANAGER_VIEW = """\
+import requests
+from django.db import transaction
+from django.shortcuts import redirect
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def sync_shape(request, name):
+    area = Area.objects.{method}(name)
+    area.shape = requests.get(SHAPES + name, timeout=10).text{expect}
+    area.save()
+    return redirect("/")
+"""
+
+
+def _manager_case(base: str, method: str, expect: str, note: str) -> Case:
+    files = {**_CMD_FILES, "shop/models.py": _MANAGER_MODELS.format(base=base)}
+    return Case(_MANAGER_VIEW.format(method=method, expect=expect), files=files,
+                path="shop/views.py", note=note)
+
+
+VALID += [
+    _manager_case("models.Manager", "named", "",
+                  "the project manager's `named()` resolves and only reads"),
+]
+
+INVALID += [
+    _manager_case("models.Manager", "claim", "  # expect: PS207",
+                  "the resolved manager method writes (`get_or_create()`) before the call"),
+]
