@@ -271,6 +271,7 @@ def _calls_read(index: ProjectIndex, func: FunctionInfo, calls: Sequence[cst.Cal
             if any(isinstance(v, cst.Call) and isinstance(callee(v, func), FunctionRef)
                    for v in values)}
     instances = _query_results(func) | made
+    chained = _queryset_receivers(calls)
     for call in calls:
         verdict = _call_reads(call, instances)
         if verdict is False:
@@ -288,7 +289,7 @@ def _calls_read(index: ProjectIndex, func: FunctionInfo, calls: Sequence[cst.Cal
                     index, target.func, callee, memo):
                 return False
             continue
-        if _unknown_manager_method(call):
+        if _unknown_manager_method(call) and id(call) not in chained:
             return False  # `Group.objects.follow(...)`: a project manager method may write
         if _on_instance(call, instances):
             if _value_method(call):
@@ -386,11 +387,32 @@ def _call_reads(call: cst.Call, instances: set[str]) -> bool | None:
     return None
 
 
+def _queryset_receivers(calls: Sequence[cst.Call]) -> set[int]:
+    """The calls whose result a queryset method is called on, in the same chain
+    (`Order.objects.visible_to(user).select_related("shop").get(pk=pk)`: `visible_to`
+    builds a queryset, a filter of the project's own)."""
+    out: set[int] = set()
+    for c in calls:
+        f = c.func
+        if not (isinstance(f, cst.Attribute) and (f.attr.value in _QUERYSET_READS
+                                                  or f.attr.value in DJANGO_QUERYSET_QUERIES)):
+            continue
+        node: cst.BaseExpression = f.value
+        while isinstance(node, (cst.Call, cst.Attribute)):
+            if isinstance(node, cst.Call):
+                out.add(id(node))
+                node = node.func
+            else:
+                node = node.value
+    return out
+
+
 def _unknown_manager_method(call: cst.Call) -> bool:
     """`FollowUpGroup.objects.follow_beneficiary(...)`: a method called through a model's
     manager that is none of Django's queryset methods, and that the callee did not
     resolve (a manager built with `Manager.from_queryset(...)`): the project's own,
-    which may write (`get_or_create()` inside)."""
+    which may write (`get_or_create()` inside). (The caller spares one whose result a
+    queryset method is then called on: a filter of the project's.)"""
     f = call.func
     if not isinstance(f, cst.Attribute) or not through_manager(f.value):
         return False

@@ -341,7 +341,11 @@ class IoInTransaction(Rule):
     queryset, a related manager's `all()` / `filter()`, a cursor's `SELECT` without
     `FOR UPDATE`), nothing locks rows (`select_for_update()`), and it calls no
     method of a model instance that cannot be shown to only read (a model method may
-    `save()`) nor Django's `login()` / `logout()` (they save the user). A model
+    `save()`), nor a method called through a model's manager that is none of Django's
+    and that nothing resolves (`Group.objects.follow(user)`: the project's own manager
+    may `get_or_create()`; one whose result is filtered further,
+    `Job.objects.visible_to(user).get(pk=pk)`, builds a queryset and reads), nor
+    Django's `login()` / `logout()` (they save the user). A model
     method that cannot be resolved on a looked-up instance or a related one
     (`area.owner.get_full_name()`, `area.surveyor.display_name()`) is shown to read
     when every method of that name the project's classes define only formats what its

@@ -3255,3 +3255,50 @@ INVALID += [
     _manager_case("models.Manager", "claim", "  # expect: PS207",
                   "the resolved manager method writes (`get_or_create()`) before the call"),
 ]
+
+# Helper prec72, round 32 (les-emplois' GPS view): a method called through a model's
+# manager that nothing resolves (here a library's manager) may write; one whose result
+# a queryset method is then called on (`visible_to(name).get(...)`) builds a queryset:
+# a filter, read.
+_LIB_MANAGER_MODELS = """\
+from django.db import models
+from areas_toolkit.managers import AreaManager
+
+
+class Area(models.Model):
+    name = models.CharField(max_length=80)
+    shape = models.TextField()
+
+    objects = AreaManager()
+"""
+_LIB_MANAGER_VIEW = """\
+import requests
+from django.db import transaction
+from django.shortcuts import redirect
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def sync_shape(request, name):
+    total = Area.objects.count()
+    area = Area.objects.{method}
+    area.shape = requests.get(SHAPES + name, timeout=10).text{expect}
+    area.save()
+    return redirect("/?total=%d" % total)
+"""
+VALID += [
+    Case(_LIB_MANAGER_VIEW.format(method="visible_to(request.user).get(name=name)",
+                                  expect=""),
+         files={**_CMD_FILES, "shop/models.py": _LIB_MANAGER_MODELS}, path="shop/views.py",
+         note="an unresolved manager method whose result is filtered further "
+              "(`.get(...)`): a queryset of the project's, read"),
+]
+INVALID += [
+    Case(_LIB_MANAGER_VIEW.format(method="claim(name)", expect="  # expect: PS207"),
+         files={**_CMD_FILES, "shop/models.py": _LIB_MANAGER_MODELS}, path="shop/views.py",
+         note="an unresolved manager method whose result is used as it is (`claim()`): it "
+              "may write before the call"),
+]
