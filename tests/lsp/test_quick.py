@@ -133,3 +133,35 @@ def test_memo_keeps_which_files_each_pattern_matches(project: Path,
     searched.clear()
     assert lint_file(app, changed, memo=memo).findings == lint_file(app, changed).findings
     assert DB.replace("return pool.getconn()", "return 42").encode() in searched
+
+
+def test_memo_settles_again_after_a_scan_handed_the_frozen_objects_back(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 32: whether the memo is still out of the collector's sight is asked of
+    `gc_scope.thaws` (a count), not of `gc.get_freeze_count` (a walk over every frozen
+    object on each keystroke); a scan in between (its `trees_kept_out_of_gc` unfreezes
+    everything at its end) makes the next settle freeze again."""
+    import gc
+
+    import poolsafe.core.gc_scope as gc_scope
+
+    app = project / "app.py"
+    memo = ModuleMemo()
+    options = ScanOptions(project_root=project, overrides={app: APP.encode()})
+    calls: list[int] = []
+    real = gc_scope.keep_survivors
+    monkeypatch.setattr(gc_scope, "keep_survivors", lambda: (calls.append(1), real()))
+    monkeypatch.setattr(gc, "get_freeze_count", lambda: pytest.fail("counted"))
+    try:
+        lint_file(app, options, memo=memo)
+        memo.settle()
+        memo.settle()
+        assert calls == [1]
+        with gc_scope.trees_kept_out_of_gc():
+            pass
+        memo.settle()
+        assert calls == [1, 1]
+        memo.settle()
+        assert calls == [1, 1]
+    finally:
+        gc.unfreeze()

@@ -23,6 +23,7 @@ after the call takes its locks after the call returns.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import libcst as cst
@@ -71,6 +72,8 @@ _VALUE_METHODS = frozenset({
     "startswith", "endswith", "format", "replace", "join", "title", "capitalize",
     "isoformat", "strftime", "encode", "decode", "keys", "items",
 })
+#: Django's other manager and queryset methods that run nothing or only read
+_MANAGER_READS = frozenset({"get_queryset", "raw", "explain", "get_by_natural_key"})
 #: a method anywhere in a chain that locks the rows it reads
 _LOCKS = frozenset({"select_for_update"})
 #: SQL text that locks what it reads
@@ -80,6 +83,19 @@ _WRITING_FUNCTIONS = frozenset({
     "django.contrib.auth.login", "django.contrib.auth.logout",
     "django.contrib.auth.update_session_auth_hash", "django.core.management.call_command",
 })
+#: Django's own methods of a user model that only format what it holds; a project
+#: that defines a method of the same name is judged by its own definitions
+DJANGO_USER_FORMATTING_METHODS = frozenset({
+    "get_full_name", "get_short_name", "get_username", "natural_key",
+})
+#: how many project definitions of one method name `_model_method_reads` reads at most
+_MAX_METHOD_DEFINITIONS = 8
+#: builtins a formatting method may call: they convert or measure a value
+_FORMATTING_BUILTINS = frozenset({
+    "str", "int", "float", "bool", "len", "round", "format", "min", "max", "sorted",
+})
+#: the index's memo (`ProjectIndex.derived`): method name -> whether it only formats
+_FORMATTING_METHODS = "django_read_only.formatting_methods"
 #: how many project functions one answer reads at most (past that, a call counts as
 #: a write)
 _MAX_FUNCTIONS = 40
@@ -255,6 +271,7 @@ def _calls_read(index: ProjectIndex, func: FunctionInfo, calls: Sequence[cst.Cal
             if any(isinstance(v, cst.Call) and isinstance(callee(v, func), FunctionRef)
                    for v in values)}
     instances = _query_results(func) | made
+    chained = _queryset_receivers(calls)
     for call in calls:
         verdict = _call_reads(call, instances)
         if verdict is False:
@@ -272,13 +289,75 @@ def _calls_read(index: ProjectIndex, func: FunctionInfo, calls: Sequence[cst.Cal
                     index, target.func, callee, memo):
                 return False
             continue
+        if _unknown_manager_method(call) and id(call) not in chained:
+            return False  # `Group.objects.follow(...)`: a project manager method may write
         if _on_instance(call, instances):
             if _value_method(call):
                 continue  # `event.template.name.lower()`: a field value's own method
+            if _model_method_reads(index, call):
+                continue  # `area.owner.get_full_name()`: every such method only formats
             return False  # a model's method nothing resolves: it may save
         qual = external_name(index, call.func, func.module, func)
         if qual is not None and qual in _WRITING_FUNCTIONS:
             return False
+    return True
+
+
+def _model_method_reads(index: ProjectIndex, call: cst.Call) -> bool:
+    """`area.owner.get_full_name()`, a method nothing resolves on a looked-up instance
+    (or a related one): a read when every method of that name the project's classes
+    define only formats (`_formats_only`), or, when the project defines none, when it
+    is one of Django's own methods that only format a user (`get_full_name()`)."""
+    f = call.func
+    if not isinstance(f, cst.Attribute) or f.attr.value.startswith("__"):
+        return False
+    method = f.attr.value
+    memo: dict[str, bool] = index.derived(_FORMATTING_METHODS, dict)
+    if method not in memo:
+        memo[method] = _project_method_formats(index, method)
+    return memo[method]
+
+
+def _project_method_formats(index: ProjectIndex, method: str) -> bool:
+    pattern = re.compile(rb"\bdef\s+" + re.escape(method.encode()) + rb"\s*\(")
+    with index.full_resolution():  # a models module may hold no database word
+        found = index.files_matching(pattern)
+    defs: list[cst.FunctionDef] = []
+    for _path, source in found:
+        try:
+            tree = cst.parse_module(source)
+        except cst.ParserSyntaxError:
+            return False
+        for node in iter_nodes(tree, into_functions=True):
+            if isinstance(node, cst.ClassDef):
+                defs.extend(d for d in body_statements(node.body)
+                            if isinstance(d, cst.FunctionDef) and d.name.value == method)
+    if not defs:
+        return method in DJANGO_USER_FORMATTING_METHODS
+    return len(defs) <= _MAX_METHOD_DEFINITIONS and all(_formats_only(d) for d in defs)
+
+
+def _formats_only(node: cst.FunctionDef) -> bool:
+    """A method whose every call is one of Python's value methods on something other
+    than the instance itself (`self.first_name.strip()`, `f"...".strip()`), a builtin
+    that converts or measures (`str`, `len`), or Django's choice label
+    (`self.get_kind_display()`): it formats what the instance holds and writes
+    nothing. Any other call (`self.save()`, `self.visits.create()`, a helper) may
+    write."""
+    params = node.params.params
+    if node.asynchronous is not None or node.decorators or not params:
+        return False
+    me = params[0].name.value
+    for c in iter_calls(node.body):
+        f = c.func
+        if isinstance(f, cst.Name) and f.value in _FORMATTING_BUILTINS:
+            continue
+        if isinstance(f, cst.Attribute) and (f.attr.value in _VALUE_METHODS or _display(
+                f.attr.value)) and not (isinstance(f.value, cst.Name)
+                                        and f.value.value == me
+                                        and not _display(f.attr.value)):
+            continue
+        return False
     return True
 
 
@@ -306,6 +385,40 @@ def _call_reads(call: cst.Call, instances: set[str]) -> bool | None:
         # a related manager (`order.items.create()`) or the instance itself
         return True if method in _QUERYSET_READS or _display(method) else None
     return None
+
+
+def _queryset_receivers(calls: Sequence[cst.Call]) -> set[int]:
+    """The calls whose result a queryset method is called on, in the same chain
+    (`Order.objects.visible_to(user).select_related("shop").get(pk=pk)`: `visible_to`
+    builds a queryset, a filter of the project's own)."""
+    out: set[int] = set()
+    for c in calls:
+        f = c.func
+        if not (isinstance(f, cst.Attribute) and (f.attr.value in _QUERYSET_READS
+                                                  or f.attr.value in DJANGO_QUERYSET_QUERIES)):
+            continue
+        node: cst.BaseExpression = f.value
+        while isinstance(node, (cst.Call, cst.Attribute)):
+            if isinstance(node, cst.Call):
+                out.add(id(node))
+                node = node.func
+            else:
+                node = node.value
+    return out
+
+
+def _unknown_manager_method(call: cst.Call) -> bool:
+    """`FollowUpGroup.objects.follow_beneficiary(...)`: a method called through a model's
+    manager that is none of Django's queryset methods, and that the callee did not
+    resolve (a manager built with `Manager.from_queryset(...)`): the project's own,
+    which may write (`get_or_create()` inside). (The caller spares one whose result a
+    queryset method is then called on: a filter of the project's.)"""
+    f = call.func
+    if not isinstance(f, cst.Attribute) or not through_manager(f.value):
+        return False
+    method = f.attr.value
+    return method not in DJANGO_QUERYSET_QUERIES and method not in _QUERYSET_READS \
+        and method not in _MANAGER_READS and not method.startswith("_")
 
 
 def _value_method(call: cst.Call) -> bool:

@@ -7,6 +7,7 @@ pool-settings rules read (PS203, PS204).
 from __future__ import annotations
 
 import functools
+import re
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -210,6 +211,16 @@ class FlaskConfigUnit:
     testing: bool = False
 
 
+_TEST_WORDS = frozenset({"test", "tests", "testing"})
+
+
+def _names_test_runs(name: str) -> bool:
+    """A class name with the word `Test`/`Testing` in it, read as camel-case (or
+    snake-case) words: `TestConfig`, `UnitTestConfig`, `testing_config`; not `LatestConfig`."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)
+    return any(w.lower() in _TEST_WORDS for w in words)
+
+
 def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskConfigUnit]:
     from poolsafe.knowledge.frameworks import (
         FLASK_CONFIG_LOAD_METHODS,
@@ -229,7 +240,10 @@ def flask_config_units(index: ProjectIndex, module: ModuleInfo) -> list[FlaskCon
         unit = FlaskConfigUnit(f"config class `{cls.name}`", config_object=True,
                                config_class=True)
         flag = class_attribute(index, cls, FLASK_TESTING_KEY)
-        unit.testing = flag is not None and is_true(flag[0])
+        if flag is not None:
+            unit.testing = is_true(flag[0])
+        else:  # `TestConfig`, `TestingConfig`: named for the test runs
+            unit.testing = _names_test_runs(cls.name)
         uri = class_attribute(index, cls, FLASK_SQLALCHEMY_URI_KEY)
         opts = class_attribute(index, cls, FLASK_SQLALCHEMY_OPTIONS_KEY)
         if uri is not None:

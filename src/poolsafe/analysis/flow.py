@@ -1073,7 +1073,7 @@ class FunctionFlow:
         if target is None and isinstance(func, cst.Name) \
                 and func.value in RAISING_BUILTINS and not self._binds_name(func.value):
             return "raises"  # the builtin `exit(...)`: nothing in the code rebinds it
-        if isinstance(target, FunctionRef) and always_raises(target.func):
+        if isinstance(target, FunctionRef) and always_raises(self.index, target.func):
             return "raises"  # a project helper that ends in `raise` on every path
         return None
 
@@ -2777,19 +2777,37 @@ def _false_constant(value: cst.BaseExpression) -> bool:
     return False
 
 
-def always_raises(func: FunctionInfo) -> bool:
+#: how many project helpers deep `always_raises` follows a helper's last call
+_RAISING_HELPER_DEPTH = 3
+
+
+def always_raises(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:
     """A project function that never returns to its caller: a plain (not async, not
     generator, undecorated) function with no `return` of its own whose body ends in a
     `raise` (`def fail(e, msg): if isinstance(e, NotFound): raise NotFound(msg)` ...
-    `raise ServerError(msg)`). Every path either raises earlier or reaches that last
-    statement, so a call to it ends the caller's path as a `raise` does."""
+    `raise ServerError(msg)`), or in a call that never returns: a library one (Flask's
+    or Flask-RESTful's `abort(...)`, `sys.exit(...)`) or another such project function
+    (a method `self.fail(...)` too), up to three helpers deep. Every path either raises
+    earlier or reaches that last statement, so a call to it ends the caller's path as a
+    `raise` does."""
     node = func.node
     if func.is_async or func.is_generator or func.returns or node.decorators:
         return False
     body = body_statements(node.body)
     last = body[-1] if body else None
-    return isinstance(last, cst.SimpleStatementLine) and bool(last.body) \
-        and isinstance(last.body[-1], cst.Raise)
+    if not (isinstance(last, cst.SimpleStatementLine) and last.body):
+        return False
+    stmt = last.body[-1]
+    if isinstance(stmt, cst.Raise):
+        return True
+    if not (isinstance(stmt, cst.Expr) and type(stmt.value) is cst.Call) \
+            or depth >= _RAISING_HELPER_DEPTH:
+        return False
+    target = index.evaluate(stmt.value.func, func.module, func)
+    if isinstance(target, External):
+        return match_qualname(target.qualname, RAISING_CALLS) is not None
+    return isinstance(target, FunctionRef) and target.func is not func \
+        and always_raises(index, target.func, depth + 1)
 
 
 def _falsy_literal(value: cst.BaseExpression | None) -> bool:

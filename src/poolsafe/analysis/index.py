@@ -818,22 +818,15 @@ class ProjectIndex:
         try:
             pattern = spelling(rb"\." + re.escape(attr.encode()) + rb"[ \t]*=[^=]", [attr])
             for m in self.modules_matching(pattern):
-                scopes: list[tuple[FunctionInfo | None, cst.CSTNode]] = [
-                    (f, f.node.body) for f in m.all_functions]
-                scopes.extend((None, st) for st in m.tree.body
-                              if isinstance(st, cst.SimpleStatementLine))
-                for f, body in scopes:
-                    for node in iter_nodes(body):
-                        if not isinstance(node, cst.Assign):
-                            continue
-                        if not any(isinstance(t.target, cst.Attribute)
-                                   and t.target.attr.value == attr
-                                   and self._is_namespace(t.target.value, m, f, depth)
-                                   for t in node.targets):
-                            continue
-                        value = self.evaluate(node.value, m, f, depth + 1)
-                        if isinstance(value, LibraryObject):
-                            return value
+                for f, node in _attribute_assigns(m, attr):
+                    if not any(isinstance(t.target, cst.Attribute)
+                               and t.target.attr.value == attr
+                               and self._is_namespace(t.target.value, m, f, depth)
+                               for t in node.targets):
+                        continue
+                    value = self.evaluate(node.value, m, f, depth + 1)
+                    if isinstance(value, LibraryObject):
+                        return value
             return None
         finally:
             self._namespace_active.discard(attr)
@@ -2443,6 +2436,34 @@ def per_request_class(index: ProjectIndex, cls: ClassInfo) -> str | None:
     (`PER_REQUEST_INSTANCE_ROOTS`), through project classes; else None."""
     found = derived_root(index, cls, PER_REQUEST_INSTANCE_ROOTS)
     return None if found is None else found[0]
+
+
+def _attribute_assigns(module: ModuleInfo,
+                       attr: str) -> list[tuple[FunctionInfo | None, cst.Assign]]:
+    """The assignments of `module` with a target `<something>.attr`, with the function
+    each is in (None: a simple statement at the top level), in the order
+    `ProjectIndex._namespace_attribute` asks them: each function's body (nested scopes
+    not entered), then the top level's simple statements. What they are depends on the
+    module's text alone, so it is kept with the module: a language server asks it of
+    the same unchanged modules on every keystroke (issue 32)."""
+    kept: dict[str, list[tuple[FunctionInfo | None, cst.Assign]]] = \
+        module.__dict__.setdefault(_ATTRIBUTE_ASSIGNS, {})
+    found = kept.get(attr)
+    if found is None:
+        scopes: list[tuple[FunctionInfo | None, cst.CSTNode]] = [
+            (f, f.node.body) for f in module.all_functions]
+        scopes.extend((None, st) for st in module.tree.body
+                      if isinstance(st, cst.SimpleStatementLine))
+        found = kept[attr] = [
+            (f, node) for f, body in scopes for node in iter_nodes(body)
+            if isinstance(node, cst.Assign) and any(
+                isinstance(t.target, cst.Attribute) and t.target.attr.value == attr
+                for t in node.targets)]
+    return found
+
+
+#: the attribute of a module that keeps `_attribute_assigns`' answers, by name
+_ATTRIBUTE_ASSIGNS = "_attribute_assigns"
 
 
 def derived_root(index: ProjectIndex, cls: ClassInfo, roots: Iterable[str],

@@ -92,6 +92,9 @@ from poolsafe.knowledge.frameworks import (
     FLASK_SQLALCHEMY_OPTIONS_KEYWORD,
     FLASK_TEARDOWN_METHODS,
     JOB_REGISTRARS,
+    PREFECT_REPEATING_METHODS,
+    PREFECT_RUN_DECORATORS,
+    PREFECT_TASK_WORKER_SERVE,
     REQUEST_HOOK_METHODS,
     REQUEST_MIDDLEWARE_BASES,
     ROUTE_EVERY_METHOD_ROOTS,
@@ -825,7 +828,9 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     or `alembic.op`); an Airflow task callable (`@task`, or handed to an operator as
     `python_callable=`), which the task runner calls once per task instance in a
     process of its own (a direct call of it elsewhere in the project must be
-    one-shot too); a function the project's packaging names as a console script
+    one-shot too); a Prefect `@flow` or `@task` that no task worker serves and no flow
+    maps (a flow run runs in a process of its own; its direct callers must be one-shot
+    too, outside loops); a function the project's packaging names as a console script
     (`[project.scripts]`, setup.cfg's `console_scripts`) that no project code calls;
     a method whose every call in the project (outside tests) is in
     one-shot code (a call of a library object's method of the same name, on a
@@ -847,6 +852,13 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
         # direct call of it elsewhere in the project must be one-shot too
         return all(not _repeats(s) and (s.func is None or (
             depth < _MAX_ONCE_DEPTH and is_cli_entry(index, s.func, depth + 1)))
+            for s in facts(index).callers(func) if not is_test_module(s.module))
+    if _prefect_run(index, func):
+        # a flow run runs it in a process of its own, once per run, unless a task worker
+        # serves it or a flow maps it; its direct callers must be one-shot too
+        return not _prefect_repeated(index, func) and all(
+            not _repeats(s) and (s.func is None or (
+                depth < _MAX_ONCE_DEPTH and is_cli_entry(index, s.func, depth + 1)))
             for s in facts(index).callers(func) if not is_test_module(s.module))
     if func.parent is None and _migration_module(func.module):
         return True
@@ -1061,6 +1073,50 @@ def _airflow_task(index: ProjectIndex, func: FunctionInfo) -> bool:
             return True
     return id(func.node) in index.derived(_AIRFLOW_CALLABLES,
                                           lambda: _find_airflow_callables(index))
+
+
+_PREFECT_REPEATED = "_poolsafe_prefect_repeated"
+
+
+def _prefect_run(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A Prefect flow or task: a module-level function decorated with Prefect's `@flow`
+    or `@task` (`@task(cache_policy=NONE)`)."""
+    if func.cls is not None or func.parent is not None:
+        return False
+    for deco in func.node.decorators:
+        qual = external_name(index, decorator_target(deco), func.module, func.parent)
+        if qual in PREFECT_RUN_DECORATORS:
+            return True
+    return False
+
+
+def _prefect_repeated(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """A Prefect task the project runs many times in one process: served by a task
+    worker (`load.serve()`, `prefect.task_worker.serve(load)`, submitted with
+    `load.delay(...)`) or mapped over inputs (`load.map(items)`)."""
+    return id(func.node) in index.derived(_PREFECT_REPEATED,
+                                          lambda: _find_prefect_repeated(index))
+
+
+def _find_prefect_repeated(index: ProjectIndex) -> frozenset[int]:
+    out: set[int] = set()
+    pattern = re.compile(rb"\b(?:serve|delay|map)\s*\(")
+    for module in index.modules_matching(pattern):
+        if not any(root_matches(q, "prefect") for q in module.imports.values()):
+            continue
+        for call, caller in module.calls:
+            handed: list[cst.BaseExpression] = []
+            if isinstance(call.func, cst.Attribute) \
+                    and call.func.attr.value in PREFECT_REPEATING_METHODS:
+                handed.append(call.func.value)
+            elif external_name(index, call.func, module, caller) == PREFECT_TASK_WORKER_SERVE:
+                handed.extend(arg.value for arg in call.args if arg.keyword is None)
+            for expr in handed:
+                with index.full_resolution():  # a task another module defines
+                    value = index.evaluate(expr, module, caller)
+                if isinstance(value, FunctionRef):
+                    out.add(id(value.func.node))
+    return frozenset(out)
 
 
 def _find_airflow_callables(index: ProjectIndex) -> frozenset[int]:

@@ -7,6 +7,7 @@ by their names.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cached_property
 
 import libcst as cst
@@ -374,7 +375,7 @@ class FunctionResources:
         for name, key in self.cursors.items():
             if key in self._cursor_connections or key in shared:
                 home = module_cursors(self.index, self.module).get(name)
-                if home is not None and home[1] in module_autocommit(self.index, home[0]):
+                if home is not None and autocommit_name(self.index, home[0], home[1]):
                     out.add(key)
         if "autocommit" in source:
             out |= self._class_autocommit()
@@ -603,14 +604,40 @@ def _project_source(index: ProjectIndex, module: ModuleInfo,
 def module_cursors(index: ProjectIndex, module: ModuleInfo) -> dict[str, tuple[ModuleInfo, str]]:
     """The top-level names of `module` (assigned or imported) that are cursors of a
     module-level connection: every assignment `cur = conn.cursor(...)` with `conn` a
-    connection at that module's top level. name -> (the connection's module, its name)."""
+    connection at that module's top level. name -> (the connection's module, its name).
+
+    An imported name is followed alone through the modules its imports name
+    (`_import_chain`), as far as a module that assigns it: asking each imported module
+    for all of its own cursors asked for its imports too, and so loaded every project
+    module the import graph reaches (122 of superset's modules for `models/core.py`'s
+    first function, issue 32)."""
     memo: dict[int, tuple[ModuleInfo, dict[str, tuple[ModuleInfo, str]]]] = \
         index.derived(f"{_MODULE_CURSORS}:{index.resolution_level}", dict)
     known = memo.get(id(module))
     if known is not None and known[0] is module:
         return known[1]
+    out = dict(_own_cursors(index, module))
+    for name in module.imports:
+        if name in module.assigns:
+            continue
+        for home, attr in _import_chain(index, module, name):
+            if attr in home.assigns:
+                found = _own_cursors(index, home).get(attr)
+                if found is not None:
+                    out[name] = found
+                break
+    memo[id(module)] = (module, out)
+    return out
+
+
+def _own_cursors(index: ProjectIndex, module: ModuleInfo) -> dict[str, tuple[ModuleInfo, str]]:
+    """`module_cursors` of the names `module` assigns itself (its imports not followed)."""
+    memo: dict[int, tuple[ModuleInfo, dict[str, tuple[ModuleInfo, str]]]] = \
+        index.derived(f"{_OWN_CURSORS}:{index.resolution_level}", dict)
+    known = memo.get(id(module))
+    if known is not None and known[0] is module:
+        return known[1]
     out: dict[str, tuple[ModuleInfo, str]] = {}
-    memo[id(module)] = (module, out)  # an import cycle ends here
     if "cursor" in module.source:
         for name, values in module.assigns.items():
             owners = {_cursor_owner(v) for v in values}
@@ -618,14 +645,26 @@ def module_cursors(index: ProjectIndex, module: ModuleInfo) -> dict[str, tuple[M
             if owner is not None \
                     and isinstance(index.lookup_module_name(module, owner, 0), Connection):
                 out[name] = (module, owner)
-    for name, qualname in module.imports.items():
-        if name in out or name in module.assigns:
-            continue
-        source = _project_source(index, module, qualname)
-        found = None if source is None else module_cursors(index, source[0]).get(source[1])
-        if found is not None:
-            out[name] = found
+    memo[id(module)] = (module, out)
     return out
+
+
+def _import_chain(index: ProjectIndex, module: ModuleInfo,
+                  name: str) -> Iterator[tuple[ModuleInfo, str]]:
+    """The other project modules and top-level names an import of `name` in `module`
+    leads to, one step after another (`from pkg.db import cur` in a module that
+    itself imports `cur` from `pkg.conn`: `pkg.db`'s cur, then `pkg.conn`'s), each
+    module loaded only when the step before imports from it; a step back to a
+    (module, name) already passed ends it."""
+    seen = {(id(module), name)}
+    while True:
+        qualname = module.imports.get(name)
+        source = None if qualname is None else _project_source(index, module, qualname)
+        if source is None or (id(source[0]), source[1]) in seen:
+            return
+        seen.add((id(source[0]), source[1]))
+        module, name = source
+        yield module, name
 
 
 def _cursor_owner(value: cst.BaseExpression) -> str | None:
@@ -642,13 +681,37 @@ def module_autocommit(index: ProjectIndex, module: ModuleInfo) -> frozenset[str]
     connections their own module's top level runs in autocommit: `conn.autocommit =
     True`, `conn.set_session(autocommit=True)`, `conn.set_autocommit(True)`,
     `conn.set_isolation_level(ISOLATION_LEVEL_AUTOCOMMIT)`, or `conn =
-    psycopg.connect(..., autocommit=True)`, outside any function."""
+    psycopg.connect(..., autocommit=True)`, outside any function. An imported name
+    is followed alone (`autocommit_name`), as `module_cursors` follows one."""
     memo: dict[int, tuple[ModuleInfo, frozenset[str]]] = index.derived(
         f"{_MODULE_AUTOCOMMIT}:{index.resolution_level}", dict)
     known = memo.get(id(module))
     if known is not None and known[0] is module:
         return known[1]
-    memo[id(module)] = (module, frozenset())  # an import cycle ends here
+    own = _own_autocommit(index, module)
+    found = set(own)
+    for name in module.imports:
+        if name not in own and any(attr in _own_autocommit(index, home)
+                                   for home, attr in _import_chain(index, module, name)):
+            found.add(name)
+    result = frozenset(found)
+    memo[id(module)] = (module, result)
+    return result
+
+
+def autocommit_name(index: ProjectIndex, module: ModuleInfo, name: str) -> bool:
+    """`name in module_autocommit(index, module)`, following that name's import alone."""
+    return name in _own_autocommit(index, module) or any(
+        attr in _own_autocommit(index, home) for home, attr in _import_chain(index, module, name))
+
+
+def _own_autocommit(index: ProjectIndex, module: ModuleInfo) -> frozenset[str]:
+    """`module_autocommit` of the connections `module` assigns itself."""
+    memo: dict[int, tuple[ModuleInfo, frozenset[str]]] = index.derived(
+        f"{_OWN_AUTOCOMMIT}:{index.resolution_level}", dict)
+    known = memo.get(id(module))
+    if known is not None and known[0] is module:
+        return known[1]
     own: set[str] = set()
     source = module.source
     if "autocommit" in source or "isolation_level" in source or "AUTOCOMMIT" in source:
@@ -661,12 +724,6 @@ def module_autocommit(index: ProjectIndex, module: ModuleInfo) -> frozenset[str]
                     own.add(name)
         own = {n for n in own
                if isinstance(index.lookup_module_name(module, n, 0), Connection)}
-    for name, qualname in module.imports.items():
-        if name in own:
-            continue
-        origin = _project_source(index, module, qualname)
-        if origin is not None and origin[1] in module_autocommit(index, origin[0]):
-            own.add(name)
     result = frozenset(own)
     memo[id(module)] = (module, result)
     return result
@@ -674,6 +731,8 @@ def module_autocommit(index: ProjectIndex, module: ModuleInfo) -> frozenset[str]
 
 _MODULE_CURSORS = "resources.module_cursors"
 _MODULE_AUTOCOMMIT = "resources.module_autocommit"
+_OWN_CURSORS = "resources.own_cursors"
+_OWN_AUTOCOMMIT = "resources.own_autocommit"
 
 #: the index's memo (`ProjectIndex.derived`) of (id(def node), parameter) -> the kind
 #: every caller passes (see `FunctionResources._module_connection_from_callers`)

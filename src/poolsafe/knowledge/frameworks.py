@@ -111,6 +111,19 @@ AIRFLOW_TASK_DECORATORS: tuple[str, ...] = (
     "airflow.decorators.task", "airflow.sdk.task", "airflow.operators.python.task",
 )
 
+#: Prefect's decorators of a flow and of a task (`@flow`, `@task(retries=2)`): a flow run
+#: runs in a process of its own (a process worker's subprocess, a container, or the
+#: subprocess `serve()` starts per run), which ends when the run does.
+PREFECT_RUN_DECORATORS: frozenset[str] = frozenset(
+    {"prefect.flow", "prefect.task", "prefect.flows.flow", "prefect.tasks.task"}
+)
+#: The methods that hand a Prefect task to something that runs it many times in one
+#: process: a task worker (`my_task.serve()`, `.delay()` submits to one), or a map
+#: over inputs (`my_task.map(items)`).
+PREFECT_REPEATING_METHODS: frozenset[str] = frozenset({"serve", "delay", "map"})
+#: Prefect's task worker, which runs the tasks it is handed for every submission.
+PREFECT_TASK_WORKER_SERVE = "prefect.task_worker.serve"
+
 #: The keyword by which an Airflow operator (`PythonOperator`,
 #: `BranchPythonOperator`, `ShortCircuitOperator`, `PythonVirtualenvOperator`,
 #: `PythonSensor`, ...) is handed its task callable.
@@ -373,11 +386,14 @@ URL_PASSTHROUGH: frozenset[tuple[str, str]] = frozenset(
 )
 
 #: Calls that never return to the statement after them: they raise (`SystemExit` from
-#: `sys.exit`, an `HTTPException` from Flask's `abort`, pytest's outcome exceptions),
+#: `sys.exit`, an `HTTPException` from Flask's `abort` and its kin in
+#: Flask-RESTful, Flask-RESTX, flask-smorest, werkzeug and Quart, pytest's outcome exceptions),
 #: so a handler that ends in one swallows nothing and the code after it does not run.
 RAISING_CALLS: frozenset[tuple[str, str]] = frozenset(
     {("sys", "exit"), ("builtins", "exit"), ("builtins", "quit"),
-     ("flask", "abort"), ("werkzeug.exceptions", "abort"),
+     ("flask", "abort"), ("werkzeug.exceptions", "abort"), ("werkzeug", "abort"),
+     ("flask_restful", "abort"), ("flask_restx", "abort"), ("flask_smorest", "abort"),
+     ("quart", "abort"),
      ("pytest", "fail"), ("pytest", "skip"), ("pytest", "exit"), ("pytest", "xfail")}
 )
 #: ... and calls that end the process on the spot (no exception, no `finally`): what

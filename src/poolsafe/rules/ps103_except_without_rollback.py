@@ -272,10 +272,14 @@ class ExceptWithoutRollback(Rule):
     error (`error = e`) and re-raises it (`if error: raise error`) before the
     connection is used again. Nor does one that ends in a call that never
     returns: `sys.exit(...)`, the builtin `exit(...)` (both raise `SystemExit`),
-    Flask's `abort(...)` (an `HTTPException`), `os._exit(...)` (the process ends on
+    Flask's `abort(...)` and its kin in Flask-RESTful, Flask-RESTX, flask-smorest,
+    werkzeug and Quart (an `HTTPException`), `os._exit(...)` (the process ends on
     the spot), a project function that raises on every path (a plain, undecorated
     function with no `return` whose body ends in `raise`, such as an
-    `raise_api_error(e, msg)` that maps the error to an HTTP one); one that calls it
+    `raise_api_error(e, msg)` that maps the error to an HTTP one, or ends in one of
+    those library calls or in another such helper, up to three deep: a resource's own
+    `self.fail(400, msg)` whose last line is Flask-RESTful's `abort(...)`, a
+    `conflict(msg)` that calls a helper ending in `raise HTTPException(...)`); one that calls it
     only on some path (`if strict: sys.exit(1)`), or a helper that can return, is
     still reported. A handler that raises a named class (`raise
     HTTPException(400)`) is followed to the first handler of an enclosing `try`

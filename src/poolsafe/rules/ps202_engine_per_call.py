@@ -121,7 +121,8 @@ class EnginePerCall(Rule):
     Generator functions (a FastAPI lifespan, a pytest fixture) keep the engine
     across their `yield` and are not reported either, unless they run per request:
     a `Depends()` dependency, or a generator a function draws one value from
-    (`db = next(get_db())` in a route). Such a dependency is reported when the
+    (`db = next(get_db())` in a route; a test that draws one, `next(load_codes())`,
+    says nothing of production and does not count). Such a dependency is reported when the
     engine or pool is built inside it, whatever it yields.
 
     A loop builds one per item: an engine or pool built in the body of a `for` /
@@ -236,7 +237,14 @@ class EnginePerCall(Rule):
     function of an Alembic `env.py` or migration script, an Airflow task callable
     (`@task`, or an operator's `python_callable=`: the task runner calls it once
     per task instance, in a process of its own; one a route also calls is still
-    reported), a startup handler, a
+    reported), a Prefect `@flow`, and a Prefect `@task` its flow calls once per run
+    (a flow run runs in a process of its own, under a process worker, in a container,
+    or in the subprocess `serve()` starts for it, and that process ends with the run:
+    one engine per run, closed with the process; but a task a long-lived task worker
+    runs, `load.serve()`, `prefect.task_worker.serve(load)` or one submitted with
+    `load.delay(...)`, runs for every submission in the same process, and one mapped
+    over inputs, `load.map(items)`, or called in a loop runs many times in the run's
+    process: an engine per call there, still reported), a startup handler, a
     check run from a table (`CHECKS =
     [("db", check_db)]`, walked once by `for name, fn in CHECKS: fn()` in
     `main()`, or written in the loop itself: `for name, fn in [("db",
@@ -866,12 +874,12 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
 
 
 def _drawn_by_next(index: ProjectIndex, gen: FunctionInfo) -> bool:
-    """A generator that a function (not module-level code) calls and draws one value
-    from, `next(get_db())` or `get_db().__next__()`: it runs once per call of that
-    function, as a FastAPI dependency runs once per request."""
+    """A generator that a function (not module-level code, not a test) calls and draws
+    one value from, `next(get_db())` or `get_db().__next__()`: it runs once per call of
+    that function, as a FastAPI dependency runs once per request."""
     def draws(site: CallSite) -> bool:
-        if site.func is None:
-            return False
+        if site.func is None or is_test_module(site.module):
+            return False  # a test's draw says nothing of production
         for c in iter_calls(site.func.node.body):
             f = c.func
             if (isinstance(f, cst.Name) and f.value in ("next", "anext") and c.args

@@ -176,8 +176,12 @@ class PoolWithoutPrePing(Rule):
     Alembic script): each run uses the engine and ends. A module imported by a
     module that runs nothing (a library's) is still judged. Nor are test
     modules, nor a Flask config class or module that sets Flask's testing flag
-    (`TESTING = True`, also inherited from a project base class): it configures the
-    test runs. Nor is a module-level
+    (`TESTING = True`, also inherited from a project base class), or a config class
+    named for the tests (`TestConfig`, `TestingConfig`, `UnitTestConfig`: the word
+    `Test` in its name, not just the letters, as in `LatestConfig`) that does not set
+    or inherit `TESTING = False`: it configures the test runs (a config class the
+    production one derives from is judged by the production class's own name).
+    Nor is a module-level
     engine that nothing reads: neither it nor what its module makes from it at the
     top level (`Session = sessionmaker(bind=engine)`, `session = Session()`) is read
     by a statement of the module (a function's own local of the same name aside),

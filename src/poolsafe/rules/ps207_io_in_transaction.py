@@ -378,7 +378,21 @@ class IoInTransaction(Rule):
     queryset, a related manager's `all()` / `filter()`, a cursor's `SELECT` without
     `FOR UPDATE`), nothing locks rows (`select_for_update()`), and it calls no
     method of a model instance that cannot be shown to only read (a model method may
-    `save()`) nor Django's `login()` / `logout()` (they save the user). What counts is
+    `save()`), nor a method called through a model's manager that is none of Django's
+    and that nothing resolves (`Group.objects.follow(user)`: the project's own manager
+    may `get_or_create()`; one whose result is filtered further,
+    `Job.objects.visible_to(user).get(pk=pk)`, builds a queryset and reads), nor
+    Django's `login()` / `logout()` (they save the user). A model
+    method that cannot be resolved on a looked-up instance or a related one
+    (`area.owner.get_full_name()`, `area.surveyor.display_name()`) is shown to read
+    when every method of that name the project's classes define only formats what its
+    instance holds: its only calls are Python's value methods (`self.first_name.strip()`,
+    `.title()`, `.upper()`), a choice's label, and builtins such as `str()` or `len()`
+    (a `self.save()`, a related manager's `create()` or any helper call may write; at
+    most eight definitions are read), or,
+    when the project defines none, when it is one of Django's own methods that only
+    format a user (`get_full_name()`, `get_short_name()`, `get_username()`,
+    `natural_key()`). What counts is
     what has run when the slow call starts: a view that reads, calls a payment API,
     then saves holds no row lock during the call (the `save()` locks its row after the
     call returns, for the few milliseconds to the commit), so it is not reported

@@ -81,6 +81,8 @@ class ModuleMemo:
             list[str], list[tuple[tuple[str, ...], str]], dict[str, list[str]]]] | None = None
         #: the module keys last hashed into a layout key, and that key
         self._layout_key: tuple[list[tuple[tuple[str, ...], str]], str] | None = None
+        #: `gc_scope.thaws()` when `settle` last froze what is alive (None: never)
+        self._frozen_at: int | None = None
 
     def settle(self) -> None:
         """After a lint (off the path to its diagnostics): what the memo keeps lives
@@ -89,14 +91,15 @@ class ModuleMemo:
         superset's `models/core.py`, issue 32). When the memo took new modules (or a
         scan handed frozen objects back), the garbage is collected once and what is
         alive is moved out of the collector's sight (`gc.freeze`); each keystroke's own
-        garbage is collected as before, without walking the memo."""
-        import gc
+        garbage is collected as before, without walking the memo. A scan since the
+        last freeze (`poolsafe fix`'s "fix all") handed the frozen objects back: frozen
+        again then too."""
+        from poolsafe.core.gc_scope import keep_survivors, thaws
 
-        from poolsafe.core.gc_scope import keep_survivors
-
-        if self.added or (self._modules and not gc.get_freeze_count()):
+        if self.added or (self._modules and self._frozen_at != thaws()):
             self.added = 0
             keep_survivors()
+            self._frozen_at = thaws()
 
     def selection(self, paths: list[str], datas: list[bytes], options: ScanOptions,
                   modules: list[tuple[tuple[str, ...], str]], database_only: bool

@@ -5912,6 +5912,88 @@ VALID += [
          note="look-alike: the module puts its connection in autocommit at its top level"),
 ]
 
+# Helper prec72, round 32 (issue 31, small72's held false alarm): a project method or
+# function whose every path ends in a library call that never returns (Flask-RESTful's or
+# Flask's `abort(...)`, werkzeug's, another project helper that always raises, FastAPI's
+# `raise HTTPException(...)` one helper down) raises like a `raise`: the `except` that
+# calls it swallows nothing.
+_ABORT_HELPER = '''
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+{imports}
+
+pool = ThreadedConnectionPool(1, 10, "dbname=app")
+
+{helpers}
+
+
+class Tags(Resource):
+{methods}
+    def post(self, name):
+        conn = pool.getconn()
+        try:
+            with conn.cursor() as cur:
+                try:
+                    cur.execute("INSERT INTO tags (name) VALUES (%s)", (name,))
+                except psycopg2.IntegrityError as err:{mark}
+                    {call}
+                cur.execute("UPDATE stats SET tags = tags + 1")
+            conn.commit()
+        finally:
+            pool.putconn(conn)
+        return {{"name": name}}, 201
+'''
+
+_ABORT_METHOD = '''\
+    def fail(self, status, message=None):
+        if message:
+            abort(status, message=message)
+        abort(status, message="something went wrong")
+'''
+
+
+def _abort_case(imports: str, helpers: str, methods: str, call: str, mark: str,
+                note: str) -> Case:
+    return Case(_ABORT_HELPER.format(imports=imports, helpers=helpers, methods=methods,
+                                     call=call, mark=mark), note=note)
+
+
+VALID += [
+    _abort_case("from flask_restful import Resource, abort", "", _ABORT_METHOD,
+                "self.fail(400, str(err))", "",
+                "the resource's own method ends in Flask-RESTful's `abort(...)` on every "
+                "path (it raises an HTTPException): the handler swallows nothing"),
+    _abort_case("from flask import abort\nfrom flask_restful import Resource",
+                "def bad_request(message):\n    abort(400, message)\n", "",
+                "bad_request(str(err))", "",
+                "a module helper whose last statement is Flask's `abort(...)`"),
+    _abort_case("from fastapi import HTTPException\nfrom flask_restful import Resource",
+                "def http_error(status, detail):\n"
+                "    raise HTTPException(status_code=status, detail=detail)\n\n\n"
+                "def conflict(detail):\n    http_error(409, detail)\n", "",
+                "conflict(str(err))", "",
+                "a helper that ends by calling another helper that always raises "
+                "(`raise HTTPException(...)`)"),
+]
+
+INVALID += [
+    _abort_case("from flask_restful import Resource, abort", "",
+                _ABORT_METHOD.replace('        abort(status, message="something went wrong")\n',
+                                      '        print("no message")\n'),
+                "self.fail(400, str(err))", "  # expect: PS103",
+                "look-alike: the method aborts only when given a message and otherwise "
+                "returns: the UPDATE runs in the aborted transaction"),
+    _abort_case("from flask_restful import Resource",
+                "def abort(status, message):\n    print(status, message)\n", "",
+                "abort(400, str(err))", "  # expect: PS103",
+                "look-alike: the project's own `abort` only prints and returns"),
+    _abort_case("from flask_restful import Resource, abort",
+                "def conflict(detail):\n    log_conflict(detail)\n\n\n"
+                "def log_conflict(detail):\n    print(detail)\n", "",
+                "conflict(str(err))", "  # expect: PS103",
+                "look-alike: the helper's last call is to a helper that returns"),
+]
+
 # round 32 (prec72b): after a failed `commit()` (or `flush()`), SQLAlchemy has dropped
 # the failed flush's work and marks the session for rollback: a `flush()` in the
 # handler before the `rollback()` finds nothing pending and sends no SQL. Something

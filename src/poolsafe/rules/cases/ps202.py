@@ -2934,3 +2934,111 @@ INVALID += [
          note="look-alike: a base class's handle() calls the command's save_rates() on "
               "self; the Celery task runs the command"),
 ]
+
+# Helper prec72, round 32 (issue 31, large72's tune half): a Prefect flow run runs in a
+# process of its own (a process worker's subprocess, a container, or `serve()`'s
+# subprocess), so a `@flow` and a `@task` that its flow calls once per run build one
+# engine per run, which the run's process closes when it ends, as an Airflow task
+# callable's. A task a long-lived task worker runs (`my_task.serve()`,
+# `prefect.task_worker.serve(my_task)`, submitted with `.delay()`), or one mapped over
+# inputs (`.map(...)`), runs many times in one process: an engine per call.
+_PREFECT_RUN = """\
+from prefect import flow, task
+from sqlalchemy import create_engine, text
+
+
+@task
+def load_units(url):
+    engine = create_engine(url){mark}
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(text("SELECT code FROM unit"))]
+
+
+@flow
+def quality_run(url: str):
+{body}
+"""
+
+_PREFECT_ONCE = "    units = load_units(url)\n    print(len(units))\n"
+
+VALID += [
+    Case(_PREFECT_RUN.format(mark="", body=_PREFECT_ONCE), path="flows/quality.py",
+         note="a Prefect task its flow calls once per flow run: one engine per run, in the "
+              "run's own process"),
+    Case(_PREFECT_RUN.format(mark="", body=_PREFECT_ONCE).replace(
+        "@task\ndef load_units(url):\n    engine = create_engine(url)\n",
+        "@task\ndef load_units(engine):\n").replace(
+        "    units = load_units(url)\n",
+        "    engine = create_engine(url)\n    units = load_units(engine)\n"),
+         path="flows/quality.py",
+         note="the flow builds the engine once per flow run and hands it to its task"),
+]
+
+INVALID += [
+    Case(_PREFECT_RUN.format(mark="  # expect: PS202", body=_PREFECT_ONCE)
+         + '\n\nif __name__ == "__main__":\n    load_units.serve()\n',
+         path="flows/quality.py",
+         note="look-alike: the task is served by a long-lived task worker (`.serve()`), "
+              "which runs it for every submission"),
+    Case(_PREFECT_RUN.format(mark="  # expect: PS202", body=_PREFECT_ONCE)
+         + '\n\nif __name__ == "__main__":\n    from prefect.task_worker import serve\n\n'
+           '    serve(load_units)\n',
+         path="flows/quality.py",
+         note="look-alike: `prefect.task_worker.serve(load_units)`: a task worker"),
+    Case(_PREFECT_RUN.format(mark="  # expect: PS202",
+                             body="    futures = load_units.map([url, url + '_replica'])\n"
+                                  "    print([f.result() for f in futures])\n"),
+         path="flows/quality.py",
+         note="look-alike: the task is mapped over inputs: it runs many times in the flow "
+              "run's process, an engine each"),
+]
+
+# Helper prec72, round 32: a generator task of a Prefect flow that the project's tests
+# draw one value from (`next(load_codes("test"))`): a test's draw says nothing of
+# production, so the generator is not taken as a per-request dependency. A route that
+# draws from it still is.
+_PREFECT_GENERATOR = """\
+from prefect import flow, task
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+
+@task
+def load_codes(url):
+    engine = create_engine(url){mark}
+    with Session(engine) as session:
+        for row in session.execute(text("SELECT code FROM unit")).all():
+            yield row[0]
+
+
+@task
+def check_codes(url):
+    for code in load_codes(url):
+        print(code)
+
+
+@flow
+def quality_run(url: str):
+    check_codes(url)
+"""
+
+_DRAWING_TEST = ("from flows.codes import load_codes\n\n\n"
+                 "def test_first_code():\n"
+                 "    assert next(load_codes(\"postgresql://app@localhost/test\"))\n")
+_DRAWING_ROUTE = ("from flask import Flask\n\nfrom flows.codes import load_codes\n\n"
+                  "app = Flask(__name__)\n\n\n@app.get(\"/first\")\ndef first():\n"
+                  "    return next(load_codes(\"postgresql://app@db/app\"))\n")
+
+VALID += [
+    Case(_PREFECT_GENERATOR.format(mark=""), path="flows/codes.py",
+         files={"flows/__init__.py": "", "tests/test_codes.py": _DRAWING_TEST},
+         note="a Prefect generator task its flow runs once per run; only a test draws one "
+              "value from it with next()"),
+]
+
+INVALID += [
+    Case(_PREFECT_GENERATOR.format(mark="  # expect: PS202"), path="flows/codes.py",
+         files={"flows/__init__.py": "", "web.py": _DRAWING_ROUTE},
+         note="look-alike: a Flask route draws one value from it with next(): a new engine "
+              "for every request"),
+]

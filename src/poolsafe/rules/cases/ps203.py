@@ -1825,3 +1825,44 @@ if __name__ == "__main__":
          note="one-shot code: the check table is the loop's own iterable, walked once by "
               "main(); no engine waits idle in a pool"),
 ]
+
+# Helper prec72, round 32 (issue 31, large72's tune half): a Flask config class named
+# for the test runs (`TestConfig`, `TestingConfig`, `UnitTestConfig`) configures the
+# test suite's database even when it does not set `TESTING` itself; the name is read
+# as camel-case words, and a class that sets (or inherits) `TESTING = False` is judged.
+_NAMED_TEST_CONFIG = """\
+import os
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "postgresql://app@localhost/app")
+    SQLALCHEMY_ENGINE_OPTIONS = {{"pool_pre_ping": True}}
+
+
+class {name}({base}):
+    SQLALCHEMY_DATABASE_URI = "postgresql://app@localhost:5433/app_test"
+    SQLALCHEMY_ENGINE_OPTIONS = {{"pool_size": 2}}{mark}
+"""
+
+VALID += [
+    Case(_NAMED_TEST_CONFIG.format(name="TestConfig", base="Config", mark=""),
+         files=_TESTING_FILES, path="case.py",
+         note="a config class named TestConfig configures the test runs, TESTING unset"),
+    Case(_NAMED_TEST_CONFIG.format(name="UnitTestConfig", base="Config", mark=""),
+         files=_TESTING_FILES, path="case.py",
+         note="a config class whose name has the word Test (UnitTestConfig)"),
+]
+
+INVALID += [
+    Case(_NAMED_TEST_CONFIG.format(name="LatestConfig", base="Config",
+                                   mark="  # expect: PS203"),
+         files=_TESTING_FILES, path="case.py",
+         note="look-alike: `Latest` only contains the letters of `test`; not a test config"),
+    Case(_NAMED_TEST_CONFIG.format(name="ProductionConfig", base="TestConfig",
+                                   mark="  # expect: PS203").replace(
+        "class ProductionConfig", "class TestConfig(Config):\n    pass\n\n\n"
+                                  "class ProductionConfig"),
+         files=_TESTING_FILES, path="case.py",
+         note="look-alike: a production config derived from TestConfig is judged by its "
+              "own name"),
+]

@@ -3105,6 +3105,204 @@ INVALID += [
          note="look-alike: a method of the instance itself that nothing resolves may save"),
 ]
 
+# Helper prec72, round 32 (issue 31, large72's tune half): a model method that only
+# formats (`area.surveyor.display_name()`, Django's own `get_full_name()` of a user) runs
+# no write. A method nothing resolves on a looked-up instance counts as a read when
+# every method of that name the project defines only reads (`self.save()`, a related
+# manager's `create()` make it a write), or, when the project defines none, it is one
+# of Django's own formatting methods of a user.
+_FORMAT_MODELS = """\
+from django.conf import settings
+from django.db import models
+
+
+class Surveyor(models.Model):
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+
+    def display_name(self):
+{method}
+
+
+class Area(models.Model):
+    name = models.CharField(max_length=80)
+    shape = models.TextField()
+    surveyor = models.ForeignKey(Surveyor, on_delete=models.CASCADE)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+"""
+_FORMAT_PURE = ('        return f"{self.first_name.strip().title()} '
+                '{self.last_name.upper()}".strip()')
+_FORMAT_VIEW = """\
+import requests
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def sync_shape(request, pk):
+    area = get_object_or_404(Area, pk=pk)
+    label = area.{who}()
+    area.shape = requests.get(SHAPES + label, timeout=10).text{expect}
+    area.save()
+    return redirect("/")
+"""
+
+
+def _format_case(method: str, who: str, expect: str, note: str,
+                 extra: str = "") -> Case:
+    files = {**_CMD_FILES, "shop/models.py": _FORMAT_MODELS.format(method=method) + extra}
+    return Case(_FORMAT_VIEW.format(who=who, expect=expect), files=files,
+                path="shop/views.py", note=note)
+
+
+VALID += [
+    _format_case(_FORMAT_PURE, "surveyor.display_name", "",
+                 "the related surveyor's `display_name()` only formats its fields: only "
+                 "reads ran before the call"),
+    _format_case(_FORMAT_PURE, "owner.get_full_name", "",
+                 "Django's own `get_full_name()` of the owner (the project defines none): "
+                 "it formats the name"),
+]
+
+INVALID += [
+    _format_case("        self.shown = True\n        self.save()\n"
+                 "        return self.first_name", "surveyor.display_name",
+                 "  # expect: PS207",
+                 "look-alike: the model method saves its instance before the call"),
+    _format_case("        self.visits.create(kind=\"label\")\n"
+                 "        return self.first_name", "surveyor.display_name",
+                 "  # expect: PS207",
+                 "look-alike: the model method inserts a related row"),
+    _format_case(_FORMAT_PURE, "surveyor.display_name", "  # expect: PS207",
+                 "look-alike: another project model defines a `display_name()` that saves",
+                 extra="\n\nclass Badge(models.Model):\n    shown = models.BooleanField()\n\n"
+                       "    def display_name(self):\n        self.shown = True\n"
+                       "        self.save()\n        return \"badge\"\n"),
+    _format_case(_FORMAT_PURE, "owner.get_full_name", "  # expect: PS207",
+                 "look-alike: the project's own `get_full_name()` records the lookup",
+                 extra="\n\nclass Member(models.Model):\n    name = models.CharField("
+                       "max_length=80)\n\n    def get_full_name(self):\n"
+                       "        Lookup.objects.create(name=self.name)\n"
+                       "        return self.name\n\n\nclass Lookup(models.Model):\n"
+                       "    name = models.CharField(max_length=80)\n"),
+]
+
+# Helper prec72, round 32: a project manager method the callee resolves is read as its
+# body says (`named()` reads, `claim()` writes with `get_or_create()`). (One that
+# nothing resolves counts as a possible write; a minimal case of that, a manager built
+# with `Manager.from_queryset(...)` or `as_manager()`, is quiet for another reason:
+# left.)
+_MANAGER_MODELS = """\
+from django.db import models
+
+
+class AreaQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(hidden=False)
+
+
+class AreaManager({base}):
+    def claim(self, name):
+        area, _ = self.get_or_create(name=name)
+        return area
+
+    def named(self, name):
+        return self.filter(name=name).first()
+
+
+class Area(models.Model):
+    name = models.CharField(max_length=80)
+    shape = models.TextField()
+    hidden = models.BooleanField(default=False)
+
+    objects = AreaManager()
+"""
+_MANAGER_VIEW = """\
+import requests
+from django.db import transaction
+from django.shortcuts import redirect
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def sync_shape(request, name):
+    area = Area.objects.{method}(name)
+    area.shape = requests.get(SHAPES + name, timeout=10).text{expect}
+    area.save()
+    return redirect("/")
+"""
+
+
+def _manager_case(base: str, method: str, expect: str, note: str) -> Case:
+    files = {**_CMD_FILES, "shop/models.py": _MANAGER_MODELS.format(base=base)}
+    return Case(_MANAGER_VIEW.format(method=method, expect=expect), files=files,
+                path="shop/views.py", note=note)
+
+
+VALID += [
+    _manager_case("models.Manager", "named", "",
+                  "the project manager's `named()` resolves and only reads"),
+]
+
+INVALID += [
+    _manager_case("models.Manager", "claim", "  # expect: PS207",
+                  "the resolved manager method writes (`get_or_create()`) before the call"),
+]
+
+# Helper prec72, round 32 (les-emplois' GPS view): a method called through a model's
+# manager that nothing resolves (here a library's manager) may write; one whose result
+# a queryset method is then called on (`visible_to(name).get(...)`) builds a queryset:
+# a filter, read.
+_LIB_MANAGER_MODELS = """\
+from django.db import models
+from areas_toolkit.managers import AreaManager
+
+
+class Area(models.Model):
+    name = models.CharField(max_length=80)
+    shape = models.TextField()
+
+    objects = AreaManager()
+"""
+_LIB_MANAGER_VIEW = """\
+import requests
+from django.db import transaction
+from django.shortcuts import redirect
+
+from shop.models import Area
+
+SHAPES = "https://shapes.example.com/"
+
+
+@transaction.atomic
+def sync_shape(request, name):
+    total = Area.objects.count()
+    area = Area.objects.{method}
+    area.shape = requests.get(SHAPES + name, timeout=10).text{expect}
+    area.save()
+    return redirect("/?total=%d" % total)
+"""
+VALID += [
+    Case(_LIB_MANAGER_VIEW.format(method="visible_to(request.user).get(name=name)",
+                                  expect=""),
+         files={**_CMD_FILES, "shop/models.py": _LIB_MANAGER_MODELS}, path="shop/views.py",
+         note="an unresolved manager method whose result is filtered further "
+              "(`.get(...)`): a queryset of the project's, read"),
+]
+INVALID += [
+    Case(_LIB_MANAGER_VIEW.format(method="claim(name)", expect="  # expect: PS207"),
+         files={**_CMD_FILES, "shop/models.py": _LIB_MANAGER_MODELS}, path="shop/views.py",
+         note="an unresolved manager method whose result is used as it is (`claim()`): it "
+              "may write before the call"),
+]
+
 # round 32 (prec72b), the lead's decision: a SQLAlchemy or driver transaction that has
 # only read when the slow call starts, in code that runs once in a process of its own
 # (a script's `__main__` path, a click/typer/argparse command), is not reported: its
