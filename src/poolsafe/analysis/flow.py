@@ -1484,7 +1484,9 @@ class FunctionFlow:
                 # SQLAlchemy discards the DBAPI connection: its failed transaction ends
                 # with it, and the next use raises until rolled back, not silently reused
                 return _drop_aborted(state, resource), released
-            if m not in NON_WORK_METHODS and not self._only_queues(resource, m):
+            if m == "flush" and self._idle_flush(state, resource, call):
+                pass  # nothing is pending after the failed flush: a no-op
+            elif m not in NON_WORK_METHODS and not self._only_queues(resource, m):
                 state = self._db_work(state, resource)
         else:
             for resource in sorted(self._helper_work(call)):
@@ -2572,6 +2574,38 @@ class FunctionFlow:
             return state
         state = _forget_release(state, set(ended))
         return state | {Released(var, id(node), reusable) for var, reusable in ended.items()}
+
+    def _idle_flush(self, state: State, resource: str, call: cst.Call) -> bool:
+        """`session.flush()` in the handler of a `try` whose commit or flush of the
+        session failed, with no change queued in the handler before it: a failed flush
+        leaves nothing pending (SQLAlchemy drops the flush's work and marks the session
+        for rollback), so this flush sends no SQL and finds nothing to write. Every
+        failed transaction of `resource` on this path must come from such a handler."""
+        kind = self.res.kind(resource)
+        if kind is None or not kind.is_session:
+            return False
+        facts = [f for f in state if isinstance(f, Aborted) and f.resource == resource]
+        return bool(facts) and all(
+            self._flush_after_failed_flush(self.result.handlers[f.handler], resource, call)
+            for f in facts)
+
+    def _flush_after_failed_flush(self, handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                                  resource: str, call: cst.Call) -> bool:
+        try_stmt = next((n for n in iter_nodes(self.func.node.body)
+                         if isinstance(n, (cst.Try, cst.TryStar))
+                         and any(h is handler for h in n.handlers)), None)
+        if try_stmt is None or not any(
+                self.res.receiver(c) in ((resource, "commit"), (resource, "flush"))
+                for c in iter_calls(try_stmt.body)):
+            return False
+        for c in iter_calls(handler.body):
+            if c is call:
+                return True
+            target = self.res.receiver(c)
+            if target is not None and target[0] == resource and target[1] not in (
+                    "flush", "expunge", "expunge_all", "expire", "expire_all"):
+                return False  # a change queued (or a statement run) before it
+        return False
 
     def _only_queues(self, resource: str, method: str) -> bool:
         """`session.add(obj)`: the session queues the change and sends no SQL."""

@@ -150,6 +150,13 @@ class ExceptWithoutRollback(Rule):
     queued in the block (`s.add(...)`, autoflushed by the read) keeps it reported:
     the commit raises instead of the handler's answer.
 
+    A handler that calls `session.flush()` and then `session.rollback()` after the
+    `try`'s `commit()` (or `flush()`) of that session failed is not reported: the
+    failed flush left nothing pending, so the handler's flush finds nothing to send
+    and the rollback follows. If the handler queues or runs something on the session
+    before its rollback (`add()`, `execute()`), that runs in the failed transaction
+    and is still reported.
+
     Handlers that only catch non-database errors (`KeyError`, `ValueError`, and
     the errors a client raises while reading a result that the database returned
     fine: SQLAlchemy's `NoResultFound`/`MultipleResultsFound`, Django's

@@ -29,6 +29,7 @@ from poolsafe.analysis.frameworks import route_decorator_position
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
 from poolsafe.analysis.project_facts import (
+    facts,
     is_cli_entry,
     is_flask_db,
     is_model_class,
@@ -80,6 +81,18 @@ from poolsafe.rules.cases import async_orms, django_requests, orm_transactions
 from poolsafe.rules.cases.ps207 import INVALID, VALID
 
 State = frozenset[str]
+#: a pseudo-key the walker's state carries beside a handle's key once a statement other
+#: than a read (or work it cannot show to be one) ran on that handle in its current
+#: transaction: `_WROTE + key` (dropped when the key's transaction ends)
+_WROTE = "\x00wrote:"
+
+
+def _real_keys(state: State) -> State:
+    return frozenset(k for k in state if not k.startswith(_WROTE))
+
+
+def _wrote_keys(state: State) -> frozenset[str]:
+    return frozenset(k[len(_WROTE):] for k in state if k.startswith(_WROTE))
 #: (the slow call as shown, what kind of slow work, the project function it is in)
 Slow = tuple[str, str, "str | None"]
 #: how deep project functions are followed for slow work inside them
@@ -331,6 +344,30 @@ class IoInTransaction(Rule):
     own short transaction) between batches. A request handler, a worker task or
     any function that something other than one-shot code calls is reported read
     or not: its connection is a slot of the application's pool.
+    **One-shot code that has only read so far.** The same holds at the moment of the
+    call: a script (its `if __name__ == "__main__":` path), a click/typer/argparse
+    command, or a function only such code calls once, whose session or connection has
+    only read in its current transaction when the HTTP call, sleep or upload starts is
+    not reported, even if it writes afterwards. An import script that looks a record
+    up, asks a registry over HTTP, then inserts and commits before the next record is
+    the usual shape: during the call its connection is its own process's, nobody waits
+    for that pool slot, and a read takes no row lock (the insert locks after the call
+    returns, until the commit right after). "Only read" is counted on every path to
+    the call: a write earlier in the same transaction (`add()`, `flush()`, an
+    `UPDATE`, a query chain's `update()`), an attribute set on an object (the next
+    query's autoflush writes it), or a call of a project function that may write
+    (one that cannot be shown to only read, three calls deep) keeps the finding, and
+    so does a loop that does not commit each round (the next round's call follows the
+    earlier rounds' inserts). A write committed before the read that began the
+    current transaction is over and does not count. Still reported, reads or not: a
+    request handler, a task or worker, anything a `while` loop that keeps the process
+    running calls (a queue consumer's poll), and a transaction begun by the caller or
+    by a decorator, whose earlier statements this function cannot see. For the same
+    reason a helper that reads on a shared session (Flask-SQLAlchemy's `db.session`,
+    a session handed to it, `self.session`) is reported even in one-shot code, as is
+    one that only reads in the whole function: the caller may have written in that
+    transaction before calling it. The command's own function, or a helper on a
+    session or connection it opens itself (`session = SessionLocal()`), is judged.
     **Django transactions that only read.** Django keeps the thread's connection for
     the whole request or task, with or without a transaction, and hands it back only
     at the end: an `atomic()` block, or a view under `ATOMIC_REQUESTS`, adds no pool
@@ -376,7 +413,8 @@ class IoInTransaction(Rule):
     This holds only for Django, whose thread keeps its connection for the whole
     request either way: a SQLAlchemy session checks its connection out of the pool at
     its first query, read or not, and keeps it until `commit()`, `rollback()` or
-    `close()`, so slow work after a read there is reported (the pool slot is taken).
+    `close()`, so slow work after a read there is reported (the pool slot is taken),
+    one-shot code aside (above).
     **Django management commands that run once.** A management command's `handle()`
     runs in a process of its own with one connection that no request shares, so a
     `transaction.atomic()` there that downloads a file, pages through an API or
@@ -505,11 +543,26 @@ class IoInTransaction(Rule):
             django_reads: bool | None = None
             django_locks: bool | None = None
             for call, (what, family, via), keys, again in _first_of_each_helper(walker):
-                if walker.read_only(call, keys):
+                if walker.read_only(call, keys) and _no_caller_transaction(
+                        ctx.index, func, keys):
                     # a one-shot command's read-only transaction: a snapshot, no row lock
+                    # (a shared session in a helper may carry the caller's writes)
                     if one_shot is None:
                         one_shot = is_cli_entry(ctx.index, func)
                     if one_shot:
+                        continue
+                if not keys & _DJANGO_KEYS and all(
+                        walker.read_before(c, keys) for c in [call, *again]) and (
+                        via is None or not walker.helper_may_write(call)) \
+                        and _no_caller_transaction(ctx.index, func, keys):
+                    # the lead's decision (round 32): code that runs once in a process of
+                    # its own holds its own connection, no request waits for its pool
+                    # slot, and reads so far hold no row lock (a write after the call
+                    # locks after it returns); a loop that keeps the process running does
+                    # not run once
+                    if one_run is None:
+                        one_run = runs_in_one_run(ctx.index, func)
+                    if one_run and not any(_in_polling_loop(func, c) for c in [call, *again]):
                         continue
                 if keys <= _DJANGO_KEYS:
                     # Django's thread holds its connection with or without the
@@ -578,6 +631,86 @@ class IoInTransaction(Rule):
                     "work after it",
                     steps,
                 )
+
+
+def _sets_attribute(small: cst.BaseSmallStatement) -> bool:
+    """`x.attr = ...` / `x.attr += ...` on anything but `self` / `cls`."""
+    targets: list[cst.BaseExpression] = []
+    if isinstance(small, cst.Assign):
+        targets = [t.target for t in small.targets]
+    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+        targets = [small.target]
+    for target in targets:
+        for node in iter_nodes(target):
+            if isinstance(node, cst.Attribute):
+                root: cst.BaseExpression = node.value
+                while isinstance(root, (cst.Attribute, cst.Subscript)):
+                    root = root.value
+                if not (isinstance(root, cst.Name) and root.value in {"self", "cls"}):
+                    return True
+    return False
+
+
+#: project functions shown to only read (`_project_reads_only`), per index
+_READS_ONLY: weakref.WeakKeyDictionary[ProjectIndex, dict[int, bool]] = \
+    weakref.WeakKeyDictionary()
+#: how deep `_project_reads_only` follows project functions
+_READS_ONLY_DEPTH = 3
+#: words of a parameter's name that say it holds a session or connection
+_HANDLE_WORDS = ("session", "conn", "cur", "db", "engine", "tx", "transaction")
+
+
+def _project_reads_only(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:
+    """A project function that runs no database work but reads: every statement it
+    makes on a handle (its own, a global session, a parameter named or annotated as
+    one) is a read, it sets no attribute of an object (a loaded instance autoflushes),
+    makes no chain write, and the project functions it calls (`_READS_ONLY_DEPTH`
+    deep) only read in turn. A generator, or one past that depth, counts as writing."""
+    memo = _READS_ONLY.setdefault(index, {})
+    key = id(func.node)
+    if key in memo:
+        return memo[key]
+    if depth >= _READS_ONLY_DEPTH or func.is_generator or func.is_async:
+        return False
+    memo[key] = True  # a recursive call adds nothing the walk does not see
+    inner = _Walker(index, func, _MAX_HELPER_DEPTH)
+    inner.handed = {p for p in _parameter_names(func)
+                    if any(w in p.lower() for w in _HANDLE_WORDS)}
+    with index.full_resolution():
+        inner.block(body_statements(func.node.body), frozenset())
+        ok = not inner._written and not any(
+            _sets_attribute(small) for node in iter_nodes(func.node.body)
+            if isinstance(node, cst.SimpleStatementLine) for small in node.body)
+        if ok:
+            for call in iter_calls(func.node.body):
+                callee = _callee(index, call, func.module, func)
+                if isinstance(callee, FunctionRef) and callee.func is not func \
+                        and not _project_reads_only(index, callee.func, depth + 1):
+                    ok = False
+                    break
+    memo[key] = ok
+    return ok
+
+
+def _no_caller_transaction(index: ProjectIndex, func: FunctionInfo, keys: State) -> bool:
+    """No caller's work can be in the transactions `keys` hold: each is a handle `func`
+    makes itself (`session = SessionLocal()`, `with engine.connect() as conn:`), or no
+    project function calls `func` (a click command, a function only a script's
+    top level calls). A shared handle (Flask-SQLAlchemy's `db.session`, a parameter,
+    `self.session`) in a helper may carry its caller's writes."""
+    params = func.all_param_names()
+    if all(k in func.locals and k not in params and all(
+            isinstance(v, WithBinding) or (isinstance(v, cst.BaseExpression)
+                                           and isinstance(strip_await(v)[0], cst.Call))
+            for v in func.locals[k]) for k in keys):
+        return True
+    return all(site.func is None for site in facts(index).project_callers(func))
+
+
+def _parameter_names(func: FunctionInfo) -> list[str]:
+    params = func.node.params
+    return [p.name.value for p in (*params.posonly_params, *params.params,
+                                   *params.kwonly_params)]
 
 
 def _in_polling_loop(func: FunctionInfo, call: cst.Call) -> bool:
@@ -689,6 +822,13 @@ class _Walker:
         #: the handles some work other than a read ran on, anywhere in the function
         self._read_openers: set[int] = set()
         self._written: set[str] = set()
+        #: per slow call found, the handles written in their current transaction
+        #: before it (flow-sensitive, unlike `_written`), and the calls of this function
+        #: that began a transaction with a statement on the handle itself or in a
+        #: project function it was handed to (not a decorator, a `with` block or the
+        #: caller)
+        self.wrote_before: dict[int, frozenset[str]] = {}
+        self._direct_openers: set[int] = set()
         #: parameters that hold the caller's connection (`opened_by_helper`: a project
         #: function the caller hands its held connection to)
         self.handed: set[str] = set()
@@ -768,6 +908,10 @@ class _Walker:
                 self.note_assign(t.target, small.value)
         elif isinstance(small, cst.AnnAssign) and small.value is not None:
             self.note_assign(small.target, small.value)
+        if _real_keys(state) and _sets_attribute(small):
+            # `order.status = "sent"` on a loaded instance: the session's next query
+            # (autoflush) or its commit writes it
+            state = state | {_WROTE + k for k in _real_keys(state)}
         state = self.calls(small, state)
         # `transaction = await database.transaction()`: open until its commit/rollback
         if isinstance(small, cst.Assign) and len(small.targets) == 1 \
@@ -883,11 +1027,18 @@ class _Walker:
         return state
 
     def call(self, call: cst.Call, state: State) -> State:
-        what = self.slow(call) if state else None  # nothing held: nothing to report
+        # a handle's write mark outlives its transaction only until here
+        marks = _wrote_keys(state)
+        if marks - state:
+            state = state - {_WROTE + k for k in marks - state}
+        what = self.slow(call) if _real_keys(state) else None  # nothing held
         if what is not None:
-            if state and id(call) not in self._seen:
+            # a loop's second walk sees what its first round wrote
+            self.wrote_before[id(call)] = (self.wrote_before.get(id(call), frozenset())
+                                           | _wrote_keys(state))
+            if id(call) not in self._seen:
                 self._seen.add(id(call))
-                self.found.append((call, what, state))
+                self.found.append((call, what, _real_keys(state)))
                 self.openers[id(call)] = [(k, self._opened[k]) for k in sorted(state)
                                           if k in self._opened]
             return state
@@ -904,7 +1055,7 @@ class _Walker:
                 if begun is not True and id(call) not in self._seen:
                     self._seen.add(id(call))
                     self.helper_found.add(id(call))
-                    self.found.append((call, begun, state))
+                    self.found.append((call, begun, _real_keys(state)))
                     self.openers[id(call)] = [(k, self._opened[k]) for k in sorted(state)
                                               if k in self._opened]
                 return state
@@ -915,7 +1066,10 @@ class _Walker:
             state = state | set(self.armed)
         for opened in self.opened_by_helper(call, state):
             self._opened[opened] = call
+            self._direct_openers.add(id(call))  # marked written below unless it only reads
             state = state | {opened}
+        if _real_keys(state) and self.helper_may_write(call):
+            state = state | {_WROTE + k for k in _real_keys(state)}
         f = call.func
         if not isinstance(f, cst.Attribute):
             return state
@@ -937,7 +1091,9 @@ class _Walker:
             key = self.model_query(f.value)
             through_query = key is not None
         if key is None:
-            self.note_chain_write(call)
+            wrote = self.note_chain_write(call)
+            if wrote is not None and wrote in state:
+                state = state | {_WROTE + wrote}
             for opened in self.opened_by_method(call):
                 if opened not in state:
                     self._opened[opened] = call
@@ -952,7 +1108,7 @@ class _Walker:
             if control == "begin" and key not in state:
                 self._opened[key] = call
                 self._written.add(key)
-                return state | {key}
+                return state | {key, _WROTE + key}
             if control == "end":
                 return state - {key}
         if method in NON_WORK_METHODS or method in CURSOR_METHODS or key in self.autocommit \
@@ -965,8 +1121,10 @@ class _Walker:
             return state
         if not reads:
             self._written.add(key)
+            state = state | {_WROTE + key}
         if key not in state:
             self._opened[key] = call
+            self._direct_openers.add(id(call))
             if reads:
                 self._read_openers.add(id(call))
         return state | {key}
@@ -981,12 +1139,33 @@ class _Walker:
         value = values[0] if len(values) == 1 else None
         return value if isinstance(value, cst.BaseExpression) else None
 
-    def note_chain_write(self, call: cst.Call) -> None:
-        """`session.query(X).filter(...).update(...)`: a write on the chain's session."""
+    def note_chain_write(self, call: cst.Call) -> str | None:
+        """`session.query(X).filter(...).update(...)`: a write on the chain's session
+        (its key)."""
         if writes_through_chain(call):
             key = self.key_of(chain_methods(call.func)[1])
             if key is not None:
                 self._written.add(key)
+                return key
+        return None
+
+    def helper_may_write(self, call: cst.Call) -> bool:
+        """`call` runs a project function that may write on a session or connection
+        (its own, a global one, one handed to it): `_project_reads_only` cannot show
+        that it only reads."""
+        callee = _callee(self.index, call, self.module, self.func)
+        return isinstance(callee, FunctionRef) and callee.func is not self.func \
+            and not _project_reads_only(self.index, callee.func)
+
+    def read_before(self, call: cst.Call, keys: State) -> bool:
+        """Every transaction `call` runs in was begun in this function by a statement
+        on its handle, and on every path only reads ran on it before the call (a write
+        after the call, or one committed before a read began this transaction, does
+        not count)."""
+        openers = dict(self.openers.get(id(call), []))
+        return bool(keys) and id(call) not in self.helper_found \
+            and not (self.wrote_before.get(id(call), frozenset()) & keys) \
+            and all(k in openers and id(openers[k]) in self._direct_openers for k in keys)
 
     def read_only(self, call: cst.Call, keys: State) -> bool:
         """Every transaction `call` runs in was begun by a read and nothing but reads

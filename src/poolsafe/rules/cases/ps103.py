@@ -5993,3 +5993,52 @@ INVALID += [
                 "conflict(str(err))", "  # expect: PS103",
                 "look-alike: the helper's last call is to a helper that returns"),
 ]
+
+# round 32 (prec72b): after a failed `commit()` (or `flush()`), SQLAlchemy has dropped
+# the failed flush's work and marks the session for rollback: a `flush()` in the
+# handler before the `rollback()` finds nothing pending and sends no SQL. Something
+# queued or executed in the handler before the rollback is still work in the failed
+# transaction.
+_FLUSH_THEN_ROLLBACK = """\
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+app = Flask(__name__)
+db = SQLAlchemy(app)
+
+
+class Account(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String, unique=True)
+
+
+@app.post("/accounts/<email>")
+def create_account(email):
+    try:
+        db.session.add(Account(email=email))
+        db.session.commit()
+    except IntegrityError:{mark}
+{handler}        db.session.flush()
+        db.session.rollback()
+        return "exists", 409
+    return "created", 201
+"""
+VALID += [
+    Case(_FLUSH_THEN_ROLLBACK.format(mark="", handler=""),
+         note="the handler's flush() after the failed commit has nothing to send; the "
+              "rollback follows"),
+]
+INVALID += [
+    Case(_FLUSH_THEN_ROLLBACK.format(
+        mark="  # expect: PS103",
+        handler="        db.session.execute(text(\"INSERT INTO signup_errors (email) "
+                "VALUES (:e)\"), {\"e\": email})\n"),
+        note="look-alike: a statement runs in the failed transaction before the rollback"),
+    Case(_FLUSH_THEN_ROLLBACK.format(
+        mark="  # expect: PS103",
+        handler="        db.session.add(Account(email=email + \".dup\"))\n"),
+        note="look-alike: a change queued in the handler is what its flush() sends, in "
+             "the failed transaction"),
+]

@@ -3302,3 +3302,161 @@ INVALID += [
          note="an unresolved manager method whose result is used as it is (`claim()`): it "
               "may write before the call"),
 ]
+
+# round 32 (prec72b), the lead's decision: a SQLAlchemy or driver transaction that has
+# only read when the slow call starts, in code that runs once in a process of its own
+# (a script's `__main__` path, a click/typer/argparse command), is not reported: its
+# connection is the process's own, no request waits for the pool slot, and a read takes
+# no row lock. A write after the call locks after the call returns; one committed before
+# a read began this transaction is over. A write before the call, code that runs many
+# times (a route, a `while True` worker) and a helper that may write stay reported.
+_ONCE = """\
+import sys
+{imports}
+import requests
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+LOOKUP = "https://registry.example.org/issn/"
+
+
+def tag_journal(session, issn):
+    return None
+
+
+def ingest(issns):
+    session = SessionLocal()
+    try:
+        for issn in issns:
+            known = session.execute(
+                text("SELECT id FROM journals WHERE issn = :i"), {{"i": issn}}).first()
+{before}            info = requests.get(LOOKUP + issn, timeout=10).json(){expect}
+            if known is None:
+                session.execute(text("INSERT INTO journals (issn, title) VALUES (:i, :t)"),
+                                {{"i": issn, "t": info["title"]}})
+{end}
+    finally:
+        session.close()
+
+{entry}
+"""
+_MAIN = 'if __name__ == "__main__":\n    ingest(sys.argv[1:])'
+_COMMIT = "            session.commit()"
+VALID += [
+    Case(_ONCE.format(imports="", before="", expect="", end=_COMMIT, entry=_MAIN),
+         note="a script's `__main__` run: each ISSN's transaction has only read at the "
+              "lookup; the insert comes after it and is committed before the next read"),
+    Case(_ONCE.format(imports="import click\n", before="", expect="", end=_COMMIT,
+                      entry="@click.command()\n@click.argument(\"issns\", nargs=-1)\n"
+                            "def main(issns):\n    ingest(issns)"),
+         note="the same helper under a click command"),
+    Case(_ONCE.format(imports="", before="            tag_journal(session, issn)\n",
+                      expect="", end=_COMMIT, entry=_MAIN),
+         note="a project helper handed the session that runs no statement is no write"),
+]
+INVALID += [
+    Case(_ONCE.format(imports="", before="", expect="  # expect: PS207", end="",
+                      entry=_MAIN),
+         note="look-alike: no commit per ISSN, so the next round's lookup runs after the "
+              "earlier rounds' inserts: their rows stay locked"),
+    Case(_ONCE.format(
+        imports="", expect="  # expect: PS207", end=_COMMIT, entry=_MAIN,
+        before="            session.execute(text(\"UPDATE journals SET seen = true\"))\n"),
+         note="look-alike: a write before the call in the same transaction"),
+    Case(_ONCE.format(imports="from flask import Flask\n", before="",
+                      expect="  # expect: PS207", end=_COMMIT,
+                      entry="app = Flask(__name__)\n\n\n@app.post(\"/ingest\")\n"
+                            "def ingest_route():\n    ingest([\"1234-5678\"])\n"
+                            "    return \"\""),
+         note="look-alike: a request handler runs it: its pool slot is the app's"),
+    Case(_ONCE.format(imports="import time\n", before="", expect="  # expect: PS207",
+                      end=_COMMIT,
+                      entry=_MAIN.replace("    ingest(sys.argv[1:])",
+                                          "    while True:\n        ingest(sys.argv[1:])\n"
+                                          "        time.sleep(60)")),
+         note="look-alike: a worker loop runs it again and again in a long-lived process"),
+]
+_ONCE_HELPER = """\
+import sys
+
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+
+
+def note_seen(session, issn):
+    session.execute(text("UPDATE journals SET seen = true WHERE issn = :i"), {{"i": issn}})
+
+
+def journal(session, issn):
+    return session.execute(text("SELECT id FROM journals WHERE issn = :i"),
+                           {{"i": issn}}).first()
+
+
+def ingest(issn):
+    session = SessionLocal()
+    row = journal(session, issn)
+{before}    requests.get("https://registry.example.org/" + issn, timeout=10){expect}
+    session.commit()
+    session.close()
+    return row
+
+
+if __name__ == "__main__":
+    ingest(sys.argv[1])
+"""
+VALID.append(Case(_ONCE_HELPER.format(before="", expect=""),
+                  note="the read runs in a project helper that only reads"))
+INVALID += [
+    Case(_ONCE_HELPER.format(before="    note_seen(session, issn)\n",
+                             expect="  # expect: PS207"),
+         note="look-alike: a project helper that updates before the call"),
+    Case(_ONCE_HELPER.format(before="    row.title = issn\n", expect="  # expect: PS207"),
+         note="look-alike: an attribute set on a loaded row: autoflush or the commit "
+              "writes it, and a row set before the call may be flushed by a query"),
+]
+_ONCE_SHARED = """\
+import sys
+
+import requests
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import text
+
+app = Flask(__name__)
+db = SQLAlchemy(app)
+{helper}
+
+def main(issn):
+{body}    db.session.commit()
+
+
+if __name__ == "__main__":
+    with app.app_context():
+        main(sys.argv[1])
+"""
+_LOOKUP = """
+def lookup(issn):
+    row = db.session.execute(text("SELECT id FROM journals WHERE issn = :i"),
+                             {{"i": issn}}).first()
+    requests.get("https://registry.example.org/" + issn, timeout=10)  # expect: PS207
+    return row
+"""
+VALID.append(Case(_ONCE_SHARED.format(
+    helper="",
+    body="    db.session.execute(text(\"SELECT id FROM journals WHERE issn = :i\"),\n"
+         "                       {\"i\": issn}).first()\n"
+         "    requests.get(\"https://registry.example.org/\" + issn, timeout=10)\n"),
+    note="the script's own entry function reads `db.session` and calls: nothing ran on "
+         "the shared session before it"))
+INVALID.append(Case(_ONCE_SHARED.format(
+    helper=_LOOKUP,
+    body="    db.session.execute(text(\"UPDATE journals SET seen = true\"))\n"
+         "    lookup(issn)  # expect: PS207\n"),
+    note="look-alike: a helper's read on the shared `db.session` joins the caller's "
+         "transaction, which updated rows before calling it"))
