@@ -24,6 +24,7 @@ import re
 import libcst as cst
 
 from poolsafe.analysis.app_context import db_use_outside_context
+from poolsafe.analysis.cstutil import iter_nodes
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import (
@@ -157,15 +158,8 @@ def _is_teardown(expr: cst.BaseExpression) -> bool:
 
 def _only_releases(body: cst.CSTNode) -> bool:
     """Every call in `body` is a release-style method call (`x.remove()`, `g.pop(...)`)."""
-    calls: list[cst.Call] = []
-
-    class _Calls(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            calls.append(node)
-
-    body.visit(_Calls())
     return all(isinstance(c.func, cst.Attribute) and c.func.attr.value in _RELEASE_CALLS
-               for c in calls)
+               for c in iter_nodes(body, into_functions=True) if isinstance(c, cst.Call))
 
 
 def _uses_db(ctx: FileContext, func: FunctionInfo, stmts: list[cst.BaseStatement],
