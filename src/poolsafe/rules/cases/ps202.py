@@ -3091,9 +3091,13 @@ async def create_pool(dsn):
 
 async def main():
     pool = await create_pool("postgresql://app@db/app")
-    async with pool.acquire() as conn:
-        await conn.execute("SELECT 1")
-""", note="an awaited asyncpg pool returned from a `while True` retry loop"),
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT 1")
+    finally:
+        await pool.close()
+""", note="an awaited asyncpg pool returned from a `while True` retry loop (its caller "
+          "closes it)"),
     Case("""
 import time
 from sqlalchemy import create_engine
