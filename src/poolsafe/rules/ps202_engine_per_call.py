@@ -189,7 +189,10 @@ class EnginePerCall(Rule):
     `break`, or one that returns the engine or pool it built (the first that answers)
     and closes it in the same loop when the attempt fails (`await pool.close()` in the
     handler), keeps one; without the close, each failed attempt's pool is dropped open
-    and is reported.
+    and is reported. So does one that returns the constructor's value itself
+    (`for attempt in range(3): try: return MySQLConnectionPool(...) except Error:
+    time.sleep(2)`): the first success ends the loop, and a round runs again only
+    when the constructor raised and built nothing.
     Nor is one whose `dispose` (not called: the bound method) the function hands on,
     to a list of shutdown callbacks (`on_close.append(engine.dispose)`) or
     `atexit.register(engine.dispose)`: whoever holds the callback disposes the
