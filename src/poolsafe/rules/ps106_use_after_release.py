@@ -24,7 +24,7 @@ from poolsafe.fix.fixers.edits import (
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases import aio_libs, sqlmodel_cases
-from poolsafe.rules.cases.ps106 import INVALID, VALID
+from poolsafe.rules.cases.ps106 import INVALID, STREAMLIT_INVALID, STREAMLIT_VALID, VALID
 
 
 class UseAfterRelease(Rule):
@@ -134,8 +134,9 @@ class UseAfterRelease(Rule):
     summary = "a connection or session used, returned or yielded after it was released"
     fixable = True
     VALID = (VALID + aio_libs.PS106_VALID + sqlmodel_cases.PS106_VALID
-             + aio_libs.PS106_CARRIER_VALID)
-    INVALID = INVALID + aio_libs.PS106_INVALID + sqlmodel_cases.PS106_INVALID
+             + aio_libs.PS106_CARRIER_VALID + STREAMLIT_VALID)
+    INVALID = (INVALID + aio_libs.PS106_INVALID + sqlmodel_cases.PS106_INVALID
+               + STREAMLIT_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         deps: set[int] | None = None
