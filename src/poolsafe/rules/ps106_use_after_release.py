@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_calls, iter_nodes
-from poolsafe.analysis.flow import AfterRelease
-from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.flow import AfterRelease, FlowResult, analyse_function
+from poolsafe.analysis.module import FunctionInfo, top_level_function
+from poolsafe.analysis.project_facts import streamlit_page
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.witness import after_release_path
 from poolsafe.core.model import RawFinding
@@ -140,7 +141,7 @@ class UseAfterRelease(Rule):
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         deps: set[int] | None = None
-        for func, flow in ctx.flows():
+        for func, flow in (*ctx.flows(), *_page_flow(ctx)):
             if not flow.after_release:
                 continue
             res = FunctionResources(ctx.index, func)
@@ -187,6 +188,18 @@ class UseAfterRelease(Rule):
         if around is not None:
             return Unfixable(self.code, around)
         return _to_context_manager(ctx, func, ret, parents)
+
+
+def _page_flow(ctx: FileContext) -> list[tuple[FunctionInfo, FlowResult]]:
+    """A Streamlit page's top level, judged as a function's body: Streamlit runs it
+    again at every interaction, so a connection it opens and closes there is one run's,
+    and a use after the close fails that run."""
+    if not streamlit_page(ctx.module):
+        return []
+    func = top_level_function(ctx.module)
+    if func is None:
+        return []
+    return [(func, analyse_function(ctx.index, func))]
 
 
 def _release_under_with(func_node: cst.FunctionDef) -> bool:
