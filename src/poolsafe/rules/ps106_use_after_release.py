@@ -60,6 +60,11 @@ class UseAfterRelease(Rule):
     registry).dispose()` after `registry.close()`) runs no statement.
     A FastAPI dependency that returns a session is PS104, not PS106.
 
+    A Streamlit page's top level (a module that calls `st.` functions outside any
+    function) is judged as a function's body: Streamlit runs it again at every
+    interaction, so `conn.close()` in a submit branch followed by `pd.read_sql(...,
+    conn)` fails that run. Other modules' top-level code is not followed.
+
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: a connection used after it
     went back to its pool may be another thread's or another test's by then,
