@@ -462,3 +462,31 @@ def walk(tree: cst.CSTNode, visitor: cst.CSTVisitor,
                     parents[id(child)] = node
             below.reverse()
             stack.extend(below)
+
+
+#: the name of the function `top_level_function` makes of a module's top level
+TOP_LEVEL_NAME = "__top_level__"
+
+
+def top_level_function(module: ModuleInfo) -> FunctionInfo | None:
+    """The module's top-level statements (not its `def`s and classes) as the body of a
+    function of the module, for code that runs them again and again: Streamlit runs a
+    page's module body at every interaction, as a function's body runs at every call.
+    The statements are the module's own nodes (findings point into the module); the
+    function is no member of the module's functions, and nothing calls it. None when
+    the module has no such statement."""
+    stmts = [s for s in module.tree.body
+             if not isinstance(s, (cst.FunctionDef, cst.ClassDef))]
+    if not stmts:
+        return None
+    node = cst.FunctionDef(name=cst.Name(TOP_LEVEL_NAME), params=cst.Parameters(),
+                           body=cst.IndentedBlock(body=stmts))
+    shadow = ModuleInfo(path=module.path, abspath=module.abspath, names=module.names,
+                        is_package=module.is_package, tree=cst.Module(body=[node]),
+                        source=module.source)
+    walk(shadow.tree, _Collector(shadow))
+    func = shadow.by_node.get(id(node))
+    if func is None:
+        return None
+    func.module = module
+    return func

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_calls, iter_nodes
-from poolsafe.analysis.flow import AfterRelease
-from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.flow import AfterRelease, FlowResult, analyse_function
+from poolsafe.analysis.module import FunctionInfo, top_level_function
+from poolsafe.analysis.project_facts import streamlit_page
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.witness import after_release_path
 from poolsafe.core.model import RawFinding
@@ -24,7 +25,7 @@ from poolsafe.fix.fixers.edits import (
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases import aio_libs, sqlmodel_cases
-from poolsafe.rules.cases.ps106 import INVALID, VALID
+from poolsafe.rules.cases.ps106 import INVALID, STREAMLIT_INVALID, STREAMLIT_VALID, VALID
 
 
 class UseAfterRelease(Rule):
@@ -58,6 +59,11 @@ class UseAfterRelease(Rule):
     through a project helper that only reads its argument's `.bind` (`bound_engine(
     registry).dispose()` after `registry.close()`) runs no statement.
     A FastAPI dependency that returns a session is PS104, not PS106.
+
+    A Streamlit page's top level (a module that calls `st.` functions outside any
+    function) is judged as a function's body: Streamlit runs it again at every
+    interaction, so `conn.close()` in a submit branch followed by `pd.read_sql(...,
+    conn)` fails that run. Other modules' top-level code is not followed.
 
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: a connection used after it
@@ -134,12 +140,13 @@ class UseAfterRelease(Rule):
     summary = "a connection or session used, returned or yielded after it was released"
     fixable = True
     VALID = (VALID + aio_libs.PS106_VALID + sqlmodel_cases.PS106_VALID
-             + aio_libs.PS106_CARRIER_VALID)
-    INVALID = INVALID + aio_libs.PS106_INVALID + sqlmodel_cases.PS106_INVALID
+             + aio_libs.PS106_CARRIER_VALID + STREAMLIT_VALID)
+    INVALID = (INVALID + aio_libs.PS106_INVALID + sqlmodel_cases.PS106_INVALID
+               + STREAMLIT_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         deps: set[int] | None = None
-        for func, flow in ctx.flows():
+        for func, flow in (*ctx.flows(), *_page_flow(ctx)):
             if not flow.after_release:
                 continue
             res = FunctionResources(ctx.index, func)
@@ -186,6 +193,18 @@ class UseAfterRelease(Rule):
         if around is not None:
             return Unfixable(self.code, around)
         return _to_context_manager(ctx, func, ret, parents)
+
+
+def _page_flow(ctx: FileContext) -> list[tuple[FunctionInfo, FlowResult]]:
+    """A Streamlit page's top level, judged as a function's body: Streamlit runs it
+    again at every interaction, so a connection it opens and closes there is one run's,
+    and a use after the close fails that run."""
+    if not streamlit_page(ctx.module):
+        return []
+    func = top_level_function(ctx.module)
+    if func is None:
+        return []
+    return [(func, analyse_function(ctx.index, func))]
 
 
 def _release_under_with(func_node: cst.FunctionDef) -> bool:

@@ -189,7 +189,10 @@ class EnginePerCall(Rule):
     `break`, or one that returns the engine or pool it built (the first that answers)
     and closes it in the same loop when the attempt fails (`await pool.close()` in the
     handler), keeps one; without the close, each failed attempt's pool is dropped open
-    and is reported.
+    and is reported. So does one that returns the constructor's value itself
+    (`for attempt in range(3): try: return MySQLConnectionPool(...) except Error:
+    time.sleep(2)`): the first success ends the loop, and a round runs again only
+    when the constructor raised and built nothing.
     Nor is one whose `dispose` (not called: the bound method) the function hands on,
     to a list of shutdown callbacks (`on_close.append(engine.dispose)`) or
     `atexit.register(engine.dispose)`: whoever holds the callback disposes the
@@ -595,6 +598,8 @@ def _kept_in_loop(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | 
     loop = _innermost_loop(scope, call)
     if loop is not None and _returns_first_working(loop, call):
         return True
+    if loop is not None and _returned_in_loop(loop, call):
+        return True
     # the `try` that disposes it must run once per engine: inside the same loop
     if loop is not None and _disposed_in_finally(loop.body, call):
         return True
@@ -795,6 +800,16 @@ def _returns_first_working(loop: cst.For | cst.While, call: cst.Call) -> bool:
     return returned and closed
 
 
+
+
+def _returned_in_loop(loop: cst.For | cst.While, call: cst.Call) -> bool:
+    """The engine or pool is the value of a `return` in the loop's own body (`for
+    attempt in range(3): try: return MySQLConnectionPool(...) except Error: sleep`):
+    the first call that succeeds returns it and ends the loop, and a round runs again
+    only when the constructor raised, having built nothing. One is kept, not one per
+    item."""
+    return any(isinstance(n, cst.Return) and n.value is not None
+               and strip_await(n.value)[0] is call for n in loop_own_nodes(loop.body))
 
 
 def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:

@@ -610,3 +610,69 @@ INVALID += [
          unfixable=_USE, note="look-alike: a context manager that puts the connection back "
                               "before its yield"),
 ]
+
+# Helper small74, round 33: a Streamlit page's top level. Streamlit runs the page's
+# module body again at every interaction, as a function's body runs at every call: a
+# connection it opens and closes there is one run's, and a use after the close fails
+# that run (`pd.read_sql(..., conn)` after `conn.close()` in the submit branch). These
+# lists are added after every other list of the rule (test ids by index).
+_PAGE = """\
+import mysql.connector
+import pandas as pd
+import streamlit as st
+
+st.title("Employees")
+conn = mysql.connector.connect(host="db", user="app", password="pw", database="hr")
+cur = conn.cursor()
+name = st.text_input("Name")
+if st.button("Add"):
+    cur.execute("INSERT INTO employees (name) VALUES (%s)", (name,))
+    conn.commit()
+{submit}
+{after}
+"""
+
+STREAMLIT_INVALID: list[Case] = [
+    Case(_PAGE.format(
+        submit="    cur.close()\n    conn.close()\n"
+               "    df = pd.read_sql(\"SELECT * FROM employees\", conn)  # expect: PS106\n"
+               "    st.dataframe(df)",
+        after=""),
+         unfixable=_USE,
+         note="a Streamlit page's top level reads with a connection its submit branch "
+              "closed"),
+    Case(_PAGE.format(
+        submit="    cur.close()",
+        after="conn.close()\nrows = conn.cursor()  # expect: PS106\nst.write(rows)"),
+         unfixable=_USE,
+         note="a Streamlit page opens a cursor on the connection it closed"),
+]
+
+STREAMLIT_VALID: list[Case] = [
+    Case(_PAGE.format(
+        submit="    df = pd.read_sql(\"SELECT * FROM employees\", conn)\n    st.dataframe(df)",
+        after="cur.close()\nconn.close()"),
+         note="look-alike: the page reads before it closes"),
+    Case(_PAGE.format(
+        submit="    conn.close()\n"
+               "    conn = mysql.connector.connect(host=\"db\", user=\"app\", password=\"pw\","
+               " database=\"hr\")\n"
+               "    st.dataframe(pd.read_sql(\"SELECT * FROM employees\", conn))",
+        after="conn.close()"),
+         note="look-alike: the page opens a new connection after the close"),
+    Case("""
+import mysql.connector
+import pandas as pd
+
+conn = mysql.connector.connect(host="db", user="app", password="pw", database="hr")
+
+
+def load():
+    return pd.read_sql("SELECT * FROM employees", conn)
+
+
+def shutdown():
+    conn.close()
+""", note="look-alike: no Streamlit page: a module's connection that a function closes "
+          "at shutdown"),
+]

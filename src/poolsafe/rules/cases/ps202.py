@@ -3042,3 +3042,98 @@ INVALID += [
          note="look-alike: a Flask route draws one value from it with next(): a new engine "
               "for every request"),
 ]
+
+# Helper small74, round 33: a pool or engine built as the value of a `return` inside a
+# retry loop (`for attempt in range(3): try: return MySQLConnectionPool(...) except
+# Error: sleep`). The first constructor that succeeds returns it and ends the loop;
+# another round runs only when the constructor raised, and then it built nothing. One
+# pool is kept, not one per item. A loop that builds and returns only under a
+# condition after other work, or that binds the pool and checks it before returning,
+# is judged as before.
+_RETURN_IN_RETRY = """\
+import time
+from mysql.connector import Error
+from mysql.connector.pooling import MySQLConnectionPool
+
+
+def create_pool():
+    for attempt in range(3):
+        try:
+{body}
+        except Error:
+            time.sleep(2)
+
+
+pool = create_pool()
+
+
+def get_conn():
+    return pool.get_connection()
+"""
+
+VALID += [
+    Case(_RETURN_IN_RETRY.format(
+        body='            return MySQLConnectionPool(pool_name="app", pool_size=5, host="db")'),
+         note="the pool is the value of a return in a retry loop: the first success ends "
+              "the loop"),
+    Case("""
+import asyncio
+import asyncpg
+
+
+async def create_pool(dsn):
+    while True:
+        try:
+            return await asyncpg.create_pool(dsn, min_size=1, max_size=5)
+        except OSError:
+            await asyncio.sleep(1)
+
+
+async def main():
+    pool = await create_pool("postgresql://app@db/app")
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT 1")
+    finally:
+        await pool.close()
+""", note="an awaited asyncpg pool returned from a `while True` retry loop (its caller "
+          "closes it)"),
+    Case("""
+import time
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
+
+
+def make_engine(url):
+    for _ in range(5):
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except OperationalError:
+            time.sleep(1)
+    raise RuntimeError("no database")
+
+
+engine = make_engine("postgresql://app@db/app")
+""", note="create_engine as the value of a return in a retry loop"),
+]
+
+INVALID += [
+    Case(_RETURN_IN_RETRY.format(
+        body='            pool = MySQLConnectionPool(pool_name="app", pool_size=5, host="db")'
+             '  # expect: PS202\n'
+             '            pool.get_connection().close()\n'
+             '            return pool'),
+         note="look-alike: the pool is bound and probed before the return; a failed probe "
+              "drops it and the next round builds another"),
+    Case("""
+from mysql.connector.pooling import MySQLConnectionPool
+
+
+def pools(hosts):
+    for host in hosts:
+        pool = MySQLConnectionPool(pool_name=host, pool_size=5, host=host)  # expect: PS202
+        if pool.get_connection().is_connected():
+            return host
+""", note="look-alike: the return gives back the host, not the pool: each round's pool is "
+          "dropped"),
+]
