@@ -564,3 +564,75 @@ def test_ps202_names_the_call_command_that_runs_a_command_per_job() -> None:
         assert "management command `import_rates`, which `refresh_rates` (rates/tasks.py:7)" \
             in finding.message
         assert "until a full garbage collection" in finding.message
+
+
+_DIRECT_WRAPPER = '''import psycopg2
+
+
+class Connector:
+    def connect(self):
+        conn = psycopg2.connect(dsn="dbname=app")
+        return conn
+
+    def close(self, cursor, conn):
+        cursor.close()
+        conn.close()
+'''
+
+
+def test_a_returned_connection_is_given_back_on_failure_not_in_finally() -> None:
+    """A connection the function returns when nothing fails is released in `except
+    BaseException:` and re-raised (what the fix writes), never in a `finally` that
+    would close what the caller uses; a direct connection's wrapper is described as
+    opening it, not as taking it from a pool; and `close(cursor, conn)` (which wants a
+    cursor the checkout does not give) is not advised where `conn.close()` does."""
+    app = '''from db import Connector
+
+
+class Runner:
+    def __init__(self):
+        self.db = Connector()
+
+    def execute(self, sql):
+        conn = self.db.connect()
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        return cursor, conn
+'''
+    result = scan_sources({"db.py": _DIRECT_WRAPPER, "app.py": app},
+                          ScanOptions(select={"PS102"}))
+    found = sorted((f.line, f.message, [s.label for s in f.steps])
+                   for f in result.findings if f.path == "app.py")
+    assert [(line, message) for line, message, _ in found] == [
+        (9, "psycopg2 connection `conn` from `self.db.connect()` is not closed if an exception "
+            "is raised; use `except BaseException:` then `conn.close()` and `raise`, before it "
+            "is handed on (not in a `finally`: the caller goes on using it)"),
+    ]
+    for _, _, steps in found:
+        assert not any("from the pool" in step for step in steps), steps
+        assert not any("the release the checkout needs" in step for step in steps), steps
+
+
+def test_a_pool_release_wrapper_taking_the_cursor_first() -> None:
+    """`release(cur, conn)` gives back its second argument: the connection goes there."""
+    db = _PG_POOL + '''
+
+def lease():
+    return pool.getconn()
+
+
+def release(cur, conn):
+    cur.close()
+    pool.putconn(conn)
+'''
+    app = '''from db import lease, release
+
+
+def work():
+    c = lease()
+    c.cursor().execute("SELECT 1")
+    release(None, c)
+'''
+    [(line, message)] = _messages({"db.py": db, "app.py": app})
+    assert line == 5
+    assert message.endswith("use try/finally: release(cur, c)"), message

@@ -49,9 +49,10 @@ def leak_path(index: ProjectIndex, func: FunctionInfo, flow: FlowResult, site_in
     steps: list[tuple[cst.CSTNode, str] | Step] = [(site.call, f"`{site.var}` checked out here")]
     acquirer = _wrapper_elsewhere(index, func, site.call)
     if acquirer is not None:
+        taken = ("opens the connection" if site.conn.kind.direct
+                 else "takes the connection from the pool")
         steps.append(definition_step(acquirer, f"`{acquirer.name}()` is defined here: it "
-                                               "takes the connection from the pool and "
-                                               "hands it out"))
+                                               f"{taken} and hands it out"))
     where = f"`{func.name}()`"
     if how == "exception":
         raiser = _raising(index, func, flow, site_index)
@@ -65,7 +66,8 @@ def leak_path(index: ProjectIndex, func: FunctionInfo, flow: FlowResult, site_in
     if len(steps) == (1 if acquirer is None else 2):
         return ()
     releaser = index.release_wrapper_for(site.conn.via) if site.conn.via else None
-    if releaser is not None and releaser.module is not func.module:
+    if releaser is not None and releaser.module is not func.module \
+            and f"{releaser.name}(" in release and f"{site.var}.{releaser.name}(" not in release:
         steps.append(definition_step(releaser, f"`{releaser.name}()` is defined here: the "
                                                "release the checkout needs"))
     return tuple(steps)

@@ -42,7 +42,7 @@ from poolsafe.fix.fixers.edits import (
 )
 from poolsafe.fix.fixers.enclosing_try import release_in_holding_try
 from poolsafe.fix.fixers.exit_gap import release_in_exit_finally
-from poolsafe.fix.fixers.hand_on import release_on_failure
+from poolsafe.fix.fixers.hand_on import handed_on_later, release_on_failure
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases import (
@@ -831,6 +831,13 @@ class UnreleasedConnection(Rule):
                 else:
                     release = f"{site.var}.close()"
                     advice = safe_form_at(site)
+                if how == "exception" and handed_on_later(parent_map(ctx.module.tree), func,
+                                                          site):
+                    # it is returned (or stored) when nothing fails: a `finally` or a
+                    # `with` would give back what the caller goes on using
+                    advice = (f"`except BaseException:` then `{release}` and `raise`, "
+                              f"before it is handed on (not in a `finally`: the caller "
+                              f"goes on using it)")
                 yield self.finding(
                     site.call,
                     f"{kind.label} `{site.var}` from `{site.conn.origin}` {when}; use {advice}",

@@ -1466,6 +1466,11 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
         wrapper = index.release_wrapper_for(site.conn.via)
         if wrapper is not None and kind.direct and index.gives_back_to_a_pool(wrapper):
             wrapper = None  # (a pool's release, for a connection of its own)
+        if wrapper is not None and kind.direct and kind.close_releases and not site.unpacked \
+                and len(_release_arguments(site, wrapper, index)) > 1:
+            # `close(cursor, conn)` wants names the checkout does not give; a connection
+            # of its own closes itself, as the fix writes it
+            wrapper = None
         if wrapper is not None:
             args = _release_arguments(site, wrapper, index)
             name = wrapper.name
@@ -1586,8 +1591,18 @@ def _release_arguments(site: AcquireSite, wrapper: FunctionInfo,
     if len(site.unpacked) == len(params):
         return list(site.unpacked)
     released = sorted(index.releaser_positions(wrapper))
-    at = released[0] if released else 0
+    # `close(cursor, conn)` releases both: the connection goes where its own name is
+    # (or, failing that, a parameter not named as a cursor), never into `cursor`
+    named = [i for i in released if params[i] == site.var] or [
+        i for i in released if not _cursor_like(params[i])]
+    at = (named or released or [0])[0]
     return [site.var if i == at else p for i, p in enumerate(params)]
+
+
+def _cursor_like(name: str) -> bool:
+    """A parameter named as a cursor (`cursor`, `cur`, `db_cursor`)."""
+    lowered = name.lower()
+    return lowered in {"cur", "csr"} or "cursor" in lowered or lowered.endswith("_cur")
 
 
 #: the SQLAlchemy release whose `Session` became a context manager

@@ -122,6 +122,25 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
     return plan
 
 
+def handed_on_later(parents: dict[int, cst.CSTNode], func: FunctionInfo,
+                    site: AcquireSite) -> bool:
+    """`site`'s checkout is a statement of `func`'s own body that a later statement of
+    that body hands on (`return conn`, `self.conn = conn`): the shape whose release
+    belongs in `except BaseException:` ... `raise`, never in a `finally`, which would
+    give back what the caller goes on using."""
+    found = acquire_statement(site.call, parents, site.var)
+    if found is None:
+        return False
+    line, var = found
+    block = parents.get(id(line))
+    if not isinstance(block, cst.IndentedBlock) or parents.get(id(block)) is not func.node:
+        return False
+    body = list(block.body)
+    rest = body[body.index(line) + 1:]
+    cursors = frozenset(cursor_names(rest, var))
+    return any(_hands_on(s, var, cursors) for s in rest)
+
+
 def _hands_on(stmt: cst.BaseStatement, var: str, cursors: frozenset[str]) -> bool:
     """`return var` / `return var, other` / `self.attr = var` / `box[key] = var`, or the
     same of a cursor of `var` (a name in `cursors`), which takes `var` with it."""
