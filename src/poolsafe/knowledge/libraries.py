@@ -886,6 +886,16 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("peewee", "SqliteDatabase"): "peewee.sqlite",
     ("playhouse", "SqliteExtDatabase"): "peewee.sqlite",
     ("playhouse", "PooledSqliteDatabase"): "peewee.sqlite",
+    # peewee-async's databases are peewee databases: the sync `db.connect()` /
+    # `db.close()` (and `connection_context()`) hold and give back the thread's
+    # connection exactly as peewee's do, beside the Manager's async pool
+    ("peewee_async", "PostgresqlDatabase"): "peewee.database",
+    ("peewee_async", "PooledPostgresqlDatabase"): "peewee.database",
+    ("peewee_async", "PsycopgDatabase"): "peewee.database",
+    ("peewee_async", "MySQLDatabase"): "peewee.database",
+    ("peewee_async", "PooledMySQLDatabase"): "peewee.database",
+    ("peewee_asyncext", "PostgresqlExtDatabase"): "peewee.database",
+    ("peewee_asyncext", "PooledPostgresqlExtDatabase"): "peewee.database",
     ("mysql.connector", "MySQLConnectionPool"): "mysql.pool",
     ("databases", "Database"): "databases.database",
     ("gino", "Gino"): "gino",

@@ -208,7 +208,9 @@ class UnreleasedConnection(Rule):
     such a leak in a FastAPI route is not reported.)
 
     **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
-    `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
+    `MySQLDatabase`, playhouse's `Pooled*Database`, and peewee-async's databases,
+    `peewee_async.PooledPostgresqlDatabase`, `peewee_asyncext.PostgresqlExtDatabase`
+    and the like, whose sync API is peewee's) opens the thread's connection, a
     pool slot for the pooled ones, until `db.close()`. A connect followed by work
     with no `close()`, or a `close()` that an exception or an early `return` skips,
     is reported at the `connect()`; `with db.connection_context():` and a `close()`
@@ -691,10 +693,12 @@ class UnreleasedConnection(Rule):
     fixable = True
     VALID = (VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID
              + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID
-             + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID)
+             + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID
+             + peewee_cases.PS102_ASYNC_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
-               + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID)
+               + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID
+               + peewee_cases.PS102_ASYNC_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
