@@ -666,6 +666,16 @@ class ObjectType:
 #: what Gino's `db` and its engine check out (`db` forwards both to the bound engine)
 _GINO_CHECKOUTS = {"acquire": "gino-connection", "transaction": "gino-transaction"}
 
+#: Gino's `await db.set_bind(url)`: given a URL (not an engine), it builds a new
+#: engine, and with it a connection pool, and binds it to `db` in place of the one
+#: bound before, which it does not close (`await db.pop_bind().close()` closes the
+#: bound one). Once at startup it is the application's pool; per call (a request or
+#: message handler) each call opens a new pool and leaves the last one open (PS202).
+GINO_BIND_METHOD = "set_bind"
+GINO_BIND_TYPES = frozenset({"gino"})
+#: what the words of a name passed to `set_bind` say it holds: a URL, not an engine
+GINO_URL_WORDS = ("url", "uri", "dsn")
+
 OBJECT_TYPES: dict[str, ObjectType] = {
     t.key: t
     for t in (
