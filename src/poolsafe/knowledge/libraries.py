@@ -1243,6 +1243,20 @@ AIO_RAW_POOL_KINDS: dict[str, str] = {"aiopg": "aiopg-pool", "aiomysql": "aiomys
 AIO_RAW_POOL_FACTORY = "create_pool"
 AIO_ENGINE_SUBMODULE = "sa"
 
+#: encode/databases' `Database` kept on the application (`app.database = database` at
+#: startup, then `request.app.database`, `request.app.state.db`): an unknown object's
+#: method of this name, on a receiver whose name says database, in a project that
+#: imports `databases` and none of `DATABASES_RIVALS`, is that `Database`'s checkout
+#: (`transaction = await request.app.database.transaction()`)
+DATABASES_UNTYPED_CHECKOUTS: dict[str, str] = {"transaction": "databases-transaction"}
+DATABASES_ROOT = "databases"
+#: libraries whose objects also have a `transaction()` (asyncpg's and psycopg 3's
+#: connections, Gino, peewee, Tortoise, Django, Pony, EdgeDB clients): with one of
+#: them imported, an unknown receiver's `transaction()` is not read so. (SQLAlchemy,
+#: which databases projects import for their tables, has none without arguments.)
+DATABASES_RIVALS = frozenset({"asyncpg", "gino", "peewee", "playhouse", "peewee_async",
+                              "psycopg", "tortoise", "django", "pony", "edgedb"})
+
 #: connection handlers indexed by alias (`connections["replica"]`): the index reads
 #: `X[key]` on one of them as `X[]`, so that `connections[].cursor` can be named
 KEYED_CONNECTION_HANDLERS: dict[tuple[str, str], str] = {("django.db", "connections"): ""}

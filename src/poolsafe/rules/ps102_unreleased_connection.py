@@ -106,7 +106,10 @@ class UnreleasedConnection(Rule):
     (`async with db.acquire() as conn:` releases on exit). encode/databases'
     low-level `transaction = await database.transaction()` holds the task's
     connection in an open transaction until `commit()` or `rollback()` (`async with
-    database.transaction():` and `@database.transaction()` end it themselves).
+    database.transaction():` and `@database.transaction()` end it themselves); so
+    does a `Database` kept on the application (`request.app.database.transaction()`
+    after `app.database = database` at startup) in a project that imports
+    `databases` and no other library whose objects have a `transaction()`.
     Tortoise's transactions are context managers only (`in_transaction()`,
     `@atomic()`): nothing to release by hand. `database.connect()` at startup with
     no `disconnect()` at shutdown is not reported: the process exit closes the pool.
@@ -694,11 +697,11 @@ class UnreleasedConnection(Rule):
     VALID = (VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID
              + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID
              + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID
-             + peewee_cases.PS102_ASYNC_VALID)
+             + peewee_cases.PS102_ASYNC_VALID + async_orms.PS102_APP_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
                + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID
-               + peewee_cases.PS102_ASYNC_INVALID)
+               + peewee_cases.PS102_ASYNC_INVALID + async_orms.PS102_APP_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
