@@ -135,10 +135,13 @@ class UnreleasedConnection(Rule):
     must close `cur.connection` on every path, and is reported when it does not.
     Not when the helper also keeps, closes (outside an `except` that re-raises) or
     hands on the connection, nor for a pool's checkout returned as a cursor. No fix is
-    offered. `cur.close()` closes only the cursor, yet it counts as the release: a
-    caller that closes only the cursor is not reported. Only this rule reads such a
-    cursor as its connection (a cursor has no `rollback()`, and a buffered cursor's
-    rows are read after its connection closed: PS103, PS106 and PS207 leave it).
+    offered. `cur.close()` closes only the cursor and is no release of the connection:
+    a caller that closes only the cursor (in a `finally` or not) is reported, and an
+    awaited `await cur.close()` (aiomysql's reads the remaining result sets, and may
+    raise) needs `cur.connection.close()` in a `finally` of its own after it. Only
+    this rule reads such a cursor as its connection (a cursor has no `rollback()`,
+    and a buffered cursor's rows are read after its connection closed: PS103, PS106
+    and PS207 leave it).
 
     **An unawaited close.** asyncpg's connections, psycopg 3's `AsyncConnection`,
     SQLAlchemy's `AsyncConnection` and `AsyncSession` (also the sessions of
@@ -697,11 +700,13 @@ class UnreleasedConnection(Rule):
     VALID = (VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID
              + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID
              + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID
-             + peewee_cases.PS102_ASYNC_VALID + async_orms.PS102_APP_VALID)
+             + peewee_cases.PS102_ASYNC_VALID + async_orms.PS102_APP_VALID
+             + aio_libs.PS102_CARRIER_CLOSE_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
                + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID
-               + peewee_cases.PS102_ASYNC_INVALID + async_orms.PS102_APP_INVALID)
+               + peewee_cases.PS102_ASYNC_INVALID + async_orms.PS102_APP_INVALID
+               + aio_libs.PS102_CARRIER_CLOSE_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
