@@ -300,8 +300,192 @@ MUTANTS: tuple[Mutant, ...] = (
 )
 
 
+# ---- batch b: written after the tune work (commits a99a2390..c821773f), labelled and
+# committed before any run on them; all held (no tuning on them): a second, unseen
+# measurement of the same families' idioms.
+_INNA_SHOW_BODY = """        cursor = await conn.execute(ins)  # выполнить
+        records = await cursor.fetchall()
+        users = [dict(u) for u in records]
+        if len(users) == 0:
+            return web.Response(text="{ error : \\"User doesn't exist\\" }")
+        else:
+            return web.Response(text=str(users))
+"""
+_INNA_EDIT = """    async with request.app['db'].acquire() as conn:
+        ins = db.user.select().where(db.user.c.id == 0)
+        # print(str(ins))
+        # print(ins.compile().params)
+        cursor = await conn.execute(ins)  # выполнить
+        records = await cursor.fetchall()
+        users = [dict(u) for u in records]
+        return web.Response(text=str(users))
+"""
+_URL_POST = """        try:
+            data = await request.json()
+            new_url = URL(**data)
+            # TODO: Catch and handle collisions in the randomly-generated ids.
+            record = await request.app.database.fetch_one(
+                tables.urls.insert().returning(sa.text('*')).values(**new_url.dict())
+            )
+"""
+_PST_LOSE = """                                    query = update(db_players).where(db_players.c.username == str(username)).values(
+                                        total_games=db_players.c.total_games + 1)
+                                    await database.execute(query)
+"""
+_GIN_FRIEND = """    if not friendship:
+        await FriendModel(
+            user_uuid=user.uuid,
+            friend_uuid=friend.uuid,
+        ).create()
+"""
+_SQM_CREATE = """def create_item(item: Item, session=Depends(get_session)):
+    session.add(item)
+    session.commit()
+    session.refresh(item)
+    return item
+"""
+_SQM_LIST = """    session=Depends(get_session),
+):
+    statement = select(Item).offset(offset).limit(limit)
+    items = session.exec(statement).all()
+"""
+_SQM_IMPORT = ("routes/items.py", "from db import get_session\n",
+               "from db import get_session, engine\nfrom sqlmodel import Session\n")
+
+MUTANTS_B: tuple[Mutant, ...] = (
+    Mutant("b01", "aio", _INNA, "explicit acquire in show_user; `engine.release(conn)` only before the not-found return",
+           (("main.py", "    async with request.app['db'].acquire() as conn:\n        user_id = int(request.match_info.get('user_id'))\n"
+             "        ins = db.user.select().where(db.user.c.id == user_id)\n"
+             "        # print(str(ins))\n        # print(ins.compile().params)\n" + _INNA_SHOW_BODY,
+             "    conn = await request.app['db'].acquire()\n"
+             "    user_id = int(request.match_info.get('user_id'))\n"
+             "    ins = db.user.select().where(db.user.c.id == user_id)\n"
+             + "".join(line[4:] + "\n" for line in _INNA_SHOW_BODY.splitlines()).replace(
+                 "    if len(users) == 0:\n",
+                 "    if len(users) == 0:\n        request.app['db'].release(conn)\n")),),
+           (("main.py", "show_user", "PS102"),)),
+    Mutant("b02", "aio", _INNA, "SAFE look-alike: explicit acquire, `await conn.close()` (aiopg.sa: back to the pool) in a finally",
+           (("main.py", _INNA_EDIT,
+             "    conn = await request.app['db'].acquire()\n"
+             "    try:\n"
+             "        ins = db.user.select().where(db.user.c.id == 0)\n"
+             "        cursor = await conn.execute(ins)\n"
+             "        records = await cursor.fetchall()\n"
+             "        users = [dict(u) for u in records]\n"
+             "        return web.Response(text=str(users))\n"
+             "    finally:\n"
+             "        await conn.close()\n"),),
+           ()),
+    Mutant("b03", "aio", _TCA, "SAFE look-alike: aiomysql explicit acquire released in `except: ...; raise` and after the block",
+           (("cogs/exam_data.py", _TCA_EXEC,
+             "        conn = await self.pool.acquire()\n"
+             "        try:\n"
+             "            async with conn.cursor() as cursor:\n"
+             "                await cursor.execute(sql, _injects)\n"
+             "                if _return_type == \"fetchone\":\n"
+             "                    result = await cursor.fetchone()\n"
+             "                else:\n"
+             "                    result = await cursor.fetchall()\n"
+             "        except Exception:\n"
+             "            self.pool.release(conn)\n"
+             "            raise\n"
+             "        self.pool.release(conn)\n"
+             "        return result\n"),),
+           ()),
+    Mutant("b04", "peewee", _ALB, "SAFE look-alike: module-level connect removed; the view queries under `with db.connection_context():`",
+           (("models.py", _ALB_MODCONNECT, "host=Config.HOST, port=Config.PORT)\n\n"),
+            ("app.py", _ALB_INDEX,
+             "def index():\n"
+             "    with db.connection_context():\n"
+             "        count = Default.select().count()\n"
+             "    return 'hello heroku pipeline test-github-mdh %d' % count\n")),
+           ()),
+    Mutant("b05", "peewee", _ALB, "connect in before_request; the close moved from teardown_request to after_request (app.run(debug=True) propagates errors)",
+           (("models.py", _ALB_MODCONNECT, "host=Config.HOST, port=Config.PORT)\n\n"),
+            ("app.py", _ALB_TEARDOWN,
+             _ALB_BEFORE + "@app.after_request\n"
+             "def _db_close(response):\n"
+             "    if not db.is_closed():\n"
+             "        db.close()\n"
+             "    return response\n")),
+           (("app.py", "_db_connect", "PS102"),)),
+    Mutant("b06", "peewee", _BLZ, "SAFE look-alike: `database.connect(reuse_if_open=True)` with `database.close()` in a finally",
+           (("lib/external_api/base_wrapper.py", "from model.request import *\n",
+             "from model.request import *\nfrom model.base import database\n"),
+            ("lib/external_api/base_wrapper.py", _BLZ_LOG,
+             "    def log_to_database(self, method):\n"
+             "        database.connect(reuse_if_open=True)\n"
+             "        try:\n"
+             "            self._log(method)\n"
+             "        finally:\n"
+             "            database.close()\n\n"
+             "    def _log(self, method):\n"
+             "        Request.create(")),
+           ()),
+    Mutant("b07", "databases", _URL, "low-level transaction opened at the top of the API's try; its JSON/validation except branches neither roll back nor commit",
+           (("api/endpoints.py", _URL_POST,
+             "        try:\n"
+             "            transaction = await request.app.database.transaction()\n"
+             "            data = await request.json()\n"
+             "            new_url = URL(**data)\n"
+             "            record = await request.app.database.fetch_one(\n"
+             "                tables.urls.insert().returning(sa.text('*')).values(**new_url.dict())\n"
+             "            )\n"
+             "            await transaction.commit()\n"),),
+           (("api/endpoints.py", "Urls.post", "PS102"),)),
+    Mutant("b08", "databases", _PST, "SAFE look-alike: the loser's update under `async with database.connection() as connection:`",
+           (("src/ws.py", _PST_LOSE,
+             _PST_LOSE.replace("                                    await database.execute(query)\n",
+                               "                                    async with database.connection() as connection:\n"
+                               "                                        await connection.execute(query)\n")),),
+           ()),
+    Mutant("b09", "asyncorm", _GIN, "Gino explicit `tx = await db.transaction()` around the friendship insert, committed with no rollback",
+           (("telegram_bot/telegram_message_handlers/all_messages_handler.py",
+             "from telegram_bot.models import (\n", "from telegram_bot.models import (\n    db,\n"),
+            ("telegram_bot/telegram_message_handlers/all_messages_handler.py", _GIN_FRIEND,
+             "    if not friendship:\n"
+             "        tx = await db.transaction()\n"
+             "        await FriendModel(\n"
+             "            user_uuid=user.uuid,\n"
+             "            friend_uuid=friend.uuid,\n"
+             "        ).create()\n"
+             "        await tx.commit()\n")),
+           (("telegram_bot/telegram_message_handlers/all_messages_handler.py", "all_messages_handler", "PS102"),)),
+    Mutant("b10", "asyncorm", _GIN, "SAFE look-alike: Gino `async with db.transaction():` around the friendship insert",
+           (("telegram_bot/telegram_message_handlers/all_messages_handler.py",
+             "from telegram_bot.models import (\n", "from telegram_bot.models import (\n    db,\n"),
+            ("telegram_bot/telegram_message_handlers/all_messages_handler.py", _GIN_FRIEND,
+             "    if not friendship:\n"
+             "        async with db.transaction():\n"
+             "            await FriendModel(\n"
+             "                user_uuid=user.uuid,\n"
+             "                friend_uuid=friend.uuid,\n"
+             "            ).create()\n")),
+           ()),
+    Mutant("b11", "sqlmodel", _SQM, "a route opens `Session(engine)` itself and closes it after the commit, not in a finally",
+           (_SQM_IMPORT,
+            ("routes/items.py", _SQM_CREATE,
+             "def create_item(item: Item):\n"
+             "    session = Session(engine)\n"
+             "    session.add(item)\n"
+             "    session.commit()\n"
+             "    session.refresh(item)\n"
+             "    session.close()\n"
+             "    return item\n")),
+           (("routes/items.py", "create_item", "PS105"),)),
+    Mutant("b12", "sqlmodel", _SQM, "SAFE look-alike: a route uses `with Session(engine) as session:` instead of Depends",
+           (_SQM_IMPORT,
+            ("routes/items.py", _SQM_LIST,
+             "):\n"
+             "    statement = select(Item).offset(offset).limit(limit)\n"
+             "    with Session(engine) as session:\n"
+             "        items = session.exec(statement).all()\n")),
+           ()),
+)
+
+
 def split() -> dict[str, str]:
-    half: dict[str, str] = {}
+    half: dict[str, str] = {m.mid: "held" for m in MUTANTS_B}
     for fam in sorted({m.family for m in MUTANTS}):
         a = sorted(m.mid for m in MUTANTS if m.family == fam)
         random.Random(74).shuffle(a)
@@ -313,14 +497,14 @@ def split() -> dict[str, str]:
 def listing() -> str:
     half = split()
     lines = ["# mutant family half app expected(file:function:rule | ok) what"]
-    for m in MUTANTS:
+    for m in (*MUTANTS, *MUTANTS_B):
         exp = ",".join(f"{f}:{fn}:{r}" for f, fn, r in m.expect) or "ok"
         lines.append(f"{m.mid}\t{m.family}\t{half[m.mid]}\t{m.app}\t{exp}\t{m.what}")
     return "\n".join(lines) + "\n"
 
 
 def apply(apps: Path, out: Path) -> None:
-    for m in MUTANTS:
+    for m in (*MUTANTS, *MUTANTS_B):
         dest = out / m.mid / m.app
         if dest.exists():
             shutil.rmtree(dest)
