@@ -95,7 +95,8 @@ def _mock(call: cst.Call) -> bool:
 def pool_constructor_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall]:
     """Every call of a pool constructor other than SQLAlchemy's (`asyncpg.create_pool`,
     psycopg2's `ThreadedConnectionPool`, `psycopg_pool.ConnectionPool`, ...) that opens
-    its connections when it is built, or on use (DBUtils' `PooledDB`)."""
+    its connections when it is built, or on use (DBUtils' `PooledDB`); and Gino's
+    `db.set_bind(url)` from a URL, which builds an engine and its pool."""
     from poolsafe.knowledge.capacity import PER_CALL_ONLY_POOLS, POOL_CONSTRUCTORS
 
     specs = [(c.root, c.tail) for c in POOL_CONSTRUCTORS if c.opens_when_built]
@@ -114,6 +115,54 @@ def pool_constructor_calls(index: ProjectIndex, module: ModuleInfo) -> Iterator[
                 func is not None and qual_match(qual, on_connect)
                 and _connected_in(func, call)):
             yield EngineCall(call, qual, module, func)
+    yield from _gino_binds(index, module)
+
+
+#: the qualified name a Gino bind from a URL is reported under
+GINO_BIND_QUALNAME = "gino.Gino.set_bind"
+
+
+def _gino_binds(index: ProjectIndex, module: ModuleInfo) -> Iterator[EngineCall]:
+    """Every `await db.set_bind(url)` on a Gino `db` given a URL (a string, an
+    f-string, a name or attribute whose words say URL/URI/DSN, or a call that makes
+    one): each builds a new engine and pool (`GINO_BIND_METHOD`). One given an
+    engine, or anything else, binds what exists and is not yielded."""
+    from poolsafe.knowledge.libraries import GINO_BIND_METHOD, GINO_BIND_TYPES
+
+    for call, func in inventory(module).calls:
+        f = call.func
+        if not (isinstance(f, cst.Attribute) and f.attr.value == GINO_BIND_METHOD):
+            continue
+        args = positional_args(call)
+        bind = keyword_arg(call, "bind") or (args[0] if args else None)
+        if bind is None or not _names_url(bind):
+            continue
+        value = index.evaluate(f.value, module, func)
+        if isinstance(value, LibraryObject) and value.type_key in GINO_BIND_TYPES:
+            yield EngineCall(call, GINO_BIND_QUALNAME, module, func)
+
+
+def _names_url(expr: cst.BaseExpression) -> bool:
+    """`expr` spells a database URL: a string, an f-string or a concatenation of
+    them, a name or attribute whose last word says URL/URI/DSN (`Config.DATABASE_URI`,
+    `settings.db_url`), or a call of a function or method whose name does
+    (`make_url(...)`, `"...".format(...)`, `str(url)`)."""
+    from poolsafe.knowledge.libraries import GINO_URL_WORDS
+
+    if isinstance(expr, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+        return True
+    if isinstance(expr, cst.BinaryOperation):
+        return _names_url(expr.left) or _names_url(expr.right)
+    if isinstance(expr, cst.Call):
+        f = expr.func
+        name = f.attr.value if isinstance(f, cst.Attribute) else \
+            f.value if isinstance(f, cst.Name) else ""
+        if name in ("format", "str"):
+            return True
+        return any(w in name.lower() for w in GINO_URL_WORDS)
+    last = expr.attr.value if isinstance(expr, cst.Attribute) else \
+        expr.value if isinstance(expr, cst.Name) else ""
+    return any(w in last.lower() for w in GINO_URL_WORDS)
 
 
 def _connected_in(func: FunctionInfo, call: cst.Call) -> bool:

@@ -541,8 +541,29 @@ class FunctionFlow:
                 found = self._released_by_closer(closer)
             else:
                 found = self.index.released_by_call(call, self.func)
+                f = call.func
+                if self._carried_names and isinstance(f, cst.Attribute) \
+                        and f.attr.value == "close" and isinstance(f.value, cst.Name) \
+                        and f.value.value in self._carried_names:
+                    # `cur.close()` on a helper's carried cursor closes the cursor,
+                    # not the connection it carries (`cur.connection.close()` does)
+                    found = found - {f.value.value}
             self._released_memo[key] = found
         return found
+
+    @cached_property
+    def _carried_names(self) -> frozenset[str]:
+        """Local names every binding of which is a call of a project helper that
+        returns a cursor of a connection it opened (`cur = await open_cursor()`:
+        `_carried_cursor`)."""
+        out: set[str] = set()
+        for name, values in self.func.locals.items():
+            calls = [strip_await(v)[0] for v in values if isinstance(v, cst.BaseExpression)]
+            if calls and len(calls) == len(values) and all(
+                    isinstance(c, cst.Call) and self._carried_cursor(c) is not None
+                    for c in calls):
+                out.add(name)
+        return frozenset(out)
 
     @cached_property
     def _local_closers(self) -> dict[str, cst.Lambda]:

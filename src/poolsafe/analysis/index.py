@@ -95,6 +95,9 @@ from poolsafe.knowledge.libraries import (
     AIO_RAW_POOL_KINDS,
     CURSOR_CONNECTION_ATTR,
     CURSOR_FACTORY_METHODS,
+    DATABASES_RIVALS,
+    DATABASES_ROOT,
+    DATABASES_UNTYPED_CHECKOUTS,
     KEYED_CONNECTION_HANDLERS,
     SUBSCRIPT_SUFFIX,
     async_psycopg_connect,
@@ -210,6 +213,7 @@ class ProjectIndex:
         self._namespace_active: set[str] = set()
         #: `_aio_pool_kind`, once asked
         self._aio_kind: tuple[str | None] | None = None
+        self._databases_only: bool | None = None
         #: the project-wide facts the analyses derive once per index (`derived`)
         self._derived: dict[str, object] = {}
 
@@ -872,6 +876,12 @@ class ProjectIndex:
                 kind = self._aio_pool_kind()
                 if kind is not None:
                     return Connection(kind, _source(call))
+            if base is None and method in DATABASES_UNTYPED_CHECKOUTS \
+                    and not positional_args(call) \
+                    and _names_a_database(callee_node.value) \
+                    and not self._mock_patched(func) and not is_test_module(module) \
+                    and self._databases_alone():
+                return Connection(DATABASES_UNTYPED_CHECKOUTS[method], _source(call))
         callee = self.evaluate(callee_node, module, func, depth + 1)
         if isinstance(callee, External):
             return self._external_call(callee.qualname, call, module, func, depth)
@@ -1011,6 +1021,24 @@ class ProjectIndex:
                 kind = AIO_RAW_POOL_KINDS[only]
             self._aio_kind = (kind,)
         return self._aio_kind[0]
+
+    def _databases_alone(self) -> bool:
+        """The project imports encode/databases and no other library whose objects have
+        a `transaction()` (`DATABASES_RIVALS`): an unknown database-named object's
+        `transaction()` (`request.app.database`, the `Database` kept on the
+        application at startup) is then that `Database`'s."""
+        if self._databases_only is None:
+            roots: set[str] = set()
+            for m in self.modules_mentioning([DATABASES_ROOT, *DATABASES_RIVALS]):
+                roots.update(q.split(".", 1)[0] for q in m.imports.values())
+                for f in m.all_functions:
+                    roots.update(v.qualname.split(".", 1)[0] for vs in f.locals.values()
+                                 for v in vs if isinstance(v, ImportBinding))
+            own = any(n == DATABASES_ROOT or n.startswith(DATABASES_ROOT + ".")
+                      for n in self.by_name)  # a project package of that name
+            self._databases_only = DATABASES_ROOT in roots and not own \
+                and not roots & DATABASES_RIVALS
+        return self._databases_only
 
     def _raw_aio_pools_only(self, library: str) -> bool:
         """Whether the project builds `library`'s raw pools (`aiomysql.create_pool`)

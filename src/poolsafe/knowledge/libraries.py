@@ -666,6 +666,16 @@ class ObjectType:
 #: what Gino's `db` and its engine check out (`db` forwards both to the bound engine)
 _GINO_CHECKOUTS = {"acquire": "gino-connection", "transaction": "gino-transaction"}
 
+#: Gino's `await db.set_bind(url)`: given a URL (not an engine), it builds a new
+#: engine, and with it a connection pool, and binds it to `db` in place of the one
+#: bound before, which it does not close (`await db.pop_bind().close()` closes the
+#: bound one). Once at startup it is the application's pool; per call (a request or
+#: message handler) each call opens a new pool and leaves the last one open (PS202).
+GINO_BIND_METHOD = "set_bind"
+GINO_BIND_TYPES = frozenset({"gino"})
+#: what the words of a name passed to `set_bind` say it holds: a URL, not an engine
+GINO_URL_WORDS = ("url", "uri", "dsn")
+
 OBJECT_TYPES: dict[str, ObjectType] = {
     t.key: t
     for t in (
@@ -886,6 +896,16 @@ OBJECT_CONSTRUCTORS: dict[tuple[str, str], str] = {
     ("peewee", "SqliteDatabase"): "peewee.sqlite",
     ("playhouse", "SqliteExtDatabase"): "peewee.sqlite",
     ("playhouse", "PooledSqliteDatabase"): "peewee.sqlite",
+    # peewee-async's databases are peewee databases: the sync `db.connect()` /
+    # `db.close()` (and `connection_context()`) hold and give back the thread's
+    # connection exactly as peewee's do, beside the Manager's async pool
+    ("peewee_async", "PostgresqlDatabase"): "peewee.database",
+    ("peewee_async", "PooledPostgresqlDatabase"): "peewee.database",
+    ("peewee_async", "PsycopgDatabase"): "peewee.database",
+    ("peewee_async", "MySQLDatabase"): "peewee.database",
+    ("peewee_async", "PooledMySQLDatabase"): "peewee.database",
+    ("peewee_asyncext", "PostgresqlExtDatabase"): "peewee.database",
+    ("peewee_asyncext", "PooledPostgresqlExtDatabase"): "peewee.database",
     ("mysql.connector", "MySQLConnectionPool"): "mysql.pool",
     ("databases", "Database"): "databases.database",
     ("gino", "Gino"): "gino",
@@ -1222,6 +1242,20 @@ AIO_POOL_KINDS: dict[str, str] = {"aiopg": "aiopg-sa", "aiomysql": "aiomysql-sa"
 AIO_RAW_POOL_KINDS: dict[str, str] = {"aiopg": "aiopg-pool", "aiomysql": "aiomysql-pool"}
 AIO_RAW_POOL_FACTORY = "create_pool"
 AIO_ENGINE_SUBMODULE = "sa"
+
+#: encode/databases' `Database` kept on the application (`app.database = database` at
+#: startup, then `request.app.database`, `request.app.state.db`): an unknown object's
+#: method of this name, on a receiver whose name says database, in a project that
+#: imports `databases` and none of `DATABASES_RIVALS`, is that `Database`'s checkout
+#: (`transaction = await request.app.database.transaction()`)
+DATABASES_UNTYPED_CHECKOUTS: dict[str, str] = {"transaction": "databases-transaction"}
+DATABASES_ROOT = "databases"
+#: libraries whose objects also have a `transaction()` (asyncpg's and psycopg 3's
+#: connections, Gino, peewee, Tortoise, Django, Pony, EdgeDB clients): with one of
+#: them imported, an unknown receiver's `transaction()` is not read so. (SQLAlchemy,
+#: which databases projects import for their tables, has none without arguments.)
+DATABASES_RIVALS = frozenset({"asyncpg", "gino", "peewee", "playhouse", "peewee_async",
+                              "psycopg", "tortoise", "django", "pony", "edgedb"})
 
 #: connection handlers indexed by alias (`connections["replica"]`): the index reads
 #: `X[key]` on one of them as `X[]`, so that `connections[].cursor` can be named

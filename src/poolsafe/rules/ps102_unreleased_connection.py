@@ -106,7 +106,10 @@ class UnreleasedConnection(Rule):
     (`async with db.acquire() as conn:` releases on exit). encode/databases'
     low-level `transaction = await database.transaction()` holds the task's
     connection in an open transaction until `commit()` or `rollback()` (`async with
-    database.transaction():` and `@database.transaction()` end it themselves).
+    database.transaction():` and `@database.transaction()` end it themselves); so
+    does a `Database` kept on the application (`request.app.database.transaction()`
+    after `app.database = database` at startup) in a project that imports
+    `databases` and no other library whose objects have a `transaction()`.
     Tortoise's transactions are context managers only (`in_transaction()`,
     `@atomic()`): nothing to release by hand. `database.connect()` at startup with
     no `disconnect()` at shutdown is not reported: the process exit closes the pool.
@@ -132,10 +135,13 @@ class UnreleasedConnection(Rule):
     must close `cur.connection` on every path, and is reported when it does not.
     Not when the helper also keeps, closes (outside an `except` that re-raises) or
     hands on the connection, nor for a pool's checkout returned as a cursor. No fix is
-    offered. `cur.close()` closes only the cursor, yet it counts as the release: a
-    caller that closes only the cursor is not reported. Only this rule reads such a
-    cursor as its connection (a cursor has no `rollback()`, and a buffered cursor's
-    rows are read after its connection closed: PS103, PS106 and PS207 leave it).
+    offered. `cur.close()` closes only the cursor and is no release of the connection:
+    a caller that closes only the cursor (in a `finally` or not) is reported, and an
+    awaited `await cur.close()` (aiomysql's reads the remaining result sets, and may
+    raise) needs `cur.connection.close()` in a `finally` of its own after it. Only
+    this rule reads such a cursor as its connection (a cursor has no `rollback()`,
+    and a buffered cursor's rows are read after its connection closed: PS103, PS106
+    and PS207 leave it).
 
     **An unawaited close.** asyncpg's connections, psycopg 3's `AsyncConnection`,
     SQLAlchemy's `AsyncConnection` and `AsyncSession` (also the sessions of
@@ -208,7 +214,9 @@ class UnreleasedConnection(Rule):
     such a leak in a FastAPI route is not reported.)
 
     **peewee.** `db.connect()` on a peewee server database (`PostgresqlDatabase`,
-    `MySQLDatabase`, playhouse's `Pooled*Database`) opens the thread's connection, a
+    `MySQLDatabase`, playhouse's `Pooled*Database`, and peewee-async's databases,
+    `peewee_async.PooledPostgresqlDatabase`, `peewee_asyncext.PostgresqlExtDatabase`
+    and the like, whose sync API is peewee's) opens the thread's connection, a
     pool slot for the pooled ones, until `db.close()`. A connect followed by work
     with no `close()`, or a `close()` that an exception or an early `return` skips,
     is reported at the `connect()`; `with db.connection_context():` and a `close()`
@@ -691,10 +699,14 @@ class UnreleasedConnection(Rule):
     fixable = True
     VALID = (VALID + aio_libs.PS102_VALID + sqlmodel_cases.PS102_VALID
              + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID
-             + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID)
+             + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID
+             + peewee_cases.PS102_ASYNC_VALID + async_orms.PS102_APP_VALID
+             + aio_libs.PS102_CARRIER_CLOSE_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
-               + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID)
+               + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID
+               + peewee_cases.PS102_ASYNC_INVALID + async_orms.PS102_APP_INVALID
+               + aio_libs.PS102_CARRIER_CLOSE_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)

@@ -20,6 +20,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.di_providers import per_injection_factory
 from poolsafe.analysis.engines import (
+    GINO_BIND_QUALNAME,
     EngineCall,
     engine_calls,
     engine_url,
@@ -153,6 +154,11 @@ class EnginePerCall(Rule):
     `creator` connects to. encode/databases' `Database(url)` opens its pool at
     `await database.connect()`: one built and connected in the same function is a
     pool per call; one a factory builds and returns unconnected is its caller's.
+    Gino's `await db.set_bind(url)` given a URL (a string, an f-string, a name whose
+    last word says URL, URI or DSN) builds a new engine and pool and binds it in
+    place of the last one, which it does not close: per call (a request or message
+    handler, or a helper one calls) each call leaves a pool open; once at startup it
+    is the application's pool. `set_bind(engine)` builds nothing.
     Nor is an engine
     built only to read what it knows without connecting (`engine.dialect`,
     `engine.url`, `engine.name`, `engine.driver`: quoting rules, a version check):
@@ -434,6 +440,14 @@ class EnginePerCall(Rule):
                     "collection frees it (an engine sits in reference cycles), and every "
                     f"run opens new ones; call `{'dispose' if engine else 'close'}()` "
                     f"in a `finally` when the run ends, or build the {kept} once per process",
+                )
+            elif route is None and ec.qualname == GINO_BIND_QUALNAME:
+                yield self.finding(
+                    ec.call,
+                    f"`set_bind()` in `{func.name}` builds a new Gino engine (and "
+                    "connection pool) from a URL on every call and binds it in place of "
+                    "the last one, which is never closed: each call leaves a pool open; "
+                    "bind once at startup and `await db.pop_bind().close()` at shutdown",
                 )
             elif route is None:
                 yield self.finding(

@@ -1230,3 +1230,68 @@ async def record(event):
          note="look-alike: a cursor has no rollback() (autocommit connection): PS103 does "
               "not read a helper's cursor as its connection"),
 ]
+
+# A caller that closes only the cursor a helper hands it (`await cur.close()`): the
+# connection the cursor carries stays open (round 33, breadth74; breadth72 left it).
+# Appended after every other module's PS102 cases (the case indexes are test ids).
+_SYNC_CURSOR_HELPER = """\
+import pymysql
+
+
+def open_cursor():
+    conn = pymysql.connect(host="db", database="app", autocommit=True)
+    return conn.cursor()
+"""
+
+PS102_CARRIER_CLOSE_INVALID: list[Case] = [
+    Case(_CURSOR_HELPER + """
+
+async def on_message(text):
+    cur = await open_cursor()  # expect: PS102
+    try:
+        await cur.execute("SELECT id FROM codes WHERE code = %s", (text,))
+        return await cur.fetchone()
+    finally:
+        await cur.close()
+""", note="only the cursor is closed, in a finally: the connection it carries stays open",
+         unfixable=_CARRIER_BY_HAND),
+    Case(_SYNC_CURSOR_HELPER + """
+
+def lookup(code):
+    cur = open_cursor()  # expect: PS102
+    try:
+        cur.execute("SELECT id FROM codes WHERE code = %s", (code,))
+        return cur.fetchone()
+    finally:
+        cur.close()
+""", note="pymysql: a sync helper's cursor closed in a finally, its connection never",
+         unfixable=_CARRIER_BY_HAND),
+]
+
+PS102_CARRIER_CLOSE_VALID: list[Case] = [
+    Case(_SYNC_CURSOR_HELPER + """
+
+def lookup(code):
+    cur = open_cursor()
+    try:
+        cur.execute("SELECT id FROM codes WHERE code = %s", (code,))
+        return cur.fetchone()
+    finally:
+        cur.close()
+        cur.connection.close()
+""", note="look-alike: the cursor and then its connection closed in the finally"),
+    Case(_CURSOR_HELPER + """
+
+async def on_message(text):
+    cur = await open_cursor()
+    try:
+        await cur.execute("SELECT id FROM codes WHERE code = %s", (text,))
+        return await cur.fetchone()
+    finally:
+        try:
+            await cur.close()
+        finally:
+            cur.connection.close()
+""", note="look-alike: the connection closed in a finally of its own after the cursor's "
+          "awaited close (which reads the remaining result sets and may raise)"),
+]

@@ -359,3 +359,73 @@ async def pay(order_id: int):
         await client.post(PAY, json={"id": order_id})  # expect: PS207
     return {"ok": True}
 """, note="Tortoise: `@atomic()` below `@router.post`: the route is the wrapped function"))
+
+# encode/databases' `Database` kept on the application at startup (`app.database =
+# database`) and reached through the request: `request.app.database` has no type the
+# index can follow; in a project that imports `databases` and no other library with
+# a `transaction()`, a database-named receiver's `transaction()` is its checkout.
+# Appended after every other module's PS102 cases (the case indexes are test ids).
+_STARLETTE_DATABASES = """\
+from databases import Database
+from starlette.applications import Starlette
+from starlette.endpoints import HTTPEndpoint
+from starlette.responses import JSONResponse, Response
+
+database = Database("postgresql://app@db/app")
+
+
+async def on_startup():
+    app.database = database
+    await app.database.connect()
+
+
+async def on_shutdown():
+    await app.database.disconnect()
+
+
+app = Starlette(on_startup=[on_startup], on_shutdown=[on_shutdown])
+"""
+
+PS102_APP_INVALID: list[Case] = [
+    Case(_STARLETTE_DATABASES + """
+
+class Visit(HTTPEndpoint):
+    async def post(self, request):
+        url_id = request.path_params["url_id"]
+        transaction = await request.app.database.transaction()  # expect: PS102
+        await request.app.database.execute(
+            "INSERT INTO visits (url_id) VALUES (:id)", {"id": url_id})
+        await transaction.commit()
+        return Response(status_code=204)
+""", note="a transaction of the Database kept on the app, committed on success only",
+         unfixable=_TX_BY_HAND),
+]
+
+PS102_APP_VALID: list[Case] = [
+    Case(_STARLETTE_DATABASES + """
+
+class Visit(HTTPEndpoint):
+    async def post(self, request):
+        url_id = request.path_params["url_id"]
+        transaction = await request.app.database.transaction()
+        try:
+            await request.app.database.execute(
+                "INSERT INTO visits (url_id) VALUES (:id)", {"id": url_id})
+        except BaseException:
+            await transaction.rollback()
+            raise
+        else:
+            await transaction.commit()
+        return Response(status_code=204)
+""", note="look-alike: rolled back on failure, committed on success"),
+    Case(_STARLETTE_DATABASES + """
+
+class Visit(HTTPEndpoint):
+    async def post(self, request):
+        url_id = request.path_params["url_id"]
+        async with request.app.database.transaction():
+            await request.app.database.execute(
+                "INSERT INTO visits (url_id) VALUES (:id)", {"id": url_id})
+        return JSONResponse({"ok": True})
+""", note="look-alike: `async with` ends the transaction on every path"),
+]

@@ -851,3 +851,110 @@ from case import app
 app.config["TESTING"] = True
 """}, note="testing mode set by the test suite only"),
 ]
+
+
+# peewee-async's databases (`peewee_async.PooledPostgresqlDatabase`,
+# `peewee_asyncext.PostgresqlExtDatabase`, ...) are peewee databases: beside the
+# Manager's async pool, the sync `db.connect()` opens the thread's connection until
+# `db.close()`, as peewee's own. Appended after every other module's PS102 cases
+# (the case indexes are test ids).
+_ASYNC_DB = """\
+from peewee import CharField, Model
+from peewee_asyncext import PostgresqlExtDatabase
+
+db = PostgresqlExtDatabase("shop", user="app", host="db", register_hstore=False)
+
+
+class Request(Model):
+    url = CharField()
+
+    class Meta:
+        database = db
+"""
+
+PS102_ASYNC_INVALID: list[Case] = [
+    Case(_ASYNC_DB + """
+
+class Client:
+    def __init__(self, url):
+        self.url = url
+
+    def log_to_database(self):
+        db.connect()  # expect: PS102
+        Request.create(url=self.url)
+        db.close()
+""", note="a peewee_asyncext database's sync connect, closed on success only",
+         unfixable=_BY_HAND),
+    Case("""\
+from peewee import CharField, Model
+import peewee_async
+
+db = peewee_async.PooledPostgresqlDatabase("shop", user="app", host="db", max_connections=8)
+
+
+class Request(Model):
+    url = CharField()
+
+    class Meta:
+        database = db
+
+
+def urls_since(first):
+    db.connect()  # expect: PS102
+    return [r.url for r in Request.select().where(Request.id >= first)]
+""", note="a peewee_async pooled database's sync connect, never closed",
+         unfixable=_BY_HAND),
+]
+
+PS102_ASYNC_VALID: list[Case] = [
+    Case(_ASYNC_DB + """
+
+def log_to_database(url):
+    with db.connection_context():
+        Request.create(url=url)
+""", note="look-alike: connection_context() closes it on every path"),
+    Case(_ASYNC_DB + """
+
+def log_to_database(url):
+    db.connect()
+    try:
+        Request.create(url=url)
+    finally:
+        db.close()
+""", note="look-alike: closed in a finally"),
+    Case("""\
+from aiohttp import web
+from peewee import CharField, Model
+import peewee_async
+
+db = peewee_async.PooledPostgresqlDatabase("shop", user="app", host="db", max_connections=8)
+objects = peewee_async.Manager(db)
+
+
+class Request(Model):
+    url = CharField()
+
+    class Meta:
+        database = db
+
+
+async def on_startup(app):
+    await db.connect_async()
+    db.set_allow_sync(False)
+
+
+async def on_cleanup(app):
+    await db.close_async()
+
+
+async def urls(request):
+    rows = await objects.execute(Request.select())
+    return web.json_response([r.url for r in rows])
+
+
+app = web.Application()
+app.on_startup.append(on_startup)
+app.on_cleanup.append(on_cleanup)
+app.router.add_get("/urls", urls)
+""", note="look-alike: the Manager's async pool, opened at startup and closed at cleanup"),
+]

@@ -3137,3 +3137,79 @@ def pools(hosts):
 """, note="look-alike: the return gives back the host, not the pool: each round's pool is "
           "dropped"),
 ]
+
+# Gino's `await db.set_bind(url)` builds a new engine (and pool) from a URL and binds
+# it in place of the last one, which it does not close: per call, a pool per call
+# left open; once at startup, the application's pool.
+_GINO_BOT = """\
+from aiogram import Dispatcher
+from gino import Gino
+
+DATABASE_URI = "postgresql://bot@db/bot"
+
+db = Gino()
+dp = Dispatcher()
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    id = db.Column(db.Integer(), primary_key=True)
+"""
+
+INVALID += [
+    Case(_GINO_BOT + """
+
+@dp.message_handler(commands=["start"])
+async def start(message):
+    await db.set_bind(DATABASE_URI)  # expect: PS202
+    user = await User.get(message.from_user.id)
+    await message.answer(str(user))
+""", note="a message handler binds Gino to a new engine from a URL for every message"),
+    Case(_GINO_BOT + """
+
+class Settings:
+    db_url = "postgresql://bot@db/bot"
+
+
+settings = Settings()
+
+
+async def count_users():
+    await db.set_bind(f"{settings.db_url}?application_name=stats")  # expect: PS202
+    return await db.func.count(User.id).gino.scalar()
+
+
+@dp.message_handler(commands=["stats"])
+async def stats(message):
+    await message.answer(str(await count_users()))
+""", note="a helper a handler calls binds Gino to a new engine from an f-string URL"),
+]
+
+VALID += [
+    Case(_GINO_BOT + """
+
+async def on_startup(dispatcher):
+    await db.set_bind(DATABASE_URI)
+
+
+async def on_shutdown(dispatcher):
+    await db.pop_bind().close()
+
+
+if __name__ == "__main__":
+    from aiogram import executor
+
+    executor.start_polling(dp, on_startup=on_startup, on_shutdown=on_shutdown)
+""", note="look-alike: bound once at startup, closed at shutdown"),
+    Case(_GINO_BOT + """
+
+engine = None
+
+
+@dp.message_handler(commands=["start"])
+async def start(message):
+    await db.set_bind(engine)
+    user = await User.get(message.from_user.id)
+    await message.answer(str(user))
+""", note="look-alike: set_bind given an engine built elsewhere binds it and builds no pool"),
+]
