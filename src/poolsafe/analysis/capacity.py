@@ -274,8 +274,10 @@ def _setting(index: ProjectIndex, files: ProjectFiles) -> _Setting:
                 frames.append((model, scripts, scripts))
                 continue
             # the project's own programs the deployment does not run (a maintenance
-            # script, a console script): each is a process of its own, judged alone
-            alone = _undeployed(graph, model.groups, scripts)
+            # script, a console script, a Procfile's worker beside a compose file
+            # that runs only the web service): each is a process of its own, judged
+            # alone
+            alone = _undeployed(graph, model.groups, scripts + model.procfile)
             frames.append((model, model.groups + alone, alone))
         found = per_root[files.root] = _Setting(conf, envs, graph, frames,
                                                 _loads_dotenv(index))

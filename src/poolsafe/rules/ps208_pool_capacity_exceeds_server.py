@@ -73,7 +73,10 @@ class PoolCapacityExceedsServer(Rule):
     "__main__":` block, `__main__.py` packages) are one process each; those no
     deployed process runs or imports (all of them, with no deployment in the
     repository) are judged alone: such a program is reported only when its own
-    pools exceed the limit. A pool that no entry point reaches is counted in no
+    pools exceed the limit. So is a Procfile process type beside a compose file
+    or Kubernetes manifests (which are the deployment read) whose entry point no
+    deployed process runs or imports (a `celery` worker only the Procfile
+    starts). A pool that no entry point reaches is counted in no
     program's budget. `poolsafe capacity` lists every entry point with the pools
     it opens. Test modules are not counted.
 

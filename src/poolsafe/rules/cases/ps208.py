@@ -602,3 +602,45 @@ if __name__ == "__main__":
          note="`python app.py` starts Flask's development server, one thread per request: "
               "10 x 15 = 150"),
 ]
+
+# A Procfile beside a compose file: compose is the deployment read, and the Procfile's
+# process types that compose does not run (a celery worker no compose service starts or
+# imports) are programs of their own, judged alone (before, in no budget at all).
+_COMPOSE_WEB_ONLY = {
+    "web/__init__.py": "",
+    "web/main.py": "from flask import Flask\n\napp = Flask(__name__)\n",
+    "jobs/__init__.py": "",
+    "docker-compose.yml": """
+services:
+  web:
+    build: .
+    command: gunicorn -w 4 web.main:app
+  db:
+    image: postgres:16
+""",
+    "Procfile": "web: gunicorn -w 4 web.main:app\nworker: celery -A jobs.tasks worker -c 2\n",
+}
+_TASKS = """
+from celery import Celery
+from sqlalchemy import create_engine
+
+app = Celery("jobs")
+engine = create_engine("postgresql://app@db/app", pool_size={size}, max_overflow=0){mark}
+"""
+INVALID += [
+    Case(_TASKS.format(size=60, mark="  # expect: PS208"), path="jobs/tasks.py",
+         files=_COMPOSE_WEB_ONLY,
+         note="the Procfile's worker, which compose does not run: 2 processes x 60 = 120 > "
+              "97 alone"),
+]
+VALID += [
+    Case(_TASKS.format(size=30, mark=""), path="jobs/tasks.py", files=_COMPOSE_WEB_ONLY,
+         note="the Procfile's worker alone: 2 x 30 = 60 <= 97"),
+    Case(_TASKS.format(size=10, mark=""), path="jobs/tasks.py", files={
+        **_COMPOSE_WEB_ONLY, "web/main.py": "from flask import Flask\n\nimport jobs.tasks\n\n"
+                                            "app = Flask(__name__)\n",
+        "Procfile": "web: gunicorn -w 4 web.main:app\nworker: celery -A jobs.tasks worker -c 8\n"},
+         note="compose's web imports the worker's module: the worker is not a program of its "
+              "own, and the two deployments are never added up (4 x 10 = 40; with the "
+              "Procfile's 8 x 10 it would be 120)"),
+]
