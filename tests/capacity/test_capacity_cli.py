@@ -331,3 +331,25 @@ def test_a_directory_of_the_root_project_still_reports_the_project(tmp_path: Pat
     code, out = _run(str(top / "pkg"))
     assert code == 0 and out.count("Connection capacity of") == 1
     assert f"Connection capacity of {top}" in out and "bench.py" in out
+
+
+def test_a_single_threaded_worker_counts_one_connection_and_says_why(tmp_path: Path) -> None:
+    """A Procfile's plain `python` worker whose code starts no thread holds one
+    connection of its pool; a worker that starts a thread pool keeps the maximum."""
+    worker = ("import time\n\nfrom db import engine\n\n\ndef main():\n    while True:\n"
+              "        with engine.begin() as conn:\n            conn.exec_driver_sql('SELECT 1')\n"
+              "        time.sleep(1)\n\n\nif __name__ == '__main__':\n    main()\n")
+    root = _project(tmp_path, {
+        "worker.py": worker,
+        "pool_worker.py": "from concurrent.futures import ThreadPoolExecutor\n" + worker,
+        "Procfile": "single: python worker.py\nthreaded: python -m pool_worker\n"})
+    code, out = _run(str(root))
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "single: 1? replica x 1 processes x 1 (one thread; pool (10 + 5)) = 1" in flat
+    assert "threaded: 1? replica x 1 processes x (10 + 5) = 15" in flat
+    assert "`python worker.py` is one Python process" in flat
+    code, out = _run(str(root), "--format", "json")
+    groups = {g["name"]: g for g in json.loads(out)["environments"][0]["groups"]}
+    assert groups["single"]["one_thread"] is not None
+    assert groups["threaded"]["one_thread"] is None

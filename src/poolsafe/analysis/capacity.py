@@ -13,6 +13,7 @@ over-budget verdict is never built on a guess.
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,9 +22,9 @@ from pathlib import Path
 from poolsafe.analysis.config_values import Count, known
 from poolsafe.analysis.deploy_files import Problem, ProjectFiles, project_files
 from poolsafe.analysis.engines import holds_no_server_slot
-from poolsafe.analysis.entry_points import MAIN_BLOCK, EntryPoint, ImportGraph
+from poolsafe.analysis.entry_points import MAIN_BLOCK, MAX_REACHED, EntryPoint, ImportGraph
 from poolsafe.analysis.environments import Environment, environments
-from poolsafe.analysis.index import ProjectIndex
+from poolsafe.analysis.index import ProjectIndex, word_pattern
 from poolsafe.analysis.module import ModuleInfo
 from poolsafe.analysis.pool_sites import (
     PoolSite,
@@ -51,7 +52,13 @@ from poolsafe.analysis.server_limits import (
     server_files,
 )
 from poolsafe.core.project import find_project_root
-from poolsafe.knowledge.capacity import DOTENV_READERS, MYSQL_DIALECTS, PGBOUNCER_PORT
+from poolsafe.knowledge.capacity import (
+    CONCURRENCY_WORDS,
+    DEV_SERVER_RUN,
+    DOTENV_READERS,
+    MYSQL_DIALECTS,
+    PGBOUNCER_PORT,
+)
 
 _UNITS = {"gunicorn": "workers", "uvicorn": "workers", "hypercorn": "workers",
           "fastapi": "workers", "rq": "processes", "dramatiq": "processes",
@@ -75,6 +82,9 @@ class PoolUse:
 class GroupDemand:
     group: ProcessGroup
     uses: list[PoolUse]
+    #: why each process of the group runs its database work on one thread (a plain
+    #: `python` worker whose code starts no thread, pool, event loop or server), or None
+    one_thread: str | None = None
 
     @property
     def threads(self) -> Count | None:
@@ -85,6 +95,8 @@ class GroupDemand:
         threads = self.threads
         if use.size.per_thread and threads is not None:
             return use.size.total * threads.used
+        if self.one_thread is not None and not use.size.per_thread:
+            return one_thread_size(use.size)
         return use.size.total
 
     @property
@@ -100,6 +112,8 @@ class GroupDemand:
         threads = self.threads
         return (self.group.replicas.known and self.group.command.processes.known
                 and all(u.size.known for u in self.uses)
+                and (self.one_thread is None or all(
+                    u.size.minimum is None or u.size.minimum.known for u in self.uses))
                 and (threads is None or threads.known
                      or not any(u.size.per_thread for u in self.uses)))
 
@@ -110,11 +124,28 @@ class GroupDemand:
         replicas = f"{r.used}{'' if r.known else '?'} replica{'s' if r.used != 1 else ''}"
         procs = f"{p.used}{'' if p.known else '?'} {unit}"
         threads = self.threads
-        sizes = [u.size.formula() + ("" if u.size.known else "?") + (
+        sizes = [self._one_thread_formula(u) or (u.size.formula() + (
+            "" if u.size.known else "?") + (
             f" x {threads.used}{'' if threads.known else '?'} threads"
-            if u.size.per_thread and threads is not None else "") for u in self.uses]
+            if u.size.per_thread and threads is not None else "")) for u in self.uses]
         pools = sizes[0] if len(sizes) == 1 else "(" + " + ".join(sizes) + ")"
         return f"{replicas} x {procs} x {pools} = {self.total}"
+
+    def _one_thread_formula(self, use: PoolUse) -> str | None:
+        """`1 (one thread; pool (5 + 10))`: the pool of a one-thread process."""
+        if (self.one_thread is None or use.size.per_thread
+                or self._size(use) == use.size.total):
+            return None
+        full = use.size.formula() + ("" if use.size.known else "?")
+        return f"{self._size(use)} (one thread; pool {full})"
+
+
+def one_thread_size(size: PoolSize) -> int:
+    """The connections one thread holds of a pool (the brief's "one checkout at a
+    time"): one, or the pool's minimum when it opens that many at start (psycopg2's
+    `minconn`, psycopg_pool's `min_size`), never more than the pool's maximum."""
+    low = size.minimum.used if size.minimum is not None else 0
+    return min(size.total, max(1, low))
 
 
 @dataclass
@@ -149,6 +180,9 @@ class GroupPools:
     group: ProcessGroup
     pools: list[PoolSite] | None
     reason: str
+    #: why each process of the group does its database work on one thread, or None
+    #: (`one_thread`)
+    one_thread: str | None = None
 
 
 @dataclass
@@ -240,8 +274,10 @@ def _setting(index: ProjectIndex, files: ProjectFiles) -> _Setting:
                 frames.append((model, scripts, scripts))
                 continue
             # the project's own programs the deployment does not run (a maintenance
-            # script, a console script): each is a process of its own, judged alone
-            alone = _undeployed(graph, model.groups, scripts)
+            # script, a console script, a Procfile's worker beside a compose file
+            # that runs only the web service): each is a process of its own, judged
+            # alone
+            alone = _undeployed(graph, model.groups, scripts + model.procfile)
             frames.append((model, model.groups + alone, alone))
         found = per_root[files.root] = _Setting(conf, envs, graph, frames,
                                                 _loads_dotenv(index))
@@ -282,7 +318,10 @@ def _environment(index: ProjectIndex, setting: _Setting, env: Environment,
     budgets: dict[str, ServerBudget] = {}
     opens: list[GroupPools] = []
     for group in groups:
-        opened = group_pools(setting.graph, group, pools)
+        # a program judged alone (a script, a console script) keeps its pools'
+        # maxima: the deployment's workers are counted as they run
+        opened = group_pools(setting.graph, group, pools,
+                             deployed and not any(group is g for g in alone))
         opens.append(opened)
         if opened.pools is None:
             continue
@@ -300,7 +339,7 @@ def _environment(index: ProjectIndex, setting: _Setting, env: Environment,
             # examples do not all run at once
             key = f"{name}\0{group.name}" if any(group is g for g in alone) else name
             budget = budgets.setdefault(key, ServerBudget(registry[name], []))
-            budget.groups.append(GroupDemand(group, uses))
+            budget.groups.append(GroupDemand(group, uses, opened.one_thread))
     first_uses = [pool_use(index, pool, env.values, model.servers, setting.conf, {})
                   for pool in pools if not pool.non_pooling]
     if not deployed:
@@ -385,9 +424,10 @@ def _loads_dotenv(index: ProjectIndex) -> bool:
 
 
 def group_pools(graph: ImportGraph, group: ProcessGroup,
-                pools: list[PoolSite]) -> GroupPools:
+                pools: list[PoolSite], deployed: bool = False) -> GroupPools:
     """The pools a process group opens: those in the modules its entry point reaches
-    through imports; None when its entry point is not known."""
+    through imports; None when its entry point is not known. For a group of the
+    deployment (`deployed`), also whether its processes work on one thread."""
     entry = group.command.entry
     if entry is None:
         return GroupPools(group, None, "the command names no module poolsafe can follow")
@@ -397,7 +437,35 @@ def group_pools(graph: ImportGraph, group: ProcessGroup,
         return GroupPools(group, None, f"{what} not found (or not one file) in the project")
     reached = graph.reach(starts)
     return GroupPools(group, [p for p in pools if p.module.abspath in reached],
-                      f"imports from {entry.text()}")
+                      f"imports from {entry.text()}",
+                      one_thread(graph, group, reached) if deployed else None)
+
+
+_CONCURRENT = re.compile(word_pattern(CONCURRENCY_WORDS).pattern + b"|" + DEV_SERVER_RUN.encode())
+
+
+def one_thread(graph: ImportGraph, group: ProcessGroup, reached: set[Path]) -> str | None:
+    """Why each process of `group` does its database work on one thread, or None
+    when that is not shown: a plain `python` process (a Procfile's `python -m
+    worker`, a script, a console script) whose entry point and every project module
+    it imports (`reached`) spell nothing that runs work on more threads or tasks
+    (`CONCURRENCY_WORDS`: a thread or process pool, an event loop, green threads, a
+    server, a framework's callback threads; `app.run()`). Such a process holds one
+    connection of each pool at a time, not the pool's maximum. `manage.py` runs a
+    management command it does not import, so it is never shown."""
+    command = group.command
+    entry = command.entry
+    if command.program != "python" or entry is None or not reached:
+        return None
+    if len(reached) >= MAX_REACHED or any(
+            graph.relative(p).rsplit("/", 1)[-1] == "manage.py" for p in reached):
+        return None
+    for path in reached:
+        if _CONCURRENT.search(graph.source(path).encode("utf-8", "replace")):
+            return None
+    return (f"`{command.text}` is one Python process whose code ({len(reached)} project "
+            "module(s)) starts no thread, process pool, event loop or server: one "
+            "connection of each pool at a time")
 
 
 def script_groups(index: ProjectIndex, files: ProjectFiles,

@@ -1149,12 +1149,56 @@ def _loop_gaps(index: ProjectIndex, func: FunctionInfo,
     in_atomic = _in_atomic_blocks(index, func)
     for node in iter_nodes(func.node.body):
         if not isinstance(node, cst.While) or id(node) in in_atomic \
-                or not long_running(node, func.node) or _claims_each_round(index, func, node):
+                or not long_running(node, func.node) or _claims_each_round(index, func, node) \
+                or _atomic_rounds(index, func, node):
             continue
         found = _db_use(index, func, node.body, 0)
         if found is None or _closers(index, func, node.body, 0):
             continue
         yield ThreadGap(found[0], func, how, found[1], "loop")
+
+
+#: the exceptions a dead connection raises in Django (`django.db`), and the bases
+#: that catch them
+_CONNECTION_ERRORS = frozenset({"OperationalError", "InterfaceError", "DatabaseError",
+                                "Error", "Exception", "BaseException"})
+
+
+def _atomic_rounds(index: ProjectIndex, func: FunctionInfo, loop: cst.While) -> bool:
+    """A daemon whose every round's database work is in `with transaction.atomic():`
+    blocks of the loop's body, each inside a `try` of that body whose handler
+    catches a connection error (`except OperationalError:`, `DatabaseError`,
+    `Exception`, a bare `except:`) and goes on without raising. One connection per
+    process is the design, and a dead one is not kept: `atomic()`'s rollback of the
+    failed block fails on it, Django then closes it (`Atomic.__exit__`), and the
+    next round connects anew. Database work outside the blocks (an autocommit
+    query, which would fail on the dead connection round after round), or blocks
+    no such handler covers (the error ends the command), keep the loop reported."""
+    blocks = [n for n in iter_nodes(loop.body) if isinstance(n, cst.With) and any(
+        _is_atomic(index, item.item, func.module, func) for item in n.items)]
+    if not blocks or _db_use(index, func, loop.body, 0,
+                             frozenset(id(b) for b in blocks)) is not None:
+        return False
+    covered: set[int] = set()
+    for node in iter_nodes(loop.body):
+        if isinstance(node, cst.Try) and any(
+                _catches_connection_error(h) for h in node.handlers):
+            covered.update(id(n) for n in iter_nodes(node.body))
+    return all(id(b) in covered for b in blocks)
+
+
+def _catches_connection_error(handler: cst.ExceptHandler) -> bool:
+    """`except OperationalError:` (or a base of it, or a bare `except:`) whose body
+    raises nothing."""
+    if any(isinstance(n, cst.Raise) for n in iter_nodes(handler.body)):
+        return False
+    kind = handler.type
+    if kind is None:
+        return True
+    kinds = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    return any(isinstance(k, (cst.Name, cst.Attribute))
+               and (dotted_name(k) or "").rsplit(".", 1)[-1] in _CONNECTION_ERRORS
+               for k in kinds)
 
 
 def _claims_each_round(index: ProjectIndex, func: FunctionInfo, loop: cst.While) -> bool:
@@ -1557,14 +1601,16 @@ def _in_finally(func: FunctionInfo, call: cst.Call) -> bool:
 
 
 def _db_use(index: ProjectIndex, func: FunctionInfo, body: cst.CSTNode,
-            depth: int) -> tuple[cst.CSTNode, str] | None:
+            depth: int, skip: frozenset[int] = frozenset()) -> tuple[cst.CSTNode, str] | None:
     """The first Django database work in `body`, in source order: a model's manager
     (`Order.objects`), a cursor of `connection`, or a call of a project function
-    that does either (followed `_DEPTH` deep)."""
+    that does either (followed `_DEPTH` deep); not in the nodes of `skip`."""
     stack: list[cst.CSTNode] = [body]
     while stack:
         node = stack.pop()
         if node is not body and isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if id(node) in skip:
             continue
         use = _use_at(index, func, node, depth)
         if use is not None:

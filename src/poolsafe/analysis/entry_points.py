@@ -290,6 +290,10 @@ class ImportGraph:
                 return near
         return []
 
+    def source(self, path: Path) -> str:
+        """The source of a file `resolve` or `reach` found ("" for another one)."""
+        return self._files.get(path, "")
+
     def reach_modules(self, modules: Iterable[ModuleInfo]) -> set[Path]:
         """`reach` from parsed modules (their source is known already)."""
         starts = []

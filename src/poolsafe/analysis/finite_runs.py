@@ -32,11 +32,14 @@ _QUERYSET_METHODS = frozenset({"all", "filter", "exclude", "order_by", "select_r
                                "values", "values_list", "iterator", "using", "annotate"})
 
 
-def runs_in_one_run(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:
+def runs_in_one_run(index: ProjectIndex, func: FunctionInfo, depth: int = 0,
+                    top_level: bool = False) -> bool:
     """`func` is one-shot code (`is_cli_entry`), or every call of it in the project
     (tests aside; at least one) is in such code, outside `while` loops and inside only
     `for` loops over a finite collection (a queryset, a literal, `range()`, a view of a
-    collection)."""
+    collection). With `top_level`, a call in a module's top-level code (a script's
+    `if __name__ == "__main__":` block, `for part in range(32): copy(part)`), which
+    runs once per process, counts under the same loop conditions."""
     if is_cli_entry(index, func):
         return True
     if depth >= _DEPTH:
@@ -45,17 +48,20 @@ def runs_in_one_run(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> 
     if not sites:
         return False
     for site in sites:
-        if site.func is None or site.func is func:
+        if site.func is func or (site.func is None and not top_level):
             return False
-        parents = {id(c): n for n in iter_nodes(site.func.node) for c in children(n)}
+        scope: cst.CSTNode = site.func.node if site.func is not None else site.module.tree
+        parents = {id(c): n for n in iter_nodes(scope) for c in children(n)}
         node: cst.CSTNode | None = parents.get(id(site.call))
-        while node is not None and node is not site.func.node:
-            if isinstance(node, (cst.While, cst.CompFor)):
+        while node is not None and node is not scope:
+            if isinstance(node, (cst.While, cst.CompFor)) or (
+                    site.func is None and isinstance(node, (cst.Lambda, cst.ClassDef))):
                 return False
             if isinstance(node, cst.For) and not _finite(node.iter):
                 return False
             node = parents.get(id(node))
-        if not runs_in_one_run(index, site.func, depth + 1):
+        if site.func is not None and not runs_in_one_run(index, site.func, depth + 1,
+                                                         top_level):
             return False
     return True
 

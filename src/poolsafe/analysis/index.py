@@ -1518,61 +1518,66 @@ class ProjectIndex:
     # -------------------------------------------------------- wrapper inference
     def acquirer_of(self, func: FunctionInfo) -> Connection | None:
         """`func` returns a fresh checkout (it is a project acquire wrapper)."""
-        key = id(func.node)
-        if key in self._acquirer_memo:
-            return self._acquirer_memo[key]
-        self._acquirer_memo[key] = None
-        result: Connection | None = None
-        if not func.is_generator:
-            for ret in _returns(func):
-                if ret.value is None or self._released_on_return(ret, func) \
-                        or _cached_elsewhere(ret, func):
-                    continue
-                value = self.evaluate(ret.value, func.module, func)
-                if isinstance(value, Connection):
-                    # `conn = psycopg2.connect(dsn); conn.autocommit = True; return conn`
-                    autocommit = value.autocommit or (
-                        isinstance(ret.value, cst.Name)
-                        and ret.value.value in autocommit_targets(func.node.body))
-                    result = Connection(value.kind_key, f"{func.name}()", via=func.name,
-                                        packed=value.packed, autocommit=autocommit,
-                                        carrier=value.carrier)
-                    break
-                packed = self._packed_connection(ret.value, func)
-                if packed is not None:
-                    result = packed
-                    break
-        self._acquirer_memo[key] = result
-        return result
+        return self._by_returns(self._acquirer_memo, func, self._acquired_by)
+
+    def _acquired_by(self, ret: cst.Return, func: FunctionInfo) -> Connection | None:
+        """The fresh checkout `ret` (a return of `func` with a value) hands out."""
+        assert ret.value is not None
+        if self._released_on_return(ret, func) or _cached_elsewhere(ret, func):
+            return None
+        value = self.evaluate(ret.value, func.module, func)
+        if isinstance(value, Connection):
+            # `conn = psycopg2.connect(dsn); conn.autocommit = True; return conn`
+            autocommit = value.autocommit or (
+                isinstance(ret.value, cst.Name)
+                and ret.value.value in autocommit_targets(func.node.body))
+            return Connection(value.kind_key, f"{func.name}()", via=func.name,
+                              packed=value.packed, autocommit=autocommit,
+                              carrier=value.carrier)
+        return self._packed_connection(ret.value, func)
 
     def cursor_carrier_of(self, func: FunctionInfo) -> Connection | None:
         """`func` returns a cursor of a connection of its own that it opened
         (`Connection.carrier`), or the result of such a helper. Only PS102's flow
         asks: the other rules do not see the cursor as a connection (a cursor has
         no `rollback()`, and its buffered rows read after the connection closed)."""
+        return self._by_returns(self._carrier_memo, func, self._carried_by)
+
+    def _carried_by(self, ret: cst.Return, func: FunctionInfo) -> Connection | None:
+        """The connection the cursor `ret` (a return of `func` with a value) carries."""
+        assert ret.value is not None
+        result = self._cursor_of_own_connection(ret.value, func)
+        if result is None:
+            inner = strip_await(ret.value)[0]
+            callee = self.evaluate(inner.func, func.module, func) \
+                if isinstance(inner, cst.Call) else None
+            carried = self.cursor_carrier_of(callee.func) \
+                if isinstance(callee, FunctionRef) else None
+            if carried is not None:
+                result = Connection(carried.kind_key, f"{func.name}()",
+                                    via=func.name, autocommit=carried.autocommit,
+                                    carrier=True)
+        return result
+
+    @staticmethod
+    def _by_returns(memo: MutableMapping[int, Connection | None], func: FunctionInfo,
+                    judge: Callable[[cst.Return, FunctionInfo], Connection | None]
+                    ) -> Connection | None:
+        """What `judge` makes of the first return with a value of `func` it makes
+        something of (a generator returns nothing), once per function: `memo` holds
+        None while it is worked out, so a recursive call adds nothing."""
         key = id(func.node)
-        if key in self._carrier_memo:
-            return self._carrier_memo[key]
-        self._carrier_memo[key] = None
+        if key in memo:
+            return memo[key]
+        memo[key] = None
         result: Connection | None = None
         if not func.is_generator:
             for ret in _returns(func):
-                if ret.value is None:
-                    continue
-                result = self._cursor_of_own_connection(ret.value, func)
-                if result is None:
-                    inner = strip_await(ret.value)[0]
-                    callee = self.evaluate(inner.func, func.module, func) \
-                        if isinstance(inner, cst.Call) else None
-                    carried = self.cursor_carrier_of(callee.func) \
-                        if isinstance(callee, FunctionRef) else None
-                    if carried is not None:
-                        result = Connection(carried.kind_key, f"{func.name}()",
-                                            via=func.name, autocommit=carried.autocommit,
-                                            carrier=True)
-                if result is not None:
-                    break
-        self._carrier_memo[key] = result
+                if ret.value is not None:
+                    result = judge(ret, func)
+                    if result is not None:
+                        break
+        memo[key] = result
         return result
 
     def _cursor_of_own_connection(self, value: cst.BaseExpression,

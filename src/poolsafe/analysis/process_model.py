@@ -96,6 +96,9 @@ class ProcessModel:
     servers: list[ServerService] = field(default_factory=list)
     #: other process descriptions that were found and not used, for the report
     also: list[str] = field(default_factory=list)
+    #: the Procfile's process groups when another description (compose, Kubernetes)
+    #: was chosen: another deployment, whose programs the chosen one may not run
+    procfile: list[ProcessGroup] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------ YAML
@@ -411,7 +414,8 @@ def process_model(files: ProjectFiles, env: Mapping[str, str]) -> ProcessModel:
             if groups and chosen is not None and name != chosen[0]]
     if chosen is None:
         return ProcessModel([], "none", servers, also)
-    return ProcessModel(chosen[1], chosen[0], servers, also)
+    return ProcessModel(chosen[1], chosen[0], servers, also,
+                        procfile if chosen[0] != "Procfile" else [])
 
 
 def _dockerfile_command(files: ProjectFiles, env: Mapping[str, str],

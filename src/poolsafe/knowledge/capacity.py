@@ -161,3 +161,23 @@ WORKER_OPTIONS: dict[str, tuple[tuple[str, ...], int | None]] = {
 }
 #: gunicorn and uvicorn read their default worker count from this variable
 WEB_CONCURRENCY = "WEB_CONCURRENCY"
+
+#: words in a process's code that may run database work on more than its main thread
+#: (or on many tasks of one thread): thread and process pools, event loops, green
+#: threads, servers that serve each request on a thread, and frameworks that run
+#: callbacks on threads of their own (a bot's polling, a scheduler, an MQTT loop).
+#: A plain `python` process whose reached modules spell none of them holds one
+#: connection of each pool at a time (`poolsafe.analysis.capacity`).
+CONCURRENCY_WORDS: tuple[str, ...] = (
+    "threading", "_thread", "Thread", "concurrent", "ThreadPoolExecutor",
+    "ProcessPoolExecutor", "multiprocessing", "billiard", "joblib", "dask", "pebble",
+    "asyncio", "anyio", "trio", "curio", "async", "await", "gevent", "eventlet", "greenlet",
+    "socketserver", "wsgiref", "serve_forever", "run_simple", "waitress", "uvicorn",
+    "hypercorn", "granian", "gunicorn", "daphne", "tornado", "twisted", "aiohttp",
+    "cherrypy", "cheroot", "bjoern", "grpc", "streamlit", "gradio", "socketio", "telebot",
+    "telegram", "aiogram", "discord", "slack_bolt", "apscheduler", "watchdog", "paho",
+    "celery", "dramatiq", "rq", "huey", "worker_main", "runserver",
+)
+#: a web application's own development server started in the process (`app.run()`,
+#: `app.run(host=...)`): Flask's serves each request on a thread of its own
+DEV_SERVER_RUN = r"\bapp\.run\(|\.run\(\s*(?:host|port|debug|threaded)\s*="

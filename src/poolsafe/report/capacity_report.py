@@ -144,6 +144,9 @@ def _assumptions(cap: Capacity) -> list[str]:
                 if not c.known or "default" in c.source or "one " in c.source:
                     add(f"{g.name}: {'unknown, 1 assumed: ' if not c.known else ''}{c.source}")
         for b in e.budgets:
+            for demand in b.groups:
+                if demand.one_thread is not None:
+                    add(f"{demand.group.name}: {demand.one_thread}")
             for c in (b.server.max_connections, b.server.reserved):
                 if "default" in c.source:
                     add(f"{b.server.name}: {c.source}")
@@ -206,7 +209,7 @@ def json_document(cap: Capacity, errors: list[str]) -> dict[str, Any]:
                 "entry": (list(o.group.command.entry.targets)
                           if o.group.command.entry is not None else None),
                 "pools": ([p.where for p in o.pools] if o.pools is not None else None),
-                "pools_known": o.reason}
+                "pools_known": o.reason, "one_thread": o.one_thread}
 
     envs = []
     for e in cap.environments:

@@ -10,6 +10,7 @@ from poolsafe.analysis.closing_blocks import used_only_in_closing_blocks
 from poolsafe.analysis.cstutil import dotted_name, iter_calls, iter_nodes, names_in, strip_await
 from poolsafe.analysis.di_providers import leaking_session_factories
 from poolsafe.analysis.exit_release import exit_release_gaps
+from poolsafe.analysis.finite_runs import runs_in_one_run
 from poolsafe.analysis.flask_propagation import propagation_switch
 from poolsafe.analysis.flow import AcquireSite, escaping_names
 from poolsafe.analysis.frameworks import hand_built_route_sessions
@@ -521,6 +522,16 @@ class UnreleasedConnection(Rule):
     function) is no module-level code in this sense: Streamlit runs it again at
     every interaction, so what it calls runs once per rerun, not once per process.
 
+    A connection factory (`def new_connection(): conn = psycopg2.connect(...);
+    conn.set_session(autocommit=True); return conn`) whose only gap is an
+    exception before it returns the connection, taken outside any loop, is not
+    reported when every call of it is one run's code: one-shot code as above, or
+    what only such code or a module's top level (a script's `if __name__ ==
+    "__main__":` block) calls, also inside `for` loops over a finite collection
+    (`for part in range(32): copy_part(part)`), never in a `while` loop. The
+    exception ends that run's work, and the process exit frees the connection. A
+    factory a route, a worker or a `while` loop calls stays reported.
+
     **Tests.** In test modules (`test_*.py`, `*_test.py`, `*_tests.py`, a Django
     application's `tests.py`, `conftest.py`, `tests/`, `*_tests/`, and test-support
     packages: `testing/`, `test_utils/`, `unittest_utils/`), a checkout missed only
@@ -741,6 +752,8 @@ class UnreleasedConnection(Rule):
                 site = flow.sites[site_index]
                 kind = site.conn.kind
                 if how != "overwritten" and _one_shot(ctx, func, site):
+                    continue
+                if how == "exception" and _one_shot_factory(ctx, func, site):
                     continue
                 if route_sessions is None:
                     route_sessions = {id(call) for call, _ in
@@ -1339,6 +1352,26 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
             return False
         node = parents.get(id(node))
     return is_cli_entry(ctx.index, func)
+
+
+def _one_shot_factory(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
+    """A factory (`def new_connection(): conn = psycopg2.connect(...);
+    conn.set_session(...); return conn`) whose only gap is an exception before it
+    returns the checkout, taken outside any loop, and whose every call is in
+    one-shot code (`finite_runs.runs_in_one_run`: a script's `__main__` path, a
+    command, what only they call once): the exception ends that run's work with
+    the checkout, and the process exit frees it, as for `_one_shot`."""
+    if site.in_with or not any(
+            isinstance(n, cst.Return) and isinstance(n.value, cst.Name)
+            and n.value.value == site.var for n in iter_nodes(func.node.body)):
+        return False
+    parents = parent_map(func.node)
+    node: cst.CSTNode | None = site.call
+    while node is not None and node is not func.node:
+        if isinstance(node, (cst.For, cst.While, cst.CompFor)):
+            return False
+        node = parents.get(id(node))
+    return runs_in_one_run(ctx.index, func, top_level=True)
 
 
 #: why `poolsafe fix` leaves a peewee `db.connect()`

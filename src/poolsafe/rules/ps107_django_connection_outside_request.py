@@ -59,7 +59,14 @@ class DjangoConnectionOutsideRequest(Rule):
       the values are literals or members of one choices class): each round takes one
       row out of the queue, and the loop ends when none is left. A claim that sets
       the same value, or another field, a `continue` before it, and a loop that
-      sleeps between rounds (a poller) stay reported);
+      sleeps between rounds (a poller) stay reported; nor a daemon whose every
+      round's database work is in `with transaction.atomic():` blocks, each inside
+      a `try` whose handler catches a connection error (`except OperationalError:`,
+      `DatabaseError`, `Exception`) and goes on without raising: one connection per
+      process is the design, and a dead one is not kept, since `atomic()`'s failed
+      rollback makes Django close it and the next round connects anew. A query
+      outside the blocks, which would fail on the dead connection round after
+      round, or a handler that raises or catches something else, stays reported);
     - a callback a library runs for the life of the process: a paho-mqtt client's
       callbacks (`client.on_message = f`, `client.message_callback_add(topic, f)`,
       run by `loop_forever()` in a long-running command or on `loop_start()`'s

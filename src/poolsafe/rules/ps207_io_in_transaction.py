@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    binding_targets,
     body_statements,
     call_name,
     chain_links,
@@ -635,12 +636,7 @@ class IoInTransaction(Rule):
 
 def _sets_attribute(small: cst.BaseSmallStatement) -> bool:
     """`x.attr = ...` / `x.attr += ...` on anything but `self` / `cls`."""
-    targets: list[cst.BaseExpression] = []
-    if isinstance(small, cst.Assign):
-        targets = [t.target for t in small.targets]
-    elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-        targets = [small.target]
-    for target in targets:
+    for target in binding_targets(small):
         for node in iter_nodes(target):
             if isinstance(node, cst.Attribute):
                 root: cst.BaseExpression = node.value
@@ -651,9 +647,9 @@ def _sets_attribute(small: cst.BaseSmallStatement) -> bool:
     return False
 
 
-#: project functions shown to only read (`_project_reads_only`), per index
-_READS_ONLY: weakref.WeakKeyDictionary[ProjectIndex, dict[int, bool]] = \
-    weakref.WeakKeyDictionary()
+#: the index's fact (`ProjectIndex.derived`): the project functions shown to only
+#: read (`_project_reads_only`)
+_READS_ONLY_KEY = "_ps207_reads_only"
 #: how deep `_project_reads_only` follows project functions
 _READS_ONLY_DEPTH = 3
 #: words of a parameter's name that say it holds a session or connection
@@ -666,7 +662,7 @@ def _project_reads_only(index: ProjectIndex, func: FunctionInfo, depth: int = 0)
     one) is a read, it sets no attribute of an object (a loaded instance autoflushes),
     makes no chain write, and the project functions it calls (`_READS_ONLY_DEPTH`
     deep) only read in turn. A generator, or one past that depth, counts as writing."""
-    memo = _READS_ONLY.setdefault(index, {})
+    memo: dict[int, bool] = index.derived(_READS_ONLY_KEY, dict)
     key = id(func.node)
     if key in memo:
         return memo[key]
@@ -674,8 +670,8 @@ def _project_reads_only(index: ProjectIndex, func: FunctionInfo, depth: int = 0)
         return False
     memo[key] = True  # a recursive call adds nothing the walk does not see
     inner = _Walker(index, func, _MAX_HELPER_DEPTH)
-    inner.handed = {p for p in _parameter_names(func)
-                    if any(w in p.lower() for w in _HANDLE_WORDS)}
+    inner.handed = {p.name.value for p in func.named_params()
+                    if any(w in p.name.value.lower() for w in _HANDLE_WORDS)}
     with index.full_resolution():
         inner.block(body_statements(func.node.body), frozenset())
         ok = not inner._written and not any(
@@ -705,12 +701,6 @@ def _no_caller_transaction(index: ProjectIndex, func: FunctionInfo, keys: State)
             for v in func.locals[k]) for k in keys):
         return True
     return all(site.func is None for site in facts(index).project_callers(func))
-
-
-def _parameter_names(func: FunctionInfo) -> list[str]:
-    params = func.node.params
-    return [p.name.value for p in (*params.posonly_params, *params.params,
-                                   *params.kwonly_params)]
 
 
 def _in_polling_loop(func: FunctionInfo, call: cst.Call) -> bool:

@@ -73,9 +73,28 @@ class PoolCapacityExceedsServer(Rule):
     "__main__":` block, `__main__.py` packages) are one process each; those no
     deployed process runs or imports (all of them, with no deployment in the
     repository) are judged alone: such a program is reported only when its own
-    pools exceed the limit. A pool that no entry point reaches is counted in no
+    pools exceed the limit. So is a Procfile process type beside a compose file
+    or Kubernetes manifests (which are the deployment read) whose entry point no
+    deployed process runs or imports (a `celery` worker only the Procfile
+    starts). A pool that no entry point reaches is counted in no
     program's budget. `poolsafe capacity` lists every entry point with the pools
     it opens. Test modules are not counted.
+
+    A process of the deployment that runs plain `python` (a Procfile's `python -m
+    worker`, a compose `command: python worker.py`), whose code (the entry module
+    and every project module it imports) spells nothing that works on more
+    threads or tasks (`threading`, `concurrent.futures`, `multiprocessing`,
+    `asyncio` or `async def`, gevent, a server such as `app.run()` or uvicorn, a
+    framework that runs callbacks on threads of its own: a bot's polling,
+    APScheduler), does its database work on its one thread, one checkout at a
+    time: each of its pools counts as the one connection that thread holds (or
+    the pool's minimum, which psycopg2 and psycopg_pool open at start), not the
+    pool's maximum. `poolsafe capacity` shows it as `1 (one thread; pool (5 +
+    10))` and says why under its assumptions. One thread holding two checkouts
+    of one pool at once (a nested `engine.connect()`) is not seen. `python
+    manage.py ...` runs a command the entry point does not import, so its
+    processes keep their pools' maxima, as do the programs judged alone (a
+    script whose own pool exceeds the limit is reported as configured).
 
     ## Why is this bad?
     Pools grow under load. When every replica and worker fills its pool at the

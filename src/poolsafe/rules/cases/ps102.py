@@ -6319,3 +6319,65 @@ INVALID += [
               "keep it, so the exception-only gap is reported",
          unfixable="`conn` is used by a nested function"),
 ]
+
+# A one-shot connection factory: `new_connection()` connects, sets the session up (a
+# call that may raise) and returns the connection; its only gap is that exception,
+# and every call of it is in one-shot code (a script's `__main__` path, also inside a
+# `for` over `range()`): the exception ends that run's work, the process exit frees
+# the connection. A factory some request or `while` loop calls stays reported.
+_ONE_SHOT_FACTORY = """
+import sys
+
+import psycopg2
+
+
+def new_connection(readonly=True):
+    conn = psycopg2.connect(host="db", dbname="app"){mark}
+    conn.set_session(readonly=readonly, autocommit=True)
+    return conn
+
+
+def copy_part(table, part):
+    conn = new_connection(readonly=False)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT copy_part(%s, %s)", (table, part))
+    finally:
+        conn.close()
+
+{caller}
+"""
+VALID += [
+    Case(_ONE_SHOT_FACTORY.format(mark="", caller="""
+if __name__ == "__main__":
+    for part in range(32):
+        copy_part(sys.argv[1], part)
+"""), note="every call of the factory is in the script's `__main__` path (a loop over "
+           "range()): one-shot"),
+    Case(_ONE_SHOT_FACTORY.format(mark="", caller="""
+def main():
+    copy_part(sys.argv[1], 0)
+
+
+if __name__ == "__main__":
+    main()
+"""), note="called once from `main()`, which the `__main__` block calls"),
+]
+INVALID += [
+    Case(_ONE_SHOT_FACTORY.format(mark="  # expect: PS102", caller="""
+if __name__ == "__main__":
+    while True:
+        copy_part(sys.argv[1], 0)
+"""), note="a `while` loop runs the factory round after round: not one-shot"),
+    Case(_ONE_SHOT_FACTORY.format(mark="  # expect: PS102", caller="""
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.post("/copy/<table>")
+def copy(table):
+    copy_part(table, 0)
+    return "", 204
+"""), note="a Flask route calls the factory on every request"),
+]

@@ -3882,3 +3882,57 @@ def mark_paid(message):
     Order.objects.filter(id=int(message.text)).update(paid=True)
 """, files=_FILES, note="look-alike: a subclass of a project router, not of TeleBot"),
 ]
+
+# A queue daemon whose every round is one `with transaction.atomic():` block inside a
+# `try` that catches `OperationalError`, sleeps and retries: one connection per worker
+# is the design, and a dead one is not kept (atomic()'s rollback fails on it, Django
+# closes it, the next round reconnects). Work outside the block, or no handler that
+# goes on, stays reported.
+_ATOMIC_DAEMON = """
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import OperationalError, transaction
+from models import Order
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while True:
+{pre}            try:
+                with transaction.atomic():  {mark}
+                    order = Order.objects.select_for_update(skip_locked=True).filter(
+                        paid=False).first()
+                    if order is not None:
+                        order.paid = True
+                        order.save()
+            except {caught}:
+{handler}
+            time.sleep(1)
+"""
+VALID += [
+    Case(_ATOMIC_DAEMON.format(pre="", mark="", caught="OperationalError",
+                               handler="                time.sleep(1)\n"),
+         files=_FILES, note="each round is one atomic block; a dead connection is closed "
+                            "by the failed rollback and the next round reconnects"),
+    Case(_ATOMIC_DAEMON.format(pre="", mark="", caught="(OperationalError, InterfaceError)",
+                               handler="                self.stderr.write('retrying')\n"
+                               ).replace("OperationalError, transaction",
+                                         "InterfaceError, OperationalError, transaction"),
+         files=_FILES, note="the same, catching a tuple of connection errors"),
+]
+INVALID += [
+    Case(_ATOMIC_DAEMON.format(
+        pre="            pending = Order.objects.filter(paid=False).count()  # expect: PS107\n"
+            "            self.stdout.write(str(pending))\n",
+        mark="", caught="OperationalError", handler="                time.sleep(1)\n"),
+         files=_FILES, note="an autocommit query before the block: on a dead connection it "
+                            "fails round after round, nothing closes it"),
+    Case(_ATOMIC_DAEMON.format(pre="", mark="# expect: PS107", caught="OperationalError",
+                               handler="                time.sleep(1)\n                raise\n"),
+         files=_FILES, note="the handler raises: nothing goes on after a dead connection, "
+                            "and the loop is an ordinary daemon loop"),
+    Case(_ATOMIC_DAEMON.format(pre="", mark="# expect: PS107", caught="ValueError",
+                               handler="                time.sleep(1)\n"),
+         files=_FILES, note="the handler does not catch a connection error"),
+]

@@ -486,3 +486,161 @@ INVALID += [
          note="the same script whose own pool, 120, exceeds PostgreSQL's default 97 alone "
               "(before, with a deployment, such a script was in no budget at all)"),
 ]
+
+# Single-threaded worker processes: a Procfile of plain `python -m worker` process types
+# whose code starts no thread, pool, event loop or server. Each process does its
+# database work on its main thread, one checkout at a time, so it holds one connection
+# of each pool (or the pool's minimum, which it opens at start), not the pool's maximum.
+_QUEUES = ("orders", "emails", "images", "invoices", "search", "exports", "imports",
+           "reports", "webhooks", "cleanup")
+_WORKER_PROCFILE = "".join(f"work_{q}: python -m worker --queue {q}\n" for q in _QUEUES)
+_WORKER = """
+import sys
+import time
+
+from sqlalchemy import text
+
+from db import engine
+
+
+def main(queue):
+    while True:
+        with engine.begin() as conn:
+            job = conn.execute(text("SELECT id FROM jobs WHERE queue = :q LIMIT 1"),
+                               {{"q": queue}}).first()
+        if job is None:
+            time.sleep(1)
+            continue
+{body}
+
+if __name__ == "__main__":
+    main(sys.argv[-1])
+"""
+_ONE_JOB = """        with engine.begin() as conn:
+            conn.execute(text("UPDATE jobs SET done = true WHERE id = :id"), {"id": job.id})
+"""
+_THREADED_JOB = """        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            pool.map(lambda part: run_part(job.id, part), range(8))
+
+
+def run_part(job_id, part):
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE parts SET done = true WHERE job = :j AND n = :n"),
+                     {"j": job_id, "n": part})
+"""
+_ASYNC_JOB = """        import asyncio
+        asyncio.run(run_parts(job.id))
+
+
+async def run_parts(job_id):
+    await asyncio.gather(*(asyncio.to_thread(run_part, job_id, n) for n in range(8)))
+
+
+def run_part(job_id, part):
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE parts SET done = true WHERE job = :j AND n = :n"),
+                     {"j": job_id, "n": part})
+"""
+VALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=5, max_overflow=10)
+""", path="db.py", files={"Procfile": _WORKER_PROCFILE,
+                          "worker.py": _WORKER.format(body=_ONE_JOB)},
+         note="ten single-threaded worker process types: 10 x 1 (one thread; pool "
+              "(5 + 10)) = 10 <= 97 (before: 10 x 15 = 150)"),
+    Case("""
+import os
+
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(2, 20, os.environ["DATABASE_URL"], host="db")
+engine = pool
+""", path="db.py", files={"Procfile": _WORKER_PROCFILE, "worker.py": _WORKER.format(
+        body=_ONE_JOB).replace("from sqlalchemy import text\n", "text = str\n")},
+         note="a psycopg2 pool opens its `minconn` (2) at start: 10 x 2 = 20 <= 97 (before: "
+              "10 x 20 = 200)"),
+]
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=5, max_overflow=10)  # expect: PS208
+""", path="db.py", files={"Procfile": _WORKER_PROCFILE,
+                          "worker.py": _WORKER.format(body=_THREADED_JOB)},
+         note="the worker runs each job's parts on a thread pool: 10 x 15 = 150 > 97"),
+    Case("""
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=5, max_overflow=10)  # expect: PS208
+""", path="db.py", files={"Procfile": _WORKER_PROCFILE,
+                          "worker.py": _WORKER.format(body=_ASYNC_JOB)},
+         note="the worker runs each job's parts on an event loop's threads: 10 x 15 = 150"),
+    Case("""
+import os
+
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(12, 20, os.environ["DATABASE_URL"], host="db")  # expect: PS208
+engine = pool
+""", path="db.py", files={"Procfile": _WORKER_PROCFILE, "worker.py": _WORKER.format(
+        body=_ONE_JOB).replace("from sqlalchemy import text\n", "text = str\n")},
+         note="one thread, but the pool opens its `minconn` of 12 at start: 10 x 12 = 120"),
+    Case("""
+from flask import Flask
+from sqlalchemy import create_engine
+
+engine = create_engine("postgresql://app@db/app", pool_size=5, max_overflow=10)  # expect: PS208
+app = Flask(__name__)
+
+if __name__ == "__main__":
+    app.run(host="0.0.0.0", port=8000)
+""", path="app.py", files={"Procfile": "".join(
+        f"web_{q}: python app.py\n" for q in _QUEUES)},
+         note="`python app.py` starts Flask's development server, one thread per request: "
+              "10 x 15 = 150"),
+]
+
+# A Procfile beside a compose file: compose is the deployment read, and the Procfile's
+# process types that compose does not run (a celery worker no compose service starts or
+# imports) are programs of their own, judged alone (before, in no budget at all).
+_COMPOSE_WEB_ONLY = {
+    "web/__init__.py": "",
+    "web/main.py": "from flask import Flask\n\napp = Flask(__name__)\n",
+    "jobs/__init__.py": "",
+    "docker-compose.yml": """
+services:
+  web:
+    build: .
+    command: gunicorn -w 4 web.main:app
+  db:
+    image: postgres:16
+""",
+    "Procfile": "web: gunicorn -w 4 web.main:app\nworker: celery -A jobs.tasks worker -c 2\n",
+}
+_TASKS = """
+from celery import Celery
+from sqlalchemy import create_engine
+
+app = Celery("jobs")
+engine = create_engine("postgresql://app@db/app", pool_size={size}, max_overflow=0){mark}
+"""
+INVALID += [
+    Case(_TASKS.format(size=60, mark="  # expect: PS208"), path="jobs/tasks.py",
+         files=_COMPOSE_WEB_ONLY,
+         note="the Procfile's worker, which compose does not run: 2 processes x 60 = 120 > "
+              "97 alone"),
+]
+VALID += [
+    Case(_TASKS.format(size=30, mark=""), path="jobs/tasks.py", files=_COMPOSE_WEB_ONLY,
+         note="the Procfile's worker alone: 2 x 30 = 60 <= 97"),
+    Case(_TASKS.format(size=10, mark=""), path="jobs/tasks.py", files={
+        **_COMPOSE_WEB_ONLY, "web/main.py": "from flask import Flask\n\nimport jobs.tasks\n\n"
+                                            "app = Flask(__name__)\n",
+        "Procfile": "web: gunicorn -w 4 web.main:app\nworker: celery -A jobs.tasks worker -c 8\n"},
+         note="compose's web imports the worker's module: the worker is not a program of its "
+              "own, and the two deployments are never added up (4 x 10 = 40; with the "
+              "Procfile's 8 x 10 it would be 120)"),
+]
