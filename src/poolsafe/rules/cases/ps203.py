@@ -1912,3 +1912,30 @@ INVALID += [
          note="look-alike: a production module names it (hands it on in a table): it may run "
               "in production, however the tests call it"),
 ]
+
+# Helper large74, round 33: an Alembic revision file named by its revision id
+# (`40355237ae7c_add_tag.py`: no Python identifier, so the module has no dotted name)
+# that builds an engine at its top level and never reads it. The rule crashed on such a
+# file (an IndexError on its empty list of names); nothing reads the engine, so its pool
+# never connects. One that reads it is still judged as before.
+_REVISION_ENGINE = """\
+import sqlalchemy as sa
+from alembic import op
+
+revision = "40355237ae7c"
+down_revision = "99b5570a348e"
+DATABASE_URL = "postgresql://app@db/app"
+engine = sa.create_engine(DATABASE_URL){mark}
+
+
+def upgrade():
+    op.create_table("tag", sa.Column("id", sa.Integer(), primary_key=True))
+{more}"""
+
+VALID += [
+    Case(_REVISION_ENGINE.format(mark="", more=""),
+         path="migrations/versions/40355237ae7c_add_tag.py",
+         files={"requirements.txt": "psycopg2\n"},
+         note="an Alembic revision file whose name is no identifier; its top-level engine "
+              "is never read"),
+]
