@@ -389,8 +389,14 @@ def _never_read(index: ProjectIndex, module: ModuleInfo, name: str) -> bool:
 def _loose_file(index: ProjectIndex, module: ModuleInfo) -> bool:
     """A module in a sub-folder of the project with no `__init__.py`: not a package's
     module a library's users import, nor a top-level module (`db.py` beside the
-    project's packages) that may be one."""
-    if module.is_package or "." not in module.names[0]:
+    project's packages) that may be one. A file whose name is no Python identifier
+    (an Alembic revision `40355237ae7c_tag.py`) has no dotted name at all: only a
+    loader that takes its path runs it, and no one imports it for its names."""
+    if module.is_package:
+        return False
+    if not module.names:
+        return True
+    if "." not in module.names[0]:
         return False
     return str(module.abspath.parent) not in index.package_dirs()
 

@@ -891,19 +891,26 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
 
 
 def _test_support(index: ProjectIndex, func: FunctionInfo) -> bool:
-    """A plain function of a script (a module with an `if __name__ == "__main__":`
-    block that no project module outside the tests imports) that only test modules
-    call and that its own module never names: a set-up or tear-down step the tests'
-    fixtures run (`init_db.py`'s `teardown_db()` called from `conftest.py`), once per
-    test process, never by a production process. (The caller checks that only tests
-    call it.)"""
+    """A plain function that only test modules call and that its own module never
+    names: a set-up or tear-down step the tests' fixtures run (`init_db.py`'s
+    `teardown_db()` called from `conftest.py`, a model module's `drop_tables()` a
+    test's `tearDown()` calls), once per test, never by a production process. Its
+    module is a script (an `if __name__ == "__main__":` block) that no project
+    module outside the tests imports, or a module that production modules import
+    without naming the function (no `from model import drop_tables`, no
+    `model.drop_tables`, no star import): the production code never reaches it.
+    (The caller checks that only tests call it.)"""
     module = func.module
-    if func.node.decorators or is_test_module(module) or not _SCRIPT.search(module.source):
+    if func.node.decorators or is_test_module(module):
         return False
     if any(isinstance(n, cst.Name) and n.value == func.name
            for n in iter_nodes(module.tree) if n is not func.node.name):
         return False  # handed on (`atexit.register(teardown)`) or called at the top level
-    return all(is_test_module(m) for m in index.importers(module))
+    production = [m for m in index.importers(module) if not is_test_module(m)]
+    if not production:
+        return bool(_SCRIPT.search(module.source))
+    word = re.compile(rf"\b{re.escape(func.name)}\b")
+    return all(not m.star_imports and not word.search(m.source) for m in production)
 
 
 def _called_once_by_parent(func: FunctionInfo) -> bool:

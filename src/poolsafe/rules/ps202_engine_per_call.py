@@ -287,7 +287,9 @@ class EnginePerCall(Rule):
 
     Tests are not reported: an engine built in a test module (or in a test-support
     package such as `testing/` or `unittest_utils/`) lives for one test,
-    and tearing it down is the test framework's business.
+    and tearing it down is the test framework's business. So is the engine of a
+    plain function only the tests call whose production importers never name it
+    (a model module's `drop_tables()` that a test's `tearDown()` runs).
 
     ## Why is this bad?
     An engine owns a connection pool. Building one per call opens a new server

@@ -3213,3 +3213,58 @@ async def start(message):
     await message.answer(str(user))
 """, note="look-alike: set_bind given an engine built elsewhere binds it and builds no pool"),
 ]
+
+# Helper large74, round 33: a model module's `drop_tables()` (a new engine per call)
+# that only the tests' tearDown calls. Production modules import the model module for
+# its classes but never name the function: no production process runs it, once per
+# test is the test framework's business. Named or called by production code, it is
+# still judged (a route handing it on, a route calling it).
+_MODEL_WITH_TEARDOWN = """\
+from sqlalchemy import Column, Integer, create_engine
+from sqlalchemy.orm import declarative_base
+
+BASE = declarative_base()
+
+
+class Meeting(BASE):
+    __tablename__ = "meetings"
+    id = Column(Integer, primary_key=True)
+
+
+def drop_tables(db_url):
+    engine = create_engine(db_url){mark}
+    BASE.metadata.drop_all(engine)
+"""
+
+_TEARDOWN_TEST = ("import unittest\n\nimport model\n\n\n"
+                  "class ModelTests(unittest.TestCase):\n"
+                  "    def tearDown(self):\n"
+                  "        model.drop_tables(\"postgresql://app@localhost/test\")\n")
+_VIEWS_USING_MODEL = ("from flask import Flask\n\nimport model\n\n"
+                      "app = Flask(__name__)\n\n\n@app.get(\"/meetings\")\n"
+                      "def meetings():\n    return str(model.Meeting.__tablename__)\n")
+
+VALID += [
+    Case(_MODEL_WITH_TEARDOWN.format(mark=""), path="model.py",
+         files={"views.py": _VIEWS_USING_MODEL,
+                "tests/test_model.py": _TEARDOWN_TEST, "requirements.txt": "psycopg2\n"},
+         note="a model module's drop_tables() only a test's tearDown calls; the views "
+              "import the module for its models and never name the function"),
+]
+
+INVALID += [
+    Case(_MODEL_WITH_TEARDOWN.format(mark="  # expect: PS202"), path="model.py",
+         files={"tests/test_model.py": _TEARDOWN_TEST,
+                "requirements.txt": "psycopg2\n",
+                "views.py": _VIEWS_USING_MODEL.replace(
+                    "    return str(model.Meeting.__tablename__)\n",
+                    "    model.drop_tables(\"postgresql://app@db/app\")\n    return \"\"\n")},
+         note="look-alike: a route calls it too: a new engine for every request"),
+    Case(_MODEL_WITH_TEARDOWN.format(mark="  # expect: PS202"), path="model.py",
+         files={"tests/test_model.py": _TEARDOWN_TEST,
+                "requirements.txt": "psycopg2\n",
+                "views.py": _VIEWS_USING_MODEL + (
+                    "\n\nRESET_HOOKS = [model.drop_tables]\n")},
+         note="look-alike: a production module names it (hands it on in a table): it may run "
+              "in production, however the tests call it"),
+]

@@ -1866,3 +1866,76 @@ INVALID += [
          note="look-alike: a production config derived from TestConfig is judged by its "
               "own name"),
 ]
+
+# Helper large74, round 33: the engine of a model module's `drop_tables()` that only
+# the tests' tearDown calls (production modules import the module but never name the
+# function): built and used once per test, never in a production process.
+_MODEL_WITH_TEARDOWN = """\
+from sqlalchemy import Column, Integer, create_engine
+from sqlalchemy.orm import declarative_base
+
+BASE = declarative_base()
+
+
+class Meeting(BASE):
+    __tablename__ = "meetings"
+    id = Column(Integer, primary_key=True)
+
+
+def drop_tables(db_url):
+    engine = create_engine(db_url){mark}
+    BASE.metadata.drop_all(engine)
+"""
+
+_TEARDOWN_TEST = ("import unittest\n\nimport model\n\n\n"
+                  "class ModelTests(unittest.TestCase):\n"
+                  "    def tearDown(self):\n"
+                  "        model.drop_tables(\"postgresql://app@localhost/test\")\n")
+_VIEWS_USING_MODEL = ("from flask import Flask\n\nimport model\n\n"
+                      "app = Flask(__name__)\n\n\n@app.get(\"/meetings\")\n"
+                      "def meetings():\n    return str(model.Meeting.__tablename__)\n")
+
+VALID += [
+    Case(_MODEL_WITH_TEARDOWN.format(mark=""), path="model.py",
+         files={"views.py": _VIEWS_USING_MODEL,
+                "tests/test_model.py": _TEARDOWN_TEST, "requirements.txt": "psycopg2\n"},
+         note="a model module's drop_tables() only a test's tearDown calls; the views "
+              "import the module for its models and never name the function"),
+]
+
+INVALID += [
+    Case(_MODEL_WITH_TEARDOWN.format(mark="  # expect: PS203"), path="model.py",
+         files={"tests/test_model.py": _TEARDOWN_TEST,
+                "requirements.txt": "psycopg2\n",
+                "views.py": _VIEWS_USING_MODEL + (
+                    "\n\nRESET_HOOKS = [model.drop_tables]\n")},
+         note="look-alike: a production module names it (hands it on in a table): it may run "
+              "in production, however the tests call it"),
+]
+
+# Helper large74, round 33: an Alembic revision file named by its revision id
+# (`40355237ae7c_add_tag.py`: no Python identifier, so the module has no dotted name)
+# that builds an engine at its top level and never reads it. The rule crashed on such a
+# file (an IndexError on its empty list of names); nothing reads the engine, so its pool
+# never connects. One that reads it is still judged as before.
+_REVISION_ENGINE = """\
+import sqlalchemy as sa
+from alembic import op
+
+revision = "40355237ae7c"
+down_revision = "99b5570a348e"
+DATABASE_URL = "postgresql://app@db/app"
+engine = sa.create_engine(DATABASE_URL){mark}
+
+
+def upgrade():
+    op.create_table("tag", sa.Column("id", sa.Integer(), primary_key=True))
+{more}"""
+
+VALID += [
+    Case(_REVISION_ENGINE.format(mark="", more=""),
+         path="migrations/versions/40355237ae7c_add_tag.py",
+         files={"requirements.txt": "psycopg2\n"},
+         note="an Alembic revision file whose name is no identifier; its top-level engine "
+              "is never read"),
+]
