@@ -599,7 +599,10 @@ class Runner:
         cursor.execute(sql)
         return cursor, conn
 '''
-    result = scan_sources({"db.py": _DIRECT_WRAPPER, "app.py": app},
+    # (with `direct-connections = "strict"`: by default a direct connection dropped by
+    # the exception is left to reference counting)
+    strict = {"pyproject.toml": '[tool.poolsafe]\ndirect-connections = "strict"\n'}
+    result = scan_sources({"db.py": _DIRECT_WRAPPER, "app.py": app, **strict},
                           ScanOptions(select={"PS102"}))
     found = sorted((f.line, f.message, [s.label for s in f.steps])
                    for f in result.findings if f.path == "app.py")

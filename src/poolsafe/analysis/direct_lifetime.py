@@ -67,12 +67,16 @@ _HOLDING_METHODS = frozenset({"cursor"})
 
 
 def dies_with_frame(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
-                    var: str, *, retries_only: bool = False) -> bool:
+                    var: str, *, retries_only: bool = False,
+                    handed_on: bool = False) -> bool:
     """The connection `call` returns, bound to the local `var` of `func`, cannot
     outlive the call, and no `except` of `func` goes on holding it. With
     `retries_only` (every normal path of the function releases it, so a handler that
     goes on leads to that release), only a handler in a loop with the checkout (a
-    retry that sleeps and tries again) counts as going on holding it."""
+    retry that sleeps and tries again) counts as going on holding it. With
+    `handed_on` (the question is only the way out by an exception), a `return` of it
+    that is the last statement of the function's own body (a factory's `return conn`)
+    is no escape: an exception before it leaves the connection in the frame alone."""
     if "." in var or _is_generator(func):
         return False
     body = func.node.body
@@ -81,7 +85,11 @@ def dies_with_frame(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
                 n.name.value == var for n in node.names):
             return False
     aliases = _aliases(index, func, var)
-    if _escapes(index, func, aliases, 0):
+    final = body.body[-1] if handed_on and isinstance(body, cst.IndentedBlock) \
+        and body.body else None
+    hand_off = final.body[0] if isinstance(final, cst.SimpleStatementLine) \
+        and len(final.body) == 1 and isinstance(final.body[0], cst.Return) else None
+    if _escapes(index, func, aliases, 0, hand_off):
         return False
     return not _caught_while_held(index, func, call, aliases, retries_only)
 
@@ -190,10 +198,14 @@ def _aliases(index: ProjectIndex, func: FunctionInfo, var: str) -> set[str]:
     return names
 
 
-def _escapes(index: ProjectIndex, func: FunctionInfo, names: set[str], depth: int) -> bool:
+def _escapes(index: ProjectIndex, func: FunctionInfo, names: set[str], depth: int,
+             hand_off: cst.Return | None = None) -> bool:
     """One of `names` leaves the call: returned, stored somewhere else than a plain
-    local, captured by a nested scope, or handed to a call that may keep it."""
+    local, captured by a nested scope, or handed to a call that may keep it
+    (`hand_off`, the function's last `return`, aside)."""
     for node in iter_nodes(func.node.body):
+        if node is hand_off:
+            continue
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)) \
                 and node is not func.node and _captures(func.module, node, names):
             return True  # captured (or rebound) in a nested scope

@@ -436,8 +436,14 @@ class UnreleasedConnection(Rule):
     an `except` that returns (`except Exception as e: return jsonify(error=str(e)),
     500`), or the handler of the function's last `try`, which falls off its end
     (`except mysql.connector.Error as err: print(err)`): the frame ends with the
-    return. That holds only while nothing else can keep the connection: it is
-    still reported when it is returned or yielded (or the function is a generator,
+    return. A factory that opens the connection, sets it up and returns it as its
+    last statement (`conn = psycopg2.connect(...); conn.set_session(...);
+    register_hstore(conn); return conn`) is the same where only a set-up call that
+    fails before the `return` skips the hand-off: on that way out the connection is
+    in the frame alone (a pool's checkout there keeps its slot and is reported).
+    That holds only while nothing else can keep the connection: it is
+    still reported when it is returned elsewhere than by that last statement or
+    yielded (or the function is a generator,
     which a consumer may keep suspended), stored on an attribute, in a container or
     a global, captured by a nested function or a lambda, handed to a thread, an
     executor, a callback registration or a project function or class that may keep
@@ -769,7 +775,8 @@ class UnreleasedConnection(Rule):
                     continue  # the pool keeps it under its key (see "Keyed checkouts")
                 caught = how == "path" and site_index in flow.caught_paths
                 if (how == "exception" or caught) \
-                        and _left_to_refcount(ctx, func, site, closed_after=not caught):
+                        and _left_to_refcount(ctx, func, site, closed_after=not caught,
+                                              handed_on=how == "exception"):
                     continue  # see "Direct connections" in the docstring
                 if is_test_module(ctx.module) and (
                         how == "exception" or kind.collected_back or kind.direct):
@@ -1324,7 +1331,7 @@ def _never_released(ctx: FileContext, func: FunctionInfo, var: str) -> bool:
 
 
 def _left_to_refcount(ctx: FileContext, func: FunctionInfo, site: AcquireSite,
-                      closed_after: bool) -> bool:
+                      closed_after: bool, handed_on: bool = False) -> bool:
     """A direct synchronous driver connection missed only where an exception leaves
     the function, held in a local it cannot outlive: reference counting closes it as
     the frame unwinds (reported only with `direct-connections = "strict"`).
@@ -1334,7 +1341,8 @@ def _left_to_refcount(ctx: FileContext, func: FunctionInfo, site: AcquireSite,
         return False
     from poolsafe.analysis.direct_lifetime import dies_with_frame, strict_direct_connections
 
-    return dies_with_frame(ctx.index, func, site.call, site.var, retries_only=closed_after) \
+    return dies_with_frame(ctx.index, func, site.call, site.var, retries_only=closed_after,
+                           handed_on=handed_on) \
         and not strict_direct_connections(ctx.index, ctx.module)
 
 

@@ -2666,9 +2666,10 @@ def connect_with_pid(dsn, path):
     conn = psycopg2.connect(dsn)  # expect: PS102
     pid = read_pid(path)
     return conn, pid
-""", note="the helper catches only OSError: a ValueError from int() escapes with the "
-              "connection open (the fix closes it on that failure and returns it on "
-              "success, as before)"),
+""", files=_STRICT, note="the helper catches only OSError: a ValueError from int() escapes "
+              "with the connection open (the fix closes it on that failure and returns it on "
+              "success, as before; with `direct-connections = \"strict\"`: by default a "
+              "direct connection the exception drops is left to reference counting)"),
 ]
 
 VALID += [
@@ -3796,8 +3797,9 @@ def open_reporting():
     handle = psycopg2.connect("dbname=reports")  # expect: PS102
     handle.cursor().execute("SET search_path TO reporting")
     return handle
-""", note="returned on the normal path: the error path of the SET leaves the connection "
-          "to a traceback the caller may keep"),
+""", files=_STRICT, note="returned on the normal path: the error path of the SET leaves the "
+          "connection to a traceback the caller may keep (strict policy only; by default "
+          "left to reference counting like any local direct connection)"),
     Case("""
 import psycopg2
 
@@ -4730,8 +4732,9 @@ INVALID += [
         mark="  # expect: PS102",
         body="cur = connection.cursor()\n    cur.execute(\"SET search_path TO shop\")\n"
              "    return cur"),
+         files=_STRICT,
          note="look-alike: the cursor is handed out on success, but a failed `execute()` "
-              "before it leaves the connection open"),
+              "before it leaves the connection open (strict policy only)"),
 ]
 
 VALID += [
@@ -6368,7 +6371,9 @@ INVALID += [
 if __name__ == "__main__":
     while True:
         copy_part(sys.argv[1], 0)
-"""), note="a `while` loop runs the factory round after round: not one-shot"),
+"""), files=_STRICT, note="a `while` loop runs the factory round after round: not one-shot "
+                            "(with `direct-connections = \"strict\"`: by default a direct "
+                            "connection dropped by the exception is closed as its frame is freed)"),
     Case(_ONE_SHOT_FACTORY.format(mark="  # expect: PS102", caller="""
 from flask import Flask
 
@@ -6379,5 +6384,50 @@ app = Flask(__name__)
 def copy(table):
     copy_part(table, 0)
     return "", 204
-"""), note="a Flask route calls the factory on every request"),
+"""), files=_STRICT, note="a Flask route calls the factory on every request (strict policy, "
+                          "as above)"),
+]
+
+# A factory that opens a connection, sets it up and returns it, whose only gap is a
+# set-up call failing before the `return`: a direct driver connection is then left in
+# the frame alone, and reference counting closes it as the exception unwinds (the
+# policy of "Direct connections"); a pool's checkout holds its slot.
+_SETUP_FACTORY = """
+import psycopg2
+from flask import Flask
+from psycopg2.extras import register_hstore
+{pool}
+app = Flask(__name__)
+
+
+def new_connection(readonly=True):
+    conn = {open}{mark}
+    conn.set_session(readonly=readonly, autocommit=True)
+    register_hstore(conn)
+    return conn
+
+
+@app.get("/tiles/<int:z>")
+def tiles(z):
+    conn = new_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT tile(%s)", (z,))
+            return {{"tile": cur.fetchone()[0]}}
+    finally:
+        {release}
+"""
+VALID += [
+    Case(_SETUP_FACTORY.format(pool="", open='psycopg2.connect(host="db", dbname="gis")',
+                               mark="", release="conn.close()"),
+         note="a direct connection's factory that a route calls: a failing set-up call "
+              "leaves the connection to reference counting (direct-connection policy)"),
+]
+INVALID += [
+    Case(_SETUP_FACTORY.format(pool="from psycopg2.pool import ThreadedConnectionPool\n\n"
+                                    "pool = ThreadedConnectionPool(1, 10, dsn=\"dbname=gis\")\n",
+                               open="pool.getconn()", mark="  # expect: PS102",
+                               release="pool.putconn(conn)"),
+         note="look-alike: the factory takes a pool's checkout; a failing set-up call "
+              "keeps its slot"),
 ]
