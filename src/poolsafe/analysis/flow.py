@@ -695,9 +695,11 @@ class FunctionFlow:
         loop) and that ends right after, up to three frames up: a `with` block of the
         caller closes it, a request's dependency does, a decorator that passes it in
         does, or the caller got it as a parameter and the same holds of every call of
-        the caller (`every_caller_ends`)."""
+        the caller (`every_caller_ends`). A plain function, or a `@staticmethod`
+        (called as `Service.method(...)`, it is one: no instance carries the session
+        elsewhere)."""
         return "." not in resource and resource in self.func.all_param_names() \
-            and self.func.cls is None \
+            and (self.func.cls is None or not self.func.is_method) \
             and every_caller_ends(self.index, self.func, resource, 0)
 
     def _flask_extension_session(self, resource: str) -> bool:

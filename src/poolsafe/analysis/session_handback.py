@@ -176,7 +176,106 @@ def _ends_after_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
         return not (before and _calls_commit(dep.func.node))
     if name in decorator_sessions(index, caller, FunctionResources(index, caller)):
         return not before
+    filled = aiogram_middleware_session(index, caller, name)
+    if filled is not None:
+        return not (before and filled)
     return every_caller_ends(index, caller, name, depth + 1)
+
+
+#: the observers of an aiogram `Router`/`Dispatcher` a handler is registered on with a
+#: decorator (`@router.message(...)`, `@dp.callback_query(...)`)
+_AIOGRAM_OBSERVERS = frozenset({
+    "message", "edited_message", "channel_post", "edited_channel_post", "business_message",
+    "edited_business_message", "callback_query", "inline_query", "chosen_inline_result",
+    "shipping_query", "pre_checkout_query", "poll", "poll_answer", "my_chat_member",
+    "chat_member", "chat_join_request", "message_reaction", "chat_boost",
+})
+
+
+def aiogram_middleware_session(index: ProjectIndex, caller: FunctionInfo,
+                               name: str) -> bool | None:
+    """`caller` is an aiogram handler (decorated `@router.message(...)` in a module
+    that imports aiogram) and its parameter `name` is filled by the project's aiogram
+    middlewares: aiogram calls a handler with the keys of the middleware's `data` that
+    its signature names, and every project `BaseMiddleware` whose `__call__` sets
+    `data["<name>"]` does so inside an `async with` that opens the session
+    (`async with session_maker() as session:`, or a project context manager that
+    yields one) and runs `await handler(event, data)` in the same block, so the block's
+    exit ends the session right after the handler returns. Whether some such exit
+    commits (as `_opening_with`); None when the parameter is not filled that way (no
+    such middleware, or one that sets the key outside such a block)."""
+    if not any(q == "aiogram" or q.startswith("aiogram.")
+               for q in caller.module.imports.values()):
+        return None
+    if not any(isinstance(d.decorator, cst.Call) and isinstance(d.decorator.func, cst.Attribute)
+               and d.decorator.func.attr.value in _AIOGRAM_OBSERVERS
+               for d in caller.node.decorators):
+        return None
+    found = False
+    commits = False
+    for module in index.modules_mentioning(["BaseMiddleware"]):
+        for cls in module.classes.values():
+            if not any(dotted_tail(b.value) == "BaseMiddleware" for b in cls.node.bases):
+                continue
+            method = cls.methods.get("__call__")
+            if method is None:
+                continue
+            params = method.param_names()
+            if len(params) < 3:
+                continue
+            handler, data = params[0], params[2]
+            for node in iter_nodes(method.node.body):
+                if not isinstance(node, cst.Assign) or len(node.targets) != 1:
+                    continue
+                key = _data_key(node.targets[0].target, data)
+                if key != name:
+                    continue
+                ends = _ending_block(index, method, node, node.value, handler)
+                if ends is None:
+                    return None
+                found = True
+                commits = commits or ends
+    return commits if found else None
+
+
+def dotted_tail(node: cst.BaseExpression) -> str | None:
+    """The last name of `X` or `a.b.X`."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None
+
+
+def _data_key(target: cst.BaseExpression, data: str) -> str | None:
+    """The string key of `data["key"]`."""
+    if not isinstance(target, cst.Subscript) or not isinstance(target.value, cst.Name) \
+            or target.value.value != data or len(target.slice) != 1:
+        return None
+    index = target.slice[0].slice
+    if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+        text = index.value.evaluated_value
+        return text if isinstance(text, str) else None
+    return None
+
+
+def _ending_block(index: ProjectIndex, method: FunctionInfo, assign: cst.Assign,
+                  value: cst.BaseExpression, handler: str) -> bool | None:
+    """The `with` of `method` around `assign` that binds `value` (a name) to a session
+    it opens and ends, and that runs `handler(...)` after `assign`: whether its exit
+    commits; None when there is none."""
+    if not isinstance(value, cst.Name):
+        return None
+    for node in iter_nodes(method.node.body):
+        if not isinstance(node, cst.With) or not any(n is assign for n in iter_nodes(node.body)):
+            continue
+        for call in iter_nodes(node.body):
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) \
+                    and call.func.value == handler:
+                block = _opening_with(index, call, method.module, method, value.value)
+                if block is not None and block[0] is node:
+                    return block[1]
+    return None
 
 
 def _opening_with(index: ProjectIndex, call: cst.Call, module: ModuleInfo,

@@ -302,15 +302,22 @@ class ExceptWithoutRollback(Rule):
     plain function with `self` first, from its own `with` blocks (`with
     self._create_session() as session, session.begin(): return func(self,
     session, *args)`). The same holds further up, to three calls
-    away: a function whose every call in the project hands it a session that the
-    caller uses no more after the call (closing it aside), in no loop, and that
+    away: a function (or a `@staticmethod`, called as `Service.create(db, ...)`;
+    an instance method is not followed) whose every call in the project hands it a
+    session that the caller uses no more after the call (closing it aside), in no
+    loop, and that
     ends right after: the caller's own `with` (`async with get_db_context() as
     db:`, a project context manager that opens a session and yields it, or the
     session itself), a request handler's parameter a dependency generator fills
     (`db: Session = Depends(get_db)`, or `db: SessionDep` where `SessionDep =
-    Annotated[Session, Depends(get_db)]`), a parameter the caller's decorator fills as
-    above, or a parameter of the caller that every call of the caller hands on the
-    same way (`route -> finish_sync(db) -> save_cursor(db)`). Where the caller
+    Annotated[Session, Depends(get_db)]`), an aiogram handler's parameter
+    (`@router.message()`) that every project aiogram middleware setting that key
+    fills from its own `with` around the handler (`async with session_maker() as
+    session: data["session"] = session; return await handler(event, data)`: aiogram
+    passes the key to the handler, and the block ends the session when the handler
+    returns), a parameter the caller's decorator fills as above, or a parameter of
+    the caller that every call of the caller hands on the same way (`route ->
+    finish_sync(db) -> save_cursor(db)`). Where the caller
     worked on the session before the call and what ends it commits (a `begin()`
     block, a context manager or dependency whose code commits, a decorator), that
     work meets the failed transaction, and it is reported; so is a caller that

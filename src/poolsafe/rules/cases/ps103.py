@@ -6042,3 +6042,143 @@ INVALID += [
         note="look-alike: a change queued in the handler is what its flush() sends, in "
              "the failed transaction"),
 ]
+
+# round 33 (large74b): an aiogram handler's session filled by the project's aiogram
+# middleware (`data["session"] = session` inside `async with session_maker() as
+# session:`, around `await handler(event, data)`): aiogram calls the handler with that
+# key, and the block's exit ends the session right after the handler returns, so a
+# service that swallows the failure and hands the session back to a handler that
+# uses it no more leaves nothing to reuse the failed transaction.
+_AIOGRAM_MIDDLEWARE = """\
+from contextlib import asynccontextmanager
+
+from aiogram import BaseMiddleware, Router
+from aiogram.types import Message
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://localhost/shop", pool_pre_ping=True)
+session_maker = async_sessionmaker(engine, expire_on_commit=False)
+router = Router()
+
+
+@asynccontextmanager
+async def db_session():
+    async with session_maker() as session:
+        yield session
+
+
+class DbSessionMiddleware(BaseMiddleware):
+    async def __call__(self, handler, event, data):
+{middleware}
+
+async def top_up(session: AsyncSession, user_id: int, amount: float) -> str:
+    try:
+        await session.execute(text("UPDATE users SET balance = balance + :a WHERE id = :u"),
+                              {{"a": amount, "u": user_id}})
+        await session.commit()
+        return "done"
+    except Exception:{mark}
+        return "failed"
+
+
+@router.message()
+async def on_amount(message: Message, {param}: AsyncSession):
+{before}    reply = await top_up({param}, message.from_user.id, float(message.text))
+{after}    await message.answer(reply)
+"""
+_MW_WITH = ("        async with session_maker() as session:\n"
+            "            data[\"session\"] = session\n"
+            "            return await handler(event, data)\n")
+_MW_CM = ("        async with db_session() as session:\n"
+          "            data[\"session\"] = session\n"
+          "            return await handler(event, data)\n")
+_MW_BEGIN = ("        async with session_maker() as session, session.begin():\n"
+             "            data[\"session\"] = session\n"
+             "            return await handler(event, data)\n")
+_MW_BARE = ("        data[\"session\"] = session_maker()\n"
+            "        return await handler(event, data)\n")
+_READ_FIRST = ("    await session.execute(text(\"INSERT INTO audit (uid) VALUES (:u)\"),\n"
+               "                          {\"u\": message.from_user.id})\n")
+VALID += [
+    Case(_AIOGRAM_MIDDLEWARE.format(middleware=_MW_WITH, mark="", param="session",
+                                    before="", after=""),
+         note="the middleware's `async with` ends the session right after the handler, "
+              "which uses it no more after the call"),
+    Case(_AIOGRAM_MIDDLEWARE.format(middleware=_MW_CM, mark="", param="session",
+                                    before="", after=""),
+         note="the same through a project context manager that yields the session"),
+    Case(_AIOGRAM_MIDDLEWARE.format(middleware=_MW_BEGIN, mark="", param="session",
+                                    before="", after=""),
+         note="a committing block is fine when the handler did no work before the call"),
+]
+INVALID += [
+    Case(_AIOGRAM_MIDDLEWARE.format(
+        middleware=_MW_WITH, mark="  # expect: PS103", param="session", before="",
+        after="    await session.execute(text(\"UPDATE users SET seen = now()\"))\n"),
+         note="look-alike: the handler goes on with the session after the call"),
+    Case(_AIOGRAM_MIDDLEWARE.format(middleware=_MW_BARE, mark="  # expect: PS103",
+                                    param="session", before="", after=""),
+         note="look-alike: the middleware makes a session and never ends it"),
+    Case(_AIOGRAM_MIDDLEWARE.format(middleware=_MW_WITH, mark="  # expect: PS103",
+                                    param="db", before="", after=""),
+         note="look-alike: the middleware fills another key; nothing shown ends `db`"),
+    Case(_AIOGRAM_MIDDLEWARE.format(middleware=_MW_BEGIN, mark="  # expect: PS103",
+                                    param="session", before=_READ_FIRST, after=""),
+         note="look-alike: the handler wrote before the call and the middleware's "
+              "`begin()` commits on exit: that work meets the failed transaction"),
+]
+
+# round 33 (large74b): a `@staticmethod` of a service class, called as
+# `Service.method(db, ...)`, is a plain function for the hand-back: every caller that
+# uses the session no more and whose dependency ends it leaves nothing to reuse the
+# failed transaction. An instance method is still not followed.
+_STATIC_SERVICE = """\
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("postgresql://localhost/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+class TagService:
+    {deco}
+    def create({self}db: Session, name: str) -> bool:
+        try:
+            db.execute(text("INSERT INTO tags (name) VALUES (:n)"), {{"n": name}})
+            db.commit()
+            return True
+        except Exception:{mark}
+            return False
+
+
+@app.post("/tags/{{name}}")
+def add_tag(name: str, db: Session = Depends(get_db)):
+    ok = {call}(db, name)
+{after}    return {{"ok": ok}}
+"""
+VALID += [
+    Case(_STATIC_SERVICE.format(deco="@staticmethod", self="", mark="",
+                                call="TagService.create", after=""),
+         note="a static method called as `TagService.create(db, name)` by a route that "
+              "uses the session no more; the dependency closes it"),
+]
+INVALID += [
+    Case(_STATIC_SERVICE.format(
+        deco="@staticmethod", self="", mark="  # expect: PS103", call="TagService.create",
+        after="    db.execute(text(\"UPDATE stats SET tags = tags + 1\"))\n"),
+         note="look-alike: the route goes on with the session after the call"),
+    Case(_STATIC_SERVICE.format(deco="", self="self, ", mark="  # expect: PS103",
+                                call="TagService().create", after=""),
+         note="look-alike: an instance method is not followed to its callers"),
+]
