@@ -1,0 +1,141 @@
+"""fix74 (benchmarks/README.md, "fix74"): adversarial shapes, round 33.
+
+PS102: a release the analysis does not read as one, run on the normal path (through a
+comprehension, `map`, a star, a loop's name for the connection, `__call__`, the class's
+method, `exec`/`eval`/`locals()`, `operator.methodcaller`) or the pool closed under the
+connection (`closeall()`). The `finally` the fix added gave the connection back a second
+time, and psycopg2's `PoolError` replaced the result on every path that returned (safe
+at main); now unsafe.
+
+PS203/PS211: `pool_pre_ping=True` added beside a `**mapping` that another module (or
+function) fills item by item: a `pool_pre_ping` written there made the keyword a second
+one, `TypeError` where the engine was made (safe at main); now unsafe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import test_fix_fix68
+from fix_checks import checked, fix_one, unsafe_only
+from test_fix_fix68 import HEAD, _run
+
+from poolsafe.fix.loop.apply import fix_sources
+from poolsafe.scan.engine import ScanOptions
+
+W = ('    cur = conn.cursor()\n    cur.execute("SELECT 1")\n    rows = cur.fetchall()\n')
+
+
+def _body(release: str, head: str = "") -> str:
+    return head + "def go():\n    conn = POOL.getconn()\n" + W + release + "    return rows\n"
+
+
+#: the release, as the analysis does not read it; safe at main, the outcome changed
+UNREAD: dict[str, str] = {
+    "in_a_list_comprehension": _body("    [POOL.putconn(c) for c in (conn,)]\n"),
+    "in_a_generator_expression": _body("    any(POOL.putconn(c) for c in [conn])\n"),
+    "a_loops_name_for_it": _body("    for c in [conn]:\n        POOL.putconn(c)\n"),
+    "through_map": _body("    list(map(POOL.putconn, [conn]))\n"),
+    "a_starred_argument": _body("    POOL.putconn(*[conn])\n"),
+    "dunder_call": _body("    POOL.putconn.__call__(conn)\n"),
+    "the_classes_method": _body("    type(POOL).putconn(POOL, conn)\n"),
+    "operator_methodcaller": _body("    operator.methodcaller(\"putconn\", conn)(POOL)\n",
+                                   "import operator\n\n\n"),
+    "exec": _body("    exec(\"POOL.putconn(conn)\")\n"),
+    "eval": _body("    eval(\"POOL.putconn(conn)\")\n"),
+    "locals": _body("    POOL.putconn(locals()[\"conn\"])\n"),
+    "the_pool_closed_under_it": _body("    POOL.closeall()\n"),
+}
+
+#: look-alikes: safe at main and here, executed the same
+KEPT: dict[str, str] = {
+    "a_loop_over_other_values": _body("    for c in [1, 2]:\n        print(c)\n"
+                                      "    POOL.putconn(conn)\n"),
+    "an_attribute_of_it_in_a_list": _body("    print([conn.closed])\n    POOL.putconn(conn)\n"),
+    "the_pool_aliased": ("def go():\n    p = POOL\n    conn = p.getconn()\n" + W
+                         + "    POOL.putconn(conn)\n    return rows\n"),
+}
+
+
+def _closeall(self: Any) -> None:
+    self.closed = True  # psycopg2: every later putconn raises "connection pool is closed"
+
+
+@pytest.fixture(autouse=True)
+def _pool_with_closeall(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(test_fix_fix68._Pool, "closeall", _closeall, raising=False)
+
+
+@pytest.mark.parametrize("layout", ["lf", "crlf"])
+@pytest.mark.parametrize("name", sorted(UNREAD))
+def test_a_release_the_analysis_does_not_read_makes_the_fix_unsafe(name: str,
+                                                                   layout: str) -> None:
+    source = HEAD + UNREAD[name]
+    if layout == "crlf":
+        source = source.replace("\n", "\r\n")
+    fixed = unsafe_only("PS102", source, "may give `conn` back")
+    original, runnable = source.replace("\r\n", "\n"), fixed.replace("\r\n", "\n")
+    if layout == "crlf":
+        assert "\n" not in fixed.replace("\r\n", "")
+    for mode in ("ok", "empty"):
+        before = _run(original, mode, 2)[0]
+        assert before[0] == "returns", before
+        # why it is unsafe: the fixed text gives it back a second time (or to a closed pool)
+        assert _run(runnable, mode, 2)[0][:2] == ("raises", "_PoolError")
+
+
+@pytest.mark.parametrize("name", sorted(KEPT))
+def test_look_alikes_stay_safe_and_run_the_same(name: str) -> None:
+    source = HEAD + KEPT[name]
+    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS102", {"case.py": text})
+    for size in (1, 2):
+        for mode in ("ok", "empty", "fail"):
+            before, kept = _run(source, mode, size)
+            after, out = _run(text, mode, size)
+            assert after == before, (mode, size, before, after)
+            assert sum(out) <= sum(kept)
+
+
+U = '"postgresql://u@db/app"'
+M = '"mysql+pymysql://u@db/app"'
+#: (rule, files): the mapping filled item by item in another module
+WRITTEN_ELSEWHERE: dict[str, tuple[str, dict[str, str]]] = {
+    "ps203_attribute_of_a_settings_module": ("PS203", {
+        "case.py": "from sqlalchemy import create_engine\n\nimport settings\n\n"
+                   "engine = create_engine(" + U + ", **settings.OPTS)\n",
+        "settings.py": "OPTS = {}\nOPTS[\"pool_pre_ping\"] = True\n"}),
+    "ps203_imported_name_updated": ("PS203", {
+        "case.py": "from sqlalchemy import create_engine\n\nfrom settings import OPTS\n\n"
+                   "engine = create_engine(" + U + ", **OPTS)\n",
+        "settings.py": "OPTS = {}\nOPTS.update(pool_pre_ping=True)\n"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRITTEN_ELSEWHERE))
+def test_a_keyword_beside_a_mapping_written_elsewhere_is_unsafe(name: str) -> None:
+    code, files = WRITTEN_ELSEWHERE[name]
+    result = fix_sources(files, ScanOptions(select={code}), unsafe=False)
+    assert result.sources() == files and not result.applied, result.sources()
+    assert any("unsafe fix available" in x.reason and "written item by item" in x.reason
+               for x in result.left), [x.reason for x in result.left]
+    fixed = fix_sources(files, ScanOptions(select={code}), unsafe=True).sources()["case.py"]
+    assert "pool_pre_ping=True" in fixed
+    checked(code, {**files, "case.py": fixed})
+
+    # why: the keyword given twice
+    def create_engine(url: str, **kw: Any) -> dict[str, Any]:
+        return kw
+
+    with pytest.raises(TypeError, match="multiple values"):
+        create_engine("x", **{"pool_pre_ping": True}, pool_pre_ping=True)  # type: ignore[misc]
+
+
+def test_a_mapping_of_another_module_never_written_stays_safe() -> None:
+    files = {"case.py": "from sqlalchemy import create_engine\n\nimport settings\n\n"
+                        "engine = create_engine(" + U + ", **settings.OPTS)\n",
+             "settings.py": "OPTS = {\"pool_size\": 5}\n"}
+    text, left, applied = fix_one("PS203", files, "case.py", unsafe=False)
+    assert applied == [True] and "**settings.OPTS, pool_pre_ping=True" in text, (text, left)
+    checked("PS203", {**files, "case.py": text})
