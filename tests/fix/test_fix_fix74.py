@@ -45,6 +45,11 @@ UNREAD: dict[str, str] = {
     "eval": _body("    eval(\"POOL.putconn(conn)\")\n"),
     "locals": _body("    POOL.putconn(locals()[\"conn\"])\n"),
     "the_pool_closed_under_it": _body("    POOL.closeall()\n"),
+    "in_a_dict_comprehension": _body(
+        "    {k: POOL.putconn(v) for k, v in {\"a\": conn}.items()}\n"),
+    "through_zip": _body("    for p, c in zip([POOL], [conn]):\n        p.putconn(c)\n"),
+    "through_starmap": _body("    list(itertools.starmap(POOL.putconn, [(conn,)]))\n",
+                             "import itertools\n\n\n"),
 }
 
 #: look-alikes: safe at main and here, executed the same
