@@ -144,3 +144,37 @@ def test_a_mapping_of_another_module_never_written_stays_safe() -> None:
     text, left, applied = fix_one("PS203", files, "case.py", unsafe=False)
     assert applied == [True] and "**settings.OPTS, pool_pre_ping=True" in text, (text, left)
     checked("PS203", {**files, "case.py": text})
+
+
+# The exit-gap fix (`close()`'s release into a `finally`): a handler before the release
+# gives `self.conn` back in a form the analysis did not read, then raises. Safe at main:
+# the added `finally` gave it back a second time, `PoolError` in place of the driver's
+# error; now unsafe. A handler that only logs stays safe.
+EXIT_CLASS = (
+    "class Conn:\n    def __init__(self):\n        self.conn = POOL.getconn()\n\n"
+    "    def close(self):\n        try:\n            self.conn.cursor().execute(\"SELECT 1\")\n"
+    "        except Exception:\n{handler}            raise\n        POOL.putconn(self.conn)\n"
+    "\n\ndef go():\n    c = Conn()\n    c.close()\n    return \"closed\"\n")
+EXIT_UNREAD = {
+    "map": "            list(map(POOL.putconn, [self.conn]))\n",
+    "comprehension": "            [POOL.putconn(x) for x in (self.conn,)]\n",
+    "star": "            POOL.putconn(*[self.conn])\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXIT_UNREAD))
+def test_exit_gap_after_an_unread_release_in_a_handler_is_unsafe(name: str) -> None:
+    source = HEAD + EXIT_CLASS.format(handler=EXIT_UNREAD[name])
+    fixed = unsafe_only("PS102", source, "may give `self.conn` back")
+    assert _run(source, "fail", 2)[0][:2] == ("raises", "_Error")
+    assert _run(fixed, "fail", 2)[0][:2] == ("raises", "_PoolError")
+    assert _run(fixed, "ok", 2)[0] == _run(source, "ok", 2)[0] == ("returns", "closed")
+
+
+def test_exit_gap_after_a_handler_that_only_logs_stays_safe() -> None:
+    source = HEAD + EXIT_CLASS.format(handler="            print(\"failed\")\n")
+    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS102", {"case.py": text})
+    for mode in ("ok", "fail"):
+        assert _run(text, mode, 2)[0] == _run(source, mode, 2)[0]
