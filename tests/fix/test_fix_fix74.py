@@ -178,3 +178,72 @@ def test_exit_gap_after_a_handler_that_only_logs_stays_safe() -> None:
     checked("PS102", {"case.py": text})
     for mode in ("ok", "fail"):
         assert _run(text, mode, 2)[0] == _run(source, mode, 2)[0]
+
+
+# PS104 (a dependency that returns a session made a generator): safe at main when the
+# function is decorated or its name is used as a value outside `Depends(...)`. Under
+# `@functools.lru_cache` the second request got the same, spent generator (FastAPI:
+# RuntimeError "generator didn't yield" where the original answered 200); `factory =
+# get_db; factory().execute(...)` got a generator (AttributeError). Now unsafe.
+PS104_APP = '''\
+import functools
+
+from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("postgresql://db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+app = FastAPI()
+
+
+{decorator}def get_db():
+    return SessionLocal()
+
+
+@app.get("/items")
+def items(db: Session = Depends(get_db)):
+    return {{"n": db.execute(text("SELECT 1")).scalar()}}
+{tail}'''
+PS104_UNSAFE = {
+    "lru_cache": ("@functools.lru_cache\n", "", "is decorated"),
+    "a_wrapper": ("@functools.cache\n", "", "is decorated"),
+    "an_alias_called": ("", "\n\nfactory = get_db\n\n\ndef warm():\n"
+                        "    return factory().execute(text(\"SELECT 1\"))\n", "used as a value"),
+    "a_dict_value": ("", "\n\nMAKERS = {\"db\": get_db}\n", "used as a value"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PS104_UNSAFE))
+def test_ps104_a_decorated_or_aliased_dependency_is_unsafe(name: str) -> None:
+    decorator, tail, reason = PS104_UNSAFE[name]
+    source = PS104_APP.format(decorator=decorator, tail=tail)
+    text, left, applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=False)
+    assert text == source and applied == [], text
+    assert any("unsafe fix available" in r and reason in r for r in left), left
+    fixed, _, unsafe_applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=True)
+    assert unsafe_applied == [False] and "yield db" in fixed
+    checked("PS104", {"main.py": fixed})
+
+
+def test_ps104_lru_cache_generator_fails_on_the_second_request() -> None:
+    # why the decorated one is unsafe, run with FastAPI and SQLite
+    testclient = pytest.importorskip("fastapi.testclient")
+    source = PS104_APP.format(decorator="@functools.lru_cache\n", tail="")
+    fixed, _, _ = fix_one("PS104", {"main.py": source}, "main.py", unsafe=True)
+    outcomes = []
+    for text in (source, fixed):
+        namespace: dict[str, Any] = {"__name__": "main"}
+        exec(compile(text.replace("postgresql://db/app", "sqlite://"), "main.py", "exec"),
+             namespace)
+        client = testclient.TestClient(namespace["app"], raise_server_exceptions=False)
+        outcomes.append([client.get("/items").status_code for _ in range(2)])
+    assert outcomes == [[200, 200], [200, 500]], outcomes
+
+
+def test_ps104_dependency_overrides_and_depends_keep_it_safe() -> None:
+    tail = "\n\napp.dependency_overrides[get_db] = SessionLocal\n"
+    source = PS104_APP.format(decorator="", tail=tail)
+    text, left, applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=False)
+    assert applied == [True] and "yield db" in text, (text, left)
+    checked("PS104", {"main.py": text})

@@ -76,7 +76,11 @@ class SessionDependencyReturns(Rule):
     becomes `Iterator[T]` (`AsyncIterator[T]`). Turning the function into a
     generator is safe for FastAPI dependencies; it is marked unsafe when the
     function is also called directly elsewhere in the project (those callers
-    would get a generator), and not offered when it returns other values too, nor
+    would get a generator), when it is also used as a value outside `Depends(...)`
+    (`factory = get_db`: whoever calls it gets a generator), and when it is
+    decorated (the wrapper may call it as a plain function, or cache it: under
+    `@lru_cache` every request after the first gets the same spent generator), and
+    not offered when it returns other values too, nor
     when the `return` is inside a `with` other than the session's own (a lock would
     be held for the whole request) or inside a `try` with handlers (FastAPI throws
     the route's exceptions in at the `yield`, and they would catch them).
@@ -186,6 +190,14 @@ class SessionDependencyReturns(Rule):
         if _called_directly(ctx.index, func):
             plan.mark_unsafe(f"`{func.name}` is also called directly; its callers would get "
                              "a generator")
+        if func.node.decorators:
+            plan.mark_unsafe(f"`{func.name}` is decorated: the wrapper may call it as a plain "
+                             "function or cache what it returns (`@lru_cache` would hand every "
+                             "request the same, spent generator)")
+        if _used_as_value(ctx.index, func):
+            plan.mark_unsafe(f"`{func.name}` is also used as a value outside `Depends(...)` "
+                             "(`factory = get_db`, `{...: get_db}`); whoever calls it there "
+                             "would get a generator")
         return plan
 
 
@@ -222,6 +234,41 @@ def _called_directly(index: ProjectIndex, func: FunctionInfo) -> bool:
             if isinstance(node, cst.Call) and call_name(node) == func.name:
                 callee = index.evaluate(node.func, m, None)
                 if isinstance(callee, FunctionRef) and callee.func is func:
+                    return True
+    return False
+
+
+#: calls whose arguments name a dependency without calling it
+_DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
+
+
+def _used_as_value(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func`'s name is read as a value somewhere in the project other than as a
+    callee, an argument of `Depends(...)` / `Security(...)`, a key of
+    `app.dependency_overrides[...]`, or an import: `factory = get_db`, `[get_db]`."""
+    for m in index.modules_mentioning([func.name]):
+        skip: set[int] = set()
+        for node in iter_nodes(m.tree, into_functions=True):
+            if isinstance(node, cst.Call):
+                skip.add(id(node.func))
+                if (call_name(node) or "").rsplit(".", 1)[-1] in _DEPENDENCY_MARKERS:
+                    skip.update(id(a.value) for a in node.args)
+            elif isinstance(node, cst.FunctionDef):
+                skip.add(id(node.name))
+            elif isinstance(node, (cst.Import, cst.ImportFrom)):
+                skip.update(id(n) for n in iter_nodes(node) if isinstance(n, cst.Name))
+            elif isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) \
+                    and node.value.attr.value == "dependency_overrides":
+                skip.update(id(el.slice.value) for el in node.slice
+                            if isinstance(el.slice, cst.Index))
+            elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
+                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
+                    else [node.target]
+                skip.update(id(t) for t in targets)
+            elif isinstance(node, cst.Name) and node.value == func.name \
+                    and id(node) not in skip:
+                value = index.evaluate(node, m, None)
+                if isinstance(value, FunctionRef) and value.func is func:
                     return True
     return False
 
