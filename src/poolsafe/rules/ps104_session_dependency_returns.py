@@ -11,6 +11,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.callers import uses_of_function
 from poolsafe.fix.fixers.edits import (
     ancestors,
     enclosing_function,
@@ -243,33 +244,24 @@ _DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
 
 
 def _used_as_value(index: ProjectIndex, func: FunctionInfo) -> bool:
-    """`func`'s name is read as a value somewhere in the project other than as a
-    callee, an argument of `Depends(...)` / `Security(...)`, a key of
-    `app.dependency_overrides[...]`, or an import: `factory = get_db`, `[get_db]`."""
-    for m in index.modules_mentioning([func.name]):
-        skip: set[int] = set()
-        for node in iter_nodes(m.tree, into_functions=True):
-            if isinstance(node, cst.Call):
-                skip.add(id(node.func))
-                if (call_name(node) or "").rsplit(".", 1)[-1] in _DEPENDENCY_MARKERS:
-                    skip.update(id(a.value) for a in node.args)
-            elif isinstance(node, cst.FunctionDef):
-                skip.add(id(node.name))
-            elif isinstance(node, (cst.Import, cst.ImportFrom)):
-                skip.update(id(n) for n in iter_nodes(node) if isinstance(n, cst.Name))
-            elif isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) \
-                    and node.value.attr.value == "dependency_overrides":
-                skip.update(id(el.slice.value) for el in node.slice
-                            if isinstance(el.slice, cst.Index))
-            elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.AugAssign)):
-                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
-                    else [node.target]
-                skip.update(id(t) for t in targets)
-            elif isinstance(node, cst.Name) and node.value == func.name \
-                    and id(node) not in skip:
-                value = index.evaluate(node, m, None)
-                if isinstance(value, FunctionRef) and value.func is func:
-                    return True
+    """`func` is named as a value somewhere in the project other than as an argument of
+    `Depends(...)` / `Security(...)` or a key of `app.dependency_overrides[...]`:
+    `factory = get_db`, `[get_db]` (its calls are `_called_directly`'s)."""
+    for use in uses_of_function(index, func):
+        if use.call is not None:
+            continue
+        parent = use.parent
+        if isinstance(parent, cst.Arg):
+            call = use.parents.get(id(parent))
+            if isinstance(call, cst.Call) \
+                    and (call_name(call) or "").rsplit(".", 1)[-1] in _DEPENDENCY_MARKERS:
+                continue
+        if isinstance(parent, cst.Index):
+            sub = use.parents.get(id(use.parents.get(id(parent))))
+            if isinstance(sub, cst.Subscript) and isinstance(sub.value, cst.Attribute) \
+                    and sub.value.attr.value == "dependency_overrides":
+                continue
+        return True
     return False
 
 
