@@ -115,6 +115,10 @@ WRITTEN_ELSEWHERE: dict[str, tuple[str, dict[str, str]]] = {
         "case.py": "from sqlalchemy import create_engine\n\nfrom settings import OPTS\n\n"
                    "engine = create_engine(" + U + ", **OPTS)\n",
         "settings.py": "OPTS = {}\nOPTS.update(pool_pre_ping=True)\n"}),
+    "ps211_mysql_engine_options_of_a_settings_module": ("PS211", {
+        "case.py": "from sqlalchemy import create_engine\n\nimport settings\n\n"
+                   "engine = create_engine(" + M + ", **settings.OPTS)\n",
+        "settings.py": "OPTS = {}\nOPTS[\"pool_pre_ping\"] = True\n"}),
 }
 
 
