@@ -238,8 +238,10 @@ def test_ps104_lru_cache_generator_fails_on_the_second_request() -> None:
     outcomes = []
     for text in (source, fixed):
         namespace: dict[str, Any] = {"__name__": "main"}
-        exec(compile(text.replace("postgresql://db/app", "sqlite://"), "main.py", "exec"),
-             namespace)
+        # one SQLite connection usable from FastAPI's worker threads
+        runnable = text.replace('"postgresql://db/app"', '"sqlite://", connect_args='
+                                '{"check_same_thread": False}')
+        exec(compile(runnable, "main.py", "exec"), namespace)
         client = testclient.TestClient(namespace["app"], raise_server_exceptions=False)
         outcomes.append([client.get("/items").status_code for _ in range(2)])
     assert outcomes == [[200, 200], [200, 500]], outcomes
@@ -251,3 +253,31 @@ def test_ps104_dependency_overrides_and_depends_keep_it_safe() -> None:
     text, left, applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=False)
     assert applied == [True] and "yield db" in text, (text, left)
     checked("PS104", {"main.py": text})
+
+
+# The same through a project helper handed the connection: its handler gives it back
+# through a loop's name for it and raises. `may_give_back` follows the helper's
+# parameter (3 levels) and now the loop's name too; a helper whose loop only logs stays
+# safe.
+HELPER_LOOP = (
+    "def helper(c):\n    try:\n        c.cursor().execute(\"SELECT 1\")\n"
+    "    except Exception:\n        for x in {items}:\n            {action}\n        raise\n\n\n"
+    "def go():\n    conn = POOL.getconn()\n    helper(conn)\n    cur = conn.cursor()\n"
+    "    rows = cur.fetchall()\n    POOL.putconn(conn)\n    return rows\n")
+
+
+def test_a_helpers_loop_name_for_the_connection_makes_the_fix_unsafe() -> None:
+    source = HEAD + HELPER_LOOP.format(items="[c]", action="POOL.putconn(x)")
+    fixed = unsafe_only("PS102", source, "`helper(...)` may give `conn` back")
+    assert _run(source, "fail", 2)[0][:2] == ("raises", "_Error")
+    assert _run(fixed, "fail", 2)[0][:2] == ("raises", "_PoolError")
+
+
+def test_a_helpers_loop_over_other_values_stays_safe() -> None:
+    source = HEAD + HELPER_LOOP.format(items="[1, 2]", action="print(x)")
+    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS102", {"case.py": text})
+    for size in (1, 2):
+        for mode in ("ok", "empty", "fail"):
+            assert _run(text, mode, size)[0] == _run(source, mode, size)[0]

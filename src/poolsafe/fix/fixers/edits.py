@@ -2079,8 +2079,11 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
     handed += [a.keyword.value for a in call.args
                if a.keyword is not None and a.keyword.value in named
                and dotted_name(a.value) == var]
-    return any(may_give_back(index, callee.func, inner, param, depth + 1)
-               for param in handed for inner in iter_calls(callee.func.node.body))
+    body = callee.func.node.body
+    stmts = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+    return any(may_give_back(index, callee.func, inner, name, depth + 1)
+               for param in handed for name in _aliases(stmts, param)
+               for inner in iter_calls(body))
 
 
 def yield_holds_open(ret: cst.Return, parents: dict[int, cst.CSTNode],
@@ -2171,7 +2174,7 @@ def _unread_release(call: cst.Call, var: str, mentioned: bool) -> bool:
                and a.value.evaluated_value in _RELEASES_AS_VALUES for a in call.args)
 
 
-def _aliases(stmts: list[cst.BaseStatement], var: str) -> list[str]:
+def _aliases(stmts: Sequence[cst.BaseStatement], var: str) -> list[str]:
     """`var` and the names a loop or a comprehension binds from an iterable that holds
     it (`for c in [conn]:`, `[pool.putconn(c) for c in (conn,)]`)."""
     names = [var]
