@@ -11,6 +11,7 @@ from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.analysis.values import Connection, FunctionRef
 from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.callers import uses_of_function
 from poolsafe.fix.fixers.edits import (
     ancestors,
     enclosing_function,
@@ -76,7 +77,11 @@ class SessionDependencyReturns(Rule):
     becomes `Iterator[T]` (`AsyncIterator[T]`). Turning the function into a
     generator is safe for FastAPI dependencies; it is marked unsafe when the
     function is also called directly elsewhere in the project (those callers
-    would get a generator), and not offered when it returns other values too, nor
+    would get a generator), when it is also used as a value outside `Depends(...)`
+    (`factory = get_db`: whoever calls it gets a generator), and when it is
+    decorated (the wrapper may call it as a plain function, or cache it: under
+    `@lru_cache` every request after the first gets the same spent generator), and
+    not offered when it returns other values too, nor
     when the `return` is inside a `with` other than the session's own (a lock would
     be held for the whole request) or inside a `try` with handlers (FastAPI throws
     the route's exceptions in at the `yield`, and they would catch them).
@@ -186,6 +191,14 @@ class SessionDependencyReturns(Rule):
         if _called_directly(ctx.index, func):
             plan.mark_unsafe(f"`{func.name}` is also called directly; its callers would get "
                              "a generator")
+        if func.node.decorators:
+            plan.mark_unsafe(f"`{func.name}` is decorated: the wrapper may call it as a plain "
+                             "function or cache what it returns (`@lru_cache` would hand every "
+                             "request the same, spent generator)")
+        if _used_as_value(ctx.index, func):
+            plan.mark_unsafe(f"`{func.name}` is also used as a value outside `Depends(...)` "
+                             "(`factory = get_db`, `{...: get_db}`); whoever calls it there "
+                             "would get a generator")
         return plan
 
 
@@ -223,6 +236,32 @@ def _called_directly(index: ProjectIndex, func: FunctionInfo) -> bool:
                 callee = index.evaluate(node.func, m, None)
                 if isinstance(callee, FunctionRef) and callee.func is func:
                     return True
+    return False
+
+
+#: calls whose arguments name a dependency without calling it
+_DEPENDENCY_MARKERS = frozenset({"Depends", "Security"})
+
+
+def _used_as_value(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` is named as a value somewhere in the project other than as an argument of
+    `Depends(...)` / `Security(...)` or a key of `app.dependency_overrides[...]`:
+    `factory = get_db`, `[get_db]` (its calls are `_called_directly`'s)."""
+    for use in uses_of_function(index, func):
+        if use.call is not None:
+            continue
+        parent = use.parent
+        if isinstance(parent, cst.Arg):
+            call = use.parents.get(id(parent))
+            if isinstance(call, cst.Call) \
+                    and (call_name(call) or "").rsplit(".", 1)[-1] in _DEPENDENCY_MARKERS:
+                continue
+        if isinstance(parent, cst.Index):
+            sub = use.parents.get(id(use.parents.get(id(parent))))
+            if isinstance(sub, cst.Subscript) and isinstance(sub.value, cst.Attribute) \
+                    and sub.value.attr.value == "dependency_overrides":
+                continue
+        return True
     return False
 
 

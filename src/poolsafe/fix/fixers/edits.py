@@ -19,6 +19,7 @@ from poolsafe.analysis.cstutil import (
     iter_calls,
     iter_nodes,
     strip_await,
+    subscript_key,
 )
 from poolsafe.analysis.declared_drivers import declared_requirements
 from poolsafe.analysis.flow import (
@@ -31,6 +32,7 @@ from poolsafe.analysis.flow import (
 )
 from poolsafe.analysis.index import ProjectIndex, method_alias
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.resolution import inventory, resolve
 from poolsafe.analysis.values import (
     ClassRef,
     Connection,
@@ -1718,6 +1720,9 @@ RELEASED_BEFORE = ("`{call}(...)` may give `{var}` back before the release, on a
                    "then raises; the release the fix adds would run a second time there, "
                    "and its error (an unkeyed or closed connection) would replace the "
                    "original exception")
+WRITTEN_ELSEWHERE = ("`**{mapping}` is written item by item where the options are not read "
+                     "(another module or function): a `{key}` written there would make the "
+                     "added keyword a second one, and the engine call would raise TypeError")
 LITERAL_RELEASE = ("the wrapper `{var}` comes from may hand back `False`, `0`, a string or a "
                   "literal container, and the release would raise on that value in place "
                   "of the original's own error (or return)")
@@ -2070,9 +2075,13 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
         # a callee computed at run time, handed the connection: `getattr(pool,
         # "putconn")(conn)`, `RELEASERS[kind](conn)`
         return True
-    if any(_release_as_value(a.value, var, handed_it) for a in call.args):
+    mentioned = handed_it or any(_holds_value(a.value, var) for a in call.args)
+    if any(_release_as_value(a.value, var, mentioned) for a in call.args):
         # a release handed on as a value, to run later: `functools.partial(pool.putconn,
-        # conn)`, `atexit.register(conn.close)`, `stack.callback(pool.putconn, conn)`
+        # conn)`, `atexit.register(conn.close)`, `stack.callback(pool.putconn, conn)`,
+        # `map(pool.putconn, [conn])`
+        return True
+    if _unread_release(call, var, mentioned):
         return True
     callee = index.evaluate(strip_await(call.func)[0], func.module, func)
     if depth >= 3 or not isinstance(callee, FunctionRef) or callee.func is func:
@@ -2085,8 +2094,11 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
     handed += [a.keyword.value for a in call.args
                if a.keyword is not None and a.keyword.value in named
                and dotted_name(a.value) == var]
-    return any(may_give_back(index, callee.func, inner, param, depth + 1)
-               for param in handed for inner in iter_calls(callee.func.node.body))
+    body = callee.func.node.body
+    stmts = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+    return any(may_give_back(index, callee.func, inner, name, depth + 1)
+               for param in handed for name in _aliases(stmts, param)
+               for inner in iter_calls(body))
 
 
 def yield_holds_open(ret: cst.Return, parents: dict[int, cst.CSTNode],
@@ -2129,16 +2141,79 @@ def _release_as_value(expr: cst.BaseExpression, var: str, handed_it: bool) -> bo
     return handed_it or dotted_name(expr.value) == var
 
 
+def _holds_value(expr: cst.BaseExpression, var: str) -> bool:
+    """`var` (a name or `self.conn`) is a value somewhere inside `expr`, not only the
+    object of an attribute (`conn.dsn`): `[conn]`, `(conn, 1)`, `*[conn]`, `{"c": conn}`."""
+    skip: set[int] = set()
+    for node in iter_nodes(expr):
+        if id(node) in skip:
+            continue
+        if isinstance(node, cst.Attribute):
+            skip.add(id(node.value))
+            if dotted_name(node) == var:
+                return True
+        elif isinstance(node, cst.Name) and node.value == var:
+            return True
+    return False
+
+
+#: calls whose effect the analysis cannot read: they may run a release written as text
+#: (`exec("pool.putconn(conn)")`) or reach the connection by its name (`locals()["conn"]`)
+_OPAQUE_CALLS = frozenset({"exec", "eval", "locals", "vars", "globals"})
+#: a pool closed with its connections out: psycopg2's `putconn` then raises
+#: `PoolError("connection pool is closed")`
+_POOL_CLOSERS = frozenset({"closeall"})
+
+
+def _unread_release(call: cst.Call, var: str, mentioned: bool) -> bool:
+    """A release of `var` spelled in a way `index.released_by_call` does not read:
+    `pool.putconn(*[conn])`, `pool.putconn.__call__(conn)`, `type(pool).putconn(pool,
+    conn)`, `operator.methodcaller("putconn", conn)`; a call whose effect cannot be read
+    (`exec`, `eval`, `locals()`); or the pool closed under the connection
+    (`pool.closeall()`), after which the release the fix adds raises."""
+    func = strip_await(call.func)[0]
+    if isinstance(func, cst.Name) and func.value in _OPAQUE_CALLS:
+        return True
+    chain: list[str] = []
+    node: cst.BaseExpression = func
+    while isinstance(node, cst.Attribute):
+        chain.append(node.attr.value)
+        node = node.value
+    if chain and chain[0] in _POOL_CLOSERS:
+        return True
+    if not mentioned:
+        return False
+    if any(name in _RELEASES_AS_VALUES for name in chain):
+        return True
+    return any(isinstance(a.value, cst.SimpleString)
+               and a.value.evaluated_value in _RELEASES_AS_VALUES for a in call.args)
+
+
+def _aliases(stmts: Sequence[cst.BaseStatement], var: str) -> list[str]:
+    """`var` and the names a loop or a comprehension binds from an iterable that holds
+    it (`for c in [conn]:`, `[pool.putconn(c) for c in (conn,)]`)."""
+    names = [var]
+    for stmt in stmts:
+        for node in iter_nodes(stmt):
+            if isinstance(node, (cst.For, cst.CompFor)) and _holds_value(node.iter, var):
+                names += sorted(_target_names(node.target) - set(names))
+    return names
+
+
 def given_back_before(index: ProjectIndex, func: FunctionInfo,
                       stmts: list[cst.BaseStatement], var: str,
                       moved: Sequence[cst.Expr] = ()) -> cst.Call | None:
     """The first call in `stmts` (outside the releases the fix moves, `moved`) that may
-    give `var` back on some path (`may_give_back`): where it did and an exception
-    followed, the release the fix adds on that way out would run a second time."""
+    give `var` (or a loop's name for it, `_aliases`) back on some path
+    (`may_give_back`): where it did and an exception followed, or where the analysis
+    did not read it as a release at all, the release the fix adds would run a second
+    time."""
     inside = {id(n) for small in moved for n in iter_nodes(small)}
+    names = _aliases(stmts, var)
     for stmt in stmts:
         for call in iter_calls(stmt):
-            if id(call) not in inside and may_give_back(index, func, call, var):
+            if id(call) not in inside and any(may_give_back(index, func, call, name)
+                                              for name in names):
                 return call
     return None
 
@@ -2237,3 +2312,48 @@ def slot_held_reason(index: ProjectIndex, func: FunctionInfo, site: AcquireSite,
                         "slot during that call, which at the pool's capacity fails (or "
                         "waits) where the original had room")
     return None
+
+
+def mapping_written_elsewhere(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+                              func: FunctionInfo | None, key: str) -> str | None:
+    """A `**mapping` of `call` that another module defines, or that is written item by
+    item somewhere the options reader does not look (another module, another
+    function: `OPTS["pool_pre_ping"] = True`, `OPTS.update(...)`, `OPTS.setdefault(...)`
+    in `settings.py`): the keyword `key` the fix adds might be given twice there
+    (TypeError: "got multiple values for keyword argument"). Its text, or None."""
+    for arg in call.args:
+        if arg.star != "**":
+            continue
+        name = dotted_name(arg.value)
+        text = module.tree.code_for_node(arg.value)
+        if name is None:
+            return text
+        last = name.rsplit(".", 1)[-1]
+        bound = resolve(index, arg.value, module, func)
+        for where in {id(m): m for m in (module, bound.module)}.values():
+            if _items_written(where, last, key):
+                return text
+    return None
+
+
+def _items_written(module: ModuleInfo, name: str, key: str) -> bool:
+    """Somewhere in `module`, any scope, `key` (or a key that cannot be read) is written
+    into a mapping whose name ends in `name`: `name[key] = ...`, `x.name.update(...)`,
+    `name.setdefault(...)`, `name |= {...}`."""
+    def named(expr: cst.BaseExpression) -> bool:
+        return (dotted_name(expr) or "").rsplit(".", 1)[-1] == name
+
+    inv = inventory(module)
+    for assign, _ in inv.assigns:
+        for t in assign.targets:
+            if isinstance(t.target, cst.Subscript) and named(t.target.value):
+                written = subscript_key(t.target)
+                if written is None or written == key:
+                    return True
+    for call, _ in inv.calls:
+        f = call.func
+        if isinstance(f, cst.Attribute) and named(f.value) \
+                and f.attr.value in ("update", "setdefault", "__setitem__"):
+            return True
+    return any(isinstance(node, cst.AugAssign) and named(node.target)
+               for node in iter_nodes(module.tree, into_functions=True))

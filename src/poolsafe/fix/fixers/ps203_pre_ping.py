@@ -35,7 +35,14 @@ from poolsafe.analysis.resolution import Bound, instance_type, resolve
 from poolsafe.analysis.values import ClassRef
 from poolsafe.analysis.version_caps import caps_below
 from poolsafe.core.model import RawFinding
-from poolsafe.fix.fixers.edits import enclosing_function, parent_map, parse_expr, parse_line
+from poolsafe.fix.fixers.edits import (
+    WRITTEN_ELSEWHERE,
+    enclosing_function,
+    mapping_written_elsewhere,
+    parent_map,
+    parse_expr,
+    parse_line,
+)
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.plan.layout import append_entry, append_keyword
 from poolsafe.knowledge.frameworks import (
@@ -139,6 +146,10 @@ def _fix_call(ctx: FileContext, plan: FixPlan, call: cst.Call, site: EngineSite)
     ping = site.options.values.get(KEY) if site.options is not None else None
     if ping is not None:  # in a `**mapping`: a keyword too would be given twice
         return _true_at(ctx, plan, ping)
+    func = enclosing_function(call, parent_map(ctx.module.tree), ctx.module)
+    elsewhere = mapping_written_elsewhere(ctx.index, call, ctx.module, func, KEY)
+    if elsewhere is not None:
+        plan.mark_unsafe(WRITTEN_ELSEWHERE.format(mapping=elsewhere, key=KEY))
     plan.replace(call, append_keyword(call, KEY, cst.Name("True")))
     return plan
 

@@ -18,6 +18,12 @@ import libcst as cst
 from poolsafe.analysis.engines import engine_sites
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.core.model import RawFinding
+from poolsafe.fix.fixers.edits import (
+    WRITTEN_ELSEWHERE,
+    enclosing_function,
+    mapping_written_elsewhere,
+    parent_map,
+)
 from poolsafe.fix.fixers.ps203_pre_ping import pre_ping_unknown
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.fix.plan.layout import append_keyword
@@ -50,5 +56,9 @@ def fix_mysql_pre_ping(ctx: FileContext, finding: RawFinding) -> FixOutcome:
         return plan
     if site.options is not None and KEY in site.options.values:
         return Unfixable(CODE, "`pool_pre_ping` is set in a `**mapping` the fix cannot edit")
+    func = enclosing_function(call, parent_map(ctx.module.tree), ctx.module)
+    elsewhere = mapping_written_elsewhere(ctx.index, call, ctx.module, func, KEY)
+    if elsewhere is not None:
+        plan.mark_unsafe(WRITTEN_ELSEWHERE.format(mapping=elsewhere, key=KEY))
     plan.replace(call, append_keyword(call, KEY, cst.Name("True")))
     return plan
