@@ -1615,6 +1615,10 @@ class ProjectIndex:
         if not isinstance(conn, Connection) or conn.packed is not None or conn.carrier \
                 or not (conn.kind.direct or conn.kind.pool_release) or not conn.kind.tracked:
             return None
+        if holder is None and not conn.kind.direct:
+            # `(await pool.acquire()).cursor()`: PS102 reports the unnamed checkout in
+            # the helper already ("nothing names it"); its callers are not told again
+            return None
         if holder is not None and (
                 any(holder in self.released_by_call(call, func)
                     for call in _calls_outside_reraising_handlers(func.node.body))

@@ -1387,6 +1387,22 @@ def lookup(dsn, code):
     return cur.fetchone()
 """, note="a cursor of a connection the helper opens with no name: the connection is "
           "never closed", unfixable=_CARRIER_BY_HAND),
+    Case("""\
+import aiomysql
+
+
+async def open_cursor(pool: aiomysql.Pool):
+    return await (await pool.acquire()).cursor()  # expect: PS102
+
+
+async def on_message(pool, text):
+    cur = await open_cursor(pool)
+    await cur.execute("SELECT id FROM codes WHERE code = %s", (text,))
+    return await cur.fetchone()
+""", note="a pool's checkout with no name in the helper: reported there once (nothing names "
+          "it), its callers not told again",
+         unfixable="the connection has no name: bind it to a name given back in a `finally` "
+                   "(or a `with` block) around its use, by hand"),
 ]
 
 PS102_POOL_CARRIER_VALID: list[Case] = [
