@@ -1403,6 +1403,26 @@ async def on_message(pool, text):
           "it), its callers not told again",
          unfixable="the connection has no name: bind it to a name given back in a `finally` "
                    "(or a `with` block) around its use, by hand"),
+    Case(_AIOPG + """
+
+async def open_cursor(pool: aiopg.Pool):
+    conn = await pool.acquire()
+    try:
+        return await conn.cursor()
+    except BaseException:
+        pool.release(conn)
+        raise
+
+
+async def lookup(pool, code):
+    cur = await open_cursor(pool)  # expect: PS102
+    try:
+        await cur.execute("SELECT id FROM codes WHERE code = %s", (code,))
+        return await cur.fetchone()
+    finally:
+        cur.close()
+""", note="aiopg: only the cursor closed (aiopg's `Cursor.close()` is plain): the pool slot "
+          "its connection holds is never given back", unfixable=_POOL_CARRIER_BY_HAND),
 ]
 
 PS102_POOL_CARRIER_VALID: list[Case] = [
