@@ -548,6 +548,14 @@ class FunctionFlow:
                     # `cur.close()` on a helper's carried cursor closes the cursor,
                     # not the connection it carries (`cur.connection.close()` does)
                     found = found - {f.value.value}
+                elif self._pool_carried_names and isinstance(f, cst.Attribute) \
+                        and f.attr.value == "close" and isinstance(f.value, cst.Attribute) \
+                        and isinstance(f.value.value, cst.Name) \
+                        and f.value.value.value in self._pool_carried_names:
+                    # `cur.connection.close()` on a pool's checkout carried by its
+                    # cursor closes the socket; the pool still counts the slot as used
+                    # (only `pool.release(cur.connection)` / `putconn` frees it)
+                    found = found - {f.value.value.value}
             self._released_memo[key] = found
         return found
 
@@ -563,6 +571,19 @@ class FunctionFlow:
                     isinstance(c, cst.Call) and self._carried_cursor(c) is not None
                     for c in calls):
                 out.add(name)
+        return frozenset(out)
+
+    @cached_property
+    def _pool_carried_names(self) -> frozenset[str]:
+        """The `_carried_names` whose cursor carries a pool's checkout (`conn = await
+        pool.acquire(); return await conn.cursor()` in the helper)."""
+        out: set[str] = set()
+        for name in self._carried_names:
+            for value in self.func.locals.get(name, ()):
+                call = strip_await(value)[0] if isinstance(value, cst.BaseExpression) else None
+                carried = self._carried_cursor(call) if isinstance(call, cst.Call) else None
+                if carried is not None and carried.kind.close_is_mistake:
+                    out.add(name)
         return frozenset(out)
 
     @cached_property

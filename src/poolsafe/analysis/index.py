@@ -1583,10 +1583,14 @@ class ProjectIndex:
     def _cursor_of_own_connection(self, value: cst.BaseExpression,
                                   func: FunctionInfo) -> Connection | None:
         """`conn = await aiomysql.connect(...); cur = await conn.cursor(); return cur`
-        (or `return conn.cursor()`): a cursor of a connection of its own that `func`
-        opened, neither closed, stored nor handed on there: the caller holds that
-        connection through the cursor (`Connection.carrier`). Direct connections only:
-        a pool's checkout returned as a cursor is another story (PS101's `close()`)."""
+        (or `return conn.cursor()`, or `return psycopg2.connect(dsn).cursor()` with no
+        name): a cursor of a connection of its own that `func` opened, neither closed,
+        stored nor handed on there: the caller holds that connection through the
+        cursor (`Connection.carrier`). Also a pool's checkout (`conn = await
+        pool.acquire()`, `conn = pool.getconn()`): the caller holds a pool slot and
+        gives it back with `pool.release(cur.connection)` (aiomysql, aiopg) or
+        `pool.putconn(cur.connection)` (psycopg2), whose cursors all expose
+        `.connection`."""
         value = strip_await(value)[0]
         if isinstance(value, cst.Name):
             made = _only_assignment(func, value.value)
@@ -1594,20 +1598,31 @@ class ProjectIndex:
                 return None
             value = strip_await(made)[0]
         if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
-                and value.func.attr.value in CURSOR_FACTORY_METHODS
-                and isinstance(value.func.value, cst.Name)):
+                and value.func.attr.value in CURSOR_FACTORY_METHODS):
             return None
-        holder = value.func.value.value
-        made = _only_assignment(func, holder)
-        if made is None:
+        opened = strip_await(value.func.value)[0]
+        holder: str | None = None
+        if isinstance(opened, cst.Name):
+            holder = opened.value
+            made = _only_assignment(func, holder)
+            if made is None:
+                return None
+        elif isinstance(opened, cst.Call):
+            made = opened  # `psycopg2.connect(dsn).cursor()`: nothing else can close it
+        else:
             return None
         conn = self.evaluate(made, func.module, func)
         if not isinstance(conn, Connection) or conn.packed is not None or conn.carrier \
-                or not conn.kind.direct or not conn.kind.tracked:
+                or not (conn.kind.direct or conn.kind.pool_release) or not conn.kind.tracked:
             return None
-        if any(holder in self.released_by_call(call, func)
-               for call in _calls_outside_reraising_handlers(func.node.body)) \
-                or _used_beyond_cursor(func, holder, value):
+        if holder is None and not conn.kind.direct:
+            # `(await pool.acquire()).cursor()`: PS102 reports the unnamed checkout in
+            # the helper already ("nothing names it"); its callers are not told again
+            return None
+        if holder is not None and (
+                any(holder in self.released_by_call(call, func)
+                    for call in _calls_outside_reraising_handlers(func.node.body))
+                or _used_beyond_cursor(func, holder, value)):
             return None
         return Connection(conn.kind_key, f"{func.name}()", via=func.name,
                           autocommit=conn.autocommit, carrier=True)
@@ -1718,6 +1733,10 @@ class ProjectIndex:
                 args = positional_args(call)
                 if args and isinstance(args[0], cst.Name):
                     out.add(args[0].value)
+                elif args and isinstance(args[0], cst.Attribute) \
+                        and args[0].attr.value == CURSOR_CONNECTION_ATTR \
+                        and isinstance(args[0].value, cst.Name):
+                    out.add(args[0].value.value)  # `pool.release(cur.connection)`
                 conn_kw = keyword_arg(call, "conn") or keyword_arg(call, "connection")
                 if isinstance(conn_kw, cst.Name):
                     out.add(conn_kw.value)
@@ -2145,15 +2164,20 @@ def _ends_with_bare_raise(block: cst.BaseSuite) -> bool:
 def _used_beyond_cursor(func: FunctionInfo, holder: str, cursor_call: cst.Call) -> bool:
     """`holder` is read anywhere in `func` other than as the receiver of `cursor_call`
     and of its own method calls (`conn.commit()`, `conn.autocommit(True)`): it may be
-    returned, stored, passed on or captured, and then the caller is not its only owner."""
+    returned, stored, passed on or captured, and then the caller is not its only owner.
+    Not a read in an `except` handler that ends with a bare `raise` (`except
+    BaseException: pool.release(conn); raise`): it runs only when `func` fails."""
     receiver = cursor_call.func.value if isinstance(cursor_call.func, cst.Attribute) else None
     method_receivers: set[int] = set()
     for node in iter_nodes(func.node.body):
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
                 and isinstance(node.func.value, cst.Name) and node.func.value.value == holder:
             method_receivers.add(id(node.func.value))
+    on_failure = {id(n) for handler in iter_nodes(func.node.body)
+                  if isinstance(handler, cst.ExceptHandler)
+                  and _ends_with_bare_raise(handler.body) for n in iter_nodes(handler.body)}
     for node in iter_nodes(func.node.body):
-        if isinstance(node, cst.Assign):
+        if isinstance(node, cst.Assign) or id(node) in on_failure:
             continue
         # an assignment's own target binds the name, it does not read it
         if isinstance(node, cst.Name) and node.value == holder and node is not receiver \

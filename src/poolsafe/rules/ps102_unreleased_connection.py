@@ -718,12 +718,13 @@ class UnreleasedConnection(Rule):
              + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID
              + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID
              + peewee_cases.PS102_ASYNC_VALID + async_orms.PS102_APP_VALID
-             + aio_libs.PS102_CARRIER_CLOSE_VALID)
+             + aio_libs.PS102_CARRIER_CLOSE_VALID + aio_libs.PS102_POOL_CARRIER_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
                + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID
                + peewee_cases.PS102_ASYNC_INVALID + async_orms.PS102_APP_INVALID
-               + aio_libs.PS102_CARRIER_CLOSE_INVALID)
+               + aio_libs.PS102_CARRIER_CLOSE_INVALID
+               + aio_libs.PS102_POOL_CARRIER_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)
@@ -835,6 +836,17 @@ class UnreleasedConnection(Rule):
                         f"`await {site.var}.close()`, in a `finally`",
                         (*path[:1], (unawaited, f"`{site.var}.close()` is not awaited: "
                                      f"nothing is closed"), *path[1:]),
+                    )
+                    continue
+                if site.conn.carrier and kind.pool_release:
+                    release = f"pool.{kind.pool_release}({site.var}.connection)"
+                    yield self.finding(
+                        site.call,
+                        f"{kind.label} that `{site.conn.origin}` checks out of its pool, held "
+                        f"here through its cursor `{site.var}`, {when}: closing the cursor (or "
+                        f"its connection) does not give the connection back; call "
+                        f"`{release}` in a `finally`",
+                        leak_path(ctx.index, func, flow, site_index, how, as_code(release)),
                     )
                     continue
                 if site.conn.carrier:
@@ -1099,7 +1111,8 @@ class UnreleasedConnection(Rule):
                 if site.conn.origin.startswith("anext("):
                     return Unfixable(self.code, _ANEXT_BY_HAND)
                 if site.conn.carrier:
-                    return Unfixable(self.code, _CARRIER_BY_HAND)
+                    return Unfixable(self.code, _POOL_CARRIER_BY_HAND
+                                     if site.conn.kind.pool_release else _CARRIER_BY_HAND)
                 if _in_conditional(site.call, parents):
                     return Unfixable(self.code, _CONDITIONAL_BY_HAND)
                 if site.in_with:  # `with pool.getconn() as conn:` (psycopg2)
@@ -1403,6 +1416,10 @@ _HELPER_BY_HAND = ("the checkout and its give-back are helper methods: move the 
 _CARRIER_BY_HAND = ("the name holds a cursor of the connection the helper opened, and the "
                     "helper may also be called where the cursor is closed another way: add "
                     "`<cursor>.connection.close()` in a `finally` by hand")
+_POOL_CARRIER_BY_HAND = ("the name holds a cursor of the connection the helper checked out "
+                         "of its pool, and the helper may also be called where the cursor "
+                         "is given back another way: add `pool.release(<cursor>.connection)` "
+                         "(`putconn` for psycopg2) in a `finally` by hand")
 _CONDITIONAL_BY_HAND = ("the checkout is one branch of a conditional expression, and the other "
                         "branch's value may need another release (or none): add the release "
                         "for each branch in a `finally` by hand")

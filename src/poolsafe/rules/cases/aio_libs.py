@@ -1295,3 +1295,203 @@ async def on_message(text):
 """, note="look-alike: the connection closed in a finally of its own after the cursor's "
           "awaited close (which reads the remaining result sets and may raise)"),
 ]
+
+# A pool's checkout handed on as a cursor (`conn = await pool.acquire(); return await
+# conn.cursor()`, or psycopg2's `conn = pool.getconn(); return conn.cursor()`): the
+# caller holds a pool slot through the cursor and must give `cur.connection` back to
+# the pool (aiomysql, aiopg and psycopg2 cursors all expose `.connection`); closing it
+# does not free the slot. And `return psycopg2.connect(dsn).cursor()` with no name
+# (round 33, gap74; breadth72 left both). Appended after every other module's PS102
+# cases (the case indexes are test ids).
+_POOL_CURSOR_HELPER = """\
+import aiomysql
+
+
+async def open_cursor(pool: aiomysql.Pool):
+    conn = await pool.acquire()
+    try:
+        return await conn.cursor()
+    except BaseException:
+        pool.release(conn)
+        raise
+"""
+
+_PG_POOL_CURSOR_HELPER = """\
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, "dbname=app")
+
+
+def open_cursor():
+    conn = pool.getconn()
+    return conn.cursor()
+"""
+
+_POOL_CARRIER_BY_HAND = ("the name holds a cursor of the connection the helper checked out "
+                         "of its pool, and the helper may also be called where the cursor "
+                         "is given back another way: add `pool.release(<cursor>.connection)` "
+                         "(`putconn` for psycopg2) in a `finally` by hand")
+
+PS102_POOL_CARRIER_INVALID: list[Case] = [
+    Case(_POOL_CURSOR_HELPER + """
+
+async def on_message(pool, text):
+    cur = await open_cursor(pool)  # expect: PS102
+    await cur.execute("SELECT id FROM codes WHERE code = %s", (text,))
+    return await cur.fetchone()
+""", note="aiomysql: a pool's checkout handed on as a cursor, never given back: one pool "
+          "slot lost per call", unfixable=_POOL_CARRIER_BY_HAND),
+    Case(_POOL_CURSOR_HELPER + """
+
+async def on_message(pool, text):
+    cur = await open_cursor(pool)  # expect: PS102
+    try:
+        await cur.execute("SELECT id FROM codes WHERE code = %s", (text,))
+        return await cur.fetchone()
+    finally:
+        await cur.close()
+""", note="only the cursor closed: its connection stays checked out of the pool",
+         unfixable=_POOL_CARRIER_BY_HAND),
+    Case(_POOL_CURSOR_HELPER + """
+
+async def on_message(pool, text):
+    cur = await open_cursor(pool)  # expect: PS102
+    try:
+        await cur.execute("SELECT id FROM codes WHERE code = %s", (text,))
+        return await cur.fetchone()
+    finally:
+        cur.connection.close()
+""", note="the cursor's connection closed, not released: the pool still counts it as "
+          "used (the slot is lost)", unfixable=_POOL_CARRIER_BY_HAND),
+    Case(_PG_POOL_CURSOR_HELPER + """
+
+def lookup(code):
+    cur = open_cursor()  # expect: PS102
+    cur.execute("SELECT id FROM codes WHERE code = %s", (code,))
+    row = cur.fetchone()
+    pool.putconn(cur.connection)
+    return row
+""", note="psycopg2 pool: given back on success only; a failed SELECT keeps the slot",
+         unfixable=_POOL_CARRIER_BY_HAND),
+    Case("""\
+import psycopg2
+
+
+def open_cursor(dsn):
+    return psycopg2.connect(dsn).cursor()
+
+
+def lookup(dsn, code):
+    cur = open_cursor(dsn)  # expect: PS102
+    cur.execute("SELECT id FROM codes WHERE code = %s", (code,))
+    return cur.fetchone()
+""", note="a cursor of a connection the helper opens with no name: the connection is "
+          "never closed", unfixable=_CARRIER_BY_HAND),
+    Case("""\
+import aiomysql
+
+
+async def open_cursor(pool: aiomysql.Pool):
+    return await (await pool.acquire()).cursor()  # expect: PS102
+
+
+async def on_message(pool, text):
+    cur = await open_cursor(pool)
+    await cur.execute("SELECT id FROM codes WHERE code = %s", (text,))
+    return await cur.fetchone()
+""", note="a pool's checkout with no name in the helper: reported there once (nothing names "
+          "it), its callers not told again",
+         unfixable="the connection has no name: bind it to a name given back in a `finally` "
+                   "(or a `with` block) around its use, by hand"),
+    Case(_AIOPG + """
+
+async def open_cursor(pool: aiopg.Pool):
+    conn = await pool.acquire()
+    try:
+        return await conn.cursor()
+    except BaseException:
+        pool.release(conn)
+        raise
+
+
+async def lookup(pool, code):
+    cur = await open_cursor(pool)  # expect: PS102
+    try:
+        await cur.execute("SELECT id FROM codes WHERE code = %s", (code,))
+        return await cur.fetchone()
+    finally:
+        cur.close()
+""", note="aiopg: only the cursor closed (aiopg's `Cursor.close()` is plain): the pool slot "
+          "its connection holds is never given back", unfixable=_POOL_CARRIER_BY_HAND),
+]
+
+PS102_POOL_CARRIER_VALID: list[Case] = [
+    Case(_POOL_CURSOR_HELPER + """
+
+async def on_message(pool, text):
+    cur = await open_cursor(pool)
+    try:
+        await cur.execute("SELECT id FROM codes WHERE code = %s", (text,))
+        return await cur.fetchone()
+    finally:
+        pool.release(cur.connection)
+""", note="the cursor's connection given back to the pool in `finally`"),
+    Case(_PG_POOL_CURSOR_HELPER + """
+
+def lookup(code):
+    cur = open_cursor()
+    try:
+        cur.execute("SELECT id FROM codes WHERE code = %s", (code,))
+        return cur.fetchone()
+    finally:
+        cur.close()
+        pool.putconn(cur.connection)
+""", note="psycopg2 pool: the cursor closed and its connection put back in `finally`"),
+    Case("""\
+import aiomysql
+
+
+class Store:
+    def __init__(self, pool: aiomysql.Pool):
+        self.pool = pool
+
+    async def open_cursor(self):
+        conn = await self.pool.acquire()
+        self.conn = conn
+        return await conn.cursor()
+
+    async def done(self):
+        self.pool.release(self.conn)
+
+
+async def lookup(store, code):
+    cur = await store.open_cursor()
+    await cur.execute("SELECT 1 FROM codes WHERE code = %s", (code,))
+    return await cur.fetchone()
+""", note="look-alike: the helper keeps the checkout on the object, which gives it back: "
+          "the caller owns only the cursor"),
+    Case(_POOL_CURSOR_HELPER.replace("    except BaseException:\n        pool.release(conn)\n"
+                             "        raise\n", "    finally:\n        pool.release(conn)\n") + """
+
+async def on_message(pool, text):
+    cur = await open_cursor(pool)
+    await cur.execute("SELECT 1")
+""", note="look-alike: the helper gives its checkout back itself (PS106's business): the "
+          "caller holds no slot"),
+    Case("""\
+import psycopg2
+
+
+def open_cursor(dsn):
+    return psycopg2.connect(dsn).cursor()
+
+
+def lookup(dsn, code):
+    cur = open_cursor(dsn)
+    try:
+        cur.execute("SELECT id FROM codes WHERE code = %s", (code,))
+        return cur.fetchone()
+    finally:
+        cur.connection.close()
+""", note="look-alike: the unnamed connection closed through its cursor in `finally`"),
+]
