@@ -17,7 +17,7 @@ not catch. A `yield` is a point where the consumer can throw in.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -161,6 +161,10 @@ class Released:
     release: int
     #: a SQLAlchemy session: usable again after close() (it reopens a connection)
     reusable: bool = False
+    #: cursor names bound again since the release (`with other.cursor() as cur:`,
+    #: `cur = ...`, `for cur in ...`, `(cur := ...)`): a use of one of them is no
+    #: longer a use of this connection's old cursor
+    rebound: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -467,7 +471,7 @@ class FunctionFlow:
         self._discarded_calls: set[int] = set()
         #: PS106: nodes by id (releases, returns, uses), uses per node, reported uses
         self._nodes: dict[int, cst.CSTNode] = {}
-        self._uses: dict[int, tuple[tuple[str, cst.CSTNode, str], ...]] = {}
+        self._uses: dict[int, tuple[tuple[str, cst.CSTNode, str, str | None], ...]] = {}
         self._reported_uses: set[int] = set()
         self._released_memo: dict[int, set[str]] = {}
         self._catch_all_memo: dict[int, bool] = {}
@@ -1144,7 +1148,7 @@ class FunctionFlow:
             rebound: set[str] = set()
             for target in targets:
                 rebound |= _target_names(target)
-            after = _bind(_forget_release(after, rebound), rebound)
+            after = _bind(_forget_release(after, rebound, self.res.cursors), rebound)
             # `self.conn = engine.connect()` in a handler: the attribute now names
             # another connection, and the failed transaction is no longer reached by it
             stored_on = {d for t in targets if isinstance(t, cst.Attribute)
@@ -1367,6 +1371,8 @@ class FunctionFlow:
         """`(conn := pool.getconn())`: a checkout bound by an assignment expression is
         held from there, as `conn = pool.getconn()` would be (other assignment
         expressions are not followed)."""
+        if isinstance(named.target, cst.Name) and named.target.value in self.res.cursors:
+            state = _note_rebound(state, {named.target.value})
         acquired = self._acquisition(named.value)
         if acquired is None or not isinstance(named.target, cst.Name):
             return state
@@ -1647,7 +1653,8 @@ class FunctionFlow:
                 out.add(Returned(owner, id(node)))
         return out
 
-    def _uses_in(self, node: cst.CSTNode) -> tuple[tuple[str, cst.CSTNode, str], ...]:
+    def _uses_in(self, node: cst.CSTNode
+                 ) -> tuple[tuple[str, cst.CSTNode, str, str | None], ...]:
         """(name, node, how) for each use of a plain name in `node` that matters after a
         release: a method call on it (or on one of its cursors), an argument of a call
         that does something with it, a `return` or `yield` of it. "reopen" marks a
@@ -1656,7 +1663,7 @@ class FunctionFlow:
         found = self._uses.get(key)
         if found is not None:
             return found
-        out: list[tuple[str, cst.CSTNode, str]] = []
+        out: list[tuple[str, cst.CSTNode, str, str | None]] = []
         for sub in iter_nodes(node):
             if isinstance(sub, cst.Call):
                 f = sub.func
@@ -1665,23 +1672,23 @@ class FunctionFlow:
                     name = f.value.value
                     if method in _REOPENING or (method == "ping" and is_true(
                             keyword_arg(sub, "reconnect"))):
-                        out.append((name, sub, "reopen"))
+                        out.append((name, sub, "reopen", None))
                     elif method not in _NOT_A_USE:
-                        out.append((name, sub, "used"))
+                        out.append((name, sub, "used", None))
                         owner = self.res.cursors.get(name)
                         if owner is not None and self._cursor_needs_connection(owner):
-                            out.append((owner, sub, "used"))
+                            out.append((owner, sub, "used", name))
                 callee = dotted_name(f)
                 last = callee.rsplit(".", 1)[-1] if callee else None
                 if last is None or (last not in _NOT_AN_ARGUMENT_USE
                                     and last not in _STORING_METHODS):
                     for i, a in enumerate(sub.args):
                         if isinstance(a.value, cst.Name) and not self._reads_bind_only(sub, i):
-                            out.append((a.value.value, sub, "used"))
+                            out.append((a.value.value, sub, "used", None))
             elif isinstance(sub, cst.Yield) and isinstance(sub.value, cst.BaseExpression):
-                out.extend((n, sub, "yielded") for n in _plain_names(sub.value))
+                out.extend((n, sub, "yielded", None) for n in _plain_names(sub.value))
             elif isinstance(sub, cst.Return) and sub.value is not None:
-                out.extend((n, sub, "returned") for n in _plain_names(sub.value))
+                out.extend((n, sub, "returned", None) for n in _plain_names(sub.value))
         found = self._uses[key] = tuple(out)
         return found
 
@@ -1716,9 +1723,14 @@ class FunctionFlow:
         """Report the uses in `node` of what the state says is released; a closed
         session used again is remembered (it reopened a connection)."""
         released = {f.var: f for f in state if isinstance(f, (Released, Reopened))}
-        for name, use, how in self._uses_in(node):
+        for name, use, how, via in self._uses_in(node):
             fact = released.get(name)
             if fact is None:
+                continue
+            if via is not None and all(via in f.rebound for f in state
+                                       if isinstance(f, Released) and f.var == name):
+                # the cursor name was bound again after the release on every path:
+                # it names another cursor now (`with other.cursor() as cur:`)
                 continue
             if how == "reopen":
                 state = state - {fact}
@@ -1744,6 +1756,10 @@ class FunctionFlow:
                 continue
             self._after_release(name, use, how, fact.release)
             state = state - {fact}
+            if isinstance(fact, Released):
+                # the same release, told apart only by the names bound again since
+                state = frozenset(f for f in state if not (
+                    isinstance(f, Released) and f.var == name and f.release == fact.release))
             del released[name]
         return state
 
@@ -1922,7 +1938,7 @@ class FunctionFlow:
                 exc = _join(exc, entry)
             out.exc = _join(out.exc, exc)
             if targets:
-                after_head = _forget_release(after_head, targets)
+                after_head = _forget_release(after_head, targets, self.res.cursors)
             body_out = self.block(body_statements(body), after_head)
             new_entry = entry | (body_out.normal or frozenset()) | (body_out.cont or frozenset())
             if new_entry == entry:
@@ -2486,7 +2502,7 @@ class FunctionFlow:
             bound = item.asname.name.value if (
                 item.asname is not None and isinstance(item.asname.name, cst.Name)) else None
             if bound is not None:
-                cur = _forget_release(cur, {bound})
+                cur = _forget_release(cur, {bound}, self.res.cursors)
             held = {f.var: f for f in cur if isinstance(f, Held)}
             inner, _ = strip_await(expr)
             if isinstance(inner, cst.Name) and any(
@@ -3289,12 +3305,24 @@ def _unbound_in(state: State) -> frozenset[str]:
     return frozenset(f.var for f in state if isinstance(f, Unbound))
 
 
-def _forget_release(state: State, names: set[str]) -> State:
-    """`names` are bound again: what PS106 knew about them is over."""
+def _forget_release(state: State, names: set[str],
+                    cursors: Collection[str] = ()) -> State:
+    """`names` are bound again: what PS106 knew about them is over. Those of them that
+    are cursor names (`cursors`) no longer name a released connection's old cursor."""
     if not names:
         return state
-    return frozenset(f for f in state if not (
+    kept = frozenset(f for f in state if not (
         isinstance(f, (Released, Returned, Reopened)) and f.var in names))
+    return _note_rebound(kept, {n for n in names if n in cursors})
+
+
+def _note_rebound(state: State, names: set[str]) -> State:
+    """Each `Released` fact of `state` learns that `names` were bound again after it."""
+    if not names or not any(isinstance(f, Released) and not names <= f.rebound
+                            for f in state):
+        return state
+    return frozenset(replace(f, rebound=f.rebound | names) if isinstance(f, Released)
+                     else f for f in state)
 
 
 def _plain_names(expr: cst.BaseExpression) -> list[str]:

@@ -25,7 +25,14 @@ from poolsafe.fix.fixers.edits import (
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
 from poolsafe.rules.cases import aio_libs, sqlmodel_cases
-from poolsafe.rules.cases.ps106 import INVALID, STREAMLIT_INVALID, STREAMLIT_VALID, VALID
+from poolsafe.rules.cases.ps106 import (
+    INVALID,
+    REBOUND_INVALID,
+    REBOUND_VALID,
+    STREAMLIT_INVALID,
+    STREAMLIT_VALID,
+    VALID,
+)
 
 
 class UseAfterRelease(Rule):
@@ -38,7 +45,10 @@ class UseAfterRelease(Rule):
     `with engine.connect() as conn:` block that returns `conn` or is followed by a use
     of it. The path is followed as PS102 follows it: a release in one branch and a use
     in the other, a name bound to a new checkout after the release, a loop variable,
-    and a reconnect (`conn.ping(reconnect=True)`) are not reported. A project helper
+    and a reconnect (`conn.ping(reconnect=True)`) are not reported. A cursor name
+    bound again after the release (`with other.cursor() as cur:`, also on one line,
+    `cur = ...`, `for cur in ...`, `(cur := ...)`) on every path names another cursor:
+    its uses are not the released connection's. A project helper
     counts as releasing its argument only where it can return: one that closes the
     connection only on the path where it then raises (`except Error: conn.close();
     raise Broken()`) hands it back alive whenever its caller goes on; nor does one
@@ -140,9 +150,9 @@ class UseAfterRelease(Rule):
     summary = "a connection or session used, returned or yielded after it was released"
     fixable = True
     VALID = (VALID + aio_libs.PS106_VALID + sqlmodel_cases.PS106_VALID
-             + aio_libs.PS106_CARRIER_VALID + STREAMLIT_VALID)
+             + aio_libs.PS106_CARRIER_VALID + STREAMLIT_VALID + REBOUND_VALID)
     INVALID = (INVALID + aio_libs.PS106_INVALID + sqlmodel_cases.PS106_INVALID
-               + STREAMLIT_INVALID)
+               + STREAMLIT_INVALID + REBOUND_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         deps: set[int] | None = None

@@ -52,6 +52,14 @@ class ScopedSessionNeverRemoved(Rule):
     applies the decorator) counts as removed: each wrapped request ends with the
     thread's session gone, as after a teardown handler. A view that uses the
     registry without the decorator is then not seen.
+    So does a registry read only through project context managers: every
+    mention of it in the project (`self._factory` on any object, or the module's
+    `Session`) is an assignment, a `.remove()`, an `is None` test, or its binding to
+    a local name in a `@contextmanager` (`@asynccontextmanager`) whose `yield` sits
+    in a `try` whose `finally` removes that name (`registry = self._factory; try:
+    yield registry finally: registry.remove()`, or `s = Session; try: yield s()
+    finally: s.remove()`): each request's session is removed when its `with` block
+    ends. One read outside such a context manager keeps the registry reported.
 
     A `.remove()` whose receiver cannot be resolved is taken to be this session;
     one that resolves to another `scoped_session` or to Flask-SQLAlchemy's
@@ -159,6 +167,8 @@ class ScopedSessionNeverRemoved(Rule):
                 continue  # removed after every view the project's decorator wraps
             if func is None and _only_jobs_read(project, ctx.module, call):
                 continue  # a worker's registry: no Flask request reads it
+            if _removed_after_every_use(ctx.index, call, ctx.module, func):
+                continue  # read only through a context manager whose `finally` removes it
             yield self.finding(
                 call,
                 "this `scoped_session` is never removed at the end of a Flask request: "
@@ -169,6 +179,89 @@ class ScopedSessionNeverRemoved(Rule):
 
 #: how many callers up `_only_jobs_read` looks for the background job
 _JOB_CALLER_DEPTH = 2
+
+
+def _registry_name(call: cst.Call, module: ModuleInfo,
+                   func: FunctionInfo | None) -> tuple[bool, str] | None:
+    """(stored on an attribute, name) of the one place `call` is stored: `self.X =
+    scoped_session(...)` in a method, or `X = scoped_session(...)` at the top level."""
+    body: cst.CSTNode = func.node.body if func is not None else module.tree
+    for node in iter_nodes(body):
+        if isinstance(node, cst.Assign) and node.value is call and len(node.targets) == 1:
+            target = node.targets[0].target
+            if isinstance(target, cst.Attribute) and func is not None:
+                return True, target.attr.value
+            if isinstance(target, cst.Name) and func is None:
+                return False, target.value
+    return None
+
+
+def _is_occurrence(node: cst.CSTNode | None, attr: bool, name: str) -> bool:
+    if attr:
+        return isinstance(node, cst.Attribute) and node.attr.value == name
+    return isinstance(node, cst.Name) and node.value == name
+
+
+def _removed_after_every_use(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
+                             func: FunctionInfo | None) -> bool:
+    """Every mention of the registry in the project (`self.X` anywhere, or the
+    module's `X`) is an assignment target, `.remove()` called on it, an `is (not) None`
+    test, or its binding to a local name in a project `@contextmanager`
+    (`@asynccontextmanager`) whose `yield` sits in a `try` whose `finally` removes that
+    name (`session = self._factory; try: yield session finally: session.remove()`),
+    and there is at least one such context manager: every session a request takes
+    from it is removed when the request's `with` block ends."""
+    found = _registry_name(call, module, func)
+    if found is None:
+        return False
+    attr, name = found
+    total = 0
+    allowed: set[int] = set()
+    managers = 0
+    for m in index.modules_mentioning((name,)):
+        nodes = list(iter_nodes(m.tree, into_functions=True))
+        total += sum(1 for n in nodes if _is_occurrence(n, attr, name))
+        for n in nodes:
+            if isinstance(n, cst.Assign):
+                allowed.update(id(t.target) for t in n.targets
+                               if _is_occurrence(t.target, attr, name))
+            elif isinstance(n, cst.Call) and not n.args and isinstance(n.func, cst.Attribute) \
+                    and n.func.attr.value == _REMOVE and _is_occurrence(n.func.value, attr, name):
+                allowed.add(id(n.func.value))
+            elif isinstance(n, cst.Comparison) and _is_occurrence(n.left, attr, name) \
+                    and len(n.comparisons) == 1 \
+                    and isinstance(n.comparisons[0].operator, (cst.Is, cst.IsNot)) \
+                    and isinstance(n.comparisons[0].comparator, cst.Name) \
+                    and n.comparisons[0].comparator.value == "None":
+                allowed.add(id(n.left))
+        for f in m.all_functions:
+            if not index.is_contextmanager(f):
+                continue
+            for n in iter_nodes(f.node.body):
+                if isinstance(n, cst.Assign) and len(n.targets) == 1 \
+                        and isinstance(n.targets[0].target, cst.Name) \
+                        and _is_occurrence(n.value, attr, name) \
+                        and _yields_then_removes(f, n.targets[0].target.value):
+                    allowed.add(id(n.value))
+                    managers += 1
+    return managers > 0 and total == len(allowed)
+
+
+def _yields_then_removes(func: FunctionInfo, local: str) -> bool:
+    """A `try` of `func` yields (`yield local`, `yield local()`) and its `finally`
+    calls `local.remove()`."""
+    for t in func.tries:
+        if t.finalbody is None or not any(
+                isinstance(c.func, cst.Attribute) and c.func.attr.value == _REMOVE
+                and isinstance(c.func.value, cst.Name) and c.func.value.value == local
+                for c in iter_calls(t.finalbody)):
+            continue
+        for n in iter_nodes(t.body):
+            if isinstance(n, cst.Yield) and isinstance(n.value, cst.BaseExpression):
+                value = n.value.func if isinstance(n.value, cst.Call) else n.value
+                if isinstance(value, cst.Name) and value.value == local:
+                    return True
+    return False
 
 
 def _only_jobs_read(project: ProjectFacts, module: ModuleInfo, call: cst.Call) -> bool:

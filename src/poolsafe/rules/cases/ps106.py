@@ -676,3 +676,133 @@ def shutdown():
 """, note="look-alike: no Streamlit page: a module's connection that a function closes "
           "at shutdown"),
 ]
+
+_APOOL = """\
+from psycopg_pool import AsyncConnectionPool
+
+pool = AsyncConnectionPool("dbname=app")
+"""
+
+#: a cursor name bound again after its connection was released names another cursor:
+#: the old binding ends there (`with ... as cur`, `cur = ...`, `for cur in`, walrus)
+REBOUND_VALID: list[Case] = [
+    Case(_APOOL + """
+
+async def handle(step):
+    async with pool.connection() as conn:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT 1")
+    async with pool.connection() as other:
+        async with other.transaction():
+            async with other.cursor() as cur: await cur.execute("SELECT 2")
+    async with pool.connection() as conn:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT 3")
+""", note="look-alike: a one-line `async with other.cursor() as cur:` rebinds the name "
+          "after the first connection went back"),
+    Case(_PG + """
+
+def handle():
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    pool.putconn(conn)
+    other = pool.getconn()
+    try:
+        with other.cursor() as cur:
+            cur.execute("SELECT 2")
+    finally:
+        pool.putconn(other)
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 3")
+    finally:
+        pool.putconn(conn)
+""", note="look-alike: `with other.cursor() as cur:` rebinds the cursor name"),
+    Case(_PG + """
+
+def handle():
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    pool.putconn(conn)
+    other = pool.getconn()
+    try:
+        for cur in (other.cursor(),):
+            cur.execute("SELECT 2")
+    finally:
+        pool.putconn(other)
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 3")
+    finally:
+        pool.putconn(conn)
+""", note="look-alike: a loop target rebinds the cursor name"),
+    Case(_PG + """
+
+def handle():
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    pool.putconn(conn)
+    other = pool.getconn()
+    try:
+        if (cur := other.cursor()) is not None:
+            cur.execute("SELECT 2")
+    finally:
+        pool.putconn(other)
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 3")
+    finally:
+        pool.putconn(conn)
+""", note="look-alike: an assignment expression rebinds the cursor name"),
+]
+
+REBOUND_INVALID: list[Case] = [
+    Case(_APOOL + """
+
+async def handle(step):
+    async with pool.connection() as conn:
+        async with conn.cursor() as cur:
+            await cur.execute("SELECT 1")
+    async with pool.connection() as other:
+        await other.execute("SELECT 2")
+    await cur.execute("SELECT 3")  # expect: PS106
+""", unfixable=_USE,
+         note="the old cursor is used after its connection went back: nothing rebinds it"),
+    Case(_PG + """
+
+def handle(flag):
+    conn = pool.getconn()
+    cur = conn.cursor()
+    cur.execute("SELECT 1")
+    pool.putconn(conn)
+    other = pool.getconn()
+    if flag:
+        cur = other.cursor()
+    cur.execute("SELECT 2")  # expect: PS106
+    pool.putconn(other)
+    conn = pool.getconn()
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT 3")
+    finally:
+        pool.putconn(conn)
+""", unfixable=_USE,
+         note="rebound on one branch only: the other still uses the released cursor"),
+    Case(_PG + """
+
+def handle():
+    conn = pool.getconn()
+    cur = conn.cursor()
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1")
+    pool.putconn(conn)
+    cur.execute("SELECT 2")  # expect: PS106
+""", unfixable=_USE,
+         note="rebound before the release, not after: still the released connection's"),
+]

@@ -553,3 +553,95 @@ def cleanup(response):
     return response
 """, note="after_request runs for every response, the 500 of a view that raised too"),
 ]
+
+
+# prec74c, round 33: a registry read only through a project context manager that binds it
+# to a local name, yields it (or a session of it) in a `try` and removes it in the
+# `finally`: every request's session is removed when its `with` block ends.
+_HELD_REGISTRY = _ENGINE + """
+from contextlib import contextmanager
+
+app = Flask(__name__)
+
+
+class Store:
+    def __init__(self):
+        self._factory = None
+
+    def connect(self):
+        if self._factory is not None:
+            self._factory.remove()
+        self._factory = scoped_session(sessionmaker(bind=engine)){mark}
+
+    @contextmanager
+    def _session(self):
+        registry = None
+        try:
+            registry = self._factory
+            yield registry
+        except BaseException:
+            registry.rollback()
+            raise
+        finally:
+            if registry:
+                {cleanup}
+{extra}
+
+store = Store()
+store.connect()
+
+
+@app.route("/users")
+def users():
+    with store._session() as session:
+        return str(session.execute("SELECT count(*) FROM users").scalar())
+"""
+
+_MODULE_HELD = _ENGINE + """
+from contextlib import contextmanager
+
+app = Flask(__name__)
+Session = scoped_session(sessionmaker(bind=engine)){mark}
+
+
+@contextmanager
+def session_scope():
+    s = Session
+    try:
+        yield s()
+    finally:
+        {cleanup}
+
+
+@app.route("/users")
+def users():
+{body}
+"""
+
+VALID += [
+    Case(_HELD_REGISTRY.format(mark="", cleanup="registry.remove()", extra=""),
+         note="look-alike: the registry on an attribute is read only through a "
+              "@contextmanager that removes its local alias in `finally`"),
+    Case(_MODULE_HELD.format(mark="", cleanup="s.remove()", body="""\
+    with session_scope() as session:
+        return str(session.execute("SELECT 1").scalar())"""),
+         note="look-alike: a module registry aliased in a @contextmanager that yields a "
+              "session of it and removes the alias in `finally`"),
+]
+
+INVALID += [
+    Case(_HELD_REGISTRY.format(mark="  # expect: PS205", cleanup="registry.close()",
+                               extra=""),
+         note="the context manager's `finally` closes the session, never removes the "
+              "registry"),
+    Case(_HELD_REGISTRY.format(mark="  # expect: PS205", cleanup="registry.remove()",
+                               extra="""
+    def count(self):
+        return self._factory.execute("SELECT count(*) FROM users").scalar()
+"""),
+         note="a method reads the registry outside the removing context manager"),
+    Case(_MODULE_HELD.format(mark="  # expect: PS205", cleanup="s.remove()", body="""\
+    return str(Session.execute("SELECT 1").scalar())"""),
+         note="the view reads the module registry directly, not through the context "
+              "manager that removes it"),
+]
