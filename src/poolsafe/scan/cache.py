@@ -228,8 +228,8 @@ def facts_digest(data: bytes) -> str:
     its own quote can hide text after a `#` from it).
 
     Kept for the last few contents: a `check FILE` asked it of the edited file once
-    per cached lookup and pattern that file answered (superset's `models/core.py`: 6
-    times, 20 ms each, issue 32)."""
+    per cached lookup and pattern that file answered, and once more for the entry written
+    (superset's `models/core.py`: 6 times, some 5 ms each, issue 32)."""
     return content_hash(_LAYOUT.sub(_layout_token, data).lstrip(b"\n"))
 
 
