@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from poolsafe import __version__
 from poolsafe.cli.arguments import CheckArguments
@@ -41,7 +40,8 @@ from poolsafe.scan.postprocess import Outcome, UnusedSuppression
 
 # the json, junit, sarif and --statistics reports and poolsafe.scan.baseline are imported
 # where they are used: a plain `check` does without them (and json, rich.table,
-# xml.etree, tempfile)
+# xml.etree, tempfile); rich is imported by what writes through it (a `check --format
+# json` does without it: some 40 ms of every such run, issue 32)
 
 if TYPE_CHECKING:
     from poolsafe.fix.loop.apply import AppliedFix, FixResult
@@ -57,13 +57,20 @@ def _progress_wanted() -> bool:
     return make_console(stderr=True).is_terminal
 
 
+def _few_files(targets: list[str]) -> bool:
+    """The targets are files, too few for a progress bar whatever the terminal: the
+    walk would find each once, at most (a `check FILE` need not ask rich, and import
+    it, whether stderr is a terminal: issue 32)."""
+    return len(targets) <= PROGRESS_THRESHOLD and all(os.path.isfile(t) for t in targets)
+
+
 def _checked(prepared: Prepared, args: CheckArguments | None = None) -> Checked:
     """The check pipeline over the prepared paths, with a progress bar on a terminal
     when there are many files."""
     extra: dict[str, Any] = {} if args is None else {
         "baseline": args.baseline, "report_unused": args.report_unused_ignores,
         "runtime": args.runtime_file, "confirmed_only": args.confirmed_only}
-    if not prepared.targets or not _progress_wanted():
+    if not prepared.targets or _few_files(prepared.targets) or not _progress_wanted():
         return run_check(prepared, **extra)
     total = sum(1 for item in discover(prepared.targets, excluded=prepared.options.exclude)
                 if not isinstance(item, str))
@@ -400,6 +407,8 @@ def rules(fmt: str) -> None:
         console.print(table)
         return
     # off a terminal (pipes, scripts): one line per rule, no padding at line ends
+    from rich.console import Console
+
     plain = Console(file=io.StringIO(), width=1000, highlight=False, no_color=True)
     with plain.capture() as captured:
         plain.print(table)
@@ -431,6 +440,8 @@ def capacity_command(path: str, fmt: str) -> None:
         click.echo(capacity_report.render_json(*reports[0]) if len(reports) == 1
                    else capacity_report.render_json_projects(reports), nl=False)
     else:
+        from rich.console import Console
+
         console = Console(highlight=False)
         if not console.is_terminal:
             console = Console(highlight=False, width=200, no_color=True)

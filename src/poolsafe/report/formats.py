@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import IO, Any, NamedTuple
-
-from rich.console import Console
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from poolsafe.report import ReportContext
+
+if TYPE_CHECKING:  # (imported when a report writes through one: json needs none)
+    from rich.console import Console
 
 
 def no_color() -> bool:
@@ -28,6 +29,8 @@ def no_color() -> bool:
 def make_console(**kwargs: Any) -> Console:
     """A rich Console; under NO_COLOR, one that writes no escape code at all (rich's
     own NO_COLOR handling keeps bold and dim)."""
+    from rich.console import Console
+
     if no_color():
         kwargs["color_system"] = None
     return Console(**kwargs)
@@ -45,6 +48,8 @@ class View(NamedTuple):
     hidden_fixes: int = 0
 
     def console(self) -> Console:
+        from rich.console import Console
+
         if self.to_file:
             return Console(file=self.out, highlight=False, force_terminal=False, no_color=True)
         return make_console(highlight=False)
