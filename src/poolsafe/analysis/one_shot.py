@@ -12,6 +12,9 @@ connection:
 - an engine built in code that runs once per process (a maintenance script's
   `main()`, a click command) and that never leaves it (not returned, stored or made
   global), in a function with no `while` loop (a worker loop keeps it for hours);
+- an engine at the top level of an Alembic environment (`env.py`) or of an Alembic
+  revision script (imports `alembic.op`, assigns `revision` and `down_revision`)
+  that no project module imports: one migration command loads it and ends;
 - an engine at the top level of a flat script: a module with no function or class
   that does its database work at import time (`with engine.connect() as conn:`) and
   that no web application, worker or bot of the project imports (a package's
@@ -95,6 +98,8 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
     name = _assigned_name(scope, call)
     if func is None and _alembic_environment(index, module):
         return "the top level of an Alembic environment: one migration run uses it and ends"
+    if func is None and _alembic_revision(index, module):
+        return "the top level of an Alembic revision: one migration run uses it and ends"
     if func is not None and _returned_to_one_shot(index, func, call, name):
         return "built by a factory that only code running once per process calls, which drops it"
     if func is not None and _returned_to_disposers(index, func, call, name):
@@ -276,6 +281,26 @@ def _alembic_environment(index: ProjectIndex, module: ModuleInfo) -> bool:
     if not any(root_matches(q, "alembic.context") for q in module.imports.values()):
         return False
     return not _project_importers(index, module)
+
+
+#: the module-level names Alembic reads from every revision script it loads
+_REVISION_NAMES = frozenset({"revision", "down_revision"})
+
+
+def _alembic_revision(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """An Alembic revision (migration) script: it imports `alembic.op`, which works
+    only while an Alembic command runs the script, assigns `revision` and
+    `down_revision` at its top level, and no project module imports it (tests
+    aside). Alembic loads it by path for one migration command and calls its
+    `upgrade()` or `downgrade()` once, so an engine it builds at its top level serves
+    that run (`inspect(engine).has_table(...)` in `upgrade()`)."""
+    if not any(root_matches(q, "alembic.op") for q in module.imports.values()):
+        return False
+    assigned = {t.target.value for st in module.tree.body
+                if isinstance(st, cst.SimpleStatementLine)
+                for small in st.body if isinstance(small, cst.Assign)
+                for t in small.targets if isinstance(t.target, cst.Name)}
+    return _REVISION_NAMES <= assigned and not _project_importers(index, module)
 
 
 def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:

@@ -121,7 +121,9 @@ class PoolWithoutPrePing(Rule):
     notion of one-shot code PS102 and PS202 describe). So is any engine at the top
     level of an Alembic environment (an `env.py` that imports `alembic.context`,
     which Alembic loads by path for one command and no project module imports),
-    also one handed straight to a call (`declarative_base(bind=create_async_engine(
+    or of an Alembic revision script (it imports `alembic.op` and assigns
+    `revision` and `down_revision`; no project module imports it) that reads it once
+    in `upgrade()` (`inspect(engine).has_table(...)`), also one handed straight to a call (`declarative_base(bind=create_async_engine(
     url))`). So is an engine a factory
     returns (`def get_engine(): return create_engine(url)`) when every call of the
     factory in the project (at least one) is such code keeping it local, or the
