@@ -1965,10 +1965,11 @@ def downgrade():
     op.drop_table("job")
 """
 
-_APP_READS_REVISION = ("from flask import Flask\n\nfrom migrations.versions.initial import engine\n\n"
-                       "app = Flask(__name__)\n\n\n@app.get(\"/jobs\")\n"
-                       "def jobs():\n    with engine.connect() as conn:\n"
-                       "        return str(conn.exec_driver_sql(\"SELECT count(*) FROM job\").scalar())\n")
+_APP_READS_REVISION = (
+    "from flask import Flask\n\nfrom migrations.versions.initial import engine\n\n"
+    "app = Flask(__name__)\n\n\n@app.get(\"/jobs\")\n"
+    "def jobs():\n    with engine.connect() as conn:\n"
+    "        return str(conn.exec_driver_sql(\"SELECT count(*) FROM job\").scalar())\n")
 
 VALID += [
     Case(_REVISION_READS_ENGINE.format(mark=""),
@@ -1989,4 +1990,38 @@ INVALID += [
                 "migrations/versions/__init__.py": "", "app.py": _APP_READS_REVISION},
          note="look-alike: a Flask app imports the revision module and serves requests "
               "from its engine"),
+]
+
+# Helper prec74b, round 33: an engine built in one-shot code (a constructor `main()` runs
+# once) but handed to a call whose result leaves the function (`session_db =
+# configure_session(engine)` ... `return session_db`) is kept for the whole process:
+# still reported, not read as "built and used once".
+_KEPT_BY_SESSION = """\
+from eventlib.db import configure_session
+from sqlalchemy import create_engine
+
+
+class Recorder(object):
+    def __init__(self):
+        self.session_db = self._setup_db()
+
+    def _setup_db(self):
+        engine = create_engine("postgresql://app@db/events")  # expect: PS203
+        session_db = configure_session(engine)
+        return session_db
+
+
+def main():
+    d = Recorder()
+    d.session_db.commit()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+INVALID += [
+    Case(_KEPT_BY_SESSION, path="recorder.py", files={"requirements.txt": "psycopg2\n"},
+         note="look-alike of a one-shot local engine: the session a library helper binds to "
+              "it is returned and kept on the instance"),
 ]
