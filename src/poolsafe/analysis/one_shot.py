@@ -12,6 +12,9 @@ connection:
 - an engine built in code that runs once per process (a maintenance script's
   `main()`, a click command) and that never leaves it (not returned, stored or made
   global), in a function with no `while` loop (a worker loop keeps it for hours);
+- an engine at the top level of an Alembic environment (`env.py`) or of an Alembic
+  revision script (imports `alembic.op`, assigns `revision` and `down_revision`)
+  that no project module imports: one migration command loads it and ends;
 - an engine at the top level of a flat script: a module with no function or class
   that does its database work at import time (`with engine.connect() as conn:`) and
   that no web application, worker or bot of the project imports (a package's
@@ -95,6 +98,8 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
     name = _assigned_name(scope, call)
     if func is None and _alembic_environment(index, module):
         return "the top level of an Alembic environment: one migration run uses it and ends"
+    if func is None and _alembic_revision(index, module):
+        return "the top level of an Alembic revision: one migration run uses it and ends"
     if func is not None and _returned_to_one_shot(index, func, call, name):
         return "built by a factory that only code running once per process calls, which drops it"
     if func is not None and _returned_to_disposers(index, func, call, name):
@@ -276,6 +281,26 @@ def _alembic_environment(index: ProjectIndex, module: ModuleInfo) -> bool:
     if not any(root_matches(q, "alembic.context") for q in module.imports.values()):
         return False
     return not _project_importers(index, module)
+
+
+#: the module-level names Alembic reads from every revision script it loads
+_REVISION_NAMES = frozenset({"revision", "down_revision"})
+
+
+def _alembic_revision(index: ProjectIndex, module: ModuleInfo) -> bool:
+    """An Alembic revision (migration) script: it imports `alembic.op`, which works
+    only while an Alembic command runs the script, assigns `revision` and
+    `down_revision` at its top level, and no project module imports it (tests
+    aside). Alembic loads it by path for one migration command and calls its
+    `upgrade()` or `downgrade()` once, so an engine it builds at its top level serves
+    that run (`inspect(engine).has_table(...)` in `upgrade()`)."""
+    if not any(root_matches(q, "alembic.op") for q in module.imports.values()):
+        return False
+    assigned = {t.target.value for st in module.tree.body
+                if isinstance(st, cst.SimpleStatementLine)
+                for small in st.body if isinstance(small, cst.Assign)
+                for t in small.targets if isinstance(t.target, cst.Name)}
+    return assigned >= _REVISION_NAMES and not _project_importers(index, module)
 
 
 def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
@@ -764,4 +789,61 @@ def _one_shot_local(index: ProjectIndex, func: FunctionInfo, scope: cst.CSTNode,
                 isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in node.targets) and (
                 isinstance(node.value, cst.Name) and node.value.value == name):
             return False
+        if isinstance(node, cst.Call) and _handed_to_keeper(index, func, node, name):
+            return False
     return is_cli_entry(index, func)
+
+
+def _result_leaves(func: FunctionInfo, call: cst.Call) -> bool:
+    """What `call` returns leaves `func`: returned (`return make_session(engine)`),
+    stored on an object (`self.session = make_session(engine)`), or bound to a local
+    that is returned or stored so: what it made from the engine keeps the engine."""
+    local: str | None = None
+    for n in iter_nodes(func.node.body):
+        if isinstance(n, cst.Return) and n.value is call:
+            return True
+        if isinstance(n, cst.Assign) and n.value is call:
+            if any(isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in n.targets):
+                return True
+            names = [t.target.value for t in n.targets if isinstance(t.target, cst.Name)]
+            local = names[0] if len(names) == 1 else None
+    if local is None:
+        return False
+    return any(
+        (isinstance(n, cst.Return) and isinstance(n.value, cst.Name) and n.value.value == local)
+        or (isinstance(n, cst.Assign) and isinstance(n.value, cst.Name)
+            and n.value.value == local
+            and any(isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in n.targets))
+        for n in iter_nodes(func.node.body))
+
+
+def _handed_to_keeper(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
+                      name: str) -> bool:
+    """`call` hands the engine in `name` to a call whose result leaves the function
+    (`_result_leaves`), or to a project function or method that may keep
+    it (`N6DataBackendAPI.configure_db_session(engine)`, which binds a module-level
+    `scoped_session` to it: the engine then outlives the one-shot call, for the whole
+    of a long-running process). A project callee that uses it and keeps nothing
+    (`_keeps_local`) does not count; a project class built with it may keep it."""
+    for i, arg in enumerate(call.args):
+        if not (isinstance(arg.value, cst.Name) and arg.value.value == name) or arg.star:
+            continue
+        if _result_leaves(func, call):
+            return True  # `session = configure_session(engine)` ... `return session`
+        callee = index.evaluate(call.func, func.module, func)
+        if isinstance(callee, ClassRef):
+            return True
+        if not isinstance(callee, FunctionRef):
+            continue
+        target = callee.func
+        position = i
+        params = [*target.node.params.posonly_params, *target.node.params.params]
+        if target.cls is not None and isinstance(call.func, cst.Attribute) and params \
+                and params[0].name.value in ("self", "cls") \
+                and not any(isinstance(d.decorator, cst.Name)
+                            and d.decorator.value == "staticmethod"
+                            for d in target.node.decorators):
+            position += 1  # the receiver fills `self` / `cls`
+        if not _keeps_local(target, position, arg):
+            return True
+    return False

@@ -835,7 +835,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     a method whose every call in the project (outside tests) is in
     one-shot code (a call of a library object's method of the same name, on a
     connection, pool or library instance, is not one of its calls), or an `__init__`
-    whose class is only built there
+    whose class is only built there (naming the class in `super(Cls, self)` or
+    setting a class attribute, `Cls.queues = ...`, builds nothing)
     (`DbManage(...).create_tables()` in a CLI command, or a module-level instance:
     `users = UsersDatabase()`); a nested function that only its one-shot
     enclosing function's body calls, outside loops (`asyncio.run(do_setup())`).
@@ -1346,7 +1347,9 @@ def _library_receiver(index: ProjectIndex, site: CallSite) -> bool:
 
 def _used_as_value(tree: cst.Module, name: str) -> bool:
     """`name` appears in `tree` otherwise than as a callee (`x.name(...)`,
-    `name(...)`), a def or class name, a keyword, a parameter or an imported name."""
+    `name(...)`), a def or class name, a keyword, a parameter, an imported name, the
+    class named by an old-style `super(Name, self)`, or the class whose attribute an
+    assignment sets (`Name.attr = value`): neither of the last two builds it."""
     names = 0
     other = 0
     for node in iter_nodes(tree, into_functions=True):
@@ -1359,6 +1362,16 @@ def _used_as_value(tree: cst.Module, name: str) -> bool:
                 other += 1
             other += sum(1 for a in node.args
                          if a.keyword is not None and a.keyword.value == name)
+            if isinstance(f, cst.Name) and f.value == "super" and node.args \
+                    and isinstance(node.args[0].value, cst.Name) \
+                    and node.args[0].value.value == name:
+                other += 1  # `super(Recorder, self)`: names the class, builds nothing
+        elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+            # `Recorder.input_queue = {...}`: sets a class attribute, builds nothing
+            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
+                else [node.target]
+            other += sum(1 for t in targets if isinstance(t, cst.Attribute)
+                         and isinstance(t.value, cst.Name) and t.value.value == name)
         elif isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param)) \
                 and node.name.value == name:
             other += 1

@@ -259,7 +259,9 @@ class EnginePerCall(Rule):
     `main()`, or written in the loop itself: `for name, fn in [("db",
     check_db)]:`; a table walked again inside a `while True:` builds an engine
     every round and is reported), and a method (or a class's
-    `__init__`) that only such code calls, outside loops (`DbManage(url)
+    `__init__`) that only such code calls, outside loops (naming the class in an
+    old-style `super(Recorder, self)` or setting a class attribute, `Recorder.queues =
+    ...`, does not build it) (`DbManage(url)
     .create_database()` in a CLI command: a bootstrap engine for `CREATE
     DATABASE`), module-level code included (a module-level instance builds its
     class once per process; a lambda's body runs each time it is called), and a

@@ -114,15 +114,20 @@ class PoolWithoutPrePing(Rule):
     checks out from (`engine.connect()`) and drops when it returns, with no `while`
     loop and no other reference to it (not passed, returned, stored), an engine
     disposed where it was built, and an engine
-    built and dropped in code that runs once per process with no `while` loop: a
+    built and dropped in code that runs once per process with no `while` loop (an
+    engine handed to a call whose result the function returns or stores, `session =
+    configure_session(engine)` ... `return session`, or to a project function that
+    stores it, is kept, not dropped, and stays reported): a
     maintenance script's `main()`, a click command, a Django management command's
     `handle()`, an Alembic `env.py` or migration script, an Airflow task callable
     (`@task`, `python_callable=`), and a method that only such code calls (the one
     notion of one-shot code PS102 and PS202 describe). So is any engine at the top
     level of an Alembic environment (an `env.py` that imports `alembic.context`,
     which Alembic loads by path for one command and no project module imports),
-    also one handed straight to a call (`declarative_base(bind=create_async_engine(
-    url))`). So is an engine a factory
+    or of an Alembic revision script (it imports `alembic.op` and assigns
+    `revision` and `down_revision`; no project module imports it) that reads it once
+    in `upgrade()` (`inspect(engine).has_table(...)`), also one handed straight to
+    a call (`declarative_base(bind=create_async_engine(url))`). So is an engine a factory
     returns (`def get_engine(): return create_engine(url)`) when every call of the
     factory in the project (at least one) is such code keeping it local, or the
     top level of a script nothing imports; a factory no project code calls is

@@ -3268,3 +3268,61 @@ INVALID += [
          note="look-alike: a production module names it (hands it on in a table): it may run "
               "in production, however the tests call it"),
 ]
+
+# Helper prec74b, round 33 (a class from large74's held half, n6): a consumer class whose
+# constructor calls `self._setup_db()`, which builds an engine and returns the session a
+# library's helper binds to it (`configure_session(engine)`, a `scoped_session`);
+# `main()` builds the one consumer of the process. The class is named in
+# `super(Recorder, self)` (the old spelling) and a class attribute is set
+# (`Recorder.queues = ...`): neither builds it, so the constructor still runs once.
+_CONSUMER = """\
+from eventlib.db import configure_session
+from sqlalchemy import create_engine
+
+
+class Base(object):
+    def __init__(self, **kwargs):
+        self.options = kwargs
+
+
+class Recorder(Base):
+    queues = ()
+
+    def __init__(self, **kwargs):
+        self.session_db = self._setup_db()
+        super(Recorder, self).__init__(**kwargs)
+
+    def _setup_db(self):
+        engine = create_engine("mysql://app@db/events", pool_recycle=3600){mark}
+        session_db = configure_session(engine)
+        return session_db
+
+    def handle(self, body):
+        self.session_db.execute("INSERT INTO event (body) VALUES (:b)", {{"b": body}})
+        self.session_db.commit()
+
+
+def main():
+    Recorder.queues = ("event",)
+    d = Recorder()
+    d.handle("started")
+{more}
+
+if __name__ == "__main__":
+    main()
+"""
+
+VALID += [
+    Case(_CONSUMER.format(mark="", more=""), path="recorder.py",
+         files={"requirements.txt": "mysqlclient\n"},
+         note="a constructor run once by main(); the class is named by super(Recorder, self) "
+              "and a class attribute assignment, neither of which builds it"),
+]
+
+INVALID += [
+    Case(_CONSUMER.format(mark="  # expect: PS202",
+                          more="\n\nWORKERS = {\"recorder\": Recorder}\n"),
+         path="recorder.py", files={"requirements.txt": "mysqlclient\n"},
+         note="look-alike: the class is handed on as a value (a table of workers): it may "
+              "be built again elsewhere"),
+]

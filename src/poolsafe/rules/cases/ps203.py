@@ -1939,3 +1939,89 @@ VALID += [
          note="an Alembic revision file whose name is no identifier; its top-level engine "
               "is never read"),
 ]
+
+# Helper prec74b, round 33 (a class from large74's held half, Artemis): an Alembic
+# revision script that builds an engine at its top level and reads it once in
+# `upgrade()` (`inspect(engine).has_table(...)`). Alembic loads the script by path for
+# one migration command: the engine serves that run. A module laid out the same way that
+# a web application imports (and reads the engine of) is still reported.
+_REVISION_READS_ENGINE = """\
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy import inspect
+
+revision = "0b1c2d3e4f50"
+down_revision = None
+DATABASE_URL = "postgresql://app@db/app"
+engine = sa.create_engine(DATABASE_URL){mark}
+
+
+def upgrade():
+    if not inspect(engine).has_table("job"):
+        op.create_table("job", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade():
+    op.drop_table("job")
+"""
+
+_APP_READS_REVISION = (
+    "from flask import Flask\n\nfrom migrations.versions.initial import engine\n\n"
+    "app = Flask(__name__)\n\n\n@app.get(\"/jobs\")\n"
+    "def jobs():\n    with engine.connect() as conn:\n"
+    "        return str(conn.exec_driver_sql(\"SELECT count(*) FROM job\").scalar())\n")
+
+VALID += [
+    Case(_REVISION_READS_ENGINE.format(mark=""),
+         path="migrations/versions/0b1c2d3e4f50_initial.py",
+         files={"requirements.txt": "psycopg2\n"},
+         note="an Alembic revision's top-level engine, read once in upgrade()"),
+    Case(_REVISION_READS_ENGINE.format(mark=""),
+         path="migrations/versions/initial.py",
+         files={"requirements.txt": "psycopg2\n", "migrations/__init__.py": "",
+                "migrations/versions/__init__.py": ""},
+         note="the same revision under a name that is an identifier, in a package"),
+]
+
+INVALID += [
+    Case(_REVISION_READS_ENGINE.format(mark="  # expect: PS203"),
+         path="migrations/versions/initial.py",
+         files={"requirements.txt": "psycopg2\n", "migrations/__init__.py": "",
+                "migrations/versions/__init__.py": "", "app.py": _APP_READS_REVISION},
+         note="look-alike: a Flask app imports the revision module and serves requests "
+              "from its engine"),
+]
+
+# Helper prec74b, round 33: an engine built in one-shot code (a constructor `main()` runs
+# once) but handed to a call whose result leaves the function (`session_db =
+# configure_session(engine)` ... `return session_db`) is kept for the whole process:
+# still reported, not read as "built and used once".
+_KEPT_BY_SESSION = """\
+from eventlib.db import configure_session
+from sqlalchemy import create_engine
+
+
+class Recorder(object):
+    def __init__(self):
+        self.session_db = self._setup_db()
+
+    def _setup_db(self):
+        engine = create_engine("postgresql://app@db/events")  # expect: PS203
+        session_db = configure_session(engine)
+        return session_db
+
+
+def main():
+    d = Recorder()
+    d.session_db.commit()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+INVALID += [
+    Case(_KEPT_BY_SESSION, path="recorder.py", files={"requirements.txt": "psycopg2\n"},
+         note="look-alike of a one-shot local engine: the session a library helper binds to "
+              "it is returned and kept on the instance"),
+]
