@@ -116,13 +116,19 @@ def test_fix_rate_over_invalid_cases() -> None:
         # and kept in a module global; 63 and 64: round 32's look-alikes of a test
         # configuration class, LatestConfig and a production class derived from
         # TestConfig: the entry is added to their own SQLALCHEMY_ENGINE_OPTIONS dict)
-        "PS203": Counter(safe=64, unsafe=2, **{"not fixable": 3}),
+        # (65-67: round 33's look-alikes: a test-support drop_tables() a production
+        # module names, an Alembic revision's engine a Flask app imports and serves from,
+        # a local engine whose bound session is returned and kept)
+        "PS203": Counter(safe=67, unsafe=2, **{"not fixable": 3}),
         # a registry built in a function other than the app factory (kept in a global,
         # or returned to a caller that does not remove it: round 11); 14: a request
         # decorator that does not remove it, or one never applied (corpus17); 16: a
         # registry a Celery task and a route read, or a helper both call (corpus20)
         # (unsafe: a factory whose earlier teardown_appcontext commits; fix51)
-        "PS205": Counter(safe=16, unsafe=1, **{"not fixable": 2}),
+        # (round 33's look-alikes of a registry a project context manager removes: 17,
+        # a Flask view reading the registry directly gets the teardown; 2 more not
+        # fixable: the registry made in a `connect()` that is no Flask app)
+        "PS205": Counter(safe=17, unsafe=1, **{"not fixable": 4}),
         # a thread with no app of its own (Flask-SQLAlchemy off the request) is by hand
         "PS206": Counter(safe=8, unsafe=1, **{"not fixable": 6}),
     }
