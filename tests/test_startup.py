@@ -104,13 +104,14 @@ def test_a_plain_check_imports_only_what_it_uses(tmp_path: Path) -> None:
 def test_a_json_check_of_a_file_imports_no_rich(tmp_path: Path) -> None:
     """A `check --format json FILE` (an editor's or a hook's) writes no text through
     rich and, naming files only, needs no terminal test for a progress bar: it never
-    imports rich (some 40 ms of every such run, issue 32). Named directories still ask."""
+    imports rich (some 40 ms of every such run, issue 32). (Whether a named directory
+    asks depends on the environment the run is in, a terminal or CI, so it is not
+    pinned here.)"""
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "m.py").write_text("def f(x):\n    return x\n")
-    for args, imported in ((["m.py"], False), (["."], True)):
-        out = subprocess.run([sys.executable, "-c", MODULES_PROBE, "check", "--no-cache",
-                              "--format", "json", *args],
-                             cwd=tmp_path, capture_output=True, text=True,
-                             check=True).stdout.splitlines()[-1].split()
-        assert int(out[0]) == 0
-        assert ("rich.console" in set(out[2:])) is imported, args
+    out = subprocess.run([sys.executable, "-c", MODULES_PROBE, "check", "--no-cache",
+                          "--format", "json", "m.py"],
+                         cwd=tmp_path, capture_output=True, text=True,
+                         check=True).stdout.splitlines()[-1].split()
+    assert int(out[0]) == 0
+    assert "rich.console" not in set(out[2:])
