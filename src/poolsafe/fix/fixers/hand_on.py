@@ -59,18 +59,10 @@ def release_on_failure(ctx: FileContext, func: FunctionInfo,
                        parents: dict[int, cst.CSTNode], site: AcquireSite,
                        code: str) -> FixOutcome | None:
     """The plan for `site`, or None when its shape is not the one above."""
-    found = acquire_statement(site.call, parents, site.var)
-    if found is None:
+    after = _after_checkout(parents, func, site)
+    if after is None or any(isinstance(n, cst.Yield) for n in iter_nodes(func.node.body)):
         return None
-    line, var = found
-    block = parents.get(id(line))
-    if not isinstance(block, cst.IndentedBlock) or parents.get(id(block)) is not func.node:
-        return None
-    if any(isinstance(n, cst.Yield) for n in iter_nodes(func.node.body)):
-        return None
-    body = list(block.body)
-    rest = body[body.index(line) + 1:]
-    cursors = frozenset(cursor_names(rest, var))
+    var, rest, cursors = after
     hand_off = next((i for i, s in enumerate(rest) if _hands_on(s, var, cursors)), None)
     if not hand_off:  # none, or nothing between the checkout and the hand-off
         return None
@@ -128,17 +120,27 @@ def handed_on_later(parents: dict[int, cst.CSTNode], func: FunctionInfo,
     that body hands on (`return conn`, `self.conn = conn`): the shape whose release
     belongs in `except BaseException:` ... `raise`, never in a `finally`, which would
     give back what the caller goes on using."""
+    after = _after_checkout(parents, func, site)
+    if after is None:
+        return False
+    var, rest, cursors = after
+    return any(_hands_on(s, var, cursors) for s in rest)
+
+
+def _after_checkout(parents: dict[int, cst.CSTNode], func: FunctionInfo, site: AcquireSite
+                    ) -> tuple[str, list[cst.BaseStatement], frozenset[str]] | None:
+    """When `site`'s checkout is a statement of `func`'s own body: the name it binds, the
+    statements of that body after it, and the names of that name's cursors among them."""
     found = acquire_statement(site.call, parents, site.var)
     if found is None:
-        return False
+        return None
     line, var = found
     block = parents.get(id(line))
     if not isinstance(block, cst.IndentedBlock) or parents.get(id(block)) is not func.node:
-        return False
+        return None
     body = list(block.body)
     rest = body[body.index(line) + 1:]
-    cursors = frozenset(cursor_names(rest, var))
-    return any(_hands_on(s, var, cursors) for s in rest)
+    return var, rest, frozenset(cursor_names(rest, var))
 
 
 def _hands_on(stmt: cst.BaseStatement, var: str, cursors: frozenset[str]) -> bool:
