@@ -639,3 +639,28 @@ def work():
     [(line, message)] = _messages({"db.py": db, "app.py": app})
     assert line == 5
     assert message.endswith("use try/finally: release(cur, c)"), message
+
+
+def test_a_pool_named_by_a_call_is_advised_as_the_function_releases_it() -> None:
+    # the pool is `shared_pool()`, not a name: the advice is the release the function
+    # already writes (as the fix moves it into `finally`), not "the pool's putconn()"
+    app = '''from psycopg2.pool import ThreadedConnectionPool
+
+_pool = None
+
+
+def shared_pool():
+    global _pool
+    if _pool is None:
+        _pool = ThreadedConnectionPool(1, 4, dsn="dbname=app")
+    return _pool
+
+
+def price_of(sku):
+    conn = shared_pool().getconn()
+    conn.cursor().execute("SELECT 1")
+    shared_pool().putconn(conn)
+'''
+    [(line, message)] = _messages({"app.py": app})
+    assert line == 14
+    assert message.endswith("use try/finally: shared_pool().putconn(conn)"), message

@@ -1464,6 +1464,9 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
         if pool and kind.pool_release:
             prefix = "await " if kind.is_async else ""
             return f"{prefix}{pool}.{kind.pool_release}({var})"
+        written = _release_written_in(site, func) if kind.pool_release else None
+        if written is not None:  # `shared_pool().putconn(conn)`, as the fix moves it
+            return written
     if site.conn.via is not None:
         wrapper = index.release_wrapper_for(site.conn.via)
         if wrapper is not None and kind.direct and index.gives_back_to_a_pool(wrapper):
@@ -1494,6 +1497,21 @@ def release_hint(site: AcquireSite, index: ProjectIndex,
     if kind.direct and kind.close_releases:  # a connection of its own: no pool to give it to
         return f"{'await ' if kind.is_async and not kind.sync_close else ''}{var}.close()"
     return f"the pool's {kind.pool_release or 'release'}()"
+
+
+def _release_written_in(site: AcquireSite, func: FunctionInfo | None) -> str | None:
+    """The pool release `func` already writes for the checkout (`shared_pool().putconn(conn)`)
+    when the pool is no plain name the advice could write itself."""
+    if func is None:
+        return None
+    release = site.conn.kind.pool_release
+    for call in func.direct_calls:
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == release \
+                and len(call.args) == 1 and isinstance(call.args[0].value, cst.Name) \
+                and call.args[0].value.value == site.var:
+            prefix = "await " if site.conn.kind.is_async else ""  # as for a named pool
+            return prefix + func.module.tree.code_for_node(call)
+    return None
 
 
 def safe_form_at(site: AcquireSite) -> str:
