@@ -83,6 +83,7 @@ from poolsafe.knowledge.frameworks import (
     ALEMBIC_CONTEXTS,
     ALEMBIC_ROOT,
     BORROWED_BIND_ANNOTATIONS,
+    CACHING_DECORATORS,
     PER_REQUEST_INSTANCE_ROOTS,
     REQUEST_NAMESPACES,
     STAR_IMPORT_NAMES,
@@ -1386,9 +1387,12 @@ class ProjectIndex:
                              func: FunctionInfo | None, depth: int) -> str | None:
         """`PooledConnection(conn, pool)`: a project class built around a checkout whose
         `close()` (and maybe `__exit__`) gives it back is itself the checkout; its
-        `close()` is the release. None unless an argument is a connection."""
-        if not any(isinstance(self.evaluate(a.value, module, func, depth + 1), Connection)
-                   for a in call.args):
+        `close()` is the release. None unless an argument is a connection the
+        analysis tracks: a class built around a `sqlite3` connection (a file opened
+        in the process, no server connection and no pool slot) is no checkout, as
+        the `sqlite3` connection itself is none."""
+        if not any(isinstance(arg := self.evaluate(a.value, module, func, depth + 1),
+                              Connection) and arg.kind.tracked for a in call.args):
             return None
         close = cls.methods.get("close")
         if close is None or not _releases_own_attribute(close):
@@ -1523,7 +1527,8 @@ class ProjectIndex:
     def _acquired_by(self, ret: cst.Return, func: FunctionInfo) -> Connection | None:
         """The fresh checkout `ret` (a return of `func` with a value) hands out."""
         assert ret.value is not None
-        if self._released_on_return(ret, func) or _cached_elsewhere(ret, func):
+        if self._released_on_return(ret, func) or _cached_elsewhere(ret, func) \
+                or self.cache_decorated(func):
             return None
         value = self.evaluate(ret.value, func.module, func)
         if isinstance(value, Connection):
@@ -1535,6 +1540,36 @@ class ProjectIndex:
                               packed=value.packed, autocommit=autocommit,
                               carrier=value.carrier)
         return self._packed_connection(ret.value, func)
+
+    def cache_decorated(self, func: FunctionInfo) -> bool:
+        """`func` keeps what it returns for later calls: it is decorated with a caching
+        decorator (`@functools.lru_cache(maxsize=None)`, `@functools.cache`,
+        `@cachetools.cached(...)`), also through a module-level name bound once to
+        one (`memoize = lru_cache(maxsize=None)`, then `@memoize`). Every caller
+        gets the same object, so `func` is a cached accessor, not an acquire
+        wrapper: its callers borrow what it returns, and a close by one would break
+        the next."""
+        for deco in func.node.decorators:
+            target = deco.decorator.func if isinstance(deco.decorator, cst.Call) \
+                else deco.decorator
+            if self._caching_decorator(target, func.module, func.parent):
+                return True
+            if isinstance(target, cst.Name) and (func.parent is None
+                                                 or not func.parent.binds(target.value)):
+                bound = func.module.assigns.get(target.value, [])
+                if len(bound) == 1 and target.value not in func.module.functions \
+                        and target.value not in func.module.classes:
+                    value = bound[0]
+                    alias = value.func if isinstance(value, cst.Call) else value
+                    if self._caching_decorator(alias, func.module, None):
+                        return True
+        return False
+
+    def _caching_decorator(self, expr: cst.BaseExpression, module: ModuleInfo,
+                           scope: FunctionInfo | None) -> bool:
+        value = self.evaluate(expr, module, scope)
+        return isinstance(value, External) and match_qualname(
+            value.qualname, CACHING_DECORATORS) is not None
 
     def cursor_carrier_of(self, func: FunctionInfo) -> Connection | None:
         """`func` returns a cursor of a connection of its own that it opened

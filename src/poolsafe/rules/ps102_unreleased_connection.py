@@ -352,7 +352,18 @@ class UnreleasedConnection(Rule):
     `_cache.keep(Entry(conn, key))`) is a cached accessor,
     not an acquire wrapper: its callers borrow the connection, and the object's own
     `close()` ends it. A call such as
-    `self.close()`, whose method closes `self._conn`, releases `self._conn`.
+    `self.close()`, whose method closes `self._conn`, releases `self._conn`. So is a
+    function decorated with a caching decorator (`@functools.lru_cache`,
+    `@functools.cache`, `@cachetools.cached(...)`, or a module-level name bound
+    to one: `memoize = lru_cache(maxsize=None)`, then `@memoize def get_db():`):
+    every caller gets the same object, and a close by one would break the next. A
+    decorator of the project's own that caches nothing (`@timed`) leaves the
+    function a wrapper.
+
+    A project class built around a connection whose `close()` closes it
+    (`Store(psycopg2.connect(dsn))`) is itself the checkout; built around a
+    `sqlite3` connection it is none, as `sqlite3.connect()` is none (a file the
+    process opens: no server connection, no pool slot).
 
     **Sessions on a borrowed connection.** A session bound to a connection
     someone else owns (`Session(bind=conn)` or `Session(conn)` inside `with

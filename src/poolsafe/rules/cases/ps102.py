@@ -6431,3 +6431,67 @@ INVALID += [
          note="look-alike: the factory takes a pool's checkout; a failing set-up call "
               "keeps its slot"),
 ]
+
+# A project class built around a connection, with a `close()` that closes it, and a
+# function that hands one out: a checkout only when the connection is one the
+# analysis tracks. Around a `sqlite3` connection (a file the process opens: no
+# server connection, no pool slot) it is none, as `sqlite3.connect()` itself is none.
+_STORE_CLASS = """
+import functools
+{imports}
+
+
+class Store:
+    def __init__(self, connection):
+        self.connection = connection
+
+    def query(self, sql):
+        return self.connection.execute(sql).fetchall()
+
+    def close(self):
+        self.connection.close()
+
+{getter}
+
+def totals(target):
+    store = {call}{mark}
+    return store.query("SELECT code, total FROM totals")
+"""
+VALID += [
+    Case(_STORE_CLASS.format(imports="import sqlite3", getter="",
+                             call="Store(sqlite3.connect(target))", mark=""),
+         note="a project class around a sqlite3 connection: no pooled server connection "
+              "to give back"),
+]
+INVALID += [
+    Case(_STORE_CLASS.format(imports="import psycopg2", getter="",
+                             call="Store(psycopg2.connect(target))", mark="  # expect: PS102"),
+         note="look-alike: the same class around a server connection (psycopg2)"),
+]
+
+# A getter decorated with a caching decorator hands every caller the same object
+# (a process-wide store): its callers borrow it, and a close by one would break the
+# next. Also through a module-level name bound to the decorator
+# (`memoize = lru_cache(maxsize=None)`).
+VALID += [
+    Case(_STORE_CLASS.format(
+        imports="import psycopg2",
+        getter="@functools.lru_cache(maxsize=None)\ndef get_store():\n"
+               "    return Store(psycopg2.connect(\"dbname=stats\"))\n",
+        call="get_store()", mark=""),
+         note="a cached getter (`@functools.lru_cache`): every caller shares one store"),
+    Case(_STORE_CLASS.format(
+        imports="import psycopg2\n\nmemoize = functools.lru_cache(maxsize=None)",
+        getter="@memoize\ndef get_store():\n    return Store(psycopg2.connect(\"dbname=stats\"))\n",
+        call="get_store()", mark=""),
+         note="a cached getter through a module-level alias of `lru_cache(maxsize=None)`"),
+]
+INVALID += [
+    Case(_STORE_CLASS.format(
+        imports="import psycopg2\n\n\ndef timed(fn):\n    @functools.wraps(fn)\n"
+                "    def inner(*args, **kwargs):\n        return fn(*args, **kwargs)\n"
+                "    return inner",
+        getter="@timed\ndef get_store():\n    return Store(psycopg2.connect(\"dbname=stats\"))\n",
+        call="get_store()", mark="  # expect: PS102"),
+         note="look-alike: a decorator that caches nothing (a new store on every call)"),
+]
