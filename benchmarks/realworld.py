@@ -185,10 +185,13 @@ def _functions(path: Path) -> list[tuple[str, int, int]]:
     decorated function starts at its first decorator."""
     import ast
 
+    source = path.read_text(encoding="utf-8", errors="replace")
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        tree = ast.parse(source)
     except SyntaxError:
-        return []
+        # newer syntax than this interpreter's `ast` reads (a 3.12 f-string nesting
+        # the same quotes): poolsafe parses it with libcst, so read it the same way
+        return _functions_cst(source)
     out: list[tuple[str, int, int]] = []
 
     def walk(node: ast.AST, prefix: str) -> None:
@@ -203,6 +206,35 @@ def _functions(path: Path) -> list[tuple[str, int, int]]:
                 walk(child, prefix)
 
     walk(tree, "")
+    return out
+
+
+def _functions_cst(source: str) -> list[tuple[str, int, int]]:
+    """`_functions` through libcst, for a file the running `ast` cannot parse."""
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(source))
+    except cst.ParserSyntaxError:
+        return []
+    positions = wrapper.resolve(PositionProvider)
+    out: list[tuple[str, int, int]] = []
+
+    def walk(node: cst.CSTNode, prefix: str) -> None:
+        for child in node.children:
+            if isinstance(child, cst.FunctionDef):
+                pos = positions[child]
+                start = min([pos.start.line] + [positions[d].start.line
+                                                 for d in child.decorators])
+                out.append((prefix + child.name.value, start, pos.end.line))
+                walk(child, prefix + child.name.value + ".")
+            elif isinstance(child, cst.ClassDef):
+                walk(child, prefix + child.name.value + ".")
+            else:
+                walk(child, prefix)
+
+    walk(wrapper.module, "")
     return out
 
 

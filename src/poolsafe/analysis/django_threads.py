@@ -1577,10 +1577,13 @@ def _is_connection_object(index: ProjectIndex, func: FunctionInfo,
 def _each_connection(index: ProjectIndex, func: FunctionInfo,
                      expr: cst.BaseExpression) -> bool:
     """`conn` in `for conn in connections.all(): conn.close()`: the loop's name,
-    used inside its body, that walks every Django connection of the thread."""
+    used inside its body, that walks every Django connection of the thread. The
+    loop may sit in a function nested in `func` (a project decorator's wrapper,
+    which `_wrapper_closes` reads with the decorator as `func`): `expr` itself must
+    be in the loop's body."""
     if not isinstance(expr, cst.Name):
         return False
-    for node in iter_nodes(func.node.body):
+    for node in iter_nodes(func.node.body, into_functions=True):
         if isinstance(node, cst.For) and isinstance(node.target, cst.Name) \
                 and node.target.value == expr.value \
                 and isinstance(node.iter, cst.Call) and not node.iter.args \

@@ -3936,3 +3936,88 @@ INVALID += [
                                handler="                time.sleep(1)\n"),
          files=_FILES, note="the handler does not catch a connection error"),
 ]
+
+# A project decorator whose wrapper closes every connection of the thread in a loop over
+# `connections.all()` (breadth76, issue 33: uktrade/data-workspace-frontend's
+# `close_all_connections_if_not_in_atomic_block` around a polling thread's target). The
+# loop's close was known in a function's own body; in a decorator's nested wrapper it was
+# not, so the decorated target was reported. A wrapper whose loop only opens the
+# connections stays reported.
+_LOOP_CLOSING_DECORATOR = """
+import threading
+import time
+from functools import wraps
+
+from django.db import connections
+from models import Order
+
+
+def closes_connections(f):
+    @wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        finally:
+            for conn in connections.all():
+{close}
+
+
+    return wrapper
+
+
+@closes_connections
+def wait_paid(order_id):
+    while not Order.objects.filter(id=order_id, paid=True).exists():{expect}
+        time.sleep(1)
+
+
+def watch(order_id):
+    threading.Thread(target=wait_paid, args=(order_id,)).start()
+"""
+VALID += [
+    Case(_LOOP_CLOSING_DECORATOR.format(close="                conn.close()", expect=""),
+         files=_FILES, note="a project decorator's wrapper closes each of connections.all() "
+                            "in a finally around the thread target"),
+    Case(_LOOP_CLOSING_DECORATOR.format(
+        close="                if not conn.in_atomic_block:\n                    conn.close()",
+        expect=""),
+         files=_FILES, note="the same, skipping a connection inside an atomic block "
+                            "(a thread's target opened none)"),
+    Case("""
+import threading
+import time
+from functools import wraps
+
+from django.db import connections
+from models import Order
+
+
+def run_then_close(f):
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        finally:
+            for conn in connections.all():
+                conn.close_if_unusable_or_obsolete()
+
+    return wrapper
+
+
+def poller(query_id):
+    @run_then_close
+    def poll():
+        while not Order.objects.filter(id=query_id, paid=True).exists():
+            time.sleep(1)
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    thread.join()
+""", files=_FILES, note="a nested thread target under a project decorator whose wrapper "
+                       "closes each stale connection"),
+]
+INVALID += [
+    Case(_LOOP_CLOSING_DECORATOR.format(close="                conn.ensure_connection()",
+                                        expect="  # expect: PS107"),
+         files=_FILES, note="look-alike: the wrapper's loop over the connections only opens "
+                            "them"),
+]
