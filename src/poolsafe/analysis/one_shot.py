@@ -738,13 +738,20 @@ def _flat_script(module: ModuleInfo) -> bool:
 _ENGINE_USES = frozenset({"connect", "begin", "execute", "raw_connection", "dispose"})
 
 
+#: an engine's attributes fixed when it is built, read without a connection (SQLAlchemy
+#: opens none before the first checkout): the URL, the dialect and their names
+_ENGINE_METADATA = frozenset({"url", "dialect", "name", "driver"})
+
+
 def _call_scoped(func: FunctionInfo, scope: cst.CSTNode, name: str) -> bool:
     """The engine bound to the local `name` is only a receiver of its own checkouts
     (`name.connect()`, `name.begin()`), in a function with no `while` loop that
     keeps no other reference to it (not passed, returned, stored, yielded, nor read
     by a nested function): it is garbage when the call returns, and its pool keeps no
     connection waiting idle for a later call (a bootstrap engine that runs `CREATE
-    DATABASE` before the constructor builds the engine it keeps)."""
+    DATABASE` before the constructor builds the engine it keeps). Reading what the
+    engine was built with (`engine.url.database`, `engine.dialect.name`) is no
+    checkout: an engine only so read never connects."""
     if name in func.globals_declared or func.is_generator:
         return False
     for node in iter_nodes(func.node.body, into_functions=True):
@@ -764,6 +771,9 @@ def _call_scoped(func: FunctionInfo, scope: cst.CSTNode, name: str) -> bool:
         if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
                 and f.value.value == name and f.attr.value in _ENGINE_USES:
             allowed += 1
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+                and node.value.value == name and node.attr.value in _ENGINE_METADATA:
+            allowed += 1  # `engine.url.database`: parsed at build time, no checkout
     return uses == allowed
 
 

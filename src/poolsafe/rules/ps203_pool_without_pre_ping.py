@@ -112,7 +112,9 @@ class PoolWithoutPrePing(Rule):
     it), a bootstrap engine rebound to another one in the same scope (used once for
     `CREATE DATABASE`), a bootstrap engine that a function (a constructor) only
     checks out from (`engine.connect()`) and drops when it returns, with no `while`
-    loop and no other reference to it (not passed, returned, stored), an engine
+    loop and no other reference to it (not passed, returned, stored; reading what it
+    was built with, `engine.url.database` or `engine.dialect.name`, is no checkout,
+    so a local engine only so read never connects), an engine
     disposed where it was built, and an engine
     built and dropped in code that runs once per process with no `while` loop (an
     engine handed to a call whose result the function returns or stores, `session =

@@ -2025,3 +2025,39 @@ INVALID += [
          note="look-alike of a one-shot local engine: the session a library helper binds to "
               "it is returned and kept on the instance"),
 ]
+
+# An engine built only to read what it was built with (`temp_engine.url.database`, the
+# dialect's name) never connects: SQLAlchemy opens no connection before the first
+# checkout, so its pool never holds one to go stale (issue 31, round 34: large76's tune
+# half, LinOTP's audit-database set-up).
+_METADATA_ONLY = """\
+from sqlalchemy import create_engine
+
+
+def audit_database_uri(config):
+    uri = config["AUDIT_DATABASE_URI"]
+    temp_engine = create_engine(uri){mark}
+    {use}
+    return uri
+"""
+VALID += [
+    Case(_METADATA_ONLY.format(mark="", use="if temp_engine.url.database not in (None, \":memory:\"):\n"
+                                            "        uri = uri + \"_audit\""),
+         path="model.py", files={"requirements.txt": "psycopg2-binary\n"},
+         note="only the engine's URL is read: it never connects"),
+    Case(_METADATA_ONLY.format(mark="", use="if temp_engine.dialect.name == \"sqlite\":\n"
+                                            "        uri = uri + \"_audit\""),
+         path="model.py", files={"requirements.txt": "psycopg2-binary\n"},
+         note="only the dialect's name is read"),
+]
+INVALID += [
+    Case(_METADATA_ONLY.format(mark="  # expect: PS203",
+                               use="config[\"AUDIT_ENGINE\"] = temp_engine"),
+         path="model.py", files={"requirements.txt": "psycopg2-binary\n"},
+         note="look-alike: the engine is kept in the configuration"),
+    Case(_METADATA_ONLY.format(mark="  # expect: PS203",
+                               use="if temp_engine.url.database:\n"
+                                   "        config[\"POOL\"] = temp_engine.pool"),
+         path="model.py", files={"requirements.txt": "psycopg2-binary\n"},
+         note="look-alike: its pool is kept, which will hold connections"),
+]
