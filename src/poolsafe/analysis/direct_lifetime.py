@@ -10,7 +10,8 @@ reference to it: it is not returned or yielded (nor is the function a generator,
 which a consumer may keep suspended), not stored on an attribute, in a container or
 a global, not captured by a nested function or a lambda, not handed to a thread, an
 executor or a callback registration, nor to a project function or class that may
-keep it (the rows its cursor fetches are values: handing them on hands on nothing); and the function does not catch an exception and go on holding it (an
+keep it (the rows its cursor fetches are values: handing them on hands on nothing);
+and the function does not catch an exception and go on holding it (an
 `except` that neither re-raises, returns, drops nor closes the connection, such as
 a retry loop that sleeps and tries again: the dead-but-open connection stays open
 for that time; the handler of the function's last `try` leaves the function when it

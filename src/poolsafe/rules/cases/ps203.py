@@ -2041,8 +2041,9 @@ def audit_database_uri(config):
     return uri
 """
 VALID += [
-    Case(_METADATA_ONLY.format(mark="", use="if temp_engine.url.database not in (None, \":memory:\"):\n"
-                                            "        uri = uri + \"_audit\""),
+    Case(_METADATA_ONLY.format(mark="",
+                               use="if temp_engine.url.database not in (None, \":memory:\"):\n"
+                                   "        uri = uri + \"_audit\""),
          path="model.py", files={"requirements.txt": "psycopg2-binary\n"},
          note="only the engine's URL is read: it never connects"),
     Case(_METADATA_ONLY.format(mark="", use="if temp_engine.dialect.name == \"sqlite\":\n"
