@@ -308,7 +308,7 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
     `if __name__ == "__main__":` block, or a call statement at its top level of a
     project function (`q_pandas(Q[0])`; not an assignment from one, `engine =
     get_engine()`, which sets the module up) or database work (`df.to_sql(...)`,
-    `conn = engine.connect()`), and that
+    `conn = engine.connect()`, also in a top-level `try` block), and that
     starts no server, consumer or scheduler and has no loop that waits (see
     `scripts_only_module`). Its module-level engine serves one run, which ends. (A module
     that only calls what it imports at its top level, `load_dotenv()`, says nothing
@@ -319,7 +319,7 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
     if is_test_module(module) or _long_lived(module):
         return False
     own = {f.name for f in module.all_functions if f.parent is None and f.cls is None}
-    for st in module.tree.body:
+    for st in _top_level_statements(module):
         if isinstance(st, cst.If) and _is_main_test(st.test):
             return True
         if not isinstance(st, cst.SimpleStatementLine):
@@ -340,6 +340,20 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
             if isinstance(callee, FunctionRef):
                 return True  # `insert_to_db(engine, df, "ratings")`: the project's work
     return False
+
+
+def _top_level_statements(module: ModuleInfo) -> list[cst.BaseStatement]:
+    """The module's top-level statements, with those of a top-level `try` block's body
+    (`try: engine.connect() except OperationalError: sys.exit(1)`: a script's work
+    guarded by its handlers runs at import as much as a bare statement does)."""
+    out: list[cst.BaseStatement] = []
+    stack: list[cst.BaseStatement] = list(reversed(module.tree.body))
+    while stack:
+        st = stack.pop()
+        out.append(st)
+        if isinstance(st, cst.Try) and isinstance(st.body, cst.IndentedBlock):
+            stack.extend(reversed(st.body.body))
+    return out
 
 
 def _never_read(index: ProjectIndex, module: ModuleInfo, name: str) -> bool:

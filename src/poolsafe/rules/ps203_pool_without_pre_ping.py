@@ -156,7 +156,9 @@ class PoolWithoutPrePing(Rule):
     name an application reads, it is.
     A module-level engine of a script that no project module imports is one run's
     too: the module has an `if __name__ == "__main__":` block, or its top level
-    calls a project function (its own `time_query(...)`) or does database work,
+    calls a project function (its own `time_query(...)`) or does database work
+    (also inside a top-level `try` block: a wait-for-database probe's `try:
+    engine.connect()` / `except OperationalError: sys.exit(1)`),
     and it starts no server, consumer or scheduler and has no loop that waits (a
     module whose top level only calls a library, `load_dotenv()`, is still
     judged).

@@ -2062,3 +2062,44 @@ INVALID += [
          path="model.py", files={"requirements.txt": "psycopg2-binary\n"},
          note="look-alike: its pool is kept, which will hold connections"),
 ]
+
+# A script whose top-level work sits in a `try` block (`try: engine.connect() except
+# OperationalError: sys.exit(...)`, a container's wait-for-database probe) runs once as
+# much as one whose work is a bare statement (issue 31, round 34: large76's tune half,
+# LinOTP's docker/linotp/wait_for_db.py).
+_PROBE_SCRIPT = """\
+import sys
+
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
+
+
+def punt(code, message):
+    print(message, file=sys.stderr)
+    sys.exit(code)
+
+
+database_uri = sys.argv[1]
+
+try:
+    engine = create_engine(database_uri){mark}
+    engine.connect()
+except OperationalError as ex:
+    punt(2, str(ex))
+{tail}"""
+VALID += [
+    Case(_PROBE_SCRIPT.format(mark="", tail="\nsys.exit(0)\n"), path="wait_for_db.py",
+         files={"requirements.txt": "psycopg2-binary\n"},
+         note="a start-up probe script: its top-level `try` connects once and the run ends"),
+]
+INVALID += [
+    Case(_PROBE_SCRIPT.format(mark="  # expect: PS203",
+                              tail="\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\n"
+                                   "@app.get(\"/n\")\ndef n():\n"
+                                   "    with engine.connect() as conn:\n"
+                                   "        return str(conn.exec_driver_sql(\"SELECT 1\")"
+                                   ".scalar())\n\n\napp.run()\n"),
+         path="serve.py", files={"requirements.txt": "psycopg2-binary\n"},
+         note="look-alike: after the same probe the script serves requests on the engine "
+              "for the server's life"),
+]
