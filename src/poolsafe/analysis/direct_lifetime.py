@@ -10,7 +10,8 @@ reference to it: it is not returned or yielded (nor is the function a generator,
 which a consumer may keep suspended), not stored on an attribute, in a container or
 a global, not captured by a nested function or a lambda, not handed to a thread, an
 executor or a callback registration, nor to a project function or class that may
-keep it; and the function does not catch an exception and go on holding it (an
+keep it (the rows its cursor fetches are values: handing them on hands on nothing);
+and the function does not catch an exception and go on holding it (an
 `except` that neither re-raises, returns, drops nor closes the connection, such as
 a retry loop that sleeps and tries again: the dead-but-open connection stays open
 for that time; the handler of the function's last `try` leaves the function when it
@@ -117,7 +118,7 @@ def _carries(index: ProjectIndex, func: FunctionInfo, value: cst.BaseExpression,
         if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
                 and f.value.value in names:
             return f.attr.value in _HOLDING_METHODS
-        if any(_mentions(a.value, names) for a in value.args):
+        if any(_hands_on(a.value, names) for a in value.args):
             return _callee_keeps(index, func, value, 0) or _looks_like_class(f)
         return False
     if isinstance(value, (cst.Tuple, cst.List, cst.Set, cst.Dict, cst.IfExp,
@@ -216,13 +217,36 @@ def _escapes(index: ProjectIndex, func: FunctionInfo, names: set[str], depth: in
         if value is not None and _mentions(value, names) and any(
                 not _local_target(t) for t in _targets(node)) and _carries_out(value, names):
             return True  # `self.conn = conn`, `cache[key] = conn`, `a.b, c = conn, cur`
-        if isinstance(node, cst.Call) and any(_mentions(a.value, names) for a in node.args):
+        if isinstance(node, cst.Call) and any(_hands_on(a.value, names) for a in node.args):
             name = dotted_name(node.func) or ""
             last = name.rsplit(".", 1)[-1]
             if last in _KEEPING_CALLS:
                 return True
             if _callee_keeps(index, func, node, depth):
                 return True  # a project function or class may keep it
+    return False
+
+
+#: cursor methods that return fetched rows: plain values (tuples, dicts, a row factory's
+#: objects) that keep no reference to the cursor or its connection
+_FETCH_METHODS = frozenset({"fetchone", "fetchall", "fetchmany"})
+
+
+def _hands_on(value: cst.BaseExpression, names: set[str]) -> bool:
+    """An argument that may carry one of `names`: it mentions one other than as the
+    receiver of a fetch (`cur.fetchone()[0].split(".")`, `cur.fetchall()` are rows,
+    not the cursor; `cur`, `cur.execute`, `lambda: cur.execute(q)` are not)."""
+    stack: list[cst.CSTNode] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and isinstance(node.func.value, cst.Name) and node.func.value.value in names \
+                and node.func.attr.value in _FETCH_METHODS:
+            stack.extend(a.value for a in node.args)
+            continue
+        if isinstance(node, cst.Name) and node.value in names:
+            return True
+        stack.extend(node.children)
     return False
 
 

@@ -308,7 +308,7 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
     `if __name__ == "__main__":` block, or a call statement at its top level of a
     project function (`q_pandas(Q[0])`; not an assignment from one, `engine =
     get_engine()`, which sets the module up) or database work (`df.to_sql(...)`,
-    `conn = engine.connect()`), and that
+    `conn = engine.connect()`, also in a top-level `try` block), and that
     starts no server, consumer or scheduler and has no loop that waits (see
     `scripts_only_module`). Its module-level engine serves one run, which ends. (A module
     that only calls what it imports at its top level, `load_dotenv()`, says nothing
@@ -319,7 +319,7 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
     if is_test_module(module) or _long_lived(module):
         return False
     own = {f.name for f in module.all_functions if f.parent is None and f.cls is None}
-    for st in module.tree.body:
+    for st in _top_level_statements(module):
         if isinstance(st, cst.If) and _is_main_test(st.test):
             return True
         if not isinstance(st, cst.SimpleStatementLine):
@@ -340,6 +340,20 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
             if isinstance(callee, FunctionRef):
                 return True  # `insert_to_db(engine, df, "ratings")`: the project's work
     return False
+
+
+def _top_level_statements(module: ModuleInfo) -> list[cst.BaseStatement]:
+    """The module's top-level statements, with those of a top-level `try` block's body
+    (`try: engine.connect() except OperationalError: sys.exit(1)`: a script's work
+    guarded by its handlers runs at import as much as a bare statement does)."""
+    out: list[cst.BaseStatement] = []
+    stack: list[cst.BaseStatement] = list(reversed(module.tree.body))
+    while stack:
+        st = stack.pop()
+        out.append(st)
+        if isinstance(st, cst.Try) and isinstance(st.body, cst.IndentedBlock):
+            stack.extend(reversed(st.body.body))
+    return out
 
 
 def _never_read(index: ProjectIndex, module: ModuleInfo, name: str) -> bool:
@@ -738,13 +752,20 @@ def _flat_script(module: ModuleInfo) -> bool:
 _ENGINE_USES = frozenset({"connect", "begin", "execute", "raw_connection", "dispose"})
 
 
+#: an engine's attributes fixed when it is built, read without a connection (SQLAlchemy
+#: opens none before the first checkout): the URL, the dialect and their names
+_ENGINE_METADATA = frozenset({"url", "dialect", "name", "driver"})
+
+
 def _call_scoped(func: FunctionInfo, scope: cst.CSTNode, name: str) -> bool:
     """The engine bound to the local `name` is only a receiver of its own checkouts
     (`name.connect()`, `name.begin()`), in a function with no `while` loop that
     keeps no other reference to it (not passed, returned, stored, yielded, nor read
     by a nested function): it is garbage when the call returns, and its pool keeps no
     connection waiting idle for a later call (a bootstrap engine that runs `CREATE
-    DATABASE` before the constructor builds the engine it keeps)."""
+    DATABASE` before the constructor builds the engine it keeps). Reading what the
+    engine was built with (`engine.url.database`, `engine.dialect.name`) is no
+    checkout: an engine only so read never connects."""
     if name in func.globals_declared or func.is_generator:
         return False
     for node in iter_nodes(func.node.body, into_functions=True):
@@ -764,6 +785,9 @@ def _call_scoped(func: FunctionInfo, scope: cst.CSTNode, name: str) -> bool:
         if isinstance(f, cst.Attribute) and isinstance(f.value, cst.Name) \
                 and f.value.value == name and f.attr.value in _ENGINE_USES:
             allowed += 1
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+                and node.value.value == name and node.attr.value in _ENGINE_METADATA:
+            allowed += 1  # `engine.url.database`: parsed at build time, no checkout
     return uses == allowed
 
 

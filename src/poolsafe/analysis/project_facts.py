@@ -39,6 +39,7 @@ from poolsafe.analysis.index import (
     CallerSite,
     ProjectIndex,
     call_pattern,
+    class_bases,
     derived_root,
     spelling,
     view_class_framework,
@@ -694,7 +695,8 @@ def request_handler(index: ProjectIndex, func: FunctionInfo) -> str | None:
             found = view_class_framework(index, func.cls)
             if found is not None:
                 return found
-        return "flask" if _classful_route(index, func) else None
+        return "flask" if _classful_route(index, func) or _self_routed_method(index, func) \
+            else None
     if _django_decorated(index, func):
         return "django"
     params = func.param_names()
@@ -729,6 +731,69 @@ def _classful_route(index: ProjectIndex, func: FunctionInfo) -> bool:
     if derived_root(index, func.cls, ROUTE_EVERY_METHOD_ROOTS) is None:
         return False
     return not _excluded_by_class(func.cls, name)
+
+
+#: how many project base classes `_self_routed_method` climbs
+_MAX_ROUTING_BASES = 4
+
+
+def _self_routed_method(index: ProjectIndex, func: FunctionInfo) -> bool:
+    """`func` is a public method (no leading underscore; no static or class method or
+    property) of a subclass of a project class that subclasses Flask's `Blueprint`
+    and routes its own instance's methods in one of its methods (its constructor):
+    `self.add_url_rule(url, name, view_func=getattr(self, name))`, or a name bound to
+    `getattr(self, ...)`, in a `for` loop. Flask calls such a bound method for every
+    request to its URL, so it is a view; the routing class's own methods (its hooks
+    and helpers) are not taken for routed ones."""
+    cls = func.cls
+    if cls is None or func.name.startswith("_") or any(
+            isinstance(target := decorator_target(d), cst.Name)
+            and target.value in _NOT_ROUTE_DECORATORS for d in func.node.decorators):
+        return False
+    seen: list[ClassInfo] = []
+    frontier = [cls]
+    for _ in range(_MAX_ROUTING_BASES):
+        nxt: list[ClassInfo] = []
+        for c in frontier:
+            for _, value in class_bases(index, c):
+                if isinstance(value, ClassRef) and all(value.cls is not s for s in seen):
+                    seen.append(value.cls)
+                    nxt.append(value.cls)
+        frontier = nxt
+    return any(base is not cls and func.name not in base.methods
+               and derived_root(index, base, ("flask.Blueprint",)) is not None
+               and _routes_own_methods(base) for base in seen)
+
+
+def _routes_own_methods(cls: ClassInfo) -> bool:
+    """A method of `cls` calls `self.add_url_rule(..., view_func=V)` in a `for` loop,
+    where V is `getattr(self, ...)` or a name the loop binds to it."""
+    for method in cls.methods.values():
+        for loop in iter_nodes(method.node.body):
+            if not isinstance(loop, cst.For):
+                continue
+            bound = {t.target.value for n in iter_nodes(loop.body) if isinstance(n, cst.Assign)
+                     and _getattr_self(n.value) for t in n.targets
+                     if isinstance(t.target, cst.Name)}
+            for call in iter_nodes(loop.body):
+                if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+                        and call.func.attr.value == "add_url_rule"
+                        and isinstance(call.func.value, cst.Name)
+                        and call.func.value.value == "self"):
+                    continue
+                for arg in call.args:
+                    if arg.keyword is not None and arg.keyword.value == "view_func" and (
+                            _getattr_self(arg.value) or (isinstance(arg.value, cst.Name)
+                                                         and arg.value.value in bound)):
+                        return True
+    return False
+
+
+def _getattr_self(value: cst.BaseExpression) -> bool:
+    return (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)
+            and value.func.value == "getattr" and bool(value.args)
+            and isinstance(value.args[0].value, cst.Name)
+            and value.args[0].value.value == "self")
 
 
 def _excluded_by_class(cls: ClassInfo, name: str) -> bool:

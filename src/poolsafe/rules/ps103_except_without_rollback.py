@@ -117,7 +117,10 @@ class ExceptWithoutRollback(Rule):
     project subclass of `Blueprint` or `APIRouter`, or one a project function returns:
     `bp = make_blueprint(...)` where it returns `Blueprint(...)`), or the HTTP-method
     method of a class-based view
-    (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), that
+    (Flask's `MethodView` and Flask-RESTful's `Resource`, Django's `View`), or a
+    public method of a subclass of a project `Blueprint` subclass that routes its own
+    instance's methods (`self.add_url_rule(url, name, view_func=getattr(self, name))`
+    in a loop of its constructor; the routing class's own methods are not routed), that
     swallows an error on the request's session is not reported for handing it
     back. That holds only for a session a request owns: a session made once at a
     module's top level (`Session = sessionmaker(engine)` then `session = Session()`;

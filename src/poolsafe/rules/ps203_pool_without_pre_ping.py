@@ -112,7 +112,9 @@ class PoolWithoutPrePing(Rule):
     it), a bootstrap engine rebound to another one in the same scope (used once for
     `CREATE DATABASE`), a bootstrap engine that a function (a constructor) only
     checks out from (`engine.connect()`) and drops when it returns, with no `while`
-    loop and no other reference to it (not passed, returned, stored), an engine
+    loop and no other reference to it (not passed, returned, stored; reading what it
+    was built with, `engine.url.database` or `engine.dialect.name`, is no checkout,
+    so a local engine only so read never connects), an engine
     disposed where it was built, and an engine
     built and dropped in code that runs once per process with no `while` loop (an
     engine handed to a call whose result the function returns or stores, `session =
@@ -154,7 +156,9 @@ class PoolWithoutPrePing(Rule):
     name an application reads, it is.
     A module-level engine of a script that no project module imports is one run's
     too: the module has an `if __name__ == "__main__":` block, or its top level
-    calls a project function (its own `time_query(...)`) or does database work,
+    calls a project function (its own `time_query(...)`) or does database work
+    (also inside a top-level `try` block: a wait-for-database probe's `try:
+    engine.connect()` / `except OperationalError: sys.exit(1)`),
     and it starts no server, consumer or scheduler and has no loop that waits (a
     module whose top level only calls a library, `load_dotenv()`, is still
     judged).

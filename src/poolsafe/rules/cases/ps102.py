@@ -6495,3 +6495,61 @@ INVALID += [
         call="get_store()", mark="  # expect: PS102"),
          note="look-alike: a decorator that caches nothing (a new store on every call)"),
 ]
+
+# The rows a cursor fetches (`fetchone()`, `fetchall()`, `fetchmany()`) are plain values
+# (tuples, dicts, the row factory's objects) that keep no reference to the cursor or its
+# connection: handing them to `map()`, a thread or a project function hands on no
+# connection, and the exception-only gap of a local direct connection stays left to
+# reference counting (issue 31, round 34: large76's tune half, osmose-backend).
+_FETCHED_ROWS = """
+import psycopg2
+{imports}
+
+class Manager:
+    def postgis_version(self):
+        gisconn = psycopg2.connect(self.db_string){mark}
+        giscurs = gisconn.cursor()
+        giscurs.execute("SELECT PostGIS_version()")
+        {use}
+        giscurs.close()
+        gisconn.close()
+        return version
+"""
+VALID += [
+    Case(_FETCHED_ROWS.format(imports="", mark="",
+                              use="version = list(map(int, giscurs.fetchone()[0].split(' ')[0]"
+                                  ".split('.')))"),
+         note="`map(int, <fetched row>)`: the builtin map over a fetched value, not an "
+              "executor's map of the connection"),
+    Case(_FETCHED_ROWS.format(imports="import threading\n", mark="",
+                              use="threading.Thread(target=print, args=(giscurs.fetchall(),))"
+                                  ".start()\n        version = None"),
+         note="a thread handed the fetched rows, not the cursor"),
+]
+INVALID += [
+    Case(_FETCHED_ROWS.format(imports="import threading\n", mark="  # expect: PS102",
+                              use="threading.Thread(target=print, args=(giscurs,)).start()\n"
+                                  "        version = None"),
+         note="look-alike: the thread is handed the cursor itself, which keeps the "
+              "connection past the frame"),
+    Case(_FETCHED_ROWS.format(imports="from concurrent.futures import ThreadPoolExecutor\n\n"
+                                      "POOL = ThreadPoolExecutor()\n",
+                              mark="  # expect: PS102",
+                              use="version = list(POOL.map(lambda q: giscurs.execute(q), "
+                                  "['SELECT 1']))"),
+         note="look-alike: an executor's map of a lambda that uses the cursor"),
+]
+VALID += [
+    Case(_FETCHED_ROWS.format(imports="\n\nclass Report:\n    def __init__(self, rows):\n"
+                                      "        self.rows = rows\n",
+                              mark="",
+                              use="version = Report(giscurs.fetchall())"),
+         note="a project class built from the fetched rows keeps the rows, not the cursor"),
+]
+INVALID += [
+    Case(_FETCHED_ROWS.format(imports="\n\nclass Report:\n    def __init__(self, cur):\n"
+                                      "        self.cur = cur\n",
+                              mark="  # expect: PS102",
+                              use="version = Report(giscurs)"),
+         note="look-alike: the object keeps the cursor and is returned"),
+]

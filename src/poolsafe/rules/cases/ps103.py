@@ -6182,3 +6182,63 @@ INVALID += [
                                 call="TagService().create", after=""),
          note="look-alike: an instance method is not followed to its callers"),
 ]
+
+# A Flask `Blueprint` subclass that routes its own instance's public methods in its
+# constructor (`for name in ...: self.add_url_rule(url, name, view_func=getattr(self,
+# name))`) makes each public method of its subclasses a view: Flask calls it per request
+# and Flask-SQLAlchemy's teardown ends the request's session, as for a route (issue 31,
+# round 34: large76's tune half, LinOTP's controllers).
+_SELF_ROUTED = """\
+from flask import Blueprint, Flask, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import text
+
+db = SQLAlchemy()
+
+
+class BaseController(Blueprint):
+    def __init__(self, name):
+        super().__init__(name, __name__)
+        {register}
+
+    def url_methods(self):
+        return [n for n in type(self).__dict__ if not n.startswith("_")]
+
+
+class RealmController(BaseController):
+    def {method}(self):
+        try:
+            db.session.execute(text("DELETE FROM realm WHERE name = :n"),
+                               {{"n": request.form["realm"]}})
+            db.session.commit()
+            return "ok"
+        except Exception as exx:{mark}
+            return str(exx), 500
+
+
+app = Flask(__name__)
+db.init_app(app)
+app.register_blueprint(RealmController("realm"), url_prefix="/realm")
+"""
+_ROUTING_LOOP = ("for method_name in self.url_methods():\n"
+                 "            method = getattr(self, method_name)\n"
+                 "            self.add_url_rule(\"/\" + method_name, method_name, "
+                 "view_func=method)")
+VALID += [
+    Case(_SELF_ROUTED.format(register=_ROUTING_LOOP, method="delRealm", mark=""),
+         note="a public method of a Blueprint subclass that routes its own methods: a view"),
+    Case(_SELF_ROUTED.format(
+        register=("for method_name in self.url_methods():\n"
+                  "            self.add_url_rule(\"/\" + method_name, method_name, "
+                  "view_func=getattr(self, method_name))"),
+        method="delRealm", mark=""),
+         note="the same with `view_func=getattr(self, name)` written in the call"),
+]
+INVALID += [
+    Case(_SELF_ROUTED.format(register="self.record_once(lambda state: None)",
+                             method="delRealm", mark="  # expect: PS103"),
+         note="look-alike: the Blueprint subclass routes nothing of its own: a plain method"),
+    Case(_SELF_ROUTED.format(register=_ROUTING_LOOP, method="_delRealm",
+                             mark="  # expect: PS103"),
+         note="look-alike: a private method (leading underscore) is not a routed one"),
+]

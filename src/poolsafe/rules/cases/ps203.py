@@ -2025,3 +2025,81 @@ INVALID += [
          note="look-alike of a one-shot local engine: the session a library helper binds to "
               "it is returned and kept on the instance"),
 ]
+
+# An engine built only to read what it was built with (`temp_engine.url.database`, the
+# dialect's name) never connects: SQLAlchemy opens no connection before the first
+# checkout, so its pool never holds one to go stale (issue 31, round 34: large76's tune
+# half, LinOTP's audit-database set-up).
+_METADATA_ONLY = """\
+from sqlalchemy import create_engine
+
+
+def audit_database_uri(config):
+    uri = config["AUDIT_DATABASE_URI"]
+    temp_engine = create_engine(uri){mark}
+    {use}
+    return uri
+"""
+VALID += [
+    Case(_METADATA_ONLY.format(mark="",
+                               use="if temp_engine.url.database not in (None, \":memory:\"):\n"
+                                   "        uri = uri + \"_audit\""),
+         path="model.py", files={"requirements.txt": "psycopg2-binary\n"},
+         note="only the engine's URL is read: it never connects"),
+    Case(_METADATA_ONLY.format(mark="", use="if temp_engine.dialect.name == \"sqlite\":\n"
+                                            "        uri = uri + \"_audit\""),
+         path="model.py", files={"requirements.txt": "psycopg2-binary\n"},
+         note="only the dialect's name is read"),
+]
+INVALID += [
+    Case(_METADATA_ONLY.format(mark="  # expect: PS203",
+                               use="config[\"AUDIT_ENGINE\"] = temp_engine"),
+         path="model.py", files={"requirements.txt": "psycopg2-binary\n"},
+         note="look-alike: the engine is kept in the configuration"),
+    Case(_METADATA_ONLY.format(mark="  # expect: PS203",
+                               use="if temp_engine.url.database:\n"
+                                   "        config[\"POOL\"] = temp_engine.pool"),
+         path="model.py", files={"requirements.txt": "psycopg2-binary\n"},
+         note="look-alike: its pool is kept, which will hold connections"),
+]
+
+# A script whose top-level work sits in a `try` block (`try: engine.connect() except
+# OperationalError: sys.exit(...)`, a container's wait-for-database probe) runs once as
+# much as one whose work is a bare statement (issue 31, round 34: large76's tune half,
+# LinOTP's docker/linotp/wait_for_db.py).
+_PROBE_SCRIPT = """\
+import sys
+
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
+
+
+def punt(code, message):
+    print(message, file=sys.stderr)
+    sys.exit(code)
+
+
+database_uri = sys.argv[1]
+
+try:
+    engine = create_engine(database_uri){mark}
+    engine.connect()
+except OperationalError as ex:
+    punt(2, str(ex))
+{tail}"""
+VALID += [
+    Case(_PROBE_SCRIPT.format(mark="", tail="\nsys.exit(0)\n"), path="wait_for_db.py",
+         files={"requirements.txt": "psycopg2-binary\n"},
+         note="a start-up probe script: its top-level `try` connects once and the run ends"),
+]
+INVALID += [
+    Case(_PROBE_SCRIPT.format(mark="  # expect: PS203",
+                              tail="\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\n"
+                                   "@app.get(\"/n\")\ndef n():\n"
+                                   "    with engine.connect() as conn:\n"
+                                   "        return str(conn.exec_driver_sql(\"SELECT 1\")"
+                                   ".scalar())\n\n\napp.run()\n"),
+         path="serve.py", files={"requirements.txt": "psycopg2-binary\n"},
+         note="look-alike: after the same probe the script serves requests on the engine "
+              "for the server's life"),
+]
