@@ -447,7 +447,11 @@ class UnreleasedConnection(Rule):
     which a consumer may keep suspended), stored on an attribute, in a container or
     a global, captured by a nested function or a lambda, handed to a thread, an
     executor, a callback registration or a project function or class that may keep
-    it (a cursor, `conn.cursor()`, counts as the connection), or when an `except`
+    it (a cursor, `conn.cursor()`, counts as the connection, and so do a bound
+    method, `conn.close`, and psycopg2's `conn.info`; a plain value read off it
+    does not: `self.isolation_level = conn.isolation_level`, `conn.server_version`,
+    `conn.autocommit`, `conn.encoding`, `conn.status`, `conn.info.backend_pid`,
+    mysql.connector's `conn.connection_id` and `conn.charset`), or when an `except`
     in a loop, around work on it, neither re-raises, returns, closes nor drops it
     (`conn = None`): a retry loop that sleeps and tries again keeps a connection an
     error may have left dead but open. A handler outside a loop that logs and goes
