@@ -6531,5 +6531,6 @@ class Wrapper:
         return conn
 """, note="look-alike: a bound method of the connection keeps it"),
     Case(_VALUE_READ_FACTORY.format(mark="  # expect: PS102", read="connection"),
-         note="look-alike: the wrapper keeps the connection itself in the handler"),
+         note="look-alike: the wrapper keeps the connection itself in the handler",
+         unfixable="`connection` is stored"),
 ]
