@@ -562,6 +562,16 @@ class UnreleasedConnection(Rule):
     `getconn()` on an object of unknown type in a test module (a fixture or a
     `Mock()` passed in), hands out nothing.
 
+    **A project's own `getconn()`.** `getconn()` on an object of unknown type is
+    read as a psycopg2 or psycopg_pool checkout, except in a project whose own class
+    has a `getconn()` method that checks out from no pool (a cache of one connection
+    per database that the class opens itself and closes in its `__exit__`, as
+    ldap2pg's `Pooler`) and whose modules name no pool library that has one
+    (`psycopg2.pool`, a `*ConnectionPool` class, `psycopg_pool`, `psycopg2_pool`):
+    there `self.pool.getconn(dbname)` is that cache's and owes no `putconn()`. A
+    project `getconn()` that hands on a pool's checkout (`return
+    self._pool.getconn()`) keeps the old reading.
+
     ## Why is this bad?
     Every path that skips the release keeps a slot checked out. Under errors the
     pool drains, and the service fails with `connection pool exhausted`,

@@ -6534,3 +6534,82 @@ class Wrapper:
          note="look-alike: the wrapper keeps the connection itself in the handler",
          unfixable="`connection` is stored"),
 ]
+
+# (large76b, from a held finding after the held figure was recorded: not held) A
+# project's own class with a `getconn()` that checks out from no pool (ldap2pg's
+# `Pooler`: one autocommit connection per database, opened and cached by the class and
+# all closed by its `__exit__`), in a project that names no pool library with a
+# `getconn()`: an unknown object's `getconn()` there is that cache's, not a psycopg2
+# pool checkout owing a `putconn()`.
+_OWN_POOLER = """
+import psycopg2
+
+
+class Pooler:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.connections = {}
+
+    def getconn(self, dbname=None):
+        try:
+            return self.connections[dbname]
+        except KeyError:
+            pass
+        self.connections[dbname] = conn = psycopg2.connect(self.dsn, dbname=dbname)
+        conn.set_session(autocommit=True)
+        return conn
+
+    def putconn(self, dbname=None):
+        conn = self.connections.pop(dbname, None)
+        if conn:
+            conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for name in list(self.connections):
+            self.putconn(name)
+"""
+_POOLER_USER = """
+class Inspector:
+    def __init__(self, pool=None):
+        self.pool = pool
+
+    def fetch_roles(self, databases):
+        roles = []
+        for dbname in databases:
+            conn = self.pool.getconn(dbname){mark}
+            with conn.cursor() as cur:
+                cur.execute("SELECT rolname FROM pg_roles")
+                roles.extend(cur.fetchall())
+        return roles
+"""
+VALID += [
+    Case(_POOLER_USER.format(mark=""), files={"psql.py": _OWN_POOLER}, path="inspector.py",
+         note="the project's own Pooler caches one connection per database and closes "
+              "them all on exit; `self.pool` (unknown here) is that cache"),
+]
+INVALID += [
+    Case(_POOLER_USER.format(mark="  # expect: PS102"),
+         files={"psql.py": _OWN_POOLER,
+                "db.py": "from psycopg2.pool import ThreadedConnectionPool\n\n"
+                         "pool = ThreadedConnectionPool(1, 10, dsn=\"dbname=app\")\n"},
+         path="inspector.py",
+         note="look-alike: the project also builds a psycopg2 pool, so an unknown "
+              "object's getconn() may be that pool's checkout"),
+    Case(_POOLER_USER.format(mark="  # expect: PS102"),
+         files={"psql.py": """
+class Pooler:
+    def __init__(self, pool):
+        self._pool = pool
+
+    def getconn(self, dbname=None):
+        return self._pool.getconn(dbname)
+
+    def putconn(self, conn, dbname=None):
+        self._pool.putconn(conn, dbname)
+"""},
+         path="inspector.py",
+         note="look-alike: the project's getconn() hands on a pool's checkout"),
+]
