@@ -66,6 +66,16 @@ _KEEPING_CALLS = frozenset({
 #: methods whose result keeps a reference to the connection (a cursor does)
 _HOLDING_METHODS = frozenset({"cursor"})
 
+#: attributes of the DB-API drivers' connections (and of psycopg 3's `conn.info`)
+#: whose value is a plain string, number or flag, never an object that keeps the
+#: connection: `self.isolation_level = conn.isolation_level` stores the value only
+_VALUE_ATTRIBUTES = frozenset({
+    "isolation_level", "autocommit", "encoding", "server_version", "protocol_version",
+    "status", "closed", "dsn", "readonly", "deferrable", "in_transaction",
+    "total_changes", "backend_pid", "transaction_status", "connection_id", "charset",
+    "collation",
+})
+
 
 def dies_with_frame(index: ProjectIndex, func: FunctionInfo, call: cst.Call,
                     var: str, *, retries_only: bool = False,
@@ -301,6 +311,8 @@ def _carries_out(value: cst.BaseExpression, names: set[str]) -> bool:
             stack.extend(a.value for a in cur.args if not isinstance(a.value, cst.Name))
             continue
         if isinstance(cur, cst.Attribute):
+            if cur.attr.value in _VALUE_ATTRIBUTES:
+                continue  # `conn.isolation_level`, `conn.info.backend_pid`: a plain value
             if isinstance(cur.value, cst.Name) and cur.value.value in names:
                 return True  # `conn.close`, `conn.info`: the bound object keeps it
             stack.append(cur.value)

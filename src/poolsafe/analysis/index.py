@@ -116,6 +116,13 @@ _T = TypeVar("_T")
 _VIRTUAL_ROOT = Path("/virtual")
 
 
+#: a pool library that hands out connections by `getconn()`, named anywhere in a
+#: module (`from psycopg2 import pool`, `psycopg2.pool.ThreadedConnectionPool(...)`,
+#: `SimpleConnectionPool`, `psycopg_pool`, `psycopg2_pool`)
+_POOL_LIBRARY_NAMES = re.compile(
+    rb"psycopg2\.pool|from\s+psycopg2\s+import\s+[^\n]*\bpool\b|\w*ConnectionPool\b"
+    rb"|\bpsycopg_pool\b|\bpsycopg2_pool\b")
+
 class NamedStore(Protocol):
     """What `poolsafe.analysis.statement_errors` read from a module's bytes, kept
     between runs by those bytes (`poolsafe.scan.summaries.SummaryStore`)."""
@@ -215,6 +222,8 @@ class ProjectIndex:
         #: `_aio_pool_kind`, once asked
         self._aio_kind: tuple[str | None] | None = None
         self._databases_only: bool | None = None
+        #: `_own_getconn_only`, once asked
+        self._own_getconn: bool | None = None
         #: the project-wide facts the analyses derive once per index (`derived`)
         self._derived: dict[str, object] = {}
 
@@ -867,7 +876,7 @@ class ProjectIndex:
                 if serializer is not None:
                     return Instance(serializer)
             if base is None and method == "getconn" and not self._mock_patched(func) \
-                    and not is_test_module(module):
+                    and not is_test_module(module) and not self._own_getconn_only():
                 # an unknown object's getconn(): psycopg2 and psycopg_pool agree on
                 # what it means (putconn returns it, close() does not)
                 return Connection("psycopg2-pool", _source(call))
@@ -1022,6 +1031,27 @@ class ProjectIndex:
                 kind = AIO_RAW_POOL_KINDS[only]
             self._aio_kind = (kind,)
         return self._aio_kind[0]
+
+    def _own_getconn_only(self) -> bool:
+        """The project's own class has a `getconn()` method that checks out from no pool
+        (ldap2pg's `Pooler.getconn(dbname)`: one connection per database, opened and
+        cached by the class, all closed by its `__exit__`), and no module names a pool
+        library that has one (psycopg2's `pool` module or its `*ConnectionPool`
+        classes, `psycopg_pool`, `psycopg2_pool`): an unknown object's `getconn()` is
+        then that method's, not a pool's checkout with a `putconn()` owed."""
+        if self._own_getconn is None:
+            own = False
+            for m in self.modules_mentioning(["getconn"]):
+                for f in m.all_functions:
+                    if f.name == "getconn" and f.cls is not None and f.parent is None \
+                            and not any(isinstance(n, cst.Call)
+                                        and isinstance(n.func, cst.Attribute)
+                                        and n.func.attr.value == "getconn"
+                                        for n in iter_nodes(f.node.body)):
+                        own = True
+            pools = bool(self.modules_matching(_POOL_LIBRARY_NAMES)) if own else True
+            self._own_getconn = own and not pools
+        return self._own_getconn
 
     def _databases_alone(self) -> bool:
         """The project imports encode/databases and no other library whose objects have

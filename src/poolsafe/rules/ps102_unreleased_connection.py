@@ -458,9 +458,13 @@ class UnreleasedConnection(Rule):
     which a consumer may keep suspended), stored on an attribute, in a container or
     a global, captured by a nested function or a lambda, handed to a thread, an
     executor, a callback registration or a project function or class that may keep
-    it (a cursor, `conn.cursor()`, counts as the connection; the rows it fetches,
-    `cur.fetchone()`, `fetchall()`, `fetchmany()`, are plain values that keep
-    neither, so `list(map(int, cur.fetchone()))` hands on nothing), or when an `except`
+    it (a cursor, `conn.cursor()`, counts as the connection, and so do a bound
+    method, `conn.close`, and psycopg2's `conn.info`; a plain value read off it
+    does not: `self.isolation_level = conn.isolation_level`, `conn.server_version`,
+    `conn.autocommit`, `conn.encoding`, `conn.status`, `conn.info.backend_pid`,
+    mysql.connector's `conn.connection_id` and `conn.charset`; nor do the rows a
+    cursor fetches, `cur.fetchone()`, `fetchall()`, `fetchmany()`, plain values that
+    keep neither, so `list(map(int, cur.fetchone()))` hands on nothing), or when an `except`
     in a loop, around work on it, neither re-raises, returns, closes nor drops it
     (`conn = None`): a retry loop that sleeps and tries again keeps a connection an
     error may have left dead but open. A handler outside a loop that logs and goes
@@ -570,6 +574,16 @@ class UnreleasedConnection(Rule):
     `monkeypatch.setattr(db, "pool", fake)`) or binds to a `Mock()`, and a
     `getconn()` on an object of unknown type in a test module (a fixture or a
     `Mock()` passed in), hands out nothing.
+
+    **A project's own `getconn()`.** `getconn()` on an object of unknown type is
+    read as a psycopg2 or psycopg_pool checkout, except in a project whose own class
+    has a `getconn()` method that checks out from no pool (a cache of one connection
+    per database that the class opens itself and closes in its `__exit__`, as
+    ldap2pg's `Pooler`) and whose modules name no pool library that has one
+    (`psycopg2.pool`, a `*ConnectionPool` class, `psycopg_pool`, `psycopg2_pool`):
+    there `self.pool.getconn(dbname)` is that cache's and owes no `putconn()`. A
+    project `getconn()` that hands on a pool's checkout (`return
+    self._pool.getconn()`) keeps the old reading.
 
     ## Why is this bad?
     Every path that skips the release keeps a slot checked out. Under errors the

@@ -6553,3 +6553,185 @@ INVALID += [
                               use="version = Report(giscurs)"),
          note="look-alike: the object keeps the cursor and is returned"),
 ]
+
+# A direct connection's factory (or a function that closes it on the normal path) that
+# stores a plain value read off the connection (`self.isolation_level =
+# connection.isolation_level` in a database wrapper, `self.backend_pid =
+# conn.info.backend_pid`): the value is a string, a number or a flag, not the
+# connection, so nothing but the frame holds the connection when a set-up call fails
+# (the "Direct connections" policy). A stored bound method or `conn.info` of psycopg2
+# (whose ConnectionInfo keeps its connection) still carries it out.
+_VALUE_READ_FACTORY = """
+import psycopg2
+import psycopg2.extras
+
+
+class DatabaseWrapper:
+    def __init__(self, settings):
+        self.settings = settings
+        self.isolation_level = None
+
+    def get_new_connection(self, params):
+        connection = psycopg2.connect(**params){mark}
+        options = self.settings["OPTIONS"]
+        try:
+            self.isolation_level = options["isolation_level"]
+        except KeyError:
+            self.isolation_level = {read}
+        else:
+            if self.isolation_level != connection.isolation_level:
+                connection.set_session(isolation_level=self.isolation_level)
+        psycopg2.extras.register_default_jsonb(conn_or_curs=connection, loads=lambda x: x)
+        return connection
+"""
+VALID += [
+    Case(_VALUE_READ_FACTORY.format(mark="", read="connection.isolation_level"),
+         note="a database wrapper's factory keeps the connection's isolation level (an "
+              "int) on itself, not the connection: a failing set-up call leaves the "
+              "connection to reference counting (direct-connection policy)"),
+    Case("""
+import mysql.connector
+
+
+class Transporter:
+    def connect(self, **params):
+        conn = mysql.connector.connect(**params)
+        self.connection_id = conn.connection_id
+        self.charset = conn.charset
+        conn.cmd_init_db(params["database"])
+        return conn
+""", note="mysql.connector: the connection id and the character set are plain values"),
+    Case("""
+import psycopg
+
+
+class Worker:
+    def open(self, dsn):
+        conn = psycopg.connect(dsn)
+        self.backend_pid = conn.info.backend_pid
+        conn.execute("SET application_name = 'worker'")
+        return conn
+""", note="psycopg 3: `conn.info.backend_pid` is an int; only `conn.info` itself would "
+          "keep the connection's libpq handle"),
+    Case("""
+import psycopg2
+
+
+class Audit:
+    def record(self, dsn, event):
+        conn = psycopg2.connect(dsn)
+        self.last_status = conn.status
+        cur = conn.cursor()
+        cur.execute("INSERT INTO audit (event) VALUES (%s)", (event,))
+        conn.commit()
+        conn.close()
+""", note="closed on the normal path; only an exception skips the close, and the "
+          "stored status is an int"),
+]
+INVALID += [
+    Case("""
+import psycopg2
+
+
+class Wrapper:
+    def get_new_connection(self, params):
+        conn = psycopg2.connect(**params)  # expect: PS102
+        self.info = conn.info
+        conn.set_session(autocommit=True)
+        return conn
+""", note="look-alike: psycopg2's `conn.info` (a ConnectionInfo) keeps its connection, "
+          "so the object outlives the frame when set_session() fails"),
+    Case("""
+import psycopg2
+
+
+class Wrapper:
+    def get_new_connection(self, params):
+        conn = psycopg2.connect(**params)  # expect: PS102
+        self.close_connection = conn.close
+        conn.set_session(autocommit=True)
+        return conn
+""", note="look-alike: a bound method of the connection keeps it"),
+    Case(_VALUE_READ_FACTORY.format(mark="  # expect: PS102", read="connection"),
+         note="look-alike: the wrapper keeps the connection itself in the handler",
+         unfixable="`connection` is stored"),
+]
+
+# (large76b, from a held finding after the held figure was recorded: not held) A
+# project's own class with a `getconn()` that checks out from no pool (ldap2pg's
+# `Pooler`: one autocommit connection per database, opened and cached by the class and
+# all closed by its `__exit__`), in a project that names no pool library with a
+# `getconn()`: an unknown object's `getconn()` there is that cache's, not a psycopg2
+# pool checkout owing a `putconn()`.
+_OWN_POOLER = """
+import psycopg2
+
+
+class Pooler:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.connections = {}
+
+    def getconn(self, dbname=None):
+        try:
+            return self.connections[dbname]
+        except KeyError:
+            pass
+        self.connections[dbname] = conn = psycopg2.connect(self.dsn, dbname=dbname)
+        conn.set_session(autocommit=True)
+        return conn
+
+    def putconn(self, dbname=None):
+        conn = self.connections.pop(dbname, None)
+        if conn:
+            conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for name in list(self.connections):
+            self.putconn(name)
+"""
+_POOLER_USER = """
+class Inspector:
+    def __init__(self, pool=None):
+        self.pool = pool
+
+    def fetch_roles(self, databases):
+        roles = []
+        for dbname in databases:
+            conn = self.pool.getconn(dbname){mark}
+            with conn.cursor() as cur:
+                cur.execute("SELECT rolname FROM pg_roles")
+                roles.extend(cur.fetchall())
+        return roles
+"""
+VALID += [
+    Case(_POOLER_USER.format(mark=""), files={"psql.py": _OWN_POOLER}, path="inspector.py",
+         note="the project's own Pooler caches one connection per database and closes "
+              "them all on exit; `self.pool` (unknown here) is that cache"),
+]
+INVALID += [
+    Case(_POOLER_USER.format(mark="  # expect: PS102"),
+         files={"psql.py": _OWN_POOLER,
+                "db.py": "from psycopg2.pool import ThreadedConnectionPool\n\n"
+                         "pool = ThreadedConnectionPool(1, 10, dsn=\"dbname=app\")\n"},
+         path="inspector.py",
+         note="look-alike: the project also builds a psycopg2 pool, so an unknown "
+              "object's getconn() may be that pool's checkout"),
+    Case(_POOLER_USER.format(mark="  # expect: PS102"),
+         files={"psql.py": """
+class Pooler:
+    def __init__(self, pool):
+        self._pool = pool
+
+    def getconn(self, dbname=None):
+        return self._pool.getconn(dbname)
+
+    def putconn(self, conn, dbname=None):
+        self._pool.putconn(conn, dbname)
+"""},
+         path="inspector.py",
+         note="look-alike: the project's getconn() hands on a pool's checkout"),
+]
