@@ -3491,8 +3491,8 @@ VALID.append(Case(_CRON_REMINDERS.format(write="", mark=""), path="cron_reminder
                   note="a one-shot cron script mails each row of a query result after "
                        "reads only (pin: quiet at main)"))
 INVALID.append(Case(_CRON_REMINDERS.format(
-    write="            session.execute(text(\"UPDATE meeting SET reminded = true WHERE id = :i\"),\n"
-          "                            {\"i\": row.id})\n",
+    write="            session.execute(text(\"UPDATE meeting SET reminded = true \"\n"
+          "                                 \"WHERE id = :i\"), {\"i\": row.id})\n",
     mark="  # expect: PS207"), path="cron_reminders.py",
     note="look-alike: each row is updated before its mail, and the row lock is held "
          "across the SMTP call"))
