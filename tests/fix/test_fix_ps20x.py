@@ -121,8 +121,10 @@ def test_fix_rate_over_invalid_cases() -> None:
         # a local engine whose bound session is returned and kept)
         # (68-70: round 34's look-alikes (large76): a metadata-only engine kept in the
         # configuration, one whose pool is kept, a probe script that then serves requests;
+        # 71-74 (prec76): a hand-written liveness listener that swallows the failure,
+        # raises another error, tests another engine, or only logs in `engine_connect`;
         # each fix adds `pool_pre_ping=True`, read)
-        "PS203": Counter(safe=70, unsafe=2, **{"not fixable": 3}),
+        "PS203": Counter(safe=74, unsafe=2, **{"not fixable": 3}),
         # a registry built in a function other than the app factory (kept in a global,
         # or returned to a caller that does not remove it: round 11); 14: a request
         # decorator that does not remove it, or one never applied (corpus17); 16: a

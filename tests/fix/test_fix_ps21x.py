@@ -65,7 +65,9 @@ def test_fix_rate_over_invalid_cases() -> None:
         # (12: round 51's twins of the one-shot call graph: a MySQL engine factory a
         # Flask app also calls, and one no project code calls)
         # (1 not fixable: round 25's engine fastapi-sqlalchemy's middleware builds)
-        "PS211": Counter(safe=14, unsafe=1, **{"not fixable": 1}),
+        # (16: round 34's look-alike of a checkout listener that logs the failure:
+        # `pool_pre_ping=True` is added to the call)
+        "PS211": Counter(safe=15, unsafe=1, **{"not fixable": 1}),
     }
 
 

@@ -14,6 +14,7 @@ over-budget verdict is never built on a guess.
 from __future__ import annotations
 
 import re
+import shlex
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -442,6 +443,13 @@ def group_pools(graph: ImportGraph, group: ProcessGroup,
 
 
 _CONCURRENT = re.compile(word_pattern(CONCURRENCY_WORDS).pattern + b"|" + DEV_SERVER_RUN.encode())
+#: the words of a task queue's own worker, which its command (`--pool solo`) settles
+_WORKER_WORDS: dict[str, frozenset[str]] = {
+    "celery": frozenset({"celery"}), "dramatiq": frozenset({"dramatiq"})}
+#: where Celery tasks are defined (`@app.task`, `@celery.task(...)`, `@shared_task`):
+#: the worker imports them by name (`include=`, `autodiscover_tasks()`), not through
+#: the app module's imports
+_CELERY_TASKS = re.compile(rb"@(?:[\w.]+\.)?task\b|\bshared_task\b")
 
 
 def one_thread(graph: ImportGraph, group: ProcessGroup, reached: set[Path]) -> str | None:
@@ -452,20 +460,85 @@ def one_thread(graph: ImportGraph, group: ProcessGroup, reached: set[Path]) -> s
     (`CONCURRENCY_WORDS`: a thread or process pool, an event loop, green threads, a
     server, a framework's callback threads; `app.run()`). Such a process holds one
     connection of each pool at a time, not the pool's maximum. `manage.py` runs a
-    management command it does not import, so it is never shown."""
+    management command it does not import, so it is never shown.
+    A task queue's worker whose command runs one task at a time on one thread
+    (`_one_task_at_a_time`: Celery's `--pool solo`, or one child, `--concurrency 1`;
+    dramatiq's `--threads 1`) is judged the same way, over its entry's modules and,
+    for Celery, every module that defines a task (and what those import), its own
+    framework's name aside."""
     command = group.command
     entry = command.entry
-    if command.program != "python" or entry is None or not reached:
+    if entry is None or not reached:
+        return None
+    pattern = _CONCURRENT
+    why = "starts no thread, process pool, event loop or server"
+    if command.program in _WORKER_WORDS:
+        how = _one_task_at_a_time(command)
+        if how is None:
+            return None
+        own = _WORKER_WORDS[command.program]
+        pattern = re.compile(word_pattern(
+            tuple(w for w in CONCURRENCY_WORDS if w not in own)).pattern
+            + b"|" + DEV_SERVER_RUN.encode())
+        why = f"runs one task at a time on one thread ({how}) and {why}"
+        if command.program == "celery":
+            reached = reached | graph.reach_files(
+                (p, src) for p, src in graph.index.files_matching(_CELERY_TASKS)
+                if not is_test_path(graph.relative(p)))
+    elif command.program != "python":
         return None
     if len(reached) >= MAX_REACHED or any(
             graph.relative(p).rsplit("/", 1)[-1] == "manage.py" for p in reached):
         return None
     for path in reached:
-        if _CONCURRENT.search(graph.source(path).encode("utf-8", "replace")):
+        if pattern.search(graph.source(path).encode("utf-8", "replace")):
             return None
     return (f"`{command.text}` is one Python process whose code ({len(reached)} project "
-            "module(s)) starts no thread, process pool, event loop or server: one "
-            "connection of each pool at a time")
+            f"module(s)) {why}: one connection of each pool at a time")
+
+
+def _one_task_at_a_time(command: Command) -> str | None:
+    """The option of a Celery or dramatiq worker command that makes each of its
+    processes run one task at a time on one thread, or None: Celery's `--pool solo`
+    (`-P solo`: the main thread runs the tasks), or one child of the prefork (or
+    threads) pool (`--concurrency 1`, `-c 1`; no `--autoscale`); dramatiq's
+    `--threads 1` (`-t 1`: one worker thread per process, `--processes` of them). A
+    `gevent` or `eventlet` pool runs many tasks at once; a count that is not the
+    literal 1 (a variable) is not read as one."""
+    try:
+        argv = shlex.split(command.text)
+    except ValueError:
+        return None
+    at = next((i for i, t in enumerate(argv) if t.rsplit("/", 1)[-1] == command.program), None)
+    if at is None:
+        return None
+    args = argv[at + 1:]
+    if command.program == "celery":
+        if "worker" not in args or _flag(args, ("--autoscale",)) is not None:
+            return None
+        pool = _flag(args, ("-P", "--pool"))
+        if pool == "solo":
+            return "`--pool solo`"
+        if pool in (None, "prefork", "threads") and _flag(args, ("-c", "--concurrency")) == "1":
+            return "`--concurrency 1`"
+        return None
+    if _flag(args, ("-t", "--threads")) == "1":
+        return "`--threads 1`"
+    return None
+
+
+def _flag(args: list[str], names: tuple[str, ...]) -> str | None:
+    """The value of the last `-c 1`, `--concurrency 1`, `--concurrency=1` or `-c1`."""
+    found = None
+    for i, arg in enumerate(args):
+        for name in names:
+            if arg == name and i + 1 < len(args):
+                found = args[i + 1]
+            elif name.startswith("--") and arg.startswith(name + "="):
+                found = arg.split("=", 1)[1]
+            elif not name.startswith("--") and arg.startswith(name) and len(arg) > len(name):
+                found = arg[len(name):]
+    return found
 
 
 def script_groups(index: ProjectIndex, files: ProjectFiles,

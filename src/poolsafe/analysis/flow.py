@@ -24,6 +24,7 @@ from functools import cached_property
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    binding_targets,
     body_statements,
     bound_names,
     children,
@@ -486,6 +487,10 @@ class FunctionFlow:
         #: handler that raised swallowed nothing, and the cleanup its error passes
         #: through is no reuse of the failed transaction (PS103 stays quiet there)
         self._propagating = 0
+        #: (name, the `if` statement) for each enclosing branch of the statement
+        #: analysed now where the name is None or false: the body of `if name is None:`
+        #: (`if not name:`), the `else` of `if name is not None:` (`if name:`)
+        self._known_false: list[tuple[str, cst.If]] = []
 
     # the facts below cost a walk each: computed only for functions that need them
     @cached_property
@@ -1784,7 +1789,14 @@ class FunctionFlow:
         after, exc = self.effects(node.test, state)
         true_state, false_state = self._refine(node.test, after)
         out = Outcome(exc=exc)
-        body = self.block(body_statements(node.body), true_state)
+        known, truthy = _guard(node.test) if _value_test(node.test) else (None, False)
+        if known is not None and not truthy:
+            self._known_false.append((known, node))
+        try:
+            body = self.block(body_statements(node.body), true_state)
+        finally:
+            if known is not None and not truthy:
+                self._known_false.pop()
         flag = _branch_flag(node)
         if flag is not None:
             # `owns = session is None` ... `if owns: session = SessionLocal()`: a
@@ -1800,11 +1812,40 @@ class FunctionFlow:
             out.absorb_abrupt(o)
             normal = _join(normal, o.normal)
         else:
-            o = self.block(body_statements(node.orelse.body), false_state)
+            if known is not None and truthy:
+                self._known_false.append((known, node))
+            try:
+                o = self.block(body_statements(node.orelse.body), false_state)
+            finally:
+                if known is not None and truthy:
+                    self._known_false.pop()
             out.absorb_abrupt(o)
             normal = _join(normal, o.normal)
         out.normal = normal
         return out
+
+    def _still_false(self, node: cst.Try | cst.TryStar) -> frozenset[str]:
+        """The names known None (or false) where the `try` starts that stay so on
+        every path where its body fails on the database: an enclosing `if name is
+        None:` (or the `else` of `if name is not None:`) holds the `try`, nothing in
+        that branch outside the `try` binds the name, and the `try` body binds it only
+        after its last database statement (`row = cur.fetchone()` then `value =
+        row[0]`). A later `if name is not None:` then never takes the failed
+        transaction into its branch."""
+        out: set[str] = set()
+        for name, branch in self._known_false:
+            outside = [n for n in iter_nodes(branch)
+                       if n is not branch.test and name in bound_names_of(n)
+                       and not any(n is m for m in iter_nodes(node.body))]
+            if outside:
+                continue
+            order = {id(n): i for i, n in enumerate(iter_nodes(node.body))}
+            work = [order[id(c)] for c in iter_nodes(node.body)
+                    if isinstance(c, cst.Call) and self._worked_by(c, frozenset())]
+            binds = [order[id(n)] for n in iter_nodes(node.body) if name in bound_names_of(n)]
+            if not binds or (work and min(binds) > max(work)):
+                out.add(name)
+        return frozenset(out)
 
     def _short_circuit(self, expr: cst.BaseExpression,
                        state: State) -> tuple[State, State | None]:
@@ -1999,7 +2040,9 @@ class FunctionFlow:
                 taken |= _class_names(handler)
                 if catches_db:
                     hid = self._handler_id(handler)
-                    entry = entry | {Aborted(r, hid) for r in worked}
+                    still = self._still_false(node) if worked and self._known_false \
+                        else frozenset()
+                    entry = entry | {Aborted(r, hid, falsy=still) for r in worked}
                 o = self.block(body_statements(handler.body), entry)
                 if catches_db and o.exc is not None and _reraises(handler):
                     # the failure goes on up as it came: an enclosing handler that
@@ -2822,6 +2865,30 @@ def _through_exits(state: State, closes: set[str], ended: set[str]) -> State:
     return frozenset(f for f in state
                      if not (isinstance(f, Held) and f.var in closes)
                      and not (isinstance(f, Aborted) and f.resource in ended))
+
+
+def _value_test(test: cst.BaseExpression) -> bool:
+    """`name`, `not name`, `name is None`, `name is not None`: a test of a name's
+    value (not whether it is bound, as `"name" in locals()` tests)."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _value_test(test.expression)
+    return isinstance(test, cst.Name) or (_is_none_check(test) and isinstance(
+        test, cst.Comparison) and isinstance(test.left, cst.Name))
+
+
+def bound_names_of(node: cst.CSTNode) -> set[str]:
+    """The plain names `node` itself binds (not the nodes under it)."""
+    out: set[str] = set()
+    targets = binding_targets(node)
+    while targets:
+        target = targets.pop()
+        if isinstance(target, cst.Name):
+            out.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            targets.extend(e.value for e in target.elements)
+        elif isinstance(target, cst.StarredElement):
+            targets.append(target.value)
+    return out
 
 
 def _false_constant(value: cst.BaseExpression) -> bool:

@@ -414,6 +414,40 @@ class ExceptWithoutRollback(Rule):
     plain `conn.cursor()`: the rows came with `execute()`, and the driver raises its
     "no results to fetch" `ProgrammingError` itself; a named (server-side) cursor,
     `cursor(name=...)` or `cursor("name")`, fetches from the server and counts.
+    Paired conditions: a swallowing `try` inside `if name is None:` (`if not
+    name:`, or the `else` of `if name is not None:`), where nothing else in that
+    branch binds `name` and the `try` body binds it only after its last database
+    statement (`row = cur.fetchone()`, then `resolved = row[0]`), leaves `name` None
+    on every path where the statement failed; a later `if name is None: ... else:`
+    (`if name is not None:`, `if name:`) never takes the failed transaction into
+    the branch where `name` is set, so a reuse written there is not one. A binding
+    of `name` before the statement (in the `try` or in the branch), or a later
+    test on another name, keeps it reported.
+
+    ## Decisions on look-alikes that stay reported
+    Each of these was judged on public code (round 33, large74b) and is kept, for
+    the reason given:
+    - A helper that returns the connection it left in the failed transaction
+      (`return conn` after the swallowed error) while every caller only closes it:
+      closing ends the transaction on the server, so today's callers lose nothing,
+      but the callers of a returned connection are not followed (only those of a
+      session or connection handed in as a parameter are, above); reported as a
+      known false alarm of this shape, fixed by the `rollback()` the advice asks.
+    - A service's instance method (`CommentService().validate_params(db, ...)`)
+      whose route returns its value at once, or whose callers raise on the None it
+      returns: the request ends and its dependency closes the session, but an
+      instance's methods are not followed to their callers (an instance may keep
+      the session on itself); a `@staticmethod` is. Known false alarm.
+    - A helper no project code calls: true. The defect is in the function (its
+      callers get a session in a failed transaction); a library's users or later
+      code call it, as for PS202's and PS203's factories.
+    - A `commit()` on a psycopg2 or psycopg connection after the swallowed error:
+      PostgreSQL answers `COMMIT` in an aborted transaction with `ROLLBACK` and
+      the drivers do not raise (pg8000 since 1.29 does), so the commit ends the
+      failed transaction. It is still reported: every statement of that
+      transaction before the failed one is thrown away while the code believes it
+      committed them; the narrow case where the failed statement was the
+      transaction's first work (nothing lost) is not told apart yet.
 
     ## Tests, one-shot code and processes
     Reported everywhere, tests and scripts included: the next statement on the

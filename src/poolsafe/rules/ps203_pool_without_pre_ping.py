@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from poolsafe.analysis.engines import engine_sites, holds_no_server_slot, is_non_pooling
 from poolsafe.analysis.flask_config_use import configures_nothing
+from poolsafe.analysis.hand_ping import pinged_at_checkout
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.analysis.one_shot import per_request_app, short_lived_engine
 from poolsafe.analysis.project_facts import facts, is_test_module
@@ -206,6 +207,27 @@ class PoolWithoutPrePing(Rule):
     dead one would come back from the creator all the same. Options hidden behind
     `**kwargs` that cannot be read are given the benefit of the doubt.
 
+    ## Hand-written liveness checks
+    An engine whose every checkout a listener of the project already tests, the
+    way `pool_pre_ping` does (the recipes SQLAlchemy documented before 1.2), is
+    not reported: a pool `checkout` listener on the engine (`@event.listens_for(
+    engine, "checkout")`, also `engine.pool`), or on the `Pool` class for every
+    pool of the process (`event.listen(Pool, "checkout", ping)`, in any module
+    outside the tests), that executes a statement (`cursor.execute("SELECT 1")`)
+    in a `try` whose handler raises `DisconnectionError` itself (the pool then
+    discards the connection and checks out another, up to three times); or an
+    `engine_connect` listener on the engine or the `Engine` class that executes a
+    statement in a `try` whose handler executes it again (the failure invalidated
+    the dead connection; the second statement runs on a fresh one). A listener that
+    logs the failure and goes on, raises another error (the checkout fails: the
+    same outcome as no check), or listens to another engine is no check of this
+    one. A liveness method the code calls by hand before its work (`self.ping()`
+    at the start of a consumer's callback, `SELECT 1` and a reconnect on
+    `OperationalError`) stays reported: it is as good only if every use of the
+    engine comes after it, which the handlers a class keeps in tables and calls
+    later do not let the analysis show; adding `pool_pre_ping=True` there is
+    harmless.
+
     ## Why is this bad?
     A pooled connection can die while idle: the server restarts or fails over,
     a firewall or load balancer drops idle TCP sessions, `wait_timeout` or
@@ -269,6 +291,8 @@ class PoolWithoutPrePing(Rule):
                 continue  # an app a route builds for one request: its engine too
             if site.testing_config:
                 continue  # Flask's TESTING = True: the configuration of the test runs
+            if pinged_at_checkout(ctx.index, ctx.module, site.call) is not None:
+                continue  # a hand-written listener tests every checkout, as pre-ping does
             if unprotected_mysql(ctx.index, ctx.module, site) is not None:
                 continue  # PS211 reports it: neither recycle nor pre-ping on MySQL
             where = ("`SQLALCHEMY_ENGINE_OPTIONS`" if site.from_config else site.label)

@@ -360,7 +360,14 @@ class IoInTransaction(Rule):
     (one that cannot be shown to only read, three calls deep) keeps the finding, and
     so does a loop that does not commit each round (the next round's call follows the
     earlier rounds' inserts). A write committed before the read that began the
-    current transaction is over and does not count. Still reported, reads or not: a
+    current transaction is over and does not count. A loop over the rows a query
+    returned, in the one-shot function itself (a cron script's `send_reminders()`
+    mailing each row), is such code: it runs once per invocation and each round has
+    only read. An attribute set in a project helper counts even on a copy it made of
+    a loaded row (`meeting = meeting.copy()`, then `meeting.date = ...`): a new
+    instance given a related, persistent object joins the session through the
+    relationship's backref (SQLAlchemy before 2.0 cascades backrefs by default), and
+    the next lazy load's autoflush inserts it. Still reported, reads or not: a
     request handler, a task or worker, anything a `while` loop that keeps the process
     running calls (a queue consumer's poll), and a transaction begun by the caller or
     by a decorator, whose earlier statements this function cannot see. For the same

@@ -95,6 +95,21 @@ class PoolCapacityExceedsServer(Rule):
     manage.py ...` runs a command the entry point does not import, so its
     processes keep their pools' maxima, as do the programs judged alone (a
     script whose own pool exceeds the limit is reported as configured).
+    A task queue's worker counts the same way when its command runs one task at
+    a time on one thread: Celery's `--pool solo` (`-P solo`), or one child of the
+    prefork (or threads) pool, `--concurrency 1` (`-c 1`, no `--autoscale`);
+    dramatiq's `--threads 1` (`-t 1`, for each of its `--processes`). Its code is
+    the app module's imports and, for Celery, every project module that defines
+    a task (`@app.task`, `@shared_task`: the worker imports them by name) and what
+    those import; the framework's own name aside, they must spell none of the
+    words above (a task that maps its parts over a `ThreadPoolExecutor` keeps the
+    maximum). The command says so, not a word in a queue's or a service's name:
+    a `gevent` or `eventlet` pool, a `--concurrency` above 1 or given by a
+    variable, keep the pool's maximum, and so does a prefork pool of several
+    children (each child runs one task at a time, but the rule counts a prefork
+    pool's processes at their pools' maxima as it always has). An `rq worker`
+    runs one job at a time too, but its command names no module, so its pools
+    are not known to the budget at all.
 
     ## Why is this bad?
     Pools grow under load. When every replica and worker fills its pool at the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from poolsafe.analysis.engines import engine_sites
+from poolsafe.analysis.hand_ping import pinged_at_checkout
 from poolsafe.analysis.mysql_recycle import unprotected_mysql
 from poolsafe.analysis.one_shot import short_lived_engine
 from poolsafe.analysis.project_facts import is_test_module
@@ -62,6 +63,10 @@ class MysqlWithoutRecycle(Rule):
     import, one of a script nothing imports, and any at the top level of an
     Alembic environment (see PS203). A factory no project
     code calls is still reported.
+    Nor is an engine whose checkouts a listener of the project already tests and
+    replaces when dead (a `checkout` listener raising `DisconnectionError`, an
+    `engine_connect` listener running its statement again: PS203's "Hand-written
+    liveness checks").
 
     ## Why is this bad?
     MySQL closes a connection that has been idle for `wait_timeout` seconds.
@@ -110,6 +115,8 @@ class MysqlWithoutRecycle(Rule):
                 continue
             if short_lived_engine(ctx.index, ctx.module, site.call) is not None:
                 continue  # used once and dropped: no connection idles past wait_timeout
+            if pinged_at_checkout(ctx.index, ctx.module, site.call) is not None:
+                continue  # a listener replaces the connection the server closed
             evidence = (f" (the project declares {site.dialect_evidence})"
                         if site.dialect_evidence else "")
             seconds = 3600 if problem.wait_timeout > 3600 else max(1, problem.wait_timeout // 2)

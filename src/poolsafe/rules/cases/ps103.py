@@ -6242,3 +6242,60 @@ INVALID += [
                              mark="  # expect: PS103"),
          note="look-alike: a private method (leading underscore) is not a routed one"),
 ]
+
+# Helper prec76, round 34: paired conditions. The swallowed statement runs only where a
+# name is None (`if resolved is None:`), binds the name only after its last database
+# statement, and the statement that would reuse the connection runs only where the name
+# is not None: on the failed path the name is still None, so the reuse is never reached,
+# and the pool's context rolls the connection back when the block ends.
+_PAIRED = """\
+import psycopg
+from psycopg_pool import ConnectionPool
+
+pool = ConnectionPool("dbname=app")
+
+
+def cache_credential(name, catalog_id, execution_id):
+    with pool.connection() as conn:
+        cur = conn.cursor()
+        resolved = catalog_id
+{before}        if {first}:
+            try:
+{bind}                cur.execute("SELECT catalog_id FROM execution WHERE id = %s", (execution_id,))
+                row = cur.fetchone()
+                if row:
+                    resolved = row[0]
+            except psycopg.Error as err:{mark}
+                print("cannot resolve the catalog", err)
+        if {second}:
+            print("not cached")
+        else:
+            cur.execute("INSERT INTO keychain (name, catalog_id) VALUES (%s, %s)",
+                        (name, resolved))
+            conn.commit()
+"""
+VALID += [
+    Case(_PAIRED.format(before="", first="resolved is None", bind="", mark="",
+                        second="resolved is None"),
+         note="the reuse runs only where `resolved` is not None; after the failure it is "
+              "still None"),
+    Case(_PAIRED.format(before="", first="not resolved", bind="", mark="",
+                        second="not resolved"),
+         note="the same with truth tests (`if not resolved:`)"),
+]
+INVALID += [
+    Case(_PAIRED.format(before="", first="resolved is None", bind="",
+                        mark="  # expect: PS103", second="name is None"),
+         note="look-alike: the later test is on another name, so the reuse is reachable"),
+    Case(_PAIRED.format(before="", first="resolved is None",
+                        bind="                resolved = 0\n", mark="  # expect: PS103",
+                        second="resolved is None"),
+         note="look-alike: the `try` binds the name before its statement, so after the "
+              "failure it is not None"),
+    Case(_PAIRED.format(before="", first="resolved is None",
+                        bind="", mark="  # expect: PS103", second="resolved is None")
+         .replace("        if resolved is None:\n            try:",
+                  "        if resolved is None:\n            resolved = execution_id\n"
+                  "            try:", 1),
+         note="look-alike: the branch binds the name before the `try`"),
+]

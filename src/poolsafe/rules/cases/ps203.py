@@ -2103,3 +2103,100 @@ INVALID += [
          note="look-alike: after the same probe the script serves requests on the engine "
               "for the server's life"),
 ]
+
+# Helper prec76, round 34: a hand-written liveness check that SQLAlchemy itself runs at
+# every checkout (the recipes written before `pool_pre_ping` existed) is pre-ping: a
+# `checkout` listener that raises `DisconnectionError` when its statement fails (the
+# pool then replaces the connection), or an `engine_connect` listener that runs its
+# statement again after the failure invalidated the connection. A listener that only
+# logs, re-raises another error, or listens to another engine checks nothing.
+_CHECKOUT_PING = """\
+from sqlalchemy import create_engine, event, exc
+
+engine = create_engine("postgresql://app@db/app", pool_size=10){mark}
+
+
+@event.listens_for({target}, "checkout")
+def ping_connection(dbapi_connection, connection_record, connection_proxy):
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    except Exception:
+{handler}
+    cursor.close()
+"""
+
+_GLOBAL_POOL_PING = """\
+from sqlalchemy import event, exc
+from sqlalchemy.pool import Pool
+
+
+def ping_connection(dbapi_connection, connection_record, connection_proxy):
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    except Exception:
+        raise exc.DisconnectionError()
+    cursor.close()
+
+
+event.listen(Pool, "checkout", ping_connection)
+"""
+
+_ENGINE_CONNECT_PING = """\
+from sqlalchemy import create_engine, event, exc, select
+
+engine = create_engine("mysql+pymysql://app@db/app", pool_recycle=3600){mark}
+
+
+@event.listens_for(engine, "engine_connect")
+def ping_connection(connection, branch):
+    if branch:
+        return
+    try:
+        connection.scalar(select(1))
+    except exc.DBAPIError as err:
+{handler}
+"""
+
+_APP_ENGINE = """\
+from sqlalchemy import create_engine
+
+from . import pinging  # noqa: F401  (registers the listener)
+
+engine = create_engine("postgresql://app@db/app", pool_size=10){mark}
+"""
+
+VALID += [
+    Case(_CHECKOUT_PING.format(mark="", target="engine",
+                               handler="        raise exc.DisconnectionError()"),
+         note="SQLAlchemy's pre-1.2 recipe: a checkout listener on the engine raises "
+              "DisconnectionError on a dead connection, and the pool replaces it"),
+    Case(_APP_ENGINE.format(mark=""), path="app/db.py",
+         files={"app/__init__.py": "", "app/pinging.py": _GLOBAL_POOL_PING},
+         note="the same listener registered on the `Pool` class, in another module: every "
+              "pool of the process tests its checkouts"),
+    Case(_ENGINE_CONNECT_PING.format(mark="", handler=(
+        "        if err.connection_invalidated:\n"
+        "            connection.scalar(select(1))\n"
+        "        else:\n"
+        "            raise")),
+         note="SQLAlchemy 1.x's engine_connect recipe: the statement runs again on a fresh "
+              "connection after the failure invalidated the dead one"),
+]
+
+INVALID += [
+    Case(_CHECKOUT_PING.format(mark="  # expect: PS203", target="engine",
+                               handler="        print(\"database went away\")"),
+         note="look-alike: the listener swallows the failure and hands the dead connection on"),
+    Case(_CHECKOUT_PING.format(mark="  # expect: PS203", target="engine",
+                               handler="        raise RuntimeError(\"database went away\")"),
+         note="look-alike: another error fails the checkout, no replacement is tried"),
+    Case(_CHECKOUT_PING.format(mark="  # expect: PS203", target="other_engine",
+                               handler="        raise exc.DisconnectionError()")
+         .replace("\n\n@event", "other_engine = create_engine(\"sqlite://\")\n\n\n@event", 1),
+         note="look-alike: the listener tests another engine's pool"),
+    Case(_ENGINE_CONNECT_PING.format(mark="  # expect: PS203",
+                                     handler="        print(\"database went away\", err)"),
+         note="look-alike: an engine_connect listener that logs the failure and goes on"),
+]

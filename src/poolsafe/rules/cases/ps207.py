@@ -3460,3 +3460,39 @@ INVALID.append(Case(_ONCE_SHARED.format(
          "    lookup(issn)  # expect: PS207\n"),
     note="look-alike: a helper's read on the shared `db.session` joins the caller's "
          "transaction, which updated rows before calling it"))
+
+# Helper prec76, round 34: a cron script run once per invocation (`__main__` ->
+# `send_reminders()`) that mails each row of a query result, its session having only
+# read: quiet already (round 32's one-run policy reaches the loop in the entry function
+# itself; a pin, passes at main aa05005d). Its look-alike writes each row before the
+# mail: the row lock is held across the SMTP call.
+_CRON_REMINDERS = """\
+import smtplib
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://app@db/cal", pool_pre_ping=True)
+
+
+def send_reminders():
+    with Session(engine) as session:
+        rows = session.execute(text("SELECT id, email FROM meeting WHERE remind")).all()
+        for row in rows:
+{write}            smtp = smtplib.SMTP("mail.example.com", timeout=30)
+            smtp.sendmail("cal@example.com", [row.email], "reminder"){mark}
+            smtp.quit()
+
+
+if __name__ == "__main__":
+    send_reminders()
+"""
+VALID.append(Case(_CRON_REMINDERS.format(write="", mark=""), path="cron_reminders.py",
+                  note="a one-shot cron script mails each row of a query result after "
+                       "reads only (pin: quiet at main)"))
+INVALID.append(Case(_CRON_REMINDERS.format(
+    write="            session.execute(text(\"UPDATE meeting SET reminded = true \"\n"
+          "                                 \"WHERE id = :i\"), {\"i\": row.id})\n",
+    mark="  # expect: PS207"), path="cron_reminders.py",
+    note="look-alike: each row is updated before its mail, and the row lock is held "
+         "across the SMTP call"))

@@ -644,3 +644,92 @@ VALID += [
               "own, and the two deployments are never added up (4 x 10 = 40; with the "
               "Procfile's 8 x 10 it would be 120)"),
 ]
+
+# Helper prec76, round 34: a task queue's worker whose command runs one task at a time on
+# one thread (Celery `--pool solo` or `--concurrency 1`, dramatiq `--threads 1`) holds one
+# connection of each pool per process, when the code it runs (the app module, every
+# module defining a Celery task, what they import) starts no thread, pool or event loop.
+# The command says so, not a word in a name.
+_CELERY_TASKS = """
+from celery import Celery
+from sqlalchemy import create_engine, text
+
+app = Celery("jobs", include=["jobs.work"])
+engine = create_engine("postgresql://app@db/app", pool_size=5, max_overflow=10){mark}
+"""
+_CELERY_WORK = """
+from jobs.tasks import app, engine, text
+
+
+@app.task
+def mark_done(job_id):
+{body}
+"""
+_ONE_TASK = """    with engine.begin() as conn:
+        conn.execute(text("UPDATE jobs SET done = true WHERE id = :id"), {"id": job_id})
+"""
+_THREADED_TASK = """    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        pool.map(lambda part: run_part(job_id, part), range(8))
+
+
+def run_part(job_id, part):
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE parts SET done = true WHERE job = :j AND n = :n"),
+                     {"j": job_id, "n": part})
+"""
+
+
+def _celery_files(options: str, body: str = _ONE_TASK) -> dict[str, str]:
+    return {"jobs/__init__.py": "", "jobs/work.py": _CELERY_WORK.format(body=body),
+            "Procfile": "".join(f"work_{q}: celery -A jobs.tasks worker {options} -Q {q}\n"
+                                for q in _QUEUES)}
+
+
+_DRAMATIQ_ACTORS = """
+import dramatiq
+from sqlalchemy import create_engine, text
+
+engine = create_engine("postgresql://app@db/app", pool_size=5, max_overflow=10){mark}
+
+
+@dramatiq.actor
+def mark_done(job_id):
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE jobs SET done = true WHERE id = :id"), {{"id": job_id}})
+"""
+
+
+def _dramatiq_files(options: str) -> dict[str, str]:
+    return {"jobs/__init__.py": "",
+            "Procfile": "".join(f"work_{q}: dramatiq jobs.actors {options} --queues {q}\n"
+                                for q in _QUEUES)}
+
+
+VALID += [
+    Case(_CELERY_TASKS.format(mark=""), path="jobs/tasks.py",
+         files=_celery_files("--pool solo"),
+         note="ten Celery `--pool solo` worker types: 10 x 1 (one thread; pool (5 + 10)) = "
+              "10 <= 97 (before: 10 x 15 = 150)"),
+    Case(_CELERY_TASKS.format(mark=""), path="jobs/tasks.py",
+         files=_celery_files("-P prefork --concurrency=1"),
+         note="one prefork child per worker (`--concurrency=1`): 10 x 1 = 10"),
+    Case(_DRAMATIQ_ACTORS.format(mark=""), path="jobs/actors.py",
+         files=_dramatiq_files("--processes 1 --threads 1"),
+         note="dramatiq with one process of one worker thread: 10 x 1 = 10"),
+]
+INVALID += [
+    Case(_CELERY_TASKS.format(mark="  # expect: PS208"), path="jobs/tasks.py",
+         files=_celery_files("--pool solo", _THREADED_TASK),
+         note="look-alike: `--pool solo`, but a task (in a module the app module does not "
+              "import) runs its parts on a thread pool: 10 x 15 = 150 > 97"),
+    Case(_CELERY_TASKS.format(mark="  # expect: PS208"), path="jobs/tasks.py",
+         files=_celery_files("--pool threads --concurrency 8"),
+         note="look-alike: eight task threads in one process: 10 x 15 = 150"),
+    Case(_CELERY_TASKS.format(mark="  # expect: PS208"), path="jobs/tasks.py",
+         files=_celery_files("--pool gevent --concurrency 1"),
+         note="look-alike: a gevent pool (green threads), whatever its count: 10 x 15 = 150"),
+    Case(_DRAMATIQ_ACTORS.format(mark="  # expect: PS208"), path="jobs/actors.py",
+         files=_dramatiq_files("--processes 1 --threads 8"),
+         note="look-alike: eight worker threads per dramatiq process: 10 x 15 = 150"),
+]

@@ -348,3 +348,41 @@ if __name__ == "__main__":
          note="one-shot code: the check table (a dict literal) is the loop's own iterable, "
               "walked once by main(); no connection waits idle for the server's timeout"),
 ]
+
+# Helper prec76, round 34: a checkout listener that raises `DisconnectionError` when its
+# `SELECT 1` fails replaces the connection MySQL closed (PS203's hand-written checks).
+VALID += [
+    Case("""
+from sqlalchemy import create_engine, event, exc
+
+engine = create_engine("mysql+pymysql://app@db/shop", pool_size=10)
+
+
+@event.listens_for(engine, "checkout")
+def ping_connection(dbapi_connection, connection_record, connection_proxy):
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    except Exception:
+        raise exc.DisconnectionError()
+    cursor.close()
+""", note="a checkout listener tests each connection and the pool replaces a dead one"),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import create_engine, event
+
+engine = create_engine("mysql+pymysql://app@db/shop", pool_size=10)  # expect: PS211
+
+
+@event.listens_for(engine, "checkout")
+def ping_connection(dbapi_connection, connection_record, connection_proxy):
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    except Exception:
+        print("database went away")
+    cursor.close()
+""", note="look-alike: the listener logs the failure and hands the dead connection on"),
+]
