@@ -2076,6 +2076,11 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
         # "putconn")(conn)`, `RELEASERS[kind](conn)`
         return True
     mentioned = handed_it or any(_holds_value(a.value, var) for a in call.args)
+    if mentioned and _bound_at_run_time(func, strip_await(call.func)[0]):
+        # a callee the code binds to a value, handed the connection: `for cb in
+        # [pool.putconn]: cb(conn)`, `put = lambda c: pool.putconn(c)`, `release =
+        # getattr(pool, name)`; what it calls is not read, and may be the release
+        return True
     if any(_release_as_value(a.value, var, mentioned) for a in call.args):
         # a release handed on as a value, to run later: `functools.partial(pool.putconn,
         # conn)`, `atexit.register(conn.close)`, `stack.callback(pool.putconn, conn)`,
@@ -2139,6 +2144,48 @@ def _release_as_value(expr: cst.BaseExpression, var: str, handed_it: bool) -> bo
     if not isinstance(expr, cst.Attribute) or expr.attr.value not in _RELEASES_AS_VALUES:
         return False
     return handed_it or dotted_name(expr.value) == var
+
+
+def _bound_at_run_time(func: FunctionInfo, callee: cst.BaseExpression) -> bool:
+    """`callee` is a plain name that may hold a pool's release, bound at run time: a
+    loop's, a comprehension's, a `with ... as` or a walrus target in `func`, or an
+    assignment (in `func` or at its module's top level) of a method or attribute taken
+    off a value, a lambda, an item, another name, or `getattr(...)` / `partial(...)`
+    (`put = pool.putconn`, `put = lambda c: pool.putconn(c)`). Not a `def`, a `class`,
+    an import, or a name assigned what another call made (`Session = sessionmaker()`)."""
+    if not isinstance(callee, cst.Name):
+        return False
+    name = callee.value
+    if any(_may_hold_a_method(v) for v in func.module.assigns.get(name, [])):
+        return True
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign):
+            if any(name in _target_names(t.target) for t in node.targets) \
+                    and _may_hold_a_method(node.value):
+                return True
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            if name in _target_names(node.target) and node.value is not None \
+                    and _may_hold_a_method(node.value):
+                return True
+        elif isinstance(node, (cst.NamedExpr, cst.For, cst.CompFor)):
+            if name in _target_names(node.target):
+                return True
+        elif isinstance(node, cst.AsName) and name in _target_names(node.name):
+            return True
+    return False
+
+
+#: calls that hand back a method or a wrapper of one
+_METHOD_GETTERS = frozenset({"getattr", "partial", "functools.partial",
+                             "operator.attrgetter", "attrgetter"})
+
+
+def _may_hold_a_method(value: cst.BaseExpression) -> bool:
+    value = strip_await(value)[0]
+    if isinstance(value, (cst.Attribute, cst.Lambda, cst.Subscript, cst.Name,
+                          cst.IfExp, cst.BooleanOperation)):
+        return True
+    return isinstance(value, cst.Call) and dotted_name(value.func) in _METHOD_GETTERS
 
 
 def _holds_value(expr: cst.BaseExpression, var: str) -> bool:
@@ -2330,10 +2377,25 @@ def mapping_written_elsewhere(index: ProjectIndex, call: cst.Call, module: Modul
             return text
         last = name.rsplit(".", 1)[-1]
         bound = resolve(index, arg.value, module, func)
-        for where in {id(m): m for m in (module, bound.module)}.values():
-            if _items_written(where, last, key):
+        # the call's module, the mapping's, and any module that names it
+        # (`settings.OPTS[...] = ...` in a third one), through a name it is also bound
+        # to there (`ALIAS = OPTS; ALIAS[...] = ...`)
+        places = {id(m): m for m in (module, bound.module, *index.modules_mentioning([last]))}
+        for where in places.values():
+            if any(_items_written(where, n, key) for n in _mapping_names(where, last)):
                 return text
     return None
+
+
+def _mapping_names(module: ModuleInfo, name: str) -> list[str]:
+    """`name` and the plain names `module` binds to it (`ALIAS = OPTS`,
+    `opts = settings.OPTS`), any scope."""
+    names = [name]
+    for assign, _ in inventory(module).assigns:
+        if (dotted_name(assign.value) or "").rsplit(".", 1)[-1] == name:
+            names += [t.target.value for t in assign.targets
+                      if isinstance(t.target, cst.Name) and t.target.value not in names]
+    return names
 
 
 def _items_written(module: ModuleInfo, name: str, key: str) -> bool:

@@ -1,0 +1,201 @@
+"""fix76 (benchmarks/README.md, "fix76"): adversarial shapes, round 34.
+
+PS102 / PS101's try/finally fix: a release through a callee the code binds at run time
+(a loop's or a comprehension's name over a list of release methods, a lambda, a name
+bound to `getattr(pool, ...)`), run on the normal path. The `finally` the fix added gave
+the connection back a second time: psycopg2's `PoolError` where the original returned
+(safe at main); now unsafe.
+
+PS101's in-place fix (a `close()` in a `finally`, or `with closing(conn):`, made the
+pool's release): a handler or the body gave the connection back first in a form the
+equivalence check does not read, and the `close()` after it was a harmless second close;
+the release after it raised `PoolError` in place of the original exception (safe at
+main); and a read of the connection after the `close()` (`conn.closed`) saw an open,
+pooled connection (safe at main). Now unsafe.
+
+PS203/PS211: `pool_pre_ping=True` added beside a `**mapping` that a third module, or a
+second name bound to it, fills item by item (fix74 left both): `TypeError` where the
+engine was made (safe at main); now unsafe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fix_checks import checked, safe_and_runs_the_same, unsafe_only
+from test_fix_fix68 import HEAD, _run
+
+from poolsafe.fix.loop.apply import fix_sources
+from poolsafe.scan.engine import ScanOptions
+
+W = ('    cur = conn.cursor()\n    cur.execute("SELECT 1")\n    rows = cur.fetchall()\n')
+
+
+def _body(release: str, head: str = "") -> str:
+    return head + "def go():\n    conn = POOL.getconn()\n" + W + release + "    return rows\n"
+
+
+#: (rule, source after HEAD): the release through a callee bound at run time
+BOUND_AT_RUN_TIME: dict[str, tuple[str, str]] = {
+    "a_loop_over_release_methods": ("PS102", _body(
+        "    cleanups = [POOL.putconn]\n    for cb in cleanups:\n        cb(conn)\n")),
+    "a_loop_over_a_literal_list": ("PS102", _body(
+        "    for cb in [POOL.putconn]:\n        cb(conn)\n")),
+    "a_comprehensions_name": ("PS102", _body("    [f(conn) for f in [POOL.putconn]]\n")),
+    "a_module_level_list": ("PS102", _body(
+        "    for cb in CLEANUPS:\n        cb(conn)\n", "CLEANUPS = [POOL.putconn]\n\n\n")),
+    "a_lambda": ("PS102", _body("    put = lambda c: POOL.putconn(c)\n    put(conn)\n")),
+    "a_name_bound_to_getattr": ("PS102", _body(
+        "    release = getattr(POOL, \"put\" + \"conn\")\n    release(conn)\n")),
+    "ps101_a_loop_before_the_close": ("PS101", _body(
+        "    for cb in [POOL.putconn]:\n        cb(conn)\n    conn.close()\n")),
+}
+
+#: look-alikes: a local name that calls something else, safe at main and here
+BOUND_KEPT: dict[str, str] = {
+    "a_loop_over_loggers": _body("    for log in [print]:\n        log(rows)\n"
+                                 "    POOL.putconn(conn)\n"),
+    "a_local_function_of_the_result": _body("    count = len\n    n = count(rows)\n"
+                                            "    POOL.putconn(conn)\n"),
+}
+
+
+@pytest.mark.parametrize("layout", ["lf", "crlf"])
+@pytest.mark.parametrize("name", sorted(BOUND_AT_RUN_TIME))
+def test_a_release_through_a_name_bound_at_run_time_makes_the_fix_unsafe(
+        name: str, layout: str) -> None:
+    code, body = BOUND_AT_RUN_TIME[name]
+    source = HEAD + body
+    if layout == "crlf":
+        source = source.replace("\n", "\r\n")
+    fixed = unsafe_only(code, source, "may give `conn` back")
+    original, runnable = source.replace("\r\n", "\n"), fixed.replace("\r\n", "\n")
+    if layout == "crlf":
+        assert "\n" not in fixed.replace("\r\n", "")
+    for mode in ("ok", "empty"):
+        assert _run(original, mode, 2)[0][0] == "returns"
+        # why it is unsafe: the fixed text gives it back a second time
+        assert _run(runnable, mode, 2)[0][:2] == ("raises", "_PoolError")
+
+
+@pytest.mark.parametrize("name", sorted(BOUND_KEPT))
+def test_a_local_name_that_calls_no_release_stays_safe(name: str) -> None:
+    safe_and_runs_the_same("PS102", HEAD + BOUND_KEPT[name], _run)
+
+
+# PS101's in-place fix: the `close()` in the `finally` (or `with closing(conn):`'s exit)
+# becomes `POOL.putconn(conn)`; what ran before it gave the connection back already.
+FINALLY = ("def go():\n    conn = POOL.getconn()\n    try:\n        cur = conn.cursor()\n"
+           "        cur.execute(\"SELECT 1\")\n        rows = cur.fetchall()\n{body}"
+           "    except Exception:\n{handler}        raise\n"
+           "    finally:\n        conn.close()\n    return rows\n")
+GIVEN_BACK_FIRST: dict[str, tuple[str, str]] = {
+    # (the try's body after the query, the handler before `raise`)
+    "map_in_the_handler": ("", "        list(map(POOL.putconn, [conn]))\n"),
+    "a_loops_name_in_the_handler": ("", "        for cb in [POOL.putconn]:\n"
+                                        "            cb(conn)\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GIVEN_BACK_FIRST))
+def test_ps101_a_close_after_a_release_the_check_does_not_read_is_unsafe(name: str) -> None:
+    body, handler = GIVEN_BACK_FIRST[name]
+    source = HEAD + FINALLY.format(body=body, handler=handler)
+    fixed = unsafe_only("PS101", source, "may give `conn` back")
+    assert "POOL.putconn(conn)\n    return rows" in fixed, fixed
+    # the original raised the driver's error; the fixed text `PoolError` in its place
+    assert _run(source, "fail", 2)[0][:2] == ("raises", "_Error")
+    assert _run(fixed, "fail", 2)[0][:2] == ("raises", "_PoolError")
+    assert _run(fixed, "ok", 2)[0] == _run(source, "ok", 2)[0]
+
+
+def test_ps101_with_closing_after_a_release_the_check_does_not_read_is_unsafe() -> None:
+    source = HEAD + ("import contextlib\n\n\ndef go():\n    conn = POOL.getconn()\n"
+                     "    with contextlib.closing(conn):\n"
+                     "        rows = conn.cursor().fetchall()\n"
+                     "        for cb in [POOL.putconn]:\n            cb(conn)\n"
+                     "    return rows\n")
+    fixed = unsafe_only("PS101", source, "may give `conn` back")
+    assert _run(source, "ok", 2)[0] == ("returns", [(1,)])
+    assert _run(fixed, "ok", 2)[0][:2] == ("raises", "_PoolError")
+
+
+def test_ps101_a_read_of_the_connection_after_the_close_is_unsafe() -> None:
+    source = HEAD + ("def go():\n    conn = POOL.getconn()\n    try:\n"
+                     "        rows = conn.cursor().fetchall()\n    finally:\n"
+                     "        conn.close()\n    return rows, conn.closed\n")
+    fixed = unsafe_only("PS101", source, "is used after the close()")
+    # the original returned a closed connection's flag; the fixed text an open one's
+    assert _run(source, "ok", 2)[0] == ("returns", ([(1,)], True))
+    assert _run(fixed, "ok", 2)[0] == ("returns", ([(1,)], False))
+
+
+def test_ps101_a_handler_that_only_raises_stays_safe() -> None:
+    safe_and_runs_the_same("PS101", HEAD + FINALLY.format(body="", handler=""), _run)
+
+
+def test_ps101_a_close_of_its_own_in_the_handler_stays_safe() -> None:
+    # a `close()` of the same connection gives nothing back: the release in the
+    # `finally` still finds it checked out (psycopg2 takes a closed connection back)
+    source = HEAD + FINALLY.format(body="", handler="        conn.close()\n")
+    result = fix_sources({"case.py": source}, ScanOptions(select={"PS101"}), unsafe=False)
+    assert [a.safe for a in result.applied] == [True], [x.reason for x in result.left]
+    fixed = result.sources()["case.py"]
+    assert "    finally:\n        POOL.putconn(conn)\n" in fixed, fixed
+    for mode in ("ok", "fail"):
+        assert _run(fixed, mode, 2)[0] == _run(source, mode, 2)[0]
+
+
+U = '"postgresql://u@db/app"'
+M = '"mysql+pymysql://u@db/app"'
+#: (rule, files): the mapping filled item by item by a third module or through an alias
+WRITTEN_ELSEWHERE: dict[str, tuple[str, dict[str, str]]] = {
+    "ps203_a_third_module_writes_it": ("PS203", {
+        "case.py": "from sqlalchemy import create_engine\n\nimport settings\nimport tweaks\n\n"
+                   "engine = create_engine(" + U + ", **settings.OPTS)\n",
+        "settings.py": "OPTS = {}\n",
+        "tweaks.py": "import settings\n\nsettings.OPTS[\"pool_pre_ping\"] = True\n"}),
+    "ps203_written_through_a_second_name": ("PS203", {
+        "case.py": "from sqlalchemy import create_engine\n\nOPTS = {}\nALIAS = OPTS\n"
+                   "ALIAS[\"pool_pre_ping\"] = True\n\n"
+                   "engine = create_engine(" + U + ", **OPTS)\n"}),
+    "ps211_a_third_module_updates_it": ("PS211", {
+        "case.py": "from sqlalchemy import create_engine\n\nimport settings\n\n"
+                   "engine = create_engine(" + M + ", **settings.OPTS)\n",
+        "settings.py": "OPTS = {}\n",
+        "boot.py": "from settings import OPTS\n\nOPTS.update(pool_pre_ping=True)\n"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRITTEN_ELSEWHERE))
+def test_a_keyword_beside_a_mapping_a_third_module_or_an_alias_writes_is_unsafe(
+        name: str) -> None:
+    code, files = WRITTEN_ELSEWHERE[name]
+    result = fix_sources(files, ScanOptions(select={code}), unsafe=False)
+    assert result.sources() == files and not result.applied, result.sources()
+    assert any("unsafe fix available" in x.reason and "written item by item" in x.reason
+               for x in result.left), [x.reason for x in result.left]
+    fixed = fix_sources(files, ScanOptions(select={code}), unsafe=True).sources()["case.py"]
+    assert "pool_pre_ping=True" in fixed
+    checked(code, {**files, "case.py": fixed})
+    # why: run the module with a stand-in `create_engine`, the keyword given twice
+    namespace: dict[str, Any] = {}
+    mapping: dict[str, Any] = {"pool_pre_ping": True}
+
+    def create_engine(url: str, **kw: Any) -> dict[str, Any]:
+        return kw
+
+    namespace.update(create_engine=create_engine, OPTS=mapping)
+    assert eval("create_engine('x', **OPTS)", namespace) == mapping
+    with pytest.raises(TypeError, match="multiple values"):
+        eval("create_engine('x', **OPTS, pool_pre_ping=True)", namespace)
+
+
+def test_a_mapping_a_third_module_only_reads_stays_safe() -> None:
+    files = {"case.py": "from sqlalchemy import create_engine\n\nimport settings\n\n"
+                        "engine = create_engine(" + U + ", **settings.OPTS)\n",
+             "settings.py": "OPTS = {\"pool_size\": 5}\n",
+             "report.py": "import settings\n\nprint(settings.OPTS[\"pool_size\"])\n"}
+    result = fix_sources(files, ScanOptions(select={"PS203"}), unsafe=False)
+    assert [a.safe for a in result.applied] == [True], [x.reason for x in result.left]
+    assert "**settings.OPTS, pool_pre_ping=True" in result.sources()["case.py"]
