@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fix_checks import checked, safe_and_runs_the_same, unsafe_only
+import test_fix_fix68
+from fix_checks import checked, fix_one, safe_and_runs_the_same, unsafe_only
 from test_fix_fix68 import HEAD, _run
 
 from poolsafe.fix.loop.apply import fix_sources
@@ -199,3 +200,153 @@ def test_a_mapping_a_third_module_only_reads_stays_safe() -> None:
     result = fix_sources(files, ScanOptions(select={"PS203"}), unsafe=False)
     assert [a.safe for a in result.applied] == [True], [x.reason for x in result.left]
     assert "**settings.OPTS, pool_pre_ping=True" in result.sources()["case.py"]
+
+
+# PS205: the teardown handler that removes the scoped session runs when the app context
+# ends; a streamed response's generator runs after that (Flask pops the context before
+# the body is iterated, unless `stream_with_context` keeps it), on objects the removal
+# detached: a lazy load raised DetachedInstanceError where the original, whose session
+# lived on in the thread, loaded it (safe at main), with `stream_with_context` too. Now
+# unsafe; a body the view builds itself stays safe.
+FLASK_APP = '''from flask import Flask, Response, stream_with_context
+from sqlalchemy import ForeignKey, create_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, scoped_session
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import StaticPool
+
+engine = create_engine("sqlite://", connect_args={{"check_same_thread": False}},
+                       poolclass=StaticPool)
+db_session = scoped_session(sessionmaker(bind=engine))
+app = Flask(__name__)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    posts: Mapped[list["Post"]] = relationship()
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+Base.metadata.create_all(engine)
+db_session.add(User(name="ann", posts=[Post(), Post()]))
+db_session.commit()
+db_session.remove()
+
+
+@app.route("/export")
+def export():
+    users = db_session.query(User).all()
+
+    def rows():
+        for user in users:
+            yield f"{{user.name}},{{len(user.posts)}}\\n"
+    return Response({body}, mimetype="text/csv")
+'''
+
+
+def _export(text: str) -> Any:
+    namespace: dict[str, Any] = {"__name__": "flask_case"}
+    # (not under this module's `from __future__ import annotations`: SQLAlchemy reads
+    # the mapped annotations)
+    exec(compile(text, "app.py", "exec", dont_inherit=True), namespace)
+    client = namespace["app"].test_client()
+    try:
+        response = client.get("/export")
+        return response.status_code, response.get_data(as_text=True)
+    except Exception as exc:  # the outcome is compared, whatever it is
+        return type(exc).__name__
+
+
+@pytest.mark.parametrize("body", ["rows()", "stream_with_context(rows())"])
+def test_ps205_a_streamed_response_makes_the_teardown_fix_unsafe(body: str) -> None:
+    pytest.importorskip("flask")
+    source = FLASK_APP.format(body=body)
+    fixed = unsafe_only("PS205", source, "streams a response")
+    assert "db_session.remove()" in fixed
+    assert _export(source) == (200, "ann,2\n")
+    # `stream_with_context` pushes the request context again, not the app context
+    # (Flask 3.1): the handler has run before the body either way
+    assert _export(fixed) == "DetachedInstanceError"
+
+
+def test_ps205_a_body_built_in_the_view_stays_safe_and_runs_the_same() -> None:
+    pytest.importorskip("flask")
+    source = FLASK_APP.format(body="\"\".join(rows())")
+    result = fix_sources({"case.py": source}, ScanOptions(select={"PS205"}), unsafe=False)
+    assert [a.safe for a in result.applied] == [True], [x.reason for x in result.left]
+    fixed = result.sources()["case.py"]
+    checked("PS205", {"case.py": fixed})
+    assert _export(fixed) == _export(source) == (200, "ann,2\n")
+
+
+def test_ps205_a_view_that_is_a_generator_makes_the_fix_unsafe() -> None:
+    source = ("from flask import Flask\nfrom sqlalchemy import create_engine, text\n"
+              "from sqlalchemy.orm import scoped_session, sessionmaker\n\n"
+              "engine = create_engine(\"postgresql://db/app\", pool_pre_ping=True)\n"
+              "db_session = scoped_session(sessionmaker(bind=engine))\napp = Flask(__name__)\n"
+              "\n\n@app.get(\"/rows\")\ndef rows():\n"
+              "    for row in db_session.execute(text(\"SELECT 1\")):\n"
+              "        yield str(row)\n")
+    fixed = unsafe_only("PS205", source, "the view `rows` in case.py, a generator")
+    assert "db_session.remove()" in fixed
+
+
+# PS102 in a plain generator: the `finally` the fix adds also runs when the caller drops
+# the generator (closed at once: `next(rows())`). Where the generator yields the
+# connection in a form the fix did not read as one (in a dict, a cursor's `connection`,
+# a cursor bound by tuple unpacking or a walrus), the caller kept using a connection
+# the pool now counts as free (another checkout may get it); the original left it
+# checked out. Safe at main; now not fixable ("yielded to a caller").
+YIELDED: dict[str, tuple[str, str]] = {
+    # (the generator's statements after the checkout, what the caller takes from it)
+    "in_a_dict": ('    yield {"cur": conn.cursor()}\n', 'got["cur"].conn'),
+    "a_cursors_connection": ("    yield conn.cursor().connection\n", "got"),
+    "a_cursor_unpacked_from_a_tuple": ("    n, cur = 1, conn.cursor()\n    yield cur\n",
+                                       "got.conn"),
+    "a_walrus_cursor": ("    yield (cur := conn.cursor())\n", "got.conn"),
+}
+GENERATOR = ("def rows():\n    conn = POOL.getconn()\n{body}    POOL.putconn(conn)\n\n\n"
+             "def go():\n    got = next(rows())  # the generator is dropped: closed\n"
+             "    held = {take}\n    return any(held is c for c in POOL.used)\n")
+
+
+@pytest.fixture()
+def _cursor_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    # psycopg2's `cursor.connection`
+    monkeypatch.setattr(test_fix_fix68._Cursor, "connection",
+                        property(lambda self: self.conn), raising=False)
+
+
+@pytest.mark.usefixtures("_cursor_connection")
+@pytest.mark.parametrize("name", sorted(YIELDED))
+def test_a_generator_that_yields_its_connection_otherwise_is_not_fixed(name: str) -> None:
+    body, take = YIELDED[name]
+    source = HEAD + GENERATOR.format(body=body, take=take)
+    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=True)
+    assert text == source and applied == [], text
+    assert any("yielded to a caller" in r for r in left), left
+    # why: the fix's text (at main) gave it back while the caller still held it
+    fixed = source.replace("    POOL.putconn(conn)\n", "").replace(
+        "    conn = POOL.getconn()\n", "    conn = POOL.getconn()\n    try:\n").replace(
+        body, "".join("    " + line + "\n" for line in body.splitlines())
+        + "    finally:\n        POOL.putconn(conn)\n")
+    compile(fixed, "case.py", "exec")
+    assert _run(source, "ok", 2)[0] == ("returns", True)
+    assert _run(fixed, "ok", 2)[0] == ("returns", False)
+
+
+def test_a_generator_that_yields_rows_from_its_cursor_stays_safe() -> None:
+    source = HEAD + ("def rows():\n    conn = POOL.getconn()\n    cur = conn.cursor()\n"
+                     "    cur.execute(\"SELECT 1\")\n    yield from cur.fetchall()\n"
+                     "    POOL.putconn(conn)\n\n\ndef go():\n    return list(rows())\n")
+    safe_and_runs_the_same("PS102", source, _run)

@@ -100,7 +100,12 @@ class ClosePooledConnection(Rule):
     replaced where it is). `with closing(conn):` becomes `try`/`finally`;
     `async with await pool.acquire() as conn:` becomes `async with pool.acquire() as
     conn:`. These are safe. psycopg 3's `with conn:` also commits (or rolls back) on exit, which the
-    pool's release does not do, so that fix is unsafe.
+    pool's release does not do, so that fix is unsafe. So is a release made where the
+    `close()` stood when the code before it may already give the connection back in a
+    form the check does not read (`for cb in [pool.putconn]: cb(conn)` in a handler
+    that raises again): a second `close()` was harmless, a second release raises
+    `PoolError`; and when the connection is read after the `close()` (`conn.closed`),
+    where it is now an open, pooled connection.
     """
 
     code = "PS101"

@@ -698,6 +698,21 @@ def holder_names(stmts: list[cst.BaseStatement], var: str,
                     target, value = node.target, node.value
                 else:
                     continue
+                if isinstance(target, (cst.Tuple, cst.List)) \
+                        and isinstance(value, (cst.Tuple, cst.List)) \
+                        and len(target.elements) == len(value.elements) \
+                        and not any(isinstance(e, cst.StarredElement)
+                                    for e in (*target.elements, *value.elements)):
+                    # `a, cur = 1, conn.cursor()`: each name with its own value
+                    for t_el, v_el in zip(target.elements, value.elements, strict=True):
+                        name = t_el.value
+                        if isinstance(name, cst.Name) and name.value not in held \
+                                and name.value != var and (
+                                    var in cursor_owners(v_el.value, held)
+                                    or _returns_lazily(v_el.value, {var, *held}, lazy_call)):
+                            held[name.value] = var
+                            changed = True
+                    continue
                 if not isinstance(target, cst.Name) or value is None \
                         or target.value in held or target.value == var:
                     continue
@@ -814,13 +829,35 @@ def yielded_away(index: ProjectIndex, func: FunctionInfo, region: list[cst.BaseS
     if held is None:
         held = holder_names(region, var, lazy_call)
     if not any(isinstance(n, cst.Yield) and isinstance(n.value, cst.BaseExpression)
-               and _hands_out(n.value, var, held, lazy_call)
+               and _yield_hands_out(n.value, var, held, lazy_call)
                for s in region for n in iter_nodes(s)):
         return None
     if index.is_contextmanager(func) or id(func.node) in index.dependency_functions() \
             or is_pytest_fixture(index, func):
         return None
     return f"`{var}` is yielded to a caller that may keep it after the generator resumes"
+
+
+#: the attributes by which a cursor (or a wrapper) hands back its connection
+_CONNECTION_ATTRIBUTES = frozenset({"connection", "conn", "_connection", "raw_connection"})
+
+
+def _yield_hands_out(value: cst.BaseExpression, var: str, held: dict[str, str],
+                     lazy_call: Callable[[cst.Call], bool] | None) -> bool:
+    """`_hands_out`, and a yielded value that carries `var` in a container (`yield
+    {"cur": cur}`), through a walrus (`yield (cur := conn.cursor())`), or as a
+    cursor's connection (`yield conn.cursor().connection`)."""
+    if isinstance(value, cst.NamedExpr):
+        return _yield_hands_out(value.value, var, held, lazy_call)
+    if _hands_out(value, var, held, lazy_call):
+        return True
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+        return any(_yield_hands_out(e.value, var, held, lazy_call) for e in value.elements)
+    if isinstance(value, cst.Dict):
+        return any(_yield_hands_out(e.value, var, held, lazy_call) for e in value.elements)
+    if isinstance(value, cst.Attribute) and value.attr.value in _CONNECTION_ATTRIBUTES:
+        return _mentions([value.value], var) or any(_mentions([value.value], h) for h in held)
+    return False
 
 
 def cursor_names(stmts: list[cst.BaseStatement], var: str) -> dict[str, str]:
