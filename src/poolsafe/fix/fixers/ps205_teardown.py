@@ -350,8 +350,8 @@ def _unsafe_if_streamed(index: ProjectIndex, plan: FixPlan) -> None:
     """A streamed response (`streamed_response`) runs its generator after the app
     context has ended (with `stream_with_context` too: it pushes the request context
     again, not the app context, in Flask 3.1), so after the new handler: the removed
-    session's objects are detached there, and what the generator reads of them that is not loaded yet (a
-    lazy relationship, an attribute expired by a commit) raises
+    session's objects are detached there, and what the generator reads of them that
+    is not loaded yet (a lazy relationship, an attribute expired by a commit) raises
     `DetachedInstanceError` where the original, whose session lived on, loaded it."""
     where = streamed_response(index)
     if where is not None:
