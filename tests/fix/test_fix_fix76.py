@@ -350,3 +350,68 @@ def test_a_generator_that_yields_rows_from_its_cursor_stays_safe() -> None:
                      "    cur.execute(\"SELECT 1\")\n    yield from cur.fetchall()\n"
                      "    POOL.putconn(conn)\n\n\ndef go():\n    return list(rows())\n")
     safe_and_runs_the_same("PS102", source, _run)
+
+
+# PS106 (a helper that returns the connection its `finally` gives back, made a
+# `@contextmanager`; its callers' bodies wrapped in `with`): the connection the helper
+# gave back at once is now held through the caller's block. A checkout of the same pool
+# there (directly, a second call of the helper, the caller again), or a `yield` while
+# the caller's own caller checks out, met a full pool at one slot: `PoolError` where
+# the original returned (safe at main, fix68's class for PS106). Now unsafe.
+PS106_HELPER = ("def get_connection():\n    conn = POOL.getconn()\n    try:\n        return conn\n"
+                "    finally:\n        POOL.putconn(conn)\n\n\n")
+PS106_HELD: dict[str, str] = {
+    "a_checkout_in_the_block": (
+        "def go():\n    conn = get_connection()\n    rows = conn.cursor().fetchall()\n"
+        "    other = POOL.getconn()\n    POOL.putconn(other)\n    return rows\n"),
+    "the_caller_again": (
+        "def go(n=1):\n    conn = get_connection()\n    if n:\n        return go(n - 1)\n"
+        "    return conn.cursor().fetchall()\n"),
+    "a_yield_while_its_caller_checks_out": (
+        "def rows():\n    conn = get_connection()\n    yield from conn.cursor().fetchall()\n\n\n"
+        "def go():\n    out = []\n    for r in rows():\n        extra = POOL.getconn()\n"
+        "        POOL.putconn(extra)\n        out.append(r)\n    return out\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PS106_HELD))
+def test_ps106_a_slot_held_through_the_callers_block_is_unsafe(name: str) -> None:
+    source = HEAD + PS106_HELPER + PS106_HELD[name]
+    fixed = unsafe_only("PS106", source, "same pool")
+    assert "@contextmanager" in fixed and "with get_connection() as" in fixed, fixed
+    assert _run(fixed, "ok", 2)[0] == _run(source, "ok", 2)[0]
+    # at one slot the original had given the connection back; the fixed text holds it
+    assert _run(source, "ok", 1)[0][0] == "returns"
+    assert _run(fixed, "ok", 1)[0][:2] == ("raises", "_PoolError")
+
+
+def test_ps106_a_caller_that_takes_no_other_slot_stays_safe() -> None:
+    source = HEAD + PS106_HELPER + ("def go():\n    conn = get_connection()\n"
+                                    "    return conn.cursor().fetchall()\n")
+    text = safe_and_runs_the_same("PS106", source, _run)
+    assert "with get_connection() as conn:" in text
+
+
+# Two calls of the helper in one caller: each call's rewrite wrapped the rest of the same
+# body, and main's safe fix wrote both (below, as main wrote it): the second call was left
+# a context manager and the body doubled, AttributeError on every call where the original
+# returned. Now not fixable.
+TWO_CALLS = ("def go():\n    a = get_connection()\n    b = get_connection()\n"
+             "    return a.cursor().fetchall() + b.cursor().fetchall()\n")
+TWO_CALLS_AT_MAIN = (
+    "from contextlib import contextmanager\n" + HEAD
+    + PS106_HELPER.replace("def get_connection", "@contextmanager\ndef get_connection")
+    .replace("return conn", "yield conn")
+    + "def go():\n    with get_connection() as a:\n        b = get_connection()\n"
+    "        return a.cursor().fetchall() + b.cursor().fetchall()\n"
+    "    with get_connection() as b:\n"
+    "        return a.cursor().fetchall() + b.cursor().fetchall()\n")
+
+
+def test_ps106_two_calls_of_the_helper_in_one_caller_are_not_fixed() -> None:
+    source = HEAD + PS106_HELPER + TWO_CALLS
+    text, left, applied = fix_one("PS106", {"case.py": source}, "case.py", unsafe=True)
+    assert text == source and applied == [], text
+    assert any("calls `get_connection` more than once" in r for r in left), left
+    assert _run(source, "ok", 2)[0] == ("returns", [(1,), (1,)])
+    assert _run(TWO_CALLS_AT_MAIN, "ok", 2)[0][:2] == ("raises", "AttributeError")

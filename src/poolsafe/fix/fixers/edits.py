@@ -2398,6 +2398,35 @@ def slot_held_reason(index: ProjectIndex, func: FunctionInfo, site: AcquireSite,
     return None
 
 
+def slot_held_in_block(index: ProjectIndex, func: FunctionInfo, site: AcquireSite,
+                       caller: FunctionInfo, block: list[cst.BaseStatement]) -> str | None:
+    """PS106's fix: `func`'s checkout (`site`), given back as `func` returned, is now
+    held through the caller's `with` block (`block`). A call there that takes a slot of
+    the same pool (itself, a project function 3 levels down, the caller again) or a
+    `yield` (the caller's own caller runs meanwhile, and may check out) holds that
+    slot where the original had given it back: at the pool's capacity it fails (or
+    waits) where the original had room."""
+    held = _slot(index, func, site.call, site.conn)
+    if held is None:
+        return None
+    for stmt in block:
+        for node in iter_nodes(stmt):
+            if isinstance(node, cst.Yield):
+                return (f"`{caller.name}` yields inside the `with` block: the connection "
+                        f"`{func.name}` gave back at once would hold its pool slot while "
+                        "the caller's caller runs (and may check out from the same pool)")
+            if isinstance(node, cst.Call):
+                how = _checks_out(index, caller, node, held, caller)
+                if how is not None:
+                    text = caller.module.tree.code_for_node(node.func)
+                    return (f"in `{caller.name}`, `{text}(...)` {how} (a slot of the same "
+                            f"pool) inside the `with` block: the connection `{func.name}` gave "
+                            "back at once would hold its slot during that call, which at "
+                            "the pool's capacity fails (or waits) where the original had "
+                            "room")
+    return None
+
+
 def mapping_written_elsewhere(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
                               func: FunctionInfo | None, key: str) -> str | None:
     """A `**mapping` of `call` that another module defines, or that is written item by
