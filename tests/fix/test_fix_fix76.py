@@ -415,3 +415,71 @@ def test_ps106_two_calls_of_the_helper_in_one_caller_are_not_fixed() -> None:
     assert any("calls `get_connection` more than once" in r for r in left), left
     assert _run(source, "ok", 2)[0] == ("returns", [(1,), (1,)])
     assert _run(TWO_CALLS_AT_MAIN, "ok", 2)[0][:2] == ("raises", "AttributeError")
+
+
+# PS105 (a session made in a route becomes `Depends(get_db)`): FastAPI caches a
+# dependency per request, so where the route already takes `Depends(get_db)` (itself, or
+# through a dependency of its own) the new parameter got that same session, where the
+# route had made one of its own: a commit of one stored the other's work (safe at main,
+# executed with FastAPI: the two sessions' `hash_key` became equal). Now unsafe.
+PS105_APP = '''from fastapi import Depends, FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("sqlite://", connect_args={{"check_same_thread": False}})
+SessionLocal = sessionmaker(bind=engine)
+app = FastAPI()
+
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def current_user(db: Session = Depends(get_db)):
+    return db
+
+
+@app.post("/log")
+def log({param}):
+    audit = SessionLocal()
+    same = audit.hash_key == {held}
+    audit.close()
+    return {{"same": same}}
+'''
+PS105_SHARED = {
+    "beside_a_depends_of_its_own": ("db: Session = Depends(get_db)", "db.hash_key"),
+    "through_another_dependency": ("user: Session = Depends(current_user)", "user.hash_key"),
+}
+
+
+def _post_log(text: str) -> Any:
+    testclient = pytest.importorskip("fastapi.testclient")
+    namespace: dict[str, Any] = {"__name__": "main"}
+    exec(compile(text, "main.py", "exec", dont_inherit=True), namespace)
+    return testclient.TestClient(namespace["app"]).post("/log").json()
+
+
+@pytest.mark.parametrize("name", sorted(PS105_SHARED))
+def test_ps105_a_route_that_already_takes_the_dependency_is_unsafe(name: str) -> None:
+    param, held = PS105_SHARED[name]
+    source = PS105_APP.format(param=param, held=held)
+    text, left, applied = fix_one("PS105", {"main.py": source}, "main.py", unsafe=False)
+    assert text == source and applied == [], text
+    assert any("unsafe fix available" in r and "the same session" in r for r in left), left
+    fixed, _, _ = fix_one("PS105", {"main.py": source}, "main.py", unsafe=True)
+    assert "audit: Session = Depends(get_db)" in fixed, fixed
+    checked("PS105", {"main.py": fixed})
+    assert _post_log(source) == {"same": False}
+    assert _post_log(fixed) == {"same": True}
+
+
+def test_ps105_a_route_with_other_dependencies_stays_safe() -> None:
+    source = PS105_APP.format(param="n: int = 0", held="n")
+    text, left, applied = fix_one("PS105", {"main.py": source}, "main.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS105", {"main.py": text})
+    assert _post_log(text) == _post_log(source) == {"same": False}
