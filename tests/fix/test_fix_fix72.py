@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fix_checks import checked, fix_one, unsafe_only
+from fix_checks import checked, fix_one, safe_and_runs_the_same, unsafe_only
 from test_fix_fix68 import HEAD, _run
 
 from poolsafe.fix.loop.apply import fix_sources
@@ -161,16 +161,7 @@ def test_a_release_the_analysis_does_not_read_makes_the_fix_unsafe(name: str,
 
 @pytest.mark.parametrize("name", sorted(KEPT))
 def test_adversarial_shapes_that_stay_safe_run_the_same(name: str) -> None:
-    source = HEAD + KEPT[name]
-    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
-    checked("PS102", {"case.py": text})
-    for size in (1, 2):
-        for mode in ("ok", "empty", "fail"):
-            before, kept = _run(source, mode, size)
-            after, out = _run(text, mode, size)
-            assert after == before, (mode, size, before, after)
-            assert sum(out) <= sum(kept), (mode, size)
+    safe_and_runs_the_same("PS102", HEAD + KEPT[name], _run)
 
 
 SHADOWED = '''\

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import test_fix_fix68
-from fix_checks import checked, fix_one, unsafe_only
+from fix_checks import checked, fix_one, safe_and_runs_the_same, unsafe_only
 from test_fix_fix68 import HEAD, _run
 
 from poolsafe.fix.loop.apply import fix_sources
@@ -91,16 +91,7 @@ def test_a_release_the_analysis_does_not_read_makes_the_fix_unsafe(name: str,
 
 @pytest.mark.parametrize("name", sorted(KEPT))
 def test_look_alikes_stay_safe_and_run_the_same(name: str) -> None:
-    source = HEAD + KEPT[name]
-    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
-    checked("PS102", {"case.py": text})
-    for size in (1, 2):
-        for mode in ("ok", "empty", "fail"):
-            before, kept = _run(source, mode, size)
-            after, out = _run(text, mode, size)
-            assert after == before, (mode, size, before, after)
-            assert sum(out) <= sum(kept)
+    safe_and_runs_the_same("PS102", HEAD + KEPT[name], _run)
 
 
 U = '"postgresql://u@db/app"'
@@ -274,10 +265,5 @@ def test_a_helpers_loop_name_for_the_connection_makes_the_fix_unsafe() -> None:
 
 
 def test_a_helpers_loop_over_other_values_stays_safe() -> None:
-    source = HEAD + HELPER_LOOP.format(items="[1, 2]", action="print(x)")
-    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
-    assert applied == [True] and not left, (text, left)
-    checked("PS102", {"case.py": text})
-    for size in (1, 2):
-        for mode in ("ok", "empty", "fail"):
-            assert _run(text, mode, size)[0] == _run(source, mode, size)[0]
+    safe_and_runs_the_same("PS102", HEAD + HELPER_LOOP.format(items="[1, 2]",
+                                                              action="print(x)"), _run)

@@ -11,15 +11,19 @@ from poolsafe.analysis.flow import AcquireSite
 from poolsafe.analysis.module import FunctionInfo
 from poolsafe.core.model import RawFinding
 from poolsafe.fix.fixers.edits import (
+    RELEASED_BEFORE,
     as_block,
+    body_statements_of,
     enclosing_function,
     fix_site,
+    given_back_before,
     in_finally,
     parent_map,
     parse_line,
     release_for_site,
     release_hint,
     statement_line,
+    used_after,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
@@ -96,7 +100,12 @@ class ClosePooledConnection(Rule):
     replaced where it is). `with closing(conn):` becomes `try`/`finally`;
     `async with await pool.acquire() as conn:` becomes `async with pool.acquire() as
     conn:`. These are safe. psycopg 3's `with conn:` also commits (or rolls back) on exit, which the
-    pool's release does not do, so that fix is unsafe.
+    pool's release does not do, so that fix is unsafe. So is a release made where the
+    `close()` stood when the code before it may already give the connection back in a
+    form the check does not read (`for cb in [pool.putconn]: cb(conn)` in a handler
+    that raises again): a second `close()` was harmless, a second release raises
+    `PoolError`; and when the connection is read after the `close()` (`conn.closed`),
+    where it is now an open, pooled connection.
     """
 
     code = "PS101"
@@ -163,6 +172,12 @@ class ClosePooledConnection(Rule):
                     return wrapped
             new_small = parse_line(module, release.code(site.var)).body[0]
             plan.replace(line.body[0], new_small)
+            _unsafe_if_given_back(ctx, func, plan, _before_finally(line, parents), site.var)
+            if used_after(func, parents, line, site.var) is not None:
+                plan.mark_unsafe(
+                    f"`{site.var}` is used after the close(): the original read a closed "
+                    "connection there (`closed` set, every query raising); the fix reads "
+                    "one given back to the pool, open, which another caller may hold")
             return plan
         item = parents.get(id(node))
         stmt = parents.get(id(item))
@@ -173,11 +188,56 @@ class ClosePooledConnection(Rule):
                       finalbody=cst.Finally(cst.IndentedBlock(
                           [parse_line(module, release.code(site.var))])),
                       leading_lines=stmt.leading_lines)
+        _unsafe_if_given_back(ctx, func, plan, body_statements_of(stmt.body), site.var)
         if isinstance(node, cst.Name):
             plan.mark_unsafe("`with conn:` also committed or rolled back the transaction; "
                              "the pool's release rolls back uncommitted work")
         plan.replace(stmt, new)
         return plan
+
+
+def _before_finally(line: cst.CSTNode, parents: dict[int, cst.CSTNode]
+                    ) -> list[cst.BaseStatement]:
+    """The statements of the `try` whose `finally` holds `line` that run before it: its
+    body, its handlers and its `else`."""
+    node: cst.CSTNode | None = line
+    while node is not None and not isinstance(node, cst.Finally):
+        node = parents.get(id(node))
+    owner = parents.get(id(node)) if node is not None else None
+    if not isinstance(owner, (cst.Try, cst.TryStar)):
+        return []
+    stmts = body_statements_of(owner.body)
+    for handler in owner.handlers:
+        stmts += body_statements_of(handler.body)
+    if owner.orelse is not None:
+        stmts += body_statements_of(owner.orelse.body)
+    return stmts
+
+
+def _unsafe_if_given_back(ctx: FileContext, func: FunctionInfo, plan: FixPlan,
+                          before: list[cst.BaseStatement], var: str) -> None:
+    """The `close()` becomes the pool's release where it stands; a call before it that
+    may give `var` back already (`for cb in [pool.putconn]: cb(conn)`, `map(pool.putconn,
+    [conn])` in a handler that raises again) made the `close()` a harmless second close,
+    but makes the release a second one: psycopg2's `PoolError` ("trying to put unkeyed
+    connection") in place of the result or of the original exception."""
+    closes = [small for stmt in before for node in iter_nodes(stmt)
+              if isinstance(node, cst.SimpleStatementLine)
+              for small in node.body if isinstance(small, cst.Expr) and _closes(small, var)]
+    # (a `close()` of the same connection gives nothing back: the release still finds it
+    # checked out, and takes a closed connection as psycopg2's `putconn` does)
+    again = given_back_before(ctx.index, func, before, var, closes)
+    if again is not None:
+        plan.mark_unsafe(RELEASED_BEFORE.format(
+            var=var, call=cst.Module([]).code_for_node(again.func)))
+
+
+def _closes(small: cst.Expr, var: str) -> bool:
+    """`var.close()` as a statement."""
+    call = strip_await(small.value)[0]
+    return isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) \
+        and call.func.attr.value == "close" and isinstance(call.func.value, cst.Name) \
+        and call.func.value.value == var and not call.args
 
 
 def _unawaited(node: cst.Await) -> str:

@@ -11,6 +11,7 @@ from poolsafe.analysis.cstutil import (
     bound_names,
     call_name,
     children,
+    dotted_name,
     iter_calls,
     iter_nodes,
     statements_after,
@@ -87,7 +88,10 @@ class SessionInRoute(Rule):
     manual session, its `close()` calls, and a `try`/`finally` that only closed
     it, and imports `Depends`/`Session` as needed. Commits stay where they are (the
     dependency hands out the same kind of session), so a route that commits is
-    still safe. The fix is unsafe when the route configures the session
+    still safe. FastAPI hands every `Depends(get_db)` of one request the same session,
+    so the fix is unsafe when the route already takes that dependency (itself, or
+    through a dependency of its own, 3 levels): the new parameter would share the
+    session the route kept apart. The fix is unsafe when the route configures the session
     (assigns its attributes, `db.info[...] = ...`), when the route is also called
     directly (its signature changes), and when a comment on a removed line would
     be lost. It is not offered when the session is returned, stored or rebound,
@@ -200,6 +204,13 @@ class SessionInRoute(Rule):
                                                     "in a way the fix cannot follow")
             plan.replacements[key] = (node, new)
         plan.replace(func.node.params, self._params(ctx, func, var, conn, dep_name, plan))
+        shared = _shares_the_dependency(ctx, func, dep_name)
+        if shared is not None:
+            plan.mark_unsafe(
+                f"{shared} already depends on `{dep_name}`: FastAPI hands every "
+                f"`Depends({dep_name})` of one request the same session (its cache), so "
+                f"`{var}` would share it, where the route made a session of its own (a "
+                "commit of one would store the other's work)")
         if _route_called_directly(ctx.index, func):
             plan.mark_unsafe(f"`{func.name}` is also called directly; its signature changes")
         return plan
@@ -515,3 +526,52 @@ def _route_called_directly(index: ProjectIndex, func: FunctionInfo) -> bool:
                 if isinstance(callee, FunctionRef) and callee.func is func:
                     return True
     return False
+
+
+def _depends_on(default: cst.BaseExpression | None) -> str | None:
+    """The dependency `Depends(X)` / `Security(X)` names (its last name), else None."""
+    if not isinstance(default, cst.Call) or not default.args \
+            or (dotted_name(default.func) or "").rsplit(".", 1)[-1] not in ("Depends",
+                                                                            "Security"):
+        return None
+    return (dotted_name(default.args[0].value) or "").rsplit(".", 1)[-1] or None
+
+
+def _param_dependencies(func: FunctionInfo) -> list[tuple[str, str]]:
+    """(parameter, dependency) for each parameter taken from `Depends(...)`, as a default
+    or inside `Annotated[..., Depends(...)]`."""
+    found: list[tuple[str, str]] = []
+    p = func.node.params
+    for param in (*p.posonly_params, *p.params, *p.kwonly_params):
+        dep = _depends_on(param.default)
+        if dep is None and param.annotation is not None:
+            for node in iter_nodes(param.annotation.annotation):
+                if isinstance(node, cst.Call):
+                    dep = _depends_on(node) or dep
+        if dep is not None:
+            found.append((param.name.value, dep))
+    return found
+
+
+def _shares_the_dependency(ctx: FileContext, func: FunctionInfo, dep: str,
+                           depth: int = 0) -> str | None:
+    """A parameter of `func` already taken from `Depends(dep)`, directly or through a
+    project dependency that takes it (3 levels): FastAPI caches a dependency per
+    request, so a new `Depends(dep)` would get that same session."""
+    last = dep.rsplit(".", 1)[-1]
+    for name, used in _param_dependencies(func):
+        if used == last:
+            return f"`{name}`" if depth == 0 else f"`{func.name}`"
+        if depth >= 3:
+            continue
+        for inner in _project_functions(ctx, used):
+            found = _shares_the_dependency(ctx, inner, dep, depth + 1)
+            if found is not None:
+                return f"`{name}` (through `{used}`)" if depth == 0 else found
+    return None
+
+
+def _project_functions(ctx: FileContext, name: str) -> list[FunctionInfo]:
+    """The project's module-level functions named `name`."""
+    return [f for m in ctx.index.modules_defining([name])
+            if (f := m.functions.get(name)) is not None]

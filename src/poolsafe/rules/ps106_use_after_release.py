@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from poolsafe.analysis.cstutil import iter_calls, iter_nodes
-from poolsafe.analysis.flow import AfterRelease, FlowResult, analyse_function
+from poolsafe.analysis.flow import AcquireSite, AfterRelease, FlowResult, analyse_function
 from poolsafe.analysis.module import FunctionInfo, top_level_function
 from poolsafe.analysis.project_facts import streamlit_page
 from poolsafe.analysis.resources import FunctionResources
@@ -20,6 +20,7 @@ from poolsafe.fix.fixers.edits import (
     escape_reason,
     parent_map,
     parse_expr,
+    slot_held_in_block,
     yield_holds_open,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
@@ -130,7 +131,11 @@ class UseAfterRelease(Rule):
     form and none hands the object on or releases it itself: the callers then use a
     live connection until their block ends, and the helper releases it there.
     With no caller in the project (outside callers would get a context manager) the fix
-    is unsafe. With a caller of another shape in the project, or the helper used as a
+    is unsafe; so it is when a caller's block takes another slot of the same pool (a
+    checkout, a call that checks out, the caller again) or yields: the connection the
+    helper gave back at once is held there, and at the pool's capacity the block fails
+    where the original had room. A caller that calls the helper more than once is not
+    rewritten (no fix). With a caller of another shape in the project, or the helper used as a
     value, no fix is offered, not even an unsafe one: the callers it cannot rewrite
     would get a context manager where they expect a connection. Nor is one offered
     for a decorated helper (a `@retry` would wrap the context manager's creation, not
@@ -291,12 +296,15 @@ def _to_context_manager(ctx: FileContext, func: FunctionInfo, ret: cst.Return,
     plan.replace(node, node.with_changes(
         decorators=[*node.decorators, cst.Decorator(cst.Name(deco))], returns=returns,
         body=body))
-    problems, callers = _rewrite_callers(ctx, func, plan)
+    returned = ret.value.value if isinstance(ret.value, cst.Name) else None
+    site = next((s for s in ctx.flow(func).sites if s.var == returned), None)
+    held: list[str] = []
+    problems, callers = _rewrite_callers(ctx, func, plan, site, held)
     if problems and callers:
         # a caller in the project the fix cannot rewrite would get a context manager
         # where it expects a connection: no user wants that, even as an unsafe fix
         return Unfixable(code, f"{problems[0]}; its callers would get a context manager")
-    for reason in problems:
+    for reason in problems + held[:1]:
         plan.mark_unsafe(reason)
     return plan
 
@@ -311,7 +319,8 @@ class _Swap(cst.CSTTransformer):
         return self.new if original_node is self.old else updated_node
 
 
-def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan
+def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan,
+                     site: AcquireSite | None = None, held: list[str] | None = None
                      ) -> tuple[list[str], int]:
     """Rewrite the `var = func(...)` callers into `with func(...) as var:` (in other
     modules through companion plans, applied together with this one); the reasons the
@@ -320,8 +329,16 @@ def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan
     problems: list[str] = []
     found = 0
     companions: dict[str, FixPlan] = {}
+    seen: set[int] = set()
     for use in uses_of_function(ctx.index, func):
         found += 1
+        if use.caller is not None and use.call is not None:
+            if id(use.caller.node) in seen:
+                # each call's rewrite wraps the rest of the same body: they would
+                # overlap (the second call left a context manager, the body doubled)
+                problems.append(f"`{use.caller.name}` calls `{func.name}` more than once")
+                continue
+            seen.add(id(use.caller.node))
         if use.call is None:
             problems.append(f"`{func.name}` is used as a value; its users would get a "
                             "context manager")
@@ -330,7 +347,8 @@ def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan
         if use.module is not ctx.module:
             target = companions.setdefault(use.module.path, FixPlan(
                 plan.code, f"call `{func.name}` in `with`", path=use.module.path))
-        reason = _rewrite_call(ctx, func, use.caller, use.call, use.parents, target)
+        reason = _rewrite_call(ctx, func, use.caller, use.call, use.parents, target, site,
+                               held)
         if reason is not None:
             problems.append(reason)
     plan.companions = [c for c in companions.values() if c.replacements]
@@ -341,9 +359,13 @@ def _rewrite_callers(ctx: FileContext, func: FunctionInfo, plan: FixPlan
 
 
 def _rewrite_call(ctx: FileContext, func: FunctionInfo, caller: FunctionInfo | None,
-                  call: cst.Call, parents: dict[int, cst.CSTNode], plan: FixPlan) -> str | None:
+                  call: cst.Call, parents: dict[int, cst.CSTNode], plan: FixPlan,
+                  site: AcquireSite | None = None, held: list[str] | None = None
+                  ) -> str | None:
     """`var = func(...)` + the rest of the caller's body -> `with func(...) as var:` around
-    it; the reason when the call has another form."""
+    it; the reason when the call has another form. Why the rewritten caller holds the
+    pool slot where the original had given it back (`slot_held_in_block`) is added to
+    `held`: the fix is then unsafe."""
     awaited = isinstance(parents.get(id(call)), cst.Await)
     found = acquire_statement(call, parents)
     if caller is None or found is None or caller is func:
@@ -363,6 +385,10 @@ def _rewrite_call(ctx: FileContext, func: FunctionInfo, caller: FunctionInfo | N
         return f"`{caller.name}` releases `{var}` itself"
     if func.is_async and not (caller.is_async and awaited):
         return f"`{caller.name}` calls `{func.name}` in a way `async with` cannot replace"
+    if site is not None and held is not None:
+        reason = slot_held_in_block(ctx.index, func, site, caller, rest)
+        if reason is not None:
+            held.append(reason)
     new = cst.With(
         items=[cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(var)))],
         body=cst.IndentedBlock(body=rest, header=line.trailing_whitespace),

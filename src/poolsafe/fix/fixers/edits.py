@@ -698,6 +698,21 @@ def holder_names(stmts: list[cst.BaseStatement], var: str,
                     target, value = node.target, node.value
                 else:
                     continue
+                if isinstance(target, (cst.Tuple, cst.List)) \
+                        and isinstance(value, (cst.Tuple, cst.List)) \
+                        and len(target.elements) == len(value.elements) \
+                        and not any(isinstance(e, cst.StarredElement)
+                                    for e in (*target.elements, *value.elements)):
+                    # `a, cur = 1, conn.cursor()`: each name with its own value
+                    for t_el, v_el in zip(target.elements, value.elements, strict=True):
+                        name = t_el.value
+                        if isinstance(name, cst.Name) and name.value not in held \
+                                and name.value != var and (
+                                    var in cursor_owners(v_el.value, held)
+                                    or _returns_lazily(v_el.value, {var, *held}, lazy_call)):
+                            held[name.value] = var
+                            changed = True
+                    continue
                 if not isinstance(target, cst.Name) or value is None \
                         or target.value in held or target.value == var:
                     continue
@@ -814,13 +829,35 @@ def yielded_away(index: ProjectIndex, func: FunctionInfo, region: list[cst.BaseS
     if held is None:
         held = holder_names(region, var, lazy_call)
     if not any(isinstance(n, cst.Yield) and isinstance(n.value, cst.BaseExpression)
-               and _hands_out(n.value, var, held, lazy_call)
+               and _yield_hands_out(n.value, var, held, lazy_call)
                for s in region for n in iter_nodes(s)):
         return None
     if index.is_contextmanager(func) or id(func.node) in index.dependency_functions() \
             or is_pytest_fixture(index, func):
         return None
     return f"`{var}` is yielded to a caller that may keep it after the generator resumes"
+
+
+#: the attributes by which a cursor (or a wrapper) hands back its connection
+_CONNECTION_ATTRIBUTES = frozenset({"connection", "conn", "_connection", "raw_connection"})
+
+
+def _yield_hands_out(value: cst.BaseExpression, var: str, held: dict[str, str],
+                     lazy_call: Callable[[cst.Call], bool] | None) -> bool:
+    """`_hands_out`, and a yielded value that carries `var` in a container (`yield
+    {"cur": cur}`), through a walrus (`yield (cur := conn.cursor())`), or as a
+    cursor's connection (`yield conn.cursor().connection`)."""
+    if isinstance(value, cst.NamedExpr):
+        return _yield_hands_out(value.value, var, held, lazy_call)
+    if _hands_out(value, var, held, lazy_call):
+        return True
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+        return any(_yield_hands_out(e.value, var, held, lazy_call) for e in value.elements)
+    if isinstance(value, cst.Dict):
+        return any(_yield_hands_out(e.value, var, held, lazy_call) for e in value.elements)
+    if isinstance(value, cst.Attribute) and value.attr.value in _CONNECTION_ATTRIBUTES:
+        return _mentions([value.value], var) or any(_mentions([value.value], h) for h in held)
+    return False
 
 
 def cursor_names(stmts: list[cst.BaseStatement], var: str) -> dict[str, str]:
@@ -2094,6 +2131,11 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
         # "putconn")(conn)`, `RELEASERS[kind](conn)`
         return True
     mentioned = handed_it or any(_holds_value(a.value, var) for a in call.args)
+    if mentioned and _bound_at_run_time(func, strip_await(call.func)[0]):
+        # a callee the code binds to a value, handed the connection: `for cb in
+        # [pool.putconn]: cb(conn)`, `put = lambda c: pool.putconn(c)`, `release =
+        # getattr(pool, name)`; what it calls is not read, and may be the release
+        return True
     if any(_release_as_value(a.value, var, mentioned) for a in call.args):
         # a release handed on as a value, to run later: `functools.partial(pool.putconn,
         # conn)`, `atexit.register(conn.close)`, `stack.callback(pool.putconn, conn)`,
@@ -2157,6 +2199,48 @@ def _release_as_value(expr: cst.BaseExpression, var: str, handed_it: bool) -> bo
     if not isinstance(expr, cst.Attribute) or expr.attr.value not in _RELEASES_AS_VALUES:
         return False
     return handed_it or dotted_name(expr.value) == var
+
+
+def _bound_at_run_time(func: FunctionInfo, callee: cst.BaseExpression) -> bool:
+    """`callee` is a plain name that may hold a pool's release, bound at run time: a
+    loop's, a comprehension's, a `with ... as` or a walrus target in `func`, or an
+    assignment (in `func` or at its module's top level) of a method or attribute taken
+    off a value, a lambda, an item, another name, or `getattr(...)` / `partial(...)`
+    (`put = pool.putconn`, `put = lambda c: pool.putconn(c)`). Not a `def`, a `class`,
+    an import, or a name assigned what another call made (`Session = sessionmaker()`)."""
+    if not isinstance(callee, cst.Name):
+        return False
+    name = callee.value
+    if any(_may_hold_a_method(v) for v in func.module.assigns.get(name, [])):
+        return True
+    for node in iter_nodes(func.node.body):
+        if isinstance(node, cst.Assign):
+            if any(name in _target_names(t.target) for t in node.targets) \
+                    and _may_hold_a_method(node.value):
+                return True
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            if name in _target_names(node.target) and node.value is not None \
+                    and _may_hold_a_method(node.value):
+                return True
+        elif isinstance(node, (cst.NamedExpr, cst.For, cst.CompFor)):
+            if name in _target_names(node.target):
+                return True
+        elif isinstance(node, cst.AsName) and name in _target_names(node.name):
+            return True
+    return False
+
+
+#: calls that hand back a method or a wrapper of one
+_METHOD_GETTERS = frozenset({"getattr", "partial", "functools.partial",
+                             "operator.attrgetter", "attrgetter"})
+
+
+def _may_hold_a_method(value: cst.BaseExpression) -> bool:
+    value = strip_await(value)[0]
+    if isinstance(value, (cst.Attribute, cst.Lambda, cst.Subscript, cst.Name,
+                          cst.IfExp, cst.BooleanOperation)):
+        return True
+    return isinstance(value, cst.Call) and dotted_name(value.func) in _METHOD_GETTERS
 
 
 def _holds_value(expr: cst.BaseExpression, var: str) -> bool:
@@ -2332,6 +2416,35 @@ def slot_held_reason(index: ProjectIndex, func: FunctionInfo, site: AcquireSite,
     return None
 
 
+def slot_held_in_block(index: ProjectIndex, func: FunctionInfo, site: AcquireSite,
+                       caller: FunctionInfo, block: list[cst.BaseStatement]) -> str | None:
+    """PS106's fix: `func`'s checkout (`site`), given back as `func` returned, is now
+    held through the caller's `with` block (`block`). A call there that takes a slot of
+    the same pool (itself, a project function 3 levels down, the caller again) or a
+    `yield` (the caller's own caller runs meanwhile, and may check out) holds that
+    slot where the original had given it back: at the pool's capacity it fails (or
+    waits) where the original had room."""
+    held = _slot(index, func, site.call, site.conn)
+    if held is None:
+        return None
+    for stmt in block:
+        for node in iter_nodes(stmt):
+            if isinstance(node, cst.Yield):
+                return (f"`{caller.name}` yields inside the `with` block: the connection "
+                        f"`{func.name}` gave back at once would hold its pool slot while "
+                        "the caller's caller runs (and may check out from the same pool)")
+            if isinstance(node, cst.Call):
+                how = _checks_out(index, caller, node, held, caller)
+                if how is not None:
+                    text = caller.module.tree.code_for_node(node.func)
+                    return (f"in `{caller.name}`, `{text}(...)` {how} (a slot of the same "
+                            f"pool) inside the `with` block: the connection `{func.name}` gave "
+                            "back at once would hold its slot during that call, which at "
+                            "the pool's capacity fails (or waits) where the original had "
+                            "room")
+    return None
+
+
 def mapping_written_elsewhere(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
                               func: FunctionInfo | None, key: str) -> str | None:
     """A `**mapping` of `call` that another module defines, or that is written item by
@@ -2348,10 +2461,25 @@ def mapping_written_elsewhere(index: ProjectIndex, call: cst.Call, module: Modul
             return text
         last = name.rsplit(".", 1)[-1]
         bound = resolve(index, arg.value, module, func)
-        for where in {id(m): m for m in (module, bound.module)}.values():
-            if _items_written(where, last, key):
+        # the call's module, the mapping's, and any module that names it
+        # (`settings.OPTS[...] = ...` in a third one), through a name it is also bound
+        # to there (`ALIAS = OPTS; ALIAS[...] = ...`)
+        places = {id(m): m for m in (module, bound.module, *index.modules_mentioning([last]))}
+        for where in places.values():
+            if any(_items_written(where, n, key) for n in _mapping_names(where, last)):
                 return text
     return None
+
+
+def _mapping_names(module: ModuleInfo, name: str) -> list[str]:
+    """`name` and the plain names `module` binds to it (`ALIAS = OPTS`,
+    `opts = settings.OPTS`), any scope."""
+    names = [name]
+    for assign, _ in inventory(module).assigns:
+        if (dotted_name(assign.value) or "").rsplit(".", 1)[-1] == name:
+            names += [t.target.value for t in assign.targets
+                      if isinstance(t.target, cst.Name) and t.target.value not in names]
+    return names
 
 
 def _items_written(module: ModuleInfo, name: str, key: str) -> bool:

@@ -207,6 +207,7 @@ def _in_factory(ctx: FileContext, func: FunctionInfo, target: cst.BaseExpression
         return Unfixable(CODE, "the scoped_session is stored where the handler cannot reach it")
     plan = FixPlan(CODE, f"add a teardown_appcontext handler that removes `{code}`")
     _insert_in_factory(ctx.module, plan, app, code, None)
+    _unsafe_if_streamed(ctx.index, plan)
     return plan
 
 
@@ -214,6 +215,7 @@ def _beside_app(ctx: FileContext, app: AppSite, name: str, call: cst.Call,
                 parents: dict[int, cst.CSTNode]) -> FixOutcome:
     session_module = ctx.module
     plan = FixPlan(CODE, f"add a teardown_appcontext handler that removes `{name}`")
+    _unsafe_if_streamed(ctx.index, plan)
     if app.module is not session_module:
         plan.path = app.module.path
     ref = module_binding(ctx.index, app.module, (session_module, name))
@@ -336,3 +338,63 @@ def _unsafe_after_earlier_teardown(plan: FixPlan, app: str,
                     "handler has removed the session (a commit there would store nothing); "
                     "call remove() at the end of that handler instead")
                 return
+
+
+#: what makes a Flask response of a body (`Response(rows())`, `app.response_class(...)`)
+_RESPONSES = frozenset({"Response", "response_class", "make_response"})
+#: the views' decorators (`@app.route`, `@bp.get`)
+_ROUTES = frozenset({"route", "get", "post", "put", "patch", "delete"})
+
+
+def _unsafe_if_streamed(index: ProjectIndex, plan: FixPlan) -> None:
+    """A streamed response (`streamed_response`) runs its generator after the app
+    context has ended (with `stream_with_context` too: it pushes the request context
+    again, not the app context, in Flask 3.1), so after the new handler: the removed
+    session's objects are detached there, and what the generator reads of them that
+    is not loaded yet (a lazy relationship, an attribute expired by a commit) raises
+    `DetachedInstanceError` where the original, whose session lived on, loaded it."""
+    where = streamed_response(index)
+    if where is not None:
+        plan.mark_unsafe(
+            f"the project streams a response ({where}): its generator runs after the app "
+            "context ends, past the new handler, and the removed session's objects are "
+            "detached there (a lazy load raises DetachedInstanceError; Flask 3.1's "
+            "`stream_with_context` keeps the request, not the app context); load what "
+            "it reads before the view returns, or remove the session at its end")
+
+
+def streamed_response(index: ProjectIndex) -> str | None:
+    """Where the project hands Flask a body to stream: a generator expression or a
+    call of a generator function of the module (in `stream_with_context(...)` or not)
+    given to `Response(...)` / `make_response(...)` / `response_class(...)`, or a view
+    that is a generator itself."""
+    for module in index.modules_mentioning(["yield", *_RESPONSES]):
+        generators = {n.name.value for n in iter_nodes(module.tree, into_functions=True)
+                      if isinstance(n, cst.FunctionDef) and _yields(n)}
+        for node in iter_nodes(module.tree, into_functions=True):
+            if isinstance(node, cst.Call) \
+                    and (dotted_name(node.func) or "").rsplit(".", 1)[-1] in _RESPONSES \
+                    and node.args and node.args[0].keyword is None:
+                body = node.args[0].value
+                if isinstance(body, cst.Call) and (dotted_name(body.func) or "").rsplit(
+                        ".", 1)[-1] == "stream_with_context" and body.args:
+                    body = body.args[0].value
+                if isinstance(body, cst.GeneratorExp) or (
+                        isinstance(body, cst.Call) and isinstance(body.func, cst.Name)
+                        and body.func.value in generators):
+                    return f"`{module.tree.code_for_node(node)}` in {_file(module)}"
+            elif isinstance(node, cst.FunctionDef) and _yields(node) and any(
+                    (dotted_name(d.decorator.func if isinstance(d.decorator, cst.Call)
+                                 else d.decorator) or "").rsplit(".", 1)[-1] in _ROUTES
+                    for d in node.decorators):
+                return f"the view `{node.name.value}` in {_file(module)}, a generator"
+    return None
+
+
+def _file(module: ModuleInfo) -> str:
+    return module.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _yields(func: cst.FunctionDef) -> bool:
+    """`func` is a generator (a `yield` in its own body, not a nested function's)."""
+    return any(isinstance(n, cst.Yield) for n in iter_nodes(func.body))
