@@ -173,6 +173,7 @@ class ProjectFacts:
     _builds_engines: bool | None = None
     _loads_flask_config: bool | None = None
     _writes_flask_uri: bool | None = None
+    _sqlite_only: bool | None = None
     _program_reach: tuple[frozenset[Path], frozenset[Path]] | None = None
 
     def call_sites(self, name: str) -> list[CallSite]:
@@ -440,6 +441,22 @@ class ProjectFacts:
                     ["create_engine", "create_async_engine"]))
         return self._builds_engines
 
+    def builds_sqlite_only(self) -> bool:
+        """Every engine the project's own code builds (`create_engine` /
+        `create_async_engine`, outside its tests and its Alembic migrations) is given
+        a URL whose dialect is `sqlite` (`sqlite:///app.db`,
+        `f"sqlite+aiosqlite:///{DB_PATH}"`, also through a module constant), with no
+        `isolation_level` of its own, and there is at least one; no module builds an
+        engine another way (Flask-SQLAlchemy, `engine_from_config`,
+        fastapi-sqlalchemy's middleware) or hooks SQLAlchemy's `"begin"` event (the
+        recipe that sends `BEGIN` itself). pysqlite and aiosqlite then run in the
+        `sqlite3` module's default mode: a transaction begins only before an INSERT,
+        UPDATE, DELETE or REPLACE."""
+        if self._sqlite_only is None:
+            with self.index.full_resolution():
+                self._sqlite_only = _builds_sqlite_only(self.index)
+        return self._sqlite_only
+
     def loads_flask_config(self) -> bool:
         """Some module of the project loads a Flask configuration from an object or a
         file (`app.config.from_object(...)`, `from_pyfile`, `from_envvar`, `from_file`):
@@ -628,6 +645,36 @@ class ProjectFacts:
 #: keyed by it (a `WeakKeyDictionary` whose values point back at their key keeps
 #: every index, and every tree it parsed, alive for the rest of the process)
 _FACTS = "_poolsafe_facts"
+
+
+#: other ways a project builds its SQLAlchemy engine, or the hook that makes pysqlite
+#: send BEGIN before reads (`builds_sqlite_only`)
+_OTHER_ENGINE_SOURCES = re.compile(
+    rb"\bflask_sqlalchemy\b|\bengine_from_config\b|\bfastapi_sqlalchemy\b"
+    rb"|\bDBSessionMiddleware\b|listens_for\([^)]*['\"]begin['\"]")
+
+
+def _builds_sqlite_only(index: ProjectIndex) -> bool:
+    from poolsafe.analysis.engines import engine_calls, engine_url
+    from poolsafe.analysis.resolution import dialect_of, string_prefix
+
+    # a test's engine, and an Alembic environment's or revision's (`engine_from_config`
+    # in `env.py`), serve no session of the application
+    if any(not is_test_module(m) and not _migration_module(m)
+           for m in index.modules_matching(_OTHER_ENGINE_SOURCES)):
+        return False
+    seen = False
+    for module in index.modules_calling(["create_engine", "create_async_engine"]):
+        if is_test_module(module) or _migration_module(module):
+            continue
+        for site in engine_calls(index, module):
+            url = engine_url(site.call)
+            if url is None or keyword_arg(site.call, "isolation_level") is not None:
+                return False
+            if dialect_of(string_prefix(index, url, module, site.func)) != "sqlite":
+                return False
+            seen = True
+    return seen
 
 
 def facts(index: ProjectIndex) -> ProjectFacts:

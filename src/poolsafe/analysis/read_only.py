@@ -87,7 +87,8 @@ def explicit_transaction(call: cst.Call) -> str | None:
 
 
 def reads_statement(expr: cst.BaseExpression, resolver: Resolver, depth: int = 0) -> bool:
-    """`select(User)...`, `text("SELECT ...")`, `"SELECT ..."`, or a name bound to one."""
+    """`select(User)...`, `text("SELECT ...")`, `"SELECT ..."`, a name bound to one, or
+    a chain on such a name that adds no write (`q.options(joinedload(...))`)."""
     expr = strip_await(expr)[0]
     sql = string_value(expr)
     if sql is not None:
@@ -108,6 +109,14 @@ def reads_statement(expr: cst.BaseExpression, resolver: Resolver, depth: int = 0
         inner = inner.func.value
     if not isinstance(inner, cst.Call):
         return False
+    if isinstance(inner.func, cst.Attribute) and isinstance(inner.func.value, cst.Name) \
+            and depth < 2:
+        # `q.options(...)` / `q.where(...)` on a name bound to a SELECT (`q =
+        # select(Item).where(...)`): the chain adds no write (checked above)
+        bound = resolver(inner.func.value)
+        if bound is not None and bound is not inner.func.value and reads_statement(
+                bound, resolver, depth + 1):
+            return True
     name = (inner.func.attr.value if isinstance(inner.func, cst.Attribute)
             else inner.func.value if isinstance(inner.func, cst.Name) else None)
     if name == "select":

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes, strip_await
+from poolsafe.analysis.cstutil import argument_for, iter_nodes, strip_await
 from poolsafe.analysis.index import ProjectIndex, class_bases, connection_stores, keeps_connection
 from poolsafe.analysis.module import ClassInfo, FunctionInfo
 from poolsafe.analysis.project_facts import (
@@ -87,7 +87,13 @@ class ConnectPerRequest(Rule):
     `connect()` itself is reported at that call. Request code is followed up
     through helpers that are no request code themselves (a helper a script also
     calls), up to six calls deep; a decorator's inner function is followed only
-    when the project applies that decorator to request handlers alone.
+    when the project applies that decorator to request handlers alone. A
+    `connect()` that only a flag parameter's branch makes (`def __init__(self,
+    long_query=False): if long_query: self.conn = psycopg2.connect(...)` with the
+    pool's checkout in the `else`), the flag defaulting to `False` or `None`, is
+    reached only by the calls that turn the flag on: a handler's `Client()` or
+    `Client(long_query=False)` takes the other branch and does not count;
+    `Client(long_query=True)`, `Client(True)` and `Client(**options)` do.
 
     A long-lived connection (a module's, or one an accessor caches on `flask.g`)
     that such a function closes after its query and opens again at the next call
@@ -201,7 +207,7 @@ class ConnectPerRequest(Rule):
                     "at startup and check out of it",
                 )
                 continue
-            sites = _request_callers(ctx, func, handlers)
+            sites = _request_callers(ctx, func, handlers, flag=_flag_guard(func, call))
             if not sites:
                 continue
             yield self.finding(
@@ -284,6 +290,43 @@ def _project_wrapper(ctx: FileContext, call: cst.Call, func: FunctionInfo) -> bo
 _CALLER_DEPTH = 6
 
 
+#: the defaults that leave a flag parameter off (`def __init__(self, long_query=False)`)
+_OFF_DEFAULTS = frozenset({"False", "None"})
+
+
+def _flag_guard(func: FunctionInfo, call: cst.Call) -> str | None:
+    """The parameter whose truth alone guards `call` (`if long_query: self.conn =
+    psycopg2.connect(...)`, also an `elif`), when it defaults to `False` or `None` and
+    the function never binds it again: a caller that leaves it off, or passes `False`
+    or `None`, does not open this connection (it takes the pool's branch)."""
+    for node in iter_nodes(func.node.body):
+        if not (isinstance(node, cst.If) and isinstance(node.test, cst.Name)
+                and any(n is call for n in iter_nodes(node.body))):
+            continue
+        param = func.param(node.test.value)
+        if param is None or not (isinstance(param.default, cst.Name)
+                                 and param.default.value in _OFF_DEFAULTS):
+            return None
+        if node.test.value in func.locals:
+            return None  # bound again in the body (`long_query = long_query or ...`)
+        return node.test.value
+    return None
+
+
+def _raises_flag(site: CallSite, func: FunctionInfo, flag: str) -> bool:
+    """The call `site` may turn `flag` on: it passes something other than a literal
+    `False`/`None` for it (by name, by position, or behind `*args`/`**kwargs`)."""
+    if any(arg.star for arg in site.call.args):
+        return True
+    positional = [p.name.value for p in (*func.node.params.posonly_params,
+                                         *func.node.params.params)]
+    if func.cls is not None and positional and positional[0] in ("self", "cls"):
+        positional = positional[1:]
+    value = argument_for(site.call, flag, positional.index(flag) if flag in positional else None)
+    return value is not None and not (isinstance(value, cst.Name)
+                                      and value.value in _OFF_DEFAULTS)
+
+
 def _callers(ctx: FileContext, func: FunctionInfo) -> list[CallSite]:
     """The calls of `func`; for a class's `__init__`, the calls of the class
     (`Connection()` runs `Connection.__init__`)."""
@@ -357,11 +400,12 @@ def _runs_base_init(index: ProjectIndex, sub: ClassInfo, base: ClassInfo) -> boo
 
 
 def _request_callers(ctx: FileContext, func: FunctionInfo, memo: dict[int, str | None],
-                     depth: int = 0, seen: set[int] | None = None) -> list[CallSite]:
+                     depth: int = 0, seen: set[int] | None = None,
+                     flag: str | None = None) -> list[CallSite]:
     """The calls, in request code (a handler, a hook, a dependency, a helper only
     request code calls), that reach `func` directly or through functions that are no
     request code themselves (a helper a script also calls). Test modules do not
-    count."""
+    count, nor (with `flag`, `_flag_guard`) a direct call that leaves the flag off."""
     seen = set() if seen is None else seen
     if id(func.node) in seen or depth > _CALLER_DEPTH:
         return []
@@ -374,6 +418,8 @@ def _request_callers(ctx: FileContext, func: FunctionInfo, memo: dict[int, str |
             continue  # a reconnect after a failure, not a connection per request
         if depth == 0 and _listens(site.func, site.call):
             continue  # the caller LISTENs on the connection it gets (see "LISTEN")
+        if flag is not None and not _raises_flag(site, func, flag):
+            continue  # it takes the other branch (`Client()`, not `Client(long=True)`)
         if _handler(ctx, site.func, memo) is not None:
             out.append(site)
         else:

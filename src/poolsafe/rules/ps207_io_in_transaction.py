@@ -107,6 +107,11 @@ _FLASK_SESSION = "db.session"
 #: (psycopg2 begins a transaction only at a cursor's first `execute()`), so a retry
 #: loop's sleep after a failed `connect()` + `set_client_encoding()` holds none
 _SESSION_SETUP_METHODS = frozenset({"set_client_encoding"})
+#: the SQLAlchemy handles (`Connection` kinds) whose statements go through the
+#: DB-API connection of the engine's dialect: over SQLite, its `sqlite3` rules hold
+_SQLALCHEMY_HANDLE_KINDS = frozenset(
+    {"sqlalchemy-connection", "sqlalchemy-async-connection", "sqlalchemy-raw", "session",
+     "scoped-session", "async-session"})
 #: the method whose awaited call begins an explicit transaction on a connection in
 #: autocommit (aiopg.sa's `trans = await conn.begin()`, ended by `trans.commit()`)
 _EXPLICIT_BEGIN = "begin"
@@ -223,7 +228,16 @@ class IoInTransaction(Rule):
     reported. Python's `sqlite3` begins a transaction on its own only before an
     `INSERT`, `UPDATE`, `DELETE` or `REPLACE`: a `SELECT` on a connection with no
     transaction open leaves none open, so a sleep after it (a lock file's polling
-    loop) is not reported; a sleep after a write that is not committed yet is. A
+    loop) is not reported; a sleep after a write that is not committed yet is. The
+    same holds for a SQLAlchemy session or connection in a project whose every engine
+    (outside its tests and Alembic migrations) is built with a SQLite URL
+    (`create_async_engine(f"sqlite+aiosqlite:///{DB_PATH}")`), none another way
+    (Flask-SQLAlchemy, `engine_from_config`) and none with an `isolation_level` or a
+    `"begin"` event hook: pysqlite and aiosqlite run in that default mode, so a route
+    that has only read through its own session (`Depends(get_db)`) before an HTTP call
+    holds no lock. A session handed in by a project caller (whose writes may be
+    open), or a function that sets an attribute of a loaded row (the next query
+    flushes it), stays reported. A
     sqlite3 connection opened in autocommit (`sqlite3.connect(path,
     isolation_level=None)`, `conn.isolation_level = None`, Python 3.12's
     `autocommit=True`) never begins a transaction on its own, and its `with conn:`
@@ -793,8 +807,10 @@ class _Walker:
         #: autocommit=True)`, through `**config`, or set so by a method of its class)
         self.res = FunctionResources(index, func)
         self.autocommit: set[str] = set(self.res.autocommit)
-        #: Python sqlite3 connections: a SELECT begins no transaction on them
+        #: Python sqlite3 connections: a SELECT begins no transaction on them (also
+        #: SQLAlchemy's over SQLite only, `sqlite_handle`)
         self.sqlite3: set[str] = set()
+        self._sqlite_ok: bool | None = None
         self.found: list[tuple[cst.Call, Slow, State]] = []
         #: the found calls whose project function began the transaction itself
         #: (`armed_helper`): their slow work is known without `_has_slow_call`
@@ -1290,7 +1306,8 @@ class _Walker:
             # each statement commits on its own, no transaction stays open
             if value.autocommit or value.kind.autocommit_by_default:
                 self.autocommit.add(d)
-            if value.kind.key == "sqlite3":
+            if value.kind.key == "sqlite3" or (
+                    value.kind.key in _SQLALCHEMY_HANDLE_KINDS and self.sqlite_handle(d)):
                 self.sqlite3.add(d)
             if value.kind.is_session:
                 self.sessions.add(d)
@@ -1417,6 +1434,20 @@ class _Walker:
                 return False
         return True
 
+    def sqlite_handle(self, name: str) -> bool:
+        """A SQLAlchemy session or connection `name` whose reads begin no transaction:
+        every engine the project builds is SQLite's (`builds_sqlite_only`: pysqlite
+        and aiosqlite begin one only before a write), the handle carries no caller's
+        transaction (made here, or `func` has no project caller: a route's
+        `Depends(get_db)` session), and `func` sets no attribute of an object (a
+        loaded row it changes is flushed, so written, by the next query)."""
+        if self._sqlite_ok is None:
+            self._sqlite_ok = facts(self.index).builds_sqlite_only() and not any(
+                _sets_attribute(small) for node in iter_nodes(self.func.node.body)
+                if isinstance(node, cst.SimpleStatementLine) for small in node.body)
+        return self._sqlite_ok and _no_caller_transaction(
+            self.index, self.func, frozenset({name}))
+
     def annotated_handle(self, name: str) -> bool:
         """A parameter annotated as a session or connection (`db: Session`)."""
         for param in self.func.named_params():
@@ -1427,6 +1458,8 @@ class _Walker:
             if qual is not None and qual_match(qual, HANDLE_ANNOTATIONS) is not None:
                 if qual_match(qual, AUTOCOMMIT_HANDLE_ANNOTATIONS) is not None:
                     self.autocommit.add(name)  # no transaction until one is opened
+                if qual.split(".", 1)[0] == "sqlalchemy" and self.sqlite_handle(name):
+                    self.sqlite3.add(name)
                 return True
             # FastAPI's `Annotated[Session, Depends(get_db)]`, also through an alias
             kind = self.res.kind(name)

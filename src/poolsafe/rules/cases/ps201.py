@@ -1848,3 +1848,66 @@ INVALID += [
         "        ", "    ").replace("    finally:\n", ""),
         "look-alike: the listening connection is closed at the end, not in `finally`"),
 ]
+
+# round 34 (issue 31, large76d): a client class whose constructor opens a dedicated
+# connection only when a flag parameter is on (`long_query=True`, for a longer
+# statement timeout) and checks out of the pool otherwise. A route that builds it
+# with the flag left off (or `False`) takes the pool's branch; one that turns it on,
+# or hands it `**options`, opens a connection per request.
+_FLAG_CLIENT = """\
+import psycopg2
+from flask import Flask
+from psycopg2 import pool
+
+DSN = "postgresql://app@db/app"
+POOL = pool.ThreadedConnectionPool(1, 8, DSN)
+app = Flask(__name__)
+
+
+class Client:
+    def __init__(self, long_query=False):
+        self.long_query = long_query
+        if long_query:
+            self.conn = psycopg2.connect(DSN, options="-c statement_timeout=300000"){expect}
+        else:
+            self.conn = POOL.getconn()
+
+    def __enter__(self):
+        return self.conn.cursor()
+
+    def __exit__(self, *exc):
+        try:
+            self.conn.commit()
+        finally:
+            if self.long_query:
+                self.conn.close()
+            else:
+                POOL.putconn(self.conn)
+
+
+@app.route("/users/<int:user_id>")
+def show_user(user_id, **options):
+    with Client({args}) as cur:
+        cur.execute("SELECT name FROM users WHERE id = %s", (user_id,))
+        return {{"name": cur.fetchone()[0]}}
+
+
+def nightly_report():
+    with Client(long_query=True) as cur:
+        cur.execute("SELECT count(*) FROM events")
+        return cur.fetchone()[0]
+"""
+VALID += [
+    Case(_FLAG_CLIENT.format(args="", expect=""),
+         note="the route leaves the flag off: pool branch; only a job turns it on"),
+    Case(_FLAG_CLIENT.format(args="long_query=False", expect=""),
+         note="the route passes False: pool branch"),
+]
+INVALID += [
+    Case(_FLAG_CLIENT.format(args="long_query=True", expect="  # expect: PS201"),
+         note="look-alike: the route turns the flag on: a connection per request"),
+    Case(_FLAG_CLIENT.format(args="True", expect="  # expect: PS201"),
+         note="look-alike: turned on by position"),
+    Case(_FLAG_CLIENT.format(args="**options", expect="  # expect: PS201"),
+         note="look-alike: the route hands on keywords it does not show"),
+]

@@ -3496,3 +3496,81 @@ INVALID.append(Case(_CRON_REMINDERS.format(
     mark="  # expect: PS207"), path="cron_reminders.py",
     note="look-alike: each row is updated before its mail, and the row lock is held "
          "across the SMTP call"))
+
+# round 34 (issue 31, large76d): a project whose every engine is SQLite's (pysqlite,
+# aiosqlite: the `sqlite3` module's default mode). A SELECT through a SQLAlchemy session
+# begins no transaction there, so a route that has only read before an HTTP call holds
+# no lock; a write before the call (a flush), a server URL, a session handed in by a
+# project caller (its writes may be open), or a row changed before the read (autoflush)
+# stays reported. Also a chain on a name bound to a SELECT (`q.options(...)`) is a read.
+_SQLITE_APP = """\
+import httpx
+from fastapi import Depends, FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.orm import joinedload, sessionmaker
+
+from models import Actor, Follower
+
+DB_PATH = "data/app.db"
+engine = create_async_engine(f"{url}{{DB_PATH}}")
+async_session = sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+app = FastAPI()
+
+
+async def get_db_session():
+    async with async_session() as session:
+        yield session
+
+
+@app.get("/actors/{{actor_id}}")
+async def actor_page(actor_id: int, db_session: AsyncSession = Depends(get_db_session)):
+    count = await db_session.scalar(select(func.count(Follower.id)))
+    q = select(Actor).where(Actor.id == actor_id)
+    actor = (await db_session.scalars(q.options(joinedload(Actor.icon)))).one()
+{before}    async with httpx.AsyncClient() as client:
+        await client.get(actor.ap_id, timeout=10){expect}
+    return {{"followers": count}}
+"""
+VALID.append(Case(_SQLITE_APP.format(url="sqlite+aiosqlite:///", before="", expect=""),
+                  note="SQLite only: the route has only read, no transaction is open"))
+INVALID += [
+    Case(_SQLITE_APP.format(url="sqlite+aiosqlite:///",
+                            before="    db_session.add(Follower(actor_id=actor_id))\n"
+                                   "    await db_session.flush()\n",
+                            expect="  # expect: PS207"),
+         note="look-alike: a flush before the call holds SQLite's write lock"),
+    Case(_SQLITE_APP.format(url="postgresql+asyncpg://app@db/app/", before="",
+                            expect="  # expect: PS207"),
+         note="look-alike: a PostgreSQL engine: the SELECT began the transaction"),
+    Case(_SQLITE_APP.format(url="sqlite+aiosqlite:///",
+                            before="    actor.seen = True\n"
+                                   "    await db_session.scalar(select(func.count(Actor.id)))\n",
+                            expect="  # expect: PS207"),
+         note="look-alike: a row changed before a read: autoflush writes it"),
+]
+_SQLITE_HELPER = """\
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from models import Actor, Note
+
+engine = create_async_engine("sqlite+aiosqlite:///data/app.db")
+
+
+async def refresh_actor(db_session: AsyncSession, actor_id: int) -> None:
+    actor = (await db_session.scalars(select(Actor).where(Actor.id == actor_id))).one()
+    async with httpx.AsyncClient() as client:
+        await client.get(actor.ap_id, timeout=10)  # expect: PS207
+
+
+async def save_note(db_session: AsyncSession, note: Note) -> None:
+    db_session.add(note)
+    await db_session.flush()
+    await refresh_actor(db_session, note.actor_id)  # expect: PS207
+    await db_session.commit()
+"""
+INVALID.append(Case(_SQLITE_HELPER,
+                    note="look-alike: SQLite, but the session is a project caller's, which "
+                         "flushed a write before handing it over"))
