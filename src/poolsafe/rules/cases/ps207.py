@@ -3463,16 +3463,19 @@ INVALID.append(Case(_ONCE_SHARED.format(
 
 # A transaction that holds a lock it took on purpose (issue 31, round 34, prec76b: the
 # class comes from large76's held census): the lock serialises exactly the slow work,
-# or claims a job queue's row; committing before the call would drop the lock. Quiet
-# when, on every path to the call, the same transaction has already taken the lock.
+# or claims a job queue's row; committing before the call would drop the lock. Still
+# reported (the waiters each hold a connection: round 30's policy, 52d006f, and the
+# FOR UPDATE cases above), with the lock's message when, on every path to the call, the
+# same transaction has already taken the lock (tests/rules/test_messages.py); the
+# look-alikes after them keep the general message.
 _LOCKED_SA = _SA + "from sqlalchemy import select\n\n\nclass Job:\n    id = 0\n    state = ''\n"
-VALID += [
+INVALID += [
     Case(_LOCKED_SA + """
 
 def run(job_id):
     session = SessionLocal()
     job = session.query(Job).with_for_update().filter(Job.id == job_id).one()
-    requests.post("https://worker.example/run", json={"id": job.id}, timeout=30)
+    requests.post("https://worker.example/run", json={"id": job.id}, timeout=30)  # expect: PS207
     job.state = "sent"
     session.commit()
     session.close()
@@ -3486,7 +3489,7 @@ def deliver():
     if job is None:
         session.close()
         return
-    requests.post("https://hooks.example/deliver", json={"id": job.id}, timeout=5)
+    requests.post("https://hooks.example/deliver", json={"id": job.id}, timeout=5)  # expect: PS207
     job.state = "delivered"
     session.commit()
     session.close()
@@ -3501,7 +3504,7 @@ def claim(dsn):
     cur = conn.cursor()
     cur.execute("SELECT id FROM jobs WHERE state = 'new' LIMIT 1 FOR UPDATE SKIP LOCKED")
     row = cur.fetchone()
-    requests.post("https://worker.example/run", json={"id": row[0]}, timeout=30)
+    requests.post("https://worker.example/run", json={"id": row[0]}, timeout=30)  # expect: PS207
     cur.execute("UPDATE jobs SET state = 'done' WHERE id = %s", (row[0],))
     conn.commit()
     conn.close()
@@ -3518,7 +3521,7 @@ async def settle(dsn: str, account: int) -> None:
             await conn.fetchrow(
                 "SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE NOWAIT", account)
             async with httpx.AsyncClient() as client:
-                await client.post("https://bank.example/settle", json={"id": account})
+                await client.post("https://bank.example/s", json={"id": account})  # expect: PS207
             await conn.execute("UPDATE accounts SET settled = true WHERE id = $1", account)
     finally:
         await conn.close()
@@ -3528,7 +3531,7 @@ async def settle(dsn: str, account: int) -> None:
 def sync(tenant):
     session = SessionLocal()
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": tenant})
-    requests.post("https://sync.example/run", json={"tenant": tenant}, timeout=60)
+    requests.post("https://sync.example/run", json={"tenant": tenant}, timeout=60)  # expect: PS207
     session.execute(text("UPDATE tenants SET synced = now() WHERE id = :k"), {"k": tenant})
     session.commit()
     session.close()
@@ -3540,7 +3543,7 @@ from shop.models import Order
 
 def move(order_id, target):
     order = Order.query.with_for_update().filter_by(id=order_id).one()
-    requests.put("https://api.example/orders/move", json={"id": order_id, "to": target})
+    requests.put("https://api.example/move", json={"id": order_id, "to": target})  # expect: PS207
     order.status = "moved"
     db.session.commit()
 """, files=_FLASK, note="Flask-SQLAlchemy `Model.query.with_for_update()`: no moves meanwhile"),
@@ -3552,7 +3555,7 @@ def run(job_id, wait):
         job = session.query(Job).with_for_update().filter(Job.id == job_id).one()
     else:
         job = session.query(Job).with_for_update(nowait=True).filter(Job.id == job_id).one()
-    requests.post("https://worker.example/run", json={"id": job.id}, timeout=30)
+    requests.post("https://worker.example/run", json={"id": job.id}, timeout=30)  # expect: PS207
     session.commit()
     session.close()
 """, note="each branch takes the lock before the call"),
