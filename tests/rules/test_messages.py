@@ -3,6 +3,7 @@ when no path gives the connection back, and the release with its real signature.
 
 from __future__ import annotations
 
+from poolsafe.rules.base import Case
 from poolsafe.rules.cases.ps102 import _PG_POOL, _TUPLE_WRAPPERS
 from poolsafe.scan.engine import ScanOptions, scan_sources
 
@@ -664,3 +665,23 @@ def price_of(sku):
     [(line, message)] = _messages({"app.py": app})
     assert line == 14
     assert message.endswith("use try/finally: shared_pool().putconn(conn)"), message
+
+
+def test_ps207_names_the_lock_a_transaction_took_before_the_call() -> None:
+    """A transaction that took `with_for_update()`, `FOR UPDATE` / `FOR NO KEY UPDATE`,
+    or `pg_advisory_xact_lock()` on every path to the slow call (issue 31, round 34,
+    prec76b): the message names the lock, the waiters and the timeout or `NOWAIT` /
+    `SKIP LOCKED` way out, not "commit before it"; the look-alikes (the lock after the
+    call, in another session, committed before it, on one path only, a `pg_try_` lock,
+    none at all) keep the general message."""
+    from poolsafe.rules.cases.ps207 import INVALID
+
+    def kinds(case: Case) -> list[str]:
+        result = scan_sources({**case.files, case.path: case.code},
+                              ScanOptions(select={"PS207"}))
+        return ["lock" if " holds a lock it took " in f.message else "general"
+                for f in result.findings]
+
+    locked, lookalikes = INVALID[-13:-6], INVALID[-6:]
+    assert [kinds(c) for c in locked] == [["lock"]] * 7
+    assert [kinds(c) for c in lookalikes] == [["general"]] * 6

@@ -25,6 +25,7 @@ from poolsafe.analysis.django_query_shapes import instance_query, through_manage
 from poolsafe.analysis.django_read_only import locks_rows, only_reads, reads_before
 from poolsafe.analysis.django_settings import atomic_requests
 from poolsafe.analysis.django_threads import long_running
+from poolsafe.analysis.explicit_locks import takes_lock
 from poolsafe.analysis.finite_runs import runs_in_one_run
 from poolsafe.analysis.frameworks import route_decorator_position
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
@@ -86,10 +87,30 @@ State = frozenset[str]
 #: than a read (or work it cannot show to be one) ran on that handle in its current
 #: transaction: `_WROTE + key` (dropped when the key's transaction ends)
 _WROTE = "\x00wrote:"
+#: pseudo-keys for the explicit lock a handle's current transaction took
+#: (`knowledge/locks.py`): `_LOCKED + key` once a statement on it took one, and
+#: `_UNLOCKED + key` on a path where its transaction ran without one; the walker joins
+#: paths by union, so a call is under the lock on every path when the first is there
+#: and the second is not (both dropped when the key's transaction ends)
+_LOCKED = "\x00locked:"
+_UNLOCKED = "\x00unlocked:"
+_LOCK_MARKS = (_LOCKED, _UNLOCKED)
 
 
 def _real_keys(state: State) -> State:
-    return frozenset(k for k in state if not k.startswith(_WROTE))
+    return frozenset(k for k in state if not k.startswith("\x00"))
+
+
+def _ended(state: State, keys: set[str] | frozenset[str]) -> State:
+    """`state` once the transactions of `keys` ended: their lock marks go with them."""
+    return state - {*keys, *(m + k for m in _LOCK_MARKS for k in keys)}
+
+
+def _all_locked(state: State) -> bool:
+    """Every transaction open in `state` took an explicit lock on every path here."""
+    real = _real_keys(state)
+    return bool(real) and all(_LOCKED + k in state and _UNLOCKED + k not in state
+                              for k in real)
 
 
 def _wrote_keys(state: State) -> frozenset[str]:
@@ -471,6 +492,20 @@ class IoInTransaction(Rule):
     design, not a false alarm: keep the lock if you need it, but give the call a
     short timeout, or lock with `select_for_update(nowait=True)` (or `skip_locked`)
     and let the others retry instead of queueing.
+    The same holds outside Django: a transaction that, on every path to the call, has
+    already taken an explicit lock on the same connection or session (SQLAlchemy's
+    `session.query(Job).with_for_update()...one()` or `select(Job).with_for_update(
+    skip_locked=True)`, Flask-SQLAlchemy's `Job.query.with_for_update()`, SQL text
+    with `FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE` or `FOR KEY SHARE` through
+    psycopg, asyncpg or `text()`, or `SELECT pg_advisory_xact_lock(...)`; the forms
+    are data in `knowledge/locks.py`) is reported with a message that names the lock
+    instead of asking you to commit before the call, which would drop the lock the
+    design needs. Serialising work, or claiming a job queue's row with `SKIP LOCKED`,
+    still keeps this connection idle in transaction for as long as the call takes,
+    and a blocking lock queues every other taker behind it, each on a connection of
+    its own. A lock taken after the call, on one path only, in another session, or
+    in a transaction committed before the call, and `pg_try_advisory_xact_lock()`
+    (which may return without the lock), get the general message.
 
     ## Why is this bad?
     While the slow call runs, the connection sits "idle in transaction": it holds
@@ -565,6 +600,11 @@ class IoInTransaction(Rule):
             django_reads: bool | None = None
             django_locks: bool | None = None
             for call, (what, family, via), keys, again in _first_of_each_helper(walker):
+                # every path to the call took an explicit lock in each transaction it
+                # holds (`with_for_update()`, `FOR UPDATE`, `pg_advisory_xact_lock`):
+                # a lock held on purpose, reported with what it costs (see the docs)
+                locked = not keys & _DJANGO_KEYS and not any(
+                    id(c) in walker.unlocked for c in [call, *again])
                 if walker.read_only(call, keys) and _no_caller_transaction(
                         ctx.index, func, keys):
                     # a one-shot command's read-only transaction: a snapshot, no row lock
@@ -641,6 +681,22 @@ class IoInTransaction(Rule):
                         "(a token refresh), give the call a short timeout, or lock with "
                         "`select_for_update(nowait=True)` and let the others retry; else "
                         "make the call before the transaction or after it commits",
+                        steps,
+                    )
+                    continue
+                if locked:
+                    yield self.finding(
+                        call,
+                        f"{slow} {runs} while {held} holds a lock it took "
+                        "(`with_for_update()`, `FOR UPDATE`/`FOR SHARE`, or "
+                        "`pg_advisory_xact_lock()`) in an open transaction: every other "
+                        "request or worker that takes the same lock waits until the call "
+                        "returns, each holding a connection of its own, and this one keeps "
+                        "its pool slot; if the lock is there to serialise the call or claim "
+                        "a job, keep it but give the call a short timeout, or lock with "
+                        "`NOWAIT` / `SKIP LOCKED` (`with_for_update(nowait=True)`, "
+                        "`skip_locked=True`) so that the others do not queue; else make the "
+                        "call before the transaction or after it commits",
                         steps,
                     )
                     continue
@@ -848,6 +904,9 @@ class _Walker:
         #: the handles known to be SQLAlchemy sessions (Flask-SQLAlchemy's `db.session`,
         #: a `Session()`, a `scoped_session`): what `close_all_sessions()` closes
         self.sessions: set[str] = {_FLASK_SESSION}
+        #: the slow calls reached on some path with a transaction open that took no
+        #: explicit lock (`knowledge/locks.py`): the rest run under a lock taken on purpose
+        self.unlocked: set[int] = set()
 
     # ------------------------------------------------------------ statements
     def block(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
@@ -1006,7 +1065,7 @@ class _Walker:
                 self.armed = (*body, atomic)
                 state = self.suite(w.body, state)
                 self.armed = body
-                return state - ends
+                return _ended(state, ends)
             if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
                 method = expr.func.attr.value
                 base_key = self.key_of(expr.func.value)
@@ -1031,7 +1090,7 @@ class _Walker:
                 if key is not None:
                     ends.add(key)  # `with conn:` commits or rolls back at the end
         state = self.suite(w.body, state)
-        return state - ends
+        return _ended(state, ends)
 
     # ---------------------------------------------------------------- calls
     def calls(self, node: cst.CSTNode, state: State) -> State:
@@ -1040,12 +1099,46 @@ class _Walker:
         return state
 
     def call(self, call: cst.Call, state: State) -> State:
+        real = _real_keys(state)
+        # a lock mark outlives its transaction only until here; a transaction without
+        # one (begun by a statement, a `with` block, a decorator or the caller) runs
+        # unlocked on this path until a statement on its handle takes a lock
+        marks = {m for m in state if m.startswith(_LOCK_MARKS)
+                 and m.split(":", 1)[1] not in real}
+        unlocked = {_UNLOCKED + k for k in real
+                    if _LOCKED + k not in state and _UNLOCKED + k not in state}
+        if marks or unlocked:
+            state = (state - marks) | unlocked
+        state = self._call(call, state)
+        key = self.lock_key(call, state)
+        if key is not None:
+            state = (state - {_UNLOCKED + key}) | {_LOCKED + key}
+        return state
+
+    def lock_key(self, call: cst.Call, state: State) -> str | None:
+        """The handle whose open transaction `call` takes an explicit lock in
+        (`explicit_locks.takes_lock`), or None."""
+        if not isinstance(call.func, cst.Attribute) or not _real_keys(state) \
+                or not takes_lock(call, self.bound_expr):
+            return None
+        root = chain_methods(call.func)[1]
+        key = self.key_of(root) if isinstance(root, (cst.Name, cst.Attribute)) else None
+        if key is None and isinstance(root, cst.Call) and isinstance(
+                root.func, cst.Attribute) and root.func.attr.value in CURSOR_METHODS:
+            key = self.key_of(root.func.value)  # `conn.cursor().execute(...)`
+        if key is None:
+            key = self.model_query(call.func.value)
+        return key if key is not None and key in state else None
+
+    def _call(self, call: cst.Call, state: State) -> State:
         # a handle's write mark outlives its transaction only until here
         marks = _wrote_keys(state)
         if marks - state:
             state = state - {_WROTE + k for k in marks - state}
         what = self.slow(call) if _real_keys(state) else None  # nothing held
         if what is not None:
+            if not _all_locked(state):
+                self.unlocked.add(id(call))
             # a loop's second walk sees what its first round wrote
             self.wrote_before[id(call)] = (self.wrote_before.get(id(call), frozenset())
                                            | _wrote_keys(state))
@@ -1057,7 +1150,7 @@ class _Walker:
             return state
         if state & self.sessions and self.closes_all_sessions(call):
             # every session in memory is closed: its transaction ends there
-            return state - self.sessions
+            return _ended(state, self.sessions)
         if self.armed and not state.issuperset(self.armed):
             begun = self.armed_helper(call)
             if begun is not False:
@@ -1065,6 +1158,8 @@ class _Walker:
                     if armed not in state:
                         self._opened[armed] = call
                 state = state | set(self.armed)
+                if begun is not True:
+                    self.unlocked.add(id(call))
                 if begun is not True and id(call) not in self._seen:
                     self._seen.add(id(call))
                     self.helper_found.add(id(call))
@@ -1113,7 +1208,7 @@ class _Walker:
                 state = state | {opened}
             return state
         if method in TRANSACTION_END_METHODS:
-            return state - {key}
+            return _ended(state, {key})
         if key in self.autocommit:
             # a connection in autocommit holds a transaction only from a `BEGIN` sent
             # by hand to its `COMMIT` / `ROLLBACK`
@@ -1123,7 +1218,7 @@ class _Walker:
                 self._written.add(key)
                 return state | {key, _WROTE + key}
             if control == "end":
-                return state - {key}
+                return _ended(state, {key})
         if method in NON_WORK_METHODS or method in CURSOR_METHODS or key in self.autocommit \
                 or method in _SESSION_SETUP_METHODS:
             return state
