@@ -927,7 +927,8 @@ _MAX_ONCE_DEPTH = 6
 def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:
     """Code that runs once per process ("one-shot"), the one notion every rule asks:
     a click/typer command (or a cappa command class's `__call__`), an argparse
-    subcommand's handler (`sub.set_defaults(func=vacuum)`), or a function called only
+    subcommand's handler (`sub.set_defaults(func=vacuum)`) or an argh command
+    (`parser.add_commands([vacuum])`, `argh.dispatch_commands([vacuum])`), or a function called only
     from module-level code
     (`if __name__ == "__main__": main()`) or only from such functions; a Django
     management command's `handle()` (unless project code outside the tests runs the
@@ -1141,12 +1142,40 @@ _SUBCOMMANDS = "_poolsafe_argparse_subcommands"
 def _argparse_subcommands(index: ProjectIndex) -> frozenset[int]:
     """id() of the `def` of each module-level function an argparse subcommand parser
     names as its handler (`vacuum_cmd.set_defaults(func=vacuum)`, in a module that
-    imports `argparse`): the program calls it once per run (`args.func(args)`)."""
+    imports `argparse`): the program calls it once per run (`args.func(args)`); also
+    each one argh registers as a command (`_ARGH_REGISTRARS`, in a module that
+    imports `argh`)."""
     return index.derived(_SUBCOMMANDS, lambda: _find_argparse_handlers(index))
+
+
+#: argh's calls that make functions its subcommands (`parser.add_commands([a, b])`,
+#: `argh.dispatch_commands([a, b])`) or the program's one command
+#: (`argh.dispatch_command(main)`, `parser.set_default_command(main)`): argh's
+#: dispatch runs the chosen one once per process, as `args.func(args)` does
+_ARGH_REGISTRARS = frozenset({"add_commands", "dispatch_commands", "dispatch_command",
+                              "set_default_command"})
 
 
 def _find_argparse_handlers(index: ProjectIndex) -> frozenset[int]:
     out: set[int] = set()
+    for module in index.modules_calling(sorted(_ARGH_REGISTRARS)):
+        if not any(q == "argh" or q.startswith("argh.") for q in module.imports.values()):
+            continue
+        for call, func in module.calls:
+            callee = call.func
+            name = callee.attr.value if isinstance(callee, cst.Attribute) \
+                else callee.value if isinstance(callee, cst.Name) else None
+            if name not in _ARGH_REGISTRARS or not call.args \
+                    or call.args[0].keyword is not None:
+                continue
+            first = call.args[0].value
+            items = [e.value for e in first.elements] \
+                if isinstance(first, (cst.List, cst.Tuple)) else [first]
+            for item in items:
+                value = index.evaluate(item, module, func)
+                if isinstance(value, FunctionRef) and value.func.parent is None \
+                        and value.func.cls is None:
+                    out.add(id(value.func.node))
     for module in index.modules_calling(["set_defaults"]):
         if not any(q == "argparse" or q.startswith("argparse.")
                    for q in module.imports.values()):

@@ -487,6 +487,23 @@ class UnreleasedConnection(Rule):
     until a garbage collection) or that want every close deterministic set
     `[tool.poolsafe] direct-connections = "strict"` (default `"lenient"`), which
     reports those exception-only gaps too.
+    A direct connection never closed in one-shot code (see "Tests, one-shot code and
+    processes") is not reported either, also where it is opened as `with
+    psycopg2.connect() as conn:` (whose exit only ends the transaction) or once per
+    turn of a loop where only the local holds it (the next turn's connection replaces
+    it and reference counting closes the old one): a click or typer command
+    (`@click.command()`, `@group.command()`, `@app.command()`), an argh command
+    (`parser.add_commands([...])`, `argh.dispatch_commands([...])`), an argparse
+    subcommand's handler (`set_defaults(func=...)`), a Django management command's
+    `handle()`, and what only they call. The command is the whole work of its
+    process: when it returns the process ends, and the server ends the connection
+    with it; nothing is held while other work goes on. That holds only while nothing
+    long-lived runs the function: a management command that a Celery task, a view
+    or a scheduler also runs with `call_command(...)`, or a command's helper that
+    request code also calls, is reported. A pool's checkout taken with `with` or in
+    a loop, a SQLAlchemy connection or session, and the async drivers' connections
+    stay reported in such code, and so do these direct connections under
+    `direct-connections = "strict"`.
 
     **Keyed checkouts.** psycopg2's pools remember what they hand out under a key:
     `pool.getconn(key)` for a key still checked out returns that same connection.
@@ -523,7 +540,11 @@ class UnreleasedConnection(Rule):
     one checkout exhausts no pool. One-shot code is a script's `main()` (a function
     called only from module-level code such as `if __name__ == "__main__":
     main()`, or only from such functions), a `click`/`typer` command or one of a
-    Flask CLI group (`AppGroup`), a Django management command's `handle()`, an
+    Flask CLI group (`AppGroup`), an argh command (`parser.add_commands([f])`,
+    `argh.dispatch_commands([f])`, `argh.dispatch_command(f)`) or an argparse
+    subcommand's handler (`set_defaults(func=f)`), a Django management command's
+    `handle()` (unless code that runs more than once also runs it with
+    `call_command(...)`), an
     Alembic `env.py` or migration script, a `@app.on_event("startup")` handler or a
     function its module registers as the startup hook
     (`executor.start_polling(dp, on_startup=f)`, `app.on_startup.append(f)`,
@@ -539,7 +560,8 @@ class UnreleasedConnection(Rule):
     a receiver the analysis cannot type still counts as one. The same checkout is
     still reported when
     it is taken per iteration of a loop or per item of a batch (those add up), in
-    a `with` that does not release it, when its name is rebound while it is still
+    a `with` that does not release it (a direct connection excepted: see "Direct
+    connections"), when its name is rebound while it is still
     held, and in code that also runs from elsewhere (a route, a worker, a loop).
     A Streamlit page's top level (a module that calls `st.` functions outside any
     function) is no module-level code in this sense: Streamlit runs it again at
@@ -1390,16 +1412,37 @@ def _one_shot(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:
     """A checkout (a direct connection, a pool's checkout, a SQLAlchemy connection
     or session) taken once, outside any loop, in code that runs once per process
     (see the rule's "Tests, one-shot code and processes"): the process exit frees
-    it, and one checkout exhausts no pool."""
-    if site.in_with:
+    it, and one checkout exhausts no pool.
+
+    A synchronous driver's direct connection (`refcount_closes`: no pool, async
+    drivers excluded) counts too when it is opened as `with psycopg2.connect() as
+    conn:` (whose exit only ends the transaction) or inside a loop where nothing but
+    the local holds it (`direct_lifetime.dies_with_frame`: the next turn's connection
+    replaces it and CPython closes the old one), unless the project asks for
+    `direct-connections = "strict"` (see the rule's "Direct connections")."""
+    kind = site.conn.kind
+    direct = kind.direct and kind.refcount_closes
+    if site.in_with and not direct:
         return False
     parents = parent_map(func.node)
+    in_loop = False
     node: cst.CSTNode | None = site.call
     while node is not None and node is not func.node:
         if isinstance(node, (cst.For, cst.While, cst.CompFor)):
-            return False
+            if not direct:
+                return False
+            in_loop = True
         node = parents.get(id(node))
-    return is_cli_entry(ctx.index, func)
+    if not is_cli_entry(ctx.index, func):
+        return False
+    if not (site.in_with or in_loop):
+        return True
+    from poolsafe.analysis.direct_lifetime import dies_with_frame, strict_direct_connections
+
+    if strict_direct_connections(ctx.index, ctx.module):
+        return False
+    return not in_loop or (bool(site.var) and dies_with_frame(ctx.index, func, site.call,
+                                                               site.var))
 
 
 def _one_shot_factory(ctx: FileContext, func: FunctionInfo, site: AcquireSite) -> bool:

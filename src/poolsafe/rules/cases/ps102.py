@@ -6735,3 +6735,158 @@ class Pooler:
          path="inspector.py",
          note="look-alike: the project's getconn() hands on a pool's checkout"),
 ]
+
+# A direct connection never closed in a one-shot CLI command (a click/typer/argh/argparse
+# subcommand, a management command's `handle()`): the process ends right after the
+# command, and the server connection with it (see "Direct connections")
+_ONE_SHOT_CLICK = """
+import click
+import psycopg2
+
+
+@click.group()
+def cli():
+    pass
+
+
+@cli.command()
+@click.argument("dsn")
+def vacuum(dsn):
+    with psycopg2.connect(dsn) as conn:{mark}
+        with conn.cursor() as cur:
+            cur.execute("VACUUM")
+"""
+_ONE_SHOT_COMMAND = """
+import psycopg2
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        for db in settings.DATA_DATABASES:
+            with psycopg2.connect(db) as conn:{mark}
+                with conn.cursor() as cur:
+                    cur.execute("DROP TABLE IF EXISTS tmp")
+"""
+_ONE_SHOT_COMMAND_FILES = {"app/__init__.py": "", "app/management/__init__.py": "",
+                           "app/management/commands/__init__.py": ""}
+_ONE_SHOT_ARGH_HELPER = """
+import argh
+import psycopg2
+
+
+def stats(dsn):
+    conn = psycopg2.connect(dsn){mark}
+    cur = conn.cursor()
+    cur.execute("SELECT * FROM pg_stat_database")
+    return cur.fetchall()
+
+
+def main():
+    parser = argh.ArghParser()
+    parser.add_commands([stats])
+    parser.dispatch()
+"""
+VALID += [
+    Case(_ONE_SHOT_CLICK.format(mark=""),
+         note="a click subcommand's `with psycopg2.connect()` never closes the connection, "
+              "but the process ends with the command"),
+    Case("""
+import typer
+import psycopg2
+
+app = typer.Typer()
+
+
+@app.command()
+def purge(dsn: str):
+    with psycopg2.connect(dsn) as conn:
+        conn.cursor().execute("DELETE FROM sessions")
+""", note="a typer command: one-shot, as a click one"),
+    Case(_ONE_SHOT_ARGH_HELPER.format(mark=""),
+         note="an argh subcommand (`parser.add_commands([...])`) runs once per process"),
+    Case("""
+import argh
+import pymysql
+
+
+def purge(host):
+    conn = pymysql.connect(host=host)
+    conn.cursor().execute("DELETE FROM sessions")
+    conn.commit()
+
+
+if __name__ == "__main__":
+    argh.dispatch_commands([purge])
+""", note="argh's `dispatch_commands([...])` at the script's top level"),
+    Case("""
+import argparse
+import psycopg2
+
+
+def vacuum(args):
+    with psycopg2.connect(args.dsn) as conn:
+        with conn.cursor() as cur:
+            cur.execute("VACUUM")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    p = sub.add_parser("vacuum")
+    p.add_argument("dsn")
+    p.set_defaults(func=vacuum)
+    args = parser.parse_args()
+    args.func(args)
+""", note="an argparse subcommand's handler (`set_defaults(func=...)`)"),
+    Case(_ONE_SHOT_COMMAND.format(mark=""), files=_ONE_SHOT_COMMAND_FILES,
+         path="app/management/commands/cleanup_temp.py",
+         note="a management command run from the command line: one connection per data "
+              "database, each freed when the next replaces it, all at the process exit"),
+]
+INVALID += [
+    Case("""
+import click
+from psycopg2.pool import ThreadedConnectionPool
+
+pool = ThreadedConnectionPool(1, 10, dsn="dbname=app")
+
+
+@click.command()
+def vacuum():
+    with pool.getconn() as conn:  # expect: PS102
+        with conn.cursor() as cur:
+            cur.execute("VACUUM")
+""", note="look-alike: a pool's checkout in a CLI command is not a direct connection"),
+    Case(_ONE_SHOT_COMMAND.format(mark="  # expect: PS102"),
+         files={**_ONE_SHOT_COMMAND_FILES, "app/tasks.py": """
+from celery import shared_task
+from django.core.management import call_command
+
+
+@shared_task
+def nightly_cleanup():
+    call_command("cleanup_temp")
+"""},
+         path="app/management/commands/cleanup_temp.py",
+         note="look-alike: a Celery task also runs the command (`call_command`) in a "
+              "long-lived worker"),
+    Case(_ONE_SHOT_ARGH_HELPER.format(mark="  # expect: PS102"),
+         files={"web.py": """
+from flask import Flask, jsonify
+
+from cli import stats
+
+app = Flask(__name__)
+
+
+@app.route("/stats")
+def show_stats():
+    return jsonify(stats("dbname=app"))
+"""},
+         path="cli.py",
+         note="look-alike: a Flask route also calls the CLI helper, in a long-lived server"),
+    Case(_ONE_SHOT_CLICK.format(mark="  # expect: PS102"), files=_STRICT,
+         note="look-alike: `direct-connections = \"strict\"` reports it"),
+]
