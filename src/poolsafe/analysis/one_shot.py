@@ -98,6 +98,9 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
     name = _assigned_name(scope, call)
     if func is None and _alembic_environment(index, module):
         return "the top level of an Alembic environment: one migration run uses it and ends"
+    if func is not None and _alembic_environment(index, module) and _runs_migrations(module):
+        return ("built inside an Alembic environment's functions (run_migrations_online): "
+                "one migration run uses it and ends")
     if func is None and _alembic_revision(index, module):
         return "the top level of an Alembic revision: one migration run uses it and ends"
     if func is not None and _returned_to_one_shot(index, func, call, name):
@@ -281,6 +284,25 @@ def _alembic_environment(index: ProjectIndex, module: ModuleInfo) -> bool:
     if not any(root_matches(q, "alembic.context") for q in module.imports.values()):
         return False
     return not _project_importers(index, module)
+
+
+def _runs_migrations(module: ModuleInfo) -> bool:
+    """The module calls `context.run_migrations()` on Alembic's `alembic.context`
+    (imported as a module, `from alembic import context`, or its name): what an
+    environment script's `run_migrations_online()` does with the connection it opens."""
+    for call, _func in module.calls:
+        target = call.func
+        if not (isinstance(target, cst.Attribute) and target.attr.value == "run_migrations"):
+            continue
+        base = target.value
+        if isinstance(base, cst.Name) and root_matches(
+                module.imports.get(base.value, ""), "alembic.context"):
+            return True
+        if (isinstance(base, cst.Attribute) and base.attr.value == "context"
+                and isinstance(base.value, cst.Name)
+                and module.imports.get(base.value.value, "") == "alembic"):
+            return True
+    return False
 
 
 #: the module-level names Alembic reads from every revision script it loads

@@ -11,6 +11,7 @@ from poolsafe.analysis.cstutil import (
     argument_for,
     body_statements,
     bound_names,
+    call_name,
     children,
     dotted_name,
     iter_calls,
@@ -424,6 +425,16 @@ class ExceptWithoutRollback(Rule):
     of `name` before the statement (in the `try` or in the branch), or a later
     test on another name, keeps it reported.
 
+    Nor is a handler on Flask-SQLAlchemy's `db.session` that ends a `with
+    app.app_context():` block: its `try` is the block's last statement (directly in
+    it, no loop between), and neither the handler nor the `try`'s `else`/`finally`
+    names the session or calls a project function (which may use it; library calls
+    such as logging are fine). Leaving the context right after the handler tears
+    down the session (Flask-SQLAlchemy removes it with the context: rolled back, its
+    connection returned), so nothing meets the failed transaction. A statement after
+    the `try` in the block, or a handler that commits on the session itself or
+    through a helper, keeps it reported.
+
     ## Decisions on look-alikes that stay reported
     Each of these was judged on public code (round 33, large74b) and is kept, for
     the reason given:
@@ -565,6 +576,8 @@ class ExceptWithoutRollback(Rule):
         for func, flow in ctx.flows():
             for handler_index, (resource, why) in sorted(flow.swallowing_handlers.items()):
                 handler = flow.handlers[handler_index]
+                if _ends_app_context(ctx, func, handler, resource):
+                    continue
                 advice = f"call `{resource}.rollback()` in the handler"
                 kind = FunctionResources(ctx.index, func).kind(resource)
                 if kind is not None and kind.transaction_block is not None:
@@ -1233,6 +1246,52 @@ def _used_only_in_app_context(ctx: FileContext, func: FunctionInfo,
             f"removed the session (rolled back), and outside it `{resource}` raises "
             "RuntimeError (Flask-SQLAlchemy 3): no rollback is needed there; roll back "
             "inside the `with` block, by hand, if the error is handled there")
+
+
+def _ends_app_context(ctx: FileContext, func: FunctionInfo,
+                      handler: cst.ExceptHandler | cst.ExceptStarHandler,
+                      resource: str) -> bool:
+    """The handler ends a `with app.app_context():` block on Flask-SQLAlchemy's
+    `db.session`: its `try` is the block's last statement, directly in it (no loop
+    between), and neither the handler nor an `else`/`finally` of that `try` names the
+    session, and it calls no project function (one may use the session). Leaving the
+    context right after it removes the session (Flask-SQLAlchemy
+    tears it down with the context: rolled back, connection returned), so no later
+    statement meets the failed transaction."""
+    root, _, attr = resource.partition(".")
+    if attr != "session":
+        return False
+    value = ctx.index.evaluate_dotted(root, func.module, func)
+    if not isinstance(value, LibraryObject) or value.type_key != "flask_sqlalchemy":
+        return False
+    parents = parent_map(ctx.module.tree)
+    try_stmt = parents.get(id(handler))
+    if not isinstance(try_stmt, (cst.Try, cst.TryStar)):
+        return False
+    block = parents.get(id(try_stmt))
+    with_stmt = parents.get(id(block)) if block is not None else None
+    if not isinstance(block, cst.IndentedBlock) or not isinstance(with_stmt, cst.With) \
+            or not block.body or block.body[-1] is not try_stmt:
+        return False
+    if not any(isinstance(item.item, cst.Call) and isinstance(item.item.func, cst.Attribute)
+               and item.item.func.attr.value == "app_context" for item in with_stmt.items):
+        return False
+    rest: list[cst.CSTNode] = [handler]
+    if try_stmt.orelse is not None:
+        rest.append(try_stmt.orelse)
+    if try_stmt.finalbody is not None:
+        rest.append(try_stmt.finalbody)
+    nodes = [n for part in rest for n in iter_nodes(part)]
+    if any(isinstance(n, cst.Attribute) and dotted_name(n) == resource for n in nodes):
+        return False
+    # a project helper the handler calls may use the session itself (a job's status
+    # update on the failed session): only library calls (logging) are taken
+    for n in nodes:
+        if isinstance(n, cst.Call):
+            name = call_name(n)
+            if name is None or ctx.index.is_project_function_name(name):
+                return False
+    return True
 
 
 def _undone(state: SessionState, what: str) -> str:

@@ -130,7 +130,14 @@ class PoolWithoutPrePing(Rule):
     or of an Alembic revision script (it imports `alembic.op` and assigns
     `revision` and `down_revision`; no project module imports it) that reads it once
     in `upgrade()` (`inspect(engine).has_table(...)`), also one handed straight to
-    a call (`declarative_base(bind=create_async_engine(url))`). So is an engine a factory
+    a call (`declarative_base(bind=create_async_engine(url))`). So is an engine
+    built inside the functions of an Alembic environment that calls
+    `context.run_migrations()` (`run_migrations_online()`, or a helper nested there
+    that opens the connection, with or without `NullPool`): Alembic runs the script
+    once per migration command, also when an application runs `alembic upgrade`
+    in-process at start-up, and the engine is dropped when the run ends. A module
+    that imports `alembic.context` but runs no migrations, or one a project module
+    imports, is judged as application code. So is an engine a factory
     returns (`def get_engine(): return create_engine(url)`) when every call of the
     factory in the project (at least one) is such code keeping it local, or the
     top level of a script nothing imports; a factory no project code calls is

@@ -273,7 +273,15 @@ class IoInTransaction(Rule):
     `close_all_sessions()` closes every session in memory (Flask-SQLAlchemy's
     `db.session` and any `Session()` included): a fail-over wait that calls it before
     its `time.sleep` holds no session's transaction (a psycopg2 connection's stays
-    open).
+    open). A fresh `with app.app_context():` (Flask) starts with no transaction on
+    Flask-SQLAlchemy's session: the session belongs to the context (3.x) or was
+    removed at the teardown of the previous one (2.x and 3.x remove it when a context
+    ends, rolling back what it left open), so slow work in it before any query there
+    holds nothing, whatever earlier contexts of the same function did (a
+    `create_app()` that reads settings in one context and then writes a Kubernetes
+    config map in another). It is still reported after a query in the same context
+    on any path, and in a context nested in one whose session already ran a statement
+    (that transaction stays open across the call).
 
     **Django.** `with transaction.atomic():` and a function decorated
     `@transaction.atomic` (or `@atomic()`) hold the thread's connection in a
@@ -837,6 +845,13 @@ def _first_of_each_helper(walker: _Walker) -> Iterator[
     return iter(order)
 
 
+def _app_context_call(expr: cst.BaseExpression) -> bool:
+    """`app.app_context()`: Flask pushes a new application context, and
+    Flask-SQLAlchemy removes that context's session when it is torn down."""
+    return (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "app_context" and not expr.args)
+
+
 def _has_slow_call(ctx: FileContext, func: FunctionInfo, calls: list[cst.Call]) -> bool:
     """Some call of `func`'s own body (`inventory`) that may be slow by its name (or
     calls a project function) is slow work."""
@@ -1041,6 +1056,11 @@ class _Walker:
 
     def with_stmt(self, w: cst.With, state: State) -> State:
         ends: set[str] = set()
+        if _FLASK_SESSION not in state and any(_app_context_call(i.item) for i in w.items):
+            # a fresh `with app.app_context():` (no database work on Flask-SQLAlchemy's
+            # session yet on any path here): its teardown removes the session it used,
+            # rolling back what it left open, so the next fresh context starts clean
+            ends.add(_FLASK_SESSION)
         for item in w.items:
             state = self.calls(item.item, state)
             expr = strip_await(item.item)[0]

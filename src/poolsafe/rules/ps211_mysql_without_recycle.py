@@ -60,8 +60,9 @@ class MysqlWithoutRecycle(Rule):
     script's `__main__` block that serves nothing and hands the engine to no one
     who keeps it), one a factory returns only to such code, a module-level
     engine that nothing in the project reads, one of a module that only scripts
-    import, one of a script nothing imports, and any at the top level of an
-    Alembic environment (see PS203). A factory no project
+    import, one of a script nothing imports, and any at the top level or inside
+    the functions (`run_migrations_online()`) of an Alembic environment that runs
+    `context.run_migrations()` (see PS203). A factory no project
     code calls is still reported.
     Nor is an engine whose checkouts a listener of the project already tests and
     replaces when dead (a `checkout` listener raising `DisconnectionError`, an

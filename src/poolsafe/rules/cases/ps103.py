@@ -6299,3 +6299,59 @@ INVALID += [
                   "            try:", 1),
          note="look-alike: the branch binds the name before the `try`"),
 ]
+
+# Helper prec76c, round 34 (issue 31, from large76's HELD census, so not held): a handler
+# that is the end of a `with app.app_context():` block (its `try` is the block's last
+# statement, the handler does not touch the session): leaving the context right after it
+# removes Flask-SQLAlchemy's session, rolling back the failed transaction, and the function
+# hands the session to no one. Still reported: a statement after the `try` in the block
+# uses the session, and a handler that itself uses the failed session.
+_CONTEXT_END = """\
+import logging
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.exc import SQLAlchemyError
+
+db = SQLAlchemy()
+
+
+class Job(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    status = db.Column(db.String)
+
+
+def cleanup(app):
+    with app.app_context():
+        try:
+            Job.query.filter(Job.status == "STARTED").update({{"status": "ABORTED"}})
+            db.session.commit()
+        except SQLAlchemyError:{mark}
+            logging.exception("cleanup failed"){handler}
+{after}"""
+VALID += [
+    Case(_CONTEXT_END.format(mark="", handler="", after=""), path="app/cleanup.py",
+         note="the handler ends the `with app.app_context():` block: the context's teardown "
+              "removes the session (rolled back) right after it"),
+]
+INVALID += [
+    Case(_CONTEXT_END.format(mark="  # expect: PS103", handler="",
+                             after="        db.session.add(Job(status=\"CLEANED\"))\n"
+                                   "        db.session.commit()\n"),
+         path="app/cleanup.py",
+         note="look-alike: the block goes on with the failed session after the `try`"),
+    Case(_CONTEXT_END.format(mark="  # expect: PS103",
+                             handler="\n            db.session.add(Job(status=\"FAILED\"))"
+                                     "\n            db.session.commit()",
+                             after=""),
+         path="app/cleanup.py",
+         note="look-alike: the handler itself commits on the failed session"),
+]
+INVALID += [
+    Case(_CONTEXT_END.format(mark="  # expect: PS103",
+                             handler="\n            mark_failed()", after="")
+         + "\n\ndef mark_failed():\n    db.session.add(Job(status=\"FAILED\"))\n"
+           "    db.session.commit()\n",
+         path="app/cleanup.py",
+         note="look-alike: the handler calls a project helper that commits on the failed "
+              "session"),
+]

@@ -2200,3 +2200,56 @@ INVALID += [
                                      handler="        print(\"database went away\", err)"),
          note="look-alike: an engine_connect listener that logs the failure and goes on"),
 ]
+
+# Helper prec76c, round 34 (issue 31, a class from large76's HELD census, so not held): an
+# engine an Alembic environment builds inside its functions (`run_migrations_online()`, or a
+# helper it nests there) serves the one migration command that runs the script, as one at
+# its top level does: Alembic loads env.py by path and calls `run_migrations_online()` once.
+# The module is an Alembic environment when it imports `alembic.context`, calls
+# `context.run_migrations()`, and no project module imports it.
+_ALEMBIC_ONLINE = """
+from alembic import context
+from sqlalchemy.engine import Connectable, create_engine
+
+from app.settings import DATABASE_URL
+
+config = context.config
+CONFIG_CONNECTION = config.attributes.get("connection")
+
+
+def run_migrations_online():
+    def connect(_connection=None):
+        if not isinstance(_connection, Connectable):
+            _connection = create_engine(DATABASE_URL, echo=False){mark}
+        return _connection.connect()
+
+    with connect(CONFIG_CONNECTION) as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            {run}
+
+
+if context.is_offline_mode():
+    context.configure(url=DATABASE_URL)
+else:
+    run_migrations_online()
+"""
+
+VALID += [
+    Case(_ALEMBIC_ONLINE.format(mark="", run="context.run_migrations()"),
+         path="alembic/env.py", files=_ALEMBIC_FILES,
+         note="an Alembic env.py's run_migrations_online() builds its engine in a nested "
+              "helper: one migration run uses it and ends, no pooled connection idles"),
+]
+
+INVALID += [
+    Case(_ALEMBIC_ONLINE.format(mark="  # expect: PS203", run="context.run_migrations()"),
+         path="app/migrate.py", files={**_ALEMBIC_FILES, "app/web.py":
+                                       "from app import migrate  # noqa: F401\n"},
+         note="look-alike: a project module imports it, so it is the application's code, "
+              "not a script Alembic loads by path"),
+    Case(_ALEMBIC_ONLINE.format(mark="  # expect: PS203", run="pass"),
+         path="alembic/env.py", files=_ALEMBIC_FILES,
+         note="look-alike: imports alembic.context but never runs migrations: not an "
+              "Alembic environment"),
+]

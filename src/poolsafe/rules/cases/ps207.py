@@ -3746,3 +3746,62 @@ def sync(tenant):
     session.close()
 """, note="look-alike: `pg_try_advisory_xact_lock()` may not take the lock"),
 ]
+
+# Helper prec76c, round 34 (issue 31, a class from large76's HELD census, so not held): a
+# fresh `with app.app_context():` gets a new Flask-SQLAlchemy session (3.x scopes it to the
+# app context; 2.x to the thread, and the teardown of the previous context removed it: its
+# transaction was rolled back and its connection returned to the pool). A slow call in it
+# before any database work in that context holds no connection, whatever earlier contexts
+# of the same function did. Still reported: a query before the call in the same context, on
+# one path or all, and a context nested in one whose session already did database work.
+_FRESH_CONTEXT = """\
+import requests
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Setting(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    value = db.Column(db.String)
+
+
+def create_app(refresh=False):
+    app = Flask(__name__)
+    db.init_app(app)
+    with app.app_context():
+        settings = Setting.query.all()
+        app.config["SETTINGS"] = {{s.id: s.value for s in settings}}
+{second}
+    return app
+"""
+_CONFIG_MAP = ("requests.put(\"https://k8s.example/api/v1/configmaps/hosts\", "
+               "json={{}}, timeout=10)")
+VALID.append(Case(_FRESH_CONTEXT.format(second=(
+    "    with app.app_context():\n"
+    "        " + _CONFIG_MAP + "\n")),
+    path="app/__init__.py",
+    note="a fresh app context whose only work is an HTTP call: the previous context's "
+         "session was removed at its teardown, this one has run nothing"))
+INVALID += [
+    Case(_FRESH_CONTEXT.format(second=(
+        "    with app.app_context():\n"
+        "        Setting.query.first()\n"
+        "        " + _CONFIG_MAP + "  # expect: PS207\n")),
+         path="app/__init__.py",
+         note="look-alike: a query ran in the same context before the call"),
+    Case(_FRESH_CONTEXT.format(second=(
+        "    with app.app_context():\n"
+        "        if refresh:\n"
+        "            Setting.query.first()\n"
+        "        " + _CONFIG_MAP + "  # expect: PS207\n")),
+         path="app/__init__.py",
+         note="look-alike: on one path a query ran in the same context before the call"),
+    Case(_FRESH_CONTEXT.format(second=(
+        "        with app.app_context():\n"
+        "            " + _CONFIG_MAP + "  # expect: PS207\n")),
+         path="app/__init__.py",
+         note="look-alike: the context is nested in one whose session already read: that "
+              "transaction stays open across the call"),
+]

@@ -386,3 +386,42 @@ def ping_connection(dbapi_connection, connection_record, connection_proxy):
     cursor.close()
 """, note="look-alike: the listener logs the failure and hands the dead connection on"),
 ]
+
+# Helper prec76c, round 34 (issue 31, from large76's held census, so not held): an engine an
+# Alembic environment builds inside `run_migrations_online()` (here in a helper nested there)
+# serves the one migration command that runs the script: no pooled connection outlives it,
+# so MySQL's wait_timeout never closes one under the pool. The same class as PS203's.
+_ALEMBIC_ONLINE = """
+from alembic import context
+from sqlalchemy.engine import Connectable, create_engine
+
+config = context.config
+CONFIG_CONNECTION = config.attributes.get("connection")
+
+
+def run_migrations_online():
+    def connect(_connection=None):
+        if not isinstance(_connection, Connectable):
+            _connection = create_engine("mysql+pymysql://app@db/shop"){mark}
+        return _connection.connect()
+
+    with connect(CONFIG_CONNECTION) as connection:
+        context.configure(connection=connection)
+        with context.begin_transaction():
+            {run}
+
+
+run_migrations_online()
+"""
+
+VALID += [
+    Case(_ALEMBIC_ONLINE.format(mark="", run="context.run_migrations()"),
+         path="alembic/env.py",
+         note="an Alembic env.py's run_migrations_online() engine: one migration run"),
+]
+
+INVALID += [
+    Case(_ALEMBIC_ONLINE.format(mark="  # expect: PS211", run="pass"),
+         path="alembic/env.py",
+         note="look-alike: imports alembic.context but never runs migrations"),
+]
