@@ -718,7 +718,8 @@ class UnreleasedConnection(Rule):
              + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID
              + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID
              + peewee_cases.PS102_ASYNC_VALID + async_orms.PS102_APP_VALID
-             + aio_libs.PS102_CARRIER_CLOSE_VALID + aio_libs.PS102_POOL_CARRIER_VALID)
+             + aio_libs.PS102_CARRIER_CLOSE_VALID + aio_libs.PS102_POOL_CARRIER_VALID
+             + async_orms.PS102_GINO_TX_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
                + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID
