@@ -1826,6 +1826,7 @@ class ProjectIndex:
         if func is None:
             return out
         out |= self._own_attributes_closed(call, func)
+        out |= self._drawn_generator_ended(call, func)
         name = call_name(call)
         if name is None or (isinstance(f, cst.Attribute) and name == "close" and not call.args):
             return out
@@ -1845,6 +1846,45 @@ class ProjectIndex:
             # a configured release from outside the project: `unlease(name, conn)`
             out.update(a.value.value for a in call.args if isinstance(a.value, cst.Name))
         return out
+
+    def _drawn_generator_ended(self, call: cst.Call, func: FunctionInfo) -> set[str]:
+        """`gen.close()`, `await gen.aclose()`, or a later `next(gen, None)` / `await
+        anext(gen, None)` / unbound `next(gen)`, on a generator object kept in a local
+        (`gen = get_db()`) from which the function drew a session (`db = next(gen)`):
+        closing the generator throws GeneratorExit in at its `yield`, resuming it runs
+        on past it, and either way the `with` (or the `finally: ....close()`) around
+        the `yield` closes the session. Only for a project generator that does close
+        what it yields on exit (`_closes_yielded_on_exit`): a bare `yield SessionLocal()`
+        gives the caller a session that ending the generator does not close."""
+        f = call.func
+        gen_name: str | None = None
+        if isinstance(f, cst.Attribute) and f.attr.value in GENERATOR_END_METHODS \
+                and not call.args and isinstance(f.value, cst.Name):
+            gen_name = f.value.value
+        elif isinstance(f, cst.Name) and f.value in ("next", "anext") and call.args \
+                and len(call.args) <= 2 and all(a.keyword is None for a in call.args) \
+                and isinstance(call.args[0].value, cst.Name) \
+                and self._name(f.value, func.module, func, 0) is None:
+            if len(call.args) == 1 and _binds_call(call, func):
+                return set()  # `db = next(gen)` draws the session
+            gen_name = call.args[0].value.value
+        if gen_name is None:
+            return set()
+        bound = func.locals.get(gen_name, [])
+        if len(bound) != 1 or not isinstance(bound[0], cst.Call):
+            return set()
+        gen = self.evaluate(bound[0].func, func.module, func)
+        if not isinstance(gen, FunctionRef) or not gen.func.is_generator \
+                or self.is_contextmanager(gen.func) \
+                or not _closes_yielded_on_exit(gen.func.node):
+            return set()
+        drawn: set[str] = set()
+        for name, values in func.locals.items():
+            for value in values:
+                inner = strip_await(value)[0] if isinstance(value, cst.BaseExpression) else None
+                if isinstance(inner, cst.Call) and _draws_from(inner, gen_name):
+                    drawn.add(name)
+        return drawn
 
     def _own_attributes_closed(self, call: cst.Call, func: FunctionInfo) -> set[str]:
         """`self.close()` where the class's `close` closes `self._conn`: the call
@@ -2655,3 +2695,54 @@ def _bind_argument(call: cst.Call) -> cst.BaseExpression | None:
             and call.args[0].star == "":
         bind = call.args[0].value
     return bind
+
+
+#: what ends a generator object by hand: `gen.close()`, `await gen.aclose()`
+GENERATOR_END_METHODS = frozenset({"close", "aclose"})
+
+
+def _binds_call(call: cst.Call, func: FunctionInfo) -> bool:
+    """`call` (under an `await` or not) is the value of one of `func`'s bindings."""
+    for values in func.locals.values():
+        for value in values:
+            if isinstance(value, cst.BaseExpression) and strip_await(value)[0] is call:
+                return True
+    return False
+
+
+def _draws_from(call: cst.Call, gen_name: str) -> bool:
+    """`next(gen)` / `anext(gen)` / `gen.__next__()` / `gen.__anext__()` with one
+    value drawn from the generator object named `gen_name`."""
+    f = call.func
+    if isinstance(f, cst.Name) and f.value in ("next", "anext") and len(call.args) == 1:
+        arg = call.args[0].value
+        return isinstance(arg, cst.Name) and arg.value == gen_name
+    return isinstance(f, cst.Attribute) and f.attr.value in ("__next__", "__anext__") \
+        and not call.args and isinstance(f.value, cst.Name) and f.value.value == gen_name
+
+
+def _closes_yielded_on_exit(node: cst.FunctionDef) -> bool:
+    """Every `yield NAME` of the generator is inside a `with ... as NAME` (or `async
+    with`) or inside the body of a `try` whose `finally` calls `NAME.close()`: ending
+    the generator at that `yield` closes what it gave. No other yield."""
+    yields = [n for n in iter_nodes(node.body) if isinstance(n, cst.Yield)]
+    if not yields:
+        return False
+    covered: set[int] = set()
+    for n in iter_nodes(node.body):
+        if isinstance(n, cst.With):
+            names = {item.asname.name.value for item in n.items
+                     if item.asname is not None and isinstance(item.asname.name, cst.Name)}
+            for y in iter_nodes(n.body):
+                if isinstance(y, cst.Yield) and isinstance(y.value, cst.Name) \
+                        and y.value.value in names:
+                    covered.add(id(y))
+        elif isinstance(n, cst.Try) and n.finalbody is not None:
+            closed = {c.func.value.value for c in iter_calls(n.finalbody.body)
+                      if isinstance(c.func, cst.Attribute) and c.func.attr.value == "close"
+                      and isinstance(c.func.value, cst.Name)}
+            for y in iter_nodes(n.body):
+                if isinstance(y, cst.Yield) and isinstance(y.value, cst.Name) \
+                        and y.value.value in closed:
+                    covered.add(id(y))
+    return all(id(y) in covered for y in yields)

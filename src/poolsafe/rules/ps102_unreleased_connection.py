@@ -53,7 +53,12 @@ from poolsafe.rules.cases import (
     peewee_cases,
     sqlmodel_cases,
 )
-from poolsafe.rules.cases.ps102 import INVALID, VALID
+from poolsafe.rules.cases.ps102 import (
+    GENERATOR_END_INVALID,
+    GENERATOR_END_VALID,
+    INVALID,
+    VALID,
+)
 
 
 class UnreleasedConnection(Rule):
@@ -319,7 +324,13 @@ class UnreleasedConnection(Rule):
     registry's `remove()`) gives back. So is one drawn with `next(gen)` from a
     generator kept in a local (`gen = get_db()`): the generator's `finally` runs
     only when that object is collected, so the caller's own `close()` must cover
-    every path. The same holds for an async generator that yields a session inside
+    every path, or the caller ends the generator by hand on every path: `gen.close()`
+    (`await gen.aclose()`) throws GeneratorExit in at its `yield`, and `next(gen,
+    None)` (or an unbound `next(gen)`) runs it on past the `yield`; either gives the
+    session back where the generator closes what it yields when it ends (the `yield`
+    inside `with ... as db`, or in a `try` whose `finally` calls `db.close()`). A
+    generator that yields a bare `SessionLocal()` closes nothing when it ends. The
+    same holds for an async generator that yields a session inside
     `async with` (`session = await anext(get_session())`, `await gen.__anext__()`,
     as bots do by hand): only the event loop's async-generator finalizer, after the
     generator object is collected, would run its exit; the caller must `await
@@ -767,13 +778,14 @@ class UnreleasedConnection(Rule):
              + peewee_cases.PS102_VALID + django_cursor_cases.PS102_VALID
              + async_orms.PS102_VALID + aio_libs.PS102_CARRIER_VALID
              + peewee_cases.PS102_ASYNC_VALID + async_orms.PS102_APP_VALID
-             + aio_libs.PS102_CARRIER_CLOSE_VALID + aio_libs.PS102_POOL_CARRIER_VALID)
+             + aio_libs.PS102_CARRIER_CLOSE_VALID + aio_libs.PS102_POOL_CARRIER_VALID
+             + async_orms.PS102_GINO_TX_VALID + GENERATOR_END_VALID)
     INVALID = (INVALID + aio_libs.PS102_INVALID + sqlmodel_cases.PS102_INVALID
                + peewee_cases.PS102_INVALID + django_cursor_cases.PS102_INVALID
                + async_orms.PS102_INVALID + aio_libs.PS102_CARRIER_INVALID
                + peewee_cases.PS102_ASYNC_INVALID + async_orms.PS102_APP_INVALID
                + aio_libs.PS102_CARRIER_CLOSE_INVALID
-               + aio_libs.PS102_POOL_CARRIER_INVALID)
+               + aio_libs.PS102_POOL_CARRIER_INVALID + GENERATOR_END_INVALID)
 
     def check(self, ctx: FileContext) -> Iterator[RawFinding]:
         yield from self._exit_gaps(ctx)

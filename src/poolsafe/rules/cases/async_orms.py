@@ -429,3 +429,32 @@ class Visit(HTTPEndpoint):
         return JSONResponse({"ok": True})
 """, note="look-alike: `async with` ends the transaction on every path"),
 ]
+
+# Gino 1.x: `db.transaction()` / `engine.transaction()` returns a context manager that
+# supports only managed use (`async with`); it has no `__await__`, so
+# `tx = await db.transaction()` raises TypeError before any connection is taken (the
+# acquire it wraps is lazy). The awaited, manual form exists on a connection only:
+# `tx = await conn.transaction()`, whose connection is the checkout; releasing that
+# connection ends the transaction (asyncpg's pool rolls it back on release, aiomysql's
+# closes a connection released inside one). Neither holds anything past the release.
+PS102_GINO_TX_VALID: list[Case] = [
+    Case(_GINO + """
+
+async def debit(account_id):
+    tx = await db.transaction()
+    await db.status("UPDATE accounts SET balance = balance - 1 WHERE id = $1",
+                    account_id)
+    await tx.commit()
+""", note="look-alike: Gino's engine-level transaction cannot be awaited (TypeError, "
+          "nothing checked out): no leak to report"),
+    Case(_GINO + """
+
+async def transfer(src, dst):
+    async with db.acquire() as conn:
+        tx = await conn.transaction()
+        await conn.status("UPDATE accounts SET balance = balance - 1 WHERE id = $1", src)
+        await conn.status("UPDATE accounts SET balance = balance + 1 WHERE id = $1", dst)
+        await tx.commit()
+""", note="look-alike: a manual transaction on a connection `async with` releases; the "
+          "release ends an unfinished transaction"),
+]

@@ -6890,3 +6890,155 @@ def show_stats():
     Case(_ONE_SHOT_CLICK.format(mark="  # expect: PS102"), files=_STRICT,
          note="look-alike: `direct-connections = \"strict\"` reports it"),
 ]
+
+# A session drawn by hand from a dependency generator kept in a local (`gen = get_db()`,
+# `db = next(gen)`) and given back by ending the generator: `gen.close()` (or `await
+# gen.aclose()`) throws GeneratorExit in at its `yield`, and `next(gen, None)` resumes it
+# past the `yield`; either way the generator's `with` (or `finally: db.close()`) closes
+# the session (personio-foundation-coachai's nightly cleanup, breadth76b, a held-half
+# false alarm: "not held"). Only where the generator does close what it yields.
+_GEN_SCHEDULER = '''\
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("postgresql://app@db/app", pool_pre_ping=True)
+SessionLocal = sessionmaker(bind=engine)
+scheduler = BackgroundScheduler()
+PURGE = text("DELETE FROM turns WHERE created_at < now() - interval '30 days'")
+'''
+
+_GEN_BOT = '''\
+from aiogram import Router
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+router = Router()
+engine = create_async_engine("postgresql+asyncpg://bot@db/bot", pool_pre_ping=True)
+SessionLocal = async_sessionmaker(engine, class_=AsyncSession)
+
+
+async def get_session():
+    async with SessionLocal() as session:
+        yield session
+'''
+
+GENERATOR_END_VALID: list[Case] = [
+    Case(_GEN_SCHEDULER + '''
+
+def get_db():
+    with Session(engine) as db:
+        try:
+            yield db
+        finally:
+            db.close()
+
+
+def purge_old_turns():
+    gen = get_db()
+    db = next(gen)
+    try:
+        db.execute(PURGE)
+        db.commit()
+    finally:
+        gen.close()
+
+
+scheduler.add_job(purge_old_turns, "cron", hour=3)
+''', note="`gen.close()` in `finally` ends the generator, whose `with` closes the session"),
+    Case(_GEN_BOT + '''
+
+@router.message()
+async def count(message):
+    sessions = get_session()
+    session = await anext(sessions)
+    try:
+        total = await session.scalar(text("SELECT count(*) FROM users"))
+        await message.answer(str(total))
+    finally:
+        await sessions.aclose()
+''', note="`await sessions.aclose()` in `finally` runs the generator's `async with` exit"),
+    Case(_GEN_SCHEDULER + '''
+
+def get_db():
+    db = SessionLocal()
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def purge_old_turns():
+    gen = get_db()
+    db = next(gen)
+    try:
+        db.execute(PURGE)
+        db.commit()
+    finally:
+        next(gen, None)
+
+
+scheduler.add_job(purge_old_turns, "cron", hour=3)
+''', note="`next(gen, None)` resumes the generator past its `yield`: its `finally` closes"),
+    Case(_GEN_SCHEDULER + '''
+from contextlib import suppress
+
+
+def get_db():
+    with Session(engine) as db:
+        yield db
+
+
+def purge_old_turns():
+    gen = get_db()
+    try:
+        db = next(gen)
+        db.execute(PURGE)
+        db.commit()
+    finally:
+        with suppress(StopIteration):
+            next(gen)
+
+
+scheduler.add_job(purge_old_turns, "cron", hour=3)
+''', note="an unbound `next(gen)` under `suppress(StopIteration)` runs the generator to its end"),
+]
+
+GENERATOR_END_INVALID: list[Case] = [
+    Case(_GEN_SCHEDULER + '''
+
+def get_db():
+    yield SessionLocal()
+
+
+def purge_old_turns():
+    gen = get_db()
+    db = next(gen)  # expect: PS102
+    try:
+        db.execute(PURGE)
+        db.commit()
+    finally:
+        gen.close()
+
+
+scheduler.add_job(purge_old_turns, "cron", hour=3)
+''', note="look-alike: the generator yields a bare session and closes nothing when it ends"),
+    Case(_GEN_SCHEDULER + '''
+
+def get_db():
+    with Session(engine) as db:
+        yield db
+
+
+def purge_old_turns():
+    gen = get_db()
+    db = next(gen)  # expect: PS102
+    db.execute(PURGE)
+    db.commit()
+    gen.close()
+
+
+scheduler.add_job(purge_old_turns, "cron", hour=3)
+''', note="look-alike: the generator is closed on success only; a failed statement skips it",
+         unfixable="a release of `db` the fix cannot move into `finally`"),
+]
