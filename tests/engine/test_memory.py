@@ -328,3 +328,26 @@ def test_files_parsed_early_weigh_less_in_the_workers_shares(
     lighter = [i for i, (s, f) in enumerate(zip(sizes, full, strict=True)) if s < f]
     assert len(lighter) == 1  # the one file parsed early
     assert sizes[lighter[0]] == full[lighter[0]] // checking.PREPARSED_SHARE
+
+
+def test_an_epoch_never_grows_past_its_cap(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`EPOCH_GROWTH` times the heaviest check (mlflow: 4 x 2.2 MB) is capped by
+    `EPOCH_MAX_BYTES`: a fresh index begins once an epoch parsed that much, however
+    much one check parsed, and the findings are those of one index."""
+    write_wrapper_project(tmp_path, 4)
+    one_index = _key(tmp_path)
+    monkeypatch.setattr(checking, "EPOCH_BYTES", 0)
+    monkeypatch.setattr(checking, "EPOCH_GROWTH", 10**9)  # uncapped: one index
+    monkeypatch.setattr(checking, "EPOCH_MAX_BYTES", 0)
+    made: list[int] = []
+    real_init = LazyIndex.__init__
+
+    def init(self: LazyIndex, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        made.append(1)
+
+    monkeypatch.setattr(LazyIndex, "__init__", init)
+    _no_collection_per_epoch(monkeypatch)
+    assert _key(tmp_path) == one_index
+    assert len(made) == 5  # a fresh index per file checked, as with EPOCH_GROWTH 0
