@@ -153,7 +153,7 @@ def prove_config(code: str, before: str, after: str, files: dict[str, str],
     unbound = undefined_names(after) - undefined_names(before)
     assert not unbound, ("the fix reads names nothing binds", unbound)
     added: set[str] = set()
-    entered = False
+    entered = built = False
     runs = faults = 0
     for fetch in FETCHES:
         plain_b = run_module(before, Scenario(), fetch, files=files, teardowns=True)
@@ -184,13 +184,25 @@ def prove_config(code: str, before: str, after: str, files: dict[str, str],
             added |= _compare_events(code, _run_events(ob, set()), _run_events(oa, new),
                                      new, where)
             entered = entered or ("enter", "app_context") in _run_events(oa, new)
+            built = built or any(e[0] == "call" and _BUILDS_ENGINE.search(e[1])
+                                 for e in _run_events(ob, set()))
             runs += len(oa.outcomes)
             faults += scenario.kind == "statement"
     if code in ("PS203", "PS210", "PS211"):
+        if not added and not built:
+            # the harness's inputs never reach the engine's call in the original either
+            # (`create_engine(config["URI"])` in a function given an int, an Alembic
+            # env's `run_migrations_online()`): nothing here can show the option arrives
+            raise NotRunnable("no run of the original reaches the call that builds the engine")
         assert added, "the option the fix adds never reached the call that builds the engine"
     if code == "PS206":
         assert entered, "the fixed code never enters the app context"
     return runs, faults
+
+
+#: the recorded calls that build an engine (`sqlalchemy.create_engine`, its async
+#: form, `engine_from_config`, Flask-SQLAlchemy's engine options)
+_BUILDS_ENGINE = re.compile(r"create_(?:async_)?engine|engine_from_config|create_pool|SQLAlchemy")
 
 
 def _outside_main_block(source: str) -> str:

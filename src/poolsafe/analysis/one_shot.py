@@ -98,7 +98,11 @@ def short_lived_engine(index: ProjectIndex, module: ModuleInfo,
     name = _assigned_name(scope, call)
     if func is None and _alembic_environment(index, module):
         return "the top level of an Alembic environment: one migration run uses it and ends"
-    if func is not None and _alembic_environment(index, module) and _runs_migrations(module):
+    # (Alembic runs the script directory's `env.py` and no other name: asking the file's
+    # name keeps a module of the application's own, imported from a file the prefilter
+    # left unread, from passing for one)
+    if func is not None and module.abspath.name == "env.py" \
+            and _alembic_environment(index, module) and _runs_migrations(module):
         return ("built inside an Alembic environment's functions (run_migrations_online): "
                 "one migration run uses it and ends")
     if func is None and _alembic_revision(index, module):

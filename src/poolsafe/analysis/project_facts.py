@@ -654,10 +654,18 @@ _OTHER_ENGINE_SOURCES = re.compile(
     rb"|\bDBSessionMiddleware\b|listens_for\([^)]*['\"]begin['\"]")
 
 
+#: the word every SQLite URL holds (`sqlite:///`, `sqlite+aiosqlite://`)
+_SQLITE_WORD = re.compile(rb"sqlite")
+
+
 def _builds_sqlite_only(index: ProjectIndex) -> bool:
     from poolsafe.analysis.engines import engine_calls, engine_url
     from poolsafe.analysis.resolution import dialect_of, string_prefix
 
+    # no module spells "sqlite": no engine's URL can name it (asked by path alone, so a
+    # check of one file parses none of the project's engine modules for it)
+    if not index.module_paths_matching(_SQLITE_WORD):
+        return False
     # a test's engine, and an Alembic environment's or revision's (`engine_from_config`
     # in `env.py`), serve no session of the application
     if any(not is_test_module(m) and not _migration_module(m)
