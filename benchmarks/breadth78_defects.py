@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import realworld  # noqa: E402
+import realworld
 
 _SITE = re.compile(r"`[^`]+` \(([^():`]+\.py):(\d+)\)")
 
