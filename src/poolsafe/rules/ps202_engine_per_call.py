@@ -189,8 +189,11 @@ class EnginePerCall(Rule):
     what it got in its own `finally` (`pool = await open_pool(dsn)` ... `finally:
     await pool.close()`), also through a project helper whose own body (not a
     branch of it) closes the pool it is handed (`await close_pool(pool)`), when the
-    caller is no request handler or per-request dependency and no call of it runs
-    in a loop.
+    caller is no request handler or per-request dependency, no call of it runs
+    in a loop, and no request handler or per-request dependency calls it (a query
+    helper `run_query(sql)` that gets a pool from the factory, closes it in its
+    `finally`, and serves a FastAPI route is a new pool per request, reported at
+    the factory's constructor with the handler named).
     A start-up retry loop is not a loop over items either: one that ends with
     `break`, or one that returns the engine or pool it built (the first that answers)
     and closes it in the same loop when the attempt fails (`await pool.close()` in the
@@ -482,6 +485,21 @@ class EnginePerCall(Rule):
                         f"drops it unclosed; create the {kept} once (module level, a "
                         "global, or `functools.cache` on the factory)",
                     )
+                elif caller is not None and caller.func is not None \
+                        and (request := _closing_caller_per_request(
+                            ctx.index, caller.func, caller.call)) is not None \
+                        and request.func is not None:
+                    yield self.finding(
+                        ec.call,
+                        f"`{short}()` in `{func.name}` builds {what} on every call, and "
+                        f"`{caller.func.qualname}` ({caller.module.path}:{_line(caller)}) "
+                        f"{'disposes' if engine else 'closes'} the one it gets at the end, "
+                        f"but the request handler `{request.func.qualname}` "
+                        f"({request.module.path}:{_line(request)}) calls it for every "
+                        f"request: each request pays a new {kept} and new server "
+                        f"connections; create the {kept} once (module level, app factory, "
+                        "lifespan or `functools.cache` on the factory) and reuse it",
+                    )
                 elif caller is not None and caller.func is not None:
                     yield self.finding(
                         ec.call,
@@ -739,6 +757,16 @@ def _disposed_by_one_shot(index: ProjectIndex, func: FunctionInfo, call: cst.Cal
             and not _per_request_dependency(index, func))
 
 
+def _closing_caller_per_request(index: ProjectIndex, caller: FunctionInfo,
+                                call: cst.Call) -> CallSite | None:
+    """The request handler's call of `caller`, a helper (no handler itself) that gets
+    a pool from the factory `call` calls and closes it in its own `finally`: each
+    request then pays a new pool, as with a helper that builds and closes one."""
+    if not _disposed_by_one_shot(index, caller, call):
+        return None
+    return _request_caller(index, caller)
+
+
 def _request_caller(index: ProjectIndex, func: FunctionInfo) -> CallSite | None:
     """A call of `func` (outside tests) made by a request handler or a per-request
     dependency: a helper that builds and disposes its own pool is then paid for by
@@ -888,9 +916,11 @@ def _per_call_caller(index: ProjectIndex, func: FunctionInfo,
             id(caller.node) in index.dependency_functions() or _drawn_by_next(index, caller))
         if not per_request_dependency and _runs_once_or_keeps(index, caller):
             continue
-        if not per_request_dependency and _disposed_by_one_shot(index, caller, site.call) \
-                and not any(in_loop(s) for s in project.callers(caller)):
-            continue  # `pool = await make_pool(dsn)` ... `finally: await pool.close()`
+        if not per_request_dependency and _disposed_by_one_shot(index, caller, site.call):
+            if _request_caller(index, caller) is not None:
+                return site  # closed each time, but a request handler calls it: a pool per request
+            if not any(in_loop(s) for s in project.callers(caller)):
+                continue  # `pool = await make_pool(dsn)` ... `finally: await pool.close()`
         route = _escapes(index, site.module, caller, site.call)
         # what a per-request dependency yields (a session bound to the engine) is
         # dropped with the request, not kept by a caller; nor is what a per-request

@@ -3326,3 +3326,104 @@ INVALID += [
          note="look-alike: the class is handed on as a value (a table of workers): it may "
               "be built again elsewhere"),
 ]
+
+# Helper breadth78, round 35 (a class from the tune half of breadth78's fresh applications):
+# a factory returns a new pool, and a query helper gets one from it for every call and
+# closes it in its own `finally`. Nothing is left open, but when a request handler calls
+# the helper every request pays a new pool and new server connections: the same reading
+# as a helper that builds and closes the pool itself (reported when a route calls it).
+_FACTORY_HELPER_ASYNC = """\
+import aiomysql
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+async def open_pool():
+    return await aiomysql.create_pool(host="db", user="shop", db="shop", minsize=5){mark}
+
+
+async def run_query(sql, params=None):
+    pool = await open_pool()
+    try:
+        async with pool.acquire() as conn:
+            async with conn.cursor() as cur:
+                await cur.execute(sql, params)
+                return await cur.fetchall()
+    finally:
+        pool.close()
+        await pool.wait_closed()
+
+
+{caller}
+"""
+
+_FACTORY_HELPER_ROUTE = """\
+@app.get("/orders")
+async def list_orders():
+    return await run_query("SELECT id, total FROM orders")
+"""
+
+_FACTORY_HELPER_STARTUP = """\
+@app.on_event("startup")
+async def create_tables():
+    await run_query("CREATE TABLE IF NOT EXISTS orders (id INT PRIMARY KEY, total INT)")
+"""
+
+_FACTORY_HELPER_SYNC = """\
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+app = Flask(__name__)
+
+
+def make_engine():
+    return create_engine("postgresql://shop@db/shop"){mark}
+
+
+def count_rows(table):
+    engine = make_engine()
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(f"SELECT count(*) FROM {{table}}")).scalar()
+    finally:
+        engine.dispose()
+
+
+{caller}
+"""
+
+_FACTORY_HELPER_FLASK_ROUTE = """\
+@app.route("/stats")
+def stats():
+    return {"orders": count_rows("orders")}
+"""
+
+_FACTORY_HELPER_CLI = """\
+def main():
+    print(count_rows("orders"))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+INVALID += [
+    Case(_FACTORY_HELPER_ASYNC.format(mark="  # expect: PS202", caller=_FACTORY_HELPER_ROUTE),
+         path="app.py", files={"requirements.txt": "aiomysql\nfastapi\n"},
+         note="a helper gets a pool from a factory and closes it in its finally; a FastAPI "
+              "route calls the helper: a new pool for every request"),
+    Case(_FACTORY_HELPER_SYNC.format(mark="  # expect: PS202", caller=_FACTORY_HELPER_FLASK_ROUTE),
+         path="app.py", files={"requirements.txt": "psycopg2\nflask\n"},
+         note="the same with an engine factory, a dispose() in the helper's finally and a "
+              "Flask view"),
+]
+
+VALID += [
+    Case(_FACTORY_HELPER_ASYNC.format(mark="", caller=_FACTORY_HELPER_STARTUP),
+         path="app.py", files={"requirements.txt": "aiomysql\nfastapi\n"},
+         note="look-alike: only a startup hook calls the helper: one pool, closed"),
+    Case(_FACTORY_HELPER_SYNC.format(mark="", caller=_FACTORY_HELPER_CLI),
+         path="app.py", files={"requirements.txt": "psycopg2\nflask\n"},
+         note="look-alike: only a command-line entry point calls the helper"),
+]
