@@ -1,0 +1,161 @@
+"""fix78 (benchmarks/README.md, "fix78"): adversarial shapes, round 35.
+
+PS104 (a FastAPI dependency that returns its session, made a generator that yields it)
+and PS106 (a helper that returns what its `finally` gives back, made a
+`@contextmanager`): the `return` became the function's only `yield`. Where a way
+through the function ends without reaching it (a bare `return`, an `if` with no
+`else` around it), the generator yields nothing: FastAPI answered 500 and
+`@contextmanager` raised `RuntimeError("generator didn't yield")` where the original
+handed its caller None. Where code follows the `return` (statements after the `if`
+around it, the rest of a loop), that code ran after every request. Both safe at main
+(PS104) and safe at main (PS106's bare `return` and `if`); now not fixable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fix_checks import checked, fix_one, safe_and_runs_the_same
+from test_fix_fix68 import HEAD, _run
+
+# ------------------------------------------------------------------ PS104
+PS104_APP = '''from fastapi import Depends, FastAPI, HTTPException
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("sqlite://", connect_args={{"check_same_thread": False}})
+SessionLocal = sessionmaker(bind=engine)
+app = FastAPI()
+ENABLED = {enabled}
+AFTER = []
+
+
+{dep}
+
+@app.get("/one")
+def one(db=Depends(get_db)):
+    if db is None:
+        return {{"db": None}}
+    return {{"db": db.execute(text("SELECT 1")).scalar()}}
+'''
+
+_YIELD = ("{i}db = SessionLocal()\n{i}try:\n{i}    yield db\n{i}finally:\n"
+          "{i}    db.close()\n")
+
+#: name -> (the dependency, the dependency as main's safe fix wrote it, ENABLED)
+PS104_BROKEN: dict[str, tuple[str, str, bool]] = {
+    "a_bare_return_first": (
+        "def get_db():\n    if not ENABLED:\n        return\n    return SessionLocal()\n",
+        "def get_db():\n    if not ENABLED:\n        return\n" + _YIELD.format(i="    "),
+        False),
+    "an_if_with_no_else": (
+        "def get_db():\n    if ENABLED:\n        return SessionLocal()\n",
+        "def get_db():\n    if ENABLED:\n" + _YIELD.format(i="        "),
+        False),
+    "code_after_the_if": (
+        "def get_db():\n    if ENABLED:\n        return SessionLocal()\n"
+        "    AFTER.append(\"no database\")\n    raise HTTPException(503)\n",
+        "def get_db():\n    if ENABLED:\n" + _YIELD.format(i="        ")
+        + "    AFTER.append(\"no database\")\n    raise HTTPException(503)\n",
+        True),
+    "a_loop": (
+        "def get_db():\n    for attempt in range(2):\n        AFTER.append(attempt)\n"
+        "        return SessionLocal()\n",
+        "def get_db():\n    for attempt in range(2):\n        AFTER.append(attempt)\n"
+        + _YIELD.format(i="        "),
+        True),
+    "code_after_the_sessions_own_with": (
+        "def get_db():\n    if ENABLED:\n        with SessionLocal() as db:\n"
+        "            return db\n    AFTER.append(\"no database\")\n",
+        "def get_db():\n    if ENABLED:\n        with SessionLocal() as db:\n"
+        "            yield db\n    AFTER.append(\"no database\")\n",
+        True),
+}
+
+#: look-alikes: every other way raises, or nothing follows; safe at main and here
+PS104_KEPT: dict[str, str] = {
+    "a_guard_that_raises_first": (
+        "def get_db():\n    if not ENABLED:\n        raise HTTPException(503)\n"
+        "    return SessionLocal()\n"),
+    "an_else_that_raises": (
+        "def get_db():\n    if ENABLED:\n        return SessionLocal()\n    else:\n"
+        "        raise HTTPException(503)\n"),
+    "a_nested_function_with_its_own_bare_return": (
+        "def get_db():\n    def note():\n        AFTER.append(1)\n        return\n"
+        "    note()\n    return SessionLocal()\n"),
+}
+
+
+def _get_one(text: str) -> tuple[Any, list[Any]]:
+    """What GET /one answers (or raises), and what the app appended to AFTER."""
+    testclient = pytest.importorskip("fastapi.testclient")
+    namespace: dict[str, Any] = {"__name__": "main"}
+    exec(compile(text, "main.py", "exec", dont_inherit=True), namespace)
+    client = testclient.TestClient(namespace["app"], raise_server_exceptions=False)
+    response = client.get("/one")
+    return (response.status_code, response.text), namespace["AFTER"]
+
+
+@pytest.mark.parametrize("name", sorted(PS104_BROKEN))
+def test_ps104_a_yield_that_may_be_skipped_or_followed_is_not_fixed(name: str) -> None:
+    dep, at_main, enabled = PS104_BROKEN[name]
+    source = PS104_APP.format(enabled=enabled, dep=dep)
+    text, left, applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=True)
+    assert text == source and applied == [], text
+    assert any("not fixable" in r for r in left), left
+    # why: main's safe fix answered or acted otherwise
+    fixed_at_main = PS104_APP.format(enabled=enabled, dep=at_main)
+    compile(fixed_at_main, "main.py", "exec")
+    assert _get_one(fixed_at_main) != _get_one(source)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("name", sorted(PS104_KEPT))
+def test_ps104_a_yield_every_other_way_raises_around_stays_safe(name: str,
+                                                                  enabled: bool) -> None:
+    source = PS104_APP.format(enabled=enabled, dep=PS104_KEPT[name])
+    text, left, applied = fix_one("PS104", {"main.py": source}, "main.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS104", {"main.py": text})
+    assert "yield db" in text
+    assert _get_one(text) == _get_one(source)
+
+
+# ------------------------------------------------------------------ PS106
+PS106_CALLER = ("def go():\n    conn = get_connection()\n    if conn is None:\n"
+                "        return \"off\"\n    return conn.cursor().fetchall()\n")
+_RELEASE = "{i}conn = POOL.getconn()\n{i}try:\n{i}    {ret} conn\n{i}finally:\n{i}    POOL.putconn(conn)\n"
+#: name -> the helper (with `{ret}`: `return` in the original, `yield` at main's fix)
+PS106_BROKEN: dict[str, str] = {
+    "a_bare_return_first": ("ON = False\n\n\ndef get_connection():\n    if not ON:\n        return\n"
+                            + _RELEASE.format(i="    ", ret="{ret}")),
+    "an_if_with_no_else": ("ON = False\n\n\ndef get_connection():\n    if ON:\n"
+                           + _RELEASE.format(i="        ", ret="{ret}")),
+}
+PS106_CALLER_AT_MAIN = ("def go():\n    with get_connection() as conn:\n        if conn is None:\n"
+                        "            return \"off\"\n        return conn.cursor().fetchall()\n")
+
+
+@pytest.mark.parametrize("name", sorted(PS106_BROKEN))
+def test_ps106_a_yield_that_may_be_skipped_is_not_fixed(name: str) -> None:
+    helper = PS106_BROKEN[name]
+    source = HEAD + helper.format(ret="return") + "\n\n" + PS106_CALLER
+    text, left, applied = fix_one("PS106", {"case.py": source}, "case.py", unsafe=True)
+    assert text == source and applied == [], text
+    assert any("not fixable" in r and "yields nothing" in r for r in left), left
+    at_main = ("from contextlib import contextmanager\n" + HEAD
+               + helper.format(ret="yield").replace("def get_connection",
+                                                    "@contextmanager\ndef get_connection")
+               + "\n\n" + PS106_CALLER_AT_MAIN)
+    assert _run(source, "ok", 2)[0] == ("returns", "off")
+    assert _run(at_main, "ok", 2)[0][:3] == ("raises", "RuntimeError", "generator didn't yield")
+
+
+def test_ps106_a_guard_that_raises_first_stays_safe() -> None:
+    source = HEAD + ("ON = True\n\n\ndef get_connection():\n    if not ON:\n"
+                     "        raise RuntimeError(\"off\")\n"
+                     + _RELEASE.format(i="    ", ret="return")
+                     + "\n\ndef go():\n    conn = get_connection()\n"
+                     "    return conn.cursor().fetchall()\n")
+    text = safe_and_runs_the_same("PS106", source, _run)
+    assert "with get_connection() as conn:" in text
