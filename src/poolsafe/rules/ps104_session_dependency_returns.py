@@ -23,6 +23,8 @@ from poolsafe.fix.fixers.edits import (
     statement_line,
     wrap_try,
     yield_holds_open,
+    yield_is_last_act,
+    yield_may_be_skipped,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
@@ -129,6 +131,13 @@ class SessionDependencyReturns(Rule):
         value = ctx.index.evaluate(ret.value, ctx.module, func)
         if not isinstance(value, Connection):
             return Unfixable(self.code, "the returned value is not a checkout")
+        if not yield_is_last_act(ret, parents, func.node):
+            return Unfixable(self.code, "code can run after the `return` once it is a "
+                                        "`yield` (a loop, a `try`'s `else`, statements "
+                                        "after it): it would run after every request")
+        skipped = yield_may_be_skipped(ret, parents, func.node)
+        if skipped is not None:
+            return Unfixable(self.code, skipped)
         returned, _ = strip_await(ret.value)
         around = yield_holds_open(ret, parents, func.node, returned.value
                                   if isinstance(returned, cst.Name) else None)
