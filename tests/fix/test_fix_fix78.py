@@ -159,3 +159,57 @@ def test_ps106_a_guard_that_raises_first_stays_safe() -> None:
                      "    return conn.cursor().fetchall()\n")
     text = safe_and_runs_the_same("PS106", source, _run)
     assert "with get_connection() as conn:" in text
+
+
+# ------------------------------------------------------------------ PS103
+# PS103's rollback in a swallowing handler also undoes the transaction's work done before
+# the `try`; the equivalence check refuses that when the work is a method of the
+# resource or of a cursor made from it (`cur.execute(...)`, `s.add(a)`). Safe at main
+# where the same work went through a second name (`t = s; t.add(a)`), a walrus-bound
+# cursor, or a project function handed the resource (`add_a(s, a)`). Now not fixable.
+PS103_SA = ("from sqlalchemy import create_engine\nfrom sqlalchemy.exc import SQLAlchemyError\n"
+            "from sqlalchemy.orm import sessionmaker\n\n"
+            "engine = create_engine(\"postgresql://app@db/app\")\nSession = sessionmaker(engine)\n\n\n"
+            "def add_a(s, a):\n    s.add(a)\n    s.flush()\n\n\n")
+PS103_PG = "import psycopg2\n\nconn = psycopg2.connect(dsn=\"dbname=app\")\n\n\n"
+_SA_SAVE = ("def save(a, b):\n    s = Session()\n{before}    try:\n        s.execute(b)\n"
+            "    except SQLAlchemyError:\n        print(\"skip b\")\n    s.commit()\n    s.close()\n")
+_PG_SAVE = ("def save(a, b):\n{before}    try:\n"
+            "        cur.execute(\"INSERT INTO t VALUES (%s)\", (b,))\n"
+            "    except psycopg2.Error:\n        print(\"skip b\")\n    conn.commit()\n")
+PS103_EARLIER_WORK: dict[str, tuple[str, str]] = {
+    "a_project_function_handed_the_session": (
+        PS103_SA + _SA_SAVE.format(before="    add_a(s, a)\n"), "add_a(s, a)"),
+    "a_second_name_for_the_session": (
+        PS103_SA + _SA_SAVE.format(before="    t = s\n    t.add(a)\n    t.flush()\n"), "t.add(a)"),
+    "a_walrus_bound_cursor": (
+        PS103_PG + _PG_SAVE.format(
+            before="    (cur := conn.cursor()).execute(\"INSERT INTO t VALUES (%s)\", (a,))\n"),
+        "(cur := conn.cursor()).execute"),
+}
+PS103_NO_EARLIER_WORK: dict[str, str] = {
+    "a_log_line_naming_the_session": PS103_SA + _SA_SAVE.format(
+        before="    print(\"saving with\", s)\n"),
+    "a_pure_builtin_of_the_session": PS103_SA + _SA_SAVE.format(
+        before="    assert isinstance(s, object)\n"),
+    "earlier_work_committed": PS103_SA + _SA_SAVE.format(
+        before="    add_a(s, a)\n    s.commit()\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PS103_EARLIER_WORK))
+def test_ps103_a_rollback_that_undoes_earlier_work_through_another_name_is_not_fixed(
+        name: str) -> None:
+    source, work = PS103_EARLIER_WORK[name]
+    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=True)
+    assert text == source and applied == [], text
+    assert any("not fixable" in r and "also undoes" in r and work in r for r in left), left
+
+
+@pytest.mark.parametrize("name", sorted(PS103_NO_EARLIER_WORK))
+def test_ps103_a_rollback_with_no_earlier_work_stays_safe(name: str) -> None:
+    source = PS103_NO_EARLIER_WORK[name]
+    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    assert "        s.rollback()\n        print(\"skip b\")" in text, text
+    checked("PS103", {"case.py": text})
