@@ -213,3 +213,51 @@ def test_ps103_a_rollback_with_no_earlier_work_stays_safe(name: str) -> None:
     assert applied == [True] and not left, (text, left)
     assert "        s.rollback()\n        print(\"skip b\")" in text, text
     checked("PS103", {"case.py": text})
+
+
+# ------------------------------------------------------------------ PS102, round 34's left
+# A release through a name bound to what a call hands back: a function of the module that
+# returns the pool's release (a method, a lambda, a function it defines), or a mapping's
+# `.get(...)`. The added `finally` gave the connection back a second time: psycopg2's
+# `PoolError` where the original returned (safe at main). Now unsafe.
+def _released_through(factory: str, call: str) -> str:
+    return (HEAD + factory + "def go():\n    conn = POOL.getconn()\n"
+            "    cur = conn.cursor()\n    cur.execute(\"SELECT 1\")\n    rows = cur.fetchall()\n"
+            f"    release = {call}\n    release(conn)\n    return rows\n")
+
+
+RELEASE_MADE_BY_A_CALL: dict[str, str] = {
+    "a_function_returning_the_method": _released_through(
+        "def make_releaser():\n    return POOL.putconn\n\n\n", "make_releaser()"),
+    "a_function_returning_a_lambda": _released_through(
+        "def make_releaser():\n    return lambda c: POOL.putconn(c)\n\n\n", "make_releaser()"),
+    "a_function_returning_its_own_function": _released_through(
+        "def make_releaser(pool):\n    def put(c):\n        pool.putconn(c)\n\n    return put\n\n\n",
+        "make_releaser(POOL)"),
+    "a_mappings_get": _released_through("RELEASERS = {\"pg\": POOL.putconn}\n\n\n",
+                                        "RELEASERS.get(\"pg\")"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RELEASE_MADE_BY_A_CALL))
+def test_ps102_a_release_through_a_name_a_call_made_is_unsafe(name: str) -> None:
+    source = RELEASE_MADE_BY_A_CALL[name]
+    text, left, applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=False)
+    assert text == source and applied == [], text
+    assert any("unsafe fix available" in r and "may give `conn` back" in r for r in left), left
+    fixed, _, unsafe_applied = fix_one("PS102", {"case.py": source}, "case.py", unsafe=True)
+    assert unsafe_applied == [False] and "finally:\n        POOL.putconn(conn)" in fixed, fixed
+    checked("PS102", {"case.py": fixed})
+    for mode in ("ok", "empty"):
+        assert _run(source, mode, 2)[0][0] == "returns"
+        # why it is unsafe: the fixed text gives it back a second time
+        assert _run(fixed, mode, 2)[0][:2] == ("raises", "_PoolError")
+
+
+def test_ps102_a_name_a_call_made_that_releases_nothing_stays_safe() -> None:
+    source = (HEAD + "class Checker:\n    def __call__(self, c):\n        return c is not None\n\n\n"
+              "def make_checker():\n    return Checker()\n\n\ndef go():\n"
+              "    conn = POOL.getconn()\n    rows = conn.cursor().fetchall()\n"
+              "    check = make_checker()\n    ok = check(conn)\n    POOL.putconn(conn)\n"
+              "    return rows, ok\n")
+    safe_and_runs_the_same("PS102", source, _run)
