@@ -2290,16 +2290,20 @@ def _bound_at_run_time(func: FunctionInfo, callee: cst.BaseExpression) -> bool:
     if not isinstance(callee, cst.Name):
         return False
     name = callee.value
-    if any(_may_hold_a_method(v) for v in func.module.assigns.get(name, [])):
+
+    def held(value: cst.BaseExpression) -> bool:
+        return _may_hold_a_method(value) or _made_by_a_factory(func.module, value)
+
+    if any(held(v) for v in func.module.assigns.get(name, [])):
         return True
     for node in iter_nodes(func.node.body):
         if isinstance(node, cst.Assign):
             if any(name in _target_names(t.target) for t in node.targets) \
-                    and _may_hold_a_method(node.value):
+                    and held(node.value):
                 return True
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
             if name in _target_names(node.target) and node.value is not None \
-                    and _may_hold_a_method(node.value):
+                    and held(node.value):
                 return True
         elif isinstance(node, (cst.NamedExpr, cst.For, cst.CompFor)):
             if name in _target_names(node.target):
@@ -2312,6 +2316,26 @@ def _bound_at_run_time(func: FunctionInfo, callee: cst.BaseExpression) -> bool:
 #: calls that hand back a method or a wrapper of one
 _METHOD_GETTERS = frozenset({"getattr", "partial", "functools.partial",
                              "operator.attrgetter", "attrgetter"})
+
+
+#: a mapping's lookups: `RELEASERS.get("pg")` hands back what the mapping holds
+_ITEM_GETTERS = frozenset({"get", "pop", "setdefault"})
+
+
+def _made_by_a_factory(module: ModuleInfo, value: cst.BaseExpression) -> bool:
+    """`value` is a call that may hand back a release method: a mapping's lookup
+    (`RELEASERS.get("pg")`), or a call of a function of the module whose `return` hands
+    back a method, a lambda, an item or a name (`make_releaser()` returning
+    `pool.putconn`, or a function it defines)."""
+    value = strip_await(value)[0]
+    if not isinstance(value, cst.Call):
+        return False
+    if isinstance(value.func, cst.Attribute):
+        return value.func.attr.value in _ITEM_GETTERS
+    made = module.functions.get(value.func.value) if isinstance(value.func, cst.Name) \
+        else None
+    return made is not None and any(
+        r.value is not None and _may_hold_a_method(r.value) for r in made.returns)
 
 
 def _may_hold_a_method(value: cst.BaseExpression) -> bool:
