@@ -261,3 +261,90 @@ def test_ps102_a_name_a_call_made_that_releases_nothing_stays_safe() -> None:
               "    check = make_checker()\n    ok = check(conn)\n    POOL.putconn(conn)\n"
               "    return rows, ok\n")
     safe_and_runs_the_same("PS102", source, _run)
+
+
+# ------------------------------------------------------------------ PS105, round 34's left
+# A session made in a route becomes `Depends(get_db)`; FastAPI's per-request cache covers
+# the dependencies a route, its router, its app or `include_router(...)` declares with
+# `dependencies=[Depends(...)]` too, so the new parameter got the session those opened,
+# where the route had made one of its own (safe at main; executed with FastAPI: the two
+# sessions' `hash_key` equal in the fixed app, not in the original). Now unsafe.
+PS105_DECLARED_APP = '''from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+engine = create_engine("sqlite://", connect_args={{"check_same_thread": False}})
+SessionLocal = sessionmaker(bind=engine)
+HELD = {{}}
+
+
+def get_db():
+    db = SessionLocal()
+    HELD["db"] = db
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def current_user(db: Session = Depends(get_db)):
+    return db
+
+
+app = FastAPI({app})
+router = APIRouter({router})
+
+
+@router.post("/log"{route})
+def log():
+    audit = SessionLocal()
+    same = audit.hash_key == HELD["db"].hash_key if "db" in HELD else None
+    audit.close()
+    return {{"same": same}}
+
+
+app.include_router(router{include})
+'''
+PS105_DECLARED: dict[str, dict[str, str]] = {
+    "on_the_route": {"route": ", dependencies=[Depends(get_db)]"},
+    "on_the_route_through_another_dependency": {
+        "route": ", dependencies=[Depends(current_user)]"},
+    "on_the_router": {"router": "dependencies=[Depends(get_db)]"},
+    "on_include_router": {"include": ", dependencies=[Depends(get_db)]"},
+    "on_the_app_through_another_dependency": {"app": "dependencies=[Depends(current_user)]"},
+}
+
+
+def _declared_app(**parts: str) -> str:
+    return PS105_DECLARED_APP.format(**{"app": "", "router": "", "route": "",
+                                        "include": "", **parts})
+
+
+def _post(text: str) -> Any:
+    testclient = pytest.importorskip("fastapi.testclient")
+    namespace: dict[str, Any] = {"__name__": "main"}
+    exec(compile(text, "main.py", "exec", dont_inherit=True), namespace)
+    return testclient.TestClient(namespace["app"]).post("/log").json()
+
+
+@pytest.mark.parametrize("name", sorted(PS105_DECLARED))
+def test_ps105_a_dependency_declared_with_dependencies_is_unsafe(name: str) -> None:
+    source = _declared_app(**PS105_DECLARED[name])
+    text, left, applied = fix_one("PS105", {"main.py": source}, "main.py", unsafe=False)
+    assert text == source and applied == [], text
+    assert any("unsafe fix available" in r and "the same session" in r for r in left), left
+    fixed, _, _ = fix_one("PS105", {"main.py": source}, "main.py", unsafe=True)
+    assert "audit: Session = Depends(get_db)" in fixed, fixed
+    checked("PS105", {"main.py": fixed})
+    assert _post(source) == {"same": False}
+    assert _post(fixed) == {"same": True}
+
+
+def test_ps105_a_route_with_no_declared_dependency_stays_safe() -> None:
+    source = _declared_app()
+    text, left, applied = fix_one("PS105", {"main.py": source}, "main.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS105", {"main.py": text})
+    # no `get_db` ran in the original; in the fixed app the only one is the route's own
+    assert _post(source) == {"same": None}
+    assert _post(text) == {"same": True}
