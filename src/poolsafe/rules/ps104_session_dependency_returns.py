@@ -83,7 +83,12 @@ class SessionDependencyReturns(Rule):
     (`factory = get_db`: whoever calls it gets a generator), and when it is
     decorated (the wrapper may call it as a plain function, or cache it: under
     `@lru_cache` every request after the first gets the same spent generator), and
-    not offered when it returns other values too, nor
+    not offered when it returns other values too, nor when code could run after the
+    `return` once it is a `yield` (statements after it or after the `if` around it,
+    the rest of a loop: they would run after every request), nor when a way through
+    the function ends without reaching the `return` (a bare `return`, an `if` with no
+    `else` that raises, a `match` or a handler around it: the generator would yield
+    nothing, and FastAPI answer 500 where the route got None), nor
     when the `return` is inside a `with` other than the session's own (a lock would
     be held for the whole request) or inside a `try` with handlers (FastAPI throws
     the route's exceptions in at the `yield`, and they would catch them).

@@ -143,7 +143,11 @@ class UseAfterRelease(Rule):
     for a decorated helper (a `@retry` would wrap the context manager's creation, not
     the checkout it wraps now), nor when code could run after the `return` once it is
     a `yield` (statements after it, the rest of a loop, a `try`'s `else`): the
-    generator resumes there when the caller's block ends; nor when a `finally`
+    generator resumes there when the caller's block ends; nor when a way through the
+    helper ends without reaching the `return` (a bare `return`, an `if` with no `else`
+    that raises, a loop, a `match` or a handler around it): as a generator it would
+    yield nothing there, `RuntimeError("generator didn't yield")` where the caller got
+    None; nor when a `finally`
     releases inside a `with` block (its entry may raise, and the generator's checker
     then sees a path that leaves the connection out), nor when the `return` is inside
     a `with` block (the block would stay entered, a lock held, while the caller's
