@@ -348,3 +348,90 @@ def test_ps105_a_route_with_no_declared_dependency_stays_safe() -> None:
     # no `get_db` ran in the original; in the fixed app the only one is the route's own
     assert _post(source) == {"same": None}
     assert _post(text) == {"same": True}
+
+
+# ------------------------------------------------------------------ PS205, round 34's left
+# PS205's teardown handler removes the scoped session when the app context ends; a body
+# Flask streams runs after that (fix76). Safe at main where the streamed body was a
+# generator imported from another module, a generator the view returns itself (Flask
+# streams an iterator a view returns), or Flask's `stream_template_string(...)`: the
+# lazy `user.posts` raised DetachedInstanceError where the original answered (executed,
+# Flask + SQLite). Now unsafe.
+from test_fix_fix76 import FLASK_APP  # noqa: E402
+
+STREAMS = ('def rows(users):\n    for user in users:\n'
+           '        yield f"{user.name},{len(user.posts)}\\n"\n')
+_TEMPLATE = '"{% for u in users %}{{ u.name }},{{ u.posts|length }}\\n{% endfor %}"'
+#: name -> (the view's last line, the modules beside app.py)
+PS205_STREAMED: dict[str, tuple[str, dict[str, str]]] = {
+    "an_imported_generator": (
+        "    from streams import rows as imported_rows\n"
+        "    return Response(imported_rows(users), mimetype=\"text/csv\")\n",
+        {"streams.py": STREAMS}),
+    "an_imported_generator_through_its_module": (
+        "    import streams\n    return Response(streams.rows(users), mimetype=\"text/csv\")\n",
+        {"streams.py": STREAMS}),
+    "a_generator_the_view_returns": ("    return rows()\n", {}),
+    "stream_template_string": (
+        "    from flask import stream_template_string\n"
+        f"    return stream_template_string({_TEMPLATE}, users=users)\n", {}),
+}
+
+
+def _streamed_app(last: str) -> str:
+    head, _ = FLASK_APP.split("    return Response({body}")
+    return head.replace("{{", "{").replace("}}", "}") + last
+
+
+def _export_with(text: str, others: dict[str, str]) -> Any:
+    import sys
+    import types
+    saved = {name: sys.modules.get(name[:-3]) for name in others}
+    try:
+        for name, other in others.items():
+            module = types.ModuleType(name[:-3])
+            exec(compile(other, name, "exec", dont_inherit=True), module.__dict__)
+            sys.modules[name[:-3]] = module
+        namespace: dict[str, Any] = {"__name__": "flask_case"}
+        exec(compile(text, "app.py", "exec", dont_inherit=True), namespace)
+        client = namespace["app"].test_client()
+        try:
+            response = client.get("/export")
+            return response.status_code, response.get_data(as_text=True)
+        except Exception as exc:  # the outcome is compared, whatever it is
+            return type(exc).__name__
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name[:-3], None)
+            else:
+                sys.modules[name[:-3]] = module
+
+
+@pytest.mark.parametrize("name", sorted(PS205_STREAMED))
+def test_ps205_a_body_streamed_otherwise_makes_the_teardown_fix_unsafe(name: str) -> None:
+    pytest.importorskip("flask")
+    last, others = PS205_STREAMED[name]
+    source = _streamed_app(last)
+    files = {"app.py": source, **others}
+    text, left, applied = fix_one("PS205", files, "app.py", unsafe=False)
+    assert text == source and applied == [], text
+    assert any("unsafe fix available" in r and "stream" in r for r in left), left
+    fixed, _, unsafe_applied = fix_one("PS205", files, "app.py", unsafe=True)
+    assert unsafe_applied == [False] and "db_session.remove()" in fixed, fixed
+    checked("PS205", {**files, "app.py": fixed})
+    assert _export_with(source, others) == (200, "ann,2\n")
+    assert _export_with(fixed, others) == "DetachedInstanceError"
+
+
+def test_ps205_an_imported_function_that_builds_the_body_stays_safe() -> None:
+    pytest.importorskip("flask")
+    others = {"streams.py": "def csv(users):\n"
+                            "    return \"\".join(f\"{u.name},{len(u.posts)}\\n\" for u in users)\n"}
+    source = _streamed_app("    from streams import csv\n"
+                           "    return Response(csv(users), mimetype=\"text/csv\")\n")
+    files = {"app.py": source, **others}
+    text, left, applied = fix_one("PS205", files, "app.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS205", {**files, "app.py": text})
+    assert _export_with(text, others) == _export_with(source, others) == (200, "ann,2\n")
