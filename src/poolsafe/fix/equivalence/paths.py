@@ -689,8 +689,9 @@ class Walker:
             return False
         if self._is_resource(_root_name(call.func), name):
             return _method_of(text) not in NON_WORK_METHODS
-        if _method_of(text) in _LOG_METHODS or isinstance(call.func, cst.Name) \
-                and call.func.value in _PURE_FUNCTIONS | {"print"}:
+        if _method_of(text) in _LOG_METHODS or (
+                isinstance(call.func, cst.Name)
+                and call.func.value in _PURE_FUNCTIONS | {"print"}):
             return False
         return any(self._is_resource(_root_name(arg.value), name) for arg in call.args)
 
@@ -777,9 +778,7 @@ def _root_name(expr: cst.BaseExpression) -> str | None:
             expr = expr.value
         elif isinstance(expr, cst.Call):
             expr = expr.func
-        elif isinstance(expr, cst.Subscript):
-            expr = expr.value
-        elif isinstance(expr, cst.NamedExpr):
+        elif isinstance(expr, (cst.Subscript, cst.NamedExpr)):
             expr = expr.value
         elif isinstance(expr, cst.Await):
             expr = expr.expression
