@@ -124,11 +124,12 @@ def test_ps104_a_yield_every_other_way_raises_around_stays_safe(name: str,
 # ------------------------------------------------------------------ PS106
 PS106_CALLER = ("def go():\n    conn = get_connection()\n    if conn is None:\n"
                 "        return \"off\"\n    return conn.cursor().fetchall()\n")
-_RELEASE = "{i}conn = POOL.getconn()\n{i}try:\n{i}    {ret} conn\n{i}finally:\n{i}    POOL.putconn(conn)\n"
+_RELEASE = ("{i}conn = POOL.getconn()\n{i}try:\n{i}    {ret} conn\n{i}finally:\n"
+            "{i}    POOL.putconn(conn)\n")
 #: name -> the helper (with `{ret}`: `return` in the original, `yield` at main's fix)
 PS106_BROKEN: dict[str, str] = {
-    "a_bare_return_first": ("ON = False\n\n\ndef get_connection():\n    if not ON:\n        return\n"
-                            + _RELEASE.format(i="    ", ret="{ret}")),
+    "a_bare_return_first": ("ON = False\n\n\ndef get_connection():\n    if not ON:\n"
+                            "        return\n" + _RELEASE.format(i="    ", ret="{ret}")),
     "an_if_with_no_else": ("ON = False\n\n\ndef get_connection():\n    if ON:\n"
                            + _RELEASE.format(i="        ", ret="{ret}")),
 }
@@ -169,11 +170,13 @@ def test_ps106_a_guard_that_raises_first_stays_safe() -> None:
 # cursor, or a project function handed the resource (`add_a(s, a)`). Now not fixable.
 PS103_SA = ("from sqlalchemy import create_engine\nfrom sqlalchemy.exc import SQLAlchemyError\n"
             "from sqlalchemy.orm import sessionmaker\n\n"
-            "engine = create_engine(\"postgresql://app@db/app\")\nSession = sessionmaker(engine)\n\n\n"
+            "engine = create_engine(\"postgresql://app@db/app\")\n"
+            "Session = sessionmaker(engine)\n\n\n"
             "def add_a(s, a):\n    s.add(a)\n    s.flush()\n\n\n")
 PS103_PG = "import psycopg2\n\nconn = psycopg2.connect(dsn=\"dbname=app\")\n\n\n"
 _SA_SAVE = ("def save(a, b):\n    s = Session()\n{before}    try:\n        s.execute(b)\n"
-            "    except SQLAlchemyError:\n        print(\"skip b\")\n    s.commit()\n    s.close()\n")
+            "    except SQLAlchemyError:\n        print(\"skip b\")\n    s.commit()\n"
+            "    s.close()\n")
 _PG_SAVE = ("def save(a, b):\n{before}    try:\n"
             "        cur.execute(\"INSERT INTO t VALUES (%s)\", (b,))\n"
             "    except psycopg2.Error:\n        print(\"skip b\")\n    conn.commit()\n")
@@ -232,7 +235,8 @@ RELEASE_MADE_BY_A_CALL: dict[str, str] = {
     "a_function_returning_a_lambda": _released_through(
         "def make_releaser():\n    return lambda c: POOL.putconn(c)\n\n\n", "make_releaser()"),
     "a_function_returning_its_own_function": _released_through(
-        "def make_releaser(pool):\n    def put(c):\n        pool.putconn(c)\n\n    return put\n\n\n",
+        "def make_releaser(pool):\n    def put(c):\n        pool.putconn(c)\n\n"
+        "    return put\n\n\n",
         "make_releaser(POOL)"),
     "a_mappings_get": _released_through("RELEASERS = {\"pg\": POOL.putconn}\n\n\n",
                                         "RELEASERS.get(\"pg\")"),
@@ -255,7 +259,8 @@ def test_ps102_a_release_through_a_name_a_call_made_is_unsafe(name: str) -> None
 
 
 def test_ps102_a_name_a_call_made_that_releases_nothing_stays_safe() -> None:
-    source = (HEAD + "class Checker:\n    def __call__(self, c):\n        return c is not None\n\n\n"
+    source = (HEAD + "class Checker:\n    def __call__(self, c):\n"
+              "        return c is not None\n\n\n"
               "def make_checker():\n    return Checker()\n\n\ndef go():\n"
               "    conn = POOL.getconn()\n    rows = conn.cursor().fetchall()\n"
               "    check = make_checker()\n    ok = check(conn)\n    POOL.putconn(conn)\n"
@@ -427,7 +432,8 @@ def test_ps205_a_body_streamed_otherwise_makes_the_teardown_fix_unsafe(name: str
 def test_ps205_an_imported_function_that_builds_the_body_stays_safe() -> None:
     pytest.importorskip("flask")
     others = {"streams.py": "def csv(users):\n"
-                            "    return \"\".join(f\"{u.name},{len(u.posts)}\\n\" for u in users)\n"}
+                            "    return \"\".join(\n"
+                            "        f\"{u.name},{len(u.posts)}\\n\" for u in users)\n"}
     source = _streamed_app("    from streams import csv\n"
                            "    return Response(csv(users), mimetype=\"text/csv\")\n")
     files = {"app.py": source, **others}
@@ -435,3 +441,69 @@ def test_ps205_an_imported_function_that_builds_the_body_stays_safe() -> None:
     assert applied == [True] and not left, (text, left)
     checked("PS205", {**files, "app.py": text})
     assert _export_with(text, others) == _export_with(source, others) == (200, "ann,2\n")
+
+
+# ------------------------------------------------------------------ PS206
+# PS206 wraps a job's work after `app = create_app()` in `with app.app_context():`. Where
+# the project's Celery task class already runs every task inside an app context (Flask's
+# documented `class FlaskTask(Task): def __call__(...): with app.app_context(): ...`,
+# set as `Celery(task_cls=...)` or `celery.Task = ...`), the original job worked, in
+# that app's context (its session, its engine); the fixed one moves the work to the new
+# app's context: another session and engine, another configuration (executed with
+# Flask-SQLAlchemy 3.1.1 outside the shared venv: the original counted the outer app's
+# rows, the fixed job raised OperationalError "no such table" on the new app's
+# database). Safe at main; now unsafe.
+PS206_FACTORY = '''from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def create_app(uri="sqlite:///:memory:"):
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    db.init_app(app)
+    return app
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+'''
+PS206_TASKS = '''from celery import Celery, Task
+from factory import create_app, db, User
+
+flask_app = create_app("sqlite:////tmp/app.db")
+{task_class}
+
+@celery.task
+def cleanup():
+    app = create_app()
+    return User.query.count()
+'''
+_CONTEXT_TASK = ('\n\nclass FlaskTask(Task):\n    def __call__(self, *args, **kwargs):\n'
+                 '        with flask_app.app_context():\n'
+                 '            return self.run(*args, **kwargs)\n\n\n')
+PS206_CONTEXT_TASKS: dict[str, str] = {
+    "task_cls": _CONTEXT_TASK + "celery = Celery(__name__, task_cls=FlaskTask)\n",
+    "celery_task_assigned": _CONTEXT_TASK + "celery = Celery(__name__)\ncelery.Task = FlaskTask\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PS206_CONTEXT_TASKS))
+def test_ps206_a_task_class_that_pushes_a_context_makes_the_fix_unsafe(name: str) -> None:
+    files = {"factory.py": PS206_FACTORY,
+             "tasks.py": PS206_TASKS.format(task_class=PS206_CONTEXT_TASKS[name])}
+    text, left, applied = fix_one("PS206", files, "tasks.py", unsafe=False)
+    assert text == files["tasks.py"] and applied == [], text
+    assert any("unsafe fix available" in r and "FlaskTask" in r for r in left), left
+    fixed, _, unsafe_applied = fix_one("PS206", files, "tasks.py", unsafe=True)
+    assert unsafe_applied == [False] and "with app.app_context():" in fixed, fixed
+    checked("PS206", {**files, "tasks.py": fixed})
+
+
+def test_ps206_a_task_class_without_a_context_stays_safe() -> None:
+    plain = "\n\ncelery = Celery(__name__)\n"
+    files = {"factory.py": PS206_FACTORY, "tasks.py": PS206_TASKS.format(task_class=plain)}
+    text, left, applied = fix_one("PS206", files, "tasks.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS206", {**files, "tasks.py": text})
