@@ -23,6 +23,8 @@ from poolsafe.fix.fixers.edits import (
     statement_line,
     wrap_try,
     yield_holds_open,
+    yield_is_last_act,
+    yield_may_be_skipped,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
@@ -81,7 +83,12 @@ class SessionDependencyReturns(Rule):
     (`factory = get_db`: whoever calls it gets a generator), and when it is
     decorated (the wrapper may call it as a plain function, or cache it: under
     `@lru_cache` every request after the first gets the same spent generator), and
-    not offered when it returns other values too, nor
+    not offered when it returns other values too, nor when code could run after the
+    `return` once it is a `yield` (statements after it or after the `if` around it,
+    the rest of a loop: they would run after every request), nor when a way through
+    the function ends without reaching the `return` (a bare `return`, an `if` with no
+    `else` that raises, a `match` or a handler around it: the generator would yield
+    nothing, and FastAPI answer 500 where the route got None), nor
     when the `return` is inside a `with` other than the session's own (a lock would
     be held for the whole request) or inside a `try` with handlers (FastAPI throws
     the route's exceptions in at the `yield`, and they would catch them).
@@ -129,6 +136,13 @@ class SessionDependencyReturns(Rule):
         value = ctx.index.evaluate(ret.value, ctx.module, func)
         if not isinstance(value, Connection):
             return Unfixable(self.code, "the returned value is not a checkout")
+        if not yield_is_last_act(ret, parents, func.node):
+            return Unfixable(self.code, "code can run after the `return` once it is a "
+                                        "`yield` (a loop, a `try`'s `else`, statements "
+                                        "after it): it would run after every request")
+        skipped = yield_may_be_skipped(ret, parents, func.node)
+        if skipped is not None:
+            return Unfixable(self.code, skipped)
         returned, _ = strip_await(ret.value)
         around = yield_holds_open(ret, parents, func.node, returned.value
                                   if isinstance(returned, cst.Name) else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -90,7 +91,9 @@ class SessionInRoute(Rule):
     dependency hands out the same kind of session), so a route that commits is
     still safe. FastAPI hands every `Depends(get_db)` of one request the same session,
     so the fix is unsafe when the route already takes that dependency (itself, or
-    through a dependency of its own, 3 levels): the new parameter would share the
+    through a dependency of its own, 3 levels), and when any route, router, app or
+    `include_router(...)` of the project declares it with `dependencies=[Depends(...)]`
+    (which of them holds the route is not read): the new parameter would share the
     session the route kept apart. The fix is unsafe when the route configures the session
     (assigns its attributes, `db.info[...] = ...`), when the route is also called
     directly (its signature changes), and when a comment on a removed line would
@@ -204,7 +207,8 @@ class SessionInRoute(Rule):
                                                     "in a way the fix cannot follow")
             plan.replacements[key] = (node, new)
         plan.replace(func.node.params, self._params(ctx, func, var, conn, dep_name, plan))
-        shared = _shares_the_dependency(ctx, func, dep_name)
+        shared = _shares_the_dependency(ctx, func, dep_name) \
+            or _declared_shares(ctx, dep_name)
         if shared is not None:
             plan.mark_unsafe(
                 f"{shared} already depends on `{dep_name}`: FastAPI hands every "
@@ -569,6 +573,41 @@ def _shares_the_dependency(ctx: FileContext, func: FunctionInfo, dep: str,
             if found is not None:
                 return f"`{name}` (through `{used}`)" if depth == 0 else found
     return None
+
+
+#: a route, router or app that runs dependencies without taking their values
+_DECLARED = re.compile(rb"\bdependencies\s*=")
+
+
+def _declared_shares(ctx: FileContext, dep: str) -> str | None:
+    """A `dependencies=[Depends(dep)]` (or of a project dependency that takes it, 3
+    levels) on any route decorator, router, app or `include_router(...)` of the project
+    (which of them holds the route is not read): FastAPI's per-request cache hands
+    the route's new `Depends(dep)` that same session."""
+    last = dep.rsplit(".", 1)[-1]
+    for used in _declared_dependencies(ctx):
+        shown = f"`dependencies=[Depends({used})]`"
+        if used == last:
+            return shown
+        if any(_shares_the_dependency(ctx, inner, dep, 1) is not None
+               for inner in _project_functions(ctx, used)):
+            return f"{shown} (through `{used}`)"
+    return None
+
+
+def _declared_dependencies(ctx: FileContext) -> list[str]:
+    """The dependencies named in a `dependencies=` keyword anywhere in the project."""
+    found: list[str] = []
+    for module in ctx.index.modules_matching(_DECLARED):
+        for call in iter_nodes(module.tree, into_functions=True):
+            if not isinstance(call, cst.Call):
+                continue
+            for arg in call.args:
+                if arg.keyword is None or arg.keyword.value != "dependencies":
+                    continue
+                found += [name for node in iter_nodes(arg.value) if isinstance(node, cst.Call)
+                          if (name := _depends_on(node)) is not None]
+    return found
 
 
 def _project_functions(ctx: FileContext, name: str) -> list[FunctionInfo]:

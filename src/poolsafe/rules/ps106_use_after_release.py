@@ -22,6 +22,8 @@ from poolsafe.fix.fixers.edits import (
     parse_expr,
     slot_held_in_block,
     yield_holds_open,
+    yield_is_last_act,
+    yield_may_be_skipped,
 )
 from poolsafe.fix.plan.api import FixOutcome, FixPlan, Unfixable
 from poolsafe.rules.base import FileContext, Rule
@@ -141,7 +143,11 @@ class UseAfterRelease(Rule):
     for a decorated helper (a `@retry` would wrap the context manager's creation, not
     the checkout it wraps now), nor when code could run after the `return` once it is
     a `yield` (statements after it, the rest of a loop, a `try`'s `else`): the
-    generator resumes there when the caller's block ends; nor when a `finally`
+    generator resumes there when the caller's block ends; nor when a way through the
+    helper ends without reaching the `return` (a bare `return`, an `if` with no `else`
+    that raises, a loop, a `match` or a handler around it): as a generator it would
+    yield nothing there, `RuntimeError("generator didn't yield")` where the caller got
+    None; nor when a `finally`
     releases inside a `with` block (its entry may raise, and the generator's checker
     then sees a path that leaves the connection out), nor when the `return` is inside
     a `with` block (the block would stay entered, a lock held, while the caller's
@@ -198,10 +204,13 @@ class UseAfterRelease(Rule):
             return Unfixable(self.code, "a `finally` releases inside a `with` block, whose "
                                         "entry may raise: as a generator, that path would "
                                         "leave the connection checked out")
-        if not _last_act(ret, parents, func.node):
+        if not yield_is_last_act(ret, parents, func.node):
             return Unfixable(self.code, "code can run after the `return` once it is a "
                                         "`yield` (a loop, a `try`'s `else`, statements "
                                         "after it): the caller's block would run it")
+        skipped = yield_may_be_skipped(ret, parents, func.node)
+        if skipped is not None:
+            return Unfixable(self.code, skipped)
         returned = ret.value
         around = yield_holds_open(ret, parents, func.node,
                                   returned.value if isinstance(returned, cst.Name) else None)
@@ -227,38 +236,6 @@ def _release_under_with(func_node: cst.FunctionDef) -> bool:
     return any(isinstance(inner, cst.With)
                for node in iter_nodes(func_node.body) if isinstance(node, cst.Finally)
                for inner in iter_nodes(node.body))
-
-
-def _runs_on_after(parent: cst.CSTNode, node: cst.CSTNode) -> bool:
-    """`node` is a loop's body (the loop goes on) or the body of a `try` with an
-    `else` (which runs after it)."""
-    if isinstance(parent, (cst.For, cst.While)):
-        return node is parent.body
-    if isinstance(parent, (cst.Try, cst.TryStar)):
-        return node is parent.body and parent.orelse is not None
-    return False
-
-
-def _last_act(ret: cst.Return, parents: dict[int, cst.CSTNode],
-              func_node: cst.FunctionDef) -> bool:
-    """Nothing of the function runs after `ret` but `finally` blocks and `with` exits:
-    made a `yield`, the generator resumes there when the caller's block ends, and
-    any statement after it (in its block or a block around it), the rest of a loop, or
-    a `try`'s `else` would then run where `return` ran none of them."""
-    node: cst.CSTNode = ret
-    while True:
-        parent = parents.get(id(node))
-        if parent is None:
-            return False
-        if parent is func_node:
-            return True
-        if isinstance(parent, (cst.SimpleStatementLine, cst.SimpleStatementSuite,
-                               cst.IndentedBlock)):
-            if not parent.body or parent.body[-1] is not node:
-                return False
-        elif _runs_on_after(parent, node):
-            return False
-        node = parent
 
 
 def _to_context_manager(ctx: FileContext, func: FunctionInfo, ret: cst.Return,

@@ -89,6 +89,10 @@ class JobWithoutAppContext(Rule):
     use the database too: a `teardown_appcontext` handler that does anything
     else (logs, writes, calls a helper), one defined in another module, or an
     `appcontext_*` signal receiver makes the fix unsafe (`poolsafe fix --unsafe`).
+    So does a project class whose `__call__` enters an application context (Flask's
+    documented Celery `FlaskTask`, a `ContextTask`): the task then ran in that app's
+    context, and the fix would move its work to the new app's (another session and
+    engine).
     """
 
     code = "PS206"

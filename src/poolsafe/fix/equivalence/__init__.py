@@ -583,10 +583,22 @@ def _tests(func: cst.FunctionDef) -> list[cst.BaseExpression]:
 
 
 def _derived(func: cst.FunctionDef, resources: frozenset[str]) -> dict[str, str]:
-    """Cursors (and the like) made from a resource: `cur = conn.cursor()`."""
+    """Cursors (and the like) made from a resource: `cur = conn.cursor()`,
+    `(cur := conn.cursor())`; and a second name for it: `s = session`."""
     out: dict[str, str] = {}
+    for walrus in _nodes(func, cst.NamedExpr):
+        made = walrus.value
+        if isinstance(walrus.target, cst.Name) and isinstance(made, cst.Call) \
+                and isinstance(made.func, cst.Attribute) \
+                and isinstance(made.func.value, cst.Name) \
+                and made.func.value.value in resources:
+            out[walrus.target.value] = made.func.value.value
     for node in _nodes(func, cst.Assign):
         value = node.value
+        if isinstance(value, cst.Name) and value.value in resources:
+            for t in node.targets:
+                if isinstance(t.target, cst.Name) and t.target.value not in resources:
+                    out[t.target.value] = value.value
         if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
                 and isinstance(value.func.value, cst.Name) \
                 and value.func.value.value in resources:

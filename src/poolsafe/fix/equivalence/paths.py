@@ -59,6 +59,9 @@ _SESSION_ERRORS = frozenset({"SQLAlchemyError", "DBAPIError", "PendingRollbackEr
 _PURE_FUNCTIONS = frozenset({"isinstance", "len", "str", "repr", "id", "bool", "type",
                              "hasattr", "callable", "locals", "vars", "dir", "globals"})
 _COMMIT_METHODS = frozenset({"commit"})
+#: a logger's methods: handed the resource, they only format it
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception",
+                          "critical", "log"})
 #: the classes that take what a driver's `rollback()` raises on a lost connection
 _DRIVER_ERRORS = DRIVER_BASE_ERRORS | {"OperationalError", "InterfaceError", "DBAPIError",
                                       "PostgresError"}
@@ -674,10 +677,26 @@ class Walker:
                 "that were kept")
 
     def _work_on(self, text: str, name: str) -> bool:
-        root = text.split(".", 1)[0].split("(", 1)[0]
-        if root != name and self.side.derived.get(root) != name:
+        """`text` (a call) works in `name`'s transaction: a method of `name` or of what
+        was made from it (`cur.execute(...)`, `(cur := conn.cursor()).execute(...)`), or
+        a call that hands one of them on (`add_rows(session, rows)`: the callee may
+        work in it)."""
+        try:
+            call = cst.parse_expression(text)
+        except cst.ParserSyntaxError:
             return False
-        return _method_of(text) not in NON_WORK_METHODS
+        if not isinstance(call, cst.Call):
+            return False
+        if self._is_resource(_root_name(call.func), name):
+            return _method_of(text) not in NON_WORK_METHODS
+        if _method_of(text) in _LOG_METHODS or (
+                isinstance(call.func, cst.Name)
+                and call.func.value in _PURE_FUNCTIONS | {"print"}):
+            return False
+        return any(self._is_resource(_root_name(arg.value), name) for arg in call.args)
+
+    def _is_resource(self, root: str | None, name: str) -> bool:
+        return root is not None and (root == name or self.side.derived.get(root) == name)
 
 
 # ---------------------------------------------------------------- helpers
@@ -747,6 +766,24 @@ def _cancel_release_raise(path: Path) -> Path:
         if path.events[i][0] == "raise*":
             return replace(path, events=path.events[:i] + path.events[i + 1:])
     return path
+
+
+def _root_name(expr: cst.BaseExpression) -> str | None:
+    """The name a receiver chain starts from: `cur` of `cur.execute`, `conn` of
+    `conn.cursor().execute` and of `(cur := conn.cursor()).execute`."""
+    while True:
+        if isinstance(expr, cst.Name):
+            return expr.value
+        if isinstance(expr, cst.Attribute):
+            expr = expr.value
+        elif isinstance(expr, cst.Call):
+            expr = expr.func
+        elif isinstance(expr, (cst.Subscript, cst.NamedExpr)):
+            expr = expr.value
+        elif isinstance(expr, cst.Await):
+            expr = expr.expression
+        else:
+            return None
 
 
 def _method_of(text: str) -> str | None:

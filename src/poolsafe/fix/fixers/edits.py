@@ -2188,6 +2188,85 @@ def yield_holds_open(ret: cst.Return, parents: dict[int, cst.CSTNode],
         node = parent
 
 
+
+def _runs_on_after(parent: cst.CSTNode, node: cst.CSTNode) -> bool:
+    """`node` is a loop's body (the loop goes on) or the body of a `try` with an
+    `else` (which runs after it)."""
+    if isinstance(parent, (cst.For, cst.While)):
+        return node is parent.body
+    if isinstance(parent, (cst.Try, cst.TryStar)):
+        return node is parent.body and parent.orelse is not None
+    return False
+
+
+def yield_is_last_act(ret: cst.Return, parents: dict[int, cst.CSTNode],
+                      func_node: cst.FunctionDef) -> bool:
+    """Nothing of the function runs after `ret` but `finally` blocks and `with` exits:
+    made a `yield`, the generator resumes there when the caller's block ends, and
+    any statement after it (in its block or a block around it), the rest of a loop, or
+    a `try`'s `else` would then run where `return` ran none of them."""
+    node: cst.CSTNode = ret
+    while True:
+        parent = parents.get(id(node))
+        if parent is None:
+            return False
+        if parent is func_node:
+            return True
+        if isinstance(parent, (cst.SimpleStatementLine, cst.SimpleStatementSuite,
+                               cst.IndentedBlock)):
+            if not parent.body or parent.body[-1] is not node:
+                return False
+        elif _runs_on_after(parent, node):
+            return False
+        node = parent
+
+
+def _ends_in_raise(block: cst.BaseSuite | cst.Else | cst.If) -> bool:
+    """Every way out of `block` (an `if`'s branch, or an `elif` chain) is a `raise` as
+    its last statement."""
+    if isinstance(block, cst.If):
+        return _ends_in_raise(block.body) and block.orelse is not None \
+            and _ends_in_raise(block.orelse)
+    if isinstance(block, cst.Else):
+        return _ends_in_raise(block.body)
+    body = block.body
+    last = body[-1] if body else None
+    if isinstance(last, cst.SimpleStatementLine):
+        last_small: cst.CSTNode | None = last.body[-1] if last.body else None
+    else:
+        last_small = last
+    return isinstance(last_small, cst.Raise)
+
+
+def yield_may_be_skipped(ret: cst.Return, parents: dict[int, cst.CSTNode],
+                         func_node: cst.FunctionDef) -> str | None:
+    """Why a way through the function may end without reaching `ret` and without
+    raising (a bare `return`, or the end of the function past an `if` without a
+    raising `else`, a loop, a `match` or a handler around `ret`), else None. The
+    original returned None there; made a generator with `ret` its only `yield`, it
+    yields nothing, and FastAPI / `@contextmanager` raise `RuntimeError("generator
+    didn't yield")` in place of handing the caller None."""
+    if any(isinstance(n, cst.Return) and n.value is None for n in iter_nodes(func_node.body)):
+        return ("the function also ends with a bare `return`: made a generator, that way "
+                "yields nothing and its caller gets `RuntimeError` in place of None")
+    node: cst.CSTNode = ret
+    while True:
+        parent = parents.get(id(node))
+        if parent is None or parent is func_node:
+            return None
+        if isinstance(parent, cst.If):
+            other = parent.orelse if node is parent.body else parent.body
+            if other is None or not _ends_in_raise(other):
+                return ("the `return` is under an `if` whose other way goes on to the end "
+                        "of the function: made a generator, that way yields nothing and its "
+                        "caller gets `RuntimeError` in place of None")
+        elif isinstance(parent, (cst.For, cst.While, cst.Match, cst.ExceptHandler,
+                                 cst.ExceptStarHandler)) or (
+                isinstance(parent, (cst.Try, cst.TryStar)) and node is parent.finalbody):
+            return ("the `return` is inside a loop, a `match` or a handler: made a "
+                    "generator, a way past it yields nothing (or the loop yields again)")
+        node = parent
+
 #: the last names of a release, handed on as a value (`partial(pool.putconn, conn)`)
 _RELEASES_AS_VALUES = POOL_RELEASE_METHODS | CLOSE_METHODS | frozenset(
     {"putconn", "release", "close", "aclose"})
@@ -2211,16 +2290,20 @@ def _bound_at_run_time(func: FunctionInfo, callee: cst.BaseExpression) -> bool:
     if not isinstance(callee, cst.Name):
         return False
     name = callee.value
-    if any(_may_hold_a_method(v) for v in func.module.assigns.get(name, [])):
+
+    def held(value: cst.BaseExpression) -> bool:
+        return _may_hold_a_method(value) or _made_by_a_factory(func.module, value)
+
+    if any(held(v) for v in func.module.assigns.get(name, [])):
         return True
     for node in iter_nodes(func.node.body):
         if isinstance(node, cst.Assign):
             if any(name in _target_names(t.target) for t in node.targets) \
-                    and _may_hold_a_method(node.value):
+                    and held(node.value):
                 return True
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
             if name in _target_names(node.target) and node.value is not None \
-                    and _may_hold_a_method(node.value):
+                    and held(node.value):
                 return True
         elif isinstance(node, (cst.NamedExpr, cst.For, cst.CompFor)):
             if name in _target_names(node.target):
@@ -2233,6 +2316,26 @@ def _bound_at_run_time(func: FunctionInfo, callee: cst.BaseExpression) -> bool:
 #: calls that hand back a method or a wrapper of one
 _METHOD_GETTERS = frozenset({"getattr", "partial", "functools.partial",
                              "operator.attrgetter", "attrgetter"})
+
+
+#: a mapping's lookups: `RELEASERS.get("pg")` hands back what the mapping holds
+_ITEM_GETTERS = frozenset({"get", "pop", "setdefault"})
+
+
+def _made_by_a_factory(module: ModuleInfo, value: cst.BaseExpression) -> bool:
+    """`value` is a call that may hand back a release method: a mapping's lookup
+    (`RELEASERS.get("pg")`), or a call of a function of the module whose `return` hands
+    back a method, a lambda, an item or a name (`make_releaser()` returning
+    `pool.putconn`, or a function it defines)."""
+    value = strip_await(value)[0]
+    if not isinstance(value, cst.Call):
+        return False
+    if isinstance(value.func, cst.Attribute):
+        return value.func.attr.value in _ITEM_GETTERS
+    made = module.functions.get(value.func.value) if isinstance(value.func, cst.Name) \
+        else None
+    return made is not None and any(
+        r.value is not None and _may_hold_a_method(r.value) for r in made.returns)
 
 
 def _may_hold_a_method(value: cst.BaseExpression) -> bool:

@@ -364,31 +364,79 @@ def _unsafe_if_streamed(index: ProjectIndex, plan: FixPlan) -> None:
 
 
 def streamed_response(index: ProjectIndex) -> str | None:
-    """Where the project hands Flask a body to stream: a generator expression or a
-    call of a generator function of the module (in `stream_with_context(...)` or not)
-    given to `Response(...)` / `make_response(...)` / `response_class(...)`, or a view
-    that is a generator itself."""
-    for module in index.modules_mentioning(["yield", *_RESPONSES]):
-        generators = {n.name.value for n in iter_nodes(module.tree, into_functions=True)
-                      if isinstance(n, cst.FunctionDef) and _yields(n)}
+    """Where the project hands Flask a body to stream: a generator expression, a call of
+    a generator function of the project (by its name, imported under another or
+    reached through its module), or Flask's `stream_template(...)` /
+    `stream_template_string(...)` (in `stream_with_context(...)` or not), given to
+    `Response(...)` / `make_response(...)` / `response_class(...)` or returned by a
+    view (Flask streams an iterator a view returns); or a view that is a generator
+    itself."""
+    generators = {n.name.value for m in index.modules_mentioning(["yield"])
+                  for n in iter_nodes(m.tree, into_functions=True)
+                  if isinstance(n, cst.FunctionDef) and _yields(n)}
+    for module in index.modules_mentioning(["yield", *_RESPONSES, *_STREAM_TEMPLATES]):
+        names = _imported_as(module, generators) | generators
         for node in iter_nodes(module.tree, into_functions=True):
-            if isinstance(node, cst.Call) \
-                    and (dotted_name(node.func) or "").rsplit(".", 1)[-1] in _RESPONSES \
-                    and node.args and node.args[0].keyword is None:
-                body = node.args[0].value
-                if isinstance(body, cst.Call) and (dotted_name(body.func) or "").rsplit(
-                        ".", 1)[-1] == "stream_with_context" and body.args:
-                    body = body.args[0].value
-                if isinstance(body, cst.GeneratorExp) or (
-                        isinstance(body, cst.Call) and isinstance(body.func, cst.Name)
-                        and body.func.value in generators):
-                    return f"`{module.tree.code_for_node(node)}` in {_file(module)}"
-            elif isinstance(node, cst.FunctionDef) and _yields(node) and any(
-                    (dotted_name(d.decorator.func if isinstance(d.decorator, cst.Call)
-                                 else d.decorator) or "").rsplit(".", 1)[-1] in _ROUTES
-                    for d in node.decorators):
-                return f"the view `{node.name.value}` in {_file(module)}, a generator"
+            if isinstance(node, cst.Call) and _last_name(node.func) in _STREAM_TEMPLATES:
+                return f"`{module.tree.code_for_node(node)}` in {_file(module)}"
+            if isinstance(node, cst.Call) and _last_name(node.func) in _RESPONSES \
+                    and node.args and node.args[0].keyword is None \
+                    and _streams(node.args[0].value, generators, names):
+                return f"`{module.tree.code_for_node(node)}` in {_file(module)}"
+            if isinstance(node, cst.FunctionDef) and _is_view(node):
+                if _yields(node):
+                    return f"the view `{node.name.value}` in {_file(module)}, a generator"
+                for ret in iter_nodes(node.body):
+                    if isinstance(ret, cst.Return) and ret.value is not None:
+                        value = ret.value
+                        if isinstance(value, cst.Tuple) and value.elements:
+                            value = value.elements[0].value
+                        if _streams(value, generators, names):
+                            return (f"the view `{node.name.value}` in {_file(module)} "
+                                    "returns an iterator")
     return None
+
+
+#: Flask's helpers that render a template as a stream
+_STREAM_TEMPLATES = frozenset({"stream_template", "stream_template_string"})
+
+
+def _last_name(expr: cst.BaseExpression) -> str:
+    return (dotted_name(expr) or "").rsplit(".", 1)[-1]
+
+
+def _is_view(func: cst.FunctionDef) -> bool:
+    return any(_last_name(d.decorator.func if isinstance(d.decorator, cst.Call)
+                          else d.decorator) in _ROUTES for d in func.decorators)
+
+
+def _imported_as(module: ModuleInfo, generators: set[str]) -> set[str]:
+    """The local names the module's imports (anywhere in it) give a project generator
+    under another name: `from streams import rows as csv_rows` gives `csv_rows`."""
+    return {a.asname.name.value for node in iter_nodes(module.tree, into_functions=True)
+            if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar)
+            for a in node.names
+            if a.asname is not None and isinstance(a.asname.name, cst.Name)
+            and _last_name(a.name) in generators}
+
+
+def _streams(body: cst.BaseExpression, generators: set[str], names: set[str]) -> bool:
+    """`body` is an iterator Flask would stream: a generator expression, a call of a
+    project generator (`names`: by its name or one an import gave it; or through its
+    module), or a streamed template."""
+    if isinstance(body, cst.Call) and _last_name(body.func) == "stream_with_context" \
+            and body.args:
+        body = body.args[0].value
+    if isinstance(body, cst.GeneratorExp):
+        return True
+    if not isinstance(body, cst.Call):
+        return False
+    last = _last_name(body.func)
+    if last in _STREAM_TEMPLATES:
+        return True
+    if isinstance(body.func, cst.Name):
+        return last in names
+    return isinstance(body.func, cst.Attribute) and last in generators
 
 
 def _file(module: ModuleInfo) -> str:

@@ -11,7 +11,9 @@ on the paths that never use the database too: unsafe when the project registers 
 handler that does more than give back what the context opened (a
 `teardown_appcontext` handler whose calls are all `.remove()` / `.close()` /
 `.pop()`-style releases is such a giving back; an `appcontext_*` signal receiver,
-or a handler the fixer cannot read, is not).
+or a handler the fixer cannot read, is not). Unsafe too when the project's task
+class already runs every task inside an application context (a `__call__` that
+enters `app_context()`): the work would move to the new app's context.
 
 Not fixable when the app is not bound to a name, when the assignment is not
 directly in the job's body, or when the database is used before the app is built.
@@ -69,6 +71,9 @@ def fix_app_context(ctx: FileContext, finding: RawFinding) -> FixOutcome:
     handler = _context_handler_beyond_release(ctx)
     if handler is not None:
         plan.mark_unsafe(_HANDLERS.format(app=app, where=handler))
+    task_class = _task_class_with_context(ctx)
+    if task_class is not None:
+        plan.mark_unsafe(_TASK_CLASS.format(app=app, where=task_class))
     inner: list[cst.BaseStatement] = []
     for stmt in rest:
         merged = _own_context_block(stmt, app)
@@ -96,6 +101,34 @@ _RELEASE_CALLS = frozenset({"remove", "close", "pop", "get", "release", "putconn
                             "rollback", "dispose"})
 _HANDLERS = ("`{app}.app_context()` runs the project's own application-context handlers "
              "when the job ends, also on paths that never use the database ({where})")
+
+
+_APP_CONTEXT = re.compile(rb"\bapp_context\b")
+_TASK_CLASS = ("the project's task class {where} runs every task inside an application "
+               "context already: the job's work would move from that app's context (its "
+               "session, its engine) to `{app}`'s, another session and engine, and "
+               "another configuration if `create_app()` reads one")
+
+
+def _task_class_with_context(ctx: FileContext) -> str | None:
+    """Where the project defines a class whose `__call__` enters or pushes an
+    application context (Flask's documented Celery `FlaskTask`, a `ContextTask`):
+    the tasks it runs have a context before the job builds its own app."""
+    for path, source in ctx.index.files_matching(_APP_CONTEXT):
+        try:
+            tree = cst.parse_module(source)
+        except cst.ParserSyntaxError:
+            return f"in {path.name} (not parsed)"
+        for cls in iter_nodes(tree, into_functions=True):
+            if not isinstance(cls, cst.ClassDef):
+                continue
+            for method in iter_nodes(cls.body, into_functions=True):
+                if isinstance(method, cst.FunctionDef) and method.name.value == "__call__" \
+                        and any(isinstance(c, cst.Call) and isinstance(c.func, cst.Attribute)
+                                and c.func.attr.value == "app_context"
+                                for c in iter_nodes(method.body, into_functions=True)):
+                    return f"`{cls.name.value}` ({path.name})"
+    return None
 
 
 def _context_handler_beyond_release(ctx: FileContext) -> str | None:
