@@ -1468,20 +1468,41 @@ def _advanced_by_body(loop: cst.While) -> bool:
     `while item := queue.get():`) is not advanced by it. An
     assignment in an `except` handler does not count: a flag only an error clears
     (`while launched:` with `launched = False` under `except`) keeps the loop running
-    until something fails."""
+    until something fails. Each operand of an `or` test must read such a name: one
+    that reads none (`while count is None or rounds < count:`, `count` an option
+    defaulting to None) keeps the loop going for as long as it holds."""
     # the names the test reads as values: not an attribute's or a called function's
     # name, not `self`, not what a walrus in the test binds (`while rows :=
     # fetch(last_id):` reads `last_id`; `while chunk.exists():` reads `chunk`)
-    skip = {id(n.attr) for n in iter_nodes(loop.test) if isinstance(n, cst.Attribute)}
-    skip |= {id(n.func) for n in iter_nodes(loop.test)
-             if isinstance(n, cst.Call) and isinstance(n.func, cst.Name)}
     walrus = {n.target.value for n in iter_nodes(loop.test)
               if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name)}
-    tested = {n.value for n in iter_nodes(loop.test) if isinstance(n, cst.Name)
-              and id(n) not in skip and n.value not in walrus
-              and n.value not in ("True", "False", "None", "not", "len", "self", "cls")}
-    if not tested:
-        return False  # `while True:`, `while self.running:`
+    assigned = _assigned_by_body(loop)
+    return all(_tested_names(operand, walrus) & assigned
+               for operand in _or_operands(loop.test))
+
+
+def _or_operands(test: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The operands of an `or` test (`a or b or c`), or the test itself: the loop goes
+    on while any of them holds."""
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.Or):
+        return _or_operands(test.left) + _or_operands(test.right)
+    return [test]
+
+
+def _tested_names(test: cst.BaseExpression, walrus: set[str]) -> set[str]:
+    """The local names `test` reads as values (`while True:`, `while self.running:`
+    read none)."""
+    skip = {id(n.attr) for n in iter_nodes(test) if isinstance(n, cst.Attribute)}
+    skip |= {id(n.func) for n in iter_nodes(test)
+             if isinstance(n, cst.Call) and isinstance(n.func, cst.Name)}
+    return {n.value for n in iter_nodes(test) if isinstance(n, cst.Name)
+            and id(n) not in skip and n.value not in walrus
+            and n.value not in ("True", "False", "None", "not", "len", "self", "cls")}
+
+
+def _assigned_by_body(loop: cst.While) -> set[str]:
+    """The local names the loop's body assigns outside `except` handlers and nested
+    scopes."""
     assigned: set[str] = set()
     handlers = {id(n) for h in iter_nodes(loop.body) if isinstance(h, cst.ExceptHandler)
                 for n in iter_nodes(h.body)}
@@ -1494,7 +1515,7 @@ def _advanced_by_body(loop: cst.While) -> bool:
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign)) \
                 and isinstance(node.target, cst.Name):
             assigned.add(node.target.value)
-    return bool(tested & assigned)
+    return assigned
 
 
 def _closing_decorator(index: ProjectIndex, func: FunctionInfo) -> bool:

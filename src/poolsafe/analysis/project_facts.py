@@ -72,7 +72,11 @@ from poolsafe.analysis.values import (
     LibraryObject,
     Value,
 )
-from poolsafe.knowledge.django import DJANGO_CALL_COMMAND, DJANGO_COMMAND_BASES
+from poolsafe.knowledge.django import (
+    DJANGO_CALL_COMMAND,
+    DJANGO_COMMAND_BASES,
+    DJANGO_COMMAND_CLASS,
+)
 from poolsafe.knowledge.frameworks import (
     AIRFLOW_CALLABLE_KEYWORD,
     AIRFLOW_TASK_DECORATORS,
@@ -998,6 +1002,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
         return True
     if not sites and depth < _MAX_ONCE_DEPTH and _run_from_table(index, func, depth):
         return True
+    if not sites and depth < _MAX_ONCE_DEPTH and _command_table_entry(index, func, depth):
+        return True
     if not sites and func.parent is None and _console_script(index, func):
         return True
     if id(func.node) in _argparse_subcommands(index):
@@ -1588,6 +1594,126 @@ def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool
                 return False
             walked = True
     return walked
+
+
+def _command_table_entry(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool:
+    """A plain function that a Django management command's module imports and names
+    only in tables at its top level (`SCRIPTS = {"tokens": {"fn": collect_tokens}}`)
+    that only the command's own methods read, outside loops or in a `for` that walks
+    the table itself: `handle()` (one-shot), `add_arguments()` (Django calls it once
+    per run, one sub-parser per entry), or another one-shot method. The command runs
+    the entry it looks up once per process (`SCRIPTS[name]["fn"](...)`). Its own
+    module names it nowhere but at its `def`, and every other project module that
+    names it is such a command module."""
+    if func.cls is not None or func.parent is not None or func.node.decorators:
+        return False
+    if func.name not in _command_table_names(index):
+        return False
+    if _names_count(func.module.tree, func.name) != 1:
+        return False  # its own module calls it, registers it or hands it on
+    found = False
+    for module in index.importers(func.module):
+        if is_test_module(module) or not _names(module.tree, func.name):
+            continue
+        if not _imports_function(module, func) \
+                or not _only_command_tables(index, module, func.name, depth):
+            return False
+        found = True
+    return found
+
+
+_COMMAND_TABLE_NAMES = "_command_table_names"
+
+
+def _command_table_names(index: ProjectIndex) -> frozenset[str]:
+    """The names written in literal tables at the top level of the modules that
+    define a management `Command` class (computed once per index): the only
+    functions `_command_table_entry` can find."""
+    def find() -> frozenset[str]:
+        names: set[str] = set()
+        with index.full_resolution():
+            modules = index.modules_mentioning((DJANGO_COMMAND_CLASS,))
+        for module in modules:
+            if DJANGO_COMMAND_CLASS not in module.classes:
+                continue
+            for stmt in module.tree.body:
+                if not isinstance(stmt, cst.SimpleStatementLine):
+                    continue
+                for small in stmt.body:
+                    if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(
+                            small.value, (cst.Dict, cst.List, cst.Tuple)):
+                        names |= {n.value for n in iter_nodes(small.value, into_functions=True)
+                                  if isinstance(n, cst.Name)}
+        return frozenset(names)
+    return index.derived(_COMMAND_TABLE_NAMES, find)
+
+
+def _imports_function(module: ModuleInfo, func: FunctionInfo) -> bool:
+    """`module` binds `func` under its own name (`from app.scripts import collect`)."""
+    qualname = module.imports.get(func.name, "")
+    owner = qualname[:-len(func.name) - 1] if qualname.endswith("." + func.name) else ""
+    return bool(owner) and any(owner == n or owner.endswith("." + n)
+                               for n in func.module.names)
+
+
+def _only_command_tables(index: ProjectIndex, module: ModuleInfo, name: str,
+                         depth: int) -> bool:
+    """Every mention of `name` in `module` but its import is in literal tables
+    assigned at the top level, and only a one-shot management command's methods read
+    those tables, once per run (see `_command_table_entry`); no other project module
+    names a table."""
+    tables: list[str] = []
+    named = 0
+    for stmt in module.tree.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if not isinstance(small, (cst.Assign, cst.AnnAssign)) or not isinstance(
+                    small.value, (cst.Dict, cst.List, cst.Tuple)):
+                continue
+            count = _names_count(small.value, name)
+            if not count:
+                continue
+            targets = ([t.target for t in small.targets] if isinstance(small, cst.Assign)
+                       else [small.target])
+            if not all(isinstance(t, cst.Name) for t in targets):
+                return False
+            tables.extend(t.value for t in targets if isinstance(t, cst.Name))
+            named += count
+    if not tables or _names_count(module.tree, name) - 1 != named:  # the import's Name
+        return False
+    for other in index.importers(module):
+        # a table another module reads (`from ...run_script import SCRIPTS` in a view)
+        # runs its entries there too
+        if not is_test_module(other) and (other.star_imports or any(
+                re.search(rf"\b{re.escape(t)}\b", other.source) for t in tables)):
+            return False
+    for node in iter_nodes(module.tree, into_functions=True):
+        if not isinstance(node, cst.Name) or node.value not in tables \
+                or _is_table_definition(module.tree, node):
+            continue
+        if not _command_reads_once(index, module, node, depth):
+            return False
+    return True
+
+
+def _command_reads_once(index: ProjectIndex, module: ModuleInfo, node: cst.Name,
+                        depth: int) -> bool:
+    """The read `node` of a table is in a method of a one-shot Django management
+    command (`handle()`, `add_arguments()`, or a one-shot method of the class), not
+    inside a loop but one that walks the table itself."""
+    reader = _enclosing_function(module, node)
+    if reader is None or reader.cls is None or not is_django_command(index, reader.cls):
+        return False
+    handle = reader.cls.methods.get("handle")
+    if handle is None or not is_cli_entry(index, handle, depth + 1):
+        return False
+    if reader.name not in ("handle", "add_arguments") \
+            and not is_cli_entry(index, reader, depth + 1):
+        return False
+    body = reader.node.body
+    loop = _walking_loop(body, node, False)
+    return not _in_loop_statement(body, loop if loop is not None else node)
 
 
 def _walked_once(index: ProjectIndex, module: ModuleInfo, loop: cst.For,

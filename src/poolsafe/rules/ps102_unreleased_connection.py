@@ -562,7 +562,12 @@ class UnreleasedConnection(Rule):
     `dp.startup.register(f)`), a function run from a table that only `main()` walks,
     once (`for name, check in CHECKS: check()`, or the table written in the loop
     itself: `for name, check in [("db", check_db)]:`; walked again inside a
-    `while True:` it runs every round), and a method (or a class's
+    `while True:` it runs every round), a function a management command's module
+    imports and names only in a table of its top level that only that command
+    reads, once per run (`SCRIPTS = {"tokens": {"fn": collect_tokens}}`, walked by
+    `add_arguments()` for the sub-parsers and called by `handle()` as
+    `SCRIPTS[name]["fn"](...)`; a table another module imports, a view say, runs
+    it there too), and a method (or a class's
     `__init__`) that only such code calls, module-level code included (a module-level
     instance, `accounts = Accounts()`, builds its class once per process; a lambda's
     body runs each time it is called). A call of a library object's method of the

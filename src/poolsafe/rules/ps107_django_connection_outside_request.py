@@ -225,7 +225,11 @@ class DjangoConnectionOutsideRequest(Rule):
     whose test only a signal or another thread changes (`while running:`,
     `while not self.stopped():`), is the long-running process and stays reported;
     so is a loop whose flag only an `except` clears (`while launched:` with
-    `launched = False` in the handler): it runs until something fails.
+    `launched = False` in the handler): it runs until something fails; and so is an
+    `or` test with an operand that reads nothing the body sets (`while count is None
+    or rounds < count:`, `--count` defaulting to None): while that operand holds,
+    the loop never ends by its test (every operand must read a name the body sets,
+    `while first or cursor:`).
     Every worker process of the deployment runs its own threads, so each leaks its
     own connections.
 

@@ -7042,3 +7042,68 @@ scheduler.add_job(purge_old_turns, "cron", hour=3)
 ''', note="look-alike: the generator is closed on success only; a failed statement skips it",
          unfixable="a release of `db` the fix cannot move into `finally`"),
 ]
+
+# breadth78b (issue 33, from a held finding after its figures were committed: not held):
+# a management command that runs one of several scripts through a table of its module,
+# `SCRIPTS = {"tokens": {"fn": collect_tokens, ...}}`, read by its `add_arguments()`
+# (one sub-parser per entry) and called once by `handle()` (`SCRIPTS[name]["fn"](...)`).
+# The script's function is named nowhere else: it runs once per process, as the
+# command does, and its never-closed direct connection ends with the process. The
+# look-alike: a view reads the same table, so the function also runs per request.
+_SCRIPT_TABLE_TOKENS = """
+import psycopg2
+
+
+def collect_tokens(*, uri, output):
+    with psycopg2.connect(uri) as conn:{mark}
+        with conn.cursor() as cur:
+            cur.execute("SELECT token FROM cards")
+            with open(output, "w") as out:
+                for (token,) in cur.fetchall():
+                    print(token, file=out)
+"""
+_SCRIPT_TABLE_COMMAND = """\
+from django.core.management.base import BaseCommand
+
+from app.scripts.tokens import collect_tokens
+
+SCRIPTS = {
+    "collect-tokens": {"fn": collect_tokens, "kwargs": {"uri": ["--uri"], "output": ["-o"]}},
+}
+
+
+class Command(BaseCommand):
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="script", required=True)
+        for name, info in SCRIPTS.items():
+            p = sub.add_parser(name)
+            for dest, flags in info["kwargs"].items():
+                p.add_argument(*flags, dest=dest)
+
+    def handle(self, *args, **options):
+        info = SCRIPTS[options["script"]]
+        info["fn"](**{k: options[k] for k in info["kwargs"]})
+"""
+_SCRIPT_TABLE_FILES = {**_ONE_SHOT_COMMAND_FILES, "app/scripts/__init__.py": "",
+                       "app/management/commands/run_script.py": _SCRIPT_TABLE_COMMAND}
+VALID += [
+    Case(_SCRIPT_TABLE_TOKENS.format(mark=""), files=_SCRIPT_TABLE_FILES,
+         path="app/scripts/tokens.py",
+         note="a function a management command runs once through a table of its module "
+              "(`SCRIPTS[name][\"fn\"](...)`): one-shot, its direct connection ends with the "
+              "process"),
+]
+INVALID += [
+    Case(_SCRIPT_TABLE_TOKENS.format(mark="  # expect: PS102"), files={
+        **_SCRIPT_TABLE_FILES, "app/views.py": """\
+from django.http import HttpResponse
+
+from app.management.commands.run_script import SCRIPTS
+
+
+def run(request, name):
+    SCRIPTS[name]["fn"](uri=request.GET["uri"], output="/tmp/out.csv")
+    return HttpResponse("ok")
+"""}, path="app/scripts/tokens.py",
+         note="look-alike: a view also calls through the command's table, per request"),
+]

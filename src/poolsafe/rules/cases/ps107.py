@@ -4021,3 +4021,69 @@ INVALID += [
          files=_FILES, note="look-alike: the wrapper's loop over the connections only opens "
                             "them"),
 ]
+
+# breadth78b (issue 33, tune half): a daemon command whose loop runs until an optional
+# count is reached, `while count is None or rounds < count:` with `--count` defaulting
+# to None. The body sets `rounds`, so the loop was read as a batch loop the body ends;
+# but the first operand of the `or` reads nothing the body sets: while it holds, the
+# loop never ends by its test, and it sleeps between rounds. Every operand of an `or`
+# test must be advanced by the body for the loop to count as one that ends with the
+# data. The look-alike pages until a cursor runs out: both operands read the name the
+# body sets.
+_OPTIONAL_COUNT = """\
+import time
+
+from django.core.management.base import BaseCommand
+
+from shop.models import Project
+
+
+class Command(BaseCommand):
+    def add_arguments(self, parser):
+        parser.add_argument("--count", type=int, default=None)
+
+    def handle(self, *args, **options):
+        count = options["count"]
+        rounds = 0
+        while {test}:
+            Project.objects.create(bucket=str(rounds)){expect}
+            rounds += 1
+            time.sleep(300)
+"""
+INVALID += [
+    Case(_OPTIONAL_COUNT.format(test="count is None or rounds < count",
+                                expect="  # expect: PS107"),
+         files=_SHOP_PACKAGE, path="shop/management/commands/collect.py",
+         note="a daemon loop until an optional count: `count is None or rounds < count`, "
+              "count None by default"),
+    Case(_OPTIONAL_COUNT.format(test="not count or rounds < count",
+                                expect="  # expect: PS107"),
+         files=_SHOP_PACKAGE, path="shop/management/commands/collect.py",
+         note="the same with `not count or ...`"),
+]
+VALID += [
+    Case("""\
+import time
+
+from django.core.management.base import BaseCommand
+
+from shop.models import Project
+from shop.remote import fetch_page
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        cursor = None
+        first = True
+        while first or cursor:
+            page = fetch_page(cursor)
+            for name in page["names"]:
+                Project.objects.create(bucket=name)
+            cursor = page["next"]
+            first = False
+            time.sleep(1)
+""", files={**_SHOP_PACKAGE, "shop/remote.py": "def fetch_page(cursor):\n    return {}\n"},
+         path="shop/management/commands/sync.py",
+         note="look-alike: a paging loop whose every `or` operand reads a name the body "
+              "sets (`first or cursor`), sleeping to spare the API"),
+]
