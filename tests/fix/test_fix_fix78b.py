@@ -1,0 +1,130 @@
+"""fix78b (benchmarks/README.md, "fix78b"): the shapes fix78 left, round 35.
+
+PS102: a release through a name bound to what a project factory makes, where the
+factory is imported from another module (renamed, or reached through its module or its
+class), returns `partial(pool.putconn)` (`partial` imported under another name), or
+returns what another factory makes: the added `finally` gave the connection back a
+second time (psycopg2's `PoolError` where the original returned). Safe at main; now
+unsafe.
+
+PS205: a streamed body handed to `Response(...)` / `stream_with_context(...)` (or
+returned by the view) through a name bound to it (`gen = rows(); return Response(gen)`,
+`body = gen`): the body ran after the new teardown handler removed the session
+(`DetachedInstanceError` where the original answered). Safe at main; now unsafe.
+
+PS103: see the section below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fix_checks import checked, fix_one
+from stand_in_driver import installed
+from test_fix_fix68 import HEAD, _run
+
+# ------------------------------------------------------------------ PS102
+#: the other module: `make_releaser(pool)` hands back the pool's release
+RELEASERS: dict[str, str] = {
+    "method": "def make_releaser(pool):\n    return pool.putconn\n",
+    "own_function": ("def make_releaser(pool):\n    def put(c):\n        pool.putconn(c)\n\n"
+                     "    return put\n"),
+    "partial": ("import functools\n\n\ndef make_releaser(pool):\n"
+                "    return functools.partial(pool.putconn)\n"),
+    "another_factory": ("def _inner(pool):\n    return pool.putconn\n\n\n"
+                        "def make_releaser(pool):\n    return _inner(pool)\n"),
+}
+
+
+def _released_through(imports: str, call: str) -> str:
+    return (HEAD + imports + "def go():\n    conn = POOL.getconn()\n"
+            "    cur = conn.cursor()\n    cur.execute(\"SELECT 1\")\n    rows = cur.fetchall()\n"
+            f"    release = {call}\n    release(conn)\n    return rows\n")
+
+
+#: name -> (case.py, the modules beside it)
+RELEASE_MADE_ELSEWHERE: dict[str, tuple[str, dict[str, str]]] = {
+    "an_imported_factory": (
+        _released_through("from rel import make_releaser\n\n\n", "make_releaser(POOL)"),
+        {"rel.py": RELEASERS["method"]}),
+    "an_imported_factory_renamed": (
+        _released_through("from rel import make_releaser as mk\n\n\n", "mk(POOL)"),
+        {"rel.py": RELEASERS["method"]}),
+    "an_imported_factory_through_its_module": (
+        _released_through("import rel\n\n\n", "rel.make_releaser(POOL)"),
+        {"rel.py": RELEASERS["method"]}),
+    "an_imported_factory_returning_its_own_function": (
+        _released_through("from rel import make_releaser\n\n\n", "make_releaser(POOL)"),
+        {"rel.py": RELEASERS["own_function"]}),
+    "an_imported_factory_returning_a_partial": (
+        _released_through("from rel import make_releaser\n\n\n", "make_releaser(POOL)"),
+        {"rel.py": RELEASERS["partial"]}),
+    "an_imported_factory_returning_another_factorys_make": (
+        _released_through("from rel import make_releaser\n\n\n", "make_releaser(POOL)"),
+        {"rel.py": RELEASERS["another_factory"]}),
+    "a_factory_returning_another_factorys_make": (
+        _released_through(RELEASERS["another_factory"] + "\n\n", "make_releaser(POOL)"), {}),
+    "a_static_method_factory": (
+        _released_through("class R:\n    @staticmethod\n    def make(pool):\n"
+                          "        return pool.putconn\n\n\n", "R.make(POOL)"), {}),
+    "partial_imported_under_another_name": (
+        _released_through("from functools import partial as bind\n\n\n",
+                          "bind(POOL.putconn)"), {}),
+}
+
+
+def _run_with(text: str, others: dict[str, str], mode: str, size: int) -> Any:
+    """fix68's `_run` with the other modules importable (they need no pool of their own)."""
+    modules: dict[str, Any] = {}
+    for name, other in others.items():
+        import types
+        module = types.ModuleType(name[:-3])
+        exec(compile(other, name, "exec", dont_inherit=True), module.__dict__)
+        modules[name[:-3]] = module
+    with installed(modules):
+        return _run(text, mode, size)
+
+
+@pytest.mark.parametrize("name", sorted(RELEASE_MADE_ELSEWHERE))
+def test_ps102_a_release_made_by_a_factory_read_elsewhere_is_unsafe(name: str) -> None:
+    source, others = RELEASE_MADE_ELSEWHERE[name]
+    files = {"case.py": source, **others}
+    text, left, applied = fix_one("PS102", files, "case.py", unsafe=False)
+    assert text == source and applied == [], text
+    assert any("unsafe fix available" in r and "may give `conn` back" in r for r in left), left
+    fixed, _, unsafe_applied = fix_one("PS102", files, "case.py", unsafe=True)
+    assert unsafe_applied == [False] and "finally:\n        POOL.putconn(conn)" in fixed, fixed
+    checked("PS102", {**files, "case.py": fixed})
+    for mode in ("ok", "empty"):
+        assert _run_with(source, others, mode, 2)[0][0] == "returns"
+        # why it is unsafe: the fixed text gives it back a second time
+        assert _run_with(fixed, others, mode, 2)[0][:2] == ("raises", "_PoolError")
+
+
+#: look-alikes: an imported factory that makes an object or a value, not a release
+CHECKERS: dict[str, str] = {
+    "an_instance": ("class Checker:\n    def __call__(self, c):\n"
+                    "        return c is not None\n\n\n"
+                    "def make_checker():\n    return Checker()\n"),
+    "an_instance_of_a_class_it_makes": (
+        "def make_checker():\n"
+        "    return type(\"C\", (), {\"__call__\": lambda s, c: c is not None})()\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_ps102_an_imported_factory_that_makes_no_release_stays_safe(name: str) -> None:
+    others = {"checks.py": CHECKERS[name]}
+    source = (HEAD + "from checks import make_checker\n\n\ndef go():\n"
+              "    conn = POOL.getconn()\n    rows = conn.cursor().fetchall()\n"
+              "    check = make_checker()\n    ok = check(conn)\n    POOL.putconn(conn)\n"
+              "    return rows, ok\n")
+    files = {"case.py": source, **others}
+    text, left, applied = fix_one("PS102", files, "case.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS102", {**files, "case.py": text})
+    for size in (1, 2):
+        for mode in ("ok", "empty", "fail"):
+            before, kept = _run_with(source, others, mode, size)
+            after, out = _run_with(text, others, mode, size)
+            assert after == before and sum(out) <= sum(kept), (mode, size, before, after)
