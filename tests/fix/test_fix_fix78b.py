@@ -128,3 +128,73 @@ def test_ps102_an_imported_factory_that_makes_no_release_stays_safe(name: str) -
             before, kept = _run_with(source, others, mode, size)
             after, out = _run_with(text, others, mode, size)
             assert after == before and sum(out) <= sum(kept), (mode, size, before, after)
+
+
+# ------------------------------------------------------------------ PS205
+# PS205's teardown handler removes the scoped session when the app context ends; a body
+# Flask streams runs after that (fix76, fix78). Safe at main where the streamed body
+# reached `Response(...)`, `stream_with_context(...)` or the view's `return` through a
+# name bound to it: the lazy `user.posts` raised DetachedInstanceError where the
+# original answered (executed, Flask + SQLite). Now unsafe.
+from test_fix_fix78 import _export_with, _streamed_app  # noqa: E402
+
+#: name -> the view's last lines (after its `users = ...` and `def rows(): ... yield`)
+PS205_THROUGH_A_NAME: dict[str, str] = {
+    "response_of_a_name": "    gen = rows()\n"
+                                  "    return Response(gen, mimetype=\"text/csv\")\n",
+    "stream_with_context_of_a_name": (
+        "    gen = rows()\n"
+                "    return Response(stream_with_context(gen), mimetype=\"text/csv\")\n"),
+    "a_name_bound_to_another": (
+        "    gen = rows()\n    body = gen\n"
+                "    return Response(body, mimetype=\"text/csv\")\n"),
+    "a_generator_expression_bound": (
+        "    body = (f\"{u.name},{len(u.posts)}\\n\" for u in users)\n"
+        "    return Response(body, mimetype=\"text/csv\")\n"),
+    "a_walrus": (
+        "    if (gen := rows()) is not None:\n"
+                "        return Response(gen, mimetype=\"text/csv\")\n"),
+    "the_view_returns_the_name": "    gen = rows()\n    return gen\n",
+    # not through a name: a lazy `map(...)` / `filter(...)` calls its function as Flask
+    # iterates the body, after the teardown
+    "a_lazy_map": ("    return Response(map(lambda u: f\"{u.name},{len(u.posts)}\\n\", users),\n"
+                   "                    mimetype=\"text/csv\")\n"),
+    "a_name_bound_to_a_lazy_filter_of_the_rows": (
+        "    body = filter(None, rows())\n    return Response(body, mimetype=\"text/csv\")\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PS205_THROUGH_A_NAME))
+def test_ps205_a_body_streamed_through_a_name_makes_the_teardown_fix_unsafe(
+        name: str) -> None:
+    pytest.importorskip("flask")
+    source = _streamed_app(PS205_THROUGH_A_NAME[name])
+    text, left, applied = fix_one("PS205", {"app.py": source}, "app.py", unsafe=False)
+    assert text == source and applied == [], text
+    assert any("unsafe fix available" in r and "stream" in r for r in left), left
+    fixed, _, unsafe_applied = fix_one("PS205", {"app.py": source}, "app.py", unsafe=True)
+    assert unsafe_applied == [False] and "db_session.remove()" in fixed, fixed
+    checked("PS205", {"app.py": fixed})
+    assert _export_with(source, {}) == (200, "ann,2\n")
+    assert _export_with(fixed, {}) == "DetachedInstanceError"
+
+
+#: look-alikes: a name bound to a body built before the view returns
+PS205_BUILT: dict[str, str] = {
+    "a_joined_string": (
+        "    body = \"\".join(rows())\n"
+                "    return Response(body, mimetype=\"text/csv\")\n"),
+    "a_list_of_the_generator": (
+        "    gen = list(rows())\n"
+                "    return Response(gen, mimetype=\"text/csv\")\n"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PS205_BUILT))
+def test_ps205_a_name_bound_to_a_built_body_stays_safe(name: str) -> None:
+    pytest.importorskip("flask")
+    source = _streamed_app(PS205_BUILT[name])
+    text, left, applied = fix_one("PS205", {"app.py": source}, "app.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    checked("PS205", {"app.py": text})
+    assert _export_with(text, {}) == _export_with(source, {}) == (200, "ann,2\n")

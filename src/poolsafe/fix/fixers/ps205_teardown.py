@@ -398,6 +398,11 @@ def streamed_response(index: ProjectIndex) -> str | None:
     return None
 
 
+#: builtins whose iterator calls its function as it is iterated: Flask iterates a body
+#: it streams after the teardown
+_LAZY_BUILTINS = frozenset({"map", "filter"})
+
+
 #: Flask's helpers that render a template as a stream
 _STREAM_TEMPLATES = frozenset({"stream_template", "stream_template_string"})
 
@@ -446,7 +451,8 @@ def _streams(body: cst.BaseExpression, generators: set[str], names: set[str],
              bound: frozenset[str] = frozenset()) -> bool:
     """`body` is an iterator Flask would stream: a generator expression, a call of a
     project generator (`names`: by its name or one an import gave it; or through its
-    module), a streamed template, or a name bound to one of these (`bound`)."""
+    module), a streamed template, a lazy `map(...)` / `filter(...)`, or a name bound to
+    one of these (`bound`)."""
     if isinstance(body, cst.Call) and _last_name(body.func) == "stream_with_context" \
             and body.args:
         body = body.args[0].value
@@ -460,7 +466,7 @@ def _streams(body: cst.BaseExpression, generators: set[str], names: set[str],
     if last in _STREAM_TEMPLATES:
         return True
     if isinstance(body.func, cst.Name):
-        return last in names
+        return last in names or last in _LAZY_BUILTINS
     return isinstance(body.func, cst.Attribute) and last in generators
 
 
