@@ -198,3 +198,81 @@ def test_ps205_a_name_bound_to_a_built_body_stays_safe(name: str) -> None:
     assert applied == [True] and not left, (text, left)
     checked("PS205", {"app.py": text})
     assert _export_with(text, {}) == _export_with(source, {}) == (200, "ann,2\n")
+
+
+# ------------------------------------------------------------------ PS103
+# PS103's rollback in a swallowing handler also undoes the transaction's work done before
+# the `try`; the equivalence check refuses that when the work goes through the names of
+# the function (fix78). Safe at main where the resource is the module's (a module-level
+# connection, or a local that is only a second name for the module's scoped-session
+# registry, `s = Session`) and the earlier work went through a project function not
+# handed it, which reaches the module's name itself (`insert_a(a)`, two levels down, a
+# local alias `c = conn`). Now not fixable, with the same reason as fix78's direct forms.
+PS103_PG = ("import psycopg2\n\nconn = psycopg2.connect(dsn=\"dbname=app\")\n\n\n"
+            "def _write(a):\n    conn.cursor().execute(\"INSERT INTO t VALUES (%s)\", (a,))\n\n\n"
+            "def insert_a(a):\n    conn.cursor().execute(\"INSERT INTO t VALUES (%s)\", (a,))\n\n\n"
+            "def insert_deep(a):\n    _write(a)\n\n\n"
+            "def check(a):\n    return a is not None\n\n\n")
+_PG_SAVE = ("def save(a, b):\n{before}    cur = {c}.cursor()\n    try:\n"
+            "        cur.execute(\"INSERT INTO t VALUES (%s)\", (b,))\n"
+            "    except psycopg2.Error:\n        print(\"skip b\")\n    {c}.commit()\n")
+PS103_SA = ("from sqlalchemy import create_engine\nfrom sqlalchemy.exc import SQLAlchemyError\n"
+            "from sqlalchemy.orm import scoped_session, sessionmaker\n\n"
+            "engine = create_engine(\"postgresql://app@db/app\")\n"
+            "Session = scoped_session(sessionmaker(engine))\n"
+            "Fresh = sessionmaker(engine)\n\n\n"
+            "def add_a(a):\n    Session.add(a)\n    Session.flush()\n\n\n")
+_SA_SAVE = ("def save(a, b):\n    s = {made}\n{before}    try:\n        s.execute(b)\n"
+            "    except SQLAlchemyError:\n        print(\"skip b\")\n    s.commit()\n")
+#: name -> (the source, the earlier call the reason names)
+PS103_WORK_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "a_project_function_using_the_module_connection": (
+        PS103_PG + _PG_SAVE.format(before="    insert_a(a)\n", c="conn"), "insert_a(a)"),
+    "two_levels_down": (
+        PS103_PG + _PG_SAVE.format(before="    insert_deep(a)\n", c="conn"), "insert_deep(a)"),
+    "a_local_second_name_for_the_module_connection": (
+        PS103_PG + _PG_SAVE.format(before="    c = conn\n    insert_a(a)\n", c="c"),
+        "insert_a(a)"),
+    "the_scoped_session_registry_under_a_local_name": (
+        PS103_SA + _SA_SAVE.format(made="Session", before="    add_a(a)\n"), "add_a(a)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PS103_WORK_ELSEWHERE))
+def test_ps103_a_rollback_that_undoes_work_done_elsewhere_is_not_fixed(name: str) -> None:
+    source, work = PS103_WORK_ELSEWHERE[name]
+    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=True)
+    assert text == source and applied == [], text
+    assert any("not fixable" in r and "also undoes" in r and f"`{work}`" in r
+               for r in left), left
+
+
+def test_ps103_the_scoped_session_registry_under_a_local_name_is_unsafe() -> None:
+    # no earlier work here, but `s` is the thread's session, which the caller may have
+    # worked in: as for the module's own name, the fix is offered as unsafe only
+    source = PS103_SA + _SA_SAVE.format(made="Session", before="")
+    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=False)
+    assert text == source and applied == [], text
+    assert any("unsafe fix available" in r and "is the module's `Session`" in r
+               for r in left), left
+
+
+#: look-alikes: nothing before the `try` works in the transaction, or it was committed,
+#: or the session is a new one of the function's own
+PS103_NOTHING_ELSEWHERE: dict[str, str] = {
+    "a_project_function_that_does_not_use_the_connection": (
+        PS103_PG + _PG_SAVE.format(before="    check(a)\n", c="conn")),
+    "the_earlier_work_committed": (
+        PS103_PG + _PG_SAVE.format(before="    insert_a(a)\n    conn.commit()\n", c="conn")),
+    "a_new_session_of_its_own": (
+        PS103_SA + _SA_SAVE.format(made="Fresh()", before="    add_a(a)\n")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PS103_NOTHING_ELSEWHERE))
+def test_ps103_a_rollback_with_no_work_done_elsewhere_stays_safe(name: str) -> None:
+    source = PS103_NOTHING_ELSEWHERE[name]
+    text, left, applied = fix_one("PS103", {"case.py": source}, "case.py", unsafe=False)
+    assert applied == [True] and not left, (text, left)
+    assert "rollback()" in text and text != source, text
+    checked("PS103", {"case.py": text})

@@ -23,7 +23,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.flow import exception_types, is_db_error_type
-from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.session_state import (
@@ -686,6 +686,9 @@ class ExceptWithoutRollback(Rule):
         state = _binding_state(func, root, try_stmt, parents)
         if state == "unknown":
             return Unfixable(self.code, f"`{root}` may be unbound in the handler")
+        elsewhere = _earlier_work_elsewhere(ctx, func, try_stmt, resource)
+        if elsewhere is not None:
+            return Unfixable(self.code, elsewhere)
         rollback = f"{'await ' if is_async else ''}{resource}.rollback()"
         nl, indent = module.default_newline, module.default_indent
         contained = _containing_error(kind, handler)
@@ -901,9 +904,81 @@ def _shared_transaction(ctx: FileContext, func: FunctionInfo, resource: str) -> 
         attr = resource.split(".")[1]
         if isinstance(base, Instance) and attr in base.cls.class_values:
             return f"`{resource}` is the class's connection, shared beyond this call"
+    module_name = _module_name_of(func, root)
+    if module_name is not None and module_name != root:
+        return f"`{root}` is the module's `{module_name}`, which outlives this call"
     if root in func.locals:
         return None
     return f"`{resource}` outlives this call"
+
+
+def _module_name_of(func: FunctionInfo, root: str) -> str | None:
+    """The module-level name `root` is inside `func`: itself when the function neither
+    binds it nor is handed it, or the module-level name a local is only ever bound to
+    (`s = Session`, a scoped session's registry: a second name, not a new session).
+    None otherwise (a parameter, or a local bound to anything else)."""
+    if root in func.all_param_names():
+        return None
+    if root not in func.locals:
+        return root if root in func.module.assigns else None
+    values = [n.value for n in iter_nodes(func.node.body)
+              if isinstance(n, (cst.Assign, cst.AnnAssign, cst.NamedExpr))
+              and n.value is not None and root in bound_names(n)]
+    sources = {v.value if isinstance(v, cst.Name) else None for v in values}
+    if len(sources) != 1:
+        return None
+    source = sources.pop()
+    if source is None or source in func.locals or source in func.all_param_names() \
+            or source not in func.module.assigns:
+        return None
+    return source
+
+
+def _earlier_work_elsewhere(ctx: FileContext, func: FunctionInfo,
+                            try_stmt: cst.Try | cst.TryStar, resource: str) -> str | None:
+    """Why a rollback of a module-level `resource` would also undo work a call before
+    the `try` did in its transaction without being handed it: a project function that
+    reaches the module's name itself (`insert_a(a)` using the module's `conn`; 3
+    levels). The equivalence check sees only the work done through the names of this
+    function. None when no such call comes first, or a commit of it follows."""
+    root = resource.split(".")[0]
+    name = _module_name_of(func, root)
+    if name is None:
+        return None
+    found: cst.Call | None = None
+    for node in iter_nodes(func.node.body):
+        if node is try_stmt:
+            break
+        if not isinstance(node, cst.Call):
+            continue
+        called = dotted_name(node.func) or ""
+        if called in (f"{root}.commit", f"{name}.commit"):
+            found = None
+        elif _reaches(ctx, func.module, func, node, name, 0):
+            found = node
+    if found is None:
+        return None
+    return (f"`{resource}.rollback()` in the handler also undoes what "
+            f"`{func.module.tree.code_for_node(found)}` did through the module's `{name}`, "
+            "run before the `try` in the same transaction, and the code after it goes on "
+            "as if that were kept")
+
+
+def _reaches(ctx: FileContext, home: ModuleInfo, func: FunctionInfo, call: cst.Call,
+             name: str, depth: int) -> bool:
+    """`call` (in `func`) runs a project function that reads `name`, a module-level name
+    of `home`, without being handed it (in `home`, or imported from it), itself or
+    through its own calls."""
+    callee = ctx.index.evaluate(call.func, func.module, func)
+    if not isinstance(callee, FunctionRef) or depth >= 3:
+        return False
+    inner = callee.func
+    own = inner.module is home or any(
+        q == f"{m}.{name}" for q in inner.module.imports.values() for m in home.names)
+    if own and name not in inner.locals and name not in inner.all_param_names() and any(
+            isinstance(n, cst.Name) and n.value == name for n in iter_nodes(inner.node.body)):
+        return True
+    return any(_reaches(ctx, home, inner, c, name, depth + 1) for c in inner.direct_calls)
 
 
 def _fresh_from_every_caller(ctx: FileContext, func: FunctionInfo, param: str) -> bool:
