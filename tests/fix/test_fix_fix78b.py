@@ -238,6 +238,33 @@ PS103_WORK_ELSEWHERE: dict[str, tuple[str, str]] = {
 }
 
 
+#: the module's connection imported from `db.py`, the function from `helpers.py`
+PS103_IMPORTED = {
+    "db.py": "import psycopg2\n\nconn = psycopg2.connect(dsn=\"dbname=app\")\n",
+    "helpers.py": ("from db import conn\n\n\ndef insert_a(a):\n"
+                   "    conn.cursor().execute(\"INSERT INTO t VALUES (%s)\", (a,))\n\n\n"
+                   "def log_dsn():\n    print(\"using\", conn.dsn)\n"),
+}
+_IMPORTED_SAVE = ("import psycopg2\n\nfrom db import conn\nfrom helpers import insert_a, log_dsn\n\n\n"
+                  + _PG_SAVE.format(before="{before}", c="conn"))
+
+
+def test_ps103_a_function_imported_with_the_connection_it_shares_is_not_fixed() -> None:
+    source = _IMPORTED_SAVE.format(before="    insert_a(a)\n")
+    files = {"case.py": source, **PS103_IMPORTED}
+    text, left, applied = fix_one("PS103", files, "case.py", unsafe=True)
+    assert text == source and applied == [], text
+    assert any("not fixable" in r and "`insert_a(a)`" in r for r in left), left
+
+
+def test_ps103_an_imported_function_reading_only_the_dsn_is_refused_too() -> None:
+    # `conn.dsn` is read through the module's `conn` too: counted as work (over-refusal)
+    source = _IMPORTED_SAVE.format(before="    log_dsn()\n")
+    files = {"case.py": source, **PS103_IMPORTED}
+    text, left, applied = fix_one("PS103", files, "case.py", unsafe=True)
+    assert applied == [] and any("`log_dsn()`" in r for r in left), left
+
+
 @pytest.mark.parametrize("name", sorted(PS103_WORK_ELSEWHERE))
 def test_ps103_a_rollback_that_undoes_work_done_elsewhere_is_not_fixed(name: str) -> None:
     source, work = PS103_WORK_ELSEWHERE[name]

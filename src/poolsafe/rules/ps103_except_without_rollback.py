@@ -925,7 +925,7 @@ def _module_name_of(func: FunctionInfo, root: str) -> str | None:
     if root in func.all_param_names():
         return None
     if root not in func.locals:
-        return root if root in func.module.assigns else None
+        return root if _qualified(func.module, root) is not None else None
     values = [n.value for n in iter_nodes(func.node.body)
               if isinstance(n, (cst.Assign, cst.AnnAssign, cst.NamedExpr))
               and n.value is not None and root in bound_names(n)]
@@ -934,9 +934,23 @@ def _module_name_of(func: FunctionInfo, root: str) -> str | None:
         return None
     source = sources.pop()
     if source is None or source in func.locals or source in func.all_param_names() \
-            or source not in func.module.assigns:
+            or _qualified(func.module, source) is None:
         return None
     return source
+
+
+def _qualified(module: ModuleInfo, dotted: str) -> str | None:
+    """The dotted name a module-level `dotted` (`conn`, `db.conn`) of `module` stands
+    for: one the module assigns (`app.conn`), or one it imports (`from db import conn`,
+    `import db`: `db.conn`). None for a name the module neither assigns nor imports."""
+    first, _, rest = dotted.partition(".")
+    if first in module.imports:
+        base = module.imports[first]
+    elif first in module.assigns and module.names:
+        base = f"{module.names[0]}.{first}"
+    else:
+        return None
+    return f"{base}.{rest}" if rest else base
 
 
 def _earlier_work_elsewhere(ctx: FileContext, func: FunctionInfo,
@@ -950,6 +964,8 @@ def _earlier_work_elsewhere(ctx: FileContext, func: FunctionInfo,
     name = _module_name_of(func, root)
     if name is None:
         return None
+    # the resource itself (`db.session`), not all of what its root holds (`db.Model`)
+    target = _qualified(func.module, name + resource[len(root):])
     found: cst.Call | None = None
     for node in iter_nodes(func.node.body):
         if node is try_stmt:
@@ -957,9 +973,9 @@ def _earlier_work_elsewhere(ctx: FileContext, func: FunctionInfo,
         if not isinstance(node, cst.Call):
             continue
         called = dotted_name(node.func) or ""
-        if called in (f"{root}.commit", f"{name}.commit"):
+        if called in (f"{resource}.commit", f"{name}{resource[len(root):]}.commit"):
             found = None
-        elif _reaches(ctx, func.module, func, node, name, 0):
+        elif target is not None and _reaches(ctx, func, node, target, 0, set()):
             found = node
     if found is None:
         return None
@@ -969,21 +985,25 @@ def _earlier_work_elsewhere(ctx: FileContext, func: FunctionInfo,
             "as if that were kept")
 
 
-def _reaches(ctx: FileContext, home: ModuleInfo, func: FunctionInfo, call: cst.Call,
-             name: str, depth: int) -> bool:
-    """`call` (in `func`) runs a project function that reads `name`, a module-level name
-    of `home`, without being handed it (in `home`, or imported from it), itself or
+def _reaches(ctx: FileContext, func: FunctionInfo, call: cst.Call, target: str,
+             depth: int, seen: set[int]) -> bool:
+    """`call` (in `func`) runs a project function that reads `target` (the dotted name
+    of a module-level connection or session: `app.conn`, `db.conn`) without being
+    handed it, by a module-level name of its own module (`conn`, `db.conn`), itself or
     through its own calls."""
     callee = ctx.index.evaluate(call.func, func.module, func)
-    if not isinstance(callee, FunctionRef) or depth >= 3:
+    if not isinstance(callee, FunctionRef) or depth >= 3 or id(callee.func) in seen:
         return False
     inner = callee.func
-    own = inner.module is home or any(
-        q == f"{m}.{name}" for q in inner.module.imports.values() for m in home.names)
-    if own and name not in inner.locals and name not in inner.all_param_names() and any(
-            isinstance(n, cst.Name) and n.value == name for n in iter_nodes(inner.node.body)):
-        return True
-    return any(_reaches(ctx, home, inner, c, name, depth + 1) for c in inner.direct_calls)
+    seen.add(id(inner))
+    own = inner.locals.keys() | set(inner.all_param_names())
+    for node in iter_nodes(inner.node.body):
+        used = dotted_name(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        if used is not None and used.split(".")[0] not in own \
+                and any(_qualified(inner.module, used.rsplit(".", k)[0]) == target
+                        for k in range(used.count(".") + 1)):
+            return True
+    return any(_reaches(ctx, inner, c, target, depth + 1, seen) for c in inner.direct_calls)
 
 
 def _fresh_from_every_caller(ctx: FileContext, func: FunctionInfo, param: str) -> bool:
