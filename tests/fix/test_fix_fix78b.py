@@ -9,7 +9,8 @@ unsafe.
 
 PS205: a streamed body handed to `Response(...)` / `stream_with_context(...)` (or
 returned by the view) through a name bound to it (`gen = rows(); return Response(gen)`,
-`body = gen`): the body ran after the new teardown handler removed the session
+`body = gen`), or lazily (`map(...)`, `iter(rows())`, `itertools.chain(...)`, the
+generator function renamed): the body ran after the new teardown handler removed the session
 (`DetachedInstanceError` where the original answered). Safe at main; now unsafe.
 
 PS103: see the section below."""
@@ -161,6 +162,13 @@ PS205_THROUGH_A_NAME: dict[str, str] = {
                    "                    mimetype=\"text/csv\")\n"),
     "a_name_bound_to_a_lazy_filter_of_the_rows": (
         "    body = filter(None, rows())\n    return Response(body, mimetype=\"text/csv\")\n"),
+    # a lazy wrapper of the generator, and the generator function under a second name
+    "iter_of_the_generator": "    return Response(iter(rows()), mimetype=\"text/csv\")\n",
+    "itertools_chain_with_the_generator": (
+        "    import itertools\n"
+        "    return Response(itertools.chain([], rows()), mimetype=\"text/csv\")\n"),
+    "the_generator_function_renamed": (
+        "    make = rows\n    return Response(make(), mimetype=\"text/csv\")\n"),
 }
 
 

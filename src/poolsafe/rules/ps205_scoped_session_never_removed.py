@@ -128,7 +128,8 @@ class ScopedSessionNeverRemoved(Rule):
     session already removed (a commit there would store nothing), and the fix is
     unsafe; call `remove()` at the end of that handler instead. It is unsafe too when
     the project streams a response (a generator, or a call of a generator function of
-    the project, imported or not, or a lazy `map(...)` / `filter(...)`, given to
+    the project, imported, renamed or not, a lazy `map(...)` / `filter(...)`, or
+    `iter(...)` / `itertools.chain(...)` of one of these, given to
     `Response(...)` or returned by a view, directly or through a name bound to it
     (`gen = rows(); return Response(gen)`); a view that is a generator; Flask's
     `stream_template(...)`): Flask runs the body after the

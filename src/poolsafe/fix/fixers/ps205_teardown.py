@@ -376,6 +376,7 @@ def streamed_response(index: ProjectIndex) -> str | None:
                   if isinstance(n, cst.FunctionDef) and _yields(n)}
     for module in index.modules_mentioning(["yield", *_RESPONSES, *_STREAM_TEMPLATES]):
         names = _imported_as(module, generators) | generators
+        names |= _renamed(module, names)
         bound = _bound_to_streams(module, generators, names)
         for node in iter_nodes(module.tree, into_functions=True):
             if isinstance(node, cst.Call) and _last_name(node.func) in _STREAM_TEMPLATES:
@@ -400,7 +401,11 @@ def streamed_response(index: ProjectIndex) -> str | None:
 
 #: builtins whose iterator calls its function as it is iterated: Flask iterates a body
 #: it streams after the teardown
-_LAZY_BUILTINS = frozenset({"map", "filter"})
+_LAZY_BUILTINS = frozenset({"map", "filter", "starmap", "filterfalse"})
+#: calls whose iterator draws on its arguments as it is iterated: lazy when one of
+#: them is (`iter(rows())`, `itertools.chain(header, rows())`)
+_LAZY_WRAPPERS = frozenset({"iter", "zip", "enumerate", "chain", "islice", "takewhile",
+                            "dropwhile", "tee", "zip_longest", "compress", "accumulate"})
 
 
 #: Flask's helpers that render a template as a stream
@@ -424,6 +429,24 @@ def _imported_as(module: ModuleInfo, generators: set[str]) -> set[str]:
             for a in node.names
             if a.asname is not None and isinstance(a.asname.name, cst.Name)
             and _last_name(a.name) in generators}
+
+
+def _renamed(module: ModuleInfo, names: set[str]) -> set[str]:
+    """The names the module binds anywhere to a project generator function itself, not
+    a call of it (`make = rows`), to a fixed point."""
+    pairs = [(bound_names(node), node.value.value)
+             for node in iter_nodes(module.tree, into_functions=True)
+             if isinstance(node, (cst.Assign, cst.AnnAssign, cst.NamedExpr))
+             and isinstance(node.value, cst.Name)]
+    found: set[str] = set()
+    grown = True
+    while grown:
+        grown = False
+        for targets, value in pairs:
+            if value in names | found and not targets <= found:
+                found |= targets
+                grown = True
+    return found
 
 
 def _bound_to_streams(module: ModuleInfo, generators: set[str],
@@ -464,6 +487,9 @@ def _streams(body: cst.BaseExpression, generators: set[str], names: set[str],
         return False
     last = _last_name(body.func)
     if last in _STREAM_TEMPLATES:
+        return True
+    if last in _LAZY_WRAPPERS and any(_streams(a.value, generators, names, bound)
+                                      for a in body.args):
         return True
     if isinstance(body.func, cst.Name):
         return last in names or last in _LAZY_BUILTINS
