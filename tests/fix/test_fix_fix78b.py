@@ -253,7 +253,8 @@ PS103_IMPORTED = {
                    "    conn.cursor().execute(\"INSERT INTO t VALUES (%s)\", (a,))\n\n\n"
                    "def log_dsn():\n    print(\"using\", conn.dsn)\n"),
 }
-_IMPORTED_SAVE = ("import psycopg2\n\nfrom db import conn\nfrom helpers import insert_a, log_dsn\n\n\n"
+_IMPORTED_SAVE = ("import psycopg2\n\nfrom db import conn\n"
+                  "from helpers import insert_a, log_dsn\n\n\n"
                   + _PG_SAVE.format(before="{before}", c="conn"))
 
 
@@ -269,7 +270,7 @@ def test_ps103_an_imported_function_reading_only_the_dsn_is_refused_too() -> Non
     # `conn.dsn` is read through the module's `conn` too: counted as work (over-refusal)
     source = _IMPORTED_SAVE.format(before="    log_dsn()\n")
     files = {"case.py": source, **PS103_IMPORTED}
-    text, left, applied = fix_one("PS103", files, "case.py", unsafe=True)
+    _, left, applied = fix_one("PS103", files, "case.py", unsafe=True)
     assert applied == [] and any("`log_dsn()`" in r for r in left), left
 
 
