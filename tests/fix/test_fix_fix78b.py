@@ -169,6 +169,10 @@ PS205_THROUGH_A_NAME: dict[str, str] = {
         "    return Response(itertools.chain([], rows()), mimetype=\"text/csv\")\n"),
     "the_generator_function_renamed": (
         "    make = rows\n    return Response(make(), mimetype=\"text/csv\")\n"),
+    # a helper of the module handed the generator gives it to `Response`
+    "a_helper_handed_the_generator": (
+        "    return csv_response(rows())\n\n\ndef csv_response(body):\n"
+        "    return Response(body, mimetype=\"text/csv\")\n"),
 }
 
 
@@ -194,7 +198,10 @@ PS205_BUILT: dict[str, str] = {
                 "    return Response(body, mimetype=\"text/csv\")\n"),
     "a_list_of_the_generator": (
         "    gen = list(rows())\n"
-                "    return Response(gen, mimetype=\"text/csv\")\n"),
+        "    return Response(gen, mimetype=\"text/csv\")\n"),
+    "a_helper_handed_a_built_body": (
+        "    return csv_response(\"\".join(rows()))\n\n\ndef csv_response(body):\n"
+        "    return Response(body, mimetype=\"text/csv\")\n"),
 }
 
 

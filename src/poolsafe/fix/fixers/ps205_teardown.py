@@ -449,15 +449,41 @@ def _renamed(module: ModuleInfo, names: set[str]) -> set[str]:
     return found
 
 
+def _handed_to_parameters(module: ModuleInfo) -> list[tuple[set[str], cst.BaseExpression]]:
+    """Each argument a call in the module hands a function the module defines, with the
+    parameter it binds (`csv_response(rows())` binds `body` of `def
+    csv_response(body)`), by position or keyword."""
+    params = {n.name.value: [p.name.value for p in (*n.params.posonly_params,
+                                                      *n.params.params)]
+              for n in iter_nodes(module.tree, into_functions=True)
+              if isinstance(n, cst.FunctionDef)}
+    out: list[tuple[set[str], cst.BaseExpression]] = []
+    for call in iter_nodes(module.tree, into_functions=True):
+        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name) \
+                or call.func.value not in params:
+            continue
+        names = params[call.func.value]
+        for i, arg in enumerate(call.args):
+            if arg.star:
+                continue
+            if arg.keyword is not None:
+                out.append(({arg.keyword.value}, arg.value))
+            elif i < len(names):
+                out.append(({names[i]}, arg.value))
+    return out
+
+
 def _bound_to_streams(module: ModuleInfo, generators: set[str],
                       names: set[str]) -> frozenset[str]:
-    """The names the module binds anywhere (an assignment or a walrus, in any function)
-    to a streamed body, or to another such name (`gen = rows(); body = gen`): read
-    module-wide, so a name that streams in one function counts in every other."""
+    """The names the module binds anywhere (an assignment, a walrus, or a parameter of a
+    function of the module that a call hands it, in any function) to a streamed body,
+    or to another such name (`gen = rows(); body = gen`): read module-wide, so a name
+    that streams in one function counts in every other."""
     binds = [(bound_names(node), node.value)
              for node in iter_nodes(module.tree, into_functions=True)
              if isinstance(node, (cst.Assign, cst.AnnAssign, cst.NamedExpr))
              and node.value is not None]
+    binds += _handed_to_parameters(module)
     bound: set[str] = set()
     grown = True
     while grown:
