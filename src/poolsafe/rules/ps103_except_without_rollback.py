@@ -23,7 +23,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.flow import exception_types, is_db_error_type
-from poolsafe.analysis.module import FunctionInfo
+from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.project_facts import request_handler
 from poolsafe.analysis.resources import FunctionResources
 from poolsafe.analysis.session_state import (
@@ -519,7 +519,12 @@ class ExceptWithoutRollback(Rule):
     before it in the `try`, that does not hold, and the fix is unsafe: the rollback
     discards the INSERT that whoever commits the connection later stores (a fetch
     after a literal `SELECT` or `... RETURNING` on that cursor always has a result
-    set and counts for nothing). No rollback
+    set and counts for nothing). A rollback that would also undo work done
+    before the `try` in the same transaction is not offered: work through the
+    function's own names, or through a project function that reaches the module's
+    connection or session without being handed it (up to 3 calls down), with no
+    commit between. A local that is only a second name for a module-level one
+    (`s = Session`, a scoped session's registry) counts as the module's. No rollback
     is offered for Flask-SQLAlchemy's `db.session` in a handler that runs after the
     `with app.app_context():` block it was used in: leaving the context removed the
     session, and outside it `db.session` raises (Flask-SQLAlchemy 3).
@@ -686,6 +691,9 @@ class ExceptWithoutRollback(Rule):
         state = _binding_state(func, root, try_stmt, parents)
         if state == "unknown":
             return Unfixable(self.code, f"`{root}` may be unbound in the handler")
+        elsewhere = _earlier_work_elsewhere(ctx, func, try_stmt, resource)
+        if elsewhere is not None:
+            return Unfixable(self.code, elsewhere)
         rollback = f"{'await ' if is_async else ''}{resource}.rollback()"
         nl, indent = module.default_newline, module.default_indent
         contained = _containing_error(kind, handler)
@@ -901,9 +909,101 @@ def _shared_transaction(ctx: FileContext, func: FunctionInfo, resource: str) -> 
         attr = resource.split(".")[1]
         if isinstance(base, Instance) and attr in base.cls.class_values:
             return f"`{resource}` is the class's connection, shared beyond this call"
+    module_name = _module_name_of(func, root)
+    if module_name is not None and module_name != root:
+        return f"`{root}` is the module's `{module_name}`, which outlives this call"
     if root in func.locals:
         return None
     return f"`{resource}` outlives this call"
+
+
+def _module_name_of(func: FunctionInfo, root: str) -> str | None:
+    """The module-level name `root` is inside `func`: itself when the function neither
+    binds it nor is handed it, or the module-level name a local is only ever bound to
+    (`s = Session`, a scoped session's registry: a second name, not a new session).
+    None otherwise (a parameter, or a local bound to anything else)."""
+    if root in func.all_param_names():
+        return None
+    if root not in func.locals:
+        return root if _qualified(func.module, root) is not None else None
+    values = [n.value for n in iter_nodes(func.node.body)
+              if isinstance(n, (cst.Assign, cst.AnnAssign, cst.NamedExpr))
+              and n.value is not None and root in bound_names(n)]
+    sources = {v.value if isinstance(v, cst.Name) else None for v in values}
+    if len(sources) != 1:
+        return None
+    source = sources.pop()
+    if source is None or source in func.locals or source in func.all_param_names() \
+            or _qualified(func.module, source) is None:
+        return None
+    return source
+
+
+def _qualified(module: ModuleInfo, dotted: str) -> str | None:
+    """The dotted name a module-level `dotted` (`conn`, `db.conn`) of `module` stands
+    for: one the module assigns (`app.conn`), or one it imports (`from db import conn`,
+    `import db`: `db.conn`). None for a name the module neither assigns nor imports."""
+    first, _, rest = dotted.partition(".")
+    if first in module.imports:
+        base = module.imports[first]
+    elif first in module.assigns and module.names:
+        base = f"{module.names[0]}.{first}"
+    else:
+        return None
+    return f"{base}.{rest}" if rest else base
+
+
+def _earlier_work_elsewhere(ctx: FileContext, func: FunctionInfo,
+                            try_stmt: cst.Try | cst.TryStar, resource: str) -> str | None:
+    """Why a rollback of a module-level `resource` would also undo work a call before
+    the `try` did in its transaction without being handed it: a project function that
+    reaches the module's name itself (`insert_a(a)` using the module's `conn`; 3
+    levels). The equivalence check sees only the work done through the names of this
+    function. None when no such call comes first, or a commit of it follows."""
+    root = resource.split(".")[0]
+    name = _module_name_of(func, root)
+    if name is None:
+        return None
+    # the resource itself (`db.session`), not all of what its root holds (`db.Model`)
+    target = _qualified(func.module, name + resource[len(root):])
+    found: cst.Call | None = None
+    for node in iter_nodes(func.node.body):
+        if node is try_stmt:
+            break
+        if not isinstance(node, cst.Call):
+            continue
+        called = dotted_name(node.func) or ""
+        if called in (f"{resource}.commit", f"{name}{resource[len(root):]}.commit"):
+            found = None
+        elif target is not None and _reaches(ctx, func, node, target, 0, set()):
+            found = node
+    if found is None:
+        return None
+    return (f"`{resource}.rollback()` in the handler also undoes what "
+            f"`{func.module.tree.code_for_node(found)}` did through the module's `{name}`, "
+            "run before the `try` in the same transaction, and the code after it goes on "
+            "as if that were kept")
+
+
+def _reaches(ctx: FileContext, func: FunctionInfo, call: cst.Call, target: str,
+             depth: int, seen: set[int]) -> bool:
+    """`call` (in `func`) runs a project function that reads `target` (the dotted name
+    of a module-level connection or session: `app.conn`, `db.conn`) without being
+    handed it, by a module-level name of its own module (`conn`, `db.conn`), itself or
+    through its own calls."""
+    callee = ctx.index.evaluate(call.func, func.module, func)
+    if not isinstance(callee, FunctionRef) or depth >= 3 or id(callee.func) in seen:
+        return False
+    inner = callee.func
+    seen.add(id(inner))
+    own = inner.locals.keys() | set(inner.all_param_names())
+    for node in iter_nodes(inner.node.body):
+        used = dotted_name(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        if used is not None and used.split(".")[0] not in own \
+                and any(_qualified(inner.module, used.rsplit(".", k)[0]) == target
+                        for k in range(used.count(".") + 1)):
+            return True
+    return any(_reaches(ctx, inner, c, target, depth + 1, seen) for c in inner.direct_calls)
 
 
 def _fresh_from_every_caller(ctx: FileContext, func: FunctionInfo, param: str) -> bool:

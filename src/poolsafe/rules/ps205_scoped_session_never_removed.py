@@ -128,8 +128,12 @@ class ScopedSessionNeverRemoved(Rule):
     session already removed (a commit there would store nothing), and the fix is
     unsafe; call `remove()` at the end of that handler instead. It is unsafe too when
     the project streams a response (a generator, or a call of a generator function of
-    the project, imported or not, given to `Response(...)` or returned by a view; a
-    view that is a generator; Flask's `stream_template(...)`): Flask runs the body after the
+    the project, imported, renamed or not, a lazy `map(...)` / `filter(...)`, or
+    `iter(...)` / `itertools.chain(...)` of one of these, given to
+    `Response(...)` or returned by a view, directly or through a name bound to it
+    (`gen = rows(); return Response(gen)`) or a parameter of a helper of the module
+    handed it; a view that is a generator; Flask's
+    `stream_template(...)`): Flask runs the body after the
     app context has ended, `stream_with_context` included (it keeps the request
     context), so after the new handler, and what the generator reads of the removed
     session's objects that is not loaded yet raises `DetachedInstanceError`.

@@ -2131,7 +2131,7 @@ def may_give_back(index: ProjectIndex, func: FunctionInfo, call: cst.Call, var: 
         # "putconn")(conn)`, `RELEASERS[kind](conn)`
         return True
     mentioned = handed_it or any(_holds_value(a.value, var) for a in call.args)
-    if mentioned and _bound_at_run_time(func, strip_await(call.func)[0]):
+    if mentioned and _bound_at_run_time(index, func, strip_await(call.func)[0]):
         # a callee the code binds to a value, handed the connection: `for cb in
         # [pool.putconn]: cb(conn)`, `put = lambda c: pool.putconn(c)`, `release =
         # getattr(pool, name)`; what it calls is not read, and may be the release
@@ -2280,7 +2280,8 @@ def _release_as_value(expr: cst.BaseExpression, var: str, handed_it: bool) -> bo
     return handed_it or dotted_name(expr.value) == var
 
 
-def _bound_at_run_time(func: FunctionInfo, callee: cst.BaseExpression) -> bool:
+def _bound_at_run_time(index: ProjectIndex, func: FunctionInfo,
+                       callee: cst.BaseExpression) -> bool:
     """`callee` is a plain name that may hold a pool's release, bound at run time: a
     loop's, a comprehension's, a `with ... as` or a walrus target in `func`, or an
     assignment (in `func` or at its module's top level) of a method or attribute taken
@@ -2292,7 +2293,8 @@ def _bound_at_run_time(func: FunctionInfo, callee: cst.BaseExpression) -> bool:
     name = callee.value
 
     def held(value: cst.BaseExpression) -> bool:
-        return _may_hold_a_method(value) or _made_by_a_factory(func.module, value)
+        return _may_hold_a_method(func.module, value) \
+            or _made_by_a_factory(index, func.module, func, value)
 
     if any(held(v) for v in func.module.assigns.get(name, [])):
         return True
@@ -2322,28 +2324,47 @@ _METHOD_GETTERS = frozenset({"getattr", "partial", "functools.partial",
 _ITEM_GETTERS = frozenset({"get", "pop", "setdefault"})
 
 
-def _made_by_a_factory(module: ModuleInfo, value: cst.BaseExpression) -> bool:
+def _made_by_a_factory(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo | None,
+                       value: cst.BaseExpression, depth: int = 0) -> bool:
     """`value` is a call that may hand back a release method: a mapping's lookup
-    (`RELEASERS.get("pg")`), or a call of a function of the module whose `return` hands
-    back a method, a lambda, an item or a name (`make_releaser()` returning
-    `pool.putconn`, or a function it defines)."""
+    (`RELEASERS.get("pg")`), or a call of a project function (of any module, imported,
+    renamed, through its module or its class) whose `return` hands back a method, a
+    lambda, an item, a name, or what another such factory makes (`make_releaser()`
+    returning `pool.putconn`, `partial(pool.putconn)`, or a function it defines; 3
+    levels)."""
     value = strip_await(value)[0]
     if not isinstance(value, cst.Call):
         return False
-    if isinstance(value.func, cst.Attribute):
-        return value.func.attr.value in _ITEM_GETTERS
-    made = module.functions.get(value.func.value) if isinstance(value.func, cst.Name) \
-        else None
-    return made is not None and any(
-        r.value is not None and _may_hold_a_method(r.value) for r in made.returns)
+    if isinstance(value.func, cst.Attribute) and value.func.attr.value in _ITEM_GETTERS:
+        return True
+    made = index.evaluate(value.func, module, func)
+    if not isinstance(made, FunctionRef):
+        local = module.functions.get(value.func.value) \
+            if isinstance(value.func, cst.Name) else None
+        if local is None:
+            return False
+        made = FunctionRef(local)
+    maker = made.func
+    return any(
+        r.value is not None and (
+            _may_hold_a_method(maker.module, r.value)
+            or (depth < 3 and _made_by_a_factory(index, maker.module, maker, r.value,
+                                                 depth + 1)))
+        for r in maker.returns)
 
 
-def _may_hold_a_method(value: cst.BaseExpression) -> bool:
+def _may_hold_a_method(module: ModuleInfo, value: cst.BaseExpression) -> bool:
     value = strip_await(value)[0]
     if isinstance(value, (cst.Attribute, cst.Lambda, cst.Subscript, cst.Name,
                           cst.IfExp, cst.BooleanOperation)):
         return True
-    return isinstance(value, cst.Call) and dotted_name(value.func) in _METHOD_GETTERS
+    if not isinstance(value, cst.Call):
+        return False
+    name = dotted_name(value.func) or ""
+    first, _, rest = name.partition(".")
+    # `from functools import partial as bind`: the name the module imported
+    qualified = module.imports.get(first, first) + (f".{rest}" if rest else "")
+    return name in _METHOD_GETTERS or qualified in _METHOD_GETTERS
 
 
 def _holds_value(expr: cst.BaseExpression, var: str) -> bool:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import dotted_name, iter_nodes
+from poolsafe.analysis.cstutil import bound_names, dotted_name, iter_nodes
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
 from poolsafe.analysis.resolution import instance_type
@@ -369,19 +369,21 @@ def streamed_response(index: ProjectIndex) -> str | None:
     reached through its module), or Flask's `stream_template(...)` /
     `stream_template_string(...)` (in `stream_with_context(...)` or not), given to
     `Response(...)` / `make_response(...)` / `response_class(...)` or returned by a
-    view (Flask streams an iterator a view returns); or a view that is a generator
-    itself."""
+    view (Flask streams an iterator a view returns), directly or through a name bound to
+    one (`gen = rows(); return Response(gen)`); or a view that is a generator itself."""
     generators = {n.name.value for m in index.modules_mentioning(["yield"])
                   for n in iter_nodes(m.tree, into_functions=True)
                   if isinstance(n, cst.FunctionDef) and _yields(n)}
     for module in index.modules_mentioning(["yield", *_RESPONSES, *_STREAM_TEMPLATES]):
         names = _imported_as(module, generators) | generators
+        names |= _renamed(module, names)
+        bound = _bound_to_streams(module, generators, names)
         for node in iter_nodes(module.tree, into_functions=True):
             if isinstance(node, cst.Call) and _last_name(node.func) in _STREAM_TEMPLATES:
                 return f"`{module.tree.code_for_node(node)}` in {_file(module)}"
             if isinstance(node, cst.Call) and _last_name(node.func) in _RESPONSES \
                     and node.args and node.args[0].keyword is None \
-                    and _streams(node.args[0].value, generators, names):
+                    and _streams(node.args[0].value, generators, names, bound):
                 return f"`{module.tree.code_for_node(node)}` in {_file(module)}"
             if isinstance(node, cst.FunctionDef) and _is_view(node):
                 if _yields(node):
@@ -391,10 +393,19 @@ def streamed_response(index: ProjectIndex) -> str | None:
                         value = ret.value
                         if isinstance(value, cst.Tuple) and value.elements:
                             value = value.elements[0].value
-                        if _streams(value, generators, names):
+                        if _streams(value, generators, names, bound):
                             return (f"the view `{node.name.value}` in {_file(module)} "
                                     "returns an iterator")
     return None
+
+
+#: builtins whose iterator calls its function as it is iterated: Flask iterates a body
+#: it streams after the teardown
+_LAZY_BUILTINS = frozenset({"map", "filter", "starmap", "filterfalse"})
+#: calls whose iterator draws on its arguments as it is iterated: lazy when one of
+#: them is (`iter(rows())`, `itertools.chain(header, rows())`)
+_LAZY_WRAPPERS = frozenset({"iter", "zip", "enumerate", "chain", "islice", "takewhile",
+                            "dropwhile", "tee", "zip_longest", "compress", "accumulate"})
 
 
 #: Flask's helpers that render a template as a stream
@@ -420,13 +431,82 @@ def _imported_as(module: ModuleInfo, generators: set[str]) -> set[str]:
             and _last_name(a.name) in generators}
 
 
-def _streams(body: cst.BaseExpression, generators: set[str], names: set[str]) -> bool:
+def _renamed(module: ModuleInfo, names: set[str]) -> set[str]:
+    """The names the module binds anywhere to a project generator function itself, not
+    a call of it (`make = rows`), to a fixed point."""
+    pairs = [(bound_names(node), node.value.value)
+             for node in iter_nodes(module.tree, into_functions=True)
+             if isinstance(node, (cst.Assign, cst.AnnAssign, cst.NamedExpr))
+             and isinstance(node.value, cst.Name)]
+    found: set[str] = set()
+    grown = True
+    while grown:
+        grown = False
+        for targets, value in pairs:
+            if value in names | found and not targets <= found:
+                found |= targets
+                grown = True
+    return found
+
+
+def _handed_to_parameters(module: ModuleInfo) -> list[tuple[set[str], cst.BaseExpression]]:
+    """Each argument a call in the module hands a function the module defines, with the
+    parameter it binds (`csv_response(rows())` binds `body` of `def
+    csv_response(body)`), by position or keyword."""
+    params = {n.name.value: [p.name.value for p in (*n.params.posonly_params,
+                                                      *n.params.params)]
+              for n in iter_nodes(module.tree, into_functions=True)
+              if isinstance(n, cst.FunctionDef)}
+    out: list[tuple[set[str], cst.BaseExpression]] = []
+    for call in iter_nodes(module.tree, into_functions=True):
+        if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name) \
+                or call.func.value not in params:
+            continue
+        names = params[call.func.value]
+        for i, arg in enumerate(call.args):
+            if arg.star:
+                continue
+            if arg.keyword is not None:
+                out.append(({arg.keyword.value}, arg.value))
+            elif i < len(names):
+                out.append(({names[i]}, arg.value))
+    return out
+
+
+def _bound_to_streams(module: ModuleInfo, generators: set[str],
+                      names: set[str]) -> frozenset[str]:
+    """The names the module binds anywhere (an assignment, a walrus, or a parameter of a
+    function of the module that a call hands it, in any function) to a streamed body,
+    or to another such name (`gen = rows(); body = gen`): read module-wide, so a name
+    that streams in one function counts in every other."""
+    binds = [(bound_names(node), node.value)
+             for node in iter_nodes(module.tree, into_functions=True)
+             if isinstance(node, (cst.Assign, cst.AnnAssign, cst.NamedExpr))
+             and node.value is not None]
+    binds += _handed_to_parameters(module)
+    bound: set[str] = set()
+    grown = True
+    while grown:
+        grown = False
+        for targets, value in binds:
+            if not targets <= bound \
+                    and _streams(value, generators, names, frozenset(bound)):
+                bound.update(targets)
+                grown = True
+    return frozenset(bound)
+
+
+def _streams(body: cst.BaseExpression, generators: set[str], names: set[str],
+             bound: frozenset[str] = frozenset()) -> bool:
     """`body` is an iterator Flask would stream: a generator expression, a call of a
     project generator (`names`: by its name or one an import gave it; or through its
-    module), or a streamed template."""
+    module), a streamed template, a lazy `map(...)` / `filter(...)`, or a name bound to
+    one of these (`bound`)."""
     if isinstance(body, cst.Call) and _last_name(body.func) == "stream_with_context" \
             and body.args:
         body = body.args[0].value
+    if isinstance(body, cst.Name):
+        return body.value in bound
     if isinstance(body, cst.GeneratorExp):
         return True
     if not isinstance(body, cst.Call):
@@ -434,8 +514,11 @@ def _streams(body: cst.BaseExpression, generators: set[str], names: set[str]) ->
     last = _last_name(body.func)
     if last in _STREAM_TEMPLATES:
         return True
+    if last in _LAZY_WRAPPERS and any(_streams(a.value, generators, names, bound)
+                                      for a in body.args):
+        return True
     if isinstance(body.func, cst.Name):
-        return last in names
+        return last in names or last in _LAZY_BUILTINS
     return isinstance(body.func, cst.Attribute) and last in generators
 
 
