@@ -1532,6 +1532,10 @@ class FunctionFlow:
             resource, m = target
             if m == "rollback" or (m in ("execute", "exec_driver_sql") and _is_rollback_sql(call)):
                 return _drop_aborted(state, resource), released
+            if m == "close" and isinstance(f, cst.Attribute) and dotted_name(f.value) == resource:
+                # `self.conn.close()`: closing the connection (or session) itself ends its
+                # failed transaction, as a local's close does (a cursor's close does not)
+                return _drop_aborted(state, resource), released
             if m == "remove" and not call.args and self._is_scoped_registry(resource):
                 # `scoped_session.remove()` closes the thread's session: a rollback
                 return _drop_aborted(state, resource), released
@@ -1918,7 +1922,7 @@ class FunctionFlow:
             return (state - dead, state - gone) if positive else (state - gone, state - dead)
         var, truthy_when_held = _guard(test)
         if var is None:
-            return state, state
+            return _refine_attribute(test, state)
         # where `obj is None` holds, no `obj.session` can be in a failed transaction
         # (None has no attributes): PS103's fix guards `obj.session.rollback()` with
         # `if obj is not None:`, and the finding must not survive its own fix
@@ -2311,7 +2315,7 @@ class FunctionFlow:
         by the driver without a round trip: no statement fails on the server."""
         f = call.func
         return (method in _CLIENT_FETCHES and isinstance(f, cst.Attribute)
-                and isinstance(f.value, cst.Name) and f.value.value in self.res.client_cursors)
+                and dotted_name(f.value) in self.res.client_cursors)
 
     def first_work_on(self, stmts: cst.BaseSuite, resource: str) -> cst.Call | None:
         """The first call of a `try` body, in source order, that works on `resource`
@@ -3575,6 +3579,36 @@ def _is_none_check(test: cst.BaseExpression) -> bool:
             and isinstance(test.comparisons[0].operator, (cst.Is, cst.IsNot))
             and isinstance(test.comparisons[0].comparator, cst.Name)
             and test.comparisons[0].comparator.value == "None")
+
+
+def _refine_attribute(test: cst.BaseExpression, state: State) -> tuple[State, State]:
+    """Split the state on `if self.conn is not None:` / `if self.conn:` (and their
+    negations): where the attribute is None, no transaction of it can be aborted
+    (`finally: if self.conn is not None: self.conn.close()` closes it on the other
+    branch). Other tests split nothing."""
+    attr, truthy = _attribute_guard(test)
+    if attr is None:
+        return state, state
+    gone = frozenset(f for f in state if isinstance(f, Aborted) and (
+        f.resource == attr or f.resource.startswith(f"{attr}.")))
+    return (state, state - gone) if truthy else (state - gone, state)
+
+
+def _attribute_guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
+    """`self.conn` / `self.conn is not None` -> ("self.conn", True); `not self.conn` /
+    `self.conn is None` -> ("self.conn", False); anything else -> (None, True)."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        attr, truthy = _attribute_guard(test.expression)
+        return attr, not truthy
+    if isinstance(test, cst.Attribute):
+        return dotted_name(test), True
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+            and isinstance(test.left, cst.Attribute):
+        comp = test.comparisons[0]
+        if isinstance(comp.comparator, cst.Name) and comp.comparator.value == "None" \
+                and isinstance(comp.operator, (cst.Is, cst.IsNot)):
+            return dotted_name(test.left), isinstance(comp.operator, cst.IsNot)
+    return None, True
 
 
 def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
