@@ -546,8 +546,16 @@ class FunctionFlow:
         if found is None:
             closer = self._local_closers.get(call.func.value) \
                 if isinstance(call.func, cst.Name) and not call.args else None
+            nested = self._nested_functions.get(call.func.value) \
+                if isinstance(call.func, cst.Name) else None
             if closer is not None:
                 found = self._released_by_closer(closer)
+            elif nested is not None:
+                # `def try_close(c): ... c.close()` nested in this function, called with
+                # the connection: it releases what its parameter at that position holds
+                positions = self.index.releaser_positions(nested)
+                found = {a.value for i, a in enumerate(positional_args(call))
+                         if i in positions and isinstance(a, cst.Name)}
             else:
                 found = self.index.released_by_call(call, self.func)
                 f = call.func
@@ -1569,6 +1577,38 @@ class FunctionFlow:
                 state = self._db_work(state, owner)
         return state, released
 
+    @cached_property
+    def _nested_functions(self) -> dict[str, FunctionInfo]:
+        """The functions defined (once) directly in this one, by name, when nothing
+        else binds that name here."""
+        defs = [f for f in self.module.all_functions if f.parent is self.func]
+        names = [f.name for f in defs]
+        return {f.name: f for f in defs
+                if names.count(f.name) == 1 and len(self.func.locals.get(f.name, [])) <= 1}
+
+    @cached_property
+    def _falsy_guarded_calls(self) -> dict[int, frozenset[str]]:
+        """id() of each call that runs only where a parameter is false (`if conn:` ...
+        `else: <call>`, `if conn is None: <call>`) -> those parameters; only parameters
+        the function never binds again, whose truth cannot change during the call."""
+        params = set(self.func.all_param_names()) - set(self.func.locals)
+        out: dict[int, set[str]] = {}
+        if not params:
+            return {}
+        for node in iter_nodes(self.func.node.body):
+            if not isinstance(node, cst.If):
+                continue
+            var, truthy = _guard(node.test)
+            if var not in params:
+                continue
+            branch = node.orelse if truthy else node.body
+            if branch is None:
+                continue
+            for inner in iter_nodes(branch):
+                if isinstance(inner, cst.Call):
+                    out.setdefault(id(inner), set()).add(var)
+        return {k: frozenset(v) for k, v in out.items()}
+
     def _closure_names(self, call: cst.Call) -> set[str]:
         """The names of this function's scope that a nested function called here
         reads (`async def again(): await add(slug, session)` ... `await again()`):
@@ -1944,9 +1984,14 @@ class FunctionFlow:
         # `if row is None: raise ...` where the handler set `row = None`: the
         # transaction it left aborted is on the branch where `row` is false only
         unset = frozenset(f for f in state if isinstance(f, Aborted) and var in f.falsy)
+        # `if connection: conn = connection  else: conn = get_conn()` ... `if not
+        # connection: close(conn)`: a checkout made only where a parameter is false is
+        # not held where it is true (the parameter is never bound again)
+        parked = frozenset(f for f in state if isinstance(f, Held) and var in
+                           self._falsy_guarded_calls.get(id(self.result.sites[f.site].call), ()))
         if truthy_when_held:
-            return state - unset, without - flagged
-        return without - flagged, state - unset
+            return state - unset - parked, without - flagged
+        return without - flagged, state - unset - parked
 
     def _refine_connected(self, var: str, positive: bool, true_state: State,
                           false_state: State) -> tuple[State, State]:
