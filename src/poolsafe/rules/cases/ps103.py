@@ -6443,3 +6443,43 @@ INVALID += [
          note="look-alike: a named (server-side) cursor's `fetchone()` runs FETCH on the "
               "server, which can fail and abort the transaction"),
 ]
+
+# Helper large78b, round 35 (issue 31, from the HELD half of a raw-driver census after its
+# figures were recorded: not held): asyncpg's `async with conn.transaction():` sends
+# COMMIT when the block ends normally, and PostgreSQL answers COMMIT in a failed
+# transaction with ROLLBACK, no error (as psycopg 3's block): a handler that logs the
+# failed statement and leaves the block at once commits nothing and reuses nothing.
+_ASYNCPG_BLOCK = """\
+import logging
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    async def start(self, dsn):
+        self.pool = await asyncpg.create_pool(dsn=dsn)
+
+    async def insert(self, table, name):
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                try:
+                    res = await conn.execute(f"INSERT INTO {{table}} (name) VALUES ($1)", name)
+                except asyncpg.IntegrityConstraintViolationError:{mark}
+                    log.error("insert into %s failed", table){after}
+        return res
+"""
+VALID += [
+    Case(_ASYNCPG_BLOCK.format(mark="", after="\n                    return 0"),
+         note="the handler leaves the asyncpg transaction block at once: its COMMIT of the "
+              "failed transaction is a ROLLBACK, and nothing runs on it after the error"),
+]
+INVALID += [
+    Case(_ASYNCPG_BLOCK.format(mark="  # expect: PS103", after=(
+        "\n                await conn.execute(\"UPDATE stats SET n = n + 1\")")),
+         unfixable=("`conn` has no `rollback()` (asyncpg pool connection): wrap the `try` "
+                    "body in a savepoint, a nested `async with conn.transaction():`, by hand"),
+         note="look-alike: after the swallowed error the block runs another statement on "
+              "the failed transaction"),
+]
