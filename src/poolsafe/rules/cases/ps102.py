@@ -7091,8 +7091,10 @@ VALID += [
 INVALID += [
     Case(_OWN_OR_CALLERS.format(closing="c.close()", mark="  # expect: PS102",
                                 guard="not quiet"),
+         unfixable="nothing uses `conn` after the checkout",
          note="look-alike: the close is guarded by another parameter"),
     Case(_OWN_OR_CALLERS.format(closing="logging.info(\"done with %s\", c)",
                                 mark="  # expect: PS102", guard="not connection"),
+         unfixable="nothing uses `conn` after the checkout",
          note="look-alike: the nested function only logs its argument"),
 ]
