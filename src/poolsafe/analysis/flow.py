@@ -546,8 +546,16 @@ class FunctionFlow:
         if found is None:
             closer = self._local_closers.get(call.func.value) \
                 if isinstance(call.func, cst.Name) and not call.args else None
+            nested = self._nested_functions.get(call.func.value) \
+                if isinstance(call.func, cst.Name) else None
             if closer is not None:
                 found = self._released_by_closer(closer)
+            elif nested is not None:
+                # `def try_close(c): ... c.close()` nested in this function, called with
+                # the connection: it releases what its parameter at that position holds
+                positions = self.index.releaser_positions(nested)
+                found = {a.value for i, a in enumerate(positional_args(call))
+                         if i in positions and isinstance(a, cst.Name)}
             else:
                 found = self.index.released_by_call(call, self.func)
                 f = call.func
@@ -1532,6 +1540,10 @@ class FunctionFlow:
             resource, m = target
             if m == "rollback" or (m in ("execute", "exec_driver_sql") and _is_rollback_sql(call)):
                 return _drop_aborted(state, resource), released
+            if m == "close" and isinstance(f, cst.Attribute) and dotted_name(f.value) == resource:
+                # `self.conn.close()`: closing the connection (or session) itself ends its
+                # failed transaction, as a local's close does (a cursor's close does not)
+                return _drop_aborted(state, resource), released
             if m == "remove" and not call.args and self._is_scoped_registry(resource):
                 # `scoped_session.remove()` closes the thread's session: a rollback
                 return _drop_aborted(state, resource), released
@@ -1564,6 +1576,38 @@ class FunctionFlow:
             else:
                 state = self._db_work(state, owner)
         return state, released
+
+    @cached_property
+    def _nested_functions(self) -> dict[str, FunctionInfo]:
+        """The functions defined (once) directly in this one, by name, when nothing
+        else binds that name here."""
+        defs = [f for f in self.module.all_functions if f.parent is self.func]
+        names = [f.name for f in defs]
+        return {f.name: f for f in defs
+                if names.count(f.name) == 1 and len(self.func.locals.get(f.name, [])) <= 1}
+
+    @cached_property
+    def _falsy_guarded_calls(self) -> dict[int, frozenset[str]]:
+        """id() of each call that runs only where a parameter is false (`if conn:` ...
+        `else: <call>`, `if conn is None: <call>`) -> those parameters; only parameters
+        the function never binds again, whose truth cannot change during the call."""
+        params = set(self.func.all_param_names()) - set(self.func.locals)
+        out: dict[int, set[str]] = {}
+        if not params:
+            return {}
+        for node in iter_nodes(self.func.node.body):
+            if not isinstance(node, cst.If):
+                continue
+            var, truthy = _guard(node.test)
+            if var not in params:
+                continue
+            branch = node.orelse if truthy else node.body
+            if branch is None:
+                continue
+            for inner in iter_nodes(branch):
+                if isinstance(inner, cst.Call):
+                    out.setdefault(id(inner), set()).add(var)
+        return {k: frozenset(v) for k, v in out.items()}
 
     def _closure_names(self, call: cst.Call) -> set[str]:
         """The names of this function's scope that a nested function called here
@@ -1918,7 +1962,7 @@ class FunctionFlow:
             return (state - dead, state - gone) if positive else (state - gone, state - dead)
         var, truthy_when_held = _guard(test)
         if var is None:
-            return state, state
+            return _refine_attribute(test, state)
         # where `obj is None` holds, no `obj.session` can be in a failed transaction
         # (None has no attributes): PS103's fix guards `obj.session.rollback()` with
         # `if obj is not None:`, and the finding must not survive its own fix
@@ -1940,9 +1984,14 @@ class FunctionFlow:
         # `if row is None: raise ...` where the handler set `row = None`: the
         # transaction it left aborted is on the branch where `row` is false only
         unset = frozenset(f for f in state if isinstance(f, Aborted) and var in f.falsy)
+        # `if connection: conn = connection  else: conn = get_conn()` ... `if not
+        # connection: close(conn)`: a checkout made only where a parameter is false is
+        # not held where it is true (the parameter is never bound again)
+        parked = frozenset(f for f in state if isinstance(f, Held) and var in
+                           self._falsy_guarded_calls.get(id(self.result.sites[f.site].call), ()))
         if truthy_when_held:
-            return state - unset, without - flagged
-        return without - flagged, state - unset
+            return state - unset - parked, without - flagged
+        return without - flagged, state - unset - parked
 
     def _refine_connected(self, var: str, positive: bool, true_state: State,
                           false_state: State) -> tuple[State, State]:
@@ -2311,7 +2360,7 @@ class FunctionFlow:
         by the driver without a round trip: no statement fails on the server."""
         f = call.func
         return (method in _CLIENT_FETCHES and isinstance(f, cst.Attribute)
-                and isinstance(f.value, cst.Name) and f.value.value in self.res.client_cursors)
+                and dotted_name(f.value) in self.res.client_cursors)
 
     def first_work_on(self, stmts: cst.BaseSuite, resource: str) -> cst.Call | None:
         """The first call of a `try` body, in source order, that works on `resource`
@@ -3575,6 +3624,36 @@ def _is_none_check(test: cst.BaseExpression) -> bool:
             and isinstance(test.comparisons[0].operator, (cst.Is, cst.IsNot))
             and isinstance(test.comparisons[0].comparator, cst.Name)
             and test.comparisons[0].comparator.value == "None")
+
+
+def _refine_attribute(test: cst.BaseExpression, state: State) -> tuple[State, State]:
+    """Split the state on `if self.conn is not None:` / `if self.conn:` (and their
+    negations): where the attribute is None, no transaction of it can be aborted
+    (`finally: if self.conn is not None: self.conn.close()` closes it on the other
+    branch). Other tests split nothing."""
+    attr, truthy = _attribute_guard(test)
+    if attr is None:
+        return state, state
+    gone = frozenset(f for f in state if isinstance(f, Aborted) and (
+        f.resource == attr or f.resource.startswith(f"{attr}.")))
+    return (state, state - gone) if truthy else (state - gone, state)
+
+
+def _attribute_guard(test: cst.BaseExpression) -> tuple[str | None, bool]:
+    """`self.conn` / `self.conn is not None` -> ("self.conn", True); `not self.conn` /
+    `self.conn is None` -> ("self.conn", False); anything else -> (None, True)."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        attr, truthy = _attribute_guard(test.expression)
+        return attr, not truthy
+    if isinstance(test, cst.Attribute):
+        return dotted_name(test), True
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1 \
+            and isinstance(test.left, cst.Attribute):
+        comp = test.comparisons[0]
+        if isinstance(comp.comparator, cst.Name) and comp.comparator.value == "None" \
+                and isinstance(comp.operator, (cst.Is, cst.IsNot)):
+            return dotted_name(test.left), isinstance(comp.operator, cst.IsNot)
+    return None, True
 
 
 def _guard(test: cst.BaseExpression) -> tuple[str | None, bool]:

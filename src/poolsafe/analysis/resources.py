@@ -72,7 +72,10 @@ class FunctionResources:
         self._cursor_connections: dict[str, ConnectionKind] = {}
         self.cursors = self._cursor_aliases()
         self.cursors.update(self._module_cursors())
-        self.client_cursors = self._client_cursors()
+        #: `self.cursor` attributes made by a plain `self.conn.cursor()` (`_client_cursors`)
+        self._attribute_client: set[str] = set()
+        self.cursors.update(self._attribute_cursors())
+        self.client_cursors = self._client_cursors() | self._attribute_client
         #: the calls that build them
         self.bound_session_calls: set[int] = set()
         self.bound_sessions = self._bound_sessions()
@@ -238,6 +241,30 @@ class FunctionResources:
                         out[name] = delegated[0]
         return out
 
+    def _attribute_cursors(self) -> dict[str, str]:
+        """`self.cursor` -> `self.conn` where every assignment of the attribute in the
+        class is `self.cursor = self.conn.cursor(...)` on a connection attribute (made in
+        `__init__` or an `open_spider()` hook): work through the stored cursor in another
+        method is work on that connection."""
+        if "cursor" not in self.module.source:
+            return {}
+        base = self.index.evaluate_dotted("self", self.module, self.func)
+        if not isinstance(base, Instance):
+            return {}
+        out: dict[str, str] = {}
+        cls = base.cls
+        for attr, values in cls.attributes.items():
+            owners = {_cursor_owner_attribute(v) for v in values}
+            if len(owners) != 1 or any(scope is self.func
+                                       for scope in cls.attribute_scopes.get(attr, [])):
+                continue  # (a method that makes the cursor itself follows its own binding)
+            owner = owners.pop()
+            if owner is not None and self.kind(owner) is not None:
+                out[f"self.{attr}"] = owner
+                if all(_plain_cursor_call(v) for v in values):
+                    self._attribute_client.add(f"self.{attr}")
+        return out
+
     def _module_cursors(self) -> dict[str, str]:
         """The cursors the function reads from the top level of its module, or imports
         from another project module: `cur = conn.cursor()` beside `conn =
@@ -295,14 +322,8 @@ class FunctionResources:
         for name in self.cursors:
             items = [v.item if isinstance(v, WithBinding) else v
                      for v in self.func.locals.get(name, [])]
-            calls = [strip_await(i)[0] if isinstance(i, cst.BaseExpression) else i
-                     for i in items]
-            if calls and all(
-                    isinstance(c, cst.Call) and isinstance(c.func, cst.Attribute)
-                    and c.func.attr.value == "cursor"
-                    and all(a.keyword is not None and a.keyword.value not in _SERVER_SIDE
-                            for a in c.args)
-                    for c in calls):
+            if items and all(isinstance(i, cst.BaseExpression) and _plain_cursor_call(i)
+                             for i in items):
                 out.add(name)
         return frozenset(out)
 
@@ -665,6 +686,26 @@ def _import_chain(index: ProjectIndex, module: ModuleInfo,
         seen.add((id(source[0]), source[1]))
         module, name = source
         yield module, name
+
+
+def _plain_cursor_call(value: cst.BaseExpression) -> bool:
+    """`conn.cursor()` (awaited or not) with no positional argument and no server-side
+    keyword: a client-side cursor (`FunctionResources._client_cursors`)."""
+    c = strip_await(value)[0]
+    return isinstance(c, cst.Call) and isinstance(c.func, cst.Attribute) \
+        and c.func.attr.value == "cursor" \
+        and all(a.keyword is not None and a.keyword.value not in _SERVER_SIDE for a in c.args)
+
+
+def _cursor_owner_attribute(value: cst.BaseExpression) -> str | None:
+    """`self.conn` for `self.conn.cursor(...)` (awaited or not)."""
+    call = strip_await(value)[0]
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) \
+            and call.func.attr.value == "cursor" and isinstance(call.func.value, cst.Attribute):
+        owner = dotted_name(call.func.value)
+        if owner is not None and owner.startswith("self.") and owner.count(".") == 1:
+            return owner
+    return None
 
 
 def _cursor_owner(value: cst.BaseExpression) -> str | None:

@@ -201,6 +201,9 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="asyncpg-pool",
+            # `async with conn.transaction():` sends COMMIT on a normal exit, which the
+            # server answers with ROLLBACK for a failed transaction (no error raised)
+            exit_commit_rolls_back_aborted=True,
             db_error=("asyncpg", "", "asyncpg.PostgresError"),
             transaction_block="transaction",
             savepoint_method="transaction",
@@ -597,6 +600,9 @@ CONNECTION_KINDS: dict[str, ConnectionKind] = {
         ),
         _kind(
             key="asyncpg",
+            # `async with conn.transaction():` sends COMMIT on a normal exit, which the
+            # server answers with ROLLBACK for a failed transaction (no error raised)
+            exit_commit_rolls_back_aborted=True,
             direct=True,
             db_error=("asyncpg", "", "asyncpg.PostgresError"),
             transaction_block="transaction",

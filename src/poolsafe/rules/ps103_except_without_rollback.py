@@ -183,6 +183,10 @@ class ExceptWithoutRollback(Rule):
     `except` there that swallows the error and goes on (the next item of a loop)
     is reported; asyncpg has no `rollback()`, and the advice is a savepoint per
     item (a nested `async with conn.transaction():`, which `fix` leaves to you).
+    A handler after which nothing runs on the connection before the block ends
+    (`return 0`) is not: the block's exit sends COMMIT, which PostgreSQL answers
+    with ROLLBACK for the failed transaction (the work before it is undone too),
+    as for psycopg 3's `with conn.transaction():`.
     The same holds for aiopg.sa, autocommit until `conn.begin()`: inside `async with
     conn.begin():` or after `trans = await conn.begin()` (up to the statement that
     commits or rolls back), with `conn.begin_nested()` as the savepoint. aiomysql.sa

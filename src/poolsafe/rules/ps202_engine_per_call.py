@@ -871,6 +871,8 @@ def _runs_once_or_keeps(index: ProjectIndex, func: FunctionInfo) -> bool:
 _KEPT = "kept"
 #: `cast(T, value)` is `value` at run time
 _CASTS = frozenset({"typing.cast", "typing_extensions.cast"})
+#: functions that run a coroutine and return its result
+_RUNS_COROUTINE = frozenset({"asyncio.run", "asyncio.wait_for"})
 _RETURNED = "returned"
 #: how far up the callers of a factory that returns a new engine are followed
 _MAX_CALLER_DEPTH = 4
@@ -1252,6 +1254,12 @@ def _escapes(index: ProjectIndex, module: ModuleInfo, func: FunctionInfo,
             # `typing.cast(Pool, pool)` returns its second argument unchanged
             if len(expr.args) == 2 and external_name(index, f, module, func) in _CASTS:
                 return holds(expr.args[1].value)
+            # `loop.run_until_complete(create_pool(...))`, `asyncio.run(...)`: the
+            # coroutine's result, the pool itself
+            if expr.args and expr.args[0].keyword is None and (
+                    (isinstance(f, cst.Attribute) and f.attr.value == "run_until_complete")
+                    or external_name(index, f, module, func) in _RUNS_COROUTINE):
+                return holds(expr.args[0].value)
             # an argument or the receiver keeps the engine, or the callee does: calling
             # a sessionmaker bound to it (`Session()`, `sessionmaker(bind=engine)()`)
             # makes a session that keeps it too

@@ -7107,3 +7107,59 @@ def run(request, name):
 """}, path="app/scripts/tokens.py",
          note="look-alike: a view also calls through the command's table, per request"),
 ]
+
+# Helper large78b, round 35 (issue 31, from the HELD half of a raw-driver census after its
+# figures were recorded: not held): a helper that runs a statement on the caller's
+# connection when one is passed and on its own otherwise, closing only its own through a
+# function nested in it (`if not connection: try_close(conn)`): the checkout is made only
+# where the parameter is false, so the close guarded by the same test covers it, and a
+# nested function that closes its parameter releases what it is called with.
+_OWN_OR_CALLERS = """\
+import logging
+
+import psycopg2
+
+
+def get_conn():
+    return psycopg2.connect("dbname=metrics")
+
+
+def run_sql(sql, connection=None, quiet=False):
+    def try_close(c):
+        if c:
+            try:
+                {closing}
+            except Exception:
+                logging.exception("close failed")
+
+    conn = None
+    try:
+        if connection:
+            conn = connection
+        else:
+            conn = get_conn(){mark}
+        cur = conn.cursor()
+        cur.execute(sql)
+        rows = cur.fetchall()
+    except Exception:
+        try_close(conn)
+        raise
+    if {guard}:
+        try_close(conn)
+    return rows
+"""
+VALID += [
+    Case(_OWN_OR_CALLERS.format(closing="c.close()", mark="", guard="not connection"),
+         note="the connection is opened only where `connection` is false, and the same "
+              "test guards the nested `try_close(conn)` that closes it"),
+]
+INVALID += [
+    Case(_OWN_OR_CALLERS.format(closing="c.close()", mark="  # expect: PS102",
+                                guard="not quiet"),
+         unfixable="nothing uses `conn` after the checkout",
+         note="look-alike: the close is guarded by another parameter"),
+    Case(_OWN_OR_CALLERS.format(closing="logging.info(\"done with %s\", c)",
+                                mark="  # expect: PS102", guard="not connection"),
+         unfixable="nothing uses `conn` after the checkout",
+         note="look-alike: the nested function only logs its argument"),
+]

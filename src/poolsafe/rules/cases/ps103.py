@@ -6355,3 +6355,131 @@ INVALID += [
          note="look-alike: the handler calls a project helper that commits on the failed "
               "session"),
 ]
+
+# Helper large78b, round 35 (issue 31, from the TUNE half of a census of raw-driver
+# services): (1) a handler followed by `finally: if self.conn is not None:
+# self.conn.close()`: closing the connection attribute ends its failed transaction, and
+# where the attribute is None nothing is aborted; (2) the miss: a cursor stored on the
+# object (`self.cursor = self.conn.cursor()` in `__init__`), failing in another method
+# whose handler swallows the error, then the same cursor goes on in the aborted
+# transaction; a `fetchone()` of that client-side cursor reads rows already fetched (no
+# statement runs on the server), as a local cursor's does.
+_ATTR_CLOSE = """\
+import logging
+
+import psycopg2
+
+
+class Cleaner:
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.conn = None
+
+    def reset(self):
+        try:
+            self.conn = psycopg2.connect(self.dsn)
+            cur = self.conn.cursor()
+            cur.execute("TRUNCATE TABLE events")
+            self.conn.commit()
+        except psycopg2.DatabaseError:{mark}
+            logging.exception("reset failed")
+        finally:
+{closing}
+"""
+_ATTR_CURSOR = """\
+import logging
+
+import psycopg2
+
+
+class Store:
+    def __init__(self, dsn):
+        self.conn = psycopg2.connect(dsn)
+        self.cursor = self.conn.cursor({cursor_args})
+
+    def save(self, url, body):
+        try:
+            {first}
+        except psycopg2.DatabaseError:{mark}
+            logging.exception("lookup failed")
+        self.cursor.execute("INSERT INTO pages (url, body) VALUES (%s, %s)", (url, body))
+        self.conn.commit()
+
+    def close(self):
+        self.conn.close()
+"""
+VALID += [
+    Case(_ATTR_CLOSE.format(mark="", closing="            if self.conn is not None:\n"
+                                             "                self.conn.close()"),
+         note="the `finally` closes the connection attribute (where it is not None): "
+              "closing ends the failed transaction, and nobody gets the connection back"),
+    Case(_ATTR_CLOSE.format(mark="", closing="            if self.conn:\n"
+                                             "                self.conn.close()"),
+         note="the same with a truth test on the attribute"),
+    Case(_ATTR_CURSOR.format(cursor_args="", mark="",
+                             first="row = self.cursor.fetchone()"),
+         note="`fetchone()` of a client-side cursor stored on the object reads the rows "
+              "`execute()` already brought over: no statement fails on the server"),
+]
+INVALID += [
+    Case(_ATTR_CLOSE.format(mark="  # expect: PS103",
+                            closing="            if self.conn is not None:\n"
+                                    "                cur.close()"),
+         note="look-alike: the `finally` closes only the cursor; the connection attribute "
+              "stays in the aborted transaction"),
+    Case(_ATTR_CLOSE.format(mark="  # expect: PS103",
+                            closing="            if self.dsn is not None:\n"
+                                    "                logging.info(\"done\")"),
+         note="look-alike: the guard tests another attribute, and nothing closes the "
+              "connection"),
+    Case(_ATTR_CURSOR.format(cursor_args="", mark="  # expect: PS103",
+                             first="self.cursor.execute(\"SELECT id FROM pages WHERE url = %s\", "
+                                   "(url,))"),
+         note="a cursor stored on the object in `__init__` fails in another method; the "
+              "handler swallows the error and the same cursor runs the INSERT in the "
+              "aborted transaction"),
+    Case(_ATTR_CURSOR.format(cursor_args="\"pages\"", mark="  # expect: PS103",
+                             first="row = self.cursor.fetchone()"),
+         note="look-alike: a named (server-side) cursor's `fetchone()` runs FETCH on the "
+              "server, which can fail and abort the transaction"),
+]
+
+# Helper large78b, round 35 (issue 31, from the HELD half of a raw-driver census after its
+# figures were recorded: not held): asyncpg's `async with conn.transaction():` sends
+# COMMIT when the block ends normally, and PostgreSQL answers COMMIT in a failed
+# transaction with ROLLBACK, no error (as psycopg 3's block): a handler that logs the
+# failed statement and leaves the block at once commits nothing and reuses nothing.
+_ASYNCPG_BLOCK = """\
+import logging
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    async def start(self, dsn):
+        self.pool = await asyncpg.create_pool(dsn=dsn)
+
+    async def insert(self, table, name):
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                try:
+                    res = await conn.execute(f"INSERT INTO {{table}} (name) VALUES ($1)", name)
+                except asyncpg.IntegrityConstraintViolationError:{mark}
+                    log.error("insert into %s failed", table){after}
+        return res
+"""
+VALID += [
+    Case(_ASYNCPG_BLOCK.format(mark="", after="\n                    return 0"),
+         note="the handler leaves the asyncpg transaction block at once: its COMMIT of the "
+              "failed transaction is a ROLLBACK, and nothing runs on it after the error"),
+]
+INVALID += [
+    Case(_ASYNCPG_BLOCK.format(mark="  # expect: PS103", after=(
+        "\n                await conn.execute(\"UPDATE stats SET n = n + 1\")")),
+         unfixable=("`conn` has no `rollback()` (asyncpg pool connection): wrap the `try` "
+                    "body in a savepoint, a nested `async with conn.transaction():`, by hand"),
+         note="look-alike: after the swallowed error the block runs another statement on "
+              "the failed transaction"),
+]

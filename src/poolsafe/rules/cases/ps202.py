@@ -3427,3 +3427,53 @@ VALID += [
          path="app.py", files={"requirements.txt": "psycopg2\nflask\n"},
          note="look-alike: only a command-line entry point calls the helper"),
 ]
+
+# Helper large78b, round 35 (issue 31, from the HELD half of a raw-driver census after its
+# figures were recorded: not held): a pool factory coroutine run to completion by the
+# launcher (`bot.pool = loop.run_until_complete(create_pool(dsn))`): the loop returns the
+# coroutine's result, the pool, and the attribute keeps it.
+_RUN_UNTIL_COMPLETE = """\
+import asyncio
+
+import asyncpg
+
+
+class Bot:
+    pool = None
+
+    def run(self):
+        pass
+
+
+async def create_pool(dsn):
+    return await asyncpg.create_pool(dsn, command_timeout=60){mark}
+
+
+def {func}(dsn):
+    loop = asyncio.get_event_loop()
+{body}
+
+
+def main():
+    for dsn in ("postgresql://a/app", "postgresql://b/app"):
+        {func}(dsn)
+
+
+if __name__ == "__main__":
+    main()
+"""
+VALID += [
+    Case(_RUN_UNTIL_COMPLETE.format(mark="", func="launch", body=(
+        "    bot = Bot()\n"
+        "    bot.pool = loop.run_until_complete(create_pool(dsn))\n"
+        "    bot.run()")),
+         note="`loop.run_until_complete()` returns the pool the coroutine made, and the "
+              "bot keeps it"),
+]
+INVALID += [
+    Case(_RUN_UNTIL_COMPLETE.format(mark="  # expect: PS202", func="count", body=(
+        "    pool = loop.run_until_complete(create_pool(dsn))\n"
+        "    return loop.run_until_complete(pool.fetchval(\"SELECT count(*) FROM t\"))")),
+         note="look-alike: the pool comes back through `run_until_complete()` into a "
+              "local, is used once and dropped unclosed, once per call"),
+]
