@@ -1580,12 +1580,14 @@ class ProjectIndex:
     def _owned_flag(self, func: FunctionInfo, packed_at: int) -> int | None:
         """The position of `func`'s ownership flag (`return conn, True`) when every
         return of `func` that hands out a fresh checkout at `packed_at` has it True
-        at the same position."""
+        at the same position (a connection the object keeps, `return self._conn,
+        False`, is lent, not handed out)."""
         positions = {owner_flag_at(ret, func.node.body, packed_at)
                      for ret in _returns(func)
                      if ret.value is not None
                      and (made := self._packed_connection(ret.value, func)) is not None
-                     and made.packed is not None and made.packed[0] == packed_at}
+                     and made.packed is not None and made.packed[0] == packed_at
+                     and not _kept_elsewhere(_element(ret.value, packed_at), func)}
         return positions.pop() if len(positions) == 1 else None
 
     def cache_decorated(self, func: FunctionInfo) -> bool:
@@ -2406,7 +2408,20 @@ def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
     returned connection is also kept where the next call (and a teardown) finds it,
     so `func` is a cached accessor, not an acquire wrapper; its callers do not own
     what it returns."""
-    value = ret.value.expression if isinstance(ret.value, cst.Await) else ret.value
+    assert ret.value is not None
+    return _kept_elsewhere(ret.value, func)
+
+
+def _element(value: cst.BaseExpression, index: int) -> cst.BaseExpression:
+    """The element at `index` of a returned tuple or list literal."""
+    assert isinstance(value, (cst.Tuple, cst.List))
+    return value.elements[index].value
+
+
+def _kept_elsewhere(value: cst.BaseExpression, func: FunctionInfo) -> bool:
+    """`value` (returned by `func`, alone or in a tuple) names a connection kept
+    beyond the call (see `_cached_elsewhere`)."""
+    value = value.expression if isinstance(value, cst.Await) else value
     if isinstance(value, cst.Attribute):
         return True  # `return self._conn`: the object keeps it, the caller borrows it
     if not isinstance(value, cst.Name):

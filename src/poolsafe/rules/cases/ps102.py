@@ -7181,3 +7181,57 @@ async def save_reading(value, given=None):
           " parameter, not True", unfixable="a release of `conn` the fix cannot move"
           " into `finally`"),
 ]
+
+VALID += [
+    Case(_OWNED_PAIR + '''
+
+class ReadingOutput:
+    def __init__(self):
+        self._connection = None
+
+    async def open(self):
+        self._connection = await engine.connect()
+
+    async def _connection_for(self, given=None):
+        if given is not None:
+            return given, False
+        if self._connection is not None:
+            return self._connection, False
+        conn = await engine.connect()
+        return conn, True
+
+    async def write(self, value, given=None):
+        conn, mine = await self._connection_for(given)
+        try:
+            result = await conn.execute(INSERT, {"v": value})
+            return result.rowcount
+        finally:
+            if mine:
+                await conn.close()
+''', note="the object's own open connection is lent with False, a fresh one handed out"
+          " with True: `if mine:` closes exactly the checkout"),
+]
+
+INVALID += [
+    Case(_OWNED_PAIR + '''
+
+async def borrow(given=None, quick=False):
+    if given is not None:
+        return given, False
+    if quick:
+        return await engine.connect(), False
+    conn = await engine.connect()
+    return conn, True
+
+
+async def save_reading(value, given=None):
+    conn, mine = await borrow(given, quick=value is None)  # expect: PS102
+    try:
+        await conn.execute(INSERT, {"v": value})
+    finally:
+        if mine:
+            await conn.close()
+''', note="look-alike: one of the helper's fresh checkouts comes back with False; `if"
+          " mine:` leaves it open", unfixable="a release of `conn` the fix cannot move into"
+          " `finally`"),
+]
