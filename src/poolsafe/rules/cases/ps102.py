@@ -7140,7 +7140,7 @@ async def save_reading(value, given=None):
         if reused:
             await conn.close()
 ''', note="look-alike: the flag is False with the fresh checkout; `if reused:` never"
-          " closes it", unfixable="a release of `conn` the fix cannot move into `finally`"),
+          " closes it"),
     Case(_OWNED_PAIR + '''
 
 async def borrow(given=None):
@@ -7159,8 +7159,7 @@ async def save_reading(value, given=None):
         if mine:
             await conn.close()
 ''', note="look-alike: the flag is bound again after the checkout; it no longer says"
-          " who owns the connection", unfixable="a release of `conn` the fix cannot move"
-          " into `finally`"),
+          " who owns the connection"),
     Case(_OWNED_PAIR + '''
 
 async def borrow(given=None, keep=False):
@@ -7178,8 +7177,7 @@ async def save_reading(value, given=None):
         if mine:
             await conn.close()
 ''', note="look-alike: the flag returned with the fresh checkout is the caller's"
-          " parameter, not True", unfixable="a release of `conn` the fix cannot move"
-          " into `finally`"),
+          " parameter, not True"),
 ]
 
 VALID += [
@@ -7232,6 +7230,5 @@ async def save_reading(value, given=None):
         if mine:
             await conn.close()
 ''', note="look-alike: one of the helper's fresh checkouts comes back with False; `if"
-          " mine:` leaves it open", unfixable="a release of `conn` the fix cannot move into"
-          " `finally`"),
+          " mine:` leaves it open"),
 ]
