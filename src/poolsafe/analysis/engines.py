@@ -771,11 +771,31 @@ def _placeholder(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleIn
 
 
 def _declared(index: ProjectIndex, module: ModuleInfo) -> tuple[str | None, str | None]:
-    """The dialect the project's declared drivers name, and the evidence."""
+    """The dialect the project's declared drivers name, and the evidence; none when
+    the module imports SQLAlchemy dialects and not that one (`from sqlalchemy.dialects
+    import mysql` in a PostgreSQL project's MySQL output: its engine's database is
+    not known)."""
     from poolsafe.analysis.declared_drivers import declared_driver
 
     found = declared_driver(module.abspath, index.text_files)
-    return (None, None) if found is None else (found.dialect, found.evidence)
+    if found is None:
+        return (None, None)
+    own = imported_dialects(module)
+    if own and not own & set(found.dialect.split(" or ")):
+        return (None, None)
+    return (found.dialect, found.evidence)
+
+
+def imported_dialects(module: ModuleInfo) -> set[str]:
+    """The SQLAlchemy dialects the module imports at its top level
+    (`from sqlalchemy.dialects import mysql`, `from sqlalchemy.dialects.postgresql
+    import insert`), MariaDB's as MySQL's."""
+    found: set[str] = set()
+    for qualname in module.imports.values():
+        parts = qualname.split(".")
+        if len(parts) >= 3 and parts[:2] == ["sqlalchemy", "dialects"]:
+            found.add("mysql" if parts[2] == "mariadb" else parts[2])
+    return found
 
 
 def holds_no_server_slot(dialect: str | None) -> bool:

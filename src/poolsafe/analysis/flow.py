@@ -1200,7 +1200,8 @@ class FunctionFlow:
                     # (a session among a helper's results is as idle as one it returns
                     # alone: `session, base, engine = load_connection(url)`)
                     after = after | {Held(unpacked, site, _unbound_in(after),
-                                          idle=conn.kind.lazy)}
+                                          idle=conn.kind.lazy,
+                                          flags=_owned_flag_name(target, conn))}
                 continue
             if isinstance(target, cst.Name):
                 var = target.value
@@ -3977,6 +3978,15 @@ def _in_dialect_branch(scope: cst.CSTNode, target: cst.CSTNode) -> bool:
                 n is target for n in iter_nodes(node.body)):
             return True
     return False
+
+
+def _owned_flag_name(target: cst.BaseExpression, conn: Connection) -> frozenset[str]:
+    """`conn, mine = helper(given)` where the helper returns `(fresh, True)`: `mine`
+    is true wherever the checkout is held (`poolsafe.analysis.owner_flag`)."""
+    if conn.owned_flag is None or conn.packed is None:
+        return frozenset()
+    name = _unpacked_name(target, (conn.owned_flag, conn.packed[1]))
+    return frozenset() if name is None else frozenset({name})
 
 
 def _unpacked_name(target: cst.BaseExpression, packed: tuple[int, int]) -> str | None:

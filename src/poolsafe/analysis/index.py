@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar, Protocol, TypeVar, cast
 
@@ -44,6 +45,7 @@ from poolsafe.analysis.module import (
     Opaque,
     WithBinding,
 )
+from poolsafe.analysis.owner_flag import owner_flag_at
 from poolsafe.analysis.values import (
     AUTOCOMMIT_FLAG,
     ClassRef,
@@ -1528,7 +1530,8 @@ class ProjectIndex:
         conn = self.acquirer_of(func)
         if conn is not None:
             return Connection(conn.kind_key, _source(call), via=func.name, packed=conn.packed,
-                              autocommit=conn.autocommit, carrier=conn.carrier)
+                              autocommit=conn.autocommit, carrier=conn.carrier,
+                              owned_flag=conn.owned_flag)
         if func.is_generator:
             return None
         # a factory of pools, engines or session makers: `def get_engine(): return ...`
@@ -1568,8 +1571,24 @@ class ProjectIndex:
                 and ret.value.value in autocommit_targets(func.node.body))
             return Connection(value.kind_key, f"{func.name}()", via=func.name,
                               packed=value.packed, autocommit=autocommit,
-                              carrier=value.carrier)
-        return self._packed_connection(ret.value, func)
+                              carrier=value.carrier, owned_flag=value.owned_flag)
+        packed = self._packed_connection(ret.value, func)
+        if packed is None or packed.packed is None:
+            return packed
+        return replace(packed, owned_flag=self._owned_flag(func, packed.packed[0]))
+
+    def _owned_flag(self, func: FunctionInfo, packed_at: int) -> int | None:
+        """The position of `func`'s ownership flag (`return conn, True`) when every
+        return of `func` that hands out a fresh checkout at `packed_at` has it True
+        at the same position (a connection the object keeps, `return self._conn,
+        False`, is lent, not handed out)."""
+        positions = {owner_flag_at(ret, func.node.body, packed_at)
+                     for ret in _returns(func)
+                     if ret.value is not None
+                     and (made := self._packed_connection(ret.value, func)) is not None
+                     and made.packed is not None and made.packed[0] == packed_at
+                     and not _kept_elsewhere(_element(ret.value, packed_at), func)}
+        return positions.pop() if len(positions) == 1 else None
 
     def cache_decorated(self, func: FunctionInfo) -> bool:
         """`func` keeps what it returns for later calls: it is decorated with a caching
@@ -2389,7 +2408,20 @@ def _cached_elsewhere(ret: cst.Return, func: FunctionInfo) -> bool:
     returned connection is also kept where the next call (and a teardown) finds it,
     so `func` is a cached accessor, not an acquire wrapper; its callers do not own
     what it returns."""
-    value = ret.value.expression if isinstance(ret.value, cst.Await) else ret.value
+    assert ret.value is not None
+    return _kept_elsewhere(ret.value, func)
+
+
+def _element(value: cst.BaseExpression, index: int) -> cst.BaseExpression:
+    """The element at `index` of a returned tuple or list literal."""
+    assert isinstance(value, (cst.Tuple, cst.List))
+    return value.elements[index].value
+
+
+def _kept_elsewhere(value: cst.BaseExpression, func: FunctionInfo) -> bool:
+    """`value` (returned by `func`, alone or in a tuple) names a connection kept
+    beyond the call (see `_cached_elsewhere`)."""
+    value = value.expression if isinstance(value, cst.Await) else value
     if isinstance(value, cst.Attribute):
         return True  # `return self._conn`: the object keeps it, the caller borrows it
     if not isinstance(value, cst.Name):

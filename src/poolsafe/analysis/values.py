@@ -78,6 +78,9 @@ class Connection:
     #: (`return await conn.cursor()` in a project function that opened `conn`): the
     #: bound name is the cursor, and `cur.connection.close()` closes what it holds
     carrier: bool = False
+    #: with `packed`: the position of an element that is True on every return handing
+    #: out a fresh checkout (`return conn, True`; see `poolsafe.analysis.owner_flag`)
+    owned_flag: int | None = None
 
     @property
     def kind(self) -> ConnectionKind:

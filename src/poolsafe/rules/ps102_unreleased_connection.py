@@ -353,7 +353,12 @@ class UnreleasedConnection(Rule):
     exactly what the function acquired, and is a release; so is one guarded by a
     flag set before it, when the checkout is made only where the flag is true
     (`owns = session is None` / `if owns: session = SessionLocal()` ... `finally:
-    if owns: session.close()`; the flag is not bound again in between).
+    if owns: session.close()`; the flag is not bound again in between). The flag
+    may also come from a helper that hands out the checkout with it: `conn, mine =
+    borrow(given)`, where `borrow` returns `(given, False)` for a caller's
+    connection and `(fresh, True)` (or `opened = True` right before `return conn,
+    opened`) for every checkout of its own; `finally: if mine: conn.close()` then
+    releases exactly that checkout.
 
     A project function that returns a connection its object or module keeps
     (`return self._conn` after `self._conn = psycopg2.connect(...)`, a `g`

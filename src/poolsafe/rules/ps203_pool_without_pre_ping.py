@@ -91,7 +91,10 @@ class PoolWithoutPrePing(Rule):
     it, else by the type of the settings field it is read from (`engine =
     create_async_engine(settings.DB_URI)` where the project's settings class
     declares `DB_URI: PostgresDsn`, or another of pydantic's DSN types: `MySQLDsn`,
-    `CockroachDsn`), else by the database drivers the project declares. Only a database
+    `CockroachDsn`), else by the database drivers the project declares, unless the
+    engine's module imports SQLAlchemy dialects and not that one (a PostgreSQL
+    project's MySQL output, `from sqlalchemy.dialects import mysql`: its database is
+    not known, and nothing is reported). Only a database
     server's dialect is reported (PostgreSQL and its kin, MySQL/MariaDB, Oracle,
     SQL Server, Snowflake and the other servers of `SERVER_DIALECTS`): SQLite and
     DuckDB URLs are files of this process, and dialects over an HTTP API

@@ -7163,3 +7163,193 @@ INVALID += [
          unfixable="nothing uses `conn` after the checkout",
          note="look-alike: the nested function only logs its argument"),
 ]
+
+#: an async writer whose helper hands back a caller's connection or a fresh one, with a
+#: second result that says which (issue 31, round 35, large78: a flag-guarded close
+#: whose flag comes from the helper's result tuple)
+_OWNED_PAIR = '''
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_pre_ping=True)
+INSERT = text("INSERT INTO readings (value) VALUES (:v)")
+'''
+
+VALID += [
+    Case(_OWNED_PAIR + '''
+
+async def borrow(given=None):
+    if given is not None:
+        return given, False
+    conn = await engine.connect()
+    return conn, True
+
+
+async def save_reading(value, given=None):
+    conn, mine = await borrow(given)
+    try:
+        await conn.execute(INSERT, {"v": value})
+        if mine:
+            await conn.commit()
+    finally:
+        if mine:
+            await conn.close()
+''', note="the helper returns `(fresh, True)` or `(borrowed, False)`: `if mine:` closes"
+          " exactly the checkout"),
+    Case(_OWNED_PAIR + '''
+
+class ReadingWriter:
+    def __init__(self, shared=None):
+        self.shared = shared
+
+    async def _connection(self):
+        opened = False
+        if self.shared is not None:
+            return self.shared, opened
+        try:
+            conn = await engine.connect()
+            opened = True
+            return conn, opened
+        except OSError as err:
+            raise RuntimeError(f"cannot reach the database: {err}") from err
+
+    async def write(self, value):
+        conn, opened = await self._connection()
+        try:
+            await conn.execute(INSERT, {"v": value})
+        finally:
+            if opened:
+                await conn.close()
+''', note="the flag is a name set to True right before the helper returns the fresh"
+          " checkout with it"),
+    Case(_PG_POOL + '''
+
+def take(conn=None):
+    if conn is not None:
+        return conn, False
+    return pool.getconn(), True
+
+
+def record(kind, conn=None):
+    conn, owned = take(conn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO events (kind) VALUES (%s)", (kind,))
+        conn.commit()
+    finally:
+        if owned:
+            pool.putconn(conn)
+''', note="a psycopg2 pool checkout handed back with a True ownership flag: `if owned:`"
+          " puts it back"),
+]
+
+INVALID += [
+    Case(_OWNED_PAIR + '''
+
+async def borrow(given=None):
+    if given is not None:
+        return given, True
+    conn = await engine.connect()
+    return conn, False
+
+
+async def save_reading(value, given=None):
+    conn, reused = await borrow(given)  # expect: PS102
+    try:
+        await conn.execute(INSERT, {"v": value})
+    finally:
+        if reused:
+            await conn.close()
+''', note="look-alike: the flag is False with the fresh checkout; `if reused:` never"
+          " closes it"),
+    Case(_OWNED_PAIR + '''
+
+async def borrow(given=None):
+    if given is not None:
+        return given, False
+    conn = await engine.connect()
+    return conn, True
+
+
+async def save_reading(value, given=None):
+    conn, mine = await borrow(given)  # expect: PS102
+    try:
+        await conn.execute(INSERT, {"v": value})
+        mine = value is None
+    finally:
+        if mine:
+            await conn.close()
+''', note="look-alike: the flag is bound again after the checkout; it no longer says"
+          " who owns the connection"),
+    Case(_OWNED_PAIR + '''
+
+async def borrow(given=None, keep=False):
+    if given is not None:
+        return given, False
+    conn = await engine.connect()
+    return conn, keep
+
+
+async def save_reading(value, given=None):
+    conn, mine = await borrow(given)  # expect: PS102
+    try:
+        await conn.execute(INSERT, {"v": value})
+    finally:
+        if mine:
+            await conn.close()
+''', note="look-alike: the flag returned with the fresh checkout is the caller's"
+          " parameter, not True"),
+]
+
+VALID += [
+    Case(_OWNED_PAIR + '''
+
+class ReadingOutput:
+    def __init__(self):
+        self._connection = None
+
+    async def open(self):
+        self._connection = await engine.connect()
+
+    async def _connection_for(self, given=None):
+        if given is not None:
+            return given, False
+        if self._connection is not None:
+            return self._connection, False
+        conn = await engine.connect()
+        return conn, True
+
+    async def write(self, value, given=None):
+        conn, mine = await self._connection_for(given)
+        try:
+            result = await conn.execute(INSERT, {"v": value})
+            return result.rowcount
+        finally:
+            if mine:
+                await conn.close()
+''', note="the object's own open connection is lent with False, a fresh one handed out"
+          " with True: `if mine:` closes exactly the checkout"),
+]
+
+INVALID += [
+    Case(_OWNED_PAIR + '''
+
+async def borrow(given=None, quick=False):
+    if given is not None:
+        return given, False
+    if quick:
+        return await engine.connect(), False
+    conn = await engine.connect()
+    return conn, True
+
+
+async def save_reading(value, given=None):
+    conn, mine = await borrow(given, quick=value is None)  # expect: PS102
+    try:
+        await conn.execute(INSERT, {"v": value})
+    finally:
+        if mine:
+            await conn.close()
+''', note="look-alike: one of the helper's fresh checkouts comes back with False; `if"
+          " mine:` leaves it open"),
+]

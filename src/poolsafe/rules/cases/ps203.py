@@ -2253,3 +2253,69 @@ INVALID += [
          note="look-alike: imports alembic.context but never runs migrations: not an "
               "Alembic environment"),
 ]
+
+#: a data tool with an output per database; the project declares only psycopg2
+#: (issue 31, round 35, large78: the declared driver is not every engine's dialect)
+_OUTPUT_FILES = {"requirements.txt": "sqlalchemy==2.0.30\npsycopg2-binary==2.9.9\n"}
+
+VALID += [
+    Case('''
+from sqlalchemy import MetaData, Table
+from sqlalchemy.dialects import mysql
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+class MySQLOutput:
+    def __init__(self, dsn):
+        self._dsn = dsn
+        self._engine = None
+
+    def connect(self):
+        self._engine = create_async_engine(self._dsn, echo=False)
+
+    async def write(self, table: Table, row: dict):
+        stmt = mysql.insert(table).values(**row).on_duplicate_key_update(**row)
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+''', files=_OUTPUT_FILES,
+         note="the module builds MySQL statements: the project's declared psycopg2 does not"
+              " make its engine a PostgreSQL one (its dialect is not known: nothing is said)"),
+]
+
+INVALID += [
+    Case('''
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+class PgOutput:
+    def __init__(self, dsn):
+        self._dsn = dsn
+        self._engine = None
+
+    def connect(self):
+        self._engine = create_async_engine(self._dsn, echo=False)  # expect: PS203
+
+    async def write(self, table: Table, row: dict):
+        stmt = insert(table).values(**row).on_conflict_do_nothing()
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+''', files=_OUTPUT_FILES,
+         note="look-alike: the module's own dialect agrees with the declared psycopg2"),
+    Case('''
+from sqlalchemy import Table
+from sqlalchemy.dialects import mysql
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://app@db/app")  # expect: PS203
+
+
+async def write(table: Table, row: dict):
+    stmt = mysql.insert(table).values(**row)
+    async with engine.begin() as conn:
+        await conn.execute(stmt)
+''', files=_OUTPUT_FILES,
+         note="look-alike: the URL's own scheme says postgresql; an import does not"
+              " outweigh it"),
+]
