@@ -24,9 +24,9 @@ from functools import cached_property
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
-    binding_targets,
     body_statements,
     bound_names,
+    bound_names_of,
     children,
     dotted_name,
     is_true,
@@ -2874,21 +2874,6 @@ def _value_test(test: cst.BaseExpression) -> bool:
         return _value_test(test.expression)
     return isinstance(test, cst.Name) or (_is_none_check(test) and isinstance(
         test, cst.Comparison) and isinstance(test.left, cst.Name))
-
-
-def bound_names_of(node: cst.CSTNode) -> set[str]:
-    """The plain names `node` itself binds (not the nodes under it)."""
-    out: set[str] = set()
-    targets = binding_targets(node)
-    while targets:
-        target = targets.pop()
-        if isinstance(target, cst.Name):
-            out.add(target.value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            targets.extend(e.value for e in target.elements)
-        elif isinstance(target, cst.StarredElement):
-            targets.append(target.value)
-    return out
 
 
 def _false_constant(value: cst.BaseExpression) -> bool:
