@@ -77,6 +77,7 @@ from poolsafe.knowledge import (
     BROAD_EXCEPTIONS,
     CLIENT_REQUEST_ERROR_NAMES,
     CLIENT_RESULT_ERROR_NAMES,
+    CLOSED_CONNECTION_MESSAGES,
     CONNECTION_KINDS,
     DB_ERROR_NAMES,
     DB_ERROR_ROOTS,
@@ -1875,6 +1876,12 @@ class FunctionFlow:
             # exists", raised before any statement), and the transaction is not aborted
             clean = frozenset(f for f in state if not isinstance(f, Aborted))
             return (state, clean) if negated else (clean, state)
+        closed = _closed_connection_check(test, self._exception_names)
+        if closed is not None:
+            # `if str(error) != "connection already closed": raise`: where the text is
+            # the driver's for a closed connection, there is no transaction to roll back
+            clean = frozenset(f for f in state if not isinstance(f, Aborted))
+            return (clean, state) if closed else (state, clean)
         invalidated = _invalidation_check(test)
         if invalidated is not None:
             # `if err.connection_invalidated:` (SQLAlchemy's disconnect): the connection
@@ -3142,6 +3149,45 @@ def _ends_session_block(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
             continue
         return True
     return False
+
+
+def _closed_connection_check(test: cst.BaseExpression,
+                             errors: frozenset[str]) -> bool | None:
+    """A test of a caught error's text against a driver's text for a closed or lost
+    connection (`CLOSED_CONNECTION_MESSAGES`): `str(e) == "connection already closed"`
+    or `"connection already closed" in str(e)` -> True (true where the connection is
+    closed), `!=` / `not in` / `not (...)` -> False; anything else -> None. `e` must be
+    a name a handler binds its error to."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _closed_connection_check(test.expression, errors)
+        return None if inner is None else not inner
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    target = test.comparisons[0]
+    left, right, op = test.left, target.comparator, target.operator
+    if isinstance(op, (cst.Equal, cst.NotEqual)):
+        if _error_text(right, errors):
+            left, right = right, left
+        if not _error_text(left, errors):
+            return None
+        text = string_value(right)
+    elif isinstance(op, (cst.In, cst.NotIn)):
+        if not _error_text(right, errors):
+            return None
+        text = string_value(left)
+    else:
+        return None
+    if text is None or not any(m in text.lower() for m in CLOSED_CONNECTION_MESSAGES):
+        return None
+    return isinstance(op, (cst.Equal, cst.In))
+
+
+def _error_text(node: cst.BaseExpression, errors: frozenset[str]) -> bool:
+    """`str(e)` of a name a handler binds its error to."""
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+            and node.func.value == "str" and len(node.args) == 1
+            and isinstance(node.args[0].value, cst.Name)
+            and node.args[0].value.value in errors)
 
 
 def _invalidation_check(test: cst.BaseExpression) -> bool | None:

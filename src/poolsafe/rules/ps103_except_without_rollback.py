@@ -295,12 +295,15 @@ class ExceptWithoutRollback(Rule):
     test whose branch goes on to use the connection is. Where the handler tests
     `err.connection_invalidated` (SQLAlchemy's pessimistic-disconnect recipe), the
     connection was invalidated and its next use reconnects: using it there is not
-    reusing a failed transaction. A session that a project decorator passes in
-    and ends right after the call (`@provide_session`: the wrapper opens the
-    session, calls the function with `session=...`, then commits and closes) is
-    not handed back to a caller that keeps it: the decorator is that caller. So
-    too when the decorator passes it first, by position (`result = f(session,
-    *args, **kwargs)` then `session.commit()`, `managed_tx_function`-style), from
+    reusing a failed transaction. So too where it compares the error's text with a
+    driver's text for a closed or lost connection (`if str(error) != "connection
+    already closed": raise`): the path that swallows holds no transaction. A
+    session that a project decorator passes in and ends right after the call
+    (`@provide_session`: the wrapper opens the session, calls the function with
+    `session=...`, then commits and closes) is not handed back to a caller that
+    keeps it: the decorator is that caller. So too when the decorator passes it
+    first, by position (`result = f(session, *args, **kwargs)` then
+    `session.commit()`, `managed_tx_function`-style), from
     a `with session_factory() as session:` whose factory is a parameter's default,
     to a parameter typed as a session; and when a method's decorator calls the
     plain function with `self` first, from its own `with` blocks (`with

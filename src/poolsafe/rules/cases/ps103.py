@@ -6355,3 +6355,48 @@ INVALID += [
          note="look-alike: the handler calls a project helper that commits on the failed "
               "session"),
 ]
+
+# A handler that swallows only the driver's error for a closed connection and
+# re-raises everything else: a closed connection holds no transaction to roll back.
+_CLOSED_ONLY = '''
+import psycopg2
+
+
+class Cursor:
+    def __init__(self, dsn):
+        self.connection = psycopg2.connect(dsn)
+        self.cursor = None
+
+    def __enter__(self):
+        self.cursor = self.connection.cursor()
+        return self.cursor
+
+    def __exit__(self, *args):
+        try:
+            self.connection.commit()
+            self.cursor.close()
+        except Exception as error:{mark}
+            if {test}:
+                raise error
+        self.connection.close()
+'''
+VALID += [
+    Case(_CLOSED_ONLY.format(mark="", test='str(error) != "connection already closed"'),
+         path="app/pg.py",
+         note="the handler swallows only psycopg2's error for a closed connection (no "
+              "transaction left) and re-raises every other"),
+    Case(_CLOSED_ONLY.format(mark="", test='"connection already closed" not in str(error)'),
+         path="app/pg.py",
+         note="the same test spelled with `not in`"),
+]
+INVALID += [
+    Case(_CLOSED_ONLY.format(mark="  # expect: PS103",
+                             test='str(error) == "connection already closed"'),
+         path="app/pg.py",
+         note="look-alike: re-raises only the closed-connection error and swallows every "
+              "other, the failed commit's among them"),
+    Case(_CLOSED_ONLY.format(mark="  # expect: PS103", test='str(error) != "duplicate key"'),
+         path="app/pg.py",
+         note="look-alike: the text it spares is a failed statement's, whose transaction "
+              "is aborted and still open"),
+]
