@@ -1103,6 +1103,15 @@ CLOSED_CONNECTION_MESSAGES: tuple[str, ...] = (
     "closed database", "server has gone away", "lost connection",
 )
 
+#: Errors that only a connection pool's own methods raise (`getconn()` of an exhausted
+#: or closed pool, `putconn()` to a closed one): psycopg2's `PoolError` and
+#: psycopg_pool's `PoolTimeout`, `PoolClosed` and `TooManyRequests` (qualified names'
+#: root package, last name). No statement on a connection raises them.
+POOL_ONLY_ERRORS: frozenset[tuple[str, str]] = frozenset({
+    ("psycopg2", "PoolError"), ("psycopg_pool", "PoolTimeout"),
+    ("psycopg_pool", "PoolClosed"), ("psycopg_pool", "TooManyRequests"),
+})
+
 #: Packages whose exception classes are database errors.
 DB_ERROR_ROOTS: frozenset[str] = frozenset(
     {"psycopg2", "psycopg", "sqlalchemy", "asyncpg", "pymysql", "MySQLdb", "mysql", "sqlite3",

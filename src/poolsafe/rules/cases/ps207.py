@@ -3805,3 +3805,78 @@ INVALID += [
          note="look-alike: the context is nested in one whose session already read: that "
               "transaction stays open across the call"),
 ]
+
+# A retry sleep in the `except PoolError:` of a checkout loop: a pool's own error is
+# raised only by its calls (`getconn()` of an exhausted pool), and there the previous
+# round's connection has already been handed back (`putconn(conn, close=True)`, which
+# rolls back or closes it); a `return` leaves the loop with the good one.
+_CHECKOUT_LOOP = '''
+import time
+
+import psycopg2
+from psycopg2 import pool
+
+POOL = pool.ThreadedConnectionPool(1, 4, "postgresql://db/app")
+
+
+def checked_conn():
+    while True:
+        try:
+            conn = POOL.getconn()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+                return conn
+            except psycopg2.OperationalError:
+{give_back}
+        except {caught}:
+            time.sleep(1){mark}
+'''
+_CHECKED_POOL = '''
+import time
+
+import psycopg2
+from psycopg2 import pool
+
+
+class CheckedPool(pool.ThreadedConnectionPool):
+    def getconn(self, *args, **kwargs):
+        while True:
+            try:
+                conn = super().getconn(*args, **kwargs)
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute("SELECT 1")
+                    return conn
+                except (psycopg2.InterfaceError, psycopg2.OperationalError):
+                    try:
+                        super().putconn(conn, close=True)
+                    except Exception:
+                        pass
+            except pool.PoolError:
+                time.sleep(1)
+'''
+VALID += [
+    Case(_CHECKOUT_LOOP.format(give_back="                POOL.putconn(conn, close=True)",
+                               caught="pool.PoolError", mark=""),
+         path="app/db.py",
+         note="the sleep follows only a failed checkout: the connection a failed check "
+              "left was handed back (closed) before the loop came round"),
+    Case(_CHECKED_POOL, path="app/db.py",
+         note="a pool subclass: `super().putconn(conn, close=True)` in a `try` of its "
+              "own (a give-back that raised found the pool closed or the connection "
+              "broken)"),
+]
+INVALID += [
+    Case(_CHECKOUT_LOOP.format(give_back="                POOL.putconn(conn, close=True)",
+                               caught="(pool.PoolError, psycopg2.Error)",
+                               mark="  # expect: PS207"),
+         path="app/db.py",
+         note="look-alike: the handler also takes the driver's errors: a failed SELECT "
+              "other than OperationalError arrives with its transaction open"),
+    Case(_CHECKOUT_LOOP.format(give_back="                pass", caught="pool.PoolError",
+                               mark="  # expect: PS207"),
+         path="app/db.py",
+         note="look-alike: the failed check keeps its connection: the next checkout "
+              "fails with it still held in its transaction"),
+]
