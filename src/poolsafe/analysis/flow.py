@@ -62,6 +62,7 @@ from poolsafe.analysis.session_handback import (
     every_caller_ends,
     named_not_called,
 )
+from poolsafe.analysis.session_reads import only_runs_statements
 from poolsafe.analysis.statement_errors import is_sqlalchemy_dialect, statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import (
@@ -2422,6 +2423,8 @@ class FunctionFlow:
             # worked on only through a helper: the session's own module says which
             # database it talks to (the queued work is the helper's, out of sight)
             return statement_level_only(adopted[0], self.index)
+        if kind.is_session and self._handed_session_only_reads(resource):
+            return True
         if kind.key not in _SERVER_DECIDES_ABORT and not (
                 kind.is_session and _only_executes(node.body, resource)):
             return False
@@ -2434,6 +2437,17 @@ class FunctionFlow:
             # queues objects that the execute's autoflush could fail to write
             return True
         return self._called_in_dialect_branches
+
+    def _handed_session_only_reads(self, resource: str) -> bool:
+        """A session the function is handed (a parameter: its module may name no
+        database) in a project whose every engine is SQLite's (`builds_sqlite_only`),
+        on which the function, and every project function it hands the session on
+        to, only runs statements (`only_runs_statements`): a failed statement undoes
+        only itself there, and nothing queued can fail a flush."""
+        if self.func.param(resource) is None:
+            return False
+        return facts(self.index).builds_sqlite_only() and only_runs_statements(
+            self.index, self.func, resource, _EXECUTE_METHODS)
 
     def _failed_read_left(self, node: cst.With, fact: Aborted, ended: dict[str, bool]) -> bool:
         """The handler that caught the error returns at once, out of a `session.begin()`

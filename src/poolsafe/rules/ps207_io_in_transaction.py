@@ -48,6 +48,7 @@ from poolsafe.analysis.read_only import (
 )
 from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.session_reads import param_for
 from poolsafe.analysis.slow_calls import may_be_slow_here, slow_call
 from poolsafe.analysis.values import (
     ClassRef,
@@ -1634,7 +1635,7 @@ class _Walker:
                         or found.func.is_async or found.func.is_generator:
                     return frozenset()
                 callee = found
-            param = _param_for(callee.func, call, arg)
+            param = param_for(callee.func, call, arg)
             if param is not None:
                 handed[param] = key
         if callee is None or not handed:
@@ -1999,16 +2000,6 @@ def _ptb_callback_param(func: FunctionInfo, name: str) -> str | None:
     return _PTB_CALLBACK_PARAMS[name]
 
 
-def _param_for(func: FunctionInfo, call: cst.Call, arg: cst.Arg) -> str | None:
-    """The parameter of `func` that `arg` of `call` binds (positional or keyword)."""
-    if arg.keyword is not None:
-        name = arg.keyword.value
-        return name if func.param(name) is not None else None
-    position = [a for a in call.args if a.keyword is None and not a.star].index(arg)
-    params = func.param_names()
-    return params[position] if position < len(params) else None
-
-
 def _decorator_handles(index: ProjectIndex, func: FunctionInfo) -> dict[str, bool]:
     """The parameters of `func` that a project decorator fills with a connection (and
     whether it is in autocommit): the decorator takes the function, returns an inner
@@ -2036,7 +2027,7 @@ def _decorator_handles(index: ProjectIndex, func: FunctionInfo) -> dict[str, boo
                     if arg.star or not isinstance(arg.value, cst.Name):
                         continue
                     autocommit = _bound_connection(index, inner, arg.value)
-                    param = _param_for(func, call, arg) if autocommit is not None else None
+                    param = param_for(func, call, arg) if autocommit is not None else None
                     if autocommit is not None and param is not None:
                         out[param] = autocommit \
                             or arg.value.value in FunctionResources(index, inner).autocommit
