@@ -23,6 +23,7 @@ from functools import cached_property
 
 import libcst as cst
 
+from poolsafe.analysis.closing_blocks import closed_by_own_with
 from poolsafe.analysis.cstutil import (
     body_statements,
     bound_names,
@@ -62,7 +63,7 @@ from poolsafe.analysis.session_handback import (
     every_caller_ends,
     named_not_called,
 )
-from poolsafe.analysis.session_reads import only_runs_statements
+from poolsafe.analysis.session_reads import only_runs_statements, param_for
 from poolsafe.analysis.statement_errors import is_sqlalchemy_dialect, statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import (
@@ -551,7 +552,8 @@ class FunctionFlow:
             if closer is not None:
                 found = self._released_by_closer(closer)
             else:
-                found = self.index.released_by_call(call, self.func)
+                found = self.index.released_by_call(call, self.func) \
+                    | self._closed_by_callee_with(call)
                 f = call.func
                 if self._carried_names and isinstance(f, cst.Attribute) \
                         and f.attr.value == "close" and isinstance(f.value, cst.Name) \
@@ -569,6 +571,32 @@ class FunctionFlow:
                     found = found - {f.value.value.value}
             self._released_memo[key] = found
         return found
+
+    def _closed_by_callee_with(self, call: cst.Call) -> set[str]:
+        """The names this call hands to a project function whose body opens with
+        `with param:` on it (`closed_by_own_with`), when their kind's `with x:` closes
+        (a SQLAlchemy `Session`; a psycopg2 connection's only ends a transaction)."""
+        names = [a for a in call.args if isinstance(a.value, cst.Name) and not a.star]
+        if not names:
+            return set()
+        f = call.func
+        name = f.value if isinstance(f, cst.Name) else \
+            f.attr.value if isinstance(f, cst.Attribute) else None
+        if name is None or not self.index.is_project_function_name(name):
+            return set()
+        callee = self.index.evaluate(f, self.module, self.func)
+        if not isinstance(callee, FunctionRef):
+            return set()
+        out: set[str] = set()
+        for arg in names:
+            assert isinstance(arg.value, cst.Name)
+            kind: ConnectionKind | None = self.res.kind(arg.value.value)
+            if kind is None or not kind.with_var_closes:
+                continue
+            param = param_for(callee.func, call, arg)
+            if param is not None and closed_by_own_with(callee.func, param):
+                out.add(arg.value.value)
+        return out
 
     @cached_property
     def _carried_names(self) -> frozenset[str]:
