@@ -595,7 +595,9 @@ class UnreleasedConnection(Rule):
 
     **Tests.** In test modules (`test_*.py`, `*_test.py`, `*_tests.py`, a Django
     application's `tests.py`, `conftest.py`, `tests/`, `*_tests/`, and test-support
-    packages: `testing/`, `test_utils/`, `unittest_utils/`), a checkout missed only
+    packages: `testing/`, `test_utils/`, `unittest_utils/`, and modules or packages
+    whose own name says they support tests: `testutils.py`, `db_test_utils.py`,
+    `testing_helper/`; not `ab_testing_utils.py`), a checkout missed only
     when an exception is raised is not reported: a failing test run ends with its
     process. A SQLAlchemy session a test, a
     fixture or a test helper leaves open is not reported either, nor a SQLAlchemy

@@ -7106,3 +7106,30 @@ def rebuild(dsn, rows):
          note="look-alike: a psycopg2 connection's `with conn:` ends a transaction, not "
               "the connection"),
 ]
+
+# A test-support module outside a test folder, named for what it is (`testutils.py`,
+# `db_test_utils.py`, `testing_helper/`): its engines and connections serve tests only.
+_SCRATCH_DB = '''
+import psycopg2
+
+
+def scratch_database(dsn, name):
+    conn = psycopg2.connect(dsn){mark}
+    conn.autocommit = True
+    conn.cursor().execute("CREATE DATABASE " + name)
+    return dsn.rsplit("/", 1)[0] + "/" + name
+'''
+VALID += [
+    Case(_SCRATCH_DB.format(mark=""), path="app/db_test_utils.py",
+         note="a test-support module by its name (a test word, then a support word)"),
+    Case(_SCRATCH_DB.format(mark=""), path="app/testing_helper/db.py",
+         note="a test-support package by its name (`testing_` first)"),
+    Case(_SCRATCH_DB.format(mark=""), path="app/testutils.py",
+         note="`testutils` as one word"),
+]
+INVALID += [
+    Case(_SCRATCH_DB.format(mark="  # expect: PS102"), path="app/ab_testing_utils.py",
+         note="look-alike: `testing` after another word (A/B testing) is production code"),
+    Case(_SCRATCH_DB.format(mark="  # expect: PS102"), path="app/db_utils.py",
+         note="look-alike: the same helper in production code"),
+]
