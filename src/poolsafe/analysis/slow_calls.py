@@ -29,6 +29,9 @@ from poolsafe.knowledge.slow_calls import (
     ANY_METHOD_ROOTS,
     CELERY_SUBMIT_METHODS,
     CELERY_WAIT_METHODS,
+    FUTURE_SUBMIT_METHODS,
+    FUTURE_WAIT_METHODS,
+    FUTURE_WAIT_WHAT,
     IMPURE_BUILTINS,
     IO_METHOD_NAMES,
     OFFLOAD_FUNCTIONS,
@@ -47,7 +50,7 @@ SLOW_NAMES: frozenset[str] = frozenset(
     {path.rsplit(".", 1)[-1] for fam in SLOW_FAMILIES
      for table in (fam.clients, fam.factories) for paths in table.values() for path in paths}
     | {tail.rsplit(".", 1)[-1] for fam in SLOW_FAMILIES for _, tail in fam.functions}
-    | {tail for _, tail in SLEEP_FUNCTIONS} | CELERY_WAIT_METHODS
+    | {tail for _, tail in SLEEP_FUNCTIONS} | CELERY_WAIT_METHODS | FUTURE_WAIT_METHODS
     | {tail.rsplit(".", 1)[-1] for _, tail in OFFLOAD_FUNCTIONS} | set(OFFLOAD_METHODS))
 SLOW_PREFIXES: tuple[str, ...] = tuple(sorted({p for fam in SLOW_FAMILIES for p in fam.prefixes}))
 
@@ -94,6 +97,8 @@ def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
         return f"{_shown(f.value)}.{method}", OFFLOAD_WHAT
     if method in CELERY_WAIT_METHODS and _celery_result(index, f.value, module, func):
         return f"{_shown(f.value)}.{method}", "a wait for a task result"
+    if method in FUTURE_WAIT_METHODS and _waits_for_offloaded(index, f.value, module, func):
+        return f"{_shown(f.value)}.{method}", FUTURE_WAIT_WHAT
     # the chain down to its root: `client.chat.completions.create` -> client, path
     path = [method]
     root: cst.BaseExpression = f.value
@@ -393,6 +398,19 @@ def _number(expr: cst.BaseExpression) -> float | None:
         except (ValueError, OverflowError):
             return None
     return None
+
+
+def _waits_for_offloaded(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                         func: FunctionInfo | None) -> bool:
+    """`expr` is `executor.submit(fn, ...)` (`FUTURE_SUBMIT_METHODS`), directly or
+    through a name bound to it, and `fn` may do I/O (`_offloads_work`)."""
+    if isinstance(expr, cst.Name):
+        expr = resolve(index, expr, module, func).expr
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in FUTURE_SUBMIT_METHODS):
+        return False
+    return _offloads_work(index, expr, FUTURE_SUBMIT_METHODS[expr.func.attr.value], module,
+                          func)
 
 
 def _celery_result(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,

@@ -196,7 +196,10 @@ class IoInTransaction(Rule):
       the server names the methods, so any call on such a client is a round trip;
     - blocking work handed to a thread and awaited: `loop.run_in_executor(executor,
       fn, ...)`, `asyncio.to_thread(fn, ...)`, anyio's `to_thread.run_sync` and
-      Starlette's `run_in_threadpool` (work is offloaded because it takes long: an
+      Starlette's `run_in_threadpool`, and `concurrent.futures`' wait on a
+      submission, `executor.submit(fn, ...).result()` (also through a name bound to
+      the future; a submission never waited for in the function is not a wait) (work
+      is offloaded because it takes long: an
       image resize, a PDF render, a blocking client); a callable that is a method of
       a connection, session or pool is database work and does not count, nor does
       a project function that only computes (its body, and the project functions

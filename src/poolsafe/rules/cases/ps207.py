@@ -3880,3 +3880,57 @@ INVALID += [
          note="look-alike: the failed check keeps its connection: the next checkout "
               "fails with it still held in its transaction"),
 ]
+
+# Work handed to a pool's thread and waited for inside the transaction
+# (`concurrent.futures`): `executor.submit(fetch, url).result()`, or through a name
+# bound to the submission, holds the transaction until the thread's work returns, as
+# calling `fetch(url)` there would. A callable that only computes is no slow work, and
+# a submission never waited for here holds nothing.
+_SUBMITTED = '''
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+executor = ThreadPoolExecutor(max_workers=4)
+
+
+def fetch_summary(url):
+    return requests.get(url, timeout=30).json()
+
+
+def render(doc):
+    return json.dumps(doc, sort_keys=True)
+
+
+def summarise(doc_id, url):
+    with Session(engine) as session:
+        session.execute(text("UPDATE docs SET state = 'busy' WHERE id = :id"), {{"id": doc_id}})
+{wait}
+        session.execute(text("UPDATE docs SET summary = :s WHERE id = :id"),
+                        {{"s": str(summary), "id": doc_id}})
+        session.commit()
+'''
+VALID += [
+    Case(_SUBMITTED.format(
+        wait="        summary = executor.submit(render, {\"id\": doc_id}).result()"),
+         path="app/summaries.py",
+         note="the thread's work only computes (`json.dumps`): no slow wait"),
+    Case(_SUBMITTED.format(wait="        executor.submit(fetch_summary, url)\n"
+                                "        summary = None"),
+         path="app/summaries.py",
+         note="submitted and not waited for here: the transaction does not wait on it"),
+]
+INVALID += [
+    Case(_SUBMITTED.format(wait="        future = executor.submit(fetch_summary, url)\n"
+                                "        summary = future.result()  # expect: PS207"),
+         path="app/summaries.py",
+         note="the wait for an HTTP request handed to a thread, through the future's name"),
+    Case(_SUBMITTED.format(
+        wait="        summary = executor.submit(fetch_summary, url).result()  # expect: PS207"),
+         path="app/summaries.py",
+         note="the same wait, chained on the submission"),
+]
