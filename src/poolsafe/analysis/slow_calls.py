@@ -288,6 +288,11 @@ def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily
     # (`from app.clients import s3`): follow it to what it was assigned from
     bound = resolve(index, root, module, func)
     expr = bound.expr
+    other = _other_than_none(expr)
+    if other is not None and depth < _MAX_REACH:
+        # `client = genai.Client(...) if KEY else None` (the feature off): where a
+        # method is called on it, it is the client (on None the call would raise)
+        return _root_methods(index, other, fam, bound.module, bound.func, None, depth + 1)
     if isinstance(expr, cst.Call):
         qual = external_name(index, expr.func, bound.module, bound.func)
         if qual is None and isinstance(expr.func, cst.Attribute):
@@ -308,6 +313,19 @@ def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily
             # reached from a client through its methods (`storage.Client().bucket(b)`):
             # only the family's prefixes are slow on it
             return frozenset()
+    return None
+
+
+def _other_than_none(expr: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The branch of `a if test else None` (or `None if test else a`) that is not
+    `None`; None for anything else."""
+    if not isinstance(expr, cst.IfExp):
+        return None
+    none = [isinstance(e, cst.Name) and e.value == "None" for e in (expr.body, expr.orelse)]
+    if none == [False, True]:
+        return expr.body
+    if none == [True, False]:
+        return expr.orelse
     return None
 
 

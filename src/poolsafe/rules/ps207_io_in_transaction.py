@@ -335,7 +335,11 @@ class IoInTransaction(Rule):
     `Manager` or `QuerySet`) is followed too: `Account.objects.open_account(...)`
     runs its method, in which `self.create(...)` is a query. Slow work includes
     Twilio's REST client (also handed out by a project factory that returns a
-    stand-in in another branch) and `urlretrieve` (Python 2's `urllib` too).
+    stand-in in another branch) and `urlretrieve` (Python 2's `urllib` too). A
+    module's client bound only where a feature is on (`client = genai.Client(...) if
+    KEY else None`) is that client wherever a method is called on it (on `None` the
+    call would raise): a project helper's `client.models.generate_content(...)` is an
+    LLM call.
 
     **A view's access check.** Under `ATOMIC_REQUESTS` Django wraps the view with
     its decorators, and DRF authenticates inside `dispatch()`: `@login_required`

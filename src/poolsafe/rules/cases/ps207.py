@@ -3934,3 +3934,59 @@ INVALID += [
          path="app/summaries.py",
          note="the same wait, chained on the submission"),
 ]
+
+# A module's client bound only where a feature is on (`client = genai.Client(...) if
+# KEY else None`): where a method is called on it, it is the client (on None the call
+# raises), so a project helper that calls the model makes an LLM call.
+_OPTIONAL_CLIENT = '''
+import os
+
+from google import genai
+{imports}
+client = {client} if os.environ.get("GEMINI_API_KEY") else None
+
+
+def ask(prompt):
+    return client.models.generate_content(model="gemini-2.0-flash", contents=prompt).text
+'''
+_OPTIONAL_CLIENT_JOB = '''
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from app.llm import ask
+
+engine = create_engine("postgresql://db/app")
+
+
+def label(doc_id, body):
+    with Session(engine) as session:
+        session.execute(text("UPDATE docs SET state = 'busy' WHERE id = :id"), {{"id": doc_id}})
+        answer = ask(body){mark}
+        session.execute(text("UPDATE docs SET label = :l WHERE id = :id"),
+                        {{"l": answer, "id": doc_id}})
+        session.commit()
+'''
+_STUB_MODELS = '''
+
+class StubModels:
+    def generate_content(self, model, contents):
+        return type("Answer", (), {"text": contents[:20]})()
+
+
+class StubClient:
+    models = StubModels()
+'''
+INVALID += [
+    Case(_OPTIONAL_CLIENT_JOB.format(mark="  # expect: PS207"), path="app/jobs.py",
+         files={"app/llm.py": _OPTIONAL_CLIENT.format(
+             imports="", client='genai.Client(api_key=os.environ["GEMINI_API_KEY"])')},
+         note="the client exists only when the key is set; the helper's call is an LLM "
+              "call wherever it runs"),
+]
+VALID += [
+    Case(_OPTIONAL_CLIENT_JOB.format(mark=""), path="app/jobs.py",
+         files={"app/llm.py": _OPTIONAL_CLIENT.format(
+             imports="\nfrom app.stub import StubClient\n", client="StubClient()"),
+                "app/stub.py": _STUB_MODELS},
+         note="look-alike: the optional object is a project stub that answers locally"),
+]
