@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    argument_for,
     binding_targets,
     body_statements,
     call_name,
@@ -262,9 +263,12 @@ class IoInTransaction(Rule):
     (Flask-SQLAlchemy, `engine_from_config`) and none with an `isolation_level` or a
     `"begin"` event hook: pysqlite and aiosqlite run in that default mode, so a route
     that has only read through its own session (`Depends(get_db)`) before an HTTP call
-    holds no lock. A session handed in by a project caller (whose writes may be
-    open), or a function that sets an attribute of a loaded row (the next query
-    flushes it), stays reported. A
+    holds no lock. A session handed in by a project caller is judged by its callers:
+    when every one made the session itself (or was handed it under the same rule,
+    two callers up) and has only read on it on every path before the call, no
+    transaction is open; one whose write may be open before the call keeps the
+    finding, as does a function that sets an attribute of a loaded row (the next
+    query flushes it). A
     sqlite3 connection opened in autocommit (`sqlite3.connect(path,
     isolation_level=None)`, `conn.isolation_level = None`, Python 3.12's
     `autocommit=True`) never begins a transaction on its own, and its `with conn:`
@@ -813,6 +817,49 @@ def _no_caller_transaction(index: ProjectIndex, func: FunctionInfo, keys: State)
     return all(site.func is None for site in facts(index).project_callers(func))
 
 
+#: how many callers up `_callers_only_read_before` follows a handle passed on
+_CALLER_READS_DEPTH = 2
+
+
+def _callers_only_read_before(index: ProjectIndex, func: FunctionInfo, param: str,
+                              depth: int = 0) -> bool:
+    """`param` is a handle every project caller of `func` passes after only reads on
+    it on every path (no write since its last commit: on an all-SQLite project no
+    transaction is open there), and the caller made that handle itself (`with
+    SessionLocal() as db_session:`) or was handed it under the same condition, up to
+    `_CALLER_READS_DEPTH` callers up. A caller that passes nothing for it, or a
+    handle it cannot name, answers False; so does a function with no project caller
+    (`_no_caller_transaction` answers for that)."""
+    if param not in func.all_param_names() or depth > _CALLER_READS_DEPTH:
+        return False
+    params = func.param_names()
+    position = params.index(param) if param in params else None
+    sites = list(facts(index).project_callers(func))
+    if not sites:
+        return False
+    for site in sites:
+        caller = site.func
+        if caller is None:
+            continue  # a script's top level: no transaction of a caller's own
+        arg = argument_for(site.call, param, position)
+        if arg is None or caller.is_generator:
+            return False
+        walker = _Walker(index, caller, _MAX_HELPER_DEPTH)
+        walker.handed = {p.name.value for p in caller.named_params()
+                         if any(w in p.name.value.lower() for w in _HANDLE_WORDS)}
+        walker.watching = frozenset({id(site.call)})
+        with index.full_resolution():
+            walker.walk(body_statements(caller.node.body), frozenset())
+        key = walker.key_of(arg)
+        state = walker.watched.get(id(site.call))
+        if key is None or state is None or _WROTE + key in state:
+            return False
+        if not (_no_caller_transaction(index, caller, frozenset({key}))
+                or _callers_only_read_before(index, caller, key, depth + 1)):
+            return False
+    return True
+
+
 def _in_polling_loop(func: FunctionInfo, call: cst.Call) -> bool:
     """`call` runs in a `while` loop of `func` that keeps the process running (a
     scheduler, a queue consumer, a poll: `django_threads.long_running`)."""
@@ -954,6 +1001,9 @@ class _Walker:
         #: while a `try` whose handler catches only pool errors is walked, the state at
         #: each call of its body that may raise one (`_note_pool_call`), else None
         self._pool_calls: list[State] | None = None
+        #: the calls whose state is kept (`_callers_only_read_before`), and that state
+        self.watching: frozenset[int] = frozenset()
+        self.watched: dict[int, State] = {}
 
     # ------------------------------------------------------------ statements
     def walk(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
@@ -1235,6 +1285,8 @@ class _Walker:
             state = (state - marks) | unlocked
         if self._pool_calls is not None:
             self._note_pool_call(call, state)
+        if id(call) in self.watching:
+            self.watched[id(call)] = self.watched.get(id(call), frozenset()) | state
         state = self._call(call, state)
         key = self.lock_key(call, state)
         if key is not None:
@@ -1696,8 +1748,9 @@ class _Walker:
             self._sqlite_ok = facts(self.index).builds_sqlite_only() and not any(
                 _sets_attribute(small) for node in iter_nodes(self.func.node.body)
                 if isinstance(node, cst.SimpleStatementLine) for small in node.body)
-        return self._sqlite_ok and _no_caller_transaction(
-            self.index, self.func, frozenset({name}))
+        return self._sqlite_ok and (
+            _no_caller_transaction(self.index, self.func, frozenset({name}))
+            or _callers_only_read_before(self.index, self.func, name))
 
     def annotated_handle(self, name: str) -> bool:
         """A parameter annotated as a session or connection (`db: Session`)."""

@@ -3990,3 +3990,81 @@ VALID += [
                 "app/stub.py": _STUB_MODELS},
          note="look-alike: the optional object is a project stub that answers locally"),
 ]
+
+# An all-SQLite project: a read begins no transaction there (pysqlite), so a function
+# handed a session by its callers holds none across its HTTP call when every project
+# caller has only read on that session before the call. A caller that wrote first
+# holds SQLite's write lock across it.
+_SQLITE_ENGINE = '''
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("{url}")
+SessionLocal = sessionmaker(engine)
+'''
+_ACTOR_MODEL = '''
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Actor(Base):
+    __tablename__ = "actors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str]
+    seen: Mapped[int] = mapped_column(default=0)
+'''
+_HANDED_READS = '''
+import requests
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.db import SessionLocal
+from app.models import Actor
+
+
+def actor_metadata(db_session: Session, url):
+    actor = db_session.execute(select(Actor).where(Actor.url == url)).scalar()
+    profile = requests.get(url, timeout=10).json(){mark}
+    return actor, profile
+
+
+def show_actor(url):
+    with SessionLocal() as db_session:
+        known = db_session.execute(select(Actor)).scalars().all()
+        return actor_metadata(db_session, url), len(known){mark2}
+
+
+def refresh_actor(url):
+    with SessionLocal() as db_session:
+        {before}
+        return actor_metadata(db_session, url){mark3}
+'''
+_READ_FIRST = "db_session.execute(select(Actor).where(Actor.url == url))"
+_WRITE_FIRST = "db_session.execute(update(Actor).where(Actor.url == url).values(seen=1))"
+
+
+def _handed_reads(url: str, before: str, marks: tuple[str, str, str], note: str) -> Case:
+    return Case(_HANDED_READS.format(before=before, mark=marks[0], mark2=marks[1],
+                                     mark3=marks[2]),
+                path="app/meta.py", note=note,
+                files={"app/db.py": _SQLITE_ENGINE.format(url=url),
+                       "app/models.py": _ACTOR_MODEL})
+
+
+VALID += [
+    _handed_reads("sqlite:///data.db", _READ_FIRST, ("", "", ""),
+                  "every caller only read on the session it hands in: no transaction "
+                  "open on SQLite"),
+]
+INVALID += [
+    _handed_reads("sqlite:///data.db", _WRITE_FIRST,
+                  ("  # expect: PS207", "", "  # expect: PS207"),
+                  "look-alike: one caller writes first, and holds SQLite's write lock "
+                  "across the call"),
+    _handed_reads("postgresql://db/app", _READ_FIRST, ("  # expect: PS207",) * 3,
+                  "look-alike: on PostgreSQL a read begins a transaction, the helper's "
+                  "and its callers'"),
+]
