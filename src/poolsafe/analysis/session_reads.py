@@ -27,12 +27,14 @@ def param_for(func: FunctionInfo, call: cst.Call, arg: cst.Arg) -> str | None:
 
 
 def only_runs_statements(index: ProjectIndex, func: FunctionInfo, name: str,
-                         methods: frozenset[str], depth: int = 0) -> bool:
+                         methods: frozenset[str], depth: int = 0,
+                         hand_on: bool = True) -> bool:
     """Every use of the plain name `name` in `func`'s body (nested functions
     included) calls one of `methods` on it (`execute`, `scalar`, `get`), or hands it
     to a project function (resolved, by position or keyword) whose parameter is used
-    so in turn, up to `_HANDED_ON_DEPTH` deep. Any other use (another method, an
-    attribute, a second name, a callee not resolved) answers False."""
+    so in turn, up to `_HANDED_ON_DEPTH` deep (not at all when `hand_on` is False).
+    Any other use (another method, an attribute, a second name, a callee not
+    resolved) answers False."""
     accounted: set[int] = set()
     uses = 0
     for node in iter_nodes(func.node.body, into_functions=True):
@@ -50,7 +52,7 @@ def only_runs_statements(index: ProjectIndex, func: FunctionInfo, name: str,
         for arg in node.args:
             if not (isinstance(arg.value, cst.Name) and arg.value.value == name):
                 continue
-            if arg.star or depth >= _HANDED_ON_DEPTH:
+            if arg.star or not hand_on or depth >= _HANDED_ON_DEPTH:
                 return False
             callee = index.evaluate(node.func, func.module, func)
             if not isinstance(callee, FunctionRef) or callee.func is func:

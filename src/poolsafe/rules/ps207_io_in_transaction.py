@@ -49,7 +49,7 @@ from poolsafe.analysis.read_only import (
 )
 from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
-from poolsafe.analysis.session_reads import param_for
+from poolsafe.analysis.session_reads import only_runs_statements, param_for
 from poolsafe.analysis.slow_calls import may_be_slow_here, slow_call
 from poolsafe.analysis.values import (
     ClassRef,
@@ -263,12 +263,13 @@ class IoInTransaction(Rule):
     (Flask-SQLAlchemy, `engine_from_config`) and none with an `isolation_level` or a
     `"begin"` event hook: pysqlite and aiosqlite run in that default mode, so a route
     that has only read through its own session (`Depends(get_db)`) before an HTTP call
-    holds no lock. A session handed in by a project caller is judged by its callers:
-    when every one made the session itself (or was handed it under the same rule,
-    two callers up) and has only read on it on every path before the call, no
-    transaction is open; one whose write may be open before the call keeps the
-    finding, as does a function that sets an attribute of a loaded row (the next
-    query flushes it). A
+    holds no lock. A session handed in by a project caller is judged by its callers
+    when the function only runs statements on it (no `add()` for an autoflush to
+    write, no project function handed it): when every caller made the session
+    itself (or was handed it under the same rule, two callers up) and has only read
+    on it on every path before the call, no transaction is open; one whose write
+    may be open before the call keeps the finding, as does a function that sets an
+    attribute of a loaded row (the next query flushes it). A
     sqlite3 connection opened in autocommit (`sqlite3.connect(path,
     isolation_level=None)`, `conn.isolation_level = None`, Python 3.12's
     `autocommit=True`) never begins a transaction on its own, and its `with conn:`
@@ -819,6 +820,12 @@ def _no_caller_transaction(index: ProjectIndex, func: FunctionInfo, keys: State)
 
 #: how many callers up `_callers_only_read_before` follows a handle passed on
 _CALLER_READS_DEPTH = 2
+#: the only calls a function handed a caller's SQLite session may make on it for the
+#: callers to answer for it: statements, each judged a read or a write where it runs
+#: (no `add()` that the next query's autoflush would write, no project function
+#: handed the session)
+_SQLITE_READ_CALLS = frozenset({"execute", "scalar", "scalars", "get", "query", "exec",
+                                "stream", "stream_scalars"})
 
 
 def _callers_only_read_before(index: ProjectIndex, func: FunctionInfo, param: str,
@@ -1750,7 +1757,9 @@ class _Walker:
                 if isinstance(node, cst.SimpleStatementLine) for small in node.body)
         return self._sqlite_ok and (
             _no_caller_transaction(self.index, self.func, frozenset({name}))
-            or _callers_only_read_before(self.index, self.func, name))
+            or (only_runs_statements(self.index, self.func, name, _SQLITE_READ_CALLS,
+                                     hand_on=False)
+                and _callers_only_read_before(self.index, self.func, name)))
 
     def annotated_handle(self, name: str) -> bool:
         """A parameter annotated as a session or connection (`db: Session`)."""

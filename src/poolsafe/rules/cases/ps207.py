@@ -4067,4 +4067,26 @@ INVALID += [
     _handed_reads("postgresql://db/app", _READ_FIRST, ("  # expect: PS207",) * 3,
                   "look-alike: on PostgreSQL a read begins a transaction, the helper's "
                   "and its callers'"),
+    Case(_HANDED_READS.format(before=_READ_FIRST, mark="  # expect: PS207", mark2="",
+                              mark3="").replace(
+        "    actor = db_session.execute(",
+        "    db_session.add(Actor(url=url))\n    actor = db_session.execute("),
+         path="app/meta.py",
+         files={"app/db.py": _SQLITE_ENGINE.format(url="sqlite:///data.db"),
+                "app/models.py": _ACTOR_MODEL},
+         note="look-alike: the helper queues a row first; its own read's autoflush "
+              "writes it, and SQLite's write lock is held across the call"),
+    Case(_HANDED_READS.format(before=_READ_FIRST, mark="", mark2="", mark3="").replace(
+        "    profile = requests.get(url, timeout=10).json()\n",
+        "    db_session.add(Actor(url=url))\n    known = count_actors(db_session)\n"
+        "    profile = requests.get(url, timeout=10).json()  # expect: PS207\n").replace(
+        "\n\ndef show_actor(url):",
+        "\n\ndef count_actors(db_session: Session):\n"
+        "    return len(db_session.execute(select(Actor)).scalars().all())\n"
+        "\n\ndef show_actor(url):"),
+         path="app/meta.py",
+         files={"app/db.py": _SQLITE_ENGINE.format(url="sqlite:///data.db"),
+                "app/models.py": _ACTOR_MODEL},
+         note="look-alike: the helper queues a row, then hands the session to a project "
+              "function whose read autoflushes it: the write lock is held across the call"),
 ]
