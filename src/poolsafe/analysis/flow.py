@@ -2451,7 +2451,7 @@ class FunctionFlow:
             # worked on only through a helper: the session's own module says which
             # database it talks to (the queued work is the helper's, out of sight)
             return statement_level_only(adopted[0], self.index)
-        if kind.is_session and self._handed_session_only_reads(resource):
+        if kind.is_session and self._handed_session_only_reads(node, resource):
             return True
         if kind.key not in _SERVER_DECIDES_ABORT and not (
                 kind.is_session and _only_executes(node.body, resource)):
@@ -2466,16 +2466,29 @@ class FunctionFlow:
             return True
         return self._called_in_dialect_branches
 
-    def _handed_session_only_reads(self, resource: str) -> bool:
+    def _handed_session_only_reads(self, node: cst.Try | cst.TryStar, resource: str) -> bool:
         """A session the function is handed (a parameter: its module may name no
         database) in a project whose every engine is SQLite's (`builds_sqlite_only`),
-        on which the function, and every project function it hands the session on
-        to, only runs statements (`only_runs_statements`): a failed statement undoes
-        only itself there, and nothing queued can fail a flush."""
-        if self.func.param(resource) is None:
+        on which the `try` body, and every project function it hands the session on
+        to, only runs statements (`only_runs_statements`), in a function that uses
+        the session nowhere before the `try` (nothing it queued there waits for a
+        flush) and not in a loop: a failed statement undoes only itself there."""
+        if self.func.param(resource) is None or not facts(self.index).builds_sqlite_only():
             return False
-        return facts(self.index).builds_sqlite_only() and only_runs_statements(
-            self.index, self.func, resource, _EXECUTE_METHODS)
+        for stmt in body_statements(self.func.node.body):
+            inside = any(n is node for n in iter_nodes(stmt))
+            if inside:
+                if any(isinstance(n, (cst.For, cst.While)) and any(
+                        m is node for m in iter_nodes(n)) for n in iter_nodes(stmt)):
+                    return False
+                break
+            if any(isinstance(n, cst.Name) and n.value == resource
+                   for n in iter_nodes(stmt, into_functions=True)):
+                return False
+        else:
+            return False
+        return only_runs_statements(self.index, self.func, resource, _EXECUTE_METHODS,
+                                    scope=node.body)
 
     def _failed_read_left(self, node: cst.With, fact: Aborted, ended: dict[str, bool]) -> bool:
         """The handler that caught the error returns at once, out of a `session.begin()`

@@ -28,16 +28,17 @@ def param_for(func: FunctionInfo, call: cst.Call, arg: cst.Arg) -> str | None:
 
 def only_runs_statements(index: ProjectIndex, func: FunctionInfo, name: str,
                          methods: frozenset[str], depth: int = 0,
-                         hand_on: bool = True) -> bool:
-    """Every use of the plain name `name` in `func`'s body (nested functions
-    included) calls one of `methods` on it (`execute`, `scalar`, `get`), or hands it
-    to a project function (resolved, by position or keyword) whose parameter is used
-    so in turn, up to `_HANDED_ON_DEPTH` deep (not at all when `hand_on` is False).
-    Any other use (another method, an attribute, a second name, a callee not
-    resolved) answers False."""
+                         hand_on: bool = True, scope: cst.CSTNode | None = None) -> bool:
+    """Every use of the plain name `name` in `func`'s body (or only in `scope`, a
+    part of it; nested functions included) calls one of `methods` on it
+    (`execute`, `scalar`, `get`), or hands it to a project function (resolved, by
+    position or keyword) whose parameter is used so in turn, up to
+    `_HANDED_ON_DEPTH` deep (not at all when `hand_on` is False). Any other use
+    (another method, an attribute, a second name, a callee not resolved) answers
+    False."""
     accounted: set[int] = set()
     uses = 0
-    for node in iter_nodes(func.node.body, into_functions=True):
+    for node in iter_nodes(func.node.body if scope is None else scope, into_functions=True):
         if isinstance(node, cst.Name) and node.value == name:
             uses += 1
         if not isinstance(node, cst.Call):

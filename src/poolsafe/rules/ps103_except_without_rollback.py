@@ -231,10 +231,12 @@ class ExceptWithoutRollback(Rule):
     read from a module's name). PostgreSQL's modules, and modules that name
     no database at all, stay reported, but for one case: a session the function is
     handed (a parameter) in a project whose every engine is SQLite's, on which
-    the function and every project function it hands the session on to (three
+    the `try` body and every project function it hands the session on to (three
     deep) only execute statements (`lookup(db_session)` -> `find_actor(db_session)`
-    -> `db_session.execute(select(...))`); one that reaches an `add()` or `flush()`
-    that way (`fetch_actor()` -> `save_actor()`) stays reported. The
+    -> `db_session.execute(select(...))`), in a function that uses the session
+    nowhere before the `try` and not in a loop; one that reaches an `add()` or
+    `flush()` that way (`fetch_actor()` -> `save_actor()`), or that queued a row
+    before the `try`, stays reported. The
     code's own test of the dialect counts too:
     a `try` in the branch of `if conn.dialect.name == "sqlite":` (or `in ("mysql",
     "mariadb")`, also through a local holding the dialect's name,

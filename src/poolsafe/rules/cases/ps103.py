@@ -6481,4 +6481,13 @@ INVALID += [
     _handed_lookup("find_actor", "postgresql+asyncpg://db/app",
                    "look-alike: the project's engine is PostgreSQL's, where a failed "
                    "SELECT aborts the transaction", "  # expect: PS103"),
+    Case(_HANDED_LOOKUP.format(helper="find_actor", mark="  # expect: PS103").replace(
+        "async def lookup(db_session: AsyncSession, url: str):\n    try:",
+        "async def lookup(db_session: AsyncSession, url: str):\n"
+        "    db_session.add(Actor(url=url))\n    try:"),
+         path="app/lookup.py",
+         files={"app/db.py": _HANDED_SQLITE_ENGINE.format(url="sqlite+aiosqlite:///data.db"),
+                "app/models.py": _HANDED_MODELS},
+         note="look-alike: a row queued before the `try`: the read's autoflush writes it, "
+              "and a failed flush leaves the session pending rollback"),
 ]
