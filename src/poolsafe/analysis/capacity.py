@@ -42,6 +42,7 @@ from poolsafe.analysis.process_model import (
     ProcessGroup,
     ProcessModel,
     ServerService,
+    command_option,
     process_model,
 )
 from poolsafe.analysis.project_facts import is_test_module, is_test_path
@@ -514,31 +515,18 @@ def _one_task_at_a_time(command: Command) -> str | None:
         return None
     args = argv[at + 1:]
     if command.program == "celery":
-        if "worker" not in args or _flag(args, ("--autoscale",)) is not None:
+        if "worker" not in args or command_option(args, ("--autoscale",)) is not None:
             return None
-        pool = _flag(args, ("-P", "--pool"))
+        pool = command_option(args, ("-P", "--pool"))
         if pool == "solo":
             return "`--pool solo`"
-        if pool in (None, "prefork", "threads") and _flag(args, ("-c", "--concurrency")) == "1":
+        concurrency = command_option(args, ("-c", "--concurrency"))
+        if pool in (None, "prefork", "threads") and concurrency == "1":
             return "`--concurrency 1`"
         return None
-    if _flag(args, ("-t", "--threads")) == "1":
+    if command_option(args, ("-t", "--threads")) == "1":
         return "`--threads 1`"
     return None
-
-
-def _flag(args: list[str], names: tuple[str, ...]) -> str | None:
-    """The value of the last `-c 1`, `--concurrency 1`, `--concurrency=1` or `-c1`."""
-    found = None
-    for i, arg in enumerate(args):
-        for name in names:
-            if arg == name and i + 1 < len(args):
-                found = args[i + 1]
-            elif name.startswith("--") and arg.startswith(name + "="):
-                found = arg.split("=", 1)[1]
-            elif not name.startswith("--") and arg.startswith(name) and len(arg) > len(name):
-                found = arg[len(name):]
-    return found
 
 
 def script_groups(index: ProjectIndex, files: ProjectFiles,

@@ -103,3 +103,35 @@ def _targets(node: cst.Assign | cst.AugAssign | cst.AnnAssign) -> list[cst.BaseE
     if isinstance(node, cst.Assign):
         return [t.target for t in node.targets]
     return [node.target]
+
+
+def closed_by_own_with(func: FunctionInfo, param: str) -> bool:
+    """`func`'s body opens with `with param:` (or `async with param:`; a docstring may
+    come first) and mentions `param` nowhere after that statement, nor rebinds it: on
+    every path into `func` the block's exit ends what it was handed (a SQLAlchemy
+    `Session.__exit__` closes it; whether a kind's `with x:` closes is the caller's
+    question, `ConnectionKind.with_var_closes`)."""
+    if param not in func.param_names():
+        return False
+    stmts = list(func.node.body.body) if isinstance(func.node.body, cst.IndentedBlock) else []
+    if stmts and _is_docstring(stmts[0]):
+        stmts = stmts[1:]
+    if not stmts or not isinstance(stmts[0], cst.With) or not any(
+            isinstance(item.item, cst.Name) and item.item.value == param
+            and (item.asname is None or (isinstance(item.asname.name, cst.Name)
+                                         and item.asname.name.value == param))
+            for item in stmts[0].items):
+        return False
+    for node in iter_nodes(stmts[0], into_functions=True):
+        if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)) and any(
+                isinstance(n, cst.Name) and n.value == param
+                for t in _targets(node) for n in iter_nodes(t)):
+            return False
+    return not any(isinstance(n, cst.Name) and n.value == param
+                   for stmt in stmts[1:] for n in iter_nodes(stmt, into_functions=True))
+
+
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 \
+        and isinstance(stmt.body[0], cst.Expr) \
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))

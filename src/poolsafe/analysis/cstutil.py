@@ -224,6 +224,22 @@ def binding_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
     return []
 
 
+def bound_names_of(node: cst.CSTNode) -> set[str]:
+    """The plain names `node` itself binds (not the nodes under it), its targets
+    unpacked through tuples, lists and stars."""
+    out: set[str] = set()
+    targets = binding_targets(node)
+    while targets:
+        target = targets.pop()
+        if isinstance(target, cst.Name):
+            out.add(target.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            targets.extend(e.value for e in target.elements)
+        elif isinstance(target, cst.StarredElement):
+            targets.append(target.value)
+    return out
+
+
 def bound_names(node: cst.CSTNode) -> set[str]:
     """The plain names that code under `node` binds in its own scope: targets of
     assignments (plain, augmented, annotated), `for` loops, walruses and every `as`
@@ -232,15 +248,7 @@ def bound_names(node: cst.CSTNode) -> set[str]:
     comprehension's own loop. Nested functions, lambdas and classes are not entered."""
     bound: set[str] = set()
     for inner in iter_nodes(node):
-        targets = binding_targets(inner)
-        while targets:
-            target = targets.pop()
-            if isinstance(target, cst.Name):
-                bound.add(target.value)
-            elif isinstance(target, (cst.Tuple, cst.List)):
-                targets.extend(e.value for e in target.elements)
-            elif isinstance(target, cst.StarredElement):
-                targets.append(target.value)
+        bound |= bound_names_of(inner)
     return bound
 
 

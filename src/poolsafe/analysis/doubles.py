@@ -11,6 +11,8 @@ module walk already collected.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import libcst as cst
 
 from poolsafe.analysis.cstutil import dotted_name, positional_args, string_value
@@ -27,7 +29,8 @@ def is_test_module(module: ModuleInfo | ModulePath) -> bool:
     application's `tests.py` (found by Django's default pattern `test*.py`), or under a
     `tests`/`test` directory of its project (or one named `*_test`/`*_tests`:
     `mycli_test/`; or a test-support package: `testing/`, `_testing/`, `test_utils/`,
-    `unittest_utils/`). Its
+    `unittest_utils/`; or a module or package whose own name says it supports tests,
+    `names_test_support`: `testutils.py`, `db_test_utils.py`, `testing_helper/`). Its
     engines and pools live for one test, not in production. Judged on the module's
     path inside its project (its longest dotted name), never on the directories
     above the project: a checkout that lives under `/home/me/tests/` is not all
@@ -46,9 +49,34 @@ def is_test_path(path: str) -> bool:
     name = parts[-1]
     return (name.startswith("test_") or name.endswith(("_test.py", "_tests.py"))
             or name in ("conftest.py", "tests.py")
+            or names_test_support(name.removesuffix(".py"))
             or any(p in {"tests", "test", "testing", "_testing"}
                    or p.endswith(("_test", "_tests")) or p.startswith(("test_", "unittest"))
+                   or names_test_support(p)
                    for p in parts[:-1]))
+
+
+#: single words that name a test-support module or package (`testutils.py`)
+_TEST_SUPPORT_WORDS = frozenset({"testutils", "testutil", "testhelpers", "testhelper",
+                                 "testsupport"})
+#: words that say a test word's module supports tests (`db_test_utils.py`)
+_SUPPORT_WORDS = frozenset({"utils", "util", "utilities", "helper", "helpers", "support",
+                            "fixtures", "mocks", "fakes", "factories", "tools"})
+
+
+def names_test_support(name: str) -> bool:
+    """A module's or directory's own name says it supports tests: `testutils`, a
+    test word followed by a support word (`db_test_utils`, `unittest_helpers`,
+    `tests_fixtures`), or `testing_` first (`testing_helper`, `testing_utils`). Not
+    `testing` after another word (`ab_testing_utils`: A/B testing in production), nor
+    `testing` alone (a library's public testing API, Flask's `testing.py`)."""
+    words = name.lower().split("_")
+    if any(w in _TEST_SUPPORT_WORDS for w in words):
+        return True
+    if len(words) > 1 and words[0] == "testing" and words[1] in _SUPPORT_WORDS:
+        return True
+    return any(w in {"test", "tests", "unittest"} and nxt in _SUPPORT_WORDS
+               for w, nxt in pairwise(words))
 
 
 def _last(target: str) -> str:

@@ -23,10 +23,11 @@ from functools import cached_property
 
 import libcst as cst
 
+from poolsafe.analysis.closing_blocks import closed_by_own_with
 from poolsafe.analysis.cstutil import (
-    binding_targets,
     body_statements,
     bound_names,
+    bound_names_of,
     children,
     dotted_name,
     is_true,
@@ -62,6 +63,7 @@ from poolsafe.analysis.session_handback import (
     every_caller_ends,
     named_not_called,
 )
+from poolsafe.analysis.session_reads import only_runs_statements, param_for
 from poolsafe.analysis.statement_errors import is_sqlalchemy_dialect, statement_level_only
 from poolsafe.analysis.unbound import certain_loads, unbound_candidates
 from poolsafe.analysis.values import (
@@ -77,6 +79,7 @@ from poolsafe.knowledge import (
     BROAD_EXCEPTIONS,
     CLIENT_REQUEST_ERROR_NAMES,
     CLIENT_RESULT_ERROR_NAMES,
+    CLOSED_CONNECTION_MESSAGES,
     CONNECTION_KINDS,
     DB_ERROR_NAMES,
     DB_ERROR_ROOTS,
@@ -557,7 +560,8 @@ class FunctionFlow:
                 found = {a.value for i, a in enumerate(positional_args(call))
                          if i in positions and isinstance(a, cst.Name)}
             else:
-                found = self.index.released_by_call(call, self.func)
+                found = self.index.released_by_call(call, self.func) \
+                    | self._closed_by_callee_with(call)
                 f = call.func
                 if self._carried_names and isinstance(f, cst.Attribute) \
                         and f.attr.value == "close" and isinstance(f.value, cst.Name) \
@@ -575,6 +579,32 @@ class FunctionFlow:
                     found = found - {f.value.value.value}
             self._released_memo[key] = found
         return found
+
+    def _closed_by_callee_with(self, call: cst.Call) -> set[str]:
+        """The names this call hands to a project function whose body opens with
+        `with param:` on it (`closed_by_own_with`), when their kind's `with x:` closes
+        (a SQLAlchemy `Session`; a psycopg2 connection's only ends a transaction)."""
+        names = [a for a in call.args if isinstance(a.value, cst.Name) and not a.star]
+        if not names:
+            return set()
+        f = call.func
+        name = f.value if isinstance(f, cst.Name) else \
+            f.attr.value if isinstance(f, cst.Attribute) else None
+        if name is None or not self.index.is_project_function_name(name):
+            return set()
+        callee = self.index.evaluate(f, self.module, self.func)
+        if not isinstance(callee, FunctionRef):
+            return set()
+        out: set[str] = set()
+        for arg in names:
+            assert isinstance(arg.value, cst.Name)
+            kind: ConnectionKind | None = self.res.kind(arg.value.value)
+            if kind is None or not kind.with_var_closes:
+                continue
+            param = param_for(callee.func, call, arg)
+            if param is not None and closed_by_own_with(callee.func, param):
+                out.add(arg.value.value)
+        return out
 
     @cached_property
     def _carried_names(self) -> frozenset[str]:
@@ -1920,6 +1950,12 @@ class FunctionFlow:
             # exists", raised before any statement), and the transaction is not aborted
             clean = frozenset(f for f in state if not isinstance(f, Aborted))
             return (state, clean) if negated else (clean, state)
+        closed = _closed_connection_check(test, self._exception_names)
+        if closed is not None:
+            # `if str(error) != "connection already closed": raise`: where the text is
+            # the driver's for a closed connection, there is no transaction to roll back
+            clean = frozenset(f for f in state if not isinstance(f, Aborted))
+            return (clean, state) if closed else (state, clean)
         invalidated = _invalidation_check(test)
         if invalidated is not None:
             # `if err.connection_invalidated:` (SQLAlchemy's disconnect): the connection
@@ -2465,6 +2501,8 @@ class FunctionFlow:
             # worked on only through a helper: the session's own module says which
             # database it talks to (the queued work is the helper's, out of sight)
             return statement_level_only(adopted[0], self.index)
+        if kind.is_session and self._handed_session_only_reads(node, resource):
+            return True
         if kind.key not in _SERVER_DECIDES_ABORT and not (
                 kind.is_session and _only_executes(node.body, resource)):
             return False
@@ -2477,6 +2515,30 @@ class FunctionFlow:
             # queues objects that the execute's autoflush could fail to write
             return True
         return self._called_in_dialect_branches
+
+    def _handed_session_only_reads(self, node: cst.Try | cst.TryStar, resource: str) -> bool:
+        """A session the function is handed (a parameter: its module may name no
+        database) in a project whose every engine is SQLite's (`builds_sqlite_only`),
+        on which the `try` body, and every project function it hands the session on
+        to, only runs statements (`only_runs_statements`), in a function that uses
+        the session nowhere before the `try` (nothing it queued there waits for a
+        flush) and not in a loop: a failed statement undoes only itself there."""
+        if self.func.param(resource) is None or not facts(self.index).builds_sqlite_only():
+            return False
+        for stmt in body_statements(self.func.node.body):
+            inside = any(n is node for n in iter_nodes(stmt))
+            if inside:
+                if any(isinstance(n, (cst.For, cst.While)) and any(
+                        m is node for m in iter_nodes(n)) for n in iter_nodes(stmt)):
+                    return False
+                break
+            if any(isinstance(n, cst.Name) and n.value == resource
+                   for n in iter_nodes(stmt, into_functions=True)):
+                return False
+        else:
+            return False
+        return only_runs_statements(self.index, self.func, resource, _EXECUTE_METHODS,
+                                    scope=node.body)
 
     def _failed_read_left(self, node: cst.With, fact: Aborted, ended: dict[str, bool]) -> bool:
         """The handler that caught the error returns at once, out of a `session.begin()`
@@ -2926,21 +2988,6 @@ def _value_test(test: cst.BaseExpression) -> bool:
         test, cst.Comparison) and isinstance(test.left, cst.Name))
 
 
-def bound_names_of(node: cst.CSTNode) -> set[str]:
-    """The plain names `node` itself binds (not the nodes under it)."""
-    out: set[str] = set()
-    targets = binding_targets(node)
-    while targets:
-        target = targets.pop()
-        if isinstance(target, cst.Name):
-            out.add(target.value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            targets.extend(e.value for e in target.elements)
-        elif isinstance(target, cst.StarredElement):
-            targets.append(target.value)
-    return out
-
-
 def _false_constant(value: cst.BaseExpression) -> bool:
     """`None`, `False`, `0`, `""`, `[]`, `{}`, `()`: a value no test finds true."""
     if isinstance(value, cst.Name):
@@ -3207,6 +3254,45 @@ def _ends_session_block(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
             continue
         return True
     return False
+
+
+def _closed_connection_check(test: cst.BaseExpression,
+                             errors: frozenset[str]) -> bool | None:
+    """A test of a caught error's text against a driver's text for a closed or lost
+    connection (`CLOSED_CONNECTION_MESSAGES`): `str(e) == "connection already closed"`
+    or `"connection already closed" in str(e)` -> True (true where the connection is
+    closed), `!=` / `not in` / `not (...)` -> False; anything else -> None. `e` must be
+    a name a handler binds its error to."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = _closed_connection_check(test.expression, errors)
+        return None if inner is None else not inner
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    target = test.comparisons[0]
+    left, right, op = test.left, target.comparator, target.operator
+    if isinstance(op, (cst.Equal, cst.NotEqual)):
+        if _error_text(right, errors):
+            left, right = right, left
+        if not _error_text(left, errors):
+            return None
+        text = string_value(right)
+    elif isinstance(op, (cst.In, cst.NotIn)):
+        if not _error_text(right, errors):
+            return None
+        text = string_value(left)
+    else:
+        return None
+    if text is None or not any(m in text.lower() for m in CLOSED_CONNECTION_MESSAGES):
+        return None
+    return isinstance(op, (cst.Equal, cst.In))
+
+
+def _error_text(node: cst.BaseExpression, errors: frozenset[str]) -> bool:
+    """`str(e)` of a name a handler binds its error to."""
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+            and node.func.value == "str" and len(node.args) == 1
+            and isinstance(node.args[0].value, cst.Name)
+            and node.args[0].value.value in errors)
 
 
 def _invalidation_check(test: cst.BaseExpression) -> bool | None:

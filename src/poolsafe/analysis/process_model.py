@@ -260,8 +260,9 @@ def _analyse_script(rel: str, env: Mapping[str, str], files: ProjectFiles,
     return found
 
 
-def _option(args: list[str], names: tuple[str, ...]) -> str | None:
-    """The value of the last `-w 4`, `--workers 4`, `--workers=4` or `-w4` in args."""
+def command_option(args: list[str], names: tuple[str, ...]) -> str | None:
+    """The value of the last `-w 4`, `--workers 4`, `--workers=4` or `-w4` in args
+    (any of `names`, short or long)."""
     found = None
     for i, arg in enumerate(args):
         for name in names:
@@ -288,7 +289,7 @@ def _server(program: str, args: list[str], env: Mapping[str, str], files: Projec
 def _gunicorn_threads(args: list[str], env: Mapping[str, str], files: ProjectFiles,
                       where: str) -> Count | None:
     """gunicorn's `--threads N` (or `threads = N` in its configuration file)."""
-    value = _option(args, ("--threads",))
+    value = command_option(args, ("--threads",))
     if value is not None:
         n = parse_int(interpolate(value, env))
         return known(n, f"{where}: `--threads {value}`") if n is not None else unknown(
@@ -303,7 +304,7 @@ def _server_processes(program: str, args: list[str], env: Mapping[str, str],
         return Command(program, _celery(args, where), text)
     if program == "uwsgi":
         return Command(program, UwsgiCommand(args, files, where).processes(), text)
-    value = _option(args, options) if options else None
+    value = command_option(args, options) if options else None
     if value is not None:
         n = parse_int(interpolate(value, env))
         flag = f"{options[0]} {value}"
@@ -326,15 +327,15 @@ def _celery(args: list[str], where: str) -> Count:
     for single in ("beat", "flower", "events"):
         if single in args and "worker" not in args:
             return known(1, f"{where}: `celery {single}` is one process")
-    pool = _option(args, ("-P", "--pool"))
+    pool = command_option(args, ("-P", "--pool"))
     if pool in ("solo", "threads", "gevent", "eventlet"):
         return known(1, f"{where}: `--pool {pool}` runs one process")
-    autoscale = _option(args, ("--autoscale",))
+    autoscale = command_option(args, ("--autoscale",))
     if autoscale is not None:
         n = parse_int(autoscale.split(",", 1)[0])
         if n is not None:
             return known(n, f"{where}: `--autoscale {autoscale}` (the maximum)")
-    value = _option(args, ("-c", "--concurrency"))
+    value = command_option(args, ("-c", "--concurrency"))
     if value is not None:
         n = parse_int(value)
         if n is not None:
@@ -365,7 +366,7 @@ def _gunicorn_app(args: list[str], env: Mapping[str, str], files: ProjectFiles) 
 
 
 def _gunicorn_config_files(args: list[str], files: ProjectFiles) -> list[str]:
-    named = _option(args, ("-c", "--config"))
+    named = command_option(args, ("-c", "--config"))
     candidates: list[str] = []
     if named is not None and not named.startswith("python:"):
         rel = named.lstrip("./")

@@ -29,6 +29,9 @@ from poolsafe.knowledge.slow_calls import (
     ANY_METHOD_ROOTS,
     CELERY_SUBMIT_METHODS,
     CELERY_WAIT_METHODS,
+    FUTURE_SUBMIT_METHODS,
+    FUTURE_WAIT_METHODS,
+    FUTURE_WAIT_WHAT,
     IMPURE_BUILTINS,
     IO_METHOD_NAMES,
     OFFLOAD_FUNCTIONS,
@@ -47,7 +50,7 @@ SLOW_NAMES: frozenset[str] = frozenset(
     {path.rsplit(".", 1)[-1] for fam in SLOW_FAMILIES
      for table in (fam.clients, fam.factories) for paths in table.values() for path in paths}
     | {tail.rsplit(".", 1)[-1] for fam in SLOW_FAMILIES for _, tail in fam.functions}
-    | {tail for _, tail in SLEEP_FUNCTIONS} | CELERY_WAIT_METHODS
+    | {tail for _, tail in SLEEP_FUNCTIONS} | CELERY_WAIT_METHODS | FUTURE_WAIT_METHODS
     | {tail.rsplit(".", 1)[-1] for _, tail in OFFLOAD_FUNCTIONS} | set(OFFLOAD_METHODS))
 SLOW_PREFIXES: tuple[str, ...] = tuple(sorted({p for fam in SLOW_FAMILIES for p in fam.prefixes}))
 
@@ -94,6 +97,8 @@ def slow_call(index: ProjectIndex, call: cst.Call, module: ModuleInfo,
         return f"{_shown(f.value)}.{method}", OFFLOAD_WHAT
     if method in CELERY_WAIT_METHODS and _celery_result(index, f.value, module, func):
         return f"{_shown(f.value)}.{method}", "a wait for a task result"
+    if method in FUTURE_WAIT_METHODS and _waits_for_offloaded(index, f.value, module, func):
+        return f"{_shown(f.value)}.{method}", FUTURE_WAIT_WHAT
     # the chain down to its root: `client.chat.completions.create` -> client, path
     path = [method]
     root: cst.BaseExpression = f.value
@@ -283,6 +288,11 @@ def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily
     # (`from app.clients import s3`): follow it to what it was assigned from
     bound = resolve(index, root, module, func)
     expr = bound.expr
+    other = _other_than_none(expr)
+    if other is not None and depth < _MAX_REACH:
+        # `client = genai.Client(...) if KEY else None` (the feature off): where a
+        # method is called on it, it is the client (on None the call would raise)
+        return _root_methods(index, other, fam, bound.module, bound.func, None, depth + 1)
     if isinstance(expr, cst.Call):
         qual = external_name(index, expr.func, bound.module, bound.func)
         if qual is None and isinstance(expr.func, cst.Attribute):
@@ -303,6 +313,19 @@ def _root_methods(index: ProjectIndex, root: cst.BaseExpression, fam: SlowFamily
             # reached from a client through its methods (`storage.Client().bucket(b)`):
             # only the family's prefixes are slow on it
             return frozenset()
+    return None
+
+
+def _other_than_none(expr: cst.BaseExpression) -> cst.BaseExpression | None:
+    """The branch of `a if test else None` (or `None if test else a`) that is not
+    `None`; None for anything else."""
+    if not isinstance(expr, cst.IfExp):
+        return None
+    none = [isinstance(e, cst.Name) and e.value == "None" for e in (expr.body, expr.orelse)]
+    if none == [False, True]:
+        return expr.body
+    if none == [True, False]:
+        return expr.orelse
     return None
 
 
@@ -393,6 +416,19 @@ def _number(expr: cst.BaseExpression) -> float | None:
         except (ValueError, OverflowError):
             return None
     return None
+
+
+def _waits_for_offloaded(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,
+                         func: FunctionInfo | None) -> bool:
+    """`expr` is `executor.submit(fn, ...)` (`FUTURE_SUBMIT_METHODS`), directly or
+    through a name bound to it, and `fn` may do I/O (`_offloads_work`)."""
+    if isinstance(expr, cst.Name):
+        expr = resolve(index, expr, module, func).expr
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value in FUTURE_SUBMIT_METHODS):
+        return False
+    return _offloads_work(index, expr, FUTURE_SUBMIT_METHODS[expr.func.attr.value], module,
+                          func)
 
 
 def _celery_result(index: ProjectIndex, expr: cst.BaseExpression, module: ModuleInfo,

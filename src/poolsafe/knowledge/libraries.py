@@ -1099,6 +1099,25 @@ DRIVER_BASE_ERRORS: frozenset[str] = frozenset({"Error", "DatabaseError"})
 #: may raise too, so PS103's fixer contains it and the equivalence check expects it.
 LOST_CONNECTION_HANDLERS: frozenset[str] = BROAD_EXCEPTIONS | DRIVER_BASE_ERRORS
 
+#: Phrases (lower case) of the drivers' error texts for a connection that is closed or
+#: lost (psycopg2's "connection already closed", psycopg's "the connection is closed",
+#: sqlite3's "Cannot operate on a closed database.", MySQL's "server has gone away" and
+#: "Lost connection to MySQL server"): such a connection holds no transaction to roll
+#: back. A handler that compares its error's text with one of them tests for that error.
+CLOSED_CONNECTION_MESSAGES: tuple[str, ...] = (
+    "connection already closed", "connection is closed", "closed the connection",
+    "closed database", "server has gone away", "lost connection",
+)
+
+#: Errors that only a connection pool's own methods raise (`getconn()` of an exhausted
+#: or closed pool, `putconn()` to a closed one): psycopg2's `PoolError` and
+#: psycopg_pool's `PoolTimeout`, `PoolClosed` and `TooManyRequests` (qualified names'
+#: root package, last name). No statement on a connection raises them.
+POOL_ONLY_ERRORS: frozenset[tuple[str, str]] = frozenset({
+    ("psycopg2", "PoolError"), ("psycopg_pool", "PoolTimeout"),
+    ("psycopg_pool", "PoolClosed"), ("psycopg_pool", "TooManyRequests"),
+})
+
 #: Packages whose exception classes are database errors.
 DB_ERROR_ROOTS: frozenset[str] = frozenset(
     {"psycopg2", "psycopg", "sqlalchemy", "asyncpg", "pymysql", "MySQLdb", "mysql", "sqlite3",

@@ -332,6 +332,14 @@ OFFLOAD_FUNCTIONS: dict[Pair, int] = {
 #: the event loop's own method (asyncio's and uvloop's loops): its name is the API
 OFFLOAD_METHODS: dict[str, int] = {"run_in_executor": 1}
 OFFLOAD_WHAT = "blocking work handed to a thread"
+#: `executor.submit(fetch, url).result()` (`concurrent.futures`): the wait for work
+#: handed to a pool's thread, through a name bound to the submission too (`future =
+#: executor.submit(...)` ... `future.result()`); judged as `OFFLOAD_METHODS` are (the
+#: callable's position; one that only computes, or a connection's method, is no slow
+#: work)
+FUTURE_SUBMIT_METHODS: dict[str, int] = {"submit": 0}
+FUTURE_WAIT_METHODS = frozenset({"result"})
+FUTURE_WAIT_WHAT = "a wait for blocking work handed to a thread"
 
 #: A project function handed to a thread that only computes (parses, renders a
 #: template from a string, hashes, evaluates an expression tree) waits on nothing

@@ -253,7 +253,12 @@ class UnreleasedConnection(Rule):
     in a container, or passed to a function that releases it has moved on and
     is not reported here; so is one a chained assignment stores at once
     (`self.conn = conn = pool.getconn()`: the object's own release is judged).
-    A SQLAlchemy session (`Session()`, a `sessionmaker()`'s session, a
+    A function that releases it includes a project function whose body opens with
+    `with session:` on the parameter it is handed and uses it nowhere after that
+    block (`Session.__exit__` closes it), for a kind whose `with x:` closes (a
+    SQLAlchemy session; a psycopg2 connection's `with conn:` only ends a
+    transaction and stays reported); a use of the session after such a call is
+    PS106's. A SQLAlchemy session (`Session()`, a `sessionmaker()`'s session, a
     `scoped_session` registry, an `AsyncSession`) checks a connection out only at
     its first statement: an exception raised before anything used it (only
     `configure()`, `add()`, `add_all()` or `expunge()` ran, which send nothing, or
@@ -600,7 +605,9 @@ class UnreleasedConnection(Rule):
 
     **Tests.** In test modules (`test_*.py`, `*_test.py`, `*_tests.py`, a Django
     application's `tests.py`, `conftest.py`, `tests/`, `*_tests/`, and test-support
-    packages: `testing/`, `test_utils/`, `unittest_utils/`), a checkout missed only
+    packages: `testing/`, `test_utils/`, `unittest_utils/`, and modules or packages
+    whose own name says they support tests: `testutils.py`, `db_test_utils.py`,
+    `testing_helper/`; not `ab_testing_utils.py`), a checkout missed only
     when an exception is raised is not reported: a failing test run ends with its
     process. A SQLAlchemy session a test, a
     fixture or a test helper leaves open is not reported either, nor a SQLAlchemy

@@ -233,7 +233,14 @@ class ExceptWithoutRollback(Rule):
     `mysql_to_postgres.py`, nor `postgres_store/base.py`;
     `access`, `oracle` and a few other words too common in other senses are not
     read from a module's name). PostgreSQL's modules, and modules that name
-    no database at all, stay reported. The
+    no database at all, stay reported, but for one case: a session the function is
+    handed (a parameter) in a project whose every engine is SQLite's, on which
+    the `try` body and every project function it hands the session on to (three
+    deep) only execute statements (`lookup(db_session)` -> `find_actor(db_session)`
+    -> `db_session.execute(select(...))`), in a function that uses the session
+    nowhere before the `try` and not in a loop; one that reaches an `add()` or
+    `flush()` that way (`fetch_actor()` -> `save_actor()`), or that queued a row
+    before the `try`, stays reported. The
     code's own test of the dialect counts too:
     a `try` in the branch of `if conn.dialect.name == "sqlite":` (or `in ("mysql",
     "mariadb")`, also through a local holding the dialect's name,
@@ -299,12 +306,15 @@ class ExceptWithoutRollback(Rule):
     test whose branch goes on to use the connection is. Where the handler tests
     `err.connection_invalidated` (SQLAlchemy's pessimistic-disconnect recipe), the
     connection was invalidated and its next use reconnects: using it there is not
-    reusing a failed transaction. A session that a project decorator passes in
-    and ends right after the call (`@provide_session`: the wrapper opens the
-    session, calls the function with `session=...`, then commits and closes) is
-    not handed back to a caller that keeps it: the decorator is that caller. So
-    too when the decorator passes it first, by position (`result = f(session,
-    *args, **kwargs)` then `session.commit()`, `managed_tx_function`-style), from
+    reusing a failed transaction. So too where it compares the error's text with a
+    driver's text for a closed or lost connection (`if str(error) != "connection
+    already closed": raise`): the path that swallows holds no transaction. A
+    session that a project decorator passes in and ends right after the call
+    (`@provide_session`: the wrapper opens the session, calls the function with
+    `session=...`, then commits and closes) is not handed back to a caller that
+    keeps it: the decorator is that caller. So too when the decorator passes it
+    first, by position (`result = f(session, *args, **kwargs)` then
+    `session.commit()`, `managed_tx_function`-style), from
     a `with session_factory() as session:` whose factory is a parameter's default,
     to a parameter typed as a session; and when a method's decorator calls the
     plain function with `self` first, from its own `with` blocks (`with

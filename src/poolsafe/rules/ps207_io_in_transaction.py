@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 import libcst as cst
 
 from poolsafe.analysis.cstutil import (
+    argument_for,
     binding_targets,
     body_statements,
     call_name,
@@ -16,6 +17,7 @@ from poolsafe.analysis.cstutil import (
     iter_calls,
     iter_nodes,
     keyword_arg,
+    positional_args,
     string_value,
     strip_await,
 )
@@ -30,6 +32,7 @@ from poolsafe.analysis.finite_runs import runs_in_one_run
 from poolsafe.analysis.frameworks import route_decorator_position
 from poolsafe.analysis.index import ProjectIndex, view_class_framework
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo, WithBinding
+from poolsafe.analysis.pool_errors import catches_only_pool_errors
 from poolsafe.analysis.project_facts import (
     facts,
     is_cli_entry,
@@ -46,6 +49,7 @@ from poolsafe.analysis.read_only import (
 )
 from poolsafe.analysis.resolution import external_name, inventory, may_call, qual_match, resolve
 from poolsafe.analysis.resources import FunctionResources
+from poolsafe.analysis.session_reads import only_runs_statements, param_for
 from poolsafe.analysis.slow_calls import may_be_slow_here, slow_call
 from poolsafe.analysis.values import (
     ClassRef,
@@ -58,7 +62,7 @@ from poolsafe.analysis.values import (
     Value,
 )
 from poolsafe.core.model import RawFinding, Severity
-from poolsafe.knowledge import NON_WORK_METHODS, TRANSACTION_CM_METHODS
+from poolsafe.knowledge import NON_WORK_METHODS, POOL_RELEASE_METHODS, TRANSACTION_CM_METHODS
 from poolsafe.knowledge.django import (
     DJANGO_ATOMIC,
     DJANGO_CLEAN_METHOD,
@@ -193,7 +197,10 @@ class IoInTransaction(Rule):
       the server names the methods, so any call on such a client is a round trip;
     - blocking work handed to a thread and awaited: `loop.run_in_executor(executor,
       fn, ...)`, `asyncio.to_thread(fn, ...)`, anyio's `to_thread.run_sync` and
-      Starlette's `run_in_threadpool` (work is offloaded because it takes long: an
+      Starlette's `run_in_threadpool`, and `concurrent.futures`' wait on a
+      submission, `executor.submit(fn, ...).result()` (also through a name bound to
+      the future; a submission never waited for in the function is not a wait) (work
+      is offloaded because it takes long: an
       image resize, a PDF render, a blocking client); a callable that is a method of
       a connection, session or pool is database work and does not count, nor does
       a project function that only computes (its body, and the project functions
@@ -256,9 +263,13 @@ class IoInTransaction(Rule):
     (Flask-SQLAlchemy, `engine_from_config`) and none with an `isolation_level` or a
     `"begin"` event hook: pysqlite and aiosqlite run in that default mode, so a route
     that has only read through its own session (`Depends(get_db)`) before an HTTP call
-    holds no lock. A session handed in by a project caller (whose writes may be
-    open), or a function that sets an attribute of a loaded row (the next query
-    flushes it), stays reported. A
+    holds no lock. A session handed in by a project caller is judged by its callers
+    when the function only runs statements on it (no `add()` for an autoflush to
+    write, no project function handed it): when every caller made the session
+    itself (or was handed it under the same rule, two callers up) and has only read
+    on it on every path before the call, no transaction is open; one whose write
+    may be open before the call keeps the finding, as does a function that sets an
+    attribute of a loaded row (the next query flushes it). A
     sqlite3 connection opened in autocommit (`sqlite3.connect(path,
     isolation_level=None)`, `conn.isolation_level = None`, Python 3.12's
     `autocommit=True`) never begins a transaction on its own, and its `with conn:`
@@ -281,7 +292,16 @@ class IoInTransaction(Rule):
     `create_app()` that reads settings in one context and then writes a Kubernetes
     config map in another). It is still reported after a query in the same context
     on any path, and in a context nested in one whose session already ran a statement
-    (that transaction stays open across the call).
+    (that transaction stays open across the call). A connection handed back to its
+    pool (`POOL.putconn(conn)`: psycopg2's pool rolls back or closes it) holds no
+    transaction after the call, nor where that give-back, alone in a `try`, raised (the
+    pool was closed, or the connection broken). A path that returned does not go on
+    to the statements after the `return`. A handler of only a pool's own errors
+    (`except PoolError:` around a checkout loop, psycopg_pool's `PoolTimeout`) runs
+    on what was open where the body called the pool, not at its statements: a
+    retry sleep after an exhausted `getconn()` holds nothing when the previous round's
+    connection was handed back. It is still reported when the handler also takes
+    the driver's errors, or when the failed round kept its connection.
 
     **Django.** `with transaction.atomic():` and a function decorated
     `@transaction.atomic` (or `@atomic()`) hold the thread's connection in a
@@ -320,7 +340,11 @@ class IoInTransaction(Rule):
     `Manager` or `QuerySet`) is followed too: `Account.objects.open_account(...)`
     runs its method, in which `self.create(...)` is a query. Slow work includes
     Twilio's REST client (also handed out by a project factory that returns a
-    stand-in in another branch) and `urlretrieve` (Python 2's `urllib` too).
+    stand-in in another branch) and `urlretrieve` (Python 2's `urllib` too). A
+    module's client bound only where a feature is on (`client = genai.Client(...) if
+    KEY else None`) is that client wherever a method is called on it (on `None` the
+    call would raise): a project helper's `client.models.generate_content(...)` is an
+    LLM call.
 
     **A view's access check.** Under `ATOMIC_REQUESTS` Django wraps the view with
     its decorators, and DRF authenticates inside `dispatch()`: `@login_required`
@@ -719,6 +743,12 @@ class IoInTransaction(Rule):
                 )
 
 
+def _returns(st: cst.CSTNode) -> bool:
+    """A simple statement line that holds a `return`."""
+    return isinstance(st, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.Return) for small in st.body)
+
+
 def _sets_attribute(small: cst.BaseSmallStatement) -> bool:
     """`x.attr = ...` / `x.attr += ...` on anything but `self` / `cls`."""
     for target in binding_targets(small):
@@ -786,6 +816,55 @@ def _no_caller_transaction(index: ProjectIndex, func: FunctionInfo, keys: State)
             for v in func.locals[k]) for k in keys):
         return True
     return all(site.func is None for site in facts(index).project_callers(func))
+
+
+#: how many callers up `_callers_only_read_before` follows a handle passed on
+_CALLER_READS_DEPTH = 2
+#: the only calls a function handed a caller's SQLite session may make on it for the
+#: callers to answer for it: statements, each judged a read or a write where it runs
+#: (no `add()` that the next query's autoflush would write, no project function
+#: handed the session)
+_SQLITE_READ_CALLS = frozenset({"execute", "scalar", "scalars", "get", "query", "exec",
+                                "stream", "stream_scalars"})
+
+
+def _callers_only_read_before(index: ProjectIndex, func: FunctionInfo, param: str,
+                              depth: int = 0) -> bool:
+    """`param` is a handle every project caller of `func` passes after only reads on
+    it on every path (no write since its last commit: on an all-SQLite project no
+    transaction is open there), and the caller made that handle itself (`with
+    SessionLocal() as db_session:`) or was handed it under the same condition, up to
+    `_CALLER_READS_DEPTH` callers up. A caller that passes nothing for it, or a
+    handle it cannot name, answers False; so does a function with no project caller
+    (`_no_caller_transaction` answers for that)."""
+    if param not in func.all_param_names() or depth > _CALLER_READS_DEPTH:
+        return False
+    params = func.param_names()
+    position = params.index(param) if param in params else None
+    sites = list(facts(index).project_callers(func))
+    if not sites:
+        return False
+    for site in sites:
+        caller = site.func
+        if caller is None:
+            continue  # a script's top level: no transaction of a caller's own
+        arg = argument_for(site.call, param, position)
+        if arg is None or caller.is_generator:
+            return False
+        walker = _Walker(index, caller, _MAX_HELPER_DEPTH)
+        walker.handed = {p.name.value for p in caller.named_params()
+                         if any(w in p.name.value.lower() for w in _HANDLE_WORDS)}
+        walker.watching = frozenset({id(site.call)})
+        with index.full_resolution():
+            walker.walk(body_statements(caller.node.body), frozenset())
+        key = walker.key_of(arg)
+        state = walker.watched.get(id(site.call))
+        if key is None or state is None or _WROTE + key in state:
+            return False
+        if not (_no_caller_transaction(index, caller, frozenset({key}))
+                or _callers_only_read_before(index, caller, key, depth + 1)):
+            return False
+    return True
 
 
 def _in_polling_loop(func: FunctionInfo, call: cst.Call) -> bool:
@@ -922,11 +1001,35 @@ class _Walker:
         #: the slow calls reached on some path with a transaction open that took no
         #: explicit lock (`knowledge/locks.py`): the rest run under a lock taken on purpose
         self.unlocked: set[int] = set()
+        #: the states at each `return` walked so far: a path that returned goes on
+        #: only through the `finally` and `with` exits around it (and an enclosing
+        #: handler, for what the body raised before it), not to the statements after
+        self._returned: list[State] = []
+        #: while a `try` whose handler catches only pool errors is walked, the state at
+        #: each call of its body that may raise one (`_note_pool_call`), else None
+        self._pool_calls: list[State] | None = None
+        #: the calls whose state is kept (`_callers_only_read_before`), and that state
+        self.watching: frozenset[int] = frozenset()
+        self.watched: dict[int, State] = {}
 
     # ------------------------------------------------------------ statements
+    def walk(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
+        """What a whole body leaves open: at its end and at each `return`."""
+        mark = len(self._returned)
+        return self.block(stmts, state) | self._returns_since(mark)
+
+    def _returns_since(self, mark: int) -> State:
+        out: State = frozenset()
+        for returned in self._returned[mark:]:
+            out = out | returned
+        return out
+
     def block(self, stmts: Sequence[cst.CSTNode], state: State) -> State:
         for st in stmts:
             state = self.stmt(st, state)
+            if _returns(st):
+                self._returned.append(state)
+                state = frozenset()  # nothing after a `return` runs on this path
         return state
 
     def suite(self, suite: cst.BaseSuite | None, state: State) -> State:
@@ -959,15 +1062,7 @@ class _Walker:
                 out = self.suite(st.orelse.body, out)
             return out
         if isinstance(st, (cst.Try, cst.TryStar)):
-            body = self.suite(st.body, state)
-            out = body
-            for h in st.handlers:
-                out = out | self.suite(h.body, state | body)
-            if st.orelse is not None:
-                out = out | self.suite(st.orelse.body, body)
-            if st.finalbody is not None:
-                out = self.suite(st.finalbody.body, out)
-            return out
+            return self.try_stmt(st, state)
         if isinstance(st, cst.With):
             return self.with_stmt(st, state)
         if isinstance(st, cst.Match):
@@ -977,6 +1072,63 @@ class _Walker:
                 out = out | self.suite(case.body, state)
             return out
         return state  # nested def/class: their own functions
+
+    def try_stmt(self, st: cst.Try | cst.TryStar, state: State) -> State:
+        mark = len(self._returned)
+        pool_only = [catches_only_pool_errors(self.index, h, self.module, self.func)
+                     for h in st.handlers]
+        outer_pool_calls = self._pool_calls
+        if any(pool_only):
+            self._pool_calls = []
+        body = self.suite(st.body, state)
+        at_pool_calls: State = state
+        for seen in self._pool_calls or ():
+            at_pool_calls = at_pool_calls | seen
+        if outer_pool_calls is not None and self._pool_calls is not outer_pool_calls:
+            outer_pool_calls.extend(self._pool_calls or ())
+        self._pool_calls = outer_pool_calls
+        # a handler runs on what was open where the body raised: anywhere in it, a
+        # path that returned included; one that catches only a pool's own errors
+        # (`except PoolError:`), only where the body called the pool
+        raised = _ended(state | body | self._returns_since(mark), self.guarded_ends(st))
+        out = body
+        handlers: Sequence[cst.ExceptHandler | cst.ExceptStarHandler] = st.handlers
+        for i, handler in enumerate(handlers):
+            out = out | self.suite(handler.body, at_pool_calls if pool_only[i] else raised)
+        if st.orelse is not None:
+            out = out | self.suite(st.orelse.body, body)
+        if st.finalbody is not None:
+            returned = self._returns_since(mark)
+            if len(self._returned) > mark:
+                del self._returned[mark:]
+                # the paths that returned run the `finally`, and still return
+                self._returned.append(self.suite(st.finalbody.body, returned))
+            out = self.suite(st.finalbody.body, out)
+        return out
+
+    def guarded_ends(self, st: cst.Try | cst.TryStar) -> frozenset[str]:
+        """The handles a `try` body ends when it holds nothing but calls that end or
+        give them back (`try: POOL.putconn(conn, close=True)` / `except Exception:
+        pass`): a release that raised found the connection broken or the pool
+        closed, and its transaction is gone either way (as PS103's flow reads it)."""
+        out: set[str] = set()
+        for stmt in body_statements(st.body):
+            if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+                    and isinstance(stmt.body[0], cst.Expr)):
+                return frozenset()
+            call = strip_await(stmt.body[0].value)[0]
+            if not isinstance(call, cst.Call):
+                return frozenset()
+            ends = set(self.given_back(call))
+            f = call.func
+            if isinstance(f, cst.Attribute) and f.attr.value in TRANSACTION_END_METHODS:
+                key = self.key_of(f.value)
+                if key is not None:
+                    ends.add(key)
+            if not ends:
+                return frozenset()
+            out |= ends
+        return frozenset(out)
 
     def narrowed(self, state: State, handles: Sequence[cst.BaseExpression]) -> State:
         """`state` on a branch where each of `handles` is None (or false): a handle that
@@ -1083,7 +1235,7 @@ class _Walker:
                 ends.add(atomic)
                 body = self.armed
                 self.armed = (*body, atomic)
-                state = self.suite(w.body, state)
+                state = self._with_body(w, state, ends)
                 self.armed = body
                 return _ended(state, ends)
             if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
@@ -1109,8 +1261,17 @@ class _Walker:
                 key = self.key_of(expr)
                 if key is not None:
                     ends.add(key)  # `with conn:` commits or rolls back at the end
-        state = self.suite(w.body, state)
+        state = self._with_body(w, state, ends)
         return _ended(state, ends)
+
+    def _with_body(self, w: cst.With, state: State, ends: set[str]) -> State:
+        """The `with` body walked; a path that returned in it leaves through the
+        block's exit too, which ends `ends` there as at its end."""
+        mark = len(self._returned)
+        state = self.suite(w.body, state)
+        for i in range(mark, len(self._returned)):
+            self._returned[i] = _ended(self._returned[i], ends)
+        return state
 
     # ---------------------------------------------------------------- calls
     def calls(self, node: cst.CSTNode, state: State) -> State:
@@ -1129,11 +1290,41 @@ class _Walker:
                     if _LOCKED + k not in state and _UNLOCKED + k not in state}
         if marks or unlocked:
             state = (state - marks) | unlocked
+        if self._pool_calls is not None:
+            self._note_pool_call(call, state)
+        if id(call) in self.watching:
+            self.watched[id(call)] = self.watched.get(id(call), frozenset()) | state
         state = self._call(call, state)
         key = self.lock_key(call, state)
         if key is not None:
             state = (state - {_UNLOCKED + key}) | {_LOCKED + key}
         return state
+
+    def _note_pool_call(self, call: cst.Call, state: State) -> None:
+        """The state where `call` may raise a pool's own error: any call but a
+        method of a connection or cursor held here (the driver's `cursor()`,
+        `execute()`, ...: their errors are the driver's); a `putconn(conn)` that
+        raises one found the pool closed, whose `closeall()` closed `conn`."""
+        f = call.func
+        if isinstance(f, cst.Attribute) and self.key_of(f.value) is not None:
+            return
+        if isinstance(f, cst.Name) and f.value == "super":
+            return  # `super().putconn(conn)`: the builtin raises nothing of the pool's
+        if self._pool_calls is not None:
+            self._pool_calls.append(state - self.given_back(call))
+
+    def given_back(self, call: cst.Call) -> frozenset[str]:
+        """The connection `pool.putconn(conn)` (`POOL_RELEASE_METHODS`, called on no
+        connection of this function) hands back to its pool: the pool rolls back or
+        closes one left in a transaction (psycopg2's and psycopg_pool's `putconn`,
+        asyncpg's `release` resets it, aiopg's closes it)."""
+        f = call.func
+        if not (isinstance(f, cst.Attribute) and f.attr.value in POOL_RELEASE_METHODS) \
+                or self.key_of(f.value) is not None:
+            return frozenset()
+        args = positional_args(call)
+        key = self.key_of(args[0]) if args else None
+        return frozenset() if key is None else frozenset({key})
 
     def lock_key(self, call: cst.Call, state: State) -> str | None:
         """The handle whose open transaction `call` takes an explicit lock in
@@ -1202,6 +1393,10 @@ class _Walker:
         if not isinstance(f, cst.Attribute):
             return state
         method = f.attr.value
+        given = self.given_back(call)
+        if given:
+            # `POOL.putconn(conn)`: the pool rolls back (or closes) what it is given
+            return _ended(state, given)
         if self.armed and (_django_query(call)
                            or manager_self_query(self.index, call, self.func)):
             for armed in self.armed:
@@ -1333,7 +1528,7 @@ class _Walker:
             inner = _Walker(self.index, helper, self.depth + 1)
             inner.armed = (_HELPER_KEY,)
             with self.index.full_resolution():
-                left = inner.block(body_statements(helper.node.body), frozenset())
+                left = inner.walk(body_statements(helper.node.body), frozenset())
             if inner.found:
                 what, family, via = inner.found[0][1]
                 memo[key] = (what if via is None else f"{via}() -> {what}", family,
@@ -1385,7 +1580,7 @@ class _Walker:
                 or callee.func is self.func:
             return frozenset()
         inner = _Walker(self.index, callee.func, self.depth + 1)
-        left = inner.block(body_statements(callee.func.node.body), frozenset())
+        left = inner.walk(body_statements(callee.func.node.body), frozenset())
         # only the object's own handles mean the same session in the caller
         return frozenset(k for k in left if k.startswith("self.")
                          and k not in inner.autocommit and self.key_of_dotted(k))
@@ -1506,7 +1701,7 @@ class _Walker:
                         or found.func.is_async or found.func.is_generator:
                     return frozenset()
                 callee = found
-            param = _param_for(callee.func, call, arg)
+            param = param_for(callee.func, call, arg)
             if param is not None:
                 handed[param] = key
         if callee is None or not handed:
@@ -1514,7 +1709,7 @@ class _Walker:
         inner = _Walker(self.index, callee.func, self.depth + 1)
         inner.handed = set(handed)
         with self.index.full_resolution():
-            left = inner.block(body_statements(callee.func.node.body), frozenset())
+            left = inner.walk(body_statements(callee.func.node.body), frozenset())
         return frozenset(handed[p] for p in handed if p in left)
 
     def handle_attribute(self, expr: cst.BaseExpression) -> bool:
@@ -1560,8 +1755,11 @@ class _Walker:
             self._sqlite_ok = facts(self.index).builds_sqlite_only() and not any(
                 _sets_attribute(small) for node in iter_nodes(self.func.node.body)
                 if isinstance(node, cst.SimpleStatementLine) for small in node.body)
-        return self._sqlite_ok and _no_caller_transaction(
-            self.index, self.func, frozenset({name}))
+        return self._sqlite_ok and (
+            _no_caller_transaction(self.index, self.func, frozenset({name}))
+            or (only_runs_statements(self.index, self.func, name, _SQLITE_READ_CALLS,
+                                     hand_on=False)
+                and _callers_only_read_before(self.index, self.func, name)))
 
     def annotated_handle(self, name: str) -> bool:
         """A parameter annotated as a session or connection (`db: Session`)."""
@@ -1871,16 +2069,6 @@ def _ptb_callback_param(func: FunctionInfo, name: str) -> str | None:
     return _PTB_CALLBACK_PARAMS[name]
 
 
-def _param_for(func: FunctionInfo, call: cst.Call, arg: cst.Arg) -> str | None:
-    """The parameter of `func` that `arg` of `call` binds (positional or keyword)."""
-    if arg.keyword is not None:
-        name = arg.keyword.value
-        return name if func.param(name) is not None else None
-    position = [a for a in call.args if a.keyword is None and not a.star].index(arg)
-    params = func.param_names()
-    return params[position] if position < len(params) else None
-
-
 def _decorator_handles(index: ProjectIndex, func: FunctionInfo) -> dict[str, bool]:
     """The parameters of `func` that a project decorator fills with a connection (and
     whether it is in autocommit): the decorator takes the function, returns an inner
@@ -1908,7 +2096,7 @@ def _decorator_handles(index: ProjectIndex, func: FunctionInfo) -> dict[str, boo
                     if arg.star or not isinstance(arg.value, cst.Name):
                         continue
                     autocommit = _bound_connection(index, inner, arg.value)
-                    param = _param_for(func, call, arg) if autocommit is not None else None
+                    param = param_for(func, call, arg) if autocommit is not None else None
                     if autocommit is not None and param is not None:
                         out[param] = autocommit \
                             or arg.value.value in FunctionResources(index, inner).autocommit

@@ -7353,3 +7353,94 @@ async def save_reading(value, given=None):
 ''', note="look-alike: one of the helper's fresh checkouts comes back with False; `if"
           " mine:` leaves it open"),
 ]
+
+# A session closed by the `with` block of the project function it is handed to: the
+# callee's body opens with `with session:` (`Session.__exit__` closes it) and uses the
+# session nowhere after that block, so on every path into it the session is closed.
+_CALLEE_WITH = '''
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+def index_rows(session, rows):
+    with session:
+        for row in rows:
+            session.execute(text("INSERT INTO idx (v) VALUES (:v)"), {{"v": row}})
+        session.commit(){after}
+
+
+def count_rows(session):
+    """How many rows the index holds."""
+    with session:
+        return session.execute(text("SELECT count(*) FROM idx")).scalar()
+
+
+def rebuild(rows):
+    session = Session(engine){mark}
+    {call}
+'''
+VALID += [
+    Case(_CALLEE_WITH.format(after="", mark="", call="index_rows(session, rows)"),
+         path="app/index.py",
+         note="the callee's `with session:` closes the session it is handed"),
+    Case(_CALLEE_WITH.format(after="", mark="",
+                             call="index_rows(session, rows)\n    return count_rows(session)"),
+         path="app/index.py",
+         note="two callees, each closing the session in its own `with` block (a closed "
+              "session begins again on its next use, and the next block closes it)"),
+]
+INVALID += [
+    Case(_CALLEE_WITH.format(
+        after="\n    return session.execute(text(\"SELECT count(*) FROM idx\")).scalar()",
+        mark="  # expect: PS102", call="return index_rows(session, rows)"),
+        path="app/index.py",
+        note="look-alike: the callee uses the session again after its block closed it, "
+             "which checks out a new connection nothing closes",
+        unfixable="`session` is returned"),
+    Case('''
+import psycopg2
+
+
+def index_rows(conn, rows):
+    with conn:
+        with conn.cursor() as cur:
+            for row in rows:
+                cur.execute("INSERT INTO idx (v) VALUES (%s)", (row,))
+
+
+def rebuild(dsn, rows):
+    conn = psycopg2.connect(dsn)  # expect: PS102
+    index_rows(conn, rows)
+''', path="app/index.py",
+         note="look-alike: a psycopg2 connection's `with conn:` ends a transaction, not "
+              "the connection"),
+]
+
+# A test-support module outside a test folder, named for what it is (`testutils.py`,
+# `db_test_utils.py`, `testing_helper/`): its engines and connections serve tests only.
+_SCRATCH_DB = '''
+import psycopg2
+
+
+def scratch_database(dsn, name):
+    conn = psycopg2.connect(dsn){mark}
+    conn.autocommit = True
+    conn.cursor().execute("CREATE DATABASE " + name)
+    return dsn.rsplit("/", 1)[0] + "/" + name
+'''
+VALID += [
+    Case(_SCRATCH_DB.format(mark=""), path="app/db_test_utils.py",
+         note="a test-support module by its name (a test word, then a support word)"),
+    Case(_SCRATCH_DB.format(mark=""), path="app/testing_helper/db.py",
+         note="a test-support package by its name (`testing_` first)"),
+    Case(_SCRATCH_DB.format(mark=""), path="app/testutils.py",
+         note="`testutils` as one word"),
+]
+INVALID += [
+    Case(_SCRATCH_DB.format(mark="  # expect: PS102"), path="app/ab_testing_utils.py",
+         note="look-alike: `testing` after another word (A/B testing) is production code"),
+    Case(_SCRATCH_DB.format(mark="  # expect: PS102"), path="app/db_utils.py",
+         note="look-alike: the same helper in production code"),
+]

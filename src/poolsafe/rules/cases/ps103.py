@@ -6483,3 +6483,139 @@ INVALID += [
          note="look-alike: after the swallowed error the block runs another statement on "
               "the failed transaction"),
 ]
+
+# A handler that swallows only the driver's error for a closed connection and
+# re-raises everything else: a closed connection holds no transaction to roll back.
+_CLOSED_ONLY = '''
+import psycopg2
+
+
+class Cursor:
+    def __init__(self, dsn):
+        self.connection = psycopg2.connect(dsn)
+        self.cursor = None
+
+    def __enter__(self):
+        self.cursor = self.connection.cursor()
+        return self.cursor
+
+    def __exit__(self, *args):
+        try:
+            self.connection.commit()
+            self.cursor.close()
+        except Exception as error:{mark}
+            if {test}:
+                raise error
+        self.connection.close()
+'''
+VALID += [
+    Case(_CLOSED_ONLY.format(mark="", test='str(error) != "connection already closed"'),
+         path="app/pg.py",
+         note="the handler swallows only psycopg2's error for a closed connection (no "
+              "transaction left) and re-raises every other"),
+    Case(_CLOSED_ONLY.format(mark="", test='"connection already closed" not in str(error)'),
+         path="app/pg.py",
+         note="the same test spelled with `not in`"),
+]
+INVALID += [
+    Case(_CLOSED_ONLY.format(mark="  # expect: PS103",
+                             test='str(error) == "connection already closed"'),
+         path="app/pg.py",
+         note="look-alike: re-raises only the closed-connection error and swallows every "
+              "other, the failed commit's among them"),
+    Case(_CLOSED_ONLY.format(mark="  # expect: PS103", test='str(error) != "duplicate key"'),
+         path="app/pg.py",
+         note="look-alike: the text it spares is a failed statement's, whose transaction "
+              "is aborted and still open"),
+]
+
+# A session handed in as a parameter (the module names no database) in a project
+# whose every engine is SQLite's: a `try` whose work on it, followed into the project
+# functions it hands the session to, only runs statements leaves the transaction
+# usable (SQLite undoes the failed statement alone). `find_actor()` only reads;
+# `fetch_actor()` reaches `save_actor()`'s flush (a failed flush leaves the session
+# pending rollback whatever the database).
+_HANDED_SQLITE_ENGINE = '''
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+engine = create_async_engine("{url}")
+async_session = async_sessionmaker(engine)
+'''
+_HANDED_MODELS = '''
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Actor(Base):
+    __tablename__ = "actors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str]
+'''
+_HANDED_LOOKUP = '''
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Actor
+
+
+async def find_actor(db_session: AsyncSession, url: str):
+    return (await db_session.execute(select(Actor).where(Actor.url == url))).scalar()
+
+
+async def save_actor(db_session: AsyncSession, url: str):
+    actor = Actor(url=url)
+    db_session.add(actor)
+    await db_session.flush()
+    return actor
+
+
+async def fetch_actor(db_session: AsyncSession, url: str):
+    actor = await find_actor(db_session, url)
+    if actor is None:
+        actor = await save_actor(db_session, url)
+    return actor
+
+
+async def lookup(db_session: AsyncSession, url: str):
+    try:
+        actor = await {helper}(db_session, url)
+        if actor is None:
+            httpx.get(url, timeout=5).raise_for_status()
+    except Exception:{mark}
+        return None
+    return actor
+'''
+
+
+def _handed_lookup(helper: str, url: str, note: str, mark: str = "") -> Case:
+    return Case(_HANDED_LOOKUP.format(helper=helper, mark=mark), path="app/lookup.py",
+                files={"app/db.py": _HANDED_SQLITE_ENGINE.format(url=url),
+                       "app/models.py": _HANDED_MODELS}, note=note)
+
+
+VALID += [
+    _handed_lookup("find_actor", "sqlite+aiosqlite:///data.db",
+                   "an all-SQLite project; the handed session only reads, through "
+                   "`find_actor()`"),
+]
+INVALID += [
+    _handed_lookup("fetch_actor", "sqlite+aiosqlite:///data.db",
+                   "look-alike: `fetch_actor()` reaches `save_actor()`'s flush, two "
+                   "project functions deep", "  # expect: PS103"),
+    _handed_lookup("find_actor", "postgresql+asyncpg://db/app",
+                   "look-alike: the project's engine is PostgreSQL's, where a failed "
+                   "SELECT aborts the transaction", "  # expect: PS103"),
+    Case(_HANDED_LOOKUP.format(helper="find_actor", mark="  # expect: PS103").replace(
+        "async def lookup(db_session: AsyncSession, url: str):\n    try:",
+        "async def lookup(db_session: AsyncSession, url: str):\n"
+        "    db_session.add(Actor(url=url))\n    try:"),
+         path="app/lookup.py",
+         files={"app/db.py": _HANDED_SQLITE_ENGINE.format(url="sqlite+aiosqlite:///data.db"),
+                "app/models.py": _HANDED_MODELS},
+         note="look-alike: a row queued before the `try`: the read's autoflush writes it, "
+              "and a failed flush leaves the session pending rollback"),
+]

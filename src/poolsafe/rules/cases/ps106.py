@@ -806,3 +806,28 @@ def handle():
 """, unfixable=_USE,
          note="rebound before the release, not after: still the released connection's"),
 ]
+
+INVALID += [
+    Case('''
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+
+
+def index_rows(session, rows):
+    with session:
+        for row in rows:
+            session.execute(text("INSERT INTO idx (v) VALUES (:v)"), {"v": row})
+        session.commit()
+
+
+def rebuild(rows):
+    session = Session(engine)
+    index_rows(session, rows)
+    return session.execute(text("SELECT count(*) FROM idx")).scalar()  # expect: PS106
+''', path="app/index.py",
+         unfixable="a use after the release: move the release after it",
+         note="the callee's `with session:` closed the session; the caller's query after "
+              "it checks out a new connection nothing closes"),
+]

@@ -3805,3 +3805,288 @@ INVALID += [
          note="look-alike: the context is nested in one whose session already read: that "
               "transaction stays open across the call"),
 ]
+
+# A retry sleep in the `except PoolError:` of a checkout loop: a pool's own error is
+# raised only by its calls (`getconn()` of an exhausted pool), and there the previous
+# round's connection has already been handed back (`putconn(conn, close=True)`, which
+# rolls back or closes it); a `return` leaves the loop with the good one.
+_CHECKOUT_LOOP = '''
+import time
+
+import psycopg2
+from psycopg2 import pool
+
+POOL = pool.ThreadedConnectionPool(1, 4, "postgresql://db/app")
+
+
+def checked_conn():
+    while True:
+        try:
+            conn = POOL.getconn()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+                return conn
+            except psycopg2.OperationalError:
+{give_back}
+        except {caught}:
+            time.sleep(1){mark}
+'''
+_CHECKED_POOL = '''
+import time
+
+import psycopg2
+from psycopg2 import pool
+
+
+class CheckedPool(pool.ThreadedConnectionPool):
+    def getconn(self, *args, **kwargs):
+        while True:
+            try:
+                conn = super().getconn(*args, **kwargs)
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute("SELECT 1")
+                    return conn
+                except (psycopg2.InterfaceError, psycopg2.OperationalError):
+                    try:
+                        super().putconn(conn, close=True)
+                    except Exception:
+                        pass
+            except pool.PoolError:
+                time.sleep(1)
+'''
+VALID += [
+    Case(_CHECKOUT_LOOP.format(give_back="                POOL.putconn(conn, close=True)",
+                               caught="pool.PoolError", mark=""),
+         path="app/db.py",
+         note="the sleep follows only a failed checkout: the connection a failed check "
+              "left was handed back (closed) before the loop came round"),
+    Case(_CHECKED_POOL, path="app/db.py",
+         note="a pool subclass: `super().putconn(conn, close=True)` in a `try` of its "
+              "own (a give-back that raised found the pool closed or the connection "
+              "broken)"),
+]
+INVALID += [
+    Case(_CHECKOUT_LOOP.format(give_back="                POOL.putconn(conn, close=True)",
+                               caught="(pool.PoolError, psycopg2.Error)",
+                               mark="  # expect: PS207"),
+         path="app/db.py",
+         note="look-alike: the handler also takes the driver's errors: a failed SELECT "
+              "other than OperationalError arrives with its transaction open"),
+    Case(_CHECKOUT_LOOP.format(give_back="                pass", caught="pool.PoolError",
+                               mark="  # expect: PS207"),
+         path="app/db.py",
+         note="look-alike: the failed check keeps its connection: the next checkout "
+              "fails with it still held in its transaction"),
+]
+
+# Work handed to a pool's thread and waited for inside the transaction
+# (`concurrent.futures`): `executor.submit(fetch, url).result()`, or through a name
+# bound to the submission, holds the transaction until the thread's work returns, as
+# calling `fetch(url)` there would. A callable that only computes is no slow work, and
+# a submission never waited for here holds nothing.
+_SUBMITTED = '''
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+engine = create_engine("postgresql://db/app")
+executor = ThreadPoolExecutor(max_workers=4)
+
+
+def fetch_summary(url):
+    return requests.get(url, timeout=30).json()
+
+
+def render(doc):
+    return json.dumps(doc, sort_keys=True)
+
+
+def summarise(doc_id, url):
+    with Session(engine) as session:
+        session.execute(text("UPDATE docs SET state = 'busy' WHERE id = :id"), {{"id": doc_id}})
+{wait}
+        session.execute(text("UPDATE docs SET summary = :s WHERE id = :id"),
+                        {{"s": str(summary), "id": doc_id}})
+        session.commit()
+'''
+VALID += [
+    Case(_SUBMITTED.format(
+        wait="        summary = executor.submit(render, {\"id\": doc_id}).result()"),
+         path="app/summaries.py",
+         note="the thread's work only computes (`json.dumps`): no slow wait"),
+    Case(_SUBMITTED.format(wait="        executor.submit(fetch_summary, url)\n"
+                                "        summary = None"),
+         path="app/summaries.py",
+         note="submitted and not waited for here: the transaction does not wait on it"),
+]
+INVALID += [
+    Case(_SUBMITTED.format(wait="        future = executor.submit(fetch_summary, url)\n"
+                                "        summary = future.result()  # expect: PS207"),
+         path="app/summaries.py",
+         note="the wait for an HTTP request handed to a thread, through the future's name"),
+    Case(_SUBMITTED.format(
+        wait="        summary = executor.submit(fetch_summary, url).result()  # expect: PS207"),
+         path="app/summaries.py",
+         note="the same wait, chained on the submission"),
+]
+
+# A module's client bound only where a feature is on (`client = genai.Client(...) if
+# KEY else None`): where a method is called on it, it is the client (on None the call
+# raises), so a project helper that calls the model makes an LLM call.
+_OPTIONAL_CLIENT = '''
+import os
+
+from google import genai
+{imports}
+client = {client} if os.environ.get("GEMINI_API_KEY") else None
+
+
+def ask(prompt):
+    return client.models.generate_content(model="gemini-2.0-flash", contents=prompt).text
+'''
+_OPTIONAL_CLIENT_JOB = '''
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from app.llm import ask
+
+engine = create_engine("postgresql://db/app")
+
+
+def label(doc_id, body):
+    with Session(engine) as session:
+        session.execute(text("UPDATE docs SET state = 'busy' WHERE id = :id"), {{"id": doc_id}})
+        answer = ask(body){mark}
+        session.execute(text("UPDATE docs SET label = :l WHERE id = :id"),
+                        {{"l": answer, "id": doc_id}})
+        session.commit()
+'''
+_STUB_MODELS = '''
+
+class StubModels:
+    def generate_content(self, model, contents):
+        return type("Answer", (), {"text": contents[:20]})()
+
+
+class StubClient:
+    models = StubModels()
+'''
+INVALID += [
+    Case(_OPTIONAL_CLIENT_JOB.format(mark="  # expect: PS207"), path="app/jobs.py",
+         files={"app/llm.py": _OPTIONAL_CLIENT.format(
+             imports="", client='genai.Client(api_key=os.environ["GEMINI_API_KEY"])')},
+         note="the client exists only when the key is set; the helper's call is an LLM "
+              "call wherever it runs"),
+]
+VALID += [
+    Case(_OPTIONAL_CLIENT_JOB.format(mark=""), path="app/jobs.py",
+         files={"app/llm.py": _OPTIONAL_CLIENT.format(
+             imports="\nfrom app.stub import StubClient\n", client="StubClient()"),
+                "app/stub.py": _STUB_MODELS},
+         note="look-alike: the optional object is a project stub that answers locally"),
+]
+
+# An all-SQLite project: a read begins no transaction there (pysqlite), so a function
+# handed a session by its callers holds none across its HTTP call when every project
+# caller has only read on that session before the call. A caller that wrote first
+# holds SQLite's write lock across it.
+_SQLITE_ENGINE = '''
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+engine = create_engine("{url}")
+SessionLocal = sessionmaker(engine)
+'''
+_ACTOR_MODEL = '''
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Actor(Base):
+    __tablename__ = "actors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str]
+    seen: Mapped[int] = mapped_column(default=0)
+'''
+_HANDED_READS = '''
+import requests
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.db import SessionLocal
+from app.models import Actor
+
+
+def actor_metadata(db_session: Session, url):
+    actor = db_session.execute(select(Actor).where(Actor.url == url)).scalar()
+    profile = requests.get(url, timeout=10).json(){mark}
+    return actor, profile
+
+
+def show_actor(url):
+    with SessionLocal() as db_session:
+        known = db_session.execute(select(Actor)).scalars().all()
+        return actor_metadata(db_session, url), len(known){mark2}
+
+
+def refresh_actor(url):
+    with SessionLocal() as db_session:
+        {before}
+        return actor_metadata(db_session, url){mark3}
+'''
+_READ_FIRST = "db_session.execute(select(Actor).where(Actor.url == url))"
+_WRITE_FIRST = "db_session.execute(update(Actor).where(Actor.url == url).values(seen=1))"
+
+
+def _handed_reads(url: str, before: str, marks: tuple[str, str, str], note: str) -> Case:
+    return Case(_HANDED_READS.format(before=before, mark=marks[0], mark2=marks[1],
+                                     mark3=marks[2]),
+                path="app/meta.py", note=note,
+                files={"app/db.py": _SQLITE_ENGINE.format(url=url),
+                       "app/models.py": _ACTOR_MODEL})
+
+
+VALID += [
+    _handed_reads("sqlite:///data.db", _READ_FIRST, ("", "", ""),
+                  "every caller only read on the session it hands in: no transaction "
+                  "open on SQLite"),
+]
+INVALID += [
+    _handed_reads("sqlite:///data.db", _WRITE_FIRST,
+                  ("  # expect: PS207", "", "  # expect: PS207"),
+                  "look-alike: one caller writes first, and holds SQLite's write lock "
+                  "across the call"),
+    _handed_reads("postgresql://db/app", _READ_FIRST, ("  # expect: PS207",) * 3,
+                  "look-alike: on PostgreSQL a read begins a transaction, the helper's "
+                  "and its callers'"),
+    Case(_HANDED_READS.format(before=_READ_FIRST, mark="  # expect: PS207", mark2="",
+                              mark3="").replace(
+        "    actor = db_session.execute(",
+        "    db_session.add(Actor(url=url))\n    actor = db_session.execute("),
+         path="app/meta.py",
+         files={"app/db.py": _SQLITE_ENGINE.format(url="sqlite:///data.db"),
+                "app/models.py": _ACTOR_MODEL},
+         note="look-alike: the helper queues a row first; its own read's autoflush "
+              "writes it, and SQLite's write lock is held across the call"),
+    Case(_HANDED_READS.format(before=_READ_FIRST, mark="", mark2="", mark3="").replace(
+        "    profile = requests.get(url, timeout=10).json()\n",
+        "    db_session.add(Actor(url=url))\n    known = count_actors(db_session)\n"
+        "    profile = requests.get(url, timeout=10).json()  # expect: PS207\n").replace(
+        "\n\ndef show_actor(url):",
+        "\n\ndef count_actors(db_session: Session):\n"
+        "    return len(db_session.execute(select(Actor)).scalars().all())\n"
+        "\n\ndef show_actor(url):"),
+         path="app/meta.py",
+         files={"app/db.py": _SQLITE_ENGINE.format(url="sqlite:///data.db"),
+                "app/models.py": _ACTOR_MODEL},
+         note="look-alike: the helper queues a row, then hands the session to a project "
+              "function whose read autoflushes it: the write lock is held across the call"),
+]
