@@ -86,8 +86,10 @@ from poolsafe.knowledge.frameworks import (
     ALEMBIC_ROOT,
     BORROWED_BIND_ANNOTATIONS,
     CACHING_DECORATORS,
+    FLASK_SQLALCHEMY_CLASS,
     PER_REQUEST_INSTANCE_ROOTS,
     REQUEST_NAMESPACES,
+    SESSION_CONNECTION_METHOD,
     STAR_IMPORT_NAMES,
     VIEW_BASE_ROOTS,
 )
@@ -1275,7 +1277,14 @@ class ProjectIndex:
         inner, _ = strip_await(expr)
         if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
                 and inner.func.attr.value == "get_bind":
-            return True  # Alembic's `op.get_bind()`, a session's `get_bind()`
+            # Alembic's `op.get_bind()` hands out the migration's connection; an
+            # application-wide scoped session's (`db.session.get_bind()`) is its engine,
+            # and a session bound to it checks out a connection of its own
+            return not self._scoped_session(inner.func.value, module, func, depth)
+        if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute) \
+                and inner.func.attr.value == SESSION_CONNECTION_METHOD \
+                and self._scoped_session(inner.func.value, module, func, depth):
+            return True  # `db.session.connection()`: the scoped session's own, it ends it
         value = self.evaluate(inner, module, func, depth + 1)
         if isinstance(value, Connection):
             return not value.kind.is_session
@@ -1287,6 +1296,23 @@ class ProjectIndex:
         if func is not None and value is None and hops < 2:
             return self._borrowed_parameter(inner, module, func, depth, hops)
         return False
+
+    def _scoped_session(self, expr: cst.BaseExpression, module: ModuleInfo,
+                        func: FunctionInfo | None, depth: int) -> bool:
+        """`db.session` of Flask-SQLAlchemy (also of a project subclass of its
+        `SQLAlchemy`) or a module's `scoped_session(...)`: the application's session
+        registry, bound to an engine."""
+        value = self.evaluate(expr, module, func, depth + 1)
+        if isinstance(value, LibraryObject):
+            return value.type.is_scoped
+        if not isinstance(expr, cst.Attribute) or expr.attr.value != "session":
+            return False
+        owner = self.evaluate(expr.value, module, func, depth + 1)
+        if not isinstance(owner, Instance):
+            return False
+        root, name = FLASK_SQLALCHEMY_CLASS
+        found = derived_root(self, owner.cls, (root,))
+        return found is not None and found[0].rsplit(".", 1)[-1] == name
 
     def _borrowed_parameter(self, expr: cst.BaseExpression, module: ModuleInfo,
                             func: FunctionInfo, depth: int, hops: int) -> bool:

@@ -62,6 +62,7 @@ from poolsafe.analysis.cstutil import (
 )
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
+from poolsafe.analysis.namespace_dispatch import is_main_test
 from poolsafe.analysis.project_facts import (
     facts,
     in_loop,
@@ -346,7 +347,7 @@ def _standalone_script(index: ProjectIndex, module: ModuleInfo) -> bool:
         return False
     own = {f.name for f in module.all_functions if f.parent is None and f.cls is None}
     for st in _top_level_statements(module):
-        if isinstance(st, cst.If) and _is_main_test(st.test):
+        if isinstance(st, cst.If) and is_main_test(st.test):
             return True
         if not isinstance(st, cst.SimpleStatementLine):
             continue
@@ -514,7 +515,7 @@ def _main_block_engine(index: ProjectIndex, module: ModuleInfo, call: cst.Call,
     and that the block only calls methods on or passes to functions keeping it local
     (`create_tables(engine)`), or to a library call (`metadata.create_all(engine)`)."""
     block = next((st for st in module.tree.body if isinstance(st, cst.If)
-                  and _is_main_test(st.test)
+                  and is_main_test(st.test)
                   and any(n is call for n in iter_nodes(st.body))), None)
     if block is None:
         return False
@@ -551,18 +552,6 @@ def _main_block_engine(index: ProjectIndex, module: ModuleInfo, call: cst.Call,
                     return False  # a project class or function elsewhere: it may keep it
                 allowed += 1
     return uses == allowed
-
-
-def _is_main_test(test: cst.BaseExpression) -> bool:
-    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
-        return False
-    left, right = test.left, test.comparisons[0].comparator
-    if not isinstance(test.comparisons[0].operator, cst.Equal):
-        return False
-    names = {left.value if isinstance(left, cst.Name) else None,
-             right.value if isinstance(right, cst.Name) else None}
-    strings = [x for x in (left, right) if isinstance(x, cst.SimpleString)]
-    return "__name__" in names and len(strings) == 1 and strings[0].evaluated_value == "__main__"
 
 
 def _last_name(expr: cst.BaseExpression) -> str | None:
@@ -746,7 +735,7 @@ def _runs_as_script(module: ModuleInfo) -> bool:
     if any(q.split(".", 1)[0] == "alembic" for q in module.imports.values()):
         return True
     for st in module.tree.body:
-        if isinstance(st, cst.If) and _is_main_test(st.test):
+        if isinstance(st, cst.If) and is_main_test(st.test):
             return True
         if isinstance(st, cst.SimpleStatementLine) and any(
                 isinstance(small, cst.Expr) and isinstance(strip_await(small.value)[0], cst.Call)

@@ -52,6 +52,7 @@ from poolsafe.analysis.module import (
     ModuleInfo,
     ModulePath,
 )
+from poolsafe.analysis.namespace_dispatch import dispatched_by_name
 from poolsafe.analysis.resolution import (
     MAX_RESOLUTION_DEPTH,
     decorator_target,
@@ -957,6 +958,8 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     maps (a flow run runs in a process of its own; its direct callers must be one-shot
     too, outside loops); a function the project's packaging names as a console script
     (`[project.scripts]`, setup.cfg's `console_scripts`) that no project code calls;
+    a plain function of a script whose `__main__` block hands the module's namespace
+    to a dispatcher (`_main(locals())`) and that the module names nowhere else;
     a method whose every call in the project (outside tests) is in
     one-shot code (a call of a library object's method of the same name, on a
     connection, pool or library instance, is not one of its calls), or an `__init__`
@@ -1005,6 +1008,9 @@ def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> boo
     if not sites and depth < _MAX_ONCE_DEPTH and _command_table_entry(index, func, depth):
         return True
     if not sites and func.parent is None and _console_script(index, func):
+        return True
+    if not sites and dispatched_by_name(func):
+        # `if __name__ == "__main__": _main(locals())`: run by its command-line name
         return True
     if id(func.node) in _argparse_subcommands(index):
         # `sub.set_defaults(func=vacuum)`: `args.func(args)` runs it once per process;

@@ -238,6 +238,13 @@ FLASK_SQLALCHEMY_OPTIONS_KEYWORD = "engine_options"
 #: `apply_pool_defaults` and `apply_driver_hacks`, 3.x's `_apply_driver_defaults`.
 FLASK_SQLALCHEMY_OPTION_HOOKS: frozenset[str] = frozenset(
     {"apply_pool_defaults", "apply_driver_hacks", "_apply_driver_defaults"})
+#: Flask-SQLAlchemy's extension class (`flask_sqlalchemy.SQLAlchemy`, 3.x also
+#: `flask_sqlalchemy.extension.SQLAlchemy`): (package root, class name). A project
+#: subclass's `db.session` is the same scoped session, bound to the app's engine.
+FLASK_SQLALCHEMY_CLASS: tuple[str, str] = ("flask_sqlalchemy", "SQLAlchemy")
+#: `session.connection()`: the connection of the session's own transaction; a session
+#: bound to it (`Session(bind=db.session.connection())`) checks nothing out.
+SESSION_CONNECTION_METHOD = "connection"
 #: `app.config.<method>(KEY=value)` sets configuration keys.
 FLASK_CONFIG_UPDATE_METHODS: frozenset[str] = frozenset({"update", "from_mapping"})
 #: `app.config` methods that read a config class, module or file: a config class or

@@ -569,7 +569,9 @@ class UnreleasedConnection(Rule):
     Alembic `env.py` or migration script, a `@app.on_event("startup")` handler or a
     function its module registers as the startup hook
     (`executor.start_polling(dp, on_startup=f)`, `app.on_startup.append(f)`,
-    `dp.startup.register(f)`), a function run from a table that only `main()` walks,
+    `dp.startup.register(f)`), a script's command that its `__main__` block runs by
+    the name given on the command line (`_main(locals())`, the function named nowhere
+    else in the module), a function run from a table that only `main()` walks,
     once (`for name, check in CHECKS: check()`, or the table written in the loop
     itself: `for name, check in [("db", check_db)]:`; walked again inside a
     `while True:` it runs every round), a function a management command's module

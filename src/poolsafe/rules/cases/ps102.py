@@ -7444,3 +7444,110 @@ INVALID += [
     Case(_SCRATCH_DB.format(mark="  # expect: PS102"), path="app/db_utils.py",
          note="look-alike: the same helper in production code"),
 ]
+
+# large78c (round 35): a session bound to the engine behind the application's scoped
+# session (`Session(bind=db.session.get_bind())`) checks out a connection of its own;
+# only Alembic's `op.get_bind()` hands out a connection someone else owns
+_SCOPED_BIND = """
+import dramatiq
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+db = SQLAlchemy()
+
+"""
+
+VALID += [
+    Case(_SCOPED_BIND + """
+@dramatiq.actor
+def reindex(ids):
+    session = Session(bind=db.session.get_bind())
+    try:
+        for pk in ids:
+            session.execute(text("SELECT :i"), {"i": pk})
+    finally:
+        session.close()
+""", note="a session bound to the scoped session's engine, closed in `finally`"),
+]
+
+INVALID += [
+    Case(_SCOPED_BIND + """
+@dramatiq.actor
+def reindex(ids):
+    session = Session(bind=db.session.get_bind())  # expect: PS102
+    try:
+        for pk in ids:
+            session.execute(text("SELECT :i"), {"i": pk})
+    except Exception:
+        print("reindex failed")
+        raise
+    session.close()
+""", note=("`db.session.get_bind()` is the application's engine, not a borrowed "
+           "connection: the session checks one out, and the re-raising `except` skips "
+           "its close")),
+]
+
+_SCOPED_BIND_SUBCLASS = {
+    "app/__init__.py": "",
+    "app/ext.py": """
+from flask_sqlalchemy import SQLAlchemy as BaseSQLAlchemy
+
+
+class SQLAlchemy(BaseSQLAlchemy):
+    def apply_driver_hacks(self, app, info, options):
+        options.setdefault("pool_size", 5)
+        super().apply_driver_hacks(app, info, options)
+
+
+db = SQLAlchemy()
+""",
+}
+
+VALID += [
+    Case("""
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.ext import db
+
+
+def copy_rows(ids):
+    session = Session(bind=db.session.connection())
+    for pk in ids:
+        session.execute(text("SELECT :i"), {"i": pk})
+    session.flush()
+""", files=_SCOPED_BIND_SUBCLASS, path="app/tasks.py",
+         note=("look-alike kept silent: bound to the scoped session's own connection "
+               "(`db.session.connection()`), which the request's session ends")),
+]
+
+INVALID += [
+    Case("""
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.ext import db
+
+
+def copy_rows(ids):
+    session = Session(bind=db.session.get_bind())  # expect: PS102
+    for pk in ids:
+        session.execute(text("SELECT :i"), {"i": pk})
+    session.close()
+""", files=_SCOPED_BIND_SUBCLASS, path="app/tasks.py",
+         note=("`db` is a project subclass of Flask-SQLAlchemy's `SQLAlchemy`: "
+               "`db.session.get_bind()` is still the engine, and a failed statement "
+               "skips the close")),
+]
+
+VALID += [
+    Case(_SCOPED_BIND + """
+def copy_rows(ids):
+    session = Session(bind=db.session.connection())
+    for pk in ids:
+        session.execute(text("SELECT :i"), {"i": pk})
+    session.flush()
+""", note=("a session bound to the scoped session's own connection "
+           "(`db.session.connection()`): it checks nothing out; the scoped session ends it")),
+]

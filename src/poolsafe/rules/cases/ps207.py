@@ -4090,3 +4090,59 @@ INVALID += [
          note="look-alike: the helper queues a row, then hands the session to a project "
               "function whose read autoflushes it: the write lock is held across the call"),
 ]
+
+# large78c (round 35, built from a held finding after its figures were committed, not
+# held): an admin script whose `__main__` block hands its namespace to a dispatcher
+# (`_main(locals())`) runs the command named on the command line once per process
+_NAMESPACE_SCRIPT = """
+import sys
+
+import requests
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class User(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String)
+
+
+def fetch_avatars():
+    users = User.query.all()
+    for u in users:
+        r = requests.get("https://avatars.example/" + u.email, timeout=10){expect}
+        print(r.status_code)
+{extra}
+
+def _main(namespace):
+    namespace[sys.argv[1]]()
+
+
+if __name__ == "__main__":
+    {main}
+"""
+
+VALID += [
+    Case(_NAMESPACE_SCRIPT.format(expect="", extra="", main="_main(locals())"),
+         path="cli.py",
+         note="a command of a script that dispatches by name from `locals()`: it runs "
+              "once per process, and its transaction has only read"),
+    Case(_NAMESPACE_SCRIPT.format(expect="", extra="", main="_main(globals())"),
+         path="cli.py", note="the same dispatch from `globals()`"),
+]
+
+INVALID += [
+    Case(_NAMESPACE_SCRIPT.format(
+        expect="  # expect: PS207", extra="",
+        main="while True:\n        fetch_avatars()\n        _main(locals())"),
+         path="cli.py",
+         note="look-alike: the `__main__` block also calls the command in a loop"),
+    Case(_NAMESPACE_SCRIPT.format(
+        expect="  # expect: PS207",
+        extra="\n\nHANDLERS = {\"avatars\": fetch_avatars}\n",
+        main="_main(locals())"),
+         path="cli.py",
+         note="look-alike: the module names the command elsewhere (a registry), which "
+              "other code may run more than once"),
+]
