@@ -2279,12 +2279,13 @@ def _only_assignment(func: FunctionInfo, name: str) -> cst.BaseExpression | None
 
 
 def _own_nodes(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The nodes under `body`, not entering nested functions, classes or lambdas."""
+    """The nodes under `body` but whitespace and punctuation (`cstutil.children`),
+    not entering nested functions, classes or lambdas."""
     stack: list[cst.CSTNode] = [body]
     while stack:
         node = stack.pop()
         yield node
-        for child in node.children:
+        for child in children(node):
             if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 stack.append(child)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from poolsafe.analysis.cstutil import iter_nodes
+from poolsafe.analysis.cstutil import children, iter_nodes
 from poolsafe.analysis.doubles import is_test_module
 from poolsafe.analysis.index import ProjectIndex
 from poolsafe.analysis.module import FunctionInfo, ModuleInfo
@@ -63,8 +63,10 @@ def inline_session_gaps(index: ProjectIndex, module: ModuleInfo) -> Iterator[Inl
         return
     for func in module.all_functions:
         parents: dict[int, cst.CSTNode] = {}
+        # (the parents of expressions, the only ones asked: `cstutil.children` leaves
+        # out only whitespace and punctuation, and runs no visitor as libcst's does)
         for node in iter_nodes(func.node.body):
-            for child in node.children:
+            for child in children(node):
                 parents[id(child)] = node
         for node in iter_nodes(func.node.body):
             if isinstance(node, cst.Call):
@@ -201,7 +203,7 @@ def _only_works_on(node: cst.FunctionDef, param: str) -> bool:
     for n in iter_nodes(node.body, into_functions=True):
         if isinstance(n, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             return False
-        for child in n.children:
+        for child in children(n):  # (as in `inline_session_gaps`)
             parents[id(child)] = n
     works = False
     for n in iter_nodes(node.body):

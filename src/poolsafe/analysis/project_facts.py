@@ -937,7 +937,28 @@ def _django_decorated(index: ProjectIndex, func: FunctionInfo) -> bool:
 _MAX_ONCE_DEPTH = 6
 
 
+#: `is_cli_entry`'s answers in one index, by resolution level, function and depth
+_ONCE_MEMO = "_poolsafe_once_memo"
+
+
 def is_cli_entry(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:
+    """`once_per_process(index, func, depth)`, asked once per function, depth and
+    resolution level in an index: the walk up a function's callers asks the same
+    functions again (mlflow's `init_db()` from each engine helper it calls), and
+    each answer parses and walks the callers' modules."""
+    memo: dict[tuple[int, int], tuple[cst.FunctionDef, bool]] = index.derived(
+        f"{_ONCE_MEMO}:{index.resolution_level}", dict)
+    key = (id(func.node), depth)
+    known = memo.get(key)
+    if known is not None and known[0] is func.node:
+        return known[1]
+    # (the node is kept with its answer: no other node can take its id meanwhile)
+    answer = once_per_process(index, func, depth)
+    memo[key] = (func.node, answer)
+    return answer
+
+
+def once_per_process(index: ProjectIndex, func: FunctionInfo, depth: int = 0) -> bool:
     """Code that runs once per process ("one-shot"), the one notion every rule asks:
     a click/typer command (or a cappa command class's `__call__`), an argparse
     subcommand's handler (`sub.set_defaults(func=vacuum)`) or an argh command
@@ -1506,6 +1527,10 @@ def _library_receiver(index: ProjectIndex, site: CallSite) -> bool:
     return isinstance(receiver, (Connection, LibraryObject, ExternalInstance))
 
 
+_ASSIGNMENTS = frozenset({cst.Assign, cst.AugAssign, cst.AnnAssign})
+_NAMED_DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Param})
+
+
 def _used_as_value(tree: cst.Module, name: str) -> bool:
     """`name` appears in `tree` otherwise than as a callee (`x.name(...)`,
     `name(...)`), a def or class name, a keyword, a parameter, an imported name, the
@@ -1513,10 +1538,14 @@ def _used_as_value(tree: cst.Module, name: str) -> bool:
     assignment sets (`Name.attr = value`): neither of the last two builds it."""
     names = 0
     other = 0
+    # (exact types: `isinstance` against libcst's classes goes through
+    # `ABCMeta.__instancecheck__`, and this walks every node of large modules)
     for node in iter_nodes(tree, into_functions=True):
-        if isinstance(node, cst.Name) and node.value == name:
-            names += 1
-        elif isinstance(node, cst.Call):
+        kind = type(node)
+        if type(node) is cst.Name:
+            if node.value == name:
+                names += 1
+        elif type(node) is cst.Call:
             f = node.func
             if (isinstance(f, cst.Name) and f.value == name) or (
                     isinstance(f, cst.Attribute) and f.attr.value == name):
@@ -1527,16 +1556,18 @@ def _used_as_value(tree: cst.Module, name: str) -> bool:
                     and isinstance(node.args[0].value, cst.Name) \
                     and node.args[0].value.value == name:
                 other += 1  # `super(Recorder, self)`: names the class, builds nothing
-        elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+        elif kind in _ASSIGNMENTS:
+            assert isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign))
             # `Recorder.input_queue = {...}`: sets a class attribute, builds nothing
             targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) \
                 else [node.target]
             other += sum(1 for t in targets if isinstance(t, cst.Attribute)
                          and isinstance(t.value, cst.Name) and t.value.value == name)
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param)) \
-                and node.name.value == name:
-            other += 1
-        elif isinstance(node, cst.ImportAlias):
+        elif kind in _NAMED_DEFINITIONS:
+            assert isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Param))
+            if node.name.value == name:
+                other += 1
+        elif type(node) is cst.ImportAlias:
             # `from db import UsersDatabase`: importing the name does not use it
             other += sum(1 for n in iter_nodes(node)
                          if isinstance(n, cst.Name) and n.value == name)
@@ -1549,35 +1580,34 @@ def _run_from_table(index: ProjectIndex, func: FunctionInfo, depth: int) -> bool
     [("db", check_db)]:`) that only one-shot code walks (`for name, fn in CHECKS: fn()`
     in `main()`), not inside another loop: each entry runs once per process."""
     module = func.module
+    literals = _literal_tables(index, module)
     #: (table name, the function whose body assigns it, or None at module level)
     tables: list[tuple[str, FunctionInfo | None]] = []
     #: loops whose iterable is itself the table (`for name, fn in [("db", check_db)]:`)
     inline: list[cst.For] = []
     named = 0
-    for node in iter_nodes(module.tree, into_functions=True):
-        if isinstance(node, cst.For):
-            literal = _loop_iterable(node)
-            count = _names_count(literal, func.name) if isinstance(
-                literal, (cst.List, cst.Tuple, cst.Dict, cst.Set)) else 0
+    if not literals.names.get(func.name):
+        return False  # (named by no literal collection: no table holds it)
+    for entry in literals.nodes:
+        if isinstance(entry, cst.For):
+            count = _names_count(_loop_iterable(entry), func.name)
             if count:
-                inline.append(node)
+                inline.append(entry)
                 named += count
             continue
-        if not isinstance(node, (cst.Assign, cst.AnnAssign)) or not isinstance(
-                node.value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
-            continue
-        count = _names_count(node.value, func.name)
+        assert entry.value is not None
+        count = _names_count(entry.value, func.name)
         if not count:
             continue
-        targets = ([t.target for t in node.targets] if isinstance(node, cst.Assign)
-                   else [node.target])
-        owner = _enclosing_function(module, node)
+        targets = ([t.target for t in entry.targets] if isinstance(entry, cst.Assign)
+                   else [entry.target])
+        owner = _enclosing_function(module, entry)
         tables.extend((t.value, owner) for t in targets if isinstance(t, cst.Name))
         named += count
     if not tables and not inline:
         return False
     # the function is named nowhere else in its module (no other caller or registry)
-    if _names_count(module.tree, func.name) - 1 != named:  # the `def` is one Name
+    if literals.all_names.get(func.name, 0) - 1 != named:  # the `def` is one Name
         return False
     walked = False
     for each in inline:
@@ -1720,6 +1750,55 @@ def _command_reads_once(index: ProjectIndex, module: ModuleInfo, node: cst.Name,
     body = reader.node.body
     loop = _walking_loop(body, node, False)
     return not _in_loop_statement(body, loop if loop is not None else node)
+
+
+_LITERAL_COLLECTIONS = (cst.List, cst.Tuple, cst.Dict, cst.Set)
+
+#: `_literal_tables`' answers in one index, by module tree
+_TABLES_MEMO = "_poolsafe_literal_tables"
+
+
+@dataclass(frozen=True)
+class _LiteralTables:
+    """What `_run_from_table` reads of a module, from one walk of it (the walk up a
+    function's callers asks the same modules again, for each function in them)."""
+    tree: cst.Module
+    #: the loops whose iterable is a literal collection, and the assignments of one
+    #: (`CHECKS = [("db", check_db)]`), in the walk's order
+    nodes: tuple[cst.For | cst.Assign | cst.AnnAssign, ...]
+    #: how many times each name is read in the literal collections of `nodes`
+    names: dict[str, int]
+    #: how many times each name is read anywhere in the module
+    all_names: dict[str, int]
+
+
+def _literal_tables(index: ProjectIndex, module: ModuleInfo) -> _LiteralTables:
+    memo: dict[int, _LiteralTables] = index.derived(_TABLES_MEMO, dict)
+    known = memo.get(id(module.tree))
+    if known is not None and known.tree is module.tree:
+        return known
+    nodes: list[cst.For | cst.Assign | cst.AnnAssign] = []
+    all_names: dict[str, int] = {}
+    # (exact types, as `_used_as_value` walks)
+    for node in iter_nodes(module.tree, into_functions=True):
+        if type(node) is cst.Name:
+            all_names[node.value] = all_names.get(node.value, 0) + 1
+        elif type(node) is cst.For:
+            if isinstance(_loop_iterable(node), _LITERAL_COLLECTIONS):
+                nodes.append(node)
+        elif (type(node) is cst.Assign or type(node) is cst.AnnAssign) \
+                and isinstance(node.value, _LITERAL_COLLECTIONS):
+            nodes.append(node)
+    names: dict[str, int] = {}
+    for table in nodes:
+        literal = _loop_iterable(table) if isinstance(table, cst.For) else table.value
+        assert literal is not None
+        for n in iter_nodes(literal, into_functions=True):
+            if type(n) is cst.Name:
+                names[n.value] = names.get(n.value, 0) + 1
+    found = _LiteralTables(module.tree, tuple(nodes), names, all_names)
+    memo[id(module.tree)] = found
+    return found
 
 
 def _walked_once(index: ProjectIndex, module: ModuleInfo, loop: cst.For,
