@@ -581,6 +581,17 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     # round 31 (prec70): a local object's session handled inside a loop that rebinds the
     # object: a savepoint per iteration
     "PS103-invalid-150": SAVEPOINT,
+    # round 35 (large78): a helper's ownership flag that does not say the checkout is the
+    # function's own (False with a fresh checkout, bound again, the caller's parameter, a
+    # False among fresh ones): the added release runs where the flag kept it open
+    "PS102-invalid-210": ("the original leaves `conn` open when `reused` decides so", False),
+    "PS102-invalid-211": ("the original leaves `conn` open when `mine` decides so", False),
+    "PS102-invalid-212": ("the original leaves `conn` open when `mine` decides so", False),
+    "PS102-invalid-213": ("the original leaves `conn` open when `mine` decides so", False),
+    # round 35 (prec78's case met fix78b's refusal): the row added before the `try` would
+    # be undone by the handler's rollback (the case is marked unfixable)
+    "PS103-invalid-187": ("`db_session.rollback()` in the handler also undoes "
+                          "`db_session.add(Actor(url=url))`", True),
 }
 COUNTS: Counter[str] = Counter()
 

@@ -202,7 +202,8 @@ class ProjectIndex:
         #: id(node) -> (node, value): the node is kept so that its address is not
         #: given to another node while the memo can answer for it (a string
         #: annotation's parsed node lives only while it is evaluated)
-        self._memo: MutableMapping[int, tuple[cst.CSTNode, Value | None]] = {}
+        self._memo: MutableMapping[
+            int, tuple[cst.CSTNode, cst.FunctionDef | None, Value | None]] = {}
         self._binds_later_memo: bool | None = None
         self._active: set[int] = set()
         self._acquirer_memo: MutableMapping[int, Connection | None] = {}
@@ -600,9 +601,12 @@ class ProjectIndex:
     def evaluate(self, node: cst.BaseExpression, module: ModuleInfo,
                  func: FunctionInfo | None, depth: int = 0) -> Value | None:
         key = id(node)
+        scope = func.node if func is not None else None
         known = self._memo.get(key)
-        if known is not None and known[0] is node:
-            return known[1]
+        # (the answer is the scope's: a `self` or a parameter asked without its
+        # function, as a project-wide question may, is not what it is inside it)
+        if known is not None and known[0] is node and known[1] is scope:
+            return known[2]
         if key in self._active or depth > _MAX_DEPTH:
             return None
         self._active.add(key)
@@ -610,7 +614,7 @@ class ProjectIndex:
             result = self._evaluate(node, module, func, depth)
         finally:
             self._active.discard(key)
-        self._memo[key] = (node, result)
+        self._memo[key] = (node, scope, result)
         return result
 
     def _evaluate(self, node: cst.BaseExpression, module: ModuleInfo,
