@@ -78,6 +78,7 @@ from poolsafe.knowledge.django import (
     DJANGO_FORWARD_RELATIONS,
     DJANGO_MANAGER_ATTRIBUTES,
     DJANGO_MANY_TO_MANY,
+    DJANGO_MODEL_APPS,
     DJANGO_MODEL_ROOT,
     DJANGO_MODEL_SIGNALS,
     DJANGO_RECEIVER,
@@ -1853,9 +1854,7 @@ def _is_model(index: ProjectIndex, value: object, depth: int = 0) -> bool:
     Django application's `models` module (`DjangoJobExecution` from
     `django_apscheduler.models`)."""
     if isinstance(value, External):
-        root = value.qualname.split(".", 1)[0]
-        return (root == DJANGO_MODEL_ROOT or root.startswith(DJANGO_APP_PREFIX)) \
-            and ".models." in value.qualname
+        return _app_model(value.qualname)
     if isinstance(value, ExternalInstance) or not isinstance(value, ClassRef):
         return False
     if depth > _MAX_BASES:
@@ -1863,9 +1862,22 @@ def _is_model(index: ProjectIndex, value: object, depth: int = 0) -> bool:
     with index.full_resolution():
         for base in value.cls.node.bases:
             base_value = index.evaluate(base.value, value.cls.module, None)
-            if isinstance(base_value, External) and base_value.qualname.startswith(
-                    DJANGO_MODEL_ROOT + "."):
+            if isinstance(base_value, External) and (
+                    base_value.qualname.startswith(DJANGO_MODEL_ROOT + ".")
+                    or _app_model(base_value.qualname)):
+                # `models.Model`, or an abstract base of a Django application's
+                # `models` module (`django_extensions.db.models.TimeStampedModel`,
+                # `model_utils.models.TimeStampedModel`)
                 return True
             if isinstance(base_value, ClassRef) and _is_model(index, base_value, depth + 1):
                 return True
     return False
+
+
+def _app_model(qualname: str) -> bool:
+    """A class of the `models` module of Django or of a Django application
+    (`django_apscheduler.models.DjangoJobExecution`, `django_extensions.db.models.
+    TimeStampedModel`, `model_utils.models.TimeStampedModel`)."""
+    root = qualname.split(".", 1)[0]
+    return (root == DJANGO_MODEL_ROOT or root.startswith(DJANGO_APP_PREFIX)
+            or root in DJANGO_MODEL_APPS) and ".models." in qualname

@@ -88,6 +88,13 @@ DJANGO_MODEL_ROOT = "django"
 #: hold models the project queries (`django_apscheduler.models.DjangoJobExecution`,
 #: `django_celery_beat.models.PeriodicTask`)
 DJANGO_APP_PREFIX = "django_"
+#: third-party Django applications not named `django_...` whose `models` modules hold
+#: abstract model bases a project's models derive from (django-model-utils'
+#: `model_utils.models.TimeStampedModel`, django-polymorphic, django-mptt,
+#: django-taggit, django-ordered-model, django-safedelete, Wagtail, modelcluster)
+DJANGO_MODEL_APPS: frozenset[str] = frozenset({
+    "model_utils", "polymorphic", "mptt", "taggit", "ordered_model", "safedelete",
+    "wagtail", "modelcluster"})
 #: `get_user_model()` returns the project's user model (`AUTH_USER_MODEL`, or
 #: `django.contrib.auth.models.User`): `User = get_user_model()`, then `User.objects`
 DJANGO_USER_MODEL_GETTERS: frozenset[tuple[str, str]] = frozenset(

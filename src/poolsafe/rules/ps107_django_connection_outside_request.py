@@ -165,7 +165,10 @@ class DjangoConnectionOutsideRequest(Rule):
 
     A model is a project subclass of Django's `Model`, one of Django's own, one of a
     third-party Django application's `models` module (a `django_...` package:
-    `django_apscheduler.models.DjangoJobExecution`), or what
+    `django_apscheduler.models.DjangoJobExecution`; or django-model-utils,
+    django-polymorphic, django-mptt, django-taggit, django-ordered-model,
+    django-safedelete, Wagtail, modelcluster), a project subclass of such an abstract
+    base (`class Email(TimeStampedModel)` from `django_extensions.db.models`), or what
     `get_user_model()` returns (`User = get_user_model()`, then `User.objects`); a model
     passed to a project function that queries it through its parameter
     (`count_rows(Order)`) is that function's database work.

@@ -4087,3 +4087,67 @@ class Command(BaseCommand):
          note="look-alike: a paging loop whose every `or` operand reads a name the body "
               "sets (`first or cursor`), sleeping to spare the API"),
 ]
+
+# breadth79 (issue 33, tune half): a daemon command (`while True:`, a sleep, a filter and
+# a save each round) over a model whose base class comes from a third-party Django
+# application's `models` module (django-extensions' `TimeStampedModel`, django-model-utils,
+# django-polymorphic, django-mptt, ...), not from `django.db.models` itself: the model
+# was not known as one, so its manager was not database work. A base from such a module
+# makes a model as `django.db.models.Model` does. The look-alike's `objects` is a
+# MongoEngine document's: no Django connection.
+_MAILER = """\
+import time
+
+from django.core.management.base import BaseCommand
+
+from mail.models import Email
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while True:
+            time.sleep(3)
+            for email in Email.objects.filter(is_sent=False):{expect}
+                email.is_sent = True
+                email.save()
+"""
+_MAIL_PACKAGE = {
+    "mail/__init__.py": "",
+    "mail/management/__init__.py": "",
+    "mail/management/commands/__init__.py": "",
+}
+_MAIL_MODELS = """\
+from django.db import models
+from {module} import {base}
+
+
+class Email({base}):
+    to = models.EmailField()
+    is_sent = models.BooleanField(default=False)
+"""
+INVALID += [
+    Case(_MAILER.format(expect="  # expect: PS107"),
+         files={**_MAIL_PACKAGE, "mail/models.py": _MAIL_MODELS.format(
+             module="django_extensions.db.models", base="TimeStampedModel")},
+         path="mail/management/commands/send_mail.py",
+         note="a daemon command over a model derived from django-extensions' "
+              "TimeStampedModel"),
+    Case(_MAILER.format(expect="  # expect: PS107"),
+         files={**_MAIL_PACKAGE, "mail/models.py": _MAIL_MODELS.format(
+             module="model_utils.models", base="TimeStampedModel")},
+         path="mail/management/commands/send_mail.py",
+         note="the same over django-model-utils' TimeStampedModel (no `django_` prefix)"),
+]
+VALID += [
+    Case(_MAILER.format(expect=""),
+         files={**_MAIL_PACKAGE, "mail/models.py": """\
+from mongoengine import BooleanField, Document, StringField
+
+
+class Email(Document):
+    to = StringField()
+    is_sent = BooleanField(default=False)
+"""},
+         path="mail/management/commands/send_mail.py",
+         note="look-alike: the `objects` of a MongoEngine document, no Django connection"),
+]
