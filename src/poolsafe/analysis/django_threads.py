@@ -45,8 +45,14 @@ from poolsafe.analysis.index import (
     param_annotation,
     word_pattern,
 )
+from poolsafe.analysis.joined_threads import joined_before_return
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo
-from poolsafe.analysis.project_facts import facts, is_django_command, used_through
+from poolsafe.analysis.project_facts import (
+    facts,
+    is_cli_entry,
+    is_django_command,
+    used_through,
+)
 from poolsafe.analysis.resolution import (
     decorator_target,
     external_name,
@@ -231,6 +237,14 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
         if (how.rsplit(".", 1)[-1] in THREAD_JOB_DECORATORS if decorated
                 else how in THREAD_JOB_REGISTRATIONS):
             out[key] = _DESCRIBED.get(how, how)
+    #: the targets whose every thread start is one-shot code waiting for it (not a
+    #: decorated job, `@scheduler.scheduled_job`: it has no start of its own)
+    joined: dict[int, bool] = {}
+    for how, job, where, call in facts(index).job_registration_calls():
+        key = id(job.node)
+        if key in out:
+            joined[key] = joined.get(key, True) and _one_shot_joined(
+                index, where, call, _DESCRIBED.get(how, how))
     # the same registrations, resolved across modules (`facts().jobs()` is asked inside
     # `connections_only`, where a scheduler built in a settings module is unknown)
     with index.full_resolution():
@@ -241,17 +255,23 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
                                               and _apscheduler_job(found[1])
                                               and _never_called(index, func)
                                               and _owns_scheduler(func)):
-                    out.setdefault(id(found[0].node), found[1])
+                    key = id(found[0].node)
+                    waited = key not in out or joined.get(key, False)
+                    joined[key] = waited and _one_shot_joined(index, func, call, found[1])
+                    out.setdefault(key, found[1])
             for f in module.all_functions:
                 registered = _decorator_registration(index, module, f)
                 if registered is not None:
                     out.setdefault(id(f.node), registered)
+                    joined[id(f.node)] = False
             for key, how in callback_entries(index, module).items():
                 out.setdefault(key, how)
+                joined[key] = False
             # a project subclass of `threading.Thread`: its `run()` is the new thread's
             # body (`class Sync(Thread): def run(self): ...`, started with `.start()`)
             for run in thread_subclass_runs(index, module):
                 out.setdefault(id(run.node), _DESCRIBED["Thread"])
+                joined[id(run.node)] = False
         # a job whose every registration sits in a function nothing calls is never
         # registered (`def start_scheduler(): ... add_job(sync, ...)` left uncalled)
         registrars: dict[int, list[FunctionInfo | None]] = {}
@@ -271,7 +291,33 @@ def _find_entries(index: ProjectIndex) -> dict[int, str]:
             # by hand (`dispatcher.process_update()` in a webhook view) runs them in the
             # caller's thread
             out = {key: how for key, how in out.items() if how != PTB_HANDLER}
-    return out
+    # threads that one-shot code starts and waits for (a management command joining
+    # its workers): their connections last no longer than the command's process
+    return {key: how for key, how in out.items() if not joined.get(key, False)}
+
+
+def _one_shot_joined(index: ProjectIndex, starter: FunctionInfo | None, call: cst.Call,
+                     how: str) -> bool:
+    """A thread or pool task that one-shot code (`project_facts.is_cli_entry`: a
+    management command's `handle()`, a method only it calls) starts and waits for
+    before it returns (`joined_threads`), when neither the starter nor, for a
+    command's method, the command's `handle()` loops for ever (a daemon's rounds
+    would each start new threads)."""
+    if starter is None or how not in _JOINABLE:
+        return False
+    if not joined_before_return(starter.node.body, call) or _daemon(starter):
+        return False
+    if starter.cls is not None and is_django_command(index, starter.cls):
+        handle = starter.cls.methods.get(DJANGO_COMMAND_METHOD)
+        if handle is not None and handle is not starter and _daemon(handle):
+            return False
+    return is_cli_entry(index, starter)
+
+
+def _daemon(func: FunctionInfo) -> bool:
+    """`func` has a loop that keeps it running (`long_running`)."""
+    return any(isinstance(n, cst.While) and long_running(n, func.node)
+               for n in iter_nodes(func.node.body))
 
 
 def _never_called(index: ProjectIndex, func: FunctionInfo) -> bool:
@@ -387,6 +433,11 @@ def _decorator_registration(index: ProjectIndex, module: ModuleInfo,
 
 
 _SCHEDULED_JOB = "an APScheduler job (`@scheduled_job`)"
+#: the thread starts a function can wait for (`joined_threads`): a thread it joins, a
+#: task of a pool it shuts down
+_JOINABLE = frozenset({_DESCRIBED["Thread"], _DESCRIBED["Timer"],
+                       "an executor's worker thread (`submit`)",
+                       "an executor's worker thread (`map`)"})
 
 
 #: what `_thread_start` finds: the function run (an expression), how, and its first

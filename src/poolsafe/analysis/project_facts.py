@@ -167,7 +167,7 @@ class ProjectFacts:
     _jobs: dict[int, str] | None = None
     _jobs_deferred = False
     #: (registrar, job, the function whose body registers it) per call registration
-    _registrations: list[tuple[str, FunctionInfo, FunctionInfo | None]] | None = None
+    _registrations: list[tuple[str, FunctionInfo, FunctionInfo | None, cst.Call]] | None = None
     _teardowns: list[tuple[cst.CSTNode, ModuleInfo, FunctionInfo | None]] | None = None
     _flask: bool | None = None
     _request_only: dict[int, bool] = field(default_factory=dict)
@@ -341,16 +341,23 @@ class ProjectFacts:
                     how = self._decorated_job(f)
                     if how is not None:
                         self._jobs[id(f.node)] = how
-            for registrar, target, _ in self._call_registrations():
+            for registrar, target, _, _call in self._call_registrations():
                 self._jobs.setdefault(id(target.node), registrar)
         return self._jobs
 
     def job_registrations(self) -> list[tuple[FunctionInfo, FunctionInfo | None]]:
         """(job, the function whose body registers it, None at a module's top level)
         for every call-registered background job (`scheduler.add_job(sync, ...)`)."""
-        return [(target, where) for _, target, where in self._call_registrations()]
+        return [(target, where) for _, target, where, _call in self._call_registrations()]
 
-    def _call_registrations(self) -> list[tuple[str, FunctionInfo, FunctionInfo | None]]:
+    def job_registration_calls(self) -> list[tuple[str, FunctionInfo, FunctionInfo | None,
+                                                   cst.Call]]:
+        """(how, job, the function whose body registers it, the registering call) for
+        every call-registered background job (`Thread(target=sync)`)."""
+        return list(self._call_registrations())
+
+    def _call_registrations(self) -> list[tuple[str, FunctionInfo, FunctionInfo | None,
+                                                cst.Call]]:
         if self._registrations is None:
             self._registrations = []
             for reg in JOB_REGISTRARS:
@@ -359,7 +366,7 @@ class ProjectFacts:
                 for site in self.call_sites(reg.name):
                     target = self._registered(reg, site)
                     if target is not None:
-                        self._registrations.append((reg.name, target, site.func))
+                        self._registrations.append((reg.name, target, site.func, site.call))
         return self._registrations
 
     def _decorated_job(self, f: FunctionInfo) -> str | None:

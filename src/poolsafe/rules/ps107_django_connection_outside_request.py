@@ -233,6 +233,17 @@ class DjangoConnectionOutsideRequest(Rule):
     or rounds < count:`, `--count` defaulting to None): while that operand holds,
     the loop never ends by its test (every operand must read a name the body sets,
     `while first or cursor:`).
+    Threads that one-shot code (a management command's `handle()`, or a method only
+    it calls, that does not loop for ever; `poolsafe`'s one notion of code that runs
+    once per process) starts and waits for before it returns are not reported: it
+    joins them (`t.join()`, or `for t in threads: t.join()` over the list it built or
+    appended them to), or its pool tasks run in `with ThreadPoolExecutor() as pool:`
+    or on a pool it shuts down (`pool.shutdown()`). Their connections last no longer
+    than the command's process. Still reported: a command that loops for ever (each
+    round starts new threads), threads it does not wait for (no join, `daemon=True`
+    and left, a join with a timeout, a join of the last thread of a loop only,
+    `shutdown(wait=False)`), and the same joined threads started from long-lived code
+    (a view, a scheduler job, or a command a view runs through `call_command()`).
     Every worker process of the deployment runs its own threads, so each leaks its
     own connections.
 

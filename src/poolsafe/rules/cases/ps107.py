@@ -4095,7 +4095,7 @@ class Command(BaseCommand):
 # was not known as one, so its manager was not database work. A base from such a module
 # makes a model as `django.db.models.Model` does. The look-alike's `objects` is a
 # MongoEngine document's: no Django connection.
-_MAILER = """\
+_DAEMON_MAILER = """\
 import time
 
 from django.core.management.base import BaseCommand
@@ -4126,20 +4126,20 @@ class Email({base}):
     is_sent = models.BooleanField(default=False)
 """
 INVALID += [
-    Case(_MAILER.format(expect="  # expect: PS107"),
+    Case(_DAEMON_MAILER.format(expect="  # expect: PS107"),
          files={**_MAIL_PACKAGE, "mail/models.py": _MAIL_MODELS.format(
              module="django_extensions.db.models", base="TimeStampedModel")},
          path="mail/management/commands/send_mail.py",
          note="a daemon command over a model derived from django-extensions' "
               "TimeStampedModel"),
-    Case(_MAILER.format(expect="  # expect: PS107"),
+    Case(_DAEMON_MAILER.format(expect="  # expect: PS107"),
          files={**_MAIL_PACKAGE, "mail/models.py": _MAIL_MODELS.format(
              module="model_utils.models", base="TimeStampedModel")},
          path="mail/management/commands/send_mail.py",
          note="the same over django-model-utils' TimeStampedModel (no `django_` prefix)"),
 ]
 VALID += [
-    Case(_MAILER.format(expect=""),
+    Case(_DAEMON_MAILER.format(expect=""),
          files={**_MAIL_PACKAGE, "mail/models.py": """\
 from mongoengine import BooleanField, Document, StringField
 
@@ -4150,4 +4150,150 @@ class Email(Document):
 """},
          path="mail/management/commands/send_mail.py",
          note="look-alike: the `objects` of a MongoEngine document, no Django connection"),
+]
+
+# breadth79 (issue 33, the lead's policy on breadth78b's transmanager commands): threads
+# that a ONE-SHOT management command starts and waits for before `handle()` returns
+# (joined, or tasks of a pool the command shuts down, `with ThreadPoolExecutor() as
+# pool:`) hold their per-thread connections no longer than the command's process: not a
+# leak. breadth62's "a command's N worker threads" case is such a command: it moves from
+# INVALID to VALID. Still reported: a command that loops for ever (each round starts new
+# threads), threads it does not wait for (no join, a join of the last thread only, a pool
+# never shut down or shut down with `wait=False`), and the same joined threads started
+# from long-lived code (a view, or a command a view runs through `call_command`).
+INVALID.remove(next(
+    c for c in INVALID
+    if c.note == "a command's N worker threads, each leaving its connection open"))
+_WORKER = """\
+def refresh(pk):
+    project = Project.objects.get(pk=pk){expect}
+    project.bucket = (project.bucket or "").strip()
+    project.save()
+"""
+_ONE_SHOT_HEAD = """\
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from django.core.management.base import BaseCommand
+
+from shop.models import Project
+
+
+"""
+VALID += [
+    Case(_REFRESH.format(body="""\
+    project = Project.objects.get(pk=pk)
+    project.bucket = (project.bucket or "").strip()
+    project.save()"""), files=_SHOP_PACKAGE, path="shop/management/commands/refresh.py",
+         note="a one-shot command's N worker threads, all joined before handle() returns"),
+    Case(_ONE_SHOT_HEAD + _WORKER.format(expect="") + """
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        pks = list(Project.objects.values_list("pk", flat=True))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            pool.map(refresh, pks)
+""", files=_SHOP_PACKAGE, path="shop/management/commands/refresh.py",
+         note="a one-shot command's pool tasks; the `with` exit ends the workers"),
+    Case(_ONE_SHOT_HEAD + """\
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        self.refresh_all(list(Project.objects.values_list("pk", flat=True)))
+
+    def refresh_all(self, pks):
+        threads = []
+        for pk in pks:
+            thread = threading.Thread(target=self.refresh, args=(pk,))
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join()
+
+    def refresh(self, pk):
+        project = Project.objects.get(pk=pk)
+        project.save()
+""", files=_SHOP_PACKAGE, path="shop/management/commands/refresh.py",
+         note="a command's method, called once by handle(), joins every thread it "
+              "appended"),
+]
+INVALID += [
+    Case(_ONE_SHOT_HEAD + _WORKER.format(expect="  # expect: PS107") + """
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        while True:
+            pks = list(Project.objects.values_list("pk", flat=True))  # expect: PS107
+            threads = [threading.Thread(target=refresh, args=(pk,)) for pk in pks]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            time.sleep(60)
+""", files=_SHOP_PACKAGE, path="shop/management/commands/refresh.py",
+         note="look-alike: a daemon command joins each round's threads, but loops for ever"),
+    Case(_ONE_SHOT_HEAD + _WORKER.format(expect="  # expect: PS107") + """
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        for pk in Project.objects.values_list("pk", flat=True):
+            threading.Thread(target=refresh, args=(pk,), daemon=True).start()
+""", files=_SHOP_PACKAGE, path="shop/management/commands/refresh.py",
+         note="look-alike: a one-shot command that does not join its threads"),
+    Case(_ONE_SHOT_HEAD + _WORKER.format(expect="  # expect: PS107") + """
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        for pk in Project.objects.values_list("pk", flat=True):
+            thread = threading.Thread(target=refresh, args=(pk,))
+            thread.start()
+        thread.join()
+""", files=_SHOP_PACKAGE, path="shop/management/commands/refresh.py",
+         note="look-alike: the join after the loop waits for the last thread only"),
+    Case(_ONE_SHOT_HEAD + _WORKER.format(expect="  # expect: PS107") + """
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        pool = ThreadPoolExecutor(max_workers=8)
+        for pk in Project.objects.values_list("pk", flat=True):
+            pool.submit(refresh, pk)
+        pool.shutdown(wait=False)
+""", files=_SHOP_PACKAGE, path="shop/management/commands/refresh.py",
+         note="look-alike: a pool shut down without waiting for its workers"),
+    Case("""\
+import threading
+
+from django.http import HttpResponse
+
+from shop.models import Project
+
+
+def refresh(pk):
+    project = Project.objects.get(pk=pk)  # expect: PS107
+    project.save()
+
+
+def refresh_view(request):
+    threads = [threading.Thread(target=refresh, args=(pk,))
+               for pk in Project.objects.values_list("pk", flat=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return HttpResponse("ok")
+""", files=_SHOP_PACKAGE, path="shop/views.py",
+         note="look-alike: a view joins its threads, but in a long-lived server process"),
+    Case(_REFRESH.format(body="""\
+    project = Project.objects.get(pk=pk)  # expect: PS107
+    project.save()"""), files={**_SHOP_PACKAGE, "shop/views.py": """\
+from django.core.management import call_command
+from django.http import HttpResponse
+
+
+def refresh_view(request):
+    call_command("refresh")
+    return HttpResponse("ok")
+"""}, path="shop/management/commands/refresh.py",
+         note="look-alike: the joining command is also run by a view (`call_command`): "
+              "not one-shot"),
 ]
