@@ -4297,3 +4297,45 @@ def refresh_view(request):
          note="look-alike: the joining command is also run by a view (`call_command`): "
               "not one-shot"),
 ]
+
+# breadth79: the same policy for a one-shot script (`django.setup()`, then `main()` run
+# from `if __name__ == "__main__":`) that joins its threads; its look-alike runs the
+# rounds for ever.
+_JOINING_SCRIPT = """\
+import threading
+import time
+
+import django
+
+django.setup()
+
+from shop.models import Project  # noqa: E402
+
+
+def refresh(pk):
+    project = Project.objects.get(pk=pk){expect}
+    project.save()
+
+
+def main():
+{loop}    threads = [threading.Thread(target=refresh, args=(pk,)) for pk in range(10)]
+{indent}for thread in threads:
+{indent}    thread.start()
+{indent}for thread in threads:
+{indent}    thread.join()
+{sleep}
+
+if __name__ == "__main__":
+    main()
+"""
+VALID += [
+    Case(_JOINING_SCRIPT.format(expect="", loop="", indent="    ", sleep=""),
+         files=_SHOP_PACKAGE, path="refresh_all.py",
+         note="a one-shot script's main() joins its threads"),
+]
+INVALID += [
+    Case(_JOINING_SCRIPT.format(expect="  # expect: PS107", loop="    while True:\n    ",
+                                indent="        ", sleep="        time.sleep(60)"),
+         files=_SHOP_PACKAGE, path="refresh_all.py",
+         note="look-alike: the script's main() joins each round's threads but loops for ever"),
+]
