@@ -10,7 +10,9 @@ release is skipped. This module reads the releasing method itself:
   `if self.conn.is_connected():`): a connection that died is never given back,
   and the pool counts its slot as taken for good;
 - a call that may raise before the release, outside a `try` whose `finally` holds
-  it (`self.conn.commit()` then `putconn`): a failed commit skips the release.
+  it (`self.conn.commit()` then `putconn`): a failed commit skips the release. A
+  step wrapped in a `try` whose catch-all handler only logs (`except Exception:`,
+  no `raise`) cannot skip it; its handlers, `else` and `finally` still can.
 
 The state guard counts only for pooled connections: a direct connection that
 died holds nothing on the server, and the process frees it. A call that may raise
@@ -192,12 +194,38 @@ def _skipped_when(release: cst.Call, attr: str, top: cst.CSTNode,
             body = parent.body
             index = next((i for i, s in enumerate(body) if s is node), None)
             for before in body[:index] if index is not None else []:
-                for call in iter_calls(before):
+                for call in _calls_that_escape(before):
                     if call_may_raise(call):
                         return (f"skips the release if `{module.code_for_node(call)}` raises",
                                 False)
         node = parent
     return None
+
+
+def _calls_that_escape(statement: cst.CSTNode) -> Iterator[cst.Call]:
+    """The calls of a statement before the release whose failure reaches it.
+
+    A `try` whose handlers include a catch-all (bare `except`, `Exception`,
+    `BaseException`) and none of which raises keeps its body's failures in the
+    method: only its handlers, `else` and `finally` can skip the release. Any other
+    statement: all of its calls."""
+    if isinstance(statement, cst.Try) and _catches_all_quietly(statement):
+        for handler in statement.handlers:
+            yield from iter_calls(handler.body)
+        if statement.orelse is not None:
+            yield from iter_calls(statement.orelse.body)
+        if statement.finalbody is not None:
+            yield from iter_calls(statement.finalbody.body)
+        return
+    yield from iter_calls(statement)
+
+
+def _catches_all_quietly(statement: cst.Try) -> bool:
+    if any(isinstance(n, cst.Raise) for h in statement.handlers for n in iter_nodes(h.body)):
+        return False
+    return any(h.type is None or (isinstance(h.type, cst.Name)
+                                  and h.type.value in {"Exception", "BaseException"})
+               for h in statement.handlers)
 
 
 def _state_guard(test: cst.BaseExpression, attr: str) -> bool:

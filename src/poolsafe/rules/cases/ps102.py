@@ -7551,3 +7551,85 @@ def copy_rows(ids):
 """, note=("a session bound to the scoped session's own connection "
            "(`db.session.connection()`): it checks nothing out; the scoped session ends it")),
 ]
+
+# large79b (round 36): a releasing method whose earlier step is wrapped in a `try` with a
+# catch-all handler that only logs: the step cannot skip the release.
+_GUARDED_STEP_ASYNCPG = """
+import logging
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+class Listener:
+    def __init__(self):
+        self.pool = None
+        self.conn = None
+
+    async def start(self, dsn):
+        self.pool = await asyncpg.create_pool(dsn)
+        self.conn = await self.pool.acquire()  # MARK
+        await self.conn.add_listener("events", self.on_event)
+
+    def on_event(self, conn, pid, channel, payload):
+        log.info(payload)
+
+    async def flush_views(self):
+        log.info("views")
+
+    async def close(self):
+        try:
+            await self.flush_views()
+        HANDLER
+        await self.pool.release(self.conn)
+        await self.pool.close()
+"""
+
+VALID += [
+    Case(_GUARDED_STEP_ASYNCPG.replace("  # MARK", "").replace(
+        "HANDLER", "except Exception as e:\n            log.error(\"views failed: %s\", e)"),
+         note=("the step before the release sits in a `try` whose `except Exception` only "
+               "logs: a failed step goes on to the release")),
+    Case("""
+import logging
+
+from psycopg2.pool import ThreadedConnectionPool
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    def __init__(self, dsn):
+        self.pool = ThreadedConnectionPool(1, 4, dsn)
+        self.conn = self.pool.getconn()
+
+    def flush(self):
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT 1")
+
+    def close(self):
+        try:
+            self.flush()
+        except BaseException:
+            log.exception("flush failed")
+        self.pool.putconn(self.conn)
+""", note=("a psycopg2 pool's slot given back after a best-effort flush under "
+           "`except BaseException` that only logs")),
+]
+
+INVALID += [
+    Case(_GUARDED_STEP_ASYNCPG.replace("  # MARK", "  # expect: PS102").replace(
+        "HANDLER", "except ValueError as e:\n            log.error(\"views failed: %s\", e)"),
+         note=("look-alike: the handler catches only ValueError; any other error in the "
+               "step skips the release")),
+    Case(_GUARDED_STEP_ASYNCPG.replace("  # MARK", "  # expect: PS102").replace(
+        "HANDLER", "except Exception as e:\n            log.error(\"views failed: %s\", e)\n"
+                   "            raise"),
+         note="look-alike: the catch-all handler raises again, so the release is skipped"),
+    Case(_GUARDED_STEP_ASYNCPG.replace("  # MARK", "  # expect: PS102").replace(
+        "HANDLER", "except Exception as e:\n            log.error(\"views failed: %s\", e)\n"
+                   "        else:\n            await self.conn.execute(\"NOTIFY done\")"),
+         note=("look-alike: the `else` of the guarded `try` runs a statement outside the "
+               "handler; its failure skips the release")),
+]
