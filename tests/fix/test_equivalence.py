@@ -592,6 +592,10 @@ NOT_SAFE: dict[str, tuple[str, bool]] = {
     # be undone by the handler's rollback (the case is marked unfixable)
     "PS103-invalid-187": ("`db_session.rollback()` in the handler also undoes "
                           "`db_session.add(Actor(url=url))`", True),
+    # round 36 (large79): the 1.x look-alike with `conn.begin()`: the handler's rollback
+    # would also undo `conn.execute("commit")` run before the `try` (marked unfixable)
+    "PS103-invalid-188": ("`conn.rollback()` in the handler also undoes "
+                          "`conn.execute(\"commit\")`", True),
 }
 COUNTS: Counter[str] = Counter()
 

@@ -45,6 +45,7 @@ from poolsafe.analysis.fastapi_depends import depends_of
 from poolsafe.analysis.helper_session_work import helper_session_work
 from poolsafe.analysis.index import ProjectIndex, spelling
 from poolsafe.analysis.keyed_checkout import same_keyed_checkout
+from poolsafe.analysis.legacy_autorollback import rolls_back_itself
 from poolsafe.analysis.local_lists import cannot_raise_on_own_list
 from poolsafe.analysis.local_owner import dies_with_local_object
 from poolsafe.analysis.module import ClassInfo, FunctionInfo, ModuleInfo, WithBinding
@@ -2604,6 +2605,9 @@ class FunctionFlow:
     def _can_abort(self, resource: str) -> bool:
         kind: ConnectionKind | None = self.res.kind(resource)
         if kind is None or not kind.aborts_on_error or resource in self.res.autocommit:
+            return False
+        # SQLAlchemy 1.x's legacy connection rolls a failed statement back itself
+        if kind.key == "sqlalchemy-connection" and rolls_back_itself(self.func.node.body, resource):
             return False
         # a SQLAlchemy connection to a server that undoes only the failed statement
         adopted = self.res.adopted.get(resource)

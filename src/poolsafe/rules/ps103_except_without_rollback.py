@@ -198,6 +198,13 @@ class ExceptWithoutRollback(Rule):
     (`InvalidRequestError`), so the connection never returns to the pool and its
     transaction keeps its locks. No automatic fix (a rollback would also stop the error
     the release raises).
+    SQLAlchemy 1.x's legacy `Connection` is not reported when the function executes a
+    plain SQL string on it (`conn.execute("CREATE DATABASE x")`, refused since 2.0, so
+    the code is 1.x's) and opens no `begin()` there: with no transaction of its own it
+    runs each statement in autocommit mode and rolls a failed one back itself before
+    the error reaches the handler. With `conn.begin()` in the function, with only
+    `text()` statements (2.0's autobegun connection stays aborted), or on a DBAPI
+    connection executing strings, it is reported.
     Only PostgreSQL (and its kin: Redshift, CockroachDB, DuckDB)
     aborts the whole transaction on a failed statement; MySQL, SQL Server, Oracle
     and SQLite undo the one statement, and Hive, Trino, BigQuery, Snowflake or

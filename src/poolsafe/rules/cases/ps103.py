@@ -6623,3 +6623,92 @@ INVALID += [
                    "`db_session.add(Actor(url=url))`, run before the `try` in the same "
                    "transaction, and the code after it goes on as if that were kept"),
 ]
+
+# issue 31, round 36 (large79): SQLAlchemy 1.x's legacy connection rolls itself back. A
+# `Connection` that executes a plain SQL string (allowed only before 2.0) and opens no
+# `begin()` runs each statement in "autocommit" mode: when one fails, the connection
+# calls its own `_autorollback()` before the error reaches the handler, so the next
+# statement is not in an aborted transaction.
+_LEGACY_SETUP = '''
+import logging
+
+from sqlalchemy import create_engine
+
+
+def create_database(url, name, owner):
+    engine = create_engine(url)
+    conn = engine.connect()
+    conn.execute("commit")
+{before}    try:
+        conn.execute('CREATE DATABASE "{{}}"'.format(name))
+    except Exception:{mark}
+        logging.warning("database already exists")
+    conn.execute("GRANT ALL PRIVILEGES ON DATABASE {{}} TO {{}}".format(name, owner))
+    conn.close()
+'''
+
+VALID += [
+    Case(_LEGACY_SETUP.format(before="", mark=""),
+         note="SQLAlchemy 1.x: a connection executing plain strings with no `begin()` rolls "
+              "back a failed statement itself; the GRANT runs on a clean connection"),
+    Case('''
+from sqlalchemy import create_engine
+from sqlalchemy.exc import ProgrammingError
+
+
+class Setup:
+    def __init__(self, url):
+        self.engine = create_engine(url)
+
+    def add_user(self, user, password):
+        conn = self.engine.connect()
+        try:
+            conn.execute("CREATE USER {} WITH PASSWORD '{}'".format(user, password))
+        except ProgrammingError:
+            pass
+        conn.execute("GRANT app_role TO {}".format(user))
+        conn.close()
+''', note="the same legacy autorollback, the failing statement itself a plain string"),
+]
+INVALID += [
+    Case(_LEGACY_SETUP.format(before="    trans = conn.begin()\n", mark="  # expect: PS103"),
+         note="look-alike: an explicit `conn.begin()`: inside a transaction the 1.x "
+              "connection does not roll back by itself",
+         unfixable="the fix would change behaviour beyond the release: in `create_database`: "
+                   "`conn.rollback()` in the handler also undoes `conn.execute(\"commit\")`, "
+                   "run before the `try` in the same transaction, and the code after it goes "
+                   "on as if that were kept"),
+    Case('''
+import logging
+
+from sqlalchemy import create_engine, text
+
+
+def create_database(url, name, owner):
+    engine = create_engine(url)
+    conn = engine.connect()
+    try:
+        conn.execute(text('CREATE DATABASE "{}"'.format(name)))
+    except Exception:  # expect: PS103
+        logging.warning("database already exists")
+    conn.execute(text("GRANT ALL PRIVILEGES ON DATABASE {} TO {}".format(name, owner)))
+    conn.close()
+''', note="look-alike: only `text()` statements: nothing says SQLAlchemy 1.x (2.0's "
+          "connection autobegins and stays aborted)"),
+    Case('''
+import logging
+
+import psycopg2
+
+
+def create_database(dsn, name, owner):
+    conn = psycopg2.connect(dsn)
+    cur = conn.cursor()
+    try:
+        cur.execute('CREATE TABLE "{}" (id int)'.format(name))
+    except Exception:  # expect: PS103
+        logging.warning("table already exists")
+    cur.execute("GRANT ALL PRIVILEGES ON {} TO {}".format(name, owner))
+    conn.close()
+''', note="look-alike: a DBAPI (psycopg2) connection executing strings: no autorollback"),
+]
